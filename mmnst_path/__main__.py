@@ -1,0 +1,5 @@
+import sys
+
+from mmnst_path.cli import main
+
+sys.exit(main())
