@@ -1,0 +1,331 @@
+"""Pure conversions between the library's results and napari layer data tuples (no Qt).
+
+Coordinate convention: every overlay lives in the *level-0 pixel* data frame of the slide and
+gets the slide image's ``scale`` (µm per level-0 pixel, or 1 when mpp is unknown), so points,
+masks and shapes line up with the image in world (µm) coordinates. A raster produced at a
+coarser analysis resolution (``downsample`` level-0 pixels per raster pixel, top-left corner at
+level-0 ``origin``) is placed with ``scale = downsample * s`` and
+``translate = (origin + (downsample - 1) / 2) * s``: napari puts pixel centres at integer data
+coordinates, so a raster pixel covering level-0 pixels ``[o + j d, o + (j + 1) d)`` is centred
+at level-0 coordinate ``o + j d + (d - 1) / 2``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CLASSES",
+    "CLASS_COLORS",
+    "CellTable",
+    "class_colors",
+    "heatmap_layer",
+    "hotspot_layer",
+    "mask_layer",
+    "points_layer",
+    "raster_transform",
+    "results_text",
+    "shape_boxes",
+]
+
+LayerData = tuple[Any, dict[str, Any], str]
+
+#: Nucleus classes, in the order used by the Review widget.
+CLASSES: tuple[str, ...] = ("positive", "negative", "pigment", "excluded")
+
+#: RGBA colour of every class: positive red, negative blue, pigment grey, excluded yellow.
+CLASS_COLORS: Mapping[str, tuple[float, float, float, float]] = {
+    "positive": (1.0, 0.0, 0.0, 1.0),
+    "negative": (0.0, 0.35, 1.0, 1.0),
+    "pigment": (0.6, 0.6, 0.6, 1.0),
+    "excluded": (1.0, 0.85, 0.0, 1.0),
+}
+_UNKNOWN_COLOR = (1.0, 1.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class CellTable:
+    """Nuclei of an analysis, in level-0 pixel coordinates of the slide.
+
+    Attributes
+    ----------
+    row, col : (N,) float64
+        Centroid in level-0 pixels.
+    cls : (N,) str
+        Class per nucleus, one of :data:`CLASSES`.
+    dab_od : (N,) float32
+        Mean DAB optical density in the nucleus (log10 OD, QuPath convention).
+    area_um2 : (N,) float32
+        Nucleus area in µm².
+    intensity_bin : (N,) int8
+        Intensity bin 0-3 (0 = negative, 1-3 = weak / moderate / strong positive).
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    cls: np.ndarray
+    dab_od: np.ndarray
+    area_um2: np.ndarray
+    intensity_bin: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.row)
+        for name in ("col", "cls", "dab_od", "area_um2", "intensity_bin"):
+            if len(getattr(self, name)) != n:
+                msg = f"CellTable.{name} has {len(getattr(self, name))} entries, expected {n} like row"
+                raise ValueError(msg)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    @classmethod
+    def empty(cls) -> CellTable:
+        return cls(
+            np.zeros(0), np.zeros(0), np.zeros(0, dtype=object), np.zeros(0, np.float32),
+            np.zeros(0, np.float32), np.zeros(0, np.int8),
+        )  # fmt: skip
+
+    def features(self) -> dict[str, np.ndarray]:
+        """Per-point features for a Points layer (class, dab_od, area_um2, intensity_bin)."""
+        return {
+            "class": np.asarray(self.cls, dtype=object),
+            "dab_od": np.asarray(self.dab_od, dtype=np.float32),
+            "area_um2": np.asarray(self.area_um2, dtype=np.float32),
+            "intensity_bin": np.asarray(self.intensity_bin, dtype=np.int8),
+        }
+
+
+def class_colors(classes: Any) -> np.ndarray:
+    """RGBA colours (N, 4) float32 of the nucleus classes (vectorised, fine for 10⁵+ points)."""
+    cls = np.asarray(classes, dtype=object)
+    out = np.empty((len(cls), 4), np.float32)
+    out[:] = _UNKNOWN_COLOR
+    for name, color in CLASS_COLORS.items():
+        out[cls == name] = color
+    return out
+
+
+def _scale(mpp: float | None) -> tuple[float, float]:
+    s = float(mpp) if mpp else 1.0
+    return (s, s)
+
+
+def _units(mpp: float | None) -> dict[str, Any]:
+    return {"units": ("µm", "µm")} if mpp else {}
+
+
+def points_layer(
+    cells: CellTable, *, mpp: float | None, name: str = "nuclei", diameter_um: float = 8.0
+) -> LayerData:
+    """Points layer of the nuclei: rings coloured by class, per-point features.
+
+    Parameters
+    ----------
+    cells : CellTable
+        Nuclei in level-0 pixels.
+    mpp : float or None
+        Slide µm per level-0 pixel (the layer's scale), None when unknown (scale 1).
+    name : str
+        Layer name.
+    diameter_um : float
+        Drawn ring diameter in µm (in pixels when mpp is unknown).
+
+    Returns
+    -------
+    (data (N, 2) float64 level-0 (row, col), kwargs, "points")
+    """
+    data = np.column_stack([np.asarray(cells.row, np.float64), np.asarray(cells.col, np.float64)])
+    data = data.reshape(-1, 2)
+    size = diameter_um / float(mpp) if mpp else diameter_um
+    colors = class_colors(cells.cls)
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "features": cells.features(),
+        "feature_defaults": {"class": "positive", "dab_od": np.nan, "area_um2": np.nan, "intensity_bin": 1},
+        "size": size,
+        "face_color": "transparent",
+        "border_color": colors,
+        "border_width": 0.18,
+        "border_width_is_relative": True,
+        "scale": _scale(mpp),
+        "metadata": {"mmnst_path": {"kind": "nuclei", "mpp": mpp}},
+        **_units(mpp),
+    }
+    return (data, kwargs, "points")
+
+
+def raster_transform(
+    *, downsample: float, origin: tuple[float, float] = (0.0, 0.0), mpp: float | None
+) -> dict[str, tuple[float, float]]:
+    """``scale`` and ``translate`` placing a raster of ``downsample`` level-0 px per pixel.
+
+    Parameters
+    ----------
+    downsample : float
+        Level-0 pixels per raster pixel (> 0).
+    origin : (row, col)
+        Level-0 pixel of the raster's top-left corner.
+    mpp : float or None
+        Slide µm per level-0 pixel (world scale), None for pixel units.
+    """
+    if not (downsample > 0 and math.isfinite(downsample)):
+        msg = f"downsample must be a positive number of level-0 pixels per raster pixel, got {downsample!r}"
+        raise ValueError(msg)
+    s = _scale(mpp)[0]
+    d = float(downsample)
+    return {
+        "scale": (d * s, d * s),
+        "translate": ((origin[0] + (d - 1) / 2) * s, (origin[1] + (d - 1) / 2) * s),
+    }
+
+
+def mask_layer(
+    mask: np.ndarray,
+    *,
+    downsample: float,
+    origin: tuple[float, float] = (0.0, 0.0),
+    mpp: float | None,
+    name: str,
+    color: tuple[float, float, float, float],
+) -> LayerData:
+    """Labels layer (label 1 = mask) of a boolean mask at its analysis resolution.
+
+    ``mask`` is (M, N) bool; each pixel covers ``downsample`` level-0 pixels from ``origin``.
+    """
+    arr = np.asarray(mask)
+    if arr.ndim != 2:
+        msg = f"{name}: expected a 2-D mask, got shape {arr.shape}"
+        raise ValueError(msg)
+    from napari.utils.colormaps import DirectLabelColormap
+
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "opacity": 0.5,
+        "colormap": DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: color}),
+        "metadata": {"mmnst_path": {"kind": name, "downsample": float(downsample), "origin": tuple(origin)}},
+        **raster_transform(downsample=downsample, origin=origin, mpp=mpp),
+        **_units(mpp),
+    }
+    return (arr.astype(np.uint8), kwargs, "labels")
+
+
+def heatmap_layer(
+    values: np.ndarray,
+    *,
+    downsample: float,
+    origin: tuple[float, float] = (0.0, 0.0),
+    mpp: float | None,
+    name: str = "Ki67 heatmap",
+    contrast_limits: tuple[float, float] = (0.0, 100.0),
+) -> LayerData:
+    """Image layer of a Ki67 index map (%; NaN where undefined, drawn transparent)."""
+    arr = np.asarray(values, dtype=np.float32)
+    if arr.ndim != 2:
+        msg = f"{name}: expected a 2-D map, got shape {arr.shape}"
+        raise ValueError(msg)
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "colormap": "inferno",
+        "opacity": 0.45,
+        "contrast_limits": contrast_limits,
+        "blending": "translucent",
+        "interpolation2d": "nearest",
+        "metadata": {"mmnst_path": {"kind": "heatmap", "downsample": float(downsample), "origin": tuple(origin)}},
+        **raster_transform(downsample=downsample, origin=origin, mpp=mpp),
+        **_units(mpp),
+    }
+    return (arr, kwargs, "image")
+
+
+def hotspot_layer(box: Any, *, mpp: float | None, name: str = "Ki67 hot spot", label: str = "") -> LayerData:
+    """Shapes layer with the hot-spot rectangle (``box`` has row, col, height, width in level-0 px)."""
+    r0, c0 = float(box.row), float(box.col)
+    r1, c1 = r0 + float(box.height), c0 + float(box.width)
+    rect = np.array([[r0, c0], [r0, c1], [r1, c1], [r1, c0]], dtype=np.float64) - 0.5
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "shape_type": "rectangle",
+        "edge_color": "yellow",
+        "face_color": "transparent",
+        "edge_width": max(2.0, 2.0 / (mpp or 1.0)) if mpp else 2.0,
+        "scale": _scale(mpp),
+        "features": {"label": [label]},
+        "text": {"string": "{label}", "color": "yellow", "anchor": "upper_left", "size": 10},
+        "metadata": {"mmnst_path": {"kind": "hotspot"}},
+        **_units(mpp),
+    }
+    return ([rect], kwargs, "shapes")
+
+
+def shape_boxes(shapes: list[np.ndarray], *, bounds: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Level-0 integer boxes (row, col, height, width) bounding each shape, clipped to ``bounds``.
+
+    ``shapes`` are (K, 2) vertex arrays in level-0 pixel coordinates (napari pixel centres,
+    so a vertex at -0.5 is the outer edge of pixel 0). Empty boxes are dropped.
+    """
+    out = []
+    rows, cols = bounds
+    for verts in shapes:
+        v = np.asarray(verts, dtype=np.float64)[:, -2:]
+        r0 = max(0, math.floor(v[:, 0].min() + 0.5))
+        c0 = max(0, math.floor(v[:, 1].min() + 0.5))
+        r1 = min(rows, math.ceil(v[:, 0].max() + 0.5))
+        c1 = min(cols, math.ceil(v[:, 1].max() + 0.5))
+        if r1 > r0 and c1 > c0:
+            out.append((r0, c0, r1 - r0, c1 - c0))
+    return out
+
+
+def _fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:{spec}}{unit}"
+
+
+def results_text(
+    metrics: Mapping[str, Any],
+    counts: Mapping[str, int],
+    *,
+    melanin_pct: float | None = None,
+    necrosis_pct: float | None = None,
+    hotspot_pct: float | None = None,
+) -> str:
+    """Plain-text summary for the results panel.
+
+    ``metrics`` is the library's ``ki67_metrics`` dict (index %, CI, H-score...), ``counts``
+    maps class -> number of nuclei.
+    """
+    index = _pick(metrics, "index_pct", "index", "ki67_index_pct")
+    lo = _pick(metrics, "ci_low_pct", "ci_low", "ci95_low_pct")
+    hi = _pick(metrics, "ci_high_pct", "ci_high", "ci95_high_pct")
+    hscore = _pick(metrics, "h_score", "hscore")
+    lines = [
+        f"Ki67 index: {_fmt(index, '.1f', ' %')}  (95% CI {_fmt(lo)} – {_fmt(hi)} %)",
+        "nuclei: " + ", ".join(f"{k} {int(v)}" for k, v in counts.items()),
+        f"H-score: {_fmt(hscore, '.0f')}",
+    ]
+    if hotspot_pct is not None:
+        lines.append(f"hot spot index: {_fmt(hotspot_pct, '.1f', ' %')}")
+    if melanin_pct is not None:
+        lines.append(f"melanin: {_fmt(melanin_pct, '.2f', ' %')} of tissue")
+    if necrosis_pct is not None:
+        lines.append(f"necrosis: {_fmt(necrosis_pct, '.2f', ' %')} of tissue")
+    return "\n".join(lines)
+
+
+def _pick(d: Mapping[str, Any], *names: str) -> Any:
+    for n in names:
+        if n in d:
+            return d[n]
+    return None
