@@ -1,0 +1,323 @@
+"""Generate the bundled sample tiles with known truth (deterministic, seeded).
+
+Run ``python sample_tiles/generate.py`` from the project root: it rewrites the TIFF tiles of this
+folder and ``truth.json``. Every tile is rendered with the Beer–Lambert law: each stain has a
+concentration map (log10 optical density units along its unit OD vector) and the RGB image is
+``I = 255 * 10 ** -(sum_i c_i v_i)``. To keep the tiles from being trivially easy, every tile
+uses stain vectors rotated by a few degrees from the reference presets, textured nuclei of
+varying size and shape that touch and overlap, stroma, glass, blur, sensor noise and JPEG
+compression.
+
+Tiles (0.5 µm/px, 1024 x 1024 px = 512 x 512 µm, stored as JPEG-compressed TIFF whose
+resolution tags carry the pixel size, so no ``--mpp`` is needed):
+
+- ``ki67_primary.tif`` – Ki67 IHC (hematoxylin + DAB), about 6 % positive tumour nuclei;
+- ``ki67_recurrence.tif`` – Ki67 IHC, about 40 % positive;
+- ``ki67_pigmented.tif`` – Ki67 IHC, about 15 % positive, with melanin granules and
+  melanophages over negative cells (the brown that must not count);
+- ``he_melanin.tif`` – H&E with melanin pigment (true melanin fraction of tissue);
+- ``he_necrosis.tif`` – H&E with a necrotic area (true necrosis fraction of tissue).
+
+The true values are computed from the rendered objects (not chosen by hand) and written to
+``truth.json``; ``README.md`` lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+MPP = 0.5
+SIZE = 1024
+HERE = Path(__file__).resolve().parent
+
+# reference OD vectors (Ruifrok & Johnston 2001; QuPath's eosin); melanin: brown-black, a few
+# degrees from DAB and more achromatic (no published vector exists)
+H_REF = (0.650, 0.704, 0.286)
+DAB_REF = (0.268, 0.570, 0.776)
+EOSIN_REF = (0.2159, 0.8012, 0.5581)
+MELANIN_REF = (0.36, 0.58, 0.73)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def perturb(vector: tuple[float, float, float], degrees: float, rng: np.random.Generator) -> np.ndarray:
+    """Rotate a unit OD vector by ``degrees`` towards a random direction (kept non-negative)."""
+    v = _unit(np.asarray(vector, dtype=np.float64))
+    while True:
+        d = rng.normal(size=3)
+        d -= d.dot(v) * v
+        d = _unit(d)
+        out = math.cos(math.radians(degrees)) * v + math.sin(math.radians(degrees)) * d
+        if np.all(out > 0.02):
+            return _unit(out)
+
+
+def smooth_noise(shape: tuple[int, int], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian-smoothed white noise rescaled to zero mean and unit std, float32."""
+    field = ndi.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma_px)
+    return (field - field.mean()) / (field.std() + 1e-9)
+
+
+@dataclass(frozen=True)
+class Nucleus:
+    row: float
+    col: float
+    radius_px: float
+    positive: bool
+
+
+def place_nuclei(
+    region: np.ndarray, n_target: int, rng: np.random.Generator, *, radius_um: tuple[float, float] = (3.2, 5.5)
+) -> list[tuple[float, float, float]]:
+    """Random centres inside ``region`` whose discs touch but barely overlap (dart throwing)."""
+    rows, cols = region.shape
+    placed: list[tuple[float, float, float]] = []
+    grid: dict[tuple[int, int], list[int]] = {}
+    cell = 2 * radius_um[1] / MPP
+    for _ in range(n_target * 40):
+        if len(placed) >= n_target:
+            break
+        rad = rng.uniform(*radius_um) / MPP
+        r, c = rng.uniform(1.3 * rad + 3, rows - 1.3 * rad - 3), rng.uniform(1.3 * rad + 3, cols - 1.3 * rad - 3)
+        if not region[int(r), int(c)]:
+            continue
+        key = (int(r // cell), int(c // cell))
+        ok = True
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                for j in grid.get((key[0] + dr, key[1] + dc), ()):
+                    r2, c2, rad2 = placed[j]
+                    if math.hypot(r - r2, c - c2) < 0.92 * (rad + rad2):
+                        ok = False
+                        break
+        if ok:
+            grid.setdefault(key, []).append(len(placed))
+            placed.append((r, c, rad))
+    return placed
+
+
+def paint_nucleus(
+    conc: np.ndarray, row: float, col: float, radius: float, density: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Add one textured elliptical nucleus to ``conc`` (max-composited); return its local box mask."""
+    aspect = rng.uniform(0.7, 1.0)
+    angle = rng.uniform(0, math.pi)
+    a, b = radius / math.sqrt(aspect), radius * math.sqrt(aspect)
+    half = int(math.ceil(a)) + 3
+    r0, c0 = int(row) - half, int(col) - half
+    rr, cc = np.mgrid[r0 : r0 + 2 * half + 1, c0 : c0 + 2 * half + 1].astype(np.float32)
+    dr, dc = rr - row, cc - col
+    u = dr * math.cos(angle) + dc * math.sin(angle)
+    v = -dr * math.sin(angle) + dc * math.cos(angle)
+    theta = np.arctan2(v, u)
+    wobble = 1 + 0.06 * np.sin(3 * theta + rng.uniform(0, 6)) + 0.04 * np.sin(5 * theta + rng.uniform(0, 6))
+    dist = np.sqrt((u / a) ** 2 + (v / b) ** 2) / wobble
+    edge = np.clip((1.0 - dist) * radius / 1.2 + 0.5, 0, 1)  # ~1 px soft edge
+    texture = 1 + 0.18 * rng.normal(size=dist.shape) + 0.25 * ndi.gaussian_filter(rng.normal(size=dist.shape), 1.2)
+    texture = np.clip(texture, 0.4, 1.8)
+    rim = 1 + 0.25 * np.clip(dist - 0.7, 0, 0.3) / 0.3  # nuclear membrane slightly darker
+    patch = (density * edge * texture * rim).astype(np.float32)
+    # clip to the image (an elongated nucleus near the border may poke out)
+    pr0, pc0 = max(0, -r0), max(0, -c0)
+    pr1 = min(patch.shape[0], conc.shape[0] - r0)
+    pc1 = min(patch.shape[1], conc.shape[1] - c0)
+    view = conc[r0 + pr0 : r0 + pr1, c0 + pc0 : c0 + pc1]
+    np.maximum(view, patch[pr0:pr1, pc0:pc1], out=view)
+    return edge > 0.5
+
+
+def render(concs: list[np.ndarray], vectors: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Beer–Lambert RGB from stain concentrations, with optical blur and sensor noise."""
+    od = np.zeros((*concs[0].shape, 3), dtype=np.float32)
+    for c, v in zip(concs, vectors, strict=True):
+        od += c[..., None] * v.astype(np.float32)
+    od = ndi.gaussian_filter(od, sigma=(0.8, 0.8, 0))
+    background = np.array([242.0, 240.0, 245.0]) + rng.normal(0, 2, size=3)
+    rgb = background * 10.0 ** (-od)
+    rgb += rng.normal(0, 2.5, size=rgb.shape)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def tissue_layout(rng: np.random.Generator, glass_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(tissue, tumour) masks: glass holes and stroma bands from thresholded smooth noise."""
+    shape = (SIZE, SIZE)
+    g = smooth_noise(shape, 60, rng)
+    tissue = g > np.quantile(g, glass_fraction)
+    s = smooth_noise(shape, 45, rng)
+    tumour = tissue & (s > np.quantile(s, 0.25))
+    return tissue, tumour
+
+
+def stroma(tissue: np.ndarray, rng: np.random.Generator, level: float) -> np.ndarray:
+    """Fibrous stroma concentration: oriented streaks of varying density, zero on glass."""
+    fib = ndi.gaussian_filter(rng.normal(size=tissue.shape).astype(np.float32), (1.0, 7.0))
+    fib = np.clip(1 + 1.5 * fib / (fib.std() + 1e-9), 0, None)
+    return (level * fib * tissue).astype(np.float32)
+
+
+def ki67_tile(seed: int, positive_fraction: float, *, pigment: bool = False) -> tuple[np.ndarray, dict]:
+    """A Ki67 IHC tile and its truth (positive / negative tumour nucleus counts)."""
+    rng = np.random.default_rng(seed)
+    h_vec, dab_vec = perturb(H_REF, 3.0, rng), perturb(DAB_REF, 3.0, rng)
+    tissue, tumour = tissue_layout(rng, 0.08)
+    hem = stroma(tissue, rng, 0.05)
+    hem += 0.05 * tumour  # pale counterstained cytoplasm
+    dab = (0.02 * tissue * (1 + 0.3 * smooth_noise(tissue.shape, 8, rng))).astype(np.float32)
+    dab = np.clip(dab, 0, None)
+    centres = place_nuclei(tumour, 1100, rng)
+    positives = rng.random(len(centres)) < positive_fraction
+    nuc_h = np.zeros_like(hem)
+    nuc_d = np.zeros_like(hem)
+    for (r, c, rad), pos in zip(centres, positives, strict=True):
+        if pos:
+            intensity = rng.choice([0.45, 0.75, 1.1], p=[0.35, 0.4, 0.25]) * rng.uniform(0.85, 1.15)
+            paint_nucleus(nuc_d, r, c, rad, intensity, rng)
+            paint_nucleus(nuc_h, r, c, rad, 0.15, rng)
+        else:
+            paint_nucleus(nuc_h, r, c, rad, rng.uniform(0.32, 0.6), rng)
+    concs, vecs = [hem + nuc_h, dab + nuc_d], [h_vec, dab_vec]
+    truth: dict = {
+        "stains": "H-DAB",
+        "ki67_positive": int(positives.sum()),
+        "ki67_negative": int((~positives).sum()),
+    }
+    if pigment:
+        mel_vec = perturb(MELANIN_REF, 2.0, rng)
+        mel = melanin_granules(tumour, rng, centres=[c for c, p in zip(centres, positives, strict=True) if not p])
+        concs.append(mel)
+        vecs.append(mel_vec)
+        truth["melanin_fraction_pct"] = round(100 * float((mel > 0.15).sum()) / float(tissue.sum()), 2)
+    n = truth["ki67_positive"] + truth["ki67_negative"]
+    truth["ki67_index_pct"] = round(100 * truth["ki67_positive"] / n, 2)
+    truth["tissue_fraction_pct"] = round(100 * float(tissue.mean()), 2)
+    return render(concs, vecs, rng), truth
+
+
+def melanin_granules(
+    region: np.ndarray, rng: np.random.Generator, *, centres: list | None = None, n_cells: int = 70
+) -> np.ndarray:
+    """Melanin concentration: granule clusters in cytoplasm around cells and large melanophages."""
+    mel = np.zeros(region.shape, dtype=np.float32)
+    seeds = np.zeros(region.shape, dtype=bool)
+    coords: list[tuple[float, float, float]] = []
+    if centres:
+        pick = rng.choice(len(centres), size=min(n_cells, len(centres)), replace=False)
+        coords += [(centres[i][0], centres[i][1], centres[i][2] * 2.0) for i in pick]
+    rr, cc = np.nonzero(region)
+    for i in rng.choice(len(rr), size=12, replace=False):  # melanophages: big, densely packed
+        coords.append((float(rr[i]), float(cc[i]), rng.uniform(10, 16) / MPP))
+    for r, c, spread in coords:
+        n = int(rng.integers(40, 120))
+        ang = rng.uniform(0, 2 * math.pi, n)
+        dist = spread * np.sqrt(rng.uniform(0.35 if centres else 0.0, 1.0, n))
+        gr = np.clip((r + dist * np.sin(ang)).astype(int), 0, region.shape[0] - 1)
+        gc = np.clip((c + dist * np.cos(ang)).astype(int), 0, region.shape[1] - 1)
+        seeds[gr, gc] = True
+    # granules 0.5-2 µm: dilate seeds by 1-2 px discs with random density
+    grains = ndi.binary_dilation(seeds, iterations=1) | ndi.binary_dilation(
+        seeds & (rng.random(region.shape) < 0.3), iterations=2
+    )
+    dens = rng.uniform(0.8, 1.6, size=region.shape).astype(np.float32)
+    mel[grains] = dens[grains]
+    return ndi.gaussian_filter(mel, 0.6) * region
+
+
+def he_melanin_tile(seed: int) -> tuple[np.ndarray, dict]:
+    """H&E tile with melanin granules; truth = melanin pixels / tissue pixels."""
+    rng = np.random.default_rng(seed)
+    h_vec, e_vec, m_vec = perturb(H_REF, 3.0, rng), perturb(EOSIN_REF, 3.0, rng), perturb(MELANIN_REF, 2.0, rng)
+    tissue, tumour = tissue_layout(rng, 0.12)
+    eos = stroma(tissue, rng, 0.18) + 0.12 * tumour
+    hem = stroma(tissue, rng, 0.03)
+    centres = place_nuclei(tumour, 900, rng)
+    for r, c, rad in centres:
+        paint_nucleus(hem, r, c, rad, rng.uniform(0.35, 0.65), rng)
+    mel = melanin_granules(tumour, rng, centres=centres, n_cells=140)
+    img = render([hem, eos, mel], [h_vec, e_vec, m_vec], rng)
+    melanin = mel > 0.15
+    truth = {
+        "stains": "H&E",
+        "melanin_fraction_pct": round(100 * float(melanin.sum()) / float(tissue.sum()), 2),
+        "melanin_area_mm2": round(float(melanin.sum()) * MPP**2 / 1e6, 5),
+        "tissue_fraction_pct": round(100 * float(tissue.mean()), 2),
+    }
+    return img, truth
+
+
+def he_necrosis_tile(seed: int) -> tuple[np.ndarray, dict]:
+    """H&E tile with a necrotic area (eosinophilic, nuclear debris, no viable nuclei)."""
+    rng = np.random.default_rng(seed)
+    h_vec, e_vec = perturb(H_REF, 3.0, rng), perturb(EOSIN_REF, 3.0, rng)
+    tissue, _ = tissue_layout(rng, 0.10)
+    n = smooth_noise(tissue.shape, 90, rng) + np.linspace(-0.8, 0.8, SIZE)[None, :]
+    necrotic = tissue & (n > np.quantile(n[tissue], 0.62))
+    viable = tissue & ~necrotic
+    eos = stroma(tissue, rng, 0.12) * viable + 0.10 * viable
+    eos += (0.38 * (1 + 0.15 * smooth_noise(tissue.shape, 3, rng)) * necrotic).astype(np.float32)
+    hem = stroma(tissue, rng, 0.03) * viable
+    for r, c, rad in place_nuclei(viable, 1300, rng):
+        paint_nucleus(hem, r, c, rad, rng.uniform(0.35, 0.65), rng)
+    # karyorrhexis: small dense hematoxylin fragments scattered in the necrotic area
+    debris = necrotic & (rng.random(tissue.shape) < 0.004)
+    debris = ndi.binary_dilation(debris, iterations=1)
+    hem += (0.55 * debris + 0.06 * necrotic * (smooth_noise(tissue.shape, 4, rng) > 0.8)).astype(np.float32)
+    img = render([hem, np.clip(eos, 0, None)], [h_vec, e_vec], rng)
+    truth = {
+        "stains": "H&E",
+        "necrosis_fraction_pct": round(100 * float(necrotic.sum()) / float(tissue.sum()), 2),
+        "necrosis_area_mm2": round(float(necrotic.sum()) * MPP**2 / 1e6, 5),
+        "tissue_fraction_pct": round(100 * float(tissue.mean()), 2),
+    }
+    return img, truth
+
+
+def write_tile(path: Path, rgb: np.ndarray) -> None:
+    """JPEG-compressed TIFF (quality 90) with the pixel size in its resolution tags (px/cm)."""
+    import tifffile
+
+    px_per_cm = 1e4 / MPP
+    tifffile.imwrite(
+        path,
+        rgb,
+        photometric="rgb",
+        compression="jpeg",
+        compressionargs={"level": 90},
+        resolution=(px_per_cm, px_per_cm),
+        resolutionunit="CENTIMETER",
+        tile=(256, 256),
+        description=f"mmnst_path sample tile, {MPP} um/px",
+        metadata=None,
+    )
+
+
+TILES = {
+    "ki67_primary.tif": lambda: ki67_tile(101, 0.06),
+    "ki67_recurrence.tif": lambda: ki67_tile(202, 0.40),
+    "ki67_pigmented.tif": lambda: ki67_tile(303, 0.15, pigment=True),
+    "he_melanin.tif": lambda: he_melanin_tile(404),
+    "he_necrosis.tif": lambda: he_necrosis_tile(505),
+}
+
+
+def main(out_dir: Path = HERE) -> dict:
+    """Write every tile and ``truth.json`` into ``out_dir``; return the truth table."""
+    truth: dict = {}
+    for name, make in TILES.items():
+        rgb, t = make()
+        write_tile(out_dir / name, rgb)
+        truth[name] = {"mpp": MPP, "shape": list(rgb.shape[:2]), **t}
+    (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    return truth
+
+
+if __name__ == "__main__":
+    for name, values in main().items():
+        print(name, values)
