@@ -111,7 +111,7 @@ def paint_nucleus(
     aspect = rng.uniform(0.7, 1.0)
     angle = rng.uniform(0, math.pi)
     a, b = radius / math.sqrt(aspect), radius * math.sqrt(aspect)
-    half = int(math.ceil(a)) + 3
+    half = math.ceil(a) + 3
     r0, c0 = int(row) - half, int(col) - half
     rr, cc = np.mgrid[r0 : r0 + 2 * half + 1, c0 : c0 + 2 * half + 1].astype(np.float32)
     dr, dc = rr - row, cc - col
