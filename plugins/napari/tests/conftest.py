@@ -1,0 +1,28 @@
+"""Fixtures of the napari plugin tests: real data in ../shared/data, the project's sample tiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+SHARED_DATA = (PROJECT_ROOT / ".." / "shared" / "data").resolve()
+SAMPLE_TILES = PROJECT_ROOT / "sample_tiles"
+
+
+@pytest.fixture(scope="session")
+def wsi_dir() -> Path:
+    """Real slides (read in place). Missing data is an error, not a skip."""
+    d = SHARED_DATA / "wsi"
+    if not d.is_dir():
+        pytest.fail(f"real test data not found at {d}: clone the project next to shared/")
+    return d
+
+
+@pytest.fixture(scope="session")
+def sample_tiles() -> Path:
+    """The project's generated sample tiles."""
+    if not (SAMPLE_TILES / "truth.json").is_file():
+        pytest.fail(f"sample tiles not found in {SAMPLE_TILES}: run sample_tiles/generate.py")
+    return SAMPLE_TILES

@@ -1,0 +1,94 @@
+"""Sample data contribution, pure layer builders and the QuPath GeoJSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from mmnst_path_napari import _sample_data
+from mmnst_path_napari._geojson import read_geojson, write_geojson
+from mmnst_path_napari._layers import CLASS_COLORS, CellTable, class_colors, points_layer, raster_transform
+
+
+def test_every_sample_tile_loads_with_its_pixel_size(sample_tiles):
+    truth = json.loads((sample_tiles / "truth.json").read_text())
+    for key, fname in _sample_data.SAMPLES.items():
+        (data, kwargs, kind), = getattr(_sample_data, f"sample_{key}")()
+        assert kind == "image"
+        assert data.shape[:2] == tuple(truth[fname]["shape"])
+        assert kwargs["scale"] == pytest.approx((truth[fname]["mpp"],) * 2)
+
+
+def _cells(n=5):
+    rng = np.random.default_rng(3)
+    return CellTable(
+        rng.uniform(0, 500, n), rng.uniform(0, 700, n),
+        np.array(["positive", "negative", "pigment", "excluded", "negative"][:n], dtype=object),
+        rng.uniform(0, 1, n).astype(np.float32), rng.uniform(20, 80, n).astype(np.float32),
+        np.array([2, 0, 0, 0, 0][:n], np.int8),
+    )  # fmt: skip
+
+
+def test_points_layer_colours_and_features():
+    cells = _cells()
+    data, kw, kind = points_layer(cells, mpp=0.5)
+    assert kind == "points"
+    np.testing.assert_allclose(data[:, 0], cells.row)
+    np.testing.assert_allclose(kw["border_color"][0], CLASS_COLORS["positive"])
+    np.testing.assert_allclose(kw["border_color"][1], CLASS_COLORS["negative"])
+    np.testing.assert_allclose(kw["border_color"][2], CLASS_COLORS["pigment"])
+    assert list(kw["features"]["class"]) == list(cells.cls)
+    assert kw["size"] == pytest.approx(16.0)  # 8 µm at 0.5 µm/px
+    assert class_colors(np.array(["positive"] * 3, dtype=object)).shape == (3, 4)
+
+
+def test_raster_transform_centres_coarse_pixels_on_their_level0_footprint():
+    t = raster_transform(downsample=4, origin=(100, 200), mpp=0.5)
+    assert t["scale"] == (2.0, 2.0)
+    # raster pixel 0 covers level-0 rows 100..103, centred at 101.5 -> 50.75 µm
+    assert t["translate"] == pytest.approx((50.75, 100.75))
+    with pytest.raises(ValueError, match="downsample"):
+        raster_transform(downsample=0, mpp=0.5)
+
+
+def test_geojson_round_trip_cells_and_rois(tmp_path):
+    cells = _cells()
+    rois = [np.array([[10.0, 20.0], [10.0, 80.0], [60.0, 80.0], [60.0, 20.0]])]
+    path = write_geojson(tmp_path / "r.geojson", cells=cells, rois=rois, roi_names=["tumour"])
+    doc = json.loads(path.read_text())
+    kinds = [f["properties"]["objectType"] for f in doc["features"]]
+    assert kinds.count("annotation") == 1
+    assert kinds.count("detection") == len(cells)
+    # QuPath pixel convention: x = col + 0.5
+    det = doc["features"][1]
+    assert det["geometry"]["coordinates"][0] == pytest.approx(cells.col[0] + 0.5)
+    assert det["properties"]["classification"]["name"] == "Positive"
+    back, rois_back, names = read_geojson(path)
+    np.testing.assert_allclose(back.row, cells.row)
+    np.testing.assert_allclose(back.col, cells.col)
+    assert list(back.cls) == list(cells.cls)
+    np.testing.assert_allclose(back.dab_od, cells.dab_od, rtol=1e-6)
+    np.testing.assert_array_equal(back.intensity_bin, cells.intensity_bin)
+    assert names == ["tumour"]
+    np.testing.assert_allclose(rois_back[0], rois[0])
+
+
+def test_geojson_reads_qupath_cells_as_points(tmp_path):
+    doc = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [[[10, 10], [14, 10], [14, 14], [10, 14], [10, 10]]]},
+            "properties": {"objectType": "cell", "classification": {"name": "2+"}},
+        }
+    ]
+    p = tmp_path / "q.geojson"
+    p.write_text(json.dumps(doc))
+    cells, rois, _ = read_geojson(p)
+    assert rois == []
+    assert list(cells.cls) == ["positive"]
+    assert int(cells.intensity_bin[0]) == 2
+    assert cells.row[0] == pytest.approx(11.5)
+    with pytest.raises(ValueError, match="bad.geojson"):
+        (tmp_path / "bad.geojson").write_text("{nope")
+        read_geojson(tmp_path / "bad.geojson")
