@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -59,7 +60,7 @@ def test_tcga_svs_levels_and_no_scale_without_mpp(wsi_dir):
     shapes = [d.shape[:2] for d in data]
     assert shapes[0] == (3567, 4443)
     assert shapes[1] == (1783, 2221)
-    assert all(a[0] > b[0] for a, b in zip(shapes, shapes[1:], strict=False))
+    assert all(a[0] > b[0] for a, b in itertools.pairwise(shapes))
     assert max(shapes[-1]) <= 2048
     assert "scale" not in kwargs  # mpp unknown: pixel units, no fake micrometres
     assert "units" not in kwargs
@@ -83,7 +84,7 @@ def test_get_reader_refuses_what_the_library_cannot_open(tmp_path, wsi_dir):
     assert napari_get_reader(str(fake)) is None
     assert napari_get_reader([str(wsi_dir / "openslide-python_small.svs"), str(text)]) is None
     read = napari_get_reader([str(wsi_dir / "openslide-python_small.svs")])
-    (data, kwargs, _), = read(None)
+    ((data, kwargs, _),) = read(None)
     assert data.shape == (16, 16, 3)  # single level: a plain (not multiscale) lazy array
     assert kwargs["multiscale"] is False
 

@@ -14,7 +14,7 @@ from mmnst_path_napari._layers import CLASS_COLORS, CellTable, class_colors, poi
 def test_every_sample_tile_loads_with_its_pixel_size(sample_tiles):
     truth = json.loads((sample_tiles / "truth.json").read_text())
     for key, fname in _sample_data.SAMPLES.items():
-        (data, kwargs, kind), = getattr(_sample_data, f"sample_{key}")()
+        ((data, kwargs, kind),) = getattr(_sample_data, f"sample_{key}")()
         assert kind == "image"
         assert data.shape[:2] == tuple(truth[fname]["shape"])
         assert kwargs["scale"] == pytest.approx((truth[fname]["mpp"],) * 2)
@@ -78,7 +78,10 @@ def test_geojson_reads_qupath_cells_as_points(tmp_path):
     doc = [
         {
             "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [[[10, 10], [14, 10], [14, 14], [10, 14], [10, 10]]]},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[10, 10], [14, 10], [14, 14], [10, 14], [10, 10]]],
+            },
             "properties": {"objectType": "cell", "classification": {"name": "2+"}},
         }
     ]
@@ -89,6 +92,6 @@ def test_geojson_reads_qupath_cells_as_points(tmp_path):
     assert list(cells.cls) == ["positive"]
     assert int(cells.intensity_bin[0]) == 2
     assert cells.row[0] == pytest.approx(11.5)
-    with pytest.raises(ValueError, match="bad.geojson"):
-        (tmp_path / "bad.geojson").write_text("{nope")
+    (tmp_path / "bad.geojson").write_text("{nope")
+    with pytest.raises(ValueError, match=r"bad\.geojson"):
         read_geojson(tmp_path / "bad.geojson")

@@ -68,12 +68,18 @@ def features_from_rois(rois: list[np.ndarray], names: list[str] | None = None) -
         props: dict[str, Any] = {"objectType": "annotation"}
         if names and i < len(names) and names[i]:
             props["name"] = names[i]
-        out.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
+        out.append(
+            {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props}
+        )
     return out
 
 
 def write_geojson(
-    path: str | Path, *, cells: CellTable | None = None, rois: list[np.ndarray] = (), roi_names: list[str] | None = None
+    path: str | Path,
+    *,
+    cells: CellTable | None = None,
+    rois: list[np.ndarray] = (),
+    roi_names: list[str] | None = None,
 ) -> Path:
     """Write a QuPath-importable FeatureCollection of ``rois`` (annotations) and ``cells`` (detections)."""
     features = features_from_rois(list(rois), roi_names)

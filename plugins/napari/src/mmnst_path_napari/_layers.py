@@ -235,7 +235,9 @@ def heatmap_layer(
         "contrast_limits": contrast_limits,
         "blending": "translucent",
         "interpolation2d": "nearest",
-        "metadata": {"mmnst_path": {"kind": "heatmap", "downsample": float(downsample), "origin": tuple(origin)}},
+        "metadata": {
+            "mmnst_path": {"kind": "heatmap", "downsample": float(downsample), "origin": tuple(origin)}
+        },
         **raster_transform(downsample=downsample, origin=origin, mpp=mpp),
         **_units(mpp),
     }

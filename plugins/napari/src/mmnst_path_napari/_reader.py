@@ -163,7 +163,14 @@ def lazy_levels(reader: Any, *, chunk: int = CHUNK, smallest_max: int = SMALLEST
         kept.append(DerivedLevel(smallest, factor))
         factor *= 2
     return [
-        da.from_array(lev, chunks=(chunk, chunk, 3), asarray=False, fancy=False, name=False, meta=np.empty((0, 0, 3), np.uint8))
+        da.from_array(
+            lev,
+            chunks=(chunk, chunk, 3),
+            asarray=False,
+            fancy=False,
+            name=False,
+            meta=np.empty((0, 0, 3), np.uint8),
+        )
         for lev in kept
     ]
 
