@@ -1,0 +1,394 @@
+"""Slide-level aggregation: cell tables, per-tile table, hot-spot search and the slide result.
+
+Per-tile results are additive counts; everything here either concatenates (cells, tiles) or sums
+(counts) and computes ratios once from totals. An undefined ratio is NaN, never 0.
+
+Coordinates are level-0 pixels, (row, col).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import add
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .errors import ConfigError
+from .geometry import Box
+
+__all__ = [
+    "CELL_CLASSES",
+    "CellTable",
+    "Hotspot",
+    "LowResMap",
+    "SlideResult",
+    "TileTable",
+    "find_hotspot",
+    "ki67_tile_map",
+    "sum_counts",
+    "wilson_interval",
+]
+
+#: Class codes of :attr:`CellTable.cls` (index into this tuple).
+CELL_CLASSES = ("positive", "negative", "pigment", "excluded")
+
+T = TypeVar("T")
+
+
+def sum_counts(counts: Iterable[T]) -> T | None:
+    """Sum additive count objects (``a + b``); ``None`` entries are skipped, all-``None`` gives ``None``."""
+    present = [c for c in counts if c is not None]
+    if not present:
+        return None
+    return reduce(add, present)
+
+
+def wilson_interval(successes: int, n: int, *, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion, as fractions in [0, 1]; NaNs when ``n == 0``."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+# ------------------------------------------------------------------------------------------------
+# cells
+@dataclass(frozen=True, eq=False)
+class CellTable:
+    """Detected nuclei of a slide or tile as parallel 1-D arrays (one entry per nucleus).
+
+    Attributes
+    ----------
+    row, col : (n,) float64
+        Centroid in level-0 pixels.
+    cls : (n,) int8
+        Class code, an index into :data:`CELL_CLASSES`.
+    columns : mapping of str to (n,) ndarray
+        Per-nucleus features (``area_um2``, ``dab_od_mean``, ``hematoxylin_od_mean``,
+        ``dab_od_max``, ``circularity``, ``intensity_bin``...), in a stable order.
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    cls: np.ndarray
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.row)
+        for name, arr in (("col", self.col), ("cls", self.cls), *self.columns.items()):
+            if len(arr) != n:
+                msg = f"CellTable column {name!r} has {len(arr)} entries, expected {n} (as row)"
+                raise ValueError(msg)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    @classmethod
+    def empty(cls, columns: Sequence[str] = ()) -> CellTable:
+        return cls(
+            np.zeros(0, np.float64),
+            np.zeros(0, np.float64),
+            np.zeros(0, np.int8),
+            {name: np.zeros(0, np.float64) for name in columns},
+        )
+
+    @classmethod
+    def concat(cls, tables: Sequence[CellTable]) -> CellTable:
+        """Concatenate tables with the same feature columns (tables with no cells may lack them)."""
+        full = [t for t in tables if len(t)]
+        if not full:
+            return tables[0] if tables else cls.empty()
+        names = list(full[0].columns)
+        return cls(
+            np.concatenate([t.row for t in full]),
+            np.concatenate([t.col for t in full]),
+            np.concatenate([t.cls for t in full]),
+            {name: np.concatenate([t.columns[name] for t in full]) for name in names},
+        )
+
+    def select(self, keep: np.ndarray) -> CellTable:
+        """Subset by a boolean mask or index array."""
+        return CellTable(self.row[keep], self.col[keep], self.cls[keep], {k: v[keep] for k, v in self.columns.items()})
+
+    def class_names(self) -> np.ndarray:
+        """(n,) array of class names."""
+        return np.asarray(CELL_CLASSES, dtype=object)[self.cls.astype(np.intp)]
+
+    def count(self, name: str) -> int:
+        """Number of cells of class ``name``."""
+        return int(np.count_nonzero(self.cls == CELL_CLASSES.index(name)))
+
+
+# ------------------------------------------------------------------------------------------------
+# per-tile table
+@dataclass(frozen=True, eq=False)
+class TileTable:
+    """One row per analysed tile.
+
+    Attributes
+    ----------
+    core : (n, 4) int64
+        Level-0 core box of each tile: row, col, height, width.
+    columns : mapping of str to (n,) ndarray
+        Per-tile additive quantities (``ki67_positive``, ``ki67_negative``, ``melanin_um2``...,
+        ``seconds``).
+    """
+
+    core: np.ndarray
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.core)
+
+    @classmethod
+    def from_rows(cls, cores: Sequence[Box], rows: Sequence[Mapping[str, float]]) -> TileTable:
+        core = np.array([[b.row, b.col, b.height, b.width] for b in cores], dtype=np.int64).reshape(-1, 4)
+        names: list[str] = []
+        for r in rows:
+            names.extend(k for k in r if k not in names)
+        columns = {k: np.array([r.get(k, math.nan) for r in rows], dtype=np.float64) for k in names}
+        return cls(core, columns)
+
+    def records(self) -> list[dict[str, Any]]:
+        """List of plain dicts (JSON-ready; NaN kept as float NaN)."""
+        out = []
+        for i in range(len(self)):
+            rec: dict[str, Any] = dict(zip(("row", "col", "height", "width"), map(int, self.core[i]), strict=True))
+            for k, v in self.columns.items():
+                value = float(v[i])
+                rec[k] = int(value) if value.is_integer() and not k.endswith(("_um2", "seconds", "_pct")) else value
+            out.append(rec)
+        return out
+
+
+def ki67_tile_map(tiles: TileTable, shape: tuple[int, int]) -> LowResMap:
+    """Per-tile Ki67 index (%) on the tile grid; NaN where a tile has no counted nucleus or no tile.
+
+    The map's pixel is the nominal (largest) tile core; ``downsample`` maps it to level 0.
+    """
+    if not len(tiles):
+        return LowResMap(np.full((1, 1), np.nan, np.float32), float(max(shape)))
+    step = int(max(tiles.core[:, 2].max(), tiles.core[:, 3].max()))
+    out = np.full((math.ceil(shape[0] / step), math.ceil(shape[1] / step)), np.nan, np.float32)
+    pos = tiles.columns.get("ki67_positive")
+    neg = tiles.columns.get("ki67_negative")
+    if pos is None or neg is None:
+        return LowResMap(out, float(step))
+    n = pos + neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = np.where(n > 0, 100.0 * pos / np.maximum(n, 1), np.nan)
+    out[tiles.core[:, 0] // step, tiles.core[:, 1] // step] = index
+    return LowResMap(out, float(step))
+
+
+@dataclass(frozen=True, eq=False)
+class LowResMap:
+    """A low-resolution slide map: ``image[i, j]`` covers level-0 pixels ``[i*d, (i+1)*d)``."""
+
+    image: np.ndarray
+    downsample: float
+
+
+# ------------------------------------------------------------------------------------------------
+# hot spot
+@dataclass(frozen=True)
+class Hotspot:
+    """The hot-spot window and its Ki67 counts.
+
+    Attributes
+    ----------
+    box : Box
+        Level-0 window (clipped to the image).
+    area_mm2 : float
+        Physical area of ``box``.
+    positive, negative : int
+        Tumour nuclei counted in the window.
+    index_pct, ci_low_pct, ci_high_pct : float
+        Ki67 index in the window with its 95 % Wilson interval (NaN when no nucleus).
+    meets_min_nuclei : bool
+        Whether the window holds at least the required number of tumour nuclei (when no window
+        does, the most populated one is reported and this is ``False``).
+    whole_image : bool
+        True when the image is smaller than the window and the whole image was used.
+    """
+
+    box: Box
+    area_mm2: float
+    positive: int
+    negative: int
+    index_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+    meets_min_nuclei: bool
+    whole_image: bool
+
+    @property
+    def nuclei(self) -> int:
+        return self.positive + self.negative
+
+
+def _hotspot_in_box(row: np.ndarray, col: np.ndarray, positive: np.ndarray, box: Box, mpp: float,
+                    min_nuclei: int, whole: bool) -> Hotspot:
+    inside = (row >= box.row) & (row < box.row_end) & (col >= box.col) & (col < box.col_end)
+    n = int(np.count_nonzero(inside))
+    p = int(np.count_nonzero(inside & positive))
+    lo, hi = wilson_interval(p, n)
+    return Hotspot(
+        box=box,
+        area_mm2=box.area * mpp * mpp / 1e6,
+        positive=p,
+        negative=n - p,
+        index_pct=100.0 * p / n if n else math.nan,
+        ci_low_pct=100.0 * lo,
+        ci_high_pct=100.0 * hi,
+        meets_min_nuclei=n >= min_nuclei,
+        whole_image=whole,
+    )
+
+
+def find_hotspot(
+    row: np.ndarray,
+    col: np.ndarray,
+    positive: np.ndarray,
+    *,
+    shape: tuple[int, int],
+    mpp: float,
+    area_mm2: float = 1.0,
+    min_nuclei: int = 500,
+    bins_per_side: int = 20,
+) -> Hotspot:
+    """Square window of fixed physical area with the highest Ki67 index.
+
+    Among windows holding at least ``min_nuclei`` tumour nuclei, the one with the highest index;
+    when none does, the most populated window. Windows slide on a grid of ``bins_per_side`` steps
+    per window side (so the window position is resolved to 1/20 of its side by default); counts
+    per window come from integral images of a cell-count grid, so the search costs O(grid size).
+    When the image is smaller than the window on both axes the whole image is the hot spot; on
+    one axis only, the window is clipped to the image on that axis.
+
+    Parameters
+    ----------
+    row, col : (n,) float
+        Level-0 centroids of the tumour nuclei (positive and negative only).
+    positive : (n,) bool
+        Whether each nucleus is Ki67 positive.
+    shape : (rows, cols)
+        Level-0 extent of the image.
+    mpp : float
+        Level-0 microns per pixel.
+    area_mm2 : float
+        Window area (mm²).
+    min_nuclei : int
+        Minimum tumour nuclei of an eligible window.
+    bins_per_side : int
+        Grid steps per window side.
+
+    Returns
+    -------
+    Hotspot
+    """
+    if not (area_mm2 > 0 and math.isfinite(area_mm2)):
+        msg = f"hotspot area_mm2 must be a positive number of mm², got {area_mm2!r}"
+        raise ConfigError(msg)
+    row = np.asarray(row, dtype=np.float64)
+    col = np.asarray(col, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    rows, cols = int(shape[0]), int(shape[1])
+    side_px = math.sqrt(area_mm2) * 1000.0 / mpp
+    if rows <= side_px and cols <= side_px:
+        return _hotspot_in_box(row, col, positive, Box(0, 0, rows, cols), mpp, min_nuclei, True)
+
+    bin_px = side_px / bins_per_side
+    n_r, n_c = max(1, math.ceil(rows / bin_px)), max(1, math.ceil(cols / bin_px))
+    br = np.clip((row // bin_px).astype(np.int64), 0, n_r - 1)
+    bc = np.clip((col // bin_px).astype(np.int64), 0, n_c - 1)
+    flat = br * n_c + bc
+    total = np.bincount(flat, minlength=n_r * n_c).reshape(n_r, n_c)
+    pos = np.bincount(flat, weights=positive, minlength=n_r * n_c).reshape(n_r, n_c)
+    w_r, w_c = min(bins_per_side, n_r), min(bins_per_side, n_c)
+
+    def window_sums(grid: np.ndarray) -> np.ndarray:
+        s = np.zeros((n_r + 1, n_c + 1), dtype=np.float64)
+        s[1:, 1:] = np.cumsum(np.cumsum(grid, axis=0), axis=1)
+        return s[w_r:, w_c:] - s[:-w_r, w_c:] - s[w_r:, :-w_c] + s[:-w_r, :-w_c]
+
+    win_n = window_sums(total)
+    win_p = window_sums(pos)
+    eligible = win_n >= min_nuclei
+    if eligible.any():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(eligible, win_p / np.maximum(win_n, 1), -1.0)
+        # highest index; ties -> more nuclei (lexicographic via a tiny tie-break)
+        score = score + win_n * 1e-12
+    else:
+        score = win_n.astype(np.float64)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    r0, c0 = round(i * bin_px), round(j * bin_px)
+    r1, c1 = min(rows, round((i + w_r) * bin_px)), min(cols, round((j + w_c) * bin_px))
+    box = Box(r0, c0, r1 - r0, c1 - c0)
+    return _hotspot_in_box(row, col, positive, box, mpp, min_nuclei, False)
+
+
+# ------------------------------------------------------------------------------------------------
+# slide result
+@dataclass(frozen=True, eq=False)
+class SlideResult:
+    """Everything measured on one slide or tile (small things only: counts, cells, low-res maps).
+
+    Attributes
+    ----------
+    input : str
+        Path of the slide (or ``"<array>"`` for an in-memory image).
+    shape : (rows, cols)
+        Level-0 extent.
+    mpp : float
+        Level-0 microns per pixel used.
+    analysis_mpp : float
+        Resolution the tiles were analysed at (µm/px).
+    measures : tuple of str
+        What was measured (``"ki67"``, ``"melanin"``, ``"necrosis"``).
+    metrics : mapping
+        Flat metrics from slide totals (``ki67_index_pct``..., ``tissue_area_mm2``); undefined
+        values are NaN.
+    counts : mapping of str to count object
+        Slide totals (``"ki67"`` -> Ki67Counts, ``"melanin"`` -> MelaninCounts...).
+    hotspot : Hotspot or None
+        Ki67 hot spot (``None`` when Ki67 was not measured).
+    tiles : TileTable
+        Per-tile table.
+    cells : CellTable
+        Every nucleus kept (level-0 centroids).
+    maps : mapping of str to LowResMap
+        Low-resolution maps (``"tissue"``, ``"ki67"``, ``"melanin"``, ``"necrosis"``).
+    config : mapping
+        The full analysis configuration (``AnalysisConfig.to_mapping()``).
+    stains : mapping
+        Stain matrix used: ``{"name": ..., "names": [...], "vectors": [[r, g, b], ...]}``.
+    versions : mapping of str to str
+        Software versions.
+    timings : mapping of str to float
+        Seconds spent per stage.
+    """
+
+    input: str
+    shape: tuple[int, int]
+    mpp: float
+    analysis_mpp: float
+    measures: tuple[str, ...]
+    metrics: Mapping[str, Any]
+    counts: Mapping[str, Any]
+    hotspot: Hotspot | None
+    tiles: TileTable
+    cells: CellTable
+    maps: Mapping[str, LowResMap]
+    config: Mapping[str, Any]
+    stains: Mapping[str, Any]
+    versions: Mapping[str, str]
+    timings: Mapping[str, float]

@@ -1,0 +1,261 @@
+"""Write a :class:`~mmnst_path.aggregate.SlideResult` to disk: result.json, cells.csv, summary.csv.
+
+Every write is atomic (a temporary file in the target folder, then :func:`os.replace`), so an
+interrupted run never leaves a half-written file behind. Undefined numbers (NaN) become ``null``
+in JSON and an empty field in CSV, never 0.
+
+``result.json`` layout (``schema_version`` "1.0")::
+
+    {"schema_version", "input", "status", "shape", "mpp", "analysis_mpp", "measures",
+     "metrics": {...flat, as in summary.csv...}, "counts": {"ki67": {...}, ...},
+     "hotspot": {"box": {row, col, height, width}, ...} | null, "tiles": [...],
+     "n_cells", "config": {...}, "stains": {...}, "versions": {...}, "timings": {...}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .aggregate import CELL_CLASSES, CellTable, SlideResult
+
+__all__ = [
+    "CELL_COLUMNS",
+    "SCHEMA_VERSION",
+    "SUMMARY_COLUMNS",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "cells_csv_text",
+    "error_row",
+    "json_ready",
+    "output_stems",
+    "result_to_dict",
+    "summary_row",
+    "write_result",
+    "write_summary_csv",
+]
+
+SCHEMA_VERSION = "1.0"
+
+#: Columns of summary.csv, in order (the Ki67 and melanin/necrosis issues fix the names).
+SUMMARY_COLUMNS = (
+    "input",
+    "status",
+    "error",
+    "mpp",
+    "tissue_area_mm2",
+    "ki67_positive",
+    "ki67_negative",
+    "ki67_pigment",
+    "ki67_excluded",
+    "ki67_denominator",
+    "ki67_index_pct",
+    "ki67_ci_low_pct",
+    "ki67_ci_high_pct",
+    "ki67_hotspot_index_pct",
+    "ki67_hotspot_ci_low_pct",
+    "ki67_hotspot_ci_high_pct",
+    "ki67_hotspot_nuclei",
+    "h_score",
+    "melanin_area_mm2",
+    "melanin_fraction_pct",
+    "necrosis_area_mm2",
+    "necrosis_fraction_pct",
+    "n_tiles",
+    "seconds",
+)
+
+#: Leading columns of cells.csv; feature columns follow in the table's order.
+CELL_COLUMNS = ("x", "y", "class")
+
+
+# ------------------------------------------------------------------------------------------------
+# atomic writes
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# ------------------------------------------------------------------------------------------------
+# JSON
+def json_ready(value: Any) -> Any:
+    """Convert numpy scalars/arrays, tuples, dataclasses and NaN/inf into plain JSON values (NaN -> None)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_ready(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, str | bool) or value is None:
+        return value
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist())
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+def result_to_dict(result: SlideResult) -> dict[str, Any]:
+    """The JSON document of ``result`` (see the module docstring), JSON-ready."""
+    hotspot = None
+    if result.hotspot is not None:
+        h = result.hotspot
+        hotspot = {
+            "box": {"row": h.box.row, "col": h.box.col, "height": h.box.height, "width": h.box.width},
+            "area_mm2": h.area_mm2,
+            "positive": h.positive,
+            "negative": h.negative,
+            "index_pct": h.index_pct,
+            "ci_low_pct": h.ci_low_pct,
+            "ci_high_pct": h.ci_high_pct,
+            "meets_min_nuclei": h.meets_min_nuclei,
+            "whole_image": h.whole_image,
+        }
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "input": result.input,
+        "status": "ok",
+        "shape": list(result.shape),
+        "mpp": result.mpp,
+        "analysis_mpp": result.analysis_mpp,
+        "measures": list(result.measures),
+        "metrics": dict(result.metrics),
+        "counts": dict(result.counts),
+        "hotspot": hotspot,
+        "n_cells": len(result.cells),
+        "cells_by_class": {name: result.cells.count(name) for name in CELL_CLASSES},
+        "tiles": result.tiles.records(),
+        "config": result.config,
+        "stains": result.stains,
+        "versions": result.versions,
+        "timings": result.timings,
+    }
+    return json_ready(doc)
+
+
+# ------------------------------------------------------------------------------------------------
+# CSV
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        if not math.isfinite(f):
+            return ""
+        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else f"{f:.6g}"
+    return str(value)
+
+
+def cells_csv_text(cells: CellTable) -> str:
+    """cells.csv content: ``x, y`` (level-0 px, x = column), ``class``, then the feature columns."""
+    buf = io.StringIO()
+    names = list(cells.columns)
+    buf.write(",".join([*CELL_COLUMNS, *names]) + "\n")
+    if len(cells):
+        classes = np.asarray(CELL_CLASSES)[cells.cls.astype(np.intp)]
+        cols = [np.char.mod("%.2f", cells.col), np.char.mod("%.2f", cells.row), classes]
+        for name in names:
+            arr = np.asarray(cells.columns[name])
+            if arr.dtype.kind in "iub":
+                cols.append(arr.astype(np.int64).astype(str))
+            else:
+                text = np.char.mod("%.5g", arr.astype(np.float64))
+                cols.append(np.where(np.isfinite(arr.astype(np.float64)), text, ""))
+        lines = cols[0].astype(object)
+        for c in cols[1:]:
+            lines = lines + "," + c.astype(object)
+        buf.write("\n".join(lines.tolist()) + "\n")
+    return buf.getvalue()
+
+
+def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[str, Any]:
+    """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`) for a successful input."""
+    m = result.metrics
+    row: dict[str, Any] = {name: m.get(name) for name in SUMMARY_COLUMNS}
+    row.update(input=result.input, status="ok", error="", mpp=result.mpp, n_tiles=len(result.tiles))
+    row["seconds"] = seconds if seconds is not None else result.timings.get("total")
+    return row
+
+
+def error_row(input_name: str, error: BaseException | str) -> dict[str, Any]:
+    """A summary.csv row for an input that failed: ``status=error`` and the reason."""
+    reason = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS)
+    row.update(input=input_name, status="error", error=" ".join(str(reason).split()))
+    return row
+
+
+def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
+    """Write summary.csv atomically; extra keys in rows are ignored, missing ones left empty."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for r in rows:
+        writer.writerow([_fmt(r.get(name)) for name in SUMMARY_COLUMNS])
+    return atomic_write_text(path, buf.getvalue())
+
+
+def write_result(result: SlideResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``result.json`` and ``cells.csv`` into ``out_dir`` (created); return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cells = atomic_write_text(out / "cells.csv", cells_csv_text(result.cells))
+    doc = json.dumps(result_to_dict(result), indent=2, allow_nan=False) + "\n"
+    res = atomic_write_text(out / "result.json", doc)
+    return {"result": res, "cells": cells}
+
+
+def output_stems(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A distinct output folder name per input: the file stem, de-duplicated with ``-2``, ``-3``...
+
+    The stem drops the last suffix (``slide.ome.tif`` -> ``slide.ome``); names are compared
+    case-insensitively so the folders do not clash on case-insensitive file systems.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for p in inputs:
+        stem = Path(p).stem or "input"
+        key = stem.lower()
+        seen[key] = seen.get(key, 0) + 1
+        out.append(stem if seen[key] == 1 else f"{stem}-{seen[key]}")
+    return out
