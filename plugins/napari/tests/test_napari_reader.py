@@ -39,9 +39,9 @@ def test_cmu_svs_opens_as_one_multiscale_layer_with_um_scale(wsi_dir):
     data, kwargs, kind = layers[0]
     assert kind == "image"
     assert kwargs["rgb"] is True
-    assert kwargs["multiscale"] is True  # 1 native level of 2967 px: a coarser level is derived
-    assert data[0].shape == (2220, 2967, 3)
-    assert data[1].shape == (1110, 1484, 3)
+    assert kwargs["multiscale"] is True  # 1 native level of 2967 rows: a coarser level is derived
+    assert data[0].shape == (2967, 2220, 3)
+    assert data[1].shape == (1484, 1110, 3)
     assert kwargs["scale"] == pytest.approx((0.499, 0.499), abs=1e-3)
     assert kwargs["units"] == ("µm", "µm")
     # a chunk equals the library reader's pixels

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from mmnst_path_napari import _sample_data
 from mmnst_path_napari._geojson import read_geojson, write_geojson
-from mmnst_path_napari._layers import CLASS_COLORS, CellTable, class_colors, points_layer, raster_transform
+from mmnst_path_napari._layers import (
+    CLASS_COLORS,
+    cells_from_points,
+    class_colors,
+    points_layer,
+    raster_transform,
+)
+
+from mmnst_path.aggregate import CELL_CLASSES, CellTable
 
 
 def test_every_sample_tile_loads_with_its_pixel_size(sample_tiles):
@@ -22,12 +30,17 @@ def test_every_sample_tile_loads_with_its_pixel_size(sample_tiles):
 
 def _cells(n=5):
     rng = np.random.default_rng(3)
+    names = ["positive", "negative", "pigment", "excluded", "negative"][:n]
     return CellTable(
-        rng.uniform(0, 500, n), rng.uniform(0, 700, n),
-        np.array(["positive", "negative", "pigment", "excluded", "negative"][:n], dtype=object),
-        rng.uniform(0, 1, n).astype(np.float32), rng.uniform(20, 80, n).astype(np.float32),
-        np.array([2, 0, 0, 0, 0][:n], np.int8),
-    )  # fmt: skip
+        rng.uniform(0, 500, n),
+        rng.uniform(0, 700, n),
+        np.array([CELL_CLASSES.index(c) for c in names], np.int8),
+        {
+            "dab_od_mean": rng.uniform(0, 1, n),
+            "area_um2": rng.uniform(20, 80, n),
+            "intensity_bin": np.array([2, 0, 0, 0, 0][:n], np.int8),
+        },
+    )
 
 
 def test_points_layer_colours_and_features():
@@ -38,7 +51,10 @@ def test_points_layer_colours_and_features():
     np.testing.assert_allclose(kw["border_color"][0], CLASS_COLORS["positive"])
     np.testing.assert_allclose(kw["border_color"][1], CLASS_COLORS["negative"])
     np.testing.assert_allclose(kw["border_color"][2], CLASS_COLORS["pigment"])
-    assert list(kw["features"]["class"]) == list(cells.cls)
+    assert list(kw["features"]["class"]) == list(cells.class_names())
+    back = cells_from_points(data, kw["features"])
+    np.testing.assert_array_equal(back.cls, cells.cls)
+    np.testing.assert_allclose(back.columns["area_um2"], cells.columns["area_um2"], rtol=1e-6)
     assert kw["size"] == pytest.approx(16.0)  # 8 µm at 0.5 µm/px
     assert class_colors(np.array(["positive"] * 3, dtype=object)).shape == (3, 4)
 
@@ -67,9 +83,9 @@ def test_geojson_round_trip_cells_and_rois(tmp_path):
     back, rois_back, names = read_geojson(path)
     np.testing.assert_allclose(back.row, cells.row)
     np.testing.assert_allclose(back.col, cells.col)
-    assert list(back.cls) == list(cells.cls)
-    np.testing.assert_allclose(back.dab_od, cells.dab_od, rtol=1e-6)
-    np.testing.assert_array_equal(back.intensity_bin, cells.intensity_bin)
+    np.testing.assert_array_equal(back.cls, cells.cls)
+    np.testing.assert_allclose(back.columns["dab_od_mean"], cells.columns["dab_od_mean"])
+    np.testing.assert_array_equal(back.columns["intensity_bin"], cells.columns["intensity_bin"])
     assert names == ["tumour"]
     np.testing.assert_allclose(rois_back[0], rois[0])
 
@@ -89,8 +105,8 @@ def test_geojson_reads_qupath_cells_as_points(tmp_path):
     p.write_text(json.dumps(doc))
     cells, rois, _ = read_geojson(p)
     assert rois == []
-    assert list(cells.cls) == ["positive"]
-    assert int(cells.intensity_bin[0]) == 2
+    assert list(cells.class_names()) == ["positive"]
+    assert int(cells.columns["intensity_bin"][0]) == 2
     assert cells.row[0] == pytest.approx(11.5)
     (tmp_path / "bad.geojson").write_text("{nope")
     with pytest.raises(ValueError, match=r"bad\.geojson"):

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ._layers import CLASS_COLORS, CellTable
+from mmnst_path.aggregate import CELL_CLASSES, CellTable
+
+from ._layers import CLASS_COLORS
 
 __all__ = ["features_from_cells", "features_from_rois", "read_geojson", "write_geojson"]
 
@@ -40,10 +42,18 @@ def _rgb255(name: str) -> list[int]:
 def features_from_cells(cells: CellTable) -> list[dict[str, Any]]:
     """One QuPath detection ``Point`` feature per nucleus (x = col + 0.5, y = row + 0.5)."""
     out = []
-    for i in range(len(cells)):
-        cls = str(cells.cls[i])
+    n = len(cells)
+    names = cells.class_names() if n else np.zeros(0, object)
+    nan = np.full(n, np.nan)
+    measured = (
+        (_M_DAB, np.asarray(cells.columns.get("dab_od_mean", nan), np.float64)),
+        (_M_AREA, np.asarray(cells.columns.get("area_um2", nan), np.float64)),
+        (_M_BIN, np.asarray(cells.columns.get("intensity_bin", nan), np.float64)),
+    )
+    for i in range(n):
+        cls = str(names[i])
         meas: dict[str, float] = {}
-        for key, arr in ((_M_DAB, cells.dab_od), (_M_AREA, cells.area_um2), (_M_BIN, cells.intensity_bin)):
+        for key, arr in measured:
             v = float(arr[i])
             if math.isfinite(v):
                 meas[key] = v
@@ -187,8 +197,11 @@ def read_geojson(path: str | Path) -> tuple[CellTable, list[np.ndarray], list[st
             for ring in _rings(geom):
                 rois.append(ring)
                 names.append(str(props.get("name", "")))
-    cells = CellTable(
-        np.asarray(rows, np.float64), np.asarray(cols, np.float64), np.asarray(classes, dtype=object),
-        np.asarray(dab, np.float32), np.asarray(area, np.float32), np.asarray(bins, np.int8),
-    )  # fmt: skip
+    codes = np.asarray([CELL_CLASSES.index(c) for c in classes], np.int8)
+    columns = {
+        "dab_od_mean": np.asarray(dab, np.float64),
+        "area_um2": np.asarray(area, np.float64),
+        "intensity_bin": np.asarray(bins, np.int8),
+    }
+    cells = CellTable(np.asarray(rows, np.float64), np.asarray(cols, np.float64), codes, columns)
     return cells, rois, names

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from mmnst_path.aggregate import CELL_CLASSES, CellTable
+
 __all__ = [
     "CLASSES",
     "CLASS_COLORS",
-    "CellTable",
+    "cells_from_points",
     "class_colors",
+    "features_from_cells",
     "heatmap_layer",
     "hotspot_layer",
     "mask_layer",
@@ -35,8 +37,8 @@ __all__ = [
 
 LayerData = tuple[Any, dict[str, Any], str]
 
-#: Nucleus classes, in the order used by the Review widget.
-CLASSES: tuple[str, ...] = ("positive", "negative", "pigment", "excluded")
+#: Nucleus classes (the library's class codes index this tuple).
+CLASSES: tuple[str, ...] = tuple(CELL_CLASSES)
 
 #: RGBA colour of every class: positive red, negative blue, pigment grey, excluded yellow.
 CLASS_COLORS: Mapping[str, tuple[float, float, float, float]] = {
@@ -48,56 +50,45 @@ CLASS_COLORS: Mapping[str, tuple[float, float, float, float]] = {
 _UNKNOWN_COLOR = (1.0, 1.0, 1.0, 1.0)
 
 
-@dataclass(frozen=True)
-class CellTable:
-    """Nuclei of an analysis, in level-0 pixel coordinates of the slide.
+def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
+    """Per-point features of a Points layer: class (name), dab_od, area_um2, intensity_bin."""
+    n = len(cells)
+    cols = cells.columns
+    return {
+        "class": np.asarray(CELL_CLASSES, dtype=object)[np.asarray(cells.cls, np.intp)]
+        if n
+        else np.zeros(0, object),
+        "dab_od": np.asarray(cols.get("dab_od_mean", np.full(n, np.nan)), dtype=np.float32),
+        "area_um2": np.asarray(cols.get("area_um2", np.full(n, np.nan)), dtype=np.float32),
+        "intensity_bin": np.asarray(cols.get("intensity_bin", np.zeros(n)), dtype=np.int8),
+    }
 
-    Attributes
-    ----------
-    row, col : (N,) float64
-        Centroid in level-0 pixels.
-    cls : (N,) str
-        Class per nucleus, one of :data:`CLASSES`.
-    dab_od : (N,) float32
-        Mean DAB optical density in the nucleus (log10 OD, QuPath convention).
-    area_um2 : (N,) float32
-        Nucleus area in µm².
-    intensity_bin : (N,) int8
-        Intensity bin 0-3 (0 = negative, 1-3 = weak / moderate / strong positive).
+
+def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
+    """Library :class:`~mmnst_path.aggregate.CellTable` of a nuclei Points layer (after review).
+
+    ``data`` is (N, 2) level-0 (row, col); ``features`` a mapping / DataFrame with at least
+    ``class``; ``dab_od``, ``area_um2`` and ``intensity_bin`` are used when present.
     """
+    pts = np.asarray(data, dtype=np.float64).reshape(-1, 2)
+    n = len(pts)
+    names = np.asarray(features["class"], dtype=object) if n else np.zeros(0, object)
+    code = np.full(n, CELL_CLASSES.index("excluded"), np.int8)
+    for i, name in enumerate(CELL_CLASSES):
+        code[names == name] = i
 
-    row: np.ndarray
-    col: np.ndarray
-    cls: np.ndarray
-    dab_od: np.ndarray
-    area_um2: np.ndarray
-    intensity_bin: np.ndarray
+    def col(key: str, dtype: Any, fill: float) -> np.ndarray:
+        try:
+            return np.asarray(features[key], dtype=dtype)
+        except (KeyError, ValueError, TypeError):
+            return np.full(n, fill, dtype)
 
-    def __post_init__(self) -> None:
-        n = len(self.row)
-        for name in ("col", "cls", "dab_od", "area_um2", "intensity_bin"):
-            if len(getattr(self, name)) != n:
-                msg = f"CellTable.{name} has {len(getattr(self, name))} entries, expected {n} like row"
-                raise ValueError(msg)
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-    @classmethod
-    def empty(cls) -> CellTable:
-        return cls(
-            np.zeros(0), np.zeros(0), np.zeros(0, dtype=object), np.zeros(0, np.float32),
-            np.zeros(0, np.float32), np.zeros(0, np.int8),
-        )  # fmt: skip
-
-    def features(self) -> dict[str, np.ndarray]:
-        """Per-point features for a Points layer (class, dab_od, area_um2, intensity_bin)."""
-        return {
-            "class": np.asarray(self.cls, dtype=object),
-            "dab_od": np.asarray(self.dab_od, dtype=np.float32),
-            "area_um2": np.asarray(self.area_um2, dtype=np.float32),
-            "intensity_bin": np.asarray(self.intensity_bin, dtype=np.int8),
-        }
+    columns = {
+        "dab_od_mean": col("dab_od", np.float64, np.nan),
+        "area_um2": col("area_um2", np.float64, np.nan),
+        "intensity_bin": col("intensity_bin", np.int8, 0),
+    }
+    return CellTable(pts[:, 0].copy(), pts[:, 1].copy(), code, columns)
 
 
 def class_colors(classes: Any) -> np.ndarray:
@@ -126,8 +117,8 @@ def points_layer(
 
     Parameters
     ----------
-    cells : CellTable
-        Nuclei in level-0 pixels.
+    cells : mmnst_path.aggregate.CellTable
+        Nuclei in level-0 pixels (library result).
     mpp : float or None
         Slide µm per level-0 pixel (the layer's scale), None when unknown (scale 1).
     name : str
@@ -142,10 +133,11 @@ def points_layer(
     data = np.column_stack([np.asarray(cells.row, np.float64), np.asarray(cells.col, np.float64)])
     data = data.reshape(-1, 2)
     size = diameter_um / float(mpp) if mpp else diameter_um
-    colors = class_colors(cells.cls)
+    features = features_from_cells(cells)
+    colors = class_colors(features["class"])
     kwargs: dict[str, Any] = {
         "name": name,
-        "features": cells.features(),
+        "features": features,
         "feature_defaults": {"class": "positive", "dab_od": np.nan, "area_um2": np.nan, "intensity_bin": 1},
         "size": size,
         "face_color": "transparent",
