@@ -1,0 +1,380 @@
+"""Nucleus detection on hematoxylin and DAB optical density together.
+
+The detector works at the analysis resolution (``mpp`` microns per pixel, 0.5 by default in the
+pipeline) on the stain concentrations of a colour deconvolution, in QuPath's log10 optical density
+units. Every parameter is physical (µm, µm², OD) and converted to pixels here, once.
+
+Steps (every filter has bounded support, so a nucleus gets the same result in any tile that holds
+it with a halo of :meth:`NucleusParams.halo_um`):
+
+1. detection signal ``s = H + dab_weight * DAB`` (negative concentrations clipped to 0), smoothed
+   by a Gaussian of ``smooth_sigma_um``; using both stains finds strongly DAB-positive nuclei (weak
+   hematoxylin under the brown) and pale negative nuclei (weak total OD) alike;
+2. local background: a grey opening of ``s`` by a square of side ``2 * background_radius_um``
+   (min filter then max filter), smoothed by a box of the same size, subtracted from ``s``;
+3. foreground: background-subtracted signal >= ``foreground_od``;
+4. seeds: maxima of a scale-normalised Laplacian of Gaussian (``-sigma² ∇²G``, max over the scales
+   of ``nucleus_radius_um``) found with a maximum filter of ``min_seed_distance_um``, kept when the
+   response is >= ``seed_min_response`` and they lie in the foreground;
+5. seeded watershed of the inverted LoG response inside the foreground (splits touching nuclei);
+   foreground components without a seed become one nucleus each;
+6. objects outside ``[min_area_um2, max_area_um2]`` are dropped; features are measured with
+   ``np.bincount``/``scipy.ndimage`` (no regionprops).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import ConfigError
+from ..geometry import require_mpp
+
+__all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains"]
+
+
+@dataclass(frozen=True, slots=True)
+class NucleusParams:
+    """Physical parameters of :func:`detect_nuclei`.
+
+    Attributes
+    ----------
+    nucleus_radius_um : tuple of float
+        Radii (µm) of the nuclei the LoG seed detector is tuned to; one LoG scale per radius,
+        ``sigma = r / sqrt(2)``.
+    min_seed_distance_um : float
+        Two seeds closer than this (µm, side of the maximum-filter window) are merged.
+    seed_min_response : float
+        Minimum scale-normalised LoG response of a seed (log10 OD).
+    smooth_sigma_um : float
+        Gaussian smoothing of the detection signal (µm).
+    background_radius_um : float
+        Half-side (µm) of the square grey opening that estimates the local background; must exceed
+        the radius of the largest nucleus.
+    foreground_od : float
+        Minimum background-subtracted detection signal of a nucleus pixel (log10 OD).
+    dab_weight : float
+        Weight of DAB in the detection signal ``H + dab_weight * DAB``.
+    min_area_um2, max_area_um2 : float
+        Area limits of a nucleus (µm²).
+    contour_fraction : float
+        A nucleus keeps the pixels of its watershed region whose background-subtracted signal is at
+        least this fraction of the region's peak (0 = keep the whole region).
+    """
+
+    nucleus_radius_um: tuple[float, ...] = (3.0, 4.0, 5.0)
+    min_seed_distance_um: float = 4.0
+    seed_min_response: float = 0.04
+    smooth_sigma_um: float = 0.75
+    background_radius_um: float = 10.0
+    foreground_od: float = 0.08
+    dab_weight: float = 1.0
+    min_area_um2: float = 10.0
+    max_area_um2: float = 250.0
+    contour_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        radii = tuple(float(r) for r in self.nucleus_radius_um)
+        object.__setattr__(self, "nucleus_radius_um", radii)
+        if not radii or any(not (r > 0 and math.isfinite(r)) for r in radii):
+            msg = f"NucleusParams.nucleus_radius_um must be positive finite radii in µm, got {radii!r}"
+            raise ConfigError(msg)
+        positive = ("min_seed_distance_um", "smooth_sigma_um", "background_radius_um", "max_area_um2")
+        for name in positive:
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                msg = f"NucleusParams.{name} must be a positive finite number, got {value!r}"
+                raise ConfigError(msg)
+        for name in ("seed_min_response", "foreground_od", "dab_weight", "min_area_um2", "contour_fraction"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                msg = f"NucleusParams.{name} must be a finite number >= 0, got {value!r}"
+                raise ConfigError(msg)
+        if self.min_area_um2 >= self.max_area_um2:
+            msg = (
+                "NucleusParams.min_area_um2 must be < max_area_um2, got "
+                f"min_area_um2={self.min_area_um2!r}, max_area_um2={self.max_area_um2!r}"
+            )
+            raise ConfigError(msg)
+
+    def halo_um(self) -> float:
+        """Context (µm) a tile needs around its core for results identical to a whole-image run.
+
+        The sum of the supports of the chained filters plus the largest nucleus diameter.
+        """
+        sigma_max = max(self.nucleus_radius_um) / math.sqrt(2.0)
+        diameter = 2.0 * math.sqrt(self.max_area_um2 / math.pi)
+        return 4.0 * self.smooth_sigma_um + 4.0 * self.background_radius_um + 4.0 * sigma_max + diameter
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> NucleusParams:
+        """Build from a plain mapping (for example a parsed config file); unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(mapping) - known
+        if unknown:
+            msg = f"unknown NucleusParams keys {sorted(unknown)}; expected some of {sorted(known)}"
+            raise ConfigError(msg)
+        return cls(**mapping)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain mapping (JSON-serialisable) of the parameters."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["nucleus_radius_um"] = list(self.nucleus_radius_um)
+        return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Nuclei:
+    """Detected nuclei: parallel 1-D arrays, one entry per nucleus.
+
+    Attributes
+    ----------
+    row, col : (n,) float64
+        Centroid in pixels of the analysed image.
+    area_um2 : (n,) float64
+        Area in µm².
+    dab_od_mean, dab_od_max, hematoxylin_od_mean : (n,) float32
+        Mean and max DAB concentration and mean hematoxylin concentration over the nucleus
+        (log10 OD, QuPath convention).
+    circularity : (n,) float32
+        ``4 π area / perimeter²`` in [0, 1] (1 = disc); perimeter from the pixel-edge length
+        corrected by π/4.
+    eccentricity : (n,) float32
+        Of the second-moment ellipse (0 = disc, towards 1 = elongated).
+    labels : (M, N) int32 or None
+        Label image (0 = background, nucleus ``i`` has label ``i + 1``) when asked for.
+    mpp : float
+        Microns per pixel of the analysed image.
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    area_um2: np.ndarray
+    dab_od_mean: np.ndarray
+    dab_od_max: np.ndarray
+    hematoxylin_od_mean: np.ndarray
+    circularity: np.ndarray
+    eccentricity: np.ndarray
+    mpp: float
+    labels: np.ndarray | None = field(default=None, repr=False)
+
+    FEATURES = (
+        "row",
+        "col",
+        "area_um2",
+        "dab_od_mean",
+        "dab_od_max",
+        "hematoxylin_od_mean",
+        "circularity",
+        "eccentricity",
+    )
+
+    def __len__(self) -> int:
+        return int(self.row.shape[0])
+
+    def select(self, keep: np.ndarray) -> Nuclei:
+        """Subset by a boolean mask or index array (the label image, if any, is dropped)."""
+        values = {name: getattr(self, name)[keep] for name in self.FEATURES}
+        return Nuclei(**values, mpp=self.mpp, labels=None)
+
+
+def _gaussian(image: np.ndarray, sigma_px: float) -> np.ndarray:
+    return ndi.gaussian_filter(image, sigma_px, truncate=4.0, mode="reflect")
+
+
+def _minus_background(plane: np.ndarray, side: int) -> np.ndarray:
+    """``plane`` minus its local background (grey opening by a square, box-smoothed), clipped at 0."""
+    background = ndi.maximum_filter(ndi.minimum_filter(plane, size=side), size=side)
+    background = ndi.uniform_filter(background, size=side)
+    return np.maximum(plane - background, 0.0)
+
+
+def _log_response(signal: np.ndarray, radii_px: tuple[float, ...]) -> np.ndarray:
+    """Max over scales of the scale-normalised LoG, ``-sigma² ∇²(G_sigma * signal)``."""
+    best: np.ndarray | None = None
+    for radius in radii_px:
+        sigma = radius / math.sqrt(2.0)
+        resp = ndi.gaussian_laplace(signal, sigma, truncate=4.0, mode="reflect")
+        resp *= -(sigma**2)
+        best = resp if best is None else np.maximum(best, resp, out=best)
+    assert best is not None
+    return best
+
+
+def _perimeter_edges(labels: np.ndarray, n: int) -> np.ndarray:
+    """Number of pixel edges between each label and anything else (crack length), shape (n + 1,)."""
+    padded = np.pad(labels, 1)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for a, b in ((padded[1:, :], padded[:-1, :]), (padded[:, 1:], padded[:, :-1])):
+        diff = a != b
+        counts += np.bincount(a[diff], minlength=n + 1)
+        counts += np.bincount(b[diff], minlength=n + 1)
+    return counts
+
+
+def _measure(labels: np.ndarray, n: int, hem: np.ndarray, dab: np.ndarray, mpp: float) -> dict[str, np.ndarray]:
+    flat = labels.ravel()
+    area = np.bincount(flat, minlength=n + 1).astype(np.float64)
+    rows, cols = np.indices(labels.shape, dtype=np.float64)
+    sr = np.bincount(flat, rows.ravel(), minlength=n + 1)
+    sc = np.bincount(flat, cols.ravel(), minlength=n + 1)
+    srr = np.bincount(flat, (rows * rows).ravel(), minlength=n + 1)
+    scc = np.bincount(flat, (cols * cols).ravel(), minlength=n + 1)
+    src = np.bincount(flat, (rows * cols).ravel(), minlength=n + 1)
+    sd = np.bincount(flat, dab.ravel(), minlength=n + 1)
+    sh = np.bincount(flat, hem.ravel(), minlength=n + 1)
+    dmax = np.asarray(ndi.maximum(dab, labels, np.arange(1, n + 1)), dtype=np.float32)
+    a = np.maximum(area, 1.0)
+    r, c = sr / a, sc / a
+    # central second moments -> ellipse eigenvalues
+    mrr = srr / a - r * r + 1.0 / 12.0
+    mcc = scc / a - c * c + 1.0 / 12.0
+    mrc = src / a - r * c
+    half_tr = 0.5 * (mrr + mcc)
+    disc = np.sqrt(np.maximum(0.25 * (mrr - mcc) ** 2 + mrc**2, 0.0))
+    l1, l2 = half_tr + disc, np.maximum(half_tr - disc, 0.0)
+    ecc = np.sqrt(np.clip(1.0 - l2 / np.maximum(l1, 1e-12), 0.0, 1.0))
+    perim = _perimeter_edges(labels, n) * (math.pi / 4.0)
+    circ = np.clip(4.0 * math.pi * area / np.maximum(perim, 1.0) ** 2, 0.0, 1.0)
+    return {
+        "row": r[1:],
+        "col": c[1:],
+        "area_um2": area[1:] * mpp * mpp,
+        "dab_od_mean": (sd / a)[1:].astype(np.float32),
+        "dab_od_max": dmax,
+        "hematoxylin_od_mean": (sh / a)[1:].astype(np.float32),
+        "circularity": circ[1:].astype(np.float32),
+        "eccentricity": ecc[1:].astype(np.float32),
+    }
+
+
+def _check_plane(name: str, plane: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
+    arr = np.asarray(plane, dtype=np.float32)
+    if arr.ndim != 2:
+        msg = f"{name} must be a 2-D (M, N) concentration image, got shape {arr.shape}"
+        raise ConfigError(msg)
+    if shape is not None and arr.shape != shape:
+        msg = f"{name} must have the shape of hematoxylin {shape}, got {arr.shape}"
+        raise ConfigError(msg)
+    return arr
+
+
+def nuclei_from_stains(
+    hematoxylin: np.ndarray,
+    dab: np.ndarray,
+    *,
+    mpp: float,
+    params: NucleusParams = NucleusParams(),
+    return_labels: bool = False,
+) -> Nuclei:
+    """Detect nuclei from hematoxylin and DAB concentration planes.
+
+    Parameters
+    ----------
+    hematoxylin, dab : (M, N) array_like of float
+        Stain concentrations in log10 OD units (QuPath convention), as returned by
+        ``mmnst_path.stain.separate_stains``.
+    mpp : float
+        Microns per pixel of the planes.
+    params : NucleusParams
+        Physical detection parameters.
+    return_labels : bool
+        Also return the (M, N) int32 label image in ``Nuclei.labels``.
+
+    Returns
+    -------
+    Nuclei
+        Centroids (pixels of these planes) and features, ordered by label.
+    """
+    from skimage.segmentation import watershed
+
+    mpp = require_mpp(mpp, what="image")
+    hem = _check_plane("hematoxylin", hematoxylin, None)
+    dab = _check_plane("dab", dab, hem.shape)
+    hem_pos = np.maximum(hem, 0.0)
+    dab_pos = np.maximum(dab, 0.0)
+
+    bg_side = 2 * max(1, round(params.background_radius_um / mpp)) + 1
+    sigma_px = params.smooth_sigma_um / mpp
+    fg_signal = _minus_background(_gaussian(hem_pos, sigma_px), bg_side)
+    fg_signal += np.float32(params.dab_weight) * _minus_background(_gaussian(dab_pos, sigma_px), bg_side)
+    foreground = fg_signal >= params.foreground_od
+
+    radii_px = tuple(r / mpp for r in params.nucleus_radius_um)
+    response = _log_response(fg_signal, radii_px)
+    seed_side = max(3, 2 * round(0.5 * params.min_seed_distance_um / mpp) + 1)
+    peaks = (response == ndi.maximum_filter(response, size=seed_side)) & foreground
+    peaks &= response >= params.seed_min_response
+    markers, n_seeds = ndi.label(peaks, structure=np.ones((3, 3), bool))
+
+    labels = watershed(-response, markers, mask=foreground)
+    # foreground components that hold no seed become one nucleus each
+    comp, n_comp = ndi.label(foreground & (labels == 0))
+    if n_comp:
+        labels = np.where(comp > 0, comp + n_seeds, labels)
+
+    n_all = int(labels.max())
+    if params.contour_fraction > 0 and n_all:
+        # adaptive contour: keep the pixels of each region above a fraction of its own peak, so pale
+        # and dark nuclei both get their own outline and a seed's region cannot spread over stroma
+        peak = np.zeros(n_all + 1, dtype=np.float32)
+        peak[1:] = ndi.maximum(fg_signal, labels, np.arange(1, n_all + 1))
+        labels = np.where(fg_signal >= np.float32(params.contour_fraction) * peak[labels], labels, 0)
+    area_px = np.bincount(labels.ravel(), minlength=n_all + 1)
+    area_um2 = area_px * (mpp * mpp)
+    keep = (area_um2 >= params.min_area_um2) & (area_um2 <= params.max_area_um2)
+    keep[0] = False
+    relabel = np.zeros(n_all + 1, dtype=np.int32)
+    relabel[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    labels = relabel[labels]
+    n = int(keep.sum())
+    feats = _measure(labels, n, hem, dab, mpp)
+    return Nuclei(**feats, mpp=mpp, labels=labels if return_labels else None)
+
+
+def detect_nuclei(
+    rgb: np.ndarray,
+    *,
+    mpp: float,
+    stains: Any = "H-DAB",
+    params: NucleusParams = NucleusParams(),
+    background: Any = None,
+    return_labels: bool = False,
+) -> Nuclei:
+    """Detect nuclei in an RGB brightfield IHC image (hematoxylin + DAB).
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8
+        Image at the analysis resolution.
+    mpp : float
+        Microns per pixel of ``rgb``.
+    stains : str or mmnst_path.stain.StainMatrix
+        Stain matrix or preset name holding ``hematoxylin`` and ``dab``.
+    params : NucleusParams
+        Physical detection parameters.
+    background : None or sequence of 3 float
+        Background (white) intensity per channel for the OD conversion; None = 255.
+    return_labels : bool
+        Also return the (M, N) int32 label image.
+
+    Returns
+    -------
+    Nuclei
+        One entry per nucleus, centroids in pixels of ``rgb``.
+    """
+    hem, dab = stain_planes(rgb, stains=stains, background=background)
+    return nuclei_from_stains(hem, dab, mpp=mpp, params=params, return_labels=return_labels)
+
+
+def stain_planes(rgb: np.ndarray, *, stains: Any = "H-DAB", background: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Hematoxylin and DAB concentration planes (log10 OD) of an RGB image, via mmnst_path.stain."""
+    from ..stain import get_preset, separate_stains
+
+    matrix = get_preset(stains) if isinstance(stains, str) else stains
+    conc = separate_stains(rgb, matrix, stains=("hematoxylin", "dab"), background=background)
+    return conc[..., 0], conc[..., 1]

@@ -1,0 +1,426 @@
+"""Ki67 classification of detected nuclei, additive counts and index metrics.
+
+A nucleus is ``positive`` when its mean DAB concentration (log10 OD, QuPath convention) is at or
+above ``Ki67Params.positive_threshold_od``; intensity bins 1+/2+/3+ use the same quantity with two
+higher thresholds. ``pigment`` nuclei (most of their brown signal lies in a melanin pigment mask)
+and ``excluded`` nuclei (lymphocyte-like: small, round and dark, when asked for) are reported but
+left out of the index. Counts are additive over tiles; ratios are computed once from totals by
+:func:`ki67_metrics`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ._stats import compare_proportions, wilson_interval
+
+__all__ = [
+    "CLASSES",
+    "Ki67Cells",
+    "Ki67Counts",
+    "Ki67Params",
+    "Ki67Region",
+    "classify_nuclei",
+    "compare_proportions",
+    "ki67_metrics",
+    "measure_ki67",
+]
+
+CLASSES = ("negative", "positive", "pigment", "excluded")
+
+
+@dataclass(frozen=True, slots=True)
+class Ki67Params:
+    """Parameters of the Ki67 classification (OD in log10 units, QuPath convention).
+
+    Attributes
+    ----------
+    positive_threshold_od : float
+        Nucleus DAB OD mean at or above which a nucleus is positive (also the 1+ lower bound).
+        Default 0.30: chosen on the real dev tiles (BCData, SHIDC-B-Ki-67, DeepLIIF) as the value
+        minimising the summed index error of the three sets with one global threshold (see
+        ``benchmarks/accuracy.py``); QuPath's own default is 0.2.
+    moderate_threshold_od, strong_threshold_od : float
+        DAB OD mean lower bounds of the 2+ and 3+ intensity bins.
+    exclude_lymphocytes : bool
+        Exclude small, round, dark (lymphocyte-like) nuclei from the index (class ``excluded``).
+    lymphocyte_max_area_um2 : float
+        Maximum area (µm²) of a lymphocyte-like nucleus.
+    lymphocyte_min_circularity : float
+        Minimum circularity of a lymphocyte-like nucleus.
+    lymphocyte_min_hematoxylin_od : float
+        Minimum hematoxylin OD mean of a lymphocyte-like nucleus.
+    pigment_min_fraction : float
+        A nucleus is ``pigment`` when at least this fraction of its DAB signal lies in the pigment
+        mask.
+    """
+
+    positive_threshold_od: float = 0.30
+    moderate_threshold_od: float = 0.60
+    strong_threshold_od: float = 1.00
+    exclude_lymphocytes: bool = False
+    lymphocyte_max_area_um2: float = 30.0
+    lymphocyte_min_circularity: float = 0.85
+    lymphocyte_min_hematoxylin_od: float = 0.35
+    pigment_min_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
+        if not all(math.isfinite(t) for t in (t1, t2, t3)) or not (0 <= t1 <= t2 <= t3):
+            msg = (
+                "Ki67Params thresholds must satisfy 0 <= positive_threshold_od <= moderate_threshold_od"
+                f" <= strong_threshold_od (log10 OD), got {t1!r}, {t2!r}, {t3!r}"
+            )
+            raise ConfigError(msg)
+        if not 0 < self.pigment_min_fraction <= 1:
+            msg = f"Ki67Params.pigment_min_fraction must be in (0, 1], got {self.pigment_min_fraction!r}"
+            raise ConfigError(msg)
+        if not 0 <= self.lymphocyte_min_circularity <= 1:
+            msg = f"Ki67Params.lymphocyte_min_circularity must be in [0, 1], got {self.lymphocyte_min_circularity!r}"
+            raise ConfigError(msg)
+        if not self.lymphocyte_max_area_um2 > 0:
+            msg = f"Ki67Params.lymphocyte_max_area_um2 must be > 0, got {self.lymphocyte_max_area_um2!r}"
+            raise ConfigError(msg)
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> Ki67Params:
+        """Build from a plain mapping; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(mapping) - known
+        if unknown:
+            msg = f"unknown Ki67Params keys {sorted(unknown)}; expected some of {sorted(known)}"
+            raise ConfigError(msg)
+        return cls(**mapping)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain JSON-serialisable mapping of the parameters."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Ki67Counts:
+    """Additive nucleus counts of one region (tile, slide, window).
+
+    ``positive == positive_1plus + positive_2plus + positive_3plus``. Add counts of disjoint
+    regions with ``+``; compute ratios once from totals with :func:`ki67_metrics`.
+    """
+
+    positive: int = 0
+    negative: int = 0
+    pigment: int = 0
+    excluded: int = 0
+    positive_1plus: int = 0
+    positive_2plus: int = 0
+    positive_3plus: int = 0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if int(value) != value or value < 0:
+                msg = f"Ki67Counts.{f.name} must be a non-negative integer, got {value!r}"
+                raise ConfigError(msg)
+            object.__setattr__(self, f.name, int(value))
+        if self.positive != self.positive_1plus + self.positive_2plus + self.positive_3plus:
+            msg = (
+                "Ki67Counts.positive must equal positive_1plus + positive_2plus + positive_3plus, got "
+                f"{self.positive} != {self.positive_1plus} + {self.positive_2plus} + {self.positive_3plus}"
+            )
+            raise ConfigError(msg)
+
+    def __add__(self, other: Ki67Counts) -> Ki67Counts:
+        if not isinstance(other, Ki67Counts):
+            return NotImplemented
+        return Ki67Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __radd__(self, other: object) -> Ki67Counts:
+        if other == 0:  # lets sum() start from 0
+            return self
+        return NotImplemented
+
+    @property
+    def denominator(self) -> int:
+        """Nuclei in the index: positive + negative."""
+        return self.positive + self.negative
+
+    @property
+    def total(self) -> int:
+        """All detected nuclei, including pigment and excluded."""
+        return self.positive + self.negative + self.pigment + self.excluded
+
+    @classmethod
+    def from_classes(cls, classes: Any, bins: Any | None = None) -> Ki67Counts:
+        """Count per-nucleus classes (strings from :data:`CLASSES`) and intensity bins (0-3).
+
+        ``bins`` is required for positive nuclei (values 1-3); ``None`` counts every positive as 1+.
+        """
+        cls_arr = np.asarray(classes).astype(str)
+        unknown = set(np.unique(cls_arr)) - set(CLASSES)
+        if unknown:
+            msg = f"unknown Ki67 classes {sorted(unknown)}; expected some of {CLASSES}"
+            raise ConfigError(msg)
+        pos = cls_arr == "positive"
+        if bins is None:
+            b = np.where(pos, 1, 0)
+        else:
+            b = np.asarray(bins)
+            if b.shape != cls_arr.shape:
+                msg = f"bins must have the shape of classes {cls_arr.shape}, got {b.shape}"
+                raise ConfigError(msg)
+        if np.any(pos & ((b < 1) | (b > 3))):
+            msg = "positive nuclei need an intensity bin of 1, 2 or 3"
+            raise ConfigError(msg)
+        return cls(
+            positive=int(pos.sum()),
+            negative=int((cls_arr == "negative").sum()),
+            pigment=int((cls_arr == "pigment").sum()),
+            excluded=int((cls_arr == "excluded").sum()),
+            positive_1plus=int((pos & (b == 1)).sum()),
+            positive_2plus=int((pos & (b == 2)).sum()),
+            positive_3plus=int((pos & (b == 3)).sum()),
+        )
+
+    def to_mapping(self) -> dict[str, int]:
+        """Plain mapping of the counts."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _allred_proportion_score(fraction: float) -> int:
+    pct = 100.0 * fraction
+    if pct <= 0:
+        return 0
+    if pct < 1:
+        return 1
+    if pct <= 10:
+        return 2
+    if pct <= 100 / 3:
+        return 3
+    if pct <= 200 / 3:
+        return 4
+    return 5
+
+
+def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
+    """Index metrics from (slide-total) counts.
+
+    Returns
+    -------
+    dict
+        ``index_pct`` (positive / (positive + negative) × 100, ``nan`` when the denominator is 0),
+        ``ci_low_pct``/``ci_high_pct`` (95 % Wilson interval, %), ``denominator``, ``positive``,
+        ``negative``, ``pigment``, ``excluded``, ``h_score`` (0-300: Σ bin × % of index nuclei in
+        the bin), ``allred_proportion`` (0-5), ``allred_intensity`` (0-3, rounded mean bin of the
+        positive nuclei), ``allred_total`` (0 or 2-8). Undefined values are ``nan``.
+    """
+    n = counts.denominator
+    nan = math.nan
+    if n == 0:
+        index = low = high = h_score = nan
+        allred_ps = allred_is = allred_total = nan
+    else:
+        index = 100.0 * counts.positive / n
+        lo, hi = wilson_interval(counts.positive, n)
+        low, high = 100.0 * lo, 100.0 * hi
+        weighted = counts.positive_1plus + 2 * counts.positive_2plus + 3 * counts.positive_3plus
+        h_score = 100.0 * weighted / n
+        allred_ps = _allred_proportion_score(counts.positive / n)
+        allred_is = math.floor(weighted / counts.positive + 0.5) if counts.positive else 0
+        allred_total = allred_ps + allred_is
+    return {
+        "index_pct": index,
+        "ci_low_pct": low,
+        "ci_high_pct": high,
+        "denominator": n,
+        "positive": counts.positive,
+        "negative": counts.negative,
+        "pigment": counts.pigment,
+        "excluded": counts.excluded,
+        "h_score": h_score,
+        "allred_proportion": allred_ps,
+        "allred_intensity": allred_is,
+        "allred_total": allred_total,
+    }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Ki67Cells:
+    """Classified nuclei: the :class:`~mmnst_path.detect.nuclei.Nuclei` features plus a class.
+
+    Attributes
+    ----------
+    row, col : (n,) float64
+        Centroids in pixels of the analysed image.
+    area_um2, dab_od_mean, dab_od_max, hematoxylin_od_mean, circularity, eccentricity : (n,) arrays
+        As in ``Nuclei``.
+    cls : (n,) str array
+        One of :data:`CLASSES`.
+    intensity_bin : (n,) int8
+        0 for non-positive nuclei, 1/2/3 for 1+/2+/3+ positive nuclei.
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    area_um2: np.ndarray
+    dab_od_mean: np.ndarray
+    dab_od_max: np.ndarray
+    hematoxylin_od_mean: np.ndarray
+    circularity: np.ndarray
+    eccentricity: np.ndarray
+    cls: np.ndarray
+    intensity_bin: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.row.shape[0])
+
+    def select(self, keep: np.ndarray) -> Ki67Cells:
+        """Subset by a boolean mask or index array."""
+        return Ki67Cells(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+    def counts(self) -> Ki67Counts:
+        """Additive counts of these cells."""
+        return Ki67Counts.from_classes(self.cls, self.intensity_bin)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Ki67Region:
+    """Result of :func:`measure_ki67` on one image: classified cells and their counts."""
+
+    cells: Ki67Cells
+    counts: Ki67Counts
+    labels: np.ndarray | None = field(default=None, repr=False)
+
+
+def _pigment_fraction(labels: np.ndarray, dab: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """Fraction of each nucleus's DAB signal (clipped at 0) lying in ``mask``, shape (n,)."""
+    flat = labels.ravel()
+    weight = np.maximum(dab, 0.0).ravel().astype(np.float64) + 1e-6
+    total = np.bincount(flat, weight, minlength=n + 1)
+    inside = np.bincount(flat, weight * mask.ravel(), minlength=n + 1)
+    return (inside / np.maximum(total, 1e-12))[1:]
+
+
+def classify_nuclei(nuclei: Any, params: Ki67Params = Ki67Params(), *, pigment_fraction: Any = None) -> Ki67Cells:
+    """Classify detected nuclei as positive / negative / pigment / excluded.
+
+    Parameters
+    ----------
+    nuclei : mmnst_path.detect.nuclei.Nuclei
+        Detected nuclei with their features.
+    params : Ki67Params
+        Thresholds (log10 OD) and exclusion options.
+    pigment_fraction : (n,) array_like of float or None
+        Fraction of each nucleus's brown signal that is pigment; nuclei at or above
+        ``params.pigment_min_fraction`` are ``pigment``. None = no pigment information.
+
+    Returns
+    -------
+    Ki67Cells
+    """
+    dab = np.asarray(nuclei.dab_od_mean, dtype=np.float32)
+    n = dab.shape[0]
+    cls = np.full(n, "negative", dtype="<U8")
+    pos = dab >= params.positive_threshold_od
+    cls[pos] = "positive"
+    bins = np.zeros(n, dtype=np.int8)
+    bins[pos] = 1
+    bins[pos & (dab >= params.moderate_threshold_od)] = 2
+    bins[pos & (dab >= params.strong_threshold_od)] = 3
+    if params.exclude_lymphocytes:
+        lymph = (
+            (np.asarray(nuclei.area_um2) <= params.lymphocyte_max_area_um2)
+            & (np.asarray(nuclei.circularity) >= params.lymphocyte_min_circularity)
+            & (np.asarray(nuclei.hematoxylin_od_mean) >= params.lymphocyte_min_hematoxylin_od)
+            & ~pos
+        )
+        cls[lymph] = "excluded"
+    if pigment_fraction is not None:
+        frac = np.asarray(pigment_fraction, dtype=np.float64)
+        if frac.shape != (n,):
+            msg = f"pigment_fraction must have shape ({n},), got {frac.shape}"
+            raise ConfigError(msg)
+        pig = frac >= params.pigment_min_fraction
+        cls[pig] = "pigment"
+        bins[pig] = 0
+    return Ki67Cells(
+        row=nuclei.row,
+        col=nuclei.col,
+        area_um2=nuclei.area_um2,
+        dab_od_mean=nuclei.dab_od_mean,
+        dab_od_max=nuclei.dab_od_max,
+        hematoxylin_od_mean=nuclei.hematoxylin_od_mean,
+        circularity=nuclei.circularity,
+        eccentricity=nuclei.eccentricity,
+        cls=cls,
+        intensity_bin=bins,
+    )
+
+
+def measure_ki67(
+    rgb: np.ndarray,
+    *,
+    mpp: float,
+    stains: Any = "H-DAB",
+    nuclei_params: Any = None,
+    params: Ki67Params = Ki67Params(),
+    pigment_mask: np.ndarray | None = None,
+    roi_mask: np.ndarray | None = None,
+    background: Any = None,
+    return_labels: bool = False,
+) -> Ki67Region:
+    """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8
+        Hematoxylin-DAB image at ``mpp`` microns per pixel.
+    mpp : float
+        Microns per pixel of ``rgb``.
+    stains : str or StainMatrix
+        Stain matrix (or preset name) holding ``hematoxylin`` and ``dab``.
+    nuclei_params : NucleusParams or None
+        Detection parameters (None = defaults).
+    params : Ki67Params
+        Classification parameters.
+    pigment_mask : (M, N) bool or None
+        Melanin pixels (e.g. ``mmnst_path.detect.pigment.pigment_mask``); nuclei whose brown
+        signal lies mostly in it are classified ``pigment``. None = no pigment classification.
+    roi_mask : (M, N) bool or None
+        Count only nuclei whose centroid falls in this mask (region of interest).
+    background : None or sequence of 3 float
+        White point of the OD conversion (None = 255 / the matrix's background).
+    return_labels : bool
+        Keep the label image (nucleus ``i`` has label ``i + 1``, before any ROI filtering).
+
+    Returns
+    -------
+    Ki67Region
+        ``cells`` (centroids in pixels of ``rgb``, features, class, intensity bin) and ``counts``.
+    """
+    from ..detect.nuclei import NucleusParams, nuclei_from_stains, stain_planes
+
+    nparams = NucleusParams() if nuclei_params is None else nuclei_params
+    hem, dab = stain_planes(rgb, stains=stains, background=background)
+    need_labels = return_labels or pigment_mask is not None
+    nuclei = nuclei_from_stains(hem, dab, mpp=mpp, params=nparams, return_labels=need_labels)
+    frac = None
+    if pigment_mask is not None:
+        mask = np.asarray(pigment_mask, dtype=bool)
+        if mask.shape != hem.shape:
+            msg = f"pigment_mask must have the image shape {hem.shape}, got {mask.shape}"
+            raise ConfigError(msg)
+        assert nuclei.labels is not None
+        frac = _pigment_fraction(nuclei.labels, dab, mask, len(nuclei))
+    cells = classify_nuclei(nuclei, params, pigment_fraction=frac)
+    if roi_mask is not None:
+        roi = np.asarray(roi_mask, dtype=bool)
+        if roi.shape != hem.shape:
+            msg = f"roi_mask must have the image shape {hem.shape}, got {roi.shape}"
+            raise ConfigError(msg)
+        r = np.clip(np.rint(cells.row).astype(np.intp), 0, roi.shape[0] - 1)
+        c = np.clip(np.rint(cells.col).astype(np.intp), 0, roi.shape[1] - 1)
+        cells = cells.select(roi[r, c])
+    return Ki67Region(cells=cells, counts=cells.counts(), labels=nuclei.labels if return_labels else None)
