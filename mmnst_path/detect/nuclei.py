@@ -216,7 +216,9 @@ def _perimeter_edges(labels: np.ndarray, n: int) -> np.ndarray:
     return counts
 
 
-def _measure(labels: np.ndarray, n: int, hem: np.ndarray, dab: np.ndarray, mpp: float) -> dict[str, np.ndarray]:
+def _measure(
+    labels: np.ndarray, n: int, hem: np.ndarray, dab: np.ndarray, mpp: float
+) -> dict[str, np.ndarray]:
     flat = labels.ravel()
     area = np.bincount(flat, minlength=n + 1).astype(np.float64)
     rows, cols = np.indices(labels.shape, dtype=np.float64)
@@ -371,7 +373,9 @@ def detect_nuclei(
     return nuclei_from_stains(hem, dab, mpp=mpp, params=params, return_labels=return_labels)
 
 
-def stain_planes(rgb: np.ndarray, *, stains: Any = "H-DAB", background: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def stain_planes(
+    rgb: np.ndarray, *, stains: Any = "H-DAB", background: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Hematoxylin and DAB concentration planes (log10 OD) of an RGB image, via mmnst_path.stain."""
     from ..stain import get_preset, separate_stains
 

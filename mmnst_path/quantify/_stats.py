@@ -84,7 +84,9 @@ class ProportionComparison:
     p_value: float
 
 
-def compare_proportions(pos_a: int, n_a: int, pos_b: int, n_b: int, *, z: float = Z_95) -> ProportionComparison:
+def compare_proportions(
+    pos_a: int, n_a: int, pos_b: int, n_b: int, *, z: float = Z_95
+) -> ProportionComparison:
     """Compare two proportions, e.g. the Ki67 index of a primary tumour and of its recurrence.
 
     Parameters

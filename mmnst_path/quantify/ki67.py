@@ -303,7 +303,9 @@ def _pigment_fraction(labels: np.ndarray, dab: np.ndarray, mask: np.ndarray, n: 
     return (inside / np.maximum(total, 1e-12))[1:]
 
 
-def classify_nuclei(nuclei: Any, params: Ki67Params = Ki67Params(), *, pigment_fraction: Any = None) -> Ki67Cells:
+def classify_nuclei(
+    nuclei: Any, params: Ki67Params = Ki67Params(), *, pigment_fraction: Any = None
+) -> Ki67Cells:
     """Classify detected nuclei as positive / negative / pigment / excluded.
 
     Parameters

@@ -1,0 +1,286 @@
+"""Ki67 accuracy on annotated real tiles: index error, detection and classification.
+
+Usage::
+
+    python benchmarks/accuracy.py DATASET_DIR [--mpp X] [--overlays DIR] [--engine auto|pipeline|direct]
+
+``DATASET_DIR`` is laid out like ``../shared/data/ki67/{bcdata,shidc,deepliif}``:
+
+- point sets: ``<stem>.png|jpg`` + ``<stem>.points.csv`` with columns ``x, y, label`` (label
+  ``positive``, ``negative`` or ``lymphocyte``; lymphocytes are not tumour nuclei and are not in
+  the true index, but they are nuclei, so they count for detection);
+- DeepLIIF layout: ``counts.csv`` with columns ``image, seg_gt`` and a per-cell colour mask
+  (red R>150 = positive cell, blue = negative cell, green = boundary); the points are the
+  centroids of the red / blue connected components.
+
+The tiles carry no mpp: it is read from ``benchmarks/datasets.toml`` (section named after the
+folder) unless ``--mpp`` is given. The public API does the work: ``mmnst_path.pipeline.
+analyze_region`` (engine ``pipeline``) or, when the pipeline is unavailable, the Ki67 kernel
+``mmnst_path.quantify.ki67.measure_ki67`` on the image resampled to 0.5 µm/px (engine ``direct``).
+
+Reported per image and overall: true vs measured index (%), error (percentage points), MAE,
+Pearson r, detection precision / recall / F1 (a detection matches an annotated nucleus within
+6 µm, one-to-one, by the Hungarian algorithm on distances), and the classification accuracy of
+matched tumour nuclei (positive vs not positive). Images with an undefined true index (no tumour
+nucleus annotated) are listed but left out of MAE and r; for them the right answer is an
+undefined (or near-zero) measured index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ANALYSIS_MPP = 0.5
+MATCH_UM = 6.0
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run from a source checkout without installing
+    sys.path.insert(0, str(HERE.parent))
+
+
+@dataclass
+class Annotated:
+    name: str
+    rgb: np.ndarray
+    points: np.ndarray  # (n, 2) row, col
+    labels: np.ndarray  # (n,) str
+
+
+@dataclass
+class Measured:
+    points: np.ndarray  # (m, 2) row, col in pixels of the input image
+    cls: np.ndarray  # (m,) str: positive/negative/pigment/excluded
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def load_dataset(folder: Path) -> list[Annotated]:
+    """Read every annotated image of ``folder`` (point CSVs or the DeepLIIF colour masks)."""
+    items: list[Annotated] = []
+    point_files = sorted(folder.glob("*.points.csv"))
+    if point_files:
+        for pf in point_files:
+            stem = pf.name[: -len(".points.csv")]
+            images = [
+                p for p in folder.glob(stem + ".*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif")
+            ]
+            if not images:
+                msg = f"no image for annotation file {pf}"
+                raise FileNotFoundError(msg)
+            with pf.open(newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            pts = np.array([(float(r["y"]), float(r["x"])) for r in rows], dtype=float).reshape(-1, 2)
+            labels = np.array([r["label"].strip().lower() for r in rows], dtype="<U10")
+            items.append(Annotated(images[0].name, _read_rgb(images[0]), pts, labels))
+        return items
+    counts = folder / "counts.csv"
+    if not counts.is_file():
+        msg = f"{folder}: expected *.points.csv files or a DeepLIIF counts.csv with seg_gt masks"
+        raise FileNotFoundError(msg)
+    from scipy import ndimage as ndi
+
+    with counts.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            img_path = folder / row["image"]
+            if not img_path.is_file():
+                img_path = folder / Path(row["image"]).name
+            gt = _read_rgb(folder / row["seg_gt"]).astype(np.int16)
+            pts, labels = [], []
+            red = (gt[..., 0] > 150) & (gt[..., 1] < 100) & (gt[..., 2] < 100)
+            blue = (gt[..., 2] > 150) & (gt[..., 0] < 100) & (gt[..., 1] < 100)
+            for label, mask in (("positive", red), ("negative", blue)):
+                lab, n = ndi.label(mask)
+                if n:
+                    for r, c in ndi.center_of_mass(mask, lab, np.arange(1, n + 1)):
+                        pts.append((r, c))
+                        labels.append(label)
+            items.append(
+                Annotated(
+                    img_path.name, _read_rgb(img_path), np.array(pts, float).reshape(-1, 2), np.array(labels)
+                )
+            )
+    return items
+
+
+def dataset_mpp(folder: Path) -> float:
+    """mpp of a dataset from benchmarks/datasets.toml (section = folder name)."""
+    with (HERE / "datasets.toml").open("rb") as fh:
+        table = tomllib.load(fh)
+    section = table.get(folder.name)
+    if section is None or "mpp" not in section:
+        msg = f"no [{folder.name}] mpp in {HERE / 'datasets.toml'}; pass --mpp"
+        raise KeyError(msg)
+    return float(section["mpp"])
+
+
+def measure_direct(rgb: np.ndarray, mpp: float) -> Measured:
+    """Ki67 kernel on the image resampled to the analysis resolution (0.5 µm/px)."""
+    from mmnst_path.io._resample import resize_area
+    from mmnst_path.quantify.ki67 import measure_ki67
+
+    factor = mpp / ANALYSIS_MPP
+    shape = (max(1, round(rgb.shape[0] * factor)), max(1, round(rgb.shape[1] * factor)))
+    small = resize_area(rgb, shape)
+    region = measure_ki67(small, mpp=ANALYSIS_MPP)
+    sr, sc = rgb.shape[0] / shape[0], rgb.shape[1] / shape[1]
+    pts = np.c_[(region.cells.row + 0.5) * sr - 0.5, (region.cells.col + 0.5) * sc - 0.5]
+    return Measured(pts, np.asarray(region.cells.cls).astype(str))
+
+
+def measure_pipeline(rgb: np.ndarray, mpp: float) -> Measured:
+    """The public API: ``mmnst_path.pipeline.analyze_region`` with the default config."""
+    from mmnst_path.aggregate import CELL_CLASSES
+    from mmnst_path.pipeline import analyze_region
+
+    result = analyze_region(rgb, mpp=mpp)
+    cells = result.cells
+    names = np.asarray(CELL_CLASSES)[np.asarray(cells.cls, dtype=np.intp)]
+    return Measured(np.c_[cells.row, cells.col], names.astype(str))
+
+
+def match_points(det: np.ndarray, gt: np.ndarray, radius_px: float) -> np.ndarray:
+    """One-to-one matches (det index, gt index) within ``radius_px``, minimising total distance."""
+    from scipy.optimize import linear_sum_assignment
+
+    if len(det) == 0 or len(gt) == 0:
+        return np.empty((0, 2), dtype=np.intp)
+    dist = np.sqrt(((det[:, None, :] - gt[None, :, :]) ** 2).sum(-1))
+    cost = np.where(dist <= radius_px, dist, 1e9)
+    i, j = linear_sum_assignment(cost)
+    ok = cost[i, j] <= radius_px
+    return np.stack([i[ok], j[ok]], axis=1)
+
+
+def _index(pos: int, neg: int) -> float:
+    return 100.0 * pos / (pos + neg) if pos + neg else math.nan
+
+
+def evaluate(item: Annotated, meas: Measured, mpp: float) -> dict[str, float]:
+    """Per-image numbers: indices, detection and classification scores."""
+    true_idx = _index(int((item.labels == "positive").sum()), int((item.labels == "negative").sum()))
+    meas_idx = _index(int((meas.cls == "positive").sum()), int((meas.cls == "negative").sum()))
+    m = match_points(meas.points, item.points, MATCH_UM / mpp)
+    tp, n_det, n_gt = len(m), len(meas.points), len(item.points)
+    gt_lab = item.labels[m[:, 1]]
+    det_pos = meas.cls[m[:, 0]] == "positive"
+    tumour = gt_lab != "lymphocyte"
+    correct = det_pos[tumour] == (gt_lab[tumour] == "positive")
+    return {
+        "true_idx": true_idx,
+        "meas_idx": meas_idx,
+        "err_pp": meas_idx - true_idx,
+        "n_gt": n_gt,
+        "n_det": n_det,
+        "precision": tp / n_det if n_det else math.nan,
+        "recall": tp / n_gt if n_gt else math.nan,
+        "f1": 2 * tp / (n_det + n_gt) if n_det + n_gt else math.nan,
+        "tp": tp,
+        "cls_acc": float(correct.mean()) if correct.size else math.nan,
+        "n_cls": int(correct.size),
+        "n_correct": int(correct.sum()),
+    }
+
+
+def save_overlay(item: Annotated, meas: Measured, path: Path) -> None:
+    """Annotations as circles (red positive, blue negative, green lymphocyte), detections as dots."""
+    from PIL import Image, ImageDraw
+
+    colours = {"positive": (255, 0, 0), "negative": (0, 150, 255), "lymphocyte": (0, 220, 0)}
+    det_colours = {"positive": (255, 0, 255), "negative": (0, 255, 255), "pigment": (255, 255, 0)}
+    img = Image.fromarray(item.rgb.copy())
+    draw = ImageDraw.Draw(img)
+    for (r, c), lab in zip(item.points, item.labels, strict=True):
+        draw.ellipse([c - 7, r - 7, c + 7, r + 7], outline=colours.get(str(lab), (255, 255, 255)), width=2)
+    for (r, c), lab in zip(meas.points, meas.cls, strict=True):
+        draw.rectangle([c - 2, r - 2, c + 2, r + 2], fill=det_colours.get(str(lab), (128, 128, 128)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+
+
+def run(folder: Path, mpp: float, engine: str, overlays: Path | None) -> dict[str, float]:
+    measure = measure_pipeline if engine == "pipeline" else measure_direct
+    items = load_dataset(folder)
+    rows = []
+    print(f"# dataset {folder.name}: {len(items)} images, mpp {mpp}, engine {engine}")
+    header = f"{'image':18s} {'true%':>6s} {'meas%':>6s} {'err pp':>7s} {'n_gt':>5s} {'n_det':>5s} {'P':>5s} {'R':>5s} {'F1':>5s} {'acc':>5s}"
+    print(header)
+    for item in items:
+        meas = measure(item.rgb, mpp)
+        res = evaluate(item, meas, mpp)
+        rows.append(res)
+        print(
+            f"{item.name:18s} {res['true_idx']:6.1f} {res['meas_idx']:6.1f} {res['err_pp']:+7.1f} {res['n_gt']:5d}"
+            f" {res['n_det']:5d} {res['precision']:5.2f} {res['recall']:5.2f} {res['f1']:5.2f} {res['cls_acc']:5.2f}"
+        )
+        if overlays is not None:
+            save_overlay(item, meas, overlays / folder.name / (Path(item.name).stem + ".png"))
+    defined = [r for r in rows if not math.isnan(r["true_idx"])]
+    t = np.array([r["true_idx"] for r in defined])
+    mv = np.array([r["meas_idx"] for r in defined])
+    ok = ~np.isnan(mv)
+    mae = float(np.abs(mv[ok] - t[ok]).mean()) if ok.any() else math.nan
+    pearson = float(np.corrcoef(t[ok], mv[ok])[0, 1]) if ok.sum() > 2 else math.nan
+    tp = sum(r["tp"] for r in rows)
+    n_det = sum(r["n_det"] for r in rows)
+    n_gt = sum(r["n_gt"] for r in rows)
+    summary = {
+        "mae_pp": mae,
+        "pearson_r": pearson,
+        "precision": tp / n_det if n_det else math.nan,
+        "recall": tp / n_gt if n_gt else math.nan,
+        "f1": 2 * tp / (n_det + n_gt) if n_det + n_gt else math.nan,
+        "cls_acc": sum(r["n_correct"] for r in rows) / max(1, sum(r["n_cls"] for r in rows)),
+        "images": len(rows),
+        "undefined_truth": len(rows) - len(defined),
+    }
+    print(
+        f"OVERALL {folder.name}: index MAE {mae:.2f} pp, Pearson r {pearson:.3f} ({len(defined)} images with a"
+        f" defined index); detection P {summary['precision']:.3f} R {summary['recall']:.3f}"
+        f" F1 {summary['f1']:.3f} (pooled over {n_gt} annotated nuclei); classification accuracy of matched"
+        f" tumour nuclei {summary['cls_acc']:.3f}"
+    )
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "dataset_dir", type=Path, nargs="+", help="folder(s) laid out like shared/data/ki67/<name>"
+    )
+    parser.add_argument(
+        "--mpp", type=float, default=None, help="µm per pixel (default: benchmarks/datasets.toml)"
+    )
+    parser.add_argument(
+        "--overlays", type=Path, default=None, help="save annotated overlays under this folder"
+    )
+    parser.add_argument("--engine", choices=("auto", "pipeline", "direct"), default="auto")
+    args = parser.parse_args(argv)
+    engine = args.engine
+    if engine == "auto":
+        try:
+            import mmnst_path.pipeline  # noqa: F401
+        except ImportError as exc:
+            print(f"# pipeline unavailable ({exc}); using the direct Ki67 kernel", file=sys.stderr)
+            engine = "direct"
+        else:
+            engine = "pipeline"
+    for folder in args.dataset_dir:
+        mpp = args.mpp if args.mpp is not None else dataset_mpp(folder)
+        run(folder, mpp, engine, args.overlays)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
