@@ -1,0 +1,360 @@
+"""Tissue detection on a low-resolution thumbnail.
+
+The slide is never read at full resolution here: the mask is computed on a thumbnail of about
+8 µm/px (configurable), which is enough to decide which analysis tiles hold tissue and to give
+the tissue area in mm².
+
+Rules, in the order they are applied to the thumbnail (RGB uint8, (row, col)):
+
+1. **Glass.** The background (glass) colour is estimated from the bright, neutral pixels of the
+   thumbnail (white when there are none, e.g. a tile that is all tissue). A pixel is tissue
+   when its optical density relative to that background, ``OD = log10(background / I)`` taken
+   on the most absorbing channel, reaches ``od_threshold``. Glass, and pale out-of-focus haze,
+   stay below it.
+2. **Pen ink.** Green ink (green channel above both red and blue: no histological stain is
+   green), blue/cyan ink (blue well above red, green not below red, strongly saturated; the
+   purple of haematoxylin has red above green) and black ink / scanner borders (very dark and
+   neutral) are removed. Thin ink edges are removed by a one-pixel dilation of the ink mask.
+3. **Dark slide edges.** Dark neutral regions that touch the thumbnail border (the edge of the
+   slide, a black scanner border) are removed.
+4. **Size filters.** Connected regions smaller than ``min_region_um2`` (dust, debris, small
+   ink leftovers) are dropped and holes smaller than ``max_hole_um2`` are filled; larger holes
+   (big lumens, fat, tears) stay background.
+
+Heavily pigmented (melanin-laden) tissue is dark *brown*, not neutral, so rule 2's black ink
+criterion (neutral and darker than ``black_max``) leaves it in; set ``remove_black=False`` for
+slides where pigment is so dense it looks black at thumbnail scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..geometry import Box
+
+__all__ = ["TissueParams", "TissueResult", "detect_tissue", "tissue_mask"]
+
+
+@dataclass(frozen=True, slots=True)
+class TissueParams:
+    """Parameters of :func:`tissue_mask` (physical sizes in µm / µm²).
+
+    Attributes
+    ----------
+    od_threshold : float
+        Minimum optical density (log10, on the most absorbing channel, relative to the
+        estimated glass colour) of a tissue pixel. 0.05 is about 11 % absorption.
+    min_chroma : float
+        A pixel whose chroma (max - min of R, G, B after the blur, 0-255) reaches this is
+        tissue even when pale (loose pink stroma, oedema): glass is neutral.
+    smooth_um : float
+        Standard deviation (µm) of the Gaussian blur applied before the colour rules, so that
+        decisions are made on tissue texture rather than single cells whatever the thumbnail
+        resolution (skipped when below a third of a thumbnail pixel).
+    min_region_um2 : float
+        Connected tissue regions smaller than this (µm²) are removed (dust, debris).
+    max_hole_um2 : float
+        Holes in the tissue smaller than this (µm²) are filled.
+    min_region_fraction, max_hole_fraction : float
+        The same filters as fractions of the thumbnail area, used only when the pixel size
+        is unknown.
+    remove_pen : bool
+        Remove green and blue/cyan ink.
+    remove_black : bool
+        Remove black ink and dark neutral slide edges / scanner borders.
+    pen_min_chroma : float
+        Minimum chroma (max - min of R, G, B, in 0-255 units) of blue ink.
+    black_max : float
+        A pixel whose brightest channel is at most this (0-255) and is neutral is black ink.
+    neutral_max_chroma : float
+        Maximum chroma (0-255) of a "neutral" (grey/black) pixel.
+    edge_dark_max : float
+        Dark neutral regions touching the border with brightest channel at most this are
+        slide edges.
+    glass_min, glass_max_chroma : float
+        A pixel whose darkest channel is at least ``glass_min`` and whose chroma is at most
+        ``glass_max_chroma`` (0-255 units) is a glass candidate for the background estimate.
+    """
+
+    od_threshold: float = 0.05
+    min_chroma: float = 14.0
+    smooth_um: float = 6.0
+    min_region_um2: float = 10_000.0
+    max_hole_um2: float = 10_000.0
+    min_region_fraction: float = 1e-4
+    max_hole_fraction: float = 1e-4
+    remove_pen: bool = True
+    remove_black: bool = True
+    pen_min_chroma: float = 60.0
+    black_max: float = 45.0
+    neutral_max_chroma: float = 25.0
+    edge_dark_max: float = 110.0
+    glass_min: float = 215.0
+    glass_max_chroma: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("od_threshold", "min_chroma", "smooth_um", "min_region_um2", "max_hole_um2", "min_region_fraction",
+                     "max_hole_fraction", "pen_min_chroma", "black_max", "neutral_max_chroma",
+                     "edge_dark_max", "glass_min", "glass_max_chroma"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                msg = f"TissueParams.{name} must be a finite number >= 0, got {value!r}"
+                raise ConfigError(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class TissueResult:
+    """Tissue mask of a slide, on the thumbnail grid.
+
+    Attributes
+    ----------
+    mask : (m, n) bool ndarray
+        True where the thumbnail pixel is tissue.
+    thumbnail : (m, n, 3) uint8 ndarray
+        The RGB thumbnail the mask was computed on.
+    scale : (float, float)
+        Level-0 pixels per mask pixel along rows and columns (``slide_shape / mask.shape``).
+    slide_shape : (int, int)
+        Level-0 shape (rows, cols) of the slide.
+    mask_mpp : float or None
+        Microns per mask pixel (mean of both axes), ``None`` when the slide's mpp is unknown.
+    area_mm2 : float or None
+        Tissue area in mm², ``None`` when the slide's mpp is unknown.
+    tissue_fraction : float
+        Fraction of the slide area that is tissue, in [0, 1].
+    params : TissueParams
+        Parameters used.
+    """
+
+    mask: np.ndarray
+    thumbnail: np.ndarray
+    scale: tuple[float, float]
+    slide_shape: tuple[int, int]
+    mask_mpp: float | None
+    area_mm2: float | None
+    tissue_fraction: float
+    params: TissueParams = field(default_factory=TissueParams)
+
+    @property
+    def downsample(self) -> float:
+        """Mean level-0 pixels per mask pixel."""
+        return 0.5 * (self.scale[0] + self.scale[1])
+
+    def _mask_window(self, box: Box) -> tuple[slice, slice]:
+        m, n = self.mask.shape
+        sr, sc = self.scale
+        r0 = min(m, max(0, math.floor(box.row / sr)))
+        c0 = min(n, max(0, math.floor(box.col / sc)))
+        r1 = min(m, max(0, math.ceil(box.row_end / sr)))
+        c1 = min(n, max(0, math.ceil(box.col_end / sc)))
+        return slice(r0, r1), slice(c0, c1)
+
+    def fraction_in(self, box: Box) -> float:
+        """Fraction of the mask pixels touched by the level-0 ``box`` that are tissue.
+
+        Every mask pixel the box overlaps, even partly, counts (0.0 for a box outside the
+        slide or of zero size).
+        """
+        if box.height == 0 or box.width == 0:
+            return 0.0
+        window = self.mask[self._mask_window(box)]
+        return float(window.mean()) if window.size else 0.0
+
+    def any_in(self, box: Box) -> bool:
+        """True when a mask pixel overlapped by the level-0 ``box`` is tissue."""
+        if box.height == 0 or box.width == 0:
+            return False
+        return bool(self.mask[self._mask_window(box)].any())
+
+
+def _glass_colour(rgb: np.ndarray, p: TissueParams) -> np.ndarray:
+    """Per-channel glass colour: median of the bright neutral pixels, white if there are few.
+
+    Glass on scanned slides is neutral (chroma of a few units) and bright (>= 230 here);
+    pale tissue (cytoplasm, loose stroma) is tinted, so it does not pass for glass.
+    """
+    flat = rgb.reshape(-1, 3)
+    lo = flat.min(axis=1)
+    hi = flat.max(axis=1)
+    bright = (lo >= p.glass_min) & (hi - lo <= p.glass_max_chroma)
+    if bright.sum() < max(16, 0.01 * flat.shape[0]):
+        return np.full(3, 255.0, dtype=np.float32)
+    return np.median(flat[bright], axis=0).astype(np.float32)
+
+
+def _remove_small(mask: np.ndarray, min_px: float) -> np.ndarray:
+    """Drop 8-connected True regions with fewer than ``min_px`` pixels."""
+    from scipy import ndimage as ndi
+
+    if min_px <= 1 or not mask.any():
+        return mask
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = sizes >= min_px
+    keep[0] = False
+    return keep[labels]
+
+
+def _fill_small_holes(mask: np.ndarray, max_px: float) -> np.ndarray:
+    """Fill 4-connected background regions not touching the border with <= ``max_px`` pixels."""
+    from scipy import ndimage as ndi
+
+    if max_px < 1:
+        return mask
+    labels, n = ndi.label(~mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    fill = sizes <= max_px
+    fill[0] = False
+    fill[border] = False
+    return mask | fill[labels]
+
+
+def tissue_mask(
+    rgb: np.ndarray, *, mpp: float | None = None, params: TissueParams | None = None
+) -> np.ndarray:
+    """Tissue mask of a low-resolution RGB image (typically a slide thumbnail).
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        Thumbnail, RGB, (row, col).
+    mpp : float, optional
+        Microns per pixel of ``rgb`` (not of the slide's level 0). When ``None`` the size
+        filters use ``params.min_region_fraction`` / ``params.max_hole_fraction``.
+    params : TissueParams, optional
+        Thresholds; ``TissueParams()`` by default.
+
+    Returns
+    -------
+    (M, N) bool ndarray
+        True for tissue.
+    """
+    from scipy import ndimage as ndi
+
+    p = params if params is not None else TissueParams()
+    img = np.asarray(rgb)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        msg = f"tissue_mask: expected an (M, N, 3) uint8 RGB image, got shape {img.shape}, dtype {img.dtype}"
+        raise ValueError(msg)
+    if mpp is not None and (not math.isfinite(mpp) or mpp <= 0):
+        msg = f"tissue_mask: mpp must be a positive number of microns per pixel, got {mpp!r}"
+        raise ConfigError(msg)
+    if img.size == 0:
+        return np.zeros(img.shape[:2], dtype=bool)
+
+    f = img.astype(np.float32)
+    if mpp is not None and p.smooth_um / mpp >= 1 / 3:
+        f = ndi.gaussian_filter(f, sigma=(p.smooth_um / mpp, p.smooth_um / mpp, 0), mode="nearest")
+    glass = _glass_colour(f, p)
+    od = np.log10(glass / np.maximum(f, 1.0))
+    od_max = od.max(axis=2)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    hi = f.max(axis=2)
+    chroma = hi - f.min(axis=2)
+    tissue = (od_max >= p.od_threshold) | (chroma >= p.min_chroma)
+    neutral = chroma <= p.neutral_max_chroma
+    ink = np.zeros(tissue.shape, dtype=bool)
+    if p.remove_pen:
+        green = (g >= np.maximum(r, b) + 12.0) & (chroma >= 20.0)
+        blue = (b >= r + 50.0) & (g >= r - 5.0) & (chroma >= p.pen_min_chroma)
+        ink |= green | blue
+    if p.remove_black:
+        ink |= (hi <= p.black_max) & neutral
+        dark = (hi <= p.edge_dark_max) & neutral
+        if dark.any():
+            labels, _ = ndi.label(dark, structure=np.ones((3, 3), bool))
+            border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+            border = border[border > 0]
+            if border.size:
+                ink |= np.isin(labels, border)
+    if ink.any():
+        ink = ndi.binary_dilation(ink, structure=np.ones((3, 3), bool))
+        tissue &= ~ink
+
+    area_px = tissue.size
+    if mpp is not None:
+        min_px = p.min_region_um2 / mpp**2
+        hole_px = p.max_hole_um2 / mpp**2
+    else:
+        min_px = p.min_region_fraction * area_px
+        hole_px = p.max_hole_fraction * area_px
+    tissue = _fill_small_holes(tissue, hole_px)
+    return _remove_small(tissue, min_px)
+
+
+def detect_tissue(
+    reader: object,
+    *,
+    mask_mpp: float = 8.0,
+    max_size: int = 4096,
+    min_size: int = 256,
+    assumed_mpp: float = 0.5,
+    params: TissueParams | None = None,
+) -> TissueResult:
+    """Detect tissue on a thumbnail of a slide.
+
+    Parameters
+    ----------
+    reader : SlideReader
+        Open slide (anything with ``shape``, ``mpp`` and ``thumbnail(max_size=...)``).
+    mask_mpp : float
+        Target resolution of the thumbnail, µm per pixel.
+    max_size : int
+        The thumbnail's longest side never exceeds this many pixels.
+    min_size : int
+        When the slide is small (a tile), the thumbnail is made finer than ``mask_mpp`` so its
+        longest side has at least this many pixels (never finer than level 0); the colour
+        rules still see a blur of ``params.smooth_um``, so the decision scale is unchanged.
+    assumed_mpp : float
+        Level-0 µm per pixel assumed, only to choose the thumbnail size and the blur and size
+        filters, when the slide's mpp is unknown (0.5 = a 20x scan; a 40x scan is off by a
+        factor 2, which a mask tolerates). ``area_mm2`` is then ``None``.
+    params : TissueParams, optional
+        Detection thresholds.
+
+    Returns
+    -------
+    TissueResult
+        Mask, thumbnail, scale to level 0, area in mm² and tissue fraction.
+    """
+    for name, value in (("mask_mpp", mask_mpp), ("assumed_mpp", assumed_mpp)):
+        if not (math.isfinite(value) and value > 0):
+            msg = f"detect_tissue: {name} must be a positive number of µm per pixel, got {value!r}"
+            raise ConfigError(msg)
+    if max_size < 1 or min_size < 1:
+        msg = f"detect_tissue: max_size and min_size must be >= 1, got {max_size!r}, {min_size!r}"
+        raise ConfigError(msg)
+    rows, cols = (int(v) for v in reader.shape)  # type: ignore[attr-defined]
+    slide_mpp = reader.mpp  # type: ignore[attr-defined]
+    mpp0 = float(slide_mpp) if slide_mpp is not None else float(assumed_mpp)
+    long_side = max(rows, cols)
+    # thumbnail long side at mask_mpp, clamped to [min_size, max_size] and to level 0
+    size = long_side * mpp0 / mask_mpp
+    size = min(max(size, min(min_size, long_side)), max_size, long_side)
+    thumb = np.asarray(reader.thumbnail(max_size=max(1, round(size))))  # type: ignore[attr-defined]
+    m, n = thumb.shape[:2]
+    scale = (rows / m, cols / n)
+    thumb_mpp = mpp0 * 0.5 * (scale[0] + scale[1])
+    p = params if params is not None else TissueParams()
+    mask = tissue_mask(thumb, mpp=thumb_mpp, params=p)
+    fraction = float(mask.mean()) if mask.size else 0.0
+    area_mm2 = None
+    if slide_mpp is not None:
+        area_mm2 = fraction * rows * cols * float(slide_mpp) ** 2 / 1e6
+    return TissueResult(
+        mask=mask,
+        thumbnail=thumb,
+        scale=scale,
+        slide_shape=(rows, cols),
+        mask_mpp=thumb_mpp if slide_mpp is not None else None,
+        area_mm2=area_mm2,
+        tissue_fraction=fraction,
+        params=p,
+    )
