@@ -1,0 +1,124 @@
+"""Ki67 classification, additive counts and index metrics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mmnst_path.detect.nuclei import Nuclei
+from mmnst_path.errors import ConfigError
+from mmnst_path.quantify.ki67 import Ki67Counts, Ki67Params, classify_nuclei, ki67_metrics, measure_ki67
+from mmnst_path.stain import get_preset, rgb_from_stains
+
+
+def _nuclei(dab, area=None, circ=None, hem=None):
+    n = len(dab)
+    f = lambda v, d: np.asarray(v if v is not None else [d] * n, dtype=np.float32)  # noqa: E731
+    return Nuclei(
+        row=np.arange(n, dtype=float),
+        col=np.arange(n, dtype=float),
+        area_um2=f(area, 50.0),
+        dab_od_mean=f(dab, 0.0),
+        dab_od_max=f(dab, 0.0),
+        hematoxylin_od_mean=f(hem, 0.2),
+        circularity=f(circ, 0.8),
+        eccentricity=f(None, 0.3),
+        mpp=0.5,
+    )
+
+
+def test_classes_and_bins():
+    p = Ki67Params(positive_threshold_od=0.3, moderate_threshold_od=0.6, strong_threshold_od=1.0)
+    cells = classify_nuclei(_nuclei([0.1, 0.29, 0.3, 0.7, 1.5]), p)
+    assert cells.cls.tolist() == ["negative", "negative", "positive", "positive", "positive"]
+    assert cells.intensity_bin.tolist() == [0, 0, 1, 2, 3]
+    c = cells.counts()
+    assert (c.positive, c.negative, c.positive_1plus, c.positive_2plus, c.positive_3plus) == (3, 2, 1, 1, 1)
+
+
+def test_lymphocyte_exclusion_only_when_asked():
+    nuc = _nuclei([0.0, 0.0, 0.9], area=[20, 60, 20], circ=[0.95, 0.95, 0.95], hem=[0.5, 0.5, 0.5])
+    assert classify_nuclei(nuc, Ki67Params()).cls.tolist() == ["negative", "negative", "positive"]
+    cls = classify_nuclei(nuc, Ki67Params(exclude_lymphocytes=True)).cls.tolist()
+    assert cls == ["excluded", "negative", "positive"]  # small round dark negative only
+
+
+def test_counts_are_additive_and_checked():
+    a = Ki67Counts(positive=2, negative=3, pigment=1, positive_1plus=1, positive_3plus=1)
+    b = Ki67Counts(positive=1, negative=1, excluded=4, positive_2plus=1)
+    s = a + b
+    assert s == Ki67Counts(3, 4, 1, 4, 1, 1, 1)
+    assert sum([a, b]) == s
+    assert s.denominator == 7
+    assert s.total == 12
+    with pytest.raises(ConfigError, match="positive_1plus"):
+        Ki67Counts(positive=2, negative=0)
+    assert Ki67Counts.from_classes(["positive", "pigment", "negative"], [2, 0, 0]) == Ki67Counts(
+        1, 1, 1, 0, 0, 1, 0
+    )
+    with pytest.raises(ConfigError, match="unknown Ki67 classes"):
+        Ki67Counts.from_classes(["tumour"])
+
+
+def test_metrics_hand_computed():
+    # 10 positive (5x1+, 3x2+, 2x3+), 30 negative -> index 25 %, H-score (5+6+6)/40*100 = 42.5
+    c = Ki67Counts(positive=10, negative=30, pigment=7, positive_1plus=5, positive_2plus=3, positive_3plus=2)
+    m = ki67_metrics(c)
+    assert m["index_pct"] == pytest.approx(25.0)
+    assert m["denominator"] == 40
+    assert m["pigment"] == 7
+    assert m["ci_low_pct"] == pytest.approx(14.19, abs=0.01)
+    assert m["ci_high_pct"] == pytest.approx(40.19, abs=0.01)
+    assert m["h_score"] == pytest.approx(42.5)
+    # Allred: 25 % -> proportion score 3; mean intensity 17/10 = 1.7 -> 2; total 5
+    assert (m["allred_proportion"], m["allred_intensity"], m["allred_total"]) == (3, 2, 5)
+
+
+def test_metrics_undefined_without_nuclei():
+    m = ki67_metrics(Ki67Counts(pigment=3))
+    assert math.isnan(m["index_pct"])
+    assert math.isnan(m["ci_low_pct"])
+    assert math.isnan(m["h_score"])
+    assert m["denominator"] == 0
+    assert ki67_metrics(Ki67Counts(negative=5))["index_pct"] == 0.0
+    assert ki67_metrics(Ki67Counts(negative=5))["allred_total"] == 0
+
+
+def _scene():
+    """Three negative, two positive nuclei and one 'pigment' blob (very dark brown) at 0.5 µm/px."""
+    rows, cols = np.indices((96, 160), dtype=np.float32)
+    conc = np.zeros((96, 160, 3), np.float32)
+    conc[..., 0] = 0.02
+    spots = [
+        (24, 24, 0.3, 0.0),
+        (24, 72, 0.3, 0.0),
+        (24, 120, 0.3, 0.0),
+        (70, 24, 0.05, 0.8),
+        (70, 72, 0.05, 0.9),
+    ]
+    for r, c, h, d in spots:
+        disc = (rows - r) ** 2 + (cols - c) ** 2 <= 9**2
+        conc[..., 0][disc] = h
+        conc[..., 1][disc] = d
+    pig = (rows - 70) ** 2 + (cols - 125) ** 2 <= 9**2
+    conc[..., 1][pig] = 2.0
+    conc[..., 0][pig] = 0.6
+    return rgb_from_stains(conc, get_preset("H-DAB")), pig
+
+
+def test_measure_ki67_with_pigment_mask_and_roi():
+    rgb, pig = _scene()
+    plain = measure_ki67(rgb, mpp=0.5, stains="H-DAB")
+    assert (plain.counts.positive, plain.counts.negative) == (3, 3)  # the blob looks positive
+    region = measure_ki67(rgb, mpp=0.5, stains="H-DAB", pigment_mask=pig)
+    assert (region.counts.positive, region.counts.negative, region.counts.pigment) == (2, 3, 1)
+    pig_cell = region.cells.cls == "pigment"
+    assert abs(region.cells.col[pig_cell][0] - 125) < 2
+    roi = np.zeros(pig.shape, bool)
+    roi[:48] = True
+    top = measure_ki67(rgb, mpp=0.5, stains=get_preset("H-DAB"), roi_mask=roi)
+    assert (top.counts.positive, top.counts.negative) == (0, 3)
+    with pytest.raises(ConfigError, match="pigment_mask"):
+        measure_ki67(rgb, mpp=0.5, pigment_mask=pig[:10])
