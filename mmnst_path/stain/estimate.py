@@ -80,11 +80,12 @@ def estimate_stains(
     *,
     reference: StainMatrix | str = "H-DAB",
     background: BackgroundLike = None,
-    min_od: float = 0.2,
-    black_od: float = 1.0,
+    min_od: float = 0.15,
+    max_od: float = 1.3,
     grey_angle_deg: float = 10.0,
     percentile: float = 1.0,
     min_separation_deg: float = 5.0,
+    max_deviation_deg: float = 20.0,
     max_pixels: int = 1_000_000,
     min_pixels: int = 200,
     seed: int = 0,
@@ -92,13 +93,18 @@ def estimate_stains(
     """Two stain vectors estimated by Macenko's method, named after a reference matrix.
 
     1. OD of every pixel (:func:`~mmnst_path.stain.od_from_rgb` with ``background``);
-    2. keep stained pixels: OD norm >= ``min_od``; drop near-black pixels (every channel OD >
-       ``black_od``: pigment, folds, debris) and near-grey ones (OD direction within
+    2. keep stained pixels: OD norm >= ``min_od``; drop near-black and saturated pixels (any
+       channel OD > ``max_od``, i.e. darker than ~13/255: pigment, folds, debris, and channels
+       clipped at 0 whose OD direction is meaningless) and near-grey ones (OD direction within
        ``grey_angle_deg`` of (1, 1, 1): black/grey pigment has no stain hue, while hematoxylin
        and DAB are ~19° and ~21° from grey);
     3. project on the plane of the two main axes of the OD covariance; the directions at the
        ``percentile`` and ``100 - percentile`` angle percentiles are the two stain vectors;
-    4. name them by matching to the reference's first two stains (smallest total angle).
+    4. name them by matching to the reference's first two stains (smallest total angle);
+    5. a vector more than ``max_deviation_deg`` from its reference is not trusted: the reference
+       vector is used instead, with a warning. This happens when one stain covers less than
+       ~``percentile`` % of the stained pixels (e.g. BCData tiles with strong DAB and faint
+       hematoxylin), where the extreme angle lands on DAB/hematoxylin mixtures.
 
     Parameters
     ----------
@@ -107,8 +113,10 @@ def estimate_stains(
     reference : StainMatrix or str
         Two-stain matrix (or preset name) whose stain names, order and rough directions are used.
     background : white point, or None for ``reference.background`` (else 255).
-    min_od, black_od, grey_angle_deg, percentile : float
+    min_od, max_od, grey_angle_deg, percentile : float
         Pixel selection and percentile parameters (log10 OD, degrees, percent).
+    max_deviation_deg : float
+        Largest accepted angle between an estimated vector and its reference (degrees).
     min_separation_deg : float
         The two estimated vectors must be at least this far apart, else :class:`StainError`
         (the image does not hold two distinguishable stains).
@@ -141,15 +149,15 @@ def estimate_stains(
     od = od_from_rgb(rgb, background=bg).astype(np.float64)
     norm = np.linalg.norm(od, axis=1)
     keep = norm >= min_od
-    keep &= ~np.all(od > black_od, axis=1)
+    keep &= od.max(axis=1) <= max_od
     with np.errstate(invalid="ignore", divide="ignore"):
         cos_grey = (od @ _GREY) / norm
     keep &= cos_grey < math.cos(math.radians(grey_angle_deg))
     od = od[keep]
     if od.shape[0] < min_pixels:
         msg = (
-            f"estimate_stains: only {od.shape[0]} stained pixels (OD norm >= {min_od}, not black, "
-            f"not grey) in the image, need at least min_pixels={min_pixels}"
+            f"estimate_stains: only {od.shape[0]} stained pixels (OD norm >= {min_od}, every channel OD <= "
+            f"{max_od}, not grey) in the image, need at least min_pixels={min_pixels}"
         )
         raise StainError(msg)
     cov = np.cov(od, rowvar=False)
@@ -166,7 +174,24 @@ def estimate_stains(
             v = -v
         v = np.clip(v, 1e-6, None)
         found.append(v / np.linalg.norm(v))
-    sep = angle_deg(found[0], found[1])
+    r0, r1 = ref.vector(names[0]), ref.vector(names[1])
+    direct = angle_deg(found[0], r0) + angle_deg(found[1], r1)
+    swapped = angle_deg(found[1], r0) + angle_deg(found[0], r1)
+    vecs = list(found) if direct <= swapped else [found[1], found[0]]
+    fallback = []
+    for i, (name, r) in enumerate(zip(names, (r0, r1), strict=True)):
+        dev = angle_deg(vecs[i], r)
+        if dev > max_deviation_deg:
+            fallback.append(f"{name} ({dev:.1f} deg off)")
+            vecs[i] = r
+    if fallback:
+        warnings.warn(
+            f"estimate_stains: estimated {', '.join(fallback)} deviate from reference {ref.name!r} "
+            f"by more than max_deviation_deg={max_deviation_deg}; the reference vector is used "
+            "for them (too few pixels of that stain?)",
+            stacklevel=2,
+        )
+    sep = angle_deg(vecs[0], vecs[1])
     if sep < min_separation_deg:
         msg = (
             f"estimate_stains: the two estimated vectors are only {sep:.1f} degrees apart "
@@ -174,10 +199,6 @@ def estimate_stains(
             f"stains {list(names)}; use a preset instead"
         )
         raise StainError(msg)
-    r0, r1 = ref.vector(names[0]), ref.vector(names[1])
-    direct = angle_deg(found[0], r0) + angle_deg(found[1], r1)
-    swapped = angle_deg(found[1], r0) + angle_deg(found[0], r1)
-    vecs = found if direct <= swapped else found[::-1]
     return StainMatrix(
         names,
         np.asarray(vecs),
@@ -185,6 +206,7 @@ def estimate_stains(
         reference=(
             f"Macenko estimate from {od.shape[0]} stained pixels (percentile {percentile}, "
             f"min OD {min_od}), names from {ref.name}"
+            + (f"; reference vector kept for {', '.join(fallback)}" if fallback else "")
         ),
         background=(float(bg[0]), float(bg[1]), float(bg[2])),
     )

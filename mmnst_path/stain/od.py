@@ -71,7 +71,11 @@ def background_array(background: BackgroundLike) -> np.ndarray:
     """
     if background is None:
         return np.full(3, 255.0)
-    arr = np.asarray(background, dtype=np.float64)
+    try:
+        arr = np.asarray(background, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"background must be a number or 3 per-channel intensities in (0, 255], got {background!r}"
+        raise StainError(msg) from exc
     if arr.ndim == 0:
         arr = np.full(3, float(arr))
     if arr.shape != (3,) or not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > 255):

@@ -397,8 +397,8 @@ def angle_deg(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) 
     """Angle between two vectors in degrees (0–180)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
+    # atan2 of |a x b| and a . b is accurate at small angles, unlike acos of the cosine
+    return math.degrees(math.atan2(float(np.linalg.norm(np.cross(a, b))), float(a @ b)))
 
 
 # ------------------------------------------------------------------------------------------------
