@@ -159,10 +159,15 @@ class SlideReader(abc.ABC):
         """Whole-slide image scaled down to ``max_size`` pixels on its long side, or to ``mpp``.
 
         Exactly one of ``max_size`` and ``mpp`` must be given. Reads the smallest pyramid level
-        that is at least as detailed as asked and resamples it with area averaging.
-        """
-        from ._resample import resize_area
+        that is at least as detailed as asked, in bands of rows (memory stays bounded whatever
+        the level size), and area-averages it to the output shape.
 
+        Returns
+        -------
+        (M, N, 3) uint8 ndarray
+            ``M = round(rows / d)``, ``N = round(cols / d)`` with ``d`` the level-0 downsample
+            asked for (never below 1: no upsampling).
+        """
         if (max_size is None) == (mpp is None):
             msg = f"give exactly one of max_size and mpp, got max_size={max_size!r}, mpp={mpp!r}"
             raise ValueError(msg)
@@ -178,14 +183,45 @@ class SlideReader(abc.ABC):
                 from ..errors import MissingMetadataError
 
                 raise MissingMetadataError(msg)
+            if not mpp > 0:  # type: ignore[operator]
+                msg = f"mpp must be a positive number of microns per pixel, got {mpp!r}"
+                raise ValueError(msg)
             downsample = float(mpp) / self.mpp  # type: ignore[arg-type]
         downsample = max(downsample, 1.0)
         out_shape = (max(1, round(rows / downsample)), max(1, round(cols / downsample)))
-        level = self.best_level_for_downsample(downsample)
-        img = self.read_region(Box(0, 0, rows, cols), level)
-        if img.shape[:2] == out_shape:
-            return img
-        return resize_area(img, out_shape)
+        return self._downsampled_level(self.best_level_for_downsample(downsample), out_shape)
+
+    def _downsampled_level(self, level: int, out_shape: tuple[int, int], band_rows: int = 2048) -> np.ndarray:
+        """Whole ``level`` area-averaged to ``out_shape``, read in bands of level rows.
+
+        Exact area averaging (same as one :func:`resize_area` of the whole level): columns are
+        resampled per band, rows through a running cumulative sum evaluated at the output row
+        edges, so only one band of the level is ever held in memory.
+        """
+        from ._resample import resize_area, resize_area_axis
+
+        l_rows, l_cols = self.level_shapes[level]
+        o_rows, o_cols = out_shape
+        if l_rows <= band_rows:
+            return resize_area(self._read_level(level, 0, 0, l_rows, l_cols), out_shape)
+        factor = l_rows / o_rows
+        edges = np.arange(o_rows + 1, dtype=np.float64) * factor
+        at_edges = np.zeros((o_rows + 1, o_cols, 3), dtype=np.float64)
+        carry = np.zeros((1, o_cols, 3), dtype=np.float64)
+        done = 0  # edges evaluated so far
+        for r0 in range(0, l_rows, band_rows):
+            h = min(band_rows, l_rows - r0)
+            narrow = resize_area_axis(self._read_level(level, r0, 0, h, l_cols), o_cols, 1)
+            csum = np.concatenate([carry, carry + np.cumsum(narrow, axis=0, dtype=np.float64)])
+            last = r0 + h >= l_rows
+            stop = o_rows + 1 if last else int(np.searchsorted(edges, r0 + h, side="left"))
+            pos = edges[done:stop] - r0
+            lo = np.minimum(np.floor(pos).astype(np.intp), h - 1)
+            frac = (pos - lo)[:, None, None]
+            at_edges[done:stop] = csum[lo] + frac * (csum[lo + 1] - csum[lo])
+            done, carry = stop, csum[-1:]
+        out = (at_edges[1:] - at_edges[:-1]) / factor
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
     def warn_unknown_mpp(self) -> None:
         warnings.warn(
