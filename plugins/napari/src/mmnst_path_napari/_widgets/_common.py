@@ -1,0 +1,145 @@
+"""Helpers shared by the widgets: layer choices, the library reader behind a layer, view boxes."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = [
+    "Cancelled",
+    "RunControls",
+    "add_or_replace",
+    "image_bounds",
+    "layer_mpp",
+    "layer_reader",
+    "nuclei_layers",
+    "rgb_image_layers",
+    "view_box",
+]
+
+
+class Cancelled(Exception):
+    """Raised inside a worker (from a progress callback) when the user pressed Cancel."""
+
+
+def rgb_image_layers(viewer: napari.Viewer) -> list[Any]:
+    """RGB image layers of the viewer (the images the library can analyse)."""
+    from napari.layers import Image
+
+    return [lay for lay in viewer.layers if isinstance(lay, Image) and lay.rgb]
+
+
+def nuclei_layers(viewer: napari.Viewer) -> list[Any]:
+    """Points layers holding nuclei (a ``class`` feature)."""
+    from napari.layers import Points
+
+    return [lay for lay in viewer.layers if isinstance(lay, Points) and "class" in lay.features]
+
+
+def layer_choice(viewer: napari.Viewer, label: str, finder: Any) -> ComboBox:
+    """A combo box of layers (by name) refreshed whenever the viewer's layer list changes."""
+
+    def choices(_widget: Any) -> list[tuple[str, Any]]:
+        return [(lay.name, lay) for lay in finder(viewer)]
+
+    box = ComboBox(label=label, choices=choices, nullable=False)
+    for ev in (viewer.layers.events.inserted, viewer.layers.events.removed, viewer.layers.events.reordered):
+        ev.connect(lambda *_: box.reset_choices())
+    return box
+
+
+def layer_mpp(layer: Any) -> float | None:
+    """µm per level-0 pixel of an image layer: the library metadata, else a µm ``scale``."""
+    meta = layer.metadata.get("mmnst_path", {}) if isinstance(layer.metadata, dict) else {}
+    if meta.get("mpp"):
+        return float(meta["mpp"])
+    units = [str(u) for u in getattr(layer, "units", ())]
+    if units and units[-1] in {"micrometer", "µm", "um", "micron"}:
+        return float(layer.scale[-1])
+    return None
+
+
+def layer_reader(layer: Any, *, mpp: float | None) -> Any:
+    """The library reader behind ``layer`` (the plugin's reader), or an ArrayReader of its pixels."""
+    reader = layer.metadata.get("reader") if isinstance(layer.metadata, dict) else None
+    if reader is not None:
+        if reader.mpp is None and mpp is not None:
+            from mmnst_path.io import ArrayReader
+
+            if reader.level_count == 1:  # small image: give it the user's mpp
+                return ArrayReader(np.asarray(reader.read_region(_full_box(reader.shape), 0)), mpp=mpp)
+        return reader
+    from mmnst_path.io import ArrayReader
+
+    data = layer.data[0] if layer.multiscale else layer.data
+    return ArrayReader(np.asarray(data), mpp=mpp)
+
+
+def _full_box(shape: tuple[int, int]) -> Any:
+    from mmnst_path.geometry import Box
+
+    return Box(0, 0, int(shape[0]), int(shape[1]))
+
+
+def image_bounds(layer: Any) -> tuple[int, int]:
+    """Level-0 (rows, cols) of an image layer."""
+    data = layer.data[0] if layer.multiscale else layer.data
+    return int(data.shape[0]), int(data.shape[1])
+
+
+def view_box(viewer: napari.Viewer, layer: Any) -> Any:
+    """Level-0 :class:`~mmnst_path.geometry.Box` of ``layer`` visible on the canvas (clipped)."""
+    from mmnst_path.geometry import Box
+
+    center = np.asarray(viewer.camera.center, dtype=np.float64)[-2:]
+    zoom = float(viewer.camera.zoom)
+    h, w = viewer.canvas.size
+    half = np.array([h, w], dtype=np.float64) / (2 * zoom)
+    corners_world = [center - half, center + half]
+    corners = [np.asarray(layer.world_to_data(_pad(c, viewer.dims.ndim)))[-2:] for c in corners_world]
+    lo = np.minimum(corners[0], corners[1])
+    hi = np.maximum(corners[0], corners[1])
+    rows, cols = image_bounds(layer)
+    r0, c0 = max(0, math.floor(lo[0] + 0.5)), max(0, math.floor(lo[1] + 0.5))
+    r1, c1 = min(rows, math.ceil(hi[0] + 0.5)), min(cols, math.ceil(hi[1] + 0.5))
+    return Box(r0, c0, max(0, r1 - r0), max(0, c1 - c0))
+
+
+def _pad(point: np.ndarray, ndim: int) -> np.ndarray:
+    return np.concatenate([np.zeros(max(0, ndim - len(point))), point])
+
+
+def add_or_replace(viewer: napari.Viewer, layer_data: tuple[Any, dict[str, Any], str]) -> Any:
+    """Add a layer data tuple, replacing the data of an existing layer of the same name and kind."""
+    from napari.layers import Layer
+
+    data, kwargs, kind = layer_data
+    name = kwargs.get("name")
+    if name in viewer.layers and type(viewer.layers[name]).__name__.lower() == kind:
+        viewer.layers.remove(viewer.layers[name])  # re-adding keeps every kwarg (scale, colours)
+    return viewer.add_layer(Layer.create(data, kwargs, kind))
+
+
+class RunControls(Container):
+    """Run / Cancel buttons, a progress bar and a status line."""
+
+    def __init__(self, run_text: str = "Run") -> None:
+        self.run_button = PushButton(text=run_text)
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.progress = ProgressBar(value=0, min=0, max=100, label="progress")
+        self.status = Label(value="")
+        super().__init__(
+            widgets=[Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False),
+                     self.progress, self.status],
+            labels=False,
+        )  # fmt: skip
+
+    def busy(self, flag: bool) -> None:
+        self.run_button.enabled = not flag
+        self.cancel_button.enabled = flag

@@ -1,0 +1,188 @@
+"""Train-necrosis widget: paint necrosis / other on a Labels layer, train the library's pixel
+classifier, preview it on the view, apply it to the whole image, save / load the model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import Container, FileEdit, Label, PushButton
+
+from .._layers import mask_layer, raster_transform
+from ._common import (
+    add_or_replace,
+    image_bounds,
+    layer_choice,
+    layer_mpp,
+    layer_reader,
+    rgb_image_layers,
+    view_box,
+)
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["NECROSIS", "OTHER", "TrainNecrosisWidget", "labels_downsample", "read_on_grid"]
+
+#: label values painted by the user
+NECROSIS, OTHER = 1, 2
+#: longest side of the training-label grid (a whole-slide label layer at level 0 would be huge)
+MAX_LABEL_SIDE = 8192
+TRAIN_LABELS = "necrosis training"
+
+
+def labels_downsample(shape: tuple[int, int]) -> int:
+    """Level-0 pixels per training-label pixel: 1 for tiles, a power of two for big slides."""
+    side = max(shape)
+    return 1 if side <= MAX_LABEL_SIDE else 2 ** math.ceil(math.log2(side / MAX_LABEL_SIDE))
+
+
+def read_on_grid(reader: Any, r0: int, c0: int, h: int, w: int, d: int) -> np.ndarray:
+    """RGB (h, w, 3) uint8 of label-grid pixels [r0, r0+h) x [c0, c0+w) at ``d`` level-0 px each."""
+    from mmnst_path.geometry import Box
+
+    box = Box(r0 * d, c0 * d, h * d, w * d)
+    if d == 1:
+        return np.asarray(reader.read_region(box, 0))
+    from mmnst_path.io._resample import resize_area
+
+    img = reader.read_region(box, reader.best_level_for_downsample(d))
+    return img if img.shape[:2] == (h, w) else resize_area(img, (h, w))
+
+
+class TrainNecrosisWidget(Container):
+    """Pixel-classifier training on painted labels (1 = necrosis, 2 = other tissue)."""
+
+    def __init__(self, viewer: napari.Viewer) -> None:
+        self.viewer = viewer
+        self.model: Any = None
+        self.image = layer_choice(viewer, "image", rgb_image_layers)
+        self.new_labels = PushButton(text="new training labels (1 necrosis, 2 other)")
+        self.train_button = PushButton(text="train")
+        self.preview_button = PushButton(text="preview on view")
+        self.apply_button = PushButton(text="apply to image")
+        self.file = FileEdit(label="model file", mode="w", filter="*.json *.npz *.joblib")
+        self.save_button = PushButton(text="save model")
+        self.load_button = PushButton(text="load model")
+        self.status = Label(value="")
+        super().__init__(
+            widgets=[
+                self.image, self.new_labels, self.train_button,
+                Container(widgets=[self.preview_button, self.apply_button], layout="horizontal", labels=False),
+                self.file, Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
+                self.status,
+            ]
+        )  # fmt: skip
+        self.new_labels.changed.connect(lambda *_: self.add_training_labels())
+        self.train_button.changed.connect(lambda *_: self.train())
+        self.preview_button.changed.connect(lambda *_: self.preview())
+        self.apply_button.changed.connect(lambda *_: self.apply())
+        self.save_button.changed.connect(lambda *_: self.save(self.file.value))
+        self.load_button.changed.connect(lambda *_: self.load(self.file.value))
+
+    # ------------------------------------------------------------------------------------------
+    def _context(self) -> tuple[Any, Any, float | None, int]:
+        layer = self.image.value
+        if layer is None:
+            msg = "no RGB image layer"
+            raise ValueError(msg)
+        mpp = layer_mpp(layer)
+        reader = layer_reader(layer, mpp=mpp)
+        return layer, reader, mpp, labels_downsample(image_bounds(layer))
+
+    def add_training_labels(self) -> Any:
+        """Add the (empty) training Labels layer over the image, in paint mode with label 1."""
+        layer, _, mpp, d = self._context()
+        rows, cols = image_bounds(layer)
+        shape = (math.ceil(rows / d), math.ceil(cols / d))
+        kw: dict[str, Any] = {"name": TRAIN_LABELS, "opacity": 0.6, **raster_transform(downsample=d, mpp=mpp)}
+        lab = add_or_replace(self.viewer, (np.zeros(shape, np.uint8), kw, "labels"))
+        lab.metadata["mmnst_path"] = {"downsample": d}
+        lab.selected_label = NECROSIS
+        lab.mode = "paint"
+        self.status.value = "paint 1 = necrosis, 2 = other tissue, then train"
+        return lab
+
+    def train(self) -> Any:
+        """Train the library's pixel classifier on the painted pixels (bounding box of the paint)."""
+        from mmnst_path.quantify import _pixel_classifier as pc
+
+        if TRAIN_LABELS not in self.viewer.layers:
+            msg = f"no {TRAIN_LABELS!r} layer: press 'new training labels' and paint first"
+            raise ValueError(msg)
+        _, reader, mpp, d = self._context()
+        labels = np.asarray(self.viewer.layers[TRAIN_LABELS].data)
+        rr, cc = np.nonzero(labels)
+        if rr.size == 0 or not (np.any(labels == NECROSIS) and np.any(labels == OTHER)):
+            msg = "paint both classes: 1 = necrosis and 2 = other tissue"
+            raise ValueError(msg)
+        r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
+        rgb = read_on_grid(reader, r0, c0, r1 - r0, c1 - c0, d)
+        lab = labels[r0:r1, c0:c1]
+        self.model = pc.train_pixel_classifier(rgb, lab == NECROSIS, lab == OTHER, mpp=(mpp or 1.0) * d)
+        self.status.value = (
+            f"trained on {int((lab == NECROSIS).sum())} necrosis / {int((lab == OTHER).sum())} other px"
+        )
+        return self.model
+
+    def _predict_box(
+        self, reader: Any, r0: int, c0: int, h: int, w: int, d: int, mpp: float | None
+    ) -> np.ndarray:
+        from mmnst_path.quantify import _pixel_classifier as pc
+
+        rgb = read_on_grid(reader, r0, c0, h, w, d)
+        return np.asarray(pc.predict_pixel_classifier(self.model, rgb, mpp=(mpp or 1.0) * d), dtype=bool)
+
+    def preview(self) -> Any:
+        """Classify the current view; shown as the ``necrosis preview`` Labels layer."""
+        layer, reader, mpp, d = self._context()
+        self._need_model()
+        box = view_box(self.viewer, layer)
+        r0, c0 = box.row // d, box.col // d
+        h, w = max(1, math.ceil(box.row_end / d) - r0), max(1, math.ceil(box.col_end / d) - c0)
+        mask = self._predict_box(reader, r0, c0, h, w, d, mpp)
+        data = mask_layer(mask, downsample=d, origin=(r0 * d, c0 * d), mpp=mpp, name="necrosis preview",
+                          color=(0.0, 0.9, 0.3, 1.0))  # fmt: skip
+        return add_or_replace(self.viewer, data)
+
+    def apply(self, *, block: int = 2048) -> Any:
+        """Classify the whole image block by block; adds ``necrosis (classifier)`` and its area."""
+        layer, reader, mpp, d = self._context()
+        self._need_model()
+        rows, cols = image_bounds(layer)
+        H, W = math.ceil(rows / d), math.ceil(cols / d)
+        mask = np.zeros((H, W), bool)
+        for r in range(0, H, block):
+            for c in range(0, W, block):
+                h, w = min(block, H - r), min(block, W - c)
+                mask[r : r + h, c : c + w] = self._predict_box(reader, r, c, h, w, d, mpp)
+        data = mask_layer(
+            mask, downsample=d, mpp=mpp, name="necrosis (classifier)", color=(0.0, 0.9, 0.3, 1.0)
+        )
+        out = add_or_replace(self.viewer, data)
+        px = int(mask.sum())
+        area = f"{px * (d * mpp) ** 2 / 1e6:.4f} mm²" if mpp else f"{px * d * d} px"
+        self.status.value = f"necrosis: {area} ({100 * px / mask.size:.1f} % of the image)"
+        return out
+
+    def _need_model(self) -> None:
+        if self.model is None:
+            msg = "no classifier: train one or load a model file first"
+            raise ValueError(msg)
+
+    def save(self, path: str | Path) -> Path:
+        from mmnst_path.quantify import _pixel_classifier as pc
+
+        self._need_model()
+        pc.save_pixel_classifier(self.model, path)
+        self.status.value = f"saved {path}"
+        return Path(path)
+
+    def load(self, path: str | Path) -> Any:
+        from mmnst_path.quantify import _pixel_classifier as pc
+
+        self.model = pc.load_pixel_classifier(path)
+        self.status.value = f"loaded {path}"
+        return self.model

@@ -1,0 +1,167 @@
+"""Review widget: add, delete and reclassify nuclei on the Points layer; Ki67 index, CI and
+counts update at once (library metrics of the edited classes); edits saved / loaded as GeoJSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
+
+from .._analysis import ki67_from_classes, panel_text
+from .._geojson import read_geojson, write_geojson
+from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
+from ._common import add_or_replace, layer_choice, nuclei_layers
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["ReviewWidget", "set_classes", "toggle_classes"]
+
+EDIT_CLASSES = ("positive", "negative", "pigment")
+
+
+def set_classes(layer: Any, indices: Any, cls: str) -> None:
+    """Give the points ``indices`` of a nuclei layer the class ``cls`` and its colour."""
+    idx = np.asarray(sorted(indices), dtype=np.intp)
+    if idx.size == 0:
+        return
+    if cls not in CLASS_COLORS:
+        msg = f"class must be one of {tuple(CLASS_COLORS)}, got {cls!r}"
+        raise ValueError(msg)
+    features = layer.features
+    col = features.columns.get_loc("class")
+    features.iloc[idx, col] = cls
+    colors = np.asarray(layer.border_color).copy()
+    colors[idx] = CLASS_COLORS[cls]
+    layer.border_color = colors
+    layer.events.features()
+
+
+def toggle_classes(layer: Any, indices: Any) -> None:
+    """Swap positive <-> negative for the points ``indices`` (other classes become negative)."""
+    idx = np.asarray(sorted(indices), dtype=np.intp)
+    if idx.size == 0:
+        return
+    current = np.asarray(layer.features["class"], dtype=object)[idx]
+    to_neg = idx[current == "positive"]
+    to_pos = idx[current != "positive"]
+    set_classes(layer, to_pos, "positive")
+    set_classes(layer, to_neg, "negative")
+
+
+class ReviewWidget(Container):
+    """Correct the nuclei of the analysis; the panel shows the library's metrics of the edits.
+
+    Keys on the nuclei layer: ``t`` toggles positive/negative, ``1``/``2``/``3`` set positive /
+    negative / pigment for the selected points. In napari's *add points* mode new nuclei get the
+    class chosen in "add as".
+    """
+
+    def __init__(self, viewer: napari.Viewer) -> None:
+        self.viewer = viewer
+        self.points = layer_choice(viewer, "nuclei layer", nuclei_layers)
+        self.add_class = ComboBox(label="add as", choices=list(EDIT_CLASSES), value="positive")
+        buttons = []
+        for cls in EDIT_CLASSES:
+            b = PushButton(text=f"→ {cls}")
+            b.changed.connect(lambda *_, c=cls: self._apply(c))
+            buttons.append(b)
+        self.toggle_button = PushButton(text="toggle +/−")
+        self.toggle_button.changed.connect(lambda *_: self._apply(None))
+        self.results = TextEdit(value="", label="review")
+        self.results.read_only = True
+        self.file = FileEdit(label="edits file", mode="w", filter="*.geojson")
+        self.save_button = PushButton(text="save edits (GeoJSON)")
+        self.load_button = PushButton(text="load edits (GeoJSON)")
+        self.save_button.changed.connect(lambda *_: self.save(self.file.value))
+        self.load_button.changed.connect(lambda *_: self.load(self.file.value))
+        super().__init__(
+            widgets=[
+                self.points, self.add_class,
+                Container(widgets=[*buttons, self.toggle_button], layout="horizontal", labels=False),
+                self.results, self.file,
+                Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
+            ]
+        )  # fmt: skip
+        self._connected: Any = None
+        self.points.changed.connect(self._connect)
+        self.add_class.changed.connect(self._set_add_class)
+        self._connect()
+
+    # ------------------------------------------------------------------------------------------
+    def _connect(self, *_: Any) -> None:
+        layer = self.points.value
+        if layer is self._connected:
+            return
+        if self._connected is not None:
+            self._connected.events.data.disconnect(self.update)
+            self._connected.events.features.disconnect(self.update)
+        self._connected = layer
+        if layer is None:
+            self.results.value = ""
+            return
+        layer.events.data.connect(self.update)
+        layer.events.features.connect(self.update)
+        layer.bind_key("t", lambda lay: toggle_classes(lay, lay.selected_data), overwrite=True)
+        for key, cls in zip("123", EDIT_CLASSES, strict=True):
+            layer.bind_key(key, lambda lay, c=cls: set_classes(lay, lay.selected_data, c), overwrite=True)
+        self._set_add_class()
+        self.update()
+
+    def _set_add_class(self, *_: Any) -> None:
+        layer = self.points.value
+        if layer is None:
+            return
+        cls = self.add_class.value
+        layer.feature_defaults["class"] = cls
+        layer.feature_defaults["intensity_bin"] = 1 if cls == "positive" else 0
+        layer.current_border_color = CLASS_COLORS[cls]
+
+    def _apply(self, cls: str | None) -> None:
+        layer = self.points.value
+        if layer is None:
+            return
+        if cls is None:
+            toggle_classes(layer, layer.selected_data)
+        else:
+            set_classes(layer, layer.selected_data, cls)
+
+    def metrics(self) -> tuple[Any, dict[str, Any]]:
+        """Library Ki67 counts and metrics of the nuclei layer as edited."""
+        layer = self.points.value
+        feats = layer.features
+        return ki67_from_classes(np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"]))
+
+    def update(self, *_: Any) -> None:
+        """Recompute the index, CI and counts from the layer's current classes."""
+        layer = self.points.value
+        if layer is None:
+            return
+        _, k = self.metrics()
+        result = layer.metadata.get("mmnst_path", {}).get("result")
+        if result is not None:
+            self.results.value = panel_text(result, reviewed=k)
+        else:
+            counts = {name: k[name] for name in EDIT_CLASSES}
+            self.results.value = results_text(k, counts)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the edited nuclei as QuPath GeoJSON detections."""
+        layer = self.points.value
+        return write_geojson(path, cells=cells_from_points(layer.data, layer.features))
+
+    def load(self, path: str | Path) -> Any:
+        """Replace the nuclei layer's points by the detections of a GeoJSON file."""
+        cells, _, _ = read_geojson(path)
+        layer = self.points.value
+        meta = dict(layer.metadata.get("mmnst_path", {})) if layer is not None else {}
+        mpp = meta.get("mpp")
+        data = points_layer(cells, mpp=mpp, name=layer.name if layer is not None else "nuclei")
+        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k == "result"})
+        new = add_or_replace(self.viewer, data)
+        self.points.reset_choices()
+        self.points.value = new
+        self._connect()
+        return new
