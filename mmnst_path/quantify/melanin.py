@@ -1,0 +1,212 @@
+"""Melanin area of one tile as additive counts; fractions computed once from slide totals.
+
+:func:`measure_melanin` runs :func:`mmnst_path.detect.pigment.pigment_mask` (or takes a mask
+already computed for the Ki67 exclusion) and sums, in µm², the melanin and tissue pixels inside
+the region the caller owns (tile core, ROI). :class:`MelaninCounts` add up over tiles;
+:func:`melanin_metrics` turns the totals into mm² and percentages (NaN when undefined).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import ConfigError
+from ..geometry import require_mpp
+
+__all__ = ["MelaninCounts", "MelaninParams", "measure_melanin", "melanin_metrics", "tissue_from_rgb"]
+
+
+@dataclass(frozen=True, slots=True)
+class MelaninParams:
+    """Parameters of :func:`measure_melanin` besides the pigment detector's own.
+
+    Attributes
+    ----------
+    tissue_min_od : float
+        A pixel is tissue when its total OD (norm of the RGB log10 OD vector), smoothed over
+        ``tissue_smooth_um``, reaches this. Glass is ~0.0–0.03, pale stroma >= 0.1.
+    tissue_smooth_um : float
+        Gaussian sigma (µm) of that smoothing (bridges pale gaps inside tissue).
+    """
+
+    tissue_min_od: float = 0.08
+    tissue_smooth_um: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("tissue_min_od", "tissue_smooth_um"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                msg = f"MelaninParams.{name} must be a finite number >= 0, got {value!r}"
+                raise ConfigError(msg)
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> MelaninParams:
+        """Build from a plain mapping; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(mapping) - known
+        if unknown:
+            msg = f"unknown MelaninParams keys {sorted(unknown)}; expected some of {sorted(known)}"
+            raise ConfigError(msg)
+        return cls(**mapping)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain JSON-serialisable mapping."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class MelaninCounts:
+    """Additive melanin areas of a tile or slide, µm² (never ratios).
+
+    Attributes
+    ----------
+    melanin_um2 : float
+        Melanin pixels inside tissue and inside the analysed region.
+    tissue_um2 : float
+        Tissue pixels inside the analysed region.
+    region_um2 : float
+        Area of the analysed region (tile core, or core ∩ ROI), tissue or not.
+    """
+
+    melanin_um2: float = 0.0
+    tissue_um2: float = 0.0
+    region_um2: float = 0.0
+
+    def __add__(self, other: MelaninCounts) -> MelaninCounts:
+        if not isinstance(other, MelaninCounts):
+            return NotImplemented
+        return MelaninCounts(self.melanin_um2 + other.melanin_um2, self.tissue_um2 + other.tissue_um2,
+                             self.region_um2 + other.region_um2)
+
+    def __radd__(self, other: object) -> MelaninCounts:
+        if other == 0:  # sum() starts from 0
+            return self
+        return NotImplemented
+
+    @property
+    def fraction_of_tissue(self) -> float:
+        """Melanin / tissue area (0–1), NaN without tissue."""
+        return self.melanin_um2 / self.tissue_um2 if self.tissue_um2 > 0 else math.nan
+
+    @property
+    def fraction_of_region(self) -> float:
+        """Melanin / region area (0–1), NaN for an empty region."""
+        return self.melanin_um2 / self.region_um2 if self.region_um2 > 0 else math.nan
+
+
+def melanin_metrics(counts: MelaninCounts) -> dict[str, float]:
+    """Summary numbers of slide totals.
+
+    Returns
+    -------
+    dict
+        ``melanin_area_mm2``, ``melanin_fraction_pct`` (of tissue), ``melanin_region_pct`` (of
+        the analysed region, i.e. the ROI when one is given) and ``melanin_tissue_mm2``;
+        undefined percentages are NaN, never 0.
+    """
+    return {
+        "melanin_area_mm2": counts.melanin_um2 / 1e6,
+        "melanin_fraction_pct": 100.0 * counts.fraction_of_tissue,
+        "melanin_region_pct": 100.0 * counts.fraction_of_region,
+        "melanin_tissue_mm2": counts.tissue_um2 / 1e6,
+    }
+
+
+def tissue_from_rgb(rgb: np.ndarray, *, mpp: float, min_od: float = 0.08, smooth_um: float = 2.0,
+                    background: Any = None) -> np.ndarray:
+    """Tissue (not glass) pixels of a tile: smoothed total OD >= ``min_od``.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+    mpp : float
+        µm per pixel.
+    min_od : float
+        Threshold on the norm of the RGB log10 OD vector.
+    smooth_um : float
+        Gaussian sigma in µm.
+
+    Returns
+    -------
+    (M, N) bool ndarray
+    """
+    from ..stain import od_from_rgb
+
+    mpp = require_mpp(mpp, what="image")
+    od = od_from_rgb(rgb, background=background)
+    dark = np.sqrt(np.einsum("...c,...c->...", od, od))
+    sigma = smooth_um / mpp
+    if sigma > 0.3:
+        dark = ndi.gaussian_filter(dark, sigma)
+    return dark >= min_od
+
+
+def measure_melanin(
+    rgb: np.ndarray,
+    *,
+    mpp: float,
+    stains: Any,
+    params: MelaninParams | None = None,
+    tissue: np.ndarray | None = None,
+    pigment: np.ndarray | None = None,
+    pigment_params: Any = None,
+) -> tuple[MelaninCounts, np.ndarray]:
+    """Melanin and tissue area of one tile.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        Tile at ``mpp`` µm/px.
+    mpp : float
+        µm per pixel.
+    stains : str or StainMatrix
+        Stain preset / matrix (decides the pigment detector's mode).
+    params : MelaninParams or None
+    tissue : (M, N) bool ndarray or None
+        The region this call owns (tile core, core ∩ ROI); ``None`` = the whole tile. Glass
+        inside it is found here and excluded from the tissue area.
+    pigment : (M, N) bool ndarray or None
+        A pigment mask already computed with :func:`~mmnst_path.detect.pigment.pigment_mask`
+        (the Ki67 step needs it too); ``None`` computes it with ``pigment_params``.
+    pigment_params : PigmentParams or None
+
+    Returns
+    -------
+    counts : MelaninCounts
+        Areas in µm² inside ``tissue``.
+    mask : (M, N) bool ndarray
+        Melanin pixels (full tile, not restricted to ``tissue``).
+    """
+    from ..detect.pigment import pigment_mask
+
+    params = params or MelaninParams()
+    mpp = require_mpp(mpp, what="image")
+    shape = rgb.shape[:2]
+    if pigment is None:
+        pigment = pigment_mask(rgb, mpp=mpp, stains=stains, params=pigment_params)
+    pigment = np.asarray(pigment, dtype=bool)
+    if pigment.shape != shape:
+        msg = f"pigment mask must have the tile's shape {shape}, got {pigment.shape}"
+        raise ConfigError(msg)
+    if tissue is None:
+        region = np.ones(shape, dtype=bool)
+    else:
+        region = np.asarray(tissue, dtype=bool)
+        if region.shape != shape:
+            msg = f"tissue (owned region) mask must have the tile's shape {shape}, got {region.shape}"
+            raise ConfigError(msg)
+    matrix_bg = getattr(stains, "background", None)
+    tis = tissue_from_rgb(rgb, mpp=mpp, min_od=params.tissue_min_od, smooth_um=params.tissue_smooth_um,
+                          background=matrix_bg) | pigment
+    px = mpp * mpp
+    counts = MelaninCounts(
+        melanin_um2=float(np.count_nonzero(pigment & tis & region)) * px,
+        tissue_um2=float(np.count_nonzero(tis & region)) * px,
+        region_um2=float(np.count_nonzero(region)) * px,
+    )
+    return counts, pigment
