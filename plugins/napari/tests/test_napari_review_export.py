@@ -1,0 +1,121 @@
+"""Review and Export widgets driven on a viewer: reclassifying nuclei updates the index at once,
+GeoJSON / CSV / JSON exports round-trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from mmnst_path_napari._layers import CLASS_COLORS, points_layer
+from mmnst_path_napari._widgets import ExportWidget, ReviewWidget
+from mmnst_path_napari._widgets._review import set_classes, toggle_classes
+
+from mmnst_path.aggregate import CELL_CLASSES, CellTable
+from mmnst_path.quantify.ki67 import Ki67Counts, ki67_metrics
+
+pytestmark = pytest.mark.napari
+
+
+def _cells(n_pos: int, n_neg: int, n_pig: int = 0) -> CellTable:
+    rng = np.random.default_rng(7)
+    names = ["positive"] * n_pos + ["negative"] * n_neg + ["pigment"] * n_pig
+    n = len(names)
+    return CellTable(
+        rng.uniform(0, 400, n),
+        rng.uniform(0, 600, n),
+        np.array([CELL_CLASSES.index(c) for c in names], np.int8),
+        {
+            "dab_od_mean": rng.uniform(0, 1, n),
+            "area_um2": rng.uniform(20, 60, n),
+            "intensity_bin": np.array([2 if c == "positive" else 0 for c in names], np.int8),
+        },
+    )
+
+
+def _index(pos: int, neg: int) -> float:
+    return ki67_metrics(Ki67Counts(positive=pos, negative=neg, positive_2plus=pos))["index_pct"]
+
+
+def test_toggling_a_point_changes_the_index_as_it_should(make_napari_viewer):
+    viewer = make_napari_viewer()
+    layer = viewer.add_layer(__import__("napari").layers.Layer.create(*points_layer(_cells(10, 30, 5), mpp=0.5)))
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    assert widget.points.value is layer
+    _, k = widget.metrics()
+    assert k["index_pct"] == pytest.approx(_index(10, 30))
+    assert "25.0 %" in widget.results.value
+
+    # negative point 12 -> positive: 11 / 40
+    toggle_classes(layer, {12})
+    _, k = widget.metrics()
+    assert k["positive"] == 11
+    assert k["negative"] == 29
+    assert k["index_pct"] == pytest.approx(100 * 11 / 40)
+    assert "27.5 %" in widget.results.value  # panel updated at once
+    np.testing.assert_allclose(layer.border_color[12], CLASS_COLORS["positive"])
+
+    # positive point 0 -> pigment: leaves the denominator (10 / 39)
+    set_classes(layer, {0}, "pigment")
+    _, k = widget.metrics()
+    assert (k["positive"], k["negative"], k["pigment"]) == (10, 29, 6)
+    assert k["index_pct"] == pytest.approx(100 * 10 / 39)
+
+    # deleting a positive point and adding a negative one through the layer
+    layer.selected_data = {1}
+    layer.remove_selected()
+    widget.add_class.value = "negative"
+    layer.add(np.array([[50.0, 60.0]]))
+    _, k = widget.metrics()
+    assert (k["positive"], k["negative"]) == (9, 30)
+    assert layer.features["class"].iloc[-1] == "negative"
+    assert k["index_pct"] == pytest.approx(100 * 9 / 39)
+
+
+def test_review_edits_save_and_load_back(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    layer = viewer.add_layer(__import__("napari").layers.Layer.create(*points_layer(_cells(4, 6), mpp=0.5)))
+    widget = ReviewWidget(viewer)
+    toggle_classes(layer, {0, 5})
+    before = list(layer.features["class"])
+    widget.save(tmp_path / "edits.geojson")
+    set_classes(layer, range(len(layer.data)), "negative")
+    new = widget.load(tmp_path / "edits.geojson")
+    assert list(new.features["class"]) == before
+    np.testing.assert_allclose(new.data, layer.data)
+    _, k = widget.metrics()
+    assert (k["positive"], k["negative"]) == (4, 6)
+
+
+def test_export_and_reimport_geojson_round_trip(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.full((400, 600, 3), 230, np.uint8), rgb=True, scale=(0.5, 0.5), units=("µm", "µm"))
+    cells = _cells(3, 5, 2)
+    points = viewer.add_layer(__import__("napari").layers.Layer.create(*points_layer(cells, mpp=0.5)))
+    roi = np.array([[10.0, 10.0], [10.0, 200.0], [150.0, 200.0], [150.0, 10.0]])
+    shapes = viewer.add_shapes([roi], shape_type="polygon", scale=(0.5, 0.5), name="ROIs")
+    widget = ExportWidget(viewer)
+    widget.points.value = points
+    widget.rois.value = shapes
+    widget.kind.value = "GeoJSON (QuPath)"
+    out = widget.export(tmp_path / "export.geojson")
+    layers = widget.import_(out)
+    kinds = sorted(type(lay).__name__ for lay in layers)
+    assert kinds == ["Points", "Shapes"]
+    back_pts = next(lay for lay in layers if type(lay).__name__ == "Points")
+    back_roi = next(lay for lay in layers if type(lay).__name__ == "Shapes")
+    np.testing.assert_allclose(back_pts.data, points.data)
+    assert list(back_pts.features["class"]) == list(points.features["class"])
+    np.testing.assert_allclose(back_pts.scale, points.scale)
+    np.testing.assert_allclose(back_roi.data[0], roi)
+
+    widget.kind.value = "CSV (cells)"
+    csv = widget.export(tmp_path / "cells.csv").read_text().splitlines()
+    assert csv[0].startswith("x,y,class")
+    assert len(csv) == 1 + len(cells)
+    widget.kind.value = "JSON (result)"
+    doc = json.loads(widget.export(tmp_path / "result.json").read_text())
+    assert doc["review"]["ki67_counts"]["positive"] == 3
+    assert doc["review"]["ki67_metrics"]["index_pct"] == pytest.approx(100 * 3 / 8)
+    assert len(doc["rois"]) == 1
