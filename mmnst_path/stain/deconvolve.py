@@ -20,6 +20,7 @@ Choose per call with ``backend=...`` or for the process with :func:`set_backend`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from importlib.util import find_spec
 
@@ -46,12 +47,29 @@ NUMBA_MIN_PIXELS = 1 << 14
 #: Pixels per block of the numpy path: 3 uint8 in + k float32 out stay in L2 (~0.5 MB).
 BLOCK_PIXELS = 1 << 15
 
-_state = {"backend": "auto"}
+_state: dict[str, str | bool] = {"backend": "auto"}
 
 
 def numba_available() -> bool:
-    """True when the optional numba accelerator can be used (numba is importable)."""
-    return find_spec("numba") is not None
+    """True when the optional numba accelerator can be used (numba is installed and imports)."""
+    if "numba" not in _state:
+        try:
+            ok = find_spec("numba") is not None
+        except (ImportError, ValueError):  # e.g. sys.modules["numba"] = None
+            ok = False
+        _state["numba"] = ok
+    return bool(_state["numba"])
+
+
+def _numba_separate():
+    """The compiled kernel's wrapper, or None when numba fails to import (then numpy is used)."""
+    try:
+        from . import _numba
+    except ImportError as exc:
+        _state["numba"] = False
+        warnings.warn(f"numba is installed but cannot be imported ({exc}); using numpy", stacklevel=3)
+        return None
+    return _numba.separate
 
 
 def set_backend(backend: str) -> str:
@@ -60,14 +78,14 @@ def set_backend(backend: str) -> str:
     Returns the previous value, so a caller can restore it.
     """
     _validate_backend(backend)
-    previous = _state["backend"]
+    previous = str(_state["backend"])
     _state["backend"] = backend
     return previous
 
 
 def get_backend() -> str:
     """The process-wide default back end set by :func:`set_backend` (initially ``"auto"``)."""
-    return _state["backend"]
+    return str(_state["backend"])
 
 
 def _validate_backend(backend: str) -> None:
@@ -198,10 +216,9 @@ def separate_stains(
         return out
     rgb2 = rgb.reshape(n_px, 3)  # copies only when the input is not C-contiguous
     out2 = out.reshape(n_px, n_st)
-    if _resolve_backend(backend, n_px) == "numba":
-        from . import _numba
-
-        _numba.separate(rgb2, tables, out2)
+    kernel = _numba_separate() if _resolve_backend(backend, n_px) == "numba" else None
+    if kernel is not None:
+        kernel(rgb2, tables, out2)
     else:
         _separate_numpy(rgb2, tables, out2)
     return out

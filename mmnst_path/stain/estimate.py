@@ -84,7 +84,7 @@ def estimate_stains(
     max_od: float = 1.3,
     grey_angle_deg: float = 10.0,
     percentile: float = 1.0,
-    min_separation_deg: float = 5.0,
+    min_separation_deg: float = 10.0,
     max_deviation_deg: float = 20.0,
     max_pixels: int = 1_000_000,
     min_pixels: int = 200,
@@ -174,6 +174,14 @@ def estimate_stains(
             v = -v
         v = np.clip(v, 1e-6, None)
         found.append(v / np.linalg.norm(v))
+    sep = angle_deg(found[0], found[1])
+    if sep < min_separation_deg:
+        msg = (
+            f"estimate_stains: the two extreme stain directions are only {sep:.1f} degrees apart "
+            f"(< min_separation_deg={min_separation_deg}): the image does not show two distinct "
+            f"stains {list(names)}; use a preset instead"
+        )
+        raise StainError(msg)
     r0, r1 = ref.vector(names[0]), ref.vector(names[1])
     direct = angle_deg(found[0], r0) + angle_deg(found[1], r1)
     swapped = angle_deg(found[1], r0) + angle_deg(found[0], r1)

@@ -153,7 +153,8 @@ def test_json_keeps_background_and_qupath_string_round_trip():
     m = StainMatrix(("hematoxylin", "dab"), get_preset("H-DAB").vectors[:2], background=(231, 229.5, 220))
     assert StainMatrix.from_json(m.to_json()).background == (231.0, 229.5, 220.0)
     q = m.to_qupath()
-    assert q.startswith("setColorDeconvolutionStains('{") and '"Stain 2" : "DAB"' in q
+    assert q.startswith("setColorDeconvolutionStains('{")
+    assert '"Stain 2" : "DAB"' in q
     back = StainMatrix.from_json(q)
     assert back.names == m.names
     np.testing.assert_allclose(back.vectors, m.vectors, atol=2e-5)
