@@ -35,8 +35,7 @@ def set_classes(layer: Any, indices: Any, cls: str) -> None:
     features.iloc[idx, col] = cls
     colors = np.asarray(layer.border_color).copy()
     colors[idx] = CLASS_COLORS[cls]
-    layer.border_color = colors
-    layer.events.features()
+    layer.border_color = colors  # emits events.border_color, which the Review widget listens to
 
 
 def toggle_classes(layer: Any, indices: Any) -> None:
@@ -97,13 +96,13 @@ class ReviewWidget(Container):
             return
         if self._connected is not None:
             self._connected.events.data.disconnect(self.update)
-            self._connected.events.features.disconnect(self.update)
+            self._connected.events.border_color.disconnect(self.update)
         self._connected = layer
         if layer is None:
             self.results.value = ""
             return
         layer.events.data.connect(self.update)
-        layer.events.features.connect(self.update)
+        layer.events.border_color.connect(self.update)
         layer.bind_key("t", lambda lay: toggle_classes(lay, lay.selected_data), overwrite=True)
         for key, cls in zip("123", EDIT_CLASSES, strict=True):
             layer.bind_key(key, lambda lay, c=cls: set_classes(lay, lay.selected_data, c), overwrite=True)
