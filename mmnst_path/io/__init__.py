@@ -150,13 +150,13 @@ def _open_auto(path: Path, kind: str | None, mpp: float | None) -> SlideReader:
     from ._openslide import OpenSlideReader, openslide_vendor
 
     if kind == "tiff":
-        from ._tifffile import PreferOpenSlide, TiffSlideReader
+        from ._tifffile import PreferOpenSlide, TiffSlideReader, _TiffParseError
 
         try:
             return TiffSlideReader(path, mpp=mpp)
         except PreferOpenSlide:
             return OpenSlideReader(path, mpp=mpp)
-        except CorruptFileError:
+        except _TiffParseError:
             # a TIFF variant tifffile cannot parse may still be one OpenSlide reads
             if openslide_vendor(path) is None:
                 raise

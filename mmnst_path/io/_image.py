@@ -56,6 +56,11 @@ class ImageReader(SlideReader):
                 im.load()
                 self._image = _rgb_from_pil(im, self.path)
         except Image.DecompressionBombError as exc:
+            # Pillow refuses before we see the size: it is at least twice Pillow's limit
+            claimed = 2 * (Image.MAX_IMAGE_PIXELS or MAX_IMAGE_PIXELS)
+            if size * _MAX_COMPRESSION_RATIO < 3 * claimed:
+                msg = f"{self.path}: corrupt header: {exc} but the file has only {size} bytes"
+                raise CorruptFileError(msg) from exc
             msg = f"{self.path}: image header claims more pixels than can be decoded in memory ({exc})"
             raise UnsupportedFormatError(msg) from exc
         except Image.UnidentifiedImageError as exc:

@@ -14,8 +14,11 @@ by :func:`mmnst_path.io.open_slide` (see :class:`PreferOpenSlide`).
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, UnsupportedFormatError
+from ..errors import CorruptFileError, MmnstPathError, UnsupportedFormatError
 from ._base import SlideReader, composite_over_white
 from ._metadata import (
     mpp_from_ome,
@@ -36,8 +39,19 @@ from ._metadata import (
 
 __all__ = ["PreferOpenSlide", "TiffSlideReader"]
 
+# tifffile logs metadata complaints; keep them off stderr unless the application configures
+# logging (the damage that matters is raised as CorruptFileError)
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+
 # TIFF flavours better served by OpenSlide (tifffile flag name -> vendor name)
 _OPENSLIDE_FLAVOURS = {"is_ndpi": "hamamatsu", "is_scn": "leica", "is_philips": "philips", "is_bif": "ventana"}
+
+# tifffile ERROR log messages that mean the file structure is cut or damaged (other ERRORs are
+# about vendor metadata tifffile falls back from, and only become warnings)
+_STRUCTURAL_DAMAGE = re.compile(
+    r"invalid (page |next page |value )?offset|circular reference|incorrect Strip|corrupted tag list"
+    r"|missing data|missing ByteCounts|does not match page shape|suspicious number of tags"
+)
 
 # default decoded-tile cache size per reader, bytes
 DEFAULT_CACHE_BYTES = 32 * 2**20
@@ -49,6 +63,21 @@ class PreferOpenSlide(Exception):
     def __init__(self, vendor: str) -> None:
         super().__init__(vendor)
         self.vendor = vendor
+
+
+class _TiffParseError(CorruptFileError):
+    """tifffile could not parse the structure (another library might)."""
+
+
+class _ErrorLog(logging.Handler):
+    """Collects the ERROR records tifffile logs (it logs a cut IFD chain instead of raising)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 class _TileCache:
@@ -106,21 +135,39 @@ class TiffSlideReader(SlideReader):
         self._cache_bytes = cache_bytes
         self._fd: int | None = None
         self._tif = None
+        errors = _ErrorLog()
+        tifffile_logger = logging.getLogger("tifffile")
+        tifffile_logger.addHandler(errors)
         try:
-            self._tif = tifffile.TiffFile(self.path)
+            try:
+                self._tif = tifffile.TiffFile(self.path)
+                n_pages = len(self._tif.pages)  # walks the whole IFD chain
+                n_series = len(self._tif.series)
+            except Exception as exc:
+                msg = f"{self.path}: cannot parse the TIFF structure ({type(exc).__name__}: {exc})"
+                raise _TiffParseError(msg) from exc
+            damage = [m for m in errors.messages if _STRUCTURAL_DAMAGE.search(m)]
+            if damage or not n_pages or not n_series:
+                reason = damage[0] if damage else "no image directory (IFD)"
+                msg = f"{self.path}: truncated or damaged TIFF structure ({reason})"
+                raise CorruptFileError(msg)
+            for message in errors.messages:  # metadata tifffile could not interpret: not fatal
+                warnings.warn(f"{self.path}: {message}", stacklevel=2)
             if not allow_openslide_flavours:
                 for flag, vendor in _OPENSLIDE_FLAVOURS.items():
                     if getattr(self._tif, flag, False):
                         raise PreferOpenSlide(vendor)
             self._setup(mpp)
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except (PreferOpenSlide, UnsupportedFormatError, CorruptFileError):
+        except (PreferOpenSlide, MmnstPathError):
             self.close()
             raise
         except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error...
             self.close()
-            msg = f"{self.path}: cannot parse the TIFF structure ({type(exc).__name__}: {exc})"
+            msg = f"{self.path}: cannot read the TIFF file ({type(exc).__name__}: {exc})"
             raise CorruptFileError(msg) from exc
+        finally:
+            tifffile_logger.removeHandler(errors)
         self._lock = threading.Lock()
         self._cache = _TileCache(cache_bytes)
 
@@ -129,9 +176,6 @@ class TiffSlideReader(SlideReader):
     def _setup(self, mpp: float | None) -> None:
         tif = self._tif
         assert tif is not None
-        if not tif.series:
-            msg = f"{self.path}: TIFF file holds no image"
-            raise UnsupportedFormatError(msg)
         series = tif.series[0]
         pages = []
         for level in series.levels:
@@ -185,6 +229,13 @@ class TiffSlideReader(SlideReader):
                 f"{page.photometric!r} with {page.samplesperpixel} samples"
             )
             raise UnsupportedFormatError(msg)
+        expected = int(np.prod(page.chunked)) if page.planarconfig == 1 else None
+        if expected is not None and len(page.dataoffsets) != expected:
+            msg = (
+                f"{self.path}: corrupt header: a {page.imagelength}x{page.imagewidth} page needs "
+                f"{expected} tiles/strips but the file lists {len(page.dataoffsets)}"
+            )
+            raise CorruptFileError(msg)
         size = self.path.stat().st_size
         offsets = np.asarray(page.dataoffsets, dtype=np.int64)
         counts = np.asarray(page.databytecounts, dtype=np.int64)
