@@ -51,6 +51,10 @@ class TissueParams:
     min_chroma : float
         A pixel whose chroma (max - min of R, G, B after the blur, 0-255) reaches this is
         tissue even when pale (loose pink stroma, oedema): glass is neutral.
+    min_texture : float
+        A pixel whose local standard deviation of brightness (0-255, Gaussian window of
+        ``smooth_um``, at least one thumbnail pixel) reaches this is tissue even when pale and
+        neutral (loose fibres): glass is flat.
     smooth_um : float
         Standard deviation (µm) of the Gaussian blur applied before the colour rules, so that
         decisions are made on tissue texture rather than single cells whatever the thumbnail
@@ -82,6 +86,7 @@ class TissueParams:
 
     od_threshold: float = 0.05
     min_chroma: float = 14.0
+    min_texture: float = 8.0
     smooth_um: float = 6.0
     min_region_um2: float = 10_000.0
     max_hole_um2: float = 10_000.0
@@ -97,7 +102,7 @@ class TissueParams:
     glass_max_chroma: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("od_threshold", "min_chroma", "smooth_um", "min_region_um2", "max_hole_um2", "min_region_fraction",
+        for name in ("od_threshold", "min_chroma", "min_texture", "smooth_um", "min_region_um2", "max_hole_um2", "min_region_fraction",
                      "max_hole_fraction", "pen_min_chroma", "black_max", "neutral_max_chroma",
                      "edge_dark_max", "glass_min", "glass_max_chroma"):
             value = getattr(self, name)
@@ -250,15 +255,27 @@ def tissue_mask(
         return np.zeros(img.shape[:2], dtype=bool)
 
     f = img.astype(np.float32)
-    if mpp is not None and p.smooth_um / mpp >= 1 / 3:
-        f = ndi.gaussian_filter(f, sigma=(p.smooth_um / mpp, p.smooth_um / mpp, 0), mode="nearest")
+    sigma = p.smooth_um / mpp if mpp is not None else 1.0
+    grey = f.mean(axis=2)
+    local_mean = ndi.gaussian_filter(grey, max(sigma, 1.0), mode="nearest")
+    local_sq = ndi.gaussian_filter(grey * grey, max(sigma, 1.0), mode="nearest")
+    texture = np.sqrt(np.maximum(local_sq - local_mean * local_mean, 0.0))
+    if sigma >= 1 / 3:
+        f = ndi.gaussian_filter(f, sigma=(sigma, sigma, 0), mode="nearest")
     glass = _glass_colour(f, p)
     od = np.log10(glass / np.maximum(f, 1.0))
     od_max = od.max(axis=2)
     r, g, b = f[..., 0], f[..., 1], f[..., 2]
     hi = f.max(axis=2)
     chroma = hi - f.min(axis=2)
-    tissue = (od_max >= p.od_threshold) | (chroma >= p.min_chroma)
+    # texture alone must cover more than a line: stitching seams and the rim of glass
+    # artefacts give thin bands of texture, loose tissue gives areas
+    # (opening), and the window spreads texture ~2 sigma onto the glass around any edge:
+    # shrink it back by that much (erosion) so tissue borders do not grow a rim
+    textured = ndi.binary_opening(texture >= p.min_texture, structure=np.ones((5, 5), bool))
+    rim = math.ceil(2 * max(sigma, 1.0))
+    textured = ndi.binary_erosion(textured, structure=np.ones((3, 3), bool), iterations=rim, border_value=1)
+    tissue = (od_max >= p.od_threshold) | (chroma >= p.min_chroma) | textured
     neutral = chroma <= p.neutral_max_chroma
     ink = np.zeros(tissue.shape, dtype=bool)
     if p.remove_pen:
