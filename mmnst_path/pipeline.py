@@ -383,6 +383,8 @@ def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
     """Context a tile needs around its core: the largest support of the measures run."""
     halo = config.nuclei.halo_um() if "ki67" in measures else 0.0
     halo = max(halo, config.pigment.halo_um())
+    if "melanin" in measures:  # the tile's own tissue mask is smoothed by a Gaussian (4 sigma)
+        halo = max(halo, 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um())
     if "necrosis" in measures and hasattr(config.necrosis, "halo_um"):
         halo = max(halo, float(config.necrosis.halo_um()))
     return halo
@@ -480,7 +482,8 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         from .quantify.melanin import measure_melanin
 
         mel_counts, mel_mask = measure_melanin(
-            rgb, mpp=mpp, stains=job.matrix, params=cfg.melanin, tissue=owned
+            rgb, mpp=mpp, stains=job.matrix, params=cfg.melanin, tissue=owned, pigment=pigment,
+            pigment_params=cfg.pigment,
         )
         counts["melanin"] = mel_counts
         row["melanin_um2"] = float(mel_counts.melanin_um2)
@@ -489,12 +492,15 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     if "necrosis" in job.measures:
         from .quantify.necrosis import measure_necrosis
 
-        nec_counts, nec_mask, _nec_mpp = measure_necrosis(rgb, mpp=mpp, params=cfg.necrosis, tissue=owned)
+        nec_counts, nec_mask, nec_mpp = measure_necrosis(
+            rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix
+        )
         counts["necrosis"] = nec_counts
         row["necrosis_um2"] = float(nec_counts.necrosis_um2)
         nm = np.asarray(nec_mask, dtype=bool)
-        ri = np.minimum((np.arange(tile.shape[0]) * nm.shape[0]) // tile.shape[0], nm.shape[0] - 1)
-        ci = np.minimum((np.arange(tile.shape[1]) * nm.shape[1]) // tile.shape[1], nm.shape[1] - 1)
+        f = max(1, round(nec_mpp / mpp))  # low-res mask pixel (i, j) covers tile pixels [i*f, (i+1)*f)
+        ri = np.minimum(np.arange(tile.shape[0]) // f, nm.shape[0] - 1)
+        ci = np.minimum(np.arange(tile.shape[1]) // f, nm.shape[1] - 1)
         sums["necrosis"] = nm[np.ix_(ri, ci)] & owned
 
     # low-resolution maps: owned-pixel sums per map block, over the core's bounding slices only
