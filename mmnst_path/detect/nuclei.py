@@ -72,8 +72,8 @@ class NucleusParams:
     smooth_sigma_um: float = 0.75
     background_radius_um: float = 10.0
     foreground_od: float = 0.08
-    dab_weight: float = 1.0
-    min_area_um2: float = 10.0
+    dab_weight: float = 0.5
+    min_area_um2: float = 18.0
     max_area_um2: float = 250.0
     contour_fraction: float = 0.5
 
