@@ -60,7 +60,11 @@ class PigmentParams:
         so darkness alone would call them pigment. Useful for H-DAB stains with weak DAB.
     colour_min_od : float
         Colour-mode only: minimum melanin concentration (3-stain deconvolution) of a pigment
-        pixel; lower than ``min_od`` because the channel is specific there.
+        pixel.
+    colour_max_angle_deg : float
+        Colour-mode only: maximum angle between a pixel's OD vector and the melanin vector.
+        Tighter than in brown mode because eosin (~24° from melanin when it is QuPath-like)
+        and hematoxylin mixtures otherwise leak in; stain vectors off by 3–5° still pass.
     granule_radius_um : float
         Radius of the disk of the grey opening that removes granules: structures narrower
         than twice this are "granular". Melanin granules are 0.5–2 µm, nuclei >= 5 µm.
@@ -100,7 +104,8 @@ class PigmentParams:
 
     min_od: float = 0.3
     dark_od: float | None = None
-    colour_min_od: float = 0.2
+    colour_min_od: float = 0.35
+    colour_max_angle_deg: float = 12.0
     granule_radius_um: float = 1.5
     granule_contrast_od: float = 0.25
     granule_ratio: float = 1.6
@@ -117,7 +122,7 @@ class PigmentParams:
         if self.dark_od is not None and not (math.isfinite(self.dark_od) and self.dark_od > 0):
             msg = f"PigmentParams.dark_od must be None or a positive finite number, got {self.dark_od!r}"
             raise ConfigError(msg)
-        for name in ("min_od", "colour_min_od", "granule_radius_um", "granule_ratio",
+        for name in ("min_od", "colour_min_od", "colour_max_angle_deg", "granule_radius_um", "granule_ratio",
                      "max_angle_deg"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -300,8 +305,8 @@ def pigment_mask(
     smooth = ndi.gaussian_filter(channel, sigma) if sigma >= 0.3 else channel
     hue_ok = angle <= params.max_angle_deg
     if mode == "colour":
-        core = (smooth >= max(params.colour_min_od, 0.0)) & hue_ok
-        rim = (smooth >= 0.5 * params.colour_min_od) & (angle <= params.max_angle_deg * 1.5)
+        core = (smooth >= params.colour_min_od) & (angle <= params.colour_max_angle_deg)
+        rim = (smooth >= 0.5 * params.colour_min_od) & (angle <= params.colour_max_angle_deg * 1.5)
     else:
         dark_s = ndi.gaussian_filter(darkness, sigma) if sigma >= 0.3 else darkness
         opened = ndi.grey_opening(dark_s, footprint=_disk(params.granule_radius_um / mpp))
