@@ -178,17 +178,17 @@ def _choose_level(
     """(level, effective analysis mpp, level-0 px per analysis px) for ``target_mpp``."""
     level = 0
     for i, ds in enumerate(downsamples):
-        if mpp0 * ds <= target_mpp * (1 + tolerance) and ds >= downsamples[level]:
+        if mpp0 * ds <= target_mpp * (1 + tolerance + _EPS) and ds >= downsamples[level]:
             level = i
     level_mpp = mpp0 * downsamples[level]
-    if level_mpp > target_mpp * (1 + tolerance):
+    if level_mpp > target_mpp * (1 + tolerance + _EPS):
         warnings.warn(
             f"the slide's level 0 ({mpp0:.4g} µm/px) is coarser than the analysis resolution "
             f"{target_mpp:.4g} µm/px: analysing at {mpp0:.4g} µm/px without upsampling",
             stacklevel=3,
         )
         return 0, mpp0, 1.0
-    if abs(level_mpp / target_mpp - 1) <= tolerance:
+    if abs(level_mpp / target_mpp - 1) <= tolerance + _EPS:
         return level, level_mpp, float(downsamples[level])
     return level, target_mpp, target_mpp / mpp0
 
