@@ -39,7 +39,9 @@ def _index(pos: int, neg: int) -> float:
 
 def test_toggling_a_point_changes_the_index_as_it_should(make_napari_viewer):
     viewer = make_napari_viewer()
-    layer = viewer.add_layer(__import__("napari").layers.Layer.create(*points_layer(_cells(10, 30, 5), mpp=0.5)))
+    layer = viewer.add_layer(
+        __import__("napari").layers.Layer.create(*points_layer(_cells(10, 30, 5), mpp=0.5))
+    )
     widget = ReviewWidget(viewer)
     viewer.window.add_dock_widget(widget)
     assert widget.points.value is layer

@@ -124,16 +124,27 @@ class AnalyzeWidget(Container):
         )  # fmt: skip
 
     def config(self, stains: str | None = None) -> Any:
-        """The :class:`~mmnst_path.pipeline.AnalysisConfig` of the widget's values."""
-        from mmnst_path.pipeline import AnalysisConfig
+        """The :class:`~mmnst_path.pipeline.AnalysisConfig` of the widget's values.
+
+        Only the ticked measures that the stains allow are asked for (the library refuses
+        e.g. necrosis without eosin).
+        """
+        from mmnst_path.pipeline import AnalysisConfig, applicable_measures
 
         m = AnalysisConfig().to_mapping()
         m["stains"] = stains or self.stains.value
-        m["measures"] = list(self.measures())
+        m["measures"] = []
         m["analysis_mpp"] = float(self.analysis_mpp.value)
         m["ki67"]["positive_threshold_od"] = float(self.positive_od.value)
         m["nuclei"]["min_area_um2"] = float(self.min_area.value)
         m["nuclei"]["max_area_um2"] = float(self.max_area.value)
+        auto = AnalysisConfig.from_mapping(m)
+        allowed = applicable_measures(auto, auto.stain_matrix())
+        chosen = [name for name in self.measures() if name in allowed]
+        if not chosen:
+            msg = f"none of the ticked measures {list(self.measures())} applies to stains {m['stains']!r}"
+            raise ValueError(msg)
+        m["measures"] = chosen
         return AnalysisConfig.from_mapping(m)
 
     def roi(self, layer: Any) -> list[np.ndarray] | None:
@@ -183,7 +194,7 @@ class AnalyzeWidget(Container):
         def job(progress: Callable[[int, int], None]) -> Any:
             return run_analysis(reader, config, mpp=None if reader.mpp else mpp, roi=roi, progress=progress)
 
-        worker = create_worker(run_in_thread, job, self._cancel, _start_thread=False)
+        worker = create_worker(run_in_thread, job, self._cancel, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(self._on_result)
         worker.errored.connect(self._on_error)
