@@ -46,7 +46,15 @@ from .quantify.melanin import MelaninParams
 from .quantify.necrosis import NecrosisParams
 from .tiling.tissue import TissueParams
 
-__all__ = ["MEASURES", "AnalysisConfig", "analyze_region", "analyze_slide", "analyze_tile", "applicable_measures"]
+__all__ = [
+    "MEASURES",
+    "AnalysisConfig",
+    "analyze_region",
+    "analyze_slide",
+    "analyze_tile",
+    "applicable_measures",
+    "guess_stains",
+]
 
 _SECTIONS: dict[str, type] = {
     "tissue": TissueParams,
@@ -102,7 +110,9 @@ class AnalysisConfig:
     analysis_mpp : float
         Resolution the tiles are analysed at, µm per pixel.
     stains : str
-        Stain preset name (``"H-DAB"``, ``"H&E"``, ...), a JSON stain file or JSON text.
+        Stain preset name (``"H-DAB"``, ``"H&E"``, ...), a JSON stain file or JSON text, or
+        ``"auto"``: H&E or H-DAB chosen per image from the colour of its tissue (see
+        :func:`guess_stains`); the result records the preset chosen.
     measures : tuple of str
         Subset of :data:`MEASURES`; empty means all that apply to the stains (Ki67 needs a
         chromogen such as DAB, necrosis needs eosin, melanin always applies).
@@ -227,7 +237,10 @@ class AnalysisConfig:
         return AnalysisConfig.from_mapping(data)
 
     def stain_matrix(self) -> Any:
-        """The resolved :class:`~mmnst_path.stain.StainMatrix`."""
+        """The resolved :class:`~mmnst_path.stain.StainMatrix` (not for ``stains="auto"``)."""
+        if self.stains.strip().lower() == "auto":
+            msg = "config key 'stains' is 'auto': the stains are chosen per image by analyze_slide"
+            raise ConfigError(msg)
         from .stain import load_stains
 
         try:
@@ -256,6 +269,35 @@ def applicable_measures(config: AnalysisConfig, matrix: Any) -> tuple[str, ...]:
             msg = f"measure 'necrosis' needs an H&E stain matrix (with eosin), got {list(names)}"
             raise ConfigError(msg)
     return config.measures
+
+
+def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
+    """``"H&E"`` or ``"H-DAB"`` from the colour of the tissue pixels of a (thumbnail) image.
+
+    Per pixel, the unit log10 OD vector (r, g, b) is eosin-like when ``g >= b`` and
+    ``r < 0.55 g`` (pink: green absorbed far more than red), DAB/brown-like when ``b > g``
+    (hematoxylin is ``r ~ g > b``). The image is H&E when eosin-like pixels outnumber brown ones
+    and make at least 10 % of the tissue; otherwise H-DAB. Pixels paler than OD 0.1 are ignored.
+    Checked on the real H&E (osteosarcoma, CMU-1) and Ki67 IHC (BCData, SHIDC) tiles.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+    tissue : (M, N) bool ndarray, optional
+        Pixels to look at (default: all).
+    """
+    from .stain import od_from_rgb
+
+    od = od_from_rgb(rgb)
+    od = od[tissue] if tissue is not None else od.reshape(-1, 3)
+    norm = np.linalg.norm(od, axis=1)
+    od = od[norm > 0.1] / norm[norm > 0.1, None]
+    if not len(od):
+        return "H-DAB"
+    r, g, b = od[:, 0], od[:, 1], od[:, 2]
+    eosin = float(np.mean((g >= b) & (r < 0.55 * g)))
+    brown = float(np.mean(b > g))
+    return "H&E" if eosin >= 0.1 and eosin > brown else "H-DAB"
 
 
 def _versions() -> dict[str, str]:
@@ -557,8 +599,10 @@ def analyze_slide(
     polys = _check_roi(roi)
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    matrix = config.stain_matrix()
-    measures = applicable_measures(config, matrix)
+    auto_stains = config.stains.strip().lower() == "auto"
+    if not auto_stains:
+        matrix = config.stain_matrix()
+        measures = applicable_measures(config, matrix)
 
     own_reader = not isinstance(path, SlideReader)
     reader = open_slide(path, mpp=mpp) if own_reader else path
@@ -572,6 +616,10 @@ def analyze_slide(
         t = time.perf_counter()
         tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
         timings["tissue"] = time.perf_counter() - t
+        if auto_stains:
+            config = config.replace(stains=guess_stains(tissue.thumbnail, tissue.mask))
+            matrix = config.stain_matrix()
+            measures = applicable_measures(config, matrix)
 
         t = time.perf_counter()
         tiles = plan_grid(

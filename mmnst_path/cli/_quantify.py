@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="slide/tile files, folders or globs")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 (overrides the file)")
-    p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...) or JSON file")
+    p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E or H-DAB guessed per input)")
     p.add_argument("--measures", metavar="LIST", help="comma list of ki67,melanin,necrosis (default: all that apply)")
     p.add_argument("--config", metavar="FILE.toml", help="analysis parameters (flags override it)")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
@@ -110,6 +110,8 @@ def _config(args: argparse.Namespace) -> Any:
 
     config = AnalysisConfig.from_toml(args.config) if args.config else AnalysisConfig()
     changes: dict[str, Any] = {}
+    if not args.stains and not (args.config and "stains" in _toml_keys(args.config)):
+        changes["stains"] = "auto"  # a folder may mix H&E and IHC: choose per input
     if args.stains:
         stains = args.stains
         if Path(stains).is_file():
@@ -122,8 +124,16 @@ def _config(args: argparse.Namespace) -> Any:
     if args.analysis_mpp is not None:
         changes["analysis_mpp"] = args.analysis_mpp
     config = config.replace(**changes) if changes else config
-    config.stain_matrix()  # a bad --stains is a usage error, found before any input runs
+    if config.stains.strip().lower() != "auto":
+        config.stain_matrix()  # a bad --stains is a usage error, found before any input runs
     return config
+
+
+def _toml_keys(path: str) -> set[str]:
+    import tomllib
+
+    with open(path, "rb") as fh:
+        return set(tomllib.load(fh))
 
 
 def _fmt(value: Any, spec: str = ".1f") -> str:
