@@ -10,7 +10,8 @@ three table reads and two additions per stain. Only the stains asked for are com
 
 Two interchangeable back ends compute the same thing (to ~1e-6, float32 rounding):
 
-- ``"numpy"``: the reference, processed in cache-sized row blocks, with no whole-image temporary.
+- ``"numpy"``: the reference, processed in cache-sized blocks of pixels, with no whole-image
+  temporary (R and G tables pre-added into one 65536-entry table per stain).
 - ``"numba"``: one fused, multi-threaded pass (optional; needs the ``numba`` package, compiled
   lazily on first use and cached on disk). ``"auto"`` uses it when numba is importable and the
   image has at least :data:`NUMBA_MIN_PIXELS` pixels.
@@ -44,8 +45,9 @@ __all__ = [
 BACKENDS = ("auto", "numpy", "numba")
 #: Images smaller than this use numpy under ``backend="auto"`` (call overhead dominates).
 NUMBA_MIN_PIXELS = 1 << 14
-#: Pixels per block of the numpy path: 3 uint8 in + k float32 out stay in L2 (~0.5 MB).
-BLOCK_PIXELS = 1 << 15
+#: Pixels per block of the numpy path: the block's temporaries (~0.7 MB) and the pair tables
+#: (256 KiB per stain) stay in a 2 MB L2 cache.
+BLOCK_PIXELS = 1 << 16
 
 _state: dict[str, str | bool] = {"backend": "auto"}
 
@@ -139,23 +141,31 @@ def folded_luts(
 
 
 def _separate_numpy(rgb2: np.ndarray, tables: np.ndarray, out2: np.ndarray) -> None:
-    """Reference kernel on (P, 3) uint8 -> (P, K) float32, in blocks of BLOCK_PIXELS pixels."""
+    """Reference kernel on (P, 3) uint8 -> (P, K) float32, in blocks of BLOCK_PIXELS pixels.
+
+    The R and G tables are pre-added into one 65536-entry table per stain (256 KiB float32, in
+    L2), indexed by ``R << 8 | G``: two gathers per stain instead of three. The float32 sums
+    are the same as ``(T0[r] + T1[g]) + T2[b]``, so results are bit-identical to the numba path.
+    """
     n_px = rgb2.shape[0]
     n_st = tables.shape[0]
-    tmp = np.empty(min(BLOCK_PIXELS, n_px), dtype=np.float32)
-    acc = np.empty(min(BLOCK_PIXELS, n_px), dtype=np.float32)
+    pair = (tables[:, 0, :, None] + tables[:, 1, None, :]).reshape(n_st, 65536)
+    size = min(BLOCK_PIXELS, n_px)
+    idx = np.empty(size, dtype=np.uint16)
+    blue = np.empty(size, dtype=np.uint8)
+    acc = np.empty(size, dtype=np.float32)
+    tmp = np.empty(size, dtype=np.float32)
     for start in range(0, n_px, BLOCK_PIXELS):
         stop = min(start + BLOCK_PIXELS, n_px)
         n = stop - start
         block = rgb2[start:stop]
-        chans = [np.ascontiguousarray(block[:, c]) for c in range(3)]
+        i, b, a, t = idx[:n], blue[:n], acc[:n], tmp[:n]
+        np.left_shift(block[:, 0], 8, out=i, dtype=np.uint16)
+        i |= block[:, 1]
+        b[...] = block[:, 2]
         for k in range(n_st):
-            a = acc[:n]
-            t = tmp[:n]
-            np.take(tables[k, 0], chans[0], out=a)
-            np.take(tables[k, 1], chans[1], out=t)
-            a += t
-            np.take(tables[k, 2], chans[2], out=t)
+            np.take(pair[k], i, out=a)
+            np.take(tables[k, 2], b, out=t)
             a += t
             out2[start:stop, k] = a
 
