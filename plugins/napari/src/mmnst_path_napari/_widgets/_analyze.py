@@ -81,7 +81,7 @@ class AnalyzeWidget(Container):
         d = AnalysisConfig()
         self.image = layer_choice(viewer, "image", rgb_image_layers)
         self.stains = ComboBox(
-            label="stains", choices=list(PRESETS), value=d.stains if d.stains in PRESETS else None
+            label="stains", choices=list(PRESETS), value=d.stains if d.stains in PRESETS else "H-DAB"
         )
         self.estimate = CheckBox(text="estimate stain vectors from the view", value=False)
         self.do_ki67 = CheckBox(text="Ki67", value=True)
