@@ -33,6 +33,7 @@ import os
 import pickle
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,17 +64,26 @@ class _PathSource:
 
 _LOCAL = threading.local()
 
+#: readers kept open per worker process (and thread); the least recently used is closed beyond
+#: this, so a long-lived Dask worker serving many slides does not accumulate open files
+READER_CACHE_SIZE = 4
+
 
 def _cached_reader(src: _PathSource) -> Any:
     """The reader of ``src`` for this process and thread, opened on first use."""
-    cache: dict[_PathSource, Any] | None = getattr(_LOCAL, "readers", None)
+    cache: OrderedDict[_PathSource, Any] | None = getattr(_LOCAL, "readers", None)
     if cache is None:
-        cache = _LOCAL.readers = {}
+        cache = _LOCAL.readers = OrderedDict()
     reader = cache.get(src)
     if reader is None:
         from ..io import open_slide
 
         reader = cache[src] = open_slide(src.path, mpp=src.mpp)
+        while len(cache) > READER_CACHE_SIZE:
+            _, old = cache.popitem(last=False)
+            old.close()
+    else:
+        cache.move_to_end(src)
     return reader
 
 
@@ -123,9 +133,9 @@ def _resolve_source(source: Any) -> tuple[_PathSource | None, Any, str]:
         path = str(Path(source))
         return _PathSource(path, None), None, path
     if hasattr(source, "read_region") and hasattr(source, "level_shapes"):
-        path = getattr(source, "path", None)
-        if path is not None:
-            src = _PathSource(str(path), getattr(source, "mpp", None))
+        reader_path = getattr(source, "path", None)
+        if reader_path is not None:
+            src = _PathSource(str(reader_path), getattr(source, "mpp", None))
             return src, source, src.path
         return None, source, source.describe() if hasattr(source, "describe") else repr(source)
     msg = (

@@ -29,7 +29,7 @@ slides where pigment is so dense it looks black at thumbnail scale.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -314,6 +314,8 @@ def detect_tissue(
     min_size: int = 256,
     assumed_mpp: float = 0.5,
     params: TissueParams | None = None,
+    min_region_um2: float | None = None,
+    max_hole_um2: float | None = None,
 ) -> TissueResult:
     """Detect tissue on a thumbnail of a slide.
 
@@ -335,6 +337,9 @@ def detect_tissue(
         factor 2, which a mask tolerates). ``area_mm2`` is then ``None``.
     params : TissueParams, optional
         Detection thresholds.
+    min_region_um2, max_hole_um2 : float, optional
+        Shortcuts overriding the same fields of ``params`` (smallest tissue region kept and
+        largest hole filled, µm²).
 
     Returns
     -------
@@ -360,6 +365,10 @@ def detect_tissue(
     scale = (rows / m, cols / n)
     thumb_mpp = mpp0 * 0.5 * (scale[0] + scale[1])
     p = params if params is not None else TissueParams()
+    if min_region_um2 is not None:
+        p = replace(p, min_region_um2=float(min_region_um2))
+    if max_hole_um2 is not None:
+        p = replace(p, max_hole_um2=float(max_hole_um2))
     mask = tissue_mask(thumb, mpp=thumb_mpp, params=p)
     fraction = float(mask.mean()) if mask.size else 0.0
     area_mm2 = None

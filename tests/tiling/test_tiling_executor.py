@@ -174,3 +174,55 @@ def test_read_tile_shape_and_white_outside(slide):
     h = tiles[0].halo
     assert (first[:h, :h] == 255).all()  # the halo above/left of the slide reads white
     np.testing.assert_array_equal(first[h:h + 50, h:h + 50], half(img)[:50, :50])
+
+
+class _CountingReader(ArrayReader):
+    """Records every tile read (in-memory sources are read by the parent at submission)."""
+
+    def __init__(self, image, *, mpp, events):
+        super().__init__(image, mpp=mpp)
+        self.events = events
+
+    def read_region(self, box, level=0):
+        self.events.append("read")
+        return super().read_region(box, level)
+
+
+def test_tiles_in_flight_are_bounded(slide):
+    _, img, _ = slide
+    events: list[str] = []
+    reader = _CountingReader(img, mpp=MPP0, events=events)
+    tiles = _tiles(reader, 100)
+    assert len(tiles) > 20
+    res = map_tiles(reader, tiles, count_tissue_pixels, args=(200,), workers=2, max_in_flight=3,
+                    progress=lambda d, t: events.append("done") if d else None)
+    assert len(res) == len(tiles)
+    in_flight = np.cumsum([1 if e == "read" else -1 for e in events])
+    assert in_flight.max() == 3
+    assert in_flight[-1] == 0
+
+
+def test_worker_reader_cache_is_bounded(monkeypatch):
+    import mmnst_path.io
+    from mmnst_path.tiling import executor
+
+    opened = []
+
+    class FakeReader:
+        def __init__(self, path, mpp):
+            self.path, self.mpp, self.closed = path, mpp, False
+            opened.append(self)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(mmnst_path.io, "open_slide", FakeReader)
+    monkeypatch.setattr(executor._LOCAL, "readers", None, raising=False)
+    sources = [executor._PathSource(f"/slides/{i}.svs", None) for i in range(executor.READER_CACHE_SIZE + 1)]
+    first = executor._cached_reader(sources[0])
+    assert executor._cached_reader(sources[0]) is first  # opened once, then reused
+    for src in sources[1:]:
+        executor._cached_reader(src)
+    assert len(opened) == len(sources)
+    assert first.closed  # least recently used closed beyond the cache size
+    assert not any(r.closed for r in opened[1:])

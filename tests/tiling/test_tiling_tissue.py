@@ -172,3 +172,15 @@ def test_necrosis_tiles_fractions(shared_data):
     assert fractions["Non-Tumor___Case-3-A15-2939-11262_112.jpg"] < 0.55
     # large white spaces inside tumour are not tissue
     assert 0.6 < fractions["Viable___Case-4-C21-25306-21689_120.jpg"] < 0.93
+
+
+def test_detect_tissue_min_region_shortcut():
+    rgb = np.full((1000, 1000, 3), 243, np.uint8)
+    rgb[100:900, 100:900] = (210, 140, 190)
+    rgb[20:60, 950:990] = (210, 140, 190)  # a 40 x 40 µm fragment = 1,600 µm²
+    reader = ArrayReader(rgb, mpp=1.0)
+    with_fragment = detect_tissue(reader, min_region_um2=500)
+    without = detect_tissue(reader, min_region_um2=5_000)
+    assert with_fragment.area_mm2 == pytest.approx(0.64 + 0.0016, rel=0.05)
+    assert without.area_mm2 == pytest.approx(0.64, rel=0.05)
+    assert without.params.min_region_um2 == 5_000
