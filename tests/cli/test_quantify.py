@@ -1,0 +1,144 @@
+"""Tests of ``mmnst-path quantify`` (the CLI is a thin layer: these check its contract)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmnst_path.cli import main
+from mmnst_path.cli._quantify import expand_inputs
+from mmnst_path.report import SUMMARY_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "sample_tiles"
+REQUIRED = (
+    "input", "status", "error", "mpp", "tissue_area_mm2", "ki67_positive", "ki67_negative", "ki67_pigment",
+    "ki67_index_pct", "ki67_ci_low_pct", "ki67_ci_high_pct", "ki67_hotspot_index_pct", "h_score",
+    "melanin_area_mm2", "melanin_fraction_pct", "necrosis_area_mm2", "necrosis_fraction_pct",
+)  # fmt: skip
+
+
+def _crop(name: str, size: int = 320) -> np.ndarray:
+    import tifffile
+
+    return tifffile.imread(SAMPLES / name)[:size, :size]
+
+
+def _write_tif(path: Path, rgb: np.ndarray, mpp: float | None = 0.5) -> Path:
+    import tifffile
+
+    kw = {"resolution": (1e4 / mpp, 1e4 / mpp), "resolutionunit": "CENTIMETER"} if mpp else {}
+    tifffile.imwrite(path, rgb, photometric="rgb", **kw)
+    return path
+
+
+def _summary(out: Path) -> list[dict[str, str]]:
+    with open(out / "summary.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_folder_with_a_bad_file_reports_it_and_finishes_the_others(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "in"
+    (data / "sub").mkdir(parents=True)
+    _write_tif(data / "a.tif", _crop("ki67_recurrence.tif"))
+    _write_tif(data / "sub" / "b.tif", _crop("ki67_primary.tif"))
+    (data / "broken.tif").write_text("not an image")
+    (data / "notes.md").write_text("ignored: not an image extension")
+    out = tmp_path / "out"
+    code = main(["quantify", str(data), "--out", str(out), "--workers", "1", "--measures", "ki67"])
+    assert code == 1
+    rows = {Path(r["input"]).name: r for r in _summary(out)}
+    assert set(rows) == {"a.tif", "b.tif", "broken.tif"}
+    assert rows["broken.tif"]["status"] == "error"
+    assert "broken.tif" in rows["broken.tif"]["error"]
+    for name in ("a.tif", "b.tif"):
+        r = rows[name]
+        assert r["status"] == "ok"
+        assert float(r["mpp"]) == 0.5
+        n = int(r["ki67_positive"]) + int(r["ki67_negative"])
+        assert n > 20
+        assert float(r["ki67_index_pct"]) == pytest.approx(100 * int(r["ki67_positive"]) / n, abs=1e-3)
+        assert float(r["ki67_ci_low_pct"]) <= float(r["ki67_index_pct"]) <= float(r["ki67_ci_high_pct"])
+    assert set(REQUIRED) <= set(_summary(out)[0])
+    cells = list(csv.DictReader((out / "a" / "cells.csv").open()))
+    assert len(cells) == int(rows["a.tif"]["ki67_positive"]) + int(rows["a.tif"]["ki67_negative"]) + int(
+        rows["a.tif"]["ki67_pigment"]) + int(rows["a.tif"]["ki67_excluded"])
+    assert {"x", "y", "class", "dab_od_mean", "hematoxylin_od_mean", "area_um2"} <= set(cells[0])
+    assert all(0 <= float(c["x"]) < 320 and 0 <= float(c["y"]) < 320 for c in cells)
+    doc = json.loads((out / "a" / "result.json").read_text())
+    assert doc["metrics"]["ki67_positive"] == int(rows["a.tif"]["ki67_positive"])
+    assert doc["config"]["measures"] == ["ki67"]
+    assert doc["stains"]["name"] == "H-DAB"  # chosen automatically from the colours
+    assert "mmnst_path" in doc["versions"]
+    assert "a.tif" in capsys.readouterr().out  # the results table
+
+
+def test_tile_without_mpp_needs_the_flag(tmp_path: Path) -> None:
+    from PIL import Image
+
+    png = tmp_path / "tile.png"
+    Image.fromarray(_crop("ki67_primary.tif", 200)).save(png)
+    out = tmp_path / "out"
+    assert main(["quantify", str(png), "--out", str(out), "--workers", "1"]) == 1
+    row = _summary(out)[0]
+    assert row["status"] == "error"
+    assert "mpp" in row["error"]
+    assert main(["quantify", str(png), "--out", str(out), "--workers", "1", "--mpp", "0.5"]) == 0
+    row = _summary(out)[0]
+    assert row["status"] == "ok"
+    assert row["mpp"] == "0.5"
+
+
+def test_missing_input_is_a_row_not_a_crash(tmp_path: Path) -> None:
+    good = _write_tif(tmp_path / "g.tif", np.full((64, 64, 3), 250, np.uint8))  # no tissue at all
+    out = tmp_path / "out"
+    assert main(["quantify", str(good), str(tmp_path / "nope.svs"), "--out", str(out), "--workers", "1"]) == 1
+    rows = {Path(r["input"]).name: r for r in _summary(out)}
+    assert rows["nope.svs"]["status"] == "error"
+    assert "does not exist" in rows["nope.svs"]["error"]
+    assert rows["g.tif"]["status"] == "ok"
+    assert rows["g.tif"]["ki67_index_pct"] == ""  # no nuclei: undefined, never 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--stains", "no-such-preset"], ["--workers", "0"], ["--measures", "ki67,mitoses"], ["--mpp", "-1"],
+     ["--measures", "necrosis", "--stains", "H-DAB"]],
+)
+def test_usage_errors_exit_2(tmp_path: Path, extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    tif = _write_tif(tmp_path / "t.tif", np.full((64, 64, 3), 250, np.uint8))
+    assert main(["quantify", str(tif), "--out", str(tmp_path / "o"), *extra]) == 2
+    assert extra[1].split(",")[-1] in capsys.readouterr().err
+
+
+def test_expand_inputs_globs_and_dedup(tmp_path: Path) -> None:
+    for name in ("x.svs", "y.PNG", ".hidden.tif", "z.txt"):
+        (tmp_path / name).write_bytes(b"")
+    files, missing = expand_inputs([str(tmp_path), str(tmp_path / "*.svs"), str(tmp_path / "*.none")])
+    assert [f.name for f in files] == ["x.svs", "y.PNG"]
+    assert len(missing) == 1
+    assert "*.none" in missing[0][1]
+
+
+def test_readme_main_job_on_the_sample_tiles_matches_their_truth(tmp_path: Path) -> None:
+    """`mmnst-path quantify sample_tiles --out results` with no flags: values vs truth.json."""
+    truth = json.loads((SAMPLES / "truth.json").read_text())
+    out = tmp_path / "results"
+    assert main(["quantify", str(SAMPLES), "--out", str(out)]) == 0
+    rows = {Path(r["input"]).name: r for r in _summary(out)}
+    assert set(rows) == set(truth)
+    assert tuple(_summary(out)[0]) == SUMMARY_COLUMNS
+    errors = {}
+    for name, t in truth.items():
+        r = rows[name]
+        for key, tol in (("ki67_index_pct", 2.0), ("melanin_fraction_pct", 2.0), ("necrosis_fraction_pct", 3.0)):
+            if key in t:
+                got = float(r[key]) if r[key] else math.nan
+                if not abs(got - t[key]) <= tol:
+                    errors[f"{name} {key}"] = (got, t[key])
+    assert not errors, f"measured vs true values off by more than the tolerance: {errors}"
