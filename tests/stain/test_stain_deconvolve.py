@@ -188,3 +188,15 @@ def test_warnings_do_not_leak_from_well_conditioned_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         separate_stains(_image(), get_preset("H-DAB"), backend="numpy")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_out_buffer_is_filled_and_checked(backend):
+    img = _image()
+    m = get_preset("H-DAB")
+    buf = np.full((*img.shape[:2], 2), np.nan, np.float32)
+    res = separate_stains(img, m, backend=backend, out=buf)
+    assert res is buf
+    np.testing.assert_array_equal(buf, separate_stains(img, m, backend=backend))
+    with pytest.raises(StainError, match="out must be"):
+        separate_stains(img, m, backend=backend, out=np.empty((*img.shape[:2], 3), np.float32))
