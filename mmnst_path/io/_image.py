@@ -73,7 +73,9 @@ class ImageReader(SlideReader):
             raise CorruptFileError(msg) from exc
         self.level_shapes = (self._image.shape[:2],)  # type: ignore[assignment]
         self.level_downsamples = (1.0,)
-        self._properties = {k: v for k, v in info.items() if isinstance(v, str | int | float | tuple)}
+        self._properties: dict[str, Any] = {
+            str(k): v for k, v in info.items() if isinstance(v, str | int | float | tuple)
+        }
         if mpp is not None:
             from ..geometry import require_mpp
 

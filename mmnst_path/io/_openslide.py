@@ -108,7 +108,7 @@ class OpenSlideReader(SlideReader):
         slide = getattr(self, "_slide", None)
         if slide is not None:
             slide.close()
-            self._slide = None
+            self._slide = None  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple[Any, ...]:
         # OpenSlide handles cannot be pickled: travel as the path, reopen on arrival

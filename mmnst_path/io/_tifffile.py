@@ -236,7 +236,7 @@ class TiffSlideReader(SlideReader):
                 f"{expected} tiles/strips but the file lists {len(page.dataoffsets)}"
             )
             raise CorruptFileError(msg)
-        size = self.path.stat().st_size
+        size = Path(self.describe()).stat().st_size
         offsets = np.asarray(page.dataoffsets, dtype=np.int64)
         counts = np.asarray(page.databytecounts, dtype=np.int64)
         if offsets.size and int((offsets + counts).max()) > size:
@@ -363,7 +363,10 @@ class TiffSlideReader(SlideReader):
             store = page.aszarr()
             try:
                 arr = zarr.open(store, mode="r")
-                region = np.asarray(arr[row : row + height, col : col + width])
+                if str(page.axes).startswith("S"):  # planar-separate: (samples, rows, cols)
+                    region = np.moveaxis(np.asarray(arr[:, row : row + height, col : col + width]), 0, 2)  # type: ignore[index]
+                else:
+                    region = np.asarray(arr[row : row + height, col : col + width])  # type: ignore[index]
             except Exception as exc:
                 msg = f"{self.path}: cannot decode region ({type(exc).__name__}: {exc})"
                 raise CorruptFileError(msg) from exc

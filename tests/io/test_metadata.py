@@ -100,3 +100,14 @@ def _box():
     from mmnst_path.geometry import Box
 
     return Box(0, 0, 8, 8)
+
+
+def test_planar_separate_tiff_reads_through_the_fallback(tmp_path):
+    rgb = np.random.default_rng(5).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, np.moveaxis(rgb, 2, 0), photometric="rgb", planarconfig="separate", tile=(32, 32))
+    from mmnst_path.geometry import Box
+
+    reader = open_slide(path, mpp=1.0)
+    assert reader.shape == (70, 90)
+    np.testing.assert_array_equal(reader.read_region(Box(5, 7, 50, 60)), rgb[5:55, 7:67])
