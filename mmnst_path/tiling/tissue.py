@@ -176,19 +176,21 @@ class TissueResult:
         return bool(self.mask[self._mask_window(box)].any())
 
 
-def _glass_colour(rgb: np.ndarray, p: TissueParams) -> np.ndarray:
+def _glass_colour(
+    r: np.ndarray, g: np.ndarray, b: np.ndarray, lo: np.ndarray, chroma: np.ndarray, p: TissueParams
+) -> np.ndarray:
     """Per-channel glass colour: median of the bright neutral pixels, white if there are few.
 
-    Glass on scanned slides is neutral (chroma of a few units) and bright (>= 230 here);
-    pale tissue (cytoplasm, loose stroma) is tinted, so it does not pass for glass.
+    Glass on scanned slides is neutral (chroma of a few units) and bright; pale tissue
+    (cytoplasm, loose stroma) is tinted, so it does not pass for glass.
     """
-    flat = rgb.reshape(-1, 3)
-    lo = flat.min(axis=1)
-    hi = flat.max(axis=1)
-    bright = (lo >= p.glass_min) & (hi - lo <= p.glass_max_chroma)
-    if bright.sum() < max(16, 0.01 * flat.shape[0]):
+    bright = (lo >= p.glass_min) & (chroma <= p.glass_max_chroma)
+    n = int(np.count_nonzero(bright))
+    if n < max(16, 0.01 * bright.size):
         return np.full(3, 255.0, dtype=np.float32)
-    return np.median(flat[bright], axis=0).astype(np.float32)
+    # a regular subsample is plenty for a median of a near-constant colour
+    step = max(1, n // 200_000)
+    return np.array([np.median(ch[bright][::step]) for ch in (r, g, b)], dtype=np.float32)
 
 
 def _remove_small(mask: np.ndarray, min_px: float) -> np.ndarray:
@@ -254,26 +256,31 @@ def tissue_mask(
     if img.size == 0:
         return np.zeros(img.shape[:2], dtype=bool)
 
-    f = img.astype(np.float32)
+    # planar float32 channels: reductions over a length-3 last axis are slow in numpy
+    r, g, b = (np.ascontiguousarray(img[..., k], dtype=np.float32) for k in range(3))
     sigma = p.smooth_um / mpp if mpp is not None else 1.0
-    grey = f.mean(axis=2)
-    local_mean = ndi.gaussian_filter(grey, max(sigma, 1.0), mode="nearest")
-    local_sq = ndi.gaussian_filter(grey * grey, max(sigma, 1.0), mode="nearest")
+    texture_sigma = max(sigma, 1.0)
+    grey = (r + g + b) / 3
+    local_mean = ndi.gaussian_filter(grey, texture_sigma, mode="nearest")
+    local_sq = ndi.gaussian_filter(grey * grey, texture_sigma, mode="nearest")
     texture = np.sqrt(np.maximum(local_sq - local_mean * local_mean, 0.0))
     if sigma >= 1 / 3:
-        f = ndi.gaussian_filter(f, sigma=(sigma, sigma, 0), mode="nearest")
-    glass = _glass_colour(f, p)
-    od = np.log10(glass / np.maximum(f, 1.0))
-    od_max = od.max(axis=2)
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    hi = f.max(axis=2)
-    chroma = hi - f.min(axis=2)
-    # texture alone must cover more than a line: stitching seams and the rim of glass
-    # artefacts give thin bands of texture, loose tissue gives areas
-    # (opening), and the window spreads texture ~2 sigma onto the glass around any edge:
-    # shrink it back by that much (erosion) so tissue borders do not grow a rim
+        r, g, b = (ndi.gaussian_filter(ch, sigma, mode="nearest") for ch in (r, g, b))
+    hi = np.maximum(np.maximum(r, g), b)
+    lo = np.minimum(np.minimum(r, g), b)
+    chroma = hi - lo
+    glass = _glass_colour(r, g, b, lo, chroma, p)
+    od_max = np.maximum(
+        np.maximum(glass[0] / np.maximum(r, 1.0), glass[1] / np.maximum(g, 1.0)),
+        glass[2] / np.maximum(b, 1.0),
+    )
+    od_max = np.log10(od_max, out=od_max)
+    # Texture alone must cover an area, not a line: stitching seams and the rims of glass
+    # artefacts give thin bands of texture, loose tissue gives areas (opening). The window
+    # also spreads texture ~2 sigma onto the glass around any edge: shrink it back by that
+    # much (erosion) so that tissue borders do not grow a rim.
     textured = ndi.binary_opening(texture >= p.min_texture, structure=np.ones((5, 5), bool))
-    rim = math.ceil(2 * max(sigma, 1.0))
+    rim = math.ceil(2 * texture_sigma)
     textured = ndi.binary_erosion(textured, structure=np.ones((3, 3), bool), iterations=rim, border_value=1)
     tissue = (od_max >= p.od_threshold) | (chroma >= p.min_chroma) | textured
     neutral = chroma <= p.neutral_max_chroma
