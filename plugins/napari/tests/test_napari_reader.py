@@ -100,10 +100,25 @@ def test_in_memory_reader_levels_match_pixels():
 
 @pytest.mark.napari
 def test_viewer_opens_svs_with_the_plugin(make_napari_viewer, wsi_dir):
+    from napari.errors import MultipleReaderError
+    from napari.settings import get_settings
+
     viewer = make_napari_viewer()
-    layers = viewer.open(str(wsi_dir / "CMU-1-Small-Region.svs"), plugin="mmnst-path-napari")
+    path = str(wsi_dir / "CMU-1-Small-Region.svs")
+    # drag and drop (plugin=None): napari's builtins also claim *.svs, so napari asks the user ...
+    with pytest.raises(MultipleReaderError) as err:
+        viewer.open(path, plugin=None)
+    assert "mmnst-path-napari" in err.value.available_plugins
+    # ... and with the choice remembered ("*.svs" -> this plugin) the slide opens with it
+    prefs = get_settings().plugins.extension2reader
+    get_settings().plugins.extension2reader = {**prefs, "*.svs": "mmnst-path-napari"}
+    try:
+        layers = viewer.open(path, plugin=None)
+    finally:
+        get_settings().plugins.extension2reader = prefs
     assert len(layers) == 1
     layer = layers[0]
+    assert layer.source.reader_plugin == "mmnst-path-napari"
     assert layer.multiscale
     assert layer.rgb
     assert layer.scale[-1] == pytest.approx(0.499, abs=1e-3)
