@@ -1,0 +1,275 @@
+"""Whole-slide Ki67 benchmark: mmnst_path vs a naive pipeline, 1 vs 2 workers, peak memory.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_slide.py [--size 20480] [--naive-tiles 48] [--keep DIR]
+
+1. Writes a generated slide (``--size``² px of tissue at 0.5 µm/px, JPEG-compressed tiled
+   pyramidal TIFF with 512² tiles and levels /4, /16, /64; Beer–Lambert H-DAB rendering of
+   textured nuclei, about 25 % positive) into a temporary folder, tile by tile (the slide is
+   never held in memory).
+2. Runs ``analyze_slide`` (Ki67 only) with 1 and with 2 worker processes on the whole slide.
+3. Runs the naive pipeline written the obvious way — OpenSlide ``read_region`` per 512² tile,
+   ``skimage.color.rgb2hed``, Otsu threshold, opening, distance transform, ``peak_local_max``,
+   watershed, ``regionprops`` — on a fixed, evenly spread subset of ``--naive-tiles`` tiles
+   (it is too slow for the whole slide) and extrapolates per MPx.
+4. Prints one table: MPx of tissue per second, peak RSS (this process + all children, sampled
+   every 0.1 s with psutil), and the speed-ups against the goals (>= 10x naive, RSS < 1 GB,
+   2 workers >= 1.8x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+TILE = 512
+MPP = 0.5
+H = np.array([0.650, 0.704, 0.286], np.float32)
+DAB = np.array([0.268, 0.570, 0.776], np.float32)
+
+
+# ------------------------------------------------------------------------------------------------
+# slide generation
+def _render_patch(size: int, seed: int) -> np.ndarray:
+    """A (size, size, 3) uint8 H-DAB patch: pale stroma and ~8 µm textured nuclei, 25 % positive."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    hem = np.full((size, size), 0.05, np.float32)
+    dab = np.full((size, size), 0.02, np.float32)
+    n = int(size * size * MPP * MPP / 160.0)  # one nucleus per ~160 µm²: cellular tumour
+    yy, xx = np.mgrid[-14:15, -14:15]
+    for _ in range(n):
+        rad = rng.uniform(3.0, 5.0) / MPP
+        r, c = rng.integers(14, size - 14, 2)
+        disc = ((yy / rng.uniform(0.8, 1.0)) ** 2 + xx**2 <= rad * rad).astype(np.float32)
+        disc *= rng.uniform(0.75, 1.25, disc.shape).astype(np.float32)
+        target = dab if rng.random() < 0.25 else hem
+        view = target[r - 14 : r + 15, c - 14 : c + 15]
+        np.maximum(view, disc * np.float32(rng.uniform(0.35, 0.8)), out=view)
+    od = hem[..., None] * H + dab[..., None] * DAB
+    od = ndi.gaussian_filter(od, (0.8, 0.8, 0))
+    rgb = 243.0 * 10.0 ** (-od) + rng.normal(0, 2.0, od.shape)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+_BANK: list[np.ndarray] = []
+
+
+def _tile_key(i: int, j: int) -> tuple[int, int, int]:
+    return ((i * 7 + j * 3) % len(_BANK), (i + 2 * j) % 4, (i ^ j) % 4)
+
+
+@lru_cache(maxsize=512)
+def _tile(key: tuple[int, int, int], factor: int = 1) -> np.ndarray:
+    """A 512² quarter of a bank patch, rotated, block-averaged by ``factor`` (only 96 distinct tiles)."""
+    p, q, rot = key
+    t = _BANK[p][(q // 2) * TILE : (q // 2 + 1) * TILE, (q % 2) * TILE : (q % 2 + 1) * TILE]
+    t = np.ascontiguousarray(np.rot90(t, rot))
+    if factor > 1:
+        s = TILE // factor
+        t = t.reshape(s, factor, s, factor, 3).mean(axis=(1, 3)).round().astype(np.uint8)
+    return t
+
+
+def _level_tiles(n_tiles: int, factor: int) -> Iterator[np.ndarray]:
+    """512² tiles of the level downsampled by ``factor``, assembled from downsampled level-0 tiles."""
+    per = factor  # level-0 tiles per output tile side
+    small = TILE // factor
+    n_out = math.ceil(n_tiles / per)
+    for oi in range(n_out):
+        for oj in range(n_out):
+            out = np.full((TILE, TILE, 3), 255, np.uint8)
+            for a in range(per):
+                for b in range(per):
+                    i, j = oi * per + a, oj * per + b
+                    if i < n_tiles and j < n_tiles:
+                        out[a * small : (a + 1) * small, b * small : (b + 1) * small] = _tile(_tile_key(i, j), factor)
+            yield out
+
+
+def write_slide(path: Path, size: int) -> tuple[int, int]:
+    """Write the generated slide; return its level-0 shape."""
+    import tifffile
+
+    n_tiles = math.ceil(size / TILE)
+    shape0 = n_tiles * TILE
+    if not _BANK:
+        _BANK.extend(_render_patch(2 * TILE, seed) for seed in range(6))
+    res = 1e4 / MPP
+    with tifffile.TiffWriter(path, bigtiff=True) as tw:
+        tw.write(
+            (_tile(_tile_key(i, j)) for i in range(n_tiles) for j in range(n_tiles)),
+            shape=(shape0, shape0, 3), dtype=np.uint8, tile=(TILE, TILE), photometric="rgb",
+            compression="jpeg", compressionargs={"level": 90},
+            resolution=(res, res), resolutionunit="CENTIMETER",
+        )
+        for factor in (4, 16, 64):
+            lvl = math.ceil(n_tiles / factor) * TILE
+            tw.write(
+                _level_tiles(n_tiles, factor), shape=(lvl, lvl, 3), dtype=np.uint8, tile=(TILE, TILE),
+                photometric="rgb", compression="jpeg", compressionargs={"level": 90}, subfiletype=1,
+                resolution=(res / factor, res / factor), resolutionunit="CENTIMETER",
+            )
+    return shape0, shape0
+
+
+# ------------------------------------------------------------------------------------------------
+# measurement helpers
+class PeakRSS:
+    """Samples the RSS of this process plus all its children every ``interval`` s."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        import psutil
+
+        total = 0
+        for p in [self._proc, *self._proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> PeakRSS:
+        self.peak = self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def naive_tile(slide: object, row: int, col: int) -> tuple[int, int]:
+    """The obvious pipeline on one 512² level-0 tile; returns (positive, negative) nuclei."""
+    from scipy import ndimage as ndi
+    from skimage.color import rgb2hed
+    from skimage.feature import peak_local_max
+    from skimage.filters import threshold_otsu
+    from skimage.measure import regionprops
+    from skimage.morphology import binary_opening, disk
+    from skimage.segmentation import watershed
+
+    rgba = np.asarray(slide.read_region((col, row), 0, (TILE, TILE)))  # type: ignore[attr-defined]
+    rgb = rgba[..., :3]
+    hed = rgb2hed(rgb)
+    signal = hed[..., 0] + hed[..., 2]
+    fg = signal > threshold_otsu(signal)
+    fg = binary_opening(fg, disk(2))
+    dist = ndi.distance_transform_edt(fg)
+    peaks = peak_local_max(dist, min_distance=6, labels=ndi.label(fg)[0])
+    markers = np.zeros(fg.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    labels = watershed(-dist, markers, mask=fg)
+    pos = neg = 0
+    for region in regionprops(labels, intensity_image=hed[..., 2]):
+        if region.area < 40:
+            continue
+        if region.mean_intensity > 0.03:  # skimage HED units (~ QuPath OD / 6)
+            pos += 1
+        else:
+            neg += 1
+    return pos, neg
+
+
+def run_naive(path: Path, shape: tuple[int, int], n_tiles: int) -> tuple[float, float, int]:
+    """(seconds, MPx, peak RSS) of the naive pipeline on an evenly spread subset of tiles."""
+    import openslide
+
+    per_side = shape[0] // TILE
+    idx = np.linspace(0, per_side * per_side - 1, n_tiles).astype(int)
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        slide = openslide.OpenSlide(str(path))
+        for k in idx:
+            naive_tile(slide, int(k // per_side) * TILE, int(k % per_side) * TILE)
+        slide.close()
+        seconds = time.perf_counter() - t0
+    return seconds, n_tiles * TILE * TILE / 1e6, mem.peak
+
+
+def run_ours(path: Path, workers: int) -> tuple[float, float, int, object]:
+    """(seconds, MPx analysed, peak RSS, result) of analyze_slide on the whole slide."""
+    from mmnst_path.pipeline import AnalysisConfig, analyze_slide
+
+    cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB")
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        result = analyze_slide(path, cfg, workers=workers)
+        seconds = time.perf_counter() - t0
+    # tissue analysed = the tile cores planned on tissue (the generated slide is tissue everywhere)
+    cores = result.tiles.core
+    analysed_mpx = float((cores[:, 2] * cores[:, 3]).sum()) / 1e6
+    return seconds, analysed_mpx, mem.peak, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=20480, help="slide side in level-0 px (tissue everywhere)")
+    parser.add_argument("--naive-tiles", type=int, default=48, help="512² tiles the naive pipeline runs on")
+    parser.add_argument("--keep", type=Path, help="write the slide here and keep it (default: temp dir)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"bench_{args.size}.tif"
+        t0 = time.perf_counter()
+        if not path.exists():
+            shape = write_slide(path, args.size)
+        else:
+            n = math.ceil(args.size / TILE) * TILE
+            shape = (n, n)
+        print(f"slide {path.name}: {shape[0]}x{shape[1]} px at {MPP} µm/px, {path.stat().st_size / 1e6:.0f} MB "
+              f"(written in {time.perf_counter() - t0:.0f} s)", flush=True)
+
+        rows = []
+        results = {}
+        for workers in (1, 2):
+            s, mpx, rss, res = run_ours(path, workers)
+            results[workers] = res
+            rows.append((f"mmnst_path, {workers} worker{'s' * (workers > 1)}", mpx, s, rss))
+            print(f"  ours {workers}w: {mpx:.0f} MPx tissue in {s:.1f} s, peak RSS {rss / 2**20:.0f} MiB, "
+                  f"Ki67 {res.metrics['ki67_index_pct']:.2f} % of {res.metrics['ki67_denominator']}", flush=True)
+        same = results[1].counts["ki67"] == results[2].counts["ki67"]
+        s, mpx, rss = run_naive(path, shape, args.naive_tiles)
+        rows.append((f"naive ({args.naive_tiles} tiles, extrapolated per MPx)", mpx, s, rss))
+
+        print()
+        print("| pipeline | MPx | seconds | MPx/s | peak RSS (MiB) |")
+        print("|---|---:|---:|---:|---:|")
+        for name, mpx, sec, mem in rows:
+            print(f"| {name} | {mpx:.0f} | {sec:.1f} | {mpx / sec:.2f} | {mem / 2**20:.0f} |")
+        r1, r2, rn = (r[1] / r[2] for r in rows)
+        print()
+        print(f"speed-up vs naive (1 worker each): {r1 / rn:.2f}x (goal >= 10x)")
+        print(f"2 workers vs 1: {r2 / r1:.2f}x (goal >= 1.8x)")
+        print(f"peak RSS ours: {max(rows[0][3], rows[1][3]) / 2**20:.0f} MiB (goal < 1024 MiB)")
+        print(f"identical counts with 1 and 2 workers: {same}")
+
+
+if __name__ == "__main__":
+    main()
