@@ -139,9 +139,13 @@ class SlideReader(abc.ABC):
         l_c0 = math.floor(box.col / ds)
         out_h = max(1, round(box.height / ds)) if box.height else 0
         out_w = max(1, round(box.width / ds)) if box.width else 0
-        out = np.full((out_h, out_w, 3), 255, dtype=np.uint8)
         r0, c0 = max(0, l_r0), max(0, l_c0)
         r1, c1 = min(l_rows, l_r0 + out_h), min(l_cols, l_c0 + out_w)
+        if (r0, c0, r1, c1) == (l_r0, l_c0, l_r0 + out_h, l_c0 + out_w) and out_h and out_w:
+            # fully inside: no white canvas; never hand out a view of a backend's buffer
+            patch = self._read_level(level, r0, c0, out_h, out_w)
+            return patch if patch.flags.owndata and patch.flags.c_contiguous else patch.copy()
+        out = np.full((out_h, out_w, 3), 255, dtype=np.uint8)
         if r1 > r0 and c1 > c0:
             patch = self._read_level(level, r0, c0, r1 - r0, c1 - c0)
             out[r0 - l_r0 : r1 - l_r0, c0 - l_c0 : c1 - l_c0] = patch
