@@ -87,7 +87,9 @@ def test_metrics_undefined_without_nuclei():
 
 
 def _scene():
-    """Three negative, two positive nuclei and one 'pigment' blob (very dark brown) at 0.5 µm/px."""
+    """Three negative and two positive nuclei at 0.5 µm/px, and melanin granules (very dark,
+    achromatic-leaning brown, 1-1.5 px) over and mostly around a third-row negative nucleus."""
+    rng = np.random.default_rng(3)
     rows, cols = np.indices((96, 160), dtype=np.float32)
     conc = np.zeros((96, 160, 3), np.float32)
     conc[..., 0] = 0.02
@@ -97,21 +99,27 @@ def _scene():
         (24, 120, 0.3, 0.0),
         (70, 24, 0.05, 0.8),
         (70, 72, 0.05, 0.9),
+        (70, 125, 0.3, 0.0),  # negative nucleus under the melanin
     ]
     for r, c, h, d in spots:
         disc = (rows - r) ** 2 + (cols - c) ** 2 <= 9**2
         conc[..., 0][disc] = h
         conc[..., 1][disc] = d
-    pig = (rows - 70) ** 2 + (cols - 125) ** 2 <= 9**2
+    pig = np.zeros((96, 160), bool)
+    ang = rng.uniform(0, 2 * np.pi, 30)
+    dist = rng.uniform(3.0, 16.0, 30)
+    for a, dd in zip(ang, dist, strict=True):
+        gr, gc = 70 + dd * np.sin(a), 125 + dd * np.cos(a)
+        pig |= (rows - gr) ** 2 + (cols - gc) ** 2 <= rng.uniform(1.0, 1.8) ** 2
     conc[..., 1][pig] = 2.0
-    conc[..., 0][pig] = 0.6
+    conc[..., 0][pig] = np.maximum(conc[..., 0][pig], 0.6)
     return rgb_from_stains(conc, get_preset("H-DAB")), pig
 
 
 def test_measure_ki67_with_pigment_mask_and_roi():
     rgb, pig = _scene()
     plain = measure_ki67(rgb, mpp=0.5, stains="H-DAB")
-    assert (plain.counts.positive, plain.counts.negative) == (3, 3)  # the blob looks positive
+    assert plain.counts.positive == 3  # without the mask the pigmented cell looks positive
     region = measure_ki67(rgb, mpp=0.5, stains="H-DAB", pigment_mask=pig)
     assert (region.counts.positive, region.counts.negative, region.counts.pigment) == (2, 3, 1)
     pig_cell = region.cells.cls == "pigment"
@@ -122,3 +130,30 @@ def test_measure_ki67_with_pigment_mask_and_roi():
     assert (top.counts.positive, top.counts.negative) == (0, 3)
     with pytest.raises(ConfigError, match="pigment_mask"):
         measure_ki67(rgb, mpp=0.5, pigment_mask=pig[:10])
+
+
+def test_dab_filled_nucleus_under_a_false_pigment_mask_stays_positive():
+    """A mottled dark DAB nucleus can trip the pigment mask; DAB filling the contour keeps it positive."""
+    rgb, pig = _scene()
+    rows, cols = np.indices(pig.shape)
+    false_mask = pig | ((rows - 70) ** 2 + (cols - 24) ** 2 <= 10**2)  # mask over a positive nucleus
+    region = measure_ki67(rgb, mpp=0.5, stains="H-DAB", pigment_mask=false_mask)
+    assert (region.counts.positive, region.counts.negative, region.counts.pigment) == (2, 3, 1)
+    assert abs(region.cells.col[region.cells.cls == "pigment"][0] - 125) < 4
+
+
+def test_pigment_rule_fill_and_ring():
+    nuc = _nuclei([1.5, 1.5, 1.5, 0.2])
+    frac = [0.9, 0.9, 0.9, 0.9]
+    fill = [1.0, 0.5, 1.0, 0.1]
+    ring = [0.1, 0.1, 0.7, 0.0]
+    cls = classify_nuclei(nuc, Ki67Params(), pigment_fraction=frac, dab_fill=fill, ring_pigment_fraction=ring).cls
+    # filled + clean surroundings: stained nucleus; partial fill or pigment all around: pigment
+    assert cls.tolist() == ["positive", "pigment", "pigment", "pigment"]
+    old = classify_nuclei(nuc, Ki67Params(), pigment_fraction=frac).cls  # no fill information
+    assert old.tolist() == ["pigment"] * 4
+    assert classify_nuclei(nuc, Ki67Params(), pigment_fraction=[0.4] * 4, dab_fill=fill).cls[3] == "negative"
+    with pytest.raises(ConfigError, match="dab_fill"):
+        classify_nuclei(nuc, Ki67Params(), pigment_fraction=frac, dab_fill=[1.0])
+    with pytest.raises(ConfigError, match="pigment_max_dab_fill"):
+        Ki67Params(pigment_max_dab_fill=1.5)
