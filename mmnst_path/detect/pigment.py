@@ -10,14 +10,17 @@ is
 
 - **granular**: it stands out from a grey opening of radius ``granule_radius_um`` (the
   background without structures narrower than ``2 * granule_radius_um``) by at least
-  ``granule_contrast_od`` *and* by a factor ``granule_ratio``; a Ki67-positive nucleus is a
-  smooth, filled ~5–10 µm blob that the opening keeps, so its top-hat is only its texture, or
-- **very dark**: brown OD above ``dark_od``, above the nuclear DAB of ordinary IHC,
+  ``granule_contrast_od`` *and* by a factor ``granule_ratio``, or
+- **very dark**: brown OD above ``dark_od`` (off by default),
 
-and in both cases its OD direction lies within ``max_angle_deg`` of the melanin / brown
-direction (hematoxylin-blue and eosin-pink pixels are never pigment). Granule cores are then
-grown by ``grow_um`` into connected brown pixels above ``min_od`` (the granule rims), and
-specks under ``min_area_um2`` are dropped.
+its OD direction lies within ``max_angle_deg`` of the melanin / brown direction, it is **not
+in or on a brown body** (an area brown all over a ``2 * body_radius_um`` disk: a DAB-filled
+nucleus, textured or not; a brown ring around a hematoxylin nucleus is cytoplasm and not a
+body), and it lies in a **cluster** (``cluster_min_um2`` of pigment within a few µm). Granule
+cores are then grown by ``grow_um`` into connected brown pixels above ``min_od`` (the granule
+rims), and specks under ``min_area_um2`` are dropped. On the real Ki67 sets of
+``../shared/data/ki67`` (no melanin) this marks <= 0.04 % of pixels (before the body and
+cluster tests: 1–9 % on BCData, the rims and texture of strong DAB nuclei).
 
 Red chromogens (AEC, Fast Red) are far enough from melanin (14°, 29°) for the 3-stain
 deconvolution; they use mode ``"colour"`` with the same darkness and hue gates.
@@ -82,15 +85,27 @@ class PigmentParams:
         Maximum angle between a pixel's OD vector and the melanin vector (or, in brown mode,
         the nearer of melanin and the chromogen). Hematoxylin is ~30–40° away, eosin ~40°.
     filled_margin_um : float
-        Brown-mode only. A brown structure wider than ``2 * granule_radius_um`` (it survives
-        the opening of the brown channel: a DAB-filled nucleus) and a margin of this width
-        around it are never pigment: granule-like texture on the edge of a positive nucleus is
-        DAB. Pigment directly on a positive nucleus is therefore not separated from it.
-    filled_max_cv : float
-        Brown-mode only: a structure counts as filled only where the local coefficient of
-        variation (std / mean, window ``2 * granule_radius_um``) of the total OD is below this;
-        DAB-filled and saturated nuclei vary by ~10–20 %, packed granules with gaps by more.
-        A structure is filled when at least 30 % of it is that uniform (its rim never is).
+        Brown-mode only: margin (µm) excluded around a brown body (below): granule-like
+        texture on the rim of a DAB-positive nucleus is DAB.
+    body_radius_um : float
+        Brown-mode only. A brown body is an area of brown OD (smoothed over ``body_smooth_um``)
+        >= ``body_od`` that contains a disk of this radius: a nuclear contour (5–12 µm) filled
+        with chromogen. Bodies and their margin are never pigment, however textured they look
+        (strong real DAB nuclei are granular and have pale gaps). Pigment directly on a positive
+        nucleus is therefore not separated from it.
+    body_od : float
+        Brown-mode only: brown OD (log10) of a body, after smoothing.
+    body_smooth_um : float
+        Brown-mode only: Gaussian sigma (µm) closing the pale gaps of a textured DAB nucleus.
+    ring_hole_um2, ring_hole_max_um2, ring_hole_h_od : float
+        Brown-mode only. A brown structure around a hole of ``ring_hole_um2`` to
+        ``ring_hole_max_um2`` whose mean hematoxylin OD is >= ``ring_hole_h_od`` surrounds a
+        hematoxylin nucleus: it is cytoplasm (perinuclear melanin), never a body.
+    cluster_radius_um, cluster_min_um2 : float
+        Brown-mode only: a pigment component is kept when somewhere on it at least
+        ``cluster_min_um2`` of pigment lies within a ``2 * cluster_radius_um`` wide window.
+        Melanin comes in clusters of many granules; an isolated brown dot (apoptotic body,
+        nucleolar Ki67 speck in a weakly positive nucleus) does not. 0 disables the test.
     grow_um : float
         Granule cores grow by at most this distance into connected pixels above ``min_od``.
     min_area_um2 : float
@@ -113,7 +128,14 @@ class PigmentParams:
     max_angle_deg: float = 22.0
     grow_um: float = 0.6
     filled_margin_um: float = 1.0
-    filled_max_cv: float = 0.2
+    body_radius_um: float = 1.5
+    body_od: float = 0.25
+    body_smooth_um: float = 0.75
+    ring_hole_um2: float = 8.0
+    ring_hole_max_um2: float = 200.0
+    ring_hole_h_od: float = 0.15
+    cluster_radius_um: float = 6.0
+    cluster_min_um2: float = 8.0
     min_area_um2: float = 0.2
     melanin_vector: tuple[float, float, float] | None = None
     mode: str = "auto"
@@ -123,13 +145,14 @@ class PigmentParams:
             msg = f"PigmentParams.dark_od must be None or a positive finite number, got {self.dark_od!r}"
             raise ConfigError(msg)
         for name in ("min_od", "colour_min_od", "colour_max_angle_deg", "granule_radius_um", "granule_ratio",
-                     "max_angle_deg"):
+                     "max_angle_deg", "body_radius_um", "body_od", "ring_hole_um2", "ring_hole_max_um2", "ring_hole_h_od",
+                     "cluster_radius_um"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 msg = f"PigmentParams.{name} must be a positive finite number, got {value!r}"
                 raise ConfigError(msg)
         for name in ("granule_contrast_od", "smooth_sigma_um", "grow_um", "min_area_um2", "filled_margin_um",
-                     "filled_max_cv"):
+                     "body_smooth_um", "cluster_min_um2"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 msg = f"PigmentParams.{name} must be a finite number >= 0, got {value!r}"
@@ -146,7 +169,10 @@ class PigmentParams:
 
     def halo_um(self) -> float:
         """Context (µm) a tile needs around its core for a result identical to a whole-image run."""
-        return 4.0 * self.smooth_sigma_um + 4.0 * self.granule_radius_um + self.filled_margin_um + self.grow_um + 1.0
+        granule = 4.0 * self.smooth_sigma_um + 4.0 * self.granule_radius_um + self.grow_um
+        body = (4.0 * self.body_smooth_um + 2.0 * self.body_radius_um
+                + 2.0 * math.sqrt(self.ring_hole_max_um2 / math.pi))
+        return max(granule, body) + self.filled_margin_um + 2.0 * self.cluster_radius_um + 1.0
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> PigmentParams:
@@ -212,7 +238,7 @@ def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
 
 
 def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | None = None,
-                     background: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+                     background: Any = None, _with_hematoxylin: bool = False) -> tuple:
     """Pigment channel (log10 OD) and hue angle (degrees) used by :func:`pigment_mask`.
 
     Returns
@@ -240,7 +266,8 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
         two = StainMatrix(("hematoxylin", brown[0]),
                           np.stack([matrix.vector("hematoxylin"), matrix.vector(brown[0])]),
                           name="pigment-brown", _warn=False)
-        channel = separate_stains(rgb, two, stains=(brown[0],), background=background)[..., 0]
+        both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
+        channel, hematoxylin = both[..., 1], both[..., 0]
         angle = _angle_to(od, [mel, matrix.vector(brown[0])])
     else:
         others = [n for n in matrix.names if n not in ("melanin", "residual")]
@@ -253,10 +280,52 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
             three = StainMatrix((*keep, "melanin"), np.stack([*(matrix.vector(n) for n in keep), mel]),
                                 name="pigment-colour", _warn=False)
         channel = separate_stains(rgb, three, stains=("melanin",), background=background)[..., 0]
+        hematoxylin = None
         angle = _angle_to(od, [mel])
     darkness = np.sqrt(np.einsum("...c,...c->...", od, od))
-    return (channel.astype(np.float32, copy=False), angle.astype(np.float32, copy=False),
-            darkness.astype(np.float32, copy=False), mode)
+    out = (channel.astype(np.float32, copy=False), angle.astype(np.float32, copy=False),
+           darkness.astype(np.float32, copy=False), mode)
+    return (*out, hematoxylin) if _with_hematoxylin else out
+
+
+def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
+                  params: PigmentParams) -> np.ndarray:
+    """Brown-mode exclusion zone: nucleus-sized brown bodies (DAB-filled nuclei) plus a margin.
+
+    The brown channel is smoothed over ``body_smooth_um`` (closing the pale gaps of a textured,
+    granular-looking DAB nucleus) and thresholded at ``body_od``. A brown structure that
+    encloses a hematoxylin nucleus (a hole of >= ``ring_hole_um2`` whose mean hematoxylin OD is
+    >= ``ring_hole_h_od``) is perinuclear cytoplasm, i.e. pigment, never a DAB nucleus, and is
+    left to the granule tests. The rest is opened with a disk of radius ``body_radius_um``:
+    what survives is brown over a >= ``2 * body_radius_um`` wide area, a nuclear contour
+    filled with chromogen; it and a ``filled_margin_um`` margin are excluded.
+    """
+    sigma = params.body_smooth_um / mpp
+    smooth = ndi.gaussian_filter(channel, sigma) if sigma >= 0.3 else channel
+    brown = smooth >= params.body_od
+    if not brown.any():
+        return brown
+    holes = ndi.binary_fill_holes(brown) & ~brown
+    if holes.any():
+        hl, nh = ndi.label(holes)
+        area = np.bincount(hl.ravel(), minlength=nh + 1) * mpp * mpp
+        hsum = np.bincount(hl.ravel(), weights=hematoxylin.ravel(), minlength=nh + 1)
+        nuclear = (area >= params.ring_hole_um2) & (area <= params.ring_hole_max_um2) & (hsum >= params.ring_hole_h_od * area / (mpp * mpp))
+        nuclear[0] = False
+        if nuclear.any():
+            bl, _ = ndi.label(brown)
+            # the brown component directly around each nuclear hole (one pixel outside it)
+            rim = ndi.binary_dilation(nuclear[hl]) & brown
+            ring_ids = np.unique(bl[rim])
+            brown &= ~np.isin(bl, ring_ids[ring_ids > 0])
+    disk = _disk(params.body_radius_um / mpp)
+    pad = disk.shape[0]
+    # edge padding: a nucleus cut by the tile border is still a body (no erosion from outside)
+    body = ndi.binary_opening(np.pad(brown, pad, mode="edge"), structure=disk)[pad:-pad, pad:-pad]
+    near = round(params.filled_margin_um / mpp)
+    if near > 0 and body.any():
+        body = ndi.binary_dilation(body, structure=_disk(near))
+    return body
 
 
 def pigment_mask(
@@ -299,8 +368,8 @@ def pigment_mask(
     """
     params = params or PigmentParams()
     mpp = require_mpp(mpp, what="image")
-    channel, angle, darkness, mode = pigment_channels(rgb, stains=stains, params=params,
-                                                      background=background)
+    channel, angle, darkness, mode, hematoxylin = pigment_channels(
+        rgb, stains=stains, params=params, background=background, _with_hematoxylin=True)
     sigma = params.smooth_sigma_um / mpp
     smooth = ndi.gaussian_filter(channel, sigma) if sigma >= 0.3 else channel
     hue_ok = angle <= params.max_angle_deg
@@ -316,25 +385,7 @@ def pigment_mask(
         )
         if params.dark_od is not None:
             granular |= smooth >= params.dark_od
-        # location: brown structures that survive the opening are filled (nuclear DAB, or a
-        # dense clump); granule-sized texture on their edge is not taken as pigment
-        # (smooth: local coefficient of variation of the darkness under filled_max_cv); a dense
-        # ring of granules also survives the opening but is far more heterogeneous
-        disk = _disk(params.granule_radius_um / mpp)
-        filled = ndi.grey_opening(smooth, footprint=disk) >= params.min_od
-        if filled.any():
-            win = 2 * round(params.granule_radius_um / mpp) + 1
-            mean = ndi.uniform_filter(dark_s, win)
-            var = np.maximum(ndi.uniform_filter(dark_s * dark_s, win) - mean * mean, 0.0)
-            uniform = np.sqrt(var) <= params.filled_max_cv * np.maximum(mean, 1e-3)
-            labels, n = ndi.label(filled)
-            size = np.bincount(labels.ravel(), minlength=n + 1)
-            flat = np.bincount(labels.ravel(), weights=uniform.ravel(), minlength=n + 1)
-            keep = flat >= 0.3 * np.maximum(size, 1)  # interior uniform; its rim varies by nature
-            keep[0] = False
-            filled = keep[labels]
-        near = max(1, round(params.filled_margin_um / mpp))
-        filled = ndi.binary_dilation(filled, iterations=near) if filled.any() else filled
+        filled = _brown_bodies(channel, hematoxylin, mpp, params)
         core = (smooth >= params.min_od) & hue_ok & granular & ~filled
         rim = (smooth >= params.min_od) & (angle <= params.max_angle_deg * 1.5) & ~filled
     grow_px = round(params.grow_um / mpp)
@@ -348,7 +399,23 @@ def pigment_mask(
         keep = sizes >= min_px
         keep[0] = False
         mask = keep[labels]
+    if mode == "brown" and params.cluster_min_um2 > 0 and mask.any():
+        mask = _clustered(mask, mpp, params)
     return mask
+
+
+def _clustered(mask: np.ndarray, mpp: float, params: PigmentParams) -> np.ndarray:
+    """Keep pigment components that lie in a cluster: >= ``cluster_min_um2`` of pigment within
+    a ``2 * cluster_radius_um`` wide window somewhere on the component (melanin comes in
+    clusters of many granules; an isolated brown dot is an apoptotic body or a nucleolar Ki67
+    speck)."""
+    win = 2 * round(params.cluster_radius_um / mpp) + 1
+    local = ndi.uniform_filter(mask.astype(np.float32), win, mode="constant") * (win * win * mpp * mpp)
+    labels, n = ndi.label(mask)
+    best = ndi.maximum(local, labels, np.arange(n + 1))
+    keep = np.asarray(best) >= params.cluster_min_um2
+    keep[0] = False
+    return keep[labels]
 
 
 def estimate_melanin_vector(rgb: np.ndarray, region: np.ndarray | None = None, *,
