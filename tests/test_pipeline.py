@@ -183,3 +183,42 @@ def test_measures_follow_the_stains() -> None:
         applicable_measures(AnalysisConfig(measures=("necrosis",)), get_preset("H-DAB"))
     with pytest.raises(ConfigError, match="stains"):
         AnalysisConfig(stains="no-such-stain").stain_matrix()
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_tiles"
+
+
+def test_melanin_and_ki67_with_pigment_do_not_depend_on_tile_size() -> None:
+    import tifffile
+
+    rgb = tifffile.imread(SAMPLES / "ki67_pigmented.tif")[:512, :512]
+    cfg = AnalysisConfig(stains="H-DAB", measures=("ki67", "melanin"))
+    whole = analyze_region(rgb, cfg, mpp=0.5)
+    tiled = analyze_region(rgb, cfg.replace(tile_um=96.0), mpp=0.5)
+    assert len(tiled.tiles) == 9
+    assert whole.counts["melanin"] == tiled.counts["melanin"]
+    assert whole.counts["ki67"] == tiled.counts["ki67"]
+    assert whole.counts["melanin"].melanin_um2 > 0
+    frac = whole.metrics["melanin_fraction_pct"]
+    assert 0 < frac < 100
+    assert frac == pytest.approx(100 * whole.counts["melanin"].melanin_um2 / whole.counts["melanin"].tissue_um2)
+    # the low-resolution melanin map covers the image and holds fractions
+    mel = tiled.maps["melanin"]
+    assert mel.image.shape == (16, 16)  # 512 px / (16 µm / 0.5 µm/px)
+    assert np.nanmax(mel.image) <= 1.0
+    np.testing.assert_allclose(mel.image, whole.maps["melanin"].image)
+
+
+def test_he_tile_measures_melanin_and_necrosis_but_not_ki67() -> None:
+    import tifffile
+
+    rgb = tifffile.imread(SAMPLES / "he_necrosis.tif")[:384, :384]
+    r = analyze_region(rgb, AnalysisConfig(stains="auto"), mpp=0.5)
+    assert r.measures == ("melanin", "necrosis")
+    assert r.stains["name"] == "H&E"
+    assert r.config["stains"] == "H&E"  # the resolved config is what the result records
+    assert r.hotspot is None
+    assert "ki67_index_pct" not in r.metrics
+    assert 0 <= r.metrics["necrosis_fraction_pct"] <= 100
+    assert r.counts["necrosis"].tissue_um2 > 0
+    assert "necrosis" in r.maps
