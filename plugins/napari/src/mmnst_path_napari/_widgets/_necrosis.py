@@ -58,12 +58,13 @@ class TrainNecrosisWidget(Container):
     def __init__(self, viewer: napari.Viewer) -> None:
         self.viewer = viewer
         self.model: Any = None
+        self.metrics: dict[str, float] | None = None
         self.image = layer_choice(viewer, "image", rgb_image_layers)
         self.new_labels = PushButton(text="new training labels (1 necrosis, 2 other)")
         self.train_button = PushButton(text="train")
         self.preview_button = PushButton(text="preview on view")
         self.apply_button = PushButton(text="apply to image")
-        self.file = FileEdit(label="model file", mode="w", filter="*.json *.npz *.joblib")
+        self.file = FileEdit(label="model file", mode="w", filter="*.npz")
         self.save_button = PushButton(text="save model")
         self.load_button = PushButton(text="load model")
         self.status = Label(value="")
@@ -76,13 +77,24 @@ class TrainNecrosisWidget(Container):
             ]
         )  # fmt: skip
         self.new_labels.changed.connect(lambda *_: self.add_training_labels())
-        self.train_button.changed.connect(lambda *_: self.train())
+        self.train_button.changed.connect(lambda *_: self._in_thread(self._compute_train, self._show_train))
         self.preview_button.changed.connect(lambda *_: self.preview())
-        self.apply_button.changed.connect(lambda *_: self.apply())
+        self.apply_button.changed.connect(lambda *_: self._in_thread(self._compute_apply, self._show_apply))
         self.save_button.changed.connect(lambda *_: self.save(self.file.value))
         self.load_button.changed.connect(lambda *_: self.load(self.file.value))
 
     # ------------------------------------------------------------------------------------------
+    def _in_thread(self, compute: Any, show: Any) -> Any:
+        """Run ``compute()`` in a worker thread, then ``show(result)`` in the GUI thread."""
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(compute, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(show)
+        worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
+        self.status.value = "working..."
+        worker.start()
+        return worker
+
     def _context(self) -> tuple[Any, Any, float | None, int]:
         layer = self.image.value
         if layer is None:
@@ -105,66 +117,103 @@ class TrainNecrosisWidget(Container):
         self.status.value = "paint 1 = necrosis, 2 = other tissue, then train"
         return lab
 
+    def _need_mpp(self, mpp: float | None) -> float:
+        if not mpp:
+            msg = "the image's µm per pixel is unknown: the necrosis classifier works in µm"
+            raise ValueError(msg)
+        return float(mpp)
+
     def train(self) -> Any:
         """Train the library's pixel classifier on the painted pixels (bounding box of the paint)."""
-        from mmnst_path.quantify import _pixel_classifier as pc
+        return self._show_train(self._compute_train())
+
+    def _show_train(self, trained: tuple[Any, int, int]) -> Any:
+        self.model, n_nec, n_oth = trained
+        self.status.value = f"trained on {n_nec} necrosis / {n_oth} other labelled px"
+        return self.model
+
+    def _compute_train(self) -> tuple[Any, int, int]:
+        from mmnst_path.quantify._pixel_classifier import train_pixel_classifier
 
         if TRAIN_LABELS not in self.viewer.layers:
             msg = f"no {TRAIN_LABELS!r} layer: press 'new training labels' and paint first"
             raise ValueError(msg)
         _, reader, mpp, d = self._context()
+        mpp = self._need_mpp(mpp)
         labels = np.asarray(self.viewer.layers[TRAIN_LABELS].data)
-        rr, cc = np.nonzero(labels)
-        if rr.size == 0 or not (np.any(labels == NECROSIS) and np.any(labels == OTHER)):
+        if not (np.any(labels == NECROSIS) and np.any(labels == OTHER)):
             msg = "paint both classes: 1 = necrosis and 2 = other tissue"
             raise ValueError(msg)
+        rr, cc = np.nonzero(labels)
         r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
         rgb = read_on_grid(reader, r0, c0, r1 - r0, c1 - c0, d)
-        lab = labels[r0:r1, c0:c1]
-        self.model = pc.train_pixel_classifier(rgb, lab == NECROSIS, lab == OTHER, mpp=(mpp or 1.0) * d)
-        self.status.value = (
-            f"trained on {int((lab == NECROSIS).sum())} necrosis / {int((lab == OTHER).sum())} other px"
-        )
-        return self.model
+        lab = np.where(labels[r0:r1, c0:c1] <= OTHER, labels[r0:r1, c0:c1], 0).astype(np.uint8)
+        model = train_pixel_classifier(rgb, lab, mpp=mpp * d)
+        return model, int((lab == NECROSIS).sum()), int((lab == OTHER).sum())
 
-    def _predict_box(
-        self, reader: Any, r0: int, c0: int, h: int, w: int, d: int, mpp: float | None
-    ) -> np.ndarray:
-        from mmnst_path.quantify import _pixel_classifier as pc
+    def _measure_box(
+        self, reader: Any, r0: int, c0: int, h: int, w: int, d: int, mpp: float
+    ) -> tuple[Any, Any, float]:
+        """Library necrosis measurement with the classifier on label-grid pixels [r0, r0+h) x [c0, c0+w).
+
+        Returns (NecrosisCounts, mask on the classifier grid, level-0 px per mask pixel).
+        """
+        from mmnst_path.quantify.necrosis import measure_necrosis
 
         rgb = read_on_grid(reader, r0, c0, h, w, d)
-        return np.asarray(pc.predict_pixel_classifier(self.model, rgb, mpp=(mpp or 1.0) * d), dtype=bool)
+        counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp * d, classifier=self.model)
+        return counts, np.asarray(mask, bool), float(mask_mpp) / mpp
 
     def preview(self) -> Any:
         """Classify the current view; shown as the ``necrosis preview`` Labels layer."""
         layer, reader, mpp, d = self._context()
+        mpp = self._need_mpp(mpp)
         self._need_model()
         box = view_box(self.viewer, layer)
         r0, c0 = box.row // d, box.col // d
         h, w = max(1, math.ceil(box.row_end / d) - r0), max(1, math.ceil(box.col_end / d) - c0)
-        mask = self._predict_box(reader, r0, c0, h, w, d, mpp)
-        data = mask_layer(mask, downsample=d, origin=(r0 * d, c0 * d), mpp=mpp, name="necrosis preview",
+        _, mask, ds = self._measure_box(reader, r0, c0, h, w, d, mpp)
+        data = mask_layer(mask, downsample=ds, origin=(r0 * d, c0 * d), mpp=layer_mpp(layer), name="necrosis preview",
                           color=(0.0, 0.9, 0.3, 1.0))  # fmt: skip
         return add_or_replace(self.viewer, data)
 
-    def apply(self, *, block: int = 2048) -> Any:
-        """Classify the whole image block by block; adds ``necrosis (classifier)`` and its area."""
+    def apply(self, *, block: int = 4096) -> Any:
+        """Classify the whole image block by block; adds ``necrosis (classifier)`` and the library's
+        necrosis metrics (area, % of tissue) of the summed counts."""
+        return self._show_apply(self._compute_apply(block=block))
+
+    def _compute_apply(self, *, block: int = 4096) -> tuple[Any, np.ndarray, float, dict[str, float]]:
+        from mmnst_path.aggregate import sum_counts
+        from mmnst_path.quantify.necrosis import necrosis_metrics
+
         layer, reader, mpp, d = self._context()
+        mpp = self._need_mpp(mpp)
         self._need_model()
         rows, cols = image_bounds(layer)
         H, W = math.ceil(rows / d), math.ceil(cols / d)
-        mask = np.zeros((H, W), bool)
+        parts, counts = [], []
         for r in range(0, H, block):
             for c in range(0, W, block):
-                h, w = min(block, H - r), min(block, W - c)
-                mask[r : r + h, c : c + w] = self._predict_box(reader, r, c, h, w, d, mpp)
-        data = mask_layer(
-            mask, downsample=d, mpp=mpp, name="necrosis (classifier)", color=(0.0, 0.9, 0.3, 1.0)
-        )
+                cnt, mask, ds = self._measure_box(reader, r, c, min(block, H - r), min(block, W - c), d, mpp)
+                counts.append(cnt)
+                parts.append((r * d, c * d, mask, ds))
+        ds = parts[0][3]
+        full = np.zeros((math.ceil(rows / ds), math.ceil(cols / ds)), bool)
+        for r0, c0, mask, _ in parts:
+            i, j = round(r0 / ds), round(c0 / ds)
+            h, w = min(mask.shape[0], full.shape[0] - i), min(mask.shape[1], full.shape[1] - j)
+            full[i : i + h, j : j + w] = mask[:h, :w]
+        return layer, full, ds, necrosis_metrics(sum_counts(counts))
+
+    def _show_apply(self, computed: tuple[Any, np.ndarray, float, dict[str, float]]) -> Any:
+        layer, full, ds, self.metrics = computed
+        data = mask_layer(full, downsample=ds, mpp=layer_mpp(layer), name="necrosis (classifier)",
+                          color=(0.0, 0.9, 0.3, 1.0))  # fmt: skip
         out = add_or_replace(self.viewer, data)
-        px = int(mask.sum())
-        area = f"{px * (d * mpp) ** 2 / 1e6:.4f} mm²" if mpp else f"{px * d * d} px"
-        self.status.value = f"necrosis: {area} ({100 * px / mask.size:.1f} % of the image)"
+        m = self.metrics
+        self.status.value = (
+            f"necrosis: {m['necrosis_area_mm2']:.4f} mm², {m['necrosis_fraction_pct']:.1f} % of tissue"
+        )
         return out
 
     def _need_model(self) -> None:
@@ -173,16 +222,15 @@ class TrainNecrosisWidget(Container):
             raise ValueError(msg)
 
     def save(self, path: str | Path) -> Path:
-        from mmnst_path.quantify import _pixel_classifier as pc
-
+        """Save the classifier (the library's .npz format, no pickle)."""
         self._need_model()
-        pc.save_pixel_classifier(self.model, path)
-        self.status.value = f"saved {path}"
-        return Path(path)
+        out = self.model.save(path)
+        self.status.value = f"saved {out}"
+        return Path(out)
 
     def load(self, path: str | Path) -> Any:
-        from mmnst_path.quantify import _pixel_classifier as pc
+        from mmnst_path.quantify._pixel_classifier import load_pixel_classifier
 
-        self.model = pc.load_pixel_classifier(path)
+        self.model = load_pixel_classifier(path)
         self.status.value = f"loaded {path}"
         return self.model
