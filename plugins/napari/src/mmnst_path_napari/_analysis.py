@@ -125,7 +125,7 @@ def panel_text(result: SlideResult, *, reviewed: Mapping[str, Any] | None = None
         }
     counts = {name: k[name] for name in ("positive", "negative", "pigment") if k.get(name) is not None}
     return results_text(
-        k,
+        k if (reviewed is not None or "ki67" in result.measures) else None,
         counts,
         melanin_pct=_first(m, "melanin_fraction_pct", "melanin_pct"),
         necrosis_pct=_first(m, "necrosis_fraction_pct", "necrosis_pct"),

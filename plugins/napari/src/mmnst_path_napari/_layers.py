@@ -288,7 +288,7 @@ def _fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
 
 
 def results_text(
-    metrics: Mapping[str, Any],
+    metrics: Mapping[str, Any] | None,
     counts: Mapping[str, int],
     *,
     melanin_pct: float | None = None,
@@ -297,25 +297,26 @@ def results_text(
 ) -> str:
     """Plain-text summary for the results panel.
 
-    ``metrics`` is the library's ``ki67_metrics`` dict (index %, CI, H-score...), ``counts``
-    maps class -> number of nuclei.
+    ``metrics`` is the library's ``ki67_metrics`` dict (index %, CI, H-score...) or None when
+    Ki67 was not measured; ``counts`` maps class -> number of nuclei.
     """
-    index = _pick(metrics, "index_pct", "index", "ki67_index_pct")
-    lo = _pick(metrics, "ci_low_pct", "ci_low", "ci95_low_pct")
-    hi = _pick(metrics, "ci_high_pct", "ci_high", "ci95_high_pct")
-    hscore = _pick(metrics, "h_score", "hscore")
-    lines = [
-        f"Ki67 index: {_fmt(index, '.1f', ' %')}  (95% CI {_fmt(lo)} – {_fmt(hi)} %)",
-        "nuclei: " + ", ".join(f"{k} {int(v)}" for k, v in counts.items()),
-        f"H-score: {_fmt(hscore, '.0f')}",
-    ]
+    lines = []
+    if metrics is not None:
+        index = _pick(metrics, "index_pct", "ki67_index_pct")
+        lo = _pick(metrics, "ci_low_pct", "ki67_ci_low_pct")
+        hi = _pick(metrics, "ci_high_pct", "ki67_ci_high_pct")
+        lines += [
+            f"Ki67 index: {_fmt(index, '.1f', ' %')}  (95% CI {_fmt(lo)} – {_fmt(hi)} %)",
+            "nuclei: " + ", ".join(f"{k} {int(v)}" for k, v in counts.items()),
+            f"H-score: {_fmt(_pick(metrics, 'h_score'), '.0f')}",
+        ]
     if hotspot_pct is not None:
         lines.append(f"hot spot index: {_fmt(hotspot_pct, '.1f', ' %')}")
     if melanin_pct is not None:
         lines.append(f"melanin: {_fmt(melanin_pct, '.2f', ' %')} of tissue")
     if necrosis_pct is not None:
         lines.append(f"necrosis: {_fmt(necrosis_pct, '.2f', ' %')} of tissue")
-    return "\n".join(lines)
+    return "\n".join(lines) if lines else "nothing measured"
 
 
 def _pick(d: Mapping[str, Any], *names: str) -> Any:
