@@ -14,7 +14,8 @@ Public API
     ``melanin_fraction_pct`` = melanin pixels / tissue pixels, masks ``melanin``, ``tissue``.
 ``he_necrosis_tile(seed, *, size=512, mpp=1.0, necrosis_fraction=0.4, angle_deg=3.0, jpeg_quality=85)``
     H&E with a necrotic area (pale eosin, ghost nuclei, karyorrhectic debris) beside viable
-    tumour; truth ``necrosis_fraction_pct``, masks ``necrosis``, ``tissue``.
+    tumour; truth ``necrosis_fraction_pct``, masks ``necrosis``, ``tissue``. Viable nuclei whose
+    centre lies in the viable area but that reach over the drawn border are not necrosis.
 ``ki67_pigment_tile(seed, *, size=512, mpp=0.5, positive_fraction=0.15, pigmented_cells=0.5, angle_deg=3.0, jpeg_quality=85)``
     H-DAB Ki67 with melanin granules over a fraction of the *negative* cells; truth
     ``ki67_positive``, ``ki67_negative``, ``ki67_index_pct``, ``melanin_fraction_pct``.
@@ -188,6 +189,8 @@ def he_necrosis_tile(seed: int, *, size: int = 512, mpp: float = 1.0, necrosis_f
     hem = (0.03 * tissue).astype(np.float32)
     for r, c, rad in _nuclei(viable, int(viable.sum() * mpp * mpp / 70), rng, mpp, (3.5, 6.0)):
         _paint(hem, r, c, rad, rng.uniform(0.45, 0.8), rng)
+    # a viable nucleus straddling the drawn border is viable tissue, not necrosis
+    nec &= ~(hem > 0.2)
     for r, c, rad in _nuclei(nec, int(nec.sum() * mpp * mpp / 150), rng, mpp, (3.5, 6.0)):
         _paint(hem, r, c, rad, rng.uniform(0.08, 0.2), rng)  # ghost nuclei
     debris = nec & (rng.random(tissue.shape) < 0.01 * mpp * mpp)

@@ -175,8 +175,7 @@ def necrosis_features(rgb: np.ndarray, *, mpp: float, params: NecrosisParams | N
     debris = ndi.gaussian_filter(_block_mean(debris_pts, f) * f * f, dens_sigma) / (lmpp * lmpp) * 1000.0
     eos = _block_mean(conc[..., 1], f)
     od_low = _block_mean(od, f)
-    total = ndi.gaussian_filter(np.sqrt((od_low ** 2).sum(-1)), 2.0 / lmpp + 0.5)
-    tissue = total >= params.tissue_min_od
+    tissue = _tissue(od_low, lmpp, params)
     eos_s = ndi.gaussian_filter(eos, 4.0 / lmpp)
     tensor = structure_tensor(eos, sigma=params.coherence_sigma_um / lmpp, order="rc")
     l1, l2 = structure_tensor_eigenvalues(tensor)
@@ -202,6 +201,7 @@ def measure_necrosis(
     params: NecrosisParams | None = None,
     tissue: np.ndarray | None = None,
     stains: Any = None,
+    classifier: Any = None,
 ) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis area of one H&E tile with the default detector (see module doc).
 
@@ -216,6 +216,12 @@ def measure_necrosis(
         is excluded from the tissue area.
     stains : str or StainMatrix or None
         Overrides ``params.stains``.
+    classifier : PixelClassifier or None
+        A trained pixel classifier (:func:`mmnst_path.quantify.train_pixel_classifier`,
+        :func:`~mmnst_path.quantify.load_pixel_classifier`); when given, necrosis is the tissue
+        where its necrosis probability is >= 0.5, on its own working grid, followed by the same
+        smoothing and minimum area as the default detector (``params.smooth_um``,
+        ``params.min_area_um2``); the classifier's own stain matrix is used.
 
     Returns
     -------
@@ -228,6 +234,8 @@ def measure_necrosis(
     """
     params = params or NecrosisParams()
     mpp = require_mpp(mpp, what="image")
+    if classifier is not None:
+        return _measure_with_classifier(rgb, mpp, params, tissue, classifier)
     feats = necrosis_features(rgb, mpp=mpp, params=params, stains=stains)
     lmpp = float(feats["mpp"])
     cand = (
@@ -238,15 +246,38 @@ def measure_necrosis(
         & (feats["eosin"] <= params.eosin_max_od)
         & (feats["coherence"] <= params.max_coherence)
     )
-    smooth = ndi.gaussian_filter(cand.astype(np.float32), params.smooth_um / lmpp) >= 0.5
-    mask = smooth & feats["tissue"]
+    mask = _clean(cand, feats["tissue"], lmpp, params)
+    return _counts(mask, feats["tissue"], tissue, rgb.shape[:2], lmpp, mpp), mask, lmpp
+
+
+def _clean(cand: np.ndarray, tis: np.ndarray, lmpp: float, params: NecrosisParams) -> np.ndarray:
+    """Majority smoothing over ``smooth_um`` inside tissue, then regions < ``min_area_um2`` dropped."""
+    mask = (ndi.gaussian_filter(cand.astype(np.float32), params.smooth_um / lmpp) >= 0.5) & tis
     labels, n = ndi.label(mask)
     if n:
         sizes = np.bincount(labels.ravel(), minlength=n + 1) * lmpp * lmpp
         keep = sizes >= params.min_area_um2
         keep[0] = False
         mask = keep[labels]
-    return _counts(mask, feats["tissue"], tissue, rgb.shape[:2], lmpp, mpp), mask, lmpp
+    return mask
+
+
+def _measure_with_classifier(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
+                             classifier: Any) -> tuple[NecrosisCounts, np.ndarray, float]:
+    from ..stain import od_from_rgb
+
+    prob, lmpp = classifier.necrosis_probability(rgb, mpp=mpp)
+    matrix = classifier.stains()
+    od_low = _block_mean(od_from_rgb(rgb, background=matrix.background), round(lmpp / mpp))
+    tis = _tissue(od_low, lmpp, params)
+    mask = _clean((prob >= 0.5) & tis, tis, lmpp, params)
+    return _counts(mask, tis, region, rgb.shape[:2], lmpp, mpp), mask, lmpp
+
+
+def _tissue(od_low: np.ndarray, lmpp: float, params: NecrosisParams) -> np.ndarray:
+    """Tissue on a low-resolution grid: total OD, smoothed over ~2 µm, >= ``tissue_min_od``."""
+    total = ndi.gaussian_filter(np.sqrt((od_low ** 2).sum(-1)), 2.0 / lmpp + 0.5)
+    return total >= params.tissue_min_od
 
 
 def _counts(mask: np.ndarray, tis: np.ndarray, region: np.ndarray | None, shape: tuple[int, int],
