@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         tr = t.truth["melanin_fraction_pct"]
         print(f"H&E melanin  seed {seed} ang {ang:.1f} q{q}: truth {tr:5.2f} %  ours {pct:5.2f} %  "
               f"err {pct - tr:+5.2f} pp  dice {dice(m, t.masks['melanin']):.2f}")
-        t = synthetic.he_necrosis_tile(seed, angle_deg=ang, jpeg_quality=q,
+        t = synthetic.he_necrosis_tile(seed, angle_deg=ang, jpeg_quality=q, mpp=(1.0, 0.5)[seed % 2],
                                        necrosis_fraction=float(rng.uniform(0.2, 0.6)))
         c, mask, mmpp = measure_necrosis(t.rgb, mpp=t.mpp)
         f = round(mmpp / t.mpp)
