@@ -25,6 +25,7 @@ import math
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -173,6 +174,7 @@ def naive_tile(slide: object, row: int, col: int) -> tuple[int, int]:
     from skimage.morphology import binary_opening, disk
     from skimage.segmentation import watershed
 
+    warnings.filterwarnings("ignore", category=FutureWarning)  # skimage 0.26 deprecations
     rgba = np.asarray(slide.read_region((col, row), 0, (TILE, TILE)))  # type: ignore[attr-defined]
     rgb = rgba[..., :3]
     hed = rgb2hed(rgb)
@@ -188,7 +190,7 @@ def naive_tile(slide: object, row: int, col: int) -> tuple[int, int]:
     for region in regionprops(labels, intensity_image=hed[..., 2]):
         if region.area < 40:
             continue
-        if region.mean_intensity > 0.03:  # skimage HED units (~ QuPath OD / 6)
+        if region.intensity_mean > 0.03:  # skimage HED units (~ QuPath OD / 6)
             pos += 1
         else:
             neg += 1
@@ -211,11 +213,13 @@ def run_naive(path: Path, shape: tuple[int, int], n_tiles: int) -> tuple[float, 
     return seconds, n_tiles * TILE * TILE / 1e6, mem.peak
 
 
-def run_ours(path: Path, workers: int) -> tuple[float, float, int, object]:
+def run_ours(path: Path, workers: int, tile_um: float | None = None) -> tuple[float, float, int, object]:
     """(seconds, MPx analysed, peak RSS, result) of analyze_slide on the whole slide."""
     from mmnst_path.pipeline import AnalysisConfig, analyze_slide
 
     cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB")
+    if tile_um is not None:
+        cfg = cfg.replace(tile_um=tile_um)
     with PeakRSS() as mem:
         t0 = time.perf_counter()
         result = analyze_slide(path, cfg, workers=workers)
@@ -230,6 +234,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=20480, help="slide side in level-0 px (tissue everywhere)")
     parser.add_argument("--naive-tiles", type=int, default=48, help="512² tiles the naive pipeline runs on")
+    parser.add_argument("--tile-um", type=float, help="tile core side in µm (default: AnalysisConfig's)")
     parser.add_argument("--keep", type=Path, help="write the slide here and keep it (default: temp dir)")
     args = parser.parse_args()
 
@@ -249,7 +254,7 @@ def main() -> None:
         rows = []
         results = {}
         for workers in (1, 2):
-            s, mpx, rss, res = run_ours(path, workers)
+            s, mpx, rss, res = run_ours(path, workers, args.tile_um)
             results[workers] = res
             rows.append((f"mmnst_path, {workers} worker{'s' * (workers > 1)}", mpx, s, rss))
             print(f"  ours {workers}w: {mpx:.0f} MPx tissue in {s:.1f} s, peak RSS {rss / 2**20:.0f} MiB, "
