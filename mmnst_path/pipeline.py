@@ -651,10 +651,13 @@ def analyze_slide(
 
     t = time.perf_counter()
     counts = {name: sum_counts(o.counts.get(name) for o in outputs) for name in measures}
-    if "ki67" in measures and counts["ki67"] is None:
+    if any(v is None for v in counts.values()):  # no tile (no tissue): zero counts, undefined ratios
         from .quantify.ki67 import Ki67Counts
+        from .quantify.melanin import MelaninCounts
+        from .quantify.necrosis import NecrosisCounts
 
-        counts["ki67"] = Ki67Counts.from_classes(np.zeros(0, dtype="<U8"))
+        zero = {"ki67": Ki67Counts, "melanin": MelaninCounts, "necrosis": NecrosisCounts}
+        counts = {k: v if v is not None else zero[k]() for k, v in counts.items()}
     cells = CellTable.concat([o.cells for o in outputs]) if outputs else CellTable.empty()
     table = TileTable.from_rows([o.core for o in outputs], [o.row for o in outputs])
 
@@ -669,11 +672,12 @@ def analyze_slide(
     maps = _assemble_maps(outputs, shape0, map_px * tiles[0].scale if tiles else 1.0)
     maps["tissue"] = LowResMap(tissue_map.astype(np.float32), tissue.downsample)
     if "ki67" in measures:
-        tumour = (cells.cls == 0) | (cells.cls == 1)
+        positive, negative = CELL_CLASSES.index("positive"), CELL_CLASSES.index("negative")
+        tumour = (cells.cls == positive) | (cells.cls == negative)
         hotspot = find_hotspot(
             cells.row[tumour],
             cells.col[tumour],
-            cells.cls[tumour] == 0,
+            cells.cls[tumour] == positive,
             shape=shape0,
             mpp=mpp0,
             area_mm2=config.hotspot_area_mm2,

@@ -222,3 +222,11 @@ def test_he_tile_measures_melanin_and_necrosis_but_not_ki67() -> None:
     assert 0 <= r.metrics["necrosis_fraction_pct"] <= 100
     assert r.counts["necrosis"].tissue_um2 > 0
     assert "necrosis" in r.maps
+
+
+def test_blank_he_image_gives_undefined_fractions() -> None:
+    blank = np.full((200, 200, 3), 252, np.uint8)
+    r = analyze_region(blank, AnalysisConfig(stains="H&E"), mpp=0.5)
+    assert r.counts["melanin"].melanin_um2 == 0
+    assert math.isnan(r.metrics["melanin_fraction_pct"])
+    assert math.isnan(r.metrics["necrosis_fraction_pct"])
