@@ -607,7 +607,7 @@ def analyze_slide(
         measures = applicable_measures(config, matrix)
 
     own_reader = not isinstance(path, SlideReader)
-    reader = open_slide(path, mpp=mpp) if own_reader else path
+    reader: SlideReader = open_slide(path, mpp=mpp) if not isinstance(path, SlideReader) else path
     try:
         mpp0 = require_mpp(mpp if mpp is not None else reader.mpp, what=f"image {reader.describe()}")
         if reader.mpp != mpp0:  # an explicit mpp for a reader given by the caller
