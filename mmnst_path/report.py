@@ -22,7 +22,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "CELL_COLUMNS",
     "SCHEMA_VERSION",
     "SUMMARY_COLUMNS",
+    "atomic_open_text",
     "atomic_write_bytes",
     "atomic_write_text",
     "cells_csv_text",
@@ -103,6 +104,24 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """UTF-8 text version of :func:`atomic_write_bytes`."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_open_text(path: str | os.PathLike[str]) -> Iterator[io.TextIOBase]:
+    """Open a UTF-8 text file for streaming writes that appears at ``path`` only when complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh  # type: ignore[misc]
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # ------------------------------------------------------------------------------------------------
@@ -186,26 +205,30 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def cells_csv_text(cells: CellTable) -> str:
-    """cells.csv content: ``x, y`` (level-0 px, x = column), ``class``, then the feature columns."""
-    buf = io.StringIO()
+def _cells_csv_chunks(cells: CellTable, chunk: int = 50_000) -> Iterator[str]:
     names = list(cells.columns)
-    buf.write(",".join([*CELL_COLUMNS, *names]) + "\n")
-    if len(cells):
-        classes = np.asarray(CELL_CLASSES)[cells.cls.astype(np.intp)]
-        cols = [np.char.mod("%.2f", cells.col), np.char.mod("%.2f", cells.row), classes]
+    yield ",".join([*CELL_COLUMNS, *names]) + "\n"
+    classes_all = np.asarray(CELL_CLASSES)
+    for start in range(0, len(cells), chunk):
+        sl = slice(start, start + chunk)
+        cols = [np.char.mod("%.2f", cells.col[sl]), np.char.mod("%.2f", cells.row[sl]),
+                classes_all[cells.cls[sl].astype(np.intp)]]
         for name in names:
-            arr = np.asarray(cells.columns[name])
+            arr = np.asarray(cells.columns[name][sl])
             if arr.dtype.kind in "iub":
                 cols.append(arr.astype(np.int64).astype(str))
             else:
-                text = np.char.mod("%.5g", arr.astype(np.float64))
-                cols.append(np.where(np.isfinite(arr.astype(np.float64)), text, ""))
+                f = arr.astype(np.float64)
+                cols.append(np.where(np.isfinite(f), np.char.mod("%.5g", f), ""))
         lines = cols[0].astype(object)
         for c in cols[1:]:
             lines = lines + "," + c.astype(object)
-        buf.write("\n".join(lines.tolist()) + "\n")
-    return buf.getvalue()
+        yield "\n".join(lines.tolist()) + "\n"
+
+
+def cells_csv_text(cells: CellTable) -> str:
+    """cells.csv content: ``x, y`` (level-0 px, x = column), ``class``, then the feature columns."""
+    return "".join(_cells_csv_chunks(cells))
 
 
 def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[str, Any]:
@@ -239,7 +262,10 @@ def write_result(result: SlideResult, out_dir: str | os.PathLike[str]) -> dict[s
     """Write ``result.json`` and ``cells.csv`` into ``out_dir`` (created); return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cells = atomic_write_text(out / "cells.csv", cells_csv_text(result.cells))
+    cells = out / "cells.csv"
+    with atomic_open_text(cells) as fh:  # streamed: a slide may hold millions of cells
+        for part in _cells_csv_chunks(result.cells):
+            fh.write(part)
     doc = json.dumps(result_to_dict(result), indent=2, allow_nan=False) + "\n"
     res = atomic_write_text(out / "result.json", doc)
     return {"result": res, "cells": cells}

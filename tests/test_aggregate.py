@@ -46,7 +46,8 @@ def test_cell_table_concat_select_and_count() -> None:
     b = CellTable(np.array([5.0]), np.array([6.0]), np.array([2], np.int8), {"area_um2": np.array([50.0])})
     both = CellTable.concat([a, CellTable.empty(), b])
     assert len(both) == 3
-    assert both.count("positive") == 1 and both.count("pigment") == 1
+    assert both.count("positive") == 1
+    assert both.count("pigment") == 1
     assert list(both.class_names()) == ["positive", "negative", "pigment"]
     assert both.select(both.cls == 1).columns["area_um2"].tolist() == [40.0]
     with pytest.raises(ValueError, match="col"):
@@ -90,9 +91,12 @@ def test_hotspot_matches_brute_force_and_finds_the_planted_cluster() -> None:
     hot = (row >= 1000) & (row < 2000) & (col >= 2500) & (col < 3500)
     pos[hot] = rng.random(hot.sum()) < 0.6
     h = find_hotspot(row, col, pos, shape=shape, mpp=mpp, area_mm2=1.0, min_nuclei=200)
-    assert h.meets_min_nuclei and not h.whole_image
-    assert h.box.height == 1000 and h.box.width == 1000
-    assert abs(h.box.row - 1000) <= 100 and abs(h.box.col - 2500) <= 100
+    assert h.meets_min_nuclei
+    assert not h.whole_image
+    assert h.box.height == 1000
+    assert h.box.width == 1000
+    assert abs(h.box.row - 1000) <= 100
+    assert abs(h.box.col - 2500) <= 100
     assert h.index_pct > 45
     assert h.ci_low_pct < h.index_pct < h.ci_high_pct
     _, r0, c0 = _brute_force(row, col, pos, shape, 1000, 50, 200)
@@ -105,17 +109,21 @@ def test_hotspot_most_populated_when_no_window_has_enough_nuclei() -> None:
     pos = np.array([False, False, False, True, True])
     h = find_hotspot(row, col, pos, shape=(3000, 3000), mpp=1.0, min_nuclei=500)
     assert not h.meets_min_nuclei
-    assert h.nuclei == 3 and h.positive == 0 and h.index_pct == 0.0
+    assert h.nuclei == 3
+    assert h.positive == 0
+    assert h.index_pct == 0.0
 
 
 def test_hotspot_whole_image_when_smaller_than_window() -> None:
     row = np.array([10.0, 20.0])
     col = np.array([10.0, 30.0])
     h = find_hotspot(row, col, np.array([True, False]), shape=(512, 512), mpp=0.5)
-    assert h.whole_image and h.box == Box(0, 0, 512, 512)
+    assert h.whole_image
+    assert h.box == Box(0, 0, 512, 512)
     assert h.index_pct == 50.0
     empty = find_hotspot(np.zeros(0), np.zeros(0), np.zeros(0, bool), shape=(512, 512), mpp=0.5)
-    assert math.isnan(empty.index_pct) and math.isnan(empty.ci_low_pct)
+    assert math.isnan(empty.index_pct)
+    assert math.isnan(empty.ci_low_pct)
 
 
 def test_hotspot_rejects_bad_area() -> None:

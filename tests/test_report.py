@@ -77,9 +77,12 @@ def test_write_result_writes_json_with_schema_config_stains_versions(tmp_path: P
 def test_cells_csv_has_x_as_column_and_y_as_row() -> None:
     rows = list(csv.DictReader(cells_csv_text(_result().cells).splitlines()))
     assert list(rows[0])[:3] == ["x", "y", "class"]
-    assert float(rows[0]["x"]) == 30.25 and float(rows[0]["y"]) == 10.0
-    assert rows[0]["class"] == "positive" and rows[1]["class"] == "negative"
-    assert rows[1]["area_um2"] == "41.5" and rows[0]["intensity_bin"] == "2"
+    assert float(rows[0]["x"]) == 30.25
+    assert float(rows[0]["y"]) == 10.0
+    assert rows[0]["class"] == "positive"
+    assert rows[1]["class"] == "negative"
+    assert rows[1]["area_um2"] == "41.5"
+    assert rows[0]["intensity_bin"] == "2"
     assert cells_csv_text(CellTable.empty(["area_um2"])) == "x,y,class,area_um2\n"
 
 
@@ -90,8 +93,11 @@ def test_summary_rows_and_error_rows(tmp_path: Path) -> None:
     path = write_summary_csv([ok, bad, undefined], tmp_path / "summary.csv")
     rows = list(csv.DictReader(path.read_text().splitlines()))
     assert tuple(rows[0]) == SUMMARY_COLUMNS
-    assert rows[0]["status"] == "ok" and rows[0]["ki67_index_pct"] == "25" and rows[0]["mpp"] == "0.5"
-    assert rows[1]["status"] == "error" and rows[1]["error"] == "ValueError: not a slide: truncated"
+    assert rows[0]["status"] == "ok"
+    assert rows[0]["ki67_index_pct"] == "25"
+    assert rows[0]["mpp"] == "0.5"
+    assert rows[1]["status"] == "error"
+    assert rows[1]["error"] == "ValueError: not a slide: truncated"
     assert rows[1]["ki67_index_pct"] == ""
     assert rows[2]["ki67_index_pct"] == ""  # NaN is empty, never 0
 
@@ -114,3 +120,16 @@ def test_atomic_write_replaces_and_cleans_up_on_failure(tmp_path: Path, monkeypa
 
 def test_output_stems_are_unique() -> None:
     assert output_stems(["a/x.svs", "b/x.svs", "c/X.tif", "y.ome.tif"]) == ["x", "x-2", "X-3", "y.ome"]
+
+
+def test_cells_csv_streams_in_chunks_identically(tmp_path: Path) -> None:
+    from mmnst_path.report import _cells_csv_chunks
+
+    n = 120
+    cells = CellTable(np.arange(n, dtype=float), np.arange(n, dtype=float) * 2, np.zeros(n, np.int8),
+                      {"area_um2": np.full(n, np.nan)})
+    assert "".join(_cells_csv_chunks(cells, chunk=7)) == cells_csv_text(cells)
+    rows = list(csv.DictReader(cells_csv_text(cells).splitlines()))
+    assert len(rows) == n
+    assert rows[-1]["x"] == "238.00"
+    assert rows[-1]["area_um2"] == ""  # NaN feature: empty, not "nan"
