@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
         "quantify",
         help="measure Ki67, melanin and necrosis on slides and tiles",
         description=(
-            "Quantify the Ki67 index (global and hot spot, with 95%% CI), the melanin pigment "
+            "Quantify the Ki67 index (global and hot spot, with 95% CI), the melanin pigment "
             "fraction and the necrosis area of every INPUT (slide or tile file, folder searched "
             "recursively, or glob). Writes DIR/summary.csv and, per input, DIR/<stem>/result.json "
             "and DIR/<stem>/cells.csv. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
@@ -106,7 +106,7 @@ def _walk(root: Path) -> list[Path]:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from ..pipeline import AnalysisConfig
+    from ..pipeline import AnalysisConfig, applicable_measures
 
     config = AnalysisConfig.from_toml(args.config) if args.config else AnalysisConfig()
     changes: dict[str, Any] = {}
@@ -125,7 +125,8 @@ def _config(args: argparse.Namespace) -> Any:
         changes["analysis_mpp"] = args.analysis_mpp
     config = config.replace(**changes) if changes else config
     if config.stains.strip().lower() != "auto":
-        config.stain_matrix()  # a bad --stains is a usage error, found before any input runs
+        # bad --stains, or measures that do not fit them, are usage errors found before any input runs
+        applicable_measures(config, config.stain_matrix())
     return config
 
 
