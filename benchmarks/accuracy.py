@@ -20,8 +20,10 @@ analyze_region`` (engine ``pipeline``) or, when the pipeline is unavailable, the
 
 Reported per image and overall: true vs measured index (%), error (percentage points), MAE,
 Pearson r, detection precision / recall / F1 (a detection matches an annotated nucleus within
-6 µm, one-to-one, by the Hungarian algorithm on distances), and the classification accuracy of
-matched tumour nuclei (positive vs not positive). Images with an undefined true index (no tumour
+6 µm, one-to-one, by the Hungarian algorithm on distances; every detected nucleus against every
+annotated nucleus), tumour-nucleus F1 ``tF1`` (only the nuclei the index counts, positive and
+negative, against the annotated tumour nuclei: a counted lymphocyte or stromal nucleus is a false
+positive), the index denominator, and the classification accuracy of matched tumour nuclei (positive vs not positive). Images with an undefined true index (no tumour
 nucleus annotated) are listed but left out of MAE and r; for them the right answer is an
 undefined (or near-zero) measured index.
 """
@@ -177,6 +179,12 @@ def evaluate(item: Annotated, meas: Measured, mpp: float) -> dict[str, float]:
     det_pos = meas.cls[m[:, 0]] == "positive"
     tumour = gt_lab != "lymphocyte"
     correct = det_pos[tumour] == (gt_lab[tumour] == "positive")
+    # tumour-nucleus detection: the nuclei the index counts (positive/negative) against the
+    # annotated tumour nuclei (lymphocytes and unannotated stroma are false positives here)
+    in_index = np.isin(meas.cls, ("positive", "negative"))
+    gt_tumour = item.labels != "lymphocyte"
+    mt = match_points(meas.points[in_index], item.points[gt_tumour], MATCH_UM / mpp)
+    t_det, t_gt = int(in_index.sum()), int(gt_tumour.sum())
     return {
         "true_idx": true_idx,
         "meas_idx": meas_idx,
@@ -187,6 +195,11 @@ def evaluate(item: Annotated, meas: Measured, mpp: float) -> dict[str, float]:
         "recall": tp / n_gt if n_gt else math.nan,
         "f1": 2 * tp / (n_det + n_gt) if n_det + n_gt else math.nan,
         "tp": tp,
+        "t_tp": len(mt),
+        "t_det": t_det,
+        "t_gt": t_gt,
+        "t_f1": 2 * len(mt) / (t_det + t_gt) if t_det + t_gt else math.nan,
+        "denominator": t_det,
         "cls_acc": float(correct.mean()) if correct.size else math.nan,
         "n_cls": int(correct.size),
         "n_correct": int(correct.sum()),
@@ -214,7 +227,7 @@ def run(folder: Path, mpp: float, engine: str, overlays: Path | None) -> dict[st
     items = load_dataset(folder)
     rows = []
     print(f"# dataset {folder.name}: {len(items)} images, mpp {mpp}, engine {engine}")
-    header = f"{'image':18s} {'true%':>6s} {'meas%':>6s} {'err pp':>7s} {'n_gt':>5s} {'n_det':>5s} {'P':>5s} {'R':>5s} {'F1':>5s} {'acc':>5s}"
+    header = f"{'image':18s} {'true%':>6s} {'meas%':>6s} {'err pp':>7s} {'n_gt':>5s} {'n_det':>5s} {'P':>5s} {'R':>5s} {'F1':>5s} {'tF1':>5s} {'denom':>5s} {'acc':>5s}"
     print(header)
     for item in items:
         meas = measure(item.rgb, mpp)
@@ -222,7 +235,8 @@ def run(folder: Path, mpp: float, engine: str, overlays: Path | None) -> dict[st
         rows.append(res)
         print(
             f"{item.name:18s} {res['true_idx']:6.1f} {res['meas_idx']:6.1f} {res['err_pp']:+7.1f} {res['n_gt']:5d}"
-            f" {res['n_det']:5d} {res['precision']:5.2f} {res['recall']:5.2f} {res['f1']:5.2f} {res['cls_acc']:5.2f}"
+            f" {res['n_det']:5d} {res['precision']:5.2f} {res['recall']:5.2f} {res['f1']:5.2f} {res['t_f1']:5.2f}"
+            f" {res['denominator']:5d} {res['cls_acc']:5.2f}"
         )
         if overlays is not None:
             save_overlay(item, meas, overlays / folder.name / (Path(item.name).stem + ".png"))
@@ -235,7 +249,10 @@ def run(folder: Path, mpp: float, engine: str, overlays: Path | None) -> dict[st
     tp = sum(r["tp"] for r in rows)
     n_det = sum(r["n_det"] for r in rows)
     n_gt = sum(r["n_gt"] for r in rows)
+    t_tp = sum(r["t_tp"] for r in rows)
+    t_n = sum(r["t_det"] + r["t_gt"] for r in rows)
     summary = {
+        "tumour_f1": 2 * t_tp / t_n if t_n else math.nan,
         "mae_pp": mae,
         "pearson_r": pearson,
         "precision": tp / n_det if n_det else math.nan,
@@ -248,7 +265,8 @@ def run(folder: Path, mpp: float, engine: str, overlays: Path | None) -> dict[st
     print(
         f"OVERALL {folder.name}: index MAE {mae:.2f} pp, Pearson r {pearson:.3f} ({len(defined)} images with a"
         f" defined index); detection P {summary['precision']:.3f} R {summary['recall']:.3f}"
-        f" F1 {summary['f1']:.3f} (pooled over {n_gt} annotated nuclei); classification accuracy of matched"
+        f" F1 {summary['f1']:.3f} (pooled over {n_gt} annotated nuclei); tumour-nucleus F1 (index nuclei vs"
+        f" annotated tumour nuclei) {summary['tumour_f1']:.3f}; classification accuracy of matched"
         f" tumour nuclei {summary['cls_acc']:.3f}"
     )
     return summary
