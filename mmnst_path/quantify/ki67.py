@@ -505,9 +505,10 @@ def measure_ki67(
             raise ConfigError(msg)
         assert nuclei.labels is not None
         ring_px = max(1, round(params.pigment_ring_um / nuclei.mpp))
-        frac, fill, ring = _pigment_evidence(
-            nuclei.labels, dab, mask, len(nuclei), fill_od=params.positive_threshold_od, ring_px=ring_px
-        )
+        if mask.any():  # most tiles hold no pigment: skip the per-nucleus evidence there
+            frac, fill, ring = _pigment_evidence(
+                nuclei.labels, dab, mask, len(nuclei), fill_od=params.positive_threshold_od, ring_px=ring_px
+            )
     cells = classify_nuclei(nuclei, params, pigment_fraction=frac, dab_fill=fill, ring_pigment_fraction=ring)
     if roi_mask is not None:
         roi = np.asarray(roi_mask, dtype=bool)
