@@ -157,3 +157,20 @@ def test_pigment_rule_fill_and_ring():
         classify_nuclei(nuc, Ki67Params(), pigment_fraction=frac, dab_fill=[1.0])
     with pytest.raises(ConfigError, match="pigment_max_dab_fill"):
         Ki67Params(pigment_max_dab_fill=1.5)
+
+
+def test_generated_melanin_over_negatives_with_the_true_mask():
+    """Beer-Lambert tile with melanin granules over half the negative cells, given the true melanin
+    mask: the DAB-positive nuclei are counted (the fill/ring rule keeps them out of ``pigment``),
+    the granule-covered cells are ``pigment``; without a mask the granules inflate the positives."""
+    from mmnst_path.synthetic import ki67_pigment_tile
+
+    tile = ki67_pigment_tile(0)
+    truth_pos, truth_neg = tile.truth["ki67_positive"], tile.truth["ki67_negative"]
+    counts = measure_ki67(tile.rgb, mpp=tile.mpp, pigment_mask=tile.masks["melanin"]).counts
+    assert abs(counts.positive - truth_pos) <= 0.1 * truth_pos
+    assert counts.pigment >= 0.4 * truth_neg
+    # the previous rule (any nucleus mostly in the mask is pigment) lost >= 20 % of the positives
+    old = Ki67Params(pigment_ring_min_fraction=0.0)
+    assert measure_ki67(tile.rgb, mpp=tile.mpp, params=old, pigment_mask=tile.masks["melanin"]).counts.positive < 0.8 * truth_pos
+    assert measure_ki67(tile.rgb, mpp=tile.mpp).counts.positive > 3 * truth_pos
