@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/accuracy.py DATASET_DIR [--mpp X] [--overlays DIR] [--engine auto|pipeline|direct]
+    python benchmarks/accuracy.py DATASET_DIR... [--mpp X] [--overlays DIR] [--engine auto|pipeline|direct] [--split]
 
 ``DATASET_DIR`` is laid out like ``../shared/data/ki67/{bcdata,shidc,deepliif}``:
 
@@ -222,7 +222,36 @@ def save_overlay(item: Annotated, meas: Measured, path: Path) -> None:
     img.save(path)
 
 
-def run(folder: Path, mpp: float, engine: str, overlays: Path | None) -> dict[str, float]:
+def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Pooled detection scores and index MAE / Pearson r over per-image results of :func:`evaluate`."""
+    defined = [r for r in rows if not math.isnan(r["true_idx"])]
+    t = np.array([r["true_idx"] for r in defined])
+    mv = np.array([r["meas_idx"] for r in defined])
+    ok = ~np.isnan(mv)
+    mae = float(np.abs(mv[ok] - t[ok]).mean()) if ok.any() else math.nan
+    pearson = float(np.corrcoef(t[ok], mv[ok])[0, 1]) if ok.sum() > 2 else math.nan
+    tp = sum(r["tp"] for r in rows)
+    n_det = sum(r["n_det"] for r in rows)
+    n_gt = sum(r["n_gt"] for r in rows)
+    t_tp = sum(r["t_tp"] for r in rows)
+    t_n = sum(r["t_det"] + r["t_gt"] for r in rows)
+    return {
+        "tumour_f1": 2 * t_tp / t_n if t_n else math.nan,
+        "mae_pp": mae,
+        "pearson_r": pearson,
+        "precision": tp / n_det if n_det else math.nan,
+        "recall": tp / n_gt if n_gt else math.nan,
+        "f1": 2 * tp / (n_det + n_gt) if n_det + n_gt else math.nan,
+        "cls_acc": sum(r["n_correct"] for r in rows) / max(1, sum(r["n_cls"] for r in rows)),
+        "images": len(rows),
+        "undefined_truth": len(rows) - len(defined),
+        "n_gt": n_gt,
+    }
+
+
+def run(
+    folder: Path, mpp: float, engine: str, overlays: Path | None, split: bool = False
+) -> dict[str, float]:
     measure = measure_pipeline if engine == "pipeline" else measure_direct
     items = load_dataset(folder)
     rows = []
@@ -240,35 +269,22 @@ def run(folder: Path, mpp: float, engine: str, overlays: Path | None) -> dict[st
         )
         if overlays is not None:
             save_overlay(item, meas, overlays / folder.name / (Path(item.name).stem + ".png"))
-    defined = [r for r in rows if not math.isnan(r["true_idx"])]
-    t = np.array([r["true_idx"] for r in defined])
-    mv = np.array([r["meas_idx"] for r in defined])
-    ok = ~np.isnan(mv)
-    mae = float(np.abs(mv[ok] - t[ok]).mean()) if ok.any() else math.nan
-    pearson = float(np.corrcoef(t[ok], mv[ok])[0, 1]) if ok.sum() > 2 else math.nan
-    tp = sum(r["tp"] for r in rows)
-    n_det = sum(r["n_det"] for r in rows)
-    n_gt = sum(r["n_gt"] for r in rows)
-    t_tp = sum(r["t_tp"] for r in rows)
-    t_n = sum(r["t_det"] + r["t_gt"] for r in rows)
-    summary = {
-        "tumour_f1": 2 * t_tp / t_n if t_n else math.nan,
-        "mae_pp": mae,
-        "pearson_r": pearson,
-        "precision": tp / n_det if n_det else math.nan,
-        "recall": tp / n_gt if n_gt else math.nan,
-        "f1": 2 * tp / (n_det + n_gt) if n_det + n_gt else math.nan,
-        "cls_acc": sum(r["n_correct"] for r in rows) / max(1, sum(r["n_cls"] for r in rows)),
-        "images": len(rows),
-        "undefined_truth": len(rows) - len(defined),
-    }
+    summary = summarize(rows)
     print(
-        f"OVERALL {folder.name}: index MAE {mae:.2f} pp, Pearson r {pearson:.3f} ({len(defined)} images with a"
+        f"OVERALL {folder.name}: index MAE {summary['mae_pp']:.2f} pp, Pearson r {summary['pearson_r']:.3f}"
+        f" ({summary['images'] - summary['undefined_truth']} images with a"
         f" defined index); detection P {summary['precision']:.3f} R {summary['recall']:.3f}"
-        f" F1 {summary['f1']:.3f} (pooled over {n_gt} annotated nuclei); tumour-nucleus F1 (index nuclei vs"
+        f" F1 {summary['f1']:.3f} (pooled over {summary['n_gt']} annotated nuclei); tumour-nucleus F1 (index nuclei vs"
         f" annotated tumour nuclei) {summary['tumour_f1']:.3f}; classification accuracy of matched"
         f" tumour nuclei {summary['cls_acc']:.3f}"
     )
+    if split:  # tune/check halves: images at even / odd positions of the sorted list
+        for half, part in (("even", rows[0::2]), ("odd", rows[1::2])):
+            h = summarize(part)
+            print(
+                f"  {half:4s} half ({h['images']} images): index MAE {h['mae_pp']:.2f} pp, r {h['pearson_r']:.3f},"
+                f" detection P {h['precision']:.3f} R {h['recall']:.3f} F1 {h['f1']:.3f}, class acc {h['cls_acc']:.3f}"
+            )
     return summary
 
 
@@ -284,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         "--overlays", type=Path, default=None, help="save annotated overlays under this folder"
     )
     parser.add_argument("--engine", choices=("auto", "pipeline", "direct"), default="auto")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also report the even / odd image halves (tune on one, check on the other)",
+    )
     args = parser.parse_args(argv)
     engine = args.engine
     if engine == "auto":
@@ -296,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             engine = "pipeline"
     for folder in args.dataset_dir:
         mpp = args.mpp if args.mpp is not None else dataset_mpp(folder)
-        run(folder, mpp, engine, args.overlays)
+        run(folder, mpp, engine, args.overlays, split=args.split)
     return 0
 
 

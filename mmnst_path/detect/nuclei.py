@@ -7,18 +7,25 @@ units. Every parameter is physical (µm, µm², OD) and converted to pixels here
 Steps (every filter has bounded support, so a nucleus gets the same result in any tile that holds
 it with a halo of :meth:`NucleusParams.halo_um`):
 
-1. detection signal ``s = H + dab_weight * DAB`` (negative concentrations clipped to 0), smoothed
-   by a Gaussian of ``smooth_sigma_um``; using both stains finds strongly DAB-positive nuclei (weak
-   hematoxylin under the brown) and pale negative nuclei (weak total OD) alike;
-2. local background: a grey opening of ``s`` by a square of side ``2 * background_radius_um``
-   (min filter then max filter), smoothed by a box of the same size, subtracted from ``s``;
-3. foreground: background-subtracted signal >= ``foreground_od``;
-4. seeds: maxima of a scale-normalised Laplacian of Gaussian (``-sigma² ∇²G``, max over the scales
-   of ``nucleus_radius_um``) found with a maximum filter of ``min_seed_distance_um``, kept when the
-   response is >= ``seed_min_response`` and they lie in the foreground;
-5. seeded watershed of the inverted LoG response inside the foreground (splits touching nuclei);
-   foreground components without a seed become one nucleus each;
-6. objects outside ``[min_area_um2, max_area_um2]`` are dropped; features are measured with
+1. hematoxylin and DAB planes (negative concentrations clipped to 0), each smoothed by a Gaussian
+   of ``smooth_sigma_um`` and minus its local background (a grey opening by a square of side
+   ``2 * background_radius_um``, min filter then max filter, box-smoothed);
+2. foreground: ``H + dab_weight * DAB`` (background-subtracted) >= ``foreground_od``; using both
+   stains finds strongly DAB-positive nuclei (weak hematoxylin under the brown) and pale negative
+   nuclei (weak total OD) alike;
+3. seeds, per stain: each plane is compressed to a "nuclear contrast" ``log(1 + c / c0)``
+   (``c0`` = ``contrast_od`` for hematoxylin, ``dab_contrast_od`` for DAB), so a pale negative
+   nucleus beside a saturated DAB one keeps a blob of its own instead of sitting on the dark
+   neighbour's flank; a scale-normalised Laplacian of Gaussian (``-sigma² ∇²G``, ``sigma = r /
+   sqrt(2)`` for each radius of ``nucleus_radius_um``) gives per pixel the best response and its
+   scale; a pixel is a seed when its response is the maximum within ``seed_suppression * r`` of
+   its own scale ``r`` (non-maximum suppression tied to the detected size, so one large saturated
+   nucleus yields one seed) and >= ``seed_min_response``. The seeds of the two stains are pooled
+   and a seed with a stronger one within ``min_seed_distance_um`` is dropped;
+4. seeded watershed of the inverted LoG response (max over both stains) inside the foreground
+   (splits touching nuclei); foreground components without a seed become one nucleus each;
+5. each region keeps the pixels whose signal is >= ``contour_fraction`` of its own peak, and
+   objects outside ``[min_area_um2, max_area_um2]`` are dropped; features are measured with
    ``np.bincount``/``scipy.ndimage`` (no regionprops).
 """
 
@@ -47,35 +54,55 @@ class NucleusParams:
         Radii (µm) of the nuclei the LoG seed detector is tuned to; one LoG scale per radius,
         ``sigma = r / sqrt(2)``.
     min_seed_distance_um : float
-        Two seeds closer than this (µm, side of the maximum-filter window) are merged.
+        Seeds (of either stain) with a stronger seed within this distance (µm, Chebyshev) are
+        dropped.
     seed_min_response : float
-        Minimum scale-normalised LoG response of a seed (log10 OD).
+        Minimum scale-normalised LoG response of a seed, on the compressed contrast
+        ``log(1 + c / c0)`` (dimensionless).
+    seed_suppression : float
+        Non-maximum suppression radius of a seed as a fraction of its detected radius.
+    contrast_od, dab_contrast_od : float
+        ``c0`` (log10 OD) of the hematoxylin / DAB contrast compression ``log(1 + c / c0)``:
+        the OD above which contrast counts logarithmically (pale nuclei ~0.1-0.2 OD above the
+        background, saturated DAB ~2).
     smooth_sigma_um : float
-        Gaussian smoothing of the detection signal (µm).
+        Gaussian smoothing of the stain planes (µm).
     background_radius_um : float
         Half-side (µm) of the square grey opening that estimates the local background; must exceed
         the radius of the largest nucleus.
     foreground_od : float
-        Minimum background-subtracted detection signal of a nucleus pixel (log10 OD).
+        Minimum background-subtracted ``H + dab_weight * DAB`` of a nucleus pixel (log10 OD).
     dab_weight : float
-        Weight of DAB in the detection signal ``H + dab_weight * DAB``.
+        Weight of DAB in the foreground signal ``H + dab_weight * DAB``.
     min_area_um2, max_area_um2 : float
         Area limits of a nucleus (µm²).
     contour_fraction : float
         A nucleus keeps the pixels of its watershed region whose background-subtracted signal is at
         least this fraction of the region's peak (0 = keep the whole region).
+
+    Notes
+    -----
+    Defaults compared on the real annotated Ki67 tiles (``benchmarks/accuracy.py --split``;
+    BCData, SHIDC-B-Ki-67, DeepLIIF), a handful of variants only, each judged on the even and odd
+    image halves of every set separately. Against the single-signal LoG detector they replace,
+    detection F1 rose on both halves of BCData (0.74/0.76 -> 0.82/0.79) and DeepLIIF
+    (0.75/0.68 -> 0.78/0.70) and held on SHIDC (0.77/0.76 -> 0.77/0.78). ``nucleus_radius_um``
+    stops at 5 µm: a 6 µm scale scores two touching 9 µm nuclei as one blob.
     """
 
     nucleus_radius_um: tuple[float, ...] = (3.0, 4.0, 5.0)
-    min_seed_distance_um: float = 4.0
-    seed_min_response: float = 0.04
+    min_seed_distance_um: float = 5.0
+    seed_min_response: float = 0.1
+    seed_suppression: float = 0.8
+    contrast_od: float = 0.1
+    dab_contrast_od: float = 0.3
     smooth_sigma_um: float = 0.75
     background_radius_um: float = 10.0
     foreground_od: float = 0.08
     dab_weight: float = 0.5
-    min_area_um2: float = 18.0
+    min_area_um2: float = 25.0
     max_area_um2: float = 250.0
-    contour_fraction: float = 0.5
+    contour_fraction: float = 0.3
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)
@@ -83,7 +110,15 @@ class NucleusParams:
         if not radii or any(not (r > 0 and math.isfinite(r)) for r in radii):
             msg = f"NucleusParams.nucleus_radius_um must be positive finite radii in µm, got {radii!r}"
             raise ConfigError(msg)
-        positive = ("min_seed_distance_um", "smooth_sigma_um", "background_radius_um", "max_area_um2")
+        positive = (
+            "min_seed_distance_um",
+            "seed_suppression",
+            "contrast_od",
+            "dab_contrast_od",
+            "smooth_sigma_um",
+            "background_radius_um",
+            "max_area_um2",
+        )
         for name in positive:
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
@@ -106,9 +141,11 @@ class NucleusParams:
 
         The sum of the supports of the chained filters plus the largest nucleus diameter.
         """
-        sigma_max = max(self.nucleus_radius_um) / math.sqrt(2.0)
+        r_max = max(self.nucleus_radius_um)
+        sigma_max = r_max / math.sqrt(2.0)
         diameter = 2.0 * math.sqrt(self.max_area_um2 / math.pi)
-        return 4.0 * self.smooth_sigma_um + 4.0 * self.background_radius_um + 4.0 * sigma_max + diameter
+        seeds = self.seed_suppression * r_max + self.min_seed_distance_um
+        return 4.0 * self.smooth_sigma_um + 4.0 * self.background_radius_um + 4.0 * sigma_max + seeds + diameter
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> NucleusParams:
@@ -193,16 +230,43 @@ def _minus_background(plane: np.ndarray, side: int) -> np.ndarray:
     return np.maximum(plane - background, 0.0)
 
 
-def _log_response(signal: np.ndarray, radii_px: tuple[float, ...]) -> np.ndarray:
-    """Max over scales of the scale-normalised LoG, ``-sigma² ∇²(G_sigma * signal)``."""
+def _log_seeds(
+    contrast: np.ndarray, radii_px: tuple[float, ...], suppression: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scale-space LoG seeds of one contrast plane.
+
+    Returns the best scale-normalised response ``-sigma² ∇²(G_sigma * contrast)`` over the radii
+    (float32, (M, N)) and the bool seed mask: pixels whose response is the maximum within
+    ``suppression * r`` of their own best radius ``r`` (a square window, bounded support).
+    """
     best: np.ndarray | None = None
-    for radius in radii_px:
+    scale = np.zeros(contrast.shape, dtype=np.int8)
+    for k, radius in enumerate(radii_px):
         sigma = radius / math.sqrt(2.0)
-        resp = ndi.gaussian_laplace(signal, sigma, truncate=4.0, mode="reflect")
-        resp *= -(sigma**2)
-        best = resp if best is None else np.maximum(best, resp, out=best)
+        resp = ndi.gaussian_laplace(contrast, sigma, truncate=4.0, mode="reflect")
+        resp *= np.float32(-(sigma**2))
+        if best is None:
+            best = resp
+        else:
+            better = resp > best
+            np.copyto(best, resp, where=better)
+            scale[better] = k
     assert best is not None
-    return best
+    seeds = np.zeros(contrast.shape, dtype=bool)
+    for k, radius in enumerate(radii_px):
+        side = max(3, 2 * round(suppression * radius) + 1)
+        seeds |= (scale == k) & (best >= ndi.maximum_filter(best, size=side, mode="reflect"))
+    return best, seeds
+
+
+def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Per-label maximum of ``values``, shape (n + 1,) float32 (index 0 = background, -inf if empty).
+
+    ``np.maximum.at`` is linear in the pixels (``ndimage.maximum`` sorts them).
+    """
+    out = np.full(n + 1, -np.inf, dtype=np.float32)
+    np.maximum.at(out, labels.ravel(), values.ravel().astype(np.float32, copy=False))
+    return out
 
 
 def _perimeter_edges(labels: np.ndarray, n: int) -> np.ndarray:
@@ -229,7 +293,7 @@ def _measure(
     src = np.bincount(flat, (rows * cols).ravel(), minlength=n + 1)
     sd = np.bincount(flat, dab.ravel(), minlength=n + 1)
     sh = np.bincount(flat, hem.ravel(), minlength=n + 1)
-    dmax = np.asarray(ndi.maximum(dab, labels, np.arange(1, n + 1)), dtype=np.float32)
+    dmax = _label_max(dab, labels, n)[1:]
     a = np.maximum(area, 1.0)
     r, c = sr / a, sc / a
     # central second moments -> ellipse eigenvalues
@@ -302,15 +366,24 @@ def nuclei_from_stains(
 
     bg_side = 2 * max(1, round(params.background_radius_um / mpp)) + 1
     sigma_px = params.smooth_sigma_um / mpp
-    fg_signal = _minus_background(_gaussian(hem_pos, sigma_px), bg_side)
-    fg_signal += np.float32(params.dab_weight) * _minus_background(_gaussian(dab_pos, sigma_px), bg_side)
+    hem_sig = _minus_background(_gaussian(hem_pos, sigma_px), bg_side)
+    dab_sig = _minus_background(_gaussian(dab_pos, sigma_px), bg_side)
+    fg_signal = hem_sig + np.float32(params.dab_weight) * dab_sig
     foreground = fg_signal >= params.foreground_od
 
     radii_px = tuple(r / mpp for r in params.nucleus_radius_um)
-    response = _log_response(fg_signal, radii_px)
-    seed_side = max(3, 2 * round(0.5 * params.min_seed_distance_um / mpp) + 1)
-    peaks = (response == ndi.maximum_filter(response, size=seed_side)) & foreground
-    peaks &= response >= params.seed_min_response
+    response: np.ndarray | None = None
+    seeds = np.zeros(hem.shape, dtype=bool)
+    for plane, c0 in ((hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)):
+        contrast = np.log1p(plane / np.float32(c0))
+        resp, plane_seeds = _log_seeds(contrast, radii_px, params.seed_suppression)
+        seeds |= plane_seeds & (resp >= params.seed_min_response)
+        response = resp if response is None else np.maximum(response, resp, out=response)
+    assert response is not None
+    # pool the seeds of both stains: a seed with a stronger one nearby is the same nucleus
+    merge_side = max(3, 2 * round(params.min_seed_distance_um / mpp) + 1)
+    seed_resp = np.where(seeds, response, -np.inf).astype(np.float32)
+    peaks = seeds & foreground & (seed_resp >= ndi.maximum_filter(seed_resp, size=merge_side, mode="reflect"))
     markers, n_seeds = ndi.label(peaks, structure=np.ones((3, 3), bool))
 
     labels = watershed(-response, markers, mask=foreground)
@@ -323,8 +396,7 @@ def nuclei_from_stains(
     if params.contour_fraction > 0 and n_all:
         # adaptive contour: keep the pixels of each region above a fraction of its own peak, so pale
         # and dark nuclei both get their own outline and a seed's region cannot spread over stroma
-        peak = np.zeros(n_all + 1, dtype=np.float32)
-        peak[1:] = ndi.maximum(fg_signal, labels, np.arange(1, n_all + 1))
+        peak = _label_max(fg_signal, labels, n_all)
         labels = np.where(fg_signal >= np.float32(params.contour_fraction) * peak[labels], labels, 0)
     area_px = np.bincount(labels.ravel(), minlength=n_all + 1)
     area_um2 = area_px * (mpp * mpp)

@@ -81,8 +81,8 @@ def test_touching_pair_is_split():
 
 
 def test_tile_border_independence():
-    centres, radii, h, d = _grid_nuclei(shape=(320, 320), spacing=30, seed=3)
-    rgb = _render((320, 320), centres, radii, h, d, seed=4)
+    centres, radii, h, d = _grid_nuclei(shape=(400, 400), spacing=30, seed=3)
+    rgb = _render((400, 400), centres, radii, h, d, seed=4)
     params = NucleusParams()
     full = detect_nuclei(rgb, mpp=MPP, params=params)
     r0, c0 = 70, 90
