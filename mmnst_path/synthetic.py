@@ -16,7 +16,7 @@ Public API
     H&E with a necrotic area (pale eosin, ghost nuclei, karyorrhectic debris) beside viable
     tumour; truth ``necrosis_fraction_pct``, masks ``necrosis``, ``tissue``. Viable nuclei whose
     centre lies in the viable area but that reach over the drawn border are not necrosis.
-``ki67_pigment_tile(seed, *, size=512, mpp=0.5, positive_fraction=0.15, pigmented_cells=0.5, angle_deg=3.0, jpeg_quality=85)``
+``ki67_pigment_tile(seed, *, size=512, mpp=0.5, positive_fraction=0.15, pigmented_cells=0.5, angle_deg=3.0, jpeg_quality=85, granule_um=0.8)``
     H-DAB Ki67 with melanin granules over a fraction of the *negative* cells; truth
     ``ki67_positive``, ``ki67_negative``, ``ki67_index_pct``, ``melanin_fraction_pct``.
 """
@@ -128,8 +128,9 @@ def _paint(conc, r, c, rad, dens, rng):
     np.maximum(view, patch[sr0:sr1, sc0:sc1], out=view)
 
 
-def _granules(shape, centres, rng, mpp, *, ring=True):
-    """Melanin concentration: clusters of 0.5–2 µm granules around centres (row, col, spread_px)."""
+def _granules(shape, centres, rng, mpp, *, ring=True, granule_um=0.8):
+    """Melanin concentration: clusters of granules (``granule_um`` and twice that across) around
+    centres (row, col, spread_px)."""
     seeds = np.zeros(shape, bool)
     big = np.zeros(shape, bool)
     for r, c, spread in centres:
@@ -140,7 +141,7 @@ def _granules(shape, centres, rng, mpp, *, ring=True):
         gc = np.clip((c + dist * np.cos(ang)).astype(int), 0, shape[1] - 1)
         seeds[gr, gc] = True
         big[gr, gc] |= rng.random(k) < 0.3
-    r_small = max(1, round(0.4 / mpp))
+    r_small = max(1, round(0.5 * granule_um / mpp))
     grains = ndi.binary_dilation(seeds, iterations=r_small) | ndi.binary_dilation(big, iterations=2 * r_small)
     dens = rng.uniform(0.7, 1.6, shape).astype(np.float32)
     return np.where(grains, dens, 0.0).astype(np.float32), grains
@@ -203,8 +204,11 @@ def he_necrosis_tile(seed: int, *, size: int = 512, mpp: float = 1.0, necrosis_f
 
 def ki67_pigment_tile(seed: int, *, size: int = 512, mpp: float = 0.5, positive_fraction: float = 0.15,
                       pigmented_cells: float = 0.5, angle_deg: float = 3.0,
-                      jpeg_quality: int | None = 85) -> SyntheticTile:
-    """Ki67 (H-DAB) tile with melanin granules over a fraction of the negative cells."""
+                      jpeg_quality: int | None = 85, granule_um: float = 0.8) -> SyntheticTile:
+    """Ki67 (H-DAB) tile with melanin granules over a fraction of the negative cells.
+
+    ``granule_um``: diameter (µm) of the small granules (a third of them are about twice as big).
+    """
     rng = np.random.default_rng(seed)
     vh, vd = perturb_vector(_H, angle_deg, rng), perturb_vector(_DAB, angle_deg, rng)
     vm = perturb_vector(_melanin_ref(), angle_deg, rng)
@@ -222,7 +226,8 @@ def ki67_pigment_tile(seed: int, *, size: int = 512, mpp: float = 0.5, positive_
     neg = [cells[i] for i in np.flatnonzero(~pos)]
     k = round(pigmented_cells * len(neg))
     pick = rng.choice(len(neg), size=k, replace=False) if k else []
-    mel, grains = _granules(tissue.shape, [(neg[i][0], neg[i][1], 1.6 * neg[i][2]) for i in pick], rng, mpp)
+    mel, grains = _granules(tissue.shape, [(neg[i][0], neg[i][1], 1.6 * neg[i][2]) for i in pick], rng, mpp,
+                            granule_um=granule_um)
     rgb = _render([hem, dab, mel * tissue], [vh, vd, vm], rng, blur_px=0.4 / mpp, jpeg_quality=jpeg_quality)
     npos, nneg = int(pos.sum()), int((~pos).sum())
     truth = {"ki67_positive": npos, "ki67_negative": nneg, "ki67_index_pct": 100.0 * npos / max(1, npos + nneg),
