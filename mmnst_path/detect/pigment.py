@@ -41,7 +41,7 @@ from scipy import ndimage as ndi
 from ..errors import ConfigError, StainError
 from ..geometry import require_mpp
 
-__all__ = ["PigmentParams", "estimate_melanin_vector", "pigment_mask", "pigment_mode"]
+__all__ = ["PigmentParams", "eosin_hypotheses", "estimate_melanin_vector", "pigment_mask", "pigment_masks", "pigment_mode"]
 
 _BROWN_CHROMOGENS = ("dab",)
 _RED_CHROMOGENS = ("aec", "fast_red")
@@ -134,15 +134,19 @@ class PigmentParams:
 
     min_od: float = 0.3
     dark_od: float | None = None
-    colour_min_od: float = 0.35
+    colour_min_od: float = 0.25
+    colour_rim_od: float = 0.12
+    colour_rim_rel: float = 0.25
+    colour_peak_radius_um: float = 2.0
     colour_max_angle_deg: float = 12.0
     granule_radius_um: float = 2.0
     granule_contrast_od: float = 0.25
     granule_ratio: float = 1.6
     smooth_sigma_um: float = 0.2
     max_angle_deg: float = 22.0
-    grow_um: float = 0.6
-    brown_grow_um: float = 2.5
+    grow_um: float = 1.0
+    brown_grow_um: float = 0.6
+    ki67_grow_um: float = 2.5
     filled_margin_um: float = 1.0
     body_radius_um: float = 1.5
     body_od: float = 0.25
@@ -160,14 +164,14 @@ class PigmentParams:
         if self.dark_od is not None and not (math.isfinite(self.dark_od) and self.dark_od > 0):
             msg = f"PigmentParams.dark_od must be None or a positive finite number, got {self.dark_od!r}"
             raise ConfigError(msg)
-        for name in ("min_od", "colour_min_od", "colour_max_angle_deg", "granule_radius_um", "granule_ratio",
+        for name in ("min_od", "colour_min_od", "colour_rim_od", "colour_peak_radius_um", "colour_max_angle_deg", "granule_radius_um", "granule_ratio",
                      "max_angle_deg", "body_radius_um", "body_od", "ring_hole_um2", "ring_hole_max_um2", "ring_hole_h_od",
                      "cluster_radius_um"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 msg = f"PigmentParams.{name} must be a positive finite number, got {value!r}"
                 raise ConfigError(msg)
-        for name in ("granule_contrast_od", "smooth_sigma_um", "grow_um", "brown_grow_um", "min_area_um2",
+        for name in ("colour_rim_rel", "granule_contrast_od", "smooth_sigma_um", "grow_um", "brown_grow_um", "ki67_grow_um", "min_area_um2",
                      "filled_margin_um",
                      "body_smooth_um", "cluster_min_um2"):
             value = getattr(self, name)
@@ -186,7 +190,8 @@ class PigmentParams:
 
     def halo_um(self) -> float:
         """Context (µm) a tile needs around its core for a result identical to a whole-image run."""
-        granule = 4.0 * self.smooth_sigma_um + 4.0 * self.granule_radius_um + max(self.grow_um, self.brown_grow_um)
+        granule = (4.0 * self.smooth_sigma_um + 4.0 * max(self.granule_radius_um, self.colour_peak_radius_um)
+                   + max(self.grow_um, self.brown_grow_um, self.ki67_grow_um))
         body = (4.0 * self.body_smooth_um + 2.0 * self.body_radius_um
                 + 2.0 * math.sqrt(self.ring_hole_max_um2 / math.pi))
         return max(granule, body) + self.filled_margin_um + 2.0 * self.cluster_radius_um + 1.0
@@ -254,6 +259,52 @@ def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(best, -1.0, 1.0)))
 
 
+# Eosin OD directions of the two common references (Ruifrok & Johnston 2001; QuPath's default).
+# They differ mostly in blue (0.105 vs 0.558, 30° apart) and real slides spread over and beyond
+# that range, which is exactly the channel where melanin differs from eosin.
+_EOSIN_RUIFROK = (0.07, 0.99, 0.11)
+_EOSIN_QUPATH = (0.2159, 0.8012, 0.5581)
+_EOSIN_STEPS = (-0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.25)
+
+
+def eosin_hypotheses(eosin: Any = None) -> list[np.ndarray]:
+    """Plausible eosin OD directions: the Ruifrok–QuPath arc, extended by a quarter at each end,
+    plus ``eosin`` (the stain matrix's own vector) when given. Unit vectors, (3,) float64."""
+    a = np.asarray(_EOSIN_RUIFROK, np.float64)
+    b = np.asarray(_EOSIN_QUPATH, np.float64)
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    out = []
+    for t in _EOSIN_STEPS:
+        v = np.clip((1.0 - t) * a + t * b, 1e-3, None)
+        out.append(v / np.linalg.norm(v))
+    if eosin is not None:
+        v = np.asarray(eosin, np.float64)
+        out.append(v / np.linalg.norm(v))
+    return out
+
+
+def _melanin_lower_bound(od: np.ndarray, hematoxylin: Any, eosin: Any, melanin: np.ndarray) -> np.ndarray:
+    """Melanin concentration (log10 OD) that no plausible eosin can explain away.
+
+    For each eosin direction of :func:`eosin_hypotheses` the pixel's OD is unmixed into
+    hematoxylin + that eosin + melanin (exact 3x3 inverse, Beer–Lambert); the result is the
+    minimum melanin concentration over the hypotheses. Melanin is the only H&E-slide absorber
+    whose OD rises from red to blue (power-law spectrum, :func:`mmnst_path.stain.melanin_vector`),
+    so a pixel keeps a high lower bound only when its blue absorbance exceeds what any eosin
+    and the hematoxylin could give; a single assumed eosin instead leaks eosin into melanin (or
+    hides melanin in eosin) as soon as the slide's eosin is bluer (or less blue) than assumed.
+    """
+    h = np.asarray(hematoxylin, np.float64)
+    flat = od.reshape(-1, 3)
+    best = None
+    for e in eosin_hypotheses(eosin):
+        inv = np.linalg.inv(np.stack([h / np.linalg.norm(h), e, melanin / np.linalg.norm(melanin)]))
+        c = flat @ inv[:, 2].astype(np.float32)
+        best = c if best is None else np.minimum(best, c)
+    assert best is not None
+    return best.reshape(od.shape[:2])
+
+
 def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | None = None,
                      background: Any = None, _with_hematoxylin: bool = False) -> tuple:
     """Pigment channel (log10 OD) and hue angle (degrees) used by :func:`pigment_mask`.
@@ -286,6 +337,10 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
         both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
         channel, hematoxylin = both[..., 1], both[..., 0]
         angle = _angle_to(od, [mel, matrix.vector(brown[0])])
+    elif "eosin" in matrix.names and "hematoxylin" in matrix.names:
+        channel = _melanin_lower_bound(od, matrix.vector("hematoxylin"), matrix.vector("eosin"), mel)
+        hematoxylin = None
+        angle = _angle_to(od, [mel])
     else:
         others = [n for n in matrix.names if n not in ("melanin", "residual")]
         if not others:
@@ -303,6 +358,11 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
     out = (channel.astype(np.float32, copy=False), angle.astype(np.float32, copy=False),
            darkness.astype(np.float32, copy=False), mode)
     return (*out, hematoxylin) if _with_hematoxylin else out
+
+
+def _has_eosin(stains: Any) -> bool:
+    names = _matrix(stains).names
+    return "eosin" in names and "hematoxylin" in names
 
 
 def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
@@ -383,6 +443,32 @@ def pigment_mask(
     >>> bool(m[30, 30]), int(m.sum())
     (True, 4)
     """
+    return pigment_masks(rgb, mpp=mpp, stains=stains, params=params, background=background)[0]
+
+
+def pigment_masks(
+    rgb: np.ndarray,
+    *,
+    mpp: float,
+    stains: Any,
+    params: PigmentParams | None = None,
+    background: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Melanin pixels and the wider Ki67 exclusion mask, from one pass of the detector.
+
+    Parameters are those of :func:`pigment_mask`.
+
+    Returns
+    -------
+    melanin : (M, N) bool ndarray
+        Melanin pixels (what :func:`pigment_mask` returns): granule cores grown by ``grow_um``
+        (colour mode) or ``brown_grow_um`` (brown mode). Use it for the melanin area/fraction.
+    exclusion : (M, N) bool ndarray
+        Brown mode: the same cores grown by ``ki67_grow_um`` through dense granule clusters
+        (a superset of ``melanin``): pass it to :func:`mmnst_path.quantify.ki67.measure_ki67`
+        as ``pigment_mask``, where every brown pixel of a pigmented cytoplasm must be removed.
+        Colour mode: identical to ``melanin``.
+    """
     params = params or PigmentParams()
     mpp = require_mpp(mpp, what="image")
     channel, angle, darkness, mode, hematoxylin = pigment_channels(
@@ -390,9 +476,14 @@ def pigment_mask(
     sigma = params.smooth_sigma_um / mpp
     smooth = ndi.gaussian_filter(channel, sigma) if sigma >= 0.3 else channel
     hue_ok = angle <= params.max_angle_deg
-    if mode == "colour":
+    if mode == "colour" and _has_eosin(stains):
+        # the channel is already a lower bound over eosin hypotheses: no hue gate needed
+        core = smooth >= params.colour_min_od
+        peak = ndi.grey_dilation(smooth, footprint=_disk(params.colour_peak_radius_um / mpp))
+        rim = (smooth >= params.colour_rim_od) & (smooth >= params.colour_rim_rel * peak)
+    elif mode == "colour":
         core = (smooth >= params.colour_min_od) & (angle <= params.colour_max_angle_deg)
-        rim = (smooth >= 0.5 * params.colour_min_od) & (angle <= params.colour_max_angle_deg * 1.5)
+        rim = (smooth >= params.colour_rim_od) & (angle <= params.colour_max_angle_deg * 1.5)
     else:
         dark_s = ndi.gaussian_filter(darkness, sigma) if sigma >= 0.3 else darkness
         opened = ndi.grey_opening(dark_s, footprint=_disk(params.granule_radius_um / mpp))
@@ -405,7 +496,20 @@ def pigment_mask(
         filled = _brown_bodies(channel, hematoxylin, mpp, params)
         core = (smooth >= params.min_od) & hue_ok & granular & ~filled
         rim = (smooth >= params.min_od) & (angle <= params.max_angle_deg * 1.5) & ~filled
-    grow_px = round((params.grow_um if mode == "colour" else params.brown_grow_um) / mpp)
+    if mode == "colour":
+        mask = _grown(core, rim, params.grow_um, mpp, params)
+        return mask, mask
+    wide = _grown(core, rim, params.ki67_grow_um, mpp, params)
+    if params.cluster_min_um2 > 0 and wide.any():
+        wide = _clustered(wide, mpp, params)
+    # the melanin mask: the same cores, grown less (granule rims only), inside the wide mask
+    tight = _grown(core, rim, params.brown_grow_um, mpp, params) & wide
+    return tight, wide
+
+
+def _grown(core: np.ndarray, rim: np.ndarray, grow_um: float, mpp: float, params: PigmentParams) -> np.ndarray:
+    """Cores grown by at most ``grow_um`` into connected ``rim`` pixels, specks dropped."""
+    grow_px = round(grow_um / mpp)
     mask = core
     if grow_px > 0 and core.any():
         mask = ndi.binary_dilation(core, iterations=grow_px, mask=rim | core)
@@ -416,10 +520,7 @@ def pigment_mask(
         keep = sizes >= min_px
         keep[0] = False
         mask = keep[labels]
-    if mode == "brown" and params.cluster_min_um2 > 0 and mask.any():
-        mask = _clustered(mask, mpp, params)
     return mask
-
 
 def _clustered(mask: np.ndarray, mpp: float, params: PigmentParams) -> np.ndarray:
     """Keep pigment components that lie in a cluster: >= ``cluster_min_um2`` of pigment within
