@@ -153,11 +153,17 @@ def _layout(size, rng, glass):
 
 
 def he_melanin_tile(seed: int, *, size: int = 512, mpp: float = 0.5, n_pigmented: int = 60,
-                    angle_deg: float = 3.0, jpeg_quality: int | None = 85) -> SyntheticTile:
-    """H&E tile with melanin granule clusters around some cells and a few melanophages."""
+                    angle_deg: float = 3.0, jpeg_quality: int | None = 85, granule_um: float = 0.8,
+                    melanin_vector=None, blur_um: float = 0.4) -> SyntheticTile:
+    """H&E tile with melanin granule clusters around some cells and a few melanophages.
+
+    ``granule_um``: diameter (µm) of the small granules (a third are about twice as big);
+    ``melanin_vector``: reference melanin OD vector before the random rotation (default: the
+    physical :func:`mmnst_path.stain.melanin_vector`); ``blur_um``: optical blur sigma (µm).
+    """
     rng = np.random.default_rng(seed)
     vh, ve = perturb_vector(_H, angle_deg, rng), perturb_vector(_E, angle_deg, rng)
-    vm = perturb_vector(_melanin_ref(), angle_deg, rng)
+    vm = perturb_vector(_melanin_ref() if melanin_vector is None else melanin_vector, angle_deg, rng)
     tissue = _layout(size, rng, rng.uniform(0.05, 0.2))
     eos = (rng.uniform(0.12, 0.25) * (1 + 0.3 * _field(tissue.shape, 3, rng))).clip(0) * tissue
     hem = np.zeros_like(eos) + 0.03 * tissue
@@ -166,9 +172,9 @@ def he_melanin_tile(seed: int, *, size: int = 512, mpp: float = 0.5, n_pigmented
         _paint(hem, r, c, rad, rng.uniform(0.3, 0.7), rng)
     pick = rng.choice(len(cells), size=min(n_pigmented, len(cells)), replace=False)
     centres = [(cells[i][0], cells[i][1], 2.0 * cells[i][2]) for i in pick]
-    mel, grains = _granules(tissue.shape, centres, rng, mpp)
+    mel, grains = _granules(tissue.shape, centres, rng, mpp, granule_um=granule_um)
     mel *= tissue
-    rgb = _render([hem, eos.astype(np.float32), mel], [vh, ve, vm], rng, blur_px=0.4 / mpp,
+    rgb = _render([hem, eos.astype(np.float32), mel], [vh, ve, vm], rng, blur_px=blur_um / mpp,
                   jpeg_quality=jpeg_quality)
     melanin = grains & tissue
     truth = {"melanin_fraction_pct": 100.0 * melanin.sum() / tissue.sum(),
@@ -204,14 +210,16 @@ def he_necrosis_tile(seed: int, *, size: int = 512, mpp: float = 1.0, necrosis_f
 
 def ki67_pigment_tile(seed: int, *, size: int = 512, mpp: float = 0.5, positive_fraction: float = 0.15,
                       pigmented_cells: float = 0.5, angle_deg: float = 3.0,
-                      jpeg_quality: int | None = 85, granule_um: float = 0.8) -> SyntheticTile:
+                      jpeg_quality: int | None = 85, granule_um: float = 0.8,
+                      melanin_vector=None) -> SyntheticTile:
     """Ki67 (H-DAB) tile with melanin granules over a fraction of the negative cells.
 
-    ``granule_um``: diameter (µm) of the small granules (a third of them are about twice as big).
+    ``granule_um``: diameter (µm) of the small granules (a third of them are about twice as big);
+    ``melanin_vector``: reference melanin OD vector before the random rotation.
     """
     rng = np.random.default_rng(seed)
     vh, vd = perturb_vector(_H, angle_deg, rng), perturb_vector(_DAB, angle_deg, rng)
-    vm = perturb_vector(_melanin_ref(), angle_deg, rng)
+    vm = perturb_vector(_melanin_ref() if melanin_vector is None else melanin_vector, angle_deg, rng)
     tissue = _layout(size, rng, 0.05)
     hem = (0.05 * tissue * (1 + 0.3 * _field(tissue.shape, 4, rng))).clip(0).astype(np.float32)
     dab = (0.02 * tissue).astype(np.float32)

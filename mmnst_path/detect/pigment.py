@@ -1,8 +1,15 @@
 """Melanin pigment pixels: colour plus darkness plus granularity.
 
-Melanin is brown-black granular pigment (granules 0.5–2 µm) in tumour cells and in
-melanophages. On H&E it is the only brown, so colour deconvolution with a third, melanin
-vector isolates it (mode ``"colour"``). With a brown chromogen (DAB) colour alone cannot tell
+Melanin is brown-black granular pigment (granules 0.5–3 µm) in tumour cells and in
+melanophages. On H&E it is the only absorber whose OD rises from red to blue, so an unmixing
+into hematoxylin + eosin + melanin isolates it (mode ``"colour"``). Eosin's OD direction is
+uncertain exactly in blue (Ruifrok's and QuPath's references are 30° apart), so the melanin
+channel is the *lower bound* over a family of eosin hues (:func:`eosin_hypotheses`): a single
+assumed eosin either leaks eosin into melanin or hides melanin in eosin (it missed 90 % of the
+melanin of ``sample_tiles/he_melanin.tif``). No hue gate is applied to the pixel's raw OD
+(a granule over eosin or a nucleus is a mixture, 15–20° from pure melanin); cores above
+``colour_min_od`` grow into connected pixels above ``colour_rim_od`` and above
+``colour_rim_rel`` of the local peak (granule rims, not the blurred gaps of a cluster). With a brown chromogen (DAB) colour alone cannot tell
 them apart: the physically derived melanin vector sits only ~6° from DAB (see
 :func:`mmnst_path.stain.melanin_vector`). Mode ``"brown"`` therefore looks at the brown
 channel of the plain two-stain deconvolution and keeps a brown pixel as pigment only when it
@@ -62,8 +69,16 @@ class PigmentParams:
         as much as melanin does (real BCData tiles: DAB channel 99th percentile ~3 log10 OD),
         so darkness alone would call them pigment. Useful for H-DAB stains with weak DAB.
     colour_min_od : float
-        Colour-mode only: minimum melanin concentration (3-stain deconvolution) of a pigment
-        pixel.
+        Colour-mode only: minimum melanin concentration (log10 OD; with eosin, the lower bound
+        over eosin hues) of a granule core. 0.25: the real osteosarcoma H&E tiles (no melanin)
+        keep <= 0.26 % of pixels; granules of both generators have medians 0.25–0.6.
+    colour_rim_od, colour_rim_rel, colour_peak_radius_um : float
+        Colour-mode only: cores grow by ``grow_um`` into connected pixels whose melanin is
+        >= ``colour_rim_od`` and >= ``colour_rim_rel`` times the maximum within
+        ``colour_peak_radius_um`` (granule rims; the blurred gaps inside a dense cluster stay
+        out). The truth of generated tiles is defined differently by the two generators (granule
+        pixels before blur vs smoothed concentration > 0.15): these values split the difference
+        (``benchmarks/eval_melanin_robust.py``).
     colour_max_angle_deg : float
         Colour-mode only: maximum angle between a pixel's OD vector and the melanin vector.
         Tighter than in brown mode because eosin (~24° from melanin when it is QuPath-like)
@@ -109,20 +124,18 @@ class PigmentParams:
         Melanin comes in clusters of many granules; an isolated brown dot (apoptotic body,
         nucleolar Ki67 speck in a weakly positive nucleus) does not. 0 disables the test.
     grow_um : float
-        Colour mode: granule cores grow by at most this distance into connected pixels above
-        half ``colour_min_od`` (the blurred granule rims).
+        Colour mode: granule cores grow by at most this distance into the rim pixels above.
     brown_grow_um : float
-        Brown mode: granule cores grow by at most this distance into connected brown pixels
-        above ``min_od`` that are not in a brown body. Dense clusters of touching granules (a
-        heavily pigmented cytoplasm) are not granular at the ``granule_radius_um`` scale except
-        at their edges, so the cores must grow through them: 0.6 µm found 64-69 % of the true
-        melanin of generated Ki67 tiles (``mmnst_path.synthetic.ki67_pigment_tile``, Dice
-        0.72-0.74), 2.5 µm 0.80 with the real Ki67 tiles still <= 0.05 % pigment. Trade-off
-        (``benchmarks/eval_melanin.py``): 2.5 µm also takes the blurred gaps between granules,
-        so the melanin *fraction* of those tiles is +8 pp (0.6 µm: +2.6 pp, but the Ki67 index
-        with the mask is then +5..+8 pp instead of -2..+4 pp). The Ki67 exclusion is the
-        mission's key claim, so 2.5 µm is the default; a separate, tighter mask for the
-        fraction is the open follow-up.
+        Brown mode, melanin mask (:func:`pigment_mask`): granule cores grow by at most this
+        distance into connected brown non-body pixels above ``min_od`` (granule rims). 0.6 µm:
+        melanin fraction of generated Ki67 tiles +1..+4 pp (2.5 µm: +8 pp).
+    ki67_grow_um : float
+        Brown mode, Ki67 exclusion mask (second output of :func:`pigment_masks`): the same
+        cores grown by this distance through dense clusters of touching granules, which are not
+        granular at the ``granule_radius_um`` scale except at their edges. 2.5 µm keeps the Ki67
+        index with the mask at -2..+4 pp on generated tiles (0.6 µm: +5..+8 pp) and the real
+        Ki67 tiles <= 0.05 % pigment. The cluster test is applied to this mask; the melanin
+        mask is its subset.
     min_area_um2 : float
         Connected pigment specks smaller than this are dropped (a 0.5 µm granule is 0.2 µm²).
     melanin_vector : tuple of 3 float or None
