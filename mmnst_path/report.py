@@ -1,4 +1,9 @@
-"""Write a :class:`~mmnst_path.aggregate.SlideResult` to disk: result.json, cells.csv, summary.csv.
+"""Write a :class:`~mmnst_path.aggregate.SlideResult` to disk.
+
+Per input (:func:`write_result`): ``result.json``, ``cells.csv`` and ``cells.csv.gz`` (the same
+table), ``cells.geojson`` (QuPath detections + one annotation per ROI, see
+:mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
+Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`).
 
 Every write is atomic (a temporary file in the target folder, then :func:`os.replace`), so an
 interrupted run never leaves a half-written file behind. Undefined numbers (NaN) become ``null``
@@ -9,7 +14,16 @@ in JSON and an empty field in CSV, never 0.
     {"schema_version", "input", "status", "shape", "mpp", "analysis_mpp", "measures",
      "metrics": {...flat, as in summary.csv...}, "counts": {"ki67": {...}, ...},
      "hotspot": {"box": {row, col, height, width}, ...} | null, "tiles": [...],
-     "n_cells", "config": {...}, "stains": {...}, "versions": {...}, "timings": {...}}
+     "n_cells", "config": {...}, "stains": {...}, "versions": {...}, "timings": {...},
+     ...keys passed as ``extra`` (the batch runner stores "source", "request_hash", "summary_row")}
+
+``result.json`` is written last: its presence means every other file of the input is complete.
+
+``summary.json`` layout (``schema_version`` "1.0")::
+
+    {"schema_version", "kind": "mmnst_path.batch_summary", "columns": [...], "n_inputs", "n_ok",
+     "n_failed", "rows": [{column: value (null when undefined)}...], "failures": [{"input", "error"}],
+     ...extra keys}
 """
 
 from __future__ import annotations
@@ -17,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import gzip
 import io
 import json
 import math
@@ -29,9 +44,11 @@ from typing import Any
 import numpy as np
 
 from .aggregate import CELL_CLASSES, CellTable, SlideResult
+from .geojson import Roi, feature_collection_chunks
 
 __all__ = [
     "CELL_COLUMNS",
+    "RESULT_FILES",
     "SCHEMA_VERSION",
     "SUMMARY_COLUMNS",
     "atomic_open_text",
@@ -45,6 +62,7 @@ __all__ = [
     "summary_row",
     "write_result",
     "write_summary_csv",
+    "write_summary_json",
 ]
 
 SCHEMA_VERSION = "1.0"
@@ -107,16 +125,27 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_open_text(path: str | os.PathLike[str]) -> Iterator[io.TextIOBase]:
-    """Open a UTF-8 text file for streaming writes that appears at ``path`` only when complete."""
+def atomic_open_text(path: str | os.PathLike[str], *, compress: bool = False) -> Iterator[io.TextIOBase]:
+    """Open a UTF-8 text file for streaming writes that appears at ``path`` only when complete.
+
+    ``compress=True`` writes gzip (with a zero timestamp, so equal content gives equal bytes).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh  # type: ignore[misc]
-            fh.flush()
-            os.fsync(fh.fileno())
+        with os.fdopen(fd, "wb") as raw:
+            if compress:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+                        io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
+                    yield fh  # type: ignore[misc]
+            else:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                yield text  # type: ignore[misc]
+                text.flush()
+                text.detach()  # leaves ``raw`` open for the fsync below
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -258,17 +287,99 @@ def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike
     return atomic_write_text(path, buf.getvalue())
 
 
-def write_result(result: SlideResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write ``result.json`` and ``cells.csv`` into ``out_dir`` (created); return their paths."""
+def write_summary_json(
+    rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None
+) -> Path:
+    """Write summary.json atomically (layout in the module docstring); NaN -> null."""
+    failures = [{"input": r.get("input"), "error": r.get("error")} for r in rows if r.get("status") != "ok"]
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "mmnst_path.batch_summary",
+        "columns": list(SUMMARY_COLUMNS),
+        "n_inputs": len(rows),
+        "n_ok": len(rows) - len(failures),
+        "n_failed": len(failures),
+        "rows": [{name: r.get(name) for name in SUMMARY_COLUMNS} for r in rows],
+        "failures": failures,
+        **(extra or {}),
+    }
+    return atomic_write_text(path, json.dumps(json_ready(doc), indent=1, allow_nan=False, ensure_ascii=False) + "\n")
+
+
+#: Files :func:`write_result` can write, by key.
+RESULT_FILES = {
+    "cells": "cells.csv",
+    "cells_gz": "cells.csv.gz",
+    "geojson": "cells.geojson",
+    "overlay": "overlay.png",
+    "tissue": "tissue.png",
+    "result": "result.json",
+}
+
+
+def write_result(
+    result: SlideResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    rois: Sequence[Roi] = (),
+    outputs: Sequence[str] = ("cells", "cells_gz", "geojson", "overlay", "tissue"),
+    geojson_shape: str = "polygon",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write the files of one input into ``out_dir`` (created); return their paths by key.
+
+    Parameters
+    ----------
+    result : SlideResult
+    out_dir : path
+    rois : sequence of Roi
+        Regions analysed (level-0): one QuPath annotation each in cells.geojson, drawn on the
+        PNGs. Without ROIs the whole image is one annotation.
+    outputs : sequence of str
+        Keys of :data:`RESULT_FILES` to write besides result.json (always written, last).
+    geojson_shape : {"polygon", "point"}
+        Nuclei as small polygons or points in cells.geojson.
+    extra : mapping, optional
+        More top-level keys of result.json.
+    """
+    from .geojson import Roi as _Roi
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cells = out / "cells.csv"
-    with atomic_open_text(cells) as fh:  # streamed: a slide may hold millions of cells
-        for part in _cells_csv_chunks(result.cells):
-            fh.write(part)
-    doc = json.dumps(result_to_dict(result), indent=2, allow_nan=False) + "\n"
-    res = atomic_write_text(out / "result.json", doc)
-    return {"result": res, "cells": cells}
+    unknown = set(outputs) - set(RESULT_FILES)
+    if unknown:
+        msg = f"write_result: unknown outputs {sorted(unknown)}; expected some of {sorted(RESULT_FILES)}"
+        raise ValueError(msg)
+    paths: dict[str, Path] = {}
+    for key, compress in (("cells", False), ("cells_gz", True)):
+        if key in outputs:
+            paths[key] = out / RESULT_FILES[key]
+            with atomic_open_text(paths[key], compress=compress) as fh:  # streamed: millions of cells
+                for part in _cells_csv_chunks(result.cells):
+                    fh.write(part)
+    if "geojson" in outputs:
+        regions = list(rois)
+        if not regions:
+            r1, c1 = result.shape[0] - 0.5, result.shape[1] - 0.5
+            whole = np.array([[-0.5, -0.5], [-0.5, c1], [r1, c1], [r1, -0.5]])
+            regions = [_Roi(whole, "Image")]
+        paths["geojson"] = out / RESULT_FILES["geojson"]
+        with atomic_open_text(paths["geojson"]) as fh:
+            for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
+                                                  seed=result.input):
+                fh.write(part)
+    polygons = [r.polygon for r in rois]
+    if "overlay" in outputs or "tissue" in outputs:
+        from .overlay import overlay_png, tissue_png
+
+        if "tissue" in outputs:
+            paths["tissue"] = atomic_write_bytes(out / RESULT_FILES["tissue"], tissue_png(result, polygons))
+        if "overlay" in outputs:
+            paths["overlay"] = atomic_write_bytes(out / RESULT_FILES["overlay"], overlay_png(result, polygons))
+    doc = result_to_dict(result)
+    doc.update(json_ready(dict(extra or {})))
+    paths["result"] = atomic_write_text(out / "result.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    return paths
 
 
 def output_stems(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:

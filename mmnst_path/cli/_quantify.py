@@ -1,10 +1,11 @@
 """``mmnst-path quantify``: Ki67 / melanin / necrosis on slides and tiles, batch-wise.
 
-Thin layer over :func:`mmnst_path.pipeline.analyze_slide` and :mod:`mmnst_path.report`: expands
-the inputs (files, folders searched recursively, globs), runs each one, writes
-``DIR/summary.csv`` after every input (atomically) and ``DIR/<stem>/result.json`` +
-``cells.csv``, and prints a results table. A failing input becomes a ``status=error`` row and
-the batch goes on. Exit status: 0 all inputs succeeded, 1 some failed, 2 bad usage.
+Thin layer over :func:`mmnst_path.batch.run_batch`: expands the inputs (files, folders searched
+recursively, globs), shows progress (rich bars on a terminal, plain log lines otherwise, nothing
+with ``--quiet``), and prints a results table and the failure list. The batch writes
+``DIR/summary.csv``, ``DIR/summary.json``, ``DIR/report.html`` and per input
+``DIR/<stem>/{result.json, cells.csv, cells.csv.gz, cells.geojson, overlay.png, tissue.png}``.
+Exit status: 0 all inputs succeeded, 1 some failed, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Quantify the Ki67 index (global and hot spot, with 95% CI), the melanin pigment "
             "fraction and the necrosis area of every INPUT (slide or tile file, folder searched "
-            "recursively, or glob). Writes DIR/summary.csv and, per input, DIR/<stem>/result.json "
-            "and DIR/<stem>/cells.csv. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
+            "recursively, or glob). Writes DIR/summary.csv, DIR/summary.json, DIR/report.html and, per "
+            "input, DIR/<stem>/ with result.json, cells.csv(.gz), cells.geojson (QuPath), overlay.png "
+            "and tissue.png. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="slide/tile files, folders or globs")
@@ -50,6 +52,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run tiles on a Dask distributed cluster")
     p.add_argument("--tile-um", type=float, metavar="UM", help="tile core side in µm")
     p.add_argument("--analysis-mpp", type=float, metavar="X", help="analysis resolution, µm per pixel")
+    p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px), for every input")
+    p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (size, mtime) and the config")
+    p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare the Ki67 index of two inputs (e.g. primary and recurrence) in report.html")
     p.add_argument("--quiet", action="store_true", help="print only the final table and errors")
     p.set_defaults(func=run)
 
@@ -169,39 +175,84 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     Console(soft_wrap=False, width=max(120, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 160)).print(table)
 
 
-def _progress_factory(quiet: bool) -> Callable[[str], Any]:
-    """A context-manager factory giving a ``progress(done, total)`` callback per input."""
-    import contextlib
+class _PlainProgress:
+    """One log line per finished input on stderr (output is not a terminal)."""
 
-    if quiet or not sys.stderr.isatty():
+    def __init__(self) -> None:
+        self.total = 0
 
-        @contextlib.contextmanager
-        def plain(label: str) -> Any:
-            yield None
+    def batch_started(self, total: int) -> None:
+        self.total = total
 
-        return plain
+    def input_started(self, index: int, path: Path) -> None:
+        return None
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    def tiles(self, done: int, total: int) -> None:
+        return None
 
-    @contextlib.contextmanager
-    def bar(label: str) -> Any:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      transient=True) as prog:
-            task = prog.add_task(label, total=None)
+    def input_finished(self, index: int, path: Path, row: dict[str, Any], *, skipped: bool, seconds: float) -> None:
+        status = "ok" if row["status"] == "ok" else f"error: {row['error']}"
+        if skipped:
+            status += " (up to date, skipped)"
+        print(f"[{index + 1}/{self.total}] {path}: {status} ({seconds:.1f} s)", file=sys.stderr, flush=True)
 
-            def update(done: int, total: int) -> None:
-                prog.update(task, completed=done, total=total)
 
-            yield update
+class _RichProgress(_PlainProgress):
+    """Two bars on a terminal: inputs done, and the current input's tiles (rate and ETA)."""
 
-    return bar
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        super().__init__()
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=self.console, transient=False,
+        )
+        self.slides: Any = None
+        self.tile_task: Any = None
+        self.t0 = 0.0
+
+    def batch_started(self, total: int) -> None:
+        super().batch_started(total)
+        self.progress.start()
+        self.slides = self.progress.add_task("inputs", total=total, rate="")
+        self.tile_task = self.progress.add_task("tiles", total=None, rate="")
+
+    def input_started(self, index: int, path: Path) -> None:
+        self.t0 = time.perf_counter()
+        self.progress.reset(self.tile_task, total=None, description=f"tiles of {path.name}", rate="")
+
+    def tiles(self, done: int, total: int) -> None:
+        dt = time.perf_counter() - self.t0
+        rate = f"{done / dt:.1f} tiles/s" if done and dt > 0 else ""
+        self.progress.update(self.tile_task, completed=done, total=total, rate=rate)
+
+    def input_finished(self, index: int, path: Path, row: dict[str, Any], *, skipped: bool, seconds: float) -> None:
+        self.progress.update(self.slides, advance=1)
+        status = "[green]ok[/]" if row["status"] == "ok" else f"[red]error[/]: {row['error']}"
+        self.progress.console.print(f"[{index + 1}/{self.total}] {path.name}: {status}"
+                                    f"{' (up to date, skipped)' if skipped else ''} ({seconds:.1f} s)",
+                                    markup=True, highlight=False)
+
+    def close(self) -> None:
+        self.progress.stop()
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``quantify``; return the exit status."""
-    from ..errors import ConfigError, MmnstPathError
-    from ..pipeline import analyze_slide
-    from ..report import error_row, output_stems, summary_row, write_result, write_summary_csv
+    from ..batch import BatchOptions, run_batch
+    from ..errors import MmnstPathError
 
     def err(msg: str) -> None:
         print(f"mmnst-path quantify: {msg}", file=sys.stderr)
@@ -212,50 +263,44 @@ def run(args: argparse.Namespace) -> int:
     if args.mpp is not None and not (math.isfinite(args.mpp) and args.mpp > 0):
         err(f"--mpp must be a positive number of µm per pixel, got {args.mpp}")
         return 2
+    if args.resume and args.overwrite:
+        err("--resume and --overwrite exclude each other")
+        return 2
     try:
         config = _config(args)
-    except (MmnstPathError, ValueError) as exc:
+    except (MmnstPathError, ValueError, OSError) as exc:
         err(str(exc))
         return 2
     files, missing = expand_inputs(args.inputs)
     if not files and not missing:
         err("no input")
         return 2
-    out_dir = Path(args.out)
+    options = BatchOptions(
+        out_dir=Path(args.out), config=config, mpp=args.mpp, workers=args.workers, scheduler=args.scheduler,
+        roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
+        compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
+    )
+    progress: Any = None
+    if not args.quiet:
+        progress = _RichProgress() if sys.stderr.isatty() else _PlainProgress()
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        err(f"cannot create the output folder {str(out_dir)!r}: {exc}")
+        outcome = run_batch(files, options, missing=missing, progress=progress)
+    except MmnstPathError as exc:  # options refused before any input ran
+        err(str(exc))
         return 2
-
-    rows: list[dict[str, Any]] = [error_row(name, reason) for name, reason in missing]
-    stems = output_stems(files)
-    progress = _progress_factory(args.quiet)
-    for i, (path, stem) in enumerate(zip(files, stems, strict=True), 1):
-        t0 = time.perf_counter()
-        try:
-            with progress(f"[{i}/{len(files)}] {path.name}") as cb:
-                result = analyze_slide(
-                    path, config, mpp=args.mpp, workers=args.workers, scheduler=args.scheduler, progress=cb
-                )
-            write_result(result, out_dir / stem)
-            row = summary_row(result, seconds=time.perf_counter() - t0)
-            row["input"] = str(path)
-        except ConfigError as exc:
-            row = error_row(str(path), exc)
-        except (MmnstPathError, OSError, ValueError, RuntimeError, MemoryError) as exc:
-            row = error_row(str(path), exc)
-        except Exception as exc:  # a bug in one input must not kill the batch; keep the type
-            row = error_row(str(path), exc)
-        rows.append(row)
-        write_summary_csv(rows, out_dir / "summary.csv")
-        if not args.quiet:
-            status = "ok" if row["status"] == "ok" else f"error: {row['error']}"
-            print(f"[{i}/{len(files)}] {path}: {status} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
-    write_summary_csv(rows, out_dir / "summary.csv")
-    _print_table(rows, out_dir)
-    failed = [r for r in rows if r["status"] != "ok"]
-    if failed:
-        err(f"{len(failed)} of {len(rows)} inputs failed: " + ", ".join(str(r["input"]) for r in failed))
+    finally:
+        if isinstance(progress, _RichProgress):
+            progress.close()
+    rows = list(outcome.rows)
+    _print_table(rows, options.out_dir)
+    if outcome.comparison is not None:
+        c = outcome.comparison
+        print(f"Ki67 {Path(str(c['b'])).name} - {Path(str(c['a'])).name}: {_fmt(c['difference_pct'], '+.1f')} pp "
+              f"(95% CI {_fmt(c['ci_low_pct'], '+.1f')} to {_fmt(c['ci_high_pct'], '+.1f')}), p = {_fmt(c['p_value'], '.3g')}")
+    print(f"report: {outcome.files['report_html']}")
+    if outcome.failures:
+        err(f"{len(outcome.failures)} of {len(rows)} inputs failed:")
+        for r in outcome.failures:
+            print(f"  {r['input']}: {r['error']}", file=sys.stderr)
         return 1
     return 0

@@ -1,0 +1,134 @@
+"""report.html: one self-contained page for a batch (no external file, script or font).
+
+A row per input: thumbnail (PNG embedded as a ``data:`` URI), Ki67 index with its 95 % CI and
+denominator, hot spot index with CI, H-score, melanin %, necrosis %, and the error for failed
+inputs; an optional comparison block (``--compare A B``): Ki67 difference B - A in percentage
+points with its 95 % CI and p-value. Numbers are shown rounded (1 decimal, p-value 3
+significant digits); every number cell also carries its full value in ``data-value`` so a test
+(or a script) can read the page back. Undefined numbers show as "–" (never 0).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["render_report"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
+h1{font-size:20px;margin:0 0 4px} p.sub{color:#666;margin:0 0 16px}
+table{border-collapse:collapse;font-size:13px} th,td{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:middle}
+th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px}
+.ok{color:#237804;font-weight:600} .bad{color:#a8071a;font-weight:600}
+img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
+.ci{color:#666;font-size:11px} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
+"""
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _cell(value: Any, fmt: str = ".1f", *, name: str) -> str:
+    f = _num(value)
+    if f is None:
+        return f'<td class="num" data-col="{name}" data-value="">–</td>'
+    return f'<td class="num" data-col="{name}" data-value="{f!r}">{format(f, fmt)}</td>'
+
+
+def _ci(low: Any, high: Any) -> str:
+    lo, hi = _num(low), _num(high)
+    return "" if lo is None or hi is None else f'<div class="ci">95% CI {lo:.1f}–{hi:.1f}</div>'
+
+
+def _comparison(c: Mapping[str, Any]) -> str:
+    def fmt(v: Any, spec: str) -> str:
+        f = _num(v)
+        return "–" if f is None else format(f, spec)
+
+    p = _num(c.get("p_value"))
+    p_text = "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3g}")
+    return f"""<section class="cmp" id="comparison">
+<h2 style="font-size:16px;margin:0 0 8px">Ki67 comparison</h2>
+<table>
+<tr><th>A</th><td>{html.escape(Path(str(c.get("a"))).name)}</td><td class="num" data-col="a_index_pct" data-value="{c.get("a_index_pct")!r}">{fmt(c.get("a_index_pct"), ".1f")} %</td><td class="num">{c.get("a_positive")}/{c.get("a_denominator")}</td></tr>
+<tr><th>B</th><td>{html.escape(Path(str(c.get("b"))).name)}</td><td class="num" data-col="b_index_pct" data-value="{c.get("b_index_pct")!r}">{fmt(c.get("b_index_pct"), ".1f")} %</td><td class="num">{c.get("b_positive")}/{c.get("b_denominator")}</td></tr>
+<tr><th>B − A</th><td></td><td class="num" data-col="difference_pct" data-value="{c.get("difference_pct")!r}">{fmt(c.get("difference_pct"), "+.1f")} pp</td>
+<td class="num" data-col="diff_ci" data-low="{c.get("ci_low_pct")!r}" data-high="{c.get("ci_high_pct")!r}">95% CI {fmt(c.get("ci_low_pct"), "+.1f")} to {fmt(c.get("ci_high_pct"), "+.1f")} pp</td></tr>
+<tr><th>p-value</th><td></td><td class="num" data-col="p_value" data-value="{c.get("p_value")!r}">{p_text}</td><td class="ci">{html.escape(str(c.get("method", "")))}</td></tr>
+</table></section>"""
+
+
+def render_report(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    thumbnails: Mapping[str, bytes] | None = None,
+    folders: Mapping[str, str] | None = None,
+    comparison: Mapping[str, Any] | None = None,
+    title: str = "mmnst-path quantify",
+) -> str:
+    """The HTML text of the batch report.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        Summary rows (keys of :data:`mmnst_path.report.SUMMARY_COLUMNS`).
+    thumbnails : mapping of input -> PNG bytes, optional
+        Embedded as data URIs.
+    folders : mapping of input -> output folder name, optional
+        Links to each input's overlay.png (relative to the report).
+    comparison : mapping, optional
+        From :func:`mmnst_path.batch.compare_rows`.
+    title : str
+    """
+    thumbnails = thumbnails or {}
+    folders = folders or {}
+    n_ok = sum(1 for r in rows if r.get("status") == "ok")
+    body = []
+    for r in rows:
+        name = str(r.get("input", ""))
+        ok = r.get("status") == "ok"
+        png = thumbnails.get(name)
+        thumb = (f'<img class="thumb" alt="thumbnail of {html.escape(Path(name).name)}" '
+                 f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">') if png else ""
+        folder = folders.get(name)
+        if folder and thumb:
+            thumb = f'<a href="{html.escape(folder)}/overlay.png">{thumb}</a>'
+        status = '<span class="ok">ok</span>' if ok else '<span class="bad">error</span>'
+        den = _num(r.get("ki67_denominator"))
+        ki67 = _cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5] + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + "</td>"
+        hot = _cell(r.get("ki67_hotspot_index_pct"), name="ki67_hotspot_index_pct")[:-5] + _ci(
+            r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + "</td>"
+        body.append(
+            f'<tr class="{"ok" if ok else "error"}" data-input="{html.escape(name)}">'
+            f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"ci\">{html.escape(name)}</div></td>"
+            f"<td>{status}</td>{ki67}"
+            f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}</td>'
+            f"{hot}{_cell(r.get('h_score'), name='h_score')}"
+            f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')}"
+            f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')}"
+            f'<td class="err">{"" if ok else html.escape(str(r.get("error", "")))}</td></tr>'
+        )
+    cmp_block = _comparison(comparison) if comparison else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = densest Ki67 window; undefined values show as –.</p>
+{cmp_block}
+<table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
+<th>H-score</th><th>melanin %</th><th>necrosis %</th><th>error</th></tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody></table></body></html>
+"""

@@ -1,0 +1,268 @@
+"""Analysis configuration: :class:`AnalysisConfig`, the measures that apply to a stain matrix,
+and the H&E / H-DAB guess of ``stains="auto"``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..detect.nuclei import NucleusParams
+from ..detect.pigment import PigmentParams
+from ..errors import ConfigError
+from ..quantify.ki67 import Ki67Params
+from ..quantify.melanin import MelaninParams
+from ..quantify.necrosis import NecrosisParams
+from ..tiling.tissue import TissueParams
+
+__all__ = ["MEASURES", "AnalysisConfig", "applicable_measures", "guess_stains"]
+
+_SECTIONS: dict[str, type] = {
+    "tissue": TissueParams,
+    "nuclei": NucleusParams,
+    "ki67": Ki67Params,
+    "pigment": PigmentParams,
+    "melanin": MelaninParams,
+    "necrosis": NecrosisParams,
+}
+_CHROMOGENS = ("dab",)  # Ki67 classification reads the DAB channel
+#: Everything the pipeline can measure, in report order.
+MEASURES = ("ki67", "melanin", "necrosis")
+
+
+def _section_from_mapping(name: str, cls: type, mapping: Any) -> Any:
+    if isinstance(mapping, cls):
+        return mapping
+    if not isinstance(mapping, Mapping):
+        msg = f"config key {name!r} must be a table of parameters, got {type(mapping).__name__}"
+        raise ConfigError(msg)
+    known = {f.name for f in fields(cls)}
+    for key in mapping:
+        if key not in known:
+            msg = f"unknown config key '{name}.{key}'; expected one of {sorted(known)}"
+            raise ConfigError(msg)
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in mapping.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        msg = f"invalid value in config section {name!r}: {exc}"
+        raise ConfigError(msg) from exc
+
+
+def _plain(value: Any) -> Any:
+    """TOML/JSON-able copy of a parameter value (tuples -> lists, numpy scalars -> Python)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _section_to_mapping(params: Any) -> dict[str, Any]:
+    return {f.name: _plain(getattr(params, f.name)) for f in fields(params) if getattr(params, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Every analysis parameter of a run (frozen; written into every result).
+
+    Attributes
+    ----------
+    analysis_mpp : float
+        Resolution the tiles are analysed at, µm per pixel.
+    stains : str
+        Stain preset name (``"H-DAB"``, ``"H&E"``, ...), a JSON stain file or JSON text, or
+        ``"auto"``: H&E or H-DAB chosen per image from the colour of its tissue (see
+        :func:`guess_stains`); the result records the preset chosen.
+    measures : tuple of str
+        Subset of :data:`MEASURES`; empty means all that apply to the stains (Ki67 needs a
+        chromogen such as DAB, necrosis needs eosin, melanin always applies).
+    tile_um : float
+        Side of a tile core in µm (``tile_um / analysis_mpp`` analysis pixels). 512 µm (1024 px
+        at 0.5 µm/px, read with a ~150 px halo) measured faster and ~half the memory of 1024 µm
+        on the generated benchmark slide (benchmarks/bench_slide.py).
+    tissue_mpp : float
+        Resolution of the thumbnail the tissue is detected on, µm per pixel.
+    hotspot_area_mm2 : float
+        Area of the Ki67 hot-spot window, mm².
+    hotspot_min_nuclei : int
+        Minimum tumour nuclei in an eligible hot-spot window.
+    map_um : float
+        Pixel size of the low-resolution melanin map, µm.
+    tissue, nuclei, ki67, pigment, melanin, necrosis : parameter dataclasses
+        Parameters of tissue detection, nucleus detection, Ki67 classification, melanin
+        pigment detection (also used to keep pigment out of the Ki67 index), melanin and
+        necrosis measurement.
+    """
+
+    analysis_mpp: float = 0.5
+    stains: str = "H-DAB"
+    measures: tuple[str, ...] = ()
+    tile_um: float = 512.0
+    tissue_mpp: float = 8.0
+    hotspot_area_mm2: float = 1.0
+    hotspot_min_nuclei: int = 500
+    map_um: float = 16.0
+    tissue: TissueParams = field(default_factory=TissueParams)
+    nuclei: NucleusParams = field(default_factory=NucleusParams)
+    ki67: Ki67Params = field(default_factory=Ki67Params)
+    pigment: PigmentParams = field(default_factory=PigmentParams)
+    melanin: MelaninParams = field(default_factory=MelaninParams)
+    necrosis: NecrosisParams = field(default_factory=NecrosisParams)
+
+    def __post_init__(self) -> None:
+        for name in ("analysis_mpp", "tile_um", "tissue_mpp", "hotspot_area_mm2", "map_um"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                math.isfinite(value) and value > 0
+            ):
+                msg = f"config key {name!r} must be a positive finite number, got {value!r}"
+                raise ConfigError(msg)
+            object.__setattr__(self, name, float(value))
+        n = self.hotspot_min_nuclei
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            msg = f"config key 'hotspot_min_nuclei' must be an integer >= 1, got {n!r}"
+            raise ConfigError(msg)
+        if not isinstance(self.stains, str) or not self.stains.strip():
+            msg = f"config key 'stains' must be a preset name, a JSON file or JSON text, got {self.stains!r}"
+            raise ConfigError(msg)
+        measures = self.measures
+        if isinstance(measures, str):
+            measures = tuple(m.strip() for m in measures.split(",") if m.strip())
+        measures = tuple(str(m).strip().lower() for m in measures)
+        for m in measures:
+            if m not in MEASURES:
+                msg = f"config key 'measures' holds unknown measure {m!r}; expected some of {list(MEASURES)}"
+                raise ConfigError(msg)
+        object.__setattr__(self, "measures", tuple(dict.fromkeys(measures)))
+        if self.analysis_mpp * 2 > self.tile_um:
+            msg = f"config key 'tile_um' ({self.tile_um} µm) must be at least 2 analysis pixels"
+            raise ConfigError(msg)
+        for name, cls in _SECTIONS.items():
+            if not isinstance(getattr(self, name), cls):
+                msg = f"config key {name!r} must be a {cls.__name__}, got {type(getattr(self, name)).__name__}"
+                raise ConfigError(msg)
+
+    # --------------------------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> AnalysisConfig:
+        """Build from a plain mapping (a parsed TOML/JSON file); unknown keys are an error.
+
+        Missing keys take their defaults; nested tables (``[nuclei]``...) hold the parameters of
+        each section.
+        """
+        if not isinstance(mapping, Mapping):
+            msg = f"an analysis configuration must be a mapping of keys, got {type(mapping).__name__}"
+            raise ConfigError(msg)
+        known = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in mapping.items():
+            if key not in known:
+                msg = f"unknown config key {key!r}; expected one of {sorted(known)}"
+                raise ConfigError(msg)
+            if key in _SECTIONS:
+                kwargs[key] = _section_from_mapping(key, _SECTIONS[key], value)
+            elif key == "measures":
+                kwargs[key] = tuple(value) if isinstance(value, list | tuple) else value
+            else:
+                kwargs[key] = value
+        return cls(**kwargs)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain nested mapping (TOML- and JSON-able), the inverse of :meth:`from_mapping`."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = _section_to_mapping(value) if f.name in _SECTIONS else _plain(value)
+        return out
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> AnalysisConfig:
+        """Read a TOML file (``--config FILE.toml``)."""
+        import tomllib
+
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            msg = f"config file {str(p)!r} does not exist"
+            raise ConfigError(msg) from exc
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"config file {str(p)!r} is not valid TOML: {exc}"
+            raise ConfigError(msg) from exc
+        return cls.from_mapping(data)
+
+    def replace(self, **changes: Any) -> AnalysisConfig:
+        """Copy with some top-level keys changed (validated like :meth:`from_mapping`)."""
+        data = self.to_mapping()
+        for key, value in changes.items():
+            data[key] = value
+        return AnalysisConfig.from_mapping(data)
+
+    def stain_matrix(self) -> Any:
+        """The resolved :class:`~mmnst_path.stain.StainMatrix` (not for ``stains="auto"``)."""
+        if self.stains.strip().lower() == "auto":
+            msg = "config key 'stains' is 'auto': the stains are chosen per image by analyze_slide"
+            raise ConfigError(msg)
+        from ..stain import load_stains
+
+        try:
+            return load_stains(self.stains)
+        except ValueError as exc:
+            msg = f"config key 'stains': {exc}"
+            raise ConfigError(msg) from exc
+
+
+def applicable_measures(config: AnalysisConfig, matrix: Any) -> tuple[str, ...]:
+    """Measures of ``config`` resolved against the stain matrix (explicit ones are checked)."""
+    names = tuple(matrix.names)
+    has_chromogen = any(c in names for c in _CHROMOGENS)
+    auto = tuple(
+        m
+        for m in MEASURES
+        if (m == "ki67" and has_chromogen) or m == "melanin" or (m == "necrosis" and "eosin" in names)
+    )
+    if not config.measures:
+        return auto
+    for m in config.measures:
+        if m == "ki67" and not has_chromogen:
+            msg = f"measure 'ki67' needs a chromogen ({', '.join(_CHROMOGENS)}) in the stains, got {list(names)}"
+            raise ConfigError(msg)
+        if m == "necrosis" and "eosin" not in names:
+            msg = f"measure 'necrosis' needs an H&E stain matrix (with eosin), got {list(names)}"
+            raise ConfigError(msg)
+    return config.measures
+
+
+def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
+    """``"H&E"`` or ``"H-DAB"`` from the colour of the tissue pixels of a (thumbnail) image.
+
+    Per pixel, the unit log10 OD vector (r, g, b) is eosin-like when ``g >= b`` and
+    ``r < 0.55 g`` (pink: green absorbed far more than red), DAB/brown-like when ``b > g``
+    (hematoxylin is ``r ~ g > b``). The image is H&E when eosin-like pixels outnumber brown ones
+    and make at least 10 % of the tissue; otherwise H-DAB. Pixels paler than OD 0.1 are ignored.
+    Checked on the real H&E (osteosarcoma, CMU-1) and Ki67 IHC (BCData, SHIDC) tiles.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+    tissue : (M, N) bool ndarray, optional
+        Pixels to look at (default: all).
+    """
+    from ..stain import od_from_rgb
+
+    od = od_from_rgb(rgb)
+    od = od[tissue] if tissue is not None else od.reshape(-1, 3)
+    norm = np.linalg.norm(od, axis=1)
+    od = od[norm > 0.1] / norm[norm > 0.1, None]
+    if not len(od):
+        return "H-DAB"
+    r, g, b = od[:, 0], od[:, 1], od[:, 2]
+    eosin = float(np.mean((g >= b) & (r < 0.55 * g)))
+    brown = float(np.mean(b > g))
+    return "H&E" if eosin >= 0.1 and eosin > brown else "H-DAB"
+

@@ -1,0 +1,318 @@
+"""Whole-slide and in-memory analysis: :func:`analyze_slide` and :func:`analyze_region`."""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..aggregate import (
+    CELL_CLASSES,
+    CellTable,
+    LowResMap,
+    SlideResult,
+    TileTable,
+    find_hotspot,
+    ki67_tile_map,
+    sum_counts,
+)
+from ..errors import ConfigError
+from ..geometry import require_mpp
+from ..quantify.ki67 import ki67_metrics
+from ._config import AnalysisConfig, applicable_measures, guess_stains
+from ._worker import TileJob, TileOutput, _halo_um, analyze_tile
+
+__all__ = ["analyze_region", "analyze_slide"]
+
+
+def _versions() -> dict[str, str]:
+    out = {"mmnst_path": __version__, "python": platform.python_version()}
+    for dist in ("numpy", "scipy", "scikit-image", "tifffile", "imagecodecs", "openslide-python", "numba", "dask"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _check_roi(roi: Sequence[np.ndarray] | None) -> tuple[np.ndarray, ...] | None:
+    if roi is None:
+        return None
+    polys = []
+    for i, poly in enumerate(roi):
+        arr = np.asarray(poly, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 3:
+            msg = f"roi[{i}] must be a (K, 2) array of level-0 (row, col) vertices with K >= 3, got shape {arr.shape}"
+            raise ConfigError(msg)
+        polys.append(arr)
+    if not polys:
+        msg = "roi must hold at least one polygon, or be None for the whole slide"
+        raise ConfigError(msg)
+    return tuple(polys)
+
+
+def _roi_fraction(mask: np.ndarray, scale: tuple[float, float], roi: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The tissue ``mask`` (thumbnail grid, ``scale`` level-0 px per pixel) restricted to the ROI."""
+    from skimage.draw import polygon2mask
+
+    inside = np.zeros(mask.shape, dtype=bool)
+    for poly in roi:
+        verts = np.column_stack([(poly[:, 0] + 0.5) / scale[0] - 0.5, (poly[:, 1] + 0.5) / scale[1] - 0.5])
+        inside |= polygon2mask(mask.shape, verts)
+    return mask & inside
+
+
+def _assemble_maps(outputs: Sequence[TileOutput], shape0: tuple[int, int], map_scale: float) -> dict[str, LowResMap]:
+    """Sum the per-tile map blocks into slide-wide low-resolution maps (fraction per map pixel)."""
+    n_r = max(1, math.ceil(shape0[0] / map_scale))
+    n_c = max(1, math.ceil(shape0[1] / map_scale))
+    sums: dict[str, np.ndarray] = {}
+    area = np.zeros((n_r, n_c), dtype=np.float64)
+    for out in outputs:
+        if out.map_origin is None:
+            continue
+        r0, c0 = out.map_origin
+        h, w = out.map_area.shape
+        r1, c1 = min(n_r, r0 + h), min(n_c, c0 + w)
+        area[r0:r1, c0:c1] += out.map_area[: r1 - r0, : c1 - c0]
+        for name, block in out.map_sums.items():
+            acc = sums.setdefault(name, np.zeros((n_r, n_c), dtype=np.float64))
+            acc[r0:r1, c0:c1] += block[: r1 - r0, : c1 - c0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            name: LowResMap(np.where(area > 0, acc / np.maximum(area, 1), np.nan).astype(np.float32), map_scale)
+            for name, acc in sums.items()
+        }
+
+
+def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[str, Any]:
+    from ..quantify.melanin import melanin_metrics
+    from ..quantify.necrosis import necrosis_metrics
+
+    m: dict[str, Any] = {"tissue_area_mm2": math.nan if tissue_area_mm2 is None else float(tissue_area_mm2)}
+    if counts.get("ki67") is not None:
+        k = ki67_metrics(counts["ki67"])
+        m.update(
+            ki67_positive=int(counts["ki67"].positive),
+            ki67_negative=int(counts["ki67"].negative),
+            ki67_pigment=int(counts["ki67"].pigment),
+            ki67_excluded=int(counts["ki67"].excluded),
+            ki67_denominator=int(k["denominator"]),
+            ki67_index_pct=float(k["index_pct"]),
+            ki67_ci_low_pct=float(k["ci_low_pct"]),
+            ki67_ci_high_pct=float(k["ci_high_pct"]),
+            h_score=float(k["h_score"]),
+        )
+        for key in ("allred_proportion", "allred_intensity", "allred_score"):
+            if key in k:
+                m[key] = k[key]
+    if counts.get("melanin") is not None:
+        m.update(melanin_metrics(counts["melanin"]))
+    if counts.get("necrosis") is not None:
+        m.update(necrosis_metrics(counts["necrosis"]))
+    return m
+
+
+
+def analyze_slide(
+    path: str | Path | Any,
+    config: AnalysisConfig | None = None,
+    *,
+    mpp: float | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    roi: Sequence[np.ndarray] | None = None,
+) -> SlideResult:
+    """Analyse a whole slide (or any image file) tile by tile.
+
+    Parameters
+    ----------
+    path : path or SlideReader
+        Slide or image file; an :class:`~mmnst_path.io.ArrayReader` runs in memory.
+    config : AnalysisConfig, optional
+        Analysis parameters (defaults when omitted).
+    mpp : float, optional
+        Level-0 µm per pixel, overriding the file's metadata (required when it has none).
+    workers : int, optional
+        Worker processes (default: all cores; 1 runs in this process).
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:port``) instead of a local pool.
+    progress : callable, optional
+        Called as ``progress(done, total)`` as tiles complete.
+    roi : sequence of (K, 2) arrays, optional
+        Region-of-interest polygons, level-0 (row, col) vertices: only cells whose centroid is
+        inside and areas inside are counted.
+
+    Returns
+    -------
+    SlideResult
+        Counts, metrics (ratios from totals; undefined = NaN), hot spot, per-tile table, cells,
+        low-resolution maps (``"tissue"`` fraction, ``"thumbnail"`` (m, n, 3) uint8 RGB of the
+        tissue-detection thumbnail, ``"ki67"``, ``"melanin"``, ``"necrosis"``), the config, stain
+        vectors, versions and timings.
+    """
+    from ..io import SlideReader, open_slide
+    from ..tiling import detect_tissue, map_tiles, plan_grid
+
+    config = config if config is not None else AnalysisConfig()
+    polys = _check_roi(roi)
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    auto_stains = config.stains.strip().lower() == "auto"
+    if not auto_stains:
+        matrix = config.stain_matrix()
+        measures = applicable_measures(config, matrix)
+
+    own_reader = not isinstance(path, SlideReader)
+    reader: SlideReader = open_slide(path, mpp=mpp) if not isinstance(path, SlideReader) else path
+    try:
+        mpp0 = require_mpp(mpp if mpp is not None else reader.mpp, what=f"image {reader.describe()}")
+        if reader.mpp != mpp0:  # an explicit mpp for a reader given by the caller
+            reader.mpp = mpp0
+        shape0 = (int(reader.shape[0]), int(reader.shape[1]))
+        timings["open"] = time.perf_counter() - t_start
+
+        t = time.perf_counter()
+        tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
+        timings["tissue"] = time.perf_counter() - t
+        if auto_stains:
+            config = config.replace(stains=guess_stains(tissue.thumbnail, tissue.mask))
+            matrix = config.stain_matrix()
+            measures = applicable_measures(config, matrix)
+
+        t = time.perf_counter()
+        tiles = plan_grid(
+            reader,
+            max_object_um=_halo_um(config, measures),
+            tile_um=config.tile_um,
+            analysis_mpp=config.analysis_mpp,
+            mpp=mpp0,
+            tissue=tissue,
+            roi=polys,
+        )
+        timings["plan"] = time.perf_counter() - t
+        analysis_mpp = tiles[0].analysis_mpp if tiles else config.analysis_mpp
+        map_px = max(1, round(config.map_um / analysis_mpp))
+        job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px)
+
+        t = time.perf_counter()
+        outputs: list[TileOutput] = list(
+            map_tiles(reader, tiles, analyze_tile, args=(job,), workers=workers, scheduler=scheduler,
+                      progress=progress)
+        )
+        timings["tiles"] = time.perf_counter() - t
+        input_name = str(path) if own_reader else reader.describe()
+    finally:
+        if own_reader:
+            reader.close()
+
+    t = time.perf_counter()
+    counts = {name: sum_counts(o.counts.get(name) for o in outputs) for name in measures}
+    if any(v is None for v in counts.values()):  # no tile (no tissue): zero counts, undefined ratios
+        from ..quantify.ki67 import Ki67Counts
+        from ..quantify.melanin import MelaninCounts
+        from ..quantify.necrosis import NecrosisCounts
+
+        zero = {"ki67": Ki67Counts, "melanin": MelaninCounts, "necrosis": NecrosisCounts}
+        counts = {k: v if v is not None else zero[k]() for k, v in counts.items()}
+    cells = CellTable.concat([o.cells for o in outputs]) if outputs else CellTable.empty()
+    table = TileTable.from_rows([o.core for o in outputs], [o.row for o in outputs])
+
+    tissue_area = tissue.area_mm2
+    tissue_map = tissue.mask
+    if polys is not None:
+        tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
+        tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
+    metrics = _metrics(counts, tissue_area)
+
+    hotspot = None
+    maps = _assemble_maps(outputs, shape0, map_px * tiles[0].scale if tiles else 1.0)
+    maps["tissue"] = LowResMap(tissue_map.astype(np.float32), tissue.downsample)
+    maps["thumbnail"] = LowResMap(np.asarray(tissue.thumbnail, dtype=np.uint8), tissue.downsample)
+    if "ki67" in measures:
+        positive, negative = CELL_CLASSES.index("positive"), CELL_CLASSES.index("negative")
+        tumour = (cells.cls == positive) | (cells.cls == negative)
+        hotspot = find_hotspot(
+            cells.row[tumour],
+            cells.col[tumour],
+            cells.cls[tumour] == positive,
+            shape=shape0,
+            mpp=mpp0,
+            area_mm2=config.hotspot_area_mm2,
+            min_nuclei=config.hotspot_min_nuclei,
+        )
+        metrics.update(
+            ki67_hotspot_index_pct=hotspot.index_pct,
+            ki67_hotspot_ci_low_pct=hotspot.ci_low_pct,
+            ki67_hotspot_ci_high_pct=hotspot.ci_high_pct,
+            ki67_hotspot_nuclei=hotspot.nuclei,
+        )
+        maps["ki67"] = ki67_tile_map(table, shape0)
+    timings["aggregate"] = time.perf_counter() - t
+    timings["tile_cpu"] = float(sum(o.seconds for o in outputs))
+    timings["total"] = time.perf_counter() - t_start
+
+    return SlideResult(
+        input=input_name,
+        shape=shape0,  # type: ignore[arg-type]
+        mpp=mpp0,
+        analysis_mpp=analysis_mpp,
+        measures=measures,
+        metrics=metrics,
+        counts={k: v for k, v in counts.items() if v is not None},
+        hotspot=hotspot,
+        tiles=table,
+        cells=cells,
+        maps=maps,
+        config=config.to_mapping(),
+        stains={
+            "name": getattr(matrix, "name", str(config.stains)),
+            "names": list(matrix.names),
+            "vectors": np.asarray(matrix.vectors, dtype=float).tolist(),
+            "reference": getattr(matrix, "reference", ""),
+        },
+        versions=_versions(),
+        timings=timings,
+    )
+
+
+def analyze_region(
+    rgb: np.ndarray,
+    config: AnalysisConfig | None = None,
+    *,
+    mpp: float,
+    roi: Sequence[np.ndarray] | None = None,
+    workers: int | None = 1,
+) -> SlideResult:
+    """Analyse an in-memory RGB image with the same code path as :func:`analyze_slide`.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        Image (greyscale and RGBA are converted as by :class:`~mmnst_path.io.ArrayReader`).
+    config : AnalysisConfig, optional
+        Analysis parameters.
+    mpp : float
+        Microns per pixel of ``rgb`` (required: an array carries no metadata).
+    roi : sequence of (K, 2) arrays, optional
+        Region-of-interest polygons in (row, col) pixels of ``rgb``.
+    workers : int, optional
+        Worker processes (default 1: in this process).
+
+    Returns
+    -------
+    SlideResult
+        As :func:`analyze_slide`; ``input`` is ``"<array image>"``.
+    """
+    from ..io import ArrayReader
+
+    reader = ArrayReader(rgb, mpp=require_mpp(mpp, what="image array"))
+    return analyze_slide(reader, config, workers=workers, roi=roi)

@@ -1,0 +1,183 @@
+"""The per-tile worker of the pipeline (module level: pickled by reference into worker processes)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..aggregate import CELL_CLASSES, CellTable
+from ..geometry import Box
+from ._config import AnalysisConfig
+
+__all__ = ["TileJob", "TileOutput", "analyze_tile"]
+
+
+@dataclass(frozen=True)
+class TileJob:
+    """What every tile worker needs besides its pixels (small and picklable)."""
+
+    config: AnalysisConfig
+    matrix: Any
+    measures: tuple[str, ...]
+    roi: tuple[np.ndarray, ...] | None
+    map_px: int
+
+
+@dataclass(frozen=True, eq=False)
+class TileOutput:
+    """What a tile worker returns: additive counts, owned cells, map blocks (all small).
+
+    ``map_sums[name]`` and ``map_area`` are sums over blocks of ``map_px`` analysis pixels of
+    the owned core, aligned on the slide's analysis grid; ``map_origin`` is the block index of
+    their first element (``None`` when the tile owns no pixel).
+    """
+
+    index: int
+    core: Box
+    counts: Mapping[str, Any]
+    cells: CellTable
+    row: Mapping[str, float]
+    map_origin: tuple[int, int] | None
+    map_area: np.ndarray
+    map_sums: Mapping[str, np.ndarray]
+    seconds: float
+
+
+def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
+    """Context a tile needs around its core: the largest support of the measures run."""
+    halo = config.nuclei.halo_um() if "ki67" in measures else 0.0
+    halo = max(halo, config.pigment.halo_um())
+    if "melanin" in measures:  # the tile's own tissue mask is smoothed by a Gaussian (4 sigma)
+        halo = max(halo, 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um())
+    if "necrosis" in measures and hasattr(config.necrosis, "halo_um"):
+        halo = max(halo, float(config.necrosis.halo_um()))
+    return halo
+
+
+def _owned_mask(tile: Any, roi: tuple[np.ndarray, ...] | None) -> np.ndarray:
+    """(M, N) bool: tile-image pixels whose centre the core owns (and inside the ROI)."""
+    owned = np.zeros(tile.shape, dtype=bool)
+    owned[tile.core_slices] = True
+    if roi is not None:
+        from skimage.draw import polygon2mask
+
+        inside = np.zeros(tile.shape, dtype=bool)
+        for poly in roi:
+            r, c = tile.analysis_from_level0(poly[:, 0], poly[:, 1])
+            inside |= polygon2mask(tile.shape, np.column_stack([r, c]))
+        owned &= inside
+    return owned
+
+
+def _block_sums(image: np.ndarray, origin: tuple[int, int], block: int) -> tuple[tuple[int, int], np.ndarray]:
+    """Sums of ``image`` over ``block``-pixel cells of the global grid (``origin`` = global px of [0, 0])."""
+    br = (origin[0] + np.arange(image.shape[0])) // block
+    bc = (origin[1] + np.arange(image.shape[1])) // block
+    rs = np.r_[0, np.flatnonzero(np.diff(br)) + 1]
+    cs = np.r_[0, np.flatnonzero(np.diff(bc)) + 1]
+    sums = np.add.reduceat(np.add.reduceat(image.astype(np.float64), rs, axis=0), cs, axis=1)
+    return (int(br[0]), int(bc[0])), sums
+
+
+def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray) -> CellTable:
+    """Level-0 :class:`CellTable` of the kept Ki67 cells of one tile."""
+    row, col = tile.level0_from_analysis(cells.row[keep], cells.col[keep])
+    code = {name: i for i, name in enumerate(CELL_CLASSES)}
+    cls = np.array([code[str(c)] for c in cells.cls[keep]], dtype=np.int8)
+    columns = {
+        name: np.asarray(getattr(cells, name))[keep]
+        for name in ("area_um2", "dab_od_mean", "dab_od_max", "hematoxylin_od_mean", "circularity",
+                     "eccentricity", "intensity_bin")
+    }
+    return CellTable(np.asarray(row, np.float64), np.asarray(col, np.float64), cls, columns)
+
+
+def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
+    """Measure one tile; count only what its core owns (and what lies in the ROI).
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        Tile image (core + halo) at ``tile.analysis_mpp``.
+    tile : mmnst_path.tiling.Tile
+        The tile planned for this image.
+    job : TileJob
+        Config, stain matrix, measures, ROI and map block size.
+
+    Returns
+    -------
+    TileOutput
+    """
+    from ..detect.pigment import pigment_mask
+    from ..quantify.ki67 import measure_ki67
+
+    t0 = time.perf_counter()
+    cfg, mpp = job.config, tile.analysis_mpp
+    owned = _owned_mask(tile, job.roi)
+    px_um2 = mpp * mpp
+    counts: dict[str, Any] = {}
+    row: dict[str, float] = {"owned_um2": float(owned.sum()) * px_um2}
+    sums: dict[str, np.ndarray] = {}
+    cells = CellTable.empty()
+    origin = (tile.origin[0], tile.origin[1])
+
+    pigment = None
+    if "ki67" in job.measures or "melanin" in job.measures:
+        pigment = pigment_mask(rgb, mpp=mpp, stains=job.matrix, params=cfg.pigment)
+
+    if "ki67" in job.measures:
+        region = measure_ki67(
+            rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=pigment
+        )
+        c = region.cells
+        r_l0, c_l0 = tile.level0_from_analysis(c.row, c.col)
+        keep = np.asarray(tile.owns(r_l0, c_l0), dtype=bool).reshape(-1)
+        if job.roi is not None and keep.any():
+            from skimage.measure import points_in_poly
+
+            pts = np.column_stack([r_l0, c_l0])
+            keep &= np.any([points_in_poly(pts, poly) for poly in job.roi], axis=0)
+        counts["ki67"] = region.cells.select(keep).counts()
+        cells = _ki67_cells(c, tile, keep)
+        row.update(ki67_positive=counts["ki67"].positive, ki67_negative=counts["ki67"].negative,
+                   ki67_pigment=counts["ki67"].pigment, ki67_excluded=counts["ki67"].excluded)
+
+    if "melanin" in job.measures:
+        from ..quantify.melanin import measure_melanin
+
+        mel_counts, mel_mask = measure_melanin(
+            rgb, mpp=mpp, stains=job.matrix, params=cfg.melanin, tissue=owned, pigment=pigment,
+            pigment_params=cfg.pigment,
+        )
+        counts["melanin"] = mel_counts
+        row["melanin_um2"] = float(mel_counts.melanin_um2)
+        sums["melanin"] = np.asarray(mel_mask, dtype=bool) & owned
+
+    if "necrosis" in job.measures:
+        from ..quantify.necrosis import measure_necrosis
+
+        nec_counts, nec_mask, nec_mpp = measure_necrosis(
+            rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix
+        )
+        counts["necrosis"] = nec_counts
+        row["necrosis_um2"] = float(nec_counts.necrosis_um2)
+        nm = np.asarray(nec_mask, dtype=bool)
+        f = max(1, round(nec_mpp / mpp))  # low-res mask pixel (i, j) covers tile pixels [i*f, (i+1)*f)
+        ri = np.minimum(np.arange(tile.shape[0]) // f, nm.shape[0] - 1)
+        ci = np.minimum(np.arange(tile.shape[1]) // f, nm.shape[1] - 1)
+        sums["necrosis"] = nm[np.ix_(ri, ci)] & owned
+
+    # low-resolution maps: owned-pixel sums per map block, over the core's bounding slices only
+    rs, cs = tile.core_slices
+    map_origin, map_area, map_sums = None, np.zeros((0, 0)), {}
+    if rs.stop > rs.start and cs.stop > cs.start:
+        sub_origin = (origin[0] + rs.start, origin[1] + cs.start)
+        map_origin, map_area = _block_sums(owned[rs, cs], sub_origin, job.map_px)
+        map_sums = {k: _block_sums(v[rs, cs], sub_origin, job.map_px)[1] for k, v in sums.items()}
+    row["seconds"] = time.perf_counter() - t0
+    return TileOutput(tile.index, tile.core, counts, cells, row, map_origin, map_area, map_sums, row["seconds"])
+
