@@ -17,8 +17,8 @@ it with a halo of :meth:`NucleusParams.halo_um`):
    (``c0`` = ``contrast_od`` for hematoxylin, ``dab_contrast_od`` for DAB), so a pale negative
    nucleus beside a saturated DAB one keeps a blob of its own instead of sitting on the dark
    neighbour's flank; a scale-normalised Laplacian of Gaussian (``-sigma² ∇²G``, ``sigma = r /
-   sqrt(2)`` for each radius of ``nucleus_radius_um``) gives per pixel the best response and its
-   scale; a pixel is a seed when its response is the maximum within ``seed_suppression * r`` of
+   sqrt(2)`` for each radius of ``nucleus_radius_um``; the Gaussians chained from scale to scale,
+   a discrete 5-point Laplacian) gives per pixel the best response and its scale; a pixel is a seed when its response is the maximum within ``seed_suppression * r`` of
    its own scale ``r`` (non-maximum suppression tied to the detected size, so one large saturated
    nucleus yields one seed) and >= ``seed_min_response``. The seeds of the two stains are pooled
    and a seed with a stronger one within ``min_seed_distance_um`` is dropped;
@@ -142,10 +142,12 @@ class NucleusParams:
         The sum of the supports of the chained filters plus the largest nucleus diameter.
         """
         r_max = max(self.nucleus_radius_um)
-        sigma_max = r_max / math.sqrt(2.0)
+        # chained Gaussians of the LoG scales (each truncated at 4 sigma of its step) and the
+        # Laplacian's 1 px, counted as 1 µm (>= 1 px at any analysis resolution finer than 1 µm/px)
+        log_support = _gaussian_stack_support(tuple(r / math.sqrt(2.0) for r in self.nucleus_radius_um))
         diameter = 2.0 * math.sqrt(self.max_area_um2 / math.pi)
         seeds = self.seed_suppression * r_max + self.min_seed_distance_um
-        return 4.0 * self.smooth_sigma_um + 4.0 * self.background_radius_um + 4.0 * sigma_max + seeds + diameter
+        return 4.0 * self.smooth_sigma_um + 4.0 * self.background_radius_um + log_support + seeds + diameter
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> NucleusParams:
@@ -230,20 +232,81 @@ def _minus_background(plane: np.ndarray, side: int) -> np.ndarray:
     return np.maximum(plane - background, 0.0)
 
 
+def _gaussian_stack(plane: np.ndarray, sigmas: tuple[float, ...]) -> list[np.ndarray]:
+    """Gaussian blurs of ``plane`` at increasing ``sigmas`` (px), each computed from the previous.
+
+    ``G(s_k) = G(sqrt(s_k² - s_(k-1)²)) * G(s_(k-1))``: every step is a short separable float32
+    filter (truncated at 4 sigma of the step), so the larger scales cost no more than the first.
+    """
+    out: list[np.ndarray] = []
+    prev_sigma = 0.0
+    current = plane
+    for sigma in sigmas:
+        step = math.sqrt(max(sigma * sigma - prev_sigma * prev_sigma, 0.0))
+        if step > 0:
+            current = ndi.gaussian_filter(current, step, truncate=4.0, mode="reflect")
+        out.append(current)
+        prev_sigma = sigma
+    return out
+
+
+def _gaussian_stack_support(sigmas: tuple[float, ...]) -> float:
+    """Reach (same unit as ``sigmas``, plus one pixel counted as 1) of the chained Gaussians of
+    :func:`_gaussian_stack` and the Laplacian, at the largest scale."""
+    total, prev = 1.0, 0.0  # 1: the Laplacian's reach
+    for sigma in sorted(sigmas):
+        total += 4.0 * math.sqrt(max(sigma * sigma - prev * prev, 0.0))
+        prev = sigma
+    return total
+
+
+def _laplacian(image: np.ndarray) -> np.ndarray:
+    """Discrete 5-point Laplacian (reflected border), float32."""
+    kernel = np.array([1.0, -2.0, 1.0], dtype=np.float32)
+    out = ndi.correlate1d(image, kernel, axis=0, mode="reflect")
+    out += ndi.correlate1d(image, kernel, axis=1, mode="reflect")
+    return out
+
+
+def _window_max_at(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Max of ``image`` over the square window of half-side ``half[i]`` around each point.
+
+    Windows are clipped to the image (what ``ndi.maximum_filter(mode="reflect")`` gives there);
+    evaluated at the points only, by gathering one offset at a time (no full-image filter).
+    """
+    out = np.full(rows.shape, -np.inf, dtype=np.float32)
+    if rows.size == 0:
+        return out
+    h_max = int(half.max())
+    m, n = image.shape
+    for dr in range(-h_max, h_max + 1):
+        ok_r = np.abs(dr) <= half
+        rr = np.clip(rows + dr, 0, m - 1)
+        for dc in range(-h_max, h_max + 1):
+            ok = ok_r & (abs(dc) <= half)
+            vals = image[rr, np.clip(cols + dc, 0, n - 1)]
+            np.maximum(out, np.where(ok, vals, -np.inf), out=out)
+    return out
+
+
 def _log_seeds(
-    contrast: np.ndarray, radii_px: tuple[float, ...], suppression: float
-) -> tuple[np.ndarray, np.ndarray]:
+    contrast: np.ndarray, radii_px: tuple[float, ...], suppression: float, min_response: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scale-space LoG seeds of one contrast plane.
 
-    Returns the best scale-normalised response ``-sigma² ∇²(G_sigma * contrast)`` over the radii
-    (float32, (M, N)) and the bool seed mask: pixels whose response is the maximum within
-    ``suppression * r`` of their own best radius ``r`` (a square window, bounded support).
+    The scale-normalised response ``-sigma² ∇²(G_sigma * contrast)`` (``sigma = r / sqrt(2)``,
+    Gaussians chained from scale to scale, discrete 5-point Laplacian) is maximised over the
+    radii. Returns that best response (float32, (M, N)) and the (row, col) int arrays of the
+    seeds: pixels whose best response is >= ``min_response`` and the maximum within ``suppression
+    * r`` (square window) of their own best radius ``r``. The suppression is evaluated at the 3x3
+    local maxima only (a pixel that is the maximum of a larger window is one of them).
     """
+    order = sorted(range(len(radii_px)), key=lambda k: radii_px[k])
+    sigmas = tuple(radii_px[k] / math.sqrt(2.0) for k in order)
     best: np.ndarray | None = None
     scale = np.zeros(contrast.shape, dtype=np.int8)
-    for k, radius in enumerate(radii_px):
-        sigma = radius / math.sqrt(2.0)
-        resp = ndi.gaussian_laplace(contrast, sigma, truncate=4.0, mode="reflect")
+    for k, (sigma, smooth) in enumerate(zip(sigmas, _gaussian_stack(contrast, sigmas), strict=True)):
+        resp = _laplacian(smooth)
         resp *= np.float32(-(sigma**2))
         if best is None:
             best = resp
@@ -252,11 +315,12 @@ def _log_seeds(
             np.copyto(best, resp, where=better)
             scale[better] = k
     assert best is not None
-    seeds = np.zeros(contrast.shape, dtype=bool)
-    for k, radius in enumerate(radii_px):
-        side = max(3, 2 * round(suppression * radius) + 1)
-        seeds |= (scale == k) & (best >= ndi.maximum_filter(best, size=side, mode="reflect"))
-    return best, seeds
+    cand = (best >= np.float32(min_response)) & (best >= ndi.maximum_filter(best, size=3, mode="reflect"))
+    rows, cols = np.nonzero(cand)
+    halves = np.array([max(1, round(suppression * radii_px[k])) for k in order], dtype=np.intp)
+    half = halves[scale[rows, cols]]
+    is_max = best[rows, cols] >= _window_max_at(best, rows, cols, half)
+    return best, rows[is_max], cols[is_max]
 
 
 def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
@@ -373,17 +437,25 @@ def nuclei_from_stains(
 
     radii_px = tuple(r / mpp for r in params.nucleus_radius_um)
     response: np.ndarray | None = None
-    seeds = np.zeros(hem.shape, dtype=bool)
+    seed_r: list[np.ndarray] = []
+    seed_c: list[np.ndarray] = []
     for plane, c0 in ((hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)):
         contrast = np.log1p(plane / np.float32(c0))
-        resp, plane_seeds = _log_seeds(contrast, radii_px, params.seed_suppression)
-        seeds |= plane_seeds & (resp >= params.seed_min_response)
+        resp, rows, cols = _log_seeds(contrast, radii_px, params.seed_suppression, params.seed_min_response)
+        seed_r.append(rows)
+        seed_c.append(cols)
         response = resp if response is None else np.maximum(response, resp, out=response)
     assert response is not None
     # pool the seeds of both stains: a seed with a stronger one nearby is the same nucleus
-    merge_side = max(3, 2 * round(params.min_seed_distance_um / mpp) + 1)
+    seeds = np.zeros(hem.shape, dtype=bool)
+    for rows, cols in zip(seed_r, seed_c, strict=True):
+        seeds[rows, cols] = True
+    rows, cols = np.nonzero(seeds & foreground)
     seed_resp = np.where(seeds, response, -np.inf).astype(np.float32)
-    peaks = seeds & foreground & (seed_resp >= ndi.maximum_filter(seed_resp, size=merge_side, mode="reflect"))
+    merge_half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
+    strongest = seed_resp[rows, cols] >= _window_max_at(seed_resp, rows, cols, merge_half)
+    peaks = np.zeros(hem.shape, dtype=bool)
+    peaks[rows[strongest], cols[strongest]] = True
     markers, n_seeds = ndi.label(peaks, structure=np.ones((3, 3), bool))
 
     labels = watershed(-response, markers, mask=foreground)
