@@ -7,13 +7,13 @@ so a change that degrades accuracy on real tissue fails here:
 
 | image | index error pp | detection F1 | class acc | pigment |
 | bcdata 0.png | +3.0 | 0.79 | 0.96 | - |
-| bcdata 4.png (DAB-filled nuclei the pigment mask touches) | -6.1 | 0.87 | 0.97 | 0 |
-| shidc p1_0309_3.jpg (weak DAB) | -2.5 | 0.74 | 0.97 | - |
-| deepliif 22_2.png | +1.4 | 0.83 | 1.00 | - |
-| deepliif 6_2.png (mottled granular DAB nuclei) | -22.6 (unannotated stroma) | 0.61 | 0.95 | 0 |
+| bcdata 4.png (DAB-filled nuclei the pigment mask touches) | -5.8 | 0.87 | 0.97 | 0 |
+| shidc p1_0309_3.jpg (weak DAB) | -2.5 | 0.75 | 0.97 | - |
+| deepliif 22_2.png | +1.3 | 0.85 | 1.00 | - |
+| deepliif 6_2.png (mottled granular DAB nuclei) | -23.1 (unannotated stroma) | 0.60 | 0.95 | 0 |
 
 (bcdata 4.png: the two-stain seeds find 12 more of its annotated nuclei, F1 0.82 -> 0.87, but
-the index error went from -0.9 to -6.1 pp.)
+the index error went from -0.9 to -6.1 pp; -5.8 pp with the chained-Gaussian LoG.)
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ MATCH_UM = 6.0
 CASES = [
     ("bcdata", "0.png", 0.25, 4.0, 0.77, 0.94, None),
     ("bcdata", "4.png", 0.25, 7.0, 0.85, 0.95, 2),
-    ("shidc", "p1_0309_3.jpg", 0.21, 3.5, 0.72, 0.95, None),
-    ("deepliif", "22_2.png", 0.31, 2.5, 0.81, 0.98, None),
-    ("deepliif", "6_2.png", 0.31, 24.0, 0.59, 0.93, 1),
+    ("shidc", "p1_0309_3.jpg", 0.21, 3.5, 0.73, 0.95, None),
+    ("deepliif", "22_2.png", 0.31, 2.5, 0.83, 0.98, None),
+    ("deepliif", "6_2.png", 0.31, 24.5, 0.58, 0.93, 1),
 ]
 
 
