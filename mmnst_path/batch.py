@@ -241,18 +241,8 @@ def run_batch(
         Bad options found before any input runs (ROI file, ``compare`` names, an earlier run in
         the output folder without ``resume``/``overwrite``).
     """
-    from .errors import MmnstPathError
     from .geojson import read_rois
-    from .pipeline import analyze_slide
-    from .report import (
-        RESULT_FILES,
-        error_row,
-        output_stems,
-        summary_row,
-        write_result,
-        write_summary_csv,
-        write_summary_json,
-    )
+    from .report import output_stems
 
     out_dir = Path(options.out_dir)
     files = list(files)
@@ -274,6 +264,40 @@ def run_batch(
         msg = f"cannot create the output folder {str(out_dir)!r}: {exc}"
         raise ConfigError(msg) from exc
     _clean_temporaries(out_dir)
+    client = _connect(options.scheduler) if isinstance(options.scheduler, str) else None
+    try:
+        return _run(files, stems, options, missing, progress, out_dir, compare_idx, rois, roi_digest,
+                    client if client is not None else options.scheduler)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _connect(address: str) -> Any:
+    """One Dask client for the whole batch (not one connection per input)."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        msg = f"--scheduler: cannot connect to the Dask scheduler at {address!r}: {exc}"
+        raise ConfigError(msg) from exc
+
+
+def _run(files: list[Path], stems: list[str], options: BatchOptions, missing: Sequence[tuple[str, str]],
+         progress: BatchProgress | None, out_dir: Path, compare_idx: tuple[int, int] | None,
+         rois: tuple[Any, ...], roi_digest: str | None, scheduler: Any) -> BatchOutcome:
+    from .errors import MmnstPathError
+    from .pipeline import analyze_slide
+    from .report import (
+        RESULT_FILES,
+        error_row,
+        summary_row,
+        write_result,
+        write_summary_csv,
+        write_summary_json,
+    )
+
     req = request_hash(options.config, mpp=options.mpp, roi_digest=roi_digest)
     polygons = [r.polygon for r in rois] or None
     expected = [*(RESULT_FILES[k] for k in options.outputs), "result.json"]
@@ -312,7 +336,7 @@ def run_batch(
             if row is None:
                 try:
                     result = analyze_slide(path, options.config, mpp=options.mpp, workers=options.workers,
-                                           scheduler=options.scheduler, roi=polygons,
+                                           scheduler=scheduler, roi=polygons,
                                            progress=progress.tiles if progress is not None else None)
                     row = summary_row(result, seconds=time.perf_counter() - t0)
                     row["input"] = str(path)

@@ -88,7 +88,8 @@ def test_tile_without_mpp_needs_the_flag(tmp_path: Path) -> None:
     row = _summary(out)[0]
     assert row["status"] == "error"
     assert "mpp" in row["error"]
-    assert main(["quantify", str(png), "--out", str(out), "--workers", "1", "--mpp", "0.5"]) == 0
+    assert main(["quantify", str(png), "--out", str(out), "--workers", "1", "--mpp", "0.5"]) == 2  # earlier run kept
+    assert main(["quantify", str(png), "--out", str(out), "--workers", "1", "--mpp", "0.5", "--resume"]) == 0
     row = _summary(out)[0]
     assert row["status"] == "ok"
     assert row["mpp"] == "0.5"
