@@ -1,13 +1,26 @@
-"""Necrosis detector: real osteosarcoma tiles (necrotic > viable) and a generated tile."""
+"""Necrosis detector: real osteosarcoma tiles (necrotic > viable), generated tiles of both
+generators, tile-size invariance on the global grid."""
 
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mmnst_path import synthetic
-from mmnst_path.quantify.necrosis import NecrosisCounts, NecrosisParams, measure_necrosis, necrosis_metrics
+from mmnst_path.errors import ConfigError
+from mmnst_path.quantify.necrosis import (
+    NecrosisCounts,
+    NecrosisParams,
+    mask_to_tile,
+    measure_necrosis,
+    necrosis_metrics,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pct(path) -> float:
@@ -27,15 +40,31 @@ def test_real_necrotic_tiles_above_viable(shared_data) -> None:
     assert min(nec) > max(via) + 10.0
 
 
+def _dice(mask, mask_mpp, truth, mpp) -> float:
+    big = mask_to_tile(mask, truth.shape, mpp=mpp, mask_mpp=mask_mpp)
+    return 2 * (big & truth).sum() / (big.sum() + truth.sum())
+
+
 def test_generated_tile_finds_the_necrotic_side() -> None:
     t = synthetic.he_necrosis_tile(1, size=384, necrosis_fraction=0.4)
     counts, mask, mpp = measure_necrosis(t.rgb, mpp=t.mpp)
-    f = round(mpp / t.mpp)
-    truth = t.masks["necrosis"][::f, ::f][: mask.shape[0], : mask.shape[1]]
-    dice = 2 * (mask & truth).sum() / (mask.sum() + truth.sum())
-    assert dice > 0.85
-    # issue 5 asks for 3 pp; measured -2.4..-9.6 pp over 8 varied tiles (benchmarks/eval_melanin.py)
-    assert abs(necrosis_metrics(counts)["necrosis_fraction_pct"] - t.truth["necrosis_fraction_pct"]) < 6.0
+    assert _dice(mask, mpp, t.masks["necrosis"], t.mpp) > 0.85
+    # issue 5 asks for 3 pp; measured -1.7..-3.7 pp over 8 varied tiles (benchmarks/eval_necrosis.py --synthetic)
+    assert abs(necrosis_metrics(counts)["necrosis_fraction_pct"] - t.truth["necrosis_fraction_pct"]) < 5.0
+
+
+def test_dense_eosin_necrosis_of_the_independent_generator() -> None:
+    """sample_tiles recipe: necrotic eosin 0.55 OD (above the old absolute 0.2 bound), at 1 µm/px."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import eval_necrosis
+    finally:
+        sys.path.pop(0)
+    gen = eval_necrosis._sample_generator()
+    rgb, mpp, truth_pct, truth = eval_necrosis.sample_recipe_tile(gen, 508, eosin=0.55, mpp=1.0, fraction=0.3)
+    counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp)
+    assert _dice(mask, mask_mpp, truth, mpp) > 0.8
+    assert abs(necrosis_metrics(counts)["necrosis_fraction_pct"] - truth_pct) < 10.0
 
 
 def test_edge_growth_removes_the_border_shrinkage() -> None:
@@ -46,6 +75,42 @@ def test_edge_growth_removes_the_border_shrinkage() -> None:
         errs.append(necrosis_metrics(counts)["necrosis_fraction_pct"] - t.truth["necrosis_fraction_pct"])
     assert errs[0] < -5.0  # the shrinkage this fixes
     assert abs(errs[1]) < 0.5 * abs(errs[0])
+
+
+def test_tiles_on_the_global_grid_sum_to_the_whole() -> None:
+    """Two tiles with a halo, an odd origin (misaligned with the 2 px block) and owned halves."""
+    t = synthetic.he_necrosis_tile(3, size=384, necrosis_fraction=0.45)
+    params = NecrosisParams()
+    whole, wmask, wmpp = measure_necrosis(t.rgb, mpp=t.mpp, params=params)
+    halo = math.ceil(params.halo_um() / t.mpp) | 1  # odd: the second tile starts off the block grid
+    split = 192
+    parts, tile_masks = [], []
+    for r0, r1 in ((0, split + halo), (split - halo, 384)):
+        owned = np.zeros((r1 - r0, 384), bool)
+        if r0 == 0:
+            owned[:split] = True
+        else:
+            owned[split - r0 :] = True
+        c, m, mm = measure_necrosis(t.rgb[r0:r1], mpp=t.mpp, params=params, tissue=owned, origin=(r0, 0))
+        parts.append(c)
+        big = mask_to_tile(m, owned.shape, mpp=t.mpp, mask_mpp=mm, origin=(r0, 0))
+        tile_masks.append(big[owned].reshape(-1, 384))
+    total = parts[0] + parts[1]
+    assert total.region_um2 == whole.region_um2
+    assert abs(total.tissue_um2 - whole.tissue_um2) <= 1e-3 * whole.tissue_um2
+    assert abs(total.necrosis_um2 - whole.necrosis_um2) <= 0.005 * whole.tissue_um2
+    stitched = np.concatenate(tile_masks, 0)
+    ref = mask_to_tile(wmask, (384, 384), mpp=t.mpp, mask_mpp=wmpp)
+    assert (stitched != ref).mean() < 0.005
+
+
+def test_origin_validation_and_mask_mapping() -> None:
+    rgb = np.full((40, 40, 3), 240, np.uint8)
+    with pytest.raises(ConfigError, match="origin"):
+        measure_necrosis(rgb, mpp=1.0, origin=("a", 0))
+    mask = np.array([[True, False], [False, False]])
+    big = mask_to_tile(mask, (3, 3), mpp=1.0, mask_mpp=2.0, origin=(1, 1))
+    assert big.tolist() == [[True, False, False], [False, False, False], [False, False, False]]
 
 
 def test_counts_additive_and_nan() -> None:
