@@ -131,13 +131,13 @@ def _cases():
                                     (4, 0.5, 6.0, 60, 0.55), (5, 1.0, 3.0, None, 0.4), (6, 0.5, 4.0, 75, 0.3),
                                     (7, 1.0, 5.0, 70, 0.6), (8, 0.5, 2.0, 90, 0.45)]:
         out.append(("synthetic", f"seed{seed} mpp{mpp} {ang:.0f}deg q{q} f{frac}",
-                    dict(seed=seed, mpp=mpp, angle_deg=ang, jpeg_quality=q, necrosis_fraction=frac,
-                         size=int(384 / mpp) if mpp == 1.0 else 768)))
+                    {"seed": seed, "mpp": mpp, "angle_deg": ang, "jpeg_quality": q, "necrosis_fraction": frac,
+                         "size": int(384 / mpp) if mpp == 1.0 else 768}))
     for seed, eos, mpp, ang, q, frac in [(505, 0.38, 0.5, 3.0, None, 0.38), (506, 0.38, 1.0, 3.0, None, 0.38),
                                          (507, 0.2, 0.5, 5.0, 80, 0.5), (508, 0.55, 0.5, 3.0, 70, 0.3),
                                          (509, 0.28, 1.0, 6.0, 85, 0.45), (510, 0.12, 0.5, 3.0, None, 0.4)]:
         out.append(("sample", f"seed{seed} E{eos} mpp{mpp} {ang:.0f}deg q{q} f{frac}",
-                    dict(seed=seed, eosin=eos, mpp=mpp, angle_deg=ang, jpeg_quality=q, fraction=frac)))
+                    {"seed": seed, "eosin": eos, "mpp": mpp, "angle_deg": ang, "jpeg_quality": q, "fraction": frac}))
     return out
 
 

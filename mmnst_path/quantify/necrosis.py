@@ -17,7 +17,9 @@ low-resolution grid (``analysis_mpp_um``, 2–4 µm/px):
    ``fibre_min_eosin_od``, the structure-tensor coherence of E (fibre scale ``fibre_sigma_um``,
    tensor window ``coherence_sigma_um``, at full resolution, then averaged over
    ``coherence_region_um``) must stay below ``max_coherence`` (collagen and lamellar bone are
-   oriented, necrosis is amorphous);
+   oriented, necrosis is amorphous); dense eosin (E >= ``dense_eosin_od``) counts only with
+   karyorrhectic debris (``debris_density`` >= ``dense_min_debris`` fragments per 1000 µm²):
+   homogeneous dense eosin without debris is bone or collagen;
 5. not blood: red cells absorb blue strongly (haemoglobin Soret band) while eosin barely does:
    pixels with OD_B / OD_G >= ``blood_blue_green_ratio`` and OD_G >= 0.3 are blood;
 6. edges restored: the wide density window of step 3 spreads viable nuclei ~``density_sigma_um``
@@ -79,6 +81,8 @@ class NecrosisParams:
     coherence_region_um: float = 15.0
     max_coherence: float = 0.25
     fibre_min_eosin_od: float = 0.08
+    dense_eosin_od: float = 0.2
+    dense_min_debris: float = 0.3
     blood_blue_green_ratio: float = 0.85
     smooth_um: float = 8.0
     min_area_um2: float = 2000.0
@@ -348,6 +352,7 @@ def measure_necrosis(
         & (feats["viable_fraction"] <= params.max_viable_fraction)
         & (feats["eosin"] >= params.eosin_min_od)
         & ((feats["coherence"] <= params.max_coherence) | (feats["eosin"] < params.fibre_min_eosin_od))
+        & ((feats["eosin"] < params.dense_eosin_od) | (feats["debris_density"] >= params.dense_min_debris))
     )
     if params.edge_grow_um > 0 and cand.any():
         # the wide density window blurs viable nuclei ~density_sigma into the necrosis: grow the
