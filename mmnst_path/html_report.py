@@ -24,10 +24,10 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;
 h1{font-size:20px;margin:0 0 4px} p.sub{color:#666;margin:0 0 16px}
 table{border-collapse:collapse;font-size:13px} th,td{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:middle}
 th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
-tr.error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px}
+tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;word-break:break-all}
 .ok{color:#237804;font-weight:600} .bad{color:#a8071a;font-weight:600}
 img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
-.ci{color:#666;font-size:11px} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
+.ci{color:#666;font-size:11px;white-space:nowrap} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
 """
 
 
@@ -110,7 +110,7 @@ def render_report(
         hot = _cell(r.get("ki67_hotspot_index_pct"), name="ki67_hotspot_index_pct")[:-5] + _ci(
             r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + "</td>"
         body.append(
-            f'<tr class="{"ok" if ok else "error"}" data-input="{html.escape(name)}">'
+            f'<tr class="{"row-ok" if ok else "row-error"}" data-input="{html.escape(name)}">'
             f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"ci\">{html.escape(name)}</div></td>"
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}</td>'

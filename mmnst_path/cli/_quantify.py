@@ -200,7 +200,7 @@ class _PlainProgress:
 class _RichProgress(_PlainProgress):
     """Two bars on a terminal: inputs done, and the current input's tiles (rate and ETA)."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -213,7 +213,7 @@ class _RichProgress(_PlainProgress):
         )
 
         super().__init__()
-        self.console = Console(stderr=True)
+        self.console = console if console is not None else Console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
