@@ -250,7 +250,8 @@ def run_batch(
     compare_idx = None
     if options.compare is not None:
         compare_idx = (_match(options.compare[0], files, stems), _match(options.compare[1], files, stems))
-    rois, roi_digest = (), None
+    rois: tuple[Any, ...] = ()
+    roi_digest: str | None = None
     if options.roi_file is not None:
         rois = tuple(read_rois(options.roi_file))
         roi_digest = _sha256_file(Path(options.roi_file))
