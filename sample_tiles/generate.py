@@ -104,13 +104,33 @@ def place_nuclei(
     return placed
 
 
-def paint_nucleus(
-    conc: np.ndarray, row: float, col: float, radius: float, density: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Add one textured elliptical nucleus to ``conc`` (max-composited); return its local box mask."""
-    aspect = rng.uniform(0.7, 1.0)
+@dataclass(frozen=True)
+class NucleusShape:
+    """One nucleus's contour and chromatin texture on a local box (level-0 px).
+
+    ``edge`` is the soft (~1 px) nuclear mask in [0, 1] and ``profile`` the chromatin texture times
+    the slightly darker nuclear membrane, both ``(2 * half + 1, 2 * half + 1)`` float32 arrays whose
+    pixel (0, 0) sits at image pixel ``(r0, c0)``. Every stain of the nucleus (hematoxylin
+    counterstain and, for a Ki67-positive nucleus, DAB) is painted with the same ``edge``, so both
+    occupy the same nuclear contour, as they do on a real slide.
+    """
+
+    r0: int
+    c0: int
+    edge: np.ndarray
+    profile: np.ndarray
+
+
+def nucleus_shape(
+    row: float, col: float, radius: float, rng: np.random.Generator, *, aspect: tuple[float, float] = (0.7, 1.0)
+) -> NucleusShape:
+    """Draw a random textured, slightly irregular elliptical nucleus of mean radius ``radius`` px.
+
+    ``aspect`` is the range of the minor/major axis ratio (spindle fibroblast nuclei ~0.2-0.35).
+    """
+    ratio = rng.uniform(*aspect)
     angle = rng.uniform(0, math.pi)
-    a, b = radius / math.sqrt(aspect), radius * math.sqrt(aspect)
+    a, b = radius / math.sqrt(ratio), radius * math.sqrt(ratio)
     half = math.ceil(a) + 3
     r0, c0 = int(row) - half, int(col) - half
     rr, cc = np.mgrid[r0 : r0 + 2 * half + 1, c0 : c0 + 2 * half + 1].astype(np.float32)
@@ -120,18 +140,39 @@ def paint_nucleus(
     theta = np.arctan2(v, u)
     wobble = 1 + 0.06 * np.sin(3 * theta + rng.uniform(0, 6)) + 0.04 * np.sin(5 * theta + rng.uniform(0, 6))
     dist = np.sqrt((u / a) ** 2 + (v / b) ** 2) / wobble
-    edge = np.clip((1.0 - dist) * radius / 1.2 + 0.5, 0, 1)  # ~1 px soft edge
-    texture = 1 + 0.18 * rng.normal(size=dist.shape) + 0.25 * ndi.gaussian_filter(rng.normal(size=dist.shape), 1.2)
-    texture = np.clip(texture, 0.4, 1.8)
+    edge = np.clip((1.0 - dist) * min(a, b) / 1.2 + 0.5, 0, 1)  # ~1 px soft edge
     rim = 1 + 0.25 * np.clip(dist - 0.7, 0, 0.3) / 0.3  # nuclear membrane slightly darker
-    patch = (density * edge * texture * rim).astype(np.float32)
-    # clip to the image (an elongated nucleus near the border may poke out)
+    return NucleusShape(r0, c0, edge.astype(np.float32), (_texture(dist.shape, rng) * rim).astype(np.float32))
+
+
+def _texture(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Granular chromatin texture around 1 (fine noise plus ~1 µm clumps), clipped to [0.4, 1.8]."""
+    t = 1 + 0.18 * rng.normal(size=shape) + 0.25 * ndi.gaussian_filter(rng.normal(size=shape), 1.2)
+    return np.clip(t, 0.4, 1.8)
+
+
+def paint(conc: np.ndarray, shape: NucleusShape, density: float, texture: np.ndarray | None = None) -> None:
+    """Max-composite ``density * edge * texture`` of ``shape`` into ``conc`` (clipped to the image).
+
+    ``texture`` defaults to the shape's own chromatin profile; pass another texture of the same
+    box shape to give a second stain its own granularity inside the same contour.
+    """
+    patch = density * shape.edge * (shape.profile if texture is None else texture)
+    r0, c0 = shape.r0, shape.c0
     pr0, pc0 = max(0, -r0), max(0, -c0)
     pr1 = min(patch.shape[0], conc.shape[0] - r0)
     pc1 = min(patch.shape[1], conc.shape[1] - c0)
     view = conc[r0 + pr0 : r0 + pr1, c0 + pc0 : c0 + pc1]
-    np.maximum(view, patch[pr0:pr1, pc0:pc1], out=view)
-    return edge > 0.5
+    np.maximum(view, patch[pr0:pr1, pc0:pc1].astype(np.float32), out=view)
+
+
+def paint_nucleus(
+    conc: np.ndarray, row: float, col: float, radius: float, density: float, rng: np.random.Generator
+) -> NucleusShape:
+    """Add one textured nucleus of a single stain to ``conc``; return its shape."""
+    shape = nucleus_shape(row, col, radius, rng)
+    paint(conc, shape, density)
+    return shape
 
 
 def render(concs: list[np.ndarray], vectors: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
@@ -157,37 +198,82 @@ def tissue_layout(rng: np.random.Generator, glass_fraction: float) -> tuple[np.n
 
 
 def stroma(tissue: np.ndarray, rng: np.random.Generator, level: float) -> np.ndarray:
-    """Fibrous stroma concentration: oriented streaks of varying density, zero on glass."""
+    """H&E fibrous stroma concentration: oriented streaks of varying density, zero on glass."""
     fib = ndi.gaussian_filter(rng.normal(size=tissue.shape).astype(np.float32), (1.0, 7.0))
     fib = np.clip(1 + 1.5 * fib / (fib.std() + 1e-9), 0, None)
     return (level * fib * tissue).astype(np.float32)
 
 
+def collagen(region: np.ndarray, rng: np.random.Generator, level: float, contrast: float) -> np.ndarray:
+    """Collagen concentration with a faint, bounded fibrillar texture inside ``region``.
+
+    Values stay within ``level * (1 ± contrast)``: collagen bundles are a smooth, pale material
+    whose fibres differ little in stain uptake, not streaks as dark as a nucleus.
+    """
+    fib = ndi.gaussian_filter(rng.normal(size=region.shape).astype(np.float32), (1.0, 7.0))
+    fib = np.tanh(fib / (fib.std() + 1e-9))
+    return (level * (1 + contrast * fib) * region).astype(np.float32)
+
+
+def fibroblast_sites(stroma_region: np.ndarray, tumour: np.ndarray, rng: np.random.Generator) -> list:
+    """Sparse stromal fibroblast centres: ~1 per 1500 µm² of stroma, >= 12 µm from tumour and glass.
+
+    Kept away from the tumour so a spindle nucleus never overlaps a tumour nucleus.
+    """
+    away = ndi.distance_transform_edt(stroma_region & ~tumour) * MPP >= 12.0
+    n = int(away.sum() * MPP**2 / 1500.0)
+    return place_nuclei(away, n, rng, radius_um=(2.6, 3.4)) if n else []
+
+
 def ki67_tile(seed: int, positive_fraction: float, *, pigment: bool = False) -> tuple[np.ndarray, dict]:
-    """A Ki67 IHC tile and its truth (positive / negative tumour nucleus counts)."""
+    """A Ki67 IHC tile and its truth (positive / negative nucleus counts).
+
+    Rendering (hematoxylin counterstain + DAB, no eosin):
+    - tumour: sheets of touching nuclei over pale counterstained cytoplasm (H 0.05, DAB 0.02 OD);
+      a negative nucleus is hematoxylin only (0.32-0.6 OD); a positive nucleus is DAB (1+/2+/3+)
+      plus a light hematoxylin counterstain (0.15 OD) painted inside the *same* contour, as on a
+      real slide where both stains fill the nucleus;
+    - stroma: collagen takes almost no hematoxylin, so it is near white with a faint blue tint
+      (H ~0.025 ± 40 % OD, fine fibrillar texture) and holds sparse spindle fibroblast nuclei
+      (12 x 3 µm, H 0.35-0.55 OD, always Ki67-negative);
+    - glass holes, slight non-specific DAB everywhere on tissue (0.015-0.02 OD).
+    Truth: the analysed content is the whole tile, and the tool counts every nucleus in it, so the
+    stromal fibroblasts are counted as negatives in ``ki67_negative`` / ``ki67_index_pct``; the
+    tumour-only index (what a pathologist drawing a tumour ROI would get) is
+    ``ki67_tumour_index_pct``.
+    """
     rng = np.random.default_rng(seed)
     h_vec, dab_vec = perturb(H_REF, 3.0, rng), perturb(DAB_REF, 3.0, rng)
     tissue, tumour = tissue_layout(rng, 0.08)
-    hem = stroma(tissue, rng, 0.05)
-    hem += 0.05 * tumour  # pale counterstained cytoplasm
+    stroma_region = tissue & ~tumour
+    hem = collagen(stroma_region, rng, 0.025, 0.4)
+    hem += (0.05 * (1 + 0.15 * smooth_noise(tissue.shape, 6, rng)) * tumour).astype(np.float32)
     dab = (0.02 * tissue * (1 + 0.3 * smooth_noise(tissue.shape, 8, rng))).astype(np.float32)
+    dab -= 0.005 * stroma_region
     dab = np.clip(dab, 0, None)
     centres = place_nuclei(tumour, 1100, rng)
     positives = rng.random(len(centres)) < positive_fraction
     nuc_h = np.zeros_like(hem)
     nuc_d = np.zeros_like(hem)
     for (r, c, rad), pos in zip(centres, positives, strict=True):
+        shape = nucleus_shape(r, c, rad, rng)
         if pos:
             intensity = rng.choice([0.45, 0.75, 1.1], p=[0.35, 0.4, 0.25]) * rng.uniform(0.85, 1.15)
-            paint_nucleus(nuc_d, r, c, rad, intensity, rng)
-            paint_nucleus(nuc_h, r, c, rad, 0.15, rng)
+            paint(nuc_d, shape, intensity)
+            paint(nuc_h, shape, 0.15, _texture(shape.edge.shape, rng))
         else:
-            paint_nucleus(nuc_h, r, c, rad, rng.uniform(0.32, 0.6), rng)
+            paint(nuc_h, shape, rng.uniform(0.32, 0.6))
+    fibroblasts = fibroblast_sites(stroma_region, tumour, rng)
+    for r, c, rad in fibroblasts:
+        paint(nuc_h, nucleus_shape(r, c, rad, rng, aspect=(0.2, 0.35)), rng.uniform(0.35, 0.55))
     concs, vecs = [hem + nuc_h, dab + nuc_d], [h_vec, dab_vec]
+    n_pos, n_tumour_neg = int(positives.sum()), int((~positives).sum())
     truth: dict = {
         "stains": "H-DAB",
-        "ki67_positive": int(positives.sum()),
-        "ki67_negative": int((~positives).sum()),
+        "ki67_positive": n_pos,
+        "ki67_negative": n_tumour_neg + len(fibroblasts),
+        "ki67_tumour_negative": n_tumour_neg,
+        "stromal_nuclei": len(fibroblasts),
     }
     if pigment:
         mel_vec = perturb(MELANIN_REF, 2.0, rng)
@@ -195,8 +281,8 @@ def ki67_tile(seed: int, positive_fraction: float, *, pigment: bool = False) -> 
         concs.append(mel)
         vecs.append(mel_vec)
         truth["melanin_fraction_pct"] = round(100 * float((mel > 0.15).sum()) / float(tissue.sum()), 2)
-    n = truth["ki67_positive"] + truth["ki67_negative"]
-    truth["ki67_index_pct"] = round(100 * truth["ki67_positive"] / n, 2)
+    truth["ki67_index_pct"] = round(100 * n_pos / (n_pos + truth["ki67_negative"]), 2)
+    truth["ki67_tumour_index_pct"] = round(100 * n_pos / (n_pos + n_tumour_neg), 2)
     truth["tissue_fraction_pct"] = round(100 * float(tissue.mean()), 2)
     return render(concs, vecs, rng), truth
 
