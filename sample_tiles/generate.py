@@ -197,13 +197,6 @@ def tissue_layout(rng: np.random.Generator, glass_fraction: float) -> tuple[np.n
     return tissue, tumour
 
 
-def stroma(tissue: np.ndarray, rng: np.random.Generator, level: float) -> np.ndarray:
-    """H&E fibrous stroma concentration: oriented streaks of varying density, zero on glass."""
-    fib = ndi.gaussian_filter(rng.normal(size=tissue.shape).astype(np.float32), (1.0, 7.0))
-    fib = np.clip(1 + 1.5 * fib / (fib.std() + 1e-9), 0, None)
-    return (level * fib * tissue).astype(np.float32)
-
-
 def collagen(region: np.ndarray, rng: np.random.Generator, level: float, contrast: float) -> np.ndarray:
     """Collagen concentration with a faint, bounded fibrillar texture inside ``region``.
 
@@ -293,17 +286,18 @@ def melanin_granules(
     """Melanin concentration: granule clusters in cytoplasm around cells and large melanophages."""
     mel = np.zeros(region.shape, dtype=np.float32)
     seeds = np.zeros(region.shape, dtype=bool)
-    coords: list[tuple[float, float, float]] = []
-    if centres:
+    # (row, col, outer radius px, inner fraction of the area left free, granule count range)
+    coords: list[tuple[float, float, float, float, tuple[int, int]]] = []
+    if centres:  # pigmented tumour cells: a ring of granules in the cytoplasm, around the nucleus
         pick = rng.choice(len(centres), size=min(n_cells, len(centres)), replace=False)
-        coords += [(centres[i][0], centres[i][1], centres[i][2] * 2.0) for i in pick]
+        coords += [(centres[i][0], centres[i][1], centres[i][2] * 2.0, 0.35, (40, 120)) for i in pick]
     rr, cc = np.nonzero(region)
-    for i in rng.choice(len(rr), size=12, replace=False):  # melanophages: big, densely packed
-        coords.append((float(rr[i]), float(cc[i]), rng.uniform(10, 16) / MPP))
-    for r, c, spread in coords:
-        n = int(rng.integers(40, 120))
+    for i in rng.choice(len(rr), size=12, replace=False):  # melanophages: big, densely packed, filled
+        coords.append((float(rr[i]), float(cc[i]), rng.uniform(10, 16) / MPP, 0.0, (150, 300)))
+    for r, c, spread, inner, count in coords:
+        n = int(rng.integers(*count))
         ang = rng.uniform(0, 2 * math.pi, n)
-        dist = spread * np.sqrt(rng.uniform(0.35 if centres else 0.0, 1.0, n))
+        dist = spread * np.sqrt(rng.uniform(inner, 1.0, n))
         gr = np.clip((r + dist * np.sin(ang)).astype(int), 0, region.shape[0] - 1)
         gc = np.clip((c + dist * np.cos(ang)).astype(int), 0, region.shape[1] - 1)
         seeds[gr, gc] = True
@@ -316,16 +310,36 @@ def melanin_granules(
     return ndi.gaussian_filter(mel, 0.6) * region
 
 
+def he_background(tissue: np.ndarray, tumour: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(eosin, hematoxylin) of H&E tissue without nuclei: tumour cytoplasm and collagen stroma.
+
+    Tumour cytoplasm is smooth pale pink-purple (eosin 0.15 ± 15 %, hematoxylin 0.03 OD); the
+    stroma (``tissue & ~tumour``) is collagen, denser pink with a faint fibrillar texture (eosin
+    0.30 ± 30 %, hematoxylin 0.02 OD). Collagen is not drawn over the tumour cell sheets.
+    """
+    stroma_region = tissue & ~tumour
+    eos = collagen(stroma_region, rng, 0.30, 0.3)
+    eos += (0.15 * (1 + 0.15 * smooth_noise(tissue.shape, 6, rng)) * tumour).astype(np.float32)
+    hem = (0.02 * stroma_region + 0.03 * tumour).astype(np.float32)
+    return np.clip(eos, 0, None), hem
+
+
+def add_fibroblasts(hem: np.ndarray, stroma_region: np.ndarray, avoid: np.ndarray, rng: np.random.Generator) -> None:
+    """Paint sparse spindle fibroblast nuclei (12 x 3 µm, H 0.35-0.55 OD) into the stroma."""
+    for r, c, rad in fibroblast_sites(stroma_region, avoid, rng):
+        paint(hem, nucleus_shape(r, c, rad, rng, aspect=(0.2, 0.35)), rng.uniform(0.35, 0.55))
+
+
 def he_melanin_tile(seed: int) -> tuple[np.ndarray, dict]:
     """H&E tile with melanin granules; truth = melanin pixels / tissue pixels."""
     rng = np.random.default_rng(seed)
     h_vec, e_vec, m_vec = perturb(H_REF, 3.0, rng), perturb(EOSIN_REF, 3.0, rng), perturb(MELANIN_REF, 2.0, rng)
     tissue, tumour = tissue_layout(rng, 0.12)
-    eos = stroma(tissue, rng, 0.18) + 0.12 * tumour
-    hem = stroma(tissue, rng, 0.03)
+    eos, hem = he_background(tissue, tumour, rng)
     centres = place_nuclei(tumour, 900, rng)
     for r, c, rad in centres:
         paint_nucleus(hem, r, c, rad, rng.uniform(0.35, 0.65), rng)
+    add_fibroblasts(hem, tissue & ~tumour, tumour, rng)
     mel = melanin_granules(tumour, rng, centres=centres, n_cells=140)
     img = render([hem, eos, mel], [h_vec, e_vec, m_vec], rng)
     melanin = mel > 0.15
@@ -342,15 +356,15 @@ def he_necrosis_tile(seed: int) -> tuple[np.ndarray, dict]:
     """H&E tile with a necrotic area (eosinophilic, nuclear debris, no viable nuclei)."""
     rng = np.random.default_rng(seed)
     h_vec, e_vec = perturb(H_REF, 3.0, rng), perturb(EOSIN_REF, 3.0, rng)
-    tissue, _ = tissue_layout(rng, 0.10)
+    tissue, tumour = tissue_layout(rng, 0.10)
     n = smooth_noise(tissue.shape, 90, rng) + np.linspace(-0.8, 0.8, SIZE)[None, :]
     necrotic = tissue & (n > np.quantile(n[tissue], 0.62))
     viable = tissue & ~necrotic
-    eos = stroma(tissue, rng, 0.12) * viable + 0.10 * viable
+    eos, hem = he_background(viable, tumour & viable, rng)
     eos += (0.38 * (1 + 0.15 * smooth_noise(tissue.shape, 3, rng)) * necrotic).astype(np.float32)
-    hem = stroma(tissue, rng, 0.03) * viable
-    for r, c, rad in place_nuclei(viable, 1300, rng):
+    for r, c, rad in place_nuclei(tumour & viable, 1300, rng):
         paint_nucleus(hem, r, c, rad, rng.uniform(0.35, 0.65), rng)
+    add_fibroblasts(hem, viable & ~tumour, tumour | necrotic, rng)
     # karyorrhexis: small dense hematoxylin fragments scattered in the necrotic area
     debris = necrotic & (rng.random(tissue.shape) < 0.004)
     debris = ndi.binary_dilation(debris, iterations=1)
