@@ -33,7 +33,8 @@ if [ "$mode" = test ]; then
     # Qt/napari under a virtual X server (pytest-xvfb starts /usr/bin/Xvfb)
     apt_install xvfb xauth libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
         libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
-        libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
+        libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
+        chromium  # headless browser for the report.html test
 fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
@@ -42,7 +43,7 @@ VPY=.venv/bin/python
 case "$mode" in
     run)
         "$VPY" -m pip install -q -e .
-        exec .venv/bin/mmnst-path quantify sample_tiles --out results "$@"
+        exec .venv/bin/mmnst-path quantify sample_tiles --out results --overwrite "$@"
         ;;
     test)
         "$VPY" -m pip install -q -e ".[test]" -e plugins/napari

@@ -125,11 +125,38 @@ def test_folder_named_like_a_slide_and_unreadable_file(tmp_path: Path) -> None:
     assert check_input(good) is None
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file whatever its mode: chmod 000 cannot make it unreadable")
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
-    f = _tif(tmp_path / "locked.tif", np.full((8, 8, 3), 200, np.uint8))
-    f.chmod(0)
-    assert "permission denied" in check_input(f)
+    """chmod 000 only stops non-root users: as root (CI), the check runs as user 'nobody'."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="mmnst-perm-"))  # tmp_path's parents are private to root
+    try:
+        base.chmod(0o755)
+        f = _tif(base / "locked.tif", np.full((8, 8, 3), 200, np.uint8))
+        f.chmod(0)
+        if os.geteuid() != 0:
+            assert "permission denied" in check_input(f)
+            return
+        # fork (no exec: the interpreter may live in root's private home), drop to 'nobody' in
+        # the child, run the check there and send its answer back through a pipe
+        assert check_input(_tif(base / "warm.tif", np.full((8, 8, 3), 200, np.uint8))) is None
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child process
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                os.write(write_fd, str(check_input(f)).encode())
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as fh:
+            answer = fh.read().decode()
+        os.waitpid(pid, 0)
+        assert "permission denied" in answer, answer
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _inputs(d: Path, n: int = 4) -> Path:
@@ -200,7 +227,7 @@ def test_resume_reruns_changed_files_and_changed_config(tmp_path: Path, capsys: 
 
 
 def test_dask_scheduler_gives_the_local_numbers(tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed
     src = _inputs(tmp_path / "in", 1)
     local = tmp_path / "local"
     assert main(["quantify", str(src), "--out", str(local), "--workers", "1", "--tile-um", "96", "--quiet"]) == 0

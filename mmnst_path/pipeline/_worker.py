@@ -112,7 +112,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     -------
     TileOutput
     """
-    from ..detect.pigment import pigment_mask
+    from ..detect.pigment import pigment_masks
     from ..quantify.ki67 import measure_ki67
 
     t0 = time.perf_counter()
@@ -125,13 +125,15 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     cells = CellTable.empty()
     origin = (tile.origin[0], tile.origin[1])
 
-    pigment = None
+    # one pass of the pigment detector: a tight mask for the melanin area and a wider exclusion
+    # mask (pigment grown through granule clusters) that keeps melanin out of the Ki67 nuclei
+    pigment = exclusion = None
     if "ki67" in job.measures or "melanin" in job.measures:
-        pigment = pigment_mask(rgb, mpp=mpp, stains=job.matrix, params=cfg.pigment)
+        pigment, exclusion = pigment_masks(rgb, mpp=mpp, stains=job.matrix, params=cfg.pigment)
 
     if "ki67" in job.measures:
         region = measure_ki67(
-            rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=pigment
+            rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=exclusion
         )
         c = region.cells
         r_l0, c_l0 = tile.level0_from_analysis(c.row, c.col)
@@ -158,18 +160,17 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         sums["melanin"] = np.asarray(mel_mask, dtype=bool) & owned
 
     if "necrosis" in job.measures:
-        from ..quantify.necrosis import measure_necrosis
+        from ..quantify.necrosis import mask_to_tile, measure_necrosis
 
+        # blocks of the low-resolution necrosis grid are aligned to the slide's analysis grid
+        # (origin), so the necrosis area does not depend on the tile size
         nec_counts, nec_mask, nec_mpp = measure_necrosis(
-            rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix
+            rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix, origin=origin
         )
         counts["necrosis"] = nec_counts
         row["necrosis_um2"] = float(nec_counts.necrosis_um2)
-        nm = np.asarray(nec_mask, dtype=bool)
-        f = max(1, round(nec_mpp / mpp))  # low-res mask pixel (i, j) covers tile pixels [i*f, (i+1)*f)
-        ri = np.minimum(np.arange(tile.shape[0]) // f, nm.shape[0] - 1)
-        ci = np.minimum(np.arange(tile.shape[1]) // f, nm.shape[1] - 1)
-        sums["necrosis"] = nm[np.ix_(ri, ci)] & owned
+        nm = mask_to_tile(nec_mask, tile.shape, mpp=mpp, mask_mpp=nec_mpp, origin=origin)
+        sums["necrosis"] = np.asarray(nm, dtype=bool) & owned
 
     # low-resolution maps: owned-pixel sums per map block, over the core's bounding slices only
     rs, cs = tile.core_slices

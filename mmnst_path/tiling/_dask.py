@@ -67,7 +67,7 @@ def map_tiles_dask(
 
         next_i = min(max_in_flight, total)
         live = [submit(i) for i in range(next_i)]
-        queue = as_completed(live)
+        queue = as_completed(live, loop=client.loop)  # no default client needed
         done = 0
         try:
             for fut in queue:
