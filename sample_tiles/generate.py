@@ -8,6 +8,13 @@ uses stain vectors rotated by a few degrees from the reference presets, textured
 varying size and shape that touch and overlap, stroma, glass, blur, sensor noise and JPEG
 compression.
 
+Realism choices that matter for the measured values (see ``ki67_tile`` and ``he_background``):
+in Ki67 IHC the collagen stroma takes almost no hematoxylin, so it is rendered near white with a
+faint blue tint and a bounded fibrillar texture (never nucleus-dark streaks), holding sparse
+spindle fibroblast nuclei that the truth counts as Ki67-negative; a positive nucleus's DAB and
+hematoxylin counterstain are painted in one shared nuclear contour (``NucleusShape``), as on a
+real slide. In H&E, collagen is confined to the stroma, not drawn over tumour cell sheets.
+
 Tiles (0.5 µm/px, 1024 x 1024 px = 512 x 512 µm, stored as JPEG-compressed TIFF whose
 resolution tags carry the pixel size, so no ``--mpp`` is needed):
 
