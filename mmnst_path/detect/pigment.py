@@ -261,6 +261,56 @@ def _disk(radius_px: float) -> np.ndarray:
     return (yy * yy + xx * xx) <= radius_px * radius_px + 0.25
 
 
+def _disk_extreme(image: np.ndarray, footprint: np.ndarray, *, op: str, mode: str = "reflect") -> np.ndarray:
+    """Grey dilation (``op="max"``) or erosion (``op="min"``) of ``image`` by a disk ``footprint``.
+
+    Exactly ``ndi.maximum_filter`` / ``ndi.minimum_filter`` with that footprint (``mode``
+    ``"reflect"``, or ``"constant"`` with 0 outside), computed as one 1-D filter along the
+    columns per distinct chord length of the disk and one row shift per disk row: about
+    ``4 r`` passes instead of ``pi r²`` comparisons per pixel. Extremes are exact, so the
+    result is bit-identical; bool images are filtered as uint8 and returned as bool.
+
+    Parameters
+    ----------
+    image : (M, N) ndarray
+        Float or bool image.
+    footprint : (2r+1, 2r+1) bool ndarray
+        Centro-symmetric footprint whose rows are centred runs (a disk).
+    op : {"max", "min"}
+    mode : {"reflect", "constant"}
+
+    Returns
+    -------
+    (M, N) ndarray, dtype of ``image``
+    """
+    size = footprint.shape[0]
+    r = size // 2
+    m, n = image.shape
+    is_bool = image.dtype == bool
+    work = image.view(np.uint8) if is_bool else image
+    if size < 3 or min(m, n) <= size:  # tiny images: the plain footprint filter
+        filt = ndi.maximum_filter if op == "max" else ndi.minimum_filter
+        out = filt(work, footprint=footprint, mode=mode, cval=0)
+        return out.view(bool) if is_bool else out
+    filt1d = ndi.maximum_filter1d if op == "max" else ndi.minimum_filter1d
+    combine = np.maximum if op == "max" else np.minimum
+    halves = footprint.sum(axis=1) // 2
+    pad_mode = "symmetric" if mode == "reflect" else "constant"
+    by_half: dict[int, np.ndarray] = {}
+    out: np.ndarray | None = None
+    for i in range(size):
+        if not footprint[i].any():
+            continue
+        h = int(halves[i])
+        if h not in by_half:
+            rows = filt1d(work, 2 * h + 1, axis=1, mode=mode, cval=0) if h > 0 else work
+            by_half[h] = np.pad(rows, ((r, r), (0, 0)), mode=pad_mode)
+        src = by_half[h][i : i + m]
+        out = src.copy() if out is None else combine(out, src, out=out)
+    assert out is not None
+    return out.view(bool) if is_bool else out
+
+
 def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
     """Smallest angle (degrees) between each pixel's OD vector and any of ``vectors``."""
     norm = np.sqrt(np.einsum("...c,...c->...", od, od)) + 1e-6
@@ -410,11 +460,14 @@ def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
             brown &= ~np.isin(bl, ring_ids[ring_ids > 0])
     disk = _disk(params.body_radius_um / mpp)
     pad = disk.shape[0]
-    # edge padding: a nucleus cut by the tile border is still a body (no erosion from outside)
-    body = ndi.binary_opening(np.pad(brown, pad, mode="edge"), structure=disk)[pad:-pad, pad:-pad]
+    # edge padding: a nucleus cut by the tile border is still a body (no erosion from outside);
+    # binary opening by the disk (zero border), as separable chord filters
+    padded = np.pad(brown, pad, mode="edge")
+    eroded = _disk_extreme(padded, disk, op="min", mode="constant")
+    body = _disk_extreme(eroded, disk, op="max", mode="constant")[pad:-pad, pad:-pad]
     near = round(params.filled_margin_um / mpp)
     if near > 0 and body.any():
-        body = ndi.binary_dilation(body, structure=_disk(near))
+        body = _disk_extreme(np.ascontiguousarray(body), _disk(near), op="max", mode="constant")
     return body
 
 
@@ -492,14 +545,15 @@ def pigment_masks(
     if mode == "colour" and _has_eosin(stains):
         # the channel is already a lower bound over eosin hypotheses: no hue gate needed
         core = smooth >= params.colour_min_od
-        peak = ndi.grey_dilation(smooth, footprint=_disk(params.colour_peak_radius_um / mpp))
+        peak = _disk_extreme(smooth, _disk(params.colour_peak_radius_um / mpp), op="max")
         rim = (smooth >= params.colour_rim_od) & (smooth >= params.colour_rim_rel * peak)
     elif mode == "colour":
         core = (smooth >= params.colour_min_od) & (angle <= params.colour_max_angle_deg)
         rim = (smooth >= params.colour_rim_od) & (angle <= params.colour_max_angle_deg * 1.5)
     else:
         dark_s = ndi.gaussian_filter(darkness, sigma) if sigma >= 0.3 else darkness
-        opened = ndi.grey_opening(dark_s, footprint=_disk(params.granule_radius_um / mpp))
+        granule_disk = _disk(params.granule_radius_um / mpp)
+        opened = _disk_extreme(_disk_extreme(dark_s, granule_disk, op="min"), granule_disk, op="max")
         opened = np.maximum(opened, 0.0)
         granular = (dark_s - opened >= params.granule_contrast_od) & (
             dark_s >= params.granule_ratio * opened
@@ -543,8 +597,9 @@ def _clustered(mask: np.ndarray, mpp: float, params: PigmentParams) -> np.ndarra
     win = 2 * round(params.cluster_radius_um / mpp) + 1
     local = ndi.uniform_filter(mask.astype(np.float32), win, mode="constant") * (win * win * mpp * mpp)
     labels, n = ndi.label(mask)
-    best = ndi.maximum(local, labels, np.arange(n + 1))
-    keep = np.asarray(best) >= params.cluster_min_um2
+    best = np.zeros(n + 1, dtype=local.dtype)  # per-component maximum of ``local`` (>= 0)
+    np.maximum.at(best, labels[mask], local[mask])
+    keep = best >= params.cluster_min_um2
     keep[0] = False
     return keep[labels]
 

@@ -394,31 +394,69 @@ def _disk(radius_px: int) -> np.ndarray:
 
 def _grown(mask: np.ndarray, margin_um: float, mpp: float) -> np.ndarray:
     """``mask`` dilated by a disk of ``margin_um`` (no change below half a pixel)."""
-    from scipy import ndimage as ndi
+    from ..detect.pigment import _disk_extreme
 
     r = round(margin_um / mpp)
-    return ndi.binary_dilation(mask, structure=_disk(r)) if r > 0 else mask
+    # exactly ndi.binary_dilation(mask, structure=_disk(r)), by separable chord filters
+    return _disk_extreme(np.ascontiguousarray(mask), _disk(r), op="max", mode="constant") if r > 0 else mask
+
+
+def _smoothed_at(images: tuple[np.ndarray, ...], sigma_px: float, where: np.ndarray) -> list[np.ndarray]:
+    """``ndi.gaussian_filter(image, sigma_px, truncate=4.0)`` of each image, at the ``where``
+    pixels only ((k,) arrays in ``where`` order; k = ``where.sum()``).
+
+    Filters the bounding box of ``where`` grown by the kernel radius (clipped to the image), so
+    every value read is the one the full-image filter gives: bit-identical, cheaper for sparse
+    ``where``.
+    """
+    from scipy import ndimage as ndi
+
+    rows = np.flatnonzero(where.any(axis=1))
+    cols = np.flatnonzero(where.any(axis=0))
+    rad = int(4.0 * float(sigma_px) + 0.5)
+    m, n = where.shape
+    win = (slice(max(int(rows[0]) - rad, 0), min(int(rows[-1]) + rad + 1, m)),
+           slice(max(int(cols[0]) - rad, 0), min(int(cols[-1]) + rad + 1, n)))
+    sub = where[win]
+    return [ndi.gaussian_filter(im[win], sigma_px, truncate=4.0)[sub] for im in images]
 
 
 def _fill_from_neighbours(plane: np.ndarray, hole: np.ndarray, sigma_px: float) -> np.ndarray:
     """``plane`` with its ``hole`` pixels replaced by the Gaussian-weighted mean of the nearby
     non-hole pixels (normalised convolution at ``sigma_px`` and ``3 sigma_px``; 0 where no
     non-hole pixel lies within reach)."""
-    from scipy import ndimage as ndi
-
     out = plane.copy()
+    out[hole] = _filled_at(plane, hole, sigma_px)
+    return out
+
+
+def _filled_at(plane: np.ndarray, hole: np.ndarray, sigma_px: float,
+               first: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The filled values of :func:`_fill_from_neighbours` at the ``hole`` pixels ((k,) array).
+
+    ``first``: the numerator and denominator blurs at ``sigma_px`` on the hole pixels, when the
+    caller already has them.
+    """
     keep = (~hole).astype(np.float32)
-    todo = hole.copy()
-    for sigma in (sigma_px, 3.0 * sigma_px):
+    vals = plane[hole].copy()
+    todo = np.ones(vals.shape, dtype=bool)  # over the hole pixels
+    for k, sigma in enumerate((sigma_px, 3.0 * sigma_px)):
         if sigma < 0.3 or not todo.any():
             continue
-        num = ndi.gaussian_filter(plane * keep, sigma, truncate=4.0)
-        den = ndi.gaussian_filter(keep, sigma, truncate=4.0)
+        if k == 0 and first is not None:
+            num, den = first
+        else:
+            where = np.zeros(hole.shape, dtype=bool)
+            where[hole] = todo
+            num_w, den_w = _smoothed_at((plane * keep, keep), sigma, where)
+            num = np.zeros(vals.shape, dtype=num_w.dtype)
+            den = np.zeros(vals.shape, dtype=den_w.dtype)
+            num[todo], den[todo] = num_w, den_w
         ok = todo & (den > 1e-3)
-        out[ok] = num[ok] / den[ok]
+        vals[ok] = num[ok] / den[ok]
         todo &= ~ok
-    out[todo] = 0.0
-    return out
+    vals[todo] = 0.0
+    return vals
 
 
 def _pigment_evidence(
@@ -556,19 +594,21 @@ def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matr
     from ..stain import rgb_from_stains
 
     clean = conc[hidden].copy()
-    clean[:, 1] = _fill_from_neighbours(conc[..., 1], hidden, sigma_px)[hidden]
+    first = None
+    if sigma_px >= 0.3:
+        # one windowed pass of the three blurs at sigma_px, shared by the DAB fill and the cap
+        keep = (~hidden).astype(np.float32)
+        num_d, num_h, den = _smoothed_at((conc[..., 1] * keep, conc[..., 0] * keep, keep), sigma_px, hidden)
+        first = (num_d, den)
+    clean[:, 1] = _filled_at(conc[..., 1], hidden, sigma_px, first)
     # melanin is not exactly the DAB vector: its leak into hematoxylin would turn granule bands
     # into faint "nuclei" or merge them with the nucleus they surround. Within reach of
     # pigment-free pixels (>= 10 % weight at sigma_px) hematoxylin is capped by theirs; deep
     # under pigment (a wholly covered nucleus) it is kept, so such a nucleus is still found
     # and reported as ``pigment``.
     if sigma_px >= 0.3:
-        from scipy import ndimage as ndi
-
-        keep = (~hidden).astype(np.float32)
-        den = ndi.gaussian_filter(keep, sigma_px, truncate=4.0)
-        near = den[hidden] >= 0.1
-        h_fill = ndi.gaussian_filter(conc[..., 0] * keep, sigma_px, truncate=4.0)[hidden][near] / den[hidden][near]
+        near = den >= 0.1
+        h_fill = num_h[near] / den[near]
         clean[near, 0] = np.minimum(clean[near, 0], h_fill)
     out = rgb.copy()
     out[hidden] = rgb_from_stains(clean, matrix, stains=("hematoxylin", "dab"), background=background)
