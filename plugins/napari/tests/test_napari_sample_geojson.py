@@ -1,4 +1,4 @@
-"""Sample data contribution, pure layer builders and the QuPath GeoJSON round trip."""
+"""Sample data contribution and the pure layer builders."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from mmnst_path_napari import _sample_data
-from mmnst_path_napari._geojson import read_geojson, write_geojson
 from mmnst_path_napari._layers import (
     CLASS_COLORS,
     cells_from_points,
@@ -66,48 +65,3 @@ def test_raster_transform_centres_coarse_pixels_on_their_level0_footprint():
     assert t["translate"] == pytest.approx((50.75, 100.75))
     with pytest.raises(ValueError, match="downsample"):
         raster_transform(downsample=0, mpp=0.5)
-
-
-def test_geojson_round_trip_cells_and_rois(tmp_path):
-    cells = _cells()
-    rois = [np.array([[10.0, 20.0], [10.0, 80.0], [60.0, 80.0], [60.0, 20.0]])]
-    path = write_geojson(tmp_path / "r.geojson", cells=cells, rois=rois, roi_names=["tumour"])
-    doc = json.loads(path.read_text())
-    kinds = [f["properties"]["objectType"] for f in doc["features"]]
-    assert kinds.count("annotation") == 1
-    assert kinds.count("detection") == len(cells)
-    # QuPath pixel convention: x = col + 0.5
-    det = doc["features"][1]
-    assert det["geometry"]["coordinates"][0] == pytest.approx(cells.col[0] + 0.5)
-    assert det["properties"]["classification"]["name"] == "Positive"
-    back, rois_back, names = read_geojson(path)
-    np.testing.assert_allclose(back.row, cells.row)
-    np.testing.assert_allclose(back.col, cells.col)
-    np.testing.assert_array_equal(back.cls, cells.cls)
-    np.testing.assert_allclose(back.columns["dab_od_mean"], cells.columns["dab_od_mean"])
-    np.testing.assert_array_equal(back.columns["intensity_bin"], cells.columns["intensity_bin"])
-    assert names == ["tumour"]
-    np.testing.assert_allclose(rois_back[0], rois[0])
-
-
-def test_geojson_reads_qupath_cells_as_points(tmp_path):
-    doc = [
-        {
-            "type": "Feature",
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [[[10, 10], [14, 10], [14, 14], [10, 14], [10, 10]]],
-            },
-            "properties": {"objectType": "cell", "classification": {"name": "2+"}},
-        }
-    ]
-    p = tmp_path / "q.geojson"
-    p.write_text(json.dumps(doc))
-    cells, rois, _ = read_geojson(p)
-    assert rois == []
-    assert list(cells.class_names()) == ["positive"]
-    assert int(cells.columns["intensity_bin"][0]) == 2
-    assert cells.row[0] == pytest.approx(11.5)
-    (tmp_path / "bad.geojson").write_text("{nope")
-    with pytest.raises(ValueError, match=r"bad\.geojson"):
-        read_geojson(tmp_path / "bad.geojson")

@@ -1,5 +1,8 @@
 """Export widget: CSV / JSON / QuPath GeoJSON of the current (reviewed) results and ROIs; import
-QuPath GeoJSON annotations as Shapes (ROIs) and detections as Points."""
+QuPath GeoJSON annotations as Shapes (ROIs) and detections as Points.
+
+The file formats are the library's (:mod:`mmnst_path.report`, :mod:`mmnst_path.geojson`); this
+module only converts layers to and from the library's types (CellTable, Roi)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
+
+from mmnst_path.geojson import Roi
 
 from .._analysis import ki67_from_classes
 from .._geojson import read_geojson, write_geojson
@@ -28,11 +33,33 @@ __all__ = [
 ]
 
 
-def shapes_rois(layer: Any) -> list[np.ndarray]:
-    """(K, 2) level-0 (row, col) polygons of a Shapes layer (its data frame)."""
+def shapes_rois(layer: Any, reference: Any = None) -> list[Roi]:
+    """Library ROIs of a Shapes layer: (K, 2) level-0 (row, col) polygons, named from its features.
+
+    Parameters
+    ----------
+    layer : napari.layers.Shapes or None
+        The regions (a ``name`` feature, when present, names each one).
+    reference : napari layer, optional
+        Layer whose data frame is level-0 pixels (the nuclei Points or the slide image); the
+        vertices are mapped through world coordinates into it. Without it the Shapes layer's
+        own data frame is taken as level-0.
+    """
     if layer is None:
         return []
-    return [np.asarray(d, dtype=np.float64)[:, -2:] for d in layer.data]
+    names = [""] * len(layer.data)
+    if "name" in getattr(layer.features, "columns", ()):
+        names = [
+            "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            for v in layer.features["name"]
+        ]
+    out = []
+    for verts, name in zip(layer.data, names, strict=True):
+        v = np.asarray(verts, dtype=np.float64)
+        if reference is not None:
+            v = np.asarray([reference.world_to_data(layer.data_to_world(p)) for p in v], dtype=np.float64)
+        out.append(Roi(v[:, -2:], name))
+    return out
 
 
 def export_csv(points: Any, path: str | Path) -> Path:
@@ -42,7 +69,7 @@ def export_csv(points: Any, path: str | Path) -> Path:
     return atomic_write_text(path, cells_csv_text(cells_from_points(points.data, points.features)))
 
 
-def export_json(points: Any, path: str | Path, *, rois: list[np.ndarray] = ()) -> Path:
+def export_json(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
     """result.json: the library's result document (when the layer came from Analyze) plus the
     reviewed Ki67 counts and metrics and the ROIs."""
     from mmnst_path.report import atomic_write_text, json_ready, result_to_dict
@@ -54,19 +81,20 @@ def export_json(points: Any, path: str | Path, *, rois: list[np.ndarray] = ()) -
         np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"])
     )
     doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
-    doc["rois"] = [np.asarray(r).tolist() for r in rois]
+    doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist()} for r in rois]
     return atomic_write_text(path, json.dumps(json_ready(doc), indent=2))
 
 
-def export_geojson(points: Any, path: str | Path, *, rois: list[np.ndarray] = ()) -> Path:
-    """QuPath GeoJSON: ROIs as annotations, nuclei as classified detections."""
+def export_geojson(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
+    """QuPath GeoJSON (the library's writer): ROIs as annotations with the Ki67 counts inside,
+    nuclei as classified point detections."""
     cells = cells_from_points(points.data, points.features) if points is not None else None
     return write_geojson(path, cells=cells, rois=list(rois))
 
 
 def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[Any, dict[str, Any], str]]:
     """Layer data of a QuPath GeoJSON file: annotations -> Shapes, detections -> Points."""
-    cells, rois, names = read_geojson(path)
+    cells, rois = read_geojson(path)
     stem = Path(path).stem
     out = []
     if rois:
@@ -77,9 +105,9 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
             "edge_color": "cyan",
             "face_color": "transparent",
             "scale": s,
-            "features": {"name": names},
+            "features": {"name": [r.name for r in rois]},
         }
-        out.append((rois, kw, "shapes"))
+        out.append(([r.polygon for r in rois], kw, "shapes"))
     if len(cells):
         out.append(points_layer(cells, mpp=mpp, name=f"{stem} detections"))
     return out
@@ -111,7 +139,11 @@ class ExportWidget(Container):
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
 
     def export(self, path: str | Path) -> Path:
-        rois = shapes_rois(self.rois.value)
+        reference = self.points.value
+        if reference is None:
+            images = rgb_image_layers(self.viewer)
+            reference = images[0] if images else None
+        rois = shapes_rois(self.rois.value, reference)
         kind = self.kind.value
         if kind.startswith("GeoJSON"):
             out = export_geojson(self.points.value, path, rois=rois)

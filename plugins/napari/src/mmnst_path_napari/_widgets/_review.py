@@ -10,7 +10,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 
 from .._analysis import ki67_from_classes, panel_text
-from .._geojson import read_geojson, write_geojson
+from .._geojson import read_detections, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
 from ._common import add_or_replace, layer_choice, nuclei_layers
 
@@ -147,13 +147,14 @@ class ReviewWidget(Container):
             self.results.value = results_text(k, counts)
 
     def save(self, path: str | Path) -> Path:
-        """Write the edited nuclei as QuPath GeoJSON detections."""
+        """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer)."""
         layer = self.points.value
         return write_geojson(path, cells=cells_from_points(layer.data, layer.features))
 
     def load(self, path: str | Path) -> Any:
-        """Replace the nuclei layer's points by the detections of a GeoJSON file."""
-        cells, _, _ = read_geojson(path)
+        """Replace the nuclei layer's points by the detections of a GeoJSON file (points, or
+        polygons such as ``mmnst-path quantify``'s cells.geojson, taken at their centroid)."""
+        cells = read_detections(path)
         layer = self.points.value
         meta = dict(layer.metadata.get("mmnst_path", {})) if layer is not None else {}
         mpp = meta.get("mpp")
