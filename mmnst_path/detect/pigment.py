@@ -295,20 +295,43 @@ def _disk_extreme(image: np.ndarray, footprint: np.ndarray, *, op: str, mode: st
     filt1d = ndi.maximum_filter1d if op == "max" else ndi.minimum_filter1d
     combine = np.maximum if op == "max" else np.minimum
     halves = footprint.sum(axis=1) // 2
-    pad_mode = "symmetric" if mode == "reflect" else "constant"
     by_half: dict[int, np.ndarray] = {}
-    out: np.ndarray | None = None
+    out = np.empty_like(work)
+    first = True
     for i in range(size):
         if not footprint[i].any():
             continue
         h = int(halves[i])
         if h not in by_half:
-            rows = filt1d(work, 2 * h + 1, axis=1, mode=mode, cval=0) if h > 0 else work
-            by_half[h] = np.pad(rows, ((r, r), (0, 0)), mode=pad_mode)
-        src = by_half[h][i : i + m]
-        out = src.copy() if out is None else combine(out, src, out=out)
-    assert out is not None
+            by_half[h] = filt1d(work, 2 * h + 1, axis=1, mode=mode, cval=0) if h > 0 else work
+        _combine_shifted(out, by_half[h], i - r, combine, reflect=mode == "reflect", first=first)
+        first = False
     return out.view(bool) if is_bool else out
+
+
+def _combine_shifted(out: np.ndarray, rows: np.ndarray, dr: int, combine: Any, *, reflect: bool,
+                     first: bool) -> None:
+    """``out[i] = combine(out[i], rows[i + dr])`` for every row ``i`` (in place), rows outside
+    the image read as reflected (``reflect``) or as 0; ``first``: assign instead of combine."""
+    m = out.shape[0]
+    a, b = max(0, -dr), m - max(0, dr)  # out rows whose source row i + dr lies in the image
+    if first:
+        out[a:b] = rows[a + dr : b + dr]
+    else:
+        combine(out[a:b], rows[a + dr : b + dr], out=out[a:b])
+    for lo, hi in ((0, a), (b, m)):
+        if lo == hi:
+            continue
+        if reflect:  # scipy "reflect": row -1 is row 0, row m is row m - 1
+            src = np.arange(lo, hi) + dr
+            src = np.where(src < 0, -src - 1, np.where(src >= m, 2 * m - src - 1, src))
+            vals = rows[src]
+        else:
+            vals = np.zeros_like(rows[lo:hi])
+        if first:
+            out[lo:hi] = vals
+        else:
+            combine(out[lo:hi], vals, out=out[lo:hi])
 
 
 def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
