@@ -96,15 +96,15 @@ def sample_recipe_tile(gen, seed: int, *, eosin: float = 0.38, angle_deg: float 
 
     rng = np.random.default_rng(seed)
     h_vec, e_vec = gen.perturb(gen.H_REF, angle_deg, rng), gen.perturb(gen.EOSIN_REF, angle_deg, rng)
-    tissue, _ = gen.tissue_layout(rng, 0.10)
+    tissue, tumour = gen.tissue_layout(rng, 0.10)
     n = gen.smooth_noise(tissue.shape, 90, rng) + np.linspace(-0.8, 0.8, gen.SIZE)[None, :]
     necrotic = tissue & (n > np.quantile(n[tissue], 1.0 - fraction))
     viable = tissue & ~necrotic
-    eos = gen.stroma(tissue, rng, 0.12) * viable + 0.10 * viable
+    eos, hem = gen.he_background(viable, tumour & viable, rng)
     eos += (eosin * (1 + 0.15 * gen.smooth_noise(tissue.shape, 3, rng)) * necrotic).astype(np.float32)
-    hem = gen.stroma(tissue, rng, 0.03) * viable
-    for r, c, rad in gen.place_nuclei(viable, 1300, rng):
+    for r, c, rad in gen.place_nuclei(tumour & viable, 1300, rng):
         gen.paint_nucleus(hem, r, c, rad, rng.uniform(0.35, 0.65), rng)
+    gen.add_fibroblasts(hem, viable & ~tumour, tumour | necrotic, rng)
     debris = ndi.binary_dilation(necrotic & (rng.random(tissue.shape) < 0.004), iterations=1)
     hem += (0.55 * debris + 0.06 * necrotic * (gen.smooth_noise(tissue.shape, 4, rng) > 0.8)).astype(np.float32)
     rgb = gen.render([hem, np.clip(eos, 0, None)], [h_vec, e_vec], rng)
