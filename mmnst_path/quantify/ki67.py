@@ -658,7 +658,7 @@ def measure_ki67(
     Ki67Region
         ``cells`` (centroids in pixels of ``rgb``, features, class, intensity bin) and ``counts``.
     """
-    from ..detect.nuclei import NucleusParams, detect_nuclei
+    from ..detect.nuclei import NucleusParams, detect_nuclei, nuclei_from_stains
     from ..geometry import require_mpp
     from ..stain import StainMatrix, load_stains, separate_stains
 
@@ -679,9 +679,20 @@ def measure_ki67(
     if hidden is not None:
         conc = separate_stains(rgb, matrix, stains=("hematoxylin", "dab"), background=background)
         det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, params.pigment_fill_um / mpp)
-    extra = {} if background is None else {"background": background}
-    nuclei = detect_nuclei(det_rgb, mpp=mpp, stains=matrix, params=nparams,
-                           return_labels=return_labels or hidden is not None, **extra)
+    if hidden is not None and conc is not None:
+        # the detection input differs from ``rgb`` on the hidden pixels only, and the (per-pixel,
+        # lookup-table) deconvolution of the other pixels is ``conc``: unmix just those pixels
+        # (what detect_nuclei(det_rgb) would compute, without a second full-tile pass)
+        hem_plane = conc[..., 0].copy()
+        dab_plane = conc[..., 1].copy()
+        patch = separate_stains(det_rgb[hidden], matrix, stains=("hematoxylin", "dab"), background=background)
+        hem_plane[hidden] = patch[:, 0]
+        dab_plane[hidden] = patch[:, 1]
+        nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, return_labels=True)
+    else:
+        extra = {} if background is None else {"background": background}
+        nuclei = detect_nuclei(det_rgb, mpp=mpp, stains=matrix, params=nparams,
+                               return_labels=return_labels, **extra)
     evidence: dict[str, np.ndarray] = {}
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
