@@ -110,8 +110,8 @@ def test_analyze_sample_tile_matches_library_and_screenshot_shows_nuclei(
     imsave(tmp_path / "analyze_screenshot.png", shot, check_contrast=False)
     print(f"screenshot: {tmp_path / 'analyze_screenshot.png'}")
     h_px, w_px = shot.shape[:2]
-    zoom = viewer.camera.zoom * h_px / viewer.canvas.size[0]  # screen px per world unit
-    centre = np.asarray(viewer.camera.center)[-2:]
+    zoom = viewer.scene.camera.zoom * h_px / viewer.canvas.size[0]  # screen px per world unit
+    centre = np.asarray(viewer.scene.camera.center)[-2:]
     world = nuclei.data * np.asarray(nuclei.scale)
     screen = np.rint((world - centre) * zoom + np.array([h_px, w_px]) / 2).astype(int)
     cls = np.asarray(nuclei.features["class"])

@@ -37,8 +37,8 @@ def test_regions_current_view_and_selected_shapes(make_napari_viewer):
     assert widget.roi(image) is None
 
     # camera on world (100 µm, 200 µm) = pixel (200, 400); 2 screen px per µm
-    viewer.camera.center = (100.0, 200.0)
-    viewer.camera.zoom = 2.0
+    viewer.scene.camera.center = (100.0, 200.0)
+    viewer.scene.camera.zoom = 2.0
     widget.region.value = "current view"
     (poly,) = widget.roi(image)
     h, w = viewer.canvas.size

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mmnst_path_napari._widgets import TrainNecrosisWidget
+from mmnst_path_napari._widgets._common import view_box
 from mmnst_path_napari._widgets._necrosis import NECROSIS, OTHER, TRAIN_LABELS
 from scipy import ndimage as ndi
 
@@ -65,6 +66,26 @@ def test_train_preview_apply_save_load(make_napari_viewer, tmp_path):
     preview = widget.preview()
     assert preview.name == "necrosis preview"
     assert (np.asarray(preview.data) > 0).any()
+
+    # a view whose corner is off the block grid: the preview's blocks are the applied ones
+    viewer.scene.camera.zoom *= 2.7
+    viewer.scene.camera.center = (0, 283.0, 301.0)
+    box = view_box(viewer, viewer.layers["he"])
+    viewer.scene.camera.center = (0, 283.0 + (box.row % f == 0), 301.0 + (box.col % f == 0))
+    box = view_box(viewer, viewer.layers["he"])
+    assert (box.row % f, box.col % f) != (0, 0), box
+    assert box.row > 0, box
+    assert box.col > 0, box
+    preview = widget.preview()
+    r0, c0 = preview.metadata["mmnst_path"]["origin"]
+    assert (r0 % f, c0 % f) == (0, 0)
+    assert r0 <= box.row < r0 + f
+    assert c0 <= box.col < c0 + f
+    np.testing.assert_allclose(preview.translate, (r0 + (ds - 1) / 2, c0 + (ds - 1) / 2))
+    got = np.asarray(preview.data) > 0
+    want = pred[r0 // f : r0 // f + got.shape[0], c0 // f : c0 // f + got.shape[1]]
+    inner = (slice(2, -2), slice(2, -2))  # the view's edge blocks lack context / are partial
+    assert (got[inner] == want[inner]).mean() > 0.95
 
     path = widget.save(tmp_path / "necrosis.npz")
     widget.model = None

@@ -97,8 +97,10 @@ def view_box(viewer: napari.Viewer, layer: Any) -> Any:
     """Level-0 :class:`~mmnst_path.geometry.Box` of ``layer`` visible on the canvas (clipped)."""
     from mmnst_path.geometry import Box
 
-    center = np.asarray(viewer.camera.center, dtype=np.float64)[-2:]
-    zoom = float(viewer.camera.zoom)
+    scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
+    camera = scene.camera if scene is not None else viewer.camera
+    center = np.asarray(camera.center, dtype=np.float64)[-2:]
+    zoom = float(camera.zoom)
     h, w = viewer.canvas.size
     half = np.array([h, w], dtype=np.float64) / (2 * zoom)
     corners_world = [center - half, center + half]

@@ -153,16 +153,22 @@ class TrainNecrosisWidget(Container):
 
     def _measure_box(
         self, reader: Any, r0: int, c0: int, h: int, w: int, d: int, mpp: float
-    ) -> tuple[Any, Any, float]:
+    ) -> tuple[Any, Any, float, tuple[int, int]]:
         """Library necrosis measurement with the classifier on label-grid pixels [r0, r0+h) x [c0, c0+w).
 
-        Returns (NecrosisCounts, mask on the classifier grid, level-0 px per mask pixel).
+        The low-resolution blocks are aligned to the image's grid (``origin``), so a preview
+        of the view shows the same blocks as the whole-image result.
+
+        Returns (NecrosisCounts, mask, level-0 px per mask pixel, level-0 (row, col) of the
+        mask's top-left block corner).
         """
         from mmnst_path.quantify.necrosis import measure_necrosis
 
         rgb = read_on_grid(reader, r0, c0, h, w, d)
-        counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp * d, classifier=self.model)
-        return counts, np.asarray(mask, bool), float(mask_mpp) / mpp
+        counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp * d, classifier=self.model, origin=(r0, c0))
+        f = max(1, round(float(mask_mpp) / (mpp * d)))  # label-grid px per mask px
+        corner = ((r0 - r0 % f) * d, (c0 - c0 % f) * d)
+        return counts, np.asarray(mask, bool), float(mask_mpp) / mpp, corner
 
     def preview(self) -> Any:
         """Classify the current view; shown as the ``necrosis preview`` Labels layer."""
@@ -172,8 +178,8 @@ class TrainNecrosisWidget(Container):
         box = view_box(self.viewer, layer)
         r0, c0 = box.row // d, box.col // d
         h, w = max(1, math.ceil(box.row_end / d) - r0), max(1, math.ceil(box.col_end / d) - c0)
-        _, mask, ds = self._measure_box(reader, r0, c0, h, w, d, mpp)
-        data = mask_layer(mask, downsample=ds, origin=(r0 * d, c0 * d), mpp=layer_mpp(layer), name="necrosis preview",
+        _, mask, ds, corner = self._measure_box(reader, r0, c0, h, w, d, mpp)
+        data = mask_layer(mask, downsample=ds, origin=corner, mpp=layer_mpp(layer), name="necrosis preview",
                           color=(0.0, 0.9, 0.3, 1.0))  # fmt: skip
         return add_or_replace(self.viewer, data)
 
@@ -194,9 +200,11 @@ class TrainNecrosisWidget(Container):
         parts, counts = [], []
         for r in range(0, H, block):
             for c in range(0, W, block):
-                cnt, mask, ds = self._measure_box(reader, r, c, min(block, H - r), min(block, W - c), d, mpp)
+                cnt, mask, ds, corner = self._measure_box(
+                    reader, r, c, min(block, H - r), min(block, W - c), d, mpp
+                )
                 counts.append(cnt)
-                parts.append((r * d, c * d, mask, ds))
+                parts.append((*corner, mask, ds))
         ds = parts[0][3]
         full = np.zeros((math.ceil(rows / ds), math.ceil(cols / ds)), bool)
         for r0, c0, mask, _ in parts:
