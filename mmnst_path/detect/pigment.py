@@ -468,9 +468,20 @@ def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
     brown = smooth >= params.body_od
     if not brown.any():
         return brown
-    holes = ndi.binary_fill_holes(brown) & ~brown
+    # holes: 4-connected components of the non-brown pixels that do not reach the image border
+    # (exactly ndi.binary_fill_holes(brown) & ~brown), labelled as ndi.label(holes) would
+    gaps, n_gaps = ndi.label(~brown)
+    outside = np.zeros(n_gaps + 1, dtype=bool)
+    for edge in (gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]):
+        outside[edge] = True
+    is_hole = ~outside
+    is_hole[0] = False
+    holes = is_hole[gaps]
     if holes.any():
-        hl, nh = ndi.label(holes)
+        relabel = np.zeros(n_gaps + 1, dtype=gaps.dtype)
+        nh = int(is_hole.sum())
+        relabel[is_hole] = np.arange(1, nh + 1, dtype=gaps.dtype)
+        hl = relabel[gaps]
         area = np.bincount(hl.ravel(), minlength=nh + 1) * mpp * mpp
         hsum = np.bincount(hl.ravel(), weights=hematoxylin.ravel(), minlength=nh + 1)
         nuclear = (area >= params.ring_hole_um2) & (area <= params.ring_hole_max_um2) & (hsum >= params.ring_hole_h_od * area / (mpp * mpp))

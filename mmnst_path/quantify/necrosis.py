@@ -243,8 +243,15 @@ def necrosis_features(rgb: np.ndarray, *, mpp: float, params: NecrosisParams | N
     viable = viable_lab[labels]
     debris_pts = np.zeros(labels.shape, np.float32)
     if debris_lab.any():
-        com = ndi.center_of_mass(nuc, labels, np.flatnonzero(debris_lab))
-        rc = np.round(np.asarray(com)).astype(int)
+        # centres of mass of the debris fragments (what ndi.center_of_mass gives: sums of
+        # integer coordinates are exact in float64), over the labelled pixels only
+        ri, ci = np.nonzero(labels)
+        lab = labels[ri, ci]
+        cnt = np.bincount(lab, minlength=n + 1).astype(np.float64)
+        ids = np.flatnonzero(debris_lab)
+        com_r = np.bincount(lab, weights=ri.astype(np.float64), minlength=n + 1)[ids] / cnt[ids]
+        com_c = np.bincount(lab, weights=ci.astype(np.float64), minlength=n + 1)[ids] / cnt[ids]
+        rc = np.round(np.column_stack([com_r, com_c])).astype(int)
         debris_pts[rc[:, 0], rc[:, 1]] = 1.0
 
     dens_sigma = params.density_sigma_um / lmpp
