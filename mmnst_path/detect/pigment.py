@@ -47,6 +47,7 @@ from scipy import ndimage as ndi
 
 from ..errors import ConfigError, StainError
 from ..geometry import require_mpp
+from ._morphology import _disk, _disk_extreme
 
 __all__ = ["PigmentParams", "eosin_hypotheses", "estimate_melanin_vector", "pigment_mask", "pigment_masks", "pigment_mode"]
 
@@ -253,85 +254,6 @@ def _melanin_of(matrix: Any, params: PigmentParams) -> np.ndarray:
     if "melanin" in matrix.names:
         return np.asarray(matrix.vector("melanin"), dtype=np.float64)
     return melanin_vector()
-
-
-def _disk(radius_px: float) -> np.ndarray:
-    r = max(1, round(radius_px))
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    return (yy * yy + xx * xx) <= radius_px * radius_px + 0.25
-
-
-def _disk_extreme(image: np.ndarray, footprint: np.ndarray, *, op: str, mode: str = "reflect") -> np.ndarray:
-    """Grey dilation (``op="max"``) or erosion (``op="min"``) of ``image`` by a disk ``footprint``.
-
-    Exactly ``ndi.maximum_filter`` / ``ndi.minimum_filter`` with that footprint (``mode``
-    ``"reflect"``, or ``"constant"`` with 0 outside), computed as one 1-D filter along the
-    columns per distinct chord length of the disk and one row shift per disk row: about
-    ``4 r`` passes instead of ``pi r²`` comparisons per pixel. Extremes are exact, so the
-    result is bit-identical; bool images are filtered as uint8 and returned as bool.
-
-    Parameters
-    ----------
-    image : (M, N) ndarray
-        Float or bool image.
-    footprint : (2r+1, 2r+1) bool ndarray
-        Centro-symmetric footprint whose rows are centred runs (a disk).
-    op : {"max", "min"}
-    mode : {"reflect", "constant"}
-
-    Returns
-    -------
-    (M, N) ndarray, dtype of ``image``
-    """
-    size = footprint.shape[0]
-    r = size // 2
-    m, n = image.shape
-    is_bool = image.dtype == bool
-    work = image.view(np.uint8) if is_bool else image
-    if size < 3 or min(m, n) <= size:  # tiny images: the plain footprint filter
-        filt = ndi.maximum_filter if op == "max" else ndi.minimum_filter
-        out = filt(work, footprint=footprint, mode=mode, cval=0)
-        return out.view(bool) if is_bool else out
-    filt1d = ndi.maximum_filter1d if op == "max" else ndi.minimum_filter1d
-    combine = np.maximum if op == "max" else np.minimum
-    halves = footprint.sum(axis=1) // 2
-    by_half: dict[int, np.ndarray] = {}
-    out = np.empty_like(work)
-    first = True
-    for i in range(size):
-        if not footprint[i].any():
-            continue
-        h = int(halves[i])
-        if h not in by_half:
-            by_half[h] = filt1d(work, 2 * h + 1, axis=1, mode=mode, cval=0) if h > 0 else work
-        _combine_shifted(out, by_half[h], i - r, combine, reflect=mode == "reflect", first=first)
-        first = False
-    return out.view(bool) if is_bool else out
-
-
-def _combine_shifted(out: np.ndarray, rows: np.ndarray, dr: int, combine: Any, *, reflect: bool,
-                     first: bool) -> None:
-    """``out[i] = combine(out[i], rows[i + dr])`` for every row ``i`` (in place), rows outside
-    the image read as reflected (``reflect``) or as 0; ``first``: assign instead of combine."""
-    m = out.shape[0]
-    a, b = max(0, -dr), m - max(0, dr)  # out rows whose source row i + dr lies in the image
-    if first:
-        out[a:b] = rows[a + dr : b + dr]
-    else:
-        combine(out[a:b], rows[a + dr : b + dr], out=out[a:b])
-    for lo, hi in ((0, a), (b, m)):
-        if lo == hi:
-            continue
-        if reflect:  # scipy "reflect": row -1 is row 0, row m is row m - 1
-            src = np.arange(lo, hi) + dr
-            src = np.where(src < 0, -src - 1, np.where(src >= m, 2 * m - src - 1, src))
-            vals = rows[src]
-        else:
-            vals = np.zeros_like(rows[lo:hi])
-        if first:
-            out[lo:hi] = vals
-        else:
-            combine(out[lo:hi], vals, out=out[lo:hi])
 
 
 def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:

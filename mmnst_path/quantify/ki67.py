@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ..detect._morphology import _dilated_um, _filled_at, _smoothed_at
 from ..errors import ConfigError
 from ._stats import compare_proportions, wilson_interval
 
@@ -387,98 +388,6 @@ def _per_nucleus(name: str, values: Any, n: int) -> np.ndarray:
     return arr
 
 
-def _disk(radius_px: int) -> np.ndarray:
-    yy, xx = np.mgrid[-radius_px : radius_px + 1, -radius_px : radius_px + 1]
-    return (yy * yy + xx * xx) <= radius_px * radius_px + 0.25
-
-
-def _grown(mask: np.ndarray, margin_um: float, mpp: float) -> np.ndarray:
-    """``mask`` dilated by a disk of ``margin_um`` (no change below half a pixel)."""
-    from ..detect.pigment import _disk_extreme
-
-    r = round(margin_um / mpp)
-    # exactly ndi.binary_dilation(mask, structure=_disk(r)), by separable chord filters
-    return _disk_extreme(np.ascontiguousarray(mask), _disk(r), op="max", mode="constant") if r > 0 else mask
-
-
-def _smoothed_at(images: tuple[np.ndarray, ...], sigma_px: float, where: np.ndarray) -> list[np.ndarray]:
-    """``ndi.gaussian_filter(image, sigma_px, truncate=4.0)`` of each image, at the ``where``
-    pixels only ((k,) arrays in ``where`` order; k = ``where.sum()``).
-
-    Filters the bounding box of ``where`` grown by the kernel radius (clipped to the image) or,
-    when ``where`` is sparse, that of each of its 8-connected groups: every value read is the
-    one the full-image filter gives (the window reaches the image border or lies a whole kernel
-    radius beyond the pixel), so the result is bit-identical and cheaper.
-    """
-    from scipy import ndimage as ndi
-
-    rad = int(4.0 * float(sigma_px) + 0.5)
-    m, n = where.shape
-
-    def grown(rs: slice, cs: slice) -> tuple[slice, slice]:
-        return (slice(max(rs.start - rad, 0), min(rs.stop + rad, m)),
-                slice(max(cs.start - rad, 0), min(cs.stop + rad, n)))
-
-    rows = np.flatnonzero(where.any(axis=1))
-    cols = np.flatnonzero(where.any(axis=0))
-    whole = grown(slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
-    whole_area = (whole[0].stop - whole[0].start) * (whole[1].stop - whole[1].start)
-    k = int(np.count_nonzero(where))
-    if k < whole_area // 16:  # sparse: maybe cheaper group by group
-        groups, _ = ndi.label(where, structure=np.ones((3, 3), dtype=bool))
-        wins = [grown(*sl) for sl in ndi.find_objects(groups)]
-        if sum((a.stop - a.start) * (b.stop - b.start) for a, b in wins) < whole_area // 2:
-            index = np.zeros(where.shape, dtype=np.intp)
-            index[where] = np.arange(k)
-            outs = [np.empty(k, dtype=im.dtype) for im in images]
-            for gid, win in enumerate(wins, start=1):
-                sel = groups[win] == gid
-                at = index[win][sel]
-                for out, im in zip(outs, images, strict=True):
-                    out[at] = ndi.gaussian_filter(im[win], sigma_px, truncate=4.0)[sel]
-            return outs
-    sub = where[whole]
-    return [ndi.gaussian_filter(im[whole], sigma_px, truncate=4.0)[sub] for im in images]
-
-
-def _fill_from_neighbours(plane: np.ndarray, hole: np.ndarray, sigma_px: float) -> np.ndarray:
-    """``plane`` with its ``hole`` pixels replaced by the Gaussian-weighted mean of the nearby
-    non-hole pixels (normalised convolution at ``sigma_px`` and ``3 sigma_px``; 0 where no
-    non-hole pixel lies within reach)."""
-    out = plane.copy()
-    out[hole] = _filled_at(plane, hole, sigma_px)
-    return out
-
-
-def _filled_at(plane: np.ndarray, hole: np.ndarray, sigma_px: float,
-               first: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """The filled values of :func:`_fill_from_neighbours` at the ``hole`` pixels ((k,) array).
-
-    ``first``: the numerator and denominator blurs at ``sigma_px`` on the hole pixels, when the
-    caller already has them.
-    """
-    keep = (~hole).astype(np.float32)
-    vals = plane[hole].copy()
-    todo = np.ones(vals.shape, dtype=bool)  # over the hole pixels
-    for k, sigma in enumerate((sigma_px, 3.0 * sigma_px)):
-        if sigma < 0.3 or not todo.any():
-            continue
-        if k == 0 and first is not None:
-            num, den = first
-        else:
-            where = np.zeros(hole.shape, dtype=bool)
-            where[hole] = todo
-            num_w, den_w = _smoothed_at((plane * keep, keep), sigma, where)
-            num = np.zeros(vals.shape, dtype=num_w.dtype)
-            den = np.zeros(vals.shape, dtype=den_w.dtype)
-            num[todo], den[todo] = num_w, den_w
-        ok = todo & (den > 1e-3)
-        vals[ok] = num[ok] / den[ok]
-        todo &= ~ok
-    vals[todo] = 0.0
-    return vals
-
-
 def _pigment_evidence(
     labels: np.ndarray, dab: np.ndarray, hidden: np.ndarray, mask: np.ndarray, n: int, *, fill_od: float,
     ring_px: int,
@@ -693,7 +602,7 @@ def measure_ki67(
             msg = f"pigment_mask must have the image shape {shape}, got {mask.shape}"
             raise ConfigError(msg)
         if mask.any():  # most tiles hold no pigment: they skip all of this
-            hidden = _grown(mask, params.pigment_margin_um, mpp)
+            hidden = _dilated_um(mask, params.pigment_margin_um, mpp)
     det_rgb = rgb
     conc = None
     if hidden is not None:

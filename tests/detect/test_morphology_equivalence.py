@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from mmnst_path.detect.pigment import _disk, _disk_extreme
-from mmnst_path.quantify.ki67 import _smoothed_at
+from mmnst_path.detect._morphology import _disk, _disk_extreme, _smoothed_at
 
 
 @pytest.mark.parametrize("radius", [0.4, 1, 1.5, 2, 2.5, 3, 4, 6, 8])
