@@ -19,7 +19,13 @@ low-resolution grid (``analysis_mpp_um``, 2–4 µm/px):
    ``coherence_region_um``) must stay below ``max_coherence`` (collagen and lamellar bone are
    oriented, necrosis is amorphous); dense eosin (E >= ``dense_eosin_od``) counts only with
    karyorrhectic debris (``debris_density`` >= ``dense_min_debris`` fragments per 1000 µm²):
-   homogeneous dense eosin without debris is bone or collagen;
+   homogeneous dense eosin without debris is bone or collagen; and eosinophilic matrix
+   (E >= ``fibre_min_eosin_od``) must be textured: the local std of E over a Gaussian window of
+   ``texture_sigma_um``, relative to the local mean E (+ ``texture_eps_od``), averaged over
+   ``texture_region_um``, must reach ``min_texture`` (necrosis, with ghosts, vacuoles and
+   debris, is granular: 0.1–0.3 on the real tiles, 0.06–0.15 on generated dense necrosis;
+   lamellar/woven bone and dense collagen are uniform: 0.02–0.045, and their osteocytes or
+   fibrocytes, counted as debris, no longer let them pass);
 5. not blood: red cells absorb blue strongly (haemoglobin Soret band) while eosin barely does:
    pixels with OD_B / OD_G >= ``blood_blue_green_ratio`` and OD_G >= 0.3 are blood;
 6. edges restored: the wide density window of step 3 spreads viable nuclei ~``density_sigma_um``
@@ -62,7 +68,9 @@ class NecrosisParams:
     ``nucleus_h_od`` 0.35 keeps faint ghost nuclei out of the viable count; ``viable_min_um2``
     25 µm² (a nucleus of ~2.8 µm radius) keeps merged debris fragments out of it. ``edge_sigma_um``
     (µm) is the fine density window used to grow necrotic regions back to their edge, by at most
-    ``edge_grow_um`` (µm; 0 disables it).
+    ``edge_grow_um`` (µm; 0 disables it). ``min_texture`` (dimensionless, relative std of E at
+    ``texture_sigma_um`` 3 µm, i.e. over nuclei/ghost/vacuole sizes) 0.05 lies between real bone
+    and collagen (<= 0.045) and the most uniform generated dense necrosis (>= 0.06); 0 disables it.
     """
 
     analysis_mpp_um: float = 2.0
@@ -83,6 +91,10 @@ class NecrosisParams:
     fibre_min_eosin_od: float = 0.08
     dense_eosin_od: float = 0.2
     dense_min_debris: float = 0.3
+    texture_sigma_um: float = 3.0
+    texture_region_um: float = 15.0
+    texture_eps_od: float = 0.02
+    min_texture: float = 0.05
     blood_blue_green_ratio: float = 0.85
     smooth_um: float = 8.0
     min_area_um2: float = 2000.0
@@ -105,7 +117,8 @@ class NecrosisParams:
 
     def halo_um(self) -> float:
         """Context (µm) a tile needs for a result that does not depend on tile borders."""
-        return (3.0 * max(self.density_sigma_um, self.coherence_sigma_um + self.coherence_region_um)
+        return (3.0 * max(self.density_sigma_um, self.coherence_sigma_um + self.coherence_region_um,
+                          self.texture_sigma_um + self.texture_region_um)
                 + self.edge_grow_um
                 + self.smooth_um * 2.0)
 
@@ -273,6 +286,14 @@ def necrosis_features(rgb: np.ndarray, *, mpp: float, params: NecrosisParams | N
     coh_low = _block_mean(coh_full.astype(np.float32), f)
     coherence = ndi.gaussian_filter(coh_low, params.coherence_region_um / lmpp)
     coherence_fine = ndi.gaussian_filter(coh_low, params.edge_sigma_um / lmpp)
+    # eosin texture: local std of E (1 µm-smoothed, as for the fibres) over a Gaussian window of
+    # texture_sigma_um relative to the local mean (+ texture_eps_od, so that glass-thin tissue does
+    # not divide by ~0); block means, then a regional mean over texture_region_um
+    t_sigma = params.texture_sigma_um / mpp
+    e_mean = ndi.gaussian_filter(e_fine, t_sigma)
+    e_var = np.maximum(ndi.gaussian_filter(e_fine * e_fine, t_sigma) - e_mean * e_mean, 0.0)
+    tex_low = _block_mean(np.sqrt(e_var), f) / (_block_mean(e_mean, f) + params.texture_eps_od)
+    texture = ndi.gaussian_filter(tex_low, params.texture_region_um / lmpp)
     g = od_low[..., 1]
     blood = (g >= 0.3) & (od_low[..., 2] >= params.blood_blue_green_ratio * g)
     return {
@@ -284,6 +305,7 @@ def necrosis_features(rgb: np.ndarray, *, mpp: float, params: NecrosisParams | N
         "hematoxylin": _block_mean(conc[..., 0], f).astype(np.float32),
         "coherence": coherence.astype(np.float32),
         "coherence_fine": coherence_fine.astype(np.float32),
+        "texture": texture.astype(np.float32),
         "blood": blood,
         "mpp": np.float64(lmpp),
     }
@@ -360,6 +382,7 @@ def measure_necrosis(
         & (feats["eosin"] >= params.eosin_min_od)
         & ((feats["coherence"] <= params.max_coherence) | (feats["eosin"] < params.fibre_min_eosin_od))
         & ((feats["eosin"] < params.dense_eosin_od) | (feats["debris_density"] >= params.dense_min_debris))
+        & _not_homogeneous(feats, params)
     )
     if params.edge_grow_um > 0 and cand.any():
         # the wide density window blurs viable nuclei ~density_sigma into the necrosis: grow the
@@ -369,6 +392,7 @@ def measure_necrosis(
             & ~feats["blood"]
             & (feats["viable_fraction_fine"] <= params.max_viable_fraction)
             & (feats["eosin"] >= params.eosin_min_od)
+            & _not_homogeneous(feats, params)
         )
         # a region border is itself a coherent structure: within edge_free_um of a core the
         # fibre test is waived, farther out (up to edge_grow_um) it applies on the fine window
@@ -378,6 +402,11 @@ def measure_necrosis(
         cand = ndi.binary_propagation(cand, mask=cand | edge)
     mask = _clean(cand, feats["tissue"], lmpp, params)
     return _counts(mask, feats["tissue"], tissue, rgb.shape[:2], lmpp, mpp), mask, lmpp
+
+
+def _not_homogeneous(feats: dict[str, np.ndarray], params: NecrosisParams) -> np.ndarray:
+    """False on homogeneous eosinophilic matrix (E >= ``fibre_min_eosin_od``, texture < ``min_texture``)."""
+    return (feats["texture"] >= params.min_texture) | (feats["eosin"] < params.fibre_min_eosin_od)
 
 
 def _clean(cand: np.ndarray, tis: np.ndarray, lmpp: float, params: NecrosisParams) -> np.ndarray:

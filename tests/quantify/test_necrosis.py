@@ -116,3 +116,15 @@ def test_origin_validation_and_mask_mapping() -> None:
 def test_counts_additive_and_nan() -> None:
     assert NecrosisCounts(1.0, 2.0, 3.0) + NecrosisCounts(1.0, 2.0, 3.0) == NecrosisCounts(2.0, 4.0, 6.0)
     assert math.isnan(necrosis_metrics(NecrosisCounts())["necrosis_fraction_pct"])
+
+
+def test_real_bone_is_not_necrosis(shared_data) -> None:
+    """Lamellar bone (dense, homogeneous eosin with osteocytes counted as debris) is excluded by
+    the eosin-texture test; without it the same tile is ~28 % 'necrotic'."""
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(shared_data / "necrosis" / "Non-Tumor___Case-3-A17-7799-34542_102.jpg").convert("RGB"))
+    pct = [necrosis_metrics(measure_necrosis(rgb, mpp=1.0, params=NecrosisParams(min_texture=mt))[0])
+           ["necrosis_fraction_pct"] for mt in (0.0, NecrosisParams().min_texture)]
+    assert pct[0] > 20.0  # the false necrosis this fixes
+    assert pct[1] < 8.0
