@@ -1,4 +1,4 @@
-"""QuPath GeoJSON: detections/annotations written, ROIs read from QuPath 0.2-0.6 forms."""
+"""QuPath GeoJSON: detections/annotations written; ROIs and nuclei read from QuPath 0.2-0.6 forms."""
 
 from __future__ import annotations
 
@@ -9,9 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmnst_path.aggregate import CellTable
-from mmnst_path.errors import ConfigError
-from mmnst_path.geojson import Roi, cell_features, feature_collection_chunks, read_rois, roi_features
+from mmnst_path.aggregate import CELL_CLASSES, CellTable
+from mmnst_path.errors import ConfigError, CorruptFileError
+from mmnst_path.geojson import (
+    Roi,
+    cell_features,
+    feature_collection_chunks,
+    feature_kind,
+    read_cells,
+    read_features,
+    read_rois,
+    roi_features,
+)
 
 SQUARE_XY = [[10.5, 20.5], [110.5, 20.5], [110.5, 70.5], [10.5, 70.5], [10.5, 20.5]]  # x = col + 0.5
 
@@ -118,3 +127,159 @@ def test_holes_warn_and_bad_files_are_config_errors(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(ConfigError, match=r"bad\.geojson"):
         read_rois(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# nuclei
+def _pipeline_cells(n: int = 60, seed: int = 11) -> CellTable:
+    """A table shaped like the pipeline's (every column it writes), with gaps and every class."""
+    rng = np.random.default_rng(seed)
+    cls = np.resize(np.arange(len(CELL_CLASSES), dtype=np.int8), n)
+    rng.shuffle(cls)
+    area = rng.uniform(15, 90, n)
+    area[[3, 17]] = np.nan
+    dab = rng.uniform(0, 1.2, n).astype(np.float32)  # float32 columns come back as their float64 value
+    return CellTable(
+        rng.uniform(0, 4000, n),
+        rng.uniform(0, 6000, n),
+        cls,
+        {
+            "area_um2": area,
+            "dab_od_mean": dab,
+            "dab_od_max": dab + np.float32(0.25),
+            "hematoxylin_od_mean": rng.uniform(0, 1, n),
+            "circularity": rng.uniform(0.5, 1, n),
+            "eccentricity": rng.uniform(0, 0.9, n),
+            "intensity_bin": np.where(cls == 0, rng.integers(1, 4, n), 0).astype(np.int8),
+            "texture": rng.normal(size=n),  # a column with no QuPath name keeps its own
+        },
+    )
+
+
+@pytest.mark.parametrize(("shape", "atol"), [("polygon", 1.5e-3), ("point", 5.01e-4)])
+def test_read_cells_round_trips_the_writer(tmp_path: Path, shape: str, atol: float) -> None:
+    cells = _pipeline_cells()
+    rois = [Roi(np.array([[-0.5, -0.5], [-0.5, 5999.5], [3999.5, 5999.5], [3999.5, -0.5]]), "Image")]
+    path = tmp_path / "cells.geojson"
+    path.write_text("".join(feature_collection_chunks(cells, rois, mpp=0.25, shape=shape, seed="x", chunk=7)))
+    got = read_cells(path)
+    assert len(got) == len(cells)  # the annotation is not a nucleus
+    np.testing.assert_array_equal(got.cls, cells.cls)
+    # positions to the writer's 0.001 px rounding (octagon vertices rounded: their centroid too)
+    np.testing.assert_allclose(got.row, cells.row, rtol=0, atol=atol)
+    np.testing.assert_allclose(got.col, cells.col, rtol=0, atol=atol)
+    assert list(got.columns) == list(cells.columns)  # same names, same order
+    for key, want in cells.columns.items():
+        np.testing.assert_array_equal(got.columns[key], np.asarray(want, np.float64), err_msg=key)  # NaN == NaN
+    assert got.columns["intensity_bin"].dtype == np.int8
+    assert got.columns["area_um2"].dtype == np.float64
+    # and the same file's region is still read by read_rois
+    (roi,) = read_rois(path)
+    np.testing.assert_array_equal(roi.polygon, rois[0].polygon)
+
+
+def test_read_cells_qupath_02_form(tmp_path: Path) -> None:
+    square = [[10, 10], [14, 10], [14, 14], [10, 14], [10, 10]]
+    doc = [  # QuPath 0.2: a bare list, the object type in "id", measurements as a name/value list
+        {"type": "Feature", "id": "PathAnnotationObject", "geometry": {"type": "Polygon", "coordinates": [SQUARE_XY]},
+         "properties": {"classification": {"name": "Tumor", "colorRGB": -3670016}, "measurements": []}},
+        {"type": "Feature", "id": "PathCellObject", "geometry": {"type": "Polygon", "coordinates": [square]},
+         "properties": {"classification": {"name": "Tumor: Positive", "colorRGB": -3670016}, "isLocked": False,
+                        "measurements": [{"name": "Nucleus: Area", "value": 30.5},
+                                         {"name": "Nucleus: DAB OD mean", "value": 0.42},
+                                         {"name": "Cell: Area", "value": "NaN"}]}},
+        {"type": "Feature", "id": "PathDetectionObject", "geometry": {"type": "Point", "coordinates": [100.5, 50.5]},
+         "properties": {"classification": {"name": "3+"}, "measurements": []}},
+        {"type": "Feature", "id": "PathDetectionObject", "geometry": {"type": "Point", "coordinates": [7.5, 8.5]},
+         "properties": {"measurements": [{"name": "Nucleus: DAB OD mean", "value": 0.01}]}},
+        {"type": "Feature", "id": "PathTileObject", "geometry": {"type": "Polygon", "coordinates": [square]},
+         "properties": {"classification": {"name": "Negative"}}},
+    ]
+    p = _write(tmp_path, doc)
+    got = read_cells(p)
+    assert list(got.class_names()) == ["positive", "positive", "negative"]  # annotation and tile skipped
+    np.testing.assert_allclose(got.row, [11.5, 50.0, 8.0])
+    np.testing.assert_allclose(got.col, [11.5, 100.0, 7.0])
+    np.testing.assert_array_equal(got.columns["area_um2"], [30.5, np.nan, np.nan])
+    np.testing.assert_array_equal(got.columns["dab_od_mean"], [0.42, np.nan, 0.01])
+    np.testing.assert_array_equal(got.columns["Cell: Area"], [np.nan, np.nan, np.nan])  # "NaN" text is NaN
+    np.testing.assert_array_equal(got.columns["intensity_bin"], [1, 3, 0])  # positive -> 1, "3+" -> 3
+    assert [feature_kind(f) for f in read_features(p)] == ["annotation", "detection", "detection", "detection",
+                                                           "tile"]  # fmt: skip
+    (roi,) = read_rois(p)
+    assert roi.name == "Tumor"
+
+
+def test_read_cells_qupath_05_form(tmp_path: Path) -> None:
+    def ring(x0: float, y0: float, w: float, h: float) -> list[list[float]]:
+        return [[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h], [x0, y0]]
+
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "b6a2f3f8-7c4a-4f9a-9a39-0d1c1b2a3e4f",
+         "geometry": {"type": "Polygon", "coordinates": [ring(0, 0, 40, 40)]},  # the cell boundary
+         "properties": {"objectType": "cell",
+                        "classification": {"name": "Tumor: Negative", "color": [112, 112, 225]},
+                        "nucleusGeometry": {"type": "Polygon", "coordinates": [ring(20, 4, 6, 10)]},
+                        "measurements": {"Nucleus: Area µm^2": 14.0, "Nucleus: DAB OD mean": 0.08,
+                                         "Cell: Area µm^2": 400.0}}},
+        {"type": "Feature", "id": "c6a2f3f8-7c4a-4f9a-9a39-0d1c1b2a3e4f",
+         "geometry": {"type": "MultiPolygon", "coordinates": [  # main part = the larger square
+             [[[*p, 0.0] for p in ring(100, 200, 2, 2)]], [ring(300, 400, 8, 8)]]},
+         "properties": {"objectType": "detection", "classification": {"names": ["Tumor", "2+"], "color": [1, 2, 3]},
+                        "measurements": {"Intensity bin": 2}}},
+        {"type": "Feature", "geometry": {"type": "MultiPoint", "coordinates": [[1.5, 2.5, 0], [3.5, 4.5, 0]]},
+         "properties": {"objectType": "detection", "classification": {"name": "Stroma"}}},
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring(0, 0, 500, 500)]},
+         "properties": {"objectType": "annotation", "name": "Image"}},
+    ]}  # fmt: skip
+    got = read_cells(_write(tmp_path, doc))
+    assert list(got.class_names()) == ["negative", "positive", "excluded", "excluded"]
+    np.testing.assert_allclose(got.row, [8.5, 403.5, 2.0, 4.0])  # y - 0.5; nucleus, not cell, centroid
+    np.testing.assert_allclose(got.col, [22.5, 303.5, 1.0, 3.0])
+    np.testing.assert_array_equal(got.columns["area_um2"], [14.0, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(got.columns["Cell: Area µm^2"], [400.0, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(got.columns["intensity_bin"], [0, 2, 0, 0])
+
+
+def test_read_cells_malformed_files(tmp_path: Path) -> None:
+    good = tmp_path / "cells.geojson"
+    good.write_text("".join(feature_collection_chunks(_pipeline_cells(20), [], mpp=0.5)))
+    truncated = tmp_path / "truncated.geojson"
+    truncated.write_text(good.read_text()[: len(good.read_text()) // 2])
+    with pytest.raises(CorruptFileError, match=r"truncated\.geojson.*invalid or truncated"):
+        read_cells(truncated)
+    binary = tmp_path / "binary.geojson"
+    binary.write_bytes(b"\xff\xfe\x00garbage\x9c")
+    with pytest.raises(CorruptFileError, match=r"binary\.geojson.*UTF-8"):
+        read_cells(binary)
+    with pytest.raises(ConfigError, match=r"missing\.geojson.*readable"):
+        read_cells(tmp_path / "missing.geojson")
+    for name, doc, pattern in [
+        ("number.geojson", 42, "got int"),
+        ("topo.geojson", {"type": "Topology", "objects": {}}, "got an object of type 'Topology'"),
+        ("features.geojson", {"type": "FeatureCollection", "features": {"a": 1}}, "'features' to be a list"),
+    ]:
+        p = tmp_path / name
+        p.write_text(json.dumps(doc))
+        with pytest.raises(ConfigError, match=rf"{name.split('.')[0]}\.geojson.*{pattern}"):
+            read_cells(p)
+    bad_point = {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["x", 1]},
+                 "properties": {"objectType": "detection"}}  # fmt: skip
+    p = tmp_path / "badpoint.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature"}, bad_point]}))
+    with pytest.raises(CorruptFileError, match=r"badpoint\.geojson.*feature 1 has malformed Point coordinates"):
+        read_cells(p)
+    bad_ring = {"type": "Polygon", "coordinates": [[1, 2, 3]]}
+    p.write_text(json.dumps(bad_ring))
+    with pytest.raises(ConfigError, match=r"badpoint\.geojson.*feature 0 has malformed polygon"):
+        read_rois(p)  # a bad ROI file stays a ConfigError (a bad option of quantify)
+    # a detection with no geometry is skipped with a warning; a file of regions has no nuclei
+    p.write_text(json.dumps([{"type": "Feature", "geometry": None, "properties": {"objectType": "detection"}},
+                             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.5, 1.5]},
+                              "properties": {"objectType": "detection", "classification": "Positive"}}]))  # fmt: skip
+    with pytest.warns(UserWarning, match="1 detection"):
+        got = read_cells(p)
+    assert (len(got), got.row[0], got.col[0], got.class_names()[0]) == (1, 1.0, 2.0, "positive")
+    empty = read_cells(_write(tmp_path, {"type": "Polygon", "coordinates": [SQUARE_XY]}))
+    assert len(empty) == 0
+    assert list(empty.columns) == ["intensity_bin"]

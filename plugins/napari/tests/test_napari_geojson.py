@@ -15,8 +15,8 @@ from mmnst_path_napari._widgets._export import import_geojson_layers
 
 from mmnst_path.aggregate import CELL_CLASSES, CellTable
 from mmnst_path.cli import main as cli_main
-from mmnst_path.errors import ConfigError
-from mmnst_path.geojson import Roi, cell_features, read_rois
+from mmnst_path.errors import ConfigError, CorruptFileError
+from mmnst_path.geojson import Roi, cell_features, read_cells, read_rois
 
 
 def _cells(n: int = 40, seed: int = 3) -> CellTable:
@@ -124,6 +124,7 @@ def test_library_octagons_and_qupath_forms_become_points(tmp_path):
     ]
     p = tmp_path / "mixed.geojson"
     p.write_text(json.dumps({"type": "FeatureCollection", "features": octagons + qupath}))
+    assert read_detections is read_cells  # the plugin parses nothing itself
     got = read_detections(p)
     assert len(got) == len(cells) + 2
     np.testing.assert_allclose(got.row[:12], cells.row, atol=2e-3)  # octagon centroid = nucleus centroid
@@ -138,7 +139,7 @@ def test_library_octagons_and_qupath_forms_become_points(tmp_path):
     with pytest.raises(ConfigError, match=r"tile-only\.geojson.* neither detections nor polygon"):
         read_geojson(tmp_path / "tile-only.geojson")
     (tmp_path / "bad.geojson").write_text("{nope")
-    with pytest.raises(ConfigError, match=r"bad\.geojson"):
+    with pytest.raises(CorruptFileError, match=r"bad\.geojson.*invalid or truncated"):
         read_geojson(tmp_path / "bad.geojson")
 
 
