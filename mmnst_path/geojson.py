@@ -411,16 +411,29 @@ def _class_and_bin(props: Mapping[str, Any]) -> tuple[str, int | None]:
     return (low if low in CELL_CLASSES else "excluded"), None
 
 
-def _area_centroid(ring_xy: np.ndarray) -> tuple[float, float, float]:
-    """(x, y, |area|) of a closed or open ring (vertex mean and 0 when degenerate)."""
-    p = ring_xy[:-1] if len(ring_xy) > 1 and np.allclose(ring_xy[0], ring_xy[-1]) else ring_xy
-    x, y = p[:, 0], p[:, 1]
-    x1, y1 = np.roll(x, -1), np.roll(y, -1)
-    cross = x * y1 - x1 * y
-    a = cross.sum() / 2
-    if abs(a) < 1e-9:
-        return float(x.mean()), float(y.mean()), 0.0
-    return float(((x + x1) * cross).sum() / (6 * a)), float(((y + y1) * cross).sum() / (6 * a)), abs(float(a))
+def _area_centroid(ring: Sequence[Sequence[Any]]) -> tuple[float, float, float]:
+    """(x, y, |area|) of a closed or open ring of [x, y(, z)] (vertex mean and 0 when degenerate).
+
+    Plain Python floats: a nucleus has a handful of vertices, where numpy's per-call overhead
+    would dominate (a million detections per slide).
+    """
+    pts = [(float(p[0]), float(p[1])) for p in ring]
+    if len(pts) > 1 and abs(pts[0][0] - pts[-1][0]) < 1e-9 and abs(pts[0][1] - pts[-1][1]) < 1e-9:
+        pts.pop()
+    if not pts:
+        msg = "empty ring"
+        raise ValueError(msg)
+    a2 = cx = cy = 0.0
+    x0, y0 = pts[0]  # shifted to the first vertex: no cancellation at large slide coordinates
+    for (xa, ya), (xb, yb) in zip(pts, pts[1:] + pts[:1], strict=True):
+        xa, ya, xb, yb = xa - x0, ya - y0, xb - x0, yb - y0
+        cross = xa * yb - xb * ya
+        a2 += cross
+        cx += (xa + xb) * cross
+        cy += (ya + yb) * cross
+    if abs(a2) < 1e-9:
+        return sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts), 0.0
+    return x0 + cx / (3 * a2), y0 + cy / (3 * a2), abs(a2) / 2
 
 
 def _positions(geometry: Mapping[str, Any]) -> list[tuple[float, float]]:
@@ -441,7 +454,7 @@ def _positions(geometry: Mapping[str, Any]) -> list[tuple[float, float]]:
         parts = [poly for poly in coords if poly]
     else:
         return []
-    found = [_area_centroid(np.asarray([q[:2] for q in poly[0]], np.float64).reshape(-1, 2)) for poly in parts if poly[0]]
+    found = [_area_centroid(poly[0]) for poly in parts if poly[0]]
     if not found:
         return []
     x, y, _ = max(found, key=lambda t: t[2])  # one nucleus: its main part
