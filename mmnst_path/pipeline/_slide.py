@@ -23,9 +23,9 @@ from ..aggregate import (
     ki67_tile_map,
     sum_counts,
 )
-from ..errors import ConfigError
 from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics
+from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures, guess_stains
 from ._worker import TileJob, TileOutput, _halo_um, analyze_tile
 
@@ -43,19 +43,7 @@ def _versions() -> dict[str, str]:
 
 
 def _check_roi(roi: Sequence[np.ndarray] | None) -> tuple[np.ndarray, ...] | None:
-    if roi is None:
-        return None
-    polys = []
-    for i, poly in enumerate(roi):
-        arr = np.asarray(poly, dtype=np.float64)
-        if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 3:
-            msg = f"roi[{i}] must be a (K, 2) array of level-0 (row, col) vertices with K >= 3, got shape {arr.shape}"
-            raise ConfigError(msg)
-        polys.append(arr)
-    if not polys:
-        msg = "roi must hold at least one polygon, or be None for the whole slide"
-        raise ConfigError(msg)
-    return tuple(polys)
+    return None if roi is None else tuple(as_polygons(roi))
 
 
 def _roi_fraction(mask: np.ndarray, scale: tuple[float, float], roi: tuple[np.ndarray, ...]) -> np.ndarray:

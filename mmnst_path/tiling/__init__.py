@@ -9,7 +9,7 @@ Dask cluster, returning results in tile order.
 from __future__ import annotations
 
 from .executor import TileError, map_tiles
-from .grid import SlideGeometry, Tile, halo_px, plan_grid, read_tile
+from .grid import SlideGeometry, Tile, as_polygons, halo_px, plan_grid, read_tile
 from .tissue import TissueParams, TissueResult, detect_tissue, tissue_mask
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "TileError",
     "TissueParams",
     "TissueResult",
+    "as_polygons",
     "detect_tissue",
     "halo_px",
     "map_tiles",

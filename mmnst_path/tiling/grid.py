@@ -224,7 +224,11 @@ def _polygon_intersects_box(poly: np.ndarray, box: Box) -> bool:
     return inside
 
 
-def _as_polygons(roi: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+def as_polygons(roi: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+    """Validate an ROI: polygons as (K >= 3, 2) float64 arrays of level-0 (row, col) vertices.
+
+    ``None`` (the whole slide) gives an empty list; anything else malformed is a ConfigError.
+    """
     if roi is None:
         return []
     polys = []
@@ -312,7 +316,7 @@ def plan_grid(
             f"but the slide planned has level-0 shape {(rows0, cols0)}"
         )
         raise RegionError(msg)
-    polys = _as_polygons(roi)
+    polys = as_polygons(roi)
 
     level, eff_mpp, scale = _choose_level(mpp0, list(slide.level_downsamples), analysis_mpp, resample_tolerance)
     tile = max(1, round(tile_um / eff_mpp))
