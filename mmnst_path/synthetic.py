@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -93,7 +94,7 @@ def _nuclei(region, n, rng, mpp, radius_um=(3.0, 5.5)):
     rr, cc = np.nonzero(region)
     if len(rr) == 0:
         return []
-    out = []
+    out: list = []
     occupied = np.zeros(region.shape, bool)
     for i in rng.permutation(len(rr))[: n * 6]:
         if len(out) >= n:
@@ -233,7 +234,7 @@ def ki67_pigment_tile(seed: int, *, size: int = 512, mpp: float = 0.5, positive_
             _paint(hem, r, c, rad, rng.uniform(0.3, 0.6), rng)
     neg = [cells[i] for i in np.flatnonzero(~pos)]
     k = round(pigmented_cells * len(neg))
-    pick = rng.choice(len(neg), size=k, replace=False) if k else []
+    pick: Any = rng.choice(len(neg), size=k, replace=False) if k else []
     mel, grains = _granules(tissue.shape, [(neg[i][0], neg[i][1], 1.6 * neg[i][2]) for i in pick], rng, mpp,
                             granule_um=granule_um)
     rgb = _render([hem, dab, mel * tissue], [vh, vd, vm], rng, blur_px=0.4 / mpp, jpeg_quality=jpeg_quality)

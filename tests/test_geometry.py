@@ -13,7 +13,9 @@ def test_box_intersect_and_contains():
     b = Box(5, 8, 10, 10)
     assert a.intersect(b) == Box(5, 8, 5, 2)
     assert a.intersect(Box(20, 20, 5, 5)).area == 0
-    assert a.contains(0, 0) and not a.contains(10, 0) and not a.contains(0, 10)
+    assert a.contains(0, 0)
+    assert not a.contains(10, 0)
+    assert not a.contains(0, 10)
     assert a.expand(2) == Box(-2, -2, 14, 14)
 
 

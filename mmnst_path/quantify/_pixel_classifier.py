@@ -219,7 +219,7 @@ class PixelClassifier:
                 "info": self.info}
         arrays = {f"t{i}_{key}": t[key] for i, t in enumerate(self.trees) for key in _TREE_KEYS}
         with path.open("wb") as fh:
-            np.savez_compressed(fh, metadata=np.array(json.dumps(meta)), **arrays)
+            np.savez_compressed(fh, metadata=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
         return path
 
 
@@ -359,7 +359,7 @@ def train_pixel_classifier(
     from ..stain import load_stains
 
     if isinstance(images, np.ndarray) and images.ndim == 3:
-        images, labels = [images], [labels]
+        images, labels = [images], [labels]  # type: ignore[list-item]
     mpps = [mpp] * len(images) if isinstance(mpp, int | float) else list(mpp)
     if not (len(images) == len(labels) == len(mpps)) or not images:
         msg = f"need as many label images and mpp values as images, got {len(images)}, {len(labels)}, {len(mpps)}"
@@ -460,7 +460,7 @@ def labels_from_geojson(geojson: str | Path | dict, shape: tuple[int, int], *, o
             cls = cls.get("name", "")
         value = 1 if str(cls).strip().lower() == "necrosis" else other
         polys = {"Polygon": [geom.get("coordinates")], "MultiPolygon": geom.get("coordinates")}.get(
-            geom.get("type"), [])
+            str(geom.get("type")), [])
         for poly in polys or []:
             for k, ring in enumerate(poly or []):
                 xy = np.asarray(ring, dtype=np.float64)

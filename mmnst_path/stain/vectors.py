@@ -371,7 +371,7 @@ class StainMatrix:
             np.asarray(vectors, dtype=np.float64),
             name=str(data.get("Name", "QuPath")),
             reference="QuPath setColorDeconvolutionStains",
-            background=background,
+            background=tuple(background) if background is not None else None,  # type: ignore[arg-type]
         )
 
     def to_qupath(self) -> str:
