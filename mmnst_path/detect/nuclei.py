@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._params import check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
 
@@ -152,11 +153,7 @@ class NucleusParams:
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> NucleusParams:
         """Build from a plain mapping (for example a parsed config file); unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(mapping) - known
-        if unknown:
-            msg = f"unknown NucleusParams keys {sorted(unknown)}; expected some of {sorted(known)}"
-            raise ConfigError(msg)
+        check_known_keys(cls, mapping)
         return cls(**mapping)
 
     def to_mapping(self) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._params import check_known_keys
 from ..errors import ConfigError, StainError
 from ..geometry import require_mpp
 from ._morphology import _disk, _disk_extreme
@@ -213,11 +214,7 @@ class PigmentParams:
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> PigmentParams:
         """Build from a plain mapping; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(mapping) - known
-        if unknown:
-            msg = f"unknown PigmentParams keys {sorted(unknown)}; expected some of {sorted(known)}"
-            raise ConfigError(msg)
+        check_known_keys(cls, mapping)
         data = dict(mapping)
         if data.get("melanin_vector") is not None:
             data["melanin_vector"] = tuple(data["melanin_vector"])

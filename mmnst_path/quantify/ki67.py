@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from .._params import check_known_keys, plain_mapping
 from ..detect._morphology import _dilated_um, _filled_at, _smoothed_at
 from ..errors import ConfigError
 from ._stats import compare_proportions, wilson_interval
@@ -176,16 +177,12 @@ class Ki67Params:
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Ki67Params:
         """Build from a plain mapping; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(mapping) - known
-        if unknown:
-            msg = f"unknown Ki67Params keys {sorted(unknown)}; expected some of {sorted(known)}"
-            raise ConfigError(msg)
+        check_known_keys(cls, mapping)
         return cls(**mapping)
 
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-serialisable mapping of the parameters."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain_mapping(self)
 
 
 @dataclass(frozen=True, slots=True)

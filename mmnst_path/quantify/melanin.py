@@ -9,12 +9,13 @@ the region the caller owns (tile core, ROI). :class:`MelaninCounts` add up over 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._params import check_known_keys, plain_mapping
 from ..errors import ConfigError
 from ..geometry import require_mpp
 
@@ -47,16 +48,12 @@ class MelaninParams:
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> MelaninParams:
         """Build from a plain mapping; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(mapping) - known
-        if unknown:
-            msg = f"unknown MelaninParams keys {sorted(unknown)}; expected some of {sorted(known)}"
-            raise ConfigError(msg)
+        check_known_keys(cls, mapping)
         return cls(**mapping)
 
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-serialisable mapping."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain_mapping(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._params import check_known_keys, plain_mapping
 from ..errors import ConfigError
 from ..geometry import require_mpp
 
@@ -125,16 +126,12 @@ class NecrosisParams:
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> NecrosisParams:
         """Build from a plain mapping; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(mapping) - known
-        if unknown:
-            msg = f"unknown NecrosisParams keys {sorted(unknown)}; expected some of {sorted(known)}"
-            raise ConfigError(msg)
+        check_known_keys(cls, mapping)
         return cls(**mapping)
 
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-serialisable mapping."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return plain_mapping(self)
 
 
 @dataclass(frozen=True, slots=True)
