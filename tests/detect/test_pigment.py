@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmnst_path.detect.pigment import PigmentParams, estimate_melanin_vector, pigment_mask
+from mmnst_path.detect.pigment import PigmentParams, estimate_melanin_vector, pigment_mask, pigment_masks
 from mmnst_path.errors import ConfigError
 from mmnst_path.stain import get_preset, melanin_vector, rgb_from_stains
 
@@ -182,3 +182,21 @@ def test_melanin_lower_bound_ignores_any_eosin_hue() -> None:
 
 def rgb_from_pigment(conc: np.ndarray, matrix) -> np.ndarray:
     return rgb_from_stains(conc, matrix)
+
+
+
+def test_dense_bands_of_big_granules_are_found() -> None:
+    """1.6 µm granules touch into bands that are granular only at their edges: the cores must
+    grow through the dense band (before: melanin Dice 0.47, under half the true fraction)."""
+    from mmnst_path import synthetic
+
+    t = synthetic.ki67_pigment_tile(4, size=256, granule_um=1.6, pigmented_cells=0.6)
+    truth = t.masks["melanin"]
+    tight, wide = pigment_masks(t.rgb, mpp=t.mpp, stains="H-DAB")
+    dice = 2 * np.count_nonzero(tight & truth) / (np.count_nonzero(tight) + np.count_nonzero(truth))
+    assert dice >= 0.8
+    assert abs(tight.mean() - truth.mean()) < 0.04
+    assert np.count_nonzero(wide & truth) / np.count_nonzero(truth) > 0.9
+    old = PigmentParams(brown_grow_um=0.6, ki67_grow_um=2.5, brown_pixel_od=0.3, brown_pixel_rel=0.0)
+    old_tight = pigment_masks(t.rgb, mpp=t.mpp, stains="H-DAB", params=old)[0]
+    assert np.count_nonzero(old_tight & truth) < 0.6 * np.count_nonzero(tight & truth)
