@@ -11,6 +11,53 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+#: "auto": the numba kernels of :mod:`._numba` when numba imports, else scipy; "scipy": always scipy
+GAUSSIAN_BACKEND = "auto"
+_KERNELS: dict[str, Any] = {}
+
+
+def _numba_gaussian() -> Any:
+    """The numba module of exact Gaussian passes, or None (numba missing or disabled)."""
+    if GAUSSIAN_BACKEND == "scipy":
+        return None
+    if "mod" not in _KERNELS:
+        try:
+            from . import _numba
+        except ImportError:  # numba is the optional extra "fast"
+            _numba = None  # type: ignore[assignment]
+        _KERNELS["mod"] = _numba
+    return _KERNELS["mod"]
+
+
+def _gaussian_half_kernel(sigma_px: float, truncate: float) -> np.ndarray:
+    """Right half (centre first) of scipy's normalised Gaussian kernel, float64."""
+    sigma = float(sigma_px)
+    radius = int(truncate * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
+    phi = phi / phi.sum()
+    return np.ascontiguousarray(phi[radius:])
+
+
+def _gaussian(image: np.ndarray, sigma_px: float, *, truncate: float = 4.0) -> np.ndarray:
+    """``ndi.gaussian_filter(image, sigma_px, truncate=truncate, mode="reflect")`` of a 2-D image.
+
+    A float32 image is filtered by the optional numba kernels (same float64 accumulation, same
+    order of additions, float32 rounding after each axis: bit-identical, about 2x faster);
+    any other dtype, or without numba, by scipy itself.
+    """
+    fast = image.dtype == np.float32 and image.ndim == 2 and image.size > 0 and sigma_px > 0
+    kern = _numba_gaussian() if fast else None
+    if kern is None:
+        return ndi.gaussian_filter(image, sigma_px, truncate=truncate, mode="reflect")
+    w = _gaussian_half_kernel(sigma_px, truncate)
+    img = np.ascontiguousarray(image)
+    tmp = np.empty_like(img)
+    kern.gaussian_axis0(img, w, tmp)
+    out = np.empty_like(img)
+    kern.gaussian_axis1(tmp, w, out)
+    return out
+
 
 def _disk(radius_px: float) -> np.ndarray:
     """Bool disk footprint of radius ``radius_px`` (pixels), shape (2r+1, 2r+1), r = max(1, round(radius_px))."""
@@ -131,10 +178,10 @@ def _smoothed_at(images: tuple[np.ndarray, ...], sigma_px: float, where: np.ndar
                 sel = groups[win] == gid
                 at = index[win][sel]
                 for out, im in zip(outs, images, strict=True):
-                    out[at] = ndi.gaussian_filter(im[win], sigma_px, truncate=4.0)[sel]
+                    out[at] = _gaussian(im[win], sigma_px)[sel]
             return outs
     sub = where[whole]
-    return [ndi.gaussian_filter(im[whole], sigma_px, truncate=4.0)[sub] for im in images]
+    return [_gaussian(im[whole], sigma_px)[sub] for im in images]
 
 
 def _fill_from_neighbours(plane: np.ndarray, hole: np.ndarray, sigma_px: float) -> np.ndarray:

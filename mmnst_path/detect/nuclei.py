@@ -32,6 +32,7 @@ it with a halo of :meth:`NucleusParams.halo_um`):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -41,6 +42,7 @@ from scipy import ndimage as ndi
 from .._params import check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
+from ._morphology import _gaussian as _exact_gaussian
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains"]
 
@@ -219,32 +221,38 @@ class Nuclei:
 
 
 def _gaussian(image: np.ndarray, sigma_px: float) -> np.ndarray:
-    return ndi.gaussian_filter(image, sigma_px, truncate=4.0, mode="reflect")
+    """``ndi.gaussian_filter(image, sigma_px, truncate=4.0, mode="reflect")`` (bit-identical;
+    numba-accelerated for float32 when available)."""
+    return _exact_gaussian(image, sigma_px, truncate=4.0)
 
 
 def _minus_background(plane: np.ndarray, side: int) -> np.ndarray:
-    """``plane`` minus its local background (grey opening by a square, box-smoothed), clipped at 0."""
-    background = ndi.maximum_filter(ndi.minimum_filter(plane, size=side), size=side)
+    """``plane`` minus its local background (grey opening by a square, box-smoothed), clipped at 0.
+
+    Computed in place where possible (one extra plane at a time); ``plane`` is not modified.
+    """
+    background = ndi.minimum_filter(plane, size=side)
+    background = ndi.maximum_filter(background, size=side)
     background = ndi.uniform_filter(background, size=side)
-    return np.maximum(plane - background, 0.0)
+    np.subtract(plane, background, out=background)
+    return np.maximum(background, 0.0, out=background)
 
 
-def _gaussian_stack(plane: np.ndarray, sigmas: tuple[float, ...]) -> list[np.ndarray]:
+def _gaussian_stack(plane: np.ndarray, sigmas: tuple[float, ...]) -> Iterator[np.ndarray]:
     """Gaussian blurs of ``plane`` at increasing ``sigmas`` (px), each computed from the previous.
 
     ``G(s_k) = G(sqrt(s_k² - s_(k-1)²)) * G(s_(k-1))``: every step is a short separable float32
     filter (truncated at 4 sigma of the step), so the larger scales cost no more than the first.
+    A generator: only the current scale is held.
     """
-    out: list[np.ndarray] = []
     prev_sigma = 0.0
     current = plane
     for sigma in sigmas:
         step = math.sqrt(max(sigma * sigma - prev_sigma * prev_sigma, 0.0))
         if step > 0:
-            current = ndi.gaussian_filter(current, step, truncate=4.0, mode="reflect")
-        out.append(current)
+            current = _gaussian(current, step)
+        yield current
         prev_sigma = sigma
-    return out
 
 
 def _gaussian_stack_support(sigmas: tuple[float, ...]) -> float:
@@ -431,14 +439,13 @@ def nuclei_from_stains(
     mpp = require_mpp(mpp, what="image")
     hem = _check_plane("hematoxylin", hematoxylin, None)
     dab = _check_plane("dab", dab, hem.shape)
-    hem_pos = np.maximum(hem, 0.0)
-    dab_pos = np.maximum(dab, 0.0)
-
     bg_side = 2 * max(1, round(params.background_radius_um / mpp)) + 1
     sigma_px = params.smooth_sigma_um / mpp
-    hem_sig = _minus_background(_gaussian(hem_pos, sigma_px), bg_side)
-    dab_sig = _minus_background(_gaussian(dab_pos, sigma_px), bg_side)
-    fg_signal = hem_sig + np.float32(params.dab_weight) * dab_sig
+    # (temporaries are dropped as soon as used: a tile's peak memory is a handful of planes)
+    hem_sig = _minus_background(_gaussian(np.maximum(hem, 0.0), sigma_px), bg_side)
+    dab_sig = _minus_background(_gaussian(np.maximum(dab, 0.0), sigma_px), bg_side)
+    fg_signal = np.float32(params.dab_weight) * dab_sig
+    fg_signal += hem_sig
     foreground = fg_signal >= params.foreground_od
 
     radii_px = tuple(r / mpp for r in params.nucleus_radius_um)
@@ -446,12 +453,16 @@ def nuclei_from_stains(
     seed_r: list[np.ndarray] = []
     seed_c: list[np.ndarray] = []
     for plane, c0 in ((hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)):
-        contrast = np.log1p(plane / np.float32(c0))
+        contrast = plane / np.float32(c0)
+        np.log1p(contrast, out=contrast)
         resp, rows, cols = _log_seeds(contrast, radii_px, params.seed_suppression, params.seed_min_response)
+        del contrast
         seed_r.append(rows)
         seed_c.append(cols)
         response = resp if response is None else np.maximum(response, resp, out=response)
+        del resp
     assert response is not None
+    del hem_sig, dab_sig, plane
     # pool the seeds of both stains: a seed with a stronger one nearby is the same nucleus
     seeds = np.zeros(hem.shape, dtype=bool)
     for rows, cols in zip(seed_r, seed_c, strict=True):
@@ -460,11 +471,16 @@ def nuclei_from_stains(
     seed_resp = np.where(seeds, response, -np.inf).astype(np.float32)
     merge_half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
     strongest = seed_resp[rows, cols] >= _window_max_at(seed_resp, rows, cols, merge_half)
-    peaks = np.zeros(hem.shape, dtype=bool)
+    del seed_resp
+    peaks = seeds  # reused: the pooled, strongest seeds
+    peaks[:] = False
     peaks[rows[strongest], cols[strongest]] = True
     markers, n_seeds = ndi.label(peaks, structure=np.ones((3, 3), bool))
+    del peaks, seeds
 
-    labels = watershed(-response, markers, mask=foreground)
+    np.negative(response, out=response)
+    labels = watershed(response, markers, mask=foreground)
+    del response, markers
     # foreground components that hold no seed become one nucleus each
     comp, n_comp = ndi.label(foreground & (labels == 0))
     if n_comp:

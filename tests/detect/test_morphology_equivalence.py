@@ -34,3 +34,36 @@ def test_smoothed_at_equals_a_full_gaussian_at_the_pixels_asked() -> None:
         for sigma in (0.5, 2.0, 6.0):
             expected = ndi.gaussian_filter(x, sigma, truncate=4.0)[where]
             assert np.array_equal(_smoothed_at((x,), sigma, where)[0], expected)
+
+
+@pytest.mark.parametrize("backend", ["auto", "scipy"])
+def test_gaussian_equals_scipy_bit_for_bit(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numba Gaussian (when numba is installed) and the scipy fallback give scipy's exact
+    float32 values, including reflected borders wider than the image and non-contiguous views."""
+    from mmnst_path.detect import _morphology
+
+    monkeypatch.setattr(_morphology, "GAUSSIAN_BACKEND", backend)
+    rng = np.random.default_rng(7)
+    for shape in [(1, 1), (3, 40), (40, 3), (37, 29), (256, 300)]:
+        x = (rng.random(shape) * rng.choice([1e-3, 1.0, 50.0])).astype(np.float32)
+        for sigma in (0.3, 1.5, 3.74, 7.07):
+            expected = ndi.gaussian_filter(x, sigma, truncate=4.0, mode="reflect")
+            got = _morphology._gaussian(x, sigma)
+            assert got.dtype == np.float32
+            assert np.array_equal(got, expected), (shape, sigma)
+        view = x[::2, 1:]
+        assert np.array_equal(_morphology._gaussian(view, 2.0), ndi.gaussian_filter(view, 2.0, truncate=4.0))
+    x64 = rng.random((30, 30))  # other dtypes: scipy itself
+    assert np.array_equal(_morphology._gaussian(x64, 2.0), ndi.gaussian_filter(x64, 2.0, truncate=4.0))
+
+
+def test_numba_gaussian_is_used_when_available() -> None:
+    """Guards the fast path: when numba imports, the float32 filter goes through the kernels."""
+    from mmnst_path.detect import _morphology
+
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        assert _morphology._numba_gaussian() is None
+        return
+    assert _morphology._numba_gaussian() is not None
