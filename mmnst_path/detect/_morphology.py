@@ -11,14 +11,15 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-#: "auto": the numba kernels of :mod:`._numba` when numba imports, else scipy; "scipy": always scipy
-GAUSSIAN_BACKEND = "auto"
+#: Gaussian and running min/max: "auto" = the numba kernels of :mod:`._numba` when numba imports
+#: (bit-identical to scipy, faster), "scipy" = always scipy
+BACKEND = "auto"
 _KERNELS: dict[str, Any] = {}
 
 
-def _numba_gaussian() -> Any:
-    """The numba module of exact Gaussian passes, or None (numba missing or disabled)."""
-    if GAUSSIAN_BACKEND == "scipy":
+def _numba_kernels() -> Any:
+    """The numba module of exact Gaussian and running min/max passes, or None (numba missing or disabled)."""
+    if BACKEND == "scipy":
         return None
     if "mod" not in _KERNELS:
         try:
@@ -47,7 +48,7 @@ def _gaussian(image: np.ndarray, sigma_px: float, *, truncate: float = 4.0) -> n
     any other dtype, or without numba, by scipy itself.
     """
     fast = image.dtype == np.float32 and image.ndim == 2 and image.size > 0 and sigma_px > 0
-    kern = _numba_gaussian() if fast else None
+    kern = _numba_kernels() if fast else None
     if kern is None:
         return ndi.gaussian_filter(image, sigma_px, truncate=truncate, mode="reflect")
     w = _gaussian_half_kernel(sigma_px, truncate)
@@ -57,6 +58,33 @@ def _gaussian(image: np.ndarray, sigma_px: float, *, truncate: float = 4.0) -> n
     out = np.empty_like(img)
     kern.gaussian_axis1(tmp, w, out)
     return out
+
+
+def _extreme1d(image: np.ndarray, size: int, *, axis: int, op: str, mode: str = "reflect") -> np.ndarray:
+    """``ndi.maximum_filter1d`` (``op="max"``) / ``ndi.minimum_filter1d`` (``"min"``) of a 2-D
+    image, ``mode`` ``"reflect"`` or ``"constant"`` (0 outside), origin 0.
+
+    Odd sizes of a float32 / uint8 image go through the numba van Herk / Gil-Werman kernels
+    (exact extremes: bit-identical to scipy for finite values); anything else through scipy.
+    """
+    kern = None
+    if (image.ndim == 2 and image.size > 0 and size > 1 and size % 2 == 1 and mode in ("reflect", "constant")
+            and image.dtype in (np.float32, np.uint8)):
+        kern = _numba_kernels()
+    if kern is None:
+        filt1d = ndi.maximum_filter1d if op == "max" else ndi.minimum_filter1d
+        return filt1d(image, size, axis=axis, mode=mode, cval=0)
+    img = np.ascontiguousarray(image)
+    out = np.empty_like(img)
+    fn = kern.extreme_axis0 if axis == 0 else kern.extreme_axis1
+    fn(img, size // 2, op == "max", mode == "constant", out)
+    return out
+
+
+def _square_extreme(image: np.ndarray, size: int, *, op: str) -> np.ndarray:
+    """``ndi.maximum_filter`` / ``ndi.minimum_filter`` of a 2-D image with ``size=size``
+    (``mode="reflect"``): the two separable 1-D passes scipy itself does (bit-identical)."""
+    return _extreme1d(_extreme1d(image, size, axis=0, op=op), size, axis=1, op=op)
 
 
 def _disk(radius_px: float) -> np.ndarray:
@@ -97,7 +125,6 @@ def _disk_extreme(image: np.ndarray, footprint: np.ndarray, *, op: str, mode: st
         filt = ndi.maximum_filter if op == "max" else ndi.minimum_filter
         out = filt(work, footprint=footprint, mode=mode, cval=0)
         return out.view(bool) if is_bool else out
-    filt1d = ndi.maximum_filter1d if op == "max" else ndi.minimum_filter1d
     combine = np.maximum if op == "max" else np.minimum
     halves = footprint.sum(axis=1) // 2
     by_half: dict[int, np.ndarray] = {}
@@ -108,7 +135,7 @@ def _disk_extreme(image: np.ndarray, footprint: np.ndarray, *, op: str, mode: st
             continue
         h = int(halves[i])
         if h not in by_half:
-            by_half[h] = filt1d(work, 2 * h + 1, axis=1, mode=mode, cval=0) if h > 0 else work
+            by_half[h] = _extreme1d(work, 2 * h + 1, axis=1, op=op, mode=mode) if h > 0 else work
         _combine_shifted(out, by_half[h], i - r, combine, reflect=mode == "reflect", first=first)
         first = False
     return out.view(bool) if is_bool else out

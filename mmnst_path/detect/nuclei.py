@@ -43,6 +43,7 @@ from .._params import check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
 from ._morphology import _gaussian as _exact_gaussian
+from ._morphology import _square_extreme
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains"]
 
@@ -231,8 +232,8 @@ def _minus_background(plane: np.ndarray, side: int) -> np.ndarray:
 
     Computed in place where possible (one extra plane at a time); ``plane`` is not modified.
     """
-    background = ndi.minimum_filter(plane, size=side)
-    background = ndi.maximum_filter(background, size=side)
+    background = _square_extreme(plane, side, op="min")  # = ndi.minimum_filter(plane, size=side)
+    background = _square_extreme(background, side, op="max")
     background = ndi.uniform_filter(background, size=side)
     np.subtract(plane, background, out=background)
     return np.maximum(background, 0.0, out=background)
@@ -327,7 +328,7 @@ def _log_seeds(
             np.copyto(best, resp, where=better)
             scale[better] = k
     assert best is not None
-    cand = (best >= np.float32(min_response)) & (best >= ndi.maximum_filter(best, size=3, mode="reflect"))
+    cand = (best >= np.float32(min_response)) & (best >= _square_extreme(best, 3, op="max"))
     rows, cols = np.nonzero(cand)
     halves = np.array([max(1, round(suppression * radii_px[k])) for k in order], dtype=np.intp)
     half = halves[scale[rows, cols]]

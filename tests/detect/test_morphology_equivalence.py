@@ -42,7 +42,7 @@ def test_gaussian_equals_scipy_bit_for_bit(backend: str, monkeypatch: pytest.Mon
     float32 values, including reflected borders wider than the image and non-contiguous views."""
     from mmnst_path.detect import _morphology
 
-    monkeypatch.setattr(_morphology, "GAUSSIAN_BACKEND", backend)
+    monkeypatch.setattr(_morphology, "BACKEND", backend)
     rng = np.random.default_rng(7)
     for shape in [(1, 1), (3, 40), (40, 3), (37, 29), (256, 300)]:
         x = (rng.random(shape) * rng.choice([1e-3, 1.0, 50.0])).astype(np.float32)
@@ -57,13 +57,35 @@ def test_gaussian_equals_scipy_bit_for_bit(backend: str, monkeypatch: pytest.Mon
     assert np.array_equal(_morphology._gaussian(x64, 2.0), ndi.gaussian_filter(x64, 2.0, truncate=4.0))
 
 
-def test_numba_gaussian_is_used_when_available() -> None:
+def test_numba_kernels_is_used_when_available() -> None:
     """Guards the fast path: when numba imports, the float32 filter goes through the kernels."""
     from mmnst_path.detect import _morphology
 
     try:
         import numba  # noqa: F401
     except ImportError:
-        assert _morphology._numba_gaussian() is None
+        assert _morphology._numba_kernels() is None
         return
-    assert _morphology._numba_gaussian() is not None
+    assert _morphology._numba_kernels() is not None
+
+
+@pytest.mark.parametrize("backend", ["auto", "scipy"])
+def test_extreme1d_and_square_extreme_equal_scipy(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Running min/max (numba van Herk / Gil-Werman, or scipy) equal scipy's 1-D and square
+    filters for float32 and uint8, reflect and constant borders, windows wider than the image."""
+    from mmnst_path.detect import _morphology
+
+    monkeypatch.setattr(_morphology, "BACKEND", backend)
+    rng = np.random.default_rng(3)
+    for shape in [(1, 1), (2, 9), (9, 2), (31, 47)]:
+        for dtype in (np.float32, np.uint8):
+            x = (rng.random(shape) * 200).astype(dtype)
+            for size in (3, 5, 41):
+                for op in ("min", "max"):
+                    f1 = ndi.maximum_filter1d if op == "max" else ndi.minimum_filter1d
+                    for axis in (0, 1):
+                        for mode in ("reflect", "constant"):
+                            got = _morphology._extreme1d(x, size, axis=axis, op=op, mode=mode)
+                            assert np.array_equal(got, f1(x, size, axis=axis, mode=mode, cval=0))
+                    f2 = ndi.maximum_filter if op == "max" else ndi.minimum_filter
+                    assert np.array_equal(_morphology._square_extreme(x, size, op=op), f2(x, size=size))
