@@ -127,18 +127,44 @@ def _disk_extreme(image: np.ndarray, footprint: np.ndarray, *, op: str, mode: st
         return out.view(bool) if is_bool else out
     combine = np.maximum if op == "max" else np.minimum
     halves = footprint.sum(axis=1) // 2
-    by_half: dict[int, np.ndarray] = {}
+    by_half = _row_extremes(work, {int(h) for h, row in zip(halves, footprint, strict=True) if row.any()},
+                            combine, reflect=mode == "reflect")
     out = np.empty_like(work)
     first = True
     for i in range(size):
         if not footprint[i].any():
             continue
-        h = int(halves[i])
-        if h not in by_half:
-            by_half[h] = _extreme1d(work, 2 * h + 1, axis=1, op=op, mode=mode) if h > 0 else work
-        _combine_shifted(out, by_half[h], i - r, combine, reflect=mode == "reflect", first=first)
+        _combine_shifted(out, by_half[int(halves[i])], i - r, combine, reflect=mode == "reflect", first=first)
         first = False
     return out.view(bool) if is_bool else out
+
+
+def _row_extremes(work: np.ndarray, halves: set[int], combine: Any, *, reflect: bool) -> dict[int, np.ndarray]:
+    """Running extreme of ``work`` along its rows over ``2 h + 1`` columns, for every ``h`` in
+    ``halves`` (``{h: (M, N) array}``; ``h = 0`` is ``work`` itself).
+
+    All widths from one recursion: ``E_1[j] = ext(x[j-1], x[j], x[j+1])`` and ``E_h[j] =
+    ext(E_(h-1)[j-1], E_(h-1)[j+1])`` (the two windows cover ``[j-h, j+h]``), one vectorised
+    pass per width on the image padded once by the largest half (reflected like scipy's
+    ``"reflect"``, or 0). Extremes are exact: equal to ``maximum_filter1d`` / ``minimum_filter1d``.
+    """
+    n = work.shape[1]
+    big = max(halves)
+    out: dict[int, np.ndarray] = {0: work} if 0 in halves else {}
+    if big == 0:
+        return out
+    cur = np.pad(work, ((0, 0), (big, big)), mode="symmetric" if reflect else "constant")
+    for h in range(1, big + 1):
+        # cur[:, k] holds E_(h-1) at padded column k + h - 1; the new one E_h at k + h
+        if h == 1:
+            nxt = combine(cur[:, :-2], cur[:, 1:-1])
+            combine(nxt, cur[:, 2:], out=nxt)
+        else:
+            nxt = combine(cur[:, :-2], cur[:, 2:])
+        cur = nxt
+        if h in halves:  # original column j is padded column j + big
+            out[h] = cur[:, big - h : big - h + n]
+    return out
 
 
 def _combine_shifted(out: np.ndarray, rows: np.ndarray, dr: int, combine: Any, *, reflect: bool,
