@@ -49,8 +49,8 @@ def test_generated_tile_finds_the_necrotic_side() -> None:
     t = synthetic.he_necrosis_tile(1, size=384, necrosis_fraction=0.4)
     counts, mask, mpp = measure_necrosis(t.rgb, mpp=t.mpp)
     assert _dice(mask, mpp, t.masks["necrosis"], t.mpp) > 0.85
-    # issue 5 asks for 3 pp; measured -1.7..-3.7 pp over 8 varied tiles (benchmarks/eval_necrosis.py --synthetic)
-    assert abs(necrosis_metrics(counts)["necrosis_fraction_pct"] - t.truth["necrosis_fraction_pct"]) < 5.0
+    # issue 5 asks for 3 pp; measured -0.8..-2.7 pp over 8 varied tiles (benchmarks/eval_necrosis.py --synthetic)
+    assert abs(necrosis_metrics(counts)["necrosis_fraction_pct"] - t.truth["necrosis_fraction_pct"]) < 3.0
 
 
 def test_dense_eosin_necrosis_of_the_independent_generator() -> None:
@@ -63,8 +63,9 @@ def test_dense_eosin_necrosis_of_the_independent_generator() -> None:
     gen = eval_necrosis._sample_generator()
     rgb, mpp, truth_pct, truth = eval_necrosis.sample_recipe_tile(gen, 508, eosin=0.55, mpp=1.0, fraction=0.3)
     counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp)
-    assert _dice(mask, mask_mpp, truth, mpp) > 0.8
-    assert abs(necrosis_metrics(counts)["necrosis_fraction_pct"] - truth_pct) < 10.0
+    # measured Dice 0.92 and -2.4 pp at 0.5 µm/px (-7.9 pp before the border-insensitive coherence)
+    assert _dice(mask, mask_mpp, truth, mpp) > 0.85
+    assert abs(necrosis_metrics(counts)["necrosis_fraction_pct"] - truth_pct) < 5.0
 
 
 def test_edge_growth_removes_the_border_shrinkage() -> None:
@@ -128,3 +129,28 @@ def test_real_bone_is_not_necrosis(shared_data) -> None:
            ["necrosis_fraction_pct"] for mt in (0.0, NecrosisParams().min_texture)]
     assert pct[0] > 20.0  # the false necrosis this fixes
     assert pct[1] < 8.0
+
+
+def test_orientation_coherence_sees_fibres_not_region_borders() -> None:
+    """Parallel fibres are coherent; an amorphous texture with one strong step edge is not."""
+    from mmnst_path.quantify.necrosis import _orientation_coherence
+
+    rng = np.random.default_rng(0)
+    rows = np.arange(96, dtype=np.float32)[:, None]
+    fibres = 0.2 + 0.05 * np.sin(2 * np.pi * rows / 4.0) + 0.01 * rng.standard_normal((96, 96))
+    amorphous = 0.2 + 0.05 * rng.standard_normal((96, 96))
+    amorphous[:, 48:] += 0.5  # a dense-eosin region border, 10x the texture contrast
+    from scipy import ndimage as ndi
+    from skimage.feature import structure_tensor, structure_tensor_eigenvalues
+
+    e_f, e_a = (ndi.gaussian_filter(x.astype(np.float32), 1.0) for x in (fibres, amorphous))
+    coh_f = _orientation_coherence(e_f, 6.0)
+    coh_a = _orientation_coherence(e_a, 6.0)
+    limit = NecrosisParams().max_coherence
+    assert coh_f[20:-20, 20:-20].mean() > limit + 0.1
+    assert coh_a[20:-20, 20:30].mean() < limit - 0.15
+    # the energy-weighted structure-tensor coherence is ~1 along the border; ours stays near the limit
+    l1, l2 = structure_tensor_eigenvalues(structure_tensor(e_a, sigma=6.0, order="rc"))
+    energy = ((l1 - l2) / (l1 + l2 + 1e-9)) ** 2
+    assert energy[20:-20, 42:54].mean() > 0.8
+    assert coh_a[20:-20, 42:54].mean() < limit + 0.05
