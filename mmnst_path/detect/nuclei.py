@@ -320,6 +320,7 @@ def _log_seeds(
     scale = np.zeros(contrast.shape, dtype=np.int8)
     for k, (sigma, smooth) in enumerate(zip(sigmas, _gaussian_stack(contrast, sigmas), strict=True)):
         resp = _laplacian(smooth)
+        del smooth
         resp *= np.float32(-(sigma**2))
         if best is None:
             best = resp
@@ -327,6 +328,8 @@ def _log_seeds(
             better = resp > best
             np.copyto(best, resp, where=better)
             scale[better] = k
+            del better
+        del resp
     assert best is not None
     cand = (best >= np.float32(min_response)) & (best >= _square_extreme(best, 3, op="max"))
     rows, cols = np.nonzero(cand)
@@ -334,6 +337,60 @@ def _log_seeds(
     half = halves[scale[rows, cols]]
     is_max = best[rows, cols] >= _window_max_at(best, rows, cols, half)
     return best, rows[is_max], cols[is_max]
+
+
+#: rows of foreground components flooded per call of the banded watershed (bounds its memory)
+WATERSHED_BAND_ROWS = 256
+
+
+def _watershed_by_bands(image: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``skimage.segmentation.watershed(image, markers, mask=mask)``, one band of whole
+    foreground components at a time.
+
+    The flood cannot leave a 4-connected component of ``mask`` (skimage's default
+    connectivity), and within one component it pops pixels in the same (value, age) order
+    whatever else is flooded beside it, so flooding groups of whole components separately gives
+    the same labels. Each call sees only the bounding box of components whose first rows lie
+    within :data:`WATERSHED_BAND_ROWS` of each other: the float64 / padded copies skimage makes
+    cover a band instead of the whole tile.
+
+    Parameters
+    ----------
+    image : (M, N) float array
+        Flooded landscape (lowest first).
+    markers : (M, N) int32
+        Seeds (0 = none), inside ``mask``.
+    mask : (M, N) bool
+        Where to flood.
+
+    Returns
+    -------
+    (M, N) int32 labels (0 outside ``mask`` and in components without a marker).
+    """
+    from skimage.segmentation import watershed
+
+    comp, n_comp = ndi.label(mask)
+    if n_comp == 0:
+        return np.zeros(mask.shape, dtype=np.int32)
+    boxes = ndi.find_objects(comp)
+    tops = np.array([b[0].start for b in boxes])
+    if tops.shape[0] < 2 or np.any(np.diff(tops) < 0) or mask.shape[0] <= WATERSHED_BAND_ROWS:
+        return watershed(image, markers, mask=mask).astype(np.int32, copy=False)  # labels raster-ordered only
+    bottoms = np.array([b[0].stop for b in boxes])
+    lefts = np.array([b[1].start for b in boxes])
+    rights = np.array([b[1].stop for b in boxes])
+    out = np.zeros(mask.shape, dtype=np.int32)
+    lo = 0
+    while lo < n_comp:
+        hi = max(lo + 1, int(np.searchsorted(tops, tops[lo] + WATERSHED_BAND_ROWS, side="left")))
+        win = (slice(int(tops[lo]), int(bottoms[lo:hi].max())), slice(int(lefts[lo:hi].min()), int(rights[lo:hi].max())))
+        sub = comp[win]
+        band = (sub > lo) & (sub <= hi)  # components lo+1 .. hi
+        if markers[win][band].any():
+            flooded = watershed(image[win], markers[win], mask=band)
+            out[win][band] = flooded[band]
+        lo = hi
+    return out
 
 
 def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
@@ -435,8 +492,6 @@ def nuclei_from_stains(
     Nuclei
         Centroids (pixels of these planes) and features, ordered by label.
     """
-    from skimage.segmentation import watershed
-
     mpp = require_mpp(mpp, what="image")
     hem = _check_plane("hematoxylin", hematoxylin, None)
     dab = _check_plane("dab", dab, hem.shape)
@@ -453,8 +508,11 @@ def nuclei_from_stains(
     response: np.ndarray | None = None
     seed_r: list[np.ndarray] = []
     seed_c: list[np.ndarray] = []
-    for plane, c0 in ((hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)):
-        contrast = plane / np.float32(c0)
+    planes = [(hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)]
+    del hem_sig, dab_sig  # each becomes its contrast plane, in place (not needed after this)
+    while planes:
+        contrast, c0 = planes.pop(0)
+        np.divide(contrast, np.float32(c0), out=contrast)
         np.log1p(contrast, out=contrast)
         resp, rows, cols = _log_seeds(contrast, radii_px, params.seed_suppression, params.seed_min_response)
         del contrast
@@ -463,7 +521,6 @@ def nuclei_from_stains(
         response = resp if response is None else np.maximum(response, resp, out=response)
         del resp
     assert response is not None
-    del hem_sig, dab_sig, plane
     # pool the seeds of both stains: a seed with a stronger one nearby is the same nucleus
     seeds = np.zeros(hem.shape, dtype=bool)
     for rows, cols in zip(seed_r, seed_c, strict=True):
@@ -480,7 +537,7 @@ def nuclei_from_stains(
     del peaks, seeds
 
     np.negative(response, out=response)
-    labels = watershed(response, markers, mask=foreground)
+    labels = _watershed_by_bands(response, markers, foreground)
     del response, markers
     # foreground components that hold no seed become one nucleus each
     comp, n_comp = ndi.label(foreground & (labels == 0))

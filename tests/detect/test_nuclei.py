@@ -140,3 +140,28 @@ def test_params_are_validated():
         NucleusParams.from_mapping({"radius": 3})
     p = NucleusParams.from_mapping(NucleusParams().to_mapping())
     assert p == NucleusParams()
+
+
+def test_banded_watershed_equals_one_watershed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flooding bands of whole foreground components gives skimage's one-call labels."""
+    from scipy import ndimage as ndi
+    from skimage.segmentation import watershed
+
+    from mmnst_path.detect import nuclei as mod
+
+    rng = np.random.default_rng(5)
+    for trial in range(4):
+        shape = (int(rng.integers(60, 200)), int(rng.integers(60, 200)))
+        noise = ndi.gaussian_filter(rng.random(shape), 2.0)
+        mask = noise > np.quantile(noise, 0.45 + 0.1 * trial)  # many components, some large
+        image = -ndi.gaussian_filter(rng.random(shape), 1.0).astype(np.float32)
+        seeds = mask & (rng.random(shape) < 0.01)
+        markers, _ = ndi.label(seeds, structure=np.ones((3, 3), bool))
+        markers = markers.astype(np.int32)
+        expected = watershed(image, markers, mask=mask)
+        for rows in (8, 25, 1000):
+            monkeypatch.setattr(mod, "WATERSHED_BAND_ROWS", rows)
+            got = mod._watershed_by_bands(image, markers, mask)
+            assert got.dtype == np.int32
+            assert np.array_equal(got, expected), (trial, rows)
+    assert not mod._watershed_by_bands(image, markers, np.zeros(shape, bool)).any()
