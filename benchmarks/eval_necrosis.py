@@ -87,27 +87,13 @@ def sample_recipe_tile(gen, seed: int, *, eosin: float = 0.38, angle_deg: float 
                        jpeg_quality: int | None = None, fraction: float = 0.38):
     """The necrosis recipe of ``sample_tiles/generate.py`` (1024² px at 0.5 µm/px) with its mask.
 
-    Same construction as ``generate.he_necrosis_tile`` (seed 505 with the defaults reproduces the
-    bundled tile), with the necrotic eosin level, vector rotation and necrotic fraction as
-    parameters; ``mpp=1.0`` averages 2x2 pixel blocks of the rendered image (and takes the
-    majority of the mask); ``jpeg_quality`` re-encodes the result.
+    ``generate.he_necrosis_tile`` itself (seed 505 with the defaults is the bundled tile), with
+    the necrotic eosin level, vector rotation and necrotic fraction as parameters; ``mpp=1.0``
+    averages 2x2 pixel blocks of the rendered image (and takes the majority of the mask);
+    ``jpeg_quality`` re-encodes the result.
     """
-    from scipy import ndimage as ndi
-
-    rng = np.random.default_rng(seed)
-    h_vec, e_vec = gen.perturb(gen.H_REF, angle_deg, rng), gen.perturb(gen.EOSIN_REF, angle_deg, rng)
-    tissue, tumour = gen.tissue_layout(rng, 0.10)
-    n = gen.smooth_noise(tissue.shape, 90, rng) + np.linspace(-0.8, 0.8, gen.SIZE)[None, :]
-    necrotic = tissue & (n > np.quantile(n[tissue], 1.0 - fraction))
-    viable = tissue & ~necrotic
-    eos, hem = gen.he_background(viable, tumour & viable, rng)
-    eos += (eosin * (1 + 0.15 * gen.smooth_noise(tissue.shape, 3, rng)) * necrotic).astype(np.float32)
-    for r, c, rad in gen.place_nuclei(tumour & viable, 1300, rng):
-        gen.paint_nucleus(hem, r, c, rad, rng.uniform(0.35, 0.65), rng)
-    gen.add_fibroblasts(hem, viable & ~tumour, tumour | necrotic, rng)
-    debris = ndi.binary_dilation(necrotic & (rng.random(tissue.shape) < 0.004), iterations=1)
-    hem += (0.55 * debris + 0.06 * necrotic * (gen.smooth_noise(tissue.shape, 4, rng) > 0.8)).astype(np.float32)
-    rgb = gen.render([hem, np.clip(eos, 0, None)], [h_vec, e_vec], rng)
+    rgb, t = gen.he_necrosis_tile(seed, eosin=eosin, angle_deg=angle_deg, fraction=fraction)
+    necrotic, tissue = t["masks"]["necrosis"], t["masks"]["tissue"]
     if mpp == 1.0:
         rgb = np.rint(rgb.reshape(512, 2, 512, 2, 3).mean((1, 3))).astype(np.uint8)
         necrotic = necrotic.reshape(512, 2, 512, 2).mean((1, 3)) >= 0.5

@@ -359,18 +359,31 @@ def he_melanin_tile(seed: int) -> tuple[np.ndarray, dict]:
     return img, truth
 
 
-def he_necrosis_tile(seed: int) -> tuple[np.ndarray, dict]:
-    """H&E tile with a necrotic area (eosinophilic, nuclear debris, no viable nuclei)."""
+def he_necrosis_tile(
+    seed: int, *, eosin: float = 0.38, angle_deg: float = 3.0, fraction: float = 0.38
+) -> tuple[np.ndarray, dict]:
+    """H&E tile with a necrotic area (eosinophilic, nuclear debris, no viable nuclei).
+
+    ``eosin`` is the necrotic eosin level (log10 OD), ``angle_deg`` the random rotation of the
+    stain vectors and ``fraction`` the necrotic share of the tissue (the bundled tile uses the
+    defaults). The truth also carries the boolean masks under ``"masks"`` (``necrosis``,
+    ``tissue``), which ``main`` does not write to truth.json.
+    """
     rng = np.random.default_rng(seed)
-    h_vec, e_vec = perturb(H_REF, 3.0, rng), perturb(EOSIN_REF, 3.0, rng)
+    h_vec, e_vec = perturb(H_REF, angle_deg, rng), perturb(EOSIN_REF, angle_deg, rng)
     tissue, tumour = tissue_layout(rng, 0.10)
     n = smooth_noise(tissue.shape, 90, rng) + np.linspace(-0.8, 0.8, SIZE)[None, :]
-    necrotic = tissue & (n > np.quantile(n[tissue], 0.62))
+    necrotic = tissue & (n > np.quantile(n[tissue], 1.0 - fraction))
     viable = tissue & ~necrotic
     eos, hem = he_background(viable, tumour & viable, rng)
-    eos += (0.38 * (1 + 0.15 * smooth_noise(tissue.shape, 3, rng)) * necrotic).astype(np.float32)
+    eos += (eosin * (1 + 0.15 * smooth_noise(tissue.shape, 3, rng)) * necrotic).astype(np.float32)
+    nuclei = np.zeros_like(hem)  # viable nuclei (max-composited into hem, same as painting there)
     for r, c, rad in place_nuclei(tumour & viable, 1300, rng):
-        paint_nucleus(hem, r, c, rad, rng.uniform(0.35, 0.65), rng)
+        paint_nucleus(nuclei, r, c, rad, rng.uniform(0.35, 0.65), rng)
+    np.maximum(hem, nuclei, out=hem)
+    # a viable nucleus centred near the border reaches up to its radius into the necrotic layout
+    # region; its pixels are viable tissue, not necrosis (as in mmnst_path.synthetic)
+    necrotic_truth = necrotic & ~(nuclei > 0.15)
     add_fibroblasts(hem, viable & ~tumour, tumour | necrotic, rng)
     # karyorrhexis: small dense hematoxylin fragments scattered in the necrotic area
     debris = necrotic & (rng.random(tissue.shape) < 0.004)
@@ -379,9 +392,10 @@ def he_necrosis_tile(seed: int) -> tuple[np.ndarray, dict]:
     img = render([hem, np.clip(eos, 0, None)], [h_vec, e_vec], rng)
     truth = {
         "stains": "H&E",
-        "necrosis_fraction_pct": round(100 * float(necrotic.sum()) / float(tissue.sum()), 2),
-        "necrosis_area_mm2": round(float(necrotic.sum()) * MPP**2 / 1e6, 5),
+        "necrosis_fraction_pct": round(100 * float(necrotic_truth.sum()) / float(tissue.sum()), 2),
+        "necrosis_area_mm2": round(float(necrotic_truth.sum()) * MPP**2 / 1e6, 5),
         "tissue_fraction_pct": round(100 * float(tissue.mean()), 2),
+        "masks": {"necrosis": necrotic_truth, "tissue": tissue},
     }
     return img, truth
 
@@ -419,6 +433,7 @@ def main(out_dir: Path = HERE) -> dict:
     truth: dict = {}
     for name, make in TILES.items():
         rgb, t = make()
+        t.pop("masks", None)
         write_tile(out_dir / name, rgb)
         truth[name] = {"mpp": MPP, "shape": list(rgb.shape[:2]), **t}
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")

@@ -193,7 +193,7 @@ def _fine_factor(f: int, mpp: float, pitch_um: float) -> int:
     return max(d for d in range(1, f + 1) if f % d == 0 and (d == 1 or d * mpp <= pitch_um + 1e-9))
 
 
-def _orientation_coherence(e: np.ndarray, sigma_px: float) -> np.ndarray:
+def _orientation_coherence(e: np.ndarray, sigma_px: float, weight: np.ndarray | None = None) -> np.ndarray:
     """Agreement of local texture orientations over a Gaussian window of ``sigma_px``, in [0, 1].
 
     Every pixel's gradient direction counts with the same weight (doubled-angle unit vector
@@ -202,13 +202,28 @@ def _orientation_coherence(e: np.ndarray, sigma_px: float) -> np.ndarray:
     for ``n`` independent orientations (amorphous necrosis, ghost cells, debris). Unlike the
     energy-weighted structure-tensor coherence, one strong step edge (a region border) moves
     it only by its share of the window's area, not by its contrast.
+
+    ``weight`` (bool or float, shape of ``e``; None = all pixels) restricts the mean to the
+    pixels that carry an orientation (tissue): a normalised convolution, so glass beside the
+    tissue, the image border and the white outside a slide do not dilute the agreement of
+    the fibres next to them (without it, collagen within ~``2 sigma_px`` of glass read as
+    amorphous).
     """
     gr, gc = np.gradient(e)
     mag2 = gr * gr + gc * gc
     mag2[mag2 == 0] = 1.0
-    cos2 = ndi.gaussian_filter((gc * gc - gr * gr) / mag2, sigma_px)
-    sin2 = ndi.gaussian_filter(2.0 * gr * gc / mag2, sigma_px)
-    return np.sqrt(cos2 * cos2 + sin2 * sin2)
+    w = np.ones_like(e) if weight is None else np.asarray(weight, dtype=e.dtype)
+    cos2 = ndi.gaussian_filter(w * (gc * gc - gr * gr) / mag2, sigma_px, mode="constant")
+    sin2 = ndi.gaussian_filter(w * 2.0 * gr * gc / mag2, sigma_px, mode="constant")
+    norm = ndi.gaussian_filter(w, sigma_px, mode="constant")
+    return np.sqrt(cos2 * cos2 + sin2 * sin2) / np.maximum(norm, 1e-3)
+
+
+def _tissue_mean(values: np.ndarray, weight: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian-weighted mean of ``values`` over the pixels with ``weight`` (0 outside the image)."""
+    num = ndi.gaussian_filter(values * weight, sigma_px, mode="constant")
+    den = ndi.gaussian_filter(weight, sigma_px, mode="constant")
+    return num / np.maximum(den, 1e-3)
 
 
 def mask_to_tile(mask: np.ndarray, shape: tuple[int, int], *, mpp: float, mask_mpp: float,
@@ -290,24 +305,33 @@ def necrosis_features(rgb: np.ndarray, *, mpp: float, params: NecrosisParams | N
         rc = np.round(np.column_stack([com_r, com_c])).astype(int)
         debris_pts[rc[:, 0], rc[:, 1]] = 1.0
 
-    dens_sigma = params.density_sigma_um / lmpp
-    viable_low = _block_mean(viable.astype(np.float32), f)
-    viable_fraction = ndi.gaussian_filter(viable_low, dens_sigma)
-    viable_fine = ndi.gaussian_filter(viable_low, params.edge_sigma_um / lmpp)
-    debris = ndi.gaussian_filter(_block_mean(debris_pts, f) * f * f, dens_sigma) / (lmpp * lmpp) * 1000.0
     eos = _block_mean(conc[..., 1], f)
     od_low = _block_mean(od, f)
     tissue = _tissue(od_low, lmpp, params)
-    eos_s = ndi.gaussian_filter(eos, 4.0 / lmpp)
+    # regional features are means over tissue only (normalised convolution): glass beside viable
+    # tissue, and the white outside a slide's edge, hold no nuclei but do not make it less viable
+    tis_w = tissue.astype(np.float32)
+    dens_sigma = params.density_sigma_um / lmpp
+    viable_low = _block_mean(viable.astype(np.float32), f)
+    viable_fraction = _tissue_mean(viable_low, tis_w, dens_sigma)
+    viable_fine = _tissue_mean(viable_low, tis_w, params.edge_sigma_um / lmpp)
+    debris = _tissue_mean(_block_mean(debris_pts, f) * f * f, tis_w, dens_sigma) / (lmpp * lmpp) * 1000.0
+    eos_s = _tissue_mean(eos, tis_w, 4.0 / lmpp)
     # fibre / lamella orientation and eosin texture on a grid of pitch <= fibre_sigma_um (finer
     # sampling adds nothing once E is smoothed over fibre_sigma_um; at 0.25-0.5 µm/px this is
     # 4-16x fewer pixels than the scan), a divisor of the analysis block so the block means align
     g = _fine_factor(f, mpp, params.fibre_sigma_um)
     pitch = g * mpp
     e_fine = ndi.gaussian_filter(_block_mean(conc[..., 1], g).astype(np.float32), params.fibre_sigma_um / pitch)
-    coh_low = _block_mean(_orientation_coherence(e_fine, params.coherence_sigma_um / pitch), f // g)
-    coherence = ndi.gaussian_filter(coh_low, params.coherence_region_um / lmpp)
-    coherence_fine = ndi.gaussian_filter(coh_low, params.edge_sigma_um / lmpp)
+    od_fine = _block_mean(od, g)
+    tissue_fine = np.sqrt((od_fine**2).sum(-1)) >= params.tissue_min_od
+    coh_low = _block_mean(
+        _orientation_coherence(e_fine, params.coherence_sigma_um / pitch, tissue_fine), f // g
+    )
+    # regional means over tissue only (normalised convolution, as inside the coherence)
+    tis_low = _block_mean(tissue_fine.astype(np.float32), f // g)
+    coherence = _tissue_mean(coh_low, tis_low, params.coherence_region_um / lmpp)
+    coherence_fine = _tissue_mean(coh_low, tis_low, params.edge_sigma_um / lmpp)
     # eosin texture: local std of E (smoothed over fibre_sigma_um) over a Gaussian window of
     # texture_sigma_um relative to the local mean (+ texture_eps_od, so that glass-thin tissue does
     # not divide by ~0); block means, then a regional mean over texture_region_um

@@ -126,14 +126,13 @@ def test_expand_inputs_globs_and_dedup(tmp_path: Path) -> None:
     assert "*.none" in missing[0][1]
 
 
-# (tile, column) -> tolerance in pp where the 2 pp (Ki67, melanin) / 3 pp (necrosis) goal is not
-# met yet. Measured 2026-11-23: ki67_pigmented index 19.8 vs 14.9 % (granule clusters over negative
-# cells still read as positive nuclei), its melanin 2.8 vs 5.6 % (tight H-DAB mask misses granule
-# interiors), he_necrosis 32.6 vs 38.0 % (a 10-20 µm band inside the necrotic border is missed).
+# (tile, column) -> tolerance in pp where the 2 pp (Ki67, melanin) goal is not met yet.
+# Measured 2026-11-24: ki67_pigmented index 18.9 vs 14.9 % (melanophages over negative cells are
+# brown bodies the size of a nucleus and still read as positive nuclei), its melanin 2.9 vs 5.6 %
+# (those melanophages are missing from the melanin mask). he_necrosis meets its 3 pp goal.
 KNOWN_MISSES: dict[tuple[str, str], float] = {
-    ("ki67_pigmented.tif", "ki67_index_pct"): 6.0,
-    ("ki67_pigmented.tif", "melanin_fraction_pct"): 3.8,
-    ("he_necrosis.tif", "necrosis_fraction_pct"): 6.5,
+    ("ki67_pigmented.tif", "ki67_index_pct"): 4.5,
+    ("ki67_pigmented.tif", "melanin_fraction_pct"): 3.0,
 }
 
 
