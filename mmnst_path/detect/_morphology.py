@@ -1,7 +1,11 @@
-"""Fast, exact disk morphology and windowed Gaussian smoothing shared by the detectors.
+"""Fast, exact filters shared by the detectors: Gaussian, running min/max, disk morphology,
+windowed Gaussian smoothing and a banded watershed.
 
 Private helpers (no public API): every function here is bit-identical to the plain
-``scipy.ndimage`` call it replaces (tests/detect/test_morphology_equivalence.py), only cheaper.
+``scipy.ndimage`` / ``skimage.segmentation.watershed`` call it replaces
+(tests/detect/test_morphology_equivalence.py, tests/detect/test_nuclei.py), only cheaper in
+time or memory. The Gaussian and running min/max use the numba kernels of :mod:`._numba` when
+numba (the optional extra ``fast``) imports, and scipy otherwise, with the same results.
 """
 
 from __future__ import annotations
@@ -85,6 +89,62 @@ def _square_extreme(image: np.ndarray, size: int, *, op: str) -> np.ndarray:
     """``ndi.maximum_filter`` / ``ndi.minimum_filter`` of a 2-D image with ``size=size``
     (``mode="reflect"``): the two separable 1-D passes scipy itself does (bit-identical)."""
     return _extreme1d(_extreme1d(image, size, axis=0, op=op), size, axis=1, op=op)
+
+
+#: rows of foreground components flooded per call of the banded watershed (bounds its memory)
+WATERSHED_BAND_ROWS = 256
+
+
+def _watershed_by_bands(image: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``skimage.segmentation.watershed(image, markers, mask=mask)``, one band of whole
+    foreground components at a time.
+
+    The flood cannot leave a 4-connected component of ``mask`` (skimage's default
+    connectivity), and within one component it pops pixels in the same (value, age) order
+    whatever else is flooded beside it, so flooding groups of whole components separately gives
+    the same labels. Each call sees only the bounding box of components whose first rows lie
+    within :data:`WATERSHED_BAND_ROWS` of each other: the float64 / padded copies skimage makes
+    cover a band instead of the whole tile.
+
+    Parameters
+    ----------
+    image : (M, N) float array
+        Flooded landscape (lowest first).
+    markers : (M, N) int32
+        Seeds (0 = none), inside ``mask``.
+    mask : (M, N) bool
+        Where to flood.
+
+    Returns
+    -------
+    (M, N) int32 labels (0 outside ``mask`` and in components without a marker).
+    """
+    from skimage.segmentation import watershed
+
+    if mask.shape[0] <= WATERSHED_BAND_ROWS:
+        return watershed(image, markers, mask=mask).astype(np.int32, copy=False)
+    comp, n_comp = ndi.label(mask)
+    if n_comp == 0:
+        return np.zeros(mask.shape, dtype=np.int32)
+    boxes = ndi.find_objects(comp)
+    tops = np.array([b[0].start for b in boxes])
+    if np.any(np.diff(tops) < 0):  # ndimage numbers components in raster order; if not, one call
+        return watershed(image, markers, mask=mask).astype(np.int32, copy=False)
+    bottoms = np.array([b[0].stop for b in boxes])
+    lefts = np.array([b[1].start for b in boxes])
+    rights = np.array([b[1].stop for b in boxes])
+    out = np.zeros(mask.shape, dtype=np.int32)
+    lo = 0
+    while lo < n_comp:
+        hi = max(lo + 1, int(np.searchsorted(tops, tops[lo] + WATERSHED_BAND_ROWS, side="left")))
+        win = (slice(int(tops[lo]), int(bottoms[lo:hi].max())), slice(int(lefts[lo:hi].min()), int(rights[lo:hi].max())))
+        sub = comp[win]
+        band = (sub > lo) & (sub <= hi)  # components lo+1 .. hi
+        if markers[win][band].any():
+            flooded = watershed(image[win], markers[win], mask=band)
+            out[win][band] = flooded[band]
+        lo = hi
+    return out
 
 
 def _disk(radius_px: float) -> np.ndarray:

@@ -43,7 +43,7 @@ from .._params import check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
 from ._morphology import _gaussian as _exact_gaussian
-from ._morphology import _square_extreme
+from ._morphology import _square_extreme, _watershed_by_bands
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains"]
 
@@ -337,60 +337,6 @@ def _log_seeds(
     half = halves[scale[rows, cols]]
     is_max = best[rows, cols] >= _window_max_at(best, rows, cols, half)
     return best, rows[is_max], cols[is_max]
-
-
-#: rows of foreground components flooded per call of the banded watershed (bounds its memory)
-WATERSHED_BAND_ROWS = 256
-
-
-def _watershed_by_bands(image: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``skimage.segmentation.watershed(image, markers, mask=mask)``, one band of whole
-    foreground components at a time.
-
-    The flood cannot leave a 4-connected component of ``mask`` (skimage's default
-    connectivity), and within one component it pops pixels in the same (value, age) order
-    whatever else is flooded beside it, so flooding groups of whole components separately gives
-    the same labels. Each call sees only the bounding box of components whose first rows lie
-    within :data:`WATERSHED_BAND_ROWS` of each other: the float64 / padded copies skimage makes
-    cover a band instead of the whole tile.
-
-    Parameters
-    ----------
-    image : (M, N) float array
-        Flooded landscape (lowest first).
-    markers : (M, N) int32
-        Seeds (0 = none), inside ``mask``.
-    mask : (M, N) bool
-        Where to flood.
-
-    Returns
-    -------
-    (M, N) int32 labels (0 outside ``mask`` and in components without a marker).
-    """
-    from skimage.segmentation import watershed
-
-    comp, n_comp = ndi.label(mask)
-    if n_comp == 0:
-        return np.zeros(mask.shape, dtype=np.int32)
-    boxes = ndi.find_objects(comp)
-    tops = np.array([b[0].start for b in boxes])
-    if tops.shape[0] < 2 or np.any(np.diff(tops) < 0) or mask.shape[0] <= WATERSHED_BAND_ROWS:
-        return watershed(image, markers, mask=mask).astype(np.int32, copy=False)  # labels raster-ordered only
-    bottoms = np.array([b[0].stop for b in boxes])
-    lefts = np.array([b[1].start for b in boxes])
-    rights = np.array([b[1].stop for b in boxes])
-    out = np.zeros(mask.shape, dtype=np.int32)
-    lo = 0
-    while lo < n_comp:
-        hi = max(lo + 1, int(np.searchsorted(tops, tops[lo] + WATERSHED_BAND_ROWS, side="left")))
-        win = (slice(int(tops[lo]), int(bottoms[lo:hi].max())), slice(int(lefts[lo:hi].min()), int(rights[lo:hi].max())))
-        sub = comp[win]
-        band = (sub > lo) & (sub <= hi)  # components lo+1 .. hi
-        if markers[win][band].any():
-            flooded = watershed(image[win], markers[win], mask=band)
-            out[win][band] = flooded[band]
-        lo = hi
-    return out
 
 
 def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:

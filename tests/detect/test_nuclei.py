@@ -147,7 +147,7 @@ def test_banded_watershed_equals_one_watershed(monkeypatch: pytest.MonkeyPatch) 
     from scipy import ndimage as ndi
     from skimage.segmentation import watershed
 
-    from mmnst_path.detect import nuclei as mod
+    from mmnst_path.detect import _morphology as mod
 
     rng = np.random.default_rng(5)
     for trial in range(4):
