@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["extreme_axis0", "extreme_axis1", "gaussian_axis0", "gaussian_axis1"]
+__all__ = ["extreme_axis0", "extreme_axis1", "gaussian_axis0", "gaussian_axis1", "window_max_at"]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -184,3 +184,23 @@ def extreme_axis0(img, h, is_max, constant, out):  # pragma: no cover - compiled
         else:
             for c in range(n):
                 oi[c] = min(a[c], b[c])
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def window_max_at(image, rows, cols, half, out):  # pragma: no cover - compiled
+    """``out[i]`` = max of ``image`` over the square of half-side ``half[i]`` around
+    (``rows[i]``, ``cols[i]``), clipped to the image (``out`` pre-filled with -inf)."""
+    m, n = image.shape
+    for i in range(rows.shape[0]):
+        h = half[i]
+        r0 = max(rows[i] - h, 0)
+        r1 = min(rows[i] + h, m - 1)
+        c0 = max(cols[i] - h, 0)
+        c1 = min(cols[i] + h, n - 1)
+        best = out[i]
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                v = image[r, c]
+                if v > best:
+                    best = v
+        out[i] = best

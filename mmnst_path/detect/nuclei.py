@@ -43,7 +43,7 @@ from .._params import check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
 from ._morphology import _gaussian as _exact_gaussian
-from ._morphology import _square_extreme, _watershed_by_bands
+from ._morphology import _numba_kernels, _square_extreme, _watershed_by_bands
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains"]
 
@@ -289,6 +289,11 @@ def _window_max_at(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, half: 
     """
     out = np.full(rows.shape, -np.inf, dtype=np.float32)
     if rows.size == 0:
+        return out
+    kern = _numba_kernels() if image.dtype == np.float32 else None
+    if kern is not None:  # the same maximum, one window at a time
+        kern.window_max_at(np.ascontiguousarray(image), rows.astype(np.intp, copy=False),
+                           cols.astype(np.intp, copy=False), half.astype(np.intp, copy=False), out)
         return out
     h_max = int(half.max())
     m, n = image.shape

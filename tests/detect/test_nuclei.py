@@ -165,3 +165,21 @@ def test_banded_watershed_equals_one_watershed(monkeypatch: pytest.MonkeyPatch) 
             assert got.dtype == np.int32
             assert np.array_equal(got, expected), (trial, rows)
     assert not mod._watershed_by_bands(image, markers, np.zeros(shape, bool)).any()
+
+
+def test_window_max_at_is_the_same_with_and_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-point window maximum (seed suppression) equals a brute-force maximum over the
+    window clipped to the image, whichever back end computes it."""
+    from mmnst_path.detect import _morphology, nuclei
+
+    rng = np.random.default_rng(11)
+    image = rng.random((40, 57)).astype(np.float32)
+    image[rng.random(image.shape) < 0.3] = -np.inf
+    rows = rng.integers(0, 40, 200)
+    cols = rng.integers(0, 57, 200)
+    half = rng.integers(1, 9, 200)
+    expected = np.array([image[max(r - h, 0) : r + h + 1, max(c - h, 0) : c + h + 1].max()
+                         for r, c, h in zip(rows, cols, half, strict=True)], dtype=np.float32)
+    for backend in ("auto", "scipy"):
+        monkeypatch.setattr(_morphology, "BACKEND", backend)
+        assert np.array_equal(nuclei._window_max_at(image, rows, cols, half), expected)
