@@ -49,7 +49,7 @@ from scipy import ndimage as ndi
 from .._params import check_known_keys
 from ..errors import ConfigError, StainError
 from ..geometry import require_mpp
-from ._morphology import _disk, _disk_extreme
+from ._morphology import _disk, _disk_extreme, _gaussian
 
 __all__ = ["PigmentParams", "eosin_hypotheses", "estimate_melanin_vector", "pigment_mask", "pigment_masks", "pigment_mode"]
 
@@ -393,7 +393,7 @@ def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
     filled with chromogen; it and a ``filled_margin_um`` margin are excluded.
     """
     sigma = params.body_smooth_um / mpp
-    smooth = ndi.gaussian_filter(channel, sigma) if sigma >= 0.3 else channel
+    smooth = _gaussian(channel, sigma) if sigma >= 0.3 else channel
     brown = smooth >= params.body_od
     if not brown.any():
         return brown
@@ -506,7 +506,7 @@ def pigment_masks(
     channel, angle, darkness, mode, hematoxylin = pigment_channels(
         rgb, stains=stains, params=params, background=background, _with_hematoxylin=True)
     sigma = params.smooth_sigma_um / mpp
-    smooth = ndi.gaussian_filter(channel, sigma) if sigma >= 0.3 else channel
+    smooth = _gaussian(channel, sigma) if sigma >= 0.3 else channel
     hue_ok = angle <= params.max_angle_deg
     if mode == "colour" and _has_eosin(stains):
         # the channel is already a lower bound over eosin hypotheses: no hue gate needed
@@ -517,7 +517,7 @@ def pigment_masks(
         core = (smooth >= params.colour_min_od) & (angle <= params.colour_max_angle_deg)
         rim = (smooth >= params.colour_rim_od) & (angle <= params.colour_max_angle_deg * 1.5)
     else:
-        dark_s = ndi.gaussian_filter(darkness, sigma) if sigma >= 0.3 else darkness
+        dark_s = _gaussian(darkness, sigma) if sigma >= 0.3 else darkness
         granule_disk = _disk(params.granule_radius_um / mpp)
         opened = _disk_extreme(_disk_extreme(dark_s, granule_disk, op="min"), granule_disk, op="max")
         opened = np.maximum(opened, 0.0)
