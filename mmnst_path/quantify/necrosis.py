@@ -340,8 +340,8 @@ def necrosis_features(rgb: np.ndarray, *, mpp: float, params: NecrosisParams | N
     e_var = np.maximum(ndi.gaussian_filter(e_fine * e_fine, t_sigma) - e_mean * e_mean, 0.0)
     tex_low = _block_mean(np.sqrt(e_var), f // g) / (_block_mean(e_mean, f // g) + params.texture_eps_od)
     texture = ndi.gaussian_filter(tex_low, params.texture_region_um / lmpp)
-    g = od_low[..., 1]
-    blood = (g >= 0.3) & (od_low[..., 2] >= params.blood_blue_green_ratio * g)
+    green = od_low[..., 1]
+    blood = (green >= 0.3) & (od_low[..., 2] >= params.blood_blue_green_ratio * green)
     return {
         "tissue": tissue,
         "viable_fraction": viable_fraction.astype(np.float32),
