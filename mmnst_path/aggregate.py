@@ -27,6 +27,7 @@ __all__ = [
     "LowResMap",
     "SlideResult",
     "TileTable",
+    "apply_slide_threshold",
     "find_hotspot",
     "ki67_tile_map",
     "sum_counts",
@@ -166,6 +167,76 @@ class TileTable:
                 rec[k] = int(value) if value.is_integer() and not k.endswith(("_um2", "seconds", "_pct")) else value
             out.append(rec)
         return out
+
+
+def apply_slide_threshold(
+    cells: CellTable, cell_tile: np.ndarray, tiles: TileTable, counts: Any, params: Any
+) -> tuple[CellTable, TileTable, Any, float]:
+    """Apply the slide's own positivity threshold to cells classified tile by tile.
+
+    Tiles classify nuclei at ``params.positive_threshold_od``; once every tile is done,
+    :func:`mmnst_path.quantify.ki67.slide_positive_threshold` gives the slide's threshold from the
+    DAB of all its index nuclei (lower on weakly stained slides, never higher). Negative and
+    excluded nuclei at or above it become positive (1+: the adapted threshold is below the 2+
+    bound), and the per-tile and slide counts follow, so that everything derived later (ratios,
+    hot spot, Ki67 map) agrees with the cells.
+
+    Parameters
+    ----------
+    cells : CellTable
+        All cells of the slide (``dab_od_mean`` and ``intensity_bin`` columns).
+    cell_tile : (n,) int array
+        Row of ``tiles`` each cell comes from.
+    tiles : TileTable
+        Per-tile table with ``ki67_positive`` / ``ki67_negative`` / ``ki67_excluded`` columns.
+    counts : mmnst_path.quantify.ki67.Ki67Counts
+        Slide totals (the sum of the tiles').
+    params : mmnst_path.quantify.ki67.Ki67Params
+
+    Returns
+    -------
+    cells, tiles, counts, threshold
+        Updated copies (the inputs when nothing changes) and the threshold used (log10 OD).
+    """
+    from dataclasses import replace
+
+    from .quantify.ki67 import slide_positive_threshold
+
+    pos, neg, exc = (CELL_CLASSES.index(name) for name in ("positive", "negative", "excluded"))
+    dab = np.asarray(cells.columns.get("dab_od_mean", np.zeros(len(cells))), dtype=np.float64)
+    in_index = (cells.cls == pos) | (cells.cls == neg)
+    threshold = slide_positive_threshold(dab[in_index], params)
+    flip = ((cells.cls == neg) | (cells.cls == exc)) & (dab >= threshold)
+    if not flip.any():
+        return cells, tiles, counts, threshold
+    from_neg, from_exc = flip & (cells.cls == neg), flip & (cells.cls == exc)
+    cls = cells.cls.copy()
+    cls[flip] = pos
+    columns = dict(cells.columns)
+    if "intensity_bin" in columns:
+        bins = np.asarray(columns["intensity_bin"]).copy()
+        bins[flip] = 1
+        columns["intensity_bin"] = bins
+    new_cells = CellTable(cells.row, cells.col, cls, columns)
+    cell_tile = np.asarray(cell_tile, dtype=np.intp)
+    n_tiles = len(tiles)
+    tile_cols = dict(tiles.columns)
+    for name, delta in (
+        ("ki67_positive", np.bincount(cell_tile[flip], minlength=n_tiles)),
+        ("ki67_negative", -np.bincount(cell_tile[from_neg], minlength=n_tiles)),
+        ("ki67_excluded", -np.bincount(cell_tile[from_exc], minlength=n_tiles)),
+    ):
+        if name in tile_cols:
+            tile_cols[name] = np.asarray(tile_cols[name], dtype=np.float64) + delta
+    n_flip, n_neg, n_exc = int(flip.sum()), int(from_neg.sum()), int(from_exc.sum())
+    new_counts = replace(
+        counts,
+        positive=counts.positive + n_flip,
+        positive_1plus=counts.positive_1plus + n_flip,
+        negative=counts.negative - n_neg,
+        excluded=counts.excluded - n_exc,
+    )
+    return new_cells, TileTable(tiles.core, tile_cols), new_counts, threshold
 
 
 def ki67_tile_map(tiles: TileTable, shape: tuple[int, int]) -> LowResMap:

@@ -87,6 +87,7 @@ SUMMARY_COLUMNS = (
     "ki67_hotspot_ci_high_pct",
     "ki67_hotspot_nuclei",
     "h_score",
+    "ki67_positive_threshold_od",
     "melanin_area_mm2",
     "melanin_fraction_pct",
     "necrosis_area_mm2",

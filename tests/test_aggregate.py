@@ -129,3 +129,45 @@ def test_hotspot_whole_image_when_smaller_than_window() -> None:
 def test_hotspot_rejects_bad_area() -> None:
     with pytest.raises(ConfigError, match="area_mm2"):
         find_hotspot(np.zeros(0), np.zeros(0), np.zeros(0, bool), shape=(10, 10), mpp=0.5, area_mm2=0)
+
+
+def test_apply_slide_threshold_keeps_cells_tiles_and_counts_consistent() -> None:
+    from mmnst_path.aggregate import CELL_CLASSES, apply_slide_threshold
+    from mmnst_path.quantify.ki67 import Ki67Counts, Ki67Params
+
+    code = {n: i for i, n in enumerate(CELL_CLASSES)}
+    # two tiles; weak positives at 0.30 OD were classified negative at 0.35 by the tiles
+    names = ["negative"] * 40 + ["negative"] * 12 + ["positive"] * 3 + ["excluded"] * 2 + ["pigment"] * 2
+    dab = np.r_[np.full(40, 0.05), np.full(12, 0.30), np.full(3, 0.40), [0.28, 0.05], [0.9, 0.9]]
+    bins = np.where(np.array(names) == "positive", 1, 0).astype(np.int8)
+    tile = np.r_[np.zeros(30, int), np.ones(29, int)]
+    rng = np.random.default_rng(0)
+    cells = CellTable(rng.uniform(0, 100, 59), rng.uniform(0, 100, 59),
+                      np.array([code[n] for n in names], np.int8),
+                      {"dab_od_mean": dab, "intensity_bin": bins})
+
+    def tile_counts(t: int) -> dict[str, float]:
+        sel = tile == t
+        return {f"ki67_{n}": float(np.count_nonzero(cells.cls[sel] == code[n]))
+                for n in ("positive", "negative", "pigment", "excluded")}
+
+    table = TileTable.from_rows([Box(0, 0, 10, 10), Box(0, 10, 10, 10)], [tile_counts(0), tile_counts(1)])
+    counts = Ki67Counts.from_classes(np.array(names), bins)
+    new_cells, new_table, new_counts, thr = apply_slide_threshold(cells, tile, table, counts, Ki67Params())
+    assert thr == pytest.approx(0.25)  # stained: 12 x 0.30, 3 x 0.40 -> median 0.30 -> 0.21 -> 0.25
+    assert new_counts == Ki67Counts.from_classes(new_cells.class_names(), new_cells.columns["intensity_bin"])
+    assert new_counts.positive == 3 + 12 + 1
+    assert new_counts.excluded == 1
+    assert new_counts.pigment == 2
+    for t in (0, 1):
+        sel = tile == t
+        for n in ("positive", "negative", "pigment", "excluded"):
+            assert new_table.columns[f"ki67_{n}"][t] == np.count_nonzero(new_cells.cls[sel] == code[n])
+    assert np.array_equal(new_cells.columns["intensity_bin"][new_cells.cls == code["positive"]],
+                          np.ones(new_counts.positive))
+    # strong staining or adaptation off: the inputs come back unchanged
+    same = apply_slide_threshold(cells, tile, table, counts, Ki67Params(weak_stain_adaptation=False))
+    assert same[0] is cells
+    assert same[1] is table
+    assert same[2] is counts
+    assert same[3] == 0.35

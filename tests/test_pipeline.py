@@ -230,3 +230,54 @@ def test_blank_he_image_gives_undefined_fractions() -> None:
     assert r.counts["melanin"].melanin_um2 == 0
     assert math.isnan(r.metrics["melanin_fraction_pct"])
     assert math.isnan(r.metrics["necrosis_fraction_pct"])
+
+
+def _weak_dab_tile(seed: int) -> tuple[np.ndarray, float]:
+    """A 0.5 µm/px H-DAB tile of non-touching nuclei on a jittered grid, 30 % of them weakly
+    DAB-positive (0.27-0.33 OD, a faint run: under the 0.35 default) with a light hematoxylin
+    counterstain; returns the image and the true index (%)."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    shape = (640, 640)
+    hem = np.full(shape, 0.05, np.float32)
+    dab = np.full(shape, 0.02, np.float32)
+    rr, cc = np.indices(shape)
+    n_pos = n = 0
+    for r0 in range(24, 620, 32):
+        for c0 in range(24, 620, 32):
+            r, c = r0 + rng.uniform(-4, 4), c0 + rng.uniform(-4, 4)
+            disc = (rr - r) ** 2 + (cc - c) ** 2 <= rng.uniform(7.0, 9.0) ** 2
+            n += 1
+            if rng.random() < 0.3:
+                n_pos += 1
+                dab[disc] = rng.uniform(0.27, 0.33)
+                hem[disc] = 0.12
+            else:
+                hem[disc] = rng.uniform(0.35, 0.55)
+    od = hem[..., None] * H.astype(np.float32) + dab[..., None] * DAB.astype(np.float32)
+    od = ndi.gaussian_filter(od, (0.7, 0.7, 0))
+    rgb = 245 * 10.0 ** (-od) + rng.normal(0, 2, od.shape)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8), 100.0 * n_pos / n
+
+
+def test_weakly_stained_slide_gets_its_own_lower_threshold() -> None:
+    rgb, truth = _weak_dab_tile(7)
+    adapted = analyze_region(rgb, AnalysisConfig(measures=("ki67",)), mpp=0.5)
+    fixed = analyze_region(
+        rgb, AnalysisConfig.from_mapping({"measures": ["ki67"], "ki67": {"weak_stain_adaptation": False}}), mpp=0.5
+    )
+    assert fixed.metrics["ki67_positive_threshold_od"] == 0.35
+    assert fixed.metrics["ki67_index_pct"] < truth - 15  # the faint positives fall under 0.35
+    assert adapted.metrics["ki67_positive_threshold_od"] < 0.35
+    assert abs(adapted.metrics["ki67_index_pct"] - truth) <= 2.0
+    # counts, cells, per-tile table and hot spot agree after the slide-level reclassification
+    k = adapted.counts["ki67"]
+    assert k.positive == adapted.cells.count("positive") == int(adapted.tiles.columns["ki67_positive"].sum())
+    assert k.negative == adapted.cells.count("negative") == int(adapted.tiles.columns["ki67_negative"].sum())
+    assert adapted.hotspot is not None
+    assert abs(adapted.hotspot.index_pct - adapted.metrics["ki67_index_pct"]) < 1e-9
+    # the slide-level threshold does not depend on the tiling
+    small = analyze_region(rgb, AnalysisConfig(measures=("ki67",), tile_um=96.0), mpp=0.5)
+    assert small.metrics["ki67_positive_threshold_od"] == adapted.metrics["ki67_positive_threshold_od"]
+    assert small.counts["ki67"] == k

@@ -19,6 +19,7 @@ from ..aggregate import (
     LowResMap,
     SlideResult,
     TileTable,
+    apply_slide_threshold,
     find_hotspot,
     ki67_tile_map,
     sum_counts,
@@ -213,6 +214,13 @@ def analyze_slide(
         counts = {k: v if v is not None else zero[k]() for k, v in counts.items()}
     cells = CellTable.concat([o.cells for o in outputs]) if outputs else CellTable.empty()
     table = TileTable.from_rows([o.core for o in outputs], [o.row for o in outputs])
+    threshold = None
+    if "ki67" in measures:
+        # the slide's own positivity threshold (weak-stain adaptation), from all its nuclei
+        cell_tile = np.repeat(np.arange(len(outputs)), [len(o.cells) for o in outputs])
+        cells, table, counts["ki67"], threshold = apply_slide_threshold(
+            cells, cell_tile, table, counts["ki67"], config.ki67
+        )
 
     tissue_area = tissue.area_mm2
     tissue_map = tissue.mask
@@ -220,6 +228,8 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
+    if threshold is not None:
+        metrics["ki67_positive_threshold_od"] = threshold
 
     hotspot = None
     maps = _assemble_maps(outputs, shape0, map_px * tiles[0].scale if tiles else 1.0)

@@ -200,3 +200,26 @@ def test_generated_melanin_over_negatives_with_the_true_mask():
     assert abs(ours["index_pct"] - truth) < 2.0
     naive = ki67_metrics(measure_ki67(tile.rgb, mpp=tile.mpp).counts)
     assert naive["index_pct"] > truth + 25.0
+
+
+def test_slide_threshold_is_lowered_only_for_weakly_stained_slides():
+    from mmnst_path.quantify.ki67 import slide_positive_threshold
+
+    p = Ki67Params()
+    weak = np.r_[np.full(300, 0.08), np.full(60, 0.30)]  # positives at 0.30 OD: under 0.35
+    strong = np.r_[np.full(300, 0.08), np.full(60, 1.50)]
+    moderate = np.r_[np.full(300, 0.08), np.full(30, 0.45), np.full(30, 0.75)]  # median 0.6
+    assert slide_positive_threshold(weak, p) == pytest.approx(0.25)  # 0.7 * 0.30 clipped up
+    assert slide_positive_threshold(np.r_[weak, np.full(60, 0.45)], p) == pytest.approx(0.7 * 0.375)
+    assert slide_positive_threshold(strong, p) == 0.35
+    assert slide_positive_threshold(moderate, p) == 0.35
+    assert slide_positive_threshold(np.r_[np.full(300, 0.08), np.full(9, 0.3)], p) == 0.35  # < 10 stained
+    assert slide_positive_threshold(np.zeros(0), p) == 0.35
+    assert slide_positive_threshold(weak, Ki67Params(weak_stain_adaptation=False)) == 0.35
+    assert slide_positive_threshold(np.r_[weak, np.full(5, np.nan)], p) == pytest.approx(0.25)
+    with pytest.raises(ConfigError, match="weak_stain_min_threshold_od"):
+        Ki67Params(weak_stain_min_threshold_od=0.4)
+    with pytest.raises(ConfigError, match="weak_stain_min_nuclei"):
+        Ki67Params(weak_stain_min_nuclei=0)
+    with pytest.raises(ConfigError, match="weak_stain_adaptation"):
+        Ki67Params(weak_stain_adaptation="yes")  # type: ignore[arg-type]
