@@ -141,7 +141,8 @@ class Ki67Params:
         whose stained nuclei have a median >= 0.5 OD at ``positive_threshold_od`` (normal
         1+/2+/3+ staining, e.g. the bundled sample tiles at 0.54-0.65), and only weak runs move.
     weak_stain_min_threshold_od : float
-        Lowest adapted threshold (log10 OD); must not exceed ``positive_threshold_od``.
+        Lowest adapted threshold (log10 OD). A ``positive_threshold_od`` set below it (e.g.
+        QuPath's 0.2) is simply never lowered.
     weak_stain_min_nuclei : int
         Fewer stained nuclei than this: no adaptation (too few to measure the staining).
 
@@ -220,12 +221,6 @@ class Ki67Params:
             if not (math.isfinite(value) and value >= 0):
                 msg = f"Ki67Params.{name} must be a finite number >= 0, got {value!r}"
                 raise ConfigError(msg)
-        if self.weak_stain_min_threshold_od > self.positive_threshold_od:
-            msg = (
-                "Ki67Params.weak_stain_min_threshold_od must not exceed positive_threshold_od, got "
-                f"{self.weak_stain_min_threshold_od!r} > {self.positive_threshold_od!r}"
-            )
-            raise ConfigError(msg)
         n = self.weak_stain_min_nuclei
         if isinstance(n, bool) or int(n) != n or n < 1:
             msg = f"Ki67Params.weak_stain_min_nuclei must be an integer >= 1, got {n!r}"
@@ -426,7 +421,7 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     if stained.size < params.weak_stain_min_nuclei:
         return top
     adapted = params.weak_stain_fraction * float(np.median(stained))
-    return float(min(top, max(float(params.weak_stain_min_threshold_od), adapted)))
+    return float(min(top, max(min(float(params.weak_stain_min_threshold_od), top), adapted)))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -217,8 +217,10 @@ def test_slide_threshold_is_lowered_only_for_weakly_stained_slides():
     assert slide_positive_threshold(np.zeros(0), p) == 0.35
     assert slide_positive_threshold(weak, Ki67Params(weak_stain_adaptation=False)) == 0.35
     assert slide_positive_threshold(np.r_[weak, np.full(5, np.nan)], p) == pytest.approx(0.25)
-    with pytest.raises(ConfigError, match="weak_stain_min_threshold_od"):
-        Ki67Params(weak_stain_min_threshold_od=0.4)
+    # a user threshold under the adaptation's floor (QuPath's 0.2) is kept, never lowered or raised
+    assert slide_positive_threshold(weak, Ki67Params(positive_threshold_od=0.2)) == 0.2
+    with pytest.raises(ConfigError, match="weak_stain_floor_od"):
+        Ki67Params(weak_stain_floor_od=-0.1)
     with pytest.raises(ConfigError, match="weak_stain_min_nuclei"):
         Ki67Params(weak_stain_min_nuclei=0)
     with pytest.raises(ConfigError, match="weak_stain_adaptation"):
