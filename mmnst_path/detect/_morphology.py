@@ -102,7 +102,12 @@ def _watershed_by_bands(image: np.ndarray, markers: np.ndarray, mask: np.ndarray
     The flood cannot leave a 4-connected component of ``mask`` (skimage's default
     connectivity), and within one component it pops pixels in the same (value, age) order
     whatever else is flooded beside it, so flooding groups of whole components separately gives
-    the same labels. Each call sees only the bounding box of components whose first rows lie
+    the same labels -- provided two pixels racing for the same place never tie in value: skimage
+    gives all markers the same initial age, so on an exact tie the heap's layout (which depends
+    on everything else in the call) decides, and labels may differ at the tie (a one-call
+    watershed on differently sized tiles has the same dependence). Nuclei are flooded on a
+    continuous float32 LoG response, where such ties are practically absent; the tests compare
+    on continuous values. Each call sees only the bounding box of components whose first rows lie
     within :data:`WATERSHED_BAND_ROWS` of each other: the float64 / padded copies skimage makes
     cover a band instead of the whole tile.
 

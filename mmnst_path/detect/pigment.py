@@ -144,6 +144,11 @@ class PigmentParams:
         Ki67 index error on 1.6 µm granules +27 -> +2..+8 pp; more floods DAB nuclei that
         touch a pigment ring (undercount). Real Ki67 tiles stay <= 0.05 % pigment. The cluster
         test is applied to this mask; the melanin mask is its subset.
+    ki67_hole_max_um : float
+        Brown mode, Ki67 exclusion mask: brown gaps enclosed by the grown mask are added to it
+        when the gap fits in a box of this side (µm): the dense middle of a band of touching
+        granules. Bounded so that the mask stays local (tile-size invariant within the halo);
+        a larger enclosed area (e.g. the cytoplasm inside a ring of melanophages) is left alone.
     min_area_um2 : float
         Connected pigment specks smaller than this are dropped (a 0.5 µm granule is 0.2 µm²).
     melanin_vector : tuple of 3 float or None
@@ -168,6 +173,7 @@ class PigmentParams:
     grow_um: float = 1.0
     brown_grow_um: float = 5.0
     ki67_grow_um: float = 5.0
+    ki67_hole_max_um: float = 12.0
     filled_margin_um: float = 1.0
     body_radius_um: float = 1.5
     body_od: float = 0.25
@@ -195,7 +201,7 @@ class PigmentParams:
             if not (math.isfinite(value) and value > 0):
                 msg = f"PigmentParams.{name} must be a positive finite number, got {value!r}"
                 raise ConfigError(msg)
-        for name in ("brown_pixel_rel", "colour_rim_rel", "granule_contrast_od", "smooth_sigma_um", "grow_um", "brown_grow_um", "ki67_grow_um", "min_area_um2",
+        for name in ("brown_pixel_rel", "colour_rim_rel", "granule_contrast_od", "smooth_sigma_um", "grow_um", "brown_grow_um", "ki67_grow_um", "ki67_hole_max_um", "min_area_um2",
                      "filled_margin_um",
                      "body_smooth_um", "cluster_min_um2"):
             value = getattr(self, name)
@@ -213,13 +219,18 @@ class PigmentParams:
             object.__setattr__(self, "melanin_vector", tuple(float(x) for x in vec / np.linalg.norm(vec)))
 
     def halo_um(self) -> float:
-        """Context (µm) a tile needs around its core for a result identical to a whole-image run."""
+        """Context (µm) a tile needs around its core for a result identical to a whole-image run.
+
+        The reaches add up along the chain: granule features or brown bodies (+ their margin)
+        decide the cores and rims, which are grown, whose enclosed gaps are filled, and which
+        are then kept by cluster size.
+        """
         granule = (4.0 * self.smooth_sigma_um
-                   + 4.0 * max(self.granule_radius_um, self.colour_peak_radius_um, self.brown_peak_radius_um)
-                   + max(self.grow_um, self.brown_grow_um, self.ki67_grow_um))
+                   + 4.0 * max(self.granule_radius_um, self.colour_peak_radius_um, self.brown_peak_radius_um))
         body = (4.0 * self.body_smooth_um + 2.0 * self.body_radius_um
-                + 2.0 * math.sqrt(self.ring_hole_max_um2 / math.pi))
-        return max(granule, body) + self.filled_margin_um + 2.0 * self.cluster_radius_um + 1.0
+                + 2.0 * math.sqrt(self.ring_hole_max_um2 / math.pi)) + self.filled_margin_um
+        grow = max(self.grow_um, self.brown_grow_um, self.ki67_grow_um)
+        return max(granule, body) + grow + self.ki67_hole_max_um + 2.0 * self.cluster_radius_um + 1.0
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> PigmentParams:
@@ -536,7 +547,7 @@ def pigment_masks(
     wide = _grown(core, rim, params.ki67_grow_um, mpp, params)
     if wide.any():
         # brown gaps the grown cores enclose (the dense middle of a band of touching granules)
-        wide |= ndi.binary_fill_holes(wide) & rim
+        wide |= _small_holes(wide, params.ki67_hole_max_um / mpp) & rim
     if params.cluster_min_um2 > 0 and wide.any():
         wide = _clustered(wide, mpp, params)
     # the melanin mask: the pixels of the wide mask dark enough to be granule rather than gap
@@ -544,6 +555,22 @@ def pigment_masks(
     dense = (smooth >= params.brown_pixel_od) & (smooth >= params.brown_pixel_rel * peak)
     tight = _grown(core & dense, rim & dense, params.brown_grow_um, mpp, params) & wide
     return tight, wide
+
+
+def _small_holes(mask: np.ndarray, max_side_px: float) -> np.ndarray:
+    """Holes of ``mask`` (4-connected components of ``~mask`` that do not reach the image border,
+    as ``ndi.binary_fill_holes`` sees them) whose bounding box fits in ``max_side_px``."""
+    gaps, n = ndi.label(~mask)
+    if n == 0:
+        return np.zeros_like(mask)
+    small = np.zeros(n + 1, dtype=bool)
+    for i, sl in enumerate(ndi.find_objects(gaps), start=1):
+        if sl is not None and sl[0].stop - sl[0].start <= max_side_px and sl[1].stop - sl[1].start <= max_side_px:
+            small[i] = True
+    for edge in (gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]):
+        small[edge] = False
+    small[0] = False
+    return small[gaps]
 
 
 def _grown(core: np.ndarray, rim: np.ndarray, grow_um: float, mpp: float, params: PigmentParams) -> np.ndarray:

@@ -209,6 +209,8 @@ def _orientation_coherence(e: np.ndarray, sigma_px: float, weight: np.ndarray | 
     the fibres next to them (without it, collagen within ~``2 sigma_px`` of glass read as
     amorphous).
     """
+    if min(e.shape) < 2:  # no gradient on a grid one sample thin: no orientation
+        return np.zeros_like(e)
     gr, gc = np.gradient(e)
     mag2 = gr * gr + gc * gc
     mag2[mag2 == 0] = 1.0

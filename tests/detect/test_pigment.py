@@ -200,3 +200,27 @@ def test_dense_bands_of_big_granules_are_found() -> None:
     old = PigmentParams(brown_grow_um=0.6, ki67_grow_um=2.5, brown_pixel_od=0.3, brown_pixel_rel=0.0)
     old_tight = pigment_masks(t.rgb, mpp=t.mpp, stains="H-DAB", params=old)[0]
     assert np.count_nonzero(old_tight & truth) < 0.6 * np.count_nonzero(tight & truth)
+
+
+def test_exclusion_mask_of_a_tile_equals_the_whole_image_within_the_halo():
+    """Dense 1.6 µm granule bands (whose enclosed gaps the Ki67 mask fills): a core cut out with
+    ``halo_um()`` of context gets exactly the whole-image masks, for every core of a grid."""
+    import math
+
+    from mmnst_path import synthetic
+    from mmnst_path.detect.pigment import PigmentParams, pigment_masks
+
+    t = synthetic.ki67_pigment_tile(5, size=384, granule_um=1.6, pigmented_cells=0.8)
+    params = PigmentParams()
+    tight_all, wide_all = pigment_masks(t.rgb, mpp=t.mpp, stains="H-DAB", params=params)
+    assert wide_all.mean() > 0.02  # the scene has pigment to get wrong
+    halo = math.ceil(params.halo_um() / t.mpp)
+    size = t.rgb.shape[0]
+    for r0 in range(0, size, 64):
+        for c0 in range(0, size, 128):
+            r1, c1 = min(size, r0 + 64), min(size, c0 + 128)
+            a0, a1, b0, b1 = max(0, r0 - halo), min(size, r1 + halo), max(0, c0 - halo), min(size, c1 + halo)
+            tight, wide = pigment_masks(t.rgb[a0:a1, b0:b1], mpp=t.mpp, stains="H-DAB", params=params)
+            core = (slice(r0 - a0, r1 - a0), slice(c0 - b0, c1 - b0))
+            assert np.array_equal(wide[core], wide_all[r0:r1, c0:c1]), (r0, c0)
+            assert np.array_equal(tight[core], tight_all[r0:r1, c0:c1]), (r0, c0)

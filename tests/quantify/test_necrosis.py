@@ -154,3 +154,13 @@ def test_orientation_coherence_sees_fibres_not_region_borders() -> None:
     energy = ((l1 - l2) / (l1 + l2 + 1e-9)) ** 2
     assert energy[20:-20, 42:54].mean() > 0.8
     assert coh_a[20:-20, 42:54].mean() < limit + 0.05
+
+
+@pytest.mark.parametrize(("shape", "mpp"), [((1, 64), 1.0), ((2, 64), 0.5), ((64, 3), 0.5), ((5, 5), 0.25)])
+def test_images_thinner_than_the_feature_grid_are_measured(shape: tuple[int, int], mpp: float) -> None:
+    rgb = np.full((*shape, 3), 200, np.uint8)
+    rgb[..., 1] = 120  # eosin-pink
+    counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp)
+    assert mask.ndim == 2
+    assert mask_mpp >= mpp
+    assert counts.tissue_um2 >= 0
