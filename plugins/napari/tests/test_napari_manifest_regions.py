@@ -32,6 +32,9 @@ def test_regions_current_view_and_selected_shapes(make_napari_viewer):
     widget = AnalyzeWidget(viewer)
     assert widget.image.value is image
     assert widget.config().analysis_mpp == pytest.approx(0.5)
+    assert widget.config().ki67.weak_stain_adaptation is True
+    widget.weak_stain.value = False
+    assert widget.config().ki67.weak_stain_adaptation is False
 
     widget.region.value = "whole image"
     assert widget.roi(image) is None

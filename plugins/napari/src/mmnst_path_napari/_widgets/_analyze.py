@@ -90,6 +90,9 @@ class AnalyzeWidget(Container):
         self.positive_od = FloatSpinBox(
             label="positive DAB OD ≥", value=d.ki67.positive_threshold_od, min=0.0, max=3.0, step=0.01
         )
+        self.weak_stain = CheckBox(
+            text="follow weak staining down to 0.25 OD", value=d.ki67.weak_stain_adaptation
+        )
         self.min_area = FloatSpinBox(
             label="min nucleus µm²", value=d.nuclei.min_area_um2, min=0.0, max=1e4, step=1
         )
@@ -110,7 +113,7 @@ class AnalyzeWidget(Container):
         super().__init__(
             widgets=[
                 self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od,
-                self.min_area, self.max_area, self.analysis_mpp, self.mpp, self.region, self.controls, self.results,
+                self.weak_stain, self.min_area, self.max_area, self.analysis_mpp, self.mpp, self.region, self.controls, self.results,
             ]
         )  # fmt: skip
         self.controls.run_button.changed.connect(self.run)
@@ -136,6 +139,7 @@ class AnalyzeWidget(Container):
         m["measures"] = []
         m["analysis_mpp"] = float(self.analysis_mpp.value)
         m["ki67"]["positive_threshold_od"] = float(self.positive_od.value)
+        m["ki67"]["weak_stain_adaptation"] = bool(self.weak_stain.value)
         m["nuclei"]["min_area_um2"] = float(self.min_area.value)
         m["nuclei"]["max_area_um2"] = float(self.max_area.value)
         auto = AnalysisConfig.from_mapping(m)
