@@ -106,7 +106,10 @@ def render_report(
             thumb = f'<a href="{html.escape(folder)}/overlay.png">{thumb}</a>'
         status = '<span class="ok">ok</span>' if ok else '<span class="bad">error</span>'
         den = _num(r.get("ki67_denominator"))
-        ki67 = _cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5] + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + "</td>"
+        thr = _num(r.get("ki67_positive_threshold_od"))
+        thr_note = "" if thr is None else f'<div class="ci">positive at DAB ≥ {thr:.2f} OD</div>'
+        ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
+                + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + "</td>")
         hot = _cell(r.get("ki67_hotspot_index_pct"), name="ki67_hotspot_index_pct")[:-5] + _ci(
             r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + "</td>"
         body.append(

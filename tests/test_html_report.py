@@ -135,3 +135,12 @@ def test_render_report_marks_undefined_as_dash() -> None:
     html = render_report([{"input": "x.svs", "status": "ok", "ki67_index_pct": float("nan"), "ki67_denominator": 0}])
     assert 'data-col="ki67_index_pct" data-value="">–' in html
     assert 'data-col="ki67_denominator" data-value="0">0' in html
+
+
+def test_render_report_shows_the_dab_threshold_each_input_was_scored_at() -> None:
+    html = render_report([
+        {"input": "weak.svs", "status": "ok", "ki67_index_pct": 12.0, "ki67_positive_threshold_od": 0.25},
+        {"input": "he.svs", "status": "ok", "melanin_fraction_pct": 3.0},
+    ])
+    assert html.count("positive at DAB ≥") == 1
+    assert "positive at DAB ≥ 0.25 OD" in html
