@@ -408,17 +408,11 @@ def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
     brown = smooth >= params.body_od
     if not brown.any():
         return brown
-    # holes: 4-connected components of the non-brown pixels that do not reach the image border
-    # (exactly ndi.binary_fill_holes(brown) & ~brown), labelled as ndi.label(holes) would
-    gaps, n_gaps = ndi.label(~brown)
-    outside = np.zeros(n_gaps + 1, dtype=bool)
-    for edge in (gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]):
-        outside[edge] = True
-    is_hole = ~outside
-    is_hole[0] = False
+    # holes (exactly ndi.binary_fill_holes(brown) & ~brown), labelled as ndi.label(holes) would
+    gaps, is_hole = _hole_labels(brown)
     holes = is_hole[gaps]
     if holes.any():
-        relabel = np.zeros(n_gaps + 1, dtype=gaps.dtype)
+        relabel = np.zeros(is_hole.shape[0], dtype=gaps.dtype)
         nh = int(is_hole.sum())
         relabel[is_hole] = np.arange(1, nh + 1, dtype=gaps.dtype)
         hl = relabel[gaps]
@@ -557,20 +551,25 @@ def pigment_masks(
     return tight, wide
 
 
-def _small_holes(mask: np.ndarray, max_side_px: float) -> np.ndarray:
-    """Holes of ``mask`` (4-connected components of ``~mask`` that do not reach the image border,
-    as ``ndi.binary_fill_holes`` sees them) whose bounding box fits in ``max_side_px``."""
+def _hole_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of the 4-connected components of ``~mask`` and, per label, whether it is a hole of
+    ``mask`` (does not reach the image border, as ``ndi.binary_fill_holes`` sees it; label 0,
+    ``mask`` itself, is not)."""
     gaps, n = ndi.label(~mask)
-    if n == 0:
-        return np.zeros_like(mask)
-    small = np.zeros(n + 1, dtype=bool)
-    for i, sl in enumerate(ndi.find_objects(gaps), start=1):
-        if sl is not None and sl[0].stop - sl[0].start <= max_side_px and sl[1].stop - sl[1].start <= max_side_px:
-            small[i] = True
+    is_hole = np.ones(n + 1, dtype=bool)
     for edge in (gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]):
-        small[edge] = False
-    small[0] = False
-    return small[gaps]
+        is_hole[edge] = False
+    is_hole[0] = False
+    return gaps, is_hole
+
+
+def _small_holes(mask: np.ndarray, max_side_px: float) -> np.ndarray:
+    """Holes of ``mask`` (:func:`_hole_labels`) whose bounding box fits in ``max_side_px``."""
+    gaps, is_hole = _hole_labels(mask)
+    for i, sl in enumerate(ndi.find_objects(gaps), start=1):
+        if sl is not None and (sl[0].stop - sl[0].start > max_side_px or sl[1].stop - sl[1].start > max_side_px):
+            is_hole[i] = False
+    return is_hole[gaps]
 
 
 def _grown(core: np.ndarray, rim: np.ndarray, grow_um: float, mpp: float, params: PigmentParams) -> np.ndarray:
