@@ -102,21 +102,29 @@ CELL_COLUMNS = ("x", "y", "class")
 
 # ------------------------------------------------------------------------------------------------
 # atomic writes
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
-    path = Path(path)
+@contextlib.contextmanager
+def _atomic_binary(path: Path) -> Iterator[io.BufferedWriter]:
+    """A binary file in ``path``'s folder that replaces ``path`` (after fsync) only if the block
+    completes; on any exception it is removed and ``path`` is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        with os.fdopen(fd, "wb") as raw:
+            yield raw
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
+    path = Path(path)
+    with _atomic_binary(path) as fh:
+        fh.write(data)
     return path
 
 
@@ -131,27 +139,16 @@ def atomic_open_text(path: str | os.PathLike[str], *, compress: bool = False) ->
 
     ``compress=True`` writes gzip (with a zero timestamp, so equal content gives equal bytes).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if compress:
-                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
-                        io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
-                    yield fh  # type: ignore[misc]
-            else:
-                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-                yield text  # type: ignore[misc]
-                text.flush()
-                text.detach()  # leaves ``raw`` open for the fsync below
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with _atomic_binary(Path(path)) as raw:
+        if compress:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+                    io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
+                yield fh  # type: ignore[misc]
+        else:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            yield text  # type: ignore[misc]
+            text.flush()
+            text.detach()  # leaves ``raw`` open for the flush and fsync of _atomic_binary
 
 
 # ------------------------------------------------------------------------------------------------
