@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -174,14 +174,7 @@ def estimate_stains(
             v = -v
         v = np.clip(v, 1e-6, None)
         found.append(v / np.linalg.norm(v))
-    sep = angle_deg(found[0], found[1])
-    if sep < min_separation_deg:
-        msg = (
-            f"estimate_stains: the two extreme stain directions are only {sep:.1f} degrees apart "
-            f"(< min_separation_deg={min_separation_deg}): the image does not show two distinct "
-            f"stains {list(names)}; use a preset instead"
-        )
-        raise StainError(msg)
+    _require_separation(found, min_separation_deg, "extreme stain directions", names)
     r0, r1 = ref.vector(names[0]), ref.vector(names[1])
     direct = angle_deg(found[0], r0) + angle_deg(found[1], r1)
     swapped = angle_deg(found[1], r0) + angle_deg(found[0], r1)
@@ -199,14 +192,7 @@ def estimate_stains(
             "for them (too few pixels of that stain?)",
             stacklevel=2,
         )
-    sep = angle_deg(vecs[0], vecs[1])
-    if sep < min_separation_deg:
-        msg = (
-            f"estimate_stains: the two estimated vectors are only {sep:.1f} degrees apart "
-            f"(< min_separation_deg={min_separation_deg}): the image does not show two distinct "
-            f"stains {list(names)}; use a preset instead"
-        )
-        raise StainError(msg)
+    _require_separation(vecs, min_separation_deg, "estimated vectors", names)
     return StainMatrix(
         names,
         np.asarray(vecs),
@@ -218,6 +204,18 @@ def estimate_stains(
         ),
         background=(float(bg[0]), float(bg[1]), float(bg[2])),
     )
+
+
+def _require_separation(vectors: Any, min_separation_deg: float, what: str, names: Any) -> None:
+    """StainError unless the two ``vectors`` are at least ``min_separation_deg`` apart."""
+    sep = angle_deg(vectors[0], vectors[1])
+    if sep < min_separation_deg:
+        msg = (
+            f"estimate_stains: the two {what} are only {sep:.1f} degrees apart "
+            f"(< min_separation_deg={min_separation_deg}): the image does not show two distinct "
+            f"stains {list(names)}; use a preset instead"
+        )
+        raise StainError(msg)
 
 
 def estimate_slide_stains(
