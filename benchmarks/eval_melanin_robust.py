@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from eval_melanin import dice  # benchmarks/ is the script's folder
 
 from mmnst_path import synthetic
 from mmnst_path.detect.pigment import pigment_masks
@@ -27,10 +28,6 @@ from mmnst_path.stain import melanin_vector
 ROOT = Path(__file__).resolve().parents[1]
 GREYISH = tuple(melanin_vector() + 0.6 * np.ones(3) / np.sqrt(3))  # ~8° towards grey: brown-black
 SAMPLE_REF = (0.36, 0.58, 0.73)
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * np.count_nonzero(a & b) / max(1, np.count_nonzero(a) + np.count_nonzero(b)))
 
 
 def jpeg(rgb: np.ndarray, q: int | None) -> np.ndarray:

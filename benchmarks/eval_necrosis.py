@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from eval_melanin import dice  # benchmarks/ is the script's folder
 
 from mmnst_path.quantify.necrosis import NecrosisParams, mask_to_tile, measure_necrosis, necrosis_metrics
 
@@ -144,9 +145,9 @@ def synthetic_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
         secs = time.process_time() - t0
         pct = necrosis_metrics(counts)["necrosis_fraction_pct"]
         big = mask_to_tile(mask, rgb.shape[:2], mpp=mpp, mask_mpp=mask_mpp)
-        dice = 2.0 * (big & truth).sum() / max(1, big.sum() + truth.sum())
-        worst_err, worst_dice = max(worst_err, abs(pct - truth_pct)), min(worst_dice, dice)
-        print(f"{kind:10s} {name:42s} {truth_pct:8.1f} {pct:7.1f} {pct - truth_pct:+7.1f} {dice:5.2f} {secs:5.1f}")
+        d = dice(big, truth)
+        worst_err, worst_dice = max(worst_err, abs(pct - truth_pct)), min(worst_dice, d)
+        print(f"{kind:10s} {name:42s} {truth_pct:8.1f} {pct:7.1f} {pct - truth_pct:+7.1f} {d:5.2f} {secs:5.1f}")
         if args.out is not None:
             _save(_overlay(rgb, mask, mpp, mask_mpp, truth), args.out / f"{kind}_{name.replace(' ', '_')}.png")
     print(f"worst |error| {worst_err:.1f} pp, worst Dice {worst_dice:.2f} (goal: <= 3 pp, >= 0.8)")
