@@ -215,17 +215,24 @@ def _orientation_coherence(e: np.ndarray, sigma_px: float, weight: np.ndarray | 
     mag2 = gr * gr + gc * gc
     mag2[mag2 == 0] = 1.0
     w = np.ones_like(e) if weight is None else np.asarray(weight, dtype=e.dtype)
-    cos2 = ndi.gaussian_filter(w * (gc * gc - gr * gr) / mag2, sigma_px, mode="constant")
-    sin2 = ndi.gaussian_filter(w * 2.0 * gr * gc / mag2, sigma_px, mode="constant")
-    norm = ndi.gaussian_filter(w, sigma_px, mode="constant")
-    return np.sqrt(cos2 * cos2 + sin2 * sin2) / np.maximum(norm, 1e-3)
+    (cos2, sin2), norm = _weighted_gaussians(w, sigma_px, (gc * gc - gr * gr) / mag2, 2.0 * gr * gc / mag2)
+    return np.sqrt(cos2 * cos2 + sin2 * sin2) / norm
+
+
+def _weighted_gaussians(
+    weight: np.ndarray, sigma_px: float, *values: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Normalised convolution: the Gaussian sums of ``values * weight`` (0 outside the image) and
+    the Gaussian sum of ``weight`` (floored at 1e-3) that divides them into weighted means."""
+    nums = [ndi.gaussian_filter(v * weight, sigma_px, mode="constant") for v in values]
+    den = np.maximum(ndi.gaussian_filter(weight, sigma_px, mode="constant"), 1e-3)
+    return nums, den
 
 
 def _tissue_mean(values: np.ndarray, weight: np.ndarray, sigma_px: float) -> np.ndarray:
     """Gaussian-weighted mean of ``values`` over the pixels with ``weight`` (0 outside the image)."""
-    num = ndi.gaussian_filter(values * weight, sigma_px, mode="constant")
-    den = ndi.gaussian_filter(weight, sigma_px, mode="constant")
-    return num / np.maximum(den, 1e-3)
+    (num,), den = _weighted_gaussians(weight, sigma_px, values)
+    return num / den
 
 
 def mask_to_tile(mask: np.ndarray, shape: tuple[int, int], *, mpp: float, mask_mpp: float,
