@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._params import check_known_keys
+from .._params import check_finite, check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
 from ._morphology import _gaussian as _exact_gaussian
@@ -123,16 +123,9 @@ class NucleusParams:
             "background_radius_um",
             "max_area_um2",
         )
-        for name in positive:
-            value = getattr(self, name)
-            if not (value > 0 and math.isfinite(value)):
-                msg = f"NucleusParams.{name} must be a positive finite number, got {value!r}"
-                raise ConfigError(msg)
-        for name in ("seed_min_response", "foreground_od", "dab_weight", "min_area_um2", "contour_fraction"):
-            value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                msg = f"NucleusParams.{name} must be a finite number >= 0, got {value!r}"
-                raise ConfigError(msg)
+        check_finite(self, positive, positive=True)
+        check_finite(self, ("seed_min_response", "foreground_od", "dab_weight", "min_area_um2", "contour_fraction"),
+                     positive=False)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (
                 "NucleusParams.min_area_um2 must be < max_area_um2, got "

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._params import check_known_keys
+from .._params import check_finite, check_known_keys
 from ..errors import ConfigError, StainError
 from ..geometry import require_mpp
 from ._morphology import _disk, _disk_extreme, _gaussian
@@ -194,20 +194,12 @@ class PigmentParams:
         if self.dark_od is not None and not (math.isfinite(self.dark_od) and self.dark_od > 0):
             msg = f"PigmentParams.dark_od must be None or a positive finite number, got {self.dark_od!r}"
             raise ConfigError(msg)
-        for name in ("min_od", "brown_pixel_od", "brown_peak_radius_um", "colour_min_od", "colour_rim_od", "colour_peak_radius_um", "colour_max_angle_deg", "granule_radius_um", "granule_ratio",
+        check_finite(self, ("min_od", "brown_pixel_od", "brown_peak_radius_um", "colour_min_od", "colour_rim_od", "colour_peak_radius_um", "colour_max_angle_deg", "granule_radius_um", "granule_ratio",
                      "max_angle_deg", "body_radius_um", "body_od", "ring_hole_um2", "ring_hole_max_um2", "ring_hole_h_od",
-                     "cluster_radius_um"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                msg = f"PigmentParams.{name} must be a positive finite number, got {value!r}"
-                raise ConfigError(msg)
-        for name in ("brown_pixel_rel", "colour_rim_rel", "granule_contrast_od", "smooth_sigma_um", "grow_um", "brown_grow_um", "ki67_grow_um", "ki67_hole_max_um", "min_area_um2",
+                     "cluster_radius_um"), positive=True)
+        check_finite(self, ("brown_pixel_rel", "colour_rim_rel", "granule_contrast_od", "smooth_sigma_um", "grow_um", "brown_grow_um", "ki67_grow_um", "ki67_hole_max_um", "min_area_um2",
                      "filled_margin_um",
-                     "body_smooth_um", "cluster_min_um2"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                msg = f"PigmentParams.{name} must be a finite number >= 0, got {value!r}"
-                raise ConfigError(msg)
+                     "body_smooth_um", "cluster_min_um2"), positive=False)
         if self.mode not in ("auto", "brown", "colour"):
             msg = f"PigmentParams.mode must be 'auto', 'brown' or 'colour', got {self.mode!r}"
             raise ConfigError(msg)

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from .._params import check_known_keys, plain_mapping
+from .._params import check_finite, check_known_keys, plain_mapping
 from ..detect._morphology import _dilated_um, _filled_at, _smoothed_at
 from ..errors import ConfigError
 from ._stats import compare_proportions, wilson_interval
@@ -216,11 +216,7 @@ class Ki67Params:
         if not isinstance(self.weak_stain_adaptation, bool):
             msg = f"Ki67Params.weak_stain_adaptation must be true or false, got {self.weak_stain_adaptation!r}"
             raise ConfigError(msg)
-        for name in ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                msg = f"Ki67Params.{name} must be a finite number >= 0, got {value!r}"
-                raise ConfigError(msg)
+        check_finite(self, ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od"), positive=False)
         n = self.weak_stain_min_nuclei
         if isinstance(n, bool) or int(n) != n or n < 1:
             msg = f"Ki67Params.weak_stain_min_nuclei must be an integer >= 1, got {n!r}"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._params import check_known_keys, plain_mapping
+from .._params import check_finite, check_known_keys, plain_mapping
 from ..errors import ConfigError
 from ..geometry import require_mpp
 
@@ -39,11 +39,7 @@ class MelaninParams:
     tissue_smooth_um: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("tissue_min_od", "tissue_smooth_um"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                msg = f"MelaninParams.{name} must be a finite number >= 0, got {value!r}"
-                raise ConfigError(msg)
+        check_finite(self, ("tissue_min_od", "tissue_smooth_um"), positive=False)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> MelaninParams:

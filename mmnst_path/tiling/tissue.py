@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .._params import check_finite
 from ..errors import ConfigError
 from ..geometry import Box
 
@@ -102,13 +103,9 @@ class TissueParams:
     glass_max_chroma: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("od_threshold", "min_chroma", "min_texture", "smooth_um", "min_region_um2", "max_hole_um2", "min_region_fraction",
+        check_finite(self, ("od_threshold", "min_chroma", "min_texture", "smooth_um", "min_region_um2", "max_hole_um2", "min_region_fraction",
                      "max_hole_fraction", "pen_min_chroma", "black_max", "neutral_max_chroma",
-                     "edge_dark_max", "glass_min", "glass_max_chroma"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                msg = f"TissueParams.{name} must be a finite number >= 0, got {value!r}"
-                raise ConfigError(msg)
+                     "edge_dark_max", "glass_min", "glass_max_chroma"), positive=False)
 
 
 @dataclass(frozen=True, eq=False)
