@@ -37,6 +37,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "cells_csv_text",
+    "current_umask",
     "error_row",
     "json_ready",
     "output_stems",
@@ -102,6 +104,24 @@ CELL_COLUMNS = ("x", "y", "class")
 
 # ------------------------------------------------------------------------------------------------
 # atomic writes
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS tells it (Linux ``/proc``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:  # os.umask can only be read by setting it: restore at once
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _atomic_binary(path: Path) -> Iterator[io.BufferedWriter]:
     """A binary file in ``path``'s folder that replaces ``path`` (after fsync) only if the block
@@ -109,6 +129,13 @@ def _atomic_binary(path: Path) -> Iterator[io.BufferedWriter]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; a results file gets the mode open() would give it (0666 & ~umask),
+        # so colleagues sharing the folder can read it
+        mode = 0o666 & ~current_umask()
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:  # Windows: only the read-only bit means anything
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as raw:
             yield raw
             raw.flush()
