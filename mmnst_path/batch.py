@@ -1,47 +1,70 @@
 """Batch runner: many inputs, one output folder, per-input errors, resumable.
 
 :func:`run_batch` analyses each input with :func:`mmnst_path.pipeline.analyze_slide` and writes
-``DIR/<stem>/`` (see :func:`mmnst_path.report.write_result`), then ``DIR/summary.csv``,
+``DIR/<name>/`` (see :func:`mmnst_path.report.write_result`), then ``DIR/summary.csv``,
 ``DIR/summary.json`` (rewritten atomically after every input, so an interrupted run leaves a
 consistent summary of what was done) and, at the end, ``DIR/report.html``.
 
 Reliability rules
-    * An input that fails (unreadable, damaged, unsupported, no mpp...) becomes a row with
-      ``status=error`` and the reason; the batch goes on. Only ``KeyboardInterrupt`` stops it.
-    * Every file is written atomically (temporary file + rename); ``result.json`` is written
-      last, so it marks a complete input. Temporary files left by a killed run are removed at
-      the next start.
-    * ``resume=True`` skips an input only when its ``result.json`` records the same file size
-      and modification time (ns) and the same request hash (resolved config, ``--mpp`` override,
-      ROI file content, schema and software version); its stored summary row is reused
-      verbatim, so a killed-then-resumed batch gives the same summary as an uninterrupted one.
-      Failed inputs are always retried.
+    * An input that fails (unreadable, damaged, unsupported, no mpp, a result that cannot be
+      written...) becomes a row with ``status=error`` and a one-line reason; the batch goes on.
+      Only ``KeyboardInterrupt`` stops it. Its earlier result folder, if any, is removed, so a
+      stale "ok" ``result.json`` never sits beside a new error row.
+    * Result folders (:func:`output_folders`) are the file stem made safe (no path separator,
+      no leading dot, never ``.``/``..``, never a name of the batch's own files); stems that
+      clash (case-insensitively) get ``-`` and 8 hex digits of a hash of the input's path, so
+      two inputs never share a folder and the name does not depend on input order.
+    * A result is written into a hidden staging folder and renamed into place when complete:
+      a killed or failing input never leaves a partial folder. Leftovers of a killed run
+      (temporary files, staging folders) are removed at the next start.
+    * ``resume=True`` skips an input only when its ``result.json`` records the same resolved
+      source path, size, mtime and SHA-256 of the content, and the same request hash (resolved
+      config, ``--mpp``, ROI file content, schema and software version); its stored summary row
+      is reused verbatim, so a killed-then-resumed batch gives the same summary as an
+      uninterrupted one. Failed inputs are always retried. The content hash is computed once
+      per analysed input and re-read on resume only when the file's identity (inode, ctime)
+      changed.
+    * One run at a time per output folder: a second concurrent run is refused
+      (:class:`~mmnst_path.errors.OutputLockedError`) through a lock file ``DIR/.mmnst-path.lock``.
     * Without ``resume`` or ``overwrite`` an output folder that already holds a batch summary is
       refused (:class:`~mmnst_path.errors.ConfigError`), so an overnight run is never clobbered
       by accident.
+    * ``mpp`` applies to inputs whose file gives none; an input with its own mpp keeps it (with
+      a warning when they differ) unless ``mpp_override=True``. ``result.json`` records where
+      the mpp came from (``"mpp_source"``).
+    * Warnings raised while analysing an input are recorded (``"warnings"`` in its row and in
+      ``result.json``) instead of being printed.
     * Nothing accumulates across inputs but the summary rows (memory stays bounded).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
+import re
+import shutil
 import stat
 import time
-from collections.abc import Sequence
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ConfigError
+from .errors import ConfigError, OutputError, OutputLockedError
 
 __all__ = [
+    "LOCK_NAME",
+    "RESERVED_NAMES",
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",
     "check_input",
+    "output_folders",
     "request_hash",
     "run_batch",
     "source_fingerprint",
@@ -49,6 +72,22 @@ __all__ = [
 
 #: Per-input files written by default (keys of mmnst_path.report.RESULT_FILES).
 DEFAULT_OUTPUTS = ("cells", "cells_gz", "geojson", "overlay", "tissue")
+
+#: Lock file held by a running batch in its output folder.
+LOCK_NAME = ".mmnst-path.lock"
+
+#: Names the batch itself writes in the output folder: never used for an input's folder.
+RESERVED_NAMES = ("summary.csv", "summary.json", "report.html", LOCK_NAME)
+
+#: Longest result folder name, in UTF-8 bytes (file systems allow 255; room for the suffixes).
+MAX_NAME_BYTES = 150
+
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                              *(f"lpt{i}" for i in range(10))})
+# the source fields that identify one file on one machine: when all are unchanged the stored
+# content hash is trusted without re-reading the file (any write changes ctime)
+_IDENTITY = ("path", "size", "mtime_ns", "ctime_ns", "inode", "device")
 
 
 class BatchProgress(Protocol):
@@ -74,7 +113,9 @@ class BatchOptions:
     config : AnalysisConfig
         Analysis parameters (``stains="auto"`` resolves per input).
     mpp : float, optional
-        Level-0 µm per pixel overriding every file's metadata.
+        Level-0 µm per pixel for inputs whose file does not give it.
+    mpp_override : bool
+        Use ``mpp`` for every input, also those whose file gives another value.
     workers : int, optional
         Worker processes per input (default: all cores).
     scheduler : str, optional
@@ -84,7 +125,7 @@ class BatchOptions:
     resume, overwrite : bool
         See the module docstring.
     compare : (str, str), optional
-        Two inputs (path, file name or output stem) whose Ki67 indices are compared.
+        Two inputs (path, file name or output folder name) whose Ki67 indices are compared.
     outputs : tuple of str
         Per-input files besides result.json.
     """
@@ -99,6 +140,7 @@ class BatchOptions:
     overwrite: bool = False
     compare: tuple[str, str] | None = None
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
+    mpp_override: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +154,7 @@ class BatchOutcome:
     skipped: int = 0
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: str | os.PathLike[str]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -120,20 +162,69 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def request_hash(config: Any, *, mpp: float | None, roi_digest: str | None) -> str:
+def request_hash(config: Any, *, mpp: float | None, roi_digest: str | None, mpp_override: bool = False) -> str:
     """SHA-256 of everything that decides an input's result besides the file itself."""
     from . import __version__
     from .report import SCHEMA_VERSION
 
     doc = {"config": config.to_mapping(), "mpp": mpp, "roi": roi_digest, "schema": SCHEMA_VERSION,
            "version": __version__}
+    if mpp_override:
+        doc["mpp_override"] = True
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def source_fingerprint(path: Path) -> dict[str, Any]:
-    """``{"path", "size", "mtime_ns"}`` of an input file (symlinks followed)."""
+def source_fingerprint(path: str | os.PathLike[str], *, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Identity and content hash of an input file (symlinks followed).
+
+    ``{"path": resolved path, "size", "mtime_ns", "ctime_ns", "inode", "device", "sha256"}``.
+    The SHA-256 of the whole content is taken from ``previous`` (a fingerprint stored earlier)
+    when every identity field is unchanged, and computed otherwise.
+    """
     st = os.stat(path)
-    return {"path": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    fp: dict[str, Any] = {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                          "ctime_ns": st.st_ctime_ns, "inode": st.st_ino, "device": st.st_dev}
+    known = previous.get("sha256") if previous else None
+    if previous and isinstance(known, str) and all(previous.get(k) == fp[k] for k in _IDENTITY):
+        fp["sha256"] = known
+    else:
+        fp["sha256"] = _sha256_file(path)
+    return fp
+
+
+def _safe_stem(path: str | os.PathLike[str]) -> str:
+    """The file stem as a folder name that stays inside the output folder on any file system."""
+    name = _UNSAFE_CHARS.sub("_", Path(path).stem).strip(" .")
+    if not name:
+        name = "input"
+    if name.split(".")[0].lower() in _WINDOWS_DEVICES:
+        name = f"_{name}"
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) > MAX_NAME_BYTES:
+        name = raw[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(" .") or "input"
+    return name
+
+
+def output_folders(files: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A result folder name per input, distinct (case-insensitively) and safe (module docstring).
+
+    A stem shared by several inputs (``a.tif``, ``a.png``) or equal to a name of the batch's own
+    files gets ``-`` and hex digits of the SHA-256 of the input's absolute path, so the names do
+    not depend on input order and can never meet another input's plain stem.
+    """
+    stems = [_safe_stem(f) for f in files]
+    counts = Counter(s.casefold() for s in stems)
+    taken = {n.casefold() for n in RESERVED_NAMES}
+    names: list[str] = []
+    for f, stem in zip(files, stems, strict=True):
+        digest = hashlib.sha256(os.path.abspath(os.fspath(f)).encode("utf-8", "surrogateescape")).hexdigest()
+        candidates = [stem] if counts[stem.casefold()] == 1 else []
+        candidates += [f"{stem}-{digest[:k]}" for k in (8, 16, 64)]
+        candidates += [f"{stem}-{digest[:8]}-{i}" for i in range(2, len(files) + 2)]
+        name = next(c for c in candidates if c.casefold() not in taken)
+        taken.add(name.casefold())
+        names.append(name)
+    return names
 
 
 def check_input(path: Path) -> str | None:
@@ -160,31 +251,148 @@ def check_input(path: Path) -> str | None:
     return None
 
 
-def _stored(result_json: Path, fingerprint: dict[str, Any], req: str, files: Sequence[Path]) -> dict[str, Any] | None:
-    """The stored summary row when the stored result is up to date, else None."""
+def _stored(result_json: Path, path: Path, req: str, files: Sequence[Path]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(stored summary row, current fingerprint) when the stored result is up to date, else None."""
     try:
         doc = json.loads(result_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     src = doc.get("source") or {}
-    if doc.get("request_hash") != req or doc.get("status") != "ok":
+    if doc.get("request_hash") != req or doc.get("status") != "ok" or not isinstance(src, dict):
         return None
-    if src.get("size") != fingerprint["size"] or src.get("mtime_ns") != fingerprint["mtime_ns"]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if (src.get("path") != os.path.realpath(path) or src.get("size") != st.st_size
+            or src.get("mtime_ns") != st.st_mtime_ns or not isinstance(src.get("sha256"), str)):
         return None
     if not all(f.is_file() for f in files):
         return None
+    fingerprint = source_fingerprint(path, previous=src)
+    if fingerprint["sha256"] != src["sha256"]:
+        return None
     row = doc.get("summary_row")
-    return dict(row) if isinstance(row, dict) else None
+    return (dict(row), fingerprint) if isinstance(row, dict) else None
 
 
 def _clean_temporaries(out_dir: Path) -> None:
-    """Remove temporary files (``.name.XXXX.tmp``) a killed run left behind."""
+    """Remove what a killed run left behind: temporary files (``.name.XXXX.tmp``) and hidden
+    staging or superseded result folders (``.name.partial``, ``.name.old-PID``)."""
     for pattern in (".*.tmp", "*/.*.tmp"):
         for tmp in out_dir.glob(pattern):
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink()
-            except OSError:
-                continue
+    for pattern in (".*.partial", ".*.old-*"):
+        for folder in out_dir.glob(pattern):
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir/.mmnst-path.lock`` (an advisory ``flock``) for the whole run."""
+    lock = out_dir / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        msg = f"output folder {str(out_dir)!r} is not writable ({exc.strerror or exc})"
+        raise ConfigError(msg) from exc
+    try:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory lock
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown process"
+                msg = (f"output folder {str(out_dir)!r} is in use by another mmnst-path run ({holder}); "
+                       "wait for it to finish or choose another --out")
+                raise OutputLockedError(msg) from exc
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+        except OSError as exc:
+            msg = f"output folder {str(out_dir)!r} is not writable ({exc.strerror or exc})"
+            raise ConfigError(msg) from exc
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the file stays (removing it would race another run)
+
+
+def _rmtree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _discard(folder: Path) -> None:
+    """Remove an input's earlier result folder (its result no longer holds)."""
+    if not (folder.is_dir() and not folder.is_symlink()):
+        return
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    try:
+        os.replace(folder, old)
+    except OSError:  # cannot move it: at least the stale result.json must go
+        with contextlib.suppress(OSError):
+            (folder / "result.json").unlink()
+        return
+    _rmtree(old)
+
+
+def _install(staging: Path, folder: Path) -> None:
+    """Put the complete result folder ``staging`` at ``folder``, replacing an earlier one."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        msg = f"{folder} exists and is not a result folder; move it away"
+        raise FileExistsError(errno.EEXIST, msg)
+    _discard(folder)
+    os.replace(staging, folder)
+
+
+def _one_line_reason(exc: BaseException) -> str:
+    """``Type: message`` of an input's failure on one line (worker tracebacks cut off)."""
+    text = str(exc).split("\n--- worker traceback ---", 1)[0]
+    return " ".join(f"{type(exc).__name__}: {text}".split())
+
+
+def _file_mpp(path: Path) -> float | None:
+    """The level-0 mpp the file itself gives (None when unknown); warnings of the open dropped."""
+    from .io import open_slide
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_slide(path) as reader:
+            return reader.mpp
+
+
+def _input_mpp(path: Path, options: BatchOptions) -> tuple[float | None, str]:
+    """(mpp to pass to analyze_slide, where the mpp comes from: "file", "--mpp", "--mpp-override")."""
+    if options.mpp is None:
+        return None, "file"
+    file_mpp = _file_mpp(path)
+    if file_mpp is None:
+        return options.mpp, "--mpp"
+    differs = abs(file_mpp / options.mpp - 1) > 1e-3
+    if options.mpp_override:
+        if differs:
+            warnings.warn(f"{path}: --mpp {options.mpp:g} overrides the file's {file_mpp:.4g} µm/px "
+                          "(--mpp-override)", stacklevel=2)
+        return options.mpp, "--mpp-override"
+    if differs:
+        warnings.warn(f"{path}: --mpp {options.mpp:g} not used: the file gives {file_mpp:.4g} µm/px "
+                      "(pass --mpp-override to use --mpp anyway)", stacklevel=2)
+    return None, "file"
+
+
+def _under(path: Path, folder_real: str) -> bool:
+    real = os.path.realpath(path)
+    return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
 
 
 def _match(token: str, files: Sequence[Path], stems: Sequence[str]) -> int:
@@ -238,40 +446,54 @@ def run_batch(
     Raises
     ------
     ConfigError
-        Bad options found before any input runs (ROI file, ``compare`` names, an earlier run in
-        the output folder without ``resume``/``overwrite``).
+        Bad options found before any input runs (ROI file, ``compare`` names, an output folder
+        that cannot be created or written, an earlier run in it without ``resume``/``overwrite``).
+    OutputLockedError
+        Another run is writing to the output folder.
+    OutputError
+        The summary or the report could not be written (after every input was attempted).
     """
     from .geojson import read_rois
-    from .report import output_stems
 
     out_dir = Path(options.out_dir)
     files = list(files)
-    stems = output_stems(files)
+    names = output_folders(files)
     compare_idx = None
     if options.compare is not None:
-        compare_idx = (_match(options.compare[0], files, stems), _match(options.compare[1], files, stems))
+        compare_idx = (_match(options.compare[0], files, names), _match(options.compare[1], files, names))
     rois: tuple[Any, ...] = ()
     roi_digest: str | None = None
     if options.roi_file is not None:
+        from .tiling import as_polygons
+
         rois = tuple(read_rois(options.roi_file))
+        try:
+            as_polygons([r.polygon for r in rois])
+        except ConfigError as exc:
+            msg = f"--roi {options.roi_file}: {exc}"
+            raise ConfigError(msg) from exc
         roi_digest = _sha256_file(Path(options.roi_file))
-    if (out_dir / "summary.json").exists() and not (options.resume or options.overwrite):
-        msg = (f"output folder {str(out_dir)!r} holds the results of an earlier run (summary.json); pass "
-               "--resume to skip the inputs already done or --overwrite to redo them")
+    if out_dir.exists() and not out_dir.is_dir():
+        msg = f"output folder {str(out_dir)!r} is a file, not a folder"
         raise ConfigError(msg)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        msg = f"cannot create the output folder {str(out_dir)!r}: {exc}"
+        msg = f"cannot create the output folder {str(out_dir)!r} ({exc.strerror or exc})"
         raise ConfigError(msg) from exc
-    _clean_temporaries(out_dir)
-    client = _connect(options.scheduler) if isinstance(options.scheduler, str) else None
-    try:
-        return _run(files, stems, options, missing, progress, out_dir, compare_idx, rois, roi_digest,
-                    client if client is not None else options.scheduler)
-    finally:
-        if client is not None:
-            client.close()
+    with _locked(out_dir):
+        if (out_dir / "summary.json").exists() and not (options.resume or options.overwrite):
+            msg = (f"output folder {str(out_dir)!r} holds the results of an earlier run (summary.json); pass "
+                   "--resume to skip the inputs already done or --overwrite to redo them")
+            raise ConfigError(msg)
+        _clean_temporaries(out_dir)
+        client = _connect(options.scheduler) if isinstance(options.scheduler, str) else None
+        try:
+            return _run(files, names, options, missing, progress, out_dir, compare_idx, rois, roi_digest,
+                        client if client is not None else options.scheduler)
+        finally:
+            if client is not None:
+                client.close()
 
 
 def _connect(address: str) -> Any:
@@ -285,29 +507,53 @@ def _connect(address: str) -> Any:
         raise ConfigError(msg) from exc
 
 
-def _run(files: list[Path], stems: list[str], options: BatchOptions, missing: Sequence[tuple[str, str]],
+def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois: tuple[Any, ...],
+                 scheduler: Any, progress: BatchProgress | None, t0: float) -> dict[str, Any]:
+    """Analyse one input and install its result folder; return its summary row (errors raise)."""
+    from .pipeline import analyze_slide
+    from .report import summary_row, write_result
+
+    polygons = [r.polygon for r in rois] or None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fingerprint = source_fingerprint(path)
+        mpp, mpp_source = _input_mpp(path, options)
+        result = analyze_slide(path, options.config, mpp=mpp, workers=options.workers, scheduler=scheduler,
+                               roi=polygons, progress=progress.tiles if progress is not None else None)
+    messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    row = summary_row(result, seconds=time.perf_counter() - t0)
+    row["input"] = str(path)
+    row["warnings"] = messages
+    staging = folder.with_name(f".{folder.name}.partial")
+    _rmtree(staging)
+    try:
+        write_result(result, staging, rois=rois, outputs=options.outputs,
+                     extra={"source": fingerprint, "request_hash": req, "mpp_source": mpp_source,
+                            "warnings": messages, "summary_row": row})
+        _install(staging, folder)
+    except OSError as exc:
+        _rmtree(staging)
+        msg = f"cannot write the results to {folder}: {exc.strerror or exc}"
+        raise OutputError(msg) from exc
+    return row
+
+
+def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Sequence[tuple[str, str]],
          progress: BatchProgress | None, out_dir: Path, compare_idx: tuple[int, int] | None,
          rois: tuple[Any, ...], roi_digest: str | None, scheduler: Any) -> BatchOutcome:
-    from .errors import MmnstPathError
-    from .pipeline import analyze_slide
-    from .report import (
-        RESULT_FILES,
-        error_row,
-        summary_row,
-        write_result,
-        write_summary_csv,
-        write_summary_json,
-    )
+    from .report import RESULT_FILES, error_row, write_summary_csv, write_summary_json
 
-    req = request_hash(options.config, mpp=options.mpp, roi_digest=roi_digest)
-    polygons = [r.polygon for r in rois] or None
+    req = request_hash(options.config, mpp=options.mpp, roi_digest=roi_digest, mpp_override=options.mpp_override)
     expected = [*(RESULT_FILES[k] for k in options.outputs), "result.json"]
     header = {"request_hash": req, "config": options.config.to_mapping(), "mpp_override": options.mpp,
+              "mpp_override_all": options.mpp_override,
               "roi_file": str(options.roi_file) if options.roi_file else None}
+    out_real = os.path.realpath(out_dir)
 
     rows: list[dict[str, Any]] = [error_row(name, reason) for name, reason in missing]
     done_rows: dict[int, dict[str, Any]] = {}
     skipped = 0
+    summary_error: OSError | None = None
     if progress is not None:
         progress.batch_started(len(files))
 
@@ -316,40 +562,37 @@ def _run(files: list[Path], stems: list[str], options: BatchOptions, missing: Se
         write_summary_csv(current, out_dir / "summary.csv")
         write_summary_json(current, out_dir / "summary.json", extra=header)
 
-    for i, (path, stem) in enumerate(zip(files, stems, strict=True)):
+    for i, (path, name) in enumerate(zip(files, names, strict=True)):
         t0 = time.perf_counter()
         if progress is not None:
             progress.input_started(i, path)
-        folder = out_dir / stem
+        folder = out_dir / name
         reason = check_input(path)
+        if reason is None and _under(path, out_real):
+            reason = f"{path}: is inside the output folder {str(out_dir)!r}; results are never taken as inputs"
         row: dict[str, Any] | None = None
         was_skipped = False
         if reason is not None:
             row = error_row(str(path), reason)
-        else:
-            fingerprint = source_fingerprint(path)
-            if options.resume:
-                row = _stored(folder / "result.json", fingerprint, req, [folder / f for f in expected])
-                if row is not None:
-                    row["input"] = str(path)
-                    was_skipped = True
-                    skipped += 1
-            if row is None:
-                try:
-                    result = analyze_slide(path, options.config, mpp=options.mpp, workers=options.workers,
-                                           scheduler=scheduler, roi=polygons,
-                                           progress=progress.tiles if progress is not None else None)
-                    row = summary_row(result, seconds=time.perf_counter() - t0)
-                    row["input"] = str(path)
-                    write_result(result, folder, rois=rois, outputs=options.outputs,
-                                 extra={"source": fingerprint, "request_hash": req, "summary_row": row})
-                    del result  # nothing of an input is kept but its row
-                except (MmnstPathError, OSError, ValueError, RuntimeError, MemoryError) as exc:
-                    row = error_row(str(path), exc)
-                except Exception as exc:  # a bug on one input must not kill the batch; keep the type
-                    row = error_row(str(path), exc)
+        elif options.resume:
+            stored = _stored(folder / "result.json", path, req, [folder / f for f in expected])
+            if stored is not None:
+                row = stored[0]
+                row["input"] = str(path)
+                was_skipped = True
+                skipped += 1
+        if row is None:
+            try:
+                row = _analyse_one(path, folder, options, req, rois, scheduler, progress, t0)
+            except Exception as exc:  # a bug on one input must not kill the batch; keep the type
+                row = error_row(str(path), _one_line_reason(exc))
+        if row.get("status") != "ok":
+            _discard(folder)
         done_rows[i] = row
-        write_summaries()
+        try:
+            write_summaries()
+        except OSError as exc:  # e.g. a full disk: the other inputs are still attempted
+            summary_error = exc
         if progress is not None:
             progress.input_finished(i, path, row, skipped=was_skipped, seconds=time.perf_counter() - t0)
 
@@ -358,9 +601,17 @@ def _run(files: list[Path], stems: list[str], options: BatchOptions, missing: Se
     if compare_idx is not None:
         comparison = compare_rows(done_rows[compare_idx[0]], done_rows[compare_idx[1]])
         header["comparison"] = comparison
-    write_summaries()
     paths = {"summary_csv": out_dir / "summary.csv", "summary_json": out_dir / "summary.json"}
-    paths["report_html"] = _write_html(out_dir, all_rows, dict(zip(map(str, files), stems, strict=True)), comparison)
+    summary_error = None  # only the final summary counts
+    try:
+        write_summaries()
+        paths["report_html"] = _write_html(out_dir, all_rows, dict(zip(map(str, files), names, strict=True)),
+                                           comparison)
+    except OSError as exc:
+        summary_error = exc
+    if summary_error is not None:
+        msg = f"cannot write the batch summary to {out_dir}: {summary_error.strerror or summary_error}"
+        raise OutputError(msg) from summary_error
     failures = tuple(r for r in all_rows if r.get("status") != "ok")
     return BatchOutcome(tuple(all_rows), failures, comparison, paths, skipped)
 

@@ -15,6 +15,8 @@ __all__ = [
     "MissingMetadataError",
     "MmnstPathError",
     "NoTissueError",
+    "OutputError",
+    "OutputLockedError",
     "RegionError",
     "SlideNotFoundError",
     "StainError",
@@ -56,3 +58,11 @@ class ConfigError(MmnstPathError, ValueError):
 
 class NoTissueError(MmnstPathError, ValueError):
     """No tissue was found where some was required."""
+
+
+class OutputError(MmnstPathError, OSError):
+    """A result file or folder could not be written (the message names the path and the cause)."""
+
+
+class OutputLockedError(MmnstPathError, OSError):
+    """The output folder is in use by another run (the message names the folder and that run)."""

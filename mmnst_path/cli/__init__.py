@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from typing import Any
 
 from .. import __version__
 
@@ -22,8 +23,23 @@ __all__ = ["main"]
 _SUBCOMMANDS = ("_info", "_stains", "_quantify")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser (and its subcommands') without prefix matching: ``--worker`` is an
+    error, never silently ``--workers``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings as one ``mmnst-path: warning: ...`` line, without the source file and line."""
+    print(f"mmnst-path: warning: {' '.join(str(message).split())}", file=file if file is not None else sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mmnst-path",
         description="Quantify Ki67, melanin and necrosis on whole-slide images and tiles.",
     )
@@ -42,16 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning  # no raw "file.py:160: UserWarning" lines
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         print("mmnst-path: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -129,6 +129,14 @@ def _one_line(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the information for every input; return 0, or 1 when some input failed."""
+    import math
+
+    from ..io._metadata import MPP_RANGE_UM
+
+    if args.mpp is not None and not (math.isfinite(args.mpp) and MPP_RANGE_UM[0] <= args.mpp <= MPP_RANGE_UM[1]):
+        print(f"mmnst-path info: --mpp must be a plausible pixel size, {MPP_RANGE_UM[0]:g} to "
+              f"{MPP_RANGE_UM[1]:g} µm per pixel (0.1-1 for slide scanners), got {args.mpp:g}", file=sys.stderr)
+        return 2
     files, failed = _expand(args.paths)
     for item, reason in failed:
         print(f"mmnst-path: error: {item}: {_one_line(reason)}", file=sys.stderr)

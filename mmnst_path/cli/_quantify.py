@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="slide/tile files, folders or globs")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 (overrides the file)")
+    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it")
+    p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
     p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E or H-DAB guessed per input)")
     p.add_argument("--measures", metavar="LIST", help="comma list of ki67,melanin,necrosis (default: all that apply)")
     p.add_argument("--config", metavar="FILE.toml", help="analysis parameters (flags override it)")
@@ -53,27 +54,34 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tile-um", type=float, metavar="UM", help="tile core side in µm")
     p.add_argument("--analysis-mpp", type=float, metavar="X", help="analysis resolution, µm per pixel")
     p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px), for every input")
-    p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (size, mtime) and the config")
+    p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare the Ki67 index of two inputs (e.g. primary and recurrence) in report.html")
     p.add_argument("--quiet", action="store_true", help="print only the final table and errors")
     p.set_defaults(func=run)
 
 
-def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | None = None
+                  ) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files to analyse, and (input, reason) pairs for inputs that match nothing.
 
     Folders are searched recursively for :data:`SLIDE_EXTENSIONS` (hidden files and folders
     skipped, symlink loops not followed twice); a pattern with ``*?[`` is a glob. Order is
-    stable (sorted within each folder) and duplicates are dropped.
+    stable (sorted within each folder) and duplicates are dropped. Anything inside ``exclude``
+    (the output folder) is skipped, so a run never takes earlier results as inputs.
     """
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
     seen: set[str] = set()
+    skip = os.path.realpath(exclude) if exclude is not None else None
+
+    def excluded(p: Path) -> bool:
+        real = os.path.realpath(p)
+        return skip is not None and (real == skip or real.startswith(skip.rstrip(os.sep) + os.sep))
 
     def add(p: Path) -> None:
         key = os.path.normcase(os.path.abspath(p))
-        if key not in seen:
+        if key not in seen and not excluded(p):
             seen.add(key)
             files.append(p)
 
@@ -83,7 +91,9 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[tuple[str, st
             missing.append((item, f"no file matches the pattern {item!r}"))
         for path in candidates:
             if path.is_dir():
-                found = _walk(path)
+                if excluded(path) and glob.has_magic(item):
+                    continue
+                found = [f for f in _walk(path, skip) if not excluded(f)]
                 if not found:
                     missing.append((str(path), f"folder {str(path)!r} holds no slide or image file ({', '.join(SLIDE_EXTENSIONS)})"))
                 for f in found:
@@ -95,12 +105,12 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[tuple[str, st
     return files, missing
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, skip: str | None = None) -> list[Path]:
     out: list[Path] = []
     visited: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
-        if real in visited:  # symlink loop
+        if real in visited or real == skip:  # symlink loop, or the output folder
             dirnames[:] = []
             continue
         visited.add(real)
@@ -111,13 +121,60 @@ def _walk(root: Path) -> list[Path]:
     return out
 
 
-def _config(args: argparse.Namespace) -> Any:
-    from ..pipeline import AnalysisConfig, applicable_measures
+#: config keys set by flags -> the flag (an error about the value names the flag)
+_FLAGS = {"stains": "--stains", "measures": "--measures", "tile_um": "--tile-um", "analysis_mpp": "--analysis-mpp"}
 
-    config = AnalysisConfig.from_toml(args.config) if args.config else AnalysisConfig()
+
+def _about_flag(key: str, exc: BaseException) -> str:
+    """The library's message about config key ``key``, worded for the flag that set it."""
+    text = " ".join(str(exc).split())
+    for phrase in (f"config key {key!r}", f"AnalysisConfig.{key}", key):
+        if phrase in text:
+            return text.replace(phrase, _FLAGS[key], 1)
+    return f"{_FLAGS[key]}: {text}"
+
+
+def _load_config(path: str) -> tuple[Any, set[str]]:
+    """(AnalysisConfig, top-level keys) of a --config file; every failure names the file."""
+    import tomllib
+
+    from ..errors import ConfigError, MmnstPathError
+    from ..pipeline import AnalysisConfig
+
+    try:
+        with open(path, "rb") as fh:
+            keys = set(tomllib.loads(fh.read().decode("utf-8")))
+        return AnalysisConfig.from_toml(path), keys
+    except FileNotFoundError as exc:
+        reason = "no such file"
+        err: BaseException = exc
+    except IsADirectoryError as exc:
+        reason, err = "is a folder, not a TOML file", exc
+    except OSError as exc:
+        reason, err = f"cannot be read ({exc.strerror or exc})", exc
+    except UnicodeDecodeError as exc:
+        reason, err = f"is not a UTF-8 text (TOML) file (byte {exc.object[exc.start]:#04x} at offset {exc.start})", exc
+    except tomllib.TOMLDecodeError as exc:
+        reason, err = f"is not valid TOML ({exc})", exc
+    except (MmnstPathError, ValueError) as exc:
+        reason, err = " ".join(str(exc).split()), exc
+    except Exception as exc:  # e.g. OverflowError of an 'inf' count: still one line naming the file
+        reason, err = f"invalid value ({type(exc).__name__}: {exc})", exc
+    if path in reason or repr(path) in reason:
+        reason = reason.replace(f"config file {path!r} ", "").replace(f"config file {path} ", "")
+    msg = f"--config {path}: {reason}"
+    raise ConfigError(msg) from err
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from ..errors import ConfigError, MmnstPathError
+    from ..pipeline import AnalysisConfig, applicable_measures
+    from ..pipeline._slide import check_scales
+
+    config, file_keys = _load_config(args.config) if args.config else (AnalysisConfig(), set())
     changes: dict[str, Any] = {}
-    if not args.stains and not (args.config and "stains" in _toml_keys(args.config)):
-        changes["stains"] = "auto"  # a folder may mix H&E and IHC: choose per input
+    if not args.stains and "stains" not in file_keys:
+        config = config.replace(stains="auto")  # a folder may mix H&E and IHC: choose per input
     if args.stains:
         stains = args.stains
         if Path(stains).is_file():
@@ -129,18 +186,29 @@ def _config(args: argparse.Namespace) -> Any:
         changes["tile_um"] = args.tile_um
     if args.analysis_mpp is not None:
         changes["analysis_mpp"] = args.analysis_mpp
-    config = config.replace(**changes) if changes else config
+    for key, value in changes.items():  # one flag at a time, so that an error names its flag
+        try:
+            config = config.replace(**{key: value})
+        except (MmnstPathError, ValueError) as exc:
+            raise ConfigError(_about_flag(key, exc)) from exc
+    where = "--config " + args.config if args.config else None
+    try:
+        check_scales(config)
+    except ConfigError as exc:
+        key = "tile_um" if str(exc).startswith("tile_um") else "analysis_mpp"
+        if key in changes:
+            raise ConfigError(_about_flag(key, exc)) from exc
+        raise ConfigError(f"{where}: {exc}" if where else str(exc)) from exc
     if config.stains.strip().lower() != "auto":
         # bad --stains, or measures that do not fit them, are usage errors found before any input runs
-        applicable_measures(config, config.stain_matrix())
+        try:
+            applicable_measures(config, config.stain_matrix())
+        except (MmnstPathError, ValueError) as exc:
+            flags = [f for k, f in _FLAGS.items() if k in changes and k in ("stains", "measures")]
+            source = " with ".join(f"{f} {getattr(args, f[2:].replace('-', '_'))!r}" for f in flags) or where
+            text = " ".join(str(exc).split()).replace("config key 'stains': ", "")
+            raise ConfigError(f"{source}: {text}" if source else text) from exc
     return config
-
-
-def _toml_keys(path: str) -> set[str]:
-    import tomllib
-
-    with open(path, "rb") as fh:
-        return set(tomllib.load(fh))
 
 
 def _fmt(value: Any, spec: str = ".1f") -> str:
@@ -156,7 +224,7 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     table = Table(title=f"mmnst-path quantify -> {out_dir}", show_lines=False)
     for name, justify in (("input", "left"), ("status", "left"), ("Ki67 %", "right"), ("95% CI", "right"),
                           ("n", "right"), ("hot spot %", "right"), ("melanin %", "right"),
-                          ("necrosis %", "right"), ("error", "left")):
+                          ("necrosis %", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         ok = r["status"] == "ok"
@@ -170,8 +238,7 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
             _fmt(r.get("ki67_hotspot_index_pct")),
             _fmt(r.get("melanin_fraction_pct"), ".2f"),
             _fmt(r.get("necrosis_fraction_pct")),
-            "" if ok else str(r.get("error", ""))[:120],
-        )
+        )  # errors are printed once, on their own line, never wrapped into the table
     Console(soft_wrap=False, width=max(120, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 160)).print(table)
 
 
@@ -195,6 +262,8 @@ class _PlainProgress:
         if skipped:
             status += " (up to date, skipped)"
         print(f"[{index + 1}/{self.total}] {path}: {status} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+        for message in row.get("warnings") or ():
+            print(f"  warning: {message}", file=sys.stderr, flush=True)
 
 
 class _RichProgress(_PlainProgress):
@@ -240,10 +309,14 @@ class _RichProgress(_PlainProgress):
 
     def input_finished(self, index: int, path: Path, row: dict[str, Any], *, skipped: bool, seconds: float) -> None:
         self.progress.update(self.slides, advance=1)
-        status = "[green]ok[/]" if row["status"] == "ok" else f"[red]error[/]: {row['error']}"
+        from rich.markup import escape
+
+        status = "[green]ok[/]" if row["status"] == "ok" else f"[red]error[/]: {escape(str(row['error']))}"
         self.progress.console.print(f"[{index + 1}/{self.total}] {path.name}: {status}"
                                     f"{' (up to date, skipped)' if skipped else ''} ({seconds:.1f} s)",
                                     markup=True, highlight=False)
+        for message in row.get("warnings") or ():
+            self.progress.console.print(f"  warning: {message}", markup=False, highlight=False)
 
     def close(self) -> None:
         self.progress.stop()
@@ -252,16 +325,24 @@ class _RichProgress(_PlainProgress):
 def run(args: argparse.Namespace) -> int:
     """Execute ``quantify``; return the exit status."""
     from ..batch import BatchOptions, run_batch
-    from ..errors import MmnstPathError
+    from ..errors import MmnstPathError, OutputError, OutputLockedError
+    from ..io._metadata import MPP_RANGE_UM
 
     def err(msg: str) -> None:
-        print(f"mmnst-path quantify: {msg}", file=sys.stderr)
+        print(f"mmnst-path quantify: {' '.join(str(msg).split())}", file=sys.stderr)
 
+    if not args.out.strip():
+        err(f"--out must name an output folder, got {args.out!r}")
+        return 2
     if args.workers is not None and args.workers < 1:
         err(f"--workers must be >= 1, got {args.workers}")
         return 2
-    if args.mpp is not None and not (math.isfinite(args.mpp) and args.mpp > 0):
-        err(f"--mpp must be a positive number of µm per pixel, got {args.mpp}")
+    if args.mpp is not None and not (math.isfinite(args.mpp) and MPP_RANGE_UM[0] <= args.mpp <= MPP_RANGE_UM[1]):
+        err(f"--mpp must be a plausible pixel size, {MPP_RANGE_UM[0]:g} to {MPP_RANGE_UM[1]:g} µm per pixel "
+            f"(0.1-1 for slide scanners), got {args.mpp:g}")
+        return 2
+    if args.mpp_override and args.mpp is None:
+        err("--mpp-override needs --mpp")
         return 2
     if args.resume and args.overwrite:
         err("--resume and --overwrite exclude each other")
@@ -271,20 +352,30 @@ def run(args: argparse.Namespace) -> int:
     except (MmnstPathError, ValueError, OSError) as exc:
         err(str(exc))
         return 2
-    files, missing = expand_inputs(args.inputs)
-    if not files and not missing:
-        err("no input")
-        return 2
+    files, missing = expand_inputs(args.inputs, exclude=args.out)
+    if not files:
+        for _item, reason in missing:  # nothing to analyse: no output folder, no report
+            err(reason)
+        if not missing:
+            err("no input")
+        return 1 if missing else 2
     options = BatchOptions(
         out_dir=Path(args.out), config=config, mpp=args.mpp, workers=args.workers, scheduler=args.scheduler,
         roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
         compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
+        mpp_override=args.mpp_override,
     )
     progress: Any = None
     if not args.quiet:
         progress = _RichProgress() if sys.stderr.isatty() else _PlainProgress()
     try:
         outcome = run_batch(files, options, missing=missing, progress=progress)
+    except OutputLockedError as exc:
+        err(str(exc))
+        return 2
+    except OutputError as exc:  # every input was attempted; the summary could not be written
+        err(str(exc))
+        return 1
     except MmnstPathError as exc:  # options refused before any input ran
         err(str(exc))
         return 2
@@ -299,8 +390,13 @@ def run(args: argparse.Namespace) -> int:
               f"(95% CI {_fmt(c['ci_low_pct'], '+.1f')} to {_fmt(c['ci_high_pct'], '+.1f')}), p = {_fmt(c['p_value'], '.3g')}")
     print(f"report: {outcome.files['report_html']}")
     if outcome.failures:
-        err(f"{len(outcome.failures)} of {len(rows)} inputs failed:")
-        for r in outcome.failures:
-            print(f"  {r['input']}: {r['error']}", file=sys.stderr)
+        # each error is printed once: on its progress line, or here (missing inputs have no progress line)
+        shown = outcome.failures if progress is None else outcome.failures[: len(missing)]
+        if shown:
+            err(f"{len(outcome.failures)} of {len(rows)} inputs failed:")
+            for r in shown:
+                print(f"  {r['input']}: {r['error']}", file=sys.stderr)
+        else:
+            err(f"{len(outcome.failures)} of {len(rows)} inputs failed (errors above; also in summary.csv)")
         return 1
     return 0

@@ -30,7 +30,33 @@ from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures, guess_stains
 from ._worker import TileJob, TileOutput, _halo_um, analyze_tile
 
-__all__ = ["analyze_region", "analyze_slide"]
+__all__ = ["TILE_UM_RANGE", "analyze_region", "analyze_slide", "check_scales"]
+
+#: Plausible tile core sides, µm. Below, the halo read around every tile (tens of µm) dwarfs the
+#: core and a slide becomes millions of tiles; above, one tile no longer fits in memory.
+TILE_UM_RANGE = (16.0, 16384.0)
+
+
+def check_scales(config: AnalysisConfig, mpp: float | None = None) -> None:
+    """Refuse physically implausible scales before any work (not after minutes of it).
+
+    ``mpp`` (level-0 µm per pixel) and ``config.analysis_mpp`` must lie in
+    :data:`mmnst_path.io._metadata.MPP_RANGE_UM`, ``config.tile_um`` in :data:`TILE_UM_RANGE`.
+    Raises :class:`~mmnst_path.errors.ConfigError` naming the value and the range.
+    """
+    from ..errors import ConfigError
+    from ..io._metadata import MPP_RANGE_UM
+
+    checks = [("analysis_mpp", config.analysis_mpp, MPP_RANGE_UM, "µm per pixel"),
+              ("tile_um", config.tile_um, TILE_UM_RANGE, "µm")]
+    if mpp is not None:
+        checks.insert(0, ("mpp", mpp, MPP_RANGE_UM, "µm per pixel"))
+    for name, value, (lo, hi), unit in checks:
+        if not (math.isfinite(value) and lo <= value <= hi):
+            what = "pixel size" if "mpp" in name else "tile core side"
+            msg = (f"{name} = {value:g} {unit} is not a plausible {what}: expected {lo:g} to {hi:g} {unit} "
+                   f"({'0.1-1 µm/px for slide scanners' if 'mpp' in name else 'a few hundred µm is typical'})")
+            raise ConfigError(msg)
 
 
 def _versions() -> dict[str, str]:
@@ -45,6 +71,26 @@ def _versions() -> dict[str, str]:
 
 def _check_roi(roi: Sequence[np.ndarray] | None) -> tuple[np.ndarray, ...] | None:
     return None if roi is None else tuple(as_polygons(roi))
+
+
+def _check_roi_inside(polys: tuple[np.ndarray, ...], shape0: tuple[int, int], where: str) -> None:
+    """Refuse an ROI that lies entirely outside the image; warn for polygons that do."""
+    import warnings
+
+    from ..errors import RegionError
+    from ..geometry import Box
+    from ..tiling.grid import _polygon_intersects_box
+
+    image = Box(0, 0, shape0[0], shape0[1])
+    outside = [i for i, p in enumerate(polys) if not _polygon_intersects_box(p, image)]
+    if len(outside) == len(polys):
+        lo, hi = np.min([p.min(axis=0) for p in polys], axis=0), np.max([p.max(axis=0) for p in polys], axis=0)
+        msg = (f"{where}: the ROI lies entirely outside the image ({shape0[0]} x {shape0[1]} px, rows x cols); "
+               f"its vertices span rows {lo[0]:g} to {hi[0]:g}, cols {lo[1]:g} to {hi[1]:g} (level-0 px)")
+        raise RegionError(msg)
+    if outside:
+        warnings.warn(f"{where}: ROI polygons {outside} lie entirely outside the image "
+                      f"({shape0[0]} x {shape0[1]} px) and are ignored", stacklevel=3)
 
 
 def _roi_fraction(mask: np.ndarray, scale: tuple[float, float], roi: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -152,6 +198,7 @@ def analyze_slide(
     from ..tiling import detect_tissue, map_tiles, plan_grid
 
     config = config if config is not None else AnalysisConfig()
+    check_scales(config, mpp)
     polys = _check_roi(roi)
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -164,9 +211,12 @@ def analyze_slide(
     reader: SlideReader = open_slide(path, mpp=mpp) if not isinstance(path, SlideReader) else path
     try:
         mpp0 = require_mpp(mpp if mpp is not None else reader.mpp, what=f"image {reader.describe()}")
+        check_scales(config, mpp0)
         if reader.mpp != mpp0:  # an explicit mpp for a reader given by the caller
             reader.mpp = mpp0
         shape0 = (int(reader.shape[0]), int(reader.shape[1]))
+        if polys is not None:
+            _check_roi_inside(polys, shape0, reader.describe())
         timings["open"] = time.perf_counter() - t_start
 
         t = time.perf_counter()

@@ -237,6 +237,10 @@ def as_polygons(roi: Sequence[np.ndarray] | None) -> list[np.ndarray]:
         if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 3:
             msg = f"roi[{i}] must be a (K, 2) array of level-0 (row, col) vertices with K >= 3, got shape {arr.shape}"
             raise ConfigError(msg)
+        if not np.isfinite(arr).all():
+            bad = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+            msg = f"roi[{i}] vertex {bad} is not a finite (row, col) position: {arr[bad].tolist()}"
+            raise ConfigError(msg)
         polys.append(arr)
     if not polys:
         msg = "roi must hold at least one polygon (or be None for the whole slide), got an empty list"
