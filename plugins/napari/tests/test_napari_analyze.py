@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from mmnst_path_napari._layers import raster_transform
+from mmnst_path_napari._layers import exact_raster
 from mmnst_path_napari._widgets import AnalyzeWidget
 from mmnst_path_napari._widgets._analyze import Cancelled, run_in_thread
 
@@ -86,8 +86,16 @@ def test_analyze_sample_tile_matches_library_and_screenshot_shows_nuclei(
 
     mel = viewer.layers["melanin fraction"]
     m = expected.maps["melanin"]
-    np.testing.assert_array_equal(np.nan_to_num(mel.data, nan=-1), np.nan_to_num(m.image, nan=-1))
-    t = raster_transform(downsample=m.downsample, mpp=reader.mpp)
+    # the map is repeated k x k and cropped to the image: same values, exactly the image's extent
+    k = mel.data.shape[0] // m.image.shape[0] if mel.data.shape[0] >= m.image.shape[0] else 1
+    up = np.repeat(np.repeat(m.image, k, 0), k, 1)[: mel.data.shape[0], : mel.data.shape[1]]
+    low = mel.contrast_limits[0]
+    np.testing.assert_array_equal(np.nan_to_num(up, nan=low), mel.data)
+    np.testing.assert_allclose(
+        np.asarray(mel.extent.world)[1] + np.asarray(mel.scale) / 2,
+        np.asarray(image.extent.world)[1] + 0.5 * np.asarray(image.scale),
+    )
+    t = exact_raster(m.image, downsample=m.downsample, shape=reader.shape, mpp=reader.mpp)[1]
     np.testing.assert_allclose(mel.scale, t["scale"])
     np.testing.assert_allclose(mel.translate, t["translate"])
     assert "Ki67 heatmap" in viewer.layers

@@ -9,7 +9,9 @@ counts after a review).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,12 +19,29 @@ import numpy as np
 from mmnst_path.aggregate import SlideResult
 from mmnst_path.geometry import Box
 
-from ._layers import LayerData, heatmap_layer, hotspot_layer, points_layer, results_text
+from ._layers import (
+    MAP_COLORS,
+    LayerData,
+    fraction_colormap,
+    heatmap_layer,
+    hotspot_layer,
+    points_layer,
+    results_text,
+)
 
-__all__ = ["box_polygon", "ki67_from_classes", "layers_from_result", "panel_text", "run_analysis"]
+__all__ = [
+    "AnalysisPlan",
+    "box_polygon",
+    "hotspot_label",
+    "ki67_from_classes",
+    "layers_from_result",
+    "panel_text",
+    "plan_analysis",
+    "run_analysis",
+]
 
-#: colormap and display range of the low-resolution fraction maps
-MAP_STYLE = {"melanin": ("copper", "melanin fraction"), "necrosis": ("green", "necrosis fraction")}
+#: layer names of the fraction maps
+MAP_NAMES = {"melanin": "melanin fraction", "necrosis": "necrosis fraction"}
 
 
 def box_polygon(box: Box) -> np.ndarray:
@@ -39,30 +58,133 @@ def run_analysis(
     mpp: float | None,
     roi: Sequence[np.ndarray] | None,
     progress: Callable[[int, int], None] | None = None,
-    workers: int | None = None,
+    threads: int | None = None,
 ) -> SlideResult:
-    """Analyse ``reader`` (whole image, or the ROI polygons) with the library.
+    """Analyse ``reader`` (whole image, or the ROI polygons) with the library, tiles in threads.
+
+    The tiles run on threads of this process (a Dask client without worker processes), never
+    on spawned processes: a spawned pool re-imports the caller's ``__main__`` (a napari script
+    without an ``if __name__ == "__main__":`` guard then hangs), and a GUI must not fork.
 
     Parameters
     ----------
     reader : SlideReader
         Open library reader of the image layer.
     config : AnalysisConfig
-        Analysis parameters.
+        Analysis parameters (explicit stains: see :func:`plan_analysis`).
     mpp : float or None
         µm per level-0 pixel overriding the file's metadata (needed when it has none).
     roi : sequence of (K, 2) float arrays or None
         Level-0 (row, col) polygons; None analyses the whole image.
     progress : callable(done, total), optional
         Tile progress; raising from it aborts the analysis (used for Cancel).
-    workers : int, optional
-        Worker processes (None: the library default; in-memory images run in this process).
+    threads : int, optional
+        Tile threads (default: the number of CPUs); 1 runs the tiles one after the other.
     """
     from mmnst_path.pipeline import analyze_slide
 
-    if getattr(reader, "path", None) is None:
-        workers = 1
-    return analyze_slide(reader, config, mpp=mpp, roi=roi, progress=progress, workers=workers)
+    n = int(threads) if threads else (os.cpu_count() or 1)
+    if n <= 1:
+        return analyze_slide(reader, config, mpp=mpp, roi=roi, progress=progress, workers=1)
+    from distributed import Client
+
+    with Client(
+        processes=False, n_workers=1, threads_per_worker=n, dashboard_address=None, set_as_default=False
+    ) as client:
+        return analyze_slide(reader, config, mpp=mpp, roi=roi, progress=progress, scheduler=client)
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """What Analyze will run: the resolved config and why some ticked measures are not run.
+
+    Attributes
+    ----------
+    config : AnalysisConfig
+        Explicit stains (a preset name or an estimated matrix) and the measures to run.
+    stains : str
+        Stain matrix name as shown to the user.
+    stains_source : str
+        ``"detected from the image"``, ``"chosen"`` or ``"estimated from the image (reference X)"``.
+    refused : tuple of str
+        One sentence per ticked measure the stains do not allow.
+    """
+
+    config: Any
+    stains: str
+    stains_source: str
+    refused: tuple[str, ...]
+
+
+def plan_analysis(
+    reader: Any,
+    mapping: Mapping[str, Any],
+    *,
+    ticked: Sequence[str],
+    estimate_box: Box | None = None,
+) -> AnalysisPlan:
+    """Resolve the stains (``"auto"``: the CLI's detection) and the measures they allow.
+
+    Parameters
+    ----------
+    reader : SlideReader
+        The image (its mpp already known).
+    mapping : mapping
+        :meth:`AnalysisConfig.to_mapping` of the widget's values; ``stains`` may be ``"auto"``.
+    ticked : sequence of str
+        Measures the user asked for.
+    estimate_box : Box, optional
+        Estimate the stain vectors (Macenko) on this level-0 region, with the chosen or
+        detected preset as reference.
+
+    Raises
+    ------
+    ValueError
+        When none of the ticked measures applies to the stains (the message says why).
+    """
+    from mmnst_path.pipeline import AnalysisConfig, applicable_measures, guess_stains
+
+    m = dict(mapping)
+    m["measures"] = []
+    stains = str(m.get("stains", "auto"))
+    source = "chosen"
+    if stains.strip().lower() == "auto":
+        from mmnst_path.tiling import detect_tissue
+
+        base = AnalysisConfig.from_mapping({**m, "stains": "H-DAB"})
+        tissue = detect_tissue(reader, mask_mpp=base.tissue_mpp, params=base.tissue)
+        stains = guess_stains(tissue.thumbnail, tissue.mask)
+        source = "detected from the image"
+    shown = stains
+    if estimate_box is not None:
+        from mmnst_path.stain import estimate_stains
+
+        level = reader.best_level_for_downsample(max(1.0, (estimate_box.area / 2048**2) ** 0.5))
+        rgb = reader.read_region(estimate_box, level)
+        source = f"estimated from the view (reference {stains}, {source})"
+        stains = estimate_stains(rgb, reference=stains).to_json(indent=None)
+    m["stains"] = stains
+    config = AnalysisConfig.from_mapping(m)
+    matrix = config.stain_matrix()
+    allowed = applicable_measures(config, matrix)
+    names = list(matrix.names)
+    refused = []
+    for name in ticked:
+        if name in allowed:
+            continue
+        if name == "ki67":
+            refused.append(
+                f"Ki67 NOT measured: the stains {shown} ({source}) have no chromogen {names}; "
+                "choose an IHC stain matrix (e.g. H-DAB) if this is a Ki67 slide"
+            )
+        else:
+            refused.append(f"{name} NOT measured: it needs eosin (H&E stains), stains {shown} have {names}")
+    chosen = [name for name in ticked if name in allowed]
+    if not chosen:
+        msg = f"nothing to measure: {'; '.join(refused) or 'no measure ticked'}"
+        raise ValueError(msg)
+    m["measures"] = chosen
+    return AnalysisPlan(AnalysisConfig.from_mapping(m), shown, source, tuple(refused))
 
 
 def ki67_from_classes(classes: Any, bins: Any) -> tuple[Any, dict[str, Any]]:
@@ -77,39 +199,65 @@ def ki67_from_classes(classes: Any, bins: Any) -> tuple[Any, dict[str, Any]]:
     return counts, dict(ki67_metrics(counts))
 
 
+def hotspot_label(result: SlideResult) -> str:
+    """What the hot-spot window is: a hot spot only when it holds enough nuclei."""
+    h = result.hotspot
+    if h is None:
+        return ""
+    need = result.config.get("hotspot_min_nuclei")
+    if not h.meets_min_nuclei:
+        text = f"densest window, {h.nuclei} nuclei (< {need} needed): no hot spot"
+    elif math.isfinite(h.index_pct):
+        text = f"hot spot {h.index_pct:.1f} % (n={h.nuclei})"
+    else:
+        text = "hot spot"
+    if getattr(h, "whole_image", False):
+        text += ", whole image (smaller than the window)"
+    return text
+
+
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
-    """Layer data tuples: nuclei Points, melanin / necrosis maps, Ki67 heatmap, hot-spot Shapes.
+    """Layer data tuples, bottom to top: melanin / necrosis fraction maps, Ki67 heatmap (all
+    semi-transparent, exactly the image's extent), hot-spot frame, nuclei Points on top.
 
     ``mpp`` is the display scale of the image layer (None when it is shown in pixels).
     """
     layers: list[LayerData] = []
-    if "ki67" in result.measures or len(result.cells):
-        layers.append(points_layer(result.cells, mpp=mpp))
-    for key, (cmap, name) in MAP_STYLE.items():
+    shape = (int(result.shape[0]), int(result.shape[1]))
+    for key, name in MAP_NAMES.items():
         m = result.maps.get(key)
         if m is None:
             continue
-        data, kw, kind = heatmap_layer(
-            np.asarray(m.image, np.float32),
-            downsample=m.downsample,
-            mpp=mpp,
-            name=name,
-            contrast_limits=(0.0, 1.0),
-        )
-        kw["colormap"] = cmap
-        layers.append((data, kw, kind))
+        layers.append(
+            heatmap_layer(
+                np.asarray(m.image, np.float32), downsample=m.downsample, mpp=mpp, name=name,
+                contrast_limits=(0.0, 1.0), shape=shape, colormap=fraction_colormap(name, MAP_COLORS[key]),
+                opacity=0.6,
+            )
+        )  # fmt: skip
     k = result.maps.get("ki67")
     if k is not None:
-        layers.append(heatmap_layer(k.image, downsample=k.downsample, mpp=mpp, name="Ki67 heatmap"))
-    h = result.hotspot
-    if h is not None:
-        label = f"hot spot {h.index_pct:.1f} % (n={h.nuclei})" if math.isfinite(h.index_pct) else "hot spot"
-        layers.append(hotspot_layer(h.box, mpp=mpp, label=label))
+        layers.append(
+            heatmap_layer(
+                k.image, downsample=k.downsample, mpp=mpp, name="Ki67 heatmap", shape=shape, opacity=0.35
+            )
+        )
+    if result.hotspot is not None:
+        layers.append(hotspot_layer(result.hotspot.box, mpp=mpp, label=hotspot_label(result)))
+    if "ki67" in result.measures or len(result.cells):
+        layers.append(points_layer(result.cells, mpp=mpp))
+    for _, kwargs, _ in layers:
+        kwargs["metadata"].setdefault("mmnst_path", {})["source"] = "analyze"
     return layers
 
 
-def panel_text(result: SlideResult, *, reviewed: Mapping[str, Any] | None = None) -> str:
-    """Results panel text from the library's metrics, or from ``reviewed`` Ki67 metrics."""
+def panel_text(
+    result: SlideResult, *, reviewed: Mapping[str, Any] | None = None, header: Sequence[str] = ()
+) -> str:
+    """Results panel text from the library's metrics, or from ``reviewed`` Ki67 metrics.
+
+    ``header`` lines (stains and where they came from, measures refused, pixel size) come first.
+    """
     m = dict(result.metrics)
     if reviewed is not None:
         k = dict(reviewed)
@@ -124,13 +272,26 @@ def panel_text(result: SlideResult, *, reviewed: Mapping[str, Any] | None = None
             "pigment": m.get("ki67_pigment"),
         }
     counts = {name: k[name] for name in ("positive", "negative", "pigment") if k.get(name) is not None}
-    return results_text(
+    hot = result.hotspot
+    text = results_text(
         k if (reviewed is not None or "ki67" in result.measures) else None,
         counts,
         melanin_pct=_first(m, "melanin_fraction_pct", "melanin_pct"),
         necrosis_pct=_first(m, "necrosis_fraction_pct", "necrosis_pct"),
-        hotspot_pct=m.get("ki67_hotspot_index_pct") if reviewed is None else None,
+        hotspot_pct=m.get("ki67_hotspot_index_pct")
+        if reviewed is None and hot is not None and hot.meets_min_nuclei
+        else None,
     )
+    lines = list(header)
+    area = _first(m, "tissue_area_mm2")
+    if area is not None and math.isfinite(float(area)):
+        lines.append(
+            f"tissue analysed: {float(area):.3f} mm²" + ("  (NO TISSUE FOUND)" if float(area) == 0 else "")
+        )
+    lines.append(text)
+    if reviewed is None and hot is not None and not hot.meets_min_nuclei:
+        lines.append(hotspot_label(result))
+    return "\n".join(lines)
 
 
 def _first(m: Mapping[str, Any], *names: str) -> Any:

@@ -25,9 +25,12 @@ __all__ = [
     "CLASS_COLORS",
     "cells_from_points",
     "class_colors",
+    "exact_raster",
     "features_from_cells",
+    "fraction_colormap",
     "heatmap_layer",
     "hotspot_layer",
+    "legend_html",
     "mask_layer",
     "points_layer",
     "raster_transform",
@@ -48,6 +51,12 @@ CLASS_COLORS: Mapping[str, tuple[float, float, float, float]] = {
     "excluded": (1.0, 0.85, 0.0, 1.0),
 }
 _UNKNOWN_COLOR = (1.0, 1.0, 1.0, 1.0)
+
+#: colour (at fraction 1; fraction 0 is transparent) of the melanin and necrosis fraction maps
+MAP_COLORS: Mapping[str, tuple[float, float, float]] = {
+    "melanin": (0.55, 0.27, 0.07),
+    "necrosis": (0.0, 0.8, 0.25),
+}
 
 
 def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
@@ -176,6 +185,62 @@ def raster_transform(
     }
 
 
+def exact_raster(
+    values: np.ndarray,
+    *,
+    downsample: float,
+    shape: tuple[int, int],
+    mpp: float | None,
+    max_error_px: float = 16.0,
+    max_side: int = 4096,
+) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
+    """A slide-wide low-resolution map resampled so that it covers exactly the image.
+
+    A map pixel covers ``downsample`` level-0 pixels, so the last row / column of a map usually
+    runs past the image edge (by up to ``downsample - 1`` pixels; a tile-grid Ki67 map by
+    hundreds). The map is repeated ``k`` times per axis (nearest neighbour: same values) so one
+    raster pixel covers at most ``max_error_px`` level-0 pixels (while its longest side stays
+    within ``max_side``), cropped to the raster pixels that touch the image, and given the scale
+    that makes its extent equal the image's: no pixel is drawn outside the image and no value
+    is moved by more than one raster pixel.
+
+    Parameters
+    ----------
+    values : (M, N) ndarray
+        Map, pixel ``[i, j]`` covering level-0 ``[i d, (i+1) d) x [j d, (j+1) d)``.
+    downsample : float
+        ``d``, level-0 pixels per map pixel.
+    shape : (rows, cols)
+        Level-0 image shape the map belongs to.
+    mpp : float or None
+        Slide µm per level-0 pixel (world scale), None for pixel units.
+
+    Returns
+    -------
+    (raster, {"scale": (sr, sc), "translate": (tr, tc)}) for a napari layer.
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 2:
+        msg = f"exact_raster: expected a 2-D map, got shape {arr.shape}"
+        raise ValueError(msg)
+    if not (downsample > 0 and math.isfinite(downsample)):
+        msg = f"downsample must be a positive number of level-0 pixels per raster pixel, got {downsample!r}"
+        raise ValueError(msg)
+    rows, cols = int(shape[0]), int(shape[1])
+    k = max(1, math.ceil(float(downsample) / max_error_px))
+    k = max(1, min(k, max_side // max(1, max(arr.shape))))
+    fine = float(downsample) / k
+    n_r = max(1, min(arr.shape[0] * k, math.ceil(rows / fine)))
+    n_c = max(1, min(arr.shape[1] * k, math.ceil(cols / fine)))
+    up = np.repeat(np.repeat(arr, k, axis=0), k, axis=1)[:n_r, :n_c] if k > 1 else arr[:n_r, :n_c]
+    s = _scale(mpp)[0]
+    pr, pc = rows / n_r, cols / n_c  # level-0 px per raster pixel: the extent is the image's
+    return np.ascontiguousarray(up), {
+        "scale": (pr * s, pc * s),
+        "translate": ((pr - 1) / 2 * s, (pc - 1) / 2 * s),
+    }
+
+
 def mask_layer(
     mask: np.ndarray,
     *,
@@ -214,26 +279,69 @@ def heatmap_layer(
     mpp: float | None,
     name: str = "Ki67 heatmap",
     contrast_limits: tuple[float, float] = (0.0, 100.0),
+    shape: tuple[int, int] | None = None,
+    colormap: Any = "inferno",
+    opacity: float = 0.45,
 ) -> LayerData:
-    """Image layer of a Ki67 index map (%; NaN where undefined, drawn transparent)."""
+    """Image layer of a low-resolution map (Ki67 index %, or a fraction; NaN where undefined).
+
+    With ``shape`` (the level-0 image shape) the map is resampled by :func:`exact_raster` so its
+    extent is exactly the image's; without it, it is placed by :func:`raster_transform`.
+    """
     arr = np.asarray(values, dtype=np.float32)
     if arr.ndim != 2:
         msg = f"{name}: expected a 2-D map, got shape {arr.shape}"
         raise ValueError(msg)
+    if shape is not None:
+        arr, transform = exact_raster(arr, downsample=downsample, shape=shape, mpp=mpp)
+    else:
+        transform = raster_transform(downsample=downsample, origin=origin, mpp=mpp)
+    if np.isnan(arr).any():
+        # undefined (no nucleus / no tissue) must show the slide, not the colormap's low end:
+        # NaN becomes a value just below the range, drawn fully transparent
+        lo, hi = contrast_limits
+        below = lo - (hi - lo) / 254
+        arr = np.where(np.isnan(arr), np.float32(below), arr)
+        colormap = _transparent_below(colormap)
+        contrast_limits = (below, hi)
     kwargs: dict[str, Any] = {
         "name": name,
-        "colormap": "inferno",
-        "opacity": 0.45,
+        "colormap": colormap,
+        "opacity": opacity,
         "contrast_limits": contrast_limits,
         "blending": "translucent",
         "interpolation2d": "nearest",
         "metadata": {
             "mmnst_path": {"kind": "heatmap", "downsample": float(downsample), "origin": tuple(origin)}
         },
-        **raster_transform(downsample=downsample, origin=origin, mpp=mpp),
+        **transform,
         **_units(mpp),
     }
     return (arr, kwargs, "image")
+
+
+def _transparent_below(colormap: Any) -> Any:
+    """``colormap`` squeezed into [1/255, 1] of the range, with [0, 1/255) fully transparent."""
+    from napari.utils.colormaps import Colormap, ensure_colormap
+
+    cmap = ensure_colormap(colormap)
+    n = 64
+    x = np.linspace(0.0, 1.0, n)
+    colors = np.asarray(cmap.map(x), dtype=np.float32)
+    step = 1.0 / 255
+    controls = np.concatenate([[0.0, step * 0.999], step + (1 - step) * x])
+    colors = np.concatenate([[[0, 0, 0, 0], [0, 0, 0, 0]], colors])
+    name = f"{cmap.name} (undefined transparent)"
+    return Colormap(colors=colors, controls=controls, name=name, display_name=name)
+
+
+def fraction_colormap(name: str, rgb: tuple[float, float, float]) -> Any:
+    """A napari colormap from transparent (fraction 0) to ``rgb`` (fraction 1): a map of mostly
+    zeros leaves the slide visible instead of darkening it."""
+    from napari.utils.colormaps import Colormap
+
+    r, g, b = rgb
+    return Colormap(colors=[[r, g, b, 0.0], [r, g, b, 1.0]], name=name, display_name=name)
 
 
 def hotspot_layer(box: Any, *, mpp: float | None, name: str = "Ki67 hot spot", label: str = "") -> LayerData:
@@ -273,6 +381,33 @@ def shape_boxes(shapes: list[np.ndarray], *, bounds: tuple[int, int]) -> list[tu
         if r1 > r0 and c1 > c0:
             out.append((r0, c0, r1 - r0, c1 - c0))
     return out
+
+
+def _hex(rgb: Any) -> str:
+    return "#" + "".join(f"{round(255 * float(v)):02x}" for v in tuple(rgb)[:3])
+
+
+def legend_html(measures: Any = ("ki67", "melanin", "necrosis")) -> str:
+    """Rich-text legend of the colours the analysis layers use (for a Qt label)."""
+    sq = '<span style="color:{c}">&#9632;</span>'
+    ring = '<span style="color:{c}">&#9711;</span>'
+    parts = []
+    if "ki67" in measures:
+        parts.append(
+            "nuclei: " + " ".join(ring.format(c=_hex(CLASS_COLORS[k])) + f" {k}" for k in CLASS_COLORS)
+        )
+        parts.append(
+            "Ki67 heatmap (per tile): "
+            + " ".join(sq.format(c=c) for c in ("#000004", "#781c6d", "#ed6925", "#fcffa4"))
+            + " 0 → 100 % positive"
+        )
+        parts.append(sq.format(c="#ffff00") + " hot-spot window (yellow frame)")
+    for key in ("melanin", "necrosis"):
+        if key in measures:
+            parts.append(
+                sq.format(c=_hex(MAP_COLORS[key])) + f" {key} fraction (transparent = 0, solid = 100 %)"
+            )
+    return "<br>".join(parts)
 
 
 def _fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:

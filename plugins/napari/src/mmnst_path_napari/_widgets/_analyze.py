@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, TextEdit
 
-from .._analysis import box_polygon, layers_from_result, panel_text, run_analysis
+from .._analysis import box_polygon, layers_from_result, panel_text, plan_analysis, run_analysis
+from .._layers import legend_html
 from ._common import (
     Cancelled,
     RunControls,
-    add_or_replace,
     image_bounds,
     layer_choice,
     layer_mpp,
@@ -27,9 +27,11 @@ from ._common import (
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["REGIONS", "AnalyzeWidget", "run_in_thread"]
+__all__ = ["AUTO", "REGIONS", "AnalyzeWidget", "run_in_thread"]
 
 REGIONS = ("current view", "selected shapes", "whole image")
+#: stains choice running the CLI's automatic detection
+AUTO = "auto (detect)"
 
 
 def run_in_thread(fn: Callable[[Callable[[int, int], None]], Any], cancel: threading.Event) -> Generator:
@@ -65,24 +67,33 @@ def run_in_thread(fn: Callable[[Callable[[int, int], None]], Any], cancel: threa
 class AnalyzeWidget(Container):
     """Stains, measures, main thresholds and region; runs :func:`mmnst_path.pipeline.analyze_slide`.
 
+    The stains default to ``auto``: the CLI's detection (:func:`mmnst_path.pipeline.guess_stains`
+    on the tissue of the thumbnail); a ticked measure the stains do not allow (Ki67 without a
+    chromogen, necrosis without eosin) is not run and the panel says so. An image without a
+    pixel size is not analysed until the user enters one. Tiles run on threads.
+
     After a run, ``self.result`` holds the library's :class:`~mmnst_path.aggregate.SlideResult`
-    and the viewer has the layers ``nuclei``, ``melanin fraction``, ``necrosis fraction``,
-    ``Ki67 heatmap`` and ``Ki67 hot spot`` (those the stains allow).
+    and the viewer has, bottom to top, ``melanin fraction``, ``necrosis fraction``,
+    ``Ki67 heatmap``, ``Ki67 hot spot`` and ``nuclei`` (those the stains allow); the layers of
+    the previous run are removed first.
     """
 
-    def __init__(self, viewer: napari.Viewer) -> None:
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
+        viewer = napari_viewer
         from mmnst_path.pipeline import AnalysisConfig
         from mmnst_path.stain import PRESETS
 
         self.viewer = viewer
         self.result: Any = None
+        self.plan: Any = None
         self.worker: Any = None
+        self.mpp_source: str | None = None
         self._cancel = threading.Event()
+        self._layers: list[Any] = []
         d = AnalysisConfig()
         self.image = layer_choice(viewer, "image", rgb_image_layers)
-        self.stains = ComboBox(
-            label="stains", choices=list(PRESETS), value=d.stains if d.stains in PRESETS else "H-DAB"
-        )
+        self.stains = ComboBox(label="stains", choices=[AUTO, *PRESETS], value=AUTO)
         self.estimate = CheckBox(text="estimate stain vectors from the view", value=False)
         self.do_ki67 = CheckBox(text="Ki67", value=True)
         self.do_melanin = CheckBox(text="melanin", value=True)
@@ -102,22 +113,32 @@ class AnalyzeWidget(Container):
         self.analysis_mpp = FloatSpinBox(
             label="analysis µm/px", value=d.analysis_mpp, min=0.1, max=16.0, step=0.05
         )
-        self.mpp = FloatSpinBox(label="image µm/px if unknown", value=0.5, min=0.01, max=100.0, step=0.01)
+        self.mpp = FloatSpinBox(label="image µm/px", value=0.0, min=0.0, max=100.0, step=0.01)
+        self.mpp_info = Label(value="")
         self.region = ComboBox(label="region", choices=list(REGIONS), value="current view")
         self.controls = RunControls("Analyze")
+        self.notice = Label(value="")
         self.results = TextEdit(value="", label="results")
         self.results.read_only = True
+        self.legend = Label(value="")
         measures = Container(
             widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], layout="horizontal", labels=False
         )
         super().__init__(
             widgets=[
                 self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od,
-                self.weak_stain, self.min_area, self.max_area, self.analysis_mpp, self.mpp, self.region, self.controls, self.results,
+                self.weak_stain, self.min_area, self.max_area, self.analysis_mpp, self.mpp, self.mpp_info,
+                self.region, self.controls, self.notice, self.results, self.legend,
             ]
         )  # fmt: skip
+        self.notice.native.setWordWrap(True)
+        self.notice.native.setStyleSheet("color: #ff7a45; font-weight: bold")
+        self.mpp_info.native.setWordWrap(True)
+        self.legend.native.setWordWrap(True)
         self.controls.run_button.changed.connect(self.run)
         self.controls.cancel_button.changed.connect(self.cancel)
+        self.image.changed.connect(self._show_mpp)
+        self._show_mpp()
 
     # ------------------------------------------------------------------------------------------
     def measures(self) -> tuple[str, ...]:
@@ -126,22 +147,29 @@ class AnalyzeWidget(Container):
             if box.value
         )  # fmt: skip
 
-    def config(self, stains: str | None = None) -> Any:
-        """The :class:`~mmnst_path.pipeline.AnalysisConfig` of the widget's values.
-
-        Only the ticked measures that the stains allow are asked for (the library refuses
-        e.g. necrosis without eosin).
-        """
-        from mmnst_path.pipeline import AnalysisConfig, applicable_measures
+    def mapping(self) -> dict[str, Any]:
+        """The widget's values as an :meth:`AnalysisConfig.to_mapping` (stains may be "auto")."""
+        from mmnst_path.pipeline import AnalysisConfig
 
         m = AnalysisConfig().to_mapping()
-        m["stains"] = stains or self.stains.value
+        m["stains"] = "auto" if self.stains.value == AUTO else self.stains.value
         m["measures"] = []
         m["analysis_mpp"] = float(self.analysis_mpp.value)
         m["ki67"]["positive_threshold_od"] = float(self.positive_od.value)
         m["ki67"]["weak_stain_adaptation"] = bool(self.weak_stain.value)
         m["nuclei"]["min_area_um2"] = float(self.min_area.value)
         m["nuclei"]["max_area_um2"] = float(self.max_area.value)
+        return m
+
+    def config(self, stains: str | None = None) -> Any:
+        """The :class:`~mmnst_path.pipeline.AnalysisConfig` of the last run (``stains`` given:
+        of the widget's values with these stains, the ticked measures they allow)."""
+        from mmnst_path.pipeline import AnalysisConfig, applicable_measures
+
+        if stains is None and self.plan is not None:
+            return self.plan.config
+        m = self.mapping()
+        m["stains"] = stains or (m["stains"] if m["stains"] != "auto" else "H-DAB")
         auto = AnalysisConfig.from_mapping(m)
         allowed = applicable_measures(auto, auto.stain_matrix())
         chosen = [name for name in self.measures() if name in allowed]
@@ -150,6 +178,30 @@ class AnalyzeWidget(Container):
             raise ValueError(msg)
         m["measures"] = chosen
         return AnalysisConfig.from_mapping(m)
+
+    def image_mpp(self) -> tuple[float | None, str]:
+        """(µm per level-0 pixel, where it came from) of the chosen image; None when unknown."""
+        layer = self.image.value
+        known = layer_mpp(layer) if layer is not None else None
+        if known:
+            return known, "from the file"
+        if float(self.mpp.value) > 0:
+            return float(self.mpp.value), "entered by the user"
+        return None, "unknown"
+
+    def _show_mpp(self, *_: Any) -> None:
+        layer = self.image.value
+        known = layer_mpp(layer) if layer is not None else None
+        self.mpp.enabled = not known
+        if layer is None:
+            self.mpp_info.value = ""
+        elif known:
+            self.mpp_info.value = f"pixel size {known:.4g} µm/px (from the file)"
+        else:
+            self.mpp_info.value = (
+                "⚠ the image has no pixel size: enter its µm/px above (about 0.25 at 40x, 0.5 at 20x); "
+                "areas and the hot-spot window depend on it"
+            )
 
     def roi(self, layer: Any) -> list[np.ndarray] | None:
         """Level-0 ROI polygons of the chosen region (None = whole image)."""
@@ -165,7 +217,11 @@ class AnalyzeWidget(Container):
             return [box_polygon(box)]
         polys = []
         for lay in self.viewer.layers:
-            if isinstance(lay, Shapes) and lay.selected_data:
+            if (
+                isinstance(lay, Shapes)
+                and lay.selected_data
+                and lay.metadata.get("mmnst_path", {}).get("source") != "analyze"
+            ):
                 for i in sorted(lay.selected_data):
                     world = np.asarray([lay.data_to_world(v) for v in lay.data[i]])
                     polys.append(np.asarray([layer.world_to_data(w) for w in world])[:, -2:])
@@ -175,28 +231,41 @@ class AnalyzeWidget(Container):
         return polys
 
     def run(self, *_: Any) -> Any:
-        """Start the analysis in a worker thread; returns the napari worker."""
+        """Start the analysis in a worker thread; returns the napari worker (None when refused)."""
         from napari.qt.threading import create_worker
 
         layer = self.image.value
         if layer is None:
             self.controls.status.value = "no RGB image layer to analyse"
             return None
-        mpp_known = layer_mpp(layer)
-        mpp = mpp_known or float(self.mpp.value)
+        mpp, source = self.image_mpp()
+        if mpp is None:
+            self.controls.status.value = "error: the image has no pixel size: enter its µm/px first"
+            self._show_mpp()
+            return None
+        ticked = self.measures()
+        if not ticked:
+            self.controls.status.value = "error: tick at least one measure"
+            return None
         reader = layer_reader(layer, mpp=mpp)
         try:
             roi = self.roi(layer)
-            stains = self._estimated_stains(reader, layer) if self.estimate.value else None
-            config = self.config(stains)
+            estimate_box = self._estimate_box(layer) if self.estimate.value else None
         except (ValueError, OSError) as exc:
             self.controls.status.value = f"error: {exc}"
             return None
+        mapping = self.mapping()
         self._cancel.clear()
-        self._display_mpp = mpp_known
+        self._display_mpp = layer_mpp(layer)
+        self._mpp = (mpp, source)
 
         def job(progress: Callable[[int, int], None]) -> Any:
-            return run_analysis(reader, config, mpp=None if reader.mpp else mpp, roi=roi, progress=progress)
+            if reader.mpp is None:
+                reader.mpp = mpp
+            plan = plan_analysis(reader, mapping, ticked=ticked, estimate_box=estimate_box)
+            progress(0, 0)
+            result = run_analysis(reader, plan.config, mpp=mpp, roi=roi, progress=progress)
+            return plan, result
 
         worker = create_worker(run_in_thread, job, self._cancel, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_progress)
@@ -205,7 +274,9 @@ class AnalyzeWidget(Container):
         worker.finished.connect(lambda: self.controls.busy(False))
         self.controls.busy(True)
         self.controls.progress.value = 0
-        self.controls.status.value = "analysing..."
+        self.controls.status.value = (
+            "detecting the stains..." if mapping["stains"] == "auto" else "analysing..."
+        )
         self.worker = worker
         worker.start()
         return worker
@@ -216,36 +287,55 @@ class AnalyzeWidget(Container):
             self.worker.quit()
         self.controls.status.value = "cancelling..."
 
-    def _estimated_stains(self, reader: Any, layer: Any) -> str:
-        from mmnst_path.stain import estimate_stains
-
+    def _estimate_box(self, layer: Any) -> Any:
         box = view_box(self.viewer, layer)
         if box.area == 0:
-            rows, cols = image_bounds(layer)
             from mmnst_path.geometry import Box
 
+            rows, cols = image_bounds(layer)
             box = Box(0, 0, rows, cols)
-        level = reader.best_level_for_downsample(max(1.0, (box.area / 2048**2) ** 0.5))
-        rgb = reader.read_region(box, level)
-        return estimate_stains(rgb, reference=self.stains.value).to_json(indent=None)
+        return box
 
     def _on_progress(self, value: tuple[int, int]) -> None:
         done, total = value
         self.controls.progress.value = int(100 * done / total) if total else 0
-        self.controls.status.value = f"tiles {done}/{total}"
+        self.controls.status.value = f"tiles {done}/{total}" if total else "analysing..."
 
-    def _on_result(self, result: Any) -> None:
+    def clear_layers(self) -> None:
+        """Remove the layers of the previous run (by this or another Analyze widget)."""
+        for lay in list(self.viewer.layers):
+            meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+            if lay in self._layers or (isinstance(meta, dict) and meta.get("source") == "analyze"):
+                self.viewer.layers.remove(lay)
+        self._layers = []
+
+    def _on_result(self, value: tuple[Any, Any]) -> None:
+        from napari.layers import Layer
+
+        plan, result = value
+        self.plan = plan
         self.result = result
+        mpp, source = self._mpp
+        self.mpp_source = source
+        header = [f"stains: {plan.stains} ({plan.stains_source})", *plan.refused,
+                  f"pixel size: {mpp:.4g} µm/px ({source})"]  # fmt: skip
+        self.clear_layers()
         for data in layers_from_result(result, mpp=self._display_mpp):
-            add_or_replace(self.viewer, data)
+            meta = data[1]["metadata"]["mmnst_path"]
+            meta.update(
+                header=header, mpp_source=source, stains=plan.stains, stains_source=plan.stains_source
+            )
+            self._layers.append(self.viewer.add_layer(Layer.create(*data)))
         self.controls.progress.value = 100
         self.controls.status.value = f"done: {len(result.cells)} nuclei"
-        self.results.value = panel_text(result)
+        self.notice.value = "\n".join(plan.refused)
+        self.results.value = panel_text(result, header=header)
+        self.legend.value = legend_html(result.measures)
         if "nuclei" in self.viewer.layers:
             self.viewer.layers["nuclei"].metadata["mmnst_path"]["result"] = result
 
     def _on_error(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled) or self._cancel.is_set():
-            self.controls.status.value = "cancelled"
+            self.controls.status.value = "cancelled (the layers show the previous result, if any)"
         else:
             self.controls.status.value = f"error: {exc}"

@@ -74,8 +74,12 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
     reviewed Ki67 counts and metrics and the ROIs."""
     from mmnst_path.report import atomic_write_text, json_ready, result_to_dict
 
-    result = points.metadata.get("mmnst_path", {}).get("result")
+    meta = points.metadata.get("mmnst_path", {})
+    result = meta.get("result")
     doc: dict[str, Any] = result_to_dict(result) if result is not None else {"input": None}
+    for key in ("mpp_source", "stains_source"):  # where the pixel size and the stains came from
+        if meta.get(key):
+            doc[key] = meta[key]
     feats = points.features
     counts, metrics = ki67_from_classes(
         np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"])
@@ -116,7 +120,9 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
 class ExportWidget(Container):
     """Write the nuclei layer (and a Shapes layer of ROIs) as CSV, JSON or GeoJSON; import GeoJSON."""
 
-    def __init__(self, viewer: napari.Viewer) -> None:
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
+        viewer = napari_viewer
         from napari.layers import Shapes
 
         self.viewer = viewer

@@ -55,7 +55,9 @@ def read_on_grid(reader: Any, r0: int, c0: int, h: int, w: int, d: int) -> np.nd
 class TrainNecrosisWidget(Container):
     """Pixel-classifier training on painted labels (1 = necrosis, 2 = other tissue)."""
 
-    def __init__(self, viewer: napari.Viewer) -> None:
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
+        viewer = napari_viewer
         self.viewer = viewer
         self.model: Any = None
         self.metrics: dict[str, float] | None = None

@@ -58,7 +58,9 @@ class ReviewWidget(Container):
     class chosen in "add as".
     """
 
-    def __init__(self, viewer: napari.Viewer) -> None:
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
+        viewer = napari_viewer
         self.viewer = viewer
         self.points = layer_choice(viewer, "nuclei layer", nuclei_layers)
         self.add_class = ComboBox(label="add as", choices=list(EDIT_CLASSES), value="positive")
@@ -86,6 +88,9 @@ class ReviewWidget(Container):
         )  # fmt: skip
         self._connected: Any = None
         self.points.changed.connect(self._connect)
+        # a deleted nuclei layer must not leave its index in the panel
+        viewer.layers.events.removed.connect(self._connect)
+        viewer.layers.events.inserted.connect(self._connect)
         self.add_class.changed.connect(self._set_add_class)
         self._connect()
 
@@ -139,9 +144,10 @@ class ReviewWidget(Container):
         if layer is None:
             return
         _, k = self.metrics()
-        result = layer.metadata.get("mmnst_path", {}).get("result")
+        meta = layer.metadata.get("mmnst_path", {})
+        result = meta.get("result")
         if result is not None:
-            self.results.value = panel_text(result, reviewed=k)
+            self.results.value = panel_text(result, reviewed=k, header=meta.get("header", ()))
         else:
             counts = {name: k[name] for name in EDIT_CLASSES}
             self.results.value = results_text(k, counts)
@@ -159,7 +165,8 @@ class ReviewWidget(Container):
         meta = dict(layer.metadata.get("mmnst_path", {})) if layer is not None else {}
         mpp = meta.get("mpp")
         data = points_layer(cells, mpp=mpp, name=layer.name if layer is not None else "nuclei")
-        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k == "result"})
+        keep = ("result", "header", "mpp_source", "stains", "stains_source", "source")
+        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep})
         new = add_or_replace(self.viewer, data)
         self.points.reset_choices()
         self.points.value = new
