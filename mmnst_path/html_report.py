@@ -4,7 +4,10 @@ A row per input: thumbnail (PNG embedded as a ``data:`` URI), Ki67 index with it
 denominator, hot spot index with CI, H-score, melanin %, necrosis %, and the error for failed
 inputs; an optional comparison block (``--compare A B``): Ki67 difference B - A in percentage
 points with its 95 % CI and p-value. Numbers are shown rounded (1 decimal, p-value 3
-significant digits); every number cell also carries its full value in ``data-value`` so a test
+significant digits). Under each input: the stains used (and how they were chosen, when the row
+says), the pixel size and where it came from (``mpp_source``), the tissue area; a warning when no
+tissue was found. A hot-spot window holding fewer tumour nuclei than required is greyed and
+labelled "not a hot spot". Every number cell also carries its full value in ``data-value`` so a test
 (or a script) can read the page back. Undefined numbers show as "–" (never 0).
 """
 
@@ -27,7 +30,9 @@ th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-nume
 tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;word-break:break-all}
 .ok{color:#237804;font-weight:600} .bad{color:#a8071a;font-weight:600}
 img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
-.ci{color:#666;font-size:11px;white-space:nowrap} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
+.ci{color:#666;font-size:11px;white-space:nowrap} .meta{color:#555;font-size:11px}
+.warn{color:#ad4e00;font-size:11px;font-weight:600;max-width:360px;white-space:normal} td.dim{color:#999}
+tr.row-warn td{background:#fffbe6} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
 """
 
 
@@ -67,6 +72,51 @@ def _comparison(c: Mapping[str, Any]) -> str:
 <td class="num" data-col="diff_ci" data-low="{c.get("ci_low_pct")!r}" data-high="{c.get("ci_high_pct")!r}">95% CI {fmt(c.get("ci_low_pct"), "+.1f")} to {fmt(c.get("ci_high_pct"), "+.1f")} pp</td></tr>
 <tr><th>p-value</th><td></td><td class="num" data-col="p_value" data-value="{c.get("p_value")!r}">{p_text}</td><td class="ci">{html.escape(str(c.get("method", "")))}</td></tr>
 </table></section>"""
+
+
+def _input_meta(r: Mapping[str, Any]) -> str:
+    """Stains, pixel size (and where it came from) and tissue area of one input, one line."""
+    parts = []
+    stains = r.get("stains")
+    if stains:
+        how = r.get("stains_source")
+        parts.append(f"stains {html.escape(str(stains))}" + (f" ({html.escape(str(how))})" if how else ""))
+    mpp = _num(r.get("mpp"))
+    if mpp is not None:
+        src = r.get("mpp_source")
+        parts.append(f"{mpp:.4g} µm/px" + (f" ({html.escape(str(src))})" if src else ""))
+    area = _num(r.get("tissue_area_mm2"))
+    if area is not None:
+        parts.append(f"tissue {area:.3g} mm²")
+    return f'<div class="meta">{" · ".join(parts)}</div>' if parts else ""
+
+
+def _warnings(r: Mapping[str, Any]) -> list[str]:
+    """Reasons to doubt an ok row: no tissue, and the warnings recorded during the run."""
+    out = []
+    area = _num(r.get("tissue_area_mm2"))
+    if r.get("status") == "ok" and area is not None and area == 0:
+        out.append("no tissue found (0 mm²): nothing was measured; check the image and the tissue detection")
+    extra = r.get("warnings")
+    if isinstance(extra, list | tuple):
+        out += [str(w) for w in extra[:3]]
+    return out
+
+
+def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
+    """(whether the hot-spot number is a real hot spot, the note under it)."""
+    meets = r.get("hotspot_meets_min_nuclei")
+    n = _num(r.get("ki67_hotspot_nuclei"))
+    need = _num(r.get("hotspot_min_nuclei"))
+    notes = []
+    if meets is False:
+        count = "" if n is None else f"{int(n)} nuclei"
+        more = "" if need is None else f" (&lt; {int(need)} needed)"
+        notes.append(f"not a hot spot: densest window, {count}{more}")
+    note = "".join(f'<div class="warn">{t}</div>' for t in notes)
+    if r.get("hotspot_whole_image"):
+        note += '<div class="ci">whole image (smaller than the window)</div>'
+    return meets is not False, note
 
 
 def render_report(
@@ -110,11 +160,19 @@ def render_report(
         thr_note = "" if thr is None else f'<div class="ci">positive at DAB ≥ {thr:.2f} OD</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
                 + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + "</td>")
+        real_hot, hot_note = _hotspot_note(r)
         hot = _cell(r.get("ki67_hotspot_index_pct"), name="ki67_hotspot_index_pct")[:-5] + _ci(
-            r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + "</td>"
+            r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + hot_note + "</td>"
+        if not real_hot:
+            hot = hot.replace('<td class="num"', '<td class="num dim"', 1)
+        warns = _warnings(r) if ok else []
+        if warns:
+            status += "".join(f'<div class="warn">⚠ {html.escape(w)}</div>' for w in warns)
+        row_class = ("row-warn" if warns else "row-ok") if ok else "row-error"
         body.append(
-            f'<tr class="{"row-ok" if ok else "row-error"}" data-input="{html.escape(name)}">'
-            f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"ci\">{html.escape(name)}</div></td>"
+            f'<tr class="{row_class}" data-input="{html.escape(name)}">'
+            f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"ci\">{html.escape(name)}</div>"
+            f"{_input_meta(r) if ok else ''}</td>"
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}</td>'
             f"{hot}{_cell(r.get('h_score'), name='h_score')}"
@@ -127,7 +185,7 @@ def render_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = densest Ki67 window; undefined values show as –.</p>
+<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); undefined values show as –.</p>
 {cmp_block}
 <table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
 <th>H-score</th><th>melanin %</th><th>necrosis %</th><th>error</th></tr></thead>

@@ -286,11 +286,26 @@ def cells_csv_text(cells: CellTable) -> str:
 
 
 def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[str, Any]:
-    """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`) for a successful input."""
+    """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`) for a successful input.
+
+    A few more keys, not written to summary.csv but shown by report.html, say how to read the
+    numbers: ``stains`` (matrix name) and ``stain_names``; ``hotspot_meets_min_nuclei``,
+    ``hotspot_whole_image``, ``hotspot_min_nuclei`` and ``hotspot_area_mm2`` (a window with
+    too few nuclei is not a hot spot).
+    """
     m = result.metrics
     row: dict[str, Any] = {name: m.get(name) for name in SUMMARY_COLUMNS}
     row.update(input=result.input, status="ok", error="", mpp=result.mpp, n_tiles=len(result.tiles))
     row["seconds"] = seconds if seconds is not None else result.timings.get("total")
+    stains = result.stains if isinstance(result.stains, Mapping) else {}
+    row["stains"] = stains.get("name") or result.config.get("stains")
+    row["stain_names"] = list(stains.get("names") or [])
+    h = result.hotspot
+    if h is not None:
+        row["hotspot_meets_min_nuclei"] = bool(h.meets_min_nuclei)
+        row["hotspot_whole_image"] = bool(getattr(h, "whole_image", False))
+        row["hotspot_min_nuclei"] = result.config.get("hotspot_min_nuclei")
+        row["hotspot_area_mm2"] = float(h.area_mm2)
     return row
 
 

@@ -1,0 +1,78 @@
+"""report.html says how to read each number: the stains, the pixel size and where it came from,
+the tissue area; a window with too few nuclei is not called a hot spot; no tissue is a warning."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mmnst_path.cli import main
+from mmnst_path.html_report import render_report
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "wsi"
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_tiles"
+
+
+def _row(**kw):
+    base = {"input": "/data/a.svs", "status": "ok", "ki67_index_pct": 20.0, "ki67_denominator": 100,
+            "ki67_hotspot_index_pct": 35.0, "ki67_hotspot_nuclei": 120, "hotspot_min_nuclei": 500,
+            "hotspot_meets_min_nuclei": False, "mpp": 0.499, "tissue_area_mm2": 1.234, "stains": "H&E"}  # fmt: skip
+    base.update(kw)
+    return base
+
+
+def test_small_window_is_not_called_a_hot_spot():
+    html = render_report([_row()])
+    assert "not a hot spot: densest window, 120 nuclei (&lt; 500 needed)" in html
+    assert '<td class="num dim" data-col="ki67_hotspot_index_pct"' in html
+    real = render_report([_row(hotspot_meets_min_nuclei=True, ki67_hotspot_nuclei=800)])
+    assert "not a hot spot" not in real
+    assert 'class="num dim"' not in real
+
+
+def test_stains_pixel_size_source_and_tissue_area_are_shown():
+    html = render_report([_row(mpp_source="file", stains_source="detected")])
+    assert "stains H&amp;E (detected)" in html
+    assert "0.499 µm/px (file)" in html
+    assert "tissue 1.23 mm²" in html
+    plain = render_report([_row()])
+    assert "stains H&amp;E" in plain
+    assert "0.499 µm/px" in plain
+
+
+def test_no_tissue_is_a_warning_not_a_plain_ok():
+    html = render_report([_row(tissue_area_mm2=0.0)])
+    assert "no tissue found (0 mm²)" in html
+    assert 'class="row-warn"' in html
+    assert "no tissue" not in render_report([_row()])
+    # a failed input is not warned about tissue
+    failed = render_report([{"input": "b.svs", "status": "error", "error": "x", "tissue_area_mm2": 0.0}])
+    assert "no tissue" not in failed
+
+
+def test_quantify_report_on_the_tiny_svs_and_a_sample_tile(tmp_path):
+    """End to end: the 16x16 SVS has no tissue (warned), the tile shows its stains and mpp."""
+    import shutil
+
+    src = tmp_path / "in"
+    src.mkdir()
+    tiny = SHARED / "openslide-python_small.svs"
+    if not tiny.is_file():
+        pytest.fail(f"real test data not found at {tiny}")
+    shutil.copy(tiny, src / "tiny.svs")
+    shutil.copy(SAMPLES / "ki67_primary.tif", src / "ki67_primary.tif")
+    out = tmp_path / "out"
+    rc = main(["quantify", str(src), "--out", str(out), "--workers", "1", "--quiet"])
+    assert rc in (0, 1)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    rows = re.findall(r'<tr class="(row-\w+)" data-input="([^"]+)"', html)
+    kinds = {Path(name).name: cls for cls, name in rows}
+    assert kinds.get("tiny.svs") in ("row-warn", "row-error")
+    if kinds.get("tiny.svs") == "row-warn":
+        assert "no tissue found (0 mm²)" in html
+    assert kinds["ki67_primary.tif"] in ("row-ok", "row-warn")
+    assert "stains H-DAB" in html
+    assert "µm/px" in html
+    assert "tissue " in html
