@@ -163,8 +163,10 @@ class SlideReader(abc.ABC):
         """Whole-slide image scaled down to ``max_size`` pixels on its long side, or to ``mpp``.
 
         Exactly one of ``max_size`` and ``mpp`` must be given. Reads the smallest pyramid level
-        that is at least as detailed as asked, in bands of rows (memory stays bounded whatever
-        the level size), and area-averages it to the output shape.
+        that is at least as detailed as asked, in blocks (memory stays bounded whatever the
+        level size), and area-averages it to the output shape. A level of more than
+        :attr:`MAX_THUMBNAIL_SOURCE_PX` pixels is refused
+        (:class:`~mmnst_path.errors.UnsupportedFormatError`).
 
         Returns
         -------
@@ -195,37 +197,103 @@ class SlideReader(abc.ABC):
         out_shape = (max(1, round(rows / downsample)), max(1, round(cols / downsample)))
         return self._downsampled_level(self.best_level_for_downsample(downsample), out_shape)
 
-    def _downsampled_level(self, level: int, out_shape: tuple[int, int], band_rows: int = 2048) -> np.ndarray:
-        """Whole ``level`` area-averaged to ``out_shape``, read in bands of level rows.
+    #: Most level pixels a thumbnail may decode (about 65 000 x 65 000). A larger level with no
+    #: smaller pyramid level is refused with a clear error instead of decoding for many minutes.
+    MAX_THUMBNAIL_SOURCE_PX = 2**32
 
-        Exact area averaging (same as one :func:`resize_area` of the whole level): columns are
-        resampled per band, rows through a running cumulative sum evaluated at the output row
-        edges, so only one band of the level is ever held in memory.
+    #: Pixels held per block while a thumbnail is computed (memory stays bounded by a few
+    #: hundred MB whatever the level size).
+    THUMBNAIL_BLOCK_PX = 2**23
+
+    def _rows_read_unit(self, level: int) -> int:
+        """Rows a read of ``level`` decodes at once across the whole width (strips), 0 if none."""
+        return 0
+
+    def _downsampled_level(self, level: int, out_shape: tuple[int, int], band_rows: int | None = None,
+                           col_chunk: int | None = None) -> np.ndarray:
+        """Whole ``level`` area-averaged to ``out_shape``, read in bounded blocks.
+
+        Exact area averaging (same as one :func:`resize_area` of the whole level up to float
+        rounding): blocks of ``band_rows`` x ``col_chunk`` level pixels are read one at a time;
+        columns are resampled through a running cumulative sum evaluated at the output column
+        edges, rows likewise at the output row edges, so neither the level nor a full-width
+        band of it is ever held in memory (only a stripped TIFF's strips, which decode whole).
+
+        Raises
+        ------
+        UnsupportedFormatError
+            The level has more than :attr:`MAX_THUMBNAIL_SOURCE_PX` pixels (a huge image with no
+            usable pyramid).
         """
-        from ._resample import resize_area, resize_area_axis
+        from ._resample import resize_area
 
         l_rows, l_cols = self.level_shapes[level]
         o_rows, o_cols = out_shape
-        if l_rows <= band_rows:
+        if l_rows * l_cols > self.MAX_THUMBNAIL_SOURCE_PX:
+            from ..errors import UnsupportedFormatError
+
+            msg = (f"{self.describe()}: level {level} is {l_rows} x {l_cols} px (rows x cols) and the file has no "
+                   f"smaller pyramid level to make a thumbnail from; decoding {l_rows * l_cols:.3g} px exceeds the "
+                   f"limit of {self.MAX_THUMBNAIL_SOURCE_PX:.3g} px. Save it as a pyramidal (tiled, multi-resolution) "
+                   "TIFF, e.g. vips tiffsave IN OUT --tile --pyramid")
+            raise UnsupportedFormatError(msg)
+        budget = self.THUMBNAIL_BLOCK_PX
+        if band_rows is None and l_rows * l_cols <= budget:
             return resize_area(self._read_level(level, 0, 0, l_rows, l_cols), out_shape)
+        unit = self._rows_read_unit(level)
+        if band_rows is None:
+            band_rows = max(1, min(l_rows, budget // max(l_cols if unit else 1, o_cols, 1), 2048))
+            if unit:
+                band_rows = max(unit, band_rows // unit * unit)
+        if col_chunk is None:
+            col_chunk = l_cols if unit else max(1, budget // band_rows)
         factor = l_rows / o_rows
         edges = np.arange(o_rows + 1, dtype=np.float64) * factor
-        at_edges = np.zeros((o_rows + 1, o_cols, 3), dtype=np.float64)
-        carry = np.zeros((1, o_cols, 3), dtype=np.float64)
-        done = 0  # edges evaluated so far
+        out = np.empty((o_rows, o_cols, 3), dtype=np.uint8)
+        carry = np.zeros((1, o_cols, 3), dtype=np.float64)  # row-cumulative sum up to the band
+        prev = np.zeros((1, o_cols, 3), dtype=np.float64)  # its value at the last edge evaluated
+        done = 1  # edge 0 (value 0) is known
         for r0 in range(0, l_rows, band_rows):
             h = min(band_rows, l_rows - r0)
-            narrow = resize_area_axis(self._read_level(level, r0, 0, h, l_cols), o_cols, 1)
+            narrow = self._columns_area(level, r0, h, o_cols, col_chunk)
             csum = np.concatenate([carry, carry + np.cumsum(narrow, axis=0, dtype=np.float64)])
-            last = r0 + h >= l_rows
-            stop = o_rows + 1 if last else int(np.searchsorted(edges, r0 + h, side="left"))
-            pos = edges[done:stop] - r0
-            lo = np.minimum(np.floor(pos).astype(np.intp), h - 1)
-            frac = (pos - lo)[:, None, None]
-            at_edges[done:stop] = csum[lo] + frac * (csum[lo + 1] - csum[lo])
-            done, carry = stop, csum[-1:]
-        out = (at_edges[1:] - at_edges[:-1]) / factor
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+            del narrow
+            stop = o_rows + 1 if r0 + h >= l_rows else int(np.searchsorted(edges, r0 + h, side="left"))
+            if stop > done:
+                pos = edges[done:stop] - r0
+                lo = np.minimum(np.floor(pos).astype(np.intp), h - 1)
+                frac = (pos - lo)[:, None, None]
+                vals = csum[lo] + frac * (csum[lo + 1] - csum[lo])
+                both = np.concatenate([prev, vals])
+                out[done - 1 : stop - 1] = np.clip((both[1:] - both[:-1]) / factor + 0.5, 0, 255).astype(np.uint8)
+                prev, done = vals[-1:], stop
+            carry = csum[-1:]
+        return out
+
+    def _columns_area(self, level: int, r0: int, h: int, o_cols: int, col_chunk: int) -> np.ndarray:
+        """Rows ``r0:r0+h`` of ``level`` area-averaged along columns to ``o_cols``: (h, o_cols, 3) float64."""
+        l_cols = self.level_shapes[level][1]
+        factor = l_cols / o_cols
+        edges = np.arange(o_cols + 1, dtype=np.float64) * factor
+        at_edges = np.empty((h, o_cols + 1, 3), dtype=np.float64)
+        carry = np.zeros((h, 1, 3), dtype=np.float64)
+        done = 0
+        piece = max(1, self.THUMBNAIL_BLOCK_PX // max(h, 1))  # float64 temporaries stay bounded
+        for c0 in range(0, l_cols, col_chunk):
+            block = self._read_level(level, r0, c0, h, min(col_chunk, l_cols - c0))
+            for s0 in range(0, block.shape[1], piece):
+                part = block[:, s0 : s0 + piece]
+                start, w = c0 + s0, part.shape[1]
+                # integer prefix sums (one uint32 pass, exact), gathered at the edges only
+                csum = np.cumsum(part, axis=1, dtype=np.uint32 if w < 2**24 else np.uint64)
+                stop = o_cols + 1 if start + w >= l_cols else int(np.searchsorted(edges, start + w, side="left"))
+                pos = edges[done:stop] - start
+                lo = np.minimum(np.floor(pos).astype(np.intp), w - 1)
+                frac = (pos - lo)[None, :, None]
+                before = np.where((lo > 0)[None, :, None], csum[:, np.maximum(lo - 1, 0)], 0)
+                at_edges[:, done:stop] = carry + before + frac * part[:, lo]
+                done, carry = stop, carry + csum[:, -1:]
+        return (at_edges[:, 1:] - at_edges[:, :-1]) / factor
 
     def warn_unknown_mpp(self) -> None:
         warnings.warn(

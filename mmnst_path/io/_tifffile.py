@@ -301,6 +301,12 @@ class TiffSlideReader(SlideReader):
 
     # ----------------------------------------------------------------------------------------
     # pixels
+    def _rows_read_unit(self, level: int) -> int:
+        page = self._pages[level]
+        if page.is_tiled or not _direct_ok(page):
+            return 0
+        return min(int(page.rowsperstrip or page.imagelength), int(page.imagelength))
+
     def _read_level(self, level: int, row: int, col: int, height: int, width: int) -> np.ndarray:
         page = self._pages[level]
         if self._fd is None:
