@@ -292,7 +292,7 @@ class SlideReader(abc.ABC):
                 frac = (pos - lo)[None, :, None]
                 before = np.where((lo > 0)[None, :, None], csum[:, np.maximum(lo - 1, 0)], 0)
                 at_edges[:, done:stop] = carry + before + frac * part[:, lo]
-                done, carry = stop, carry + csum[:, -1:]
+                done, carry = stop, carry + csum[:, -1:].astype(np.float64)
         return (at_edges[:, 1:] - at_edges[:, :-1]) / factor
 
     def warn_unknown_mpp(self) -> None:
