@@ -235,3 +235,42 @@ def test_analyze_refuses_an_image_without_pixel_size_until_one_is_entered(make_n
     assert analyze.result is not None, analyze.controls.status.value
     assert analyze.result.mpp == pytest.approx(0.5)
     assert "pixel size: 0.5 µm/px (entered by the user)" in analyze.results.value
+
+
+def test_a_stuck_tile_and_a_failed_tile_are_reported(make_napari_viewer):
+    import threading
+    import time
+
+    from mmnst_path_napari._widgets._analyze import run_in_thread
+
+    def stuck(progress):
+        progress(1, 4)
+        time.sleep(0.3)
+        return "late"
+
+    seen = []
+    gen = run_in_thread(stuck, threading.Event(), heartbeat_s=0.05)
+    while True:
+        try:
+            seen.append(next(gen))
+        except StopIteration as stop:
+            returned = stop.value
+            break
+    assert returned == "late"
+    assert seen[0] == (1, 4)
+    idle = [v for v in seen if len(v) == 3]
+    assert idle
+    assert all(v[:2] == (1, 4) for v in idle)
+    assert idle[-1][2] > idle[0][2]
+
+    viewer = make_napari_viewer()
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    analyze._on_progress((1, 4, 45.0))
+    assert "no tile finished for 45 s" in analyze.controls.status.value
+    from mmnst_path.tiling import TileError
+
+    analyze._on_error(
+        TileError("analyze_tile failed on tile 3 of x.svs: boom\n--- worker traceback ---\nTraceback")
+    )
+    assert analyze.controls.status.value == "error: TileError: analyze_tile failed on tile 3 of x.svs: boom"
+    assert "worker traceback" in analyze.results.value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +31,21 @@ if TYPE_CHECKING:
 __all__ = ["AUTO", "REGIONS", "AnalyzeWidget", "run_in_thread"]
 
 REGIONS = ("current view", "selected shapes", "whole image")
+#: seconds without a finished tile after which the status says so
+STUCK_S = 30.0
 #: stains choice running the CLI's automatic detection
 AUTO = "auto (detect)"
 
 
-def run_in_thread(fn: Callable[[Callable[[int, int], None]], Any], cancel: threading.Event) -> Generator:
+def run_in_thread(
+    fn: Callable[[Callable[[int, int], None]], Any], cancel: threading.Event, heartbeat_s: float = 5.0
+) -> Generator:
     """Generator running ``fn(progress)`` in a helper thread, yielding ``(done, total)`` updates.
 
     Meant as the body of a napari ``thread_worker``: the yields reach the GUI thread, ``progress``
-    raises :class:`Cancelled` once ``cancel`` is set, and the generator returns ``fn``'s result.
+    raises :class:`Cancelled` once ``cancel`` is set, and the generator returns ``fn``'s result
+    (or raises its exception). When no progress comes for ``heartbeat_s`` seconds it yields
+    ``(done, total, seconds since the last progress)``, so a stuck tile shows in the GUI.
     """
     q: queue.Queue = queue.Queue()
 
@@ -54,9 +61,16 @@ def run_in_thread(fn: Callable[[Callable[[int, int], None]], Any], cancel: threa
             q.put(("error", exc))
 
     threading.Thread(target=target, daemon=True, name="mmnst-path-analysis").start()
+    last = (0, 0)
+    since = time.monotonic()
     while True:
-        kind, value = q.get()
+        try:
+            kind, value = q.get(timeout=heartbeat_s)
+        except queue.Empty:  # nothing finished for a while: say so (a stuck tile is visible)
+            yield (*last, time.monotonic() - since)
+            continue
         if kind == "progress":
+            last, since = value, time.monotonic()
             yield value
         elif kind == "done":
             return value
@@ -296,10 +310,13 @@ class AnalyzeWidget(Container):
             box = Box(0, 0, rows, cols)
         return box
 
-    def _on_progress(self, value: tuple[int, int]) -> None:
-        done, total = value
+    def _on_progress(self, value: tuple[Any, ...]) -> None:
+        done, total = value[0], value[1]
         self.controls.progress.value = int(100 * done / total) if total else 0
-        self.controls.status.value = f"tiles {done}/{total}" if total else "analysing..."
+        text = f"tiles {done}/{total}" if total else "analysing..."
+        if len(value) > 2 and value[2] >= STUCK_S:
+            text += f" — no tile finished for {value[2]:.0f} s (Cancel stops the run)"
+        self.controls.status.value = text
 
     def clear_layers(self) -> None:
         """Remove the layers of the previous run (by this or another Analyze widget)."""
@@ -338,4 +355,10 @@ class AnalyzeWidget(Container):
         if isinstance(exc, Cancelled) or self._cancel.is_set():
             self.controls.status.value = "cancelled (the layers show the previous result, if any)"
         else:
-            self.controls.status.value = f"error: {exc}"
+            # one line in the status, the whole message (tile, file, worker traceback) in the panel
+            text = str(exc)
+            self.controls.status.value = (
+                f"error: {type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+            )
+            self.results.value = f"the analysis failed ({type(exc).__name__}):\n{text}"
+            self.notice.value = "analysis failed: the layers show the previous result, if any"
