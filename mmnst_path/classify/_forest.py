@@ -1,0 +1,180 @@
+"""A random forest as plain arrays, with a vectorised numpy predictor.
+
+The trees of a fitted scikit-learn ``RandomForestClassifier`` / ``ExtraTreesClassifier`` are
+stored as five concatenated arrays (every tree's nodes one after another) plus the offset of
+each tree's root. Prediction walks all samples down all trees at once, one depth level per
+numpy step, so it costs ``depth`` vector operations instead of a Python loop per sample, and
+needs no scikit-learn at run time.
+
+Comparison rule (the one scikit-learn uses): features are cast to float32, then compared as
+float64 with the float64 thresholds, ``x <= threshold`` going left. Leaf values are the class
+fractions of the training samples in the leaf; the forest's probability is their mean over
+trees, which equals ``predict_proba`` of the fitted estimator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Forest"]
+
+ARRAY_KEYS = ("left", "right", "feature", "threshold", "value", "roots")
+
+
+@dataclass(frozen=True, eq=False)
+class Forest:
+    """Concatenated trees of a classification forest.
+
+    Attributes
+    ----------
+    left, right : (nodes,) int32
+        Global index of each node's children; -1 at leaves.
+    feature : (nodes,) int32
+        Feature index tested at each inner node (-1... at leaves, ignored).
+    threshold : (nodes,) float64
+        Split threshold: ``x[feature] <= threshold`` goes left.
+    value : (nodes, n_classes) float32
+        Class fractions at each node (rows sum to 1 at leaves).
+    roots : (n_trees,) int32
+        Global index of each tree's root.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+
+    @property
+    def n_trees(self) -> int:
+        return int(self.roots.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.value.shape[1])
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.left.shape[0])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays by name (what a model file stores)."""
+        return {key: getattr(self, key) for key in ARRAY_KEYS}
+
+    @classmethod
+    def from_sklearn(cls, estimator: Any, n_classes: int, class_index: np.ndarray | None = None) -> Forest:
+        """Arrays of a fitted scikit-learn forest classifier.
+
+        Parameters
+        ----------
+        estimator : RandomForestClassifier or ExtraTreesClassifier
+            Fitted, single output.
+        n_classes : int
+            Columns of the stored class fractions.
+        class_index : (len(estimator.classes_),) int array or None
+            Column of each of ``estimator.classes_`` (None = ``estimator.classes_`` themselves,
+            which must then be integers in ``[0, n_classes)``). Classes absent from the training
+            data keep probability 0.
+        """
+        cols = np.asarray(estimator.classes_ if class_index is None else class_index, dtype=np.int64)
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ARRAY_KEYS[:-1]}
+        roots, offset = [], 0
+        for est in estimator.estimators_:
+            tree = est.tree_
+            n = int(tree.node_count)
+            leaf = tree.children_left < 0
+            parts["left"].append(np.where(leaf, -1, tree.children_left + offset))
+            parts["right"].append(np.where(leaf, -1, tree.children_right + offset))
+            parts["feature"].append(np.where(leaf, -1, tree.feature))
+            parts["threshold"].append(np.where(leaf, 0.0, tree.threshold))
+            raw = np.asarray(tree.value[:, 0, :], dtype=np.float64)
+            frac = raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-300)  # counts (old sklearn) or fractions
+            value = np.zeros((n, n_classes), np.float64)
+            value[:, cols] = frac
+            parts["value"].append(value)
+            roots.append(offset)
+            offset += n
+        return cls(
+            left=np.concatenate(parts["left"]).astype(np.int32),
+            right=np.concatenate(parts["right"]).astype(np.int32),
+            feature=np.concatenate(parts["feature"]).astype(np.int32),
+            threshold=np.concatenate(parts["threshold"]).astype(np.float64),
+            value=np.concatenate(parts["value"]).astype(np.float32),
+            roots=np.asarray(roots, dtype=np.int32),
+        )
+
+    def validate(self, n_features: int) -> str | None:
+        """None when the arrays form a valid forest over ``n_features``, else what is wrong.
+
+        Checked: dtypes and shapes, every child index inside the forest and after its parent (so
+        traversal ends), leaves marked on both sides, feature indices in range, finite
+        thresholds and values, non-negative values, roots in order.
+        """
+        kinds = {"left": "i", "right": "i", "feature": "i", "threshold": "f", "value": "f", "roots": "i"}
+        for key, kind in kinds.items():
+            a = getattr(self, key)
+            if not isinstance(a, np.ndarray) or a.dtype.kind != kind:
+                return f"array {key!r} has dtype {getattr(a, 'dtype', type(a))}, expected kind {kind!r}"
+        n = self.left.shape[0] if self.left.ndim == 1 else -1
+        for key in ("right", "feature", "threshold"):
+            if getattr(self, key).shape != (n,):
+                return f"array {key!r} has shape {getattr(self, key).shape}, expected ({n},)"
+        if n < 1 or self.value.ndim != 2 or self.value.shape[0] != n or self.value.shape[1] < 1:
+            return f"value has shape {self.value.shape}, expected ({n}, n_classes)"
+        if self.roots.ndim != 1 or self.roots.size < 1:
+            return f"roots has shape {self.roots.shape}, expected (n_trees,) with n_trees >= 1"
+        idx = np.arange(n)
+        left, right = self.left.astype(np.int64), self.right.astype(np.int64)
+        leaf = left < 0
+        inner = ~leaf
+        roots = self.roots.astype(np.int64)
+        if not (roots[0] == 0 and np.all(np.diff(roots) > 0) and roots[-1] < n):
+            return "roots are not increasing node indices starting at 0"
+        checks = (
+            (np.all(left[leaf] == -1) and np.all(right[leaf] == -1), "leaves must have -1 on both sides"),
+            (np.all((left[inner] > idx[inner]) & (left[inner] < n)), "left child index out of order or range"),
+            (np.all((right[inner] > idx[inner]) & (right[inner] < n)), "right child index out of order or range"),
+            (np.all((self.feature[inner] >= 0) & (self.feature[inner] < n_features)),
+             f"feature index outside [0, {n_features})"),
+            (bool(np.all(np.isfinite(self.threshold[inner]))), "non-finite threshold"),
+            (bool(np.all(np.isfinite(self.value)) and np.all(self.value >= 0)), "negative or non-finite leaf value"),
+        )
+        for ok, what in checks:
+            if not ok:
+                return str(what)
+        return None
+
+    def predict_proba(self, x: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
+        """Mean leaf class fractions over trees: (K, F) features -> (K, n_classes) float64.
+
+        Features are taken as float32 (scikit-learn's rule), compared in float64. NaN features
+        go right (``NaN <= t`` is false), as in scikit-learn's predict for trees fitted without
+        missing values; callers should not pass NaN.
+        """
+        x = np.asarray(x, dtype=np.float32)
+        k = x.shape[0]
+        out = np.empty((k, self.n_classes), np.float64)
+        for start in range(0, k, chunk):
+            out[start:start + chunk] = self._predict_chunk(x[start:start + chunk])
+        return out
+
+    def _predict_chunk(self, x: np.ndarray) -> np.ndarray:
+        k = x.shape[0]
+        node = np.broadcast_to(self.roots.astype(np.intp), (k, self.n_trees)).copy()
+        sample = np.broadcast_to(np.arange(k, dtype=np.intp)[:, None], node.shape)
+        flat_x = x.reshape(-1)
+        nf = x.shape[1]
+        active = np.flatnonzero(self.left[node.ravel()] >= 0)
+        node_flat = node.reshape(-1)
+        sample_flat = sample.reshape(-1)
+        while active.size:
+            n = node_flat[active]
+            vals = flat_x[sample_flat[active] * nf + self.feature[n]].astype(np.float64)
+            node_flat[active] = np.where(vals <= self.threshold[n], self.left[n], self.right[n])
+            active = active[self.left[node_flat[active]] >= 0]
+        leaf_values = self.value[node_flat].astype(np.float64).reshape(k, self.n_trees, self.n_classes)
+        return leaf_values.mean(axis=1)

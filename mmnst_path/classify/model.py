@@ -1,0 +1,309 @@
+"""Classifier models as data: a portable, validated, pickle-free file with a model card.
+
+One format for every learned classifier of the project (nucleus / cell classes, tissue classes):
+features -> forest -> class probabilities. A model file (``.mmnst``, a zip written by
+``numpy.savez_compressed``) holds
+
+- ``header``: UTF-8 JSON as a uint8 array: ``format``, ``format_version``, ``kind``
+  (``"nucleus"`` or ``"tissue"``), the ordered ``classes`` (index, name, RGB colour), the
+  ``features`` (name, unit and description of each column, in order), the feature ``settings``
+  the features must be computed with (pixel size in µm/px, radii in µm, the stain matrix), and
+  the ``card`` (licence, authors, training data with its licence and attribution, intended
+  stains and tissues, per-class validation figures, software versions);
+- the forest arrays (:class:`~mmnst_path.classify._forest.Forest`);
+- ``test_x`` / ``test_proba``: a few feature rows and the probabilities the model gave them when
+  it was saved. Loading re-predicts them and refuses the file when they differ (a file damaged in
+  a way the checks below miss, or a predictor that changed), so a model is never silently wrong.
+
+Loading reads only numeric arrays (``allow_pickle=False``): a model file from someone else
+cannot run code. Every array and header field is checked; a damaged, foreign or newer file gets a
+:class:`~mmnst_path.errors.CorruptFileError` naming the file and the problem. The model id is
+the SHA-256 of the header (without the id) and the arrays, so two files with the same id predict
+the same; it is written into every result that used the model.
+
+Format versions: ``FORMAT_VERSION`` is 1. A file with a higher version is refused ("written by a
+newer mmnst_path"); when version 2 comes, version-1 files will be migrated on load, never
+rewritten in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, CorruptFileError
+from ._forest import ARRAY_KEYS, Forest
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "FeatureSpec", "load_model"]
+
+FORMAT = "mmnst_path.classifier"
+FORMAT_VERSION = 1
+KINDS = ("nucleus", "tissue")
+_MAX_HEADER = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """One output class: its column index in the probabilities, name and display colour (RGB 0-255)."""
+
+    index: int
+    name: str
+    colour: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature column: name, unit and what it measures."""
+
+    name: str
+    unit: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ClassifierModel:
+    """A trained classifier: forest, classes, feature recipe and model card.
+
+    Attributes
+    ----------
+    kind : {"nucleus", "tissue"}
+    classes : tuple of ClassSpec
+        In probability-column order.
+    features : tuple of FeatureSpec
+        In feature-column order.
+    settings : dict
+        What the features must be computed with (JSON-able): pixel size, radii (µm), stains.
+    card : dict
+        Model card (JSON-able): name, version, licence, training data, validation figures.
+    forest : Forest
+    test_x : (k, F) float32 ndarray
+        Embedded test rows.
+    test_proba : (k, n_classes) float64 ndarray
+        Their probabilities when the model was made.
+    """
+
+    kind: str
+    classes: tuple[ClassSpec, ...]
+    features: tuple[FeatureSpec, ...]
+    settings: dict[str, Any]
+    card: dict[str, Any]
+    forest: Forest
+    test_x: np.ndarray = field(repr=False)
+    test_proba: np.ndarray = field(repr=False)
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def build(cls, *, kind: str, classes: Sequence[ClassSpec], features: Sequence[FeatureSpec],
+              settings: Mapping[str, Any], card: Mapping[str, Any], forest: Forest,
+              test_x: np.ndarray) -> ClassifierModel:
+        """A model whose embedded test case is computed from ``test_x`` now."""
+        tx = np.asarray(test_x, dtype=np.float32)
+        model = cls(kind, tuple(classes), tuple(features), json.loads(json.dumps(dict(settings))),
+                    json.loads(json.dumps(dict(card))), forest, tx, np.zeros((0, len(classes))))
+        problem = model._problem()
+        if problem:
+            raise ConfigError(f"invalid classifier model: {problem}")
+        return replace(model, test_proba=forest.predict_proba(tx))
+
+    # -- use ----------------------------------------------------------------------------------
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.classes)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name", "unnamed"))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """(K, F) features in :attr:`feature_names` order -> (K, n_classes) float64 probabilities."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != len(self.features):
+            msg = f"model {self.name!r} expects (K, {len(self.features)}) features, got shape {x.shape}"
+            raise ConfigError(msg)
+        return self.forest.predict_proba(x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(K,) int class index of the most probable class (first on ties)."""
+        return np.argmax(self.predict_proba(x), axis=1)
+
+    # -- identity -----------------------------------------------------------------------------
+    def header(self) -> dict[str, Any]:
+        """The JSON header (without the id)."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind,
+            "classes": [{"index": c.index, "name": c.name, "colour": list(c.colour)} for c in self.classes],
+            "features": [{"name": f.name, "unit": f.unit, "description": f.description} for f in self.features],
+            "settings": self.settings,
+            "card": self.card,
+        }
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays = dict(self.forest.arrays())
+        arrays["test_x"] = self.test_x
+        arrays["test_proba"] = self.test_proba
+        return arrays
+
+    @property
+    def model_id(self) -> str:
+        """``sha256:<first 16 hex>`` of the canonical header and the arrays (content hash)."""
+        return _content_id(self.header(), self._arrays())
+
+    def describe(self) -> dict[str, Any]:
+        """What a result records about the model: id, name, version, kind, classes."""
+        return {"id": self.model_id, "name": self.name, "version": self.card.get("version"),
+                "kind": self.kind, "classes": list(self.class_names)}
+
+    # -- files --------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model atomically (temporary file in the same folder, then rename)."""
+        path = Path(path)
+        header = self.header()
+        header["model_id"] = self.model_id
+        raw = json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        buf = io.BytesIO()
+        np.savez_compressed(buf, header=np.frombuffer(raw, dtype=np.uint8), **self._arrays())  # type: ignore[arg-type]
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(buf.getvalue())
+                fh.flush()
+                os.fsync(fh.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _problem(self) -> str | None:
+        if self.kind not in KINDS:
+            return f"kind {self.kind!r} is not one of {KINDS}"
+        names = [c.name for c in self.classes]
+        if not names or len(set(names)) != len(names):
+            return f"class names must be distinct and non-empty, got {names}"
+        if [c.index for c in self.classes] != list(range(len(names))):
+            return "class indices must be 0, 1, 2... in order"
+        if any(len(c.colour) != 3 or not all(0 <= int(v) <= 255 for v in c.colour) for c in self.classes):
+            return "class colours must be three values in 0-255"
+        fnames = [f.name for f in self.features]
+        if not fnames or len(set(fnames)) != len(fnames):
+            return f"feature names must be distinct and non-empty, got {fnames}"
+        problem = self.forest.validate(len(fnames))
+        if problem:
+            return problem
+        if self.forest.n_classes != len(names):
+            return f"forest has {self.forest.n_classes} class columns for {len(names)} classes"
+        tx = self.test_x
+        if tx.ndim != 2 or tx.shape[1] != len(fnames) or tx.shape[0] < 1 or not np.all(np.isfinite(tx)):
+            return f"test_x must be finite (k >= 1, {len(fnames)}) rows, got shape {tx.shape}"
+        return None
+
+
+def _content_id(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def _corrupt(path: Path, what: str) -> CorruptFileError:
+    return CorruptFileError(f"classifier model {str(path)!r}: {what}")
+
+
+def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
+    """Read, validate and self-test a model file written by :meth:`ClassifierModel.save`.
+
+    Parameters
+    ----------
+    path : str or Path
+    kind : {"nucleus", "tissue"} or None
+        Refuse a model of another kind (e.g. a tissue model given as ``--cell-model``).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    CorruptFileError
+        Not a model file, damaged, tampered with, of a newer format, or failing its own test case.
+    ConfigError
+        A valid model of the wrong ``kind``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"classifier model {str(path)!r} does not exist or is not a file"
+        raise FileNotFoundError(msg)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise _corrupt(path, f"not a readable pickle-free model file ({type(exc).__name__}: {exc})") from exc
+    raw = data.pop("header", None)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_HEADER:
+        raise _corrupt(path, "no JSON header (is this an mmnst_path model file?)")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _corrupt(path, f"header is not valid JSON ({exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise _corrupt(path, f"header format is {header.get('format') if isinstance(header, dict) else None!r}, "
+                             f"expected {FORMAT!r}")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise _corrupt(path, f"format_version {version!r} is not a positive integer")
+    if version > FORMAT_VERSION:
+        raise _corrupt(path, f"format_version {version} was written by a newer mmnst_path (this one reads "
+                             f"up to {FORMAT_VERSION}): upgrade mmnst_path")
+    try:
+        classes = tuple(ClassSpec(int(c["index"]), str(c["name"]), tuple(int(v) for v in c["colour"]))  # type: ignore[arg-type]
+                        for c in header["classes"])
+        features = tuple(FeatureSpec(str(f["name"]), str(f.get("unit", "")), str(f.get("description", "")))
+                         for f in header["features"])
+        settings, card = header["settings"], header["card"]
+        kind_found = str(header["kind"])
+        if not isinstance(settings, dict) or not isinstance(card, dict):
+            raise TypeError("settings and card must be JSON objects")
+        forest = Forest(**{key: data.pop(key) for key in ARRAY_KEYS})
+        test_x, test_proba = data.pop("test_x"), data.pop("test_proba")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _corrupt(path, f"header field or array missing or of the wrong type ({exc!r})") from exc
+    if data:
+        raise _corrupt(path, f"unexpected arrays {sorted(data)[:5]}")
+    model = ClassifierModel(kind_found, classes, features, settings, card, forest, test_x, test_proba)
+    problem = model._problem()
+    if problem:
+        raise _corrupt(path, problem)
+    stored_id = header.get("model_id")
+    if stored_id != model.model_id:
+        raise _corrupt(path, f"content hash {model.model_id} does not match the recorded {stored_id!r} "
+                             "(the file was changed after it was written)")
+    if test_proba.shape != (test_x.shape[0], len(classes)) or test_proba.dtype.kind != "f":
+        raise _corrupt(path, f"test_proba has shape {test_proba.shape}, expected ({test_x.shape[0]}, {len(classes)})")
+    again = forest.predict_proba(test_x)
+    if not np.allclose(again, test_proba, rtol=0, atol=1e-6):
+        worst = float(np.max(np.abs(again - test_proba)))
+        raise _corrupt(path, f"embedded test case fails (probabilities differ by up to {worst:.3g})")
+    if kind is not None and model.kind != kind:
+        msg = f"classifier model {str(path)!r} is a {model.kind} model, expected a {kind} model"
+        raise ConfigError(msg)
+    return model
