@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 ANALYSIS_MPP = 0.5
+CELL_MODEL: str | None = None  # --cell-model: "default", "none" or a model file (None = the config default)
 MATCH_UM = 6.0
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a source checkout without installing
@@ -144,9 +145,10 @@ def measure_direct(rgb: np.ndarray, mpp: float) -> Measured:
 def measure_pipeline(rgb: np.ndarray, mpp: float) -> Measured:
     """The public API: ``mmnst_path.pipeline.analyze_region`` with the default config."""
     from mmnst_path.aggregate import CELL_CLASSES
-    from mmnst_path.pipeline import analyze_region
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
-    result = analyze_region(rgb, mpp=mpp)
+    config = AnalysisConfig.from_mapping({"ki67": {"cell_model": CELL_MODEL}}) if CELL_MODEL else None
+    result = analyze_region(rgb, config, mpp=mpp)
     cells = result.cells
     names = np.asarray(CELL_CLASSES)[np.asarray(cells.cls, dtype=np.intp)]
     return Measured(np.c_[cells.row, cells.col], names.astype(str))
@@ -305,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also report the even / odd image halves (tune on one, check on the other)",
     )
+    parser.add_argument("--cell-model", default=None,
+                        help="nucleus model for the Ki67 count: default, none or a .mmnst file")
     args = parser.parse_args(argv)
+    global CELL_MODEL
+    CELL_MODEL = args.cell_model
     engine = args.engine
     if engine == "auto":
         try:

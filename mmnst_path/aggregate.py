@@ -22,6 +22,7 @@ from .geometry import Box
 
 __all__ = [
     "CELL_CLASSES",
+    "CELL_TYPES",
     "CellTable",
     "Hotspot",
     "LowResMap",
@@ -36,6 +37,8 @@ __all__ = [
 
 #: Class codes of :attr:`CellTable.cls` (index into this tuple).
 CELL_CLASSES = ("positive", "negative", "pigment", "excluded")
+#: Codes of the ``cell_type`` column (cell-model class; index into this tuple).
+CELL_TYPES = ("unclassified", "tumour", "lymphocyte", "stromal", "macrophage", "other")
 
 T = TypeVar("T")
 
@@ -207,6 +210,9 @@ def apply_slide_threshold(
     in_index = (cells.cls == pos) | (cells.cls == neg)
     threshold = slide_positive_threshold(dab[in_index], params)
     flip = ((cells.cls == neg) | (cells.cls == exc)) & (dab >= threshold)
+    if "cell_type" in cells.columns:  # nuclei the cell model took out of the index stay out
+        ctype = np.asarray(cells.columns["cell_type"], dtype=np.intp)
+        flip &= np.isin(ctype, (CELL_TYPES.index("unclassified"), CELL_TYPES.index("tumour")))
     if not flip.any():
         return cells, tiles, counts, threshold
     from_neg, from_exc = flip & (cells.cls == neg), flip & (cells.cls == exc)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregate import CELL_CLASSES, CellTable
+from ..aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from ..geometry import Box
 from ._config import AnalysisConfig
 
@@ -50,6 +50,13 @@ class TileOutput:
 def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
     """Context a tile needs around its core: the largest support of the measures run."""
     halo = config.nuclei.halo_um() if "ki67" in measures else 0.0
+    if "ki67" in measures:  # the cell model's context features reach beyond the nucleus
+        from ..classify import resolve_model
+        from ..classify.cells import feature_settings
+
+        model = resolve_model(config.ki67.cell_model, "nucleus")
+        if model is not None:
+            halo += feature_settings(model).context_um()
     halo = max(halo, config.pigment.halo_um())
     if "melanin" in measures:  # the tile's own tissue mask is smoothed by a Gaussian (4 sigma)
         halo = max(halo, 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um())
@@ -91,8 +98,14 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray) -> CellTable:
     columns = {
         name: np.asarray(getattr(cells, name))[keep]
         for name in ("area_um2", "dab_od_mean", "dab_od_max", "hematoxylin_od_mean", "circularity",
-                     "eccentricity", "intensity_bin")
+                     "eccentricity", "intensity_bin", "tumour_probability")
     }
+    tcode = {name: i for i, name in enumerate(CELL_TYPES)}
+    types = np.asarray(cells.cell_type)[keep].astype(str)
+    ctype = np.full(types.shape, tcode["other"], dtype=np.int8)
+    for name, i in tcode.items():
+        ctype[types == name] = i
+    columns["cell_type"] = ctype
     return CellTable(np.asarray(row, np.float64), np.asarray(col, np.float64), cls, columns)
 
 

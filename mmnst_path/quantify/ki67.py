@@ -40,7 +40,7 @@ Everything is computed per label with ``np.bincount`` / ``scipy.ndimage`` (no pe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -145,6 +145,12 @@ class Ki67Params:
         QuPath's 0.2) is simply never lowered.
     weak_stain_min_nuclei : int
         Fewer stained nuclei than this: no adaptation (too few to measure the staining).
+    cell_model : str
+        Nucleus (cell) classifier that decides which nuclei are tumour cells: ``"default"`` (the
+        shipped model, :func:`mmnst_path.classify.default_model_path`), ``"none"`` (every
+        detected nucleus counts, as before the classifier) or the path of a model file made by
+        ``mmnst-path train cells``. Nuclei it calls lymphocyte, stromal, macrophage or other are
+        ``excluded`` from the index and counted by type; positivity stays the DAB measurement.
 
     Notes
     -----
@@ -179,6 +185,7 @@ class Ki67Params:
     weak_stain_fraction: float = 0.7
     weak_stain_min_threshold_od: float = 0.25
     weak_stain_min_nuclei: int = 10
+    cell_model: str = "none"
 
     def __post_init__(self) -> None:
         t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
@@ -222,6 +229,10 @@ class Ki67Params:
             msg = f"Ki67Params.weak_stain_min_nuclei must be an integer >= 1, got {n!r}"
             raise ConfigError(msg)
         object.__setattr__(self, "weak_stain_min_nuclei", int(n))
+        if not isinstance(self.cell_model, str) or not self.cell_model.strip():
+            msg = (f"Ki67Params.cell_model must be 'default', 'none' or the path of a nucleus model file, "
+                   f"got {self.cell_model!r}")
+            raise ConfigError(msg)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Ki67Params:
@@ -238,7 +249,9 @@ class Ki67Params:
 class Ki67Counts:
     """Additive nucleus counts of one region (tile, slide, window).
 
-    ``positive == positive_1plus + positive_2plus + positive_3plus``. Add counts of disjoint
+    ``positive == positive_1plus + positive_2plus + positive_3plus``. ``lymphocyte``, ``stromal``,
+    ``macrophage`` and ``other_cell`` count the nuclei the cell model took out of the index by
+    type (they are part of ``excluded``). Add counts of disjoint
     regions with ``+``; compute ratios once from totals with :func:`ki67_metrics`.
     """
 
@@ -249,6 +262,10 @@ class Ki67Counts:
     positive_1plus: int = 0
     positive_2plus: int = 0
     positive_3plus: int = 0
+    lymphocyte: int = 0
+    stromal: int = 0
+    macrophage: int = 0
+    other_cell: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -285,10 +302,11 @@ class Ki67Counts:
         return self.positive + self.negative + self.pigment + self.excluded
 
     @classmethod
-    def from_classes(cls, classes: Any, bins: Any | None = None) -> Ki67Counts:
+    def from_classes(cls, classes: Any, bins: Any | None = None, cell_types: Any | None = None) -> Ki67Counts:
         """Count per-nucleus classes (strings from :data:`CLASSES`) and intensity bins (0-3).
 
         ``bins`` is required for positive nuclei (values 1-3); ``None`` counts every positive as 1+.
+        ``cell_types`` (cell-model class names) adds the per-type counts of ``excluded`` nuclei.
         """
         cls_arr = np.asarray(classes).astype(str)
         unknown = set(np.unique(cls_arr)) - set(CLASSES)
@@ -314,11 +332,25 @@ class Ki67Counts:
             positive_1plus=int((pos & (b == 1)).sum()),
             positive_2plus=int((pos & (b == 2)).sum()),
             positive_3plus=int((pos & (b == 3)).sum()),
+            **_type_counts(cls_arr == "excluded", cell_types),
         )
 
     def to_mapping(self) -> dict[str, int]:
         """Plain mapping of the counts."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _type_counts(excluded: np.ndarray, cell_types: Any | None) -> dict[str, int]:
+    """Per-type counts of the excluded nuclei (``other_cell`` takes every non-listed type)."""
+    if cell_types is None:
+        return {}
+    types = np.asarray(cell_types).astype(str)
+    if types.shape != excluded.shape:
+        msg = f"cell_types must have the shape of classes {excluded.shape}, got {types.shape}"
+        raise ConfigError(msg)
+    out = {name: int((excluded & (types == name)).sum()) for name in ("lymphocyte", "stromal", "macrophage")}
+    out["other_cell"] = int((excluded & np.isin(types, ("other",))).sum())
+    return out
 
 
 def _allred_proportion_score(fraction: float) -> int:
@@ -434,6 +466,11 @@ class Ki67Cells:
         One of :data:`CLASSES`.
     intensity_bin : (n,) int8
         0 for non-positive nuclei, 1/2/3 for 1+/2+/3+ positive nuclei.
+    cell_type : (n,) str array
+        Class from the cell model (``tumour``, ``lymphocyte``, ``stromal``...), ``unclassified``
+        without one.
+    tumour_probability : (n,) float32
+        The cell model's tumour probability (NaN without a model).
     """
 
     row: np.ndarray
@@ -446,6 +483,15 @@ class Ki67Cells:
     eccentricity: np.ndarray
     cls: np.ndarray
     intensity_bin: np.ndarray
+    cell_type: np.ndarray = field(default_factory=lambda: np.zeros(0, "<U12"))
+    tumour_probability: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    def __post_init__(self) -> None:
+        n = int(self.row.shape[0])
+        if self.cell_type.shape != (n,):
+            object.__setattr__(self, "cell_type", np.full(n, "unclassified", dtype="<U12"))
+        if self.tumour_probability.shape != (n,):
+            object.__setattr__(self, "tumour_probability", np.full(n, np.nan, dtype=np.float32))
 
     def __len__(self) -> int:
         return int(self.row.shape[0])
@@ -456,7 +502,7 @@ class Ki67Cells:
 
     def counts(self) -> Ki67Counts:
         """Additive counts of these cells."""
-        return Ki67Counts.from_classes(self.cls, self.intensity_bin)
+        return Ki67Counts.from_classes(self.cls, self.intensity_bin, self.cell_type)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -643,6 +689,7 @@ def measure_ki67(
     roi_mask: np.ndarray | None = None,
     background: Any = None,
     return_labels: bool = False,
+    cell_model: Any = None,
 ) -> Ki67Region:
     """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
 
@@ -669,17 +716,23 @@ def measure_ki67(
         White point of the OD conversion (None = 255 / the matrix's background).
     return_labels : bool
         Keep the label image (nucleus ``i`` has label ``i + 1``, before any ROI filtering).
+    cell_model : ClassifierModel or None
+        Nucleus model deciding which nuclei are tumour cells (None = the one
+        ``params.cell_model`` names; ``"none"`` there = no cell model).
 
     Returns
     -------
     Ki67Region
         ``cells`` (centroids in pixels of ``rgb``, features, class, intensity bin) and ``counts``.
     """
-    from ..detect.nuclei import NucleusParams, detect_nuclei, nuclei_from_stains
+    from ..classify import resolve_model
+    from ..classify.cells import classify_cells
+    from ..detect.nuclei import NucleusParams, nuclei_from_stains
     from ..geometry import require_mpp
     from ..stain import StainMatrix, load_stains, separate_stains
 
     mpp = require_mpp(mpp, what="image")
+    model = cell_model if cell_model is not None else resolve_model(params.cell_model, "nucleus")
     nparams = NucleusParams() if nuclei_params is None else nuclei_params
     matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
     shape = rgb.shape[:2]
@@ -707,9 +760,10 @@ def measure_ki67(
         dab_plane[hidden] = patch[:, 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, return_labels=True)
     else:
-        extra = {} if background is None else {"background": background}
-        nuclei = detect_nuclei(det_rgb, mpp=mpp, stains=matrix, params=nparams,
-                               return_labels=return_labels, **extra)
+        conc = separate_stains(det_rgb, matrix, stains=("hematoxylin", "dab"), background=background)
+        hem_plane, dab_plane = conc[..., 0], conc[..., 1]
+        nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams,
+                                    return_labels=return_labels or model is not None)
     evidence: dict[str, np.ndarray] = {}
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
@@ -724,6 +778,14 @@ def measure_ki67(
         ring_pigment_fraction=evidence.get("ring"),
         full_dab_od_mean=evidence.get("full_dab"),
     )
+    if model is not None and len(cells):
+        assert nuclei.labels is not None
+        types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp)
+        cls = cells.cls.copy()
+        # positivity stays the stain measurement; the model only decides who is counted
+        cls[np.isin(cls, ("positive", "negative")) & (types != "tumour")] = "excluded"
+        bins = np.where(cls == "positive", cells.intensity_bin, 0).astype(np.int8)
+        cells = replace(cells, cls=cls, intensity_bin=bins, cell_type=types, tumour_probability=p_tumour)
     if roi_mask is not None:
         roi = np.asarray(roi_mask, dtype=bool)
         if roi.shape != shape:
