@@ -33,6 +33,7 @@ import os
 import pickle
 import threading
 import traceback
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,7 +79,9 @@ def _cached_reader(src: _PathSource) -> Any:
     if reader is None:
         from ..io import open_slide
 
-        reader = cache[src] = open_slide(src.path, mpp=src.mpp)
+        with warnings.catch_warnings():  # the parent reported the file's metadata warnings once
+            warnings.simplefilter("ignore")
+            reader = cache[src] = open_slide(src.path, mpp=src.mpp)
         while len(cache) > READER_CACHE_SIZE:
             _, old = cache.popitem(last=False)
             old.close()
