@@ -20,7 +20,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["render_report"]
+__all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
+
+#: per-input page of the full-resolution nucleus check pictures (in the input's folder)
+NUCLEI_PAGE = "nuclei.html"
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
@@ -91,6 +94,14 @@ def _input_meta(r: Mapping[str, Any]) -> str:
     return f'<div class="meta">{" · ".join(parts)}</div>' if parts else ""
 
 
+def _nuclei_link(page: str | None) -> str:
+    """Link to the input's nucleus check pictures (``nuclei.html`` in its folder)."""
+    if not page:
+        return ""
+    href = html.escape(page)
+    return f'<div class="meta"><a href="{href}">check the nuclei (full-resolution fields)</a></div>'
+
+
 def _warnings(r: Mapping[str, Any]) -> list[str]:
     """Reasons to doubt an ok row: no tissue, and the warnings recorded during the run."""
     out = []
@@ -126,6 +137,7 @@ def render_report(
     folders: Mapping[str, str] | None = None,
     comparison: Mapping[str, Any] | None = None,
     title: str = "mmnst-path quantify",
+    nuclei_pages: Mapping[str, str] | None = None,
 ) -> str:
     """The HTML text of the batch report.
 
@@ -140,8 +152,11 @@ def render_report(
     comparison : mapping, optional
         From :func:`mmnst_path.batch.compare_rows`.
     title : str
+    nuclei_pages : mapping of input -> relative path of its nuclei.html, optional
+        Linked as "check the nuclei" (only inputs whose page exists should be given).
     """
     thumbnails = thumbnails or {}
+    nuclei_pages = nuclei_pages or {}
     folders = folders or {}
     n_ok = sum(1 for r in rows if r.get("status") == "ok")
     body = []
@@ -172,7 +187,7 @@ def render_report(
         body.append(
             f'<tr class="{row_class}" data-input="{html.escape(name)}">'
             f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"ci\">{html.escape(name)}</div>"
-            f"{_input_meta(r) if ok else ''}</td>"
+            f"{_input_meta(r) if ok else ''}{_nuclei_link(nuclei_pages.get(name)) if ok else ''}</td>"
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}</td>'
             f"{hot}{_cell(r.get('h_score'), name='h_score')}"
@@ -192,4 +207,48 @@ def render_report(
 <tbody>
 {chr(10).join(body)}
 </tbody></table></body></html>
+"""
+
+
+def render_nuclei_page(
+    input_name: str, fields: Sequence[Mapping[str, Any]], *, mpp: float, note: str = ""
+) -> str:
+    """``nuclei.html`` of one input: its full-resolution check pictures (files beside the page).
+
+    Parameters
+    ----------
+    input_name : str
+    fields : sequence of mapping
+        ``file`` (PNG name), ``title``, ``box`` (level-0 row, col, height, width) and ``counts``
+        (nuclei per class) of each picture.
+    mpp : float
+        µm per level-0 pixel (for the field size).
+    note : str
+        Shown instead of the pictures when there are none (why).
+    """
+    blocks = []
+    for f in fields:
+        row, col, h, w = (int(v) for v in f["box"])
+        counts = ", ".join(f"{k} {int(v)}" for k, v in dict(f["counts"]).items())
+        blocks.append(
+            f'<figure><figcaption><b>{html.escape(str(f["title"]))}</b>: {h * mpp:.0f} × {w * mpp:.0f} µm at '
+            f"level-0 row {row}, col {col} ({counts})</figcaption>"
+            f'<a href="{html.escape(str(f["file"]))}"><img src="{html.escape(str(f["file"]))}" '
+            f'alt="{html.escape(str(f["title"]))}" width="{w}"></a></figure>'
+        )
+    body = "\n".join(blocks) or f"<p>No picture: {html.escape(note or 'no classified nucleus to show.')}</p>"
+    name = html.escape(Path(input_name).name)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>nuclei of {name}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}
+figure{{margin:16px 0}} figcaption{{margin:0 0 6px;font-size:13px}} img{{max-width:100%;height:auto;border:1px solid #ccc}}
+</style></head>
+<body><h1>Nuclei of {name}</h1>
+<p class="sub">Full-resolution fields (1 image pixel = 1 scanned pixel); every nucleus the analysis found is ringed
+in its class colour: <span style="color:#e60000">positive</span>, <span style="color:#005aff">negative</span>,
+<span style="color:#8c8c8c">pigment</span> (not counted), <span style="color:#c89600">excluded</span> (not counted).
+The first field is the densest part of the Ki67 hot-spot window; the others are random places with nuclei.
+Click a picture for the file itself.</p>
+{body}
+</body></html>
 """

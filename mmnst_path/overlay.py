@@ -9,7 +9,13 @@
     -> red 100 %, grey where no nucleus was counted); (3) melanin fraction (brown); (4) necrosis
     fraction (magenta). A panel whose measure was not run says so.
 
-Everything is drawn from the low-resolution maps the result carries (never full resolution).
+Everything above is drawn from the low-resolution maps the result carries (never full resolution).
+
+``nuclei_hotspot.png``, ``nuclei_field_N.png``
+    Full-resolution fields (300 µm, at most 1024 px) of the hot spot and of a few random places
+    with nuclei, every nucleus ringed in its class colour (positive red, negative blue, pigment
+    grey, excluded yellow), so a pathologist can check the classification without napari
+    (:func:`nucleus_fields`, which reads these pixels from the slide).
 """
 
 from __future__ import annotations
@@ -17,13 +23,26 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .aggregate import LowResMap, SlideResult
+from .aggregate import CELL_CLASSES, LowResMap, SlideResult
+from .geometry import Box
 
-__all__ = ["overlay_image", "overlay_png", "thumbnail_png", "tissue_image", "tissue_png"]
+__all__ = [
+    "CLASS_RGB",
+    "NucleusField",
+    "field_boxes",
+    "nucleus_field_image",
+    "nucleus_fields",
+    "overlay_image",
+    "overlay_png",
+    "thumbnail_png",
+    "tissue_image",
+    "tissue_png",
+]
 
 #: Long side of a panel, pixels (small thumbnails are enlarged to it).
 PANEL_PX = 384
@@ -185,3 +204,165 @@ def thumbnail_png(png: bytes, max_px: int = 160) -> bytes:
         img = img.resize((max(1, math.floor(img.size[0] * scale)), max(1, math.floor(img.size[1] * scale))),
                          Image.Resampling.LANCZOS)
     return _png(np.asarray(img))
+
+
+# ------------------------------------------------------------------------------------------------
+# per-nucleus check pictures (full resolution)
+#: ring colour of each nucleus class in the check pictures (RGB)
+CLASS_RGB = {
+    "positive": (230, 0, 0),
+    "negative": (0, 90, 255),
+    "pigment": (140, 140, 140),
+    "excluded": (255, 200, 0),
+}
+
+
+@dataclass(frozen=True)
+class NucleusField:
+    """One full-resolution picture of a field with every nucleus ringed by its class.
+
+    Attributes
+    ----------
+    name : str
+        File stem (``nuclei_hotspot``, ``nuclei_field_1``...).
+    title : str
+        What the field is (hot spot, random field n).
+    box : Box
+        Level-0 region shown (1 picture pixel = 1 level-0 pixel, plus a caption strip on top).
+    counts : dict
+        Nuclei of each class in the picture.
+    png : bytes
+    """
+
+    name: str
+    title: str
+    box: Box
+    counts: dict[str, int]
+    png: bytes
+
+
+def _field_box(center_rc: tuple[float, float], side: int, shape: tuple[int, int]) -> Box:
+    h, w = min(side, shape[0]), min(side, shape[1])
+    r0 = int(min(max(0, round(center_rc[0] - h / 2)), shape[0] - h))
+    c0 = int(min(max(0, round(center_rc[1] - w / 2)), shape[1] - w))
+    return Box(r0, c0, h, w)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a.row < b.row_end and b.row < a.row_end and a.col < b.col_end and b.col < a.col_end
+
+
+def field_boxes(result: SlideResult, *, side_px: int, n_random: int = 3, seed: str = "") -> list[tuple[str, str, Box]]:
+    """(name, title, level-0 box) of the check fields: the densest field of the hot-spot window
+    (when there is one) and up to ``n_random`` random fields centred on random classified nuclei
+    (seeded by ``seed``, e.g. the input name, so a rerun shows the same fields), not overlapping."""
+    import zlib
+
+    cells = result.cells
+    shape = (int(result.shape[0]), int(result.shape[1]))
+    names = np.asarray(CELL_CLASSES, dtype=object)[np.asarray(cells.cls, np.intp)] if len(cells) else np.zeros(0, object)
+    tumour = (names == "positive") | (names == "negative")
+    out: list[tuple[str, str, Box]] = []
+    h = result.hotspot
+    if h is not None and tumour.any():
+        inside = tumour & (cells.row >= h.box.row) & (cells.row < h.box.row_end) \
+            & (cells.col >= h.box.col) & (cells.col < h.box.col_end)  # fmt: skip
+        if inside.any():
+            # the field of the window with the most tumour nuclei (coarse search on their centroids)
+            rr, cc = cells.row[inside], cells.col[inside]
+            best = max(
+                zip(rr, cc, strict=True),
+                key=lambda p: int(np.sum((np.abs(rr - p[0]) < side_px / 2) & (np.abs(cc - p[1]) < side_px / 2))),
+            ) if inside.sum() <= 2000 else (float(np.median(rr)), float(np.median(cc)))  # fmt: skip
+            title = "hot spot" if h.meets_min_nuclei else "densest window (too few nuclei for a hot spot)"
+            out.append(("nuclei_hotspot", title, _field_box(best, side_px, shape)))
+    candidates = np.flatnonzero(tumour)
+    rng = np.random.default_rng(zlib.crc32(seed.encode("utf-8")))
+    for i in rng.permutation(candidates)[: 50 * max(1, n_random)]:
+        if sum(name.startswith("nuclei_field") for name, _, _ in out) >= n_random:
+            break
+        box = _field_box((float(cells.row[i]), float(cells.col[i])), side_px, shape)
+        if any(_overlaps(box, b) for _, _, b in out):
+            continue
+        k = sum(name.startswith("nuclei_field") for name, _, _ in out) + 1
+        out.append((f"nuclei_field_{k}", f"random field {k}", box))
+    return out
+
+
+def _font(size: int) -> Any:
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
+def nucleus_field_image(result: SlideResult, rgb: np.ndarray, box: Box, title: str) -> tuple[np.ndarray, dict[str, int]]:
+    """(picture, counts): ``rgb`` (the level-0 pixels of ``box``) with every nucleus of the result
+    inside ringed in its class colour (ring radius from its area), a caption with the counts and
+    colours, and a 50 µm scale bar."""
+    from PIL import Image, ImageDraw
+
+    cells = result.cells
+    mpp = float(result.mpp)
+    sel = (cells.row >= box.row) & (cells.row < box.row_end) & (cells.col >= box.col) & (cells.col < box.col_end)
+    idx = np.flatnonzero(sel)
+    names: np.ndarray = np.asarray(CELL_CLASSES, dtype=object)[np.asarray(cells.cls, np.intp)[idx]]
+    area = cells.columns.get("area_um2")
+    default_r = 4.0 / mpp  # an 8 µm nucleus when the area is not recorded
+    caption = 44
+    pil = Image.new("RGB", (box.width, box.height + caption), (255, 255, 255))
+    pil.paste(Image.fromarray(np.asarray(rgb, np.uint8)), (0, caption))
+    draw = ImageDraw.Draw(pil)
+    width = max(2, round(0.6 / mpp))
+    for j, name in zip(idx, names, strict=True):
+        r = default_r
+        if area is not None and math.isfinite(float(area[j])) and area[j] > 0:
+            r = math.sqrt(float(area[j]) / math.pi) / mpp
+        r += width + 1
+        y, x = float(cells.row[j]) - box.row + caption, float(cells.col[j]) - box.col
+        draw.ellipse((x - r, y - r, x + r, y + r), outline=CLASS_RGB.get(str(name), (255, 255, 255)), width=width)
+    counts = {k: int(np.sum(np.asarray(names) == k)) for k in CLASS_RGB}
+    font = _font(13)
+    draw.text((6, 4), f"{title}: {box.height * mpp:.0f} x {box.width * mpp:.0f} um at level-0 row {box.row}, "
+                      f"col {box.col}", fill=(0, 0, 0), font=font)  # fmt: skip
+    x = 6
+    for k, colour in CLASS_RGB.items():
+        text = f"{k} {counts[k]}"
+        draw.ellipse((x, 25, x + 12, 37), outline=colour, width=3)
+        draw.text((x + 16, 24), text, fill=(0, 0, 0), font=font)
+        x += 28 + int(draw.textlength(text, font=font))
+    pos, neg = counts["positive"], counts["negative"]
+    if pos + neg:
+        draw.text((x + 8, 24), f"Ki67 {100 * pos / (pos + neg):.1f} % here", fill=(0, 0, 0), font=font)
+    bar = 50 / mpp  # 50 µm scale bar, bottom left
+    y = box.height + caption - 10
+    draw.rectangle((8, y - 4, 8 + bar, y), fill=(0, 0, 0))
+    draw.text((8, y - 20), "50 um", fill=(0, 0, 0), font=font)
+    return np.asarray(pil), counts
+
+
+def nucleus_fields(
+    result: SlideResult, reader: Any, *, side_um: float = 300.0, max_side_px: int = 1024, n_random: int = 3
+) -> list[NucleusField]:
+    """Full-resolution check pictures of the hot spot and ``n_random`` random fields.
+
+    Parameters
+    ----------
+    result : SlideResult
+        A result with classified nuclei (Ki67).
+    reader : SlideReader
+        The slide the result came from (level-0 pixels are read from it).
+    side_um : float
+        Field side in µm (at most ``max_side_px`` level-0 pixels).
+    """
+    if not len(result.cells):
+        return []
+    side = max(64, min(max_side_px, round(side_um / float(result.mpp))))
+    out = []
+    for name, title, box in field_boxes(result, side_px=side, n_random=n_random, seed=str(result.input)):
+        rgb = reader.read_region(box, 0)
+        img, counts = nucleus_field_image(result, rgb, box, title)
+        out.append(NucleusField(name, title, box, counts, _png(img)))
+    return out

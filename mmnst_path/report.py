@@ -353,6 +353,7 @@ RESULT_FILES = {
     "geojson": "cells.geojson",
     "overlay": "overlay.png",
     "tissue": "tissue.png",
+    "nuclei": "nuclei.html",  # with nuclei_hotspot.png, nuclei_field_N.png (Ki67 results only)
     "result": "result.json",
 }
 
@@ -362,7 +363,7 @@ def write_result(
     out_dir: str | os.PathLike[str],
     *,
     rois: Sequence[Roi] = (),
-    outputs: Sequence[str] = ("cells", "cells_gz", "geojson", "overlay", "tissue"),
+    outputs: Sequence[str] = ("cells", "cells_gz", "geojson", "overlay", "tissue", "nuclei"),
     geojson_shape: str = "polygon",
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
@@ -416,9 +417,41 @@ def write_result(
             paths["tissue"] = atomic_write_bytes(out / RESULT_FILES["tissue"], tissue_png(result, polygons))
         if "overlay" in outputs:
             paths["overlay"] = atomic_write_bytes(out / RESULT_FILES["overlay"], overlay_png(result, polygons))
+    if "nuclei" in outputs:
+        paths.update(_write_nucleus_fields(result, out))
     doc = result_to_dict(result)
     doc.update(json_ready(dict(extra or {})))
     paths["result"] = atomic_write_text(out / "result.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    return paths
+
+
+def _write_nucleus_fields(result: SlideResult, out: Path) -> dict[str, Path]:
+    """nuclei.html and its full-resolution check pictures, when the result has classified nuclei
+    and its input can be read again (a file path); nothing otherwise."""
+    if "ki67" not in result.measures or not len(result.cells):
+        return {}
+    from .errors import MmnstPathError
+    from .html_report import NUCLEI_PAGE, render_nuclei_page
+    from .io import open_slide
+    from .overlay import nucleus_fields
+
+    source = Path(str(result.input))
+    if not source.is_file():
+        return {}
+    note = ""
+    try:
+        with open_slide(source, mpp=result.mpp) as reader:
+            fields = nucleus_fields(result, reader)
+    except (OSError, ValueError, MmnstPathError) as exc:  # the page says why there is no picture
+        fields, note = [], f"The slide could not be read again for the pictures ({type(exc).__name__}: {exc})."
+    paths = {}
+    docs = []
+    for f in fields:
+        paths[f.name] = atomic_write_bytes(out / f"{f.name}.png", f.png)
+        docs.append({"file": f"{f.name}.png", "title": f.title, "counts": f.counts,
+                     "box": (f.box.row, f.box.col, f.box.height, f.box.width)})
+    page = render_nuclei_page(str(result.input), docs, mpp=float(result.mpp), note=note)
+    paths["nuclei"] = atomic_write_text(out / NUCLEI_PAGE, page)
     return paths
 
 

@@ -1,0 +1,107 @@
+"""Full-resolution pictures a pathologist can check: the hot spot and random fields with every
+nucleus ringed by its class, written with overlay.png and linked from report.html."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmnst_path.aggregate import CELL_CLASSES
+from mmnst_path.html_report import render_report
+from mmnst_path.overlay import CLASS_RGB, field_boxes, nucleus_fields
+from mmnst_path.pipeline import AnalysisConfig, analyze_slide
+from mmnst_path.report import summary_row, write_result
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_tiles"
+
+
+@pytest.fixture(scope="module")
+def tile_result(tmp_path_factory):
+    import tifffile
+
+    path = tmp_path_factory.mktemp("in") / "tile.tif"
+    rgb = tifffile.imread(SAMPLES / "ki67_recurrence.tif")
+    tifffile.imwrite(path, rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
+    config = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"]})
+    return path, analyze_slide(path, config, workers=1)
+
+
+def test_fields_are_inside_the_image_do_not_overlap_and_are_reproducible(tile_result):
+    _, result = tile_result
+    boxes = field_boxes(result, side_px=200, n_random=3, seed="x")
+    assert boxes[0][0] == "nuclei_hotspot"
+    assert [n for n, _, _ in boxes[1:]] == [f"nuclei_field_{i}" for i in range(1, len(boxes))]
+    assert len(boxes) >= 3
+    for _, _, b in boxes:
+        assert b.row >= 0
+        assert b.col >= 0
+        assert b.row_end <= result.shape[0]
+        assert b.col_end <= result.shape[1]
+    for i, (_, _, a) in enumerate(boxes):
+        for _, _, b in boxes[i + 1 :]:
+            assert not (a.row < b.row_end and b.row < a.row_end and a.col < b.col_end and b.col < a.col_end)
+    assert field_boxes(result, side_px=200, n_random=3, seed="x") == boxes
+    h = result.hotspot.box
+    hb = boxes[0][2]
+    assert h.row <= hb.row + hb.height / 2 <= h.row_end  # centred inside the hot-spot window
+
+
+def test_every_nucleus_in_a_field_is_ringed_in_its_class_colour(tile_result):
+    path, result = tile_result
+    from mmnst_path.io import open_slide
+
+    with open_slide(path) as reader:
+        fields = nucleus_fields(result, reader, side_um=150)
+    assert fields
+    f = fields[0]
+    img = np.asarray(Image.open(io.BytesIO(f.png)).convert("RGB"))
+    caption = img.shape[0] - f.box.height
+    assert img.shape[1] == f.box.width  # full resolution: 1 picture px = 1 level-0 px
+    cells = result.cells
+    names = np.asarray(CELL_CLASSES, dtype=object)[cells.cls]
+    inside = (cells.row >= f.box.row) & (cells.row < f.box.row_end) & (cells.col >= f.box.col) & (cells.col < f.box.col_end)
+    assert sum(f.counts.values()) == int(inside.sum()) > 10
+    for cls in ("positive", "negative"):
+        colour = np.array(CLASS_RGB[cls])
+        hits = []
+        for i in np.flatnonzero(inside & (names == cls)):
+            r0 = int(cells.row[i]) - f.box.row + caption
+            c0 = int(cells.col[i]) - f.box.col
+            rr = max(4, int(np.sqrt(cells.columns["area_um2"][i] / np.pi) / result.mpp) + 6)
+            patch = img[max(0, r0 - rr) : r0 + rr + 1, max(0, c0 - rr) : c0 + rr + 1].astype(int)
+            hits.append(bool((np.abs(patch - colour).sum(axis=-1) < 60).any()))
+        assert np.mean(hits) > 0.95, cls
+
+
+def test_write_result_writes_the_pictures_and_report_links_them(tmp_path, tile_result):
+    _, result = tile_result
+    paths = write_result(result, tmp_path / "tile", outputs=("overlay", "nuclei"))
+    folder = tmp_path / "tile"
+    page = paths["nuclei"].read_text(encoding="utf-8")
+    pngs = sorted(p.name for p in folder.glob("nuclei_*.png"))
+    assert "nuclei_hotspot.png" in pngs
+    for name in pngs:
+        assert f'src="{name}"' in page
+    row = summary_row(result)
+    report = render_report([row], folders={row["input"]: "tile"}, nuclei_pages={row["input"]: "tile/nuclei.html"})
+    assert 'href="tile/nuclei.html"' in report
+    assert "nuclei.html" not in render_report([row], folders={row["input"]: "tile"})
+    # not asked for: not written
+    write_result(result, tmp_path / "plain", outputs=("overlay",))
+    assert not list((tmp_path / "plain").glob("nuclei*"))
+
+
+def test_no_pictures_without_ki67_or_without_a_readable_input(tmp_path, tile_result):
+    _, result = tile_result
+    import dataclasses
+
+    gone = dataclasses.replace(result, input=str(tmp_path / "moved.tif"))
+    paths = write_result(gone, tmp_path / "a", outputs=("nuclei",))
+    assert "nuclei" not in paths
+    no_ki67 = dataclasses.replace(result, measures=("melanin",))
+    paths = write_result(no_ki67, tmp_path / "b", outputs=("nuclei",))
+    assert not list((tmp_path / "b").glob("nuclei*"))
