@@ -338,6 +338,7 @@ def nucleus_field_image(result: SlideResult, rgb: np.ndarray, box: Box, title: s
         draw.text((x + 8, 24), f"Ki67 {100 * pos / (pos + neg):.1f} % here", fill=(0, 0, 0), font=font)
     bar = 50 / mpp  # 50 µm scale bar, bottom left
     y = box.height + caption - 10
+    draw.rectangle((4, y - 24, 12 + max(bar, 40), y + 4), fill=(255, 255, 255))  # readable on tissue
     draw.rectangle((8, y - 4, 8 + bar, y), fill=(0, 0, 0))
     draw.text((8, y - 20), "50 um", fill=(0, 0, 0), font=font)
     return np.asarray(pil), counts
