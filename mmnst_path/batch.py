@@ -531,9 +531,10 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
                      extra={"source": fingerprint, "request_hash": req, "mpp_source": mpp_source,
                             "warnings": messages, "summary_row": row})
         _install(staging, folder)
-    except OSError as exc:
+    except Exception as exc:
         _rmtree(staging)
-        msg = f"cannot write the results to {folder}: {exc.strerror or exc}"
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        msg = f"cannot write the results to {folder}: {why}"
         raise OutputError(msg) from exc
     return row
 

@@ -68,6 +68,8 @@ class SlideReader(abc.ABC):
     level_downsamples: tuple[float, ...]
     mpp: float | None
     objective_power: float | None
+    #: why the metadata's pixel size was not usable (e.g. ``MPP = nan``), when it was present
+    mpp_note: str | None = None
 
     # ----------------------------------------------------------------------------------------
     # to implement
@@ -296,9 +298,9 @@ class SlideReader(abc.ABC):
         return (at_edges[:, 1:] - at_edges[:, :-1]) / factor
 
     def warn_unknown_mpp(self) -> None:
+        why = self.mpp_note or "no usable resolution metadata"
         warnings.warn(
-            f"{self.describe()}: microns per pixel unknown (no usable resolution metadata); "
-            "physical measurements need mpp=... / --mpp",
+            f"{self.describe()}: microns per pixel unknown ({why}); physical measurements need mpp=... / --mpp",
             stacklevel=3,
         )
 

@@ -76,6 +76,9 @@ class OpenSlideReader(SlideReader):
             self.mpp = require_mpp(mpp, what=f"slide {self.path}")
         else:
             self.mpp = mpp_from_pair(props.get("openslide.mpp-x"), props.get("openslide.mpp-y"))
+            if self.mpp is None and props.get("openslide.mpp-x") is not None:
+                self.mpp_note = (f"openslide.mpp-x = {props.get('openslide.mpp-x')} is not a usable pixel size "
+                                 "(0.01-100 µm/px)")
             if self.mpp is None:
                 self.warn_unknown_mpp()
 

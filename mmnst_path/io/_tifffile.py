@@ -257,6 +257,8 @@ class TiffSlideReader(SlideReader):
             fields = svs_fields(description)
             props.update({f"aperio.{k}": v for k, v in fields.items()})
             mpp = mpp_from_pair(fields.get("MPP"))
+            if mpp is None and fields.get("MPP") is not None:
+                self.mpp_note = f"the Aperio field MPP = {fields['MPP']} is not a usable pixel size (0.01-100 µm/px)"
             objective = parse_float(fields.get("AppMag"))
         elif tif.is_ome and tif.ome_metadata:
             mpp = mpp_from_ome(tif.ome_metadata)
@@ -266,6 +268,9 @@ class TiffSlideReader(SlideReader):
             x_res, y_res, unit = (tags.get(k) for k in ("XResolution", "YResolution", "ResolutionUnit"))
             if x_res is not None and unit is not None:
                 mpp = mpp_from_resolution(x_res.value, y_res.value if y_res else None, unit.value)
+                if mpp is None and int(getattr(unit.value, "value", unit.value) or 0) in (2, 3):
+                    self.mpp_note = (f"the TIFF resolution {x_res.value} px per {'inch' if int(unit.value) == 2 else 'cm'}"
+                                     " is not a plausible pixel size (0.01-100 µm/px)")
         if description and not tif.is_ome:
             props["tiff.ImageDescription"] = description
         return props, mpp, objective if objective and objective > 0 else None

@@ -210,6 +210,12 @@ def analyze_slide(
     own_reader = not isinstance(path, SlideReader)
     reader: SlideReader = open_slide(path, mpp=mpp) if not isinstance(path, SlideReader) else path
     try:
+        if mpp is None and reader.mpp is None and getattr(reader, "mpp_note", None):
+            from ..errors import MissingMetadataError
+
+            msg = (f"{reader.describe()}: microns per pixel (mpp) unknown: {reader.mpp_note}. Pass it explicitly "
+                   "(mpp=... in Python, --mpp X on the command line)")
+            raise MissingMetadataError(msg)
         mpp0 = require_mpp(mpp if mpp is not None else reader.mpp, what=f"image {reader.describe()}")
         check_scales(config, mpp0)
         if reader.mpp != mpp0:  # an explicit mpp for a reader given by the caller
