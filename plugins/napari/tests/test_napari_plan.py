@@ -1,0 +1,55 @@
+"""Analyze's plan (no Qt): the CLI's stain detection, measures the stains refuse said in words,
+estimated stain vectors from a region."""
+
+from __future__ import annotations
+
+import pytest
+from mmnst_path_napari._analysis import plan_analysis
+
+from mmnst_path import Box, open_slide
+from mmnst_path.pipeline import AnalysisConfig
+
+
+@pytest.fixture(scope="module")
+def cmu(wsi_dir):
+    with open_slide(str(wsi_dir / "CMU-1-Small-Region.svs")) as reader:
+        yield reader
+
+
+def _mapping(stains: str = "auto") -> dict:
+    m = AnalysisConfig().to_mapping()
+    m["stains"] = stains
+    return m
+
+
+def test_auto_detects_he_and_refuses_ki67_in_words(cmu):
+    plan = plan_analysis(cmu, _mapping(), ticked=("ki67", "melanin", "necrosis"))
+    assert plan.stains == "H&E"
+    assert plan.stains_source == "detected from the image"
+    assert plan.config.stains == "H&E"
+    assert plan.config.measures == ("melanin", "necrosis")
+    (msg,) = plan.refused
+    assert msg.startswith("Ki67 NOT measured")
+    assert "no chromogen" in msg
+
+
+def test_only_ki67_on_he_is_an_error_that_says_why(cmu):
+    with pytest.raises(ValueError, match="nothing to measure: Ki67 NOT measured"):
+        plan_analysis(cmu, _mapping(), ticked=("ki67",))
+
+
+def test_chosen_ihc_stains_refuse_necrosis(cmu):
+    plan = plan_analysis(cmu, _mapping("H-DAB"), ticked=("ki67", "necrosis"))
+    assert plan.stains_source == "chosen"
+    assert plan.config.measures == ("ki67",)
+    assert plan.refused[0].startswith("necrosis NOT measured")
+
+
+def test_estimated_vectors_keep_the_detected_reference(cmu):
+    plan = plan_analysis(
+        cmu, _mapping(), ticked=("melanin", "necrosis"), estimate_box=Box(1000, 600, 1024, 1024)
+    )
+    assert plan.stains == "H&E"
+    assert plan.stains_source.startswith("estimated from the view (reference H&E")
+    assert plan.config.stains.lstrip().startswith("{")  # the estimated matrix itself
+    assert plan.config.measures == ("melanin", "necrosis")
