@@ -340,6 +340,27 @@ def test_full_disk_names_the_path_and_the_other_inputs_still_run(tmp_path: Path,
     _check_consistent(out)
 
 
+def test_full_disk_for_the_summary_is_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in"
+    for i, name in enumerate(("a", "b")):
+        _tif(src / f"{name}.tif", _crop(128 * i))
+    out = tmp_path / "out"
+    real_mkstemp = tempfile.mkstemp
+
+    def full_for_summaries(*args, **kw):  # type: ignore[no-untyped-def]
+        if str(kw.get("prefix", "")).startswith(".summary."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_mkstemp(*args, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_for_summaries)
+    assert main(["quantify", str(src), "--out", str(out), *FAST, "--quiet"]) == 1
+    line = _one_line_error(capsys.readouterr().err, f"cannot write the batch summary to {out}", "No space left")
+    assert "Traceback" not in line
+    assert (out / "a" / "result.json").is_file()  # every input was still attempted
+    assert (out / "b" / "result.json").is_file()
+
+
 def test_stale_ok_result_does_not_survive_a_new_error_and_partial_folders_are_removed(tmp_path: Path) -> None:
     src = tmp_path / "in"
     _tif(src / "a.tif", _crop(0))
