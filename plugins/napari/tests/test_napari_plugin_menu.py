@@ -138,7 +138,7 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     viewer.scene.camera.zoom = 1.6
     qtbot.wait(200)
     shot1 = tmp_path / "napari_run1_he_auto.png"
-    viewer.window.screenshot(str(shot1), canvas_only=False)
+    viewer.window.screenshot(str(shot1), canvas_only=False, flash=False)
     _keep(shot1)
 
     # run 2: the user insists on H-DAB (to review nuclei): the H&E-only necrosis map goes away
@@ -200,12 +200,12 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     viewer.scene.camera.zoom = 1.6
     qtbot.wait(200)
     shot2 = tmp_path / "napari_run2_review.png"
-    viewer.window.screenshot(str(shot2), canvas_only=False)
+    viewer.window.screenshot(str(shot2), canvas_only=False, flash=False)
     _keep(shot2)
     viewer.reset_view()
     qtbot.wait(200)
     shot3 = tmp_path / "napari_run2_overview.png"
-    viewer.window.screenshot(str(shot3), canvas_only=False)
+    viewer.window.screenshot(str(shot3), canvas_only=False, flash=False)
     _keep(shot3)
 
     # deleting the nuclei layer empties the Review panel (no stale index)
