@@ -173,6 +173,9 @@ def render_report(
         den = _num(r.get("ki67_denominator"))
         thr = _num(r.get("ki67_positive_threshold_od"))
         thr_note = "" if thr is None else f'<div class="ci">positive at DAB ≥ {thr:.2f} OD</div>'
+        names = r.get("stain_names") or []
+        if ok and r.get("ki67_denominator") is None and names and "dab" not in names:
+            thr_note += f'<div class="ci">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
                 + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + "</td>")
         real_hot, hot_note = _hotspot_note(r)

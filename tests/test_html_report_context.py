@@ -76,3 +76,9 @@ def test_quantify_report_on_the_tiny_svs_and_a_sample_tile(tmp_path):
     assert "stains H-DAB" in html
     assert "µm/px" in html
     assert "tissue " in html
+
+
+def test_ki67_not_measured_on_he_says_why():
+    html = render_report([_row(ki67_index_pct=None, ki67_denominator=None, stain_names=["hematoxylin", "eosin", "residual"])])
+    assert "not measured: no chromogen in H&amp;E" in html
+    assert "not measured" not in render_report([_row(stain_names=["hematoxylin", "dab", "residual"])])
