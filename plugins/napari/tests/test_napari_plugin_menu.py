@@ -274,3 +274,32 @@ def test_a_stuck_tile_and_a_failed_tile_are_reported(make_napari_viewer):
     )
     assert analyze.controls.status.value == "error: TileError: analyze_tile failed on tile 3 of x.svs: boom"
     assert "worker traceback" in analyze.results.value
+
+
+def test_cancel_stops_a_threaded_run_and_keeps_the_viewer_clean(make_napari_viewer, qtbot, wsi_dir):
+    import threading
+
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(str(wsi_dir / SLIDE), plugin=PLUGIN)
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    analyze.region.value = "whole image"
+    analyze.stains.value = "H-DAB"
+    before = {t.ident for t in threading.enumerate()}
+    assert analyze.run() is not None
+    qtbot.waitUntil(lambda: analyze.controls.status.value.startswith("tiles"), timeout=60_000)
+    analyze.cancel()
+    _wait(qtbot, analyze)
+    assert analyze.controls.status.value.startswith("cancelled"), analyze.controls.status.value
+    assert analyze.result is None
+    assert [lay.name for lay in viewer.layers] == [image.name]
+    # the tile threads (Dask client without processes) are gone once the run stopped; only
+    # distributed's process-wide offload thread (created once, reused) may stay
+
+    def leftover() -> list[str]:
+        return [
+            t.name
+            for t in threading.enumerate()
+            if t.ident not in before and not t.name.startswith("Dask-Offload")
+        ]
+
+    qtbot.waitUntil(lambda: not leftover(), timeout=30_000)

@@ -296,10 +296,10 @@ class AnalyzeWidget(Container):
         return worker
 
     def cancel(self, *_: Any) -> None:
+        """Stop the run: no new tile starts; the run ends (status "cancelled") once the tiles
+        already running have finished and the tile threads are closed."""
         self._cancel.set()
-        if self.worker is not None:
-            self.worker.quit()
-        self.controls.status.value = "cancelling..."
+        self.controls.status.value = "cancelling... (waiting for the running tiles)"
 
     def _estimate_box(self, layer: Any) -> Any:
         box = view_box(self.viewer, layer)
@@ -311,6 +311,9 @@ class AnalyzeWidget(Container):
         return box
 
     def _on_progress(self, value: tuple[Any, ...]) -> None:
+        if self._cancel.is_set():
+            self.controls.status.value = "cancelling... (waiting for the running tiles)"
+            return
         done, total = value[0], value[1]
         self.controls.progress.value = int(100 * done / total) if total else 0
         text = f"tiles {done}/{total}" if total else "analysing..."
