@@ -308,7 +308,10 @@ def test_config_file_errors_name_the_file(tmp_path: Path, capsys: pytest.Capture
     tiny.write_text("tile_um = 1.0\n")
     text = tmp_path / "text.toml"
     text.write_text('tile_um = "abc"\n')
+    coarse = tmp_path / "coarse.toml"
+    coarse.write_text("tissue_mpp = 1e-9\n")
     for cfg, needle in ((binary, "UTF-8"), (tmp_path, "folder"), (tiny, "16 to 16384"), (text, "tile_um"),
+                        (coarse, "tissue_mpp = 1e-09 µm per pixel"),
                         (tmp_path / "none.toml", "no such file")):
         assert main(["quantify", str(tif), "--out", str(tmp_path / "o"), "--config", str(cfg)]) == 2
         _one_line_error(capsys.readouterr().err, f"--config {cfg}", needle)

@@ -195,7 +195,7 @@ def _config(args: argparse.Namespace) -> Any:
     try:
         check_scales(config)
     except ConfigError as exc:
-        key = "tile_um" if str(exc).startswith("tile_um") else "analysis_mpp"
+        key = str(exc).split(" ", 1)[0]
         if key in changes:
             raise ConfigError(_about_flag(key, exc)) from exc
         raise ConfigError(f"{where}: {exc}" if where else str(exc)) from exc

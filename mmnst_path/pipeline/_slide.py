@@ -30,32 +30,39 @@ from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures, guess_stains
 from ._worker import TileJob, TileOutput, _halo_um, analyze_tile
 
-__all__ = ["TILE_UM_RANGE", "analyze_region", "analyze_slide", "check_scales"]
+__all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
 
 #: Plausible tile core sides, µm. Below, the halo read around every tile (tens of µm) dwarfs the
 #: core and a slide becomes millions of tiles; above, one tile no longer fits in memory.
 TILE_UM_RANGE = (16.0, 16384.0)
+
+#: Plausible resolutions of the tissue mask, µm per pixel (default 8): finer makes the
+#: thumbnail as large as the slide itself.
+TISSUE_MPP_RANGE = (1.0, 100.0)
 
 
 def check_scales(config: AnalysisConfig, mpp: float | None = None) -> None:
     """Refuse physically implausible scales before any work (not after minutes of it).
 
     ``mpp`` (level-0 µm per pixel) and ``config.analysis_mpp`` must lie in
-    :data:`mmnst_path.io._metadata.MPP_RANGE_UM`, ``config.tile_um`` in :data:`TILE_UM_RANGE`.
+    :data:`mmnst_path.io._metadata.MPP_RANGE_UM`, ``config.tissue_mpp`` in
+    :data:`TISSUE_MPP_RANGE`, ``config.tile_um`` in :data:`TILE_UM_RANGE`.
     Raises :class:`~mmnst_path.errors.ConfigError` naming the value and the range.
     """
     from ..errors import ConfigError
     from ..io._metadata import MPP_RANGE_UM
 
     checks = [("analysis_mpp", config.analysis_mpp, MPP_RANGE_UM, "µm per pixel"),
+              ("tissue_mpp", config.tissue_mpp, TISSUE_MPP_RANGE, "µm per pixel"),
               ("tile_um", config.tile_um, TILE_UM_RANGE, "µm")]
     if mpp is not None:
         checks.insert(0, ("mpp", mpp, MPP_RANGE_UM, "µm per pixel"))
+    hints = {"mpp": "0.1-1 µm/px for slide scanners", "analysis_mpp": "0.25-1 µm/px for nuclei",
+             "tissue_mpp": "8 µm/px by default", "tile_um": "a few hundred µm is typical"}
     for name, value, (lo, hi), unit in checks:
         if not (math.isfinite(value) and lo <= value <= hi):
             what = "pixel size" if "mpp" in name else "tile core side"
-            msg = (f"{name} = {value:g} {unit} is not a plausible {what}: expected {lo:g} to {hi:g} {unit} "
-                   f"({'0.1-1 µm/px for slide scanners' if 'mpp' in name else 'a few hundred µm is typical'})")
+            msg = f"{name} = {value:g} {unit} is not a plausible {what}: expected {lo:g} to {hi:g} {unit} ({hints[name]})"
             raise ConfigError(msg)
 
 
