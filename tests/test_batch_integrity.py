@@ -510,3 +510,18 @@ def test_info_bad_mpp_exits_2_like_quantify(tmp_path: Path, capsys: pytest.Captu
     with pytest.raises(SystemExit) as exc:
         main(["info", str(tif), "--mp", "0.5"])  # no prefix matching
     assert exc.value.code == 2
+
+
+def test_run_batch_refuses_inputs_inside_its_output_folder(tmp_path: Path) -> None:
+    from mmnst_path.batch import BatchOptions, run_batch
+    from mmnst_path.pipeline import AnalysisConfig
+
+    out = tmp_path / "out"
+    inside = _png(out / "old" / "overlay.png", _crop())
+    good = _tif(tmp_path / "good.tif", _crop(256))
+    config = AnalysisConfig().replace(stains="H-DAB", measures=["ki67"])
+    outcome = run_batch([inside, good], BatchOptions(out_dir=out, config=config, workers=1, mpp=0.5))
+    rows = {Path(r["input"]).name: r for r in outcome.rows}
+    assert rows["good.tif"]["status"] == "ok"
+    assert "inside the output folder" in rows["overlay.png"]["error"]
+    assert str(inside) in rows["overlay.png"]["error"]
