@@ -1,9 +1,18 @@
-"""Necrosis detector: real osteosarcoma H&E tiles and generated tiles of two independent generators.
+"""Necrosis: real osteosarcoma H&E tiles, real slides and generated tiles of two independent generators.
 
-Real mode (default) prints every tile's necrosis % of tissue with its label (filename prefix)
-and the separation between necrotic (Non-Viable-Tumor) and viable tiles; ``--out DIR`` saves
-side-by-side maps (tile | necrosis in green). The tiles are 10x scans; their pixel size (~1 µm/px,
-nuclei of osteosarcoma cells ~8-12 px across) is passed with ``--mpp``.
+``--tissue-model`` chooses the detector: ``default`` (the shipped tissue classifier, the default
+of ``NecrosisParams``), ``none`` (the rule-based detector) or a model file.
+
+Real mode (default) prints every tile's necrosis % of tissue with its label (filename prefix),
+whether the tile trained the default tissue model, the tumour / stroma % and the seconds, and
+checks the goals of issue 13 on the tiles that did not train it (Non-Viable-Tumor >= 80 %,
+Viable <= 5 %, Non-Tumor mean <= 10 %); ``--out DIR`` saves side-by-side maps (tile | necrosis
+in green | tissue classes). The tiles are 10x scans; their pixel size (~1 µm/px, nuclei of
+osteosarcoma cells ~8-12 px across) is passed with ``--mpp``.
+
+``--slides`` runs the pipeline (``analyze_slide``, necrosis only, stains auto as the CLI) on the
+viable real slides in ``../shared/data/wsi``: the TCGA head-and-neck slide at 1.0 µm/px (it has
+no mpp of its own) and CMU-1-Small-Region (0.499 µm/px); goal < 5 % necrosis each.
 
 ``--synthetic`` measures generated tiles with known masks from both generators of the project:
 ``mmnst_path.synthetic.he_necrosis_tile`` and the recipe of ``sample_tiles/generate.py``
@@ -12,6 +21,8 @@ vector rotation, 0.5 / 1.0 µm/px, JPEG), and prints the fraction error (pp) and
 
     PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --out /tmp/necrosis_maps
     PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --synthetic --out /tmp/necrosis_synth
+    PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --slides --out /tmp/necrosis_slides
+    PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --tissue-model none   # the rules
 """
 
 from __future__ import annotations
@@ -30,6 +41,30 @@ from mmnst_path.quantify.necrosis import NecrosisParams, mask_to_tile, measure_n
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "necrosis"
+WSI = ROOT / ".." / "shared" / "data" / "wsi"
+SLIDES = (("tcga-cr-7395-01a-01-ts1.svs", 1.0), ("CMU-1-Small-Region.svs", None))
+
+
+def _trained_on() -> set[str]:
+    """File names of the osteosarcoma tiles the default tissue model was trained on."""
+    spec = importlib.util.spec_from_file_location("_train_tissue", ROOT / "scripts" / "train_tissue_model.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return set(mod.OSTEO_TRAIN)
+
+
+def _class_image(rgb: np.ndarray, mpp: float, params: NecrosisParams) -> np.ndarray | None:
+    """Tissue classes of a tile in their model colours, at the tile's size (None with the rules)."""
+    model = params.model()
+    if model is None:
+        return None
+    from mmnst_path.classify.tissue import classify_tissue
+
+    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=params.stains)
+    colours = np.array([c.colour for c in model.classes], np.uint8)
+    img = colours[tmap.labels]
+    img = np.repeat(np.repeat(img, tmap.factor, 0), tmap.factor, 1)[: rgb.shape[0], : rgb.shape[1]]
+    return (0.5 * img + 0.5 * rgb).astype(np.uint8)
 
 
 def _overlay(rgb: np.ndarray, mask: np.ndarray, mpp: float, mask_mpp: float,
@@ -56,24 +91,72 @@ def _save(img: np.ndarray, path: Path) -> None:
 def real(args: argparse.Namespace, params: NecrosisParams) -> int:
     from PIL import Image
 
+    trained = _trained_on() if params.model() is not None and params.tissue_model == "default" else set()
     rows = []
+    print(f"{'label':18s} {'necrosis %':>10s} {'tumour %':>8s} {'stroma %':>8s} {'s':>5s}  tile")
     for path in sorted(args.data.glob("*.jpg")):
         label = path.name.split("___")[0]
         rgb = np.asarray(Image.open(path).convert("RGB"))
+        t0 = time.perf_counter()
         counts, mask, mask_mpp = measure_necrosis(rgb, mpp=args.mpp, params=params)
-        pct = necrosis_metrics(counts)["necrosis_fraction_pct"]
-        rows.append((label, path.name, pct))
-        print(f"{label:18s} {pct:6.1f} %  {path.name}")
+        secs = time.perf_counter() - t0
+        m = necrosis_metrics(counts)
+        pct = m["necrosis_fraction_pct"]
+        train = path.name in trained
+        rows.append((label, path.name, pct, train))
+        print(f"{label:18s} {pct:10.1f} {m['tumour_fraction_pct']:8.1f} {m['stroma_fraction_pct']:8.1f} "
+              f"{secs:5.2f}  {path.name}{'  (trained on)' if train else ''}")
         if args.out is not None:
-            _save(_overlay(rgb, mask, args.mpp, mask_mpp), args.out / f"{path.stem}.png")
-    nec = [p for lab, _, p in rows if lab == "Non-Viable-Tumor"]
-    via = [p for lab, _, p in rows if lab == "Viable"]
-    non = [p for lab, _, p in rows if lab == "Non-Tumor"]
-    print(f"necrotic: min {min(nec):.1f} %  mean {np.mean(nec):.1f} %")
-    print(f"viable:   max {max(via):.1f} %  mean {np.mean(via):.1f} %")
-    print(f"non-tumour: mean {np.mean(non):.1f} %  max {max(non):.1f} %")
-    print(f"separation (min necrotic - max viable): {min(nec) - max(via):.1f} pp")
-    return 0 if min(nec) > max(via) else 1
+            panels = _overlay(rgb, mask, args.mpp, mask_mpp)
+            cls = _class_image(rgb, args.mpp, params)
+            _save(panels if cls is None else np.concatenate([panels, cls], 1), args.out / f"{path.stem}.png")
+    ok = True
+    for name, group in (("all tiles", rows), ("not trained on", [r for r in rows if not r[3]])):
+        nec = [p for lab, _, p, _ in group if lab == "Non-Viable-Tumor"]
+        via = [p for lab, _, p, _ in group if lab == "Viable"]
+        non = [p for lab, _, p, _ in group if lab == "Non-Tumor"]
+        print(f"{name}: necrotic min {min(nec):.1f} % mean {np.mean(nec):.1f} % (goal >= 80 each); "
+              f"viable max {max(via):.1f} % mean {np.mean(via):.1f} % (goal <= 5 each); "
+              f"non-tumour mean {np.mean(non):.1f} % max {max(non):.1f} % (goal mean <= 10)")
+        ok = min(nec) > max(via)
+    return 0 if ok else 1
+
+
+def slides(args: argparse.Namespace, params: NecrosisParams) -> int:
+    """The viable real slides through the pipeline (necrosis only, stains auto as the CLI)."""
+    from mmnst_path.pipeline import AnalysisConfig, analyze_slide
+
+    config = AnalysisConfig(stains="auto", measures=("necrosis",), necrosis=params)
+    worst = 0.0
+    print(f"{'slide':34s} {'mpp':>5s} {'necrosis %':>10s} {'tumour %':>8s} {'stroma %':>8s} {'tissue mm2':>10s} "
+          f"{'s':>6s}")
+    for name, mpp in SLIDES:
+        path = args.wsi / name
+        if not path.is_file():
+            print(f"{name}: missing, skipped")
+            continue
+        t0 = time.perf_counter()
+        r = analyze_slide(path, config, mpp=mpp, workers=args.workers)
+        secs = time.perf_counter() - t0
+        m = r.metrics
+        worst = max(worst, m["necrosis_fraction_pct"])
+        print(f"{name:34s} {mpp or float('nan'):5.2f} {m['necrosis_fraction_pct']:10.2f} "
+              f"{m.get('tumour_fraction_pct', float('nan')):8.1f} {m.get('stroma_fraction_pct', float('nan')):8.1f} "
+              f"{m.get('tissue_area_mm2', float('nan')):10.2f} {secs:6.1f}")
+        if args.out is not None and "necrosis" in r.maps:
+            thumb = r.maps["thumbnail"]
+            nec = r.maps["necrosis"]
+            img = np.asarray(thumb.image, np.uint8)
+            f = nec.downsample / thumb.downsample
+            ri = np.minimum((np.arange(img.shape[0]) / f).astype(int), nec.image.shape[0] - 1)
+            ci = np.minimum((np.arange(img.shape[1]) / f).astype(int), nec.image.shape[1] - 1)
+            frac = np.nan_to_num(nec.image[np.ix_(ri, ci)])
+            ov = img.astype(np.float32)
+            ov[..., 1] += 120 * frac
+            ov[..., 0] *= 1 - 0.5 * frac
+            _save(np.concatenate([img, np.clip(ov, 0, 255).astype(np.uint8)], 1), args.out / f"{Path(name).stem}.png")
+    print(f"worst slide necrosis {worst:.2f} % (goal < 5 %)")
+    return 0 if worst < 5.0 else 1
 
 
 def _sample_generator():
@@ -116,7 +199,8 @@ def _cases():
     out = []
     for seed, mpp, ang, q, frac in [(1, 1.0, 3.0, 85, 0.4), (2, 0.5, 3.0, 85, 0.4), (3, 1.0, 6.0, 85, 0.25),
                                     (4, 0.5, 6.0, 60, 0.55), (5, 1.0, 3.0, None, 0.4), (6, 0.5, 4.0, 75, 0.3),
-                                    (7, 1.0, 5.0, 70, 0.6), (8, 0.5, 2.0, 90, 0.45)]:
+                                    (7, 1.0, 5.0, 70, 0.6), (8, 0.5, 2.0, 90, 0.45),
+                                    (9, 1.0, 4.0, 80, 0.0), (10, 0.5, 3.0, 85, 0.0)]:  # viable only
         out.append(("synthetic", f"seed{seed} mpp{mpp} {ang:.0f}deg q{q} f{frac}",
                     {"seed": seed, "mpp": mpp, "angle_deg": ang, "jpeg_quality": q, "necrosis_fraction": frac,
                          "size": int(384 / mpp) if mpp == 1.0 else 768}))
@@ -132,7 +216,7 @@ def synthetic_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
     from mmnst_path import synthetic
 
     gen = _sample_generator()
-    worst_err, worst_dice = 0.0, 1.0
+    worst_err, worst_dice, worst_false = 0.0, 1.0, 0.0
     print(f"{'generator':10s} {'case':42s} {'truth %':>8s} {'ours %':>7s} {'err pp':>7s} {'Dice':>5s} {'s':>5s}")
     for kind, name, kw in _cases():
         if kind == "synthetic":
@@ -140,18 +224,23 @@ def synthetic_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
             rgb, mpp, truth_pct, truth = t.rgb, t.mpp, t.truth["necrosis_fraction_pct"], t.masks["necrosis"]
         else:
             rgb, mpp, truth_pct, truth = sample_recipe_tile(gen, **kw)
-        t0 = time.process_time()
+        t0 = time.perf_counter()
         counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp, params=params)
-        secs = time.process_time() - t0
+        secs = time.perf_counter() - t0
         pct = necrosis_metrics(counts)["necrosis_fraction_pct"]
         big = mask_to_tile(mask, rgb.shape[:2], mpp=mpp, mask_mpp=mask_mpp)
-        d = dice(big, truth)
-        worst_err, worst_dice = max(worst_err, abs(pct - truth_pct)), min(worst_dice, d)
+        d = dice(big, truth) if truth.any() else float("nan")
+        worst_err = max(worst_err, abs(pct - truth_pct))
+        if truth.any():
+            worst_dice = min(worst_dice, d)
+        else:
+            worst_false = max(worst_false, pct)
         print(f"{kind:10s} {name:42s} {truth_pct:8.1f} {pct:7.1f} {pct - truth_pct:+7.1f} {d:5.2f} {secs:5.1f}")
         if args.out is not None:
             _save(_overlay(rgb, mask, mpp, mask_mpp, truth), args.out / f"{kind}_{name.replace(' ', '_')}.png")
-    print(f"worst |error| {worst_err:.1f} pp, worst Dice {worst_dice:.2f} (goal: <= 3 pp, >= 0.8)")
-    return 0 if worst_err <= 3.0 and worst_dice >= 0.8 else 1
+    print(f"worst |error| {worst_err:.1f} pp, worst Dice {worst_dice:.2f}, worst false necrosis on viable-only "
+          f"tiles {worst_false:.1f} % (goals: <= 3 pp, >= 0.85, < 2 %)")
+    return 0 if worst_err <= 3.0 and worst_dice >= 0.85 and worst_false < 2.0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,8 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mpp", type=float, default=1.0, help="µm/px of the real tiles")
     ap.add_argument("--out", type=Path, default=None, help="folder for overlay images")
     ap.add_argument("--synthetic", action="store_true", help="generated tiles of both generators")
+    ap.add_argument("--slides", action="store_true", help="the viable real slides through the pipeline")
+    ap.add_argument("--wsi", type=Path, default=WSI.resolve())
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--tissue-model", default="default", help="'default', 'none' (rules) or a model file")
     args = ap.parse_args(argv)
-    params = NecrosisParams()
+    params = NecrosisParams(tissue_model=args.tissue_model)
+    if args.slides:
+        return slides(args, params)
     return synthetic_mode(args, params) if args.synthetic else real(args, params)
 
 

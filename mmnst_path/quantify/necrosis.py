@@ -1,4 +1,12 @@
-"""Necrosis area on H&E: a transparent default detector with physical thresholds.
+"""Necrosis area on H&E: a learned tissue classifier by default, or a rule-based detector.
+
+By default (``NecrosisParams.tissue_model = "default"``) the tissue classes come from the shipped
+tissue pixel classifier (:mod:`mmnst_path.classify.tissue`; a user's model file can be named
+instead): necrosis is the tissue whose smoothed class probabilities make ``necrosis`` the most
+probable class, followed by the minimum area below; the tumour and stroma areas are counted too.
+``tissue_model = "none"`` selects the rule-based detector described next.
+
+The rule-based detector has physical thresholds.
 
 Coagulative necrosis is eosinophilic tissue that has lost its viable nuclei (ghost cells,
 karyorrhectic debris, no organised texture). The default detector works on the hematoxylin
@@ -46,7 +54,7 @@ Outputs are additive :class:`NecrosisCounts` (µm²) and the low-resolution mask
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -107,10 +115,15 @@ class NecrosisParams:
     edge_sigma_um: float = 2.5
     edge_grow_um: float = 40.0
     edge_free_um: float = 10.0
+    tissue_model: str = "default"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tissue_model, str) or not self.tissue_model.strip():
+            msg = (f"NecrosisParams.tissue_model must be 'default', 'none' or a model file path, "
+                   f"got {self.tissue_model!r}")
+            raise ConfigError(msg)
         for f in fields(self):
-            if f.name == "stains":
+            if f.name in ("stains", "tissue_model"):
                 continue
             value = getattr(self, f.name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -121,8 +134,20 @@ class NecrosisParams:
                    f"{self.analysis_mpp_um!r}, {self.viable_min_um2!r}, {self.viable_max_um2!r}")
             raise ConfigError(msg)
 
+    def model(self) -> Any:
+        """The tissue model named by ``tissue_model`` (loaded once per process), or None for the rules."""
+        from ..classify import resolve_model
+
+        return resolve_model(self.tissue_model, "tissue")
+
     def halo_um(self) -> float:
         """Context (µm) a tile needs for a result that does not depend on tile borders."""
+        model = self.model()
+        if model is not None:
+            from ..classify.tissue import tissue_halo_um
+
+            # features, then the class-probability smoothing (Gaussian smooth_um / 2, 4 sigma)
+            return tissue_halo_um(model) + 2.0 * self.smooth_um
         return (3.0 * max(self.density_sigma_um, self.coherence_sigma_um + self.coherence_region_um,
                           self.texture_sigma_um + self.texture_region_um)
                 + self.edge_grow_um
@@ -141,17 +166,24 @@ class NecrosisParams:
 
 @dataclass(frozen=True, slots=True)
 class NecrosisCounts:
-    """Additive necrosis areas, µm²: necrosis and tissue inside the analysed region."""
+    """Additive areas, µm²: necrosis and tissue inside the analysed region.
+
+    With a tissue model also ``tumour_um2`` and ``stroma_um2`` (viable tumour and stroma, as
+    classed) and ``classified_um2``, the tissue the model classed (0 with the rule-based
+    detector, whose tumour / stroma fractions are then undefined).
+    """
 
     necrosis_um2: float = 0.0
     tissue_um2: float = 0.0
     region_um2: float = 0.0
+    tumour_um2: float = 0.0
+    stroma_um2: float = 0.0
+    classified_um2: float = 0.0
 
     def __add__(self, other: NecrosisCounts) -> NecrosisCounts:
         if not isinstance(other, NecrosisCounts):
             return NotImplemented
-        return NecrosisCounts(self.necrosis_um2 + other.necrosis_um2, self.tissue_um2 + other.tissue_um2,
-                              self.region_um2 + other.region_um2)
+        return NecrosisCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     def __radd__(self, other: object) -> NecrosisCounts:
         if other == 0:
@@ -160,11 +192,18 @@ class NecrosisCounts:
 
 
 def necrosis_metrics(counts: NecrosisCounts) -> dict[str, float]:
-    """``necrosis_area_mm2``, ``necrosis_fraction_pct`` (of tissue), ``necrosis_region_pct``; NaN if undefined."""
+    """``necrosis_area_mm2``, ``necrosis_fraction_pct`` (of tissue), ``necrosis_region_pct``,
+    ``tumour_fraction_pct`` and ``stroma_fraction_pct`` (of the tissue a tissue model classed);
+    NaN where undefined."""
+    def pct(part: float, whole: float) -> float:
+        return 100.0 * part / whole if whole > 0 else math.nan
+
     return {
         "necrosis_area_mm2": counts.necrosis_um2 / 1e6,
-        "necrosis_fraction_pct": 100.0 * counts.necrosis_um2 / counts.tissue_um2 if counts.tissue_um2 > 0 else math.nan,
-        "necrosis_region_pct": 100.0 * counts.necrosis_um2 / counts.region_um2 if counts.region_um2 > 0 else math.nan,
+        "necrosis_fraction_pct": pct(counts.necrosis_um2, counts.tissue_um2),
+        "necrosis_region_pct": pct(counts.necrosis_um2, counts.region_um2),
+        "tumour_fraction_pct": pct(counts.tumour_um2, counts.classified_um2),
+        "stroma_fraction_pct": pct(counts.stroma_um2, counts.classified_um2),
     }
 
 
@@ -414,9 +453,16 @@ def measure_necrosis(
     """
     params = params or NecrosisParams()
     mpp = require_mpp(mpp, what="image")
-    off_r, off_c = _grid_offset(origin, max(1, round(params.analysis_mpp_um / mpp)))
+    model = params.model() if classifier is None else None
     if classifier is not None:
         off_r, off_c = _grid_offset(origin, max(1, round(classifier.mpp_um / mpp)))
+    elif model is not None:
+        from ..classify.tissue import tissue_factors
+
+        f_grid, k = tissue_factors(model, mpp)
+        off_r, off_c = _grid_offset(origin, f_grid * k)
+    else:
+        off_r, off_c = _grid_offset(origin, max(1, round(params.analysis_mpp_um / mpp)))
     if off_r or off_c:
         shape = rgb.shape[:2]
         if tissue is None:
@@ -428,6 +474,9 @@ def measure_necrosis(
         tissue = np.pad(np.asarray(tissue, dtype=bool), ((off_r, 0), (off_c, 0)))
     if classifier is not None:
         return _measure_with_classifier(rgb, mpp, params, tissue, classifier)
+    if model is not None:
+        return _measure_with_tissue_model(rgb, mpp, params, tissue, model,
+                                          stains if stains is not None else params.stains)
     feats = necrosis_features(rgb, mpp=mpp, params=params, stains=stains)
     lmpp = float(feats["mpp"])
     cand = (
@@ -486,6 +535,53 @@ def _measure_with_classifier(rgb: np.ndarray, mpp: float, params: NecrosisParams
     tis = _tissue(od_low, lmpp, params)
     mask = _clean((prob >= 0.5) & tis, tis, lmpp, params)
     return _counts(mask, tis, region, rgb.shape[:2], lmpp, mpp), mask, lmpp
+
+
+def _measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
+                               model: Any, stains: Any) -> tuple[NecrosisCounts, np.ndarray, float]:
+    """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned)."""
+    from ..classify.tissue import classify_tissue
+    from ..stain import load_stains, od_from_rgb
+
+    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains)
+    lmpp, big = tmap.mpp, tmap.factor
+    matrix = load_stains(stains)
+    shape = tmap.labels.shape
+    od_low = _block_mean(od_from_rgb(rgb, background=matrix.background), big)[: shape[0], : shape[1]]
+    tis = _tissue(od_low, lmpp, params)
+    proba = tmap.proba
+    if params.smooth_um > 0:  # class probabilities smoothed over smooth_um / 2 before the decision
+        proba = ndi.gaussian_filter(proba, (params.smooth_um / (2.0 * lmpp),) * 2 + (0,), mode="nearest")
+    labels = np.argmax(proba, axis=-1)
+    classes = tmap.classes
+
+    def is_class(name: str) -> np.ndarray:
+        return labels == classes.index(name) if name in classes else np.zeros(shape, bool)
+
+    tis &= ~is_class("background")
+    mask = is_class("necrosis") & tis
+    labelled, n = ndi.label(mask)
+    if n:
+        sizes = np.bincount(labelled.ravel(), minlength=n + 1) * lmpp * lmpp
+        keep = sizes >= params.min_area_um2
+        keep[0] = False
+        mask = keep[labelled]
+    counts = _counts(mask, tis, region, rgb.shape[:2], lmpp, mpp)
+    weight = _region_weight(region, rgb.shape[:2], lmpp, mpp, shape)
+    px = lmpp * lmpp
+    counts = replace(counts, tumour_um2=float((weight * (is_class("tumour") & tis)).sum()) * px,
+                     stroma_um2=float((weight * (is_class("stroma") & tis)).sum()) * px,
+                     classified_um2=counts.tissue_um2)
+    return counts, mask, lmpp
+
+
+def _region_weight(region: np.ndarray | None, shape: tuple[int, int], lmpp: float, mpp: float,
+                   grid_shape: tuple[int, int]) -> np.ndarray:
+    """Share of each low-resolution block inside the owned region (1 everywhere without one)."""
+    if region is None:
+        return np.ones(grid_shape, np.float32)
+    f = max(1, round(lmpp / mpp))
+    return _block_mean(np.asarray(region, dtype=np.float32), f)[: grid_shape[0], : grid_shape[1]]
 
 
 def _tissue(od_low: np.ndarray, lmpp: float, params: NecrosisParams) -> np.ndarray:

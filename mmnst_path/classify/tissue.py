@@ -1,0 +1,135 @@
+"""Apply a tissue (pixel) classifier to a tile: class probabilities and labels on a block grid.
+
+A tissue model (``kind == "tissue"``, see :mod:`mmnst_path.classify.model`) stores in its
+``settings`` the feature recipe (``features``: :class:`TissueFeatureSettings` as a mapping, which
+holds the fine feature grid ``grid_um`` and the output grid ``predict_um``) and the stain matrix it
+was trained with (``stains``); classes are predicted per output block. The output grid of a tile is aligned to the slide's analysis grid with
+``origin`` (as :func:`mmnst_path.quantify.necrosis.measure_necrosis` does), so a whole slide's
+classes do not depend on the tiling when tiles carry :func:`tissue_halo_um` of context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from .model import ClassifierModel
+from .tissue_features import (
+    TissueFeatureSettings,
+    base_maps,
+    features_from_base,
+    grid_factors,
+    tissue_feature_specs,
+)
+
+__all__ = ["TissueMap", "classify_tissue", "tissue_factors", "tissue_feature_settings", "tissue_halo_um"]
+
+
+@dataclass(frozen=True, eq=False)
+class TissueMap:
+    """Tissue classes of a tile on its output grid.
+
+    Attributes
+    ----------
+    labels : (m, n) int8 ndarray
+        Index of the most probable class (into ``classes``).
+    proba : (m, n, K) float32 ndarray
+        Class probabilities.
+    mpp : float
+        µm per output-grid pixel (``factor * image mpp``).
+    factor : int
+        Image pixels per output-grid pixel side.
+    classes : tuple of str
+    model_id : str
+    """
+
+    labels: np.ndarray
+    proba: np.ndarray
+    mpp: float
+    factor: int
+    classes: tuple[str, ...]
+    model_id: str
+
+    def fraction(self, name: str) -> np.ndarray:
+        """(m, n) bool: blocks labelled ``name`` (all False when the model has no such class)."""
+        if name not in self.classes:
+            return np.zeros(self.labels.shape, bool)
+        return self.labels == self.classes.index(name)
+
+
+def tissue_feature_settings(model: ClassifierModel) -> TissueFeatureSettings:
+    """The feature recipe of a tissue model, checked against its feature names."""
+    if model.kind != "tissue":
+        msg = f"model {model.name!r} is a {model.kind} model, expected a tissue model"
+        raise ConfigError(msg)
+    try:
+        settings = TissueFeatureSettings.from_mapping(model.settings["features"])
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"tissue model {model.name!r} has no valid feature settings ({exc})"
+        raise ConfigError(msg) from exc
+    expected = tuple(s.name for s in tissue_feature_specs(settings))
+    if expected != model.feature_names:
+        msg = (f"tissue model {model.name!r} lists features {list(model.feature_names)[:4]}... that this "
+               f"mmnst_path does not compute from its settings ({list(expected)[:4]}...)")
+        raise ConfigError(msg)
+    return settings
+
+
+def tissue_factors(model: ClassifierModel, mpp: float) -> tuple[int, int]:
+    """(image px per feature block, feature blocks per output block) at image pixel size ``mpp``."""
+    return grid_factors(mpp, tissue_feature_settings(model))
+
+
+def tissue_halo_um(model: ClassifierModel) -> float:
+    """Context (µm) a tile needs so that its tissue classes do not depend on its borders."""
+    return tissue_feature_settings(model).halo_um()
+
+
+def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
+                    origin: tuple[int, int] | None = None) -> TissueMap:
+    """Tissue classes of an RGB tile.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        Tile at ``mpp`` µm/px.
+    mpp : float
+    model : ClassifierModel
+        A tissue model.
+    stains : str or StainMatrix or None
+        Stain matrix of the slide (hematoxylin and eosin planes); None = the model's
+        ``settings["stains"]`` (the one it was trained with, default ``"H&E"``).
+    origin : (int, int) or None
+        Position of the tile's pixel (0, 0) on the slide's analysis grid; the tile is padded by
+        ``origin mod F`` rows/cols (edge values) so that output block ``b`` covers global pixels
+        ``[b F, (b + 1) F)`` (``F = factor``). None: blocks start at the tile's corner.
+
+    Returns
+    -------
+    TissueMap
+        ``labels`` of shape ``ceil((M + off_r) / F) x ceil((N + off_c) / F)``.
+    """
+    from ..geometry import require_mpp
+
+    mpp = require_mpp(mpp, what="image")
+    settings = tissue_feature_settings(model)
+    f, k = tissue_factors(model, mpp)
+    big = f * k
+    if origin is not None:
+        off_r, off_c = (int(v) % big for v in origin)
+        if off_r or off_c:
+            rgb = np.pad(rgb, ((off_r, 0), (off_c, 0), (0, 0)), mode="edge")
+    m, n = rgb.shape[:2]
+    mp, np_ = -(-m // big) * big, -(-n // big) * big
+    if (mp, np_) != (m, n):
+        rgb = np.pad(rgb, ((0, mp - m), (0, np_ - n), (0, 0)), mode="edge")
+    stain_spec = stains if stains is not None else model.settings.get("stains", "H&E")
+    base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings)
+    feats = features_from_base(base, fine_mpp, k, settings)
+    shape = feats.shape[:2]
+    proba = model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*shape, -1)
+    labels = np.argmax(proba, axis=-1).astype(np.int8)
+    return TissueMap(labels, proba, fine_mpp * k, big, model.class_names, model.model_id)

@@ -1,0 +1,335 @@
+"""Per-block features for the tissue (pixel) classifier: multiscale colour, texture and density.
+
+Two block grids, both in µm so that one model serves slides scanned at 0.25-2 µm/px: a *fine*
+grid of about ``grid_um`` (``f = round(grid_um / mpp)`` image pixels a side) for the features
+that need detail (nuclei, fibres), and the *output* grid of ``k`` x ``k`` fine blocks (about
+``predict_um``) on which the classes are predicted and the wide-scale features computed. The base
+maps of a fine block are the means of its pixels' optical densities (log10 OD per RGB channel),
+its hematoxylin and eosin concentrations (colour deconvolution is linear in OD, so they are the
+block-mean OD times the inverse stain matrix) and the fraction of its pixels that are glass-white.
+
+Most features are *ratios*, so that they survive stain variation (amount of stain, section
+thickness, scanner white balance, a rotated stain vector). S: a Gaussian scale in µm.
+
+==========================  ========================================================================
+``log_od_s{S}``             log10 of the total OD (sum of the three channels + ``eps_od``)
+``od_red_s{S}``             red share of the OD (OD_R / total): the hue of the stain mixture
+``od_blue_s{S}``            blue share of the OD (haemoglobin and eosin absorb blue)
+``h_share_s{S}``            H / (H + E + eps): hematoxylin share of the deconvolved stain
+``white_s{S}``              fraction of glass-white area (lumina, fat vacuoles, background)
+``h_cv_t{T}``               coefficient of variation of H over T µm (nuclear granularity)
+``e_cv_t{T}``               the same for eosin (fibres, vacuoles, ghost cells vs homogeneous matrix)
+``od_sd_t{T}``              standard deviation of the log total OD over T µm
+``blob``                    scale-normalised Laplacian of Gaussian of H at ``blob_um`` (a nucleus),
+                            relative to the local mean H
+``blob_density_s{S}``       its positive part averaged at S µm (density of nuclei, stain-free)
+``fibre_coherence``         orientation coherence of eosin (structure tensor, derivative and
+                            integration scales ``fibre_um``): 1 parallel fibres, 0 amorphous
+``fibre_coherence_s{S}``    the same averaged at S µm
+``nucleus_coherence``       orientation coherence of H at ``nucleus_um`` (spindle vs round nuclei)
+``nucleus_coherence_s{S}``  the same averaged at S µm
+``edge``                    gradient magnitude of the log total OD at ``fine_um`` (per µm)
+==========================  ========================================================================
+
+Fine-grid features are averaged over each output block; wide scales (``sigmas_um``, the wide
+texture scales and ``context_um``) are computed on the output grid from block means of the fine
+maps (and of their squares, for the standard deviations).
+
+Tile invariance: every feature is a chain of block means and Gaussian filters truncated at
+``TRUNCATE`` sigma, so a block's features depend only on the image within
+:meth:`TissueFeatureSettings.halo_um` of it; the caller aligns the blocks to the slide's grid
+(``origin``, see :func:`mmnst_path.classify.tissue.classify_tissue`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import ConfigError
+from .model import FeatureSpec
+
+__all__ = ["BASE_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
+           "grid_factors", "tissue_feature_specs", "tissue_features"]
+
+#: Gaussian filters are cut at this many sigma (the halo derives from it).
+TRUNCATE = 3.0
+
+
+@dataclass(frozen=True)
+class TissueFeatureSettings:
+    """How tissue features are computed (stored in a tissue model's ``settings``); scales in µm."""
+
+    grid_um: float = 2.0
+    predict_um: float = 4.0
+    fine_um: float = 2.0
+    sigmas_um: tuple[float, ...] = (6.0, 18.0)
+    context_um: float = 30.0
+    texture_um: tuple[float, ...] = (4.0, 12.0)
+    blob_um: float = 3.0
+    micro_um: float = 1.0
+    fibre_um: float = 4.0
+    nucleus_um: float = 3.0
+    white_od: float = 0.15
+    eps_od: float = 0.05
+
+    def __post_init__(self) -> None:
+        scalars = [self.grid_um, self.predict_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
+                   self.fibre_um, self.nucleus_um, self.white_od, self.eps_od]
+        scales = [*self.sigmas_um, *self.texture_um]
+        ok = (len(self.sigmas_um) >= 1 and len(self.texture_um) == 2
+              and all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in scalars + scales)
+              and self.predict_um >= self.grid_um >= self.micro_um)
+        if not ok:
+            msg = ("TissueFeatureSettings: scales and thresholds must be positive finite numbers, two texture "
+                   f"scales, predict_um >= grid_um >= micro_um; got {self}")
+            raise ConfigError(msg)
+
+    def halo_um(self) -> float:
+        """Context (µm) around an output block that its features depend on (longest filter chain)."""
+        wide = max(*self.sigmas_um, self.context_um)
+        s1 = self.sigmas_um[0]
+        chains = (max(self.blob_um, 2 * self.fine_um) + wide, self.micro_um + self.fibre_um + s1,
+                  self.micro_um + self.nucleus_um + s1, wide, *self.texture_um, self.fine_um + self.micro_um)
+        return TRUNCATE * max(chains) + 2.0 * self.predict_um
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> TissueFeatureSettings:
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(mapping) - set(known))
+        if unknown:
+            msg = f"unknown tissue feature settings {unknown}; known: {sorted(known)}"
+            raise ConfigError(msg)
+        kw: dict[str, Any] = {}
+        for key, value in mapping.items():
+            is_seq = key in ("sigmas_um", "texture_um")
+            if is_seq != isinstance(value, list | tuple):
+                msg = f"tissue feature setting {key!r}: expected {'a list' if is_seq else 'a number'}, got {value!r}"
+                raise ConfigError(msg)
+            kw[key] = tuple(float(x) for x in value) if is_seq else float(value)
+        return cls(**kw)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+_COLOUR = (("log_od", "log10(OD)", "log10 of the total OD"), ("od_red", "", "OD_R / total OD"),
+           ("od_blue", "", "OD_B / total OD"), ("h_share", "", "H / (H + E)"),
+           ("white", "", "fraction of glass-white pixels"))
+_TEXTURE = (("h_cv", "", "coefficient of variation of H"), ("e_cv", "", "coefficient of variation of eosin"),
+            ("od_sd", "log10(OD)", "std of the log total OD"))
+
+
+def tissue_feature_specs(settings: TissueFeatureSettings) -> list[FeatureSpec]:
+    """Names, units and descriptions of the feature columns, in order (see the module doc)."""
+    st = settings
+    t0, t1 = st.texture_um
+    s1 = st.sigmas_um[0]
+    specs = [FeatureSpec(f"{n}_s{_fmt(st.fine_um)}", u, f"{d}, Gaussian mean at {st.fine_um} µm") for n, u, d in _COLOUR]
+    specs += [FeatureSpec(f"{n}_t{_fmt(t0)}", u, f"{d} over {t0} µm") for n, u, d in _TEXTURE]
+    specs += [
+        FeatureSpec("h_micro_cv", "", f"coefficient of variation of H on the {st.micro_um} µm grid over {st.fine_um} µm"),
+        FeatureSpec("e_micro_cv", "", f"coefficient of variation of eosin on the {st.micro_um} µm grid over "
+                                      f"{st.fine_um} µm"),
+        FeatureSpec("blob", "", f"scale-normalised LoG of H at {st.blob_um} µm / local mean H"),
+        FeatureSpec("fibre_coherence", "", f"eosin orientation coherence, structure tensor (derivative {st.micro_um} "
+                                           f"µm, integration {st.fibre_um} µm)"),
+        FeatureSpec("fibre_energy", "1/µm", f"eosin gradient magnitude at {st.micro_um} µm / mean eosin, over "
+                                             f"{st.fibre_um} µm"),
+        FeatureSpec("nucleus_coherence", "", f"H orientation coherence, structure tensor (derivative {st.micro_um} µm, "
+                                             f"integration {st.nucleus_um} µm)"),
+        FeatureSpec("edge", "log10(OD)/µm", f"gradient magnitude of the log total OD at {st.fine_um} µm"),
+    ]
+    for s in st.sigmas_um:
+        specs += [FeatureSpec(f"{n}_s{_fmt(s)}", u, f"{d}, Gaussian mean at {s} µm") for n, u, d in _COLOUR]
+    specs += [FeatureSpec(f"{n}_t{_fmt(t1)}", u, f"{d} over {t1} µm") for n, u, d in _TEXTURE]
+    for s in (*st.sigmas_um, st.context_um):
+        specs.append(FeatureSpec(f"blob_density_s{_fmt(s)}", "", f"positive blob response averaged at {s} µm"))
+    specs += [
+        FeatureSpec(f"fibre_coherence_s{_fmt(s1)}", "", f"fibre coherence averaged at {s1} µm"),
+        FeatureSpec(f"fibre_energy_s{_fmt(s1)}", "1/µm", f"fibre energy averaged at {s1} µm"),
+        FeatureSpec(f"nucleus_coherence_s{_fmt(s1)}", "", f"nucleus coherence averaged at {s1} µm"),
+        FeatureSpec(f"log_od_s{_fmt(st.context_um)}", "log10(OD)", f"log10 of the total OD at {st.context_um} µm"),
+        FeatureSpec(f"h_share_s{_fmt(st.context_um)}", "", f"H / (H + E) at {st.context_um} µm"),
+    ]
+    return specs
+
+
+def block_factor(mpp: float, grid_um: float) -> int:
+    """Image pixels per block side: ``round(grid_um / mpp)``; refuses images much coarser than the grid."""
+    f = max(1, round(grid_um / mpp))
+    if f * mpp > 1.6 * grid_um:
+        msg = (f"image pixel size {mpp} µm/px is too coarse for the tissue model's {grid_um} µm/px working grid; "
+               "read the slide at a finer level")
+        raise ConfigError(msg)
+    return f
+
+
+def grid_factors(mpp: float, settings: TissueFeatureSettings) -> tuple[int, int]:
+    """(image px per fine block, fine blocks per output block) at image pixel size ``mpp``."""
+    f = block_factor(mpp, settings.grid_um)
+    return f, max(1, round(settings.predict_um / (f * mpp)))
+
+
+def block_mean(a: np.ndarray, f: int) -> np.ndarray:
+    """Means over ``f`` x ``f`` blocks from the array's corner (edge-padded to whole blocks), float32."""
+    if f == 1:
+        return a.astype(np.float32, copy=False)
+    m, n = a.shape[:2]
+    mp, np_ = -(-m // f) * f, -(-n // f) * f
+    if (mp, np_) != (m, n):
+        a = np.pad(a, [(0, mp - m), (0, np_ - n)] + [(0, 0)] * (a.ndim - 2), mode="edge")
+    return a.reshape(mp // f, f, np_ // f, f, *a.shape[2:]).mean(axis=(1, 3), dtype=np.float32)
+
+
+def _g(a: np.ndarray, sigma_px: float | tuple[float, ...], **kw: Any) -> np.ndarray:
+    """Gaussian filter (reflect, truncated at TRUNCATE); a tuple sigma gives one per axis (0 = none)."""
+    sig = tuple(0.0 if v == 0 else max(v, 0.3) for v in sigma_px) if isinstance(sigma_px, tuple) else max(sigma_px, 0.3)
+    return ndi.gaussian_filter(a, sig, mode="reflect", truncate=TRUNCATE, **kw)
+
+
+def _micro_factor(f: int, mpp: float, micro_um: float) -> int:
+    """Largest divisor of the fine factor ``f`` whose pitch stays within 1.5x ``micro_um`` (at least 1)."""
+    return max(d for d in range(1, f + 1) if f % d == 0 and (d == 1 or d * mpp <= 1.5 * micro_um))
+
+
+#: Channels of :func:`base_maps` (fine-block means).
+BASE_CHANNELS = ("od_r", "od_g", "od_b", "h", "e", "white", "h2", "e2", "e_jrr", "e_jcc", "e_jrc",
+                 "h_jrr", "h_jcc", "h_jrc")
+
+
+def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatureSettings
+              ) -> tuple[np.ndarray, float]:
+    """Fine-block means of the :data:`BASE_CHANNELS`: ((m, n, 14) float32, fine µm/px).
+
+    OD, the white fraction and the H / E concentrations are first averaged on the micro grid
+    (``micro_um``); there the structure-tensor products of E and H (Gaussian derivatives at
+    ``micro_um``, per µm) and the squares of H and E are formed; then everything is averaged
+    over the fine blocks.
+    """
+    from ..stain import load_stains, od_from_rgb
+
+    matrix = load_stains(stains)
+    names = ("hematoxylin", "eosin") if "eosin" in matrix.names else tuple(matrix.stain_names[:2])
+    cols = [matrix.names.index(n) for n in names]
+    f = block_factor(mpp, settings.grid_um)
+    fm = _micro_factor(f, mpp, settings.micro_um)
+    od = od_from_rgb(rgb, background=matrix.background)
+    white = (od.sum(-1) < settings.white_od).astype(np.float32)
+    od_m = block_mean(od, fm)
+    white_m = block_mean(white, fm)
+    conc = (od_m.reshape(-1, 3) @ np.asarray(matrix.inverse, np.float32)[:, cols]).reshape(*od_m.shape[:2], 2)
+    h, e = conc[..., 0], conc[..., 1]
+    micro_mpp = fm * mpp
+    d = settings.micro_um / micro_mpp
+    chans = [od_m, conc, white_m[..., None], (h * h)[..., None], (e * e)[..., None]]
+    for x in (e, h):
+        xr = _g(x, d, order=(1, 0)) / micro_mpp
+        xc = _g(x, d, order=(0, 1)) / micro_mpp
+        chans.append(np.stack([xr * xr, xc * xc, xr * xc], axis=-1))
+    base = block_mean(np.concatenate(chans, axis=-1), f // fm)
+    return base.astype(np.float32, copy=False), f * mpp
+
+
+def _coherence_of(j: np.ndarray) -> np.ndarray:
+    """Coherence of smoothed structure-tensor products ``j[..., (rr, cc, rc)]``: 0 isotropic, 1 one orientation."""
+    jrr, jcc, jrc = j[..., 0], j[..., 1], j[..., 2]
+    return np.sqrt((jrr - jcc) ** 2 + 4.0 * jrc * jrc) / (jrr + jcc + 1e-8)
+
+
+def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: TissueFeatureSettings) -> np.ndarray:
+    """Feature stack on the output grid, ``(ceil(m / k), ceil(n / k), F)`` float32, from :func:`base_maps`."""
+    st = settings
+    eps = st.eps_od
+    od = np.maximum(base[..., :3], 0.0)
+    h, e = np.maximum(base[..., 3], 0.0), np.maximum(base[..., 4], 0.0)
+    total = od.sum(-1)
+    colour = np.stack([np.log10(total + eps), od[..., 0] / (total + eps), od[..., 2] / (total + eps),
+                       h / (h + e + eps), base[..., 5]], axis=-1)
+    px = 1.0 / grid_mpp
+    fp = st.fine_um * px
+    sm = _g(colour, (fp, fp, 0))
+    fine: list[np.ndarray] = [sm[..., i] for i in range(5)]
+    t0 = st.texture_um[0] * px
+    log_t = colour[..., 0]
+    for x, is_cv in ((h, True), (e, True), (log_t, False)):
+        mu = _g(x, t0)
+        sd = np.sqrt(np.maximum(_g(x * x, t0) - mu * mu, 0.0))
+        fine.append(sd / (mu + eps) if is_cv else sd)
+    mom = _g(base[..., [3, 4, 6, 7]], (fp, fp, 0))  # h, e, h2, e2
+    for j in (0, 1):
+        fine.append(np.sqrt(np.maximum(mom[..., j + 2] - mom[..., j] ** 2, 0.0)) / (np.maximum(mom[..., j], 0) + eps))
+    bp = max(st.blob_um * px, 0.3)
+    blob = -ndi.gaussian_laplace(h, bp, mode="reflect", truncate=TRUNCATE) * bp * bp / (_g(h, 2 * fp) + eps)
+    fpx = st.fibre_um * px
+    je = _g(base[..., 8:11], (fpx, fpx, 0))
+    energy = np.sqrt(np.maximum(je[..., 0] + je[..., 1], 0.0)) / (_g(e, fpx) + eps)
+    npx = st.nucleus_um * px
+    nucleus = _coherence_of(_g(base[..., 11:14], (npx, npx, 0)))
+    edge = ndi.gaussian_gradient_magnitude(log_t, max(fp, 0.3), mode="reflect", truncate=TRUNCATE) * px
+    fine += [blob, _coherence_of(je), energy, nucleus, edge]
+    # output grid: block means of the fine features, then the wide scales from block-mean maps
+    out = [block_mean(a, k) for a in fine]
+    fibre_c, energy_c, nucleus_c = out[11], out[12], out[13]
+    cpx = 1.0 / (grid_mpp * k)
+    colour_c = block_mean(colour, k)
+    for s in st.sigmas_um:
+        sm = _g(colour_c, (s * cpx, s * cpx, 0))
+        out += [sm[..., i] for i in range(5)]
+    t1 = st.texture_um[1] * cpx
+    mom = _g(block_mean(np.stack([h, h * h, e, e * e, log_t, log_t * log_t], axis=-1), k), (t1, t1, 0))
+    for j, is_cv in ((0, True), (2, True), (4, False)):
+        sd = np.sqrt(np.maximum(mom[..., j + 1] - mom[..., j] ** 2, 0.0))
+        out.append(sd / (mom[..., j] + eps) if is_cv else sd)
+    pos = block_mean(np.maximum(blob, 0.0), k)
+    for s in (*st.sigmas_um, st.context_um):
+        out.append(_g(pos, s * cpx))
+    s1 = st.sigmas_um[0] * cpx
+    out += [_g(fibre_c, s1), _g(energy_c, s1), _g(nucleus_c, s1)]
+    ctx = _g(colour_c[..., [0, 3]], (st.context_um * cpx,) * 2 + (0,))
+    out += [ctx[..., 0], ctx[..., 1]]
+    return np.stack([a.astype(np.float32, copy=False) for a in out], axis=-1)
+
+
+def tissue_features(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E",
+                    settings: TissueFeatureSettings | None = None) -> tuple[np.ndarray, float]:
+    """Feature stack of an RGB tile on the output grid (blocks from the tile's corner).
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        Brightfield tile at ``mpp`` µm/px.
+    mpp : float
+    stains : str or StainMatrix
+        Stain matrix for the hematoxylin / eosin planes (its first two stains when it has no eosin).
+    settings : TissueFeatureSettings or None
+
+    Returns
+    -------
+    feats : (ceil(M / F), ceil(N / F), n_features) float32 ndarray
+        Columns as :func:`tissue_feature_specs`; ``F = f k`` image pixels per output block
+        (:func:`grid_factors`).
+    grid_mpp : float
+        µm per output-grid pixel (``F * mpp``).
+    """
+    from ..geometry import require_mpp
+
+    settings = settings or TissueFeatureSettings()
+    mpp = require_mpp(mpp, what="image")
+    f, k = grid_factors(mpp, settings)
+    m, n = rgb.shape[:2]
+    big = f * k
+    mp, np_ = -(-m // big) * big, -(-n // big) * big
+    if (mp, np_) != (m, n):
+        rgb = np.pad(rgb, ((0, mp - m), (0, np_ - n), (0, 0)), mode="edge")
+    base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stains, settings=settings)
+    return features_from_base(base, fine_mpp, k, settings), fine_mpp * k

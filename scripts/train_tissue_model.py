@@ -1,0 +1,291 @@
+"""Train the shipped default tissue (pixel) classifier from redistributable data.
+
+Usage::
+
+    .venv/bin/python scripts/train_tissue_model.py [--train ../shared/train] [--osteo ../shared/data/necrosis]
+        [--out mmnst_path/models/tissue_default.mmnst]
+
+Classes: ``tumour`` (viable cellular epithelial / tumour tissue, incl. normal mucosa), ``stroma``
+(collagen, smooth muscle, loose and complex stroma, bone matrix), ``necrosis`` (coagulative
+necrosis with ghost cells and debris), ``inflammatory`` (lymphocyte conglomerates), ``fat``,
+``mucin``, ``blood``, ``background`` (glass, out-of-focus debris).
+
+Training data (every source redistributable with attribution; see ``../shared/train/README.md``):
+
+- Kather et al. 2018/2019 NCT-CRC-HE-100K / CRC-VAL-HE-7K tiles (CC BY 4.0), 0.5 µm/px: ADI fat,
+  BACK background, DEB necrosis, LYM inflammatory, MUC mucin, MUS and STR stroma, NORM and TUM
+  tumour.
+- Kather et al. 2016 texture tiles (CC BY 4.0), ~0.331 µm/px: TUMOR and MUCOSA tumour, STROMA and
+  COMPLEX stroma, LYMPHO inflammatory, ADIPOSE fat, EMPTY background; the DEBRIS class mixes
+  mucus, fibrin and blood, so its tiles were looked at one by one: six are mucin, one is blood,
+  the five eosinophilic fibrin/debris tiles are left out (not clearly necrosis).
+- Osteosarcoma tiles (Leavey et al. 2019, TCIA Osteosarcoma-Tumor-Assessment, CC BY 3.0), read
+  at 1 µm/px: seven of the 15 tiles in ``../shared/data/necrosis`` train (named in ``OSTEO_TRAIN``:
+  2 Non-Viable-Tumor, 2 Viable, 3 Non-Tumor, the loose oedematous stroma that pale necrosis resembles),
+  the other eight validate (``benchmarks/eval_necrosis.py``). Every tissue block of a training tile
+  takes the tile's label (Non-Viable-Tumor necrosis, Viable tumour, Non-Tumor stroma), glass
+  blocks background.
+- Generated tiles of the project's own generator (``mmnst_path.synthetic.he_necrosis_tile``,
+  seeds 100-105; the evaluation uses seeds 1-8 and the independent ``sample_tiles`` recipe).
+
+Augmentation (each training tile ``--aug`` times besides the original): stain amounts (H, E
+concentration x0.6-1.5), stain vectors rotated up to 8°, scanner white balance (per channel
+x0.88-1), blur (0-0.7 µm), noise, JPEG (quality 45-95) and the pixel size claimed 0.85-1.18x
+the true one. Kather 2016 tiles and NCT classes with >= 3 tiles are split 75/25 by a hash of
+the file name; the held-out quarter (original + one augmentation) gives the validation figures.
+The research-only Ki67 sets in ``../shared/data/ki67`` are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from mmnst_path.classify.tissue_features import (  # noqa: E402
+    TissueFeatureSettings,
+    base_maps,
+    block_mean,
+    features_from_base,
+    grid_factors,
+    tissue_feature_specs,
+)
+from mmnst_path.classify.train import class_report, train_model  # noqa: E402
+
+CLASSES = ("tumour", "stroma", "necrosis", "inflammatory", "fat", "mucin", "blood", "background")
+NCT = {"ADI": "fat", "BACK": "background", "DEB": "necrosis", "LYM": "inflammatory", "MUC": "mucin",
+       "MUS": "stroma", "NORM": "tumour", "STR": "stroma", "TUM": "tumour"}
+K16 = {"01_TUMOR": "tumour", "02_STROMA": "stroma", "03_COMPLEX": "stroma", "04_LYMPHO": "inflammatory",
+       "06_MUCOSA": "tumour", "07_ADIPOSE": "fat", "08_EMPTY": "background"}
+K16_DEBRIS = {"image_14_label_4.png": "mucin", "image_17_label_4.png": "mucin", "image_29_label_4.png": "mucin",
+              "image_36_label_4.png": "mucin", "image_61_label_4.png": "mucin", "image_73_label_4.png": "mucin",
+              "image_88_label_4.png": "blood"}
+OSTEO_TRAIN = {
+    "Non-Viable-Tumor___Case-3-A12-16067-9053_104.jpg": "necrosis",
+    "Non-Viable-Tumor___Case-3-A17-16570-4475_110.jpg": "necrosis",
+    "Viable___Case-4-C21-25306-21689_120.jpg": "tumour",
+    "Viable___Case-4-C27-32431-19828_114.jpg": "tumour",
+    "Non-Tumor___Case-3-A15-2939-11262_112.jpg": "stroma",
+    "Non-Tumor___Case-3-A17-7799-34542_102.jpg": "stroma",
+    "Non-Tumor___Case-3-A18-11012-16647_113.jpg": "stroma",
+}
+SYNTH_SEEDS = (100, 101, 102, 103, 104, 105)
+
+ATTRIBUTION = [
+    {"dataset": "NCT-CRC-HE-100K / CRC-VAL-HE-7K", "licence": "CC BY 4.0",
+     "citation": "Kather JN, Halama N, Marx A. 100,000 histological images of human colorectal cancer and healthy "
+                 "tissue (v0.1). Zenodo 2018, doi:10.5281/zenodo.1214456; Kather JN, Krisam J, et al. PLoS Med "
+                 "16(1): e1002730, 2019",
+     "use": "26 tiles at 0.5 µm/px: ADI fat, BACK background, DEB necrosis, LYM inflammatory, MUC mucin, MUS/STR "
+            "stroma, NORM/TUM tumour"},
+    {"dataset": "Kather 2016 colorectal textures", "licence": "CC BY 4.0",
+     "citation": "Kather JN, Weis CA, Bianconi F, et al. Multi-class texture analysis in colorectal cancer histology. "
+                 "Sci Rep 6, 27988 (2016), doi:10.1038/srep27988; data doi:10.5281/zenodo.53169",
+     "use": "95 tiles (~0.331 µm/px, upsampled copies): TUMOR/MUCOSA tumour, STROMA/COMPLEX stroma, LYMPHO "
+            "inflammatory, ADIPOSE fat, EMPTY background; DEBRIS tiles relabelled by eye: 6 mucin, 1 blood, "
+            "5 left out"},
+    {"dataset": "Osteosarcoma-Tumor-Assessment (TCIA)", "licence": "CC BY 3.0",
+     "citation": "Leavey P, Sengupta A, Rakheja D, et al. Osteosarcoma data from UT Southwestern/UT Dallas for "
+                 "Viable and Necrotic Tumor Assessment. The Cancer Imaging Archive, 2019, "
+                 "doi:10.7937/tcia.2019.bvhjhdas",
+     "use": "7 of the 15 tiles in the project's evaluation folder trained (tile label -> every tissue block): "
+            + ", ".join(sorted(OSTEO_TRAIN)) + "; the other 8 validate"},
+    {"dataset": "mmnst_path.synthetic.he_necrosis_tile (generated by this project)", "licence": "BSD-3-Clause",
+     "use": f"seeds {list(SYNTH_SEEDS)}: necrosis / tumour / background from the generator's masks"},
+]
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _held_out(name: str, fraction: float = 0.25) -> bool:
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
+
+
+def augment(rgb: np.ndarray, mpp: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """A stain / scanner / compression variant of ``rgb`` and the pixel size to claim for it."""
+    from scipy import ndimage as ndi
+
+    from mmnst_path.stain import get_preset, od_from_rgb
+
+    m = get_preset("H&E")
+    v = np.asarray(m.vectors, np.float64)
+    conc = od_from_rgb(rgb).reshape(-1, 3).astype(np.float64) @ np.linalg.inv(v)
+    scale = np.array([rng.uniform(0.6, 1.5), rng.uniform(0.6, 1.5), 1.0])
+    v2 = v.copy()
+    for i in (0, 1):
+        d = rng.normal(size=3)
+        d -= d.dot(v[i]) * v[i]
+        d /= np.linalg.norm(d)
+        ang = np.deg2rad(rng.uniform(0, 8))
+        v2[i] = np.cos(ang) * v[i] + np.sin(ang) * d
+        v2[i] = np.abs(v2[i]) / np.linalg.norm(v2[i])
+    od = (conc * scale) @ v2
+    wb = rng.uniform(0.88, 1.0, size=3)
+    out = 255.0 * wb * np.power(10.0, -od.reshape(rgb.shape))
+    blur_px = rng.uniform(0, 0.7) / mpp
+    if blur_px > 0.2:
+        out = ndi.gaussian_filter(out, (blur_px, blur_px, 0))
+    out += rng.normal(0, rng.uniform(0, 4), size=out.shape)
+    out8 = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    if rng.random() < 0.7:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(out8).save(buf, format="JPEG", quality=int(rng.integers(45, 96)))
+        out8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    return out8, mpp * float(np.exp(rng.uniform(np.log(0.85), np.log(1.18))))
+
+
+def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: TissueFeatureSettings,
+              rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``n`` feature rows of one image on the output grid and their class indices.
+
+    ``label`` is a class name for the whole tile (tissue blocks take it, glass blocks become
+    background, blocks in between are left out) or an (M, N) int image of class indices (-1
+    unlabelled) at the image's pixels.
+    """
+    f, k = grid_factors(mpp, settings)
+    big = f * k
+    m, n_ = rgb.shape[:2]
+    mp, np_ = -(-m // big) * big, -(-n_ // big) * big
+    rgb_p = np.pad(rgb, ((0, mp - m), (0, np_ - n_), (0, 0)), mode="reflect")
+    base, gm = base_maps(rgb_p, mpp=mpp, stains="H&E", settings=settings)
+    feats = features_from_base(base, gm, k, settings)
+    shape = feats.shape[:2]
+    valid = np.zeros((mp, np_), np.float32)
+    valid[:m, :n_] = 1.0
+    inside = block_mean(valid, big)[: shape[0], : shape[1]] >= 0.99
+    if isinstance(label, str):
+        white = block_mean(base[..., 5], k)[: shape[0], : shape[1]]
+        cls = np.full(shape, -1, np.int64)
+        if label in ("fat", "background", "mucin"):
+            cls[:] = CLASSES.index(label)
+        else:
+            cls[white <= 0.9] = CLASSES.index(label)
+            cls[white >= 0.98] = CLASSES.index("background")
+    else:
+        lab = np.pad(np.asarray(label), ((0, mp - m), (0, np_ - n_)), constant_values=-1)
+        cls = np.full(shape, -1, np.int64)
+        for c in range(len(CLASSES)):
+            share = block_mean((lab == c).astype(np.float32), big)[: shape[0], : shape[1]]
+            cls[share >= 0.99] = c
+    sel = np.flatnonzero((cls.ravel() >= 0) & inside.ravel())
+    if sel.size > n:
+        sel = rng.choice(sel, size=n, replace=False)
+    x = feats.reshape(-1, feats.shape[-1])[sel]
+    return x, cls.ravel()[sel]
+
+
+def sources(train: Path, osteo: Path) -> Iterator[tuple[str, str, np.ndarray, float, np.ndarray | str, bool]]:
+    """(source, name, rgb, mpp, label, held_out) of every training / validation image."""
+    from mmnst_path import synthetic
+
+    for folder, cls in NCT.items():
+        files = sorted((train / "kather_nct_crc_he" / folder).glob("*.*"))
+        for p in files:
+            yield "nct", p.name, _read_rgb(p), 0.5, cls, len(files) >= 3 and _held_out(p.name)
+    for folder in sorted((train / "kather_texture_2016").glob("0*")):
+        for p in sorted(folder.glob("*.png")):
+            cls = K16.get(folder.name) or K16_DEBRIS.get(p.name)
+            if cls is None:
+                continue
+            yield "kather2016", f"{folder.name}/{p.name}", _read_rgb(p), 0.331, cls, _held_out(p.name)
+    for name, cls in OSTEO_TRAIN.items():
+        yield "osteosarcoma", name, _read_rgb(osteo / name), 1.0, cls, False
+    for seed in SYNTH_SEEDS:
+        mpp = 1.0 if seed % 2 else 0.5
+        t = synthetic.he_necrosis_tile(seed, size=384 if mpp == 1.0 else 640, mpp=mpp,
+                                       necrosis_fraction=0.25 + 0.06 * (seed - 100), angle_deg=4.0)
+        lab = np.where(t.masks["necrosis"], CLASSES.index("necrosis"), CLASSES.index("tumour"))
+        lab[~t.masks["tissue"]] = CLASSES.index("background")
+        yield "synthetic", f"seed{seed}", t.rgb, mpp, lab, False
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", type=Path, default=HERE.parent.parent / "shared" / "train")
+    ap.add_argument("--osteo", type=Path, default=HERE.parent.parent / "shared" / "data" / "necrosis")
+    ap.add_argument("--out", type=Path, default=HERE.parent / "mmnst_path" / "models" / "tissue_default.mmnst")
+    ap.add_argument("--aug", type=int, default=5, help="augmented copies of every training image")
+    ap.add_argument("--rows", type=int, default=600, help="feature rows per image and copy (x4 for large images)")
+    ap.add_argument("--trees", type=int, default=32)
+    ap.add_argument("--depth", type=int, default=13)
+    ap.add_argument("--leaf", type=int, default=12)
+    args = ap.parse_args(argv)
+    settings = TissueFeatureSettings()
+    rng = np.random.default_rng(13)
+    t0 = time.time()
+    tr_x, tr_y, va_x, va_y = [], [], [], []
+    per_source: dict[str, list] = {}
+    for src, _name, rgb, mpp, label, held in sources(args.train, args.osteo):
+        n = args.rows * ((8 if src == "osteosarcoma" else 4) if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
+        copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else args.aug)]
+        for img, m in copies:
+            x, y = tile_rows(img, m, label, settings, rng, n)
+            (va_x if held else tr_x).append(x)
+            (va_y if held else tr_y).append(y)
+            if held:
+                per_source.setdefault(src, []).append((x, y))
+    print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
+    x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
+    x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)
+    card = {
+        "name": "mmnst_path default tissue classifier (H&E)",
+        "version": "1.0.0",
+        "licence": "BSD-3-Clause (the model); training data licences and attribution below",
+        "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
+                        f"{settings.predict_um:g} µm grid for the necrosis area (% of tissue), tumour and stroma fractions.",
+        "classes_meaning": {
+            "tumour": "viable cellular epithelial / tumour tissue (incl. normal mucosa)",
+            "stroma": "collagen, smooth muscle, loose and complex stroma, bone matrix",
+            "necrosis": "coagulative necrosis with ghost cells, karyorrhectic debris",
+            "inflammatory": "lymphocyte conglomerates", "fat": "adipose tissue", "mucin": "extracellular mucus",
+            "blood": "erythrocytes (one training tile only)", "background": "glass, out-of-focus debris"},
+        "limitations": "Little necrosis training data (1 NCT tile, 2 osteosarcoma tiles, generated tiles); one blood "
+                       "tile; no keratin, melanin or pen classes; H-DAB IHC untested. Tile-level labels were "
+                       "applied to every tissue block of a training tile.",
+        "training_data": ATTRIBUTION,
+        "augmentation": "stain amounts x0.6-1.5, stain vectors rotated <= 8 deg, white balance x0.88-1, blur 0-0.7 "
+                        "µm, noise, JPEG q45-95 (p 0.7), claimed pixel size x0.85-1.18",
+    }
+    model = train_model(x_tr, y_tr, kind="tissue", classes=CLASSES, features=tissue_feature_specs(settings),
+                        settings={"features": settings.to_mapping(), "stains": "H&E"},
+                        card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,
+                        min_samples_leaf=args.leaf)
+    model.card["validation"]["per_source"] = {
+        src: class_report(np.concatenate([p[1] for p in parts]),
+                          model.predict(np.concatenate([p[0] for p in parts])), CLASSES)
+        for src, parts in per_source.items()}
+    model.card["validation"]["note"] = (
+        "held-out quarter of the Kather tiles (original + one augmented copy); osteosarcoma, TCGA, CMU-1 and "
+        "generated-tile figures are in benchmarks/eval_necrosis.py")
+    model = replace(model)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.out)
+    rep = model.card["validation"]["held_out"]
+    print(f"trained on {len(y_tr)} blocks {model.card['training_counts']}", file=sys.stderr)
+    print(f"held out: acc {rep['accuracy']:.3f} " + " ".join(
+        f"{c}:P{v['precision']:.2f}/R{v['recall']:.2f}(n={v['support']})" for c, v in rep["per_class"].items()
+        if v["support"]), file=sys.stderr)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {model.model_id}, "
+          f"{model.forest.n_nodes} nodes) in {time.time() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
