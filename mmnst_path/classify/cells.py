@@ -8,7 +8,7 @@ from ..errors import ConfigError
 from .model import ClassifierModel
 from .nucleus_features import NucleusFeatureSettings, nucleus_features
 
-__all__ = ["classify_cells", "feature_settings"]
+__all__ = ["classify_cells", "feature_settings", "tumour_min_probability", "types_from_proba"]
 
 
 def feature_settings(model: ClassifierModel) -> NucleusFeatureSettings:
@@ -31,16 +31,41 @@ def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.n
         Probability of the ``tumour`` class (NaN when the model has none).
     """
     settings = feature_settings(model)
-    if not (settings.mpp_um / 1.5 <= mpp <= settings.mpp_um * 1.5):
+    if not (settings.mpp_um / 2.01 <= mpp <= settings.mpp_um * 2.01):
         msg = (f"nucleus model {model.name!r} works at {settings.mpp_um} µm/px; the image is analysed at "
-               f"{mpp} µm/px (more than 1.5x away): analyse at the model's resolution")
+               f"{mpp} µm/px (more than 2x away): analyse at the model's resolution")
         raise ConfigError(msg)
     x = nucleus_features(labels, hematoxylin, chromogen, mpp=mpp, settings=settings)
     if x.shape[0] == 0:
         return np.zeros(0, "<U12"), np.zeros(0, np.float32)
-    proba = model.predict_proba(x)
+    return types_from_proba(model, model.predict_proba(x))
+
+
+def types_from_proba(model: ClassifierModel, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class names and tumour probability from a nucleus model's probabilities (its decision rule)."""
     names = np.asarray(model.class_names, dtype="<U12")
     types = names[np.argmax(proba, axis=1)]
     ti = model.class_names.index("tumour") if "tumour" in model.class_names else -1
-    p_t = proba[:, ti].astype(np.float32) if ti >= 0 else np.full(x.shape[0], np.nan, np.float32)
-    return types, p_t
+    if ti < 0:
+        return types, np.full(proba.shape[0], np.nan, np.float32)
+    p_t = proba[:, ti]
+    t_min = tumour_min_probability(model)
+    if t_min is not None:
+        # a nucleus leaves the index only when the model is confident it is not tumour; it then
+        # takes the most probable of the other classes
+        others = proba.copy()
+        others[:, ti] = -1.0
+        types = np.where(p_t >= t_min, names[ti], names[np.argmax(others, axis=1)])
+    return types, p_t.astype(np.float32)
+
+
+def tumour_min_probability(model: ClassifierModel) -> float | None:
+    """The model's decision rule: tumour unless P(tumour) is below this (None = most probable class)."""
+    value = model.settings.get("decision", {}).get("tumour_min_probability")
+    if value is None:
+        return None
+    t = float(value)
+    if not 0.0 <= t <= 1.0:
+        msg = f"model {model.name!r}: decision.tumour_min_probability must be in [0, 1], got {value!r}"
+        raise ConfigError(msg)
+    return t

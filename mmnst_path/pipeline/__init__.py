@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ._config import MEASURES, AnalysisConfig, applicable_measures, guess_stains
 from ._slide import analyze_region, analyze_slide
+from ._train import read_cell_annotations, train_cells
 from ._worker import TileJob, TileOutput, analyze_tile
 
 __all__ = [
@@ -29,4 +30,6 @@ __all__ = [
     "analyze_tile",
     "applicable_measures",
     "guess_stains",
+    "read_cell_annotations",
+    "train_cells",
 ]

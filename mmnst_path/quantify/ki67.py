@@ -185,7 +185,7 @@ class Ki67Params:
     weak_stain_fraction: float = 0.7
     weak_stain_min_threshold_od: float = 0.25
     weak_stain_min_nuclei: int = 10
-    cell_model: str = "none"
+    cell_model: str = "default"
 
     def __post_init__(self) -> None:
         t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
@@ -376,7 +376,8 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
     dict
         ``index_pct`` (positive / (positive + negative) × 100, ``nan`` when the denominator is 0),
         ``ci_low_pct``/``ci_high_pct`` (95 % Wilson interval, %), ``denominator``, ``positive``,
-        ``negative``, ``pigment``, ``excluded``, ``h_score`` (0-300: Σ bin × % of index nuclei in
+        ``negative``, ``pigment``, ``excluded`` (with ``lymphocyte``, ``stromal``, ``macrophage`` and
+        ``other_cell``: the nuclei the cell model took out, by type), ``h_score`` (0-300: Σ bin × % of index nuclei in
         the bin), ``allred_proportion`` (0-5), ``allred_intensity`` (0-3, rounded mean bin of the
         positive nuclei), ``allred_total`` (0 or 2-8). Undefined values are ``nan``.
     """
@@ -403,6 +404,10 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
         "negative": counts.negative,
         "pigment": counts.pigment,
         "excluded": counts.excluded,
+        "lymphocyte": counts.lymphocyte,
+        "stromal": counts.stromal,
+        "macrophage": counts.macrophage,
+        "other_cell": counts.other_cell,
         "h_score": h_score,
         "allred_proportion": allred_ps,
         "allred_intensity": allred_is,

@@ -36,7 +36,7 @@ def size_model():
 
 def test_model_excludes_non_tumour_and_counts_them_by_type(size_model):
     t = synthetic.ki67_pigment_tile(5, size=320, pigmented_cells=0.0, positive_fraction=0.3)
-    plain = measure_ki67(t.rgb, mpp=t.mpp, params=Ki67Params(weak_stain_adaptation=False))
+    plain = measure_ki67(t.rgb, mpp=t.mpp, params=Ki67Params(cell_model="none"))
     region = measure_ki67(t.rgb, mpp=t.mpp, cell_model=size_model)
     cells = region.cells
     assert len(cells) == len(plain.cells)  # same detections
@@ -106,7 +106,7 @@ def test_pipeline_records_cell_types_and_widens_the_halo(size_model, tmp_path):
     path = size_model.save(tmp_path / "cells.mmnst")
     cfg = AnalysisConfig.from_mapping({"ki67": {"cell_model": str(path)}, "stains": "H-DAB",
                                        "measures": ["ki67"]})
-    plain = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"]})
+    plain = AnalysisConfig.from_mapping({"ki67": {"cell_model": "none"}, "stains": "H-DAB", "measures": ["ki67"]})
     assert _halo_um(cfg, ("ki67",)) == pytest.approx(_halo_um(plain, ("ki67",)) + 40.0)
     t = synthetic.ki67_pigment_tile(5, size=320, pigmented_cells=0.0, positive_fraction=0.3)
     result = analyze_region(t.rgb, cfg, mpp=t.mpp)

@@ -1,19 +1,18 @@
 """Regression on real annotated Ki67 tiles (../shared/data/ki67) through the public pipeline.
 
 Each case runs ``mmnst_path.pipeline.analyze_region`` with the default config (as
-``benchmarks/accuracy.py`` does) at the dataset scale of ``benchmarks/datasets.toml``. Bounds
-are the values measured with the default parameters plus a small margin (about 1 pp, 0.02 F1),
-so a change that degrades accuracy on real tissue fails here:
+``benchmarks/accuracy.py`` does) at the dataset scale of ``benchmarks/datasets.toml``, i.e. with
+the shipped default nucleus model deciding which nuclei are tumour. Bounds are the values
+measured with the default parameters plus a small margin (about 1 pp, 0.02 F1), so a change that
+degrades accuracy on real tissue fails here. Class accuracy is positive-vs-negative of the matched
+annotated tumour nuclei that the index counts.
 
-| image | index error pp | detection F1 | class acc | pigment |
-| bcdata 0.png | +3.0 | 0.79 | 0.96 | - |
-| bcdata 4.png (DAB-filled nuclei the pigment mask touches) | -5.8 | 0.87 | 0.97 | 0 |
-| shidc p1_0309_3.jpg (weak DAB) | -2.5 | 0.75 | 0.97 | - |
-| deepliif 22_2.png | +1.3 | 0.85 | 1.00 | - |
-| deepliif 6_2.png (mottled granular DAB nuclei) | -23.1 (unannotated stroma) | 0.60 | 0.95 | 0 |
-
-(bcdata 4.png: the two-stain seeds find 12 more of its annotated nuclei, F1 0.82 -> 0.87, but
-the index error went from -0.9 to -6.1 pp; -5.8 pp with the chained-Gaussian LoG.)
+| image | index error pp (cell model / none) | detection F1 | class acc | pigment |
+| bcdata 0.png | +8.1 / +3.0 (47 nuclei excluded, most of them annotated tumour) | 0.79 | 0.96 | - |
+| bcdata 4.png (DAB-filled nuclei the pigment mask touches) | +2.7 / -5.8 | 0.87 | 0.98 | 0 |
+| shidc p1_0309_3.jpg (weak DAB) | -2.5 / -2.5 | 0.74 | 1.00 | - |
+| deepliif 22_2.png | +1.7 / +1.3 | 0.85 | 1.00 | - |
+| deepliif 6_2.png (mottled granular DAB nuclei) | -15.9 / -23.1 (unannotated stroma) | 0.60 | 0.97 | 0 |
 """
 
 from __future__ import annotations
@@ -31,11 +30,11 @@ from mmnst_path.pipeline import analyze_region
 MATCH_UM = 6.0
 # dataset, image, mpp, max |index error| pp, min detection F1, min class accuracy, max pigment nuclei
 CASES = [
-    ("bcdata", "0.png", 0.25, 4.0, 0.77, 0.94, None),
-    ("bcdata", "4.png", 0.25, 7.0, 0.85, 0.95, 2),
-    ("shidc", "p1_0309_3.jpg", 0.21, 3.5, 0.73, 0.95, None),
-    ("deepliif", "22_2.png", 0.31, 2.5, 0.83, 0.98, None),
-    ("deepliif", "6_2.png", 0.31, 24.5, 0.58, 0.93, 1),
+    ("bcdata", "0.png", 0.25, 9.0, 0.77, 0.94, None),
+    ("bcdata", "4.png", 0.25, 3.7, 0.85, 0.96, 2),
+    ("shidc", "p1_0309_3.jpg", 0.21, 3.5, 0.72, 0.98, None),
+    ("deepliif", "22_2.png", 0.31, 2.7, 0.83, 0.98, None),
+    ("deepliif", "6_2.png", 0.31, 17.0, 0.58, 0.95, 1),
 ]
 
 
@@ -85,7 +84,7 @@ def test_real_tile_accuracy(shared_data, dataset, image, mpp, max_err, min_f1, m
     assert abs(meas_idx - true_idx) <= max_err
     i, j = _match(det, pts, MATCH_UM / mpp)
     assert 2 * len(i) / (len(det) + len(pts)) >= min_f1
-    t = tumour[j]
+    t = tumour[j] & np.isin(cls[i], ("positive", "negative"))
     acc = np.mean((cls[i][t] == "positive") == (labels[j][t] == "positive"))
     assert acc >= min_acc
     if max_pigment is not None:  # ordinary DAB-positive nuclei must not be called pigment

@@ -1,0 +1,171 @@
+"""Train a nucleus model from annotation files on slides or tiles (``mmnst-path train cells``).
+
+Annotations are classified points or cells in level-0 pixels of their image:
+
+- QuPath GeoJSON (File > Export objects): points annotations (``Point`` / ``MultiPoint``) or
+  detections / cells (their outline's centroid), the class from ``classification`` (QuPath's
+  ``Tumor``, ``Stroma``, ``Immune cells``, ``Tumor: Positive``... see
+  :func:`mmnst_path.classify.train_cells.canonical_class`);
+- CSV with columns ``x, y, class`` (or ``row, col, class``; also ``label`` / ``name`` for the class),
+  e.g. a napari Points layer saved with its ``class`` feature.
+
+Each image is read around its annotated points only (windows of ``window_um`` plus a margin for the
+features' context), at the nucleus model's resolution.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["read_cell_annotations", "train_cells"]
+
+
+def read_cell_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Classified points of an annotation file: ((k, 2) level-0 (row, col), (k,) class names)."""
+    from ..geojson import _positions, read_features
+
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path)
+    rows: list[tuple[float, float]] = []
+    names: list[str] = []
+    for feat in read_features(path, what="annotation file"):
+        raw = feat.get("properties")
+        props: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+        cls = props.get("classification", props.get("class", props.get("name", "")))
+        if isinstance(cls, dict):
+            parts = cls.get("names")
+            cls = ": ".join(str(p) for p in parts) if isinstance(parts, list) and parts else cls.get("name", "")
+        geom = feat.get("geometry")
+        if not isinstance(geom, dict):
+            continue
+        for x, y in _positions(geom):
+            if math.isfinite(x) and math.isfinite(y):
+                rows.append((y, x))
+                names.append(str(cls or ""))
+    if not rows:
+        msg = f"annotation file {str(path)!r}: no classified points or cells found (expected Point/MultiPoint or polygon features)"
+        raise ConfigError(msg)
+    return np.asarray(rows, dtype=np.float64), np.asarray(names, dtype=object)
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            table = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        msg = f"annotation file {str(path)!r}: cannot read it as CSV ({exc})"
+        raise ConfigError(msg) from exc
+    if not table:
+        msg = f"annotation file {str(path)!r}: no rows"
+        raise ConfigError(msg)
+    keys = {k.strip().lower(): k for k in table[0] if k}
+    cls_key = next((keys[k] for k in ("class", "label", "name", "classification") if k in keys), None)
+    if cls_key is None or not ({"x", "y"} <= set(keys) or {"row", "col"} <= set(keys) or
+                               {"axis-0", "axis-1"} <= set(keys)):
+        msg = (f"annotation file {str(path)!r}: expected columns x, y, class (or row, col, class; napari's "
+               f"axis-0, axis-1), got {list(table[0])}")
+        raise ConfigError(msg)
+    if {"x", "y"} <= set(keys):
+        rk, ck = keys["y"], keys["x"]
+    elif {"row", "col"} <= set(keys):
+        rk, ck = keys["row"], keys["col"]
+    else:
+        rk, ck = keys["axis-0"], keys["axis-1"]
+    pts, names = [], []
+    for i, r in enumerate(table, start=2):
+        try:
+            pts.append((float(r[rk]), float(r[ck])))
+        except (TypeError, ValueError) as exc:
+            msg = f"annotation file {str(path)!r} line {i}: coordinates {r[rk]!r}, {r[ck]!r} are not numbers"
+            raise ConfigError(msg) from exc
+        names.append(r[cls_key] or "")
+    return np.asarray(pts, dtype=np.float64), np.asarray(names, dtype=object)
+
+
+def _windows(points: np.ndarray, step_px: float) -> list[np.ndarray]:
+    """Indices of the points in each occupied cell of a square grid of side ``step_px``."""
+    cells = np.floor(points / step_px).astype(np.int64)
+    _, inv = np.unique(cells, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    return [np.flatnonzero(inv == k) for k in range(inv.max() + 1)] if len(points) else []
+
+
+def train_cells(
+    images: Sequence[str | Path],
+    annotations: Sequence[str | Path],
+    *,
+    mpp: float | None = None,
+    stains: str = "H-DAB",
+    tumour_min_probability: float | None = None,
+    window_um: float = 1000.0,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Train a nucleus model from slides/tiles and their annotation files (paired in order).
+
+    Parameters
+    ----------
+    images, annotations : sequences of paths, the same length
+    mpp : float or None
+        µm/px for images without it in their metadata.
+    stains : str
+        Stain preset of the images (the model records it).
+    tumour_min_probability : float or None
+        Decision rule stored in the model (None = most probable class).
+    window_um : float
+        Points are grouped in windows of this side; each window is read once (plus the context).
+    progress : callable or None
+        Called with a line per image.
+
+    Returns
+    -------
+    ClassifierModel
+    """
+    from ..classify.nucleus_features import NucleusFeatureSettings
+    from ..classify.train_cells import cell_training_rows, train_cell_model
+    from ..geometry import Box
+    from ..io import open_slide
+
+    if len(images) != len(annotations) or not images:
+        msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
+        raise ConfigError(msg)
+    settings = NucleusFeatureSettings()
+    rows = []
+    sources = []
+    for img_path, ann_path in zip(images, annotations, strict=True):
+        pts, names = read_cell_annotations(ann_path)
+        with open_slide(img_path, mpp=mpp) as reader:
+            if reader.mpp is None:
+                msg = f"{str(img_path)!r}: pixel size unknown; pass --mpp"
+                raise ConfigError(msg)
+            m = float(reader.mpp)
+            shape = reader.shape
+            margin = math.ceil((settings.context_um() + 20.0) / m)
+            n_used = 0
+            for idx in _windows(pts, window_um / m):
+                p = pts[idx]
+                r0 = max(0, int(np.floor(p[:, 0].min())) - margin)
+                c0 = max(0, int(np.floor(p[:, 1].min())) - margin)
+                r1 = min(shape[0], int(np.ceil(p[:, 0].max())) + margin + 1)
+                c1 = min(shape[1], int(np.ceil(p[:, 1].max())) + margin + 1)
+                if r1 <= r0 or c1 <= c0:
+                    continue
+                rgb = reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3]
+                x, y = cell_training_rows(rgb, p - [r0, c0], names[idx], mpp=m, stains=stains, settings=settings)
+                rows.append((x, y))
+                n_used += len(y)
+        sources.append({"image": Path(img_path).name, "annotations": Path(ann_path).name, "points": len(pts),
+                        "matched_nuclei": n_used})
+        if progress is not None:
+            progress(f"{img_path}: {len(pts)} points, {n_used} on detected nuclei")
+    card = {"training_data": sources, "stains": stains}
+    return train_cell_model(rows, settings=settings, stains=stains, card=card,
+                            tumour_min_probability=tumour_min_probability)
