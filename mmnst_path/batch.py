@@ -70,8 +70,9 @@ __all__ = [
     "source_fingerprint",
 ]
 
-#: Per-input files written by default (keys of mmnst_path.report.RESULT_FILES).
-DEFAULT_OUTPUTS = ("cells", "cells_gz", "geojson", "overlay", "tissue")
+#: Per-input files written by default (keys of mmnst_path.report.RESULT_FILES); "nuclei" is the
+#: page of full-resolution pictures with every nucleus ringed in its class colour (Ki67 only).
+DEFAULT_OUTPUTS = ("cells", "cells_gz", "geojson", "overlay", "tissue", "nuclei")
 
 #: Lock file held by a running batch in its output folder.
 LOCK_NAME = ".mmnst-path.lock"
@@ -524,6 +525,9 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     row = summary_row(result, seconds=time.perf_counter() - t0)
     row["input"] = str(path)
     row["warnings"] = messages
+    row["mpp_source"] = mpp_source  # shown by report.html beside the pixel size
+    auto = str(options.config.stains).strip().lower() == "auto"
+    row["stains_source"] = "detected" if auto else "chosen"
     staging = folder.with_name(f".{folder.name}.partial")
     _rmtree(staging)
     try:
@@ -545,7 +549,8 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     from .report import RESULT_FILES, error_row, write_summary_csv, write_summary_json
 
     req = request_hash(options.config, mpp=options.mpp, roi_digest=roi_digest, mpp_override=options.mpp_override)
-    expected = [*(RESULT_FILES[k] for k in options.outputs), "result.json"]
+    # files every complete result holds (nuclei.html only exists for Ki67 results with nuclei)
+    expected = [*(RESULT_FILES[k] for k in options.outputs if k != "nuclei"), "result.json"]
     header = {"request_hash": req, "config": options.config.to_mapping(), "mpp_override": options.mpp,
               "mpp_override_all": options.mpp_override,
               "roi_file": str(options.roi_file) if options.roi_file else None}
@@ -619,12 +624,15 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
 
 def _write_html(out_dir: Path, rows: Sequence[dict[str, Any]], stems: dict[str, str],
                 comparison: dict[str, Any] | None) -> Path:
-    from .html_report import render_report
+    from urllib.parse import quote
+
+    from .html_report import NUCLEI_PAGE, render_report
     from .overlay import thumbnail_png
     from .report import atomic_write_text
 
     thumbs: dict[str, bytes] = {}
     links: dict[str, str] = {}
+    pages: dict[str, str] = {}
     for r in rows:
         stem = stems.get(str(r.get("input")))
         if stem is None or r.get("status") != "ok":
@@ -633,6 +641,8 @@ def _write_html(out_dir: Path, rows: Sequence[dict[str, Any]], stems: dict[str, 
         if png.is_file():
             thumbs[str(r["input"])] = thumbnail_png(png.read_bytes())
         links[str(r["input"])] = stem
+        if (out_dir / stem / NUCLEI_PAGE).is_file():
+            pages[str(r["input"])] = f"{quote(stem)}/{NUCLEI_PAGE}"
     html = render_report(rows, thumbnails=thumbs, folders=links, comparison=comparison,
-                         title=f"mmnst-path quantify: {out_dir.name}")
+                         title=f"mmnst-path quantify: {out_dir.name}", nuclei_pages=pages)
     return atomic_write_text(out_dir / "report.html", html)

@@ -481,6 +481,10 @@ def test_mpp_applies_only_to_inputs_without_one_unless_overridden(tmp_path: Path
     res = {n: json.loads((out / n / "result.json").read_text()) for n in ("own", "bare")}
     assert (res["own"]["mpp_source"], res["bare"]["mpp_source"]) == ("file", "--mpp")
     assert (_by_name(out)["own.tif"]["mpp"], _by_name(out)["bare.tif"]["mpp"]) == ("0.25", "0.5")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "µm/px (file)" in report
+    assert "µm/px (--mpp)" in report
+    assert 'href="bare/nuclei.html"' in report  # the nucleus check pictures are linked
     assert main(["quantify", str(src), "--out", str(out), "--mpp", "0.5", "--mpp-override", "--overwrite", *FAST,
                  "--quiet"]) == 0
     assert json.loads((out / "own" / "result.json").read_text())["mpp_source"] == "--mpp-override"
