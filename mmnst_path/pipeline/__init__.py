@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ._config import MEASURES, AnalysisConfig, applicable_measures, guess_stains
 from ._slide import analyze_region, analyze_slide
-from ._train import read_cell_annotations, train_cells
+from ._train import cell_rows_from_reader, read_cell_annotations, train_cells
 from ._worker import TileJob, TileOutput, analyze_tile
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "analyze_slide",
     "analyze_tile",
     "applicable_measures",
+    "cell_rows_from_reader",
     "guess_stains",
     "read_cell_annotations",
     "train_cells",

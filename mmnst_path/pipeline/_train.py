@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["read_cell_annotations", "train_cells"]
+__all__ = ["cell_rows_from_reader", "read_cell_annotations", "train_cells"]
 
 
 def read_cell_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +99,40 @@ def _windows(points: np.ndarray, step_px: float) -> list[np.ndarray]:
     return [np.flatnonzero(inv == k) for k in range(inv.max() + 1)] if len(points) else []
 
 
+def cell_rows_from_reader(reader: Any, points_rc: np.ndarray, names: Sequence[Any] | np.ndarray, *, stains: Any = "H-DAB",
+                          window_um: float = 1000.0, where: str = "image") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Training rows (features, class names) of annotated points on an open slide / image.
+
+    The points (level-0 (row, col)) are grouped in windows of ``window_um``; each window is read
+    once at level 0 with a margin for the features' context and analysed at the model resolution.
+    """
+    from ..classify.nucleus_features import NucleusFeatureSettings
+    from ..classify.train_cells import cell_training_rows
+    from ..geometry import Box
+
+    if reader.mpp is None:
+        msg = f"{where}: pixel size unknown; pass --mpp (the nucleus features are in µm)"
+        raise ConfigError(msg)
+    settings = NucleusFeatureSettings()
+    pts = np.asarray(points_rc, dtype=np.float64).reshape(-1, 2)
+    names_arr = np.asarray(names, dtype=object)
+    m = float(reader.mpp)
+    shape = reader.shape
+    margin = math.ceil((settings.context_um() + 20.0) / m)
+    out = []
+    for idx in _windows(pts, window_um / m):
+        p = pts[idx]
+        r0 = max(0, int(np.floor(p[:, 0].min())) - margin)
+        c0 = max(0, int(np.floor(p[:, 1].min())) - margin)
+        r1 = min(shape[0], int(np.ceil(p[:, 0].max())) + margin + 1)
+        c1 = min(shape[1], int(np.ceil(p[:, 1].max())) + margin + 1)
+        if r1 <= r0 or c1 <= c0:
+            continue
+        rgb = reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3]
+        out.append(cell_training_rows(rgb, p - [r0, c0], names_arr[idx], mpp=m, stains=stains, settings=settings))
+    return out
+
+
 def train_cells(
     images: Sequence[str | Path],
     annotations: Sequence[str | Path],
@@ -130,38 +164,22 @@ def train_cells(
     ClassifierModel
     """
     from ..classify.nucleus_features import NucleusFeatureSettings
-    from ..classify.train_cells import cell_training_rows, train_cell_model
-    from ..geometry import Box
+    from ..classify.train_cells import train_cell_model
     from ..io import open_slide
 
     if len(images) != len(annotations) or not images:
         msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
         raise ConfigError(msg)
     settings = NucleusFeatureSettings()
-    rows = []
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
     sources = []
     for img_path, ann_path in zip(images, annotations, strict=True):
         pts, names = read_cell_annotations(ann_path)
         with open_slide(img_path, mpp=mpp) as reader:
-            if reader.mpp is None:
-                msg = f"{str(img_path)!r}: pixel size unknown; pass --mpp"
-                raise ConfigError(msg)
-            m = float(reader.mpp)
-            shape = reader.shape
-            margin = math.ceil((settings.context_um() + 20.0) / m)
-            n_used = 0
-            for idx in _windows(pts, window_um / m):
-                p = pts[idx]
-                r0 = max(0, int(np.floor(p[:, 0].min())) - margin)
-                c0 = max(0, int(np.floor(p[:, 1].min())) - margin)
-                r1 = min(shape[0], int(np.ceil(p[:, 0].max())) + margin + 1)
-                c1 = min(shape[1], int(np.ceil(p[:, 1].max())) + margin + 1)
-                if r1 <= r0 or c1 <= c0:
-                    continue
-                rgb = reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3]
-                x, y = cell_training_rows(rgb, p - [r0, c0], names[idx], mpp=m, stains=stains, settings=settings)
-                rows.append((x, y))
-                n_used += len(y)
+            found = cell_rows_from_reader(reader, pts, names, stains=stains, window_um=window_um,
+                                          where=str(img_path))
+        rows += found
+        n_used = sum(len(y) for _, y in found)
         sources.append({"image": Path(img_path).name, "annotations": Path(ann_path).name, "points": len(pts),
                         "matched_nuclei": n_used})
         if progress is not None:
