@@ -53,3 +53,29 @@ def test_estimated_vectors_keep_the_detected_reference(cmu):
     assert plan.stains_source.startswith("estimated from the view (reference H&E")
     assert plan.config.stains.lstrip().startswith("{")  # the estimated matrix itself
     assert plan.config.measures == ("melanin", "necrosis")
+
+
+def test_a_script_without_main_guard_does_not_hang(tmp_path, wsi_dir):
+    """The GUI analysis spawns no process: a script without ``if __name__ == "__main__":`` (which
+    a spawned pool re-imports, and hung at "tiles 0/6") runs to the end."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from mmnst_path import open_slide\n"
+        "from mmnst_path.pipeline import AnalysisConfig\n"
+        "from mmnst_path_napari._analysis import run_analysis\n"
+        f"reader = open_slide({str(wsi_dir / 'CMU-1-Small-Region.svs')!r})\n"
+        "roi = [np.array([[1000, 600], [1000, 1400], [1800, 1400], [1800, 600]], float)]\n"
+        "config = AnalysisConfig.from_mapping({'stains': 'H&E', 'measures': ['melanin']})\n"
+        "result = run_analysis(reader, config, mpp=None, roi=roi, threads=2)\n"
+        "print('tiles', len(result.tiles))\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("tiles ")
