@@ -1,0 +1,248 @@
+"""Train-cells widget: click example nuclei per class on a Points layer, train the library's
+nucleus (cell) model, see the classification of the visible region update, save the model for
+``mmnst-path quantify --cell-model`` / ``[ki67] cell_model``.
+
+The way QuPath's object classifier is trained: the nuclei the library detects under the clicks
+take their class (``mmnst_path.pipeline.cell_rows_from_reader`` and
+``mmnst_path.classify.train_cells``); nothing of the algorithm lives here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton
+
+from .._layers import raster_transform
+from ._common import add_or_replace, image_bounds, layer_choice, layer_mpp, layer_reader, rgb_image_layers, view_box
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["CELL_CLASSES", "PREVIEW", "TRAIN_POINTS", "TrainCellsWidget"]
+
+#: classes offered for clicking (any other class name in an imported layer is kept as it is)
+CELL_CLASSES = ("tumour", "lymphocyte", "stromal", "macrophage", "other")
+#: display colours (RGB 0-1), the same as the library's model classes
+_COLOURS = {"tumour": (0.78, 0.16, 0.16), "lymphocyte": (0.16, 0.31, 0.86), "stromal": (0.16, 0.67, 0.24),
+            "macrophage": (0.86, 0.59, 0.08), "other": (0.5, 0.5, 0.5)}
+TRAIN_POINTS = "cell training"
+PREVIEW = "cell classes (preview)"
+#: largest side (level-0 px) of the region classified by the preview
+MAX_PREVIEW_SIDE = 3000
+
+
+def _colour(name: str) -> tuple[float, float, float, float]:
+    return (*_COLOURS.get(str(name), (0.9, 0.9, 0.2)), 1.0)
+
+
+class TrainCellsWidget(Container):
+    """Nucleus-model training from clicked example cells, with a live preview of the view."""
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
+        viewer = napari_viewer
+        self.viewer = viewer
+        self.model: Any = None
+        self.image = layer_choice(viewer, "image", rgb_image_layers)
+        self.stains = ComboBox(label="stains", choices=["H-DAB", "H-AEC", "H-FastRed", "H&E"], value="H-DAB")
+        self.cls = ComboBox(label="class to click", choices=list(CELL_CLASSES), value="tumour")
+        self.new_points = PushButton(text="new training points")
+        self.train_button = PushButton(text="train")
+        self.live = CheckBox(text="retrain and preview after each click", value=False)
+        self.preview_button = PushButton(text="preview on view")
+        self.file = FileEdit(label="model file", mode="w", filter="*.mmnst")
+        self.save_button = PushButton(text="save model")
+        self.load_button = PushButton(text="load model")
+        self.status = Label(value="")
+        super().__init__(
+            widgets=[
+                self.image, self.stains, self.cls, self.new_points, self.train_button, self.live,
+                self.preview_button, self.file,
+                Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
+                self.status,
+            ]
+        )  # fmt: skip
+        self.new_points.changed.connect(lambda *_: self.add_training_points())
+        self.cls.changed.connect(lambda *_: self._set_default_class())
+        self.train_button.changed.connect(lambda *_: self._in_thread(self._compute_train, self._show_train))
+        self.preview_button.changed.connect(lambda *_: self._in_thread(self._compute_preview, self._show_preview))
+        self.save_button.changed.connect(lambda *_: self.save(self.file.value))
+        self.load_button.changed.connect(lambda *_: self.load(self.file.value))
+        self._busy = False
+
+    # ------------------------------------------------------------------------------------------
+    def _in_thread(self, compute: Any, show: Any) -> Any:
+        """Run ``compute()`` in a worker thread, then ``show(result)`` in the GUI thread."""
+        from napari.qt.threading import create_worker
+
+        if self._busy:
+            return None
+        self._busy = True
+        worker = create_worker(compute, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(show)
+        worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
+        worker.finished.connect(lambda: setattr(self, "_busy", False))
+        self.status.value = "working..."
+        worker.start()
+        return worker
+
+    def _layer_and_reader(self) -> tuple[Any, Any]:
+        layer = self.image.value
+        if layer is None:
+            msg = "no RGB image layer"
+            raise ValueError(msg)
+        mpp = layer_mpp(layer)
+        if not mpp:
+            msg = "the image's µm per pixel is unknown: the cell features are in µm (open it with the plugin's reader)"
+            raise ValueError(msg)
+        return layer, layer_reader(layer, mpp=mpp)
+
+    def _points(self) -> Any:
+        if TRAIN_POINTS not in self.viewer.layers:
+            msg = f"no {TRAIN_POINTS!r} layer: press 'new training points' and click example nuclei"
+            raise ValueError(msg)
+        return self.viewer.layers[TRAIN_POINTS]
+
+    # ------------------------------------------------------------------------------------------
+    def add_training_points(self) -> Any:
+        """Add the empty training Points layer over the image (level-0 pixel coordinates), in add mode."""
+        layer = self.image.value
+        if layer is None:
+            self.status.value = "open an RGB image first"
+            return None
+        kw: dict[str, Any] = {"name": TRAIN_POINTS, "size": 12, "features": {"class": np.array([], dtype=object)},
+                              "border_color": "white", **raster_transform(downsample=1, mpp=layer_mpp(layer))}
+        pts = add_or_replace(self.viewer, (np.zeros((0, 2)), kw, "points"))
+        pts.feature_defaults = {"class": self.cls.value}
+        pts.events.data.connect(lambda *_: self._on_points_changed())
+        pts.mode = "add"
+        self.status.value = "choose a class, click nuclei of it; at least two classes, then train"
+        return pts
+
+    def _set_default_class(self) -> None:
+        if TRAIN_POINTS in self.viewer.layers:
+            self.viewer.layers[TRAIN_POINTS].feature_defaults = {"class": self.cls.value}
+
+    def _on_points_changed(self) -> None:
+        pts = self.viewer.layers[TRAIN_POINTS] if TRAIN_POINTS in self.viewer.layers else None
+        if pts is None:
+            return
+        classes = np.asarray(pts.features["class"]).astype(str) if len(pts.data) else np.zeros(0, str)
+        if len(classes):
+            pts.face_color = np.array([_colour(c) for c in classes])
+        if self.live.value and len(set(classes.tolist())) >= 2:
+            self._in_thread(self._compute_train_and_preview, self._show_train_and_preview)
+
+    def training_rows(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+        """Features and classes of the nuclei under the clicked points; (rows, number of points)."""
+        from mmnst_path.pipeline import cell_rows_from_reader
+
+        _, reader = self._layer_and_reader()
+        pts = self._points()
+        data = np.asarray(pts.data, dtype=np.float64)[:, -2:]
+        names = np.asarray(pts.features["class"]).astype(str)
+        return cell_rows_from_reader(reader, data, names, stains=self.stains.value, where="image layer"), len(data)
+
+    def train(self) -> Any:
+        """Train synchronously (what the button does in a thread)."""
+        return self._show_train(self._compute_train())
+
+    def _compute_train(self) -> tuple[Any, int, int]:
+        from mmnst_path.classify.train_cells import train_cell_model
+
+        rows, n_points = self.training_rows()
+        n_used = sum(len(y) for _, y in rows)
+        model = train_cell_model(rows, stains=self.stains.value, n_estimators=40,
+                                 card={"name": "napari-trained nucleus classifier",
+                                       "training_data": [{"image": str(getattr(self.image.value, "name", "")),
+                                                          "points": n_points, "matched_nuclei": n_used}]})
+        return model, n_points, n_used
+
+    def _show_train(self, trained: tuple[Any, int, int]) -> Any:
+        self.model, n_points, n_used = trained
+        counts = ", ".join(f"{k} {v}" for k, v in self.model.card["training_counts"].items())
+        val = self.model.card.get("validation", {}).get("held_out", {}).get("accuracy")
+        extra = f"; held-out accuracy {val:.2f}" if val is not None else ""
+        self.status.value = f"trained on {n_used} of {n_points} clicks ({counts}){extra}"
+        return self.model
+
+    # ------------------------------------------------------------------------------------------
+    def preview(self) -> Any:
+        """Classify the nuclei of the visible region synchronously (the button runs it in a thread)."""
+        return self._show_preview(self._compute_preview())
+
+    def _compute_preview(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        from mmnst_path.geometry import Box
+        from mmnst_path.io._resample import resize_area
+        from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
+
+        layer, reader = self._layer_and_reader()
+        box = view_box(self.viewer, layer)
+        rows, cols = image_bounds(layer)
+        h, w = min(box.height, MAX_PREVIEW_SIDE), min(box.width, MAX_PREVIEW_SIDE)
+        if h < 16 or w < 16:
+            msg = "the visible region is too small or outside the image"
+            raise ValueError(msg)
+        r0, c0 = box.row + (box.height - h) // 2, box.col + (box.width - w) // 2
+        rgb = np.asarray(reader.read_region(Box(r0, c0, h, w)))[..., :3]
+        mpp = float(reader.mpp)
+        f = mpp / 0.5
+        shape = (max(1, round(h * f)), max(1, round(w * f)))
+        small = resize_area(rgb, shape) if shape != (h, w) else rgb
+        params = Ki67Params() if self.model is not None else Ki67Params(cell_model="default")
+        region = measure_ki67(small, mpp=0.5, stains=self.stains.value, params=params, cell_model=self.model)
+        cells = region.cells
+        sr, sc = h / shape[0], w / shape[1]
+        rc = np.c_[(cells.row + 0.5) * sr - 0.5 + r0, (cells.col + 0.5) * sc - 0.5 + c0]
+        kw: dict[str, Any] = {"name": PREVIEW, "size": 10, "face_color": "transparent",
+                              "border_color": np.array([_colour(t) for t in cells.cell_type]).reshape(-1, 4),
+                              "border_width": 0.25, "features": {"class": np.asarray(cells.cell_type, dtype=object),
+                                                                 "ki67": np.asarray(cells.cls, dtype=object)},
+                              **raster_transform(downsample=1, mpp=layer_mpp(layer))}
+        inside = (rc[:, 0] < rows) & (rc[:, 1] < cols)
+        return rc[inside], np.asarray(cells.cell_type)[inside], kw
+
+    def _show_preview(self, result: tuple[np.ndarray, np.ndarray, dict[str, Any]]) -> Any:
+        rc, types, kw = result
+        kw["border_color"] = kw["border_color"][: len(rc)]
+        kw["features"] = {k: v[: len(rc)] for k, v in kw["features"].items()}
+        layer = add_or_replace(self.viewer, (rc, kw, "points"))
+        uniq, n = np.unique(types, return_counts=True)
+        who = "your model" if self.model is not None else "the default model"
+        self.status.value = f"view classified by {who}: " + ", ".join(f"{u} {k}" for u, k in zip(uniq, n, strict=True))
+        if TRAIN_POINTS in self.viewer.layers:  # keep the clicks on top and selected
+            self.viewer.layers.selection.active = self.viewer.layers[TRAIN_POINTS]
+        return layer
+
+    def _compute_train_and_preview(self) -> tuple[tuple[Any, int, int], Any]:
+        trained = self._compute_train()
+        self.model = trained[0]
+        return trained, self._compute_preview()
+
+    def _show_train_and_preview(self, both: tuple[tuple[Any, int, int], Any]) -> None:
+        trained, preview = both
+        self._show_train(trained)
+        status = self.status.value
+        self._show_preview(preview)
+        self.status.value = f"{status} | {self.status.value}"
+
+    # ------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the trained model (portable ``.mmnst`` file with its card)."""
+        if self.model is None:
+            msg = "train a model first"
+            raise ValueError(msg)
+        out = self.model.save(Path(path))
+        self.status.value = f"saved {out} ({self.model.model_id}); use it with --cell-model {out}"
+        return out
+
+    def load(self, path: str | Path) -> Any:
+        """Load a nucleus model file (validated; a damaged or foreign file is refused)."""
+        from mmnst_path.classify import load_model
+
+        self.model = load_model(Path(path), kind="nucleus")
+        self.status.value = f"loaded {self.model.name} ({self.model.model_id}): {', '.join(self.model.class_names)}"
+        return self.model
