@@ -16,7 +16,15 @@ import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton
 
 from .._layers import raster_transform
-from ._common import add_or_replace, image_bounds, layer_choice, layer_mpp, layer_reader, rgb_image_layers, view_box
+from ._common import (
+    add_or_replace,
+    image_bounds,
+    layer_choice,
+    layer_mpp,
+    layer_reader,
+    rgb_image_layers,
+    view_box,
+)
 
 if TYPE_CHECKING:
     import napari
