@@ -511,6 +511,8 @@ def test_info_bad_mpp_exits_2_like_quantify(tmp_path: Path, capsys: pytest.Captu
     tif = _tif(tmp_path / "t.tif", _crop())
     assert main(["info", str(tif), "--mpp", "-1"]) == 2
     _one_line_error(capsys.readouterr().err, "--mpp", "-1")
+    assert main(["stains", "estimate", str(tif), "--mpp", "1e6"]) == 2
+    _one_line_error(capsys.readouterr().err, "--mpp", "1e+06")
     with pytest.raises(SystemExit) as exc:
         main(["info", str(tif), "--mp", "0.5"])  # no prefix matching
     assert exc.value.code == 2

@@ -67,7 +67,15 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _run_estimate(args: argparse.Namespace) -> int:
+    import math
+
     from ..errors import MmnstPathError
+    from ..io._metadata import MPP_RANGE_UM
+
+    if args.mpp is not None and not (math.isfinite(args.mpp) and MPP_RANGE_UM[0] <= args.mpp <= MPP_RANGE_UM[1]):
+        print(f"mmnst-path stains estimate: --mpp must be a plausible pixel size, {MPP_RANGE_UM[0]:g} to "
+              f"{MPP_RANGE_UM[1]:g} µm per pixel, got {args.mpp:g}", file=sys.stderr)
+        return 2
     from ..io import open_slide
     from ..stain import estimate_slide_stains, get_preset, load_stains
 
