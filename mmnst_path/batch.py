@@ -48,6 +48,7 @@ import re
 import shutil
 import stat
 import time
+import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -83,7 +84,7 @@ RESERVED_NAMES = ("summary.csv", "summary.json", "report.html", LOCK_NAME)
 #: Longest result folder name, in UTF-8 bytes (file systems allow 255; room for the suffixes).
 MAX_NAME_BYTES = 150
 
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#%]')  # also what breaks a relative URL
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                               *(f"lpt{i}" for i in range(10))})
 # the source fields that identify one file on one machine: when all are unchanged the stored
@@ -213,17 +214,20 @@ def output_folders(files: Sequence[str | os.PathLike[str]]) -> list[str]:
     files gets ``-`` and hex digits of the SHA-256 of the input's absolute path, so the names do
     not depend on input order and can never meet another input's plain stem.
     """
+    def key(name: str) -> str:  # equal on case-insensitive and normalising (macOS) file systems
+        return unicodedata.normalize("NFC", name).casefold()
+
     stems = [_safe_stem(f) for f in files]
-    counts = Counter(s.casefold() for s in stems)
-    taken = {n.casefold() for n in RESERVED_NAMES}
+    counts = Counter(key(s) for s in stems)
+    taken = {key(n) for n in RESERVED_NAMES}
     names: list[str] = []
     for f, stem in zip(files, stems, strict=True):
         digest = hashlib.sha256(os.path.abspath(os.fspath(f)).encode("utf-8", "surrogateescape")).hexdigest()
-        candidates = [stem] if counts[stem.casefold()] == 1 else []
+        candidates = [stem] if counts[key(stem)] == 1 else []
         candidates += [f"{stem}-{digest[:k]}" for k in (8, 16, 64)]
         candidates += [f"{stem}-{digest[:8]}-{i}" for i in range(2, len(files) + 2)]
-        name = next(c for c in candidates if c.casefold() not in taken)
-        taken.add(name.casefold())
+        name = next(c for c in candidates if key(c) not in taken)
+        taken.add(key(name))
         names.append(name)
     return names
 
