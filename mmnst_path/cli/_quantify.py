@@ -4,7 +4,9 @@ Thin layer over :func:`mmnst_path.batch.run_batch`: expands the inputs (files, f
 recursively, globs), shows progress (rich bars on a terminal, plain log lines otherwise, nothing
 with ``--quiet``), and prints a results table and the failure list. The batch writes
 ``DIR/summary.csv``, ``DIR/summary.json``, ``DIR/report.html`` and per input
-``DIR/<stem>/{result.json, cells.csv, cells.csv.gz, cells.geojson, overlay.png, tissue.png}``.
+``DIR/<stem>/{result.json, cells.csv, cells.csv.gz, cells.geojson, overlay.png, tissue.png,
+nuclei.html}`` (``<stem>`` gets ``-`` and 8 hex digits when stems clash; see
+:func:`mmnst_path.batch.output_folders`).
 Exit status: 0 all inputs succeeded, 1 some failed, 2 bad usage.
 """
 
@@ -38,8 +40,9 @@ def register(subparsers: Any) -> None:
             "Quantify the Ki67 index (global and hot spot, with 95% CI), the melanin pigment "
             "fraction and the necrosis area of every INPUT (slide or tile file, folder searched "
             "recursively, or glob). Writes DIR/summary.csv, DIR/summary.json, DIR/report.html and, per "
-            "input, DIR/<stem>/ with result.json, cells.csv(.gz), cells.geojson (QuPath), overlay.png "
-            "and tissue.png. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
+            "input, DIR/<stem>/ with result.json, cells.csv(.gz), cells.geojson (QuPath), overlay.png, "
+            "tissue.png and nuclei.html (full-resolution fields, nuclei ringed by class). One run at a "
+            "time per DIR. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="slide/tile files, folders or globs")
