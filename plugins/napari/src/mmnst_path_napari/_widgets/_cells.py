@@ -42,6 +42,15 @@ PREVIEW = "cell classes (preview)"
 MAX_PREVIEW_SIDE = 3000
 
 
+def _placement(layer: Any) -> dict[str, Any]:
+    """``scale`` / ``translate`` (and the image's units) for a layer in level-0 pixel coordinates."""
+    kw: dict[str, Any] = dict(raster_transform(downsample=1, mpp=layer_mpp(layer)))
+    units = getattr(layer, "units", None)
+    if units is not None and layer_mpp(layer):
+        kw["units"] = tuple(str(u) for u in units)[-2:]
+    return kw
+
+
 def _colour(name: str) -> tuple[float, float, float, float]:
     return (*_COLOURS.get(str(name), (0.9, 0.9, 0.2)), 1.0)
 
@@ -122,7 +131,7 @@ class TrainCellsWidget(Container):
             self.status.value = "open an RGB image first"
             return None
         kw: dict[str, Any] = {"name": TRAIN_POINTS, "size": 12, "features": {"class": np.array([], dtype=object)},
-                              "border_color": "white", **raster_transform(downsample=1, mpp=layer_mpp(layer))}
+                              "border_color": "white", **_placement(layer)}
         pts = add_or_replace(self.viewer, (np.zeros((0, 2)), kw, "points"))
         pts.feature_defaults = {"class": self.cls.value}
         pts.events.data.connect(lambda *_: self._on_points_changed())
@@ -209,7 +218,7 @@ class TrainCellsWidget(Container):
                               "border_color": np.array([_colour(t) for t in cells.cell_type]).reshape(-1, 4),
                               "border_width": 0.25, "features": {"class": np.asarray(cells.cell_type, dtype=object),
                                                                  "ki67": np.asarray(cells.cls, dtype=object)},
-                              **raster_transform(downsample=1, mpp=layer_mpp(layer))}
+                              **_placement(layer)}
         inside = (rc[:, 0] < rows) & (rc[:, 1] < cols)
         return rc[inside], np.asarray(cells.cell_type)[inside], kw
 
