@@ -1,7 +1,7 @@
 """Write a :class:`~mmnst_path.aggregate.SlideResult` to disk.
 
-Per input (:func:`write_result`): ``result.json``, ``cells.csv`` and ``cells.csv.gz`` (the same
-table), ``cells.geojson`` (QuPath detections + one annotation per ROI, see
+Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz`` and
+``cells.parquet`` (the same table), ``cells.geojson`` (QuPath detections + one annotation per ROI, see
 :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
 Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`).
 
@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .aggregate import CELL_CLASSES, CellTable, SlideResult
+from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable, SlideResult
 from .geojson import Roi, feature_collection_chunks
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "cells_csv_text",
+    "cells_parquet_bytes",
     "current_umask",
     "error_row",
     "json_ready",
@@ -263,13 +264,16 @@ def _cells_csv_chunks(cells: CellTable, chunk: int = 50_000) -> Iterator[str]:
     names = list(cells.columns)
     yield ",".join([*CELL_COLUMNS, *names]) + "\n"
     classes_all = np.asarray(CELL_CLASSES)
+    types_all = np.asarray(CELL_TYPES)
     for start in range(0, len(cells), chunk):
         sl = slice(start, start + chunk)
         cols = [np.char.mod("%.2f", cells.col[sl]), np.char.mod("%.2f", cells.row[sl]),
                 classes_all[cells.cls[sl].astype(np.intp)]]
         for name in names:
             arr = np.asarray(cells.columns[name][sl])
-            if arr.dtype.kind in "iub":
+            if name == "cell_type":  # the cell model's class, by name
+                cols.append(types_all[arr.astype(np.intp)])
+            elif arr.dtype.kind in "iub":
                 cols.append(arr.astype(np.int64).astype(str))
             else:
                 f = arr.astype(np.float64)
@@ -278,6 +282,30 @@ def _cells_csv_chunks(cells: CellTable, chunk: int = 50_000) -> Iterator[str]:
         for c in cols[1:]:
             lines = lines + "," + c.astype(object)
         yield "\n".join(lines.tolist()) + "\n"
+
+
+def cells_parquet_bytes(cells: CellTable) -> bytes:
+    """cells.parquet: the cells.csv columns with their own types (``class`` and ``cell_type`` as
+    dictionary-encoded strings), zstd-compressed; opens with ``pandas.read_parquet``, pyarrow,
+    polars, DuckDB or R's arrow. A slide's 10^5-10^6 cells take a fraction of the CSV's size."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data: dict[str, Any] = {
+        "x": pa.array(np.round(np.asarray(cells.col, np.float64), 3)),
+        "y": pa.array(np.round(np.asarray(cells.row, np.float64), 3)),
+        "class": pa.DictionaryArray.from_arrays(pa.array(np.asarray(cells.cls, np.int8)),
+                                                pa.array(list(CELL_CLASSES))),
+    }
+    for name, arr in cells.columns.items():
+        a = np.asarray(arr)
+        if name == "cell_type":
+            data[name] = pa.DictionaryArray.from_arrays(pa.array(a.astype(np.int8)), pa.array(list(CELL_TYPES)))
+        else:
+            data[name] = pa.array(a)
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table(data), sink, compression="zstd")
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def cells_csv_text(cells: CellTable) -> str:
@@ -350,6 +378,7 @@ def write_summary_json(
 RESULT_FILES = {
     "cells": "cells.csv",
     "cells_gz": "cells.csv.gz",
+    "parquet": "cells.parquet",
     "geojson": "cells.geojson",
     "overlay": "overlay.png",
     "tissue": "tissue.png",
@@ -363,7 +392,7 @@ def write_result(
     out_dir: str | os.PathLike[str],
     *,
     rois: Sequence[Roi] = (),
-    outputs: Sequence[str] = ("cells", "cells_gz", "geojson", "overlay", "tissue", "nuclei"),
+    outputs: Sequence[str] = ("cells", "cells_gz", "parquet", "geojson", "overlay", "tissue", "nuclei"),
     geojson_shape: str = "polygon",
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
@@ -398,6 +427,8 @@ def write_result(
             with atomic_open_text(paths[key], compress=compress) as fh:  # streamed: millions of cells
                 for part in _cells_csv_chunks(result.cells):
                     fh.write(part)
+    if "parquet" in outputs:
+        paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells))
     if "geojson" in outputs:
         regions = list(rois)
         if not regions:
