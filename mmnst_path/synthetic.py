@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["SyntheticTile", "he_melanin_tile", "he_necrosis_tile", "ki67_pigment_tile", "perturb_vector"]
+__all__ = ["FAMILY_CHROMOGENS", "PIGMENT_FAMILIES", "SyntheticTile", "family_melanin_vector", "he_melanin_tile",
+           "he_necrosis_tile", "ki67_pigment_tile", "perturb_vector", "pigment_family_tile"]
 
 _H = (0.650, 0.704, 0.286)
 _E = (0.2159, 0.8012, 0.5581)
@@ -242,3 +243,239 @@ def ki67_pigment_tile(seed: int, *, size: int = 512, mpp: float = 0.5, positive_
     truth = {"ki67_positive": npos, "ki67_negative": nneg, "ki67_index_pct": 100.0 * npos / max(1, npos + nneg),
              "melanin_fraction_pct": 100.0 * (grains & tissue).sum() / tissue.sum()}
     return SyntheticTile(rgb, mpp, truth, {"melanin": grains & tissue, "tissue": tissue})
+
+
+# ------------------------------------------------------------------------------------------------
+# pigment families (issue #14): every pigment morphology x chromogen, randomised stains and scanner
+
+#: Pigment morphologies of :func:`pigment_family_tile` ("none" is the unpigmented control).
+PIGMENT_FAMILIES = ("none", "dusty", "coarse", "sparse", "confluent", "perinuclear", "over_nucleus",
+                    "whole_cell", "melanophage", "spindle")
+#: Stain systems of :func:`pigment_family_tile`: Ki67 chromogens, or "eosin" for H&E (no Ki67).
+FAMILY_CHROMOGENS = ("dab", "aec", "fast_red", "eosin")
+_AEC = (0.2743, 0.6796, 0.6803)
+_FAST_RED = (0.21394, 0.85113, 0.47794)
+_CHROMOGEN_VECTORS = {"dab": _DAB, "aec": _AEC, "fast_red": _FAST_RED, "eosin": _E}
+_FINE = 4  # supersampling of the granule layer (granules down to 0.3 µm at 0.5 µm/px)
+
+# family -> (pigmented fraction of tumour cells, granules per cell, granule diameter µm,
+#            inner and outer radius of the granule zone in nuclear radii)
+_FAMILY_RECIPES: dict[str, tuple[tuple[float, float], tuple[int, int], tuple[float, float], tuple[float, float]]] = {
+    "none": ((0.0, 0.0), (0, 0), (1.0, 1.0), (1.0, 1.0)),
+    "dusty": ((0.1, 0.25), (80, 200), (0.3, 0.8), (0.6, 1.6)),
+    "coarse": ((0.1, 0.25), (12, 35), (1.0, 3.0), (0.9, 1.9)),
+    "sparse": ((0.05, 0.2), (8, 25), (0.5, 1.5), (1.0, 1.8)),
+    "confluent": ((0.12, 0.2), (150, 300), (0.6, 1.6), (0.2, 1.9)),
+    "perinuclear": ((0.15, 0.3), (40, 120), (0.5, 1.5), (1.05, 1.6)),
+    "over_nucleus": ((0.15, 0.3), (30, 90), (0.5, 1.5), (0.0, 1.0)),
+    "whole_cell": ((0.08, 0.2), (80, 200), (0.5, 1.5), (0.0, 1.9)),
+    "melanophage": ((0.0, 0.1), (30, 80), (0.5, 1.5), (1.0, 1.8)),
+    "spindle": ((0.15, 0.35), (40, 120), (0.5, 1.5), (1.05, 1.5)),
+}
+
+
+def family_melanin_vector(rng: np.random.Generator, degrees: tuple[float, float] = (3.0, 12.0)) -> np.ndarray:
+    """A melanin OD vector ``degrees`` from DAB, turned mostly towards grey (brown-black: more
+    neutral than DAB), with a random sideways part."""
+    dab = np.asarray(_DAB) / np.linalg.norm(_DAB)
+    grey = np.ones(3) / math.sqrt(3.0)
+    to_grey = grey - grey.dot(dab) * dab
+    side = rng.normal(size=3)
+    side -= side.dot(dab) * dab
+    d = to_grey / np.linalg.norm(to_grey) + 0.3 * side / np.linalg.norm(side)
+    d -= d.dot(dab) * dab
+    d /= np.linalg.norm(d)
+    t = math.radians(rng.uniform(*degrees))
+    v = math.cos(t) * dab + math.sin(t) * d
+    return np.clip(v, 0.02, None) / np.linalg.norm(np.clip(v, 0.02, None))
+
+
+def _ellipse(conc, r, c, a_px, b_px, ang, dens, rng, label=None, value=0):
+    """Paint an ellipse (semi-axes a along ``ang``, b across) with textured density; mark ``label``."""
+    half = int(max(a_px, b_px) * 1.2) + 2
+    r0, c0 = int(r) - half, int(c) - half
+    yy, xx = np.mgrid[r0 : r0 + 2 * half + 1, c0 : c0 + 2 * half + 1]
+    u = (yy - r) * math.cos(ang) + (xx - c) * math.sin(ang)
+    v = -(yy - r) * math.sin(ang) + (xx - c) * math.cos(ang)
+    d = np.sqrt((u / a_px) ** 2 + (v / b_px) ** 2)
+    inside = np.clip((1 - d) * min(a_px, b_px) + 0.5, 0, 1)
+    tex = np.clip(1 + 0.2 * rng.normal(size=d.shape), 0.5, 1.6)
+    patch = (dens * inside * tex).astype(np.float32)
+    sr0, sc0 = max(0, -r0), max(0, -c0)
+    sr1, sc1 = min(patch.shape[0], conc.shape[0] - r0), min(patch.shape[1], conc.shape[1] - c0)
+    if sr1 <= sr0 or sc1 <= sc0:
+        return
+    sl = (slice(r0 + sr0, r0 + sr1), slice(c0 + sc0, c0 + sc1))
+    np.maximum(conc[sl], patch[sr0:sr1, sc0:sc1], out=conc[sl])
+    if label is not None:
+        label[sl][inside[sr0:sr1, sc0:sc1] >= 0.5] = value
+
+
+def _granule_layer(shape, granules, mpp):
+    """Melanin concentration (log10 OD, pixel means) of discs ``(row, col, diameter_um, od)`` in
+    pixels of ``shape``, drawn on a ``_FINE`` times finer grid and averaged back."""
+    fine = (shape[0] * _FINE, shape[1] * _FINE)
+    if not granules:
+        return np.zeros(shape, np.float32)
+    g = np.asarray(granules, dtype=np.float64)
+    fr = np.clip(np.rint(g[:, 0] * _FINE), 0, fine[0] - 1).astype(np.intp)
+    fc = np.clip(np.rint(g[:, 1] * _FINE), 0, fine[1] - 1).astype(np.intp)
+    seeds = np.zeros(fine, bool)
+    seeds[fr, fc] = True
+    rad = np.zeros(fine, np.float32)
+    od = np.zeros(fine, np.float32)
+    rad[fr, fc] = 0.5 * g[:, 2] / (mpp / _FINE)
+    od[fr, fc] = g[:, 3]
+    dist, idx = ndi.distance_transform_edt(~seeds, return_indices=True)
+    near_r, near_c = idx[0], idx[1]
+    grain = dist <= np.maximum(rad[near_r, near_c], 0.5)
+    fine_od = np.where(grain, od[near_r, near_c], 0.0).astype(np.float32)
+    return fine_od.reshape(shape[0], _FINE, shape[1], _FINE).mean(axis=(1, 3))
+
+
+def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
+                        mpp: float = 0.5, positive_fraction: float | None = None) -> SyntheticTile:
+    """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
+
+    Parameters
+    ----------
+    seed : int
+    family : str
+        One of :data:`PIGMENT_FAMILIES`: ``dusty`` (0.3-0.8 µm granules), ``coarse`` (1-3 µm),
+        ``sparse``, ``confluent`` (pigment up to ~25 % of tissue), ``perinuclear`` (a ring
+        around the nucleus), ``over_nucleus``, ``whole_cell``, ``melanophage`` (clusters of
+        pigment-laden macrophages, not tumour cells), ``spindle`` (elongated cells, pigment along
+        them), ``none`` (control).
+    chromogen : str
+        ``"dab"``, ``"aec"``, ``"fast_red"`` (Ki67 IHC with hematoxylin) or ``"eosin"`` (H&E,
+        no Ki67 truth).
+    size, mpp : tile side (px) and pixel size (µm/px).
+    positive_fraction : float or None
+        Ki67-positive fraction of tumour cells (None: uniform 0.03-0.5). Weak (0.45-0.6 OD painted,
+        ~0.35-0.5 as a nucleus mean: clearly above 0.35) and strong (0.6-1.2 OD) positives;
+        pigmented cells are drawn independently of Ki67 status.
+
+    Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
+    DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
+    optical blur (0.3-0.7 µm), sensor noise (1-4 grey levels) and JPEG (none, q95, q85, q70).
+
+    Returns
+    -------
+    SyntheticTile
+        truth: ``ki67_positive``, ``ki67_negative``, ``ki67_index_pct`` (all tumour cells),
+        ``ki67_assessable_index_pct`` (tumour nuclei less than 75 % covered by pigment),
+        ``hidden_nuclei`` (the others), ``melanin_fraction_pct`` (visible melanin, blurred
+        concentration >= 0.15 log10 OD, over tissue), ``melanin_deg`` (hue angle to DAB) and
+        the recipe; masks ``melanin``, ``tissue``, ``nuclei`` (int32 labels of tumour nuclei).
+    """
+    if family not in _FAMILY_RECIPES:
+        msg = f"family must be one of {PIGMENT_FAMILIES}, got {family!r}"
+        raise ValueError(msg)
+    if chromogen not in _CHROMOGEN_VECTORS:
+        msg = f"chromogen must be one of {FAMILY_CHROMOGENS}, got {chromogen!r}"
+        raise ValueError(msg)
+    rng = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen)])
+    vh = perturb_vector(_H, rng.uniform(0, 5), rng)
+    vc = perturb_vector(_CHROMOGEN_VECTORS[chromogen], rng.uniform(0, 5), rng)
+    vm = family_melanin_vector(rng)
+    scale = rng.uniform(0.75, 1.25)
+    blur_um, noise = rng.uniform(0.3, 0.7), rng.uniform(1.0, 4.0)
+    quality = [None, 95, 85, 70][int(rng.integers(4))]
+    he = chromogen == "eosin"
+    tissue = _layout(size, rng, 0.05)
+    hem = (0.05 * tissue * (1 + 0.3 * _field(tissue.shape, 4, rng))).clip(0).astype(np.float32)
+    if he:
+        chrom = (rng.uniform(0.12, 0.25) * (1 + 0.3 * _field(tissue.shape, 3, rng))).clip(0) * tissue
+        chrom = chrom.astype(np.float32)
+    else:
+        chrom = (0.02 * tissue).astype(np.float32)
+    spindle = family == "spindle"
+    cells = _nuclei(tissue, int(size * size * mpp * mpp / (150 if spindle else 110)), rng, mpp,
+                    (4.0, 6.0) if spindle else (3.0, 5.5))
+    frac = rng.uniform(0.03, 0.5) if positive_fraction is None else float(positive_fraction)
+    pos = (rng.random(len(cells)) < frac) & (not he)
+    labels = np.zeros(tissue.shape, np.int32)
+    pig_lo, pig_hi = _FAMILY_RECIPES[family][0]
+    pigmented = rng.random(len(cells)) < rng.uniform(pig_lo, pig_hi)
+    n_per, d_um, zone = _FAMILY_RECIPES[family][1:]
+    granules: list[tuple[float, float, float, float]] = []
+    dark = rng.uniform(0.8, 2.0)
+
+    def scatter(r, c, a, b, ang, k, lo, hi, sizes):
+        t = rng.uniform(0, 2 * np.pi, k)
+        rho = np.sqrt(rng.uniform(lo * lo, hi * hi, k))
+        u, v = rho * a * np.cos(t), rho * b * np.sin(t)
+        gr = r + u * math.cos(ang) - v * math.sin(ang)
+        gc = c + u * math.sin(ang) + v * math.cos(ang)
+        d = rng.uniform(sizes[0], sizes[1], k)
+        ods = dark * rng.uniform(0.7, 1.3, k)
+        granules.extend(zip(gr.tolist(), gc.tolist(), d.tolist(), ods.tolist(), strict=True))
+
+    for i, (r, c, rad) in enumerate(cells):
+        ang = rng.uniform(0, np.pi)
+        if spindle:
+            a, b = rad * rng.uniform(1.6, 2.4), rad * rng.uniform(0.35, 0.5)
+        else:
+            e = rng.uniform(0.75, 1.0)
+            a, b = rad / math.sqrt(e), rad * math.sqrt(e)
+        if pos[i]:
+            strong = rng.random() >= 0.35
+            _ellipse(chrom, r, c, a, b, ang, scale * (rng.uniform(0.6, 1.2) if strong else rng.uniform(0.45, 0.6)), rng)
+            _ellipse(hem, r, c, a, b, ang, 0.15, rng, labels, i + 1)
+        else:
+            _ellipse(hem, r, c, a, b, ang, rng.uniform(0.3, 0.6), rng, labels, i + 1)
+        if pigmented[i]:
+            k = int(rng.integers(*n_per)) if n_per[1] > n_per[0] else n_per[0]
+            # spindle cells carry pigment along their long axis (a cytoplasm as long as the cell)
+            aa, bb = (a * 1.2, b * 2.0) if spindle else (a, b)
+            scatter(r, c, aa, bb, ang, k, *zone, d_um)
+    if family == "melanophage":
+        # clusters of 2-5 pigment-laden macrophages (10-16 µm), nucleus hidden, not tumour cells
+        n_groups = max(1, int(size * size * mpp * mpp / 6000))
+        rr, cc = np.nonzero(tissue)
+        for _ in range(n_groups):
+            j = int(rng.integers(len(rr)))
+            for _ in range(int(rng.integers(2, 6))):
+                r = rr[j] + rng.normal(0, 8 / mpp)
+                c = cc[j] + rng.normal(0, 8 / mpp)
+                cell_r = rng.uniform(5.0, 8.0) / mpp
+                _ellipse(hem, r, c, 0.5 * cell_r, 0.4 * cell_r, rng.uniform(0, np.pi), 0.35, rng)
+                t = rng.uniform(0, 2 * np.pi, 400)
+                rho = cell_r * np.sqrt(rng.uniform(0, 1, 400))
+                d = rng.uniform(0.8, 2.0, 400)
+                granules.extend(zip((r + rho * np.sin(t)).tolist(), (c + rho * np.cos(t)).tolist(), d.tolist(),
+                                    (dark * rng.uniform(0.7, 1.3, 400)).tolist(), strict=True))
+    mel = _granule_layer(tissue.shape, granules, mpp) * tissue
+    blur_px = blur_um / mpp
+    seen = ndi.gaussian_filter(mel, blur_px)
+    melanin = (seen >= 0.15) & tissue
+    concs = [hem * scale, chrom * scale if he else chrom, mel]
+    od = np.zeros((*tissue.shape, 3), np.float32)
+    for cmap, vec in zip(concs, [vh, vc, vm], strict=True):
+        od += cmap[..., None] * np.asarray(vec, np.float32)
+    od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
+    bg = np.array([243.0, 241.0, 246.0]) + rng.normal(0, 3, 3)
+    rgb = np.clip(np.rint(bg * 10.0 ** (-od) + rng.normal(0, noise, od.shape)), 0, 255).astype(np.uint8)
+    if quality:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="JPEG", quality=int(quality))
+        rgb = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    n_lab = len(cells)
+    area = np.bincount(labels.ravel(), minlength=n_lab + 1)[1:]
+    covered = np.bincount(labels.ravel(), weights=melanin.ravel(), minlength=n_lab + 1)[1:] / np.maximum(area, 1)
+    present = area > 0
+    hidden = present & (covered >= 0.75)
+    npos, nneg = int((pos & present).sum()), int((~pos & present).sum())
+    apos, aneg = int((pos & present & ~hidden).sum()), int((~pos & present & ~hidden).sum())
+    truth: dict[str, Any] = {
+        "family": family, "chromogen": chromogen, "melanin_fraction_pct": 100.0 * melanin.sum() / tissue.sum(),
+        "melanin_deg": float(np.degrees(np.arccos(np.clip(vm.dot(np.asarray(_DAB) / np.linalg.norm(_DAB)), -1, 1)))),
+        "blur_um": blur_um, "noise": noise, "jpeg_quality": quality, "stain_scale": scale,
+        "hidden_nuclei": int(hidden.sum()),
+    }
+    if not he:
+        truth.update(ki67_positive=npos, ki67_negative=nneg, ki67_index_pct=100.0 * npos / max(1, npos + nneg),
+                     ki67_assessable_index_pct=100.0 * apos / max(1, apos + aneg))
+    return SyntheticTile(rgb, mpp, truth, {"melanin": melanin, "tissue": tissue, "nuclei": labels})

@@ -14,7 +14,7 @@ import numpy as np
 from ..detect.nuclei import NucleusParams
 from ..detect.pigment import PigmentParams
 from ..errors import ConfigError
-from ..quantify.ki67 import Ki67Params
+from ..quantify.ki67 import CHROMOGENS, Ki67Params
 from ..quantify.melanin import MelaninParams
 from ..quantify.necrosis import NecrosisParams
 from ..tiling.tissue import TissueParams
@@ -29,7 +29,7 @@ _SECTIONS: dict[str, type] = {
     "melanin": MelaninParams,
     "necrosis": NecrosisParams,
 }
-_CHROMOGENS = ("dab",)  # Ki67 classification reads the DAB channel
+_CHROMOGENS = CHROMOGENS  # Ki67 positivity is read from the matrix's chromogen: DAB, AEC or Fast Red
 #: Everything the pipeline can measure, in report order.
 MEASURES = ("ki67", "melanin", "necrosis")
 
@@ -239,13 +239,31 @@ def applicable_measures(config: AnalysisConfig, matrix: Any) -> tuple[str, ...]:
 
 
 def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
-    """``"H&E"`` or ``"H-DAB"`` from the colour of the tissue pixels of a (thumbnail) image.
+    """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"`` or ``"H-DAB"`` from the colour of the tissue pixels.
 
-    Per pixel, the unit log10 OD vector (r, g, b) is eosin-like when ``g >= b`` and
+    Per pixel, the unit log10 OD vector (r, g, b) is eosin-like (red) when ``g >= b`` and
     ``r < 0.55 g`` (pink: green absorbed far more than red), DAB/brown-like when ``b > g``
-    (hematoxylin is ``r ~ g > b``). The image is H&E when eosin-like pixels outnumber brown ones
-    and make at least 10 % of the tissue; otherwise H-DAB. Pixels paler than OD 0.1 are ignored.
-    Checked on the real H&E (osteosarcoma, CMU-1) and Ki67 IHC (BCData, SHIDC) tiles.
+    (hematoxylin is ``r ~ g > b``). Pixels paler than OD 0.1 are ignored.
+
+    - **Red chromogen IHC** (Fast Red / permanent red, hematoxylin counterstain): red pixels are
+      dense and sparse, the stained nuclei of a mostly blue tissue: 3-35 % of the tissue pixels,
+      their median OD >= 0.4 and >= 1.3 times that of all tissue pixels (whose median is <= 0.45:
+      a pale counterstained section), at least half as many as the brown ones (melanin may
+      be brown beside them), and the other pixels are blue hematoxylin (median r/g >= 0.7;
+      the purple H+E mixtures of H&E are 0.59-0.67, so dense red blood cells in H&E debris
+      do not pass). AEC (b ~ g) and Fast Red (b ~ 0.56 g) are then told apart by the
+      median blue/green OD ratio of the dense red pixels (> 0.8: AEC). In H&E eosin is everywhere and
+      pale (median OD 0.15-0.3 on the real osteosarcoma tiles, where it is sparse) or covers
+      most of the tissue (Kather CRC, CMU-1); in H-DAB red pixels are a few saturated ones beside
+      many brown ones (BCData: 2-4 % red, 80-90 % brown).
+    - Else **H&E** when eosin-like pixels outnumber brown ones and make at least 10 % of the
+      tissue; otherwise **H-DAB**.
+
+    A faint AEC slide whose red pixels are not dense enough reads as H-DAB (AEC lies only 6°
+    from the hematoxylin-DAB plane, where mixtures of hematoxylin, DAB and melanin also fall):
+    choose ``H-AEC`` then. Checked on the real H&E (osteosarcoma, CMU-1, Kather CRC) and
+    Ki67 IHC (BCData, SHIDC, DeepLIIF) tiles and on generated Fast Red tiles
+    (``benchmarks/eval_pigment_families.py --stains auto``).
 
     Parameters
     ----------
@@ -258,11 +276,21 @@ def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
     od = od_from_rgb(rgb)
     od = od[tissue] if tissue is not None else od.reshape(-1, 3)
     norm = np.linalg.norm(od, axis=1)
-    od = od[norm > 0.1] / norm[norm > 0.1, None]
+    keep = norm > 0.1
+    od, norm = od[keep] / norm[keep, None], norm[keep]
     if not len(od):
         return "H-DAB"
     r, g, b = od[:, 0], od[:, 1], od[:, 2]
-    eosin = float(np.mean((g >= b) & (r < 0.55 * g)))
+    red = (g >= b) & (r < 0.55 * g)
+    eosin = float(np.mean(red))
     brown = float(np.mean(b > g))
+    if 0.03 <= eosin <= 0.35 and eosin >= 0.5 * brown:
+        red_od, all_od = float(np.median(norm[red])), float(np.median(norm))
+        other = ~red & (b <= g)  # the counterstain: blue hematoxylin in IHC, purple H+E in H&E
+        blue = float(np.median(r[other] / g[other])) if other.any() else 0.0
+        if red_od >= 0.4 and red_od >= 1.3 * all_od and all_od <= 0.45 and blue >= 0.7:
+            # AEC (b ~ g) or Fast Red (b ~ 0.56 g): the blue/green ratio of the dense red pixels
+            dense = (r < 0.55 * g) & (b <= 1.15 * g) & (norm >= 0.3)
+            ratio = float(np.median(b[dense] / g[dense])) if dense.any() else 0.0
+            return "H-AEC" if ratio > 0.8 else "H-FastRed"
     return "H&E" if eosin >= 0.1 and eosin > brown else "H-DAB"
-

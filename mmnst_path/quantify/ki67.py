@@ -1,5 +1,10 @@
 """Ki67 classification of detected nuclei, additive counts and index metrics.
 
+The positive channel follows the stain matrix (:func:`chromogen_of`): brown DAB, or the red
+chromogens AEC and Fast Red / permanent red that many labs choose for melanocytic lesions
+(melanin stays brown-black while Ki67 is red). Below, "DAB" stands for that chromogen; with a
+red chromogen the thresholds apply to its concentration (log10 OD) the same way.
+
 A nucleus is ``positive`` when its mean DAB concentration (log10 OD, QuPath convention) is at or
 above ``Ki67Params.positive_threshold_od``; intensity bins 1+/2+/3+ use the same quantity with two
 higher thresholds. ``excluded`` nuclei (lymphocyte-like: small, round and dark, when asked for)
@@ -51,11 +56,13 @@ from ..errors import ConfigError
 from ._stats import compare_proportions, wilson_interval
 
 __all__ = [
+    "CHROMOGENS",
     "CLASSES",
     "Ki67Cells",
     "Ki67Counts",
     "Ki67Params",
     "Ki67Region",
+    "chromogen_of",
     "classify_nuclei",
     "compare_proportions",
     "ki67_metrics",
@@ -64,6 +71,49 @@ __all__ = [
 ]
 
 CLASSES = ("negative", "positive", "pigment", "excluded")
+#: Chromogens a Ki67 positivity can be read from, in order of preference (brown DAB, then the
+#: red chromogens AEC and Fast Red / permanent red).
+CHROMOGENS = ("dab", "aec", "fast_red")
+_MIN_MELANIN_DEG = 20.0  # a chromogen this far from melanin is unmixed from it (Fast Red: 29°)
+
+
+def chromogen_of(matrix: Any) -> str:
+    """Name of the chromogen (positive) channel of a stain matrix: DAB, AEC or Fast Red.
+
+    Raises
+    ------
+    ConfigError
+        When the matrix holds no hematoxylin or none of :data:`CHROMOGENS`.
+    """
+    names = tuple(matrix.names)
+    for name in CHROMOGENS:
+        if name in names:
+            if "hematoxylin" not in names:
+                break
+            return name
+    msg = (f"Ki67 needs hematoxylin and a chromogen ({', '.join(CHROMOGENS)}) in the stains, "
+           f"got {list(names)}")
+    raise ConfigError(msg)
+
+
+def _unmixing_matrix(matrix: Any, chromogen: str) -> Any:
+    """The matrix Ki67 unmixes with: with Fast Red, melanin becomes a third stain.
+
+    Brown-black melanin is 29° from Fast Red: a hematoxylin + Fast Red unmixing reads it as
+    chromogen (generated Fast Red tiles with pigment over 8-20 % of the cells: index +12 pp), a
+    hematoxylin + Fast Red + melanin one does not. The melanin row is the physical
+    :func:`mmnst_path.stain.melanin_vector`. Chromogens within ``_MIN_MELANIN_DEG`` of melanin
+    keep their matrix: AEC (13°) unmixed with melanin lost up to 7 pp of the index of
+    unpigmented AEC tiles (its signal went to melanin), and DAB (6°) cannot be separated by
+    colour at all; there the pigment mask alone keeps melanin out.
+    """
+    from ..stain import StainMatrix, angle_deg, melanin_vector
+
+    if "melanin" in matrix.names or angle_deg(matrix.vector(chromogen), melanin_vector()) < _MIN_MELANIN_DEG:
+        return matrix
+    vectors = np.stack([matrix.vector("hematoxylin"), matrix.vector(chromogen), melanin_vector()])
+    return StainMatrix(("hematoxylin", chromogen, "melanin"), vectors, name=f"{matrix.name}+melanin",
+                       background=matrix.background, _warn=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -656,7 +706,7 @@ def classify_nuclei(
 
 
 def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matrix: Any, background: Any,
-                     sigma_px: float) -> np.ndarray:
+                     sigma_px: float, chromogen: str = "dab") -> np.ndarray:
     """``rgb`` with the DAB of the ``hidden`` (pigment) pixels replaced by that of their
     pigment-free surroundings; hematoxylin kept; other pixels unchanged (detection input)."""
     from ..stain import rgb_from_stains
@@ -679,7 +729,7 @@ def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matr
         h_fill = num_h[near] / den[near]
         clean[near, 0] = np.minimum(clean[near, 0], h_fill)
     out = rgb.copy()
-    out[hidden] = rgb_from_stains(clean, matrix, stains=("hematoxylin", "dab"), background=background)
+    out[hidden] = rgb_from_stains(clean, matrix, stains=("hematoxylin", chromogen), background=background)
     return out
 
 
@@ -740,6 +790,8 @@ def measure_ki67(
     model = cell_model if cell_model is not None else resolve_model(params.cell_model, "nucleus")
     nparams = NucleusParams() if nuclei_params is None else nuclei_params
     matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
+    pair = ("hematoxylin", chromogen_of(matrix))
+    matrix = _unmixing_matrix(matrix, pair[1])
     shape = rgb.shape[:2]
     hidden = None
     if pigment_mask is not None:
@@ -752,20 +804,20 @@ def measure_ki67(
     det_rgb = rgb
     conc = None
     if hidden is not None:
-        conc = separate_stains(rgb, matrix, stains=("hematoxylin", "dab"), background=background)
-        det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, params.pigment_fill_um / mpp)
+        conc = separate_stains(rgb, matrix, stains=pair, background=background)
+        det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, params.pigment_fill_um / mpp, pair[1])
     if hidden is not None and conc is not None:
         # the detection input differs from ``rgb`` on the hidden pixels only, and the (per-pixel,
         # lookup-table) deconvolution of the other pixels is ``conc``: unmix just those pixels
         # (what detect_nuclei(det_rgb) would compute, without a second full-tile pass)
         hem_plane = conc[..., 0].copy()
         dab_plane = conc[..., 1].copy()
-        patch = separate_stains(det_rgb[hidden], matrix, stains=("hematoxylin", "dab"), background=background)
+        patch = separate_stains(det_rgb[hidden], matrix, stains=pair, background=background)
         hem_plane[hidden] = patch[:, 0]
         dab_plane[hidden] = patch[:, 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, return_labels=True)
     else:
-        conc = separate_stains(det_rgb, matrix, stains=("hematoxylin", "dab"), background=background)
+        conc = separate_stains(det_rgb, matrix, stains=pair, background=background)
         hem_plane, dab_plane = conc[..., 0], conc[..., 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams,
                                     return_labels=return_labels or model is not None)
