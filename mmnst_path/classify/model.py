@@ -253,6 +253,8 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
     if not path.is_file():
         msg = f"classifier model {str(path)!r} does not exist or is not a file"
         raise FileNotFoundError(msg)
+    if not zipfile.is_zipfile(path):  # np.load would take other bytes for a pickle and say so
+        raise _corrupt(path, "not an mmnst_path model file (expected a .mmnst zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}

@@ -56,6 +56,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run tiles on a Dask distributed cluster")
     p.add_argument("--tile-um", type=float, metavar="UM", help="tile core side in µm")
     p.add_argument("--analysis-mpp", type=float, metavar="X", help="analysis resolution, µm per pixel")
+    p.add_argument("--cell-model", metavar="default|none|FILE.mmnst",
+                   help="nucleus model deciding which nuclei the Ki67 index counts (default: the shipped model; "
+                        "'none' counts every detected nucleus; a file from 'mmnst-path train cells')")
+    p.add_argument("--tissue-model", metavar="default|none|FILE.mmnst",
+                   help="tissue model for necrosis / tissue classes (default: the shipped H&E model; 'none' = rules)")
     p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px), for every input")
     p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
@@ -125,7 +130,23 @@ def _walk(root: Path, skip: str | None = None) -> list[Path]:
 
 
 #: config keys set by flags -> the flag (an error about the value names the flag)
-_FLAGS = {"stains": "--stains", "measures": "--measures", "tile_um": "--tile-um", "analysis_mpp": "--analysis-mpp"}
+_FLAGS = {"stains": "--stains", "measures": "--measures", "tile_um": "--tile-um", "analysis_mpp": "--analysis-mpp",
+          "cell_model": "--cell-model", "tissue_model": "--tissue-model"}
+
+
+def _model_flag(flag: str, spec: str, kind: str) -> str:
+    """A --cell-model / --tissue-model value, checked now (a bad file is a usage error naming the flag)."""
+    from ..classify import resolve_model
+    from ..errors import ConfigError
+
+    text = spec.strip()
+    if text.lower() in ("default", "none"):
+        return text.lower()
+    try:
+        resolve_model(text, kind)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{flag} {spec}: {' '.join(str(exc).split())}") from exc
+    return str(Path(text).expanduser().resolve())
 
 
 def _about_flag(key: str, exc: BaseException) -> str:
@@ -189,6 +210,12 @@ def _config(args: argparse.Namespace) -> Any:
         changes["tile_um"] = args.tile_um
     if args.analysis_mpp is not None:
         changes["analysis_mpp"] = args.analysis_mpp
+    if getattr(args, "cell_model", None):
+        value = _model_flag("--cell-model", args.cell_model, "nucleus")
+        config = config.replace(ki67={**config.ki67.to_mapping(), "cell_model": value})
+    if getattr(args, "tissue_model", None):
+        value = _model_flag("--tissue-model", args.tissue_model, "tissue")
+        config = config.replace(necrosis={**config.necrosis.to_mapping(), "tissue_model": value})
     for key, value in changes.items():  # one flag at a time, so that an error names its flag
         try:
             config = config.replace(**{key: value})

@@ -66,6 +66,22 @@ def check_scales(config: AnalysisConfig, mpp: float | None = None) -> None:
             raise ConfigError(msg)
 
 
+def _models(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, str]:
+    """The classifier models a run used: ``cell_model`` / ``tissue_model`` as ``id name version``."""
+    from ..classify import resolve_model
+
+    out = {}
+    for key, kind, spec, used in (("cell_model", "nucleus", config.ki67.cell_model, "ki67" in measures),
+                                  ("tissue_model", "tissue", getattr(config.necrosis, "tissue_model", "none"),
+                                   "necrosis" in measures)):
+        if not used:
+            continue
+        model = resolve_model(spec, kind)
+        out[key] = "none" if model is None else (f"{model.model_id} {model.name} {model.card.get('version', '')}"
+                                                 .strip())
+    return out
+
+
 def _versions() -> dict[str, str]:
     out = {"mmnst_path": __version__, "python": platform.python_version()}
     for dist in ("numpy", "scipy", "scikit-image", "tifffile", "imagecodecs", "openslide-python", "numba", "dask"):
@@ -146,6 +162,10 @@ def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[s
             ki67_negative=int(counts["ki67"].negative),
             ki67_pigment=int(counts["ki67"].pigment),
             ki67_excluded=int(counts["ki67"].excluded),
+            ki67_lymphocyte=int(counts["ki67"].lymphocyte),
+            ki67_stromal=int(counts["ki67"].stromal),
+            ki67_macrophage=int(counts["ki67"].macrophage),
+            ki67_other_cell=int(counts["ki67"].other_cell),
             ki67_denominator=int(k["denominator"]),
             ki67_index_pct=float(k["index_pct"]),
             ki67_ci_low_pct=float(k["ci_low_pct"]),
@@ -291,6 +311,8 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
+    models = _models(config, measures)
+    metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:
         metrics["ki67_positive_threshold_od"] = threshold
 
@@ -340,7 +362,7 @@ def analyze_slide(
             "vectors": np.asarray(matrix.vectors, dtype=float).tolist(),
             "reference": getattr(matrix, "reference", ""),
         },
-        versions=_versions(),
+        versions={**_versions(), **models},
         timings=timings,
     )
 

@@ -138,7 +138,7 @@ def test_tampered_test_case_with_matching_hash_is_refused(model, tmp_path):
         load_model(path)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04truncated"])
+@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04truncated", b"\x80\x04junk"])
 def test_garbage_files_raise_corrupt_file_error(tmp_path, content):
     path = tmp_path / "junk.mmnst"
     path.write_bytes(content)

@@ -1,0 +1,152 @@
+"""``mmnst-path train``: train a classifier from annotations; ``mmnst-path models``: show model cards.
+
+``mmnst-path train cells --images A.svs B.svs --annotations A.geojson B.csv --out my_cells.mmnst``
+trains a nucleus (cell) model from classified points or cells (QuPath GeoJSON export, or CSV with
+``x, y, class``; napari's ``axis-0, axis-1, class`` too), one annotation file per image, in order.
+Use the result with ``mmnst-path quantify ... --cell-model my_cells.mmnst`` or ``[ki67] cell_model``
+in a ``--config`` file.
+
+``mmnst-path models show [default|FILE] [--kind nucleus|tissue] [--json]`` prints a model's card
+(classes, features, training data and licences, validation figures, id); ``models list`` the
+shipped defaults.
+
+Exit status: 0 success, 1 training or reading failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` and ``models`` subcommands."""
+    p = subparsers.add_parser("train", help="train a cell (nucleus) classifier from annotations",
+                              description="Train a classifier from a pathologist's annotations.")
+    sub = p.add_subparsers(dest="train_command", metavar="KIND")
+    cells = sub.add_parser(
+        "cells", help="nucleus model from classified points / cells (QuPath GeoJSON or CSV)",
+        description=("Nuclei the library detects under each annotated point take its class (Tumor, Stroma, "
+                     "Immune cells, Lymphocyte, Macrophage, Other...; QuPath's 'Tumor: Positive' counts as "
+                     "tumour); a random forest is trained on their features and written as a portable "
+                     ".mmnst model with its card. At least two classes are needed."))
+    cells.add_argument("--images", nargs="+", required=True, metavar="IMAGE", help="slides or tiles")
+    cells.add_argument("--annotations", nargs="+", required=True, metavar="FILE",
+                       help="one GeoJSON / CSV per image, in the same order (level-0 pixel coordinates)")
+    cells.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
+    cells.add_argument("--mpp", type=float, metavar="X", help="µm per pixel of images whose file does not give it")
+    cells.add_argument("--stains", default="H-DAB", metavar="PRESET",
+                       help="stains of the images (default H-DAB; H-AEC, H-FastRed, H&E...)")
+    cells.add_argument("--tumour-min-probability", type=float, metavar="P",
+                       help="call a nucleus tumour unless P(tumour) < P (default: the most probable class)")
+    cells.set_defaults(func=_run_cells)
+
+    m = subparsers.add_parser("models", help="show the card of a classifier model (default or file)",
+                              description="Model cards: classes, features, training data, licences, validation.")
+    msub = m.add_subparsers(dest="models_command", metavar="ACTION")
+    show = msub.add_parser("show", help="print a model's card")
+    show.add_argument("model", nargs="?", default="default", metavar="default|FILE.mmnst")
+    show.add_argument("--kind", choices=("nucleus", "tissue"), default="nucleus",
+                      help="which default to show (default nucleus)")
+    show.add_argument("--json", action="store_true", help="print the whole header as JSON")
+    show.set_defaults(func=_run_show)
+    lst = msub.add_parser("list", help="list the shipped default models")
+    lst.set_defaults(func=_run_list)
+
+
+def _run_cells(args: argparse.Namespace) -> int:
+    from ..errors import MmnstPathError
+    from ..pipeline import train_cells
+
+    if len(args.images) != len(args.annotations):
+        print(f"mmnst-path train cells: --images and --annotations must pair up one to one, got "
+              f"{len(args.images)} images and {len(args.annotations)} annotation files", file=sys.stderr)
+        return 2
+    for flag, paths in (("--images", args.images), ("--annotations", args.annotations)):
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            print(f"mmnst-path train cells: {flag}: no such file {missing[0]!r}", file=sys.stderr)
+            return 2
+    if args.mpp is not None and not 0.01 <= args.mpp <= 100:
+        print(f"mmnst-path train cells: --mpp must be 0.01-100 µm/px, got {args.mpp}", file=sys.stderr)
+        return 2
+    if args.tumour_min_probability is not None and not 0 <= args.tumour_min_probability <= 1:
+        print(f"mmnst-path train cells: --tumour-min-probability must be in [0, 1], got {args.tumour_min_probability}",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        print(f"mmnst-path train cells: --out {args.out}: folder {str(out.parent)!r} does not exist", file=sys.stderr)
+        return 2
+    try:
+        model = train_cells(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
+                            tumour_min_probability=args.tumour_min_probability,
+                            progress=lambda line: print(line, file=sys.stderr))
+        model.save(out)
+    except (MmnstPathError, OSError, ValueError) as exc:
+        print(f"mmnst-path train cells: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{k} {v}" for k, v in model.card["training_counts"].items())
+    val = model.card.get("validation", {}).get("held_out", {}).get("accuracy")
+    held = f"; held-out accuracy {val:.2f}" if val is not None else ""
+    print(f"wrote {out} ({model.model_id}): {counts}{held}")
+    return 0
+
+
+def _load(spec: str, kind: str) -> Any:
+    from ..classify import default_model_path, load_model
+
+    path = default_model_path(kind) if spec.strip().lower() == "default" else Path(spec)
+    return load_model(path)
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from ..errors import MmnstPathError
+
+    try:
+        model = _load(args.model, args.kind)
+    except (MmnstPathError, OSError, ValueError) as exc:
+        print(f"mmnst-path models show: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({**model.header(), "model_id": model.model_id}, indent=1, ensure_ascii=False))
+        return 0
+    card = model.card
+    print(f"{model.name}  version {card.get('version', '?')}  id {model.model_id}  ({model.kind} model)")
+    print(f"classes: {', '.join(model.class_names)}")
+    print(f"features ({len(model.features)}): {', '.join(model.feature_names)}")
+    print(f"settings: {json.dumps(model.settings, ensure_ascii=False)}")
+    for key in ("licence", "intended_use", "decision", "limitations", "training_recipe"):
+        if key in card:
+            print(f"{key}: {card[key]}")
+    for item in card.get("training_data", []) or []:
+        print(f"training data: {json.dumps(item, ensure_ascii=False)}")
+    if card.get("training_counts"):
+        print(f"training counts: {card['training_counts']}")
+    val = card.get("validation", {})
+    for name, rep in (val.get("per_split") or {}).items():
+        print(f"validation {name}: accuracy {rep.get('accuracy')}")
+    for name, rep in (val.get("ki67_research_sets") or {}).items():
+        print(f"validation Ki67 {name}: {rep}")
+    if "held_out" in val:
+        print(f"validation held out: accuracy {val['held_out'].get('accuracy')}")
+    return 0
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from ..classify import default_model_path
+
+    for kind in ("nucleus", "tissue"):
+        path = default_model_path(kind)
+        if not path.is_file():
+            print(f"{kind:8s} (not shipped) {path}")
+            continue
+        model = _load("default", kind)
+        print(f"{kind:8s} {model.model_id}  {model.name} {model.card.get('version', '')}  "
+              f"classes {', '.join(model.class_names)}  {path}")
+    return 0

@@ -1,0 +1,90 @@
+"""`mmnst-path train cells` from QuPath GeoJSON, `quantify --cell-model`, `models show/list`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from mmnst_path import synthetic
+from mmnst_path.cli import main
+from mmnst_path.detect.nuclei import detect_nuclei
+
+BIG_UM2 = 38.0
+
+
+def _tile_and_geojson(tmp_path: Path, seed: int) -> tuple[Path, Path]:
+    t = synthetic.ki67_pigment_tile(seed, size=320, pigmented_cells=0.0, positive_fraction=0.3)
+    img = tmp_path / f"tile{seed}.tif"
+    tifffile.imwrite(img, t.rgb, photometric="rgb", resolution=(1e4 / t.mpp, 1e4 / t.mpp), resolutionunit="CENTIMETER")
+    nuc = detect_nuclei(t.rgb, mpp=t.mpp)
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(c), float(r)]},
+              "properties": {"objectType": "annotation",
+                             "classification": {"name": "Tumor" if a >= BIG_UM2 else "Stroma"}}}
+             for r, c, a in zip(nuc.row, nuc.col, nuc.area_um2, strict=True)]
+    ann = tmp_path / f"tile{seed}.geojson"
+    ann.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return img, ann
+
+
+def test_train_cells_then_quantify_with_it(tmp_path, capsys):
+    img0, ann0 = _tile_and_geojson(tmp_path, 41)
+    img1, ann1 = _tile_and_geojson(tmp_path, 42)
+    model = tmp_path / "cells.mmnst"
+    rc = main(["train", "cells", "--images", str(img0), str(img1), "--annotations", str(ann0), str(ann1),
+               "--out", str(model)])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "wrote" in out.out
+    assert "tumour" in out.out
+    assert "stromal" in out.out
+    assert main(["models", "show", str(model)]) == 0
+    shown = capsys.readouterr().out
+    assert "classes: tumour, stromal" in shown
+    assert "tile41.tif" in shown
+    res = tmp_path / "res"
+    assert main(["quantify", str(img0), "--out", str(res), "--cell-model", str(model), "--quiet"]) == 0
+    with (res / "summary.csv").open() as fh:
+        row = next(csv.DictReader(fh))
+    assert row["cell_model"].startswith("sha256:")
+    assert int(row["ki67_stromal"]) > 0
+    result = json.loads(next(res.glob("*/result.json")).read_text())
+    assert result["versions"]["cell_model"] == row["cell_model"]
+    assert result["config"]["ki67"]["cell_model"] == str(model.resolve())
+
+
+def test_usage_errors_exit_2_and_name_the_flag(tmp_path, capsys):
+    img, ann = _tile_and_geojson(tmp_path, 41)
+    assert main(["train", "cells", "--images", str(img), "--annotations", str(ann), str(ann),
+                 "--out", str(tmp_path / "m.mmnst")]) == 2
+    assert "pair up" in capsys.readouterr().err
+    junk = tmp_path / "junk.mmnst"
+    junk.write_bytes(b"not a model")
+    assert main(["quantify", str(img), "--out", str(tmp_path / "r"), "--cell-model", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert "--cell-model" in err
+    assert "junk.mmnst" in err
+    assert len(err.strip().splitlines()) == 1
+    one_class = tmp_path / "one.geojson"
+    doc = json.loads(ann.read_text())
+    for f in doc["features"]:
+        f["properties"]["classification"]["name"] = "Tumor"
+    one_class.write_text(json.dumps(doc))
+    assert main(["train", "cells", "--images", str(img), "--annotations", str(one_class),
+                 "--out", str(tmp_path / "m.mmnst")]) == 1
+    assert "at least two classes" in capsys.readouterr().err
+
+
+def test_models_list_and_default_card(capsys):
+    assert main(["models", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "nucleus" in listed
+    assert "sha256:" in listed
+    assert main(["models", "show", "--json"]) == 0
+    header = json.loads(capsys.readouterr().out)
+    assert header["kind"] == "nucleus"
+    assert header["card"]["training_data"][0]["dataset"] == "BRCA-M2C"
+    assert np.isfinite(header["card"]["validation"]["ki67_research_sets"]["shidc"]["index_mae_pp"])
