@@ -145,9 +145,10 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
     first, _ = _tissue_panel(result, rois)
     h = result.hotspot
     if h is not None:
-        ImageDraw.Draw(first).rectangle(
-            (h.box.col / ds, h.box.row / ds, h.box.col_end / ds - 1, h.box.row_end / ds - 1), outline=_CYAN, width=3
-        )
+        x0, y0 = h.box.col / ds, h.box.row / ds
+        # at least one panel pixel: a hot spot thinner than a pixel (a 1-px strip) still draws
+        x1, y1 = max(x0, h.box.col_end / ds - 1), max(y0, h.box.row_end / ds - 1)
+        ImageDraw.Draw(first).rectangle((x0, y0, x1, y1), outline=_CYAN, width=3)
     _label(first, "tissue (green), ROI (yellow), hot spot (cyan)")
     panels.append(first)
 
