@@ -2,7 +2,7 @@
 
 A tissue model (``kind == "tissue"``, see :mod:`mmnst_path.classify.model`) stores in its
 ``settings`` the feature recipe (``features``: :class:`TissueFeatureSettings` as a mapping, which
-holds the fine feature grid ``grid_um`` and the output grid ``predict_um``) and the stain matrix it
+holds the feature grids ``grid_um``, ``predict_um`` and the output grid ``output_um``) and the stain matrix it
 was trained with (``stains``); classes are predicted per output block. The output grid of a tile is aligned to the slide's analysis grid with
 ``origin`` (as :func:`mmnst_path.quantify.necrosis.measure_necrosis` does), so a whole slide's
 classes do not depend on the tiling when tiles carry :func:`tissue_halo_um` of context.
@@ -20,6 +20,7 @@ from .model import ClassifierModel
 from .tissue_features import (
     TissueFeatureSettings,
     base_maps,
+    block_mean,
     features_from_base,
     grid_factors,
     tissue_feature_specs,
@@ -79,8 +80,9 @@ def tissue_feature_settings(model: ClassifierModel) -> TissueFeatureSettings:
 
 
 def tissue_factors(model: ClassifierModel, mpp: float) -> tuple[int, int]:
-    """(image px per feature block, feature blocks per output block) at image pixel size ``mpp``."""
-    return grid_factors(mpp, tissue_feature_settings(model))
+    """(image px per fine feature block, fine blocks per output block) at image pixel size ``mpp``."""
+    f, k, j = grid_factors(mpp, tissue_feature_settings(model))
+    return f, k * j
 
 
 def tissue_halo_um(model: ClassifierModel) -> float:
@@ -116,8 +118,8 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
 
     mpp = require_mpp(mpp, what="image")
     settings = tissue_feature_settings(model)
-    f, k = tissue_factors(model, mpp)
-    big = f * k
+    f, k, j = grid_factors(mpp, settings)
+    big = f * k * j
     if origin is not None:
         off_r, off_c = (int(v) % big for v in origin)
         if off_r or off_c:
@@ -128,8 +130,8 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
         rgb = np.pad(rgb, ((0, mp - m), (0, np_ - n), (0, 0)), mode="edge")
     stain_spec = stains if stains is not None else model.settings.get("stains", "H&E")
     base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings)
-    feats = features_from_base(base, fine_mpp, k, settings)
+    feats = block_mean(features_from_base(base, fine_mpp, k, settings), j)
     shape = feats.shape[:2]
     proba = model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*shape, -1)
     labels = np.argmax(proba, axis=-1).astype(np.int8)
-    return TissueMap(labels, proba, fine_mpp * k, big, model.class_names, model.model_id)
+    return TissueMap(labels, proba, fine_mpp * k * j, big, model.class_names, model.model_id)

@@ -1,9 +1,10 @@
 """Per-block features for the tissue (pixel) classifier: multiscale colour, texture and density.
 
-Two block grids, both in µm so that one model serves slides scanned at 0.25-2 µm/px: a *fine*
-grid of about ``grid_um`` (``f = round(grid_um / mpp)`` image pixels a side) for the features
-that need detail (nuclei, fibres), and the *output* grid of ``k`` x ``k`` fine blocks (about
-``predict_um``) on which the classes are predicted and the wide-scale features computed. The base
+Block grids in µm so that one model serves slides scanned at 0.25-2 µm/px: a *fine* grid of
+about ``grid_um`` (``f = round(grid_um / mpp)`` image pixels a side) for the features that need
+detail (nuclei, fibres), a *coarse* grid of ``k`` x ``k`` fine blocks (about ``predict_um``) on
+which the wide-scale features are computed, and the *output* grid of ``j`` x ``j`` coarse blocks
+(about ``output_um``) whose averaged features are classified (fewer rows for the forest). The base
 maps of a fine block are the means of its pixels' optical densities (log10 OD per RGB channel),
 its hematoxylin and eosin concentrations (colour deconvolution is linear in OD, so they are the
 block-mean OD times the inverse stain matrix) and the fraction of its pixels that are glass-white.
@@ -67,6 +68,7 @@ class TissueFeatureSettings:
 
     grid_um: float = 2.0
     predict_um: float = 4.0
+    output_um: float = 8.0
     fine_um: float = 2.0
     sigmas_um: tuple[float, ...] = (6.0, 18.0)
     context_um: float = 30.0
@@ -79,15 +81,15 @@ class TissueFeatureSettings:
     eps_od: float = 0.05
 
     def __post_init__(self) -> None:
-        scalars = [self.grid_um, self.predict_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
+        scalars = [self.grid_um, self.predict_um, self.output_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
                    self.fibre_um, self.nucleus_um, self.white_od, self.eps_od]
         scales = [*self.sigmas_um, *self.texture_um]
         ok = (len(self.sigmas_um) >= 1 and len(self.texture_um) == 2
               and all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in scalars + scales)
-              and self.predict_um >= self.grid_um >= self.micro_um)
+              and self.output_um >= self.predict_um >= self.grid_um >= self.micro_um)
         if not ok:
             msg = ("TissueFeatureSettings: scales and thresholds must be positive finite numbers, two texture "
-                   f"scales, predict_um >= grid_um >= micro_um; got {self}")
+                   f"scales, output_um >= predict_um >= grid_um >= micro_um; got {self}")
             raise ConfigError(msg)
 
     def halo_um(self) -> float:
@@ -96,7 +98,7 @@ class TissueFeatureSettings:
         s1 = self.sigmas_um[0]
         chains = (max(self.blob_um, 2 * self.fine_um) + wide, self.micro_um + self.fibre_um + s1,
                   self.micro_um + self.nucleus_um + s1, wide, *self.texture_um, self.fine_um + self.micro_um)
-        return TRUNCATE * max(chains) + 2.0 * self.predict_um
+        return TRUNCATE * max(chains) + 2.0 * self.output_um
 
     def to_mapping(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
@@ -174,10 +176,11 @@ def block_factor(mpp: float, grid_um: float) -> int:
     return f
 
 
-def grid_factors(mpp: float, settings: TissueFeatureSettings) -> tuple[int, int]:
-    """(image px per fine block, fine blocks per output block) at image pixel size ``mpp``."""
+def grid_factors(mpp: float, settings: TissueFeatureSettings) -> tuple[int, int, int]:
+    """(image px per fine block, fine blocks per coarse block, coarse blocks per output block) at ``mpp``."""
     f = block_factor(mpp, settings.grid_um)
-    return f, max(1, round(settings.predict_um / (f * mpp)))
+    k = max(1, round(settings.predict_um / (f * mpp)))
+    return f, k, max(1, round(settings.output_um / (f * k * mpp)))
 
 
 def block_mean(a: np.ndarray, f: int) -> np.ndarray:
@@ -316,8 +319,8 @@ def tissue_features(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E",
     Returns
     -------
     feats : (ceil(M / F), ceil(N / F), n_features) float32 ndarray
-        Columns as :func:`tissue_feature_specs`; ``F = f k`` image pixels per output block
-        (:func:`grid_factors`).
+        Columns as :func:`tissue_feature_specs`; ``F = f k j`` image pixels per output block
+        (:func:`grid_factors`): the coarse-grid features averaged over ``j x j`` blocks.
     grid_mpp : float
         µm per output-grid pixel (``F * mpp``).
     """
@@ -325,11 +328,11 @@ def tissue_features(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E",
 
     settings = settings or TissueFeatureSettings()
     mpp = require_mpp(mpp, what="image")
-    f, k = grid_factors(mpp, settings)
+    f, k, j = grid_factors(mpp, settings)
     m, n = rgb.shape[:2]
-    big = f * k
+    big = f * k * j
     mp, np_ = -(-m // big) * big, -(-n // big) * big
     if (mp, np_) != (m, n):
         rgb = np.pad(rgb, ((0, mp - m), (0, np_ - n), (0, 0)), mode="edge")
     base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stains, settings=settings)
-    return features_from_base(base, fine_mpp, k, settings), fine_mpp * k
+    return block_mean(features_from_base(base, fine_mpp, k, settings), j), fine_mpp * k * j

@@ -429,7 +429,7 @@ def measure_necrosis(
     stains : str or StainMatrix or None
         Overrides ``params.stains``.
     classifier : PixelClassifier or None
-        A trained pixel classifier (:func:`mmnst_path.quantify.train_pixel_classifier`,
+        An older-format trained necrosis pixel classifier (:func:`mmnst_path.quantify.train_pixel_classifier`,
         :func:`~mmnst_path.quantify.load_pixel_classifier`); when given, necrosis is the tissue
         where its necrosis probability is >= 0.5, on its own working grid, followed by the same
         smoothing and minimum area as the default detector (``params.smooth_um``,
@@ -447,7 +447,9 @@ def measure_necrosis(
         µm² inside ``tissue``, measured on the low-resolution grid.
     mask : (m, n) bool ndarray
         Necrosis on the low-resolution grid, ``ceil((M + off_r) / f)`` x ``ceil((N + off_c) / f)``
-        with ``f = round(analysis_mpp_um / mpp)`` and ``off = origin mod f`` (see :func:`mask_to_tile`).
+        with ``off = origin mod f`` (see :func:`mask_to_tile`) and ``f`` the image pixels per
+        block: the tissue model's output block (:func:`mmnst_path.classify.tissue.tissue_factors`,
+        8 µm for the default model), or ``round(analysis_mpp_um / mpp)`` for the rules.
     mask_mpp : float
         µm per pixel of ``mask``.
     """

@@ -40,8 +40,8 @@ def test_feature_specs_match_the_stack_and_settings_round_trip() -> None:
     rgb = synthetic.he_necrosis_tile(0, size=96).rgb
     feats, grid = tissue_features(rgb, mpp=1.0, settings=settings)
     assert feats.dtype == np.float32
-    assert feats.shape == (24, 24, len(tissue_feature_specs(settings)))
-    assert grid == pytest.approx(4.0)
+    assert feats.shape == (12, 12, len(tissue_feature_specs(settings)))
+    assert grid == pytest.approx(8.0)
     assert np.all(np.isfinite(feats))
     assert TissueFeatureSettings.from_mapping(settings.to_mapping()) == settings
     with pytest.raises(ConfigError, match="unknown"):
@@ -82,13 +82,13 @@ def test_default_model_loads_and_classes(model) -> None:
     assert card["version"] and card["training_data"] and "validation" in card
     assert any("CC BY" in d["licence"] for d in card["training_data"])
     assert default_model_path("tissue").stat().st_size < 3_000_000
-    assert tissue_factors(model, 1.0) == (2, 2)
-    assert tissue_factors(model, 0.25) == (8, 2)
+    assert tissue_factors(model, 1.0) == (2, 4)
+    assert tissue_factors(model, 0.25) == (8, 4)
 
 
 def test_default_model_predicts_a_generated_tile(model, tile) -> None:
     tmap = classify_tissue(tile.rgb, mpp=tile.mpp, model=model)
-    assert tmap.labels.shape == tmap.proba.shape[:2] == (112, 112)
+    assert tmap.labels.shape == tmap.proba.shape[:2] == (56, 56)
     np.testing.assert_allclose(tmap.proba.sum(-1), 1.0, atol=1e-5)
     nec = mask_to_tile(tmap.fraction("necrosis"), tile.rgb.shape[:2], mpp=tile.mpp, mask_mpp=tmap.mpp)
     truth = tile.masks["necrosis"]
@@ -98,7 +98,7 @@ def test_default_model_predicts_a_generated_tile(model, tile) -> None:
 
 def test_necrosis_with_the_default_model_necrotic_vs_viable(tile) -> None:
     counts, mask, mask_mpp = measure_necrosis(tile.rgb, mpp=tile.mpp)
-    assert mask_mpp == pytest.approx(4.0)
+    assert mask_mpp == pytest.approx(8.0)
     m = necrosis_metrics(counts)
     assert abs(m["necrosis_fraction_pct"] - tile.truth["necrosis_fraction_pct"]) < 5.0
     assert m["tumour_fraction_pct"] > 30.0
