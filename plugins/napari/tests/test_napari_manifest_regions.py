@@ -17,6 +17,7 @@ def test_manifest_is_valid_and_every_command_imports():
         "Analyze",
         "Review",
         "Train necrosis",
+        "Train cells",
         "Export",
     }
     assert "*.svs" in pm.contributions.readers[0].filename_patterns
