@@ -264,10 +264,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE.parent / "mmnst_path" / "models" / "tissue_default.mmnst")
     ap.add_argument("--aug", type=int, default=5, help="augmented copies of every training image")
     ap.add_argument("--rows", type=int, default=600, help="feature rows per image and copy (x4 for large images)")
-    ap.add_argument("--trees", type=int, default=32)
-    ap.add_argument("--depth", type=int, default=13)
-    ap.add_argument("--leaf", type=int, default=12)
+    ap.add_argument("--trees", type=int, default=24)
+    ap.add_argument("--depth", type=int, default=12)
+    ap.add_argument("--leaf", type=int, default=15)
+    ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
+                    help="do not train: merge this JSON (figures of benchmarks/eval_necrosis.py) into the card of "
+                         "the model at --out as card['evaluation'] and save it again")
     args = ap.parse_args(argv)
+    if args.add_evaluation is not None:
+        import json
+
+        from mmnst_path.classify import load_model
+
+        model = load_model(args.out, kind="tissue")
+        model.card["evaluation"] = json.loads(args.add_evaluation.read_text(encoding="utf-8"))
+        replace(model).save(args.out)
+        print(f"wrote {args.out} ({load_model(args.out).model_id})", file=sys.stderr)
+        return 0
     settings = TissueFeatureSettings()
     rng = np.random.default_rng(13)
     t0 = time.time()

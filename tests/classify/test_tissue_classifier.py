@@ -70,7 +70,8 @@ def test_classes_of_tiles_with_a_halo_equal_the_whole_image(model, mpp: float) -
     i0 = b0 - (origin[0] - off) // big
     got = part.proba[i0: i0 + (b1 - b0), i0: i0 + (b1 - b0)]
     ref = whole.proba[b0:b1, b0:b1]
-    assert got.shape == ref.shape and got.size > 0
+    assert got.shape == ref.shape
+    assert got.size > 0
     np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
@@ -79,7 +80,9 @@ def test_default_model_loads_and_classes(model) -> None:
     for name in ("tumour", "stroma", "necrosis", "background", "fat"):
         assert name in model.class_names
     card = model.card
-    assert card["version"] and card["training_data"] and "validation" in card
+    assert card["version"]
+    assert card["training_data"]
+    assert "validation" in card
     assert any("CC BY" in d["licence"] for d in card["training_data"])
     assert default_model_path("tissue").stat().st_size < 3_000_000
     assert tissue_factors(model, 1.0) == (2, 4)
@@ -97,7 +100,7 @@ def test_default_model_predicts_a_generated_tile(model, tile) -> None:
 
 
 def test_necrosis_with_the_default_model_necrotic_vs_viable(tile) -> None:
-    counts, mask, mask_mpp = measure_necrosis(tile.rgb, mpp=tile.mpp)
+    counts, _, mask_mpp = measure_necrosis(tile.rgb, mpp=tile.mpp)
     assert mask_mpp == pytest.approx(8.0)
     m = necrosis_metrics(counts)
     assert abs(m["necrosis_fraction_pct"] - tile.truth["necrosis_fraction_pct"]) < 5.0
@@ -137,7 +140,8 @@ def test_rules_remain_as_the_none_option(tile) -> None:
     assert mask_mpp == pytest.approx(2.0)
     m = necrosis_metrics(counts)
     assert m["necrosis_fraction_pct"] > 10.0
-    assert math.isnan(m["tumour_fraction_pct"]) and math.isnan(m["stroma_fraction_pct"])
+    assert math.isnan(m["tumour_fraction_pct"])
+    assert math.isnan(m["stroma_fraction_pct"])
     assert NecrosisParams().halo_um() >= tissue_halo_um(NecrosisParams().model())
     assert NecrosisParams.from_mapping(NecrosisParams(tissue_model="none").to_mapping()).tissue_model == "none"
 
@@ -168,5 +172,6 @@ def test_images_thinner_than_the_grid(shape: tuple[int, int], mpp: float) -> Non
     rgb = np.full((*shape, 3), 200, np.uint8)
     rgb[..., 1] = 120
     counts, mask, mask_mpp = measure_necrosis(rgb, mpp=mpp)
-    assert mask.ndim == 2 and mask_mpp >= mpp
+    assert mask.ndim == 2
+    assert mask_mpp >= mpp
     assert counts.tissue_um2 >= 0
