@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .aggregate import CELL_CLASSES, CellTable
+from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError, CorruptFileError
 
 __all__ = [
@@ -63,6 +63,9 @@ CLASS_COLORS = {
     "pigment": (120, 72, 24),
     "excluded": (160, 160, 160),
 }
+#: QuPath class (and colour) of a nucleus the cell model took out of the Ki67 index, by type.
+TYPE_CLASS_NAMES = {"lymphocyte": ("Lymphocyte", (40, 80, 220)), "stromal": ("Stroma", (40, 170, 60)),
+                    "macrophage": ("Macrophage", (220, 150, 20)), "other": ("Other", (130, 130, 130))}
 #: Measurement names written for each CellTable column (QuPath-style names).
 MEASUREMENT_NAMES = {
     "area_um2": "Area µm^2",
@@ -125,29 +128,41 @@ def cell_features(
     if shape == "polygon" and not (mpp and math.isfinite(mpp) and mpp > 0):
         msg = f"cell_features: polygons need the level-0 mpp (µm per pixel), got {mpp!r}"
         raise ConfigError(msg)
+    from .detect.outlines import star_polygons
+
     n = len(cells)
     names = cells.class_names() if n else np.zeros(0, object)
-    columns = [(MEASUREMENT_NAMES.get(k, k), np.asarray(v, np.float64)) for k, v in cells.columns.items()]
+    columns = [(MEASUREMENT_NAMES.get(k, k), np.asarray(v, np.float64)) for k, v in cells.columns.items()
+               if np.ndim(v) == 1 and k != "cell_type"]
     area = np.asarray(cells.columns.get("area_um2", np.full(n, np.nan)), np.float64)
+    types = np.asarray(cells.columns["cell_type"], np.intp) if "cell_type" in cells.columns else None
+    radii = cells.columns.get("outline_radii")
+    outlines = (star_polygons(cells.row, cells.col, radii) if shape == "polygon" and radii is not None
+                and np.ndim(radii) == 2 and n else None)
     angles = np.linspace(0, 2 * np.pi, 9)[:-1]
     for i in range(n):
         cls = str(names[i])
         meas = {key: float(arr[i]) for key, arr in columns if math.isfinite(float(arr[i]))}
         r, c = float(cells.row[i]), float(cells.col[i])
-        if shape == "polygon":
+        if outlines is not None:  # the nucleus' own outline (16-ray star polygon of its label)
+            geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [_ring_xy(outlines[i])]}
+        elif shape == "polygon":
             a_px = area[i] / (mpp * mpp) if math.isfinite(area[i]) and area[i] > 0 else 12.0  # type: ignore[operator]
             rad = math.sqrt(a_px / (2 * math.sqrt(2)))  # regular octagon of area a_px
             poly = np.column_stack([r + rad * np.sin(angles), c + rad * np.cos(angles)])
-            geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [_ring_xy(poly)]}
+            geometry = {"type": "Polygon", "coordinates": [_ring_xy(poly)]}
         else:
             geometry = {"type": "Point", "coordinates": [round(c + 0.5, 3), round(r + 0.5, 3)]}
+        name, colour = QUPATH_CLASS_NAMES.get(cls, cls), CLASS_COLORS.get(cls, (128, 128, 128))
+        if types is not None and cls == "excluded" and 0 <= types[i] < len(CELL_TYPES):
+            name, colour = TYPE_CLASS_NAMES.get(CELL_TYPES[types[i]], (name, colour))
         yield {
             "type": "Feature",
             "id": _uuid(seed, i),
             "geometry": geometry,
             "properties": {
                 "objectType": "detection",
-                "classification": {"name": QUPATH_CLASS_NAMES.get(cls, cls), "color": list(CLASS_COLORS.get(cls, (128, 128, 128)))},
+                "classification": {"name": name, "color": list(colour)},
                 "measurements": meas,
             },
         }

@@ -267,7 +267,7 @@ def _fmt(value: Any) -> str:
 
 
 def _cells_csv_chunks(cells: CellTable, chunk: int = 50_000) -> Iterator[str]:
-    names = list(cells.columns)
+    names = [k for k, v in cells.columns.items() if np.ndim(v) == 1]  # outlines go to the GeoJSON
     yield ",".join([*CELL_COLUMNS, *names]) + "\n"
     classes_all = np.asarray(CELL_CLASSES)
     types_all = np.asarray(CELL_TYPES)
@@ -305,6 +305,8 @@ def cells_parquet_bytes(cells: CellTable) -> bytes:
     }
     for name, arr in cells.columns.items():
         a = np.asarray(arr)
+        if a.ndim != 1:  # per-nucleus outline radii: in cells.geojson
+            continue
         if name == "cell_type":
             data[name] = pa.DictionaryArray.from_arrays(pa.array(a.astype(np.int8)), pa.array(list(CELL_TYPES)))
         else:
