@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mmnst_path.aggregate import CELL_CLASSES, CellTable
+from mmnst_path.aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 
 __all__ = [
     "CLASSES",
@@ -60,7 +60,7 @@ MAP_COLORS: Mapping[str, tuple[float, float, float]] = {
 
 
 def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
-    """Per-point features of a Points layer: class (name), dab_od, area_um2, intensity_bin."""
+    """Per-point features of a Points layer: class (name), dab_od, area_um2, intensity_bin, cell_type."""
     n = len(cells)
     cols = cells.columns
     return {
@@ -70,6 +70,10 @@ def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
         "dab_od": np.asarray(cols.get("dab_od_mean", np.full(n, np.nan)), dtype=np.float32),
         "area_um2": np.asarray(cols.get("area_um2", np.full(n, np.nan)), dtype=np.float32),
         "intensity_bin": np.asarray(cols.get("intensity_bin", np.zeros(n)), dtype=np.int8),
+        # the cell model's class (tumour, lymphocyte, stromal...), "unclassified" without one
+        "cell_type": np.asarray(CELL_TYPES, dtype=object)[np.asarray(cols["cell_type"], np.intp)]
+        if n and "cell_type" in cols
+        else np.full(n, "unclassified", dtype=object),
     }
 
 
@@ -147,7 +151,8 @@ def points_layer(
     kwargs: dict[str, Any] = {
         "name": name,
         "features": features,
-        "feature_defaults": {"class": "positive", "dab_od": np.nan, "area_um2": np.nan, "intensity_bin": 1},
+        "feature_defaults": {"class": "positive", "dab_od": np.nan, "area_um2": np.nan, "intensity_bin": 1,
+                             "cell_type": "tumour"},  # a nucleus the reviewer adds is a tumour nucleus
         "size": size,
         "face_color": "transparent",
         "border_color": colors,
