@@ -48,6 +48,8 @@ SLIDES = (("tcga-cr-7395-01a-01-ts1.svs", 1.0), ("CMU-1-Small-Region.svs", None)
 def _trained_on() -> set[str]:
     """File names of the osteosarcoma tiles the default tissue model was trained on."""
     spec = importlib.util.spec_from_file_location("_train_tissue", ROOT / "scripts" / "train_tissue_model.py")
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return set(mod.OSTEO_TRAIN)

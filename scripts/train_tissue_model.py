@@ -206,18 +206,18 @@ def sources(train: Path, osteo: Path) -> Iterator[tuple[str, str, np.ndarray, fl
     """(source, name, rgb, mpp, label, held_out) of every training / validation image."""
     from mmnst_path import synthetic
 
-    for folder, cls in NCT.items():
-        files = sorted((train / "kather_nct_crc_he" / folder).glob("*.*"))
+    for nct_class, label in NCT.items():
+        files = sorted((train / "kather_nct_crc_he" / nct_class).glob("*.*"))
         for p in files:
-            yield "nct", p.name, _read_rgb(p), 0.5, cls, len(files) >= 3 and _held_out(p.name)
+            yield "nct", p.name, _read_rgb(p), 0.5, label, len(files) >= 3 and _held_out(p.name)
     for folder in sorted((train / "kather_texture_2016").glob("0*")):
         for p in sorted(folder.glob("*.png")):
-            cls = K16.get(folder.name) or K16_DEBRIS.get(p.name)
-            if cls is None:
+            k16 = K16.get(folder.name) or K16_DEBRIS.get(p.name)
+            if k16 is None:
                 continue
-            yield "kather2016", f"{folder.name}/{p.name}", _read_rgb(p), 0.331, cls, _held_out(p.name)
-    for name, cls in OSTEO_TRAIN.items():
-        yield "osteosarcoma", name, _read_rgb(osteo / name), 1.0, cls, False
+            yield "kather2016", f"{folder.name}/{p.name}", _read_rgb(p), 0.331, k16, _held_out(p.name)
+    for name, osteo_class in OSTEO_TRAIN.items():
+        yield "osteosarcoma", name, _read_rgb(osteo / name), 1.0, osteo_class, False
     for seed in SYNTH_SEEDS:
         mpp = 1.0 if seed % 2 else 0.5
         t = synthetic.he_necrosis_tile(seed, size=384 if mpp == 1.0 else 640, mpp=mpp,
@@ -284,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = TissueFeatureSettings()
     rng = np.random.default_rng(13)
     t0 = time.time()
-    tr_x, tr_y, va_x, va_y = [], [], [], []
+    tr_x: list[np.ndarray] = []
+    tr_y: list[np.ndarray] = []
+    va_x: list[np.ndarray] = []
+    va_y: list[np.ndarray] = []
     per_source: dict[str, list] = {}
     for src, _name, rgb, mpp, label, held in sources(args.train, args.osteo):
         n = args.rows * ROWS_FACTOR.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
