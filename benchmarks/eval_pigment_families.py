@@ -6,7 +6,8 @@ goes through :func:`mmnst_path.pipeline.analyze_region` with the default configu
 ``mmnst-path quantify`` does); the melanin Dice uses :func:`mmnst_path.detect.pigment.pigment_masks`.
 Errors are measured − truth (pp); the Ki67 truth is the index over all tumour cells.
 
-    .venv/bin/python benchmarks/eval_pigment_families.py --seeds 6
+    .venv/bin/python benchmarks/eval_pigment_families.py --seeds 4                       # learned model
+    .venv/bin/python benchmarks/eval_pigment_families.py --seeds 4 --pigment-model none  # the rules
     .venv/bin/python benchmarks/eval_pigment_families.py --seeds 3 --chromogens aec fast_red --stains auto
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
 from mmnst_path.detect.pigment import pigment_masks
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile
@@ -33,18 +35,25 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return 2.0 * int((a & b).sum()) / s if s else math.nan
 
 
-def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str) -> dict:
+def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, model: str = "default",
+            model_stains: list[str] | None = None) -> dict:
     tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size)
     preset = PRESET[chromogen] if stains == "preset" else stains
     measures = ("melanin",) if chromogen == "eosin" else ("ki67", "melanin")
-    cfg = AnalysisConfig(stains=preset, measures=measures if stains == "preset" else ())
+    pig = {"model": model} if model_stains is None else {"model": model, "model_stains": model_stains}
+    cfg = AnalysisConfig.from_mapping({"stains": preset, "measures": list(measures) if stains == "preset" else [],
+                                       "pigment": pig})
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
     seconds = time.perf_counter() - t0
     chosen = str(res.stains.get("name", preset))
-    mel, _ = pigment_masks(tile.rgb, mpp=tile.mpp, stains=chosen)
+    pmodel = resolve_pigment_model(model) if cfg.pigment.uses_model(chosen) else None
+    if pmodel is None:
+        mel, _ = pigment_masks(tile.rgb, mpp=tile.mpp, stains=chosen)
+    else:
+        mel, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pmodel, stains=chosen)
     tissue = tile.masks["tissue"]
     out = {"family": family, "chromogen": chromogen, "seed": seed, "stains": chosen, "seconds": seconds,
            "mel_true": float(tile.truth["melanin_fraction_pct"]),
@@ -92,13 +101,17 @@ def main() -> None:
     ap.add_argument("--families", nargs="*", default=list(PIGMENT_FAMILIES))
     ap.add_argument("--chromogens", nargs="*", default=list(FAMILY_CHROMOGENS))
     ap.add_argument("--stains", default="preset", help="'preset' (the tile's own), 'auto' or a preset name")
+    ap.add_argument("--pigment-model", default="default", help="'default', 'none' (the rules) or a model file")
+    ap.add_argument("--model-stains", nargs="*", default=None,
+                    help="stain systems the pixel model is used for (default: PigmentParams' own)")
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
     args = ap.parse_args()
     rows = []
     for ch in args.chromogens:
         for fam in args.families:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                rows.append(run_one(seed, fam, ch, size=args.size, stains=args.stains))
+                rows.append(run_one(seed, fam, ch, size=args.size, stains=args.stains, model=args.pigment_model,
+                                    model_stains=args.model_stains))
     print(summarise(rows))
     if args.stains != "preset":
         wrong = [(r["chromogen"], r["stains"]) for r in rows if r["stains"] != PRESET[r["chromogen"]]]

@@ -366,7 +366,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         ``ki67_assessable_index_pct`` (tumour nuclei less than 75 % covered by pigment),
         ``hidden_nuclei`` (the others), ``melanin_fraction_pct`` (visible melanin, blurred
         concentration >= 0.15 log10 OD, over tissue), ``melanin_deg`` (hue angle to DAB) and
-        the recipe; masks ``melanin``, ``tissue``, ``nuclei`` (int32 labels of tumour nuclei).
+        the recipe; masks ``melanin``, ``tissue``, ``nuclei`` (int32 labels of tumour nuclei),
+        ``positive_nuclei`` (their Ki67-positive pixels).
     """
     if family not in _FAMILY_RECIPES:
         msg = f"family must be one of {PIGMENT_FAMILIES}, got {family!r}"
@@ -478,4 +479,6 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     if not he:
         truth.update(ki67_positive=npos, ki67_negative=nneg, ki67_index_pct=100.0 * npos / max(1, npos + nneg),
                      ki67_assessable_index_pct=100.0 * apos / max(1, apos + aneg))
-    return SyntheticTile(rgb, mpp, truth, {"melanin": melanin, "tissue": tissue, "nuclei": labels})
+    positive_nuclei = np.isin(labels, np.flatnonzero(pos) + 1)
+    return SyntheticTile(rgb, mpp, truth, {"melanin": melanin, "tissue": tissue, "nuclei": labels,
+                                           "positive_nuclei": positive_nuclei})

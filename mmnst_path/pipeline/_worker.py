@@ -58,6 +58,12 @@ def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
         if model is not None:
             halo += feature_settings(model).context_um()
     halo = max(halo, config.pigment.halo_um())
+    if config.pigment.model.strip().lower() != "none" and config.pigment.model_stains:
+        from ..classify.pigment import PigmentFeatureSettings, resolve_pigment_model
+
+        pmodel = resolve_pigment_model(config.pigment.model)
+        if pmodel is not None:
+            halo = max(halo, PigmentFeatureSettings.from_mapping(pmodel.settings).halo_um())
     if "melanin" in measures:  # the tile's own tissue mask is smoothed by a Gaussian (4 sigma)
         halo = max(halo, 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um())
     if "necrosis" in measures and hasattr(config.necrosis, "halo_um"):
@@ -109,6 +115,21 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray) -> CellTable:
     return CellTable(np.asarray(row, np.float64), np.asarray(col, np.float64), cls, columns)
 
 
+def _pigment(rgb: np.ndarray, mpp: float, job: TileJob) -> tuple[np.ndarray, np.ndarray]:
+    """Melanin mask and Ki67 exclusion mask: the learned pixel model where
+    ``config.pigment.uses_model`` (red chromogens by default), else the rules of
+    :func:`mmnst_path.detect.pigment.pigment_masks`."""
+    from ..classify.pigment import classify_pigment, resolve_pigment_model
+    from ..detect.pigment import pigment_masks
+
+    params = job.config.pigment
+    model = resolve_pigment_model(params.model) if params.uses_model(job.matrix) else None
+    if model is None:
+        return pigment_masks(rgb, mpp=mpp, stains=job.matrix, params=params)
+    mask, _ = classify_pigment(rgb, mpp=mpp, model=model, stains=job.matrix, params=params)
+    return mask, mask
+
+
 def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     """Measure one tile; count only what its core owns (and what lies in the ROI).
 
@@ -125,7 +146,6 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     -------
     TileOutput
     """
-    from ..detect.pigment import pigment_masks
     from ..quantify.ki67 import measure_ki67
 
     t0 = time.perf_counter()
@@ -142,7 +162,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     # mask (pigment grown through granule clusters) that keeps melanin out of the Ki67 nuclei
     pigment = exclusion = None
     if "ki67" in job.measures or "melanin" in job.measures:
-        pigment, exclusion = pigment_masks(rgb, mpp=mpp, stains=job.matrix, params=cfg.pigment)
+        pigment, exclusion = _pigment(rgb, mpp, job)
 
     if "ki67" in job.measures:
         region = measure_ki67(

@@ -429,7 +429,20 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
         ``negative``, ``pigment``, ``excluded`` (with ``lymphocyte``, ``stromal``, ``macrophage`` and
         ``other_cell``: the nuclei the cell model took out, by type), ``h_score`` (0-300: Σ bin × % of index nuclei in
         the bin), ``allred_proportion`` (0-5), ``allred_intensity`` (0-3, rounded mean bin of the
-        positive nuclei), ``allred_total`` (0 or 2-8). Undefined values are ``nan``.
+        positive nuclei), ``allred_total`` (0 or 2-8); the pigment QC bound (issue #14):
+        ``pigment_obscured_pct`` (nuclei hidden under pigment, ``pigment``, as a percentage of
+        positive + negative + pigment), ``index_if_obscured_negative_pct`` and
+        ``index_if_obscured_positive_pct`` (the index if every hidden nucleus were negative /
+        positive: the range pigment leaves open, beside the Wilson interval). Undefined values
+        are ``nan``.
+
+    Examples
+    --------
+    >>> m = ki67_metrics(Ki67Counts(positive=10, negative=70, pigment=20, positive_1plus=10))
+    >>> m["index_pct"], m["pigment_obscured_pct"]
+    (12.5, 20.0)
+    >>> m["index_if_obscured_negative_pct"], m["index_if_obscured_positive_pct"]
+    (10.0, 30.0)
     """
     n = counts.denominator
     nan = math.nan
@@ -462,6 +475,20 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
         "allred_proportion": allred_ps,
         "allred_intensity": allred_is,
         "allred_total": allred_total,
+        **_pigment_bound(counts),
+    }
+
+
+def _pigment_bound(counts: Ki67Counts) -> dict[str, float]:
+    """How far the index could move if the nuclei hidden under pigment were all negative / positive."""
+    seen = counts.denominator + counts.pigment
+    if seen == 0:
+        return {"pigment_obscured_pct": math.nan, "index_if_obscured_negative_pct": math.nan,
+                "index_if_obscured_positive_pct": math.nan}
+    return {
+        "pigment_obscured_pct": 100.0 * counts.pigment / seen,
+        "index_if_obscured_negative_pct": 100.0 * counts.positive / seen,
+        "index_if_obscured_positive_pct": 100.0 * (counts.positive + counts.pigment) / seen,
     }
 
 
