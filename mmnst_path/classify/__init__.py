@@ -14,6 +14,8 @@ from pathlib import Path
 from ._forest import Forest
 from .model import ClassifierModel, ClassSpec, FeatureSpec, load_model
 from .nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
+from .tissue import TissueMap, classify_tissue
+from .tissue_features import TissueFeatureSettings, tissue_feature_specs
 
 __all__ = [
     "ClassSpec",
@@ -21,18 +23,22 @@ __all__ = [
     "FeatureSpec",
     "Forest",
     "NucleusFeatureSettings",
+    "TissueFeatureSettings",
+    "TissueMap",
+    "classify_tissue",
     "default_model_path",
     "load_model",
     "nucleus_feature_specs",
     "nucleus_features",
     "resolve_model",
+    "tissue_feature_specs",
 ]
 
 _DEFAULTS = {"nucleus": "nucleus_default.mmnst", "tissue": "tissue_default.mmnst"}
 
 
 def default_model_path(kind: str) -> Path:
-    """Path of the shipped default model of ``kind`` (``"nucleus"``)."""
+    """Path of the shipped default model of ``kind`` (``"nucleus"`` or ``"tissue"``)."""
     from ..errors import ConfigError
 
     if kind not in _DEFAULTS:
