@@ -6,6 +6,10 @@ trains a nucleus (cell) model from classified points or cells (QuPath GeoJSON ex
 Use the result with ``mmnst-path quantify ... --cell-model my_cells.mmnst`` or ``[ki67] cell_model``
 in a ``--config`` file.
 
+``mmnst-path train tissue --images A.svs --annotations A.geojson --out my_tissue.mmnst`` trains a
+tissue (pixel) model from classified polygons (QuPath annotations: Necrosis, Tumor, Stroma...);
+use it with ``--tissue-model``.
+
 ``mmnst-path models show [default|FILE] [--kind nucleus|tissue] [--json]`` prints a model's card
 (classes, features, training data and licences, validation figures, id); ``models list`` the
 shipped defaults.
@@ -26,7 +30,7 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` and ``models`` subcommands."""
-    p = subparsers.add_parser("train", help="train a cell (nucleus) classifier from annotations",
+    p = subparsers.add_parser("train", help="train a cell (nucleus) or tissue classifier from annotations",
                               description="Train a classifier from a pathologist's annotations.")
     sub = p.add_subparsers(dest="train_command", metavar="KIND")
     cells = sub.add_parser(
@@ -45,6 +49,18 @@ def register(subparsers: Any) -> None:
     cells.add_argument("--tumour-min-probability", type=float, metavar="P",
                        help="call a nucleus tumour unless P(tumour) < P (default: the most probable class)")
     cells.set_defaults(func=_run_cells)
+    tissue = sub.add_parser(
+        "tissue", help="tissue (pixel) model from classified polygons (QuPath GeoJSON annotations)",
+        description=("Polygons classed Necrosis, Tumor, Stroma, Immune cells, Fat, Background... are rasterised; "
+                     "the tissue features of the blocks they cover train a random forest, written as a portable "
+                     ".mmnst model with its card. Use it with 'quantify --tissue-model'."))
+    tissue.add_argument("--images", nargs="+", required=True, metavar="IMAGE", help="slides or tiles")
+    tissue.add_argument("--annotations", nargs="+", required=True, metavar="FILE.geojson",
+                        help="one GeoJSON per image, in the same order (level-0 pixel coordinates)")
+    tissue.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
+    tissue.add_argument("--mpp", type=float, metavar="X", help="µm per pixel of images whose file does not give it")
+    tissue.add_argument("--stains", default="H&E", metavar="PRESET", help="stains of the images (default H&E)")
+    tissue.set_defaults(func=_run_tissue)
 
     m = subparsers.add_parser("models", help="show the card of a classifier model (default or file)",
                               description="Model cards: classes, features, training data, licences, validation.")
@@ -59,42 +75,70 @@ def register(subparsers: Any) -> None:
     lst.set_defaults(func=_run_list)
 
 
-def _run_cells(args: argparse.Namespace) -> int:
-    from ..errors import MmnstPathError
-    from ..pipeline import train_cells
-
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the shared train arguments (None when they are fine)."""
     if len(args.images) != len(args.annotations):
-        print(f"mmnst-path train cells: --images and --annotations must pair up one to one, got "
-              f"{len(args.images)} images and {len(args.annotations)} annotation files", file=sys.stderr)
-        return 2
+        return (f"--images and --annotations must pair up one to one, got {len(args.images)} images and "
+                f"{len(args.annotations)} annotation files")
     for flag, paths in (("--images", args.images), ("--annotations", args.annotations)):
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
-            print(f"mmnst-path train cells: {flag}: no such file {missing[0]!r}", file=sys.stderr)
-            return 2
+            return f"{flag}: no such file {missing[0]!r}"
     if args.mpp is not None and not 0.01 <= args.mpp <= 100:
-        print(f"mmnst-path train cells: --mpp must be 0.01-100 µm/px, got {args.mpp}", file=sys.stderr)
-        return 2
-    if args.tumour_min_probability is not None and not 0 <= args.tumour_min_probability <= 1:
-        print(f"mmnst-path train cells: --tumour-min-probability must be in [0, 1], got {args.tumour_min_probability}",
-              file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        print(f"mmnst-path train cells: --out {args.out}: folder {str(out.parent)!r} does not exist", file=sys.stderr)
-        return 2
+        return f"--mpp must be 0.01-100 µm/px, got {args.mpp}"
+    if not Path(args.out).parent.is_dir():
+        return f"--out {args.out}: folder {str(Path(args.out).parent)!r} does not exist"
+    return None
+
+
+def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
+    """Run a training function; print a one-line error and return None when it fails."""
+    from ..errors import MmnstPathError
+
     try:
-        model = train_cells(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
-                            tumour_min_probability=args.tumour_min_probability,
-                            progress=lambda line: print(line, file=sys.stderr))
-        model.save(out)
+        model = fn(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
+                   progress=lambda line: print(line, file=sys.stderr), **kw)
+        model.save(Path(args.out))
     except (MmnstPathError, OSError, ValueError) as exc:
-        print(f"mmnst-path train cells: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        print(f"mmnst-path train {what}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return None
+    return model
+
+
+def _report(model: Any, out: str) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in model.card["training_counts"].items())
     val = model.card.get("validation", {}).get("held_out", {}).get("accuracy")
     held = f"; held-out accuracy {val:.2f}" if val is not None else ""
     print(f"wrote {out} ({model.model_id}): {counts}{held}")
+
+
+def _run_tissue(args: argparse.Namespace) -> int:
+    from ..pipeline import train_tissue
+
+    problem = _usage_problem(args)
+    if problem:
+        print(f"mmnst-path train tissue: {problem}", file=sys.stderr)
+        return 2
+    model = _train(args, "tissue", train_tissue)
+    if model is None:
+        return 1
+    _report(model, args.out)
+    return 0
+
+
+def _run_cells(args: argparse.Namespace) -> int:
+    from ..pipeline import train_cells
+
+    problem = _usage_problem(args)
+    if problem is None and args.tumour_min_probability is not None and not 0 <= args.tumour_min_probability <= 1:
+        problem = f"--tumour-min-probability must be in [0, 1], got {args.tumour_min_probability}"
+    if problem:
+        print(f"mmnst-path train cells: {problem}", file=sys.stderr)
+        return 2
+    model = _train(args, "cells", train_cells, tumour_min_probability=args.tumour_min_probability)
+    if model is None:
+        return 1
+    _report(model, args.out)
     return 0
 
 

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from ._config import MEASURES, AnalysisConfig, applicable_measures, guess_stains
 from ._slide import analyze_region, analyze_slide
-from ._train import cell_rows_from_reader, read_cell_annotations, train_cells
+from ._train import (
+    cell_rows_from_reader,
+    read_cell_annotations,
+    read_tissue_annotations,
+    train_cells,
+    train_tissue,
+)
 from ._worker import TileJob, TileOutput, analyze_tile
 
 __all__ = [
@@ -32,5 +38,7 @@ __all__ = [
     "cell_rows_from_reader",
     "guess_stains",
     "read_cell_annotations",
+    "read_tissue_annotations",
     "train_cells",
+    "train_tissue",
 ]

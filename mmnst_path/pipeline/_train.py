@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["cell_rows_from_reader", "read_cell_annotations", "train_cells"]
+__all__ = ["cell_rows_from_reader", "read_cell_annotations", "read_tissue_annotations", "train_cells", "train_tissue"]
 
 
 def read_cell_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -187,3 +187,92 @@ def train_cells(
     card = {"training_data": sources, "stains": stains}
     return train_cell_model(rows, settings=settings, stains=stains, card=card,
                             tumour_min_probability=tumour_min_probability)
+
+
+def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
+    """Classified polygons of a QuPath GeoJSON: [(level-0 (k, 2) (row, col) ring, class name)]."""
+    from ..geojson import _polygons, feature_kind, read_features
+
+    out = []
+    for feat in read_features(path, what="annotation file"):
+        if feature_kind(feat) in ("detection", "tile"):
+            continue
+        raw = feat.get("properties")
+        props: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+        cls = props.get("classification", props.get("class", props.get("name", "")))
+        if isinstance(cls, dict):
+            cls = cls.get("name", "")
+        geom = feat.get("geometry")
+        if isinstance(geom, dict):
+            out += [(poly, str(cls or "")) for poly in _polygons(geom, str(path))]
+    if not out:
+        msg = f"annotation file {str(Path(path))!r}: no classified polygons found (expected QuPath annotations)"
+        raise ConfigError(msg)
+    return out
+
+
+def train_tissue(
+    images: Sequence[str | Path],
+    annotations: Sequence[str | Path],
+    *,
+    mpp: float | None = None,
+    stains: str = "H&E",
+    window_um: float = 2000.0,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Train a tissue model from slides/tiles and GeoJSON polygons (paired in order).
+
+    Each image is read around its polygons (windows of ``window_um`` plus the features' halo),
+    the polygons are rasterised into a label image (later polygons over earlier ones) and
+    :func:`mmnst_path.classify.train_tissue.tissue_training_rows` gives the labelled blocks.
+    """
+    from skimage.draw import polygon as draw_polygon
+
+    from ..classify.tissue_features import TissueFeatureSettings
+    from ..classify.train_tissue import canonical_tissue_class, tissue_training_rows, train_tissue_model
+    from ..geometry import Box
+    from ..io import open_slide
+
+    if len(images) != len(annotations) or not images:
+        msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
+        raise ConfigError(msg)
+    settings = TissueFeatureSettings()
+    polys_all = [read_tissue_annotations(a) for a in annotations]
+    classes = sorted({c for polys in polys_all for _, name in polys if (c := canonical_tissue_class(name))})
+    if len(classes) < 2:
+        msg = f"annotations hold only the tissue class(es) {classes}: draw at least two classes"
+        raise ConfigError(msg)
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
+    sources = []
+    for img_path, ann_path, polys in zip(images, annotations, polys_all, strict=True):
+        with open_slide(img_path, mpp=mpp) as reader:
+            if reader.mpp is None:
+                msg = f"{str(img_path)!r}: pixel size unknown; pass --mpp (the tissue features are in µm)"
+                raise ConfigError(msg)
+            m = float(reader.mpp)
+            margin = math.ceil(settings.halo_um() / m)
+            centres = np.array([p.mean(axis=0) for p, _ in polys])
+            n_blocks = 0
+            for idx in _windows(centres, window_um / m):
+                group = [polys[i] for i in idx]
+                allpts = np.concatenate([p for p, _ in group])
+                r0 = max(0, int(np.floor(allpts[:, 0].min())) - margin)
+                c0 = max(0, int(np.floor(allpts[:, 1].min())) - margin)
+                r1 = min(reader.shape[0], int(np.ceil(allpts[:, 0].max())) + margin + 1)
+                c1 = min(reader.shape[1], int(np.ceil(allpts[:, 1].max())) + margin + 1)
+                if r1 <= r0 or c1 <= c0:
+                    continue
+                rgb = reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3]
+                lab = np.zeros(rgb.shape[:2], np.uint8)
+                for poly, name in group:
+                    cls = canonical_tissue_class(name)
+                    rr, cc = draw_polygon(poly[:, 0] - r0, poly[:, 1] - c0, shape=lab.shape)
+                    lab[rr, cc] = classes.index(cls) + 1 if cls else 0
+                x, y = tissue_training_rows(rgb, lab, mpp=m, classes=classes, stains=stains, settings=settings)
+                rows.append((x, y))
+                n_blocks += len(y)
+        sources.append({"image": Path(img_path).name, "annotations": Path(ann_path).name, "polygons": len(polys),
+                        "labelled_blocks": n_blocks})
+        if progress is not None:
+            progress(f"{img_path}: {len(polys)} polygons, {n_blocks} labelled blocks")
+    return train_tissue_model(rows, settings=settings, stains=stains, card={"training_data": sources})

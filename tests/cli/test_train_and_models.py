@@ -88,3 +88,37 @@ def test_models_list_and_default_card(capsys):
     assert header["kind"] == "nucleus"
     assert header["card"]["training_data"][0]["dataset"] == "BRCA-M2C"
     assert np.isfinite(header["card"]["validation"]["ki67_research_sets"]["shidc"]["index_mae_pp"])
+
+
+def _box_feature(mask: np.ndarray, name: str, half: int = 30) -> dict:
+    """A square QuPath annotation well inside ``mask`` (around its deepest pixel)."""
+    from scipy import ndimage as ndi
+
+    r, c = np.unravel_index(np.argmax(ndi.distance_transform_edt(mask)), mask.shape)
+    h = min(half, int(ndi.distance_transform_edt(mask)[r, c] * 0.7))
+    ring = [[c - h, r - h], [c + h, r - h], [c + h, r + h], [c - h, r + h], [c - h, r - h]]
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in ring]]},
+            "properties": {"objectType": "annotation", "classification": {"name": name}}}
+
+
+def test_train_tissue_cli(tmp_path, capsys):
+    t = synthetic.he_necrosis_tile(3, size=448, mpp=1.0, necrosis_fraction=0.45)
+    img = tmp_path / "he.tif"
+    tifffile.imwrite(img, t.rgb, photometric="rgb", resolution=(1e4, 1e4), resolutionunit="CENTIMETER")
+    nec, tissue = t.masks["necrosis"], t.masks["tissue"]
+    ann = tmp_path / "he.geojson"
+    ann.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        _box_feature(nec, "Necrosis"), _box_feature(tissue & ~nec, "Tumor")]}))
+    out = tmp_path / "tissue.mmnst"
+    rc = main(["train", "tissue", "--images", str(img), "--annotations", str(ann), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "necrosis" in captured.out
+    assert out.is_file()
+    res = tmp_path / "res"
+    assert main(["quantify", str(img), "--out", str(res), "--tissue-model", str(out), "--measures", "necrosis",
+                 "--quiet"]) == 0
+    with (res / "summary.csv").open() as fh:
+        row = next(csv.DictReader(fh))
+    assert row["tissue_model"].startswith("sha256:")
+    assert float(row["necrosis_fraction_pct"]) > 5.0
