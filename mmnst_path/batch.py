@@ -73,7 +73,7 @@ __all__ = [
 
 #: Per-input files written by default (keys of mmnst_path.report.RESULT_FILES); "nuclei" is the
 #: page of full-resolution pictures with every nucleus ringed in its class colour (Ki67 only).
-DEFAULT_OUTPUTS = ("cells", "cells_gz", "geojson", "overlay", "tissue", "nuclei")
+DEFAULT_OUTPUTS = ("cells", "cells_gz", "parquet", "geojson", "overlay", "tissue", "nuclei")
 
 #: Lock file held by a running batch in its output folder.
 LOCK_NAME = ".mmnst-path.lock"
