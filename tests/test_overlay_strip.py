@@ -18,4 +18,5 @@ def test_one_pixel_strip_overlay_and_tissue_pictures():
     assert result.hotspot is not None
     for png in (overlay_png(result), tissue_png(result)):
         with Image.open(io.BytesIO(png)) as im:
-            assert im.width > 100 and im.height >= 1
+            assert im.width > 100
+            assert im.height >= 1
