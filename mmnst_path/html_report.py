@@ -102,12 +102,23 @@ def _nuclei_link(page: str | None) -> str:
     return f'<div class="meta"><a href="{href}">check the nuclei (full-resolution fields)</a></div>'
 
 
+#: chromogen stain names (the Ki67 positive channel) and how the page names them
+_CHROMOGEN_LABELS = {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"}
+#: pigment hiding at least this % of the index nuclei gets a warning with the index range
+PIGMENT_WARN_PCT = 5.0
+
+
 def _warnings(r: Mapping[str, Any]) -> list[str]:
-    """Reasons to doubt an ok row: no tissue, and the warnings recorded during the run."""
+    """Reasons to doubt an ok row: no tissue, pigment hiding nuclei, the warnings of the run."""
     out = []
     area = _num(r.get("tissue_area_mm2"))
     if r.get("status") == "ok" and area is not None and area == 0:
         out.append("no tissue found (0 mm²): nothing was measured; check the image and the tissue detection")
+    hidden = _num(r.get("ki67_pigment_obscured_pct"))
+    lo, hi = _num(r.get("ki67_index_if_obscured_negative_pct")), _num(r.get("ki67_index_if_obscured_positive_pct"))
+    if hidden is not None and hidden >= PIGMENT_WARN_PCT and lo is not None and hi is not None:
+        out.append(f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and "
+                   f"{hi:.1f} %; a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it")
     extra = r.get("warnings")
     if isinstance(extra, list | tuple):
         out += [str(w) for w in extra[:3]]
@@ -172,9 +183,11 @@ def render_report(
         status = '<span class="ok">ok</span>' if ok else '<span class="bad">error</span>'
         den = _num(r.get("ki67_denominator"))
         thr = _num(r.get("ki67_positive_threshold_od"))
-        thr_note = "" if thr is None else f'<div class="ci">positive at DAB ≥ {thr:.2f} OD</div>'
         names = r.get("stain_names") or []
-        if ok and r.get("ki67_denominator") is None and names and "dab" not in names:
+        chromogen = next((n for n in names if n in _CHROMOGEN_LABELS), "dab")
+        thr_note = "" if thr is None else (f'<div class="ci">positive at {_CHROMOGEN_LABELS[chromogen]} ≥ '
+                                           f'{thr:.2f} OD</div>')
+        if ok and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
             thr_note += f'<div class="ci">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
                 + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + "</td>")

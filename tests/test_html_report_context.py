@@ -82,3 +82,16 @@ def test_ki67_not_measured_on_he_says_why():
     html = render_report([_row(ki67_index_pct=None, ki67_denominator=None, stain_names=["hematoxylin", "eosin", "residual"])])
     assert "not measured: no chromogen in H&amp;E" in html
     assert "not measured" not in render_report([_row(stain_names=["hematoxylin", "dab", "residual"])])
+
+
+def test_pigment_hiding_nuclei_gives_the_index_range_and_the_chromogen_is_named():
+    html = render_report([_row(ki67_pigment_obscured_pct=28.0, ki67_index_if_obscured_negative_pct=11.2,
+                               ki67_index_if_obscured_positive_pct=36.5)])
+    assert "pigment hides 28 % of the tumour nuclei" in html
+    assert "between 11.2 and 36.5 %" in html
+    assert "pigment hides" not in render_report([_row(ki67_pigment_obscured_pct=2.0,
+                                                      ki67_index_if_obscured_negative_pct=10.0,
+                                                      ki67_index_if_obscured_positive_pct=11.0)])
+    red = render_report([_row(stain_names=["hematoxylin", "fast_red"], ki67_positive_threshold_od=0.3)])
+    assert "positive at Fast Red ≥ 0.30 OD" in red
+    assert "no chromogen" not in red

@@ -172,6 +172,9 @@ def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[s
             ki67_ci_high_pct=float(k["ci_high_pct"]),
             h_score=float(k["h_score"]),
         )
+        for key in ("pigment_obscured_pct", "index_if_obscured_negative_pct", "index_if_obscured_positive_pct"):
+            if key in k:  # QC bound: how far pigment-hidden nuclei could move the index
+                m[f"ki67_{key}"] = float(k[key])
         for key in ("allred_proportion", "allred_intensity", "allred_score"):
             if key in k:
                 m[key] = k[key]
