@@ -46,6 +46,12 @@ def _section_from_mapping(name: str, cls: type, mapping: Any) -> Any:
             msg = f"unknown config key '{name}.{key}'; expected one of {sorted(known)}"
             raise ConfigError(msg)
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in mapping.items()}
+    for key, value in values.items():  # a wrong type is named with its key (a frozen dataclass does not check)
+        default = next(f.default for f in fields(cls) if f.name == key)
+        if isinstance(default, int | float) and not isinstance(default, bool) and (
+                isinstance(value, bool) or not isinstance(value, int | float)):
+            msg = f"config key '{name}.{key}' must be a number, got {value!r}"
+            raise ConfigError(msg)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:

@@ -274,8 +274,10 @@ class Ki67Params:
             msg = f"Ki67Params.weak_stain_adaptation must be true or false, got {self.weak_stain_adaptation!r}"
             raise ConfigError(msg)
         check_finite(self, ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od"), positive=False)
+        check_finite(self, ("lymphocyte_min_hematoxylin_od", "lymphocyte_max_area_um2"), positive=False)
         n = self.weak_stain_min_nuclei
-        if isinstance(n, bool) or int(n) != n or n < 1:
+        if (isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) or int(n) != n
+                or n < 1):
             msg = f"Ki67Params.weak_stain_min_nuclei must be an integer >= 1, got {n!r}"
             raise ConfigError(msg)
         object.__setattr__(self, "weak_stain_min_nuclei", int(n))
