@@ -112,6 +112,9 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray) -> CellTable:
     for name, i in tcode.items():
         ctype[types == name] = i
     columns["cell_type"] = ctype
+    radii = np.asarray(cells.outline_radii)
+    if radii.ndim == 2 and radii.shape[1]:  # outlines in level-0 px (float16: 0.03 px steps, half the memory)
+        columns["outline_radii"] = (radii[keep] * float(tile.scale)).astype(np.float16)
     return CellTable(np.asarray(row, np.float64), np.asarray(col, np.float64), cls, columns)
 
 

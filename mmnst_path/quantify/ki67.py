@@ -555,6 +555,9 @@ class Ki67Cells:
         without one.
     tumour_probability : (n,) float32
         The cell model's tumour probability (NaN without a model).
+    outline_radii : (n, 16) float32
+        Outline of each nucleus as radii (pixels of the analysed image) of a star polygon around
+        its centroid (:mod:`mmnst_path.detect.outlines`); (n, 0) when not computed.
     """
 
     row: np.ndarray
@@ -569,6 +572,7 @@ class Ki67Cells:
     intensity_bin: np.ndarray
     cell_type: np.ndarray = field(default_factory=lambda: np.zeros(0, "<U12"))
     tumour_probability: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    outline_radii: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
     def __post_init__(self) -> None:
         n = int(self.row.shape[0])
@@ -576,6 +580,8 @@ class Ki67Cells:
             object.__setattr__(self, "cell_type", np.full(n, "unclassified", dtype="<U12"))
         if self.tumour_probability.shape != (n,):
             object.__setattr__(self, "tumour_probability", np.full(n, np.nan, dtype=np.float32))
+        if self.outline_radii.ndim != 2 or self.outline_radii.shape[0] != n:
+            object.__setattr__(self, "outline_radii", np.zeros((n, 0), np.float32))
 
     def __len__(self) -> int:
         return int(self.row.shape[0])
@@ -849,7 +855,7 @@ def measure_ki67(
         conc = separate_stains(det_rgb, matrix, stains=pair, background=background)
         hem_plane, dab_plane = conc[..., 0], conc[..., 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams,
-                                    return_labels=return_labels or model is not None)
+                                    return_labels=True)  # labels: cell model and outlines
     evidence: dict[str, np.ndarray] = {}
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
@@ -864,6 +870,10 @@ def measure_ki67(
         ring_pigment_fraction=evidence.get("ring"),
         full_dab_od_mean=evidence.get("full_dab"),
     )
+    if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
+        from ..detect.outlines import star_radii
+
+        cells = replace(cells, outline_radii=star_radii(nuclei.labels, nuclei.row, nuclei.col))
     if model is not None and len(cells):
         assert nuclei.labels is not None
         types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp)
