@@ -139,6 +139,15 @@ def cell_features(
     radii = cells.columns.get("outline_radii")
     outlines = (star_polygons(cells.row, cells.col, radii) if shape == "polygon" and radii is not None
                 and np.ndim(radii) == 2 and n else None)
+    if outlines is not None:  # shift each outline so its area centroid is the nucleus centroid (read back exactly)
+        y, x = outlines[..., 0], outlines[..., 1]
+        y1, x1 = np.roll(y, -1, axis=1), np.roll(x, -1, axis=1)
+        cross = x * y1 - x1 * y
+        a6 = 3.0 * cross.sum(axis=1)
+        ok = np.abs(a6) > 1e-9
+        cy = np.where(ok, ((y + y1) * cross).sum(axis=1) / np.where(ok, a6, 1.0), y.mean(axis=1))
+        cx = np.where(ok, ((x + x1) * cross).sum(axis=1) / np.where(ok, a6, 1.0), x.mean(axis=1))
+        outlines = outlines + np.stack([cells.row - cy, cells.col - cx], axis=-1)[:, None, :]
     angles = np.linspace(0, 2 * np.pi, 9)[:-1]
     for i in range(n):
         cls = str(names[i])
