@@ -37,7 +37,7 @@ class Forest:
     threshold : (nodes,) float64
         Split threshold: ``x[feature] <= threshold`` goes left.
     value : (nodes, n_classes) float32
-        Class fractions at each node (rows sum to 1 at leaves).
+        Class fractions at each leaf (rows sum to 1); 0 at inner nodes, which prediction never reads.
     roots : (n_trees,) int32
         Global index of each tree's root.
     """
@@ -95,6 +95,7 @@ class Forest:
             frac = raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-300)  # counts (old sklearn) or fractions
             value = np.zeros((n, n_classes), np.float64)
             value[:, cols] = frac
+            value[~leaf] = 0.0  # only leaf values are read: zeros compress (a third of the file)
             parts["value"].append(value)
             roots.append(offset)
             offset += n
