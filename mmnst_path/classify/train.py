@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ._forest import Forest
 from .model import ClassifierModel, ClassSpec, FeatureSpec
 
-__all__ = ["DEFAULT_COLOURS", "class_report", "match_points", "train_model"]
+__all__ = ["DEFAULT_COLOURS", "class_report", "match_points", "stack_rows", "train_model"]
 
 #: Display colours of the usual class names (RGB); other names get a colour from a fixed cycle.
 DEFAULT_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -173,3 +173,33 @@ def train_model(
         kind=kind, classes=[ClassSpec(i, name, _colour(name, i)) for i, name in enumerate(classes)],
         features=features, settings=settings, card=full_card, forest=forest, test_x=x[pick],
     )
+
+
+def stack_rows(rows: Sequence[tuple[np.ndarray, np.ndarray]], *, nothing: str) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate per-image (features, class names) rows; ``nothing`` is the error when none has a row."""
+    xs = [np.asarray(x, np.float32) for x, _ in rows if len(x)]
+    ys = [np.asarray(y).astype(str) for x, y in rows if len(x)]
+    if not xs:
+        raise ConfigError(nothing)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _fit_with_holdout(x: np.ndarray, y: np.ndarray, *, validation_fraction: float, random_state: int = 0,
+                       **settings: Any) -> ClassifierModel:
+    """:func:`train_model` on all rows, with held-out figures in its card.
+
+    A random ``validation_fraction`` of the rows is held out from a first fit whose class report
+    goes into ``card["validation"]``; the returned model is then fitted on every row. ``settings``
+    are :func:`train_model` keywords (kind, classes, features, settings, card, forest options).
+    """
+    held = np.random.default_rng(random_state).random(len(y)) < validation_fraction
+    validation = None
+    if held.any() and len(np.unique(y[~held])) >= 2:
+        probe_kw = {k: v for k, v in settings.items() if k != "card"}
+        probe = train_model(x[~held], y[~held], validation=(x[held], y[held]), random_state=random_state,
+                            **probe_kw)
+        validation = probe.card.get("validation", {}).get("held_out")
+    model = train_model(x, y, random_state=random_state, **settings)
+    if validation is not None:
+        model.card["validation"] = {"held_out_fraction": validation_fraction, "held_out": validation}
+    return model

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import ConfigError
 from .model import ClassifierModel
 from .nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
-from .train import match_points, train_model
+from .train import _fit_with_holdout, match_points, stack_rows
 
 __all__ = ["canonical_class", "cell_training_rows", "train_cell_model"]
 
@@ -138,20 +138,13 @@ def train_cell_model(
     the nuclei called ``tumour``). A random ``validation_fraction`` of the rows is held out for the
     card's validation figures, then the model is refitted on all rows.
     """
-    xs = [np.asarray(x, np.float32) for x, _ in rows if len(x)]
-    ys = [np.asarray(y).astype(str) for x, y in rows if len(x)]
-    if not xs:
-        msg = "no annotated point fell on a detected nucleus: nothing to train on"
-        raise ConfigError(msg)
-    x, y_names = np.concatenate(xs), np.concatenate(ys)
+    x, y_names = stack_rows(rows, nothing="no annotated point fell on a detected nucleus: nothing to train on")
     found = sorted(set(y_names.tolist()))
     classes = (["tumour"] if "tumour" in found else []) + [c for c in found if c != "tumour"]
     if len(classes) < 2:
         msg = f"annotations hold only the class(es) {classes}: annotate at least two classes (e.g. tumour and stromal)"
         raise ConfigError(msg)
     y = np.array([classes.index(c) for c in y_names], dtype=np.intp)
-    rng = np.random.default_rng(random_state)
-    held = rng.random(len(y)) < validation_fraction
     specs = nucleus_feature_specs(settings)
     model_settings: dict[str, Any] = {"features": settings.to_mapping(), "analysis_mpp_um": settings.mpp_um,
                                       "stains": stains}
@@ -159,14 +152,7 @@ def train_cell_model(
         model_settings["decision"] = {"tumour_min_probability": float(tumour_min_probability)}
     full_card = {"name": "user nucleus classifier", "version": "1", "licence": "as the annotations' owner decides",
                  **dict(card or {})}
-    validation = None
-    if held.any() and (~held).any() and len(np.unique(y[~held])) >= 2:
-        probe = train_model(x[~held], y[~held], kind="nucleus", classes=classes, features=specs,
-                            settings=model_settings, n_estimators=n_estimators, random_state=random_state,
-                            validation=(x[held], y[held]))
-        validation = probe.card.get("validation", {}).get("held_out")
-    model = train_model(x, y, kind="nucleus", classes=classes, features=specs, settings=model_settings,
-                        card=full_card, n_estimators=n_estimators, random_state=random_state)
-    if validation is not None:
-        model.card["validation"] = {"held_out_fraction": validation_fraction, "held_out": validation}
+    model = _fit_with_holdout(x, y, validation_fraction=validation_fraction, random_state=random_state,
+                               kind="nucleus", classes=classes, features=specs, settings=model_settings,
+                               card=full_card, n_estimators=n_estimators)
     return model

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ConfigError
 from .model import ClassifierModel
 from .tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
-from .train import train_model
+from .train import _fit_with_holdout, stack_rows
 
 __all__ = ["canonical_tissue_class", "tissue_training_rows", "train_tissue_model"]
 
@@ -103,12 +103,8 @@ def train_tissue_model(
     refitted on all of them.
     """
     settings = settings or TissueFeatureSettings()
-    xs = [np.asarray(x, np.float32) for x, _ in rows if len(x)]
-    ys = [np.asarray(y).astype(str) for x, y in rows if len(x)]
-    if not xs:
-        msg = "no labelled block: paint larger areas (each class must cover whole blocks of the feature grid)"
-        raise ConfigError(msg)
-    x, names = np.concatenate(xs), np.concatenate(ys)
+    x, names = stack_rows(rows, nothing="no labelled block: paint larger areas (each class must cover whole "
+                                        "blocks of the feature grid)")
     classes = sorted(set(names.tolist()))
     if len(classes) < 2:
         msg = f"labels hold only the class(es) {classes}: paint at least two tissue classes (e.g. necrosis and tumour)"
@@ -118,17 +114,7 @@ def train_tissue_model(
     model_settings = {"features": settings.to_mapping(), "stains": stains}
     full_card = {"name": "user tissue classifier", "version": "1", "licence": "as the annotations' owner decides",
                  **dict(card or {})}
-    rng = np.random.default_rng(random_state)
-    held = rng.random(len(y)) < validation_fraction
-    validation = None
-    if held.any() and len(np.unique(y[~held])) >= 2:
-        probe = train_model(x[~held], y[~held], kind="tissue", classes=classes, features=specs,
-                            settings=model_settings, n_estimators=n_estimators, random_state=random_state,
-                            validation=(x[held], y[held]), max_depth=12, min_samples_leaf=5)
-        validation = probe.card.get("validation", {}).get("held_out")
-    model = train_model(x, y, kind="tissue", classes=classes, features=specs, settings=model_settings,
-                        card=full_card, n_estimators=n_estimators, random_state=random_state, max_depth=12,
-                        min_samples_leaf=5)
-    if validation is not None:
-        model.card["validation"] = {"held_out_fraction": validation_fraction, "held_out": validation}
+    model = _fit_with_holdout(x, y, validation_fraction=validation_fraction, random_state=random_state,
+                               kind="tissue", classes=classes, features=specs, settings=model_settings,
+                               card=full_card, n_estimators=n_estimators, max_depth=12, min_samples_leaf=5)
     return model
