@@ -28,6 +28,45 @@ from ..errors import ConfigError
 __all__ = ["cell_rows_from_reader", "read_cell_annotations", "read_tissue_annotations", "train_cells", "train_tissue"]
 
 
+def _class_name(feature: Any) -> str:
+    """Class of a GeoJSON feature: QuPath ``classification`` (``names`` joined by ': ', or ``name``),
+    else ``class`` / ``name`` properties; ``""`` when unclassified."""
+    raw = feature.get("properties")
+    props: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    cls = props.get("classification", props.get("class", props.get("name", "")))
+    if isinstance(cls, dict):
+        parts = cls.get("names")
+        cls = ": ".join(str(p) for p in parts) if isinstance(parts, list) and parts else cls.get("name", "")
+    return str(cls or "")
+
+
+def _read_around(reader: Any, points_rc: np.ndarray, margin: int) -> tuple[np.ndarray, int, int] | None:
+    """Level-0 RGB of the bounding box of ``points_rc`` grown by ``margin`` px (clipped), with its
+    top-left (row, col); None when the box is empty."""
+    from ..geometry import Box
+
+    r0 = max(0, int(np.floor(points_rc[:, 0].min())) - margin)
+    c0 = max(0, int(np.floor(points_rc[:, 1].min())) - margin)
+    r1 = min(reader.shape[0], int(np.ceil(points_rc[:, 0].max())) + margin + 1)
+    c1 = min(reader.shape[1], int(np.ceil(points_rc[:, 1].max())) + margin + 1)
+    if r1 <= r0 or c1 <= c0:
+        return None
+    return reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3], r0, c0
+
+
+def _check_pairs(images: Sequence[Any], annotations: Sequence[Any]) -> None:
+    if len(images) != len(annotations) or not images:
+        msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
+        raise ConfigError(msg)
+
+
+def _reader_mpp(reader: Any, where: str, what: str) -> float:
+    if reader.mpp is None:
+        msg = f"{where}: pixel size unknown; pass --mpp (the {what} features are in µm)"
+        raise ConfigError(msg)
+    return float(reader.mpp)
+
+
 def read_cell_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Classified points of an annotation file: ((k, 2) level-0 (row, col), (k,) class names)."""
     from ..geojson import _positions, read_features
@@ -38,19 +77,14 @@ def read_cell_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     rows: list[tuple[float, float]] = []
     names: list[str] = []
     for feat in read_features(path, what="annotation file"):
-        raw = feat.get("properties")
-        props: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-        cls = props.get("classification", props.get("class", props.get("name", "")))
-        if isinstance(cls, dict):
-            parts = cls.get("names")
-            cls = ": ".join(str(p) for p in parts) if isinstance(parts, list) and parts else cls.get("name", "")
+        cls = _class_name(feat)
         geom = feat.get("geometry")
         if not isinstance(geom, dict):
             continue
         for x, y in _positions(geom):
             if math.isfinite(x) and math.isfinite(y):
                 rows.append((y, x))
-                names.append(str(cls or ""))
+                names.append(cls)
     if not rows:
         msg = f"annotation file {str(path)!r}: no classified points or cells found (expected Point/MultiPoint or polygon features)"
         raise ConfigError(msg)
@@ -108,28 +142,20 @@ def cell_rows_from_reader(reader: Any, points_rc: np.ndarray, names: Sequence[An
     """
     from ..classify.nucleus_features import NucleusFeatureSettings
     from ..classify.train_cells import cell_training_rows
-    from ..geometry import Box
 
-    if reader.mpp is None:
-        msg = f"{where}: pixel size unknown; pass --mpp (the nucleus features are in µm)"
-        raise ConfigError(msg)
+    m = _reader_mpp(reader, where, "nucleus")
     settings = NucleusFeatureSettings()
     pts = np.asarray(points_rc, dtype=np.float64).reshape(-1, 2)
     names_arr = np.asarray(names, dtype=object)
-    m = float(reader.mpp)
-    shape = reader.shape
     margin = math.ceil((settings.context_um() + 20.0) / m)
     out = []
     for idx in _windows(pts, window_um / m):
-        p = pts[idx]
-        r0 = max(0, int(np.floor(p[:, 0].min())) - margin)
-        c0 = max(0, int(np.floor(p[:, 1].min())) - margin)
-        r1 = min(shape[0], int(np.ceil(p[:, 0].max())) + margin + 1)
-        c1 = min(shape[1], int(np.ceil(p[:, 1].max())) + margin + 1)
-        if r1 <= r0 or c1 <= c0:
+        window = _read_around(reader, pts[idx], margin)
+        if window is None:
             continue
-        rgb = reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3]
-        out.append(cell_training_rows(rgb, p - [r0, c0], names_arr[idx], mpp=m, stains=stains, settings=settings))
+        rgb, r0, c0 = window
+        out.append(cell_training_rows(rgb, pts[idx] - [r0, c0], names_arr[idx], mpp=m, stains=stains,
+                                      settings=settings))
     return out
 
 
@@ -167,9 +193,7 @@ def train_cells(
     from ..classify.train_cells import train_cell_model
     from ..io import open_slide
 
-    if len(images) != len(annotations) or not images:
-        msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
-        raise ConfigError(msg)
+    _check_pairs(images, annotations)
     settings = NucleusFeatureSettings()
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     sources = []
@@ -197,14 +221,9 @@ def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
     for feat in read_features(path, what="annotation file"):
         if feature_kind(feat) in ("detection", "tile"):
             continue
-        raw = feat.get("properties")
-        props: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-        cls = props.get("classification", props.get("class", props.get("name", "")))
-        if isinstance(cls, dict):
-            cls = cls.get("name", "")
         geom = feat.get("geometry")
         if isinstance(geom, dict):
-            out += [(poly, str(cls or "")) for poly in _polygons(geom, str(path))]
+            out += [(poly, _class_name(feat)) for poly in _polygons(geom, str(path))]
     if not out:
         msg = f"annotation file {str(Path(path))!r}: no classified polygons found (expected QuPath annotations)"
         raise ConfigError(msg)
@@ -230,12 +249,9 @@ def train_tissue(
 
     from ..classify.tissue_features import TissueFeatureSettings
     from ..classify.train_tissue import canonical_tissue_class, tissue_training_rows, train_tissue_model
-    from ..geometry import Box
     from ..io import open_slide
 
-    if len(images) != len(annotations) or not images:
-        msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
-        raise ConfigError(msg)
+    _check_pairs(images, annotations)
     settings = TissueFeatureSettings()
     polys_all = [read_tissue_annotations(a) for a in annotations]
     classes = sorted({c for polys in polys_all for _, name in polys if (c := canonical_tissue_class(name))})
@@ -246,23 +262,16 @@ def train_tissue(
     sources = []
     for img_path, ann_path, polys in zip(images, annotations, polys_all, strict=True):
         with open_slide(img_path, mpp=mpp) as reader:
-            if reader.mpp is None:
-                msg = f"{str(img_path)!r}: pixel size unknown; pass --mpp (the tissue features are in µm)"
-                raise ConfigError(msg)
-            m = float(reader.mpp)
+            m = _reader_mpp(reader, repr(str(img_path)), "tissue")
             margin = math.ceil(settings.halo_um() / m)
             centres = np.array([p.mean(axis=0) for p, _ in polys])
             n_blocks = 0
             for idx in _windows(centres, window_um / m):
                 group = [polys[i] for i in idx]
-                allpts = np.concatenate([p for p, _ in group])
-                r0 = max(0, int(np.floor(allpts[:, 0].min())) - margin)
-                c0 = max(0, int(np.floor(allpts[:, 1].min())) - margin)
-                r1 = min(reader.shape[0], int(np.ceil(allpts[:, 0].max())) + margin + 1)
-                c1 = min(reader.shape[1], int(np.ceil(allpts[:, 1].max())) + margin + 1)
-                if r1 <= r0 or c1 <= c0:
+                window = _read_around(reader, np.concatenate([p for p, _ in group]), margin)
+                if window is None:
                     continue
-                rgb = reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3]
+                rgb, r0, c0 = window
                 lab = np.zeros(rgb.shape[:2], np.uint8)
                 for poly, name in group:
                     cls = canonical_tissue_class(name)
