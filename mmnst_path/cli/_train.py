@@ -39,13 +39,8 @@ def register(subparsers: Any) -> None:
                      "Immune cells, Lymphocyte, Macrophage, Other...; QuPath's 'Tumor: Positive' counts as "
                      "tumour); a random forest is trained on their features and written as a portable "
                      ".mmnst model with its card. At least two classes are needed."))
-    cells.add_argument("--images", nargs="+", required=True, metavar="IMAGE", help="slides or tiles")
-    cells.add_argument("--annotations", nargs="+", required=True, metavar="FILE",
-                       help="one GeoJSON / CSV per image, in the same order (level-0 pixel coordinates)")
-    cells.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
-    cells.add_argument("--mpp", type=float, metavar="X", help="µm per pixel of images whose file does not give it")
-    cells.add_argument("--stains", default="H-DAB", metavar="PRESET",
-                       help="stains of the images (default H-DAB; H-AEC, H-FastRed, H&E...)")
+    _add_training_arguments(cells, annotations="FILE", what="GeoJSON / CSV", stains="H-DAB",
+                            stains_help="default H-DAB; H-AEC, H-FastRed, H&E...")
     cells.add_argument("--tumour-min-probability", type=float, metavar="P",
                        help="call a nucleus tumour unless P(tumour) < P (default: the most probable class)")
     cells.set_defaults(func=_run_cells)
@@ -54,12 +49,8 @@ def register(subparsers: Any) -> None:
         description=("Polygons classed Necrosis, Tumor, Stroma, Immune cells, Fat, Background... are rasterised; "
                      "the tissue features of the blocks they cover train a random forest, written as a portable "
                      ".mmnst model with its card. Use it with 'quantify --tissue-model'."))
-    tissue.add_argument("--images", nargs="+", required=True, metavar="IMAGE", help="slides or tiles")
-    tissue.add_argument("--annotations", nargs="+", required=True, metavar="FILE.geojson",
-                        help="one GeoJSON per image, in the same order (level-0 pixel coordinates)")
-    tissue.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
-    tissue.add_argument("--mpp", type=float, metavar="X", help="µm per pixel of images whose file does not give it")
-    tissue.add_argument("--stains", default="H&E", metavar="PRESET", help="stains of the images (default H&E)")
+    _add_training_arguments(tissue, annotations="FILE.geojson", what="GeoJSON", stains="H&E",
+                            stains_help="default H&E")
     tissue.set_defaults(func=_run_tissue)
 
     m = subparsers.add_parser("models", help="show the card of a classifier model (default or file)",
@@ -73,6 +64,16 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=_run_show)
     lst = msub.add_parser("list", help="list the shipped default models")
     lst.set_defaults(func=_run_list)
+
+
+def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str, stains_help: str) -> None:
+    """The arguments every ``train`` kind takes."""
+    p.add_argument("--images", nargs="+", required=True, metavar="IMAGE", help="slides or tiles")
+    p.add_argument("--annotations", nargs="+", required=True, metavar=annotations,
+                   help=f"one {what} per image, in the same order (level-0 pixel coordinates)")
+    p.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
+    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel of images whose file does not give it")
+    p.add_argument("--stains", default=stains, metavar="PRESET", help=f"stains of the images ({stains_help})")
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
