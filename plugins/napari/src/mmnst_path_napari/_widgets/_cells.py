@@ -23,6 +23,7 @@ from ._common import (
     layer_mpp,
     layer_reader,
     rgb_image_layers,
+    start_worker,
     view_box,
 )
 
@@ -92,19 +93,11 @@ class TrainCellsWidget(Container):
 
     # ------------------------------------------------------------------------------------------
     def _in_thread(self, compute: Any, show: Any) -> Any:
-        """Run ``compute()`` in a worker thread, then ``show(result)`` in the GUI thread."""
-        from napari.qt.threading import create_worker
-
+        """Run ``compute()`` in a worker thread, then ``show(result)`` in the GUI thread (one at a time)."""
         if self._busy:
             return None
         self._busy = True
-        worker = create_worker(compute, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(show)
-        worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
-        worker.finished.connect(lambda: setattr(self, "_busy", False))
-        self.status.value = "working..."
-        worker.start()
-        return worker
+        return start_worker(compute, show, self.status, on_finished=lambda: setattr(self, "_busy", False))
 
     def _layer_and_reader(self) -> tuple[Any, Any]:
         layer = self.image.value

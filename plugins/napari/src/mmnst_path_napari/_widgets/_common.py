@@ -145,3 +145,18 @@ class RunControls(Container):
     def busy(self, flag: bool) -> None:
         self.run_button.enabled = not flag
         self.cancel_button.enabled = flag
+
+
+def start_worker(compute: Any, show: Any, status: Any, on_finished: Any = None) -> Any:
+    """Run ``compute()`` on a napari worker thread, then ``show(result)`` in the GUI thread; an
+    error goes to the ``status`` label as one line; ``on_finished()`` runs after either."""
+    from napari.qt.threading import create_worker
+
+    worker = create_worker(compute, _start_thread=False, _ignore_errors=True)
+    worker.returned.connect(show)
+    worker.errored.connect(lambda exc: setattr(status, "value", f"error: {exc}"))
+    if on_finished is not None:
+        worker.finished.connect(on_finished)
+    status.value = "working..."
+    worker.start()
+    return worker

@@ -18,6 +18,7 @@ from ._common import (
     layer_mpp,
     layer_reader,
     rgb_image_layers,
+    start_worker,
     view_box,
 )
 
@@ -88,14 +89,7 @@ class TrainNecrosisWidget(Container):
     # ------------------------------------------------------------------------------------------
     def _in_thread(self, compute: Any, show: Any) -> Any:
         """Run ``compute()`` in a worker thread, then ``show(result)`` in the GUI thread."""
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(compute, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(show)
-        worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
-        self.status.value = "working..."
-        worker.start()
-        return worker
+        return start_worker(compute, show, self.status)
 
     def _context(self) -> tuple[Any, Any, float | None, int]:
         layer = self.image.value
