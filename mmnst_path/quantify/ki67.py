@@ -201,6 +201,12 @@ class Ki67Params:
         detected nucleus counts, as before the classifier) or the path of a model file made by
         ``mmnst-path train cells``. Nuclei it calls lymphocyte, stromal, macrophage or other are
         ``excluded`` from the index and counted by type; positivity stays the DAB measurement.
+    count_in : str
+        Where nuclei are counted: ``"all"`` (every tissue region, the default) or ``"tumour"``
+        (only nuclei inside the tumour region of the tissue classifier, ``[necrosis]
+        tissue_model``, so stroma nuclei leave the denominator even before the cell
+        classifier). Applied by ``mmnst_path.pipeline``; nuclei outside the region are
+        ``excluded``.
 
     Notes
     -----
@@ -236,6 +242,7 @@ class Ki67Params:
     weak_stain_min_threshold_od: float = 0.25
     weak_stain_min_nuclei: int = 10
     cell_model: str = "default"
+    count_in: str = "all"
 
     def __post_init__(self) -> None:
         t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
@@ -284,6 +291,9 @@ class Ki67Params:
         if not isinstance(self.cell_model, str) or not self.cell_model.strip():
             msg = (f"Ki67Params.cell_model must be 'default', 'none' or the path of a nucleus model file, "
                    f"got {self.cell_model!r}")
+            raise ConfigError(msg)
+        if self.count_in not in ("all", "tumour"):
+            msg = f"Ki67Params.count_in must be 'all' or 'tumour', got {self.count_in!r}"
             raise ConfigError(msg)
 
     @classmethod
