@@ -1,0 +1,223 @@
+"""Per-stage profile of the default pipeline on real Ki67 tiles at their native resolution.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_profile.py [--tiles 3] [--repeat 3] [--json OUT.json]
+
+What is timed: for each of the first ``--tiles`` images of BCData (640², 0.25 µm/px) and
+SHIDC-B-Ki-67 (1228², 0.21 µm/px) in ``../shared/data/ki67`` (mpp from
+``benchmarks/datasets.toml``), the PNG/JPEG decode and then ``mmnst_path.pipeline.analyze_region``
+with the default configuration (the code path of ``mmnst-path quantify``: tissue detection,
+tile planning, reading the tile at 0.5 µm/px, pigment, Ki67 with the default cell model,
+melanin), one thread (OMP / OpenBLAS / MKL / numba threads set to 1 before numpy is imported).
+
+How: the library functions of every stage are wrapped, in this process only, by timers that keep
+a stack, so each stage's time is inclusive of its sub-stages and is reported under its caller
+(the resampling inside tissue detection and inside the tile read are separate rows). ``(rest)``
+rows are the caller's time outside the listed sub-stages. One warm-up pass (numba compilation,
+model loading) is not timed; the table is the mean seconds per tile over ``--repeat`` passes.
+A stage the library no longer has is reported as missing rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tomllib  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data" / "ki67"
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+#: (module, attribute, stage label): the functions whose time is attributed to a stage. A module
+#: attribute is replaced, so it must be looked up at call time by its callers (they import
+#: inside the function or call the module global).
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("mmnst_path.pipeline._slide", "analyze_slide", "analyze_region"),
+    ("mmnst_path.tiling", "detect_tissue", "tissue detection"),
+    ("mmnst_path.tiling.executor", "read_tile", "read tile at 0.5 µm/px"),
+    ("mmnst_path.io._resample", "resize_area", "resample"),
+    ("mmnst_path.pipeline._slide", "analyze_tile", "analyze tile"),
+    ("mmnst_path.pipeline._worker", "_pigment", "pigment"),
+    ("mmnst_path.quantify.ki67", "measure_ki67", "ki67"),
+    ("mmnst_path.stain", "separate_stains", "deconvolution"),
+    ("mmnst_path.stain", "od_from_rgb", "optical density"),
+    ("mmnst_path.detect.nuclei", "nuclei_from_stains", "nucleus detection"),
+    ("mmnst_path.detect.nuclei", "_gaussian", "gaussian"),
+    ("mmnst_path.detect.nuclei", "_minus_background", "background"),
+    ("mmnst_path.detect.nuclei", "_log_seeds", "LoG seeds"),
+    ("mmnst_path.detect.nuclei", "_window_max_at", "seed suppression"),
+    ("mmnst_path.detect.nuclei", "_watershed_by_bands", "watershed"),
+    ("mmnst_path.detect.nuclei", "_measure", "nucleus features"),
+    ("mmnst_path.detect.outlines", "star_radii", "outlines"),
+    ("mmnst_path.classify.cells", "classify_cells", "cell classifier"),
+    ("mmnst_path.classify.cells", "nucleus_features", "classifier features"),
+    ("mmnst_path.classify.model", "ClassifierModel.predict_proba", "classifier prediction"),
+    ("mmnst_path.quantify.melanin", "measure_melanin", "melanin"),
+)
+
+
+class Timers:
+    """Inclusive seconds per stage path (tuple of labels from the outermost timed stage)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[tuple[str, ...], float] = defaultdict(float)
+        self.stack: list[str] = []
+
+    def wrap(self, fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.stack.append(label)
+            path = tuple(self.stack)
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[path] += time.perf_counter() - t0
+                self.stack.pop()
+
+        timed.__wrapped__ = fn  # type: ignore[attr-defined]
+        return timed
+
+
+def install(timers: Timers) -> list[str]:
+    """Wrap every stage function; returns the stages not found in the library."""
+    missing = []
+    for module, attr, label in STAGES:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            missing.append(f"{module} ({label})")
+            continue
+        owner: Any = mod
+        *parents, name = attr.split(".")
+        for p in parents:
+            owner = getattr(owner, p, None)
+        if owner is None or not hasattr(owner, name):
+            missing.append(f"{module}.{attr} ({label})")
+            continue
+        setattr(owner, name, timers.wrap(getattr(owner, name), label))
+    return missing
+
+
+def dataset_images(name: str, n: int) -> tuple[float, list[Path]]:
+    with (HERE / "datasets.toml").open("rb") as fh:
+        mpp = float(tomllib.load(fh)[name]["mpp"])
+    folder = DATA / name
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg"))
+    return mpp, images[:n]
+
+
+def decode(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def run(datasets: dict[str, tuple[float, list[Path]]], repeat: int) -> tuple[dict[str, dict[tuple[str, ...], float]], list[str]]:
+    from mmnst_path.pipeline import analyze_region
+
+    timers = Timers()
+    missing = install(timers)
+    per_set: dict[str, dict[tuple[str, ...], float]] = {}
+    for mpp, paths in datasets.values():
+        for p in paths:  # warm-up (numba compilation, models), not timed
+            analyze_region(decode(p), mpp=mpp)
+    for name, (mpp, paths) in datasets.items():
+        timers.seconds.clear()
+        for _ in range(repeat):
+            for p in paths:
+                t0 = time.perf_counter()
+                rgb = decode(p)
+                timers.seconds[("decode",)] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                analyze_region(rgb, mpp=mpp)
+                timers.seconds[("total (decode excluded)",)] += time.perf_counter() - t0
+        n = repeat * len(paths)
+        per_set[name] = {k: v / n for k, v in timers.seconds.items()}
+    return per_set, missing
+
+
+def table(per_set: dict[str, dict[tuple[str, ...], float]]) -> str:
+    """Markdown table: one row per stage path (depth-first, callers before callees)."""
+    paths: set[tuple[str, ...]] = set()
+    for d in per_set.values():
+        paths |= set(d)
+    order = {label: i for i, (_, _, label) in enumerate(STAGES)}
+    # add (rest) rows for every stage with timed children
+    rows: list[tuple[str, ...]] = []
+
+    def key(p: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(order.get(x, -1 if x == "decode" else 999) for x in p)
+
+    def children(p: tuple[str, ...]) -> list[tuple[str, ...]]:
+        return sorted((q for q in paths if len(q) == len(p) + 1 and q[: len(p)] == p), key=key)
+
+    def visit(p: tuple[str, ...]) -> None:
+        rows.append(p)
+        kids = children(p)
+        for q in kids:
+            visit(q)
+        if kids:
+            rows.append((*p, "(rest)"))
+
+    for top in sorted((p for p in paths if len(p) == 1), key=key):
+        visit(top)
+    names = list(per_set)
+    head = "| stage | " + " | ".join(f"{n} s/tile" for n in names) + " | " + " | ".join(f"{n} %" for n in names) + " |"
+    out = [head, "|---" * (1 + 2 * len(names)) + "|"]
+    for p in rows:
+        vals, shares = [], []
+        for n in names:
+            d = per_set[n]
+            if p[-1] == "(rest)":
+                parent = p[:-1]
+                v = d.get(parent, 0.0) - sum(d.get(q, 0.0) for q in paths if len(q) == len(parent) + 1
+                                             and q[: len(parent)] == parent)
+            else:
+                v = d.get(p, 0.0)
+            total = d.get(("total (decode excluded)",), 0.0) + d.get(("decode",), 0.0)
+            vals.append(f"{v:.4f}")
+            shares.append(f"{100 * v / total:.1f}" if total else "-")
+        label = "&nbsp;&nbsp;" * (len(p) - 1) + p[-1]
+        out.append(f"| {label} | " + " | ".join(vals) + " | " + " | ".join(shares) + " |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiles", type=int, default=3, help="images per dataset (first N, sorted by name)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed passes over the images")
+    ap.add_argument("--json", type=Path, help="also write the per-stage seconds to this JSON file")
+    args = ap.parse_args(argv)
+    datasets = {name: dataset_images(name, args.tiles) for name in ("bcdata", "shidc")}
+    per_set, missing = run(datasets, args.repeat)
+    print(f"{args.tiles} tiles per set x {args.repeat} passes, one thread; seconds per tile (mean)")
+    for name, (mpp, paths) in datasets.items():
+        print(f"  {name}: {mpp} µm/px, {', '.join(p.name for p in paths)}")
+    if missing:
+        print("stages not found (not timed): " + ", ".join(missing))
+    print(table(per_set))
+    if args.json:
+        args.json.write_text(json.dumps({n: {" / ".join(k): v for k, v in d.items()} for n, d in per_set.items()},
+                                        indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
