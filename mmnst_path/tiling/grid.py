@@ -77,8 +77,8 @@ class Tile:
         Level-0 rectangle owned by the tile (half-open; the cores of a grid partition the
         slide). Objects whose level-0 centroid is in ``core`` belong to this tile.
     read : Box
-        Level-0 rectangle read: the core grown by the halo. It may extend past the slide
-        (the outside reads as white).
+        Level-0 rectangle read: the core grown by the halo. It may extend past the slide (the
+        outside reads as white), unless planned with ``clip_at_edge=True``.
     level : int
         Pyramid level read.
     analysis_mpp : float
@@ -92,7 +92,7 @@ class Tile:
         Analysis-grid coordinates of the tile image's pixel (0, 0): analysis pixel ``(i, j)``
         of the image is pixel ``(origin[0] + i, origin[1] + j)`` of the slide's analysis grid.
     halo : int
-        Halo width in analysis pixels.
+        Halo width in analysis pixels (on the sides away from the slide's edge).
     """
 
     index: int
@@ -260,6 +260,7 @@ def plan_grid(
     min_tissue_fraction: float = 0.0,
     roi: Sequence[np.ndarray] | None = None,
     resample_tolerance: float = 0.02,
+    clip_at_edge: bool = False,
 ) -> tuple[Tile, ...]:
     """Cut a slide into analysis tiles.
 
@@ -289,6 +290,16 @@ def plan_grid(
         Polygons in level-0 (row, col); only tiles whose core overlaps one are kept.
     resample_tolerance : float
         Relative mpp difference under which a level is used without resampling.
+    clip_at_edge : bool
+        False (default, the reference): the halo extends past the slide's edge and reads as
+        white. True: the read box stops at the edge, so the filters of the analysis see the edge
+        as their image border (reflected); a small image read as one tile then costs only its
+        own pixels (a 640² field at 0.25 µm/px with the default 135 µm halo is 320² analysis
+        pixels instead of 862²), but results near the edge change: on the real Ki67 tiles the
+        index MAE went from 4.76 to 6.48 pp on BCData (and 4.42 -> 4.15 on SHIDC, 4.93 -> 4.82
+        on DeepLIIF; the default cell model's context features were trained with white
+        margins), so it is not the default. Either way a tile's result does not depend on the
+        tile size: the edge is the slide's.
 
     Returns
     -------
@@ -351,6 +362,8 @@ def plan_grid(
             if polys and not any(_polygon_intersects_box(p, core) for p in polys):
                 continue
             r_lo, r_hi, c_lo, c_hi = ra - halo, rb + halo, ca - halo, cb + halo
+            if clip_at_edge:  # the slide's edge is the image border (no white margin)
+                r_lo, r_hi, c_lo, c_hi = max(r_lo, 0), min(r_hi, n_rows), max(c_lo, 0), min(c_hi, n_cols)
             read = Box(l0(r_lo), l0(c_lo), l0(r_hi) - l0(r_lo), l0(c_hi) - l0(c_lo))
             tiles.append(
                 Tile(

@@ -171,9 +171,19 @@ def test_read_tile_shape_and_white_outside(slide):
     first = read_tile(reader, tiles[0])
     assert first.shape == (*tiles[0].shape, 3)
     assert first.dtype == np.uint8
+    # by default the halo past the slide's edge reads as white
     h = tiles[0].halo
-    assert (first[:h, :h] == 255).all()  # the halo above/left of the slide reads white
+    assert tiles[0].origin == (-h, -h)
+    assert (first[:h, :] == 255).all()
+    assert (first[:, :h] == 255).all()
     np.testing.assert_array_equal(first[h:h + 50, h:h + 50], half(img)[:50, :50])
+    # clipped at the edge: the first tile starts at the slide's corner
+    clipped = plan_grid(reader, max_object_um=MAX_NUCLEUS_UM, tile_um=256 * 0.5, analysis_mpp=0.5,
+                        clip_at_edge=True)
+    img_clip = read_tile(reader, clipped[0])
+    assert clipped[0].origin == (0, 0)
+    assert img_clip.shape == (256 + h, 256 + h, 3)
+    np.testing.assert_array_equal(img_clip[:50, :50], half(img)[:50, :50])
 
 
 class _CountingReader(ArrayReader):

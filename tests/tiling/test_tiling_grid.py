@@ -175,3 +175,24 @@ def test_bad_parameters():
         plan_grid(geo, max_object_um=10, min_tissue_fraction=2)
     assert SlideGeometry.of(geo) == geo
     assert Box(0, 0, 1, 1).area == 1
+
+
+def test_read_box_stops_at_the_slide_edge_when_asked():
+    geo = SlideGeometry(((1000, 1000),), (1.0,), 0.25)
+    tiles = plan_grid(geo, max_object_um=10, tile_um=100, clip_at_edge=True)
+    for t in tiles:  # every read lies in the slide; the halo is only cut on the edge's side
+        assert t.read.row >= 0
+        assert t.read.col >= 0
+        assert t.read.row_end <= 1000
+        assert t.read.col_end <= 1000
+        assert t.read.row == max(t.core.row - 40, 0)
+        assert t.read.row_end == min(t.core.row_end + 40, 1000)
+    corner = tiles[0]
+    assert corner.read == Box(0, 0, 400 + 40, 400 + 40)
+    assert corner.origin == (0, 0)
+    assert corner.core_slices == (slice(0, 200), slice(0, 200))
+    padded = plan_grid(geo, max_object_um=10, tile_um=100)  # the default: white margins
+    assert padded[0].read == Box(-40, -40, 400 + 80, 400 + 80)
+    assert padded[0].origin == (-20, -20)
+    assert padded[0].core_slices == (slice(20, 220), slice(20, 220))
+    assert padded[4] == tiles[4]  # inner tiles are the same either way
