@@ -16,7 +16,7 @@ def test_manifest_is_valid_and_every_command_imports():
     assert {w.display_name for w in pm.contributions.widgets} == {
         "Analyze",
         "Review",
-        "Train necrosis",
+        "Train tissue",
         "Train cells",
         "Export",
     }

@@ -44,7 +44,7 @@ def test_every_manifest_widget_opens_through_add_plugin_dock_widget(make_napari_
     viewer = make_napari_viewer()
     contributions = _manifest_widgets()
     names = {name for name, _ in contributions}
-    assert {"Analyze", "Review", "Train necrosis", "Train cells", "Export"} <= names  # and any widget added later
+    assert {"Analyze", "Review", "Train tissue", "Train cells", "Export"} <= names  # and any widget added later
     for display_name, command in contributions:
         dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, display_name)
         expected = getattr(_widgets, command.rsplit(".", 1)[-1].title().replace("_", ""), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._analyze import AnalyzeWidget
 from ._cells import TrainCellsWidget
 from ._export import ExportWidget
-from ._necrosis import TrainNecrosisWidget
 from ._review import ReviewWidget
+from ._tissue import TrainTissueWidget
 
-__all__ = ["AnalyzeWidget", "ExportWidget", "ReviewWidget", "TrainCellsWidget", "TrainNecrosisWidget"]
+__all__ = ["AnalyzeWidget", "ExportWidget", "ReviewWidget", "TrainCellsWidget", "TrainTissueWidget"]

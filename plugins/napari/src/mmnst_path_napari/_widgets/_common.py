@@ -123,7 +123,9 @@ def add_or_replace(viewer: napari.Viewer, layer_data: tuple[Any, dict[str, Any],
 
     data, kwargs, kind = layer_data
     name = kwargs.get("name")
-    if name in viewer.layers and type(viewer.layers[name]).__name__.lower() == kind:
+    # ``__class__``, not ``type()``: a widget opened from the Plugins menu sees its layers through
+    # napari's public-only proxy, whose type() is the proxy's
+    if name in viewer.layers and viewer.layers[name].__class__.__name__.lower() == kind:
         viewer.layers.remove(viewer.layers[name])  # re-adding keeps every kwarg (scale, colours)
     return viewer.add_layer(Layer.create(data, kwargs, kind))
 

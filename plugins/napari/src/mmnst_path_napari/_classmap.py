@@ -1,0 +1,172 @@
+"""Tissue class maps as napari layers, their per-class areas, and the pigment QC sentence (no Qt).
+
+A class map is the library's :class:`~mmnst_path.classify.TissueMap` grid (or any integer grid of
+class indices): raster pixel ``[i, j]`` covers ``downsample`` level-0 pixels per side from a
+level-0 ``origin``. In the Labels layer, value ``k + 1`` is class ``classes[k]`` (0 = nothing),
+coloured with the model's class colours, so a painted training label and a predicted class use
+the same value and colour.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._layers import LayerData, raster_transform
+
+__all__ = [
+    "NOT_TISSUE",
+    "PIGMENT_WARN_PCT",
+    "class_areas",
+    "class_colormap",
+    "class_legend_html",
+    "class_map_layer",
+    "class_table_text",
+    "pigment_warning",
+]
+
+#: classes that are not tissue: left out of the "% of tissue" denominator
+NOT_TISSUE = frozenset({"background"})
+#: pigment hiding at least this % of the Ki67 nuclei gets the warning (as in the HTML report)
+PIGMENT_WARN_PCT = 5.0
+
+
+def class_colormap(colours: Sequence[Sequence[int]], *, alpha: float = 1.0) -> Any:
+    """napari ``DirectLabelColormap``: label ``k + 1`` in ``colours[k]`` (RGB 0-255), 0 transparent."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    table: dict[int | None, tuple[float, float, float, float]] = {None: (0.0, 0.0, 0.0, 0.0), 0: (0.0, 0.0, 0.0, 0.0)}
+    for k, rgb in enumerate(colours):
+        r, g, b = (float(v) / 255.0 for v in rgb)
+        table[k + 1] = (r, g, b, float(alpha))
+    return DirectLabelColormap(color_dict=table)
+
+
+def class_map_layer(
+    labels: np.ndarray,
+    *,
+    classes: Sequence[str],
+    colours: Sequence[Sequence[int]],
+    downsample: float,
+    origin: tuple[float, float] = (0.0, 0.0),
+    mpp: float | None,
+    name: str,
+    model_id: str = "",
+    opacity: float = 0.45,
+) -> LayerData:
+    """Labels layer data of a class-index grid (value ``k + 1`` = ``classes[k]``).
+
+    Parameters
+    ----------
+    labels : (M, N) integer ndarray
+        Class indices into ``classes`` (negative = no class).
+    classes, colours : sequences
+        Class names and their RGB (0-255) colours, in the model's order.
+    downsample : float
+        Level-0 pixels per grid pixel side.
+    origin : (row, col)
+        Level-0 pixel of the grid's top-left corner.
+    mpp : float or None
+        Slide µm per level-0 pixel (world scale), None for pixel units.
+    name : str
+        Layer name.
+    model_id : str
+        Content id of the model that produced the map (kept in the layer's metadata).
+    """
+    arr = np.asarray(labels)
+    if arr.ndim != 2 or arr.dtype.kind not in "iu":
+        msg = f"{name}: expected a 2-D integer grid of class indices, got {arr.dtype} {arr.shape}"
+        raise ValueError(msg)
+    if len(classes) != len(colours):
+        msg = f"{name}: {len(classes)} classes but {len(colours)} colours"
+        raise ValueError(msg)
+    data = np.where(arr >= 0, arr.astype(np.int32) + 1, 0).astype(np.uint8 if len(classes) < 255 else np.uint16)
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "opacity": opacity,
+        "colormap": class_colormap(colours),
+        "metadata": {"mmnst_path": {"kind": "tissue classes", "classes": list(classes),
+                                    "colours": [list(map(int, c)) for c in colours],
+                                    "downsample": float(downsample), "origin": tuple(origin),
+                                    "model_id": model_id}},
+        **raster_transform(downsample=downsample, origin=origin, mpp=mpp),
+    }
+    if mpp:
+        kwargs["units"] = ("µm", "µm")
+    return (data, kwargs, "labels")
+
+
+def class_areas(
+    labels: np.ndarray, classes: Sequence[str], *, block_um2: float, weight: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Area (mm²) and % of tissue of every class of a class-index grid.
+
+    Parameters
+    ----------
+    labels : (M, N) integer ndarray
+        Class indices (negative = no class).
+    classes : sequence of str
+    block_um2 : float
+        Area of one whole grid pixel (µm²).
+    weight : (M, N) float ndarray, optional
+        Share of each grid pixel inside the image (edge pixels run past it); 1 when omitted.
+
+    Returns
+    -------
+    dict
+        ``{"area_mm2": {class: mm²}, "pct_of_tissue": {class: %}, "tissue_mm2": float}``; a
+        class outside :data:`NOT_TISSUE` counts as tissue; % is NaN when there is no tissue.
+    """
+    lab = np.asarray(labels)
+    w = np.ones(lab.shape, np.float64) if weight is None else np.asarray(weight, np.float64)
+    area = {name: float(w[lab == k].sum()) * block_um2 / 1e6 for k, name in enumerate(classes)}
+    tissue = sum(a for name, a in area.items() if name not in NOT_TISSUE)
+    pct = {name: (100.0 * a / tissue if tissue > 0 and name not in NOT_TISSUE else math.nan)
+           for name, a in area.items()}  # fmt: skip
+    return {"area_mm2": area, "pct_of_tissue": pct, "tissue_mm2": tissue}
+
+
+def class_table_text(areas: Mapping[str, Any]) -> str:
+    """Plain-text table of :func:`class_areas` (classes with no area left out)."""
+    lines = [f"{'class':14s} {'mm²':>9s} {'% tissue':>9s}"]
+    for name, a in areas["area_mm2"].items():
+        if a <= 0:
+            continue
+        p = areas["pct_of_tissue"][name]
+        lines.append(f"{name:14s} {a:9.4f} {'' if math.isnan(p) else f'{p:8.1f} %':>9s}")
+    lines.append(f"{'tissue':14s} {areas['tissue_mm2']:9.4f}")
+    return "\n".join(lines)
+
+
+def class_legend_html(classes: Sequence[str], colours: Sequence[Sequence[int]], *, values: bool = True) -> str:
+    """Rich-text legend: a colour swatch per class, with its label value (``k + 1``) to paint."""
+    items = []
+    for k, (name, rgb) in enumerate(zip(classes, colours, strict=True)):
+        hexc = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
+        key = f"{k + 1} " if values else ""
+        items.append(f'<span style="color:{hexc}">■</span>&nbsp;{key}{html.escape(name)}')
+    return "<br>".join(items)
+
+
+def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN_PCT) -> str:
+    """The plain-language pigment QC sentence of a result's metrics ("" when pigment hides fewer
+    than ``min_pct`` % of the Ki67 nuclei or the figures are missing / undefined)."""
+
+    def num(key: str) -> float | None:
+        v = metrics.get(key)
+        try:
+            f = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return f if math.isfinite(f) else None
+
+    hidden = num("ki67_pigment_obscured_pct")
+    lo, hi = num("ki67_index_if_obscured_negative_pct"), num("ki67_index_if_obscured_positive_pct")
+    if hidden is None or lo is None or hi is None or hidden < min_pct:
+        return ""
+    return (f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
+            "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it")

@@ -1,0 +1,403 @@
+"""Train-tissue widget: paint tissue classes on a Labels layer, train a tissue (pixel) model with
+the library's trainer, watch its prediction on the visible region while painting, apply it to the
+whole image, save / load the ``.mmnst`` model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.types import FileDialogMode
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, PushButton, TextEdit
+
+from .._classmap import class_areas, class_legend_html, class_map_layer, class_table_text
+from .._layers import raster_transform
+from .._tissue import classify_box, labels_downsample, training_rows, work_downsample
+from ._common import (
+    add_or_replace,
+    image_bounds,
+    layer_choice,
+    layer_mpp,
+    layer_reader,
+    rgb_image_layers,
+    view_box,
+)
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["CLASS_MAP", "PREVIEW", "TRAIN_LABELS", "TrainTissueWidget"]
+
+TRAIN_LABELS = "tissue training"
+PREVIEW = "tissue preview"
+CLASS_MAP = "tissue classes (trained)"
+#: classes offered beyond the default model's (issue #13's list)
+EXTRA_CLASSES = ("keratin", "melanin")
+#: seconds after the last stroke before the live preview retrains
+DEBOUNCE_S = 0.7
+#: forest size of the live (quick) retraining; the "train" button fits the full forest
+LIVE_TREES = 8
+#: working resolution (µm/px) of training and apply (the pipeline's analysis_mpp), of the preview
+TRAIN_UM, PREVIEW_UM = 0.5, 1.0
+#: longest side (working pixels) of the previewed region; a larger view is previewed at its centre
+MAX_PREVIEW_SIDE = 2048
+#: colours of added classes the library has none for (RGB)
+_PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (188, 189, 34), (140, 86, 75))
+
+
+class TrainTissueWidget(Container):
+    """Tissue-classifier training on painted labels; value ``k`` = ``classes[k - 1]``.
+
+    ``self.classes`` / ``self.colours`` start from the shipped default tissue model's classes and
+    colours (plus keratin and melanin); the legend shows the value to paint for each. Train fits
+    a new model with :func:`mmnst_path.classify.train_tissue.train_tissue_model` (the trainer of
+    ``mmnst-path train tissue``); with ``live`` ticked, every stroke (debounced) retrains a quick
+    forest and predicts the visible region in a worker thread (``tissue preview``); stale work
+    is dropped.
+    """
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        from mmnst_path.classify import resolve_model
+        from mmnst_path.classify.train import DEFAULT_COLOURS
+        from mmnst_path.stain import PRESETS
+
+        viewer = napari_viewer
+        self.viewer = viewer
+        base = resolve_model("default", "tissue")
+        self.classes: list[str] = list(base.class_names) if base is not None else []
+        self.colours: list[tuple[int, int, int]] = [tuple(c.colour) for c in base.classes] if base else []  # type: ignore[misc]
+        for name in EXTRA_CLASSES:
+            if name not in self.classes:
+                self.classes.append(name)
+                self.colours.append(DEFAULT_COLOURS.get(name, (128, 128, 128)))
+        self.model: Any = None
+        self.live_model: Any = None
+        self.areas: dict[str, Any] | None = None
+        self.worker: Any = None
+        self.live_worker: Any = None
+        self._generation = 0
+        self._pending: bool | None = None  # a newer live run waits for the running one to stop
+        self._want_retrain = False
+        self.live_runs = 0  # live jobs started (debounced strokes / view changes)
+        self._timer: Any = None
+        self.image = layer_choice(viewer, "image", rgb_image_layers)
+        self.stains = ComboBox(label="stains", choices=list(PRESETS), value="H&E")
+        self.new_labels = PushButton(text="new training labels")
+        self.legend = Label(value=class_legend_html(self.classes, self.colours))
+        self.new_class = LineEdit(label="new class", value="")
+        self.add_class_button = PushButton(text="add class")
+        self.live = CheckBox(text="live preview of the view while painting", value=True)
+        self.train_button = PushButton(text="train")
+        self.preview_button = PushButton(text="preview view")
+        self.apply_button = PushButton(text="apply to image")
+        self.file = FileEdit(label="model file", mode=FileDialogMode.OPTIONAL_FILE, filter="*.mmnst")
+        self.save_button = PushButton(text="save model")
+        self.load_button = PushButton(text="load model")
+        self.status = Label(value="")
+        self.results = TextEdit(value="", label="classes")
+        self.results.read_only = True
+        pair: list[Any] = [self.new_class, self.add_class_button]
+        row = Container(widgets=pair, layout="horizontal", labels=False)
+        run = Container(widgets=[self.train_button, self.preview_button, self.apply_button], layout="horizontal",
+                        labels=False)  # fmt: skip
+        io = Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False)
+        widgets: list[Any] = [self.image, self.stains, self.new_labels, self.legend, row, self.live, run,
+                              self.file, io, self.status, self.results]  # fmt: skip
+        super().__init__(widgets=widgets)
+        self.status.native.setWordWrap(True)
+        self.new_labels.changed.connect(lambda *_: self.add_training_labels())
+        self.add_class_button.changed.connect(lambda *_: self.add_class(self.new_class.value))
+        self.train_button.changed.connect(lambda *_: self._run(self._compute_train, self._show_train))
+        self.preview_button.changed.connect(lambda *_: self._run(self._compute_preview, self._show_preview))
+        self.apply_button.changed.connect(lambda *_: self._run(self._compute_apply, self._show_apply))
+        self.save_button.changed.connect(lambda *_: self._guard(self.save, self.file.value))
+        self.load_button.changed.connect(lambda *_: self._guard(self.load, self.file.value))
+        scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
+        camera = scene.camera if scene is not None else viewer.camera
+        for ev in (camera.events.center, camera.events.zoom):
+            ev.connect(lambda *_: self._schedule(retrain=False))
+
+    # -- classes and labels --------------------------------------------------------------------
+    def add_class(self, name: str, colour: tuple[int, int, int] | None = None) -> int:
+        """Add a class (the canonical name, e.g. ``Tumor`` -> ``tumour``); returns its label value."""
+        from mmnst_path.classify.train import DEFAULT_COLOURS
+        from mmnst_path.classify.train_tissue import canonical_tissue_class
+
+        cls = canonical_tissue_class(name)
+        if not cls:
+            msg = f"class name {name!r}: expected a tissue class name such as 'keratin' or 'muscle'"
+            raise ValueError(msg)
+        if cls not in self.classes:
+            self.classes.append(cls)
+            self.colours.append(colour or DEFAULT_COLOURS.get(cls, _PALETTE[len(self.classes) % len(_PALETTE)]))
+            self._refresh_colours()
+        return self.classes.index(cls) + 1
+
+    def label_of(self, name: str) -> int:
+        """The label value to paint for class ``name``."""
+        return self.classes.index(name) + 1
+
+    def _refresh_colours(self) -> None:
+        from .._classmap import class_colormap
+
+        self.legend.value = class_legend_html(self.classes, self.colours)
+        for name in (TRAIN_LABELS, PREVIEW, CLASS_MAP):
+            if name in self.viewer.layers:
+                self.viewer.layers[name].colormap = class_colormap(self.colours)
+
+    def _context(self) -> tuple[Any, Any, float, int]:
+        layer = self.image.value
+        if layer is None:
+            msg = "no RGB image layer: open an image first"
+            raise ValueError(msg)
+        mpp = layer_mpp(layer)
+        if not mpp:
+            msg = f"image {layer.name!r} has no pixel size (µm/px): the tissue classifier works in µm"
+            raise ValueError(msg)
+        return layer, layer_reader(layer, mpp=mpp), float(mpp), labels_downsample(image_bounds(layer))
+
+    def add_training_labels(self) -> Any:
+        """Add the empty training Labels layer over the image (paint mode, brush about two blocks)."""
+        from .._classmap import class_colormap
+
+        layer, _, mpp, d = self._context()
+        rows, cols = image_bounds(layer)
+        shape = (math.ceil(rows / d), math.ceil(cols / d))
+        kw: dict[str, Any] = {"name": TRAIN_LABELS, "opacity": 0.6, "colormap": class_colormap(self.colours),
+                              "units": ("µm", "µm"), **raster_transform(downsample=d, mpp=mpp)}  # fmt: skip
+        lab = add_or_replace(self.viewer, (np.zeros(shape, np.uint8), kw, "labels"))
+        lab.metadata["mmnst_path"] = {"downsample": d}
+        lab.selected_label = 1
+        lab.mode = "paint"
+        lab.brush_size = max(10, math.ceil(16.0 / (mpp * d)))  # 16 µm: two output blocks of 8 µm
+        lab.events.paint.connect(lambda *_: self._schedule(retrain=True))
+        lab.events.data.connect(lambda *_: self._schedule(retrain=True))
+        self.status.value = "paint each class with its value (legend above); the preview follows the strokes"
+        return lab
+
+    # -- threads ---------------------------------------------------------------------------------
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except (ValueError, OSError) as exc:
+            self.status.value = f"error: {exc}"
+            return None
+
+    def _run(self, compute: Any, show: Any) -> Any:
+        from ._common import start_worker
+
+        self.worker = start_worker(compute, show, self.status)
+        return self.worker
+
+    def _schedule(self, *, retrain: bool) -> None:
+        """(Re)start the debounce timer of the live preview."""
+        if not self.live.value or TRAIN_LABELS not in self.viewer.layers:
+            return
+        if not retrain and self.live_model is None:
+            return
+        self._generation += 1
+        self._want_retrain = self._want_retrain or retrain
+        if self._timer is None:
+            from qtpy.QtCore import QTimer
+
+            self._timer = QTimer()
+            self._timer.setSingleShot(True)
+            self._timer.timeout.connect(self._start_live)
+        self._timer.start(int(DEBOUNCE_S * 1000))
+
+    def _start_live(self) -> Any:
+        """Start the live job, or ask the running one to stop and start again when it has."""
+        if self.live_worker is not None and self.live_worker.is_running:
+            self._pending = True
+            self.live_worker.quit()  # stops at its next step; the finished handler restarts
+            return None
+        retrain, self._want_retrain = self._want_retrain, False
+        try:
+            job = self._live_job(self._generation, retrain=retrain)
+        except (ValueError, OSError) as exc:
+            self.status.value = f"live preview: {exc}"
+            return None
+        from ._common import start_worker
+
+        self._pending = None
+        self.live_runs += 1
+        worker = start_worker(job, self._show_live, self.status, on_finished=self._live_finished)
+        self.live_worker = worker
+        return worker
+
+    def _live_finished(self) -> None:
+        if self._pending:
+            self._pending = None
+            self._want_retrain = True
+            self._start_live()
+
+    def _live_job(self, generation: int, *, retrain: bool) -> Any:
+        """A generator function for the worker: (re)train quickly, then classify the view."""
+        layer, reader, mpp, d = self._context()
+        labels = np.array(self.viewer.layers[TRAIN_LABELS].data) if retrain else None
+        box = self._preview_box(layer, mpp)
+        stains, classes = self.stains.value, list(self.classes)
+
+        def job() -> Any:
+            model = self.live_model
+            if labels is not None:
+                model = self._fit(reader, labels, layer, mpp, d, stains, classes, trees=LIVE_TREES,
+                                  validation=0.0)[0]  # fmt: skip
+            yield  # a quit() of a stale job stops here
+            if model is None:
+                return None
+            w = work_downsample(mpp, PREVIEW_UM)
+            cbox = classify_box(reader, box, bounds=image_bounds(layer), mpp=mpp, w=w, model=model)
+            return generation, model, cbox
+
+        return job
+
+    def _show_live(self, value: Any) -> Any:
+        if value is None:
+            return None
+        generation, model, cbox = value
+        self.live_model = model
+        if generation != self._generation:  # painted / moved since: a newer run follows
+            return None
+        self.status.value = f"live preview: {model.card.get('training_counts', {})}"
+        return self._add_map(cbox, PREVIEW, opacity=0.4)
+
+    # -- training ----------------------------------------------------------------------------------
+    def _fit(self, reader: Any, labels: np.ndarray, layer: Any, mpp: float, d: int, stains: str,
+             classes: list[str], *, trees: int, validation: float) -> tuple[Any, dict[str, int]]:
+        from mmnst_path.classify.train_tissue import train_tissue_model
+
+        if not labels.any():
+            msg = f"nothing painted on {TRAIN_LABELS!r}: paint at least two classes"
+            raise ValueError(msg)
+        w = work_downsample(mpp, TRAIN_UM)
+        rows, counts = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w,
+                                     classes=classes, stains=stains)  # fmt: skip
+        source = getattr(getattr(layer, "source", None), "path", None)
+        image = Path(source).name if source else layer.name
+        card = {"name": f"tissue classifier trained in napari on {image}",
+                "training_data": [{"image": image, "annotations": "napari painted labels",
+                                   "labelled_blocks": counts, "pixel_size_um": mpp * w}]}  # fmt: skip
+        model = train_tissue_model(rows, stains=stains, card=card, n_estimators=trees,
+                                   validation_fraction=validation)  # fmt: skip
+        return model, counts
+
+    def train(self) -> Any:
+        """Train the full model on the painted labels (in this thread)."""
+        return self._show_train(self._compute_train())
+
+    def _compute_train(self) -> tuple[Any, dict[str, int]]:
+        if TRAIN_LABELS not in self.viewer.layers:
+            msg = f"no {TRAIN_LABELS!r} layer: press 'new training labels' and paint first"
+            raise ValueError(msg)
+        layer, reader, mpp, d = self._context()
+        labels = np.array(self.viewer.layers[TRAIN_LABELS].data)
+        return self._fit(reader, labels, layer, mpp, d, self.stains.value, list(self.classes), trees=24,
+                         validation=0.2)  # fmt: skip
+
+    def _show_train(self, trained: tuple[Any, dict[str, int]]) -> Any:
+        self.model, counts = trained
+        acc = self.model.card.get("validation", {}).get("held_out", {}).get("accuracy")
+        held = f"; held-out accuracy {acc:.2f}" if acc is not None else ""
+        self.status.value = f"trained on {', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}"
+        return self.model
+
+    # -- preview and apply ---------------------------------------------------------------------
+    def _preview_box(self, layer: Any, mpp: float) -> Any:
+        """The visible level-0 box (its centre when it exceeds :data:`MAX_PREVIEW_SIDE`)."""
+        from mmnst_path.geometry import Box
+
+        box = view_box(self.viewer, layer)
+        if box.area == 0:
+            msg = "the view shows none of the image: pan / zoom to it"
+            raise ValueError(msg)
+        side = MAX_PREVIEW_SIDE * work_downsample(mpp, PREVIEW_UM)
+        h, w = min(box.height, side), min(box.width, side)
+        return Box(box.row + (box.height - h) // 2, box.col + (box.width - w) // 2, h, w)
+
+    def _need_model(self) -> Any:
+        if self.model is None:
+            msg = "no tissue model: train one or load a model file first"
+            raise ValueError(msg)
+        return self.model
+
+    def preview(self) -> Any:
+        """Classify the visible region with the trained / loaded model (``tissue preview``)."""
+        return self._show_preview(self._compute_preview())
+
+    def _compute_preview(self) -> Any:
+        model = self._need_model()
+        layer, reader, mpp, _ = self._context()
+        w = work_downsample(mpp, PREVIEW_UM)
+        return classify_box(reader, self._preview_box(layer, mpp), bounds=image_bounds(layer), mpp=mpp, w=w,
+                            model=model)  # fmt: skip
+
+    def _show_preview(self, cbox: Any) -> Any:
+        return self._add_map(cbox, PREVIEW, opacity=0.4)
+
+    def apply(self) -> Any:
+        """Classify the whole image (``tissue classes (trained)``) with per-class areas."""
+        return self._show_apply(self._compute_apply())
+
+    def _compute_apply(self) -> Any:
+        from mmnst_path.geometry import Box
+
+        model = self._need_model()
+        layer, reader, mpp, _ = self._context()
+        rows, cols = image_bounds(layer)
+        cbox = classify_box(reader, Box(0, 0, rows, cols), bounds=(rows, cols), mpp=mpp,
+                            w=work_downsample(mpp, TRAIN_UM), model=model)  # fmt: skip
+        return cbox, class_areas(cbox.labels, cbox.classes, block_um2=(cbox.downsample * mpp) ** 2, weight=cbox.weight)
+
+    def _show_apply(self, computed: tuple[Any, dict[str, Any]]) -> Any:
+        cbox, self.areas = computed
+        out = self._add_map(cbox, CLASS_MAP, opacity=0.45)
+        self.results.value = class_table_text(self.areas)
+        nec = self.areas["pct_of_tissue"].get("necrosis")
+        self.status.value = "applied" + (f": necrosis {nec:.1f} % of tissue" if nec is not None and nec == nec else "")
+        return out
+
+    def _add_map(self, cbox: Any, name: str, *, opacity: float) -> Any:
+        """A class map in the widget's label values and colours (model classes added if new)."""
+        for cls in cbox.classes:
+            if cls not in self.classes:
+                self.add_class(cls)
+        lut = np.array([self.classes.index(c) for c in cbox.classes], np.int16)
+        labels = np.where(cbox.labels >= 0, lut[np.clip(cbox.labels, 0, None)], -1)
+        layer = self.image.value
+        data = class_map_layer(labels, classes=self.classes, colours=self.colours, downsample=cbox.downsample,
+                               origin=cbox.origin, mpp=layer_mpp(layer), name=name, model_id=cbox.model_id,
+                               opacity=opacity)  # fmt: skip
+        out = add_or_replace(self.viewer, data)
+        if TRAIN_LABELS in self.viewer.layers:  # keep the paint on top
+            lab = self.viewer.layers[TRAIN_LABELS]
+            self.viewer.layers.move(self.viewer.layers.index(lab), len(self.viewer.layers))
+            self.viewer.layers.selection.active = lab
+        return out
+
+    # -- files -----------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model (``.mmnst``: pickle-free, with its card)."""
+        model = self._need_model()
+        p = Path(path)
+        if p.suffix != ".mmnst":
+            p = p.with_suffix(".mmnst")
+        out = Path(model.save(p))
+        self.status.value = f"saved {out} ({model.model_id})"
+        return out
+
+    def load(self, path: str | Path) -> Any:
+        """Load a tissue model; its classes and colours join the legend."""
+        from mmnst_path.classify import load_model
+
+        self.model = load_model(path, kind="tissue")
+        for spec in self.model.classes:
+            if spec.name in self.classes:
+                self.colours[self.classes.index(spec.name)] = tuple(spec.colour)  # type: ignore[assignment]
+            else:
+                self.add_class(spec.name, tuple(spec.colour))  # type: ignore[arg-type]
+        self._refresh_colours()
+        self.status.value = f"loaded {path} ({self.model.name}, {self.model.model_id})"
+        return self.model

@@ -1,0 +1,203 @@
+"""Train tissue, the way a user works: the widget opened through napari's plugin machinery, classes
+painted on the training Labels layer (napari's own painting calls, which emit its events), the
+live preview of the view appearing after the strokes, a full model trained, applied, saved as
+``.mmnst`` and read back by the library.
+
+Set ``MMNST_SCREENSHOT_DIR`` to keep the napari screenshot of the workflow there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmnst_path_napari._widgets import TrainTissueWidget
+from mmnst_path_napari._widgets._tissue import CLASS_MAP, PREVIEW, TRAIN_LABELS
+from scipy import ndimage as ndi
+
+from mmnst_path.synthetic import he_necrosis_tile
+
+pytestmark = pytest.mark.napari
+
+PLUGIN = "mmnst-path-napari"
+
+
+def _grid(mask: np.ndarray, f: int) -> np.ndarray:
+    h, w = -(-mask.shape[0] // f) * f, -(-mask.shape[1] // f) * f
+    pad = np.zeros((h, w), np.float32)
+    pad[: mask.shape[0], : mask.shape[1]] = mask
+    return pad.reshape(h // f, f, w // f, f).mean(axis=(1, 3)) > 0.5
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def test_paint_train_apply_save_load_on_a_generated_tile(make_napari_viewer, tmp_path):
+    from mmnst_path.classify import load_model
+
+    tile = he_necrosis_tile(3, size=512, mpp=1.0)
+    nec, tissue = tile.masks["necrosis"], tile.masks["tissue"]
+    viewer = make_napari_viewer()
+    viewer.add_image(tile.rgb, rgb=True, scale=(1.0, 1.0), units=("µm", "µm"), name="he")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train tissue")
+    assert isinstance(widget, TrainTissueWidget)
+    widget.live.value = False
+    # the legend starts from the default model's classes, with their colours and values
+    assert widget.classes[:3] == ["tumour", "stroma", "necrosis"]
+    assert "keratin" in widget.classes
+    assert "1 tumour" in widget.legend.value
+    assert "#783c14" in widget.legend.value  # necrosis (120, 60, 20) of the default model
+    with pytest.raises(ValueError, match="no tissue model"):
+        widget.apply()
+
+    labels = widget.add_training_labels()
+    assert labels.name == TRAIN_LABELS
+    assert labels.data.shape == (512, 512)
+    # strokes 6 px wide every 32 rows, inside necrosis / viable tissue / glass
+    strokes = np.zeros(nec.shape, bool)
+    for r in range(3, 512, 32):
+        strokes[r : r + 6] = True
+    paint = np.zeros(nec.shape, np.uint8)
+    paint[strokes & ndi.binary_erosion(nec, iterations=8)] = widget.label_of("necrosis")
+    paint[strokes & ndi.binary_erosion(tissue & ~nec, iterations=8)] = widget.label_of("tumour")
+    paint[strokes & ndi.binary_erosion(~tissue, iterations=8)] = widget.label_of("background")
+    assert (paint > 0).mean() < 0.2
+    labels.data_setitem(np.nonzero(paint), paint[paint > 0])
+    model = widget.train()
+    assert set(model.class_names) == {"necrosis", "tumour", "background"}
+    assert "trained on" in widget.status.value
+
+    applied = widget.apply()
+    assert applied.name == CLASS_MAP
+    ds = round(applied.metadata["mmnst_path"]["downsample"])
+    assert ds == 8  # the model's 8 µm output grid at 1 µm/px
+    np.testing.assert_allclose(applied.scale, (ds, ds))
+    np.testing.assert_allclose(applied.translate, ((ds - 1) / 2, (ds - 1) / 2))
+    pred = np.asarray(applied.data) == widget.label_of("necrosis")
+    truth = _grid(nec, ds)
+    assert pred.shape == truth.shape
+    assert _iou(pred, truth) > 0.75, _iou(pred, truth)
+    areas = widget.areas
+    assert areas["pct_of_tissue"]["necrosis"] == pytest.approx(tile.truth["necrosis_fraction_pct"], abs=6)
+    assert areas["area_mm2"]["necrosis"] == pytest.approx(tile.truth["necrosis_area_mm2"], rel=0.15)
+    assert "necrosis" in widget.results.value
+    assert "% of tissue" in widget.status.value
+
+    # saved as .mmnst (with its card) and read back by the library
+    path = widget.save(tmp_path / "my_tissue")
+    assert path.suffix == ".mmnst"
+    loaded = load_model(path, kind="tissue")
+    assert loaded.model_id == model.model_id
+    assert loaded.card["training_data"][0]["image"] == "he"
+    assert loaded.card["training_data"][0]["labelled_blocks"]["necrosis"] > 20
+    widget.model = None
+    widget.load(path)
+    again = widget.apply()
+    np.testing.assert_array_equal(np.asarray(again.data), np.asarray(applied.data))
+
+    # a preview of an off-grid view shows the blocks of the whole-image map
+    viewer.scene.camera.zoom *= 2.7
+    viewer.scene.camera.center = (0, 283.0, 301.0)
+    preview = widget.preview()
+    assert preview.name == PREVIEW
+    r0, c0 = preview.metadata["mmnst_path"]["origin"]
+    assert (r0 % ds, c0 % ds) == (0, 0)
+    got = np.asarray(preview.data)
+    want = np.asarray(applied.data)[r0 // ds : r0 // ds + got.shape[0], c0 // ds : c0 // ds + got.shape[1]]
+    assert (got == want).mean() > 0.97
+
+
+def _keep(path: Path) -> None:
+    where = os.environ.get("MMNST_SCREENSHOT_DIR")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(where) / path.name)
+
+
+def _stroke(labels, r: int, c0: int, c1: int, value: int) -> None:
+    """Brush dabs along row ``r`` (napari's ``paint``: it writes the data and emits ``paint``)."""
+    for c in range(c0, c1, 6):
+        labels.paint((r, c), value)
+
+
+def test_live_preview_follows_the_strokes_on_the_sample_tile(make_napari_viewer, qtbot, sample_tiles, tmp_path):
+    from mmnst_path.classify import load_model
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1500, 1000)
+    (image,) = viewer.open(str(sample_tiles / "he_necrosis.tif"), plugin=PLUGIN)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train tissue")
+    assert widget.image.value is image
+    assert widget.live.value
+    labels = widget.add_training_labels()
+    assert labels.brush_size == 32  # 16 µm at 0.5 µm/px
+    viewer.reset_view()
+    t0 = time.perf_counter()
+    # the tile (0.5 µm/px, sample_tiles/README.md): necrosis lower right, tumour nuclei in bands,
+    # collagen stroma upper left, glass
+    _stroke(labels, 750, 620, 880, widget.label_of("necrosis"))
+    _stroke(labels, 430, 420, 600, widget.label_of("tumour"))
+    _stroke(labels, 60, 20, 220, widget.label_of("stroma"))
+    _stroke(labels, 500, 240, 320, widget.label_of("background"))
+    assert time.perf_counter() - t0 < 1.0  # painting never waits for training
+    assert PREVIEW not in viewer.layers  # debounced: nothing runs during the strokes
+    qtbot.waitUntil(lambda: PREVIEW in viewer.layers, timeout=60_000)
+    assert widget.live_runs == 1  # 60 dabs, one retraining after the last
+    preview = viewer.layers[PREVIEW]
+    assert widget.live_model is not None
+    assert set(widget.live_model.class_names) == {"necrosis", "tumour", "stroma", "background"}
+    assert viewer.layers[-1].name == TRAIN_LABELS  # the paint stays on top of the preview
+    ds = round(preview.metadata["mmnst_path"]["downsample"])
+    data = np.asarray(preview.data)
+
+    def at(r: int, c: int) -> int:
+        r0, c0 = preview.metadata["mmnst_path"]["origin"]
+        return int(data[(r - r0) // ds, (c - c0) // ds])
+
+    # away from the strokes
+    assert at(650, 800) == widget.label_of("necrosis")
+    assert at(200, 700) == widget.label_of("tumour")
+    assert at(330, 520) == widget.label_of("stroma")
+    assert at(880, 520) == widget.label_of("background")
+
+    # a new stroke: a newer preview replaces the old one (the stale one is dropped)
+    first_id = preview.metadata["mmnst_path"]["model_id"]
+    gen = widget._generation
+    _stroke(labels, 250, 930, 1010, widget.label_of("necrosis"))
+    assert widget._generation > gen
+    qtbot.waitUntil(
+        lambda: PREVIEW in viewer.layers and viewer.layers[PREVIEW].metadata["mmnst_path"]["model_id"] != first_id,
+        timeout=60_000,
+    )
+    qtbot.waitUntil(lambda: not (widget.live_worker and widget.live_worker.is_running), timeout=60_000)
+    assert [lay.name for lay in viewer.layers].count(PREVIEW) == 1  # replaced, not added beside
+    assert widget.live_runs == 2
+
+    # full model: train, apply to the whole tile (in worker threads, as the buttons do)
+    widget.train_button.changed.emit(True)
+    qtbot.waitUntil(lambda: widget.model is not None, timeout=120_000)
+    widget.apply_button.changed.emit(True)
+    qtbot.waitUntil(lambda: CLASS_MAP in viewer.layers, timeout=120_000)
+    nec = widget.areas["pct_of_tissue"]["necrosis"]
+    assert 20 < nec < 55, nec  # truth 37.1 % of tissue (sample_tiles/README.md), from four strokes
+    assert "necrosis" in widget.results.value
+    path = widget.save(tmp_path / "sample_tissue.mmnst")
+    assert load_model(path).card["training_data"][0]["image"] == "he_necrosis.tif"
+
+    viewer.layers[CLASS_MAP].visible = False
+    viewer.reset_view()
+    qtbot.wait(300)
+    shot = tmp_path / "napari_train_tissue_live.png"
+    viewer.window.screenshot(str(shot), canvas_only=False, flash=False)
+    _keep(shot)
+    viewer.layers[CLASS_MAP].visible = True
+    viewer.layers[PREVIEW].visible = False
+    qtbot.wait(300)
+    shot = tmp_path / "napari_train_tissue_applied.png"
+    viewer.window.screenshot(str(shot), canvas_only=False, flash=False)
+    _keep(shot)
