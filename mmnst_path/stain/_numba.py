@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["separate"]
+__all__ = ["od_lookup", "separate"]
 
 
 @njit(parallel=True, cache=True, nogil=True, boundscheck=False)
@@ -38,3 +38,22 @@ def _separate_kernel(rgb2, tables, out2):  # pragma: no cover - compiled
 def separate(rgb2: np.ndarray, tables: np.ndarray, out2: np.ndarray) -> None:
     """Fill ``out2`` (P, K) float32 from ``rgb2`` (P, 3) uint8 and ``tables`` (K, 3, 256) float32."""
     _separate_kernel(rgb2, tables, out2)
+
+
+@njit(parallel=True, cache=True, nogil=True, boundscheck=False)
+def _od_kernel(rgb2, lut, out2):  # pragma: no cover - compiled
+    n_px = rgb2.shape[0]
+    chunk = 4096
+    n_chunks = (n_px + chunk - 1) // chunk
+    for ci in prange(n_chunks):
+        start = ci * chunk
+        stop = min(start + chunk, n_px)
+        for p in range(start, stop):
+            for c in range(3):
+                out2[p, c] = lut[c, rgb2[p, c]]
+
+
+def od_lookup(rgb2: np.ndarray, lut: np.ndarray, out2: np.ndarray) -> None:
+    """Fill ``out2`` (P, 3) float32 with ``lut[c, rgb2[p, c]]`` (``lut`` (3, 256) float32): the
+    same table reads as :func:`mmnst_path.stain.od_from_rgb`'s numpy path, in one pass."""
+    _od_kernel(rgb2, lut, out2)

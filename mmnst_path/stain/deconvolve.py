@@ -63,15 +63,21 @@ def numba_available() -> bool:
     return bool(_state["numba"])
 
 
-def _numba_separate():
-    """The compiled kernel's wrapper, or None when numba fails to import (then numpy is used)."""
+def _numba_module():  # type: ignore[no-untyped-def]
+    """The compiled kernels' module, or None when numba fails to import (then numpy is used)."""
     try:
         from . import _numba
     except ImportError as exc:
         _state["numba"] = False
-        warnings.warn(f"numba is installed but cannot be imported ({exc}); using numpy", stacklevel=3)
+        warnings.warn(f"numba is installed but cannot be imported ({exc}); using numpy", stacklevel=4)
         return None
-    return _numba.separate
+    return _numba
+
+
+def _numba_separate():  # type: ignore[no-untyped-def]
+    """The compiled kernel's wrapper, or None when numba fails to import (then numpy is used)."""
+    mod = _numba_module()
+    return None if mod is None else mod.separate
 
 
 def set_backend(backend: str) -> str:

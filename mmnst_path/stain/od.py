@@ -134,7 +134,9 @@ def od_from_rgb(rgb: np.ndarray, *, background: BackgroundLike = None) -> np.nda
 
     Notes
     -----
-    Computed through a 256-entry lookup table per channel: no logarithm per pixel.
+    Computed through a 256-entry lookup table per channel: no logarithm per pixel (one fused
+    pass with numba under the stain back end's rules, :func:`~mmnst_path.stain.set_backend`;
+    the same float32 table values either way, so the result is bit-identical).
 
     Examples
     --------
@@ -146,9 +148,25 @@ def od_from_rgb(rgb: np.ndarray, *, background: BackgroundLike = None) -> np.nda
     rgb = _check_rgb(rgb)
     lut = od_lut(background).astype(np.float32)
     out = np.empty(rgb.shape, dtype=np.float32)
+    n_px = out.size // 3
+    kernel = _numba_od(n_px)
+    if kernel is not None:  # the same table reads, one pass (numba, when the stain back end uses it)
+        kernel(np.ascontiguousarray(rgb).reshape(n_px, 3), lut, out.reshape(n_px, 3))
+        return out
     for c in range(3):
         np.take(lut[c], rgb[..., c], out=out[..., c])
     return out
+
+
+def _numba_od(n_px: int):  # type: ignore[no-untyped-def]
+    """The numba OD lookup when :mod:`mmnst_path.stain.deconvolve`'s back end picks numba for
+    ``n_px`` pixels (``"auto"``: numba installed and the image large enough), else None."""
+    from .deconvolve import _numba_module, _resolve_backend
+
+    if n_px == 0 or _resolve_backend(None, n_px) != "numba":
+        return None
+    mod = _numba_module()
+    return None if mod is None else mod.od_lookup
 
 
 def rgb_from_od(od: np.ndarray, *, background: BackgroundLike = None) -> np.ndarray:

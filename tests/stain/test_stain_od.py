@@ -129,3 +129,26 @@ def test_ln_converter_against_natural_log_od():
     img = np.maximum(_all_pixels(), 1)
     ln_od = -np.log(img.astype(np.float64) / 255.0)  # TIAToolbox rgb2od scale
     np.testing.assert_allclose(ln_od_from_od(od_from_rgb(img)), ln_od, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(256, 256, 3), (3, 7, 3), (1, 3)])
+def test_od_numba_and_numpy_back_ends_are_identical(shape):
+    from mmnst_path.stain import numba_available, set_backend
+
+    if not numba_available():
+        pytest.skip("numba is not installed")  # the numpy path is tested above either way
+    rng = np.random.default_rng(7)
+    img = rng.integers(0, 256, shape, dtype=np.uint8)
+    if img.ndim == 3:
+        img = np.ascontiguousarray(img[:, ::-1])  # also a non-trivially strided source, copied
+    before = set_backend("numpy")
+    try:
+        ref = od_from_rgb(img, background=(230.0, 225.5, 212.0))
+        set_backend("numba")
+        fast = od_from_rgb(img, background=(230.0, 225.5, 212.0))
+        fast_view = od_from_rgb(img[::2], background=(230.0, 225.5, 212.0))  # non-contiguous input
+    finally:
+        set_backend(before)
+    assert fast.dtype == np.float32
+    np.testing.assert_array_equal(fast, ref)
+    np.testing.assert_array_equal(fast_view, ref[::2])
