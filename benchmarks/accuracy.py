@@ -43,6 +43,8 @@ import numpy as np
 
 ANALYSIS_MPP = 0.5
 CELL_MODEL: str | None = None  # --cell-model: "default", "none" or a model file (None = the config default)
+COUNT_IN: str | None = None  # --count-in: "all" or "tumour" (None = the config default)
+TISSUE_MODEL: str | None = None  # --tissue-model: the tumour-region model of --count-in tumour (None = default)
 MATCH_UM = 6.0
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a source checkout without installing
@@ -148,7 +150,15 @@ def measure_pipeline(rgb: np.ndarray, mpp: float) -> Measured:
     from mmnst_path.aggregate import CELL_CLASSES
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
-    config = AnalysisConfig.from_mapping({"ki67": {"cell_model": CELL_MODEL}}) if CELL_MODEL else None
+    ki67: dict[str, str] = {}
+    if CELL_MODEL:
+        ki67["cell_model"] = CELL_MODEL
+    if COUNT_IN:
+        ki67["count_in"] = COUNT_IN
+    mapping: dict[str, object] = {"ki67": ki67} if ki67 else {}
+    if TISSUE_MODEL:
+        mapping["necrosis"] = {"tissue_model": TISSUE_MODEL}
+    config = AnalysisConfig.from_mapping(mapping) if mapping else None
     result = analyze_region(rgb, config, mpp=mpp)
     cells = result.cells
     names = np.asarray(CELL_CLASSES)[np.asarray(cells.cls, dtype=np.intp)]
@@ -312,10 +322,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cell-model", default=None,
                         help="nucleus model for the Ki67 count: default, none or a .mmnst file")
+    parser.add_argument("--count-in", choices=("all", "tumour"), default=None,
+                        help="Ki67 nuclei counted in all tissue or only in the tumour region of the tissue model "
+                             "(pipeline engine only; default: the config default)")
+    parser.add_argument("--tissue-model", default=None,
+                        help="tissue model drawing the tumour region for --count-in tumour: default or a .mmnst file")
     args = parser.parse_args(argv)
-    global CELL_MODEL
+    global CELL_MODEL, COUNT_IN, TISSUE_MODEL
     CELL_MODEL = args.cell_model
+    COUNT_IN = args.count_in
+    TISSUE_MODEL = args.tissue_model
     engine = args.engine
+    if engine == "direct" and (COUNT_IN or TISSUE_MODEL):
+        parser.error("--count-in / --tissue-model need the pipeline engine")
     if engine == "auto":
         try:
             import mmnst_path.pipeline  # noqa: F401

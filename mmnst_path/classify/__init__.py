@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ._forest import Forest
 from .model import ClassifierModel, ClassSpec, FeatureSpec, load_model
@@ -27,6 +28,7 @@ __all__ = [
     "TissueMap",
     "classify_tissue",
     "default_model_path",
+    "is_ihc_stains",
     "load_model",
     "nucleus_feature_specs",
     "nucleus_features",
@@ -35,27 +37,48 @@ __all__ = [
 ]
 
 _DEFAULTS = {"nucleus": "nucleus_default.mmnst", "tissue": "tissue_default.mmnst"}
+#: Default tissue model of hematoxylin + chromogen (IHC) stain matrices: no eosin plane.
+_TISSUE_IHC_DEFAULT = "tissue_ihc_default.mmnst"
+_CHROMOGENS = ("dab", "aec", "fast_red")
 
 
-def default_model_path(kind: str) -> Path:
-    """Path of the shipped default model of ``kind`` (``"nucleus"`` or ``"tissue"``)."""
+def is_ihc_stains(stains: Any) -> bool:
+    """True when a stain matrix (or preset name) is hematoxylin + a chromogen (DAB, AEC, Fast Red) without eosin."""
+    from ..stain import StainMatrix, load_stains
+
+    matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
+    names = tuple(matrix.names)
+    return "eosin" not in names and any(c in names for c in _CHROMOGENS)
+
+
+def default_model_path(kind: str, stains: Any = None) -> Path:
+    """Path of the shipped default model of ``kind`` (``"nucleus"`` or ``"tissue"``).
+
+    For ``"tissue"`` the model follows the stains: the H&E model (``tissue_default.mmnst``) for
+    H&E or ``stains=None``, the IHC model (``tissue_ihc_default.mmnst``, hematoxylin + DAB
+    features) for hematoxylin-DAB / AEC / Fast Red matrices (:func:`is_ihc_stains`).
+    """
     from ..errors import ConfigError
 
     if kind not in _DEFAULTS:
         msg = f"no default {kind!r} model; known kinds: {sorted(_DEFAULTS)}"
         raise ConfigError(msg)
-    return Path(__file__).resolve().parent.parent / "models" / _DEFAULTS[kind]
+    name = _DEFAULTS[kind]
+    if kind == "tissue" and stains is not None and is_ihc_stains(stains):
+        name = _TISSUE_IHC_DEFAULT
+    return Path(__file__).resolve().parent.parent / "models" / name
 
 
-def resolve_model(spec: str, kind: str) -> ClassifierModel | None:
+def resolve_model(spec: str, kind: str, stains: Any = None) -> ClassifierModel | None:
     """The model a config names: ``"default"`` (shipped), ``"none"`` (None) or a file path.
 
-    Loaded once per process and file version (path, size, mtime), so tile workers read it once.
+    ``stains`` chooses among the shipped defaults (see :func:`default_model_path`). Loaded once
+    per process and file version (path, size, mtime), so tile workers read it once.
     """
     text = str(spec).strip()
     if text.lower() == "none":
         return None
-    path = default_model_path(kind) if text.lower() == "default" else Path(text).expanduser()
+    path = default_model_path(kind, stains) if text.lower() == "default" else Path(text).expanduser()
     try:
         st = path.stat()
     except OSError as exc:

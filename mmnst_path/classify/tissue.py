@@ -26,7 +26,8 @@ from .tissue_features import (
     tissue_feature_specs,
 )
 
-__all__ = ["TissueMap", "classify_tissue", "tissue_factors", "tissue_feature_settings", "tissue_halo_um"]
+__all__ = ["TissueMap", "classify_tissue", "region_mask", "smoothed_labels", "tissue_factors", "tissue_feature_settings",
+           "tissue_halo_um"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,3 +136,34 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
     proba = model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*shape, -1)
     labels = np.argmax(proba, axis=-1).astype(np.int8)
     return TissueMap(labels, proba, fine_mpp * k * j, big, model.class_names, model.model_id)
+
+
+def smoothed_labels(tmap: TissueMap, *, smooth_um: float) -> np.ndarray:
+    """(m, n) int8: most probable class after a Gaussian of ``smooth_um / 2`` µm on the class probabilities.
+
+    The filter reaches ``2 * smooth_um`` (4 sigma): add that to :func:`tissue_halo_um` for a
+    result that does not depend on the tile's borders.
+    """
+    from scipy import ndimage as ndi
+
+    proba = tmap.proba
+    if smooth_um > 0:
+        proba = ndi.gaussian_filter(proba, (smooth_um / (2.0 * tmap.mpp),) * 2 + (0,), mode="nearest", truncate=4.0)
+    return np.argmax(proba, axis=-1).astype(np.int8)
+
+
+def region_mask(labels: np.ndarray, classes: tuple[str, ...], names: tuple[str, ...], *, shape: tuple[int, int],
+                factor: int, origin: tuple[int, int] | None = None) -> np.ndarray:
+    """(M, N) bool on the tile's pixels: where the (grid-aligned) class ``labels`` are one of ``names``.
+
+    ``labels`` come from :func:`classify_tissue` (or :func:`smoothed_labels`) of the same tile
+    with the same ``origin``; tile pixel (i, j) takes block ``((i + off_r) // factor, (j + off_c) // factor)``
+    with ``off = origin mod factor``. A name the model lacks selects nothing.
+    """
+    codes = [classes.index(n) for n in names if n in classes]
+    if not codes or labels.size == 0:
+        return np.zeros(shape, bool)
+    off_r, off_c = (int(v) % factor for v in origin) if origin is not None else (0, 0)
+    ri = np.minimum((np.arange(shape[0]) + off_r) // factor, labels.shape[0] - 1)
+    ci = np.minimum((np.arange(shape[1]) + off_c) // factor, labels.shape[1] - 1)
+    return np.isin(labels, codes)[np.ix_(ri, ci)]

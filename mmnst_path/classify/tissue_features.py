@@ -79,8 +79,12 @@ class TissueFeatureSettings:
     nucleus_um: float = 3.0
     white_od: float = 0.15
     eps_od: float = 0.05
+    chromogen_as_hematoxylin: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.chromogen_as_hematoxylin, bool):
+            msg = f"TissueFeatureSettings.chromogen_as_hematoxylin must be true or false, got {self.chromogen_as_hematoxylin!r}"
+            raise ConfigError(msg)
         scalars = [self.grid_um, self.predict_um, self.output_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
                    self.fibre_um, self.nucleus_um, self.white_od, self.eps_od]
         scales = [*self.sigmas_um, *self.texture_um]
@@ -112,6 +116,9 @@ class TissueFeatureSettings:
             raise ConfigError(msg)
         kw: dict[str, Any] = {}
         for key, value in mapping.items():
+            if key == "chromogen_as_hematoxylin":
+                kw[key] = value
+                continue
             is_seq = key in ("sigmas_um", "texture_um")
             if is_seq != isinstance(value, list | tuple):
                 msg = f"tissue feature setting {key!r}: expected {'a list' if is_seq else 'a number'}, got {value!r}"
@@ -218,6 +225,11 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     (``micro_um``); there the structure-tensor products of E and H (Gaussian derivatives at
     ``micro_um``, per µm) and the squares of H and E are formed; then everything is averaged
     over the fine blocks.
+
+    With ``settings.chromogen_as_hematoxylin`` and a matrix without eosin (IHC), the features
+    are blind to positivity: the chromogen is re-rendered as hematoxylin (OD + C (v_H - v_C),
+    linear, so on the micro-grid means), "H" is hematoxylin + chromogen (every nucleus) and the
+    second plane ("E") is the mean OD of the re-rendered image (cytoplasm, fibres, nuclei).
     """
     from ..stain import load_stains, od_from_rgb
 
@@ -232,6 +244,12 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     white_m = block_mean(white, fm)
     conc = (od_m.reshape(-1, 3) @ np.asarray(matrix.inverse, np.float32)[:, cols]).reshape(*od_m.shape[:2], 2)
     h, e = conc[..., 0], conc[..., 1]
+    if settings.chromogen_as_hematoxylin and "eosin" not in matrix.names:
+        vec = np.asarray(matrix.vectors, np.float32)
+        od_m = od_m + e[..., None] * (vec[cols[0]] - vec[cols[1]])
+        h = h + e
+        e = od_m.mean(axis=-1)
+        conc = np.stack([h, e], axis=-1)
     micro_mpp = fm * mpp
     d = settings.micro_um / micro_mpp
     chans = [od_m, conc, white_m[..., None], (h * h)[..., None], (e * e)[..., None]]

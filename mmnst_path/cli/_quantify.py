@@ -60,7 +60,11 @@ def register(subparsers: Any) -> None:
                    help="nucleus model deciding which nuclei the Ki67 index counts (default: the shipped model; "
                         "'none' counts every detected nucleus; a file from 'mmnst-path train cells')")
     p.add_argument("--tissue-model", metavar="default|none|FILE.mmnst",
-                   help="tissue model for necrosis / tissue classes (default: the shipped H&E model; 'none' = rules)")
+                   help="tissue model for necrosis, tissue classes and the Ki67 tumour region (default: the shipped "
+                        "model of the stains, H&E or IHC; 'none' = necrosis rules, no tissue classes)")
+    p.add_argument("--count-in", choices=("all", "tumour"),
+                   help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
+                        "(default: [ki67] count_in of --config, else all)")
     p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px), for every input")
     p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
@@ -216,6 +220,11 @@ def _config(args: argparse.Namespace) -> Any:
     if getattr(args, "tissue_model", None):
         value = _model_flag("--tissue-model", args.tissue_model, "tissue")
         config = config.replace(necrosis={**config.necrosis.to_mapping(), "tissue_model": value})
+    if getattr(args, "count_in", None):
+        try:
+            config = config.replace(ki67={**config.ki67.to_mapping(), "count_in": args.count_in})
+        except (MmnstPathError, ValueError) as exc:
+            raise ConfigError(f"--count-in {args.count_in}: {' '.join(str(exc).split())}") from exc
     for key, value in changes.items():  # one flag at a time, so that an error names its flag
         try:
             config = config.replace(**{key: value})

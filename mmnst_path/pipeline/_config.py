@@ -152,6 +152,13 @@ class AnalysisConfig:
             if not isinstance(getattr(self, name), cls):
                 msg = f"config key {name!r} must be a {cls.__name__}, got {type(getattr(self, name)).__name__}"
                 raise ConfigError(msg)
+        spec = getattr(self.ki67, "tissue_model", "auto")
+        if spec is None or str(spec).strip().lower() == "auto":
+            spec = self.necrosis.tissue_model
+        if self.ki67.count_in == "tumour" and str(spec).strip().lower() == "none":
+            msg = ("config key 'ki67.count_in' is 'tumour', which needs a tissue model, but the tissue model is "
+                   "'none' (set [necrosis] tissue_model to 'default' or a model file)")
+            raise ConfigError(msg)
 
     # --------------------------------------------------------------------------------------------
     @classmethod

@@ -10,10 +10,14 @@ from typing import Any
 import numpy as np
 
 from ..aggregate import CELL_CLASSES, CELL_TYPES, CellTable
+from ..errors import ConfigError
 from ..geometry import Box
 from ._config import AnalysisConfig
 
-__all__ = ["TileJob", "TileOutput", "analyze_tile"]
+__all__ = ["TileJob", "TileOutput", "analyze_tile", "tumour_region"]
+
+#: Gaussian (sigma = half of it) on the tissue-class probabilities before the tumour region is taken, µm.
+REGION_SMOOTH_UM = 8.0
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,62 @@ def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
         halo = max(halo, 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um())
     if "necrosis" in measures and hasattr(config.necrosis, "halo_um"):
         halo = max(halo, float(config.necrosis.halo_um()))
+    if "ki67" in measures and config.ki67.count_in == "tumour":  # the tissue classes around every nucleus
+        from ..classify.tissue import tissue_halo_um
+
+        stains = None if config.stains.strip().lower() == "auto" else config.stain_matrix()
+        model = ki67_tissue_model(config, stains)
+        if model is not None:
+            halo = max(halo, tissue_halo_um(model) + 2.0 * REGION_SMOOTH_UM)
     return halo
+
+
+def ki67_tissue_model(config: AnalysisConfig, stains: Any) -> Any:
+    """The tissue model that draws the tumour region of ``[ki67] count_in = "tumour"``.
+
+    ``[ki67] tissue_model`` when the config has one (other than ``"auto"``), else ``[necrosis]
+    tissue_model``; ``"default"`` picks the shipped model of the stains (H&E, or the IHC model for
+    hematoxylin-DAB / AEC / Fast Red). None when it names ``"none"``.
+    """
+    from ..classify import resolve_model
+
+    spec = getattr(config.ki67, "tissue_model", "auto")
+    if spec is None or str(spec).strip().lower() == "auto":
+        spec = config.necrosis.tissue_model
+    return resolve_model(spec, "tissue", stains=stains)
+
+
+def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
+                  origin: tuple[int, int] | None = None) -> tuple[np.ndarray, Any, np.ndarray]:
+    """Tumour region of a tile: ((M, N) bool, the :class:`~mmnst_path.classify.TissueMap`, its smoothed labels).
+
+    Tissue classes of ``model`` on its output grid aligned to the slide's analysis grid
+    (``origin``), probabilities smoothed (:data:`REGION_SMOOTH_UM`), pixels whose block is
+    ``tumour``. Tile-invariant when the tile carries :func:`_halo_um` of context.
+    """
+    from ..classify.tissue import classify_tissue, region_mask, smoothed_labels
+
+    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin)
+    labels = smoothed_labels(tmap, smooth_um=REGION_SMOOTH_UM)
+    mask = region_mask(labels, tmap.classes, ("tumour",), shape=rgb.shape[:2], factor=tmap.factor, origin=origin)
+    return mask, tmap, labels
+
+
+def _outside_excluded(cells: Any, region: np.ndarray) -> Any:
+    """Ki67 cells whose centroid lies outside ``region`` (M, N bool) turned ``excluded`` (no intensity bin)."""
+    from dataclasses import replace
+
+    if not len(cells):
+        return cells
+    r = np.clip(np.rint(cells.row).astype(np.intp), 0, region.shape[0] - 1)
+    c = np.clip(np.rint(cells.col).astype(np.intp), 0, region.shape[1] - 1)
+    cls = np.asarray(cells.cls).copy()
+    out = ~region[r, c] & np.isin(cls, ("positive", "negative", "pigment"))
+    if not out.any():
+        return cells
+    cls[out] = "excluded"
+    bins = np.where(cls == "positive", cells.intensity_bin, 0).astype(np.int8)
+    return replace(cells, cls=cls, intensity_bin=bins)
 
 
 def _owned_mask(tile: Any, roi: tuple[np.ndarray, ...] | None) -> np.ndarray:
@@ -172,6 +231,15 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
             rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=exclusion
         )
         c = region.cells
+        if cfg.ki67.count_in == "tumour":  # nuclei outside the tumour region leave the index (excluded)
+            model = ki67_tissue_model(cfg, job.matrix)
+            if model is None:
+                msg = ("[ki67] count_in = 'tumour' needs a tissue model, but the tissue model is 'none' "
+                       "([ki67] / [necrosis] tissue_model)")
+                raise ConfigError(msg)
+            tumour, _, _ = tumour_region(rgb, mpp=mpp, model=model, stains=job.matrix, origin=origin)
+            c = _outside_excluded(c, tumour)
+            row["tumour_region_um2"] = float((tumour & owned).sum()) * px_um2
         r_l0, c_l0 = tile.level0_from_analysis(c.row, c.col)
         keep = np.asarray(tile.owns(r_l0, c_l0), dtype=bool).reshape(-1)
         if job.roi is not None and keep.any():
@@ -179,7 +247,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
 
             pts = np.column_stack([r_l0, c_l0])
             keep &= np.any([points_in_poly(pts, poly) for poly in job.roi], axis=0)
-        counts["ki67"] = region.cells.select(keep).counts()
+        counts["ki67"] = c.select(keep).counts()
         cells = _ki67_cells(c, tile, keep)
         row.update(ki67_positive=counts["ki67"].positive, ki67_negative=counts["ki67"].negative,
                    ki67_pigment=counts["ki67"].pigment, ki67_excluded=counts["ki67"].excluded)

@@ -1,0 +1,217 @@
+"""Generated tiles with tissue-class truth, for training and checking the tissue (pixel) classifiers.
+
+Rendered like :mod:`mmnst_path.synthetic` (Beer–Lambert from stain concentration maps, stain
+vectors rotated a few degrees from the presets, optical blur, sensor noise, scanner white
+balance, JPEG), with every appearance parameter drawn at random per tile so that a classifier
+trained on them learns the architecture (nuclear density, size and shape, fibres) rather than one
+colour. The truth is the class map the concentrations were painted from.
+
+Public API
+----------
+``ihc_tissue_tile(seed, *, size=384, mpp=0.5, chromogen="dab")``
+    Hematoxylin + chromogen (DAB, AEC or Fast Red) IHC with nuclear positivity: tumour nests
+    (dense, large, round nuclei, a random share of them positive, faint cytoplasm) in stroma
+    (pale fibres, sparse spindle nuclei, scattered lymphocytes), with glass. ``masks``:
+    ``tissue``, ``tumour``, ``stroma``; ``truth``: ``tumour_fraction_pct`` (of tissue),
+    ``positive_fraction``; ``stains``: the preset to analyse it with.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage as ndi
+
+__all__ = ["CHROMOGEN_STAINS", "TissueTile", "ihc_tissue_tile"]
+
+_H = (0.650, 0.704, 0.286)
+#: chromogen -> (reference OD vector, stain preset to analyse the tile with)
+CHROMOGEN_STAINS = {
+    "dab": ((0.268, 0.570, 0.776), "H-DAB"),
+    "aec": ((0.2743, 0.6796, 0.6803), "H-AEC"),
+    "fast_red": ((0.2141, 0.8517, 0.4783), "H-FastRed"),
+}
+
+
+@dataclass(frozen=True)
+class TissueTile:
+    """A generated tile: ``rgb`` (M, N, 3) uint8 at ``mpp`` µm/px, the stain preset, truth numbers and masks."""
+
+    rgb: np.ndarray
+    mpp: float
+    stains: str
+    truth: dict = field(default_factory=dict)
+    masks: dict = field(default_factory=dict)
+
+
+def _rotated(vector: tuple[float, ...], degrees: float, rng: np.random.Generator) -> np.ndarray:
+    v = np.asarray(vector, np.float64)
+    v = v / np.linalg.norm(v)
+    d = rng.normal(size=3)
+    d -= d.dot(v) * v
+    d /= np.linalg.norm(d)
+    out = np.abs(math.cos(math.radians(degrees)) * v + math.sin(math.radians(degrees)) * d)
+    return out / np.linalg.norm(out)
+
+
+def _smooth_noise(shape: tuple[int, int], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
+    f = ndi.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma_px, mode="wrap")
+    return (f - f.mean()) / (f.std() + 1e-9)
+
+
+def _fibres(shape: tuple[int, int], mpp: float, rng: np.random.Generator) -> np.ndarray:
+    """Oriented fibre texture in [0, 1]: noise stretched along a slowly turning direction."""
+    n = rng.normal(size=shape).astype(np.float32)
+    ang = rng.uniform(0, np.pi)
+    long_px, short_px = rng.uniform(6, 15) / mpp, rng.uniform(0.5, 1.2) / mpp
+    # anisotropic smoothing along a rotated axis: rotate, filter along rows / cols, rotate back
+    rot = ndi.rotate(n, math.degrees(ang), reshape=True, order=1, mode="wrap")
+    rot = ndi.gaussian_filter(rot, (short_px, long_px))
+    back = ndi.rotate(rot, -math.degrees(ang), reshape=False, order=1)
+    r0 = (back.shape[0] - shape[0]) // 2
+    c0 = (back.shape[1] - shape[1]) // 2
+    out = back[r0 : r0 + shape[0], c0 : c0 + shape[1]]
+    out = (out - out.mean()) / (out.std() + 1e-9)
+    return np.clip(0.5 + 0.35 * out, 0, 1).astype(np.float32)
+
+
+def _place(region: np.ndarray, spacing_px: float, fill: float, rng: np.random.Generator) -> np.ndarray:
+    """(n, 2) centres inside ``region``, at least ``spacing_px`` apart (dart throwing), about ``fill`` of the
+    densest packing."""
+    rr, cc = np.nonzero(region)
+    if rr.size == 0:
+        return np.zeros((0, 2))
+    target = int(fill * rr.size / (0.9 * spacing_px * spacing_px))
+    cell = max(1.0, spacing_px / math.sqrt(2))
+    grid: dict[tuple[int, int], tuple[float, float]] = {}
+    out: list[tuple[float, float]] = []
+    for i in rng.permutation(rr.size)[: max(target * 8, 1)]:
+        if len(out) >= target:
+            break
+        r, c = rr[i] + rng.uniform(-0.5, 0.5), cc[i] + rng.uniform(-0.5, 0.5)
+        gr, gc = int(r // cell), int(c // cell)
+        ok = True
+        for dr in (-2, -1, 0, 1, 2):
+            for dc in (-2, -1, 0, 1, 2):
+                q = grid.get((gr + dr, gc + dc))
+                if q is not None and (q[0] - r) ** 2 + (q[1] - c) ** 2 < spacing_px * spacing_px:
+                    ok = False
+                    break
+            if not ok:
+                break
+        if ok:
+            grid[(gr, gc)] = (r, c)
+            out.append((r, c))
+    return np.asarray(out, np.float64).reshape(-1, 2)
+
+
+def _ellipse(plane: np.ndarray, r: float, c: float, a_px: float, b_px: float, ang: float, dens: float,
+             rng: np.random.Generator) -> np.ndarray | None:
+    """Paint a textured ellipse (semi-axes ``a_px`` along ``ang``, ``b_px`` across) with max(); its mask."""
+    half = int(max(a_px, b_px)) + 2
+    r0, c0 = int(r) - half, int(c) - half
+    yy, xx = np.mgrid[r0 : r0 + 2 * half + 1, c0 : c0 + 2 * half + 1].astype(np.float32)
+    u = (yy - r) * math.cos(ang) + (xx - c) * math.sin(ang)
+    v = -(yy - r) * math.sin(ang) + (xx - c) * math.cos(ang)
+    d = np.sqrt((u / a_px) ** 2 + (v / b_px) ** 2)
+    inside = np.clip((1 - d) * min(a_px, b_px) + 0.5, 0, 1)
+    tex = np.clip(1 + 0.25 * rng.normal(size=d.shape), 0.4, 1.7)
+    patch = (dens * inside * tex).astype(np.float32)
+    sr0, sc0 = max(0, -r0), max(0, -c0)
+    sr1, sc1 = min(patch.shape[0], plane.shape[0] - r0), min(patch.shape[1], plane.shape[1] - c0)
+    if sr1 <= sr0 or sc1 <= sc0:
+        return None
+    view = plane[r0 + sr0 : r0 + sr1, c0 + sc0 : c0 + sc1]
+    np.maximum(view, patch[sr0:sr1, sc0:sc1], out=view)
+    return inside[sr0:sr1, sc0:sc1] > 0.5
+
+
+def ihc_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, chromogen: str = "dab") -> TissueTile:
+    """An IHC tile of tumour nests in stroma with glass; every appearance parameter drawn from ``seed``.
+
+    Parameters
+    ----------
+    seed : int
+    size : int
+        Side in pixels.
+    mpp : float
+        µm per pixel (0.25-1).
+    chromogen : {"dab", "aec", "fast_red"}
+
+    Returns
+    -------
+    TissueTile
+        ``masks["tumour"]`` / ``["stroma"]`` / ``["tissue"]`` (bool, the painted regions).
+    """
+    if chromogen not in CHROMOGEN_STAINS:
+        msg = f"chromogen must be one of {sorted(CHROMOGEN_STAINS)}, got {chromogen!r}"
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    shape = (size, size)
+    h = np.zeros(shape, np.float32)
+    chrom = np.zeros(shape, np.float32)
+    # layout: glass holes, tumour nests (blobs of 40-150 µm), the rest stroma
+    tissue = _smooth_noise(shape, rng.uniform(25, 60) / mpp, rng) > rng.uniform(-1.6, -0.3)
+    nest_field = _smooth_noise(shape, rng.uniform(15, 45) / mpp, rng)
+    tumour = tissue & (nest_field > np.quantile(nest_field, rng.uniform(0.3, 0.8)))
+    tumour = ndi.binary_opening(tumour, iterations=max(1, round(3 / mpp)))
+    stroma = tissue & ~tumour
+    # stroma: pale fibres (counterstain, faint chromogen background), sparse spindle nuclei
+    fib = _fibres(shape, mpp, rng)
+    h += stroma * fib * rng.uniform(0.02, 0.12) + stroma * rng.uniform(0.01, 0.04)
+    chrom += stroma * fib * rng.uniform(0.0, 0.15)
+    # tumour: faint cytoplasm (counterstain + chromogen background), dense large nuclei
+    cyto = np.clip(1 + 0.3 * _smooth_noise(shape, 1.5 / mpp, rng), 0.3, 2)
+    h += tumour * cyto * rng.uniform(0.03, 0.12)
+    chrom += tumour * cyto * rng.uniform(0.0, 0.1)
+    # positivity is drawn for the whole tile and, in half of the tiles, applies to the stromal and
+    # inflammatory cells too: a classifier must not learn "positive = tumour"
+    pos_frac = float(rng.choice([rng.uniform(0.0, 0.15), rng.uniform(0.15, 0.8)]))
+    stroma_pos = pos_frac if rng.random() < 0.5 else rng.uniform(0.0, 0.1)
+    r_lo, r_hi = rng.uniform(2.5, 4.0), rng.uniform(4.2, 6.5)
+    centres = _place(tumour, (r_lo + r_hi) / mpp * rng.uniform(0.9, 1.3), rng.uniform(0.5, 1.0), rng)
+    h_nuc = rng.uniform(0.15, 0.6)
+    n_pos = 0
+    for r, c in centres:
+        a = rng.uniform(r_lo, r_hi) / mpp
+        b = a * rng.uniform(0.7, 1.0)
+        if rng.random() < pos_frac:
+            n_pos += 1
+            _ellipse(chrom, r, c, a, b, rng.uniform(0, np.pi), rng.uniform(0.3, 1.0), rng)
+            _ellipse(h, r, c, a, b, 0.0, h_nuc * 0.3, rng)
+        else:
+            _ellipse(h, r, c, a, b, rng.uniform(0, np.pi), h_nuc * rng.uniform(0.7, 1.3), rng)
+    # stroma nuclei: spindle fibroblasts and scattered round lymphocytes
+    spindles = _place(stroma, rng.uniform(12, 25) / mpp, rng.uniform(0.3, 0.9), rng)
+    for r, c in spindles:
+        a, b = rng.uniform(3.5, 7.0) / mpp, rng.uniform(1.0, 1.8) / mpp
+        plane = chrom if rng.random() < stroma_pos else h
+        _ellipse(plane, r, c, a, b, rng.uniform(0, np.pi), rng.uniform(0.3, 0.8), rng)
+    lymphs = _place(stroma, rng.uniform(10, 30) / mpp, rng.uniform(0.1, 0.6), rng)
+    for r, c in lymphs:
+        rad = rng.uniform(2.2, 3.2) / mpp
+        plane = chrom if rng.random() < stroma_pos else h
+        _ellipse(plane, r, c, rad, rad * rng.uniform(0.85, 1.0), 0.0, rng.uniform(0.5, 0.9), rng)
+    # render: rotated vectors, white balance, blur, noise, JPEG
+    chrom_ref, stains = CHROMOGEN_STAINS[chromogen]
+    vh, vc = _rotated(_H, rng.uniform(0, 8), rng), _rotated(chrom_ref, rng.uniform(0, 8), rng)
+    od = h[..., None] * vh.astype(np.float32) + chrom[..., None] * vc.astype(np.float32)
+    od *= rng.uniform(0.7, 1.3)
+    blur = rng.uniform(0.3, 1.0) / mpp
+    od = ndi.gaussian_filter(od, (blur, blur, 0))
+    white = rng.uniform(225, 250) * rng.uniform(0.93, 1.0, size=3)
+    rgb = white * np.power(10.0, -od) + rng.normal(0, rng.uniform(0.5, 4), od.shape)
+    rgb8 = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    if rng.random() < 0.7:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(rgb8).save(buf, format="JPEG", quality=int(rng.integers(50, 96)))
+        rgb8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    n_tis = max(int(tissue.sum()), 1)
+    truth = {"tumour_fraction_pct": 100.0 * float(tumour.sum()) / n_tis,
+             "positive_fraction": n_pos / max(len(centres), 1), "tumour_nuclei": len(centres)}
+    return TissueTile(rgb8, float(mpp), stains, truth, {"tissue": tissue, "tumour": tumour, "stroma": stroma})
