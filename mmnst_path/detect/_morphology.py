@@ -269,9 +269,11 @@ def _smoothed_at(images: tuple[np.ndarray, ...], sigma_px: float, where: np.ndar
     pixels only ((k,) arrays in ``where`` order; k = ``where.sum()``).
 
     Filters the bounding box of ``where`` grown by the kernel radius (clipped to the image) or,
-    when ``where`` is sparse, that of each of its 8-connected groups: every value read is the
-    one the full-image filter gives (the window reaches the image border or lies a whole kernel
-    radius beyond the pixel), so the result is bit-identical and cheaper.
+    when ``where`` is sparse, that of each group of its pixels whose grown boxes touch (the
+    8-connected components of ``where`` dilated by the radius, so overlapping windows are
+    filtered once, together): every value read is the one the full-image filter gives (the
+    window reaches the image border or lies a whole kernel radius beyond the pixel), so the
+    result is bit-identical and cheaper.
     """
     rad = int(4.0 * float(sigma_px) + 0.5)
     m, n = where.shape
@@ -286,14 +288,17 @@ def _smoothed_at(images: tuple[np.ndarray, ...], sigma_px: float, where: np.ndar
     whole_area = (whole[0].stop - whole[0].start) * (whole[1].stop - whole[1].start)
     k = int(np.count_nonzero(where))
     if k < whole_area // 16:  # sparse: maybe cheaper group by group
-        groups, _ = ndi.label(where, structure=np.ones((3, 3), dtype=bool))
-        wins = [grown(*sl) for sl in ndi.find_objects(groups)]
+        # groups whose grown windows touch are one group (one window, no pixel filtered twice):
+        # label ``where`` dilated by the kernel radius; a group's box is then its window
+        reach = _square_extreme(where.view(np.uint8), 2 * rad + 1, op="max") if rad else where.view(np.uint8)
+        groups, _ = ndi.label(reach, structure=np.ones((3, 3), dtype=bool))
+        wins = list(ndi.find_objects(groups))
         if sum((a.stop - a.start) * (b.stop - b.start) for a, b in wins) < whole_area // 2:
             index = np.zeros(where.shape, dtype=np.intp)
             index[where] = np.arange(k)
             outs = [np.empty(k, dtype=im.dtype) for im in images]
             for gid, win in enumerate(wins, start=1):
-                sel = groups[win] == gid
+                sel = (groups[win] == gid) & where[win]
                 at = index[win][sel]
                 for out, im in zip(outs, images, strict=True):
                     out[at] = _gaussian(im[win], sigma_px)[sel]
