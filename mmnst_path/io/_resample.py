@@ -94,39 +94,110 @@ def resize_area_axis(arr: np.ndarray, n_out: int, axis: int) -> np.ndarray:
     if n_out < 1 or length < 1:
         msg = f"cannot resample an axis of length {length} to {n_out} samples"
         raise ValueError(msg)
-    moved = np.moveaxis(np.asarray(arr), axis, 0)
-    if length == n_out:
-        return np.moveaxis(moved.astype(np.float32), 0, axis)
+    return _axis_outputs(np.asarray(arr), n_out, axis, 0, n_out, 0)
+
+
+def _taps(length: int, n_out: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(index, float32 weight) of every output; weight None for an integer factor (block mean)."""
     factor = length / n_out
     if factor == int(factor):
-        return np.moveaxis(_block_mean(moved, n_out, int(factor)), 0, axis)
+        return np.arange(n_out * int(factor), dtype=np.intp).reshape(n_out, int(factor)), None
     index, weight = area_weights(length, n_out)
-    w32 = weight.astype(np.float32).reshape(n_out, -1, *([1] * (moved.ndim - 1)))
-    out = np.empty((n_out, *moved.shape[1:]), dtype=np.float32)
+    return index, weight.astype(np.float32)
+
+
+def _axis_outputs(arr: np.ndarray, n_out: int, axis: int, lo: int, hi: int, offset: int,
+                  length: int | None = None) -> np.ndarray:
+    """Outputs ``lo .. hi - 1`` of :func:`resize_area_axis` along ``axis``, float32.
+
+    ``arr`` holds input samples ``offset .. offset + arr.shape[axis] - 1`` of an axis of
+    ``length`` samples (default: ``arr``'s own), at least those the outputs read: every output
+    is computed by the same operations as in the whole-axis call (bit-identical).
+    """
+    length = arr.shape[axis] if length is None else length
+    moved = np.moveaxis(arr, axis, 0)
+    if length == n_out:
+        return np.moveaxis(moved[lo - offset : hi - offset].astype(np.float32), 0, axis)
+    index, w32 = _taps(length, n_out)
+    index = index[lo:hi] - offset
+    if w32 is None:
+        k = index.shape[1]
+        block = moved[index[0, 0] : index[-1, -1] + 1]
+        return np.moveaxis(_block_mean(block, hi - lo, k), 0, axis)
+    w = w32[lo:hi].reshape(hi - lo, -1, *([1] * (moved.ndim - 1)))
+    out = np.empty((hi - lo, *moved.shape[1:]), dtype=np.float32)
     tmp = np.empty_like(out)
     for k in range(index.shape[1]):
-        np.multiply(moved[index[:, k]], w32[:, k], out=out if k == 0 else tmp)
+        np.multiply(moved[index[:, k]], w[:, k], out=out if k == 0 else tmp)
         if k:
             out += tmp
     return np.moveaxis(out, 0, axis)
+
+
+def _touching(length: int, n_out: int, first: int, last: int) -> tuple[int, int, int, int]:
+    """Outputs ``[o0, o1)`` whose taps (weight > 0) reach input samples ``first .. last``, and the
+    input samples ``[i0, i1)`` those outputs read."""
+    if length == n_out:
+        return first, last + 1, first, last + 1
+    index, w32 = _taps(length, n_out)
+    live = np.ones(index.shape, bool) if w32 is None else w32 > 0
+    hit = ((index >= first) & (index <= last) & live).any(axis=1)
+    o = np.flatnonzero(hit)
+    o0, o1 = int(o[0]), int(o[-1]) + 1
+    return o0, o1, int(index[o0:o1].min()), int(index[o0:o1].max()) + 1
+
+
+def _white_margins(img: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(first row, last row, first col, last col) holding a non-white (not 255) pixel of a uint8
+    image whose border has white; None when a border row or column is not all white (no margin
+    to skip) or the image is all white (returned as (-1, -1, -1, -1))."""
+    if not ((img[0] == 255).all() or (img[-1] == 255).all() or (img[:, 0] == 255).all()
+            or (img[:, -1] == 255).all()):
+        return None
+    # min-reductions (vectorised, no full-size temporary): a row / column is white iff its min is 255
+    rows = np.flatnonzero(img.reshape(img.shape[0], -1).min(axis=1) < 255)
+    if rows.size == 0:
+        return (-1, -1, -1, -1)
+    col_min = img[rows[0] : rows[-1] + 1].min(axis=0)
+    if col_min.ndim == 2:
+        col_min = col_min.min(axis=1)
+    cols = np.flatnonzero(col_min < 255)
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
 
 
 def resize_area(img: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
     """Resize an (M, N, C) or (M, N) image to ``out_shape`` (rows, cols) by area averaging.
 
     The dtype is preserved (uint8 is rounded to nearest); integer factors are exact block means.
+    A uint8 image's white (255) margins (a slide read past its edge) are not computed: the
+    output pixels that read only white are 255, which is what area averaging gives them after
+    rounding (the float32 sum of the taps is within 1e-3 of 255), and every other output pixel
+    is computed by exactly the operations of the whole-image call, so the result is the same.
     """
     rows, cols = img.shape[:2]
     o_rows, o_cols = int(out_shape[0]), int(out_shape[1])
     if (rows, cols) == (o_rows, o_cols):
         return img
+    if min(rows, cols, o_rows, o_cols) < 1:
+        msg = f"cannot resample an image of {rows} x {cols} px to {o_rows} x {o_cols} px"
+        raise ValueError(msg)
+    region = _white_margins(img) if img.dtype == np.uint8 else None
+    if region is not None and region[0] < 0:  # all white
+        return np.full((o_rows, o_cols, *img.shape[2:]), 255, dtype=np.uint8)
+    if region is None:
+        region = (0, rows - 1, 0, cols - 1)
+    r0, r1, ir0, ir1 = _touching(rows, o_rows, region[0], region[1])
+    c0, c1, ic0, ic1 = _touching(cols, o_cols, region[2], region[3])
+    sub = img[ir0:ir1, ic0:ic1]
     # reduce the longer-shrinking axis first to keep the intermediate small
-    if rows / max(o_rows, 1) >= cols / max(o_cols, 1):
-        out = resize_area_axis(resize_area_axis(img, o_rows, 0), o_cols, 1)
+    if rows / o_rows >= cols / o_cols:
+        out = _axis_outputs(_axis_outputs(sub, o_rows, 0, r0, r1, ir0, rows), o_cols, 1, c0, c1, ic0, cols)
     else:
-        out = resize_area_axis(resize_area_axis(img, o_cols, 1), o_rows, 0)
+        out = _axis_outputs(_axis_outputs(sub, o_cols, 1, c0, c1, ic0, cols), o_rows, 0, r0, r1, ir0, rows)
     if img.dtype == np.uint8:
         out += np.float32(0.5)
         np.clip(out, 0, 255, out=out)
-        return out.astype(np.uint8)
-    return out.astype(img.dtype)
+        full = np.full((o_rows, o_cols, *img.shape[2:]), 255, dtype=np.uint8)
+        full[r0:r1, c0:c1] = out
+        return full
+    return out.astype(img.dtype)  # (margins are skipped for uint8 only: this is the whole image)

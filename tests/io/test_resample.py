@@ -133,3 +133,37 @@ def test_area_weights_rows_sum_to_one_and_cover_the_input():
 def test_bad_lengths_are_refused():
     with pytest.raises(ValueError, match="length 3 to 0"):
         resize_area_axis(np.zeros(3), 0, 0)
+
+
+def _whole_image_resize(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """resize_area without the white-margin skip: both axes over the whole image, then rounding."""
+    rows, cols = img.shape[:2]
+    if rows / shape[0] >= cols / shape[1]:
+        out = resize_area_axis(resize_area_axis(img, shape[0], 0), shape[1], 1)
+    else:
+        out = resize_area_axis(resize_area_axis(img, shape[1], 1), shape[0], 0)
+    return np.clip(out + np.float32(0.5), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("in_shape", "out_shape"), [((2133, 2133), (1058, 1058)), ((1400, 1400), (700, 700)), ((301, 170), (40, 23)),
+                                ((97, 64), (41, 27)), ((50, 40), (73, 61))],
+)
+@pytest.mark.parametrize("margins", [(271, 271, 271, 271), (0, 90, 13, 0), (5, 0, 0, 0), (0, 0, 0, 0)])
+def test_white_margins_are_skipped_with_the_same_result(in_shape, out_shape, margins):
+    rng = np.random.default_rng(sum(in_shape) + sum(margins))
+    img = np.full((*in_shape, 3), 255, dtype=np.uint8)
+    top, bottom, left, right = (min(m, s // 3) for m, s in zip(margins, in_shape * 2, strict=True))
+    img[top : in_shape[0] - bottom, left : in_shape[1] - right] = rng.integers(
+        0, 256, (in_shape[0] - bottom - top, in_shape[1] - right - left, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(resize_area(img, out_shape), _whole_image_resize(img, out_shape))
+    grey = img[..., 0]  # 2-D images too
+    np.testing.assert_array_equal(resize_area(grey, out_shape), _whole_image_resize(grey, out_shape))
+
+
+def test_all_white_image_resizes_to_white():
+    img = np.full((77, 91, 3), 255, dtype=np.uint8)
+    out = resize_area(img, (31, 40))
+    assert out.shape == (31, 40, 3)
+    assert (out == 255).all()
+    np.testing.assert_array_equal(out, _whole_image_resize(img, (31, 40)))
