@@ -199,12 +199,25 @@ def table(per_set: dict[str, dict[tuple[str, ...], float]]) -> str:
     return "\n".join(out)
 
 
+def clip_at_edge() -> None:
+    """Make the pipeline plan its tiles with ``clip_at_edge=True`` (in this process only)."""
+    import functools
+
+    import mmnst_path.tiling as tiling
+
+    tiling.plan_grid = functools.partial(tiling.plan_grid, clip_at_edge=True)  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiles", type=int, default=3, help="images per dataset (first N, sorted by name)")
     ap.add_argument("--repeat", type=int, default=3, help="timed passes over the images")
     ap.add_argument("--json", type=Path, help="also write the per-stage seconds to this JSON file")
+    ap.add_argument("--clip-at-edge", action="store_true",
+                    help="what-if: plan tiles with tiling.plan_grid(clip_at_edge=True) (no white margins)")
     args = ap.parse_args(argv)
+    if args.clip_at_edge:
+        clip_at_edge()
     datasets = {name: dataset_images(name, args.tiles) for name in ("bcdata", "shidc")}
     per_set, missing = run(datasets, args.repeat)
     print(f"{args.tiles} tiles per set x {args.repeat} passes, one thread; seconds per tile (mean)")

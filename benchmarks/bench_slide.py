@@ -3,6 +3,12 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_slide.py [--size 20480] [--naive-tiles 48] [--keep DIR]
+    .venv/bin/python benchmarks/bench_slide.py --real SLIDE[@MPP]... [--workers 1] [--tile-um 512]
+
+``--real``: instead, ``analyze_slide`` (Ki67 forced, H-DAB) on each real slide in a fresh,
+single-threaded process: tissue MPx (tissue-mask area at the analysis resolution) per second
+per worker, the halo overhead (analysis pixels read / pixels owned, 1 worker), tile CPU time
+and the per-slide fixed costs (tissue detection, planning, aggregation).
 
 1. Writes a generated slide (``--size``² px of tissue at 0.5 µm/px, JPEG-compressed tiled
    pyramidal TIFF with 512² tiles and levels /4, /16, /64; Beer–Lambert H-DAB rendering of
@@ -231,12 +237,48 @@ def run_ours(path: Path, workers: int, tile_um: float | None = None) -> tuple[fl
     return seconds, analysed_mpx, mem.peak, result
 
 
+def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None) -> dict:
+    """``analyze_slide`` (Ki67 forced, H-DAB) on a real slide: speed per MPx of tissue, halo
+    overhead (analysis pixels read / pixels owned) and the per-tile fixed cost."""
+    from mmnst_path.pipeline import AnalysisConfig, analyze_slide
+    from mmnst_path.tiling import executor
+
+    cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB")
+    if tile_um is not None:
+        cfg = cfg.replace(tile_um=tile_um)
+    read_px = [0, 0]  # analysis pixels read, tiles
+    plain_read = executor.read_tile
+
+    def counting_read(reader: object, tile: object) -> np.ndarray:
+        read_px[0] += tile.shape[0] * tile.shape[1]  # type: ignore[attr-defined]
+        read_px[1] += 1
+        return plain_read(reader, tile)  # type: ignore[arg-type]
+
+    executor.read_tile = counting_read  # counted in this process (1 worker runs in-process)
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        res = analyze_slide(path, cfg, mpp=mpp, workers=workers)
+        seconds = time.perf_counter() - t0
+    executor.read_tile = plain_read
+    cores = res.tiles.core
+    scale = (res.analysis_mpp / res.mpp) ** 2  # level-0 px per analysis px
+    owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
+    tissue_mpx = res.metrics["tissue_area_mm2"] * 1e6 / (res.analysis_mpp**2) / 1e6
+    return {"seconds": seconds, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
+            "read_over_owned": read_px[0] / owned if workers == 1 and owned else math.nan,
+            "tiles": int(cores.shape[0]), "timings": res.timings, "shape": list(res.shape),
+            "mpp": res.mpp, "analysis_mpp": res.analysis_mpp,
+            "index": res.metrics["ki67_index_pct"], "denominator": res.metrics["ki67_denominator"]}
+
+
 def _child(args: argparse.Namespace) -> None:
     """One measurement in this (fresh) process; prints one JSON line for the parent."""
     import json
 
     path = Path(args.slide)
-    if args.child == "naive":
+    if args.child == "real":
+        out = run_real(path, args.mpp, args.workers, args.tile_um)
+    elif args.child == "naive":
         n = math.ceil(args.size / TILE) * TILE
         s, mpx, rss = run_naive(path, (n, n), args.naive_tiles)
         out = {"seconds": s, "mpx": mpx, "rss": rss}
@@ -247,6 +289,37 @@ def _child(args: argparse.Namespace) -> None:
         out = {"seconds": s, "mpx": mpx, "rss": rss, "counts": counts.to_mapping(),
                "index": res.metrics["ki67_index_pct"], "denominator": res.metrics["ki67_denominator"]}  # type: ignore[attr-defined]
     print("RESULT " + json.dumps(out), flush=True)
+
+
+def _real_table(args: argparse.Namespace) -> None:
+    """--real: one fresh, single-threaded process per slide; one table."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[var] = "1"
+    print("| slide | level-0 µm/px | tiles | tissue MPx (0.5 µm/px) | read / owned px | s | tissue MPx/s/worker | "
+          "tile CPU s | tissue + plan + aggregate s | peak MiB | Ki67 % (n) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for spec in args.real:
+        path, _, mpp = spec.partition("@")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--slide", path, "--child", "real",
+               "--workers", str(args.workers)]
+        if mpp:
+            cmd += ["--mpp", mpp]
+        if args.tile_um is not None:
+            cmd += ["--tile-um", str(args.tile_um)]
+        proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+        r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][len("RESULT "):])
+        t = r["timings"]
+        fixed = t.get("tissue", 0.0) + t.get("plan", 0.0) + t.get("aggregate", 0.0)
+        print(f"| {Path(path).name} | {r['mpp']:.3f} | {r['tiles']} | {r['tissue_mpx']:.1f} | "
+              f"{r['read_over_owned']:.2f} | {r['seconds']:.1f} | {r['tissue_mpx'] / r['seconds'] / args.workers:.2f} | "
+              f"{t.get('tile_cpu', math.nan):.1f} | {fixed:.2f} | {r['rss'] / 2**20:.0f} | "
+              f"{r['index']:.1f} ({r['denominator']}) |", flush=True)
 
 
 def _measure(args: argparse.Namespace, path: Path, what: str) -> dict:
@@ -272,10 +345,17 @@ def main() -> None:
     parser.add_argument("--tile-um", type=float, help="tile core side in µm (default: AnalysisConfig's)")
     parser.add_argument("--keep", type=Path, help="write the slide here and keep it (default: temp dir)")
     parser.add_argument("--slide", help=argparse.SUPPRESS)  # internal: child measurement
-    parser.add_argument("--child", choices=("1", "2", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("1", "2", "naive", "real"), help=argparse.SUPPRESS)
+    parser.add_argument("--real", nargs="+", metavar="SLIDE[@MPP]",
+                        help="instead of the generated slide: real slides (level-0 µm/px after @ when the file has none)")
+    parser.add_argument("--workers", type=int, default=1, help="workers for --real (default 1)")
+    parser.add_argument("--mpp", type=float, help=argparse.SUPPRESS)  # internal: child of --real
     args = parser.parse_args()
     if args.child is not None:
         _child(args)
+        return
+    if args.real:
+        _real_table(args)
         return
 
     with tempfile.TemporaryDirectory() as tmp:
