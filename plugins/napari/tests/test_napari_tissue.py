@@ -190,7 +190,10 @@ def test_live_preview_follows_the_strokes_on_the_sample_tile(make_napari_viewer,
     assert load_model(path).card["training_data"][0]["image"] == "he_necrosis.tif"
 
     viewer.layers[CLASS_MAP].visible = False
-    viewer.reset_view()
+    viewer.reset_view()  # a view change re-predicts the view (no retraining) after the debounce
+    runs = widget.live_runs
+    qtbot.waitUntil(lambda: widget.live_runs > runs, timeout=10_000)
+    qtbot.waitUntil(lambda: not widget.live_worker.is_running, timeout=60_000)
     qtbot.wait(300)
     shot = tmp_path / "napari_train_tissue_live.png"
     viewer.window.screenshot(str(shot), canvas_only=False, flash=False)

@@ -19,6 +19,7 @@ import numpy as np
 from ._layers import LayerData, raster_transform
 
 __all__ = [
+    "CLASS_MAP_KEY",
     "NOT_TISSUE",
     "PIGMENT_WARN_PCT",
     "class_areas",
@@ -27,6 +28,7 @@ __all__ = [
     "class_map_layer",
     "class_table_text",
     "pigment_warning",
+    "tissue_class_layer",
 ]
 
 #: classes that are not tissue: left out of the "% of tissue" denominator
@@ -170,3 +172,48 @@ def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN
         return ""
     return (f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
             "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it")
+
+
+#: key of the tissue class map in :attr:`SlideResult.maps`
+CLASS_MAP_KEY = "tissue_classes"
+
+
+def tissue_class_layer(result: Any, *, mpp: float | None, name: str = "tissue classes") -> LayerData | None:
+    """Labels layer data of a result's tissue class map (None when the result has none).
+
+    The map is ``result.maps["tissue_classes"]``: a low-resolution grid of class indices (negative
+    or >= the number of classes = none) whose ``downsample`` level-0 pixels per side start at the
+    image's corner. Its class names and colours are the map's own (``classes`` / ``colours``
+    attributes) when it carries them, else those of the tissue model the run's config names.
+    """
+    m = getattr(result, "maps", {}).get(CLASS_MAP_KEY)
+    if m is None:
+        return None
+    classes = getattr(m, "classes", None)
+    colours = getattr(m, "colours", None)
+    if classes is None or colours is None:
+        from mmnst_path.classify import resolve_model
+
+        spec = (result.config.get("necrosis") or {}).get("tissue_model", "default")
+        model = resolve_model(str(spec), "tissue")
+        if model is None:
+            return None
+        classes = list(model.class_names)
+        colours = [tuple(c.colour) for c in model.classes]
+    labels = np.asarray(m.image)
+    labels = np.where((labels >= 0) & (labels < len(classes)), labels, -1).astype(np.int16)
+    data = class_map_layer(labels, classes=list(classes), colours=list(colours), downsample=float(m.downsample),
+                           mpp=mpp, name=name)  # fmt: skip
+    shape = tuple(int(v) for v in result.shape)
+    data[1]["metadata"]["mmnst_path"]["areas"] = class_areas(
+        labels, list(classes), block_um2=(float(m.downsample) * float(result.mpp)) ** 2,
+        weight=_edge_weight(labels.shape, float(m.downsample), shape),
+    )
+    return data
+
+
+def _edge_weight(grid: tuple[int, int], d: float, shape: tuple[int, ...]) -> np.ndarray:
+    """Share of every grid pixel inside an image of level-0 ``shape`` (edge pixels run past it)."""
+    rows = np.clip(shape[0] - np.arange(grid[0]) * d, 0, d) / d
+    cols = np.clip(shape[1] - np.arange(grid[1]) * d, 0, d) / d
+    return np.outer(rows, cols)

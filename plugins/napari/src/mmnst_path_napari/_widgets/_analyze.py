@@ -7,12 +7,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, TextEdit
+from magicgui.types import FileDialogMode
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, TextEdit
 
 from .._analysis import box_polygon, layers_from_result, panel_text, plan_analysis, run_analysis
+from .._classmap import class_legend_html, class_table_text, pigment_warning, tissue_class_layer
 from .._layers import legend_html
 from ._common import (
     Cancelled,
@@ -28,13 +31,17 @@ from ._common import (
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["AUTO", "REGIONS", "AnalyzeWidget", "run_in_thread"]
+__all__ = ["AUTO", "COUNT_IN", "MODEL_CHOICES", "REGIONS", "AnalyzeWidget", "run_in_thread"]
 
 REGIONS = ("current view", "selected shapes", "whole image")
 #: seconds without a finished tile after which the status says so
 STUCK_S = 30.0
 #: stains choice running the CLI's automatic detection
 AUTO = "auto (detect)"
+#: model choices: the shipped default, no model (rules), or a .mmnst file picked beside
+MODEL_CHOICES = ("default", "none", "file")
+#: where Ki67 nuclei are counted (``Ki67Params.count_in``)
+COUNT_IN = ("all", "tumour")
 
 
 def run_in_thread(
@@ -129,6 +136,12 @@ class AnalyzeWidget(Container):
         )
         self.mpp = FloatSpinBox(label="image µm/px", value=0.0, min=0.0, max=100.0, step=0.01)
         self.mpp_info = Label(value="")
+        self.cell_model = ComboBox(label="cell model", choices=list(MODEL_CHOICES), value="default")
+        self.cell_model_file = FileEdit(label="cell model file", mode=FileDialogMode.EXISTING_FILE, filter="*.mmnst")
+        self.tissue_model = ComboBox(label="tissue model", choices=list(MODEL_CHOICES), value="default")
+        self.tissue_model_file = FileEdit(label="tissue model file", mode=FileDialogMode.EXISTING_FILE,
+                                          filter="*.mmnst")  # fmt: skip
+        self.count_in = ComboBox(label="count Ki67 in", choices=list(COUNT_IN), value=d.ki67.count_in)
         self.region = ComboBox(label="region", choices=list(REGIONS), value="current view")
         self.controls = RunControls("Analyze")
         self.notice = Label(value="")
@@ -141,7 +154,8 @@ class AnalyzeWidget(Container):
         super().__init__(
             widgets=[
                 self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od,
-                self.weak_stain, self.min_area, self.max_area, self.analysis_mpp, self.mpp, self.mpp_info,
+                self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
+                self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
                 self.region, self.controls, self.notice, self.results, self.legend,
             ]
         )  # fmt: skip
@@ -153,6 +167,9 @@ class AnalyzeWidget(Container):
         self.controls.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._show_mpp)
         self._show_mpp()
+        for choice, file in ((self.cell_model, self.cell_model_file), (self.tissue_model, self.tissue_model_file)):
+            choice.changed.connect(lambda *_, c=choice, f=file: setattr(f, "enabled", c.value == "file"))
+            file.enabled = False
 
     # ------------------------------------------------------------------------------------------
     def measures(self) -> tuple[str, ...]:
@@ -173,7 +190,25 @@ class AnalyzeWidget(Container):
         m["ki67"]["weak_stain_adaptation"] = bool(self.weak_stain.value)
         m["nuclei"]["min_area_um2"] = float(self.min_area.value)
         m["nuclei"]["max_area_um2"] = float(self.max_area.value)
+        m["ki67"]["cell_model"] = self.model_spec("cell")
+        m["necrosis"]["tissue_model"] = self.model_spec("tissue")
+        m["ki67"]["count_in"] = str(self.count_in.value)
         return m
+
+    def model_spec(self, kind: str) -> str:
+        """``"default"``, ``"none"`` or the chosen file of the cell / tissue model (as the config
+        and ``--cell-model`` / ``--tissue-model`` take it)."""
+        choice, file = (
+            (self.cell_model, self.cell_model_file) if kind == "cell" else (self.tissue_model, self.tissue_model_file)
+        )
+        if choice.value != "file":
+            return str(choice.value)
+        text = "" if file.value is None or str(file.value) in ("", ".") else str(file.value)
+        path = Path(text)
+        if not text or not path.is_file():
+            msg = f"{kind} model 'file': choose an existing .mmnst file (got {text!r})"
+            raise ValueError(msg)
+        return str(path)
 
     def config(self, stains: str | None = None) -> Any:
         """The :class:`~mmnst_path.pipeline.AnalysisConfig` of the last run (``stains`` given:
@@ -263,12 +298,12 @@ class AnalyzeWidget(Container):
             return None
         reader = layer_reader(layer, mpp=mpp)
         try:
+            mapping = self.mapping()
             roi = self.roi(layer)
             estimate_box = self._estimate_box(layer) if self.estimate.value else None
         except (ValueError, OSError) as exc:
             self.controls.status.value = f"error: {exc}"
             return None
-        mapping = self.mapping()
         self._cancel.clear()
         self._display_mpp = layer_mpp(layer)
         self._mpp = (mpp, source)
@@ -339,8 +374,18 @@ class AnalyzeWidget(Container):
         self.mpp_source = source
         header = [f"stains: {plan.stains} ({plan.stains_source})", *plan.refused,
                   f"pixel size: {mpp:.4g} µm/px ({source})"]  # fmt: skip
+        for key, what in (("cell_model", "cell model"), ("tissue_model", "tissue model")):
+            if result.metrics.get(key):
+                header.append(f"{what}: {result.metrics[key]}")
+        if "ki67" in result.measures:
+            header.append(f"Ki67 counted in: {plan.config.ki67.count_in}")
         self.clear_layers()
-        for data in layers_from_result(result, mpp=self._display_mpp):
+        layer_data = layers_from_result(result, mpp=self._display_mpp)
+        classes = tissue_class_layer(result, mpp=self._display_mpp)
+        if classes is not None:  # the class map goes below the fraction maps and nuclei
+            classes[1].setdefault("metadata", {}).setdefault("mmnst_path", {})["source"] = "analyze"
+            layer_data.insert(0, classes)
+        for data in layer_data:
             meta = data[1]["metadata"]["mmnst_path"]
             meta.update(
                 header=header, mpp_source=source, stains=plan.stains, stains_source=plan.stains_source
@@ -348,9 +393,15 @@ class AnalyzeWidget(Container):
             self._layers.append(self.viewer.add_layer(Layer.create(*data)))
         self.controls.progress.value = 100
         self.controls.status.value = f"done: {len(result.cells)} nuclei"
-        self.notice.value = "\n".join(plan.refused)
-        self.results.value = panel_text(result, header=header)
+        warning = pigment_warning(result.metrics)
+        self.notice.value = "\n".join([*plan.refused, *([f"⚠ {warning}"] if warning else [])])
+        text = panel_text(result, header=header) + (f"\n⚠ {warning}" if warning else "")
         self.legend.value = legend_html(result.measures)
+        if classes is not None:
+            meta = classes[1]["metadata"]["mmnst_path"]
+            text += "\ntissue classes:\n" + class_table_text(meta["areas"])
+            self.legend.value += "<br>" + class_legend_html(meta["classes"], meta["colours"], values=False)
+        self.results.value = text
         if "nuclei" in self.viewer.layers:
             self.viewer.layers["nuclei"].metadata["mmnst_path"]["result"] = result
 

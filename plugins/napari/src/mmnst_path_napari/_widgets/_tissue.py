@@ -261,7 +261,8 @@ class TrainTissueWidget(Container):
         self.live_model = model
         if generation != self._generation:  # painted / moved since: a newer run follows
             return None
-        self.status.value = f"live preview: {model.card.get('training_counts', {})}"
+        counts = ", ".join(f"{k} {v}" for k, v in model.card.get("training_counts", {}).items())
+        self.status.value = f"live preview ({LIVE_TREES} trees; labelled blocks: {counts})"
         return self._add_map(cbox, PREVIEW, opacity=0.4)
 
     # -- training ----------------------------------------------------------------------------------

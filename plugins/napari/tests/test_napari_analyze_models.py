@@ -1,0 +1,121 @@
+"""Analyze with the learned models: cell / tissue model and ``count_in`` chosen in the widget reach
+the run's config; the tissue class map of a result becomes a layer with per-class areas; the
+pigment QC bound is said in plain words after a run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from mmnst_path_napari._classmap import class_areas, class_map_layer, pigment_warning
+
+PLUGIN = "mmnst-path-napari"
+
+
+def test_pigment_warning_wording_and_threshold():
+    m = {"ki67_pigment_obscured_pct": 28.4, "ki67_index_if_obscured_negative_pct": 12.04,
+         "ki67_index_if_obscured_positive_pct": 40.0}  # fmt: skip
+    assert pigment_warning(m) == (
+        "pigment hides 28 % of the tumour nuclei: the index lies between 12.0 and 40.0 %; "
+        "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
+    )
+    assert pigment_warning({**m, "ki67_pigment_obscured_pct": 4.9}) == ""  # below the report's 5 %
+    assert pigment_warning({**m, "ki67_index_if_obscured_positive_pct": math.nan}) == ""
+    assert pigment_warning({}) == ""
+
+
+def test_class_areas_count_edge_blocks_by_their_share_inside_the_image():
+    labels = np.array([[0, 1], [2, -1]])
+    weight = np.array([[1.0, 0.5], [0.25, 1.0]])
+    a = class_areas(labels, ["tumour", "necrosis", "background"], block_um2=1e4, weight=weight)
+    assert a["area_mm2"] == pytest.approx({"tumour": 0.01, "necrosis": 0.005, "background": 0.0025})
+    assert a["tissue_mm2"] == pytest.approx(0.015)  # background is not tissue
+    assert a["pct_of_tissue"]["necrosis"] == pytest.approx(100 / 3)
+    assert math.isnan(a["pct_of_tissue"]["background"])
+    data, kw, kind = class_map_layer(labels, classes=["tumour", "necrosis", "background"],
+                                     colours=[(200, 40, 40), (120, 60, 20), (240, 240, 240)], downsample=16,
+                                     mpp=0.5, name="classes")  # fmt: skip
+    assert kind == "labels"
+    np.testing.assert_array_equal(data, [[1, 2], [3, 0]])  # class k -> value k + 1, none -> 0
+    np.testing.assert_allclose(kw["scale"], (8.0, 8.0))
+    np.testing.assert_allclose(kw["colormap"].map(2)[:3], np.array([120, 60, 20]) / 255, atol=1e-6)
+
+
+def _wait(qtbot, widget) -> None:
+    qtbot.waitUntil(
+        lambda: not widget.controls.cancel_button.enabled and (widget.worker is None or not widget.worker.is_running),
+        timeout=240_000,
+    )
+
+
+@pytest.mark.napari
+def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(make_napari_viewer, qtbot, sample_tiles):
+    from mmnst_path.aggregate import LowResMap
+    from mmnst_path.classify import classify_tissue, default_model_path, load_model
+
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(str(sample_tiles / "ki67_pigmented.tif"), plugin=PLUGIN)
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    m = analyze.mapping()
+    assert (m["ki67"]["cell_model"], m["necrosis"]["tissue_model"], m["ki67"]["count_in"]) == ("default", "default", "all")
+    assert not analyze.cell_model_file.enabled
+    assert not analyze.tissue_model_file.enabled
+
+    analyze.count_in.value = "tumour"
+    assert analyze.config("H-DAB").ki67.count_in == "tumour"
+    analyze.cell_model.value = "file"
+    assert analyze.cell_model_file.enabled
+    analyze.region.value = "whole image"
+    analyze.stains.value = "H-DAB"
+    analyze.do_melanin.value = False
+    analyze.do_necrosis.value = False
+    assert analyze.run() is None  # no file chosen: refused, said in one line
+    assert analyze.controls.status.value == "error: cell model 'file': choose an existing .mmnst file (got '')"
+
+    cell_path = default_model_path("nucleus")
+    analyze.cell_model_file.value = cell_path
+    analyze.tissue_model.value = "none"
+    assert analyze.mapping()["necrosis"]["tissue_model"] == "none"
+    analyze.tissue_model.value = "default"
+    assert analyze.run() is not None, analyze.controls.status.value
+    _wait(qtbot, analyze)
+    result = analyze.result
+    assert result is not None, analyze.controls.status.value
+    assert result.config["ki67"]["count_in"] == "tumour"
+    assert result.config["ki67"]["cell_model"] == str(cell_path)
+    assert "Ki67 counted in: tumour" in analyze.results.value
+    assert f"cell model: {load_model(cell_path).model_id}" in analyze.results.value
+
+    # the pigment bound, said in plain words when pigment hides >= 5 % of the tumour nuclei
+    hidden = {"ki67_pigment_obscured_pct": 28.0, "ki67_index_if_obscured_negative_pct": 12.0,
+              "ki67_index_if_obscured_positive_pct": 40.0}  # fmt: skip
+    analyze._on_result((analyze.plan, replace(result, metrics={**result.metrics, **hidden})))
+    sentence = "pigment hides 28 % of the tumour nuclei: the index lies between 12.0 and 40.0 %"
+    assert sentence in analyze.notice.value
+    assert sentence in analyze.results.value
+    assert "Azure B" in analyze.notice.value
+    analyze._on_result((analyze.plan, result))
+    want = pigment_warning(result.metrics)  # the sample tile's own figures (a few % hidden)
+    assert (want in analyze.notice.value) if want else ("pigment hides" not in analyze.notice.value)
+
+    # a result with a tissue class map: one Labels layer below the maps and nuclei, areas in the panel
+    model = load_model(default_model_path("tissue"))
+    rgb = np.asarray(image.data)
+    tmap = classify_tissue(rgb, mpp=0.5, model=model, stains="H-DAB")
+    with_map = replace(result, maps={**result.maps, "tissue_classes": LowResMap(tmap.labels, tmap.factor)})
+    analyze._on_result((analyze.plan, with_map))
+    names = [lay.name for lay in viewer.layers]
+    assert names.count("tissue classes") == 1
+    assert names.index(image.name) < names.index("tissue classes") < names.index("nuclei")
+    layer = viewer.layers["tissue classes"]
+    np.testing.assert_allclose(layer.scale, (tmap.factor * 0.5,) * 2)
+    np.testing.assert_array_equal(np.asarray(layer.data), tmap.labels + 1)
+    assert "tissue classes:" in analyze.results.value
+    assert model.class_names[int(np.bincount(tmap.labels.ravel()).argmax())] in analyze.results.value
+    assert "necrosis" in analyze.legend.value
+    areas = layer.metadata["mmnst_path"]["areas"]
+    assert sum(areas["area_mm2"].values()) == pytest.approx(1024 * 1024 * 0.25 / 1e6)
+    analyze._on_result((analyze.plan, result))  # a run without a map removes it
+    assert "tissue classes" not in [lay.name for lay in viewer.layers]
