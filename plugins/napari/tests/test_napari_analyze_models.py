@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from mmnst_path_napari._classmap import class_areas, class_map_layer, pigment_warning
+from mmnst_path_napari._classmap import class_areas, class_map_layer, pigment_warning, tissue_class_layer
 
 PLUGIN = "mmnst-path-napari"
 
@@ -53,7 +53,7 @@ def _wait(qtbot, widget) -> None:
 @pytest.mark.napari
 def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(make_napari_viewer, qtbot, sample_tiles):
     from mmnst_path.aggregate import LowResMap
-    from mmnst_path.classify import classify_tissue, default_model_path, load_model
+    from mmnst_path.classify import default_model_path, load_model
 
     viewer = make_napari_viewer()
     (image,) = viewer.open(str(sample_tiles / "ki67_pigmented.tif"), plugin=PLUGIN)
@@ -100,22 +100,55 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(make_n
     want = pigment_warning(result.metrics)  # the sample tile's own figures (a few % hidden)
     assert (want in analyze.notice.value) if want else ("pigment hides" not in analyze.notice.value)
 
+    # the run's own tissue class map, when the library gives one, is a layer of that map
+    layers = [lay.name for lay in viewer.layers]
+    assert ("tissue classes" in layers) == ("tissue_classes" in result.maps)
+
     # a result with a tissue class map: one Labels layer below the maps and nuclei, areas in the panel
-    model = load_model(default_model_path("tissue"))
-    rgb = np.asarray(image.data)
-    tmap = classify_tissue(rgb, mpp=0.5, model=model, stains="H-DAB")
-    with_map = replace(result, maps={**result.maps, "tissue_classes": LowResMap(tmap.labels, tmap.factor)})
+    probe = replace(result, maps={**result.maps, "tissue_classes": LowResMap(np.zeros((2, 2), np.int8), 512)})
+    data = tissue_class_layer(probe, mpp=0.5)
+    classes = data[1]["metadata"]["mmnst_path"]["classes"]
+    assert "tumour" in classes  # the legend of the run's model (the IHC default for H-DAB), or the config's
+    labels = (np.arange(16 * 16).reshape(16, 16) % len(classes)).astype(np.int8)
+    labels[0, 0] = -1  # nothing analysed there
+    with_map = replace(result, maps={**result.maps, "tissue_classes": LowResMap(labels, 64.0)})
     analyze._on_result((analyze.plan, with_map))
     names = [lay.name for lay in viewer.layers]
     assert names.count("tissue classes") == 1
     assert names.index(image.name) < names.index("tissue classes") < names.index("nuclei")
     layer = viewer.layers["tissue classes"]
-    np.testing.assert_allclose(layer.scale, (tmap.factor * 0.5,) * 2)
-    np.testing.assert_array_equal(np.asarray(layer.data), tmap.labels + 1)
+    np.testing.assert_allclose(layer.scale, (64 * 0.5,) * 2)
+    np.testing.assert_array_equal(np.asarray(layer.data), labels + 1)  # -1 -> 0: transparent
     assert "tissue classes:" in analyze.results.value
-    assert model.class_names[int(np.bincount(tmap.labels.ravel()).argmax())] in analyze.results.value
-    assert "necrosis" in analyze.legend.value
+    assert all(name in analyze.legend.value for name in classes)
     areas = layer.metadata["mmnst_path"]["areas"]
-    assert sum(areas["area_mm2"].values()) == pytest.approx(1024 * 1024 * 0.25 / 1e6)
-    analyze._on_result((analyze.plan, result))  # a run without a map removes it
+    assert set(areas["area_mm2"]) == set(classes)
+    without = replace(result, maps={k: v for k, v in result.maps.items() if k != "tissue_classes"})
+    analyze._on_result((analyze.plan, without))  # a run without a map removes it
     assert "tissue classes" not in [lay.name for lay in viewer.layers]
+
+
+def test_class_layer_of_a_result_without_a_legend_uses_the_configs_model():
+    from types import SimpleNamespace
+
+    from mmnst_path.aggregate import LowResMap
+    from mmnst_path.classify import default_model_path, load_model
+
+    model = load_model(default_model_path("tissue"))
+    nec = model.class_names.index("necrosis")
+    labels = np.full((3, 4), nec, np.int8)
+    labels[:, 0] = model.class_names.index("tumour")
+    # a 90 x 120 px image at 2 µm/px on a 32-px grid: the last row / column of blocks is partial
+    result = SimpleNamespace(maps={"tissue_classes": LowResMap(labels, 32.0)},
+                             config={"necrosis": {"tissue_model": "default"}}, shape=(90, 120), mpp=2.0)
+    _, kw, kind = tissue_class_layer(result, mpp=2.0)
+    assert kind == "labels"
+    assert kw["metadata"]["mmnst_path"]["classes"] == list(model.class_names)
+    areas = kw["metadata"]["mmnst_path"]["areas"]
+    assert areas["area_mm2"]["tumour"] == pytest.approx(90 * 32 * 4 / 1e6)
+    assert areas["area_mm2"]["necrosis"] == pytest.approx(90 * (120 - 32) * 4 / 1e6)
+    legend = {"classes": [{"index": i, "name": n, "colour": [0, 0, i], "area_mm2": 0.5, "pct_of_tissue": 10.0}
+                          for i, n in enumerate(model.class_names)]}  # fmt: skip
+    _, kw, _ = tissue_class_layer(SimpleNamespace(**{**vars(result), "tissue_classes": legend}), mpp=2.0)
+    assert kw["metadata"]["mmnst_path"]["areas"]["area_mm2"]["tumour"] == 0.5  # the library's numbers
+    assert tissue_class_layer(SimpleNamespace(maps={}), mpp=2.0) is None

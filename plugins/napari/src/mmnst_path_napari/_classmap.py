@@ -181,17 +181,23 @@ CLASS_MAP_KEY = "tissue_classes"
 def tissue_class_layer(result: Any, *, mpp: float | None, name: str = "tissue classes") -> LayerData | None:
     """Labels layer data of a result's tissue class map (None when the result has none).
 
-    The map is ``result.maps["tissue_classes"]``: a low-resolution grid of class indices (negative
-    or >= the number of classes = none) whose ``downsample`` level-0 pixels per side start at the
-    image's corner. Its class names and colours are the map's own (``classes`` / ``colours``
-    attributes) when it carries them, else those of the tissue model the run's config names.
+    The map is ``result.maps["tissue_classes"]``: a low-resolution grid of class indices (-1 =
+    nothing analysed) whose ``downsample`` level-0 pixels per side start at the image's corner.
+    Class names, colours and areas come from the result's legend (``result.tissue_classes``:
+    ``{"classes": [{"index", "name", "colour", "area_mm2", "pct_of_tissue"}]}``, the library's
+    numbers); a result without one takes the names and colours of the tissue model its config
+    names, and the areas are counted on the map. The layer's metadata holds the areas
+    (:func:`class_areas` form).
     """
     m = getattr(result, "maps", {}).get(CLASS_MAP_KEY)
     if m is None:
         return None
-    classes = getattr(m, "classes", None)
-    colours = getattr(m, "colours", None)
-    if classes is None or colours is None:
+    legend = list((getattr(result, "tissue_classes", None) or {}).get("classes") or ())
+    if legend:
+        legend = sorted(legend, key=lambda c: int(c["index"]))
+        classes = [str(c["name"]) for c in legend]
+        colours = [tuple(int(v) for v in c["colour"]) for c in legend]
+    else:
         from mmnst_path.classify import resolve_model
 
         spec = (result.config.get("necrosis") or {}).get("tissue_model", "default")
@@ -202,13 +208,18 @@ def tissue_class_layer(result: Any, *, mpp: float | None, name: str = "tissue cl
         colours = [tuple(c.colour) for c in model.classes]
     labels = np.asarray(m.image)
     labels = np.where((labels >= 0) & (labels < len(classes)), labels, -1).astype(np.int16)
-    data = class_map_layer(labels, classes=list(classes), colours=list(colours), downsample=float(m.downsample),
-                           mpp=mpp, name=name)  # fmt: skip
-    shape = tuple(int(v) for v in result.shape)
-    data[1]["metadata"]["mmnst_path"]["areas"] = class_areas(
-        labels, list(classes), block_um2=(float(m.downsample) * float(result.mpp)) ** 2,
-        weight=_edge_weight(labels.shape, float(m.downsample), shape),
-    )
+    data = class_map_layer(labels, classes=classes, colours=colours, downsample=float(m.downsample), mpp=mpp,
+                           name=name)  # fmt: skip
+    if legend and all("area_mm2" in c for c in legend):
+        area = {c["name"]: float(c["area_mm2"]) for c in legend}
+        areas = {"area_mm2": area,
+                 "pct_of_tissue": {c["name"]: float(c.get("pct_of_tissue", math.nan)) for c in legend},
+                 "tissue_mm2": sum(a for n, a in area.items() if n not in NOT_TISSUE)}  # fmt: skip
+    else:
+        shape = tuple(int(v) for v in result.shape)
+        areas = class_areas(labels, classes, block_um2=(float(m.downsample) * float(result.mpp)) ** 2,
+                            weight=_edge_weight(labels.shape, float(m.downsample), shape))  # fmt: skip
+    data[1]["metadata"]["mmnst_path"]["areas"] = areas
     return data
 
 
