@@ -15,7 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["extreme_axis0", "extreme_axis1", "gaussian_axis0", "gaussian_axis1", "watershed_flood", "window_max_at"]
+__all__ = [
+    "extreme_axis0", "extreme_axis1", "gaussian_axis0", "gaussian_axis1", "log_scale_update", "watershed_flood",
+    "window_max_at",
+]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -308,3 +311,43 @@ def watershed_flood(image, markers, mask, out):  # pragma: no cover - compiled
             out[rr, cc] = lab
             size = _push(keys, where, size, _order_key(image[rr, cc], age), rr * n + cc)
             age += 1
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def log_scale_update(smooth, neg_s2, k, best, scale):  # pragma: no cover - compiled
+    """One scale of the LoG seed detector, fused: ``resp = laplacian(smooth) * neg_s2`` and, for
+    ``k == 0``, ``best = resp``; else where ``resp > best``: ``best = resp``, ``scale = k``.
+
+    The 5-point Laplacian is computed in float32 with the additions in the order of
+    :func:`mmnst_path.detect.nuclei._laplacian` (``-4 x``, then the row above, the row below,
+    the reflected row at the top / bottom edge, then the same for the columns), so ``best``
+    and ``scale`` are bit-identical to the numpy version.
+    """
+    m, n = smooth.shape
+    four = np.float32(-4.0)
+    for i in range(m):
+        for j in range(n):
+            x = smooth[i, j]
+            v = x * four
+            if i >= 1:
+                v += smooth[i - 1, j]
+            if i <= m - 2:
+                v += smooth[i + 1, j]
+            if i == 0:
+                v += x
+            if i == m - 1:
+                v += x
+            if j >= 1:
+                v += smooth[i, j - 1]
+            if j <= n - 2:
+                v += smooth[i, j + 1]
+            if j == 0:
+                v += x
+            if j == n - 1:
+                v += x
+            v = v * neg_s2
+            if k == 0:
+                best[i, j] = v
+            elif v > best[i, j]:
+                best[i, j] = v
+                scale[i, j] = k

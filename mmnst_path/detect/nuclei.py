@@ -316,7 +316,13 @@ def _log_seeds(
     sigmas = tuple(radii_px[k] / math.sqrt(2.0) for k in order)
     best: np.ndarray | None = None
     scale = np.zeros(contrast.shape, dtype=np.int8)
+    kern = _numba_kernels() if contrast.dtype == np.float32 and contrast.ndim == 2 and contrast.size else None
     for k, (sigma, smooth) in enumerate(zip(sigmas, _gaussian_stack(contrast, sigmas), strict=True)):
+        if kern is not None:  # the same float32 operations, fused in one pass (bit-identical)
+            if best is None:
+                best = np.empty(contrast.shape, dtype=np.float32)
+            kern.log_scale_update(np.ascontiguousarray(smooth), np.float32(-(sigma**2)), k, best, scale)
+            continue
         resp = _laplacian(smooth)
         del smooth
         resp *= np.float32(-(sigma**2))
