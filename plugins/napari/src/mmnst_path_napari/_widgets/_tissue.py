@@ -111,7 +111,7 @@ class TrainTissueWidget(Container):
         self.add_class_button.changed.connect(lambda *_: self.add_class(self.new_class.value))
         self.train_button.changed.connect(lambda *_: self._run(self._compute_train, self._show_train))
         self.preview_button.changed.connect(lambda *_: self._run(self._compute_preview, self._show_preview))
-        self.apply_button.changed.connect(lambda *_: self._run(self._compute_apply, self._show_apply))
+        self.apply_button.changed.connect(lambda *_: self._start_apply())
         self.save_button.changed.connect(lambda *_: self._guard(self.save, self.file.value))
         self.load_button.changed.connect(lambda *_: self._guard(self.load, self.file.value))
         scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
@@ -193,7 +193,11 @@ class TrainTissueWidget(Container):
 
     def _schedule(self, *, retrain: bool) -> None:
         """(Re)start the debounce timer of the live preview."""
-        if not self.live.value or TRAIN_LABELS not in self.viewer.layers:
+        try:
+            live = bool(self.live.value)
+        except RuntimeError:  # the dock widget was closed: its Qt side is gone, nothing to preview
+            return
+        if not live or TRAIN_LABELS not in self.viewer.layers:
             return
         if not retrain and self.live_model is None:
             return
@@ -342,14 +346,38 @@ class TrainTissueWidget(Container):
         """Classify the whole image (``tissue classes (trained)``) with per-class areas."""
         return self._show_apply(self._compute_apply())
 
-    def _compute_apply(self) -> Any:
+    def _start_apply(self) -> Any:
+        """Apply in a worker thread, the chunks done shown in the status line."""
+        import threading
+
+        from napari.qt.threading import create_worker
+
+        from ._analyze import run_in_thread
+
+        try:
+            self._need_model()
+            self._context()
+        except ValueError as exc:
+            self.status.value = f"error: {exc}"
+            return None
+        worker = create_worker(run_in_thread, self._compute_apply, threading.Event(), _start_thread=False,
+                               _ignore_errors=True)  # fmt: skip
+        worker.yielded.connect(lambda v: setattr(self.status, "value", f"applying: chunk {v[0]} of {v[1]}"))
+        worker.returned.connect(self._show_apply)
+        worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
+        self.status.value = "applying..."
+        self.worker = worker
+        worker.start()
+        return worker
+
+    def _compute_apply(self, progress: Any = None) -> Any:
         from mmnst_path.geometry import Box
 
         model = self._need_model()
         layer, reader, mpp, _ = self._context()
         rows, cols = image_bounds(layer)
         cbox = classify_box(reader, Box(0, 0, rows, cols), bounds=(rows, cols), mpp=mpp,
-                            w=work_downsample(mpp, TRAIN_UM), model=model)  # fmt: skip
+                            w=work_downsample(mpp, TRAIN_UM), model=model, progress=progress)  # fmt: skip
         return cbox, class_areas(cbox.labels, cbox.classes, block_um2=(cbox.downsample * mpp) ** 2, weight=cbox.weight)
 
     def _show_apply(self, computed: tuple[Any, dict[str, Any]]) -> Any:
