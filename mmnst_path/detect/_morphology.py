@@ -68,12 +68,12 @@ def _extreme1d(image: np.ndarray, size: int, *, axis: int, op: str, mode: str = 
     """``ndi.maximum_filter1d`` (``op="max"``) / ``ndi.minimum_filter1d`` (``"min"``) of a 2-D
     image, ``mode`` ``"reflect"`` or ``"constant"`` (0 outside), origin 0.
 
-    Odd sizes of a float32 / uint8 image go through the numba van Herk / Gil-Werman kernels
+    Odd sizes of a float32 / uint8 / int32 (label) image go through the numba van Herk / Gil-Werman kernels
     (exact extremes: bit-identical to scipy for finite values); anything else through scipy.
     """
     kern = None
     if (image.ndim == 2 and image.size > 0 and size > 1 and size % 2 == 1 and mode in ("reflect", "constant")
-            and image.dtype in (np.float32, np.uint8)):
+            and image.dtype in (np.float32, np.uint8, np.int32)):
         kern = _numba_kernels()
     if kern is None:
         filt1d = ndi.maximum_filter1d if op == "max" else ndi.minimum_filter1d

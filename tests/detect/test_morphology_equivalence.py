@@ -89,3 +89,21 @@ def test_extreme1d_and_square_extreme_equal_scipy(backend: str, monkeypatch: pyt
                             assert np.array_equal(got, f1(x, size, axis=axis, mode=mode, cval=0))
                     f2 = ndi.maximum_filter if op == "max" else ndi.minimum_filter
                     assert np.array_equal(_morphology._square_extreme(x, size, op=op), f2(x, size=size))
+
+
+@pytest.mark.parametrize("backend", ["auto", "scipy"])
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.float32])
+def test_square_extreme_of_labels_equals_scipy(backend: str, dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Running max / min of a label image (int32), as a ring of neighbours is found around
+    nuclei, equals scipy's maximum_filter / minimum_filter (reflect) bit for bit."""
+    from mmnst_path.detect import _morphology
+
+    monkeypatch.setattr(_morphology, "BACKEND", backend)
+    rng = np.random.default_rng(3)
+    for shape in [(1, 1), (5, 3), (64, 80), (200, 150)]:
+        labels = (rng.integers(0, 50, shape) * (rng.random(shape) < 0.3)).astype(dtype)
+        for size in (3, 9, 21):
+            got = _morphology._square_extreme(labels, size, op="max")
+            assert got.dtype == labels.dtype
+            assert np.array_equal(got, ndi.maximum_filter(labels, size=size))
+            assert np.array_equal(_morphology._square_extreme(labels, size, op="min"), ndi.minimum_filter(labels, size=size))
