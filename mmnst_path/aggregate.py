@@ -452,6 +452,12 @@ class SlideResult:
         Software versions.
     timings : mapping of str to float
         Seconds spent per stage.
+    tissue_classes : mapping
+        Legend of the tissue class map ``maps["tissue_classes"]`` (int8 class index per map
+        pixel, -1 where nothing was analysed) when a tissue model ran: ``{"model": "id name
+        version", "classes": [{"index", "name", "colour": [r, g, b], "area_mm2", "pct_of_tissue"}]}``
+        (``pct_of_tissue``: share of the classified non-background area; NaN for background).
+        Empty without a tissue model.
     """
 
     input: str
@@ -469,3 +475,4 @@ class SlideResult:
     stains: Mapping[str, Any]
     versions: Mapping[str, str]
     timings: Mapping[str, float]
+    tissue_classes: Mapping[str, Any] = field(default_factory=dict)

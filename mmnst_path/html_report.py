@@ -2,7 +2,8 @@
 
 A row per input: thumbnail (PNG embedded as a ``data:`` URI), Ki67 index with its 95 % CI and
 denominator, hot spot index with CI, H-score, melanin %, necrosis %, and the error for failed
-inputs; an optional comparison block (``--compare A B``): Ki67 difference B - A in percentage
+inputs; the tissue classes of the tissue model (colour, area in mm², % of tissue) and the melanin %
+of the tumour region under the melanin % of tissue, when a tissue model ran; an optional comparison block (``--compare A B``): Ki67 difference B - A in percentage
 points with its 95 % CI and p-value. Numbers are shown rounded (1 decimal, p-value 3
 significant digits). Under each input: the stains used (and how they were chosen, when the row
 says), the pixel size and where it came from (``mpp_source``), the tissue area; a warning when no
@@ -35,7 +36,8 @@ tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;word-br
 img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
 .ci{color:#666;font-size:11px;white-space:nowrap} .meta{color:#555;font-size:11px}
 .warn{color:#ad4e00;font-size:11px;font-weight:600;max-width:360px;white-space:normal} td.dim{color:#999}
-tr.row-warn td{background:#fffbe6} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
+tr.row-warn td{background:#fffbe6} td.classes{font-size:11px;white-space:nowrap}
+.sw{display:inline-block;width:9px;height:9px;border:1px solid #555;margin-right:4px;vertical-align:middle} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
 """
 
 
@@ -141,6 +143,32 @@ def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
     return meets is not False, note
 
 
+def _melanin_tumour(r: Mapping[str, Any]) -> str:
+    """Under melanin % of tissue: melanin % of the tumour region (when a tissue model drew one)."""
+    v = _num(r.get("melanin_tumour_fraction_pct"))
+    if v is None:
+        return ""
+    return (f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">'
+            f"{v:.2f} % of tumour</div>")
+
+
+def _classes(r: Mapping[str, Any]) -> str:
+    """The tissue-class legend of an input: colour, name, area (mm²) and % of tissue, one line a class."""
+    classes = r.get("tissue_classes") or []
+    lines = []
+    for c in classes:
+        area = _num(c.get("area_mm2"))
+        if not area:
+            continue
+        pct = _num(c.get("pct_of_tissue"))
+        colour = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in c.get("colour", (0, 0, 0))))
+        name = html.escape(str(c.get("name", "")))
+        lines.append(f'<div class="cls" data-class="{name}" data-area-mm2="{area!r}" '
+                     f'data-pct="{"" if pct is None else repr(pct)}"><span class="sw" style="background:{colour}">'
+                     f'</span>{name} {area:.3g} mm² {"" if pct is None else f"({pct:.1f} %)"}</div>')
+    return f'<td class="classes">{"".join(lines) or "–"}</td>'
+
+
 def render_report(
     rows: Sequence[Mapping[str, Any]],
     *,
@@ -207,8 +235,10 @@ def render_report(
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}</td>'
             f"{hot}{_cell(r.get('h_score'), name='h_score')}"
-            f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')}"
+            f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
+            f"{_melanin_tumour(r)}</td>"
             f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')}"
+            f"{_classes(r)}"
             f'<td class="err">{"" if ok else html.escape(str(r.get("error", "")))}</td></tr>'
         )
     cmp_block = _comparison(comparison) if comparison else ""
@@ -219,7 +249,7 @@ def render_report(
 <p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); undefined values show as –.</p>
 {cmp_block}
 <table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
-<th>H-score</th><th>melanin %</th><th>necrosis %</th><th>error</th></tr></thead>
+<th>H-score</th><th>melanin %</th><th>necrosis %</th><th>tissue classes</th><th>error</th></tr></thead>
 <tbody>
 {chr(10).join(body)}
 </tbody></table></body></html>

@@ -7,7 +7,9 @@
     Four panels side by side, each the thumbnail with a map blended over it: (1) tissue outline,
     ROI and Ki67 hot spot (cyan box); (2) per-tile Ki67 index heatmap (blue 0 % -> yellow 50 %
     -> red 100 %, grey where no nucleus was counted); (3) melanin fraction (brown); (4) necrosis
-    fraction (magenta). A panel whose measure was not run says so.
+    fraction (magenta). A panel whose measure was not run says so. When a tissue model ran, a
+    fifth panel shows its class map (``maps["tissue_classes"]``) in the model's class colours,
+    with a legend giving each class's share of the tissue.
 
 Everything above is drawn from the low-resolution maps the result carries (never full resolution).
 
@@ -135,7 +137,8 @@ def tissue_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nda
 
 
 def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.ndarray:
-    """(m, 4 n + 12, 3) uint8: the four panels described in the module docstring."""
+    """(m, 4 n + 12, 3) uint8: the four panels described in the module docstring ((m, 5 n + 16, 3)
+    with the tissue-class panel)."""
     from PIL import Image, ImageDraw
 
     base, ds = _thumbnail(result)
@@ -170,11 +173,44 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
                         lambda v: np.sqrt(v) * 0.9))
     panels.append(panel("necrosis", "necrosis fraction (magenta)", lambda v: np.broadcast_to([230, 0, 200.0], (*v.shape, 3)),
                         lambda v: v * 0.7))
+    if result.maps.get("tissue_classes") is not None and result.tissue_classes:
+        panels.append(_classes_panel(result, base, ds))
     gap = 4
     out = np.full((shape[0], len(panels) * shape[1] + gap * (len(panels) - 1), 3), 255, np.uint8)
     for i, p in enumerate(panels):
         out[:, i * (shape[1] + gap) : i * (shape[1] + gap) + shape[1]] = np.asarray(p)
     return out
+
+
+def _classes_panel(result: SlideResult, base: np.ndarray, ds: float) -> Any:
+    """The tissue class map in the model's colours over the thumbnail, with a legend (class, % of tissue)."""
+    from PIL import Image, ImageDraw
+
+    legend = result.tissue_classes["classes"]
+    index = _resample(result.maps["tissue_classes"], base.shape[:2], ds).astype(np.intp)
+    palette = np.zeros((256, 3))
+    for c in legend:
+        palette[c["index"]] = c["colour"]
+    defined = index >= 0
+    alpha = np.where(defined, 0.6, 0.0)
+    pil = Image.fromarray(_blend(base.astype(np.float64), palette[np.where(defined, index, 0)], alpha))
+    draw = ImageDraw.Draw(pil)
+    shown = [c for c in legend if c["area_mm2"] > 0]
+    y = base.shape[0] - 4 - 12 * len(shown)
+    if shown:
+        width = max(draw.textbbox((0, 0), _legend_text(c))[2] for c in shown)
+        draw.rectangle((2, y - 2, 20 + width, base.shape[0] - 2), fill=(255, 255, 255))
+    for c in shown:
+        draw.rectangle((5, y + 2, 13, y + 10), fill=tuple(c["colour"]), outline=(0, 0, 0))
+        draw.text((17, y), _legend_text(c), fill=(0, 0, 0))
+        y += 12
+    _label(pil, "tissue classes")
+    return pil
+
+
+def _legend_text(c: Any) -> str:
+    pct = c["pct_of_tissue"]
+    return f"{c['name']} {c['area_mm2']:.3g} mm2" + ("" if not math.isfinite(pct) else f" ({pct:.1f} %)")
 
 
 def _png(image: np.ndarray) -> bytes:

@@ -15,6 +15,9 @@ in JSON and an empty field in CSV, never 0.
      "metrics": {...flat, as in summary.csv...}, "counts": {"ki67": {...}, ...},
      "hotspot": {"box": {row, col, height, width}, ...} | null, "tiles": [...],
      "n_cells", "config": {...}, "stains": {...}, "versions": {...}, "timings": {...},
+     "tissue_classes": {"model", "classes": [{"index", "name", "colour", "area_mm2", "pct_of_tissue"}],
+                        "map": {"file": "tissue_classes.png", "shape", "downsample", "not_analysed": 255}}
+                       (only when a tissue model ran),
      ...keys passed as ``extra`` (the batch runner stores "source", "request_hash", "summary_row")}
 
 ``result.json`` is written last: its presence means every other file of the input is complete.
@@ -98,6 +101,7 @@ SUMMARY_COLUMNS = (
     "ki67_index_if_obscured_positive_pct",
     "melanin_area_mm2",
     "melanin_fraction_pct",
+    "melanin_tumour_fraction_pct",
     "necrosis_area_mm2",
     "necrosis_fraction_pct",
     "tumour_fraction_pct",
@@ -249,6 +253,9 @@ def result_to_dict(result: SlideResult) -> dict[str, Any]:
         "versions": result.versions,
         "timings": result.timings,
     }
+    if result.tissue_classes:  # legend and areas of the class map (the map itself: tissue_classes.png)
+        doc["tissue_classes"] = {**result.tissue_classes,
+                                 "classes": [dict(c) for c in result.tissue_classes["classes"]]}
     return json_ready(doc)
 
 
@@ -330,7 +337,8 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     A few more keys, not written to summary.csv but shown by report.html, say how to read the
     numbers: ``stains`` (matrix name) and ``stain_names``; ``hotspot_meets_min_nuclei``,
     ``hotspot_whole_image``, ``hotspot_min_nuclei`` and ``hotspot_area_mm2`` (a window with
-    too few nuclei is not a hot spot).
+    too few nuclei is not a hot spot); ``tissue_classes`` (the class legend with areas, when a
+    tissue model ran).
     """
     m = result.metrics
     row: dict[str, Any] = {name: m.get(name) for name in SUMMARY_COLUMNS}
@@ -345,6 +353,8 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
         row["hotspot_whole_image"] = bool(getattr(h, "whole_image", False))
         row["hotspot_min_nuclei"] = result.config.get("hotspot_min_nuclei")
         row["hotspot_area_mm2"] = float(h.area_mm2)
+    if result.tissue_classes:
+        row["tissue_classes"] = [dict(c) for c in result.tissue_classes["classes"]]
     return row
 
 
@@ -394,8 +404,28 @@ RESULT_FILES = {
     "overlay": "overlay.png",
     "tissue": "tissue.png",
     "nuclei": "nuclei.html",  # with nuclei_hotspot.png, nuclei_field_N.png (Ki67 results only)
+    "classes": "tissue_classes.png",  # written with "overlay" too, when a tissue model ran
     "result": "result.json",
 }
+
+
+def tissue_classes_png(result: SlideResult) -> bytes | None:
+    """The tissue class map as an indexed PNG (pixel value = class index, 255 = not analysed; the
+    palette holds the model's class colours), or None when no tissue model ran."""
+    from PIL import Image
+
+    cmap = result.maps.get("tissue_classes")
+    if cmap is None or not result.tissue_classes:
+        return None
+    index = np.asarray(cmap.image, dtype=np.int16)
+    img = Image.fromarray(np.where(index < 0, 255, index).astype(np.uint8))
+    palette = [255, 255, 255] * 256
+    for c in result.tissue_classes["classes"]:
+        palette[3 * c["index"] : 3 * c["index"] + 3] = list(c["colour"])
+    img.putpalette(palette)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def write_result(
@@ -462,6 +492,13 @@ def write_result(
     if "nuclei" in outputs:
         paths.update(_write_nucleus_fields(result, out))
     doc = result_to_dict(result)
+    if "classes" in outputs or "overlay" in outputs:
+        png = tissue_classes_png(result)
+        if png is not None:
+            paths["classes"] = atomic_write_bytes(out / RESULT_FILES["classes"], png)
+            cmap = result.maps["tissue_classes"]
+            doc["tissue_classes"]["map"] = {"file": RESULT_FILES["classes"], "shape": list(cmap.image.shape),
+                                            "downsample": float(cmap.downsample), "not_analysed": 255}
     doc.update(json_ready(dict(extra or {})))
     paths["result"] = atomic_write_text(out / "result.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
     return paths

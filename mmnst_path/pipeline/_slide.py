@@ -28,7 +28,7 @@ from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures, guess_stains
-from ._worker import TileJob, TileOutput, _halo_um, analyze_tile
+from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, tile_tissue_model
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
 
@@ -66,20 +66,47 @@ def check_scales(config: AnalysisConfig, mpp: float | None = None) -> None:
             raise ConfigError(msg)
 
 
-def _models(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, str]:
+def _models(config: AnalysisConfig, measures: Sequence[str], matrix: Any = None) -> dict[str, str]:
     """The classifier models a run used: ``cell_model`` / ``tissue_model`` as ``id name version``."""
     from ..classify import resolve_model
 
+    def text(model: Any) -> str:
+        return "none" if model is None else f"{model.model_id} {model.name} {model.card.get('version', '')}".strip()
+
     out = {}
-    for key, kind, spec, used in (("cell_model", "nucleus", config.ki67.cell_model, "ki67" in measures),
-                                  ("tissue_model", "tissue", getattr(config.necrosis, "tissue_model", "none"),
-                                   "necrosis" in measures)):
-        if not used:
-            continue
-        model = resolve_model(spec, kind)
-        out[key] = "none" if model is None else (f"{model.model_id} {model.name} {model.card.get('version', '')}"
-                                                 .strip())
+    if "ki67" in measures:
+        out["cell_model"] = text(resolve_model(config.ki67.cell_model, "nucleus"))
+    if "necrosis" in measures or ("ki67" in measures and config.ki67.count_in == "tumour"):
+        out["tissue_model"] = text(tile_tissue_model(config, matrix, measures))
     return out
+
+
+def _tissue_classes(model: Any, table: Any, maps: dict[str, LowResMap], metrics: dict[str, Any]) -> dict[str, Any]:
+    """Class areas (into ``metrics``: ``class_<name>_area_mm2`` / ``class_<name>_pct``), the class map
+    (``maps["tissue_classes"]``, from the per-class fraction maps) and its legend."""
+    names = tuple(model.class_names)
+    areas = {n: float(np.nansum(table.columns[f"class_{n}_um2"])) / 1e6 if f"class_{n}_um2" in table.columns else 0.0
+             for n in names}
+    tissue = sum(a for n, a in areas.items() if n != "background")
+    legend = []
+    for spec in model.classes:
+        pct = 100.0 * areas[spec.name] / tissue if tissue > 0 and spec.name != "background" else math.nan
+        metrics[f"class_{spec.name}_area_mm2"] = areas[spec.name]
+        metrics[f"class_{spec.name}_pct"] = pct
+        legend.append({"index": int(spec.index), "name": spec.name, "colour": [int(v) for v in spec.colour],
+                       "area_mm2": areas[spec.name], "pct_of_tissue": pct})
+    if "melanin_tumour_um2" in table.columns and "tumour" in names:
+        tumour_um2 = areas["tumour"] * 1e6
+        mel = float(np.nansum(table.columns["melanin_tumour_um2"]))
+        metrics["melanin_tumour_fraction_pct"] = 100.0 * mel / tumour_um2 if tumour_um2 > 0 else math.nan
+    fractions = [maps[f"class:{n}"] for n in names if f"class:{n}" in maps]
+    if len(fractions) == len(names):
+        stack = np.stack([f.image for f in fractions])
+        defined = np.isfinite(stack).all(axis=0)
+        index = np.argmax(np.where(np.isfinite(stack), stack, -1.0), axis=0).astype(np.int8)
+        maps["tissue_classes"] = LowResMap(np.where(defined, index, np.int8(-1)).astype(np.int8),
+                                           fractions[0].downsample)
+    return {"model": f"{model.model_id} {model.name} {model.card.get('version', '')}".strip(), "classes": legend}
 
 
 def _versions() -> dict[str, str]:
@@ -314,7 +341,7 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
-    models = _models(config, measures)
+    models = _models(config, measures, matrix)
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:
         metrics["ki67_positive_threshold_od"] = threshold
@@ -323,6 +350,8 @@ def analyze_slide(
     maps = _assemble_maps(outputs, shape0, map_px * tiles[0].scale if tiles else 1.0)
     maps["tissue"] = LowResMap(tissue_map.astype(np.float32), tissue.downsample)
     maps["thumbnail"] = LowResMap(np.asarray(tissue.thumbnail, dtype=np.uint8), tissue.downsample)
+    tmodel = tile_tissue_model(config, matrix, measures)
+    tissue_classes = _tissue_classes(tmodel, table, maps, metrics) if tmodel is not None else {}
     if "ki67" in measures:
         positive, negative = CELL_CLASSES.index("positive"), CELL_CLASSES.index("negative")
         tumour = (cells.cls == positive) | (cells.cls == negative)
@@ -367,6 +396,7 @@ def analyze_slide(
         },
         versions={**_versions(), **models},
         timings=timings,
+        tissue_classes=tissue_classes,
     )
 
 

@@ -78,8 +78,26 @@ def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
         stains = None if config.stains.strip().lower() == "auto" else config.stain_matrix()
         model = ki67_tissue_model(config, stains)
         if model is not None:
-            halo = max(halo, tissue_halo_um(model) + 2.0 * REGION_SMOOTH_UM)
+            halo = max(halo, tissue_halo_um(model) + 2.0 * config.necrosis.smooth_um)
     return halo
+
+
+def tile_tissue_model(config: AnalysisConfig, stains: Any, measures: Sequence[str]) -> Any:
+    """The tissue model whose class map a tile run computes (once per tile), or None.
+
+    The Ki67 tumour-region model when ``[ki67] count_in = "tumour"``, else the necrosis model when
+    necrosis is measured with one; None otherwise (no class map: e.g. Ki67 counted in all tissue).
+    """
+    if "ki67" in measures and config.ki67.count_in == "tumour":
+        model = ki67_tissue_model(config, stains)
+        if model is None:
+            msg = ("[ki67] count_in = 'tumour' needs a tissue model, but the tissue model is 'none' "
+                   "([ki67] / [necrosis] tissue_model)")
+            raise ConfigError(msg)
+        return model
+    if "necrosis" in measures:
+        return config.necrosis.model()
+    return None
 
 
 def ki67_tissue_model(config: AnalysisConfig, stains: Any) -> Any:
@@ -98,17 +116,21 @@ def ki67_tissue_model(config: AnalysisConfig, stains: Any) -> Any:
 
 
 def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
-                  origin: tuple[int, int] | None = None) -> tuple[np.ndarray, Any, np.ndarray]:
+                  origin: tuple[int, int] | None = None, smooth_um: float = REGION_SMOOTH_UM
+                  ) -> tuple[np.ndarray, Any, np.ndarray]:
     """Tumour region of a tile: ((M, N) bool, the :class:`~mmnst_path.classify.TissueMap`, its smoothed labels).
 
     Tissue classes of ``model`` on its output grid aligned to the slide's analysis grid
-    (``origin``), probabilities smoothed (:data:`REGION_SMOOTH_UM`), pixels whose block is
-    ``tumour``. Tile-invariant when the tile carries :func:`_halo_um` of context.
+    (``origin``), probabilities smoothed (``smooth_um``, the pipeline passes ``[necrosis]
+    smooth_um``), pixels whose block is ``tumour``. Tile-invariant when the tile carries
+    :func:`_halo_um` of context. ``labels`` (the class of every output block, indices into
+    ``tmap.classes``, block ``b`` covering pixels ``[b F - off, (b + 1) F - off)``, ``F =
+    tmap.factor``, ``off = origin mod F``) is the class map of the region.
     """
     from ..classify.tissue import classify_tissue, region_mask, smoothed_labels
 
     tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin)
-    labels = smoothed_labels(tmap, smooth_um=REGION_SMOOTH_UM)
+    labels = smoothed_labels(tmap, smooth_um=smooth_um)
     mask = region_mask(labels, tmap.classes, ("tumour",), shape=rgb.shape[:2], factor=tmap.factor, origin=origin)
     return mask, tmap, labels
 
@@ -226,18 +248,26 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     if "ki67" in job.measures or "melanin" in job.measures:
         pigment, exclusion = _pigment(rgb, mpp, job)
 
+    # the tissue class map, computed once: Ki67 tumour region, necrosis, class areas and maps
+    tumour = tmap = None
+    tmodel = tile_tissue_model(cfg, job.matrix, job.measures)
+    if tmodel is not None:
+        from ..classify.tissue import region_mask
+
+        tumour, tmap, labels = tumour_region(rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=origin,
+                                             smooth_um=cfg.necrosis.smooth_um)
+        for name in tmap.classes:
+            m = region_mask(labels, tmap.classes, (name,), shape=rgb.shape[:2], factor=tmap.factor,
+                            origin=origin) & owned
+            sums[f"class:{name}"] = m
+            row[f"class_{name}_um2"] = float(m.sum()) * px_um2
+
     if "ki67" in job.measures:
         region = measure_ki67(
             rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=exclusion
         )
         c = region.cells
-        if cfg.ki67.count_in == "tumour":  # nuclei outside the tumour region leave the index (excluded)
-            model = ki67_tissue_model(cfg, job.matrix)
-            if model is None:
-                msg = ("[ki67] count_in = 'tumour' needs a tissue model, but the tissue model is 'none' "
-                       "([ki67] / [necrosis] tissue_model)")
-                raise ConfigError(msg)
-            tumour, _, _ = tumour_region(rgb, mpp=mpp, model=model, stains=job.matrix, origin=origin)
+        if cfg.ki67.count_in == "tumour" and tumour is not None:  # nuclei outside the tumour region: excluded
             c = _outside_excluded(c, tumour)
             row["tumour_region_um2"] = float((tumour & owned).sum()) * px_um2
         r_l0, c_l0 = tile.level0_from_analysis(c.row, c.col)
@@ -262,14 +292,18 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         counts["melanin"] = mel_counts
         row["melanin_um2"] = float(mel_counts.melanin_um2)
         sums["melanin"] = np.asarray(mel_mask, dtype=bool) & owned
+        if tumour is not None:  # melanin inside the tumour region (melanin fraction of tumour)
+            row["melanin_tumour_um2"] = float((sums["melanin"] & tumour).sum()) * px_um2
 
     if "necrosis" in job.measures:
         from ..quantify.necrosis import mask_to_tile, measure_necrosis
 
         # blocks of the low-resolution necrosis grid are aligned to the slide's analysis grid
         # (origin), so the necrosis area does not depend on the tile size
+        same = tmap is not None and tmodel is cfg.necrosis.model()
         nec_counts, nec_mask, nec_mpp = measure_necrosis(
-            rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix, origin=origin
+            rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix, origin=origin,
+            tissue_map=tmap if same else None,
         )
         counts["necrosis"] = nec_counts
         row["necrosis_um2"] = float(nec_counts.necrosis_um2)

@@ -414,6 +414,7 @@ def measure_necrosis(
     stains: Any = None,
     classifier: Any = None,
     origin: tuple[int, int] | None = None,
+    tissue_map: Any = None,
 ) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis area of one H&E tile with the default detector (see module doc).
 
@@ -440,6 +441,10 @@ def measure_necrosis(
         pixels ``[k f, (k + 1) f)``), so the necrosis of a slide does not depend on how it is
         tiled; :func:`mask_to_tile` maps the mask back. ``None`` aligns them to the tile's own
         corner (a lone tile).
+    tissue_map : TissueMap or None
+        The classes of this tile already computed with the tissue model of ``params``
+        (:func:`mmnst_path.classify.tissue.classify_tissue` with the same ``stains`` and
+        ``origin``), so that a caller that also needs the class map computes it once.
 
     Returns
     -------
@@ -477,8 +482,12 @@ def measure_necrosis(
     if classifier is not None:
         return _measure_with_classifier(rgb, mpp, params, tissue, classifier)
     if model is not None:
+        if tissue_map is not None and tissue_map.model_id != model.model_id:
+            msg = (f"tissue_map comes from model {tissue_map.model_id}, but the necrosis tissue model is "
+                   f"{model.model_id}")
+            raise ConfigError(msg)
         return _measure_with_tissue_model(rgb, mpp, params, tissue, model,
-                                          stains if stains is not None else params.stains)
+                                          stains if stains is not None else params.stains, tissue_map)
     feats = necrosis_features(rgb, mpp=mpp, params=params, stains=stains)
     lmpp = float(feats["mpp"])
     cand = (
@@ -540,12 +549,13 @@ def _measure_with_classifier(rgb: np.ndarray, mpp: float, params: NecrosisParams
 
 
 def _measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
-                               model: Any, stains: Any) -> tuple[NecrosisCounts, np.ndarray, float]:
+                               model: Any, stains: Any, tmap: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned)."""
     from ..classify.tissue import classify_tissue
     from ..stain import load_stains, od_from_rgb
 
-    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains)
+    if tmap is None:
+        tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains)
     lmpp, big = tmap.mpp, tmap.factor
     matrix = load_stains(stains)
     shape = tmap.labels.shape

@@ -1,0 +1,104 @@
+"""The tissue class map in the outputs (#13): result legend and areas, result.json + tissue_classes.png,
+the overlay panel, report.html, melanin % of tumour."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_tiles"
+
+
+@pytest.fixture(scope="module")
+def he_result():  # type: ignore[no-untyped-def]
+    import tifffile
+
+    rgb = tifffile.imread(SAMPLES / "he_necrosis.tif")[:384, :384]
+    return analyze_region(rgb, AnalysisConfig(stains="H&E"), mpp=0.5)
+
+
+def test_class_areas_cover_the_analysed_area_and_do_not_depend_on_the_tiling(he_result) -> None:  # type: ignore[no-untyped-def]
+    import tifffile
+
+    legend = he_result.tissue_classes["classes"]
+    names = [c["name"] for c in legend]
+    assert {"tumour", "stroma", "necrosis", "background"} <= set(names)
+    total = sum(c["area_mm2"] for c in legend)
+    owned = float(he_result.tiles.columns["owned_um2"].sum()) / 1e6
+    assert total == pytest.approx(owned, rel=1e-6)  # every analysed pixel has exactly one class
+    tissue = [c for c in legend if c["name"] != "background"]
+    assert sum(c["pct_of_tissue"] for c in tissue) == pytest.approx(100.0)
+    assert math.isnan(next(c["pct_of_tissue"] for c in legend if c["name"] == "background"))
+    assert he_result.metrics["class_necrosis_area_mm2"] == next(c["area_mm2"] for c in legend if c["name"] == "necrosis")
+    cmap = he_result.maps["tissue_classes"].image
+    assert cmap.dtype == np.int8
+    assert cmap.min() >= 0
+    assert cmap.max() < len(names)
+    rgb = tifffile.imread(SAMPLES / "he_necrosis.tif")[:384, :384]
+    tiled = analyze_region(rgb, AnalysisConfig(stains="H&E", tile_um=64.0), mpp=0.5)
+    assert len(tiled.tiles) == 9
+    for a, b in zip(legend, tiled.tissue_classes["classes"], strict=True):
+        assert a["area_mm2"] == pytest.approx(b["area_mm2"], abs=1e-9)
+    np.testing.assert_array_equal(tiled.maps["tissue_classes"].image, cmap)
+
+
+def test_result_json_references_an_indexed_png_in_the_model_colours(he_result, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    from mmnst_path.report import write_result
+
+    paths = write_result(he_result, tmp_path, outputs=("overlay",))
+    doc = json.loads(paths["result"].read_text())
+    tc = doc["tissue_classes"]
+    assert tc["map"]["file"] == "tissue_classes.png"
+    assert tc["model"].startswith("sha256:")
+    with Image.open(tmp_path / tc["map"]["file"]) as im:
+        assert im.mode == "P"
+        index = np.asarray(im)
+        palette = np.asarray(im.getpalette()[: 3 * 256]).reshape(-1, 3)
+    assert list(index.shape) == tc["map"]["shape"]
+    np.testing.assert_array_equal(index, he_result.maps["tissue_classes"].image)
+    for c in tc["classes"]:
+        assert palette[c["index"]].tolist() == c["colour"]
+    # the overlay gains a fifth panel: the class map
+    with Image.open(paths["overlay"]) as ov:
+        width = ov.size[0]
+    from mmnst_path.overlay import PANEL_PX
+
+    assert width == 5 * PANEL_PX + 4 * 4
+
+
+def test_report_html_lists_the_classes_and_melanin_of_tumour() -> None:
+    import tifffile
+
+    from mmnst_path.html_report import render_report
+    from mmnst_path.report import summary_row
+
+    rgb = tifffile.imread(SAMPLES / "he_melanin.tif")[:384, :384]
+    result = analyze_region(rgb, AnalysisConfig(stains="H&E"), mpp=0.5)
+    m = result.metrics
+    assert 0 < m["melanin_fraction_pct"] < m["melanin_tumour_fraction_pct"] <= 100  # the pigment sits in the tumour
+    row = summary_row(result)
+    assert row["melanin_tumour_fraction_pct"] == m["melanin_tumour_fraction_pct"]
+    page = render_report([row])
+    assert 'data-col="melanin_tumour_fraction_pct"' in page
+    tumour = next(c for c in row["tissue_classes"] if c["name"] == "tumour")
+    assert f'data-class="tumour" data-area-mm2="{tumour["area_mm2"]!r}"' in page
+    assert "<th>tissue classes</th>" in page
+
+
+def test_no_class_map_without_a_tissue_model() -> None:
+    import tifffile
+
+    rgb = tifffile.imread(SAMPLES / "he_necrosis.tif")[:256, :256]
+    cfg = AnalysisConfig(stains="H&E").replace(necrosis={"tissue_model": "none"})
+    result = analyze_region(rgb, cfg, mpp=0.5)
+    assert result.tissue_classes == {}
+    assert "tissue_classes" not in result.maps
+    assert not any(k.startswith("class_") for k in result.metrics)
