@@ -204,3 +204,38 @@ def test_live_preview_follows_the_strokes_on_the_sample_tile(make_napari_viewer,
     shot = tmp_path / "napari_train_tissue_applied.png"
     viewer.window.screenshot(str(shot), canvas_only=False, flash=False)
     _keep(shot)
+
+
+def test_live_training_recomputes_only_the_windows_whose_paint_changed(monkeypatch):
+    from mmnst_path_napari._tissue import CHUNK, training_rows
+
+    import mmnst_path.classify.train_tissue as tt
+    from mmnst_path.io import ArrayReader
+
+    tile = he_necrosis_tile(4, size=384, mpp=0.5)
+    rgb = np.tile(tile.rgb, (1, 7, 1))[:, : CHUNK + 500]  # two label windows side by side
+    reader = ArrayReader(rgb, mpp=0.5)
+    labels = np.zeros(rgb.shape[:2], np.uint8)
+    labels[100:140, 100:300] = 1
+    labels[200:240, 100:300] = 2
+    labels[100:140, CHUNK + 100 : CHUNK + 300] = 1
+    calls = []
+    real = tt.tissue_training_rows
+    monkeypatch.setattr(tt, "tissue_training_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cache: dict = {}
+    kw = {"d": 1, "bounds": rgb.shape[:2], "mpp": 0.5, "w": 1, "classes": ["tumour", "necrosis"], "stains": "H&E"}
+    rows, counts = training_rows(reader, labels, cache=cache, **kw)
+    assert len(calls) == 2
+    assert len(rows) == 2
+    again, counts2 = training_rows(reader, labels, cache=cache, **kw)
+    assert len(calls) == 2  # nothing painted since: no feature computed
+    assert counts2 == counts
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in again]), np.concatenate([x for x, _ in rows]))
+    labels[300:340, CHUNK + 100 : CHUNK + 300] = 2  # a stroke in the second window only
+    cached, counts3 = training_rows(reader, labels, cache=cache, **kw)
+    assert len(calls) == 3
+    assert counts3["necrosis"] > counts["necrosis"]
+    fresh, counts4 = training_rows(reader, labels, **kw)  # without a cache: the same rows
+    assert counts4 == counts3
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in fresh]), np.concatenate([x for x, _ in cached]))
+    assert len(cache) == 2

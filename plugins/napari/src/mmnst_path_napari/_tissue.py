@@ -14,6 +14,7 @@ Three pixel grids appear here, all counted in level-0 pixels of the slide:
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -181,6 +182,7 @@ def training_rows(
     classes: Sequence[str],
     stains: Any,
     settings: Any = None,
+    cache: dict[Any, Any] | None = None,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, int]]:
     """Training rows (:func:`mmnst_path.classify.train_tissue.tissue_training_rows`) of painted labels.
 
@@ -188,6 +190,10 @@ def training_rows(
     windows of about :data:`CHUNK` working pixels; each window with paint is read around the
     paint's bounding box with the features' context and gives the blocks its paint covers
     (at least :data:`MIN_COVER` of a block).
+
+    ``cache`` (a dict kept by the caller between calls) holds the rows of every window by its
+    position and labels: a new stroke recomputes only the windows whose paint changed. It is
+    pruned to the windows of this call.
 
     Returns
     -------
@@ -205,6 +211,7 @@ def training_rows(
     span = max(1, CHUNK * w // d)  # label px per window side
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     counts: dict[str, int] = {}
+    used: dict[Any, Any] = {}
     for i in range(0, lab.shape[0], span):
         for j in range(0, lab.shape[1], span):
             part = lab[i : i + span, j : j + span]
@@ -218,13 +225,22 @@ def training_rows(
             win = _window_labels(lab, (i, j, i + span, j + span), d, w, (r0, c0, r1, c1))
             if not win.any():
                 continue
-            rgb = read_on_grid(reader, r0, c0, r1 - r0, c1 - c0, w)
-            x, y = tissue_training_rows(rgb, win, mpp=mpp * w, classes=list(classes), stains=stains,
-                                        settings=settings, min_cover=MIN_COVER)  # fmt: skip
+            key = (r0, c0, r1, c1, d, w, str(stains), tuple(classes), repr(settings),
+                   hashlib.sha1(np.ascontiguousarray(win).tobytes()).hexdigest())  # fmt: skip
+            if cache is not None and key in cache:
+                x, y = cache[key]
+            else:
+                rgb = read_on_grid(reader, r0, c0, r1 - r0, c1 - c0, w)
+                x, y = tissue_training_rows(rgb, win, mpp=mpp * w, classes=list(classes), stains=stains,
+                                            settings=settings, min_cover=MIN_COVER)  # fmt: skip
+            used[key] = (x, y)
             if len(y):
                 rows.append((x, y))
                 for name, n in zip(*np.unique(y, return_counts=True), strict=True):
                     counts[str(name)] = counts.get(str(name), 0) + int(n)
+    if cache is not None:
+        cache.clear()
+        cache.update(used)
     return rows, counts
 
 

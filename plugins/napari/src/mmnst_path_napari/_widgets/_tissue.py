@@ -42,7 +42,7 @@ LIVE_TREES = 8
 #: working resolution (µm/px) of training and apply (the pipeline's analysis_mpp), of the preview
 TRAIN_UM, PREVIEW_UM = 0.5, 1.0
 #: longest side (working pixels) of the previewed region; a larger view is previewed at its centre
-MAX_PREVIEW_SIDE = 2048
+MAX_PREVIEW_SIDE = 1024
 #: colours of added classes the library has none for (RGB)
 _PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (188, 189, 34), (140, 86, 75))
 
@@ -81,6 +81,7 @@ class TrainTissueWidget(Container):
         self._pending: bool | None = None  # a newer live run waits for the running one to stop
         self._want_retrain = False
         self.live_runs = 0  # live jobs started (debounced strokes / view changes)
+        self._rows_cache: dict[Any, Any] = {}  # training rows per window (live retraining)
         self._timer: Any = None
         self.image = layer_choice(viewer, "image", rgb_image_layers)
         self.stains = ComboBox(label="stains", choices=list(PRESETS), value="H&E")
@@ -169,6 +170,7 @@ class TrainTissueWidget(Container):
                               "units": ("µm", "µm"), **raster_transform(downsample=d, mpp=mpp)}  # fmt: skip
         lab = add_or_replace(self.viewer, (np.zeros(shape, np.uint8), kw, "labels"))
         lab.metadata["mmnst_path"] = {"downsample": d}
+        self._rows_cache = {}
         lab.selected_label = 1
         lab.mode = "paint"
         lab.brush_size = max(10, math.ceil(16.0 / (mpp * d)))  # 16 µm: two output blocks of 8 µm
@@ -248,7 +250,7 @@ class TrainTissueWidget(Container):
             model = self.live_model
             if labels is not None:
                 model = self._fit(reader, labels, layer, mpp, d, stains, classes, trees=LIVE_TREES,
-                                  validation=0.0)[0]  # fmt: skip
+                                  validation=0.0, cache=self._rows_cache)[0]  # fmt: skip
             yield  # a quit() of a stale job stops here
             if model is None:
                 return None
@@ -271,7 +273,8 @@ class TrainTissueWidget(Container):
 
     # -- training ----------------------------------------------------------------------------------
     def _fit(self, reader: Any, labels: np.ndarray, layer: Any, mpp: float, d: int, stains: str,
-             classes: list[str], *, trees: int, validation: float) -> tuple[Any, dict[str, int]]:
+             classes: list[str], *, trees: int, validation: float, cache: dict[Any, Any] | None = None
+             ) -> tuple[Any, dict[str, int]]:
         from mmnst_path.classify.train_tissue import train_tissue_model
 
         if not labels.any():
@@ -279,7 +282,7 @@ class TrainTissueWidget(Container):
             raise ValueError(msg)
         w = work_downsample(mpp, TRAIN_UM)
         rows, counts = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w,
-                                     classes=classes, stains=stains)  # fmt: skip
+                                     classes=classes, stains=stains, cache=cache)  # fmt: skip
         source = getattr(getattr(layer, "source", None), "path", None)
         image = Path(source).name if source else layer.name
         card = {"name": f"tissue classifier trained in napari on {image}",
