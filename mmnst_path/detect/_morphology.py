@@ -64,6 +64,26 @@ def _gaussian(image: np.ndarray, sigma_px: float, *, truncate: float = 4.0) -> n
     return out
 
 
+def _uniform(image: np.ndarray, size: int) -> np.ndarray:
+    """``ndi.uniform_filter(image, size=size)`` (``mode="reflect"``) of a 2-D image.
+
+    An odd size of a float32 image goes through the numba kernels (scipy's own float64 running
+    sums, axis 0 then axis 1, float32 between the axes: bit-identical); anything else through
+    scipy.
+    """
+    kern = None
+    if image.ndim == 2 and image.size > 0 and size > 1 and size % 2 == 1 and image.dtype == np.float32:
+        kern = _numba_kernels()
+    if kern is None:
+        return ndi.uniform_filter(image, size=size)
+    img = np.ascontiguousarray(image)
+    tmp = np.empty_like(img)
+    kern.uniform_axis0(img, size // 2, tmp)
+    out = np.empty_like(img)
+    kern.uniform_axis1(tmp, size // 2, out)
+    return out
+
+
 def _extreme1d(image: np.ndarray, size: int, *, axis: int, op: str, mode: str = "reflect") -> np.ndarray:
     """``ndi.maximum_filter1d`` (``op="max"``) / ``ndi.minimum_filter1d`` (``"min"``) of a 2-D
     image, ``mode`` ``"reflect"`` or ``"constant"`` (0 outside), origin 0.

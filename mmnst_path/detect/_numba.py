@@ -16,7 +16,8 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "extreme_axis0", "extreme_axis1", "gaussian_axis0", "gaussian_axis1", "log_scale_update", "watershed_flood",
+    "extreme_axis0", "extreme_axis1", "gaussian_axis0", "gaussian_axis1", "log_scale_update", "uniform_axis0", "uniform_axis1",
+    "watershed_flood",
     "window_max_at",
 ]
 
@@ -351,3 +352,45 @@ def log_scale_update(smooth, neg_s2, k, best, scale):  # pragma: no cover - comp
             elif v > best[i, j]:
                 best[i, j] = v
                 scale[i, j] = k
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def uniform_axis1(img, h, out):  # pragma: no cover - compiled
+    """Mean over ``2 h + 1`` samples along the rows of ``img`` (M, N) float32 into ``out``,
+    reflected at the ends: ``scipy.ndimage.uniform_filter1d(img, 2 h + 1, axis=1)`` computed as
+    scipy computes it (a float64 running sum, ``+ entering - leaving``, divided by the size for
+    every output, rounded to float32): bit-identical."""
+    m, n = img.shape
+    size = 2 * h + 1
+    buf = np.empty(n + size - 1, np.float64)
+    for i in range(m):
+        for j in range(n + size - 1):
+            buf[j] = img[i, _reflect(j - h, n)]
+        tmp = 0.0
+        for j in range(size):
+            tmp += buf[j]
+        out[i, 0] = np.float32(tmp / size)
+        for j in range(1, n):
+            tmp += buf[j + size - 1] - buf[j - 1]
+            out[i, j] = np.float32(tmp / size)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def uniform_axis0(img, h, out):  # pragma: no cover - compiled
+    """:func:`uniform_axis1` along the columns (whole rows at a time: vectorised)."""
+    m, n = img.shape
+    size = 2 * h + 1
+    tmp = np.zeros(n, np.float64)
+    for j in range(size):
+        src = img[_reflect(j - h, m)]
+        for c in range(n):
+            tmp[c] += np.float64(src[c])
+    for c in range(n):
+        out[0, c] = np.float32(tmp[c] / size)
+    for i in range(1, m):
+        enter = img[_reflect(i + h, m)]
+        leave = img[_reflect(i - h - 1, m)]
+        oi = out[i]
+        for c in range(n):
+            tmp[c] += np.float64(enter[c]) - np.float64(leave[c])
+            oi[c] = np.float32(tmp[c] / size)

@@ -43,7 +43,7 @@ from .._params import check_finite, check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
 from ._morphology import _gaussian as _exact_gaussian
-from ._morphology import _numba_kernels, _square_extreme, _watershed_by_bands
+from ._morphology import _numba_kernels, _square_extreme, _uniform, _watershed_by_bands
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains"]
 
@@ -227,7 +227,7 @@ def _minus_background(plane: np.ndarray, side: int) -> np.ndarray:
     """
     background = _square_extreme(plane, side, op="min")  # = ndi.minimum_filter(plane, size=side)
     background = _square_extreme(background, side, op="max")
-    background = ndi.uniform_filter(background, size=side)
+    background = _uniform(background, side)  # = ndi.uniform_filter(background, size=side)
     np.subtract(plane, background, out=background)
     return np.maximum(background, 0.0, out=background)
 

@@ -107,3 +107,25 @@ def test_square_extreme_of_labels_equals_scipy(backend: str, dtype: type, monkey
             assert got.dtype == labels.dtype
             assert np.array_equal(got, ndi.maximum_filter(labels, size=size))
             assert np.array_equal(_morphology._square_extreme(labels, size, op="min"), ndi.minimum_filter(labels, size=size))
+
+
+@pytest.mark.parametrize("backend", ["auto", "scipy"])
+def test_uniform_equals_scipy_bit_for_bit(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The box mean of the background estimate equals scipy's uniform_filter exactly, windows
+    wider than the image (reflected several times) and non-contiguous views included."""
+    from mmnst_path.detect import _morphology
+
+    monkeypatch.setattr(_morphology, "BACKEND", backend)
+    rng = np.random.default_rng(9)
+    for shape in [(1, 1), (2, 5), (41, 3), (64, 80), (300, 257)]:
+        x = (rng.random(shape) * rng.choice([1e-3, 1.0, 40.0])).astype(np.float32)
+        for size in (3, 21, 41, 101):
+            got = _morphology._uniform(x, size)
+            assert got.dtype == np.float32
+            assert np.array_equal(got, ndi.uniform_filter(x, size=size)), (shape, size)
+        view = x[::2, 1:]
+        assert np.array_equal(_morphology._uniform(view, 41), ndi.uniform_filter(view, size=41))
+    x64 = rng.random((30, 30))  # other dtypes and even sizes: scipy itself
+    assert np.array_equal(_morphology._uniform(x64, 5), ndi.uniform_filter(x64, size=5))
+    x32 = x64.astype(np.float32)
+    assert np.array_equal(_morphology._uniform(x32, 4), ndi.uniform_filter(x32, size=4))
