@@ -54,6 +54,10 @@ def test_paint_train_apply_save_load_on_a_generated_tile(make_napari_viewer, tmp
     assert "#783c14" in widget.legend.value  # necrosis (120, 60, 20) of the default model
     with pytest.raises(ValueError, match="no tissue model"):
         widget.apply()
+    widget.stains.value = "H-DAB"  # IHC: the classes of the shipped IHC default
+    assert widget.classes == [*widget.base_model("H-DAB").class_names, "keratin", "melanin"]
+    widget.stains.value = "H&E"
+    assert widget.classes[:3] == ["tumour", "stroma", "necrosis"]
 
     labels = widget.add_training_labels()
     assert labels.name == TRAIN_LABELS
@@ -239,3 +243,25 @@ def test_live_training_recomputes_only_the_windows_whose_paint_changed(monkeypat
     assert counts4 == counts3
     np.testing.assert_array_equal(np.concatenate([x for x, _ in fresh]), np.concatenate([x for x, _ in cached]))
     assert len(cache) == 2
+
+
+def test_an_ihc_model_is_trained_with_the_ihc_default_features(make_napari_viewer):
+    from mmnst_path.synthetic import ki67_pigment_tile
+
+    tile = ki67_pigment_tile(2, size=384, mpp=0.5, pigmented_cells=0.0)
+    viewer = make_napari_viewer()
+    viewer.add_image(tile.rgb, rgb=True, scale=(0.5, 0.5), units=("µm", "µm"), name="ki67")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train tissue")
+    widget.live.value = False
+    widget.stains.value = "H-DAB"
+    labels = widget.add_training_labels()
+    paint = np.zeros(tile.rgb.shape[:2], np.uint8)
+    dark = tile.rgb.mean(axis=-1) < 200
+    near = ndi.uniform_filter(dark.astype(np.float32), 31)
+    paint[::2][near[::2] > 0.5] = widget.label_of("tumour")  # cellular
+    paint[::2][near[::2] < 0.02] = widget.label_of("background")  # glass
+    labels.data_setitem(np.nonzero(paint), paint[paint > 0])
+    model = widget.train()
+    assert model.settings["stains"] == "H-DAB"
+    assert model.settings["features"] == widget.base_model("H-DAB").settings["features"]
+    assert model.settings["features"]["chromogen_as_hematoxylin"] is True  # positivity-blind, as the default

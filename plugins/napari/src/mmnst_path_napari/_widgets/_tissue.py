@@ -59,19 +59,13 @@ class TrainTissueWidget(Container):
     """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
-        from mmnst_path.classify import resolve_model
-        from mmnst_path.classify.train import DEFAULT_COLOURS
         from mmnst_path.stain import PRESETS
 
         viewer = napari_viewer
         self.viewer = viewer
-        base = resolve_model("default", "tissue")
-        self.classes: list[str] = list(base.class_names) if base is not None else []
-        self.colours: list[tuple[int, int, int]] = [tuple(c.colour) for c in base.classes] if base else []  # type: ignore[misc]
-        for name in EXTRA_CLASSES:
-            if name not in self.classes:
-                self.classes.append(name)
-                self.colours.append(DEFAULT_COLOURS.get(name, (128, 128, 128)))
+        self.classes: list[str] = []
+        self.colours: list[tuple[int, int, int]] = []
+        self._start_classes("H&E")
         self.model: Any = None
         self.live_model: Any = None
         self.areas: dict[str, Any] | None = None
@@ -108,6 +102,7 @@ class TrainTissueWidget(Container):
                               self.file, io, self.status, self.results]  # fmt: skip
         super().__init__(widgets=widgets)
         self.status.native.setWordWrap(True)
+        self.stains.changed.connect(self._on_stains)
         self.new_labels.changed.connect(lambda *_: self.add_training_labels())
         self.add_class_button.changed.connect(lambda *_: self.add_class(self.new_class.value))
         self.train_button.changed.connect(lambda *_: self._run(self._compute_train, self._show_train))
@@ -135,6 +130,34 @@ class TrainTissueWidget(Container):
             self.colours.append(colour or DEFAULT_COLOURS.get(cls, _PALETTE[len(self.classes) % len(_PALETTE)]))
             self._refresh_colours()
         return self.classes.index(cls) + 1
+
+    def _start_classes(self, stains: str) -> None:
+        """Classes and colours of the shipped default tissue model for ``stains`` (H&E or IHC),
+        then keratin and melanin."""
+        from mmnst_path.classify.train import DEFAULT_COLOURS
+
+        base = self.base_model(stains)
+        self.classes = list(base.class_names)
+        self.colours = [(int(c.colour[0]), int(c.colour[1]), int(c.colour[2])) for c in base.classes]
+        for name in EXTRA_CLASSES:
+            if name not in self.classes:
+                self.classes.append(name)
+                self.colours.append(DEFAULT_COLOURS.get(name, (128, 128, 128)))
+
+    @staticmethod
+    def base_model(stains: str) -> Any:
+        """The shipped default tissue model of ``stains``: its classes start the legend and its
+        feature recipe is the one new models are trained with (IHC: chromogen read as hematoxylin)."""
+        from mmnst_path.classify import resolve_model
+
+        return resolve_model("default", "tissue", stains)
+
+    def _on_stains(self, *_: Any) -> None:
+        """New stains: the classes restart from that default model unless something is painted."""
+        painted = TRAIN_LABELS in self.viewer.layers and bool(np.any(self.viewer.layers[TRAIN_LABELS].data))
+        if not painted:
+            self._start_classes(str(self.stains.value))
+            self._refresh_colours()
 
     def label_of(self, name: str) -> int:
         """The label value to paint for class ``name``."""
@@ -275,20 +298,22 @@ class TrainTissueWidget(Container):
     def _fit(self, reader: Any, labels: np.ndarray, layer: Any, mpp: float, d: int, stains: str,
              classes: list[str], *, trees: int, validation: float, cache: dict[Any, Any] | None = None
              ) -> tuple[Any, dict[str, int]]:
+        from mmnst_path.classify.tissue import tissue_feature_settings
         from mmnst_path.classify.train_tissue import train_tissue_model
 
         if not labels.any():
             msg = f"nothing painted on {TRAIN_LABELS!r}: paint at least two classes"
             raise ValueError(msg)
         w = work_downsample(mpp, TRAIN_UM)
+        settings = tissue_feature_settings(self.base_model(stains))
         rows, counts = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w,
-                                     classes=classes, stains=stains, cache=cache)  # fmt: skip
+                                     classes=classes, stains=stains, settings=settings, cache=cache)  # fmt: skip
         source = getattr(getattr(layer, "source", None), "path", None)
         image = Path(source).name if source else layer.name
         card = {"name": f"tissue classifier trained in napari on {image}",
                 "training_data": [{"image": image, "annotations": "napari painted labels",
                                    "labelled_blocks": counts, "pixel_size_um": mpp * w}]}  # fmt: skip
-        model = train_tissue_model(rows, stains=stains, card=card, n_estimators=trees,
+        model = train_tissue_model(rows, settings=settings, stains=stains, card=card, n_estimators=trees,
                                    validation_fraction=validation)  # fmt: skip
         return model, counts
 
