@@ -35,8 +35,11 @@ __all__ = [
 MAX_LABEL_SIDE = 8192
 #: a block takes the painted class covering at least this share of it (strokes are thin)
 MIN_COVER = 0.25
-#: working-grid pixels per side of one training window / classification chunk
+#: working-grid pixels per side of one classification chunk
 CHUNK = 2048
+#: working-grid pixels per side of the label chunk one training window covers (small, so that a
+#: new stroke recomputes little: the features of windows whose paint is unchanged are cached)
+TRAIN_CHUNK = 512
 
 
 def labels_downsample(shape: tuple[int, int]) -> int:
@@ -187,7 +190,7 @@ def training_rows(
     """Training rows (:func:`mmnst_path.classify.train_tissue.tissue_training_rows`) of painted labels.
 
     The label grid (``d`` level-0 px per pixel; value ``k`` = ``classes[k - 1]``) is cut into
-    windows of about :data:`CHUNK` working pixels; each window with paint is read around the
+    chunks of :data:`TRAIN_CHUNK` working pixels; each window with paint is read around the
     paint's bounding box with the features' context and gives the blocks its paint covers
     (at least :data:`MIN_COVER` of a block).
 
@@ -208,7 +211,7 @@ def training_rows(
     lab = np.asarray(labels)
     H, W = math.ceil(bounds[0] / w), math.ceil(bounds[1] / w)
     halo = math.ceil(settings.halo_um() / (mpp * w))
-    span = max(1, CHUNK * w // d)  # label px per window side
+    span = max(1, TRAIN_CHUNK * w // d)  # label px per window side
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     counts: dict[str, int] = {}
     used: dict[Any, Any] = {}
