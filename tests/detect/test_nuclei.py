@@ -262,3 +262,52 @@ def test_detection_is_the_same_with_and_without_numba(monkeypatch: pytest.Monkey
     np.testing.assert_array_equal(out["auto"].labels, out["scipy"].labels)
     for name in Nuclei.FEATURES:
         np.testing.assert_array_equal(getattr(out["auto"], name), getattr(out["scipy"], name))
+
+
+@pytest.mark.parametrize("margins", [(120, 120, 120, 120), (0, 90, 60, 0), (7, 0, 0, 0), (0, 0, 0, 0)])
+def test_unstained_margins_are_cropped_with_the_same_nuclei(monkeypatch: pytest.MonkeyPatch,
+                                                            margins: tuple[int, int, int, int]) -> None:
+    """Detecting on the stained box plus the filters' reach gives the labels and features of
+    the whole planes, for white margins on any sides (a tile read past the slide's edge)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from mmnst_path.detect import nuclei as mod
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "ki67" / "bcdata" / "5.png"
+    with Image.open(path) as im:
+        tissue = np.asarray(im.convert("RGB"))[::2, ::2]  # 320² at 0.5 µm/px
+    top, bottom, left, right = margins
+    rgb = np.full((320 + top + bottom, 320 + left + right, 3), 255, dtype=np.uint8)
+    rgb[top : top + 320, left : left + 320] = tissue
+    out = {}
+    for crop in (True, False):
+        monkeypatch.setattr(mod, "CROP_EMPTY_MARGINS", crop)
+        out[crop] = detect_nuclei(rgb, mpp=0.5, return_labels=True)
+    assert len(out[True]) > 50
+    np.testing.assert_array_equal(out[True].labels, out[False].labels)
+    for name in Nuclei.FEATURES:
+        np.testing.assert_array_equal(getattr(out[True], name), getattr(out[False], name))
+    if sum(margins) >= 200:  # the box is smaller than the planes: the crop was used
+        hem_pos = np.maximum(mod.stain_planes(rgb)[0], 0)
+        dab_pos = np.maximum(mod.stain_planes(rgb)[1], 0)
+        box = mod._stained_box(hem_pos, dab_pos, 0.5, NucleusParams())
+        assert box is not None
+        assert (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < 0.9 * rgb.shape[0] * rgb.shape[1]
+
+
+def test_unstained_planes_give_no_nuclei_and_params_can_rule_the_crop_out() -> None:
+    from mmnst_path.detect import nuclei as mod
+
+    zeros = np.zeros((80, 90), np.float32)
+    assert len(nuclei_from_stains(zeros, zeros, mpp=0.5)) == 0
+    plane = zeros.copy()
+    plane[30:40, 30:40] = 1.0
+    # with a foreground threshold <= 0 unstained pixels are foreground: no crop
+    assert mod._stained_box(plane, zeros, 0.5, NucleusParams(foreground_od=0.0)) is None
+    assert mod._stained_box(plane, zeros, 0.5, NucleusParams(seed_min_response=0.0)) is None
+    box = mod._stained_box(np.pad(plane, 200), np.pad(zeros, 200), 0.5, NucleusParams())
+    assert box is not None
+    assert box[0].start > 0
+    assert box[1].stop < 490
