@@ -80,8 +80,13 @@ class TissueFeatureSettings:
     white_od: float = 0.15
     eps_od: float = 0.05
     chromogen_as_hematoxylin: bool = False
+    nuclear_cap_od: float = 0.0
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.nuclear_cap_od, int | float) and math.isfinite(self.nuclear_cap_od)
+                and self.nuclear_cap_od >= 0):
+            msg = f"TissueFeatureSettings.nuclear_cap_od must be a finite OD >= 0 (0 = no cap), got {self.nuclear_cap_od!r}"
+            raise ConfigError(msg)
         if not isinstance(self.chromogen_as_hematoxylin, bool):
             msg = f"TissueFeatureSettings.chromogen_as_hematoxylin must be true or false, got {self.chromogen_as_hematoxylin!r}"
             raise ConfigError(msg)
@@ -229,7 +234,9 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     With ``settings.chromogen_as_hematoxylin`` and a matrix without eosin (IHC), the features
     are blind to positivity: the chromogen is re-rendered as hematoxylin (OD + C (v_H - v_C),
     linear, so on the micro-grid means), "H" is hematoxylin + chromogen (every nucleus) and the
-    second plane ("E") is the mean OD of the re-rendered image (cytoplasm, fibres, nuclei).
+    second plane ("E") is the mean OD of the re-rendered image (cytoplasm, fibres, nuclei). With
+    ``nuclear_cap_od`` > 0 that nuclear stain is also capped at this OD (on the micro grid) before
+    the image is re-rendered, so a dark positive nucleus and a pale negative one look alike.
     """
     from ..stain import load_stains, od_from_rgb
 
@@ -246,8 +253,11 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     h, e = conc[..., 0], conc[..., 1]
     if settings.chromogen_as_hematoxylin and "eosin" not in matrix.names:
         vec = np.asarray(matrix.vectors, np.float32)
-        od_m = od_m + e[..., None] * (vec[cols[0]] - vec[cols[1]])
-        h = h + e
+        nuclear = h + e
+        if settings.nuclear_cap_od > 0:
+            nuclear = np.minimum(nuclear, np.float32(settings.nuclear_cap_od))
+        od_m = od_m - h[..., None] * vec[cols[0]] - e[..., None] * vec[cols[1]] + nuclear[..., None] * vec[cols[0]]
+        h = nuclear
         e = od_m.mean(axis=-1)
         conc = np.stack([h, e], axis=-1)
     micro_mpp = fm * mpp
