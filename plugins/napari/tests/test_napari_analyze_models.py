@@ -45,13 +45,18 @@ def test_class_areas_count_edge_blocks_by_their_share_inside_the_image():
 
 def _wait(qtbot, widget) -> None:
     qtbot.waitUntil(
-        lambda: not widget.controls.cancel_button.enabled and (widget.worker is None or not widget.worker.is_running),
+        lambda: (
+            not widget.controls.cancel_button.enabled
+            and (widget.worker is None or not widget.worker.is_running)
+        ),
         timeout=240_000,
     )
 
 
 @pytest.mark.napari
-def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(make_napari_viewer, qtbot, sample_tiles):
+def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
+    make_napari_viewer, qtbot, sample_tiles
+):
     from mmnst_path.aggregate import LowResMap
     from mmnst_path.classify import default_model_path, load_model
 
@@ -59,7 +64,11 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(make_n
     (image,) = viewer.open(str(sample_tiles / "ki67_pigmented.tif"), plugin=PLUGIN)
     _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
     m = analyze.mapping()
-    assert (m["ki67"]["cell_model"], m["necrosis"]["tissue_model"], m["ki67"]["count_in"]) == ("default", "default", "all")
+    assert (m["ki67"]["cell_model"], m["necrosis"]["tissue_model"], m["ki67"]["count_in"]) == (
+        "default",
+        "default",
+        "all",
+    )
     assert not analyze.cell_model_file.enabled
     assert not analyze.tissue_model_file.enabled
 
@@ -72,7 +81,9 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(make_n
     analyze.do_melanin.value = False
     analyze.do_necrosis.value = False
     assert analyze.run() is None  # no file chosen: refused, said in one line
-    assert analyze.controls.status.value == "error: cell model 'file': choose an existing .mmnst file (got '')"
+    assert (
+        analyze.controls.status.value == "error: cell model 'file': choose an existing .mmnst file (got '')"
+    )
 
     cell_path = default_model_path("nucleus")
     analyze.cell_model_file.value = cell_path
@@ -139,8 +150,12 @@ def test_class_layer_of_a_result_without_a_legend_uses_the_configs_model():
     labels = np.full((3, 4), nec, np.int8)
     labels[:, 0] = model.class_names.index("tumour")
     # a 90 x 120 px image at 2 µm/px on a 32-px grid: the last row / column of blocks is partial
-    result = SimpleNamespace(maps={"tissue_classes": LowResMap(labels, 32.0)},
-                             config={"necrosis": {"tissue_model": "default"}}, shape=(90, 120), mpp=2.0)
+    result = SimpleNamespace(
+        maps={"tissue_classes": LowResMap(labels, 32.0)},
+        config={"necrosis": {"tissue_model": "default"}},
+        shape=(90, 120),
+        mpp=2.0,
+    )
     _, kw, kind = tissue_class_layer(result, mpp=2.0)
     assert kind == "labels"
     assert kw["metadata"]["mmnst_path"]["classes"] == list(model.class_names)

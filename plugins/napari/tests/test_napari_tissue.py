@@ -128,7 +128,9 @@ def _stroke(labels, r: int, c0: int, c1: int, value: int) -> None:
         labels.paint((r, c), value)
 
 
-def test_live_preview_follows_the_strokes_on_the_sample_tile(make_napari_viewer, qtbot, sample_tiles, tmp_path):
+def test_live_preview_follows_the_strokes_on_the_sample_tile(
+    make_napari_viewer, qtbot, sample_tiles, tmp_path
+):
     from mmnst_path.classify import load_model
 
     viewer = make_napari_viewer(show=True)
@@ -176,7 +178,9 @@ def test_live_preview_follows_the_strokes_on_the_sample_tile(make_napari_viewer,
     _stroke(labels, 250, 930, 1010, widget.label_of("necrosis"))
     assert widget._generation > gen
     qtbot.waitUntil(
-        lambda: PREVIEW in viewer.layers and viewer.layers[PREVIEW].metadata["mmnst_path"]["model_id"] != first_id,
+        lambda: (
+            PREVIEW in viewer.layers and viewer.layers[PREVIEW].metadata["mmnst_path"]["model_id"] != first_id
+        ),
         timeout=60_000,
     )
     qtbot.waitUntil(lambda: not (widget.live_worker and widget.live_worker.is_running), timeout=60_000)
@@ -229,7 +233,14 @@ def test_live_training_recomputes_only_the_windows_whose_paint_changed(monkeypat
     real = tt.tissue_training_rows
     monkeypatch.setattr(tt, "tissue_training_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
     cache: dict = {}
-    kw = {"d": 1, "bounds": rgb.shape[:2], "mpp": 0.5, "w": 1, "classes": ["tumour", "necrosis"], "stains": "H&E"}
+    kw = {
+        "d": 1,
+        "bounds": rgb.shape[:2],
+        "mpp": 0.5,
+        "w": 1,
+        "classes": ["tumour", "necrosis"],
+        "stains": "H&E",
+    }
     rows, counts = training_rows(reader, labels, cache=cache, **kw)
     assert len(calls) == 2
     assert len(rows) == 2
@@ -243,7 +254,9 @@ def test_live_training_recomputes_only_the_windows_whose_paint_changed(monkeypat
     assert counts3["necrosis"] > counts["necrosis"]
     fresh, counts4 = training_rows(reader, labels, **kw)  # without a cache: the same rows
     assert counts4 == counts3
-    np.testing.assert_array_equal(np.concatenate([x for x, _ in fresh]), np.concatenate([x for x, _ in cached]))
+    np.testing.assert_array_equal(
+        np.concatenate([x for x, _ in fresh]), np.concatenate([x for x, _ in cached])
+    )
     assert len(cache) == 2
 
 

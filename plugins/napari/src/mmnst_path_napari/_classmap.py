@@ -41,7 +41,10 @@ def class_colormap(colours: Sequence[Sequence[int]], *, alpha: float = 1.0) -> A
     """napari ``DirectLabelColormap``: label ``k + 1`` in ``colours[k]`` (RGB 0-255), 0 transparent."""
     from napari.utils.colormaps import DirectLabelColormap
 
-    table: dict[int | None, tuple[float, float, float, float]] = {None: (0.0, 0.0, 0.0, 0.0), 0: (0.0, 0.0, 0.0, 0.0)}
+    table: dict[int | None, tuple[float, float, float, float]] = {
+        None: (0.0, 0.0, 0.0, 0.0),
+        0: (0.0, 0.0, 0.0, 0.0),
+    }
     for k, rgb in enumerate(colours):
         r, g, b = (float(v) / 255.0 for v in rgb)
         table[k + 1] = (r, g, b, float(alpha))
@@ -86,15 +89,23 @@ def class_map_layer(
     if len(classes) != len(colours):
         msg = f"{name}: {len(classes)} classes but {len(colours)} colours"
         raise ValueError(msg)
-    data = np.where(arr >= 0, arr.astype(np.int32) + 1, 0).astype(np.uint8 if len(classes) < 255 else np.uint16)
+    data = np.where(arr >= 0, arr.astype(np.int32) + 1, 0).astype(
+        np.uint8 if len(classes) < 255 else np.uint16
+    )
     kwargs: dict[str, Any] = {
         "name": name,
         "opacity": opacity,
         "colormap": class_colormap(colours),
-        "metadata": {"mmnst_path": {"kind": "tissue classes", "classes": list(classes),
-                                    "colours": [list(map(int, c)) for c in colours],
-                                    "downsample": float(downsample), "origin": tuple(origin),
-                                    "model_id": model_id}},
+        "metadata": {
+            "mmnst_path": {
+                "kind": "tissue classes",
+                "classes": list(classes),
+                "colours": [list(map(int, c)) for c in colours],
+                "downsample": float(downsample),
+                "origin": tuple(origin),
+                "model_id": model_id,
+            }
+        },
         **raster_transform(downsample=downsample, origin=origin, mpp=mpp),
     }
     if mpp:
@@ -144,7 +155,9 @@ def class_table_text(areas: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def class_legend_html(classes: Sequence[str], colours: Sequence[Sequence[int]], *, values: bool = True) -> str:
+def class_legend_html(
+    classes: Sequence[str], colours: Sequence[Sequence[int]], *, values: bool = True
+) -> str:
     """Rich-text legend: a colour swatch per class, with its label value (``k + 1``) to paint."""
     items = []
     for k, (name, rgb) in enumerate(zip(classes, colours, strict=True)):
@@ -170,8 +183,10 @@ def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN
     lo, hi = num("ki67_index_if_obscured_negative_pct"), num("ki67_index_if_obscured_positive_pct")
     if hidden is None or lo is None or hi is None or hidden < min_pct:
         return ""
-    return (f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
-            "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it")
+    return (
+        f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
+        "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
+    )
 
 
 #: key of the tissue class map in :attr:`SlideResult.maps`

@@ -247,8 +247,9 @@ def training_rows(
     return rows, counts
 
 
-def _window_labels(lab: np.ndarray, own: tuple[int, int, int, int], d: int, w: int,
-                   win: tuple[int, int, int, int]) -> np.ndarray:
+def _window_labels(
+    lab: np.ndarray, own: tuple[int, int, int, int], d: int, w: int, win: tuple[int, int, int, int]
+) -> np.ndarray:
     """The labels of one window (working-grid rows/cols ``win``) with only the paint of the
     label-grid chunk ``own`` (rows/cols ``[o0, o2) x [o1, o3)``) kept."""
     r0, c0, r1, c1 = win

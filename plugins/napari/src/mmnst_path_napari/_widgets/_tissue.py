@@ -127,7 +127,9 @@ class TrainTissueWidget(Container):
             raise ValueError(msg)
         if cls not in self.classes:
             self.classes.append(cls)
-            self.colours.append(colour or DEFAULT_COLOURS.get(cls, _PALETTE[len(self.classes) % len(_PALETTE)]))
+            self.colours.append(
+                colour or DEFAULT_COLOURS.get(cls, _PALETTE[len(self.classes) % len(_PALETTE)])
+            )
             self._refresh_colours()
         return self.classes.index(cls) + 1
 
@@ -295,9 +297,20 @@ class TrainTissueWidget(Container):
         return self._add_map(cbox, PREVIEW, opacity=0.4)
 
     # -- training ----------------------------------------------------------------------------------
-    def _fit(self, reader: Any, labels: np.ndarray, layer: Any, mpp: float, d: int, stains: str,
-             classes: list[str], *, trees: int, validation: float, cache: dict[Any, Any] | None = None
-             ) -> tuple[Any, dict[str, int]]:
+    def _fit(
+        self,
+        reader: Any,
+        labels: np.ndarray,
+        layer: Any,
+        mpp: float,
+        d: int,
+        stains: str,
+        classes: list[str],
+        *,
+        trees: int,
+        validation: float,
+        cache: dict[Any, Any] | None = None,
+    ) -> tuple[Any, dict[str, int]]:
         from mmnst_path.classify.tissue import tissue_feature_settings
         from mmnst_path.classify.train_tissue import train_tissue_model
 
@@ -406,14 +419,18 @@ class TrainTissueWidget(Container):
         rows, cols = image_bounds(layer)
         cbox = classify_box(reader, Box(0, 0, rows, cols), bounds=(rows, cols), mpp=mpp,
                             w=work_downsample(mpp, TRAIN_UM), model=model, progress=progress)  # fmt: skip
-        return cbox, class_areas(cbox.labels, cbox.classes, block_um2=(cbox.downsample * mpp) ** 2, weight=cbox.weight)
+        return cbox, class_areas(
+            cbox.labels, cbox.classes, block_um2=(cbox.downsample * mpp) ** 2, weight=cbox.weight
+        )
 
     def _show_apply(self, computed: tuple[Any, dict[str, Any]]) -> Any:
         cbox, self.areas = computed
         out = self._add_map(cbox, CLASS_MAP, opacity=0.45)
         self.results.value = class_table_text(self.areas)
         nec = self.areas["pct_of_tissue"].get("necrosis")
-        self.status.value = "applied" + (f": necrosis {nec:.1f} % of tissue" if nec is not None and nec == nec else "")
+        self.status.value = "applied" + (
+            f": necrosis {nec:.1f} % of tissue" if nec is not None and nec == nec else ""
+        )
         return out
 
     def _add_map(self, cbox: Any, name: str, *, opacity: float) -> Any:
