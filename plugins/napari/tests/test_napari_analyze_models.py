@@ -89,6 +89,8 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
     analyze.cell_model_file.value = cell_path
     analyze.tissue_model.value = "none"
     assert analyze.mapping()["necrosis"]["tissue_model"] == "none"
+    assert analyze.run() is None  # count_in 'tumour' needs a tissue model: said before any thread starts
+    assert analyze.controls.status.value.startswith("error: config key 'ki67.count_in' is 'tumour'")
     analyze.tissue_model.value = "default"
     assert analyze.run() is not None, analyze.controls.status.value
     _wait(qtbot, analyze)

@@ -283,6 +283,8 @@ class AnalyzeWidget(Container):
         """Start the analysis in a worker thread; returns the napari worker (None when refused)."""
         from napari.qt.threading import create_worker
 
+        from mmnst_path.pipeline import AnalysisConfig
+
         layer = self.image.value
         if layer is None:
             self.controls.status.value = "no RGB image layer to analyse"
@@ -299,6 +301,8 @@ class AnalyzeWidget(Container):
         reader = layer_reader(layer, mpp=mpp)
         try:
             mapping = self.mapping()
+            # the settings checked now (e.g. count_in 'tumour' without a tissue model), not in the thread
+            AnalysisConfig.from_mapping({**mapping, "stains": "H-DAB" if mapping["stains"] == "auto" else mapping["stains"]})
             roi = self.roi(layer)
             estimate_box = self._estimate_box(layer) if self.estimate.value else None
         except (ValueError, OSError) as exc:
