@@ -281,3 +281,16 @@ def test_an_ihc_model_is_trained_with_the_ihc_default_features(make_napari_viewe
     assert model.settings["stains"] == "H-DAB"
     assert tissue_feature_settings(model) == tissue_feature_settings(widget.base_model("H-DAB"))
     assert model.settings["features"]["chromogen_as_hematoxylin"] is True  # positivity-blind, as the default
+
+
+def test_deleting_the_training_layer_before_the_preview_starts_is_quiet(make_napari_viewer, qtbot):
+    tile = he_necrosis_tile(5, size=256, mpp=1.0)
+    viewer = make_napari_viewer()
+    viewer.add_image(tile.rgb, rgb=True, scale=(1.0, 1.0), units=("µm", "µm"), name="he")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train tissue")
+    labels = widget.add_training_labels()
+    _stroke(labels, 100, 20, 200, widget.label_of("tumour"))
+    viewer.layers.remove(TRAIN_LABELS)
+    qtbot.wait(int(1000 * 1.5))  # past the debounce: the timer fires and finds no layer
+    assert widget.live_runs == 0
+    assert PREVIEW not in viewer.layers

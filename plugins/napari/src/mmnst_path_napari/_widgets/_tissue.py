@@ -250,6 +250,8 @@ class TrainTissueWidget(Container):
         except (ValueError, OSError) as exc:
             self.status.value = f"live preview: {exc}"
             return None
+        except (KeyError, RuntimeError):  # the training layer was deleted, or the widget closed
+            return None
         from ._common import start_worker
 
         self._pending = None
