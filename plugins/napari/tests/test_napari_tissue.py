@@ -294,3 +294,55 @@ def test_deleting_the_training_layer_before_the_preview_starts_is_quiet(make_nap
     qtbot.wait(int(1000 * 1.5))  # past the debounce: the timer fires and finds no layer
     assert widget.live_runs == 0
     assert PREVIEW not in viewer.layers
+
+
+def _ring(mask: np.ndarray) -> np.ndarray:
+    """(row, col) outline of the largest component of a mask."""
+    from skimage.measure import find_contours, label
+
+    lab = label(mask)
+    big = lab == np.argmax(np.bincount(lab.ravel())[1:]) + 1
+    return max(find_contours(big.astype(np.float32), 0.5), key=len)
+
+
+def test_qupath_annotations_and_shapes_are_painted_as_training_labels(make_napari_viewer, tmp_path):
+    import json
+
+    tile = he_necrosis_tile(6, size=512, mpp=1.0)
+    nec, tissue = tile.masks["necrosis"], tile.masks["tissue"]
+    viewer = make_napari_viewer()
+    viewer.add_image(tile.rgb, rgb=True, scale=(1.0, 1.0), units=("µm", "µm"), name="he")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train tissue")
+    widget.live.value = False
+    # a QuPath export: one Necrosis and one Tumor polygon (x, y = col + 0.5, row + 0.5), an Ignore* one
+    features = []
+    for cls, mask in (("Necrosis", ndi.binary_erosion(nec, iterations=10)),
+                      ("Tumor", ndi.binary_erosion(tissue & ~nec, iterations=10)),
+                      ("Ignore*", np.pad(np.ones((20, 20), bool), ((0, 492), (0, 492))))):  # fmt: skip
+        ring = _ring(mask)
+        xy = [[float(c) + 0.5, float(r) + 0.5] for r, c in ring]
+        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[*xy, xy[0]]]},
+                         "properties": {"objectType": "annotation", "classification": {"name": cls}}})  # fmt: skip
+    path = tmp_path / "qupath.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    painted = widget.import_annotations(path)
+    assert set(painted) == {"necrosis", "tumour"}
+    labels = np.asarray(viewer.layers[TRAIN_LABELS].data)
+    nec_painted = labels == widget.label_of("necrosis")
+    assert nec_painted.sum() == painted["necrosis"] > 1000
+    assert (nec[nec_painted]).mean() > 0.99  # the polygon lies on the true necrosis
+    assert "painted qupath.geojson" in widget.status.value
+
+    # a Shapes layer with a 'class' feature (a rectangle on the glass): a class added, painted too
+    glass = np.argwhere(ndi.binary_erosion(~tissue, iterations=12))
+    r, c = glass[len(glass) // 2]
+    viewer.add_shapes([np.array([[r - 6, c - 6], [r - 6, c + 6], [r + 6, c + 6], [r + 6, c - 6]])],
+                      shape_type="rectangle", features={"class": ["Glass"]}, name="boxes")  # fmt: skip
+    assert widget.paint_shapes(viewer.layers["boxes"]) == {"background": 169}
+    model = widget.train()
+    assert set(model.class_names) == {"necrosis", "tumour", "background"}
+    applied = widget.apply()
+    pred = np.asarray(applied.data) == widget.label_of("necrosis")
+    assert _iou(pred, _grid(nec, 8)) > 0.75, _iou(pred, _grid(nec, 8))
+    with pytest.raises(ValueError, match="choose an existing GeoJSON"):
+        widget.import_annotations(tmp_path / "missing.geojson")

@@ -83,6 +83,11 @@ class TrainTissueWidget(Container):
         self.legend = Label(value=class_legend_html(self.classes, self.colours))
         self.new_class = LineEdit(label="new class", value="")
         self.add_class_button = PushButton(text="add class")
+        self.annotations = FileEdit(
+            label="annotations", mode=FileDialogMode.EXISTING_FILE, filter="*.geojson *.json"
+        )
+        self.import_button = PushButton(text="paint annotations (QuPath GeoJSON)")
+        self.shapes_button = PushButton(text="paint selected Shapes layer (class / name)")
         self.live = CheckBox(text="live preview of the view while painting", value=True)
         self.train_button = PushButton(text="train")
         self.preview_button = PushButton(text="preview view")
@@ -98,8 +103,9 @@ class TrainTissueWidget(Container):
         run = Container(widgets=[self.train_button, self.preview_button, self.apply_button], layout="horizontal",
                         labels=False)  # fmt: skip
         io = Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False)
-        widgets: list[Any] = [self.image, self.stains, self.new_labels, self.legend, row, self.live, run,
-                              self.file, io, self.status, self.results]  # fmt: skip
+        widgets: list[Any] = [self.image, self.stains, self.new_labels, self.legend, row, self.annotations,
+                              self.import_button, self.shapes_button, self.live, run, self.file, io, self.status,
+                              self.results]  # fmt: skip
         super().__init__(widgets=widgets)
         self.status.native.setWordWrap(True)
         self.stains.changed.connect(self._on_stains)
@@ -108,6 +114,10 @@ class TrainTissueWidget(Container):
         self.train_button.changed.connect(lambda *_: self._run(self._compute_train, self._show_train))
         self.preview_button.changed.connect(lambda *_: self._run(self._compute_preview, self._show_preview))
         self.apply_button.changed.connect(lambda *_: self._start_apply())
+        self.import_button.changed.connect(
+            lambda *_: self._guard(self.import_annotations, self.annotations.value)
+        )
+        self.shapes_button.changed.connect(lambda *_: self._guard(self.paint_shapes, None))
         self.save_button.changed.connect(lambda *_: self._guard(self.save, self.file.value))
         self.load_button.changed.connect(lambda *_: self._guard(self.load, self.file.value))
         scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
@@ -203,6 +213,81 @@ class TrainTissueWidget(Container):
         lab.events.data.connect(lambda *_: self._schedule(retrain=True))
         self.status.value = "paint each class with its value (legend above); the preview follows the strokes"
         return lab
+
+    # -- annotations -----------------------------------------------------------------------------
+    def paint_polygons(self, polygons: list[tuple[np.ndarray, str]]) -> dict[str, int]:
+        """Paint classified level-0 (row, col) polygons onto the training labels (later over earlier).
+
+        Class names are read as ``mmnst-path train tissue`` reads them (QuPath ``Tumor`` ->
+        ``tumour``; ``Ignore*`` / unnamed polygons are skipped); a class not in the legend is
+        added. The layer's paint event follows, so the live preview updates. Returns the labelled
+        label-grid pixels per class.
+        """
+        from skimage.draw import polygon as draw_polygon
+
+        from mmnst_path.classify.train_tissue import canonical_tissue_class
+
+        if TRAIN_LABELS not in self.viewer.layers:
+            self.add_training_labels()
+        lab = self.viewer.layers[TRAIN_LABELS]
+        d = int(lab.metadata.get("mmnst_path", {}).get("downsample", 1))
+        shape = np.asarray(lab.data).shape
+        new = np.zeros(shape, np.uint8)
+        for ring, name in polygons:
+            cls = canonical_tissue_class(name)
+            if not cls:
+                continue
+            value = self.add_class(cls)
+            r = (np.asarray(ring, np.float64)[:, 0] + 0.5) / d - 0.5
+            c = (np.asarray(ring, np.float64)[:, 1] + 0.5) / d - 0.5
+            rr, cc = draw_polygon(r, c, shape=shape)
+            new[rr, cc] = value
+        if not new.any():
+            msg = "no classified polygon inside the image (expected annotations with a tissue class name)"
+            raise ValueError(msg)
+        lab.data_setitem(np.nonzero(new), new[new > 0])
+        return {self.classes[v - 1]: int((new == v).sum()) for v in np.unique(new[new > 0])}
+
+    def import_annotations(self, path: Any) -> dict[str, int]:
+        """Paint the classified polygons of a QuPath GeoJSON export (level-0 pixel coordinates)."""
+        from mmnst_path.pipeline._train import read_tissue_annotations
+
+        text = "" if path is None or str(path) in ("", ".") else str(path)
+        if not text or not Path(text).is_file():
+            msg = f"annotations: choose an existing GeoJSON file (got {text!r})"
+            raise ValueError(msg)
+        painted = self.paint_polygons(read_tissue_annotations(text))
+        self.status.value = f"painted {Path(text).name}: " + ", ".join(
+            f"{k} {v} px" for k, v in painted.items()
+        )
+        return painted
+
+    def paint_shapes(self, layer: Any = None) -> dict[str, int]:
+        """Paint the polygons / rectangles of a Shapes layer (the selected one by default), the class
+        of each from its ``class`` feature, else its ``name`` feature."""
+        from napari.layers import Shapes
+
+        if layer is None:
+            layer = self.viewer.layers.selection.active
+        if layer is None or not isinstance(layer, Shapes):
+            msg = "select a Shapes layer whose shapes carry a 'class' (or 'name') feature"
+            raise ValueError(msg)
+        cols = list(getattr(layer.features, "columns", ()))
+        key = "class" if "class" in cols else "name" if "name" in cols else None
+        if key is None:
+            msg = f"Shapes layer {layer.name!r} has no 'class' or 'name' feature (features: {cols})"
+            raise ValueError(msg)
+        image = self.image.value
+        if image is None:
+            msg = "no RGB image layer: open an image first"
+            raise ValueError(msg)
+        polys = []
+        for verts, name in zip(layer.data, layer.features[key], strict=True):
+            world = np.asarray([layer.data_to_world(v) for v in verts])
+            polys.append((np.asarray([image.world_to_data(w) for w in world])[:, -2:], str(name)))
+        painted = self.paint_polygons(polys)
+        self.status.value = f"painted {layer.name}: " + ", ".join(f"{k} {v} px" for k, v in painted.items())
+        return painted
 
     # -- threads ---------------------------------------------------------------------------------
     def _guard(self, fn: Any, *args: Any) -> Any:
