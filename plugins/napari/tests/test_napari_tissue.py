@@ -159,6 +159,8 @@ def test_live_preview_follows_the_strokes_on_the_sample_tile(
     assert widget.live_model is not None
     assert set(widget.live_model.class_names) == {"necrosis", "tumour", "stroma", "background"}
     assert viewer.layers[-1].name == TRAIN_LABELS  # the paint stays on top of the preview
+    assert widget.results.value.startswith("previewed region:")
+    assert "necrosis" in widget.results.value
     ds = round(preview.metadata["mmnst_path"]["downsample"])
     data = np.asarray(preview.data)
 

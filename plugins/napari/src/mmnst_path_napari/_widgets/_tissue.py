@@ -381,7 +381,7 @@ class TrainTissueWidget(Container):
             return None
         counts = ", ".join(f"{k} {v}" for k, v in model.card.get("training_counts", {}).items())
         self.status.value = f"live preview ({LIVE_TREES} trees; labelled blocks: {counts})"
-        return self._add_map(cbox, PREVIEW, opacity=0.4)
+        return self._show_preview(cbox)
 
     # -- training ----------------------------------------------------------------------------------
     def _fit(
@@ -468,6 +468,14 @@ class TrainTissueWidget(Container):
                             model=model)  # fmt: skip
 
     def _show_preview(self, cbox: Any) -> Any:
+        """The preview layer, and the class areas of the previewed region in the panel."""
+        layer = self.image.value
+        mpp = layer_mpp(layer) if layer is not None else None
+        if mpp:
+            areas = class_areas(
+                cbox.labels, cbox.classes, block_um2=(cbox.downsample * mpp) ** 2, weight=cbox.weight
+            )
+            self.results.value = "previewed region:\n" + class_table_text(areas)
         return self._add_map(cbox, PREVIEW, opacity=0.4)
 
     def apply(self) -> Any:
