@@ -131,11 +131,6 @@ def _watershed_by_bands(image: np.ndarray, markers: np.ndarray, mask: np.ndarray
     within :data:`WATERSHED_BAND_ROWS` of each other: the float64 / padded copies skimage makes
     cover a band instead of the whole tile.
 
-    With numba (:func:`._numba.watershed_flood`) the same flood runs compiled over the whole
-    tile at once (its queue holds at most the ``mask`` pixels, 16 bytes each), and a tie
-    between markers of exactly equal value is broken by their raster order instead of by the
-    heap's layout; everything else is identical (tests/detect/test_morphology_equivalence.py).
-
     Parameters
     ----------
     image : (M, N) float array
@@ -151,13 +146,6 @@ def _watershed_by_bands(image: np.ndarray, markers: np.ndarray, mask: np.ndarray
     """
     from skimage.segmentation import watershed
 
-    kern = _numba_kernels() if image.ndim == 2 and image.size > 0 else None
-    if kern is not None:  # the same flood in one compiled pass over the whole tile
-        out = np.empty(mask.shape, dtype=np.int32)
-        kern.watershed_flood(np.ascontiguousarray(image, dtype=np.float32),
-                             np.ascontiguousarray(markers, dtype=np.int32),
-                             np.ascontiguousarray(mask, dtype=bool), out)
-        return out
     if mask.shape[0] <= WATERSHED_BAND_ROWS:
         return watershed(image, markers, mask=mask).astype(np.int32, copy=False)
     comp, n_comp = ndi.label(mask)

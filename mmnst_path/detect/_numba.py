@@ -16,8 +16,13 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "extreme_axis0", "extreme_axis1", "gaussian_axis0", "gaussian_axis1", "log_scale_update", "uniform_axis0", "uniform_axis1",
-    "watershed_flood",
+    "extreme_axis0",
+    "extreme_axis1",
+    "gaussian_axis0",
+    "gaussian_axis1",
+    "log_scale_update",
+    "uniform_axis0",
+    "uniform_axis1",
     "window_max_at",
 ]
 
@@ -208,110 +213,6 @@ def window_max_at(image, rows, cols, half, out):  # pragma: no cover - compiled
                 if v > best:
                     best = v
         out[i] = best
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _order_key(value, age):  # pragma: no cover - compiled
-    """uint64 key sorting like (value, age): the float32's bits made monotonic, then the age."""
-    bits = np.uint32(np.float32(value).view(np.uint32))
-    if bits & np.uint32(0x80000000):
-        bits = ~bits
-    else:
-        bits = bits | np.uint32(0x80000000)
-    return (np.uint64(bits) << np.uint64(32)) | np.uint64(age)
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _push(keys, where, size, key, index):  # pragma: no cover - compiled
-    i = size
-    while i > 0:
-        parent = (i - 1) >> 1
-        if keys[parent] <= key:
-            break
-        keys[i] = keys[parent]
-        where[i] = where[parent]
-        i = parent
-    keys[i] = key
-    where[i] = index
-    return size + 1
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _pop(keys, where, size):  # pragma: no cover - compiled
-    """Remove the smallest key; returns (its pixel index, new size)."""
-    top = where[0]
-    size -= 1
-    key = keys[size]
-    index = where[size]
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and keys[child + 1] < keys[child]:
-            child += 1
-        if key <= keys[child]:
-            break
-        keys[i] = keys[child]
-        where[i] = where[child]
-        i = child
-    keys[i] = key
-    where[i] = index
-    return top, size
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def watershed_flood(image, markers, mask, out):  # pragma: no cover - compiled
-    """Marker-controlled watershed (priority flood), 4-connected, into ``out`` (M, N) int32.
-
-    The flood of ``skimage.segmentation.watershed(image, markers, mask=mask)`` (connectivity
-    1, no compactness, no watershed line): the marker pixels (inside ``mask``) enter a priority
-    queue; the lowest entry is taken and each of its neighbours, visited up, left, right, down,
-    that is in ``mask`` and not yet labelled takes its label and enters the queue with the next
-    age. Entries are ordered by (value, age) as in scikit-image, where markers all have age 0
-    and the heap's layout breaks a tie of equal marker values; here markers are aged 0, 1, ...
-    in raster order (ties among them go to the first in raster order: deterministic,
-    independent of what else is flooded), and all later entries are older than every marker.
-    Keys are (monotonic float32 bits, age) packed in one uint64.
-    """
-    m, n = image.shape
-    cap = 0
-    for r in range(m):
-        for c in range(n):
-            if mask[r, c]:
-                cap += 1
-    keys = np.empty(cap, np.uint64)
-    where = np.empty(cap, np.int64)
-    size = 0
-    age = 0
-    for r in range(m):
-        for c in range(n):
-            lab = markers[r, c] if mask[r, c] else 0
-            out[r, c] = lab
-            if lab != 0:
-                size = _push(keys, where, size, _order_key(image[r, c], age), r * n + c)
-                age += 1
-    while size > 0:
-        p, size = _pop(keys, where, size)
-        r = p // n
-        c = p - r * n
-        lab = out[r, c]
-        for k in range(4):
-            if k == 0:
-                rr, cc = r - 1, c
-            elif k == 1:
-                rr, cc = r, c - 1
-            elif k == 2:
-                rr, cc = r, c + 1
-            else:
-                rr, cc = r + 1, c
-            if rr < 0 or rr >= m or cc < 0 or cc >= n:
-                continue
-            if not mask[rr, cc] or out[rr, cc] != 0:
-                continue
-            out[rr, cc] = lab
-            size = _push(keys, where, size, _order_key(image[rr, cc], age), rr * n + cc)
-            age += 1
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

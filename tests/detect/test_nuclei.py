@@ -142,16 +142,13 @@ def test_params_are_validated():
     assert p == NucleusParams()
 
 
-@pytest.mark.parametrize("backend", ["auto", "scipy"])
-def test_banded_watershed_equals_one_watershed(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    """Flooding bands of whole foreground components (scikit-image), or the compiled flood of
-    the whole image (numba), gives skimage's one-call labels."""
+def test_banded_watershed_equals_one_watershed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flooding bands of whole foreground components gives skimage's one-call labels."""
     from scipy import ndimage as ndi
     from skimage.segmentation import watershed
 
     from mmnst_path.detect import _morphology as mod
 
-    monkeypatch.setattr(mod, "BACKEND", backend)
     rng = np.random.default_rng(5)
     for trial in range(4):
         shape = (int(rng.integers(60, 200)), int(rng.integers(60, 200)))
@@ -186,41 +183,6 @@ def test_window_max_at_is_the_same_with_and_without_numba(monkeypatch: pytest.Mo
     for backend in ("auto", "scipy"):
         monkeypatch.setattr(_morphology, "BACKEND", backend)
         assert np.array_equal(nuclei._window_max_at(image, rows, cols, half), expected)
-
-
-def test_compiled_watershed_equals_skimage_on_real_nuclei(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The numba flood gives skimage's labels on the landscape of a real tile (the inverted LoG
-    response, its seeds and foreground), and markers outside the mask are ignored like there."""
-    from pathlib import Path
-
-    from PIL import Image
-    from skimage.segmentation import watershed
-
-    from mmnst_path.detect import _morphology as mod
-
-    if mod._numba_kernels() is None:
-        pytest.skip("numba is not installed (scikit-image is used, tested above)")
-    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "ki67" / "bcdata" / "3.png"
-    with Image.open(path) as im:
-        rgb = np.asarray(im.convert("RGB"))[::2, ::2].copy()  # about 0.5 µm/px
-    seen = {}
-    real = mod._watershed_by_bands
-
-    def spy(image: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        seen.update(image=image.copy(), markers=markers.copy(), mask=mask.copy())
-        return real(image, markers, mask)
-
-    import mmnst_path.detect.nuclei as nuclei_mod
-
-    monkeypatch.setattr(nuclei_mod, "_watershed_by_bands", spy)
-    detect_nuclei(rgb, mpp=0.5)
-    image, markers, mask = seen["image"], seen["markers"], seen["mask"]
-    assert markers.max() > 20
-    out = mod._watershed_by_bands(image, markers, mask)
-    np.testing.assert_array_equal(out, watershed(image, markers, mask=mask))
-    stray = markers.copy()
-    stray[~mask & (np.arange(mask.size).reshape(mask.shape) % 97 == 0)] = 7
-    np.testing.assert_array_equal(mod._watershed_by_bands(image, stray, mask), watershed(image, stray, mask=mask))
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (2, 2), (37, 64), (120, 90)])
