@@ -42,6 +42,7 @@ from scipy import ndimage as ndi
 from .._params import check_finite, check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
+from . import _morphology
 from ._morphology import _gaussian as _exact_gaussian
 from ._morphology import _numba_kernels, _square_extreme, _uniform, _watershed_by_bands
 
@@ -476,7 +477,10 @@ def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     is 0 (``foreground_od > 0`` and ``seed_min_response > 0``). So cropping the planes to the
     stained box grown by ``a + max(r, G) + 2`` pixels, where the reflected border of every
     filter reads only zeros as the whole planes would, gives the same labels there and none
-    elsewhere. Returns None when there is nothing to save (or the parameters rule it out).
+    elsewhere. The box keeps more than :data:`._morphology.WATERSHED_BAND_ROWS` rows when the
+    planes have more, so the watershed floods the same bands (scikit-image breaks exact ties by
+    its heap's layout, which depends on what one call floods). Returns None when there is
+    nothing to save (or the parameters rule it out).
     """
     if not (params.foreground_od > 0 and params.seed_min_response > 0):
         return None
@@ -499,6 +503,10 @@ def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     c0, c1 = max(int(cols[0]) - pad, 0), min(int(cols[-1]) + 1 + pad, n)
     if (r1 - r0) * (c1 - c0) > 0.9 * m * n:
         return None
+    band = _morphology.WATERSHED_BAND_ROWS
+    if r1 - r0 <= band < m:  # flood in bands as over the whole planes (same heap, same ties)
+        r1 = min(r0 + band + 1, m)
+        r0 = r1 - (band + 1)
     return slice(r0, r1), slice(c0, c1)
 
 

@@ -273,3 +273,19 @@ def test_unstained_planes_give_no_nuclei_and_params_can_rule_the_crop_out() -> N
     assert box is not None
     assert box[0].start > 0
     assert box[1].stop < 490
+
+
+def test_cropped_box_keeps_the_watershed_bands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stained strip shorter than a watershed band is cropped to more than a band's rows when
+    the planes are taller, so the same banded flood runs as over the whole planes."""
+    from mmnst_path.detect import _morphology
+    from mmnst_path.detect import nuclei as mod
+
+    monkeypatch.setattr(_morphology, "WATERSHED_BAND_ROWS", 200)
+    plane = np.zeros((400, 120), np.float32)
+    plane[200:210, 50:60] = 1.0
+    box = mod._stained_box(plane, np.zeros_like(plane), 0.5, NucleusParams())
+    assert box is not None
+    assert box[0].stop - box[0].start == 201  # the stained rows and their margins are 128
+    assert box[0].start <= 200
+    assert box[0].stop >= 210
