@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/accuracy.py DATASET_DIR... [--mpp X] [--overlays DIR] [--engine auto|pipeline|direct] [--split]
+        [--cell-model default|none|FILE] [--count-in all|tumour] [--tissue-model default|FILE]
 
 ``DATASET_DIR`` is laid out like ``../shared/data/ki67/{bcdata,shidc,deepliif}``:
 
