@@ -102,3 +102,20 @@ def test_no_class_map_without_a_tissue_model() -> None:
     assert result.tissue_classes == {}
     assert "tissue_classes" not in result.maps
     assert not any(k.startswith("class_") for k in result.metrics)
+
+
+def test_necrosis_from_a_shared_class_map_equals_its_own() -> None:
+    import tifffile
+
+    from mmnst_path.classify.tissue import classify_tissue
+    from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis
+
+    rgb = tifffile.imread(SAMPLES / "he_necrosis.tif")[500:900, 600:1000]  # holds necrosis
+    params = NecrosisParams()
+    origin = (37, 101)  # not on the block grid: both paths pad the same way
+    own = measure_necrosis(rgb, mpp=0.5, params=params, stains="H&E", origin=origin)
+    tmap = classify_tissue(rgb, mpp=0.5, model=params.model(), stains="H&E", origin=origin)
+    shared = measure_necrosis(rgb, mpp=0.5, params=params, stains="H&E", origin=origin, tissue_map=tmap)
+    assert own[0] == shared[0]
+    np.testing.assert_array_equal(own[1], shared[1])
+    assert own[0].necrosis_um2 > 0
