@@ -290,8 +290,13 @@ def family_melanin_vector(rng: np.random.Generator, degrees: tuple[float, float]
     return np.clip(v, 0.02, None) / np.linalg.norm(np.clip(v, 0.02, None))
 
 
-def _ellipse(conc, r, c, a_px, b_px, ang, dens, rng, label=None, value=0):
-    """Paint an ellipse (semi-axes a along ``ang``, b across) with textured density; mark ``label``."""
+def _ellipse(conc, r, c, a_px, b_px, ang, dens, rng, label=None, value=0, clumps=None):
+    """Paint an ellipse (semi-axes a along ``ang``, b across) with textured density; mark ``label``.
+
+    ``clumps``: optional ``(amplitude, sigma_px, generator)`` of a smooth multiplicative chromatin
+    texture (clumped, granular-looking chromogen, as strong real DAB nuclei are) on top of the
+    pixel noise, drawn from its own generator.
+    """
     half = int(max(a_px, b_px) * 1.2) + 2
     r0, c0 = int(r) - half, int(c) - half
     yy, xx = np.mgrid[r0 : r0 + 2 * half + 1, c0 : c0 + 2 * half + 1]
@@ -300,6 +305,9 @@ def _ellipse(conc, r, c, a_px, b_px, ang, dens, rng, label=None, value=0):
     d = np.sqrt((u / a_px) ** 2 + (v / b_px) ** 2)
     inside = np.clip((1 - d) * min(a_px, b_px) + 0.5, 0, 1)
     tex = np.clip(1 + 0.2 * rng.normal(size=d.shape), 0.5, 1.6)
+    if clumps is not None and clumps[0] > 0:
+        f = ndi.gaussian_filter(clumps[2].normal(size=d.shape), clumps[1])
+        tex = tex * np.clip(1 + clumps[0] * f / (f.std() + 1e-9), 0.15, 2.0)
     patch = (dens * inside * tex).astype(np.float32)
     sr0, sc0 = max(0, -r0), max(0, -c0)
     sr1, sc1 = min(patch.shape[0], conc.shape[0] - r0), min(patch.shape[1], conc.shape[1] - c0)
@@ -334,7 +342,8 @@ def _granule_layer(shape, granules, mpp):
 
 
 def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
-                        mpp: float = 0.5, positive_fraction: float | None = None) -> SyntheticTile:
+                        mpp: float = 0.5, positive_fraction: float | None = None,
+                        appearance: str | None = None) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -354,6 +363,15 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         Ki67-positive fraction of tumour cells (None: uniform 0.03-0.5). Weak (0.45-0.6 OD painted,
         ~0.35-0.5 as a nucleus mean: clearly above 0.35) and strong (0.6-1.2 OD) positives;
         pigmented cells are drawn independently of Ki67 status.
+    appearance : {"varied", "plain"} or None
+        ``None`` (default): ``"varied"`` for DAB, ``"plain"`` for the others (the shipped
+        red-chromogen / H&E pigment model was trained on the plain rendering and loses much of
+        its Dice under the varied white balance: asking for ``"varied"`` shows it).
+        ``"varied"``: with DAB a share (0-60 %) of the strong positives is dark and
+        saturating (1.2-2.8 OD painted; AEC and Fast Red are lighter chromogens), positives carry a clumped chromatin texture (amplitude 0-0.45 at
+        0.4-1 µm), half the tiles have a tinted white balance (yellowish to bluish glass) and the
+        camera has a black level (0-22 grey levels: the darkest pixels turn neutral, as in real
+        scans of strong DAB). ``"plain"``: the rendering before these were added (same layout).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -369,6 +387,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         the recipe; masks ``melanin``, ``tissue``, ``nuclei`` (int32 labels of tumour nuclei),
         ``positive_nuclei`` (their Ki67-positive pixels).
     """
+    if appearance is None:
+        appearance = "varied" if chromogen == "dab" else "plain"
+    if appearance not in ("varied", "plain"):
+        msg = f"appearance must be 'varied' or 'plain', got {appearance!r}"
+        raise ValueError(msg)
     if family not in _FAMILY_RECIPES:
         msg = f"family must be one of {PIGMENT_FAMILIES}, got {family!r}"
         raise ValueError(msg)
@@ -383,6 +406,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     blur_um, noise = rng.uniform(0.3, 0.7), rng.uniform(1.0, 4.0)
     quality = [None, 95, 85, 70][int(rng.integers(4))]
     he = chromogen == "eosin"
+    # scanner and stain appearance drawn from a second stream (the layout of a seed stays as it was)
+    rng2 = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 1])
+    dark_share = rng2.uniform(0.0, 0.6) if appearance == "varied" and chromogen == "dab" else 0.0
     tissue = _layout(size, rng, 0.05)
     hem = (0.05 * tissue * (1 + 0.3 * _field(tissue.shape, 4, rng))).clip(0).astype(np.float32)
     if he:
@@ -421,7 +447,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
             a, b = rad / math.sqrt(e), rad * math.sqrt(e)
         if pos[i]:
             strong = rng.random() >= 0.35
-            _ellipse(chrom, r, c, a, b, ang, scale * (rng.uniform(0.6, 1.2) if strong else rng.uniform(0.45, 0.6)), rng)
+            dens = rng.uniform(0.6, 1.2) if strong else rng.uniform(0.45, 0.6)
+            if strong and rng2.random() < dark_share:  # dark, clumped, saturating positives (real DAB)
+                dens = math.exp(rng2.uniform(math.log(1.2), math.log(2.8)))
+            clumps = (rng2.uniform(0.0, 0.45), rng2.uniform(0.4, 1.0) / mpp, rng2) if appearance == "varied" else None
+            _ellipse(chrom, r, c, a, b, ang, scale * dens, rng, clumps=clumps)
             _ellipse(hem, r, c, a, b, ang, 0.15, rng, labels, i + 1)
         else:
             _ellipse(hem, r, c, a, b, ang, rng.uniform(0.3, 0.6), rng, labels, i + 1)
@@ -456,7 +486,13 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         od += cmap[..., None] * np.asarray(vec, np.float32)
     od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
     bg = np.array([243.0, 241.0, 246.0]) + rng.normal(0, 3, 3)
-    rgb = np.clip(np.rint(bg * 10.0 ** (-od) + rng.normal(0, noise, od.shape)), 0, 255).astype(np.uint8)
+    black = 0.0
+    if appearance == "varied":
+        if rng2.random() < 0.5:  # white balance: yellowish to bluish glass
+            bg = np.array([rng2.uniform(232, 252), rng2.uniform(226, 248), rng2.uniform(196, 250)])
+        black = rng2.uniform(0.0, 22.0)  # camera black level / flare: dark pixels turn neutral
+    rgb = black + (bg - black) * 10.0 ** (-od)
+    rgb = np.clip(np.rint(rgb + rng.normal(0, noise, od.shape)), 0, 255).astype(np.uint8)
     if quality:
         from PIL import Image
 

@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python scripts/train_pigment_model.py [--seeds 3] [--train /work/shared/train]
         [--out mmnst_path/models/pigment_default.mmnst]
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --out mmnst_path/models/pigment_dab.mmnst
 
 Training data (all redistributable):
 
@@ -42,6 +43,8 @@ from mmnst_path.classify.pigment import (  # noqa: E402
 from mmnst_path.classify.train import train_model  # noqa: E402
 from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
 
+PRESETS = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed", "eosin": "H&E"}
+
 
 def _sample(x: np.ndarray, y: np.ndarray, per_class: int, rng: np.random.Generator,
             hard: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -65,12 +68,17 @@ def _sample(x: np.ndarray, y: np.ndarray, per_class: int, rng: np.random.Generat
 
 
 def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: int, rng: np.random.Generator,
-                   size: int) -> tuple[np.ndarray, np.ndarray]:
+                   size: int, dab_extra: int = 0,
+                   chromogens: tuple[str, ...] = FAMILY_CHROMOGENS) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of every family x chromogen x seed; ``dab_extra`` more seeds for DAB (the chromogen
+    melanin is nearest to), every other seed at 0.25 µm/px (a 40x scan) instead of 0.5."""
     xs, ys = [], []
-    for ch in FAMILY_CHROMOGENS:
+    for ch in chromogens:
+        extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
         for fam in PIGMENT_FAMILIES:
-            for seed in seeds:
-                tile = pigment_family_tile(seed, fam, chromogen=ch, size=size)
+            for seed in [*seeds, *extra]:
+                mpp = 0.25 if seed % 2 else 0.5
+                tile = pigment_family_tile(seed, fam, chromogen=ch, size=size if mpp == 0.5 else 2 * size, mpp=mpp)
                 x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings)
                 y = tile.masks["melanin"][cand].astype(np.int64)
                 x, y = _sample(x, y, per_class, rng, tile.masks["positive_nuclei"][cand])
@@ -89,6 +97,7 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
     files += [(p, 0.25) for p in sorted((train / "endonuke" / "staining_ds").glob("*.png"))]
     files += [(p, 0.5) for p in sorted((train / "kather_nct_crc_he").glob("*/*"))
               if p.suffix in (".tif", ".png", ".jpg")]
+    files += [(p, 0.5) for p in sorted((train / "brca_m2c" / "mixed").glob("*.png"))[::4]]
     xs = []
     used = []
     for f, mpp in files:
@@ -110,6 +119,9 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--dab-extra", type=int, default=3, help="more generated seeds for DAB")
+    ap.add_argument("--chromogens", nargs="+", default=list(FAMILY_CHROMOGENS), choices=FAMILY_CHROMOGENS,
+                    help="generated stain systems (the shipped H-DAB model: --chromogens dab)")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--per-class", type=int, default=1200)
     ap.add_argument("--per-real", type=int, default=600, help="background rows per real tile")
@@ -119,25 +131,30 @@ def main() -> None:
     rng = np.random.default_rng(0)
     settings = PigmentFeatureSettings()
     t0 = time.perf_counter()
-    xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size)
+    chromogens = tuple(args.chromogens)
+    xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
+                            dab_extra=args.dab_extra, chromogens=chromogens)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng)
-    xv, yv = generated_rows(range(2000, 2001), settings, 600, rng, args.size)
+    xv, yv = generated_rows(range(2000, 2001), settings, 600, rng, args.size, chromogens=chromogens)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, yr])
     print(f"rows: generated {len(yg)} ({int(yg.sum())} melanin), real negatives {len(yr)} from {len(used)} images, "
           f"validation {len(yv)}; features {time.perf_counter() - t0:.0f} s")
     card = {
-        "name": "mmnst_path default melanin pixel classifier",
+        "name": ("mmnst_path H-DAB melanin pixel classifier" if chromogens == ("dab",)
+                 else "mmnst_path default melanin pixel classifier"),
         "version": "1",
         "licence": "same as mmnst_path",
-        "intended_use": ("melanin pigment pixels in H-DAB, H-AEC, H-FastRed and H&E tiles at ~0.5 µm/px "
-                         "(features from RGB optical density only)"),
+        "intended_use": (f"melanin pigment pixels in {', '.join(PRESETS[c] for c in chromogens)} tiles at "
+                         "0.25-0.5 µm/px (features from RGB optical density only)"),
         "training_data": {
-            "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 1000-{999 + args.seeds}, families "
-                          f"{list(PIGMENT_FAMILIES)} x {list(FAMILY_CHROMOGENS)}, {args.size} px at 0.5 µm/px "
-                          "(generated by this project)"),
+            "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 1000-{999 + args.seeds} (DAB: "
+                          f"1000-{999 + args.seeds + args.dab_extra}), families {list(PIGMENT_FAMILIES)} x "
+                          f"{list(chromogens)}, even seeds {args.size} px at 0.5 µm/px, odd seeds "
+                          f"{2 * args.size} px at 0.25 µm/px (generated by this project)"),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
                                "staining_ds/ at 0.25 µm/px) and Kather NCT-CRC-HE (Kather et al. 2018, CC BY 4.0): "
-                               "all pixels background, half of the rows the darkest brown candidates"),
+                               "all pixels background, half of the rows the darkest brown candidates; "
+                               "BRCA-M2C H&E (Abousamra et al. 2021, BSD-3-Clause; every 4th patch, 0.5 µm/px)"),
             "n_real_images": len(used),
         },
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",

@@ -22,7 +22,22 @@ H-FastRed and H&E (no stain matrix enters the features):
 ``erode``                   minimum OD within ``granule_um`` / OD: stays high inside a solid
                             chromogen-filled nucleus, drops between granules
 ``ctx_grey``                neutrality at ``context_um`` (a DAB body is DAB-hued all over)
+``erode_{cluster}``         minimum OD within ``cluster_um`` / OD (solid body vs granule cluster)
+``dog``                     OD minus its blur at ``granule_um``, relative (granule-sized blobs)
+``rel_u_b``                 blue share minus its mean at ``context_um`` (a granule on a blue nucleus)
+``hue_sd``                  local spread of the blue share at ``granule_um`` (granules on nuclei)
+``dark_share``              share of the ``context_um`` window at least half as dark as its top
+``blob_*``                  the brown body (8-connected pixels, OD >= 0.35 within 30° of DAB) the
+                            pixel lies in: log area, area / moment-ellipse area, OD coefficient of
+                            variation, share of holes (a DAB nucleus is a filled 20-100 µm²
+                            ellipse; melanin forms rings, irregular clusters and sheets)
 ==========================  ========================================================================
+
+A model file stores the names of the features it was trained on and
+:func:`classify_pigment` computes exactly those, so model files trained before a feature was
+added keep working. The body features depend on the whole connected brown body: a body cut by
+the tile border is seen in part (the pipeline's halo covers granule clusters and nuclei, not
+confluent sheets larger than the halo).
 
 All ODs are log10 (QuPath convention, :func:`mmnst_path.stain.od_from_rgb`). Scales are in µm
 and converted with the tile's pixel size; every feature is a chain of Gaussian filters (cut at 4
@@ -49,7 +64,8 @@ from ..detect._morphology import _disk, _disk_extreme, _gaussian
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
-__all__ = ["PigmentFeatureSettings", "classify_pigment", "default_pigment_model_path", "pigment_feature_specs",
+__all__ = ["PigmentFeatureSettings", "classify_pigment", "dab_pigment_model_path", "default_pigment_model_path",
+           "pigment_feature_specs",
            "pigment_features", "resolve_pigment_model"]
 
 CLASSES = ("background", "melanin")
@@ -101,6 +117,15 @@ def pigment_feature_specs(settings: PigmentFeatureSettings) -> list[FeatureSpec]
         FeatureSpec("wide_u_b", "", f"blue share of the unit OD at {s.wide_um} µm"),
         FeatureSpec("erode", "", f"minimum total OD within {s.granule_um} µm / total OD"),
         FeatureSpec("ctx_grey", "", f"cosine of the OD vector at {s.context_um} µm to (1, 1, 1)"),
+        FeatureSpec(f"erode_{s.cluster_um:g}", "", f"minimum total OD within {s.cluster_um} µm / total OD"),
+        FeatureSpec("dog", "", f"total OD minus its blur at {s.granule_um} µm, relative to the OD"),
+        FeatureSpec("rel_u_b", "", f"blue share of the unit OD minus its mean at {s.context_um} µm"),
+        FeatureSpec("hue_sd", "", f"standard deviation of the blue share of the unit OD at {s.granule_um} µm"),
+        FeatureSpec("dark_share", "", f"share of the pixels within {s.context_um} µm at least half as dark"),
+        FeatureSpec("blob_log_area", "log10(µm²)", "area of the brown body the pixel lies in (0 off bodies)"),
+        FeatureSpec("blob_fill", "", "brown body area / area of its moment ellipse (1: a filled nucleus)"),
+        FeatureSpec("blob_cv", "", "coefficient of variation of the total OD over the brown body"),
+        FeatureSpec("blob_holes", "", "share of the filled brown body that is hole (a ring around a nucleus)"),
     ]
 
 
@@ -109,8 +134,12 @@ def _blur(img: np.ndarray, sigma_px: float) -> np.ndarray:
 
 
 def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings | None = None,
-                     background: Any = None, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     background: Any = None, where: np.ndarray | None = None,
+                     names: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Features of the candidate pixels of an RGB tile (``where``: only among these pixels).
+
+    ``names``: the feature columns wanted, in order (default: all of :func:`pigment_feature_specs`;
+    a model stores the names it was trained on, so older model files keep working).
 
     Returns
     -------
@@ -122,6 +151,12 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
     from ..stain import od_from_rgb
 
     s = settings or PigmentFeatureSettings()
+    specs = pigment_feature_specs(s)
+    wanted = [f.name for f in specs] if names is None else list(names)
+    unknown = sorted(set(wanted) - {f.name for f in specs})
+    if unknown:
+        msg = f"pigment features {unknown} are not computed by this version (known: {[f.name for f in specs]})"
+        raise ConfigError(msg)
     od = np.ascontiguousarray(od_from_rgb(rgb, background=background), dtype=np.float32)
     fine = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.fine_um / mpp) for c in range(3)], axis=-1)
     total = np.sqrt(np.einsum("...c,...c->...", fine, fine)).astype(np.float32)
@@ -129,7 +164,7 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
     if where is not None:
         cand &= where
     if not cand.any():
-        return np.zeros((0, len(pigment_feature_specs(s))), np.float32), cand
+        return np.zeros((0, len(wanted)), np.float32), cand
     ctx = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.context_um / mpp) for c in range(3)], axis=-1)
     wide = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.wide_um / mpp) for c in (0, 2)], axis=-1)
     eroded1 = _disk_extreme(total, _disk(s.granule_um / mpp), op="min")
@@ -148,21 +183,107 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
     w = wide[cand]
     wsum = np.maximum(np.abs(w).sum(axis=1), 1e-6)
     mean = m1[cand]
-    x = np.column_stack([
-        u[:, 0], u[:, 1], u[:, 2],
-        u.sum(axis=1) / math.sqrt(3.0),
-        np.log10(t + 0.02),
-        (t - opened1[cand]) / (t + 0.05),
-        (t - opened2[cand]) / (t + 0.05),
-        t / np.maximum(peak[cand], 1e-6),
-        np.sqrt(np.maximum(m2[cand] - mean * mean, 0.0)) / (mean + 0.05),
-        np.log10(ct + 0.02),
-        cu[:, 0], cu[:, 2],
-        w[:, 1] / wsum,
-        eroded1[cand] / np.maximum(t, 1e-6),
-        cu.sum(axis=1) / math.sqrt(3.0),
-    ]).astype(np.float32)
+    cols: dict[str, Any] = {
+        "u_r": lambda: u[:, 0], "u_g": lambda: u[:, 1], "u_b": lambda: u[:, 2],
+        "grey": lambda: u.sum(axis=1) / math.sqrt(3.0),
+        "log_od": lambda: np.log10(t + 0.02),
+        f"tophat_{s.granule_um:g}": lambda: (t - opened1[cand]) / (t + 0.05),
+        f"tophat_{s.cluster_um:g}": lambda: (t - opened2[cand]) / (t + 0.05),
+        "peak": lambda: t / np.maximum(peak[cand], 1e-6),
+        "cv": lambda: np.sqrt(np.maximum(m2[cand] - mean * mean, 0.0)) / (mean + 0.05),
+        "ctx_log_od": lambda: np.log10(ct + 0.02),
+        "ctx_u_r": lambda: cu[:, 0], "ctx_u_b": lambda: cu[:, 2],
+        "wide_u_b": lambda: w[:, 1] / wsum,
+        "erode": lambda: eroded1[cand] / np.maximum(t, 1e-6),
+        "ctx_grey": lambda: cu.sum(axis=1) / math.sqrt(3.0),
+        f"erode_{s.cluster_um:g}": lambda: _disk_extreme(total, _disk(s.cluster_um / mpp), op="min")[cand]
+        / np.maximum(t, 1e-6),
+        "dog": lambda: (t - _blur(total, s.granule_um / mpp)[cand]) / (t + 0.05),
+        "rel_u_b": lambda: u[:, 2] - cu[:, 2],
+        "hue_sd": lambda: _local_sd(fine[..., 2] / np.maximum(total, 1e-3), s.granule_um / mpp, cand),
+        "dark_share": lambda: _dark_share(total, s.context_um / mpp, cand),
+    }
+    if any(name.startswith("blob_") for name in wanted):
+        blob = _brown_bodies(total, fine, mpp, cand)
+        for k in ("blob_log_area", "blob_fill", "blob_cv", "blob_holes"):
+            cols[k] = (lambda v: lambda: v)(blob[k])
+    x = np.column_stack([cols[name]() for name in wanted]).astype(np.float32)
     return x, cand
+
+
+def _local_sd(img: np.ndarray, sigma_px: float, cand: np.ndarray) -> np.ndarray:
+    """Gaussian-weighted local standard deviation of ``img`` at the candidate pixels."""
+    img = np.clip(img, 0.0, 1.0).astype(np.float32)
+    m1 = _blur(img, sigma_px)[cand]
+    m2 = _blur(img * img, sigma_px)[cand]
+    return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
+
+
+#: brown reference (unit RGB OD of the H-DAB preset's DAB) and the cone around it that holds DAB,
+#: melanin (3-12° from DAB, towards grey) and saturated, neutral-looking DAB
+_BROWN = np.array([0.268, 0.570, 0.776]) / np.linalg.norm([0.268, 0.570, 0.776])
+_BROWN_CONE_DEG = 30.0
+_BODY_OD = 0.35
+
+
+def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndarray) -> dict[str, np.ndarray]:
+    """Object features of the brown body (8-connected brown pixels: total OD >= 0.35 within 30° of
+    DAB) each candidate pixel lies in: a DAB-filled nucleus is a compact, filled, ellipse-shaped
+    body of 20-100 µm²; melanin forms rings around nuclei, irregular clusters and sheets."""
+    from scipy import ndimage as ndi
+
+    cos = np.einsum("...c,c->...", fine, _BROWN.astype(np.float32)) / np.maximum(total, 1e-6)
+    brown = (total >= _BODY_OD) & (cos >= math.cos(math.radians(_BROWN_CONE_DEG)))
+    labels, n = ndi.label(brown, structure=np.ones((3, 3), bool))
+    out = {k: np.zeros(int(cand.sum()), np.float32) for k in ("blob_log_area", "blob_fill", "blob_cv", "blob_holes")}
+    if n == 0:
+        return out
+    lab = labels.ravel()
+    rr, cc = np.indices(labels.shape, dtype=np.float64)
+    cnt = np.bincount(lab, minlength=n + 1).astype(np.float64)
+    safe = np.maximum(cnt, 1.0)
+
+    def mean(v: np.ndarray) -> np.ndarray:
+        return np.bincount(lab, weights=v.ravel(), minlength=n + 1) / safe
+
+    mr, mc = mean(rr), mean(cc)
+    vrr = np.maximum(mean(rr * rr) - mr * mr, 0.0) + 1.0 / 12
+    vcc = np.maximum(mean(cc * cc) - mc * mc, 0.0) + 1.0 / 12
+    vrc = mean(rr * cc) - mr * mc
+    det = np.maximum(vrr * vcc - vrc * vrc, 1e-12)
+    ellipse = 4.0 * math.pi * np.sqrt(det)  # area of the ellipse with the body's second moments
+    t = total.astype(np.float64)
+    mt = mean(t)
+    sd = np.sqrt(np.maximum(mean(t * t) - mt * mt, 0.0))
+    filled = ndi.binary_fill_holes(brown)
+    holes = np.bincount(ndi.label(filled, structure=np.ones((3, 3), bool))[0].ravel(), minlength=1)
+    # the holes of each body: filled pixels that are not brown, attributed to the body around them
+    hole_px = filled & ~brown
+    if hole_px.any():
+        grown = ndi.grey_dilation(labels, size=(3, 3))
+        hole_lab = ndi.label(hole_px)[0]
+        owner = np.zeros(hole_lab.max() + 1, np.int64)
+        owner[hole_lab[hole_px]] = grown[hole_px]  # any neighbour label of each hole
+        for _ in range(2):  # propagate the owner through the hole
+            owner[hole_lab[hole_px]] = np.maximum(owner[hole_lab[hole_px]], grown[hole_px])
+        hcount = np.bincount(owner[hole_lab[hole_px]], minlength=n + 1).astype(np.float64)[: n + 1]
+    else:
+        hcount = np.zeros(n + 1)
+    del holes
+    lc = labels[cand]
+    on = lc > 0
+    out["blob_log_area"][on] = np.log10(cnt[lc[on]] * mpp * mpp)
+    out["blob_fill"][on] = np.minimum(cnt / ellipse, 2.0)[lc[on]]
+    out["blob_cv"][on] = (sd / (mt + 0.05))[lc[on]]
+    out["blob_holes"][on] = (hcount / np.maximum(cnt + hcount, 1.0))[lc[on]]
+    return out
+
+
+def _dark_share(total: np.ndarray, sigma_px: float, cand: np.ndarray) -> np.ndarray:
+    """Share of the pixels (Gaussian window) whose OD is >= half of the OD of the local top (a
+    solid chromogen-filled nucleus: ~1; granules with gaps or a granule on pale cytoplasm: low)."""
+    top = _disk_extreme(total, _disk(sigma_px), op="max")
+    return _blur((total >= 0.5 * top).astype(np.float32), sigma_px)[cand]
 
 
 def default_pigment_model_path() -> Path:
@@ -170,14 +291,21 @@ def default_pigment_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "models" / "pigment_default.mmnst"
 
 
+def dab_pigment_model_path() -> Path:
+    """Path of the shipped H-DAB pigment model (``PigmentParams(model="dab")``)."""
+    return Path(__file__).resolve().parent.parent / "models" / "pigment_dab.mmnst"
+
+
 def resolve_pigment_model(spec: str) -> ClassifierModel | None:
-    """``"default"`` (shipped), ``"none"`` (None: the rule-based detector) or a model file path."""
+    """``"default"`` (shipped), ``"dab"`` (the shipped H-DAB model), ``"none"`` (None: the
+    rule-based detector) or a model file path."""
     from . import resolve_model
 
     text = str(spec).strip()
     if text.lower() == "none":
         return None
-    path = default_pigment_model_path() if text.lower() == "default" else Path(text).expanduser()
+    shipped = {"default": default_pigment_model_path, "dab": dab_pigment_model_path}
+    path = shipped[text.lower()]() if text.lower() in shipped else Path(text).expanduser()
     model = resolve_model(str(path), "tissue")
     if model is None or model.settings.get("target") != "pigment":
         msg = f"pigment model {str(path)!r} is not a pigment pixel model (settings.target != 'pigment')"
@@ -197,9 +325,12 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         A pigment pixel model (:func:`resolve_pigment_model`).
     stains : str or StainMatrix or None
         With stains, the model's pixels are kept only inside
-        :func:`mmnst_path.detect.pigment.pigment_gate` (colour near melanin, not in a DAB-filled
-        nucleus) and, in brown mode, in clusters (:func:`~mmnst_path.detect.pigment.clustered_pigment`).
-        ``None``: the model alone.
+        :func:`mmnst_path.detect.pigment.pigment_gate` (colour near melanin; brown channel >=
+        ``model_min_od`` in brown mode; with ``model_body_veto`` not in a DAB-filled nucleus).
+        In brown mode the brown bodies the model marks over less than ``model_body_share`` of
+        their area (DAB-positive nuclei whose rim looks granular) are then vetoed with their
+        connected rim (:func:`~mmnst_path.detect.pigment.dab_body_veto`), and the rest is kept
+        in clusters (:func:`~mmnst_path.detect.pigment.clustered_pigment`). ``None``: the model alone.
     params : PigmentParams or None
         ``min_probability`` and the gate's thresholds.
     background : white point or None (the matrix's, else 255).
@@ -210,7 +341,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     probability : (M, N) float32 ndarray
         The model's melanin probability (0 off the candidates and, with stains, off the gate).
     """
-    from ..detect.pigment import PigmentParams, clustered_pigment, pigment_gate
+    from ..detect.pigment import PigmentParams, clustered_pigment, dab_body_veto, pigment_gate
     from ..geometry import require_mpp
 
     mpp = require_mpp(mpp, what="image")
@@ -219,16 +350,21 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         background = stains.background
     settings = PigmentFeatureSettings.from_mapping(model.settings)
     gate, mode = (None, "") if stains is None else pigment_gate(rgb, mpp=mpp, stains=stains, params=params,
-                                                               background=background)
+                                                               background=background,
+                                                               bodies=params.model_body_veto,
+                                                               min_od=params.model_min_od)
     prob = np.zeros(rgb.shape[:2], np.float32)
     if gate is not None and not gate.any():  # no pixel the colour allows: most unpigmented tiles
         return prob >= params.min_probability, prob
     # the forest runs on the gated pixels only (it costs ~4 s per 1024² tile on all dark pixels)
-    x, cand = pigment_features(rgb, mpp=mpp, settings=settings, background=background, where=gate)
+    x, cand = pigment_features(rgb, mpp=mpp, settings=settings, background=background, where=gate,
+                               names=[f.name for f in model.features])
     if x.shape[0]:
         j = model.class_names.index("melanin")
         prob[cand] = model.predict_proba(x)[:, j]
     mask = prob >= params.min_probability
+    if mode == "brown" and mask.any() and not params.model_body_veto:
+        mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background)
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)
     return mask, prob

@@ -1,0 +1,130 @@
+"""Melanin pixel masks on H-DAB pigment families and false pigment on real tiles (issue #14).
+
+Fast check of a pigment detector without the rest of the pipeline: per family of
+:func:`mmnst_path.synthetic.pigment_family_tile` (DAB), over many held-out seeds, the melanin Dice,
+the melanin fraction error (mask over tissue minus truth, pp) and the share of true DAB-positive
+nucleus pixels (without melanin over them) called melanin; then the false-pigment share of the
+pixels of every real Ki67 tile (BCData, SHIDC, DeepLIIF: research-only, validation only) and real
+H&E tile of ``../shared/data``.
+
+    .venv/bin/python benchmarks/eval_pigment_dab.py --seeds 8 --first-seed 0          # shipped model
+    .venv/bin/python benchmarks/eval_pigment_dab.py --detector rules                   # the rules
+    .venv/bin/python benchmarks/eval_pigment_dab.py --model /tmp/m.mmnst --no-families
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
+from mmnst_path.detect.pigment import PigmentParams, pigment_masks
+from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: real melanin-free sets: (folder glob, µm/px, stain preset); mpp of the Ki67 sets: datasets.toml
+REAL = {"bcdata": ("ki67/bcdata/*.png", 0.25, "H-DAB"), "shidc": ("ki67/shidc/*.jpg", 0.21, "H-DAB"),
+        "deepliif": ("ki67/deepliif/*.png", 0.31, "H-DAB"), "he_necrosis": ("necrosis/*.jpg", 1.0, "H&E"),
+        "ihc": ("ihc/*.png", 0.5, "H-DAB")}
+
+
+def detect(rgb: np.ndarray, mpp: float, stains: str, detector: str, model, params: PigmentParams) -> np.ndarray:
+    if detector == "rules":
+        return pigment_masks(rgb, mpp=mpp, stains=stains, params=params)[0]
+    return classify_pigment(rgb, mpp=mpp, model=model, stains=None if detector == "raw" else stains,
+                            params=params)[0]
+
+
+def families(args, model, params) -> list[dict]:
+    rows = []
+    for fam in args.families:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            tile = pigment_family_tile(seed, fam, chromogen="dab", size=args.size)
+            t0 = time.perf_counter()
+            mel = detect(tile.rgb, tile.mpp, "H-DAB", args.detector, model, params)
+            sec = time.perf_counter() - t0
+            tissue, truth = tile.masks["tissue"], tile.masks["melanin"]
+            m = mel & tissue
+            s = int(m.sum()) + int(truth.sum())
+            pos = tile.masks["positive_nuclei"] & ~truth
+            rows.append({"family": fam, "seed": seed, "sec": sec,
+                         "dice": 2.0 * int((m & truth).sum()) / s if truth.any() else math.nan,
+                         "err": 100.0 * (m.sum() - truth.sum()) / tissue.sum(),
+                         "pos_hit": 100.0 * (m & pos).sum() / max(1, pos.sum())})
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    out = ["| family | n | Dice mean / min | melanin err mean abs / worst (pp) | DAB-nucleus px called melanin mean / max (%) | s/tile |",
+           "|---|---:|---|---|---|---:|"]
+    for fam in dict.fromkeys(r["family"] for r in rows):
+        sel = [r for r in rows if r["family"] == fam]
+        d = np.array([r["dice"] for r in sel if not math.isnan(r["dice"])])
+        e = np.array([r["err"] for r in sel])
+        p = np.array([r["pos_hit"] for r in sel])
+        dt = f"{d.mean():.2f} / {d.min():.2f}" if d.size else "n/a"
+        out.append(f"| {fam} | {len(sel)} | {dt} | {np.abs(e).mean():.2f} / {e[np.argmax(np.abs(e))]:+.2f} | "
+                   f"{p.mean():.2f} / {p.max():.2f} | {np.mean([r['sec'] for r in sel]):.2f} |")
+    d = np.array([r["dice"] for r in rows if not math.isnan(r["dice"])])
+    e = np.array([r["err"] for r in rows])
+    out.append(f"| all | {len(rows)} | {d.mean():.2f} / {d.min():.2f} | {np.abs(e).mean():.2f} / "
+               f"{e[np.argmax(np.abs(e))]:+.2f} | {np.mean([r['pos_hit'] for r in rows]):.2f} / "
+               f"{np.max([r['pos_hit'] for r in rows]):.2f} | |")
+    return "\n".join(out)
+
+
+def real(args, model, params) -> str:
+    from PIL import Image
+
+    out = ["| set | tiles | µm/px | false pigment mean / max (% of pixels) | worst tile |", "|---|---:|---:|---|---|"]
+    for name, (pattern, mpp, stains) in REAL.items():
+        vals = []
+        for f in sorted(DATA.glob(pattern)):
+            rgb = np.asarray(Image.open(f).convert("RGB"))
+            vals.append((100.0 * float(detect(rgb, mpp, stains, args.detector, model, params).mean()), f.name))
+        if vals:
+            v = np.array([x for x, _ in vals])
+            out.append(f"| {name} ({stains}) | {len(v)} | {mpp} | {v.mean():.3f} / {v.max():.3f} | "
+                       f"{max(vals)[1]} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--detector", choices=("model", "raw", "rules"), default="model",
+                    help="model: classify_pigment with the stain matrix (as the pipeline); raw: the model "
+                         "without the stain matrix; rules: pigment_masks")
+    ap.add_argument("--model", default="default", help="pigment model: 'default' or a file")
+    ap.add_argument("--min-probability", type=float, default=None)
+    ap.add_argument("--body-veto", action="store_true", help="PigmentParams.model_body_veto = True")
+    ap.add_argument("--body-share", type=float, default=None, help="PigmentParams.model_body_share")
+    ap.add_argument("--model-min-od", type=float, default=None, help="PigmentParams.model_min_od")
+    ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--families", nargs="*", default=[f for f in PIGMENT_FAMILIES if f != "none"] + ["none"])
+    ap.add_argument("--no-families", action="store_true")
+    ap.add_argument("--no-real", action="store_true")
+    args = ap.parse_args()
+    kw: dict = {"model_body_veto": args.body_veto}
+    if args.model_min_od is not None:
+        kw["model_min_od"] = args.model_min_od
+    if args.body_share is not None:
+        kw["model_body_share"] = args.body_share
+    if args.min_probability is not None:
+        kw["min_probability"] = args.min_probability
+    params = PigmentParams(**kw)
+    model = None if args.detector == "rules" else resolve_pigment_model(args.model)
+    print(f"detector {args.detector}, model {args.model}, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
+    if not args.no_families:
+        print(table(families(args, model, params)), flush=True)
+    if not args.no_real:
+        print(real(args, model, params))
+
+
+if __name__ == "__main__":
+    main()
