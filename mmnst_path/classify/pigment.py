@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -313,6 +314,16 @@ def resolve_pigment_model(spec: str) -> ClassifierModel | None:
     return model
 
 
+@lru_cache(maxsize=1)
+def _shipped_default_id() -> str:
+    model = resolve_pigment_model("default")
+    return model.model_id if model is not None else ""
+
+
+def _is_shipped_default(model: ClassifierModel) -> bool:
+    return model.model_id == _shipped_default_id()
+
+
 def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
                      params: Any = None, background: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin pixels of an RGB tile: the pixel model, vetoed by colour and context.
@@ -322,7 +333,9 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     rgb : (M, N, 3) uint8 ndarray
     mpp : float
     model : ClassifierModel
-        A pigment pixel model (:func:`resolve_pigment_model`).
+        A pigment pixel model (:func:`resolve_pigment_model`). The shipped default model stands
+        for "the shipped model of the stain system": with a brown chromogen (DAB) the shipped
+        H-DAB model (``pigment_dab.mmnst``) is used instead.
     stains : str or StainMatrix or None
         With stains, the model's pixels are kept only inside
         :func:`mmnst_path.detect.pigment.pigment_gate` (colour near melanin; brown channel >=
@@ -341,13 +354,15 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     probability : (M, N) float32 ndarray
         The model's melanin probability (0 off the candidates and, with stains, off the gate).
     """
-    from ..detect.pigment import PigmentParams, clustered_pigment, dab_body_veto, pigment_gate
+    from ..detect.pigment import PigmentParams, clustered_pigment, dab_body_veto, pigment_gate, pigment_mode
     from ..geometry import require_mpp
 
     mpp = require_mpp(mpp, what="image")
     params = params if params is not None else PigmentParams()
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
+    if stains is not None and _is_shipped_default(model) and pigment_mode(stains, params) == "brown":
+        model = resolve_pigment_model("dab")  # "default" means the shipped model of the stain system
     settings = PigmentFeatureSettings.from_mapping(model.settings)
     gate, mode = (None, "") if stains is None else pigment_gate(rgb, mpp=mpp, stains=stains, params=params,
                                                                background=background,
