@@ -362,7 +362,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
     if stains is not None and _is_shipped_default(model) and pigment_mode(stains, params) == "brown":
-        model = resolve_pigment_model("dab")  # "default" means the shipped model of the stain system
+        # "default" means the shipped model of the stain system
+        model = resolve_pigment_model("dab") or model
     settings = PigmentFeatureSettings.from_mapping(model.settings)
     gate, mode = (None, "") if stains is None else pigment_gate(rgb, mpp=mpp, stains=stains, params=params,
                                                                background=background,
