@@ -239,13 +239,15 @@ def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndar
     out = {k: np.zeros(int(cand.sum()), np.float32) for k in ("blob_log_area", "blob_fill", "blob_cv", "blob_holes")}
     if n == 0:
         return out
-    lab = labels.ravel()
-    rr, cc = np.indices(labels.shape, dtype=np.float64)
+    idx = np.flatnonzero(brown.ravel())  # statistics over the brown pixels only (label 0 unused)
+    lab = labels.ravel()[idx]
+    rr = (idx // labels.shape[1]).astype(np.float64)
+    cc = (idx % labels.shape[1]).astype(np.float64)
     cnt = np.bincount(lab, minlength=n + 1).astype(np.float64)
     safe = np.maximum(cnt, 1.0)
 
     def mean(v: np.ndarray) -> np.ndarray:
-        return np.bincount(lab, weights=v.ravel(), minlength=n + 1) / safe
+        return np.bincount(lab, weights=v, minlength=n + 1) / safe
 
     mr, mc = mean(rr), mean(cc)
     vrr = np.maximum(mean(rr * rr) - mr * mr, 0.0) + 1.0 / 12
@@ -253,11 +255,10 @@ def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndar
     vrc = mean(rr * cc) - mr * mc
     det = np.maximum(vrr * vcc - vrc * vrc, 1e-12)
     ellipse = 4.0 * math.pi * np.sqrt(det)  # area of the ellipse with the body's second moments
-    t = total.astype(np.float64)
+    t = total.ravel()[idx].astype(np.float64)
     mt = mean(t)
     sd = np.sqrt(np.maximum(mean(t * t) - mt * mt, 0.0))
     filled = ndi.binary_fill_holes(brown)
-    holes = np.bincount(ndi.label(filled, structure=np.ones((3, 3), bool))[0].ravel(), minlength=1)
     # the holes of each body: filled pixels that are not brown, attributed to the body around them
     hole_px = filled & ~brown
     if hole_px.any():
@@ -270,7 +271,6 @@ def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndar
         hcount = np.bincount(owner[hole_lab[hole_px]], minlength=n + 1).astype(np.float64)[: n + 1]
     else:
         hcount = np.zeros(n + 1)
-    del holes
     lc = labels[cand]
     on = lc > 0
     out["blob_log_area"][on] = np.log10(cnt[lc[on]] * mpp * mpp)
