@@ -4,8 +4,8 @@ Rules with hand-set thresholds (:func:`mmnst_path.detect.pigment.pigment_masks`)
 the pigment of generated tiles whose morphology they were not tuned on (fine dust, coarse
 granules, confluent sheets, pigment over nuclei, spindle cells). This module classifies each
 candidate pixel (total OD >= ``PigmentFeatureSettings.candidate_od``) as melanin or not with a
-random forest over features of the RGB optical density only, so one model serves H-DAB, H-AEC,
-H-FastRed and H&E (no stain matrix enters the features):
+random forest over features of the RGB optical density only (no stain matrix enters the
+features); the stain matrix picks the shipped model (H-DAB: its own) and the veto around it:
 
 ==========================  ========================================================================
 ``u_r``, ``u_g``, ``u_b``   unit OD vector at ``fine_um`` (hue: melanin is brown-black, 3-12° from
@@ -43,12 +43,15 @@ All ODs are log10 (QuPath convention, :func:`mmnst_path.stain.od_from_rgb`). Sca
 and converted with the tile's pixel size; every feature is a chain of Gaussian filters (cut at 4
 sigma) and disk extremes, so the halo is :meth:`PigmentFeatureSettings.halo_um`.
 
-The shipped model (``mmnst_path/models/pigment_default.mmnst``) is trained by
-``scripts/train_pigment_model.py`` on tiles of :func:`mmnst_path.synthetic.pigment_family_tile`
-(generated here: every morphology x DAB / AEC / Fast Red / H&E) plus melanin-free negatives from
+The shipped models are trained by ``scripts/train_pigment_model.py`` on tiles of
+:func:`mmnst_path.synthetic.pigment_family_tile` (generated here) plus melanin-free negatives from
 the permissively licensed real tiles of ``/work/shared/train`` (EndoNuke IHC, Kather H&E, CC BY
-4.0). Its file ``kind`` is ``"tissue"`` (a pixel classifier; the model format knows nucleus and
-tissue kinds) with ``settings["target"] = "pigment"``.
+4.0; BRCA-M2C H&E, BSD-3-Clause, for the H-DAB model): ``pigment_default.mmnst`` (every
+morphology x DAB / AEC / Fast Red / H&E, the first 15 features; used for the red chromogens) and
+``pigment_dab.mmnst`` (``--chromogens dab``: DAB tiles with dark, clumped, saturating positives,
+tinted white balance and a camera black level; all features; used for H-DAB). Their file
+``kind`` is ``"tissue"`` (a pixel classifier; the model format knows nucleus and tissue kinds)
+with ``settings["target"] = "pigment"``.
 """
 
 from __future__ import annotations
