@@ -33,7 +33,8 @@ REAL = {"bcdata": ("ki67/bcdata/*.png", 0.25, "H-DAB"), "shidc": ("ki67/shidc/*.
 
 
 def detect(rgb: np.ndarray, mpp: float, stains: str, detector: str, model, params: PigmentParams) -> np.ndarray:
-    if detector == "rules":
+    if detector == "rules" or (detector == "model" and not params.uses_model(stains)):
+        # what the pipeline does: the rules where the model is not used (H&E by default)
         return pigment_masks(rgb, mpp=mpp, stains=stains, params=params)[0]
     return classify_pigment(rgb, mpp=mpp, model=model, stains=None if detector == "raw" else stains,
                             params=params)[0]
@@ -96,7 +97,8 @@ def real(args, model, params) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--detector", choices=("model", "raw", "rules"), default="model",
-                    help="model: classify_pigment with the stain matrix (as the pipeline); raw: the model "
+                    help="model: classify_pigment with the stain matrix where PigmentParams.uses_model, else the "
+                         "rules (as the pipeline); raw: the model "
                          "without the stain matrix; rules: pigment_masks")
     ap.add_argument("--model", default="default", help="pigment model: 'default' or a file")
     ap.add_argument("--min-probability", type=float, default=None)
