@@ -74,8 +74,8 @@ def test_model_finds_the_pigment_of_red_chromogen_tiles(family, chromogen, min_d
 
 
 def test_model_with_its_gate_marks_no_pigment_on_real_ki67_tiles(shared_data):
-    """With the brown-body veto the model marks nothing on real Ki67 DAB tiles (without it:
-    6-20 %, which is why it is not the default for H-DAB)."""
+    """With H-DAB the shipped default stands for the shipped H-DAB model, whose body veto keeps
+    real Ki67 DAB tiles free of pigment (the all-stain model without any veto: 6-20 %)."""
     from PIL import Image
 
     model = resolve_pigment_model("default")
