@@ -244,15 +244,23 @@ def train_tissue(
     Each image is read around its polygons (windows of ``window_um`` plus the features' halo),
     the polygons are rasterised into a label image (later polygons over earlier ones) and
     :func:`mmnst_path.classify.train_tissue.tissue_training_rows` gives the labelled blocks.
+    The feature recipe is that of the shipped default model for ``stains`` (for IHC stains the
+    chromogen is read as hematoxylin, so the model cannot learn "positive = tumour"), as in
+    napari's Train tissue widget.
     """
     from skimage.draw import polygon as draw_polygon
 
-    from ..classify.tissue_features import TissueFeatureSettings
+    from ..classify import resolve_model
+    from ..classify.tissue import tissue_feature_settings
     from ..classify.train_tissue import canonical_tissue_class, tissue_training_rows, train_tissue_model
     from ..io import open_slide
 
     _check_pairs(images, annotations)
-    settings = TissueFeatureSettings()
+    default = resolve_model("default", "tissue", stains=stains)
+    if default is None:  # pragma: no cover - "default" always names a shipped file
+        msg = f"no shipped default tissue model for stains {stains!r}"
+        raise ConfigError(msg)
+    settings = tissue_feature_settings(default)
     polys_all = [read_tissue_annotations(a) for a in annotations]
     classes = sorted({c for polys in polys_all for _, name in polys if (c := canonical_tissue_class(name))})
     if len(classes) < 2:

@@ -77,3 +77,19 @@ def test_errors(tmp_path):
     empty.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     with pytest.raises(ConfigError, match=r"empty\.geojson"):
         read_tissue_annotations(empty)
+
+
+def test_ihc_training_uses_the_ihc_default_recipe(tmp_path):
+    """`mmnst-path train tissue --stains H-DAB` learns with the IHC default's positivity-blind features
+    (chromogen read as hematoxylin), as the napari widget does, not the H&E recipe."""
+    from mmnst_path.classify import resolve_model
+    from mmnst_path.classify.tissue import tissue_feature_settings
+
+    img, ann, _ = _tile_and_geojson(tmp_path, 3)
+    model = train_tissue([img], [ann], stains="H-DAB")
+    ihc = tissue_feature_settings(resolve_model("default", "tissue", stains="H-DAB"))
+    he = tissue_feature_settings(resolve_model("default", "tissue", stains="H&E"))
+    got = tissue_feature_settings(model)
+    assert got == ihc
+    assert got != he
+    assert got.chromogen_as_hematoxylin
