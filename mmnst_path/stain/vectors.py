@@ -447,6 +447,15 @@ _PRESET_TABLE: dict[str, tuple[tuple[str, ...], tuple[tuple[float, float, float]
         ("hematoxylin", "fast_red", "melanin"), (_H, _FAST_RED, None),
         f"{_RUIFROK}; Fast Red: {_LANDINI}; {_MELANIN}",
     ),
+    # Ki67 (DAB, nuclear) + MART-1/Melan-A or SOX10 (red) double stains: the melanocyte marker is
+    # the red channel, Ki67 stays DAB (mmnst_path.quantify.ki67.chromogen_of prefers "dab")
+    "H-DAB-FastRed": (
+        ("hematoxylin", "dab", "fast_red"), (_H, _DAB, _FAST_RED),
+        f"{_RUIFROK} (hematoxylin, DAB); Fast Red: {_LANDINI}",
+    ),
+    "H-DAB-AEC": (
+        ("hematoxylin", "dab", "aec"), (_H, _DAB, _AEC), f"{_RUIFROK} (hematoxylin, DAB); AEC: {_LANDINI}",
+    ),
 }
 
 #: Names of the presets, in a stable order.
@@ -466,7 +475,8 @@ def get_preset(name: str) -> StainMatrix:
     name : str
         One of :data:`PRESETS` (case-insensitive): ``"H-DAB"``, ``"H&E"``, ``"H&E-QuPath"``,
         ``"H-E-DAB"``, ``"H-AEC"``, ``"H-FastRed"``, ``"H-DAB-melanin"``, ``"H&E-melanin"``,
-        ``"H-AEC-melanin"``, ``"H-FastRed-melanin"``.
+        ``"H-AEC-melanin"``, ``"H-FastRed-melanin"``, and the Ki67 / MART-1 (or SOX10) double
+        stains ``"H-DAB-FastRed"`` and ``"H-DAB-AEC"`` (DAB Ki67 plus a red melanocyte marker).
 
     Returns
     -------
