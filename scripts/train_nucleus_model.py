@@ -29,7 +29,6 @@ detections are not used.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -41,6 +40,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from mmnst_path.classify import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features  # noqa: E402
 from mmnst_path.classify.train import class_report, match_points, train_model  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+from _training_data import held_out, read_rgb  # noqa: E402
 
 CLASSES = ("tumour", "lymphocyte", "stromal")
 MATCH_UM = 4.0
@@ -56,17 +58,6 @@ ATTRIBUTION = [
      "citation": "Abousamra S, et al. Multi-Class Cell Detection Using Spatial Context Representation. ICCV 2021",
      "use": "H&E nuclei, tumour / lymphocyte / stromal"},
 ]
-
-
-def _read_rgb(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
-
-
-def _held_out(name: str, fraction: float = 0.2) -> bool:
-    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
 
 
 def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *, ihc: bool,
@@ -162,7 +153,7 @@ def endonuke(root: Path, settings: NucleusFeatureSettings) -> dict[str, list]:
             if pts.size == 0:
                 continue
             cls = np.array([mapping[int(k)] for k in pts[:, 2]])
-            rgb = _read_rgb(img)
+            rgb = read_rgb(img)
             f = scale[sub]
             if f != 1.0:
                 from mmnst_path.io._resample import resize_area
@@ -170,7 +161,7 @@ def endonuke(root: Path, settings: NucleusFeatureSettings) -> dict[str, list]:
                 rgb = resize_area(rgb, (round(rgb.shape[0] * f), round(rgb.shape[1] * f)))
             x, y = image_rows(rgb, (pts[:, [1, 0]] + 0.5) * f - 0.5, cls, ihc=True, settings=settings)
             rows = (x[y >= 0], y[y >= 0])
-            key = "val_staining" if sub == "staining_ds" else ("val" if _held_out(img.name) else "train")
+            key = "val_staining" if sub == "staining_ds" else ("val" if held_out(img.name, 0.2) else "train")
             out[key].append(rows)
     return out
 
@@ -187,7 +178,7 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
         if pts.size == 0 or not img.is_file():
             continue
         cls = np.array([mapping[int(k)] for k in pts[:, 2]])
-        rgb = _read_rgb(img)
+        rgb = read_rgb(img)
         split = "val" if (img.stem in test or img.name in test) else "train"
         out[split].append(image_rows(rgb, pts[:, :2], cls, ihc=False, settings=settings))
         for _ in range(restain):

@@ -39,8 +39,6 @@ The research-only Ki67 sets in ``../shared/data/ki67`` are never read.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import sys
 import time
 from collections.abc import Iterator
@@ -61,6 +59,9 @@ from mmnst_path.classify.tissue_features import (  # noqa: E402
     tissue_feature_specs,
 )
 from mmnst_path.classify.train import class_report, train_model  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+from _training_data import held_out, read_rgb, render_variant  # noqa: E402
 
 CLASSES = ("tumour", "stroma", "necrosis", "inflammatory", "fat", "mucin", "blood", "background")
 NCT = {"ADI": "fat", "BACK": "background", "DEB": "necrosis", "LYM": "inflammatory", "MUC": "mucin",
@@ -116,50 +117,14 @@ ATTRIBUTION = [
 ]
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
-
-
-def _held_out(name: str, fraction: float = 0.25) -> bool:
-    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
-
-
 def augment(rgb: np.ndarray, mpp: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """A stain / scanner / compression variant of ``rgb`` and the pixel size to claim for it."""
-    from scipy import ndimage as ndi
-
     from mmnst_path.stain import get_preset, od_from_rgb
 
-    m = get_preset("H&E")
-    v = np.asarray(m.vectors, np.float64)
+    v = np.asarray(get_preset("H&E").vectors, np.float64)
     conc = od_from_rgb(rgb).reshape(-1, 3).astype(np.float64) @ np.linalg.inv(v)
     scale = np.array([rng.uniform(0.6, 1.5), rng.uniform(0.6, 1.5), 1.0])
-    v2 = v.copy()
-    for i in (0, 1):
-        d = rng.normal(size=3)
-        d -= d.dot(v[i]) * v[i]
-        d /= np.linalg.norm(d)
-        ang = np.deg2rad(rng.uniform(0, 8))
-        v2[i] = np.cos(ang) * v[i] + np.sin(ang) * d
-        v2[i] = np.abs(v2[i]) / np.linalg.norm(v2[i])
-    od = (conc * scale) @ v2
-    wb = rng.uniform(0.88, 1.0, size=3)
-    out = 255.0 * wb * np.power(10.0, -od.reshape(rgb.shape))
-    blur_px = rng.uniform(0, 0.7) / mpp
-    if blur_px > 0.2:
-        out = ndi.gaussian_filter(out, (blur_px, blur_px, 0))
-    out += rng.normal(0, rng.uniform(0, 4), size=out.shape)
-    out8 = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    if rng.random() < 0.7:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(out8).save(buf, format="JPEG", quality=int(rng.integers(45, 96)))
-        out8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-    return out8, mpp * float(np.exp(rng.uniform(np.log(0.85), np.log(1.18))))
+    return render_variant(conc * scale, v, rgb.shape, mpp, rng)
 
 
 def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: TissueFeatureSettings,
@@ -209,15 +174,15 @@ def sources(train: Path, osteo: Path) -> Iterator[tuple[str, str, np.ndarray, fl
     for nct_class, label in NCT.items():
         files = sorted((train / "kather_nct_crc_he" / nct_class).glob("*.*"))
         for p in files:
-            yield "nct", p.name, _read_rgb(p), 0.5, label, len(files) >= 3 and _held_out(p.name)
+            yield "nct", p.name, read_rgb(p), 0.5, label, len(files) >= 3 and held_out(p.name, 0.25)
     for folder in sorted((train / "kather_texture_2016").glob("0*")):
         for p in sorted(folder.glob("*.png")):
             k16 = K16.get(folder.name) or K16_DEBRIS.get(p.name)
             if k16 is None:
                 continue
-            yield "kather2016", f"{folder.name}/{p.name}", _read_rgb(p), 0.331, k16, _held_out(p.name)
+            yield "kather2016", f"{folder.name}/{p.name}", read_rgb(p), 0.331, k16, held_out(p.name, 0.25)
     for name, osteo_class in OSTEO_TRAIN.items():
-        yield "osteosarcoma", name, _read_rgb(osteo / name), 1.0, osteo_class, False
+        yield "osteosarcoma", name, read_rgb(osteo / name), 1.0, osteo_class, False
     for seed in SYNTH_SEEDS:
         mpp = 1.0 if seed % 2 else 0.5
         t = synthetic.he_necrosis_tile(seed, size=384 if mpp == 1.0 else 640, mpp=mpp,
