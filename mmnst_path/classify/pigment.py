@@ -63,8 +63,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage as ndi
 
-from ..detect._morphology import _disk, _disk_extreme, _gaussian
+from ..detect._morphology import _disk, _disk_extreme, _gaussian, _square_extreme
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
@@ -139,11 +140,15 @@ def _blur(img: np.ndarray, sigma_px: float) -> np.ndarray:
 
 def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings | None = None,
                      background: Any = None, where: np.ndarray | None = None,
-                     names: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                     names: Any = None, windowed: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Features of the candidate pixels of an RGB tile (``where``: only among these pixels).
 
     ``names``: the feature columns wanted, in order (default: all of :func:`pigment_feature_specs`;
     a model stores the names it was trained on, so older model files keep working).
+    ``windowed``: filter only windows around the candidates (each group of candidates whose
+    windows touch, grown by the reach of the filter chains, :func:`feature_reach_px`) instead
+    of the whole tile; every value read is the one the whole-tile filter gives, so the rows are
+    bit-identical (``False``: the whole tile, the reference the tests compare with).
 
     Returns
     -------
@@ -169,15 +174,78 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
         cand &= where
     if not cand.any():
         return np.zeros((0, len(wanted)), np.float32), cand
+    local = [name for name in wanted if not name.startswith("blob_")]
+    k = int(np.count_nonzero(cand))
+    cols: dict[str, np.ndarray] = {}
+    if local:
+        wins = _windows(cand, feature_reach_px(s, mpp)) if windowed else [(np.s_[:, :], cand)]
+        if len(wins) == 1 and wins[0][1] is cand:  # one window, the whole tile: no scatter
+            cols = _window_columns(od, fine, total, cand, s, mpp, local)
+        else:
+            index = np.zeros(cand.shape, dtype=np.intp)
+            index[cand] = np.arange(k)
+            for win, sel in wins:
+                part = _window_columns(od[win], fine[win], total[win], sel, s, mpp, local)
+                at = index[win][sel]
+                for name, v in part.items():
+                    if name not in cols:
+                        cols[name] = np.empty(k, dtype=v.dtype)
+                    cols[name][at] = v
+    if any(name.startswith("blob_") for name in wanted):  # whole bodies: not local, the whole tile
+        cols.update(_brown_bodies(total, fine, mpp, cand))
+    x = np.column_stack([cols[name] for name in wanted]).astype(np.float32)
+    return x, cand
+
+
+def _gauss_reach(sigma_px: float) -> int:
+    """Pixels a :func:`_blur` reads on each side (scipy's kernel radius, 0 when it does not blur)."""
+    return int(4.0 * sigma_px + 0.5) if sigma_px >= 0.3 else 0
+
+
+def _disk_reach(radius_px: float) -> int:
+    return _disk(radius_px).shape[0] // 2
+
+
+def feature_reach_px(settings: PigmentFeatureSettings, mpp: float) -> int:
+    """Pixels the non-body features of a pixel read beyond the fine-scale OD (``fine``, ``total``)
+    and the OD itself: the longest chain of Gaussians and disk extremes in
+    :func:`_window_columns` (for :func:`pigment_features` windows)."""
+    s = settings
+    return max(
+        _gauss_reach(s.context_um / mpp), _gauss_reach(s.wide_um / mpp),  # ctx, wide
+        2 * _disk_reach(s.granule_um / mpp), 2 * _disk_reach(s.cluster_um / mpp),  # openings
+        _disk_reach(s.peak_um / mpp), _gauss_reach(3 * s.fine_um / mpp),  # peak, cv
+        _gauss_reach(s.granule_um / mpp),  # dog, hue_sd
+        _disk_reach(s.context_um / mpp) + _gauss_reach(s.context_um / mpp),  # dark_share
+    )
+
+
+def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
+    """Windows that hold every ``where`` pixel with ``reach`` pixels around it (clipped to the
+    image): the bounding box of ``where`` grown by ``reach`` or, when cheaper, one box per group
+    of pixels whose grown boxes touch. Returns (window slices, the group's pixels in the window)."""
+    m, n = where.shape
+    rows = np.flatnonzero(where.any(axis=1))
+    cols = np.flatnonzero(where.any(axis=0))
+    whole = (slice(max(int(rows[0]) - reach, 0), min(int(rows[-1]) + 1 + reach, m)),
+             slice(max(int(cols[0]) - reach, 0), min(int(cols[-1]) + 1 + reach, n)))
+    whole_area = (whole[0].stop - whole[0].start) * (whole[1].stop - whole[1].start)
+    if whole_area < m * n // 2 or np.count_nonzero(where) > whole_area // 8:
+        return [(whole, where[whole])]
+    grown = _square_extreme(where.view(np.uint8), 2 * reach + 1, op="max") if reach else where.view(np.uint8)
+    groups, _ = ndi.label(grown, structure=np.ones((3, 3), dtype=bool))
+    wins = [w for w in ndi.find_objects(groups) if w is not None]
+    if sum((a.stop - a.start) * (b.stop - b.start) for a, b in wins) >= whole_area // 2:
+        return [(whole, where[whole])]
+    return [(win, (groups[win] == gid) & where[win]) for gid, win in enumerate(wins, start=1)]
+
+
+def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: np.ndarray,
+                    s: PigmentFeatureSettings, mpp: float, wanted: list[str]) -> dict[str, np.ndarray]:
+    """The non-body feature columns of the ``cand`` pixels of one window (row-major order)."""
     ctx = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.context_um / mpp) for c in range(3)], axis=-1)
     wide = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.wide_um / mpp) for c in (0, 2)], axis=-1)
-    eroded1 = _disk_extreme(total, _disk(s.granule_um / mpp), op="min")
-    opened1 = _disk_extreme(eroded1, _disk(s.granule_um / mpp), op="max")
-    opened2 = _disk_extreme(_disk_extreme(total, _disk(s.cluster_um / mpp), op="min"), _disk(s.cluster_um / mpp),
-                            op="max")
-    peak = _disk_extreme(total, _disk(s.peak_um / mpp), op="max")
-    m1 = _blur(total, 3 * s.fine_um / mpp)
-    m2 = _blur(total * total, 3 * s.fine_um / mpp)
+    total = np.ascontiguousarray(total)
     f = fine[cand]
     t = total[cand]
     u = f / np.maximum(t, 1e-6)[:, None]
@@ -186,33 +254,39 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
     cu = c / np.maximum(ct, 1e-6)[:, None]
     w = wide[cand]
     wsum = np.maximum(np.abs(w).sum(axis=1), 1e-6)
-    mean = m1[cand]
+    g_disk, c_disk = _disk(s.granule_um / mpp), _disk(s.cluster_um / mpp)
+
+    def eroded1() -> np.ndarray:
+        return _disk_extreme(total, g_disk, op="min")
+
+    def opened(disk: np.ndarray) -> np.ndarray:
+        return _disk_extreme(_disk_extreme(total, disk, op="min"), disk, op="max")[cand]
+
+    def cv() -> np.ndarray:
+        mean = _blur(total, 3 * s.fine_um / mpp)[cand]
+        m2 = _blur(total * total, 3 * s.fine_um / mpp)[cand]
+        return np.sqrt(np.maximum(m2 - mean * mean, 0.0)) / (mean + 0.05)
+
     cols: dict[str, Any] = {
         "u_r": lambda: u[:, 0], "u_g": lambda: u[:, 1], "u_b": lambda: u[:, 2],
         "grey": lambda: u.sum(axis=1) / math.sqrt(3.0),
         "log_od": lambda: np.log10(t + 0.02),
-        f"tophat_{s.granule_um:g}": lambda: (t - opened1[cand]) / (t + 0.05),
-        f"tophat_{s.cluster_um:g}": lambda: (t - opened2[cand]) / (t + 0.05),
-        "peak": lambda: t / np.maximum(peak[cand], 1e-6),
-        "cv": lambda: np.sqrt(np.maximum(m2[cand] - mean * mean, 0.0)) / (mean + 0.05),
+        f"tophat_{s.granule_um:g}": lambda: (t - opened(g_disk)) / (t + 0.05),
+        f"tophat_{s.cluster_um:g}": lambda: (t - opened(c_disk)) / (t + 0.05),
+        "peak": lambda: t / np.maximum(_disk_extreme(total, _disk(s.peak_um / mpp), op="max")[cand], 1e-6),
+        "cv": cv,
         "ctx_log_od": lambda: np.log10(ct + 0.02),
         "ctx_u_r": lambda: cu[:, 0], "ctx_u_b": lambda: cu[:, 2],
         "wide_u_b": lambda: w[:, 1] / wsum,
-        "erode": lambda: eroded1[cand] / np.maximum(t, 1e-6),
+        "erode": lambda: eroded1()[cand] / np.maximum(t, 1e-6),
         "ctx_grey": lambda: cu.sum(axis=1) / math.sqrt(3.0),
-        f"erode_{s.cluster_um:g}": lambda: _disk_extreme(total, _disk(s.cluster_um / mpp), op="min")[cand]
-        / np.maximum(t, 1e-6),
+        f"erode_{s.cluster_um:g}": lambda: _disk_extreme(total, c_disk, op="min")[cand] / np.maximum(t, 1e-6),
         "dog": lambda: (t - _blur(total, s.granule_um / mpp)[cand]) / (t + 0.05),
         "rel_u_b": lambda: u[:, 2] - cu[:, 2],
         "hue_sd": lambda: _local_sd(fine[..., 2] / np.maximum(total, 1e-3), s.granule_um / mpp, cand),
         "dark_share": lambda: _dark_share(total, s.context_um / mpp, cand),
     }
-    if any(name.startswith("blob_") for name in wanted):
-        blob = _brown_bodies(total, fine, mpp, cand)
-        for k in ("blob_log_area", "blob_fill", "blob_cv", "blob_holes"):
-            cols[k] = (lambda v: lambda: v)(blob[k])
-    x = np.column_stack([cols[name]() for name in wanted]).astype(np.float32)
-    return x, cand
+    return {name: np.asarray(cols[name]()) for name in wanted}
 
 
 def _local_sd(img: np.ndarray, sigma_px: float, cand: np.ndarray) -> np.ndarray:
@@ -327,6 +401,29 @@ def _is_shipped_default(model: ClassifierModel) -> bool:
     return model.model_id == _shipped_default_id()
 
 
+def _predict_proba(model: ClassifierModel, x: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
+    """``model.predict_proba(x)``, bit-identical, with the trees walked by the numba kernel
+    :func:`mmnst_path.detect._numba.forest_leaves` when numba imports (row by row: ~5x faster
+    than the level-by-level numpy walk on the ~10^5 gated pixels of a tile); the leaf values are
+    then averaged exactly as the numpy path averages them (same chunks, same array shapes)."""
+    from ..detect._morphology import _numba_kernels
+
+    kern = _numba_kernels()
+    forest = model.forest
+    if kern is None or x.ndim != 2 or x.shape[1] != len(model.features):
+        return model.predict_proba(x)  # also raises the model's own shape error
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    k, n_trees, n_classes = x.shape[0], forest.roots.shape[0], forest.value.shape[1]
+    out = np.empty((k, n_classes), np.float64)
+    for start in range(0, k, chunk):
+        part = x[start:start + chunk]
+        leaves = np.empty((part.shape[0], n_trees), np.intp)
+        kern.forest_leaves(part, forest.left, forest.right, forest.feature, forest.threshold, forest.roots, leaves)
+        values = forest.value[leaves.reshape(-1)].astype(np.float64).reshape(part.shape[0], n_trees, n_classes)
+        out[start:start + chunk] = values.mean(axis=1)
+    return out
+
+
 def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
                      params: Any = None, background: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin pixels of an RGB tile: the pixel model, vetoed by colour and context.
@@ -380,7 +477,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
                                names=[f.name for f in model.features])
     if x.shape[0]:
         j = model.class_names.index("melanin")
-        prob[cand] = model.predict_proba(x)[:, j]
+        prob[cand] = _predict_proba(model, x)[:, j]
     mask = prob >= params.min_probability
     if mode == "brown" and mask.any() and not params.model_body_veto:
         mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background)

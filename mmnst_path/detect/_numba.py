@@ -18,6 +18,7 @@ from numba import njit
 __all__ = [
     "extreme_axis0",
     "extreme_axis1",
+    "forest_leaves",
     "gaussian_axis0",
     "gaussian_axis1",
     "log_scale_update",
@@ -295,3 +296,23 @@ def uniform_axis0(img, h, out):  # pragma: no cover - compiled
         for c in range(n):
             tmp[c] += np.float64(enter[c]) - np.float64(leave[c])
             oi[c] = np.float32(tmp[c] / size)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def forest_leaves(x, left, right, feature, threshold, roots, out):  # pragma: no cover - compiled
+    """Leaf node of each row of ``x`` (K, F) float32 in each tree: ``out`` (K, n_trees) intp.
+
+    The traversal of :meth:`mmnst_path.classify._forest.Forest.predict_proba`: at an inner node
+    go left when ``float64(x[k, feature]) <= threshold`` (NaN goes right), until a node whose
+    ``left`` is negative; the same comparisons, so the same leaves, tree by tree and row by row
+    instead of level by level over all rows.
+    """
+    for t in range(roots.shape[0]):  # tree by tree: one tree's nodes stay in cache
+        for k in range(x.shape[0]):
+            node = roots[t]
+            while left[node] >= 0:
+                if np.float64(x[k, feature[node]]) <= threshold[node]:
+                    node = left[node]
+                else:
+                    node = right[node]
+            out[k, t] = node

@@ -1,0 +1,73 @@
+"""The cheap pigment-model path (issues #14, #16) gives exactly what the whole-tile path gives:
+features filtered in windows around the gated pixels, trees walked by the numba kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmnst_path.classify.pigment import (
+    PigmentFeatureSettings,
+    _predict_proba,
+    _windows,
+    feature_reach_px,
+    pigment_features,
+    resolve_pigment_model,
+)
+from mmnst_path.detect.pigment import PigmentParams, pigment_gate
+from mmnst_path.stain import get_preset
+from mmnst_path.synthetic import pigment_family_tile
+
+
+def _gated_features(rgb: np.ndarray, mpp: float, *, windowed: bool) -> tuple[np.ndarray, np.ndarray]:
+    model = resolve_pigment_model("dab")
+    assert model is not None
+    params = PigmentParams()
+    gate, _ = pigment_gate(rgb, mpp=mpp, stains=get_preset("H-DAB"), params=params,
+                           bodies=params.model_body_veto, min_od=params.model_min_od)
+    return pigment_features(rgb, mpp=mpp, where=gate, names=[f.name for f in model.features], windowed=windowed)
+
+
+@pytest.mark.parametrize("family", ["none", "coarse"])
+def test_windowed_features_equal_whole_tile(family):
+    tile = pigment_family_tile(5, family, chromogen="dab", size=320)
+    x1, c1 = _gated_features(tile.rgb, tile.mpp, windowed=True)
+    x0, c0 = _gated_features(tile.rgb, tile.mpp, windowed=False)
+    assert x0.shape[0] > 0
+    np.testing.assert_array_equal(c1, c0)
+    np.testing.assert_array_equal(x1, x0)
+
+
+def test_windowed_features_equal_whole_tile_on_real_tile(shared_data):
+    rgb = np.asarray(Image.open(shared_data / "ki67" / "bcdata" / "0.png").convert("RGB"))[:384, :384]
+    x1, _ = _gated_features(rgb, 0.25, windowed=True)
+    x0, _ = _gated_features(rgb, 0.25, windowed=False)
+    assert x0.shape[0] > 0
+    np.testing.assert_array_equal(x1, x0)
+
+
+def test_sparse_candidates_use_separate_windows_with_identical_rows():
+    """Two far-apart dark specks: two windows (not the tile), rows as the whole-tile filters give."""
+    rng = np.random.default_rng(0)
+    rgb = np.full((400, 400, 3), 235, np.uint8)
+    rgb += rng.integers(0, 8, rgb.shape, dtype=np.uint8)
+    rgb[30:36, 40:47] = (70, 45, 25)  # brown-black specks near a corner and the far edge
+    rgb[350:356, 372:380] = (60, 40, 30)
+    x, cand = pigment_features(rgb, mpp=0.5, windowed=True)
+    reach = feature_reach_px(PigmentFeatureSettings(), 0.5)
+    wins = _windows(cand, reach)
+    assert len(wins) == 2
+    assert sum(int(sel.sum()) for _, sel in wins) == int(cand.sum())
+    x0, cand0 = pigment_features(rgb, mpp=0.5, windowed=False)
+    np.testing.assert_array_equal(cand, cand0)
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_numba_forest_walk_equals_model_predict_proba():
+    model = resolve_pigment_model("dab")
+    assert model is not None
+    tile = pigment_family_tile(2, "dusty", chromogen="dab", size=256)
+    x, _ = pigment_features(tile.rgb, mpp=tile.mpp, names=[f.name for f in model.features])
+    x = np.vstack([x, np.full((1, x.shape[1]), np.nan, np.float32)])  # NaN goes right in both
+    np.testing.assert_array_equal(_predict_proba(model, x, chunk=1000), model.predict_proba(x))
