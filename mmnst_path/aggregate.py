@@ -235,8 +235,14 @@ def apply_slide_threshold(
         if name in tile_cols:
             tile_cols[name] = np.asarray(tile_cols[name], dtype=np.float64) + delta
     n_flip, n_neg, n_exc = int(flip.sum()), int(from_neg.sum()), int(from_exc.sum())
+    mel = {}
+    if "melanocytic" in columns:  # double stain: the melanocytic counts follow the flipped cells
+        is_mel = np.asarray(columns["melanocytic"], dtype=bool)
+        mel = {"melanocytic_positive": counts.melanocytic_positive + int((flip & is_mel).sum()),
+               "melanocytic_negative": counts.melanocytic_negative - int((from_neg & is_mel).sum())}
     new_counts = replace(
         counts,
+        **mel,
         positive=counts.positive + n_flip,
         positive_1plus=counts.positive_1plus + n_flip,
         negative=counts.negative - n_neg,

@@ -99,6 +99,10 @@ SUMMARY_COLUMNS = (
     "ki67_pigment_obscured_pct",
     "ki67_index_if_obscured_negative_pct",
     "ki67_index_if_obscured_positive_pct",
+    "ki67_melanocytic_index_pct",
+    "ki67_melanocytic_ci_low_pct",
+    "ki67_melanocytic_ci_high_pct",
+    "ki67_melanocytic_denominator",
     "melanin_area_mm2",
     "melanin_fraction_pct",
     "melanin_tumour_fraction_pct",
@@ -108,6 +112,7 @@ SUMMARY_COLUMNS = (
     "stroma_fraction_pct",
     "cell_model",
     "tissue_model",
+    "pigment_model",
     "n_tiles",
     "seconds",
 )

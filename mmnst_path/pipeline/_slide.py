@@ -28,7 +28,7 @@ from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures, guess_stains
-from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, tile_tissue_model
+from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
 
@@ -67,7 +67,8 @@ def check_scales(config: AnalysisConfig, mpp: float | None = None) -> None:
 
 
 def _models(config: AnalysisConfig, measures: Sequence[str], matrix: Any = None) -> dict[str, str]:
-    """The classifier models a run used: ``cell_model`` / ``tissue_model`` as ``id name version``."""
+    """The classifier models a run used: ``cell_model`` / ``tissue_model`` / ``pigment_model`` as
+    ``id name version`` (``pigment_model``: ``"rules"`` when the rule-based melanin detector ran)."""
     from ..classify import resolve_model
 
     def text(model: Any) -> str:
@@ -78,6 +79,9 @@ def _models(config: AnalysisConfig, measures: Sequence[str], matrix: Any = None)
         out["cell_model"] = text(resolve_model(config.ki67.cell_model, "nucleus"))
     if "necrosis" in measures or ("ki67" in measures and config.ki67.count_in == "tumour"):
         out["tissue_model"] = text(tile_tissue_model(config, matrix, measures))
+    if "ki67" in measures or "melanin" in measures:
+        pmodel = pigment_model_of(config, matrix)
+        out["pigment_model"] = "rules" if pmodel is None else text(pmodel)
     return out
 
 
@@ -202,6 +206,10 @@ def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[s
         for key in ("pigment_obscured_pct", "index_if_obscured_negative_pct", "index_if_obscured_positive_pct"):
             if key in k:  # QC bound: how far pigment-hidden nuclei could move the index
                 m[f"ki67_{key}"] = float(k[key])
+        # Ki67 / MART-1 or SOX10 double stain: the index among melanocytic nuclei (NaN without)
+        for key in ("melanocytic_index_pct", "melanocytic_ci_low_pct", "melanocytic_ci_high_pct"):
+            m[f"ki67_{key}"] = float(k[key])
+        m["ki67_melanocytic_denominator"] = int(k["melanocytic_denominator"])
         for key in ("allred_proportion", "allred_intensity", "allred_score"):
             if key in k:
                 m[key] = k[key]

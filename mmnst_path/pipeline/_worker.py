@@ -177,8 +177,9 @@ def _block_sums(image: np.ndarray, origin: tuple[int, int], block: int) -> tuple
     return (int(br[0]), int(bc[0])), sums
 
 
-def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray) -> CellTable:
-    """Level-0 :class:`CellTable` of the kept Ki67 cells of one tile."""
+def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False) -> CellTable:
+    """Level-0 :class:`CellTable` of the kept Ki67 cells of one tile (with the ``melanocytic``
+    column when a double stain's melanocyte marker was read)."""
     row, col = tile.level0_from_analysis(cells.row[keep], cells.col[keep])
     code = {name: i for i, name in enumerate(CELL_CLASSES)}
     cls = np.array([code[str(c)] for c in cells.cls[keep]], dtype=np.int8)
@@ -193,6 +194,8 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray) -> CellTable:
     for name, i in tcode.items():
         ctype[types == name] = i
     columns["cell_type"] = ctype
+    if marker:
+        columns["melanocytic"] = np.asarray(cells.melanocytic, dtype=bool)[keep]
     radii = np.asarray(cells.outline_radii)
     if radii.ndim == 2 and radii.shape[1]:  # outlines in level-0 px (float16: 0.03 px steps, half the memory)
         columns["outline_radii"] = (radii[keep] * float(tile.scale)).astype(np.float16)
@@ -202,16 +205,37 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray) -> CellTable:
 def _pigment(rgb: np.ndarray, mpp: float, job: TileJob) -> tuple[np.ndarray, np.ndarray]:
     """Melanin mask and Ki67 exclusion mask: the learned pixel model where
     ``config.pigment.uses_model`` (red chromogens by default), else the rules of
-    :func:`mmnst_path.detect.pigment.pigment_masks`."""
-    from ..classify.pigment import classify_pigment, resolve_pigment_model
+    :func:`mmnst_path.detect.pigment.pigment_masks`. A Ki67 / MART-1 or SOX10 double stain is
+    read as its hematoxylin-DAB part (:func:`mmnst_path.quantify.ki67.without_marker`)."""
+    from ..classify.pigment import classify_pigment
     from ..detect.pigment import pigment_masks
+    from ..quantify.ki67 import without_marker
 
     params = job.config.pigment
-    model = resolve_pigment_model(params.model) if params.uses_model(job.matrix) else None
+    rgb, matrix = without_marker(rgb, job.matrix)
+    model = pigment_model_of(job.config, matrix)
     if model is None:
-        return pigment_masks(rgb, mpp=mpp, stains=job.matrix, params=params)
-    mask, _ = classify_pigment(rgb, mpp=mpp, model=model, stains=job.matrix, params=params)
+        return pigment_masks(rgb, mpp=mpp, stains=matrix, params=params)
+    mask, _ = classify_pigment(rgb, mpp=mpp, model=model, stains=matrix, params=params)
     return mask, mask
+
+
+def pigment_model_of(config: AnalysisConfig, matrix: Any) -> Any:
+    """The learned pigment model the tiles of ``matrix`` use (None: the rules run), resolved as
+    :func:`mmnst_path.classify.pigment.classify_pigment` resolves it (the shipped default stands
+    for the shipped H-DAB model with a brown chromogen)."""
+    from ..classify.pigment import _is_shipped_default, resolve_pigment_model
+    from ..detect.pigment import pigment_mode
+    from ..quantify.ki67 import without_marker
+
+    if matrix is None:
+        return None
+    _, matrix = without_marker(np.zeros((1, 1, 3), np.uint8), matrix)
+    params = config.pigment
+    model = resolve_pigment_model(params.model) if params.uses_model(matrix) else None
+    if model is not None and _is_shipped_default(model) and pigment_mode(matrix, params) == "brown":
+        model = resolve_pigment_model("dab") or model
+    return model
 
 
 def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
@@ -278,7 +302,9 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
             pts = np.column_stack([r_l0, c_l0])
             keep &= np.any([points_in_poly(pts, poly) for poly in job.roi], axis=0)
         counts["ki67"] = c.select(keep).counts()
-        cells = _ki67_cells(c, tile, keep)
+        from ..quantify.ki67 import marker_of
+
+        cells = _ki67_cells(c, tile, keep, marker=marker_of(job.matrix, cfg.ki67) is not None)
         row.update(ki67_positive=counts["ki67"].positive, ki67_negative=counts["ki67"].negative,
                    ki67_pigment=counts["ki67"].pigment, ki67_excluded=counts["ki67"].excluded)
 

@@ -58,6 +58,8 @@ from ._stats import compare_proportions, wilson_interval
 __all__ = [
     "CHROMOGENS",
     "CLASSES",
+    "MARKER_CHROMOGENS",
+    "MELANOCYTE_MARKERS",
     "Ki67Cells",
     "Ki67Counts",
     "Ki67Params",
@@ -66,8 +68,11 @@ __all__ = [
     "classify_nuclei",
     "compare_proportions",
     "ki67_metrics",
+    "marker_channel",
+    "marker_of",
     "measure_ki67",
     "slide_positive_threshold",
+    "without_marker",
 ]
 
 CLASSES = ("negative", "positive", "pigment", "excluded")
@@ -98,6 +103,100 @@ def chromogen_of(matrix: Any) -> str:
     msg = (f"Ki67 needs hematoxylin and a chromogen ({', '.join(CHROMOGENS)}) in the stains, "
            f"got {list(names)}")
     raise ConfigError(msg)
+
+
+def marker_channel(matrix: Any) -> str | None:
+    """The red marker stain of a double-stain matrix (hematoxylin, DAB and one of
+    :data:`MARKER_CHROMOGENS`), or None."""
+    names = tuple(matrix.names)
+    if "hematoxylin" not in names or "dab" not in names:
+        return None
+    return next((c for c in MARKER_CHROMOGENS if c in names), None)
+
+
+def without_marker(rgb: np.ndarray, matrix: Any, *, background: Any = None) -> tuple[np.ndarray, Any]:
+    """A double-stain image re-rendered from its hematoxylin and DAB only, with that H-DAB matrix.
+
+    The melanin detector (:mod:`mmnst_path.detect.pigment`) reads a hematoxylin-DAB image;
+    a red SOX10 nucleus there reads as a brown body and vetoes the melanin granules around it
+    (generated Ki67 / SOX10 tiles: melanin Dice 0.0-0.3 on the image, 0.55-0.74 on this one).
+    Matrices without a marker are returned unchanged.
+    """
+    from ..stain import StainMatrix, rgb_from_stains, separate_stains
+
+    red = marker_channel(matrix)
+    if red is None:
+        return rgb, matrix
+    pair = ("hematoxylin", "dab")
+    conc = separate_stains(rgb, matrix, stains=pair, background=background)
+    clean = rgb_from_stains(conc, matrix, stains=pair, background=background)
+    sub = StainMatrix(pair, np.stack([matrix.vector(n) for n in pair]), name=f"{matrix.name}-{red}",
+                      background=matrix.background, _warn=False)
+    return clean, sub
+
+
+def marker_of(matrix: Any, params: Ki67Params) -> tuple[str, str] | None:
+    """``(red stain name, "cytoplasmic" | "nuclear")`` of a double stain's melanocyte marker, or None.
+
+    The marker is read from the first of :data:`MARKER_CHROMOGENS` in a matrix whose Ki67
+    chromogen is DAB; ``params.melanocyte_marker`` ``"auto"`` means ``"cytoplasmic"`` (MART-1 /
+    Melan-A) when there is one.
+
+    Raises
+    ------
+    ConfigError
+        ``melanocyte_marker`` is ``"cytoplasmic"`` or ``"nuclear"`` but the matrix has no red
+        channel beside DAB.
+    """
+    mode = params.melanocyte_marker
+    if mode == "none":
+        return None
+    names = tuple(matrix.names)
+    red = marker_channel(matrix)
+    if red is None:
+        if mode == "auto":
+            return None
+        msg = (f"Ki67Params.melanocyte_marker={mode!r} needs DAB plus a red marker chromogen "
+               f"({', '.join(MARKER_CHROMOGENS)}) in the stains (e.g. 'H-DAB-FastRed'), got {list(names)}")
+        raise ConfigError(msg)
+    return red, ("cytoplasmic" if mode == "auto" else mode)
+
+
+def _label_median(owner: np.ndarray, values: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``values`` over the ``keep`` pixels of each label 1..n of ``owner`` (NaN: none)."""
+    flat = owner.ravel()
+    sel = (flat > 0) & keep
+    lab, val = flat[sel], values.ravel()[sel]
+    out = np.full(n, np.nan, dtype=np.float32)
+    if lab.size:
+        order = np.lexsort((val, lab))
+        lab, val = lab[order], val[order]
+        ids, start, count = np.unique(lab, return_index=True, return_counts=True)
+        out[ids - 1] = 0.5 * (val[start + (count - 1) // 2] + val[start + count // 2])
+    return out
+
+
+def _marker_od(labels: np.ndarray, red: np.ndarray, hidden: np.ndarray | None, n: int, *, where: str,
+               ring_px: int) -> np.ndarray:
+    """Red (marker) concentration (n,) of each nucleus, pigment (``hidden``) pixels left out, NaN
+    where no pixel is left.
+
+    ``where="nuclear"``: the median over the nucleus. ``"cytoplasmic"``: the larger of the
+    medians over the ring of ``ring_px`` background pixels around the nucleus (ring as in
+    :func:`_pigment_evidence`) and over its own outer band of ``ring_px``: with stain vectors a
+    few degrees off, red cytoplasm leaks into hematoxylin and the segmented nucleus takes part
+    of it in (generated MART-1 tiles: the missed melanocytes were segmented at ~1.8x the drawn
+    nuclear area, their ring lying outside the cytoplasm). Medians, not means: a marker-negative
+    cell beside a melanocyte has the neighbour's red over part of its ring.
+    """
+    keep = np.ones(labels.size, bool) if hidden is None else ~hidden.ravel()
+    if where == "nuclear":
+        return _label_median(labels, red, keep, n)
+    size = 2 * ring_px + 1
+    ring = np.where(labels == 0, _square_extreme(labels, size, op="max"), 0)
+    band = np.where(_square_extreme(labels, size, op="min") != labels, labels, 0)
+    out = np.fmax(_label_median(ring, red, keep, n), _label_median(band, red, keep, n))
+    return out.astype(np.float32)
 
 
 def _unmixing_matrix(matrix: Any, chromogen: str) -> Any:
@@ -229,7 +328,7 @@ class Ki67Params:
     melanocyte_ring_um : float
         Width (µm) of the perinuclear ring where a cytoplasmic marker is read.
     melanocyte_min_od : float
-        Red concentration (log10 OD, mean over the ring or nucleus, pigment pixels left out)
+        Red concentration (log10 OD, median over the ring or nucleus, pigment pixels left out)
         at or above which a nucleus is melanocytic. Default 0.15: on the generated double-stain
         tiles (:mod:`mmnst_path.synthetic_double`, ``benchmarks/eval_double_stain.py``) the
         marker-negative cells' red reads 0.00-0.05 OD (unmixing noise, hematoxylin and DAB
@@ -359,7 +458,9 @@ class Ki67Counts:
 
     ``positive == positive_1plus + positive_2plus + positive_3plus``. ``lymphocyte``, ``stromal``,
     ``macrophage`` and ``other_cell`` count the nuclei the cell model took out of the index by
-    type (they are part of ``excluded``). Add counts of disjoint
+    type (they are part of ``excluded``). ``melanocytic_positive`` / ``melanocytic_negative``
+    are the positive / negative (index) nuclei carrying the melanocyte marker of a Ki67 / MART-1
+    or SOX10 double stain (0 without a marker). Add counts of disjoint
     regions with ``+``; compute ratios once from totals with :func:`ki67_metrics`.
     """
 
@@ -374,6 +475,8 @@ class Ki67Counts:
     stromal: int = 0
     macrophage: int = 0
     other_cell: int = 0
+    melanocytic_positive: int = 0
+    melanocytic_negative: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -386,6 +489,12 @@ class Ki67Counts:
             msg = (
                 "Ki67Counts.positive must equal positive_1plus + positive_2plus + positive_3plus, got "
                 f"{self.positive} != {self.positive_1plus} + {self.positive_2plus} + {self.positive_3plus}"
+            )
+            raise ConfigError(msg)
+        if self.melanocytic_positive > self.positive or self.melanocytic_negative > self.negative:
+            msg = (
+                "Ki67Counts.melanocytic_positive / melanocytic_negative must not exceed positive / negative, got "
+                f"{self.melanocytic_positive} / {self.melanocytic_negative} of {self.positive} / {self.negative}"
             )
             raise ConfigError(msg)
 
@@ -410,11 +519,13 @@ class Ki67Counts:
         return self.positive + self.negative + self.pigment + self.excluded
 
     @classmethod
-    def from_classes(cls, classes: Any, bins: Any | None = None, cell_types: Any | None = None) -> Ki67Counts:
+    def from_classes(cls, classes: Any, bins: Any | None = None, cell_types: Any | None = None,
+                     melanocytic: Any | None = None) -> Ki67Counts:
         """Count per-nucleus classes (strings from :data:`CLASSES`) and intensity bins (0-3).
 
         ``bins`` is required for positive nuclei (values 1-3); ``None`` counts every positive as 1+.
-        ``cell_types`` (cell-model class names) adds the per-type counts of ``excluded`` nuclei.
+        ``cell_types`` (cell-model class names) adds the per-type counts of ``excluded`` nuclei;
+        ``melanocytic`` (bool per nucleus) the melanocytic positive / negative counts.
         """
         cls_arr = np.asarray(classes).astype(str)
         unknown = set(np.unique(cls_arr)) - set(CLASSES)
@@ -441,6 +552,7 @@ class Ki67Counts:
             positive_2plus=int((pos & (b == 2)).sum()),
             positive_3plus=int((pos & (b == 3)).sum()),
             **_type_counts(cls_arr == "excluded", cell_types),
+            **_melanocytic_counts(cls_arr, melanocytic),
         )
 
     def to_mapping(self) -> dict[str, int]:
@@ -459,6 +571,18 @@ def _type_counts(excluded: np.ndarray, cell_types: Any | None) -> dict[str, int]
     out = {name: int((excluded & (types == name)).sum()) for name in ("lymphocyte", "stromal", "macrophage")}
     out["other_cell"] = int((excluded & np.isin(types, ("other",))).sum())
     return out
+
+
+def _melanocytic_counts(cls_arr: np.ndarray, melanocytic: Any | None) -> dict[str, int]:
+    """Positive / negative nuclei that carry the melanocyte marker."""
+    if melanocytic is None:
+        return {}
+    mel = np.asarray(melanocytic)
+    if mel.shape != cls_arr.shape or mel.dtype != bool:
+        msg = f"melanocytic must be a bool array of the shape of classes {cls_arr.shape}, got {mel.dtype} {mel.shape}"
+        raise ConfigError(msg)
+    return {"melanocytic_positive": int((mel & (cls_arr == "positive")).sum()),
+            "melanocytic_negative": int((mel & (cls_arr == "negative")).sum())}
 
 
 def _allred_proportion_score(fraction: float) -> int:
@@ -491,8 +615,12 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
         ``pigment_obscured_pct`` (nuclei hidden under pigment, ``pigment``, as a percentage of
         positive + negative + pigment), ``index_if_obscured_negative_pct`` and
         ``index_if_obscured_positive_pct`` (the index if every hidden nucleus were negative /
-        positive: the range pigment leaves open, beside the Wilson interval). Undefined values
-        are ``nan``.
+        positive: the range pigment leaves open, beside the Wilson interval); the
+        melanocyte-restricted index of a Ki67 / MART-1 or SOX10 double stain:
+        ``melanocytic_index_pct`` (melanocytic_positive / (melanocytic_positive +
+        melanocytic_negative) × 100), ``melanocytic_ci_low_pct`` / ``melanocytic_ci_high_pct``
+        (95 % Wilson) and ``melanocytic_denominator`` (``nan`` index and interval when it is 0,
+        as it is without a marker). Undefined values are ``nan``.
 
     Examples
     --------
@@ -534,7 +662,19 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
         "allred_intensity": allred_is,
         "allred_total": allred_total,
         **_pigment_bound(counts),
+        **_melanocytic_index(counts),
     }
+
+
+def _melanocytic_index(counts: Ki67Counts) -> dict[str, float | int]:
+    """Ki67 index among the melanocytic (marker-positive) index nuclei, with its Wilson interval."""
+    k, n = counts.melanocytic_positive, counts.melanocytic_positive + counts.melanocytic_negative
+    if n == 0:
+        return {"melanocytic_index_pct": math.nan, "melanocytic_ci_low_pct": math.nan,
+                "melanocytic_ci_high_pct": math.nan, "melanocytic_denominator": 0}
+    lo, hi = wilson_interval(k, n)
+    return {"melanocytic_index_pct": 100.0 * k / n, "melanocytic_ci_low_pct": 100.0 * lo,
+            "melanocytic_ci_high_pct": 100.0 * hi, "melanocytic_denominator": n}
 
 
 def _pigment_bound(counts: Ki67Counts) -> dict[str, float]:
@@ -614,6 +754,11 @@ class Ki67Cells:
     outline_radii : (n, 16) float32
         Outline of each nucleus as radii (pixels of the analysed image) of a star polygon around
         its centroid (:mod:`mmnst_path.detect.outlines`); (n, 0) when not computed.
+    melanocytic : (n,) bool
+        The nucleus carries the melanocyte marker of a double stain (False without a marker).
+    marker_od_mean : (n,) float32
+        Median red (marker) concentration, log10 OD, where the marker was read (perinuclear ring
+        or nucleus, pigment pixels left out); NaN without a marker or with no readable pixel.
     """
 
     row: np.ndarray
@@ -629,6 +774,8 @@ class Ki67Cells:
     cell_type: np.ndarray = field(default_factory=lambda: np.zeros(0, "<U12"))
     tumour_probability: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     outline_radii: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    melanocytic: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    marker_od_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     def __post_init__(self) -> None:
         n = int(self.row.shape[0])
@@ -638,6 +785,10 @@ class Ki67Cells:
             object.__setattr__(self, "tumour_probability", np.full(n, np.nan, dtype=np.float32))
         if self.outline_radii.ndim != 2 or self.outline_radii.shape[0] != n:
             object.__setattr__(self, "outline_radii", np.zeros((n, 0), np.float32))
+        if self.melanocytic.shape != (n,):
+            object.__setattr__(self, "melanocytic", np.zeros(n, bool))
+        if self.marker_od_mean.shape != (n,):
+            object.__setattr__(self, "marker_od_mean", np.full(n, np.nan, dtype=np.float32))
 
     def __len__(self) -> int:
         return int(self.row.shape[0])
@@ -648,7 +799,7 @@ class Ki67Cells:
 
     def counts(self) -> Ki67Counts:
         """Additive counts of these cells."""
-        return Ki67Counts.from_classes(self.cls, self.intensity_bin, self.cell_type)
+        return Ki67Counts.from_classes(self.cls, self.intensity_bin, self.cell_type, self.melanocytic)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -846,7 +997,10 @@ def measure_ki67(
     mpp : float
         Microns per pixel of ``rgb``.
     stains : str or StainMatrix
-        Stain matrix (or preset name) holding ``hematoxylin`` and ``dab``.
+        Stain matrix (or preset name) holding ``hematoxylin`` and a chromogen (:func:`chromogen_of`).
+        With DAB plus a red chromogen (``"H-DAB-FastRed"``, ``"H-DAB-AEC"``: a Ki67 / MART-1 or
+        SOX10 double stain) each nucleus is also called ``melanocytic`` or not from the red
+        marker (``params.melanocyte_marker``, :func:`marker_of`); Ki67 positivity stays DAB.
     nuclei_params : NucleusParams or None
         Detection parameters (None = defaults).
     params : Ki67Params
@@ -930,6 +1084,14 @@ def measure_ki67(
         from ..detect.outlines import star_radii
 
         cells = replace(cells, outline_radii=star_radii(nuclei.labels, nuclei.row, nuclei.col))
+    marker = marker_of(matrix, params)
+    if marker is not None and len(cells):
+        assert nuclei.labels is not None
+        red = separate_stains(rgb, matrix, stains=(marker[0],), background=background)[..., 0]
+        red_od = _marker_od(nuclei.labels, red, hidden, len(cells), where=marker[1],
+                            ring_px=max(1, round(params.melanocyte_ring_um / mpp)))
+        cells = replace(cells, melanocytic=np.nan_to_num(red_od, nan=-1.0) >= params.melanocyte_min_od,
+                        marker_od_mean=red_od)
     if model is not None and len(cells):
         assert nuclei.labels is not None
         types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp)
