@@ -1,0 +1,255 @@
+"""Building blocks shared by the melanin rules (:mod:`mmnst_path.detect.pigment`) and the gate
+and veto around the learned pixel model (:mod:`._pigment_gate`): stain mode, melanin / brown
+channels, brown bodies (DAB-filled nuclei), openings, growth and cluster tests."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import StainError
+from ._morphology import _disk, _disk_extreme, _gaussian
+from ._pigment_params import _BROWN_CHROMOGENS, PigmentParams, _matrix
+
+
+def pigment_mode(stains: Any, params: PigmentParams | None = None) -> str:
+    """``"brown"`` or ``"colour"``: how :func:`pigment_mask` separates melanin for ``stains``."""
+    params = params or PigmentParams()
+    if params.mode != "auto":
+        return params.mode
+    names = _matrix(stains).names
+    return "brown" if any(n in names for n in _BROWN_CHROMOGENS) else "colour"
+
+
+def _melanin_of(matrix: Any, params: PigmentParams) -> np.ndarray:
+    from ..stain import melanin_vector
+
+    if params.melanin_vector is not None:
+        return np.asarray(params.melanin_vector, dtype=np.float64)
+    if "melanin" in matrix.names:
+        return np.asarray(matrix.vector("melanin"), dtype=np.float64)
+    return melanin_vector()
+
+
+def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
+    """Smallest angle (degrees) between each pixel's OD vector and any of ``vectors``."""
+    norm = np.sqrt(np.einsum("...c,...c->...", od, od)) + 1e-6
+    best = None
+    for v in vectors:
+        cos = (od @ (v / np.linalg.norm(v)).astype(np.float32)) / norm
+        best = cos if best is None else np.maximum(best, cos)
+    assert best is not None
+    return np.degrees(np.arccos(np.clip(best, -1.0, 1.0)))
+
+
+# Eosin OD directions of the two common references (Ruifrok & Johnston 2001; QuPath's default).
+# They differ mostly in blue (0.105 vs 0.558, 30° apart) and real slides spread over and beyond
+# that range, which is exactly the channel where melanin differs from eosin.
+_EOSIN_RUIFROK = (0.07, 0.99, 0.11)
+_EOSIN_QUPATH = (0.2159, 0.8012, 0.5581)
+_EOSIN_STEPS = (-0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.25)
+
+
+def eosin_hypotheses(eosin: Any = None) -> list[np.ndarray]:
+    """Plausible eosin OD directions: the Ruifrok–QuPath arc, extended by a quarter at each end,
+    plus ``eosin`` (the stain matrix's own vector) when given. Unit vectors, (3,) float64."""
+    a = np.asarray(_EOSIN_RUIFROK, np.float64)
+    b = np.asarray(_EOSIN_QUPATH, np.float64)
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    out = []
+    for t in _EOSIN_STEPS:
+        v = np.clip((1.0 - t) * a + t * b, 1e-3, None)
+        out.append(v / np.linalg.norm(v))
+    if eosin is not None:
+        v = np.asarray(eosin, np.float64)
+        out.append(v / np.linalg.norm(v))
+    return out
+
+
+def _melanin_lower_bound(od: np.ndarray, hematoxylin: Any, eosin: Any, melanin: np.ndarray) -> np.ndarray:
+    """Melanin concentration (log10 OD) that no plausible eosin can explain away.
+
+    For each eosin direction of :func:`eosin_hypotheses` the pixel's OD is unmixed into
+    hematoxylin + that eosin + melanin (exact 3x3 inverse, Beer–Lambert); the result is the
+    minimum melanin concentration over the hypotheses. Melanin is the only H&E-slide absorber
+    whose OD rises from red to blue (power-law spectrum, :func:`mmnst_path.stain.melanin_vector`),
+    so a pixel keeps a high lower bound only when its blue absorbance exceeds what any eosin
+    and the hematoxylin could give; a single assumed eosin instead leaks eosin into melanin (or
+    hides melanin in eosin) as soon as the slide's eosin is bluer (or less blue) than assumed.
+    """
+    h = np.asarray(hematoxylin, np.float64)
+    flat = od.reshape(-1, 3)
+    best = None
+    for e in eosin_hypotheses(eosin):
+        inv = np.linalg.inv(np.stack([h / np.linalg.norm(h), e, melanin / np.linalg.norm(melanin)]))
+        c = flat @ inv[:, 2].astype(np.float32)
+        best = c if best is None else np.minimum(best, c)
+    assert best is not None
+    return best.reshape(od.shape[:2])
+
+
+def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | None = None,
+                     background: Any = None, _with_hematoxylin: bool = False) -> tuple:
+    """Pigment channel (log10 OD) and hue angle (degrees) used by :func:`pigment_mask`.
+
+    Returns
+    -------
+    channel : (M, N) float32
+        Brown (DAB) concentration in brown mode, melanin concentration in colour mode.
+    angle : (M, N) float32
+        Angle between the pixel's OD vector and the pigment direction(s), degrees.
+    darkness : (M, N) float32
+        Norm of the pixel's RGB OD vector (log10 OD).
+    mode : str
+    """
+    from ..stain import StainMatrix, od_from_rgb, separate_stains
+
+    params = params or PigmentParams()
+    matrix = _matrix(stains)
+    mode = pigment_mode(matrix, params)
+    mel = _melanin_of(matrix, params)
+    od = od_from_rgb(rgb, background=background if background is not None else matrix.background)
+    if mode == "brown":
+        brown = [n for n in matrix.names if n in _BROWN_CHROMOGENS]
+        if not brown or "hematoxylin" not in matrix.names:
+            msg = f"brown pigment mode needs hematoxylin and DAB in the stains, got {list(matrix.names)}"
+            raise StainError(msg)
+        two = StainMatrix(("hematoxylin", brown[0]),
+                          np.stack([matrix.vector("hematoxylin"), matrix.vector(brown[0])]),
+                          name="pigment-brown", _warn=False)
+        both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
+        channel, hematoxylin = both[..., 1], both[..., 0]
+        angle = _angle_to(od, [mel, matrix.vector(brown[0])])
+    elif "eosin" in matrix.names and "hematoxylin" in matrix.names:
+        channel = _melanin_lower_bound(od, matrix.vector("hematoxylin"), matrix.vector("eosin"), mel)
+        hematoxylin = None
+        angle = _angle_to(od, [mel])
+    else:
+        others = [n for n in matrix.names if n not in ("melanin", "residual")]
+        if not others:
+            msg = f"colour pigment mode needs at least one other stain besides melanin, got {list(matrix.names)}"
+            raise StainError(msg)
+        keep = others[:2]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            three = StainMatrix((*keep, "melanin"), np.stack([*(matrix.vector(n) for n in keep), mel]),
+                                name="pigment-colour", _warn=False)
+        channel = separate_stains(rgb, three, stains=("melanin",), background=background)[..., 0]
+        hematoxylin = None
+        angle = _angle_to(od, [mel])
+    darkness = np.sqrt(np.einsum("...c,...c->...", od, od))
+    out = (channel.astype(np.float32, copy=False), angle.astype(np.float32, copy=False),
+           darkness.astype(np.float32, copy=False), mode)
+    return (*out, hematoxylin) if _with_hematoxylin else out
+
+
+def _has_eosin(stains: Any) -> bool:
+    names = _matrix(stains).names
+    return "eosin" in names and "hematoxylin" in names
+
+
+def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
+                  params: PigmentParams, *, margin: bool = True) -> np.ndarray:
+    """Brown-mode exclusion zone: nucleus-sized brown bodies (DAB-filled nuclei) plus a margin.
+
+    The brown channel is smoothed over ``body_smooth_um`` (closing the pale gaps of a textured,
+    granular-looking DAB nucleus) and thresholded at ``body_od``. A brown structure that
+    encloses a hematoxylin nucleus (a hole of >= ``ring_hole_um2`` whose mean hematoxylin OD is
+    >= ``ring_hole_h_od``) is perinuclear cytoplasm, i.e. pigment, never a DAB nucleus, and is
+    left to the granule tests. The rest is opened with a disk of radius ``body_radius_um``:
+    what survives is brown over a >= ``2 * body_radius_um`` wide area, a nuclear contour
+    filled with chromogen; it and a ``filled_margin_um`` margin are excluded.
+    """
+    sigma = params.body_smooth_um / mpp
+    smooth = _gaussian(channel, sigma) if sigma >= 0.3 else channel
+    brown = smooth >= params.body_od
+    if not brown.any():
+        return brown
+    # holes (exactly ndi.binary_fill_holes(brown) & ~brown), labelled as ndi.label(holes) would
+    gaps, is_hole = _hole_labels(brown)
+    holes = is_hole[gaps]
+    if holes.any():
+        relabel = np.zeros(is_hole.shape[0], dtype=gaps.dtype)
+        nh = int(is_hole.sum())
+        relabel[is_hole] = np.arange(1, nh + 1, dtype=gaps.dtype)
+        hl = relabel[gaps]
+        area = np.bincount(hl.ravel(), minlength=nh + 1) * mpp * mpp
+        hsum = np.bincount(hl.ravel(), weights=hematoxylin.ravel(), minlength=nh + 1)
+        nuclear = (area >= params.ring_hole_um2) & (area <= params.ring_hole_max_um2) & (hsum >= params.ring_hole_h_od * area / (mpp * mpp))
+        nuclear[0] = False
+        if nuclear.any():
+            bl, _ = ndi.label(brown)
+            # the brown component directly around each nuclear hole (one pixel outside it)
+            rim = ndi.binary_dilation(nuclear[hl]) & brown
+            ring_ids = np.unique(bl[rim])
+            brown &= ~np.isin(bl, ring_ids[ring_ids > 0])
+    body = _opened(brown, params.body_radius_um / mpp)
+    near = round(params.filled_margin_um / mpp)
+    if margin and near > 0 and body.any():
+        body = _disk_extreme(np.ascontiguousarray(body), _disk(near), op="max", mode="constant")
+    return body
+
+
+def _opened(mask: np.ndarray, radius_px: float) -> np.ndarray:
+    """Binary opening by a disk; a structure cut by the image border is not eroded from outside."""
+    disk = _disk(radius_px)
+    pad = disk.shape[0]
+    padded = np.pad(mask, pad, mode="edge")
+    eroded = _disk_extreme(padded, disk, op="min", mode="constant")
+    return _disk_extreme(eroded, disk, op="max", mode="constant")[pad:-pad, pad:-pad]
+
+
+
+def _hole_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of the 4-connected components of ``~mask`` and, per label, whether it is a hole of
+    ``mask`` (does not reach the image border, as ``ndi.binary_fill_holes`` sees it; label 0,
+    ``mask`` itself, is not)."""
+    gaps, n = ndi.label(~mask)
+    is_hole = np.ones(n + 1, dtype=bool)
+    for edge in (gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]):
+        is_hole[edge] = False
+    is_hole[0] = False
+    return gaps, is_hole
+
+
+def _small_holes(mask: np.ndarray, max_side_px: float) -> np.ndarray:
+    """Holes of ``mask`` (:func:`_hole_labels`) whose bounding box fits in ``max_side_px``."""
+    gaps, is_hole = _hole_labels(mask)
+    for i, sl in enumerate(ndi.find_objects(gaps), start=1):
+        if sl is not None and (sl[0].stop - sl[0].start > max_side_px or sl[1].stop - sl[1].start > max_side_px):
+            is_hole[i] = False
+    return is_hole[gaps]
+
+
+def _grown(core: np.ndarray, rim: np.ndarray, grow_um: float, mpp: float, params: PigmentParams) -> np.ndarray:
+    """Cores grown by at most ``grow_um`` into connected ``rim`` pixels, specks dropped."""
+    grow_px = round(grow_um / mpp)
+    mask = core
+    if grow_px > 0 and core.any():
+        mask = ndi.binary_dilation(core, iterations=grow_px, mask=rim | core)
+    min_px = params.min_area_um2 / (mpp * mpp)
+    if min_px > 1 and mask.any():
+        labels, n = ndi.label(mask)
+        sizes = np.bincount(labels.ravel(), minlength=n + 1)
+        keep = sizes >= min_px
+        keep[0] = False
+        mask = keep[labels]
+    return mask
+
+def _clustered(mask: np.ndarray, mpp: float, params: PigmentParams) -> np.ndarray:
+    """Keep pigment components that lie in a cluster: >= ``cluster_min_um2`` of pigment within
+    a ``2 * cluster_radius_um`` wide window somewhere on the component (melanin comes in
+    clusters of many granules; an isolated brown dot is an apoptotic body or a nucleolar Ki67
+    speck)."""
+    win = 2 * round(params.cluster_radius_um / mpp) + 1
+    local = ndi.uniform_filter(mask.astype(np.float32), win, mode="constant") * (win * win * mpp * mpp)
+    labels, n = ndi.label(mask)
+    best = np.zeros(n + 1, dtype=local.dtype)  # per-component maximum of ``local`` (>= 0)
+    np.maximum.at(best, labels[mask], local[mask])
+    keep = best >= params.cluster_min_um2
+    keep[0] = False
+    return keep[labels]
+
