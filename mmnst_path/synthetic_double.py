@@ -27,7 +27,18 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .synthetic import _DAB, _H, _field, _granules, _layout, _melanin_ref, _nuclei, _paint, _render, perturb_vector
+from .synthetic import (
+    _DAB,
+    _H,
+    _field,
+    _granules,
+    _layout,
+    _melanin_ref,
+    _nuclei,
+    _paint,
+    _render,
+    perturb_vector,
+)
 
 __all__ = ["DOUBLE_MARKERS", "DoubleStainTile", "double_stain_tile", "match_cells"]
 
