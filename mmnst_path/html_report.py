@@ -127,6 +127,25 @@ def _warnings(r: Mapping[str, Any]) -> list[str]:
     return out
 
 
+#: how the page names the melanocyte marker of a Ki67 double stain, by where it is read
+_MARKER_LABELS = {"cytoplasmic": "MART-1+", "nuclear": "SOX10+"}
+
+
+def _melanocytic_note(r: Mapping[str, Any]) -> str:
+    """"Ki67 in melanocytes (MART-1+): X % [CI], n=..." under the index of a double stain."""
+    marker = str(r.get("ki67_melanocyte_marker") or "")
+    if marker not in _MARKER_LABELS:
+        return ""
+    n = _num(r.get("ki67_melanocytic_denominator"))
+    idx = _num(r.get("ki67_melanocytic_index_pct"))
+    lo, hi = _num(r.get("ki67_melanocytic_ci_low_pct")), _num(r.get("ki67_melanocytic_ci_high_pct"))
+    value = "–" if idx is None else f"{idx:.1f} %"
+    ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
+    count = "0" if n is None else str(int(n))
+    return (f'<div class="ci" data-col="ki67_melanocytic_index_pct">Ki67 in melanocytes '
+            f"({_MARKER_LABELS[marker]}): {value}{ci}, n={count}</div>")
+
+
 def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
     """(whether the hot-spot number is a real hot spot, the note under it)."""
     meets = r.get("hotspot_meets_min_nuclei")
@@ -218,7 +237,8 @@ def render_report(
         if ok and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
             thr_note += f'<div class="ci">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
-                + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + "</td>")
+                + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + _melanocytic_note(r)
+                + "</td>")
         real_hot, hot_note = _hotspot_note(r)
         hot = _cell(r.get("ki67_hotspot_index_pct"), name="ki67_hotspot_index_pct")[:-5] + _ci(
             r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + hot_note + "</td>"

@@ -353,6 +353,11 @@ def analyze_slide(
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:
         metrics["ki67_positive_threshold_od"] = threshold
+    if "ki67" in measures and matrix is not None:  # double stain: which marker was read ("" = none)
+        from ..quantify.ki67 import marker_of
+
+        marker = marker_of(matrix, config.ki67)
+        metrics["ki67_melanocyte_marker"] = "" if marker is None else marker[1]
 
     hotspot = None
     maps = _assemble_maps(outputs, shape0, map_px * tiles[0].scale if tiles else 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -162,14 +163,20 @@ def test_melanin_is_not_read_as_the_red_marker() -> None:
         assert region.cells.melanocytic.mean() <= 0.03
 
 
-def test_double_stain_through_analyze_region() -> None:
-    from mmnst_path.aggregate import CELL_CLASSES
+@functools.cache
+def _double_result() -> tuple:
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
-    from mmnst_path.report import summary_row
 
     tile = double_stain_tile(1, marker="cytoplasmic")
     cfg = AnalysisConfig.from_mapping({"stains": "H-DAB-FastRed", "measures": ["ki67"]})
-    res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
+    return tile, analyze_region(tile.rgb, cfg, mpp=tile.mpp)
+
+
+def test_double_stain_through_analyze_region() -> None:
+    from mmnst_path.aggregate import CELL_CLASSES
+    from mmnst_path.report import summary_row
+
+    tile, res = _double_result()
     m = res.metrics
     assert abs(m["ki67_melanocytic_index_pct"] - tile.truth["melanocytic_index_pct"]) <= TOL_PP
     assert m["ki67_melanocytic_ci_low_pct"] <= m["ki67_melanocytic_index_pct"] <= m["ki67_melanocytic_ci_high_pct"]
@@ -182,7 +189,33 @@ def test_double_stain_through_analyze_region() -> None:
     assert res.versions["pigment_model"].startswith("sha256:")
     row = summary_row(res)
     assert row["ki67_melanocytic_index_pct"] == m["ki67_melanocytic_index_pct"]
+    assert row["ki67_melanocyte_marker"] == "cytoplasmic"
     assert row["pigment_model"] == res.versions["pigment_model"]
+
+
+def test_double_stain_reaches_summary_csv_cells_csv_and_report_html(tmp_path) -> None:
+    import csv
+
+    from mmnst_path.html_report import render_report
+    from mmnst_path.report import cells_csv_text, summary_row, write_summary_csv
+
+    _, res = _double_result()
+    row = summary_row(res)
+    row["input"] = "double.tif"
+    path = write_summary_csv([row], tmp_path / "summary.csv")
+    with open(path, encoding="utf-8") as fh:
+        got = next(csv.DictReader(fh))
+    assert float(got["ki67_melanocytic_index_pct"]) == pytest.approx(row["ki67_melanocytic_index_pct"], abs=1e-4)
+    assert int(got["ki67_melanocytic_denominator"]) == row["ki67_melanocytic_denominator"]
+    assert got["pigment_model"].startswith("sha256:")
+    header = cells_csv_text(res.cells).splitlines()[0].split(",")
+    assert "melanocytic" in header
+    page = render_report([row])
+    idx = row["ki67_melanocytic_index_pct"]
+    assert f"Ki67 in melanocytes (MART-1+): {idx:.1f} %" in page
+    assert f"n={row['ki67_melanocytic_denominator']}" in page
+    plain = dict(row, ki67_melanocyte_marker="")
+    assert "Ki67 in melanocytes" not in render_report([plain])
 
 
 def test_plain_h_dab_run_has_no_melanocytic_column_and_a_nan_index() -> None:
