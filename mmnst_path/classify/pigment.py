@@ -454,7 +454,14 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     probability : (M, N) float32 ndarray
         The model's melanin probability (0 off the candidates and, with stains, off the gate).
     """
-    from ..detect.pigment import PigmentParams, clustered_pigment, dab_body_veto, pigment_gate, pigment_mode
+    from ..detect.pigment import (
+        PigmentParams,
+        clustered_pigment,
+        dab_body_veto,
+        pigment_channels,
+        pigment_gate,
+        pigment_mode,
+    )
     from ..geometry import require_mpp
 
     mpp = require_mpp(mpp, what="image")
@@ -465,10 +472,13 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         # "default" means the shipped model of the stain system
         model = resolve_pigment_model("dab") or model
     settings = PigmentFeatureSettings.from_mapping(model.settings)
+    # the stain channels, once for the gate and the veto
+    chans = None if stains is None else pigment_channels(rgb, stains=stains, params=params, background=background,
+                                                         _with_hematoxylin=True)
     gate, mode = (None, "") if stains is None else pigment_gate(rgb, mpp=mpp, stains=stains, params=params,
                                                                background=background,
                                                                bodies=params.model_body_veto,
-                                                               min_od=params.model_min_od)
+                                                               min_od=params.model_min_od, _channels=chans)
     prob = np.zeros(rgb.shape[:2], np.float32)
     if gate is not None and not gate.any():  # no pixel the colour allows: most unpigmented tiles
         return prob >= params.min_probability, prob
@@ -480,7 +490,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         prob[cand] = _predict_proba(model, x)[:, j]
     mask = prob >= params.min_probability
     if mode == "brown" and mask.any() and not params.model_body_veto:
-        mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background)
+        mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
+                               _channels=chans)
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)
     return mask, prob

@@ -24,6 +24,7 @@ def pigment_gate(
     background: Any = None,
     bodies: bool = True,
     min_od: float | None = None,
+    _channels: tuple | None = None,
 ) -> tuple[np.ndarray, str]:
     """Pixels that *may* be melanin by colour and context: the veto a learned pixel classifier
     (:func:`mmnst_path.classify.pigment.classify_pigment`) is combined with.
@@ -37,7 +38,8 @@ def pigment_gate(
     6-18 % of the real Ki67 and H&E tiles of ``../shared/data`` as melanin; this gate is what
     keeps the rules' <= 0.05 % there. ``bodies=False`` drops the brown-body veto (a model that
     separates DAB nuclei itself; pigment over a nucleus or filling a cell stays reachable);
-    ``min_od`` replaces ``params.min_od`` in brown mode.
+    ``min_od`` replaces ``params.min_od`` in brown mode. ``_channels``: the caller's
+    ``pigment_channels(rgb, ..., _with_hematoxylin=True)`` of these arguments (not recomputed).
 
     Returns
     -------
@@ -47,7 +49,7 @@ def pigment_gate(
     """
     params = params or PigmentParams()
     mpp = require_mpp(mpp, what="image")
-    channel, angle, _, mode, hematoxylin = pigment_channels(
+    channel, angle, _, mode, hematoxylin = _channels or pigment_channels(
         rgb, stains=stains, params=params, background=background, _with_hematoxylin=True)
     sigma = params.smooth_sigma_um / mpp
     smooth = _gaussian(channel, sigma) if sigma >= 0.3 else channel
@@ -72,6 +74,7 @@ def dab_body_veto(
     stains: Any,
     params: PigmentParams | None = None,
     background: Any = None,
+    _channels: tuple | None = None,
 ) -> np.ndarray:
     """Brown mode: the brown bodies (:func:`_brown_bodies`, DAB-filled nuclei) of which less than
     ``model_body_share`` of the pixels are in ``melanin``, with their ``filled_margin_um`` margin.
@@ -79,11 +82,11 @@ def dab_body_veto(
     A learned classifier marks the granular-looking rim of a strong DAB nucleus and a nucleus
     touched by a pigment cluster; a body that is melanin (pigment filling a cell, a confluent
     sheet) is melanin over most of its area and is kept. Returns an (M, N) bool veto mask
-    (all False outside brown mode).
+    (all False outside brown mode). ``_channels`` as in :func:`pigment_gate`.
     """
     params = params or PigmentParams()
     mpp = require_mpp(mpp, what="image")
-    channel, _, _, mode, hematoxylin = pigment_channels(
+    channel, _, _, mode, hematoxylin = _channels or pigment_channels(
         rgb, stains=stains, params=params, background=background, _with_hematoxylin=True)
     veto = np.zeros(melanin.shape, dtype=bool)
     if mode != "brown":

@@ -11,11 +11,12 @@ from mmnst_path.classify.pigment import (
     PigmentFeatureSettings,
     _predict_proba,
     _windows,
+    classify_pigment,
     feature_reach_px,
     pigment_features,
     resolve_pigment_model,
 )
-from mmnst_path.detect.pigment import PigmentParams, pigment_gate
+from mmnst_path.detect.pigment import PigmentParams, clustered_pigment, dab_body_veto, pigment_gate
 from mmnst_path.stain import get_preset
 from mmnst_path.synthetic import pigment_family_tile
 
@@ -71,3 +72,35 @@ def test_numba_forest_walk_equals_model_predict_proba():
     x, _ = pigment_features(tile.rgb, mpp=tile.mpp, names=[f.name for f in model.features])
     x = np.vstack([x, np.full((1, x.shape[1]), np.nan, np.float32)])  # NaN goes right in both
     np.testing.assert_array_equal(_predict_proba(model, x, chunk=1000), model.predict_proba(x))
+
+
+def _reference_classify(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    """classify_pigment's brown-mode steps, each computed the plain way (whole-tile features,
+    numpy forest walk, the gate and the veto each deconvolving the tile themselves)."""
+    model = resolve_pigment_model("dab")
+    assert model is not None
+    params, stains = PigmentParams(), get_preset("H-DAB")
+    gate, mode = pigment_gate(rgb, mpp=mpp, stains=stains, params=params, background=stains.background,
+                              bodies=params.model_body_veto, min_od=params.model_min_od)
+    assert mode == "brown"
+    prob = np.zeros(rgb.shape[:2], np.float32)
+    x, cand = pigment_features(rgb, mpp=mpp, background=stains.background, where=gate,
+                               names=[f.name for f in model.features], windowed=False)
+    prob[cand] = model.predict_proba(x)[:, model.class_names.index("melanin")]
+    mask = prob >= params.min_probability
+    if mask.any() and not params.model_body_veto:
+        mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=stains.background)
+    if mask.any():
+        mask = clustered_pigment(mask, mpp=mpp, params=params)
+    return mask, prob
+
+
+@pytest.mark.parametrize("family", ["coarse", "over_nucleus"])
+def test_classify_pigment_equals_whole_tile_reference(family):
+    tile = pigment_family_tile(4, family, chromogen="dab", size=384)
+    mask, prob = classify_pigment(tile.rgb, mpp=tile.mpp, model=resolve_pigment_model("default"),
+                                  stains=get_preset("H-DAB"), params=PigmentParams())
+    ref_mask, ref_prob = _reference_classify(tile.rgb, tile.mpp)
+    assert ref_mask.any()
+    np.testing.assert_array_equal(prob, ref_prob)
+    np.testing.assert_array_equal(mask, ref_mask)
