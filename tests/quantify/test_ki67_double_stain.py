@@ -136,7 +136,7 @@ def test_melanocytic_index_matches_the_generator_truth(marker: str, seed: int) -
     # marker sensitivity / specificity on the counted cells (benchmark worst over 12 held-out seeds:
     # 0.79 / 0.82 MART-1, 0.86 / 1.00 SOX10); a neighbour's red cytoplasm can reach a stromal ring
     assert called[truth].mean() >= 0.75
-    assert (~called[~truth]).mean() >= (0.85 if marker == "cytoplasmic" else 0.95)
+    assert (~called[~truth]).mean() >= (0.8 if marker == "cytoplasmic" else 0.95)
     assert m["melanocytic_denominator"] == int((region.cells.melanocytic
                                                 & np.isin(region.cells.cls, ("positive", "negative"))).sum())
 
