@@ -66,6 +66,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..detect._morphology import _disk, _disk_extreme, _gaussian, _square_extreme
+from ..detect._pigment_core import _hole_labels
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
@@ -335,17 +336,24 @@ def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndar
     t = total.ravel()[idx].astype(np.float64)
     mt = mean(t)
     sd = np.sqrt(np.maximum(mean(t * t) - mt * mt, 0.0))
-    filled = ndi.binary_fill_holes(brown)
-    # the holes of each body: filled pixels that are not brown, attributed to the body around them
-    hole_px = filled & ~brown
+    # the holes of each body (what ndi.binary_fill_holes would fill: 4-connected non-brown
+    # components off the image border), attributed to the body around them
+    hole_lab, is_hole = _hole_labels(brown)
+    hole_px = is_hole[hole_lab]
     if hole_px.any():
-        grown = ndi.grey_dilation(labels, size=(3, 3))
-        hole_lab = ndi.label(hole_px)[0]
+        # the largest label in each hole pixel's 3x3 neighbourhood (ndi.grey_dilation of the
+        # labels, at the hole pixels only: they never lie on the image border)
+        hr, hc = np.nonzero(hole_px)
+        grown = labels[hr, hc]
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                grown = np.maximum(grown, labels[hr + dr, hc + dc])
+        at = hole_lab[hr, hc]
         owner = np.zeros(hole_lab.max() + 1, np.int64)
-        owner[hole_lab[hole_px]] = grown[hole_px]  # any neighbour label of each hole
+        owner[at] = grown  # any neighbour label of each hole
         for _ in range(2):  # propagate the owner through the hole
-            owner[hole_lab[hole_px]] = np.maximum(owner[hole_lab[hole_px]], grown[hole_px])
-        hcount = np.bincount(owner[hole_lab[hole_px]], minlength=n + 1).astype(np.float64)[: n + 1]
+            owner[at] = np.maximum(owner[at], grown)
+        hcount = np.bincount(owner[at], minlength=n + 1).astype(np.float64)[: n + 1]
     else:
         hcount = np.zeros(n + 1)
     lc = labels[cand]

@@ -104,3 +104,42 @@ def test_classify_pigment_equals_whole_tile_reference(family):
     assert ref_mask.any()
     np.testing.assert_array_equal(prob, ref_prob)
     np.testing.assert_array_equal(mask, ref_mask)
+
+
+def test_body_hole_share_equals_fill_holes_reference():
+    """blob_holes: the holes found by labelling equal scipy's binary_fill_holes, owner by the
+    3x3 label dilation (the whole-tile formulation the features were trained with)."""
+    from scipy import ndimage as ndi
+
+    from mmnst_path.classify.pigment import _BODY_OD, _BROWN, _BROWN_CONE_DEG, _brown_bodies
+
+    tile = pigment_family_tile(1, "perinuclear", chromogen="dab", size=320)
+    x, cand = pigment_features(tile.rgb, mpp=tile.mpp, names=["blob_holes", "blob_log_area"])
+    from mmnst_path.stain import od_from_rgb
+
+    od = np.ascontiguousarray(od_from_rgb(tile.rgb), dtype=np.float32)
+    s = PigmentFeatureSettings()
+    from mmnst_path.detect._morphology import _gaussian
+
+    fine = np.stack([_gaussian(np.ascontiguousarray(od[..., c]), s.fine_um / tile.mpp) for c in range(3)], axis=-1)
+    total = np.sqrt(np.einsum("...c,...c->...", fine, fine)).astype(np.float32)
+    cos = np.einsum("...c,c->...", fine, _BROWN.astype(np.float32)) / np.maximum(total, 1e-6)
+    brown = (total >= _BODY_OD) & (cos >= np.cos(np.radians(_BROWN_CONE_DEG)))
+    labels, n = ndi.label(brown, structure=np.ones((3, 3), bool))
+    hole_px = ndi.binary_fill_holes(brown) & ~brown
+    assert hole_px.any()
+    grown = ndi.grey_dilation(labels, size=(3, 3))
+    hole_lab = ndi.label(hole_px)[0]
+    owner = np.zeros(hole_lab.max() + 1, np.int64)
+    owner[hole_lab[hole_px]] = grown[hole_px]
+    for _ in range(2):
+        owner[hole_lab[hole_px]] = np.maximum(owner[hole_lab[hole_px]], grown[hole_px])
+    hcount = np.bincount(owner[hole_lab[hole_px]], minlength=n + 1).astype(np.float64)[: n + 1]
+    cnt = np.bincount(labels.ravel(), minlength=n + 1).astype(np.float64)
+    cnt[0] = 0
+    ref = np.zeros(int(cand.sum()), np.float32)
+    lc = labels[cand]
+    ref[lc > 0] = (hcount / np.maximum(cnt + hcount, 1.0))[lc[lc > 0]]
+    assert (ref > 0).any()
+    np.testing.assert_array_equal(x[:, 0], ref)
+    np.testing.assert_array_equal(_brown_bodies(total, fine, tile.mpp, cand)["blob_holes"], ref)
