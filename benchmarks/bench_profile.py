@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_profile.py [--tiles 3] [--repeat 3] [--json OUT.json]
+    .venv/bin/python benchmarks/bench_profile.py [--tiles 3] [--repeat 3] [--json OUT.json] [--no-pigment]
 
 What is timed: for each of the first ``--tiles`` images of BCData (640², 0.25 µm/px) and
 SHIDC-B-Ki-67 (1228², 0.21 µm/px) in ``../shared/data/ki67`` (mpp from
@@ -208,6 +208,18 @@ def clip_at_edge() -> None:
     tiling.plan_grid = functools.partial(tiling.plan_grid, clip_at_edge=True)  # type: ignore[assignment]
 
 
+def no_pigment() -> None:
+    """What-if baseline for the cost of pigment handling (#14): the pipeline's pigment step returns
+    empty melanin and exclusion masks (in this process only); everything else runs as usual."""
+    import mmnst_path.pipeline._worker as worker
+
+    def empty(rgb: np.ndarray, mpp: float, job: Any) -> tuple[np.ndarray, np.ndarray]:
+        none = np.zeros(rgb.shape[:2], dtype=bool)
+        return none, none
+
+    worker._pigment = empty  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiles", type=int, default=3, help="images per dataset (first N, sorted by name)")
@@ -215,9 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the per-stage seconds to this JSON file")
     ap.add_argument("--clip-at-edge", action="store_true",
                     help="what-if: plan tiles with tiling.plan_grid(clip_at_edge=True) (no white margins)")
+    ap.add_argument("--no-pigment", action="store_true",
+                    help="what-if: no pigment detection (empty masks), the baseline pigment handling adds to")
     args = ap.parse_args(argv)
     if args.clip_at_edge:
         clip_at_edge()
+    if args.no_pigment:
+        no_pigment()
     datasets = {name: dataset_images(name, args.tiles) for name in ("bcdata", "shidc")}
     per_set, missing = run(datasets, args.repeat)
     print(f"{args.tiles} tiles per set x {args.repeat} passes, one thread; seconds per tile (mean)")
