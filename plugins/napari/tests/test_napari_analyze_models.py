@@ -169,3 +169,48 @@ def test_class_layer_of_a_result_without_a_legend_uses_the_configs_model():
     _, kw, _ = tissue_class_layer(SimpleNamespace(**{**vars(result), "tissue_classes": legend}), mpp=2.0)
     assert kw["metadata"]["mmnst_path"]["areas"]["area_mm2"]["tumour"] == 0.5  # the library's numbers
     assert tissue_class_layer(SimpleNamespace(maps={}), mpp=2.0) is None
+
+
+def test_melanocytic_text_wording():
+    from mmnst_path_napari._classmap import melanocytic_text
+
+    m = {"ki67_melanocyte_marker": "cytoplasmic", "ki67_melanocytic_index_pct": 21.25,
+         "ki67_melanocytic_ci_low_pct": 15.0, "ki67_melanocytic_ci_high_pct": 28.5,
+         "ki67_melanocytic_denominator": 160}  # fmt: skip
+    assert melanocytic_text(m) == "Ki67 in melanocytes (MART-1+): 21.2 % [95% CI 15.0–28.5], n=160"
+    none_seen = {**m, "ki67_melanocyte_marker": "nuclear", "ki67_melanocytic_index_pct": math.nan,
+                 "ki67_melanocytic_ci_low_pct": math.nan, "ki67_melanocytic_denominator": 0}  # fmt: skip
+    assert melanocytic_text(none_seen) == "Ki67 in melanocytes (SOX10+): –, n=0"  # undefined, never 0 %
+    assert melanocytic_text({**m, "ki67_melanocyte_marker": ""}) == ""  # no double stain: no line
+    assert melanocytic_text({}) == ""
+
+
+@pytest.mark.napari
+def test_double_stain_run_shows_the_melanocytic_index(make_napari_viewer, qtbot, tmp_path):
+    """Ki67 / MART-1 double stain (H-DAB-FastRed) analysed from the Plugins menu: the panel gives the
+    melanocyte-restricted index of the library's result, near the generator's truth."""
+    import tifffile
+
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    tile = double_stain_tile(1003, marker="cytoplasmic", size=384, mpp=0.5)
+    path = tmp_path / "double.tif"
+    tifffile.imwrite(path, tile.rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin=PLUGIN)
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    analyze.stains.value = "H-DAB-FastRed"
+    analyze.region.value = "whole image"
+    analyze.do_melanin.value = False
+    analyze.do_necrosis.value = False
+    assert analyze.run() is not None, analyze.controls.status.value
+    _wait(qtbot, analyze)
+    result = analyze.result
+    assert result is not None, analyze.controls.status.value
+    m = result.metrics
+    assert m["ki67_melanocyte_marker"] == "cytoplasmic"
+    line = next(s for s in analyze.results.value.splitlines() if s.startswith("Ki67 in melanocytes"))
+    assert line.startswith(f"Ki67 in melanocytes (MART-1+): {m['ki67_melanocytic_index_pct']:.1f} %")
+    assert line.endswith(f"n={int(m['ki67_melanocytic_denominator'])}")
+    truth = tile.truth["melanocytic_index_pct"]
+    assert abs(m["ki67_melanocytic_index_pct"] - truth) < 10.0, (m["ki67_melanocytic_index_pct"], truth)

@@ -19,6 +19,7 @@ import numpy as np
 from mmnst_path.aggregate import SlideResult
 from mmnst_path.geometry import Box
 
+from ._classmap import melanocytic_text
 from ._layers import (
     MAP_COLORS,
     LayerData,
@@ -289,6 +290,8 @@ def panel_text(
             f"tissue analysed: {float(area):.3f} mm²" + ("  (NO TISSUE FOUND)" if float(area) == 0 else "")
         )
     lines.append(text)
+    if reviewed is None and (melano := melanocytic_text(m)):
+        lines.append(melano)
     if reviewed is None and hot is not None and not hot.meets_min_nuclei:
         lines.append(hotspot_label(result))
     return "\n".join(lines)

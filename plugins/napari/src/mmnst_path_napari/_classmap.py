@@ -189,6 +189,31 @@ def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN
     )
 
 
+#: how the melanocyte marker of a Ki67 double stain is named, by where it is read (as the report)
+MARKER_LABELS = {"cytoplasmic": "MART-1+", "nuclear": "SOX10+"}
+
+
+def melanocytic_text(metrics: Mapping[str, Any]) -> str:
+    """"Ki67 in melanocytes (MART-1+): X % [95% CI a–b], n=N" of a Ki67 / MART-1 or SOX10 double
+    stain ("" for a result without a melanocyte marker); an undefined index reads "–", never 0."""
+    marker = str(metrics.get("ki67_melanocyte_marker") or "")
+    if marker not in MARKER_LABELS:
+        return ""
+
+    def num(key: str) -> float | None:
+        try:
+            f = float(metrics.get(key))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return f if math.isfinite(f) else None
+
+    idx, n = num("ki67_melanocytic_index_pct"), num("ki67_melanocytic_denominator")
+    lo, hi = num("ki67_melanocytic_ci_low_pct"), num("ki67_melanocytic_ci_high_pct")
+    value = "–" if idx is None else f"{idx:.1f} %"
+    ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
+    return f"Ki67 in melanocytes ({MARKER_LABELS[marker]}): {value}{ci}, n={0 if n is None else int(n)}"
+
+
 #: key of the tissue class map in :attr:`SlideResult.maps`
 CLASS_MAP_KEY = "tissue_classes"
 
