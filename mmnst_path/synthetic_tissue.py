@@ -129,6 +129,24 @@ def _ellipse(plane: np.ndarray, r: float, c: float, a_px: float, b_px: float, an
     return inside[sr0:sr1, sc0:sc1] > 0.5
 
 
+def _camera(od: np.ndarray, mpp: float, rng: np.random.Generator) -> np.ndarray:
+    """RGB uint8 of an (M, N, 3) OD image through the optics and camera: blur (sigma 0.3-1 µm), white
+    point 225-250 with a white balance of 0.93-1 per channel, sensor noise (sd 0.5-4 grey
+    levels) and, for 70 % of the tiles, JPEG at quality 50-95; drawn in that order."""
+    blur = rng.uniform(0.3, 1.0) / mpp
+    od = ndi.gaussian_filter(od, (blur, blur, 0))
+    white = rng.uniform(225, 250) * rng.uniform(0.93, 1.0, size=3)
+    rgb = white * np.power(10.0, -od) + rng.normal(0, rng.uniform(0.5, 4), od.shape)
+    rgb8 = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    if rng.random() < 0.7:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(rgb8).save(buf, format="JPEG", quality=int(rng.integers(50, 96)))
+        rgb8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    return rgb8
+
+
 def ihc_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, chromogen: str = "dab") -> TissueTile:
     """An IHC tile of tumour nests in stroma with glass; every appearance parameter drawn from ``seed``.
 
@@ -200,17 +218,7 @@ def ihc_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, chromogen: 
     vh, vc = _rotated(_H, rng.uniform(0, 8), rng), _rotated(chrom_ref, rng.uniform(0, 8), rng)
     od = h[..., None] * vh.astype(np.float32) + chrom[..., None] * vc.astype(np.float32)
     od *= rng.uniform(0.7, 1.3)
-    blur = rng.uniform(0.3, 1.0) / mpp
-    od = ndi.gaussian_filter(od, (blur, blur, 0))
-    white = rng.uniform(225, 250) * rng.uniform(0.93, 1.0, size=3)
-    rgb = white * np.power(10.0, -od) + rng.normal(0, rng.uniform(0.5, 4), od.shape)
-    rgb8 = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-    if rng.random() < 0.7:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(rgb8).save(buf, format="JPEG", quality=int(rng.integers(50, 96)))
-        rgb8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    rgb8 = _camera(od, mpp, rng)
     n_tis = max(int(tissue.sum()), 1)
     truth = {"tumour_fraction_pct": 100.0 * float(tumour.sum()) / n_tis,
              "positive_fraction": n_pos / max(len(centres), 1), "tumour_nuclei": len(centres)}
@@ -299,17 +307,7 @@ def he_keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTi
         if m is not None:
             od += speck[..., None] * np.float32(0.577)
             junk |= speck > 0.1
-    blur = rng.uniform(0.3, 1.0) / mpp
-    od = ndi.gaussian_filter(od, (blur, blur, 0))
-    white = rng.uniform(225, 250) * rng.uniform(0.93, 1.0, size=3)
-    rgb = white * np.power(10.0, -od) + rng.normal(0, rng.uniform(0.5, 4), od.shape)
-    rgb8 = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-    if rng.random() < 0.7:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(rgb8).save(buf, format="JPEG", quality=int(rng.integers(50, 96)))
-        rgb8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    rgb8 = _camera(od, mpp, rng)
     clean = tissue & ~junk
     truth = {"keratin_fraction_pct": 100.0 * float((keratin & clean).sum()) / max(int(clean.sum()), 1)}
     masks = {"tissue": tissue, "tumour": tumour & ~junk, "stroma": stroma & ~junk, "keratin": keratin & ~junk,
