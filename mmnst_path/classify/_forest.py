@@ -164,6 +164,28 @@ class Forest:
         return out
 
     def _predict_chunk(self, x: np.ndarray) -> np.ndarray:
+        leaves = self._leaves(x)
+        leaf_values = self.value[leaves.reshape(-1)].astype(np.float64).reshape(x.shape[0], self.n_trees, self.n_classes)
+        return leaf_values.mean(axis=1)
+
+    def _leaves(self, x: np.ndarray) -> np.ndarray:
+        """(K, n_trees) leaf node of every row in every tree.
+
+        With numba (the default install) the compiled walk of
+        :func:`mmnst_path.detect._numba.forest_leaves`, tree by tree and row by row; else all rows
+        and trees one depth level per numpy step. Same comparisons, so the same leaves (tested).
+        """
+        from ..detect._morphology import _numba_kernels
+
+        kern = _numba_kernels()
+        if kern is not None:
+            out = np.empty((x.shape[0], self.n_trees), np.intp)
+            kern.forest_leaves(np.ascontiguousarray(x, dtype=np.float32), self.left, self.right, self.feature,
+                               self.threshold, self.roots, out)
+            return out
+        return self._leaves_numpy(x)
+
+    def _leaves_numpy(self, x: np.ndarray) -> np.ndarray:
         k = x.shape[0]
         node = np.broadcast_to(self.roots.astype(np.intp), (k, self.n_trees)).copy()
         sample = np.broadcast_to(np.arange(k, dtype=np.intp)[:, None], node.shape)
@@ -177,5 +199,4 @@ class Forest:
             vals = flat_x[sample_flat[active] * nf + self.feature[n]].astype(np.float64)
             node_flat[active] = np.where(vals <= self.threshold[n], self.left[n], self.right[n])
             active = active[self.left[node_flat[active]] >= 0]
-        leaf_values = self.value[node_flat].astype(np.float64).reshape(k, self.n_trees, self.n_classes)
-        return leaf_values.mean(axis=1)
+        return node

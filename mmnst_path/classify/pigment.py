@@ -409,29 +409,6 @@ def _is_shipped_default(model: ClassifierModel) -> bool:
     return model.model_id == _shipped_default_id()
 
 
-def _predict_proba(model: ClassifierModel, x: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
-    """``model.predict_proba(x)``, bit-identical, with the trees walked by the numba kernel
-    :func:`mmnst_path.detect._numba.forest_leaves` when numba imports (row by row: ~5x faster
-    than the level-by-level numpy walk on the ~10^5 gated pixels of a tile); the leaf values are
-    then averaged exactly as the numpy path averages them (same chunks, same array shapes)."""
-    from ..detect._morphology import _numba_kernels
-
-    kern = _numba_kernels()
-    forest = model.forest
-    if kern is None or x.ndim != 2 or x.shape[1] != len(model.features):
-        return model.predict_proba(x)  # also raises the model's own shape error
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    k, n_trees, n_classes = x.shape[0], forest.roots.shape[0], forest.value.shape[1]
-    out = np.empty((k, n_classes), np.float64)
-    for start in range(0, k, chunk):
-        part = x[start:start + chunk]
-        leaves = np.empty((part.shape[0], n_trees), np.intp)
-        kern.forest_leaves(part, forest.left, forest.right, forest.feature, forest.threshold, forest.roots, leaves)
-        values = forest.value[leaves.reshape(-1)].astype(np.float64).reshape(part.shape[0], n_trees, n_classes)
-        out[start:start + chunk] = values.mean(axis=1)
-    return out
-
-
 def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
                      params: Any = None, background: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin pixels of an RGB tile: the pixel model, vetoed by colour and context.
@@ -495,7 +472,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
                                names=[f.name for f in model.features])
     if x.shape[0]:
         j = model.class_names.index("melanin")
-        prob[cand] = _predict_proba(model, x)[:, j]
+        prob[cand] = model.predict_proba(x)[:, j]
     mask = prob >= params.min_probability
     if mode == "brown" and mask.any() and not params.model_body_veto:
         mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,

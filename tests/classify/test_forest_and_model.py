@@ -45,6 +45,25 @@ def test_forest_equals_sklearn_predict_proba(kind):
     np.testing.assert_array_equal(forest.predict_proba(xt, chunk=333), forest.predict_proba(xt))
 
 
+def test_compiled_walk_gives_the_numpy_walks_leaves():
+    """Forest.predict_proba walks the trees with numba when it imports (the default install):
+    the same leaves as the level-by-level numpy walk, at split thresholds and for NaN too."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from mmnst_path.detect._morphology import _numba_kernels
+
+    assert _numba_kernels() is not None  # numba is a default dependency: the compiled path is tested
+    x, y = _data()
+    forest = Forest.from_sklearn(RandomForestClassifier(n_estimators=12, max_depth=12, random_state=0).fit(x, y), 3)
+    xt = np.random.default_rng(2).normal(size=(3000, 6)).astype(np.float32)
+    inner = forest.left >= 0
+    thr, feats = forest.threshold[inner][:300].astype(np.float32), forest.feature[inner][:300]
+    xt[np.arange(len(thr)), feats] = thr
+    xt[-5:, 1] = np.nan
+    np.testing.assert_array_equal(forest._leaves(xt), forest._leaves_numpy(xt))
+    assert (forest.left[forest._leaves(xt)] < 0).all()  # every walk ends at a leaf
+
+
 def test_class_absent_from_training_gets_zero_probability():
     from sklearn.ensemble import RandomForestClassifier
 

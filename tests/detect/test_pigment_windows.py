@@ -9,7 +9,6 @@ from PIL import Image
 
 from mmnst_path.classify.pigment import (
     PigmentFeatureSettings,
-    _predict_proba,
     _windows,
     classify_pigment,
     feature_reach_px,
@@ -63,15 +62,6 @@ def test_sparse_candidates_use_separate_windows_with_identical_rows():
     x0, cand0 = pigment_features(rgb, mpp=0.5, windowed=False)
     np.testing.assert_array_equal(cand, cand0)
     np.testing.assert_array_equal(x, x0)
-
-
-def test_numba_forest_walk_equals_model_predict_proba():
-    model = resolve_pigment_model("dab")
-    assert model is not None
-    tile = pigment_family_tile(2, "dusty", chromogen="dab", size=256)
-    x, _ = pigment_features(tile.rgb, mpp=tile.mpp, names=[f.name for f in model.features])
-    x = np.vstack([x, np.full((1, x.shape[1]), np.nan, np.float32)])  # NaN goes right in both
-    np.testing.assert_array_equal(_predict_proba(model, x, chunk=1000), model.predict_proba(x))
 
 
 def _reference_classify(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
