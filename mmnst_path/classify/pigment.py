@@ -71,8 +71,7 @@ from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
 __all__ = ["PigmentFeatureSettings", "classify_pigment", "dab_pigment_model_path", "default_pigment_model_path",
-           "pigment_feature_specs",
-           "pigment_features", "resolve_pigment_model"]
+           "model_for_stains", "pigment_feature_specs", "pigment_features", "resolve_pigment_model"]
 
 CLASSES = ("background", "melanin")
 
@@ -409,6 +408,17 @@ def _is_shipped_default(model: ClassifierModel) -> bool:
     return model.model_id == _shipped_default_id()
 
 
+def model_for_stains(model: ClassifierModel, stains: Any, params: Any = None) -> ClassifierModel:
+    """The pigment model that actually runs on ``stains``: the shipped default stands for the
+    shipped model of the stain system (the H-DAB model with a brown chromogen); any other model
+    runs as given. :func:`classify_pigment` and the pipeline's provenance both use this."""
+    from ..detect.pigment import pigment_mode
+
+    if stains is not None and _is_shipped_default(model) and pigment_mode(stains, params) == "brown":
+        return resolve_pigment_model("dab") or model
+    return model
+
+
 def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
                      params: Any = None, background: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin pixels of an RGB tile: the pixel model, vetoed by colour and context.
@@ -445,7 +455,6 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         dab_body_veto,
         pigment_channels,
         pigment_gate,
-        pigment_mode,
     )
     from ..geometry import require_mpp
 
@@ -453,9 +462,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     params = params if params is not None else PigmentParams()
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
-    if stains is not None and _is_shipped_default(model) and pigment_mode(stains, params) == "brown":
-        # "default" means the shipped model of the stain system
-        model = resolve_pigment_model("dab") or model
+    model = model_for_stains(model, stains, params)
     settings = PigmentFeatureSettings.from_mapping(model.settings)
     # the stain channels, once for the gate and the veto
     chans = None if stains is None else pigment_channels(rgb, stains=stains, params=params, background=background,

@@ -224,8 +224,7 @@ def pigment_model_of(config: AnalysisConfig, matrix: Any) -> Any:
     """The learned pigment model the tiles of ``matrix`` use (None: the rules run), resolved as
     :func:`mmnst_path.classify.pigment.classify_pigment` resolves it (the shipped default stands
     for the shipped H-DAB model with a brown chromogen)."""
-    from ..classify.pigment import _is_shipped_default, resolve_pigment_model
-    from ..detect.pigment import pigment_mode
+    from ..classify.pigment import model_for_stains, resolve_pigment_model
     from ..quantify.ki67 import without_marker
 
     if matrix is None:
@@ -233,9 +232,7 @@ def pigment_model_of(config: AnalysisConfig, matrix: Any) -> Any:
     _, matrix = without_marker(np.zeros((1, 1, 3), np.uint8), matrix)
     params = config.pigment
     model = resolve_pigment_model(params.model) if params.uses_model(matrix) else None
-    if model is not None and _is_shipped_default(model) and pigment_mode(matrix, params) == "brown":
-        model = resolve_pigment_model("dab") or model
-    return model
+    return None if model is None else model_for_stains(model, matrix, params)
 
 
 def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
