@@ -176,24 +176,35 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
         return np.zeros((0, len(wanted)), np.float32), cand
     local = [name for name in wanted if not name.startswith("blob_")]
     k = int(np.count_nonzero(cand))
-    cols: dict[str, np.ndarray] = {}
+    # the rows are filled in place, column by column (float32 at once: the same values as a late
+    # cast), so a tile with ~10^6 candidates never holds a second copy of them
+    x = np.empty((k, len(wanted)), np.float32)
+    at_col: dict[str, list[int]] = {}
+    for i, name in enumerate(wanted):
+        at_col.setdefault(name, []).append(i)
+
+    filled: set[str] = set()
+
+    def put(part: dict[str, np.ndarray], rows: Any) -> None:
+        for name, v in part.items():
+            for i in at_col.get(name, ()):
+                x[rows, i] = v
+            filled.add(name)
+
     if local:
         wins = _windows(cand, feature_reach_px(s, mpp)) if windowed else [(np.s_[:, :], cand)]
         if len(wins) == 1 and wins[0][1] is cand:  # one window, the whole tile: no scatter
-            cols = _window_columns(od, fine, total, cand, s, mpp, local)
+            put(_window_columns(od, fine, total, cand, s, mpp, local), slice(None))
         else:
             index = np.zeros(cand.shape, dtype=np.intp)
             index[cand] = np.arange(k)
             for win, sel in wins:
-                part = _window_columns(od[win], fine[win], total[win], sel, s, mpp, local)
-                at = index[win][sel]
-                for name, v in part.items():
-                    if name not in cols:
-                        cols[name] = np.empty(k, dtype=v.dtype)
-                    cols[name][at] = v
+                put(_window_columns(od[win], fine[win], total[win], sel, s, mpp, local), index[win][sel])
     if any(name.startswith("blob_") for name in wanted):  # whole bodies: not local, the whole tile
-        cols.update(_brown_bodies(total, fine, mpp, cand))
-    x = np.column_stack([cols[name] for name in wanted]).astype(np.float32)
+        put(_brown_bodies(total, fine, mpp, cand), slice(None))
+    if missing := sorted(set(wanted) - filled):  # pragma: no cover - every known name has a producer
+        msg = f"pigment features {missing} were not computed"
+        raise ConfigError(msg)
     return x, cand
 
 
