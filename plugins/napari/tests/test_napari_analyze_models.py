@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from mmnst_path_napari._classmap import class_areas, class_map_layer, pigment_warning, tissue_class_layer
+from napari_helpers import wait_idle
 
 PLUGIN = "mmnst-path-napari"
 
@@ -42,15 +43,6 @@ def test_class_areas_count_edge_blocks_by_their_share_inside_the_image():
     np.testing.assert_allclose(kw["scale"], (8.0, 8.0))
     np.testing.assert_allclose(kw["colormap"].map(2)[:3], np.array([120, 60, 20]) / 255, atol=1e-6)
 
-
-def _wait(qtbot, widget) -> None:
-    qtbot.waitUntil(
-        lambda: (
-            not widget.controls.cancel_button.enabled
-            and (widget.worker is None or not widget.worker.is_running)
-        ),
-        timeout=240_000,
-    )
 
 
 @pytest.mark.napari
@@ -93,7 +85,7 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
     assert analyze.controls.status.value.startswith("error: config key 'ki67.count_in' is 'tumour'")
     analyze.tissue_model.value = "default"
     assert analyze.run() is not None, analyze.controls.status.value
-    _wait(qtbot, analyze)
+    wait_idle(qtbot, analyze)
     result = analyze.result
     assert result is not None, analyze.controls.status.value
     assert result.config["ki67"]["count_in"] == "tumour"
@@ -204,7 +196,7 @@ def test_double_stain_run_shows_the_melanocytic_index(make_napari_viewer, qtbot,
     analyze.do_melanin.value = False
     analyze.do_necrosis.value = False
     assert analyze.run() is not None, analyze.controls.status.value
-    _wait(qtbot, analyze)
+    wait_idle(qtbot, analyze)
     result = analyze.result
     assert result is not None, analyze.controls.status.value
     m = result.metrics

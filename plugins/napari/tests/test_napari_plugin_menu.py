@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from napari_helpers import wait_idle
 
 pytestmark = pytest.mark.napari
 
@@ -78,15 +79,6 @@ def test_every_manifest_widget_opens_from_the_plugins_menu_action(make_napari_vi
         assert len(viewer.window.dock_widgets) == before + 1, display_name
 
 
-def _wait(qtbot, widget) -> None:
-    qtbot.waitUntil(
-        lambda: (
-            not widget.controls.cancel_button.enabled
-            and (widget.worker is None or not widget.worker.is_running)
-        ),
-        timeout=240_000,
-    )
-
 
 def _extent(layer) -> np.ndarray:
     """World (µm) extent of a layer's pixels, outer edges (2, 2): [[r0, c0], [r1, c1]]."""
@@ -119,7 +111,7 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
 
     # run 1: stains detected (H&E, as the CLI does), Ki67 refused visibly
     assert analyze.run() is not None, analyze.controls.status.value
-    _wait(qtbot, analyze)
+    wait_idle(qtbot, analyze)
     assert analyze.result is not None, analyze.controls.status.value
     assert analyze.plan.stains == "H&E"
     assert "detected" in analyze.plan.stains_source
@@ -145,7 +137,7 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     # run 2: the user insists on H-DAB (to review nuclei): the H&E-only necrosis map goes away
     analyze.stains.value = "H-DAB"
     assert analyze.run() is not None, analyze.controls.status.value
-    _wait(qtbot, analyze)
+    wait_idle(qtbot, analyze)
     result = analyze.result
     assert "ki67" in result.measures, analyze.controls.status.value
     names = [lay.name for lay in viewer.layers]
@@ -232,7 +224,7 @@ def test_analyze_refuses_an_image_without_pixel_size_until_one_is_entered(make_n
     assert "no pixel size" in analyze.controls.status.value
     analyze.mpp.value = 0.5
     assert analyze.run() is not None
-    _wait(qtbot, analyze)
+    wait_idle(qtbot, analyze)
     assert analyze.result is not None, analyze.controls.status.value
     assert analyze.result.mpp == pytest.approx(0.5)
     assert "pixel size: 0.5 µm/px (entered by the user)" in analyze.results.value
@@ -289,7 +281,7 @@ def test_cancel_stops_a_threaded_run_and_keeps_the_viewer_clean(make_napari_view
     assert analyze.run() is not None
     qtbot.waitUntil(lambda: analyze.controls.status.value.startswith("tiles"), timeout=60_000)
     analyze.cancel()
-    _wait(qtbot, analyze)
+    wait_idle(qtbot, analyze)
     assert analyze.controls.status.value.startswith("cancelled"), analyze.controls.status.value
     assert analyze.result is None
     assert [lay.name for lay in viewer.layers] == [image.name]
