@@ -23,6 +23,10 @@ __all__ = ["Forest"]
 
 ARRAY_KEYS = ("left", "right", "feature", "threshold", "value", "roots")
 
+#: (row, tree) cells of one prediction chunk: its leaf indices and their class fractions (float32,
+#: then float64) take ~32 bytes a cell, so 2^19 cells ~16 MiB whatever the forest's size
+CHUNK_CELLS = 1 << 19
+
 
 @dataclass(frozen=True, eq=False)
 class Forest:
@@ -149,15 +153,17 @@ class Forest:
                 return str(what)
         return None
 
-    def predict_proba(self, x: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
+    def predict_proba(self, x: np.ndarray, *, chunk: int | None = None) -> np.ndarray:
         """Mean leaf class fractions over trees: (K, F) features -> (K, n_classes) float64.
 
         Features are taken as float32 (scikit-learn's rule), compared in float64. NaN features
         go right (``NaN <= t`` is false), as in scikit-learn's predict for trees fitted without
-        missing values; callers should not pass NaN.
+        missing values; callers should not pass NaN. ``chunk``: rows walked at a time (default
+        :data:`CHUNK_CELLS` / trees: a chunk's leaves and their values take ~16 MiB).
         """
         x = np.asarray(x, dtype=np.float32)
         k = x.shape[0]
+        chunk = chunk if chunk is not None else max(256, CHUNK_CELLS // self.n_trees)
         out = np.empty((k, self.n_classes), np.float64)
         for start in range(0, k, chunk):
             out[start:start + chunk] = self._predict_chunk(x[start:start + chunk])

@@ -57,6 +57,7 @@ with ``settings["target"] = "pigment"``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -70,8 +71,9 @@ from ..detect._pigment_core import _hole_labels
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
-__all__ = ["PigmentFeatureSettings", "classify_pigment", "dab_pigment_model_path", "default_pigment_model_path",
-           "model_for_stains", "pigment_feature_specs", "pigment_features", "resolve_pigment_model"]
+__all__ = ["BLOCK_ROWS", "PigmentFeatureSettings", "classify_pigment", "dab_pigment_model_path",
+           "default_pigment_model_path", "model_for_stains", "pigment_feature_specs", "pigment_features",
+           "pigment_probability", "resolve_pigment_model"]
 
 CLASSES = ("background", "melanin")
 
@@ -157,21 +159,10 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
     candidates : (M, N) bool ndarray
         The pixels the rows belong to (row-major order): total OD >= ``candidate_od``.
     """
-    from ..stain import od_from_rgb
-
     s = settings or PigmentFeatureSettings()
-    specs = pigment_feature_specs(s)
-    wanted = [f.name for f in specs] if names is None else list(names)
-    unknown = sorted(set(wanted) - {f.name for f in specs})
-    if unknown:
-        msg = f"pigment features {unknown} are not computed by this version (known: {[f.name for f in specs]})"
-        raise ConfigError(msg)
-    od = np.ascontiguousarray(od_from_rgb(rgb, background=background), dtype=np.float32)
-    fine = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.fine_um / mpp) for c in range(3)], axis=-1)
-    total = np.sqrt(np.einsum("...c,...c->...", fine, fine)).astype(np.float32)
-    cand = total >= s.candidate_od
-    if where is not None:
-        cand &= where
+    wanted = [f.name for f in pigment_feature_specs(s)] if names is None else list(names)
+    _check_names(s, wanted)
+    od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where)
     if not cand.any():
         return np.zeros((0, len(wanted)), np.float32), cand
     local = [name for name in wanted if not name.startswith("blob_")]
@@ -185,8 +176,8 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
 
     filled: set[str] = set()
 
-    def put(part: dict[str, np.ndarray], rows: Any) -> None:
-        for name, v in part.items():
+    def put(part: Any, rows: Any) -> None:
+        for name, v in part:
             for i in at_col.get(name, ()):
                 x[rows, i] = v
             filled.add(name)
@@ -201,11 +192,26 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
             for win, sel in wins:
                 put(_window_columns(od[win], fine[win], total[win], sel, s, mpp, local), index[win][sel])
     if any(name.startswith("blob_") for name in wanted):  # whole bodies: not local, the whole tile
-        put(_brown_bodies(total, fine, mpp, cand), slice(None))
+        put(_brown_bodies(total, fine, mpp, cand).items(), slice(None))
     if missing := sorted(set(wanted) - filled):  # pragma: no cover - every known name has a producer
         msg = f"pigment features {missing} were not computed"
         raise ConfigError(msg)
     return x, cand
+
+
+def _candidates(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings, background: Any,
+                where: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(OD (M, N, 3), its blur at ``fine_um`` (M, N, 3), the norm of that (M, N), candidates (M, N) bool)."""
+    from ..stain import od_from_rgb
+
+    s = settings
+    od = np.ascontiguousarray(od_from_rgb(rgb, background=background), dtype=np.float32)
+    fine = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.fine_um / mpp) for c in range(3)], axis=-1)
+    total = np.sqrt(np.einsum("...c,...c->...", fine, fine)).astype(np.float32)
+    cand = total >= s.candidate_od
+    if where is not None:
+        cand &= where
+    return od, fine, total, cand
 
 
 def _gauss_reach(sigma_px: float) -> int:
@@ -217,13 +223,14 @@ def _disk_reach(radius_px: float) -> int:
     return _disk(radius_px).shape[0] // 2
 
 
-def feature_reach_px(settings: PigmentFeatureSettings, mpp: float) -> int:
+def feature_reach_px(settings: PigmentFeatureSettings, mpp: float, *, wide: bool = True) -> int:
     """Pixels the non-body features of a pixel read beyond the fine-scale OD (``fine``, ``total``)
     and the OD itself: the longest chain of Gaussians and disk extremes in
-    :func:`_window_columns` (for :func:`pigment_features` windows)."""
+    :func:`_window_columns` (for :func:`pigment_features` windows). ``wide=False``: without the
+    ``wide_um`` blur (computed over the whole tile beforehand, the widest filter by far)."""
     s = settings
     return max(
-        _gauss_reach(s.context_um / mpp), _gauss_reach(s.wide_um / mpp),  # ctx, wide
+        _gauss_reach(s.context_um / mpp), _gauss_reach(s.wide_um / mpp) if wide else 0,  # ctx, wide
         2 * _disk_reach(s.granule_um / mpp), 2 * _disk_reach(s.cluster_um / mpp),  # openings
         _disk_reach(s.peak_um / mpp), _gauss_reach(3 * s.fine_um / mpp),  # peak, cv
         _gauss_reach(s.granule_um / mpp),  # dog, hue_sd
@@ -251,11 +258,117 @@ def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
     return [(win, (groups[win] == gid) & where[win]) for gid, win in enumerate(wins, start=1)]
 
 
+def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float) -> np.ndarray:
+    """(M, N, 2) red and blue OD blurred at ``wide_um`` (the ``wide_u_b`` feature's input)."""
+    return np.stack([_blur(np.ascontiguousarray(od[..., c]), s.wide_um / mpp) for c in (0, 2)], axis=-1)
+
+
+def _blocks(cand: np.ndarray, reach: int, max_rows: int) -> list[tuple[Any, np.ndarray]]:
+    """:func:`_windows` of ``cand``, each cut into bands of whole rows holding at most ``max_rows``
+    candidates (but at least ``8 * reach`` rows, so re-filtered margins cost at most a quarter),
+    every band's window grown by ``reach`` rows on both sides (clipped to the image)."""
+    m = cand.shape[0]
+    out: list[tuple[Any, np.ndarray]] = []
+    for win, sel in _windows(cand, reach):
+        per_row = np.count_nonzero(sel, axis=1)
+        if int(per_row.sum()) <= max_rows:
+            out.append((win, sel))
+            continue
+        r0, h = win[0].start, sel.shape[0]
+        before = np.concatenate([[0], np.cumsum(per_row)])  # candidates in rows [0, i)
+        a = 0
+        while a < h:
+            b = int(np.searchsorted(before, before[a] + max_rows, side="right")) - 1
+            b = min(max(b, a + 8 * max(reach, 1)), h)
+            if before[b] > before[a]:
+                lo, hi = max(r0 + a - reach, 0), min(r0 + b + reach, m)
+                band = np.zeros((hi - lo, sel.shape[1]), dtype=bool)
+                band[r0 + a - lo : r0 + b - lo] = sel[a:b]
+                out.append(((slice(lo, hi), win[1]), band))
+            a = b
+    return out
+
+
+#: candidate rows whose features are computed and predicted at a time by
+#: :func:`pigment_probability` (24 float32 features: 24 MiB of rows, and about as much of
+#: per-row temporaries); a tile with more is cut into bands of rows
+BLOCK_ROWS = 1 << 18
+
+
+def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, background: Any = None,
+                        where: np.ndarray | None = None,
+                        block_rows: int = BLOCK_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Melanin probability of a pigment model at the candidate pixels, predicted band by band.
+
+    The values of ``model.predict_proba(pigment_features(rgb, ..., names=model.feature_names)[0])``
+    (bit-identical, tested), without holding the feature rows of the whole tile: the candidates
+    are cut into bands of rows (:data:`BLOCK_ROWS`), and each band's features are filtered in a
+    window grown by their reach, predicted and dropped. The body features (whole connected
+    bodies) are computed once per tile as a table per body.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+    mpp : float
+        µm per pixel of ``rgb``.
+    model : ClassifierModel
+        A pigment pixel model (its settings and feature names are used).
+    background : white point or None
+    where : (M, N) bool ndarray or None
+        Only these pixels are candidates (with total OD >= ``candidate_od``).
+    block_rows : int
+        Most candidate rows held at a time.
+
+    Returns
+    -------
+    probability : (M, N) float32 ndarray
+        P(melanin), 0 off the candidates.
+    candidates : (M, N) bool ndarray
+    """
+    s = PigmentFeatureSettings.from_mapping(model.settings)
+    names = [f.name for f in model.features]
+    _check_names(s, names)
+    j = model.class_names.index("melanin")
+    od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where)
+    prob = np.zeros(cand.shape, np.float32)
+    k = int(np.count_nonzero(cand))
+    if k == 0:
+        return prob, cand
+    local = list(dict.fromkeys(name for name in names if not name.startswith("blob_")))
+    bodies = _body_table(total, fine, mpp) if any(n in BODY_FEATURES for n in names) else None
+    split = k > block_rows
+    wide = _wide(od, s, mpp) if split and "wide_u_b" in local else None  # once, not per band
+    reach = feature_reach_px(s, mpp, wide=wide is None)
+    for win, sel in _blocks(cand, reach, block_rows if split else k):
+        x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
+        if local:
+            for name, v in _window_columns(od[win], fine[win], total[win], sel, s, mpp, local,
+                                           wide=None if wide is None else wide[win]):
+                x[:, [i for i, n in enumerate(names) if n == name]] = v[:, None]
+        if bodies is not None:
+            lab = bodies[0][win][sel]
+            for i, name in enumerate(names):
+                if name in BODY_FEATURES:
+                    x[:, i] = bodies[1][lab, BODY_FEATURES.index(name)]
+        prob[win][sel] = model.predict_proba(x)[:, j]
+    return prob, cand
+
+
+def _check_names(settings: PigmentFeatureSettings, wanted: list[str]) -> None:
+    known = [f.name for f in pigment_feature_specs(settings)]
+    if unknown := sorted(set(wanted) - set(known)):
+        msg = f"pigment features {unknown} are not computed by this version (known: {known})"
+        raise ConfigError(msg)
+
+
 def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: np.ndarray,
-                    s: PigmentFeatureSettings, mpp: float, wanted: list[str]) -> dict[str, np.ndarray]:
-    """The non-body feature columns of the ``cand`` pixels of one window (row-major order)."""
+                    s: PigmentFeatureSettings, mpp: float, wanted: list[str],
+                    wide: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """The non-body feature columns of the ``cand`` pixels of one window (row-major order), as
+    (name, column) pairs computed one after the other;
+    ``wide``: the window of :func:`_wide` computed over the whole tile (else computed here)."""
     ctx = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.context_um / mpp) for c in range(3)], axis=-1)
-    wide = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.wide_um / mpp) for c in (0, 2)], axis=-1)
+    wide = _wide(od, s, mpp) if wide is None else wide
     total = np.ascontiguousarray(total)
     f = fine[cand]
     t = total[cand]
@@ -297,7 +410,8 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
         "hue_sd": lambda: _local_sd(fine[..., 2] / np.maximum(total, 1e-3), s.granule_um / mpp, cand),
         "dark_share": lambda: _dark_share(total, s.context_um / mpp, cand),
     }
-    return {name: np.asarray(cols[name]()) for name in wanted}
+    for name in wanted:  # one column at a time: the caller stores it before the next is computed
+        yield name, np.asarray(cols[name]())
 
 
 def _local_sd(img: np.ndarray, sigma_px: float, cand: np.ndarray) -> np.ndarray:
@@ -315,37 +429,42 @@ _BROWN_CONE_DEG = 30.0
 _BODY_OD = 0.35
 
 
+#: the body feature columns, in the column order of :func:`_body_table`
+BODY_FEATURES = ("blob_log_area", "blob_fill", "blob_cv", "blob_holes")
+
+
 def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndarray) -> dict[str, np.ndarray]:
     """Object features of the brown body (8-connected brown pixels: total OD >= 0.35 within 30° of
     DAB) each candidate pixel lies in: a DAB-filled nucleus is a compact, filled, ellipse-shaped
     body of 20-100 µm²; melanin forms rings around nuclei, irregular clusters and sheets."""
+    labels, table = _body_table(total, fine, mpp)
+    lc = labels[cand]
+    return {name: table[lc, i] for i, name in enumerate(BODY_FEATURES)}
+
+
+def _body_table(total: np.ndarray, fine: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (M, N) of the brown bodies, 0 off them; (n + 1, 4) float32 body features of each
+    label, columns :data:`BODY_FEATURES`, row 0 zeros): the features of a pixel are
+    ``table[labels[pixel]]``."""
     from scipy import ndimage as ndi
 
     cos = np.einsum("...c,c->...", fine, _BROWN.astype(np.float32)) / np.maximum(total, 1e-6)
     brown = (total >= _BODY_OD) & (cos >= math.cos(math.radians(_BROWN_CONE_DEG)))
     labels, n = ndi.label(brown, structure=np.ones((3, 3), bool))
-    out = {k: np.zeros(int(cand.sum()), np.float32) for k in ("blob_log_area", "blob_fill", "blob_cv", "blob_holes")}
+    table = np.zeros((n + 1, len(BODY_FEATURES)), np.float32)
     if n == 0:
-        return out
-    idx = np.flatnonzero(brown.ravel())  # statistics over the brown pixels only (label 0 unused)
-    lab = labels.ravel()[idx]
-    rr = (idx // labels.shape[1]).astype(np.float64)
-    cc = (idx % labels.shape[1]).astype(np.float64)
-    cnt = np.bincount(lab, minlength=n + 1).astype(np.float64)
+        return labels, table
+    sums = _label_sums(labels, total, n)  # count, Σr, Σc, Σr², Σc², Σrc, Σt, Σt² of each body
+    cnt = sums[:, 0]
     safe = np.maximum(cnt, 1.0)
-
-    def mean(v: np.ndarray) -> np.ndarray:
-        return np.bincount(lab, weights=v, minlength=n + 1) / safe
-
-    mr, mc = mean(rr), mean(cc)
-    vrr = np.maximum(mean(rr * rr) - mr * mr, 0.0) + 1.0 / 12
-    vcc = np.maximum(mean(cc * cc) - mc * mc, 0.0) + 1.0 / 12
-    vrc = mean(rr * cc) - mr * mc
+    mr, mc = sums[:, 1] / safe, sums[:, 2] / safe
+    vrr = np.maximum(sums[:, 3] / safe - mr * mr, 0.0) + 1.0 / 12
+    vcc = np.maximum(sums[:, 4] / safe - mc * mc, 0.0) + 1.0 / 12
+    vrc = sums[:, 5] / safe - mr * mc
     det = np.maximum(vrr * vcc - vrc * vrc, 1e-12)
     ellipse = 4.0 * math.pi * np.sqrt(det)  # area of the ellipse with the body's second moments
-    t = total.ravel()[idx].astype(np.float64)
-    mt = mean(t)
-    sd = np.sqrt(np.maximum(mean(t * t) - mt * mt, 0.0))
+    mt = sums[:, 6] / safe
+    sd = np.sqrt(np.maximum(sums[:, 7] / safe - mt * mt, 0.0))
     # the holes of each body (what ndi.binary_fill_holes would fill: 4-connected non-brown
     # components off the image border), attributed to the body around them
     hole_lab, is_hole = _hole_labels(brown)
@@ -366,12 +485,36 @@ def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndar
         hcount = np.bincount(owner[at], minlength=n + 1).astype(np.float64)[: n + 1]
     else:
         hcount = np.zeros(n + 1)
-    lc = labels[cand]
-    on = lc > 0
-    out["blob_log_area"][on] = np.log10(cnt[lc[on]] * mpp * mpp)
-    out["blob_fill"][on] = np.minimum(cnt / ellipse, 2.0)[lc[on]]
-    out["blob_cv"][on] = (sd / (mt + 0.05))[lc[on]]
-    out["blob_holes"][on] = (hcount / np.maximum(cnt + hcount, 1.0))[lc[on]]
+    # per body, in float64, rounded to float32 once (the values the per-pixel columns held)
+    table[1:, 0] = np.log10(cnt[1:] * mpp * mpp)
+    table[1:, 1] = np.minimum(cnt / ellipse, 2.0)[1:]
+    table[1:, 2] = (sd / (mt + 0.05))[1:]
+    table[1:, 3] = (hcount / np.maximum(cnt + hcount, 1.0))[1:]
+    return labels, table
+
+
+def _label_sums(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """(n + 1, 8) float64 sums over the pixels of each label > 0 of ``labels`` (M, N): count, row,
+    col, row², col², row·col, value, value², each accumulated in raster order (row 0 zeros).
+
+    With numba one pass of :func:`mmnst_path.detect._numba.label_sums` (no per-pixel
+    temporaries); else ``np.bincount`` over the labelled pixels, which adds in the same order,
+    so the sums are the same to the bit (tested)."""
+    from ..detect._morphology import _numba_kernels
+
+    out = np.zeros((n + 1, 8), np.float64)
+    kern = _numba_kernels()
+    if kern is not None:
+        kern.label_sums(np.ascontiguousarray(labels), np.ascontiguousarray(values), out)
+        return out
+    idx = np.flatnonzero(labels.ravel() > 0)
+    lab = labels.ravel()[idx]
+    rr = (idx // labels.shape[1]).astype(np.float64)
+    cc = (idx % labels.shape[1]).astype(np.float64)
+    t = values.ravel()[idx].astype(np.float64)
+    for i, w in enumerate((None, rr, cc, rr * rr, cc * cc, rr * cc, t, t * t)):
+        out[:, i] = np.bincount(lab, weights=w, minlength=n + 1)[: n + 1]
+    out[0] = 0.0
     return out
 
 
@@ -474,7 +617,6 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
     model = model_for_stains(model, stains, params)
-    settings = PigmentFeatureSettings.from_mapping(model.settings)
     # the stain channels, once for the gate and the veto
     chans = None if stains is None else pigment_channels(rgb, stains=stains, params=params, background=background,
                                                          _with_hematoxylin=True)
@@ -482,15 +624,12 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
                                                                background=background,
                                                                bodies=params.model_body_veto,
                                                                min_od=params.model_min_od, _channels=chans)
-    prob = np.zeros(rgb.shape[:2], np.float32)
     if gate is not None and not gate.any():  # no pixel the colour allows: most unpigmented tiles
+        prob = np.zeros(rgb.shape[:2], np.float32)
         return prob >= params.min_probability, prob
-    # the forest runs on the gated pixels only (it costs ~4 s per 1024² tile on all dark pixels)
-    x, cand = pigment_features(rgb, mpp=mpp, settings=settings, background=background, where=gate,
-                               names=[f.name for f in model.features])
-    if x.shape[0]:
-        j = model.class_names.index("melanin")
-        prob[cand] = model.predict_proba(x)[:, j]
+    # the forest runs on the gated pixels only (it costs ~4 s per 1024² tile on all dark pixels),
+    # band by band (a tile's feature rows at once would be ~100 bytes per pixel)
+    prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=gate)
     mask = prob >= params.min_probability
     if mode == "brown" and mask.any() and not params.model_body_veto:
         mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,

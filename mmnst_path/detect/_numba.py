@@ -21,6 +21,7 @@ __all__ = [
     "forest_leaves",
     "gaussian_axis0",
     "gaussian_axis1",
+    "label_sums",
     "log_scale_update",
     "uniform_axis0",
     "uniform_axis1",
@@ -316,3 +317,27 @@ def forest_leaves(x, left, right, feature, threshold, roots, out):  # pragma: no
                 else:
                     node = right[node]
             out[k, t] = node
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def label_sums(labels, values, out):  # pragma: no cover - compiled
+    """Add, for every pixel of ``labels`` (M, N) int with label ``l > 0``, to ``out[l]`` ((L, 8)
+    float64): 1, row, col, row², col², row·col, value, value² (``values`` (M, N), as float64),
+    pixel by pixel in raster order: the additions ``np.bincount(lab, weights=...)`` makes over
+    the labelled pixels in that order, so the same sums to the bit."""
+    m, n = labels.shape
+    for i in range(m):
+        r = np.float64(i)
+        for j in range(n):
+            lab = labels[i, j]
+            if lab > 0:
+                c = np.float64(j)
+                v = np.float64(values[i, j])
+                out[lab, 0] += 1.0
+                out[lab, 1] += r
+                out[lab, 2] += c
+                out[lab, 3] += r * r
+                out[lab, 4] += c * c
+                out[lab, 5] += r * c
+                out[lab, 6] += v
+                out[lab, 7] += v * v
