@@ -4,6 +4,7 @@ channels, brown bodies (DAB-filled nuclei), openings, growth and cluster tests."
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -12,16 +13,46 @@ from scipy import ndimage as ndi
 
 from ..errors import StainError
 from ._morphology import _disk, _disk_extreme, _gaussian
-from ._pigment_params import _BROWN_CHROMOGENS, PigmentParams, _matrix
+from ._pigment_params import _BROWN_CHROMOGENS, _MELANIN_COUNTERSTAINS, PigmentParams, _matrix
 
 
 def pigment_mode(stains: Any, params: PigmentParams | None = None) -> str:
-    """``"brown"`` or ``"colour"``: how :func:`pigment_mask` separates melanin for ``stains``."""
+    """``"azure"``, ``"brown"`` or ``"colour"``: how :func:`pigment_mask` separates melanin for
+    ``stains`` (azure B counterstain, a brown chromogen, anything else)."""
     params = params or PigmentParams()
     if params.mode != "auto":
         return params.mode
     names = _matrix(stains).names
+    if any(n in names for n in _MELANIN_COUNTERSTAINS):
+        return "azure"
     return "brown" if any(n in names for n in _BROWN_CHROMOGENS) else "colour"
+
+
+def stained_melanin_sector(counter: np.ndarray, brown: np.ndarray,
+                           binding: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Stained-melanin channel and its hue distance, from a counterstain + DAB unmixing.
+
+    Melanin granules bind azure B (Kamino & Tam 1991; Sayadi et al. 1995 call it metachromatic)
+    and absorb both: a granule of melanin concentration ``c`` has the OD ``c * melanin + k c *
+    azure_b``. Melanin lies ~6° from DAB (:func:`mmnst_path.stain.melanin_vector`), so in the
+    counterstain (``counter``, a) + DAB (``brown``, d) unmixing it reads ``d ~ c``,
+    ``a ~ k c``: its hue angle ``θ = atan2(a, d)`` (0° DAB, 90° counterstain) lies in the sector
+    ``atan(binding)``, between the positive nuclei (DAB with a little counterstain, θ <~ 20°)
+    and the negative ones (counterstain only, θ ~ 90°).
+
+    Returns
+    -------
+    channel : ndarray
+        ``min(a, d)`` (log10 OD): the concentration both dyes reach (0 for a pure stain).
+    angle : ndarray
+        Degrees by which θ lies outside the sector (0 inside).
+    """
+    a = np.maximum(counter, 0.0)
+    d = np.maximum(brown, 0.0)
+    theta = np.degrees(np.arctan2(a, d))
+    lo, hi = (math.degrees(math.atan(k)) for k in binding)
+    angle = np.maximum(np.maximum(lo - theta, theta - hi), 0.0)
+    return np.minimum(a, d), angle
 
 
 def _melanin_of(matrix: Any, params: PigmentParams) -> np.ndarray:
@@ -98,9 +129,11 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
     Returns
     -------
     channel : (M, N) float32
-        Brown (DAB) concentration in brown mode, melanin concentration in colour mode.
+        Brown (DAB) concentration in brown mode, melanin concentration in colour mode; in azure
+        mode the concentration both the counterstain and DAB reach (:func:`stained_melanin_sector`).
     angle : (M, N) float32
-        Angle between the pixel's OD vector and the pigment direction(s), degrees.
+        Angle between the pixel's OD vector and the pigment direction(s), degrees; in azure
+        mode how far its counterstain / DAB hue lies outside the stained-melanin sector.
     darkness : (M, N) float32
         Norm of the pixel's RGB OD vector (log10 OD).
     mode : str
@@ -123,6 +156,17 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
         both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
         channel, hematoxylin = both[..., 1], both[..., 0]
         angle = _angle_to(od, [mel, matrix.vector(brown[0])])
+    elif mode == "azure":
+        counter = [n for n in matrix.names if n in _MELANIN_COUNTERSTAINS]
+        brown = [n for n in matrix.names if n in _BROWN_CHROMOGENS]
+        if not counter or not brown:
+            msg = f"azure pigment mode needs azure B and DAB in the stains, got {list(matrix.names)}"
+            raise StainError(msg)
+        pair = (counter[0], brown[0])
+        two = StainMatrix(pair, np.stack([matrix.vector(n) for n in pair]), name="pigment-azure", _warn=False)
+        both = separate_stains(rgb, two, stains=pair, background=background)
+        channel, angle = stained_melanin_sector(both[..., 0], both[..., 1], params.azure_binding)
+        hematoxylin = both[..., 0]
     elif "eosin" in matrix.names and "hematoxylin" in matrix.names:
         channel = _melanin_lower_bound(od, matrix.vector("hematoxylin"), matrix.vector("eosin"), mel)
         hematoxylin = None

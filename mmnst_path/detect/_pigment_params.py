@@ -14,6 +14,8 @@ from ..errors import ConfigError
 
 _BROWN_CHROMOGENS = ("dab",)
 _RED_CHROMOGENS = ("aec", "fast_red")
+#: Counterstains that stain melanin themselves (azure B turns it green-blue): mode ``"azure"``.
+_MELANIN_COUNTERSTAINS = ("azure_b",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +115,25 @@ class PigmentParams:
     melanin_vector : tuple of 3 float or None
         Slide-specific melanin OD vector (R, G, B), e.g. from :func:`estimate_melanin_vector`;
         ``None`` uses the stain matrix's melanin row or :func:`mmnst_path.stain.melanin_vector`.
-    mode : {"auto", "brown", "colour"}
-        ``"auto"`` picks ``"brown"`` when the stains include DAB, else ``"colour"``.
+    azure_binding : (float, float)
+        Mode ``"azure"`` (azure B counterstain): range of the bound-dye ratio ``k`` of stained
+        melanin, whose OD direction is ``melanin + k * azure_b`` (azure B OD per unit melanin
+        OD). Green-blue melanin (red absorbed about as much as blue) is ``k`` ~ 1; no measured
+        value is published, so the range is wide. Its lower end sets how close to the DAB +
+        azure B mixtures of positive nuclei (``k`` ~ 0.15-0.35) stained melanin may lie.
+    azure_max_angle_deg : float
+        Mode ``"azure"``: largest hue distance (degrees, :func:`stained_melanin_sector`: the
+        angle ``atan2(azure B, DAB)`` outside ``atan(azure_binding)``) of a granule core; rims
+        may lie 1.5 times as far. 2°: stain vectors a few degrees off still pass, while
+        positive nuclei (a little azure B under DAB) lie 15-25° outside, negative ones 5-15°.
+    azure_min_od : float
+        Mode ``"azure"``: smallest stained-melanin concentration ``min(azure B, DAB)`` (log10
+        OD) of a granule core; rims need ``colour_rim_od``. Generated azure B tiles (seeds
+        100-103, not those of the benchmark): 0.35 keeps ~80 % of the melanin pixels as cores
+        and < 1 % of the nuclei; 0.25 put melanin at +1.6 pp instead of +1.25 pp.
+    mode : {"auto", "brown", "colour", "azure"}
+        ``"auto"`` picks ``"azure"`` when the counterstain is azure B, ``"brown"`` when the
+        stains include DAB, else ``"colour"``.
     model : str
         Learned melanin pixel classifier used by the pipeline instead of these rules
         (:func:`mmnst_path.classify.pigment.classify_pigment`): ``"default"`` (the shipped
@@ -191,6 +210,9 @@ class PigmentParams:
     brown_pixel_rel: float = 0.5
     brown_peak_radius_um: float = 1.0
     melanin_vector: tuple[float, float, float] | None = None
+    azure_binding: tuple[float, float] = (0.6, 3.0)
+    azure_max_angle_deg: float = 2.0
+    azure_min_od: float = 0.35
     mode: str = "auto"
     model: str = "default"
     min_probability: float = 0.5
@@ -230,9 +252,15 @@ class PigmentParams:
             msg = f"PigmentParams.model_stains must hold some of 'dab', 'aec', 'fast_red', 'eosin', got {self.model_stains!r}"
             raise ConfigError(msg)
         object.__setattr__(self, "model_stains", tuple(self.model_stains))
-        if self.mode not in ("auto", "brown", "colour"):
-            msg = f"PigmentParams.mode must be 'auto', 'brown' or 'colour', got {self.mode!r}"
+        if self.mode not in ("auto", "brown", "colour", "azure"):
+            msg = f"PigmentParams.mode must be 'auto', 'brown', 'colour' or 'azure', got {self.mode!r}"
             raise ConfigError(msg)
+        check_finite(self, ("azure_max_angle_deg", "azure_min_od"), positive=True)
+        lo_hi = tuple(float(x) for x in self.azure_binding) if isinstance(self.azure_binding, tuple | list) else ()
+        if len(lo_hi) != 2 or not all(math.isfinite(x) for x in lo_hi) or not 0 < lo_hi[0] <= lo_hi[1]:
+            msg = f"PigmentParams.azure_binding must be a range (lo, hi) with 0 < lo <= hi, got {self.azure_binding!r}"
+            raise ConfigError(msg)
+        object.__setattr__(self, "azure_binding", lo_hi)
         if self.melanin_vector is not None:
             vec = np.asarray(self.melanin_vector, dtype=np.float64)
             if vec.shape != (3,) or not np.all(np.isfinite(vec)) or np.linalg.norm(vec) < 1e-9:
@@ -263,6 +291,8 @@ class PigmentParams:
             data["melanin_vector"] = tuple(data["melanin_vector"])
         if "model_stains" in data:
             data["model_stains"] = tuple(data["model_stains"])
+        if "azure_binding" in data:
+            data["azure_binding"] = tuple(data["azure_binding"])
         return cls(**data)
 
     def to_mapping(self) -> dict[str, Any]:
@@ -271,13 +301,19 @@ class PigmentParams:
         if out["melanin_vector"] is not None:
             out["melanin_vector"] = list(out["melanin_vector"])
         out["model_stains"] = list(out["model_stains"])
+        out["azure_binding"] = list(out["azure_binding"])
         return out
 
     def uses_model(self, stains: Any) -> bool:
-        """Whether the pipeline runs the pixel model (not the rules) for this stain matrix."""
+        """Whether the pipeline runs the pixel model (not the rules) for this stain matrix.
+
+        Never with an azure B counterstain: no shipped model has seen green-blue melanin.
+        """
         if self.model.strip().lower() == "none":
             return False
         names = _matrix(stains).names
+        if any(n in names for n in _MELANIN_COUNTERSTAINS):
+            return False
         system = next((n for n in ("dab", "aec", "fast_red") if n in names), "eosin" if "eosin" in names else "")
         return system in self.model_stains
 

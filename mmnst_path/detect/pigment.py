@@ -142,6 +142,9 @@ def pigment_masks(
     elif mode == "colour":
         core = (smooth >= params.colour_min_od) & (angle <= params.colour_max_angle_deg)
         rim = (smooth >= params.colour_rim_od) & (angle <= params.colour_max_angle_deg * 1.5)
+    elif mode == "azure":
+        core = (smooth >= params.azure_min_od) & (angle <= params.azure_max_angle_deg)
+        rim = (smooth >= params.colour_rim_od) & (angle <= params.azure_max_angle_deg * 1.5)
     else:
         dark_s = _gaussian(darkness, sigma) if sigma >= 0.3 else darkness
         granule_disk = _disk(params.granule_radius_um / mpp)
@@ -156,7 +159,7 @@ def pigment_masks(
         filled = _brown_bodies(channel, hematoxylin, mpp, params)
         core = brown_granule & ~filled
         rim = (smooth >= params.min_od) & (angle <= params.max_angle_deg * 1.5) & ~filled
-    if mode == "colour":
+    if mode in ("colour", "azure"):
         mask = _grown(core, rim, params.grow_um, mpp, params)
         return mask, mask
     wide = _grown(core, rim, params.ki67_grow_um, mpp, params)

@@ -1,5 +1,6 @@
-"""Stain side of the Ki67 measurement: which channel is the Ki67 chromogen, which carries the
-melanocyte marker of a double stain, and the per-nucleus marker reading (see :mod:`.ki67`)."""
+"""Stain side of the Ki67 measurement: which channel is the nuclear counterstain, which the Ki67
+chromogen, which carries the melanocyte marker of a double stain, and the per-nucleus marker
+reading (see :mod:`.ki67`)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,31 @@ if TYPE_CHECKING:
 #: Chromogens a Ki67 positivity can be read from, in order of preference (brown DAB, then the
 #: red chromogens AEC and Fast Red / permanent red).
 CHROMOGENS = ("dab", "aec", "fast_red")
+#: Nuclear counterstains Ki67 nuclei are found in, in order of preference: hematoxylin, or azure B
+#: (Kamino & Tam's counterstain for pigmented lesions, preset ``"AzureB-DAB"``).
+COUNTERSTAINS = ("hematoxylin", "azure_b")
 #: Values of ``Ki67Params.melanocyte_marker``.
 MELANOCYTE_MARKERS = ("auto", "none", "cytoplasmic", "nuclear")
 #: Red chromogens that carry the melanocyte marker of a Ki67 / MART-1 or SOX10 double stain.
 MARKER_CHROMOGENS = ("fast_red", "aec")
 _MIN_MELANIN_DEG = 20.0  # a chromogen this far from melanin is unmixed from it (Fast Red: 29°)
+
+
+def counterstain_of(matrix: Any) -> str:
+    """Name of the nuclear counterstain channel of a stain matrix: the first of :data:`COUNTERSTAINS`.
+
+    Raises
+    ------
+    ConfigError
+        When the matrix holds none of :data:`COUNTERSTAINS`.
+    """
+    names = tuple(matrix.names)
+    found = next((n for n in COUNTERSTAINS if n in names), None)
+    if found is None:
+        msg = (f"Ki67 needs a nuclear counterstain ({', '.join(COUNTERSTAINS)}) and a chromogen "
+               f"({', '.join(CHROMOGENS)}) in the stains, got {list(names)}")
+        raise ConfigError(msg)
+    return found
 
 
 def chromogen_of(matrix: Any) -> str:
@@ -29,30 +50,34 @@ def chromogen_of(matrix: Any) -> str:
     Raises
     ------
     ConfigError
-        When the matrix holds no hematoxylin or none of :data:`CHROMOGENS`.
+        When the matrix holds no nuclear counterstain (:data:`COUNTERSTAINS`) or none of
+        :data:`CHROMOGENS`.
     """
     names = tuple(matrix.names)
-    for name in CHROMOGENS:
-        if name in names:
-            if "hematoxylin" not in names:
-                break
-            return name
-    msg = (f"Ki67 needs hematoxylin and a chromogen ({', '.join(CHROMOGENS)}) in the stains, "
-           f"got {list(names)}")
-    raise ConfigError(msg)
+    chromogen = next((n for n in CHROMOGENS if n in names), None)
+    if chromogen is None or not any(n in names for n in COUNTERSTAINS):
+        msg = (f"Ki67 needs a nuclear counterstain ({', '.join(COUNTERSTAINS)}) and a chromogen "
+               f"({', '.join(CHROMOGENS)}) in the stains, got {list(names)}")
+        raise ConfigError(msg)
+    return chromogen
+
+
+def stain_pair(matrix: Any) -> tuple[str, str]:
+    """``(counterstain, chromogen)`` of a Ki67 stain matrix (:func:`counterstain_of`, :func:`chromogen_of`)."""
+    return counterstain_of(matrix), chromogen_of(matrix)
 
 
 def marker_channel(matrix: Any) -> str | None:
-    """The red marker stain of a double-stain matrix (hematoxylin, DAB and one of
+    """The red marker stain of a double-stain matrix (a counterstain, DAB and one of
     :data:`MARKER_CHROMOGENS`), or None."""
     names = tuple(matrix.names)
-    if "hematoxylin" not in names or "dab" not in names:
+    if not any(n in names for n in COUNTERSTAINS) or "dab" not in names:
         return None
     return next((c for c in MARKER_CHROMOGENS if c in names), None)
 
 
 def without_marker(rgb: np.ndarray, matrix: Any, *, background: Any = None) -> tuple[np.ndarray, Any]:
-    """A double-stain image re-rendered from its hematoxylin and DAB only, with that H-DAB matrix.
+    """A double-stain image re-rendered from its counterstain and DAB only, with that two-stain matrix.
 
     The melanin detector (:mod:`mmnst_path.detect.pigment`) reads a hematoxylin-DAB image;
     a red SOX10 nucleus there reads as a brown body and vetoes the melanin granules around it
@@ -64,7 +89,7 @@ def without_marker(rgb: np.ndarray, matrix: Any, *, background: Any = None) -> t
     red = marker_channel(matrix)
     if red is None:
         return rgb, matrix
-    pair = ("hematoxylin", "dab")
+    pair = (counterstain_of(matrix), "dab")
     conc = separate_stains(rgb, matrix, stains=pair, background=background)
     clean = rgb_from_stains(conc, matrix, stains=pair, background=background)
     sub = StainMatrix(pair, np.stack([matrix.vector(n) for n in pair]), name=f"{matrix.name}-{red}",
@@ -137,7 +162,8 @@ def _marker_od(labels: np.ndarray, red: np.ndarray, hidden: np.ndarray | None, n
 
 
 def _unmixing_matrix(matrix: Any, chromogen: str) -> Any:
-    """The matrix Ki67 unmixes with: with Fast Red, melanin becomes a third stain.
+    """The matrix Ki67 unmixes with: with Fast Red, melanin becomes a third stain (beside the
+    counterstain, :func:`counterstain_of`).
 
     Brown-black melanin is 29° from Fast Red: a hematoxylin + Fast Red unmixing reads it as
     chromogen (generated Fast Red tiles with pigment over 8-20 % of the cells: index +12 pp), a
@@ -151,6 +177,7 @@ def _unmixing_matrix(matrix: Any, chromogen: str) -> Any:
 
     if "melanin" in matrix.names or angle_deg(matrix.vector(chromogen), melanin_vector()) < _MIN_MELANIN_DEG:
         return matrix
-    vectors = np.stack([matrix.vector("hematoxylin"), matrix.vector(chromogen), melanin_vector()])
-    return StainMatrix(("hematoxylin", chromogen, "melanin"), vectors, name=f"{matrix.name}+melanin",
+    counter = counterstain_of(matrix)
+    vectors = np.stack([matrix.vector(counter), matrix.vector(chromogen), melanin_vector()])
+    return StainMatrix((counter, chromogen, "melanin"), vectors, name=f"{matrix.name}+melanin",
                        background=matrix.background, _warn=False)

@@ -3,7 +3,9 @@
 The positive channel follows the stain matrix (:func:`chromogen_of`): brown DAB, or the red
 chromogens AEC and Fast Red / permanent red that many labs choose for melanocytic lesions
 (melanin stays brown-black while Ki67 is red). Below, "DAB" stands for that chromogen; with a
-red chromogen the thresholds apply to its concentration (log10 OD) the same way.
+red chromogen the thresholds apply to its concentration (log10 OD) the same way. Likewise
+"hematoxylin" stands for the nuclear counterstain (:func:`counterstain_of`): hematoxylin, or
+azure B (preset ``"AzureB-DAB"``, Kamino & Tam's counterstain, which turns melanin green-blue).
 
 A nucleus is ``positive`` when its mean DAB concentration (log10 OD, QuPath convention) is at or
 above ``Ki67Params.positive_threshold_od``; intensity bins 1+/2+/3+ use the same quantity with two
@@ -55,13 +57,16 @@ from ._ki67_counts import CLASSES, Ki67Counts, ki67_metrics, slide_positive_thre
 from ._ki67_params import Ki67Params
 from ._ki67_stains import (
     CHROMOGENS,
+    COUNTERSTAINS,
     MARKER_CHROMOGENS,
     MELANOCYTE_MARKERS,
     _marker_od,
     _unmixing_matrix,
     chromogen_of,
+    counterstain_of,
     marker_channel,
     marker_of,
+    stain_pair,
     without_marker,
 )
 from ._stats import compare_proportions
@@ -69,6 +74,7 @@ from ._stats import compare_proportions
 __all__ = [
     "CHROMOGENS",
     "CLASSES",
+    "COUNTERSTAINS",
     "MARKER_CHROMOGENS",
     "MELANOCYTE_MARKERS",
     "Ki67Cells",
@@ -78,11 +84,13 @@ __all__ = [
     "chromogen_of",
     "classify_nuclei",
     "compare_proportions",
+    "counterstain_of",
     "ki67_metrics",
     "marker_channel",
     "marker_of",
     "measure_ki67",
     "slide_positive_threshold",
+    "stain_pair",
     "without_marker",
 ]
 
@@ -304,9 +312,10 @@ def classify_nuclei(
 
 
 def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matrix: Any, background: Any,
-                     sigma_px: float, chromogen: str = "dab") -> np.ndarray:
+                     sigma_px: float, pair: tuple[str, str] = ("hematoxylin", "dab")) -> np.ndarray:
     """``rgb`` with the DAB of the ``hidden`` (pigment) pixels replaced by that of their
-    pigment-free surroundings; hematoxylin kept; other pixels unchanged (detection input)."""
+    pigment-free surroundings; the counterstain kept; other pixels unchanged (detection input).
+    ``pair``: (counterstain, chromogen), the stains of ``conc``'s two planes."""
     from ..stain import rgb_from_stains
 
     clean = conc[hidden].copy()
@@ -327,7 +336,7 @@ def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matr
         h_fill = num_h[near] / den[near]
         clean[near, 0] = np.minimum(clean[near, 0], h_fill)
     out = rgb.copy()
-    out[hidden] = rgb_from_stains(clean, matrix, stains=("hematoxylin", chromogen), background=background)
+    out[hidden] = rgb_from_stains(clean, matrix, stains=pair, background=background)
     return out
 
 
@@ -353,7 +362,8 @@ def measure_ki67(
     mpp : float
         Microns per pixel of ``rgb``.
     stains : str or StainMatrix
-        Stain matrix (or preset name) holding ``hematoxylin`` and a chromogen (:func:`chromogen_of`).
+        Stain matrix (or preset name) holding a nuclear counterstain (hematoxylin or azure B,
+        :func:`counterstain_of`) and a chromogen (:func:`chromogen_of`).
         With DAB plus a red chromogen (``"H-DAB-FastRed"``, ``"H-DAB-AEC"``: a Ki67 / MART-1 or
         SOX10 double stain) each nucleus is also called ``melanocytic`` or not from the red
         marker (``params.melanocyte_marker``, :func:`marker_of`); Ki67 positivity stays DAB.
@@ -391,7 +401,7 @@ def measure_ki67(
     model = cell_model if cell_model is not None else resolve_model(params.cell_model, "nucleus")
     nparams = NucleusParams() if nuclei_params is None else nuclei_params
     matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
-    pair = ("hematoxylin", chromogen_of(matrix))
+    pair = stain_pair(matrix)
     matrix = _unmixing_matrix(matrix, pair[1])
     shape = rgb.shape[:2]
     hidden = None
@@ -406,7 +416,7 @@ def measure_ki67(
     conc = None
     if hidden is not None:
         conc = separate_stains(rgb, matrix, stains=pair, background=background)
-        det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, params.pigment_fill_um / mpp, pair[1])
+        det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, params.pigment_fill_um / mpp, pair)
     if hidden is not None and conc is not None:
         # the detection input differs from ``rgb`` on the hidden pixels only, and the (per-pixel,
         # lookup-table) deconvolution of the other pixels is ``conc``: unmix just those pixels

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: Known stain names (lower case). "residual" is the derived third vector of two-stain matrices.
-STAIN_NAMES = ("hematoxylin", "eosin", "dab", "aec", "fast_red", "melanin", "residual")
+STAIN_NAMES = ("hematoxylin", "eosin", "dab", "aec", "fast_red", "azure_b", "melanin", "residual")
 
 #: Condition number of the 3x3 stain matrix above which a :class:`StainConditioningWarning` is
 #: raised. H-DAB is ~3.0, H-AEC-melanin ~11.5, H-DAB-melanin ~23.
@@ -57,6 +57,7 @@ _QUPATH_NAMES = {
     "dab": "DAB",
     "aec": "AEC",
     "fast_red": "Fast Red",
+    "azure_b": "Azure B",
     "melanin": "Melanin",
     "residual": "Residual",
 }
@@ -422,6 +423,16 @@ _MELANIN = (
     "Opt. 13:014017, 2008) integrated over RGB camera bands, see mmnst_path.stain.melanin_vector"
 )
 
+_AZURE_B_REF = (
+    "Azure B counterstain after DAB: H. Kamino and S. T. Tam, 'Immunoperoxidase technique modified by "
+    "counterstain with azure B as a diagnostic aid in evaluating heavily pigmented melanocytic neoplasms', "
+    "J. Cutan. Pathol. 18(6):436-439, 1991 (melanin stains green-blue, DAB stays brown); vector: the "
+    "methylene blue of G. Landini's Colour Deconvolution 'Giemsa' vectors (0.834750, 0.513556, 0.196330), "
+    "measured on stained sections; azure B is demethylated methylene blue, the same thiazine chromophore "
+    "(absorption maximum ~648 nm vs ~664 nm: both absorb mainly in the red camera channel); DAB: "
+    + _RUIFROK
+)
+
 _H = (0.650, 0.704, 0.286)
 _H_QUPATH = (0.65111, 0.70119, 0.29049)
 _E = (0.072, 0.990, 0.105)
@@ -429,6 +440,7 @@ _E_QUPATH = (0.2159, 0.8012, 0.5581)
 _DAB = (0.268, 0.570, 0.776)
 _AEC = (0.2743, 0.6796, 0.6803)
 _FAST_RED = (0.21394, 0.85113, 0.47794)
+_AZURE_B = (0.834750, 0.513556, 0.196330)
 
 # preset name -> (stain names, vectors or None for melanin, reference)
 _PRESET_TABLE: dict[str, tuple[tuple[str, ...], tuple[tuple[float, float, float] | None, ...], str]] = {
@@ -456,6 +468,10 @@ _PRESET_TABLE: dict[str, tuple[tuple[str, ...], tuple[tuple[float, float, float]
     "H-DAB-AEC": (
         ("hematoxylin", "dab", "aec"), (_H, _DAB, _AEC), f"{_RUIFROK} (hematoxylin, DAB); AEC: {_LANDINI}",
     ),
+    # Kamino & Tam's counterstain for pigmented melanocytic lesions: azure B instead of
+    # hematoxylin after DAB; nuclei blue, DAB brown, melanin green-blue (melanin + bound azure B,
+    # see mmnst_path.detect.pigment for how the detector uses it)
+    "AzureB-DAB": (("azure_b", "dab"), (_AZURE_B, _DAB), _AZURE_B_REF),
 }
 
 #: Names of the presets, in a stable order.
@@ -476,7 +492,9 @@ def get_preset(name: str) -> StainMatrix:
         One of :data:`PRESETS` (case-insensitive): ``"H-DAB"``, ``"H&E"``, ``"H&E-QuPath"``,
         ``"H-E-DAB"``, ``"H-AEC"``, ``"H-FastRed"``, ``"H-DAB-melanin"``, ``"H&E-melanin"``,
         ``"H-AEC-melanin"``, ``"H-FastRed-melanin"``, and the Ki67 / MART-1 (or SOX10) double
-        stains ``"H-DAB-FastRed"`` and ``"H-DAB-AEC"`` (DAB Ki67 plus a red melanocyte marker).
+        stains ``"H-DAB-FastRed"`` and ``"H-DAB-AEC"`` (DAB Ki67 plus a red melanocyte marker),
+        and ``"AzureB-DAB"`` (DAB with an azure B counterstain instead of hematoxylin: Kamino &
+        Tam's method for heavily pigmented lesions, where melanin turns green-blue).
 
     Returns
     -------

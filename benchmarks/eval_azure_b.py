@@ -1,0 +1,138 @@
+"""Ki67 and melanin with an azure B counterstain (preset ``AzureB-DAB``) on generated tiles (#14).
+
+Tiles: :func:`mmnst_path.synthetic_azure.azure_b_tile`, every pigment morphology of
+:data:`mmnst_path.synthetic.PIGMENT_FAMILIES` at two Ki67 levels (~6 % and ~40 % of the tumour
+cells), stain vectors / amounts / bound-dye ratio / blur / noise / white balance / JPEG drawn
+per seed. Each tile goes through :func:`mmnst_path.pipeline.analyze_region` with the preset
+(what ``mmnst-path quantify --stains AzureB-DAB`` does). Per family: Ki67 error (measured -
+truth over all tumour cells, pp), melanin fraction error (pp), melanin Dice of the pipeline's
+pigment mask (:func:`mmnst_path.detect.pigment.pigment_mask`) and, on the ``none`` family, the
+false pigment (% of tissue pixels); mean |error| and the worst signed error.
+
+    .venv/bin/python benchmarks/eval_azure_b.py --seeds 8                 # seeds 0-7, both Ki67 levels
+    .venv/bin/python benchmarks/eval_azure_b.py --seeds 3 --first-seed 100 --families dusty coarse
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from mmnst_path.detect.pigment import pigment_mask
+from mmnst_path.pipeline import AnalysisConfig, analyze_region
+from mmnst_path.synthetic import PIGMENT_FAMILIES
+from mmnst_path.synthetic_azure import azure_b_tile
+
+PRESET = "AzureB-DAB"
+LEVELS = (0.06, 0.40)
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    s = int(a.sum()) + int(b.sum())
+    return 2.0 * int((a & b).sum()) / s if s else math.nan
+
+
+def run_one(seed: int, family: str, level: float, *, size: int, save: Path | None = None,
+            pigment: dict | None = None, ki67: dict | None = None) -> dict:
+    tile = azure_b_tile(seed, family, size=size, positive_fraction=level)
+    cfg = AnalysisConfig.from_mapping({"stains": PRESET, "measures": ["ki67", "melanin"],
+                                       "pigment": pigment or {}, "ki67": ki67 or {}})
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
+    seconds = time.perf_counter() - t0
+    mel = pigment_mask(tile.rgb, mpp=tile.mpp, stains=PRESET, params=cfg.pigment)
+    tissue = tile.masks["tissue"]
+    truth = tile.masks["melanin"]
+    out = {"family": family, "level": level, "seed": seed, "seconds": seconds,
+           "binding": float(tile.truth["binding"]),
+           "ki67_true": float(tile.truth["ki67_index_pct"]),
+           "ki67_assessable": float(tile.truth["ki67_assessable_index_pct"]),
+           "ki67_meas": float(res.metrics.get("ki67_index_pct", math.nan)),
+           "pigment_nuclei": int(res.metrics.get("ki67_pigment", 0) or 0),
+           "hidden_true": int(tile.truth["hidden_nuclei"]),
+           "mel_true": float(tile.truth["melanin_fraction_pct"]),
+           "mel_meas": float(res.metrics.get("melanin_fraction_pct", math.nan)),
+           "false_pct": 100.0 * float((mel & tissue & ~truth).sum()) / float(tissue.sum()),
+           "dice": dice(mel & tissue, truth) if truth.any() else math.nan}
+    if save is not None:
+        from PIL import Image
+
+        over = tile.rgb.copy()
+        over[mel & ~truth] = (255, 0, 255)  # false pigment
+        over[truth & ~mel] = (0, 255, 0)  # missed pigment
+        Image.fromarray(np.concatenate([tile.rgb, over], axis=1)).save(
+            save / f"azure_{family}_{seed}_{round(100 * level)}.png")
+    return out
+
+
+def _fmt(vals: list[float]) -> str:
+    v = np.asarray([x for x in vals if not math.isnan(x)])
+    if not v.size:
+        return "n/a"
+    worst = v[np.argmax(np.abs(v))]
+    return f"{np.mean(np.abs(v)):.2f} / {worst:+.2f}"
+
+
+def summarise(rows: list[dict]) -> str:
+    lines = ["| family | n | Ki67 err mean abs / worst (pp) | melanin err mean abs / worst (pp) | Dice mean / min "
+             "| false pigment mean / max (% tissue) | s/tile |",
+             "|---|---:|---|---|---|---|---:|"]
+    fams = sorted({r["family"] for r in rows}, key=PIGMENT_FAMILIES.index)
+    for fam in [*fams, "all"]:
+        sel = [r for r in rows if fam in ("all", r["family"])]
+        d = np.asarray([r["dice"] for r in sel if not math.isnan(r["dice"])])
+        f = np.asarray([r["false_pct"] for r in sel])
+        lines.append(f"| {fam} | {len(sel)} | {_fmt([r['ki67_meas'] - r['ki67_true'] for r in sel])} "
+                     f"| {_fmt([r['mel_meas'] - r['mel_true'] for r in sel])} "
+                     f"| {f'{d.mean():.2f} / {d.min():.2f}' if d.size else 'n/a'} "
+                     f"| {f.mean():.3f} / {f.max():.3f} | {np.mean([r['seconds'] for r in sel]):.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=8, help="seeds per family and Ki67 level")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--families", nargs="*", default=list(PIGMENT_FAMILIES))
+    ap.add_argument("--levels", nargs="*", type=float, default=list(LEVELS), help="Ki67-positive fractions")
+    ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
+    ap.add_argument("--save", type=Path, default=None, help="write tile | overlay PNGs here (magenta false, green missed)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=JSON",
+                    help="override a parameter, e.g. pigment.azure_min_od=0.3 ki67.pigment_margin_um=0")
+    args = ap.parse_args()
+    over: dict[str, dict] = {"pigment": {}, "ki67": {}}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        over[section][name] = json.loads(value)
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for fam in args.families:
+        for level in args.levels:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                r = run_one(seed, fam, level, size=args.size, save=args.save, **over)
+                rows.append(r)
+                print(f"  {fam} {level:.2f} seed {seed}: ki67 {r['ki67_meas']:.1f} (true {r['ki67_true']:.1f}) "
+                      f"melanin {r['mel_meas']:.2f} (true {r['mel_true']:.2f}) dice {r['dice']:.2f} "
+                      f"false {r['false_pct']:.3f} k {r['binding']:.2f}", flush=True)
+    print(summarise(rows))
+    if args.csv:
+        with args.csv.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
