@@ -265,8 +265,9 @@ def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float) -> np.ndarray:
 
 def _blocks(cand: np.ndarray, reach: int, max_rows: int) -> list[tuple[Any, np.ndarray]]:
     """:func:`_windows` of ``cand``, each cut into bands of whole rows holding at most ``max_rows``
-    candidates (but at least ``8 * reach`` rows, so re-filtered margins cost at most a quarter),
-    every band's window grown by ``reach`` rows on both sides (clipped to the image)."""
+    candidates and ``4 * max_rows`` pixels (but at least ``8 * reach`` rows, so re-filtered
+    margins cost at most a quarter), every band's window grown by ``reach`` rows on both sides
+    (clipped to the image)."""
     m = cand.shape[0]
     out: list[tuple[Any, np.ndarray]] = []
     for win, sel in _windows(cand, reach):
@@ -279,6 +280,7 @@ def _blocks(cand: np.ndarray, reach: int, max_rows: int) -> list[tuple[Any, np.n
         a = 0
         while a < h:
             b = int(np.searchsorted(before, before[a] + max_rows, side="right")) - 1
+            b = min(b, a + 4 * max_rows // max(sel.shape[1], 1))
             b = min(max(b, a + 8 * max(reach, 1)), h)
             if before[b] > before[a]:
                 lo, hi = max(r0 + a - reach, 0), min(r0 + b + reach, m)
@@ -339,10 +341,18 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     split = k > block_rows
     wide = _wide(od, s, mpp) if split and "wide_u_b" in local else None  # once, not per band
     reach = feature_reach_px(s, mpp, wide=wide is None)
+    if split:  # each band recomputes its OD and fine-scale OD from the RGB: grown by the fine blur
+        reach += _gauss_reach(s.fine_um / mpp)
+        del od, fine, total
     for win, sel in _blocks(cand, reach, block_rows if split else k):
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
+        od_w = fine_w = total_w = None
         if local:
-            for name, v in _window_columns(od[win], fine[win], total[win], sel, s, mpp, local,
+            # a band's own OD and fine OD are exact `reach` px from its border (or at the image
+            # border), so every value its candidates' filters read is the whole-tile one
+            od_w, fine_w, total_w, _ = (_candidates(rgb[win], mpp=mpp, settings=s, background=background, where=None)
+                                        if split else (od[win], fine[win], total[win], None))
+            for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local,
                                            wide=None if wide is None else wide[win]):
                 x[:, [i for i, n in enumerate(names) if n == name]] = v[:, None]
         if bodies is not None:
@@ -351,6 +361,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                 if name in BODY_FEATURES:
                     x[:, i] = bodies[1][lab, BODY_FEATURES.index(name)]
         prob[win][sel] = model.predict_proba(x)[:, j]
+        del x, od_w, fine_w, total_w  # before the next band allocates its own
     return prob, cand
 
 
