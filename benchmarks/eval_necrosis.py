@@ -22,6 +22,7 @@ vector rotation, 0.5 / 1.0 µm/px, JPEG), and prints the fraction error (pp) and
     PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --out /tmp/necrosis_maps
     PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --synthetic --out /tmp/necrosis_synth
     PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --slides --out /tmp/necrosis_slides
+    PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --keratin --out /tmp/keratin   # keratin class
     PYTHONPATH=. .venv/bin/python benchmarks/eval_necrosis.py --tissue-model none   # the rules
 """
 
@@ -157,8 +158,69 @@ def slides(args: argparse.Namespace, params: NecrosisParams) -> int:
             ov[..., 1] += 120 * frac
             ov[..., 0] *= 1 - 0.5 * frac
             _save(np.concatenate([img, np.clip(ov, 0, 255).astype(np.uint8)], 1), args.out / f"{Path(name).stem}.png")
+        if r.tissue_classes:
+            print("    classes (% of tissue): " + ", ".join(
+                f"{c['name']} {c['pct_of_tissue']:.1f}" for c in r.tissue_classes["classes"] if c["name"] != "background"))
+        if args.out is not None and "tissue_classes" in r.maps:
+            _save(_class_overlay(r.maps["thumbnail"], r.maps["tissue_classes"], r.tissue_classes["classes"]),
+                  args.out / f"{Path(name).stem}_classes.png")
     print(f"worst slide necrosis {worst:.2f} % (goal < 5 %)")
     return 0 if worst < 5.0 else 1
+
+
+def _class_overlay(thumb, classes, legend) -> np.ndarray:
+    """Thumbnail beside the class map blended over it (the model's colours; not analysed: unchanged)."""
+    img = np.asarray(thumb.image, np.uint8)
+    f = classes.downsample / thumb.downsample
+    ri = np.minimum((np.arange(img.shape[0]) / f).astype(int), classes.image.shape[0] - 1)
+    ci = np.minimum((np.arange(img.shape[1]) / f).astype(int), classes.image.shape[1] - 1)
+    idx = classes.image[np.ix_(ri, ci)].astype(int)
+    colours = np.zeros((max(c["index"] for c in legend) + 1, 3), np.float32)
+    for c in legend:
+        colours[c["index"]] = c["colour"]
+    ov = np.where((idx >= 0)[..., None], 0.5 * img + 0.5 * colours[np.maximum(idx, 0)], img)
+    return np.concatenate([img, ov.astype(np.uint8)], 1)
+
+
+def keratin_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
+    """Held-out generated keratinising squamous tiles: keratin Dice / fraction, false necrosis, fat."""
+    from mmnst_path.classify.tissue import classify_tissue, smoothed_labels
+    from mmnst_path.synthetic_tissue import he_keratin_tile
+
+    model = params.model()
+    if model is None or "keratin" not in model.class_names:
+        print("the tissue model has no keratin class")
+        return 1
+    names = model.class_names
+    worst_dice, worst_nec, worst_err = 1.0, 0.0, 0.0
+    print(f"{'seed':>4s} {'mpp':>4s} {'keratin truth %':>15s} {'ours %':>7s} {'Dice':>5s} {'necrosis %':>10s} "
+          f"{'fat %':>6s} {'background ok %':>15s}")
+    for seed in args.keratin_seeds:
+        mpp = 1.0 if seed % 2 else 0.5
+        t = he_keratin_tile(seed, size=384 if mpp == 1.0 else 640, mpp=mpp)
+        tmap = classify_tissue(t.rgb, mpp=mpp, model=model)
+        labels = smoothed_labels(tmap, smooth_um=params.smooth_um)
+        big = np.repeat(np.repeat(labels, tmap.factor, 0), tmap.factor, 1)[: t.rgb.shape[0], : t.rgb.shape[1]]
+        clean = ~t.masks["background"]
+        ker = big == names.index("keratin")
+        truth = t.masks["keratin"]
+        d = dice(ker & clean, truth) if truth.any() else float("nan")
+        ours = 100.0 * (ker & clean).sum() / max(clean.sum(), 1)
+        nec = 100.0 * ((big == names.index("necrosis")) & clean).sum() / max(clean.sum(), 1)
+        fat = 100.0 * ((big == names.index("fat")) & clean).sum() / max(clean.sum(), 1)
+        bg_ok = 100.0 * (big[t.masks["background"]] == names.index("background")).mean()
+        if truth.sum() * mpp * mpp > 2000:  # Dice only where keratin covers > 2000 µm²
+            worst_dice = min(worst_dice, d)
+        worst_nec, worst_err = max(worst_nec, nec), max(worst_err, abs(ours - t.truth["keratin_fraction_pct"]))
+        print(f"{seed:4d} {mpp:4.1f} {t.truth['keratin_fraction_pct']:15.1f} {ours:7.1f} {d:5.2f} {nec:10.1f} {fat:6.1f} "
+              f"{bg_ok:15.1f}")
+        if args.out is not None:
+            colours = np.array([c.colour for c in model.classes], np.uint8)
+            img = (0.5 * colours[big] + 0.5 * t.rgb).astype(np.uint8)
+            _save(np.concatenate([t.rgb, img], 1), args.out / f"keratin_seed{seed}.png")
+    print(f"worst keratin Dice {worst_dice:.2f}, worst |keratin error| {worst_err:.1f} pp, worst false necrosis "
+          f"{worst_nec:.1f} %")
+    return 0
 
 
 def _sample_generator():
@@ -254,11 +316,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slides", action="store_true", help="the viable real slides through the pipeline")
     ap.add_argument("--wsi", type=Path, default=WSI.resolve())
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--keratin", action="store_true", help="held-out generated keratinising squamous tiles")
+    ap.add_argument("--keratin-seeds", type=int, nargs="+", default=list(range(900, 912)))
     ap.add_argument("--tissue-model", default="default", help="'default', 'none' (rules) or a model file")
     args = ap.parse_args(argv)
     params = NecrosisParams(tissue_model=args.tissue_model)
     if args.slides:
         return slides(args, params)
+    if args.keratin:
+        return keratin_mode(args, params)
     return synthetic_mode(args, params) if args.synthetic else real(args, params)
 
 

@@ -26,7 +26,7 @@ from .tissue_features import (
     tissue_feature_specs,
 )
 
-__all__ = ["TissueMap", "classify_tissue", "region_mask", "smoothed_labels", "tissue_factors", "tissue_feature_settings",
+__all__ = ["FAT_RIM_BLOCKS", "TissueMap", "classify_tissue", "region_mask", "smoothed_labels", "tissue_factors", "tissue_feature_settings",
            "tissue_halo_um"]
 
 
@@ -87,8 +87,10 @@ def tissue_factors(model: ClassifierModel, mpp: float) -> tuple[int, int]:
 
 
 def tissue_halo_um(model: ClassifierModel) -> float:
-    """Context (µm) a tile needs so that its tissue classes do not depend on its borders."""
-    return tissue_feature_settings(model).halo_um()
+    """Context (µm) a tile needs so that its tissue classes do not depend on its borders (the features'
+    reach and the :data:`FAT_RIM_BLOCKS` of :func:`smoothed_labels`; blocks are at most 1.6x ``output_um``)."""
+    settings = tissue_feature_settings(model)
+    return settings.halo_um() + 1.6 * FAT_RIM_BLOCKS * settings.output_um
 
 
 def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
@@ -138,18 +140,38 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
     return TissueMap(labels, proba, fine_mpp * k * j, big, model.class_names, model.model_id)
 
 
+#: Output blocks of ``fat`` within this many blocks of ``background`` are given their next most probable class.
+FAT_RIM_BLOCKS = 2
+
+
 def smoothed_labels(tmap: TissueMap, *, smooth_um: float) -> np.ndarray:
     """(m, n) int8: most probable class after a Gaussian of ``smooth_um / 2`` µm on the class probabilities.
 
-    The filter reaches ``2 * smooth_um`` (4 sigma): add that to :func:`tissue_halo_um` for a
-    result that does not depend on the tile's borders.
+    Then the glass-border rule: a ``fat`` block within :data:`FAT_RIM_BLOCKS` blocks (8-connected)
+    of a ``background`` block takes its most probable other class. Partly-glass blocks at the edge
+    of any tissue (a frayed collagen fringe, the last cells before a hole) look like a fat vacuole
+    to the block features and came out as a one-to-two-block "fat" rim around all tissue; adipose
+    tissue itself is many blocks wide (vacuoles of 50-150 µm), so it loses at most that rim.
+
+    The filter reaches ``2 * smooth_um`` (4 sigma) and the rule :data:`FAT_RIM_BLOCKS` blocks:
+    :func:`tissue_halo_um` includes the latter; add the former for a result that does not
+    depend on the tile's borders.
     """
     from scipy import ndimage as ndi
 
     proba = tmap.proba
     if smooth_um > 0:
         proba = ndi.gaussian_filter(proba, (smooth_um / (2.0 * tmap.mpp),) * 2 + (0,), mode="nearest", truncate=4.0)
-    return np.argmax(proba, axis=-1).astype(np.int8)
+    labels = np.argmax(proba, axis=-1).astype(np.int8)
+    if "fat" in tmap.classes and "background" in tmap.classes:
+        fat, bg = tmap.classes.index("fat"), tmap.classes.index("background")
+        near = ndi.binary_dilation(labels == bg, np.ones((3, 3), bool), iterations=FAT_RIM_BLOCKS)
+        rim = near & (labels == fat)
+        if rim.any():
+            other = proba[rim].copy()
+            other[:, fat] = -1.0
+            labels[rim] = np.argmax(other, axis=-1).astype(np.int8)
+    return labels
 
 
 def region_mask(labels: np.ndarray, classes: tuple[str, ...], names: tuple[str, ...], *, shape: tuple[int, int],

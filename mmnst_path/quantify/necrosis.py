@@ -551,7 +551,7 @@ def _measure_with_classifier(rgb: np.ndarray, mpp: float, params: NecrosisParams
 def _measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
                                model: Any, stains: Any, tmap: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned)."""
-    from ..classify.tissue import classify_tissue
+    from ..classify.tissue import classify_tissue, smoothed_labels
     from ..stain import load_stains, od_from_rgb
 
     if tmap is None:
@@ -561,10 +561,8 @@ def _measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisPara
     shape = tmap.labels.shape
     od_low = _block_mean(od_from_rgb(rgb, background=matrix.background), big)[: shape[0], : shape[1]]
     tis = _tissue(od_low, lmpp, params)
-    proba = tmap.proba
-    if params.smooth_um > 0:  # class probabilities smoothed over smooth_um / 2 before the decision
-        proba = ndi.gaussian_filter(proba, (params.smooth_um / (2.0 * lmpp),) * 2 + (0,), mode="nearest")
-    labels = np.argmax(proba, axis=-1)
+    # class probabilities smoothed over smooth_um / 2 before the decision (and no fat rim at glass borders)
+    labels = smoothed_labels(tmap, smooth_um=params.smooth_um)
     classes = tmap.classes
 
     def is_class(name: str) -> np.ndarray:
