@@ -272,7 +272,7 @@ def _blocks(cand: np.ndarray, reach: int, max_rows: int) -> list[tuple[Any, np.n
     out: list[tuple[Any, np.ndarray]] = []
     for win, sel in _windows(cand, reach):
         per_row = np.count_nonzero(sel, axis=1)
-        if int(per_row.sum()) <= max_rows:
+        if int(per_row.sum()) <= max_rows and sel.size <= 4 * max_rows:
             out.append((win, sel))
             continue
         r0, h = win[0].start, sel.shape[0]
@@ -304,7 +304,8 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
 
     The values of ``model.predict_proba(pigment_features(rgb, ..., names=model.feature_names)[0])``
     (bit-identical, tested), without holding the feature rows of the whole tile: the candidates
-    are cut into bands of rows (:data:`BLOCK_ROWS`), and each band's features are filtered in a
+    are cut into bands of rows (:data:`BLOCK_ROWS` candidates, four times as many pixels), and
+    each band's features are filtered in a
     window grown by their reach, predicted and dropped. The body features (whole connected
     bodies) are computed once per tile as a table per body.
 
@@ -338,13 +339,15 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         return prob, cand
     local = list(dict.fromkeys(name for name in names if not name.startswith("blob_")))
     bodies = _body_table(total, fine, mpp) if any(n in BODY_FEATURES for n in names) else None
-    split = k > block_rows
+    # windows around the candidates (:func:`_windows`); any window with more than block_rows
+    # candidates or 4 x block_rows pixels: the whole tile goes band by band instead
+    blocks = _windows(cand, feature_reach_px(s, mpp))
+    split = any(np.count_nonzero(sel) > block_rows or sel.size > 4 * block_rows for _, sel in blocks)
     wide = _wide(od, s, mpp) if split and "wide_u_b" in local else None  # once, not per band
-    reach = feature_reach_px(s, mpp, wide=wide is None)
     if split:  # each band recomputes its OD and fine-scale OD from the RGB: grown by the fine blur
-        reach += _gauss_reach(s.fine_um / mpp)
+        blocks = _blocks(cand, feature_reach_px(s, mpp, wide=False) + _gauss_reach(s.fine_um / mpp), block_rows)
         del od, fine, total
-    for win, sel in _blocks(cand, reach, block_rows if split else k):
+    for win, sel in blocks:
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
         od_w = fine_w = total_w = None
         if local:
