@@ -8,7 +8,7 @@ Dask cluster, returning results in tile order.
 
 from __future__ import annotations
 
-from .executor import TileError, map_tiles
+from .executor import TileError, costliest_first, map_tiles
 from .grid import SlideGeometry, Tile, as_polygons, halo_px, plan_grid, read_tile
 from .tissue import TissueParams, TissueResult, detect_tissue, tissue_mask
 
@@ -19,6 +19,7 @@ __all__ = [
     "TissueParams",
     "TissueResult",
     "as_polygons",
+    "costliest_first",
     "detect_tissue",
     "halo_px",
     "map_tiles",

@@ -43,7 +43,7 @@ from typing import Any
 from ..errors import ConfigError, MmnstPathError
 from .grid import Tile, read_tile
 
-__all__ = ["TileError", "map_tiles"]
+__all__ = ["TileError", "costliest_first", "map_tiles"]
 
 START_METHOD = "spawn"
 
@@ -174,6 +174,7 @@ def map_tiles(
     scheduler: str | Any | None = None,
     max_in_flight: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    order: Sequence[int] | None = None,
 ) -> list[Any]:
     """Apply ``fn(rgb, tile, *args)`` to every tile; results in tile order.
 
@@ -203,6 +204,10 @@ def map_tiles(
     progress : callable, optional
         Called as ``progress(done, total)`` in this process after each finished tile (and
         once with ``done=0`` before starting).
+    order : sequence of int, optional
+        The order in which tiles are started: a permutation of ``range(len(tiles))`` (positions
+        in ``tiles``). Starting the costliest tiles first lets the workers finish together
+        (:func:`costliest_first`); results are still returned in tile order.
 
     Returns
     -------
@@ -226,6 +231,17 @@ def map_tiles(
     if max_in_flight is not None and (not isinstance(max_in_flight, int) or max_in_flight < 1):
         msg = f"map_tiles: max_in_flight must be a positive integer, got {max_in_flight!r}"
         raise ConfigError(msg)
+    if order is not None:
+        perm = [int(i) for i in order]
+        if sorted(perm) != list(range(total)):
+            msg = f"map_tiles: order must be a permutation of range({total}) (tile positions), got {list(order)!r}"
+            raise ConfigError(msg)
+        done_in_order = map_tiles(source, [tiles[i] for i in perm], fn, args=args, workers=workers,
+                                  scheduler=scheduler, max_in_flight=max_in_flight, progress=progress)
+        results: list[Any] = [None] * total
+        for k, i in enumerate(perm):
+            results[i] = done_in_order[k]
+        return results
     if progress is not None:
         progress(0, total)
     if total == 0:
@@ -242,6 +258,13 @@ def map_tiles(
         return _map_in_process(src, reader, where, tiles, fn, args, progress)
     _check_picklable(fn, args)
     return _map_local_pool(src, reader, where, tiles, fn, args, n_workers, max_in_flight, progress)
+
+
+def costliest_first(costs: Sequence[float]) -> list[int]:
+    """Positions sorted by decreasing cost (ties: in order): the ``order`` of :func:`map_tiles`
+    for the longest-processing-time-first rule, which keeps a pool's workers busy to the end
+    (the last tiles started are the short ones)."""
+    return sorted(range(len(costs)), key=lambda i: (-float(costs[i]), i))
 
 
 def _map_in_process(
