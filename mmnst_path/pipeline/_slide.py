@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +29,7 @@ from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures, guess_stains
-from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model
+from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model, warm_up
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
 
@@ -269,7 +270,7 @@ def analyze_slide(
         vectors, versions and timings.
     """
     from ..io import SlideReader, open_slide
-    from ..tiling import costliest_first, detect_tissue, map_tiles, plan_grid
+    from ..tiling import costliest_first, detect_tissue, map_tiles, plan_grid, start_pool
 
     config = config if config is not None else AnalysisConfig()
     check_scales(config, mpp)
@@ -283,7 +284,11 @@ def analyze_slide(
 
     own_reader = not isinstance(path, SlideReader)
     reader: SlideReader = open_slide(path, mpp=mpp) if not isinstance(path, SlideReader) else path
+    pool = None
     try:
+        n_local = (workers if workers is not None else os.cpu_count() or 1) if scheduler is None else 1
+        if n_local > 1:  # workers start (import, load models) while this process finds the tissue
+            pool = start_pool(n_local, warm_up=warm_up, args=(config,))
         if mpp is None and reader.mpp is None and getattr(reader, "mpp_note", None):
             from ..errors import MissingMetadataError
 
@@ -329,11 +334,13 @@ def analyze_slide(
         t = time.perf_counter()
         outputs: list[TileOutput] = list(
             map_tiles(reader, tiles, analyze_tile, args=(job,), workers=workers, scheduler=scheduler,
-                      progress=progress, order=costliest_first(_tile_costs(tiles, tissue)))
+                      progress=progress, order=costliest_first(_tile_costs(tiles, tissue)), pool=pool)
         )
         timings["tiles"] = time.perf_counter() - t
         input_name = str(path) if own_reader else reader.describe()
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if own_reader:
             reader.close()
 

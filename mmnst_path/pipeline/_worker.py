@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..geometry import Box
 from ._config import AnalysisConfig
 
-__all__ = ["TileJob", "TileOutput", "analyze_tile", "tumour_region"]
+__all__ = ["TileJob", "TileOutput", "analyze_tile", "tumour_region", "warm_up"]
 
 #: Gaussian (sigma = half of it) on the tissue-class probabilities before the tumour region is taken, µm.
 REGION_SMOOTH_UM = 8.0
@@ -80,6 +80,21 @@ def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
         if model is not None:
             halo = max(halo, tissue_halo_um(model) + 2.0 * config.necrosis.smooth_um)
     return halo
+
+
+def warm_up(config: AnalysisConfig) -> None:
+    """Load in a worker process, ahead of its first tile, the classifier models the tiles of
+    ``config`` use (each is loaded and verified once a process); the target of
+    :func:`mmnst_path.tiling.start_pool` in :func:`~mmnst_path.pipeline.analyze_slide`."""
+    from ._config import applicable_measures
+
+    auto = config.stains.strip().lower() == "auto"
+    matrix = None if auto else config.stain_matrix()
+    measures = tuple(config.measures) if matrix is None else applicable_measures(config, matrix)
+    _halo_um(config, measures or ("ki67",))
+    if matrix is not None:
+        pigment_model_of(config, matrix)
+        tile_tissue_model(config, matrix, measures)
 
 
 def tile_tissue_model(config: AnalysisConfig, stains: Any, measures: Sequence[str]) -> Any:

@@ -8,7 +8,7 @@ Dask cluster, returning results in tile order.
 
 from __future__ import annotations
 
-from .executor import TileError, costliest_first, map_tiles
+from .executor import TileError, costliest_first, map_tiles, start_pool
 from .grid import SlideGeometry, Tile, as_polygons, halo_px, plan_grid, read_tile
 from .tissue import TissueParams, TissueResult, detect_tissue, tissue_mask
 
@@ -25,5 +25,6 @@ __all__ = [
     "map_tiles",
     "plan_grid",
     "read_tile",
+    "start_pool",
     "tissue_mask",
 ]

@@ -28,6 +28,7 @@ Design points:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -43,7 +44,7 @@ from typing import Any
 from ..errors import ConfigError, MmnstPathError
 from .grid import Tile, read_tile
 
-__all__ = ["TileError", "costliest_first", "map_tiles"]
+__all__ = ["TileError", "costliest_first", "map_tiles", "start_pool"]
 
 START_METHOD = "spawn"
 
@@ -175,6 +176,7 @@ def map_tiles(
     max_in_flight: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     order: Sequence[int] | None = None,
+    pool: cf.ProcessPoolExecutor | None = None,
 ) -> list[Any]:
     """Apply ``fn(rgb, tile, *args)`` to every tile; results in tile order.
 
@@ -208,6 +210,10 @@ def map_tiles(
         The order in which tiles are started: a permutation of ``range(len(tiles))`` (positions
         in ``tiles``). Starting the costliest tiles first lets the workers finish together
         (:func:`costliest_first`); results are still returned in tile order.
+    pool : concurrent.futures.ProcessPoolExecutor, optional
+        Local worker processes started earlier (:func:`start_pool`, e.g. while the caller
+        detected tissue), used instead of a new pool when more than one worker runs, and left
+        running (the caller shuts it down).
 
     Returns
     -------
@@ -237,7 +243,7 @@ def map_tiles(
             msg = f"map_tiles: order must be a permutation of range({total}) (tile positions), got {list(order)!r}"
             raise ConfigError(msg)
         done_in_order = map_tiles(source, [tiles[i] for i in perm], fn, args=args, workers=workers,
-                                  scheduler=scheduler, max_in_flight=max_in_flight, progress=progress)
+                                  scheduler=scheduler, max_in_flight=max_in_flight, progress=progress, pool=pool)
         results: list[Any] = [None] * total
         for k, i in enumerate(perm):
             results[i] = done_in_order[k]
@@ -257,7 +263,39 @@ def map_tiles(
     if n_workers == 1:
         return _map_in_process(src, reader, where, tiles, fn, args, progress)
     _check_picklable(fn, args)
-    return _map_local_pool(src, reader, where, tiles, fn, args, n_workers, max_in_flight, progress)
+    return _map_local_pool(src, reader, where, tiles, fn, args, n_workers, max_in_flight, progress, pool)
+
+
+def _noop() -> None:
+    return None
+
+
+def _warm(warm_up: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """Process initializer: ``warm_up(*args)``, whose failure is not fatal (the tiles then do the
+    same work and report their own errors)."""
+    with contextlib.suppress(Exception):  # an optimisation only: the tile tasks raise what matters
+        warm_up(*args)
+
+
+def start_pool(workers: int, *, warm_up: Callable[..., Any] | None = None,
+               args: tuple[Any, ...] = ()) -> cf.ProcessPoolExecutor:
+    """Start ``workers`` local worker processes now (start method 'spawn'), each running
+    ``warm_up(*args)`` once as it starts (importing modules, loading models, loading compiled
+    kernels), so this start-up overlaps what the caller does before its first tile.
+
+    Pass the pool to :func:`map_tiles` (``pool=``) and shut it down when done
+    (``pool.shutdown()``). ``warm_up`` must be a module-level function; an exception in it is
+    ignored (the tiles then do that work themselves).
+    """
+    if not isinstance(workers, int) or workers < 1:
+        msg = f"start_pool: workers must be a positive integer, got {workers!r}"
+        raise ConfigError(msg)
+    ctx = multiprocessing.get_context(START_METHOD)
+    init = (_warm, (warm_up, args)) if warm_up is not None else (None, ())
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init[0], initargs=init[1])
+    for _ in range(workers):  # processes are spawned as tasks arrive: one task each starts them all
+        pool.submit(_noop)
+    return pool
 
 
 def costliest_first(costs: Sequence[float]) -> list[int]:
@@ -321,12 +359,13 @@ def _map_local_pool(
     n_workers: int,
     max_in_flight: int | None,
     progress: Callable[[int, int], None] | None,
+    given: cf.ProcessPoolExecutor | None = None,
 ) -> list[Any]:
     total = len(tiles)
     limit = max_in_flight if max_in_flight is not None else 2 * n_workers
     results: list[Any] = [None] * total
     ctx = multiprocessing.get_context(START_METHOD)
-    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+    pool = given if given is not None else cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
     pending: dict[cf.Future[Any], int] = {}
     next_i = done = 0
     try:
@@ -347,5 +386,9 @@ def _map_local_pool(
                 if progress is not None:
                     progress(done, total)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if given is None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:  # the caller's pool: only this call's unfinished tiles are dropped
+            for fut in pending:
+                fut.cancel()
     return results

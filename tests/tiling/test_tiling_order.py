@@ -57,3 +57,52 @@ def test_order_must_be_a_permutation(slide):
     for bad in ([0, 0, *range(2, len(tiles))], list(range(len(tiles) - 1)), [*range(1, len(tiles) + 1)]):
         with pytest.raises(ConfigError, match="permutation"):
             map_tiles(slide, tiles, dark_pixels, workers=1, order=bad)
+
+
+WARMED: list[str] = []
+
+
+def remember(tag: str) -> None:
+    WARMED.append(tag)
+
+
+def fail_to_warm(tag: str) -> None:
+    raise RuntimeError(f"cannot warm {tag}")
+
+
+def warmed_and_pid(rgb: np.ndarray, tile: Tile) -> tuple[int, list[str], int]:
+    import os
+
+    return tile.index, list(WARMED), os.getpid()
+
+
+def test_started_pool_warms_every_worker_and_outlives_map_tiles(slide):
+    from mmnst_path.tiling import start_pool
+
+    reader = open_slide(slide)
+    tiles = plan_grid(reader, max_object_um=10.0, tile_um=64.0, analysis_mpp=0.5)
+    pool = start_pool(2, warm_up=remember, args=("models",))
+    try:
+        first = map_tiles(slide, tiles, warmed_and_pid, workers=2, pool=pool)
+        again = map_tiles(slide, tiles[:3], warmed_and_pid, workers=2, pool=pool)  # the pool still runs
+    finally:
+        pool.shutdown()
+    assert [i for i, _, _ in first] == list(range(len(tiles)))
+    assert all(w == ["models"] for _, w, _ in first + again)  # warmed once per process, before any tile
+    assert len({pid for _, _, pid in first + again}) <= 2  # the same two processes both times
+    assert WARMED == []  # not in this process
+
+
+def test_a_failing_warm_up_does_not_break_the_pool(slide):
+    from mmnst_path.tiling import start_pool
+
+    reader = open_slide(slide)
+    tiles = plan_grid(reader, max_object_um=10.0, tile_um=128.0, analysis_mpp=0.5)
+    pool = start_pool(2, warm_up=fail_to_warm, args=("x",))
+    try:
+        got = map_tiles(slide, tiles, dark_pixels, workers=2, pool=pool)
+    finally:
+        pool.shutdown()
+    assert got == map_tiles(slide, tiles, dark_pixels, workers=1)
+    with pytest.raises(ConfigError, match="workers"):
+        start_pool(0)
