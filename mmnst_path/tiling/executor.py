@@ -291,8 +291,10 @@ def start_pool(workers: int, *, warm_up: Callable[..., Any] | None = None,
         msg = f"start_pool: workers must be a positive integer, got {workers!r}"
         raise ConfigError(msg)
     ctx = multiprocessing.get_context(START_METHOD)
-    init = (_warm, (warm_up, args)) if warm_up is not None else (None, ())
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init[0], initargs=init[1])
+    if warm_up is None:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    else:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm, initargs=(warm_up, args))
     for _ in range(workers):  # processes are spawned as tasks arrive: one task each starts them all
         pool.submit(_noop)
     return pool
