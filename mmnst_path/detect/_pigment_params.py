@@ -37,7 +37,7 @@ class PigmentParams:
         over eosin hues) of a granule core. 0.25: the real osteosarcoma H&E tiles (no melanin)
         keep <= 0.26 % of pixels; granules of both generators have medians 0.25–0.6.
     colour_rim_od, colour_rim_rel, colour_peak_radius_um : float
-        Colour-mode only: cores grow by ``grow_um`` into connected pixels whose melanin is
+        Colour and azure modes: cores grow by ``grow_um`` into connected pixels whose melanin is
         >= ``colour_rim_od`` and >= ``colour_rim_rel`` times the maximum within
         ``colour_peak_radius_um`` (granule rims; the blurred gaps inside a dense cluster stay
         out). The truth of generated tiles is defined differently by the two generators (granule

@@ -144,7 +144,9 @@ def pigment_masks(
         rim = (smooth >= params.colour_rim_od) & (angle <= params.colour_max_angle_deg * 1.5)
     elif mode == "azure":
         core = (smooth >= params.azure_min_od) & (angle <= params.azure_max_angle_deg)
-        rim = (smooth >= params.colour_rim_od) & (angle <= params.azure_max_angle_deg * 1.5)
+        peak = _disk_extreme(smooth, _disk(params.colour_peak_radius_um / mpp), op="max")
+        rim = ((smooth >= params.colour_rim_od) & (smooth >= params.colour_rim_rel * peak)
+               & (angle <= params.azure_max_angle_deg * 1.5))
     else:
         dark_s = _gaussian(darkness, sigma) if sigma >= 0.3 else darkness
         granule_disk = _disk(params.granule_radius_um / mpp)
@@ -159,7 +161,13 @@ def pigment_masks(
         filled = _brown_bodies(channel, hematoxylin, mpp, params)
         core = brown_granule & ~filled
         rim = (smooth >= params.min_od) & (angle <= params.max_angle_deg * 1.5) & ~filled
-    if mode in ("colour", "azure"):
+    if mode == "azure":
+        # Ki67 exclusion: also the blurred halo of a granule over a negative nucleus, whose own
+        # azure B lifts the mixture above the stained-melanin sector (more azure B than DAB)
+        mask = _grown(core, rim, params.grow_um, mpp, params)
+        halo = rim | ((smooth >= params.colour_rim_od) & (hematoxylin >= channel))
+        return mask, mask | _grown(core, halo, params.grow_um, mpp, params)
+    if mode == "colour":
         mask = _grown(core, rim, params.grow_um, mpp, params)
         return mask, mask
     wide = _grown(core, rim, params.ki67_grow_um, mpp, params)

@@ -20,6 +20,9 @@ CHROMOGENS = ("dab", "aec", "fast_red")
 #: Nuclear counterstains Ki67 nuclei are found in, in order of preference: hematoxylin, or azure B
 #: (Kamino & Tam's counterstain for pigmented lesions, preset ``"AzureB-DAB"``).
 COUNTERSTAINS = ("hematoxylin", "azure_b")
+#: Counterstains that stain melanin a colour of its own (azure B: green-blue), so that the pigment
+#: mask is a colour measurement that a DAB-filled nucleus does not enter.
+MELANIN_COUNTERSTAINS = ("azure_b",)
 #: Values of ``Ki67Params.melanocyte_marker``.
 MELANOCYTE_MARKERS = ("auto", "none", "cytoplasmic", "nuclear")
 #: Red chromogens that carry the melanocyte marker of a Ki67 / MART-1 or SOX10 double stain.

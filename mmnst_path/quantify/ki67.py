@@ -40,6 +40,10 @@ pigmented), and counting its brown would bias it far more. So, given a melanin m
    its contour (>= ``pigment_max_dab_fill`` of its pixels at the positive threshold) while its
    surroundings are mostly pigment-free (< ``pigment_ring_min_fraction`` of a
    ``pigment_ring_um`` ring) is a DAB-positive nucleus and is classified on all its pixels.
+   Not with a counterstain that stains melanin (azure B, :data:`MELANIN_COUNTERSTAINS`): there
+   the mask is green-blue pigment, which a DAB nucleus is not, and a nucleus filled with it is
+   pigment (generated azure B tiles, pigment over the nucleus: the exception called 40 of 254
+   negative nuclei positive).
 
 Everything is computed per label with ``np.bincount`` / ``scipy.ndimage`` (no per-nucleus loop).
 """
@@ -59,6 +63,7 @@ from ._ki67_stains import (
     CHROMOGENS,
     COUNTERSTAINS,
     MARKER_CHROMOGENS,
+    MELANIN_COUNTERSTAINS,
     MELANOCYTE_MARKERS,
     _marker_od,
     _unmixing_matrix,
@@ -76,11 +81,13 @@ __all__ = [
     "CLASSES",
     "COUNTERSTAINS",
     "MARKER_CHROMOGENS",
+    "MELANIN_COUNTERSTAINS",
     "MELANOCYTE_MARKERS",
     "Ki67Cells",
     "Ki67Counts",
     "Ki67Params",
     "Ki67Region",
+    "cell_model_of",
     "chromogen_of",
     "classify_nuclei",
     "compare_proportions",
@@ -340,6 +347,24 @@ def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matr
     return out
 
 
+def cell_model_of(params: Ki67Params, stains: Any) -> Any:
+    """The nucleus model :func:`measure_ki67` runs for ``stains`` (None: no model, every nucleus counts).
+
+    ``params.cell_model`` names it: ``"none"``, a model file (runs whatever the stains), or
+    ``"default"``, the shipped model, trained on hematoxylin-counterstained tiles: with another
+    counterstain (azure B, :func:`counterstain_of`) the default is no model (generated azure B
+    tiles without pigment, ``benchmarks/eval_azure_b.py``: index error -2.2 pp mean, -4.6 pp
+    worst with it, 0.3 / +0.5 pp without).
+    """
+    from ..classify import resolve_model
+    from ..stain import StainMatrix, load_stains
+
+    matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
+    if params.cell_model.strip().lower() == "default" and counterstain_of(matrix) != "hematoxylin":
+        return None
+    return resolve_model(params.cell_model, "nucleus")
+
+
 def measure_ki67(
     rgb: np.ndarray,
     *,
@@ -384,23 +409,23 @@ def measure_ki67(
         Keep the label image (nucleus ``i`` has label ``i + 1``, before any ROI filtering).
     cell_model : ClassifierModel or None
         Nucleus model deciding which nuclei are tumour cells (None = the one
-        ``params.cell_model`` names; ``"none"`` there = no cell model).
+        ``params.cell_model`` names for these stains, :func:`cell_model_of`; ``"none"`` there =
+        no cell model).
 
     Returns
     -------
     Ki67Region
         ``cells`` (centroids in pixels of ``rgb``, features, class, intensity bin) and ``counts``.
     """
-    from ..classify import resolve_model
     from ..classify.cells import classify_cells
     from ..detect.nuclei import NucleusParams, nuclei_from_stains
     from ..geometry import require_mpp
     from ..stain import StainMatrix, load_stains, separate_stains
 
     mpp = require_mpp(mpp, what="image")
-    model = cell_model if cell_model is not None else resolve_model(params.cell_model, "nucleus")
     nparams = NucleusParams() if nuclei_params is None else nuclei_params
     matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
+    model = cell_model if cell_model is not None else cell_model_of(params, matrix)
     pair = stain_pair(matrix)
     matrix = _unmixing_matrix(matrix, pair[1])
     shape = rgb.shape[:2]
@@ -442,7 +467,7 @@ def measure_ki67(
         nuclei, params,
         visible_fraction=evidence.get("visible_fraction"),
         visible_dab_od_mean=evidence.get("visible_dab"),
-        dab_fill=evidence.get("dab_fill"),
+        dab_fill=None if pair[0] in MELANIN_COUNTERSTAINS else evidence.get("dab_fill"),
         ring_pigment_fraction=evidence.get("ring"),
         full_dab_od_mean=evidence.get("full_dab"),
     )

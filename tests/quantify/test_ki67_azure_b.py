@@ -85,3 +85,23 @@ def test_cli_quantify_with_the_azure_b_preset(tmp_path: Path):
     assert math.isfinite(index)
     assert abs(index - tile.truth["ki67_index_pct"]) <= 12.0
     assert abs(melanin - tile.truth["melanin_fraction_pct"]) <= 4.0
+
+
+def test_default_cell_model_is_for_hematoxylin_only():
+    from mmnst_path.quantify.ki67 import cell_model_of
+
+    assert cell_model_of(Ki67Params(), "AzureB-DAB") is None
+    assert cell_model_of(Ki67Params(), "H-DAB") is not None
+    assert cell_model_of(Ki67Params(cell_model="none"), "H-DAB") is None
+
+
+def test_pipeline_keeps_blue_green_azure_b_tissue_on_tinted_glass():
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    tile = azure_b_tile(4, "none", positive_fraction=0.06)  # greenish glass: the pen-ink filter took it all
+    res = analyze_region(tile.rgb, AnalysisConfig.from_mapping({"stains": "AzureB-DAB", "measures": ["ki67"]}),
+                         mpp=tile.mpp)
+    tissue_mm2 = tile.masks["tissue"].sum() * (tile.mpp * 1e-3) ** 2
+    assert res.metrics["tissue_area_mm2"] >= 0.8 * tissue_mm2
+    assert res.config["tissue"]["remove_pen"] is False  # the report says what ran
+    assert abs(res.metrics["ki67_index_pct"] - tile.truth["ki67_index_pct"]) <= 3.0
