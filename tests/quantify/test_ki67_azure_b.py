@@ -105,3 +105,16 @@ def test_pipeline_keeps_blue_green_azure_b_tissue_on_tinted_glass():
     assert res.metrics["tissue_area_mm2"] >= 0.8 * tissue_mm2
     assert res.config["tissue"]["remove_pen"] is False  # the report says what ran
     assert abs(res.metrics["ki67_index_pct"] - tile.truth["ki67_index_pct"]) <= 3.0
+
+
+def test_azure_b_counts_do_not_depend_on_the_tile_size():
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    tile = azure_b_tile(3, "whole_cell", size=480, positive_fraction=0.3)
+    out = []
+    for tile_um in (60, 1000):
+        cfg = AnalysisConfig.from_mapping({"stains": "AzureB-DAB", "measures": ["ki67", "melanin"], "tile_um": tile_um})
+        m = analyze_region(tile.rgb, cfg, mpp=tile.mpp).metrics
+        out.append((m["ki67_positive"], m["ki67_negative"], m["ki67_pigment"], m["melanin_area_mm2"]))
+    assert out[0] == out[1]
+    assert out[0][2] > 0  # the tile has nuclei under pigment, so the halo mattered
