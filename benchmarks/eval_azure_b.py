@@ -11,6 +11,7 @@ false pigment (% of tissue pixels); mean |error| and the worst signed error.
 
     .venv/bin/python benchmarks/eval_azure_b.py --seeds 8                 # seeds 0-7, both Ki67 levels
     .venv/bin/python benchmarks/eval_azure_b.py --seeds 3 --first-seed 100 --families dusty coarse
+    .venv/bin/python benchmarks/eval_azure_b.py --seeds 8 --estimate       # each tile's own vectors
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from mmnst_path.detect.pigment import pigment_mask
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
+from mmnst_path.stain import estimate_stains
 from mmnst_path.synthetic import PIGMENT_FAMILIES
 from mmnst_path.synthetic_azure import azure_b_tile
 
@@ -40,16 +42,21 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def run_one(seed: int, family: str, level: float, *, size: int, save: Path | None = None,
-            pigment: dict | None = None, ki67: dict | None = None) -> dict:
+            pigment: dict | None = None, ki67: dict | None = None, estimate: bool = False) -> dict:
     tile = azure_b_tile(seed, family, size=size, positive_fraction=level)
-    cfg = AnalysisConfig.from_mapping({"stains": PRESET, "measures": ["ki67", "melanin"],
+    stains = PRESET
+    if estimate:  # the tile's own vectors (Macenko), named after the preset, as `stains estimate` does
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stains = estimate_stains(tile.rgb, reference=PRESET).to_json()
+    cfg = AnalysisConfig.from_mapping({"stains": stains, "measures": ["ki67", "melanin"],
                                        "pigment": pigment or {}, "ki67": ki67 or {}})
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
     seconds = time.perf_counter() - t0
-    mel = pigment_mask(tile.rgb, mpp=tile.mpp, stains=PRESET, params=cfg.pigment)
+    mel = pigment_mask(tile.rgb, mpp=tile.mpp, stains=cfg.stain_matrix(), params=cfg.pigment)
     tissue = tile.masks["tissue"]
     truth = tile.masks["melanin"]
     out = {"family": family, "level": level, "seed": seed, "seconds": seconds,
@@ -105,6 +112,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--families", nargs="*", default=list(PIGMENT_FAMILIES))
     ap.add_argument("--levels", nargs="*", type=float, default=list(LEVELS), help="Ki67-positive fractions")
+    ap.add_argument("--estimate", action="store_true",
+                    help="estimate each tile's stain vectors (Macenko, named after the preset) instead of the preset's")
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
     ap.add_argument("--save", type=Path, default=None, help="write tile | overlay PNGs here (magenta false, green missed)")
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=JSON",
@@ -121,7 +130,7 @@ def main() -> None:
     for fam in args.families:
         for level in args.levels:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                r = run_one(seed, fam, level, size=args.size, save=args.save, **over)
+                r = run_one(seed, fam, level, size=args.size, save=args.save, estimate=args.estimate, **over)
                 rows.append(r)
                 print(f"  {fam} {level:.2f} seed {seed}: ki67 {r['ki67_meas']:.1f} (true {r['ki67_true']:.1f}) "
                       f"melanin {r['mel_meas']:.2f} (true {r['mel_true']:.2f}) dice {r['dice']:.2f} "

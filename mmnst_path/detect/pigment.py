@@ -33,6 +33,15 @@ cluster tests: 1–9 % on BCData, the rims and texture of strong DAB nuclei).
 Red chromogens (AEC, Fast Red) are far enough from melanin (14°, 29°) for the 3-stain
 deconvolution; they use mode ``"colour"`` with the same darkness and hue gates.
 
+An azure B counterstain (preset ``"AzureB-DAB"``, Kamino & Tam 1991) stains melanin itself:
+granules absorb as melanin plus bound azure B and look green-blue. Mode ``"azure"`` unmixes
+azure B + DAB and keeps the pixels where both are present in the proportion of stained melanin
+(:func:`~mmnst_path.detect._pigment_core.stained_melanin_sector`: ``min(azure B, DAB)`` >=
+``azure_min_od`` with ``atan(azure B / DAB)`` within ``atan(azure_binding)``), grown by
+``grow_um`` into rims as in colour mode; positive nuclei (DAB, little azure B) and negative
+ones (azure B only) lie outside that sector. The Ki67 exclusion mask adds the blurred halo of a
+granule over a negative nucleus (more azure B than DAB), within ``grow_um`` of a granule.
+
 All ODs are log10 optical densities (QuPath convention, :func:`mmnst_path.stain.od_from_rgb`).
 """
 
