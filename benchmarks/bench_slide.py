@@ -7,8 +7,9 @@ Usage::
 
 ``--real``: instead, ``analyze_slide`` (Ki67 forced, H-DAB) on each real slide in a fresh,
 single-threaded process: tissue MPx (tissue-mask area at the analysis resolution) per second
-per worker, the halo overhead (analysis pixels read / pixels owned, 1 worker), tile CPU time
-and the per-slide fixed costs (tissue detection, planning, aggregation).
+per worker, the halo overhead (analysis pixels read / pixels owned, 1 worker), tile CPU time,
+the per-slide fixed costs (tissue detection, planning, aggregation) and the peak RSS of all
+processes together and of the largest single process (the per-worker peak).
 
 1. Writes a generated slide (``--size``² px of tissue at 0.5 µm/px, JPEG-compressed tiled
    pyramidal TIFF with 512² tiles and levels /4, /16, /64; Beer–Lambert H-DAB rendering of
@@ -142,6 +143,7 @@ class PeakRSS:
         self._proc = psutil.Process()
         self._interval = interval
         self.peak = 0
+        self.peak_process = 0  # the largest RSS of any one process (the parent or one worker)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -151,9 +153,11 @@ class PeakRSS:
         total = 0
         for p in [self._proc, *self._proc.children(recursive=True)]:
             try:
-                total += p.memory_info().rss
+                rss = p.memory_info().rss
             except psutil.Error:
                 continue
+            total += rss
+            self.peak_process = max(self.peak_process, rss)
         return total
 
     def _run(self) -> None:
@@ -265,6 +269,7 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
     tissue_mpx = res.metrics["tissue_area_mm2"] * 1e6 / (res.analysis_mpp**2) / 1e6
     return {"seconds": seconds, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
+            "rss_process": mem.peak_process,
             "read_over_owned": read_px[0] / owned if workers == 1 and owned else math.nan,
             "tiles": int(cores.shape[0]), "timings": res.timings, "shape": list(res.shape),
             "mpp": res.mpp, "analysis_mpp": res.analysis_mpp,
@@ -302,8 +307,8 @@ def _real_table(args: argparse.Namespace) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = "1"
     print("| slide | level-0 µm/px | tiles | tissue MPx (0.5 µm/px) | read / owned px | s | tissue MPx/s/worker | "
-          "tile CPU s | tissue + plan + aggregate s | peak MiB | Ki67 % (n) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "tile CPU s | tissue + plan + aggregate s | peak MiB (all) | peak MiB (one process) | Ki67 % (n) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for spec in args.real:
         path, _, mpp = spec.partition("@")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--slide", path, "--child", "real",
@@ -318,7 +323,7 @@ def _real_table(args: argparse.Namespace) -> None:
         fixed = t.get("tissue", 0.0) + t.get("plan", 0.0) + t.get("aggregate", 0.0)
         print(f"| {Path(path).name} | {r['mpp']:.3f} | {r['tiles']} | {r['tissue_mpx']:.1f} | "
               f"{r['read_over_owned']:.2f} | {r['seconds']:.1f} | {r['tissue_mpx'] / r['seconds'] / args.workers:.2f} | "
-              f"{t.get('tile_cpu', math.nan):.1f} | {fixed:.2f} | {r['rss'] / 2**20:.0f} | "
+              f"{t.get('tile_cpu', math.nan):.1f} | {fixed:.2f} | {r['rss'] / 2**20:.0f} | {r['rss_process'] / 2**20:.0f} | "
               f"{r['index']:.1f} ({r['denominator']}) |", flush=True)
 
 
