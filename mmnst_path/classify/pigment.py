@@ -312,10 +312,10 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
 
     The values of ``model.predict_proba(pigment_features(rgb, ..., names=model.feature_names)[0])``
     (bit-identical, tested), without holding the feature rows of the whole tile: the candidates
-    are cut into bands of rows (:data:`BLOCK_ROWS` candidates, four times as many pixels), and
-    each band's features are filtered in a
-    window grown by their reach, predicted and dropped. The body features (whole connected
-    bodies) are computed once per tile as a table per body.
+    are cut into bands of rows (at most :data:`BLOCK_ROWS` candidates and four times as many
+    pixels), and each band's features are filtered in a window grown by their reach, predicted
+    and dropped. The body features (whole connected bodies) are computed once per tile, as a
+    table per body, and the ``wide_um`` blur once per tile.
 
     Parameters
     ----------
