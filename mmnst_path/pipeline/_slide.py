@@ -225,6 +225,17 @@ def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[s
 
 
 
+def _pool_size(workers: int | None, scheduler: Any, shape0: tuple[int, int], mpp0: float, tile_um: float) -> int:
+    """Local worker processes worth starting before the tiles are planned: the workers asked for
+    (default: all cores), at most the grid's tile count before tissue is looked at (a one-tile
+    image runs in this process, as :func:`~mmnst_path.tiling.map_tiles` would run it); 0 with a
+    Dask scheduler."""
+    if scheduler is not None or (workers is not None and (not isinstance(workers, int) or workers < 2)):
+        return 0  # (map_tiles reports a bad worker count)
+    grid = math.ceil(shape0[0] * mpp0 / tile_um) * math.ceil(shape0[1] * mpp0 / tile_um)
+    return min(workers if workers is not None else os.cpu_count() or 1, grid)
+
+
 def _tile_costs(tiles: Sequence[Any], tissue: Any) -> list[float]:
     """Expected work of each tile: pixels read, weighted by the tissue share of the read box (a
     tile's stages run on every pixel read, nucleus and pigment work grows with the tissue)."""
@@ -286,9 +297,6 @@ def analyze_slide(
     reader: SlideReader = open_slide(path, mpp=mpp) if not isinstance(path, SlideReader) else path
     pool = None
     try:
-        n_local = (workers if workers is not None else os.cpu_count() or 1) if scheduler is None else 1
-        if n_local > 1:  # workers start (import, load models) while this process finds the tissue
-            pool = start_pool(n_local, warm_up=warm_up, args=(config,))
         if mpp is None and reader.mpp is None and getattr(reader, "mpp_note", None):
             from ..errors import MissingMetadataError
 
@@ -300,6 +308,9 @@ def analyze_slide(
         if reader.mpp != mpp0:  # an explicit mpp for a reader given by the caller
             reader.mpp = mpp0
         shape0 = (int(reader.shape[0]), int(reader.shape[1]))
+        n_local = _pool_size(workers, scheduler, shape0, mpp0, config.tile_um)
+        if n_local > 1:  # workers start (import, load models) while this process finds the tissue
+            pool = start_pool(n_local, warm_up=warm_up, args=(config,))
         if polys is not None:
             _check_roi_inside(polys, shape0, reader.describe())
         timings["open"] = time.perf_counter() - t_start
