@@ -14,6 +14,12 @@ osteosarcoma cells ~8-12 px across) is passed with ``--mpp``.
 viable real slides in ``../shared/data/wsi``: the TCGA head-and-neck slide at 1.0 µm/px (it has
 no mpp of its own) and CMU-1-Small-Region (0.499 µm/px); goal < 5 % necrosis each.
 
+``--keratin`` classifies held-out generated keratinising squamous tiles
+(``mmnst_path.synthetic_tissue.he_keratin_tile``, seeds 900-911; training uses 200-211) with a
+model that has a ``keratin`` class (``scripts/train_tissue_model.py --keratin``): keratin truth vs
+ours (% of the tissue outside ink and dust), keratin Dice, false necrosis and fat, and the share of
+glass / ink / dust pixels classed background.
+
 ``--synthetic`` measures generated tiles with known masks from both generators of the project:
 ``mmnst_path.synthetic.he_necrosis_tile`` and the recipe of ``sample_tiles/generate.py``
 (re-run here with its truth mask and parameter variations: seed, necrotic eosin level, stain
