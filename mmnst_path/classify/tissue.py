@@ -163,7 +163,7 @@ def smoothed_labels(tmap: TissueMap, *, smooth_um: float) -> np.ndarray:
     if smooth_um > 0:
         proba = ndi.gaussian_filter(proba, (smooth_um / (2.0 * tmap.mpp),) * 2 + (0,), mode="nearest", truncate=4.0)
     labels = np.argmax(proba, axis=-1).astype(np.int8)
-    if "fat" in tmap.classes and "background" in tmap.classes:
+    if FAT_RIM_BLOCKS > 0 and "fat" in tmap.classes and "background" in tmap.classes:
         fat, bg = tmap.classes.index("fat"), tmap.classes.index("background")
         near = ndi.binary_dilation(labels == bg, np.ones((3, 3), bool), iterations=FAT_RIM_BLOCKS)
         rim = near & (labels == fat)
