@@ -67,11 +67,11 @@ def _class_image(rgb: np.ndarray, mpp: float, params: NecrosisParams) -> np.ndar
     model = params.model()
     if model is None:
         return None
-    from mmnst_path.classify.tissue import classify_tissue
+    from mmnst_path.classify.tissue import classify_tissue, smoothed_labels
 
     tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=params.stains)
     colours = np.array([c.colour for c in model.classes], np.uint8)
-    img = colours[tmap.labels]
+    img = colours[smoothed_labels(tmap, smooth_um=params.smooth_um)]  # the classes necrosis decides with
     img = np.repeat(np.repeat(img, tmap.factor, 0), tmap.factor, 1)[: rgb.shape[0], : rgb.shape[1]]
     return (0.5 * img + 0.5 * rgb).astype(np.uint8)
 

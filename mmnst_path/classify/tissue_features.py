@@ -198,9 +198,10 @@ def grid_factors(mpp: float, settings: TissueFeatureSettings) -> tuple[int, int,
 def block_mean(a: np.ndarray, f: int) -> np.ndarray:
     """Means over ``f`` x ``f`` blocks from the array's corner (edge-padded to whole blocks), float32.
 
-    The ``f²`` strided sub-grids are added in row-major order in float32 and the sum scaled by
-    ``1 / f²`` (5-20x faster than a reshaped ``mean`` over two axes, which reduces in another order:
-    the two differ by at most one float32 rounding).
+    The ``f²`` strided sub-grids are added in row-major order in float32 and the sum divided by
+    ``f²`` (5-20x faster than a reshaped ``mean`` over two axes, which may add in another order: the
+    two differ by at most one float32 rounding, and not at all where the sums are exact, such as
+    fractions of a mask).
     """
     if f == 1:
         return a.astype(np.float32, copy=False)
@@ -213,7 +214,7 @@ def block_mean(a: np.ndarray, f: int) -> np.ndarray:
         for dc in range(f):
             if dr or dc:
                 acc += a[dr::f, dc::f]
-    acc *= np.float32(1.0 / (f * f))
+    acc /= np.float32(f * f)
     return acc
 
 
