@@ -74,6 +74,31 @@ def _field(shape, sigma, rng) -> np.ndarray:
     return (f - f.mean()) / (f.std() + 1e-9)
 
 
+def _camera(od: np.ndarray, rng: np.random.Generator, *, noise: float, quality: int | None,
+            tint_rng: np.random.Generator | None) -> np.ndarray:
+    """8-bit RGB of an (M, N, 3) OD image: glass white point, camera noise and JPEG at ``quality``.
+
+    With ``tint_rng`` (the "varied" appearance), half of the tiles get a yellowish to bluish white
+    balance and every tile a camera black level / flare of 0-22 grey levels (the darkest pixels
+    turn neutral), drawn from ``tint_rng``; the white point and the noise come from ``rng``.
+    """
+    bg = np.array([243.0, 241.0, 246.0]) + rng.normal(0, 3, 3)
+    black = 0.0
+    if tint_rng is not None:
+        if tint_rng.random() < 0.5:  # white balance: yellowish to bluish glass
+            bg = np.array([tint_rng.uniform(232, 252), tint_rng.uniform(226, 248), tint_rng.uniform(196, 250)])
+        black = tint_rng.uniform(0.0, 22.0)
+    rgb = black + (bg - black) * 10.0 ** (-od)
+    rgb = np.clip(np.rint(rgb + rng.normal(0, noise, od.shape)), 0, 255).astype(np.uint8)
+    if quality:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="JPEG", quality=int(quality))
+        rgb = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    return rgb
+
+
 def _render(concs, vectors, rng, *, blur_px: float, jpeg_quality: int | None) -> np.ndarray:
     od = np.zeros((*concs[0].shape, 3), np.float32)
     for c, v in zip(concs, vectors, strict=True):
@@ -485,20 +510,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     for cmap, vec in zip(concs, [vh, vc, vm], strict=True):
         od += cmap[..., None] * np.asarray(vec, np.float32)
     od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
-    bg = np.array([243.0, 241.0, 246.0]) + rng.normal(0, 3, 3)
-    black = 0.0
-    if appearance == "varied":
-        if rng2.random() < 0.5:  # white balance: yellowish to bluish glass
-            bg = np.array([rng2.uniform(232, 252), rng2.uniform(226, 248), rng2.uniform(196, 250)])
-        black = rng2.uniform(0.0, 22.0)  # camera black level / flare: dark pixels turn neutral
-    rgb = black + (bg - black) * 10.0 ** (-od)
-    rgb = np.clip(np.rint(rgb + rng.normal(0, noise, od.shape)), 0, 255).astype(np.uint8)
-    if quality:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="JPEG", quality=int(quality))
-        rgb = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
+    rgb = _camera(od, rng, noise=noise, quality=quality, tint_rng=rng2 if appearance == "varied" else None)
     n_lab = len(cells)
     area = np.bincount(labels.ravel(), minlength=n_lab + 1)[1:]
     covered = np.bincount(labels.ravel(), weights=melanin.ravel(), minlength=n_lab + 1)[1:] / np.maximum(area, 1)

@@ -27,7 +27,6 @@ Public API
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
@@ -40,6 +39,7 @@ from .synthetic import (
     _FAMILY_RECIPES,
     PIGMENT_FAMILIES,
     SyntheticTile,
+    _camera,
     _ellipse,
     _field,
     _granule_layer,
@@ -83,23 +83,6 @@ def _melanophages(rng: np.random.Generator, tissue: np.ndarray, counter: np.ndar
             _ellipse(counter, r, c, 0.5 * cell, 0.4 * cell, rng.uniform(0, np.pi), 0.35, rng)
             out += _scatter(rng, (r, c), (cell, cell), 0.0, 400, (0.0, 1.0), (0.8, 2.0), dark)
     return out
-
-
-def _camera(od: np.ndarray, rng: np.random.Generator, *, noise: float, quality: int | None) -> np.ndarray:
-    """8-bit RGB of an OD image: white balance (tinted on half the tiles), black level, noise, JPEG."""
-    bg = np.array([243.0, 241.0, 246.0]) + rng.normal(0, 3, 3)
-    if rng.random() < 0.5:  # yellowish to bluish glass
-        bg = np.array([rng.uniform(232, 252), rng.uniform(226, 248), rng.uniform(196, 250)])
-    black = rng.uniform(0.0, 22.0)  # camera black level / flare: the darkest pixels turn neutral
-    rgb = black + (bg - black) * 10.0 ** (-od)
-    rgb = np.clip(np.rint(rgb + rng.normal(0, noise, od.shape)), 0, 255).astype(np.uint8)
-    if quality:
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="JPEG", quality=int(quality))
-        rgb = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy()
-    return rgb
 
 
 def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp: float = 0.5,
@@ -190,7 +173,7 @@ def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp:
     for conc, vec in ((counter * scale, v_az), (dab, v_dab), (mel, v_mel), (k * mel, v_bound)):
         od += conc[..., None] * np.asarray(vec, np.float32)
     od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
-    rgb = _camera(od, rng, noise=noise, quality=quality)
+    rgb = _camera(od, rng, noise=noise, quality=quality, tint_rng=rng)
     n_lab = len(cells)
     area = np.bincount(labels.ravel(), minlength=n_lab + 1)[1:]
     covered = np.bincount(labels.ravel(), weights=melanin.ravel(), minlength=n_lab + 1)[1:] / np.maximum(area, 1)
