@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from eval_pigment_families import fmt_errors  # benchmarks/ is on sys.path when run as a script
 
 from mmnst_path.detect.pigment import pigment_mask
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
@@ -81,14 +82,6 @@ def run_one(seed: int, family: str, level: float, *, size: int, save: Path | Non
     return out
 
 
-def _fmt(vals: list[float]) -> str:
-    v = np.asarray([x for x in vals if not math.isnan(x)])
-    if not v.size:
-        return "n/a"
-    worst = v[np.argmax(np.abs(v))]
-    return f"{np.mean(np.abs(v)):.2f} / {worst:+.2f}"
-
-
 def summarise(rows: list[dict]) -> str:
     lines = ["| family | n | Ki67 err mean abs / worst (pp) | melanin err mean abs / worst (pp) | Dice mean / min "
              "| false pigment mean / max (% tissue) | s/tile |",
@@ -98,8 +91,8 @@ def summarise(rows: list[dict]) -> str:
         sel = [r for r in rows if fam in ("all", r["family"])]
         d = np.asarray([r["dice"] for r in sel if not math.isnan(r["dice"])])
         f = np.asarray([r["false_pct"] for r in sel])
-        lines.append(f"| {fam} | {len(sel)} | {_fmt([r['ki67_meas'] - r['ki67_true'] for r in sel])} "
-                     f"| {_fmt([r['mel_meas'] - r['mel_true'] for r in sel])} "
+        lines.append(f"| {fam} | {len(sel)} | {fmt_errors([r['ki67_meas'] - r['ki67_true'] for r in sel])} "
+                     f"| {fmt_errors([r['mel_meas'] - r['mel_true'] for r in sel])} "
                      f"| {f'{d.mean():.2f} / {d.min():.2f}' if d.size else 'n/a'} "
                      f"| {f.mean():.3f} / {f.max():.3f} | {np.mean([r['seconds'] for r in sel]):.2f} |")
     return "\n".join(lines)

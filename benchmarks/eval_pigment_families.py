@@ -69,7 +69,8 @@ def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, m
     return out
 
 
-def _fmt(vals: list[float]) -> str:
+def fmt_errors(vals: list[float]) -> str:
+    """``"mean |error| / worst signed error"`` of ``vals`` (NaN skipped), two decimals."""
     v = np.asarray([x for x in vals if not math.isnan(x)])
     if not v.size:
         return "n/a"
@@ -88,7 +89,7 @@ def summarise(rows: list[dict]) -> str:
         m = [r["mel_meas"] - r["mel_true"] for r in sel]
         d = np.asarray([r["dice"] for r in sel if not math.isnan(r["dice"])])
         dtxt = f"{d.mean():.2f} / {d.min():.2f}" if d.size else "n/a"
-        lines.append(f"| {ch} | {fam} | {len(sel)} | {_fmt(k) if k else 'n/a'} | {_fmt(m)} | {dtxt} | "
+        lines.append(f"| {ch} | {fam} | {len(sel)} | {fmt_errors(k) if k else 'n/a'} | {fmt_errors(m)} | {dtxt} | "
                      f"{np.mean([r['seconds'] for r in sel]):.2f} |")
     return "\n".join(lines)
 

@@ -40,6 +40,7 @@ from .synthetic import (
     PIGMENT_FAMILIES,
     SyntheticTile,
     _camera,
+    _cell_axes,
     _ellipse,
     _field,
     _granule_layer,
@@ -148,12 +149,7 @@ def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp:
     labels = np.zeros(tissue.shape, np.int32)
     granules: list[tuple] = []
     for i, (r, c, rad) in enumerate(cells):
-        ang = rng.uniform(0, np.pi)
-        if spindle:
-            a, b = rad * rng.uniform(1.6, 2.4), rad * rng.uniform(0.35, 0.5)
-        else:
-            e = rng.uniform(0.75, 1.0)
-            a, b = rad / math.sqrt(e), rad * math.sqrt(e)
+        ang, a, b = _cell_axes(rad, spindle, rng)
         if pos[i]:
             dens = rng.uniform(0.6, 1.2) if rng.random() >= 0.35 else rng.uniform(0.45, 0.6)
             _ellipse(dab, r, c, a, b, ang, scale * dens, rng)
