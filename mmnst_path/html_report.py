@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .report import melanocytic_text, pigment_warning
+
 __all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
 
 #: per-input page of the full-resolution nucleus check pictures (in the input's folder)
@@ -106,8 +108,6 @@ def _nuclei_link(page: str | None) -> str:
 
 #: chromogen stain names (the Ki67 positive channel) and how the page names them
 _CHROMOGEN_LABELS = {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"}
-#: pigment hiding at least this % of the index nuclei gets a warning with the index range
-PIGMENT_WARN_PCT = 5.0
 
 
 def _warnings(r: Mapping[str, Any]) -> list[str]:
@@ -116,34 +116,19 @@ def _warnings(r: Mapping[str, Any]) -> list[str]:
     area = _num(r.get("tissue_area_mm2"))
     if r.get("status") == "ok" and area is not None and area == 0:
         out.append("no tissue found (0 mm²): nothing was measured; check the image and the tissue detection")
-    hidden = _num(r.get("ki67_pigment_obscured_pct"))
-    lo, hi = _num(r.get("ki67_index_if_obscured_negative_pct")), _num(r.get("ki67_index_if_obscured_positive_pct"))
-    if hidden is not None and hidden >= PIGMENT_WARN_PCT and lo is not None and hi is not None:
-        out.append(f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and "
-                   f"{hi:.1f} %; a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it")
+    pigment = pigment_warning(r)
+    if pigment:
+        out.append(pigment)
     extra = r.get("warnings")
     if isinstance(extra, list | tuple):
         out += [str(w) for w in extra[:3]]
     return out
 
 
-#: how the page names the melanocyte marker of a Ki67 double stain, by where it is read
-_MARKER_LABELS = {"cytoplasmic": "MART-1+", "nuclear": "SOX10+"}
-
-
 def _melanocytic_note(r: Mapping[str, Any]) -> str:
     """"Ki67 in melanocytes (MART-1+): X % [CI], n=..." under the index of a double stain."""
-    marker = str(r.get("ki67_melanocyte_marker") or "")
-    if marker not in _MARKER_LABELS:
-        return ""
-    n = _num(r.get("ki67_melanocytic_denominator"))
-    idx = _num(r.get("ki67_melanocytic_index_pct"))
-    lo, hi = _num(r.get("ki67_melanocytic_ci_low_pct")), _num(r.get("ki67_melanocytic_ci_high_pct"))
-    value = "–" if idx is None else f"{idx:.1f} %"
-    ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
-    count = "0" if n is None else str(int(n))
-    return (f'<div class="ci" data-col="ki67_melanocytic_index_pct">Ki67 in melanocytes '
-            f"({_MARKER_LABELS[marker]}): {value}{ci}, n={count}</div>")
+    text = melanocytic_text(r)
+    return f'<div class="ci" data-col="ki67_melanocytic_index_pct">{html.escape(text)}</div>' if text else ""
 
 
 def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:

@@ -364,6 +364,53 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     return row
 
 
+#: pigment hiding at least this % of the Ki67 index nuclei gets the QC warning with the index range
+PIGMENT_WARN_PCT = 5.0
+
+
+def _finite(metrics: Mapping[str, Any], key: str) -> float | None:
+    """``metrics[key]`` as a finite float, None when missing, not a number or NaN / inf."""
+    try:
+        f = float(metrics.get(key))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN_PCT) -> str:
+    """The plain-language pigment QC sentence of a result's metrics (a summary row or
+    ``SlideResult.metrics``): what share of the index nuclei pigment hides and the range the index
+    could take if they were all negative or all positive. ``""`` when pigment hides fewer than
+    ``min_pct`` % of them or a figure is missing or undefined (NaN). The CLI, the HTML report and
+    the napari plugin all say it in these words."""
+    hidden = _finite(metrics, "ki67_pigment_obscured_pct")
+    lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
+    hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
+    if hidden is None or lo is None or hi is None or hidden < min_pct:
+        return ""
+    return (
+        f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
+        "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
+    )
+
+
+#: how the melanocyte marker of a Ki67 double stain is named, by where it is read
+MARKER_LABELS = {"cytoplasmic": "MART-1+", "nuclear": "SOX10+"}
+
+
+def melanocytic_text(metrics: Mapping[str, Any]) -> str:
+    """"Ki67 in melanocytes (MART-1+): X % [95% CI a–b], n=N" of a Ki67 / MART-1 or SOX10 double
+    stain (``""`` for a result without a melanocyte marker); an undefined index reads "–", never 0."""
+    marker = str(metrics.get("ki67_melanocyte_marker") or "")
+    if marker not in MARKER_LABELS:
+        return ""
+    idx, n = _finite(metrics, "ki67_melanocytic_index_pct"), _finite(metrics, "ki67_melanocytic_denominator")
+    lo, hi = _finite(metrics, "ki67_melanocytic_ci_low_pct"), _finite(metrics, "ki67_melanocytic_ci_high_pct")
+    value = "–" if idx is None else f"{idx:.1f} %"
+    ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
+    return f"Ki67 in melanocytes ({MARKER_LABELS[marker]}): {value}{ci}, n={0 if n is None else int(n)}"
+
+
 def error_row(input_name: str, error: BaseException | str) -> dict[str, Any]:
     """A summary.csv row for an input that failed: ``status=error`` and the reason."""
     reason = error if isinstance(error, str) else f"{type(error).__name__}: {error}"

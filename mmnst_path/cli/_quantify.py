@@ -18,7 +18,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +281,22 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     Console(soft_wrap=False, width=max(120, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 160)).print(table)
 
 
+def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What the table has no column for, one line per ok input that has it: the melanocyte-restricted
+    index of a Ki67 / MART-1 or SOX10 double stain, and the pigment QC bound ("pigment hides N % of
+    the tumour nuclei: the index lies between X and Y %") when pigment hides enough nuclei to move
+    the index (the HTML report and napari say the same words)."""
+    from ..report import melanocytic_text, pigment_warning
+
+    out = []
+    for r in rows:
+        if r.get("status") != "ok":
+            continue
+        name = Path(str(r["input"])).name
+        out += [f"{name}: {text}" for text in (melanocytic_text(r), pigment_warning(r)) if text]
+    return out
+
+
 class _PlainProgress:
     """One log line per finished input on stderr (output is not a terminal)."""
 
@@ -423,6 +439,8 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     rows = list(outcome.rows)
     _print_table(rows, options.out_dir)
+    for line in _result_notes(rows):
+        print(line)
     if outcome.comparison is not None:
         c = outcome.comparison
         print(f"Ki67 {Path(str(c['b'])).name} - {Path(str(c['a'])).name}: {_fmt(c['difference_pct'], '+.1f')} pp "

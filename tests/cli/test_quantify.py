@@ -160,3 +160,37 @@ def test_readme_main_job_on_the_sample_tiles_matches_their_truth(tmp_path: Path)
                 if not abs(got - t[key]) <= tol:
                     errors[f"{name} {key}"] = (got, t[key])
     assert not errors, f"measured vs true values off by more than the tolerance: {errors}"
+
+
+def test_result_notes_say_the_pigment_bound_and_the_melanocytic_index_in_the_reports_words() -> None:
+    from mmnst_path.cli._quantify import _result_notes
+    from mmnst_path.report import pigment_warning
+
+    hidden = {"input": "/x/dark.tif", "status": "ok", "ki67_pigment_obscured_pct": 28.0,
+              "ki67_index_if_obscured_negative_pct": 12.0, "ki67_index_if_obscured_positive_pct": 40.0}
+    few = {**hidden, "input": "/x/light.tif", "ki67_pigment_obscured_pct": 4.9}  # under the 5 % of the report
+    failed = {**hidden, "input": "/x/bad.tif", "status": "error"}  # an error row has no result to qualify
+    notes = _result_notes([hidden, few, failed])
+    assert notes == [f"dark.tif: {pigment_warning(hidden)}"]
+    assert notes[0].startswith("dark.tif: pigment hides 28 % of the tumour nuclei: the index lies between 12.0 and 40.0 %")
+    nan = {**hidden, "ki67_index_if_obscured_positive_pct": math.nan}  # undefined bound: no sentence, never 'nan'
+    assert _result_notes([nan]) == []
+
+
+def test_double_stain_run_prints_the_melanocytic_index_under_the_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    tile = double_stain_tile(3, marker="cytoplasmic")  # 384 px: smaller tiles hold too little tissue
+    src = _write_tif(tmp_path / "double.tif", tile.rgb, mpp=tile.mpp)
+    out = tmp_path / "out"
+    code = main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "ki67",
+                 "--stains", "H-DAB-FastRed"])
+    assert code == 0
+    row = _summary(out)[0]
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("double.tif: ")]
+    n = int(float(row["ki67_melanocytic_denominator"]))
+    assert n > 0
+    assert printed == [f"double.tif: Ki67 in melanocytes (MART-1+): {float(row['ki67_melanocytic_index_pct']):.1f} % "
+                       f"[95% CI {float(row['ki67_melanocytic_ci_low_pct']):.1f}–"
+                       f"{float(row['ki67_melanocytic_ci_high_pct']):.1f}], n={n}"]

@@ -16,10 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from mmnst_path.report import MARKER_LABELS, PIGMENT_WARN_PCT, melanocytic_text, pigment_warning
+
 from ._layers import LayerData, raster_transform
 
 __all__ = [
     "CLASS_MAP_KEY",
+    "MARKER_LABELS",
     "NOT_TISSUE",
     "PIGMENT_WARN_PCT",
     "class_areas",
@@ -27,14 +30,13 @@ __all__ = [
     "class_legend_html",
     "class_map_layer",
     "class_table_text",
+    "melanocytic_text",
     "pigment_warning",
     "tissue_class_layer",
 ]
 
 #: classes that are not tissue: left out of the "% of tissue" denominator
 NOT_TISSUE = frozenset({"background"})
-#: pigment hiding at least this % of the Ki67 nuclei gets the warning (as in the HTML report)
-PIGMENT_WARN_PCT = 5.0
 
 
 def class_colormap(colours: Sequence[Sequence[int]], *, alpha: float = 1.0) -> Any:
@@ -165,53 +167,6 @@ def class_legend_html(
         key = f"{k + 1} " if values else ""
         items.append(f'<span style="color:{hexc}">■</span>&nbsp;{key}{html.escape(name)}')
     return "<br>".join(items)
-
-
-def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN_PCT) -> str:
-    """The plain-language pigment QC sentence of a result's metrics ("" when pigment hides fewer
-    than ``min_pct`` % of the Ki67 nuclei or the figures are missing / undefined)."""
-
-    def num(key: str) -> float | None:
-        v = metrics.get(key)
-        try:
-            f = float(v)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        return f if math.isfinite(f) else None
-
-    hidden = num("ki67_pigment_obscured_pct")
-    lo, hi = num("ki67_index_if_obscured_negative_pct"), num("ki67_index_if_obscured_positive_pct")
-    if hidden is None or lo is None or hi is None or hidden < min_pct:
-        return ""
-    return (
-        f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
-        "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
-    )
-
-
-#: how the melanocyte marker of a Ki67 double stain is named, by where it is read (as the report)
-MARKER_LABELS = {"cytoplasmic": "MART-1+", "nuclear": "SOX10+"}
-
-
-def melanocytic_text(metrics: Mapping[str, Any]) -> str:
-    """"Ki67 in melanocytes (MART-1+): X % [95% CI a–b], n=N" of a Ki67 / MART-1 or SOX10 double
-    stain ("" for a result without a melanocyte marker); an undefined index reads "–", never 0."""
-    marker = str(metrics.get("ki67_melanocyte_marker") or "")
-    if marker not in MARKER_LABELS:
-        return ""
-
-    def num(key: str) -> float | None:
-        try:
-            f = float(metrics.get(key))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        return f if math.isfinite(f) else None
-
-    idx, n = num("ki67_melanocytic_index_pct"), num("ki67_melanocytic_denominator")
-    lo, hi = num("ki67_melanocytic_ci_low_pct"), num("ki67_melanocytic_ci_high_pct")
-    value = "–" if idx is None else f"{idx:.1f} %"
-    ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
-    return f"Ki67 in melanocytes ({MARKER_LABELS[marker]}): {value}{ci}, n={0 if n is None else int(n)}"
 
 
 #: key of the tissue class map in :attr:`SlideResult.maps`
