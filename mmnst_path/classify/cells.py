@@ -20,8 +20,12 @@ def feature_settings(model: ClassifierModel) -> NucleusFeatureSettings:
 
 
 def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.ndarray,
-                   chromogen: np.ndarray | None, *, mpp: float) -> tuple[np.ndarray, np.ndarray]:
+                   chromogen: np.ndarray | None, *, mpp: float, origin: tuple[int, int] = (0, 0),
+                   extent: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cell class and tumour probability of every nucleus of a label image.
+
+    ``origin`` / ``extent``: the planes are a window of a larger image (see
+    :func:`~mmnst_path.classify.nucleus_features.nucleus_features`).
 
     Returns
     -------
@@ -35,7 +39,7 @@ def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.n
         msg = (f"nucleus model {model.name!r} works at {settings.mpp_um} µm/px; the image is analysed at "
                f"{mpp} µm/px (more than 2x away): analyse at the model's resolution")
         raise ConfigError(msg)
-    x = nucleus_features(labels, hematoxylin, chromogen, mpp=mpp, settings=settings)
+    x = nucleus_features(labels, hematoxylin, chromogen, mpp=mpp, settings=settings, origin=origin, extent=extent)
     if x.shape[0] == 0:
         return np.zeros(0, "<U12"), np.zeros(0, np.float32)
     return types_from_proba(model, model.predict_proba(x))

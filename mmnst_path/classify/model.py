@@ -28,6 +28,7 @@ rewritten in place.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -159,9 +160,10 @@ class ClassifierModel:
         arrays["test_proba"] = self.test_proba
         return arrays
 
-    @property
+    @functools.cached_property
     def model_id(self) -> str:
-        """``sha256:<first 16 hex>`` of the canonical header and the arrays (content hash)."""
+        """``sha256:<first 16 hex>`` of the canonical header and the arrays (content hash; computed
+        once per model object: ~7 ms for the shipped pigment model, asked for several times a tile)."""
         return _content_id(self.header(), self._arrays())
 
     def describe(self) -> dict[str, Any]:

@@ -134,6 +134,8 @@ def nucleus_features(
     *,
     mpp: float,
     settings: NucleusFeatureSettings = NucleusFeatureSettings(),
+    origin: tuple[int, int] = (0, 0),
+    extent: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Feature matrix of the nuclei of a label image.
 
@@ -148,6 +150,13 @@ def nucleus_features(
     mpp : float
         µm per pixel of the planes (should be close to ``settings.mpp_um``).
     settings : NucleusFeatureSettings
+    origin : (int, int)
+        Pixel (row, col) of ``labels``' pixel (0, 0) in the image the planes were cut from.
+    extent : (int, int) or None
+        Shape (rows, cols) of that image, whose edges the neighbour counts are corrected for
+        (None: the planes' own shape, with ``origin`` (0, 0)). With both, the features are those
+        computed on the whole image (bit-identical) when it holds no nucleus outside the planes
+        and the planes' margins reach beyond the ring and the fine Gaussian of every nucleus.
 
     Returns
     -------
@@ -176,7 +185,7 @@ def nucleus_features(
 
     ri, ci = np.nonzero(labels)
     lab = labels[ri, ci]
-    rows, cols = ri.astype(np.float64), ci.astype(np.float64)
+    rows, cols = (ri + origin[0]).astype(np.float64), (ci + origin[1]).astype(np.float64)
     cnt = np.bincount(lab, minlength=n + 1).astype(np.float64)
     a = np.maximum(cnt, 1.0)
     r = np.bincount(lab, rows, minlength=n + 1) / a
@@ -212,8 +221,9 @@ def nucleus_features(
 
     intrinsic = np.stack([area_um2, major, minor, ecc, circ, solidity, od_mean, od_std, od_max, od_fine,
                           ring_od, od_mean - ring_od], axis=1)[1:]
+    shape = labels.shape if extent is None else extent
     context = _context(np.c_[r[1:], c[1:]] * mpp, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
-                       (labels.shape[0] * mpp, labels.shape[1] * mpp))
+                       (shape[0] * mpp, shape[1] * mpp))
     return np.concatenate([intrinsic, context], axis=1).astype(np.float32)
 
 

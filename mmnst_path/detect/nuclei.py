@@ -46,7 +46,7 @@ from . import _morphology
 from ._morphology import _gaussian as _exact_gaussian
 from ._morphology import _numba_kernels, _square_extreme, _uniform, _watershed_by_bands
 
-__all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains"]
+__all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "unstained_reach_px"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,11 +366,13 @@ def _perimeter_edges(labels: np.ndarray, n: int) -> np.ndarray:
 
 
 def _measure(
-    labels: np.ndarray, n: int, hem: np.ndarray, dab: np.ndarray, mpp: float
+    labels: np.ndarray, n: int, hem: np.ndarray, dab: np.ndarray, mpp: float, origin: tuple[int, int] = (0, 0)
 ) -> dict[str, np.ndarray]:
     ri, ci = np.nonzero(labels)  # sums over the labelled pixels only
     flat = labels[ri, ci]
-    rows, cols = ri.astype(np.float64), ci.astype(np.float64)
+    # pixel coordinates in the frame of ``origin`` before any sum: the same float64 operations
+    # as on the larger image the planes were cut from (bit-identical centroids and moments)
+    rows, cols = (ri + origin[0]).astype(np.float64), (ci + origin[1]).astype(np.float64)
     area = np.bincount(flat, minlength=n + 1).astype(np.float64)
     sr = np.bincount(flat, rows, minlength=n + 1)
     sc = np.bincount(flat, cols, minlength=n + 1)
@@ -423,6 +425,7 @@ def nuclei_from_stains(
     mpp: float,
     params: NucleusParams = NucleusParams(),
     return_labels: bool = False,
+    origin: tuple[int, int] = (0, 0),
 ) -> Nuclei:
     """Detect nuclei from hematoxylin and DAB concentration planes.
 
@@ -437,11 +440,16 @@ def nuclei_from_stains(
         Physical detection parameters.
     return_labels : bool
         Also return the (M, N) int32 label image in ``Nuclei.labels``.
+    origin : (int, int)
+        Pixel (row, col), in a larger image, of the planes' pixel (0, 0): centroids are reported
+        in that image's pixels, computed as on it (bit-identical). The labels stay those of the
+        planes. ``(0, 0)``: the planes' own pixels.
 
     Returns
     -------
     Nuclei
-        Centroids (pixels of these planes) and features, ordered by label.
+        Centroids (pixels of these planes, or of the image of ``origin``) and features, ordered
+        by label.
     """
     mpp = require_mpp(mpp, what="image")
     hem = _check_plane("hematoxylin", hematoxylin, None)
@@ -456,13 +464,36 @@ def nuclei_from_stains(
         labels = np.zeros(hem.shape, dtype=np.int32)
         labels[box] = sub
     del hem_pos, dab_pos
-    feats = _measure(labels, n, hem, dab, mpp)
+    feats = _measure(labels, n, hem, dab, mpp, (int(origin[0]), int(origin[1])))
     return Nuclei(**feats, mpp=mpp, labels=labels if return_labels else None)
 
 
 #: Detect in the stained part of the planes plus the margin the filters need (bit-identical:
 #: tests/detect/test_nuclei.py); False = always over the whole planes (the reference)
 CROP_EMPTY_MARGINS = True
+
+
+def unstained_reach_px(params: NucleusParams, mpp: float) -> int:
+    """How far (pixels) the detector's filters carry the stained pixels into unstained planes.
+
+    Where both clipped stain planes are exactly 0 (white glass, or the white margin read past a
+    slide's edge), every filter of :func:`nuclei_from_stains` keeps the planes 0 beyond this
+    distance from the stained pixels: the Gaussian smoothing ``a``, then the background opening
+    and box mean ``r`` or the chained LoG Gaussians plus the Laplacian ``G``, whichever reaches
+    farther (the opening does not grow the signal's support), plus 2 pixels: ``a + max(r, G) +
+    2``. Planes cut from a larger unstained area with at least this margin around their stained
+    pixels give the same labels as the larger planes (the filters' reflected borders read only
+    zeros), and no nucleus lies farther than ``a`` from a stained pixel.
+    """
+    a = int(4.0 * params.smooth_sigma_um / mpp + 0.5)
+    r = max(1, round(params.background_radius_um / mpp))
+    radii = sorted(rr / mpp for rr in params.nucleus_radius_um)
+    g, prev = 1, 0.0  # the Laplacian's pixel, then each chained Gaussian step's radius
+    for sigma in (rr / math.sqrt(2.0) for rr in radii):
+        step = math.sqrt(max(sigma * sigma - prev * prev, 0.0))
+        g += int(4.0 * step + 0.5) if step > 0 else 0
+        prev = sigma
+    return a + max(r, g) + 2
 
 
 def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
@@ -490,15 +521,7 @@ def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     if rows.size == 0:
         return (slice(0, 0), slice(0, 0))
     cols = np.flatnonzero(stained[rows[0] : rows[-1] + 1].any(axis=0))
-    a = int(4.0 * params.smooth_sigma_um / mpp + 0.5)
-    r = max(1, round(params.background_radius_um / mpp))
-    radii = sorted(rr / mpp for rr in params.nucleus_radius_um)
-    g, prev = 1, 0.0  # the Laplacian's pixel, then each chained Gaussian step's radius
-    for sigma in (rr / math.sqrt(2.0) for rr in radii):
-        step = math.sqrt(max(sigma * sigma - prev * prev, 0.0))
-        g += int(4.0 * step + 0.5) if step > 0 else 0
-        prev = sigma
-    pad = a + max(r, g) + 2
+    pad = unstained_reach_px(params, mpp)
     r0, r1 = max(int(rows[0]) - pad, 0), min(int(rows[-1]) + 1 + pad, m)
     c0, c1 = max(int(cols[0]) - pad, 0), min(int(cols[-1]) + 1 + pad, n)
     if (r1 - r0) * (c1 - c0) > 0.9 * m * n:

@@ -18,7 +18,8 @@ __all__ = ["RAYS", "star_polygons", "star_radii"]
 RAYS = 16
 
 
-def star_radii(labels: np.ndarray, row: np.ndarray, col: np.ndarray, *, rays: int = RAYS) -> np.ndarray:
+def star_radii(labels: np.ndarray, row: np.ndarray, col: np.ndarray, *, rays: int = RAYS,
+               origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Outline radius per sector of every nucleus of a label image.
 
     Parameters
@@ -30,6 +31,9 @@ def star_radii(labels: np.ndarray, row: np.ndarray, col: np.ndarray, *, rays: in
     rays : int
         Number of equal sectors; sector ``k`` is centred on angle ``2 pi k / rays`` measured from
         the +col axis towards +row.
+    origin : (int, int)
+        Pixel (row, col), in a larger image, of ``labels``' pixel (0, 0) when ``row`` / ``col``
+        are in that image's pixels (the radii are those computed on it, bit-identical).
 
     Returns
     -------
@@ -44,8 +48,8 @@ def star_radii(labels: np.ndarray, row: np.ndarray, col: np.ndarray, *, rays: in
     lab = labels[ri, ci].astype(np.intp) - 1
     keep = (lab >= 0) & (lab < n)
     ri, ci, lab = ri[keep], ci[keep], lab[keep]
-    dr = ri - np.asarray(row, np.float64)[lab]
-    dc = ci - np.asarray(col, np.float64)[lab]
+    dr = (ri + origin[0]) - np.asarray(row, np.float64)[lab]
+    dc = (ci + origin[1]) - np.asarray(col, np.float64)[lab]
     ang = np.arctan2(dr, dc)
     sector = np.floor(ang / (2 * np.pi) * rays + 0.5).astype(np.intp) % rays
     dist = np.sqrt(dr * dr + dc * dc) + 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -117,14 +118,21 @@ def _tissue_classes(model: Any, table: Any, maps: dict[str, LowResMap], metrics:
     return {"model": f"{model.model_id} {model.name} {model.card.get('version', '')}".strip(), "classes": legend}
 
 
-def _versions() -> dict[str, str]:
+@functools.cache
+def _versions_cached() -> tuple[tuple[str, str], ...]:
+    """The installed versions (read once a process: each ``importlib.metadata`` look-up parses a
+    package's metadata file, ~20 ms for the whole list)."""
     out = {"mmnst_path": __version__, "python": platform.python_version()}
     for dist in ("numpy", "scipy", "scikit-image", "tifffile", "imagecodecs", "openslide-python", "numba", "dask"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out.items())
+
+
+def _versions() -> dict[str, str]:
+    return dict(_versions_cached())
 
 
 def _check_roi(roi: Sequence[np.ndarray] | None) -> tuple[np.ndarray, ...] | None:

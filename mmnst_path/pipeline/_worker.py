@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,12 @@ __all__ = ["TileJob", "TileOutput", "analyze_tile", "tumour_region", "warm_up"]
 
 #: Gaussian (sigma = half of it) on the tissue-class probabilities before the tumour region is taken, µm.
 REGION_SMOOTH_UM = 8.0
+
+#: Run a tile's pigment, Ki67 and melanin stages on its non-white part grown by each stage's own
+#: reach (:func:`_lean_windows`) instead of the whole tile image: the white margin read past a
+#: slide's edge (and white glass) costs nothing, with the same results (bit-identical:
+#: tests/pipeline/test_lean_tile.py). False = always the whole tile image (the reference).
+LEAN_TILES = True
 
 
 @dataclass(frozen=True)
@@ -250,6 +257,97 @@ def pigment_model_of(config: AnalysisConfig, matrix: Any) -> Any:
     return None if model is None else model_for_stains(model, matrix, params)
 
 
+def _nonwhite_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(r0, r1, c0, c1): the bounding box of the pixels of ``rgb`` that are not (255, 255, 255)."""
+    m = rgb.shape[0]
+    rgb = np.ascontiguousarray(rgb)
+    rows = np.flatnonzero(rgb.reshape(m, -1).min(axis=1) < 255)  # (min over a contiguous axis: fast)
+    if rows.size == 0:
+        return None
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(rgb[r0:r1].reshape(r1 - r0, -1).min(axis=0) < 255)  # channel values, 3 a pixel
+    return r0, r1, int(cols[0]) // 3, int(cols[-1]) // 3 + 1
+
+
+def _grown(box: tuple[int, int, int, int], px: int, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """``box`` grown by ``px`` on every side, clipped to ``shape``; at least
+    :data:`~mmnst_path.detect._morphology.WATERSHED_BAND_ROWS` + 1 rows (as many as the tile has
+    beyond that), so the nucleus watershed floods in the same bands as on the whole tile."""
+    from ..detect._morphology import WATERSHED_BAND_ROWS
+
+    r0, r1 = max(box[0] - px, 0), min(box[1] + px, shape[0])
+    need = min(WATERSHED_BAND_ROWS + 1, shape[0])
+    if r1 - r0 < need:
+        r1 = min(r0 + need, shape[0])
+        r0 = r1 - need
+    return slice(r0, r1), slice(max(box[2] - px, 0), min(box[3] + px, shape[1]))
+
+
+def _lean_reach(job: TileJob, mpp: float) -> tuple[int, int] | None:
+    """Reaches (analysis px) of the pigment stage and of the Ki67 + melanin stages beyond the
+    non-white (and pigment) pixels of a tile, or None when the stages run on the whole tile.
+
+    A stage's result is the same on any part of the tile image that holds its non-white pixels
+    plus the stage's reach, when the rest of the tile is white and white reads as 0 optical
+    density (the white point is 255). The pigment stage's reach is its declared tile halo (the
+    rule parameters' and the pixel model's features'); Ki67's is
+    :func:`~mmnst_path.quantify.ki67.unstained_reach_um`; melanin's the 4 sigma of its tissue
+    smoothing. Not with a tissue class map (tumour region, necrosis: their block grid and model
+    read every pixel) or with parameters that could find something in white (``foreground_od``,
+    ``seed_min_response`` or ``tissue_min_od`` <= 0).
+    """
+    from ..quantify.ki67 import cell_model_of, unstained_reach_um
+    from ..stain.od import od_lut
+
+    cfg = job.config
+    if not LEAN_TILES or "necrosis" in job.measures or tile_tissue_model(cfg, job.matrix, job.measures) is not None:
+        return None
+    if job.matrix is None or np.any(od_lut(getattr(job.matrix, "background", None))[:, 255] != 0):
+        return None
+    if cfg.nuclei.foreground_od <= 0 or cfg.nuclei.seed_min_response <= 0 or cfg.melanin.tissue_min_od <= 0:
+        return None
+    pig_um = cfg.pigment.halo_um()
+    model = pigment_model_of(cfg, job.matrix)
+    if model is not None:
+        from ..classify.pigment import PigmentFeatureSettings
+
+        pig_um = max(pig_um, PigmentFeatureSettings.from_mapping(model.settings).halo_um())
+    measure_um = 4.0 * cfg.melanin.tissue_smooth_um + mpp
+    if "ki67" in job.measures:
+        cell = cell_model_of(cfg.ki67, job.matrix)
+        measure_um = max(measure_um, unstained_reach_um(cfg.nuclei, cfg.ki67, mpp=mpp, cell_model=cell))
+    return math.ceil(pig_um / mpp) + 2, math.ceil(measure_um / mpp) + 2
+
+
+def _lean_windows(rgb: np.ndarray, job: TileJob, mpp: float
+                  ) -> tuple[tuple[int, int, int, int], tuple[slice, slice], int] | None:
+    """The non-white box of the tile image (r0, r1, c0, c1), the part of it the pigment stage
+    runs on and the Ki67 / melanin reach (px), or None (the whole tile; see :func:`_lean_reach`)."""
+    from ..detect._morphology import WATERSHED_BAND_ROWS
+
+    if rgb.shape[0] <= WATERSHED_BAND_ROWS:  # one watershed call: its ties depend on the array
+        return None
+    reach = _lean_reach(job, mpp)
+    box = _nonwhite_box(rgb) if reach is not None else None
+    if reach is None or box is None:
+        return None
+    win = _grown(box, reach[0], rgb.shape[:2])
+    m, n = rgb.shape[:2]
+    if (win[0].stop - win[0].start) * (win[1].stop - win[1].start) > 0.9 * m * n:
+        return None  # nothing worth saving
+    return box, win, reach[1]
+
+
+def _mask_box(mask: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``box`` grown to hold the True pixels of ``mask`` (same frame)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return box
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
+    return (min(box[0], int(rows[0])), max(box[1], int(rows[-1]) + 1),
+            min(box[2], int(cols[0])), max(box[3], int(cols[-1]) + 1))
+
+
 def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     """Measure one tile; count only what its core owns (and what lies in the ROI).
 
@@ -280,14 +378,28 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
 
     # one pass of the pigment detector: a tight mask for the melanin area and a wider exclusion
     # mask (pigment grown through granule clusters) that keeps melanin out of the Ki67 nuclei
-    pigment = exclusion = None
-    if "ki67" in job.measures or "melanin" in job.measures:
+    pigment = exclusion = pigment_sub = exclusion_sub = None
+    owned_sub = owned
+    lean = _lean_windows(rgb, job, mpp) if "ki67" in job.measures or "melanin" in job.measures else None
+    full = rgb  # (the Ki67 / melanin stages below run on ``rgb``, the lean part when there is one)
+    frame = (0, 0)
+    if lean is not None:
+        box, win, reach = lean
+        pigment = np.zeros(rgb.shape[:2], dtype=bool)
+        exclusion = np.zeros(rgb.shape[:2], dtype=bool)
+        pigment[win], exclusion[win] = _pigment(np.ascontiguousarray(rgb[win]), mpp, job)
+        # the Ki67 / melanin part: the non-white pixels and the pigment (which may lie beside them)
+        sub = _grown(_mask_box(pigment | exclusion, box), reach, rgb.shape[:2])
+        frame = (sub[0].start, sub[1].start)
+        rgb, pigment_sub, exclusion_sub, owned_sub = np.ascontiguousarray(rgb[sub]), pigment[sub], exclusion[sub], owned[sub]
+    elif "ki67" in job.measures or "melanin" in job.measures:
         pigment, exclusion = _pigment(rgb, mpp, job)
+        pigment_sub, exclusion_sub, owned_sub = pigment, exclusion, owned
 
     # the tissue class map, computed once: Ki67 tumour region, necrosis, class areas and maps
     tumour = tmap = None
     tmodel = tile_tissue_model(cfg, job.matrix, job.measures)
-    if tmodel is not None:
+    if tmodel is not None:  # (never with a lean part: the whole tile image)
         from ..classify.tissue import region_mask
 
         tumour, tmap, labels = tumour_region(rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=origin,
@@ -300,7 +412,8 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
 
     if "ki67" in job.measures:
         region = measure_ki67(
-            rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=exclusion
+            rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=exclusion_sub,
+            origin=frame, extent=full.shape[:2],
         )
         c = region.cells
         if cfg.ki67.count_in == "tumour" and tumour is not None:  # nuclei outside the tumour region: excluded
@@ -324,9 +437,15 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         from ..quantify.melanin import measure_melanin
 
         mel_counts, mel_mask = measure_melanin(
-            rgb, mpp=mpp, stains=job.matrix, params=cfg.melanin, tissue=owned, pigment=pigment,
+            rgb, mpp=mpp, stains=job.matrix, params=cfg.melanin, tissue=owned_sub, pigment=pigment_sub,
             pigment_params=cfg.pigment,
         )
+        if lean is not None:  # the owned area outside the lean part (white: no tissue, no melanin)
+            from dataclasses import replace
+
+            mel_counts = replace(mel_counts, region_um2=float(np.count_nonzero(owned)) * px_um2)
+            assert pigment is not None
+            mel_mask = pigment  # (the whole tile's: zero outside the pigment stage's part)
         counts["melanin"] = mel_counts
         row["melanin_um2"] = float(mel_counts.melanin_um2)
         sums["melanin"] = np.asarray(mel_mask, dtype=bool) & owned

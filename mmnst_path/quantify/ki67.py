@@ -98,6 +98,7 @@ __all__ = [
     "measure_ki67",
     "slide_positive_threshold",
     "stain_pair",
+    "unstained_reach_um",
     "without_marker",
 ]
 
@@ -365,6 +366,33 @@ def cell_model_of(params: Ki67Params, stains: Any) -> Any:
     return resolve_model(params.cell_model, "nucleus")
 
 
+def unstained_reach_um(nuclei_params: Any = None, params: Ki67Params = Ki67Params(), *, mpp: float,
+                       cell_model: Any = None) -> float:
+    """How far (µm) :func:`measure_ki67` carries non-white pixels into a white surround.
+
+    An image that is white (255, 255, 255 with a white point of 255: stain concentrations 0)
+    beyond this distance from its non-white and pigment-mask pixels gives the same cells when cut
+    to that part (with ``origin`` / ``extent``): pigment pixels are grown by
+    ``pigment_margin_um`` and filled from pigment-free pixels within 4 ``pigment_fill_um``; the
+    detector's filters reach :func:`~mmnst_path.detect.nuclei.unstained_reach_px` beyond the
+    stained pixels; a nucleus lies within its smoothing reach of them and its features read a
+    ring (``ring_um`` of the cell model, ``pigment_ring_um``, ``melanocyte_ring_um``) and the
+    cell model's fine Gaussian (4 sigma) around it.
+    """
+    from ..classify.cells import feature_settings
+    from ..detect.nuclei import NucleusParams, unstained_reach_px
+
+    nparams = NucleusParams() if nuclei_params is None else nuclei_params
+    detect = unstained_reach_px(nparams, mpp) * mpp
+    smooth = 4.0 * nparams.smooth_sigma_um + mpp
+    rings = [params.pigment_ring_um, params.melanocyte_ring_um]
+    if cell_model is not None:
+        fs = feature_settings(cell_model)
+        rings += [fs.ring_um, 4.0 * fs.fine_sigma_um]
+    around = max(detect, 4.0 * params.pigment_fill_um + mpp, smooth + max(rings) + 2.0 * mpp)
+    return params.pigment_margin_um + around + 2.0 * mpp
+
+
 def measure_ki67(
     rgb: np.ndarray,
     *,
@@ -377,6 +405,8 @@ def measure_ki67(
     background: Any = None,
     return_labels: bool = False,
     cell_model: Any = None,
+    origin: tuple[int, int] = (0, 0),
+    extent: tuple[int, int] | None = None,
 ) -> Ki67Region:
     """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
 
@@ -411,6 +441,15 @@ def measure_ki67(
         Nucleus model deciding which nuclei are tumour cells (None = the one
         ``params.cell_model`` names for these stains, :func:`cell_model_of`; ``"none"`` there =
         no cell model).
+    origin : (int, int)
+        Pixel (row, col) of ``rgb``'s pixel (0, 0) in a larger image of shape ``extent`` that
+        ``rgb`` was cut from (the pipeline's lean window of a tile): centroids are reported in
+        that image's pixels and the cell model's edge correction uses its edges. When the larger
+        image is white outside ``rgb`` and ``rgb`` keeps :func:`unstained_reach_um` of white
+        around its non-white pixels and ``pigment_mask``, the cells are exactly those of the
+        larger image. Default: ``rgb`` itself.
+    extent : (int, int) or None
+        Shape (rows, cols) of that larger image (None: ``rgb``'s shape).
 
     Returns
     -------
@@ -451,11 +490,12 @@ def measure_ki67(
         patch = separate_stains(det_rgb[hidden], matrix, stains=pair, background=background)
         hem_plane[hidden] = patch[:, 0]
         dab_plane[hidden] = patch[:, 1]
-        nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, return_labels=True)
+        nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, return_labels=True,
+                                    origin=origin)
     else:
         conc = separate_stains(det_rgb, matrix, stains=pair, background=background)
         hem_plane, dab_plane = conc[..., 0], conc[..., 1]
-        nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams,
+        nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, origin=origin,
                                     return_labels=True)  # labels: cell model and outlines
     evidence: dict[str, np.ndarray] = {}
     if hidden is not None and conc is not None and len(nuclei):
@@ -474,7 +514,7 @@ def measure_ki67(
     if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
         from ..detect.outlines import star_radii
 
-        cells = replace(cells, outline_radii=star_radii(nuclei.labels, nuclei.row, nuclei.col))
+        cells = replace(cells, outline_radii=star_radii(nuclei.labels, nuclei.row, nuclei.col, origin=origin))
     marker = marker_of(matrix, params)
     if marker is not None and len(cells):
         assert nuclei.labels is not None
@@ -485,7 +525,8 @@ def measure_ki67(
                         marker_od_mean=red_od)
     if model is not None and len(cells):
         assert nuclei.labels is not None
-        types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp)
+        types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin,
+                                         extent=extent)
         cls = cells.cls.copy()
         # positivity stays the stain measurement; the model only decides who is counted
         cls[np.isin(cls, ("positive", "negative")) & (types != "tumour")] = "excluded"
@@ -496,7 +537,7 @@ def measure_ki67(
         if roi.shape != shape:
             msg = f"roi_mask must have the image shape {shape}, got {roi.shape}"
             raise ConfigError(msg)
-        r = np.clip(np.rint(cells.row).astype(np.intp), 0, roi.shape[0] - 1)
-        c = np.clip(np.rint(cells.col).astype(np.intp), 0, roi.shape[1] - 1)
+        r = np.clip(np.rint(cells.row).astype(np.intp) - origin[0], 0, roi.shape[0] - 1)
+        c = np.clip(np.rint(cells.col).astype(np.intp) - origin[1], 0, roi.shape[1] - 1)
         cells = cells.select(roi[r, c])
     return Ki67Region(cells=cells, counts=cells.counts(), labels=nuclei.labels if return_labels else None)

@@ -1,0 +1,125 @@
+"""The lean tile path (stages on the non-white part of a tile grown by their reach) gives exactly
+the results of the whole tile image (the reference), on generated and real tiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mmnst_path.pipeline._worker as worker
+from mmnst_path.detect.nuclei import NucleusParams, nuclei_from_stains, stain_planes
+from mmnst_path.pipeline import AnalysisConfig, analyze_region
+from mmnst_path.synthetic import ki67_pigment_tile, pigment_family_tile
+
+
+def _both(monkeypatch: pytest.MonkeyPatch, rgb: np.ndarray, mpp: float, config: AnalysisConfig | None = None,
+          **kw):
+    out = []
+    for lean in (False, True):
+        monkeypatch.setattr(worker, "LEAN_TILES", lean)
+        out.append(analyze_region(rgb, config, mpp=mpp, **kw))
+    return out
+
+
+def _assert_same(ref, lean) -> None:
+    """Same cells (every column, bit for bit), counts, metrics and maps."""
+    assert len(ref.cells) == len(lean.cells)
+    for name in ("row", "col", "cls"):
+        np.testing.assert_array_equal(getattr(lean.cells, name), getattr(ref.cells, name), err_msg=name)
+    assert ref.cells.columns.keys() == lean.cells.columns.keys()
+    for name, col in ref.cells.columns.items():
+        np.testing.assert_array_equal(lean.cells.columns[name], col, err_msg=name)
+    assert lean.counts == ref.counts
+    for key, value in ref.metrics.items():
+        other = lean.metrics[key]
+        assert value == other or (isinstance(value, float) and np.isnan(value) and np.isnan(other)), key
+    assert ref.maps.keys() == lean.maps.keys()
+    for key, m in ref.maps.items():
+        np.testing.assert_array_equal(lean.maps[key].image, m.image, err_msg=key)
+
+
+def _tissue_at(side: str, seed: int) -> np.ndarray:
+    """A Ki67 tile with pigment whose tissue touches ``side`` of a larger white image (and glass
+    elsewhere), so the lean part is cut at that side by the image edge and by white glass."""
+    tile = ki67_pigment_tile(seed, size=320, pigmented_cells=0.6).rgb
+    out = np.full((480, 480, 3), 255, np.uint8)
+    at = {"top": (0, 80), "bottom": (160, 80), "left": (80, 0), "right": (80, 160)}[side]
+    out[at[0] : at[0] + 320, at[1] : at[1] + 320] = tile
+    return out
+
+
+@pytest.mark.parametrize("side", ["top", "bottom", "left", "right"])
+def test_lean_path_is_bit_identical_with_tissue_at_each_border(monkeypatch, side):
+    rgb = _tissue_at(side, seed=3)
+    ref, lean = _both(monkeypatch, rgb, 0.5)
+    assert ref.counts["ki67"].total > 50  # something to compare
+    assert ref.metrics["melanin_area_mm2"] > 0  # the pigment stage found melanin
+    _assert_same(ref, lean)
+
+
+def test_lean_path_is_bit_identical_on_pigment_families_and_a_roi(monkeypatch):
+    for seed, family in ((1, "coarse"), (2, "perinuclear")):
+        rgb = pigment_family_tile(seed, family, size=256).rgb
+        ref, lean = _both(monkeypatch, rgb, 0.5)
+        _assert_same(ref, lean)
+    rgb = pigment_family_tile(4, "whole_cell", size=256).rgb
+    roi = [np.array([[10.0, 10.0], [10.0, 200.0], [180.0, 120.0]])]
+    ref, lean = _both(monkeypatch, rgb, 0.5, roi=roi)
+    assert 0 < ref.counts["ki67"].total
+    _assert_same(ref, lean)
+
+
+def test_lean_path_at_a_finer_scan_resolution(monkeypatch):
+    """A 0.25 µm/px image is resampled to 0.5 µm/px before the stages (as BCData is)."""
+    tile = ki67_pigment_tile(7, size=160, pigmented_cells=0.3).rgb
+    rgb = np.repeat(np.repeat(tile, 2, axis=0), 2, axis=1)
+    ref, lean = _both(monkeypatch, rgb, 0.25)
+    _assert_same(ref, lean)
+
+
+def test_lean_window_is_used_and_smaller_than_the_tile():
+    rgb = _tissue_at("left", seed=5)
+    cfg = AnalysisConfig()
+    matrix = cfg.stain_matrix()
+    from mmnst_path.pipeline._config import applicable_measures
+
+    job = worker.TileJob(config=cfg, matrix=matrix, measures=applicable_measures(cfg, matrix), roi=None, map_px=64)
+    tile_img = np.pad(rgb, ((270, 270), (270, 270), (0, 0)), constant_values=255)
+    lean = worker._lean_windows(tile_img, job, 0.5)
+    assert lean is not None
+    box, win, reach = lean
+    assert box == (270 + 80, 270 + 400, 270, 270 + 320)
+    rows, cols = win[0].stop - win[0].start, win[1].stop - win[1].start
+    assert rows * cols < 0.5 * tile_img.shape[0] * tile_img.shape[1]
+    assert 0 < reach < 270
+    # a tissue-class map reads every pixel: no lean part
+    nec = AnalysisConfig(measures=("ki67", "necrosis"))
+    job_n = worker.TileJob(config=nec, matrix=matrix, measures=("ki67", "necrosis"), roi=None, map_px=64)
+    assert worker._lean_windows(tile_img, job_n, 0.5) is None
+    assert worker._nonwhite_box(np.full((300, 300, 3), 255, np.uint8)) is None
+
+
+def test_nuclei_origin_gives_the_centroids_of_the_larger_planes():
+    rgb = ki67_pigment_tile(2, size=160, pigmented_cells=0.0).rgb
+    big = np.pad(rgb, ((90, 140), (130, 70), (0, 0)), constant_values=255)
+    hem, dab = stain_planes(big)
+    ref = nuclei_from_stains(hem, dab, mpp=0.5, return_labels=True)
+    pad = 60  # > unstained_reach_px at 0.5 µm/px
+    win = (slice(90 - pad, 90 + 160 + pad), slice(130 - pad, 130 + 160 + pad))
+    sub = nuclei_from_stains(hem[win], dab[win], mpp=0.5, params=NucleusParams(), return_labels=True,
+                             origin=(win[0].start, win[1].start))
+    assert len(ref) > 20
+    for name in ref.FEATURES:
+        np.testing.assert_array_equal(getattr(sub, name), getattr(ref, name), err_msg=name)
+    np.testing.assert_array_equal(sub.labels, ref.labels[win])
+
+
+@pytest.mark.parametrize(("folder", "name", "mpp"), [("bcdata", "3.png", 0.25), ("shidc", "p1_0299_1.jpg", 0.21),
+                                                      ("deepliif", "22_2.png", 0.31)])
+def test_lean_path_is_bit_identical_on_real_tiles(monkeypatch, shared_data, folder, name, mpp):
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(shared_data / "ki67" / folder / name).convert("RGB"))
+    ref, lean = _both(monkeypatch, rgb, mpp)
+    assert ref.counts["ki67"].total > 50
+    _assert_same(ref, lean)
