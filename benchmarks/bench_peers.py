@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_peers.py [--htk-python PATH] [--repeat 3] [--sets bcdata shidc]
+    .venv/bin/python benchmarks/bench_peers.py [--htk-python PATH] [--repeat 3] [--sets bcdata shidc] \
+        [--before TREE]
 
 Tools, each from an in-memory RGB tile at its native resolution to a Ki67 count (decoding the
 file is not timed; rescaling to 0.5 µm/px is, for every tool):
@@ -22,7 +23,11 @@ file is not timed; rescaling to 0.5 µm/px is, for every tool):
   ``rgb2hed``, Otsu on H + DAB, opening, distance transform, ``peak_local_max`` (4 µm),
   watershed, ``regionprops`` mean DAB >= 0.35 log10 OD (on ``rgb2hed``'s scale, /6).
 
-Interleaved: for every tile and repeat the three tools run back to back, so load from other
+- **mmnst_path (before)**, with ``--before TREE``: the same call on the mmnst_path of another
+  source tree (``git archive <commit> | tar -x -C TREE``), in a subprocess whose ``PYTHONPATH``
+  is ``TREE`` (this file with ``--serve-mmnst``), timed inside it like HistomicsTK.
+
+Interleaved: for every tile and repeat the tools run back to back, so load from other
 jobs hits them alike. One untimed warm-up run per tool and tile set. Threads: OMP / OpenBLAS /
 MKL / numba set to 1 here and in the subprocess. Accuracy: the index (positive / (positive +
 negative)) against the annotated one (lymphocytes excluded, as in ``accuracy.py``), MAE over
@@ -98,13 +103,22 @@ def histomicstk_count(rgb: np.ndarray, mpp: float, foreground_od: float) -> tupl
     return pos, int(np.count_nonzero(present)) - pos
 
 
-def serve() -> int:
-    """Answer one JSON request a line on stdin: {"path", "mpp", "foreground_od"} -> {"seconds", "positive", "negative"}."""
+def serve(mmnst: bool = False) -> int:
+    """Answer one JSON request a line on stdin: {"path", "mpp", "foreground_od"} -> {"seconds",
+    "positive", "negative"}: HistomicsTK's count, or with ``mmnst`` :func:`mmnst_count` of the
+    mmnst_path this process imports (its ``PYTHONPATH``)."""
+    if mmnst:
+        import mmnst_path
+
+        sys.stderr.write(f"bench_peers --serve-mmnst: mmnst_path from {Path(mmnst_path.__file__).parent}\n")
     for line in sys.stdin:
         req = json.loads(line)
         rgb = _decode(req["path"])
         t0 = time.perf_counter()
-        pos, neg = histomicstk_count(rgb, float(req["mpp"]), float(req["foreground_od"]))
+        if mmnst:
+            pos, neg = mmnst_count(rgb, float(req["mpp"]))
+        else:
+            pos, neg = histomicstk_count(rgb, float(req["mpp"]), float(req["foreground_od"]))
         out = {"seconds": time.perf_counter() - t0, "positive": pos, "negative": neg}
         sys.stdout.write(json.dumps(out) + "\n")
         sys.stdout.flush()
@@ -112,11 +126,16 @@ def serve() -> int:
 
 
 class HistomicsTK:
-    """The HistomicsTK pipeline in a subprocess of its own environment."""
+    """The HistomicsTK pipeline in a subprocess of its own environment (or, with ``tree``, the
+    mmnst_path of that source tree in a subprocess of this Python)."""
 
-    def __init__(self, python: str) -> None:
-        self.proc = subprocess.Popen([python, str(Path(__file__).resolve()), "--serve"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    def __init__(self, python: str, tree: Path | None = None) -> None:
+        env = dict(os.environ)
+        args = [python, str(Path(__file__).resolve()), "--serve"]
+        if tree is not None:
+            env["PYTHONPATH"] = str(tree.resolve())
+            args = [sys.executable, str(Path(__file__).resolve()), "--serve-mmnst"]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def __call__(self, path: Path, mpp: float) -> dict[str, Any]:
         assert self.proc.stdin is not None
@@ -222,6 +241,9 @@ def clip_at_edge() -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--serve-mmnst", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--before", type=Path, metavar="TREE",
+                    help="also time the mmnst_path of this source tree (e.g. a git archive of an older commit)")
     ap.add_argument("--htk-python", default=os.environ.get("HTK_PYTHON", DEFAULT_HTK_PYTHON),
                     help="Python of a venv with HistomicsTK (default $HTK_PYTHON or %(default)s)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of every tool on every tile")
@@ -233,14 +255,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.clip_at_edge:
         clip_at_edge()
-    if args.serve:
-        return serve()
+    if args.serve or args.serve_mmnst:
+        return serve(mmnst=args.serve_mmnst)
     import tomllib
 
     with (HERE / "datasets.toml").open("rb") as fh:
         scales = tomllib.load(fh)
     tools: dict[str, Any] = {"mmnst_path": lambda p, mpp: timed(mmnst_count, _decode(str(p)), mpp),
                              "scikit-image (naive)": lambda p, mpp: timed(skimage_count, _decode(str(p)), mpp)}
+    before = None
+    if args.before is not None:
+        if not (args.before / "mmnst_path" / "__init__.py").is_file():
+            print(f"--before {args.before}: no mmnst_path package there", file=sys.stderr)
+            return 2
+        before = HistomicsTK(sys.executable, tree=args.before)
+        tools["mmnst_path (before)"] = before
     problem = htk_problem(args.htk_python)
     htk = None
     if problem is None:
@@ -263,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                         records.append({"set": name, "tile": p.name, "tool": tool, "repeat": rep,
                                         "mpx": shape[0] * shape[1] / 1e6, "true_index": true_index(p), **r})
     finally:
-        if htk is not None:
-            htk.close()
+        for server in (htk, before):
+            if server is not None:
+                server.close()
     print(table(records, list(tools)))
     if args.json:
         args.json.write_text(json.dumps(records, indent=1))

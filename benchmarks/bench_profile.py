@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_profile.py [--tiles 3] [--repeat 3] [--json OUT.json] [--no-pigment]
+    .venv/bin/python benchmarks/bench_profile.py [--tiles 3] [--repeat 3] [--json OUT.json] [--no-pigment] \
+        [--before TREE]
 
 What is timed: for each of the first ``--tiles`` images of BCData (640², 0.25 µm/px) and
 SHIDC-B-Ki-67 (1228², 0.21 µm/px) in ``../shared/data/ki67`` (mpp from
@@ -17,6 +18,11 @@ a stack, so each stage's time is inclusive of its sub-stages and is reported und
 rows are the caller's time outside the listed sub-stages. One warm-up pass (numba compilation,
 model loading) is not timed; the table is the mean seconds per tile over ``--repeat`` passes.
 A stage the library no longer has is reported as missing rather than silently dropped.
+
+``--before TREE`` compares two versions in one run: every pass runs in a fresh process, once
+with the mmnst_path of ``TREE`` (e.g. ``git archive <commit> | tar -x -C TREE``) and once with
+this checkout's, alternately (before, after, before, after...), each with its own warm-up; the
+table has a column per set and version.
 """
 
 from __future__ import annotations
@@ -41,8 +47,6 @@ import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "ki67"
-if str(HERE.parent) not in sys.path:
-    sys.path.insert(0, str(HERE.parent))
 
 #: (module, attribute, stage label): the functions whose time is attributed to a stage. A module
 #: attribute is replaced, so it must be looked up at call time by its callers (they import
@@ -229,7 +233,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="what-if: plan tiles with tiling.plan_grid(clip_at_edge=True) (no white margins)")
     ap.add_argument("--no-pigment", action="store_true",
                     help="what-if: no pigment detection (empty masks), the baseline pigment handling adds to")
+    ap.add_argument("--before", type=Path, metavar="TREE",
+                    help="also profile the mmnst_path of this source tree, alternating passes (fresh processes)")
+    ap.add_argument("--tree", type=Path, help=argparse.SUPPRESS)  # internal: the source tree to import
     args = ap.parse_args(argv)
+    if args.before is not None:
+        return compare(args)
+    sys.path.insert(0, str((args.tree or HERE.parent).resolve()))
     if args.clip_at_edge:
         clip_at_edge()
     if args.no_pigment:
@@ -244,6 +254,34 @@ def main(argv: list[str] | None = None) -> int:
     print(table(per_set))
     if args.json:
         args.json.write_text(json.dumps({n: {" / ".join(k): v for k, v in d.items()} for n, d in per_set.items()},
+                                        indent=1))
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Alternate one-pass child processes of the ``--before`` tree and of this checkout."""
+    import subprocess
+    import tempfile
+
+    trees = {"before": args.before.resolve(), "after": HERE.parent}
+    sums: dict[str, dict[tuple[str, ...], float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.repeat):
+            for label, tree in trees.items():
+                out = Path(tmp) / f"{label}{rep}.json"
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--tiles", str(args.tiles), "--repeat", "1",
+                       "--json", str(out), "--tree", str(tree)]
+                cmd += ["--clip-at-edge"] * args.clip_at_edge + ["--no-pigment"] * args.no_pigment
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+                for name, stages in json.loads(out.read_text()).items():
+                    acc = sums.setdefault(f"{name} {label}", defaultdict(float))
+                    for k, v in stages.items():
+                        acc[tuple(k.split(" / "))] += v / args.repeat
+    names = [f"{n} {lab}" for n in ("bcdata", "shidc") for lab in trees]
+    print(f"{args.tiles} tiles per set x {args.repeat} passes per version, alternating; before = {trees['before']}")
+    print(table({n: dict(sums[n]) for n in names}))
+    if args.json:
+        args.json.write_text(json.dumps({n: {" / ".join(k): v for k, v in d.items()} for n, d in sums.items()},
                                         indent=1))
     return 0
 
