@@ -167,3 +167,34 @@ def test_all_white_image_resizes_to_white():
     assert out.shape == (31, 40, 3)
     assert (out == 255).all()
     np.testing.assert_array_equal(out, _whole_image_resize(img, (31, 40)))
+
+
+@pytest.mark.parametrize(("shape", "n_out", "axis"), [((301, 257, 3), 127, 0), ((301, 257, 3), 99, 1),
+                                                      ((64, 333), 140, 1), ((1228, 40, 3), 516, 0)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_numba_taps_are_bit_identical_to_numpy(monkeypatch, shape, n_out, axis, dtype):
+    pytest.importorskip("numba")
+    import mmnst_path.io._resample as resample
+
+    rng = np.random.default_rng(sum(shape) + n_out)
+    arr = rng.integers(0, 256, shape).astype(dtype) if dtype == np.uint8 else rng.random(shape, dtype=np.float32)
+    out = {}
+    for flag in (False, True):
+        monkeypatch.setattr(resample, "NUMBA", flag)
+        out[flag] = resample.resize_area_axis(arr, n_out, axis)
+    assert out[True].dtype == np.float32
+    np.testing.assert_array_equal(out[True], out[False])
+
+
+def test_numba_taps_on_a_real_shidc_tile(monkeypatch, shared_data):
+    pytest.importorskip("numba")
+    from PIL import Image
+
+    import mmnst_path.io._resample as resample
+
+    img = np.asarray(Image.open(shared_data / "ki67" / "shidc" / "p1_0299_5.jpg").convert("RGB"))
+    out = {}
+    for flag in (False, True):
+        monkeypatch.setattr(resample, "NUMBA", flag)
+        out[flag] = resample.resize_area(img, (516, 516))
+    np.testing.assert_array_equal(out[True], out[False])
