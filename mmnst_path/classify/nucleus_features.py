@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -181,19 +182,22 @@ def nucleus_features(
     specs = nucleus_feature_specs(settings)
     if n == 0:
         return np.zeros((0, len(specs)), np.float32)
-    from ..detect.nuclei import _label_max, _perimeter_edges
+    from ..detect._morphology import _gaussian, _numba_kernels
+    from ..detect._nucleus_measure import _label_max, _perimeter_edges
 
-    ri, ci = np.nonzero(labels)
-    lab = labels[ri, ci]
-    rows, cols = (ri + origin[0]).astype(np.float64), (ci + origin[1]).astype(np.float64)
-    cnt = np.bincount(lab, minlength=n + 1).astype(np.float64)
+    smooth = _gaussian(np.ascontiguousarray(nuc, dtype=np.float32), settings.fine_sigma_um / mpp)
+    ring = _ring_labels(labels, max(1, round(settings.ring_um / mpp)))
+    kern = _numba_kernels() if labels.ndim == 2 and labels.dtype.kind in "iu" else None
+    if kern is not None:  # the bincount sums below, in compiled passes: same additions, same order
+        r, c, sums = _sums_numba(kern, labels, nuc, smooth, ring, origin, n)
+    else:
+        r, c, sums = _sums_numpy(labels, nuc, smooth, ring, origin, n)
+    del smooth
+    cnt, sv, svv, sfine, srr, scc, src, ring_cnt, ring_sum = sums
     a = np.maximum(cnt, 1.0)
-    r = np.bincount(lab, rows, minlength=n + 1) / a
-    c = np.bincount(lab, cols, minlength=n + 1) / a
-    dr, dc = rows - r[lab], cols - c[lab]
-    mrr = np.bincount(lab, dr * dr, minlength=n + 1) / a + 1.0 / 12.0
-    mcc = np.bincount(lab, dc * dc, minlength=n + 1) / a + 1.0 / 12.0
-    mrc = np.bincount(lab, dr * dc, minlength=n + 1) / a
+    mrr = srr / a + 1.0 / 12.0
+    mcc = scc / a + 1.0 / 12.0
+    mrc = src / a
     half_tr = 0.5 * (mrr + mcc)
     disc = np.sqrt(np.maximum(0.25 * (mrr - mcc) ** 2 + mrc**2, 0.0))
     l1, l2 = half_tr + disc, np.maximum(half_tr - disc, 1e-12)
@@ -204,20 +208,11 @@ def nucleus_features(
     circ = np.clip(4.0 * math.pi * cnt / np.maximum(perim, 1.0) ** 2, 0.0, 1.0)
     solidity = np.clip(area_um2 / np.maximum(math.pi / 4.0 * major * minor, 1e-12), 0.0, 2.0)
 
-    v = nuc[ri, ci].astype(np.float64)
-    od_mean = np.bincount(lab, v, minlength=n + 1) / a
-    od_std = np.sqrt(np.maximum(np.bincount(lab, v * v, minlength=n + 1) / a - od_mean**2, 0.0))
+    od_mean = sv / a
+    od_std = np.sqrt(np.maximum(svv / a - od_mean**2, 0.0))
     od_max = _label_max(nuc, labels, n).astype(np.float64)
-    from ..detect._morphology import _gaussian
-
-    smooth = _gaussian(np.ascontiguousarray(nuc, dtype=np.float32), settings.fine_sigma_um / mpp)
-    od_fine = np.bincount(lab, np.abs(nuc[ri, ci] - smooth[ri, ci]).astype(np.float64), minlength=n + 1) / a
-    del smooth
-    ring = _ring_labels(labels, max(1, round(settings.ring_um / mpp)))
-    rr, rc = np.nonzero(ring)
-    ring_lab = ring[rr, rc]
-    ring_n = np.maximum(np.bincount(ring_lab, minlength=n + 1), 1)
-    ring_od = np.bincount(ring_lab, nuc[rr, rc].astype(np.float64), minlength=n + 1) / ring_n
+    od_fine = sfine / a
+    ring_od = ring_sum / np.maximum(ring_cnt, 1.0)
 
     intrinsic = np.stack([area_um2, major, minor, ecc, circ, solidity, od_mean, od_std, od_max, od_fine,
                           ring_od, od_mean - ring_od], axis=1)[1:]
@@ -225,6 +220,49 @@ def nucleus_features(
     context = _context(np.c_[r[1:], c[1:]] * mpp, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
                        (shape[0] * mpp, shape[1] * mpp))
     return np.concatenate([intrinsic, context], axis=1).astype(np.float32)
+
+
+def _sums_numpy(labels: np.ndarray, nuc: np.ndarray, smooth: np.ndarray, ring: np.ndarray,
+                origin: tuple[int, int], n: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """Mean row and col of every label and the per-label sums the features are made of: count,
+    Σv, Σv², Σ|v - smooth|, centred Σdr², Σdc², Σdr·dc, ring count, ring Σv (``np.bincount``
+    over the labelled pixels in raster order; ``v`` = ``nuc`` as float64)."""
+    ri, ci = np.nonzero(labels)
+    lab = labels[ri, ci]
+    rows, cols = (ri + origin[0]).astype(np.float64), (ci + origin[1]).astype(np.float64)
+    cnt = np.bincount(lab, minlength=n + 1).astype(np.float64)
+    a = np.maximum(cnt, 1.0)
+    r = np.bincount(lab, rows, minlength=n + 1) / a
+    c = np.bincount(lab, cols, minlength=n + 1) / a
+    dr, dc = rows - r[lab], cols - c[lab]
+    v = nuc[ri, ci].astype(np.float64)
+    fine = np.abs(nuc[ri, ci] - smooth[ri, ci]).astype(np.float64)
+    rr, rc = np.nonzero(ring)
+    ring_lab = ring[rr, rc]
+    return r, c, (cnt, np.bincount(lab, v, minlength=n + 1), np.bincount(lab, v * v, minlength=n + 1),
+                  np.bincount(lab, fine, minlength=n + 1), np.bincount(lab, dr * dr, minlength=n + 1),
+                  np.bincount(lab, dc * dc, minlength=n + 1), np.bincount(lab, dr * dc, minlength=n + 1),
+                  np.bincount(ring_lab, minlength=n + 1).astype(np.float64),
+                  np.bincount(ring_lab, nuc[rr, rc].astype(np.float64), minlength=n + 1))
+
+
+def _sums_numba(kern: Any, labels: np.ndarray, nuc: np.ndarray, smooth: np.ndarray, ring: np.ndarray,
+                origin: tuple[int, int], n: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """:func:`_sums_numpy` by three compiled raster passes (the same float64 additions in the same
+    order per label, so the same sums to the bit; no per-pixel index arrays)."""
+    lab = np.ascontiguousarray(labels)
+    nuc = np.ascontiguousarray(nuc)
+    first = np.zeros((n + 1, 6), np.float64)
+    kern.feature_sums(lab, nuc, np.ascontiguousarray(smooth), int(origin[0]), int(origin[1]), first)
+    cnt = first[:, 0].copy()
+    a = np.maximum(cnt, 1.0)
+    r, c = first[:, 1] / a, first[:, 2] / a
+    moments = np.zeros((n + 1, 3), np.float64)
+    kern.centred_moments(lab, int(origin[0]), int(origin[1]), r, c, moments)
+    rings = np.zeros((n + 1, 2), np.float64)
+    kern.label_count_sum(np.ascontiguousarray(ring), nuc, rings)
+    cols = [first[:, k].copy() for k in (3, 4, 5)] + [moments[:, k].copy() for k in range(3)]
+    return r, c, (cnt, *cols, rings[:, 0].copy(), rings[:, 1].copy())
 
 
 def _inside_fraction(xy_um: np.ndarray, radius: float, extent_um: tuple[float, float]) -> np.ndarray:

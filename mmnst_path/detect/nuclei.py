@@ -45,6 +45,7 @@ from ..geometry import require_mpp
 from . import _morphology
 from ._morphology import _gaussian as _exact_gaussian
 from ._morphology import _numba_kernels, _square_extreme, _uniform, _watershed_by_bands
+from ._nucleus_measure import _label_max, _measure
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "unstained_reach_px"]
 
@@ -342,69 +343,6 @@ def _log_seeds(
     half = halves[scale[rows, cols]]
     is_max = best[rows, cols] >= _window_max_at(best, rows, cols, half)
     return best, rows[is_max], cols[is_max]
-
-
-def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    """Per-label maximum of ``values``, shape (n + 1,) float32 (index 0 = background, -inf if empty).
-
-    ``np.maximum.at`` is linear in the pixels (``ndimage.maximum`` sorts them).
-    """
-    out = np.full(n + 1, -np.inf, dtype=np.float32)
-    np.maximum.at(out, labels.ravel(), values.ravel().astype(np.float32, copy=False))
-    return out
-
-
-def _perimeter_edges(labels: np.ndarray, n: int) -> np.ndarray:
-    """Number of pixel edges between each label and anything else (crack length), shape (n + 1,)."""
-    padded = np.pad(labels, 1)
-    counts = np.zeros(n + 1, dtype=np.int64)
-    for a, b in ((padded[1:, :], padded[:-1, :]), (padded[:, 1:], padded[:, :-1])):
-        diff = a != b
-        counts += np.bincount(a[diff], minlength=n + 1)
-        counts += np.bincount(b[diff], minlength=n + 1)
-    return counts
-
-
-def _measure(
-    labels: np.ndarray, n: int, hem: np.ndarray, dab: np.ndarray, mpp: float, origin: tuple[int, int] = (0, 0)
-) -> dict[str, np.ndarray]:
-    ri, ci = np.nonzero(labels)  # sums over the labelled pixels only
-    flat = labels[ri, ci]
-    # pixel coordinates in the frame of ``origin`` before any sum: the same float64 operations
-    # as on the larger image the planes were cut from (bit-identical centroids and moments)
-    rows, cols = (ri + origin[0]).astype(np.float64), (ci + origin[1]).astype(np.float64)
-    area = np.bincount(flat, minlength=n + 1).astype(np.float64)
-    sr = np.bincount(flat, rows, minlength=n + 1)
-    sc = np.bincount(flat, cols, minlength=n + 1)
-    srr = np.bincount(flat, rows * rows, minlength=n + 1)
-    scc = np.bincount(flat, cols * cols, minlength=n + 1)
-    src = np.bincount(flat, rows * cols, minlength=n + 1)
-    dab_px = dab[ri, ci]
-    sd = np.bincount(flat, dab_px, minlength=n + 1)
-    sh = np.bincount(flat, hem[ri, ci], minlength=n + 1)
-    dmax = _label_max(dab_px, flat, n)[1:]
-    a = np.maximum(area, 1.0)
-    r, c = sr / a, sc / a
-    # central second moments -> ellipse eigenvalues
-    mrr = srr / a - r * r + 1.0 / 12.0
-    mcc = scc / a - c * c + 1.0 / 12.0
-    mrc = src / a - r * c
-    half_tr = 0.5 * (mrr + mcc)
-    disc = np.sqrt(np.maximum(0.25 * (mrr - mcc) ** 2 + mrc**2, 0.0))
-    l1, l2 = half_tr + disc, np.maximum(half_tr - disc, 0.0)
-    ecc = np.sqrt(np.clip(1.0 - l2 / np.maximum(l1, 1e-12), 0.0, 1.0))
-    perim = _perimeter_edges(labels, n) * (math.pi / 4.0)
-    circ = np.clip(4.0 * math.pi * area / np.maximum(perim, 1.0) ** 2, 0.0, 1.0)
-    return {
-        "row": r[1:],
-        "col": c[1:],
-        "area_um2": area[1:] * mpp * mpp,
-        "dab_od_mean": (sd / a)[1:].astype(np.float32),
-        "dab_od_max": dmax,
-        "hematoxylin_od_mean": (sh / a)[1:].astype(np.float32),
-        "circularity": circ[1:].astype(np.float32),
-        "eccentricity": ecc[1:].astype(np.float32),
-    }
 
 
 def _check_plane(name: str, plane: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:

@@ -11,11 +11,22 @@ small (``rays`` numbers per nucleus) and cross the tile/worker border as plain a
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["RAYS", "star_polygons", "star_radii"]
 
 RAYS = 16
+
+
+def _kernels(labels: np.ndarray) -> Any:
+    """The numba kernels of :mod:`._numba` for a 2-D integer label image, or None."""
+    from ._morphology import _numba_kernels
+
+    if labels.ndim != 2 or labels.dtype.kind not in "iu" or labels.size == 0:
+        return None
+    return _numba_kernels()
 
 
 def star_radii(labels: np.ndarray, row: np.ndarray, col: np.ndarray, *, rays: int = RAYS,
@@ -44,17 +55,27 @@ def star_radii(labels: np.ndarray, row: np.ndarray, col: np.ndarray, *, rays: in
     out = np.zeros((n, rays), np.float32)
     if n == 0:
         return out
-    ri, ci = np.nonzero(labels)
-    lab = labels[ri, ci].astype(np.intp) - 1
-    keep = (lab >= 0) & (lab < n)
-    ri, ci, lab = ri[keep], ci[keep], lab[keep]
-    dr = (ri + origin[0]) - np.asarray(row, np.float64)[lab]
-    dc = (ci + origin[1]) - np.asarray(col, np.float64)[lab]
-    ang = np.arctan2(dr, dc)
-    sector = np.floor(ang / (2 * np.pi) * rays + 0.5).astype(np.intp) % rays
-    dist = np.sqrt(dr * dr + dc * dc) + 0.5
     flat = np.zeros(n * rays, np.float64)
-    np.maximum.at(flat, lab * rays + sector, dist)
+    kern = _kernels(labels)
+    if kern is not None:  # the same float64 operations in compiled passes (numpy's own arctan2)
+        size = int(np.count_nonzero(labels))
+        lab, dr, dc = np.empty(size, np.intp), np.empty(size, np.float64), np.empty(size, np.float64)
+        k = kern.star_offsets(np.ascontiguousarray(labels), n, int(origin[0]), int(origin[1]),
+                              np.ascontiguousarray(row, np.float64), np.ascontiguousarray(col, np.float64),
+                              lab, dr, dc)
+        lab, dr, dc = lab[:k], dr[:k], dc[:k]
+        kern.star_max(lab, dr, dc, np.arctan2(dr, dc), rays, flat)
+    else:
+        ri, ci = np.nonzero(labels)
+        lab = labels[ri, ci].astype(np.intp) - 1
+        keep = (lab >= 0) & (lab < n)
+        ri, ci, lab = ri[keep], ci[keep], lab[keep]
+        dr = (ri + origin[0]) - np.asarray(row, np.float64)[lab]
+        dc = (ci + origin[1]) - np.asarray(col, np.float64)[lab]
+        ang = np.arctan2(dr, dc)
+        sector = np.floor(ang / (2 * np.pi) * rays + 0.5).astype(np.intp) % rays
+        dist = np.sqrt(dr * dr + dc * dc) + 0.5
+        np.maximum.at(flat, lab * rays + sector, dist)
     radii = flat.reshape(n, rays)
     empty = radii == 0
     for _ in range(rays // 2):  # fill empty sectors from their neighbours (small nuclei)

@@ -204,24 +204,48 @@ def _pigment_evidence(
     pixels are background pixels whose nearest label within a square of side
     ``2 ring_px + 1`` is the nucleus, by a separable maximum filter of the label image).
     """
-    flat = labels.ravel()
-    d = dab.ravel().astype(np.float64)
-    vis = ~hidden.ravel()
-    area = np.maximum(np.bincount(flat, minlength=n + 1), 1).astype(np.float64)
-    n_vis = np.bincount(flat, vis, minlength=n + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        visible_dab = np.bincount(flat, d * vis, minlength=n + 1) / n_vis
+    from ..detect._morphology import _numba_kernels
+
     # ndi.maximum_filter(labels, size=...) in two separable passes (bit-identical, checked on the
     # int32 labels of 6 real tiles at ring sizes 3-13 px, ~1.5x faster)
     grown = _square_extreme(labels, 2 * ring_px + 1, op="max")
-    ring = np.where(labels == 0, grown, 0).ravel()
-    ring_area = np.maximum(np.bincount(ring, minlength=n + 1), 1)
+    ring = np.where(labels == 0, grown, 0)
+    kern = _numba_kernels() if labels.ndim == 2 and labels.dtype.kind in "iu" and labels.size else None
+    area: np.ndarray
+    n_vis: np.ndarray
+    vis_dab: np.ndarray
+    fill: np.ndarray
+    full: np.ndarray
+    ring_area: np.ndarray
+    ring_sum: np.ndarray
+    if kern is not None:  # the bincount sums below in compiled raster passes (same additions, same order)
+        sums = np.zeros((n + 1, 5), np.float64)
+        kern.evidence_sums(np.ascontiguousarray(labels), np.ascontiguousarray(dab), np.ascontiguousarray(hidden),
+                           float(fill_od), sums)
+        rings = np.zeros((n + 1, 2), np.float64)
+        kern.label_count_sum(ring, np.ascontiguousarray(mask), rings)
+        area, n_vis, vis_dab, fill, full = (sums[:, k] for k in range(5))
+        area = np.maximum(area, 1.0)
+        ring_area, ring_sum = np.maximum(rings[:, 0], 1.0), rings[:, 1]
+    else:
+        flat = labels.ravel()
+        d = dab.ravel().astype(np.float64)
+        vis = ~hidden.ravel()
+        area = np.maximum(np.bincount(flat, minlength=n + 1), 1).astype(np.float64)
+        n_vis = np.bincount(flat, vis, minlength=n + 1)
+        vis_dab = np.bincount(flat, d * vis, minlength=n + 1)
+        fill = np.bincount(flat, d >= fill_od, minlength=n + 1)
+        full = np.bincount(flat, d, minlength=n + 1)
+        ring_area = np.maximum(np.bincount(ring.ravel(), minlength=n + 1), 1)
+        ring_sum = np.bincount(ring.ravel(), mask.ravel(), minlength=n + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        visible_dab = vis_dab / n_vis
     return {
         "visible_fraction": (n_vis / area)[1:],
         "visible_dab": visible_dab[1:],
-        "dab_fill": (np.bincount(flat, d >= fill_od, minlength=n + 1) / area)[1:],
-        "full_dab": (np.bincount(flat, d, minlength=n + 1) / area)[1:],
-        "ring": (np.bincount(ring, mask.ravel(), minlength=n + 1) / ring_area)[1:],
+        "dab_fill": (fill / area)[1:],
+        "full_dab": (full / area)[1:],
+        "ring": (ring_sum / ring_area)[1:],
     }
 
 

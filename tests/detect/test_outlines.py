@@ -87,3 +87,22 @@ def test_pipeline_cells_carry_outlines_to_the_geojson():
     assert 0.8 < np.median(ratio) < 1.35
     feat = next(iter(cell_features(result.cells, mpp=t.mpp)))
     assert len(feat["geometry"]["coordinates"][0]) == 17
+
+
+def test_compiled_radii_are_bit_identical(monkeypatch):
+    """The numba passes give exactly the numpy radii (numpy's arctan2 either way), in any frame."""
+    pytest.importorskip("numba")
+    import mmnst_path.detect._morphology as morphology
+    from mmnst_path.detect.nuclei import nuclei_from_stains, stain_planes
+    from mmnst_path.synthetic import ki67_pigment_tile
+
+    hem, dab = stain_planes(ki67_pigment_tile(9, size=256, pigmented_cells=0.2).rgb)
+    for origin in ((0, 0), (517, 33)):
+        nuclei = nuclei_from_stains(hem, dab, mpp=0.5, return_labels=True, origin=origin)
+        assert nuclei.labels is not None
+        assert len(nuclei) > 30
+        out = {}
+        for backend in ("scipy", "auto"):
+            monkeypatch.setattr(morphology, "BACKEND", backend)
+            out[backend] = star_radii(nuclei.labels, nuclei.row, nuclei.col, origin=origin)
+        np.testing.assert_array_equal(out["auto"], out["scipy"])

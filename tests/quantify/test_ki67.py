@@ -225,3 +225,29 @@ def test_slide_threshold_is_lowered_only_for_weakly_stained_slides():
         Ki67Params(weak_stain_min_nuclei=0)
     with pytest.raises(ConfigError, match="weak_stain_adaptation"):
         Ki67Params(weak_stain_adaptation="yes")  # type: ignore[arg-type]
+
+
+def test_pigment_evidence_compiled_sums_are_bit_identical(monkeypatch):
+    """The numba passes of the per-nucleus pigment evidence give exactly the bincount values."""
+    pytest.importorskip("numba")
+    import mmnst_path.detect._morphology as morphology
+    from mmnst_path.detect._morphology import _dilated_um
+    from mmnst_path.detect.nuclei import nuclei_from_stains, stain_planes
+    from mmnst_path.detect.pigment import pigment_mask
+    from mmnst_path.quantify.ki67 import _pigment_evidence
+    from mmnst_path.synthetic import ki67_pigment_tile
+
+    rgb = ki67_pigment_tile(4, size=256, pigmented_cells=0.7).rgb
+    hem, dab = stain_planes(rgb)
+    nuclei = nuclei_from_stains(hem, dab, mpp=0.5, return_labels=True)
+    mask = pigment_mask(rgb, mpp=0.5, stains="H-DAB")
+    hidden = _dilated_um(mask, 0.5, 0.5)
+    assert hidden.any()
+    assert len(nuclei) > 30
+    out = {}
+    for backend in ("scipy", "auto"):
+        monkeypatch.setattr(morphology, "BACKEND", backend)
+        out[backend] = _pigment_evidence(nuclei.labels, dab, hidden, mask, len(nuclei), fill_od=0.35, ring_px=4)
+    assert (out["scipy"]["visible_fraction"] < 1).any()
+    for key, ref in out["scipy"].items():
+        np.testing.assert_array_equal(out["auto"][key], ref, err_msg=key)
