@@ -123,3 +123,29 @@ def test_lean_path_is_bit_identical_on_real_tiles(monkeypatch, shared_data, fold
     ref, lean = _both(monkeypatch, rgb, mpp)
     assert ref.counts["ki67"].total > 50
     _assert_same(ref, lean)
+
+
+@pytest.mark.parametrize("stains", ["H-DAB-FastRed", "AzureB-DAB", "H&E"])
+def test_lean_path_is_bit_identical_with_other_stains(monkeypatch, stains):
+    """A double stain (melanocyte marker read in a ring), an azure B counterstain (azure pigment
+    mode, no default cell model) and H&E (rule-based pigment, melanin only) on a tile whose
+    tissue touches the top of a larger white image."""
+    from mmnst_path.synthetic import he_melanin_tile
+    from mmnst_path.synthetic_azure import azure_b_tile
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    tile = {"H-DAB-FastRed": lambda: double_stain_tile(2, size=320).rgb,
+            "AzureB-DAB": lambda: azure_b_tile(3, size=320).rgb,
+            "H&E": lambda: he_melanin_tile(1, size=320).rgb}[stains]()
+    rgb = np.full((480, 400, 3), 255, np.uint8)
+    rgb[:320, 40:360] = tile
+    used = []
+    windows = worker._lean_windows
+    monkeypatch.setattr(worker, "_lean_windows", lambda *a: used.append(windows(*a)) or used[-1])
+    # H&E: melanin alone (with necrosis the tissue-class map reads the whole tile)
+    config = AnalysisConfig(stains=stains, measures=("melanin",) if stains == "H&E" else ())
+    ref, lean = _both(monkeypatch, rgb, 0.5, config)
+    assert used[0] is None  # the reference run
+    assert used[-1] is not None  # the lean part was used
+    assert ref.measures == lean.measures
+    _assert_same(ref, lean)
