@@ -299,7 +299,9 @@ def plan_grid(
         index MAE went from 4.76 to 6.48 pp on BCData (and 4.42 -> 4.15 on SHIDC, 4.93 -> 4.82
         on DeepLIIF; the default cell model's context features were trained with white
         margins), so it is not the default. Either way a tile's result does not depend on the
-        tile size: the edge is the slide's.
+        tile size: the edge is the slide's. (The default pays little for the white margin:
+        :func:`mmnst_path.pipeline._worker.analyze_tile` runs its stages on the non-white part
+        grown by each stage's reach, with the same results as on the whole tile.)
 
     Returns
     -------
