@@ -1,5 +1,5 @@
 """Analysis configuration: :class:`AnalysisConfig`, the measures that apply to a stain matrix,
-and the H&E / H-DAB guess of ``stains="auto"``."""
+and the stain guess of ``stains="auto"`` (:mod:`mmnst_path.stain.guess`, re-exported here)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from ..quantify.ki67 import CHROMOGENS, Ki67Params
 from ..quantify.melanin import MelaninParams
 from ..quantify.necrosis import NecrosisParams
+from ..stain.guess import guess_stains
 from ..tiling.tissue import TissueParams
 
 __all__ = ["MEASURES", "AnalysisConfig", "applicable_measures", "guess_stains"]
@@ -249,61 +250,3 @@ def applicable_measures(config: AnalysisConfig, matrix: Any) -> tuple[str, ...]:
             msg = f"measure 'necrosis' needs an H&E stain matrix (with eosin), got {list(names)}"
             raise ConfigError(msg)
     return config.measures
-
-
-def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
-    """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"`` or ``"H-DAB"`` from the colour of the tissue pixels.
-
-    Per pixel, the unit log10 OD vector (r, g, b) is eosin-like (red) when ``g >= b`` and
-    ``r < 0.55 g`` (pink: green absorbed far more than red), DAB/brown-like when ``b > g``
-    (hematoxylin is ``r ~ g > b``). Pixels paler than OD 0.1 are ignored.
-
-    - **Red chromogen IHC** (Fast Red / permanent red, hematoxylin counterstain): red pixels are
-      dense and sparse, the stained nuclei of a mostly blue tissue: 3-35 % of the tissue pixels,
-      their median OD >= 0.4 and >= 1.3 times that of all tissue pixels (whose median is <= 0.45:
-      a pale counterstained section), at least half as many as the brown ones (melanin may
-      be brown beside them), and the other pixels are blue hematoxylin (median r/g >= 0.7;
-      the purple H+E mixtures of H&E are 0.59-0.67, so dense red blood cells in H&E debris
-      do not pass). AEC (b ~ g) and Fast Red (b ~ 0.56 g) are then told apart by the
-      median blue/green OD ratio of the dense red pixels (> 0.8: AEC). In H&E eosin is everywhere and
-      pale (median OD 0.15-0.3 on the real osteosarcoma tiles, where it is sparse) or covers
-      most of the tissue (Kather CRC, CMU-1); in H-DAB red pixels are a few saturated ones beside
-      many brown ones (BCData: 2-4 % red, 80-90 % brown).
-    - Else **H&E** when eosin-like pixels outnumber brown ones and make at least 10 % of the
-      tissue; otherwise **H-DAB**.
-
-    A faint AEC slide whose red pixels are not dense enough reads as H-DAB (AEC lies only 6°
-    from the hematoxylin-DAB plane, where mixtures of hematoxylin, DAB and melanin also fall):
-    choose ``H-AEC`` then. Checked on the real H&E (osteosarcoma, CMU-1, Kather CRC) and
-    Ki67 IHC (BCData, SHIDC, DeepLIIF) tiles and on generated Fast Red tiles
-    (``benchmarks/eval_pigment_families.py --stains auto``).
-
-    Parameters
-    ----------
-    rgb : (M, N, 3) uint8 ndarray
-    tissue : (M, N) bool ndarray, optional
-        Pixels to look at (default: all).
-    """
-    from ..stain import od_from_rgb
-
-    od = od_from_rgb(rgb)
-    od = od[tissue] if tissue is not None else od.reshape(-1, 3)
-    norm = np.linalg.norm(od, axis=1)
-    keep = norm > 0.1
-    od, norm = od[keep] / norm[keep, None], norm[keep]
-    if not len(od):
-        return "H-DAB"
-    r, g, b = od[:, 0], od[:, 1], od[:, 2]
-    red = (g >= b) & (r < 0.55 * g)
-    eosin = float(np.mean(red))
-    brown = float(np.mean(b > g))
-    if 0.03 <= eosin <= 0.35 and eosin >= 0.5 * brown:
-        red_od, all_od = float(np.median(norm[red])), float(np.median(norm))
-        other = ~red & (b <= g)  # the counterstain: blue hematoxylin in IHC, purple H+E in H&E
-        blue = float(np.median(r[other] / g[other])) if other.any() else 0.0
-        if red_od >= 0.4 and red_od >= 1.3 * all_od and all_od <= 0.45 and blue >= 0.7:
-            # AEC (b ~ g) or Fast Red (b ~ 0.56 g): the blue/green ratio of the dense red pixels
-            dense = (r < 0.55 * g) & (b <= 1.15 * g) & (norm >= 0.3)
-            ratio = float(np.median(b[dense] / g[dense])) if dense.any() else 0.0
-            return "H-AEC" if ratio > 0.8 else "H-FastRed"
-    return "H&E" if eosin >= 0.1 and eosin > brown else "H-DAB"

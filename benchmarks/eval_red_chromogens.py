@@ -1,0 +1,256 @@
+"""Red chromogens (AEC, Fast Red) under scanner variation, and stain auto-detection (issue #14).
+
+Two parts:
+
+1. **Ki67 and melanin** on :func:`mmnst_path.synthetic.pigment_family_tile` tiles rendered
+   ``plain`` and ``varied`` (tinted white balance, camera black level), through
+   :func:`mmnst_path.pipeline.analyze_region` with the tile's preset (or ``--stains auto``).
+   Besides the errors of :mod:`eval_pigment_families` (whose helpers this imports), every true
+   tumour nucleus is matched to the detected cell whose centroid lies in it, so the Ki67 error
+   is split into where the positives went: not detected, excluded by the cell model
+   (lymphocyte, stromal...), ``pigment``, read negative; and negatives read positive. "red
+   positives as melanin" is the share of chromogen-positive nucleus pixels (no melanin over
+   them) that the pigment mask marks.
+2. **Stain detection** (``--guess``): :func:`mmnst_path.pipeline.guess_stains` on the tissue
+   thumbnail the pipeline computes (:func:`mmnst_path.tiling.detect_tissue` at 8 µm/px) of
+   generated tiles of every chromogen (plain and varied) and of every real tile in
+   ``../shared/data`` (Ki67 IHC sets, the scikit-image IHC tile, the osteosarcoma H&E tiles and
+   the two H&E slides), plus the real tiles of ``../shared/train`` (EndoNuke IHC, BRCA-M2C and
+   Kather H&E): a confusion table per dataset.
+
+    .venv/bin/python benchmarks/eval_red_chromogens.py --seeds 4 --appearance plain varied
+    .venv/bin/python benchmarks/eval_red_chromogens.py --guess --seeds 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from eval_pigment_families import PRESET, dice, fmt_errors  # noqa: E402
+
+from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model  # noqa: E402
+from mmnst_path.detect.pigment import pigment_masks  # noqa: E402
+from mmnst_path.pipeline import AnalysisConfig, analyze_region, guess_stains  # noqa: E402
+from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
+
+DATA = HERE.parent.parent / "shared" / "data"
+TRAIN = HERE.parent.parent / "shared" / "train"
+#: Ki67 outcome of a true tumour nucleus (see :func:`nucleus_outcomes`).
+OUTCOMES = ("missed", "excluded", "pigment", "negative", "positive")
+
+
+def nucleus_outcomes(tile, res) -> dict[str, int]:
+    """Counts ``"<truth>_<outcome>"`` (truth ``pos`` / ``neg``) over the tile's true tumour nuclei.
+
+    A true nucleus takes the class of the detected cell whose centroid lies inside it (the
+    first one when several do: a split nucleus counts once); none: ``missed``.
+    """
+    from mmnst_path.aggregate import CELL_CLASSES
+
+    labels = tile.masks["nuclei"]
+    pos_px = tile.masks["positive_nuclei"]
+    n = int(labels.max())
+    is_pos = np.zeros(n + 1, bool)
+    is_pos[np.unique(labels[pos_px])] = True
+    cells = res.cells
+    rr = np.clip(np.rint(cells.row).astype(int), 0, labels.shape[0] - 1)
+    cc = np.clip(np.rint(cells.col).astype(int), 0, labels.shape[1] - 1)
+    hit = labels[rr, cc]
+    outcome = np.full(n + 1, "missed", dtype=object)
+    for lab, code in zip(hit[::-1], cells.cls[::-1], strict=True):  # reversed: the first cell wins
+        if lab:
+            name = CELL_CLASSES[int(code)]
+            outcome[lab] = name if name in ("positive", "negative", "pigment") else "excluded"
+    present = np.zeros(n + 1, bool)
+    present[np.unique(labels)] = True
+    present[0] = False
+    out: dict[str, int] = collections.Counter()
+    for lab in np.flatnonzero(present):
+        out[f"{'pos' if is_pos[lab] else 'neg'}_{outcome[lab]}"] += 1
+    return dict(out)
+
+
+def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: int, stains: str,
+            model: str, cell_model: str = "default") -> dict:
+    """Ki67 / melanin figures of one generated tile (keys as in :mod:`eval_pigment_families`)."""
+    tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance)
+    preset = PRESET[chromogen] if stains == "preset" else stains
+    cfg = AnalysisConfig.from_mapping({"stains": preset,
+                                       "measures": ["ki67", "melanin"] if stains == "preset" else [],
+                                       "pigment": {"model": model}, "ki67": {"cell_model": cell_model}})
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
+    seconds = time.perf_counter() - t0
+    chosen = str(res.stains.get("name", preset))
+    pmodel = resolve_pigment_model(model) if cfg.pigment.uses_model(chosen) else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if pmodel is None:
+            mel, _ = pigment_masks(tile.rgb, mpp=tile.mpp, stains=chosen)
+        else:
+            mel, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pmodel, stains=chosen)
+    tissue = tile.masks["tissue"]
+    red = tile.masks["positive_nuclei"] & ~tile.masks["melanin"]
+    out = {"family": family, "chromogen": chromogen, "appearance": appearance, "seed": seed, "stains": chosen,
+           "seconds": seconds,
+           "mel_true": float(tile.truth["melanin_fraction_pct"]),
+           "mel_meas": float(res.metrics.get("melanin_fraction_pct", math.nan)),
+           "dice": dice(mel & tissue, tile.masks["melanin"]) if tile.masks["melanin"].any() else math.nan,
+           "red_as_melanin_pct": 100.0 * float((mel & red).sum()) / max(1, int(red.sum())),
+           "ki67_true": float(tile.truth["ki67_index_pct"]),
+           "ki67_meas": float(res.metrics.get("ki67_index_pct", math.nan)),
+           "threshold_od": float(res.metrics.get("ki67_positive_threshold_od", math.nan))}
+    if "ki67" in res.measures:
+        out.update(nucleus_outcomes(tile, res))
+    return out
+
+
+def summarise(rows: list[dict]) -> str:
+    """Markdown table per chromogen x appearance x family, with the Ki67 error breakdown."""
+    lines = ["| chromogen | appearance | family | n | Ki67 err mean abs / worst (pp) | melanin err mean abs / worst "
+             "(pp) | Dice mean / min | red positives as melanin mean / max (%) | true positives: missed / "
+             "excluded / pigment / read negative (%) | negatives read positive (%) |",
+             "|---|---|---|---:|---|---|---|---|---|---|"]
+    keys = sorted({(r["chromogen"], r["appearance"], r["family"]) for r in rows},
+                  key=lambda k: (FAMILY_CHROMOGENS.index(k[0]), k[1], PIGMENT_FAMILIES.index(k[2])))
+    for ch, app, fam in keys:
+        sel = [r for r in rows if (r["chromogen"], r["appearance"], r["family"]) == (ch, app, fam)]
+        k = [r["ki67_meas"] - r["ki67_true"] for r in sel]
+        m = [r["mel_meas"] - r["mel_true"] for r in sel]
+        d = np.asarray([r["dice"] for r in sel if not math.isnan(r["dice"])])
+        red = np.asarray([r["red_as_melanin_pct"] for r in sel])
+        tp = sum(sum(r.get(f"pos_{o}", 0) for o in OUTCOMES) for r in sel)
+        tn = sum(sum(r.get(f"neg_{o}", 0) for o in OUTCOMES) for r in sel)
+        lost = " / ".join(f"{100.0 * sum(r.get(f'pos_{o}', 0) for r in sel) / max(1, tp):.1f}"
+                          for o in ("missed", "excluded", "pigment", "negative"))
+        fp = 100.0 * sum(r.get("neg_positive", 0) for r in sel) / max(1, tn)
+        dtxt = f"{d.mean():.2f} / {d.min():.2f}" if d.size else "n/a"
+        lines.append(f"| {ch} | {app} | {fam} | {len(sel)} | {fmt_errors(k)} | {fmt_errors(m)} | {dtxt} | "
+                     f"{red.mean():.1f} / {red.max():.1f} | {lost} | {fp:.1f} |")
+    return "\n".join(lines)
+
+
+# -- stain detection ------------------------------------------------------------------------------
+
+def _thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    from mmnst_path.io import ArrayReader
+    from mmnst_path.tiling import detect_tissue
+
+    t = detect_tissue(ArrayReader(rgb, mpp=mpp), mask_mpp=AnalysisConfig().tissue_mpp)
+    return t.thumbnail, t.mask
+
+
+def real_sets() -> dict[str, tuple[str, list[tuple[Path, float | None]]]]:
+    """Dataset name -> (true preset, [(file, mpp)]); mpp None: read from the slide."""
+    def files(pattern: str, root: Path, mpp: float | None) -> list[tuple[Path, float | None]]:
+        return [(p, mpp) for p in sorted(root.glob(pattern))]
+
+    return {
+        "BCData (Ki67)": ("H-DAB", files("ki67/bcdata/*.png", DATA, 0.25)),
+        "SHIDC (Ki67)": ("H-DAB", files("ki67/shidc/*.jpg", DATA, 0.21)),
+        "DeepLIIF (Ki67)": ("H-DAB", files("ki67/deepliif/*.png", DATA, 0.31)),
+        "skimage IHC": ("H-DAB", files("ihc/*.png", DATA, 0.5)),
+        "osteosarcoma H&E": ("H&E", files("necrosis/*.jpg", DATA, 1.0)),
+        "H&E slides (CMU-1, TCGA)": ("H&E", [(DATA / "wsi" / "CMU-1-Small-Region.svs", None),
+                                             (DATA / "wsi" / "tcga-cr-7395-01a-01-ts1.svs", 0.5)]),
+        "EndoNuke IHC (train)": ("H-DAB", files("endonuke/*/*.png", TRAIN, 0.5)),
+        "BRCA-M2C H&E (train)": ("H&E", files("brca_m2c/mixed/*.png", TRAIN, 0.5)),
+        "Kather CRC H&E (train)": ("H&E", files("kather_nct_crc_he/*/*.tif", TRAIN, 0.5)),
+        "Kather 2016 H&E (train)": ("H&E", files("kather_texture_2016/*/*.png", TRAIN, 0.33)),
+    }
+
+
+def _real_thumbnail(path: Path, mpp: float | None) -> tuple[np.ndarray, np.ndarray]:
+    from mmnst_path.io import open_slide
+    from mmnst_path.tiling import detect_tissue
+
+    if path.suffix == ".svs":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = open_slide(path)
+        if mpp is not None:
+            reader.mpp = mpp
+        t = detect_tissue(reader, mask_mpp=AnalysisConfig().tissue_mpp)
+        return t.thumbnail, t.mask
+    from PIL import Image
+
+    return _thumbnail(np.asarray(Image.open(path).convert("RGB")), float(mpp or 0.5))
+
+
+def guess_table(seeds: range, size: int) -> str:
+    """Confusion of :func:`guess_stains` on generated and real tiles (markdown)."""
+    names = ("H-DAB", "H-AEC", "H-FastRed", "H&E")
+    lines = ["| tiles | truth | n | " + " | ".join(names) + " | other | wrong (examples) |",
+             "|---|---|---:|" + "---:|" * (len(names) + 1) + "---|"]
+
+    def row(label: str, truth: str, got: list[tuple[str, str]]) -> None:
+        c = collections.Counter(g for _, g in got)
+        other = sum(v for k, v in c.items() if k not in names)
+        wrong = [f"{n}: {g}" for n, g in got if g != truth][:3]
+        lines.append(f"| {label} | {truth} | {len(got)} | " + " | ".join(str(c.get(k, 0)) for k in names)
+                     + f" | {other} | {'; '.join(wrong)} |")
+
+    for ch in FAMILY_CHROMOGENS:
+        for app in ("plain", "varied"):
+            got = []
+            for seed in seeds:
+                for fam in PIGMENT_FAMILIES:
+                    tile = pigment_family_tile(seed, fam, chromogen=ch, size=size, appearance=app)
+                    got.append((f"{fam} {seed}", guess_stains(*_thumbnail(tile.rgb, tile.mpp))))
+            row(f"generated {ch} {app}", PRESET[ch], got)
+    for label, (truth, items) in real_sets().items():
+        got = [(p.name[:24], guess_stains(*_real_thumbnail(p, mpp))) for p, mpp in items]
+        if got:
+            row(label, truth, got)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--families", nargs="*", default=list(PIGMENT_FAMILIES))
+    ap.add_argument("--chromogens", nargs="*", default=["aec", "fast_red"])
+    ap.add_argument("--appearance", nargs="*", default=["plain", "varied"], choices=["plain", "varied"])
+    ap.add_argument("--stains", default="preset", help="'preset' (the tile's own), 'auto' or a preset name")
+    ap.add_argument("--pigment-model", default="default", help="'default', 'none' (the rules) or a model file")
+    ap.add_argument("--cell-model", default="default", help="Ki67 nucleus model: 'default', 'none' or a file")
+    ap.add_argument("--guess", action="store_true", help="stain detection confusion table instead")
+    ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
+    args = ap.parse_args()
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.guess:
+        print(guess_table(seeds, args.size))
+        return
+    rows = [run_one(seed, fam, ch, app, size=args.size, stains=args.stains, model=args.pigment_model,
+                    cell_model=args.cell_model)
+            for ch in args.chromogens for app in args.appearance for fam in args.families for seed in seeds]
+    print(summarise(rows))
+    if args.stains != "preset":
+        wrong = [(r["chromogen"], r["appearance"], r["stains"]) for r in rows if r["stains"] != PRESET[r["chromogen"]]]
+        print(f"\nstains detected wrongly on {len(wrong)} of {len(rows)} tiles: {wrong[:10]}")
+    if args.csv:
+        with args.csv.open("w", newline="") as fh:
+            keys = sorted({k for r in rows for k in r})
+            w = csv.DictWriter(fh, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

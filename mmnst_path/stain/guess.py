@@ -1,0 +1,266 @@
+"""Which stain preset an image is: H-DAB, H-AEC, H-FastRed or H&E, from the colour of its tissue.
+
+The test is made in optical density relative to the image's own white point (a tinted glass
+shifts every OD vector towards the colour the glass lacks: a yellowish glass, blue channel at
+~200 instead of ~245, adds ~0.09 blue OD to every pixel and moves red AEC towards brown DAB),
+after the hematoxylin component is removed: each pixel's OD ``od`` becomes its residual
+``r = od - (od . h) h`` orthogonal to the hematoxylin vector ``h`` (Ruifrok & Johnston's),
+and the direction of ``r`` in that plane is an angle measured from DAB, positive towards grey
+(brown-black melanin lies at +6 to +25°, DAB at 0°, AEC at -11°, Fast Red at -42°, Ruifrok's
+eosin at -83° and the eosin of real H&E at about -30 to -50°). Hematoxylin mixtures do not move
+that angle: whatever the hematoxylin share, a pixel's residual is its second stain's.
+
+- **H&E vs IHC**: in H&E eosin tints most of the tissue (cytoplasm, stroma); in a red-chromogen
+  IHC only the positive nuclei are red and the rest is blue hematoxylin. The *pink share* is the
+  fraction of tissue pixels with a red residual (``>= PINK_MIN_OD`` log10 OD at an angle below
+  ``RED_DEG``): H&E from ``HE_PINK_SHARE``, or from ``HE_PINK_SHARE_BROWN`` when no red
+  chromogen is seen (H&E with melanin, whose only chromogen-like pixels are brown).
+- **Which chromogen**: the chromogen-dominated pixels (residual ``>= CHROMOGEN_MIN_OD`` and at
+  least ``CHROMOGEN_MIN_SHARE`` of the pixel's OD) give a residual-weighted histogram of angles.
+  Melanin always lies on the brown-black side of any chromogen, so the chromogen is the
+  *reddest* population that is a peak of its own (at least ``PEAK_MIN_MASS`` of the histogram
+  within ``PEAK_HALF_WIDTH_DEG``): its angle, compared with the boundaries between the preset
+  angles, names the chromogen. A broad tail of a brown stain (real DAB spreads over ±20°) is
+  not a peak.
+- A chromogen angle within ``MARGIN_DEG`` of a boundary, or a pink share near the H&E limit, is
+  reported as ambiguous (:attr:`StainGuess.ambiguous`, with the reason), still naming the nearer
+  preset: the caller logs it and records it in the provenance.
+
+The boundaries sit between the generated tiles of each chromogen (stain vectors 0-5° off the
+presets, tinted white balance and camera black level) and keep every real Ki67 / IHC tile at
+H-DAB and every real H&E tile at H&E (``benchmarks/eval_red_chromogens.py --guess``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AmbiguousStainsWarning", "StainGuess", "estimate_white_point", "guess_stains", "guess_stains_detail"]
+
+_H = np.array([0.650, 0.704, 0.286]) / np.linalg.norm([0.650, 0.704, 0.286])
+_DAB = np.array([0.268, 0.570, 0.776]) / np.linalg.norm([0.268, 0.570, 0.776])
+_E1 = _DAB - _DAB.dot(_H) * _H
+_E1 /= np.linalg.norm(_E1)
+_E2 = np.cross(_H, _E1)  # towards grey / melanin
+
+#: Smallest OD norm (log10) of a pixel looked at.
+MIN_OD = 0.1
+#: Residual (log10 OD) and angle below which a pixel counts as pink (eosin or a red chromogen).
+PINK_MIN_OD = 0.04
+RED_DEG = -20.0
+#: Pink share of the tissue at and above which the image is H&E (eosin everywhere).
+HE_PINK_SHARE = 0.45
+#: Pink share at and above which an image whose chromogen-like pixels are brown is H&E (with
+#: melanin): generated and real H-DAB tiles reach at most 0.22.
+HE_PINK_SHARE_BROWN = 0.25
+#: Residual of a chromogen-dominated pixel: at least this (log10 OD) and this share of its OD.
+CHROMOGEN_MIN_OD = 0.15
+CHROMOGEN_MIN_SHARE = 0.3
+#: A peak of the angle histogram holds at least this share of its weight within ± this angle.
+PEAK_MIN_MASS = 0.12
+PEAK_HALF_WIDTH_DEG = 6.0
+#: Boundaries of the chromogen angle: below FAST_RED_DEG Fast Red, below AEC_DEG AEC, else DAB.
+FAST_RED_DEG = -27.0
+AEC_DEG = -5.7
+#: A chromogen angle this close to a boundary is ambiguous.
+MARGIN_DEG = 2.0
+#: Fewer chromogen pixels than this: no chromogen found (H-DAB by default, ambiguous).
+MIN_PIXELS = 20
+
+
+@dataclass(frozen=True)
+class StainGuess:
+    """Result of :func:`guess_stains_detail`.
+
+    Attributes
+    ----------
+    name : str
+        ``"H-DAB"``, ``"H-AEC"``, ``"H-FastRed"`` or ``"H&E"``.
+    ambiguous : bool
+        The evidence lies within the margin of a boundary (``reason`` says which).
+    reason : str
+        One plain-language sentence: what decided, and why it is ambiguous when it is.
+    chromogen_deg : float
+        Angle of the chromogen peak from DAB in the hematoxylin-free plane (NaN: none).
+    pink_share : float
+        Fraction of the tissue pixels tinted red (eosin or a red chromogen).
+    white_point : tuple of 3 float
+        White point (8-bit R, G, B) the OD was computed with.
+    """
+
+    name: str
+    ambiguous: bool
+    reason: str
+    chromogen_deg: float
+    pink_share: float
+    white_point: tuple[float, float, float]
+
+
+def estimate_white_point(rgb: np.ndarray, tissue: np.ndarray | None = None, *, min_intensity: int = 150,
+                         min_pixels: int = 16, min_share: float = 0.005,
+                         plateau: float | None = 6.0, plateau_share: float = 0.02) -> tuple[float, float, float] | None:
+    """White point (glass colour, 8-bit R, G, B) of an image from its bright non-tissue pixels.
+
+    Unlike :func:`mmnst_path.stain.estimate_background` the glass may be tinted (a yellowish or
+    bluish white balance): the candidates are the pixels outside ``tissue`` whose darkest
+    channel is at least ``min_intensity``; the per-channel median of the brighter half of them
+    is returned. When there are too few (the tissue detector, which looks for neutral glass,
+    may take tinted glass for tissue), the brightest 1 % of the image is glass when it is a
+    plateau: at least ``plateau_share`` of the image lies within ``plateau`` grey levels of
+    their median in every channel.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+    tissue : (M, N) bool ndarray, optional
+        Tissue pixels (never glass). Default: none are.
+    min_intensity : int
+        Smallest 8-bit value of a glass pixel in any channel.
+    min_pixels, min_share : int, float
+        Fewer candidates than ``max(min_pixels, min_share * pixels)``: None (no glass visible,
+        e.g. a tile that is all tissue).
+    plateau, plateau_share : float or None, float
+        Grey-level tolerance and image share of the bright plateau; ``plateau=None``: glass only
+        outside ``tissue``.
+
+    Returns
+    -------
+    tuple of 3 float or None
+    """
+    px = np.asarray(rgb).reshape(-1, 3)
+    need = max(min_pixels, min_share * px.shape[0])
+    bright = px.min(axis=1) >= min_intensity
+    if tissue is not None:
+        cand = px[bright & ~np.asarray(tissue, bool).reshape(-1)].astype(np.float64)
+        if cand.shape[0] >= need:
+            s = cand.sum(axis=1)
+            med = np.median(cand[s >= np.median(s)], axis=0)
+            return (float(med[0]), float(med[1]), float(med[2]))
+    if plateau is None:
+        return None
+    # tinted glass may have been taken for tissue: a plateau of the brightest pixels
+    s = px.astype(np.int32).sum(axis=1)
+    top = px[(s >= np.quantile(s, 0.99)) & bright].astype(np.float64)
+    if top.shape[0] < min_pixels:
+        return None
+    med = np.median(top, axis=0)
+    near = np.all(np.abs(px.astype(np.float64) - med) <= plateau, axis=1)
+    if near.sum() < max(need, plateau_share * px.shape[0]):
+        return None
+    return (float(med[0]), float(med[1]), float(med[2]))
+
+
+def _peaks(theta: np.ndarray, weight: np.ndarray) -> list[tuple[float, float]]:
+    """``(angle, mass)`` of the peaks of the weighted angle histogram, reddest first."""
+    from scipy.ndimage import gaussian_filter1d
+
+    edges = np.arange(-120.0, 60.0 + 1e-9, 1.0)
+    hist = np.histogram(theta, bins=edges, weights=weight)[0]
+    total = float(hist.sum())
+    if total <= 0:
+        return []
+    smooth = gaussian_filter1d(hist, 2.0, mode="constant")
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    half = int(PEAK_HALF_WIDTH_DEG)
+    window = np.convolve(hist, np.ones(2 * half + 1), mode="same") / total
+    out = []
+    for i in range(1, len(smooth) - 1):
+        if smooth[i] >= smooth[i - 1] and smooth[i] > smooth[i + 1] and window[i] >= PEAK_MIN_MASS:
+            out.append((float(centres[i]), float(window[i])))
+    return out
+
+
+def _residuals(rgb: np.ndarray, tissue: np.ndarray | None,
+               white: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hematoxylin-free residual norm, its angle from DAB (degrees) and the OD norm of the
+    pixels of ``tissue`` with an OD norm above :data:`MIN_OD`."""
+    from . import od_from_rgb
+
+    od = od_from_rgb(rgb, background=white).astype(np.float64)
+    od = od[np.asarray(tissue, bool)] if tissue is not None else od.reshape(-1, 3)
+    norm = np.linalg.norm(od, axis=1)
+    keep = norm > MIN_OD
+    od, norm = od[keep], norm[keep]
+    resid = od - np.outer(od @ _H, _H)
+    theta = np.degrees(np.arctan2(resid @ _E2, resid @ _E1))
+    return np.linalg.norm(resid, axis=1), theta, norm
+
+
+def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> StainGuess:
+    """The stain preset of an image and the evidence for it (see the module docstring).
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        Image, typically the slide thumbnail the tissue was detected on.
+    tissue : (M, N) bool ndarray, optional
+        Pixels to look at (default, or when it holds no pixel: all).
+
+    Returns
+    -------
+    StainGuess
+    """
+    rgb = np.asarray(rgb)
+    if tissue is not None and not np.any(tissue):
+        tissue = None
+    glass = estimate_white_point(rgb, tissue, plateau=None)
+    white = glass if glass is not None else estimate_white_point(rgb, tissue)
+    wp = white if white is not None else (255.0, 255.0, 255.0)
+    m, theta, norm = _residuals(rgb, tissue, wp)
+    if not m.shape[0]:
+        return StainGuess("H-DAB", True, "no stained pixels: H-DAB assumed", math.nan, 0.0, wp)
+    pink = float(np.mean((m >= PINK_MIN_OD) & (theta < RED_DEG)))
+    if pink >= HE_PINK_SHARE:
+        amb = pink < HE_PINK_SHARE + 0.05
+        return StainGuess("H&E", amb, f"eosin tints {100 * pink:.0f} % of the tissue (H&E from "
+                          f"{100 * HE_PINK_SHARE:.0f} %)", math.nan, pink, wp)
+    if glass is None and white is not None:  # the chromogen angle only with a white point from glass
+        wp = (255.0, 255.0, 255.0)
+        m, theta, norm = _residuals(rgb, tissue, wp)
+    chrom = (m >= CHROMOGEN_MIN_OD) & (m >= CHROMOGEN_MIN_SHARE * norm)
+    peaks = [p for p in _peaks(theta[chrom], np.ones(int(chrom.sum()))) if p[0] < 30.0]
+    if int(chrom.sum()) < MIN_PIXELS or not peaks:
+        if pink >= HE_PINK_SHARE_BROWN:
+            return StainGuess("H&E", pink < HE_PINK_SHARE_BROWN + 0.05, f"eosin tints {100 * pink:.0f} % of the "
+                              "tissue and no chromogen is seen", math.nan, pink, wp)
+        return StainGuess("H-DAB", True, f"no chromogen seen ({int(chrom.sum())} chromogen-stained pixels, "
+                          f"{len(peaks)} peaks): H-DAB assumed", math.nan, pink, wp)
+    deg = peaks[0][0]
+    if deg < FAST_RED_DEG:
+        name, edge = "H-FastRed", FAST_RED_DEG
+    elif deg < AEC_DEG:
+        name = "H-AEC"
+        edge = FAST_RED_DEG if abs(deg - FAST_RED_DEG) < abs(deg - AEC_DEG) else AEC_DEG
+    elif pink >= HE_PINK_SHARE_BROWN:
+        # eosin over much of the tissue and the only chromogen-like pixels brown: H&E with melanin
+        amb = pink < HE_PINK_SHARE_BROWN + 0.05
+        return StainGuess("H&E", amb, f"eosin tints {100 * pink:.0f} % of the tissue and the stained pixels "
+                          f"are brown (at {deg:+.0f}° from DAB, melanin-like)", deg, pink, wp)
+    else:
+        name, edge = "H-DAB", AEC_DEG
+    amb = abs(deg - edge) < MARGIN_DEG
+    reason = f"chromogen at {deg:+.0f}° from DAB ({100 * peaks[0][1]:.0f} % of the stained pixels)"
+    if amb:
+        reason += f", within {MARGIN_DEG:.0f}° of the {edge:+.0f}° boundary"
+    return StainGuess(name, amb, reason, deg, pink, wp)
+
+
+class AmbiguousStainsWarning(UserWarning):
+    """:func:`guess_stains` chose a preset on evidence close to a boundary: check it, or name the stains."""
+
+
+def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
+    """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"`` or ``"H-DAB"`` (:func:`guess_stains_detail`'s name).
+
+    An ambiguous guess is still returned, with an :class:`AmbiguousStainsWarning` that says why
+    (it reaches the log of the CLI and the napari plugin).
+    """
+    guess = guess_stains_detail(rgb, tissue)
+    if guess.ambiguous:
+        warnings.warn(f"stains detected as {guess.name}, but ambiguous: {guess.reason}; pass the stains "
+                      "explicitly if this is wrong", AmbiguousStainsWarning, stacklevel=2)
+    return guess.name
