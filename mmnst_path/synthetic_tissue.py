@@ -14,6 +14,12 @@ Public API
     (pale fibres, sparse spindle nuclei, scattered lymphocytes), with glass. ``masks``:
     ``tissue``, ``tumour``, ``stroma``; ``truth``: ``tumour_fraction_pct`` (of tissue),
     ``positive_fraction``; ``stains``: the preset to analyse it with.
+``he_keratin_tile(seed, *, size=384, mpp=0.5)``
+    H&E keratinising squamous carcinoma (keratin pearls / squames), stroma, glass, pen ink, dust.
+``he_tissue_tile(seed, *, size=384, mpp=0.5, necrosis=None)``
+    H&E tumour nests, dense or oedematous stroma, lymphocyte aggregates and necrosis of many
+    appearances (layouts :data:`NECROSIS_LAYOUTS`; pale to hypereosinophilic, ghost nuclei,
+    karyorrhexis, haemorrhage), glass; ``masks`` per class, ``truth["necrosis_fraction_pct"]``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["CHROMOGEN_STAINS", "TissueTile", "he_keratin_tile", "ihc_tissue_tile"]
+__all__ = ["CHROMOGEN_STAINS", "NECROSIS_LAYOUTS", "TissueTile", "he_keratin_tile", "he_tissue_tile", "ihc_tissue_tile"]
 
 _H = (0.650, 0.704, 0.286)
 #: chromogen -> (reference OD vector, stain preset to analyse the tile with)
@@ -312,4 +318,147 @@ def he_keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTi
     truth = {"keratin_fraction_pct": 100.0 * float((keratin & clean).sum()) / max(int(clean.sum()), 1)}
     masks = {"tissue": tissue, "tumour": tumour & ~junk, "stroma": stroma & ~junk, "keratin": keratin & ~junk,
              "background": ~tissue | junk}
+    return TissueTile(rgb8, float(mpp), "H&E", truth, masks)
+
+
+#: necrosis layouts of :func:`he_tissue_tile`: none (viable only), geographic (a wide area over nests and stroma),
+#: comedo (the centres of tumour nests), islands (small foci inside the tumour)
+NECROSIS_LAYOUTS = ("none", "geographic", "comedo", "islands")
+
+
+def _necrosis_layout(kind: str, tissue: np.ndarray, tumour: np.ndarray, mpp: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """The necrotic region of :func:`he_tissue_tile` for a layout of :data:`NECROSIS_LAYOUTS`."""
+    shape = tissue.shape
+    if kind == "geographic":  # a smooth front across nests and stroma, 10-60 % of the tissue
+        field = _smooth_noise(shape, rng.uniform(40, 100) / mpp, rng)
+        field += rng.uniform(0, 1.2) * np.linspace(-1, 1, shape[1], dtype=np.float32)[None, :] * rng.choice([-1, 1])
+        return tissue & (field > np.quantile(field[tissue], 1 - rng.uniform(0.1, 0.6))) if tissue.any() else tissue
+    if kind == "comedo":  # nest centres farther than 10-30 µm from the nest's border
+        depth = ndi.distance_transform_edt(tumour) * mpp
+        return tumour & (depth > rng.uniform(10, 30))
+    if kind == "islands":  # foci of 15-50 µm inside the tumour
+        field = _smooth_noise(shape, rng.uniform(8, 20) / mpp, rng)
+        return tumour & (field > rng.uniform(1.0, 1.8))
+    return np.zeros(shape, bool)
+
+
+def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str | None = None) -> TissueTile:
+    """H&E tumour with stroma, lymphocyte aggregates, necrosis of many appearances and glass.
+
+    Every appearance parameter is drawn per tile, so that a tissue classifier trained on these
+    tiles learns what separates the classes rather than one generator's colours:
+
+    - tumour nests (20-60 µm blobs): nuclei 3-7 µm in radius, pale (vesicular) to dark, packed
+      loosely to densely, in pale to deeply eosinophilic (squamous-like) cytoplasm;
+    - stroma: dense collagen (eosin fibres) or loose oedematous stroma (pale, gaps), spindle
+      nuclei; scattered lymphocytes; in most tiles lymphocyte aggregates (class ``inflammatory``);
+    - necrosis (layout drawn from :data:`NECROSIS_LAYOUTS` unless ``necrosis`` names one):
+      eosin from pale (0.04 OD) to hypereosinophilic (0.6 OD) with a mottled texture, ghost
+      nuclei (faded and blurred, 0-100 % of the tumour's nuclear density), karyorrhectic debris (dense
+      fragments of 0.4-2 µm at 0.02-1.5 per 100 µm²), nuclear dust, and in some tiles
+      haemorrhage (erythrocytes);
+    - stain vectors rotated up to 8°, stain amount (section thickness) x0.7-1.3, then the camera
+      of :func:`_camera` (blur, white point and balance, noise, JPEG).
+
+    Parameters
+    ----------
+    seed : int
+    size : int
+        Side in pixels.
+    mpp : float
+        µm per pixel (0.25-1).
+    necrosis : str or None
+        One of :data:`NECROSIS_LAYOUTS`; None draws it (a quarter of the tiles without necrosis).
+
+    Returns
+    -------
+    TissueTile
+        ``masks``: ``tissue``, ``tumour`` (viable), ``stroma``, ``inflammatory``, ``necrosis``,
+        ``background`` (the first four and the last partition the tile); ``truth``:
+        ``necrosis_fraction_pct`` (of tissue), ``layout``.
+    """
+    if necrosis is not None and necrosis not in NECROSIS_LAYOUTS:
+        msg = f"necrosis must be one of {NECROSIS_LAYOUTS} or None, got {necrosis!r}"
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    layout = str(rng.choice(NECROSIS_LAYOUTS, p=(0.25, 0.35, 0.2, 0.2))) if necrosis is None else necrosis
+    shape = (size, size)
+    um2_px = 1.0 / (mpp * mpp)
+    h = np.zeros(shape, np.float32)
+    e = np.zeros(shape, np.float32)
+    tissue = _smooth_noise(shape, rng.uniform(30, 80) / mpp, rng) > rng.uniform(-1.8, -0.5)
+    nest_field = _smooth_noise(shape, rng.uniform(20, 60) / mpp, rng)
+    tumour = tissue & (nest_field > np.quantile(nest_field, rng.uniform(0.3, 0.75)))
+    nec = _necrosis_layout(layout, tissue, tumour, mpp, rng)
+    stroma = tissue & ~tumour
+    inflam = np.zeros(shape, bool)
+    if rng.random() < 0.7:  # lymphocyte aggregates in the stroma
+        agg = _smooth_noise(shape, rng.uniform(10, 30) / mpp, rng)
+        inflam = stroma & ~nec & (agg > rng.uniform(0.6, 1.5))
+    tumour &= ~nec
+    stroma &= ~nec & ~inflam
+    # stroma: dense collagen or loose oedematous matrix, spindle nuclei
+    fib = _fibres(shape, mpp, rng)
+    if rng.random() < 0.35:  # loose / oedematous
+        e += stroma * (rng.uniform(0.02, 0.06) + fib * rng.uniform(0.03, 0.12))
+        e *= np.where(stroma, _smooth_noise(shape, 3 / mpp, rng) > -1.0, 1).astype(np.float32)
+    else:
+        e += stroma * (rng.uniform(0.05, 0.2) + fib * rng.uniform(0.1, 0.4))
+    h += stroma * fib * rng.uniform(0.0, 0.04)
+    for r, c in _place(stroma, rng.uniform(12, 30) / mpp, rng.uniform(0.3, 0.9), rng):
+        _ellipse(h, r, c, rng.uniform(3.5, 7) / mpp, rng.uniform(0.9, 1.8) / mpp, rng.uniform(0, np.pi),
+                 rng.uniform(0.3, 0.7), rng)
+    lym_h = rng.uniform(0.45, 0.9)
+    for region, spacing in ((stroma, rng.uniform(12, 40)), (inflam, rng.uniform(5.5, 8.0))):
+        for r, c in _place(region, spacing / mpp, rng.uniform(0.4, 1.0), rng):
+            rad = rng.uniform(2.2, 3.3) / mpp
+            _ellipse(h, r, c, rad, rad * rng.uniform(0.85, 1.0), 0.0, lym_h * rng.uniform(0.8, 1.2), rng)
+    e += inflam * rng.uniform(0.03, 0.1)
+    # tumour: cytoplasm and nuclei
+    cyto = np.clip(1 + 0.25 * _smooth_noise(shape, 2.0 / mpp, rng), 0.4, 2)
+    e_cyto = rng.uniform(0.08, 0.35)
+    e += tumour * cyto * e_cyto
+    h += tumour * cyto * rng.uniform(0.02, 0.07)
+    r_lo = rng.uniform(3.0, 4.5)
+    r_hi = r_lo + rng.uniform(0.5, 2.5)
+    spacing = (r_lo + r_hi) * rng.uniform(1.0, 1.5)
+    h_nuc = rng.uniform(0.35, 0.8)  # viable nuclei stay darker and crisper than the ghosts of necrosis
+    nuclei = np.zeros(shape, np.float32)
+    for r, c in _place(tumour, spacing / mpp, rng.uniform(0.5, 1.0), rng):
+        a = rng.uniform(r_lo, r_hi) / mpp
+        _ellipse(nuclei, r, c, a, a * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi), h_nuc * rng.uniform(0.7, 1.3), rng)
+    np.maximum(h, nuclei, out=h)
+    nec &= ~(nuclei > 0.1)  # a viable nucleus reaching over the drawn border is viable tissue
+    # necrosis: eosin matrix, ghost nuclei, karyorrhectic debris, nuclear dust, haemorrhage
+    if nec.any():
+        e_nec = float(np.exp(rng.uniform(np.log(0.04), np.log(0.6))))
+        mottle = np.clip(1 + rng.uniform(0.1, 0.35) * _smooth_noise(shape, rng.uniform(1.5, 5) / mpp, rng), 0.3, 2)
+        e += nec * mottle * e_nec
+        h += nec * mottle * rng.uniform(0.0, 0.05)
+        ghost_h = np.zeros(shape, np.float32)
+        for r, c in _place(nec, spacing * rng.uniform(1.0, 3.0) / mpp, rng.uniform(0.0, 1.0), rng):
+            a = rng.uniform(r_lo, r_hi) / mpp
+            _ellipse(ghost_h, r, c, a, a * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi), rng.uniform(0.03, 0.15), rng)
+        h += ndi.gaussian_filter(ghost_h, rng.uniform(0.4, 1.0) / mpp) * nec  # ghosts: faded, blurred outlines
+        per_px = rng.uniform(0.02, 1.5) / 100.0 / um2_px
+        frag = nec & (rng.random(shape) < per_px)
+        frag_h = np.zeros(shape, np.float32)
+        frag_h[frag] = rng.uniform(0.4, 1.0, size=int(frag.sum()))
+        frag_h = ndi.grey_dilation(frag_h, size=max(1, round(rng.uniform(0.4, 2.0) / mpp)))
+        h += ndi.gaussian_filter(frag_h, 0.3 / mpp) * nec
+        h += nec * (rng.uniform(0.0, 0.12) * (_smooth_noise(shape, 0.8 / mpp, rng) > 1.0))
+        if rng.random() < 0.3:  # haemorrhagic necrosis: erythrocytes (eosin-dense discs)
+            for r, c in _place(nec, rng.uniform(7, 14) / mpp, rng.uniform(0.2, 0.8), rng):
+                rad = rng.uniform(3.0, 4.0) / mpp
+                _ellipse(e, r, c, rad, rad * rng.uniform(0.8, 1.0), 0.0, rng.uniform(0.5, 0.9), rng)
+    vh, ve = _rotated(_H, rng.uniform(0, 8), rng), _rotated(_E, rng.uniform(0, 8), rng)
+    od = h[..., None] * vh.astype(np.float32) + e[..., None] * ve.astype(np.float32)
+    od *= rng.uniform(0.7, 1.3)
+    rgb8 = _camera(od, mpp, rng)
+    n_tis = max(int(tissue.sum()), 1)
+    truth = {"necrosis_fraction_pct": 100.0 * float(nec.sum()) / n_tis, "layout": layout}
+    # tumour: the nests and the viable nuclei that reach over the drawn necrosis border
+    masks = {"tissue": tissue, "tumour": tissue & ~(stroma | inflam | nec), "stroma": stroma, "inflammatory": inflam,
+             "necrosis": nec, "background": ~tissue}
     return TissueTile(rgb8, float(mpp), "H&E", truth, masks)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmnst_path.synthetic_tissue import he_keratin_tile, ihc_tissue_tile
+from mmnst_path.synthetic_tissue import he_keratin_tile, he_tissue_tile, ihc_tissue_tile
 
 
 @pytest.mark.parametrize("chromogen", ["dab", "aec", "fast_red"])
@@ -42,3 +42,38 @@ def test_keratin_tile_truth_matches_its_masks() -> None:
             od = -np.log10(np.maximum(tile.rgb[m["keratin"]].astype(float), 1) / 255.0).mean(0)
             assert od[1] > od[0]
     assert max(fractions) > 10  # keratin appears in the series
+
+
+@pytest.mark.parametrize("layout", ["none", "geographic", "comedo", "islands"])
+def test_he_tissue_tile_classes_partition_the_tile_and_truth_matches(layout: str) -> None:
+    tile = he_tissue_tile(950, size=256, mpp=1.0, necrosis=layout)
+    m = tile.masks
+    names = ("tumour", "stroma", "inflammatory", "necrosis", "background")
+    total = sum(m[n].astype(int) for n in names)
+    np.testing.assert_array_equal(total, 1)  # every pixel has exactly one class
+    np.testing.assert_array_equal(~m["background"], m["tissue"])
+    frac = 100.0 * m["necrosis"].sum() / m["tissue"].sum()
+    assert tile.truth["necrosis_fraction_pct"] == pytest.approx(frac)
+    assert tile.truth["layout"] == layout
+    assert (frac == 0) == (layout == "none")
+    if layout == "comedo":  # comedo necrosis lies inside the nests: every necrotic pixel has tumour nearby
+        from scipy import ndimage as ndi
+
+        near_tumour = ndi.binary_dilation(m["tumour"], iterations=40)
+        assert near_tumour[m["necrosis"]].all()
+    assert np.array_equal(he_tissue_tile(950, size=256, mpp=1.0, necrosis=layout).rgb, tile.rgb)  # seeded
+
+
+def test_he_tissue_tile_draws_varied_necrosis_and_rejects_unknown_layouts() -> None:
+    layouts, eosin_od = set(), []
+    for seed in range(951, 960):
+        tile = he_tissue_tile(seed, size=192, mpp=1.0)
+        layouts.add(tile.truth["layout"])
+        nec = tile.masks["necrosis"]
+        if nec.sum() > 200:
+            od = -np.log10(np.maximum(tile.rgb[nec].astype(float), 1) / 255.0).mean(0)
+            eosin_od.append(od[1])  # eosin absorbs green
+    assert len(layouts) >= 3
+    assert max(eosin_od) > 2 * min(eosin_od)  # pale and dense eosinophilic necrosis both appear
+    with pytest.raises(ValueError, match="necrosis must be one of"):
+        he_tissue_tile(1, necrosis="liquefactive")
