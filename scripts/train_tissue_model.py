@@ -29,8 +29,24 @@ Training data (every source redistributable with attribution; see ``../shared/tr
   the other eight validate (``benchmarks/eval_necrosis.py``). Every tissue block of a training tile
   takes the tile's label (Non-Viable-Tumor necrosis, Viable tumour, Non-Tumor stroma), glass
   blocks background.
-- Generated tiles of the project's own generator (``mmnst_path.synthetic.he_necrosis_tile``,
-  seeds 100-105; the evaluation uses seeds 1-8 and the independent ``sample_tiles`` recipe).
+- With ``--brca``: BRCA-M2C (Abousamra et al., ICCV 2021, BSD-3-Clause; TCGA breast carcinoma H&E,
+  0.5 µm/px): the train / val patches with region labels from the nucleus points (``brca_labels``: tumour
+  near tumour points, inflammatory where lymphocytes are dense, stroma near stromal points or far
+  from tumour); the official test split (30 patches) is held out. This is the carcinoma
+  architecture (tumour nests of large nuclei, lymphocyte-rich and fibrous stroma) that Kather's
+  colorectal tiles show little of.
+- Generated tiles of the project's own generators: ``mmnst_path.synthetic.he_necrosis_tile``
+  (seeds 100-105; the evaluation uses seeds 1-10) and, with ``--tissue-tiles``,
+  ``mmnst_path.synthetic_tissue.he_tissue_tile`` (``TISSUE_SEEDS``; tumour nests, dense or oedematous stroma, lymphocyte aggregates, and necrosis
+  from pale to hypereosinophilic with ghost nuclei, karyorrhexis and haemorrhage, every stain and
+  scanner parameter drawn per tile; the evaluation uses seeds 1000-1039).
+- The recipe of ``sample_tiles/generate.py`` (``SAMPLE_RECIPE``: six seeds 600-605, never the
+  evaluation seeds 505-543 nor the bundled tiles); the shipped default (1.0.0) trained on it, so its
+  figures on that generator are not held-out figures. ``--held-out-recipe`` leaves it out (the
+  recipe is then a generator the model never saw, as ``benchmarks/eval_necrosis.py --synthetic``
+  means it); ``--brca`` and ``--tissue-tiles`` add the BRCA-M2C patches and the
+  ``he_tissue_tile`` tiles (not in the shipped default; their figures are in benchmarks/README.md,
+  "Tissue classes (#13)").
 - With ``--keratin``: generated keratinising squamous carcinoma
   (``mmnst_path.synthetic_tissue.he_keratin_tile``, seeds 200-211: keratin pearls / squames,
   squamous nests, stroma, glass with marker ink and dust, every stain / scanner parameter drawn per
@@ -96,6 +112,16 @@ OSTEO_TRAIN = {
     "Non-Tumor___Case-3-A18-11012-16647_113.jpg": "stroma",
 }
 SYNTH_SEEDS = (100, 101, 102, 103, 104, 105)
+#: seeds of the generated H&E tissue tiles (``synthetic_tissue.he_tissue_tile``: tumour, stroma, lymphocyte
+#: aggregates, necrosis of many appearances); odd seeds at 1 µm/px, even at 0.5 µm/px. Evaluation uses seeds
+#: 1000-1039 (benchmarks/eval_necrosis.py --synthetic), tests 950-959.
+TISSUE_SEEDS = tuple(range(400, 496))
+#: BRCA-M2C region labels from the nucleus points, µm: tumour within BRCA_EPI_UM of a tumour point and
+#: BRCA_MARGIN_UM closer to it than to any other; inflammatory where >= BRCA_LYMPH_MIN lymphocyte points lie within
+#: BRCA_LYMPH_UM and a lymphocyte is the nearest point; stroma near a stromal point or far from tumour points
+BRCA_MPP = 0.5
+BRCA_EPI_UM, BRCA_STROMA_UM, BRCA_FAR_UM, BRCA_MARGIN_UM = 12.0, 12.0, 25.0, 4.0
+BRCA_LYMPH_UM, BRCA_LYMPH_MIN = 15.0, 4
 #: seeds of the generated keratinising squamous carcinoma tiles (``synthetic_tissue.he_keratin_tile``); odd seeds
 #: at 1 µm/px, even at 0.5 µm/px (evaluation: seeds 900-911 in benchmarks/eval_necrosis.py --keratin, tests 950-952)
 KERATIN_SEEDS = tuple(range(200, 212))
@@ -104,11 +130,13 @@ KERATIN_SEEDS = tuple(range(200, 212))
 #: --keratin model, benchmarks/eval_necrosis.py --keratin)
 KERATIN_ROWS = 4
 #: feature rows per copy (x --rows) and augmented copies, where they differ from 1-4 rows and --aug: the real
-#: osteosarcoma tiles weigh more; the sample recipe (dense-eosin necrosis with debris) less, as more of it
-#: made keratinising squamous carcinoma read necrotic (TCGA slide 6 % instead of 3 %)
-ROWS_FACTOR = {"osteosarcoma": 8, "sample_recipe": 2, "keratin": KERATIN_ROWS}
-AUG = {"sample_recipe": 4, "keratin": 2}
-#: (seed, necrotic eosin OD, necrotic fraction, µm/px) of the sample_tiles recipe tiles that train
+#: osteosarcoma tiles weigh more (--osteo-rows); the sample recipe (dense-eosin necrosis with debris) less, as more
+#: of it made keratinising squamous carcinoma read necrotic (TCGA slide 6 % instead of 3 %); the generated tissue
+#: tiles (already randomised) two row sets and two augmented copies
+ROWS_FACTOR = {"osteosarcoma": 8, "sample_recipe": 2, "tissue": 2, "brca_m2c": 1, "keratin": KERATIN_ROWS}
+AUG = {"sample_recipe": 4, "tissue": 2, "brca_m2c": 3, "keratin": 2}
+#: (seed, necrotic eosin OD, necrotic fraction, µm/px) of the sample_tiles recipe tiles that train (not with
+#: --held-out-recipe)
 SAMPLE_RECIPE = ((600, 0.15, 0.3, 0.5), (601, 0.25, 0.45, 1.0), (602, 0.35, 0.4, 0.5), (603, 0.45, 0.35, 1.0),
                  (604, 0.55, 0.5, 0.5), (605, 0.3, 0.3, 1.0))
 
@@ -134,8 +162,16 @@ ATTRIBUTION = [
     {"dataset": "mmnst_path.synthetic.he_necrosis_tile (generated by this project)", "licence": "BSD-3-Clause",
      "use": f"seeds {list(SYNTH_SEEDS)}: necrosis / tumour / background from the generator's masks"},
     {"dataset": "sample_tiles/generate.py he_necrosis_tile (generated by this project)", "licence": "BSD-3-Clause",
-     "use": f"seeds {[r[0] for r in SAMPLE_RECIPE]} (the bundled tile is seed 505; evaluation uses 505-510): "
+     "use": f"seeds {[r[0] for r in SAMPLE_RECIPE]} (the bundled tile is seed 505; evaluation uses 505-543): "
             "necrosis, tumour, collagen stroma, background from the recipe's layout"},
+    {"dataset": "BRCA-M2C (TCGA breast cancer H&E patches, Copyright (c) 2022 TopoXLab)", "licence": "BSD-3-Clause",
+     "citation": "Abousamra S, Belinsky D, Van Arnam J, et al. Multi-Class Cell Detection Using Spatial Context "
+                 "Representation. ICCV 2021",
+     "use": "the 90 train / val patches at 0.5 µm/px: region labels from the tumour / stromal / lymphocyte points "
+            "(tumour, stroma, inflammatory where lymphocytes are dense); the official test split (30) validates"},
+    {"dataset": "mmnst_path.synthetic_tissue.he_tissue_tile (generated by this project)", "licence": "BSD-3-Clause",
+     "use": f"seeds {TISSUE_SEEDS[0]}-{TISSUE_SEEDS[-1]}: tumour, stroma, lymphocyte aggregates, necrosis (pale to "
+            "hypereosinophilic, ghost nuclei, karyorrhexis, haemorrhage), background from the generator's masks"},
     {"dataset": "mmnst_path.synthetic_tissue.he_keratin_tile (generated by this project)", "licence": "BSD-3-Clause",
      "use": f"seeds {KERATIN_SEEDS[0]}-{KERATIN_SEEDS[-1]}: keratin pearls / squames, squamous tumour, stroma, "
             "background (glass, marker ink, dust) from the generator's masks"},
@@ -192,10 +228,10 @@ def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
     return x, cls.ravel()[sel]
 
 
-def sources(train: Path, osteo: Path, *, keratin: bool = False
-            ) -> Iterator[tuple[str, str, np.ndarray, float, np.ndarray | str, bool]]:
-    """(source, name, rgb, mpp, label, held_out) of every training / validation image (the generated
-    keratin tiles only with ``keratin``)."""
+def sources(train: Path, osteo: Path, *, keratin: bool = False, sample_recipe: bool = True, brca: bool = False,
+            tissue_tiles: bool = False) -> Iterator[tuple[str, str, np.ndarray, float, np.ndarray | str, bool]]:
+    """(source, name, rgb, mpp, label, held_out) of every training / validation image (the optional sources
+    only when their flag is set)."""
     from mmnst_path import synthetic, synthetic_tissue
 
     for nct_class, label in NCT.items():
@@ -224,6 +260,24 @@ def sources(train: Path, osteo: Path, *, keratin: bool = False
         for name in ("stroma", "tumour", "keratin", "background"):
             lab[kt.masks[name]] = KERATIN_CLASSES.index(name)
         yield "keratin", f"seed{seed}", kt.rgb, mpp, lab, False
+    if sample_recipe:
+        yield from _sample_recipe_tiles()
+    for seed in TISSUE_SEEDS if tissue_tiles else ():
+        mpp = 1.0 if seed % 2 else 0.5
+        tt = synthetic_tissue.he_tissue_tile(seed, size=384 if mpp == 1.0 else 640, mpp=mpp)
+        lab = np.full(tt.rgb.shape[:2], -1, np.int64)
+        for name in ("tumour", "stroma", "inflammatory", "necrosis", "background"):
+            lab[tt.masks[name]] = CLASSES.index(name)
+        yield "tissue", f"seed{seed}", tt.rgb, mpp, lab, False
+    root = train / "brca_m2c"
+    test_names = set((root / "_meta" / "brca_ds_test.txt").read_text().split()) if brca else set()
+    for p in sorted((root / "mixed").glob("*.png")) if brca else ():
+        rgb = read_rgb(p)
+        lab = brca_labels(rgb, np.loadtxt(p.with_name(p.stem + "_gt_class_coords.txt"), ndmin=2), BRCA_MPP)
+        yield "brca_m2c", p.name, rgb, BRCA_MPP, lab, p.name in test_names
+
+
+def _sample_recipe_tiles() -> Iterator[tuple[str, str, np.ndarray, float, np.ndarray, bool]]:
     gen = _sample_generator()
     for seed, eosin, fraction, mpp in SAMPLE_RECIPE:
         rgb, truth = gen.he_necrosis_tile(seed, eosin=eosin, angle_deg=4.0, fraction=fraction)
@@ -256,6 +310,51 @@ def _sample_generator():
     return gen
 
 
+def brca_labels(rgb: np.ndarray, points: np.ndarray, mpp: float) -> np.ndarray:
+    """(M, N) class indices (-1 unlabelled) of a BRCA-M2C patch from its nucleus points (lines ``y x class``:
+    1 lymphocyte, 2 tumour, 3 stromal), with the ``BRCA_*`` distances (see their comment); glass (total OD
+    < 0.15 after a 1.5 µm smoothing) farther than 4 µm from every point is background."""
+    from scipy import ndimage as ndi
+
+    from mmnst_path.stain import od_from_rgb
+
+    shape = rgb.shape[:2]
+    rows = np.clip(np.rint(points[:, 0]).astype(int), 0, shape[0] - 1)
+    cols = np.clip(np.rint(points[:, 1]).astype(int), 0, shape[1] - 1)
+    kind = points[:, 2].astype(int)
+
+    def dist_um(k: int) -> np.ndarray:
+        if not (kind == k).any():
+            return np.full(shape, np.inf)
+        seeds = np.ones(shape, bool)
+        seeds[rows[kind == k], cols[kind == k]] = False
+        return ndi.distance_transform_edt(seeds) * mpp
+
+    d_l, d_t, d_s = dist_um(1), dist_um(2), dist_um(3)
+    d_any = np.minimum(np.minimum(d_l, d_t), d_s)
+    hits = np.zeros(shape, np.float32)
+    np.add.at(hits, (rows[kind == 1], cols[kind == 1]), 1.0)
+    r = round(BRCA_LYMPH_UM / mpp)
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    lymph_n = ndi.convolve(hits, (yy * yy + xx * xx <= r * r).astype(np.float32), mode="constant")
+    glass = ndi.gaussian_filter(od_from_rgb(rgb).sum(-1), 1.5 / mpp) < 0.15
+    lab = np.full(shape, -1, np.int64)
+    stroma = ((d_s <= BRCA_STROMA_UM) & (d_t >= d_s + BRCA_MARGIN_UM)) | (d_t > BRCA_FAR_UM)
+    lab[~glass & stroma] = CLASSES.index("stroma")
+    inflam = (lymph_n >= BRCA_LYMPH_MIN) & (d_l <= 8.0) & (np.minimum(d_t, d_s) >= d_l + BRCA_MARGIN_UM)
+    lab[~glass & inflam] = CLASSES.index("inflammatory")
+    lab[~glass & (d_t <= BRCA_EPI_UM) & (np.minimum(d_s, d_l) >= d_t + BRCA_MARGIN_UM)] = CLASSES.index("tumour")
+    lab[glass & (d_any > 4.0)] = CLASSES.index("background")
+    return lab
+
+
+def _uses(dataset: str, args: argparse.Namespace) -> bool:
+    """Whether the ATTRIBUTION entry ``dataset`` trains with these options."""
+    optional = {"sample_tiles/": not args.held_out_recipe, "BRCA-M2C": args.brca,
+                "he_tissue_tile": args.tissue_tiles, "he_keratin_tile": args.keratin}
+    return all(flag for key, flag in optional.items() if key in dataset)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=Path, default=HERE.parent.parent / "shared" / "train")
@@ -268,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leaf", type=int, default=15)
     ap.add_argument("--keratin", action="store_true",
                     help="add the keratin class (generated keratin tiles); the shipped default is trained without")
+    ap.add_argument("--held-out-recipe", action="store_true",
+                    help="do not train on the sample_tiles recipe (the held-out generator of eval_necrosis --synthetic)")
+    ap.add_argument("--brca", action="store_true", help="add the BRCA-M2C train / val patches (point-derived regions)")
+    ap.add_argument("--tissue-tiles", action="store_true", help="add the generated he_tissue_tile tiles (TISSUE_SEEDS)")
+    ap.add_argument("--osteo-rows", type=int, default=ROWS_FACTOR["osteosarcoma"],
+                    help="row sets (x --rows) per copy of an osteosarcoma training tile")
     ap.add_argument("--grid-um", type=float, default=None, help="fine feature grid, µm (TissueFeatureSettings.grid_um)")
     ap.add_argument("--predict-um", type=float, default=None, help="coarse grid, µm (TissueFeatureSettings.predict_um)")
     ap.add_argument("--micro-um", type=float, default=None, help="micro grid, µm (TissueFeatureSettings.micro_um)")
@@ -296,8 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     va_y: list[np.ndarray] = []
     per_source: dict[str, list] = {}
     classes = KERATIN_CLASSES if args.keratin else CLASSES
-    for src, _name, rgb, mpp, label, held in sources(args.train, args.osteo, keratin=args.keratin):
-        n = args.rows * ROWS_FACTOR.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
+    rows_factor = {**ROWS_FACTOR, "osteosarcoma": args.osteo_rows}
+    for src, _name, rgb, mpp, label, held in sources(args.train, args.osteo, keratin=args.keratin,
+                                                     sample_recipe=not args.held_out_recipe, brca=args.brca,
+                                                     tissue_tiles=args.tissue_tiles):
+        n = args.rows * rows_factor.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
         copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else AUG.get(src, args.aug))]
         for img, m in copies:
             x, y = tile_rows(img, m, label, settings, rng, n)
@@ -310,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)
     card = {
         "name": "mmnst_path default tissue classifier (H&E)",
-        "version": "1.1.0-keratin" if args.keratin else "1.0.0",
+        "version": "1.0.0" + "".join(f"+{flag}" for flag, on in (
+            ("keratin", args.keratin), ("held-out-recipe", args.held_out_recipe), ("brca", args.brca),
+            ("tissue-tiles", args.tissue_tiles)) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
                         f"{settings.output_um:g} µm grid for the necrosis area (% of tissue), tumour and stroma fractions.",
@@ -329,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                        "blocks); squamous tumour nests partly called stroma and lymphocyte-rich stroma tumour "
                        "(TCGA), dermis called tumour (CMU-1). Tile-level labels were applied to every tissue block "
                        "of a training tile.",
-        "training_data": ATTRIBUTION if args.keratin else ATTRIBUTION[:-1],
+        "training_data": [a for a in ATTRIBUTION if _uses(a["dataset"], args)],
         "augmentation": "stain amounts x0.6-1.5, stain vectors rotated <= 8 deg, white balance x0.88-1, blur 0-0.7 "
                         "µm, noise, JPEG q45-95 (p 0.7), claimed pixel size x0.85-1.18",
     }

@@ -1,0 +1,61 @@
+"""The necrosis evaluation never scores a generated tile the tissue training script trains on."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str, path: Path):
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.pop(0)
+
+
+def test_evaluation_cases_are_seeded_and_disjoint_from_the_training_seeds() -> None:
+    ev = _load("_eval_necrosis", ROOT / "benchmarks" / "eval_necrosis.py")
+    tr = _load("_train_tissue_model", ROOT / "scripts" / "train_tissue_model.py")
+    cases = ev._cases(3)
+    assert cases == ev._cases(3)  # randomised cases are drawn from their seeds
+    by_kind: dict[str, list[dict]] = {}
+    for kind, _name, kw in cases:
+        by_kind.setdefault(kind, []).append(kw)
+    base = ev._cases(0)
+    for kind in ("synthetic", "sample", "tissue"):
+        assert len(by_kind[kind]) == sum(k == kind for k, _, _ in base) + 3
+    sample = by_kind["sample"]
+    assert all(0.1 <= kw["eosin"] <= 0.6 and kw["mpp"] in (0.5, 1.0) for kw in sample)
+    assert len({kw["seed"] for kw in sample}) == len(sample)
+    # no evaluation seed of a generator trains
+    assert not {kw["seed"] for kw in sample} & {r[0] for r in tr.SAMPLE_RECIPE}
+    assert not {kw["seed"] for kw in by_kind["synthetic"]} & set(tr.SYNTH_SEEDS)
+    assert not {kw["seed"] for kw in by_kind["tissue"]} & set(tr.TISSUE_SEEDS)
+    assert set(ev.TISSUE_EVAL_SEEDS).isdisjoint(tr.TISSUE_SEEDS)
+
+
+def test_brca_region_labels_follow_the_points() -> None:
+    """Tumour around tumour points, inflammatory where lymphocytes crowd, stroma around stromal points."""
+    tr = _load("_train_tissue_model", ROOT / "scripts" / "train_tissue_model.py")
+    rgb = np.full((200, 300, 3), 180, np.uint8)  # tissue-coloured everywhere (no glass)
+    pts = [(50, 50, 2), (60, 60, 2), (40, 70, 2)]  # tumour (y, x, class 2)
+    pts += [(150, 40 + 8 * i, 1) for i in range(6)]  # a row of lymphocytes (class 1), 4 µm apart
+    pts += [(60, 250, 3)]  # one stromal nucleus (class 3)
+    lab = tr.brca_labels(rgb, np.asarray(pts, float), 0.5)
+    classes = tr.CLASSES
+    assert lab[55, 60] == classes.index("tumour")
+    assert lab[150, 60] == classes.index("inflammatory")
+    assert lab[60, 250] == classes.index("stroma")
+    assert lab[60, 150] == classes.index("stroma")  # farther than BRCA_FAR_UM from the tumour points
+    assert lab[100, 45] == -1  # between tumour and lymphocytes, near both: unlabelled
