@@ -11,7 +11,8 @@ Two parts:
    (lymphocyte, stromal...), ``pigment``, read negative; and negatives read positive. "red
    positives as melanin" is the share of chromogen-positive nucleus pixels (no melanin over
    them) that the pigment mask marks.
-2. **Stain detection** (``--guess``): :func:`mmnst_path.pipeline.guess_stains` on the tissue
+2. **Stain detection** (``--guess``): :func:`mmnst_path.stain.guess.guess_stains_detail` (what
+   ``stains="auto"`` uses) on the tissue
    thumbnail the pipeline computes (:func:`mmnst_path.tiling.detect_tissue` at 8 µm/px) of
    generated tiles of every chromogen (plain and varied) and of every real tile in
    ``../shared/data`` (Ki67 IHC sets, the scikit-image IHC tile, the osteosarcoma H&E tiles and
@@ -42,7 +43,9 @@ from eval_pigment_families import PRESET, dice, fmt_errors  # noqa: E402
 
 from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model  # noqa: E402
 from mmnst_path.detect.pigment import pigment_masks  # noqa: E402
-from mmnst_path.pipeline import AnalysisConfig, analyze_region, guess_stains  # noqa: E402
+from mmnst_path.pipeline import AnalysisConfig, analyze_region  # noqa: E402
+from mmnst_path.stain import get_preset  # noqa: E402
+from mmnst_path.stain.guess import StainGuess, guess_stains_detail, with_slide_white_point  # noqa: E402
 from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
 
 DATA = HERE.parent.parent / "shared" / "data"
@@ -83,13 +86,15 @@ def nucleus_outcomes(tile, res) -> dict[str, int]:
 
 
 def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: int, stains: str,
-            model: str, cell_model: str = "default") -> dict:
+            model: str, cell_model: str = "default", positive_od: float | None = None) -> dict:
     """Ki67 / melanin figures of one generated tile (keys as in :mod:`eval_pigment_families`)."""
     tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance)
     preset = PRESET[chromogen] if stains == "preset" else stains
     cfg = AnalysisConfig.from_mapping({"stains": preset,
                                        "measures": ["ki67", "melanin"] if stains == "preset" else [],
-                                       "pigment": {"model": model}, "ki67": {"cell_model": cell_model}})
+                                       "pigment": {"model": model},
+                                       "ki67": {"cell_model": cell_model} if positive_od is None else
+                                       {"cell_model": cell_model, "positive_threshold_od": positive_od}})
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -99,10 +104,12 @@ def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: in
     pmodel = resolve_pigment_model(model) if cfg.pigment.uses_model(chosen) else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # the matrix the pipeline used: a red chromogen's carries the slide's white point
+        matrix = with_slide_white_point(get_preset(chosen), *_thumbnail(tile.rgb, tile.mpp))
         if pmodel is None:
-            mel, _ = pigment_masks(tile.rgb, mpp=tile.mpp, stains=chosen)
+            mel, _ = pigment_masks(tile.rgb, mpp=tile.mpp, stains=matrix)
         else:
-            mel, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pmodel, stains=chosen)
+            mel, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pmodel, stains=matrix)
     tissue = tile.masks["tissue"]
     red = tile.masks["positive_nuclei"] & ~tile.masks["melanin"]
     out = {"family": family, "chromogen": chromogen, "appearance": appearance, "seed": seed, "stains": chosen,
@@ -194,15 +201,16 @@ def _real_thumbnail(path: Path, mpp: float | None) -> tuple[np.ndarray, np.ndarr
 def guess_table(seeds: range, size: int) -> str:
     """Confusion of :func:`guess_stains` on generated and real tiles (markdown)."""
     names = ("H-DAB", "H-AEC", "H-FastRed", "H&E")
-    lines = ["| tiles | truth | n | " + " | ".join(names) + " | other | wrong (examples) |",
-             "|---|---|---:|" + "---:|" * (len(names) + 1) + "---|"]
+    lines = ["| tiles | truth | n | " + " | ".join(names) + " | flagged ambiguous (right / wrong) | wrong (examples) |",
+             "|---|---|---:|" + "---:|" * len(names) + "---|---|"]
 
-    def row(label: str, truth: str, got: list[tuple[str, str]]) -> None:
-        c = collections.Counter(g for _, g in got)
-        other = sum(v for k, v in c.items() if k not in names)
-        wrong = [f"{n}: {g}" for n, g in got if g != truth][:3]
+    def row(label: str, truth: str, got: list[tuple[str, StainGuess]]) -> None:
+        c = collections.Counter(g.name for _, g in got)
+        amb_ok = sum(g.ambiguous and g.name == truth for _, g in got)
+        amb_bad = sum(g.ambiguous and g.name != truth for _, g in got)
+        wrong = [f"{n}: {g.name}" for n, g in got if g.name != truth][:3]
         lines.append(f"| {label} | {truth} | {len(got)} | " + " | ".join(str(c.get(k, 0)) for k in names)
-                     + f" | {other} | {'; '.join(wrong)} |")
+                     + f" | {amb_ok} / {amb_bad} | {'; '.join(wrong)} |")
 
     for ch in FAMILY_CHROMOGENS:
         for app in ("plain", "varied"):
@@ -210,10 +218,10 @@ def guess_table(seeds: range, size: int) -> str:
             for seed in seeds:
                 for fam in PIGMENT_FAMILIES:
                     tile = pigment_family_tile(seed, fam, chromogen=ch, size=size, appearance=app)
-                    got.append((f"{fam} {seed}", guess_stains(*_thumbnail(tile.rgb, tile.mpp))))
+                    got.append((f"{fam} {seed}", guess_stains_detail(*_thumbnail(tile.rgb, tile.mpp))))
             row(f"generated {ch} {app}", PRESET[ch], got)
     for label, (truth, items) in real_sets().items():
-        got = [(p.name[:24], guess_stains(*_real_thumbnail(p, mpp))) for p, mpp in items]
+        got = [(p.name[:24], guess_stains_detail(*_real_thumbnail(p, mpp))) for p, mpp in items]
         if got:
             row(label, truth, got)
     return "\n".join(lines)
@@ -230,6 +238,7 @@ def main() -> None:
     ap.add_argument("--stains", default="preset", help="'preset' (the tile's own), 'auto' or a preset name")
     ap.add_argument("--pigment-model", default="default", help="'default', 'none' (the rules) or a model file")
     ap.add_argument("--cell-model", default="default", help="Ki67 nucleus model: 'default', 'none' or a file")
+    ap.add_argument("--positive-od", type=float, default=None, help="Ki67 positive_threshold_od (default: the library's)")
     ap.add_argument("--guess", action="store_true", help="stain detection confusion table instead")
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
     args = ap.parse_args()
@@ -238,7 +247,7 @@ def main() -> None:
         print(guess_table(seeds, args.size))
         return
     rows = [run_one(seed, fam, ch, app, size=args.size, stains=args.stains, model=args.pigment_model,
-                    cell_model=args.cell_model)
+                    cell_model=args.cell_model, positive_od=args.positive_od)
             for ch in args.chromogens for app in args.appearance for fam in args.families for seed in seeds]
     print(summarise(rows))
     if args.stains != "preset":

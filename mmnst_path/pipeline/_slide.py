@@ -28,6 +28,7 @@ from ..aggregate import (
 )
 from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics
+from ..stain.guess import with_slide_white_point
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures, guess_stains
 from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model, warm_up
@@ -334,6 +335,8 @@ def analyze_slide(
             config = config.replace(stains=guess_stains(tissue.thumbnail, tissue.mask))
             matrix = config.stain_matrix()
             measures = applicable_measures(config, matrix)
+        # red chromogens: OD against the slide's glass, not 255 (a tinted scan turns red into brown)
+        matrix = with_slide_white_point(matrix, tissue.thumbnail, tissue.mask)
 
         t = time.perf_counter()
         tiles = plan_grid(

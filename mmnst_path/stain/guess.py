@@ -36,10 +36,12 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["AmbiguousStainsWarning", "StainGuess", "estimate_white_point", "guess_stains", "guess_stains_detail"]
+__all__ = ["RED_CHROMOGENS", "AmbiguousStainsWarning", "StainGuess", "estimate_white_point", "guess_stains",
+           "guess_stains_detail", "with_slide_white_point"]
 
 _H = np.array([0.650, 0.704, 0.286]) / np.linalg.norm([0.650, 0.704, 0.286])
 _DAB = np.array([0.268, 0.570, 0.776]) / np.linalg.norm([0.268, 0.570, 0.776])
@@ -47,6 +49,8 @@ _E1 = _DAB - _DAB.dot(_H) * _H
 _E1 /= np.linalg.norm(_E1)
 _E2 = np.cross(_H, _E1)  # towards grey / melanin
 
+#: Red Ki67 chromogens whose stain matrix takes the slide's white point (:func:`with_slide_white_point`).
+RED_CHROMOGENS = ("aec", "fast_red")
 #: Smallest OD norm (log10) of a pixel looked at.
 MIN_OD = 0.1
 #: Residual (log10 OD) and angle below which a pixel counts as pink (eosin or a red chromogen).
@@ -264,3 +268,33 @@ def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
         warnings.warn(f"stains detected as {guess.name}, but ambiguous: {guess.reason}; pass the stains "
                       "explicitly if this is wrong", AmbiguousStainsWarning, stacklevel=2)
     return guess.name
+
+
+def with_slide_white_point(matrix: Any, thumbnail: np.ndarray, tissue: np.ndarray | None) -> Any:
+    """A red-chromogen stain matrix with the white point of the slide's glass as its background.
+
+    OD taken against 255 on a tinted scan (yellowish glass: blue ~200) adds a constant to every
+    pixel's OD that turns red AEC / Fast Red towards brown; the pigment model then marks red
+    positives as melanin (generated ``varied`` tiles, seeds 0-1, shipped model: Dice 0.71 / 0.84
+    with 255, 0.83 / 0.91 with the tile's white point for AEC / Fast Red). The white point
+    comes from the slide's thumbnail (:func:`estimate_white_point`), once per slide, so every
+    tile uses the same one.
+
+    Matrices with a background already, with DAB (H-DAB, the double stains: their results stay
+    as they were) or without a red chromogen (:data:`RED_CHROMOGENS`), and slides with no glass
+    visible, are returned unchanged.
+    """
+    from .vectors import StainMatrix
+
+    names = tuple(matrix.names)
+    if (matrix.background is not None or "dab" in names or not any(c in names for c in RED_CHROMOGENS)):
+        return matrix
+    white = estimate_white_point(thumbnail, tissue)
+    if white is None:
+        return matrix
+    given = [n for n in names if n != "residual"]
+    vectors = np.stack([matrix.vector(n) for n in given])
+    note = f"white point ({white[0]:.0f}, {white[1]:.0f}, {white[2]:.0f}) from the slide's glass"
+    return StainMatrix(tuple(given), vectors, name=matrix.name,
+                       reference=f"{matrix.reference}; {note}" if matrix.reference else note,
+                       background=white, _warn=False)

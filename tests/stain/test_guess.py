@@ -91,3 +91,29 @@ def test_an_ambiguous_guess_says_so():
     assert "no stained pixels" in detail.reason
     with pytest.warns(AmbiguousStainsWarning, match="no stained pixels"):
         assert guess_stains(img) == "H-DAB"
+
+
+def test_red_chromogen_matrices_take_the_slide_white_point():
+    from mmnst_path.stain import get_preset
+    from mmnst_path.stain.guess import with_slide_white_point
+
+    img = np.full((100, 100, 3), (236, 231, 199), np.uint8)
+    img[20:80, 20:80] = 120
+    tissue = np.zeros((100, 100), bool)
+    tissue[20:80, 20:80] = True
+    for preset in ("H-AEC", "H-FastRed", "H-AEC-melanin"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = get_preset(preset)
+            out = with_slide_white_point(m, img, tissue)
+        assert out.background == pytest.approx((236.0, 231.0, 199.0))
+        assert out.names == m.names
+        np.testing.assert_allclose(out.vectors, m.vectors, atol=1e-12)
+        assert "white point (236, 231, 199)" in out.reference
+    # DAB (Ki67 and double stains) and H&E keep their matrix: their results stay as they were
+    for preset in ("H-DAB", "H-DAB-FastRed", "H&E"):
+        m = get_preset(preset)
+        assert with_slide_white_point(m, img, tissue) is m
+    # no glass visible: unchanged
+    m = get_preset("H-AEC")
+    assert with_slide_white_point(m, np.full((100, 100, 3), 120, np.uint8), np.ones((100, 100), bool)) is m
