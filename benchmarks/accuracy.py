@@ -201,7 +201,14 @@ def evaluate(item: Annotated, meas: Measured, mpp: float) -> dict[str, float]:
     gt_tumour = item.labels != "lymphocyte"
     mt = match_points(meas.points[in_index], item.points[gt_tumour], MATCH_UM / mpp)
     t_det, t_gt = int(in_index.sum()), int(gt_tumour.sum())
+    # excluded-by-truth split: the share of matched annotated positives / negatives / lymphocytes
+    # the cell model took out of the denominator (a positivity-blind model excludes positives and
+    # negatives alike; lymphocytes should be excluded)
+    det_excl = meas.cls[m[:, 0]] == "excluded"
+    excl = {f"ex_{k}": int((det_excl & (gt_lab == k)).sum()) for k in ("positive", "negative", "lymphocyte")}
+    excl.update({f"m_{k}": int((gt_lab == k).sum()) for k in ("positive", "negative", "lymphocyte")})
     return {
+        **excl,
         "true_idx": true_idx,
         "meas_idx": meas_idx,
         "err_pp": meas_idx - true_idx,
@@ -262,6 +269,9 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
         "images": len(rows),
         "undefined_truth": len(rows) - len(defined),
         "n_gt": n_gt,
+        **{f"excluded_{k}": sum(r[f"ex_{k}"] for r in rows) / max(1, sum(r[f"m_{k}"] for r in rows))
+           for k in ("positive", "negative", "lymphocyte")},
+        **{f"matched_{k}": sum(r[f"m_{k}"] for r in rows) for k in ("positive", "negative", "lymphocyte")},
     }
 
 
@@ -272,7 +282,7 @@ def run(
     items = load_dataset(folder)
     rows = []
     print(f"# dataset {folder.name}: {len(items)} images, mpp {mpp}, engine {engine}")
-    header = f"{'image':18s} {'true%':>6s} {'meas%':>6s} {'err pp':>7s} {'n_gt':>5s} {'n_det':>5s} {'P':>5s} {'R':>5s} {'F1':>5s} {'tF1':>5s} {'denom':>5s} {'acc':>5s}"
+    header = f"{'image':18s} {'true%':>6s} {'meas%':>6s} {'err pp':>7s} {'n_gt':>5s} {'n_det':>5s} {'P':>5s} {'R':>5s} {'F1':>5s} {'tF1':>5s} {'denom':>5s} {'acc':>5s} {'exP':>4s} {'exN':>4s}"
     print(header)
     for item in items:
         meas = measure(item.rgb, mpp)
@@ -281,7 +291,7 @@ def run(
         print(
             f"{item.name:18s} {res['true_idx']:6.1f} {res['meas_idx']:6.1f} {res['err_pp']:+7.1f} {res['n_gt']:5d}"
             f" {res['n_det']:5d} {res['precision']:5.2f} {res['recall']:5.2f} {res['f1']:5.2f} {res['t_f1']:5.2f}"
-            f" {res['denominator']:5d} {res['cls_acc']:5.2f}"
+            f" {res['denominator']:5d} {res['cls_acc']:5.2f} {res['ex_positive']:4d} {res['ex_negative']:4d}"
         )
         if overlays is not None:
             save_overlay(item, meas, overlays / folder.name / (Path(item.name).stem + ".png"))
@@ -292,7 +302,10 @@ def run(
         f" defined index); detection P {summary['precision']:.3f} R {summary['recall']:.3f}"
         f" F1 {summary['f1']:.3f} (pooled over {summary['n_gt']} annotated nuclei); tumour-nucleus F1 (index nuclei vs"
         f" annotated tumour nuclei) {summary['tumour_f1']:.3f}; classification accuracy of matched"
-        f" tumour nuclei {summary['cls_acc']:.3f}"
+        f" tumour nuclei {summary['cls_acc']:.3f}; excluded by the cell model: annotated positives"
+        f" {summary['excluded_positive']:.3f} (of {summary['matched_positive']}), negatives"
+        f" {summary['excluded_negative']:.3f} (of {summary['matched_negative']}), lymphocytes"
+        f" {summary['excluded_lymphocyte']:.3f} (of {summary['matched_lymphocyte']})"
     )
     if split:  # tune/check halves: images at even / odd positions of the sorted list
         for half, part in (("even", rows[0::2]), ("odd", rows[1::2])):

@@ -3,7 +3,7 @@
 Every feature is computed for all nuclei at once with ``np.bincount`` / ``scipy.ndimage`` and a
 k-d tree of centroids (no per-nucleus Python loop). The features are *stain-agnostic*: they use
 the nuclear stain ``N`` = hematoxylin + chromogen (the chromogen plane is optional; for H&E pass
-only hematoxylin) so that a Ki67-positive tumour nucleus and a negative one look alike to the
+only hematoxylin), optionally capped at ``nuclear_cap_od`` (log10 OD), so that a Ki67-positive tumour nucleus and a negative one look alike to the
 classifier: positivity is decided afterwards by the stain measurement, never by the cell model.
 
 Features (units: µm, µm², log10 OD as in QuPath):
@@ -52,17 +52,27 @@ __all__ = ["NucleusFeatureSettings", "nucleus_feature_specs", "nucleus_features"
 
 @dataclass(frozen=True)
 class NucleusFeatureSettings:
-    """How nucleus features are computed (stored in a nucleus model's ``settings``)."""
+    """How nucleus features are computed (stored in a nucleus model's ``settings``).
+
+    ``nuclear_cap_od`` (log10 OD, 0 = no cap): the nuclear stain N = hematoxylin + chromogen is
+    capped at this OD before any feature is measured, so that a strongly DAB-positive nucleus
+    and a pale negative one of the same cell type give similar intensity and texture features.
+    """
 
     mpp_um: float = 0.5
     ring_um: float = 2.0
     radii_um: tuple[float, ...] = (10.0, 20.0, 40.0)
     fine_sigma_um: float = 1.0
+    nuclear_cap_od: float = 0.0
 
     def __post_init__(self) -> None:
         vals = (self.mpp_um, self.ring_um, self.fine_sigma_um, *self.radii_um)
         if len(self.radii_um) < 2 or not all(math.isfinite(v) and v > 0 for v in vals):
             msg = f"nucleus feature settings must be positive finite µm values with >= 2 radii, got {self}"
+            raise ConfigError(msg)
+        cap = self.nuclear_cap_od
+        if not (isinstance(cap, int | float) and math.isfinite(cap) and cap >= 0):
+            msg = f"NucleusFeatureSettings.nuclear_cap_od must be a finite OD >= 0 (0 = no cap), got {cap!r}"
             raise ConfigError(msg)
 
     def context_um(self) -> float:
@@ -70,14 +80,17 @@ class NucleusFeatureSettings:
         return max(max(self.radii_um), self.ring_um + 3 * self.fine_sigma_um)
 
     def to_mapping(self) -> dict[str, object]:
-        return {"mpp_um": self.mpp_um, "ring_um": self.ring_um, "radii_um": list(self.radii_um),
-                "fine_sigma_um": self.fine_sigma_um}
+        out: dict[str, object] = {"mpp_um": self.mpp_um, "ring_um": self.ring_um, "radii_um": list(self.radii_um),
+                                  "fine_sigma_um": self.fine_sigma_um}
+        if self.nuclear_cap_od > 0:  # absent in models trained before the cap existed (= no cap)
+            out["nuclear_cap_od"] = self.nuclear_cap_od
+        return out
 
     @classmethod
     def from_mapping(cls, m: dict) -> NucleusFeatureSettings:
         try:
             return cls(float(m["mpp_um"]), float(m["ring_um"]), tuple(float(r) for r in m["radii_um"]),
-                       float(m["fine_sigma_um"]))
+                       float(m["fine_sigma_um"]), float(m.get("nuclear_cap_od", 0.0)))
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"nucleus feature settings {m!r} are incomplete or of the wrong type ({exc!r})"
             raise ConfigError(msg) from exc
@@ -178,6 +191,8 @@ def nucleus_features(
             msg = f"chromogen must have the labels' shape {labels.shape}, got {chrom.shape}"
             raise ConfigError(msg)
         nuc = nuc + np.maximum(chrom, 0)
+    if settings.nuclear_cap_od > 0:  # positivity-blind: dark positives and pale negatives alike
+        nuc = np.minimum(nuc, np.float32(settings.nuclear_cap_od))
     n = int(labels.max()) if labels.size else 0
     specs = nucleus_feature_specs(settings)
     if n == 0:

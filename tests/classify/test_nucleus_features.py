@@ -108,3 +108,28 @@ def test_compiled_sums_are_bit_identical_to_bincount(monkeypatch):
             monkeypatch.setattr(morphology, "BACKEND", backend)
             out[backend] = nucleus_features(labels, hem, dab, mpp=0.5, origin=origin, extent=extent)
         np.testing.assert_array_equal(out["auto"], out["scipy"])
+
+
+def test_nuclear_cap_makes_intensity_features_blind_to_chromogen_above_the_cap():
+    # two identical discs, one with hematoxylin 0.4 only, one with hematoxylin 0.2 + DAB 1.5:
+    # capped at 0.35 OD their intrinsic features are equal; without the cap the positive is darker
+    yy, xx = np.mgrid[:60, :120]
+    labels = np.zeros((60, 120), np.int32)
+    labels[(yy - 30) ** 2 + (xx - 30) ** 2 <= 64] = 1
+    labels[(yy - 30) ** 2 + (xx - 90) ** 2 <= 64] = 2
+    hem = np.where(labels == 1, 0.4, np.where(labels == 2, 0.2, 0.05)).astype(np.float32)
+    dab = np.where(labels == 2, 1.5, 0.0).astype(np.float32)
+    plain = nucleus_features(labels, hem, dab, mpp=0.5)
+    capped = nucleus_features(labels, hem, dab, mpp=0.5, settings=NucleusFeatureSettings(nuclear_cap_od=0.35))
+    od = NAMES.index("od_mean")
+    assert plain[1, od] > 3 * plain[0, od]
+    assert capped[0, od] == pytest.approx(0.35)
+    assert capped[1, od] == pytest.approx(0.35)
+    np.testing.assert_allclose(capped[0, :12], capped[1, :12], rtol=1e-5, atol=1e-6)
+    # the cap travels with a model's settings; models without it read as uncapped
+    s = NucleusFeatureSettings(nuclear_cap_od=0.35)
+    assert NucleusFeatureSettings.from_mapping(s.to_mapping()) == s
+    assert "nuclear_cap_od" not in NucleusFeatureSettings().to_mapping()
+    assert NucleusFeatureSettings.from_mapping(NucleusFeatureSettings().to_mapping()).nuclear_cap_od == 0.0
+    with pytest.raises(ConfigError, match="nuclear_cap_od"):
+        NucleusFeatureSettings(nuclear_cap_od=-1.0)
