@@ -337,6 +337,12 @@ def analyze_slide(
             measures = applicable_measures(config, matrix)
         # red chromogens: OD against the slide's glass, not 255 (a tinted scan turns red into brown)
         matrix = with_slide_white_point(matrix, tissue.thumbnail, tissue.mask)
+        if "ki67" in measures:  # the chromogen's own positive threshold (Fast Red), recorded in the config
+            from ..quantify.ki67 import chromogen_of
+
+            ki67 = config.ki67.for_chromogen(chromogen_of(matrix))
+            if ki67 is not config.ki67:
+                config = config.replace(ki67=ki67.to_mapping())
 
         t = time.perf_counter()
         tiles = plan_grid(

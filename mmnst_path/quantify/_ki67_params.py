@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._params import check_finite, check_known_keys, plain_mapping
@@ -119,6 +119,19 @@ class Ki67Params:
         is reported beside the ordinary index, which the marker does not change.
     melanocyte_ring_um : float
         Width (µm) of the perinuclear ring where a cytoplasmic marker is read.
+    fast_red_positive_threshold_od : float
+        ``positive_threshold_od`` of a Ki67 stain matrix whose chromogen is Fast Red
+        (:meth:`for_chromogen`; the pipeline applies it and writes it into the config of the
+        result). OD units of different chromogens are not comparable: weakly stained Fast Red
+        nuclei (generated ``pigment_family_tile`` weak positives) read 0.25-0.35 in Fast Red
+        units. Default 0.25, measured on generated Fast Red tiles (``benchmarks/eval_red_chromogens.py
+        --chromogens fast_red --families none sparse over_nucleus whole_cell --seeds 4
+        --positive-od X``, 32 tiles, plain + varied): index error family mean 2.60 / 2.81 pp
+        (plain / varied) at 0.35, 1.54 / 2.23 at 0.30, 1.35 / 1.44 at 0.25, negatives read
+        positive <= 0.1 % at every value. AEC keeps ``positive_threshold_od``: lower values
+        made melanin over AEC-negative nuclei read positive (over_nucleus tiles, 10.8 % of the
+        negatives at 0.25; family mean 2.28 / 2.71 at 0.35, 2.55 / 1.94 at 0.30, 3.04 / 3.03 at
+        0.25).
     melanocyte_min_od : float
         Red concentration (log10 OD, median over the ring or nucleus, pigment pixels left out)
         at or above which a nucleus is melanocytic. Default 0.12, chosen on generated Fast Red
@@ -169,6 +182,7 @@ class Ki67Params:
     melanocyte_marker: str = "auto"
     melanocyte_ring_um: float = 2.0
     melanocyte_min_od: float = 0.12
+    fast_red_positive_threshold_od: float = 0.25
 
     def __post_init__(self) -> None:
         t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
@@ -233,9 +247,21 @@ class Ki67Params:
             msg = (f"Ki67Params.melanocyte_ring_um must be a positive finite width in µm, "
                    f"got {self.melanocyte_ring_um!r}")
             raise ConfigError(msg)
+        if not (math.isfinite(self.fast_red_positive_threshold_od) and self.fast_red_positive_threshold_od >= 0):
+            msg = (f"Ki67Params.fast_red_positive_threshold_od must be a finite log10 OD >= 0, "
+                   f"got {self.fast_red_positive_threshold_od!r}")
+            raise ConfigError(msg)
         if not (math.isfinite(self.melanocyte_min_od) and self.melanocyte_min_od >= 0):
             msg = f"Ki67Params.melanocyte_min_od must be a finite log10 OD >= 0, got {self.melanocyte_min_od!r}"
             raise ConfigError(msg)
+
+    def for_chromogen(self, chromogen: str) -> Ki67Params:
+        """These parameters for a Ki67 chromogen: with ``"fast_red"`` the positive threshold is
+        ``fast_red_positive_threshold_od`` (capped at ``moderate_threshold_od``); DAB and AEC
+        return ``self`` unchanged."""
+        if chromogen != "fast_red" or self.fast_red_positive_threshold_od == self.positive_threshold_od:
+            return self
+        return replace(self, positive_threshold_od=min(self.fast_red_positive_threshold_od, self.moderate_threshold_od))
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Ki67Params:

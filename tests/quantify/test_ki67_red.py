@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 
+from mmnst_path.errors import ConfigError
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 from mmnst_path.quantify._ki67_stains import default_cell_model_applies
 from mmnst_path.quantify.ki67 import Ki67Params, cell_model_of
@@ -45,3 +46,24 @@ def test_spindle_red_positives_are_counted(chromogen, tolerance):
         res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
     assert res.metrics["ki67_excluded"] == 0
     assert abs(res.metrics["ki67_index_pct"] - tile.truth["ki67_index_pct"]) <= tolerance
+
+
+def test_fast_red_has_its_own_positive_threshold():
+    p = Ki67Params()
+    assert p.for_chromogen("dab") is p
+    assert p.for_chromogen("aec") is p
+    assert p.for_chromogen("fast_red").positive_threshold_od == p.fast_red_positive_threshold_od == 0.25
+    # set equal to the general one: nothing changes
+    same = Ki67Params(fast_red_positive_threshold_od=0.35)
+    assert same.for_chromogen("fast_red") is same
+    with pytest.raises(ConfigError, match="fast_red_positive_threshold_od"):
+        Ki67Params(fast_red_positive_threshold_od=-0.1)
+
+
+def test_the_pipeline_records_the_fast_red_threshold_in_its_config():
+    tile = pigment_family_tile(0, "none", chromogen="fast_red", size=256, appearance="plain")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(tile.rgb, AnalysisConfig.from_mapping({"stains": "H-FastRed"}), mpp=tile.mpp)
+    assert res.config["ki67"]["positive_threshold_od"] == 0.25
+    assert res.metrics["ki67_positive_threshold_od"] <= 0.25
