@@ -10,6 +10,8 @@ H&E tile of ``../shared/data``.
     .venv/bin/python benchmarks/eval_pigment_dab.py --seeds 8 --first-seed 0          # shipped model
     .venv/bin/python benchmarks/eval_pigment_dab.py --detector rules                   # the rules
     .venv/bin/python benchmarks/eval_pigment_dab.py --model /tmp/m.mmnst --no-families
+    .venv/bin/python benchmarks/eval_pigment_dab.py --body-model none                  # the share rule
+    .venv/bin/python benchmarks/eval_pigment_dab.py --appearance plain
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def families(args, model, params) -> list[dict]:
     rows = []
     for fam in args.families:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            tile = pigment_family_tile(seed, fam, chromogen="dab", size=args.size)
+            tile = pigment_family_tile(seed, fam, chromogen="dab", size=args.size, appearance=args.appearance)
             t0 = time.perf_counter()
             mel = detect(tile.rgb, tile.mpp, "H-DAB", args.detector, model, params)
             sec = time.perf_counter() - t0
@@ -82,14 +84,20 @@ def real(args, model, params) -> str:
     from PIL import Image
 
     out = ["| set | tiles | µm/px | false pigment mean / max (% of pixels) | worst tile |", "|---|---:|---:|---|---|"]
-    for name, (pattern, mpp, stains) in REAL.items():
+    for name, (pattern, native_mpp, stains) in REAL.items():
+        mpp = native_mpp if args.analysis_mpp is None else args.analysis_mpp
         vals = []
         for f in sorted(DATA.glob(pattern)):
             rgb = np.asarray(Image.open(f).convert("RGB"))
+            if args.analysis_mpp is not None:  # as the pipeline reads them (area resampling)
+                from mmnst_path.io._resample import resize_area
+
+                k = native_mpp / args.analysis_mpp
+                rgb = resize_area(rgb, (max(1, round(rgb.shape[0] * k)), max(1, round(rgb.shape[1] * k))))
             vals.append((100.0 * float(detect(rgb, mpp, stains, args.detector, model, params).mean()), f.name))
         if vals:
             v = np.array([x for x, _ in vals])
-            out.append(f"| {name} ({stains}) | {len(v)} | {mpp} | {v.mean():.3f} / {v.max():.3f} | "
+            out.append(f"| {name} ({stains}) | {len(v)} | {mpp:g} | {v.mean():.3f} / {v.max():.3f} | "
                        f"{max(vals)[1]} |")
     return "\n".join(out)
 
@@ -105,23 +113,33 @@ def main() -> None:
     ap.add_argument("--body-veto", action="store_true", help="PigmentParams.model_body_veto = True")
     ap.add_argument("--body-share", type=float, default=None, help="PigmentParams.model_body_share")
     ap.add_argument("--model-min-od", type=float, default=None, help="PigmentParams.model_min_od")
+    ap.add_argument("--body-model", default=None,
+                    help="PigmentParams.body_model: 'default' (shipped), 'none' (the share rule) or a file")
+    ap.add_argument("--body-min-probability", type=float, default=None, help="PigmentParams.body_min_probability")
+    ap.add_argument("--appearance", choices=("varied", "plain"), default="varied", help="generated tiles' rendering")
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--families", nargs="*", default=[f for f in PIGMENT_FAMILIES if f != "none"] + ["none"])
     ap.add_argument("--no-families", action="store_true")
     ap.add_argument("--no-real", action="store_true")
+    ap.add_argument("--analysis-mpp", type=float, default=None,
+                    help="resample the real tiles to this µm/px first (the pipeline reads them at 0.5)")
     args = ap.parse_args()
     kw: dict = {"model_body_veto": args.body_veto}
     if args.model_min_od is not None:
         kw["model_min_od"] = args.model_min_od
     if args.body_share is not None:
         kw["model_body_share"] = args.body_share
+    if args.body_model is not None:
+        kw["body_model"] = args.body_model
+    if args.body_min_probability is not None:
+        kw["body_min_probability"] = args.body_min_probability
     if args.min_probability is not None:
         kw["min_probability"] = args.min_probability
     params = PigmentParams(**kw)
     model = None if args.detector == "rules" else resolve_pigment_model(args.model)
-    print(f"detector {args.detector}, model {args.model}, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
+    print(f"detector {args.detector}, model {args.model}, body model {params.body_model}, {args.appearance}, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
     if not args.no_families:
         print(table(families(args, model, params)), flush=True)
     if not args.no_real:

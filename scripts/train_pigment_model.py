@@ -5,6 +5,12 @@ Usage::
     .venv/bin/python scripts/train_pigment_model.py [--seeds 3] [--train /work/shared/train]
         [--out mmnst_path/models/pigment_default.mmnst]
     .venv/bin/python scripts/train_pigment_model.py --chromogens dab --out mmnst_path/models/pigment_dab.mmnst
+    .venv/bin/python scripts/train_pigment_model.py --bodies --out mmnst_path/models/pigment_dab_bodies.mmnst
+
+``--bodies`` trains the H-DAB brown-body model instead (one row per brown body of the gate, on the
+probabilities of the shipped ``pigment_dab.mmnst``; label: melanin when the true melanin mask
+covers at least half of the body): generated DAB tiles in both appearances ("varied" and
+"plain") of every family, seeds 1000.., and every brown body of the EndoNuke tiles as a DAB body.
 
 Training data (all redistributable):
 
@@ -35,10 +41,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from mmnst_path.classify.pigment import (  # noqa: E402
+    BODY_CLASSES,
     CLASSES,
+    OBJECT_FEATURES,
     PigmentFeatureSettings,
+    body_feature_specs,
+    body_object_features,
     pigment_feature_specs,
     pigment_features,
+    pigment_probability,
+    resolve_pigment_model,
 )
 from mmnst_path.classify.train import train_model  # noqa: E402
 from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
@@ -116,6 +128,113 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
     return x, np.zeros(x.shape[0], np.int64), used
 
 
+def _body_rows_of(rgb: np.ndarray, mpp: float, pixel_model, params) -> tuple[np.ndarray, np.ndarray]:
+    """(body labels, (n, F) body features) of one H-DAB tile, as classify_pigment computes them."""
+    from mmnst_path.detect._pigment_gate import brown_body_labels
+    from mmnst_path.detect.pigment import pigment_channels, pigment_gate
+    from mmnst_path.stain import load_stains, od_from_rgb
+
+    stains = load_stains("H-DAB")
+    chans = pigment_channels(rgb, stains=stains, params=params, _with_hematoxylin=True)
+    gate, _ = pigment_gate(rgb, mpp=mpp, stains=stains, params=params, bodies=False, min_od=params.model_min_od,
+                           _channels=chans)
+    prob, _ = pigment_probability(rgb, mpp=mpp, model=pixel_model, where=gate)
+    labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
+    if n == 0:
+        return labels, np.zeros((0, len(OBJECT_FEATURES)), np.float32)
+    return labels, body_object_features(labels, n, od_from_rgb(rgb), chans[0], chans[4], prob,
+                                        prob >= params.min_probability, mpp)
+
+
+def body_rows(seeds: range, pixel_model, params, size: int,
+              families: tuple[str, ...] = PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
+    """Brown-body rows of generated DAB tiles (both appearances; odd seeds at 0.25 µm/px)."""
+    xs, ys = [], []
+    for fam in families:
+        for seed in seeds:
+            for appearance in ("varied", "plain"):
+                mpp = 0.25 if seed % 2 else 0.5
+                tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
+                                           mpp=mpp, appearance=appearance)
+                labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params)
+                if not len(x):
+                    continue
+                n = len(x)
+                area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+                mel = np.bincount(labels.ravel(), weights=tile.masks["melanin"].ravel().astype(np.float64),
+                                  minlength=n + 1)[1:]
+                xs.append(x)
+                ys.append((mel >= 0.5 * area).astype(np.int64))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def real_body_rows(train: Path, pixel_model, params) -> tuple[np.ndarray, list[str]]:
+    """Every brown body of the EndoNuke ER/PR tiles (DAB nuclei, no melanin)."""
+    from PIL import Image
+
+    files = [(p, 0.5) for p in sorted((train / "endonuke" / "mixed").glob("*.png"))]
+    files += [(p, 0.25) for p in sorted((train / "endonuke" / "staining_ds").glob("*.png"))]
+    xs, used = [], []
+    for f, mpp in files:
+        _, x = _body_rows_of(np.asarray(Image.open(f).convert("RGB")), mpp, pixel_model, params)
+        if len(x):
+            xs.append(x)
+            used.append(str(f.relative_to(train)))
+    return np.concatenate(xs), used
+
+
+#: body features whose range over the melanin training bodies bounds where the body model answers
+#: (texture and darkness: real DAB scans reach values no generated body has)
+GUARDED = ("od_cv", "maxima", "log_dark", "brown_od")
+
+
+def train_bodies(args: argparse.Namespace) -> None:
+    from mmnst_path.detect.pigment import PigmentParams
+
+    t0 = time.perf_counter()
+    params = PigmentParams()
+    pixel_model = resolve_pigment_model("dab")
+    assert pixel_model is not None
+    xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size)
+    xr, used = real_body_rows(args.train, pixel_model, params)
+    xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size)
+    x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
+    mel = xg[yg == 1]
+    ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
+              for name in GUARDED}
+    print(f"body rows: generated {len(yg)} ({int(yg.sum())} melanin), EndoNuke {len(xr)} from {len(used)} "
+          f"images, validation {len(yv)}; {time.perf_counter() - t0:.0f} s; ranges {ranges}")
+    card = {
+        "name": "mmnst_path H-DAB brown-body model (DAB-positive nucleus or melanin)",
+        "version": "1",
+        "licence": "same as mmnst_path",
+        "intended_use": ("decides for each brown body of the H-DAB pigment gate (a nucleus-sized area brown all "
+                         "over) whether it is melanin or a DAB-positive nucleus, on the probabilities of "
+                         f"pigment_dab.mmnst ({pixel_model.model_id}); 0.25-0.5 µm/px"),
+        "training_data": {
+            "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 1000-{999 + args.seeds}, DAB, families "
+                          f"{list(PIGMENT_FAMILIES)}, appearances varied and plain, even seeds {args.size} px at "
+                          f"0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by this project); "
+                          "label melanin when the true melanin mask covers >= 50 % of the body"),
+            "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
+                               "staining_ds/ at 0.25 µm/px): every brown body a DAB body"),
+            "n_real_images": len(used),
+        },
+        "ranges": ("the model answers only where every feature of " + ", ".join(GUARDED) + " lies within the "
+                   "1st-99th percentile of the melanin training bodies (settings.ranges); elsewhere a body is DAB"),
+        "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
+        "script": "scripts/train_pigment_model.py --bodies",
+    }
+    settings = {"target": "pigment_bodies", "pixel_model_id": pixel_model.model_id, "ranges": ranges}
+    model = train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(),
+                        settings=settings, card=card, validation=(xv, yv), n_estimators=args.trees,
+                        max_depth=12, min_samples_leaf=3)
+    path = model.save(args.out)
+    print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.0f} s")
+    print("validation:", model.card.get("validation"))
+    print("top features:", model.card.get("top_features"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
@@ -127,7 +246,27 @@ def main() -> None:
     ap.add_argument("--per-real", type=int, default=600, help="background rows per real tile")
     ap.add_argument("--train", type=Path, default=Path("/work/shared/train"))
     ap.add_argument("--out", type=Path, default=HERE.parent / "mmnst_path" / "models" / "pigment_default.mmnst")
+    ap.add_argument("--bodies", action="store_true",
+                    help="train the H-DAB brown-body model (pigment_dab_bodies.mmnst) instead")
+    ap.add_argument("--trees", type=int, default=60, help="--bodies: forest size")
+    ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
+                    help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
+                         "as card['evaluation'] and save it again")
     args = ap.parse_args()
+    if args.add_evaluation is not None:
+        import json
+        from dataclasses import replace
+
+        from mmnst_path.classify import load_model
+
+        model = load_model(args.out, kind="tissue")
+        model.card["evaluation"] = json.loads(args.add_evaluation.read_text(encoding="utf-8"))
+        replace(model).save(args.out)
+        print(f"wrote {args.out} ({load_model(args.out).model_id})")
+        return
+    if args.bodies:
+        train_bodies(args)
+        return
     rng = np.random.default_rng(0)
     settings = PigmentFeatureSettings()
     t0 = time.perf_counter()

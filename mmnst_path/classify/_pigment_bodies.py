@@ -9,10 +9,14 @@ tile, as a table indexed by the body's label, from sums accumulated in one raste
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..detect._pigment_core import _hole_labels
+from ..errors import ConfigError
+from .model import ClassifierModel, FeatureSpec
 
 #: brown reference (unit RGB OD of the H-DAB preset's DAB) and the cone around it that holds DAB,
 #: melanin (3-12° from DAB, towards grey) and saturated, neutral-looking DAB
@@ -108,3 +112,184 @@ def _label_sums(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
         out[:, i] = np.bincount(lab, weights=w, minlength=n + 1)[: n + 1]
     out[0] = 0.0
     return out
+
+
+# --- object-level decision on the brown bodies of the gate (DAB-filled nucleus or melanin) -------
+
+#: classes of the brown-body model (:func:`body_melanin_probability`)
+BODY_CLASSES = ("dab_body", "melanin")
+
+#: columns of :func:`body_object_features`, in order (the body model stores the names it was trained on)
+OBJECT_FEATURES = ("log_area", "model_share", "model_prob", "brown_od", "h_share", "log_dark", "grey", "u_r",
+                   "u_b", "od_cv", "maxima", "fill", "brown_sd", "grey_sd")
+
+#: descriptions of :data:`OBJECT_FEATURES` (unit, text), for the model file's feature specs
+OBJECT_FEATURE_TEXT = {
+    "log_area": ("log10(µm²)", "area of the brown body"),
+    "model_share": ("", "share of the body's pixels the pixel model calls melanin"),
+    "model_prob": ("", "mean melanin probability of the pixel model over the body"),
+    "brown_od": ("log10 OD", "mean brown (DAB) concentration over the body"),
+    "h_share": ("", "mean hematoxylin / (mean hematoxylin + mean brown) over the body"),
+    "log_dark": ("log10(log10 OD)", "mean total OD (norm of the RGB OD) over the body"),
+    "grey": ("", "cosine of the body's summed OD vector to grey (1, 1, 1): neutrality"),
+    "u_r": ("", "red share of the body's unit summed OD vector"),
+    "u_b": ("", "blue share of the body's unit summed OD vector"),
+    "od_cv": ("", "coefficient of variation of the total OD over the body"),
+    "maxima": ("1/µm²", "local maxima of the total OD (radius 0.6 µm, >= 0.1 OD above the 1 µm minimum) per µm²"),
+    "fill": ("", "body area / area of its moment ellipse (1: a filled nucleus)"),
+    "brown_sd": ("", "standard deviation over the body of the brown share brown / (brown + hematoxylin) of "
+                     "each pixel: granules over or around a hematoxylin nucleus are a mosaic of two hues, "
+                     "a DAB-filled nucleus one hue throughout"),
+    "grey_sd": ("", "standard deviation over the body of each pixel's cosine to grey"),
+}
+
+def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.ndarray, hematoxylin: np.ndarray,
+                         prob: np.ndarray, melanin: np.ndarray, mpp: float) -> np.ndarray:
+    """Features of each labelled brown body (:data:`OBJECT_FEATURES`) for the body model.
+
+    Parameters
+    ----------
+    labels : (M, N) int ndarray
+        Bodies 1..n (0 off them), e.g. the DAB-filled-nucleus candidates of the gate
+        (:func:`mmnst_path.detect._pigment_gate.brown_body_labels`).
+    n : int
+    od : (M, N, 3) float32 ndarray
+        RGB optical density (log10).
+    brown, hematoxylin : (M, N) float32 ndarray
+        Brown (DAB) and hematoxylin concentrations of the two-stain unmixing (log10 OD).
+    prob : (M, N) float32 ndarray
+        The pixel model's melanin probability.
+    melanin : (M, N) bool ndarray
+        The pixels the pixel model calls melanin.
+    mpp : float
+        µm per pixel.
+
+    Returns
+    -------
+    (n, F) float32 ndarray
+        One row per body 1..n, columns :data:`OBJECT_FEATURES`.
+    """
+    from ..detect._morphology import _disk, _disk_extreme
+
+    idx = np.flatnonzero(labels.ravel() > 0)
+    lab = labels.ravel()[idx]
+    flat = od.reshape(-1, 3)[idx].astype(np.float64)
+    total = np.sqrt((flat * flat).sum(axis=1))
+
+    def per(w: np.ndarray | None) -> np.ndarray:
+        return np.bincount(lab, weights=w, minlength=n + 1)[1:]
+
+    cnt = np.maximum(per(None), 1.0)
+    mean_t = per(total) / cnt
+    sd_t = np.sqrt(np.maximum(per(total * total) / cnt - mean_t * mean_t, 0.0))
+    vec = np.stack([per(flat[:, c]) for c in range(3)], axis=1)
+    unit = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-9)
+    grey = unit.sum(axis=1) / math.sqrt(3.0)
+    b = per(brown.ravel()[idx].astype(np.float64)) / cnt
+    h = per(hematoxylin.ravel()[idx].astype(np.float64)) / cnt
+    bp = np.maximum(brown.ravel()[idx].astype(np.float64), 0.0)
+    hp = np.maximum(hematoxylin.ravel()[idx].astype(np.float64), 0.0)
+    share = bp / np.maximum(bp + hp, 1e-3)
+    mean_s = per(share) / cnt
+    gp = flat.sum(axis=1) / np.maximum(total, 1e-6) / math.sqrt(3.0)
+    mean_g = per(gp) / cnt
+    # dark local maxima (granules) inside each body
+    whole = np.sqrt(np.einsum("...c,...c->...", od, od)).astype(np.float32)
+    top = _disk_extreme(whole, _disk(0.6 / mpp), op="max")
+    low = _disk_extreme(whole, _disk(1.0 / mpp), op="min")
+    maxima = ((whole >= top) & (whole - low >= 0.1)).ravel()[idx].astype(np.float64)
+    # moment ellipse (filled nucleus ~1, ragged cluster or sheet lower)
+    rr = (idx // labels.shape[1]).astype(np.float64)
+    cc = (idx % labels.shape[1]).astype(np.float64)
+    mr, mc = per(rr) / cnt, per(cc) / cnt
+    vrr = np.maximum(per(rr * rr) / cnt - mr * mr, 0.0) + 1.0 / 12
+    vcc = np.maximum(per(cc * cc) / cnt - mc * mc, 0.0) + 1.0 / 12
+    vrc = per(rr * cc) / cnt - mr * mc
+    ellipse = 4.0 * math.pi * np.sqrt(np.maximum(vrr * vcc - vrc * vrc, 1e-12))
+    area_um2 = cnt * mpp * mpp
+    cols = {
+        "log_area": np.log10(area_um2),
+        "model_share": per(melanin.ravel()[idx].astype(np.float64)) / cnt,
+        "model_prob": per(prob.ravel()[idx].astype(np.float64)) / cnt,
+        "brown_od": b,
+        "h_share": h / np.maximum(h + b, 1e-6),
+        "log_dark": np.log10(mean_t + 0.02),
+        "grey": grey,
+        "u_r": unit[:, 0],
+        "u_b": unit[:, 2],
+        "od_cv": sd_t / (mean_t + 0.05),
+        "maxima": per(maxima) / area_um2,
+        "fill": np.minimum(cnt / ellipse, 2.0),
+        "brown_sd": np.sqrt(np.maximum(per(share * share) / cnt - mean_s * mean_s, 0.0)),
+        "grey_sd": np.sqrt(np.maximum(per(gp * gp) / cnt - mean_g * mean_g, 0.0)),
+    }
+    return np.stack([cols[name] for name in OBJECT_FEATURES], axis=1).astype(np.float32)
+
+
+def dab_body_model_path() -> Path:
+    """Path of the shipped H-DAB brown-body model (``PigmentParams(body_model="default")``)."""
+    return Path(__file__).resolve().parent.parent / "models" / "pigment_dab_bodies.mmnst"
+
+
+def body_feature_specs() -> list[FeatureSpec]:
+    """Named brown-body features (:data:`OBJECT_FEATURES`), in column order."""
+    return [FeatureSpec(name, *OBJECT_FEATURE_TEXT[name]) for name in OBJECT_FEATURES]
+
+
+def resolve_body_model(spec: str) -> ClassifierModel | None:
+    """``"default"`` (the shipped ``pigment_dab_bodies.mmnst``), ``"none"`` (None: the
+    ``model_body_share`` rule) or a body model file path."""
+    from . import resolve_model
+
+    text = str(spec).strip()
+    if text.lower() == "none":
+        return None
+    path = dab_body_model_path() if text.lower() == "default" else Path(text).expanduser()
+    model = resolve_model(str(path), "tissue")
+    if model is None or model.settings.get("target") != "pigment_bodies":
+        msg = f"body model {str(path)!r} is not a brown-body model (settings.target != 'pigment_bodies')"
+        raise ConfigError(msg)
+    return model
+
+
+def body_melanin_probability(x: np.ndarray, model: ClassifierModel) -> np.ndarray:
+    """Melanin probability of each brown body from its :data:`OBJECT_FEATURES` row ``x`` (n, F).
+
+    The model answers only inside the range its melanin training bodies spanned
+    (``settings["ranges"]``: feature -> [low, high], 1st-99th percentile): a body outside it on any
+    of those features (e.g. the coarser texture or darker DAB of a real scan than any generated
+    melanin) gets probability 0 (a DAB-positive nucleus), since a forest extrapolates flat.
+    """
+    cols = [OBJECT_FEATURES.index(name) for name in model.feature_names]
+    p = model.predict_proba(np.ascontiguousarray(x[:, cols]))[:, model.class_names.index("melanin")]
+    inside = np.ones(len(p), dtype=bool)
+    for name, (lo, hi) in dict(model.settings.get("ranges", {})).items():
+        v = x[:, OBJECT_FEATURES.index(name)]
+        inside &= (v >= lo) & (v <= hi)
+    return np.where(inside, p, 0.0).astype(np.float32)
+
+
+def body_model_for(model: ClassifierModel, params: Any) -> ClassifierModel | None:
+    """The body model of ``params`` when it was trained on the probabilities of ``model`` (its
+    ``settings["pixel_model_id"]``), else None (the share rule decides)."""
+    body = resolve_body_model(params.body_model)
+    if body is None or body.settings.get("pixel_model_id") != model.model_id:
+        return None
+    return body
+
+
+def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans: Any, body_model: ClassifierModel,
+                       *, mpp: float, params: Any, background: Any) -> np.ndarray:
+    """Veto (M, N) bool: the brown bodies the body model calls DAB (melanin probability below
+    ``body_min_probability``), with their margin and connected rim."""
+    from ..detect._pigment_gate import brown_body_labels, veto_bodies
+    from ..stain import od_from_rgb
+
+    labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
+    if n == 0:
+        return np.zeros(mask.shape, dtype=bool)
+    x = body_object_features(labels, n, od_from_rgb(rgb, background=background), chans[0], chans[4], prob,
+                             mask, mpp)
+    p = body_melanin_probability(x, body_model)
+    dab = np.concatenate([[False], p < params.body_min_probability])
+    return veto_bodies(labels, dab, mask, mpp=mpp, params=params)

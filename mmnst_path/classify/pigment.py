@@ -72,16 +72,41 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     _BODY_OD,  # noqa: F401
     _BROWN,  # noqa: F401
     _BROWN_CONE_DEG,  # noqa: F401
+    BODY_CLASSES,
     BODY_FEATURES,
+    OBJECT_FEATURES,
     _body_table,
     _brown_bodies,
     _label_sums,  # noqa: F401
+    body_feature_specs,
+    body_melanin_probability,
+    body_model_for,
+    body_object_features,
+    dab_body_model_path,
+    learned_body_veto,
+    resolve_body_model,
 )
 from .model import ClassifierModel, FeatureSpec
 
-__all__ = ["BLOCK_ROWS", "PigmentFeatureSettings", "classify_pigment", "dab_pigment_model_path",
-           "default_pigment_model_path", "model_for_stains", "pigment_feature_specs", "pigment_features",
-           "pigment_probability", "resolve_pigment_model"]
+__all__ = [
+    "BLOCK_ROWS",
+    "BODY_CLASSES",
+    "OBJECT_FEATURES",
+    "PigmentFeatureSettings",
+    "body_feature_specs",
+    "body_melanin_probability",
+    "body_object_features",
+    "classify_pigment",
+    "dab_body_model_path",
+    "dab_pigment_model_path",
+    "default_pigment_model_path",
+    "model_for_stains",
+    "pigment_feature_specs",
+    "pigment_features",
+    "pigment_probability",
+    "resolve_body_model",
+    "resolve_pigment_model",
+]
 
 CLASSES = ("background", "melanin")
 
@@ -516,10 +541,16 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         With stains, the model's pixels are kept only inside
         :func:`mmnst_path.detect.pigment.pigment_gate` (colour near melanin; brown channel >=
         ``model_min_od`` in brown mode; with ``model_body_veto`` not in a DAB-filled nucleus).
-        In brown mode the brown bodies the model marks over less than ``model_body_share`` of
-        their area (DAB-positive nuclei whose rim looks granular) are then vetoed with their
-        connected rim (:func:`~mmnst_path.detect.pigment.dab_body_veto`), and the rest is kept
-        in clusters (:func:`~mmnst_path.detect.pigment.clustered_pigment`). ``None``: the model alone.
+        In brown mode each brown body (a nucleus-sized area brown all over: a DAB-positive nucleus
+        or dense melanin) is then decided by the brown-body model ``params.body_model``
+        (:func:`body_melanin_probability` on :data:`OBJECT_FEATURES`: the pixel model's share and
+        probability over the body, its hue relative to the tile's nucleus-sized bodies, hematoxylin
+        share, texture, shape); the bodies it calls DAB (probability below
+        ``body_min_probability``) are vetoed with their connected rim. Without a body model, or
+        with a pixel model the body model was not trained on, the bodies the pixel model marks
+        over less than ``model_body_share`` of their area are vetoed instead
+        (:func:`~mmnst_path.detect.pigment.dab_body_veto`). The rest is kept in clusters
+        (:func:`~mmnst_path.detect.pigment.clustered_pigment`). ``None``: the model alone.
     params : PigmentParams or None
         ``min_probability`` and the gate's thresholds.
     background : white point or None (the matrix's, else 255).
@@ -559,8 +590,14 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=gate)
     mask = prob >= params.min_probability
     if mode == "brown" and mask.any() and not params.model_body_veto:
-        mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
-                               _channels=chans)
+        body_model = body_model_for(model, params)
+        if body_model is None:  # the share rule
+            mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
+                                   _channels=chans)
+        else:
+            mask &= ~learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
+                                        background=background)
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)
     return mask, prob
+

@@ -91,14 +91,32 @@ def dab_body_veto(
     veto = np.zeros(melanin.shape, dtype=bool)
     if mode != "brown":
         return veto
-    body = _brown_bodies(channel, hematoxylin, mpp, params, margin=False)
-    if not body.any():
+    labels, n = brown_body_labels(channel, hematoxylin, mpp, params)
+    if n == 0:
         return veto
-    labels, n = ndi.label(body)
     area = np.bincount(labels.ravel(), minlength=n + 1)
     mel = np.bincount(labels.ravel(), weights=melanin.ravel().astype(np.float64), minlength=n + 1)
     dab = mel < params.model_body_share * area
     dab[0] = False
+    return veto_bodies(labels, dab, melanin, mpp=mpp, params=params)
+
+
+def brown_body_labels(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
+                      params: PigmentParams) -> tuple[np.ndarray, int]:
+    """Labels (M, N) of the brown bodies (:func:`_brown_bodies` without margin: nucleus-sized areas
+    brown all over, a DAB-filled nucleus or dense pigment) and their number."""
+    body = _brown_bodies(channel, hematoxylin, mpp, params, margin=False)
+    if not body.any():
+        return np.zeros(body.shape, np.int32), 0
+    labels, n = ndi.label(body)
+    return labels, int(n)
+
+
+def veto_bodies(labels: np.ndarray, dab: np.ndarray, melanin: np.ndarray, *, mpp: float,
+                params: PigmentParams) -> np.ndarray:
+    """The bodies ``labels`` whose entry of ``dab`` ((n + 1,) bool, index 0 False) is True, grown
+    by the ``filled_margin_um`` margin and through ``melanin`` pixels connected to them within
+    ``model_rim_um`` (the halo of a saturated DAB nucleus): an (M, N) bool veto mask."""
     veto = dab[labels]
     near = round(params.filled_margin_um / mpp)
     if near > 0 and veto.any():

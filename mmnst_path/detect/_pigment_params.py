@@ -162,6 +162,15 @@ class PigmentParams:
         Fine dusty pigment is faint: 0.15-0.2 finds more of it (generated DAB families, seeds
         0-2: Dice 0.64-0.67 instead of 0.46) but marks up to 1.8-2.6 % of the blurry real SHIDC
         Ki67 tiles (weak purple-brown nuclei) as melanin; 0.3 keeps them at <= 0.21 %.
+    body_model : str
+        Brown mode with the pixel model and no full body veto: the learned decision on each brown
+        body (DAB-filled nucleus or melanin) that replaces the ``model_body_share`` rule
+        (:func:`mmnst_path.classify.pigment.classify_pigment`): ``"default"`` (the shipped
+        ``pigment_dab_bodies.mmnst``, used only with the pixel model it was trained with; with
+        any other pixel model the share rule decides), ``"none"`` (the share rule) or a file.
+    body_min_probability : float
+        Melanin probability (0-1) of the body model from which a brown body is kept as melanin
+        (below it the body is a DAB-positive nucleus and vetoed with its rim).
     model_rim_um : float
         With ``model_body_share``: melanin pixels connected to a vetoed body within this distance
         (µm) are vetoed too (the halo of a saturated DAB nucleus reaches beyond the body, whose
@@ -219,6 +228,8 @@ class PigmentParams:
     model_body_veto: bool = False
     model_body_share: float = 0.8
     model_rim_um: float = 2.0
+    body_model: str = "default"
+    body_min_probability: float = 0.8
     model_min_od: float = 0.3
     model_stains: tuple[str, ...] = ("aec", "fast_red", "dab")
 
@@ -236,6 +247,12 @@ class PigmentParams:
                      "body_smooth_um", "cluster_min_um2"), positive=False)
         if not isinstance(self.model, str) or not self.model.strip():
             msg = f"PigmentParams.model must be 'default', 'none' or a pigment model file path, got {self.model!r}"
+            raise ConfigError(msg)
+        if not isinstance(self.body_model, str) or not self.body_model.strip():
+            msg = f"PigmentParams.body_model must be 'default', 'none' or a body model file path, got {self.body_model!r}"
+            raise ConfigError(msg)
+        if not (math.isfinite(self.body_min_probability) and 0 < self.body_min_probability < 1):
+            msg = f"PigmentParams.body_min_probability must be in (0, 1), got {self.body_min_probability!r}"
             raise ConfigError(msg)
         if not isinstance(self.model_body_veto, bool):
             msg = f"PigmentParams.model_body_veto must be true or false, got {self.model_body_veto!r}"

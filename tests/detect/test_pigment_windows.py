@@ -15,7 +15,7 @@ from mmnst_path.classify.pigment import (
     pigment_features,
     resolve_pigment_model,
 )
-from mmnst_path.detect.pigment import PigmentParams, clustered_pigment, dab_body_veto, pigment_gate
+from mmnst_path.detect.pigment import PigmentParams, clustered_pigment, pigment_gate
 from mmnst_path.stain import get_preset
 from mmnst_path.synthetic import pigment_family_tile
 
@@ -79,7 +79,27 @@ def _reference_classify(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.nda
     prob[cand] = model.predict_proba(x)[:, model.class_names.index("melanin")]
     mask = prob >= params.min_probability
     if mask.any() and not params.model_body_veto:
-        mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=stains.background)
+        # the brown-body model's decision (2026-12-03; the share rule of dab_body_veto before)
+        from scipy import ndimage as ndi
+
+        from mmnst_path.classify.pigment import (
+            body_melanin_probability,
+            body_object_features,
+            resolve_body_model,
+        )
+        from mmnst_path.detect._pigment_core import _brown_bodies
+        from mmnst_path.detect._pigment_gate import veto_bodies
+        from mmnst_path.detect.pigment import pigment_channels
+        from mmnst_path.stain import od_from_rgb
+
+        body_model = resolve_body_model(params.body_model)
+        assert body_model is not None
+        brown, _, _, _, hem = pigment_channels(rgb, stains=stains, params=params, background=stains.background,
+                                               _with_hematoxylin=True)
+        labels, n = ndi.label(_brown_bodies(brown, hem, mpp, params, margin=False))
+        x = body_object_features(labels, n, od_from_rgb(rgb, background=stains.background), brown, hem, prob, mask, mpp)
+        dab = np.concatenate([[False], body_melanin_probability(x, body_model) < params.body_min_probability])
+        mask &= ~veto_bodies(labels, dab, mask, mpp=mpp, params=params)
     if mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)
     return mask, prob
