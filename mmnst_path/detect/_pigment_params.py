@@ -150,7 +150,8 @@ class PigmentParams:
         model that does not tell DAB nuclei from melanin by itself; False (default) leaves that
         to the model (its training has dark, clumped, saturating DAB nuclei as hard negatives).
     model_body_share : float
-        Brown mode with the pixel model and no full body veto: a brown body (a nucleus-sized
+        Used where no body model decides (``body_model="none"``, or a pixel model the body model
+        was not trained with). Brown mode with the pixel model and no full body veto: a brown body (a nucleus-sized
         area brown all over) stays melanin only where the model calls at least this share (0-1)
         of its pixels melanin; otherwise it is a DAB-positive nucleus and the body and its
         ``filled_margin_um`` margin are vetoed (the model marks the rims of strong DAB nuclei,
