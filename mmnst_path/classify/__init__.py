@@ -19,6 +19,7 @@ from .tissue import TissueMap, classify_tissue
 from .tissue_features import TissueFeatureSettings, tissue_feature_specs
 
 __all__ = [
+    "SHIPPED_MODELS",
     "ClassSpec",
     "ClassifierModel",
     "FeatureSpec",
@@ -30,9 +31,11 @@ __all__ = [
     "default_model_path",
     "is_ihc_stains",
     "load_model",
+    "models_dir",
     "nucleus_feature_specs",
     "nucleus_features",
     "resolve_model",
+    "shipped_model_path",
     "tissue_feature_specs",
 ]
 
@@ -40,6 +43,28 @@ _DEFAULTS = {"nucleus": "nucleus_default.mmnst", "tissue": "tissue_default.mmnst
 #: Default tissue model of hematoxylin + chromogen (IHC) stain matrices: no eosin plane.
 _TISSUE_IHC_DEFAULT = "tissue_ihc_default.mmnst"
 _CHROMOGENS = ("dab", "aec", "fast_red")
+#: Every model file shipped in ``mmnst_path/models`` and what the default pipeline uses it for
+#: (``mmnst-path models list``; ``models show NAME`` prints its card).
+SHIPPED_MODELS = {
+    "nucleus_default.mmnst": "Ki67 cell classifier (tumour / lymphocyte / stromal), hematoxylin + DAB",
+    "tissue_default.mmnst": "tissue classes and necrosis, H&E",
+    "tissue_ihc_default.mmnst": "tumour region (count_in = tumour), hematoxylin + DAB / AEC / Fast Red",
+    "pigment_dab.mmnst": "melanin pixels, hematoxylin + DAB",
+    "pigment_dab_bodies.mmnst": "melanin or DAB-positive nucleus, per nucleus-sized brown body, hematoxylin + DAB",
+    "pigment_default.mmnst": "melanin pixels, red chromogens (AEC, Fast Red)",
+}
+
+
+def models_dir() -> Path:
+    """The folder of the shipped model files."""
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def shipped_model_path(name: str) -> Path | None:
+    """Path of a shipped model named by its file name, with or without ``.mmnst`` (None if no such file)."""
+    stem = name.strip()
+    path = models_dir() / (stem if stem.endswith(".mmnst") else f"{stem}.mmnst")
+    return path if path.name in SHIPPED_MODELS and path.is_file() else None
 
 
 def is_ihc_stains(stains: Any) -> bool:
@@ -66,7 +91,7 @@ def default_model_path(kind: str, stains: Any = None) -> Path:
     name = _DEFAULTS[kind]
     if kind == "tissue" and stains is not None and is_ihc_stains(stains):
         name = _TISSUE_IHC_DEFAULT
-    return Path(__file__).resolve().parent.parent / "models" / name
+    return models_dir() / name
 
 
 def resolve_model(spec: str, kind: str, stains: Any = None) -> ClassifierModel | None:

@@ -57,12 +57,13 @@ def register(subparsers: Any) -> None:
                               description="Model cards: classes, features, training data, licences, validation.")
     msub = m.add_subparsers(dest="models_command", metavar="ACTION")
     show = msub.add_parser("show", help="print a model's card")
-    show.add_argument("model", nargs="?", default="default", metavar="default|FILE.mmnst")
+    show.add_argument("model", nargs="?", default="default", metavar="default|NAME|FILE.mmnst",
+                      help="'default' (of --kind), a shipped model's name as 'models list' prints it, or a file")
     show.add_argument("--kind", choices=("nucleus", "tissue"), default="nucleus",
                       help="which default to show (default nucleus)")
     show.add_argument("--json", action="store_true", help="print the whole header as JSON")
     show.set_defaults(func=_run_show)
-    lst = msub.add_parser("list", help="list the shipped default models")
+    lst = msub.add_parser("list", help="list the shipped models and what each is used for")
     lst.set_defaults(func=_run_list)
 
 
@@ -144,10 +145,13 @@ def _run_cells(args: argparse.Namespace) -> int:
 
 
 def _load(spec: str, kind: str) -> Any:
-    from ..classify import default_model_path, load_model
+    from ..classify import default_model_path, load_model, shipped_model_path
 
-    path = default_model_path(kind) if spec.strip().lower() == "default" else Path(spec)
-    return load_model(path)
+    if spec.strip().lower() == "default":
+        return load_model(default_model_path(kind))
+    path = Path(spec)
+    shipped = None if path.is_file() else shipped_model_path(spec)
+    return load_model(shipped if shipped is not None else path)
 
 
 def _run_show(args: argparse.Namespace) -> int:
@@ -184,14 +188,19 @@ def _run_show(args: argparse.Namespace) -> int:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from ..classify import default_model_path
+    from ..classify import SHIPPED_MODELS, load_model, models_dir
+    from ..errors import MmnstPathError
 
-    for kind in ("nucleus", "tissue"):
-        path = default_model_path(kind)
-        if not path.is_file():
-            print(f"{kind:8s} (not shipped) {path}")
+    status = 0
+    for name, use in SHIPPED_MODELS.items():
+        path = models_dir() / name
+        try:
+            model = load_model(path)
+        except (MmnstPathError, OSError, ValueError) as exc:  # a missing or damaged file is said, not raised
+            print(f"{path.stem:24s} {' '.join(str(exc).split())}")
+            status = 1
             continue
-        model = _load("default", kind)
-        print(f"{kind:8s} {model.model_id}  {model.name} {model.card.get('version', '')}  "
-              f"classes {', '.join(model.class_names)}  {path}")
-    return 0
+        print(f"{path.stem:24s} {model.model_id}  {model.name} {model.card.get('version', '')}")
+        print(f"{'':24s} used for: {use}; classes {', '.join(model.class_names)}")
+    print(f"files in {models_dir()}; 'mmnst-path models show NAME' prints a card")
+    return status

@@ -90,6 +90,36 @@ def test_models_list_and_default_card(capsys):
     assert np.isfinite(header["card"]["validation"]["ki67_research_sets"]["shidc"]["index_mae_pp"])
 
 
+def test_models_list_names_every_shipped_file_and_show_takes_its_name(capsys, tmp_path, monkeypatch):
+    from mmnst_path.classify import SHIPPED_MODELS, load_model, models_dir
+
+    on_disk = {p.name for p in models_dir().glob("*.mmnst")}
+    assert on_disk == set(SHIPPED_MODELS)  # a model file shipped without a line in the list is a defect
+    assert main(["models", "list"]) == 0
+    listed = capsys.readouterr().out
+    for name in SHIPPED_MODELS:
+        model = load_model(models_dir() / name)
+        line = next(ln for ln in listed.splitlines() if ln.startswith(name.removesuffix(".mmnst") + " "))
+        assert model.model_id in line
+    assert "used for: melanin pixels, hematoxylin + DAB" in listed
+    assert main(["models", "show", "pigment_dab_bodies"]) == 0
+    assert "classes: dab_body, melanin" in capsys.readouterr().out
+    # a file of that name in the working folder wins over the shipped model of the same name
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pigment_dab").write_bytes(b"not a model")
+    assert main(["models", "show", "pigment_dab"]) == 1
+    assert "pigment_dab" in capsys.readouterr().err
+    # a damaged shipped file is named in the list, which says so and fails
+    real = models_dir()
+    for name in SHIPPED_MODELS:
+        (tmp_path / name).write_bytes(b"MMNST damaged" if name == "pigment_dab.mmnst" else (real / name).read_bytes())
+    monkeypatch.setattr("mmnst_path.classify.models_dir", lambda: tmp_path)
+    assert main(["models", "list"]) == 1
+    out = capsys.readouterr().out
+    bad = next(ln for ln in out.splitlines() if ln.startswith("pigment_dab "))
+    assert "sha256:" not in bad
+
+
 def _box_feature(mask: np.ndarray, name: str, half: int = 30) -> dict:
     """A square QuPath annotation well inside ``mask`` (around its deepest pixel)."""
     from scipy import ndimage as ndi
