@@ -255,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     x_tr, y_tr = _stack(br["train_ihc"])
     splits = {"brca_m2c_test_restained_ihc": _stack(br["val_ihc"]), "brca_m2c_test_he": _stack(br["val"]),
               "endonuke_ihc_real": _stack(en["train"] + en["val"] + en["val_staining"])}
+    painted = ("tumour 40 %, lymphocyte 10 %, stromal 8 %, unmatched 20 %" if args.positive_rate is None
+               else f"{100 * args.positive_rate:g} % of every class")
     card = {
         "name": "mmnst_path default nucleus classifier (IHC)",
         "version": "1.0.0",
@@ -273,9 +275,11 @@ def main(argv: list[str] | None = None) -> int:
                                                 "licence": "research / evaluation only: validation, never trained on"}],
         "training_recipe": f"BRCA-M2C official train+val split; each image re-rendered {args.restain}x as "
                            "hematoxylin-DAB (hematoxylin plane kept, eosin faint, DAB painted into a random subset of "
-                           "nuclei of every class at 0.1-2 OD with cytoplasmic spill, stain vectors rotated <= 6°, "
-                           "blur, noise, white balance, JPEG); detections matched one-to-one to the annotated "
-                           f"points within {MATCH_UM} µm; nuclei within {EDGE_UM} µm of an image edge left out",
+                           f"nuclei of every class ({painted}) at 0.1-2 OD with cytoplasmic spill, stain vectors "
+                           "rotated <= 6°, blur, noise, white balance, JPEG); detections matched one-to-one to the "
+                           f"annotated points within {MATCH_UM} µm; nuclei within {EDGE_UM} µm of an image edge left "
+                           "out" + (f"; nuclear stain capped at {args.nuclear_cap_od} OD before the features"
+                                    if args.nuclear_cap_od > 0 else ""),
     }
     model = train_model(x_tr, y_tr, kind="nucleus", classes=CLASSES, features=nucleus_feature_specs(settings),
                         settings={"features": settings.to_mapping(), "analysis_mpp_um": MPP,
