@@ -78,6 +78,14 @@ def fmt_errors(vals: list[float]) -> str:
     return f"{np.mean(np.abs(v)):.2f} / {worst:+.2f}"
 
 
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """The per-tile rows as CSV, one column per key any row has (sorted)."""
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def summarise(rows: list[dict]) -> str:
     lines = ["| chromogen | family | n | Ki67 err mean abs / worst (pp) | melanin err mean abs / worst (pp) | Dice mean / min | s/tile |",
              "|---|---|---:|---|---|---|---:|"]
@@ -118,11 +126,7 @@ def main() -> None:
         wrong = [(r["chromogen"], r["stains"]) for r in rows if r["stains"] != PRESET[r["chromogen"]]]
         print(f"\nstains detected wrongly on {len(wrong)} of {len(rows)} tiles: {wrong[:10]}")
     if args.csv:
-        with args.csv.open("w", newline="") as fh:
-            keys = sorted({k for r in rows for k in r})
-            w = csv.DictWriter(fh, fieldnames=keys)
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
 
 
 if __name__ == "__main__":

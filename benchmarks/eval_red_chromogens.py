@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import csv
 import math
 import sys
 import time
@@ -39,7 +38,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from eval_pigment_families import PRESET, dice, fmt_errors  # noqa: E402
+from eval_pigment_families import PRESET, dice, fmt_errors, write_csv  # noqa: E402
 
 from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model  # noqa: E402
 from mmnst_path.detect.pigment import pigment_masks  # noqa: E402
@@ -254,11 +253,7 @@ def main() -> None:
         wrong = [(r["chromogen"], r["appearance"], r["stains"]) for r in rows if r["stains"] != PRESET[r["chromogen"]]]
         print(f"\nstains detected wrongly on {len(wrong)} of {len(rows)} tiles: {wrong[:10]}")
     if args.csv:
-        with args.csv.open("w", newline="") as fh:
-            keys = sorted({k for r in rows for k in r})
-            w = csv.DictWriter(fh, fieldnames=keys)
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
 
 
 if __name__ == "__main__":
