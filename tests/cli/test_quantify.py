@@ -133,10 +133,10 @@ def test_expand_inputs_globs_and_dedup(tmp_path: Path) -> None:
 KNOWN_MISSES: dict[tuple[str, str], float] = {
     ("ki67_pigmented.tif", "ki67_index_pct"): 4.5,
     ("ki67_pigmented.tif", "melanin_fraction_pct"): 3.0,
-    # the default tissue model (trained for real slides: TCGA 79.5 -> 2.5 %, CMU-1 12.1 -> 0 %
-    # necrosis) reads this generated tile 27.8 % (truth 37.1; the rules read 34.2): its mask stops
-    # 10-15 µm short of the drawn border
-    ("he_necrosis.tif", "necrosis_fraction_pct"): 10.5,
+    # the default tissue model 1.1.0 (trained for real slides: TCGA 1.9 % necrosis, CMU-1 0 %,
+    # viable breast carcinoma 13 %) reads this generated tile 26.5 % (truth 37.1; model 1.0.0 read
+    # 28.0, the rules 34.2): its mask stops 10-15 µm short of the drawn border
+    ("he_necrosis.tif", "necrosis_fraction_pct"): 11.5,
 }
 
 
