@@ -56,6 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout's descriptor at the null device, so the interpreter's last flush of a closed pipe
+    raises no second BrokenPipeError ("Exception ignored ...") at exit."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     import warnings
@@ -72,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mmnst-path: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`mmnst-path models list | head -2`): stop quietly
+        _silence_stdout()
+        return 141  # as a shell reports a process ended by SIGPIPE
     finally:
         warnings.showwarning = shown
 

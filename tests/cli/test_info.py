@@ -93,3 +93,22 @@ def test_console_entry_never_prints_a_traceback(tmp_path):
     assert proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith(f"mmnst-path: error: {bad}: ")
     assert "Traceback" not in proc.stderr
+
+
+def test_output_into_a_closed_pipe_ends_quietly(monkeypatch) -> None:
+    """`mmnst-path models list | head -1`: the reader goes away; no traceback, exit 141 (SIGPIPE)."""
+    import os
+    import sys
+
+    from mmnst_path.cli import main
+
+    r, w = os.pipe()
+    os.close(r)  # nobody reads: the first write fails with BrokenPipeError
+    out = os.fdopen(w, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", out)
+    try:
+        assert main(["models", "list"]) == 141
+        out.write("x" * 10)  # stdout now leads to the null device: writing and flushing no longer fail
+        out.flush()
+    finally:
+        out.close()
