@@ -281,15 +281,66 @@ def body_model_for(model: ClassifierModel, params: Any) -> ClassifierModel | Non
 def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans: Any, body_model: ClassifierModel,
                        *, mpp: float, params: Any, background: Any) -> np.ndarray:
     """Veto (M, N) bool: the brown bodies the body model calls DAB (melanin probability below
-    ``body_min_probability``), with their margin and connected rim."""
+    ``body_min_probability``), with their margin and connected rim, and (``spindle_core_elongation``
+    > 0) the DAB spindle nuclei inside the bodies it keeps (:func:`spindle_core_veto`)."""
     from ..detect._pigment_gate import brown_body_labels, veto_bodies
     from ..stain import od_from_rgb
 
     labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
     if n == 0:
         return np.zeros(mask.shape, dtype=bool)
-    x = body_object_features(labels, n, od_from_rgb(rgb, background=background), chans[0], chans[4], prob,
-                             mask, mpp)
+    od = od_from_rgb(rgb, background=background)
+    x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp)
     p = body_melanin_probability(x, body_model)
     dab = np.concatenate([[False], p < params.body_min_probability])
-    return veto_bodies(labels, dab, mask, mpp=mpp, params=params)
+    veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)
+    if params.spindle_core_elongation > 0 and not dab[1:].all():
+        kept = ~dab[labels] & (labels > 0)
+        veto |= spindle_core_veto(kept, od, chans, prob, mask, body_model, mpp=mpp, params=params)
+    return veto
+
+
+def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.ndarray, mask: np.ndarray,
+                      body_model: ClassifierModel, *, mpp: float, params: Any) -> np.ndarray:
+    """Veto (M, N) bool: DAB-filled spindle nuclei inside the brown bodies kept as melanin.
+
+    A DAB-positive spindle nucleus merges with the granule chain along its cell into one brown
+    body (the smoothing that closes a textured nucleus bridges the granules), which the body
+    model keeps as melanin. The cores of the kept bodies (``kept``: unsmoothed brown >=
+    ``body_od``, opened with a disk of radius ``body_radius_um``: separate granules fall away)
+    whose moment ellipse is >= ``spindle_core_elongation`` times longer than wide and filled to
+    >= ``spindle_core_min_fill`` (a spindle nucleus) are decided again by the body model on their
+    own; those it calls DAB are vetoed (no margin, no rim).
+    """
+    from scipy import ndimage as ndi
+
+    from ..detect._pigment_core import _opened
+
+    core = _opened((chans[0] >= params.body_od) & kept, params.body_radius_um / mpp)
+    labels, n = ndi.label(core)
+    if n == 0:
+        return np.zeros(kept.shape, dtype=bool)
+    idx = np.flatnonzero(labels.ravel() > 0)
+    lab = labels.ravel()[idx]
+    rr = (idx // labels.shape[1]).astype(np.float64)
+    cc = (idx % labels.shape[1]).astype(np.float64)
+    cnt = np.maximum(np.bincount(lab, minlength=n + 1), 1.0)
+
+    def mean(w: np.ndarray) -> np.ndarray:
+        return np.bincount(lab, weights=w, minlength=n + 1) / cnt
+
+    mr, mc = mean(rr), mean(cc)
+    vrr = np.maximum(mean(rr * rr) - mr * mr, 0.0) + 1.0 / 12
+    vcc = np.maximum(mean(cc * cc) - mc * mc, 0.0) + 1.0 / 12
+    vrc = mean(rr * cc) - mr * mc
+    half = np.sqrt((vrr - vcc) ** 2 / 4.0 + vrc * vrc)
+    major = 4.0 * np.sqrt((vrr + vcc) / 2.0 + half)  # full axes of the moment ellipse, px
+    minor = 4.0 * np.sqrt(np.maximum((vrr + vcc) / 2.0 - half, 1e-12))
+    fill = cnt / (math.pi * major * minor / 4.0)
+    spindle = (major >= params.spindle_core_elongation * minor) & (fill >= params.spindle_core_min_fill)
+    spindle[0] = False
+    if not spindle.any():
+        return np.zeros(kept.shape, dtype=bool)
+    x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp)
+    dab = np.concatenate([[False], body_melanin_probability(x, body_model) < params.body_min_probability])
+    return (dab & spindle)[labels]
