@@ -531,7 +531,8 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     row["warnings"] = messages
     row["mpp_source"] = mpp_source  # shown by report.html beside the pixel size
     auto = str(options.config.stains).strip().lower() == "auto"
-    row["stains_source"] = "detected" if auto else "chosen"
+    close_call = bool((result.stains.get("detection") or {}).get("ambiguous"))  # said by report.html
+    row["stains_source"] = ("detected, a close call: check" if close_call else "detected") if auto else "chosen"
     staging = folder.with_name(f".{folder.name}.partial")
     _rmtree(staging)
     try:

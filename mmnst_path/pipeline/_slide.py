@@ -28,9 +28,9 @@ from ..aggregate import (
 )
 from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics
-from ..stain.guess import with_slide_white_point
+from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
 from ..tiling import as_polygons
-from ._config import AnalysisConfig, applicable_measures, guess_stains
+from ._config import AnalysisConfig, applicable_measures
 from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model, warm_up
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
@@ -331,8 +331,12 @@ def analyze_slide(
         t = time.perf_counter()
         tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
         timings["tissue"] = time.perf_counter() - t
+        detection: dict[str, Any] | None = None
         if auto_stains:
-            config = config.replace(stains=guess_stains(tissue.thumbnail, tissue.mask))
+            guess = guess_stains_detail(tissue.thumbnail, tissue.mask)
+            warn_if_ambiguous(guess)
+            detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
+            config = config.replace(stains=guess.name)
             matrix = config.stain_matrix()
             measures = applicable_measures(config, matrix)
         # red chromogens: OD against the slide's glass, not 255 (a tinted scan turns red into brown)
@@ -454,6 +458,7 @@ def analyze_slide(
             "names": list(matrix.names),
             "vectors": np.asarray(matrix.vectors, dtype=float).tolist(),
             "reference": getattr(matrix, "reference", ""),
+            **({"detection": detection} if detection is not None else {}),
         },
         versions={**_versions(), **models},
         timings=timings,

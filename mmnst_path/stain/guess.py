@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["RED_CHROMOGENS", "AmbiguousStainsWarning", "StainGuess", "estimate_white_point", "guess_stains",
-           "guess_stains_detail", "with_slide_white_point"]
+           "guess_stains_detail", "warn_if_ambiguous", "with_slide_white_point"]
 
 _H = np.array([0.650, 0.704, 0.286]) / np.linalg.norm([0.650, 0.704, 0.286])
 _DAB = np.array([0.268, 0.570, 0.776]) / np.linalg.norm([0.268, 0.570, 0.776])
@@ -264,10 +264,15 @@ def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
     (it reaches the log of the CLI and the napari plugin).
     """
     guess = guess_stains_detail(rgb, tissue)
+    warn_if_ambiguous(guess)
+    return guess.name
+
+
+def warn_if_ambiguous(guess: StainGuess) -> None:
+    """Issue the :class:`AmbiguousStainsWarning` of an ambiguous guess (nothing for a clear one)."""
     if guess.ambiguous:
         warnings.warn(f"stains detected as {guess.name}, but ambiguous: {guess.reason}; pass the stains "
-                      "explicitly if this is wrong", AmbiguousStainsWarning, stacklevel=2)
-    return guess.name
+                      "explicitly if this is wrong", AmbiguousStainsWarning, stacklevel=3)
 
 
 def with_slide_white_point(matrix: Any, thumbnail: np.ndarray, tissue: np.ndarray | None) -> Any:

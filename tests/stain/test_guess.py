@@ -117,3 +117,29 @@ def test_red_chromogen_matrices_take_the_slide_white_point():
     # no glass visible: unchanged
     m = get_preset("H-AEC")
     assert with_slide_white_point(m, np.full((100, 100, 3), 120, np.uint8), np.ones((100, 100), bool)) is m
+
+
+def test_detected_stains_carry_their_evidence_in_the_result() -> None:
+    """With stains="auto" the result says how the preset was found (and whether it was a close call);
+    named stains carry no detection record."""
+    import warnings
+
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+    from mmnst_path.stain.guess import AmbiguousStainsWarning
+    from mmnst_path.synthetic import pigment_family_tile
+
+    close = pigment_family_tile(2, "none", chromogen="aec", appearance="varied", size=256)  # AEC at -8°
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = analyze_region(close.rgb, AnalysisConfig(measures=("ki67",), stains="auto"), mpp=close.mpp)
+    assert r.stains["name"] == "H-AEC"
+    assert r.stains["detection"]["ambiguous"] is True
+    assert "boundary" in r.stains["detection"]["reason"]
+    assert any(issubclass(w.category, AmbiguousStainsWarning) for w in caught)
+    clear = pigment_family_tile(1, "none", chromogen="dab", size=256)
+    r = analyze_region(clear.rgb, AnalysisConfig(measures=("ki67",), stains="auto"), mpp=clear.mpp)
+    assert r.stains["name"] == "H-DAB"
+    assert r.stains["detection"]["ambiguous"] is False
+    assert r.stains["detection"]["reason"]
+    r = analyze_region(clear.rgb, AnalysisConfig(measures=("ki67",), stains="H-DAB"), mpp=clear.mpp)
+    assert "detection" not in r.stains
