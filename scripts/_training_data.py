@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["held_out", "read_rgb", "render_variant"]
+__all__ = ["BRCA_M2C", "held_out", "read_rgb", "render_variant"]
+
+#: attribution of the BRCA-M2C patches (BSD-3) for a model card's training data; add the "use"
+BRCA_M2C = {
+    "dataset": "BRCA-M2C (TCGA breast cancer H&E patches, Copyright (c) 2022 TopoXLab)",
+    "licence": "BSD-3-Clause",
+    "citation": "Abousamra S, Belinsky D, Van Arnam J, et al. Multi-Class Cell Detection Using Spatial Context "
+                "Representation. ICCV 2021",
+}
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -69,7 +69,7 @@ from mmnst_path.classify.tissue_features import (  # noqa: E402
 from mmnst_path.classify.train import class_report, train_model  # noqa: E402
 
 sys.path.insert(0, str(HERE))
-from _training_data import held_out, read_rgb, render_variant  # noqa: E402
+from _training_data import BRCA_M2C, held_out, read_rgb, render_variant  # noqa: E402
 
 CLASSES = ("tumour", "stroma", "background")
 ENDONUKE_MPP = 0.5
@@ -91,9 +91,7 @@ ATTRIBUTION = [
                  "Progesterone Stained IHC Endometrium Scans. Data 2022, 7(6), 75, doi:10.3390/data7060075",
      "use": "mixed/ tiles (ER/PR IHC, read at 0.5 µm/px): region labels derived from the epithelium / stroma "
             "nucleus keypoints; a quarter of the tiles (hash of the name) and staining_ds/ held out"},
-    {"dataset": "BRCA-M2C (TCGA breast cancer H&E patches, Copyright (c) 2022 TopoXLab)", "licence": "BSD-3-Clause",
-     "citation": "Abousamra S, Belinsky D, Van Arnam J, et al. Multi-Class Cell Detection Using Spatial Context "
-                 "Representation. ICCV 2021",
+    {**BRCA_M2C,
      "use": "120 patches at 0.5 µm/px re-rendered as hematoxylin-DAB (eosin dropped, random nuclei DAB-positive); "
             "region labels from the tumour / stromal / lymphocyte points (lymphocytes = stroma); the official "
             "test split (30) held out"},
