@@ -1,10 +1,11 @@
-"""A random forest as plain arrays, with a vectorised numpy predictor.
+"""A random forest as plain arrays, with a compiled and a vectorised numpy predictor.
 
 The trees of a fitted scikit-learn ``RandomForestClassifier`` / ``ExtraTreesClassifier`` are
 stored as five concatenated arrays (every tree's nodes one after another) plus the offset of
 each tree's root. Prediction walks all samples down all trees at once, one depth level per
 numpy step, so it costs ``depth`` vector operations instead of a Python loop per sample, and
-needs no scikit-learn at run time.
+needs no scikit-learn at run time. With numba (a default dependency) a compiled walk does the
+same comparisons row by row, branch-free (:class:`_Walk`), several rows side by side.
 
 Comparison rule (the one scikit-learn uses): features are cast to float32, then compared as
 float64 with the float64 thresholds, ``x <= threshold`` going left. Leaf values are the class
@@ -15,6 +16,7 @@ trees, which equals ``predict_proba`` of the fitted estimator.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -158,9 +160,25 @@ class Forest:
 
         Features are taken as float32 (scikit-learn's rule), compared in float64. NaN features
         go right (``NaN <= t`` is false), as in scikit-learn's predict for trees fitted without
-        missing values; callers should not pass NaN. ``chunk``: rows walked at a time (default
-        :data:`CHUNK_CELLS` / trees: a chunk's leaves and their values take ~16 MiB).
+        missing values; callers should not pass NaN. With numba (the default install) the
+        compiled branch-free walk :func:`mmnst_path.detect._numba.forest_proba` sums the leaf
+        values as it goes; else (or when ``chunk`` is given) the leaves of ``chunk`` rows at a
+        time are found (:meth:`_leaves`) and averaged (default :data:`CHUNK_CELLS` / trees rows:
+        a chunk's leaves and their values take ~16 MiB). Both give the same values bit for bit
+        (the same comparisons, the float64 leaf values added tree 0 first; tested).
         """
+        x = np.asarray(x, dtype=np.float32)
+        kern = _kernels()
+        if kern is not None and chunk is None:  # compiled: no per-chunk leaf arrays to bound
+            walk = self._walk
+            out = np.empty((x.shape[0], self.n_classes), np.float64)
+            kern.forest_proba(np.ascontiguousarray(x), walk.left, walk.right, walk.feature, walk.threshold,
+                              walk.value, walk.roots, walk.depth, out)
+            return out
+        return self._predict_by_leaves(x, chunk=chunk)
+
+    def _predict_by_leaves(self, x: np.ndarray, *, chunk: int | None = None) -> np.ndarray:
+        """:meth:`predict_proba` from the leaf arrays of :meth:`_leaves`, ``chunk`` rows at a time."""
         x = np.asarray(x, dtype=np.float32)
         k = x.shape[0]
         chunk = chunk if chunk is not None else max(256, CHUNK_CELLS // self.n_trees)
@@ -168,6 +186,12 @@ class Forest:
         for start in range(0, k, chunk):
             out[start:start + chunk] = self._predict_chunk(x[start:start + chunk])
         return out
+
+    @cached_property
+    def _walk(self) -> _Walk:
+        """The arrays of the branch-free compiled walk (:func:`mmnst_path.detect._numba.forest_proba`),
+        derived once per forest."""
+        return _Walk.of(self)
 
     def _predict_chunk(self, x: np.ndarray) -> np.ndarray:
         leaves = self._leaves(x)
@@ -181,9 +205,7 @@ class Forest:
         :func:`mmnst_path.detect._numba.forest_leaves`, tree by tree and row by row; else all rows
         and trees one depth level per numpy step. Same comparisons, so the same leaves (tested).
         """
-        from ..detect._morphology import _numba_kernels
-
-        kern = _numba_kernels()
+        kern = _kernels()
         if kern is not None:
             out = np.empty((x.shape[0], self.n_trees), np.intp)
             kern.forest_leaves(np.ascontiguousarray(x, dtype=np.float32), self.left, self.right, self.feature,
@@ -206,3 +228,62 @@ class Forest:
             node_flat[active] = np.where(vals <= self.threshold[n], self.left[n], self.right[n])
             active = active[self.left[node_flat[active]] >= 0]
         return node
+
+
+def _kernels() -> Any:
+    """The compiled kernels (:mod:`mmnst_path.detect._numba`), or None without numba."""
+    from ..detect._morphology import _numba_kernels
+
+    return _numba_kernels()
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """A forest laid out for the branch-free walk of :func:`mmnst_path.detect._numba.forest_proba`.
+
+    ``left`` / ``right`` point a leaf to itself (so extra steps stay on it), ``feature`` is 0 and
+    ``threshold`` +inf at leaves; ``threshold`` is float32, the largest float32 not above the
+    float64 threshold, so ``x <= threshold32`` exactly when ``float64(x) <= threshold64`` for every
+    float32 ``x`` (NaN goes right in both); ``depth`` is the number of steps from each tree's root
+    to its deepest leaf.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: np.ndarray
+
+    @classmethod
+    def of(cls, forest: Forest) -> _Walk:
+        n = forest.n_nodes
+        leaf = forest.left < 0
+        own = np.arange(n, dtype=np.int32)
+        with np.errstate(over="ignore"):  # a threshold beyond float32's range rounds to +-inf here
+            t32 = forest.threshold.astype(np.float32)
+        above = t32.astype(np.float64) > forest.threshold  # rounded up: take the float32 below
+        t32[above] = np.nextafter(t32[above], np.float32(-np.inf))
+        t32[leaf] = np.inf
+        # depth of every node, one level at a time (children come after their parents)
+        level = np.zeros(n, np.int32)
+        frontier = forest.roots.astype(np.intp)
+        d = 0
+        while frontier.size:
+            level[frontier] = d
+            inner = frontier[forest.left[frontier] >= 0]
+            frontier = np.concatenate([forest.left[inner], forest.right[inner]]).astype(np.intp)
+            d += 1
+        tree_of = np.searchsorted(forest.roots, np.arange(n), side="right") - 1
+        depth = np.zeros(forest.n_trees, np.int32)
+        np.maximum.at(depth, tree_of, level)
+        return cls(
+            left=np.where(leaf, own, forest.left).astype(np.int32),
+            right=np.where(leaf, own, forest.right).astype(np.int32),
+            feature=np.where(leaf, 0, forest.feature).astype(np.int32),
+            threshold=np.ascontiguousarray(t32),
+            value=np.ascontiguousarray(forest.value),  # its own dtype: the leaf path reads it as stored
+            roots=np.ascontiguousarray(forest.roots, dtype=np.int32),
+            depth=depth,
+        )

@@ -217,3 +217,82 @@ def test_class_report_counts():
     assert rep["confusion"] == [[1, 1], [0, 2]]
     assert rep["per_class"]["b"]["precision"] == pytest.approx(2 / 3, abs=1e-4)
     assert rep["accuracy"] == 0.75
+
+
+def _ragged_forest() -> Forest:
+    """Trees of unequal depths, one a single leaf, thresholds beyond float32's range and at
+    float64 values that are not float32 (the branch-free walk rounds them down)."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    x, y = _data(2000, seed=3)
+    parts = [Forest.from_sklearn(ExtraTreesClassifier(n_estimators=n, max_depth=d, random_state=d).fit(x, y), 3)
+             for n, d in ((5, 14), (3, 2), (4, 7))]
+    stump = Forest(left=np.array([-1], np.int32), right=np.array([-1], np.int32), feature=np.array([-1], np.int32),
+                   threshold=np.array([0.0]), value=np.array([[0.25, 0.5, 0.25]], np.float32),
+                   roots=np.array([0], np.int32))
+    parts.append(stump)
+    offsets = np.cumsum([0] + [p.n_nodes for p in parts])[:-1]
+
+    def shift(a: np.ndarray, off: int) -> np.ndarray:
+        return np.where(a >= 0, a + off, a).astype(np.int32)
+
+    forest = Forest(
+        left=np.concatenate([shift(p.left, o) for p, o in zip(parts, offsets, strict=True)]),
+        right=np.concatenate([shift(p.right, o) for p, o in zip(parts, offsets, strict=True)]),
+        feature=np.concatenate([p.feature for p in parts]),
+        threshold=np.concatenate([p.threshold for p in parts]),
+        value=np.concatenate([p.value for p in parts]),
+        roots=np.concatenate([p.roots + o for p, o in zip(parts, offsets, strict=True)]).astype(np.int32),
+    )
+    inner = np.flatnonzero(forest.left >= 0)
+    forest.threshold[inner[:3]] = [1e39, -1e39, 3.4028235677973366e38]  # beyond / at float32's largest
+    assert forest.validate(6) is None
+    return forest
+
+
+def test_branch_free_walk_gives_the_leaf_paths_probabilities_bit_for_bit():
+    """The compiled walk (absorbing leaves, float32 thresholds rounded down, fixed steps per
+    tree, rows side by side) gives exactly the probabilities of the leaf-array path: at split
+    thresholds, one float32 step either side of them, NaN and +-inf, beyond float32's range,
+    for row counts that are not a multiple of the lanes, a single-leaf tree and float64 leaf values."""
+    from mmnst_path.detect._morphology import _numba_kernels
+
+    assert _numba_kernels() is not None
+    forest = _ragged_forest()
+    inner = np.flatnonzero(forest.left >= 0)
+    rng = np.random.default_rng(4)
+    xt = rng.normal(size=(5003, 6)).astype(np.float32)
+    pick = inner[:1200]
+    with np.errstate(over="ignore"):  # the thresholds beyond float32's range become +-inf
+        thr = forest.threshold[pick].astype(np.float32)
+    rows = np.arange(3 * len(pick)) % xt.shape[0]
+    feats = np.tile(forest.feature[pick], 3)
+    with np.errstate(over="ignore"):
+        xt[rows, feats] = np.concatenate([thr, np.nextafter(thr, np.float32(np.inf)),
+                                          np.nextafter(thr, np.float32(-np.inf))])
+    xt[-7:, :] = np.array([np.nan, np.inf, -np.inf, 0, 3.4028235e38, -3.4028235e38], np.float32)
+    xt[-3:, 2] = np.nan
+    for x in (xt, xt[:1], xt[:0], xt[:13]):
+        np.testing.assert_array_equal(forest.predict_proba(x), forest._predict_by_leaves(x))
+    wide = Forest(**{**forest.arrays(), "value": forest.value.astype(np.float64) / 3.0})
+    np.testing.assert_array_equal(wide.predict_proba(xt), wide._predict_by_leaves(xt))
+
+
+def test_shipped_models_predict_as_their_leaf_paths():
+    """Every shipped model (whatever its file holds now): compiled probabilities equal to the leaf
+    path on rows at and beside its split thresholds."""
+    from mmnst_path.classify import SHIPPED_MODELS, shipped_model_path
+
+    for name in SHIPPED_MODELS:
+        path = shipped_model_path(name)
+        assert path is not None, name
+        model = load_model(path)
+        forest = model.forest
+        inner = np.flatnonzero(forest.left >= 0)
+        rng = np.random.default_rng(5)
+        pick = rng.choice(inner, size=min(2000, inner.size), replace=False)
+        x = np.tile(model.test_x.astype(np.float32), (len(pick) // len(model.test_x) + 1, 1))[: len(pick)].copy()
+        thr = forest.threshold[pick].astype(np.float32)
+        x[np.arange(len(pick)), forest.feature[pick]] = np.where(np.arange(len(pick)) % 2, thr,
+                                                                 np.nextafter(thr, np.float32(-np.inf)))
+        np.testing.assert_array_equal(forest.predict_proba(x), forest._predict_by_leaves(x), err_msg=name)
