@@ -110,7 +110,7 @@ def _save(img: np.ndarray, path: Path) -> None:
     Image.fromarray(img).resize((1024, round(1024 * h / w))).save(path)
 
 
-def real(args: argparse.Namespace, params: NecrosisParams) -> int:
+def real(args: argparse.Namespace, params: NecrosisParams, summary: dict | None = None) -> int:
     from PIL import Image
 
     # a model file of scripts/train_tissue_model.py trains on the same tiles as the default
@@ -142,6 +142,12 @@ def real(args: argparse.Namespace, params: NecrosisParams) -> int:
               f"viable max {max(via):.1f} % mean {np.mean(via):.1f} % (goal <= 5 each); "
               f"non-tumour mean {np.mean(non):.1f} % max {max(non):.1f} % (goal mean <= 10)")
         ok = min(nec) > max(via)
+    held = [r for r in rows if not r[3]]
+    if summary is not None:
+        summary.update({"osteo_nvt_held": [p for lab, _, p, _ in held if lab == "Non-Viable-Tumor"],
+                        "osteo_viable_max": max(p for lab, _, p, _ in held if lab == "Viable"),
+                        "osteo_nontumour_mean": float(np.mean([p for lab, _, p, _ in held if lab == "Non-Tumor"])),
+                        "osteo_tiles": {name: p for _, name, p, _ in rows}})
     return 0 if ok else 1
 
 
@@ -202,7 +208,7 @@ def _class_overlay(thumb, classes, legend) -> np.ndarray:
     return np.concatenate([img, ov.astype(np.uint8)], 1)
 
 
-def brca_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
+def brca_mode(args: argparse.Namespace, params: NecrosisParams, summary: dict | None = None) -> int:
     """Necrosis on the 30 BRCA-M2C test patches (viable TCGA breast carcinoma H&E, 0.5 µm/px, no necrosis
     annotated: every necrotic block is a false one); no H&E tissue model trains on this split."""
     from PIL import Image
@@ -222,6 +228,9 @@ def brca_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
             cls = _class_image(rgb, 0.5, params)
             _save(panels if cls is None else np.concatenate([panels, cls], 1), args.out / f"brca_{Path(name).stem}.png")
     n_over = sum(p > 5.0 for p in pcts)
+    if summary is not None:
+        summary.update({"brca_mean": float(np.mean(pcts)), "brca_max": max(pcts), "brca_over5": n_over,
+                        "brca_patches": dict(zip(names, pcts, strict=True))})
     print(f"BRCA-M2C test patches: necrosis mean {np.mean(pcts):.2f} %, max {max(pcts):.1f} %, {n_over} of {len(pcts)} "
           "above 5 % (goal: mean < 2 %, none above 5 %)")
     return 0 if np.mean(pcts) < 2.0 and n_over == 0 else 1
@@ -335,7 +344,7 @@ def _cases(n_random: int = 0):
     return out
 
 
-def synthetic_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
+def synthetic_mode(args: argparse.Namespace, params: NecrosisParams, summary: dict | None = None) -> int:
     """Generated tiles of the three generators: error (pp) and Dice per tile, worst and mean per generator."""
     from mmnst_path import synthetic
     from mmnst_path.synthetic_tissue import he_tissue_tile
@@ -383,11 +392,23 @@ def synthetic_mode(args: argparse.Namespace, params: NecrosisParams) -> int:
         print(f"{kind:10s} {len(st['err']) + len(st['false']):6d} {np.mean(np.abs(err)):11.2f} {worst:+13.1f} "
               f"{dmin:9.2f} / {dmean:4.2f} {fmax:14.1f} ({len(st['false'])})")
         ok &= bool(abs(worst) <= 3.0 and dmin >= 0.85 and not fmax >= 2.0)
+        if summary is not None:
+            summary.setdefault("generators", {})[kind] = {
+                "tiles": len(st["err"]) + len(st["false"]), "mean_abs": float(np.mean(np.abs(err))), "worst": worst,
+                "dice_min": dmin, "dice_mean": dmean, "false_max": fmax, "errors": [float(e) for e in err]}
     print("goals: |err| <= 3 pp, Dice >= 0.85 (tiles with >= 5 % necrosis), false necrosis < 2 % (tiles without)")
     return 0 if ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def figures(argv: list[str]) -> dict:
+    """The summary figures of the mode the options choose (``--brca``, ``--synthetic`` or the real tiles), as
+    a dict (keys ``brca_*``, ``generators`` or ``osteo_*``); printing as :func:`main`."""
+    summary: dict = {}
+    main(argv, summary)
+    return summary
+
+
+def main(argv: list[str] | None = None, summary: dict | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA.resolve())
     ap.add_argument("--mpp", type=float, default=1.0, help="µm/px of the real tiles")
@@ -403,15 +424,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tissue-model", default="default", help="'default', 'none' (rules) or a model file")
     ap.add_argument("--random-cases", type=int, default=0, metavar="N",
                     help="--synthetic: N randomised cases of each generator besides the fixed ones")
+    ap.add_argument("--min-area-um2", type=float, default=None, help="NecrosisParams.min_area_um2 (default: its own)")
+    ap.add_argument("--fill-holes-um2", type=float, default=None,
+                    help="NecrosisParams.fill_holes_um2: holes in necrosis below this area become necrosis")
     args = ap.parse_args(argv)
-    params = NecrosisParams(tissue_model=args.tissue_model)
+    region = {k: v for k, v in (("min_area_um2", args.min_area_um2), ("fill_holes_um2", args.fill_holes_um2))
+              if v is not None}
+    params = NecrosisParams(tissue_model=args.tissue_model, **region)
     if args.slides:
         return slides(args, params)
     if args.keratin:
         return keratin_mode(args, params)
     if args.brca:
-        return brca_mode(args, params)
-    return synthetic_mode(args, params) if args.synthetic else real(args, params)
+        return brca_mode(args, params, summary)
+    return synthetic_mode(args, params, summary) if args.synthetic else real(args, params, summary)
 
 
 if __name__ == "__main__":

@@ -353,7 +353,25 @@ def _uses(dataset: str, args: argparse.Namespace) -> bool:
     return all(flag for key, flag in optional.items() if key in dataset)
 
 
-def main(argv: list[str] | None = None) -> int:
+def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings
+                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+    """(source, image name, feature rows, class indices, held out) of every training / validation image and
+    augmented copy, as ``main`` trains on them (``args`` as parsed by :func:`parser`; the random draws of
+    the augmentation and the row selection come from one generator seeded 13, in this order)."""
+    rng = np.random.default_rng(13)
+    rows_factor = {**ROWS_FACTOR, "osteosarcoma": args.osteo_rows}
+    for src, name, rgb, mpp, label, held in sources(args.train, args.osteo, keratin=args.keratin,
+                                                    sample_recipe=not args.held_out_recipe, brca=args.brca,
+                                                    tissue_tiles=args.tissue_tiles):
+        n = args.rows * rows_factor.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
+        copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else AUG.get(src, args.aug))]
+        for img, m in copies:
+            x, y = tile_rows(img, m, label, settings, rng, n)
+            yield src, name, x, y, held
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of this script (also used by ``benchmarks/lodo_tissue_he.py``)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=Path, default=HERE.parent.parent / "shared" / "train")
     ap.add_argument("--osteo", type=Path, default=HERE.parent.parent / "shared" / "data" / "necrosis")
@@ -377,7 +395,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
                     help="do not train: merge this JSON (figures of benchmarks/eval_necrosis.py) into the card of "
                          "the model at --out as card['evaluation'] and save it again")
-    args = ap.parse_args(argv)
+    ap.add_argument("--nuclear-detail", action="store_true",
+                    help="add the nuclear-detail features (TissueFeatureSettings.nuclear_detail: H share, contrast "
+                         "and edge energy of the nuclei, for intact vs ghost nuclei)")
+    return ap
+
+
+def settings_of(args: argparse.Namespace) -> TissueFeatureSettings:
+    """The feature settings the options ask for."""
+    grids = {k: v for k, v in (("grid_um", args.grid_um), ("predict_um", args.predict_um),
+                                ("micro_um", args.micro_um)) if v is not None}
+    return replace(TissueFeatureSettings(), nuclear_detail=bool(args.nuclear_detail), **grids)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     if args.add_evaluation is not None:
         import json
 
@@ -388,10 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         replace(model).save(args.out)
         print(f"wrote {args.out} ({load_model(args.out).model_id})", file=sys.stderr)
         return 0
-    grids = {k: v for k, v in (("grid_um", args.grid_um), ("predict_um", args.predict_um),
-                                ("micro_um", args.micro_um)) if v is not None}
-    settings = replace(TissueFeatureSettings(), **grids)
-    rng = np.random.default_rng(13)
+    settings = settings_of(args)
     t0 = time.time()
     tr_x: list[np.ndarray] = []
     tr_y: list[np.ndarray] = []
@@ -399,18 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     va_y: list[np.ndarray] = []
     per_source: dict[str, list] = {}
     classes = KERATIN_CLASSES if args.keratin else CLASSES
-    rows_factor = {**ROWS_FACTOR, "osteosarcoma": args.osteo_rows}
-    for src, _name, rgb, mpp, label, held in sources(args.train, args.osteo, keratin=args.keratin,
-                                                     sample_recipe=not args.held_out_recipe, brca=args.brca,
-                                                     tissue_tiles=args.tissue_tiles):
-        n = args.rows * rows_factor.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
-        copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else AUG.get(src, args.aug))]
-        for img, m in copies:
-            x, y = tile_rows(img, m, label, settings, rng, n)
-            (va_x if held else tr_x).append(x)
-            (va_y if held else tr_y).append(y)
-            if held:
-                per_source.setdefault(src, []).append((x, y))
+    for src, _name, x, y, held in feature_rows(args, settings):
+        (va_x if held else tr_x).append(x)
+        (va_y if held else tr_y).append(y)
+        if held:
+            per_source.setdefault(src, []).append((x, y))
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
     x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)

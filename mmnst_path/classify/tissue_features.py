@@ -32,6 +32,21 @@ thickness, scanner white balance, a rotated stain vector). S: a Gaussian scale i
 ``edge``                    gradient magnitude of the log total OD at ``fine_um`` (per µm)
 ==========================  ========================================================================
 
+With ``nuclear_detail`` (H&E models since 1.2.0; off by default, so older models and the IHC
+model compute the columns above only) eight columns follow that describe the *nuclei* rather
+than the tissue average, so that intact nuclei (viable, even when pale or vesicular) and ghost
+nuclei / nuclear dust (necrosis) differ. On the micro grid the nuclear excess
+``w = max(H - G(H, ring_um), 0)`` is what a nucleus adds over its surroundings:
+
+==========================  ========================================================================
+``nuc_h_share_s{S}``        H share of the nuclear excess, G(w H) / (G(w H) + G(w E)): intact
+                            nuclei are blue, ghost nuclei and smudged debris pink-purple
+``nuc_contrast_s{S}``       G(w) / G(H): how far nuclei stand out of their surroundings
+``h_energy``                gradient magnitude of H at ``micro_um`` / mean H, over ``nucleus_um``
+                            (nuclear membranes and chromatin edges; blurred ghosts are smooth)
+``h_energy_s{S}``           the same averaged at S µm
+==========================  ========================================================================
+
 Fine-grid features are averaged over each output block; wide scales (``sigmas_um``, the wide
 texture scales and ``context_um``) are computed on the output grid from block means of the fine
 maps (and of their squares, for the standard deviations).
@@ -55,7 +70,7 @@ from scipy import ndimage as ndi
 from ..errors import ConfigError
 from .model import FeatureSpec
 
-__all__ = ["BASE_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
+__all__ = ["BASE_CHANNELS", "NUCLEAR_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
            "grid_factors", "tissue_feature_specs", "tissue_features"]
 
 #: Gaussian filters are cut at this many sigma (the halo derives from it).
@@ -81,17 +96,20 @@ class TissueFeatureSettings:
     eps_od: float = 0.05
     chromogen_as_hematoxylin: bool = False
     nuclear_cap_od: float = 0.0
+    nuclear_detail: bool = False
+    ring_um: float = 4.0
 
     def __post_init__(self) -> None:
         if not (isinstance(self.nuclear_cap_od, int | float) and math.isfinite(self.nuclear_cap_od)
                 and self.nuclear_cap_od >= 0):
             msg = f"TissueFeatureSettings.nuclear_cap_od must be a finite OD >= 0 (0 = no cap), got {self.nuclear_cap_od!r}"
             raise ConfigError(msg)
-        if not isinstance(self.chromogen_as_hematoxylin, bool):
-            msg = f"TissueFeatureSettings.chromogen_as_hematoxylin must be true or false, got {self.chromogen_as_hematoxylin!r}"
-            raise ConfigError(msg)
+        for flag in ("chromogen_as_hematoxylin", "nuclear_detail"):
+            if not isinstance(getattr(self, flag), bool):
+                msg = f"TissueFeatureSettings.{flag} must be true or false, got {getattr(self, flag)!r}"
+                raise ConfigError(msg)
         scalars = [self.grid_um, self.predict_um, self.output_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
-                   self.fibre_um, self.nucleus_um, self.white_od, self.eps_od]
+                   self.fibre_um, self.nucleus_um, self.white_od, self.eps_od, self.ring_um]
         scales = [*self.sigmas_um, *self.texture_um]
         ok = (len(self.sigmas_um) >= 1 and len(self.texture_um) == 2
               and all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in scalars + scales)
@@ -107,6 +125,8 @@ class TissueFeatureSettings:
         s1 = self.sigmas_um[0]
         chains = (max(self.blob_um, 2 * self.fine_um) + wide, self.micro_um + self.fibre_um + s1,
                   self.micro_um + self.nucleus_um + s1, wide, *self.texture_um, self.fine_um + self.micro_um)
+        if self.nuclear_detail:
+            chains += (self.ring_um + max(self.sigmas_um), self.micro_um + self.nucleus_um + max(self.sigmas_um))
         return TRUNCATE * max(chains) + 2.0 * self.output_um
 
     def to_mapping(self) -> dict[str, Any]:
@@ -121,7 +141,7 @@ class TissueFeatureSettings:
             raise ConfigError(msg)
         kw: dict[str, Any] = {}
         for key, value in mapping.items():
-            if key == "chromogen_as_hematoxylin":
+            if key in ("chromogen_as_hematoxylin", "nuclear_detail"):
                 kw[key] = value
                 continue
             is_seq = key in ("sigmas_um", "texture_um")
@@ -175,6 +195,14 @@ def tissue_feature_specs(settings: TissueFeatureSettings) -> list[FeatureSpec]:
         FeatureSpec(f"log_od_s{_fmt(st.context_um)}", "log10(OD)", f"log10 of the total OD at {st.context_um} µm"),
         FeatureSpec(f"h_share_s{_fmt(st.context_um)}", "", f"H / (H + E) at {st.context_um} µm"),
     ]
+    if st.nuclear_detail:
+        for s in (st.fine_um, *st.sigmas_um):
+            specs += [FeatureSpec(f"nuc_h_share_s{_fmt(s)}", "", f"H share of the nuclear excess (H above its "
+                                                                 f"{st.ring_um} µm mean) at {s} µm"),
+                      FeatureSpec(f"nuc_contrast_s{_fmt(s)}", "", f"nuclear excess of H / mean H at {s} µm")]
+        specs += [FeatureSpec("h_energy", "1/µm", f"H gradient magnitude at {st.micro_um} µm / mean H, over "
+                                                  f"{st.nucleus_um} µm"),
+                  FeatureSpec(f"h_energy_s{_fmt(s1)}", "1/µm", f"H energy averaged at {s1} µm")]
     return specs
 
 
@@ -232,11 +260,14 @@ def _micro_factor(f: int, mpp: float, micro_um: float) -> int:
 #: Channels of :func:`base_maps` (fine-block means).
 BASE_CHANNELS = ("od_r", "od_g", "od_b", "h", "e", "white", "h2", "e2", "e_jrr", "e_jcc", "e_jrc",
                  "h_jrr", "h_jcc", "h_jrc")
+#: Channels :func:`base_maps` appends with ``nuclear_detail``: the nuclear excess w and its products with H and E.
+NUCLEAR_CHANNELS = ("w", "w_h", "w_e")
 
 
 def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatureSettings
               ) -> tuple[np.ndarray, float]:
-    """Fine-block means of the :data:`BASE_CHANNELS`: ((m, n, 14) float32, fine µm/px).
+    """Fine-block means of the :data:`BASE_CHANNELS` (and :data:`NUCLEAR_CHANNELS` with
+    ``settings.nuclear_detail``): ((m, n, 14 or 17) float32, fine µm/px).
 
     OD, the white fraction and the H / E concentrations are first averaged on the micro grid
     (``micro_um``); there the structure-tensor products of E and H (Gaussian derivatives at
@@ -281,6 +312,10 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
         xr = _g(x, d, order=(1, 0)) / micro_mpp
         xc = _g(x, d, order=(0, 1)) / micro_mpp
         chans.append(np.stack([block_mean(xr * xr, b), block_mean(xc * xc, b), block_mean(xr * xc, b)], axis=-1))
+    if settings.nuclear_detail:
+        w = np.maximum(h - _g(h, settings.ring_um / micro_mpp), 0.0)
+        chans.append(np.stack([block_mean(w, b), block_mean(w * np.maximum(h, 0.0), b),
+                               block_mean(w * np.maximum(e, 0.0), b)], axis=-1))
     return np.concatenate(chans, axis=-1), f * mpp
 
 
@@ -341,7 +376,33 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
     out += [_g(fibre_c, s1), _g(energy_c, s1), _g(nucleus_c, s1)]
     ctx = _g(colour_c[..., [0, 3]], (st.context_um * cpx,) * 2 + (0,))
     out += [ctx[..., 0], ctx[..., 1]]
+    if st.nuclear_detail:
+        out += _nuclear_features(base, h, grid_mpp, k, st)
     return np.stack([a.astype(np.float32, copy=False) for a in out], axis=-1)
+
+
+def _nuclear_features(base: np.ndarray, h: np.ndarray, grid_mpp: float, k: int,
+                      st: TissueFeatureSettings) -> list[np.ndarray]:
+    """The ``nuclear_detail`` columns on the output grid (see the module doc), in spec order."""
+    small = st.eps_od * st.eps_od
+    px = 1.0 / grid_mpp
+    cpx = 1.0 / (grid_mpp * k)
+    w, wh, we = (np.maximum(base[..., 14 + i], 0.0) for i in range(3))
+    fp = st.fine_um * px
+    mom = _g(np.stack([w, wh, we, h], axis=-1), (fp, fp, 0))
+    fine_share = mom[..., 1] / (mom[..., 1] + mom[..., 2] + small)
+    fine_contrast = mom[..., 0] / (mom[..., 3] + st.eps_od)
+    npx = st.nucleus_um * px
+    jh = _g(base[..., 11:13].sum(-1), npx)
+    energy = np.sqrt(np.maximum(jh, 0.0)) / (_g(h, npx) + st.eps_od)
+    out = [block_mean(fine_share, k), block_mean(fine_contrast, k)]
+    coarse = block_mean(np.stack([w, wh, we, h], axis=-1), k)
+    for s in st.sigmas_um:
+        m = _g(coarse, (s * cpx, s * cpx, 0))
+        out += [m[..., 1] / (m[..., 1] + m[..., 2] + small), m[..., 0] / (m[..., 3] + st.eps_od)]
+    energy_c = block_mean(energy, k)
+    out += [energy_c, _g(energy_c, st.sigmas_um[0] * cpx)]
+    return out
 
 
 def tissue_features(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E",

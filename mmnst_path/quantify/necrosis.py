@@ -112,6 +112,7 @@ class NecrosisParams:
     blood_blue_green_ratio: float = 0.85
     smooth_um: float = 8.0
     min_area_um2: float = 2000.0
+    fill_holes_um2: float = 0.0
     edge_sigma_um: float = 2.5
     edge_grow_um: float = 40.0
     edge_free_um: float = 10.0
@@ -570,6 +571,8 @@ def _measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisPara
 
     tis &= ~is_class("background")
     mask = is_class("necrosis") & tis
+    if params.fill_holes_um2 > 0:
+        mask |= _small_holes(mask, params.fill_holes_um2 / (lmpp * lmpp)) & tis
     labelled, n = ndi.label(mask)
     if n:
         sizes = np.bincount(labelled.ravel(), minlength=n + 1) * lmpp * lmpp
@@ -583,6 +586,17 @@ def _measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisPara
                      stroma_um2=float((weight * (is_class("stroma") & tis)).sum()) * px,
                      classified_um2=counts.tissue_um2)
     return counts, mask, lmpp
+
+
+def _small_holes(mask: np.ndarray, max_px: float) -> np.ndarray:
+    """Pixels of the holes of ``mask`` (areas it encloses, 8-connected background) smaller than ``max_px``."""
+    holes = ndi.binary_fill_holes(mask) & ~mask
+    labelled, n = ndi.label(holes, structure=np.ones((3, 3), bool))
+    if not n:
+        return holes
+    small = np.bincount(labelled.ravel(), minlength=n + 1) < max_px
+    small[0] = False
+    return small[labelled]
 
 
 def _region_weight(region: np.ndarray | None, shape: tuple[int, int], lmpp: float, mpp: float,
