@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["FAMILY_CHROMOGENS", "PIGMENT_FAMILIES", "SyntheticTile", "family_melanin_vector", "he_melanin_tile",
+__all__ = ["APPEARANCES", "FAMILY_CHROMOGENS", "PIGMENT_FAMILIES", "SyntheticTile", "family_melanin_vector", "he_melanin_tile",
            "he_necrosis_tile", "ki67_pigment_tile", "perturb_vector", "pigment_family_tile"]
 
 _H = (0.650, 0.704, 0.286)
@@ -75,12 +75,15 @@ def _field(shape, sigma, rng) -> np.ndarray:
 
 
 def _camera(od: np.ndarray, rng: np.random.Generator, *, noise: float, quality: int | None,
-            tint_rng: np.random.Generator | None) -> np.ndarray:
+            tint_rng: np.random.Generator | None, wide_rng: np.random.Generator | None = None) -> np.ndarray:
     """8-bit RGB of an (M, N, 3) OD image: glass white point, camera noise and JPEG at ``quality``.
 
     With ``tint_rng`` (the "varied" appearance), half of the tiles get a yellowish to bluish white
     balance and every tile a camera black level / flare of 0-22 grey levels (the darkest pixels
     turn neutral), drawn from ``tint_rng``; the white point and the noise come from ``rng``.
+    With ``wide_rng`` as well (the "wide" appearance), 80 % of the tiles get a white balance from
+    a wider range (strongly yellow to blue glass: R 215-255, G 210-252, B 170-255) and the black
+    level reaches 30 grey levels, drawn from ``wide_rng`` instead.
     """
     bg = np.array([243.0, 241.0, 246.0]) + rng.normal(0, 3, 3)
     black = 0.0
@@ -88,6 +91,10 @@ def _camera(od: np.ndarray, rng: np.random.Generator, *, noise: float, quality: 
         if tint_rng.random() < 0.5:  # white balance: yellowish to bluish glass
             bg = np.array([tint_rng.uniform(232, 252), tint_rng.uniform(226, 248), tint_rng.uniform(196, 250)])
         black = tint_rng.uniform(0.0, 22.0)
+    if wide_rng is not None:
+        if wide_rng.random() < 0.8:
+            bg = np.array([wide_rng.uniform(215, 255), wide_rng.uniform(210, 252), wide_rng.uniform(170, 255)])
+        black = wide_rng.uniform(0.0, 30.0)
     rgb = black + (bg - black) * 10.0 ** (-od)
     rgb = np.clip(np.rint(rgb + rng.normal(0, noise, od.shape)), 0, 255).astype(np.uint8)
     if quality:
@@ -278,6 +285,8 @@ PIGMENT_FAMILIES = ("none", "dusty", "coarse", "sparse", "confluent", "perinucle
                     "whole_cell", "melanophage", "spindle")
 #: Stain systems of :func:`pigment_family_tile`: Ki67 chromogens, or "eosin" for H&E (no Ki67).
 FAMILY_CHROMOGENS = ("dab", "aec", "fast_red", "eosin")
+#: renderings of :func:`pigment_family_tile` (the same layout for a seed)
+APPEARANCES = ("plain", "varied", "wide")
 _AEC = (0.2743, 0.6796, 0.6803)
 _FAST_RED = (0.21394, 0.85113, 0.47794)
 _CHROMOGEN_VECTORS = {"dab": _DAB, "aec": _AEC, "fast_red": _FAST_RED, "eosin": _E}
@@ -398,7 +407,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         Ki67-positive fraction of tumour cells (None: uniform 0.03-0.5). Weak (0.45-0.6 OD painted,
         ~0.35-0.5 as a nucleus mean: clearly above 0.35) and strong (0.6-1.2 OD) positives;
         pigmented cells are drawn independently of Ki67 status.
-    appearance : {"varied", "plain"} or None
+    appearance : {"varied", "plain", "wide"} or None
         ``None`` (default): ``"varied"`` for DAB, ``"plain"`` for the others (the shipped
         red-chromogen / H&E pigment model was trained on the plain rendering and loses much of
         its Dice under the varied white balance: asking for ``"varied"`` shows it).
@@ -407,6 +416,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         0.4-1 µm), half the tiles have a tinted white balance (yellowish to bluish glass) and the
         camera has a black level (0-22 grey levels: the darkest pixels turn neutral, as in real
         scans of strong DAB). ``"plain"``: the rendering before these were added (same layout).
+        ``"wide"``: ``"varied"`` plus a wider rendering drawn from a third stream (same layout,
+        for training and transfer checks): melanin 2-15° from DAB, granule sizes x0.5-2 (within
+        0.3-3 µm) and darkness x0.6-1.3, section thickness (every stain's OD x0.65-1.5), blur
+        0.3-1.1 µm, JPEG (none, q90, 75, 60, 50), 80 % of the tiles on tinted glass from a wider
+        range (R 215-255, G 210-252, B 170-255) and a black level up to 30 grey levels.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -424,8 +438,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     """
     if appearance is None:
         appearance = "varied" if chromogen == "dab" else "plain"
-    if appearance not in ("varied", "plain"):
-        msg = f"appearance must be 'varied' or 'plain', got {appearance!r}"
+    if appearance not in APPEARANCES:
+        msg = f"appearance must be one of {APPEARANCES}, got {appearance!r}"
         raise ValueError(msg)
     if family not in _FAMILY_RECIPES:
         msg = f"family must be one of {PIGMENT_FAMILIES}, got {family!r}"
@@ -443,7 +457,17 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     he = chromogen == "eosin"
     # scanner and stain appearance drawn from a second stream (the layout of a seed stays as it was)
     rng2 = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 1])
-    dark_share = rng2.uniform(0.0, 0.6) if appearance == "varied" and chromogen == "dab" else 0.0
+    varied = appearance in ("varied", "wide")
+    dark_share = rng2.uniform(0.0, 0.6) if varied and chromogen == "dab" else 0.0
+    # "wide": a third stream (the layout and the "varied" draws of a seed stay as they are)
+    rng3 = (np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 2])
+            if appearance == "wide" else None)
+    grain, thick = 1.0, 1.0  # granule size factor, section thickness (all stains' OD) factor
+    if rng3 is not None:
+        vm = family_melanin_vector(rng3, (2.0, 15.0))
+        grain, thick = math.exp(rng3.uniform(math.log(0.5), math.log(2.0))), rng3.uniform(0.65, 1.5)
+        blur_um = rng3.uniform(0.3, 1.1)
+        quality = [None, 90, 75, 60, 50][int(rng3.integers(5))]
     tissue = _layout(size, rng, 0.05)
     hem = (0.05 * tissue * (1 + 0.3 * _field(tissue.shape, 4, rng))).clip(0).astype(np.float32)
     if he:
@@ -461,7 +485,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     pigmented = rng.random(len(cells)) < rng.uniform(pig_lo, pig_hi)
     n_per, d_um, zone = _FAMILY_RECIPES[family][1:]
     granules: list[tuple[float, float, float, float]] = []
-    dark = rng.uniform(0.8, 2.0)
+    dark = rng.uniform(0.8, 2.0) * (rng3.uniform(0.6, 1.3) if rng3 is not None else 1.0)
 
     def scatter(r, c, a, b, ang, k, lo, hi, sizes):
         t = rng.uniform(0, 2 * np.pi, k)
@@ -469,7 +493,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         u, v = rho * a * np.cos(t), rho * b * np.sin(t)
         gr = r + u * math.cos(ang) - v * math.sin(ang)
         gc = c + u * math.sin(ang) + v * math.cos(ang)
-        d = rng.uniform(sizes[0], sizes[1], k)
+        d = np.clip(rng.uniform(sizes[0], sizes[1], k) * grain, 0.3, 3.0) if grain != 1.0 else rng.uniform(sizes[0], sizes[1], k)
         ods = dark * rng.uniform(0.7, 1.3, k)
         granules.extend(zip(gr.tolist(), gc.tolist(), d.tolist(), ods.tolist(), strict=True))
 
@@ -480,7 +504,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
             dens = rng.uniform(0.6, 1.2) if strong else rng.uniform(0.45, 0.6)
             if strong and rng2.random() < dark_share:  # dark, clumped, saturating positives (real DAB)
                 dens = math.exp(rng2.uniform(math.log(1.2), math.log(2.8)))
-            clumps = (rng2.uniform(0.0, 0.45), rng2.uniform(0.4, 1.0) / mpp, rng2) if appearance == "varied" else None
+            clumps = (rng2.uniform(0.0, 0.45), rng2.uniform(0.4, 1.0) / mpp, rng2) if varied else None
             _ellipse(chrom, r, c, a, b, ang, scale * dens, rng, clumps=clumps)
             _ellipse(hem, r, c, a, b, ang, 0.15, rng, labels, i + 1)
         else:
@@ -503,19 +527,19 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
                 _ellipse(hem, r, c, 0.5 * cell_r, 0.4 * cell_r, rng.uniform(0, np.pi), 0.35, rng)
                 t = rng.uniform(0, 2 * np.pi, 400)
                 rho = cell_r * np.sqrt(rng.uniform(0, 1, 400))
-                d = rng.uniform(0.8, 2.0, 400)
+                d = np.clip(rng.uniform(0.8, 2.0, 400) * grain, 0.3, 3.0) if grain != 1.0 else rng.uniform(0.8, 2.0, 400)
                 granules.extend(zip((r + rho * np.sin(t)).tolist(), (c + rho * np.cos(t)).tolist(), d.tolist(),
                                     (dark * rng.uniform(0.7, 1.3, 400)).tolist(), strict=True))
-    mel = _granule_layer(tissue.shape, granules, mpp) * tissue
+    mel = _granule_layer(tissue.shape, granules, mpp) * tissue * thick
     blur_px = blur_um / mpp
     seen = ndi.gaussian_filter(mel, blur_px)
     melanin = (seen >= 0.15) & tissue
-    concs = [hem * scale, chrom * scale if he else chrom, mel]
+    concs = [hem * scale * thick, (chrom * scale if he else chrom) * thick, mel]
     od = np.zeros((*tissue.shape, 3), np.float32)
     for cmap, vec in zip(concs, [vh, vc, vm], strict=True):
         od += cmap[..., None] * np.asarray(vec, np.float32)
     od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
-    rgb = _camera(od, rng, noise=noise, quality=quality, tint_rng=rng2 if appearance == "varied" else None)
+    rgb = _camera(od, rng, noise=noise, quality=quality, tint_rng=rng2 if varied else None, wide_rng=rng3)
     n_lab = len(cells)
     area = np.bincount(labels.ravel(), minlength=n_lab + 1)[1:]
     covered = np.bincount(labels.ravel(), weights=melanin.ravel(), minlength=n_lab + 1)[1:] / np.maximum(area, 1)

@@ -92,6 +92,24 @@ def test_generator_appearance_keeps_the_layout_and_is_validated():
         pigment_family_tile(5, "perinuclear", size=64, appearance="glossy")
 
 
+def test_wide_appearance_keeps_the_layout_and_widens_the_rendering():
+    """'wide' re-renders the same cells (same nuclei, same Ki67 truth) with its own stream: other
+    melanin hues (2-15 deg from DAB), granule sizes, section thickness, blur, JPEG and glass."""
+    varied = [pigment_family_tile(s, "coarse", size=128) for s in range(6)]
+    wide = [pigment_family_tile(s, "coarse", size=128, appearance="wide") for s in range(6)]
+    for v, w in zip(varied, wide, strict=True):
+        np.testing.assert_array_equal(v.masks["nuclei"], w.masks["nuclei"])
+        assert v.truth["ki67_index_pct"] == w.truth["ki67_index_pct"]
+        assert not np.array_equal(v.rgb, w.rgb)
+    assert {v.truth["melanin_deg"] for v in varied}.isdisjoint({w.truth["melanin_deg"] for w in wide})
+    degs = [w.truth["melanin_deg"] for w in wide]
+    assert min(degs) >= 2.0
+    assert max(degs) <= 15.0
+    # the glass colour (the brightest pixels) is tinted on most wide tiles
+    glass = [np.percentile(w.rgb.reshape(-1, 3), 99.5, axis=0) for w in wide]
+    assert sum(float(g.max() - g.min()) > 12 for g in glass) >= 3
+
+
 def test_shipped_dab_model_has_its_card():
     model = resolve_pigment_model("dab")
     assert model is not None
