@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/accuracy.py DATASET_DIR... [--mpp X] [--overlays DIR] [--engine auto|pipeline|direct] [--split]
         [--cell-model default|none|FILE] [--count-in all|tumour] [--tissue-model default|FILE]
+        [--ki67 KEY=VALUE ...]
 
 ``DATASET_DIR`` is laid out like ``../shared/data/ki67/{bcdata,shidc,deepliif}``:
 
@@ -46,6 +47,7 @@ ANALYSIS_MPP = 0.5
 CELL_MODEL: str | None = None  # --cell-model: "default", "none" or a model file (None = the config default)
 COUNT_IN: str | None = None  # --count-in: "all" or "tumour" (None = the config default)
 TISSUE_MODEL: str | None = None  # --tissue-model: the tumour-region model of --count-in tumour (None = default)
+KI67_SET: dict[str, object] = {}  # --ki67 KEY=VALUE: further [ki67] parameters (Ki67Params)
 MATCH_UM = 6.0
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a source checkout without installing
@@ -151,7 +153,7 @@ def measure_pipeline(rgb: np.ndarray, mpp: float) -> Measured:
     from mmnst_path.aggregate import CELL_CLASSES
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
-    ki67: dict[str, str] = {}
+    ki67: dict[str, object] = dict(KI67_SET)
     if CELL_MODEL:
         ki67["cell_model"] = CELL_MODEL
     if COUNT_IN:
@@ -207,7 +209,9 @@ def evaluate(item: Annotated, meas: Measured, mpp: float) -> dict[str, float]:
     det_excl = meas.cls[m[:, 0]] == "excluded"
     excl = {f"ex_{k}": int((det_excl & (gt_lab == k)).sum()) for k in ("positive", "negative", "lymphocyte")}
     excl.update({f"m_{k}": int((gt_lab == k).sum()) for k in ("positive", "negative", "lymphocyte")})
+    stages = stage_costs(true_idx, gt_lab, meas.cls[m[:, 0]], meas_idx)
     return {
+        **stages,
         **excl,
         "true_idx": true_idx,
         "meas_idx": meas_idx,
@@ -227,6 +231,28 @@ def evaluate(item: Annotated, meas: Measured, mpp: float) -> dict[str, float]:
         "n_cls": int(correct.size),
         "n_correct": int(correct.sum()),
     }
+
+
+STAGES = ("det", "excl", "pos", "keep")
+
+
+def stage_costs(true_idx: float, gt_lab: np.ndarray, det_cls: np.ndarray, meas_idx: float) -> dict[str, float]:
+    """The index error (pp) split into what each stage adds, in the order the count is made.
+
+    ``gt_lab`` / ``det_cls``: annotation and measured class of the matched pairs. ``det``: the
+    true index of the detected annotated tumour nuclei minus the true index; ``excl``: the same
+    over those the cell model keeps (positive / negative) minus the former; ``pos``: their
+    measured index minus their true index; ``keep``: the measured index minus that (counted
+    nuclei that are not annotated tumour nuclei: lymphocytes, stroma, unannotated cells).
+    The four add up to the index error.
+    """
+    tumour = gt_lab != "lymphocyte"
+    kept = tumour & np.isin(det_cls, ("positive", "negative"))
+    i_det = _index(int((tumour & (gt_lab == "positive")).sum()), int((tumour & (gt_lab == "negative")).sum()))
+    i_kept = _index(int((kept & (gt_lab == "positive")).sum()), int((kept & (gt_lab == "negative")).sum()))
+    i_pos = _index(int((kept & (det_cls == "positive")).sum()), int((kept & (det_cls == "negative")).sum()))
+    return {"cost_det": i_det - true_idx, "cost_excl": i_kept - i_det, "cost_pos": i_pos - i_kept,
+            "cost_keep": meas_idx - i_pos}
 
 
 def save_overlay(item: Annotated, meas: Measured, path: Path) -> None:
@@ -272,6 +298,10 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
         **{f"excluded_{k}": sum(r[f"ex_{k}"] for r in rows) / max(1, sum(r[f"m_{k}"] for r in rows))
            for k in ("positive", "negative", "lymphocyte")},
         **{f"matched_{k}": sum(r[f"m_{k}"] for r in rows) for k in ("positive", "negative", "lymphocyte")},
+        **{f"cost_{k}": float(np.nanmean([r[f"cost_{k}"] for r in defined])) if defined else math.nan
+           for k in STAGES},
+        **{f"abs_cost_{k}": float(np.nanmean(np.abs([r[f"cost_{k}"] for r in defined]))) if defined else math.nan
+           for k in STAGES},
     }
 
 
@@ -282,7 +312,8 @@ def run(
     items = load_dataset(folder)
     rows = []
     print(f"# dataset {folder.name}: {len(items)} images, mpp {mpp}, engine {engine}")
-    header = f"{'image':18s} {'true%':>6s} {'meas%':>6s} {'err pp':>7s} {'n_gt':>5s} {'n_det':>5s} {'P':>5s} {'R':>5s} {'F1':>5s} {'tF1':>5s} {'denom':>5s} {'acc':>5s} {'exP':>4s} {'exN':>4s}"
+    header = f"{'image':18s} {'true%':>6s} {'meas%':>6s} {'err pp':>7s} {'n_gt':>5s} {'n_det':>5s} {'P':>5s} {'R':>5s} {'F1':>5s} {'tF1':>5s} {'denom':>5s} {'acc':>5s} {'exP':>4s} {'exN':>4s} |"
+    header += " ".join(f"{k:>5s}" for k in STAGES)
     print(header)
     for item in items:
         meas = measure(item.rgb, mpp)
@@ -291,7 +322,8 @@ def run(
         print(
             f"{item.name:18s} {res['true_idx']:6.1f} {res['meas_idx']:6.1f} {res['err_pp']:+7.1f} {res['n_gt']:5d}"
             f" {res['n_det']:5d} {res['precision']:5.2f} {res['recall']:5.2f} {res['f1']:5.2f} {res['t_f1']:5.2f}"
-            f" {res['denominator']:5d} {res['cls_acc']:5.2f} {res['ex_positive']:4d} {res['ex_negative']:4d}"
+            f" {res['denominator']:5d} {res['cls_acc']:5.2f} {res['ex_positive']:4d} {res['ex_negative']:4d} |"
+            + " ".join(f"{res['cost_' + k]:+5.1f}" for k in STAGES)
         )
         if overlays is not None:
             save_overlay(item, meas, overlays / folder.name / (Path(item.name).stem + ".png"))
@@ -307,6 +339,8 @@ def run(
         f" {summary['excluded_negative']:.3f} (of {summary['matched_negative']}), lymphocytes"
         f" {summary['excluded_lymphocyte']:.3f} (of {summary['matched_lymphocyte']})"
     )
+    print("  error by stage, mean (mean |.|) pp: "
+          + ", ".join(f"{k} {summary['cost_' + k]:+.2f} ({summary['abs_cost_' + k]:.2f})" for k in STAGES))
     if split:  # tune/check halves: images at even / odd positions of the sorted list
         for half, part in (("even", rows[0::2]), ("odd", rows[1::2])):
             h = summarize(part)
@@ -341,8 +375,16 @@ def main(argv: list[str] | None = None) -> int:
                              "(pipeline engine only; default: the config default)")
     parser.add_argument("--tissue-model", default=None,
                         help="tissue model drawing the tumour region for --count-in tumour: default or a .mmnst file")
+    parser.add_argument("--ki67", action="append", default=[], metavar="KEY=VALUE",
+                        help="a [ki67] parameter of the pipeline config (Ki67Params), value parsed as TOML; "
+                             "repeatable, e.g. --ki67 nuclear_contrast_rule=true")
     args = parser.parse_args(argv)
     global CELL_MODEL, COUNT_IN, TISSUE_MODEL
+    for item in args.ki67:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--ki67 expects KEY=VALUE, got {item!r}")
+        KI67_SET[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"]
     CELL_MODEL = args.cell_model
     COUNT_IN = args.count_in
     TISSUE_MODEL = args.tissue_model

@@ -143,6 +143,23 @@ class Ki67Params:
         0.87 / 0.97 and 0.89 / 1.00). Held-out figures: ``benchmarks/eval_double_stain.py``.
         With AEC (8.4° from DAB) no threshold separates well (balanced accuracy <= 0.78).
 
+    nuclear_contrast_rule : bool
+        Also call a nucleus positive below ``positive_threshold_od`` when its DAB stands out
+        from its own surroundings: DAB OD mean >= ``nuclear_contrast_min_od`` and at least
+        ``nuclear_contrast_od`` above the mean DAB of the ring of ``nuclear_contrast_ring_um``
+        around it (the cytoplasm and stroma next to it; their DAB is the nucleus's own background
+        and stain crosstalk). Weak positives (a faint brown tint over a blue nucleus, 0.15-0.3 OD)
+        read negative under the fixed threshold; nuclear staining is what counts. Nuclei the
+        pigment mask touches are left to the pigment rules. Off by default: see the benchmarks
+        README, "Weak positives and the nuclear-contrast rule".
+    nuclear_contrast_od : float
+        Least DAB (log10 OD) of a nucleus above its ring for the contrast rule.
+    nuclear_contrast_min_od : float
+        Least DAB OD mean of a nucleus for the contrast rule (hematoxylin crosstalk into the DAB
+        channel of dense nuclei stays below it).
+    nuclear_contrast_ring_um : float
+        Width (µm) of the ring around the nucleus whose DAB is the reference.
+
     Notes
     -----
     The weak-stain adaptation was measured on the real dev tiles (``benchmarks/accuracy.py
@@ -183,6 +200,10 @@ class Ki67Params:
     melanocyte_ring_um: float = 2.0
     melanocyte_min_od: float = 0.12
     fast_red_positive_threshold_od: float = 0.25
+    nuclear_contrast_rule: bool = False
+    nuclear_contrast_od: float = 0.12
+    nuclear_contrast_min_od: float = 0.12
+    nuclear_contrast_ring_um: float = 2.0
 
     def __post_init__(self) -> None:
         t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
@@ -250,6 +271,18 @@ class Ki67Params:
         if not (math.isfinite(self.fast_red_positive_threshold_od) and self.fast_red_positive_threshold_od >= 0):
             msg = (f"Ki67Params.fast_red_positive_threshold_od must be a finite log10 OD >= 0, "
                    f"got {self.fast_red_positive_threshold_od!r}")
+            raise ConfigError(msg)
+        if not isinstance(self.nuclear_contrast_rule, bool):
+            msg = f"Ki67Params.nuclear_contrast_rule must be true or false, got {self.nuclear_contrast_rule!r}"
+            raise ConfigError(msg)
+        for name in ("nuclear_contrast_od", "nuclear_contrast_min_od"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                msg = f"Ki67Params.{name} must be a finite log10 OD >= 0, got {value!r}"
+                raise ConfigError(msg)
+        ring = self.nuclear_contrast_ring_um
+        if not (isinstance(ring, int | float) and math.isfinite(ring) and ring > 0):
+            msg = f"Ki67Params.nuclear_contrast_ring_um must be a positive finite width in µm, got {ring!r}"
             raise ConfigError(msg)
         if not (math.isfinite(self.melanocyte_min_od) and self.melanocyte_min_od >= 0):
             msg = f"Ki67Params.melanocyte_min_od must be a finite log10 OD >= 0, got {self.melanocyte_min_od!r}"

@@ -250,6 +250,20 @@ def _pigment_evidence(
     }
 
 
+def _ring_mean(labels: np.ndarray, plane: np.ndarray, n: int, *, ring_px: int) -> np.ndarray:
+    """Mean of ``plane`` over the background ring of ``ring_px`` around each nucleus (NaN: no ring).
+
+    Ring pixels are background pixels whose largest label within a square of side
+    ``2 ring_px + 1`` is the nucleus (as the pigment ring of :func:`_pigment_evidence`).
+    """
+    grown = _square_extreme(labels, 2 * ring_px + 1, op="max")
+    ring = np.where(labels == 0, grown, 0).ravel()
+    area = np.bincount(ring, minlength=n + 1)[1:].astype(np.float64)
+    total = np.bincount(ring, np.asarray(plane, np.float64).ravel(), minlength=n + 1)[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(area > 0, total / area, np.nan)
+
+
 def classify_nuclei(
     nuclei: Any,
     params: Ki67Params = Ki67Params(),
@@ -259,6 +273,7 @@ def classify_nuclei(
     dab_fill: Any = None,
     ring_pigment_fraction: Any = None,
     full_dab_od_mean: Any = None,
+    ring_dab_od_mean: Any = None,
 ) -> Ki67Cells:
     """Classify detected nuclei as positive / negative / pigment / excluded.
 
@@ -284,6 +299,11 @@ def classify_nuclei(
         Pigment fraction of a ring of ``params.pigment_ring_um`` around each nucleus (None = 0).
     full_dab_od_mean : (n,) array_like of float or None
         Mean DAB over all the nucleus's pixels of the original image (None = ``nuclei.dab_od_mean``).
+    ring_dab_od_mean : (n,) array_like of float or None
+        Mean DAB of the ring of ``params.nuclear_contrast_ring_um`` around each nucleus: with
+        ``params.nuclear_contrast_rule``, a nucleus at least ``params.nuclear_contrast_od`` above
+        it (and at least ``params.nuclear_contrast_min_od``) is positive (1+) below
+        ``params.positive_threshold_od``. None = no contrast rule.
 
     Returns
     -------
@@ -315,6 +335,11 @@ def classify_nuclei(
             pig &= ~stained
     cls = np.full(n, "negative", dtype="<U8")
     pos = (dab >= params.positive_threshold_od) & ~pig
+    if params.nuclear_contrast_rule and ring_dab_od_mean is not None:
+        ring = _per_nucleus("ring_dab_od_mean", ring_dab_od_mean, n)
+        untouched = np.ones(n, bool) if visible_fraction is None else np.asarray(visible_fraction) >= 1.0
+        pos |= (untouched & ~pig & (dab >= params.nuclear_contrast_min_od)
+                & (dab - np.nan_to_num(ring, nan=np.inf) >= params.nuclear_contrast_od))
     cls[pos] = "positive"
     bins = np.zeros(n, dtype=np.int8)
     bins[pos] = 1
@@ -402,7 +427,8 @@ def unstained_reach_um(nuclei_params: Any = None, params: Ki67Params = Ki67Param
     ``pigment_margin_um`` and filled from pigment-free pixels within 4 ``pigment_fill_um``; the
     detector's filters reach :func:`~mmnst_path.detect.nuclei.unstained_reach_px` beyond the
     stained pixels; a nucleus lies within its smoothing reach of them and its features read a
-    ring (``ring_um`` of the cell model, ``pigment_ring_um``, ``melanocyte_ring_um``) and the
+    ring (``ring_um`` of the cell model, ``pigment_ring_um``, ``melanocyte_ring_um``,
+    ``nuclear_contrast_ring_um`` when that rule is on) and the
     cell model's fine Gaussian (4 sigma) around it.
     """
     from ..classify.cells import feature_settings
@@ -412,6 +438,8 @@ def unstained_reach_um(nuclei_params: Any = None, params: Ki67Params = Ki67Param
     detect = unstained_reach_px(nparams, mpp) * mpp
     smooth = 4.0 * nparams.smooth_sigma_um + mpp
     rings = [params.pigment_ring_um, params.melanocyte_ring_um]
+    if params.nuclear_contrast_rule:
+        rings.append(params.nuclear_contrast_ring_um)
     if cell_model is not None:
         fs = feature_settings(cell_model)
         rings += [fs.ring_um, 4.0 * fs.fine_sigma_um]
@@ -529,8 +557,13 @@ def measure_ki67(
         ring_px = max(1, round(params.pigment_ring_um / mpp))
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px)
+    ring_dab = None
+    if params.nuclear_contrast_rule and nuclei.labels is not None and len(nuclei):
+        ring_dab = _ring_mean(nuclei.labels, dab_plane, len(nuclei),
+                              ring_px=max(1, round(params.nuclear_contrast_ring_um / mpp)))
     cells = classify_nuclei(
         nuclei, params,
+        ring_dab_od_mean=ring_dab,
         visible_fraction=evidence.get("visible_fraction"),
         visible_dab_od_mean=evidence.get("visible_dab"),
         dab_fill=None if pair[0] in MELANIN_COUNTERSTAINS else evidence.get("dab_fill"),

@@ -251,3 +251,46 @@ def test_pigment_evidence_compiled_sums_are_bit_identical(monkeypatch):
     assert (out["scipy"]["visible_fraction"] < 1).any()
     for key, ref in out["scipy"].items():
         np.testing.assert_array_equal(out["auto"][key], ref, err_msg=key)
+
+
+def test_nuclear_contrast_rule_calls_weak_nuclear_staining_positive_only_when_asked():
+    # DAB 0.2 over a ring at 0.05 (weak nuclear stain), 0.2 over a ring at 0.18 (brown cytoplasm
+    # around an unstained nucleus), 0.1 over 0.0 (below the least DAB), 0.5 (positive anyway)
+    nuc = _nuclei([0.2, 0.2, 0.1, 0.5])
+    ring = [0.05, 0.18, 0.0, 0.5]
+    assert classify_nuclei(nuc, Ki67Params(), ring_dab_od_mean=ring).cls.tolist() == [
+        "negative", "negative", "negative", "positive"]
+    p = Ki67Params(nuclear_contrast_rule=True, nuclear_contrast_od=0.12, nuclear_contrast_min_od=0.12)
+    cells = classify_nuclei(nuc, p, ring_dab_od_mean=ring)
+    assert cells.cls.tolist() == ["positive", "negative", "negative", "positive"]
+    assert cells.intensity_bin.tolist() == [1, 0, 0, 1]
+    # a nucleus the pigment mask touches is left to the pigment rules; no ring (NaN) = no contrast
+    touched = classify_nuclei(nuc, p, ring_dab_od_mean=[0.05, np.nan, 0.0, 0.5], visible_fraction=[0.9, 1, 1, 1],
+                              visible_dab_od_mean=[0.2, 0.2, 0.1, 0.5])
+    assert touched.cls.tolist() == ["negative", "negative", "negative", "positive"]
+    with pytest.raises(ConfigError, match="nuclear_contrast_od"):
+        Ki67Params(nuclear_contrast_od=-0.1)
+    with pytest.raises(ConfigError, match="nuclear_contrast_ring_um"):
+        Ki67Params(nuclear_contrast_ring_um=0.0)
+
+
+def test_nuclear_contrast_rule_finds_generated_weak_positives():
+    from mmnst_path.synthetic_ki67 import ki67_cells_tile
+
+    tile = ki67_cells_tile(2, size=256, positive_fraction=0.5, weak_share=1.0, lymphocyte_density=0.5)
+    truth = tile.truth["cells"]
+    weak = (truth["cell_type"] == "tumour") & (truth["grade"] == "weak")
+    negative = (truth["cell_type"] == "tumour") & (truth["grade"] == "negative")
+
+    def read_positive(params):
+        region = measure_ki67(tile.rgb, mpp=tile.mpp, params=params, cell_model=None)
+        pts = np.c_[region.cells.row, region.cells.col]
+        d = np.hypot(pts[:, None, 0] - truth["row"][None], pts[:, None, 1] - truth["col"][None])
+        nearest = np.argmin(d, axis=0)
+        found = d[nearest, np.arange(d.shape[1])] < 8
+        return found & (region.cells.cls[nearest] == "positive")
+
+    fixed = read_positive(Ki67Params(cell_model="none"))
+    contrast = read_positive(Ki67Params(cell_model="none", nuclear_contrast_rule=True))
+    assert contrast[weak].mean() > fixed[weak].mean() + 0.3
+    assert contrast[negative].mean() <= fixed[negative].mean() + 0.02

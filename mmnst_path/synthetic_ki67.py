@@ -1,0 +1,213 @@
+"""Generated Ki67 (hematoxylin-DAB) tiles with per-nucleus truth: cell type and stain grade.
+
+:func:`ki67_cells_tile` renders a tumour nest in stroma with the cells that a Ki67 count must
+tell apart: tumour nuclei (negative, or weakly / moderately / strongly DAB-positive),
+lymphocytes (small, round, dense; a few of them Ki67-positive, as proliferating lymphocytes
+are), stromal spindle nuclei and macrophages. Every nucleus is recorded with its centre, type,
+grade and painted DAB, so an error of the Ki67 index can be split into what detection, the
+positivity rule and the cell classifier each cost (``benchmarks/eval_ki67_cells.py``).
+
+The rendering is the Beer-Lambert model of :mod:`mmnst_path.synthetic` (stain vectors rotated
+0-5 degrees from the presets, stain intensity x0.75-1.25, optical blur 0.3-0.7 µm, sensor
+noise, JPEG, tinted white balance and a camera black level on half the tiles).
+
+Public API
+----------
+``ki67_cells_tile(seed, *, size=384, mpp=0.5, positive_fraction=None, weak_share=None, ...)``
+``CELL_TYPES``  the cell types of the truth
+``GRADES``      the DAB grades of the truth (``negative``, ``weak``, ``moderate``, ``strong``)
+``GRADE_DAB_OD`` painted nuclear DAB concentration (log10 OD) of each positive grade
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .synthetic import _DAB, _H, SyntheticTile, _camera, _ellipse, _field, perturb_vector
+
+__all__ = ["CELL_TYPES", "GRADES", "GRADE_DAB_OD", "ki67_cells_tile"]
+
+#: Cell types of :func:`ki67_cells_tile` (only ``tumour`` nuclei are in the true Ki67 index).
+CELL_TYPES = ("tumour", "lymphocyte", "stromal", "macrophage")
+#: DAB grades of a nucleus (any grade but ``negative`` is Ki67-positive: any nuclear staining).
+GRADES = ("negative", "weak", "moderate", "strong")
+#: Painted nuclear DAB concentration range (log10 OD, before texture and blur) of each positive
+#: grade. Weak: a faint brown tint over a blue nucleus (0.12-0.30, below the fixed 0.35 OD rule
+#: as a nucleus mean); moderate 0.30-0.60; strong 0.60-1.5, a share of them dark and saturating
+#: (1.5-2.6).
+GRADE_DAB_OD = {"weak": (0.12, 0.30), "moderate": (0.30, 0.60), "strong": (0.60, 1.5)}
+
+
+def _place(region: np.ndarray, n: int, rng: np.random.Generator, occupied: np.ndarray,
+           radius_px: float) -> list[tuple[float, float]]:
+    """Up to ``n`` centres in ``region`` at least ~``radius_px`` from earlier ones."""
+    rr, cc = np.nonzero(region & ~occupied)
+    out: list[tuple[float, float]] = []
+    if len(rr) == 0:
+        return out
+    for i in rng.permutation(len(rr))[: n * 8]:
+        if len(out) >= n:
+            break
+        r, c = int(rr[i]), int(cc[i])
+        if occupied[r, c]:
+            continue
+        out.append((float(r), float(c)))
+        h = int(radius_px) + 1
+        occupied[max(0, r - h): r + h + 1, max(0, c - h): c + h + 1] = True
+    return out
+
+
+def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fraction: float | None = None,
+                    weak_share: float | None = None, lymphocyte_density: float | None = None,
+                    stroma_fraction: float | None = None, appearance: str = "varied") -> SyntheticTile:
+    """Ki67 H-DAB tile of a tumour nest in stroma, with lymphocytes, spindles and macrophages.
+
+    Parameters
+    ----------
+    seed : int
+    size : int
+        Tile side (pixels).
+    mpp : float
+        Pixel size (µm/px).
+    positive_fraction : float or None
+        Ki67-positive share of the tumour nuclei (None: uniform 0.05-0.6).
+    weak_share : float or None
+        Share of the positive tumour nuclei that are weak (None: uniform 0.1-0.6); the rest are
+        moderate and strong in equal parts.
+    lymphocyte_density : float or None
+        Lymphocytes per 1000 µm² of tissue (None: uniform 0.5-5).
+    stroma_fraction : float or None
+        Share of the tissue that is stroma rather than tumour nest (None: uniform 0.3-0.7).
+    appearance : {"varied", "plain"}
+        ``"varied"``: tinted white balance on half the tiles and a camera black level;
+        ``"plain"``: neutral glass.
+
+    Returns
+    -------
+    SyntheticTile
+        truth: ``ki67_positive`` / ``ki67_negative`` / ``ki67_index_pct`` (tumour nuclei; weak
+        positives are positive), per-type counts ``n_<type>``, ``cells`` (dict of (n,) arrays:
+        ``row``, ``col`` in pixels, ``cell_type``, ``grade``, ``dab_od`` painted DAB, ``label``
+        in ``masks["nuclei"]``) and the recipe; masks ``tissue``, ``nest`` (tumour region) and
+        ``nuclei`` (int32 labels, nucleus ``i`` of ``cells`` has label ``i + 1`` where visible).
+
+    Examples
+    --------
+    >>> tile = ki67_cells_tile(0, size=128)
+    >>> tile.rgb.shape, tile.truth["n_tumour"] > 0
+    ((128, 128, 3), True)
+    """
+    if appearance not in ("varied", "plain"):
+        msg = f"appearance must be 'varied' or 'plain', got {appearance!r}"
+        raise ValueError(msg)
+    if not (math.isfinite(mpp) and 0.1 <= mpp <= 2.0):
+        msg = f"mpp must be in [0.1, 2] µm/px, got {mpp!r}"
+        raise ValueError(msg)
+    rng = np.random.default_rng([seed, 7013])
+    vh = perturb_vector(_H, rng.uniform(0, 5), rng)
+    vd = perturb_vector(_DAB, rng.uniform(0, 5), rng)
+    scale = rng.uniform(0.75, 1.25)
+    blur_um, noise = rng.uniform(0.3, 0.7), rng.uniform(1.0, 4.0)
+    quality = [None, 95, 85, 70][int(rng.integers(4))]
+    frac = rng.uniform(0.05, 0.6) if positive_fraction is None else float(positive_fraction)
+    weak = rng.uniform(0.1, 0.6) if weak_share is None else float(weak_share)
+    lymph_density = rng.uniform(0.5, 5.0) if lymphocyte_density is None else float(lymphocyte_density)
+    stroma = rng.uniform(0.3, 0.7) if stroma_fraction is None else float(stroma_fraction)
+    dark_share = rng.uniform(0.0, 0.5)
+    shape = (size, size)
+    glass = _field(shape, size / 10, rng)
+    tissue = glass > np.quantile(glass, 0.05)
+    g = _field(shape, size / 8, rng)
+    nest = tissue & (g > np.quantile(g[tissue], stroma))
+    strom = tissue & ~nest
+    hem = (0.04 * tissue * (1 + 0.3 * _field(shape, 4, rng))).clip(0).astype(np.float32)
+    hem += (0.05 * nest).astype(np.float32)  # tumour cytoplasm: a little more counterstain than stroma
+    dab = (rng.uniform(0.0, 0.05) * tissue).astype(np.float32)  # non-specific background
+    labels = np.zeros(shape, np.int32)
+    occupied = ~tissue
+    px = 1.0 / mpp
+    area_um2 = float(tissue.sum()) * mpp * mpp
+    rows: list[tuple[float, float, str, str, float]] = []
+
+    def grade_of(p_pos: float, weak_p: float) -> tuple[str, float]:
+        if rng.random() >= p_pos:
+            return "negative", 0.0
+        u = rng.random()
+        if u < weak_p:
+            return "weak", rng.uniform(*GRADE_DAB_OD["weak"])
+        if u < weak_p + (1 - weak_p) / 2:
+            return "moderate", rng.uniform(*GRADE_DAB_OD["moderate"])
+        if rng.random() < dark_share:
+            return "strong", math.exp(rng.uniform(math.log(1.5), math.log(2.6)))
+        return "strong", rng.uniform(*GRADE_DAB_OD["strong"])
+
+    def paint(r: float, c: float, a: float, b: float, ang: float, h_od: float, grade: str, d_od: float,
+              cell_type: str, clump: float) -> None:
+        i = len(rows) + 1
+        if grade == "strong":  # strong DAB hides most of the counterstain
+            h_od = min(h_od, 0.18)
+        elif grade == "moderate":
+            h_od *= 0.6
+        _ellipse(hem, r, c, a, b, ang, scale * h_od, rng, labels, i, clumps=(clump, 0.6 * px, rng))
+        if grade != "negative":
+            _ellipse(dab, r, c, a, b, ang, scale * d_od, rng, clumps=(clump, 0.6 * px, rng))
+        rows.append((r, c, cell_type, grade, d_od))
+
+    # tumour: large vesicular nuclei, 3.5-6 µm radius, pale to moderate counterstain
+    n_t = int(nest.sum() * mpp * mpp / 95)
+    for r, c in _place(nest, n_t, rng, occupied, 2.0 * 4.5 * px):
+        rad = rng.uniform(3.5, 6.0) * px
+        e = rng.uniform(0.7, 1.0)
+        gname, d_od = grade_of(frac, weak)
+        paint(r, c, rad / math.sqrt(e), rad * math.sqrt(e), rng.uniform(0, np.pi), rng.uniform(0.25, 0.55),
+              gname, d_od, "tumour", rng.uniform(0.0, 0.4))
+    # stroma: spindle nuclei (half-axes 4-8 x 1.1-2 µm), dense to moderate counterstain
+    n_s = int(strom.sum() * mpp * mpp / 260)
+    for r, c in _place(strom, n_s, rng, occupied, 2.0 * 5.0 * px):
+        gname, d_od = grade_of(0.02, 0.5)
+        paint(r, c, rng.uniform(4.0, 8.0) * px, rng.uniform(1.1, 2.0) * px, rng.uniform(0, np.pi),
+              rng.uniform(0.35, 0.8), gname, d_od, "stromal", 0.2)
+    # macrophages: oval to bean-shaped, pale, 4-5.5 µm, in the stroma
+    n_m = int(strom.sum() * mpp * mpp / 4000)
+    for r, c in _place(strom, n_m, rng, occupied, 2.0 * 5.0 * px):
+        rad = rng.uniform(4.0, 5.5) * px
+        paint(r, c, rad * 1.25, rad * 0.7, rng.uniform(0, np.pi), rng.uniform(0.25, 0.45), "negative", 0.0,
+              "macrophage", 0.25)
+    # lymphocytes: small round dense nuclei (2.2-3.2 µm radius) anywhere in the tissue, 5 % positive
+    n_l = int(lymph_density * area_um2 / 1000.0)
+    for r, c in _place(tissue, n_l, rng, occupied, 2.0 * 2.8 * px):
+        rad = rng.uniform(2.2, 3.2) * px
+        e = rng.uniform(0.85, 1.0)
+        gname, d_od = grade_of(0.05, 0.3)
+        paint(r, c, rad / math.sqrt(e), rad * math.sqrt(e), rng.uniform(0, np.pi), rng.uniform(0.6, 1.0),
+              gname, d_od, "lymphocyte", 0.1)
+    blur_px = blur_um / mpp
+    from scipy import ndimage as ndi
+
+    od = hem[..., None] * np.asarray(vh, np.float32) + dab[..., None] * np.asarray(vd, np.float32)
+    od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
+    tint = np.random.default_rng([seed, 7013, 1]) if appearance == "varied" else None
+    rgb = _camera(od, rng, noise=noise, quality=quality, tint_rng=tint)
+    cells: dict[str, Any] = {
+        "row": np.array([x[0] for x in rows], np.float64),
+        "col": np.array([x[1] for x in rows], np.float64),
+        "cell_type": np.array([x[2] for x in rows], "<U10"),
+        "grade": np.array([x[3] for x in rows], "<U8"),
+        "dab_od": np.array([x[4] for x in rows], np.float64),
+        "label": np.arange(1, len(rows) + 1, dtype=np.int32),
+    }
+    tumour = cells["cell_type"] == "tumour"
+    npos = int((tumour & (cells["grade"] != "negative")).sum())
+    nneg = int((tumour & (cells["grade"] == "negative")).sum())
+    truth: dict[str, Any] = {
+        "ki67_positive": npos, "ki67_negative": nneg,
+        "ki67_index_pct": 100.0 * npos / (npos + nneg) if npos + nneg else math.nan,
+        **{f"n_{t}": int((cells["cell_type"] == t).sum()) for t in CELL_TYPES},
+        "cells": cells, "positive_fraction": frac, "weak_share": weak, "lymphocyte_density": lymph_density,
+        "stroma_fraction": stroma, "blur_um": blur_um, "noise": noise, "jpeg_quality": quality,
+        "stain_scale": scale, "dark_share": dark_share,
+    }
+    return SyntheticTile(rgb, mpp, truth, {"tissue": tissue, "nest": nest, "nuclei": labels})
