@@ -66,7 +66,13 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..detect._morphology import _disk, _disk_extreme, _gaussian, _square_extreme
+from ..detect._morphology import (
+    _disk,
+    _disk_extreme,
+    _gaussian,
+    _gaussian_at,
+    _square_extreme,
+)
 from ..errors import ConfigError
 from ._pigment_bodies import (  # the brown-body names stay importable from here (tests use them)
     _BODY_OD,  # noqa: F401
@@ -291,9 +297,14 @@ def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
     return [(win, (groups[win] == gid) & where[win]) for gid, win in enumerate(wins, start=1)]
 
 
-def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float) -> np.ndarray:
-    """(M, N, 2) red and blue OD blurred at ``wide_um`` (the ``wide_u_b`` feature's input)."""
-    return np.stack([_blur(np.ascontiguousarray(od[..., c]), s.wide_um / mpp) for c in (0, 2)], axis=-1)
+def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarray) -> np.ndarray:
+    """(M, N, 2) red and blue OD blurred at ``wide_um`` (the ``wide_u_b`` feature's input) at the
+    ``cand`` pixels (computed there only), 0 elsewhere."""
+    at = np.nonzero(cand)
+    out = np.zeros((*cand.shape, 2), np.float32)
+    for i, c in enumerate((0, 2)):
+        out[..., i][at] = _blur_at(od[..., c], s.wide_um / mpp, at)
+    return out
 
 
 def _blocks(cand: np.ndarray, reach: int, max_rows: int) -> list[tuple[Any, np.ndarray]]:
@@ -377,7 +388,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     # candidates or 4 x block_rows pixels: the whole tile goes band by band instead
     blocks = _windows(cand, feature_reach_px(s, mpp))
     split = any(np.count_nonzero(sel) > block_rows or sel.size > 4 * block_rows for _, sel in blocks)
-    wide = _wide(od, s, mpp) if split and "wide_u_b" in local else None  # once, not per band
+    wide = _wide(od, s, mpp, cand) if split and "wide_u_b" in local else None  # once, not per band
     if split:  # each band recomputes its OD and fine-scale OD from the RGB: grown by the fine blur
         blocks = _blocks(cand, feature_reach_px(s, mpp, wide=False) + _gauss_reach(s.fine_um / mpp), block_rows)
         del od, fine, total
@@ -415,28 +426,34 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
     """The non-body feature columns of the ``cand`` pixels of one window (row-major order), as
     (name, column) pairs computed one after the other;
     ``wide``: the window of :func:`_wide` computed over the whole tile (else computed here)."""
-    ctx = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.context_um / mpp) for c in range(3)], axis=-1)
-    wide = _wide(od, s, mpp) if wide is None else wide
+    # every filtered value is needed at the candidates only: the Gaussians are computed there (the
+    # same operations as the whole-window filters, so the same values); each erosion once
+    at = np.nonzero(cand)
     total = np.ascontiguousarray(total)
     f = fine[cand]
     t = total[cand]
     u = f / np.maximum(t, 1e-6)[:, None]
-    c = ctx[cand]
+    c = np.stack([_blur_at(od[..., ch], s.context_um / mpp, at) for ch in range(3)], axis=1)
     ct = np.sqrt(np.einsum("kc,kc->k", c, c))
     cu = c / np.maximum(ct, 1e-6)[:, None]
-    w = wide[cand]
+    w = (np.stack([_blur_at(od[..., ch], s.wide_um / mpp, at) for ch in (0, 2)], axis=1)
+         if wide is None else wide[cand])
     wsum = np.maximum(np.abs(w).sum(axis=1), 1e-6)
     g_disk, c_disk = _disk(s.granule_um / mpp), _disk(s.cluster_um / mpp)
+    eroded: dict[bytes, np.ndarray] = {}
 
-    def eroded1() -> np.ndarray:
-        return _disk_extreme(total, g_disk, op="min")
+    def erosion(disk: np.ndarray) -> np.ndarray:  # whole window, once per disk (tophat and erode)
+        key = disk.tobytes() + bytes([disk.shape[0]])
+        if key not in eroded:
+            eroded[key] = _disk_extreme(total, disk, op="min")
+        return eroded[key]
 
     def opened(disk: np.ndarray) -> np.ndarray:
-        return _disk_extreme(_disk_extreme(total, disk, op="min"), disk, op="max")[cand]
+        return _disk_extreme(erosion(disk), disk, op="max")[at]
 
     def cv() -> np.ndarray:
-        mean = _blur(total, 3 * s.fine_um / mpp)[cand]
-        m2 = _blur(total * total, 3 * s.fine_um / mpp)[cand]
+        mean = _blur_at(total, 3 * s.fine_um / mpp, at)
+        m2 = _blur_at(total * total, 3 * s.fine_um / mpp, at)
         return np.sqrt(np.maximum(m2 - mean * mean, 0.0)) / (mean + 0.05)
 
     cols: dict[str, Any] = {
@@ -445,36 +462,41 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
         "log_od": lambda: np.log10(t + 0.02),
         f"tophat_{s.granule_um:g}": lambda: (t - opened(g_disk)) / (t + 0.05),
         f"tophat_{s.cluster_um:g}": lambda: (t - opened(c_disk)) / (t + 0.05),
-        "peak": lambda: t / np.maximum(_disk_extreme(total, _disk(s.peak_um / mpp), op="max")[cand], 1e-6),
+        "peak": lambda: t / np.maximum(_disk_extreme(total, _disk(s.peak_um / mpp), op="max")[at], 1e-6),
         "cv": cv,
         "ctx_log_od": lambda: np.log10(ct + 0.02),
         "ctx_u_r": lambda: cu[:, 0], "ctx_u_b": lambda: cu[:, 2],
         "wide_u_b": lambda: w[:, 1] / wsum,
-        "erode": lambda: eroded1()[cand] / np.maximum(t, 1e-6),
+        "erode": lambda: erosion(g_disk)[at] / np.maximum(t, 1e-6),
         "ctx_grey": lambda: cu.sum(axis=1) / math.sqrt(3.0),
-        f"erode_{s.cluster_um:g}": lambda: _disk_extreme(total, c_disk, op="min")[cand] / np.maximum(t, 1e-6),
-        "dog": lambda: (t - _blur(total, s.granule_um / mpp)[cand]) / (t + 0.05),
+        f"erode_{s.cluster_um:g}": lambda: erosion(c_disk)[at] / np.maximum(t, 1e-6),
+        "dog": lambda: (t - _blur_at(total, s.granule_um / mpp, at)) / (t + 0.05),
         "rel_u_b": lambda: u[:, 2] - cu[:, 2],
-        "hue_sd": lambda: _local_sd(fine[..., 2] / np.maximum(total, 1e-3), s.granule_um / mpp, cand),
-        "dark_share": lambda: _dark_share(total, s.context_um / mpp, cand),
+        "hue_sd": lambda: _local_sd(fine[..., 2] / np.maximum(total, 1e-3), s.granule_um / mpp, at),
+        "dark_share": lambda: _dark_share(total, s.context_um / mpp, at),
     }
     for name in wanted:  # one column at a time: the caller stores it before the next is computed
         yield name, np.asarray(cols[name]())
 
 
-def _local_sd(img: np.ndarray, sigma_px: float, cand: np.ndarray) -> np.ndarray:
-    """Gaussian-weighted local standard deviation of ``img`` at the candidate pixels."""
+def _blur_at(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``_blur(img, sigma_px)[at]``, computed at the pixels ``at`` only (bit-identical)."""
+    return _gaussian_at(img if img.flags.c_contiguous else np.ascontiguousarray(img), sigma_px, at)
+
+
+def _local_sd(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Gaussian-weighted local standard deviation of ``img`` at the pixels ``at``."""
     img = np.clip(img, 0.0, 1.0).astype(np.float32)
-    m1 = _blur(img, sigma_px)[cand]
-    m2 = _blur(img * img, sigma_px)[cand]
+    m1 = _blur_at(img, sigma_px, at)
+    m2 = _blur_at(img * img, sigma_px, at)
     return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
 
 
-def _dark_share(total: np.ndarray, sigma_px: float, cand: np.ndarray) -> np.ndarray:
+def _dark_share(total: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Share of the pixels (Gaussian window) whose OD is >= half of the OD of the local top (a
     solid chromogen-filled nucleus: ~1; granules with gaps or a granule on pale cytoplasm: low)."""
     top = _disk_extreme(total, _disk(sigma_px), op="max")
-    return _blur((total >= 0.5 * top).astype(np.float32), sigma_px)[cand]
+    return _blur_at((total >= 0.5 * top).astype(np.float32), sigma_px, at)
 
 
 def default_pigment_model_path() -> Path:

@@ -23,6 +23,7 @@ __all__ = [
     "feature_sums",
     "forest_leaves",
     "forest_proba",
+    "gaussian_at",
     "gaussian_axis0",
     "gaussian_axis1",
     "label_count_sum",
@@ -98,6 +99,70 @@ def gaussian_axis1(img, w, out):  # pragma: no cover - compiled
                 acc[j] += (np.float64(lo[j]) + np.float64(hi[j])) * wk
         for j in range(n):
             out[i, j] = np.float32(acc[j])
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def gaussian_at(img, w, rows, cols, out):  # pragma: no cover - compiled
+    """:func:`gaussian_axis0` then :func:`gaussian_axis1` of ``img`` (M, N) float32, at the pixels
+    ``(rows[p], cols[p])`` only (row-major order, as ``np.nonzero`` gives them) into ``out`` (K,).
+
+    Per row holding pixels, the column pass is computed over the columns the row pass reads
+    (the span of the row's pixels grown by the kernel radius, clipped to the image: a column
+    reflected at the left edge is < r <= the span's end, one reflected at the right edge is
+    >= n - r > its start), rounded to float32 into a line padded by the reflected values, and the
+    row pass at the row's pixels only (all of them one tap at a time): the same float64
+    operations in the same order for every value, so bit-identical to the whole-image passes.
+    """
+    m, n = img.shape
+    r = w.shape[0] - 1
+    k_pts = rows.shape[0]
+    acc = np.empty(n, np.float64)
+    line = np.empty(n + 2 * r, np.float32)  # line[j + r]: the column pass at column j (reflected)
+    vals = np.empty(n, np.float64)  # a row holds at most n pixels
+    w0 = w[0]
+    p = 0
+    while p < k_pts:
+        i = rows[p]
+        q = p
+        while q < k_pts and rows[q] == i:
+            q += 1
+        lo = max(cols[p] - r, 0)
+        hi = min(cols[q - 1] + r + 1, n)
+        span = hi - lo
+        # views indexed by a loop variable from 0: no negative-index handling, vectorised
+        acc_v = acc[:span]
+        src = img[i, lo:hi]
+        for j in range(span):
+            acc_v[j] = np.float64(src[j]) * w0
+        for k in range(r, 0, -1):
+            up = img[_reflect(i - k, m), lo:hi]
+            down = img[_reflect(i + k, m), lo:hi]
+            wk = w[k]
+            for j in range(span):
+                acc_v[j] += (np.float64(up[j]) + np.float64(down[j])) * wk
+        dst = line[lo + r : hi + r]
+        for j in range(span):
+            dst[j] = np.float32(acc_v[j])
+        if cols[p] - r < 0:  # the reflected columns left of the image
+            for j in range(-r, 0):
+                line[j + r] = line[_reflect(j, n) + r]
+        if cols[q - 1] + r >= n:
+            for j in range(n, n + r):
+                line[j + r] = line[_reflect(j, n) + r]
+        at = cols[p:q]
+        vals_v = vals[: q - p]
+        for s in range(q - p):
+            vals_v[s] = np.float64(line[at[s] + r]) * w0
+        for k in range(r, 0, -1):
+            wk = w[k]
+            left = line[r - k :]  # left[c] = line[c + r - k]: the column k left of c
+            right = line[r + k :]
+            for s in range(q - p):
+                vals_v[s] += (np.float64(left[at[s]]) + np.float64(right[at[s]])) * wk
+        out_v = out[p:q]
+        for s in range(q - p):
+            out_v[s] = np.float32(vals_v[s])
+        p = q
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

@@ -129,3 +129,30 @@ def test_uniform_equals_scipy_bit_for_bit(backend: str, monkeypatch: pytest.Monk
     assert np.array_equal(_morphology._uniform(x64, 5), ndi.uniform_filter(x64, size=5))
     x32 = x64.astype(np.float32)
     assert np.array_equal(_morphology._uniform(x32, 4), ndi.uniform_filter(x32, size=4))
+
+
+@pytest.mark.parametrize("backend", ["auto", "scipy"])
+def test_gaussian_at_pixels_equals_the_whole_image_filter(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_gaussian_at`` (the Gaussian computed at some pixels only) gives scipy's whole-image
+    values there to the bit: pixels at every border, kernels wider than the image, sparse and
+    dense pixel sets, rows holding one pixel or all of them, sigma below the blur threshold."""
+    from mmnst_path.detect import _morphology
+
+    monkeypatch.setattr(_morphology, "BACKEND", backend)
+    rng = np.random.default_rng(11)
+    shapes = [(1, 1), (2, 9), (9, 2), (23, 17), (64, 200), (180, 150)]
+    for shape in shapes:
+        x = (rng.random(shape) * rng.choice([1e-3, 1.0, 40.0])).astype(np.float32)
+        for density in (0.003, 0.05, 0.6, 1.0):
+            where = rng.random(shape) < density
+            where[0, 0] = where[-1, -1] = where[0, -1] = where[-1, 0] = True
+            where[shape[0] // 2, :] = True  # a full row
+            at = np.nonzero(where)
+            for sigma in (0.2, 0.7, 2.1, 5.0, 12.0):
+                expected = ndi.gaussian_filter(x, sigma, truncate=4.0, mode="reflect")[where] if sigma >= 0.3 else x[where]
+                got = _morphology._gaussian_at(x, sigma, at)
+                assert got.dtype == np.float32
+                assert np.array_equal(got, expected), (shape, density, sigma)
+    view = rng.random((50, 61)).astype(np.float32)[::2, 1:]  # a non-contiguous view
+    at = np.nonzero(rng.random(view.shape) < 0.2)
+    assert np.array_equal(_morphology._gaussian_at(view, 3.0, at), ndi.gaussian_filter(view, 3.0, truncate=4.0)[at])
