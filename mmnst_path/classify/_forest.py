@@ -172,8 +172,7 @@ class Forest:
         if kern is not None and chunk is None:  # compiled: no per-chunk leaf arrays to bound
             walk = self._walk
             out = np.empty((x.shape[0], self.n_classes), np.float64)
-            kern.forest_proba(np.ascontiguousarray(x), walk.left, walk.right, walk.feature, walk.threshold,
-                              walk.value, walk.roots, walk.depth, out)
+            kern.forest_proba(np.ascontiguousarray(x), walk.nodes, walk.value, walk.roots, walk.depth, out)
             return out
         return self._predict_by_leaves(x, chunk=chunk)
 
@@ -241,17 +240,15 @@ def _kernels() -> Any:
 class _Walk:
     """A forest laid out for the branch-free walk of :func:`mmnst_path.detect._numba.forest_proba`.
 
-    ``left`` / ``right`` point a leaf to itself (so extra steps stay on it), ``feature`` is 0 and
-    ``threshold`` +inf at leaves; ``threshold`` is float32, the largest float32 not above the
-    float64 threshold, so ``x <= threshold32`` exactly when ``float64(x) <= threshold64`` for every
-    float32 ``x`` (NaN goes right in both); ``depth`` is the number of steps from each tree's root
-    to its deepest leaf.
+    ``nodes`` (4 n_nodes,) int32: per node its left child, right child, feature and the bits of
+    its float32 threshold, side by side. A leaf points to itself on both sides (so extra steps
+    stay on it) with feature 0 and threshold +inf; each threshold is the largest float32 not
+    above the float64 one, so ``x <= threshold32`` exactly when ``float64(x) <= threshold64`` for
+    every float32 ``x`` (NaN goes right in both); ``depth`` is the number of steps from each
+    tree's root to its deepest leaf.
     """
 
-    left: np.ndarray
-    right: np.ndarray
-    feature: np.ndarray
-    threshold: np.ndarray
+    nodes: np.ndarray
     value: np.ndarray
     roots: np.ndarray
     depth: np.ndarray
@@ -278,11 +275,13 @@ class _Walk:
         tree_of = np.searchsorted(forest.roots, np.arange(n), side="right") - 1
         depth = np.zeros(forest.n_trees, np.int32)
         np.maximum.at(depth, tree_of, level)
+        nodes = np.empty((n, 4), np.int32)
+        nodes[:, 0] = np.where(leaf, own, forest.left)
+        nodes[:, 1] = np.where(leaf, own, forest.right)
+        nodes[:, 2] = np.where(leaf, 0, forest.feature)
+        nodes[:, 3] = t32.view(np.int32)
         return cls(
-            left=np.where(leaf, own, forest.left).astype(np.int32),
-            right=np.where(leaf, own, forest.right).astype(np.int32),
-            feature=np.where(leaf, 0, forest.feature).astype(np.int32),
-            threshold=np.ascontiguousarray(t32),
+            nodes=nodes.reshape(-1),
             value=np.ascontiguousarray(forest.value),  # its own dtype: the leaf path reads it as stored
             roots=np.ascontiguousarray(forest.roots, dtype=np.int32),
             depth=depth,

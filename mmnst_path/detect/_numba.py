@@ -400,17 +400,20 @@ FOREST_LANES = 8
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def forest_proba(x, left, right, feature, threshold, value, roots, depth, out):  # pragma: no cover - compiled
+def forest_proba(x, nodes, value, roots, depth, out):  # pragma: no cover - compiled
     """Mean leaf values over trees of each row of ``x`` (K, F) float32 into ``out`` (K, C) float64.
 
     The same leaves as :func:`forest_leaves` and the same sums as the numpy mean over trees
-    (float64 of the float32 leaf values added tree 0 first, then divided by the number of trees),
-    so the same probabilities bit for bit; the walk is branch-free instead: ``left`` / ``right``
-    point a leaf to itself, ``feature`` is 0 and ``threshold`` +inf there, and every row takes
-    exactly ``depth[t]`` steps down tree ``t`` (its deepest leaf), :data:`FOREST_LANES` rows at a
-    time. ``threshold`` is float32, each the largest float32 <= the float64 threshold, so
-    ``x <= threshold32`` holds exactly when ``float64(x) <= threshold64`` (NaN goes right either way).
+    (float64 of the leaf values added tree 0 first, then divided by the number of trees), so the
+    same probabilities bit for bit; the walk is branch-free instead. ``nodes`` (4 n_nodes,) int32
+    holds each node's left child, right child, feature and the bits of its float32 threshold side
+    by side (one cache line a node): a leaf points to itself on both sides with feature 0 and
+    threshold +inf, and every row takes exactly ``depth[t]`` steps down tree ``t`` (its deepest
+    leaf), :data:`FOREST_LANES` rows at a time. Each threshold is the largest float32 <= the
+    float64 one, so ``x <= threshold32`` holds exactly when ``float64(x) <= threshold64`` (NaN
+    goes right either way).
     """
+    threshold = nodes.view(np.float32)
     k_rows = x.shape[0]
     n_classes = value.shape[1]
     lanes = FOREST_LANES
@@ -427,15 +430,16 @@ def forest_proba(x, left, right, feature, threshold, value, roots, depth, out): 
                 node[lane] = root
             for _ in range(steps):
                 for lane in range(lanes):
-                    a = node[lane]
-                    node[lane] = left[a] if x[k0 + lane, feature[a]] <= threshold[a] else right[a]
+                    a = 4 * node[lane]
+                    node[lane] = nodes[a] if x[k0 + lane, nodes[a + 2]] <= threshold[a + 3] else nodes[a + 1]
             for lane in range(lanes):
                 for c in range(n_classes):
                     out[k0 + lane, c] += np.float64(value[node[lane], c])
         for k in range(full, k_rows):
             a = root
             for _ in range(steps):
-                a = left[a] if x[k, feature[a]] <= threshold[a] else right[a]
+                b = 4 * a
+                a = nodes[b] if x[k, nodes[b + 2]] <= threshold[b + 3] else nodes[b + 1]
             for c in range(n_classes):
                 out[k, c] += np.float64(value[a, c])
     n_trees = roots.shape[0]
