@@ -17,6 +17,7 @@ from numba import njit
 
 __all__ = [
     "centred_moments",
+    "disk_extreme",
     "evidence_sums",
     "extreme_axis0",
     "extreme_axis1",
@@ -163,6 +164,104 @@ def gaussian_at(img, w, rows, cols, out):  # pragma: no cover - compiled
         for s in range(q - p):
             out_v[s] = np.float32(vals_v[s])
         p = q
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def disk_extreme(img, halves, is_max, constant, out):  # pragma: no cover - compiled
+    """Maximum (``is_max``) or minimum of ``img`` (M, N) over a footprint of centred row runs:
+    footprint row ``d`` (of ``2 r + 1``) spans columns ``-halves[d] .. halves[d]`` (``-1``: an
+    empty row); outside the image reflected (scipy ``"reflect"``) or 0 (``constant``).
+
+    Per image row, the running extremes over ``2 h + 1`` columns for every ``h`` the footprint
+    uses (``E_1[j] = ext(x[j-1], x[j], x[j+1])``, ``E_h[j] = ext(E_(h-1)[j-1], E_(h-1)[j+1])``, on
+    the row padded once by the widest run); then each output row takes the extreme of the
+    footprint rows' ``E_h`` rows above and below it. Extremes are exact: the values of
+    ``ndi.maximum_filter`` / ``ndi.minimum_filter`` with that footprint for finite images.
+    """
+    m, n = img.shape
+    size = halves.shape[0]
+    r = size // 2
+    big = 0
+    for d in range(size):
+        big = max(big, halves[d])
+    slot = np.full(big + 1, -1, np.int64)
+    n_slots = 0
+    for d in range(size):
+        h = halves[d]
+        if h >= 0 and slot[h] < 0:
+            slot[h] = n_slots
+            n_slots += 1
+    ext = np.empty((n_slots, m, n), img.dtype)
+    width = n + 2 * big
+    cur = np.empty(width, img.dtype)
+    nxt = np.empty(width, img.dtype)
+    for i in range(m):
+        for j in range(width):
+            jj = j - big
+            if 0 <= jj < n:
+                cur[j] = img[i, jj]
+            elif constant:
+                cur[j] = 0
+            else:
+                cur[j] = img[i, _reflect(jj, n)]
+        if slot[0] >= 0:
+            dst = ext[slot[0], i]
+            for j in range(n):
+                dst[j] = cur[j + big]
+        for h in range(1, big + 1):
+            # cur holds E_(h-1) at padded columns h-1 .. width-h; E_h at h .. width-1-h
+            a = cur[h - 1 : width - h - 1]
+            b = cur[h + 1 : width - h + 1]
+            o = nxt[h : width - h]
+            if h == 1:
+                c = cur[h : width - h]
+                if is_max:
+                    for j in range(width - 2 * h):
+                        o[j] = max(max(a[j], c[j]), b[j])
+                else:
+                    for j in range(width - 2 * h):
+                        o[j] = min(min(a[j], c[j]), b[j])
+            elif is_max:
+                for j in range(width - 2 * h):
+                    o[j] = max(a[j], b[j])
+            else:
+                for j in range(width - 2 * h):
+                    o[j] = min(a[j], b[j])
+            cur, nxt = nxt, cur
+            if slot[h] >= 0:
+                dst = ext[slot[h], i]
+                src = cur[big : big + n]
+                for j in range(n):
+                    dst[j] = src[j]
+    for i in range(m):
+        row = out[i]
+        first = True
+        for d in range(size):
+            h = halves[d]
+            if h < 0:
+                continue
+            k = i + d - r
+            if (k < 0 or k >= m) and constant:
+                if first:
+                    for j in range(n):
+                        row[j] = 0
+                else:
+                    for j in range(n):
+                        v = row[j]
+                        row[j] = v if (v > 0) == is_max else 0
+                first = False
+                continue
+            src = ext[slot[h], _reflect(k, m)]
+            if first:
+                for j in range(n):
+                    row[j] = src[j]
+            elif is_max:
+                for j in range(n):
+                    row[j] = max(row[j], src[j])
+            else:
+                for j in range(n):
+                    row[j] = min(row[j], src[j])
+            first = False
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

@@ -9,11 +9,23 @@ from scipy import ndimage as ndi
 from mmnst_path.detect._morphology import _disk, _disk_extreme, _smoothed_at
 
 
+@pytest.mark.parametrize("backend", ["auto", "scipy"])
 @pytest.mark.parametrize("radius", [0.4, 1, 1.5, 2, 2.5, 3, 4, 6, 8])
-def test_disk_extreme_equals_scipy_morphology(radius: float) -> None:
+def test_disk_extreme_equals_scipy_morphology(radius: float, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled disk extreme (numba) and the numpy chord passes both equal scipy's filters:
+    float32 (signed values), uint8, int32 labels and bool, reflected and constant borders."""
+    from mmnst_path.detect import _morphology
+
+    monkeypatch.setattr(_morphology, "BACKEND", backend)
     rng = np.random.default_rng(int(radius * 10))
     d = _disk(radius)
-    for shape in [(200, 300), (5, 7), (64, 64), (20, 19)]:
+    for shape in [(200, 300), (5, 7), (64, 64), (20, 19), (30, 90)]:
+        for other in ((rng.random(shape) * 255).astype(np.uint8), rng.integers(0, 50, shape).astype(np.int32),
+                      (rng.random(shape) - 0.5).astype(np.float32)):
+            for op, filt in (("max", ndi.maximum_filter), ("min", ndi.minimum_filter)):
+                for mode in ("reflect", "constant"):
+                    assert np.array_equal(_disk_extreme(other, d, op=op, mode=mode),
+                                          filt(other, footprint=d, mode=mode, cval=0)), (shape, other.dtype, op, mode)
         x = rng.random(shape).astype(np.float32)
         b = rng.random(shape) > 0.4
         assert np.array_equal(_disk_extreme(x, d, op="max"), ndi.grey_dilation(x, footprint=d))
