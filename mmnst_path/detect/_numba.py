@@ -191,49 +191,17 @@ def disk_extreme(img, halves, is_max, constant, out):  # pragma: no cover - comp
         if h >= 0 and slot[h] < 0:
             slot[h] = n_slots
             n_slots += 1
-    ext = np.empty((n_slots, m, n), img.dtype)
+    # the row extremes of the 2 r + 1 image rows around the output row (a ring: fits in cache);
+    # with m > 2 r + 1 (smaller images go to scipy) a reflected row is one of them
+    ext = np.empty((n_slots, size, n), img.dtype)
     width = n + 2 * big
     cur = np.empty(width, img.dtype)
     nxt = np.empty(width, img.dtype)
+    done = 0  # image rows whose extremes are in the ring
     for i in range(m):
-        for j in range(width):
-            jj = j - big
-            if 0 <= jj < n:
-                cur[j] = img[i, jj]
-            elif constant:
-                cur[j] = 0
-            else:
-                cur[j] = img[i, _reflect(jj, n)]
-        if slot[0] >= 0:
-            dst = ext[slot[0], i]
-            for j in range(n):
-                dst[j] = cur[j + big]
-        for h in range(1, big + 1):
-            # cur holds E_(h-1) at padded columns h-1 .. width-h; E_h at h .. width-1-h
-            a = cur[h - 1 : width - h - 1]
-            b = cur[h + 1 : width - h + 1]
-            o = nxt[h : width - h]
-            if h == 1:
-                c = cur[h : width - h]
-                if is_max:
-                    for j in range(width - 2 * h):
-                        o[j] = max(max(a[j], c[j]), b[j])
-                else:
-                    for j in range(width - 2 * h):
-                        o[j] = min(min(a[j], c[j]), b[j])
-            elif is_max:
-                for j in range(width - 2 * h):
-                    o[j] = max(a[j], b[j])
-            else:
-                for j in range(width - 2 * h):
-                    o[j] = min(a[j], b[j])
-            cur, nxt = nxt, cur
-            if slot[h] >= 0:
-                dst = ext[slot[h], i]
-                src = cur[big : big + n]
-                for j in range(n):
-                    dst[j] = src[j]
-    for i in range(m):
+        while done < m and done <= i + r:
+            _row_extremes_into(img, done, big, slot, constant, is_max, cur, nxt, ext[:, done % size])
+            done += 1
         row = out[i]
         first = True
         for d in range(size):
@@ -245,13 +213,15 @@ def disk_extreme(img, halves, is_max, constant, out):  # pragma: no cover - comp
                 if first:
                     for j in range(n):
                         row[j] = 0
+                elif is_max:
+                    for j in range(n):
+                        row[j] = max(row[j], 0)
                 else:
                     for j in range(n):
-                        v = row[j]
-                        row[j] = v if (v > 0) == is_max else 0
+                        row[j] = min(row[j], 0)
                 first = False
                 continue
-            src = ext[slot[h], _reflect(k, m)]
+            src = ext[slot[h], _reflect(k, m) % size]
             if first:
                 for j in range(n):
                     row[j] = src[j]
@@ -262,6 +232,51 @@ def disk_extreme(img, halves, is_max, constant, out):  # pragma: no cover - comp
                 for j in range(n):
                     row[j] = min(row[j], src[j])
             first = False
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _row_extremes_into(img, i, big, slot, constant, is_max, cur, nxt, dst):  # pragma: no cover - compiled
+    """Running extremes of image row ``i`` over ``2 h + 1`` columns into ``dst[slot[h]]`` for every
+    ``h <= big`` with a slot (see :func:`disk_extreme`); ``cur`` / ``nxt``: padded line buffers."""
+    n = img.shape[1]
+    width = n + 2 * big
+    for j in range(width):
+        jj = j - big
+        if 0 <= jj < n:
+            cur[j] = img[i, jj]
+        elif constant:
+            cur[j] = 0
+        else:
+            cur[j] = img[i, _reflect(jj, n)]
+    if slot[0] >= 0:
+        d0 = dst[slot[0]]
+        for j in range(n):
+            d0[j] = cur[j + big]
+    for h in range(1, big + 1):
+        # cur holds E_(h-1) at padded columns h-1 .. width-h; E_h goes to h .. width-1-h
+        a = cur[h - 1 : width - h - 1]
+        b = cur[h + 1 : width - h + 1]
+        o = nxt[h : width - h]
+        if h == 1:
+            c = cur[h : width - h]
+            if is_max:
+                for j in range(width - 2 * h):
+                    o[j] = max(max(a[j], c[j]), b[j])
+            else:
+                for j in range(width - 2 * h):
+                    o[j] = min(min(a[j], c[j]), b[j])
+        elif is_max:
+            for j in range(width - 2 * h):
+                o[j] = max(a[j], b[j])
+        else:
+            for j in range(width - 2 * h):
+                o[j] = min(a[j], b[j])
+        cur, nxt = nxt, cur
+        if slot[h] >= 0:
+            dh = dst[slot[h]]
+            src = cur[big : big + n]
+            for j in range(n):
+                dh[j] = src[j]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
