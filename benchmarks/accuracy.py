@@ -209,6 +209,7 @@ def evaluate(item: Annotated, meas: Measured, mpp: float) -> dict[str, float]:
     det_excl = meas.cls[m[:, 0]] == "excluded"
     excl = {f"ex_{k}": int((det_excl & (gt_lab == k)).sum()) for k in ("positive", "negative", "lymphocyte")}
     excl.update({f"m_{k}": int((gt_lab == k).sum()) for k in ("positive", "negative", "lymphocyte")})
+    excl.update({f"gt_{k}": int((item.labels == k).sum()) for k in ("positive", "negative", "lymphocyte")})
     stages = stage_costs(true_idx, gt_lab, meas.cls[m[:, 0]], meas_idx)
     return {
         **stages,
@@ -298,6 +299,8 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
         **{f"excluded_{k}": sum(r[f"ex_{k}"] for r in rows) / max(1, sum(r[f"m_{k}"] for r in rows))
            for k in ("positive", "negative", "lymphocyte")},
         **{f"matched_{k}": sum(r[f"m_{k}"] for r in rows) for k in ("positive", "negative", "lymphocyte")},
+        **{f"recall_{k}": (sum(r[f"m_{k}"] for r in rows) / n_k if (n_k := sum(r[f"gt_{k}"] for r in rows))
+                           else math.nan) for k in ("positive", "negative", "lymphocyte")},
         **{f"cost_{k}": float(np.nanmean([r[f"cost_{k}"] for r in defined])) if defined else math.nan
            for k in STAGES},
         **{f"abs_cost_{k}": float(np.nanmean(np.abs([r[f"cost_{k}"] for r in defined]))) if defined else math.nan
@@ -339,6 +342,8 @@ def run(
         f" {summary['excluded_negative']:.3f} (of {summary['matched_negative']}), lymphocytes"
         f" {summary['excluded_lymphocyte']:.3f} (of {summary['matched_lymphocyte']})"
     )
+    print(f"  detection recall by annotation: positive {summary['recall_positive']:.3f}, negative"
+          f" {summary['recall_negative']:.3f}, lymphocyte {summary['recall_lymphocyte']:.3f}")
     print("  error by stage, mean (mean |.|) pp: "
           + ", ".join(f"{k} {summary['cost_' + k]:+.2f} ({summary['abs_cost_' + k]:.2f})" for k in STAGES))
     if split:  # tune/check halves: images at even / odd positions of the sorted list

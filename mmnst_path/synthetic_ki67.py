@@ -62,7 +62,8 @@ def _place(region: np.ndarray, n: int, rng: np.random.Generator, occupied: np.nd
 
 def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fraction: float | None = None,
                     weak_share: float | None = None, lymphocyte_density: float | None = None,
-                    stroma_fraction: float | None = None, appearance: str = "varied") -> SyntheticTile:
+                    stroma_fraction: float | None = None, plump_stroma: float | None = None,
+                    appearance: str = "varied") -> SyntheticTile:
     """Ki67 H-DAB tile of a tumour nest in stroma, with lymphocytes, spindles and macrophages.
 
     Parameters
@@ -81,6 +82,9 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         Lymphocytes per 1000 µm² of tissue (None: uniform 0.5-5).
     stroma_fraction : float or None
         Share of the tissue that is stroma rather than tumour nest (None: uniform 0.3-0.7).
+    plump_stroma : float or None
+        Share of the stromal nuclei that are plump ovals (activated fibroblasts, endothelium:
+        half-axes 3-5 x 1.8-2.8 µm, paler) instead of thin spindles (None: uniform 0-0.6).
     appearance : {"varied", "plain"}
         ``"varied"``: tinted white balance on half the tiles and a camera black level;
         ``"plain"``: neutral glass.
@@ -117,6 +121,7 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
     lymph_density = rng.uniform(0.5, 5.0) if lymphocyte_density is None else float(lymphocyte_density)
     stroma = rng.uniform(0.3, 0.7) if stroma_fraction is None else float(stroma_fraction)
     dark_share = rng.uniform(0.0, 0.5)
+    plump = rng.uniform(0.0, 0.6) if plump_stroma is None else float(plump_stroma)
     shape = (size, size)
     glass = _field(shape, size / 10, rng)
     tissue = glass > np.quantile(glass, 0.05)
@@ -164,12 +169,17 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         gname, d_od = grade_of(frac, weak)
         paint(r, c, rad / math.sqrt(e), rad * math.sqrt(e), rng.uniform(0, np.pi), rng.uniform(0.25, 0.55),
               gname, d_od, "tumour", rng.uniform(0.0, 0.4))
-    # stroma: spindle nuclei (half-axes 4-8 x 1.1-2 µm), dense to moderate counterstain
+    # stroma: spindle nuclei (half-axes 4-8 x 1.1-2 µm, dense to moderate counterstain) and a
+    # share of plump oval fibroblast / endothelial nuclei (3-5 x 1.8-2.8 µm, paler), which look
+    # much more like tumour nuclei
     n_s = int(strom.sum() * mpp * mpp / 260)
     for r, c in _place(strom, n_s, rng, occupied, 2.0 * 5.0 * px):
         gname, d_od = grade_of(0.02, 0.5)
-        paint(r, c, rng.uniform(4.0, 8.0) * px, rng.uniform(1.1, 2.0) * px, rng.uniform(0, np.pi),
-              rng.uniform(0.35, 0.8), gname, d_od, "stromal", 0.2)
+        if rng.random() < plump:
+            a, b, h_od = rng.uniform(3.0, 5.0), rng.uniform(1.8, 2.8), rng.uniform(0.3, 0.6)
+        else:
+            a, b, h_od = rng.uniform(4.0, 8.0), rng.uniform(1.1, 2.0), rng.uniform(0.35, 0.8)
+        paint(r, c, a * px, b * px, rng.uniform(0, np.pi), h_od, gname, d_od, "stromal", 0.2)
     # macrophages: oval to bean-shaped, pale, 4-5.5 µm, in the stroma
     n_m = int(strom.sum() * mpp * mpp / 4000)
     for r, c in _place(strom, n_m, rng, occupied, 2.0 * 5.0 * px):
@@ -208,6 +218,6 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         **{f"n_{t}": int((cells["cell_type"] == t).sum()) for t in CELL_TYPES},
         "cells": cells, "positive_fraction": frac, "weak_share": weak, "lymphocyte_density": lymph_density,
         "stroma_fraction": stroma, "blur_um": blur_um, "noise": noise, "jpeg_quality": quality,
-        "stain_scale": scale, "dark_share": dark_share,
+        "stain_scale": scale, "dark_share": dark_share, "plump_stroma": plump,
     }
     return SyntheticTile(rgb, mpp, truth, {"tissue": tissue, "nest": nest, "nuclei": labels})

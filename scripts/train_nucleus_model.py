@@ -195,6 +195,27 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
     return out
 
 
+GENERATED_CLASS = {"tumour": "tumour", "lymphocyte": "lymphocyte", "stromal": "stromal", "macrophage": "stromal"}
+
+
+def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 10_000) -> list:
+    """Rows of generated Ki67 tiles (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`).
+
+    Tumour nuclei of every DAB grade (negative to saturated), lymphocytes, stromal spindles and
+    macrophages (taught as stromal: not tumour) under random stain vectors, optics and white
+    balance. Seeds ``first_seed`` onwards (the benchmark ``eval_ki67_cells.py`` uses 0-99).
+    """
+    from mmnst_path.synthetic_ki67 import ki67_cells_tile
+
+    out = []
+    for seed in range(first_seed, first_seed + n_tiles):
+        tile = ki67_cells_tile(seed)
+        cells = tile.truth["cells"]
+        cls = np.array([CLASSES.index(GENERATED_CLASS[str(t)]) for t in cells["cell_type"]], dtype=np.intp)
+        out.append(image_rows(tile.rgb, np.c_[cells["row"], cells["col"]], cls, ihc=True, settings=settings))
+    return out
+
+
 def _stack(parts: list) -> tuple[np.ndarray, np.ndarray]:
     if not parts:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.intp)
@@ -246,20 +267,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--positive-rate", type=float, default=None,
                     help="share of nuclei painted DAB-positive, the same for every class (default: by class, "
                          "tumour 0.4 / lymphocyte 0.1 / stromal 0.08, the 1.0.0 recipe)")
+    ap.add_argument("--generated", type=int, default=0,
+                    help="also train on this many generated Ki67 tiles (synthetic_ki67: tumour nuclei of every DAB "
+                         "grade, lymphocytes, stromal spindles, macrophages as stromal)")
+    ap.add_argument("--endonuke-train", action="store_true",
+                    help="also train on EndoNuke's train split (real IHC: epithelium as tumour, stroma as stromal); "
+                         "its held-out split and staining_ds stay validation")
+    ap.add_argument("--version", default="1.0.0", help="model version written into the card")
     args = ap.parse_args(argv)
     settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od)
     t0 = time.time()
     en, br = endonuke(args.train, settings), brca(args.train, settings, restain=args.restain, seed=args.seed,
                                                    positive_rate=args.positive_rate)
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
-    x_tr, y_tr = _stack(br["train_ihc"])
+    parts = list(br["train_ihc"])
+    if args.generated:
+        gen = generated(args.generated, settings)
+        parts += gen
+        print(f"generated rows: {len(_stack(gen)[1])}", file=sys.stderr)
+    if args.endonuke_train:
+        parts += en["train"]
+    x_tr, y_tr = _stack(parts)
+    endo_val = en["val"] + en["val_staining"] if args.endonuke_train else en["train"] + en["val"] + en["val_staining"]
     splits = {"brca_m2c_test_restained_ihc": _stack(br["val_ihc"]), "brca_m2c_test_he": _stack(br["val"]),
-              "endonuke_ihc_real": _stack(en["train"] + en["val"] + en["val_staining"])}
+              "endonuke_ihc_real": _stack(endo_val)}
     painted = ("tumour 40 %, lymphocyte 10 %, stromal 8 %, unmatched 20 %" if args.positive_rate is None
                else f"{100 * args.positive_rate:g} % of every class")
     card = {
         "name": "mmnst_path default nucleus classifier (IHC)",
-        "version": "1.0.0",
+        "version": args.version,
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "Hematoxylin-DAB (Ki67) brightfield sections analysed at 0.5 µm/px, nuclei from the "
                         "project's detector: tells tumour nuclei from lymphocytes and stromal nuclei so the Ki67 "
@@ -270,8 +306,8 @@ def main(argv: list[str] | None = None) -> int:
                        "carcinoma H&E re-rendered as hematoxylin-DAB (BRCA-M2C), so spindle-shaped tumour cells "
                        "(e.g. spindle melanocytic / nerve sheath tumours) may be called stromal: check with "
                        "cell_model = 'none' or train on your own annotations (mmnst-path train cells).",
-        "training_data": ATTRIBUTION[1:],
-        "validation_data": [*ATTRIBUTION[:1], {"dataset": "BCData, SHIDC-B-Ki-67, DeepLIIF sample",
+        "training_data": ATTRIBUTION if args.endonuke_train else ATTRIBUTION[1:],
+        "validation_data": [*([] if args.endonuke_train else ATTRIBUTION[:1]), {"dataset": "BCData, SHIDC-B-Ki-67, DeepLIIF sample",
                                                 "licence": "research / evaluation only: validation, never trained on"}],
         "training_recipe": f"BRCA-M2C official train+val split; each image re-rendered {args.restain}x as "
                            "hematoxylin-DAB (hematoxylin plane kept, eosin faint, DAB painted into a random subset of "
@@ -279,7 +315,12 @@ def main(argv: list[str] | None = None) -> int:
                            "rotated <= 6°, blur, noise, white balance, JPEG); detections matched one-to-one to the "
                            f"annotated points within {MATCH_UM} µm; nuclei within {EDGE_UM} µm of an image edge left "
                            "out" + (f"; nuclear stain capped at {args.nuclear_cap_od} OD before the features"
-                                    if args.nuclear_cap_od > 0 else ""),
+                                    if args.nuclear_cap_od > 0 else "")
+                           + (f"; plus {args.generated} generated Ki67 tiles (mmnst_path.synthetic_ki67, seeds "
+                              "10000 on: tumour nuclei negative to saturated DAB, lymphocytes, stromal spindles, "
+                              "macrophages as stromal)" if args.generated else "")
+                           + ("; plus EndoNuke's train split (real ER/PR IHC: epithelium as tumour, stroma as "
+                              "stromal; 'other' unused)" if args.endonuke_train else ""),
     }
     model = train_model(x_tr, y_tr, kind="nucleus", classes=CLASSES, features=nucleus_feature_specs(settings),
                         settings={"features": settings.to_mapping(), "analysis_mpp_um": MPP,
@@ -300,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     model.save(args.out)
     if args.ki67.is_dir():
         model.card["validation"]["ki67_research_sets"] = ki67_validation(args.out, args.ki67)
+        model.__dict__.pop("model_id", None)  # the card changed: the content hash is computed again
         model.save(args.out)
     print(f"trained on {len(y_tr)} nuclei {model.card['training_counts']}", file=sys.stderr)
     for name, rep in per_split.items():
