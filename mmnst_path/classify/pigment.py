@@ -289,12 +289,37 @@ def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
     whole_area = (whole[0].stop - whole[0].start) * (whole[1].stop - whole[1].start)
     if whole_area < m * n // 2 or np.count_nonzero(where) > whole_area // 8:
         return [(whole, where[whole])]
+    if _grown_at_least(where, reach) >= whole_area // 2:  # the group boxes would cover half of it
+        return [(whole, where[whole])]
     grown = _square_extreme(where.view(np.uint8), 2 * reach + 1, op="max") if reach else where.view(np.uint8)
     groups, _ = ndi.label(grown, structure=np.ones((3, 3), dtype=bool))
     wins = [w for w in ndi.find_objects(groups) if w is not None]
     if sum((a.stop - a.start) * (b.stop - b.start) for a, b in wins) >= whole_area // 2:
         return [(whole, where[whole])]
     return [(win, (groups[win] == gid) & where[win]) for gid, win in enumerate(wins, start=1)]
+
+
+def _grown_at_least(where: np.ndarray, reach: int) -> int:
+    """A lower bound of the pixels within ``reach`` (square window) of a ``where`` pixel: the
+    blocks of ``b`` px within ``k`` blocks of a block holding one (every pixel of them is within
+    ``(k + 1) b - 1 <= reach`` px of it), counted on a grid ``b`` times coarser. The groups of
+    :func:`_windows` cover at least this many pixels, so when it is half the whole box already
+    the exact grown mask and its labels are not needed."""
+    b = max(1, reach // 4)
+    k = (reach + 1) // b - 1
+    if k < 1:
+        return 0
+    m, n = where.shape
+    mb, nb = -(-m // b), -(-n // b)
+    pad = np.zeros((mb * b, nb * b), dtype=bool)
+    pad[:m, :n] = where
+    blocks = pad.reshape(mb, b, nb, b).any(axis=(1, 3))
+    near = _square_extreme(blocks.view(np.uint8), 2 * k + 1, op="max").astype(bool) if min(mb, nb) > 0 else blocks
+    rows = np.full(mb, b, np.int64)
+    rows[-1] = m - (mb - 1) * b
+    cols = np.full(nb, b, np.int64)
+    cols[-1] = n - (nb - 1) * b
+    return int(rows @ near.astype(np.int64) @ cols)
 
 
 def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarray) -> np.ndarray:

@@ -51,3 +51,31 @@ def test_fast_pigment_path_equals_reference_on_real_tiles(monkeypatch, shared_da
     assert (prob > 0).sum() > 100
     np.testing.assert_array_equal(prob, ref_prob)
     np.testing.assert_array_equal(mask, ref_mask)
+
+
+def test_grown_lower_bound_never_exceeds_the_grown_mask():
+    """``_grown_at_least`` (the coarse shortcut of the feature windows) is a lower bound of the
+    pixels within reach of a candidate, so the windows decided with it are the exact ones."""
+    from mmnst_path.classify.pigment import _grown_at_least, _windows
+    from mmnst_path.detect._morphology import _square_extreme
+
+    rng = np.random.default_rng(0)
+    tight = 0
+    for _ in range(200):
+        m, n = (int(v) for v in rng.integers(5, 300, 2))
+        reach = int(rng.integers(1, 60))
+        where = rng.random((m, n)) < rng.choice([0.0005, 0.005, 0.05])
+        exact = int(_square_extreme(where.view(np.uint8), 2 * reach + 1, op="max").sum())
+        bound = _grown_at_least(where, reach)
+        assert bound <= exact
+        tight += bound >= exact // 2
+        if where.any():
+            wins = _windows(where, reach)
+            seen = np.zeros(where.shape, np.int32)
+            for (rs, cs), sel in wins:  # every candidate once, with its reach inside its window
+                seen[rs, cs] += sel
+                rows, cols = np.nonzero(sel)
+                assert (rows >= np.minimum(reach, rs.start)).all()
+                assert (cols >= np.minimum(reach, cs.start)).all()
+            np.testing.assert_array_equal(seen, where.astype(np.int32))
+    assert tight > 50  # the bound is close enough to decide often
