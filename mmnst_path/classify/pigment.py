@@ -64,14 +64,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..detect._morphology import (
     _disk,
     _disk_extreme,
     _gaussian,
     _gaussian_at,
-    _square_extreme,
 )
 from ..errors import ConfigError
 from ._pigment_bodies import (  # the brown-body names stay importable from here (tests use them)
@@ -92,6 +90,7 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     learned_body_veto,
     resolve_body_model,
 )
+from ._pigment_windows import _blocks, _windows
 from .model import ClassifierModel, FeatureSpec
 
 __all__ = [
@@ -277,51 +276,6 @@ def feature_reach_px(settings: PigmentFeatureSettings, mpp: float, *, wide: bool
     )
 
 
-def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
-    """Windows that hold every ``where`` pixel with ``reach`` pixels around it (clipped to the
-    image): the bounding box of ``where`` grown by ``reach`` or, when cheaper, one box per group
-    of pixels whose grown boxes touch. Returns (window slices, the group's pixels in the window)."""
-    m, n = where.shape
-    rows = np.flatnonzero(where.any(axis=1))
-    cols = np.flatnonzero(where.any(axis=0))
-    whole = (slice(max(int(rows[0]) - reach, 0), min(int(rows[-1]) + 1 + reach, m)),
-             slice(max(int(cols[0]) - reach, 0), min(int(cols[-1]) + 1 + reach, n)))
-    whole_area = (whole[0].stop - whole[0].start) * (whole[1].stop - whole[1].start)
-    if whole_area < m * n // 2 or np.count_nonzero(where) > whole_area // 8:
-        return [(whole, where[whole])]
-    if _grown_at_least(where, reach) >= whole_area // 2:  # the group boxes would cover half of it
-        return [(whole, where[whole])]
-    grown = _square_extreme(where.view(np.uint8), 2 * reach + 1, op="max") if reach else where.view(np.uint8)
-    groups, _ = ndi.label(grown, structure=np.ones((3, 3), dtype=bool))
-    wins = [w for w in ndi.find_objects(groups) if w is not None]
-    if sum((a.stop - a.start) * (b.stop - b.start) for a, b in wins) >= whole_area // 2:
-        return [(whole, where[whole])]
-    return [(win, (groups[win] == gid) & where[win]) for gid, win in enumerate(wins, start=1)]
-
-
-def _grown_at_least(where: np.ndarray, reach: int) -> int:
-    """A lower bound of the pixels within ``reach`` (square window) of a ``where`` pixel: the
-    blocks of ``b`` px within ``k`` blocks of a block holding one (every pixel of them is within
-    ``(k + 1) b - 1 <= reach`` px of it), counted on a grid ``b`` times coarser. The groups of
-    :func:`_windows` cover at least this many pixels, so when it is half the whole box already
-    the exact grown mask and its labels are not needed."""
-    b = max(1, reach // 4)
-    k = (reach + 1) // b - 1
-    if k < 1:
-        return 0
-    m, n = where.shape
-    mb, nb = -(-m // b), -(-n // b)
-    pad = np.zeros((mb * b, nb * b), dtype=bool)
-    pad[:m, :n] = where
-    blocks = pad.reshape(mb, b, nb, b).any(axis=(1, 3))
-    near = _square_extreme(blocks.view(np.uint8), 2 * k + 1, op="max").astype(bool) if min(mb, nb) > 0 else blocks
-    rows = np.full(mb, b, np.int64)
-    rows[-1] = m - (mb - 1) * b
-    cols = np.full(nb, b, np.int64)
-    cols[-1] = n - (nb - 1) * b
-    return int(rows @ near.astype(np.int64) @ cols)
-
-
 def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarray) -> np.ndarray:
     """(M, N, 2) red and blue OD blurred at ``wide_um`` (the ``wide_u_b`` feature's input) at the
     ``cand`` pixels (computed there only), 0 elsewhere."""
@@ -329,34 +283,6 @@ def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarra
     out = np.zeros((*cand.shape, 2), np.float32)
     for i, c in enumerate((0, 2)):
         out[..., i][at] = _blur_at(od[..., c], s.wide_um / mpp, at)
-    return out
-
-
-def _blocks(cand: np.ndarray, reach: int, max_rows: int) -> list[tuple[Any, np.ndarray]]:
-    """:func:`_windows` of ``cand``, each cut into bands of whole rows holding at most ``max_rows``
-    candidates and ``4 * max_rows`` pixels (but at least ``8 * reach`` rows, so re-filtered
-    margins cost at most a quarter), every band's window grown by ``reach`` rows on both sides
-    (clipped to the image)."""
-    m = cand.shape[0]
-    out: list[tuple[Any, np.ndarray]] = []
-    for win, sel in _windows(cand, reach):
-        per_row = np.count_nonzero(sel, axis=1)
-        if int(per_row.sum()) <= max_rows and sel.size <= 4 * max_rows:
-            out.append((win, sel))
-            continue
-        r0, h = win[0].start, sel.shape[0]
-        before = np.concatenate([[0], np.cumsum(per_row)])  # candidates in rows [0, i)
-        a = 0
-        while a < h:
-            b = int(np.searchsorted(before, before[a] + max_rows, side="right")) - 1
-            b = min(b, a + 4 * max_rows // max(sel.shape[1], 1))
-            b = min(max(b, a + 8 * max(reach, 1)), h)
-            if before[b] > before[a]:
-                lo, hi = max(r0 + a - reach, 0), min(r0 + b + reach, m)
-                band = np.zeros((hi - lo, sel.shape[1]), dtype=bool)
-                band[r0 + a - lo : r0 + b - lo] = sel[a:b]
-                out.append(((slice(lo, hi), win[1]), band))
-            a = b
     return out
 
 

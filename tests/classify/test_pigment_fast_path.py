@@ -56,7 +56,7 @@ def test_fast_pigment_path_equals_reference_on_real_tiles(monkeypatch, shared_da
 def test_grown_lower_bound_never_exceeds_the_grown_mask():
     """``_grown_at_least`` (the coarse shortcut of the feature windows) is a lower bound of the
     pixels within reach of a candidate, so the windows decided with it are the exact ones."""
-    from mmnst_path.classify.pigment import _grown_at_least, _windows
+    from mmnst_path.classify._pigment_windows import _grown_at_least, _windows
     from mmnst_path.detect._morphology import _square_extreme
 
     rng = np.random.default_rng(0)
