@@ -50,8 +50,8 @@ def _grown_at_least(where: np.ndarray, reach: int) -> int:
     mb, nb = -(-m // b), -(-n // b)
     pad = np.zeros((mb * b, nb * b), dtype=bool)
     pad[:m, :n] = where
-    blocks = pad.reshape(mb, b, nb, b).any(axis=(1, 3))
-    near = _square_extreme(blocks.view(np.uint8), 2 * k + 1, op="max").astype(bool) if min(mb, nb) > 0 else blocks
+    blocks = np.ascontiguousarray(pad.reshape(mb, b, nb, b).any(axis=(1, 3)), dtype=np.uint8)
+    near = _square_extreme(blocks, 2 * k + 1, op="max")
     rows = np.full(mb, b, np.int64)
     rows[-1] = m - (mb - 1) * b
     cols = np.full(nb, b, np.int64)

@@ -430,12 +430,12 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
         yield name, np.asarray(cols[name]())
 
 
-def _blur_at(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _blur_at(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """``_blur(img, sigma_px)[at]``, computed at the pixels ``at`` only (bit-identical)."""
     return _gaussian_at(img if img.flags.c_contiguous else np.ascontiguousarray(img), sigma_px, at)
 
 
-def _local_sd(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _local_sd(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """Gaussian-weighted local standard deviation of ``img`` at the pixels ``at``."""
     img = np.clip(img, 0.0, 1.0).astype(np.float32)
     m1 = _blur_at(img, sigma_px, at)
@@ -443,7 +443,7 @@ def _local_sd(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray
     return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
 
 
-def _dark_share(total: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _dark_share(total: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """Share of the pixels (Gaussian window) whose OD is >= half of the OD of the local top (a
     solid chromogen-filled nucleus: ~1; granules with gaps or a granule on pale cytoplasm: low)."""
     top = _disk_extreme(total, _disk(sigma_px), op="max")

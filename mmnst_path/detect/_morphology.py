@@ -373,7 +373,7 @@ def _filled_at(plane: np.ndarray, hole: np.ndarray, sigma_px: float,
     return vals
 
 
-def _gaussian_at(image: np.ndarray, sigma_px: float, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _gaussian_at(image: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """``_gaussian(image, sigma_px)[at]`` for ``at = np.nonzero(where)`` (row-major pixels), computed
     at those pixels only with the numba kernels (same operations, bit-identical; a float32 image),
     else by filtering the whole image. ``sigma_px < 0.3``: no blur (``image[at]``)."""
