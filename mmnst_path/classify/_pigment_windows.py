@@ -28,12 +28,32 @@ def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
         return [(whole, where[whole])]
     if _grown_at_least(where, reach) >= whole_area // 2:  # the group boxes would cover half of it
         return [(whole, where[whole])]
-    grown = _square_extreme(where.view(np.uint8), 2 * reach + 1, op="max") if reach else where.view(np.uint8)
+    # groups on a grid b times coarser: blocks holding a pixel, grown by ceil(reach / b) blocks
+    # (every pixel within reach of a pixel lies in them), 8-connected; a group's window is the box
+    # of its blocks within `whole`. Any such windows give the same feature values (each holds its
+    # pixels' reach); coarse ones cost a few rows and columns more filtering, not an image-sized
+    # dilation and labelling.
+    b = max(1, reach // 4)
+    k = -(-reach // b)
+    mb, nb = -(-m // b), -(-n // b)
+    pad = np.zeros((mb * b, nb * b), dtype=bool)
+    pad[:m, :n] = where
+    blocks = np.ascontiguousarray(pad.reshape(mb, b, nb, b).any(axis=(1, 3)), dtype=np.uint8)
+    grown = _square_extreme(blocks, 2 * k + 1, op="max") if k else blocks
     groups, _ = ndi.label(grown, structure=np.ones((3, 3), dtype=bool))
-    wins = [w for w in ndi.find_objects(groups) if w is not None]
-    if sum((a.stop - a.start) * (b.stop - b.start) for a, b in wins) >= whole_area // 2:
+    wins = []
+    for gid, (rb, cb) in enumerate(ndi.find_objects(groups), start=1):
+        r0, r1 = max(rb.start * b, whole[0].start), min(rb.stop * b, whole[0].stop)
+        c0, c1 = max(cb.start * b, whole[1].start), min(cb.stop * b, whole[1].stop)
+        wins.append((gid, (slice(r0, r1), slice(c0, c1))))
+    if sum((a.stop - a.start) * (c.stop - c.start) for _, (a, c) in wins) >= whole_area // 2:
         return [(whole, where[whole])]
-    return [(win, (groups[win] == gid) & where[win]) for gid, win in enumerate(wins, start=1)]
+    out = []
+    for gid, (rs, cs) in wins:
+        ri = np.arange(rs.start, rs.stop) // b
+        ci = np.arange(cs.start, cs.stop) // b
+        out.append(((rs, cs), (groups[np.ix_(ri, ci)] == gid) & where[rs, cs]))
+    return out
 
 
 def _grown_at_least(where: np.ndarray, reach: int) -> int:

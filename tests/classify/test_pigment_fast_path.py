@@ -60,7 +60,7 @@ def test_grown_lower_bound_never_exceeds_the_grown_mask():
     from mmnst_path.detect._morphology import _square_extreme
 
     rng = np.random.default_rng(0)
-    tight = 0
+    tight = several = 0
     for _ in range(200):
         m, n = (int(v) for v in rng.integers(5, 300, 2))
         reach = int(rng.integers(1, 60))
@@ -77,5 +77,9 @@ def test_grown_lower_bound_never_exceeds_the_grown_mask():
                 rows, cols = np.nonzero(sel)
                 assert (rows >= np.minimum(reach, rs.start)).all()
                 assert (cols >= np.minimum(reach, cs.start)).all()
+                assert (rows < sel.shape[0] - np.minimum(reach, m - rs.stop)).all()
+                assert (cols < sel.shape[1] - np.minimum(reach, n - cs.stop)).all()
+            several += len(wins) > 1
             np.testing.assert_array_equal(seen, where.astype(np.int32))
     assert tight > 50  # the bound is close enough to decide often
+    assert several > 10  # separate windows are tested too
