@@ -3,13 +3,13 @@
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/lodo_tissue_he.py [--out /tmp/h4/lodo_he] [--trees 32]
-        [--variants full -brca_m2c -kather -osteosarcoma -synthetic -sample_recipe -tissue] [--nuclear-detail]
+        [--variants full no-brca_m2c no-kather no-osteosarcoma no-synthetic no-sample_recipe no-tissue] [--nuclear-detail]
 
 The training rows of ``scripts/train_tissue_model.py`` (its ``feature_rows``, imported, not copied; the
 options of the shipped default, ``--brca --tissue-tiles --osteo-rows 12``) are collected once, tagged
 with their source, and cached under ``OUT/cache`` (with ``--nuclear-detail`` the columns of the
 nuclear-detail features follow the others, so one cache serves models with and without them). Then
-the model is retrained on all training rows ("full") and once without each source S ("-S"; Kather
+the model is retrained on all training rows ("full") and once without each source S ("no-S"; Kather
 NCT and Kather 2016 together as ``kather``) with the script's forest settings, and every variant is
 scored with ``benchmarks/eval_necrosis.py``'s figures on what each source stands for:
 
@@ -23,7 +23,7 @@ sample_recipe   the recipe of ``sample_tiles/generate.py`` (seeds 505-510, 520-5
 tissue          held-out ``he_tissue_tile`` tiles (seeds 1000-1033)
 ==============  ===========================================================================
 
-For "-S" the S column is what a new dataset of that kind looks like to the model. Tables go to stdout
+For "no-S" the S column is what a new dataset of that kind looks like to the model. Tables go to stdout
 and ``OUT/lodo_tissue_he.md``, figures to ``OUT/lodo_tissue_he.json``.
 """
 
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import inspect
 import io
 import json
 import sys
@@ -61,20 +62,28 @@ def _script_args(extra: list[str]) -> argparse.Namespace:
     return tt.parser().parse_args([*SHIPPED_OPTIONS, *extra])
 
 
-def collect(out: Path, nuclear_detail: bool) -> dict[str, np.ndarray]:
-    """Feature rows of every training / validation image (cached under ``out/cache`` by the script's text)."""
+def collect(out: Path, nuclear_detail: bool = True, intensity_aug: bool = False) -> dict[str, np.ndarray]:
+    """Feature rows of every training / validation image (cached under ``out/cache`` by the code that makes
+    them); with ``nuclear_detail`` the nuclear-detail columns follow the others (models without them use the
+    first columns); ``intensity_aug`` adds the script's ``--intensity-aug`` rows (cached apart)."""
+    rows = _collect(out, nuclear_detail, False)
+    if intensity_aug:
+        extra = _collect(out, nuclear_detail, True)
+        rows = {k: np.concatenate([rows[k], extra[k]]) for k in rows}
+    return rows
+
+
+def _collect(out: Path, nuclear_detail: bool, intensity_only: bool) -> dict[str, np.ndarray]:
     import train_tissue_model as tt
 
-    args = _script_args(["--nuclear-detail"] if nuclear_detail else [])
-    text = [(ROOT / "scripts" / f).read_text() for f in ("train_tissue_model.py", "_training_data.py")]
-    text.append((ROOT / "mmnst_path" / "classify" / "tissue_features.py").read_text())
-    key = hashlib.sha256(json.dumps([SHIPPED_OPTIONS, nuclear_detail, text]).encode()).hexdigest()[:12]
-    path = out / "cache" / f"he-{key}.npz"
+    args = _script_args((["--nuclear-detail"] if nuclear_detail else []) + (["--intensity-aug"] if intensity_only
+                                                                             else []))
+    path = cache_path(out, nuclear_detail, intensity_only)
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     t0 = time.perf_counter()
-    parts = list(tt.feature_rows(args, tt.settings_of(args)))
+    parts = list(tt.feature_rows(args, tt.settings_of(args), intensity_only=intensity_only))
     rows = {"x": np.concatenate([p[2] for p in parts]).astype(np.float32),
             "y": np.concatenate([p[3] for p in parts]).astype(np.int64),
             "source": np.concatenate([np.full(len(p[3]), p[0], dtype="<U16") for p in parts]),
@@ -83,6 +92,25 @@ def collect(out: Path, nuclear_detail: bool) -> dict[str, np.ndarray]:
     np.savez(path, **rows)
     print(f"# {len(rows['y'])} rows in {time.perf_counter() - t0:.0f} s -> {path}", file=sys.stderr)
     return rows
+
+
+def cache_path(out: Path, nuclear_detail: bool, intensity_only: bool = False) -> Path:
+    """Cache file of :func:`collect`, named by a hash of the code that makes the rows."""
+    import train_tissue_model as tt
+
+    from mmnst_path.classify import tissue_features as tf
+
+    # the code that makes the rows (not the docs, cards or the rest of the script)
+    code = [inspect.getsource(f) for f in (tt.sources, tt.tile_rows, tt.feature_rows, tt.augment, tt.brca_labels,
+                                            tt._sample_recipe_tiles, tf.base_maps, tf.features_from_base,
+                                            tf._nuclear_features)]
+    code += [(ROOT / "scripts" / "_training_data.py").read_text(),
+             repr([tt.ROWS_FACTOR, tt.AUG, tt.SAMPLE_RECIPE, tt.TISSUE_SEEDS, tt.SYNTH_SEEDS, tt.OSTEO_TRAIN, tt.NCT,
+                   tt.K16, tt.K16_DEBRIS, tt.CLASSES, tf.TissueFeatureSettings()])]
+    if intensity_only:
+        code.append(repr(tt.INTENSITY_AUG))
+    key = hashlib.sha256(json.dumps([SHIPPED_OPTIONS, nuclear_detail, intensity_only, code]).encode()).hexdigest()[:12]
+    return out / "cache" / f"he{'-int' if intensity_only else ''}-{key}.npz"
 
 
 def train_variant(rows: dict[str, np.ndarray], drop: tuple[str, ...], path: Path, *, nuclear_detail: bool,
@@ -157,26 +185,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, default=14)
     ap.add_argument("--random-cases", type=int, default=24)
     ap.add_argument("--nuclear-detail", action="store_true", help="models with the nuclear-detail features")
-    ap.add_argument("--variants", nargs="+", default=["shipped", "full", *(f"-{g}" for g in GROUPS)])
+    ap.add_argument("--intensity-aug", action="store_true", help="train with the script's --intensity-aug rows")
+    ap.add_argument("--variants", nargs="+", default=["shipped", "full", *(f"no-{g}" for g in GROUPS)])
     ap.add_argument("--collect-only", action="store_true")
     args = ap.parse_args(argv)
-    rows = collect(args.out, args.nuclear_detail)
+    rows = collect(args.out, intensity_aug=args.intensity_aug)
     if args.collect_only:
         return 0
     results: dict[str, Any] = {}
     jpath = args.out / "lodo_tissue_he.json"
     if jpath.is_file():
         results = json.loads(jpath.read_text())
-    tag = "nd" if args.nuclear_detail else "base"
+    tag = ("nd" if args.nuclear_detail else "base") + ("+int" if args.intensity_aug else "")
     for v in args.variants:
-        key = v if v == "shipped" else f"{tag}{v if v.startswith('-') else ':' + v}"
+        key = v if v == "shipped" else f"{tag}:{v}"
         if key in results:
             continue
         t0 = time.perf_counter()
         if v == "shipped":
             path = ROOT / "mmnst_path" / "models" / "tissue_default.mmnst"
         else:
-            drop = GROUPS[v[1:]] if v.startswith("-") else ()
+            drop = GROUPS[v[3:]] if v.startswith("no-") else ()
             path = train_variant(rows, drop, args.out / "models" / f"{key}.mmnst", nuclear_detail=args.nuclear_detail,
                                  trees=args.trees, depth=args.depth)
         results[key] = evaluate(path, rows, args.random_cases)
