@@ -31,6 +31,7 @@ __all__ = [
     "label_max",
     "label_sums",
     "log_scale_update",
+    "norm3",
     "nucleus_sums",
     "perimeter_edges",
     "star_max",
@@ -277,6 +278,20 @@ def _row_extremes_into(img, i, big, slot, constant, is_max, cur, nxt, dst):  # p
             src = cur[big : big + n]
             for j in range(n):
                 dh[j] = src[j]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def norm3(v, out):  # pragma: no cover - compiled
+    """Euclidean norm of the last axis of ``v`` (M, N, 3) float32 into ``out`` (M, N) float32:
+    ``sqrt((v0 * v0 + v1 * v1) + v2 * v2)`` in float32, the operations of
+    ``np.sqrt(np.einsum("...c,...c->...", v, v))`` (tested equal to it)."""
+    m, n = out.shape
+    for i in range(m):
+        for j in range(n):
+            a = v[i, j, 0]
+            b = v[i, j, 1]
+            c = v[i, j, 2]
+            out[i, j] = np.sqrt((a * a + b * b) + c * c)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

@@ -83,3 +83,17 @@ def test_grown_lower_bound_never_exceeds_the_grown_mask():
             np.testing.assert_array_equal(seen, where.astype(np.int32))
     assert tight > 50  # the bound is close enough to decide often
     assert several > 10  # separate windows are tested too
+
+
+def test_compiled_od_norm_equals_einsum():
+    """The compiled norm of the fine-scale OD gives numpy's einsum + sqrt to the bit (signed,
+    tiny, large and zero values; the candidates are decided on it)."""
+    from mmnst_path.classify.pigment import _norm3
+
+    rng = np.random.default_rng(2)
+    for shape in [(1, 1, 3), (7, 5, 3), (400, 300, 3)]:
+        for scale in (1e-4, 1.0, 40.0):
+            v = ((rng.random(shape) - 0.1) ** 3 * scale).astype(np.float32)
+            v[0, 0] = 0.0
+            ref = np.sqrt(np.einsum("...c,...c->...", v, v)).astype(np.float32)
+            np.testing.assert_array_equal(_norm3(v), ref)
