@@ -294,3 +294,20 @@ def test_nuclear_contrast_rule_finds_generated_weak_positives():
     contrast = read_positive(Ki67Params(cell_model="none", nuclear_contrast_rule=True))
     assert contrast[weak].mean() > fixed[weak].mean() + 0.3
     assert contrast[negative].mean() <= fixed[negative].mean() + 0.02
+
+
+def test_nuclear_contrast_rule_counts_do_not_depend_on_the_tile_size():
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+    from mmnst_path.synthetic_ki67 import ki67_cells_tile
+
+    tile = ki67_cells_tile(4, size=320, positive_fraction=0.5, weak_share=0.6)
+    counts = []
+    for tile_um in (160.0, 60.0):  # one tile against a 3 x 3 grid of tiles with halos
+        cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"], "tile_um": tile_um,
+                                           "ki67": {"nuclear_contrast_rule": True, "cell_model": "none"}})
+        c = analyze_region(tile.rgb, cfg, mpp=tile.mpp).counts["ki67"]
+        counts.append((c.positive, c.negative))
+    assert counts[0] == counts[1]
+    plain = analyze_region(tile.rgb, AnalysisConfig.from_mapping({"ki67": {"cell_model": "none"}}),
+                           mpp=tile.mpp).counts["ki67"]
+    assert counts[0][0] > plain.positive  # the rule finds weak positives the fixed threshold misses
