@@ -169,7 +169,7 @@ def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.n
     (n, F) float32 ndarray
         One row per body 1..n, columns :data:`OBJECT_FEATURES`.
     """
-    from ..detect._morphology import _disk, _disk_extreme
+    from ..detect._morphology import _disk, _disk_extreme, _od_norm
 
     idx = np.flatnonzero(labels.ravel() > 0)
     lab = labels.ravel()[idx]
@@ -194,7 +194,7 @@ def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.n
     gp = flat.sum(axis=1) / np.maximum(total, 1e-6) / math.sqrt(3.0)
     mean_g = per(gp) / cnt
     # dark local maxima (granules) inside each body
-    whole = np.sqrt(np.einsum("...c,...c->...", od, od)).astype(np.float32)
+    whole = _od_norm(od).astype(np.float32, copy=False)
     top = _disk_extreme(whole, _disk(0.6 / mpp), op="max")
     low = _disk_extreme(whole, _disk(1.0 / mpp), op="min")
     maxima = ((whole >= top) & (whole - low >= 0.1)).ravel()[idx].astype(np.float64)

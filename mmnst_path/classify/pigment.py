@@ -70,7 +70,7 @@ from ..detect._morphology import (
     _disk_extreme,
     _gaussian,
     _gaussian_at,
-    _numba_kernels,
+    _od_norm,
 )
 from ..errors import ConfigError
 from ._pigment_bodies import (  # the brown-body names stay importable from here (tests use them)
@@ -246,22 +246,11 @@ def _candidates(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings
     s = settings
     od = np.ascontiguousarray(od_from_rgb(rgb, background=background), dtype=np.float32)
     fine = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.fine_um / mpp) for c in range(3)], axis=-1)
-    total = _norm3(fine)
+    total = _od_norm(fine)
     cand = total >= s.candidate_od
     if where is not None:
         cand &= where
     return od, fine, total, cand
-
-
-def _norm3(v: np.ndarray) -> np.ndarray:
-    """``np.sqrt(np.einsum("...c,...c->...", v, v))`` of a (M, N, 3) float32 array (compiled with
-    numba: the same float32 operations, bit-identical)."""
-    kern = _numba_kernels() if v.dtype == np.float32 and v.ndim == 3 and v.shape[2] == 3 else None
-    if kern is None:
-        return np.sqrt(np.einsum("...c,...c->...", v, v)).astype(np.float32)
-    out = np.empty(v.shape[:2], np.float32)
-    kern.norm3(np.ascontiguousarray(v), out)
-    return out
 
 
 def _gauss_reach(sigma_px: float) -> int:

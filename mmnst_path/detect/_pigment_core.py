@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import StainError
-from ._morphology import _disk, _disk_extreme, _gaussian
+from ._morphology import _disk, _disk_extreme, _gaussian, _od_norm
 from ._pigment_params import _BROWN_CHROMOGENS, _MELANIN_COUNTERSTAINS, PigmentParams, _matrix
 
 
@@ -67,7 +67,7 @@ def _melanin_of(matrix: Any, params: PigmentParams) -> np.ndarray:
 
 def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
     """Smallest angle (degrees) between each pixel's OD vector and any of ``vectors``."""
-    norm = np.sqrt(np.einsum("...c,...c->...", od, od)) + 1e-6
+    norm = _od_norm(od) + 1e-6
     best = None
     for v in vectors:
         cos = (od @ (v / np.linalg.norm(v)).astype(np.float32)) / norm
@@ -184,7 +184,7 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
         channel = separate_stains(rgb, three, stains=("melanin",), background=background)[..., 0]
         hematoxylin = None
         angle = _angle_to(od, [mel])
-    darkness = np.sqrt(np.einsum("...c,...c->...", od, od))
+    darkness = _od_norm(od)
     out = (channel.astype(np.float32, copy=False), angle.astype(np.float32, copy=False),
            darkness.astype(np.float32, copy=False), mode)
     return (*out, hematoxylin) if _with_hematoxylin else out

@@ -88,7 +88,7 @@ def test_grown_lower_bound_never_exceeds_the_grown_mask():
 def test_compiled_od_norm_equals_einsum():
     """The compiled norm of the fine-scale OD gives numpy's einsum + sqrt to the bit (signed,
     tiny, large and zero values; the candidates are decided on it)."""
-    from mmnst_path.classify.pigment import _norm3
+    from mmnst_path.detect._morphology import _od_norm as _norm3
 
     rng = np.random.default_rng(2)
     for shape in [(1, 1, 3), (7, 5, 3), (400, 300, 3)]:
