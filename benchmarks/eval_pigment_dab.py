@@ -11,7 +11,8 @@ H&E tile of ``../shared/data``.
     .venv/bin/python benchmarks/eval_pigment_dab.py --detector rules                   # the rules
     .venv/bin/python benchmarks/eval_pigment_dab.py --model /tmp/m.mmnst --no-families
     .venv/bin/python benchmarks/eval_pigment_dab.py --body-model none                  # the share rule
-    .venv/bin/python benchmarks/eval_pigment_dab.py --appearance plain
+    .venv/bin/python benchmarks/eval_pigment_dab.py --appearance plain                  # or wide
+    .venv/bin/python benchmarks/eval_pigment_dab.py --white-point   # OD against each tile's glass colour
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
 from mmnst_path.detect.pigment import PigmentParams, pigment_masks
-from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
+from mmnst_path.synthetic import APPEARANCES, PIGMENT_FAMILIES, pigment_family_tile
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 #: real melanin-free sets: (folder glob, µm/px, stain preset); mpp of the Ki67 sets: datasets.toml
@@ -34,12 +35,20 @@ REAL = {"bcdata": ("ki67/bcdata/*.png", 0.25, "H-DAB"), "shidc": ("ki67/shidc/*.
         "ihc": ("ihc/*.png", 0.5, "H-DAB")}
 
 
-def detect(rgb: np.ndarray, mpp: float, stains: str, detector: str, model, params: PigmentParams) -> np.ndarray:
+def detect(rgb: np.ndarray, mpp: float, stains: str, detector: str, model, params: PigmentParams,
+           white_point: bool = False) -> np.ndarray:
+    """Melanin mask of one tile; ``white_point``: optical density against the tile's glass colour
+    (:func:`mmnst_path.stain.guess.estimate_white_point`, 255 where none is visible)."""
+    background = None
+    if white_point:
+        from mmnst_path.stain.guess import estimate_white_point
+
+        background = estimate_white_point(rgb, None)
     if detector == "rules" or (detector == "model" and not params.uses_model(stains)):
         # what the pipeline does: the rules where the model is not used (H&E by default)
-        return pigment_masks(rgb, mpp=mpp, stains=stains, params=params)[0]
+        return pigment_masks(rgb, mpp=mpp, stains=stains, params=params, background=background)[0]
     return classify_pigment(rgb, mpp=mpp, model=model, stains=None if detector == "raw" else stains,
-                            params=params)[0]
+                            params=params, background=background)[0]
 
 
 def families(args, model, params) -> list[dict]:
@@ -48,7 +57,7 @@ def families(args, model, params) -> list[dict]:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             tile = pigment_family_tile(seed, fam, chromogen="dab", size=args.size, appearance=args.appearance)
             t0 = time.perf_counter()
-            mel = detect(tile.rgb, tile.mpp, "H-DAB", args.detector, model, params)
+            mel = detect(tile.rgb, tile.mpp, "H-DAB", args.detector, model, params, args.white_point)
             sec = time.perf_counter() - t0
             tissue, truth = tile.masks["tissue"], tile.masks["melanin"]
             m = mel & tissue
@@ -94,7 +103,8 @@ def real(args, model, params) -> str:
 
                 k = native_mpp / args.analysis_mpp
                 rgb = resize_area(rgb, (max(1, round(rgb.shape[0] * k)), max(1, round(rgb.shape[1] * k))))
-            vals.append((100.0 * float(detect(rgb, mpp, stains, args.detector, model, params).mean()), f.name))
+            vals.append((100.0 * float(detect(rgb, mpp, stains, args.detector, model, params,
+                                                      args.white_point).mean()), f.name))
         if vals:
             v = np.array([x for x, _ in vals])
             out.append(f"| {name} ({stains}) | {len(v)} | {mpp:g} | {v.mean():.3f} / {v.max():.3f} | "
@@ -116,7 +126,9 @@ def main() -> None:
     ap.add_argument("--body-model", default=None,
                     help="PigmentParams.body_model: 'default' (shipped), 'none' (the share rule) or a file")
     ap.add_argument("--body-min-probability", type=float, default=None, help="PigmentParams.body_min_probability")
-    ap.add_argument("--appearance", choices=("varied", "plain"), default="varied", help="generated tiles' rendering")
+    ap.add_argument("--appearance", choices=APPEARANCES, default="varied", help="generated tiles' rendering")
+    ap.add_argument("--white-point", action="store_true",
+                    help="optical density against each tile's glass colour instead of 255")
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--size", type=int, default=384)
@@ -139,7 +151,7 @@ def main() -> None:
         kw["min_probability"] = args.min_probability
     params = PigmentParams(**kw)
     model = None if args.detector == "rules" else resolve_pigment_model(args.model)
-    print(f"detector {args.detector}, model {args.model}, body model {params.body_model}, {args.appearance}, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
+    print(f"detector {args.detector}, model {args.model}, body model {params.body_model}, {args.appearance}, white point {'glass' if args.white_point else 255}, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
     if not args.no_families:
         print(table(families(args, model, params)), flush=True)
     if not args.no_real:

@@ -7,6 +7,13 @@ Usage::
     .venv/bin/python scripts/train_pigment_model.py --chromogens dab --out mmnst_path/models/pigment_dab.mmnst
     .venv/bin/python scripts/train_pigment_model.py --bodies --out mmnst_path/models/pigment_dab_bodies.mmnst
 
+``--appearances varied wide`` renders the generated DAB tiles in these
+:func:`mmnst_path.synthetic.pigment_family_tile` appearances (default: pixels "varied", bodies
+"varied" and "plain"); ``--white-point`` computes every optical density against the tile's glass
+colour (:func:`mmnst_path.stain.guess.estimate_white_point`, 255 where no glass is visible)
+instead of 255 (the pipeline reads H-DAB against 255: such a model needs the slide's white point
+in the H-DAB matrix); ``--pixel-model FILE`` trains the body model on another pixel model.
+
 ``--bodies`` trains the H-DAB brown-body model instead (one row per brown body of the gate, on the
 probabilities of the shipped ``pigment_dab.mmnst``; label: melanin when the true melanin mask
 covers at least half of the body): generated DAB tiles in both appearances ("varied" and
@@ -53,9 +60,22 @@ from mmnst_path.classify.pigment import (  # noqa: E402
     resolve_pigment_model,
 )
 from mmnst_path.classify.train import train_model  # noqa: E402
-from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
+from mmnst_path.synthetic import APPEARANCES, FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
 
 PRESETS = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed", "eosin": "H&E"}
+
+#: ``--white-point``: optical density against each tile's glass colour
+#: (:func:`mmnst_path.stain.guess.estimate_white_point`, 255 where no glass is visible) instead of 255
+WHITE_POINT = {"on": False}
+
+
+def _background(rgb: np.ndarray) -> tuple[float, float, float] | None:
+    """The white point the rows of ``rgb`` are computed against (None: 255)."""
+    if not WHITE_POINT["on"]:
+        return None
+    from mmnst_path.stain.guess import estimate_white_point
+
+    return estimate_white_point(rgb, None)
 
 
 def _sample(x: np.ndarray, y: np.ndarray, per_class: int, rng: np.random.Generator,
@@ -81,17 +101,20 @@ def _sample(x: np.ndarray, y: np.ndarray, per_class: int, rng: np.random.Generat
 
 def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: int, rng: np.random.Generator,
                    size: int, dab_extra: int = 0,
-                   chromogens: tuple[str, ...] = FAMILY_CHROMOGENS) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of every family x chromogen x seed; ``dab_extra`` more seeds for DAB (the chromogen
-    melanin is nearest to), every other seed at 0.25 µm/px (a 40x scan) instead of 0.5."""
+                   chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
+                   appearances: tuple[str | None, ...] = (None,)) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
+    ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), every other seed at
+    0.25 µm/px (a 40x scan) instead of 0.5."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
         for fam in PIGMENT_FAMILIES:
-            for seed in [*seeds, *extra]:
+            for seed, appearance in [(sd, a) for sd in [*seeds, *extra] for a in appearances]:
                 mpp = 0.25 if seed % 2 else 0.5
-                tile = pigment_family_tile(seed, fam, chromogen=ch, size=size if mpp == 0.5 else 2 * size, mpp=mpp)
-                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings)
+                tile = pigment_family_tile(seed, fam, chromogen=ch, size=size if mpp == 0.5 else 2 * size, mpp=mpp,
+                                           appearance=appearance if ch == "dab" else None)
+                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb))
                 y = tile.masks["melanin"][cand].astype(np.int64)
                 x, y = _sample(x, y, per_class, rng, tile.masks["positive_nuclei"][cand])
                 xs.append(x)
@@ -114,7 +137,7 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
     used = []
     for f, mpp in files:
         rgb = np.asarray(Image.open(f).convert("RGB"))
-        x, _ = pigment_features(rgb, mpp=mpp, settings=settings)
+        x, _ = pigment_features(rgb, mpp=mpp, settings=settings, background=_background(rgb))
         if not x.shape[0]:
             continue
         n = min(per_image // 2, x.shape[0])
@@ -135,24 +158,26 @@ def _body_rows_of(rgb: np.ndarray, mpp: float, pixel_model, params) -> tuple[np.
     from mmnst_path.stain import load_stains, od_from_rgb
 
     stains = load_stains("H-DAB")
-    chans = pigment_channels(rgb, stains=stains, params=params, _with_hematoxylin=True)
-    gate, _ = pigment_gate(rgb, mpp=mpp, stains=stains, params=params, bodies=False, min_od=params.model_min_od,
-                           _channels=chans)
-    prob, _ = pigment_probability(rgb, mpp=mpp, model=pixel_model, where=gate)
+    bg = _background(rgb)
+    chans = pigment_channels(rgb, stains=stains, params=params, background=bg, _with_hematoxylin=True)
+    gate, _ = pigment_gate(rgb, mpp=mpp, stains=stains, params=params, background=bg, bodies=False,
+                           min_od=params.model_min_od, _channels=chans)
+    prob, _ = pigment_probability(rgb, mpp=mpp, model=pixel_model, background=bg, where=gate)
     labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
     if n == 0:
         return labels, np.zeros((0, len(OBJECT_FEATURES)), np.float32)
-    return labels, body_object_features(labels, n, od_from_rgb(rgb), chans[0], chans[4], prob,
+    return labels, body_object_features(labels, n, od_from_rgb(rgb, background=bg), chans[0], chans[4], prob,
                                         prob >= params.min_probability, mpp)
 
 
 def body_rows(seeds: range, pixel_model, params, size: int,
-              families: tuple[str, ...] = PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
-    """Brown-body rows of generated DAB tiles (both appearances; odd seeds at 0.25 µm/px)."""
+              families: tuple[str, ...] = PIGMENT_FAMILIES,
+              appearances: tuple[str, ...] = ("varied", "plain")) -> tuple[np.ndarray, np.ndarray]:
+    """Brown-body rows of generated DAB tiles (each of ``appearances``; odd seeds at 0.25 µm/px)."""
     xs, ys = [], []
     for fam in families:
         for seed in seeds:
-            for appearance in ("varied", "plain"):
+            for appearance in appearances:
                 mpp = 0.25 if seed % 2 else 0.5
                 tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
                                            mpp=mpp, appearance=appearance)
@@ -193,11 +218,12 @@ def train_bodies(args: argparse.Namespace) -> None:
 
     t0 = time.perf_counter()
     params = PigmentParams()
-    pixel_model = resolve_pigment_model("dab")
+    pixel_model = resolve_pigment_model(args.pixel_model)
     assert pixel_model is not None
-    xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size)
+    apps = tuple(args.appearances or ("varied", "plain"))
+    xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size, appearances=apps)
     xr, used = real_body_rows(args.train, pixel_model, params)
-    xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size)
+    xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
     mel = xg[yg == 1]
     ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
@@ -213,7 +239,7 @@ def train_bodies(args: argparse.Namespace) -> None:
                          f"pigment_dab.mmnst ({pixel_model.model_id}); 0.25-0.5 µm/px"),
         "training_data": {
             "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 1000-{999 + args.seeds}, DAB, families "
-                          f"{list(PIGMENT_FAMILIES)}, appearances varied and plain, even seeds {args.size} px at "
+                          f"{list(PIGMENT_FAMILIES)}, appearances {list(apps)}, even seeds {args.size} px at "
                           f"0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by this project); "
                           "label melanin when the true melanin mask covers >= 50 % of the body"),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
@@ -224,6 +250,7 @@ def train_bodies(args: argparse.Namespace) -> None:
                    "1st-99th percentile of the melanin training bodies (settings.ranges); elsewhere a body is DAB"),
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
         "script": "scripts/train_pigment_model.py --bodies",
+        "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
     }
     settings = {"target": "pigment_bodies", "pixel_model_id": pixel_model.model_id, "ranges": ranges}
     model = train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(),
@@ -249,10 +276,17 @@ def main() -> None:
     ap.add_argument("--bodies", action="store_true",
                     help="train the H-DAB brown-body model (pigment_dab_bodies.mmnst) instead")
     ap.add_argument("--trees", type=int, default=60, help="--bodies: forest size")
+    ap.add_argument("--appearances", nargs="+", default=None, choices=APPEARANCES,
+                    help="pigment_family_tile renderings of the DAB tiles (default: pixels the DAB default, "
+                         "'varied'; --bodies 'varied' and 'plain')")
+    ap.add_argument("--white-point", action="store_true",
+                    help="optical density against each tile's glass colour (estimate_white_point) instead of 255")
+    ap.add_argument("--pixel-model", default="dab", help="--bodies: the pixel model the bodies are decided on")
     ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
                     help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
                          "as card['evaluation'] and save it again")
     args = ap.parse_args()
+    WHITE_POINT["on"] = args.white_point
     if args.add_evaluation is not None:
         import json
         from dataclasses import replace
@@ -271,10 +305,12 @@ def main() -> None:
     settings = PigmentFeatureSettings()
     t0 = time.perf_counter()
     chromogens = tuple(args.chromogens)
+    apps = tuple(args.appearances or (None,))
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
-                            dab_extra=args.dab_extra, chromogens=chromogens)
+                            dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng)
-    xv, yv = generated_rows(range(2000, 2001), settings, 600, rng, args.size, chromogens=chromogens)
+    xv, yv = generated_rows(range(2000, 2001), settings, 600, rng, args.size, chromogens=chromogens,
+                            appearances=apps)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, yr])
     print(f"rows: generated {len(yg)} ({int(yg.sum())} melanin), real negatives {len(yr)} from {len(used)} images, "
           f"validation {len(yv)}; features {time.perf_counter() - t0:.0f} s")
@@ -288,8 +324,9 @@ def main() -> None:
         "training_data": {
             "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 1000-{999 + args.seeds} (DAB: "
                           f"1000-{999 + args.seeds + args.dab_extra}), families {list(PIGMENT_FAMILIES)} x "
-                          f"{list(chromogens)}, even seeds {args.size} px at 0.5 µm/px, odd seeds "
-                          f"{2 * args.size} px at 0.25 µm/px (generated by this project)"),
+                          f"{list(chromogens)}, DAB appearances {[a or 'varied' for a in apps]}, even seeds "
+                          f"{args.size} px at 0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by "
+                          "this project)"),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
                                "staining_ds/ at 0.25 µm/px) and Kather NCT-CRC-HE (Kather et al. 2018, CC BY 4.0): "
                                "all pixels background, half of the rows the darkest brown candidates; "
@@ -298,6 +335,7 @@ def main() -> None:
         },
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
         "script": "scripts/train_pigment_model.py",
+        "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
     }
     model = train_model(x, y, kind="tissue", classes=CLASSES, features=pigment_feature_specs(settings),
                         settings=settings.to_mapping(), card=card, validation=(xv, yv), n_estimators=30,
