@@ -378,18 +378,41 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
     for src, name, rgb, mpp, label, held in sources(args.train, args.osteo, keratin=args.keratin,
                                                     sample_recipe=not args.held_out_recipe, brca=args.brca,
                                                     tissue_tiles=args.tissue_tiles):
+        if intensity_only:
+            break
         n = args.rows * rows_factor.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
-        if not intensity_only:
-            copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else AUG.get(src, args.aug))]
-            for img, m in copies:
-                x, y = tile_rows(img, m, label, settings, rng, n)
-                yield src, name, x, y, held
-        if args.intensity_aug and not held and src in INTENSITY_AUG:
-            count, lo, hi = INTENSITY_AUG[src]
-            for _ in range(count):
-                img, m = augment(rgb, mpp, rng_int, (lo, hi))
-                x, y = tile_rows(img, m, label, settings, rng_int, n)
-                yield src, name, x, y, held
+        copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else AUG.get(src, args.aug))]
+        for img, m in copies:
+            x, y = tile_rows(img, m, label, settings, rng, n)
+            yield src, name, x, y, held
+    if not (args.intensity_aug or intensity_only):
+        return
+    # second pass: the intensity copies after every other row
+    for src, name, rgb, mpp, label, held in sources(args.train, args.osteo, keratin=args.keratin,
+                                                    sample_recipe=not args.held_out_recipe, brca=args.brca,
+                                                    tissue_tiles=args.tissue_tiles):
+        if held or src not in INTENSITY_AUG:
+            continue
+        n = args.rows * rows_factor.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
+        count, lo, hi = INTENSITY_AUG[src]
+        for _ in range(count):
+            img, m = augment(rgb, mpp, rng_int, (lo, hi))
+            x, y = tile_rows(img, m, label, settings, rng_int, n)
+            yield src, name, x, y, held
+
+
+def _cached_rows(paths: list[Path], n_features: int) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+    """The rows of ``--rows-npz`` files (``x``, ``y``, ``source``, ``held`` arrays, in the order of
+    :func:`feature_rows`; ``x`` may hold more columns than these settings use: the first are taken)."""
+    for path in paths:
+        with np.load(path, allow_pickle=False) as z:
+            x, y, src, held = z["x"], z["y"], z["source"], z["held"]
+        if x.shape[1] < n_features:
+            msg = f"--rows-npz {path}: {x.shape[1]} feature columns, these settings need {n_features}"
+            raise SystemExit(msg)
+        cut = np.flatnonzero((src[1:] != src[:-1]) | (held[1:] != held[:-1])) + 1
+        for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(y)], strict=True):
+            yield str(src[lo]), path.name, x[lo:hi, :n_features], y[lo:hi], bool(held[lo])
 
 
 def parser() -> argparse.ArgumentParser:
@@ -420,6 +443,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--intensity-aug", action="store_true",
                     help="extra pale / dark copies of the sources in INTENSITY_AUG (staining intensity decorrelated "
                          "from necrosis)")
+    ap.add_argument("--rows-npz", type=Path, nargs="+", default=None, metavar="NPZ",
+                    help="train on these cached feature rows (benchmarks/lodo_tissue_he.py writes them: the rows of "
+                         "feature_rows with these options, in its order) instead of computing them")
     ap.add_argument("--nuclear-detail", action="store_true",
                     help="add the nuclear-detail features (TissueFeatureSettings.nuclear_detail: H share, contrast "
                          "and edge energy of the nuclei, for intact vs ghost nuclei)")
@@ -453,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     va_y: list[np.ndarray] = []
     per_source: dict[str, list] = {}
     classes = KERATIN_CLASSES if args.keratin else CLASSES
-    for src, _name, x, y, held in feature_rows(args, settings):
+    for src, _name, x, y, held in (_cached_rows(args.rows_npz, len(tissue_feature_specs(settings))) if args.rows_npz
+                                   else feature_rows(args, settings)):
         (va_x if held else tr_x).append(x)
         (va_y if held else tr_y).append(y)
         if held:
