@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -220,6 +221,38 @@ def _fill_small_holes(mask: np.ndarray, max_px: float) -> np.ndarray:
     return mask | fill[labels]
 
 
+#: Gaussian of the tissue mask: "auto" = the numba kernels of :mod:`._numba` when numba imports
+#: (bit-identical to scipy, ~3x faster on a 256² thumbnail), "scipy" = always scipy
+GAUSSIAN_BACKEND = "auto"
+
+
+def _gaussian_nearest(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``ndi.gaussian_filter(image, sigma, mode="nearest")`` (truncate 4) of a 2-D float32 image,
+    through the compiled passes of :mod:`._numba` when numba imports (same values)."""
+    from scipy import ndimage as ndi
+
+    kern: Any = None
+    if GAUSSIAN_BACKEND != "scipy" and image.dtype == np.float32 and image.ndim == 2 and image.size and sigma > 0:
+        try:
+            from . import _numba
+
+            kern = _numba
+        except ImportError:  # numba missing: scipy
+            kern = None
+    if kern is None:
+        return ndi.gaussian_filter(image, sigma, mode="nearest")
+    radius = int(4.0 * float(sigma) + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (float(sigma) * float(sigma)) * x**2)
+    w = np.ascontiguousarray((phi / phi.sum())[radius:])
+    img = np.ascontiguousarray(image)
+    tmp = np.empty_like(img)
+    kern.gaussian_nearest_axis0(img, w, tmp)
+    out = np.empty_like(img)
+    kern.gaussian_nearest_axis1(tmp, w, out)
+    return out
+
+
 def tissue_mask(
     rgb: np.ndarray, *, mpp: float | None = None, params: TissueParams | None = None
 ) -> np.ndarray:
@@ -258,11 +291,11 @@ def tissue_mask(
     sigma = p.smooth_um / mpp if mpp is not None else 1.0
     texture_sigma = max(sigma, 1.0)
     grey = (r + g + b) / 3
-    local_mean = ndi.gaussian_filter(grey, texture_sigma, mode="nearest")
-    local_sq = ndi.gaussian_filter(grey * grey, texture_sigma, mode="nearest")
+    local_mean = _gaussian_nearest(grey, texture_sigma)
+    local_sq = _gaussian_nearest(grey * grey, texture_sigma)
     texture = np.sqrt(np.maximum(local_sq - local_mean * local_mean, 0.0))
     if sigma >= 1 / 3:
-        r, g, b = (ndi.gaussian_filter(ch, sigma, mode="nearest") for ch in (r, g, b))
+        r, g, b = (_gaussian_nearest(ch, sigma) for ch in (r, g, b))
     hi = np.maximum(np.maximum(r, g), b)
     lo = np.minimum(np.minimum(r, g), b)
     chroma = hi - lo

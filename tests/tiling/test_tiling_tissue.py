@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,3 +185,35 @@ def test_detect_tissue_min_region_shortcut():
     assert with_fragment.area_mm2 == pytest.approx(0.64 + 0.0016, rel=0.05)
     assert without.area_mm2 == pytest.approx(0.64, rel=0.05)
     assert without.params.min_region_um2 == 5_000
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 40), (40, 3), (37, 29), (256, 200)])
+def test_compiled_nearest_gaussian_equals_scipy(shape):
+    """The tissue mask's compiled Gaussian (scipy's "nearest" border) gives scipy's float32 values
+    to the bit, kernels wider than the image included."""
+    from scipy import ndimage as ndi
+
+    from mmnst_path.tiling import tissue
+
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.random(shape) * 255).astype(np.float32)
+    for sigma in (0.5, 1.0, 3.3, 9.6, 20.0):
+        np.testing.assert_array_equal(tissue._gaussian_nearest(x, sigma), ndi.gaussian_filter(x, sigma, mode="nearest"))
+
+
+def test_tissue_mask_same_with_compiled_and_scipy_gaussians(monkeypatch):
+    """The bundled sample tiles' tissue masks (thumbnail-sized and full) are the same with both back ends."""
+    import tifffile
+
+    from mmnst_path.tiling import tissue
+
+    root = Path(__file__).resolve().parents[2] / "sample_tiles"
+    for name in ("ki67_primary.tif", "he_necrosis.tif"):
+        rgb = np.ascontiguousarray(tifffile.imread(root / name)[..., :3])
+        for img, mpp in ((rgb, 0.5), (rgb[::4, ::4], 2.0)):
+            fast = tissue.tissue_mask(img, mpp=mpp)
+            monkeypatch.setattr(tissue, "GAUSSIAN_BACKEND", "scipy")
+            ref = tissue.tissue_mask(img, mpp=mpp)
+            monkeypatch.setattr(tissue, "GAUSSIAN_BACKEND", "auto")
+            np.testing.assert_array_equal(fast, ref)
+            assert 0 < ref.mean() <= 1
