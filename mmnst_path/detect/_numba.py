@@ -309,47 +309,75 @@ def _fill_line(img, i, h, constant, buf):  # pragma: no cover - compiled
             buf[n + h + j] = img[i, _reflect(n + j, n)]
 
 
+#: rows filtered side by side by :func:`extreme_axis1` (its lines are held transposed, so the
+#: van Herk recurrences run across these rows: vectorised)
+EXTREME_ROWS = 16
+
+
 @njit(cache=True, nogil=True, boundscheck=False)
 def extreme_axis1(img, h, is_max, constant, out):  # pragma: no cover - compiled
     """Running max (``is_max``) or min over windows of ``2 h + 1`` along the rows of ``img``
     (van Herk / Gil-Werman: block prefix and suffix extremes, 3 comparisons a pixel) into
     ``out``; outside the row: reflected (scipy ``"reflect"``) or 0 (``constant``). Extremes
-    are exact, so this equals ``scipy.ndimage.maximum_filter1d`` / ``minimum_filter1d``."""
+    are exact, so this equals ``scipy.ndimage.maximum_filter1d`` / ``minimum_filter1d``.
+    :data:`EXTREME_ROWS` rows at a time, held transposed (padded column, row) so that each
+    recurrence step runs across the rows."""
     m, n = img.shape
     w = 2 * h + 1
     size = n + 2 * h
-    buf = np.empty(size, img.dtype)
-    g = np.empty(size, img.dtype)
-    s = np.empty(size, img.dtype)
-    for i in range(m):
-        _fill_line(img, i, h, constant, buf)
-        k = 0
+    rows = EXTREME_ROWS
+    buf = np.empty((size, rows), img.dtype)
+    g = np.empty((size, rows), img.dtype)
+    s = np.empty((size, rows), img.dtype)
+    for i0 in range(0, m, rows):
+        nb = min(rows, m - i0)
         for j in range(size):
-            v = buf[j]
-            if k == 0:
-                g[j] = v
-            elif is_max:
-                g[j] = v if v > g[j - 1] else g[j - 1]
+            jj = j - h
+            bj = buf[j]
+            if constant and (jj < 0 or jj >= n):
+                for b in range(nb):
+                    bj[b] = 0
             else:
-                g[j] = v if v < g[j - 1] else g[j - 1]
-            k += 1
-            if k == w:
-                k = 0
+                src = _reflect(jj, n)
+                for b in range(nb):
+                    bj[b] = img[i0 + b, src]
+        for j in range(size):
+            gj = g[j]
+            bj = buf[j]
+            if j % w == 0:
+                for b in range(nb):
+                    gj[b] = bj[b]
+            else:
+                prev = g[j - 1]
+                if is_max:
+                    for b in range(nb):
+                        gj[b] = max(bj[b], prev[b])
+                else:
+                    for b in range(nb):
+                        gj[b] = min(bj[b], prev[b])
         for j in range(size - 1, -1, -1):
-            v = buf[j]
+            sj = s[j]
+            bj = buf[j]
             if j == size - 1 or (j + 1) % w == 0:
-                s[j] = v
-            elif is_max:
-                s[j] = v if v > s[j + 1] else s[j + 1]
+                for b in range(nb):
+                    sj[b] = bj[b]
             else:
-                s[j] = v if v < s[j + 1] else s[j + 1]
+                nxt = s[j + 1]
+                if is_max:
+                    for b in range(nb):
+                        sj[b] = max(bj[b], nxt[b])
+                else:
+                    for b in range(nb):
+                        sj[b] = min(bj[b], nxt[b])
         for j in range(n):
-            a = s[j]
-            b = g[j + w - 1]
+            sj = s[j]
+            gj = g[j + w - 1]
             if is_max:
-                out[i, j] = a if a > b else b
+                for b in range(nb):
+                    out[i0 + b, j] = max(sj[b], gj[b])
             else:
-                out[i, j] = a if a < b else b
+                for b in range(nb):
+                    out[i0 + b, j] = min(sj[b], gj[b])
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
