@@ -216,6 +216,28 @@ def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 
     return out
 
 
+INTENSITY_FEATURES = ("od_mean", "od_std", "od_max", "od_fine", "ring_od", "contrast", "rel_od")
+
+
+def borrowed_intensity(x: np.ndarray, y: np.ndarray, donor_x: np.ndarray, donor_y: np.ndarray,
+                       names: list[str], rng: np.random.Generator) -> np.ndarray:
+    """``x`` with its stain-intensity columns taken from random donor rows of the same class.
+
+    EndoNuke's endometrial stroma is dense and dark: trained as it is, it teaches "dark nucleus =
+    stroma" and the model excludes strongly stained tumour nuclei. With the intensity columns
+    (:data:`INTENSITY_FEATURES`) borrowed from the re-rendered BRCA-M2C rows of the same class, its
+    rows teach only shape and context.
+    """
+    out = x.copy()
+    cols = [names.index(n) for n in INTENSITY_FEATURES if n in names]
+    for k in np.unique(y):
+        rows, donors = np.flatnonzero(y == k), np.flatnonzero(donor_y == k)
+        if len(donors):
+            pick = donors[rng.integers(0, len(donors), len(rows))]
+            out[np.ix_(rows, cols)] = donor_x[np.ix_(pick, cols)]
+    return out
+
+
 def _stack(parts: list) -> tuple[np.ndarray, np.ndarray]:
     if not parts:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.intp)
@@ -273,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--endonuke-train", action="store_true",
                     help="also train on EndoNuke's train split (real IHC: epithelium as tumour, stroma as stromal); "
                          "its held-out split and staining_ds stay validation")
+    ap.add_argument("--endonuke-intensity", choices=("own", "borrowed"), default="own",
+                    help="with --endonuke-train: keep EndoNuke's own stain-intensity features or borrow them from "
+                         "re-rendered BRCA-M2C rows of the same class (EndoNuke then teaches shape and context only)")
     ap.add_argument("--version", default="1.0.0", help="model version written into the card")
     args = ap.parse_args(argv)
     settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od)
@@ -286,7 +311,13 @@ def main(argv: list[str] | None = None) -> int:
         parts += gen
         print(f"generated rows: {len(_stack(gen)[1])}", file=sys.stderr)
     if args.endonuke_train:
-        parts += en["train"]
+        if args.endonuke_intensity == "borrowed":
+            donor_x, donor_y = _stack(br["train_ihc"])
+            names = [f.name for f in nucleus_feature_specs(settings)]
+            ex, ey = _stack(en["train"])
+            parts.append((borrowed_intensity(ex, ey, donor_x, donor_y, names, np.random.default_rng(args.seed)), ey))
+        else:
+            parts += en["train"]
     x_tr, y_tr = _stack(parts)
     endo_val = en["val"] + en["val_staining"] if args.endonuke_train else en["train"] + en["val"] + en["val_staining"]
     splits = {"brca_m2c_test_restained_ihc": _stack(br["val_ihc"]), "brca_m2c_test_he": _stack(br["val"]),
@@ -302,11 +333,13 @@ def main(argv: list[str] | None = None) -> int:
                         "index counts tumour cells only. Positivity is never decided by this model.",
         "decision": f"a nucleus is tumour unless P(tumour) < {args.tumour_min_probability}; then the more "
                     "probable of lymphocyte / stromal",
-        "limitations": "No macrophage or 'other' class (no redistributable labelled data). Trained on breast "
+        "limitations": ("No macrophage or 'other' class (no redistributable labelled data"
+                        + ("; generated macrophages are taught as stromal" if args.generated else "") + "). "
+                        "Trained on breast "
                        "carcinoma H&E re-rendered as hematoxylin-DAB (BRCA-M2C), so spindle-shaped tumour cells "
                        "(e.g. spindle melanocytic / nerve sheath tumours) may be called stromal: check with "
-                       "cell_model = 'none' or train on your own annotations (mmnst-path train cells).",
-        "training_data": ATTRIBUTION if args.endonuke_train else ATTRIBUTION[1:],
+                       "cell_model = 'none' or train on your own annotations (mmnst-path train cells)."),
+        "training_data": [ATTRIBUTION[1], *(ATTRIBUTION[:1] if args.endonuke_train else [])],
         "validation_data": [*([] if args.endonuke_train else ATTRIBUTION[:1]), {"dataset": "BCData, SHIDC-B-Ki-67, DeepLIIF sample",
                                                 "licence": "research / evaluation only: validation, never trained on"}],
         "training_recipe": f"BRCA-M2C official train+val split; each image re-rendered {args.restain}x as "
@@ -320,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
                               "10000 on: tumour nuclei negative to saturated DAB, lymphocytes, stromal spindles, "
                               "macrophages as stromal)" if args.generated else "")
                            + ("; plus EndoNuke's train split (real ER/PR IHC: epithelium as tumour, stroma as "
-                              "stromal; 'other' unused)" if args.endonuke_train else ""),
+                              "stromal; 'other' unused" + (", stain-intensity features borrowed from re-rendered "
+                              "BRCA-M2C rows of the same class)" if args.endonuke_intensity == "borrowed" else ")")
+                              if args.endonuke_train else ""),
     }
     model = train_model(x_tr, y_tr, kind="nucleus", classes=CLASSES, features=nucleus_feature_specs(settings),
                         settings={"features": settings.to_mapping(), "analysis_mpp_um": MPP,
