@@ -59,6 +59,12 @@ the true one. Kather 2016 tiles and NCT classes with >= 3 tiles are split 75/25 
 the file name; the held-out quarter (original + one augmentation) gives the validation figures.
 The research-only Ki67 sets in ``../shared/data/ki67`` are never read.
 
+Options tried for #13 (2026-12-03, none in the shipped default; figures in benchmarks/README.md, "Why viable
+carcinoma reads necrotic"): ``--nuclear-detail`` (the nuclear-detail feature columns), ``--intensity-aug``
+(``INTENSITY_AUG`` copies), ``--thin SOURCE=F`` (keep a fraction of a source's training rows; the candidate m6
+is ``--thin osteosarcoma=0.3``). ``--rows-npz`` trains on the rows cached by ``benchmarks/lodo_tissue_he.py``
+(the rows of :func:`feature_rows` in its order, so the same forest, minutes instead of half an hour).
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
@@ -415,6 +421,32 @@ def _cached_rows(paths: list[Path], n_features: int) -> Iterator[tuple[str, str,
             yield str(src[lo]), path.name, x[lo:hi, :n_features], y[lo:hi], bool(held[lo])
 
 
+def thin_mask(source: np.ndarray, fractions: dict[str, float]) -> np.ndarray:
+    """Training rows kept by ``--thin`` (source -> fraction kept): a seeded (7) uniform draw per row of each
+    named source, in the order given."""
+    keep = np.ones(len(source), bool)
+    rng = np.random.default_rng(7)
+    for src, frac in fractions.items():
+        sel = keep & (source == src)
+        keep[sel] = rng.random(int(sel.sum())) < frac
+    return keep
+
+
+def _fractions(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            frac = float(value)
+        except ValueError:
+            frac = -1.0
+        if not name or not 0.0 < frac <= 1.0:
+            msg = f"--thin: expected SOURCE=FRACTION[,...] with 0 < FRACTION <= 1, got {part!r}"
+            raise argparse.ArgumentTypeError(msg)
+        out[name] = frac
+    return out
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of this script (also used by ``benchmarks/lodo_tissue_he.py``)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -443,6 +475,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--intensity-aug", action="store_true",
                     help="extra pale / dark copies of the sources in INTENSITY_AUG (staining intensity decorrelated "
                          "from necrosis)")
+    ap.add_argument("--thin", type=_fractions, default=None, metavar="SOURCE=F[,...]",
+                    help="keep only this fraction of a source's training rows (e.g. osteosarcoma=0.3)")
+    ap.add_argument("--version", default=None, help="model card version (default 1.0.0 and the options)")
     ap.add_argument("--rows-npz", type=Path, nargs="+", default=None, metavar="NPZ",
                     help="train on these cached feature rows (benchmarks/lodo_tissue_he.py writes them: the rows of "
                          "feature_rows with these options, in its order) instead of computing them")
@@ -479,20 +514,27 @@ def main(argv: list[str] | None = None) -> int:
     va_y: list[np.ndarray] = []
     per_source: dict[str, list] = {}
     classes = KERATIN_CLASSES if args.keratin else CLASSES
+    tr_src: list[np.ndarray] = []
     for src, _name, x, y, held in (_cached_rows(args.rows_npz, len(tissue_feature_specs(settings))) if args.rows_npz
                                    else feature_rows(args, settings)):
         (va_x if held else tr_x).append(x)
         (va_y if held else tr_y).append(y)
         if held:
             per_source.setdefault(src, []).append((x, y))
+        else:
+            tr_src.append(np.full(len(y), src, dtype="<U16"))
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
+    if args.thin:
+        keep = thin_mask(np.concatenate(tr_src), args.thin)
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
     x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)
     card = {
         "name": "mmnst_path default tissue classifier (H&E)",
-        "version": "1.0.0" + "".join(f"+{flag}" for flag, on in (
+        "version": args.version or "1.0.0" + "".join(f"+{flag}" for flag, on in (
             ("keratin", args.keratin), ("held-out-recipe", args.held_out_recipe), ("brca", args.brca),
-            ("tissue-tiles", args.tissue_tiles)) if on),
+            ("tissue-tiles", args.tissue_tiles), ("nuclear-detail", args.nuclear_detail),
+            ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin))) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
                         f"{settings.output_um:g} µm grid for the necrosis area (% of tissue), tumour and stroma fractions.",

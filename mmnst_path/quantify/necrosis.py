@@ -85,6 +85,9 @@ class NecrosisParams:
     ``edge_grow_um`` (µm; 0 disables it). ``min_texture`` (dimensionless, relative std of E at
     ``texture_sigma_um`` 3 µm, i.e. over nuclei/ghost/vacuole sizes) 0.05 lies between real bone
     and collagen (<= 0.045) and the most uniform generated dense necrosis (>= 0.06); 0 disables it.
+    With a tissue model, ``fill_holes_um2`` > 0 makes the holes of the necrosis map smaller than
+    this area (µm²; tissue called tumour, stroma or inflammatory that necrosis encloses, such as
+    clusters of karyorrhectic debris) necrotic before ``min_area_um2`` applies; 0 (default) leaves them.
     """
 
     analysis_mpp_um: float = 2.0
