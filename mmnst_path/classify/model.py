@@ -176,7 +176,10 @@ class ClassifierModel:
         """Write the model atomically (temporary file in the same folder, then rename)."""
         path = Path(path)
         header = self.header()
-        header["model_id"] = self.model_id
+        # the content hash of what is written now: the card may have been edited since the id was cached
+        model_id = _content_id(header, self._arrays())
+        self.__dict__["model_id"] = model_id
+        header["model_id"] = model_id
         raw = json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8")
         buf = io.BytesIO()
         np.savez_compressed(buf, header=np.frombuffer(raw, dtype=np.uint8), **self._arrays())  # type: ignore[arg-type]

@@ -101,6 +101,18 @@ def test_round_trip_keeps_predictions_card_and_id(model, tmp_path):
     assert back.describe()["id"] == model.model_id
 
 
+def test_card_edited_after_the_id_was_asked_for_is_saved_with_its_new_id(model, tmp_path):
+    """Training scripts add validation figures to a card after using the model: the file written then
+    must carry the hash of what it holds, or it fails its own check on load."""
+    back = load_model(model.save(tmp_path / "a.mmnst"), kind="nucleus")
+    before = back.model_id  # cached on the object
+    back.card["validation"] = {**back.card["validation"], "added_later": 0.5}
+    again = load_model(back.save(tmp_path / "b.mmnst"), kind="nucleus")
+    assert again.card["validation"]["added_later"] == 0.5
+    assert again.model_id != before
+    assert back.model_id == again.model_id
+
+
 def test_saved_file_respects_umask(model, tmp_path):
     old = os.umask(0o022)
     try:
