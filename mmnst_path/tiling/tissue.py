@@ -62,7 +62,8 @@ class TissueParams:
         decisions are made on tissue texture rather than single cells whatever the thumbnail
         resolution (skipped when below a third of a thumbnail pixel).
     min_region_um2 : float
-        Connected tissue regions smaller than this (µm²) are removed (dust, debris).
+        Connected tissue regions smaller than this (µm²) are removed (dust, debris); a region
+        covering at least half of the image is always kept (small crops).
     max_hole_um2 : float
         Holes in the tissue smaller than this (µm²) are filled.
     min_region_fraction, max_hole_fraction : float
@@ -334,7 +335,9 @@ def tissue_mask(
 
     area_px = tissue.size
     if mpp is not None:
-        min_px = p.min_region_um2 / mpp**2
+        # a region covering half the image is never dust: a small image (a crop, a field of view
+        # under ~0.02 mm² at the default 10,000 µm²) keeps its tissue instead of reading empty
+        min_px = min(p.min_region_um2 / mpp**2, 0.5 * area_px)
         hole_px = p.max_hole_um2 / mpp**2
     else:
         min_px = p.min_region_fraction * area_px

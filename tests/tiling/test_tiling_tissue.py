@@ -96,6 +96,25 @@ def test_min_region_size_is_physical(artefact_thumb):
     assert tissue_mask(img, mpp=8.0, params=TissueParams(min_region_um2=10_000)).sum() == 0
 
 
+def test_a_small_crop_of_tissue_is_not_removed_as_dust():
+    """A 96 µm field (0.0092 mm², under the 10,000 µm² dust size) that is all tissue keeps it, so
+    analyze_region of a small crop counts its nuclei instead of reading empty."""
+    from skimage.io import imread
+
+    from mmnst_path.pipeline import analyze_region
+
+    rgb = imread(Path(__file__).resolve().parents[2] / "sample_tiles" / "ki67_primary.tif")[..., :3]
+    crop = np.ascontiguousarray(rgb[:192, :192])
+    assert tissue_mask(crop, mpp=0.5).mean() > 0.5
+    result = analyze_region(crop, mpp=0.5)
+    assert result.metrics["tissue_area_mm2"] > 0.005
+    assert result.metrics["ki67_denominator"] > 20
+    # a speck of the same absolute size on a large image is still dust
+    img = np.full((400, 400, 3), 242, np.uint8)
+    img[_disc((400, 400), (200, 200), 6)] = (200, 120, 180)  # ~113 px = ~28 µm² at 0.5 µm/px
+    assert tissue_mask(img, mpp=0.5).sum() == 0
+
+
 def test_blank_glass_and_bad_input():
     glass = np.full((64, 64, 3), 240, np.uint8)
     assert not tissue_mask(glass, mpp=8.0).any()
