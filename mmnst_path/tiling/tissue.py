@@ -63,7 +63,7 @@ class TissueParams:
         resolution (skipped when below a third of a thumbnail pixel).
     min_region_um2 : float
         Connected tissue regions smaller than this (µm²) are removed (dust, debris); a region
-        covering at least half of the image is always kept (small crops).
+        covering at least half of the image is kept (small crops) unless under ``MIN_FIELD_UM2``.
     max_hole_um2 : float
         Holes in the tissue smaller than this (µm²) are filled.
     min_region_fraction, max_hole_fraction : float
@@ -190,6 +190,11 @@ def _glass_colour(
     # a regular subsample is plenty for a median of a near-constant colour
     step = max(1, n // 200_000)
     return np.array([np.median(ch[bright][::step]) for ch in (r, g, b)], dtype=np.float32)
+
+
+#: Smallest tissue region (µm²) kept however small the image: a region covering half of a small
+#: crop is kept even under ``TissueParams.min_region_um2``, but never one under ~32 x 32 µm.
+MIN_FIELD_UM2 = 1_000.0
 
 
 def _remove_small(mask: np.ndarray, min_px: float) -> np.ndarray:
@@ -336,8 +341,9 @@ def tissue_mask(
     area_px = tissue.size
     if mpp is not None:
         # a region covering half the image is never dust: a small image (a crop, a field of view
-        # under ~0.02 mm² at the default 10,000 µm²) keeps its tissue instead of reading empty
-        min_px = min(p.min_region_um2 / mpp**2, 0.5 * area_px)
+        # under ~0.02 mm² at the default 10,000 µm²) keeps its tissue instead of reading empty,
+        # down to MIN_FIELD_UM2 (a field too small to hold a few whole cells still reads empty)
+        min_px = min(p.min_region_um2 / mpp**2, max(0.5 * area_px, MIN_FIELD_UM2 / mpp**2))
         hole_px = p.max_hole_um2 / mpp**2
     else:
         min_px = p.min_region_fraction * area_px
