@@ -175,7 +175,7 @@ def _flood_fast(bits, flat_mask, lab, m, n, capacity):  # pragma: no cover - com
     (the position orders like the age: markers first, in raster order, then the rest as they
     are queued); the same pops as :func:`_flood_exact` when the priorities are all distinct."""
     keys = np.empty(capacity + 1, np.int64)
-    queued = np.empty(capacity + 1, np.int64)  # pixel of each queue position
+    queued = np.empty(capacity + 1, np.int32)  # pixel of each queue position (< 2^31 pixels)
     low = (np.int64(1) << 31) - 1
     items = 0
     used = 0
@@ -207,7 +207,7 @@ def _flood_fast(bits, flat_mask, lab, m, n, capacity):  # pragma: no cover - com
                 else:
                     break
             keys[i] = last
-        p = queued[top & low]
+        p = np.int64(queued[top & low])
         level = top >> 31
         label = lab[p]
         for k in range(4):
