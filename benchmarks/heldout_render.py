@@ -265,11 +265,11 @@ def render(seed: int, *, size: int = 512, pigment: str | None = "random", mpp: f
         radii.append(max(a, b))
 
     # -- tumour cells ----------------------------------------------------------------------------
-    spacing_um = rng.uniform(9.0, 16.0)
+    nuc_um = rng.uniform(3.6, 5.8)  # mean semi-axis: epithelioid nuclei 7-12 µm across
+    spacing_um = 2.0 * nuc_um * rng.uniform(1.3, 1.7)
     cells = _lattice(rng, nest, spacing_um * um, 0.18, rng.uniform(0.8, 0.97))
     pos_share = rng.choice([rng.uniform(0.02, 0.12), rng.uniform(0.15, 0.6)])
     weak_share = rng.uniform(0.1, 0.6)
-    nuc_um = rng.uniform(0.26, 0.36) * spacing_um
     h_tumour = rng.uniform(0.22, 0.5)
     vesicular_share = rng.uniform(0.0, 0.8)
     for r, c in cells:
