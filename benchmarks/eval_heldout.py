@@ -57,9 +57,30 @@ def truth_of_cells(tile: HeldoutTile, rows: np.ndarray, cols: np.ndarray) -> np.
     return out
 
 
-def run_one(seed: int, pigment: str, *, size: int, stains: str) -> dict:
+def _settings(pairs: list[str]) -> dict:
+    """``["ki67.cell_model=none", ...]`` -> ``{"ki67": {"cell_model": "none"}}`` (numbers and booleans parsed)."""
+    out: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot:
+            msg = f"--set {pair!r}: expected SECTION.KEY=VALUE, e.g. ki67.cell_model=none"
+            raise SystemExit(msg)
+        value: object = raw
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        else:
+            try:
+                value = float(raw) if any(ch in raw for ch in ".e") else int(raw)
+            except ValueError:
+                value = raw
+        out.setdefault(section, {})[name] = value
+    return out
+
+
+def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict | None = None) -> dict:
     tile = render(seed, size=size, pigment=pigment)
-    cfg = AnalysisConfig.from_mapping({"stains": stains, "measures": ["ki67", "melanin"]})
+    cfg = AnalysisConfig.from_mapping({"stains": stains, "measures": ["ki67", "melanin"], **(settings or {})})
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -113,19 +134,23 @@ def main(argv: list[str] | None = None) -> int:
                     choices=["none", "random", *MORPHOLOGIES])
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--stains", default="H-DAB", help="stain preset or 'auto' (default H-DAB)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
+                    help="configuration overrides, e.g. ki67.cell_model=none")
     ap.add_argument("--csv", type=Path, help="per-tile rows")
     args = ap.parse_args(argv)
+    settings = _settings(args.set)
     rows = []
     for pig in args.pigment:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            r = run_one(seed, pig, size=args.size, stains=args.stains)
+            r = run_one(seed, pig, size=args.size, stains=args.stains, settings=settings)
             rows.append(r)
             print(f"{pig:12s} seed {seed:3d} {r['morph']:28s} ki67 {r['ki67_meas']:5.1f} vs {r['ki67_true']:5.1f} "
                   f"({r['err']:+6.1f})  melanin {r['mel_meas']:5.2f} vs {r['mel_true']:5.2f}  recall "
                   f"{r['tumour_recall']:.2f} non-tumour {100 * r['nontumour_counted']:4.1f}% "
                   f"weak+ {r['read_pos_weak']:.2f}", flush=True)
     print()
-    print(f"Held-out renderer ({KINDS}), {args.seeds} seeds from {args.first_seed}, stains {args.stains}")
+    print(f"Held-out renderer ({KINDS}), {args.seeds} seeds from {args.first_seed}, stains {args.stains}, "
+          f"settings {settings or 'default'}")
     print("| pigment | tiles | Ki67 MAE / worst pp | melanin MAE / worst pp | tumour recall | non-tumour counted % "
           "| off-nucleus % | read + neg / weak / mod / strong % | hidden counted + |")
     print("|---|---|---|---|---|---|---|---|---|")
