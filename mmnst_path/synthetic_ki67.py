@@ -13,7 +13,7 @@ noise, JPEG, tinted white balance and a camera black level on half the tiles).
 
 Public API
 ----------
-``ki67_cells_tile(seed, *, size=384, mpp=0.5, positive_fraction=None, weak_share=None, ...)``
+``ki67_cells_tile(seed, *, size=384, mpp=0.5, positive_fraction=None, weak_share=None, ..., grey_share=0)``
 ``CELL_TYPES``  the cell types of the truth
 ``GRADES``      the DAB grades of the truth (``negative``, ``weak``, ``moderate``, ``strong``)
 ``GRADE_DAB_OD`` painted nuclear DAB concentration (log10 OD) of each positive grade
@@ -63,7 +63,7 @@ def _place(region: np.ndarray, n: int, rng: np.random.Generator, occupied: np.nd
 def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fraction: float | None = None,
                     weak_share: float | None = None, lymphocyte_density: float | None = None,
                     stroma_fraction: float | None = None, plump_stroma: float | None = None,
-                    appearance: str = "varied") -> SyntheticTile:
+                    appearance: str = "varied", grey_share: float = 0.0) -> SyntheticTile:
     """Ki67 H-DAB tile of a tumour nest in stroma, with lymphocytes, spindles and macrophages.
 
     Parameters
@@ -88,6 +88,13 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
     appearance : {"varied", "plain"}
         ``"varied"``: tinted white balance on half the tiles and a camera black level;
         ``"plain"``: neutral glass.
+    grey_share : float
+        Share of the tumour nuclei (of every grade) that also carry a neutral grey-beige absorber
+        of 0.10-0.35 OD (vector norm) over the nucleus: the pale grey-beige nuclei that read as
+        faint DAB under a hematoxylin-DAB unmixing (a neutral grey reads 0.49 DAB per unit OD)
+        but that annotators call negative (BCData). The absorber's direction is grey tilted
+        towards blue absorption (beige) by up to 0.3 per tile. 0 (the default) renders exactly
+        the tiles of earlier versions; the grey nuclei are drawn from a generator of their own.
 
     Returns
     -------
@@ -95,7 +102,8 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         truth: ``ki67_positive`` / ``ki67_negative`` / ``ki67_index_pct`` (tumour nuclei; weak
         positives are positive), per-type counts ``n_<type>``, ``cells`` (dict of (n,) arrays:
         ``row``, ``col`` in pixels, ``cell_type``, ``grade``, ``dab_od`` painted DAB, ``label``
-        in ``masks["nuclei"]``) and the recipe; masks ``tissue``, ``nest`` (tumour region) and
+        in ``masks["nuclei"]``, ``grey``: carries the grey-beige absorber) and the recipe;
+        masks ``tissue``, ``nest`` (tumour region) and
         ``nuclei`` (int32 labels, nucleus ``i`` of ``cells`` has label ``i + 1`` where visible).
 
     Examples
@@ -106,6 +114,9 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
     """
     if appearance not in ("varied", "plain"):
         msg = f"appearance must be 'varied' or 'plain', got {appearance!r}"
+        raise ValueError(msg)
+    if not (math.isfinite(grey_share) and 0.0 <= grey_share <= 1.0):
+        msg = f"grey_share must be in [0, 1], got {grey_share!r}"
         raise ValueError(msg)
     if not (math.isfinite(mpp) and 0.1 <= mpp <= 2.0):
         msg = f"mpp must be in [0.1, 2] µm/px, got {mpp!r}"
@@ -198,6 +209,17 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
     from scipy import ndimage as ndi
 
     od = hem[..., None] * np.asarray(vh, np.float32) + dab[..., None] * np.asarray(vd, np.float32)
+    grey_cells = np.zeros(len(rows), bool)
+    grey_tilt = 0.0
+    if grey_share > 0 and rows:
+        g_rng = np.random.default_rng([seed, 7013, 2])
+        tumour_rows = np.array([x[2] == "tumour" for x in rows])
+        grey_cells = tumour_rows & (g_rng.random(len(rows)) < grey_share)
+        grey_od = np.zeros(len(rows) + 1, np.float32)
+        grey_od[1:][grey_cells] = g_rng.uniform(0.10, 0.35, int(grey_cells.sum()))
+        grey_tilt = float(g_rng.uniform(0.0, 0.3))
+        v_grey = np.array([1.0, 1.0 + 0.3 * grey_tilt, 1.0 + grey_tilt], np.float32)
+        od += grey_od[labels][..., None] * (v_grey / np.linalg.norm(v_grey))
     od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
     tint = np.random.default_rng([seed, 7013, 1]) if appearance == "varied" else None
     rgb = _camera(od, rng, noise=noise, quality=quality, tint_rng=tint)
@@ -208,6 +230,7 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         "grade": np.array([x[3] for x in rows], "<U8"),
         "dab_od": np.array([x[4] for x in rows], np.float64),
         "label": np.arange(1, len(rows) + 1, dtype=np.int32),
+        "grey": grey_cells,
     }
     tumour = cells["cell_type"] == "tumour"
     npos = int((tumour & (cells["grade"] != "negative")).sum())
@@ -218,6 +241,7 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         **{f"n_{t}": int((cells["cell_type"] == t).sum()) for t in CELL_TYPES},
         "cells": cells, "positive_fraction": frac, "weak_share": weak, "lymphocyte_density": lymph_density,
         "stroma_fraction": stroma, "blur_um": blur_um, "noise": noise, "jpeg_quality": quality,
-        "stain_scale": scale, "dark_share": dark_share, "plump_stroma": plump,
+        "stain_scale": scale, "dark_share": dark_share, "plump_stroma": plump, "grey_share": grey_share,
+        "grey_tilt": grey_tilt,
     }
     return SyntheticTile(rgb, mpp, truth, {"tissue": tissue, "nest": nest, "nuclei": labels})

@@ -57,3 +57,33 @@ def test_arguments_are_checked() -> None:
         ki67_cells_tile(0, size=64, appearance="tinted")
     with pytest.raises(ValueError, match="mpp"):
         ki67_cells_tile(0, size=64, mpp=0.0)
+
+
+def test_grey_beige_nuclei_read_as_faint_dab_and_leave_other_pixels_alone() -> None:
+    from mmnst_path.stain import load_stains, separate_stains
+
+    plain = ki67_cells_tile(6, size=192, positive_fraction=0.0, appearance="plain")
+    grey = ki67_cells_tile(6, size=192, positive_fraction=0.0, appearance="plain", grey_share=1.0)
+    cells = grey.truth["cells"]
+    assert not plain.truth["cells"]["grey"].any()
+    assert cells["grey"].sum() == (cells["cell_type"] == "tumour").sum() > 10  # every tumour nucleus
+    np.testing.assert_array_equal(grey.masks["nuclei"], plain.masks["nuclei"])
+    from scipy import ndimage as ndi
+
+    diff = np.abs(grey.rgb.astype(int) - plain.rgb.astype(int)).max(axis=2)
+    near = ndi.binary_dilation(np.isin(grey.masks["nuclei"], cells["label"][cells["grey"]]), iterations=4)
+    assert grey.truth["jpeg_quality"] is None  # (seed 6: no JPEG, whose blocks would spread the change)
+    assert diff[near].mean() > 10
+    assert diff[~near].max() <= 1  # only the blur's tail reaches farther
+    # a neutral absorber unmixes partly as DAB: the hard negative of the contrast rule
+    labels = grey.masks["nuclei"]
+    n = int(labels.max())
+    area = np.maximum(np.bincount(labels.ravel(), minlength=n + 1)[1:], 1)
+    dab = {}
+    for name, tile in (("plain", plain), ("grey", grey)):
+        d = separate_stains(tile.rgb, load_stains("H-DAB"), stains=("dab",))[..., 0]
+        dab[name] = np.bincount(labels.ravel(), d.ravel(), minlength=n + 1)[1:] / area
+    lift = (dab["grey"] - dab["plain"])[cells["grey"]]
+    assert 0.03 < float(np.median(lift)) < 0.2
+    with pytest.raises(ValueError, match="grey_share"):
+        ki67_cells_tile(0, size=64, grey_share=1.5)

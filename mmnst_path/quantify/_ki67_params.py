@@ -161,6 +161,12 @@ class Ki67Params:
         channel of dense nuclei stays below it).
     nuclear_contrast_ring_um : float
         Width (µm) of the ring around the nucleus whose DAB is the reference.
+    nuclear_contrast_neutral : bool
+        Before the contrast test, take off the part of the nucleus's DAB excess over its ring
+        that a neutral (grey-beige) absorber explains, measured by the excess in the stain
+        matrix's residual (hue) direction (:mod:`mmnst_path.quantify._ki67_contrast`): pale
+        grey-beige nuclei, which a hematoxylin-DAB unmixing reads as faint DAB, stay negative;
+        brown nuclear DAB is kept. Applies to two-stain matrices (those with a ``residual``).
 
     Notes
     -----
@@ -206,6 +212,7 @@ class Ki67Params:
     nuclear_contrast_od: float = 0.12
     nuclear_contrast_min_od: float = 0.12
     nuclear_contrast_ring_um: float = 2.0
+    nuclear_contrast_neutral: bool = True
 
     def __post_init__(self) -> None:
         t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
@@ -282,6 +289,9 @@ class Ki67Params:
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 msg = f"Ki67Params.{name} must be a finite log10 OD >= 0, got {value!r}"
                 raise ConfigError(msg)
+        if not isinstance(self.nuclear_contrast_neutral, bool):
+            msg = f"Ki67Params.nuclear_contrast_neutral must be true or false, got {self.nuclear_contrast_neutral!r}"
+            raise ConfigError(msg)
         ring = self.nuclear_contrast_ring_um
         if not (isinstance(ring, int | float) and math.isfinite(ring) and ring > 0):
             msg = f"Ki67Params.nuclear_contrast_ring_um must be a positive finite width in µm, got {ring!r}"

@@ -311,3 +311,40 @@ def test_nuclear_contrast_rule_counts_do_not_depend_on_the_tile_size():
     plain = analyze_region(tile.rgb, AnalysisConfig.from_mapping({"ki67": {"cell_model": "none"}}),
                            mpp=tile.mpp).counts["ki67"]
     assert counts[0][0] > plain.positive  # the rule finds weak positives the fixed threshold misses
+
+
+def test_neutral_dab_ratio_follows_the_stain_matrix():
+    from mmnst_path.quantify._ki67_contrast import neutral_dab_ratio
+    from mmnst_path.stain import get_preset
+
+    assert neutral_dab_ratio(get_preset("H-DAB"), "dab") == pytest.approx(3.697, abs=0.01)
+    assert neutral_dab_ratio(get_preset("H-DAB-FastRed"), "dab") is None  # three named stains: no hue axis
+    assert neutral_dab_ratio(get_preset("H-DAB"), "fast_red") is None
+
+
+def test_contrast_rule_keeps_grey_beige_negatives_negative_and_finds_weak_brown():
+    from mmnst_path.synthetic_ki67 import ki67_cells_tile
+
+    def read_positive(tile, params):
+        truth = tile.truth["cells"]
+        region = measure_ki67(tile.rgb, mpp=tile.mpp, params=params, cell_model=None)
+        pts = np.c_[region.cells.row, region.cells.col]
+        d = np.hypot(pts[:, None, 0] - truth["row"][None], pts[:, None, 1] - truth["col"][None])
+        nearest = np.argmin(d, axis=0)
+        found = d[nearest, np.arange(d.shape[1])] < 8
+        return found & (region.cells.cls[nearest] == "positive")
+
+    hue = Ki67Params(cell_model="none", nuclear_contrast_rule=True)
+    blind = Ki67Params(cell_model="none", nuclear_contrast_rule=True, nuclear_contrast_neutral=False)
+    grey = ki67_cells_tile(3, size=256, positive_fraction=0.0, grey_share=1.0, appearance="plain")
+    hard = grey.truth["cells"]["grey"]
+    assert hard.sum() > 20
+    # measured: 24 of 50 grey-beige negatives called positive without the hue test, 0 with it;
+    # weak positives 0 % by the fixed threshold, 54 % with the hue test (71 % without it)
+    assert read_positive(grey, blind)[hard].mean() > 0.2
+    assert read_positive(grey, hue)[hard].mean() <= 0.05
+    weak = ki67_cells_tile(2, size=256, positive_fraction=0.5, weak_share=1.0, lymphocyte_density=0.5,
+                           appearance="plain")
+    is_weak = (weak.truth["cells"]["cell_type"] == "tumour") & (weak.truth["cells"]["grade"] == "weak")
+    fixed = read_positive(weak, Ki67Params(cell_model="none"))[is_weak].mean()
+    assert read_positive(weak, hue)[is_weak].mean() > fixed + 0.25
