@@ -236,3 +236,22 @@ def test_tissue_mask_same_with_compiled_and_scipy_gaussians(monkeypatch):
             monkeypatch.setattr(tissue, "GAUSSIAN_BACKEND", "auto")
             np.testing.assert_array_equal(fast, ref)
             assert 0 < ref.mean() <= 1
+
+
+def test_square_morphology_by_window_counts_equals_scipy():
+    """The tissue mask's opening and iterated erosion (window counts) give scipy's masks: random
+    masks of 1x1 .. 40x40, every border value, windows wider than the image."""
+    from scipy import ndimage as ndi
+
+    from mmnst_path.tiling.tissue import _square_dilation, _square_erosion
+
+    rng = np.random.default_rng(16)
+    for _ in range(300):
+        shape = (int(rng.integers(1, 41)), int(rng.integers(1, 41)))
+        x = rng.random(shape) < rng.choice([0.3, 0.7, 0.95])
+        opened = ndi.binary_opening(x, structure=np.ones((5, 5), bool))
+        np.testing.assert_array_equal(_square_dilation(_square_erosion(x, 2, border=False), 2), opened)
+        half = int(rng.integers(1, 7))
+        for border in (True, False):
+            eroded = ndi.binary_erosion(x, structure=np.ones((3, 3), bool), iterations=half, border_value=border)
+            np.testing.assert_array_equal(_square_erosion(x, half, border=border), eroded)
