@@ -155,8 +155,17 @@ def _monotone_bits(b):  # pragma: no cover - compiled
 FAST_ARITY = 4
 
 
+@njit(cache=True, nogil=True, boundscheck=False)
+def _grown(keys):  # pragma: no cover - compiled
+    """``keys`` copied into an array twice as long (the heap holds only the flood's front)."""
+    bigger = np.empty(2 * keys.shape[0], keys.dtype)
+    bigger[: keys.shape[0]] = keys
+    return bigger
+
+
 @njit(cache=True, nogil=True, boundscheck=False, inline="always")
 def _sift_up(keys, items, key):  # pragma: no cover - compiled
+    """Put ``key`` into the heap of ``items`` keys (``keys`` has room for one more)."""
     child = items
     while child > 0:
         parent = (child - 1) // FAST_ARITY
@@ -174,7 +183,7 @@ def _flood_fast(bits, flat_mask, lab, m, n, capacity):  # pragma: no cover - com
     """The flood with a 4-ary heap of int64 keys ``monotone value bits << 31 | queue position``
     (the position orders like the age: markers first, in raster order, then the rest as they
     are queued); the same pops as :func:`_flood_exact` when the priorities are all distinct."""
-    keys = np.empty(capacity + 1, np.int64)
+    keys = np.empty(min(capacity + 1, 1 << 14), np.int64)  # grown as needed
     queued = np.empty(capacity + 1, np.int32)  # pixel of each queue position (< 2^31 pixels)
     low = (np.int64(1) << 31) - 1
     items = 0
@@ -182,6 +191,8 @@ def _flood_fast(bits, flat_mask, lab, m, n, capacity):  # pragma: no cover - com
     for p in range(m * n):
         if lab[p] != 0:
             queued[used] = p
+            if items == keys.shape[0]:
+                keys = _grown(keys)
             items = _sift_up(keys, items, (_monotone_bits(bits[p]) << 31) | used)
             used += 1
     while items > 0:
@@ -219,6 +230,8 @@ def _flood_fast(bits, flat_mask, lab, m, n, capacity):  # pragma: no cover - com
                 s = level
             lab[q] = label
             queued[used] = q
+            if items == keys.shape[0]:
+                keys = _grown(keys)
             items = _sift_up(keys, items, (s << 31) | used)
             used += 1
 
