@@ -45,6 +45,8 @@ def truth_of_cells(tile: HeldoutTile, rows: np.ndarray, cols: np.ndarray) -> np.
     for i, (r, c) in enumerate(zip(rows, cols, strict=True)):
         ri, ci = int(np.rint(r)), int(np.rint(c))
         r0, r1, c0, c1 = max(0, ri - reach), min(s, ri + reach + 1), max(0, ci - reach), min(s, ci + reach + 1)
+        if r0 >= r1 or c0 >= c1:  # outside the tile
+            continue
         win = lab[r0:r1, c0:c1]
         if not win.any():
             continue
