@@ -161,6 +161,11 @@ class Ki67Params:
         channel of dense nuclei stays below it).
     nuclear_contrast_ring_um : float
         Width (µm) of the ring around the nucleus whose DAB is the reference.
+    nuclear_contrast_max_od : float
+        A nucleus whose DAB maximum (log10 OD, ``dab_od_max`` of the detector) reaches this is
+        not called positive by the contrast rule: a faint diffuse tint with a few dark specks is
+        pigment granules over (or beside) a negative nucleus that the pigment mask missed, not
+        weak nuclear staining (generated confluent melanin tiles, ``eval_pigment_families.py``).
     nuclear_contrast_neutral : bool
         Before the contrast test, take off the part of the nucleus's DAB excess over its ring
         that a neutral (grey-beige) absorber explains, measured by the excess in the stain
@@ -213,6 +218,7 @@ class Ki67Params:
     nuclear_contrast_min_od: float = 0.12
     nuclear_contrast_ring_um: float = 2.0
     nuclear_contrast_neutral: bool = True
+    nuclear_contrast_max_od: float = 1.0
 
     def __post_init__(self) -> None:
         t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
@@ -284,7 +290,7 @@ class Ki67Params:
         if not isinstance(self.nuclear_contrast_rule, bool):
             msg = f"Ki67Params.nuclear_contrast_rule must be true or false, got {self.nuclear_contrast_rule!r}"
             raise ConfigError(msg)
-        for name in ("nuclear_contrast_od", "nuclear_contrast_min_od"):
+        for name in ("nuclear_contrast_od", "nuclear_contrast_min_od", "nuclear_contrast_max_od"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 msg = f"Ki67Params.{name} must be a finite log10 OD >= 0, got {value!r}"

@@ -329,7 +329,8 @@ def classify_nuclei(
         untouched = np.ones(n, bool) if visible_fraction is None else np.asarray(visible_fraction) >= 1.0
         grey = 0.0 if neutral_dab_od_mean is None else np.nan_to_num(
             _per_nucleus("neutral_dab_od_mean", neutral_dab_od_mean, n), nan=0.0)
-        pos |= (untouched & ~pig & (dab >= params.nuclear_contrast_min_od)
+        smooth = np.asarray(nuclei.dab_od_max, np.float64) < params.nuclear_contrast_max_od
+        pos |= (untouched & ~pig & smooth & (dab >= params.nuclear_contrast_min_od)
                 & (dab - np.nan_to_num(ring, nan=np.inf) - grey >= params.nuclear_contrast_od))
     cls[pos] = "positive"
     bins = np.zeros(n, dtype=np.int8)

@@ -348,3 +348,17 @@ def test_contrast_rule_keeps_grey_beige_negatives_negative_and_finds_weak_brown(
     is_weak = (weak.truth["cells"]["cell_type"] == "tumour") & (weak.truth["cells"]["grade"] == "weak")
     fixed = read_positive(weak, Ki67Params(cell_model="none"))[is_weak].mean()
     assert read_positive(weak, hue)[is_weak].mean() > fixed + 0.25
+
+
+def test_contrast_rule_leaves_faint_nuclei_with_dark_specks_to_the_pigment_rules():
+    from dataclasses import replace as dc_replace
+
+    # the same faint excess (0.2 over a ring at 0.05), once diffuse (max 0.4), once with a dark
+    # speck (max 1.3: a melanin granule the pigment mask missed) and with the guard raised
+    nuc = dc_replace(_nuclei([0.2, 0.2]), dab_od_max=np.array([0.4, 1.3], np.float32))
+    on = Ki67Params(nuclear_contrast_rule=True)
+    assert classify_nuclei(nuc, on, ring_dab_od_mean=[0.05, 0.05]).cls.tolist() == ["positive", "negative"]
+    loose = Ki67Params(nuclear_contrast_rule=True, nuclear_contrast_max_od=2.0)
+    assert classify_nuclei(nuc, loose, ring_dab_od_mean=[0.05, 0.05]).cls.tolist() == ["positive", "positive"]
+    with pytest.raises(ConfigError, match="nuclear_contrast_max_od"):
+        Ki67Params(nuclear_contrast_max_od=float("nan"))
