@@ -24,11 +24,12 @@ trained on n rows drawn at random from all sources, n that of the smallest "-S" 
 data alone explain a drop?). The three worst validation images of each shipped model are drawn
 under ``OUT/overlays``. Tables go to stdout and ``OUT/lodo_<model>.md``, figures to ``OUT/lodo_<model>.json``.
 
-Sources and held-out splits: nucleus: BRCA-M2C is its only training set, so its sources are the
-TCGA tissue source sites A7, A8, AC (the hospitals the slides came from); held out are the official
-test split (A8 and the small sites, never trained on) and, for A7 and AC, a quarter of their images
-by a hash of the name (so "full" trains on 75 images, the shipped model on 90); EndoNuke (real ER/PR
-IHC, never trained on) is one more held-out column. tissue: EndoNuke (mixed + staining_ds),
+Sources and held-out splits: nucleus (the shipped 1.1.0 recipe): BRCA-M2C by TCGA tissue source
+site A7, A8, AC (the hospitals the slides came from), 60 generated Ki67 tiles (``generated``) and
+EndoNuke's train split with borrowed stain-intensity features (``endonuke:train``); held out are
+BRCA-M2C's official test split (A8 and the small sites, never trained on) and, for A7 and AC, a
+quarter of their images by a hash of the name (so "full" trains on 75 BRCA-M2C images, the shipped
+model on 90), and EndoNuke's held-out split and staining_ds (``endonuke``). tissue: EndoNuke (mixed + staining_ds),
 BRCA-M2C re-rendered as IHC, generated tiles; the script's held-out split. pigment: every
 generated family, and the real melanin-free negatives (EndoNuke, Kather, BRCA-M2C; together and one
 at a time), a quarter of the real images held out (the shipped model trained on all); families
@@ -72,6 +73,7 @@ class Budget:
     quick: bool = False
     nucleus_trees: int = 60
     restain: int = 4  # IHC renderings of every BRCA-M2C image (nucleus script default)
+    nucleus_generated: int = 60  # generated Ki67 tiles of the shipped recipe (--generated 60)
     tissue_trees: int = 24
     tissue_aug: int = 4
     tissue_rows: int = 400
@@ -84,7 +86,7 @@ class Budget:
 
     @classmethod
     def quick_budget(cls) -> Budget:
-        return cls(quick=True, nucleus_trees=4, restain=1, tissue_trees=4, tissue_aug=1, tissue_rows=100,
+        return cls(quick=True, nucleus_trees=4, restain=1, nucleus_generated=1, tissue_trees=4, tissue_aug=1, tissue_rows=100,
                    pigment_trees=4, pigment_seeds=1, pigment_dab_extra=0, pigment_val_seeds=1, step=12,
                    ki67_images=1)
 
@@ -193,7 +195,7 @@ def collect_nucleus(budget: Budget, train: Path) -> Rows:
     import train_nucleus_model as tn
     from _training_data import held_out, read_rgb
 
-    from mmnst_path.classify import NucleusFeatureSettings
+    from mmnst_path.classify import NucleusFeatureSettings, nucleus_feature_specs
 
     settings = NucleusFeatureSettings()
     test = set((train / "brca_m2c" / "_meta" / "brca_ds_test.txt").read_text().split())
@@ -212,9 +214,21 @@ def collect_nucleus(budget: Budget, train: Path) -> Rows:
             ihc = tn.restain_as_ihc(rgb, pts[:, :2], cls, rng)
             x, y = tn.image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings)
             parts.append((x, y, f"brca:{site}", held))
-    if not budget.quick:  # real IHC never trained on: a new dataset for every variant
+    # the shipped recipe (1.1.0: --generated 60 --endonuke-train --endonuke-intensity borrowed):
+    # generated Ki67 tiles, and EndoNuke's train split with its stain-intensity features borrowed
+    # from the re-rendered BRCA-M2C training rows of the same class (all sites: a "-site" variant
+    # keeps those borrowed values); EndoNuke's held-out split and staining_ds stay validation
+    parts += [(x, y, "generated", False) for x, y in tn.generated(budget.nucleus_generated, settings)]
+    if not budget.quick:
         en = tn.endonuke(train, settings)
-        parts += [(x, y, "endonuke", True) for x, y in en["train"] + en["val"] + en["val_staining"]]
+        donors = [(x, y) for x, y, src, held in parts if src.startswith("brca:") and not held and len(y)]
+        donor_x, donor_y = np.concatenate([d[0] for d in donors]), np.concatenate([d[1] for d in donors])
+        names = [f.name for f in nucleus_feature_specs(settings)]
+        ex = np.concatenate([x for x, _ in en["train"]])
+        ey = np.concatenate([y for _, y in en["train"]])
+        parts.append((tn.borrowed_intensity(ex, ey, donor_x, donor_y, names, np.random.default_rng(0)), ey,
+                      "endonuke:train", False))
+        parts += [(x, y, "endonuke", True) for x, y in en["val"] + en["val_staining"]]
     return Rows.stack(parts)
 
 
@@ -497,7 +511,8 @@ def draw_worst(kind: str, model: Any, worst: list[tuple[str, str, float]], budge
 # ---------------------------------------------------------------- variants and tables
 KINDS: dict[str, dict[str, Any]] = {
     "nucleus": {"collect": collect_nucleus, "train": train_nucleus,
-                "groups": {"A7": ("brca:A7",), "A8": ("brca:A8",), "AC": ("brca:AC",), "other-sites": ("brca:other",)},
+                "groups": {"A7": ("brca:A7",), "A8": ("brca:A8",), "AC": ("brca:AC",), "other-sites": ("brca:other",),
+                           "generated": ("generated",), "endonuke-train": ("endonuke:train",)},
                 "held": "acc / tumour F1 of held-out nuclei", "val": "index MAE pp / tumour-nucleus F1",
                 "note": "shipped trained on the A7 / AC held-out images ((a) optimistic there); the other sites are "
                         "the official test split, never trained on"},
