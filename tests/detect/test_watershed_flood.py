@@ -14,7 +14,8 @@ from mmnst_path.detect import _numba_flood as flood_mod
 
 
 def _exact(image: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The binary-heap replica alone (what :func:`flood` falls back to on tied markers)."""
+    """The float-comparison replica of skimage's binary heap alone (what :func:`flood` uses when
+    a value is NaN)."""
     out = np.where(mask, markers, 0).astype(np.int32)
     flood_mod._flood_exact(image.ravel(), mask.ravel(), out.ravel(), image.shape[0], image.shape[1],
                            int(mask.sum()))
@@ -41,8 +42,8 @@ def _random_case(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def test_flood_equals_skimage_on_tied_landscapes() -> None:
-    """2,000 random cases: the dispatcher (fast heap when priorities are distinct, else the
-    replica) and the replica alone both give skimage's labels, including where ties decide."""
+    """2,000 random cases: the dispatcher (skimage's binary heap while tied markers are queued,
+    then a 4-ary heap) and the float replica alone give skimage's labels, ties included."""
     rng = np.random.default_rng(16)
     n_fast = n_exact = 0
     for _ in range(2000):
@@ -139,4 +140,17 @@ def test_flood_of_a_large_noisy_image_equals_skimage() -> None:
     mask = rng.random(image.shape) < 0.9
     out = np.empty(image.shape, np.int32)
     assert flood_mod.flood(image, markers, mask, out)
+    np.testing.assert_array_equal(out, watershed(image, markers, mask=mask))
+
+
+def test_tied_flood_of_a_large_noisy_image_equals_skimage() -> None:
+    """Few grey levels on 400 x 500 px: markers tie, the packed replica's heap grows past its
+    first allocation, and the labels stay skimage's."""
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 6, (400, 500)).astype(np.float32)
+    markers = np.zeros(image.shape, np.int32)
+    markers[rng.integers(0, 400, 60), rng.integers(0, 500, 60)] = np.arange(1, 61, dtype=np.int32)
+    mask = rng.random(image.shape) < 0.9
+    out = np.empty(image.shape, np.int32)
+    assert not flood_mod.flood(image, markers, mask, out)
     np.testing.assert_array_equal(out, watershed(image, markers, mask=mask))
