@@ -11,6 +11,7 @@ the index error splits into where it comes from:
   strong truth (the first is the false-positive rate, the others the sensitivity);
 - ``non-tumour counted``: counted nuclei that are lymphocytes, stroma or macrophages, as a share
   of everything counted (the denominator the external evaluation says is polluted);
+- ``excluded`` per grade: detected tumour nuclei the cell model left out of the count;
 - ``off-nucleus``: counted objects on no truth nucleus (melanin granules, background);
 - ``hidden +``: tumour nuclei hidden under melanin that were counted positive.
 
@@ -108,9 +109,12 @@ def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict |
            "offnucleus_counted": float((counted & (kind < 0)).sum() / max(1, counted.sum())),
            "hidden_positive": int((positive & hidden & (kind == 0)).sum()),
            "hidden_true": int((tile.nuclei["hidden"] & tum).sum())}
+    excluded = cells.cls == 3
     for g, name in enumerate(("neg", "weak", "mod", "strong")):
         sel = counted & (kind == 0) & (grade == g) & ~hidden
         out[f"read_pos_{name}"] = float(positive[sel].mean()) if sel.any() else math.nan
+        found = (kind == 0) & (grade == g) & ~hidden
+        out[f"excluded_{name}"] = float(excluded[found].mean()) if found.any() else math.nan
     out["err"] = out["ki67_meas"] - out["ki67_true"]
     out["mel_err"] = out["mel_meas"] - out["mel_true"]
     return out
@@ -154,17 +158,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Held-out renderer ({KINDS}), {args.seeds} seeds from {args.first_seed}, stains {args.stains}, "
           f"settings {settings or 'default'}")
     print("| pigment | tiles | Ki67 MAE / worst pp | melanin MAE / worst pp | tumour recall | non-tumour counted % "
-          "| off-nucleus % | read + neg / weak / mod / strong % | hidden counted + |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| off-nucleus % | read + neg / weak / mod / strong % | excluded neg / weak / mod / strong % "
+          "| hidden counted + |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for pig in args.pigment:
         sub = [r for r in rows if r["pigment"] == pig]
         grades = " / ".join(_mean([r[f"read_pos_{g}"] for r in sub], 100) for g in ("neg", "weak", "mod", "strong"))
+        excl = " / ".join(_mean([r[f"excluded_{g}"] for r in sub], 100) for g in ("neg", "weak", "mod", "strong"))
         hid = sum(r["hidden_positive"] for r in sub)
         hid_t = sum(r["hidden_true"] for r in sub)
         print(f"| {pig} | {len(sub)} | {_mean_worst([r['err'] for r in sub])} | "
               f"{_mean_worst([r['mel_err'] for r in sub])} | {_mean([r['tumour_recall'] for r in sub], 100)} | "
               f"{_mean([r['nontumour_counted'] for r in sub], 100)} | {_mean([r['offnucleus_counted'] for r in sub], 100)} "
-              f"| {grades} | {hid} of {hid_t} |")
+              f"| {grades} | {excl} | {hid} of {hid_t} |")
     if args.csv:
         with args.csv.open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
