@@ -298,9 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--endonuke-intensity", choices=("own", "borrowed"), default="own",
                     help="with --endonuke-train: keep EndoNuke's own stain-intensity features or borrow them from "
                          "re-rendered BRCA-M2C rows of the same class (EndoNuke then teaches shape and context only)")
+    ap.add_argument("--arrangement", action="store_true",
+                    help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
+                         "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
     ap.add_argument("--version", default="1.0.0", help="model version written into the card")
     args = ap.parse_args(argv)
-    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od)
+    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
     t0 = time.time()
     en, br = endonuke(args.train, settings), brca(args.train, settings, restain=args.restain, seed=args.seed,
                                                    positive_rate=args.positive_rate)

@@ -27,6 +27,11 @@ Features (units: µm, µm², log10 OD as in QuPath):
 ``rel_area``           area / mean area of the neighbours within ``radii_um[1]``
 ``rel_od``             od_mean - mean od_mean of the neighbours within ``radii_um[1]``
 ``nbr_elong``          mean eccentricity of the neighbours within ``radii_um[1]``
+``nbr_align``          (``arrangement`` only) ``ecc * mean(ecc_j cos 2(theta - theta_j))`` over the
+                       neighbours within ``radii_um[1]``: near 1 in a stream of parallel spindles
+                       (stroma), near 0 for round nuclei or a disordered nest
+``rel_elong``          (``arrangement`` only) ``eccentricity - nbr_elong``: elongation relative to
+                       the neighbours
 =====================  ==========================================================================
 
 Tile invariance: intrinsic features depend on the nucleus and its ring only; context features on
@@ -57,6 +62,8 @@ class NucleusFeatureSettings:
     ``nuclear_cap_od`` (log10 OD, 0 = no cap): the nuclear stain N = hematoxylin + chromogen is
     capped at this OD before any feature is measured, so that a strongly DAB-positive nucleus
     and a pale negative one of the same cell type give similar intensity and texture features.
+    ``arrangement``: append the two arrangement columns (``nbr_align``, ``rel_elong``) after the
+    others (models trained without them read the same columns as before).
     """
 
     mpp_um: float = 0.5
@@ -64,6 +71,7 @@ class NucleusFeatureSettings:
     radii_um: tuple[float, ...] = (10.0, 20.0, 40.0)
     fine_sigma_um: float = 1.0
     nuclear_cap_od: float = 0.0
+    arrangement: bool = False
 
     def __post_init__(self) -> None:
         vals = (self.mpp_um, self.ring_um, self.fine_sigma_um, *self.radii_um)
@@ -84,13 +92,16 @@ class NucleusFeatureSettings:
                                   "fine_sigma_um": self.fine_sigma_um}
         if self.nuclear_cap_od > 0:  # absent in models trained before the cap existed (= no cap)
             out["nuclear_cap_od"] = self.nuclear_cap_od
+        if self.arrangement:  # absent in models trained without the arrangement columns
+            out["arrangement"] = True
         return out
 
     @classmethod
     def from_mapping(cls, m: dict) -> NucleusFeatureSettings:
         try:
             return cls(float(m["mpp_um"]), float(m["ring_um"]), tuple(float(r) for r in m["radii_um"]),
-                       float(m["fine_sigma_um"]), float(m.get("nuclear_cap_od", 0.0)))
+                       float(m["fine_sigma_um"]), float(m.get("nuclear_cap_od", 0.0)),
+                       bool(m.get("arrangement", False)))
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"nucleus feature settings {m!r} are incomplete or of the wrong type ({exc!r})"
             raise ConfigError(msg) from exc
@@ -122,6 +133,12 @@ def nucleus_feature_specs(settings: NucleusFeatureSettings = NucleusFeatureSetti
         FeatureSpec("rel_od", "log10 OD", f"od_mean - mean neighbour od_mean within {r1:g} µm"),
         FeatureSpec("nbr_elong", "", f"mean neighbour eccentricity within {r1:g} µm"),
     ]
+    if settings.arrangement:
+        specs += [
+            FeatureSpec("nbr_align", "", f"eccentricity-weighted orientation agreement with the neighbours within "
+                        f"{r1:g} µm"),
+            FeatureSpec("rel_elong", "", f"eccentricity - mean neighbour eccentricity within {r1:g} µm"),
+        ]
     return tuple(specs)
 
 
@@ -232,8 +249,9 @@ def nucleus_features(
     intrinsic = np.stack([area_um2, major, minor, ecc, circ, solidity, od_mean, od_std, od_max, od_fine,
                           ring_od, od_mean - ring_od], axis=1)[1:]
     shape = labels.shape if extent is None else extent
+    theta = 0.5 * np.arctan2(2.0 * mrc, mrr - mcc) if settings.arrangement else None
     context = _context(np.c_[r[1:], c[1:]] * mpp, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
-                       (shape[0] * mpp, shape[1] * mpp))
+                       (shape[0] * mpp, shape[1] * mpp), None if theta is None else theta[1:])
     return np.concatenate([intrinsic, context], axis=1).astype(np.float32)
 
 
@@ -300,7 +318,8 @@ def _inside_fraction(xy_um: np.ndarray, radius: float, extent_um: tuple[float, f
 
 
 def _context(xy_um: np.ndarray, area: np.ndarray, od: np.ndarray, ecc: np.ndarray,
-             radii_um: Sequence[float], extent_um: tuple[float, float]) -> np.ndarray:
+             radii_um: Sequence[float], extent_um: tuple[float, float],
+             theta: np.ndarray | None = None) -> np.ndarray:
     """Neighbourhood features from centroids (µm) by a k-d tree (self excluded).
 
     Neighbour counts are divided by the fraction of their disk inside the image (edge
@@ -332,4 +351,7 @@ def _context(xy_um: np.ndarray, area: np.ndarray, od: np.ndarray, ecc: np.ndarra
     mean_od = np.where(has, np.bincount(src, od[dst], minlength=n) / safe, od)
     mean_ecc = np.where(has, np.bincount(src, ecc[dst], minlength=n) / safe, ecc)
     cols += [area / np.maximum(mean_area, 1e-6), od - mean_od, mean_ecc]
+    if theta is not None:  # arrangement: orientation agreement (angle doubled: axes, not directions)
+        agree = ecc[dst] * np.cos(2.0 * (theta[src] - theta[dst]))
+        cols += [ecc * np.bincount(src, agree, minlength=n) / safe, ecc - mean_ecc]
     return np.stack(cols, axis=1)

@@ -113,3 +113,33 @@ def test_pipeline_records_cell_types_and_widens_the_halo(size_model, tmp_path):
     types = np.asarray(result.cells.columns["cell_type"])
     assert {CELL_TYPES[i] for i in np.unique(types)} <= {"tumour", "lymphocyte"}
     assert np.all(result.cells.class_names()[types == CELL_TYPES.index("lymphocyte")] == "excluded")
+
+
+def test_arrangement_features_see_parallel_spindles_and_leave_the_other_columns_alone():
+    from mmnst_path.classify.nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
+
+    def ellipses(angles):  # a 6 x 6 grid of 7 x 2 µm spindles at 0.5 µm/px, 12 µm apart
+        labels = np.zeros((160, 160), np.int32)
+        yy, xx = np.mgrid[0:160, 0:160]
+        for k, ang in enumerate(angles):
+            r, c = 20 + 24 * (k // 6), 20 + 24 * (k % 6)
+            u = (yy - r) * np.cos(ang) + (xx - c) * np.sin(ang)
+            v = -(yy - r) * np.sin(ang) + (xx - c) * np.cos(ang)
+            labels[(u / 7.0) ** 2 + (v / 2.0) ** 2 <= 1] = k + 1
+        return labels
+
+    hem = np.full((160, 160), 0.3, np.float32)
+    on = NucleusFeatureSettings(arrangement=True)
+    names = [f.name for f in nucleus_feature_specs(on)]
+    assert names[-2:] == ["nbr_align", "rel_elong"]
+    assert "arrangement" not in NucleusFeatureSettings().to_mapping()  # older models read as before
+    assert NucleusFeatureSettings.from_mapping(on.to_mapping()) == on
+    stream = ellipses([0.3] * 36)
+    disorder = ellipses(np.random.default_rng(0).uniform(0, np.pi, 36))
+    f_stream = nucleus_features(stream, hem, mpp=0.5, settings=on)
+    f_disorder = nucleus_features(disorder, hem, mpp=0.5, settings=on)
+    np.testing.assert_array_equal(f_stream[:, :-2], nucleus_features(stream, hem, mpp=0.5))
+    align = names.index("nbr_align")
+    assert np.median(f_stream[:, align]) > 0.8
+    assert np.median(f_disorder[:, align]) < 0.4
+    assert np.abs(f_stream[:, names.index("rel_elong")]).max() < 0.05  # all alike
