@@ -116,8 +116,6 @@ def test_pipeline_records_cell_types_and_widens_the_halo(size_model, tmp_path):
 
 
 def test_arrangement_features_see_parallel_spindles_and_leave_the_other_columns_alone():
-    from mmnst_path.classify.nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
-
     def ellipses(angles):  # a 6 x 6 grid of 7 x 2 µm spindles at 0.5 µm/px, 12 µm apart
         labels = np.zeros((160, 160), np.int32)
         yy, xx = np.mgrid[0:160, 0:160]
