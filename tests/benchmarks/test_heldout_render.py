@@ -80,3 +80,22 @@ def test_cells_are_matched_to_the_nucleus_under_them(hr) -> None:
 def test_unknown_pigment_is_a_clear_error(hr) -> None:
     with pytest.raises(ValueError, match="pigment='glitter'"):
         hr.render(0, size=64, pigment="glitter")
+
+
+def test_he_renderer_truth(hr) -> None:
+    import heldout_render_he as he
+
+    a = he.render_he(2, size=160, necrosis="random", mpp=1.0)
+    b = he.render_he(2, size=160, necrosis="random", mpp=1.0)
+    assert np.array_equal(a.rgb, b.rgb)
+    assert 5.0 < a.necrosis_pct < 80.0
+    assert a.params["kinds"][0] == "tumour"
+    # the class map holds exactly the kinds the tile was drawn with
+    drawn = {he.CLASSES.index(str(k)) for k in a.params["kinds"]}
+    assert set(np.unique(a.classes).tolist()) <= drawn
+    assert (a.classes == he.CLASSES.index("tumour")).any()
+    c = he.render_he(2, size=160, necrosis="none", mpp=1.0)
+    assert c.necrosis_pct == 0.0
+    assert not c.necrosis.any()
+    with pytest.raises(ValueError, match="necrosis='some'"):
+        he.render_he(0, size=64, necrosis="some")
