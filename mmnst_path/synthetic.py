@@ -387,7 +387,7 @@ def _cell_axes(rad: float, spindle: bool, rng: np.random.Generator) -> tuple[flo
 
 def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
                         mpp: float = 0.5, positive_fraction: float | None = None,
-                        appearance: str | None = None) -> SyntheticTile:
+                        appearance: str | None = None, hard_negatives: bool = False) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -421,6 +421,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         0.3-3 µm) and darkness x0.6-1.3, section thickness (every stain's OD x0.65-1.5), blur
         0.3-1.1 µm, JPEG (none, q90, 75, 60, 50), 80 % of the tiles on tinted glass from a wider
         range (R 215-255, G 210-252, B 170-255) and a black level up to 30 grey levels.
+    hard_negatives : bool
+        H&E only (``chromogen="eosin"``): also lymphocytes, red blood cells, karyorrhectic debris,
+        hyperchromatic nuclei and green or blue marking dye
+        (:func:`mmnst_path._synthetic_he.he_confounders`), drawn from a fourth stream (the rest
+        of the tile is that of ``hard_negatives=False``; the melanin truth is unchanged).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -446,6 +451,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         raise ValueError(msg)
     if chromogen not in _CHROMOGEN_VECTORS:
         msg = f"chromogen must be one of {FAMILY_CHROMOGENS}, got {chromogen!r}"
+        raise ValueError(msg)
+    if hard_negatives and chromogen != "eosin":
+        msg = f"hard_negatives is for H&E tiles (chromogen='eosin'), got chromogen={chromogen!r}"
         raise ValueError(msg)
     rng = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen)])
     vh = perturb_vector(_H, rng.uniform(0, 5), rng)
@@ -530,13 +538,23 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
                 d = np.clip(rng.uniform(0.8, 2.0, 400) * grain, 0.3, 3.0) if grain != 1.0 else rng.uniform(0.8, 2.0, 400)
                 granules.extend(zip((r + rho * np.sin(t)).tolist(), (c + rho * np.cos(t)).tolist(), d.tolist(),
                                     (dark * rng.uniform(0.7, 1.3, 400)).tolist(), strict=True))
+    ink = None
+    if hard_negatives:
+        rng4 = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 3])
+        from ._synthetic_he import he_confounders
+
+        ink = he_confounders(hem, chrom, tissue, rng4, mpp)
     mel = _granule_layer(tissue.shape, granules, mpp) * tissue * thick
     blur_px = blur_um / mpp
     seen = ndi.gaussian_filter(mel, blur_px)
     melanin = (seen >= 0.15) & tissue
     concs = [hem * scale * thick, (chrom * scale if he else chrom) * thick, mel]
     od = np.zeros((*tissue.shape, 3), np.float32)
-    for cmap, vec in zip(concs, [vh, vc, vm], strict=True):
+    vectors = [vh, vc, vm]
+    if ink is not None:
+        concs.append(ink[0])
+        vectors.append(ink[1])
+    for cmap, vec in zip(concs, vectors, strict=True):
         od += cmap[..., None] * np.asarray(vec, np.float32)
     od = ndi.gaussian_filter(od, (blur_px, blur_px, 0))
     rgb = _camera(od, rng, noise=noise, quality=quality, tint_rng=rng2 if varied else None, wide_rng=rng3)

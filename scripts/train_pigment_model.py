@@ -99,45 +99,114 @@ def _sample(x: np.ndarray, y: np.ndarray, per_class: int, rng: np.random.Generat
     return x[sel], y[sel]
 
 
+def _mpp_of(seed: int, chromogen: str) -> float:
+    """Pixel size of a generated training tile: even seeds 0.5 µm/px, odd 0.25 (a 40x scan); H&E
+    tiles cycle through 0.5, 0.25 and 1.0 µm/px (10x H&E, as the osteosarcoma tiles)."""
+    if chromogen == "eosin":
+        return (0.5, 0.25, 1.0)[seed % 3]
+    return 0.25 if seed % 2 else 0.5
+
+
+def _he_gate(rgb: np.ndarray, mpp: float) -> np.ndarray:
+    """The pixels the H&E gate lets the pixel model see (``classify_pigment`` with stains H&E)."""
+    from mmnst_path.detect.pigment import pigment_gate
+
+    return pigment_gate(rgb, mpp=mpp, stains="H&E")[0]
+
+
 def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: int, rng: np.random.Generator,
                    size: int, dab_extra: int = 0,
                    chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
-                   appearances: tuple[str | None, ...] = (None,)) -> tuple[np.ndarray, np.ndarray]:
+                   appearances: tuple[str | None, ...] = (None,),
+                   hard_negatives: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
-    ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), every other seed at
-    0.25 µm/px (a 40x scan) instead of 0.5."""
+    ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
+    :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
+    pipeline); ``hard_negatives``: H&E tiles also hold lymphocytes, red cells and debris, and half of
+    their background rows are the darkest non-melanin candidates."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
+        he = ch == "eosin"
         for fam in PIGMENT_FAMILIES:
             for seed, appearance in [(sd, a) for sd in [*seeds, *extra] for a in appearances]:
-                mpp = 0.25 if seed % 2 else 0.5
-                tile = pigment_family_tile(seed, fam, chromogen=ch, size=size if mpp == 0.5 else 2 * size, mpp=mpp,
-                                           appearance=appearance if ch == "dab" else None)
-                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb))
+                mpp = _mpp_of(seed, ch)
+                tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
+                                           appearance=appearance if ch in ("dab", "eosin") else None,
+                                           hard_negatives=hard_negatives and he)
+                where = _he_gate(tile.rgb, mpp) if he else None
+                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb),
+                                           where=where)
+                if not x.shape[0]:
+                    continue
                 y = tile.masks["melanin"][cand].astype(np.int64)
-                x, y = _sample(x, y, per_class, rng, tile.masks["positive_nuclei"][cand])
+                if he:  # hard: the darker half of the background candidates
+                    dark = x[:, 4] >= np.median(x[y == 0, 4]) if (y == 0).any() else None
+                    x, y = _sample(x, y, per_class, rng, dark)
+                else:
+                    x, y = _sample(x, y, per_class, rng, tile.masks["positive_nuclei"][cand])
                 xs.append(x)
                 ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image: int,
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Background rows from melanin-free real tiles: half at random, half from the darkest
-    brown candidates (strong, granular DAB nuclei: what the generator renders too smoothly)."""
-    from PIL import Image
+#: the osteosarcoma H&E tiles of ../shared/data/necrosis (TCIA, CC BY 3.0; 1 µm/px) the H&E pigment model
+#: trains on with ``--osteo`` (the tissue model's training half, ``scripts/train_tissue_model.OSTEO_TRAIN``);
+#: the other 8 are held out (``benchmarks/eval_pigment_he.py`` marks them)
+HE_OSTEO_TRAIN = (
+    "Non-Viable-Tumor___Case-3-A12-16067-9053_104.jpg",
+    "Non-Viable-Tumor___Case-3-A17-16570-4475_110.jpg",
+    "Viable___Case-4-C21-25306-21689_120.jpg",
+    "Viable___Case-4-C27-32431-19828_114.jpg",
+    "Non-Tumor___Case-3-A15-2939-11262_112.jpg",
+    "Non-Tumor___Case-3-A17-7799-34542_102.jpg",
+    "Non-Tumor___Case-3-A18-11012-16647_113.jpg",
+)
 
+
+def real_files(train: Path, chromogens: tuple[str, ...], osteo: Path | None = None,
+               leave_out: tuple[str, ...] = ()) -> list[tuple[Path, float]]:
+    """(file, µm/px) of the melanin-free real training tiles. H&E only (``chromogens == ("eosin",)``):
+    Kather NCT-CRC-HE and Kather 2016 textures, every BRCA-M2C patch of the official *train* split
+    and, with ``osteo``, the :data:`HE_OSTEO_TRAIN` tiles. Otherwise (the default and H-DAB models,
+    as shipped): EndoNuke, Kather NCT-CRC-HE and every 4th BRCA-M2C patch."""
+    if chromogens == ("eosin",):
+        files: list[tuple[Path, float]] = []
+        if "kather" not in leave_out:
+            files += [(p, 0.5) for p in sorted((train / "kather_nct_crc_he").glob("*/*"))
+                      if p.suffix in (".tif", ".png", ".jpg")]
+            files += [(p, 0.331) for p in sorted((train / "kather_texture_2016").glob("*/*.png"))]
+        if "brca_m2c" not in leave_out:
+            split = (train / "brca_m2c" / "_meta" / "brca_ds_train.txt").read_text().split()
+            files += [(train / "brca_m2c" / "mixed" / n, 0.5) for n in split
+                      if (train / "brca_m2c" / "mixed" / n).exists()]
+        if osteo is not None and "osteo" not in leave_out:
+            files += [(osteo / n, 1.0) for n in HE_OSTEO_TRAIN]
+        return files
     files = [(p, 0.5) for p in sorted((train / "endonuke" / "mixed").glob("*.png"))]
     files += [(p, 0.25) for p in sorted((train / "endonuke" / "staining_ds").glob("*.png"))]
     files += [(p, 0.5) for p in sorted((train / "kather_nct_crc_he").glob("*/*"))
               if p.suffix in (".tif", ".png", ".jpg")]
     files += [(p, 0.5) for p in sorted((train / "brca_m2c" / "mixed").glob("*.png"))[::4]]
+    return files
+
+
+def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image: int,
+                       rng: np.random.Generator, chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
+                       osteo: Path | None = None,
+                       leave_out: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Background rows from melanin-free real tiles (:func:`real_files`): half at random, half from
+    the darkest brown candidates (strong, granular DAB nuclei: what the generator renders too
+    smoothly; on H&E dark lymphocytes, debris and keratin). H&E: the H&E gate's pixels only."""
+    from PIL import Image
+
+    he = chromogens == ("eosin",)
     xs = []
     used = []
-    for f, mpp in files:
+    for f, mpp in real_files(train, chromogens, osteo, leave_out):
         rgb = np.asarray(Image.open(f).convert("RGB"))
-        x, _ = pigment_features(rgb, mpp=mpp, settings=settings, background=_background(rgb))
+        where = _he_gate(rgb, mpp) if he else None
+        x, _ = pigment_features(rgb, mpp=mpp, settings=settings, background=_background(rgb), where=where)
         if not x.shape[0]:
             continue
         n = min(per_image // 2, x.shape[0])
@@ -146,7 +215,7 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
         score = x[:, 4] - 2.0 * np.abs(x[:, 2] - x[:, 0] - 0.45)
         pick.append(np.argsort(score)[::-1][:n])
         xs.append(x[np.concatenate(pick)])
-        used.append(str(f.relative_to(train)))
+        used.append(str(f.relative_to(train)) if f.is_relative_to(train) else f.name)
     x = np.concatenate(xs)
     return x, np.zeros(x.shape[0], np.int64), used
 
@@ -262,6 +331,42 @@ def train_bodies(args: argparse.Namespace) -> None:
     print("top features:", model.card.get("top_features"))
 
 
+def he_card(args: argparse.Namespace, apps: tuple[str | None, ...], used: list[str]) -> dict:
+    """Model card of the H&E pigment pixel model (``--chromogens eosin``)."""
+    real = ("Kather NCT-CRC-HE-100K / CRC-VAL-HE-7K (Kather, Halama, Marx 2018, doi:10.5281/zenodo.1214456; "
+            "Kather et al., PLoS Med 2019; CC BY 4.0; 0.5 µm/px) and Kather 2016 texture tiles (Kather et al., "
+            "Sci Rep 2016, doi:10.1038/srep27988; CC BY 4.0; 0.331 µm/px as stored); BRCA-M2C official train "
+            "split (Abousamra et al., ICCV 2021; BSD-3-Clause, Copyright (c) 2022 TopoXLab; 0.5 µm/px)")
+    if args.osteo is not None:
+        real += ("; osteosarcoma H&E, TCIA Osteosarcoma-Tumor-Assessment (Leavey et al. 2019, CC BY 3.0; 1 µm/px): "
+                 + ", ".join(HE_OSTEO_TRAIN))
+    return {
+        "name": "mmnst_path H&E melanin pixel classifier",
+        "version": "1",
+        "licence": "same as mmnst_path",
+        "intended_use": ("melanin pigment pixels in H&E tiles at 0.25-1 µm/px, on the pixels of the H&E colour gate "
+                         "(melanin lower bound over eosin hues >= colour_rim_od); features from RGB optical density "
+                         "only"),
+        "training_data": {
+            "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 1000-{999 + args.seeds}, H&E, families "
+                          f"{list(PIGMENT_FAMILIES)}, appearances {[a or 'plain' for a in apps]}"
+                          f"{', with lymphocytes, red cells, debris, hyperchromatic nuclei and marking dye' if args.hard_negatives else ''}"
+                          f", {args.size} px at 0.5 µm/px (seeds 3k), 0.25 µm/px (3k+1), 1 µm/px (3k+2), "
+                          "generated by this project; label: the true melanin mask"),
+            "real_negatives": real + (": all pixels background, half of the rows the darkest candidates"),
+            "n_real_images": len(used),
+            "held_out": ("BRCA-M2C val and test splits; osteosarcoma tiles not listed above; the H&E slides of "
+                         "../shared/data/wsi"),
+        },
+        "attribution": ("Contains data from Kather et al. (CC BY 4.0), BRCA-M2C (BSD-3-Clause, (c) 2022 TopoXLab; "
+                        "licence text in shared/train/brca_m2c/_meta/LICENSE)"
+                        + ("; TCIA Osteosarcoma-Tumor-Assessment (CC BY 3.0)" if args.osteo is not None else "")),
+        "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67",
+        "script": "scripts/train_pigment_model.py --chromogens eosin",
+        "optical_density": "against 255",
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
@@ -282,6 +387,13 @@ def main() -> None:
     ap.add_argument("--white-point", action="store_true",
                     help="optical density against each tile's glass colour (estimate_white_point) instead of 255")
     ap.add_argument("--pixel-model", default="dab", help="--bodies: the pixel model the bodies are decided on")
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="H&E tiles with lymphocytes, red blood cells, karyorrhectic debris and hyperchromatic nuclei")
+    ap.add_argument("--osteo", type=Path, default=None, metavar="DIR",
+                    help="H&E only: also train on the HE_OSTEO_TRAIN osteosarcoma tiles of DIR "
+                         "(../shared/data/necrosis) as real negatives")
+    ap.add_argument("--leave-out", nargs="*", default=[], choices=("kather", "brca_m2c", "osteo"),
+                    help="H&E only: real negative sources left out (leave-one-source-out checks)")
     ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
                     help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
                          "as card['evaluation'] and save it again")
@@ -306,15 +418,18 @@ def main() -> None:
     t0 = time.perf_counter()
     chromogens = tuple(args.chromogens)
     apps = tuple(args.appearances or (None,))
+    he = chromogens == ("eosin",)
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
-                            dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps)
-    xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng)
-    xv, yv = generated_rows(range(2000, 2001), settings, 600, rng, args.size, chromogens=chromogens,
-                            appearances=apps)
+                            dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
+                            hard_negatives=args.hard_negatives)
+    xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
+                                      args.osteo if he else None, tuple(args.leave_out))
+    xv, yv = generated_rows(range(2000, 2000 + (3 if he else 1)), settings, 600, rng, args.size,
+                            chromogens=chromogens, appearances=apps, hard_negatives=args.hard_negatives)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, yr])
     print(f"rows: generated {len(yg)} ({int(yg.sum())} melanin), real negatives {len(yr)} from {len(used)} images, "
           f"validation {len(yv)}; features {time.perf_counter() - t0:.0f} s")
-    card = {
+    card = he_card(args, apps, used) if he else {
         "name": ("mmnst_path H-DAB melanin pixel classifier" if chromogens == ("dab",)
                  else "mmnst_path default melanin pixel classifier"),
         "version": "1",

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,7 @@ __all__ = [
     "dab_body_model_path",
     "dab_pigment_model_path",
     "default_pigment_model_path",
+    "he_pigment_model_path",
     "model_for_stains",
     "pigment_feature_specs",
     "pigment_features",
@@ -461,15 +462,20 @@ def dab_pigment_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "models" / "pigment_dab.mmnst"
 
 
+def he_pigment_model_path() -> Path:
+    """Path of the shipped H&E pigment model (``PigmentParams(model="he")``)."""
+    return Path(__file__).resolve().parent.parent / "models" / "pigment_he.mmnst"
+
+
 def resolve_pigment_model(spec: str) -> ClassifierModel | None:
-    """``"default"`` (shipped), ``"dab"`` (the shipped H-DAB model), ``"none"`` (None: the
-    rule-based detector) or a model file path."""
+    """``"default"`` (shipped), ``"dab"`` (the shipped H-DAB model), ``"he"`` (the shipped H&E
+    model), ``"none"`` (None: the rule-based detector) or a model file path."""
     from . import resolve_model
 
     text = str(spec).strip()
     if text.lower() == "none":
         return None
-    shipped = {"default": default_pigment_model_path, "dab": dab_pigment_model_path}
+    shipped = {"default": default_pigment_model_path, "dab": dab_pigment_model_path, "he": he_pigment_model_path}
     path = shipped[text.lower()]() if text.lower() in shipped else Path(text).expanduser()
     model = resolve_model(str(path), "tissue")
     if model is None or model.settings.get("target") != "pigment":
@@ -490,12 +496,19 @@ def _is_shipped_default(model: ClassifierModel) -> bool:
 
 def model_for_stains(model: ClassifierModel, stains: Any, params: Any = None) -> ClassifierModel:
     """The pigment model that actually runs on ``stains``: the shipped default stands for the
-    shipped model of the stain system (the H-DAB model with a brown chromogen); any other model
-    runs as given. :func:`classify_pigment` and the pipeline's provenance both use this."""
+    shipped model of the stain system (the H-DAB model with a brown chromogen, the H&E model with
+    eosin); any other model runs as given. :func:`classify_pigment` and the pipeline's provenance
+    both use this."""
+    from ..detect._pigment_core import _has_eosin
     from ..detect.pigment import pigment_mode
 
-    if stains is not None and _is_shipped_default(model) and pigment_mode(stains, params) == "brown":
+    if stains is None or not _is_shipped_default(model):
+        return model
+    mode = pigment_mode(stains, params)
+    if mode == "brown":
         return resolve_pigment_model("dab") or model
+    if mode == "colour" and _has_eosin(stains) and he_pigment_model_path().exists():
+        return resolve_pigment_model("he") or model
     return model
 
 
@@ -524,7 +537,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         with a pixel model the body model was not trained on, the bodies the pixel model marks
         over less than ``model_body_share`` of their area are vetoed instead
         (:func:`~mmnst_path.detect.pigment.dab_body_veto`). The rest is kept in clusters
-        (:func:`~mmnst_path.detect.pigment.clustered_pigment`). ``None``: the model alone.
+        (:func:`~mmnst_path.detect.pigment.clustered_pigment`) in brown mode, and in clusters of
+        ``he_cluster_min_um2`` with H&E (the shipped default stands for ``pigment_he.mmnst``
+        there); red chromogens keep every pixel the model marks inside the gate. ``None``: the
+        model alone.
     params : PigmentParams or None
         ``min_probability`` and the gate's thresholds.
     background : white point or None (the matrix's, else 255).
@@ -535,6 +551,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     probability : (M, N) float32 ndarray
         The model's melanin probability (0 off the candidates and, with stains, off the gate).
     """
+    from ..detect._pigment_core import _has_eosin
     from ..detect.pigment import (
         PigmentParams,
         clustered_pigment,
@@ -573,5 +590,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
                                         background=background)
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)
+    elif mode == "colour" and mask.any() and _has_eosin(stains):
+        # H&E: isolated specks on dark nuclei, fibre edges and debris are no pigment cluster
+        mask = clustered_pigment(mask, mpp=mpp, params=replace(params, cluster_min_um2=params.he_cluster_min_um2))
     return mask, prob
 

@@ -43,12 +43,13 @@ def test_features_are_finite_and_match_the_specs():
     assert np.all(np.isfinite(x))
 
 
-def test_model_is_used_for_red_chromogens_and_dab_by_default():
+def test_model_is_used_for_every_stain_system_by_default():
     p = PigmentParams()
     assert p.uses_model("H-FastRed")
     assert p.uses_model("H-AEC")
     assert p.uses_model("H-DAB")
-    assert not p.uses_model("H&E")
+    assert p.uses_model("H&E")  # since 2026-12-03 (pigment_he.mmnst; tests/detect/test_pigment_he.py)
+    assert not PigmentParams(model_stains=("dab",)).uses_model("H&E")
     assert not PigmentParams(model_stains=("aec",)).uses_model("H-DAB")
     assert PigmentParams(model_stains=("dab", "eosin")).uses_model("H-DAB")
     assert not PigmentParams(model="none").uses_model("H-FastRed")
