@@ -427,9 +427,17 @@ def main(argv: list[str] | None = None, summary: dict | None = None) -> int:
     ap.add_argument("--min-area-um2", type=float, default=None, help="NecrosisParams.min_area_um2 (default: its own)")
     ap.add_argument("--fill-holes-um2", type=float, default=None,
                     help="NecrosisParams.fill_holes_um2: holes in necrosis below this area become necrosis")
+    ap.add_argument("--intact-veto", type=float, default=None, metavar="D",
+                    help="NecrosisParams.intact_veto_density: no necrosis where >= D intact nuclei per 1000 µm² (0: off)")
+    ap.add_argument("--intact-contrast-od", type=float, default=None, help="NecrosisParams.intact_contrast_od")
+    ap.add_argument("--intact-surround", type=float, default=None, help="NecrosisParams.intact_surround_tissue")
+    ap.add_argument("--intact-max-mpp", type=float, default=None, help="NecrosisParams.intact_max_mpp_um")
     args = ap.parse_args(argv)
-    region = {k: v for k, v in (("min_area_um2", args.min_area_um2), ("fill_holes_um2", args.fill_holes_um2))
-              if v is not None}
+    region = {k: v for k, v in (("min_area_um2", args.min_area_um2), ("fill_holes_um2", args.fill_holes_um2),
+                                ("intact_veto_density", args.intact_veto),
+                                ("intact_contrast_od", args.intact_contrast_od),
+                                ("intact_surround_tissue", args.intact_surround),
+                                ("intact_max_mpp_um", args.intact_max_mpp)) if v is not None}
     params = NecrosisParams(tissue_model=args.tissue_model, **region)
     if args.slides:
         return slides(args, params)

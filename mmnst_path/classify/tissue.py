@@ -144,7 +144,7 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
 FAT_RIM_BLOCKS = 2
 
 
-def smoothed_labels(tmap: TissueMap, *, smooth_um: float) -> np.ndarray:
+def smoothed_labels(tmap: TissueMap, *, smooth_um: float, not_necrosis: np.ndarray | None = None) -> np.ndarray:
     """(m, n) int8: most probable class after a Gaussian of ``smooth_um / 2`` µm on the class probabilities.
 
     Then the glass-border rule: a ``fat`` block within :data:`FAT_RIM_BLOCKS` blocks (8-connected)
@@ -156,6 +156,10 @@ def smoothed_labels(tmap: TissueMap, *, smooth_um: float) -> np.ndarray:
     The filter reaches ``2 * smooth_um`` (4 sigma) and the rule :data:`FAT_RIM_BLOCKS` blocks:
     :func:`tissue_halo_um` includes the latter; add the former for a result that does not
     depend on the tile's borders.
+
+    ``not_necrosis`` ((m, n) bool or None): blocks where ``necrosis`` may not be the label (intact
+    nuclei seen there, :mod:`mmnst_path.quantify._intact_nuclei`); such a block takes its most
+    probable other class, as the fat rim does.
     """
     from scipy import ndimage as ndi
 
@@ -171,6 +175,13 @@ def smoothed_labels(tmap: TissueMap, *, smooth_um: float) -> np.ndarray:
             other = proba[rim].copy()
             other[:, fat] = -1.0
             labels[rim] = np.argmax(other, axis=-1).astype(np.int8)
+    if not_necrosis is not None and "necrosis" in tmap.classes:
+        nec = tmap.classes.index("necrosis")
+        veto = np.asarray(not_necrosis, bool) & (labels == nec)
+        if veto.any():
+            other = proba[veto].copy()
+            other[:, nec] = -1.0
+            labels[veto] = np.argmax(other, axis=-1).astype(np.int8)
     return labels
 
 

@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 from mmnst_path import synthetic
 from mmnst_path.classify.tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
 from mmnst_path.errors import ConfigError
-from mmnst_path.quantify.necrosis import _small_holes
+from mmnst_path.quantify._necrosis_model import small_holes as _small_holes
 from mmnst_path.stain import get_preset
 
 ND = replace(TissueFeatureSettings(), nuclear_detail=True)

@@ -1,0 +1,105 @@
+"""Necrosis from a tissue model's classes, with the intact-nucleus veto (used by :mod:`.necrosis`).
+
+:func:`measure_with_tissue_model` is the tissue-model branch of
+:func:`mmnst_path.quantify.necrosis.measure_necrosis`: class probabilities smoothed over
+``smooth_um / 2``, background removed, necrosis vetoed where intact nuclei are dense
+(:mod:`._intact_nuclei`), holes filled (``fill_holes_um2``), regions under ``min_area_um2``
+dropped, then necrosis, tumour and stroma areas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .necrosis import NecrosisCounts, NecrosisParams, _block_mean, _counts, _tissue
+
+__all__ = ["INTACT_REGROW_SIGMAS", "measure_with_tissue_model", "small_holes"]
+
+
+def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
+                              model: Any, stains: Any, tmap: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
+    """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned)."""
+    from ..classify.tissue import classify_tissue, smoothed_labels
+    from ..stain import load_stains, od_from_rgb
+
+    if tmap is None:
+        tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains)
+    lmpp, big = tmap.mpp, tmap.factor
+    matrix = load_stains(stains)
+    shape = tmap.labels.shape
+    od_low = _block_mean(od_from_rgb(rgb, background=matrix.background), big)[: shape[0], : shape[1]]
+    tis = _tissue(od_low, lmpp, params)
+    # class probabilities smoothed over smooth_um / 2 before the decision (and no fat rim at glass borders)
+    labels = smoothed_labels(tmap, smooth_um=params.smooth_um)
+    classes = tmap.classes
+
+    def is_class(name: str) -> np.ndarray:
+        return labels == classes.index(name) if name in classes else np.zeros(shape, bool)
+
+    tis &= ~is_class("background")
+    if params.intact_veto_density > 0 and mpp <= params.intact_max_mpp_um and "necrosis" in classes:
+        veto = _intact_veto(rgb, mpp, stains, tis, tmap, params, labels == classes.index("necrosis"))
+        labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto)
+    mask = is_class("necrosis") & tis
+    if params.fill_holes_um2 > 0:
+        mask |= small_holes(mask, params.fill_holes_um2 / (lmpp * lmpp)) & tis
+    labelled, n = ndi.label(mask)
+    if n:
+        sizes = np.bincount(labelled.ravel(), minlength=n + 1) * lmpp * lmpp
+        keep = sizes >= params.min_area_um2
+        keep[0] = False
+        mask = keep[labelled]
+    counts = _counts(mask, tis, region, rgb.shape[:2], lmpp, mpp)
+    weight = _region_weight(region, rgb.shape[:2], lmpp, mpp, shape)
+    px = lmpp * lmpp
+    counts = replace(counts, tumour_um2=float((weight * (is_class("tumour") & tis)).sum()) * px,
+                     stroma_um2=float((weight * (is_class("stroma") & tis)).sum()) * px,
+                     classified_um2=counts.tissue_um2)
+    return counts, mask, lmpp
+
+
+def _intact_veto(rgb: np.ndarray, mpp: float, stains: Any, tis: np.ndarray, tmap: Any, params: NecrosisParams,
+                 necrosis: np.ndarray) -> np.ndarray:
+    """(m, n) bool: necrosis blocks (of ``necrosis``, the model's) vetoed by intact nuclei (module doc)."""
+    from ._intact_nuclei import intact_density, nucleus_peaks
+
+    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains)
+    keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue)
+    dens = intact_density(np.column_stack([nuc.row[keep], nuc.col[keep]]), tis, block_mpp=tmap.mpp,
+                          sigma_um=params.intact_sigma_um, factor=tmap.factor)
+    veto = necrosis & (dens >= params.intact_veto_density)
+    # the density window carries the nuclei of viable tissue ~1.5 sigma into a true necrotic region: blocks
+    # that close to necrosis the veto leaves stay necrotic (a whole region of intact nuclei is still vetoed)
+    r = INTACT_REGROW_SIGMAS * params.intact_sigma_um / tmap.mpp
+    if veto.any() and r >= 1:
+        yy, xx = np.mgrid[-int(r): int(r) + 1, -int(r): int(r) + 1]
+        veto &= ~ndi.binary_dilation(necrosis & ~veto, structure=yy * yy + xx * xx <= r * r)
+    return veto
+
+
+#: Reach (in ``intact_sigma_um``) over which necrosis the veto leaves restores vetoed necrosis next to it.
+INTACT_REGROW_SIGMAS = 1.5
+
+
+def small_holes(mask: np.ndarray, max_px: float) -> np.ndarray:
+    """Pixels of the holes of ``mask`` (areas it encloses, 8-connected background) smaller than ``max_px``."""
+    holes = ndi.binary_fill_holes(mask) & ~mask
+    labelled, n = ndi.label(holes, structure=np.ones((3, 3), bool))
+    if not n:
+        return holes
+    small = np.bincount(labelled.ravel(), minlength=n + 1) < max_px
+    small[0] = False
+    return small[labelled]
+
+
+def _region_weight(region: np.ndarray | None, shape: tuple[int, int], lmpp: float, mpp: float,
+                   grid_shape: tuple[int, int]) -> np.ndarray:
+    """Share of each low-resolution block inside the owned region (1 everywhere without one)."""
+    if region is None:
+        return np.ones(grid_shape, np.float32)
+    f = max(1, round(lmpp / mpp))
+    return _block_mean(np.asarray(region, dtype=np.float32), f)[: grid_shape[0], : grid_shape[1]]
