@@ -177,8 +177,9 @@ def render_he(seed: int, *, size: int = 640, necrosis: str = "random", mpp: floa
         _blob(h, r, c, ra, ra, 0, rng.uniform(0.7, 1.1) * hema_level)
 
     # -- stroma: dense collagen and loose / oedematous ----------------------------------------------
-    fib = _fibres(rng, shape, um, rng.uniform(3, 8))
-    e += is_["collagen"] * eosin_level * rng.uniform(0.3, 0.65) * (0.45 + 0.75 * fib)
+    fib = _fibres(rng, shape, um, rng.uniform(6, 14))
+    bundles = np.clip((fib - 0.2) / 0.25, 0.0, 1.0)  # bundles with clefts between them
+    e += is_["collagen"] * eosin_level * rng.uniform(0.3, 0.65) * (0.15 + 0.9 * bundles * (0.8 + 0.4 * fib))
     e += is_["loose"] * eosin_level * rng.uniform(0.04, 0.14) * (0.2 + 1.2 * fib**3)
     for region, dens in ((is_["collagen"], rng.uniform(0.1, 0.8)), (is_["loose"], rng.uniform(0.3, 1.5))):
         for r, c in _scatter(rng, region, dens / 1000 / um**2):
