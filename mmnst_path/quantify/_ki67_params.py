@@ -153,7 +153,9 @@ class Ki67Params:
         pigment mask touches are left to the pigment rules. Off by default: see the benchmarks
         README, "Where the index error comes from" (generated tiles: index MAE 14.9 -> 7.1 pp; real
         BCData / DeepLIIF: 4.75 -> 6.02, 4.93 -> 6.46 pp, whose annotators call faint tinted nuclei
-        negative).
+        negative) and "Weak positives by hue" (with ``nuclear_contrast_neutral``: BCData and SHIDC
+        unchanged, DeepLIIF +0.74 pp from one unannotated cell, generated 13.9 -> 7.7 pp; four
+        pigment families 0.4-0.8 pp worse).
     nuclear_contrast_od : float
         Least DAB (log10 OD) of a nucleus above its ring for the contrast rule.
     nuclear_contrast_min_od : float
