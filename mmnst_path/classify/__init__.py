@@ -52,6 +52,7 @@ SHIPPED_MODELS = {
     "pigment_dab.mmnst": "melanin pixels, hematoxylin + DAB",
     "pigment_dab_bodies.mmnst": "melanin or DAB-positive nucleus, per nucleus-sized brown body, hematoxylin + DAB",
     "pigment_default.mmnst": "melanin pixels, red chromogens (AEC, Fast Red)",
+    "pigment_he.mmnst": "melanin pixels, H&E",
 }
 
 
