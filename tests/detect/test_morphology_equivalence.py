@@ -69,6 +69,32 @@ def test_gaussian_equals_scipy_bit_for_bit(backend: str, monkeypatch: pytest.Mon
     assert np.array_equal(_morphology._gaussian(x64, 2.0), ndi.gaussian_filter(x64, 2.0, truncate=4.0))
 
 
+def test_gaussian_of_sparse_planes_equals_scipy_bit_for_bit() -> None:
+    """The compiled Gaussian skips the spans that are +0.0 over the whole kernel (white margins,
+    clipped background): the float32 bits (signed zeros included) stay scipy's, for zero
+    margins on any side, zero rows and columns, blobs near the edges, -0.0 values, planes all
+    zero and kernels wider than the plane."""
+    from mmnst_path.detect import _morphology
+
+    rng = np.random.default_rng(16)
+    for trial in range(120):
+        shape = (int(rng.integers(1, 90)), int(rng.integers(1, 90)))
+        x = (rng.random(shape) * rng.choice([1e-3, 1.0, 50.0])).astype(np.float32)
+        x[rng.random(shape) < rng.choice([0.0, 0.5, 0.95, 1.0])] = 0.0
+        r0, r1 = sorted(rng.integers(0, shape[0] + 1, 2))
+        c0, c1 = sorted(rng.integers(0, shape[1] + 1, 2))
+        x[:r0] = 0.0
+        x[r1:] = 0.0
+        x[:, :c0] = 0.0
+        x[:, c1:] = 0.0
+        if trial % 7 == 0:
+            x[rng.random(shape) < 0.05] = np.float32(-0.0)
+        for sigma in (0.5, 1.5, 4.24, 12.0):
+            expected = ndi.gaussian_filter(x, sigma, truncate=4.0, mode="reflect")
+            got = _morphology._gaussian(x, sigma)
+            np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32), err_msg=f"{shape} {sigma}")
+
+
 def test_numba_kernels_is_used_when_available() -> None:
     """Guards the fast path: when numba imports, the float32 filter goes through the kernels."""
     from mmnst_path.detect import _morphology
