@@ -285,35 +285,66 @@ def _flood_run(bits, flat_mask, lab, m, n, tied, keys, where, items, age, n_tied
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
+def _tied_markers(bits, flat_mask, flat_markers):  # pragma: no cover - compiled
+    """Marker pixels (inside the mask) whose value a marker pixel *of another label* shares,
+    as a bool array over the pixels, and their number.
+
+    Only those ties can change labels. Marker pixels of one value come off the queue one after
+    the other (nothing else has their priority ``(value, 0)``; what they queue has a later age),
+    and when they all carry one label, their order only permutes the ages inside the contiguous
+    block of ages they hand out: the same pixels are queued, with the same values and that label.
+    Such a block's pixels meet other pixels in the same order (the block's place among other
+    ages is fixed), and those of equal value among themselves again come off one after the other
+    and hand out a permuted block of ages with the same label, and so on: the labels are the
+    same whatever order they took (tests: random plateau seeds, real slide tiles)."""
+    n_pix = flat_mask.shape[0]
+    tied = np.zeros(n_pix, np.bool_)
+    n_markers = 0
+    for p in range(n_pix):
+        if flat_mask[p] and flat_markers[p] != 0:
+            n_markers += 1
+    if n_markers < 2:
+        return tied, 0
+    value = np.empty(n_markers, np.int64)
+    at = np.empty(n_markers, np.int64)
+    k = 0
+    for p in range(n_pix):
+        if flat_mask[p] and flat_markers[p] != 0:
+            value[k] = _monotone_bits(bits[p])
+            at[k] = p
+            k += 1
+    idx = np.argsort(value, kind="mergesort")
+    n_tied = 0
+    start = 0
+    while start < n_markers:  # groups of equal value
+        stop = start + 1
+        mixed = False
+        while stop < n_markers and value[idx[stop]] == value[idx[start]]:
+            if flat_markers[at[idx[stop]]] != flat_markers[at[idx[start]]]:
+                mixed = True
+            stop += 1
+        if mixed:
+            for g in range(start, stop):
+                tied[at[idx[g]]] = True
+            n_tied += stop - start
+        start = stop
+    return tied, n_tied
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
 def distinct_priorities(image, markers, mask):  # pragma: no cover - compiled
-    """True when no two marker pixels inside ``mask`` have the same value and no value there is
-    NaN: then every queued priority is distinct, :func:`flood` takes its fast heap, and (the
-    flood never leaves a 4-connected component of ``mask``, within which the order of the pixels
-    is then fixed by their priorities alone) flooding the components together or in groups gives
-    the same labels."""
+    """True when no value inside ``mask`` is NaN and no two markers of different labels have
+    the same value (:func:`_tied_markers`): then the queue order is fixed up to orders that
+    give the same labels, :func:`flood` uses its 4-ary heap from the start, and (the flood never
+    leaves a 4-connected component of ``mask``) flooding the components together or in groups
+    gives the same labels."""
     flat_mask = mask.ravel()
     bits = image.ravel().view(np.int32)
-    flat_markers = markers.ravel()
-    n_markers = 0
     for p in range(flat_mask.shape[0]):
-        if flat_mask[p]:
-            if (bits[p] & 0x7FFFFFFF) > 0x7F800000:
-                return False
-            if flat_markers[p] != 0:
-                n_markers += 1
-    if n_markers < 2:
-        return True
-    marker_bits = np.empty(n_markers, np.int64)
-    k = 0
-    for p in range(flat_mask.shape[0]):
-        if flat_mask[p] and flat_markers[p] != 0:
-            marker_bits[k] = _monotone_bits(bits[p])
-            k += 1
-    marker_bits.sort()
-    for k in range(1, n_markers):
-        if marker_bits[k] == marker_bits[k - 1]:
+        if flat_mask[p] and (bits[p] & 0x7FFFFFFF) > 0x7F800000:
             return False
-    return True
+    _, n_tied = _tied_markers(bits, flat_mask, markers.ravel())
+    return n_tied == 0
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -321,7 +352,7 @@ def flood(image, markers, mask, out):  # pragma: no cover - compiled
     """Seeded watershed of ``image`` (M, N) float32 from ``markers`` (M, N) int32 within ``mask``
     (M, N) bool, 4-connected, into ``out`` (M, N) int32: the labels of
     ``skimage.segmentation.watershed(image, markers, mask=mask)`` (see the module docstring).
-    Returns True when no marker values tie (:func:`distinct_priorities`)."""
+    Returns True when no markers of different labels tie (:func:`distinct_priorities`)."""
     m, n = image.shape
     flat_mask = mask.ravel()
     lab = out.ravel()
@@ -342,24 +373,6 @@ def flood(image, markers, mask, out):  # pragma: no cover - compiled
                 n_markers += 1
         else:
             lab[p] = 0
-    # marker pixels whose value another marker pixel shares (they tie: same value, age 0)
-    tied = np.zeros(m * n, np.bool_)
-    n_tied = 0
-    if n_markers > 1:
-        order = np.empty(n_markers, np.int64)
-        at = np.empty(n_markers, np.int64)
-        k = 0
-        for p in range(m * n):
-            if lab[p] != 0:
-                order[k] = _monotone_bits(bits[p])
-                at[k] = p
-                k += 1
-        idx = np.argsort(order, kind="mergesort")
-        for k in range(1, n_markers):
-            if order[idx[k]] == order[idx[k - 1]]:
-                for j in (idx[k], idx[k - 1]):
-                    if not tied[at[j]]:
-                        tied[at[j]] = True
-                        n_tied += 1
+    tied, n_tied = _tied_markers(bits, flat_mask, flat_markers)  # ties that can change labels
     _flood_keys(bits, flat_mask, lab, m, n, capacity, tied, n_tied, n_markers)
     return n_tied == 0

@@ -154,3 +154,38 @@ def test_tied_flood_of_a_large_noisy_image_equals_skimage() -> None:
     out = np.empty(image.shape, np.int32)
     assert not flood_mod.flood(image, markers, mask, out)
     np.testing.assert_array_equal(out, watershed(image, markers, mask=mask))
+
+
+def test_plateau_seeds_of_one_label_need_no_replica(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Markers that tie in value but carry one label (a seed plateau of adjacent pixels, or
+    separate seeds given the same label) may come off the queue in any order: the 4-ary heap
+    then gives skimage's labels, in one call and in bands."""
+    rng = np.random.default_rng(21)
+    same_label_ties = 0
+    for _ in range(1500):
+        shape = (int(rng.integers(3, 50)), int(rng.integers(3, 50)))
+        image = rng.integers(0, int(rng.choice([2, 3, 8, 1000])), shape).astype(np.float32)
+        mask = rng.random(shape) < rng.choice([0.6, 0.9, 1.0])
+        seeds = rng.random(shape) < rng.choice([0.01, 0.05, 0.2])
+        for r, c in zip(*np.nonzero(seeds.copy()), strict=True):  # plateaus: a seed's neighbours join it
+            if rng.random() < 0.5 and c + 1 < shape[1]:
+                seeds[r, c + 1] = True
+                image[r, c + 1] = image[r, c]
+            if rng.random() < 0.3 and r + 1 < shape[0]:
+                seeds[r + 1, c] = True
+                image[r + 1, c] = image[r, c]
+        markers = ndi.label(seeds, structure=np.ones((3, 3), bool))[0].astype(np.int32)
+        if rng.random() < 0.3:  # separate seeds sharing labels
+            markers[markers > 0] = markers[markers > 0] % 3 + 1
+        expected = watershed(image, markers, mask=mask)
+        out = np.empty(shape, np.int32)
+        fast = flood_mod.flood(image, markers, mask, out)
+        values = image[(markers != 0) & mask]
+        same_label_ties += bool(fast and np.unique(values).size < values.size)
+        np.testing.assert_array_equal(out, expected)
+        monkeypatch.setattr(_morphology, "WATERSHED_BAND_ROWS", 8)
+        monkeypatch.setattr(_morphology, "BACKEND", "scipy")
+        banded = _morphology._watershed_by_bands(image, markers, mask)
+        monkeypatch.setattr(_morphology, "BACKEND", "auto")
+        np.testing.assert_array_equal(_morphology._watershed_by_bands(image, markers, mask), banded)
+    assert same_label_ties > 100
