@@ -91,3 +91,18 @@ def test_he_melanin_through_the_pipeline_does_not_depend_on_tile_size():
     he = resolve_pigment_model("he")
     assert he is not None
     assert he.model_id in str(whole.metrics["pigment_model"])
+
+
+def test_hard_negatives_add_confounders_but_keep_the_melanin_truth():
+    plain = pigment_family_tile(4, "coarse", chromogen="eosin", size=192)
+    hard = pigment_family_tile(4, "coarse", chromogen="eosin", size=192, hard_negatives=True)
+    np.testing.assert_array_equal(plain.masks["melanin"], hard.masks["melanin"])
+    assert plain.truth["melanin_fraction_pct"] == hard.truth["melanin_fraction_pct"]
+    # lymphocytes, red cells, debris and dye darken some non-melanin tissue
+    other = plain.masks["tissue"] & ~plain.masks["melanin"]
+    darker = hard.rgb.astype(int).sum(axis=2) < plain.rgb.astype(int).sum(axis=2) - 60
+    assert (darker & other).sum() > 0.01 * other.sum()
+    np.testing.assert_array_equal(hard.rgb, pigment_family_tile(4, "coarse", chromogen="eosin", size=192,
+                                                                hard_negatives=True).rgb)
+    with pytest.raises(ValueError, match="hard_negatives"):
+        pigment_family_tile(4, "coarse", chromogen="dab", hard_negatives=True)
