@@ -81,8 +81,9 @@ def _settings(pairs: list[str]) -> dict:
     return out
 
 
-def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict | None = None) -> dict:
-    tile = render(seed, size=size, pigment=pigment)
+def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict | None = None,
+            chromogen: str = "dab") -> dict:
+    tile = render(seed, size=size, pigment=pigment, chromogen=chromogen)
     cfg = AnalysisConfig.from_mapping({"stains": stains, "measures": ["ki67", "melanin"], **(settings or {})})
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -99,7 +100,7 @@ def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict |
     tum = tile.nuclei["kind"] == 0
     hit = np.zeros(len(tum), bool)
     hit[who[counted & (who >= 0)]] = True
-    out = {"seed": seed, "pigment": pigment, "morph": "+".join(str(m) for m in tile.params["morphologies"]),
+    out = {"seed": seed, "pigment": pigment, "stains": str(res.stains.get("name", stains)), "morph": "+".join(str(m) for m in tile.params["morphologies"]),
            "mpp": round(tile.mpp, 3), "jpeg": tile.params["jpeg"], "seconds": round(seconds, 2),
            "ki67_true": tile.ki67_index_pct, "ki67_assessable": tile.ki67_assessable_index_pct,
            "ki67_meas": float(res.metrics.get("ki67_index_pct", math.nan)),
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pigment", nargs="+", default=["none", "random"],
                     choices=["none", "random", *MORPHOLOGIES])
     ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--stains", default="H-DAB", help="stain preset or 'auto' (default H-DAB)")
+    ap.add_argument("--chromogen", default="dab", choices=["dab", "aec", "fast_red"])
+    ap.add_argument("--stains", default="auto", help="stain preset or 'auto' (default: auto, as the CLI)")
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
                     help="configuration overrides, e.g. ki67.cell_model=none")
     ap.add_argument("--csv", type=Path, help="per-tile rows")
@@ -148,14 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for pig in args.pigment:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            r = run_one(seed, pig, size=args.size, stains=args.stains, settings=settings)
+            r = run_one(seed, pig, size=args.size, stains=args.stains, settings=settings, chromogen=args.chromogen)
             rows.append(r)
             print(f"{pig:12s} seed {seed:3d} {r['morph']:28s} ki67 {r['ki67_meas']:5.1f} vs {r['ki67_true']:5.1f} "
                   f"({r['err']:+6.1f})  melanin {r['mel_meas']:5.2f} vs {r['mel_true']:5.2f}  recall "
                   f"{r['tumour_recall']:.2f} non-tumour {100 * r['nontumour_counted']:4.1f}% "
                   f"weak+ {r['read_pos_weak']:.2f}", flush=True)
     print()
-    print(f"Held-out renderer ({KINDS}), {args.seeds} seeds from {args.first_seed}, stains {args.stains}, "
+    print(f"Held-out renderer ({KINDS}), {args.seeds} seeds from {args.first_seed}, chromogen {args.chromogen}, "
+          f"stains {args.stains} (chosen: {sorted({r['stains'] for r in rows})}), "
           f"settings {settings or 'default'}")
     print("| pigment | tiles | Ki67 MAE / worst pp | melanin MAE / worst pp | tumour recall | non-tumour counted % "
           "| off-nucleus % | read + neg / weak / mod / strong % | excluded neg / weak / mod / strong % "

@@ -34,6 +34,8 @@ KINDS = ("tumour", "lymphocyte", "stroma", "macrophage")
 MORPHOLOGIES = ("dusty", "coarse", "perinuclear", "over_nucleus", "melanophage", "confluent", "spindle")
 _H = np.array([0.65, 0.70, 0.29])
 _DAB = np.array([0.27, 0.57, 0.78])
+#: Ki67 chromogen OD directions (Ruifrok & Johnston 2001, Anal Quant Cytol Histol 23:291, table 1)
+CHROMOGENS = {"dab": _DAB, "aec": np.array([0.2743, 0.6796, 0.6803]), "fast_red": np.array([0.2139, 0.851, 0.4794])}
 
 
 @dataclass
@@ -173,7 +175,8 @@ def _scatter(rng: np.random.Generator, mask: np.ndarray, per_px: float) -> np.nd
     return np.column_stack(np.unravel_index(pick, mask.shape)).astype(float) + rng.random((n, 2))
 
 
-def render(seed: int, *, size: int = 512, pigment: str | None = "random", mpp: float | None = None) -> HeldoutTile:
+def render(seed: int, *, size: int = 512, pigment: str | None = "random", mpp: float | None = None,
+           chromogen: str = "dab") -> HeldoutTile:
     """Render one H-DAB Ki67 tile.
 
     Parameters
@@ -185,7 +188,13 @@ def render(seed: int, *, size: int = 512, pigment: str | None = "random", mpp: f
         ``"random"``: 1-3 morphologies, melanin 1-25 % of tissue; ``"none"``: no melanin.
     mpp : float, optional
         µm/px (default uniform 0.4-0.6).
+    chromogen : {"dab", "aec", "fast_red"}
+        The Ki67 chromogen; melanin stays brown-black (near DAB, more neutral) whatever it is.
+        The same seed draws the same tissue with every chromogen.
     """
+    if chromogen not in CHROMOGENS:
+        msg = f"chromogen={chromogen!r}: expected one of {sorted(CHROMOGENS)}"
+        raise ValueError(msg)
     rng = np.random.default_rng([seed, 7919, 104729])
     mpp = float(rng.uniform(0.4, 0.6)) if mpp is None else float(mpp)
     um = 1.0 / mpp  # px per µm
@@ -194,9 +203,11 @@ def render(seed: int, *, size: int = 512, pigment: str | None = "random", mpp: f
 
     # -- stains, glass, optics ------------------------------------------------------------------
     h_vec = _jitter(_H, rng, 8.0)
-    d_vec = _jitter(_DAB, rng, 8.0)
+    brown = _jitter(_DAB, rng, 8.0)
+    side = np.random.default_rng([seed, 31])  # its own stream: the tissue does not depend on the chromogen
+    d_vec = brown if chromogen == "dab" else _tilt(CHROMOGENS[chromogen], _unit(side.normal(size=3) + 1), 4.0)
     m_angle = rng.uniform(3.0, 12.0)
-    m_vec = _tilt(d_vec, np.ones(3) / math.sqrt(3), m_angle)
+    m_vec = _tilt(brown, np.ones(3) / math.sqrt(3), m_angle)
     thickness = rng.uniform(0.7, 1.4)
     glass = np.clip(1.0 - rng.uniform(0.0, 0.09, 3), 0.0, 1.0)
     glass = glass / glass.max() * rng.uniform(0.9, 1.0)
@@ -409,7 +420,7 @@ def render(seed: int, *, size: int = 512, pigment: str | None = "random", mpp: f
 
     nuclei = {"row": np.asarray(rows, float), "col": np.asarray(cols, float), "kind": np.asarray(kinds, np.int8),
               "grade": np.asarray(grades, np.int8), "hidden": hidden}
-    params = {"seed": seed, "mpp": mpp, "h_vec": h_vec.round(3).tolist(), "dab_vec": d_vec.round(3).tolist(),
+    params = {"seed": seed, "mpp": mpp, "h_vec": h_vec.round(3).tolist(), "chromogen": chromogen, "chromogen_vec": d_vec.round(3).tolist(),
               "melanin_angle_deg": round(m_angle, 1), "melanin_dark": round(dark, 2), "thickness": round(thickness, 2),
               "glass": (glass * 255).round(1).tolist(), "blur_px": round(blur, 2), "jpeg": jpeg,
               "positive_share": round(float(pos_share), 3), "weak_share": round(weak_share, 2),

@@ -99,3 +99,13 @@ def test_he_renderer_truth(hr) -> None:
     assert not c.necrosis.any()
     with pytest.raises(ValueError, match="necrosis='some'"):
         he.render_he(0, size=64, necrosis="some")
+
+
+def test_chromogens_share_the_tissue(hr) -> None:
+    dab = hr.render(6, size=128, pigment="none")
+    red = hr.render(6, size=128, pigment="none", chromogen="aec")
+    assert np.array_equal(dab.labels, red.labels)
+    assert np.array_equal(dab.nuclei["grade"], red.nuclei["grade"])
+    assert not np.array_equal(dab.rgb, red.rgb)
+    with pytest.raises(ValueError, match="chromogen='nbt'"):
+        hr.render(0, size=64, chromogen="nbt")
