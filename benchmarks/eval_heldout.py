@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from heldout_render import KINDS, MORPHOLOGIES, HeldoutTile, render
 
+from mmnst_path.errors import MmnstPathError
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
 
@@ -88,7 +89,10 @@ def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict |
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
+        try:
+            res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
+        except MmnstPathError as exc:  # e.g. stains guessed without a chromogen: Ki67 refused
+            return {"seed": seed, "pigment": pigment, "stains": "error", "error": str(exc)}
     seconds = time.perf_counter() - t0
     cells = res.cells
     counted = np.isin(cells.cls, (0, 1))  # positive, negative (CELL_CLASSES)
@@ -147,10 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--csv", type=Path, help="per-tile rows")
     args = ap.parse_args(argv)
     settings = _settings(args.set)
-    rows = []
+    rows: list[dict] = []
+    failed: list[dict] = []
     for pig in args.pigment:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             r = run_one(seed, pig, size=args.size, stains=args.stains, settings=settings, chromogen=args.chromogen)
+            if "error" in r:
+                failed.append(r)
+                print(f"{pig:12s} seed {seed:3d} FAILED: {r['error']}", flush=True)
+                continue
             rows.append(r)
             print(f"{pig:12s} seed {seed:3d} {r['morph']:28s} ki67 {r['ki67_meas']:5.1f} vs {r['ki67_true']:5.1f} "
                   f"({r['err']:+6.1f})  melanin {r['mel_meas']:5.2f} vs {r['mel_true']:5.2f}  recall "
@@ -174,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{_mean_worst([r['mel_err'] for r in sub])} | {_mean([r['tumour_recall'] for r in sub], 100)} | "
               f"{_mean([r['nontumour_counted'] for r in sub], 100)} | {_mean([r['offnucleus_counted'] for r in sub], 100)} "
               f"| {grades} | {excl} | {hid} of {hid_t} |")
-    if args.csv:
+    if failed:
+        print(f"{len(failed)} tile(s) failed: " + "; ".join(f"{r['pigment']} seed {r['seed']}" for r in failed))
+    if args.csv and rows:
         with args.csv.open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
