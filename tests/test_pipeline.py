@@ -265,7 +265,8 @@ def test_weakly_stained_slide_gets_its_own_lower_threshold() -> None:
     rgb, truth = _weak_dab_tile(7)
     adapted = analyze_region(rgb, AnalysisConfig(measures=("ki67",)), mpp=0.5)
     fixed = analyze_region(
-        rgb, AnalysisConfig.from_mapping({"measures": ["ki67"], "ki67": {"weak_stain_adaptation": False}}), mpp=0.5
+        rgb, AnalysisConfig.from_mapping({"measures": ["ki67"], "ki67": {"weak_stain_adaptation": False,
+                                                                          "nuclear_contrast_rule": False}}), mpp=0.5
     )
     assert fixed.metrics["ki67_positive_threshold_od"] == 0.35
     assert fixed.metrics["ki67_index_pct"] < truth - 15  # the faint positives fall under 0.35

@@ -550,10 +550,15 @@ def measure_ki67(
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px)
     ring_dab = neutral = None
-    if params.nuclear_contrast_rule and nuclei.labels is not None and len(nuclei):
+    ratio = neutral_dab_ratio(matrix, pair[1]) if params.nuclear_contrast_rule and params.nuclear_contrast_neutral \
+        else None
+    # the rule runs where its grey correction can (a two-stain matrix with a residual direction);
+    # with three named stains (double stains, Azure B) the other chromogen's crosstalk would read
+    # as nuclear contrast, and the fixed threshold decides alone
+    contrast = params.nuclear_contrast_rule and (ratio is not None or not params.nuclear_contrast_neutral)
+    if contrast and nuclei.labels is not None and len(nuclei):
         contrast_px = max(1, round(params.nuclear_contrast_ring_um / mpp))
         ring_dab = _ring_mean(nuclei.labels, dab_plane, len(nuclei), ring_px=contrast_px)
-        ratio = neutral_dab_ratio(matrix, pair[1]) if params.nuclear_contrast_neutral else None
         if ratio is not None:  # the grey-beige part of the excess is not nuclear staining
             residual = separate_stains(rgb, matrix, stains=("residual",), background=background)[..., 0]
             neutral = neutral_dab_od(nuclei.labels, residual, len(nuclei), ring_px=contrast_px, ratio=ratio)

@@ -258,8 +258,10 @@ def test_nuclear_contrast_rule_calls_weak_nuclear_staining_positive_only_when_as
     # around an unstained nucleus), 0.1 over 0.0 (below the least DAB), 0.5 (positive anyway)
     nuc = _nuclei([0.2, 0.2, 0.1, 0.5])
     ring = [0.05, 0.18, 0.0, 0.5]
-    assert classify_nuclei(nuc, Ki67Params(), ring_dab_od_mean=ring).cls.tolist() == [
+    off = Ki67Params(nuclear_contrast_rule=False)
+    assert classify_nuclei(nuc, off, ring_dab_od_mean=ring).cls.tolist() == [
         "negative", "negative", "negative", "positive"]
+    assert Ki67Params().nuclear_contrast_rule  # on by default since 2026-12-03
     p = Ki67Params(nuclear_contrast_rule=True, nuclear_contrast_od=0.12, nuclear_contrast_min_od=0.12)
     cells = classify_nuclei(nuc, p, ring_dab_od_mean=ring)
     assert cells.cls.tolist() == ["positive", "negative", "negative", "positive"]
@@ -290,7 +292,7 @@ def test_nuclear_contrast_rule_finds_generated_weak_positives():
         found = d[nearest, np.arange(d.shape[1])] < 8
         return found & (region.cells.cls[nearest] == "positive")
 
-    fixed = read_positive(Ki67Params(cell_model="none"))
+    fixed = read_positive(Ki67Params(cell_model="none", nuclear_contrast_rule=False))
     contrast = read_positive(Ki67Params(cell_model="none", nuclear_contrast_rule=True))
     assert contrast[weak].mean() > fixed[weak].mean() + 0.3
     assert contrast[negative].mean() <= fixed[negative].mean() + 0.02
@@ -308,8 +310,8 @@ def test_nuclear_contrast_rule_counts_do_not_depend_on_the_tile_size():
         c = analyze_region(tile.rgb, cfg, mpp=tile.mpp).counts["ki67"]
         counts.append((c.positive, c.negative))
     assert counts[0] == counts[1]
-    plain = analyze_region(tile.rgb, AnalysisConfig.from_mapping({"ki67": {"cell_model": "none"}}),
-                           mpp=tile.mpp).counts["ki67"]
+    plain = analyze_region(tile.rgb, AnalysisConfig.from_mapping(
+        {"ki67": {"cell_model": "none", "nuclear_contrast_rule": False}}), mpp=tile.mpp).counts["ki67"]
     assert counts[0][0] > plain.positive  # the rule finds weak positives the fixed threshold misses
 
 
@@ -346,7 +348,7 @@ def test_contrast_rule_keeps_grey_beige_negatives_negative_and_finds_weak_brown(
     weak = ki67_cells_tile(2, size=256, positive_fraction=0.5, weak_share=1.0, lymphocyte_density=0.5,
                            appearance="plain")
     is_weak = (weak.truth["cells"]["cell_type"] == "tumour") & (weak.truth["cells"]["grade"] == "weak")
-    fixed = read_positive(weak, Ki67Params(cell_model="none"))[is_weak].mean()
+    fixed = read_positive(weak, Ki67Params(cell_model="none", nuclear_contrast_rule=False))[is_weak].mean()
     assert read_positive(weak, hue)[is_weak].mean() > fixed + 0.25
 
 

@@ -231,3 +231,14 @@ def test_plain_h_dab_run_has_no_melanocytic_column_and_a_nan_index() -> None:
     assert "melanocytic" not in res.cells.columns
     assert math.isnan(res.metrics["ki67_melanocytic_index_pct"])
     assert res.metrics["ki67_melanocytic_denominator"] == 0
+
+
+def test_contrast_rule_stays_off_where_the_grey_correction_cannot_run() -> None:
+    # a three-stain matrix has no residual (hue) axis; red SOX10 crosstalk into the DAB channel
+    # would otherwise read as nuclear contrast (measured: melanocytic index 36.4 -> 48.3 % on seed 4)
+    tile = double_stain_tile(4, marker="nuclear")
+    matrix = get_preset("H-DAB-FastRed")
+    out = [measure_ki67(tile.rgb, mpp=tile.mpp, stains=matrix,
+                        params=Ki67Params(cell_model="none", melanocyte_marker="nuclear", nuclear_contrast_rule=rule))
+           .counts for rule in (False, True)]
+    assert out[0] == out[1]
