@@ -16,12 +16,15 @@ necrosis it was trained on. This module counts what tells the two apart, nucleus
    cells and necrotic matrix <= 0.12 at the 90th percentile) and the surround mostly tissue
    (``min_surround_tissue``: a viable nucleus sits in its cytoplasm, >= 0.7 at the 10th
    percentile on the real and generated viable tumour measured; ghost discs floating in a pale
-   necrotic field 0.4-0.6);
+   necrotic field 0.4-0.6) and the stain filling >= ``min_fill`` of a 5 x 5 µm square around the
+   peak (a nucleus >= ~4.5 µm across; karyorrhectic fragments and pyknotic dots of 1-3 µm, which
+   can be as contrasted at nuclear scale, fill ~0.15-0.45);
 5. :func:`intact_density`: intact nuclei per 1000 µm² of tissue on the tissue model's output grid
    (normalised Gaussian ``sigma_um``; viable tumour 1.8-6, real necrosis < 0.1).
 
 :func:`mmnst_path.quantify.necrosis.measure_necrosis` vetoes the model's necrosis on blocks whose
-density reaches ``NecrosisParams.intact_veto_density`` (0 disables the veto), on tiles analysed at
+density reaches ``NecrosisParams.intact_veto_density`` (0, the default, disables it; 1.0 is the
+calibrated value), on tiles analysed at
 <= ``NecrosisParams.intact_max_mpp_um`` only: at 10x the ghost discs of the project's generator read
 as contrasted as vesicular carcinoma nuclei and the veto removed true necrosis. The nucleus detector
 of :mod:`mmnst_path.detect.nuclei` was tried first: on H&E its foreground (H above the local
@@ -56,6 +59,10 @@ class IntactNuclei:
     surround_tissue : (n,) float32
         Share of tissue pixels in the surround (Gaussian ``surround_sigma_um``): a nucleus of
         viable tissue lies in its cell's cytoplasm; a ghost floating in a pale necrotic field does not.
+    fill : (n,) float32
+        Share of the square of side ``2 fill_radius_um`` around the peak whose hematoxylin exceeds
+        the surround by ``fill_od``: ~1 on a nucleus (>= 5 µm across), <= 0.3 on a karyorrhectic
+        fragment or pyknotic dot (1-3 µm), whose contrast at nuclear scale can be as high.
     """
 
     row: np.ndarray
@@ -63,16 +70,19 @@ class IntactNuclei:
     contrast_od: np.ndarray
     hematoxylin_od: np.ndarray
     surround_tissue: np.ndarray
+    fill: np.ndarray
 
-    def intact(self, *, contrast_od: float, min_surround_tissue: float = 0.0) -> np.ndarray:
+    def intact(self, *, contrast_od: float, min_surround_tissue: float = 0.0, min_fill: float = 0.0) -> np.ndarray:
         """(n,) bool: candidates with contrast >= ``contrast_od`` whose surround is tissue by at least
-        ``min_surround_tissue``."""
-        return (self.contrast_od >= contrast_od) & (self.surround_tissue >= min_surround_tissue)
+        ``min_surround_tissue`` and whose stain fills at least ``min_fill`` of their square."""
+        return ((self.contrast_od >= contrast_od) & (self.surround_tissue >= min_surround_tissue)
+                & (self.fill >= min_fill))
 
 
 def nucleus_peaks(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E", work_um: float = 1.0,
                   nucleus_sigma_um: float = 1.5, surround_sigma_um: float = 5.0, min_distance_um: float = 5.0,
-                  tissue_min_od: float = 0.15, min_contrast_od: float = 0.05) -> IntactNuclei:
+                  tissue_min_od: float = 0.15, min_contrast_od: float = 0.05, fill_radius_um: float = 2.0,
+                  fill_od: float = 0.06) -> IntactNuclei:
     """Candidate nuclei: local maxima of hematoxylin contrast at nuclear scale, on tissue.
 
     Parameters
@@ -95,6 +105,9 @@ def nucleus_peaks(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E", work_um: 
         the mean over tissue only, so a ghost nucleus beside a cleft does not look contrasted.
     min_contrast_od : float
         Candidates below this contrast are not returned.
+    fill_radius_um, fill_od : float
+        Half-side (µm) of the square of :attr:`IntactNuclei.fill` and the excess of hematoxylin over
+        the surround (log10 OD) that counts as stained there.
 
     Returns
     -------
@@ -120,8 +133,10 @@ def nucleus_peaks(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E", work_um: 
     size = 2 * round(min_distance_um / px) + 1
     peak = (contrast == ndi.maximum_filter(contrast, size=size)) & (contrast >= min_contrast_od) & (tissue >= 0.5)
     r, c = np.nonzero(peak)
+    side = 2 * round(fill_radius_um / px) + 1
+    fill = ndi.uniform_filter(((h - sur) >= fill_od).astype(np.float32), size=side)
     return IntactNuclei((r + 0.5) * f - 0.5, (c + 0.5) * f - 0.5, contrast[r, c].astype(np.float32),
-                        hs[r, c].astype(np.float32), tis_sur[r, c].astype(np.float32))
+                        hs[r, c].astype(np.float32), tis_sur[r, c].astype(np.float32), fill[r, c])
 
 
 def peak_reach_um(*, work_um: float = 1.0, surround_sigma_um: float = 5.0, min_distance_um: float = 5.0) -> float:

@@ -68,7 +68,8 @@ def _intact_veto(rgb: np.ndarray, mpp: float, stains: Any, tis: np.ndarray, tmap
     from ._intact_nuclei import intact_density, nucleus_peaks
 
     nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains)
-    keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue)
+    keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue,
+                      min_fill=params.intact_min_fill)
     dens = intact_density(np.column_stack([nuc.row[keep], nuc.col[keep]]), tis, block_mpp=tmap.mpp,
                           sigma_um=params.intact_sigma_um, factor=tmap.factor)
     veto = necrosis & (dens >= params.intact_veto_density)

@@ -3,7 +3,7 @@
 By default (``NecrosisParams.tissue_model = "default"``) the tissue classes come from the shipped
 tissue pixel classifier (:mod:`mmnst_path.classify.tissue`; a user's model file can be named
 instead): necrosis is the tissue whose smoothed class probabilities make ``necrosis`` the most
-probable class, except where intact nuclei veto it (``intact_veto_density``,
+probable class, except where intact nuclei veto it (opt-in ``intact_veto_density``,
 :mod:`mmnst_path.quantify._intact_nuclei`: a block with that many contrasted nuclei embedded in
 tissue per 1000 µm² within ``intact_sigma_um`` is viable, whatever its colour), followed by the
 minimum area below; the tumour and stroma areas are counted too. ``tissue_model = "none"`` selects the rule-based detector described next.
@@ -90,17 +90,19 @@ class NecrosisParams:
     With a tissue model, ``fill_holes_um2`` > 0 makes the holes of the necrosis map smaller than
     this area (µm²; tissue called tumour, stroma or inflammatory that necrosis encloses, such as
     clusters of karyorrhectic debris) necrotic before ``min_area_um2`` applies; 0 (default) leaves them.
-    With a tissue model, necrosis is vetoed where intact nuclei (hematoxylin contrast >=
-    ``intact_contrast_od`` OD against the tissue around them, surround >= ``intact_surround_tissue``
-    tissue) number >= ``intact_veto_density`` per 1000 µm² of tissue (Gaussian window
-    ``intact_sigma_um`` µm); vetoed blocks within 1.5 ``intact_sigma_um`` of unvetoed necrosis stay
-    necrotic (the window reaches across a necrotic border). The veto runs on tiles analysed at <=
-    ``intact_max_mpp_um`` µm/px only (20x and finer): at 10x (~1 µm/px, optical resolution ~1 µm)
-    a faded ghost disc and a pale vesicular nucleus have the same contrast (measured on generated
-    ghosts at 1 µm/px: 0.15 OD, as viable breast carcinoma nuclei), and the veto removed true
-    necrosis there. 0 disables it. Calibrated (2026-12-03)
-    on the training sources only (BRCA-M2C train, osteosarcoma training tiles, Kather, generated
-    training seeds): osteosarcoma necrosis 98.2 -> 98.2 %, BRCA-M2C train false necrosis 5.0 -> 2.5 %.
+    With a tissue model, necrosis is vetoed where intact nuclei number >= ``intact_veto_density``
+    per 1000 µm² of tissue (Gaussian window ``intact_sigma_um`` µm; 0, the default, disables the
+    veto; 1.0 is the calibrated value, opt-in because it costs the generated tiles 0.03-0.26 pp of
+    mean error while it halves the false necrosis of viable breast carcinoma): peaks of
+    hematoxylin contrast >= ``intact_contrast_od`` OD against the tissue around them, a surround of
+    >= ``intact_surround_tissue`` tissue, and stain filling >= ``intact_min_fill`` of a 5 x 5 µm
+    square (not a debris fragment). Vetoed blocks within 1.5 ``intact_sigma_um`` of unvetoed
+    necrosis stay necrotic (the window reaches across a necrotic border). The veto runs on tiles
+    analysed at <= ``intact_max_mpp_um`` µm/px only (20x and finer): at 10x (~1 µm/px) the faded
+    ghost discs of the project's generator have the contrast of viable vesicular carcinoma nuclei
+    (0.13-0.15 OD median) and the veto removed their true necrosis. Calibrated (2026-12-03) on
+    training sources only (BRCA-M2C train, the osteosarcoma training tiles, Kather, generated
+    training seeds): see benchmarks/README.md, necrosis section, "Intact-nucleus veto".
     """
 
     analysis_mpp_um: float = 2.0
@@ -132,9 +134,10 @@ class NecrosisParams:
     edge_sigma_um: float = 2.5
     edge_grow_um: float = 40.0
     edge_free_um: float = 10.0
-    intact_veto_density: float = 1.0
+    intact_veto_density: float = 0.0
     intact_contrast_od: float = 0.12
     intact_surround_tissue: float = 0.7
+    intact_min_fill: float = 0.5
     intact_sigma_um: float = 15.0
     intact_max_mpp_um: float = 0.55
     tissue_model: str = "default"

@@ -11,6 +11,8 @@ from PIL import Image
 from mmnst_path.quantify._intact_nuclei import intact_density, nucleus_peaks
 from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis, necrosis_metrics
 
+VETO = NecrosisParams(intact_veto_density=1.0)  # the calibrated setting (opt-in)
+
 H = np.array([0.65, 0.70, 0.29])  # hematoxylin OD vector (unit-ish), as the H&E preset
 E = np.array([0.07, 0.99, 0.11])  # eosin
 
@@ -23,8 +25,8 @@ def _render(h: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 def _field(nuclear_od: float, cytoplasm_eosin: float, *, mpp: float = 0.5, size_um: float = 200.0,
-           seed: int = 0) -> tuple[np.ndarray, int]:
-    """Discs of 3.5 µm radius on a 12 µm lattice (jittered) over an eosin background; returns (rgb, n discs)."""
+           seed: int = 0, radius_um: float = 3.5) -> tuple[np.ndarray, int]:
+    """Discs of ``radius_um`` on a 12 µm lattice (jittered) over an eosin background; returns (rgb, n discs)."""
     n = int(size_um / mpp)
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:n, :n] * mpp
@@ -34,7 +36,7 @@ def _field(nuclear_od: float, cytoplasm_eosin: float, *, mpp: float = 0.5, size_
     for cy in np.arange(8.0, size_um - 6, 12.0):
         for cx in np.arange(8.0, size_um - 6, 12.0):
             y, x = cy + rng.uniform(-1.5, 1.5), cx + rng.uniform(-1.5, 1.5)
-            h[(yy - y) ** 2 + (xx - x) ** 2 <= 3.5**2] += nuclear_od
+            h[(yy - y) ** 2 + (xx - x) ** 2 <= radius_um**2] += nuclear_od
             count += 1
     return _render(h, e), count
 
@@ -48,6 +50,11 @@ def test_contrasted_nuclei_in_cytoplasm_are_intact_and_ghosts_are_not() -> None:
     assert nucleus_peaks(ghosts, mpp=0.5).intact(contrast_od=0.12, min_surround_tissue=0.7).sum() <= 0.05 * n
     floating, _ = _field(0.45, 0.0)  # nuclei on glass: no cytoplasm around them
     assert nucleus_peaks(floating, mpp=0.5).intact(contrast_od=0.12, min_surround_tissue=0.7).sum() <= 0.05 * n
+    # karyorrhectic fragments: dense dots 1.5 µm across (2 OD), as contrasted at nuclear scale, but small
+    debris = nucleus_peaks(_field(2.0, 0.25, radius_um=0.75)[0], mpp=0.5)
+    assert debris.intact(contrast_od=0.12, min_surround_tissue=0.7).sum() >= 0.5 * n
+    assert debris.intact(contrast_od=0.12, min_surround_tissue=0.7, min_fill=0.5).sum() <= 0.05 * n
+    assert nuc.intact(contrast_od=0.12, min_surround_tissue=0.7, min_fill=0.5).sum() >= 0.9 * n
 
 
 def test_peaks_do_not_depend_on_the_scan_resolution() -> None:
@@ -83,23 +90,22 @@ def test_veto_removes_false_necrosis_on_viable_carcinoma_and_keeps_real_necrosis
     if not brca.is_file():
         pytest.fail(f"training data not found at {brca}")
     rgb = _rgb(brca)
-    off = NecrosisParams(intact_veto_density=0.0)
-    before = necrosis_metrics(measure_necrosis(rgb, mpp=0.5, params=off)[0])["necrosis_fraction_pct"]
-    after = necrosis_metrics(measure_necrosis(rgb, mpp=0.5)[0])["necrosis_fraction_pct"]
+    before = necrosis_metrics(measure_necrosis(rgb, mpp=0.5)[0])["necrosis_fraction_pct"]  # the default: no veto
+    after = necrosis_metrics(measure_necrosis(rgb, mpp=0.5, params=VETO)[0])["necrosis_fraction_pct"]
     assert before > 60.0
     assert after < before - 20.0
     nvt = _rgb(shared_data / "necrosis" / "Non-Viable-Tumor___Case-3-A17-16570-4475_110.jpg")
-    forced = NecrosisParams(intact_max_mpp_um=1.0)  # the veto runs at 10x too (off there by default)
+    forced = NecrosisParams(intact_veto_density=1.0, intact_max_mpp_um=1.0)  # at 10x too (off there by default)
     kept = necrosis_metrics(measure_necrosis(nvt, mpp=1.0, params=forced)[0])["necrosis_fraction_pct"]
     assert kept >= 95.0
 
 
 def test_veto_is_off_at_10x() -> None:
-    """At ~1 µm/px generated ghost discs are as contrasted as viable nuclei: the default leaves such tiles alone."""
+    """At ~1 µm/px generated ghost discs are as contrasted as viable nuclei: the veto leaves such tiles alone."""
     from mmnst_path import synthetic
 
     t = synthetic.he_necrosis_tile(1, size=384, necrosis_fraction=0.4)  # 1 µm/px
-    on, _, _ = measure_necrosis(t.rgb, mpp=t.mpp)
+    on, _, _ = measure_necrosis(t.rgb, mpp=t.mpp, params=VETO)
     off, _, _ = measure_necrosis(t.rgb, mpp=t.mpp, params=NecrosisParams(intact_veto_density=0.0))
     assert on == off
     assert on.necrosis_um2 > 0
@@ -112,7 +118,7 @@ def test_veto_does_not_depend_on_the_tiling() -> None:
     viable, _ = _field(0.45, 0.25, size_um=300.0, seed=3)
     ghosts, _ = _field(0.05, 0.12, size_um=300.0, seed=4)
     rgb = np.concatenate([viable, ghosts], axis=1)  # 600 x 1200 px at 0.5 µm/px
-    params = NecrosisParams()
+    params = VETO
     halo = int(np.ceil(params.halo_um() / 0.5))
     _, whole, mm = measure_necrosis(rgb, mpp=0.5, params=params)
     whole_px = mask_to_tile(whole, rgb.shape[:2], mpp=0.5, mask_mpp=mm)
