@@ -82,7 +82,7 @@ class IntactNuclei:
 def nucleus_peaks(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E", work_um: float = 1.0,
                   nucleus_sigma_um: float = 1.5, surround_sigma_um: float = 5.0, min_distance_um: float = 5.0,
                   tissue_min_od: float = 0.15, min_contrast_od: float = 0.05, fill_radius_um: float = 2.0,
-                  fill_od: float = 0.06) -> IntactNuclei:
+                  fill_od: float = 0.06, od: np.ndarray | None = None) -> IntactNuclei:
     """Candidate nuclei: local maxima of hematoxylin contrast at nuclear scale, on tissue.
 
     Parameters
@@ -108,6 +108,9 @@ def nucleus_peaks(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E", work_um: 
     fill_radius_um, fill_od : float
         Half-side (µm) of the square of :attr:`IntactNuclei.fill` and the excess of hematoxylin over
         the surround (log10 OD) that counts as stained there.
+    od : (M, N, 3) float ndarray or None
+        The optical density of ``rgb`` with the white point of ``stains`` when the caller has it
+        already (it is not computed again).
 
     Returns
     -------
@@ -117,7 +120,8 @@ def nucleus_peaks(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E", work_um: 
 
     matrix = load_stains(stains)
     f = max(1, int(np.floor(work_um / mpp + 1e-9)))
-    od = od_from_rgb(rgb, background=matrix.background)
+    if od is None:
+        od = od_from_rgb(rgb, background=matrix.background)
     if f > 1:  # block means of the OD (deconvolution is linear in OD: same as block means of the stains)
         m, n = -(-rgb.shape[0] // f) * f, -(-rgb.shape[1] // f) * f
         od = np.pad(od, ((0, m - rgb.shape[0]), (0, n - rgb.shape[1]), (0, 0)), mode="edge")

@@ -31,7 +31,8 @@ def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParam
     lmpp, big = tmap.mpp, tmap.factor
     matrix = load_stains(stains)
     shape = tmap.labels.shape
-    od_low = _block_mean(od_from_rgb(rgb, background=matrix.background), big)[: shape[0], : shape[1]]
+    od = od_from_rgb(rgb, background=matrix.background)
+    od_low = _block_mean(od, big)[: shape[0], : shape[1]]
     tis = _tissue(od_low, lmpp, params)
     # class probabilities smoothed over smooth_um / 2 before the decision (and no fat rim at glass borders)
     labels = smoothed_labels(tmap, smooth_um=params.smooth_um)
@@ -42,7 +43,7 @@ def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParam
 
     tis &= ~is_class("background")
     if params.intact_veto_density > 0 and mpp <= params.intact_max_mpp_um and "necrosis" in classes:
-        veto = _intact_veto(rgb, mpp, stains, tis, tmap, params, labels == classes.index("necrosis"))
+        veto = _intact_veto(rgb, od, mpp, stains, tis, tmap, params, labels == classes.index("necrosis"))
         labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto)
     mask = is_class("necrosis") & tis
     if params.fill_holes_um2 > 0:
@@ -62,12 +63,12 @@ def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParam
     return counts, mask, lmpp
 
 
-def _intact_veto(rgb: np.ndarray, mpp: float, stains: Any, tis: np.ndarray, tmap: Any, params: NecrosisParams,
-                 necrosis: np.ndarray) -> np.ndarray:
+def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: np.ndarray, tmap: Any,
+                 params: NecrosisParams, necrosis: np.ndarray) -> np.ndarray:
     """(m, n) bool: necrosis blocks (of ``necrosis``, the model's) vetoed by intact nuclei (module doc)."""
     from ._intact_nuclei import intact_density, nucleus_peaks
 
-    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains)
+    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od)
     keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue,
                       min_fill=params.intact_min_fill)
     dens = intact_density(np.column_stack([nuc.row[keep], nuc.col[keep]]), tis, block_mpp=tmap.mpp,
