@@ -66,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--necrosis", nargs="+", default=["random", "none"], choices=["random", "none"])
     ap.add_argument("--size", type=int, default=640)
+    ap.add_argument("--intact-veto", type=float, default=None, metavar="DENSITY",
+                    help="NecrosisParams.intact_veto_density (intact nuclei per 1000 µm²; default: the shipped value)")
     ap.add_argument("--csv", type=Path)
     args = ap.parse_args(argv)
-    params = NecrosisParams()
+    params = NecrosisParams() if args.intact_veto is None else NecrosisParams(intact_veto_density=args.intact_veto)
     rows = []
     for nec in args.necrosis:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{nec:6s} seed {seed:3d} mpp {r['mpp']:.1f} necrosis {r['meas_pct']:5.1f} vs {r['truth_pct']:5.1f} "
                   f"({r['err']:+6.1f}) Dice {r['dice']:.2f} | read as necrosis %: {mim}", flush=True)
     print()
-    print(f"Held-out H&E renderer, {args.seeds} seeds from {args.first_seed}, default NecrosisParams")
+    print(f"Held-out H&E renderer, {args.seeds} seeds from {args.first_seed}, intact_veto_density "
+          f"{params.intact_veto_density}")
     names = [c for c in CLASSES if c != "glass"]
     print("| tiles | n | necrosis MAE / worst pp | Dice mean (min) | false necrosis mean (max) % | "
           + " | ".join(f"{c} read as necrosis %, mean (max)" for c in names) + " |")
