@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from eval_heldout import _mean_worst
 from heldout_render_he import CLASSES, render_he
 
 from mmnst_path.quantify.necrosis import NecrosisParams, mask_to_tile, measure_necrosis, necrosis_metrics
@@ -48,11 +49,6 @@ def run_one(seed: int, necrosis: str, *, size: int, params: NecrosisParams) -> d
         sel = t.classes == i
         out[f"as_necrosis_{name}"] = float(big[sel].mean()) if sel.sum() > 200 else math.nan
     return out
-
-
-def _mw(v: list[float]) -> str:
-    a = np.asarray([x for x in v if not math.isnan(x)])
-    return f"{np.mean(np.abs(a)):.2f} / {a[np.argmax(np.abs(a))]:+.2f}" if a.size else "n/a"
 
 
 def _m(v: list[float], scale: float = 1.0) -> str:
@@ -92,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         dices = [r["dice"] for r in sub if not math.isnan(r["dice"])]
         dice = f"{np.mean(dices):.2f} ({np.min(dices):.2f})" if dices else "-"
         false = _m([r["meas_pct"] for r in sub]) if nec == "none" else "-"
-        err = _mw([r["err"] for r in sub]) if nec == "random" else "-"
+        err = _mean_worst([r["err"] for r in sub]) if nec == "random" else "-"
         cols = " | ".join(_m([r[f"as_necrosis_{c}"] for r in sub], 100) for c in names)
         print(f"| {nec} | {len(sub)} | {err} | {dice} | {false} | {cols} |")
     if args.csv:
