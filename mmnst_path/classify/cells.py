@@ -6,9 +6,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from .model import ClassifierModel
-from .nucleus_features import NucleusFeatureSettings, nucleus_features
+from .nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
 
-__all__ = ["classify_cells", "feature_settings", "tumour_min_probability", "types_from_proba"]
+__all__ = ["chromogen_blind", "classify_cells", "feature_settings", "tumour_min_probability", "types_from_proba"]
+
+#: what a nucleus model's intensity / texture features see (``settings["nuclear_stain"]``; absent = "all")
+NUCLEAR_STAINS = ("all", "hematoxylin")
 
 
 def feature_settings(model: ClassifierModel) -> NucleusFeatureSettings:
@@ -17,6 +20,42 @@ def feature_settings(model: ClassifierModel) -> NucleusFeatureSettings:
         msg = f"model {model.name!r} is a {model.kind} model, not a nucleus model"
         raise ConfigError(msg)
     return NucleusFeatureSettings.from_mapping(model.settings.get("features", {}))
+
+
+def nuclear_stain(model: ClassifierModel) -> str:
+    """What the model's features see: ``"all"`` (hematoxylin + chromogen) or ``"hematoxylin"`` only."""
+    value = model.settings.get("nuclear_stain", "all")
+    if value not in NUCLEAR_STAINS:
+        msg = f"nucleus model {model.name!r}: settings.nuclear_stain must be one of {NUCLEAR_STAINS}, got {value!r}"
+        raise ConfigError(msg)
+    return str(value)
+
+
+def _columns(model: ClassifierModel, settings: NucleusFeatureSettings) -> np.ndarray | None:
+    """Indices of the model's feature columns among those computed for ``settings`` (None: all, in order)."""
+    names = [f.name for f in nucleus_feature_specs(settings)]
+    want = list(model.feature_names)
+    if want == names:
+        return None
+    missing = [n for n in want if n not in names]
+    if missing:
+        msg = (f"nucleus model {model.name!r} reads feature columns {missing} that its feature settings do not "
+               f"compute (computed: {', '.join(names)})")
+        raise ConfigError(msg)
+    return np.array([names.index(n) for n in want], np.intp)
+
+
+def chromogen_blind(model: ClassifierModel) -> bool:
+    """Whether no feature the model reads depends on the chromogen plane: its intensity / texture
+    features see hematoxylin only, or it reads none of them (shape and neighbourhood only).
+
+    The nuclei it classifies are still detected on hematoxylin + chromogen, so their outlines are
+    not strictly independent of the stain.
+    """
+    if nuclear_stain(model) == "hematoxylin":
+        return True
+    intensity = {"od_mean", "od_std", "od_max", "od_fine", "ring_od", "contrast", "rel_od"}
+    return not intensity & set(model.feature_names)
 
 
 def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.ndarray,
@@ -39,7 +78,12 @@ def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.n
         msg = (f"nucleus model {model.name!r} works at {settings.mpp_um} µm/px; the image is analysed at "
                f"{mpp} µm/px (more than 2x away): analyse at the model's resolution")
         raise ConfigError(msg)
+    cols = _columns(model, settings)
+    if nuclear_stain(model) == "hematoxylin":
+        chromogen = None
     x = nucleus_features(labels, hematoxylin, chromogen, mpp=mpp, settings=settings, origin=origin, extent=extent)
+    if cols is not None:
+        x = np.ascontiguousarray(x[:, cols])
     if x.shape[0] == 0:
         return np.zeros(0, "<U12"), np.zeros(0, np.float32)
     return types_from_proba(model, model.predict_proba(x))
