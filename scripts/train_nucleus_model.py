@@ -29,6 +29,7 @@ detections are not used.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -61,8 +62,13 @@ ATTRIBUTION = [
 
 
 def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *, ihc: bool,
-               settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of the detected nuclei of one annotated image at 0.5 µm/px."""
+               settings: NucleusFeatureSettings, hem_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of the detected nuclei of one annotated image at 0.5 µm/px.
+
+    ``hem_only``: the features see the hematoxylin plane only (the chromogen still helps detect
+    the nuclei), as :func:`mmnst_path.classify.cells.classify_cells` computes them for a model
+    whose ``settings["nuclear_stain"]`` is ``"hematoxylin"``.
+    """
     from mmnst_path.detect.nuclei import nuclei_from_stains
     from mmnst_path.stain import get_preset, separate_stains
 
@@ -75,7 +81,7 @@ def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *,
     nuclei = nuclei_from_stains(hem, np.zeros_like(hem) if chrom is None else chrom, mpp=MPP, return_labels=True)
     if len(nuclei) == 0:
         return np.zeros((0, len(nucleus_feature_specs(settings))), np.float32), np.zeros(0, np.intp)
-    feats = nucleus_features(nuclei.labels, hem, chrom, mpp=MPP, settings=settings)
+    feats = nucleus_features(nuclei.labels, hem, None if hem_only else chrom, mpp=MPP, settings=settings)
     det = np.c_[nuclei.row, nuclei.col]
     d, a = match_points(det, points_rc, MATCH_UM / MPP)
     edge = EDGE_UM / MPP
@@ -147,7 +153,7 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
                    blur_px=float(rng.uniform(0.2, 0.9)), jpeg_quality=quality)
 
 
-def endonuke(root: Path, settings: NucleusFeatureSettings) -> dict[str, list]:
+def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = False) -> dict[str, list]:
     out: dict[str, list] = {"train": [], "val": [], "val_staining": []}
     mapping = {0: CLASSES.index("stromal"), 1: CLASSES.index("tumour"), 2: -1}  # "other" nuclei: not used
     scale = {"mixed": 1.0, "staining_ds": 0.5}  # staining_ds is ~0.25 µm/px (nuclei twice as large)
@@ -166,7 +172,8 @@ def endonuke(root: Path, settings: NucleusFeatureSettings) -> dict[str, list]:
                 from mmnst_path.io._resample import resize_area
 
                 rgb = resize_area(rgb, (round(rgb.shape[0] * f), round(rgb.shape[1] * f)))
-            x, y = image_rows(rgb, (pts[:, [1, 0]] + 0.5) * f - 0.5, cls, ihc=True, settings=settings)
+            x, y = image_rows(rgb, (pts[:, [1, 0]] + 0.5) * f - 0.5, cls, ihc=True, settings=settings,
+                              hem_only=hem_only)
             rows = (x[y >= 0], y[y >= 0])
             key = "val_staining" if sub == "staining_ds" else ("val" if held_out(img.name, 0.2) else "train")
             out[key].append(rows)
@@ -174,7 +181,7 @@ def endonuke(root: Path, settings: NucleusFeatureSettings) -> dict[str, list]:
 
 
 def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: int = 0,
-         positive_rate: float | None = None) -> dict[str, list]:
+         positive_rate: float | None = None, hem_only: bool = False) -> dict[str, list]:
     meta = root / "brca_m2c" / "_meta"
     test = {line.strip() for line in (meta / "brca_ds_test.txt").read_text().split() if line.strip()}
     mapping = {1: CLASSES.index("lymphocyte"), 2: CLASSES.index("tumour"), 3: CLASSES.index("stromal")}
@@ -191,14 +198,16 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
         out[split].append(image_rows(rgb, pts[:, :2], cls, ihc=False, settings=settings))
         for _ in range(restain):
             ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate)
-            out[split + "_ihc"].append(image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings))
+            out[split + "_ihc"].append(image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings,
+                                                      hem_only=hem_only))
     return out
 
 
 GENERATED_CLASS = {"tumour": "tumour", "lymphocyte": "lymphocyte", "stromal": "stromal", "macrophage": "stromal"}
 
 
-def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 10_000) -> list:
+def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 10_000,
+              hem_only: bool = False) -> list:
     """Rows of generated Ki67 tiles (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`).
 
     Tumour nuclei of every DAB grade (negative to saturated), lymphocytes, stromal spindles and
@@ -212,7 +221,8 @@ def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 
         tile = ki67_cells_tile(seed)
         cells = tile.truth["cells"]
         cls = np.array([CLASSES.index(GENERATED_CLASS[str(t)]) for t in cells["cell_type"]], dtype=np.intp)
-        out.append(image_rows(tile.rgb, np.c_[cells["row"], cells["col"]], cls, ihc=True, settings=settings))
+        out.append(image_rows(tile.rgb, np.c_[cells["row"], cells["col"]], cls, ihc=True, settings=settings,
+                              hem_only=hem_only))
     return out
 
 
@@ -273,6 +283,41 @@ def ki67_validation(model_path: Path, ki67_root: Path) -> dict:
     return out
 
 
+ROW_KEYS = ("en_train", "en_val", "en_val_staining", "br_train_ihc", "br_val_ihc", "br_val", "gen")
+
+
+def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Feature rows and labels of every split (from ``args.rows_cache`` when it matches the options)."""
+    options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
+                          "restain": args.restain, "seed": args.seed, "positive_rate": args.positive_rate,
+                          "generated": args.generated, "train": str(args.train.resolve())}, sort_keys=True)
+    cache = args.rows_cache
+    if cache is not None and cache.is_file():
+        with np.load(cache) as z:
+            if str(z["options"]) == options:
+                print(f"feature rows from {cache}", file=sys.stderr)
+                return {k: (z[k + "_x"], z[k + "_y"]) for k in ROW_KEYS}
+        print(f"{cache} was written with other options: extracting again", file=sys.stderr)
+    t0 = time.time()
+    hem_only = args.nuclear_stain == "hematoxylin"
+    en = endonuke(args.train, settings, hem_only)
+    br = brca(args.train, settings, restain=args.restain, seed=args.seed, positive_rate=args.positive_rate,
+              hem_only=hem_only)
+    gen = generated(args.generated, settings, hem_only=hem_only) if args.generated else []
+    print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
+    width = len(nucleus_feature_specs(settings))
+    rows = {"en_train": en["train"], "en_val": en["val"], "en_val_staining": en["val_staining"],
+            "br_train_ihc": br["train_ihc"], "br_val_ihc": br["val_ihc"], "br_val": br["val"], "gen": gen}
+    out = {}
+    for k, parts in rows.items():
+        x, y = _stack(parts)
+        out[k] = (x.reshape(-1, width).astype(np.float32), y.astype(np.intp))
+    if cache is not None:
+        np.savez(cache, options=np.array(options), **{f"{k}_{a}": v for k, xy in out.items() for a, v in zip("xy", xy,
+                                                                                                         strict=True)})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=Path, default=HERE.parent.parent / "shared" / "train")
@@ -301,30 +346,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arrangement", action="store_true",
                     help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
                          "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
+    ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
+                    help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
+                         "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
+    ap.add_argument("--drop-features", nargs="*", default=[], metavar="NAME",
+                    help="feature columns the model does not use ('intensity' = the stain-intensity columns "
+                         f"{', '.join(INTENSITY_FEATURES)}); the model file names the columns it reads")
+    ap.add_argument("--rows-cache", type=Path, default=None,
+                    help="npz of the extracted feature rows: read when it was written with the same feature "
+                         "options, else written (to train several forests from one extraction)")
     ap.add_argument("--version", default="1.0.0", help="model version written into the card")
     args = ap.parse_args(argv)
     settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
-    t0 = time.time()
-    en, br = endonuke(args.train, settings), brca(args.train, settings, restain=args.restain, seed=args.seed,
-                                                   positive_rate=args.positive_rate)
-    print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
-    parts = list(br["train_ihc"])
+    all_names = [f.name for f in nucleus_feature_specs(settings)]
+    drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
+    unknown = sorted(drop - set(all_names))
+    if unknown:
+        ap.error(f"--drop-features: no feature column named {unknown} (columns: {', '.join(all_names)})")
+    keep = np.array([i for i, n in enumerate(all_names) if n not in drop], np.intp)
+    rows = extract_rows(args, settings)
+    parts = [rows["br_train_ihc"]]
     if args.generated:
-        gen = generated(args.generated, settings)
-        parts += gen
-        print(f"generated rows: {len(_stack(gen)[1])}", file=sys.stderr)
+        parts.append(rows["gen"])
+        print(f"generated rows: {len(rows['gen'][1])}", file=sys.stderr)
     if args.endonuke_train:
         if args.endonuke_intensity == "borrowed":
-            donor_x, donor_y = _stack(br["train_ihc"])
-            names = [f.name for f in nucleus_feature_specs(settings)]
-            ex, ey = _stack(en["train"])
-            parts.append((borrowed_intensity(ex, ey, donor_x, donor_y, names, np.random.default_rng(args.seed)), ey))
+            donor_x, donor_y = rows["br_train_ihc"]
+            ex, ey = rows["en_train"]
+            parts.append((borrowed_intensity(ex, ey, donor_x, donor_y, all_names, np.random.default_rng(args.seed)),
+                          ey))
         else:
-            parts += en["train"]
+            parts.append(rows["en_train"])
     x_tr, y_tr = _stack(parts)
-    endo_val = en["val"] + en["val_staining"] if args.endonuke_train else en["train"] + en["val"] + en["val_staining"]
-    splits = {"brca_m2c_test_restained_ihc": _stack(br["val_ihc"]), "brca_m2c_test_he": _stack(br["val"]),
+    x_tr = x_tr[:, keep]
+    endo_val = [rows["en_val"], rows["en_val_staining"], *([] if args.endonuke_train else [rows["en_train"]])]
+    splits = {"brca_m2c_test_restained_ihc": rows["br_val_ihc"], "brca_m2c_test_he": rows["br_val"],
               "endonuke_ihc_real": _stack(endo_val)}
+    splits = {k: (xs[:, keep] if xs.shape[1] == len(all_names) else xs, ys) for k, (xs, ys) in splits.items()}
     painted = ("tumour 40 %, lymphocyte 10 %, stromal 8 %, unmatched 20 %" if args.positive_rate is None
                else f"{100 * args.positive_rate:g} % of every class")
     card = {
@@ -360,9 +418,17 @@ def main(argv: list[str] | None = None) -> int:
                               "BRCA-M2C rows of the same class)" if args.endonuke_intensity == "borrowed" else ")")
                               if args.endonuke_train else ""),
     }
-    model = train_model(x_tr, y_tr, kind="nucleus", classes=CLASSES, features=nucleus_feature_specs(settings),
-                        settings={"features": settings.to_mapping(), "analysis_mpp_um": MPP,
-                                  "stains": "H-DAB",
+    specs = nucleus_feature_specs(settings)
+    model_settings: dict = {"features": settings.to_mapping(), "analysis_mpp_um": MPP, "stains": "H-DAB"}
+    if args.nuclear_stain == "hematoxylin":  # absent in models whose features see hematoxylin + chromogen
+        model_settings["nuclear_stain"] = "hematoxylin"
+    if drop:
+        card["training_recipe"] += ("; feature columns left out (the model reads the others by name): "
+                                    + ", ".join(n for n in all_names if n in drop))
+    if args.nuclear_stain == "hematoxylin":
+        card["training_recipe"] += "; intensity and texture features from the hematoxylin plane only"
+    model = train_model(x_tr, y_tr, kind="nucleus", classes=CLASSES, features=tuple(specs[i] for i in keep),
+                        settings={**model_settings,
                                   "decision": {"tumour_min_probability": args.tumour_min_probability}},
                         card=card, n_estimators=args.trees, min_samples_leaf=args.min_leaf,
                         random_state=args.seed)
