@@ -217,8 +217,10 @@ def render_report(
         thr = _num(r.get("ki67_positive_threshold_od"))
         names = r.get("stain_names") or []
         chromogen = next((n for n in names if n in _CHROMOGEN_LABELS), "dab")
+        contrast = _num(r.get("ki67_nuclear_contrast_od"))
+        also = "" if contrast is None else f", or ≥ {contrast:.2f} OD above the ring around the nucleus"
         thr_note = "" if thr is None else (f'<div class="ci">positive at {_CHROMOGEN_LABELS[chromogen]} ≥ '
-                                           f'{thr:.2f} OD</div>')
+                                           f'{thr:.2f} OD{also}</div>')
         if ok and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
             thr_note += f'<div class="ci">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]

@@ -96,6 +96,7 @@ SUMMARY_COLUMNS = (
     "ki67_hotspot_nuclei",
     "h_score",
     "ki67_positive_threshold_od",
+    "ki67_nuclear_contrast_od",
     "ki67_pigment_obscured_pct",
     "ki67_index_if_obscured_negative_pct",
     "ki67_index_if_obscured_positive_pct",

@@ -143,4 +143,8 @@ def test_render_report_shows_the_dab_threshold_each_input_was_scored_at() -> Non
         {"input": "he.svs", "status": "ok", "melanin_fraction_pct": 3.0},
     ])
     assert html.count("positive at DAB ≥") == 1
-    assert "positive at DAB ≥ 0.25 OD" in html
+    assert "positive at DAB ≥ 0.25 OD</div>" in html
+    # the nuclear-contrast rule is named where it ran
+    both = render_report([{"input": "w.svs", "status": "ok", "ki67_index_pct": 12.0,
+                           "ki67_positive_threshold_od": 0.35, "ki67_nuclear_contrast_od": 0.12}])
+    assert "positive at DAB ≥ 0.35 OD, or ≥ 0.12 OD above the ring around the nucleus" in both

@@ -269,6 +269,8 @@ def test_weakly_stained_slide_gets_its_own_lower_threshold() -> None:
                                                                           "nuclear_contrast_rule": False}}), mpp=0.5
     )
     assert fixed.metrics["ki67_positive_threshold_od"] == 0.35
+    assert math.isnan(fixed.metrics["ki67_nuclear_contrast_od"])  # the rule was turned off
+    assert adapted.metrics["ki67_nuclear_contrast_od"] == 0.12
     assert fixed.metrics["ki67_index_pct"] < truth - 15  # the faint positives fall under 0.35
     assert adapted.metrics["ki67_positive_threshold_od"] < 0.35
     assert abs(adapted.metrics["ki67_index_pct"] - truth) <= 2.0

@@ -27,7 +27,7 @@ from ..aggregate import (
     sum_counts,
 )
 from ..geometry import require_mpp
-from ..quantify.ki67 import ki67_metrics
+from ..quantify.ki67 import ki67_metrics, nuclear_contrast_applies
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
@@ -410,6 +410,9 @@ def analyze_slide(
 
         marker = marker_of(matrix, config.ki67)
         metrics["ki67_melanocyte_marker"] = "" if marker is None else marker[1]
+        # weak nuclear staining counted by contrast with the nucleus's ring (NaN: the rule did not run)
+        metrics["ki67_nuclear_contrast_od"] = (float(config.ki67.nuclear_contrast_od)
+                                               if nuclear_contrast_applies(config.ki67, matrix) else math.nan)
 
     hotspot = None
     maps = _assemble_maps(outputs, shape0, map_px * tiles[0].scale if tiles else 1.0)

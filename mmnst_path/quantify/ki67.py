@@ -98,6 +98,7 @@ __all__ = [
     "marker_channel",
     "marker_of",
     "measure_ki67",
+    "nuclear_contrast_applies",
     "slide_positive_threshold",
     "stain_pair",
     "unstained_reach_um",
@@ -390,6 +391,22 @@ def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matr
     return out
 
 
+def nuclear_contrast_applies(params: Ki67Params, matrix: Any) -> bool:
+    """Whether the nuclear-contrast rule (``params.nuclear_contrast_rule``) runs with ``matrix``.
+
+    It runs where its grey correction can (``nuclear_contrast_neutral``): a two-stain matrix with
+    a ``residual`` (hue) direction (:func:`~mmnst_path.quantify._ki67_contrast.neutral_dab_ratio`).
+    With three named stains (the double stains, an azure B counterstain) the other stain's
+    crosstalk into the chromogen channel would read as nuclear contrast (generated Ki67/SOX10 tile:
+    melanocytic index 36.4 -> 48.3 %), so the fixed threshold decides alone there.
+    """
+    if not params.nuclear_contrast_rule:
+        return False
+    if not params.nuclear_contrast_neutral:
+        return True
+    return neutral_dab_ratio(matrix, stain_pair(matrix)[1]) is not None
+
+
 def cell_model_of(params: Ki67Params, stains: Any) -> Any:
     """The nucleus model :func:`measure_ki67` runs for ``stains`` (None: no model, every nucleus counts).
 
@@ -550,15 +567,10 @@ def measure_ki67(
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px)
     ring_dab = neutral = None
-    ratio = neutral_dab_ratio(matrix, pair[1]) if params.nuclear_contrast_rule and params.nuclear_contrast_neutral \
-        else None
-    # the rule runs where its grey correction can (a two-stain matrix with a residual direction);
-    # with three named stains (double stains, Azure B) the other chromogen's crosstalk would read
-    # as nuclear contrast, and the fixed threshold decides alone
-    contrast = params.nuclear_contrast_rule and (ratio is not None or not params.nuclear_contrast_neutral)
-    if contrast and nuclei.labels is not None and len(nuclei):
+    if nuclear_contrast_applies(params, matrix) and nuclei.labels is not None and len(nuclei):
         contrast_px = max(1, round(params.nuclear_contrast_ring_um / mpp))
         ring_dab = _ring_mean(nuclei.labels, dab_plane, len(nuclei), ring_px=contrast_px)
+        ratio = neutral_dab_ratio(matrix, pair[1]) if params.nuclear_contrast_neutral else None
         if ratio is not None:  # the grey-beige part of the excess is not nuclear staining
             residual = separate_stains(rgb, matrix, stains=("residual",), background=background)[..., 0]
             neutral = neutral_dab_od(nuclei.labels, residual, len(nuclei), ring_px=contrast_px, ratio=ratio)

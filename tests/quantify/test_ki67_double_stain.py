@@ -242,3 +242,9 @@ def test_contrast_rule_stays_off_where_the_grey_correction_cannot_run() -> None:
                         params=Ki67Params(cell_model="none", melanocyte_marker="nuclear", nuclear_contrast_rule=rule))
            .counts for rule in (False, True)]
     assert out[0] == out[1]
+    from mmnst_path.quantify.ki67 import nuclear_contrast_applies
+
+    assert not nuclear_contrast_applies(Ki67Params(), matrix)
+    assert nuclear_contrast_applies(Ki67Params(), get_preset("H-DAB"))
+    assert nuclear_contrast_applies(Ki67Params(), get_preset("H-AEC"))
+    assert not nuclear_contrast_applies(Ki67Params(nuclear_contrast_rule=False), get_preset("H-DAB"))
