@@ -94,7 +94,8 @@ POSITIVE_RATE = {0: 0.4, 1: 0.1, 2: 0.08}  # by class index; unmatched detection
 
 
 def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray,
-                   rng: np.random.Generator, positive_rate: float | None = None) -> np.ndarray:
+                   rng: np.random.Generator, positive_rate: float | None = None,
+                   hem_masking: float = 0.0) -> np.ndarray:
     """Re-render an H&E image as a hematoxylin-DAB (Ki67-like) IHC image with random positives.
 
     The hematoxylin concentration of the H&E image is kept (its nuclei, with their real shapes and
@@ -108,6 +109,11 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
     ``positive_rate``: the share of the nuclei painted positive, the same for every class (so
     positivity carries no class information); None: :data:`POSITIVE_RATE` (tumour more often, the
     recipe of model 1.0.0).
+
+    ``hem_masking``: up to this share of a positive nucleus' hematoxylin is removed, more the darker
+    its DAB (a dense chromogen hides the counterstain, and colour deconvolution then reads little
+    hematoxylin there); 0 keeps the hematoxylin whole (model 1.1.0). With 0 nothing is drawn, so the
+    images are those of model 1.1.0.
     """
     from scipy import ndimage as ndi
 
@@ -144,6 +150,9 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
     # hematoxylin plane): keep nuclear hematoxylin, damp the rest
     inside = ndi.gaussian_filter((labels > 0).astype(np.float32), 1.0)
     hem = hem * (inside + (1.0 - inside) * rng.uniform(0.2, 0.5))
+    if hem_masking > 0:
+        hidden = hem_masking * rng.uniform(0.3, 1.0, n + 1) * np.minimum(level / 1.0, 1.0)
+        hem = hem * (1.0 - ndi.gaussian_filter(hidden[labels].astype(np.float32), 0.7))
     k_h = rng.uniform(0.6, 1.4)
     vectors = [perturb_vector(he.vectors[0], rng.uniform(0, 6), rng),
                perturb_vector(get_preset("H-DAB").vectors[1], rng.uniform(0, 6), rng),
@@ -181,7 +190,7 @@ def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = Fals
 
 
 def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: int = 0,
-         positive_rate: float | None = None, hem_only: bool = False) -> dict[str, list]:
+         positive_rate: float | None = None, hem_only: bool = False, hem_masking: float = 0.0) -> dict[str, list]:
     meta = root / "brca_m2c" / "_meta"
     test = {line.strip() for line in (meta / "brca_ds_test.txt").read_text().split() if line.strip()}
     mapping = {1: CLASSES.index("lymphocyte"), 2: CLASSES.index("tumour"), 3: CLASSES.index("stromal")}
@@ -197,7 +206,7 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
         split = "val" if (img.stem in test or img.name in test) else "train"
         out[split].append(image_rows(rgb, pts[:, :2], cls, ihc=False, settings=settings))
         for _ in range(restain):
-            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate)
+            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate, hem_masking)
             out[split + "_ihc"].append(image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings,
                                                       hem_only=hem_only))
     return out
@@ -290,7 +299,8 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     """Feature rows and labels of every split (from ``args.rows_cache`` when it matches the options)."""
     options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
                           "restain": args.restain, "seed": args.seed, "positive_rate": args.positive_rate,
-                          "generated": args.generated, "train": str(args.train.resolve())}, sort_keys=True)
+                          "generated": args.generated, "train": str(args.train.resolve()),
+                          "hem_masking": args.hem_masking}, sort_keys=True)
     cache = args.rows_cache
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
@@ -302,7 +312,7 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     hem_only = args.nuclear_stain == "hematoxylin"
     en = endonuke(args.train, settings, hem_only)
     br = brca(args.train, settings, restain=args.restain, seed=args.seed, positive_rate=args.positive_rate,
-              hem_only=hem_only)
+              hem_only=hem_only, hem_masking=args.hem_masking)
     gen = generated(args.generated, settings, hem_only=hem_only) if args.generated else []
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     width = len(nucleus_feature_specs(settings))
@@ -349,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
+    ap.add_argument("--hem-masking", type=float, default=0.0,
+                    help="re-rendered IHC: remove up to this share of a positive nucleus' hematoxylin, more the "
+                         "darker its DAB (the chromogen hides the counterstain; 0 = none, model 1.1.0)")
     ap.add_argument("--drop-features", nargs="*", default=[], metavar="NAME",
                     help="feature columns the model does not use ('intensity' = the stain-intensity columns "
                          f"{', '.join(INTENSITY_FEATURES)}); the model file names the columns it reads")
@@ -425,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     if drop:
         card["training_recipe"] += ("; feature columns left out (the model reads the others by name): "
                                     + ", ".join(n for n in all_names if n in drop))
+    if args.hem_masking > 0:
+        card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
+                                    "removed, more the darker its DAB")
     if args.nuclear_stain == "hematoxylin":
         card["training_recipe"] += "; intensity and texture features from the hematoxylin plane only"
     model = train_model(x_tr, y_tr, kind="nucleus", classes=CLASSES, features=tuple(specs[i] for i in keep),
