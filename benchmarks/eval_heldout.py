@@ -125,6 +125,14 @@ def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict |
     return out
 
 
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """One row per tile, the columns of the first row."""
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def _mean_worst(v: list[float]) -> str:
     a = np.asarray([x for x in v if not math.isnan(x)])
     if not a.size:
@@ -186,10 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"{len(failed)} tile(s) failed: " + "; ".join(f"{r['pigment']} seed {r['seed']}" for r in failed))
     if args.csv and rows:
-        with args.csv.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
     return 0
 
 

@@ -15,7 +15,6 @@ tissue model); the necrosis mask is compared with the truth class map:
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_heldout import _mean_worst
+from eval_heldout import _mean_worst, write_csv
 from heldout_render_he import CLASSES, render_he
 
 from mmnst_path.quantify.necrosis import NecrosisParams, mask_to_tile, measure_necrosis, necrosis_metrics
@@ -92,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         cols = " | ".join(_m([r[f"as_necrosis_{c}"] for r in sub], 100) for c in names)
         print(f"| {nec} | {len(sub)} | {err} | {dice} | {false} | {cols} |")
     if args.csv:
-        with args.csv.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
     return 0
 
 
