@@ -7,7 +7,10 @@ Usage::
 
 ``--real``: instead, ``analyze_slide`` (Ki67 forced, H-DAB) on each real slide in a fresh,
 single-threaded process: tissue MPx (tissue-mask area at the analysis resolution) per second
-per worker, the halo overhead (analysis pixels read / pixels owned, 1 worker), tile CPU time,
+per worker, the tile halo and its largest part (:func:`mmnst_path.pipeline._worker.halo_parts`),
+the halo overhead (analysis pixels read / pixels owned, 1 worker; in brackets only those inside
+the slide: the white margin past its edge is not decoded), the numba kernels compiled during the
+run (a cold cache: see ``mmnst-path warmup``), tile CPU time,
 the per-slide fixed costs (tissue detection, planning, aggregation) and the peak RSS of all
 processes together and of the largest single process (the per-worker peak).
 
@@ -250,12 +253,16 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB")
     if tile_um is not None:
         cfg = cfg.replace(tile_um=tile_um)
-    read_px = [0, 0]  # analysis pixels read, tiles
+    read_px = [0, 0, 0]  # analysis pixels read, tiles, pixels read inside the slide
     plain_read = executor.read_tile
 
     def counting_read(reader: object, tile: object) -> np.ndarray:
         read_px[0] += tile.shape[0] * tile.shape[1]  # type: ignore[attr-defined]
         read_px[1] += 1
+        # the analysis grid's extent (the white margin past the slide's edge is not decoded)
+        n = [math.ceil(v / tile.scale - 1e-9) for v in reader.shape]  # type: ignore[attr-defined]
+        span = [max(0, min(o + m, k) - max(o, 0)) for o, m, k in zip(tile.origin, tile.shape, n, strict=True)]  # type: ignore[attr-defined]
+        read_px[2] += span[0] * span[1]
         return plain_read(reader, tile)  # type: ignore[arg-type]
 
     executor.read_tile = counting_read  # counted in this process (1 worker runs in-process)
@@ -264,6 +271,10 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
         res = analyze_slide(path, cfg, mpp=mpp, workers=workers)
         seconds = time.perf_counter() - t0
     executor.read_tile = plain_read
+    from mmnst_path.pipeline import kernel_stats
+    from mmnst_path.pipeline._worker import halo_parts
+
+    parts = halo_parts(AnalysisConfig.from_mapping(res.config), res.measures)
     cores = res.tiles.core
     scale = (res.analysis_mpp / res.mpp) ** 2  # level-0 px per analysis px
     owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
@@ -271,6 +282,8 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     return {"seconds": seconds, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
             "rss_process": mem.peak_process,
             "read_over_owned": read_px[0] / owned if workers == 1 and owned else math.nan,
+            "inside_over_owned": read_px[2] / owned if workers == 1 and owned else math.nan,
+            "halo_parts": parts, "kernels_compiled": kernel_stats().compiled if workers == 1 else -1,
             "tiles": int(cores.shape[0]), "timings": res.timings, "shape": list(res.shape),
             "mpp": res.mpp, "analysis_mpp": res.analysis_mpp,
             "index": res.metrics["ki67_index_pct"], "denominator": res.metrics["ki67_denominator"]}
@@ -306,9 +319,11 @@ def _real_table(args: argparse.Namespace) -> None:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = "1"
-    print("| slide | level-0 µm/px | tiles | tissue MPx (0.5 µm/px) | read / owned px | s | tissue MPx/s/worker | "
-          "tile CPU s | tissue + plan + aggregate s | peak MiB (all) | peak MiB (one process) | Ki67 % (n) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| slide | level-0 µm/px | tiles | tissue MPx (0.5 µm/px) | halo µm (largest part) | read / owned px "
+          "(inside the slide) | s | tissue MPx/s/worker | tile CPU s | tissue + plan + aggregate s | "
+          "peak MiB (all) | peak MiB (one process) | kernels compiled | Ki67 % (n) |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    parts_line = ""
     for spec in args.real:
         path, _, mpp = spec.partition("@")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--slide", path, "--child", "real",
@@ -321,10 +336,16 @@ def _real_table(args: argparse.Namespace) -> None:
         r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][len("RESULT "):])
         t = r["timings"]
         fixed = t.get("tissue", 0.0) + t.get("plan", 0.0) + t.get("aggregate", 0.0)
-        print(f"| {Path(path).name} | {r['mpp']:.3f} | {r['tiles']} | {r['tissue_mpx']:.1f} | "
-              f"{r['read_over_owned']:.2f} | {r['seconds']:.1f} | {r['tissue_mpx'] / r['seconds'] / args.workers:.2f} | "
+        parts = r["halo_parts"]
+        big = max(parts, key=parts.get)
+        parts_line = ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+        print(f"| {Path(path).name} | {r['mpp']:.3f} | {r['tiles']} | {r['tissue_mpx']:.1f} | {parts[big]:.1f} ({big}) | "
+              f"{r['read_over_owned']:.2f} ({r['inside_over_owned']:.2f}) | {r['seconds']:.1f} | "
+              f"{r['tissue_mpx'] / r['seconds'] / args.workers:.2f} | "
               f"{t.get('tile_cpu', math.nan):.1f} | {fixed:.2f} | {r['rss'] / 2**20:.0f} | {r['rss_process'] / 2**20:.0f} | "
-              f"{r['index']:.1f} ({r['denominator']}) |", flush=True)
+              f"{r['kernels_compiled'] if r['kernels_compiled'] >= 0 else '-'} | {r['index']:.1f} ({r['denominator']}) |",
+              flush=True)
+    print(f"\nhalo parts, µm (the tile halo is the largest): {parts_line}")
 
 
 def _measure(args: argparse.Namespace, path: Path, what: str) -> dict:

@@ -24,6 +24,7 @@ from ._train import (
     train_cells,
     train_tissue,
 )
+from ._warmup import compile_kernels, kernel_stats
 from ._worker import TileJob, TileOutput, analyze_tile
 
 __all__ = [
@@ -36,7 +37,9 @@ __all__ = [
     "analyze_tile",
     "applicable_measures",
     "cell_rows_from_reader",
+    "compile_kernels",
     "guess_stains",
+    "kernel_stats",
     "read_cell_annotations",
     "read_tissue_annotations",
     "train_cells",

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..geometry import Box
 from ._config import AnalysisConfig
 
-__all__ = ["TileJob", "TileOutput", "analyze_tile", "tumour_region", "warm_up"]
+__all__ = ["TileJob", "TileOutput", "analyze_tile", "halo_parts", "tumour_region", "warm_up"]
 
 #: Gaussian (sigma = half of it) on the tissue-class probabilities before the tumour region is taken, µm.
 REGION_SMOOTH_UM = 8.0
@@ -58,35 +58,53 @@ class TileOutput:
     seconds: float
 
 
-def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
-    """Context a tile needs around its core: the largest support of the measures run."""
-    halo = config.nuclei.halo_um() if "ki67" in measures else 0.0
-    if "ki67" in measures:  # the cell model's context features reach beyond the nucleus
+def halo_parts(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, float]:
+    """Context (µm) each part of a tile run needs around the tile core, by name; the tile halo
+    is the largest (:func:`_halo_um`).
+
+    ``ki67``: nucleus detection's support plus the cell model's context features; ``pigment``:
+    the pigment rules' or the learned pigment model's support (always computed: it also keeps
+    pigment out of the Ki67 index); ``melanin``: 4 sigma of the tissue smoothing plus the
+    pigment rules' support; ``necrosis``: the necrosis measure's (tissue model and smoothing);
+    ``ki67_tumour``: the tissue classes around every nucleus with ``[ki67] count_in = "tumour"``.
+    Parts that do not apply to ``measures`` are absent.
+    """
+    parts: dict[str, float] = {}
+    if "ki67" in measures:
+        halo = config.nuclei.halo_um()
         from ..classify import resolve_model
         from ..classify.cells import feature_settings
 
         model = resolve_model(config.ki67.cell_model, "nucleus")
-        if model is not None:
+        if model is not None:  # the cell model's context features reach beyond the nucleus
             halo += feature_settings(model).context_um()
-    halo = max(halo, config.pigment.halo_um())
+        parts["ki67"] = halo
+    pigment = config.pigment.halo_um()
     if config.pigment.model.strip().lower() != "none" and config.pigment.model_stains:
         from ..classify.pigment import PigmentFeatureSettings, resolve_pigment_model
 
         pmodel = resolve_pigment_model(config.pigment.model)
         if pmodel is not None:
-            halo = max(halo, PigmentFeatureSettings.from_mapping(pmodel.settings).halo_um())
+            pigment = max(pigment, PigmentFeatureSettings.from_mapping(pmodel.settings).halo_um())
+    parts["pigment"] = pigment
     if "melanin" in measures:  # the tile's own tissue mask is smoothed by a Gaussian (4 sigma)
-        halo = max(halo, 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um())
+        parts["melanin"] = 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um()
     if "necrosis" in measures and hasattr(config.necrosis, "halo_um"):
-        halo = max(halo, float(config.necrosis.halo_um()))
+        parts["necrosis"] = float(config.necrosis.halo_um())
     if "ki67" in measures and config.ki67.count_in == "tumour":  # the tissue classes around every nucleus
         from ..classify.tissue import tissue_halo_um
 
         stains = None if config.stains.strip().lower() == "auto" else config.stain_matrix()
         model = ki67_tissue_model(config, stains)
         if model is not None:
-            halo = max(halo, tissue_halo_um(model) + 2.0 * config.necrosis.smooth_um)
-    return halo
+            parts["ki67_tumour"] = tissue_halo_um(model) + 2.0 * config.necrosis.smooth_um
+    return parts
+
+
+def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
+    """Context a tile needs around its core: the largest support of the measures run
+    (:func:`halo_parts`)."""
+    return max(halo_parts(config, measures).values())
 
 
 def warm_up(config: AnalysisConfig) -> None:

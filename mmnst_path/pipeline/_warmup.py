@@ -1,0 +1,145 @@
+"""Compile the pipeline's numba kernels ahead of the first slide: :func:`compile_kernels`.
+
+The default pipeline runs numba kernels (``cache=True``): the first process that calls one
+compiles it (seconds each) and writes it to numba's on-disk cache (``__pycache__`` beside the
+module, or the user's cache folder when the package folder is read-only); every later process
+loads it from there in milliseconds. A fresh installation therefore pays the compilation (~36 s
+of CPU and ~160 MiB of peak memory on the project's 2-core benchmark machine, measured on a
+real slide, benchmarks/README.md) on its first slide, once per worker that finds the cache
+cold. :func:`compile_kernels` pays it once, up front, on small generated tiles that take every
+default code path (``mmnst-path warmup`` on the command line).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["WARMUP_CASES", "KernelStats", "WarmupStep", "compile_kernels", "kernel_stats"]
+
+#: The analyses :func:`compile_kernels` runs, in order: (label, stain preset, chromogen of the
+#: generated tile, declared µm per pixel). Declared pixel sizes other than the tiles' 0.5 µm/px
+#: take the resampling kernels (0.4 -> 0.5 µm/px: a non-integer factor; 0.25: a factor of 2).
+WARMUP_CASES: tuple[tuple[str, str, str, float], ...] = (
+    ("H-DAB: Ki67 + melanin", "H-DAB", "dab", 0.5),
+    ("H-DAB read at 0.4 µm/px (resampled)", "H-DAB", "dab", 0.4),
+    ("H-DAB read at 0.25 µm/px (binned)", "H-DAB", "dab", 0.25),
+    ("H&E: melanin + necrosis + tissue classes", "H&E", "eosin", 0.5),
+    ("H-AEC: Ki67 + melanin (learned pigment)", "H-AEC", "aec", 0.5),
+    ("H-FastRed: Ki67 + melanin (learned pigment)", "H-FastRed", "fast_red", 0.5),
+    ("Ki67 / MART-1 double stain (H-DAB-FastRed)", "H-DAB-FastRed", "dab", 0.5),
+)
+
+#: Side of the generated tiles, analysis pixels (0.5 µm/px): big enough for every stage to find
+#: something (nuclei, pigment, tissue classes), small enough to analyse in well under a second.
+TILE_PX = 384
+
+
+@dataclass(frozen=True)
+class KernelStats:
+    """Numba kernels of the package's loaded modules.
+
+    Attributes
+    ----------
+    compiled : int
+        Signatures compiled in this process (cache misses: each was also written to the cache).
+    loaded : int
+        Signatures loaded from numba's on-disk cache in this process.
+    cache_path : str
+        Where the first kernel found keeps its cache (``""`` without numba).
+    """
+
+    compiled: int
+    loaded: int
+    cache_path: str
+
+
+@dataclass(frozen=True)
+class WarmupStep:
+    """One analysis of :func:`compile_kernels`: its label, seconds and the kernels it compiled."""
+
+    label: str
+    seconds: float
+    compiled: int
+    loaded: int
+
+
+def kernel_stats() -> KernelStats:
+    """Count the numba kernels compiled and loaded from cache so far in this process, over the
+    module-level numba functions of every loaded ``mmnst_path`` module (zeros without numba)."""
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:  # numba is optional: the numpy / scipy paths need no compilation
+        return KernelStats(0, 0, "")
+    compiled = loaded = 0
+    path = ""
+    seen: set[int] = set()
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("mmnst_path") or module is None:
+            continue
+        for obj in list(vars(module).values()):
+            if not isinstance(obj, Dispatcher) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            stats = obj.stats
+            compiled += sum(stats.cache_misses.values())
+            loaded += sum(stats.cache_hits.values())
+            if not path and stats.cache_path:
+                path = str(stats.cache_path)
+    return KernelStats(compiled, loaded, path)
+
+
+def _tile(chromogen: str, mpp: float, seed: int) -> np.ndarray:
+    """A generated pigmented tile (:func:`mmnst_path.synthetic.pigment_family_tile`) of
+    :data:`TILE_PX` analysis pixels at 0.5 µm/px, scaled to be read at ``mpp`` µm/px."""
+    from ..synthetic import pigment_family_tile
+
+    rgb = pigment_family_tile(seed, "whole_cell", chromogen=chromogen, size=TILE_PX, mpp=0.5).rgb
+    factor = 0.5 / mpp
+    if factor == 1.0:
+        return rgb
+    n = round(TILE_PX * factor)  # nearest-neighbour upscale: only the read path's kernels matter here
+    idx = np.minimum((np.arange(n) / factor).astype(np.intp), TILE_PX - 1)
+    return np.ascontiguousarray(rgb[idx][:, idx])
+
+
+def compile_kernels(*, progress: Callable[[WarmupStep], None] | None = None) -> tuple[WarmupStep, ...]:
+    """Run the default analyses once on small generated tiles, so that every numba kernel they
+    use is compiled and written to numba's on-disk cache (a no-op in seconds when it is warm).
+
+    Parameters
+    ----------
+    progress : callable, optional
+        Called with each :class:`WarmupStep` as it finishes.
+
+    Returns
+    -------
+    tuple of WarmupStep
+        One per entry of :data:`WARMUP_CASES`, in order.
+
+    Examples
+    --------
+    >>> from mmnst_path.pipeline import compile_kernels
+    >>> steps = compile_kernels()  # doctest: +SKIP
+    >>> sum(s.compiled for s in steps)  # doctest: +SKIP
+    0
+    """
+    from ._config import AnalysisConfig
+    from ._slide import analyze_region
+
+    steps = []
+    for seed, (label, stains, chromogen, mpp) in enumerate(WARMUP_CASES):
+        before = kernel_stats()
+        t0 = time.perf_counter()
+        analyze_region(_tile(chromogen, mpp, seed), AnalysisConfig(stains=stains), mpp=mpp, workers=1)
+        after = kernel_stats()
+        step = WarmupStep(label, time.perf_counter() - t0, after.compiled - before.compiled,
+                          after.loaded - before.loaded)
+        steps.append(step)
+        if progress is not None:
+            progress(step)
+    return tuple(steps)

@@ -1,0 +1,52 @@
+"""compile_kernels / kernel_stats (``mmnst-path warmup``) and the per-part tile halo."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmnst_path.pipeline import AnalysisConfig, _warmup, compile_kernels, kernel_stats
+from mmnst_path.pipeline._worker import _halo_um, halo_parts
+
+
+def test_compile_kernels_runs_each_case_and_counts_the_kernels(monkeypatch):
+    pytest.importorskip("numba")
+    # two cases keep the test short: a plain H-DAB read and a resampled one
+    monkeypatch.setattr(_warmup, "WARMUP_CASES", _warmup.WARMUP_CASES[:2])
+    seen = []
+    steps = compile_kernels(progress=seen.append)
+    assert [s.label for s in steps] == [c[0] for c in _warmup.WARMUP_CASES]
+    assert list(steps) == seen
+    assert all(s.seconds > 0 and s.compiled >= 0 and s.loaded >= 0 for s in steps)
+    stats = kernel_stats()
+    # the analyses ran numba kernels: each was compiled or loaded from the cache in this process
+    assert stats.compiled + stats.loaded > 0
+    assert stats.cache_path
+
+
+def test_warmup_tiles_are_read_at_the_declared_resolution():
+    rgb = _warmup._tile("dab", 0.4, seed=0)
+    assert rgb.shape == (round(_warmup.TILE_PX * 1.25), round(_warmup.TILE_PX * 1.25), 3)
+    assert _warmup._tile("eosin", 0.5, seed=1).shape == (_warmup.TILE_PX, _warmup.TILE_PX, 3)
+
+
+@pytest.mark.parametrize(("measures", "parts"), [
+    (("ki67",), {"ki67", "pigment"}),
+    (("melanin",), {"pigment", "melanin"}),
+    (("ki67", "melanin"), {"ki67", "pigment", "melanin"}),
+    (("melanin", "necrosis"), {"pigment", "melanin", "necrosis"}),
+])
+def test_halo_parts_name_each_measure_and_the_halo_is_the_largest(measures, parts):
+    cfg = AnalysisConfig(stains="H&E" if "necrosis" in measures else "H-DAB")
+    got = halo_parts(cfg, measures)
+    assert set(got) == parts
+    assert _halo_um(cfg, measures) == max(got.values())
+    if "melanin" in got:  # 4 sigma of the tissue smoothing around the pigment rules' support
+        assert got["melanin"] == pytest.approx(4.0 * cfg.melanin.tissue_smooth_um + cfg.pigment.halo_um())
+    if "ki67" in got:  # nucleus detection plus the default cell model's 40 µm of context
+        assert got["ki67"] == pytest.approx(cfg.nuclei.halo_um() + 40.0)
+
+
+def test_ki67_counted_in_the_tumour_adds_the_tissue_model_context():
+    cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "ki67": {"count_in": "tumour"}})
+    assert "ki67_tumour" in halo_parts(cfg, ("ki67",))
+    assert "ki67_tumour" not in halo_parts(AnalysisConfig(stains="H-DAB"), ("ki67",))
