@@ -387,7 +387,8 @@ def _cell_axes(rad: float, spindle: bool, rng: np.random.Generator) -> tuple[flo
 
 def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
                         mpp: float = 0.5, positive_fraction: float | None = None,
-                        appearance: str | None = None, hard_negatives: bool = False) -> SyntheticTile:
+                        appearance: str | None = None, hard_negatives: bool = False,
+                        near_black: bool = False) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -426,6 +427,13 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         hyperchromatic nuclei and green or blue marking dye
         (:func:`mmnst_path._synthetic_he.he_confounders`), drawn from a fourth stream (the rest
         of the tile is that of ``hard_negatives=False``; the melanin truth is unchanged).
+    near_black : bool
+        Also near-black, saturated melanin (:func:`mmnst_path._synthetic_pigment.near_black_layer`,
+        a fifth stream; the rest of the tile is that of ``near_black=False``): 40-100 % of the
+        pigmented cells filled over the nucleus (the whole cell for ``confluent`` / ``whole_cell``,
+        joined into sheets for ``confluent``, along the cell for ``spindle``; black-stuffed
+        melanophages for ``melanophage``) at 2.5-5 OD, beyond the scanner's range, 3-20° from DAB
+        towards neutral. The nuclei under it are ``hidden_nuclei`` (whatever their Ki67 status).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -505,8 +513,10 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         ods = dark * rng.uniform(0.7, 1.3, k)
         granules.extend(zip(gr.tolist(), gc.tolist(), d.tolist(), ods.tolist(), strict=True))
 
+    shapes: list[tuple[float, float, float, float, float]] = []
     for i, (r, c, rad) in enumerate(cells):
         ang, a, b = _cell_axes(rad, spindle, rng)
+        shapes.append((r, c, a, b, ang))
         if pos[i]:
             strong = rng.random() >= 0.35
             dens = rng.uniform(0.6, 1.2) if strong else rng.uniform(0.45, 0.6)
@@ -546,11 +556,19 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         ink = he_confounders(hem, chrom, tissue, rng4, mpp)
     mel = _granule_layer(tissue.shape, granules, mpp) * tissue * thick
     blur_px = blur_um / mpp
+    concs = [hem * scale * thick, (chrom * scale if he else chrom) * thick, mel]
+    vectors = [vh, vc, vm]
+    if near_black:
+        from ._synthetic_pigment import near_black_layer, near_black_vector
+
+        rng5 = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 4])
+        black = near_black_layer(tissue.shape, shapes, pigmented, family, tissue, rng5, mpp) * tissue * thick
+        concs.append(black)
+        vectors.append(near_black_vector(rng5))
+        mel = mel + black
     seen = ndi.gaussian_filter(mel, blur_px)
     melanin = (seen >= 0.15) & tissue
-    concs = [hem * scale * thick, (chrom * scale if he else chrom) * thick, mel]
     od = np.zeros((*tissue.shape, 3), np.float32)
-    vectors = [vh, vc, vm]
     if ink is not None:
         concs.append(ink[0])
         vectors.append(ink[1])

@@ -70,6 +70,14 @@ class Ki67Params:
         A covered, DAB-filled nucleus is still ``pigment`` when at least this fraction of its
         surrounding ring is pigment (melanin lies mostly outside the nuclear contour, e.g. a
         melanophage); <= 0.32 for 90 % of the real positives touched by the mask.
+    pigment_saturated_od, pigment_saturated_share : float
+        A covered, DAB-filled nucleus with pigment-free ring stays ``pigment`` when at least
+        ``pigment_saturated_share`` of its pixels have OD >= ``pigment_saturated_od`` (log10) in
+        every RGB channel: near-black, beyond the scanner's range, where DAB and melanin look
+        alike (neutral, textureless), so the DAB fill cannot tell a stained nucleus from one
+        hidden under black pigment (generated near-black tiles with the true melanin mask:
+        all 137 hidden over_nucleus nuclei counted positive through the DAB-fill rule were
+        DAB-filled by the saturation). ``pigment_saturated_od`` 0: off.
     weak_stain_adaptation : bool
         Lower the positivity threshold of a whole slide (or region, or ROI) whose stained nuclei
         are weakly stained (:func:`slide_positive_threshold`; applied by
@@ -205,6 +213,8 @@ class Ki67Params:
     pigment_max_dab_fill: float = 0.95
     pigment_ring_um: float = 2.0
     pigment_ring_min_fraction: float = 0.5
+    pigment_saturated_od: float = 1.0
+    pigment_saturated_share: float = 0.5
     weak_stain_adaptation: bool = True
     weak_stain_floor_od: float = 0.2
     weak_stain_fraction: float = 0.7
@@ -243,7 +253,10 @@ class Ki67Params:
             if not (math.isfinite(value) and value >= 0):
                 msg = f"Ki67Params.{name} must be a finite distance >= 0 in µm, got {value!r}"
                 raise ConfigError(msg)
-        for name in ("pigment_max_dab_fill", "pigment_ring_min_fraction"):
+        if not (math.isfinite(self.pigment_saturated_od) and self.pigment_saturated_od >= 0):
+            msg = f"Ki67Params.pigment_saturated_od must be a finite OD >= 0, got {self.pigment_saturated_od!r}"
+            raise ConfigError(msg)
+        for name in ("pigment_max_dab_fill", "pigment_ring_min_fraction", "pigment_saturated_share"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0 <= value <= 1):
                 msg = f"Ki67Params.{name} must be in [0, 1], got {value!r}"

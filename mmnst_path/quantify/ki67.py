@@ -196,7 +196,7 @@ def _per_nucleus(name: str, values: Any, n: int) -> np.ndarray:
 
 def _pigment_evidence(
     labels: np.ndarray, dab: np.ndarray, hidden: np.ndarray, mask: np.ndarray, n: int, *, fill_od: float,
-    ring_px: int,
+    ring_px: int, saturated: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-nucleus pigment evidence, each of shape (n,), from the label image.
 
@@ -205,7 +205,8 @@ def _pigment_evidence(
     of all its pixels with DAB >= ``fill_od``; ``full_dab``: mean DAB over all its pixels;
     ``ring``: fraction of the ring of ``ring_px`` pixels around it that is in ``mask`` (ring
     pixels are background pixels whose nearest label within a square of side
-    ``2 ring_px + 1`` is the nucleus, by a separable maximum filter of the label image).
+    ``2 ring_px + 1`` is the nucleus, by a separable maximum filter of the label image);
+    ``saturated`` (only with the (M, N) bool image ``saturated``): fraction of its pixels in it.
     """
     from ..detect._morphology import _numba_kernels
 
@@ -240,13 +241,16 @@ def _pigment_evidence(
         ring_sum = np.bincount(ring.ravel(), mask.ravel(), minlength=n + 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         visible_dab = vis_dab / n_vis
-    return {
+    out = {
         "visible_fraction": (n_vis / area)[1:],
         "visible_dab": visible_dab[1:],
         "dab_fill": (fill / area)[1:],
         "full_dab": (full / area)[1:],
         "ring": (ring_sum / ring_area)[1:],
     }
+    if saturated is not None:
+        out["saturated"] = (np.bincount(labels.ravel(), saturated.ravel(), minlength=n + 1)[: n + 1] / area)[1:]
+    return out
 
 
 def classify_nuclei(
@@ -260,6 +264,7 @@ def classify_nuclei(
     full_dab_od_mean: Any = None,
     ring_dab_od_mean: Any = None,
     neutral_dab_od_mean: Any = None,
+    saturated_fraction: Any = None,
 ) -> Ki67Cells:
     """Classify detected nuclei as positive / negative / pigment / excluded.
 
@@ -294,6 +299,11 @@ def classify_nuclei(
         DAB (log10 OD) of each nucleus's excess over its ring that a neutral (grey-beige)
         absorber explains (:func:`~mmnst_path.quantify._ki67_contrast.neutral_dab_od`): the
         contrast rule tests the excess minus this. None = 0 (NaN also counts as 0).
+    saturated_fraction : (n,) array_like of float or None
+        Fraction of each nucleus's pixels at OD >= ``params.pigment_saturated_od`` in every RGB
+        channel: a covered nucleus at least ``params.pigment_saturated_share`` saturated stays
+        ``pigment`` whatever its DAB fill (near-black: DAB and melanin cannot be told apart).
+        None = no saturation test.
 
     Returns
     -------
@@ -320,6 +330,9 @@ def classify_nuclei(
                 "ring_pigment_fraction", ring_pigment_fraction, n
             )
             stained = pig & (fill >= params.pigment_max_dab_fill) & (ring < params.pigment_ring_min_fraction)
+            if saturated_fraction is not None and params.pigment_saturated_od > 0:
+                sat = _per_nucleus("saturated_fraction", saturated_fraction, n)
+                stained &= ~(sat >= params.pigment_saturated_share)
             if full_dab_od_mean is not None:
                 dab[stained] = _per_nucleus("full_dab_od_mean", full_dab_od_mean, n)[stained]
             pig &= ~stained
@@ -564,8 +577,13 @@ def measure_ki67(
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
         ring_px = max(1, round(params.pigment_ring_um / mpp))
+        saturated = None
+        if params.pigment_saturated_od > 0:  # near-black pixels: every channel beyond the scanner's range
+            from ..stain import od_from_rgb
+
+            saturated = od_from_rgb(rgb, background=background).min(axis=-1) >= params.pigment_saturated_od
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
-                                     fill_od=params.positive_threshold_od, ring_px=ring_px)
+                                     fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated)
     ring_dab = neutral = None
     if nuclear_contrast_applies(params, matrix) and nuclei.labels is not None and len(nuclei):
         contrast_px = max(1, round(params.nuclear_contrast_ring_um / mpp))
@@ -583,6 +601,7 @@ def measure_ki67(
         dab_fill=None if pair[0] in MELANIN_COUNTERSTAINS else evidence.get("dab_fill"),
         ring_pigment_fraction=evidence.get("ring"),
         full_dab_od_mean=evidence.get("full_dab"),
+        saturated_fraction=evidence.get("saturated"),
     )
     if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
         from ..detect.outlines import star_radii

@@ -1,0 +1,91 @@
+"""Near-black, saturated melanin for :func:`mmnst_path.synthetic.pigment_family_tile` (issue #14).
+
+Heavily pigmented tumours show melanin the plain families do not: pigment over and filling the
+nucleus, confluent and near-black, melanophages stuffed to black and pigmented spindle cells,
+with an optical density beyond the scanner's range (every channel at the camera's floor: the hue
+turns neutral and the texture is lost). The nucleus under such a body cannot be read: its Ki67
+status is unknown to the reader, and the tile's truth marks it hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+#: the share of a tile's pigmented cells filled with near-black melanin (uniform draw)
+FILLED_SHARE = (0.4, 1.0)
+#: filled melanin OD (log10, before the section-thickness factor): beyond an 8-bit scanner's range
+FILLED_OD = (2.5, 5.0)
+#: hue of the near-black melanin, degrees from DAB towards neutral (grey lies ~21° from DAB)
+NEAR_BLACK_DEG = (3.0, 20.0)
+
+
+def near_black_layer(shape: tuple[int, int], cells: list[tuple[float, float, float, float, float]],
+                     pigmented: np.ndarray, family: str, tissue: np.ndarray, rng: np.random.Generator,
+                     mpp: float) -> np.ndarray:
+    """Melanin concentration (log10 OD, float32, ``shape``) of near-black bodies over cells.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Tile shape (rows, cols).
+    cells : list of (row, col, semi-axis along, semi-axis across, angle)
+        Every tumour cell's nucleus ellipse in pixels and radians.
+    pigmented : (n,) bool ndarray
+        The cells the family pigments; a share (:data:`FILLED_SHARE`) of them is filled.
+    family : str
+        The pigment family: ``confluent`` and ``whole_cell`` fill the whole cell (1.4-2 nuclear
+        radii) and ``confluent`` joins neighbours into sheets; ``spindle`` fills along the long
+        axis; ``melanophage`` also adds clusters of black-stuffed macrophages (8-16 µm); the
+        others cover the nucleus and a margin (1.05-1.5 radii).
+    tissue : (M, N) bool ndarray
+        Tissue mask (melanophages are placed on it).
+    rng : numpy.random.Generator
+        The stream all draws come from (the rest of the tile does not depend on it).
+    mpp : float
+        µm per pixel.
+
+    Returns
+    -------
+    (M, N) float32 ndarray
+        Concentration of the near-black melanin (0 elsewhere); granular texture of a few per
+        cent, lost once the scanner saturates.
+    """
+    from .synthetic import _ellipse
+
+    out = np.zeros(shape, np.float32)
+    share = rng.uniform(*FILLED_SHARE)
+    level = rng.uniform(*FILLED_OD)
+    whole = family in ("confluent", "whole_cell")
+    for i in np.flatnonzero(np.asarray(pigmented, bool)):
+        if rng.random() >= share:
+            continue
+        r, c, a, b, ang = cells[i]
+        grow = rng.uniform(1.4, 2.0) if whole else rng.uniform(1.05, 1.5)
+        along = grow * (1.3 if family == "spindle" else 1.0)
+        dens = level * rng.uniform(0.8, 1.2)
+        _ellipse(out, r, c, a * along, b * grow, ang, dens, rng)
+        if family == "confluent":  # sheets: a second body towards a neighbour
+            t = rng.uniform(0, 2 * math.pi)
+            off = rng.uniform(0.8, 1.6) * a * grow
+            _ellipse(out, r + off * math.sin(t), c + off * math.cos(t), a * grow, b * grow, ang, dens, rng)
+    if family == "melanophage":
+        rr, cc = np.nonzero(tissue)
+        if len(rr):
+            for _ in range(max(1, int(shape[0] * shape[1] * mpp * mpp / 8000))):
+                j = int(rng.integers(len(rr)))
+                for _ in range(int(rng.integers(2, 5))):
+                    cell_r = rng.uniform(4.0, 8.0) / mpp
+                    _ellipse(out, rr[j] + rng.normal(0, 7 / mpp), cc[j] + rng.normal(0, 7 / mpp), cell_r,
+                             cell_r * rng.uniform(0.6, 1.0), rng.uniform(0, math.pi),
+                             level * rng.uniform(0.8, 1.2), rng)
+    return out
+
+
+def near_black_vector(rng: np.random.Generator) -> Any:
+    """The near-black melanin's OD vector: :data:`NEAR_BLACK_DEG` from DAB towards neutral."""
+    from .synthetic import family_melanin_vector
+
+    return family_melanin_vector(rng, NEAR_BLACK_DEG)
