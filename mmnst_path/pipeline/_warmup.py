@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["WARMUP_CASES", "KernelStats", "WarmupStep", "compile_kernels", "kernel_stats"]
+__all__ = ["WARMUP_CASES", "KernelStats", "WarmupStep", "compile_kernels", "kernel_stats", "kernels_cached"]
 
 #: The analyses :func:`compile_kernels` runs, in order: (label, stain preset, chromogen of the
 #: generated tile, declared µm per pixel). Declared pixel sizes other than the tiles' 0.5 µm/px
@@ -91,6 +91,26 @@ def kernel_stats() -> KernelStats:
             if not path and stats.cache_path:
                 path = str(stats.cache_path)
     return KernelStats(compiled, loaded, path)
+
+
+def kernels_cached() -> bool | None:
+    """Whether numba's on-disk cache holds this installation's kernels (None: no numba, or a
+    numba whose cache layout is not the one read here).
+
+    Checks the index file of the optical-density kernel, which every analysis runs first: when
+    it is missing, no analysis has run in this installation and the next one compiles.
+    """
+    import os
+
+    try:
+        from ..stain import _numba
+    except ImportError:
+        return None
+    try:
+        index = _numba._od_kernel._cache._cache_file._index_path  # numba's FunctionCache (private)
+    except AttributeError:
+        return None
+    return os.path.exists(index)
 
 
 def _tile(chromogen: str, mpp: float, seed: int) -> np.ndarray:

@@ -32,3 +32,17 @@ def test_warmup_takes_no_inputs(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["warmup", "slide.svs"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_quantify_says_when_a_fresh_install_compiles_first(monkeypatch, capsys, tmp_path, cached):
+    import numpy as np
+    import tifffile
+
+    monkeypatch.setattr(_warmup, "kernels_cached", lambda: cached)
+    rgb = np.full((48, 48, 3), 250, np.uint8)
+    tifffile.imwrite(tmp_path / "blank.tif", rgb, photometric="rgb")
+    main(["quantify", str(tmp_path / "blank.tif"), "--mpp", "0.5", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert ("compiling the analysis kernels" in err) is not cached
+    assert ("mmnst-path warmup" in err) is not cached

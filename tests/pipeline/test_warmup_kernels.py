@@ -50,3 +50,14 @@ def test_ki67_counted_in_the_tumour_adds_the_tissue_model_context():
     cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "ki67": {"count_in": "tumour"}})
     assert "ki67_tumour" in halo_parts(cfg, ("ki67",))
     assert "ki67_tumour" not in halo_parts(AnalysisConfig(stains="H-DAB"), ("ki67",))
+
+
+def test_kernels_cached_reads_the_index_of_the_first_kernel(monkeypatch, tmp_path):
+    pytest.importorskip("numba")
+    from mmnst_path.stain import _numba
+
+    cache_file = _numba._od_kernel._cache._cache_file
+    monkeypatch.setattr(cache_file, "_index_path", str(tmp_path / "missing.nbi"))
+    assert _warmup.kernels_cached() is False
+    (tmp_path / "missing.nbi").write_bytes(b"")
+    assert _warmup.kernels_cached() is True
