@@ -339,6 +339,9 @@ def analyze_slide(
             config = config.replace(stains=guess.name)
             matrix = config.stain_matrix()
             measures = applicable_measures(config, matrix)
+            if config.tissue.remove_pen and "azure_b" in matrix.names:  # as above: keep blue-green tissue
+                config = config.replace(tissue={**config.to_mapping()["tissue"], "remove_pen": False})
+                tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
         # red chromogens: OD against the slide's glass, not 255 (a tinted scan turns red into brown)
         matrix = with_slide_white_point(matrix, tissue.thumbnail, tissue.mask)
         if "ki67" in measures:  # the chromogen's own positive threshold (Fast Red), recorded in the config

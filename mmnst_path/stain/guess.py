@@ -1,4 +1,4 @@
-"""Which stain preset an image is: H-DAB, H-AEC, H-FastRed or H&E, from the colour of its tissue.
+"""Which stain preset an image is: H-DAB, H-AEC, H-FastRed, AzureB-DAB or H&E, from the colour of its tissue.
 
 The test is made in optical density relative to the image's own white point (a tinted glass
 shifts every OD vector towards the colour the glass lacks: a yellowish glass, blue channel at
@@ -7,7 +7,8 @@ after the hematoxylin component is removed: each pixel's OD ``od`` becomes its r
 ``r = od - (od . h) h`` orthogonal to the hematoxylin vector ``h`` (Ruifrok & Johnston's),
 and the direction of ``r`` in that plane is an angle measured from DAB, positive towards grey
 (brown-black melanin lies at +6 to +25°, DAB at 0°, AEC at -11°, Fast Red at -42°, Ruifrok's
-eosin at -83° and the eosin of real H&E at about -30 to -50°). Hematoxylin mixtures do not move
+eosin at -83° and the eosin of real H&E at about -30 to -50°; on the far side of grey, the green-blue of
+azure-B-bound melanin at +30 to +62° and azure B itself at +126°). Hematoxylin mixtures do not move
 that angle: whatever the hematoxylin share, a pixel's residual is its second stain's.
 
 - **H&E vs IHC**: in H&E eosin tints most of the tissue (cytoplasm, stroma); in a red-chromogen
@@ -22,9 +23,28 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   within ``PEAK_HALF_WIDTH_DEG``): its angle, compared with the boundaries between the preset
   angles, names the chromogen. A broad tail of a brown stain (real DAB spreads over ±20°) is
   not a peak.
+- **Azure B counterstain** (Kamino & Tam, ``AzureB-DAB``): the counterstain is not hematoxylin,
+  so its blue nuclei keep a residual on the far blue side (azure B lies at +126°, its residual
+  0.28 of its OD), and melanin that has bound azure B turns green-blue (+30 to +62° for a bound-dye
+  ratio 0.8-2). The image is ``AzureB-DAB`` when at least ``AZURE_COUNTER_SHARE`` of its tissue
+  pixels carry a residual ``>= AZURE_COUNTER_MIN_OD`` between ``AZURE_COUNTER_DEG`` (the
+  counterstain), or ``TEAL_SHARE`` one ``>= TEAL_MIN_OD`` between ``TEAL_DEG`` (green-blue
+  melanin). Hematoxylin, DAB, brown-black melanin (<= +25°, grey is +24°), eosin and red
+  chromogens never reach there: every real Ki67 and H&E tile of ``../shared/data`` and of the
+  training data holds at most 0.7 % / 1.4 % of such pixels, generated azure B tiles 0-64 % /
+  0-32 % (``benchmarks/eval_stain_guess.py``). The green-blue of bound azure B is the generator's
+  assumption (no measured vector is published), the counterstain vector is Landini's methylene
+  blue (see the ``AzureB-DAB`` preset).
 - A chromogen angle within ``MARGIN_DEG`` of a boundary, or a pink share near the H&E limit, is
-  reported as ambiguous (:attr:`StainGuess.ambiguous`, with the reason), still naming the nearer
-  preset: the caller logs it and records it in the provenance.
+  reported as ambiguous (:attr:`StainGuess.ambiguous`, with the reason and the preset to pass if
+  the guess is wrong, :attr:`StainGuess.alternative`), still naming the nearer preset: the caller
+  logs it and records it in the provenance.
+- **Not detected**: the Ki67 / MART-1 (or SOX10) double stains ``H-DAB-FastRed`` /
+  ``H-DAB-AEC``. Their brown Ki67 nuclei lie where brown-black melanin lies (DAB 0 ± 6°, melanin
+  +3 to +25°), so "a red population plus a brown one" is also a red-chromogen Ki67 with melanin
+  (generated tiles: DAB-core share 0.04-0.36 in double stains, up to 0.58 in single Fast Red
+  tiles with melanin), and the red MART-1 cytoplasm tints 17-62 % of the tissue, as eosin does.
+  A double stain is guessed as its red chromogen or as H&E: pass its preset.
 
 The boundaries sit between the generated tiles of each chromogen (stain vectors 0-5° off the
 presets, tinted white balance and camera black level) and keep every real Ki67 / IHC tile at
@@ -74,6 +94,18 @@ AEC_DEG = -5.7
 MARGIN_DEG = 2.0
 #: Fewer chromogen pixels than this: no chromogen found (H-DAB by default, ambiguous).
 MIN_PIXELS = 20
+#: Azure B counterstain: at least this share of the tissue pixels with a residual >= this OD at an
+#: angle in this range (azure B itself +126°). Real Ki67 / H&E tiles: at most 0.007.
+AZURE_COUNTER_DEG = (100.0, 160.0)
+AZURE_COUNTER_MIN_OD = 0.05
+AZURE_COUNTER_SHARE = 0.03
+#: Green-blue (azure-B-bound) melanin: at least this share of the tissue pixels with a residual >=
+#: this OD at an angle in this range. Real Ki67 / H&E tiles: at most 0.014.
+TEAL_DEG = (35.0, 100.0)
+TEAL_MIN_OD = 0.12
+TEAL_SHARE = 0.05
+#: An azure B share below this multiple of its limit is ambiguous.
+AZURE_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -83,7 +115,7 @@ class StainGuess:
     Attributes
     ----------
     name : str
-        ``"H-DAB"``, ``"H-AEC"``, ``"H-FastRed"`` or ``"H&E"``.
+        ``"H-DAB"``, ``"H-AEC"``, ``"H-FastRed"``, ``"AzureB-DAB"`` or ``"H&E"``.
     ambiguous : bool
         The evidence lies within the margin of a boundary (``reason`` says which).
     reason : str
@@ -94,6 +126,12 @@ class StainGuess:
         Fraction of the tissue pixels tinted red (eosin or a red chromogen).
     white_point : tuple of 3 float
         White point (8-bit R, G, B) the OD was computed with.
+    alternative : str
+        The preset to pass when an ambiguous guess is wrong (the other side of the boundary; "":
+        none in particular).
+    azure_share : float
+        Largest of the azure B counterstain and green-blue melanin shares, each over its limit
+        (>= 1: azure B).
     """
 
     name: str
@@ -102,6 +140,8 @@ class StainGuess:
     chromogen_deg: float
     pink_share: float
     white_point: tuple[float, float, float]
+    alternative: str = ""
+    azure_share: float = 0.0
 
 
 def estimate_white_point(rgb: np.ndarray, tissue: np.ndarray | None = None, *, min_intensity: int = 150,
@@ -221,36 +261,57 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
     if pink >= HE_PINK_SHARE:
         amb = pink < HE_PINK_SHARE + 0.05
         return StainGuess("H&E", amb, f"eosin tints {100 * pink:.0f} % of the tissue (H&E from "
-                          f"{100 * HE_PINK_SHARE:.0f} %)", math.nan, pink, wp)
+                          f"{100 * HE_PINK_SHARE:.0f} %)", math.nan, pink, wp, alternative="H-FastRed")
     if glass is None and white is not None:  # the chromogen angle only with a white point from glass
         wp = (255.0, 255.0, 255.0)
         m, theta, norm = _residuals(rgb, tissue, wp)
+    counter, teal = _azure_shares(m, theta)
+    azure = max(counter / AZURE_COUNTER_SHARE, teal / TEAL_SHARE)
     chrom = (m >= CHROMOGEN_MIN_OD) & (m >= CHROMOGEN_MIN_SHARE * norm)
     peaks = [p for p in _peaks(theta[chrom], np.ones(int(chrom.sum()))) if p[0] < 30.0]
+    if azure >= 1.0:
+        deg = peaks[0][0] if peaks else math.nan
+        return StainGuess("AzureB-DAB", azure < AZURE_MARGIN,
+                          f"azure B counterstain on {100 * counter:.1f} % and green-blue melanin on {100 * teal:.1f} % "
+                          f"of the tissue (azure B from {100 * AZURE_COUNTER_SHARE:.0f} % / "
+                          f"{100 * TEAL_SHARE:.0f} %)", deg, pink, wp, alternative="H-DAB", azure_share=azure)
     if int(chrom.sum()) < MIN_PIXELS or not peaks:
         if pink >= HE_PINK_SHARE_BROWN:
             return StainGuess("H&E", pink < HE_PINK_SHARE_BROWN + 0.05, f"eosin tints {100 * pink:.0f} % of the "
-                              "tissue and no chromogen is seen", math.nan, pink, wp)
+                              "tissue and no chromogen is seen", math.nan, pink, wp, alternative="H-DAB",
+                              azure_share=azure)
         return StainGuess("H-DAB", True, f"no chromogen seen ({int(chrom.sum())} chromogen-stained pixels, "
-                          f"{len(peaks)} peaks): H-DAB assumed", math.nan, pink, wp)
+                          f"{len(peaks)} peaks): H-DAB assumed", math.nan, pink, wp, azure_share=azure)
     deg = peaks[0][0]
     if deg < FAST_RED_DEG:
-        name, edge = "H-FastRed", FAST_RED_DEG
+        name, edge, other = "H-FastRed", FAST_RED_DEG, "H-AEC"
     elif deg < AEC_DEG:
         name = "H-AEC"
-        edge = FAST_RED_DEG if abs(deg - FAST_RED_DEG) < abs(deg - AEC_DEG) else AEC_DEG
+        edge, other = ((FAST_RED_DEG, "H-FastRed") if abs(deg - FAST_RED_DEG) < abs(deg - AEC_DEG)
+                       else (AEC_DEG, "H-DAB"))
     elif pink >= HE_PINK_SHARE_BROWN:
         # eosin over much of the tissue and the only chromogen-like pixels brown: H&E with melanin
         amb = pink < HE_PINK_SHARE_BROWN + 0.05
         return StainGuess("H&E", amb, f"eosin tints {100 * pink:.0f} % of the tissue and the stained pixels "
-                          f"are brown (at {deg:+.0f}° from DAB, melanin-like)", deg, pink, wp)
+                          f"are brown (at {deg:+.0f}° from DAB, melanin-like)", deg, pink, wp, alternative="H-DAB",
+                          azure_share=azure)
     else:
-        name, edge = "H-DAB", AEC_DEG
+        name, edge, other = "H-DAB", AEC_DEG, "H-AEC"
     amb = abs(deg - edge) < MARGIN_DEG
     reason = f"chromogen at {deg:+.0f}° from DAB ({100 * peaks[0][1]:.0f} % of the stained pixels)"
     if amb:
         reason += f", within {MARGIN_DEG:.0f}° of the {edge:+.0f}° boundary"
-    return StainGuess(name, amb, reason, deg, pink, wp)
+        if {name, other} == {"H-DAB", "H-AEC"}:
+            reason += " (AEC rendered brownish and DAB rendered reddish look alike)"
+    return StainGuess(name, amb, reason, deg, pink, wp, alternative=other, azure_share=azure)
+
+
+def _azure_shares(m: np.ndarray, theta: np.ndarray) -> tuple[float, float]:
+    """Shares of the pixels with an azure B counterstain residual and with a green-blue melanin one."""
+    n = max(1, m.shape[0])
+    counter = (m >= AZURE_COUNTER_MIN_OD) & (theta > AZURE_COUNTER_DEG[0]) & (theta < AZURE_COUNTER_DEG[1])
+    teal = (m >= TEAL_MIN_OD) & (theta > TEAL_DEG[0]) & (theta < TEAL_DEG[1])
+    return float(counter.sum()) / n, float(teal.sum()) / n
 
 
 class AmbiguousStainsWarning(UserWarning):
@@ -258,7 +319,8 @@ class AmbiguousStainsWarning(UserWarning):
 
 
 def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
-    """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"`` or ``"H-DAB"`` (:func:`guess_stains_detail`'s name).
+    """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"``, ``"AzureB-DAB"`` or ``"H-DAB"`` (:func:`guess_stains_detail`'s
+    name).
 
     An ambiguous guess is still returned, with an :class:`AmbiguousStainsWarning` that says why
     (it reaches the log of the CLI and the napari plugin).
@@ -271,8 +333,10 @@ def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
 def warn_if_ambiguous(guess: StainGuess) -> None:
     """Issue the :class:`AmbiguousStainsWarning` of an ambiguous guess (nothing for a clear one)."""
     if guess.ambiguous:
-        warnings.warn(f"stains detected as {guess.name}, but ambiguous: {guess.reason}; pass the stains "
-                      "explicitly if this is wrong", AmbiguousStainsWarning, stacklevel=3)
+        alt = (f"if the slide is {guess.alternative}, pass stains='{guess.alternative}' (CLI: --stains "
+               f"{guess.alternative})" if guess.alternative else "pass the stains explicitly if this is wrong")
+        warnings.warn(f"stains detected as {guess.name}, but ambiguous: {guess.reason}; {alt}",
+                      AmbiguousStainsWarning, stacklevel=3)
 
 
 def with_slide_white_point(matrix: Any, thumbnail: np.ndarray, tissue: np.ndarray | None) -> Any:

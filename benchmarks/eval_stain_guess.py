@@ -1,0 +1,215 @@
+"""Stain auto-detection for every protocol of issue #14, on generated tiles randomised harder (and real tiles).
+
+:func:`mmnst_path.stain.guess.guess_stains_detail` (what ``stains="auto"`` uses, on the tissue
+thumbnail :func:`mmnst_path.tiling.detect_tissue` gives) is run on generated tiles of each
+protocol, drawn over the range a lab's scans take:
+
+- ``H-DAB``, ``H&E``: :func:`mmnst_path.synthetic.pigment_family_tile` (chromogen ``dab`` /
+  ``eosin``), every pigment family, appearance ``plain`` / ``varied`` / ``wide``.
+- ``H-AEC``, ``H-FastRed``: the same tiles with the red chromogen's vector drawn per tile over the
+  range published and measured vectors take (:func:`red_vector`: from reddish-brown to red, see
+  :data:`AEC_RANGE` / :data:`FAST_RED_RANGE`), the hematoxylin vector turned a further 0-4° (labs'
+  hematoxylins differ), weak staining (every OD x0.45-0.8 on a third of the tiles: a thin section
+  or a short development), tinted glass and black level (``varied`` / ``wide``), melanin.
+- ``AzureB-DAB``: :func:`mmnst_path.synthetic_azure.azure_b_tile`, every pigment family.
+- ``H-DAB-FastRed`` / ``H-DAB-AEC``: :func:`mmnst_path.synthetic_double.double_stain_tile`
+  (MART-1 cytoplasmic and SOX10 nuclear).
+
+The red-chromogen vectors are varied by swapping the generator's reference vector for the
+duration of one call (:func:`_chromogen_vectors`); the generator itself is not changed. Real
+tiles: the sets of :func:`eval_red_chromogens.real_sets` (``../shared/data`` and the training data).
+
+    .venv/bin/python benchmarks/eval_stain_guess.py --seeds 6           # generated, confusion per protocol
+    .venv/bin/python benchmarks/eval_stain_guess.py --real              # real tiles per dataset
+    PYTHONPATH=. .venv/bin/python benchmarks/eval_stain_guess.py --heldout --seeds 8   # acceptance only
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import math
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from mmnst_path import synthetic  # noqa: E402
+from mmnst_path.stain.guess import StainGuess, guess_stains_detail  # noqa: E402
+
+#: Protocols (true preset names) of the generated tiles.
+PROTOCOLS = ("H-DAB", "H-AEC", "H-FastRed", "H&E", "AzureB-DAB", "H-DAB-FastRed", "H-DAB-AEC")
+#: Where a red chromogen's vector is drawn: ``s`` of :func:`red_vector` (1 = the preset vector,
+#: 0 = DAB). AEC is rendered reddish-brown to red by labs and scanners: Ruifrok & Johnston's
+#: vector (8.4° from DAB) is s = 1; s = 0.6 is a brown AEC 5° from DAB, s = 1.6 a red one 13.5°.
+AEC_RANGE = (0.6, 1.6)
+FAST_RED_RANGE = (0.8, 1.15)
+_DAB = np.asarray(synthetic._DAB) / np.linalg.norm(synthetic._DAB)
+
+
+def red_vector(preset: tuple[float, float, float], s: float) -> np.ndarray:
+    """Unit OD vector on the great circle from DAB (``s = 0``) through ``preset`` (``s = 1``)."""
+    p = np.asarray(preset, float) / np.linalg.norm(preset)
+    ang = math.acos(float(np.clip(p @ _DAB, -1, 1)))
+    d = p - (p @ _DAB) * _DAB
+    d /= np.linalg.norm(d)
+    v = math.cos(s * ang) * _DAB + math.sin(s * ang) * d
+    return np.clip(v, 0.02, None) / np.linalg.norm(np.clip(v, 0.02, None))
+
+
+@contextlib.contextmanager
+def _chromogen_vectors(chromogen: str, vector: np.ndarray, hematoxylin: np.ndarray) -> Iterator[None]:
+    """The generator's reference vectors of ``chromogen`` and hematoxylin, swapped for one call."""
+    old_v, old_h = synthetic._CHROMOGEN_VECTORS[chromogen], synthetic._H
+    synthetic._CHROMOGEN_VECTORS[chromogen] = tuple(float(x) for x in vector)
+    synthetic._H = tuple(float(x) for x in hematoxylin)
+    try:
+        yield
+    finally:
+        synthetic._CHROMOGEN_VECTORS[chromogen] = old_v
+        synthetic._H = old_h
+
+
+def _weaken(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """Every OD x ``factor`` relative to the image's brightest pixels (thin section / short development)."""
+    white = np.percentile(rgb.reshape(-1, 3), 99.5, axis=0).clip(1, 255)
+    od = -np.log10(np.clip(rgb / white, 1e-3, 1.0))
+    return np.clip(np.rint(white * 10.0 ** (-factor * od)), 0, 255).astype(np.uint8)
+
+
+def protocol_tile(protocol: str, seed: int, index: int, *, size: int = 384) -> tuple[str, np.ndarray, float]:
+    """``(label, rgb, mpp)`` of generated tile ``index`` of ``protocol`` for ``seed`` (all draws from both)."""
+    rng = np.random.default_rng([seed, index, PROTOCOLS.index(protocol), 41])
+    fams = synthetic.PIGMENT_FAMILIES
+    fam = fams[index % len(fams)]
+    app = ("plain", "varied", "wide")[int(rng.integers(3))]
+    if protocol in ("H-DAB", "H&E"):
+        ch = "dab" if protocol == "H-DAB" else "eosin"
+        hard = protocol == "H&E" and bool(rng.integers(2))
+        t = synthetic.pigment_family_tile(seed, fam, chromogen=ch, size=size, appearance=app, hard_negatives=hard)
+        return f"{fam} {app}{' hard' if hard else ''} {seed}", t.rgb, t.mpp
+    if protocol in ("H-AEC", "H-FastRed"):
+        ch, lo_hi = ("aec", AEC_RANGE) if protocol == "H-AEC" else ("fast_red", FAST_RED_RANGE)
+        s = float(rng.uniform(*lo_hi))
+        vh = synthetic.perturb_vector(synthetic._H, rng.uniform(0, 4), rng)
+        with _chromogen_vectors(ch, red_vector(synthetic._CHROMOGEN_VECTORS[ch], s), vh):
+            t = synthetic.pigment_family_tile(seed, fam, chromogen=ch, size=size, appearance=app)
+        rgb, weak = t.rgb, rng.random() < 1 / 3
+        if weak:
+            rgb = _weaken(rgb, float(rng.uniform(0.45, 0.8)))
+        return f"{fam} {app} s={s:.2f}{' weak' if weak else ''} {seed}", rgb, t.mpp
+    if protocol == "AzureB-DAB":
+        from mmnst_path.synthetic_azure import azure_b_tile
+
+        t = azure_b_tile(seed, fam, size=size)
+        return f"{fam} {seed}", t.rgb, t.mpp
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    marker = ("cytoplasmic", "nuclear")[index % 2]
+    ch = "fast_red" if protocol == "H-DAB-FastRed" else "aec"
+    t = double_stain_tile(seed * 100 + index, marker=marker, chromogen=ch, size=size)
+    return f"{marker} {seed * 100 + index}", t.rgb, t.mpp
+
+
+def thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    """The tissue thumbnail and mask the pipeline guesses the stains on."""
+    from mmnst_path.io import ArrayReader
+    from mmnst_path.pipeline import AnalysisConfig
+    from mmnst_path.tiling import detect_tissue
+
+    t = detect_tissue(ArrayReader(rgb, mpp=mpp), mask_mpp=AnalysisConfig().tissue_mpp)
+    return t.thumbnail, t.mask
+
+
+def guess(rgb: np.ndarray, mpp: float) -> StainGuess:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return guess_stains_detail(*thumbnail(rgb, mpp))
+
+
+def confusion(rows: list[tuple[str, str, str, StainGuess]], names: tuple[str, ...]) -> str:
+    """Markdown confusion table of ``(group, truth, label, guess)`` rows, one line per group."""
+    lines = ["| tiles | truth | n | " + " | ".join(names) + " | other | right | ambiguous (right / wrong) | wrong (examples) |",
+             "|---|---|---:|" + "---:|" * (len(names) + 2) + "---|---|"]
+    for group in dict.fromkeys(g for g, *_ in rows):
+        sel = [r for r in rows if r[0] == group]
+        truth = sel[0][1]
+        c = collections.Counter(g.name for *_, g in sel)
+        other = sum(v for k, v in c.items() if k not in names)
+        ok = sum(g.name == truth for *_, g in sel)
+        amb_ok = sum(g.ambiguous and g.name == truth for *_, g in sel)
+        amb_bad = sum(g.ambiguous and g.name != truth for *_, g in sel)
+        wrong = [f"{lab}: {g.name} ({g.chromogen_deg:+.0f}°)" for _, _, lab, g in sel if g.name != truth][:3]
+        lines.append(f"| {group} | {truth} | {len(sel)} | " + " | ".join(str(c.get(k, 0)) for k in names)
+                     + f" | {other} | {ok} | {amb_ok} / {amb_bad} | {'; '.join(wrong)} |")
+    return "\n".join(lines)
+
+
+def generated_rows(seeds: range, protocols: tuple[str, ...], per_seed: int, size: int):
+    for p in protocols:
+        for seed in seeds:
+            for i in range(per_seed):
+                label, rgb, mpp = protocol_tile(p, seed, i, size=size)
+                yield p, p, label, guess(rgb, mpp)
+
+
+def real_rows():
+    from eval_red_chromogens import _real_thumbnail, real_sets
+
+    for group, (truth, items) in real_sets().items():
+        for path, mpp in items:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield group, truth, path.name[:24], guess_stains_detail(*_real_thumbnail(path, mpp))
+
+
+def heldout_rows(seeds: range, size: int):
+    """The held-out renderers, as a black box (acceptance only: never tuned on)."""
+    from heldout_render import render
+    from heldout_render_he import render_he
+
+    for ch, truth in (("dab", "H-DAB"), ("aec", "H-AEC"), ("fast_red", "H-FastRed")):
+        for pig in ("none", "random"):
+            for seed in seeds:
+                t = render(seed, size=size, pigment=pig, chromogen=ch)
+                yield f"held-out {ch} pigment {pig}", truth, f"{seed}", guess(t.rgb, t.mpp)
+    for nec in ("none", "random"):
+        for seed in seeds:
+            t = render_he(seed, necrosis=nec)
+            yield f"held-out H&E necrosis {nec}", "H&E", f"{seed}", guess(t.rgb, t.mpp)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--per-seed", type=int, default=10, help="tiles per protocol and seed (generated)")
+    ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--protocols", nargs="*", default=list(PROTOCOLS), choices=PROTOCOLS)
+    ap.add_argument("--real", action="store_true", help="real tiles per dataset instead")
+    ap.add_argument("--heldout", action="store_true", help="the held-out renderers instead (acceptance only)")
+    ap.add_argument("--verbose", action="store_true", help="print every tile's guess")
+    args = ap.parse_args(argv)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.real:
+        rows = list(real_rows())
+    elif args.heldout:
+        rows = list(heldout_rows(seeds, 512))
+    else:
+        rows = list(generated_rows(seeds, tuple(args.protocols), args.per_seed, args.size))
+    if args.verbose:
+        for g, _truth, lab, gu in rows:
+            print(f"{g} | {lab} | {gu.name} | amb={gu.ambiguous} | {gu.chromogen_deg:+.1f} | pink {gu.pink_share:.2f} "
+                  f"| {gu.reason}")
+    print(confusion(rows, PROTOCOLS))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
