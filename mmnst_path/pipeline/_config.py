@@ -83,7 +83,8 @@ class AnalysisConfig:
         Resolution the tiles are analysed at, µm per pixel.
     stains : str
         Stain preset name (``"H-DAB"``, ``"H&E"``, ...), a JSON stain file or JSON text, or
-        ``"auto"``: H&E or H-DAB chosen per image from the colour of its tissue (see
+        ``"auto"``: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB chosen per image from the colour of
+        its tissue (the double stains are not detected: name them; see
         :func:`guess_stains`); the result records the preset chosen.
     measures : tuple of str
         Subset of :data:`MEASURES`; empty means all that apply to the stains (Ki67 needs a
