@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,8 @@ def kernels_cached() -> bool | None:
     except ImportError:
         return None
     try:
-        index = _numba._od_kernel._cache._cache_file._index_path  # numba's FunctionCache (private)
+        kernel: Any = _numba._od_kernel
+        index = kernel._cache._cache_file._index_path  # numba's FunctionCache (private)
     except AttributeError:
         return None
     return os.path.exists(index)
