@@ -62,8 +62,12 @@ ATTRIBUTION = [
 
 
 def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *, ihc: bool,
-               settings: NucleusFeatureSettings, hem_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+               settings: NucleusFeatureSettings, hem_only: bool = False,
+               preset: str = "H-DAB") -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of the detected nuclei of one annotated image at 0.5 µm/px.
+
+    ``preset``: the IHC stain matrix the image is separated with (the chromogen of a re-rendered
+    image: ``H-DAB``, ``H-AEC`` or ``H-FastRed``), as the pipeline separates a tile of that preset.
 
     ``hem_only``: the features see the hematoxylin plane only (the chromogen still helps detect
     the nuclei), as :func:`mmnst_path.classify.cells.classify_cells` computes them for a model
@@ -73,7 +77,8 @@ def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *,
     from mmnst_path.stain import get_preset, separate_stains
 
     if ihc:
-        conc = separate_stains(rgb, get_preset("H-DAB"), stains=("hematoxylin", "dab"))
+        matrix = get_preset(preset)
+        conc = separate_stains(rgb, matrix, stains=(matrix.names[0], matrix.names[1]))
         hem, chrom = conc[..., 0], conc[..., 1]
     else:
         hem = separate_stains(rgb, get_preset("H&E"), stains=("hematoxylin",))[..., 0]
@@ -93,9 +98,13 @@ def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *,
 POSITIVE_RATE = {0: 0.4, 1: 0.1, 2: 0.08}  # by class index; unmatched detections 0.2 (model 1.0.0)
 
 
+CHROMOGEN_PRESETS = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed"}
+
+
 def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray,
                    rng: np.random.Generator, positive_rate: float | None = None,
-                   hem_masking: float = 0.0) -> np.ndarray:
+                   hem_masking: float = 0.0, dab_core_um: float = 0.0,
+                   chromogen: str = "dab") -> np.ndarray:
     """Re-render an H&E image as a hematoxylin-DAB (Ki67-like) IHC image with random positives.
 
     The hematoxylin concentration of the H&E image is kept (its nuclei, with their real shapes and
@@ -114,7 +123,20 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
     its DAB (a dense chromogen hides the counterstain, and colour deconvolution then reads little
     hematoxylin there); 0 keeps the hematoxylin whole (model 1.1.0). With 0 nothing is drawn, so the
     images are those of model 1.1.0.
+
+    ``dab_core_um`` (µm, label-preserving chromogen augmentation): each positive nucleus' chromogen
+    is confined to the pixels at least ``U(0, dab_core_um)`` µm inside its outline, with a
+    hematoxylin-only rim outside it, so the detector (which outlines at a fraction of each nucleus'
+    peak of hematoxylin + chromogen) may draw a positive tighter than a negative of the same cell;
+    with 0 the chromogen fills the whole nucleus and nothing is drawn (model 1.1.0).
+
+    ``chromogen``: the chromogen's colour, a key of :data:`CHROMOGEN_PRESETS` (``"dab"``: model
+    1.1.0; ``"aec"``, ``"fast_red"``: red chromogens, the vector of that preset, perturbed as DAB's
+    is); separate the image with the matching preset.
     """
+    if chromogen not in CHROMOGEN_PRESETS:
+        msg = f"restain_as_ihc: chromogen must be one of {sorted(CHROMOGEN_PRESETS)}, got {chromogen!r}"
+        raise ValueError(msg)
     from scipy import ndimage as ndi
 
     from mmnst_path.detect.nuclei import nuclei_from_stains
@@ -140,6 +162,8 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
     level = np.exp(rng.uniform(np.log(0.1), np.log(2.0), n + 1)) * positive
     texture = 1.0 + 0.25 * ndi.gaussian_filter(rng.normal(size=hem.shape), 1.5) / 0.1
     dab = level[labels] * np.clip(texture, 0.3, 2.0)
+    if dab_core_um > 0:  # chromogen in the nucleus' core only: a hematoxylin rim of 0..dab_core_um
+        dab *= _core_weight(labels, rng.uniform(0.0, dab_core_um / MPP, n + 1))
     spill = positive & (rng.random(n + 1) < 0.3)
     if spill.any():
         grown = ndi.grey_dilation(np.where(spill[labels], labels, 0), size=int(rng.integers(5, 11)))
@@ -155,11 +179,24 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
         hem = hem * (1.0 - ndi.gaussian_filter(hidden[labels].astype(np.float32), 0.7))
     k_h = rng.uniform(0.6, 1.4)
     vectors = [perturb_vector(he.vectors[0], rng.uniform(0, 6), rng),
-               perturb_vector(get_preset("H-DAB").vectors[1], rng.uniform(0, 6), rng),
+               perturb_vector(get_preset(CHROMOGEN_PRESETS[chromogen]).vectors[1], rng.uniform(0, 6), rng),
                perturb_vector(he.vectors[1], rng.uniform(0, 6), rng)]
     quality = int(rng.integers(60, 96)) if rng.random() < 0.7 else None
     return _render([hem * k_h, dab.astype(np.float32), eos * rng.uniform(0.0, 0.15)], vectors, rng,
                    blur_px=float(rng.uniform(0.2, 0.9)), jpeg_quality=quality)
+
+
+def _core_weight(labels: np.ndarray, depth_px: np.ndarray) -> np.ndarray:
+    """Per pixel 0..1: how far a labelled pixel lies beyond ``depth_px[label]`` pixels inside the
+    outline of its own nucleus (a soft 1-pixel step; touching nuclei are separated at their
+    common boundary). 0 outside the nuclei."""
+    from scipy import ndimage as ndi
+
+    grown = ndi.grey_dilation(labels, size=3)
+    shrunk = ndi.grey_erosion(labels, size=3)
+    interior = (labels > 0) & (grown == labels) & (shrunk == labels)
+    depth = ndi.distance_transform_edt(interior) + 0.5  # px from the nucleus' edge
+    return (np.clip(depth - depth_px[labels] + 0.5, 0.0, 1.0) * (labels > 0)).astype(np.float32)
 
 
 def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = False) -> dict[str, list]:
@@ -190,13 +227,19 @@ def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = Fals
 
 
 def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: int = 0,
-         positive_rate: float | None = None, hem_only: bool = False, hem_masking: float = 0.0) -> dict[str, list]:
+         positive_rate: float | None = None, hem_only: bool = False, hem_masking: float = 0.0,
+         dab_core_um: float = 0.0, chromogens: tuple[str, ...] = ("dab",)) -> dict[str, list]:
+    """Rows of BRCA-M2C: H&E as it is, and ``restain`` IHC re-renderings of every image.
+
+    The k-th re-rendering of the i-th image takes chromogen ``chromogens[(i + k) % len]`` (no
+    random draw, so ``("dab",)`` gives the images of model 1.1.0) and is separated with its preset.
+    """
     meta = root / "brca_m2c" / "_meta"
     test = {line.strip() for line in (meta / "brca_ds_test.txt").read_text().split() if line.strip()}
     mapping = {1: CLASSES.index("lymphocyte"), 2: CLASSES.index("tumour"), 3: CLASSES.index("stromal")}
     out: dict[str, list] = {"train": [], "val": [], "train_ihc": [], "val_ihc": []}
     rng = np.random.default_rng(seed)
-    for txt in sorted((root / "brca_m2c" / "mixed").glob("*_gt_class_coords.txt")):
+    for i_img, txt in enumerate(sorted((root / "brca_m2c" / "mixed").glob("*_gt_class_coords.txt"))):
         img = txt.with_name(txt.name.replace("_gt_class_coords.txt", ".png"))
         pts = np.loadtxt(txt, ndmin=2)
         if pts.size == 0 or not img.is_file():
@@ -205,10 +248,11 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
         rgb = read_rgb(img)
         split = "val" if (img.stem in test or img.name in test) else "train"
         out[split].append(image_rows(rgb, pts[:, :2], cls, ihc=False, settings=settings))
-        for _ in range(restain):
-            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate, hem_masking)
+        for k in range(restain):
+            chrom = chromogens[(i_img + k) % len(chromogens)]
+            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate, hem_masking, dab_core_um, chrom)
             out[split + "_ihc"].append(image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings,
-                                                      hem_only=hem_only))
+                                                  hem_only=hem_only, preset=CHROMOGEN_PRESETS[chrom]))
     return out
 
 
@@ -300,7 +344,10 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
                           "restain": args.restain, "seed": args.seed, "positive_rate": args.positive_rate,
                           "generated": args.generated, "train": str(args.train.resolve()),
-                          "hem_masking": args.hem_masking}, sort_keys=True)
+                          "hem_masking": args.hem_masking,
+                          **({"dab_core_um": args.dab_core_um} if args.dab_core_um > 0 else {}),
+                          **({"chromogens": list(args.chromogens)} if tuple(args.chromogens) != ("dab",) else {})},
+                         sort_keys=True)
     cache = args.rows_cache
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
@@ -312,7 +359,8 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     hem_only = args.nuclear_stain == "hematoxylin"
     en = endonuke(args.train, settings, hem_only)
     br = brca(args.train, settings, restain=args.restain, seed=args.seed, positive_rate=args.positive_rate,
-              hem_only=hem_only, hem_masking=args.hem_masking)
+              hem_only=hem_only, hem_masking=args.hem_masking, dab_core_um=args.dab_core_um,
+              chromogens=tuple(args.chromogens))
     gen = generated(args.generated, settings, hem_only=hem_only) if args.generated else []
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     width = len(nucleus_feature_specs(settings))
@@ -362,6 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hem-masking", type=float, default=0.0,
                     help="re-rendered IHC: remove up to this share of a positive nucleus' hematoxylin, more the "
                          "darker its DAB (the chromogen hides the counterstain; 0 = none, model 1.1.0)")
+    ap.add_argument("--dab-core-um", type=float, default=0.0,
+                    help="re-rendered IHC: confine each positive nucleus' chromogen to its core, U(0, this) µm "
+                         "inside the outline (a hematoxylin rim; the detector then outlines positives tighter, as "
+                         "on real strong positives); 0 = the whole nucleus (model 1.1.0)")
+    ap.add_argument("--chromogens", nargs="+", choices=sorted(CHROMOGEN_PRESETS), default=["dab"],
+                    help="chromogens the BRCA-M2C re-renderings take in turn (each separated with its preset: "
+                         "the model then serves H-DAB, H-AEC and H-FastRed); default dab (model 1.1.0)")
     ap.add_argument("--drop-features", nargs="*", default=[], metavar="NAME",
                     help="feature columns the model does not use ('intensity' = the stain-intensity columns "
                          f"{', '.join(INTENSITY_FEATURES)}); the model file names the columns it reads")
@@ -438,6 +493,18 @@ def main(argv: list[str] | None = None) -> int:
     if drop:
         card["training_recipe"] += ("; feature columns left out (the model reads the others by name): "
                                     + ", ".join(n for n in all_names if n in drop))
+    if args.dab_core_um > 0:
+        card["training_recipe"] += (f"; a re-rendered positive nucleus' chromogen confined to its core, 0-"
+                                    f"{args.dab_core_um:g} µm inside the outline (hematoxylin rim)")
+    if tuple(args.chromogens) != ("dab",):
+        card["training_recipe"] += ("; the re-renderings take the chromogens " + ", ".join(args.chromogens)
+                                    + " in turn, each separated with its preset ("
+                                    + ", ".join(CHROMOGEN_PRESETS[c] for c in args.chromogens) + ")")
+        model_settings["stains"] = [CHROMOGEN_PRESETS[c] for c in args.chromogens]
+        card["intended_use"] = card["intended_use"].replace(
+            "Hematoxylin-DAB (Ki67)", "Hematoxylin + " + " / ".join(c.replace("_", " ").upper() if c != "fast_red"
+                                                                   else "Fast Red" for c in args.chromogens)
+            + " (Ki67)")
     if args.hem_masking > 0:
         card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
                                     "removed, more the darker its DAB")
