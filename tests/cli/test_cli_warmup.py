@@ -46,3 +46,13 @@ def test_quantify_says_when_a_fresh_install_compiles_first(monkeypatch, capsys, 
     err = capsys.readouterr().err
     assert ("compiling the analysis kernels" in err) is not cached
     assert ("mmnst-path warmup" in err) is not cached
+
+
+def test_warmup_without_numba_says_there_is_nothing_to_compile(monkeypatch, capsys):
+    monkeypatch.setattr(_warmup, "WARMUP_CASES", ())
+    monkeypatch.setattr(_warmup, "kernel_stats", lambda: _warmup.KernelStats(0, 0, ""))
+    import mmnst_path.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "kernel_stats", _warmup.kernel_stats)
+    assert main(["warmup", "--quiet"]) == 0
+    assert "numba is not installed" in capsys.readouterr().out

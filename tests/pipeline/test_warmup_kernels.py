@@ -61,3 +61,10 @@ def test_kernels_cached_reads_the_index_of_the_first_kernel(monkeypatch, tmp_pat
     assert _warmup.kernels_cached() is False
     (tmp_path / "missing.nbi").write_bytes(b"")
     assert _warmup.kernels_cached() is True
+
+
+def test_kernel_stats_without_numba_is_zero(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba.core.dispatcher", None)  # import fails as if absent
+    assert kernel_stats() == _warmup.KernelStats(0, 0, "")
