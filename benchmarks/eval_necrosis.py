@@ -25,12 +25,13 @@ model that has a ``keratin`` class (``scripts/train_tissue_model.py --keratin``)
 ours (% of the tissue outside ink and dust), keratin Dice, false necrosis and fat, and the share of
 glass / ink / dust pixels classed background.
 
-``--synthetic`` measures generated tiles with known masks from three generators of the project:
+``--synthetic`` measures generated tiles with known masks from four generators of the project:
 ``mmnst_path.synthetic.he_necrosis_tile`` (``synthetic``), the recipe of ``sample_tiles/generate.py``
 (``sample``: re-run here with its truth mask and parameter variations: seed, necrotic eosin level,
 stain vector rotation, 0.5 / 1.0 µm/px, JPEG; no tissue model trains on this recipe, it is the
-held-out generator) and ``mmnst_path.synthetic_tissue.he_tissue_tile`` (``tissue``, held-out seeds
-:data:`TISSUE_EVAL_SEEDS`), and prints the fraction error (pp) and pixel Dice per tile and the
+held-out generator), ``mmnst_path.synthetic_tissue.he_tissue_tile`` (``tissue``, held-out seeds
+:data:`TISSUE_EVAL_SEEDS`) and ``he_mimic_tile`` (``mimic``: necrosis mimics, :data:`MIMIC_EVAL_SEEDS`; also the
+share of each mimic class read as necrosis), and prints the fraction error (pp) and pixel Dice per tile and the
 mean / worst per generator (Dice and error on tiles with >= 5 % necrosis, false necrosis on tiles
 without). ``--random-cases N`` adds N cases with parameters drawn from their seed to each generator.
 
@@ -63,6 +64,12 @@ TRAIN = ROOT / ".." / "shared" / "train"
 SLIDES = (("tcga-cr-7395-01a-01-ts1.svs", 1.0), ("CMU-1-Small-Region.svs", None))
 #: held-out seeds of ``synthetic_tissue.he_tissue_tile`` (training uses 400-495, tests 950-959)
 TISSUE_EVAL_SEEDS = tuple(range(1000, 1040))
+
+
+#: held-out seeds of ``synthetic_tissue.he_mimic_tile`` (training uses 700-795, tests 960-969)
+MIMIC_EVAL_SEEDS = tuple(range(1100, 1140))
+#: truth classes of the mimic tiles whose share read as necrosis is reported (collagen and oedema are stroma)
+MIMIC_TRUTH = ("stroma", "blood", "mucin", "keratin", "fat", "tumour")
 
 
 def _trained_on() -> set[str]:
@@ -341,18 +348,24 @@ def _cases(n_random: int = 0):
     for seed in TISSUE_EVAL_SEEDS[: 10 + n_random]:
         mpp = 1.0 if seed % 2 else 0.5
         out.append(("tissue", f"seed{seed} mpp{mpp}", {"seed": seed, "mpp": mpp, "size": 384 if mpp == 1.0 else 640}))
+    for seed in MIMIC_EVAL_SEEDS[: 10 + n_random]:
+        mpp = 1.0 if seed % 2 else 0.5
+        out.append(("mimic", f"seed{seed} mpp{mpp}", {"seed": seed, "mpp": mpp, "size": 384 if mpp == 1.0 else 640}))
     return out
 
 
 def synthetic_mode(args: argparse.Namespace, params: NecrosisParams, summary: dict | None = None) -> int:
-    """Generated tiles of the three generators: error (pp) and Dice per tile, worst and mean per generator."""
+    """Generated tiles of the four generators: error (pp) and Dice per tile, worst and mean per generator."""
     from mmnst_path import synthetic
-    from mmnst_path.synthetic_tissue import he_tissue_tile
+    from mmnst_path.synthetic_tissue import he_mimic_tile, he_tissue_tile
 
     gen = _sample_generator()
     stats: dict[str, dict[str, list[float]]] = {}
+    mimic_share: dict[str, list[float]] = {}
     print(f"{'generator':10s} {'case':42s} {'truth %':>8s} {'ours %':>7s} {'err pp':>7s} {'Dice':>5s} {'s':>5s}")
     for kind, name, kw in _cases(args.random_cases):
+        if args.generators and kind not in args.generators:
+            continue
         if kind == "synthetic":
             t = synthetic.he_necrosis_tile(**kw)
             rgb, mpp, truth_pct, truth = t.rgb, t.mpp, t.truth["necrosis_fraction_pct"], t.masks["necrosis"]
@@ -360,6 +373,10 @@ def synthetic_mode(args: argparse.Namespace, params: NecrosisParams, summary: di
             tt = he_tissue_tile(kw["seed"], size=kw["size"], mpp=kw["mpp"])
             rgb, mpp, truth_pct, truth = tt.rgb, tt.mpp, tt.truth["necrosis_fraction_pct"], tt.masks["necrosis"]
             name = f"{name} {tt.truth['layout']}"
+        elif kind == "mimic":
+            tt = he_mimic_tile(kw["seed"], size=kw["size"], mpp=kw["mpp"])
+            rgb, mpp, truth_pct, truth = tt.rgb, tt.mpp, tt.truth["necrosis_fraction_pct"], tt.masks["necrosis"]
+            name = f"{name} {tt.truth['necrosis_kind']}"
         else:
             rgb, mpp, truth_pct, truth = sample_recipe_tile(gen, **kw)
         t0 = time.perf_counter()
@@ -379,6 +396,10 @@ def synthetic_mode(args: argparse.Namespace, params: NecrosisParams, summary: di
             d = float("nan")
             st["false"].append(pct)
         print(f"{kind:10s} {name:42s} {truth_pct:8.1f} {pct:7.1f} {pct - truth_pct:+7.1f} {d:5.2f} {secs:5.1f}")
+        if kind == "mimic":  # share of each truth class read as necrosis
+            for cls in MIMIC_TRUTH:
+                if tt.masks[cls].sum() * mpp * mpp >= 1000:
+                    mimic_share.setdefault(cls, []).append(100.0 * float((big & tt.masks[cls]).mean() / tt.masks[cls].mean()))
         if args.out is not None:
             _save(_overlay(rgb, mask, mpp, mask_mpp, truth), args.out / f"{kind}_{name.replace(' ', '_')}.png")
     ok = True
@@ -396,6 +417,12 @@ def synthetic_mode(args: argparse.Namespace, params: NecrosisParams, summary: di
             summary.setdefault("generators", {})[kind] = {
                 "tiles": len(st["err"]) + len(st["false"]), "mean_abs": float(np.mean(np.abs(err))), "worst": worst,
                 "dice_min": dmin, "dice_mean": dmean, "false_max": fmax, "errors": [float(e) for e in err]}
+    if mimic_share:
+        print("mimic tiles, % of each truth class read as necrosis (mean / max over tiles with >= 1000 µm² of it): "
+              + ", ".join(f"{c} {np.mean(v):.1f} / {max(v):.1f} (n={len(v)})" for c, v in mimic_share.items()))
+        if summary is not None:
+            summary["mimic_share"] = {c: {"mean": float(np.mean(v)), "max": max(v), "n": len(v)}
+                                      for c, v in mimic_share.items()}
     print("goals: |err| <= 3 pp, Dice >= 0.85 (tiles with >= 5 % necrosis), false necrosis < 2 % (tiles without)")
     return 0 if ok else 1
 
@@ -424,6 +451,8 @@ def main(argv: list[str] | None = None, summary: dict | None = None) -> int:
     ap.add_argument("--tissue-model", default="default", help="'default', 'none' (rules) or a model file")
     ap.add_argument("--random-cases", type=int, default=0, metavar="N",
                     help="--synthetic: N randomised cases of each generator besides the fixed ones")
+    ap.add_argument("--generators", nargs="+", default=None, choices=("synthetic", "sample", "tissue", "mimic"),
+                    help="--synthetic: only these generators (default all)")
     ap.add_argument("--min-area-um2", type=float, default=None, help="NecrosisParams.min_area_um2 (default: its own)")
     ap.add_argument("--fill-holes-um2", type=float, default=None,
                     help="NecrosisParams.fill_holes_um2: holes in necrosis below this area become necrosis")

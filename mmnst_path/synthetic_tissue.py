@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["CHROMOGEN_STAINS", "NECROSIS_LAYOUTS", "TissueTile", "he_keratin_tile", "he_tissue_tile", "ihc_tissue_tile"]
+__all__ = ["CHROMOGEN_STAINS", "NECROSIS_LAYOUTS", "TissueTile", "he_keratin_tile", "he_mimic_tile", "he_tissue_tile",
+           "ihc_tissue_tile"]
 
 _H = (0.650, 0.704, 0.286)
 #: chromogen -> (reference OD vector, stain preset to analyse the tile with)
@@ -462,3 +463,87 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     masks = {"tissue": tissue, "tumour": tissue & ~(stroma | inflam | nec), "stroma": stroma, "inflammatory": inflam,
              "necrosis": nec, "background": ~tissue}
     return TissueTile(rgb8, float(mpp), "H&E", truth, masks)
+
+
+#: OD direction of haemoglobin in H&E (erythrocytes are orange-red: they absorb green and blue)
+_HB = (0.08, 0.70, 0.71)
+
+
+def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str | None = None) -> TissueTile:
+    """H&E with the tissues that look necrotic and are not, beside viable tumour and (in some tiles) necrosis.
+
+    The tile is split into regions (smooth-noise fields, 25-80 µm) of viable tumour (in 70 % of the
+    tiles) and two to four mimics of :data:`mmnst_path._synthetic_mimics.MIMIC_KINDS` (dense or
+    hyalinised collagen with clefts, oedematous stroma, packed or lysed blood, mucin, keratin, fat),
+    with necrosis (coagulative with ghost cells, dirty with karyorrhectic dust, or liquefactive) in 55 %
+    of the tiles unless ``necrosis`` says. Stain vectors (hematoxylin, eosin, haemoglobin) are rotated
+    up to 10°, the stain amount (section thickness) x0.6-1.4 per stain, then the camera of
+    :func:`_camera` (blur, white point and balance, noise, JPEG).
+
+    Parameters
+    ----------
+    seed : int
+    size : int
+        Side in pixels.
+    mpp : float
+        µm per pixel (0.25-1).
+    necrosis : str or None
+        ``"none"``, one of :data:`mmnst_path._synthetic_mimics.NECROSIS_KINDS`, or None to draw.
+
+    Returns
+    -------
+    TissueTile
+        ``masks``: ``tissue``, ``tumour``, ``stroma`` (collagen, oedema), ``necrosis``, ``blood``,
+        ``mucin``, ``keratin``, ``fat``, ``background``; ``truth``: ``necrosis_fraction_pct`` (of
+        tissue), ``kinds`` (the regions drawn), ``necrosis_kind``.
+    """
+    from ._synthetic_mimics import MIMIC_KINDS, NECROSIS_KINDS, paint_mimic, paint_necrosis
+
+    if necrosis is not None and necrosis != "none" and necrosis not in NECROSIS_KINDS:
+        msg = f"necrosis must be 'none', one of {NECROSIS_KINDS} or None, got {necrosis!r}"
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    nec_kind = (str(rng.choice(NECROSIS_KINDS)) if rng.random() < 0.55 else "none") if necrosis is None else necrosis
+    shape = (size, size)
+    kinds = [str(k) for k in rng.choice(sorted(MIMIC_KINDS), size=int(rng.integers(2, 5)), replace=False)]
+    regions = kinds + (["tumour"] if rng.random() < 0.7 else []) + ([nec_kind] if nec_kind != "none" else [])
+    scale = rng.uniform(25, 80) / mpp
+    fields = np.stack([_smooth_noise(shape, scale * rng.uniform(0.7, 1.3), rng) + rng.normal(0, 0.3)
+                       for _ in regions])
+    which = np.argmax(fields, axis=0)
+    tissue = _smooth_noise(shape, rng.uniform(40, 90) / mpp, rng) > rng.uniform(-2.5, -0.6)
+    h = np.zeros(shape, np.float32)
+    e = np.zeros(shape, np.float32)
+    r = np.zeros(shape, np.float32)
+    masks = {name: np.zeros(shape, bool) for name in ("tumour", "stroma", "necrosis", "blood", "mucin", "keratin", "fat")}
+    r_lo = rng.uniform(3.0, 4.5)
+    r_hi = r_lo + rng.uniform(0.5, 2.5)
+    spacing = (r_lo + r_hi) * rng.uniform(1.0, 1.5)
+    for i, kind in enumerate(regions):
+        region = tissue & (which == i)
+        if kind == "tumour":
+            cyto = np.clip(1 + 0.25 * _smooth_noise(shape, 2.0 / mpp, rng), 0.4, 2)
+            e += region * cyto * rng.uniform(0.08, 0.35)
+            h += region * cyto * rng.uniform(0.02, 0.07)
+            nuclei = np.zeros(shape, np.float32)
+            h_nuc = rng.uniform(0.35, 0.8)
+            for rr, cc in _place(region, spacing / mpp, rng.uniform(0.5, 1.0), rng):
+                a = rng.uniform(r_lo, r_hi) / mpp
+                _ellipse(nuclei, rr, cc, a, a * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi),
+                         h_nuc * rng.uniform(0.7, 1.3), rng)
+            np.maximum(h, nuclei * region, out=h)
+            masks["tumour"] |= region
+        elif kind in NECROSIS_KINDS:
+            paint_necrosis(kind, h, e, r, region, mpp, rng, spacing_um=spacing, radius_um=(r_lo, r_hi))
+            masks["necrosis"] |= region
+        else:
+            paint_mimic(kind, h, e, r, region, mpp, rng)
+            masks[MIMIC_KINDS[kind]] |= region
+    vh, ve, vr = (_rotated(v, rng.uniform(0, 10), rng).astype(np.float32) for v in (_H, _E, _HB))
+    od = (h[..., None] * vh * rng.uniform(0.6, 1.4) + e[..., None] * ve * rng.uniform(0.6, 1.4)
+          + r[..., None] * vr * rng.uniform(0.7, 1.3))
+    rgb8 = _camera(od, mpp, rng)
+    n_tis = max(int(tissue.sum()), 1)
+    truth = {"necrosis_fraction_pct": 100.0 * float(masks["necrosis"].sum()) / n_tis, "kinds": regions,
+             "necrosis_kind": nec_kind}
+    return TissueTile(rgb8, float(mpp), "H&E", truth, {"tissue": tissue, **masks, "background": ~tissue})

@@ -33,7 +33,7 @@ def test_evaluation_cases_are_seeded_and_disjoint_from_the_training_seeds() -> N
     for kind, _name, kw in cases:
         by_kind.setdefault(kind, []).append(kw)
     base = ev._cases(0)
-    for kind in ("synthetic", "sample", "tissue"):
+    for kind in ("synthetic", "sample", "tissue", "mimic"):
         assert len(by_kind[kind]) == sum(k == kind for k, _, _ in base) + 3
     sample = by_kind["sample"]
     assert all(0.1 <= kw["eosin"] <= 0.6 and kw["mpp"] in (0.5, 1.0) for kw in sample)
@@ -43,6 +43,9 @@ def test_evaluation_cases_are_seeded_and_disjoint_from_the_training_seeds() -> N
     assert not {kw["seed"] for kw in by_kind["synthetic"]} & set(tr.SYNTH_SEEDS)
     assert not {kw["seed"] for kw in by_kind["tissue"]} & set(tr.TISSUE_SEEDS)
     assert set(ev.TISSUE_EVAL_SEEDS).isdisjoint(tr.TISSUE_SEEDS)
+    assert not {kw["seed"] for kw in by_kind["mimic"]} & set(tr.MIMIC_SEEDS)
+    assert set(ev.MIMIC_EVAL_SEEDS).isdisjoint(tr.MIMIC_SEEDS)
+    assert not set(range(960, 970)) & (set(tr.MIMIC_SEEDS) | set(ev.MIMIC_EVAL_SEEDS))  # the tests' seeds
 
 
 def test_brca_region_labels_follow_the_points() -> None:
