@@ -105,3 +105,21 @@ def test_aec_tiles_taken_for_dab_are_flagged_with_aec_to_pass():
     assert all(d.ambiguous and d.alternative == "H-AEC" for d in redder), [(d.chromogen_deg, d.reason) for d in redder]
     with pytest.warns(AmbiguousStainsWarning, match=r"--stains H-AEC"):
         warn_if_ambiguous(redder[0])
+
+
+def test_the_napari_plan_detects_azure_b():
+    """The napari plugin resolves ``stains="auto"`` with the same guess (and then analyses with the
+    named preset, which keeps the blue-green tissue)."""
+    pytest.importorskip("mmnst_path_napari")
+    from mmnst_path_napari._analysis import plan_analysis
+
+    from mmnst_path.pipeline import AnalysisConfig
+
+    tile = azure_b_tile(2, "confluent", size=256)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = plan_analysis(ArrayReader(tile.rgb, mpp=tile.mpp),
+                             {**AnalysisConfig().to_mapping(), "stains": "auto"}, ticked=("ki67",))
+    assert plan.stains == "AzureB-DAB"
+    assert plan.config.stains == "AzureB-DAB"
+    assert "ki67" in plan.config.measures
