@@ -32,7 +32,7 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   melanin). Hematoxylin, DAB, brown-black melanin (<= +25°, grey is +24°), eosin and red
   chromogens never reach there: every real Ki67 and H&E tile of ``../shared/data`` and of the
   training data holds at most 0.7 % / 1.4 % of such pixels, generated azure B tiles 0-64 % /
-  0-32 % (``benchmarks/eval_stain_guess.py``). The green-blue of bound azure B is the generator's
+  0-25 % (``benchmarks/eval_stain_guess.py``). The green-blue of bound azure B is the generator's
   assumption (no measured vector is published), the counterstain vector is Landini's methylene
   blue (see the ``AzureB-DAB`` preset).
 - A chromogen angle within ``MARGIN_DEG`` of a boundary, an H-DAB chromogen redder than DAB
