@@ -434,6 +434,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         joined into sheets for ``confluent``, along the cell for ``spindle``; black-stuffed
         melanophages for ``melanophage``) at 2.5-5 OD, beyond the scanner's range, 3-20° from DAB
         towards neutral. The nuclei under it are ``hidden_nuclei`` (whatever their Ki67 status).
+        With a Ki67 chromogen also 0-50 % of the positive nuclei near-black with DAB (2.5-5 OD,
+        a sixth stream: saturated real positives, the hard negative).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -558,6 +560,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     blur_px = blur_um / mpp
     concs = [hem * scale * thick, (chrom * scale if he else chrom) * thick, mel]
     vectors = [vh, vc, vm]
+    if near_black and not he:  # hard negatives: near-black DAB-positive nuclei (a sixth stream)
+        from ._synthetic_pigment import near_black_positives
+
+        near_black_positives(concs[1], shapes, pos, np.random.default_rng(
+            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 5]))
     if near_black:
         from ._synthetic_pigment import near_black_layer, near_black_vector
 
