@@ -31,6 +31,7 @@ from ..quantify.ki67 import ki67_metrics, nuclear_contrast_applies
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
+from ._warmup import compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model, warm_up
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
@@ -319,6 +320,11 @@ def analyze_slide(
         shape0 = (int(reader.shape[0]), int(reader.shape[1]))
         n_local = _pool_size(workers, scheduler, shape0, mpp0, config.tile_um)
         if n_local > 1:  # workers start (import, load models) while this process finds the tissue
+            if kernels_cached() is False:
+                # a fresh installation: compile the kernels once, here, instead of in this process
+                # and every worker at the same time (CMU-1, 2 workers, cold: 273 s of tile CPU and
+                # 569 MiB a process; warm 51 s, 403 MiB; benchmarks/README.md)
+                compile_kernels()
             pool = start_pool(n_local, warm_up=warm_up, args=(config,))
         if polys is not None:
             _check_roi_inside(polys, shape0, reader.describe())

@@ -68,3 +68,17 @@ def test_kernel_stats_without_numba_is_zero(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "numba.core.dispatcher", None)  # import fails as if absent
     assert kernel_stats() == _warmup.KernelStats(0, 0, "")
+
+
+@pytest.mark.parametrize(("cached", "workers", "compiles"), [(False, 2, 1), (False, 1, 0), (True, 2, 0)])
+def test_a_fresh_install_compiles_once_before_the_workers_start(monkeypatch, cached, workers, compiles):
+    from mmnst_path.io import ArrayReader
+    from mmnst_path.pipeline import _slide, analyze_slide
+
+    calls = []
+    monkeypatch.setattr(_slide, "kernels_cached", lambda: cached)
+    monkeypatch.setattr(_slide, "compile_kernels", lambda: calls.append(1))
+    cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB", tile_um=64.0)
+    res = analyze_slide(ArrayReader(_warmup._tile("dab", 0.5, 0)[:200, :200], mpp=0.5), cfg, workers=workers)
+    assert len(calls) == compiles
+    assert len(res.tiles) > 2
