@@ -24,7 +24,7 @@ trained on n rows drawn at random from all sources, n that of the smallest "-S" 
 data alone explain a drop?). The three worst validation images of each shipped model are drawn
 under ``OUT/overlays``. Tables go to stdout and ``OUT/lodo_<model>.md``, figures to ``OUT/lodo_<model>.json``.
 
-Sources and held-out splits: nucleus (the shipped 1.1.0 recipe): BRCA-M2C by TCGA tissue source
+Sources and held-out splits: nucleus (the shipped 1.2.0 recipe): BRCA-M2C by TCGA tissue source
 site A7, A8, AC (the hospitals the slides came from), 60 generated Ki67 tiles (``generated``) and
 EndoNuke's train split with borrowed stain-intensity features (``endonuke:train``); held out are
 BRCA-M2C's official test split (A8 and the small sites, never trained on) and, for A7 and AC, a
@@ -191,6 +191,11 @@ def _site(name: str) -> str:
     return code if code in ("A7", "A8", "AC") else "other"
 
 
+#: the shipped nucleus recipe's chromogen augmentation (model 1.2.0; scripts/train_nucleus_model.py)
+NUCLEUS_CHROMOGENS = ("dab", "aec", "fast_red")
+NUCLEUS_DAB_CORE_UM = 1.5
+
+
 def collect_nucleus(budget: Budget, train: Path) -> Rows:
     import train_nucleus_model as tn
     from _training_data import held_out, read_rgb
@@ -210,11 +215,13 @@ def collect_nucleus(budget: Budget, train: Path) -> Rows:
         cls = np.array([mapping[int(k)] for k in pts[:, 2]])
         rgb, site = read_rgb(img), _site(img.name)
         held = img.name in test or img.stem in test or (site in ("A7", "AC") and held_out(img.name, 0.25))
-        for _ in range(budget.restain):
-            ihc = tn.restain_as_ihc(rgb, pts[:, :2], cls, rng)
-            x, y = tn.image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings)
+        for k in range(budget.restain):  # the 1.2.0 recipe: --dab-core-um 1.5 --chromogens dab aec fast_red
+            chrom = NUCLEUS_CHROMOGENS[(i + k) % len(NUCLEUS_CHROMOGENS)]
+            ihc = tn.restain_as_ihc(rgb, pts[:, :2], cls, rng, None, 0.0, NUCLEUS_DAB_CORE_UM, chrom)
+            x, y = tn.image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings,
+                                 preset=tn.CHROMOGEN_PRESETS[chrom])
             parts.append((x, y, f"brca:{site}", held))
-    # the shipped recipe (1.1.0: --generated 60 --endonuke-train --endonuke-intensity borrowed):
+    # the shipped recipe (1.1.0 / 1.2.0: --generated 60 --endonuke-train --endonuke-intensity borrowed):
     # generated Ki67 tiles, and EndoNuke's train split with its stain-intensity features borrowed
     # from the re-rendered BRCA-M2C training rows of the same class (all sites: a "-site" variant
     # keeps those borrowed values); EndoNuke's held-out split and staining_ds stay validation
