@@ -47,6 +47,11 @@ Training data (every source redistributable with attribution; see ``../shared/tr
   means it); ``--brca`` and ``--tissue-tiles`` add the BRCA-M2C patches and the
   ``he_tissue_tile`` tiles (not in the shipped default; their figures are in benchmarks/README.md,
   "Tissue classes (#13)").
+- With ``--mimic-tiles``: generated necrosis mimics (``mmnst_path.synthetic_tissue.he_mimic_tile``, ``MIMIC_SEEDS``:
+  dense / hyalinised collagen with clefts and oedema as stroma, packed / lysed blood, mucin, keratin, fat, viable
+  tumour, and coagulative / dirty / liquefactive necrosis); adds the ``keratin`` class. Candidates with it (not the
+  default: the sample recipe's dense necrosis then reads blood / stroma) are in benchmarks/README.md, "Necrosis
+  mimics in the generator".
 - With ``--keratin``: generated keratinising squamous carcinoma
   (``mmnst_path.synthetic_tissue.he_keratin_tile``, seeds 200-211: keratin pearls / squames,
   squamous nests, stroma, glass with marker ink and dust, every stain / scanner parameter drawn per
