@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         for g, _truth, lab, gu in rows:
             print(f"{g} | {lab} | {gu.name} | amb={gu.ambiguous} | {gu.chromogen_deg:+.1f} | pink {gu.pink_share:.2f} "
+                  f"| red dense {gu.red_dense:.2f} "
                   f"| {gu.reason}")
     print(confusion(rows, PROTOCOLS))
     return 0

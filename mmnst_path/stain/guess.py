@@ -16,6 +16,15 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   fraction of tissue pixels with a red residual (``>= PINK_MIN_OD`` log10 OD at an angle below
   ``RED_DEG``): H&E from ``HE_PINK_SHARE``, or from ``HE_PINK_SHARE_BROWN`` when no red
   chromogen is seen (H&E with melanin, whose only chromogen-like pixels are brown).
+- **Where the red sits**: a Ki67-rich red-chromogen tumour tints as much tissue as eosin does
+  (generated Fast Red with 70 % positives: pink share 0.57-0.72), but only its dense positive
+  nuclei, over pale blue-grey tissue; eosin tints the light stroma and cytoplasm at least as much
+  as the dense nuclei. So the image is never H&E by its pink share when the share of its densest
+  quarter of pixels (OD norm) that a red chromogen dominates is at least ``RED_DENSE_RATIO`` times
+  the pink share of its lighter half (:attr:`StainGuess.red_dense`). Scale-free (no pixel size
+  needed); on a coarse slide thumbnail, where nuclei and stroma blend, the ratio tends to 1 and
+  the pink share decides as before. With positives on most of the tissue (90 %) the lighter half
+  turns pink too and such a tile is still taken for H&E.
 - **Which chromogen**: the chromogen-dominated pixels (residual ``>= CHROMOGEN_MIN_OD`` and at
   least ``CHROMOGEN_MIN_SHARE`` of the pixel's OD) give a residual-weighted histogram of angles.
   Melanin always lies on the brown-black side of any chromogen, so the chromogen is the
@@ -83,6 +92,13 @@ HE_PINK_SHARE = 0.45
 #: Pink share at and above which an image whose chromogen-like pixels are brown is H&E (with
 #: melanin): generated and real H-DAB tiles reach at most 0.22.
 HE_PINK_SHARE_BROWN = 0.25
+#: Red in the dense objects: an image is never H&E by its pink share when the pink share of its
+#: densest quarter of tissue pixels (OD norm) is at least this multiple of the pink share of its
+#: lighter half. Eosin tints the light tissue (stroma, cytoplasm) at least as much as the dense
+#: nuclei (generated H&E <= 1.01, real H&E <= 1.65), a red chromogen sits in the positive nuclei,
+#: the densest pixels, over pale blue-grey tissue (generated Fast Red with a pink share >= 0.25:
+#: 1.3-8; ``benchmarks/eval_stain_guess.py``).
+RED_DENSE_RATIO = 2.0
 #: Residual of a chromogen-dominated pixel: at least this (log10 OD) and this share of its OD.
 CHROMOGEN_MIN_OD = 0.15
 CHROMOGEN_MIN_SHARE = 0.3
@@ -140,6 +156,10 @@ class StainGuess:
     azure_share : float
         Largest of the azure B counterstain and green-blue melanin shares, each over its limit
         (>= 1: azure B).
+    red_dense : float
+        Share of the densest quarter of the tissue pixels that a red chromogen dominates, over the
+        pink share of the lighter half (>= ``RED_DENSE_RATIO``: the red sits in the nuclei, not
+        H&E; NaN: not computed).
     """
 
     name: str
@@ -150,6 +170,7 @@ class StainGuess:
     white_point: tuple[float, float, float]
     alternative: str = ""
     azure_share: float = 0.0
+    red_dense: float = math.nan
 
 
 def estimate_white_point(rgb: np.ndarray, tissue: np.ndarray | None = None, *, min_intensity: int = 150,
@@ -265,11 +286,15 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
     m, theta, norm = _residuals(rgb, tissue, wp)
     if not m.shape[0]:
         return StainGuess("H-DAB", True, "no stained pixels: H-DAB assumed", math.nan, 0.0, wp)
-    pink = float(np.mean((m >= PINK_MIN_OD) & (theta < RED_DEG)))
-    if pink >= HE_PINK_SHARE:
+    red = (m >= PINK_MIN_OD) & (theta < RED_DEG)
+    pink = float(np.mean(red))
+    dense = _red_in_dense(red, m, norm)
+    chromogen_red = dense >= RED_DENSE_RATIO
+    if pink >= HE_PINK_SHARE and not chromogen_red:
         amb = pink < HE_PINK_SHARE + 0.05
         return StainGuess("H&E", amb, f"eosin tints {100 * pink:.0f} % of the tissue (H&E from "
-                          f"{100 * HE_PINK_SHARE:.0f} %)", math.nan, pink, wp, alternative="H-FastRed")
+                          f"{100 * HE_PINK_SHARE:.0f} %)", math.nan, pink, wp, alternative="H-FastRed",
+                          red_dense=dense)
     if glass is None and white is not None:  # the chromogen angle only with a white point from glass
         wp = (255.0, 255.0, 255.0)
         m, theta, norm = _residuals(rgb, tissue, wp)
@@ -284,10 +309,10 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
                           f"of the tissue (azure B from {100 * AZURE_COUNTER_SHARE:.0f} % / "
                           f"{100 * TEAL_SHARE:.0f} %)", deg, pink, wp, alternative="H-DAB", azure_share=azure)
     if int(chrom.sum()) < MIN_PIXELS or not peaks:
-        if pink >= HE_PINK_SHARE_BROWN:
+        if pink >= HE_PINK_SHARE_BROWN and not chromogen_red:
             return StainGuess("H&E", pink < HE_PINK_SHARE_BROWN + 0.05, f"eosin tints {100 * pink:.0f} % of the "
                               "tissue and no chromogen is seen", math.nan, pink, wp, alternative="H-DAB",
-                              azure_share=azure)
+                              azure_share=azure, red_dense=dense)
         return StainGuess("H-DAB", True, f"no chromogen seen ({int(chrom.sum())} chromogen-stained pixels, "
                           f"{len(peaks)} peaks): H-DAB assumed", math.nan, pink, wp, azure_share=azure)
     deg = peaks[0][0]
@@ -297,12 +322,12 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
         name = "H-AEC"
         edge, other = ((FAST_RED_DEG, "H-FastRed") if abs(deg - FAST_RED_DEG) < abs(deg - AEC_DEG)
                        else (AEC_DEG, "H-DAB"))
-    elif pink >= HE_PINK_SHARE_BROWN:
+    elif pink >= HE_PINK_SHARE_BROWN and not chromogen_red:
         # eosin over much of the tissue and the only chromogen-like pixels brown: H&E with melanin
         amb = pink < HE_PINK_SHARE_BROWN + 0.05
         return StainGuess("H&E", amb, f"eosin tints {100 * pink:.0f} % of the tissue and the stained pixels "
                           f"are brown (at {deg:+.0f}° from DAB, melanin-like)", deg, pink, wp, alternative="H-DAB",
-                          azure_share=azure)
+                          azure_share=azure, red_dense=dense)
     else:
         name, edge, other = "H-DAB", AEC_DEG, "H-AEC"
     near = abs(deg - edge) < MARGIN_DEG
@@ -315,7 +340,24 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
         reason += " (redder than DAB itself: real DAB scans lie at +5 to +13°)"
     if amb and {name, other} == {"H-DAB", "H-AEC"}:
         reason += "; AEC rendered brownish and DAB rendered reddish look alike"
-    return StainGuess(name, amb, reason, deg, pink, wp, alternative=other, azure_share=azure)
+    if chromogen_red and pink >= HE_PINK_SHARE_BROWN:  # would have been H&E by its pink share
+        reason += (f"; red on {100 * pink:.0f} % of the tissue, but it sits in the dense nuclei ({dense:.1f}x "
+                   "its share of the light tissue) rather than spread as eosin: not H&E")
+        if not amb and dense < 1.5 * RED_DENSE_RATIO:
+            amb, other = True, "H&E"
+    return StainGuess(name, amb, reason, deg, pink, wp, alternative=other, azure_share=azure, red_dense=dense)
+
+
+def _red_in_dense(red: np.ndarray, m: np.ndarray, norm: np.ndarray) -> float:
+    """Share of the densest quarter of the pixels (OD norm) that a red chromogen dominates, over
+    the pink share of their lighter half (NaN: too few pixels)."""
+    if red.shape[0] < 4 * MIN_PIXELS:
+        return math.nan
+    lo, hi = np.quantile(norm, [0.5, 0.75])
+    light = float(np.mean(red[norm <= lo]))
+    dense = norm >= hi
+    chrom = red[dense] & (m[dense] >= CHROMOGEN_MIN_OD) & (m[dense] >= CHROMOGEN_MIN_SHARE * norm[dense])
+    return float(np.mean(chrom)) / max(light, 0.01)
 
 
 def _azure_shares(m: np.ndarray, theta: np.ndarray) -> tuple[float, float]:
