@@ -475,6 +475,31 @@ def thin_mask(source: np.ndarray, fractions: dict[str, float]) -> np.ndarray:
     return keep
 
 
+def repeat_necrosis(x: np.ndarray, y: np.ndarray, source: np.ndarray, repeats: dict[str, int]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows with the necrosis rows of each named source (``--repeat-necrosis``) taken ``K`` times.
+
+    Under the forest's balanced class weights this moves weight inside the necrosis class towards those sources'
+    renderings of necrosis without changing the weight of the class."""
+    extra = [np.flatnonzero((source == src) & (y == CLASSES.index("necrosis")))
+             for src, k in repeats.items() for _ in range(k - 1)]
+    if not extra:
+        return x, y
+    idx = np.concatenate([np.arange(len(y)), *extra])
+    return x[idx], y[idx]
+
+
+def _repeats(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if not name or not value.isdigit() or not 1 <= int(value) <= 20:
+            msg = f"--repeat-necrosis: expected SOURCE=K[,...] with an integer 1 <= K <= 20, got {part!r}"
+            raise argparse.ArgumentTypeError(msg)
+        out[name] = int(value)
+    return out
+
+
 def _fractions(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in text.split(","):
@@ -522,6 +547,9 @@ def parser() -> argparse.ArgumentParser:
                          "from necrosis)")
     ap.add_argument("--thin", type=_fractions, default=None, metavar="SOURCE=F[,...]",
                     help="keep only this fraction of a source's training rows (e.g. osteosarcoma=0.3)")
+    ap.add_argument("--repeat-necrosis", type=_repeats, default=None, metavar="SOURCE=K[,...]",
+                    help="take the necrosis training rows of a source K times (e.g. sample_recipe=4: more weight "
+                         "for that generator's necrosis inside the class)")
     ap.add_argument("--version", default=None, help="model card version (default 1.0.0 and the options)")
     ap.add_argument("--rows-npz", type=Path, nargs="+", default=None, metavar="NPZ",
                     help="train on these cached feature rows (benchmarks/lodo_tissue_he.py writes them: the rows of "
@@ -570,16 +598,20 @@ def main(argv: list[str] | None = None) -> int:
             tr_src.append(np.full(len(y), src, dtype="<U16"))
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
+    src_tr = np.concatenate(tr_src)
     if args.thin:
-        keep = thin_mask(np.concatenate(tr_src), args.thin)
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
+        keep = thin_mask(src_tr, args.thin)
+        x_tr, y_tr, src_tr = x_tr[keep], y_tr[keep], src_tr[keep]
+    if args.repeat_necrosis:
+        x_tr, y_tr = repeat_necrosis(x_tr, y_tr, src_tr, args.repeat_necrosis)
     x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)
     card = {
         "name": "mmnst_path default tissue classifier (H&E)",
         "version": args.version or "1.0.0" + "".join(f"+{flag}" for flag, on in (
             ("keratin", args.keratin), ("held-out-recipe", args.held_out_recipe), ("brca", args.brca),
             ("tissue-tiles", args.tissue_tiles), ("mimic-tiles", args.mimic_tiles), ("nuclear-detail", args.nuclear_detail),
-            ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin))) if on),
+            ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin)),
+            ("repeat-necrosis", bool(args.repeat_necrosis))) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
                         f"{settings.output_um:g} µm grid for the necrosis area (% of tissue), tumour and stroma fractions.",

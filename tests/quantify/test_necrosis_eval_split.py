@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,3 +64,22 @@ def test_brca_region_labels_follow_the_points() -> None:
     assert lab[60, 250] == classes.index("stroma")
     assert lab[60, 150] == classes.index("stroma")  # farther than BRCA_FAR_UM from the tumour points
     assert lab[100, 45] == -1  # between tumour and lymphocytes, near both: unlabelled
+
+
+def test_repeat_necrosis_takes_only_the_named_sources_necrosis_rows_again() -> None:
+    """``--repeat-necrosis sample_recipe=3``: that source's necrosis rows three times, every other row once."""
+    tr = _load("_train_tissue_model", ROOT / "scripts" / "train_tissue_model.py")
+    nec = tr.CLASSES.index("necrosis")
+    y = np.array([nec, 0, nec, nec, 1])
+    src = np.array(["sample_recipe", "sample_recipe", "tissue", "sample_recipe", "sample_recipe"])
+    x = np.arange(10.0).reshape(5, 2)
+    x2, y2 = tr.repeat_necrosis(x, y, src, {"sample_recipe": 3})
+    assert np.array_equal(x2[:5], x)  # the rows themselves first, in order
+    assert sorted(x2[5:, 0].tolist()) == [0.0, 0.0, 6.0, 6.0]  # rows 0 and 3 twice more
+    assert np.array_equal(y2[5:], np.full(4, nec))
+    x3, y3 = tr.repeat_necrosis(x, y, src, {"sample_recipe": 1, "osteosarcoma": 4})  # K=1 / absent: unchanged
+    assert np.array_equal(x3, x)
+    assert np.array_equal(y3, y)
+    with pytest.raises(argparse.ArgumentTypeError, match="--repeat-necrosis"):
+        tr._repeats("sample_recipe=0")
+    assert tr._repeats("sample_recipe=4,synthetic=2") == {"sample_recipe": 4, "synthetic": 2}
