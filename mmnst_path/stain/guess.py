@@ -340,7 +340,8 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
         reason += " (redder than DAB itself: real DAB scans lie at +5 to +13°)"
     if amb and {name, other} == {"H-DAB", "H-AEC"}:
         reason += "; AEC rendered brownish and DAB rendered reddish look alike"
-    if chromogen_red and pink >= HE_PINK_SHARE_BROWN:  # would have been H&E by its pink share
+    if chromogen_red and (pink >= HE_PINK_SHARE or (name == "H-DAB" and pink >= HE_PINK_SHARE_BROWN)):
+        # H&E by its pink share (or by eosin with brown, melanin-like stained pixels) but for where the red sits
         reason += (f"; red on {100 * pink:.0f} % of the tissue, but it sits in the dense nuclei ({dense:.1f}x "
                    "its share of the light tissue) rather than spread as eosin: not H&E")
         if not amb and dense < 1.5 * RED_DENSE_RATIO:
