@@ -6,39 +6,28 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
 import pytest
 
 from mmnst_path.io import ArrayReader
 from mmnst_path.stain.guess import (
     AmbiguousStainsWarning,
     StainGuess,
-    guess_stains_detail,
     warn_if_ambiguous,
 )
 from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
 from mmnst_path.synthetic_azure import azure_b_tile
-from mmnst_path.tiling import detect_tissue
 
 
-def _detail(rgb: np.ndarray, mpp: float) -> StainGuess:
-    """As the pipeline does it: on the tissue thumbnail of the image."""
-    t = detect_tissue(ArrayReader(rgb, mpp=mpp), mask_mpp=8.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AmbiguousStainsWarning)
-        return guess_stains_detail(t.thumbnail, t.mask)
-
-
-def test_azure_b_counterstain_is_detected_over_seeds_and_pigment_families():
+def test_azure_b_counterstain_is_detected_over_seeds_and_pigment_families(guess_on_thumbnail):
     """Seeds 0-2 x 5 pigment families (incl. the unpigmented control), 256 px: measured 2026-12-03
     15/15 AzureB-DAB (the guess before: 0, every tile H-DAB); at 384 px 59/60 over seeds 0-5."""
-    got = [_detail(t.rgb, t.mpp).name for seed in range(3) for fam in PIGMENT_FAMILIES[::2]
+    got = [guess_on_thumbnail(t.rgb, t.mpp).name for seed in range(3) for fam in PIGMENT_FAMILIES[::2]
            for t in [azure_b_tile(seed, fam, size=256)]]
     assert sum(g == "AzureB-DAB" for g in got) >= 14, got
 
 
 @pytest.mark.parametrize("chromogen", ["dab", "aec", "fast_red", "eosin"])
-def test_no_other_protocol_is_taken_for_azure_b(chromogen):
+def test_no_other_protocol_is_taken_for_azure_b(chromogen, guess_on_thumbnail):
     """Brown-black melanin, DAB, red chromogens and eosin (with blue / green marking dye: hard
     negatives) never reach the blue-green side."""
     for seed in range(2):
@@ -46,7 +35,7 @@ def test_no_other_protocol_is_taken_for_azure_b(chromogen):
             for app in ("varied", "wide"):
                 t = pigment_family_tile(seed, fam, chromogen=chromogen, size=256, appearance=app,
                                         hard_negatives=chromogen == "eosin")
-                d = _detail(t.rgb, t.mpp)
+                d = guess_on_thumbnail(t.rgb, t.mpp)
                 assert d.name != "AzureB-DAB", (seed, fam, app, d.reason)
                 assert d.azure_share < 1.0
 
@@ -77,17 +66,17 @@ def test_an_ambiguous_guess_names_the_preset_to_pass():
         warn_if_ambiguous(clear)
 
 
-def test_a_close_aec_dab_call_offers_the_other_preset():
+def test_a_close_aec_dab_call_offers_the_other_preset(guess_on_thumbnail):
     """AEC at -8° (generated, seed 2): named H-AEC, ambiguous, with H-DAB as the other choice."""
     close = pigment_family_tile(2, "none", chromogen="aec", appearance="varied", size=256)
-    d = _detail(close.rgb, close.mpp)
+    d = guess_on_thumbnail(close.rgb, close.mpp)
     assert d.name == "H-AEC"
     assert d.ambiguous
     assert d.alternative == "H-DAB"
     assert not math.isnan(d.chromogen_deg)
 
 
-def test_aec_tiles_taken_for_dab_are_flagged_with_aec_to_pass():
+def test_aec_tiles_taken_for_dab_are_flagged_with_aec_to_pass(guess_on_thumbnail):
     """Seeds 0-3 x 5 families x plain / varied, 256 px: measured 2026-12-03 14 AEC tiles read H-DAB,
     12 of them at -5.5 to -2.5° from DAB, now all flagged with H-AEC to pass (with the 2° margin
     alone 5 of the 14 were); the other 2 (confluent melanin, +0.5°) look like DAB. An H-DAB guess
@@ -97,7 +86,7 @@ def test_aec_tiles_taken_for_dab_are_flagged_with_aec_to_pass():
         for fam in PIGMENT_FAMILIES[::2]:
             for app in ("plain", "varied"):
                 t = pigment_family_tile(seed, fam, chromogen="aec", size=256, appearance=app)
-                d = _detail(t.rgb, t.mpp)
+                d = guess_on_thumbnail(t.rgb, t.mpp)
                 if d.name == "H-DAB":
                     taken.append(d)
     redder = [d for d in taken if d.chromogen_deg < 0]
