@@ -67,7 +67,8 @@ The research-only Ki67 sets in ``../shared/data/ki67`` are never read.
 Options tried for #13 (2026-12-03, none in the shipped default; figures in benchmarks/README.md, "Why viable
 carcinoma reads necrotic"): ``--nuclear-detail`` (the nuclear-detail feature columns), ``--intensity-aug``
 (``INTENSITY_AUG`` copies), ``--thin SOURCE=F`` (keep a fraction of a source's training rows; the candidate m6
-is ``--thin osteosarcoma=0.3``). ``--rows-npz`` trains on the rows cached by ``benchmarks/lodo_tissue_he.py``
+is ``--thin osteosarcoma=0.3``), ``--repeat-necrosis SOURCE=K`` (a generator's necrosis rows K times; the
+mimic-trained candidates c3-c5). ``--rows-npz`` trains on the rows cached by ``benchmarks/lodo_tissue_he.py``
 (the rows of :func:`feature_rows` in its order, so the same forest, minutes instead of half an hour).
 
 Reproducibility: the shipped forest was fitted before the faster block means of
