@@ -21,13 +21,52 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["MIMIC_KINDS", "NECROSIS_KINDS", "paint_mimic", "paint_necrosis"]
+__all__ = ["EOSIN_REFS", "MIMIC_KINDS", "NECROSIS_KINDS", "paint_mimic", "paint_necrosis", "stain_vectors"]
 
 #: the mimics :func:`paint_mimic` draws, and their truth class
 MIMIC_KINDS = {"collagen": "stroma", "oedema": "stroma", "blood": "blood", "mucin": "mucin", "keratin": "keratin",
                "fat": "fat"}
 #: the necrosis kinds :func:`paint_necrosis` draws
-NECROSIS_KINDS = ("coagulative", "dirty", "liquefactive")
+NECROSIS_KINDS = ("coagulative", "dirty", "liquefactive", "dense")
+
+#: OD directions of eosin between which :func:`stain_vectors` draws a tile's eosin hue: the project's H&E
+#: preset (magenta-pink) and Ruifrok & Johnston's eosin (2001; redder, more blue absorbed). Real eosin varies
+#: between them with the dye, the differentiation and the section thickness.
+EOSIN_REFS = ((0.0721, 0.9918, 0.1052), (0.2159, 0.8012, 0.5581))
+#: the least angle (degrees) between a tile's eosin and haemoglobin directions (:func:`stain_vectors`)
+MIN_HUE_GAP_DEG = 12.0
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return math.degrees(math.acos(float(np.clip(_unit(a) @ _unit(b), -1.0, 1.0))))
+
+
+def stain_vectors(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A tile's eosin and haemoglobin OD directions (unit, float32), hue-separated.
+
+    Eosin: a point on the arc between the two :data:`EOSIN_REFS` (uniform), rotated up to 4°. Haemoglobin:
+    erythrocytes are orange-red, absorbing blue (Soret band) at least as much as green: OD (0.04-0.12, 0.70,
+    0.70-0.95), rotated up to 4°; drawn again (at most 50 times, then the most orange) until it lies at least
+    :data:`MIN_HUE_GAP_DEG` from the eosin, so packed or lysed blood keeps a hue of its own beside the
+    reddest eosin.
+    """
+    from .synthetic_tissue import _rotated
+
+    e0, e1 = (_unit(np.asarray(v, np.float64)) for v in EOSIN_REFS)
+    t = rng.uniform(0.0, 1.0)
+    ve = _rotated(tuple(_unit((1 - t) * e0 + t * e1)), rng.uniform(0, 4), rng)
+    vr = ve
+    for _ in range(50):
+        vr = _rotated((rng.uniform(0.04, 0.12), 0.70, 0.70 * rng.uniform(1.0, 1.35)), rng.uniform(0, 4), rng)
+        if _angle_deg(ve, vr) >= MIN_HUE_GAP_DEG:
+            break
+    else:
+        vr = _unit(np.array([0.04, 0.70, 0.95]))
+    return ve.astype(np.float32), vr.astype(np.float32)
 
 
 def _noise(shape: tuple[int, int], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
@@ -100,8 +139,9 @@ def paint_mimic(kind: str, h: np.ndarray, e: np.ndarray, r: np.ndarray, region: 
     kind : str
         ``collagen`` (dense hypocellular collagen: wavy bundles 4-25 µm apart, artefactual clefts,
         hyalinised in 40 %, 0-1 spindle nuclei per 1000 µm²), ``oedema`` (pale wispy fibres with empty
-        spaces, scattered stellate nuclei), ``blood`` (packed erythrocytes 6-8 µm, or lysed: a
-        homogeneous orange-red smudge with faint ghost rims; a few leukocytes), ``mucin`` (pale blue-grey
+        spaces, scattered stellate nuclei), ``blood`` (packed erythrocytes 6-8 µm: discs with a paler centre,
+        or sludged into polygons with dense rims and thin plasma seams; or lysed: a homogeneous orange-red
+        smudge with faint ghost rims; a few leukocytes; on the haemoglobin vector of :func:`stain_vectors`), ``mucin`` (pale blue-grey
         lacy strands, 0-3 floating cells per 10^4 µm²), ``keratin`` (concentric pearls, parallel
         lamellae or squame plates of glassy eosin, orangeophilic in some, a few flat parakeratotic nuclei)
         or ``fat`` (empty adipocytes 30-110 µm with thin eosin membranes).
@@ -158,7 +198,8 @@ def paint_mimic(kind: str, h: np.ndarray, e: np.ndarray, r: np.ndarray, region: 
     elif kind == "blood":
         from .synthetic_tissue import _ellipse, _place
 
-        if rng.random() < 0.25:  # lysed / old haemorrhage: homogeneous haemoglobin smudge, ghost rims
+        style = rng.random()
+        if style < 0.25:  # lysed / old haemorrhage: homogeneous haemoglobin smudge, ghost rims
             smudge = rng.uniform(0.2, 0.6) * np.clip(1 + 0.2 * _noise(shape, rng.uniform(2, 6) / mpp, rng), 0.4, 1.6)
             rims = np.zeros(shape, np.float32)
             for rr_, cc_ in _place(region, rng.uniform(6, 9) / mpp, rng.uniform(0.2, 0.8), rng):
@@ -166,6 +207,15 @@ def paint_mimic(kind: str, h: np.ndarray, e: np.ndarray, r: np.ndarray, region: 
                 _ellipse(rims, rr_, cc_, rad, rad * rng.uniform(0.8, 1.0), 0.0, 1.0, rng)
             rim = rims - ndi.grey_erosion(rims, footprint=_disc(0.8 / mpp))
             r += m * (smudge + rng.uniform(0.1, 0.3) * np.clip(rim, 0, 1))
+        elif style < 0.6:  # sludged: erythrocytes pressed into polygons, thin plasma seams between them
+            _, edge = _cells(shape, rng.uniform(5.5, 8.0), mpp, rng)
+            seam = ndi.binary_dilation(edge, iterations=max(1, round(rng.uniform(0.3, 0.8) / mpp)))
+            depth = ndi.distance_transform_edt(~seam) * mpp  # µm from the cell outline
+            rim = np.clip(1.0 - (depth - rng.uniform(0.8, 1.6)) / 0.6, 0.0, 1.0)  # biconcave: dense rim
+            cells = rng.uniform(0.35, 0.9) * (rng.uniform(0.5, 0.8) + (1 - 0.65) * rim)
+            cells *= np.clip(1 + 0.1 * _noise(shape, 1.5 / mpp, rng), 0.7, 1.3)
+            r += m * np.where(seam, rng.uniform(0.02, 0.1), cells).astype(np.float32)
+            e += m * np.where(seam, 0.0, cells * rng.uniform(0.0, 0.15)).astype(np.float32)
         else:  # packed erythrocytes (discs with a paler centre) with plasma between them
             r += m * rng.uniform(0.02, 0.1)
             cells = np.zeros(shape, np.float32)
@@ -233,8 +283,11 @@ def paint_necrosis(kind: str, h: np.ndarray, e: np.ndarray, r: np.ndarray, regio
     cell outlines ``spacing_um`` apart, faded blurred nuclei of ``radius_um``), few fragments;
     ``dirty``: granular eosinophilic debris with dense karyorrhectic dust (0.3-1.5 µm fragments at
     0.5-4 per 100 µm²) and clusters of fragmented nuclei; ``liquefactive``: pale, loose, granular
-    matrix with empty spaces, a basophilic haze and scattered debris. Haemorrhage in 20 %. Dense (hypereosinophilic)
-    necrosis keeps its karyorrhectic dust: what separates it from haemorrhage and hyalinised collagen.
+    matrix with empty spaces, a basophilic haze and scattered debris; ``dense``: a hypereosinophilic sheet (eosin
+    0.3-0.6 OD, evenly mottled at 0.6-2 µm) with fine karyorrhectic dust (0.2-0.6 µm, 0.3-3 per 100 µm², some
+    barely darker than the sheet), with ghost cell outlines and faded nuclei in half of them. Haemorrhage in 20 %.
+    Dense necrosis keeps its dust and its eosin hue (:func:`stain_vectors`): what separates it from haemorrhage
+    (haemoglobin hue, red-cell outlines) and hyalinised collagen (bundles, clefts).
     """
     if kind not in NECROSIS_KINDS:
         msg = f"kind must be one of {NECROSIS_KINDS}, got {kind!r}"
@@ -270,6 +323,23 @@ def paint_necrosis(kind: str, h: np.ndarray, e: np.ndarray, r: np.ndarray, regio
                 _ellipse(h, rr_ + rng.normal(0, 2.5 / mpp), cc_ + rng.normal(0, 2.5 / mpp), max(rad, 0.6),
                          max(rad, 0.6) * rng.uniform(0.6, 1.0), rng.uniform(0, np.pi), rng.uniform(0.5, 1.2), rng)
         frag_rate = rng.uniform(0.5, 4.0)
+    elif kind == "dense":
+        base = rng.uniform(0.3, 0.6)
+        even = np.clip(1 + rng.uniform(0.08, 0.2) * _noise(shape, rng.uniform(0.6, 2.0) / mpp, rng), 0.5, 1.6)
+        e += m * base * even
+        h += m * base * even * rng.uniform(0.0, 0.08)
+        if rng.random() < 0.5:  # ghost cells: faint outlines and faded nuclei
+            _, edge = _cells(shape, spacing_um, mpp, rng)
+            outline = ndi.gaussian_filter(edge.astype(np.float32), 0.5 / mpp)
+            e += m * base * rng.uniform(0.05, 0.3) * outline / max(float(outline.max()), 1e-6)
+            ghosts = np.zeros(shape, np.float32)
+            for rr_, cc_ in _place(region, spacing_um / mpp, rng.uniform(0.3, 1.0), rng):
+                a = rng.uniform(*radius_um) / mpp
+                _ellipse(ghosts, rr_, cc_, a, a * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi),
+                         rng.uniform(0.02, 0.1), rng)
+            h += m * ndi.gaussian_filter(ghosts, rng.uniform(0.4, 1.2) / mpp)
+        h += m * rng.uniform(0.2, 0.9) * _dots(shape, region, rng.uniform(0.3, 3.0), (0.2, 0.6), mpp, rng)
+        frag_rate = 0.0
     else:  # liquefactive
         base = rng.uniform(0.03, 0.15)
         holes = _noise(shape, rng.uniform(2, 8) / mpp, rng) > rng.uniform(0.0, 1.0)
@@ -277,7 +347,8 @@ def paint_necrosis(kind: str, h: np.ndarray, e: np.ndarray, r: np.ndarray, regio
         e += m * grain * base * np.where(holes, rng.uniform(0.0, 0.3), 1.0)
         h += m * grain * rng.uniform(0.01, 0.08)
         frag_rate = rng.uniform(0.2, 2.0)
-    h += m * rng.uniform(0.4, 1.2) * _dots(shape, region, frag_rate, (0.2, 1.0), mpp, rng)
+    if frag_rate > 0:
+        h += m * rng.uniform(0.4, 1.2) * _dots(shape, region, frag_rate, (0.2, 1.0), mpp, rng)
     if rng.random() < 0.2:  # haemorrhage into the necrosis
         for rr_, cc_ in _place(region, rng.uniform(7, 16) / mpp, rng.uniform(0.2, 0.8), rng):
             rad = rng.uniform(3.0, 4.0) / mpp

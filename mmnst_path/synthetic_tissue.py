@@ -465,20 +465,18 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     return TissueTile(rgb8, float(mpp), "H&E", truth, masks)
 
 
-#: OD direction of haemoglobin in H&E (erythrocytes are orange-red: they absorb green and blue)
-_HB = (0.08, 0.70, 0.71)
-
-
 def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str | None = None) -> TissueTile:
     """H&E with the tissues that look necrotic and are not, beside viable tumour and (in some tiles) necrosis.
 
     The tile is split into regions (smooth-noise fields, 25-80 µm) of viable tumour (in 70 % of the
     tiles) and two to four mimics of :data:`mmnst_path._synthetic_mimics.MIMIC_KINDS` (dense or
     hyalinised collagen with clefts, oedematous stroma, packed or lysed blood, mucin, keratin, fat),
-    with necrosis (coagulative with ghost cells, dirty with karyorrhectic dust, or liquefactive) in 55 %
-    of the tiles unless ``necrosis`` says. Stain vectors (hematoxylin, eosin, haemoglobin) are rotated
-    up to 10°, the stain amount (section thickness) x0.6-1.4 per stain, then the camera of
-    :func:`_camera` (blur, white point and balance, noise, JPEG).
+    with necrosis (coagulative with ghost cells, dirty with karyorrhectic dust, liquefactive, or a dense
+    hypereosinophilic sheet with fine dust) in 55 % of the tiles unless ``necrosis`` says. Hematoxylin is
+    rotated up to 10°; eosin and haemoglobin come from
+    :func:`mmnst_path._synthetic_mimics.stain_vectors` (eosin hue anywhere from magenta-pink to red-pink,
+    haemoglobin orange-red at least 12° from it); the stain amount (section thickness) x0.6-1.4 per stain,
+    then the camera of :func:`_camera` (blur, white point and balance, noise, JPEG).
 
     Parameters
     ----------
@@ -497,7 +495,7 @@ def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str
         ``mucin``, ``keratin``, ``fat``, ``background``; ``truth``: ``necrosis_fraction_pct`` (of
         tissue), ``kinds`` (the regions drawn), ``necrosis_kind``.
     """
-    from ._synthetic_mimics import MIMIC_KINDS, NECROSIS_KINDS, paint_mimic, paint_necrosis
+    from ._synthetic_mimics import MIMIC_KINDS, NECROSIS_KINDS, paint_mimic, paint_necrosis, stain_vectors
 
     if necrosis is not None and necrosis != "none" and necrosis not in NECROSIS_KINDS:
         msg = f"necrosis must be 'none', one of {NECROSIS_KINDS} or None, got {necrosis!r}"
@@ -539,7 +537,8 @@ def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str
         else:
             paint_mimic(kind, h, e, r, region, mpp, rng)
             masks[MIMIC_KINDS[kind]] |= region
-    vh, ve, vr = (_rotated(v, rng.uniform(0, 10), rng).astype(np.float32) for v in (_H, _E, _HB))
+    vh = _rotated(_H, rng.uniform(0, 10), rng).astype(np.float32)
+    ve, vr = stain_vectors(rng)
     od = (h[..., None] * vh * rng.uniform(0.6, 1.4) + e[..., None] * ve * rng.uniform(0.6, 1.4)
           + r[..., None] * vr * rng.uniform(0.7, 1.3))
     rgb8 = _camera(od, mpp, rng)

@@ -81,3 +81,46 @@ def test_mimic_tile_stains_follow_the_h_and_e_vectors() -> None:
     conc = od.reshape(-1, 3) @ np.linalg.inv(np.asarray(get_preset("H&E").vectors, np.float64))
     tissue = tile.masks["tissue"].ravel()
     assert conc[tissue, 1].mean() > conc[~tissue, 1].mean() + 0.02  # tissue carries eosin, glass does not
+
+
+def test_stain_vectors_span_the_eosin_hues_and_keep_blood_apart() -> None:
+    """Eosin from magenta-pink (the H&E preset) to red-pink (Ruifrok's eosin); haemoglobin >= 12° from it."""
+    from mmnst_path._synthetic_mimics import EOSIN_REFS, MIN_HUE_GAP_DEG, stain_vectors
+
+    rng = np.random.default_rng(0)
+    blue_share, gaps = [], []
+    for _ in range(300):
+        ve, vr = stain_vectors(rng)
+        assert ve.dtype == np.float32
+        assert vr.dtype == np.float32
+        assert abs(float(np.linalg.norm(ve)) - 1) < 1e-5
+        assert abs(float(np.linalg.norm(vr)) - 1) < 1e-5
+        blue_share.append(ve[2] / ve.sum())
+        gaps.append(np.degrees(np.arccos(np.clip(ve @ vr, -1, 1))))
+        assert vr[2] >= 0.8 * vr[1]  # haemoglobin absorbs blue about as much as green or more: orange-red
+    ref_share = [v[2] / sum(v) for v in EOSIN_REFS]
+    assert min(blue_share) < ref_share[0] + 0.05
+    assert max(blue_share) > ref_share[1] - 0.05
+    assert min(gaps) >= MIN_HUE_GAP_DEG - 1e-3
+
+
+def test_dense_necrosis_is_an_even_hypereosinophilic_sheet_with_dust() -> None:
+    """``dense``: eosin 0.3-0.6 OD, evenly mottled (no bundles, no clefts), fine dark dust, no intact nuclei."""
+    for seed in range(6):
+        h, e, _r = _paint("dense", seed)
+        assert 0.25 < float(np.median(e)) < 0.75
+        assert (e < 0.5 * np.median(e)).mean() < 0.01  # no clefts or holes
+        assert 0.0005 < (h > np.median(h) + 0.15).mean() < 0.08  # karyorrhectic dust, not nuclei
+
+
+def test_blood_shows_red_cell_outlines() -> None:
+    """Packed and sludged erythrocytes: haemoglobin with paler seams or centres between dense rims (the texture
+    that tells blood from a dense necrotic sheet); lysed blood is a smudge of the same hue."""
+    textured = 0
+    for seed in range(12):
+        _h, e, r = _paint("blood", seed)
+        assert r.mean() > 3 * e.mean()
+        core = r[20:-20, 20:-20]
+        if core.std() / core.mean() > 0.3:
+            textured += 1
+    assert textured >= 6  # most blood shows its cells (a quarter is lysed)
