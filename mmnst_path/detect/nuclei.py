@@ -135,18 +135,69 @@ class NucleusParams:
             )
             raise ConfigError(msg)
 
-    def halo_um(self) -> float:
-        """Context (µm) a tile needs around its core for results identical to a whole-image run.
+    def halo_parts_um(self, mpp: float | None = None) -> dict[str, float]:
+        """Reach (µm) of each step of :func:`nuclei_from_stains` that a nucleus's result depends on.
 
-        The sum of the supports of the chained filters plus the largest nucleus diameter.
+        A nucleus is the same in any image that holds everything within the sum of these of its
+        centroid (the filters' reflected borders then read nothing it depends on):
+
+        ``smoothing``
+            the Gaussian on the stain planes (truncated at 4 sigma);
+        ``background``
+            the local background: a minimum filter, then a maximum filter, then a box mean, each
+            of half-side ``background_radius_um`` (3 r; the plane minus it, the foreground and
+            the contrast planes are per pixel);
+        ``log``
+            the chained Gaussians of the LoG scales (each truncated at 4 sigma of its step) and
+            the 5-point Laplacian's pixel;
+        ``seeds``
+            a seed is the maximum of the best response within ``seed_suppression * r`` of its own
+            scale, and it is kept when no stronger seed lies within ``min_seed_distance_um``;
+        ``extent``
+            how far a nucleus's pixels and its seed may lie from its centroid, bounded by the
+            diameter of the largest kept nucleus (``max_area_um2``); the watershed and the
+            contour read the planes over those pixels and the seeds of the touching nuclei.
+
+        Parameters
+        ----------
+        mpp : float, optional
+            Analysis resolution (µm/px): the reaches are the filters' exact pixel radii at it
+            (each radius rounded as the detector rounds it), in µm. None: the continuous radii
+            with the Laplacian's pixel counted as 1 µm (>= 1 px at any resolution finer than
+            1 µm/px).
         """
         r_max = max(self.nucleus_radius_um)
-        # chained Gaussians of the LoG scales (each truncated at 4 sigma of its step) and the
-        # Laplacian's 1 px, counted as 1 µm (>= 1 px at any analysis resolution finer than 1 µm/px)
-        log_support = _gaussian_stack_support(tuple(r / math.sqrt(2.0) for r in self.nucleus_radius_um))
-        diameter = 2.0 * math.sqrt(self.max_area_um2 / math.pi)
-        seeds = self.seed_suppression * r_max + self.min_seed_distance_um
-        return 4.0 * self.smooth_sigma_um + 4.0 * self.background_radius_um + log_support + seeds + diameter
+        sigmas = tuple(r / math.sqrt(2.0) for r in self.nucleus_radius_um)
+        if mpp is None:
+            parts = {
+                "smoothing": 4.0 * self.smooth_sigma_um,
+                "background": 3.0 * self.background_radius_um,
+                "log": _gaussian_stack_support(sigmas),
+                "seeds": self.seed_suppression * r_max + self.min_seed_distance_um,
+            }
+        else:
+            mpp = require_mpp(mpp, what="analysis")
+            radii_px = sorted(r / mpp for r in self.nucleus_radius_um)
+            log_px, prev = 1, 0.0  # the Laplacian's pixel, then each chained Gaussian step's radius
+            for sigma in (r / math.sqrt(2.0) for r in radii_px):
+                step = math.sqrt(max(sigma * sigma - prev * prev, 0.0))
+                log_px += int(4.0 * step + 0.5) if step > 0 else 0  # scipy's radius at truncate=4
+                prev = sigma
+            seeds_px = (max(max(1, round(self.seed_suppression * r)) for r in radii_px)
+                        + max(1, round(self.min_seed_distance_um / mpp)))
+            parts = {
+                "smoothing": int(4.0 * self.smooth_sigma_um / mpp + 0.5) * mpp,
+                "background": 3 * max(1, round(self.background_radius_um / mpp)) * mpp,
+                "log": log_px * mpp,
+                "seeds": seeds_px * mpp,
+            }
+        parts["extent"] = 2.0 * math.sqrt(self.max_area_um2 / math.pi)
+        return parts
+
+    def halo_um(self, mpp: float | None = None) -> float:
+        """Context (µm) a tile needs around its core for results identical to a whole-image run:
+        the sum of :meth:`halo_parts_um` (at the analysis resolution ``mpp`` when given)."""
+        return float(sum(self.halo_parts_um(mpp).values()))
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> NucleusParams:

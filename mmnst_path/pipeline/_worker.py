@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..geometry import Box
 from ._config import AnalysisConfig
 
-__all__ = ["TileJob", "TileOutput", "analyze_tile", "halo_parts", "tumour_region", "warm_up"]
+__all__ = ["TileJob", "TileOutput", "analyze_tile", "halo_parts", "ki67_halo_parts", "tumour_region", "warm_up"]
 
 #: Gaussian (sigma = half of it) on the tissue-class probabilities before the tumour region is taken, µm.
 REGION_SMOOTH_UM = 8.0
@@ -62,31 +62,19 @@ def halo_parts(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, flo
     """Context (µm) each part of a tile run needs around the tile core, by name; the tile halo
     is the largest (:func:`_halo_um`).
 
-    ``ki67``: nucleus detection's support plus the cell model's context features; ``pigment``:
-    the pigment rules' or the learned pigment model's support (always computed: it also keeps
-    pigment out of the Ki67 index); ``melanin``: 4 sigma of the tissue smoothing plus the
-    pigment rules' support; ``necrosis``: the necrosis measure's (tissue model and smoothing);
-    ``ki67_tumour``: the tissue classes around every nucleus with ``[ki67] count_in = "tumour"``.
-    Parts that do not apply to ``measures`` are absent.
+    ``ki67``: what a Ki67 cell of the core depends on, summed along the chain (the exact reach of
+    each step, :func:`ki67_halo_parts`): the pigment mask's reach, the pigment fill that takes the
+    pigment out of the detection input, nucleus detection at the analysis resolution and the
+    cell model's context; ``pigment``: the pigment rules' or the learned pigment model's support
+    (always computed: it also keeps pigment out of the Ki67 index); ``melanin``: 4 sigma of the
+    tissue smoothing plus the pigment rules' support; ``necrosis``: the necrosis measure's
+    (tissue model and smoothing); ``ki67_tumour``: the tissue classes around every nucleus with
+    ``[ki67] count_in = "tumour"``. Parts that do not apply to ``measures`` are absent.
     """
     parts: dict[str, float] = {}
     if "ki67" in measures:
-        halo = config.nuclei.halo_um()
-        from ..classify import resolve_model
-        from ..classify.cells import feature_settings
-
-        model = resolve_model(config.ki67.cell_model, "nucleus")
-        if model is not None:  # the cell model's context features reach beyond the nucleus
-            halo += feature_settings(model).context_um()
-        parts["ki67"] = halo
-    pigment = config.pigment.halo_um()
-    if config.pigment.model.strip().lower() != "none" and config.pigment.model_stains:
-        from ..classify.pigment import PigmentFeatureSettings, resolve_pigment_model
-
-        pmodel = resolve_pigment_model(config.pigment.model)
-        if pmodel is not None:
-            pigment = max(pigment, PigmentFeatureSettings.from_mapping(pmodel.settings).halo_um())
-    parts["pigment"] = pigment
+        parts["ki67"] = float(sum(ki67_halo_parts(config).values()))
+    parts["pigment"] = _pigment_reach_um(config, None)
     if "melanin" in measures:  # the tile's own tissue mask is smoothed by a Gaussian (4 sigma)
         parts["melanin"] = 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um()
     if "necrosis" in measures and hasattr(config.necrosis, "halo_um"):
@@ -98,6 +86,54 @@ def halo_parts(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, flo
         model = ki67_tissue_model(config, stains)
         if model is not None:
             parts["ki67_tumour"] = tissue_halo_um(model) + 2.0 * config.necrosis.smooth_um
+    return parts
+
+
+def _pigment_reach_um(config: AnalysisConfig, used_only: bool | None) -> float:
+    """Support (µm) of the pigment masks: the rules' and, where a learned pigment model may run,
+    its features'. ``used_only``: only the one that runs for ``config``'s stains (the model's when
+    it replaces the rules; both when the stains are guessed per slide)."""
+    rules = config.pigment.halo_um()
+    if config.pigment.model.strip().lower() == "none" or not config.pigment.model_stains:
+        return rules
+    from ..classify.pigment import PigmentFeatureSettings, resolve_pigment_model
+
+    pmodel = resolve_pigment_model(config.pigment.model)
+    if pmodel is None:
+        return rules
+    learned = PigmentFeatureSettings.from_mapping(pmodel.settings).halo_um()
+    if used_only and config.stains.strip().lower() != "auto":
+        return learned if pigment_model_of(config, config.stain_matrix()) is not None else rules
+    return max(rules, learned)
+
+
+def ki67_halo_parts(config: AnalysisConfig) -> dict[str, float]:
+    """The reaches (µm) a Ki67 cell of a tile's core depends on, by step; the ``ki67`` tile halo
+    part is their sum.
+
+    ``pigment``: the pigment mask the tile computes (the learned model's feature support where it
+    runs, else the rules'); ``pigment_fill``: the mask grown by ``pigment_margin_um`` and the DAB
+    filled from pigment-free pixels by a normalised Gaussian of ``pigment_fill_um``, then of 3x it
+    (truncated at 4 sigma) where the first finds none; nucleus detection reads that DAB plane:
+    ``detection`` is :meth:`~mmnst_path.detect.nuclei.NucleusParams.halo_um` at the analysis
+    resolution (smoothing, background 3 r, chained LoG, seeds, nucleus extent); ``context``: the
+    cell model's context features (neighbour centroids within its largest radius, 40 µm by
+    default; each such neighbour must be detected as in the whole image). The rings a cell's
+    pigment evidence reads lie within the detection part.
+    """
+    k = config.ki67
+    parts = {
+        "pigment": _pigment_reach_um(config, True),
+        "pigment_fill": k.pigment_margin_um + 4.0 * 3.0 * k.pigment_fill_um,
+        "detection": config.nuclei.halo_um(config.analysis_mpp),
+        "context": 0.0,
+    }
+    from ..classify import resolve_model
+    from ..classify.cells import feature_settings
+
+    model = resolve_model(k.cell_model, "nucleus")
+    if model is not None:  # the cell model's context features reach beyond the nucleus
+        parts["context"] = feature_settings(model).context_um()
     return parts
 
 
@@ -366,6 +402,40 @@ def _mask_box(mask: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, in
             min(box[2], int(cols[0])), max(box[3], int(cols[-1]) + 1))
 
 
+#: Run the Ki67 stage on the tile's core grown by the Ki67 reach that follows the pigment mask
+#: (:func:`ki67_halo_parts` less its ``pigment`` step) instead of the whole tile: the outer ring
+#: only holds the pigment stage's context. False = the whole tile (or its lean part).
+KI67_WINDOW = True
+
+
+def _ki67_window(tile: Any, job: TileJob, mpp: float, frame: tuple[int, int],
+                 shape: tuple[int, ...]) -> tuple[slice, slice] | None:
+    """Slices (of the image the Ki67 stage would see, at ``frame`` in the tile) of the tile core
+    grown by the Ki67 stage's own reach, or None when that is the whole image.
+
+    The cells the core owns depend on the image within that reach of the core, given the
+    pigment mask (which the tile computes on its whole image: its reach is the rest of the
+    tile halo). At least :data:`~mmnst_path.detect._morphology.WATERSHED_BAND_ROWS` + 1 rows are
+    kept, as in :func:`_grown`.
+    """
+    from ..detect._morphology import WATERSHED_BAND_ROWS
+
+    steps = ki67_halo_parts(job.config)
+    reach = math.ceil((sum(steps.values()) - steps["pigment"]) / mpp) + 1  # (+1: a centroid owned past the last owned pixel centre)
+    rs, cs = tile.core_slices
+    if rs.stop <= rs.start or cs.stop <= cs.start:
+        return None
+    r0, r1 = max(rs.start - reach - frame[0], 0), min(rs.stop + reach - frame[0], shape[0])
+    c0, c1 = max(cs.start - reach - frame[1], 0), min(cs.stop + reach - frame[1], shape[1])
+    need = min(WATERSHED_BAND_ROWS + 1, shape[0])
+    if r1 - r0 < need:
+        r1 = min(r0 + need, shape[0])
+        r0 = r1 - need
+    if r1 <= r0 or c1 <= c0 or (r0, r1, c0, c1) == (0, shape[0], 0, shape[1]):
+        return None
+    return slice(r0, r1), slice(c0, c1)
+
+
 def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     """Measure one tile; count only what its core owns (and what lies in the ROI).
 
@@ -429,10 +499,17 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
             row[f"class_{name}_um2"] = float(m.sum()) * px_um2
 
     if "ki67" in job.measures:
+        k_rgb, k_exclusion, k_frame = rgb, exclusion_sub, frame
+        kwin = _ki67_window(tile, job, mpp, frame, rgb.shape[:2]) if KI67_WINDOW else None
+        if kwin is not None:  # the core plus the Ki67 reach past the pigment mask (the rest is its context)
+            assert k_exclusion is not None
+            k_rgb, k_exclusion = np.ascontiguousarray(rgb[kwin]), k_exclusion[kwin]
+            k_frame = (frame[0] + kwin[0].start, frame[1] + kwin[1].start)
         region = measure_ki67(
-            rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=exclusion_sub,
-            origin=frame, extent=full.shape[:2],
+            k_rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=k_exclusion,
+            origin=k_frame, extent=full.shape[:2],
         )
+        del k_rgb, k_exclusion
         c = region.cells
         if cfg.ki67.count_in == "tumour" and tumour is not None:  # nuclei outside the tumour region: excluded
             c = _outside_excluded(c, tumour)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmnst_path.pipeline import AnalysisConfig, _warmup, compile_kernels, kernel_stats
-from mmnst_path.pipeline._worker import _halo_um, halo_parts
+from mmnst_path.pipeline._worker import _halo_um, halo_parts, ki67_halo_parts
 
 
 def test_compile_kernels_runs_each_case_and_counts_the_kernels(monkeypatch):
@@ -42,8 +42,11 @@ def test_halo_parts_name_each_measure_and_the_halo_is_the_largest(measures, part
     assert _halo_um(cfg, measures) == max(got.values())
     if "melanin" in got:  # 4 sigma of the tissue smoothing around the pigment rules' support
         assert got["melanin"] == pytest.approx(4.0 * cfg.melanin.tissue_smooth_um + cfg.pigment.halo_um())
-    if "ki67" in got:  # nucleus detection plus the default cell model's 40 µm of context
-        assert got["ki67"] == pytest.approx(cfg.nuclei.halo_um() + 40.0)
+    if "ki67" in got:  # pigment mask, pigment fill, nucleus detection and the cell model's 40 µm, summed
+        steps = ki67_halo_parts(cfg)
+        assert steps["context"] == 40.0
+        assert steps["detection"] == pytest.approx(cfg.nuclei.halo_um(cfg.analysis_mpp))
+        assert got["ki67"] == pytest.approx(sum(steps.values()))
 
 
 def test_ki67_counted_in_the_tumour_adds_the_tissue_model_context():
