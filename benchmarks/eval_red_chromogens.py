@@ -153,11 +153,16 @@ def summarise(rows: list[dict]) -> str:
 # -- stain detection ------------------------------------------------------------------------------
 
 def _thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    return _thumbnail_mpp(rgb, mpp)[:2]
+
+
+def _thumbnail_mpp(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Tissue thumbnail, mask and the thumbnail's µm per pixel, as the pipeline makes them."""
     from mmnst_path.io import ArrayReader
     from mmnst_path.tiling import detect_tissue
 
     t = detect_tissue(ArrayReader(rgb, mpp=mpp), mask_mpp=AnalysisConfig().tissue_mpp)
-    return t.thumbnail, t.mask
+    return t.thumbnail, t.mask, t.mask_mpp
 
 
 def real_sets() -> dict[str, tuple[str, list[tuple[Path, float | None]]]]:
@@ -180,7 +185,7 @@ def real_sets() -> dict[str, tuple[str, list[tuple[Path, float | None]]]]:
     }
 
 
-def _real_thumbnail(path: Path, mpp: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _real_thumbnail(path: Path, mpp: float | None) -> tuple[np.ndarray, np.ndarray, float | None]:
     from mmnst_path.io import open_slide
     from mmnst_path.tiling import detect_tissue
 
@@ -191,10 +196,10 @@ def _real_thumbnail(path: Path, mpp: float | None) -> tuple[np.ndarray, np.ndarr
         if mpp is not None:
             reader.mpp = mpp
         t = detect_tissue(reader, mask_mpp=AnalysisConfig().tissue_mpp)
-        return t.thumbnail, t.mask
+        return t.thumbnail, t.mask, t.mask_mpp
     from PIL import Image
 
-    return _thumbnail(np.asarray(Image.open(path).convert("RGB")), float(mpp or 0.5))
+    return _thumbnail_mpp(np.asarray(Image.open(path).convert("RGB")), float(mpp or 0.5))
 
 
 def guess_table(seeds: range, size: int) -> str:
@@ -217,10 +222,14 @@ def guess_table(seeds: range, size: int) -> str:
             for seed in seeds:
                 for fam in PIGMENT_FAMILIES:
                     tile = pigment_family_tile(seed, fam, chromogen=ch, size=size, appearance=app)
-                    got.append((f"{fam} {seed}", guess_stains_detail(*_thumbnail(tile.rgb, tile.mpp))))
+                    thumb, mask, tmpp = _thumbnail_mpp(tile.rgb, tile.mpp)
+                    got.append((f"{fam} {seed}", guess_stains_detail(thumb, mask, mpp=tmpp)))
             row(f"generated {ch} {app}", PRESET[ch], got)
     for label, (truth, items) in real_sets().items():
-        got = [(p.name[:24], guess_stains_detail(*_real_thumbnail(p, mpp))) for p, mpp in items]
+        got = []
+        for p, mpp in items:
+            thumb, mask, tmpp = _real_thumbnail(p, mpp)
+            got.append((p.name[:24], guess_stains_detail(thumb, mask, mpp=tmpp)))
         if got:
             row(label, truth, got)
     return "\n".join(lines)

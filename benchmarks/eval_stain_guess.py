@@ -117,20 +117,25 @@ def protocol_tile(protocol: str, seed: int, index: int, *, size: int = 384) -> t
     return f"{marker} {seed * 100 + index}", t.rgb, t.mpp
 
 
-def thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
-    """The tissue thumbnail and mask the pipeline guesses the stains on."""
+def thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """The tissue thumbnail, its mask and its µm per pixel, as the pipeline guesses the stains on them."""
     from mmnst_path.io import ArrayReader
     from mmnst_path.pipeline import AnalysisConfig
     from mmnst_path.tiling import detect_tissue
 
     t = detect_tissue(ArrayReader(rgb, mpp=mpp), mask_mpp=AnalysisConfig().tissue_mpp)
-    return t.thumbnail, t.mask
+    return t.thumbnail, t.mask, t.mask_mpp
+
+
+#: ``--colour-only``: guess without where the chromogen sits (the guess before 2026-12-03, session 10).
+COLOUR_ONLY = False
 
 
 def guess(rgb: np.ndarray, mpp: float) -> StainGuess:
+    thumb, mask, tmpp = thumbnail(rgb, mpp)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return guess_stains_detail(*thumbnail(rgb, mpp))
+        return guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp)
 
 
 def confusion(rows: list[tuple[str, str, str, StainGuess]], names: tuple[str, ...]) -> str:
@@ -166,7 +171,8 @@ def real_rows():
         for path, mpp in items:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                yield group, truth, path.name[:24], guess_stains_detail(*_real_thumbnail(path, mpp))
+                thumb, mask, tmpp = _real_thumbnail(path, mpp)
+                yield group, truth, path.name[:24], guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp)
 
 
 def heldout_rows(seeds: range, size: int):
@@ -195,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", action="store_true", help="real tiles per dataset instead")
     ap.add_argument("--heldout", action="store_true", help="the held-out renderers instead (acceptance only)")
     ap.add_argument("--verbose", action="store_true", help="print every tile's guess")
+    ap.add_argument("--colour-only", action="store_true",
+                    help="guess from colour alone, without where the chromogen sits (the guess before)")
     args = ap.parse_args(argv)
+    global COLOUR_ONLY
+    COLOUR_ONLY = args.colour_only
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.real:
         rows = list(real_rows())

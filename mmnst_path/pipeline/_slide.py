@@ -339,7 +339,7 @@ def analyze_slide(
         timings["tissue"] = time.perf_counter() - t
         detection: dict[str, Any] | None = None
         if auto_stains:
-            guess = guess_stains_detail(tissue.thumbnail, tissue.mask)
+            guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp)
             warn_if_ambiguous(guess)
             detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
             config = config.replace(stains=guess.name)

@@ -1,4 +1,5 @@
-"""Which stain preset an image is: H-DAB, H-AEC, H-FastRed, AzureB-DAB or H&E, from the colour of its tissue.
+"""Which stain preset an image is: H-DAB, H-AEC, H-FastRed, AzureB-DAB, H&E or a Ki67 / MART-1 double
+stain, from the colour of its tissue and where its chromogen sits.
 
 The test is made in optical density relative to the image's own white point (a tinted glass
 shifts every OD vector towards the colour the glass lacks: a yellowish glass, blue channel at
@@ -50,12 +51,22 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   ambiguous (:attr:`StainGuess.ambiguous`, with the reason and the preset to pass if
   the guess is wrong, :attr:`StainGuess.alternative`), still naming the nearer preset: the caller
   logs it and records it in the provenance.
-- **Not detected**: the Ki67 / MART-1 (or SOX10) double stains ``H-DAB-FastRed`` /
-  ``H-DAB-AEC``. Their brown Ki67 nuclei lie where brown-black melanin lies (DAB 0 ± 6°, melanin
-  +3 to +25°), so "a red population plus a brown one" is also a red-chromogen Ki67 with melanin
-  (generated tiles: DAB-core share 0.04-0.36 in double stains, up to 0.58 in single Fast Red
-  tiles with melanin), and the red MART-1 cytoplasm tints 17-62 % of the tissue, as eosin does.
-  A double stain is guessed as its red chromogen or as H&E: pass its preset.
+- **Where the chromogen sits** (only with ``mpp`` at most
+  :data:`~mmnst_path.stain.places.PLACES_MAX_MPP`: a tile or a fine thumbnail, not a slide
+  thumbnail at 8 µm/px; :func:`~mmnst_path.stain.places.chromogen_places`): a Ki67 chromogen fills
+  round, smooth-edged nuclear bodies; melanin comes as granules, perinuclear rings and ragged
+  clusters; MART-1 draws a red ring around a melanocyte's nucleus. (1) An H-DAB colour guess
+  with at least ``RED_BODIES_MM2`` red nuclear bodies per mm², twice its brown ones, is a red
+  chromogen outweighed in the histogram by melanin (named by the bodies' angle). (2) A red
+  chromogen or H&E colour guess with ``DOUBLE_RING_SHARE`` of its red in rings around cells and
+  ``DOUBLE_BROWN_BODIES_MM2`` brown nuclear bodies is a Ki67 / MART-1 double stain,
+  ``H-DAB-AEC`` when the colour said AEC at ``DOUBLE_AEC_DEG`` or above, else ``H-DAB-FastRed``
+  (its close calls flagged, with the colour's name to pass).
+- **Not detected**: the Ki67 / SOX10 double stain (red and brown nuclei): melanin over the nucleus
+  makes round brown bodies beside red Ki67 nuclei in a single red stain just as often (generated
+  ``over_nucleus`` Fast Red tiles: 400-900 brown and red bodies per mm², as many as SOX10 tiles),
+  and a Ki67 / MART-1 double stain whose colour guess is H-DAB (AEC marker, brownish) is not
+  looked at. Pass ``H-DAB-FastRed`` / ``H-DAB-AEC`` (with ``melanocyte_marker="nuclear"`` for SOX10).
 
 The boundaries sit between the generated tiles of each chromogen (stain vectors 0-5° off the
 presets, tinted white balance and camera black level) and keep every real Ki67 / IHC tile at
@@ -70,6 +81,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .places import ChromogenPlaces
 
 __all__ = ["RED_CHROMOGENS", "AmbiguousStainsWarning", "StainGuess", "estimate_white_point", "guess_stains",
            "guess_stains_detail", "warn_if_ambiguous", "with_slide_white_point"]
@@ -130,6 +143,26 @@ TEAL_MIN_OD = 0.12
 TEAL_SHARE = 0.05
 #: An azure B share below this multiple of its limit is ambiguous.
 AZURE_MARGIN = 1.5
+#: Where the chromogen sits (:func:`~mmnst_path.stain.places.chromogen_places`, images of at most
+#: ``PLACES_MAX_MPP`` µm/px). An H-DAB colour guess with at least this many red nuclear bodies per
+#: mm² of tissue, and this multiple of its brown ones, is a red chromogen outweighed by melanin
+#: (generated H-DAB tiles <= 110 / mm², real Ki67 DAB tiles <= 15; generated Fast Red read H-DAB 190-1000).
+RED_BODIES_MM2 = 150.0
+RED_OVER_BROWN = 2.0
+#: The angle of red bodies (mixed with hematoxylin at their rim) names AEC or Fast Red less surely
+#: than a peak: within this of ``FAST_RED_DEG`` the guess is flagged (generated Fast Red bodies
+#: read -16 to -39°).
+BODY_MARGIN_DEG = 8.0
+#: A red-chromogen or H&E colour guess is a Ki67 / MART-1 double stain when at least this share of
+#: its red lies in rings around cells and it holds at least this many brown nuclear bodies per mm²
+#: (two per 0.04 mm² tile: one alone may be a melanin cluster). Ring share chosen on generated
+#: tiles of seeds 10-12 (``benchmarks/eval_stain_guess.py --first-seed 10 --seeds 3``); no real
+#: tile and no generated single-stain tile of seeds 0-5 reaches both.
+DOUBLE_RING_SHARE = 0.08
+DOUBLE_BROWN_BODIES_MM2 = 50.0
+#: A double stain whose colour guess is H-AEC with its red at or above this angle is H-DAB-AEC,
+#: otherwise H-DAB-FastRed (a Fast Red marker mixed with hematoxylin or DAB reads -8 to -38°).
+DOUBLE_AEC_DEG = -15.0
 
 
 @dataclass(frozen=True)
@@ -139,7 +172,8 @@ class StainGuess:
     Attributes
     ----------
     name : str
-        ``"H-DAB"``, ``"H-AEC"``, ``"H-FastRed"``, ``"AzureB-DAB"`` or ``"H&E"``.
+        ``"H-DAB"``, ``"H-AEC"``, ``"H-FastRed"``, ``"AzureB-DAB"``, ``"H&E"``, ``"H-DAB-FastRed"`` or
+        ``"H-DAB-AEC"``.
     ambiguous : bool
         The evidence lies within the margin of a boundary (``reason`` says which).
     reason : str
@@ -160,6 +194,8 @@ class StainGuess:
         Share of the densest quarter of the tissue pixels that a red chromogen dominates, over the
         pink share of the lighter half (>= ``RED_DENSE_RATIO``: the red sits in the nuclei, not
         H&E; NaN: not computed).
+    places : ChromogenPlaces or None
+        Where the chromogen sits (None: not measured, the image too coarse or ``mpp`` not given).
     """
 
     name: str
@@ -171,6 +207,7 @@ class StainGuess:
     alternative: str = ""
     azure_share: float = 0.0
     red_dense: float = math.nan
+    places: ChromogenPlaces | None = None
 
 
 def estimate_white_point(rgb: np.ndarray, tissue: np.ndarray | None = None, *, min_intensity: int = 150,
@@ -263,7 +300,8 @@ def _residuals(rgb: np.ndarray, tissue: np.ndarray | None,
     return np.linalg.norm(resid, axis=1), theta, norm
 
 
-def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> StainGuess:
+def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
+                        mpp: float | None = None) -> StainGuess:
     """The stain preset of an image and the evidence for it (see the module docstring).
 
     Parameters
@@ -272,6 +310,10 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
         Image, typically the slide thumbnail the tissue was detected on.
     tissue : (M, N) bool ndarray, optional
         Pixels to look at (default, or when it holds no pixel: all).
+    mpp : float, optional
+        µm per pixel of ``rgb``. When it resolves nuclei (at most
+        :data:`~mmnst_path.stain.places.PLACES_MAX_MPP`), where the chromogen sits refines the
+        colour guess (module docstring, "Where the chromogen sits"); None or coarser: colour only.
 
     Returns
     -------
@@ -280,6 +322,17 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
     rgb = np.asarray(rgb)
     if tissue is not None and not np.any(tissue):
         tissue = None
+    guess = _colour_guess(rgb, tissue)
+    if mpp is None or guess.name == "AzureB-DAB":
+        return guess
+    from .places import chromogen_places
+
+    places = chromogen_places(rgb, tissue, float(mpp), guess.white_point)
+    return guess if places is None else _by_places(guess, places)
+
+
+def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
+    """:func:`guess_stains_detail` from the colour of the tissue alone."""
     glass = estimate_white_point(rgb, tissue, plateau=None)
     white = glass if glass is not None else estimate_white_point(rgb, tissue)
     wp = white if white is not None else (255.0, 255.0, 255.0)
@@ -349,6 +402,35 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None) -> St
     return StainGuess(name, amb, reason, deg, pink, wp, alternative=other, azure_share=azure, red_dense=dense)
 
 
+def _by_places(guess: StainGuess, places: ChromogenPlaces) -> StainGuess:
+    """The colour guess refined by where its chromogen sits (module docstring)."""
+    from dataclasses import replace
+
+    brown, red, ring = places.brown_bodies_mm2, places.red_bodies_mm2, places.red_ring_share
+    counts = (f"{brown:.0f} brown and {red:.0f} red nuclear bodies per mm², "
+              f"{100 * ring:.0f} % of the red in rings around cells")
+    if guess.name == "H-DAB" and red >= RED_BODIES_MM2 and red >= RED_OVER_BROWN * brown:
+        # a red chromogen filling nuclei, outweighed in the angle histogram by melanin
+        deg = places.red_body_deg
+        name, other = ("H-FastRed", "H-AEC") if deg < FAST_RED_DEG else ("H-AEC", "H-FastRed")
+        amb = red < 1.5 * RED_BODIES_MM2 or abs(deg - FAST_RED_DEG) < BODY_MARGIN_DEG
+        return replace(guess, name=name, ambiguous=amb, alternative="H-DAB" if red < 1.5 * RED_BODIES_MM2 else other,
+                       chromogen_deg=deg, places=places,
+                       reason=f"{guess.reason}; but a red chromogen (at {deg:+.0f}°) fills round nuclear bodies "
+                              f"({counts}): the browner stain is melanin")
+    if guess.name not in ("H-AEC", "H-FastRed", "H&E"):
+        return replace(guess, places=places)
+    if not (ring >= DOUBLE_RING_SHARE and brown >= DOUBLE_BROWN_BODIES_MM2):
+        return replace(guess, places=places)
+    # a red marker around the nuclei and brown Ki67 nuclei: Ki67 / MART-1 (Melan-A)
+    aec = guess.name == "H-AEC" and guess.chromogen_deg >= DOUBLE_AEC_DEG
+    name = "H-DAB-AEC" if aec else "H-DAB-FastRed"
+    close = ring < 1.5 * DOUBLE_RING_SHARE or brown < 2 * DOUBLE_BROWN_BODIES_MM2
+    return replace(guess, name=name, ambiguous=close or guess.ambiguous, alternative=guess.name, places=places,
+                   reason=f"Ki67 / MART-1 double stain: brown nuclear bodies beside a red marker in rings around "
+                          f"cells ({counts}); by colour alone {guess.name}")
+
+
 def _red_in_dense(red: np.ndarray, m: np.ndarray, norm: np.ndarray) -> float:
     """Share of the densest quarter of the pixels (OD norm) that a red chromogen dominates, over
     the pink share of their lighter half (NaN: too few pixels)."""
@@ -374,8 +456,9 @@ class AmbiguousStainsWarning(UserWarning):
 
 
 def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
-    """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"``, ``"AzureB-DAB"`` or ``"H-DAB"`` (:func:`guess_stains_detail`'s
-    name).
+    """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"``, ``"AzureB-DAB"``, ``"H-DAB"``, ``"H-DAB-FastRed"`` or
+    ``"H-DAB-AEC"`` (:func:`guess_stains_detail`'s name; pass ``mpp`` through :func:`guess_stains_detail`
+    to have the double stains looked for).
 
     An ambiguous guess is still returned, with an :class:`AmbiguousStainsWarning` that says why
     (it reaches the log of the CLI and the napari plugin).

@@ -14,11 +14,12 @@ from mmnst_path.tiling import detect_tissue
 
 
 def _guess_on_thumbnail(rgb: np.ndarray, mpp: float) -> StainGuess:
-    """The stain guess as the pipeline makes it: on the tissue thumbnail (8 µm/px) of the image."""
+    """The stain guess as the pipeline makes it: on the tissue thumbnail (8 µm/px, finer for a small
+    image) of the image, with the thumbnail's pixel size."""
     t = detect_tissue(ArrayReader(rgb, mpp=mpp), mask_mpp=8.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AmbiguousStainsWarning)
-        return guess_stains_detail(t.thumbnail, t.mask)
+        return guess_stains_detail(t.thumbnail, t.mask, mpp=t.mask_mpp)
 
 
 @pytest.fixture
