@@ -274,7 +274,14 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     from mmnst_path.pipeline import kernel_stats
     from mmnst_path.pipeline._worker import halo_parts
 
-    parts = halo_parts(AnalysisConfig.from_mapping(res.config), res.measures)
+    run_cfg = AnalysisConfig.from_mapping(res.config)
+    parts = halo_parts(run_cfg, res.measures)
+    try:  # the Ki67 part's steps (trees from 2026-12-03 session 10 on)
+        from mmnst_path.pipeline._worker import ki67_halo_parts
+
+        ki67_steps = ki67_halo_parts(run_cfg) if "ki67" in parts else {}
+    except ImportError:
+        ki67_steps = {}
     cores = res.tiles.core
     scale = (res.analysis_mpp / res.mpp) ** 2  # level-0 px per analysis px
     owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
@@ -283,7 +290,7 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
             "rss_process": mem.peak_process,
             "read_over_owned": read_px[0] / owned if workers == 1 and owned else math.nan,
             "inside_over_owned": read_px[2] / owned if workers == 1 and owned else math.nan,
-            "halo_parts": parts, "kernels_compiled": kernel_stats().compiled if workers == 1 else -1,
+            "halo_parts": parts, "ki67_steps": ki67_steps, "kernels_compiled": kernel_stats().compiled if workers == 1 else -1,
             "tiles": int(cores.shape[0]), "timings": res.timings, "shape": list(res.shape),
             "mpp": res.mpp, "analysis_mpp": res.analysis_mpp,
             "index": res.metrics["ki67_index_pct"], "denominator": res.metrics["ki67_denominator"]}
@@ -346,6 +353,8 @@ def _real_table(args: argparse.Namespace) -> None:
               f"{r['kernels_compiled'] if r['kernels_compiled'] >= 0 else '-'} | {r['index']:.1f} ({r['denominator']}) |",
               flush=True)
     print(f"\nhalo parts, µm (the tile halo is the largest): {parts_line}")
+    if r.get("ki67_steps"):
+        print("ki67 part, µm (summed): " + ", ".join(f"{k} {v:.1f}" for k, v in r["ki67_steps"].items()))
 
 
 def _measure(args: argparse.Namespace, path: Path, what: str) -> dict:

@@ -2,9 +2,10 @@
 
 On generated slides the counts are identical for any tile size and worker count
 (tests/test_pipeline.py). On CMU-1-Small-Region forced to H-DAB they move a little, for three
-measured reasons: (1) nucleus detection uses the pigment exclusion mask, so the exact context is
-the sum of the nucleus and pigment halos (~200 µm) while tiles carry the larger of the two (plus the
-cell model's 40 µm), which keeps the read overhead at ~1.9x instead of ~3.2x; (2) two pigment rules
+measured reasons: (1) until 2026-12-03 (session 10) nucleus detection read the pigment exclusion
+mask while the tiles carried the larger of the nucleus and pigment halos, not their sum (the Ki67
+part of the halo now sums pigment mask, pigment fill, detection and context:
+``pipeline._worker.ki67_halo_parts``); (2) two pigment rules
 act on whole connected components (brown bodies touching a ring, clustered granules), whose
 extent no finite halo bounds; (3) cells outside the tissue mask are kept only where their tile's
 core touches tissue. Measured 2026-12-02: 1349/2293 (58.83 %) at tile_um 512 and 1346/2292

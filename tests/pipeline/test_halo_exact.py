@@ -3,9 +3,9 @@ pigment mask, pigment fill, nucleus detection and cell context, summed) gives a 
 results as a generous halo: cells (every column; centroids to 1e-9 px), counts, metrics and maps,
 on small generated slides.
 
-Not tested here: melanin alone at its own halo (61 µm). Two pigment rules act on whole connected
-components, which no finite halo bounds: the generated H-DAB slide below measures 17426.0 µm² of
-melanin at 61 µm, 17404.75 at 100 and 17405.25 at 150 and 200 (benchmarks/README.md, "Exact
+Not tested here: melanin alone at its own halo (61 µm), which is not a bound: the generated H-DAB
+slide below measures 17426.0 µm² of melanin at 61 µm, 17404.75 at 100 and 17405.25 at 150 and
+200 (the pigment mask differs within ~100 µm of the tile edge; benchmarks/README.md, "Exact
 halos")."""
 
 from __future__ import annotations
