@@ -469,7 +469,8 @@ def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str
     """H&E with the tissues that look necrotic and are not, beside viable tumour and (in some tiles) necrosis.
 
     The tile is split into regions (smooth-noise fields, 25-80 µm) of viable tumour (in 70 % of the
-    tiles) and two to four mimics of :data:`mmnst_path._synthetic_mimics.MIMIC_KINDS` (dense or
+    tiles; squamous-like in 40 % of them: cells 12-22 µm with dense eosinophilic cytoplasm, 0.2-0.55 OD,
+    one intact nucleus each, so dense pink tissue with intact nuclei is viable) and two to four mimics of :data:`mmnst_path._synthetic_mimics.MIMIC_KINDS` (dense or
     hyalinised collagen with clefts, oedematous stroma, packed or lysed blood, mucin, keratin, fat),
     with necrosis (coagulative with ghost cells, dirty with karyorrhectic dust, liquefactive, or a dense
     hypereosinophilic sheet with fine dust) in 55 % of the tiles unless ``necrosis`` says. Hematoxylin is
@@ -495,7 +496,14 @@ def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str
         ``mucin``, ``keratin``, ``fat``, ``background``; ``truth``: ``necrosis_fraction_pct`` (of
         tissue), ``kinds`` (the regions drawn), ``necrosis_kind``.
     """
-    from ._synthetic_mimics import MIMIC_KINDS, NECROSIS_KINDS, paint_mimic, paint_necrosis, stain_vectors
+    from ._synthetic_mimics import (
+        MIMIC_KINDS,
+        NECROSIS_KINDS,
+        _cells,
+        paint_mimic,
+        paint_necrosis,
+        stain_vectors,
+    )
 
     if necrosis is not None and necrosis != "none" and necrosis not in NECROSIS_KINDS:
         msg = f"necrosis must be 'none', one of {NECROSIS_KINDS} or None, got {necrosis!r}"
@@ -521,11 +529,17 @@ def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str
         region = tissue & (which == i)
         if kind == "tumour":
             cyto = np.clip(1 + 0.25 * _smooth_noise(shape, 2.0 / mpp, rng), 0.4, 2)
-            e += region * cyto * rng.uniform(0.08, 0.35)
+            squamous = rng.random() < 0.4  # large cells, abundant dense eosinophilic cytoplasm, cell borders
+            cell_um = rng.uniform(12, 22) if squamous else spacing
+            e += region * cyto * (rng.uniform(0.2, 0.55) if squamous else rng.uniform(0.08, 0.35))
             h += region * cyto * rng.uniform(0.02, 0.07)
+            if squamous:
+                _, edge = _cells(shape, cell_um, mpp, rng)
+                border = ndi.gaussian_filter(edge.astype(np.float32), 0.4 / mpp)
+                e += region * border / max(float(border.max()), 1e-6) * rng.uniform(-0.15, 0.15)
             nuclei = np.zeros(shape, np.float32)
             h_nuc = rng.uniform(0.35, 0.8)
-            for rr, cc in _place(region, spacing / mpp, rng.uniform(0.5, 1.0), rng):
+            for rr, cc in _place(region, cell_um / mpp, rng.uniform(0.5, 1.0), rng):
                 a = rng.uniform(r_lo, r_hi) / mpp
                 _ellipse(nuclei, rr, cc, a, a * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi),
                          h_nuc * rng.uniform(0.7, 1.3), rng)
