@@ -279,25 +279,38 @@ def body_model_for(model: ClassifierModel, params: Any) -> ClassifierModel | Non
 
 
 def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans: Any, body_model: ClassifierModel,
-                       *, mpp: float, params: Any, background: Any) -> np.ndarray:
-    """Veto (M, N) bool: the brown bodies the body model calls DAB (melanin probability below
+                       *, mpp: float, params: Any, background: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(veto, taken), (M, N) bool each.
+
+    ``veto``: the brown bodies the body model calls DAB (melanin probability below
     ``body_min_probability``), with their margin and connected rim, and (``spindle_core_elongation``
-    > 0) the DAB spindle nuclei inside the bodies it keeps (:func:`spindle_core_veto`)."""
+    > 0) the DAB spindle nuclei inside the bodies it keeps (:func:`spindle_core_veto`).
+    ``taken``: the pixels of the bodies it calls DAB that their surroundings decide melanin
+    (:func:`~mmnst_path.classify._pigment_context.context_melanin_bodies`: near-black, marked by
+    the pixel model, beside confirmed melanin), whole: they are melanin, not vetoed.
+    """
     from ..detect._pigment_gate import brown_body_labels, veto_bodies
     from ..stain import od_from_rgb
+    from ._pigment_context import context_melanin_bodies
 
     labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
     if n == 0:
-        return np.zeros(mask.shape, dtype=bool)
+        return np.zeros(mask.shape, dtype=bool), np.zeros(mask.shape, dtype=bool)
     od = od_from_rgb(rgb, background=background)
     x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp)
     p = body_melanin_probability(x, body_model)
     dab = np.concatenate([[False], p < params.body_min_probability])
     veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)
+    taken = np.zeros(n + 1, dtype=bool)
+    if params.context_radius_um > 0 and dab[1:].any() and mask.any():
+        taken = context_melanin_bodies(labels, n, x, dab, mask & ~veto, od, mpp=mpp, params=params)
+        if taken.any():
+            dab &= ~taken
+            veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)
     if params.spindle_core_elongation > 0 and not dab[1:].all():
         kept = ~dab[labels] & (labels > 0)
         veto |= spindle_core_veto(kept, od, chans, prob, mask, body_model, mpp=mpp, params=params)
-    return veto
+    return veto, taken[labels] & ~veto
 
 
 def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.ndarray, mask: np.ndarray,

@@ -533,7 +533,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         (:func:`body_melanin_probability` on :data:`OBJECT_FEATURES`: the pixel model's share and
         probability over the body, its hue relative to the tile's nucleus-sized bodies, hematoxylin
         share, texture, shape); the bodies it calls DAB (probability below
-        ``body_min_probability``) are vetoed with their connected rim. Without a body model, or
+        ``body_min_probability``) are vetoed with their connected rim, except near-black bodies
+        beside confirmed melanin, which are taken back whole
+        (:func:`~mmnst_path.classify._pigment_context.context_melanin_bodies`, ``context_*``
+        parameters: melanin and saturated DAB look alike; melanin lies beside melanin). Without a body model, or
         with a pixel model the body model was not trained on, the bodies the pixel model marks
         over less than ``model_body_share`` of their area are vetoed instead
         (:func:`~mmnst_path.detect.pigment.dab_body_veto`). The rest is kept in clusters
@@ -586,8 +589,9 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
             mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
                                    _channels=chans)
         else:
-            mask &= ~learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
-                                        background=background)
+            veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
+                                            background=background)
+            mask = (mask & ~veto) | taken
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)
     elif mode == "colour" and mask.any() and _has_eosin(stains):
