@@ -57,7 +57,9 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   round, smooth-edged nuclear bodies; melanin comes as granules, perinuclear rings and ragged
   clusters; MART-1 draws a red ring around a melanocyte's nucleus. (1) An H-DAB colour guess
   with at least ``RED_BODIES_MM2`` red nuclear bodies per mm², twice its brown ones, is a red
-  chromogen outweighed in the histogram by melanin (named by the bodies' angle). (2) A red
+  chromogen outweighed in the histogram by melanin, named by the bodies' angle when it lies more
+  than ``BODY_MARGIN_DEG`` on the red side of ``AEC_DEG`` (nearer, a reddish DAB looks the same:
+  the H-DAB guess is flagged with H-AEC to pass). (2) A red
   chromogen or H&E colour guess with ``DOUBLE_RING_SHARE`` of its red in rings around cells and
   ``DOUBLE_BROWN_BODIES_MM2`` brown nuclear bodies is a Ki67 / MART-1 double stain,
   ``H-DAB-AEC`` when the colour said AEC at ``DOUBLE_AEC_DEG`` or above, else ``H-DAB-FastRed``
@@ -149,9 +151,11 @@ AZURE_MARGIN = 1.5
 #: (generated H-DAB tiles <= 110 / mm², real Ki67 DAB tiles <= 15; generated Fast Red read H-DAB 190-1000).
 RED_BODIES_MM2 = 150.0
 RED_OVER_BROWN = 2.0
-#: The angle of red bodies (mixed with hematoxylin at their rim) names AEC or Fast Red less surely
-#: than a peak: within this of ``FAST_RED_DEG`` the guess is flagged (generated Fast Red bodies
-#: read -16 to -39°).
+#: The angle of red bodies (mixed with hematoxylin at their rim) names a chromogen less surely than
+#: a peak: within this of ``FAST_RED_DEG`` the guess is flagged (generated Fast Red bodies read -16
+#: to -39°), and within this of ``AEC_DEG`` the H-DAB guess stays (flagged, H-AEC to pass): a reddish
+#: DAB and a brownish AEC overlap there whatever their shape (held-out DAB with pigment, seed 6:
+#: bodies at -11°).
 BODY_MARGIN_DEG = 8.0
 #: A red-chromogen or H&E colour guess is a Ki67 / MART-1 double stain when at least this share of
 #: its red lies in rings around cells and it holds at least this many brown nuclear bodies per mm²
@@ -412,9 +416,13 @@ def _by_places(guess: StainGuess, places: ChromogenPlaces) -> StainGuess:
     if guess.name == "H-DAB" and red >= RED_BODIES_MM2 and red >= RED_OVER_BROWN * brown:
         # a red chromogen filling nuclei, outweighed in the angle histogram by melanin
         deg = places.red_body_deg
+        if deg >= AEC_DEG - BODY_MARGIN_DEG:  # shape tells chromogen from melanin, not AEC from reddish DAB
+            return replace(guess, ambiguous=True, alternative="H-AEC", places=places,
+                           reason=f"{guess.reason}; the nuclear bodies are reddish (at {deg:+.0f}°; {counts}): "
+                                  "AEC rendered brownish or DAB rendered reddish")
         name, other = ("H-FastRed", "H-AEC") if deg < FAST_RED_DEG else ("H-AEC", "H-FastRed")
         amb = red < 1.5 * RED_BODIES_MM2 or abs(deg - FAST_RED_DEG) < BODY_MARGIN_DEG
-        return replace(guess, name=name, ambiguous=amb, alternative="H-DAB" if red < 1.5 * RED_BODIES_MM2 else other,
+        return replace(guess, name=name, ambiguous=bool(amb), alternative="H-DAB" if red < 1.5 * RED_BODIES_MM2 else other,
                        chromogen_deg=deg, places=places,
                        reason=f"{guess.reason}; but a red chromogen (at {deg:+.0f}°) fills round nuclear bodies "
                               f"({counts}): the browner stain is melanin")
@@ -426,7 +434,7 @@ def _by_places(guess: StainGuess, places: ChromogenPlaces) -> StainGuess:
     aec = guess.name == "H-AEC" and guess.chromogen_deg >= DOUBLE_AEC_DEG
     name = "H-DAB-AEC" if aec else "H-DAB-FastRed"
     close = ring < 1.5 * DOUBLE_RING_SHARE or brown < 2 * DOUBLE_BROWN_BODIES_MM2
-    return replace(guess, name=name, ambiguous=close or guess.ambiguous, alternative=guess.name, places=places,
+    return replace(guess, name=name, ambiguous=bool(close or guess.ambiguous), alternative=guess.name, places=places,
                    reason=f"Ki67 / MART-1 double stain: brown nuclear bodies beside a red marker in rings around "
                           f"cells ({counts}); by colour alone {guess.name}")
 

@@ -131,6 +131,6 @@ def chromogen_places(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float,
                 bodies[cls] += 1
                 degs[cls].append(float(np.percentile(theta[ys, xs], 50 if cls == "brown" else RED_BODY_PCT)))
     return ChromogenPlaces(bodies["brown"] / area_mm2, bodies["red"] / area_mm2,
-                           ring / red_total if red_total > 0 else 0.0,
+                           float(ring / red_total) if red_total > 0 else 0.0,
                            float(np.median(degs["brown"])) if degs["brown"] else math.nan,
                            float(np.median(degs["red"])) if degs["red"] else math.nan)
