@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["area_weights", "resize_area", "resize_area_axis"]
+__all__ = ["area_weights", "grid_weights", "resize_area", "resize_area_axis", "resize_area_grid"]
 
 
 def area_weights(length: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -230,3 +230,89 @@ def resize_area(img: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
         full[r0:r1, c0:c1] = out
         return full
     return out.astype(img.dtype)  # (margins are skipped for uint8 only: this is the whole image)
+
+
+def grid_weights(n_out: int, start: int, factor: float, first: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Taps of area averaging onto a fixed grid: output ``i`` covers input coordinates
+    ``[(start + i) f - first, (start + i + 1) f - first)`` of an axis of ``length`` samples
+    (input sample ``first`` of the larger axis is sample 0 here).
+
+    ``(start + i) * f`` is computed as it is for any other ``first`` (a float64 product of the
+    same two numbers) and subtracting the integer ``first`` is exact, so an output of a grid
+    line gets the same input samples and bit-identical float64 weights whatever part of the axis
+    is read. Returns ``index`` (n_out, K) intp and ``weight`` (n_out, K) float64 as
+    :func:`area_weights` (unused taps repeat the last sample with weight 0).
+    """
+    if n_out < 1 or length < 1 or not factor > 0:
+        msg = f"cannot resample {length} samples onto {n_out} grid samples of {factor!r} input samples each"
+        raise ValueError(msg)
+    edges = (start + np.arange(n_out + 1, dtype=np.float64)) * factor - first
+    if edges[0] < 0 or edges[-1] > length:
+        msg = (f"grid samples {start}..{start + n_out} (x {factor}) need input {edges[0] + first:.3f}.."
+               f"{edges[-1] + first:.3f}, outside the {length} samples read from {first}")
+        raise ValueError(msg)
+    lo = np.minimum(np.floor(edges[:-1]).astype(np.intp), length - 1)
+    hi = np.maximum(np.minimum(np.ceil(edges[1:]).astype(np.intp), length), lo + 1)
+    taps = int((hi - lo).max())
+    index = lo[:, None] + np.arange(taps, dtype=np.intp)
+    overlap = np.minimum(index + 1, edges[1:, None]) - np.maximum(index, edges[:-1, None])
+    weight = np.clip(overlap, 0.0, None) / factor
+    return np.minimum(index, length - 1), weight
+
+
+def _apply_taps(moved: np.ndarray, index: np.ndarray, w32: np.ndarray) -> np.ndarray:
+    """``sum_k float32(moved[index[:, k]]) * w32[:, k]`` along axis 0, float32, the terms added in
+    the order ``k = 0, 1, ...`` (the arithmetic of :func:`_axis_outputs`)."""
+    out = np.empty((index.shape[0], *moved.shape[1:]), dtype=np.float32)
+    exact = moved.dtype in (np.uint8, np.uint16, np.int8, np.int16, np.float32)
+    kern = _numba_kernel() if NUMBA and exact and moved.ndim in (2, 3) and out.size else None
+    if kern is not None:
+        as3 = (lambda a: a[:, :, None]) if moved.ndim == 2 else (lambda a: a)
+        kern(as3(moved), np.ascontiguousarray(index), np.ascontiguousarray(w32), as3(out))
+        return out
+    w = w32.reshape(index.shape[0], -1, *([1] * (moved.ndim - 1)))
+    tmp = np.empty_like(out)
+    for k in range(index.shape[1]):
+        np.multiply(moved[index[:, k]], w[:, k], out=out if k == 0 else tmp)
+        if k:
+            out += tmp
+    return out
+
+
+def resize_area_grid(img: np.ndarray, out_shape: tuple[int, int], start: tuple[int, int], factor: float,
+                     first: tuple[int, int]) -> np.ndarray:
+    """Area-average a uint8 (M, N[, C]) image onto a fixed grid of ``factor`` input pixels a sample.
+
+    Output pixel ``(i, j)`` is the mean of the input square ``[(start + (i, j)) factor,
+    (start + (i, j) + 1) factor)`` in the coordinates of a larger image of which ``img`` holds the
+    pixels from ``first`` on (:func:`grid_weights` per axis; rows first, then columns). Two reads
+    of overlapping parts of the larger image give bit-identical pixels where their grids overlap,
+    whatever their extents: a tile read at a non-integer factor does not depend on its halo or
+    its neighbours. White (255) margins are skipped as in :func:`resize_area` (same result).
+    """
+    if img.dtype != np.uint8 or img.ndim not in (2, 3):
+        msg = f"resize_area_grid takes an (M, N) or (M, N, C) uint8 image, got {img.dtype} {img.shape}"
+        raise ValueError(msg)
+    o_rows, o_cols = int(out_shape[0]), int(out_shape[1])
+    full = np.full((o_rows, o_cols, *img.shape[2:]), 255, dtype=np.uint8)
+    region = _white_margins(img)
+    if region is not None and region[0] < 0:  # all white
+        return full
+    if region is None:
+        region = (0, img.shape[0] - 1, 0, img.shape[1] - 1)
+    spans = []
+    for axis, (lo_in, hi_in) in enumerate(((region[0], region[1]), (region[2], region[3]))):
+        index, weight = grid_weights(out_shape[axis], start[axis], factor, first[axis], img.shape[axis])
+        live = weight > 0
+        hit = ((index >= lo_in) & (index <= hi_in) & live).any(axis=1)
+        o = np.flatnonzero(hit)
+        o0, o1 = int(o[0]), int(o[-1]) + 1
+        spans.append((o0, o1, index[o0:o1], weight[o0:o1].astype(np.float32)))
+    (r0, r1, r_index, r_w), (c0, c1, c_index, c_w) = spans
+    i0, i1 = int(c_index.min()), int(c_index.max()) + 1  # the input columns the outputs read
+    rows = _apply_taps(img[:, i0:i1], r_index, r_w)  # (r1 - r0, i1 - i0[, C]) float32
+    out = np.moveaxis(_apply_taps(np.moveaxis(rows, 1, 0), c_index - i0, c_w), 0, 1)
+    out += np.float32(0.5)
+    np.clip(out, 0, 255, out=out)
+    full[r0:r1, c0:c1] = out
+    return full

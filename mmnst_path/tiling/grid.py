@@ -341,6 +341,8 @@ def plan_grid(
     n_rows = math.ceil(rows0 / scale - _EPS)
     n_cols = math.ceil(cols0 / scale - _EPS)
 
+    on_grid = READ_ON_GRID and grid_resampled(level, scale)
+
     def l0(g: int) -> int:
         # level-0 coordinate of the analysis-grid line g (floor(l0 / ds) == g on level reads)
         return math.ceil(g * scale - _EPS)
@@ -366,7 +368,11 @@ def plan_grid(
             r_lo, r_hi, c_lo, c_hi = ra - halo, rb + halo, ca - halo, cb + halo
             if clip_at_edge:  # the slide's edge is the image border (no white margin)
                 r_lo, r_hi, c_lo, c_hi = max(r_lo, 0), min(r_hi, n_rows), max(c_lo, 0), min(c_hi, n_cols)
-            read = Box(l0(r_lo), l0(c_lo), l0(r_hi) - l0(r_lo), l0(c_hi) - l0(c_lo))
+            if on_grid:  # the level-0 pixels the grid's analysis pixels r_lo .. r_hi overlap
+                rr0, cc0 = math.floor(r_lo * scale), math.floor(c_lo * scale)
+                read = Box(rr0, cc0, math.ceil(r_hi * scale) - rr0, math.ceil(c_hi * scale) - cc0)
+            else:
+                read = Box(l0(r_lo), l0(c_lo), l0(r_hi) - l0(r_lo), l0(c_hi) - l0(c_lo))
             tiles.append(
                 Tile(
                     index=len(tiles),
@@ -382,6 +388,19 @@ def plan_grid(
                 )
             )
     return tuple(tiles)
+
+
+#: Tiles read at level 0 with a non-integer factor are resampled onto the slide's analysis grid
+#: (:func:`mmnst_path.io._resample.resize_area_grid`: analysis pixel g covers level-0
+#: ``[g s, (g + 1) s)`` in every tile), so a tile's pixels do not depend on its halo or position.
+#: False: each tile's integer read box stretched onto its pixels (before 2026-12-03 session 10).
+READ_ON_GRID = True
+
+
+def grid_resampled(level: int, scale: float) -> bool:
+    """Whether tiles of this level and scale (level-0 px per analysis px) are resampled onto the
+    slide's analysis grid (:data:`READ_ON_GRID`): level 0 at a non-integer factor."""
+    return level == 0 and not float(scale).is_integer()
 
 
 def read_tile(reader: object, tile: Tile) -> np.ndarray:
@@ -402,6 +421,10 @@ def read_tile(reader: object, tile: Tile) -> np.ndarray:
     from ..io._resample import resize_area
 
     img = reader.read_region(tile.read, tile.level)  # type: ignore[attr-defined]
-    if img.shape[:2] != tile.shape:
-        img = resize_area(img, tile.shape)
-    return img
+    if img.shape[:2] == tile.shape:
+        return img
+    if READ_ON_GRID and grid_resampled(tile.level, tile.scale):
+        from ..io._resample import resize_area_grid
+
+        return resize_area_grid(img, tile.shape, tile.origin, tile.scale, (tile.read.row, tile.read.col))
+    return resize_area(img, tile.shape)
