@@ -16,7 +16,10 @@ annotated tumour nuclei that the index counts.
 
 Nucleus model 1.2.0 (chromogen augmentation, benchmarks/README.md): 6_2.png reads -17.5 (1.1.0:
 -15.8; the pale unannotated stroma counted as negatives, no positive excluded), its bound is 18.5;
-over the DeepLIIF set and 4 turns the MAE is 5.98 against 5.57 (noise 0.81).
+over the DeepLIIF set and 4 turns the MAE is 5.98 against 5.57 (noise 0.81). Reads resampled onto
+the analysis grid (eb281f4, session 10: a tile's pixels no longer depend on its halo) move where the
+0.25 -> 0.5 um/px area grid starts: 6_2.png reads -18.6, its bound is 19.5 (DeepLIIF MAE 5.82 -> 6.18,
+within the noise; SHIDC 4.25 -> 4.00).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ CASES = [
     ("bcdata", "4.png", 0.25, 3.7, 0.85, 0.96, 2),
     ("shidc", "p1_0309_3.jpg", 0.21, 3.5, 0.72, 0.98, None),
     ("deepliif", "22_2.png", 0.31, 2.7, 0.83, 0.98, None),
-    ("deepliif", "6_2.png", 0.31, 18.5, 0.58, 0.95, 1),
+    ("deepliif", "6_2.png", 0.31, 19.5, 0.58, 0.95, 1),
 ]
 
 
