@@ -29,6 +29,7 @@ from ..aggregate import (
 from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics, nuclear_contrast_applies
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
+from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
 from ._warmup import compile_kernels, kernels_cached
@@ -339,7 +340,11 @@ def analyze_slide(
         timings["tissue"] = time.perf_counter() - t
         detection: dict[str, Any] | None = None
         if auto_stains:
-            guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp)
+            patches = None
+            if tissue.mask_mpp is not None and tissue.mask_mpp > PLACES_MAX_MPP:  # nuclei unresolved: read a few
+                patches = tissue_patches(reader, tissue.mask, tissue.scale, mpp0)
+            guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp, patches=patches,
+                                        patches_mpp=max(PATCH_MPP, mpp0))
             warn_if_ambiguous(guess)
             detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
             config = config.replace(stains=guess.name)

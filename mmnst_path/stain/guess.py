@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,7 +306,9 @@ def _residuals(rgb: np.ndarray, tissue: np.ndarray | None,
 
 
 def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
-                        mpp: float | None = None) -> StainGuess:
+                        mpp: float | None = None,
+                        patches: Sequence[tuple[np.ndarray, np.ndarray | None]] | None = None,
+                        patches_mpp: float | None = None) -> StainGuess:
     """The stain preset of an image and the evidence for it (see the module docstring).
 
     Parameters
@@ -317,7 +320,13 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
     mpp : float, optional
         µm per pixel of ``rgb``. When it resolves nuclei (at most
         :data:`~mmnst_path.stain.places.PLACES_MAX_MPP`), where the chromogen sits refines the
-        colour guess (module docstring, "Where the chromogen sits"); None or coarser: colour only.
+        colour guess (module docstring, "Where the chromogen sits"); None or coarser: colour only,
+        unless ``patches`` are given.
+    patches : sequence of ((h, w, 3) uint8, (h, w) bool or None), optional
+        Fine ``(rgb, tissue)`` patches of the same slide at ``patches_mpp`` µm/px (e.g.
+        :func:`~mmnst_path.stain.places.tissue_patches`), looked at instead when ``rgb`` is too
+        coarse (a slide thumbnail).
+    patches_mpp : float, optional
 
     Returns
     -------
@@ -329,9 +338,12 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
     guess = _colour_guess(rgb, tissue)
     if mpp is None or guess.name == "AzureB-DAB":
         return guess
-    from .places import chromogen_places
+    from .places import PLACES_MAX_MPP, chromogen_places, pooled_places
 
-    places = chromogen_places(rgb, tissue, float(mpp), guess.white_point)
+    if mpp <= PLACES_MAX_MPP or not patches or patches_mpp is None:
+        places = chromogen_places(rgb, tissue, float(mpp), guess.white_point)
+    else:
+        places = pooled_places(patches, float(patches_mpp), guess.white_point)
     return guess if places is None else _by_places(guess, places)
 
 

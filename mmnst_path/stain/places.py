@@ -14,11 +14,13 @@ hematoxylin-free plane as the guess: brown = at or above the AEC boundary of the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["PLACES_MAX_MPP", "ChromogenPlaces", "chromogen_places"]
+__all__ = ["PLACES_MAX_MPP", "ChromogenPlaces", "chromogen_places", "pooled_places", "tissue_patches"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ RED_BODY_PCT = 20.0
 #: Chromogen objects are looked at only on images of at most this many µm per pixel (a slide
 #: thumbnail at 8 µm/px turns a nucleus into one pixel).
 PLACES_MAX_MPP = 1.5
+#: Patches a slide whose thumbnail is coarser than that is read in (:func:`tissue_patches`): this
+#: many, of this side (µm), at this resolution (µm/px, the thumbnail of a 384-px tile at 0.5 µm/px).
+PATCH_COUNT = 6
+PATCH_UM = 256.0
+PATCH_MPP = 0.75
 
 
 def chromogen_places(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float,
@@ -87,19 +94,43 @@ def chromogen_places(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float,
     ChromogenPlaces or None
         None when ``mpp`` is coarser than :data:`PLACES_MAX_MPP` or the tissue is empty.
     """
+    return pooled_places([(rgb, tissue)], mpp, white)
+
+
+def pooled_places(images: Sequence[tuple[np.ndarray, np.ndarray | None]], mpp: float,
+                  white: tuple[float, float, float] = (255.0, 255.0, 255.0)) -> ChromogenPlaces | None:
+    """:func:`chromogen_places` of several ``(rgb, tissue)`` images of the same slide at ``mpp``,
+    their bodies, rings and tissue areas pooled (e.g. the patches of :func:`tissue_patches`)."""
+    if not (math.isfinite(mpp) and 0 < mpp <= PLACES_MAX_MPP):
+        return None
+    area = ring = red_total = 0.0
+    bodies = {"brown": 0, "red": 0}
+    degs: dict[str, list[float]] = {"brown": [], "red": []}
+    for rgb, tissue in images:
+        a, rg, rt = _count(np.asarray(rgb), tissue, mpp, white, bodies, degs)
+        area, ring, red_total = area + a, ring + rg, red_total + rt
+    if area <= 0:
+        return None
+    return ChromogenPlaces(bodies["brown"] / area, bodies["red"] / area,
+                           float(ring / red_total) if red_total > 0 else 0.0,
+                           float(np.median(degs["brown"])) if degs["brown"] else math.nan,
+                           float(np.median(degs["red"])) if degs["red"] else math.nan)
+
+
+def _count(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float, white: tuple[float, float, float],
+           bodies: dict[str, int], degs: dict[str, list[float]]) -> tuple[float, float, float]:
+    """Add the nuclear bodies of one image to ``bodies`` / ``degs``; its tissue area (mm²), red ring
+    area and red area (µm²)."""
     from scipy import ndimage as ndi
     from skimage.measure import regionprops
 
     from . import od_from_rgb
     from .guess import _E1, _E2, _H, AEC_DEG, CHROMOGEN_MIN_OD, CHROMOGEN_MIN_SHARE, MIN_OD
 
-    if not (math.isfinite(mpp) and 0 < mpp <= PLACES_MAX_MPP):
-        return None
-    rgb = np.asarray(rgb)
     keep = np.ones(rgb.shape[:2], bool) if tissue is None else np.asarray(tissue, bool)
     area_mm2 = float(keep.sum()) * mpp * mpp / 1e6
     if area_mm2 <= 0:
-        return None
+        return 0.0, 0.0, 0.0
     od = od_from_rgb(rgb, background=white).astype(np.float64)
     norm = np.linalg.norm(od, axis=2)
     resid = od - (od @ _H)[..., None] * _H
@@ -110,8 +141,6 @@ def chromogen_places(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float,
     r = max(1, round(BODY_OPEN_UM / mpp))
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     disc = yy * yy + xx * xx <= r * r
-    bodies = {"brown": 0, "red": 0}
-    degs: dict[str, list[float]] = {"brown": [], "red": []}
     ring = red_total = 0.0
     for cls, sel in (("brown", (theta >= AEC_DEG) & (theta < 30.0)), ("red", theta < AEC_DEG)):
         objs = chrom & sel
@@ -130,7 +159,61 @@ def chromogen_places(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float,
                     and float(opened[ys, xs].mean()) >= BODY_OPEN_KEEP):
                 bodies[cls] += 1
                 degs[cls].append(float(np.percentile(theta[ys, xs], 50 if cls == "brown" else RED_BODY_PCT)))
-    return ChromogenPlaces(bodies["brown"] / area_mm2, bodies["red"] / area_mm2,
-                           float(ring / red_total) if red_total > 0 else 0.0,
-                           float(np.median(degs["brown"])) if degs["brown"] else math.nan,
-                           float(np.median(degs["red"])) if degs["red"] else math.nan)
+    return area_mm2, ring, red_total
+
+
+def tissue_patches(reader: Any, mask: np.ndarray, scale: tuple[float, float], mpp0: float, *,
+                   mpp: float = PATCH_MPP, size_um: float = PATCH_UM,
+                   count: int = PATCH_COUNT) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``count`` tissue patches of ``size_um`` read at about ``mpp`` µm/px, for a slide whose
+    thumbnail is too coarse for :func:`chromogen_places`.
+
+    Centres: thumbnail tissue pixels (``mask``, ``scale`` = level-0 pixels per thumbnail pixel) at
+    evenly spaced ranks in raster order, preferring pixels whose whole patch is tissue. Each patch
+    comes with its tissue mask (the thumbnail mask, repeated to the patch's pixels).
+
+    Parameters
+    ----------
+    reader : SlideReader
+        Anything with ``read_region(Box, level)``, ``level_downsamples`` and
+        ``best_level_for_downsample``.
+    mask : (m, n) bool ndarray
+    scale : tuple of 2 float
+    mpp0 : float
+        Level-0 µm per pixel.
+    mpp, size_um, count : float, float, int
+        Patch resolution (µm/px, never finer than level 0), side (µm) and number.
+
+    Returns
+    -------
+    list of ((h, w, 3) uint8 ndarray, (h, w) bool ndarray)
+    """
+    from scipy import ndimage as ndi
+    from skimage.transform import resize
+
+    from ..geometry import Box
+
+    mask = np.asarray(mask, bool)
+    if not mask.any() or count < 1:
+        return []
+    half = [max(1, round(0.5 * size_um / (mpp0 * s))) for s in scale]  # patch half-side, thumbnail px
+    inner = ndi.binary_erosion(mask, structure=np.ones((2 * half[0] + 1, 2 * half[1] + 1), bool))
+    rows, cols = np.nonzero(inner if inner.any() else mask)
+    picks = np.unique(((np.arange(count) + 0.5) / count * rows.size).astype(int))
+    mpp = max(float(mpp), mpp0)
+    side0 = round(size_um / mpp0)
+    level = int(reader.best_level_for_downsample(mpp / mpp0))
+    out_px = max(1, round(size_um / mpp))
+    patches = []
+    for i in picks:
+        r0 = int((rows[i] + 0.5) * scale[0]) - side0 // 2
+        c0 = int((cols[i] + 0.5) * scale[1]) - side0 // 2
+        rgb = np.asarray(reader.read_region(Box(r0, c0, side0, side0), level=level))
+        if rgb.shape[:2] != (out_px, out_px):
+            rgb = np.clip(np.rint(resize(rgb.astype(np.float64), (out_px, out_px), order=1, anti_aliasing=True,
+                                         preserve_range=True)), 0, 255).astype(np.uint8)
+        # the thumbnail mask over the patch
+        yy = np.clip(((r0 + (np.arange(out_px) + 0.5) * side0 / out_px) / scale[0]).astype(int), 0, mask.shape[0] - 1)
+        xx = np.clip(((c0 + (np.arange(out_px) + 0.5) * side0 / out_px) / scale[1]).astype(int), 0, mask.shape[1] - 1)
+        patches.append((rgb, mask[np.ix_(yy, xx)]))
+    return patches

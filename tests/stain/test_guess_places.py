@@ -129,3 +129,19 @@ def test_auto_stains_give_the_melanocytic_index_of_a_mart1_double_stain():
     assert res.stains["name"] == "H-DAB-FastRed", res.stains["detection"]
     assert res.metrics["ki67_melanocyte_marker"] == "cytoplasmic"
     assert abs(res.metrics["ki67_melanocytic_index_pct"] - tile.truth["melanocytic_index_pct"]) < 8.0
+
+
+def test_a_slide_too_coarse_for_nuclei_is_read_in_patches():
+    """A 3 x 3 mosaic of Ki67 / MART-1 Fast Red tiles (576 µm, thumbnail 2.25 µm/px: nuclei not
+    resolved): the thumbnail alone is taken for H&E; ``stains="auto"`` reads tissue patches at
+    0.75 µm/px (``tissue_patches``) and runs the double-stain preset."""
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    rgb = np.concatenate([np.concatenate([double_stain_tile(3 * i + j, marker="cytoplasmic", chromogen="fast_red",
+                                                            size=384).rgb for j in range(3)], axis=1)
+                          for i in range(3)], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(rgb, AnalysisConfig(measures=("ki67",), stains="auto"), mpp=MPP)
+    assert "double stain" in res.stains["detection"]["reason"]
+    assert res.stains["name"] == "H-DAB-FastRed"
