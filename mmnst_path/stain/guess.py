@@ -51,9 +51,10 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   ambiguous (:attr:`StainGuess.ambiguous`, with the reason and the preset to pass if
   the guess is wrong, :attr:`StainGuess.alternative`), still naming the nearer preset: the caller
   logs it and records it in the provenance.
-- **Where the chromogen sits** (only with ``mpp`` at most
-  :data:`~mmnst_path.stain.places.PLACES_MAX_MPP`: a tile or a fine thumbnail, not a slide
-  thumbnail at 8 µm/px; :func:`~mmnst_path.stain.places.chromogen_places`): a Ki67 chromogen fills
+- **Where the chromogen sits** (with ``mpp`` at most
+  :data:`~mmnst_path.stain.places.PLACES_MAX_MPP`, a tile or a fine thumbnail, or on ``patches``
+  read from a slide whose thumbnail is coarser, :func:`~mmnst_path.stain.places.tissue_patches`;
+  :func:`~mmnst_path.stain.places.chromogen_places`): a Ki67 chromogen fills
   round, smooth-edged nuclear bodies; melanin comes as granules, perinuclear rings and ragged
   clusters; MART-1 draws a red ring around a melanocyte's nucleus. (1) An H-DAB colour guess
   with at least ``RED_BODIES_MM2`` red nuclear bodies per mm², twice its brown ones, is a red
