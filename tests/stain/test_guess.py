@@ -23,11 +23,12 @@ PRESET = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed", "eosin": "H&E
 
 
 def _guess(rgb: np.ndarray, mpp: float) -> str:
-    """As the pipeline does it: on the tissue thumbnail of the image."""
+    """As the pipeline does it: on the tissue thumbnail of the image, with its pixel size (where the
+    chromogen sits is looked at when the thumbnail resolves nuclei)."""
     t = detect_tissue(ArrayReader(rgb, mpp=mpp), mask_mpp=8.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AmbiguousStainsWarning)
-        return guess_stains(t.thumbnail, t.mask)
+        return guess_stains_detail(t.thumbnail, t.mask, mpp=t.mask_mpp).name
 
 
 def test_the_pipeline_reexports_the_guess():
