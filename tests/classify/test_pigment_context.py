@@ -80,15 +80,18 @@ def _cells_on(tile, res, select: np.ndarray) -> np.ndarray:
     return np.asarray(CELL_CLASSES)[np.asarray(res.cells.cls, np.intp)][select[lab[r, c]]]
 
 
-def _run(tile, **pigment: float):
-    cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67", "melanin"], "pigment": pigment})
+def _run(tile, ki67: dict[str, float] | None = None, **pigment: float):
+    cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67", "melanin"], "pigment": pigment,
+                                       "ki67": ki67 or {}})
     return analyze_region(tile.rgb, cfg, mpp=tile.mpp)
 
 
 def test_positive_nuclei_under_near_black_bodies_beside_granular_pigment_read_pigment() -> None:
     """Generated near-black melanin over nuclei (``whole_cell``, seed 3001, not an evaluation
     seed) beside the family's granular pigment: the body model alone calls the bodies DAB and the
-    hidden positives count; by context they read ``pigment``."""
+    hidden positives count; by context they read ``pigment``. The Ki67 pigment prior (which also
+    reads near-black nuclei beside melanin as ``pigment``) is off in both runs, so the context step
+    alone is measured; with both on (the default) no more of them count positive."""
     tile = pigment_family_tile(3001, "whole_cell", near_black=True, size=256, positive_fraction=0.5)
     lab, mel = tile.masks["nuclei"], tile.masks["melanin"]
     n = int(lab.max())
@@ -98,11 +101,14 @@ def test_positive_nuclei_under_near_black_bodies_beside_granular_pigment_read_pi
     target = hidden & positive
     target[0] = False
     assert target.sum() >= 8
-    before = _cells_on(tile, _run(tile, context_radius_um=0.0), target)
-    after = _cells_on(tile, _run(tile), target)
+    no_prior = {"pigment_prior_fraction": 0.0}
+    before = _cells_on(tile, _run(tile, no_prior, context_radius_um=0.0), target)
+    after = _cells_on(tile, _run(tile, no_prior), target)
     assert (before == "positive").sum() >= 5
     assert (after == "positive").sum() <= (before == "positive").sum() // 3
     assert (after == "pigment").sum() >= (before == "pigment").sum() + 4
+    default = _cells_on(tile, _run(tile), target)
+    assert (default == "positive").sum() <= (after == "positive").sum()
 
 
 def test_saturated_dab_nuclei_with_no_pigment_near_stay_positive() -> None:
