@@ -30,6 +30,20 @@ import numpy as np
 __all__ = ["area_weights", "grid_weights", "resize_area", "resize_area_axis", "resize_area_grid"]
 
 
+def _edge_taps(edges: np.ndarray, length: int, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Taps of area averaging whose output ``i`` covers input coordinates ``[edges[i], edges[i + 1])``
+    of an axis of ``length`` samples: ``index`` (n_out, K) intp (clipped into the input; unused
+    taps repeat the last sample with weight 0) and ``weight`` (n_out, K) float64, the overlap of
+    input pixel ``[j, j + 1)`` with the output's interval divided by ``factor``."""
+    lo = np.minimum(np.floor(edges[:-1]).astype(np.intp), length - 1)
+    hi = np.maximum(np.minimum(np.ceil(edges[1:]).astype(np.intp), length), lo + 1)
+    taps = int((hi - lo).max())
+    index = lo[:, None] + np.arange(taps, dtype=np.intp)
+    overlap = np.minimum(index + 1, edges[1:, None]) - np.maximum(index, edges[:-1, None])
+    weight = np.clip(overlap, 0.0, None) / factor
+    return np.minimum(index, length - 1), weight
+
+
 def area_weights(length: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """Taps of area averaging from ``length`` samples to ``n_out``.
 
@@ -48,13 +62,7 @@ def area_weights(length: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     factor = length / n_out
     edges = np.arange(n_out + 1, dtype=np.float64) * factor
     edges[-1] = float(length)
-    lo = np.minimum(np.floor(edges[:-1]).astype(np.intp), length - 1)
-    hi = np.maximum(np.minimum(np.ceil(edges[1:]).astype(np.intp), length), lo + 1)
-    taps = int((hi - lo).max())
-    index = lo[:, None] + np.arange(taps, dtype=np.intp)
-    overlap = np.minimum(index + 1, edges[1:, None]) - np.maximum(index, edges[:-1, None])
-    weight = np.clip(overlap, 0.0, None) / factor
-    return np.minimum(index, length - 1), weight
+    return _edge_taps(edges, length, factor)
 
 
 def _block_mean(moved: np.ndarray, n_out: int, k: int) -> np.ndarray:
@@ -251,13 +259,7 @@ def grid_weights(n_out: int, start: int, factor: float, first: int, length: int)
         msg = (f"grid samples {start}..{start + n_out} (x {factor}) need input {edges[0] + first:.3f}.."
                f"{edges[-1] + first:.3f}, outside the {length} samples read from {first}")
         raise ValueError(msg)
-    lo = np.minimum(np.floor(edges[:-1]).astype(np.intp), length - 1)
-    hi = np.maximum(np.minimum(np.ceil(edges[1:]).astype(np.intp), length), lo + 1)
-    taps = int((hi - lo).max())
-    index = lo[:, None] + np.arange(taps, dtype=np.intp)
-    overlap = np.minimum(index + 1, edges[1:, None]) - np.maximum(index, edges[:-1, None])
-    weight = np.clip(overlap, 0.0, None) / factor
-    return np.minimum(index, length - 1), weight
+    return _edge_taps(edges, length, factor)
 
 
 def _apply_taps(moved: np.ndarray, index: np.ndarray, w32: np.ndarray) -> np.ndarray:

@@ -92,8 +92,11 @@ class NecrosisParams:
     clusters of karyorrhectic debris) necrotic before ``min_area_um2`` applies; 0 (default) leaves them.
     With a tissue model, necrosis is vetoed where intact nuclei number >= ``intact_veto_density``
     per 1000 µm² of tissue (Gaussian window ``intact_sigma_um`` µm; 0, the default, disables the
-    veto; 1.0 is the calibrated value, opt-in because it costs the generated tiles 0.03-0.26 pp of
-    mean error while it halves the false necrosis of viable breast carcinoma): peaks of
+    veto; 1.0 is the calibrated value; it halves the false necrosis of viable breast carcinoma
+    (BRCA-M2C 13.27 -> 6.80 %) but stays opt-in because it removes true necrosis between viable
+    sheets and where 3-5 µm karyorrhectic bodies pass as nuclei: the bundled he_necrosis sample
+    26.5 -> 25.5 % (truth 37.09), the held-out renderer's MAE 19.3 -> 21.0 pp; benchmarks/README.md,
+    necrosis section, "Follow-up 4"): peaks of
     hematoxylin contrast >= ``intact_contrast_od`` OD against the tissue around them, a surround of
     >= ``intact_surround_tissue`` tissue, and stain filling >= ``intact_min_fill`` of a 5 x 5 µm
     square (not a debris fragment). Vetoed blocks within 1.5 ``intact_sigma_um`` of unvetoed

@@ -49,27 +49,6 @@ def _run(monkeypatch: pytest.MonkeyPatch, path: Path, cfg: AnalysisConfig, halo_
     return analyze_slide(path, cfg, workers=1)
 
 
-def _assert_same(ref, got) -> None:
-    assert len(ref.cells) == len(got.cells)
-    # centroids are summed in the tile's own pixels (its origin moves with the halo): the same to
-    # the last few bits of a float64 slide coordinate
-    for name in ("row", "col"):
-        np.testing.assert_allclose(getattr(got.cells, name), getattr(ref.cells, name), rtol=0, atol=1e-9,
-                                   err_msg=name)
-    np.testing.assert_array_equal(got.cells.cls, ref.cells.cls)
-    assert ref.cells.columns.keys() == got.cells.columns.keys()
-    differ = [name for name, col in ref.cells.columns.items()
-              if not np.array_equal(got.cells.columns[name], col, equal_nan=col.dtype.kind == "f")]
-    assert not differ, differ
-    assert got.counts == ref.counts
-    for key, value in ref.metrics.items():
-        other = got.metrics[key]
-        assert value == other or (isinstance(value, float) and math.isnan(value) and math.isnan(other)), key
-    assert ref.maps.keys() == got.maps.keys()
-    for key, m in ref.maps.items():
-        np.testing.assert_array_equal(got.maps[key].image, m.image, err_msg=key)
-
-
 def test_nucleus_halo_is_the_sum_of_its_exact_filter_reaches():
     p = NucleusParams()
     parts = p.halo_parts_um(0.5)
@@ -100,7 +79,7 @@ def test_the_tile_halo_follows_the_measures_requested():
     assert _halo_um(he, ("necrosis",)) == pytest.approx(halo_parts(he, ("necrosis",))["necrosis"])
 
 
-def test_hdab_slide_is_identical_with_a_generous_halo(monkeypatch, tmp_path):
+def test_hdab_slide_is_identical_with_a_generous_halo(monkeypatch, tmp_path, assert_same_results):
     measures = ("ki67", "melanin")
     rgb = ki67_pigment_tile(7, size=640, pigmented_cells=0.5).rgb
     path = _write(tmp_path / "hdab.tif", rgb, 0.5)
@@ -115,14 +94,14 @@ def test_hdab_slide_is_identical_with_a_generous_halo(monkeypatch, tmp_path):
         assert ref.counts["ki67"].total > 100
     if "melanin" in measures:
         assert ref.metrics["melanin_area_mm2"] > 0
-    _assert_same(ref, got)
+    assert_same_results(ref, got, centroid_atol=1e-9)
 
 
-def test_he_slide_is_identical_with_a_generous_halo(monkeypatch, tmp_path):
+def test_he_slide_is_identical_with_a_generous_halo(monkeypatch, tmp_path, assert_same_results):
     rgb = he_melanin_tile(5, size=640).rgb
     path = _write(tmp_path / "he.tif", rgb, 0.5)
     cfg = AnalysisConfig.from_mapping({"stains": "H&E", "measures": ["melanin", "necrosis"], "tile_um": 160.0})
     got = _run(monkeypatch, path, cfg, None)
     ref = _run(monkeypatch, path, cfg, GENEROUS_UM + 60.0)  # necrosis alone reaches ~160 µm
     assert ref.metrics["melanin_area_mm2"] > 0
-    _assert_same(ref, got)
+    assert_same_results(ref, got, centroid_atol=1e-9)

@@ -21,23 +21,6 @@ def _both(monkeypatch: pytest.MonkeyPatch, rgb: np.ndarray, mpp: float, config: 
     return out
 
 
-def _assert_same(ref, lean) -> None:
-    """Same cells (every column, bit for bit), counts, metrics and maps."""
-    assert len(ref.cells) == len(lean.cells)
-    for name in ("row", "col", "cls"):
-        np.testing.assert_array_equal(getattr(lean.cells, name), getattr(ref.cells, name), err_msg=name)
-    assert ref.cells.columns.keys() == lean.cells.columns.keys()
-    for name, col in ref.cells.columns.items():
-        np.testing.assert_array_equal(lean.cells.columns[name], col, err_msg=name)
-    assert lean.counts == ref.counts
-    for key, value in ref.metrics.items():
-        other = lean.metrics[key]
-        assert value == other or (isinstance(value, float) and np.isnan(value) and np.isnan(other)), key
-    assert ref.maps.keys() == lean.maps.keys()
-    for key, m in ref.maps.items():
-        np.testing.assert_array_equal(lean.maps[key].image, m.image, err_msg=key)
-
-
 def _tissue_at(side: str, seed: int) -> np.ndarray:
     """A Ki67 tile with pigment whose tissue touches ``side`` of a larger white image (and glass
     elsewhere), so the lean part is cut at that side by the image edge and by white glass."""
@@ -49,32 +32,32 @@ def _tissue_at(side: str, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("side", ["top", "bottom", "left", "right"])
-def test_lean_path_is_bit_identical_with_tissue_at_each_border(monkeypatch, side):
+def test_lean_path_is_bit_identical_with_tissue_at_each_border(monkeypatch, side, assert_same_results):
     rgb = _tissue_at(side, seed=3)
     ref, lean = _both(monkeypatch, rgb, 0.5)
     assert ref.counts["ki67"].total > 50  # something to compare
     assert ref.metrics["melanin_area_mm2"] > 0  # the pigment stage found melanin
-    _assert_same(ref, lean)
+    assert_same_results(ref, lean)
 
 
-def test_lean_path_is_bit_identical_on_pigment_families_and_a_roi(monkeypatch):
+def test_lean_path_is_bit_identical_on_pigment_families_and_a_roi(monkeypatch, assert_same_results):
     for seed, family in ((1, "coarse"), (2, "perinuclear")):
         rgb = pigment_family_tile(seed, family, size=256).rgb
         ref, lean = _both(monkeypatch, rgb, 0.5)
-        _assert_same(ref, lean)
+        assert_same_results(ref, lean)
     rgb = pigment_family_tile(4, "whole_cell", size=256).rgb
     roi = [np.array([[10.0, 10.0], [10.0, 200.0], [180.0, 120.0]])]
     ref, lean = _both(monkeypatch, rgb, 0.5, roi=roi)
     assert 0 < ref.counts["ki67"].total
-    _assert_same(ref, lean)
+    assert_same_results(ref, lean)
 
 
-def test_lean_path_at_a_finer_scan_resolution(monkeypatch):
+def test_lean_path_at_a_finer_scan_resolution(monkeypatch, assert_same_results):
     """A 0.25 µm/px image is resampled to 0.5 µm/px before the stages (as BCData is)."""
     tile = ki67_pigment_tile(7, size=160, pigmented_cells=0.3).rgb
     rgb = np.repeat(np.repeat(tile, 2, axis=0), 2, axis=1)
     ref, lean = _both(monkeypatch, rgb, 0.25)
-    _assert_same(ref, lean)
+    assert_same_results(ref, lean)
 
 
 def test_lean_window_is_used_and_smaller_than_the_tile():
@@ -116,17 +99,17 @@ def test_nuclei_origin_gives_the_centroids_of_the_larger_planes():
 
 @pytest.mark.parametrize(("folder", "name", "mpp"), [("bcdata", "3.png", 0.25), ("shidc", "p1_0299_1.jpg", 0.21),
                                                       ("deepliif", "22_2.png", 0.31)])
-def test_lean_path_is_bit_identical_on_real_tiles(monkeypatch, shared_data, folder, name, mpp):
+def test_lean_path_is_bit_identical_on_real_tiles(monkeypatch, shared_data, folder, name, mpp, assert_same_results):
     from PIL import Image
 
     rgb = np.asarray(Image.open(shared_data / "ki67" / folder / name).convert("RGB"))
     ref, lean = _both(monkeypatch, rgb, mpp)
     assert ref.counts["ki67"].total > 50
-    _assert_same(ref, lean)
+    assert_same_results(ref, lean)
 
 
 @pytest.mark.parametrize("stains", ["H-DAB-FastRed", "AzureB-DAB", "H&E"])
-def test_lean_path_is_bit_identical_with_other_stains(monkeypatch, stains):
+def test_lean_path_is_bit_identical_with_other_stains(monkeypatch, stains, assert_same_results):
     """A double stain (melanocyte marker read in a ring), an azure B counterstain (azure pigment
     mode, no default cell model) and H&E (rule-based pigment, melanin only) on a tile whose
     tissue touches the top of a larger white image."""
@@ -148,4 +131,4 @@ def test_lean_path_is_bit_identical_with_other_stains(monkeypatch, stains):
     assert used[0] is None  # the reference run
     assert used[-1] is not None  # the lean part was used
     assert ref.measures == lean.measures
-    _assert_same(ref, lean)
+    assert_same_results(ref, lean)
