@@ -197,7 +197,9 @@ def tissue_patches(reader: Any, mask: np.ndarray, scale: tuple[float, float], mp
     if not mask.any() or count < 1:
         return []
     half = [max(1, round(0.5 * size_um / (mpp0 * s))) for s in scale]  # patch half-side, thumbnail px
-    inner = ndi.binary_erosion(mask, structure=np.ones((2 * half[0] + 1, 2 * half[1] + 1), bool))
+    # erosion by the patch's square: a separable minimum filter (the same as binary_erosion with that
+    # structure and pixels outside the mask off, in O(side) per pixel instead of O(side²))
+    inner = ndi.minimum_filter(mask, size=(2 * half[0] + 1, 2 * half[1] + 1), mode="constant", cval=False)
     rows, cols = np.nonzero(inner if inner.any() else mask)
     picks = np.unique(((np.arange(count) + 0.5) / count * rows.size).astype(int))
     mpp = max(float(mpp), mpp0)
