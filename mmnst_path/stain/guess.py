@@ -301,9 +301,15 @@ def _residuals(rgb: np.ndarray, tissue: np.ndarray | None,
     norm = np.linalg.norm(od, axis=1)
     keep = norm > MIN_OD
     od, norm = od[keep], norm[keep]
-    resid = od - np.outer(od @ _H, _H)
-    theta = np.degrees(np.arctan2(resid @ _E2, resid @ _E1))
-    return np.linalg.norm(resid, axis=1), theta, norm
+    m, theta = od_residual(od)
+    return m, theta, norm
+
+
+def od_residual(od: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Norm of the hematoxylin-free residual of OD vectors (shape (..., 3)) and its angle from DAB
+    (degrees) in the plane orthogonal to hematoxylin, both of shape (...)."""
+    resid = od - (od @ _H)[..., None] * _H
+    return np.linalg.norm(resid, axis=-1), np.degrees(np.arctan2(resid @ _E2, resid @ _E1))
 
 
 def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,

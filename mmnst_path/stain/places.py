@@ -125,7 +125,7 @@ def _count(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float, white: tuple[
     from skimage.measure import regionprops
 
     from . import od_from_rgb
-    from .guess import _E1, _E2, _H, AEC_DEG, CHROMOGEN_MIN_OD, CHROMOGEN_MIN_SHARE, MIN_OD
+    from .guess import AEC_DEG, CHROMOGEN_MIN_OD, CHROMOGEN_MIN_SHARE, MIN_OD, od_residual
 
     keep = np.ones(rgb.shape[:2], bool) if tissue is None else np.asarray(tissue, bool)
     area_mm2 = float(keep.sum()) * mpp * mpp / 1e6
@@ -133,9 +133,7 @@ def _count(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float, white: tuple[
         return 0.0, 0.0, 0.0
     od = od_from_rgb(rgb, background=white).astype(np.float64)
     norm = np.linalg.norm(od, axis=2)
-    resid = od - (od @ _H)[..., None] * _H
-    theta = np.degrees(np.arctan2(resid @ _E2, resid @ _E1))
-    m = np.linalg.norm(resid, axis=2)
+    m, theta = od_residual(od)
     chrom = keep & (norm > MIN_OD) & (m >= CHROMOGEN_MIN_OD) & (m >= CHROMOGEN_MIN_SHARE * norm)
     px_um2 = mpp * mpp
     r = max(1, round(BODY_OPEN_UM / mpp))
