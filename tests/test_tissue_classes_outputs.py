@@ -119,3 +119,38 @@ def test_necrosis_from_a_shared_class_map_equals_its_own() -> None:
     assert own[0] == shared[0]
     np.testing.assert_array_equal(own[1], shared[1])
     assert own[0].necrosis_um2 > 0
+
+
+def test_class_map_necrosis_is_the_measured_necrosis_with_the_veto(shared_data: Path) -> None:
+    """With the opt-in intact-nucleus veto the class map (areas, map, tumour region) follows the vetoed
+    necrosis, not the model's raw necrosis: BRCA-M2C train patch A8-A07U (viable breast carcinoma, 0.5 µm/px,
+    BSD-3; the tissue model alone reads ~73 % of it necrotic, the veto removes most of it)."""
+    from PIL import Image
+
+    from mmnst_path.pipeline._worker import tumour_region
+
+    patch = shared_data.parent / "train" / "brca_m2c" / "mixed" / "TCGA-A8-A07U-01Z-00-DX1_26500_78501_1001_1000_0.93.png"
+    if not patch.is_file():
+        pytest.fail(f"training data not found at {patch}")
+    rgb = np.asarray(Image.open(patch).convert("RGB"))[:512, :512]
+    results = {}
+    for veto in (0.0, 1.0):
+        cfg = AnalysisConfig.from_mapping({"stains": "H&E", "measures": ["necrosis"],
+                                           "necrosis": {"intact_veto_density": veto}})
+        res = analyze_region(rgb, cfg, mpp=0.5)
+        legend = {c["name"]: c["area_mm2"] for c in res.tissue_classes["classes"]}
+        # the necrosis of the class map is the reported necrosis (veto, tissue, minimum area applied)
+        assert legend["necrosis"] == pytest.approx(res.metrics["necrosis_area_mm2"], rel=1e-9, abs=1e-12)
+        assert sum(legend.values()) == pytest.approx(float(res.tiles.columns["owned_um2"].sum()) / 1e6, rel=1e-6)
+        results[veto] = (legend, cfg)
+    off, on = results[0.0][0], results[1.0][0]
+    assert off["necrosis"] > 0.5 * sum(off.values())  # the model alone: mostly necrotic
+    assert on["necrosis"] < off["necrosis"] - 0.2 * sum(off.values())
+    assert on["tumour"] + on["stroma"] > off["tumour"] + off["stroma"]  # vetoed blocks took their next class
+    # the tumour region of [ki67] count_in = "tumour" follows the same class map
+    cfg = results[1.0][1]
+    model = cfg.necrosis.model()
+    plain, _, _ = tumour_region(rgb, mpp=0.5, model=model, stains=cfg.stain_matrix(), smooth_um=cfg.necrosis.smooth_um)
+    vetoed, _, _ = tumour_region(rgb, mpp=0.5, model=model, stains=cfg.stain_matrix(), necrosis=cfg.necrosis)
+    assert vetoed.sum() > plain.sum()
+    assert not (plain & ~vetoed).any()  # the veto only adds to the tumour region here

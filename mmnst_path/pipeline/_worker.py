@@ -86,6 +86,8 @@ def halo_parts(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, flo
         model = ki67_tissue_model(config, stains)
         if model is not None:
             parts["ki67_tumour"] = tissue_halo_um(model) + 2.0 * config.necrosis.smooth_um
+            if model is config.necrosis.model():  # the class map is the necrosis one (its veto's reach)
+                parts["ki67_tumour"] = max(parts["ki67_tumour"], float(config.necrosis.halo_um()))
     return parts
 
 
@@ -192,8 +194,8 @@ def ki67_tissue_model(config: AnalysisConfig, stains: Any) -> Any:
 
 
 def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
-                  origin: tuple[int, int] | None = None, smooth_um: float = REGION_SMOOTH_UM
-                  ) -> tuple[np.ndarray, Any, np.ndarray]:
+                  origin: tuple[int, int] | None = None, smooth_um: float = REGION_SMOOTH_UM,
+                  necrosis: Any = None) -> tuple[np.ndarray, Any, np.ndarray]:
     """Tumour region of a tile: ((M, N) bool, the :class:`~mmnst_path.classify.TissueMap`, its smoothed labels).
 
     Tissue classes of ``model`` on its output grid aligned to the slide's analysis grid
@@ -202,11 +204,22 @@ def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
     :func:`_halo_um` of context. ``labels`` (the class of every output block, indices into
     ``tmap.classes``, block ``b`` covering pixels ``[b F - off, (b + 1) F - off)``, ``F =
     tmap.factor``, ``off = origin mod F``) is the class map of the region.
+
+    ``necrosis`` (:class:`~mmnst_path.quantify.necrosis.NecrosisParams` whose tissue model is ``model``, or
+    None): the class map is then the one whose ``necrosis`` is the measured necrosis (its ``smooth_um``,
+    intact-nucleus veto, tissue, holes and minimum area:
+    :func:`mmnst_path.quantify._necrosis_model.necrosis_labels`), so the tumour region, the class areas and
+    maps agree with the necrosis area; ``smooth_um`` is then ``necrosis.smooth_um``.
     """
     from ..classify.tissue import classify_tissue, region_mask, smoothed_labels
 
     tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin)
-    labels = smoothed_labels(tmap, smooth_um=smooth_um)
+    if necrosis is not None:
+        from ..quantify._necrosis_model import necrosis_labels
+
+        labels = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin)[0]
+    else:
+        labels = smoothed_labels(tmap, smooth_um=smooth_um)
     mask = region_mask(labels, tmap.classes, ("tumour",), shape=rgb.shape[:2], factor=tmap.factor, origin=origin)
     return mask, tmap, labels
 
@@ -490,8 +503,10 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     if tmodel is not None:  # (never with a lean part: the whole tile image)
         from ..classify.tissue import region_mask
 
+        # with the necrosis model, the class map whose necrosis is the measured one (veto, minimum area)
+        nec_params = cfg.necrosis if tmodel is cfg.necrosis.model() else None
         tumour, tmap, labels = tumour_region(rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=origin,
-                                             smooth_um=cfg.necrosis.smooth_um)
+                                             smooth_um=cfg.necrosis.smooth_um, necrosis=nec_params)
         for name in tmap.classes:
             m = region_mask(labels, tmap.classes, (name,), shape=rgb.shape[:2], factor=tmap.factor,
                             origin=origin) & owned

@@ -17,35 +17,73 @@ from scipy import ndimage as ndi
 
 from .necrosis import NecrosisCounts, NecrosisParams, _block_mean, _counts, _tissue
 
-__all__ = ["INTACT_REGROW_SIGMAS", "measure_with_tissue_model", "small_holes"]
+__all__ = ["INTACT_REGROW_SIGMAS", "measure_with_tissue_model", "necrosis_labels", "small_holes"]
 
 
 def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
                               model: Any, stains: Any, tmap: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned)."""
-    from ..classify.tissue import classify_tissue, smoothed_labels
-    from ..stain import load_stains, od_from_rgb
+    from ..classify.tissue import classify_tissue
 
     if tmap is None:
         tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains)
+    lmpp = tmap.mpp
+    labels, mask, tis = necrosis_labels(rgb, mpp, params, tmap, stains)
+    classes = tmap.classes
+
+    def is_class(name: str) -> np.ndarray:
+        return labels == classes.index(name) if name in classes else np.zeros(labels.shape, bool)
+
+    counts = _counts(mask, tis, region, rgb.shape[:2], lmpp, mpp)
+    weight = _region_weight(region, rgb.shape[:2], lmpp, mpp, labels.shape)
+    px = lmpp * lmpp
+    counts = replace(counts, tumour_um2=float((weight * (is_class("tumour") & tis)).sum()) * px,
+                     stroma_um2=float((weight * (is_class("stroma") & tis)).sum()) * px,
+                     classified_um2=counts.tissue_um2)
+    return counts, mask, lmpp
+
+
+def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: Any, stains: Any, *,
+                    origin: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The class map whose ``necrosis`` is the measured necrosis: ``(labels, necrosis, tissue)``, each (m, n)
+    on ``tmap``'s block grid (``labels`` int8 indices into ``tmap.classes``).
+
+    Class probabilities smoothed over ``smooth_um / 2`` (:func:`~mmnst_path.classify.tissue.smoothed_labels`),
+    necrosis vetoed where intact nuclei are dense (opt-in ``intact_veto_density``, at ``intact_max_mpp_um``
+    and finer), kept on tissue only (``tissue_min_od``, not ``background``), small holes filled
+    (``fill_holes_um2``) and regions under ``min_area_um2`` dropped: ``necrosis`` is that mask. A block
+    the model called necrosis that these steps removed takes its most probable other class, and a filled
+    hole becomes ``necrosis``, so the class map, its areas and the tumour region of ``[ki67] count_in =
+    "tumour"`` agree with the necrosis area reported beside them.
+
+    ``tmap`` is :func:`~mmnst_path.classify.tissue.classify_tissue` of ``rgb`` with the same ``origin``; the
+    image is padded as that function pads it (``origin`` None: ``rgb`` is already aligned to the blocks).
+    """
+    from ..classify.tissue import smoothed_labels
+    from ..stain import load_stains, od_from_rgb
+
     lmpp, big = tmap.mpp, tmap.factor
+    if origin is not None:
+        off_r, off_c = (int(v) % big for v in origin)
+        if off_r or off_c:
+            rgb = np.pad(rgb, ((off_r, 0), (off_c, 0), (0, 0)), mode="edge")
     matrix = load_stains(stains)
     shape = tmap.labels.shape
     od = od_from_rgb(rgb, background=matrix.background)
     od_low = _block_mean(od, big)[: shape[0], : shape[1]]
     tis = _tissue(od_low, lmpp, params)
-    # class probabilities smoothed over smooth_um / 2 before the decision (and no fat rim at glass borders)
     labels = smoothed_labels(tmap, smooth_um=params.smooth_um)
     classes = tmap.classes
-
-    def is_class(name: str) -> np.ndarray:
-        return labels == classes.index(name) if name in classes else np.zeros(shape, bool)
-
-    tis &= ~is_class("background")
-    if params.intact_veto_density > 0 and mpp <= params.intact_max_mpp_um and "necrosis" in classes:
-        veto = _intact_veto(rgb, od, mpp, stains, tis, tmap, params, labels == classes.index("necrosis"))
+    if "background" in classes:
+        tis &= labels != classes.index("background")
+    if "necrosis" not in classes:
+        return labels, np.zeros(shape, bool), tis
+    nec = classes.index("necrosis")
+    veto = np.zeros(shape, bool)
+    if params.intact_veto_density > 0 and mpp <= params.intact_max_mpp_um:
+        veto = _intact_veto(rgb, od, mpp, stains, tis, tmap, params, labels == nec)
         labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto)
-    mask = is_class("necrosis") & tis
+    mask = (labels == nec) & tis
     if params.fill_holes_um2 > 0:
         mask |= small_holes(mask, params.fill_holes_um2 / (lmpp * lmpp)) & tis
     labelled, n = ndi.label(mask)
@@ -54,13 +92,11 @@ def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParam
         keep = sizes >= params.min_area_um2
         keep[0] = False
         mask = keep[labelled]
-    counts = _counts(mask, tis, region, rgb.shape[:2], lmpp, mpp)
-    weight = _region_weight(region, rgb.shape[:2], lmpp, mpp, shape)
-    px = lmpp * lmpp
-    counts = replace(counts, tumour_um2=float((weight * (is_class("tumour") & tis)).sum()) * px,
-                     stroma_um2=float((weight * (is_class("stroma") & tis)).sum()) * px,
-                     classified_um2=counts.tissue_um2)
-    return counts, mask, lmpp
+    dropped = (labels == nec) & ~mask
+    if dropped.any():  # (the same decision as the veto's: the block's most probable other class)
+        labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto | dropped)
+    labels = np.where(mask, np.int8(nec), labels).astype(np.int8)
+    return labels, mask, tis
 
 
 def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: np.ndarray, tmap: Any,
