@@ -82,10 +82,11 @@ slightly different forest (40,992 instead of 40,894 nodes, held-out figures with
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,7 @@ from mmnst_path.classify.tissue_features import (  # noqa: E402
     tissue_feature_specs,
 )
 from mmnst_path.classify.train import class_report, train_model  # noqa: E402
+from mmnst_path.classify.train_tissue import ContextImage, train_context_stage  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 from _training_data import BRCA_M2C, held_out, read_rgb, render_variant  # noqa: E402
@@ -232,6 +234,15 @@ def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
     background, blocks in between are left out) or an (M, N) int image of class indices (-1
     unlabelled) at the image's pixels.
     """
+    feats, sel, y, _ = tile_maps(rgb, mpp, label, settings, rng, n)
+    return feats.reshape(-1, feats.shape[-1])[sel], y
+
+
+def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: TissueFeatureSettings,
+              rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """:func:`tile_rows` with the whole feature map: ((m, n, F) float32 features on the output grid, the flat
+    indices of the selected blocks, their class indices, µm per output block); the same random draws as
+    :func:`tile_rows`."""
     f, k, j = grid_factors(mpp, settings)
     big = f * k * j
     m, n_ = rgb.shape[:2]
@@ -260,8 +271,7 @@ def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
     sel = np.flatnonzero((cls.ravel() >= 0) & inside.ravel())
     if sel.size > n:
         sel = rng.choice(sel, size=n, replace=False)
-    x = feats.reshape(-1, feats.shape[-1])[sel]
-    return x, cls.ravel()[sel]
+    return feats, sel, cls.ravel()[sel], gm * k * j
 
 
 def sources(train: Path, osteo: Path, *, keratin: bool = False, sample_recipe: bool = True, brca: bool = False,
@@ -406,12 +416,14 @@ def _uses(dataset: str, args: argparse.Namespace) -> bool:
     return all(flag for key, flag in optional.items() if key in dataset)
 
 
-def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, intensity_only: bool = False
-                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, intensity_only: bool = False,
+                 maps: list[ImageMap] | None = None) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """(source, image name, feature rows, class indices, held out) of every training / validation image and
     augmented copy, as ``main`` trains on them (``args`` as parsed by :func:`parser`; the random draws of
     the augmentation and the row selection come from one generator seeded 13, in this order, those of the
-    ``--intensity-aug`` copies from another). ``intensity_only``: only the ``--intensity-aug`` copies."""
+    ``--intensity-aug`` copies from another). ``intensity_only``: only the ``--intensity-aug`` copies.
+    ``maps``: a list that receives every image's :class:`ImageMap` (the whole feature map, for
+    ``--auto-context``)."""
     rng = np.random.default_rng(13)
     rng_int = np.random.default_rng(1301)
     rows_factor = {**ROWS_FACTOR, "osteosarcoma": args.osteo_rows}
@@ -423,10 +435,9 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
         n = args.rows * rows_factor.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
         copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else AUG.get(src, args.aug))]
         for img, m in copies:
-            x, y = tile_rows(img, m, label, settings, rng, n)
-            yield src, name, x, y, held
+            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n), maps)
     if getattr(args, "mimic_tiles", False) and not intensity_only:
-        yield from _mimic_rows(args, settings)
+        yield from _mimic_rows(args, settings, maps)
     if not (args.intensity_aug or intensity_only):
         return
     # second pass: the intensity copies after every other row
@@ -439,19 +450,67 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
         count, lo, hi = INTENSITY_AUG[src]
         for _ in range(count):
             img, m = augment(rgb, mpp, rng_int, (lo, hi))
-            x, y = tile_rows(img, m, label, settings, rng_int, n)
-            yield src, name, x, y, held
+            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng_int, n), maps)
 
 
-def _mimic_rows(args: argparse.Namespace, settings: TissueFeatureSettings
+def _mimic_rows(args: argparse.Namespace, settings: TissueFeatureSettings, maps: list[ImageMap] | None = None
                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """The rows of the mimic tiles and their augmented copies (generator seeded 1307, see ``MIMIC_SEEDS``)."""
     rng = np.random.default_rng(1307)
     n = args.rows * ROWS_FACTOR["mimic"]
     for src, name, rgb, mpp, label, held in mimic_sources():
         for img, m in [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(AUG["mimic"])]:
-            x, y = tile_rows(img, m, label, settings, rng, n)
-            yield src, name, x, y, held
+            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n), maps)
+
+
+@dataclass(frozen=True, eq=False)
+class ImageMap:
+    """One training image (or augmented copy) on the output grid: its whole feature map, the flat indices
+    of its training rows and their class indices (what ``--auto-context`` needs besides the rows)."""
+
+    source: str
+    name: str
+    held: bool
+    feats: np.ndarray
+    sel: np.ndarray
+    y: np.ndarray
+    grid_mpp: float
+
+
+def _image_rows(src: str, name: str, held: bool, fsyg: tuple[np.ndarray, np.ndarray, np.ndarray, float],
+                maps: list[ImageMap] | None) -> tuple[str, str, np.ndarray, np.ndarray, bool]:
+    feats, sel, y, grid_mpp = fsyg
+    if maps is not None:
+        maps.append(ImageMap(src, name, held, feats, sel, y, grid_mpp))
+    return src, name, feats.reshape(-1, feats.shape[-1])[sel], y, held
+
+
+#: folds of the first-stage forests whose out-of-fold probabilities train the auto-context stage
+CONTEXT_FOLDS = 2
+
+
+def fold_of(source: str, name: str) -> int:
+    """Auto-context fold of a training image (a hash of source and name: augmented copies share it)."""
+    return int(hashlib.sha256(f"{source}/{name}".encode()).hexdigest()[:8], 16) % CONTEXT_FOLDS
+
+
+def save_maps(path: Path, maps: list[ImageMap]) -> None:
+    """Write :class:`ImageMap` s to an uncompressed npz (plain arrays, no pickle)."""
+    arrays: dict[str, np.ndarray] = {
+        "source": np.array([m.source for m in maps]), "name": np.array([m.name for m in maps]),
+        "held": np.array([m.held for m in maps]), "grid_mpp": np.array([m.grid_mpp for m in maps])}
+    for i, m in enumerate(maps):
+        arrays[f"f{i}"], arrays[f"s{i}"], arrays[f"y{i}"] = m.feats, m.sel, m.y
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_maps(path: Path) -> list[ImageMap]:
+    """The :class:`ImageMap` s of :func:`save_maps`, in their order."""
+    with np.load(path, allow_pickle=False) as z:
+        src, name, held, gm = z["source"], z["name"], z["held"], z["grid_mpp"]
+        return [ImageMap(str(src[i]), str(name[i]), bool(held[i]), z[f"f{i}"], z[f"s{i}"], z[f"y{i}"], float(gm[i]))
+                for i in range(len(src))]
 
 
 def _cached_rows(paths: list[Path], n_features: int) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
@@ -558,6 +617,14 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--rows-npz", type=Path, nargs="+", default=None, metavar="NPZ",
                     help="train on these cached feature rows (benchmarks/lodo_tissue_he.py writes them: the rows of "
                          "feature_rows with these options, in its order) instead of computing them")
+    ap.add_argument("--save-maps", type=Path, default=None, metavar="NPZ",
+                    help="also write every training image's whole feature map and training rows here (for "
+                         "--maps-npz: retraining, --auto-context, without computing the features again)")
+    ap.add_argument("--maps-npz", type=Path, default=None, metavar="NPZ",
+                    help="train on the feature maps written by --save-maps with the same options")
+    ap.add_argument("--auto-context", action="store_true",
+                    help="add a second (auto-context) forest on the first forest's out-of-fold class probabilities "
+                         "pooled over larger neighbourhoods (mmnst_path.classify.tissue_context)")
     ap.add_argument("--nuclear-detail", action="store_true",
                     help="add the nuclear-detail features (TissueFeatureSettings.nuclear_detail: H share, contrast "
                          "and edge energy of the nuclei, for intact vs ghost nuclei)")
@@ -584,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out} ({load_model(args.out).model_id})", file=sys.stderr)
         return 0
     settings = settings_of(args)
+    if args.auto_context and (args.thin or args.repeat_necrosis or args.rows_npz):
+        raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, --rows-npz")
     t0 = time.time()
     tr_x: list[np.ndarray] = []
     tr_y: list[np.ndarray] = []
@@ -592,8 +661,16 @@ def main(argv: list[str] | None = None) -> int:
     per_source: dict[str, list] = {}
     classes = KERATIN_CLASSES if args.keratin or args.mimic_tiles else CLASSES
     tr_src: list[np.ndarray] = []
-    for src, _name, x, y, held in (_cached_rows(args.rows_npz, len(tissue_feature_specs(settings))) if args.rows_npz
-                                   else feature_rows(args, settings)):
+    maps: list[ImageMap] | None = [] if (args.save_maps or args.auto_context) and not args.maps_npz else None
+    if args.maps_npz:
+        maps = load_maps(args.maps_npz)
+        rows: Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]] = (
+            (im.source, im.name, im.feats.reshape(-1, im.feats.shape[-1])[im.sel], im.y, im.held) for im in maps)
+    elif args.rows_npz:
+        rows = _cached_rows(args.rows_npz, len(tissue_feature_specs(settings)))
+    else:
+        rows = feature_rows(args, settings, maps=maps)
+    for src, _name, x, y, held in rows:
         (va_x if held else tr_x).append(x)
         (va_y if held else tr_y).append(y)
         if held:
@@ -601,6 +678,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tr_src.append(np.full(len(y), src, dtype="<U16"))
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
+    if args.save_maps and maps is not None:
+        save_maps(args.save_maps, maps)
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
     src_tr = np.concatenate(tr_src)
     if args.thin:
@@ -655,6 +734,21 @@ def main(argv: list[str] | None = None) -> int:
         "generated-tile figures are in benchmarks/eval_necrosis.py")
     model = replace(model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.auto_context:
+        assert maps is not None
+        first = args.out.with_name(args.out.stem + ".stage1" + args.out.suffix)
+        model.save(first)
+        print(f"first stage: wrote {first} ({model.model_id}) in {time.time() - t0:.0f} s", file=sys.stderr)
+        model = train_context_stage(
+            [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, -1 if m.held else fold_of(m.source, m.name)) for m in maps],
+            model, n_estimators=args.trees, max_depth=args.depth, min_samples_leaf=args.leaf)
+        model.card["validation"]["note"] += ("; per_source: first stage alone; auto_context.validation: the "
+                                             "held-out quarter through both stages")
+        model = replace(model)
+        ac = model.card["auto_context"]
+        print("auto-context held out: acc first stage "
+              f"{ac['validation_first_stage']['accuracy']:.3f} -> both {ac['validation']['accuracy']:.3f}",
+              file=sys.stderr)
     model.save(args.out)
     rep = model.card["validation"]["held_out"]
     print(f"trained on {len(y_tr)} blocks {model.card['training_counts']}", file=sys.stderr)

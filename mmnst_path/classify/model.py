@@ -13,7 +13,12 @@ features -> forest -> class probabilities. A model file (``.mmnst``, a zip writt
 - the forest arrays (:class:`~mmnst_path.classify._forest.Forest`);
 - ``test_x`` / ``test_proba``: a few feature rows and the probabilities the model gave them when
   it was saved. Loading re-predicts them and refuses the file when they differ (a file damaged in
-  a way the checks below miss, or a predictor that changed), so a model is never silently wrong.
+  a way the checks below miss, or a predictor that changed), so a model is never silently wrong;
+- optionally a second, *context* stage (:class:`ContextStage`, format version 2): the header's
+  ``context`` (its feature columns and settings) and the arrays ``context_<forest array>``,
+  ``context_test_x``, ``context_test_proba``, checked and self-tested like the first stage. A
+  tissue model with it is applied in two stages by :func:`mmnst_path.classify.tissue.classify_tissue`
+  (auto-context, :mod:`mmnst_path.classify.tissue_context`).
 
 Loading reads only numeric arrays (``allow_pickle=False``): a model file from someone else
 cannot run code. Every array and header field is checked; a damaged, foreign or newer file gets a
@@ -21,9 +26,11 @@ cannot run code. Every array and header field is checked; a damaged, foreign or 
 the SHA-256 of the header (without the id) and the arrays, so two files with the same id predict
 the same; it is written into every result that used the model.
 
-Format versions: ``FORMAT_VERSION`` is 1. A file with a higher version is refused ("written by a
-newer mmnst_path"); when version 2 comes, version-1 files will be migrated on load, never
-rewritten in place.
+Format versions: ``FORMAT_VERSION`` is 2, the highest this module reads. A model without a
+context stage is written as version 1 (as before 2026-12-03, so its model id is unchanged and
+older mmnst_path versions still read it); one with a context stage as version 2, which older
+versions refuse ("written by a newer mmnst_path") instead of applying its first stage alone. A
+file with a higher version is refused; files are migrated on load, never rewritten in place.
 """
 
 from __future__ import annotations
@@ -45,10 +52,13 @@ import numpy as np
 from ..errors import ConfigError, CorruptFileError
 from ._forest import ARRAY_KEYS, Forest
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "FeatureSpec", "load_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "ContextStage", "FeatureSpec", "load_model"]
 
 FORMAT = "mmnst_path.classifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: the format version of a model without a context stage
+_PLAIN_VERSION = 1
+_CONTEXT_PREFIX = "context_"
 KINDS = ("nucleus", "tissue")
 _MAX_HEADER = 4 * 1024 * 1024
 
@@ -72,6 +82,65 @@ class FeatureSpec:
 
 
 @dataclass(frozen=True, eq=False)
+class ContextStage:
+    """Second stage of a two-stage (auto-context) model: a forest on its own feature columns.
+
+    Attributes
+    ----------
+    features : tuple of FeatureSpec
+        Columns of the second stage, in order (what they are is up to the model's kind: for tissue
+        models :func:`mmnst_path.classify.tissue_context.context_feature_specs`).
+    settings : dict
+        How those columns are computed (JSON-able).
+    forest : Forest
+        Over ``features``, with the model's classes as its class columns.
+    test_x, test_proba : ndarray
+        Embedded test rows of the second stage and their probabilities when it was made.
+    """
+
+    features: tuple[FeatureSpec, ...]
+    settings: dict[str, Any]
+    forest: Forest
+    test_x: np.ndarray = field(repr=False)
+    test_proba: np.ndarray = field(repr=False)
+
+    @classmethod
+    def build(cls, *, features: Sequence[FeatureSpec], settings: Mapping[str, Any], forest: Forest,
+              test_x: np.ndarray) -> ContextStage:
+        """A stage whose embedded test case is computed from ``test_x`` now."""
+        tx = np.asarray(test_x, dtype=np.float32)
+        return cls(tuple(features), json.loads(json.dumps(dict(settings))), forest, tx, forest.predict_proba(tx))
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """(K, F2) second-stage features -> (K, n_classes) float64 probabilities."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != len(self.features):
+            msg = f"context stage expects (K, {len(self.features)}) features, got shape {x.shape}"
+            raise ConfigError(msg)
+        return self.forest.predict_proba(x)
+
+    def _problem(self, n_classes: int) -> str | None:
+        names = [f.name for f in self.features]
+        if not names or len(set(names)) != len(names):
+            return "context stage: feature names must be distinct and non-empty"
+        problem = self.forest.validate(len(names))
+        if problem:
+            return f"context stage: {problem}"
+        if self.forest.n_classes != n_classes:
+            return f"context stage: forest has {self.forest.n_classes} class columns for {n_classes} classes"
+        tx = self.test_x
+        if tx.ndim != 2 or tx.shape[1] != len(names) or tx.shape[0] < 1 or not np.all(np.isfinite(tx)):
+            return f"context stage: test_x must be finite (k >= 1, {len(names)}) rows, got shape {tx.shape}"
+        if self.test_proba.shape != (tx.shape[0], n_classes) or self.test_proba.dtype.kind != "f":
+            return f"context stage: test_proba has shape {self.test_proba.shape}, expected ({tx.shape[0]}, {n_classes})"
+        return None
+
+
+@dataclass(frozen=True, eq=False)
 class ClassifierModel:
     """A trained classifier: forest, classes, feature recipe and model card.
 
@@ -91,6 +160,8 @@ class ClassifierModel:
         Embedded test rows.
     test_proba : (k, n_classes) float64 ndarray
         Their probabilities when the model was made.
+    context : ContextStage or None
+        Second (auto-context) stage; None for a one-stage model.
     """
 
     kind: str
@@ -101,6 +172,7 @@ class ClassifierModel:
     forest: Forest
     test_x: np.ndarray = field(repr=False)
     test_proba: np.ndarray = field(repr=False)
+    context: ContextStage | None = None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -115,6 +187,14 @@ class ClassifierModel:
         if problem:
             raise ConfigError(f"invalid classifier model: {problem}")
         return replace(model, test_proba=forest.predict_proba(tx))
+
+    def with_context(self, context: ContextStage) -> ClassifierModel:
+        """This model with a second (context) stage, checked."""
+        model = replace(self, context=context)
+        problem = model._problem()
+        if problem:
+            raise ConfigError(f"invalid classifier model: {problem}")
+        return model
 
     # -- use ----------------------------------------------------------------------------------
     @property
@@ -144,20 +224,30 @@ class ClassifierModel:
     # -- identity -----------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:
         """The JSON header (without the id)."""
-        return {
+        header: dict[str, Any] = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": _PLAIN_VERSION if self.context is None else FORMAT_VERSION,
             "kind": self.kind,
             "classes": [{"index": c.index, "name": c.name, "colour": list(c.colour)} for c in self.classes],
             "features": [{"name": f.name, "unit": f.unit, "description": f.description} for f in self.features],
             "settings": self.settings,
             "card": self.card,
         }
+        if self.context is not None:
+            header["context"] = {"features": [{"name": f.name, "unit": f.unit, "description": f.description}
+                                              for f in self.context.features],
+                                 "settings": self.context.settings}
+        return header
 
     def _arrays(self) -> dict[str, np.ndarray]:
         arrays = dict(self.forest.arrays())
         arrays["test_x"] = self.test_x
         arrays["test_proba"] = self.test_proba
+        if self.context is not None:
+            ctx = self.context
+            arrays.update({_CONTEXT_PREFIX + k: v for k, v in ctx.forest.arrays().items()})
+            arrays[_CONTEXT_PREFIX + "test_x"] = ctx.test_x
+            arrays[_CONTEXT_PREFIX + "test_proba"] = ctx.test_proba
         return arrays
 
     @functools.cached_property
@@ -219,6 +309,8 @@ class ClassifierModel:
         tx = self.test_x
         if tx.ndim != 2 or tx.shape[1] != len(fnames) or tx.shape[0] < 1 or not np.all(np.isfinite(tx)):
             return f"test_x must be finite (k >= 1, {len(fnames)}) rows, got shape {tx.shape}"
+        if self.context is not None:
+            return self.context._problem(len(names))
         return None
 
 
@@ -230,6 +322,24 @@ def _content_id(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> 
         h.update(f"{key}:{a.dtype.str}:{a.shape}".encode())
         h.update(a.tobytes())
     return "sha256:" + h.hexdigest()[:16]
+
+
+def _load_context(header: Mapping[str, Any], data: dict[str, np.ndarray], version: int) -> ContextStage | None:
+    """The context stage of a loaded file (popping its arrays from ``data``); KeyError / TypeError when
+    it is incomplete, ValueError when a version-1 file claims one."""
+    if "context" not in header:
+        return None
+    if version < FORMAT_VERSION:
+        msg = f"a context stage needs format_version {FORMAT_VERSION}, the file says {version}"
+        raise ValueError(msg)
+    spec = header["context"]
+    if not isinstance(spec, dict) or not isinstance(spec["settings"], dict):
+        raise TypeError("context must be a JSON object with features and settings")
+    features = tuple(FeatureSpec(str(f["name"]), str(f.get("unit", "")), str(f.get("description", "")))
+                     for f in spec["features"])
+    forest = Forest(**{key: data.pop(_CONTEXT_PREFIX + key) for key in ARRAY_KEYS})
+    return ContextStage(features, spec["settings"], forest, data.pop(_CONTEXT_PREFIX + "test_x"),
+                        data.pop(_CONTEXT_PREFIX + "test_proba"))
 
 
 def _corrupt(path: Path, what: str) -> CorruptFileError:
@@ -292,11 +402,12 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
             raise TypeError("settings and card must be JSON objects")
         forest = Forest(**{key: data.pop(key) for key in ARRAY_KEYS})
         test_x, test_proba = data.pop("test_x"), data.pop("test_proba")
+        context = _load_context(header, data, version)
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(path, f"header field or array missing or of the wrong type ({exc!r})") from exc
     if data:
         raise _corrupt(path, f"unexpected arrays {sorted(data)[:5]}")
-    model = ClassifierModel(kind_found, classes, features, settings, card, forest, test_x, test_proba)
+    model = ClassifierModel(kind_found, classes, features, settings, card, forest, test_x, test_proba, context)
     problem = model._problem()
     if problem:
         raise _corrupt(path, problem)
@@ -310,6 +421,12 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
     if not np.allclose(again, test_proba, rtol=0, atol=1e-6):
         worst = float(np.max(np.abs(again - test_proba)))
         raise _corrupt(path, f"embedded test case fails (probabilities differ by up to {worst:.3g})")
+    if context is not None:
+        again = context.forest.predict_proba(context.test_x)
+        if not np.allclose(again, context.test_proba, rtol=0, atol=1e-6):
+            worst = float(np.max(np.abs(again - context.test_proba)))
+            raise _corrupt(path, f"embedded test case of the context stage fails (probabilities differ by up to "
+                                 f"{worst:.3g})")
     if kind is not None and model.kind != kind:
         msg = f"classifier model {str(path)!r} is a {model.kind} model, expected a {kind} model"
         raise ConfigError(msg)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .model import ClassifierModel
+from .tissue_context import ContextSettings, context_feature_specs, context_features
 from .tissue_features import (
     TissueFeatureSettings,
     base_maps,
@@ -88,9 +89,11 @@ def tissue_factors(model: ClassifierModel, mpp: float) -> tuple[int, int]:
 
 def tissue_halo_um(model: ClassifierModel) -> float:
     """Context (µm) a tile needs so that its tissue classes do not depend on its borders (the features'
-    reach and the :data:`FAT_RIM_BLOCKS` of :func:`smoothed_labels`; blocks are at most 1.6x ``output_um``)."""
+    reach, that of a context stage's pooled probabilities and the :data:`FAT_RIM_BLOCKS` of
+    :func:`smoothed_labels`; blocks are at most 1.6x ``output_um``)."""
     settings = tissue_feature_settings(model)
-    return settings.halo_um() + 1.6 * FAT_RIM_BLOCKS * settings.output_um
+    extra = _context_settings(model).halo_um() if model.context is not None else 0.0
+    return settings.halo_um() + extra + 1.6 * FAT_RIM_BLOCKS * settings.output_um
 
 
 def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
@@ -136,8 +139,27 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
     feats = block_mean(features_from_base(base, fine_mpp, k, settings), j)
     shape = feats.shape[:2]
     proba = model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*shape, -1)
+    if model.context is not None:
+        ctx = context_features(feats, proba, grid_mpp=fine_mpp * k * j, settings=_context_settings(model))
+        proba = model.context.predict_proba(ctx.reshape(-1, ctx.shape[-1])).astype(np.float32).reshape(*shape, -1)
     labels = np.argmax(proba, axis=-1).astype(np.int8)
     return TissueMap(labels, proba, fine_mpp * k * j, big, model.class_names, model.model_id)
+
+
+def _context_settings(model: ClassifierModel) -> ContextSettings:
+    """The auto-context settings of a two-stage tissue model, checked against its second-stage columns."""
+    assert model.context is not None
+    try:
+        settings = ContextSettings.from_mapping(model.context.settings)
+    except ConfigError as exc:
+        msg = f"tissue model {model.name!r}: {exc}"
+        raise ConfigError(msg) from exc
+    expected = tuple(s.name for s in context_feature_specs(model.features, model.class_names, settings))
+    if expected != model.context.feature_names:
+        msg = (f"tissue model {model.name!r}: its context stage lists {len(model.context.features)} features that "
+               f"this mmnst_path does not compute from its settings ({len(expected)} expected)")
+        raise ConfigError(msg)
+    return settings
 
 
 #: Output blocks of ``fat`` within this many blocks of ``background`` are given their next most probable class.

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-from .model import ClassifierModel
+from .model import ClassifierModel, ContextStage
+from .tissue_context import ContextSettings, context_feature_specs, context_features
 from .tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
-from .train import _fit_with_holdout, stack_rows
+from .train import _fit_with_holdout, class_report, stack_rows, train_model
 
-__all__ = ["canonical_tissue_class", "tissue_training_rows", "train_tissue_model"]
+__all__ = ["ContextImage", "canonical_tissue_class", "tissue_training_rows", "train_context_stage",
+           "train_tissue_model"]
 
 _SYNONYMS = {"tumor": "tumour", "tumour": "tumour", "necrotic": "necrosis", "necrosis": "necrosis",
              "debris": "necrosis", "stroma": "stroma", "stromal": "stroma", "fibrous": "stroma",
@@ -118,3 +121,97 @@ def train_tissue_model(
                                kind="tissue", classes=classes, features=specs, settings=model_settings,
                                card=full_card, n_estimators=n_estimators, max_depth=12, min_samples_leaf=5)
     return model
+
+
+@dataclass(frozen=True, eq=False)
+class ContextImage:
+    """One training image for :func:`train_context_stage`.
+
+    Attributes
+    ----------
+    feats : (m, n, F) float32 ndarray
+        First-stage features on the output grid (the whole image).
+    sel : (k,) int ndarray
+        Flat indices of its training blocks.
+    y : (k,) int ndarray
+        Their class indices.
+    grid_mpp : float
+        µm per output block.
+    fold : int
+        Fold of the image (images of one source image, e.g. augmented copies, share it); -1 for a
+        validation image (not in the first stage's training rows).
+    """
+
+    feats: np.ndarray
+    sel: np.ndarray
+    y: np.ndarray
+    grid_mpp: float
+    fold: int
+
+
+def train_context_stage(images: Sequence[ContextImage], model: ClassifierModel, *,
+                        settings: ContextSettings | None = None, n_estimators: int = 32, max_depth: int | None = 14,
+                        min_samples_leaf: int = 15) -> ClassifierModel:
+    """``model`` (a tissue model fitted on the training rows of ``images``) with an auto-context stage.
+
+    For every fold ``f`` a first-stage forest is fitted (as ``model``'s: same settings) on the
+    training rows of the images of the other folds and predicts the whole feature maps of fold
+    ``f``; validation images (fold -1) are predicted by ``model`` itself. So every image's
+    first-stage probabilities come from a forest that never saw it, as they will on a new slide.
+    The second forest is then fitted on :func:`~mmnst_path.classify.tissue_context.context_features`
+    at the training blocks; the card records its settings, folds, training counts, top features and
+    the validation images' class report of both stages.
+    """
+    settings = settings or ContextSettings()
+    classes = model.class_names
+    folds = sorted({im.fold for im in images if im.fold >= 0})
+    if len(folds) < 2:
+        msg = f"auto-context needs training images in at least two folds, got folds {folds}"
+        raise ConfigError(msg)
+    forest_kw: dict[str, Any] = {"n_estimators": n_estimators, "max_depth": max_depth,
+                                 "min_samples_leaf": min_samples_leaf}
+    proba: list[np.ndarray | None] = [None] * len(images)
+    for f in folds:
+        train = [im for im in images if im.fold >= 0 and im.fold != f]
+        x = np.concatenate([im.feats.reshape(-1, im.feats.shape[-1])[im.sel] for im in train])
+        y = np.concatenate([im.y for im in train])
+        fold_model = train_model(x, y, kind=model.kind, classes=classes, features=model.features,
+                                 settings=model.settings, **forest_kw)
+        for i, im in enumerate(images):
+            if im.fold == f:
+                proba[i] = _proba_map(fold_model, im.feats)
+    for i, im in enumerate(images):
+        if im.fold < 0:
+            proba[i] = _proba_map(model, im.feats)
+    specs = context_feature_specs(model.features, classes, settings)
+    rows: dict[bool, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
+        True: ([], [], []), False: ([], [], [])}
+    for im, p in zip(images, proba, strict=True):
+        assert p is not None
+        ctx = context_features(im.feats, p, grid_mpp=im.grid_mpp, settings=settings)
+        xs, ys, ps = rows[im.fold < 0]
+        xs.append(ctx.reshape(-1, ctx.shape[-1])[im.sel])
+        ys.append(im.y)
+        ps.append(p.reshape(-1, p.shape[-1])[im.sel])
+    x2, y2 = np.concatenate(rows[False][0]), np.concatenate(rows[False][1])
+    validation = (np.concatenate(rows[True][0]), np.concatenate(rows[True][1])) if rows[True][0] else None
+    second = train_model(x2, y2, kind=model.kind, classes=classes, features=specs, settings=model.settings,
+                         validation=validation, **forest_kw)
+    pick = np.random.default_rng(0).choice(x2.shape[0], size=min(16, x2.shape[0]), replace=False)
+    stage = ContextStage.build(features=specs, settings=settings.to_mapping(), forest=second.forest, test_x=x2[pick])
+    card = dict(model.card)
+    summary: dict[str, Any] = {
+        "settings": settings.to_mapping(), "folds": len(folds), "forest": second.card["forest"],
+        "training_counts": second.card["training_counts"], "top_features": second.card["top_features"],
+        "note": "second forest on the first-stage features and the out-of-fold first-stage class probabilities "
+                "pooled over sigmas_um (mmnst_path.classify.tissue_context)"}
+    if validation is not None:
+        first = np.argmax(np.concatenate(rows[True][2]), axis=1)
+        summary["validation_first_stage"] = class_report(validation[1], first, classes)
+        summary["validation"] = second.card["validation"]["held_out"]
+    card["auto_context"] = summary
+    return replace(model, card=card).with_context(stage)
+
+
+def _proba_map(model: ClassifierModel, feats: np.ndarray) -> np.ndarray:
+    return model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*feats.shape[:2], -1)
