@@ -625,6 +625,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--auto-context", action="store_true",
                     help="add a second (auto-context) forest on the first forest's out-of-fold class probabilities "
                          "pooled over larger neighbourhoods (mmnst_path.classify.tissue_context)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="--auto-context: fit the out-of-fold first-stage forests in this many processes (same result)")
     ap.add_argument("--nuclear-detail", action="store_true",
                     help="add the nuclear-detail features (TissueFeatureSettings.nuclear_detail: H share, contrast "
                          "and edge energy of the nuclei, for intact vs ghost nuclei)")
@@ -741,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"first stage: wrote {first} ({model.model_id}) in {time.time() - t0:.0f} s", file=sys.stderr)
         model = train_context_stage(
             [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, -1 if m.held else fold_of(m.source, m.name)) for m in maps],
-            model, n_estimators=args.trees, max_depth=args.depth, min_samples_leaf=args.leaf)
+            model, n_estimators=args.trees, max_depth=args.depth, min_samples_leaf=args.leaf, jobs=args.jobs)
         model.card["validation"]["note"] += ("; per_source: first stage alone; auto_context.validation: the "
                                              "held-out quarter through both stages")
         model = replace(model)

@@ -21,8 +21,8 @@ from .tissue_context import ContextSettings, context_feature_specs, context_feat
 from .tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
 from .train import _fit_with_holdout, class_report, stack_rows, train_model
 
-__all__ = ["ContextImage", "canonical_tissue_class", "tissue_training_rows", "train_context_stage",
-           "train_tissue_model"]
+__all__ = ["ContextImage", "canonical_tissue_class", "out_of_fold_proba", "tissue_training_rows",
+           "train_context_stage", "train_tissue_model"]
 
 _SYNONYMS = {"tumor": "tumour", "tumour": "tumour", "necrotic": "necrosis", "necrosis": "necrosis",
              "debris": "necrosis", "stroma": "stroma", "stromal": "stroma", "fibrous": "stroma",
@@ -149,45 +149,68 @@ class ContextImage:
     fold: int
 
 
-def train_context_stage(images: Sequence[ContextImage], model: ClassifierModel, *,
-                        settings: ContextSettings | None = None, n_estimators: int = 32, max_depth: int | None = 14,
-                        min_samples_leaf: int = 15) -> ClassifierModel:
-    """``model`` (a tissue model fitted on the training rows of ``images``) with an auto-context stage.
+def out_of_fold_proba(images: Sequence[ContextImage], model: ClassifierModel, *, n_estimators: int = 32,
+                      max_depth: int | None = 14, min_samples_leaf: int = 15, jobs: int = 1
+                      ) -> list[np.ndarray]:
+    """First-stage class probability maps of ``images`` from forests that did not see them.
 
-    For every fold ``f`` a first-stage forest is fitted (as ``model``'s: same settings) on the
-    training rows of the images of the other folds and predicts the whole feature maps of fold
-    ``f``; validation images (fold -1) are predicted by ``model`` itself. So every image's
-    first-stage probabilities come from a forest that never saw it, as they will on a new slide.
-    The second forest is then fitted on :func:`~mmnst_path.classify.tissue_context.context_features`
-    at the training blocks; the card records its settings, folds, training counts, top features and
-    the validation images' class report of both stages.
+    For every fold ``f`` a forest like ``model``'s (its classes, features, settings and these forest
+    options) is fitted on the training rows of the images of the other folds and predicts the whole
+    feature maps of fold ``f``; validation images (fold -1) are predicted by ``model`` itself.
+    ``jobs`` > 1 fits the folds in that many processes (the same forests: each fit is seeded).
     """
-    settings = settings or ContextSettings()
-    classes = model.class_names
     folds = sorted({im.fold for im in images if im.fold >= 0})
     if len(folds) < 2:
         msg = f"auto-context needs training images in at least two folds, got folds {folds}"
         raise ConfigError(msg)
-    forest_kw: dict[str, Any] = {"n_estimators": n_estimators, "max_depth": max_depth,
-                                 "min_samples_leaf": min_samples_leaf}
-    proba: list[np.ndarray | None] = [None] * len(images)
+    kw: dict[str, Any] = {"kind": model.kind, "classes": model.class_names, "features": model.features,
+                          "settings": model.settings, "n_estimators": n_estimators, "max_depth": max_depth,
+                          "min_samples_leaf": min_samples_leaf}
+    tasks = []
     for f in folds:
         train = [im for im in images if im.fold >= 0 and im.fold != f]
-        x = np.concatenate([im.feats.reshape(-1, im.feats.shape[-1])[im.sel] for im in train])
-        y = np.concatenate([im.y for im in train])
-        fold_model = train_model(x, y, kind=model.kind, classes=classes, features=model.features,
-                                 settings=model.settings, **forest_kw)
-        for i, im in enumerate(images):
-            if im.fold == f:
-                proba[i] = _proba_map(fold_model, im.feats)
-    for i, im in enumerate(images):
-        if im.fold < 0:
-            proba[i] = _proba_map(model, im.feats)
+        tasks.append((np.concatenate([im.feats.reshape(-1, im.feats.shape[-1])[im.sel] for im in train]),
+                      np.concatenate([im.y for im in train])))
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+            fold_models = list(pool.map(_fit_rows, tasks, [kw] * len(tasks)))
+    else:
+        fold_models = [_fit_rows(t, kw) for t in tasks]
+    by_fold = dict(zip(folds, fold_models, strict=True))
+    return [_proba_map(by_fold[im.fold] if im.fold >= 0 else model, im.feats) for im in images]
+
+
+def _fit_rows(xy: tuple[np.ndarray, np.ndarray], kw: dict[str, Any]) -> ClassifierModel:
+    return train_model(xy[0], xy[1], **kw)
+
+
+def train_context_stage(images: Sequence[ContextImage], model: ClassifierModel, *,
+                        settings: ContextSettings | None = None, n_estimators: int = 32, max_depth: int | None = 14,
+                        min_samples_leaf: int = 15, jobs: int = 1,
+                        proba: Sequence[np.ndarray] | None = None) -> ClassifierModel:
+    """``model`` (a tissue model fitted on the training rows of ``images``) with an auto-context stage.
+
+    The first-stage probabilities of every image come from a forest that never saw it
+    (:func:`out_of_fold_proba`, or ``proba`` computed by it before), as they will on a new slide:
+    a forest is overconfident on its own training images, and a second stage trained on that
+    would learn to trust the first. The second forest is then fitted (these forest options) on
+    :func:`~mmnst_path.classify.tissue_context.context_features` at the training blocks; the card
+    records its settings, folds, training counts, top features and the validation images' class
+    report of both stages.
+    """
+    settings = settings or ContextSettings()
+    classes = model.class_names
+    forest_kw: dict[str, Any] = {"n_estimators": n_estimators, "max_depth": max_depth,
+                                 "min_samples_leaf": min_samples_leaf}
+    if proba is None:
+        proba = out_of_fold_proba(images, model, jobs=jobs, **forest_kw)
+    folds = sorted({im.fold for im in images if im.fold >= 0})
     specs = context_feature_specs(model.features, classes, settings)
     rows: dict[bool, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
         True: ([], [], []), False: ([], [], [])}
     for im, p in zip(images, proba, strict=True):
-        assert p is not None
         ctx = context_features(im.feats, p, grid_mpp=im.grid_mpp, settings=settings)
         xs, ys, ps = rows[im.fold < 0]
         xs.append(ctx.reshape(-1, ctx.shape[-1])[im.sel])

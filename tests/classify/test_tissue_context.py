@@ -18,7 +18,7 @@ from mmnst_path.classify.tissue import classify_tissue, tissue_halo_um
 from mmnst_path.classify.tissue_context import ContextSettings, context_feature_specs, context_features
 from mmnst_path.classify.tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
 from mmnst_path.classify.train import train_model
-from mmnst_path.classify.train_tissue import ContextImage, train_context_stage
+from mmnst_path.classify.train_tissue import ContextImage, out_of_fold_proba, train_context_stage
 from mmnst_path.errors import ConfigError, CorruptFileError
 
 CLASSES = ("tumour", "necrosis")
@@ -70,6 +70,23 @@ def test_context_stage_corrects_speckles_inside_a_region_but_keeps_the_region() 
     assert np.mean(err1) > 0.8  # the first stage cannot tell a speckle from necrosis
     assert np.mean(err2) < 0.25
     assert min(keep) > 0.95
+
+
+def test_out_of_fold_probabilities_in_processes_equal_one_process() -> None:
+    rng = np.random.default_rng(5)
+    images = []
+    for i in range(4):
+        feats, cls, _ = _speckled_image(rng, 20)
+        images.append(ContextImage(feats, np.arange(cls.size), cls.ravel(), 8.0, i % 2 if i < 3 else -1))
+    first = _first_stage(images)
+    one = out_of_fold_proba(images, first, n_estimators=4, max_depth=6)
+    two = out_of_fold_proba(images, first, n_estimators=4, max_depth=6, jobs=2)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the validation image (fold -1) is predicted by the model itself; the others not
+    np.testing.assert_array_equal(one[3], first.predict_proba(images[3].feats.reshape(-1, 2)).reshape(20, 20, 2)
+                                  .astype(np.float32))
+    assert not np.array_equal(one[0], first.predict_proba(images[0].feats.reshape(-1, 2)).reshape(20, 20, 2))
 
 
 def test_context_needs_two_folds() -> None:
