@@ -197,7 +197,7 @@ def _per_nucleus(name: str, values: Any, n: int) -> np.ndarray:
 def _pigment_evidence(
     labels: np.ndarray, dab: np.ndarray, hidden: np.ndarray, mask: np.ndarray, n: int, *, fill_od: float,
     ring_px: int, saturated: np.ndarray | None = None, saturated_share: float = 0.0,
-    prior_fraction: float = 0.0,
+    prior_fraction: float = 0.0, prior_always: bool = False,
 ) -> dict[str, np.ndarray]:
     """Per-nucleus pigment evidence, each of shape (n,), from the label image.
 
@@ -215,7 +215,8 @@ def _pigment_evidence(
     over a cell and a saturated DAB-positive nucleus look alike, and beside melanin the first is
     the likelier. Its ``visible_fraction`` is set to 0 (unreadable, not added to the mask), and
     ``saturated`` keeps it ``pigment`` in :func:`classify_nuclei`. An image without melanin (every
-    real Ki67 set: at most 0.07 % false pigment) is untouched.
+    real Ki67 set: at most 0.07 % false pigment) is untouched. ``prior_always``: the prior holds
+    whatever the mask holds (``Ki67Params.near_black`` ``"pigment"``, a lesion known to be pigmented).
     """
     from ..detect._morphology import _numba_kernels
 
@@ -259,7 +260,7 @@ def _pigment_evidence(
     }
     if saturated is not None:
         out["saturated"] = (np.bincount(labels.ravel(), saturated.ravel(), minlength=n + 1)[: n + 1] / area)[1:]
-        if 0 < prior_fraction <= mask.mean() and saturated_share > 0:
+        if saturated_share > 0 and (prior_always or 0 < prior_fraction <= mask.mean()):
             undecided = out["saturated"] >= saturated_share
             out["visible_fraction"] = np.where(undecided, 0.0, out["visible_fraction"])
     return out
@@ -586,6 +587,10 @@ def measure_ki67(
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, origin=origin,
                                     return_labels=True)  # labels: cell model and outlines
     evidence: dict[str, np.ndarray] = {}
+    # near-black nuclei unassessable even with an empty mask: the user says the lesion is pigmented
+    always = params.near_black == "pigment" and pigment_mask is not None and params.pigment_saturated_od > 0
+    if always and hidden is None:
+        mask = hidden = np.zeros(shape, dtype=bool)
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
         ring_px = max(1, round(params.pigment_ring_um / mpp))
@@ -597,7 +602,7 @@ def measure_ki67(
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
                                      saturated_share=params.pigment_saturated_share,
-                                     prior_fraction=params.pigment_prior_fraction)
+                                     prior_fraction=params.pigment_prior_fraction, prior_always=always)
     ring_dab = neutral = None
     if nuclear_contrast_applies(params, matrix) and nuclei.labels is not None and len(nuclei):
         contrast_px = max(1, round(params.nuclear_contrast_ring_um / mpp))
