@@ -6,6 +6,11 @@ holds the feature grids ``grid_um``, ``predict_um`` and the output grid ``output
 was trained with (``stains``); classes are predicted per output block. The output grid of a tile is aligned to the slide's analysis grid with
 ``origin`` (as :func:`mmnst_path.quantify.necrosis.measure_necrosis` does), so a whole slide's
 classes do not depend on the tiling when tiles carry :func:`tissue_halo_um` of context.
+
+A model with a context stage (:class:`~mmnst_path.classify.model.ContextStage`, auto-context, see
+:mod:`mmnst_path.classify.tissue_context`) is applied in two stages: the first forest's class
+probabilities, pooled over its ``sigmas_um`` next to the features, go to the second forest, whose
+probabilities are the result; its halo grows by the pooling's reach.
 """
 
 from __future__ import annotations
