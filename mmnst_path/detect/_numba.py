@@ -24,18 +24,23 @@ __all__ = [
     "feature_sums",
     "forest_leaves",
     "forest_proba",
+    "gaussian32_axis0",
+    "gaussian32_axis1",
     "gaussian_at",
     "gaussian_axis0",
     "gaussian_axis1",
     "label_count_sum",
     "label_max",
     "label_sums",
+    "local_max_candidates",
+    "log_contrast",
     "log_scale_update",
     "norm3",
     "nucleus_sums",
     "perimeter_edges",
     "star_max",
     "star_offsets",
+    "transpose_into",
     "uniform_axis0",
     "uniform_axis1",
     "window_max_at",
@@ -101,6 +106,104 @@ def gaussian_axis1(img, w, out):  # pragma: no cover - compiled
                 acc[j] += (np.float64(lo[j]) + np.float64(hi[j])) * wk
         for j in range(n):
             out[i, j] = np.float32(acc[j])
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def gaussian32_axis0(img, w, out):  # pragma: no cover - compiled
+    """:func:`gaussian_axis0` in float32 arithmetic: ``w`` (r + 1,) float32, each output
+    ``x[i] * w[0]`` then ``+ (x[i - k] + x[i + k]) * w[k]`` for ``k = r .. 1``, every operation
+    rounded to float32 (no fused multiply-add; the numpy path of
+    :func:`mmnst_path.detect.nuclei._gaussian32` makes the same operations, bit for bit).
+    Twice as many lanes per vector as float64 and no conversions: about 2x faster."""
+    m, n = img.shape
+    r = w.shape[0] - 1
+    acc = np.empty(n, np.float32)
+    w0 = w[0]
+    for i in range(m):
+        src = img[i]
+        for j in range(n):
+            acc[j] = src[j] * w0
+        for k in range(r, 0, -1):
+            a = img[_reflect(i - k, m)]
+            b = img[_reflect(i + k, m)]
+            wk = w[k]
+            for j in range(n):
+                acc[j] += (a[j] + b[j]) * wk
+        dst = out[i]
+        for j in range(n):
+            dst[j] = acc[j]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def gaussian32_axis1(img, w, out):  # pragma: no cover - compiled
+    """:func:`gaussian32_axis0` along the rows (see :func:`gaussian_axis1`)."""
+    m, n = img.shape
+    r = w.shape[0] - 1
+    buf = np.empty(n + 2 * r, np.float32)
+    acc = np.empty(n, np.float32)
+    w0 = w[0]
+    for i in range(m):
+        for j in range(n):
+            buf[j + r] = img[i, j]
+        for j in range(r):
+            buf[j] = img[i, _reflect(j - r, n)]
+            buf[n + r + j] = img[i, _reflect(n + j, n)]
+        mid = buf[r : r + n]
+        for j in range(n):
+            acc[j] = mid[j] * w0
+        for k in range(r, 0, -1):
+            wk = w[k]
+            lo = buf[r - k : r - k + n]
+            hi = buf[r + k : r + k + n]
+            for j in range(n):
+                acc[j] += (lo[j] + hi[j]) * wk
+        dst = out[i]
+        for j in range(n):
+            dst[j] = acc[j]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def log_contrast(x, c0, out):  # pragma: no cover - compiled
+    """``out = np.log1p(x / c0)`` of float32 ``x`` (may be ``out``) with float32 ``c0``, the same
+    float32 division and ``log1p`` as numpy; a 0 quotient is kept as it is (``log1p(±0) = ±0``),
+    so the many background pixels cost no ``log1p`` call."""
+    m, n = x.shape
+    for i in range(m):
+        src = x[i]
+        dst = out[i]
+        for j in range(n):
+            v = src[j] / c0
+            dst[j] = np.log1p(v) if v != 0 else v
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def local_max_candidates(best, min_response, rows, cols):  # pragma: no cover - compiled
+    """Pixels of ``best`` (M, N) float32 that are >= ``min_response`` and >= each of their
+    (up to 8) neighbours inside the image, in raster order into ``rows`` / ``cols`` (M N,);
+    returns how many. For finite images, ``(best >= min_response) & (best >=
+    ndi.maximum_filter(best, 3, mode="reflect"))``: a reflected neighbour is an in-image pixel
+    of the window."""
+    m, n = best.shape
+    k = 0
+    for i in range(m):
+        i0 = max(i - 1, 0)
+        i1 = min(i + 1, m - 1)
+        for j in range(n):
+            v = best[i, j]
+            if not v >= min_response:
+                continue
+            j0 = max(j - 1, 0)
+            j1 = min(j + 1, n - 1)
+            ok = True
+            for a in range(i0, i1 + 1):
+                for b in range(j0, j1 + 1):
+                    if best[a, b] > v:
+                        ok = False
+            if ok:
+                rows[k] = i
+                cols[k] = j
+                k += 1
+    return k
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -427,6 +530,27 @@ def extreme_axis0(img, h, is_max, constant, out):  # pragma: no cover - compiled
         else:
             for c in range(n):
                 oi[c] = min(a[c], b[c])
+
+
+#: side of the square blocks :func:`transpose_into` copies (both blocks stay in L1)
+TRANSPOSE_BLOCK = 32
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def transpose_into(img, out):  # pragma: no cover - compiled
+    """``out[:] = img.T`` ((N, M) from (M, N)), block by block so that reads and writes stay in
+    cache: the running filters along axis 0 (whole rows at a time, vectorised) then serve for
+    axis 1 on the transposed image."""
+    m, n = img.shape
+    b = TRANSPOSE_BLOCK
+    for i0 in range(0, m, b):
+        i1 = min(i0 + b, m)
+        for j0 in range(0, n, b):
+            j1 = min(j0 + b, n)
+            for j in range(j0, j1):
+                row = out[j]
+                for i in range(i0, i1):
+                    row[i] = img[i, j]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
