@@ -77,3 +77,30 @@ def test_declared_pigmented_lesion_changes_nothing_without_near_black() -> None:
 def test_near_black_is_checked() -> None:
     with pytest.raises(ConfigError, match="near_black"):
         Ki67Params(near_black="melanin")
+
+
+def test_real_near_black_dab_positives_stay_positive_by_default(shared_data) -> None:
+    """BCData ``2.png`` (breast carcinoma, no melanin): strong DAB positives reach every channel's
+    floor, so a near-black nucleus is not melanin by itself; the default reads them positive and
+    only a declared pigmented lesion makes them unassessable (why ``near_black`` is not
+    ``"pigment"`` by default)."""
+    from PIL import Image
+
+    from mmnst_path.io._resample import resize_area
+
+    folder = shared_data / "ki67" / "bcdata"
+    big = np.asarray(Image.open(folder / "2.png").convert("RGB"))
+    factor = 0.25 / 0.5  # BCData is a 40x scan (benchmarks/datasets.toml); analysed at 0.5 µm/px
+    rgb = resize_area(big, (round(big.shape[0] * factor), round(big.shape[1] * factor)))
+    empty = np.zeros(rgb.shape[:2], bool)
+    runs = {mode: measure_ki67(rgb, mpp=0.5, stains="H-DAB", pigment_mask=empty, return_labels=True,
+                               params=Ki67Params(near_black=mode)) for mode in ("auto", "pigment")}
+    lab = runs["auto"].labels
+    n = len(runs["auto"].cells.cls)
+    dark = (od_from_rgb(rgb).min(axis=-1) >= 1.0).ravel()
+    share = (np.bincount(lab.ravel(), dark, minlength=n + 1) / np.maximum(np.bincount(lab.ravel(), minlength=n + 1), 1))[1:]
+    black = share >= 0.5
+    assert black.sum() >= 20  # a third of this tile's positives are near-black
+    assert (runs["auto"].cells.cls[black] == "positive").mean() >= 0.9
+    assert not (runs["auto"].cells.cls == "pigment").any()
+    assert (runs["pigment"].cells.cls[black] == "pigment").all()
