@@ -294,10 +294,8 @@ def _gaussian32(image: np.ndarray, sigma_px: float) -> np.ndarray:
     img = np.ascontiguousarray(image)
     kern = _numba_kernels()
     if kern is not None:
-        tmp = np.empty_like(img)
-        kern.gaussian32_axis0(img, w, tmp)
         out = np.empty_like(img)
-        kern.gaussian32_axis1(tmp, w, out)
+        kern.gaussian32(img, w, out)
         return out
     r = w.shape[0] - 1
     for axis in (0, 1):
