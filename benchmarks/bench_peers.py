@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_peers.py [--htk-python PATH] [--repeat 3] [--sets bcdata shidc] \
-        [--before TREE]
+        [--before TREE] [--cpu]
 
 Tools, each from an in-memory RGB tile at its native resolution to a Ki67 count (decoding the
 file is not timed; rescaling to 0.5 µm/px is, for every tool):
@@ -26,6 +26,10 @@ file is not timed; rescaling to 0.5 µm/px is, for every tool):
 - **mmnst_path (before)**, with ``--before TREE``: the same call on the mmnst_path of another
   source tree (``git archive <commit> | tar -x -C TREE``), in a subprocess whose ``PYTHONPATH``
   is ``TREE`` (this file with ``--serve-mmnst``), timed inside it like HistomicsTK.
+
+``--cpu``: every tool is timed with its process's CPU clock (``time.process_time``, in the
+subprocesses too) instead of the wall clock, so the time a tool waits for a core on a shared
+machine is not counted (its threads are limited to 1 alike).
 
 Interleaved: for every tile and repeat the tools run back to back, so load from other
 jobs hits them alike. One untimed warm-up run per tool and tile set. Threads: OMP / OpenBLAS /
@@ -103,6 +107,12 @@ def histomicstk_count(rgb: np.ndarray, mpp: float, foreground_od: float) -> tupl
     return pos, int(np.count_nonzero(present)) - pos
 
 
+def _clock() -> float:
+    """Seconds of the clock every tool is timed with: the process's CPU time when
+    ``BENCH_PEERS_CLOCK=cpu`` (set by ``--cpu``, inherited by the subprocesses), else wall time."""
+    return time.process_time() if os.environ.get("BENCH_PEERS_CLOCK") == "cpu" else time.perf_counter()
+
+
 def serve(mmnst: bool = False) -> int:
     """Answer one JSON request a line on stdin: {"path", "mpp", "foreground_od"} -> {"seconds",
     "positive", "negative"}: HistomicsTK's count, or with ``mmnst`` :func:`mmnst_count` of the
@@ -114,12 +124,12 @@ def serve(mmnst: bool = False) -> int:
     for line in sys.stdin:
         req = json.loads(line)
         rgb = _decode(req["path"])
-        t0 = time.perf_counter()
+        t0 = _clock()
         if mmnst:
             pos, neg = mmnst_count(rgb, float(req["mpp"]))
         else:
             pos, neg = histomicstk_count(rgb, float(req["mpp"]), float(req["foreground_od"]))
-        out = {"seconds": time.perf_counter() - t0, "positive": pos, "negative": neg}
+        out = {"seconds": _clock() - t0, "positive": pos, "negative": neg}
         sys.stdout.write(json.dumps(out) + "\n")
         sys.stdout.flush()
     return 0
@@ -215,9 +225,9 @@ def skimage_count(rgb: np.ndarray, mpp: float) -> tuple[int, int]:
 
 
 def timed(fn: Any, rgb: np.ndarray, mpp: float) -> dict[str, Any]:
-    t0 = time.perf_counter()
+    t0 = _clock()
     pos, neg = fn(rgb, mpp)
-    return {"seconds": time.perf_counter() - t0, "positive": pos, "negative": neg}
+    return {"seconds": _clock() - t0, "positive": pos, "negative": neg}
 
 
 def true_index(path: Path) -> float:
@@ -250,9 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", nargs="+", default=["bcdata", "shidc"], help="point-annotated sets in shared/data/ki67")
     ap.add_argument("--tiles", type=int, default=10, help="tiles per set (first N by name)")
     ap.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
+    ap.add_argument("--cpu", action="store_true",
+                    help="time every tool with its process's CPU clock instead of the wall clock (shared machines)")
     ap.add_argument("--clip-at-edge", action="store_true",
                     help="what-if: plan tiles with tiling.plan_grid(clip_at_edge=True) (no white margins)")
     args = ap.parse_args(argv)
+    if args.cpu:  # before any subprocess starts: they inherit it
+        os.environ["BENCH_PEERS_CLOCK"] = "cpu"
     if args.clip_at_edge:
         clip_at_edge()
     if args.serve or args.serve_mmnst:
