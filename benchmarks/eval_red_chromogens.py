@@ -21,6 +21,13 @@ Two parts:
 
     .venv/bin/python benchmarks/eval_red_chromogens.py --seeds 4 --appearance plain varied
     .venv/bin/python benchmarks/eval_red_chromogens.py --guess --seeds 8
+
+3. **Denominator** (``--cells``): generated tumour nests in stroma with lymphocytes and
+   macrophages (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`, truth per cell type) with
+   their DAB swapped for AEC / Fast Red: how many non-tumour nuclei the Ki67 denominator counts
+   with and without a cell model (the pigment families hold tumour nuclei only).
+
+    .venv/bin/python benchmarks/eval_red_chromogens.py --cells --seeds 12 --cell-model none
 """
 
 from __future__ import annotations
@@ -123,6 +130,70 @@ def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: in
     if "ki67" in res.measures:
         out.update(nucleus_outcomes(tile, res))
     return out
+
+
+def cells_one(seed: int, chromogen: str, *, size: int, cell_model: str) -> dict:
+    """Denominator figures of one generated tumour-nest tile with stroma, lymphocytes and
+    macrophages (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`, ``plain``), its DAB swapped
+    for ``chromogen`` (``scripts/_training_data.swap_chromogen``; the truth carries over).
+
+    Every true nucleus takes the class of the detected cell whose centroid lies in it (the first
+    when several do); ``counted`` = read positive or negative (in the Ki67 denominator).
+    """
+    sys.path.insert(0, str(HERE.parent / "scripts"))
+    from _training_data import RED_PRESETS, swap_chromogen
+
+    from mmnst_path.aggregate import CELL_CLASSES
+    from mmnst_path.synthetic_ki67 import ki67_cells_tile
+
+    tile = ki67_cells_tile(seed, size=size, appearance="plain")
+    rgb = swap_chromogen(tile.rgb, chromogen, np.random.default_rng([seed, 4109]), chromogen_scale=1.0)
+    cfg = AnalysisConfig.from_mapping({"stains": RED_PRESETS[chromogen], "measures": ["ki67"],
+                                       "ki67": {"cell_model": cell_model}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(rgb, cfg, mpp=tile.mpp)
+    cells = tile.truth["cells"]
+    types = np.asarray(cells["cell_type"]).astype(str)
+    labels = tile.masks["nuclei"]
+    rr = np.clip(np.rint(res.cells.row).astype(int), 0, labels.shape[0] - 1)
+    cc = np.clip(np.rint(res.cells.col).astype(int), 0, labels.shape[1] - 1)
+    hit = labels[rr, cc]
+    outcome = np.full(len(types) + 1, "missed", dtype=object)
+    for lab, code in zip(hit[::-1], res.cells.cls[::-1], strict=True):
+        if lab:
+            outcome[lab] = CELL_CLASSES[int(code)]
+    outcome = outcome[1:]
+    counted = np.isin(outcome, ("positive", "negative"))
+    tum = types == "tumour"
+    pos = tum & (np.asarray(cells["grade"]).astype(str) != "negative")
+    n_counted = int(np.sum(np.isin(np.asarray(res.cells.cls), (0, 1))))
+    return {"seed": seed, "chromogen": chromogen, "n_tumour": int(tum.sum()), "n_other": int((~tum).sum()),
+            "counted_total": n_counted, "counted_tumour": int((counted & tum).sum()),
+            "counted_other": int((counted & ~tum).sum()),
+            "pos_excluded": int((pos & (outcome == "excluded")).sum()), "n_pos": int(pos.sum()),
+            "neg_excluded": int((tum & ~pos & (outcome == "excluded")).sum()), "n_neg": int((tum & ~pos).sum()),
+            "ki67_true": float(tile.truth["ki67_index_pct"]),
+            "ki67_meas": float(res.metrics.get("ki67_index_pct", math.nan))}
+
+
+def summarise_cells(rows: list[dict]) -> str:
+    """Markdown table per chromogen: denominator against the true tumour count, and the index."""
+    lines = ["| chromogen | tiles | denominator / true tumour nuclei (mean, worst) | non-tumour nuclei counted "
+             "(% of them) | tumour nuclei counted (%) | positives / negatives excluded (%) | Ki67 err mean abs / "
+             "worst (pp) |", "|---|---:|---|---|---|---|---|"]
+    for ch in sorted({r["chromogen"] for r in rows}):
+        sel = [r for r in rows if r["chromogen"] == ch]
+        ratio = np.array([r["counted_total"] / max(1, r["n_tumour"]) for r in sel])
+        worst = ratio[np.argmax(np.abs(ratio - 1.0))]
+        oth = 100.0 * sum(r["counted_other"] for r in sel) / max(1, sum(r["n_other"] for r in sel))
+        tum = 100.0 * sum(r["counted_tumour"] for r in sel) / max(1, sum(r["n_tumour"] for r in sel))
+        pe = 100.0 * sum(r["pos_excluded"] for r in sel) / max(1, sum(r["n_pos"] for r in sel))
+        ne = 100.0 * sum(r["neg_excluded"] for r in sel) / max(1, sum(r["n_neg"] for r in sel))
+        k = [r["ki67_meas"] - r["ki67_true"] for r in sel]
+        lines.append(f"| {ch} | {len(sel)} | {ratio.mean():.2f}, {worst:.2f} | {oth:.1f} | {tum:.1f} | "
+                     f"{pe:.1f} / {ne:.1f} | {fmt_errors(k)} |")
+    return "\n".join(lines)
 
 
 def summarise(rows: list[dict]) -> str:
@@ -249,8 +320,18 @@ def main() -> None:
     ap.add_argument("--positive-od", type=float, default=None, help="Ki67 positive_threshold_od (default: the library's)")
     ap.add_argument("--guess", action="store_true", help="stain detection confusion table instead")
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
+    ap.add_argument("--cells", action="store_true",
+                    help="denominator check instead: ki67_cells_tile tiles (tumour nest, stroma, lymphocytes, "
+                         "macrophages) with their DAB swapped for each chromogen")
     args = ap.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.cells:
+        rows = [cells_one(seed, ch, size=args.size, cell_model=args.cell_model)
+                for ch in args.chromogens for seed in seeds]
+        print(summarise_cells(rows))
+        if args.csv:
+            write_csv(args.csv, rows)
+        return
     if args.guess:
         print(guess_table(seeds, args.size))
         return

@@ -1,7 +1,8 @@
 """Helpers shared by the training scripts of the shipped models (not part of the package).
 
-Reading the training images, the deterministic held-out split by file name, and the stain /
-scanner / compression variant that re-renders stain concentrations through perturbed vectors.
+Reading the training images, the deterministic held-out split by file name, the stain /
+scanner / compression variant that re-renders stain concentrations through perturbed vectors, and
+the stain swap that re-renders a hematoxylin-DAB image with a red chromogen.
 Every function draws from the caller's generator in a fixed order, so a script's models are
 reproducible from its seed.
 """
@@ -14,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BRCA_M2C", "held_out", "read_rgb", "render_variant"]
+__all__ = ["BRCA_M2C", "RED_PRESETS", "held_out", "read_rgb", "render_variant", "swap_chromogen"]
+
+#: stain preset of each red Ki67 chromogen :func:`swap_chromogen` swaps DAB for
+RED_PRESETS = {"aec": "H-AEC", "fast_red": "H-FastRed"}
 
 #: attribution of the BRCA-M2C patches (BSD-3) for a model card's training data; add the "use"
 BRCA_M2C = {
@@ -72,3 +76,32 @@ def render_variant(conc: np.ndarray, vectors: np.ndarray, shape: tuple[int, ...]
         Image.fromarray(out8).save(buf, format="JPEG", quality=int(rng.integers(45, 96)))
         out8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
     return out8, mpp * float(np.exp(rng.uniform(np.log(0.85), np.log(1.18))))
+
+
+def swap_chromogen(rgb: np.ndarray, chromogen: str, rng: np.random.Generator, *,
+                   chromogen_scale: float | None = None) -> np.ndarray:
+    """Re-render a hematoxylin-DAB image with another chromogen (stain swap), labels unchanged.
+
+    The image is separated with the H-DAB preset; its hematoxylin and DAB planes (real
+    morphology, real positives of every cell class) are recomposed with the vector of
+    ``RED_PRESETS[chromogen]`` in DAB's place. Each draw turns both vectors by up to 6°,
+    scales hematoxylin by 0.8-1.25 and the chromogen by 0.6-1.6 (red chromogens are lighter or
+    darker than the DAB they replace, lab to lab) and randomises the optics (blur 0.2-0.8 px,
+    JPEG q60-95 on 70 %), as ``train_nucleus_model.restain_as_ihc`` does. The residual (what neither stain
+    explains) is left out. ``chromogen_scale``: fixed scales (hematoxylin 1, chromogen this) instead
+    of the random ones (an evaluation tile keeps its positives' grades).
+    """
+    if chromogen not in RED_PRESETS:
+        msg = f"swap_chromogen: chromogen must be one of {sorted(RED_PRESETS)}, got {chromogen!r}"
+        raise ValueError(msg)
+    from mmnst_path.stain import get_preset, separate_stains
+    from mmnst_path.synthetic import _render, perturb_vector
+
+    hdab = get_preset("H-DAB")
+    conc = np.maximum(separate_stains(rgb, hdab, stains=("hematoxylin", "dab")), 0.0)
+    vectors = [perturb_vector(hdab.vectors[0], rng.uniform(0, 6), rng),
+               perturb_vector(get_preset(RED_PRESETS[chromogen]).vectors[1], rng.uniform(0, 6), rng)]
+    quality = int(rng.integers(60, 96)) if rng.random() < 0.7 else None
+    k_h, k_c = (rng.uniform(0.8, 1.25), rng.uniform(0.6, 1.6)) if chromogen_scale is None else (1.0, chromogen_scale)
+    return _render([conc[..., 0] * k_h, conc[..., 1] * k_c], vectors, rng,
+                   blur_px=float(rng.uniform(0.2, 0.8)), jpeg_quality=quality)

@@ -43,7 +43,7 @@ from mmnst_path.classify import NucleusFeatureSettings, nucleus_feature_specs, n
 from mmnst_path.classify.train import class_report, match_points, train_model  # noqa: E402
 
 sys.path.insert(0, str(HERE))
-from _training_data import held_out, read_rgb  # noqa: E402
+from _training_data import held_out, read_rgb, swap_chromogen  # noqa: E402
 
 CLASSES = ("tumour", "lymphocyte", "stromal")
 MATCH_UM = 4.0
@@ -199,10 +199,16 @@ def _core_weight(labels: np.ndarray, depth_px: np.ndarray) -> np.ndarray:
     return (np.clip(depth - depth_px[labels] + 0.5, 0.0, 1.0) * (labels > 0)).astype(np.float32)
 
 
-def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = False) -> dict[str, list]:
+def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = False,
+             swap: tuple[str, ...] = (), seed: int = 0) -> dict[str, list]:
+    """Rows of EndoNuke (real ER/PR IHC): as scanned (H-DAB), or with ``swap`` the DAB of every
+    image swapped for the chromogens of ``swap`` in turn (:func:`swap_chromogen`, separated with
+    their presets)."""
     out: dict[str, list] = {"train": [], "val": [], "val_staining": []}
     mapping = {0: CLASSES.index("stromal"), 1: CLASSES.index("tumour"), 2: -1}  # "other" nuclei: not used
     scale = {"mixed": 1.0, "staining_ds": 0.5}  # staining_ds is ~0.25 µm/px (nuclei twice as large)
+    rng = np.random.default_rng([seed, 4107])
+    i_img = 0
     for sub in ("mixed", "staining_ds"):
         for txt in sorted((root / "endonuke" / sub).glob("*.txt")):
             img = txt.with_suffix(".png")
@@ -218,8 +224,13 @@ def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = Fals
                 from mmnst_path.io._resample import resize_area
 
                 rgb = resize_area(rgb, (round(rgb.shape[0] * f), round(rgb.shape[1] * f)))
+            preset = "H-DAB"
+            if swap:
+                chrom = swap[i_img % len(swap)]
+                rgb, preset = swap_chromogen(rgb, chrom, rng), CHROMOGEN_PRESETS[chrom]
+            i_img += 1
             x, y = image_rows(rgb, (pts[:, [1, 0]] + 0.5) * f - 0.5, cls, ihc=True, settings=settings,
-                              hem_only=hem_only)
+                              hem_only=hem_only, preset=preset)
             rows = (x[y >= 0], y[y >= 0])
             key = "val_staining" if sub == "staining_ds" else ("val" if held_out(img.name, 0.2) else "train")
             out[key].append(rows)
@@ -260,7 +271,7 @@ GENERATED_CLASS = {"tumour": "tumour", "lymphocyte": "lymphocyte", "stromal": "s
 
 
 def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 10_000,
-              hem_only: bool = False) -> list:
+              hem_only: bool = False, swap: tuple[str, ...] = ()) -> list:
     """Rows of generated Ki67 tiles (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`).
 
     Tumour nuclei of every DAB grade (negative to saturated), lymphocytes, stromal spindles and
@@ -270,12 +281,17 @@ def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 
     from mmnst_path.synthetic_ki67 import ki67_cells_tile
 
     out = []
-    for seed in range(first_seed, first_seed + n_tiles):
+    rng = np.random.default_rng([first_seed, 4108])
+    for k, seed in enumerate(range(first_seed, first_seed + n_tiles)):
         tile = ki67_cells_tile(seed)
         cells = tile.truth["cells"]
         cls = np.array([CLASSES.index(GENERATED_CLASS[str(t)]) for t in cells["cell_type"]], dtype=np.intp)
-        out.append(image_rows(tile.rgb, np.c_[cells["row"], cells["col"]], cls, ihc=True, settings=settings,
-                              hem_only=hem_only))
+        rgb, preset = tile.rgb, "H-DAB"
+        if swap:  # the tile's DAB swapped for a red chromogen (its truth carries over)
+            chrom = swap[k % len(swap)]
+            rgb, preset = swap_chromogen(rgb, chrom, rng), CHROMOGEN_PRESETS[chrom]
+        out.append(image_rows(rgb, np.c_[cells["row"], cells["col"]], cls, ihc=True, settings=settings,
+                              hem_only=hem_only, preset=preset))
     return out
 
 
@@ -346,7 +362,8 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
                           "generated": args.generated, "train": str(args.train.resolve()),
                           "hem_masking": args.hem_masking,
                           **({"dab_core_um": args.dab_core_um} if args.dab_core_um > 0 else {}),
-                          **({"chromogens": list(args.chromogens)} if tuple(args.chromogens) != ("dab",) else {})},
+                          **({"chromogens": list(args.chromogens)} if tuple(args.chromogens) != ("dab",) else {}),
+                          **({"swap": list(args.swap)} if args.swap else {})},
                          sort_keys=True)
     cache = args.rows_cache
     if cache is not None and cache.is_file():
@@ -357,11 +374,12 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
         print(f"{cache} was written with other options: extracting again", file=sys.stderr)
     t0 = time.time()
     hem_only = args.nuclear_stain == "hematoxylin"
-    en = endonuke(args.train, settings, hem_only)
+    swap = tuple(args.swap)
+    en = endonuke(args.train, settings, hem_only, swap=swap, seed=args.seed)
     br = brca(args.train, settings, restain=args.restain, seed=args.seed, positive_rate=args.positive_rate,
               hem_only=hem_only, hem_masking=args.hem_masking, dab_core_um=args.dab_core_um,
               chromogens=tuple(args.chromogens))
-    gen = generated(args.generated, settings, hem_only=hem_only) if args.generated else []
+    gen = generated(args.generated, settings, hem_only=hem_only, swap=swap) if args.generated else []
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     width = len(nucleus_feature_specs(settings))
     rows = {"en_train": en["train"], "en_val": en["val"], "en_val_staining": en["val_staining"],
@@ -417,6 +435,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chromogens", nargs="+", choices=sorted(CHROMOGEN_PRESETS), default=["dab"],
                     help="chromogens the BRCA-M2C re-renderings take in turn (each separated with its preset: "
                          "the model then serves H-DAB, H-AEC and H-FastRed); default dab (model 1.1.0)")
+    ap.add_argument("--swap", nargs="*", choices=sorted(set(CHROMOGEN_PRESETS) - {"dab"}), default=[],
+                    help="swap the DAB of the EndoNuke images and of the generated tiles for these red chromogens "
+                         "in turn (swap_chromogen: real morphology and labels, red chromogen; separated with their "
+                         "presets): a model for red Ki67 chromogens (e.g. nucleus_red.mmnst)")
+    ap.add_argument("--name", default="mmnst_path default nucleus classifier (IHC)", help="model name in the card")
     ap.add_argument("--drop-features", nargs="*", default=[], metavar="NAME",
                     help="feature columns the model does not use ('intensity' = the stain-intensity columns "
                          f"{', '.join(INTENSITY_FEATURES)}); the model file names the columns it reads")
@@ -454,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     painted = ("tumour 40 %, lymphocyte 10 %, stromal 8 %, unmatched 20 %" if args.positive_rate is None
                else f"{100 * args.positive_rate:g} % of every class")
     card = {
-        "name": "mmnst_path default nucleus classifier (IHC)",
+        "name": args.name,
         "version": args.version,
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "Hematoxylin-DAB (Ki67) brightfield sections analysed at 0.5 µm/px, nuclei from the "
@@ -505,6 +528,12 @@ def main(argv: list[str] | None = None) -> int:
             "Hematoxylin-DAB (Ki67)", "Hematoxylin + " + " / ".join(c.replace("_", " ").upper() if c != "fast_red"
                                                                    else "Fast Red" for c in args.chromogens)
             + " (Ki67)")
+    if args.swap:
+        card["training_recipe"] += ("; the DAB of every EndoNuke image and generated tile swapped for "
+                                    + " / ".join(args.swap) + " in turn (separated with the H-DAB preset, recomposed "
+                                    "with the red vector, both vectors turned <= 6°, hematoxylin x0.8-1.25, chromogen "
+                                    "x0.6-1.6, blur, JPEG), so real morphology and labels carry over; EndoNuke "
+                                    "validation figures are on swapped images too")
     if args.hem_masking > 0:
         card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
                                     "removed, more the darker its DAB")
