@@ -191,7 +191,9 @@ def apply_slide_threshold(
     cell_tile : (n,) int array
         Row of ``tiles`` each cell comes from.
     tiles : TileTable
-        Per-tile table with ``ki67_positive`` / ``ki67_negative`` / ``ki67_excluded`` columns.
+        Per-tile table with ``ki67_positive`` / ``ki67_negative`` / ``ki67_excluded`` columns
+        (and ``ki67_near_black_positive`` / ``ki67_near_black_negative``, which follow the cells'
+        ``near_black`` column).
     counts : mmnst_path.quantify.ki67.Ki67Counts
         Slide totals (the sum of the tiles').
     params : mmnst_path.quantify.ki67.Ki67Params
@@ -235,14 +237,22 @@ def apply_slide_threshold(
         if name in tile_cols:
             tile_cols[name] = np.asarray(tile_cols[name], dtype=np.float64) + delta
     n_flip, n_neg, n_exc = int(flip.sum()), int(from_neg.sum()), int(from_exc.sum())
-    mel = {}
+    flagged: dict[str, int] = {}  # counts of flagged cells (melanocytic, near-black) that follow
     if "melanocytic" in columns:  # double stain: the melanocytic counts follow the flipped cells
         is_mel = np.asarray(columns["melanocytic"], dtype=bool)
-        mel = {"melanocytic_positive": counts.melanocytic_positive + int((flip & is_mel).sum()),
-               "melanocytic_negative": counts.melanocytic_negative - int((from_neg & is_mel).sum())}
+        flagged = {"melanocytic_positive": counts.melanocytic_positive + int((flip & is_mel).sum()),
+                   "melanocytic_negative": counts.melanocytic_negative - int((from_neg & is_mel).sum())}
+    if "near_black" in columns:  # near-black QC counts follow the flipped cells
+        dark = np.asarray(columns["near_black"], dtype=bool)
+        for name, delta in (("ki67_near_black_positive", np.bincount(cell_tile[flip & dark], minlength=n_tiles)),
+                            ("ki67_near_black_negative", -np.bincount(cell_tile[from_neg & dark], minlength=n_tiles))):
+            if name in tile_cols:
+                tile_cols[name] = np.asarray(tile_cols[name], dtype=np.float64) + delta
+        flagged.update(near_black_positive=counts.near_black_positive + int((flip & dark).sum()),
+                   near_black_negative=counts.near_black_negative - int((from_neg & dark).sum()))
     new_counts = replace(
         counts,
-        **mel,
+        **flagged,
         positive=counts.positive + n_flip,
         positive_1plus=counts.positive_1plus + n_flip,
         negative=counts.negative - n_neg,

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .report import melanocytic_text, pigment_warning
+from .report import melanocytic_text, near_black_warning, pigment_warning
 
 __all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
 
@@ -111,14 +111,13 @@ _CHROMOGEN_LABELS = {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"}
 
 
 def _warnings(r: Mapping[str, Any]) -> list[str]:
-    """Reasons to doubt an ok row: no tissue, pigment hiding nuclei, the warnings of the run."""
+    """Reasons to doubt an ok row: no tissue, pigment hiding nuclei, near-black positives (DAB or
+    melanin), the warnings of the run."""
     out = []
     area = _num(r.get("tissue_area_mm2"))
     if r.get("status") == "ok" and area is not None and area == 0:
         out.append("no tissue found (0 mm²): nothing was measured; check the image and the tissue detection")
-    pigment = pigment_warning(r)
-    if pigment:
-        out.append(pigment)
+    out += [text for text in (pigment_warning(r), near_black_warning(r)) if text]
     extra = r.get("warnings")
     if isinstance(extra, list | tuple):
         out += [str(w) for w in extra[:3]]

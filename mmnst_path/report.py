@@ -100,6 +100,9 @@ SUMMARY_COLUMNS = (
     "ki67_pigment_obscured_pct",
     "ki67_index_if_obscured_negative_pct",
     "ki67_index_if_obscured_positive_pct",
+    "ki67_near_black_positive",
+    "ki67_near_black_positive_pct",
+    "ki67_index_if_near_black_pigment_pct",
     "ki67_melanocytic_index_pct",
     "ki67_melanocytic_ci_low_pct",
     "ki67_melanocytic_ci_high_pct",
@@ -392,6 +395,38 @@ def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN
     return (
         f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
         "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
+    )
+
+
+#: near-black positives at least this % of the Ki67-positive nuclei (and at least
+#: NEAR_BLACK_WARN_MIN of them) get the near-black QC sentence. 30 %: every generated near-black
+#: melanin tile whose melanin was counted Ki67 (dab, seeds 0-7: 31.5-58.7 %) is above it, and no
+#: generated tile without melanin (at most 27.4 %); real strong DAB is near-black too, so 6 of the
+#: 10 BCData tiles (30.2-62.5 %) get it, no SHIDC or DeepLIIF tile (benchmarks/README.md,
+#: "Near-black nuclei without granules")
+NEAR_BLACK_WARN_PCT = 30.0
+NEAR_BLACK_WARN_MIN = 10
+
+
+def near_black_warning(metrics: Mapping[str, Any], *, min_pct: float = NEAR_BLACK_WARN_PCT,
+                       min_count: int = NEAR_BLACK_WARN_MIN) -> str:
+    """The plain-language near-black QC sentence of a result's metrics (a summary row or
+    ``SlideResult.metrics``): what share of the Ki67-positive nuclei is near-black (at least half
+    their pixels at OD >= 1 in every channel, ``Ki67Cells.near_black``), which strong DAB and
+    melanin without granules both are, and the index if they were left out as melanin
+    (``[ki67] near_black = "pigment"``). ``""`` below ``min_pct`` % or ``min_count`` nuclei, or
+    when a figure is missing or undefined. The CLI, the HTML report and the napari plugin all say
+    it in these words."""
+    share = _finite(metrics, "ki67_near_black_positive_pct")
+    count = _finite(metrics, "ki67_near_black_positive")
+    if share is None or count is None or share < min_pct or count < min_count:
+        return ""
+    alt = _finite(metrics, "ki67_index_if_near_black_pigment_pct")
+    then = "no nucleus left to count" if alt is None else f"index then {alt:.1f} %"
+    return (
+        f"{share:.0f} % of the Ki67-positive nuclei are near-black (strong DAB or melanin look alike): "
+        f"if this lesion is pigmented, melanin may be counted as Ki67; set [ki67] near_black = \"pigment\" "
+        f"({then}) or use a red chromogen (AEC, Fast Red) or an Azure B counterstain"
     )
 
 

@@ -218,8 +218,11 @@ def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[s
             ki67_ci_high_pct=float(k["ci_high_pct"]),
             h_score=float(k["h_score"]),
         )
-        for key in ("pigment_obscured_pct", "index_if_obscured_negative_pct", "index_if_obscured_positive_pct"):
-            if key in k:  # QC bound: how far pigment-hidden nuclei could move the index
+        m.update(ki67_near_black_positive=int(counts["ki67"].near_black_positive),
+                 ki67_near_black_negative=int(counts["ki67"].near_black_negative))
+        for key in ("pigment_obscured_pct", "index_if_obscured_negative_pct", "index_if_obscured_positive_pct",
+                    "near_black_positive_pct", "index_if_near_black_pigment_pct"):
+            if key in k:  # QC bounds: how far pigment-hidden (near-black) nuclei could move the index
                 m[f"ki67_{key}"] = float(k[key])
         # Ki67 / MART-1 or SOX10 double stain: the index among melanocytic nuclei (NaN without)
         for key in ("melanocytic_index_pct", "melanocytic_ci_low_pct", "melanocytic_ci_high_pct"):

@@ -285,6 +285,7 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False
     columns["cell_type"] = ctype
     if marker:
         columns["melanocytic"] = np.asarray(cells.melanocytic, dtype=bool)[keep]
+    columns["near_black"] = np.asarray(cells.near_black, dtype=bool)[keep]  # QC: DAB or melanin
     radii = np.asarray(cells.outline_radii)
     if radii.ndim == 2 and radii.shape[1]:  # outlines in level-0 px (float16: 0.03 px steps, half the memory)
         columns["outline_radii"] = (radii[keep] * float(tile.scale)).astype(np.float16)
@@ -541,7 +542,9 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
 
         cells = _ki67_cells(c, tile, keep, marker=marker_of(job.matrix, cfg.ki67) is not None)
         row.update(ki67_positive=counts["ki67"].positive, ki67_negative=counts["ki67"].negative,
-                   ki67_pigment=counts["ki67"].pigment, ki67_excluded=counts["ki67"].excluded)
+                   ki67_pigment=counts["ki67"].pigment, ki67_excluded=counts["ki67"].excluded,
+                   ki67_near_black_positive=counts["ki67"].near_black_positive,
+                   ki67_near_black_negative=counts["ki67"].near_black_negative)
 
     if "melanin" in job.measures:
         from ..quantify.melanin import measure_melanin

@@ -24,8 +24,12 @@ class Ki67Counts:
     ``macrophage`` and ``other_cell`` count the nuclei the cell model took out of the index by
     type (they are part of ``excluded``). ``melanocytic_positive`` / ``melanocytic_negative``
     are the positive / negative (index) nuclei carrying the melanocyte marker of a Ki67 / MART-1
-    or SOX10 double stain (0 without a marker). Add counts of disjoint
-    regions with ``+``; compute ratios once from totals with :func:`ki67_metrics`.
+    or SOX10 double stain (0 without a marker). ``near_black_positive`` / ``near_black_negative``
+    are the positive / negative (index) nuclei at least ``Ki67Params.pigment_saturated_share``
+    near-black (``Ki67Cells.near_black``): strong DAB, or melanin without granules, which no
+    per-nucleus cue tells apart (QC: ``Ki67Params.near_black = "pigment"`` would make them
+    unassessable). Add counts of disjoint regions with ``+``; compute ratios once from totals with
+    :func:`ki67_metrics`.
     """
 
     positive: int = 0
@@ -41,6 +45,8 @@ class Ki67Counts:
     other_cell: int = 0
     melanocytic_positive: int = 0
     melanocytic_negative: int = 0
+    near_black_positive: int = 0
+    near_black_negative: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -59,6 +65,12 @@ class Ki67Counts:
             msg = (
                 "Ki67Counts.melanocytic_positive / melanocytic_negative must not exceed positive / negative, got "
                 f"{self.melanocytic_positive} / {self.melanocytic_negative} of {self.positive} / {self.negative}"
+            )
+            raise ConfigError(msg)
+        if self.near_black_positive > self.positive or self.near_black_negative > self.negative:
+            msg = (
+                "Ki67Counts.near_black_positive / near_black_negative must not exceed positive / negative, got "
+                f"{self.near_black_positive} / {self.near_black_negative} of {self.positive} / {self.negative}"
             )
             raise ConfigError(msg)
 
@@ -84,12 +96,13 @@ class Ki67Counts:
 
     @classmethod
     def from_classes(cls, classes: Any, bins: Any | None = None, cell_types: Any | None = None,
-                     melanocytic: Any | None = None) -> Ki67Counts:
+                     melanocytic: Any | None = None, *, near_black: Any | None = None) -> Ki67Counts:
         """Count per-nucleus classes (strings from :data:`CLASSES`) and intensity bins (0-3).
 
         ``bins`` is required for positive nuclei (values 1-3); ``None`` counts every positive as 1+.
         ``cell_types`` (cell-model class names) adds the per-type counts of ``excluded`` nuclei;
-        ``melanocytic`` (bool per nucleus) the melanocytic positive / negative counts.
+        ``melanocytic`` (bool per nucleus) the melanocytic positive / negative counts;
+        ``near_black`` (bool per nucleus) the near-black positive / negative counts.
         """
         cls_arr = np.asarray(classes).astype(str)
         unknown = set(np.unique(cls_arr)) - set(CLASSES)
@@ -117,6 +130,7 @@ class Ki67Counts:
             positive_3plus=int((pos & (b == 3)).sum()),
             **_type_counts(cls_arr == "excluded", cell_types),
             **_melanocytic_counts(cls_arr, melanocytic),
+            **_flagged_counts("near_black", cls_arr, near_black),
         )
 
     def to_mapping(self) -> dict[str, int]:
@@ -139,14 +153,19 @@ def _type_counts(excluded: np.ndarray, cell_types: Any | None) -> dict[str, int]
 
 def _melanocytic_counts(cls_arr: np.ndarray, melanocytic: Any | None) -> dict[str, int]:
     """Positive / negative nuclei that carry the melanocyte marker."""
-    if melanocytic is None:
+    return _flagged_counts("melanocytic", cls_arr, melanocytic)
+
+
+def _flagged_counts(name: str, cls_arr: np.ndarray, flag: Any | None) -> dict[str, int]:
+    """``{name}_positive`` / ``{name}_negative``: positive / negative nuclei whose bool ``flag`` is set."""
+    if flag is None:
         return {}
-    mel = np.asarray(melanocytic)
-    if mel.shape != cls_arr.shape or mel.dtype != bool:
-        msg = f"melanocytic must be a bool array of the shape of classes {cls_arr.shape}, got {mel.dtype} {mel.shape}"
+    f = np.asarray(flag)
+    if f.shape != cls_arr.shape or f.dtype != bool:
+        msg = f"{name} must be a bool array of the shape of classes {cls_arr.shape}, got {f.dtype} {f.shape}"
         raise ConfigError(msg)
-    return {"melanocytic_positive": int((mel & (cls_arr == "positive")).sum()),
-            "melanocytic_negative": int((mel & (cls_arr == "negative")).sum())}
+    return {f"{name}_positive": int((f & (cls_arr == "positive")).sum()),
+            f"{name}_negative": int((f & (cls_arr == "negative")).sum())}
 
 
 def _allred_proportion_score(fraction: float) -> int:
@@ -184,7 +203,11 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
         ``melanocytic_index_pct`` (melanocytic_positive / (melanocytic_positive +
         melanocytic_negative) × 100), ``melanocytic_ci_low_pct`` / ``melanocytic_ci_high_pct``
         (95 % Wilson) and ``melanocytic_denominator`` (``nan`` index and interval when it is 0,
-        as it is without a marker). Undefined values are ``nan``.
+        as it is without a marker); the near-black QC (issue #14): ``near_black_positive_pct``
+        (near-black positives as a percentage of the positives) and
+        ``index_if_near_black_pigment_pct`` (the index with every near-black positive and
+        negative nucleus left out as unassessable, as ``Ki67Params.near_black = "pigment"`` would
+        read them). Undefined values are ``nan``.
 
     Examples
     --------
@@ -193,6 +216,9 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
     (12.5, 20.0)
     >>> m["index_if_obscured_negative_pct"], m["index_if_obscured_positive_pct"]
     (10.0, 30.0)
+    >>> m = ki67_metrics(Ki67Counts(positive=40, negative=60, positive_3plus=40, near_black_positive=30))
+    >>> m["near_black_positive_pct"], m["index_if_near_black_pigment_pct"]
+    (75.0, 14.285714285714286)
     """
     n = counts.denominator
     nan = math.nan
@@ -227,6 +253,7 @@ def ki67_metrics(counts: Ki67Counts) -> dict[str, Any]:
         "allred_total": allred_total,
         **_pigment_bound(counts),
         **_melanocytic_index(counts),
+        **_near_black_bound(counts),
     }
 
 
@@ -239,6 +266,16 @@ def _melanocytic_index(counts: Ki67Counts) -> dict[str, float | int]:
     lo, hi = wilson_interval(k, n)
     return {"melanocytic_index_pct": 100.0 * k / n, "melanocytic_ci_low_pct": 100.0 * lo,
             "melanocytic_ci_high_pct": 100.0 * hi, "melanocytic_denominator": n}
+
+
+def _near_black_bound(counts: Ki67Counts) -> dict[str, float]:
+    """Share of the positives that are near-black, and the index with the near-black nuclei unassessable."""
+    rest = counts.denominator - counts.near_black_positive - counts.near_black_negative
+    return {
+        "near_black_positive_pct": 100.0 * counts.near_black_positive / counts.positive if counts.positive else math.nan,
+        "index_if_near_black_pigment_pct": (100.0 * (counts.positive - counts.near_black_positive) / rest
+                                            if rest else math.nan),
+    }
 
 
 def _pigment_bound(counts: Ki67Counts) -> dict[str, float]:

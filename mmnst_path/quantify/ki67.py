@@ -134,6 +134,11 @@ class Ki67Cells:
     marker_od_mean : (n,) float32
         Median red (marker) concentration, log10 OD, where the marker was read (perinuclear ring
         or nucleus, pigment pixels left out); NaN without a marker or with no readable pixel.
+    near_black : (n,) bool
+        At least ``Ki67Params.pigment_saturated_share`` of the nucleus's pixels are near-black
+        (OD >= ``pigment_saturated_od`` in every RGB channel): strong DAB, or melanin without
+        granules, which no per-nucleus cue tells apart (``Ki67Params.near_black``; QC count
+        ``Ki67Counts.near_black_positive``). False when not measured.
     """
 
     row: np.ndarray
@@ -151,6 +156,7 @@ class Ki67Cells:
     outline_radii: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     melanocytic: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     marker_od_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    near_black: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def __post_init__(self) -> None:
         n = int(self.row.shape[0])
@@ -164,6 +170,8 @@ class Ki67Cells:
             object.__setattr__(self, "melanocytic", np.zeros(n, bool))
         if self.marker_od_mean.shape != (n,):
             object.__setattr__(self, "marker_od_mean", np.full(n, np.nan, dtype=np.float32))
+        if self.near_black.shape != (n,):
+            object.__setattr__(self, "near_black", np.zeros(n, bool))
 
     def __len__(self) -> int:
         return int(self.row.shape[0])
@@ -174,7 +182,8 @@ class Ki67Cells:
 
     def counts(self) -> Ki67Counts:
         """Additive counts of these cells."""
-        return Ki67Counts.from_classes(self.cls, self.intensity_bin, self.cell_type, self.melanocytic)
+        return Ki67Counts.from_classes(self.cls, self.intensity_bin, self.cell_type, self.melanocytic,
+                                       near_black=self.near_black)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -207,7 +216,8 @@ def _pigment_evidence(
     ``ring``: fraction of the ring of ``ring_px`` pixels around it that is in ``mask`` (ring
     pixels are background pixels whose nearest label within a square of side
     ``2 ring_px + 1`` is the nucleus, by a separable maximum filter of the label image);
-    ``saturated`` (only with the (M, N) bool image ``saturated``): fraction of its pixels in it.
+    ``saturated`` (only with ``saturated``, the (n,) near-black fraction of each nucleus from
+    :func:`_near_black_fraction`): that fraction.
 
     Pigment prior (issue #14): where at least ``prior_fraction`` (> 0) of the image is in
     ``mask`` (the tissue carries melanin), a nucleus the mask does not touch but whose pixels
@@ -259,11 +269,44 @@ def _pigment_evidence(
         "ring": (ring_sum / ring_area)[1:],
     }
     if saturated is not None:
-        out["saturated"] = (np.bincount(labels.ravel(), saturated.ravel(), minlength=n + 1)[: n + 1] / area)[1:]
+        out["saturated"] = np.asarray(saturated, dtype=np.float64)
         if saturated_share > 0 and (prior_always or 0 < prior_fraction <= mask.mean()):
             undecided = out["saturated"] >= saturated_share
             out["visible_fraction"] = np.where(undecided, 0.0, out["visible_fraction"])
     return out
+
+
+def _near_black_fraction(labels: np.ndarray, rgb: np.ndarray, n: int, *, od: float,
+                         background: Any = None) -> np.ndarray:
+    """(n,) float64: the fraction of each nucleus's pixels (label ``i + 1``) that are near-black,
+    at OD >= ``od`` in every RGB channel (beyond the scanner's range: strong DAB or melanin).
+
+    The OD of each channel is read from :func:`~mmnst_path.stain.od.od_lut` as float32, the
+    table :func:`~mmnst_path.stain.od_from_rgb` reads (non-increasing in the value), so a pixel
+    is near-black here exactly when ``od_from_rgb(rgb).min(axis=-1) >= od``. Used by the pigment prior
+    (:func:`_pigment_evidence`), by ``Ki67Params.near_black`` and by the QC count of near-black
+    positives (:attr:`Ki67Cells.near_black`): one measure for all three.
+    """
+    from ..detect._morphology import _numba_kernels
+    from ..stain.od import od_lut
+
+    dark = od_lut(background).astype(np.float32) >= od  # (3, 256): channel value near-black
+    if not dark[:, 0].all():  # some channel never that dark
+        return np.zeros(n, np.float64)
+    # OD falls as the value rises: near-black is "value <= the last level at od" (3 compares, no gathers)
+    top = [int(np.flatnonzero(d).max()) for d in dark]
+    sat = rgb[..., 0] <= top[0]
+    sat &= rgb[..., 1] <= top[1]
+    sat &= rgb[..., 2] <= top[2]
+    kern = _numba_kernels() if labels.ndim == 2 and labels.dtype.kind in "iu" and labels.size else None
+    if kern is not None:  # counts and sums per label in one compiled raster pass
+        sums = np.zeros((n + 1, 2), np.float64)  # (labels 1..n, as in _pigment_evidence)
+        kern.label_count_sum(np.ascontiguousarray(labels), np.ascontiguousarray(sat), sums)
+        area, hits = sums[:, 0], sums[:, 1]
+    else:
+        area = np.bincount(labels.ravel(), minlength=n + 1)[: n + 1].astype(np.float64)
+        hits = np.bincount(labels.ravel(), sat.ravel(), minlength=n + 1)[: n + 1].astype(np.float64)
+    return (hits / np.maximum(area, 1.0))[1:]
 
 
 def classify_nuclei(
@@ -315,7 +358,8 @@ def classify_nuclei(
     saturated_fraction : (n,) array_like of float or None
         Fraction of each nucleus's pixels at OD >= ``params.pigment_saturated_od`` in every RGB
         channel: a covered nucleus at least ``params.pigment_saturated_share`` saturated stays
-        ``pigment`` whatever its DAB fill (near-black: DAB and melanin cannot be told apart).
+        ``pigment`` whatever its DAB fill (near-black: DAB and melanin cannot be told apart),
+        and every nucleus at least that share is flagged ``near_black`` (QC, whatever its class).
         None = no saturation test.
 
     Returns
@@ -374,6 +418,9 @@ def classify_nuclei(
         )
         cls[lymph] = "excluded"
     cls[pig] = "pigment"
+    near_black = np.zeros(n, bool)
+    if saturated_fraction is not None and params.pigment_saturated_od > 0:
+        near_black = _per_nucleus("saturated_fraction", saturated_fraction, n) >= params.pigment_saturated_share
     return Ki67Cells(
         row=nuclei.row,
         col=nuclei.col,
@@ -385,6 +432,7 @@ def classify_nuclei(
         eccentricity=nuclei.eccentricity,
         cls=cls,
         intensity_bin=bins,
+        near_black=near_black,
     )
 
 
@@ -591,14 +639,13 @@ def measure_ki67(
     always = params.near_black == "pigment" and pigment_mask is not None and params.pigment_saturated_od > 0
     if always and hidden is None:
         mask = hidden = np.zeros(shape, dtype=bool)
+    saturated = None  # near-black share of each nucleus: every channel beyond the scanner's range
+    if params.pigment_saturated_od > 0 and nuclei.labels is not None and len(nuclei):
+        saturated = _near_black_fraction(nuclei.labels, rgb, len(nuclei), od=params.pigment_saturated_od,
+                                         background=background)
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
         ring_px = max(1, round(params.pigment_ring_um / mpp))
-        saturated = None
-        if params.pigment_saturated_od > 0:  # near-black pixels: every channel beyond the scanner's range
-            from ..stain import od_from_rgb
-
-            saturated = od_from_rgb(rgb, background=background).min(axis=-1) >= params.pigment_saturated_od
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
                                      saturated_share=params.pigment_saturated_share,
@@ -620,7 +667,7 @@ def measure_ki67(
         dab_fill=None if pair[0] in MELANIN_COUNTERSTAINS else evidence.get("dab_fill"),
         ring_pigment_fraction=evidence.get("ring"),
         full_dab_od_mean=evidence.get("full_dab"),
-        saturated_fraction=evidence.get("saturated"),
+        saturated_fraction=saturated,  # (read with pigment evidence only; always flags near_black)
     )
     if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
         from ..detect.outlines import star_radii

@@ -9,7 +9,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from mmnst_path_napari._classmap import class_areas, class_map_layer, pigment_warning, tissue_class_layer
+from mmnst_path_napari._classmap import (
+    class_areas,
+    class_map_layer,
+    near_black_warning,
+    pigment_warning,
+    tissue_class_layer,
+)
 from napari_helpers import wait_idle
 
 PLUGIN = "mmnst-path-napari"
@@ -101,7 +107,16 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
     assert sentence in analyze.notice.value
     assert sentence in analyze.results.value
     assert "Azure B" in analyze.notice.value
+    # the near-black QC (#14), said beside it when >= 30 % of the positives are near-black
+    dark = {"ki67_near_black_positive": 31, "ki67_near_black_positive_pct": 31.0,
+            "ki67_index_if_near_black_pigment_pct": 24.0}  # fmt: skip
+    analyze._on_result((analyze.plan, replace(result, metrics={**result.metrics, **dark})))
+    sentence = ("31 % of the Ki67-positive nuclei are near-black (strong DAB or melanin look alike): if this lesion "
+                'is pigmented, melanin may be counted as Ki67; set [ki67] near_black = "pigment" (index then 24.0 %)')
+    assert sentence in analyze.notice.value
+    assert sentence in analyze.results.value
     analyze._on_result((analyze.plan, result))
+    assert ("near-black" in analyze.notice.value) == bool(near_black_warning(result.metrics))
     want = pigment_warning(result.metrics)  # the sample tile's own figures (a few % hidden)
     assert (want in analyze.notice.value) if want else ("pigment hides" not in analyze.notice.value)
 

@@ -1,4 +1,4 @@
-"""Tissue class maps as napari layers, their per-class areas, and the pigment QC sentence (no Qt).
+"""Tissue class maps as napari layers, their per-class areas, and the pigment QC sentences (no Qt).
 
 A class map is the library's :class:`~mmnst_path.classify.TissueMap` grid (or any integer grid of
 class indices): raster pixel ``[i, j]`` covers ``downsample`` level-0 pixels per side from a
@@ -16,13 +16,23 @@ from typing import Any
 
 import numpy as np
 
-from mmnst_path.report import MARKER_LABELS, PIGMENT_WARN_PCT, melanocytic_text, pigment_warning
+from mmnst_path.report import (
+    MARKER_LABELS,
+    NEAR_BLACK_WARN_MIN,
+    NEAR_BLACK_WARN_PCT,
+    PIGMENT_WARN_PCT,
+    melanocytic_text,
+    near_black_warning,
+    pigment_warning,
+)
 
 from ._layers import LayerData, raster_transform
 
 __all__ = [
     "CLASS_MAP_KEY",
     "MARKER_LABELS",
+    "NEAR_BLACK_WARN_MIN",
+    "NEAR_BLACK_WARN_PCT",
     "NOT_TISSUE",
     "PIGMENT_WARN_PCT",
     "class_areas",
@@ -31,6 +41,7 @@ __all__ = [
     "class_map_layer",
     "class_table_text",
     "melanocytic_text",
+    "near_black_warning",
     "pigment_warning",
     "tissue_class_layer",
 ]

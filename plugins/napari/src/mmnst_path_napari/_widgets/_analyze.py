@@ -15,7 +15,13 @@ from magicgui.types import FileDialogMode
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, TextEdit
 
 from .._analysis import box_polygon, layers_from_result, panel_text, plan_analysis, run_analysis
-from .._classmap import class_legend_html, class_table_text, pigment_warning, tissue_class_layer
+from .._classmap import (
+    class_legend_html,
+    class_table_text,
+    near_black_warning,
+    pigment_warning,
+    tissue_class_layer,
+)
 from .._layers import legend_html
 from ._common import (
     Cancelled,
@@ -397,9 +403,9 @@ class AnalyzeWidget(Container):
             self._layers.append(self.viewer.add_layer(Layer.create(*data)))
         self.controls.progress.value = 100
         self.controls.status.value = f"done: {len(result.cells)} nuclei"
-        warning = pigment_warning(result.metrics)
-        self.notice.value = "\n".join([*plan.refused, *([f"⚠ {warning}"] if warning else [])])
-        text = panel_text(result, header=header) + (f"\n⚠ {warning}" if warning else "")
+        warnings = [f"⚠ {w}" for w in (pigment_warning(result.metrics), near_black_warning(result.metrics)) if w]
+        self.notice.value = "\n".join([*plan.refused, *warnings])
+        text = "\n".join([panel_text(result, header=header), *warnings])
         self.legend.value = legend_html(result.measures)
         if classes is not None:
             meta = classes[1]["metadata"]["mmnst_path"]
