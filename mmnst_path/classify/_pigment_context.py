@@ -67,6 +67,7 @@ def context_melanin_bodies(labels: np.ndarray, n: int, x: np.ndarray, dab: np.nd
     """
     from scipy import ndimage as ndi
 
+    from ..detect._nucleus_measure import _label_max
     from ..detect.pigment import clustered_pigment
     from ._pigment_bodies import OBJECT_FEATURES
 
@@ -95,7 +96,7 @@ def context_melanin_bodies(labels: np.ndarray, n: int, x: np.ndarray, dab: np.nd
         pool = seeds | (taken[labels] if taken.any() else False)
         near = ndi.uniform_filter(pool.astype(np.float32), side, mode="constant") * (side * side * mpp * mpp)
         best = np.zeros(n + 1)
-        best[at] = ndi.maximum(near, labels, index=at)
+        best[at] = _label_max(near, labels, n)[at]  # ndi.maximum's values without its sort of the pixels
         now = cand & (best >= params.context_min_um2)
         if np.array_equal(now, taken):
             break

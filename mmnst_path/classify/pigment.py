@@ -73,6 +73,7 @@ from ..detect._morphology import (
     _od_norm,
 )
 from ..errors import ConfigError
+from ._pigment_at import disk_extreme_at
 from ._pigment_bodies import (  # the brown-body names stay importable from here (tests use them)
     _BODY_OD,  # noqa: F401
     _BROWN,  # noqa: F401
@@ -401,8 +402,8 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
             eroded[key] = _disk_extreme(total, disk, op="min")
         return eroded[key]
 
-    def opened(disk: np.ndarray) -> np.ndarray:
-        return _disk_extreme(erosion(disk), disk, op="max")[at]
+    def opened(disk: np.ndarray) -> np.ndarray:  # the dilation at the candidates only (the same values)
+        return disk_extreme_at(erosion(disk), disk, at, op="max")
 
     def cv() -> np.ndarray:
         mean = _blur_at(total, 3 * s.fine_um / mpp, at)
@@ -415,7 +416,7 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
         "log_od": lambda: np.log10(t + 0.02),
         f"tophat_{s.granule_um:g}": lambda: (t - opened(g_disk)) / (t + 0.05),
         f"tophat_{s.cluster_um:g}": lambda: (t - opened(c_disk)) / (t + 0.05),
-        "peak": lambda: t / np.maximum(_disk_extreme(total, _disk(s.peak_um / mpp), op="max")[at], 1e-6),
+        "peak": lambda: t / np.maximum(disk_extreme_at(total, _disk(s.peak_um / mpp), at, op="max"), 1e-6),
         "cv": cv,
         "ctx_log_od": lambda: np.log10(ct + 0.02),
         "ctx_u_r": lambda: cu[:, 0], "ctx_u_b": lambda: cu[:, 2],
