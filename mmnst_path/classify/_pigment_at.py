@@ -24,13 +24,13 @@ _KERNEL: dict[str, Any] = {}
 
 
 def _kernel() -> Any:
-    """The compiled at-points kernel, or None without numba."""
+    """The compiled at-points kernel, or None without numba (or with the scipy backend chosen)."""
+    if _numba_kernels() is None:
+        return None
     if "k" not in _KERNEL:
-        _KERNEL["k"] = None
-        if _numba_kernels() is not None:
-            from numba import njit
+        from numba import njit
 
-            _KERNEL["k"] = njit(cache=True, nogil=True, boundscheck=False)(_extreme_at_py)
+        _KERNEL["k"] = njit(cache=True, nogil=True, boundscheck=False)(_extreme_at_py)
     return _KERNEL["k"]
 
 

@@ -48,3 +48,16 @@ def test_disk_extreme_at_differs_from_a_wrong_border() -> None:
     assert got.tolist() == [2.0, 2.0]
     got = disk_extreme_at(img, _disk(3.0), at, op="max")
     assert got.tolist() == [5.0, 2.0]
+
+
+def test_disk_extreme_at_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the scipy backend (numba off): the whole-window filter, the same values
+    from mmnst_path.detect import _morphology
+
+    monkeypatch.setattr(_morphology, "BACKEND", "scipy")
+    assert _pigment_at._kernel() is None
+    rng = np.random.default_rng(7)
+    img = rng.random((40, 45)).astype(np.float32)
+    at = (np.array([0, 10, 39]), np.array([44, 3, 0]))
+    disk = _disk(2.0)
+    np.testing.assert_array_equal(disk_extreme_at(img, disk, at, op="min"), _disk_extreme(img, disk, op="min")[at])
