@@ -72,6 +72,12 @@ carcinoma reads necrotic"): ``--nuclear-detail`` (the nuclear-detail feature col
 is ``--thin osteosarcoma=0.3``), ``--repeat-necrosis SOURCE=K`` (a generator's necrosis rows K times; the
 mimic-trained candidates c3-c5). ``--rows-npz`` trains on the rows cached by ``benchmarks/lodo_tissue_he.py``
 (the rows of :func:`feature_rows` in its order, so the same forest, minutes instead of half an hour).
+``--save-maps NPZ`` writes every training image's whole feature map with its rows (:class:`ImageMap`),
+``--maps-npz NPZ`` trains from them. ``--auto-context`` (session 11, not in the default) adds a second forest
+on the first stage's out-of-fold class probabilities pooled over 16-100 µm
+(:func:`mmnst_path.classify.train_tissue.train_context_stage`; the first stage alone is also written, as
+``OUT.stage1.mmnst``); with the ``--mimic-tiles`` first stage it read the TCGA squamous nests as confluent
+necrosis (14.85 %) instead of a speckle (14.45 %): benchmarks/README.md, "Auto-context for the squamous nests".
 
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
