@@ -4,26 +4,16 @@ labels of real H-DAB data (EndoNuke) and of generated tiles carry over to red ch
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from mmnst_path.stain import get_preset, separate_stains
 from mmnst_path.synthetic_ki67 import ki67_cells_tile
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _helpers():
-    path = ROOT / "scripts" / "_training_data.py"
-    spec = importlib.util.spec_from_file_location("_training_data_h", path)
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+@pytest.fixture(scope="module")
+def helpers(project_module):
+    return project_module("scripts/_training_data.py")
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +28,8 @@ def _nuclear_means(conc: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("chromogen", "preset"), [("aec", "H-AEC"), ("fast_red", "H-FastRed")])
-def test_swapped_tile_keeps_positives_in_the_red_channel(tile, chromogen, preset):
-    mod = _helpers()
+def test_swapped_tile_keeps_positives_in_the_red_channel(tile, helpers, chromogen, preset):
+    mod = helpers
     rgb = mod.swap_chromogen(tile.rgb, chromogen, np.random.default_rng(0), chromogen_scale=1.0)
     assert rgb.shape == tile.rgb.shape
     assert rgb.dtype == np.uint8
@@ -72,6 +62,6 @@ def test_swapped_tile_keeps_positives_in_the_red_channel(tile, chromogen, preset
     assert residual(rgb, preset) < residual(rgb, "H-DAB")
     assert residual(tile.rgb, "H-DAB") < residual(tile.rgb, preset)
 
-def test_swap_refuses_an_unknown_chromogen(tile):
+def test_swap_refuses_an_unknown_chromogen(tile, helpers):
     with pytest.raises(ValueError, match="chromogen"):
-        _helpers().swap_chromogen(tile.rgb, "dab", np.random.default_rng(0))
+        helpers.swap_chromogen(tile.rgb, "dab", np.random.default_rng(0))

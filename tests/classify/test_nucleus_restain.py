@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,17 +9,10 @@ from mmnst_path import synthetic
 from mmnst_path.detect.nuclei import nuclei_from_stains
 from mmnst_path.stain import get_preset, separate_stains
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _script():
-    path = ROOT / "scripts" / "train_nucleus_model.py"
-    spec = importlib.util.spec_from_file_location("_train_nucleus_model", path)
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+@pytest.fixture(scope="module")
+def script(project_module):
+    return project_module("scripts/train_nucleus_model.py")
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +40,8 @@ def _positive_share(mod, rgb, pts, cls, rate, seeds=range(4)):
     return hits / tot
 
 
-def test_uniform_positive_rate_gives_every_class_the_same_share_of_positives(he):
-    mod = _script()
+def test_uniform_positive_rate_gives_every_class_the_same_share_of_positives(he, script):
+    mod = script
     rgb, pts, cls = he
     assert len(pts) >= 60
     share = _positive_share(mod, rgb, pts, cls, 0.4)
@@ -62,8 +52,8 @@ def test_uniform_positive_rate_gives_every_class_the_same_share_of_positives(he)
     assert legacy[0] > legacy[2] + 0.15, legacy
 
 
-def test_core_weight_leaves_a_rim_of_the_asked_depth():
-    mod = _script()
+def test_core_weight_leaves_a_rim_of_the_asked_depth(script):
+    mod = script
     labels = np.zeros((40, 60), np.int32)
     yy, xx = np.mgrid[:40, :60]
     labels[(yy - 20) ** 2 + (xx - 15) ** 2 <= 64] = 1  # radius 8 px
@@ -77,9 +67,9 @@ def test_core_weight_leaves_a_rim_of_the_asked_depth():
 
 
 @pytest.mark.parametrize("chromogen", ["dab", "aec", "fast_red"])
-def test_dab_core_restain_keeps_the_chromogen_off_the_rim(he, chromogen):
+def test_dab_core_restain_keeps_the_chromogen_off_the_rim(he, script, chromogen):
     """``dab_core_um``: positives keep a hematoxylin rim; the chromogen reads on the tile's preset."""
-    mod = _script()
+    mod = script
     rgb, pts, cls = he
     rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
     full = mod.restain_as_ihc(rgb, pts, cls, rng_a, 1.0, chromogen=chromogen)

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _load(name: str, path: Path):
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-    finally:
-        sys.path.pop(0)
-
-
-def test_evaluation_cases_are_seeded_and_disjoint_from_the_training_seeds() -> None:
-    ev = _load("_eval_necrosis", ROOT / "benchmarks" / "eval_necrosis.py")
-    tr = _load("_train_tissue_model", ROOT / "scripts" / "train_tissue_model.py")
+def test_evaluation_cases_are_seeded_and_disjoint_from_the_training_seeds(project_module) -> None:
+    ev = project_module("benchmarks/eval_necrosis.py")
+    tr = project_module("scripts/train_tissue_model.py")
     cases = ev._cases(3)
     assert cases == ev._cases(3)  # randomised cases are drawn from their seeds
     by_kind: dict[str, list[dict]] = {}
@@ -50,9 +32,9 @@ def test_evaluation_cases_are_seeded_and_disjoint_from_the_training_seeds() -> N
     assert not set(range(960, 970)) & (set(tr.MIMIC_SEEDS) | set(ev.MIMIC_EVAL_SEEDS))  # the tests' seeds
 
 
-def test_brca_region_labels_follow_the_points() -> None:
+def test_brca_region_labels_follow_the_points(project_module) -> None:
     """Tumour around tumour points, inflammatory where lymphocytes crowd, stroma around stromal points."""
-    tr = _load("_train_tissue_model", ROOT / "scripts" / "train_tissue_model.py")
+    tr = project_module("scripts/train_tissue_model.py")
     rgb = np.full((200, 300, 3), 180, np.uint8)  # tissue-coloured everywhere (no glass)
     pts = [(50, 50, 2), (60, 60, 2), (40, 70, 2)]  # tumour (y, x, class 2)
     pts += [(150, 40 + 8 * i, 1) for i in range(6)]  # a row of lymphocytes (class 1), 4 µm apart
@@ -66,9 +48,9 @@ def test_brca_region_labels_follow_the_points() -> None:
     assert lab[100, 45] == -1  # between tumour and lymphocytes, near both: unlabelled
 
 
-def test_repeat_necrosis_takes_only_the_named_sources_necrosis_rows_again() -> None:
+def test_repeat_necrosis_takes_only_the_named_sources_necrosis_rows_again(project_module) -> None:
     """``--repeat-necrosis sample_recipe=3``: that source's necrosis rows three times, every other row once."""
-    tr = _load("_train_tissue_model", ROOT / "scripts" / "train_tissue_model.py")
+    tr = project_module("scripts/train_tissue_model.py")
     nec = tr.CLASSES.index("necrosis")
     y = np.array([nec, 0, nec, nec, 1])
     src = np.array(["sample_recipe", "sample_recipe", "tissue", "sample_recipe", "sample_recipe"])
