@@ -9,8 +9,8 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     A ``FeatureCollection`` whose features carry a UUID ``id``, ``properties.objectType``
     (``"detection"`` for nuclei, ``"annotation"`` for regions), ``properties.classification``
     with ``name`` and ``color`` ([r, g, b], 0-255) and ``properties.measurements`` as a map of
-    name -> number (the QuPath >= 0.3 form). Nuclei are small polygons (an octagon of the
-    nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
+    name -> number (the QuPath >= 0.3 form; a bool column such as ``near_black`` is 1 / 0).
+    Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
     ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds.
 
 Reading (:func:`read_rois`)
@@ -75,6 +75,9 @@ MEASUREMENT_NAMES = {
     "circularity": "Circularity",
     "eccentricity": "Eccentricity",
     "intensity_bin": "Intensity bin",
+    # QC flag (1 / 0): at least half the nucleus near-black, strong DAB or melanin without granules
+    # (Ki67Cells.near_black); QuPath filters or classifies on it like any measurement
+    "near_black": "Near-black",
 }
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")
 
@@ -511,7 +514,8 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
         One row per nucleus in file order. Columns: one float64 column per measurement found
         (the writer's names and QuPath's nucleus names map back to ``area_um2``,
         ``dab_od_mean``, ``dab_od_max``, ``hematoxylin_od_mean``, ``circularity``,
-        ``eccentricity``; other names are kept as they are), NaN where a nucleus lacks it; and
+        ``eccentricity``, ``near_black`` (1.0 / 0.0); other names are kept as they are), NaN
+        where a nucleus lacks it; and
         always ``intensity_bin`` (int8, 0-3): measured, else the 1+/2+/3+ class, else 1 for positive
         and 0 otherwise.
 

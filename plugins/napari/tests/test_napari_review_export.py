@@ -134,3 +134,88 @@ def test_export_and_reimport_geojson_round_trip(make_napari_viewer, tmp_path):
     assert doc["review"]["ki67_counts"]["positive"] == 3
     assert doc["review"]["ki67_metrics"]["index_pct"] == pytest.approx(100 * 3 / 8)
     assert len(doc["rois"]) == 1
+
+
+NEAR_BLACK = "of the Ki67-positive nuclei are near-black"
+
+
+def _dark_cells() -> CellTable:
+    # 20 positive (12 near-black: 60 %), 20 negative (2 near-black), 0 pigment
+    cells = _cells(20, 20)
+    dark = np.zeros(40, bool)
+    dark[:12] = True
+    dark[20:22] = True
+    return CellTable(cells.row, cells.col, cells.cls, {**cells.columns, "near_black": dark})
+
+
+def test_review_recounts_the_near_black_and_pigment_qc_of_the_reviewed_nuclei(make_napari_viewer, tmp_path):
+    import napari
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_layer(napari.layers.Layer.create(*points_layer(_dark_cells(), mpp=0.5)))
+    _, widget = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Review")  # napari's plugin machinery
+    assert isinstance(widget, ReviewWidget)
+    assert widget.points.value is layer
+    counts, k = widget.metrics()
+    assert (counts.near_black_positive, counts.near_black_negative) == (12, 2)
+    assert k["index_pct"] == pytest.approx(50.0)  # the flag does not move the index
+    # 12 of 20 positives near-black; index without the 14 near-black nuclei 8 / 26
+    assert f"⚠ 60 % {NEAR_BLACK}" in widget.results.value
+    assert "(index then 30.8 %)" in widget.results.value
+    assert "pigment hides" not in widget.results.value
+
+    # the pathologist confirms two near-black positives as positive: reviewed, no longer in the QC
+    set_classes(layer, {0, 1}, "positive")
+    assert list(layer.features["reviewed"][:3]) == [True, True, False]
+    counts, k = widget.metrics()
+    assert counts.near_black_positive == 10
+    assert k["index_pct"] == pytest.approx(50.0)
+    assert f"⚠ 50 % {NEAR_BLACK}" in widget.results.value
+    assert "(index then 35.7 %)" in widget.results.value  # 10 / 28
+    # ... and calls a third one melanin: 9 unreviewed near-black positives left, under the 10 needed
+    set_classes(layer, {2}, "pigment")
+    counts, k = widget.metrics()
+    assert (counts.near_black_positive, k["positive"], k["pigment"]) == (9, 19, 1)
+    assert NEAR_BLACK not in widget.results.value
+    # pigment QC of the reviewed classes: 6 of 40 nuclei (15 %) called pigment -> the index range
+    set_classes(layer, {30, 31, 32, 33, 34}, "pigment")
+    _, k = widget.metrics()
+    assert k["pigment_obscured_pct"] == pytest.approx(15.0)
+    lo, hi = 100 * 19 / 40, 100 * 25 / 40
+    assert f"⚠ pigment hides 15 % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %" in (
+        widget.results.value
+    )
+    # a nucleus the reviewer adds is reviewed and not near-black
+    widget.add_class.value = "positive"
+    layer.add(np.array([[50.0, 60.0]]))
+    assert bool(layer.features["reviewed"].iloc[-1])
+    assert not bool(layer.features["near_black"].iloc[-1])
+    counts, _ = widget.metrics()
+    assert counts.near_black_positive == 9
+
+    # the edits file keeps the flag (QuPath measurement "Near-black") and who was reviewed
+    before = (list(layer.features["class"]), list(layer.features["near_black"]), list(layer.features["reviewed"]))
+    text = widget.results.value
+    path = widget.save(tmp_path / "edits.geojson")
+    det = json.loads(path.read_text())["features"]
+    assert sum(f["properties"]["measurements"]["Near-black"] for f in det) == 14
+    assert sum(f["properties"]["measurements"]["reviewed"] for f in det) == 9
+    new = widget.load(path)
+    after = (list(new.features["class"]), list(new.features["near_black"]), list(new.features["reviewed"]))
+    assert after == before
+    assert widget.results.value == text
+
+
+def test_review_of_nuclei_without_the_near_black_flag_says_nothing_of_it(make_napari_viewer, tmp_path):
+    import napari
+
+    viewer = make_napari_viewer()
+    cells = _cells(20, 5)  # no near_black column (an older cells.geojson, or a QuPath export)
+    layer = viewer.add_layer(napari.layers.Layer.create(*points_layer(cells, mpp=0.5)))
+    _, widget = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Review")
+    assert not layer.features["near_black"].any()
+    counts, k = widget.metrics()
+    assert counts.near_black_positive == 0
+    assert k["index_pct"] == pytest.approx(80.0)
+    assert NEAR_BLACK not in widget.results.value
+    assert "⚠" not in widget.results.value

@@ -188,15 +188,17 @@ def plan_analysis(
     return AnalysisPlan(AnalysisConfig.from_mapping(m), shown, source, tuple(refused))
 
 
-def ki67_from_classes(classes: Any, bins: Any) -> tuple[Any, dict[str, Any]]:
-    """Library Ki67 counts and metrics of reviewed nucleus classes (positive bin forced to >= 1)."""
+def ki67_from_classes(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[Any, dict[str, Any]]:
+    """Library Ki67 counts and metrics of reviewed nucleus classes (positive bin forced to >= 1);
+    ``near_black`` (bool per nucleus) adds the near-black QC counts."""
     from mmnst_path.quantify.ki67 import Ki67Counts, ki67_metrics
 
     cls = np.asarray(classes).astype(str)
     b = np.asarray(bins, dtype=np.int64).copy()
     pos = cls == "positive"
     b[pos & (b < 1)] = 1  # a nucleus the reviewer made positive counts at least as 1+
-    counts = Ki67Counts.from_classes(cls, b)
+    flag = None if near_black is None else np.asarray(near_black, dtype=bool)
+    counts = Ki67Counts.from_classes(cls, b, near_black=flag)
     return counts, dict(ki67_metrics(counts))
 
 

@@ -59,8 +59,18 @@ MAP_COLORS: Mapping[str, tuple[float, float, float]] = {
 }
 
 
+def _flag(cols: Mapping[str, Any], key: str, n: int) -> np.ndarray:
+    """(n,) bool of a flag column (bool, or the 1.0 / 0.0 a GeoJSON file reads back), False without it."""
+    v = cols.get(key)
+    if v is None or np.shape(v) != (n,):
+        return np.zeros(n, bool)
+    return np.asarray(v, dtype=np.float64) >= 0.5  # NaN (not measured) -> False
+
+
 def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
-    """Per-point features of a Points layer: class (name), dab_od, area_um2, intensity_bin, cell_type."""
+    """Per-point features of a Points layer: class (name), dab_od, area_um2, intensity_bin, cell_type,
+    near_black (the near-black QC flag, ``Ki67Cells.near_black``) and reviewed (the reviewer set the
+    nucleus's class: added or re-classed in the Review widget)."""
     n = len(cells)
     cols = cells.columns
     return {
@@ -74,6 +84,8 @@ def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
         "cell_type": np.asarray(CELL_TYPES, dtype=object)[np.asarray(cols["cell_type"], np.intp)]
         if n and "cell_type" in cols
         else np.full(n, "unclassified", dtype=object),
+        "near_black": _flag(cols, "near_black", n),
+        "reviewed": _flag(cols, "reviewed", n),
     }
 
 
@@ -81,7 +93,8 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
     """Library :class:`~mmnst_path.aggregate.CellTable` of a nuclei Points layer (after review).
 
     ``data`` is (N, 2) level-0 (row, col); ``features`` a mapping / DataFrame with at least
-    ``class``; ``dab_od``, ``area_um2`` and ``intensity_bin`` are used when present.
+    ``class``; ``dab_od``, ``area_um2`` and ``intensity_bin`` are used when present, as are the
+    flags ``near_black`` and ``reviewed`` (bool columns, written to GeoJSON as 1 / 0 measurements).
     """
     pts = np.asarray(data, dtype=np.float64).reshape(-1, 2)
     n = len(pts)
@@ -101,6 +114,9 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
         "area_um2": col("area_um2", np.float64, np.nan),
         "intensity_bin": col("intensity_bin", np.int8, 0),
     }
+    for key in ("near_black", "reviewed"):
+        if n and key in getattr(features, "columns", features):
+            columns[key] = np.asarray(features[key], dtype=bool)
     return CellTable(pts[:, 0].copy(), pts[:, 1].copy(), code, columns)
 
 
@@ -151,8 +167,15 @@ def points_layer(
     kwargs: dict[str, Any] = {
         "name": name,
         "features": features,
-        "feature_defaults": {"class": "positive", "dab_od": np.nan, "area_um2": np.nan, "intensity_bin": 1,
-                             "cell_type": "tumour"},  # a nucleus the reviewer adds is a tumour nucleus
+        "feature_defaults": {
+            "class": "positive",
+            "dab_od": np.nan,
+            "area_um2": np.nan,
+            "intensity_bin": 1,
+            "cell_type": "tumour",  # a nucleus the reviewer adds is a tumour nucleus,
+            "near_black": False,  # not measured,
+            "reviewed": True,  # and judged by the reviewer
+        },
         "size": size,
         "face_color": "transparent",
         "border_color": colors,

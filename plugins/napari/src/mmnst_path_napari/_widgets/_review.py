@@ -1,8 +1,10 @@
 """Review widget: add, delete and reclassify nuclei on the Points layer; Ki67 index, CI and
-counts update at once (library metrics of the edited classes); edits saved / loaded as GeoJSON."""
+counts update at once (library metrics of the edited classes), with the pigment and near-black QC
+sentences of the edited nuclei; edits saved / loaded as GeoJSON."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +12,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 
 from .._analysis import ki67_from_classes, panel_text
+from .._classmap import near_black_warning, pigment_warning
 from .._geojson import read_detections, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
 from ._common import add_or_replace, layer_choice, nuclei_layers
@@ -17,13 +20,14 @@ from ._common import add_or_replace, layer_choice, nuclei_layers
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["ReviewWidget", "set_classes", "toggle_classes"]
+__all__ = ["ReviewWidget", "review_warnings", "set_classes", "toggle_classes", "unreviewed_near_black"]
 
 EDIT_CLASSES = ("positive", "negative", "pigment")
 
 
 def set_classes(layer: Any, indices: Any, cls: str) -> None:
-    """Give the points ``indices`` of a nuclei layer the class ``cls`` and its colour."""
+    """Give the points ``indices`` of a nuclei layer the class ``cls`` and its colour; they are
+    then ``reviewed`` (the near-black QC no longer counts them: the reviewer has judged them)."""
     idx = np.asarray(sorted(indices), dtype=np.intp)
     if idx.size == 0:
         return
@@ -33,6 +37,8 @@ def set_classes(layer: Any, indices: Any, cls: str) -> None:
     features = layer.features
     col = features.columns.get_loc("class")
     features.iloc[idx, col] = cls
+    if "reviewed" in features.columns:
+        features.iloc[idx, features.columns.get_loc("reviewed")] = True
     colors = np.asarray(layer.border_color).copy()
     colors[idx] = CLASS_COLORS[cls]
     layer.border_color = colors  # emits events.border_color, which the Review widget listens to
@@ -48,6 +54,26 @@ def toggle_classes(layer: Any, indices: Any) -> None:
     to_pos = idx[current != "positive"]
     set_classes(layer, to_pos, "positive")
     set_classes(layer, to_neg, "negative")
+
+
+def unreviewed_near_black(features: Any) -> np.ndarray | None:
+    """(N,) bool: near-black nuclei (``near_black`` feature) the reviewer has not re-classed or
+    added (``reviewed``); None when the layer has no near-black flag (nothing to warn of)."""
+    cols = getattr(features, "columns", features)
+    if "near_black" not in cols:
+        return None
+    dark = np.asarray(features["near_black"], dtype=bool)
+    if "reviewed" in cols:
+        dark = dark & ~np.asarray(features["reviewed"], dtype=bool)
+    return dark
+
+
+def review_warnings(counts: Any, metrics: Mapping[str, Any]) -> list[str]:
+    """The pigment and near-black QC sentences (the library's words, ``⚠``-prefixed) of the
+    reviewed nuclei: Ki67 ``counts`` and ``metrics`` of :func:`ki67_from_classes`."""
+    m = {f"ki67_{key}": v for key, v in metrics.items()}
+    m["ki67_near_black_positive"] = counts.near_black_positive
+    return [f"⚠ {w}" for w in (pigment_warning(m), near_black_warning(m)) if w]
 
 
 class ReviewWidget(Container):
@@ -136,21 +162,25 @@ class ReviewWidget(Container):
         """Library Ki67 counts and metrics of the nuclei layer as edited."""
         layer = self.points.value
         feats = layer.features
-        return ki67_from_classes(np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"]))
+        return ki67_from_classes(
+            np.asarray(feats["class"], dtype=object),
+            np.asarray(feats["intensity_bin"]),
+            near_black=unreviewed_near_black(feats),
+        )
 
     def update(self, *_: Any) -> None:
         """Recompute the index, CI and counts from the layer's current classes."""
         layer = self.points.value
         if layer is None:
             return
-        _, k = self.metrics()
+        counts, k = self.metrics()
         meta = layer.metadata.get("mmnst_path", {})
         result = meta.get("result")
         if result is not None:
-            self.results.value = panel_text(result, reviewed=k, header=meta.get("header", ()))
+            text = panel_text(result, reviewed=k, header=meta.get("header", ()))
         else:
-            counts = {name: k[name] for name in EDIT_CLASSES}
-            self.results.value = results_text(k, counts)
+            text = results_text(k, {name: k[name] for name in EDIT_CLASSES})
+        self.results.value = "\n".join([text, *review_warnings(counts, k)])
 
     def save(self, path: str | Path) -> Path:
         """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer)."""
