@@ -78,6 +78,8 @@ MEASUREMENT_NAMES = {
     # QC flag (1 / 0): at least half the nucleus near-black, strong DAB or melanin without granules
     # (Ki67Cells.near_black); QuPath filters or classifies on it like any measurement
     "near_black": "Near-black",
+    # double stain (Ki67 / MART-1 or SOX10): 1 / 0, the nucleus is melanocytic (its marker read around or in it)
+    "melanocytic": "Melanocytic",
 }
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")
 

@@ -285,26 +285,27 @@ def test_read_cells_malformed_files(tmp_path: Path) -> None:
     assert list(empty.columns) == ["intensity_bin"]
 
 
-def test_near_black_flag_is_a_qupath_measurement_and_reads_back(tmp_path: Path) -> None:
-    # the near-black QC flag (Ki67Cells.near_black, a bool cell column) is written as the numeric
-    # measurement "Near-black" (1 / 0: QuPath's measurement maps hold numbers only) on every
-    # detection, point or polygon, and read back to the near_black column
+@pytest.mark.parametrize(("column", "name"), [("near_black", "Near-black"), ("melanocytic", "Melanocytic")])
+def test_cell_flags_are_qupath_measurements_and_read_back(tmp_path: Path, column: str, name: str) -> None:
+    # the near-black QC flag (Ki67Cells.near_black) and the double stain's melanocytic flag, bool cell
+    # columns, are written as numeric measurements with QuPath-style names (1 / 0: QuPath's measurement
+    # maps hold numbers only) on every detection, point or polygon, and read back to their columns
     base = _cells()
     flag = np.array([True, False, True, False])
-    cells = CellTable(base.row, base.col, base.cls, {**base.columns, "near_black": flag})
+    cells = CellTable(base.row, base.col, base.cls, {**base.columns, column: flag})
     for shape in ("point", "polygon"):
-        doc = json.loads("".join(feature_collection_chunks(cells, [], mpp=0.5, shape=shape, seed="nb")))
+        doc = json.loads("".join(feature_collection_chunks(cells, [], mpp=0.5, shape=shape, seed=column)))
         det = doc["features"]
-        assert [f["properties"]["measurements"]["Near-black"] for f in det] == [1.0, 0.0, 1.0, 0.0]
+        assert [f["properties"]["measurements"][name] for f in det] == [1.0, 0.0, 1.0, 0.0]
         for f in det:
             assert all(isinstance(v, float) for v in f["properties"]["measurements"].values())
-            assert "near_black" not in f["properties"]["measurements"]  # the QuPath-style name only
+            assert column not in f["properties"]["measurements"]  # the QuPath-style name only
         path = tmp_path / f"{shape}.geojson"
         path.write_text(json.dumps(doc), encoding="utf-8")
         back = read_cells(path)
-        np.testing.assert_array_equal(back.columns["near_black"], flag.astype(np.float64))
+        np.testing.assert_array_equal(back.columns[column], flag.astype(np.float64))
         np.testing.assert_array_equal(back.cls, cells.cls)
-    # a file without the flag has no near_black column (nothing is invented)
+    # a file without the flag has no such column (nothing is invented)
     path = tmp_path / "plain.geojson"
     path.write_text("".join(feature_collection_chunks(base, [], mpp=0.5, shape="point")), encoding="utf-8")
-    assert "near_black" not in read_cells(path).columns
+    assert column not in read_cells(path).columns
