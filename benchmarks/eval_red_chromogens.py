@@ -25,9 +25,13 @@ Two parts:
 3. **Denominator** (``--cells``): generated tumour nests in stroma with lymphocytes and
    macrophages (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`, truth per cell type) with
    their DAB swapped for AEC / Fast Red: how many non-tumour nuclei the Ki67 denominator counts
-   with and without a cell model (the pigment families hold tumour nuclei only).
+   with and without a cell model (the pigment families hold tumour nuclei only). ``--tumour
+   spindle``: the tumour is fascicles of spindle cells (``ki67_cells_tile(tumour="spindle")``)
+   beside a paucicellular stroma, the pattern a nucleus model most easily calls stromal;
+   ``--chromogens dab`` measures the tiles as rendered (H-DAB, no swap).
 
     .venv/bin/python benchmarks/eval_red_chromogens.py --cells --seeds 12 --cell-model none
+    .venv/bin/python benchmarks/eval_red_chromogens.py --cells --tumour spindle --chromogens dab aec fast_red
 """
 
 from __future__ import annotations
@@ -132,10 +136,11 @@ def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: in
     return out
 
 
-def cells_one(seed: int, chromogen: str, *, size: int, cell_model: str) -> dict:
-    """Denominator figures of one generated tumour-nest tile with stroma, lymphocytes and
-    macrophages (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`, ``plain``), its DAB swapped
-    for ``chromogen`` (``scripts/_training_data.swap_chromogen``; the truth carries over).
+def cells_one(seed: int, chromogen: str, *, size: int, cell_model: str, tumour: str = "nest") -> dict:
+    """Denominator figures of one generated tumour tile with stroma, lymphocytes and
+    macrophages (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`, ``plain``; ``tumour`` a nest or
+    spindle-cell fascicles), its DAB swapped for ``chromogen`` (``scripts/_training_data.swap_chromogen``;
+    the truth carries over); ``chromogen="dab"``: the H-DAB tile as rendered.
 
     Every true nucleus takes the class of the detected cell whose centroid lies in it (the first
     when several do); ``counted`` = read positive or negative (in the Ki67 denominator).
@@ -146,9 +151,13 @@ def cells_one(seed: int, chromogen: str, *, size: int, cell_model: str) -> dict:
     from mmnst_path.aggregate import CELL_CLASSES
     from mmnst_path.synthetic_ki67 import ki67_cells_tile
 
-    tile = ki67_cells_tile(seed, size=size, appearance="plain")
-    rgb = swap_chromogen(tile.rgb, chromogen, np.random.default_rng([seed, 4109]), chromogen_scale=1.0)
-    cfg = AnalysisConfig.from_mapping({"stains": RED_PRESETS[chromogen], "measures": ["ki67"],
+    tile = ki67_cells_tile(seed, size=size, appearance="plain", tumour=tumour)
+    if chromogen == "dab":
+        rgb, preset = tile.rgb, "H-DAB"
+    else:
+        rgb = swap_chromogen(tile.rgb, chromogen, np.random.default_rng([seed, 4109]), chromogen_scale=1.0)
+        preset = RED_PRESETS[chromogen]
+    cfg = AnalysisConfig.from_mapping({"stains": preset, "measures": ["ki67"],
                                        "ki67": {"cell_model": cell_model}})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -168,7 +177,7 @@ def cells_one(seed: int, chromogen: str, *, size: int, cell_model: str) -> dict:
     tum = types == "tumour"
     pos = tum & (np.asarray(cells["grade"]).astype(str) != "negative")
     n_counted = int(np.sum(np.isin(np.asarray(res.cells.cls), (0, 1))))
-    return {"seed": seed, "chromogen": chromogen, "n_tumour": int(tum.sum()), "n_other": int((~tum).sum()),
+    return {"seed": seed, "chromogen": chromogen, "tumour": tumour, "n_tumour": int(tum.sum()), "n_other": int((~tum).sum()),
             "counted_total": n_counted, "counted_tumour": int((counted & tum).sum()),
             "counted_other": int((counted & ~tum).sum()),
             "pos_excluded": int((pos & (outcome == "excluded")).sum()), "n_pos": int(pos.sum()),
@@ -322,11 +331,13 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
     ap.add_argument("--cells", action="store_true",
                     help="denominator check instead: ki67_cells_tile tiles (tumour nest, stroma, lymphocytes, "
-                         "macrophages) with their DAB swapped for each chromogen")
+                         "macrophages) with their DAB swapped for each chromogen ('dab': as rendered)")
+    ap.add_argument("--tumour", choices=["nest", "spindle"], default="nest",
+                    help="with --cells: the tumour of the tiles (ki67_cells_tile tumour=)")
     args = ap.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.cells:
-        rows = [cells_one(seed, ch, size=args.size, cell_model=args.cell_model)
+        rows = [cells_one(seed, ch, size=args.size, cell_model=args.cell_model, tumour=args.tumour)
                 for ch in args.chromogens for seed in seeds]
         print(summarise_cells(rows))
         if args.csv:

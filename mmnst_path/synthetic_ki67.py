@@ -6,6 +6,11 @@ lymphocytes (small, round, dense; a few of them Ki67-positive, as proliferating 
 are), stromal spindle nuclei and macrophages. Every nucleus is recorded with its centre, type,
 grade and painted DAB, so an error of the Ki67 index can be split into what detection, the
 positivity rule and the cell classifier each cost (``benchmarks/eval_ki67_cells.py``).
+With ``tumour="spindle"`` the tumour is a spindle-cell tumour instead of an epithelioid nest
+(the spindle pattern of malignant melanotic nerve sheath tumour): fascicles of plump,
+hyperchromatic, densely packed spindle nuclei aligned along a sweeping direction, beside a
+collagenous stroma with sparse thin fibroblasts; the spindle tumour nuclei are ``tumour`` in the
+truth.
 
 The rendering is the Beer-Lambert model of :mod:`mmnst_path.synthetic` (stain vectors rotated
 0-5 degrees from the presets, stain intensity x0.75-1.25, optical blur 0.3-0.7 µm, sensor
@@ -13,7 +18,8 @@ noise, JPEG, tinted white balance and a camera black level on half the tiles).
 
 Public API
 ----------
-``ki67_cells_tile(seed, *, size=384, mpp=0.5, positive_fraction=None, weak_share=None, ..., grey_share=0)``
+``ki67_cells_tile(seed, *, size=384, mpp=0.5, positive_fraction=None, weak_share=None, ..., grey_share=0,
+tumour="nest")``
 ``CELL_TYPES``  the cell types of the truth
 ``GRADES``      the DAB grades of the truth (``negative``, ``weak``, ``moderate``, ``strong``)
 ``GRADE_DAB_OD`` painted nuclear DAB concentration (log10 OD) of each positive grade
@@ -60,10 +66,81 @@ def _place(region: np.ndarray, n: int, rng: np.random.Generator, occupied: np.nd
     return out
 
 
+def _place_oriented(region: np.ndarray, n: int, rng: np.random.Generator, occupied: np.ndarray,
+                    axes: Any, gap_px: float) -> list[tuple[float, float, float, float, float]]:
+    """Up to ``n`` non-overlapping ellipses ``(row, col, a, b, angle)`` centred in ``region``.
+
+    ``axes(r, c)`` draws the half-axes (px) and angle of a nucleus at a centre; a candidate is
+    kept when its ellipse grown by ``gap_px / 2`` touches no earlier one (``occupied`` is updated
+    with every kept ellipse), so elongated nuclei pack side by side and end to end as in a
+    fascicle without merging.
+    """
+    rr, cc = np.nonzero(region & ~occupied)
+    out: list[tuple[float, float, float, float, float]] = []
+    if len(rr) == 0:
+        return out
+    half_gap = 0.5 * gap_px
+    for i in rng.permutation(len(rr))[: n * 30]:
+        if len(out) >= n:
+            break
+        r, c = float(rr[i]), float(cc[i])
+        if occupied[int(r), int(c)]:
+            continue
+        a, b, ang = axes(r, c)
+        h = int(a + half_gap) + 2
+        r0, c0 = max(0, int(r) - h), max(0, int(c) - h)
+        r1, c1 = min(region.shape[0], int(r) + h + 1), min(region.shape[1], int(c) + h + 1)
+        yy, xx = np.mgrid[r0:r1, c0:c1]
+        u = (yy - r) * math.cos(ang) + (xx - c) * math.sin(ang)
+        v = -(yy - r) * math.sin(ang) + (xx - c) * math.cos(ang)
+        body = (u / (a + half_gap)) ** 2 + (v / (b + half_gap)) ** 2 <= 1.0
+        if (occupied[r0:r1, c0:c1] & body).any():
+            continue
+        occupied[r0:r1, c0:c1] |= body
+        out.append((r, c, a, b, ang))
+    return out
+
+
+def _spindle_tumour(nest: np.ndarray, strom: np.ndarray, rng: np.random.Generator, occupied: np.ndarray,
+                    px: float, plump: float, tumour_grade: Any, stromal_grade: Any, paint: Any) -> None:
+    """Paint the fascicles of a spindle-cell tumour in ``nest`` and a paucicellular collagenous
+    stroma in ``strom`` (see ``tumour="spindle"`` of :func:`ki67_cells_tile`)."""
+    shape = nest.shape
+    size = max(shape)
+    # fascicle direction: a tile angle plus a smooth sweep (fascicles bend and meet at angles)
+    flow = rng.uniform(0, np.pi) + 0.55 * _field(shape, size / 5, rng)
+    # collagen in the stroma runs along a flow of its own
+    fibre = rng.uniform(0, np.pi) + 0.45 * _field(shape, size / 6, rng)
+
+    def tumour_axes(r: float, c: float) -> tuple[float, float, float]:
+        ang = float(flow[int(r), int(c)]) + rng.normal(0, 0.12)
+        if rng.random() < 0.15:  # pleomorphic plump oval
+            return rng.uniform(4.0, 6.0) * px, rng.uniform(3.0, 4.0) * px, ang
+        return rng.uniform(6.0, 10.0) * px, rng.uniform(1.6, 3.0) * px, ang
+
+    area_um2 = float(nest.sum()) / (px * px)
+    for r, c, a, b, ang in _place_oriented(nest, int(area_um2 / 55), rng, occupied, tumour_axes,
+                                           rng.uniform(1.0, 2.5) * px):
+        gname, d_od = tumour_grade()
+        paint(r, c, a, b, ang, rng.uniform(0.45, 0.85), gname, d_od, "tumour", rng.uniform(0.2, 0.5))
+
+    def fibroblast_axes(r: float, c: float) -> tuple[float, float, float]:
+        ang = float(fibre[int(r), int(c)]) + rng.normal(0, 0.2)
+        if rng.random() < 0.3 * plump:  # activated fibroblast / endothelium
+            return rng.uniform(3.0, 5.0) * px, rng.uniform(1.8, 2.6) * px, ang
+        return rng.uniform(4.0, 8.0) * px, rng.uniform(0.8, 1.5) * px, ang
+
+    strom_um2 = float(strom.sum()) / (px * px)
+    for r, c, a, b, ang in _place_oriented(strom, int(strom_um2 / 450), rng, occupied, fibroblast_axes, 6.0 * px):
+        gname, d_od = stromal_grade()
+        h_od = rng.uniform(0.3, 0.6) if b > 1.7 * px else rng.uniform(0.45, 0.85)
+        paint(r, c, a, b, ang, h_od, gname, d_od, "stromal", 0.15)
+
+
 def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fraction: float | None = None,
                     weak_share: float | None = None, lymphocyte_density: float | None = None,
                     stroma_fraction: float | None = None, plump_stroma: float | None = None,
-                    appearance: str = "varied", grey_share: float = 0.0) -> SyntheticTile:
+                    appearance: str = "varied", grey_share: float = 0.0, tumour: str = "nest") -> SyntheticTile:
     """Ki67 H-DAB tile of a tumour nest in stroma, with lymphocytes, spindles and macrophages.
 
     Parameters
@@ -95,6 +172,18 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         but that annotators call negative (BCData). The absorber's direction is grey tilted
         towards blue absorption (beige) by up to 0.3 per tile. 0 (the default) renders exactly
         the tiles of earlier versions; the grey nuclei are drawn from a generator of their own.
+    tumour : {"nest", "spindle"}
+        ``"nest"`` (the default, the tiles of earlier versions): an epithelioid nest of large
+        round to oval vesicular nuclei. ``"spindle"``: a spindle-cell tumour. Fascicles of spindle
+        nuclei run along a direction that sweeps across the tile (a smooth field of up to about
+        ±60° around a tile angle, so neighbours are parallel and fascicles bend); the nuclei are
+        cigars with blunt ends, plumper than fibroblasts (half-axes 6-10 x 1.6-3 µm: 12-20 µm long,
+        3.2-6 µm wide), hyperchromatic (0.45-0.85 OD counterstain, coarse chromatin), packed side by
+        side and end to end 1-2.5 µm apart, about 15 % of them plumper, pleomorphic ovals; the same Ki67 grades as
+        the nest. The stroma beside them is collagenous and paucicellular: sparse thin
+        fibroblast nuclei (half-axes 4-8 x 0.8-1.5 µm, dense, one per ~450 µm²) along a flow of
+        their own, few plump ones (share ``plump_stroma`` x 0.3). Lymphocytes and macrophages as
+        in the nest.
 
     Returns
     -------
@@ -120,6 +209,9 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         raise ValueError(msg)
     if not (math.isfinite(mpp) and 0.1 <= mpp <= 2.0):
         msg = f"mpp must be in [0.1, 2] µm/px, got {mpp!r}"
+        raise ValueError(msg)
+    if tumour not in ("nest", "spindle"):
+        msg = f"tumour must be 'nest' or 'spindle', got {tumour!r}"
         raise ValueError(msg)
     rng = np.random.default_rng([seed, 7013])
     vh = perturb_vector(_H, rng.uniform(0, 5), rng)
@@ -172,25 +264,29 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
             _ellipse(dab, r, c, a, b, ang, scale * d_od, rng, clumps=(clump, 0.6 * px, rng))
         rows.append((r, c, cell_type, grade, d_od))
 
-    # tumour: large vesicular nuclei, 3.5-6 µm radius, pale to moderate counterstain
-    n_t = int(nest.sum() * mpp * mpp / 95)
-    for r, c in _place(nest, n_t, rng, occupied, 2.0 * 4.5 * px):
-        rad = rng.uniform(3.5, 6.0) * px
-        e = rng.uniform(0.7, 1.0)
-        gname, d_od = grade_of(frac, weak)
-        paint(r, c, rad / math.sqrt(e), rad * math.sqrt(e), rng.uniform(0, np.pi), rng.uniform(0.25, 0.55),
-              gname, d_od, "tumour", rng.uniform(0.0, 0.4))
-    # stroma: spindle nuclei (half-axes 4-8 x 1.1-2 µm, dense to moderate counterstain) and a
-    # share of plump oval fibroblast / endothelial nuclei (3-5 x 1.8-2.8 µm, paler), which look
-    # much more like tumour nuclei
-    n_s = int(strom.sum() * mpp * mpp / 260)
-    for r, c in _place(strom, n_s, rng, occupied, 2.0 * 5.0 * px):
-        gname, d_od = grade_of(0.02, 0.5)
-        if rng.random() < plump:
-            a, b, h_od = rng.uniform(3.0, 5.0), rng.uniform(1.8, 2.8), rng.uniform(0.3, 0.6)
-        else:
-            a, b, h_od = rng.uniform(4.0, 8.0), rng.uniform(1.1, 2.0), rng.uniform(0.35, 0.8)
-        paint(r, c, a * px, b * px, rng.uniform(0, np.pi), h_od, gname, d_od, "stromal", 0.2)
+    if tumour == "spindle":
+        _spindle_tumour(nest, strom, rng, occupied, px, plump, lambda: grade_of(frac, weak),
+                        lambda: grade_of(0.02, 0.5), paint)
+    else:
+        # tumour: large vesicular nuclei, 3.5-6 µm radius, pale to moderate counterstain
+        n_t = int(nest.sum() * mpp * mpp / 95)
+        for r, c in _place(nest, n_t, rng, occupied, 2.0 * 4.5 * px):
+            rad = rng.uniform(3.5, 6.0) * px
+            e = rng.uniform(0.7, 1.0)
+            gname, d_od = grade_of(frac, weak)
+            paint(r, c, rad / math.sqrt(e), rad * math.sqrt(e), rng.uniform(0, np.pi), rng.uniform(0.25, 0.55),
+                  gname, d_od, "tumour", rng.uniform(0.0, 0.4))
+        # stroma: spindle nuclei (half-axes 4-8 x 1.1-2 µm, dense to moderate counterstain) and a
+        # share of plump oval fibroblast / endothelial nuclei (3-5 x 1.8-2.8 µm, paler), which look
+        # much more like tumour nuclei
+        n_s = int(strom.sum() * mpp * mpp / 260)
+        for r, c in _place(strom, n_s, rng, occupied, 2.0 * 5.0 * px):
+            gname, d_od = grade_of(0.02, 0.5)
+            if rng.random() < plump:
+                a, b, h_od = rng.uniform(3.0, 5.0), rng.uniform(1.8, 2.8), rng.uniform(0.3, 0.6)
+            else:
+                a, b, h_od = rng.uniform(4.0, 8.0), rng.uniform(1.1, 2.0), rng.uniform(0.35, 0.8)
+            paint(r, c, a * px, b * px, rng.uniform(0, np.pi), h_od, gname, d_od, "stromal", 0.2)
     # macrophages: oval to bean-shaped, pale, 4-5.5 µm, in the stroma
     n_m = int(strom.sum() * mpp * mpp / 4000)
     for r, c in _place(strom, n_m, rng, occupied, 2.0 * 5.0 * px):
@@ -232,9 +328,9 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         "label": np.arange(1, len(rows) + 1, dtype=np.int32),
         "grey": grey_cells,
     }
-    tumour = cells["cell_type"] == "tumour"
-    npos = int((tumour & (cells["grade"] != "negative")).sum())
-    nneg = int((tumour & (cells["grade"] == "negative")).sum())
+    is_tumour = cells["cell_type"] == "tumour"
+    npos = int((is_tumour & (cells["grade"] != "negative")).sum())
+    nneg = int((is_tumour & (cells["grade"] == "negative")).sum())
     truth: dict[str, Any] = {
         "ki67_positive": npos, "ki67_negative": nneg,
         "ki67_index_pct": 100.0 * npos / (npos + nneg) if npos + nneg else math.nan,
@@ -242,6 +338,6 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         "cells": cells, "positive_fraction": frac, "weak_share": weak, "lymphocyte_density": lymph_density,
         "stroma_fraction": stroma, "blur_um": blur_um, "noise": noise, "jpeg_quality": quality,
         "stain_scale": scale, "dark_share": dark_share, "plump_stroma": plump, "grey_share": grey_share,
-        "grey_tilt": grey_tilt,
+        "grey_tilt": grey_tilt, "tumour": tumour,
     }
     return SyntheticTile(rgb, mpp, truth, {"tissue": tissue, "nest": nest, "nuclei": labels})
