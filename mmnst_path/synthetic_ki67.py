@@ -102,9 +102,10 @@ def _place_oriented(region: np.ndarray, n: int, rng: np.random.Generator, occupi
 
 
 def _spindle_tumour(nest: np.ndarray, strom: np.ndarray, rng: np.random.Generator, occupied: np.ndarray,
-                    px: float, plump: float, tumour_grade: Any, stromal_grade: Any, paint: Any) -> None:
+                    px: float, plump: float, tumour_grade: Any, stromal_grade: Any, paint: Any) -> dict[str, Any]:
     """Paint the fascicles of a spindle-cell tumour in ``nest`` and a paucicellular collagenous
-    stroma in ``strom`` (see ``tumour="spindle"`` of :func:`ki67_cells_tile`)."""
+    stroma in ``strom`` (see ``tumour="spindle"`` of :func:`ki67_cells_tile`); returns the
+    tile's draws (orientation scatter, half-length and counterstain ranges) for the truth."""
     shape = nest.shape
     size = max(shape)
     # fascicle direction: a tile angle plus a smooth sweep (fascicles bend and meet at angles)
@@ -112,17 +113,23 @@ def _spindle_tumour(nest: np.ndarray, strom: np.ndarray, rng: np.random.Generato
     # collagen in the stroma runs along a flow of its own
     fibre = rng.uniform(0, np.pi) + 0.45 * _field(shape, size / 6, rng)
 
+    # per tile: how orderly the fascicles are (orientation scatter, tight fascicles to haphazard /
+    # storiform), how slender and how dark the nuclei are
+    disorder = rng.uniform(0.1, 0.8)
+    long_um = rng.uniform(6.0, 8.0), rng.uniform(9.0, 12.0)
+    dark = rng.uniform(0.3, 0.5), rng.uniform(0.65, 0.9)
+
     def tumour_axes(r: float, c: float) -> tuple[float, float, float]:
-        ang = float(flow[int(r), int(c)]) + rng.normal(0, 0.12)
+        ang = float(flow[int(r), int(c)]) + rng.normal(0, disorder)
         if rng.random() < 0.15:  # pleomorphic plump oval
             return rng.uniform(4.0, 6.0) * px, rng.uniform(3.0, 4.0) * px, ang
-        return rng.uniform(6.0, 10.0) * px, rng.uniform(1.6, 3.0) * px, ang
+        return rng.uniform(*long_um) * px, rng.uniform(1.5, 3.0) * px, ang
 
     area_um2 = float(nest.sum()) / (px * px)
     for r, c, a, b, ang in _place_oriented(nest, int(area_um2 / 55), rng, occupied, tumour_axes,
                                            rng.uniform(1.0, 2.5) * px):
         gname, d_od = tumour_grade()
-        paint(r, c, a, b, ang, rng.uniform(0.45, 0.85), gname, d_od, "tumour", rng.uniform(0.2, 0.5))
+        paint(r, c, a, b, ang, rng.uniform(*dark), gname, d_od, "tumour", rng.uniform(0.2, 0.5))
 
     def fibroblast_axes(r: float, c: float) -> tuple[float, float, float]:
         ang = float(fibre[int(r), int(c)]) + rng.normal(0, 0.2)
@@ -135,6 +142,7 @@ def _spindle_tumour(nest: np.ndarray, strom: np.ndarray, rng: np.random.Generato
         gname, d_od = stromal_grade()
         h_od = rng.uniform(0.3, 0.6) if b > 1.7 * px else rng.uniform(0.45, 0.85)
         paint(r, c, a, b, ang, h_od, gname, d_od, "stromal", 0.15)
+    return {"spindle_disorder_rad": disorder, "spindle_half_length_um": long_um, "spindle_counterstain_od": dark}
 
 
 def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fraction: float | None = None,
@@ -176,10 +184,13 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         ``"nest"`` (the default, the tiles of earlier versions): an epithelioid nest of large
         round to oval vesicular nuclei. ``"spindle"``: a spindle-cell tumour. Fascicles of spindle
         nuclei run along a direction that sweeps across the tile (a smooth field of up to about
-        ±60° around a tile angle, so neighbours are parallel and fascicles bend); the nuclei are
-        cigars with blunt ends, plumper than fibroblasts (half-axes 6-10 x 1.6-3 µm: 12-20 µm long,
-        3.2-6 µm wide), hyperchromatic (0.45-0.85 OD counterstain, coarse chromatin), packed side by
-        side and end to end 1-2.5 µm apart, about 15 % of them plumper, pleomorphic ovals; the same Ki67 grades as
+        ±60° around a tile angle, so neighbours are parallel and fascicles bend), each nucleus
+        turned from it by a scatter drawn per tile (0.1-0.8 rad sd: tight fascicles to haphazard,
+        storiform tumour); the nuclei are cigars with blunt ends, longer and plumper than
+        fibroblasts (half-axes 6-12 x 1.5-3 µm: 12-24 µm long, 3-6 µm wide; the length range
+        drawn per tile), hyperchromatic to vesicular (0.3-0.9 OD counterstain, the range drawn per
+        tile; coarse chromatin), packed side by side and end to end 1-2.5 µm apart; about 15 % of
+        them plumper, pleomorphic ovals; the same Ki67 grades as
         the nest. The stroma beside them is collagenous and paucicellular: sparse thin
         fibroblast nuclei (half-axes 4-8 x 0.8-1.5 µm, dense, one per ~450 µm²) along a flow of
         their own, few plump ones (share ``plump_stroma`` x 0.3). Lymphocytes and macrophages as
@@ -264,9 +275,10 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
             _ellipse(dab, r, c, a, b, ang, scale * d_od, rng, clumps=(clump, 0.6 * px, rng))
         rows.append((r, c, cell_type, grade, d_od))
 
+    spindle: dict[str, Any] = {}
     if tumour == "spindle":
-        _spindle_tumour(nest, strom, rng, occupied, px, plump, lambda: grade_of(frac, weak),
-                        lambda: grade_of(0.02, 0.5), paint)
+        spindle = _spindle_tumour(nest, strom, rng, occupied, px, plump, lambda: grade_of(frac, weak),
+                                  lambda: grade_of(0.02, 0.5), paint)
     else:
         # tumour: large vesicular nuclei, 3.5-6 µm radius, pale to moderate counterstain
         n_t = int(nest.sum() * mpp * mpp / 95)
@@ -338,6 +350,6 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         "cells": cells, "positive_fraction": frac, "weak_share": weak, "lymphocyte_density": lymph_density,
         "stroma_fraction": stroma, "blur_um": blur_um, "noise": noise, "jpeg_quality": quality,
         "stain_scale": scale, "dark_share": dark_share, "plump_stroma": plump, "grey_share": grey_share,
-        "grey_tilt": grey_tilt, "tumour": tumour,
+        "grey_tilt": grey_tilt, "tumour": tumour, **spindle,
     }
     return SyntheticTile(rgb, mpp, truth, {"tissue": tissue, "nest": nest, "nuclei": labels})

@@ -54,7 +54,8 @@ def test_spindle_tumour_is_fascicles_of_plump_aligned_nuclei_beside_sparse_thin_
     nearest = np.argmin(d, axis=1)
     ok = ~np.isnan(th_t) & ~np.isnan(th_t[nearest])
     agreement = np.abs(np.cos(2 * (th_t - th_t[nearest])))[ok]
-    assert np.median(agreement) > 0.8  # random orientations: 0.64 on average
+    assert t["spindle_disorder_rad"] < 0.3  # (seed 1: a tight fascicle)
+    assert np.median(agreement) > 0.85  # random orientations: 0.64 on average
     # densely packed tumour, paucicellular stroma
     px_um2 = tile.mpp ** 2
     tumour_density = t["n_tumour"] / (tile.masks["nest"].sum() * px_um2)
