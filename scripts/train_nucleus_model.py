@@ -270,20 +270,27 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
 GENERATED_CLASS = {"tumour": "tumour", "lymphocyte": "lymphocyte", "stromal": "stromal", "macrophage": "stromal"}
 
 
+#: first seed of the generated spindle-cell tumour tiles (``--generated-spindle``); the benchmarks
+#: use seeds 0-99 and the nest tiles 10000 on
+SPINDLE_FIRST_SEED = 20_000
+
+
 def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 10_000,
-              hem_only: bool = False, swap: tuple[str, ...] = ()) -> list:
+              hem_only: bool = False, swap: tuple[str, ...] = (), tumour: str = "nest") -> list:
     """Rows of generated Ki67 tiles (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`).
 
     Tumour nuclei of every DAB grade (negative to saturated), lymphocytes, stromal spindles and
     macrophages (taught as stromal: not tumour) under random stain vectors, optics and white
     balance. Seeds ``first_seed`` onwards (the benchmark ``eval_ki67_cells.py`` uses 0-99).
+    ``tumour="spindle"``: the tumour is fascicles of spindle cells beside a paucicellular stroma
+    (the spindle tumour nuclei are taught as tumour).
     """
     from mmnst_path.synthetic_ki67 import ki67_cells_tile
 
     out = []
     rng = np.random.default_rng([first_seed, 4108])
     for k, seed in enumerate(range(first_seed, first_seed + n_tiles)):
-        tile = ki67_cells_tile(seed)
+        tile = ki67_cells_tile(seed, tumour=tumour)
         cells = tile.truth["cells"]
         cls = np.array([CLASSES.index(GENERATED_CLASS[str(t)]) for t in cells["cell_type"]], dtype=np.intp)
         rgb, preset = tile.rgb, "H-DAB"
@@ -394,6 +401,29 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     return out
 
 
+def spindle_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows and labels of ``args.generated_spindle`` generated spindle-cell tumour tiles
+    (seeds :data:`SPINDLE_FIRST_SEED` on; the DAB swapped as ``--swap`` says), cached beside
+    ``args.rows_cache`` (``<stem>_spindle.npz``) so the other rows' cache stays valid."""
+    options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
+                          "generated_spindle": args.generated_spindle, "first_seed": SPINDLE_FIRST_SEED,
+                          "swap": list(args.swap)}, sort_keys=True)
+    cache = None if args.rows_cache is None else args.rows_cache.with_name(args.rows_cache.stem + "_spindle.npz")
+    if cache is not None and cache.is_file():
+        with np.load(cache) as z:
+            if str(z["options"]) == options:
+                print(f"spindle feature rows from {cache}", file=sys.stderr)
+                return z["x"], z["y"]
+    parts = generated(args.generated_spindle, settings, first_seed=SPINDLE_FIRST_SEED,
+                      hem_only=args.nuclear_stain == "hematoxylin", swap=tuple(args.swap), tumour="spindle")
+    x, y = _stack(parts)
+    x = x.reshape(-1, len(nucleus_feature_specs(settings))).astype(np.float32)
+    y = y.astype(np.intp)
+    if cache is not None:
+        np.savez(cache, options=np.array(options), x=x, y=y)
+    return x, y
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=Path, default=HERE.parent.parent / "shared" / "train")
@@ -413,6 +443,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generated", type=int, default=0,
                     help="also train on this many generated Ki67 tiles (synthetic_ki67: tumour nuclei of every DAB "
                          "grade, lymphocytes, stromal spindles, macrophages as stromal)")
+    ap.add_argument("--generated-spindle", type=int, default=0,
+                    help="also train on this many generated spindle-cell tumour tiles (ki67_cells_tile "
+                         "tumour='spindle', seeds 20000 on: fascicles of spindle tumour nuclei taught as tumour, "
+                         "thin sparse fibroblasts as stromal)")
+    ap.add_argument("--spindle-repeat", type=int, default=1,
+                    help="the generated spindle-tumour rows enter the training set this many times (a weight)")
     ap.add_argument("--endonuke-train", action="store_true",
                     help="also train on EndoNuke's train split (real IHC: epithelium as tumour, stroma as stromal); "
                          "its held-out split and staining_ds stay validation")
@@ -460,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.generated:
         parts.append(rows["gen"])
         print(f"generated rows: {len(rows['gen'][1])}", file=sys.stderr)
+    if args.generated_spindle:
+        parts += [spindle_rows(args, settings)] * args.spindle_repeat
+        print(f"generated spindle-tumour rows: {len(parts[-1][1])} (x{args.spindle_repeat})", file=sys.stderr)
     if args.endonuke_train:
         if args.endonuke_intensity == "borrowed":
             donor_x, donor_y = rows["br_train_ihc"]
@@ -504,6 +543,11 @@ def main(argv: list[str] | None = None) -> int:
                            + (f"; plus {args.generated} generated Ki67 tiles (mmnst_path.synthetic_ki67, seeds "
                               "10000 on: tumour nuclei negative to saturated DAB, lymphocytes, stromal spindles, "
                               "macrophages as stromal)" if args.generated else "")
+                           + (f"; plus {args.generated_spindle} generated spindle-cell tumour tiles (rows entered "
+                              f"{args.spindle_repeat}x) "
+                              "(ki67_cells_tile tumour='spindle', seeds 20000 on: fascicles of plump hyperchromatic "
+                              "spindle nuclei as tumour, sparse thin fibroblasts as stromal)"
+                              if args.generated_spindle else "")
                            + ("; plus EndoNuke's train split (real ER/PR IHC: epithelium as tumour, stroma as "
                               "stromal; 'other' unused" + (", stain-intensity features borrowed from re-rendered "
                               "BRCA-M2C rows of the same class)" if args.endonuke_intensity == "borrowed" else ")")
