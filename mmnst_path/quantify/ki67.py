@@ -193,6 +193,7 @@ class Ki67Region:
     cells: Ki67Cells
     counts: Ki67Counts
     labels: np.ndarray | None = field(default=None, repr=False)
+    pigment_features: np.ndarray | None = field(default=None, repr=False)
 
 
 def _per_nucleus(name: str, values: Any, n: int) -> np.ndarray:
@@ -321,6 +322,7 @@ def classify_nuclei(
     ring_dab_od_mean: Any = None,
     neutral_dab_od_mean: Any = None,
     saturated_fraction: Any = None,
+    hidden_by_pigment: Any = None,
 ) -> Ki67Cells:
     """Classify detected nuclei as positive / negative / pigment / excluded.
 
@@ -361,6 +363,11 @@ def classify_nuclei(
         ``pigment`` whatever its DAB fill (near-black: DAB and melanin cannot be told apart),
         and every nucleus at least that share is flagged ``near_black`` (QC, whatever its class).
         None = no saturation test.
+    hidden_by_pigment : (n,) array_like of bool or None
+        A learned per-nucleus decision (``Ki67Params.hidden_model``): the nuclei it marks are
+        ``pigment`` whether or not the mask touches them; the others are decided by the rules
+        above (a nucleus the mask covers is still unreadable). Needs ``visible_fraction``.
+        None = the rules alone.
 
     Returns
     -------
@@ -393,6 +400,12 @@ def classify_nuclei(
             if full_dab_od_mean is not None:
                 dab[stained] = _per_nucleus("full_dab_od_mean", full_dab_od_mean, n)[stained]
             pig &= ~stained
+        if hidden_by_pigment is not None:
+            hidden_by = np.asarray(hidden_by_pigment, dtype=bool)
+            if hidden_by.shape != (n,):
+                msg = f"hidden_by_pigment must have shape ({n},), got {hidden_by.shape}"
+                raise ConfigError(msg)
+            pig |= hidden_by
     cls = np.full(n, "negative", dtype="<U8")
     pos = (dab >= params.positive_threshold_od) & ~pig
     if params.nuclear_contrast_rule and ring_dab_od_mean is not None:
@@ -434,6 +447,42 @@ def classify_nuclei(
         intensity_bin=bins,
         near_black=near_black,
     )
+
+
+def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndarray, conc: np.ndarray | None,
+                     hidden: np.ndarray | None, mask: np.ndarray | None, saturated: np.ndarray | None, *,
+                     pair: tuple[str, str], mpp: float, background: Any, always: bool,
+                     keep: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(which nuclei ``Ki67Params.hidden_model`` calls hidden under pigment, or None where the rules
+    decide; the feature rows when ``keep`` or used, else None).
+
+    The model decides only with a hematoxylin-DAB pair, a pigment mask and the pigment prior's
+    condition (``pigment_prior_fraction`` of the image in the mask, or ``always``, a declared
+    pigmented lesion); in declared mode a near-black nucleus stays ``pigment`` whatever it says.
+    """
+    from ..classify.hidden_nuclei import hidden_probability, nucleus_features, resolve_hidden_model
+    from ..stain.od import od_from_rgb
+
+    if labels is None or conc is None or not labels.size:
+        return None, None
+    n = int(labels.max()) if saturated is None else int(saturated.shape[0])
+    model = resolve_hidden_model(params.hidden_model) if pair == ("hematoxylin", "dab") else None
+    gate = (model is not None and mask is not None and n > 0
+            and (always or 0 < params.pigment_prior_fraction <= float(mask.mean())))
+    if not (gate or keep):
+        return None, None
+    sat = np.zeros(n) if saturated is None else saturated
+    empty = np.zeros(labels.shape, bool)
+    rows = nucleus_features(labels, od_from_rgb(rgb, background=background), conc[..., 0], conc[..., 1],
+                            empty if hidden is None else hidden, empty if mask is None else mask, sat, mpp=mpp,
+                            positive_od=params.positive_threshold_od)
+    if not gate:
+        return None, rows
+    assert model is not None
+    decided = hidden_probability(model, rows) >= params.hidden_min_probability
+    if always:
+        decided |= sat >= params.pigment_saturated_share
+    return decided, rows if keep else None
 
 
 def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matrix: Any, background: Any,
@@ -511,8 +560,9 @@ def unstained_reach_um(nuclei_params: Any = None, params: Ki67Params = Ki67Param
     detector's filters reach :func:`~mmnst_path.detect.nuclei.unstained_reach_px` beyond the
     stained pixels; a nucleus lies within its smoothing reach of them and its features read a
     ring (``ring_um`` of the cell model, ``pigment_ring_um``, ``melanocyte_ring_um``,
-    ``nuclear_contrast_ring_um`` when that rule is on) and the
-    cell model's fine Gaussian (4 sigma) around it.
+    ``nuclear_contrast_ring_um`` when that rule is on, the hidden-nucleus model's wide ring and
+    granularity filter when ``hidden_model`` is set) and the cell model's fine Gaussian (4 sigma)
+    around it.
     """
     from ..classify.cells import feature_settings
     from ..detect.nuclei import NucleusParams, unstained_reach_px
@@ -526,6 +576,10 @@ def unstained_reach_um(nuclei_params: Any = None, params: Ki67Params = Ki67Param
     if cell_model is not None:
         fs = feature_settings(cell_model)
         rings += [fs.ring_um, 4.0 * fs.fine_sigma_um]
+    if params.hidden_model != "none":  # the hidden-nucleus features' wide ring and granularity filter
+        from ..classify.hidden_nuclei import SETTINGS as HIDDEN
+
+        rings += [HIDDEN["wide_ring_um"], 4.0 * HIDDEN["grain_um"]]
     around = max(detect, 4.0 * params.pigment_fill_um + mpp, smooth + max(rings) + 2.0 * mpp)
     return params.pigment_margin_um + around + 2.0 * mpp
 
@@ -542,6 +596,7 @@ def measure_ki67(
     background: Any = None,
     return_labels: bool = False,
     cell_model: Any = None,
+    return_pigment_features: bool = False,
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
 ) -> Ki67Region:
@@ -574,6 +629,10 @@ def measure_ki67(
         White point of the OD conversion (None = 255 / the matrix's background).
     return_labels : bool
         Keep the label image (nucleus ``i`` has label ``i + 1``, before any ROI filtering).
+    return_pigment_features : bool
+        Keep the (n, F) rows of :func:`mmnst_path.classify.hidden_nuclei.nucleus_features` of the
+        nuclei (before any ROI filtering; the empty mask where ``pigment_mask`` is None or empty):
+        what ``Ki67Params.hidden_model`` decides on, for training and checks.
     cell_model : ClassifierModel or None
         Nucleus model deciding which nuclei are tumour cells (None = the one
         ``params.cell_model`` names for these stains, :func:`cell_model_of`; ``"none"`` there =
@@ -650,6 +709,10 @@ def measure_ki67(
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
                                      saturated_share=params.pigment_saturated_share,
                                      prior_fraction=params.pigment_prior_fraction, prior_always=always)
+    hidden_by, features = _hidden_decision(
+        params, nuclei.labels, rgb, conc, hidden, mask if hidden is not None else None, saturated, pair=pair,
+        mpp=mpp, background=background, always=always, keep=return_pigment_features,
+    )
     ring_dab = neutral = None
     if nuclear_contrast_applies(params, matrix) and nuclei.labels is not None and len(nuclei):
         contrast_px = max(1, round(params.nuclear_contrast_ring_um / mpp))
@@ -668,6 +731,7 @@ def measure_ki67(
         ring_pigment_fraction=evidence.get("ring"),
         full_dab_od_mean=evidence.get("full_dab"),
         saturated_fraction=saturated,  # (read with pigment evidence only; always flags near_black)
+        hidden_by_pigment=hidden_by if evidence else None,
     )
     if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
         from ..detect.outlines import star_radii
@@ -698,4 +762,5 @@ def measure_ki67(
         r = np.clip(np.rint(cells.row).astype(np.intp) - origin[0], 0, roi.shape[0] - 1)
         c = np.clip(np.rint(cells.col).astype(np.intp) - origin[1], 0, roi.shape[1] - 1)
         cells = cells.select(roi[r, c])
-    return Ki67Region(cells=cells, counts=cells.counts(), labels=nuclei.labels if return_labels else None)
+    return Ki67Region(cells=cells, counts=cells.counts(), labels=nuclei.labels if return_labels else None,
+                      pigment_features=features)

@@ -1,0 +1,164 @@
+"""Nuclei hidden under pigment: a learned per-nucleus decision for the Ki67 step (issue #14).
+
+A nucleus essentially covered by melanin cannot be read for Ki67: its brown is the pigment's, not
+the chromogen's, and it must be ``pigment`` (unassessable), never positive. The pigment mask
+misses much of that melanin where it sits on a nucleus (the brown-body step keeps nucleus-sized
+brown bodies as DAB: on the generated pigment families, seeds 0-7, 474 of the 593 hidden nuclei
+counted positive were not touched by the mask at all), so the decision is made per detected
+nucleus from what the Ki67 step sees: how much of it the mask covers and how much of its ring,
+its darkness, hue and texture, each also relative to the tile's own DAB-positive nuclei (the same
+stain on the same slide), and how much of the analysed image is pigment.
+
+:func:`nucleus_features` computes the rows (:data:`FEATURES`, in that column order);
+:func:`resolve_hidden_model` loads the shipped forest (``mmnst_path/models/hidden_nuclei_dab.mmnst``,
+trained by ``scripts/train_hidden_model.py`` on generated pigment-family tiles, where the truth
+says which nuclei are hidden, and on real unpigmented EndoNuke DAB nuclei as assessable);
+:func:`hidden_probability` applies it. Used by :func:`mmnst_path.quantify.ki67.measure_ki67`
+when ``Ki67Params.hidden_model`` names a model, and only where the analysed image carries
+melanin (``Ki67Params.pigment_prior_fraction``), so a tile without pigment is untouched.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import ConfigError
+from .model import ClassifierModel, FeatureSpec, load_model
+
+__all__ = ["FEATURES", "MODEL_KIND", "hidden_probability", "nucleus_features", "resolve_hidden_model"]
+
+MODEL_KIND = "nucleus"
+MODEL_TASK = "hidden_nuclei"
+_MODELS = {"default": "hidden_nuclei_dab.mmnst"}
+
+#: Feature columns (name, unit, description), in model order.
+FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("area", "um2", "nucleus area"),
+    FeatureSpec("visible_fraction", "", "share of the nucleus outside the grown pigment mask"),
+    FeatureSpec("ring_pigment", "", "pigment-mask share of the ring of ring_um around the nucleus"),
+    FeatureSpec("wide_ring_pigment", "", "pigment-mask share of the ring of wide_ring_um around the nucleus"),
+    FeatureSpec("near_black", "", "share of pixels at OD >= 1 in every RGB channel"),
+    FeatureSpec("dab", "log10 OD", "mean DAB concentration over the nucleus"),
+    FeatureSpec("dab_fill", "", "share of pixels at DAB >= the positive threshold"),
+    FeatureSpec("hematoxylin", "log10 OD", "mean hematoxylin concentration over the nucleus"),
+    FeatureSpec("dab_cv", "", "DAB standard deviation over its mean within the nucleus"),
+    FeatureSpec("grain", "log10 OD", "mean |DAB - DAB smoothed at grain_um| within the nucleus (granularity)"),
+    FeatureSpec("red_share", "", "mean OD of the red channel over the sum of the three channels' (hue)"),
+    FeatureSpec("blue_share", "", "mean OD of the blue channel over the sum of the three channels' (hue)"),
+    FeatureSpec("rel_dab", "log10 OD", "dab minus the median dab of the image's DAB-positive nuclei"),
+    FeatureSpec("rel_red_share", "", "red_share minus that of the image's DAB-positive nuclei (median)"),
+    FeatureSpec("rel_grain", "log10 OD", "grain minus that of the image's DAB-positive nuclei (median)"),
+)
+
+#: How the features are computed (stored with the model and checked against it).
+SETTINGS: dict[str, Any] = {"task": MODEL_TASK, "ring_um": 2.0, "wide_ring_um": 6.0, "grain_um": 1.0,
+                            "near_black_od": 1.0, "stains": "H-DAB"}
+
+
+def nucleus_features(labels: np.ndarray, od: np.ndarray, hem: np.ndarray, dab: np.ndarray, hidden: np.ndarray,
+                     mask: np.ndarray, near_black: np.ndarray, *, mpp: float, positive_od: float) -> np.ndarray:
+    """(n, len(FEATURES)) float32 feature rows of the nuclei ``1..n`` of ``labels``.
+
+    Parameters
+    ----------
+    labels : (M, N) int ndarray
+        Detected nuclei, labels 1..n (0 = background).
+    od : (M, N, 3) float ndarray
+        Optical density of the image (:func:`mmnst_path.stain.od_from_rgb`).
+    hem, dab : (M, N) float ndarray
+        Counterstain and chromogen concentrations (log10 OD).
+    hidden, mask : (M, N) bool ndarray
+        The grown pigment mask (what the Ki67 step treats as covered) and the pigment mask itself.
+    near_black : (n,) float ndarray
+        Near-black share of each nucleus (``quantify.ki67._near_black_fraction``).
+    mpp : float
+        Pixel size (µm).
+    positive_od : float
+        DAB threshold of a positive nucleus (``Ki67Params.positive_threshold_od``).
+    """
+    from ..quantify._ki67_contrast import _ring_labels
+
+    labels = np.asarray(labels)
+    n = int(near_black.shape[0])
+    flat = labels.ravel()
+
+    def per_label(values: np.ndarray | None = None) -> np.ndarray:
+        w = None if values is None else np.asarray(values, np.float64).ravel()
+        return np.bincount(flat, w, minlength=n + 1)[1: n + 1]
+
+    area_px = np.maximum(per_label(), 1.0)
+    d = np.asarray(dab, np.float64)
+    dab_mean = per_label(d) / area_px
+    dab_sq = per_label(d * d) / area_px
+    dab_sd = np.sqrt(np.maximum(dab_sq - dab_mean**2, 0.0))
+    smooth = ndi.gaussian_filter(d, SETTINGS["grain_um"] / mpp)
+    grain = per_label(np.abs(d - smooth)) / area_px
+    od_sum = np.maximum(np.asarray(od, np.float64).sum(axis=-1), 1e-3)
+    red = per_label(od[..., 0] / od_sum) / area_px
+    blue = per_label(od[..., 2] / od_sum) / area_px
+    rings = []
+    for key in ("ring_um", "wide_ring_um"):
+        ring = _ring_labels(labels, max(1, round(SETTINGS[key] / mpp))).ravel()
+        ring_area = np.maximum(np.bincount(ring, minlength=n + 1)[1: n + 1], 1)
+        rings.append(np.bincount(ring, np.asarray(mask, np.float64).ravel(), minlength=n + 1)[1: n + 1] / ring_area)
+    positive = dab_mean >= positive_od
+    ref = [float(np.median(v[positive])) if positive.any() else float(np.median(v)) if n else 0.0
+           for v in (dab_mean, red, grain)]
+    cols = [
+        area_px * mpp * mpp,
+        1.0 - per_label(hidden) / area_px,
+        rings[0],
+        rings[1],
+        np.asarray(near_black, np.float64),
+        dab_mean,
+        per_label(d >= positive_od) / area_px,
+        per_label(hem) / area_px,
+        dab_sd / np.maximum(np.abs(dab_mean), 0.05),
+        grain,
+        red,
+        blue,
+        dab_mean - ref[0],
+        red - ref[1],
+        grain - ref[2],
+    ]
+    out = np.column_stack(cols).astype(np.float32) if n else np.zeros((0, len(FEATURES)), np.float32)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> ClassifierModel:
+    model = load_model(path, kind=MODEL_KIND)
+    if model.settings.get("task") != MODEL_TASK or model.feature_names != tuple(f.name for f in FEATURES):
+        msg = (f"{path} is not a hidden-nucleus model with features {[f.name for f in FEATURES]} "
+               f"(task {model.settings.get('task')!r}, features {list(model.feature_names)})")
+        raise ConfigError(msg)
+    for key in ("ring_um", "wide_ring_um", "grain_um"):
+        if float(model.settings.get(key, -1)) != float(SETTINGS[key]):
+            msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
+            raise ConfigError(msg)
+    return model
+
+
+def resolve_hidden_model(name: str) -> ClassifierModel | None:
+    """The model ``Ki67Params.hidden_model`` names: ``"none"`` -> None, ``"default"`` -> the shipped
+    ``hidden_nuclei_dab.mmnst``, anything else a path to a ``.mmnst`` file."""
+    if name == "none":
+        return None
+    path = Path(__file__).resolve().parent.parent / "models" / _MODELS[name] if name in _MODELS else Path(name)
+    if not path.is_file():
+        msg = f"Ki67Params.hidden_model: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
+        raise ConfigError(msg)
+    return _load(str(path))
+
+
+def hidden_probability(model: ClassifierModel, features: np.ndarray) -> np.ndarray:
+    """(n,) probability that each nucleus is hidden under pigment (class ``hidden``)."""
+    if not len(features):
+        return np.zeros(0, np.float64)
+    col = model.class_names.index("hidden")
+    return model.predict_proba(np.asarray(features, np.float32))[:, col]

@@ -1,0 +1,172 @@
+"""Train the hidden-nucleus model (``mmnst_path/models/hidden_nuclei_dab.mmnst``, issue #14).
+
+For each detected nucleus of the Ki67 step the model says whether it is hidden under pigment
+(``pigment``, unassessable) or assessable, on the features of
+:func:`mmnst_path.classify.hidden_nuclei.nucleus_features` (what ``measure_ki67`` computes with
+``return_pigment_features=True``: the same pigment mask, the same nuclei).
+
+Rows:
+
+- generated H-DAB pigment-family tiles (:func:`mmnst_path.synthetic.pigment_family_tile`), seeds
+  5000.. (disjoint from the evaluation seeds 0-7 and the pigment models' 1000-2001), every family
+  (the ``none`` control too), ``varied`` and ``plain`` rendering, with and without near-black
+  melanin; the pigment mask is the shipped pigment stage's (:func:`classify_pigment`). A nucleus is
+  ``hidden`` when its centroid lies in a true tumour nucleus >= 75 % under melanin (the
+  generator's ``hidden_nuclei``) or on melanin outside every true nucleus (a granule cluster read
+  as a nucleus), ``assessable`` when it lies in a true nucleus less covered; nuclei elsewhere
+  (stroma) carry no label and are left out;
+- real EndoNuke ER/PR DAB tiles (CC BY 4.0, ``../shared/train/endonuke``; no melanin): every
+  detected nucleus ``assessable``.
+
+Never trained on ``../shared/data`` (research-only) nor on the held-out renderers.
+
+    PYTHONPATH=. .venv/bin/python scripts/train_hidden_model.py --seeds 12 --out mmnst_path/models/hidden_nuclei_dab.mmnst
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from mmnst_path.classify.hidden_nuclei import FEATURES, SETTINGS
+from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
+from mmnst_path.classify.train import train_model
+from mmnst_path.detect.pigment import PigmentParams
+from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
+from mmnst_path.stain import load_stains
+from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
+
+CLASSES = ("assessable", "hidden")
+EVAL_SEEDS = range(0, 8)
+
+
+def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
+              pixel_model) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of the labelled nuclei of one generated tile."""
+    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black)
+    stains = load_stains("H-DAB")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
+        region = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=Ki67Params(), pigment_mask=mask,
+                              return_pigment_features=True)
+    x = region.pigment_features
+    if x is None or not len(x):
+        return np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64)
+    labels, mel = tile.masks["nuclei"], tile.masks["melanin"]
+    n = int(labels.max())
+    area = np.bincount(labels.ravel(), minlength=n + 1)
+    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(area, 1)
+    r = np.clip(np.rint(region.cells.row).astype(int), 0, labels.shape[0] - 1)
+    c = np.clip(np.rint(region.cells.col).astype(int), 0, labels.shape[1] - 1)
+    t = labels[r, c]
+    y = np.where(t > 0, (cov[t] >= 0.75).astype(np.int64), np.where(mel[r, c], 1, -1))
+    keep = y >= 0
+    return x[keep], y[keep]
+
+
+def generated_rows(seeds: range, *, size: int, pixel_model, families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
+    if set(seeds) & set(EVAL_SEEDS):
+        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
+        raise SystemExit(msg)
+    xs, ys = [], []
+    for seed in seeds:
+        for family in families:
+            for appearance in ("varied", "plain"):
+                for near_black in (False, True):
+                    x, y = tile_rows(seed, family, appearance=appearance, near_black=near_black, size=size,
+                                     pixel_model=pixel_model)
+                    xs.append(x)
+                    ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def endonuke_rows(train: Path, *, every: int) -> tuple[np.ndarray, list[str]]:
+    """Every detected nucleus of every ``every``-th EndoNuke tile (DAB, no melanin), as assessable."""
+    from PIL import Image
+
+    files = [(p, 0.5) for p in sorted((train / "endonuke" / "mixed").glob("*.png"))][::every]
+    files += [(p, 0.25) for p in sorted((train / "endonuke" / "staining_ds").glob("*.png"))]
+    stains = load_stains("H-DAB")
+    xs, used = [], []
+    for f, mpp in files:
+        with Image.open(f) as im:
+            if "A" in im.getbands() and np.asarray(im.getchannel("A")).min() < 255:
+                continue  # transparent padding reads as black, not tissue
+            rgb = np.asarray(im.convert("RGB"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            region = measure_ki67(rgb, mpp=mpp, stains=stains, params=Ki67Params(),
+                                  pigment_mask=np.zeros(rgb.shape[:2], bool), return_pigment_features=True)
+        if region.pigment_features is not None and len(region.pigment_features):
+            xs.append(region.pigment_features)
+            used.append(str(f.relative_to(train)))
+    return np.concatenate(xs), used
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=12, help="training seeds 5000..")
+    ap.add_argument("--validation-seeds", type=int, default=2, help="held-out seeds 6000..")
+    ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--train", type=Path, default=Path("../shared/train"))
+    ap.add_argument("--endonuke-every", type=int, default=4, help="every n-th EndoNuke 'mixed' tile")
+    ap.add_argument("--trees", type=int, default=60)
+    ap.add_argument("--version", default="1")
+    ap.add_argument("--rows", type=Path, default=None, help="cache of the rows (.npz): read if it exists, else written")
+    ap.add_argument("--out", type=Path, default=Path("mmnst_path/models/hidden_nuclei_dab.mmnst"))
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    pixel_model = resolve_pigment_model("default")
+    if args.rows is not None and args.rows.is_file():
+        with np.load(args.rows, allow_pickle=False) as z:
+            xg, yg, xr, xv, yv = (z[k] for k in ("xg", "yg", "xr", "xv", "yv"))
+            used = [str(u) for u in z["used"]]
+    else:
+        xg, yg = generated_rows(range(5000, 5000 + args.seeds), size=args.size, pixel_model=pixel_model)
+        xv, yv = generated_rows(range(6000, 6000 + args.validation_seeds), size=args.size, pixel_model=pixel_model)
+        xr, used = endonuke_rows(args.train, every=args.endonuke_every)
+        if args.rows is not None:
+            np.savez_compressed(args.rows, xg=xg, yg=yg, xr=xr, xv=xv, yv=yv, used=np.asarray(used))
+    print(f"rows: generated {len(yg)} ({int(yg.sum())} hidden), EndoNuke {len(xr)} from {len(used)} images, "
+          f"validation {len(yv)} ({int(yv.sum())} hidden); {time.perf_counter() - t0:.0f} s")
+    x = np.concatenate([xg, xr])
+    y = np.concatenate([yg, np.zeros(len(xr), np.int64)])
+    card = {
+        "name": "mmnst_path hidden-nucleus model (H-DAB Ki67: nucleus hidden under pigment or assessable)",
+        "version": args.version,
+        "licence": "same as mmnst_path",
+        "intended_use": ("decides for each nucleus of the H-DAB Ki67 step, where the analysed image carries melanin "
+                         "(Ki67Params.pigment_prior_fraction), whether it is hidden under pigment (unassessable) or "
+                         f"read on its visible pixels; on the pigment mask of pigment_dab.mmnst ({pixel_model.model_id}); "
+                         "0.25-0.5 µm/px"),
+        "training_data": {
+            "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 5000-{4999 + args.seeds}, DAB, families "
+                          f"{list(PIGMENT_FAMILIES)}, appearances varied and plain, with and without near-black "
+                          f"melanin, {args.size} px at 0.5 µm/px (generated by this project); label hidden when the "
+                          "nucleus's centroid lies in a true tumour nucleus >= 75 % under melanin or on melanin "
+                          "outside every true nucleus"),
+            "real_negatives": (f"EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; every {args.endonuke_every}th "
+                               "tile of mixed/ at 0.5 µm/px, staining_ds/ at 0.25 µm/px): every detected nucleus "
+                               "assessable"),
+            "n_real_images": len(used),
+        },
+        "validation_data": f"generated seeds 6000-{5999 + args.validation_seeds}, same families and renderings",
+        "not_trained_on": ("the research-only Ki67 sets of ../shared/data/ki67 and the held-out renderers of "
+                           "benchmarks/heldout_render*.py"),
+        "script": "scripts/train_hidden_model.py",
+    }
+    settings = dict(SETTINGS, pixel_model_id=pixel_model.model_id)
+    model = train_model(x, y, kind="nucleus", classes=CLASSES, features=FEATURES, settings=settings, card=card,
+                        validation=(xv, yv), n_estimators=args.trees, max_depth=14, min_samples_leaf=4)
+    path = model.save(args.out)
+    print(f"saved {path} ({model.model_id}); held-out {model.card['validation']['held_out']}; "
+          f"top features {model.card['top_features']}; {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

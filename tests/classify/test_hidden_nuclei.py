@@ -1,0 +1,80 @@
+"""Per-nucleus features and the shipped model of :mod:`mmnst_path.classify.hidden_nuclei` (issue #14)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mmnst_path.classify.hidden_nuclei import (
+    FEATURES,
+    hidden_probability,
+    nucleus_features,
+    resolve_hidden_model,
+)
+from mmnst_path.errors import ConfigError
+
+MPP = 0.5
+
+
+def _two_nuclei() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels of two 8 px discs, a DAB plane (nucleus 1 smooth, nucleus 2 granular), an OD image."""
+    yy, xx = np.mgrid[:64, :64]
+    labels = np.zeros((64, 64), np.int32)
+    labels[(yy - 20) ** 2 + (xx - 20) ** 2 <= 64] = 1
+    labels[(yy - 44) ** 2 + (xx - 44) ** 2 <= 64] = 2
+    dab = np.where(labels == 1, 0.6, 0.0)
+    granules = ((yy // 2 + xx // 2) % 2 == 0)
+    dab = np.where(labels == 2, np.where(granules, 1.1, 0.1), dab)
+    od = np.stack([0.3 + dab, 0.5 + dab, 0.6 + 0.5 * dab], axis=-1)
+    return labels, dab, od
+
+
+def test_features_read_cover_ring_and_granularity() -> None:
+    labels, dab, od = _two_nuclei()
+    mask = np.zeros(labels.shape, bool)
+    mask[labels == 2] = True
+    mask[40:48, 54:58] = True  # pigment in nucleus 2's ring
+    x = nucleus_features(labels, od, np.full(labels.shape, 0.2), dab, mask, mask, np.zeros(2), mpp=MPP,
+                         positive_od=0.35)
+    col = {f.name: i for i, f in enumerate(FEATURES)}
+    assert x.shape == (2, len(FEATURES))
+    assert x.dtype == np.float32
+    assert x[0, col["visible_fraction"]] == 1.0
+    assert x[1, col["visible_fraction"]] == 0.0
+    assert x[0, col["ring_pigment"]] == 0.0
+    assert x[1, col["ring_pigment"]] > 0.0
+    assert x[1, col["grain"]] > 3 * x[0, col["grain"]]
+    assert x[1, col["dab_cv"]] > 0.5 > x[0, col["dab_cv"]]
+    assert x[0, col["area"]] == pytest.approx(np.count_nonzero(labels == 1) * MPP * MPP)
+
+
+def test_no_nuclei_gives_no_rows() -> None:
+    labels = np.zeros((16, 16), np.int32)
+    x = nucleus_features(labels, np.zeros((16, 16, 3)), np.zeros((16, 16)), np.zeros((16, 16)),
+                         np.zeros((16, 16), bool), np.zeros((16, 16), bool), np.zeros(0), mpp=MPP, positive_od=0.35)
+    assert x.shape == (0, len(FEATURES))
+
+
+def test_shipped_model_loads_with_its_card_and_answers_in_range() -> None:
+    model = resolve_hidden_model("default")
+    assert model is not None
+    assert model.class_names == ("assessable", "hidden")
+    assert model.feature_names == tuple(f.name for f in FEATURES)
+    assert "EndoNuke" in model.card["training_data"]["real_negatives"]
+    assert model.card["validation"]["held_out"]["per_class"]["hidden"]["recall"] > 0.5
+    p = hidden_probability(model, model.test_x)
+    assert np.all((p >= 0) & (p <= 1))
+    assert resolve_hidden_model("none") is None
+
+
+def test_unknown_model_and_foreign_model_are_refused(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="hidden_model"):
+        resolve_hidden_model(str(tmp_path / "missing.mmnst"))
+    model = resolve_hidden_model("default")
+    assert model is not None
+    other = replace(model, settings=dict(model.settings, task="something else"))
+    path = other.save(tmp_path / "other.mmnst")
+    with pytest.raises(ConfigError, match="not a hidden-nucleus model"):
+        resolve_hidden_model(str(path))
