@@ -22,6 +22,10 @@ tiles: the sets of :func:`eval_red_chromogens.real_sets` (``../shared/data`` and
     .venv/bin/python benchmarks/eval_stain_guess.py --seeds 6           # generated, confusion per protocol
     .venv/bin/python benchmarks/eval_stain_guess.py --real              # real tiles per dataset
     PYTHONPATH=. .venv/bin/python benchmarks/eval_stain_guess.py --heldout --seeds 8   # acceptance only
+    .venv/bin/python benchmarks/eval_stain_guess.py --first-seed 30 --seeds 3 --no-sox10  # without the SOX10 rule
+
+The generated double stains end with a table per marker: named the right double stain, and with the
+right marker place (``StainGuess.marker``).
 """
 
 from __future__ import annotations
@@ -129,13 +133,15 @@ def thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray, floa
 
 #: ``--colour-only``: guess without where the chromogen sits (the guess before 2026-12-03, session 10).
 COLOUR_ONLY = False
+#: ``--sox10`` / ``--no-sox10``: look for Ki67 / SOX10 double stains or not (None: the library's default).
+SOX10: bool | None = None
 
 
 def guess(rgb: np.ndarray, mpp: float) -> StainGuess:
     thumb, mask, tmpp = thumbnail(rgb, mpp)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp)
+        return guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp, sox10=SOX10)
 
 
 def confusion(rows: list[tuple[str, str, str, StainGuess]], names: tuple[str, ...]) -> str:
@@ -156,6 +162,23 @@ def confusion(rows: list[tuple[str, str, str, StainGuess]], names: tuple[str, ..
     return "\n".join(lines)
 
 
+def marker_summary(rows: list[tuple[str, str, str, StainGuess]]) -> str:
+    """Markdown table of the generated double stains per marker: named the right double stain, and with
+    the right marker place (:attr:`StainGuess.marker`; Ki67 / MART-1 cytoplasmic, Ki67 / SOX10 nuclear)."""
+    lines = ["| double stain | marker | n | right name | right name and marker | flagged (of right) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for truth in ("H-DAB-FastRed", "H-DAB-AEC"):
+        for marker, what in (("cytoplasmic", "MART-1"), ("nuclear", "SOX10")):
+            sel = [g for _, t, lab, g in rows if t == truth and lab.startswith(marker)]
+            if not sel:
+                continue
+            name = [g for g in sel if g.name == truth]
+            both = [g for g in name if g.marker == marker]
+            lines.append(f"| {truth} | {what} ({marker}) | {len(sel)} | {len(name)} | {len(both)} "
+                         f"| {sum(g.ambiguous for g in both)} |")
+    return "\n".join(lines)
+
+
 def generated_rows(seeds: range, protocols: tuple[str, ...], per_seed: int, size: int):
     for p in protocols:
         for seed in seeds:
@@ -172,7 +195,8 @@ def real_rows():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 thumb, mask, tmpp = _real_thumbnail(path, mpp)
-                yield group, truth, path.name[:24], guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp)
+                yield group, truth, path.name[:24], guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp,
+                                                                        sox10=SOX10)
 
 
 def heldout_rows(seeds: range, size: int):
@@ -191,6 +215,15 @@ def heldout_rows(seeds: range, size: int):
             yield f"held-out H&E necrosis {nec}", "H&E", f"{seed}", guess(t.rgb, t.mpp)
 
 
+def _places_text(g: StainGuess) -> str:
+    p = g.places
+    if p is None:
+        return "places -"
+    return (f"bodies brown {p.brown_bodies_mm2:.0f} red {p.red_bodies_mm2:.0f} DAB-holding {p.dab_bodies_mm2:.0f} /mm2, "
+            f"ring {p.red_ring_share:.2f}, deg DAB-holding {p.dab_body_deg:+.1f} other {p.other_body_deg:+.1f} "
+            f"red {p.red_body_deg:+.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=6)
@@ -203,9 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", action="store_true", help="print every tile's guess")
     ap.add_argument("--colour-only", action="store_true",
                     help="guess from colour alone, without where the chromogen sits (the guess before)")
+    ap.add_argument("--sox10", action=argparse.BooleanOptionalAction, default=None,
+                    help="look for Ki67 / SOX10 double stains (--no-sox10: not; default: the library's)")
     args = ap.parse_args(argv)
-    global COLOUR_ONLY
-    COLOUR_ONLY = args.colour_only
+    global COLOUR_ONLY, SOX10
+    COLOUR_ONLY, SOX10 = args.colour_only, args.sox10
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.real:
         rows = list(real_rows())
@@ -217,8 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         for g, _truth, lab, gu in rows:
             print(f"{g} | {lab} | {gu.name} | amb={gu.ambiguous} | {gu.chromogen_deg:+.1f} | pink {gu.pink_share:.2f} "
                   f"| red dense {gu.red_dense:.2f} "
-                  f"| {gu.reason}")
+                  f"| marker {gu.marker or '-'} | {_places_text(gu)} | {gu.reason}")
     print(confusion(rows, PROTOCOLS))
+    if any(t.startswith("H-DAB-") for _, t, _, _ in rows) and not (args.real or args.heldout):
+        print()
+        print(marker_summary(rows))
     return 0
 
 

@@ -351,6 +351,9 @@ def analyze_slide(
             warn_if_ambiguous(guess)
             detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
             config = config.replace(stains=guess.name)
+            if guess.marker and config.ki67.melanocyte_marker == "auto":  # a double stain's marker: where it sits
+                config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})
+                detection["marker"] = guess.marker
             matrix = config.stain_matrix()
             measures = applicable_measures(config, matrix)
             if config.tissue.remove_pen and "azure_b" in matrix.names:  # as above: keep blue-green tissue

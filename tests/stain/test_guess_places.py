@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from mmnst_path.stain import guess as guess_module
 from mmnst_path.stain import melanin_vector
 from mmnst_path.stain.guess import guess_stains_detail
 from mmnst_path.stain.places import chromogen_places
@@ -91,6 +92,26 @@ def test_red_nuclei_outweighed_by_melanin_are_a_red_chromogen():
     assert placed.places.brown_bodies_mm2 == 0
 
 
+def test_nuclei_holding_dab_and_a_red_marker_are_told_from_red_nuclei():
+    """Drawn at 0.5 µm/px over 200 x 200 µm: 16 nuclei holding DAB and Fast Red (a Ki67-positive
+    melanocyte of a Ki67 / SOX10 double stain) are DAB-holding nuclear bodies, browner than the 16
+    nuclei of the red marker alone; the same 32 nuclei all in Fast Red (a single red Ki67 stain) hold
+    no DAB."""
+    shape = (400, 400)
+    both = _disc(shape, _grid(4, 100), 9.0)
+    marker = _disc(shape, _grid(4, 100, 50), 9.0)
+    hem = 0.05 + 0.15 * (both + marker)
+    double = chromogen_places(_render([(hem, H), (0.8 * both, DAB), (0.4 * both + 0.8 * marker, RED)]), None, MPP)
+    single = chromogen_places(_render([(hem, H), (0.8 * (both + marker), RED)]), None, MPP)
+    assert double is not None
+    assert single is not None
+    area_mm2 = 0.2 * 0.2
+    assert double.dab_bodies_mm2 * area_mm2 == pytest.approx(16, abs=1)
+    assert double.dab_body_deg > double.other_body_deg + 10  # DAB + red: browner than red alone
+    assert single.dab_bodies_mm2 == 0
+    assert single.red_bodies_mm2 * area_mm2 >= 20  # the red nuclei are nuclear bodies, without DAB
+
+
 @pytest.mark.parametrize("chromogen", ["fast_red", "aec"])
 def test_mart1_double_stains_are_detected(chromogen, guess_on_thumbnail):
     """Generated Ki67 / MART-1 tiles (seeds 0-5, 384 px): by colour alone none is a double stain (named
@@ -103,8 +124,26 @@ def test_mart1_double_stains_are_detected(chromogen, guess_on_thumbnail):
     for g in got:
         if g.name == name:
             assert "MART-1" in g.reason
+            assert g.marker == "cytoplasmic"
             assert g.alternative
             assert g.places is not None
+
+
+def test_sox10_double_stains_are_detected_with_their_marker_when_asked(guess_on_thumbnail, monkeypatch):
+    """Generated Ki67 / SOX10 Fast Red tiles (seeds 0-5, 384 px): by colour alone none is a double
+    stain (H-AEC, H-FastRed or H&E); with the opt-in SOX10 rule (nuclear bodies that hold DAB), 4 of
+    6 are named H-DAB-FastRed with the nuclear marker (flagged, the colour's name to pass); without
+    it (the default) none."""
+    tiles = [double_stain_tile(seed, marker="nuclear", chromogen="fast_red", size=384) for seed in range(6)]
+    assert not [g.name for g in (guess_on_thumbnail(t.rgb, t.mpp) for t in tiles) if g.name.startswith("H-DAB-")]
+    monkeypatch.setattr(guess_module, "SOX10_DETECTION", True)
+    got = [guess_on_thumbnail(t.rgb, t.mpp) for t in tiles]
+    right = [g for g in got if g.name == "H-DAB-FastRed" and g.marker == "nuclear"]
+    assert len(right) >= 3, [(g.name, g.marker, g.places) for g in got]
+    for g in right:
+        assert "SOX10" in g.reason
+        assert g.ambiguous
+        assert g.alternative in ("H-AEC", "H-FastRed", "H&E")
 
 
 @pytest.mark.parametrize("chromogen", ["fast_red", "aec", "eosin", "dab"])
@@ -128,7 +167,30 @@ def test_auto_stains_give_the_melanocytic_index_of_a_mart1_double_stain():
         res = analyze_region(tile.rgb, AnalysisConfig(measures=("ki67",), stains="auto"), mpp=tile.mpp)
     assert res.stains["name"] == "H-DAB-FastRed", res.stains["detection"]
     assert res.metrics["ki67_melanocyte_marker"] == "cytoplasmic"
+    assert res.stains["detection"]["marker"] == "cytoplasmic"  # the guess's marker, in the config used
+    assert res.config["ki67"]["melanocyte_marker"] == "cytoplasmic"
     assert abs(res.metrics["ki67_melanocytic_index_pct"] - tile.truth["melanocytic_index_pct"]) < 8.0
+
+
+def test_auto_stains_read_the_sox10_marker_in_the_nuclei(monkeypatch):
+    """With the SOX10 rule on, ``stains="auto"`` on a generated Ki67 / SOX10 Fast Red tile (seed 0;
+    by colour alone H-AEC) runs the double-stain preset with ``melanocyte_marker="nuclear"`` (the
+    user says nothing): the melanocytic index is read from red nuclei (measured 2026-12-04: 27.8 %,
+    truth 31.6 %)."""
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    monkeypatch.setattr(guess_module, "SOX10_DETECTION", True)
+
+    tile = double_stain_tile(0, marker="nuclear", chromogen="fast_red", size=384)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(tile.rgb, AnalysisConfig(measures=("ki67",), stains="auto"), mpp=tile.mpp)
+    assert res.stains["name"] == "H-DAB-FastRed", res.stains["detection"]
+    assert res.stains["detection"]["marker"] == "nuclear"
+    assert res.metrics["ki67_melanocyte_marker"] == "nuclear"
+    assert res.config["ki67"]["melanocyte_marker"] == "nuclear"
+    err = abs(res.metrics["ki67_melanocytic_index_pct"] - tile.truth["melanocytic_index_pct"])
+    assert err < 8.0
 
 
 def test_a_slide_too_coarse_for_nuclei_is_read_in_patches():

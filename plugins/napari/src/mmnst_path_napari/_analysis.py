@@ -143,7 +143,7 @@ def plan_analysis(
     ValueError
         When none of the ticked measures applies to the stains (the message says why).
     """
-    from mmnst_path.pipeline import AnalysisConfig, applicable_measures, guess_stains
+    from mmnst_path.pipeline import AnalysisConfig, applicable_measures
 
     m = dict(mapping)
     m["measures"] = []
@@ -154,8 +154,13 @@ def plan_analysis(
 
         base = AnalysisConfig.from_mapping({**m, "stains": "H-DAB"})
         tissue = detect_tissue(reader, mask_mpp=base.tissue_mpp, params=base.tissue)
-        stains = guess_stains(tissue.thumbnail, tissue.mask)
+        guess = _detect_stains(reader, tissue)
+        stains = guess.name
         source = "detected from the image"
+        ki67 = dict(m.get("ki67") or {})
+        if guess.marker and ki67.get("melanocyte_marker", "auto") == "auto":  # as the CLI: the marker's place
+            m["ki67"] = {**ki67, "melanocyte_marker": guess.marker}
+            source += f", {'SOX10' if guess.marker == 'nuclear' else 'MART-1'} ({guess.marker} marker)"
     shown = stains
     if estimate_box is not None:
         from mmnst_path.stain import estimate_stains
@@ -186,6 +191,28 @@ def plan_analysis(
         raise ValueError(msg)
     m["measures"] = chosen
     return AnalysisPlan(AnalysisConfig.from_mapping(m), shown, source, tuple(refused))
+
+
+def _detect_stains(reader: Any, tissue: Any) -> Any:
+    """The CLI's stain guess (:func:`mmnst_path.stain.guess.guess_stains_detail`) on the tissue
+    thumbnail, with where the chromogen sits (tissue patches when the thumbnail does not resolve
+    nuclei), so double stains are found as on the command line; an ambiguous guess warns."""
+    from mmnst_path.stain.guess import guess_stains_detail, warn_if_ambiguous
+    from mmnst_path.stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
+
+    mpp0 = getattr(reader, "mpp", None)
+    if mpp0 is None or tissue.mask_mpp is None:  # no pixel size: colour alone
+        guess = guess_stains_detail(tissue.thumbnail, tissue.mask)
+        warn_if_ambiguous(guess)
+        return guess
+    mpp0 = float(mpp0)
+    patches = None
+    if tissue.mask_mpp > PLACES_MAX_MPP:
+        patches = tissue_patches(reader, tissue.mask, tissue.scale, mpp0)
+    guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp, patches=patches,
+                                patches_mpp=max(PATCH_MPP, mpp0))
+    warn_if_ambiguous(guess)
+    return guess
 
 
 def ki67_from_classes(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[Any, dict[str, Any]]:
