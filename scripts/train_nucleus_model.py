@@ -526,10 +526,16 @@ def main(argv: list[str] | None = None) -> int:
                     "probable of lymphocyte / stromal",
         "limitations": ("No macrophage or 'other' class (no redistributable labelled data"
                         + ("; generated macrophages are taught as stromal" if args.generated else "") + "). "
-                        "Trained on breast "
-                       "carcinoma H&E re-rendered as hematoxylin-DAB (BRCA-M2C), so spindle-shaped tumour cells "
-                       "(e.g. spindle melanocytic / nerve sheath tumours) may be called stromal: check with "
-                       "cell_model = 'none' or train on your own annotations (mmnst-path train cells)."),
+                        + ("Trained on breast "
+                           "carcinoma H&E re-rendered as hematoxylin-DAB (BRCA-M2C), so spindle-shaped tumour cells "
+                           "(e.g. spindle melanocytic / nerve sheath tumours) may be called stromal: check with "
+                           "cell_model = 'none' or train on your own annotations (mmnst-path train cells)."
+                           if not args.generated_spindle else
+                           "Spindle tumour cells are learned from generated tiles only (no redistributable labelled "
+                           "real spindle-cell tumour); the price is that real stromal nuclei are often counted as "
+                           "tumour (see the stromal recall of the validation splits): on tissue with much stroma, "
+                           "check with a tumour region (count_in = 'tumour') or train on your own annotations "
+                           "(mmnst-path train cells).")),
         "training_data": [ATTRIBUTION[1], *(ATTRIBUTION[:1] if args.endonuke_train else [])],
         "validation_data": [*([] if args.endonuke_train else ATTRIBUTION[:1]), {"dataset": "BCData, SHIDC-B-Ki-67, DeepLIIF sample",
                                                 "licence": "research / evaluation only: validation, never trained on"}],
