@@ -9,6 +9,7 @@ tile, as a table indexed by the body's label, from sums accumulated in one raste
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -169,17 +170,53 @@ def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.n
     (n, F) float32 ndarray
         One row per body 1..n, columns :data:`OBJECT_FEATURES`.
     """
-    from ..detect._morphology import _disk, _disk_extreme, _od_norm
+    x = body_image_features(labels, n, od, brown, hematoxylin, mpp)
+    put_model_features(x, labels, n, prob, melanin)
+    return x
 
+
+#: the columns of :data:`OBJECT_FEATURES` read from the pixel model (the rest from the image only)
+MODEL_COLUMNS = ("model_share", "model_prob")
+
+
+def _per_body(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flat indices of the labelled pixels, their labels, pixel count of each body 1..n, >= 1)."""
     idx = np.flatnonzero(labels.ravel() > 0)
     lab = labels.ravel()[idx]
+    cnt = np.maximum(np.bincount(lab, minlength=n + 1)[1:].astype(np.float64), 1.0)
+    return idx, lab, cnt
+
+
+def put_model_features(x: np.ndarray, labels: np.ndarray, n: int, prob: np.ndarray, melanin: np.ndarray,
+                       rows: np.ndarray | None = None) -> None:
+    """Fill the :data:`MODEL_COLUMNS` of the body rows ``x`` (n, F) in place from the pixel model's
+    probability ``prob`` and melanin pixels ``melanin`` (M, N); ``rows``: only these rows (n,) bool."""
+    idx, lab, cnt = _per_body(labels, n)
+    for name, w in (("model_share", melanin.ravel()[idx].astype(np.float64)),
+                    ("model_prob", prob.ravel()[idx].astype(np.float64))):
+        v = (np.bincount(lab, weights=w, minlength=n + 1)[1:] / cnt).astype(np.float32)
+        col = OBJECT_FEATURES.index(name)
+        if rows is None:
+            x[:, col] = v
+        else:
+            x[rows, col] = v[rows]
+
+
+def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.ndarray, hematoxylin: np.ndarray,
+                        mpp: float) -> np.ndarray:
+    """The rows of :func:`body_object_features` with the :data:`MODEL_COLUMNS` zero: what the
+    image alone gives, before the pixel model ran (:func:`put_model_features` adds the rest; each
+    column is computed on its own, so the values are the same)."""
+    from ..detect._morphology import _disk, _od_norm
+    from ._pigment_at import disk_extreme_at
+
+    idx, lab, cnt = _per_body(labels, n)
     flat = od.reshape(-1, 3)[idx].astype(np.float64)
     total = np.sqrt((flat * flat).sum(axis=1))
 
     def per(w: np.ndarray | None) -> np.ndarray:
         return np.bincount(lab, weights=w, minlength=n + 1)[1:]
 
-    cnt = np.maximum(per(None), 1.0)
     mean_t = per(total) / cnt
     sd_t = np.sqrt(np.maximum(per(total * total) / cnt - mean_t * mean_t, 0.0))
     vec = np.stack([per(flat[:, c]) for c in range(3)], axis=1)
@@ -193,11 +230,14 @@ def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.n
     mean_s = per(share) / cnt
     gp = flat.sum(axis=1) / np.maximum(total, 1e-6) / math.sqrt(3.0)
     mean_g = per(gp) / cnt
-    # dark local maxima (granules) inside each body
-    whole = _od_norm(od).astype(np.float32, copy=False)
-    top = _disk_extreme(whole, _disk(0.6 / mpp), op="max")
-    low = _disk_extreme(whole, _disk(1.0 / mpp), op="min")
-    maxima = ((whole >= top) & (whole - low >= 0.1)).ravel()[idx].astype(np.float64)
+    # dark local maxima (granules) inside each body (the disk extremes at the body pixels only:
+    # the values of the whole-tile filters)
+    whole = np.ascontiguousarray(_od_norm(od), dtype=np.float32)
+    at = (idx // labels.shape[1], idx % labels.shape[1])
+    here = whole.ravel()[idx]
+    top = disk_extreme_at(whole, _disk(0.6 / mpp), at, op="max")
+    low = disk_extreme_at(whole, _disk(1.0 / mpp), at, op="min")
+    maxima = ((here >= top) & (here - low >= 0.1)).astype(np.float64)
     # moment ellipse (filled nucleus ~1, ragged cluster or sheet lower)
     rr = (idx // labels.shape[1]).astype(np.float64)
     cc = (idx % labels.shape[1]).astype(np.float64)
@@ -207,10 +247,11 @@ def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.n
     vrc = per(rr * cc) / cnt - mr * mc
     ellipse = 4.0 * math.pi * np.sqrt(np.maximum(vrr * vcc - vrc * vrc, 1e-12))
     area_um2 = cnt * mpp * mpp
+    zero = np.zeros(n)
     cols = {
         "log_area": np.log10(area_um2),
-        "model_share": per(melanin.ravel()[idx].astype(np.float64)) / cnt,
-        "model_prob": per(prob.ravel()[idx].astype(np.float64)) / cnt,
+        "model_share": zero,
+        "model_prob": zero,
         "brown_od": b,
         "h_share": h / np.maximum(h + b, 1e-6),
         "log_dark": np.log10(mean_t + 0.02),
@@ -262,11 +303,29 @@ def body_melanin_probability(x: np.ndarray, model: ClassifierModel) -> np.ndarra
     """
     cols = [OBJECT_FEATURES.index(name) for name in model.feature_names]
     p = model.predict_proba(np.ascontiguousarray(x[:, cols]))[:, model.class_names.index("melanin")]
-    inside = np.ones(len(p), dtype=bool)
+    return np.where(inside_ranges(x, model), p, 0.0).astype(np.float32)
+
+
+def inside_ranges(x: np.ndarray, model: ClassifierModel) -> np.ndarray:
+    """(n,) bool: the bodies (rows of :data:`OBJECT_FEATURES`) inside every range of the body
+    model's ``settings["ranges"]``; outside, :func:`body_melanin_probability` is 0 whatever the
+    pixel model says (the ranged features must not be :data:`MODEL_COLUMNS` for that to be
+    known before the pixel model runs: :func:`model_free_dab`)."""
+    inside = np.ones(len(x), dtype=bool)
     for name, (lo, hi) in dict(model.settings.get("ranges", {})).items():
         v = x[:, OBJECT_FEATURES.index(name)]
         inside &= (v >= lo) & (v <= hi)
-    return np.where(inside, p, 0.0).astype(np.float32)
+    return inside
+
+
+def model_free_dab(x: np.ndarray, model: ClassifierModel, params: Any) -> np.ndarray:
+    """(n,) bool: the bodies the body model calls DAB whatever the pixel model says, read from
+    their image features alone (:func:`body_image_features`): outside the model's ranges
+    (probability 0 < ``body_min_probability``). None of them when a ranged feature is read from
+    the pixel model or ``body_min_probability`` is <= 0."""
+    if params.body_min_probability <= 0 or any(k in MODEL_COLUMNS for k in model.settings.get("ranges", {})):
+        return np.zeros(len(x), dtype=bool)
+    return ~inside_ranges(x, model)
 
 
 def body_model_for(model: ClassifierModel, params: Any) -> ClassifierModel | None:
@@ -278,8 +337,97 @@ def body_model_for(model: ClassifierModel, params: Any) -> ClassifierModel | Non
     return body
 
 
+@dataclass(frozen=True)
+class BrownBodies:
+    """The brown bodies of a tile and what the image alone says about them, before the pixel
+    model runs (:func:`prepare_bodies`).
+
+    Attributes
+    ----------
+    labels : (M, N) int ndarray
+        Bodies 1..n (:func:`mmnst_path.detect._pigment_gate.brown_body_labels`), 0 off them.
+    n : int
+    od : (M, N, 3) ndarray
+        RGB optical density (log10) of the tile.
+    x : (n, F) float32 ndarray
+        :func:`body_image_features` (the :data:`MODEL_COLUMNS` zero).
+    decided : (n,) bool ndarray
+        :func:`model_free_dab`: DAB whatever the pixel model says.
+    """
+
+    labels: np.ndarray
+    n: int
+    od: np.ndarray
+    x: np.ndarray
+    decided: np.ndarray
+
+    def skip_region(self, gate: np.ndarray, *, mpp: float, params: Any) -> np.ndarray:
+        """(M, N) bool, within ``gate`` (M, N) bool: where the pixel model's answer cannot change
+        the result: the decided bodies with their ``filled_margin_um`` margin (what
+        :func:`veto_bodies` vetoes before the rim grows), less the pixels of the other bodies
+        (whose model features read it). Computed at the pixels of ``gate`` only."""
+        from ..detect._morphology import _disk
+        from ._pigment_at import disk_extreme_at
+
+        flag = np.concatenate([[0.0], self.decided]).astype(np.float32)[self.labels]  # 1 on decided bodies
+        out = gate & (flag > 0)
+        near = round(params.filled_margin_um / mpp)  # as veto_bodies grows the veto
+        ask = gate & (self.labels == 0)
+        if near > 0 and ask.any():
+            disk = _disk(near)
+            r = disk.shape[0] // 2
+            rows, cols = np.nonzero(ask)
+            # veto_bodies' dilation sees zeros beyond the tile: pixels whose disk crosses the border
+            # are left to the pixel model (fewer skipped pixels, never a wrong one)
+            inner = (rows >= r) & (rows < flag.shape[0] - r) & (cols >= r) & (cols < flag.shape[1] - r)
+            rows, cols = rows[inner], cols[inner]
+            out[rows, cols] = disk_extreme_at(flag, disk, (rows, cols), op="max") > 0
+        return out
+
+
+def prepare_bodies(rgb: np.ndarray, chans: Any, body_model: ClassifierModel, *, mpp: float, params: Any,
+                   background: Any) -> BrownBodies:
+    """The brown bodies of ``rgb`` (``chans``: its ``pigment_channels(..., _with_hematoxylin=True)``),
+    their image features and the ones decided DAB without the pixel model (:class:`BrownBodies`)."""
+    from ..detect._pigment_gate import brown_body_labels
+    from ..stain import od_from_rgb
+
+    od = od_from_rgb(rgb, background=background)
+    labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
+    if n == 0:
+        return BrownBodies(labels, 0, od, np.zeros((0, len(OBJECT_FEATURES)), np.float32), np.zeros(0, dtype=bool))
+    x = body_image_features(labels, n, od, chans[0], chans[4], mpp)
+    return BrownBodies(labels, n, od, x, model_free_dab(x, body_model, params))
+
+
+def likely_taken(bodies: BrownBodies, gate: np.ndarray, *, mpp: float, params: Any) -> np.ndarray:
+    """(n,) bool: the decided bodies (:attr:`BrownBodies.decided`) that the context rule would
+    take back if every gated pixel off the bodies were melanin (and every decided body marked by
+    the pixel model): near-black bodies beside granular pigment. The pixel model runs on them at
+    once rather than in a second pass (:class:`_UndecidedBody`); a guess, not a bound: melanin on
+    the other bodies can seed the rule too, which the second pass covers."""
+    from ._pigment_context import context_melanin_bodies
+
+    out = np.zeros(bodies.n, dtype=bool)
+    if params.context_radius_um <= 0 or not bodies.decided.any():
+        return out
+    support = gate & (bodies.labels == 0)
+    if not support.any():
+        return out
+    x = bodies.x.copy()
+    x[:, OBJECT_FEATURES.index("model_share")] = np.inf
+    dab = np.concatenate([[False], bodies.decided])
+    return context_melanin_bodies(bodies.labels, bodies.n, x, dab, support, bodies.od, mpp=mpp, params=params)[1:]
+
+
+class _UndecidedBody(Exception):
+    """A body decided DAB before the pixel model ran (:attr:`BrownBodies.decided`) might be taken
+    back by its surroundings, which asks the pixel model's share of it: run the model there."""
+
+
 def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans: Any, body_model: ClassifierModel,
-                       *, mpp: float, params: Any, background: Any) -> tuple[np.ndarray, np.ndarray]:
+                      *, mpp: float, params: Any, background: Any,
+                      bodies: BrownBodies | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(veto, taken), (M, N) bool each.
 
     ``veto``: the brown bodies the body model calls DAB (melanin probability below
@@ -288,22 +436,38 @@ def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans
     ``taken``: the pixels of the bodies it calls DAB that their surroundings decide melanin
     (:func:`~mmnst_path.classify._pigment_context.context_melanin_bodies`: near-black, marked by
     the pixel model, beside confirmed melanin), whole: they are melanin, not vetoed.
+
+    ``bodies``: :func:`prepare_bodies` of these arguments (else computed here). ``prob`` and
+    ``mask`` need not hold the pixel model's answer inside :meth:`BrownBodies.skip_region`
+    (nothing read there changes the result); raises :class:`_UndecidedBody` where the context rule
+    could take a decided body back (it reads the model's share of it; on tiles without confirmed
+    melanin it never does).
     """
-    from ..detect._pigment_gate import brown_body_labels, veto_bodies
-    from ..stain import od_from_rgb
+    from ..detect._pigment_gate import veto_bodies
     from ._pigment_context import context_melanin_bodies
 
-    labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
+    if bodies is None:
+        bodies = prepare_bodies(rgb, chans, body_model, mpp=mpp, params=params, background=background)
+        bodies = replace(bodies, decided=np.zeros(bodies.n, dtype=bool))
+    labels, n, od = bodies.labels, bodies.n, bodies.od
     if n == 0:
         return np.zeros(mask.shape, dtype=bool), np.zeros(mask.shape, dtype=bool)
-    od = od_from_rgb(rgb, background=background)
-    x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp)
+    x = bodies.x.copy()
+    put_model_features(x, labels, n, prob, mask)
     p = body_melanin_probability(x, body_model)
     dab = np.concatenate([[False], p < params.body_min_probability])
     veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)
     taken = np.zeros(n + 1, dtype=bool)
     if params.context_radius_um > 0 and dab[1:].any() and mask.any():
-        taken = context_melanin_bodies(labels, n, x, dab, mask & ~veto, od, mpp=mpp, params=params)
+        # a decided body counts as marked all over by the pixel model: the bodies taken back are
+        # a superset of the exact ones, the same set when it holds no decided body
+        x_ctx = x
+        if bodies.decided.any():
+            x_ctx = x.copy()
+            x_ctx[bodies.decided, OBJECT_FEATURES.index("model_share")] = np.inf
+        taken = context_melanin_bodies(labels, n, x_ctx, dab, mask & ~veto, od, mpp=mpp, params=params)
+        if (taken[1:] & bodies.decided).any():
+            raise _UndecidedBody
         if taken.any():
             dab &= ~taken
             veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)

@@ -84,12 +84,15 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     _body_table,
     _brown_bodies,
     _label_sums,  # noqa: F401
+    _UndecidedBody,
     body_feature_specs,
     body_melanin_probability,
     body_model_for,
     body_object_features,
     dab_body_model_path,
     learned_body_veto,
+    likely_taken,
+    prepare_bodies,
     resolve_body_model,
 )
 from ._pigment_windows import _blocks, _windows
@@ -117,6 +120,16 @@ __all__ = [
 ]
 
 CLASSES = ("background", "melanin")
+
+#: Opt-in (#16, benchmarks/README "Pigment stage cascade"): in brown mode with the body model,
+#: the pixel model does not run on the brown bodies the body model calls DAB from their image
+#: features alone (outside its ranges) nor on their veto margin, where its answer cannot change
+#: the mask (:meth:`~mmnst_path.classify._pigment_bodies.BrownBodies.skip_region`; masks
+#: identical, tested; the returned probability is 0 there). CPU s of the stage on real Ki67 tiles
+#: 0.61 / 0.75 / 0.77x (BCData / SHIDC / DeepLIIF), short of the 30 % asked on two sets, and
+#: generated pigmented DAB tiles ~10 % slower (a second pass where near-black bodies lie beside
+#: melanin): off by default. False: the model runs on every gated pixel.
+SKIP_DECIDED_BODIES = False
 
 
 @dataclass(frozen=True)
@@ -241,12 +254,14 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
 
 
 def _candidates(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings, background: Any,
-                where: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(OD (M, N, 3), its blur at ``fine_um`` (M, N, 3), the norm of that (M, N), candidates (M, N) bool)."""
+                where: np.ndarray | None, od: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(OD (M, N, 3), its blur at ``fine_um`` (M, N, 3), the norm of that (M, N), candidates (M, N) bool);
+    ``od``: ``od_from_rgb(rgb, background=background)`` when the caller has it."""
     from ..stain import od_from_rgb
 
     s = settings
-    od = np.ascontiguousarray(od_from_rgb(rgb, background=background), dtype=np.float32)
+    od = np.ascontiguousarray(od_from_rgb(rgb, background=background) if od is None else od, dtype=np.float32)
     fine = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.fine_um / mpp) for c in range(3)], axis=-1)
     total = _od_norm(fine)
     cand = total >= s.candidate_od
@@ -298,7 +313,8 @@ BLOCK_ROWS = 1 << 17
 
 def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, background: Any = None,
                         where: np.ndarray | None = None,
-                        block_rows: int = BLOCK_ROWS) -> tuple[np.ndarray, np.ndarray]:
+                        block_rows: int = BLOCK_ROWS, _od: np.ndarray | None = None,
+                        _keep: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin probability of a pigment model at the candidate pixels, predicted band by band.
 
     The values of ``model.predict_proba(pigment_features(rgb, ..., names=model.feature_names)[0])``
@@ -320,6 +336,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         Only these pixels are candidates (with total OD >= ``candidate_od``).
     block_rows : int
         Most candidate rows held at a time.
+    _od : (M, N, 3) float32 ndarray or None
+        ``od_from_rgb(rgb, background=background)`` when the caller has it (not recomputed).
+    _keep : dict or None
+        The whole-tile planes (fine-scale OD, its norm, the body table) are kept here and read
+        back by a later call with the same ``rgb``, ``model`` and ``background`` (other ``where``).
 
     Returns
     -------
@@ -331,13 +352,25 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     names = [f.name for f in model.features]
     _check_names(s, names)
     j = model.class_names.index("melanin")
-    od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where)
+    if _keep is not None and "planes" in _keep:
+        od, fine, total = _keep["planes"]
+        cand = total >= s.candidate_od
+        if where is not None:
+            cand &= where
+    else:
+        od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where, od=_od)
+        if _keep is not None:
+            _keep["planes"] = (od, fine, total)
     prob = np.zeros(cand.shape, np.float32)
     k = int(np.count_nonzero(cand))
     if k == 0:
         return prob, cand
     local = list(dict.fromkeys(name for name in names if not name.startswith("blob_")))
-    bodies = _body_table(total, fine, mpp) if any(n in BODY_FEATURES for n in names) else None
+    bodies = None
+    if any(n in BODY_FEATURES for n in names):
+        bodies = _keep["bodies"] if _keep is not None and "bodies" in _keep else _body_table(total, fine, mpp)
+        if _keep is not None:
+            _keep["bodies"] = bodies
     # windows around the candidates (:func:`_windows`); any window with more than block_rows
     # candidates or 4 x block_rows pixels: the whole tile goes band by band instead
     blocks = _windows(cand, feature_reach_px(s, mpp))
@@ -553,7 +586,9 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     -------
     melanin : (M, N) bool ndarray
     probability : (M, N) float32 ndarray
-        The model's melanin probability (0 off the candidates and, with stains, off the gate).
+        The model's melanin probability (0 off the candidates and, with stains, off the gate; in
+        brown mode with the body model also 0 on the brown bodies decided DAB without it,
+        :data:`SKIP_DECIDED_BODIES`).
     """
     from ..detect._pigment_core import _has_eosin
     from ..detect.pigment import (
@@ -580,18 +615,45 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     if gate is not None and not gate.any():  # no pixel the colour allows: most unpigmented tiles
         prob = np.zeros(rgb.shape[:2], np.float32)
         return prob >= params.min_probability, prob
+    body_model = body_model_for(model, params) if mode == "brown" and not params.model_body_veto else None
+    # the brown bodies the body model calls DAB from the image alone (outside the ranges of its
+    # melanin training bodies: most DAB-positive nuclei of a real scan) are vetoed with their
+    # margin whatever the pixel model says there: it does not run on them
+    bodies = skip = None
+    if body_model is not None and gate is not None and SKIP_DECIDED_BODIES:
+        bodies = prepare_bodies(rgb, chans, body_model, mpp=mpp, params=params, background=background)
+        if bodies.decided.any():
+            bodies = replace(bodies, decided=bodies.decided & ~likely_taken(bodies, gate, mpp=mpp, params=params))
+        if bodies.decided.any():
+            skip = bodies.skip_region(gate, mpp=mpp, params=params)
     # the forest runs on the gated pixels only (it costs ~4 s per 1024² tile on all dark pixels),
     # band by band (a tile's feature rows at once would be ~100 bytes per pixel)
-    prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=gate)
+    where = gate if skip is None or gate is None else gate & ~skip
+    keep: dict[str, Any] | None = None if skip is None else {}  # whole-tile planes, for a second call below
+    if where is not None and not where.any():
+        prob = np.zeros(rgb.shape[:2], np.float32)
+    else:
+        prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
+                                      _od=None if bodies is None else bodies.od, _keep=keep)
     mask = prob >= params.min_probability
     if mode == "brown" and mask.any() and not params.model_body_veto:
-        body_model = body_model_for(model, params)
         if body_model is None:  # the share rule
             mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
                                    _channels=chans)
         else:
-            veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
-                                            background=background)
+            try:
+                veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
+                                                background=background, bodies=bodies)
+            except _UndecidedBody:  # near-black bodies beside melanin: the model over the skipped pixels too
+                if bodies is None or skip is None or gate is None:  # pragma: no cover - raised with skipped bodies only
+                    raise
+                rest, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=gate & skip,
+                                              _od=bodies.od, _keep=keep)
+                prob = np.where(skip, rest, prob)
+                mask = prob >= params.min_probability
+                bodies = replace(bodies, decided=np.zeros(bodies.n, dtype=bool))
+                veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
+                                                background=background, bodies=bodies)
             mask = (mask & ~veto) | taken
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)

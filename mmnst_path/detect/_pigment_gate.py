@@ -123,16 +123,46 @@ def veto_bodies(labels: np.ndarray, dab: np.ndarray, melanin: np.ndarray, *, mpp
         veto = _disk_extreme(np.ascontiguousarray(veto), _disk(near), op="max", mode="constant")
     rim = round(params.model_rim_um / mpp)
     if rim > 0 and veto.any():
-        veto = ndi.binary_dilation(veto, iterations=rim, mask=veto | melanin)
+        veto = grown_through(veto, melanin, rim)
     return veto
+
+
+def grown_through(seed: np.ndarray, into: np.ndarray, steps: int) -> np.ndarray:
+    """``ndi.binary_dilation(seed, iterations=steps, mask=seed | into)`` (4-connected steps,
+    zeros beyond the border), computed at the pixels of ``into`` outside ``seed`` only (a few
+    granule rims on a tile: the whole-tile passes cost ~2 ms a step on a 640² tile)."""
+    rows, cols = np.nonzero(into & ~seed)
+    if steps <= 0 or not len(rows):
+        return seed
+    out = seed.copy()
+    m, n = seed.shape
+    up, down = np.maximum(rows - 1, 0), np.minimum(rows + 1, m - 1)
+    left, right = np.maximum(cols - 1, 0), np.minimum(cols + 1, n - 1)
+    for _ in range(steps):  # each step from the previous step's set, as one dilation
+        hit = (((rows > 0) & out[up, cols]) | ((rows < m - 1) & out[down, cols])
+               | ((cols > 0) & out[rows, left]) | ((cols < n - 1) & out[rows, right]))
+        hit &= ~out[rows, cols]
+        if not hit.any():
+            break
+        out[rows[hit], cols[hit]] = True
+    return out
 
 
 def clustered_pigment(mask: np.ndarray, *, mpp: float, params: PigmentParams | None = None) -> np.ndarray:
     """``mask`` without specks under ``min_area_um2`` and (``cluster_min_um2`` > 0) without
     components that lie in no cluster of pigment (an isolated brown dot)."""
     params = params or PigmentParams()
-    out = _grown(mask, mask, 0.0, mpp, params)
-    if params.cluster_min_um2 > 0 and out.any():
-        out = _clustered(out, mpp, params)
+    # on the mask's bounding box grown by the cluster window (zeros beyond it: the window sums and
+    # the components there are the whole tile's; a few specks of a tile cost no whole-tile pass)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return _grown(mask, mask, 0.0, mpp, params)
+    pad = round(params.cluster_radius_um / mpp) + 2
+    box = (slice(max(rows[0] - pad, 0), rows[-1] + pad + 1), slice(max(cols[0] - pad, 0), cols[-1] + pad + 1))
+    part = _grown(mask[box], mask[box], 0.0, mpp, params)
+    if params.cluster_min_um2 > 0 and part.any():
+        part = _clustered(part, mpp, params)
+    out = np.zeros(mask.shape, dtype=bool)
+    out[box] = part
     return out
 
