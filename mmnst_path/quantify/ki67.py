@@ -365,9 +365,11 @@ def classify_nuclei(
         None = no saturation test.
     hidden_by_pigment : (n,) array_like of bool or None
         A learned per-nucleus decision (``Ki67Params.hidden_model``): the nuclei it marks are
-        ``pigment`` whether or not the mask touches them; the others are decided by the rules
-        above (a nucleus the mask covers is still unreadable). Needs ``visible_fraction``.
-        None = the rules alone.
+        ``pigment`` whether or not the mask touches them. It takes the place of the ring,
+        saturation and prior tests: a covered nucleus it does not mark is read on all its pixels
+        when its DAB fills it (``dab_fill`` >= ``params.pigment_max_dab_fill``), and stays
+        ``pigment`` otherwise (too little of it readable). Not with ``params.near_black``
+        ``"pigment"`` (declared: near-black stays pigment). None = the rules alone.
 
     Returns
     -------
@@ -405,6 +407,13 @@ def classify_nuclei(
             if hidden_by.shape != (n,):
                 msg = f"hidden_by_pigment must have shape ({n},), got {hidden_by.shape}"
                 raise ConfigError(msg)
+            if dab_fill is not None and params.near_black != "pigment":
+                # a covered nucleus the model keeps is read on all its pixels when its DAB fills it (the
+                # model takes the place of the ring, saturation and prior tests); patchy: unreadable
+                kept = pig & ~hidden_by & (_per_nucleus("dab_fill", dab_fill, n) >= params.pigment_max_dab_fill)
+                if full_dab_od_mean is not None:
+                    dab[kept] = _per_nucleus("full_dab_od_mean", full_dab_od_mean, n)[kept]
+                pig &= ~kept
             pig |= hidden_by
     cls = np.full(n, "negative", dtype="<U8")
     pos = (dab >= params.positive_threshold_od) & ~pig

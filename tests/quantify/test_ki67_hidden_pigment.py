@@ -26,22 +26,23 @@ def _nuclei(dab: list[float]) -> Nuclei:
                   hematoxylin_od_mean=f(0.2), circularity=f(0.8), eccentricity=f(0.3), mpp=0.5)
 
 
-def test_the_decision_replaces_the_rules() -> None:
-    nuc = _nuclei([1.5, 1.5, 0.9, 0.9])
-    vis, vis_dab = [0.05, 0.05, 1.0, 0.6], [0.3, 0.3, 0.0, 0.1]
-    cells = classify_nuclei(nuc, Ki67Params(), visible_fraction=vis, visible_dab_od_mean=vis_dab,
-                            dab_fill=[1.0, 0.2, 1.0, 1.0], ring_pigment_fraction=[0.0] * 4, full_dab_od_mean=[1.4] * 4,
-                            hidden_by_pigment=[True, False, True, False])
-    # marked: pigment, covered or not (the rules alone keep 0, DAB-filled with a clean ring, and 2,
-    # untouched, positive); not marked: the rules (1 covered and patchy: pigment; 3 read on its
-    # visible pixels)
-    assert cells.cls.tolist() == ["pigment", "pigment", "pigment", "negative"]
+def test_the_decision_takes_the_place_of_the_context_rules() -> None:
+    nuc = _nuclei([1.5, 1.5, 0.9, 0.9, 1.5])
+    vis, vis_dab = [0.05, 0.05, 1.0, 0.6, 0.05], [0.3, 0.3, 0.0, 0.1, 0.3]
+    fill, ring = [1.0, 0.2, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0, 0.9]
+    kw = {"visible_fraction": vis, "visible_dab_od_mean": vis_dab, "dab_fill": fill, "ring_pigment_fraction": ring,
+          "full_dab_od_mean": [1.4] * 5}
+    rules = classify_nuclei(nuc, Ki67Params(), **kw)
+    assert rules.cls.tolist() == ["positive", "pigment", "positive", "negative", "pigment"]
+    cells = classify_nuclei(nuc, Ki67Params(), **kw, hidden_by_pigment=[True, False, True, False, False])
+    # marked: pigment, covered (0) or untouched (2); not marked: a covered nucleus its DAB fills is
+    # read on all its pixels whatever its ring (4), a patchy one stays unreadable (1), a visible
+    # one is read on its visible pixels (3)
+    assert cells.cls.tolist() == ["pigment", "pigment", "pigment", "negative", "positive"]
+    assert cells.dab_od_mean[4] == pytest.approx(1.4)
     assert cells.dab_od_mean[3] == pytest.approx(0.1)
-    rules = classify_nuclei(nuc, Ki67Params(), visible_fraction=vis, visible_dab_od_mean=vis_dab,
-                            dab_fill=[1.0, 0.2, 1.0, 1.0], ring_pigment_fraction=[0.0] * 4, full_dab_od_mean=[1.4] * 4)
-    assert rules.cls.tolist() == ["positive", "pigment", "positive", "negative"]
     with pytest.raises(ConfigError, match="hidden_by_pigment"):
-        classify_nuclei(nuc, Ki67Params(), visible_fraction=vis, visible_dab_od_mean=vis_dab,
+        classify_nuclei(nuc, Ki67Params(), visible_fraction=vis, visible_dab_od_mean=vis_dab, dab_fill=fill,
                         hidden_by_pigment=[True])
 
 
