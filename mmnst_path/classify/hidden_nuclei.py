@@ -81,8 +81,6 @@ def nucleus_features(labels: np.ndarray, od: np.ndarray, hem: np.ndarray, dab: n
     positive_od : float
         DAB threshold of a positive nucleus (``Ki67Params.positive_threshold_od``).
     """
-    from ..quantify._ki67_contrast import _ring_labels
-
     labels = np.asarray(labels)
     n = int(near_black.shape[0])
     flat = labels.ravel()
@@ -128,6 +126,15 @@ def nucleus_features(labels: np.ndarray, od: np.ndarray, hem: np.ndarray, dab: n
     ]
     out = np.column_stack(cols).astype(np.float32) if n else np.zeros((0, len(FEATURES)), np.float32)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _ring_labels(labels: np.ndarray, ring_px: int) -> np.ndarray:
+    """Background pixels whose largest label within a square of side ``2 ring_px + 1`` is the
+    nucleus, labelled with it (the ring ``quantify._ki67_contrast`` reads, computed the same way)."""
+    from ..detect._morphology import _square_extreme
+
+    grown = _square_extreme(labels, 2 * ring_px + 1, op="max")
+    return np.where(labels == 0, grown, 0)
 
 
 @lru_cache(maxsize=4)
