@@ -9,6 +9,10 @@ Errors are measured − truth (pp); the Ki67 truth is the index over all tumour 
     .venv/bin/python benchmarks/eval_pigment_families.py --seeds 4                       # learned model
     .venv/bin/python benchmarks/eval_pigment_families.py --seeds 4 --pigment-model none  # the rules
     .venv/bin/python benchmarks/eval_pigment_families.py --seeds 3 --chromogens aec fast_red --stains auto
+    .venv/bin/python benchmarks/eval_pigment_families.py --chromogens dab --seeds 8 --set ki67.hidden_model=default
+
+``--set SECTION.KEY=VALUE`` overrides any configuration section (``pigment``, ``ki67``, ...); the
+last line decides hidden nuclei by the learned model (``Ki67Params.hidden_model``).
 """
 
 from __future__ import annotations
@@ -143,8 +147,8 @@ def main() -> None:
                     help="rendering of the tiles (default: the generator's own per chromogen)")
     ap.add_argument("--near-black", action="store_true",
                     help="add near-black, saturated melanin over / filling nuclei (pigment_family_tile near_black)")
-    ap.add_argument("--set", nargs="*", default=[], metavar="pigment.KEY=VALUE",
-                    help="pigment settings, e.g. pigment.saturated_share=0.9")
+    ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
+                    help="settings, e.g. pigment.saturated_share=0.9 or ki67.hidden_model=default")
     args = ap.parse_args()
     settings: dict = {}
     for item in args.set:
