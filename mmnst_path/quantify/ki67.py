@@ -752,8 +752,12 @@ def measure_ki67(
         red = separate_stains(rgb, matrix, stains=(marker[0],), background=background)[..., 0]
         red_od = _marker_od(nuclei.labels, red, hidden, len(cells), where=marker[1],
                             ring_px=max(1, round(params.melanocyte_ring_um / mpp)))
-        cells = replace(cells, melanocytic=np.nan_to_num(red_od, nan=-1.0) >= params.melanocyte_min_od,
-                        marker_od_mean=red_od)
+        from ..stain import angle_deg  # SOX10: Ki67-positive nuclei lose red to DAB (_ki67_double)
+        from ._ki67_double import melanocytic_call
+
+        called = melanocytic_call(red_od, cells.cls == "positive", where=marker[1], min_od=params.melanocyte_min_od,
+                                  separation_deg=angle_deg(matrix.vector(marker[0]), matrix.vector("dab")))
+        cells = replace(cells, melanocytic=called, marker_od_mean=red_od)
     if model is not None and len(cells):
         assert nuclei.labels is not None
         types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin,

@@ -134,9 +134,11 @@ def test_melanocytic_index_matches_the_generator_truth(marker: str, seed: int) -
     tol = TOL_PP if marker == "cytoplasmic" else TOL_PP_NUCLEAR
     assert abs(m["melanocytic_index_pct"] - tile.truth["melanocytic_index_pct"]) <= tol
     # marker sensitivity / specificity on the counted cells (benchmark worst over 12 held-out seeds:
-    # 0.79 / 0.82 MART-1, 0.86 / 1.00 SOX10); a neighbour's red cytoplasm can reach a stromal ring
+    # 0.79 / 0.82 MART-1, 0.89 / 0.95 SOX10 Fast Red since Ki67-positive nuclei are called from a
+    # lower red, quantify._ki67_double; seed 4 without a cell model: 0.93); a neighbour's red
+    # cytoplasm can reach a stromal ring
     assert called[truth].mean() >= 0.75
-    assert (~called[~truth]).mean() >= (0.8 if marker == "cytoplasmic" else 0.95)
+    assert (~called[~truth]).mean() >= (0.8 if marker == "cytoplasmic" else 0.9)
     assert m["melanocytic_denominator"] == int((region.cells.melanocytic
                                                 & np.isin(region.cells.cls, ("positive", "negative"))).sum())
 
