@@ -47,6 +47,7 @@ _CHROMOGENS = ("dab", "aec", "fast_red")
 #: (``mmnst-path models list``; ``models show NAME`` prints its card).
 SHIPPED_MODELS = {
     "nucleus_default.mmnst": "Ki67 cell classifier (tumour / lymphocyte / stromal), hematoxylin + DAB",
+    "nucleus_red.mmnst": "Ki67 cell classifier (tumour / lymphocyte / stromal), hematoxylin + AEC / Fast Red",
     "tissue_default.mmnst": "tissue classes and necrosis, H&E",
     "tissue_ihc_default.mmnst": "tumour region (count_in = tumour), hematoxylin + DAB / AEC / Fast Red",
     "pigment_dab.mmnst": "melanin pixels, hematoxylin + DAB",

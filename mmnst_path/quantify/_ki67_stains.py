@@ -65,19 +65,35 @@ def chromogen_of(matrix: Any) -> str:
     return chromogen
 
 
-def default_cell_model_applies(matrix: Any) -> bool:
-    """Whether the shipped nucleus (cell) model suits a Ki67 stain matrix: hematoxylin counterstain
-    and DAB as the Ki67 chromogen (what it was trained on; double stains count DAB, so they keep it).
+#: Shipped nucleus (cell) model of each Ki67 chromogen under a hematoxylin counterstain (file names
+#: in ``mmnst_path/models``); a chromogen not named here runs no model by default.
+DEFAULT_CELL_MODELS = {"dab": "nucleus_default.mmnst", "aec": "nucleus_red.mmnst", "fast_red": "nucleus_red.mmnst"}
 
-    With a red Ki67 chromogen the model takes red-stained nuclei for other cell types:
-    generated AEC / Fast Red tiles (``benchmarks/eval_red_chromogens.py --seeds 4``, plain and
-    varied, 160 tiles) lost 10-11 % of their true positives to ``excluded`` but only 3 % of the
-    negatives (spindle tiles: 52-82 % of both), index error per family mean 1.2-18.3 pp with it,
-    0.4-10.0 pp without (spindle AEC 7.1 -> 1.7 pp, Fast Red 8.4 -> 4.2 pp, plain). With an
-    azure B counterstain (:func:`counterstain_of`) it does not apply either.
+
+def default_cell_model_name(matrix: Any) -> str | None:
+    """File name of the shipped nucleus (cell) model that ``cell_model = "default"`` runs for a Ki67
+    stain matrix, or None (no model: every nucleus counts).
+
+    Hematoxylin + DAB (double stains count DAB, so they keep it): ``nucleus_default.mmnst``.
+    Hematoxylin + AEC or Fast Red: ``nucleus_red.mmnst``, trained on red re-renderings (BRCA-M2C
+    restained, EndoNuke and generated nest and spindle-cell tumour tiles with their DAB swapped for
+    the red chromogen). Generated red tiles with stroma and lymphocytes
+    (``benchmarks/eval_red_chromogens.py --cells --seeds 12``): without a model the denominator
+    was about 2x the tumour count (1.7-1.8x with a spindle-cell tumour); the DAB-trained model
+    excluded 55-58 % of spindle tumour nuclei. With an azure B counterstain
+    (:func:`counterstain_of`) no model applies.
     """
     names = tuple(matrix.names)
-    return counterstain_of(matrix) == "hematoxylin" and next((n for n in CHROMOGENS if n in names), None) == "dab"
+    if counterstain_of(matrix) != "hematoxylin":
+        return None
+    chromogen = next((n for n in CHROMOGENS if n in names), None)
+    return DEFAULT_CELL_MODELS.get(chromogen) if chromogen is not None else None
+
+
+def default_cell_model_applies(matrix: Any) -> bool:
+    """Whether a shipped nucleus (cell) model runs by default for a Ki67 stain matrix
+    (:func:`default_cell_model_name` is not None)."""
+    return default_cell_model_name(matrix) is not None
 
 
 def stain_pair(matrix: Any) -> tuple[str, str]:

@@ -70,7 +70,7 @@ from ._ki67_stains import (
     _unmixing_matrix,
     chromogen_of,
     counterstain_of,
-    default_cell_model_applies,
+    default_cell_model_name,
     marker_channel,
     marker_of,
     stain_pair,
@@ -543,18 +543,19 @@ def cell_model_of(params: Ki67Params, stains: Any) -> Any:
     """The nucleus model :func:`measure_ki67` runs for ``stains`` (None: no model, every nucleus counts).
 
     ``params.cell_model`` names it: ``"none"``, a model file (runs whatever the stains), or
-    ``"default"``, the shipped model, trained on hematoxylin-DAB tiles: with another
-    counterstain (azure B, :func:`counterstain_of`) or a red Ki67 chromogen (AEC, Fast Red) the
-    default is no model (:func:`default_cell_model_applies`; generated azure B tiles without
-    pigment, ``benchmarks/eval_azure_b.py``: index error -2.2 pp mean, -4.6 pp worst with it,
-    0.3 / +0.5 pp without).
+    ``"default"``, the shipped model of the Ki67 chromogen (:func:`default_cell_model_name`:
+    ``nucleus_default.mmnst`` for DAB, ``nucleus_red.mmnst`` for AEC / Fast Red); with another
+    counterstain (azure B, :func:`counterstain_of`) the default is no model (generated azure B
+    tiles without pigment, ``benchmarks/eval_azure_b.py``: index error -2.2 pp mean, -4.6 pp
+    worst with the DAB model, 0.3 / +0.5 pp without).
     """
-    from ..classify import resolve_model
+    from ..classify import models_dir, resolve_model
     from ..stain import StainMatrix, load_stains
 
     matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
-    if params.cell_model.strip().lower() == "default" and not default_cell_model_applies(matrix):
-        return None
+    if params.cell_model.strip().lower() == "default":
+        name = default_cell_model_name(matrix)
+        return None if name is None else resolve_model(str(models_dir() / name), "nucleus")
     return resolve_model(params.cell_model, "nucleus")
 
 

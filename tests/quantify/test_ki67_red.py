@@ -1,5 +1,5 @@
-"""Ki67 with a red chromogen (AEC, Fast Red; issue #14): the shipped nucleus model, trained on
-hematoxylin-DAB, is not run by default (it took red-stained nuclei for other cell types)."""
+"""Ki67 with a red chromogen (AEC, Fast Red; issue #14): the default nucleus model follows the
+chromogen (nucleus_default.mmnst for DAB, nucleus_red.mmnst for AEC / Fast Red, none with azure B)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,29 @@ import pytest
 
 from mmnst_path.errors import ConfigError
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
-from mmnst_path.quantify._ki67_stains import default_cell_model_applies
+from mmnst_path.quantify._ki67_stains import default_cell_model_applies, default_cell_model_name
 from mmnst_path.quantify.ki67 import Ki67Params, cell_model_of
 from mmnst_path.stain import get_preset
 from mmnst_path.synthetic import pigment_family_tile
 
 
-@pytest.mark.parametrize(("preset", "applies"), [("H-DAB", True), ("H-DAB-melanin", True), ("H-DAB-FastRed", True),
-                                                 ("H-DAB-AEC", True), ("H-AEC", False), ("H-FastRed", False),
-                                                 ("H-AEC-melanin", False), ("AzureB-DAB", False)])
-def test_default_cell_model_only_with_hematoxylin_and_dab(preset, applies):
+@pytest.mark.parametrize(("preset", "name"), [("H-DAB", "nucleus_default.mmnst"),
+                                              ("H-DAB-melanin", "nucleus_default.mmnst"),
+                                              ("H-DAB-FastRed", "nucleus_default.mmnst"),
+                                              ("H-DAB-AEC", "nucleus_default.mmnst"), ("H-AEC", "nucleus_red.mmnst"),
+                                              ("H-FastRed", "nucleus_red.mmnst"),
+                                              ("H-AEC-melanin", "nucleus_red.mmnst"), ("AzureB-DAB", None)])
+def test_the_default_cell_model_follows_the_chromogen(preset, name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         matrix = get_preset(preset)
-        assert default_cell_model_applies(matrix) is applies
-        assert (cell_model_of(Ki67Params(), matrix) is not None) is applies
+        assert default_cell_model_name(matrix) == name
+        assert default_cell_model_applies(matrix) is (name is not None)
+        model = cell_model_of(Ki67Params(), matrix)
+        assert (model is not None) is (name is not None)
+        if name == "nucleus_red.mmnst":  # its card says what it was trained for
+            assert "AEC" in model.card["name"]
+            assert "spindle" in model.card["training_recipe"]
 
 
 def test_a_model_file_named_explicitly_still_runs_with_a_red_chromogen():
@@ -34,18 +42,19 @@ def test_a_model_file_named_explicitly_still_runs_with_a_red_chromogen():
 
 @pytest.mark.parametrize(("chromogen", "tolerance"), [("aec", 4.0), ("fast_red", 10.0)])
 def test_spindle_red_positives_are_counted(chromogen, tolerance):
-    """Generated spindle-cell AEC / Fast Red tiles (seed 0), default configuration: no nucleus is
-    ``excluded`` and the index moves towards its truth (with the DAB-trained nucleus model 74-82 %
-    of the true positives were excluded and seed 0 read -11.3 pp (AEC) / -16.8 pp (Fast Red);
-    without it -2.1 / -8.0 pp: Fast Red still loses weak positives and pigment-covered nuclei)."""
+    """Generated spindle-cell AEC / Fast Red tiles (seed 0), default configuration: the red nucleus
+    model keeps the spindle tumour nuclei (the DAB-trained model excluded 74-82 % of the true
+    positives and seed 0 read -11.3 pp (AEC) / -16.8 pp (Fast Red); without a model -2.1 / -8.0
+    pp: Fast Red still loses weak positives and pigment-covered nuclei)."""
     tile = pigment_family_tile(0, "spindle", chromogen=chromogen, appearance="plain")
     cfg = AnalysisConfig.from_mapping({"stains": {"aec": "H-AEC", "fast_red": "H-FastRed"}[chromogen],
                                        "measures": ["ki67", "melanin"]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
-    assert res.metrics["ki67_excluded"] == 0
-    assert abs(res.metrics["ki67_index_pct"] - tile.truth["ki67_index_pct"]) <= tolerance
+    m = res.metrics
+    assert m["ki67_excluded"] <= 0.15 * (m["ki67_excluded"] + m["ki67_positive"] + m["ki67_negative"])
+    assert abs(m["ki67_index_pct"] - tile.truth["ki67_index_pct"]) <= tolerance
 
 
 def test_fast_red_has_its_own_positive_threshold():
