@@ -65,7 +65,6 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("mmnst_path.detect.pigment", "pigment_channels", "stain channels"),
     ("mmnst_path.detect.pigment", "pigment_gate", "colour gate"),
     ("mmnst_path.classify.pigment", "prepare_bodies", "bodies decided before the pixel model"),
-    ("mmnst_path.classify.pigment", "likely_taken", "context guess"),
     ("mmnst_path.classify.pigment", "pigment_probability", "pixel features + forest"),
     ("mmnst_path.classify.pigment", "_body_table", "pixel-model body table"),
     ("mmnst_path.classify.pigment", "learned_body_veto", "brown-body veto"),

@@ -9,6 +9,7 @@ tile, as a table indexed by the body's label, from sums accumulated in one raste
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -400,34 +401,15 @@ def prepare_bodies(rgb: np.ndarray, chans: Any, body_model: ClassifierModel, *, 
     return BrownBodies(labels, n, od, x, model_free_dab(x, body_model, params))
 
 
-def likely_taken(bodies: BrownBodies, gate: np.ndarray, *, mpp: float, params: Any) -> np.ndarray:
-    """(n,) bool: the decided bodies (:attr:`BrownBodies.decided`) that the context rule would
-    take back if every gated pixel off the bodies were melanin (and every decided body marked by
-    the pixel model): near-black bodies beside granular pigment. The pixel model runs on them at
-    once rather than in a second pass (:class:`_UndecidedBody`); a guess, not a bound: melanin on
-    the other bodies can seed the rule too, which the second pass covers."""
-    from ._pigment_context import context_melanin_bodies
-
-    out = np.zeros(bodies.n, dtype=bool)
-    if params.context_radius_um <= 0 or not bodies.decided.any():
-        return out
-    support = gate & (bodies.labels == 0)
-    if not support.any():
-        return out
-    x = bodies.x.copy()
-    x[:, OBJECT_FEATURES.index("model_share")] = np.inf
-    dab = np.concatenate([[False], bodies.decided])
-    return context_melanin_bodies(bodies.labels, bodies.n, x, dab, support, bodies.od, mpp=mpp, params=params)[1:]
-
-
 class _UndecidedBody(Exception):
     """A body decided DAB before the pixel model ran (:attr:`BrownBodies.decided`) might be taken
     back by its surroundings, which asks the pixel model's share of it: run the model there."""
 
 
 def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans: Any, body_model: ClassifierModel,
-                      *, mpp: float, params: Any, background: Any,
-                      bodies: BrownBodies | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      *, mpp: float, params: Any, background: Any, bodies: BrownBodies | None = None,
+                      fill: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """(veto, taken), (M, N) bool each.
 
     ``veto``: the brown bodies the body model calls DAB (melanin probability below
@@ -439,9 +421,14 @@ def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans
 
     ``bodies``: :func:`prepare_bodies` of these arguments (else computed here). ``prob`` and
     ``mask`` need not hold the pixel model's answer inside :meth:`BrownBodies.skip_region`
-    (nothing read there changes the result); raises :class:`_UndecidedBody` where the context rule
-    could take a decided body back (it reads the model's share of it; on tiles without confirmed
-    melanin it never does).
+    (nothing read there changes the result). Where the context rule could take a decided body
+    back (it reads the model's share of it; on tiles without confirmed melanin it never does),
+    ``fill(still)`` is called with the decided bodies that stay decided ((n,) bool: the others
+    are the ones the rule could take) and returns (``mask``, ``prob``) with the pixel model's
+    answer wherever the skip region of the bodies left (:meth:`BrownBodies.skip_region`) is
+    not; the rule is then asked again (one call suffices: the new pixels lie inside the veto of
+    every decided body, so the rule's support is unchanged and the shares it asks can only
+    fall). Without ``fill`` it raises :class:`_UndecidedBody` there.
     """
     from ..detect._pigment_gate import veto_bodies
     from ._pigment_context import context_melanin_bodies
@@ -461,13 +448,24 @@ def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans
     if params.context_radius_um > 0 and dab[1:].any() and mask.any():
         # a decided body counts as marked all over by the pixel model: the bodies taken back are
         # a superset of the exact ones, the same set when it holds no decided body
-        x_ctx = x
-        if bodies.decided.any():
-            x_ctx = x.copy()
-            x_ctx[bodies.decided, OBJECT_FEATURES.index("model_share")] = np.inf
-        taken = context_melanin_bodies(labels, n, x_ctx, dab, mask & ~veto, od, mpp=mpp, params=params)
-        if (taken[1:] & bodies.decided).any():
-            raise _UndecidedBody
+        decided = bodies.decided
+        while True:
+            x_ctx = x
+            if decided.any():
+                x_ctx = x.copy()
+                x_ctx[decided, OBJECT_FEATURES.index("model_share")] = np.inf
+            taken = context_melanin_bodies(labels, n, x_ctx, dab, mask & ~veto, od, mpp=mpp, params=params)
+            back = taken[1:] & decided
+            if not back.any():
+                break
+            if fill is None:
+                raise _UndecidedBody
+            # the pixel model over the bodies the rule could take and their margins; they stay
+            # DAB for the body model (outside its ranges) and the new pixels lie inside the veto
+            # of the decided bodies (its rim grows from there): ``dab`` and ``veto`` are as before
+            decided = decided & ~back
+            mask, prob = fill(decided)
+            put_model_features(x, labels, n, prob, mask)
         if taken.any():
             dab &= ~taken
             veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)

@@ -84,14 +84,12 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     _body_table,
     _brown_bodies,
     _label_sums,  # noqa: F401
-    _UndecidedBody,
     body_feature_specs,
     body_melanin_probability,
     body_model_for,
     body_object_features,
     dab_body_model_path,
     learned_body_veto,
-    likely_taken,
     prepare_bodies,
     resolve_body_model,
 )
@@ -121,15 +119,15 @@ __all__ = [
 
 CLASSES = ("background", "melanin")
 
-#: Opt-in (#16, benchmarks/README "Pigment stage cascade"): in brown mode with the body model,
-#: the pixel model does not run on the brown bodies the body model calls DAB from their image
-#: features alone (outside its ranges) nor on their veto margin, where its answer cannot change
-#: the mask (:meth:`~mmnst_path.classify._pigment_bodies.BrownBodies.skip_region`; masks
-#: identical, tested; the returned probability is 0 there). CPU s of the stage on real Ki67 tiles
-#: 0.61 / 0.75 / 0.77x (BCData / SHIDC / DeepLIIF), short of the 30 % asked on two sets, and
-#: generated pigmented DAB tiles ~10 % slower (a second pass where near-black bodies lie beside
-#: melanin): off by default. False: the model runs on every gated pixel.
-SKIP_DECIDED_BODIES = False
+#: On by default (#16, benchmarks/README "Pigment stage cascade"): in brown mode with the body
+#: model, the pixel model does not run on the brown bodies the body model calls DAB from their
+#: image features alone (outside its ranges) nor on their veto margin, where its answer cannot
+#: change the mask (:meth:`~mmnst_path.classify._pigment_bodies.BrownBodies.skip_region`; masks
+#: identical, tested). Where the context rule could take such a body back (near-black bodies
+#: beside melanin) the model then runs on that body and its margin only. The returned
+#: probability is 0 on the skipped pixels: ``classify_pigment(..., full_probability=True)`` runs
+#: the model on every gated pixel. False: that for every call.
+SKIP_DECIDED_BODIES = True
 
 
 @dataclass(frozen=True)
@@ -546,8 +544,31 @@ def model_for_stains(model: ClassifierModel, stains: Any, params: Any = None) ->
     return model
 
 
+class _Fill:
+    """The second call of the pixel model in :func:`classify_pigment`: over the skipped bodies the
+    context rule may take back and their margins (``fill(still)``: the bodies ``still`` decided
+    stay skipped), with the whole-tile planes of the first call (``keep``)."""
+
+    def __init__(self, rgb: np.ndarray, mpp: float, model: ClassifierModel, background: Any, params: Any,
+                 bodies: Any, gate: np.ndarray, skip: np.ndarray, prob: np.ndarray, keep: dict[str, Any] | None):
+        self.rgb, self.mpp, self.model, self.background, self.params = rgb, mpp, model, background, params
+        self.bodies, self.gate, self.skip, self.prob, self.keep = bodies, gate, skip, prob, keep
+
+    def __call__(self, still: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        now = (replace(self.bodies, decided=still).skip_region(self.gate, mpp=self.mpp, params=self.params)
+               if still.any() else np.zeros_like(self.skip))
+        more = self.gate & self.skip & ~now
+        if more.any():
+            rest, _ = pigment_probability(self.rgb, mpp=self.mpp, model=self.model, background=self.background,
+                                          where=more, _od=self.bodies.od, _keep=self.keep)
+            self.prob = np.where(more, rest, self.prob)
+        self.skip = now
+        return self.prob >= self.params.min_probability, self.prob
+
+
 def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
-                     params: Any = None, background: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                     params: Any = None, background: Any = None,
+                     full_probability: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin pixels of an RGB tile: the pixel model, vetoed by colour and context.
 
     Parameters
@@ -581,14 +602,20 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     params : PigmentParams or None
         ``min_probability`` and the gate's thresholds.
     background : white point or None (the matrix's, else 255).
+    full_probability : bool or None
+        False (the default, :data:`SKIP_DECIDED_BODIES`): in brown mode with the body model, the
+        pixel model skips the brown bodies the body model calls DAB from the image alone and
+        their veto margin, where its answer cannot change ``melanin`` (same mask, less time);
+        ``probability`` is 0 there. True: the model runs on every gated pixel, for a caller that
+        uses the probability map itself (e.g. to show it or to threshold it differently).
 
     Returns
     -------
     melanin : (M, N) bool ndarray
     probability : (M, N) float32 ndarray
-        The model's melanin probability (0 off the candidates and, with stains, off the gate; in
-        brown mode with the body model also 0 on the brown bodies decided DAB without it,
-        :data:`SKIP_DECIDED_BODIES`).
+        The model's melanin probability (0 off the candidates and, with stains, off the gate;
+        unless ``full_probability``, also 0 on the skipped brown bodies decided DAB and their
+        margins: the pipeline uses ``melanin`` only).
     """
     from ..detect._pigment_core import _has_eosin
     from ..detect.pigment import (
@@ -602,6 +629,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
 
     mpp = require_mpp(mpp, what="image")
     params = params if params is not None else PigmentParams()
+    if full_probability is None:
+        full_probability = not SKIP_DECIDED_BODIES
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
     model = model_for_stains(model, stains, params)
@@ -620,10 +649,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     # melanin training bodies: most DAB-positive nuclei of a real scan) are vetoed with their
     # margin whatever the pixel model says there: it does not run on them
     bodies = skip = None
-    if body_model is not None and gate is not None and SKIP_DECIDED_BODIES:
+    if body_model is not None and gate is not None and not full_probability:
         bodies = prepare_bodies(rgb, chans, body_model, mpp=mpp, params=params, background=background)
-        if bodies.decided.any():
-            bodies = replace(bodies, decided=bodies.decided & ~likely_taken(bodies, gate, mpp=mpp, params=params))
         if bodies.decided.any():
             skip = bodies.skip_region(gate, mpp=mpp, params=params)
     # the forest runs on the gated pixels only (it costs ~4 s per 1024² tile on all dark pixels),
@@ -636,24 +663,19 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
                                       _od=None if bodies is None else bodies.od, _keep=keep)
     mask = prob >= params.min_probability
+    fill = None  # the model over the skipped bodies the context rule may take back
+    if skip is not None and bodies is not None and gate is not None:
+        fill = _Fill(rgb, mpp, model, background, params, bodies, gate, skip, prob, keep)
     if mode == "brown" and mask.any() and not params.model_body_veto:
         if body_model is None:  # the share rule
             mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
                                    _channels=chans)
         else:
-            try:
-                veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
-                                                background=background, bodies=bodies)
-            except _UndecidedBody:  # near-black bodies beside melanin: the model over the skipped pixels too
-                if bodies is None or skip is None or gate is None:  # pragma: no cover - raised with skipped bodies only
-                    raise
-                rest, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=gate & skip,
-                                              _od=bodies.od, _keep=keep)
-                prob = np.where(skip, rest, prob)
+            veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
+                                            background=background, bodies=bodies, fill=fill)
+            if fill is not None and fill.prob is not prob:  # the model ran over more bodies
+                prob = fill.prob
                 mask = prob >= params.min_probability
-                bodies = replace(bodies, decided=np.zeros(bodies.n, dtype=bool))
-                veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
-                                                background=background, bodies=bodies)
             mask = (mask & ~veto) | taken
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)

@@ -117,7 +117,7 @@ def test_masks_with_skipped_bodies_are_the_reference_masks(monkeypatch: pytest.M
     assert model is not None
     params = PigmentParams()
     stains = load_stains("H-DAB")
-    seen = {"second_pass": 0, "skipped_px": 0}
+    seen = {"second_pass": 0, "skipped_px": 0, "second_px": 0, "calls": 0}
     original = bodies_mod.BrownBodies.skip_region
 
     def counting_skip(self, gate, *, mpp, params):  # type: ignore[no-untyped-def]
@@ -125,28 +125,45 @@ def test_masks_with_skipped_bodies_are_the_reference_masks(monkeypatch: pytest.M
         seen["skipped_px"] += int(out.sum())
         return out
 
-    real_veto = pig.learned_body_veto
+    real_probability = pig.pigment_probability
 
-    def counting_veto(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return real_veto(*args, **kwargs)
-        except bodies_mod._UndecidedBody:
+    def counting_probability(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen["calls"] += 1
+        out = real_probability(*args, **kwargs)
+        if seen["calls"] > 1:  # the pass over the bodies the context rule may take back
             seen["second_pass"] += 1
-            raise
+            seen["second_px"] += int(kwargs["where"].sum())
+        return out
 
     monkeypatch.setattr(bodies_mod.BrownBodies, "skip_region", counting_skip)
-    monkeypatch.setattr(pig, "learned_body_veto", counting_veto)
+    monkeypatch.setattr(pig, "pigment_probability", counting_probability)
     cases = [(fam, seed, black) for fam in ("none", "coarse", "confluent", "over_nucleus", "whole_cell",
                                             "melanophage", "perinuclear", "sparse")
              for seed in (0, 1) for black in (False, True)]
     for family, seed, black in cases:
         tile = _dab_tile(family, seed, black, size=256)
         out = []
-        for skip in (False, True):
-            monkeypatch.setattr(pig, "SKIP_DECIDED_BODIES", skip)
-            out.append(pig.classify_pigment(tile.rgb, mpp=tile.mpp, model=model, stains=stains, params=params))
+        for full in (True, False):
+            seen["calls"] = 0
+            out.append(pig.classify_pigment(tile.rgb, mpp=tile.mpp, model=model, stains=stains, params=params,
+                                            full_probability=full))
         np.testing.assert_array_equal(out[1][0], out[0][0], err_msg=f"{family} seed {seed} near_black {black}")
         computed = out[1][1] > 0
         np.testing.assert_array_equal(out[1][1][computed], out[0][1][computed])
     assert seen["skipped_px"] > 1000  # the skip happened
     assert seen["second_pass"] >= 1  # and the context rule's second pass was exercised
+    # the second pass covers the bodies the rule may take back, not the whole skipped region
+    assert seen["second_px"] < seen["skipped_px"]
+
+
+def test_the_skip_is_the_default_and_full_probability_runs_the_model_everywhere() -> None:
+    model = pig.resolve_pigment_model("default")
+    assert model is not None
+    assert pig.SKIP_DECIDED_BODIES
+    tile = _dab_tile("none", 0, True, size=256)  # near-black DAB nuclei outside the body model's ranges
+    default = pig.classify_pigment(tile.rgb, mpp=tile.mpp, model=model, stains="H-DAB")
+    full = pig.classify_pigment(tile.rgb, mpp=tile.mpp, model=model, stains="H-DAB", full_probability=True)
+    np.testing.assert_array_equal(default[0], full[0])
+    skipped = (full[1] > 0) & (default[1] == 0)
+    assert skipped.sum() > 100  # the default leaves the decided DAB bodies out of the probability
+    np.testing.assert_array_equal(default[1][~skipped], full[1][~skipped])

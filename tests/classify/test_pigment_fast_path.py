@@ -12,15 +12,15 @@ from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
 from mmnst_path.synthetic import pigment_family_tile
 
 
-def _both(monkeypatch: pytest.MonkeyPatch, rgb: np.ndarray, mpp: float, stains: str) -> tuple:
+def _both(monkeypatch: pytest.MonkeyPatch, rgb: np.ndarray, mpp: float, stains: str, full: bool = False) -> tuple:
     from mmnst_path.detect import _morphology
 
     model = resolve_pigment_model("default")
-    fast = classify_pigment(rgb, mpp=mpp, model=model, stains=stains)
+    fast = classify_pigment(rgb, mpp=mpp, model=model, stains=stains, full_probability=full)
     with monkeypatch.context() as m:
         m.setattr(_morphology, "BACKEND", "scipy")
         assert _morphology._numba_kernels() is None
-        ref = classify_pigment(rgb, mpp=mpp, model=model, stains=stains)
+        ref = classify_pigment(rgb, mpp=mpp, model=model, stains=stains, full_probability=full)
     return fast, ref
 
 
@@ -46,9 +46,14 @@ def test_fast_pigment_path_equals_reference_on_real_tiles(monkeypatch, shared_da
     from mmnst_path.io._resample import resize_area
 
     rgb = np.asarray(Image.open(shared_data / "ki67" / name).convert("RGB"))
-    rgb = resize_area(rgb, (round(rgb.shape[0] * mpp / 0.5), round(rgb.shape[1] * mpp / 0.5)))[:220, :220]
-    (mask, prob), (ref_mask, ref_prob) = _both(monkeypatch, np.ascontiguousarray(rgb), 0.5, "H-DAB")
+    rgb = np.ascontiguousarray(resize_area(rgb, (round(rgb.shape[0] * mpp / 0.5),
+                                                 round(rgb.shape[1] * mpp / 0.5)))[:220, :220])
+    # the model on every gated pixel (by default it skips the DAB nuclei the body model decides alone)
+    (mask, prob), (ref_mask, ref_prob) = _both(monkeypatch, rgb, 0.5, "H-DAB", full=True)
     assert (prob > 0).sum() > 100
+    np.testing.assert_array_equal(prob, ref_prob)
+    np.testing.assert_array_equal(mask, ref_mask)
+    (mask, prob), (ref_mask, ref_prob) = _both(monkeypatch, rgb, 0.5, "H-DAB")
     np.testing.assert_array_equal(prob, ref_prob)
     np.testing.assert_array_equal(mask, ref_mask)
 
