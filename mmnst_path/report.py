@@ -116,6 +116,7 @@ SUMMARY_COLUMNS = (
     "tumour_fraction_pct",
     "stroma_fraction_pct",
     "cell_model",
+    "hidden_model",
     "tissue_model",
     "pigment_model",
     "n_tiles",

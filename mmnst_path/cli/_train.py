@@ -173,18 +173,46 @@ def _run_show(args: argparse.Namespace) -> int:
     for key in ("licence", "intended_use", "decision", "limitations", "training_recipe"):
         if key in card:
             print(f"{key}: {card[key]}")
-    for item in card.get("training_data", []) or []:
+    data = card.get("training_data", []) or []
+    if isinstance(data, dict):  # a card written as one mapping: print each entry (the attribution must show)
+        data = [{key: value} for key, value in data.items()]
+    for item in data:
         print(f"training data: {json.dumps(item, ensure_ascii=False)}")
     if card.get("training_counts"):
         print(f"training counts: {card['training_counts']}")
     val = card.get("validation", {})
     for name, rep in (val.get("per_split") or {}).items():
-        print(f"validation {name}: accuracy {rep.get('accuracy')}")
+        print(f"validation {name}: {_split_summary(rep)}")
     for name, rep in (val.get("ki67_research_sets") or {}).items():
         print(f"validation Ki67 {name}: {rep}")
     if "held_out" in val:
-        print(f"validation held out: accuracy {val['held_out'].get('accuracy')}")
+        print(f"validation held out: {_split_summary(val['held_out'])}")
+    for where, caution in _cautions(val):
+        print(f"caution ({where}): {caution}")
     return 0
+
+
+def _split_summary(rep: Any) -> str:
+    """'accuracy A; per class: name recall R precision P (n N), ...' of one validation split."""
+    if not isinstance(rep, dict):
+        return str(rep)
+    text = f"accuracy {rep.get('accuracy')}"
+    per_class = rep.get("per_class") or {}
+    parts = [f"{name} recall {c.get('recall')} precision {c.get('precision')} (n {c.get('support')})"
+             for name, c in per_class.items() if isinstance(c, dict)]
+    return text + ("; per class: " + ", ".join(parts) if parts else "")
+
+
+def _cautions(val: Any, where: str = "validation") -> list[tuple[str, str]]:
+    """Every ``caution`` entry anywhere in a card's validation section, with the path to it."""
+    found: list[tuple[str, str]] = []
+    if isinstance(val, dict):
+        for key, value in val.items():
+            if key == "caution":
+                found.append((where, str(value)))
+            else:
+                found.extend(_cautions(value, f"{where}.{key}"))
+    return found
 
 
 def _run_list(args: argparse.Namespace) -> int:

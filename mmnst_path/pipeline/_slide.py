@@ -85,6 +85,12 @@ def _models(config: AnalysisConfig, measures: Sequence[str], matrix: Any = None)
 
         cell = resolve_model(config.ki67.cell_model, "nucleus") if matrix is None else cell_model_of(config.ki67, matrix)
         out["cell_model"] = text(cell)
+        if config.ki67.hidden_model != "none":  # the opt-in hidden-nucleus model (it acts on H-DAB only)
+            from ..classify.hidden_nuclei import resolve_hidden_model
+            from ..quantify._ki67_stains import stain_pair
+
+            on = matrix is None or stain_pair(matrix) == ("hematoxylin", "dab")
+            out["hidden_model"] = text(resolve_hidden_model(config.ki67.hidden_model)) if on else "none (H-DAB only)"
     if "necrosis" in measures or ("ki67" in measures and config.ki67.count_in == "tumour"):
         out["tissue_model"] = text(tile_tissue_model(config, matrix, measures))
     if "ki67" in measures or "melanin" in measures:

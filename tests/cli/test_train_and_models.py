@@ -152,3 +152,40 @@ def test_train_tissue_cli(tmp_path, capsys):
         row = next(csv.DictReader(fh))
     assert row["tissue_model"].startswith("sha256:")
     assert float(row["necrosis_fraction_pct"]) > 5.0
+
+
+def test_models_show_prints_per_class_recall_cautions_and_dict_training_data(capsys):
+    # nucleus_red: its card's caution (real stroma mostly counted) and the stromal recall must be shown
+    assert main(["models", "show", "nucleus_red"]) == 0
+    shown = capsys.readouterr().out
+    assert "stromal recall 0.11" in shown
+    assert "caution (validation.generated_acceptance): real stroma" in shown
+    # hidden_nuclei_dab: training data written as one mapping still prints every entry (EndoNuke attribution)
+    assert main(["models", "show", "hidden_nuclei_dab"]) == 0
+    shown = capsys.readouterr().out
+    assert "CC BY 4.0" in shown
+    assert "hidden recall" in shown
+
+
+def test_the_opt_in_hidden_model_is_named_in_versions_and_summary(tmp_path):
+    t = synthetic.ki67_pigment_tile(3, size=256, pigmented_cells=0.2, positive_fraction=0.3)
+    img = tmp_path / "tile.tif"
+    tifffile.imwrite(img, t.rgb, photometric="rgb", resolution=(1e4 / t.mpp, 1e4 / t.mpp), resolutionunit="CENTIMETER")
+    cfg = tmp_path / "hidden.toml"
+    cfg.write_text('[ki67]\nhidden_model = "default"\n')
+    res = tmp_path / "res"
+    assert main(["quantify", str(img), "--out", str(res), "--config", str(cfg), "--stains", "H-DAB", "--quiet"]) == 0
+    from mmnst_path.classify.hidden_nuclei import resolve_hidden_model
+
+    model_id = resolve_hidden_model("default").model_id
+    result = json.loads(next(res.glob("*/result.json")).read_text())
+    assert result["versions"]["hidden_model"].startswith(model_id + " ")
+    with (res / "summary.csv").open() as fh:
+        assert next(csv.DictReader(fh))["hidden_model"] == result["versions"]["hidden_model"]
+    off = tmp_path / "off.toml"
+    off.write_text('[ki67]\nhidden_model = "none"\n')
+    plain = tmp_path / "plain"
+    assert main(["quantify", str(img), "--out", str(plain), "--config", str(off), "--stains", "H-DAB", "--quiet"]) == 0
+    assert "hidden_model" not in json.loads(next(plain.glob("*/result.json")).read_text())["versions"]
+    with (plain / "summary.csv").open() as fh:
+        assert next(csv.DictReader(fh))["hidden_model"] == ""
