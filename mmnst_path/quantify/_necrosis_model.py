@@ -104,7 +104,13 @@ def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: 
     """(m, n) bool: necrosis blocks (of ``necrosis``, the model's) vetoed by intact nuclei (module doc)."""
     from ._intact_nuclei import intact_density, nucleus_peaks
 
-    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od)
+    if not necrosis.any():
+        return np.zeros(necrosis.shape, bool)
+    # the density of a necrosis block counts the nuclei within the reach of its Gaussian window (4 sigma):
+    # candidates are looked for there only (the same nuclei as on the whole tile, exactly)
+    reach = int(4.0 * params.intact_sigma_um / tmap.mpp + 0.5) + 1
+    near = ndi.maximum_filter(necrosis, size=2 * reach + 1, mode="constant")
+    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, blocks=near, block_factor=tmap.factor)
     keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue,
                       min_fill=params.intact_min_fill)
     dens = intact_density(np.column_stack([nuc.row[keep], nuc.col[keep]]), tis, block_mpp=tmap.mpp,

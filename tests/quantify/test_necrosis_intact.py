@@ -130,3 +130,99 @@ def test_veto_does_not_depend_on_the_tiling() -> None:
     part_px = mask_to_tile(part, sub.shape[:2], mpp=0.5, mask_mpp=mm2, origin=(0, a0))
     core = slice(c0 - a0, c0 - a0 + 64)
     assert np.array_equal(part_px[:, core], whole_px[:, c0:c0 + 64])
+
+
+def _reference_peaks(rgb: np.ndarray, mpp: float) -> np.ndarray:
+    """The candidates (row, col, contrast, H, surround, fill) as first written (2026-12-03): OD block means by a
+    reshaped float32 mean, tissue from the norm over the channel axis, on the whole tile."""
+    from scipy import ndimage as ndi
+
+    from mmnst_path.stain import load_stains, od_from_rgb
+
+    matrix = load_stains("H&E")
+    f = max(1, int(np.floor(1.0 / mpp + 1e-9)))
+    od = od_from_rgb(rgb, background=matrix.background)
+    m, n = -(-rgb.shape[0] // f) * f, -(-rgb.shape[1] // f) * f
+    od = np.pad(od, ((0, m - rgb.shape[0]), (0, n - rgb.shape[1]), (0, 0)), mode="edge")
+    od = od.reshape(m // f, f, n // f, f, 3).mean(axis=(1, 3), dtype=np.float32)
+    tissue = (np.sqrt((od * od).sum(-1)) >= 0.15).astype(np.float32)
+    h = np.maximum(od @ matrix.inverse[:, matrix.index("hematoxylin")].astype(np.float32), 0.0)
+    px = f * mpp
+    hs = ndi.gaussian_filter(h, 1.5 / px)
+    tis_sur = ndi.gaussian_filter(tissue, 5.0 / px)
+    sur = ndi.gaussian_filter(h * tissue, 5.0 / px) / np.maximum(tis_sur, 1e-3)
+    contrast = hs - sur
+    peak = ((contrast == ndi.maximum_filter(contrast, size=2 * round(5.0 / px) + 1)) & (contrast >= 0.05)
+            & (tissue >= 0.5))
+    r, c = np.nonzero(peak)
+    fill = ndi.uniform_filter(((h - sur) >= 0.06).astype(np.float32), size=2 * round(2.0 / px) + 1)
+    return np.column_stack([(r + 0.5) * f - 0.5, (c + 0.5) * f - 0.5, contrast[r, c], hs[r, c], tis_sur[r, c],
+                            fill[r, c]])
+
+
+def _table(nuc: object, order: bool = True) -> np.ndarray:
+    t = np.column_stack([getattr(nuc, k).astype(np.float64) for k in
+                         ("row", "col", "contrast_od", "hematoxylin_od", "surround_tissue", "fill")])
+    return t[np.lexsort((t[:, 1], t[:, 0]))] if order else t
+
+
+@pytest.mark.parametrize("mpp", [0.5, 0.3, 0.25])
+def test_peaks_on_blocks_are_the_whole_tiles_peaks_bit_for_bit(mpp: float) -> None:
+    """The veto looks for nuclei only near the model's necrosis: on any set of blocks (several groups, at the
+    tile's edges, block sides that are no multiple of the ~1 µm working pixel) the candidates are those of the
+    whole tile in those blocks, with the same values to the bit; and the whole tile's are those of the first
+    implementation (faster block means and tissue norm, the same float32 results)."""
+    viable, _ = _field(0.45, 0.25, mpp=mpp, size_um=150.0, seed=5)
+    ghosts, _ = _field(0.08, 0.12, mpp=mpp, size_um=150.0, seed=6)
+    rgb = np.concatenate([viable, ghosts], axis=1)[:-7, 3:]  # odd sizes: partial blocks at the far edges
+    whole = nucleus_peaks(rgb, mpp=mpp)
+    assert np.array_equal(_table(whole, order=False), _reference_peaks(rgb, mpp))
+    factor = {0.5: 16, 0.3: 28, 0.25: 32}[mpp]  # the 8 µm class blocks (28 px: no multiple of the 3 px working pixel)
+    grid = (-(-rgb.shape[0] // factor), -(-rgb.shape[1] // factor))
+    rng = np.random.default_rng(0)
+    band = (np.eye(*grid, dtype=bool) | np.eye(*grid, k=1, dtype=bool))[::-1]
+    for blocks in (np.ones(grid, bool), rng.random(grid) < 0.06, band):
+        blocks[-1, -1] = True  # the corner block, partly outside the tile
+        part = nucleus_peaks(rgb, mpp=mpp, blocks=blocks, block_factor=factor)
+        r = np.clip((whole.row // factor).astype(int), 0, grid[0] - 1)
+        c = np.clip((whole.col // factor).astype(int), 0, grid[1] - 1)
+        inside = blocks[r, c]
+        assert 0 < inside.sum() == len(part.row)
+        expect = _table(whole)[np.lexsort((whole.col, whole.row))]
+        sel = inside[np.lexsort((whole.col, whole.row))]
+        assert np.array_equal(_table(part), expect[sel])
+    none = nucleus_peaks(rgb, mpp=mpp, blocks=np.zeros(grid, bool), block_factor=factor)
+    assert len(none.row) == 0
+
+
+def test_veto_looks_for_nuclei_only_where_the_model_sees_necrosis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks the model does not call necrotic are never vetoed, so on such a tile no nucleus is measured;
+    elsewhere the candidates are asked for the necrosis blocks and the reach of the density window."""
+    from types import SimpleNamespace
+
+    from mmnst_path.quantify import _intact_nuclei, _necrosis_model
+
+    rgb, _ = _field(0.45, 0.25, size_um=200.0)  # 400 x 400 px: 25 x 25 blocks of 16 px
+    tmap = SimpleNamespace(mpp=8.0, factor=16)
+    tis = np.ones((25, 25), bool)
+    calls: list[np.ndarray] = []
+    real = _intact_nuclei.nucleus_peaks
+
+    def spy(*args: object, **kw: object) -> object:
+        calls.append(np.asarray(kw["blocks"]))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_intact_nuclei, "nucleus_peaks", spy)
+    od = __import__("mmnst_path.stain", fromlist=["od_from_rgb"]).od_from_rgb(rgb)
+    none = _necrosis_model._intact_veto(rgb, od, 0.5, "H&E", tis, tmap, VETO, np.zeros((25, 25), bool))
+    assert not none.any()
+    assert calls == []
+    necrosis = np.zeros((25, 25), bool)
+    necrosis[12, 12] = True
+    veto = _necrosis_model._intact_veto(rgb, od, 0.5, "H&E", tis, tmap, VETO, necrosis)
+    assert veto[12, 12]  # a lone necrotic block among intact nuclei
+    assert veto.sum() == 1
+    (asked,) = calls
+    reach = int(4.0 * 15.0 / 8.0 + 0.5) + 1  # the density window (4 sigma) in blocks, and one more
+    assert asked[12 - reach: 13 + reach, 12 - reach: 13 + reach].all()
+    assert asked.sum() == (2 * reach + 1) ** 2
