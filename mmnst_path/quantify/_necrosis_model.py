@@ -60,6 +60,7 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
     image is padded as that function pads it (``origin`` None: ``rgb`` is already aligned to the blocks).
     """
     from ..classify.tissue import smoothed_labels
+    from ..classify.tissue_features import block_mean
     from ..stain import load_stains, od_from_rgb
 
     lmpp, big = tmap.mpp, tmap.factor
@@ -70,7 +71,8 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
     matrix = load_stains(stains)
     shape = tmap.labels.shape
     od = od_from_rgb(rgb, background=matrix.background)
-    od_low = _block_mean(od, big)[: shape[0], : shape[1]]
+    # strided float32 sums: the same values as necrosis._block_mean's reshaped float32 mean, ~4x faster
+    od_low = block_mean(od, big)[: shape[0], : shape[1]]
     tis = _tissue(od_low, lmpp, params)
     labels = smoothed_labels(tmap, smooth_um=params.smooth_um)
     classes = tmap.classes

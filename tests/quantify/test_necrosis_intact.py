@@ -226,3 +226,21 @@ def test_veto_looks_for_nuclei_only_where_the_model_sees_necrosis(monkeypatch: p
     reach = int(4.0 * 15.0 / 8.0 + 0.5) + 1  # the density window (4 sigma) in blocks, and one more
     assert asked[12 - reach: 13 + reach, 12 - reach: 13 + reach].all()
     assert asked.sum() == (2 * reach + 1) ** 2
+
+
+@pytest.mark.parametrize("f", [2, 3, 4, 8, 16])
+def test_strided_block_means_are_the_reshaped_float32_means(f: int) -> None:
+    """The veto's OD block means and the tissue gate of the necrosis labels use the strided float32 sums of
+    ``classify.tissue_features.block_mean``: the same float32 values as the reshaped mean they replaced."""
+    from mmnst_path.classify.tissue_features import block_mean
+    from mmnst_path.quantify.necrosis import _block_mean
+    from mmnst_path.stain import od_from_rgb
+
+    rng = np.random.default_rng(f)
+    rgb = rng.integers(0, 256, size=(101, 67, 3), dtype=np.uint8)
+    od = od_from_rgb(rgb)
+    assert od.dtype == np.float32
+    assert np.array_equal(block_mean(od, f), _block_mean(od, f))
+    m, n = -(-101 // f) * f, -(-67 // f) * f
+    padded = np.pad(od, ((0, m - 101), (0, n - 67), (0, 0)), mode="edge")
+    assert np.array_equal(block_mean(od, f), padded.reshape(m // f, f, n // f, f, 3).mean(axis=(1, 3), dtype=np.float32))
