@@ -78,7 +78,11 @@ def _trained_on() -> set[str]:
     assert spec is not None
     assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    sys.modules[spec.name] = mod  # its dataclasses resolve their (string) annotations through sys.modules
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        del sys.modules[spec.name]
     return set(mod.OSTEO_TRAIN)
 
 
