@@ -109,7 +109,13 @@ class Ki67Params:
         does not mark is read on all its pixels when its DAB fills it (``pigment_max_dab_fill``),
         else it stays unreadable. Only with hematoxylin-DAB and where the pigment prior holds (at
         least ``pigment_prior_fraction`` of the analysed image in the mask, or ``near_black =
-        "pigment"``): elsewhere the rules stay, so an image without melanin is untouched.
+        "pigment"``): elsewhere the rules stay, so an image without melanin is untouched (the
+        real Ki67 sets: identical, no nucleus ``pigment``). Generated pigment families, seeds 0-7,
+        mean Ki67 |error| of the 9 families, rules -> model: 4.84 -> 3.48 pp (near-black melanin
+        5.41 -> 4.35), hidden nuclei counted positive 549 -> 217 (550 -> 382). Not the default:
+        three of its features compare a nucleus with the analysed window's DAB-positive nuclei,
+        so its calls depend on the tiling (``tile_um``; tests/test_pipeline.py, 1 of 58 nuclei
+        on 96 µm tiles of ki67_pigmented), and without them it fails the acceptance.
         benchmarks/README.md, "Hidden nuclei decided by a model".
     hidden_min_probability : float
         A nucleus is ``pigment`` when the model's probability of ``hidden`` is at least this (0.7:
@@ -117,6 +123,17 @@ class Ki67Params:
         a first version in which the model also read every covered nucleus it keeps; mean
         Ki67 |error| of the 9 pigmented families, plain / near-black, at 0.5: 2.30 / 6.06 pp,
         0.6: 2.16 / 5.54, 0.7: 2.26 / 4.99, 0.8: 2.88 / 4.84, rules 3.37 / 5.98).
+    hidden_covered_min_probability : float
+        The probability the model needs for a nucleus the pigment mask touches and the rules read
+        (on its visible part, or on all of it when DAB fills it and its ring is clear): 0.85. Such
+        a nucleus is often a near-black DAB-positive nucleus the mask took for melanin, which the
+        model, seeing darkness and cover, calls hidden (session 13: 26 of 57 nuclei it marked on
+        one generated near-black sparse tile were such positives). Chosen on generated dev seeds
+        6000-6007, neither evaluation nor training seeds: fewest families more than 0.5 pp worse
+        than the rules (one from 0.75 up, near-black dusty, which every variant fails there; two
+        without this test), then the lowest sum of the plain and near-black 9-family mean |error|
+        (pp: 0.75 11.89, 0.8 11.89, 0.85 11.86, 0.9 11.90, 0.95 11.96). At or below
+        ``hidden_min_probability`` it is the same test as every other nucleus's.
     weak_stain_adaptation : bool
         Lower the positivity threshold of a whole slide (or region, or ROI) whose stained nuclei
         are weakly stained (:func:`slide_positive_threshold`; applied by
@@ -258,6 +275,7 @@ class Ki67Params:
     near_black: str = "auto"
     hidden_model: str = "none"
     hidden_min_probability: float = 0.7
+    hidden_covered_min_probability: float = 0.85
     weak_stain_adaptation: bool = True
     weak_stain_floor_od: float = 0.2
     weak_stain_fraction: float = 0.7
@@ -300,7 +318,7 @@ class Ki67Params:
             msg = f"Ki67Params.pigment_saturated_od must be a finite OD >= 0, got {self.pigment_saturated_od!r}"
             raise ConfigError(msg)
         for name in ("pigment_max_dab_fill", "pigment_ring_min_fraction", "pigment_saturated_share",
-                     "pigment_prior_fraction", "hidden_min_probability"):
+                     "pigment_prior_fraction", "hidden_min_probability", "hidden_covered_min_probability"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0 <= value <= 1):
                 msg = f"Ki67Params.{name} must be in [0, 1], got {value!r}"

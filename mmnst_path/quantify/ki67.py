@@ -323,6 +323,7 @@ def classify_nuclei(
     neutral_dab_od_mean: Any = None,
     saturated_fraction: Any = None,
     hidden_by_pigment: Any = None,
+    hidden_by_pigment_firm: Any = None,
 ) -> Ki67Cells:
     """Classify detected nuclei as positive / negative / pigment / excluded.
 
@@ -370,6 +371,12 @@ def classify_nuclei(
         when its DAB fills it (``dab_fill`` >= ``params.pigment_max_dab_fill``), and stays
         ``pigment`` otherwise (too little of it readable). Not with ``params.near_black``
         ``"pigment"`` (declared: near-black stays pigment). None = the rules alone.
+    hidden_by_pigment_firm : (n,) array_like of bool or None
+        The same model's firmer decision (``Ki67Params.hidden_covered_min_probability``), which
+        takes the place of ``hidden_by_pigment`` for the nuclei the mask touches and the rules
+        read (their visible part, or all of them when DAB fills them and their ring is clear):
+        a near-black DAB-positive nucleus the mask covers looks like melanin to the model.
+        None = ``hidden_by_pigment`` for every nucleus.
 
     Returns
     -------
@@ -407,6 +414,13 @@ def classify_nuclei(
             if hidden_by.shape != (n,):
                 msg = f"hidden_by_pigment must have shape ({n},), got {hidden_by.shape}"
                 raise ConfigError(msg)
+            if hidden_by_pigment_firm is not None and visible_fraction is not None:
+                firm = np.asarray(hidden_by_pigment_firm, dtype=bool)
+                if firm.shape != (n,):
+                    msg = f"hidden_by_pigment_firm must have shape ({n},), got {firm.shape}"
+                    raise ConfigError(msg)
+                read = (_per_nucleus("visible_fraction", visible_fraction, n) < 1.0) & ~pig  # the rules read them
+                hidden_by = np.where(read, firm, hidden_by)
             if dab_fill is not None and params.near_black != "pigment":
                 # a covered nucleus the model keeps is read on all its pixels when its DAB fills it (the
                 # model takes the place of the ring, saturation and prior tests); patchy: unreadable
@@ -461,9 +475,11 @@ def classify_nuclei(
 def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndarray, conc: np.ndarray | None,
                      hidden: np.ndarray | None, mask: np.ndarray | None, saturated: np.ndarray | None, *,
                      pair: tuple[str, str], mpp: float, background: Any, always: bool,
-                     keep: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+                     keep: bool) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(which nuclei ``Ki67Params.hidden_model`` calls hidden under pigment, or None where the rules
-    decide; the feature rows when ``keep`` or used, else None).
+    decide; the same at ``hidden_covered_min_probability`` for the covered nuclei the rules read, or
+    None when that is not above ``hidden_min_probability``; the feature rows when ``keep`` or used,
+    else None).
 
     The model decides only with a hematoxylin-DAB pair, a pigment mask and the pigment prior's
     condition (``pigment_prior_fraction`` of the image in the mask, or ``always``, a declared
@@ -473,25 +489,31 @@ def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndar
     from ..stain.od import od_from_rgb
 
     if labels is None or conc is None or not labels.size:
-        return None, None
+        return None, None, None
     n = int(labels.max()) if saturated is None else int(saturated.shape[0])
     model = resolve_hidden_model(params.hidden_model) if pair == ("hematoxylin", "dab") else None
     gate = (model is not None and mask is not None and n > 0
             and (always or 0 < params.pigment_prior_fraction <= float(mask.mean())))
     if not (gate or keep):
-        return None, None
+        return None, None, None
     sat = np.zeros(n) if saturated is None else saturated
     empty = np.zeros(labels.shape, bool)
     rows = nucleus_features(labels, od_from_rgb(rgb, background=background), conc[..., 0], conc[..., 1],
                             empty if hidden is None else hidden, empty if mask is None else mask, sat, mpp=mpp,
                             positive_od=params.positive_threshold_od)
     if not gate:
-        return None, rows
+        return None, None, rows
     assert model is not None
-    decided = hidden_probability(model, rows) >= params.hidden_min_probability
+    p = hidden_probability(model, rows)
+    decided = p >= params.hidden_min_probability
+    firm = None
+    if params.hidden_covered_min_probability > params.hidden_min_probability:
+        firm = p >= params.hidden_covered_min_probability
     if always:
         decided |= sat >= params.pigment_saturated_share
-    return decided, rows if keep else None
+        if firm is not None:
+            firm |= sat >= params.pigment_saturated_share
+    return decided, firm, rows if keep else None
 
 
 def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matrix: Any, background: Any,
@@ -719,7 +741,7 @@ def measure_ki67(
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
                                      saturated_share=params.pigment_saturated_share,
                                      prior_fraction=params.pigment_prior_fraction, prior_always=always)
-    hidden_by, features = _hidden_decision(
+    hidden_by, hidden_firm, features = _hidden_decision(
         params, nuclei.labels, rgb, conc, hidden, mask if hidden is not None else None, saturated, pair=pair,
         mpp=mpp, background=background, always=always, keep=return_pigment_features,
     )
@@ -742,6 +764,7 @@ def measure_ki67(
         full_dab_od_mean=evidence.get("full_dab"),
         saturated_fraction=saturated,  # (read with pigment evidence only; always flags near_black)
         hidden_by_pigment=hidden_by if evidence else None,
+        hidden_by_pigment_firm=hidden_firm if evidence else None,
     )
     if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
         from ..detect.outlines import star_radii

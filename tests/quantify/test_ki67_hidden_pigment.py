@@ -16,6 +16,7 @@ from mmnst_path.stain import load_stains
 from mmnst_path.synthetic import pigment_family_tile
 
 MODEL = Ki67Params(hidden_model="default")
+RULES = Ki67Params(hidden_model="none")
 
 
 def _nuclei(dab: list[float]) -> Nuclei:
@@ -46,9 +47,35 @@ def test_the_decision_takes_the_place_of_the_context_rules() -> None:
                         hidden_by_pigment=[True])
 
 
+def test_covered_nuclei_the_rules_read_need_the_firm_decision() -> None:
+    nuc = _nuclei([1.5, 1.5, 0.9, 0.9, 1.5])
+    vis, vis_dab = [0.05, 0.05, 1.0, 0.6, 0.05], [0.3, 0.3, 0.0, 0.5, 0.3]
+    fill, ring = [1.0, 0.2, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0, 0.9]
+    kw = {"visible_fraction": vis, "visible_dab_od_mean": vis_dab, "dab_fill": fill, "ring_pigment_fraction": ring,
+          "full_dab_od_mean": [1.4] * 5}
+    assert classify_nuclei(nuc, Ki67Params(), **kw).cls.tolist() == [
+        "positive", "pigment", "positive", "positive", "pigment"]
+    marked = [True] * 5
+    cells = classify_nuclei(nuc, Ki67Params(), **kw, hidden_by_pigment=marked,
+                            hidden_by_pigment_firm=[False, False, False, False, False])
+    # the rules read 0 (DAB fills it, clear ring) and 3 (its visible part): the firm decision (no) keeps
+    # them; 1 and 4 are the rules' pigment and 2 is untouched: the ordinary decision (yes) stands
+    assert cells.cls.tolist() == ["positive", "pigment", "pigment", "positive", "pigment"]
+    firm = classify_nuclei(nuc, Ki67Params(), **kw, hidden_by_pigment=marked, hidden_by_pigment_firm=marked)
+    assert firm.cls.tolist() == ["pigment"] * 5
+    with pytest.raises(ConfigError, match="hidden_by_pigment_firm"):
+        classify_nuclei(nuc, Ki67Params(), **kw, hidden_by_pigment=marked, hidden_by_pigment_firm=[True])
+
+
+def test_covered_nuclei_need_a_firmer_call_by_default() -> None:
+    assert Ki67Params().hidden_min_probability < Ki67Params().hidden_covered_min_probability
+
+
 def test_hidden_model_setting_is_checked() -> None:
     with pytest.raises(ConfigError, match="hidden_min_probability"):
         Ki67Params(hidden_min_probability=1.5)
+    with pytest.raises(ConfigError, match="hidden_covered_min_probability"):
+        Ki67Params(hidden_covered_min_probability=-0.1)
     with pytest.raises(ConfigError, match="hidden_model"):
         measure_ki67(np.full((64, 64, 3), 230, np.uint8), mpp=0.5, params=Ki67Params(hidden_model="/no/such.mmnst"),
                      pigment_mask=np.ones((64, 64), bool))
@@ -78,7 +105,7 @@ def test_melanin_over_nuclei_that_the_mask_misses_is_no_longer_counted_positive(
     # seed 7001: neither an evaluation (0-7) nor a training (5000-5011, 6000-6001) seed
     tile, mask = _tile_and_mask(7001, "over_nucleus")
     stains = load_stains("H-DAB")
-    rules = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, pigment_mask=mask)
+    rules = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=RULES, pigment_mask=mask)
     model = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=MODEL, pigment_mask=mask)
     before, after = _hidden_positive(tile, rules.cells), _hidden_positive(tile, model.cells)
     assert before >= 10
@@ -94,7 +121,7 @@ def test_an_image_without_melanin_is_untouched() -> None:
     mask = np.zeros(tile.rgb.shape[:2], bool)
     mask[:10, :10] = True  # 0.07 %: below the pigment prior's 0.2 %, as the worst real Ki67 tile
     for m in (None, mask):
-        a = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, pigment_mask=m)
+        a = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=RULES, pigment_mask=m)
         b = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=MODEL, pigment_mask=m)
         assert a.cells.cls.tolist() == b.cells.cls.tolist()
         np.testing.assert_array_equal(a.cells.dab_od_mean, b.cells.dab_od_mean)
