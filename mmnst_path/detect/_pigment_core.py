@@ -214,20 +214,24 @@ def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
         return brown
     # holes (exactly ndi.binary_fill_holes(brown) & ~brown), labelled as ndi.label(holes) would
     gaps, is_hole = _hole_labels(brown)
-    holes = is_hole[gaps]
-    if holes.any():
+    at = np.flatnonzero(is_hole[gaps])  # the hole pixels, in raster order
+    if len(at):
         relabel = np.zeros(is_hole.shape[0], dtype=gaps.dtype)
         nh = int(is_hole.sum())
         relabel[is_hole] = np.arange(1, nh + 1, dtype=gaps.dtype)
-        hl = relabel[gaps]
-        area = np.bincount(hl.ravel(), minlength=nh + 1) * mpp * mpp
-        hsum = np.bincount(hl.ravel(), weights=hematoxylin.ravel(), minlength=nh + 1)
+        lab = relabel[gaps.ravel()[at]]
+        # each hole's area and hematoxylin sum over its pixels only (the same additions in the
+        # same order as over the whole tile, where every other pixel falls in bin 0)
+        area = np.bincount(lab, minlength=nh + 1) * mpp * mpp
+        hsum = np.bincount(lab, weights=hematoxylin.ravel()[at], minlength=nh + 1)
         nuclear = (area >= params.ring_hole_um2) & (area <= params.ring_hole_max_um2) & (hsum >= params.ring_hole_h_od * area / (mpp * mpp))
         nuclear[0] = False
         if nuclear.any():
             bl, _ = ndi.label(brown)
             # the brown component directly around each nuclear hole (one pixel outside it)
-            rim = ndi.binary_dilation(nuclear[hl]) & brown
+            in_nuclear = np.zeros(brown.shape, dtype=bool)
+            in_nuclear.ravel()[at] = nuclear[lab]
+            rim = ndi.binary_dilation(in_nuclear) & brown
             ring_ids = np.unique(bl[rim])
             brown &= ~np.isin(bl, ring_ids[ring_ids > 0])
     body = _opened(brown, params.body_radius_um / mpp)

@@ -167,3 +167,68 @@ def test_the_skip_is_the_default_and_full_probability_runs_the_model_everywhere(
     skipped = (full[1] > 0) & (default[1] == 0)
     assert skipped.sum() > 100  # the default leaves the decided DAB bodies out of the probability
     np.testing.assert_array_equal(default[1][~skipped], full[1][~skipped])
+
+
+def _brown_bodies_whole_tile(channel, hematoxylin, mpp, params):  # type: ignore[no-untyped-def]
+    """:func:`_brown_bodies` (margin=False) with the hole statistics over the whole tile, as
+    written before they were taken over the hole pixels only."""
+    from mmnst_path.detect._morphology import _gaussian
+    from mmnst_path.detect._pigment_core import _hole_labels, _opened
+
+    brown = _gaussian(channel, params.body_smooth_um / mpp) >= params.body_od
+    gaps, is_hole = _hole_labels(brown)
+    rings = 0
+    if is_hole[gaps].any():
+        relabel = np.zeros(is_hole.shape[0], dtype=gaps.dtype)
+        nh = int(is_hole.sum())
+        relabel[is_hole] = np.arange(1, nh + 1, dtype=gaps.dtype)
+        hl = relabel[gaps]
+        area = np.bincount(hl.ravel(), minlength=nh + 1) * mpp * mpp
+        hsum = np.bincount(hl.ravel(), weights=hematoxylin.ravel(), minlength=nh + 1)
+        nuclear = ((area >= params.ring_hole_um2) & (area <= params.ring_hole_max_um2)
+                   & (hsum >= params.ring_hole_h_od * area / (mpp * mpp)))
+        nuclear[0] = False
+        if nuclear.any():
+            bl, _ = ndi.label(brown)
+            rim = ndi.binary_dilation(nuclear[hl]) & brown
+            ring_ids = np.unique(bl[rim])
+            brown &= ~np.isin(bl, ring_ids[ring_ids > 0])
+            rings = int((ring_ids > 0).sum())
+    return _opened(brown, params.body_radius_um / mpp), rings
+
+
+def test_brown_bodies_hole_statistics_on_the_hole_pixels_are_the_whole_tile_ones() -> None:
+    from mmnst_path.detect._pigment_core import _brown_bodies
+
+    params = PigmentParams()
+    stains = load_stains("H-DAB")
+    rings = 0
+    for family, seed in [("perinuclear", 0), ("perinuclear", 1), ("coarse", 2), ("over_nucleus", 3), ("none", 4)]:
+        tile = _dab_tile(family, seed, size=256)
+        chans = pigment_channels(tile.rgb, stains=stains, params=params, _with_hematoxylin=True)
+        ref, n = _brown_bodies_whole_tile(chans[0], chans[4], tile.mpp, params)
+        rings += n
+        got = _brown_bodies(chans[0], chans[4], tile.mpp, params, margin=False)
+        np.testing.assert_array_equal(got, ref, err_msg=f"{family} seed {seed}")
+    assert rings > 0  # the perinuclear rings were found and dropped
+
+
+def test_body_table_hue_test_on_the_dark_pixels_is_the_whole_tile_test() -> None:
+    import math
+
+    from mmnst_path.classify._pigment_bodies import _BODY_OD, _BROWN, _BROWN_CONE_DEG, _body_table
+    from mmnst_path.detect._morphology import _gaussian
+
+    checked = 0
+    for family, seed, black in [("coarse", 0, False), ("whole_cell", 1, True), ("none", 2, False)]:
+        tile = _dab_tile(family, seed, black, size=256)
+        od = od_from_rgb(tile.rgb).astype(np.float32)
+        fine = np.stack([_gaussian(np.ascontiguousarray(od[..., c]), 0.35 / tile.mpp) for c in range(3)], axis=-1)
+        total = _od_norm(fine)
+        cos = np.einsum("...c,c->...", fine, _BROWN.astype(np.float32)) / np.maximum(total, 1e-6)
+        ref = (total >= _BODY_OD) & (cos >= math.cos(math.radians(_BROWN_CONE_DEG)))
+        labels, _ = _body_table(total, fine, tile.mpp)
+        np.testing.assert_array_equal(labels > 0, ref)
+        np.testing.assert_array_equal(labels, ndi.label(ref, structure=np.ones((3, 3), bool))[0])
+        checked += int(ref.any())
+    assert checked == 3
