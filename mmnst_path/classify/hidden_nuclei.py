@@ -138,7 +138,7 @@ def _ring_labels(labels: np.ndarray, ring_px: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str) -> ClassifierModel:
+def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtime_ns: cache keys only
     model = load_model(path, kind=MODEL_KIND)
     if model.settings.get("task") != MODEL_TASK or model.feature_names != tuple(f.name for f in FEATURES):
         msg = (f"{path} is not a hidden-nucleus model with features {[f.name for f in FEATURES]} "
@@ -160,7 +160,8 @@ def resolve_hidden_model(name: str) -> ClassifierModel | None:
     if not path.is_file():
         msg = f"Ki67Params.hidden_model: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
         raise ConfigError(msg)
-    return _load(str(path))
+    st = path.stat()  # the file's version keys the cache: a rewritten file is read again
+    return _load(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
 def hidden_probability(model: ClassifierModel, features: np.ndarray) -> np.ndarray:

@@ -78,3 +78,21 @@ def test_unknown_model_and_foreign_model_are_refused(tmp_path) -> None:
     path = other.save(tmp_path / "other.mmnst")
     with pytest.raises(ConfigError, match="not a hidden-nucleus model"):
         resolve_hidden_model(str(path))
+
+
+def test_a_rewritten_model_file_is_read_again(tmp_path):
+    import os
+    from dataclasses import replace
+
+    from mmnst_path.classify.hidden_nuclei import resolve_hidden_model
+    from mmnst_path.classify.model import load_model
+
+    shipped = resolve_hidden_model("default")
+    path = shipped.save(tmp_path / "h.mmnst")
+    first = resolve_hidden_model(str(path)).model_id
+    replace(shipped, card=dict(shipped.card, version="rewritten")).save(path)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a coarse file-system clock still sees a change
+    now = load_model(path).model_id
+    assert now != first
+    assert resolve_hidden_model(str(path)).model_id == now
