@@ -471,6 +471,10 @@ def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans
             decided = decided & ~back
             mask, prob = fill(decided)
             put_model_features(x, labels, n, prob, mask)
+            if (x[back, OBJECT_FEATURES.index("model_share")] >= params.context_model_share).all():
+                # the bodies taken are still candidates of the rule with their own shares (the
+                # only thing of them it reads; its support is unchanged): the same answer
+                break
         if taken.any():
             dab &= ~taken
             veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)
