@@ -62,7 +62,15 @@ def test_shipped_model_loads_with_its_card_and_answers_in_range() -> None:
     assert model is not None
     assert model.class_names == ("assessable", "hidden")
     assert model.feature_names == tuple(f.name for f in FEATURES)
-    assert "EndoNuke" in model.card["training_data"]["real_negatives"]
+    endonuke = next(d for d in model.card["training_data"] if d["dataset"] == "EndoNuke")
+    assert "CC BY 4.0" in endonuke["licence"]
+    assert "Naumov" in endonuke["citation"]
+    # the pixel model named on the card is the one that draws the H-DAB masks the features read
+    from mmnst_path.classify.pigment import model_for_stains, resolve_pigment_model
+    from mmnst_path.detect.pigment import PigmentParams
+
+    drawn_by = model_for_stains(resolve_pigment_model("default"), "H-DAB", PigmentParams())
+    assert model.settings["pixel_model_id"] == drawn_by.model_id
     assert model.card["validation"]["held_out"]["per_class"]["hidden"]["recall"] > 0.5
     p = hidden_probability(model, model.test_x)
     assert np.all((p >= 0) & (p <= 1))
