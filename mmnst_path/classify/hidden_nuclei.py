@@ -57,7 +57,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
 
 #: How the features are computed (stored with the model and checked against it).
 SETTINGS: dict[str, Any] = {"task": MODEL_TASK, "ring_um": 2.0, "wide_ring_um": 6.0, "grain_um": 1.0,
-                            "near_black_od": 1.0, "stains": "H-DAB"}
+                            "near_black_od": 1.0, "positive_od": 0.35, "stains": "H-DAB"}
 
 
 def nucleus_features(labels: np.ndarray, od: np.ndarray, hem: np.ndarray, dab: np.ndarray, hidden: np.ndarray,

@@ -485,6 +485,7 @@ def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndar
     condition (``pigment_prior_fraction`` of the image in the mask, or ``always``, a declared
     pigmented lesion); in declared mode a near-black nucleus stays ``pigment`` whatever it says.
     """
+    from ..classify.hidden_nuclei import SETTINGS as SETTINGS_HIDDEN
     from ..classify.hidden_nuclei import hidden_probability, nucleus_features, resolve_hidden_model
     from ..stain.od import od_from_rgb
 
@@ -497,10 +498,18 @@ def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndar
     if not (gate or keep):
         return None, None, None
     sat = np.zeros(n) if saturated is None else saturated
+    # the features are computed as the model was trained (its near-black OD and positive DAB threshold),
+    # whatever the user set for the rules: a changed Ki67 threshold must not move the model's inputs
+    trained = (model.settings if model is not None else {})
+    near_black_od = float(trained.get("near_black_od", SETTINGS_HIDDEN["near_black_od"]))
+    positive_od = float(trained.get("positive_od", SETTINGS_HIDDEN["positive_od"]))
+    feat_sat = sat
+    if saturated is None or params.pigment_saturated_od != near_black_od:
+        feat_sat = _near_black_fraction(labels, rgb, n, od=near_black_od, background=background)
     empty = np.zeros(labels.shape, bool)
     rows = nucleus_features(labels, od_from_rgb(rgb, background=background), conc[..., 0], conc[..., 1],
-                            empty if hidden is None else hidden, empty if mask is None else mask, sat, mpp=mpp,
-                            positive_od=params.positive_threshold_od)
+                            empty if hidden is None else hidden, empty if mask is None else mask, feat_sat, mpp=mpp,
+                            positive_od=positive_od)
     if not gate:
         return None, None, rows
     assert model is not None

@@ -104,3 +104,25 @@ def test_a_rewritten_model_file_is_read_again(tmp_path):
     now = load_model(path).model_id
     assert now != first
     assert resolve_hidden_model(str(path)).model_id == now
+
+
+def test_features_are_computed_as_trained_whatever_the_rule_thresholds() -> None:
+    # review finding: a user's positive threshold or near-black OD for the rules moved the model's inputs
+    from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
+    from mmnst_path.stain import load_stains
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(1, "over_nucleus", chromogen="dab", size=192, near_black=True)
+    mask = np.asarray(tile.masks["melanin"], bool)
+    stains = load_stains("H-DAB")
+    rows = []
+    for params in (Ki67Params(cell_model="none"),
+                   Ki67Params(cell_model="none", positive_threshold_od=0.2, pigment_saturated_od=0.0)):
+        res = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=params, pigment_mask=mask,
+                           return_pigment_features=True)
+        rows.append(res.pigment_features)
+    assert rows[0] is not None
+    assert len(rows[0]) > 10
+    np.testing.assert_array_equal(rows[0], rows[1])
+    near_black = [f.name for f in FEATURES].index("near_black")
+    assert rows[1][:, near_black].max() > 0  # the near-black input is kept with the rules' test off
