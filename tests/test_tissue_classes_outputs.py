@@ -121,6 +121,33 @@ def test_necrosis_from_a_shared_class_map_equals_its_own() -> None:
     assert own[0].necrosis_um2 > 0
 
 
+def test_the_pipeline_draws_the_necrosis_class_map_once_per_tile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The class map and the necrosis area of a tile come from one call of ``necrosis_labels`` (it was run
+    twice: once for the map, once inside measure_necrosis), with the same results as computed apart."""
+    import tifffile
+
+    import mmnst_path.quantify._necrosis_model as nm
+    from mmnst_path.classify.tissue import classify_tissue
+    from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis
+
+    rgb = tifffile.imread(SAMPLES / "he_necrosis.tif")[500:900, 600:1000]
+    calls = []
+    real = nm.necrosis_labels
+    monkeypatch.setattr(nm, "necrosis_labels", lambda *a, **k: calls.append(1) or real(*a, **k))
+    res = analyze_region(rgb, AnalysisConfig(stains="H&E"), mpp=0.5)
+    assert len(calls) == len(res.tiles.columns["owned_um2"])  # one per tile
+    assert res.metrics["necrosis_area_mm2"] > 0
+    # given the labels of the same map, measure_necrosis answers exactly as when it computes them
+    params, origin = NecrosisParams(), (37, 101)
+    tmap = classify_tissue(rgb, mpp=0.5, model=params.model(), stains="H&E", origin=origin)
+    found = real(rgb, 0.5, params, tmap, "H&E", origin=origin)
+    own = measure_necrosis(rgb, mpp=0.5, params=params, stains="H&E", origin=origin, tissue_map=tmap)
+    given = measure_necrosis(rgb, mpp=0.5, params=params, stains="H&E", origin=origin, tissue_map=tmap,
+                             necrosis_labels=found)
+    assert own[0] == given[0]
+    np.testing.assert_array_equal(own[1], given[1])
+
+
 def test_class_map_necrosis_is_the_measured_necrosis_with_the_veto(shared_data: Path) -> None:
     """With the opt-in intact-nucleus veto the class map (areas, map, tumour region) follows the vetoed
     necrosis, not the model's raw necrosis: BRCA-M2C train patch A8-A07U (viable breast carcinoma, 0.5 µm/px,

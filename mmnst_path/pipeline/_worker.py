@@ -195,7 +195,7 @@ def ki67_tissue_model(config: AnalysisConfig, stains: Any) -> Any:
 
 def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
                   origin: tuple[int, int] | None = None, smooth_um: float = REGION_SMOOTH_UM,
-                  necrosis: Any = None) -> tuple[np.ndarray, Any, np.ndarray]:
+                  necrosis: Any = None, keep: dict[str, Any] | None = None) -> tuple[np.ndarray, Any, np.ndarray]:
     """Tumour region of a tile: ((M, N) bool, the :class:`~mmnst_path.classify.TissueMap`, its smoothed labels).
 
     Tissue classes of ``model`` on its output grid aligned to the slide's analysis grid
@@ -209,7 +209,9 @@ def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
     None): the class map is then the one whose ``necrosis`` is the measured necrosis (its ``smooth_um``,
     intact-nucleus veto, tissue, holes and minimum area:
     :func:`mmnst_path.quantify._necrosis_model.necrosis_labels`), so the tumour region, the class areas and
-    maps agree with the necrosis area; ``smooth_um`` is then ``necrosis.smooth_um``.
+    maps agree with the necrosis area; ``smooth_um`` is then ``necrosis.smooth_um``. ``keep`` (a dict, with
+    ``necrosis``): receives that function's whole answer as ``keep["necrosis_labels"]``, for
+    :func:`~mmnst_path.quantify.necrosis.measure_necrosis` of the same tile (computed once).
     """
     from ..classify.tissue import classify_tissue, region_mask, smoothed_labels
 
@@ -217,7 +219,10 @@ def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
     if necrosis is not None:
         from ..quantify._necrosis_model import necrosis_labels
 
-        labels = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin)[0]
+        found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin)
+        labels = found[0]
+        if keep is not None:
+            keep["necrosis_labels"] = found
     else:
         labels = smoothed_labels(tmap, smooth_um=smooth_um)
     mask = region_mask(labels, tmap.classes, ("tumour",), shape=rgb.shape[:2], factor=tmap.factor, origin=origin)
@@ -500,6 +505,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
 
     # the tissue class map, computed once: Ki67 tumour region, necrosis, class areas and maps
     tumour = tmap = None
+    found: dict[str, Any] = {}  # the necrosis class map of this tile, computed once for the map and the area
     tmodel = tile_tissue_model(cfg, job.matrix, job.measures)
     if tmodel is not None:  # (never with a lean part: the whole tile image)
         from ..classify.tissue import region_mask
@@ -507,7 +513,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         # with the necrosis model, the class map whose necrosis is the measured one (veto, minimum area)
         nec_params = cfg.necrosis if tmodel is cfg.necrosis.model() else None
         tumour, tmap, labels = tumour_region(rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=origin,
-                                             smooth_um=cfg.necrosis.smooth_um, necrosis=nec_params)
+                                             smooth_um=cfg.necrosis.smooth_um, necrosis=nec_params, keep=found)
         for name in tmap.classes:
             m = region_mask(labels, tmap.classes, (name,), shape=rgb.shape[:2], factor=tmap.factor,
                             origin=origin) & owned
@@ -573,7 +579,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         same = tmap is not None and tmodel is cfg.necrosis.model()
         nec_counts, nec_mask, nec_mpp = measure_necrosis(
             rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix, origin=origin,
-            tissue_map=tmap if same else None,
+            tissue_map=tmap if same else None, necrosis_labels=found.get("necrosis_labels") if same else None,
         )
         counts["necrosis"] = nec_counts
         row["necrosis_um2"] = float(nec_counts.necrosis_um2)

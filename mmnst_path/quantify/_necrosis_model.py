@@ -21,14 +21,19 @@ __all__ = ["INTACT_REGROW_SIGMAS", "measure_with_tissue_model", "necrosis_labels
 
 
 def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
-                              model: Any, stains: Any, tmap: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
-    """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned)."""
+                              model: Any, stains: Any, tmap: Any = None,
+                              labelled: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
+    """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned);
+    ``labelled``: :func:`necrosis_labels` of this tile and ``tmap`` when the caller has it."""
     from ..classify.tissue import classify_tissue
 
     if tmap is None:
         tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains)
     lmpp = tmap.mpp
-    labels, mask, tis = necrosis_labels(rgb, mpp, params, tmap, stains)
+    if labelled is not None and np.shape(labelled[0]) == tmap.labels.shape:
+        labels, mask, tis = labelled
+    else:
+        labels, mask, tis = necrosis_labels(rgb, mpp, params, tmap, stains)
     classes = tmap.classes
 
     def is_class(name: str) -> np.ndarray:

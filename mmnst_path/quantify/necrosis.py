@@ -451,6 +451,7 @@ def measure_necrosis(
     classifier: Any = None,
     origin: tuple[int, int] | None = None,
     tissue_map: Any = None,
+    necrosis_labels: Any = None,
 ) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis area of one H&E tile with the default detector (see module doc).
 
@@ -481,6 +482,10 @@ def measure_necrosis(
         The classes of this tile already computed with the tissue model of ``params``
         (:func:`mmnst_path.classify.tissue.classify_tissue` with the same ``stains`` and
         ``origin``), so that a caller that also needs the class map computes it once.
+    necrosis_labels : tuple or None
+        With ``tissue_map``: what :func:`mmnst_path.quantify._necrosis_model.necrosis_labels` returned
+        for this tile, that map, ``params`` and ``origin`` (the caller drew the class map from it), so it
+        is not computed again; ignored when its shape is not the map's.
 
     Returns
     -------
@@ -525,7 +530,8 @@ def measure_necrosis(
         from ._necrosis_model import measure_with_tissue_model
 
         return measure_with_tissue_model(rgb, mpp, params, tissue, model,
-                                         stains if stains is not None else params.stains, tissue_map)
+                                         stains if stains is not None else params.stains, tissue_map,
+                                         labelled=necrosis_labels if tissue_map is not None else None)
     feats = necrosis_features(rgb, mpp=mpp, params=params, stains=stains)
     lmpp = float(feats["mpp"])
     cand = (
