@@ -10,6 +10,7 @@ tissue model); the necrosis mask is compared with the truth class map:
 
     PYTHONPATH=. .venv/bin/python benchmarks/eval_heldout_he.py --seeds 8
     PYTHONPATH=. .venv/bin/python benchmarks/eval_heldout_he.py --seeds 8 --necrosis none --csv out.csv
+    PYTHONPATH=. .venv/bin/python benchmarks/eval_heldout_he.py --seeds 1 --first-seed 8 --necrosis random --out /tmp/ho
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from heldout_render_he import CLASSES, render_he
 from mmnst_path.quantify.necrosis import NecrosisParams, mask_to_tile, measure_necrosis, necrosis_metrics
 
 
-def run_one(seed: int, necrosis: str, *, size: int, params: NecrosisParams) -> dict:
+def run_one(seed: int, necrosis: str, *, size: int, params: NecrosisParams, out: Path | None = None) -> dict:
     t = render_he(seed, size=size, necrosis=necrosis)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -40,6 +41,10 @@ def run_one(seed: int, necrosis: str, *, size: int, params: NecrosisParams) -> d
     pct = float(necrosis_metrics(counts)["necrosis_fraction_pct"])
     big = mask_to_tile(mask, t.rgb.shape[:2], mpp=t.mpp, mask_mpp=mask_mpp).astype(bool)
     truth = t.necrosis
+    if out is not None:  # tile | measured necrosis in green, the true border in blue
+        from eval_necrosis import _overlay, _save
+
+        _save(_overlay(t.rgb, mask, t.mpp, mask_mpp, truth=truth), out / f"heldout_{necrosis}_{seed}.png")
     s = int(big.sum()) + int(truth.sum())
     out = {"seed": seed, "necrosis": necrosis, "mpp": t.mpp, "kinds": "+".join(str(k) for k in t.params["kinds"]),
            "jpeg": t.params["jpeg"], "seconds": round(seconds, 2), "truth_pct": t.necrosis_pct, "meas_pct": pct,
@@ -63,13 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=640)
     ap.add_argument("--intact-veto", type=float, default=None, metavar="DENSITY",
                     help="NecrosisParams.intact_veto_density (intact nuclei per 1000 µm²; default: the shipped value)")
+    ap.add_argument("--intact-min-extent", type=float, default=None, metavar="UM",
+                    help="NecrosisParams.intact_min_extent_um (default: the shipped value)")
     ap.add_argument("--csv", type=Path)
+    ap.add_argument("--out", type=Path, default=None, help="folder for overlay images (tile | necrosis | true border)")
     args = ap.parse_args(argv)
-    params = NecrosisParams() if args.intact_veto is None else NecrosisParams(intact_veto_density=args.intact_veto)
+    chosen = {k: v for k, v in (("intact_veto_density", args.intact_veto),
+                                ("intact_min_extent_um", args.intact_min_extent)) if v is not None}
+    params = NecrosisParams(**chosen)
     rows = []
     for nec in args.necrosis:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            r = run_one(seed, nec, size=args.size, params=params)
+            r = run_one(seed, nec, size=args.size, params=params, out=args.out)
             rows.append(r)
             mim = " ".join(f"{k[12:]} {100 * r[k]:.0f}" for k in r if k.startswith("as_necrosis_")
                            and not math.isnan(r[k]) and k[12:] != "glass")
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({r['err']:+6.1f}) Dice {r['dice']:.2f} | read as necrosis %: {mim}", flush=True)
     print()
     print(f"Held-out H&E renderer, {args.seeds} seeds from {args.first_seed}, intact_veto_density "
-          f"{params.intact_veto_density}")
+          f"{params.intact_veto_density}, intact_min_extent_um {params.intact_min_extent_um}")
     names = [c for c in CLASSES if c != "glass"]
     print("| tiles | n | necrosis MAE / worst pp | Dice mean (min) | false necrosis mean (max) % | "
           + " | ".join(f"{c} read as necrosis %, mean (max)" for c in names) + " |")

@@ -466,13 +466,15 @@ def main(argv: list[str] | None = None, summary: dict | None = None) -> int:
     ap.add_argument("--intact-surround", type=float, default=None, help="NecrosisParams.intact_surround_tissue")
     ap.add_argument("--intact-max-mpp", type=float, default=None, help="NecrosisParams.intact_max_mpp_um")
     ap.add_argument("--intact-min-fill", type=float, default=None, help="NecrosisParams.intact_min_fill")
+    ap.add_argument("--intact-min-extent", type=float, default=None, help="NecrosisParams.intact_min_extent_um")
     args = ap.parse_args(argv)
     region = {k: v for k, v in (("min_area_um2", args.min_area_um2), ("fill_holes_um2", args.fill_holes_um2),
                                 ("intact_veto_density", args.intact_veto),
                                 ("intact_contrast_od", args.intact_contrast_od),
                                 ("intact_surround_tissue", args.intact_surround),
                                 ("intact_max_mpp_um", args.intact_max_mpp),
-                                ("intact_min_fill", args.intact_min_fill)) if v is not None}
+                                ("intact_min_fill", args.intact_min_fill),
+                                ("intact_min_extent_um", args.intact_min_extent)) if v is not None}
     params = NecrosisParams(tissue_model=args.tissue_model, **region)
     if args.slides:
         return slides(args, params)

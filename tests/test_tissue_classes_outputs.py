@@ -149,9 +149,10 @@ def test_the_pipeline_draws_the_necrosis_class_map_once_per_tile(monkeypatch: py
 
 
 def test_class_map_necrosis_is_the_measured_necrosis_with_the_veto(shared_data: Path) -> None:
-    """With the opt-in intact-nucleus veto the class map (areas, map, tumour region) follows the vetoed
-    necrosis, not the model's raw necrosis: BRCA-M2C train patch A8-A07U (viable breast carcinoma, 0.5 µm/px,
-    BSD-3; the tissue model alone reads ~73 % of it necrotic, the veto removes most of it)."""
+    """With the intact-nucleus veto (the default since 2026-12-04) the class map (areas, map, tumour region)
+    follows the vetoed necrosis, not the model's raw necrosis: BRCA-M2C train patch A8-A07U (viable breast
+    carcinoma, 0.5 µm/px, BSD-3; the tissue model alone reads ~73 % of it necrotic, the veto removes ~14 % of
+    its tissue from the necrosis)."""
     from PIL import Image
 
     from mmnst_path.pipeline._worker import tumour_region
@@ -172,7 +173,7 @@ def test_class_map_necrosis_is_the_measured_necrosis_with_the_veto(shared_data: 
         results[veto] = (legend, cfg)
     off, on = results[0.0][0], results[1.0][0]
     assert off["necrosis"] > 0.5 * sum(off.values())  # the model alone: mostly necrotic
-    assert on["necrosis"] < off["necrosis"] - 0.2 * sum(off.values())
+    assert on["necrosis"] < off["necrosis"] - 0.1 * sum(off.values())
     assert on["tumour"] + on["stroma"] > off["tumour"] + off["stroma"]  # vetoed blocks took their next class
     # the tumour region of [ki67] count_in = "tumour" follows the same class map
     cfg = results[1.0][1]

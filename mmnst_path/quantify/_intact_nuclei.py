@@ -18,13 +18,15 @@ necrosis it was trained on. This module counts what tells the two apart, nucleus
    percentile on the real and generated viable tumour measured; ghost discs floating in a pale
    necrotic field 0.4-0.6) and the stain filling >= ``min_fill`` of a 5 x 5 µm square around the
    peak (a nucleus >= ~4.5 µm across; karyorrhectic fragments and pyknotic dots of 1-3 µm, which
-   can be as contrasted at nuclear scale, fill ~0.15-0.45);
+   can be as contrasted at nuclear scale, fill ~0.15-0.45) and, with ``NecrosisParams.
+   intact_min_extent_um``, a stained extent (:func:`nucleus_extent_um`) of a nucleus >= ~6 µm across:
+   the 3-5 µm karyorrhectic bodies of true necrosis, dense and round, pass the fill test;
 5. :func:`intact_density`: intact nuclei per 1000 µm² of tissue on the tissue model's output grid
    (normalised Gaussian ``sigma_um``; viable tumour 1.8-6, real necrosis < 0.1).
 
 :func:`mmnst_path.quantify.necrosis.measure_necrosis` vetoes the model's necrosis on blocks whose
-density reaches ``NecrosisParams.intact_veto_density`` (0, the default, disables it; 1.0 is the
-calibrated value), on tiles analysed at
+density reaches ``NecrosisParams.intact_veto_density`` (1.0, the default; 0 disables it), on tiles
+analysed at
 <= ``NecrosisParams.intact_max_mpp_um`` only: at 10x the ghost discs of the project's generator read
 as contrasted as vesicular carcinoma nuclei and the veto removed true necrosis. It asks for the
 candidates of the model's necrosis blocks and of the reach of the density window only (``blocks``
@@ -43,7 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["IntactNuclei", "intact_density", "nucleus_peaks", "peak_reach_um"]
+__all__ = ["IntactNuclei", "intact_density", "nucleus_extent_um", "nucleus_peaks", "peak_reach_um"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -235,6 +237,90 @@ def _peaks_in_blocks(od: np.ndarray, f: int, blocks: np.ndarray, factor: int, sc
         parts.append((row[keep], col[keep], nuc.contrast_od[keep], nuc.hematoxylin_od[keep],
                       nuc.surround_tissue[keep], nuc.fill[keep]))
     return IntactNuclei(*(np.concatenate(a) for a in zip(*parts, strict=True)))
+
+
+def nucleus_extent_um(od: np.ndarray, row: np.ndarray, col: np.ndarray, *, mpp: float, stains: Any = "H&E",
+                      level: float = 0.2, radius_um: float = 6.0, ring_um: float = 0.5, core_um: float = 1.5,
+                      base_um: float = 3.5, chunk: int = 2048) -> np.ndarray:
+    """Radius (µm) at which a candidate's hematoxylin has fallen to ``level`` of its height: its stained extent.
+
+    The hematoxylin of the scan (not smoothed) is averaged over rings of ``ring_um`` around each centre, out to
+    ``radius_um``. Its height is the mean over the core disc (radius ``core_um``) minus the base, the lowest ring
+    beyond ``base_um`` (the cytoplasm or matrix between the candidate and its neighbours); the extent is the first
+    radius beyond the core where the ring mean drops under ``base + level x height`` (linear between rings;
+    ``radius_um`` when it never does). A vesicular nucleus (pale centre, dark membrane) keeps its rings above the
+    level out to its membrane.
+
+    This is what tells an intact nucleus from a karyorrhectic body: both can be as dark and as contrasted at
+    nuclear scale, but an intact carcinoma, stromal or lymphoid nucleus is >= ~5-6 µm across (extent >= ~3 µm
+    at the 20 % level, the blur of the scan included), while the fragments of a dead nucleus are round dense
+    bodies of 1-5 µm (extent <= ~3 µm; a tight cluster of them reads a little larger). Measured at
+    0.25-0.5 µm/px: the rings are sampled every ``max(1, floor(ring_um / mpp))`` pixels.
+
+    Parameters
+    ----------
+    od : (M, N, 3) float ndarray
+        Optical density of the tile (log10, the white point of ``stains``).
+    row, col : (n,) float ndarray
+        Candidate centres in pixels of ``od``.
+    mpp : float
+    stains : str or StainMatrix
+        With a ``hematoxylin`` vector.
+    level : float
+        Fraction of the height (0-1) at which the extent is read.
+
+    Returns
+    -------
+    (n,) float32 ndarray
+        Extent in µm, in [``core_um``, ``radius_um``].
+    """
+    from ..stain import load_stains
+
+    matrix = load_stains(stains)
+    h_inv = np.asarray(matrix.inverse[:, matrix.index("hematoxylin")], np.float32)
+    n = len(row)
+    out = np.full(n, radius_um, np.float32)
+    if n == 0:
+        return out
+    step = max(1, int(np.floor(ring_um / mpp + 1e-9)))
+    half = int(np.ceil(radius_um / (mpp * step)))
+    yy, xx = (np.mgrid[-half: half + 1, -half: half + 1] * step).astype(np.intp)
+    d = np.hypot(yy, xx) * mpp
+    sel = d <= radius_um
+    dy, dx, dd = yy[sel], xx[sel], d[sel]
+    ring = np.minimum((dd / ring_um).astype(np.intp), int(radius_um / ring_um))
+    nr = int(ring.max()) + 1
+    radii = (np.arange(nr) + 0.5) * ring_um
+    per_ring = np.bincount(ring, minlength=nr).astype(np.float32)
+    core_px = dd <= core_um
+    base_rings = radii >= base_um
+    first = int(np.argmax(radii > core_um))
+    r_px = np.clip(np.floor(np.asarray(row, np.float64) + 0.5).astype(np.intp), 0, od.shape[0] - 1)
+    c_px = np.clip(np.floor(np.asarray(col, np.float64) + 0.5).astype(np.intp), 0, od.shape[1] - 1)
+    # the hematoxylin plane of the box the windows cover (once), then each window gathered from it
+    reach = half * step
+    r0, c0 = max(0, int(r_px.min()) - reach), max(0, int(c_px.min()) - reach)
+    r1, c1 = min(od.shape[0], int(r_px.max()) + reach + 1), min(od.shape[1], int(c_px.max()) + reach + 1)
+    plane = np.maximum(od[r0:r1, c0:c1].astype(np.float32, copy=False) @ h_inv, 0.0)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        m = b - a
+        rr = np.clip(r_px[a:b, None] + dy - r0, 0, plane.shape[0] - 1)
+        cc = np.clip(c_px[a:b, None] + dx - c0, 0, plane.shape[1] - 1)
+        h = plane[rr, cc]  # (m, window)
+        idx = (np.arange(m)[:, None] * nr + ring[None]).ravel()
+        prof = np.bincount(idx, h.ravel(), m * nr).reshape(m, nr).astype(np.float32) / per_ring
+        core = h[:, core_px].mean(1)
+        base = prof[:, base_rings].min(1)
+        lev = base + level * (core - base)
+        below = prof[:, first:] < lev[:, None]
+        has = below.any(1)
+        k = np.where(has, below.argmax(1), 0) + first
+        rows_ = np.arange(m)
+        hi, lo = prof[rows_, k - 1], prof[rows_, k]
+        t = np.clip((hi - lev) / np.maximum(hi - lo, 1e-6), 0.0, 1.0)
+        out[a:b] = np.where(has, radii[k - 1] + t * ring_um, radius_um)
+    return out
 
 
 def peak_reach_um(*, work_um: float = 1.0, surround_sigma_um: float = 5.0, min_distance_um: float = 5.0) -> float:

@@ -54,7 +54,7 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
     on ``tmap``'s block grid (``labels`` int8 indices into ``tmap.classes``).
 
     Class probabilities smoothed over ``smooth_um / 2`` (:func:`~mmnst_path.classify.tissue.smoothed_labels`),
-    necrosis vetoed where intact nuclei are dense (opt-in ``intact_veto_density``, at ``intact_max_mpp_um``
+    necrosis vetoed where intact nuclei are dense (``intact_veto_density``, at ``intact_max_mpp_um``
     and finer), kept on tissue only (``tissue_min_od``, not ``background``), small holes filled
     (``fill_holes_um2``) and regions under ``min_area_um2`` dropped: ``necrosis`` is that mask. A block
     the model called necrosis that these steps removed takes its most probable other class, and a filled
@@ -109,7 +109,7 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
 def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: np.ndarray, tmap: Any,
                  params: NecrosisParams, necrosis: np.ndarray) -> np.ndarray:
     """(m, n) bool: necrosis blocks (of ``necrosis``, the model's) vetoed by intact nuclei (module doc)."""
-    from ._intact_nuclei import intact_density, nucleus_peaks
+    from ._intact_nuclei import intact_density, nucleus_extent_um, nucleus_peaks
 
     if not necrosis.any():
         return np.zeros(necrosis.shape, bool)
@@ -120,6 +120,9 @@ def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: 
     nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, blocks=near, block_factor=tmap.factor)
     keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue,
                       min_fill=params.intact_min_fill)
+    if params.intact_min_extent_um > 0 and keep.any():  # karyorrhectic bodies (< ~5 µm) are not intact nuclei
+        ext = nucleus_extent_um(od, nuc.row[keep], nuc.col[keep], mpp=mpp, stains=stains)
+        keep[np.flatnonzero(keep)[ext < params.intact_min_extent_um]] = False
     dens = intact_density(np.column_stack([nuc.row[keep], nuc.col[keep]]), tis, block_mpp=tmap.mpp,
                           sigma_um=params.intact_sigma_um, factor=tmap.factor)
     veto = necrosis & (dens >= params.intact_veto_density)

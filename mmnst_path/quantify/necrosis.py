@@ -3,9 +3,9 @@
 By default (``NecrosisParams.tissue_model = "default"``) the tissue classes come from the shipped
 tissue pixel classifier (:mod:`mmnst_path.classify.tissue`; a user's model file can be named
 instead): necrosis is the tissue whose smoothed class probabilities make ``necrosis`` the most
-probable class, except where intact nuclei veto it (opt-in ``intact_veto_density``,
-:mod:`mmnst_path.quantify._intact_nuclei`: a block with that many contrasted nuclei embedded in
-tissue per 1000 µm² within ``intact_sigma_um`` is viable, whatever its colour), followed by the
+probable class, except where intact nuclei veto it (``intact_veto_density``,
+:mod:`mmnst_path.quantify._intact_nuclei`: a block with that many contrasted nuclei of >= ~6 µm embedded
+in tissue per 1000 µm² within ``intact_sigma_um`` is viable, whatever its colour), followed by the
 minimum area below; the tumour and stroma areas are counted too. ``tissue_model = "none"`` selects the rule-based detector described next.
 
 The rule-based detector has physical thresholds.
@@ -91,21 +91,24 @@ class NecrosisParams:
     this area (µm²; tissue called tumour, stroma or inflammatory that necrosis encloses, such as
     clusters of karyorrhectic debris) necrotic before ``min_area_um2`` applies; 0 (default) leaves them.
     With a tissue model, necrosis is vetoed where intact nuclei number >= ``intact_veto_density``
-    per 1000 µm² of tissue (Gaussian window ``intact_sigma_um`` µm; 0, the default, disables the
-    veto; 1.0 is the calibrated value; it halves the false necrosis of viable breast carcinoma
-    (BRCA-M2C 13.27 -> 6.80 %) but stays opt-in because it removes true necrosis between viable
-    sheets and where 3-5 µm karyorrhectic bodies pass as nuclei: the bundled he_necrosis sample
-    26.5 -> 25.5 % (truth 37.09), the held-out renderer's MAE 19.3 -> 21.0 pp; benchmarks/README.md,
-    necrosis section, "Follow-up 4"): peaks of
-    hematoxylin contrast >= ``intact_contrast_od`` OD against the tissue around them, a surround of
-    >= ``intact_surround_tissue`` tissue, and stain filling >= ``intact_min_fill`` of a 5 x 5 µm
-    square (not a debris fragment). Vetoed blocks within 1.5 ``intact_sigma_um`` of unvetoed
-    necrosis stay necrotic (the window reaches across a necrotic border). The veto runs on tiles
-    analysed at <= ``intact_max_mpp_um`` µm/px only (20x and finer): at 10x (~1 µm/px) the faded
-    ghost discs of the project's generator have the contrast of viable vesicular carcinoma nuclei
-    (0.13-0.15 OD median) and the veto removed their true necrosis. Calibrated (2026-12-03) on
-    training sources only (BRCA-M2C train, the osteosarcoma training tiles, Kather, generated
-    training seeds): see benchmarks/README.md, necrosis section, "Intact-nucleus veto".
+    per 1000 µm² of tissue (Gaussian window ``intact_sigma_um`` µm; 1.0 by default, 0 disables the
+    veto): peaks of hematoxylin contrast >= ``intact_contrast_od`` OD against the tissue around them,
+    a surround of >= ``intact_surround_tissue`` tissue, stain filling >= ``intact_min_fill`` of a
+    5 x 5 µm square (not a 1-3 µm debris fragment), and a stained extent >= ``intact_min_extent_um``
+    (:func:`~mmnst_path.quantify._intact_nuclei.nucleus_extent_um`: the radius at which the ring-mean
+    hematoxylin around the peak falls to 20 % of its height; ~radius + 0.5 µm, so 3.5 µm keeps nuclei
+    >= ~6 µm across and drops the 3-5 µm karyorrhectic bodies of true necrosis, which pass every
+    other test; 0 disables it). Vetoed blocks within 1.5 ``intact_sigma_um`` of unvetoed necrosis
+    stay necrotic (the window reaches across a necrotic border). The veto runs on tiles analysed at
+    <= ``intact_max_mpp_um`` µm/px only (20x and finer): at 10x (~1 µm/px) the faded ghost discs of
+    the project's generator have the contrast of viable vesicular carcinoma nuclei (0.13-0.15 OD
+    median) and the veto removed their true necrosis. Contrast, surround and fill were calibrated
+    (2026-12-03) and the density and extent chosen (2026-12-04, ``scripts/calibrate_intact_veto.py``)
+    on training sources only (BRCA-M2C train split, generated training seeds, with karyorrhectic
+    bodies painted into their necrosis). Default since 2026-12-04: viable breast carcinoma
+    (BRCA-M2C test) 13.27 -> 9.22 % false necrosis, the held-out H&E renderer unchanged (MAE
+    19.34 pp), the bundled he_necrosis sample 26.5 -> 25.5 % (truth 37.09); benchmarks/README.md,
+    necrosis section, "Intact-nucleus veto" and "Karyorrhectic bodies".
     """
 
     analysis_mpp_um: float = 2.0
@@ -137,10 +140,11 @@ class NecrosisParams:
     edge_sigma_um: float = 2.5
     edge_grow_um: float = 40.0
     edge_free_um: float = 10.0
-    intact_veto_density: float = 0.0
+    intact_veto_density: float = 1.0
     intact_contrast_od: float = 0.12
     intact_surround_tissue: float = 0.7
     intact_min_fill: float = 0.5
+    intact_min_extent_um: float = 3.5
     intact_sigma_um: float = 15.0
     intact_max_mpp_um: float = 0.55
     tissue_model: str = "default"

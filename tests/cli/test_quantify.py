@@ -132,8 +132,10 @@ def test_expand_inputs_globs_and_dedup(tmp_path: Path) -> None:
 KNOWN_MISSES: dict[tuple[str, str], float] = {
     # the default tissue model 1.1.0 (trained for real slides: TCGA 1.9 % necrosis, CMU-1 0 %,
     # viable breast carcinoma 13 %) reads this generated tile 26.5 % (truth 37.1; model 1.0.0 read
-    # 28.0, the rules 34.2): its mask stops 10-15 µm short of the drawn border
-    ("he_necrosis.tif", "necrosis_fraction_pct"): 11.5,
+    # 28.0, the rules 34.2): its mask stops 10-15 µm short of the drawn border; with the intact-nucleus
+    # veto on by default (2026-12-04; viable breast carcinoma 13.3 -> 9.2 %) 25.5 %: the veto takes
+    # the necrosis between viable sheets that the regrowth does not return
+    ("he_necrosis.tif", "necrosis_fraction_pct"): 12.0,
 }
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmnst_path.quantify._intact_nuclei import intact_density, nucleus_peaks
+from mmnst_path.quantify._intact_nuclei import intact_density, nucleus_extent_um, nucleus_peaks
 from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis, necrosis_metrics
 
-VETO = NecrosisParams(intact_veto_density=1.0)  # the calibrated setting (opt-in)
+VETO = NecrosisParams(intact_veto_density=1.0)  # the calibrated setting (the default since 2026-12-04)
 
 H = np.array([0.65, 0.70, 0.29])  # hematoxylin OD vector (unit-ish), as the H&E preset
 E = np.array([0.07, 0.99, 0.11])  # eosin
@@ -57,6 +57,53 @@ def test_contrasted_nuclei_in_cytoplasm_are_intact_and_ghosts_are_not() -> None:
     assert nuc.intact(contrast_od=0.12, min_surround_tissue=0.7, min_fill=0.5).sum() >= 0.9 * n
 
 
+def _intact_extents(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, int]:
+    """Extents (µm) of the candidates that pass the contrast, surround and fill tests, and their number."""
+    from mmnst_path.stain import load_stains, od_from_rgb
+
+    od = od_from_rgb(rgb, background=load_stains("H&E").background)
+    nuc = nucleus_peaks(rgb, mpp=mpp, od=od)
+    ok = nuc.intact(contrast_od=0.12, min_surround_tissue=0.7, min_fill=0.5)
+    return nucleus_extent_um(od, nuc.row[ok], nuc.col[ok], mpp=mpp), int(ok.sum())
+
+
+@pytest.mark.parametrize("mpp", [0.5, 0.25])
+def test_extent_tells_intact_nuclei_from_karyorrhectic_bodies(mpp: float) -> None:
+    """A karyorrhectic body (a dense round fragment of a dead nucleus, 4 µm across, 1 OD) passes the contrast,
+    surround and fill tests of an intact nucleus; its stained extent (< 3.5 µm from its centre at 20 % of its
+    height) does not, while 8 µm nuclei, dense or vesicular (a dark membrane around pale chromatin), reach
+    beyond it, at 0.5 and 0.25 µm/px alike (extent ~ radius + 0.5 µm: 8 µm nuclei 4.5, 7 µm 4.0, 4 µm bodies 2.5)."""
+    default = NecrosisParams()
+    assert default.intact_min_extent_um == 3.5
+    nuclei, n = _field(0.45, 0.25, mpp=mpp, radius_um=4.0)
+    ext, k = _intact_extents(nuclei, mpp)
+    assert k >= 0.9 * n
+    assert np.mean(ext >= default.intact_min_extent_um) >= 0.95
+    bodies, n = _field(1.0, 0.25, mpp=mpp, radius_um=2.0)
+    ext, k = _intact_extents(bodies, mpp)
+    assert k >= 0.8 * n  # the earlier tests take them for nuclei
+    assert np.mean(ext >= default.intact_min_extent_um) <= 0.05
+    ext, k = _intact_extents(_vesicular_field(mpp), mpp)
+    assert k >= 0.8 * n
+    # most: a candidate whose peak lies on the membrane, off the centre, reads smaller (87 % pass at 0.5 µm/px)
+    assert np.mean(ext >= default.intact_min_extent_um) >= 0.8
+
+
+def _vesicular_field(mpp: float, size_um: float = 200.0) -> np.ndarray:
+    """Vesicular nuclei on the lattice of :func:`_field`: 8 µm across, a 1.2 µm membrane of 0.5 OD around
+    chromatin of 0.2 OD, in eosinophilic cytoplasm."""
+    n = int(size_um / mpp)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:n, :n] * mpp
+    h = np.full((n, n), 0.03, np.float64)
+    for cy in np.arange(8.0, size_um - 6, 12.0):
+        for cx in np.arange(8.0, size_um - 6, 12.0):
+            d = np.hypot(yy - cy - rng.uniform(-1.5, 1.5), xx - cx - rng.uniform(-1.5, 1.5))
+            h[d <= 4.0] += 0.2
+            h[(d > 2.8) & (d <= 4.0)] += 0.3
+    return _render(h, np.full((n, n), 0.25))
+
+
 def test_peaks_do_not_depend_on_the_scan_resolution() -> None:
     """A field scanned at 0.25 µm/px is measured like the same field at 0.5 µm/px (block-averaged to ~1 µm)."""
     fine, n = _field(0.45, 0.25, mpp=0.25)
@@ -84,16 +131,19 @@ def _rgb(path: Path) -> np.ndarray:
 
 def test_veto_removes_false_necrosis_on_viable_carcinoma_and_keeps_real_necrosis(shared_data: Path) -> None:
     """BRCA-M2C train patch A8-A07U (viable breast carcinoma, 0.5 µm/px; calibration data, BSD-3) reads 73 %
-    necrotic to the tissue model alone; its contrasted nuclei veto most of it. The osteosarcoma necrosis
-    tile (ghost cells at 10x) keeps its necrosis."""
+    necrotic to the tissue model alone; its contrasted nuclei veto part of it (73.4 -> 59.5 %; 39.6 % without
+    the extent test, which drops its small dark nuclei with the karyorrhectic bodies). The osteosarcoma
+    necrosis tile (ghost cells at 10x) keeps its necrosis."""
     brca = shared_data.parent / "train" / "brca_m2c" / "mixed" / "TCGA-A8-A07U-01Z-00-DX1_26500_78501_1001_1000_0.93.png"
     if not brca.is_file():
         pytest.fail(f"training data not found at {brca}")
     rgb = _rgb(brca)
-    before = necrosis_metrics(measure_necrosis(rgb, mpp=0.5)[0])["necrosis_fraction_pct"]  # the default: no veto
+    off = NecrosisParams(intact_veto_density=0.0)
+    before = necrosis_metrics(measure_necrosis(rgb, mpp=0.5, params=off)[0])["necrosis_fraction_pct"]
     after = necrosis_metrics(measure_necrosis(rgb, mpp=0.5, params=VETO)[0])["necrosis_fraction_pct"]
     assert before > 60.0
-    assert after < before - 20.0
+    assert after < before - 10.0
+    assert after == necrosis_metrics(measure_necrosis(rgb, mpp=0.5)[0])["necrosis_fraction_pct"]  # the default
     nvt = _rgb(shared_data / "necrosis" / "Non-Viable-Tumor___Case-3-A17-16570-4475_110.jpg")
     forced = NecrosisParams(intact_veto_density=1.0, intact_max_mpp_um=1.0)  # at 10x too (off there by default)
     kept = necrosis_metrics(measure_necrosis(nvt, mpp=1.0, params=forced)[0])["necrosis_fraction_pct"]
