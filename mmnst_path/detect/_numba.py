@@ -17,6 +17,8 @@ from numba import njit
 
 __all__ = [
     "centred_moments",
+    "contour_count",
+    "count_labels",
     "disk_extreme",
     "evidence_sums",
     "extreme_axis0",
@@ -30,13 +32,16 @@ __all__ = [
     "gaussian_axis1",
     "label_count_sum",
     "label_max",
+    "label_points",
     "label_sums",
     "local_max_candidates",
     "log_contrast",
     "log_scale_update",
+    "merge_components",
     "norm3",
     "nucleus_sums",
     "perimeter_edges",
+    "relabel_into",
     "star_max",
     "star_offsets",
     "transpose_into",
@@ -291,6 +296,7 @@ def disk_extreme(img, halves, is_max, constant, out):  # pragma: no cover - comp
     # the row extremes of the 2 r + 1 image rows around the output row (a ring: fits in cache);
     # with m > 2 r + 1 (smaller images go to scipy) a reflected row is one of them
     ext = np.empty((n_slots, size, n), img.dtype)
+    zero = np.zeros(n, img.dtype)  # a row outside the image in constant mode
     width = n + 2 * big
     cur = np.empty(width, img.dtype)
     nxt = np.empty(width, img.dtype)
@@ -307,27 +313,18 @@ def disk_extreme(img, halves, is_max, constant, out):  # pragma: no cover - comp
                 continue
             k = i + d - r
             if (k < 0 or k >= m) and constant:
-                if first:
-                    for j in range(n):
-                        row[j] = 0
-                elif is_max:
-                    for j in range(n):
-                        row[j] = max(row[j], 0)
-                else:
-                    for j in range(n):
-                        row[j] = min(row[j], 0)
-                first = False
-                continue
-            src = ext[slot[h], _reflect(k, m) % size]
+                src = zero
+            else:
+                src = ext[slot[h], _reflect(k, m) % size]
             if first:
                 for j in range(n):
                     row[j] = src[j]
             elif is_max:
                 for j in range(n):
-                    row[j] = max(row[j], src[j])
+                    row[j] = np.maximum(row[j], src[j])
             else:
                 for j in range(n):
-                    row[j] = min(row[j], src[j])
+                    row[j] = np.minimum(row[j], src[j])
             first = False
 
 
@@ -337,18 +334,21 @@ def _row_extremes_into(img, i, big, slot, constant, is_max, cur, nxt, dst):  # p
     ``h <= big`` with a slot (see :func:`disk_extreme`); ``cur`` / ``nxt``: padded line buffers."""
     n = img.shape[1]
     width = n + 2 * big
-    for j in range(width):
-        jj = j - big
-        if 0 <= jj < n:
-            cur[j] = img[i, jj]
-        elif constant:
+    src = img[i]
+    mid = cur[big : big + n]
+    for j in range(n):  # a plain copy (vectorised), then the 2 big padded columns
+        mid[j] = src[j]
+    for j in range(big):
+        if constant:
             cur[j] = 0
+            cur[big + n + j] = 0
         else:
-            cur[j] = img[i, _reflect(jj, n)]
+            cur[j] = src[_reflect(j - big, n)]
+            cur[big + n + j] = src[_reflect(n + j, n)]
     if slot[0] >= 0:
         d0 = dst[slot[0]]
         for j in range(n):
-            d0[j] = cur[j + big]
+            d0[j] = mid[j]
     for h in range(1, big + 1):
         # cur holds E_(h-1) at padded columns h-1 .. width-h; E_h goes to h .. width-1-h
         a = cur[h - 1 : width - h - 1]
@@ -358,16 +358,16 @@ def _row_extremes_into(img, i, big, slot, constant, is_max, cur, nxt, dst):  # p
             c = cur[h : width - h]
             if is_max:
                 for j in range(width - 2 * h):
-                    o[j] = max(max(a[j], c[j]), b[j])
+                    o[j] = np.maximum(np.maximum(a[j], c[j]), b[j])
             else:
                 for j in range(width - 2 * h):
-                    o[j] = min(min(a[j], c[j]), b[j])
+                    o[j] = np.minimum(np.minimum(a[j], c[j]), b[j])
         elif is_max:
             for j in range(width - 2 * h):
-                o[j] = max(a[j], b[j])
+                o[j] = np.maximum(a[j], b[j])
         else:
             for j in range(width - 2 * h):
-                o[j] = min(a[j], b[j])
+                o[j] = np.minimum(a[j], b[j])
         cur, nxt = nxt, cur
         if slot[h] >= 0:
             dh = dst[slot[h]]
@@ -405,75 +405,47 @@ def _fill_line(img, i, h, constant, buf):  # pragma: no cover - compiled
             buf[n + h + j] = img[i, _reflect(n + j, n)]
 
 
-#: rows filtered side by side by :func:`extreme_axis1` (its lines are held transposed, so the
-#: van Herk recurrences run across these rows: vectorised)
-EXTREME_ROWS = 16
-
-
 @njit(cache=True, nogil=True, boundscheck=False)
 def extreme_axis1(img, h, is_max, constant, out):  # pragma: no cover - compiled
-    """Running max (``is_max``) or min over windows of ``2 h + 1`` along the rows of ``img``
-    (van Herk / Gil-Werman: block prefix and suffix extremes, 3 comparisons a pixel) into
-    ``out``; outside the row: reflected (scipy ``"reflect"``) or 0 (``constant``). Extremes
-    are exact, so this equals ``scipy.ndimage.maximum_filter1d`` / ``minimum_filter1d``.
-    :data:`EXTREME_ROWS` rows at a time, held transposed (padded column, row) so that each
-    recurrence step runs across the rows."""
+    """Running max (``is_max``) or min over windows of ``2 h + 1`` along the rows of ``img`` into
+    ``out``; outside the row: reflected (scipy ``"reflect"``) or 0 (``constant``). Extremes are
+    exact, so for NaN-free images this equals ``scipy.ndimage.maximum_filter1d`` /
+    ``minimum_filter1d``.
+
+    Row by row, by doubling: the padded row (``n + 2 h``), then the extremes of its runs of 2, 4,
+    ... ``s`` pixels (``s`` the largest power of two <= ``2 h + 1``), each from two runs of the
+    previous length; a window is the union of the run of ``s`` starting at it and the one ending
+    at its end. About ``log2(2 h + 1) + 1`` passes of whole rows, each element-wise
+    (``np.maximum`` / ``np.minimum``: vectorised).
+    """
     m, n = img.shape
     w = 2 * h + 1
     size = n + 2 * h
-    rows = EXTREME_ROWS
-    buf = np.empty((size, rows), img.dtype)
-    g = np.empty((size, rows), img.dtype)
-    s = np.empty((size, rows), img.dtype)
-    for i0 in range(0, m, rows):
-        nb = min(rows, m - i0)
-        for j in range(size):
-            jj = j - h
-            bj = buf[j]
-            if constant and (jj < 0 or jj >= n):
-                for b in range(nb):
-                    bj[b] = 0
-            else:
-                src = _reflect(jj, n)
-                for b in range(nb):
-                    bj[b] = img[i0 + b, src]
-        for j in range(size):
-            gj = g[j]
-            bj = buf[j]
-            if j % w == 0:
-                for b in range(nb):
-                    gj[b] = bj[b]
-            else:
-                prev = g[j - 1]
-                if is_max:
-                    for b in range(nb):
-                        gj[b] = max(bj[b], prev[b])
-                else:
-                    for b in range(nb):
-                        gj[b] = min(bj[b], prev[b])
-        for j in range(size - 1, -1, -1):
-            sj = s[j]
-            bj = buf[j]
-            if j == size - 1 or (j + 1) % w == 0:
-                for b in range(nb):
-                    sj[b] = bj[b]
-            else:
-                nxt = s[j + 1]
-                if is_max:
-                    for b in range(nb):
-                        sj[b] = max(bj[b], nxt[b])
-                else:
-                    for b in range(nb):
-                        sj[b] = min(bj[b], nxt[b])
-        for j in range(n):
-            sj = s[j]
-            gj = g[j + w - 1]
-            if is_max:
-                for b in range(nb):
-                    out[i0 + b, j] = max(sj[b], gj[b])
-            else:
-                for b in range(nb):
-                    out[i0 + b, j] = min(sj[b], gj[b])
+    cur = np.empty(size, img.dtype)
+    nxt = np.empty(size, img.dtype)
+    for i in range(m):
+        _fill_line(img, i, h, constant, cur)
+        span = 1
+        while 2 * span <= w:  # cur[j]: the extreme of padded pixels j .. j + span - 1
+            valid = size - 2 * span + 1
+            _pair_extreme(cur, 0, cur, span, nxt, valid, is_max)
+            cur, nxt = nxt, cur
+            span *= 2
+        _pair_extreme(cur, 0, cur, w - span, out[i], n, is_max)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _pair_extreme(a, a0, b, b0, dst, count, is_max):  # pragma: no cover - compiled
+    """``dst[j] = extreme(a[a0 + j], b[b0 + j])`` for ``j < count`` (1-D arrays; element-wise
+    ``np.maximum`` / ``np.minimum``, which vectorise)."""
+    lo = a[a0 : a0 + count]
+    hi = b[b0 : b0 + count]
+    if is_max:
+        for j in range(count):
+            dst[j] = np.maximum(lo[j], hi[j])
+    else:
+        for j in range(count):
+            dst[j] = np.minimum(lo[j], hi[j])
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -504,10 +476,10 @@ def extreme_axis0(img, h, is_max, constant, out):  # pragma: no cover - compiled
                 nxt = suf[jp - start + 1]
                 if is_max:
                     for c in range(n):
-                        sj[c] = max(src[c], nxt[c])
+                        sj[c] = np.maximum(src[c], nxt[c])
                 else:
                     for c in range(n):
-                        sj[c] = min(src[c], nxt[c])
+                        sj[c] = np.minimum(src[c], nxt[c])
         last = min(start + w, m)  # output rows of this block
         # prefixes of the next block up to the last one read: row (last - 1) + w - 1
         for jp in range(stop, min(last + w - 1, size)):
@@ -520,10 +492,10 @@ def extreme_axis0(img, h, is_max, constant, out):  # pragma: no cover - compiled
                 prev = pre[jp - stop - 1]
                 if is_max:
                     for c in range(n):
-                        gj[c] = max(src[c], prev[c])
+                        gj[c] = np.maximum(src[c], prev[c])
                 else:
                     for c in range(n):
-                        gj[c] = min(src[c], prev[c])
+                        gj[c] = np.minimum(src[c], prev[c])
         oi = out[start]
         s0 = suf[0]
         for c in range(n):
@@ -534,10 +506,10 @@ def extreme_axis0(img, h, is_max, constant, out):  # pragma: no cover - compiled
             oi = out[i]
             if is_max:
                 for c in range(n):
-                    oi[c] = max(a[c], b[c])
+                    oi[c] = np.maximum(a[c], b[c])
             else:
                 for c in range(n):
-                    oi[c] = min(a[c], b[c])
+                    oi[c] = np.minimum(a[c], b[c])
 
 
 #: side of the square blocks :func:`transpose_into` copies (both blocks stay in L1)
@@ -774,6 +746,131 @@ def label_sums(labels, values, out):  # pragma: no cover - compiled
                 out[lab, 5] += r * c
                 out[lab, 6] += v
                 out[lab, 7] += v * v
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def label_points(flat, out):  # pragma: no cover - compiled
+    """The 8-connected components of the pixels ``flat`` (K,) (raveled indices into ``out``
+    (M, N) int32, strictly increasing: raster order) numbered 1, 2, ... in the order of their
+    first pixel, written at those pixels of ``out`` (all 0 before); returns their number. What
+    ``ndi.label(points, structure=np.ones((3, 3)))`` gives (it numbers components in raster order
+    of their first pixel), in O(K): each pixel looks at its four earlier neighbours, a union-find
+    keeps the smallest provisional label of a component as its root."""
+    n = out.shape[1]
+    flat_out = out.ravel()
+    k_pts = flat.shape[0]
+    parent = np.empty(k_pts + 1, np.int64)
+    prov = np.empty(k_pts, np.int64)
+    n_prov = 0
+    for t in range(k_pts):
+        p = flat[t]
+        i = p // n
+        j = p - i * n
+        best = 0
+        for di, dj in ((-1, -1), (-1, 0), (-1, 1), (0, -1)):
+            a = i + di
+            b = j + dj
+            if a < 0 or b < 0 or b >= n:
+                continue
+            q = flat_out[a * n + b]
+            if q == 0:
+                continue
+            while parent[q] != q:  # root of q
+                q = parent[q]
+            if best == 0:
+                best = q
+            elif q != best:  # join: the smaller root stays
+                if q < best:
+                    parent[best] = q
+                    best = q
+                else:
+                    parent[q] = best
+        if best == 0:
+            n_prov += 1
+            parent[n_prov] = n_prov
+            best = n_prov
+        prov[t] = best
+        flat_out[p] = best
+    final = np.zeros(n_prov + 1, np.int64)
+    count = 0
+    for q in range(1, n_prov + 1):
+        r = q
+        while parent[r] != r:
+            r = parent[r]
+        if r == q:
+            count += 1
+            final[q] = count
+        else:
+            final[q] = final[r]  # r < q: numbered already
+    for t in range(k_pts):
+        flat_out[flat[t]] = final[prov[t]]
+    return count
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def merge_components(labels, comp, offset, values, peak, out):  # pragma: no cover - compiled
+    """``out = np.where(comp > 0, comp + offset, labels)`` ((M, N) int32; ``out`` may be
+    ``labels``), then :func:`label_max` of ``values`` (M, N) float32 over ``out`` into ``peak``
+    (float32, -inf filled, longer than the largest label) in the same pass; returns the largest
+    label (0 when none).
+
+    The largest label is known only at the end, so ``peak`` must have room for every label
+    (``offset + comp.max() + 1`` and the largest label of ``labels``)."""
+    m, n = labels.shape
+    top = 0
+    for i in range(m):
+        lab_row = labels[i]
+        comp_row = comp[i]
+        val_row = values[i]
+        out_row = out[i]
+        for j in range(n):
+            c = comp_row[j]
+            lab = c + offset if c > 0 else lab_row[j]
+            out_row[j] = lab
+            if lab > top:
+                top = lab
+            v = val_row[j]
+            cur = peak[lab]
+            if not (cur >= v or cur != cur):  # as label_max
+                peak[lab] = v
+    return top
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def contour_count(labels, values, fraction, peak, counts):  # pragma: no cover - compiled
+    """``labels = np.where(values >= fraction * peak[labels], labels, 0)`` in place (float32
+    product and comparison, as numpy makes them) and ``counts += np.bincount(labels)`` of the
+    result (``counts`` (L + 1,) int64; label 0 counted too)."""
+    m, n = labels.shape
+    for i in range(m):
+        lab_row = labels[i]
+        val_row = values[i]
+        for j in range(n):
+            lab = lab_row[j]
+            if lab != 0 and not (val_row[j] >= fraction * peak[lab]):
+                lab = 0
+                lab_row[j] = 0
+            counts[lab] += 1
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def count_labels(labels, counts):  # pragma: no cover - compiled
+    """``counts += np.bincount(labels.ravel())`` (``counts`` long enough, int64)."""
+    m, n = labels.shape
+    for i in range(m):
+        lab_row = labels[i]
+        for j in range(n):
+            counts[lab_row[j]] += 1
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def relabel_into(labels, table):  # pragma: no cover - compiled
+    """``labels[:] = table[labels]`` in place ((M, N) int32 labels, int32 table)."""
+    m, n = labels.shape
+    for i in range(m):
+        lab_row = labels[i]
+        for j in range(n):
+            lab_row[j] = table[lab_row[j]]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

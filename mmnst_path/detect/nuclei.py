@@ -640,44 +640,98 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
         del resp
     assert response is not None
     # pool the seeds of both stains: a seed with a stronger one nearby is the same nucleus
-    seeds = np.zeros(hem_pos.shape, dtype=bool)
-    for rows, cols in zip(seed_r, seed_c, strict=True):
-        seeds[rows, cols] = True
-    rows, cols = np.nonzero(seeds & foreground)
-    seed_resp = np.where(seeds, response, -np.inf).astype(np.float32)
-    merge_half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
-    strongest = seed_resp[rows, cols] >= _window_max_at(seed_resp, rows, cols, merge_half)
-    del seed_resp
-    peaks = seeds  # reused: the pooled, strongest seeds
-    peaks[:] = False
-    peaks[rows[strongest], cols[strongest]] = True
-    markers, n_seeds = ndi.label(peaks, structure=np.ones((3, 3), bool))
-    del peaks, seeds
+    kern = _numba_kernels()
+    if kern is not None:
+        markers, n_seeds = _pooled_markers(kern, seed_r, seed_c, response, foreground, mpp, params)
+    else:
+        seeds = np.zeros(hem_pos.shape, dtype=bool)
+        for rows, cols in zip(seed_r, seed_c, strict=True):
+            seeds[rows, cols] = True
+        rows, cols = np.nonzero(seeds & foreground)
+        seed_resp = np.where(seeds, response, -np.inf).astype(np.float32)
+        merge_half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
+        strongest = seed_resp[rows, cols] >= _window_max_at(seed_resp, rows, cols, merge_half)
+        del seed_resp
+        peaks = seeds  # reused: the pooled, strongest seeds
+        peaks[:] = False
+        peaks[rows[strongest], cols[strongest]] = True
+        markers, n_seeds = ndi.label(peaks, structure=np.ones((3, 3), bool))
+        del peaks, seeds
 
     np.negative(response, out=response)
     labels = _watershed_by_bands(response, markers, foreground)
     del response, markers
     # foreground components that hold no seed become one nucleus each
     comp, n_comp = ndi.label(foreground & (labels == 0))
-    if n_comp:
-        labels = np.where(comp > 0, comp + n_seeds, labels)
-
-    n_all = int(labels.max())
-    if params.contour_fraction > 0 and n_all:
-        # adaptive contour: keep the pixels of each region above a fraction of its own peak, so pale
-        # and dark nuclei both get their own outline and a seed's region cannot spread over stroma
-        peak = _label_max(fg_signal, labels, n_all)
-        labels = np.where(fg_signal >= np.float32(params.contour_fraction) * peak[labels], labels, 0)
-    area_px = np.bincount(labels.ravel(), minlength=n_all + 1)
+    kern = _numba_kernels() if labels.dtype == np.int32 and labels.flags.c_contiguous else None
+    if kern is not None:  # the same labels, peaks and counts in two compiled passes
+        labels, area_px, n_all = _contour_areas(kern, labels, comp, n_seeds, n_comp, fg_signal, params)
+    else:
+        if n_comp:
+            labels = np.where(comp > 0, comp + n_seeds, labels)
+        n_all = int(labels.max())
+        if params.contour_fraction > 0 and n_all:
+            # adaptive contour: keep the pixels of each region above a fraction of its own peak, so pale
+            # and dark nuclei both get their own outline and a seed's region cannot spread over stroma
+            peak = _label_max(fg_signal, labels, n_all)
+            labels = np.where(fg_signal >= np.float32(params.contour_fraction) * peak[labels], labels, 0)
+        area_px = np.bincount(labels.ravel(), minlength=n_all + 1)
+    del comp
     area_um2 = area_px * (mpp * mpp)
     keep = (area_um2 >= params.min_area_um2) & (area_um2 <= params.max_area_um2)
     keep[0] = False
     relabel = np.zeros(n_all + 1, dtype=np.int32)
     relabel[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    labels = relabel[labels]
+    if kern is not None:
+        kern.relabel_into(labels, relabel)
+    else:
+        labels = relabel[labels]
     n = int(keep.sum())
     return labels, n
 
+
+
+def _pooled_markers(kern: Any, seed_r: list[np.ndarray], seed_c: list[np.ndarray], response: np.ndarray,
+                    foreground: np.ndarray, mpp: float, params: NucleusParams) -> tuple[np.ndarray, int]:
+    """The watershed markers of :func:`_labels_of` (int32 (M, N), and their number) from the
+    seeds of both stains, without whole-plane passes over the seeds: the distinct seed pixels in
+    raster order (``np.unique`` of their raveled indices: the order of ``np.nonzero``) inside the
+    foreground, each kept when its response is the largest seed response within the merge
+    window (a plane that is -inf off the seeds, as before), the 8-connected groups of kept seeds
+    labelled in raster order of their first pixel (:func:`._numba.label_points`, which is
+    ``ndi.label`` with a 3x3 structure). The same markers (tests/detect/test_nuclei_fused.py)."""
+    m, n = response.shape
+    flat = np.unique(np.concatenate([r.astype(np.intp) * n + c for r, c in zip(seed_r, seed_c, strict=True)]))
+    seed_resp = np.full((m, n), -np.inf, dtype=np.float32)
+    seed_resp.ravel()[flat] = response.ravel()[flat]
+    flat = flat[foreground.ravel()[flat]]
+    rows, cols = np.divmod(flat, n)
+    merge_half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
+    strongest = seed_resp.ravel()[flat] >= _window_max_at(seed_resp, rows, cols, merge_half)
+    del seed_resp
+    markers = np.zeros((m, n), dtype=np.int32)
+    n_seeds = int(kern.label_points(np.ascontiguousarray(flat[strongest], dtype=np.int64), markers))
+    return markers, n_seeds
+
+
+def _contour_areas(kern: Any, labels: np.ndarray, comp: np.ndarray, n_seeds: int, n_comp: int,
+                   fg_signal: np.ndarray, params: NucleusParams) -> tuple[np.ndarray, np.ndarray, int]:
+    """The watershed ``labels`` with the seedless components merged and the adaptive contour
+    applied (a new int32 array), the area of every label (pixels; (n_all + 1,) int64), and
+    ``n_all`` (the largest label before the contour): what :func:`_labels_of` computes with
+    ``np.where`` / ``_label_max`` / ``np.bincount``, in two compiled passes (the same float32
+    products and comparisons, integer counts: identical; tests/detect/test_nuclei_fused.py)."""
+    peak = np.full(n_seeds + n_comp + 1, -np.inf, dtype=np.float32)  # labels never exceed this
+    values = np.ascontiguousarray(fg_signal, dtype=np.float32)
+    out = np.empty(labels.shape, dtype=np.int32)
+    n_all = int(kern.merge_components(labels, np.ascontiguousarray(comp, dtype=np.int32), n_seeds, values, peak,
+                                      out))
+    area_px = np.zeros(n_all + 1, dtype=np.int64)
+    if params.contour_fraction > 0 and n_all:
+        kern.contour_count(out, values, np.float32(params.contour_fraction), peak[: n_all + 1], area_px)
+    else:
+        kern.count_labels(out, area_px)
+    return out, area_px, n_all
 
 
 def detect_nuclei(
