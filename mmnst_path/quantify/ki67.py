@@ -207,7 +207,7 @@ def _per_nucleus(name: str, values: Any, n: int) -> np.ndarray:
 def _pigment_evidence(
     labels: np.ndarray, dab: np.ndarray, hidden: np.ndarray, mask: np.ndarray, n: int, *, fill_od: float,
     ring_px: int, saturated: np.ndarray | None = None, saturated_share: float = 0.0,
-    prior_fraction: float = 0.0, prior_always: bool = False,
+    prior: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-nucleus pigment evidence, each of shape (n,), from the label image.
 
@@ -220,14 +220,13 @@ def _pigment_evidence(
     ``saturated`` (only with ``saturated``, the (n,) near-black fraction of each nucleus from
     :func:`_near_black_fraction`): that fraction.
 
-    Pigment prior (issue #14): where at least ``prior_fraction`` (> 0) of the image is in
-    ``mask`` (the tissue carries melanin), a nucleus the mask does not touch but whose pixels
-    are at least ``saturated_share`` near-black (``saturated``) is undecided: near-black melanin
-    over a cell and a saturated DAB-positive nucleus look alike, and beside melanin the first is
-    the likelier. Its ``visible_fraction`` is set to 0 (unreadable, not added to the mask), and
-    ``saturated`` keeps it ``pigment`` in :func:`classify_nuclei`. An image without melanin (every
-    real Ki67 set: at most 0.07 % false pigment) is untouched. ``prior_always``: the prior holds
-    whatever the mask holds (``Ki67Params.near_black`` ``"pigment"``, a lesion known to be pigmented).
+    Pigment prior (issue #14): ``prior`` ((n,) bool, :func:`_prior_holds`) marks the nuclei with
+    melanin around them (or every nucleus, for a lesion declared pigmented). Such a nucleus whose
+    pixels are at least ``saturated_share`` near-black (``saturated``) is undecided, whether the
+    mask touches it or not: near-black melanin over a cell and a saturated DAB-positive nucleus
+    look alike, and beside melanin the first is the likelier. Its ``visible_fraction`` is set to
+    0 (unreadable, not added to the mask), and ``saturated`` keeps it ``pigment`` in
+    :func:`classify_nuclei`. None: no prior (nuclei without melanin around them are untouched).
     """
     from ..detect._morphology import _numba_kernels
 
@@ -271,10 +270,57 @@ def _pigment_evidence(
     }
     if saturated is not None:
         out["saturated"] = np.asarray(saturated, dtype=np.float64)
-        if saturated_share > 0 and (prior_always or 0 < prior_fraction <= mask.mean()):
-            undecided = out["saturated"] >= saturated_share
+        if saturated_share > 0 and prior is not None:
+            undecided = (out["saturated"] >= saturated_share) & prior
             out["visible_fraction"] = np.where(undecided, 0.0, out["visible_fraction"])
     return out
+
+
+def _local_pigment_share(mask: np.ndarray, row: Any, col: Any, *, radius_px: int,
+                         origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """(n,) float64: the fraction of the square of side ``2 radius_px + 1`` centred on each
+    centroid's pixel that is in ``mask``.
+
+    ``row``, ``col``: centroids in the frame of a larger image in which ``mask``'s pixel (0, 0)
+    is at ``origin``; the centre pixel is ``floor(x + 0.5)`` (unlike ``np.rint``, the same pixel
+    whatever integer offset the frame has, so the same in every tile). Pixels outside ``mask``
+    count as pigment-free and the denominator is always the square's area, so the share is that
+    of the larger image wherever ``mask`` holds all its pigment within ``radius_px`` of the
+    centroid. One summed-area table of ``mask``, four look-ups a nucleus.
+    """
+    r = np.floor(np.asarray(row, np.float64) - origin[0] + 0.5).astype(np.intp)
+    c = np.floor(np.asarray(col, np.float64) - origin[1] + 0.5).astype(np.intp)
+    if r.size == 0:
+        return np.zeros(0, np.float64)
+    table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
+    np.cumsum(mask, axis=0, dtype=np.int64, out=table[1:, 1:])
+    np.cumsum(table[1:, 1:], axis=1, out=table[1:, 1:])
+    r0, r1 = np.clip(r - radius_px, 0, mask.shape[0]), np.clip(r + radius_px + 1, 0, mask.shape[0])
+    c0, c1 = np.clip(c - radius_px, 0, mask.shape[1]), np.clip(c + radius_px + 1, 0, mask.shape[1])
+    hits = table[r1, c1] - table[r0, c1] - table[r1, c0] + table[r0, c0]
+    return hits / float((2 * radius_px + 1) ** 2)
+
+
+def _prior_holds(params: Ki67Params, mask: np.ndarray, nuclei: Any, *, mpp: float, always: bool,
+                 origin: tuple[int, int]) -> np.ndarray | None:
+    """(n,) bool: the nuclei for which the pigment prior holds (issue #14), or None for none.
+
+    Every nucleus with ``always`` (``near_black = "pigment"``, a lesion declared pigmented);
+    else those with at least ``params.pigment_prior_fraction`` (> 0) of the square of half-side
+    ``params.pigment_prior_radius_um`` around their centroid in ``mask``
+    (:func:`_local_pigment_share`). Decided per nucleus within a reach the Ki67 tile halo holds,
+    so a nucleus's call does not depend on the tiling. Gates the near-black prior of
+    :func:`_pigment_evidence` and the hidden-nucleus model (:func:`_hidden_decision`).
+    """
+    n = len(nuclei)
+    if always:
+        return np.ones(n, bool)
+    if not params.pigment_prior_fraction > 0 or n == 0 or not mask.any():
+        return None
+    radius_px = max(0, round(params.pigment_prior_radius_um / mpp))
+    share = _local_pigment_share(mask, nuclei.row, nuclei.col, radius_px=radius_px, origin=origin)
+    held = share >= params.pigment_prior_fraction
+    return held if held.any() else None
 
 
 def _near_black_fraction(labels: np.ndarray, rgb: np.ndarray, n: int, *, od: float,
@@ -324,6 +370,7 @@ def classify_nuclei(
     saturated_fraction: Any = None,
     hidden_by_pigment: Any = None,
     hidden_by_pigment_firm: Any = None,
+    hidden_model_applies: Any = None,
 ) -> Ki67Cells:
     """Classify detected nuclei as positive / negative / pigment / excluded.
 
@@ -377,6 +424,10 @@ def classify_nuclei(
         read (their visible part, or all of them when DAB fills them and their ring is clear):
         a near-black DAB-positive nucleus the mask covers looks like melanin to the model.
         None = ``hidden_by_pigment`` for every nucleus.
+    hidden_model_applies : (n,) array_like of bool or None
+        The nuclei the model decides (those where the pigment prior holds, :func:`_prior_holds`);
+        the others are decided by the rules alone, as if ``hidden_by_pigment`` were None. None =
+        every nucleus.
 
     Returns
     -------
@@ -421,10 +472,18 @@ def classify_nuclei(
                     raise ConfigError(msg)
                 read = (_per_nucleus("visible_fraction", visible_fraction, n) < 1.0) & ~pig  # the rules read them
                 hidden_by = np.where(read, firm, hidden_by)
+            applies = np.ones(n, bool)
+            if hidden_model_applies is not None:
+                applies = np.asarray(hidden_model_applies, dtype=bool)
+                if applies.shape != (n,):
+                    msg = f"hidden_model_applies must have shape ({n},), got {applies.shape}"
+                    raise ConfigError(msg)
+                hidden_by = hidden_by & applies
             if dab_fill is not None and params.near_black != "pigment":
                 # a covered nucleus the model keeps is read on all its pixels when its DAB fills it (the
                 # model takes the place of the ring, saturation and prior tests); patchy: unreadable
-                kept = pig & ~hidden_by & (_per_nucleus("dab_fill", dab_fill, n) >= params.pigment_max_dab_fill)
+                kept = pig & ~hidden_by & applies & (
+                    _per_nucleus("dab_fill", dab_fill, n) >= params.pigment_max_dab_fill)
                 if full_dab_od_mean is not None:
                     dab[kept] = _per_nucleus("full_dab_od_mean", full_dab_od_mean, n)[kept]
                 pig &= ~kept
@@ -475,15 +534,18 @@ def classify_nuclei(
 def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndarray, conc: np.ndarray | None,
                      hidden: np.ndarray | None, mask: np.ndarray | None, saturated: np.ndarray | None, *,
                      pair: tuple[str, str], mpp: float, background: Any, always: bool,
+                     prior: np.ndarray | None,
                      keep: bool) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(which nuclei ``Ki67Params.hidden_model`` calls hidden under pigment, or None where the rules
     decide; the same at ``hidden_covered_min_probability`` for the covered nuclei the rules read, or
     None when that is not above ``hidden_min_probability``; the feature rows when ``keep`` or used,
     else None).
 
-    The model decides only with a hematoxylin-DAB pair, a pigment mask and the pigment prior's
-    condition (``pigment_prior_fraction`` of the image in the mask, or ``always``, a declared
-    pigmented lesion); in declared mode a near-black nucleus stays ``pigment`` whatever it says.
+    The model decides only with a hematoxylin-DAB pair, a pigment mask and for the nuclei where
+    the pigment prior holds (``prior``, :func:`_prior_holds`: melanin around the nucleus, or
+    ``always``, a declared pigmented lesion); its decisions are False elsewhere (and
+    :func:`classify_nuclei` leaves those nuclei to the rules). In declared mode a near-black
+    nucleus stays ``pigment`` whatever it says.
     """
     from ..classify.hidden_nuclei import SETTINGS as SETTINGS_HIDDEN
     from ..classify.hidden_nuclei import hidden_probability, nucleus_features, resolve_hidden_model
@@ -493,8 +555,7 @@ def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndar
         return None, None, None
     n = int(labels.max()) if saturated is None else int(saturated.shape[0])
     model = resolve_hidden_model(params.hidden_model) if pair == ("hematoxylin", "dab") else None
-    gate = (model is not None and mask is not None and n > 0
-            and (always or 0 < params.pigment_prior_fraction <= float(mask.mean())))
+    gate = model is not None and mask is not None and n > 0 and prior is not None
     if not (gate or keep):
         return None, None, None
     sat = np.zeros(n) if saturated is None else saturated
@@ -513,11 +574,12 @@ def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndar
     if not gate:
         return None, None, rows
     assert model is not None
+    assert prior is not None
     p = hidden_probability(model, rows)
-    decided = p >= params.hidden_min_probability
+    decided = (p >= params.hidden_min_probability) & prior
     firm = None
     if params.hidden_covered_min_probability > params.hidden_min_probability:
-        firm = p >= params.hidden_covered_min_probability
+        firm = (p >= params.hidden_covered_min_probability) & prior
     if always:
         decided |= sat >= params.pigment_saturated_share
         if firm is not None:
@@ -743,16 +805,17 @@ def measure_ki67(
     if params.pigment_saturated_od > 0 and nuclei.labels is not None and len(nuclei):
         saturated = _near_black_fraction(nuclei.labels, rgb, len(nuclei), od=params.pigment_saturated_od,
                                          background=background)
+    prior = None  # the nuclei with melanin around them (issue #14), decided per nucleus
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
+        prior = _prior_holds(params, mask, nuclei, mpp=mpp, always=always, origin=origin)
         ring_px = max(1, round(params.pigment_ring_um / mpp))
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
-                                     saturated_share=params.pigment_saturated_share,
-                                     prior_fraction=params.pigment_prior_fraction, prior_always=always)
+                                     saturated_share=params.pigment_saturated_share, prior=prior)
     hidden_by, hidden_firm, features = _hidden_decision(
         params, nuclei.labels, rgb, conc, hidden, mask if hidden is not None else None, saturated, pair=pair,
-        mpp=mpp, background=background, always=always, keep=return_pigment_features,
+        mpp=mpp, background=background, always=always, prior=prior, keep=return_pigment_features,
     )
     ring_dab = neutral = None
     if nuclear_contrast_applies(params, matrix) and nuclei.labels is not None and len(nuclei):
@@ -774,6 +837,7 @@ def measure_ki67(
         saturated_fraction=saturated,  # (read with pigment evidence only; always flags near_black)
         hidden_by_pigment=hidden_by if evidence else None,
         hidden_by_pigment_firm=hidden_firm if evidence else None,
+        hidden_model_applies=prior if evidence and hidden_by is not None else None,
     )
     if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
         from ..detect.outlines import star_radii
