@@ -14,8 +14,9 @@ stain on the same slide), and how much of the analysed image is pigment.
 trained by ``scripts/train_hidden_model.py`` on generated pigment-family tiles, where the truth
 says which nuclei are hidden, and on real unpigmented EndoNuke DAB nuclei as assessable);
 :func:`hidden_probability` applies it. Used by :func:`mmnst_path.quantify.ki67.measure_ki67`
-when ``Ki67Params.hidden_model`` names a model, and only where the analysed image carries
-melanin (``Ki67Params.pigment_prior_fraction``), so a tile without pigment is untouched.
+when ``Ki67Params.hidden_model`` names a model, and only for nuclei with melanin around them
+(``Ki67Params.pigment_prior_fraction`` of the square of half-side ``pigment_prior_radius_um`` around
+the nucleus in the pigment mask), so a tile without pigment is untouched.
 """
 
 from __future__ import annotations
