@@ -241,28 +241,31 @@ def _peaks_in_blocks(od: np.ndarray, f: int, blocks: np.ndarray, factor: int, sc
 
 def nucleus_extent_um(od: np.ndarray, row: np.ndarray, col: np.ndarray, *, mpp: float, stains: Any = "H&E",
                       level: float = 0.2, radius_um: float = 6.0, ring_um: float = 0.5, core_um: float = 1.5,
-                      base_um: float = 3.5, chunk: int = 2048) -> np.ndarray:
+                      base_um: float = 3.5, chunk: int = 512) -> np.ndarray:
     """Radius (µm) at which a candidate's hematoxylin has fallen to ``level`` of its height: its stained extent.
 
-    The hematoxylin of the scan (not smoothed) is averaged over rings of ``ring_um`` around each centre, out to
-    ``radius_um``. Its height is the mean over the core disc (radius ``core_um``) minus the base, the lowest ring
-    beyond ``base_um`` (the cytoplasm or matrix between the candidate and its neighbours); the extent is the first
-    radius beyond the core where the ring mean drops under ``base + level x height`` (linear between rings;
-    ``radius_um`` when it never does). A vesicular nucleus (pale centre, dark membrane) keeps its rings above the
-    level out to its membrane.
+    The hematoxylin of the scan (not smoothed) is averaged over rings ``ring_um`` apart around each centre (ring
+    centres at ``(k + 0.5) ring_um``, k = 0 .. ``radius_um / ring_um`` - 1), each pixel shared between the two
+    rings its distance from the centre pixel lies between, in proportion (linear binning): the profile moves
+    continuously with the pixel size, so 0.5 and 0.4999 µm/px read alike (a hard ring edge on the
+    pixel grid made whole rings of pixels jump). Its height is the mean of the core rings (centres <= ``core_um``)
+    minus the base, the lowest ring beyond ``base_um`` (the cytoplasm or matrix between the candidate and its
+    neighbours); the extent is the first radius beyond the core where the ring mean drops under ``base + level x
+    height`` (linear between ring centres; ``radius_um`` when it never does). A vesicular nucleus (pale centre,
+    dark membrane) keeps its rings above the level out to its membrane. Rings are at least one pixel apart (at
+    ``mpp`` > ``ring_um`` they widen to ``mpp``, so none is empty).
 
     This is what tells an intact nucleus from a karyorrhectic body: both can be as dark and as contrasted at
     nuclear scale, but an intact carcinoma, stromal or lymphoid nucleus is >= ~5-6 µm across (extent >= ~3 µm
     at the 20 % level, the blur of the scan included), while the fragments of a dead nucleus are round dense
-    bodies of 1-5 µm (extent <= ~3 µm; a tight cluster of them reads a little larger). Measured at
-    0.25-0.5 µm/px: the rings are sampled every ``max(1, floor(ring_um / mpp))`` pixels.
+    bodies of 1-5 µm (extent <= ~3 µm; a tight cluster of them reads a little larger).
 
     Parameters
     ----------
     od : (M, N, 3) float ndarray
         Optical density of the tile (log10, the white point of ``stains``).
     row, col : (n,) float ndarray
-        Candidate centres in pixels of ``od``.
+        Candidate centres in pixels of ``od`` (read at the nearest pixel).
     mpp : float
     stains : str or StainMatrix
         With a ``hematoxylin`` vector.
@@ -272,7 +275,7 @@ def nucleus_extent_um(od: np.ndarray, row: np.ndarray, col: np.ndarray, *, mpp: 
     Returns
     -------
     (n,) float32 ndarray
-        Extent in µm, in [``core_um``, ``radius_um``].
+        Extent in µm, between the first ring centre beyond ``core_um`` minus one ring and ``radius_um``.
     """
     from ..stain import load_stains
 
@@ -282,44 +285,52 @@ def nucleus_extent_um(od: np.ndarray, row: np.ndarray, col: np.ndarray, *, mpp: 
     out = np.full(n, radius_um, np.float32)
     if n == 0:
         return out
-    step = max(1, int(np.floor(ring_um / mpp + 1e-9)))
-    half = int(np.ceil(radius_um / (mpp * step)))
-    yy, xx = (np.mgrid[-half: half + 1, -half: half + 1] * step).astype(np.intp)
-    d = np.hypot(yy, xx) * mpp
-    sel = d <= radius_um
-    dy, dx, dd = yy[sel], xx[sel], d[sel]
-    ring = np.minimum((dd / ring_um).astype(np.intp), int(radius_um / ring_um))
-    nr = int(ring.max()) + 1
-    radii = (np.arange(nr) + 0.5) * ring_um
-    per_ring = np.bincount(ring, minlength=nr).astype(np.float32)
-    core_px = dd <= core_um
+    ring_w = max(float(ring_um), float(mpp))
+    nr = max(2, round(radius_um / ring_w))
+    radii = (np.arange(nr) + 0.5) * ring_w
+    outer = radii[-1] + ring_w  # a pixel this far shares nothing with the last ring
+    half = int(np.ceil(outer / mpp))
+    yy, xx = np.mgrid[-half: half + 1, -half: half + 1]
+    u = np.hypot(yy, xx) * (mpp / ring_w) - 0.5  # distance in ring spacings from the first ring centre
+    inside = u < nr - 0.5 + 0.5  # beyond the last centre + one spacing a pixel weighs nothing
+    dy, dx, u = yy[inside].astype(np.intp), xx[inside].astype(np.intp), np.maximum(u[inside], 0.0)
+    # linear binning: (offsets, rings) weights, each pixel shared by the two ring centres around its distance
+    k0 = u.astype(np.intp)
+    f = u - k0
+    weights = np.zeros((len(u), nr + 1), np.float64)
+    weights[np.arange(len(u)), k0] = 1.0 - f
+    weights[np.arange(len(u)), np.minimum(k0 + 1, nr)] += f
+    weights = weights[:, :nr]
+    core_rings = radii <= core_um
+    core_rings[0] = True
     base_rings = radii >= base_um
-    first = int(np.argmax(radii > core_um))
+    if not base_rings.any():
+        base_rings[-1] = True
+    # per ring: the weighted mean of its pixels; the core: of the core rings' pixels together
+    per_ring = np.column_stack([weights, weights[:, core_rings].sum(1)])
+    per_ring = (per_ring / per_ring.sum(0)).astype(np.float32)
+    first = max(1, int(np.argmax(radii > core_um)))
     r_px = np.clip(np.floor(np.asarray(row, np.float64) + 0.5).astype(np.intp), 0, od.shape[0] - 1)
     c_px = np.clip(np.floor(np.asarray(col, np.float64) + 0.5).astype(np.intp), 0, od.shape[1] - 1)
     # the hematoxylin plane of the box the windows cover (once), then each window gathered from it
-    reach = half * step
-    r0, c0 = max(0, int(r_px.min()) - reach), max(0, int(c_px.min()) - reach)
-    r1, c1 = min(od.shape[0], int(r_px.max()) + reach + 1), min(od.shape[1], int(c_px.max()) + reach + 1)
+    r0, c0 = max(0, int(r_px.min()) - half), max(0, int(c_px.min()) - half)
+    r1, c1 = min(od.shape[0], int(r_px.max()) + half + 1), min(od.shape[1], int(c_px.max()) + half + 1)
     plane = np.maximum(od[r0:r1, c0:c1].astype(np.float32, copy=False) @ h_inv, 0.0)
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
-        m = b - a
         rr = np.clip(r_px[a:b, None] + dy - r0, 0, plane.shape[0] - 1)
         cc = np.clip(c_px[a:b, None] + dx - c0, 0, plane.shape[1] - 1)
-        h = plane[rr, cc]  # (m, window)
-        idx = (np.arange(m)[:, None] * nr + ring[None]).ravel()
-        prof = np.bincount(idx, h.ravel(), m * nr).reshape(m, nr).astype(np.float32) / per_ring
-        core = h[:, core_px].mean(1)
+        means = plane[rr, cc] @ per_ring  # (m, nr + 1): ring means, then the core mean
+        prof, core = means[:, :nr], means[:, nr]
         base = prof[:, base_rings].min(1)
         lev = base + level * (core - base)
         below = prof[:, first:] < lev[:, None]
         has = below.any(1)
         k = np.where(has, below.argmax(1), 0) + first
-        rows_ = np.arange(m)
+        rows_ = np.arange(b - a)
         hi, lo = prof[rows_, k - 1], prof[rows_, k]
         t = np.clip((hi - lev) / np.maximum(hi - lo, 1e-6), 0.0, 1.0)
-        out[a:b] = np.where(has, radii[k - 1] + t * ring_um, radius_um)
+        out[a:b] = np.where(has, radii[k - 1] + t * ring_w, radius_um)
     return out
 
 

@@ -96,8 +96,8 @@ class NecrosisParams:
     a surround of >= ``intact_surround_tissue`` tissue, stain filling >= ``intact_min_fill`` of a
     5 x 5 µm square (not a 1-3 µm debris fragment), and a stained extent >= ``intact_min_extent_um``
     (:func:`~mmnst_path.quantify._intact_nuclei.nucleus_extent_um`: the radius at which the ring-mean
-    hematoxylin around the peak falls to 20 % of its height; ~radius + 0.5 µm, so 3.5 µm keeps nuclei
-    >= ~6 µm across and drops the 3-5 µm karyorrhectic bodies of true necrosis, which pass every
+    hematoxylin around the peak falls to 20 % of its height; ~radius + 0.5 µm, so 3.25 µm keeps nuclei
+    >= ~5.5 µm across and drops the 3-5 µm karyorrhectic bodies of true necrosis, which pass every
     other test; 0 disables it). Vetoed blocks within 1.5 ``intact_sigma_um`` of unvetoed necrosis
     stay necrotic (the window reaches across a necrotic border). The veto runs on tiles analysed at
     <= ``intact_max_mpp_um`` µm/px only (20x and finer): at 10x (~1 µm/px) the faded ghost discs of
@@ -106,9 +106,10 @@ class NecrosisParams:
     (2026-12-03) and the density and extent chosen (2026-12-04, ``scripts/calibrate_intact_veto.py``)
     on training sources only (BRCA-M2C train split, generated training seeds, with karyorrhectic
     bodies painted into their necrosis). Default since 2026-12-04: viable breast carcinoma
-    (BRCA-M2C test) 13.27 -> 9.22 % false necrosis, the held-out H&E renderer unchanged (MAE
-    19.34 pp), the bundled he_necrosis sample 26.5 -> 25.5 % (truth 37.09); benchmarks/README.md,
-    necrosis section, "Intact-nucleus veto" and "Karyorrhectic bodies".
+    (BRCA-M2C test) 13.27 -> 9.58 % false necrosis, the held-out H&E renderer unchanged (MAE
+    19.34 pp), the bundled he_necrosis sample 26.5 -> 26.3 % (truth 37.09); benchmarks/README.md,
+    necrosis section, "Intact-nucleus veto", "Karyorrhectic bodies" and "The extent, continuous in
+    the pixel size".
     """
 
     analysis_mpp_um: float = 2.0
@@ -144,7 +145,7 @@ class NecrosisParams:
     intact_contrast_od: float = 0.12
     intact_surround_tissue: float = 0.7
     intact_min_fill: float = 0.5
-    intact_min_extent_um: float = 3.5
+    intact_min_extent_um: float = 3.25
     intact_sigma_um: float = 15.0
     intact_max_mpp_um: float = 0.55
     tissue_model: str = "default"
