@@ -107,7 +107,18 @@ def test_pipeline_records_cell_types_and_widens_the_halo(size_model, tmp_path):
     cfg = AnalysisConfig.from_mapping({"ki67": {"cell_model": str(path)}, "stains": "H-DAB",
                                        "measures": ["ki67"]})
     plain = AnalysisConfig.from_mapping({"ki67": {"cell_model": "none"}, "stains": "H-DAB", "measures": ["ki67"]})
-    assert _halo_um(cfg, ("ki67",)) == pytest.approx(_halo_um(plain, ("ki67",)) + 40.0)
+    # the pigment prior's square (150 µm) is a sibling of the detection + context chain: by default it is the
+    # longer reach with or without the cell model, so the 40 µm context shows once the prior is off
+    from mmnst_path.pipeline._worker import ki67_halo_parts
+
+    assert ki67_halo_parts(cfg)["context"] == pytest.approx(40.0)
+    assert _halo_um(cfg, ("ki67",)) >= _halo_um(plain, ("ki67",))
+    no_prior = {"pigment_prior_fraction": 0.0}
+    cfg0 = AnalysisConfig.from_mapping({"ki67": {"cell_model": str(path), **no_prior}, "stains": "H-DAB",
+                                        "measures": ["ki67"]})
+    plain0 = AnalysisConfig.from_mapping({"ki67": {"cell_model": "none", **no_prior}, "stains": "H-DAB",
+                                          "measures": ["ki67"]})
+    assert _halo_um(cfg0, ("ki67",)) == pytest.approx(_halo_um(plain0, ("ki67",)) + 40.0)
     t = synthetic.ki67_pigment_tile(5, size=320, pigmented_cells=0.0, positive_fraction=0.3)
     result = analyze_region(t.rgb, cfg, mpp=t.mpp)
     types = np.asarray(result.cells.columns["cell_type"])
