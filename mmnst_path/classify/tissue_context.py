@@ -29,7 +29,7 @@ from scipy import ndimage as ndi
 
 from ..errors import ConfigError
 from .model import FeatureSpec
-from .tissue_features import TRUNCATE
+from .tissue_features import TRUNCATE, kernel_radius
 
 __all__ = ["ContextSettings", "context_feature_specs", "context_features"]
 
@@ -105,5 +105,6 @@ def context_features(feats: np.ndarray, proba: np.ndarray, *, grid_mpp: float,
     parts = [np.asarray(feats, np.float32), p]
     for s in settings.sigmas_um:
         sig = max(s / grid_mpp, 0.3)
-        parts.append(ndi.gaussian_filter(p, (sig, sig, 0), mode="reflect", truncate=TRUNCATE))
+        r = kernel_radius(sig)
+        parts.append(ndi.gaussian_filter(p, (sig, sig, 0), mode="reflect", radius=(r, r, 0)))
     return np.concatenate(parts, axis=-1)

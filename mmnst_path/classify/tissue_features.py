@@ -71,10 +71,24 @@ from ..errors import ConfigError
 from .model import FeatureSpec
 
 __all__ = ["BASE_CHANNELS", "NUCLEAR_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
-           "grid_factors", "tissue_feature_specs", "tissue_features"]
+           "grid_factors", "kernel_radius", "tissue_feature_specs", "tissue_features"]
 
 #: Gaussian filters are cut at this many sigma (the halo derives from it).
 TRUNCATE = 3.0
+
+
+def kernel_radius(sigma_px: float) -> int:
+    """Pixels each side of a Gaussian kernel of ``sigma_px``: ``int(TRUNCATE * sigma + 0.75)``.
+
+    scipy's own rule, ``int(truncate * sigma + 0.5)``, changes the radius where ``TRUNCATE * sigma``
+    crosses a half-integer, and several of the feature scales sit exactly there at the models' nominal
+    grid (3 µm blobs and nuclei on the 2 µm grid: 1.5 px, 4.5; 6, 18 and 30 µm on the 4 µm grid): an image
+    at 0.5001 µm/px lost one tap of each such kernel that one at 0.5 µm/px has, and a breast carcinoma
+    patch read 14.7 vs 7.1 % necrosis. With 0.75 every radius at the nominal grids is the one scipy
+    gives (the models were trained with it), and a radius changes only where ``TRUNCATE * sigma`` is a
+    quarter past an integer: at least ~6 % away from the nominal pixel size for these scales.
+    """
+    return int(TRUNCATE * float(sigma_px) + 0.75)
 
 
 @dataclass(frozen=True)
@@ -247,9 +261,11 @@ def block_mean(a: np.ndarray, f: int) -> np.ndarray:
 
 
 def _g(a: np.ndarray, sigma_px: float | tuple[float, ...], **kw: Any) -> np.ndarray:
-    """Gaussian filter (reflect, truncated at TRUNCATE); a tuple sigma gives one per axis (0 = none)."""
+    """Gaussian filter (reflect, :func:`kernel_radius` pixels each side); a tuple sigma gives one per axis
+    (0 = none)."""
     sig = tuple(0.0 if v == 0 else max(v, 0.3) for v in sigma_px) if isinstance(sigma_px, tuple) else max(sigma_px, 0.3)
-    return ndi.gaussian_filter(a, sig, mode="reflect", truncate=TRUNCATE, **kw)
+    radius = tuple(kernel_radius(v) for v in sig) if isinstance(sig, tuple) else kernel_radius(sig)
+    return ndi.gaussian_filter(a, sig, mode="reflect", radius=radius, **kw)
 
 
 def _micro_factor(f: int, mpp: float, micro_um: float) -> int:
@@ -348,13 +364,13 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
     for j in (0, 1):
         fine.append(np.sqrt(np.maximum(mom[..., j + 2] - mom[..., j] ** 2, 0.0)) / (np.maximum(mom[..., j], 0) + eps))
     bp = max(st.blob_um * px, 0.3)
-    blob = -ndi.gaussian_laplace(h, bp, mode="reflect", truncate=TRUNCATE) * bp * bp / (_g(h, 2 * fp) + eps)
+    blob = -ndi.gaussian_laplace(h, bp, mode="reflect", radius=kernel_radius(bp)) * bp * bp / (_g(h, 2 * fp) + eps)
     fpx = st.fibre_um * px
     je = _g(base[..., 8:11], (fpx, fpx, 0))
     energy = np.sqrt(np.maximum(je[..., 0] + je[..., 1], 0.0)) / (_g(e, fpx) + eps)
     npx = st.nucleus_um * px
     nucleus = _coherence_of(_g(base[..., 11:14], (npx, npx, 0)))
-    edge = ndi.gaussian_gradient_magnitude(log_t, max(fp, 0.3), mode="reflect", truncate=TRUNCATE) * px
+    edge = ndi.gaussian_gradient_magnitude(log_t, max(fp, 0.3), mode="reflect", radius=kernel_radius(max(fp, 0.3))) * px
     fine += [blob, _coherence_of(je), energy, nucleus, edge]
     # output grid: block means of the fine features, then the wide scales from block-mean maps
     out = [block_mean(a, k) for a in fine]
