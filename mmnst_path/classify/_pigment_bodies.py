@@ -392,13 +392,14 @@ class BrownBodies:
 
 
 def prepare_bodies(rgb: np.ndarray, chans: Any, body_model: ClassifierModel, *, mpp: float, params: Any,
-                   background: Any) -> BrownBodies:
+                   background: Any, od: np.ndarray | None = None) -> BrownBodies:
     """The brown bodies of ``rgb`` (``chans``: its ``pigment_channels(..., _with_hematoxylin=True)``),
-    their image features and the ones decided DAB without the pixel model (:class:`BrownBodies`)."""
+    their image features and the ones decided DAB without the pixel model (:class:`BrownBodies`).
+    ``od``: ``od_from_rgb(rgb, background=background)`` when the caller has it."""
     from ..detect._pigment_gate import brown_body_labels
     from ..stain import od_from_rgb
 
-    od = od_from_rgb(rgb, background=background)
+    od = od_from_rgb(rgb, background=background) if od is None else od
     labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
     if n == 0:
         return BrownBodies(labels, 0, od, np.zeros((0, len(OBJECT_FEATURES)), np.float32), np.zeros(0, dtype=bool))

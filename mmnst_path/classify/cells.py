@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -60,11 +62,13 @@ def chromogen_blind(model: ClassifierModel) -> bool:
 
 def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.ndarray,
                    chromogen: np.ndarray | None, *, mpp: float, origin: tuple[int, int] = (0, 0),
-                   extent: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   extent: tuple[int, int] | None = None,
+                   _rings: Callable[[int], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cell class and tumour probability of every nucleus of a label image.
 
     ``origin`` / ``extent``: the planes are a window of a larger image (see
-    :func:`~mmnst_path.classify.nucleus_features.nucleus_features`).
+    :func:`~mmnst_path.classify.nucleus_features.nucleus_features`). ``_rings``: the caller's ring
+    labels of ``labels`` by width (:func:`~mmnst_path.classify.nucleus_features.nucleus_features`).
 
     Returns
     -------
@@ -81,7 +85,8 @@ def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.n
     cols = _columns(model, settings)
     if nuclear_stain(model) == "hematoxylin":
         chromogen = None
-    x = nucleus_features(labels, hematoxylin, chromogen, mpp=mpp, settings=settings, origin=origin, extent=extent)
+    x = nucleus_features(labels, hematoxylin, chromogen, mpp=mpp, settings=settings, origin=origin, extent=extent,
+                         _rings=_rings)
     if cols is not None:
         x = np.ascontiguousarray(x[:, cols])
     if x.shape[0] == 0:

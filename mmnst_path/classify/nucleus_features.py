@@ -42,7 +42,7 @@ own halo gives a nucleus the same features whatever the tile it is seen in.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +167,7 @@ def nucleus_features(
     settings: NucleusFeatureSettings = NucleusFeatureSettings(),
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
+    _rings: Callable[[int], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Feature matrix of the nuclei of a label image.
 
@@ -188,6 +189,10 @@ def nucleus_features(
         (None: the planes' own shape, with ``origin`` (0, 0)). With both, the features are those
         computed on the whole image (bit-identical) when it holds no nucleus outside the planes
         and the planes' margins reach beyond the ring and the fine Gaussian of every nucleus.
+    _rings : callable or None
+        ``_rings(ring_px)``: the caller's :func:`_ring_labels` of ``labels`` at that width, computed
+        once for every measure of the tile that reads the same ring
+        (:class:`mmnst_path.quantify._ki67_contrast.RingLabels`: the same labels).
 
     Returns
     -------
@@ -218,7 +223,8 @@ def nucleus_features(
     from ..detect._nucleus_measure import _label_max, _perimeter_edges
 
     smooth = _gaussian(np.ascontiguousarray(nuc, dtype=np.float32), settings.fine_sigma_um / mpp)
-    ring = _ring_labels(labels, max(1, round(settings.ring_um / mpp)))
+    ring_px = max(1, round(settings.ring_um / mpp))
+    ring = _ring_labels(labels, ring_px) if _rings is None else _rings(ring_px)
     kern = _numba_kernels() if labels.ndim == 2 and labels.dtype.kind in "iu" else None
     if kern is not None:  # the bincount sums below, in compiled passes: same additions, same order
         r, c, sums = _sums_numba(kern, labels, nuc, smooth, ring, origin, n)

@@ -252,15 +252,21 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
 
 
 def _candidates(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings, background: Any,
-                where: np.ndarray | None, od: np.ndarray | None = None,
+                where: np.ndarray | None, od: np.ndarray | None = None, planes: list[np.ndarray] | None = None,
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(OD (M, N, 3), its blur at ``fine_um`` (M, N, 3), the norm of that (M, N), candidates (M, N) bool);
-    ``od``: ``od_from_rgb(rgb, background=background)`` when the caller has it."""
+    ``od``: ``od_from_rgb(rgb, background=background)`` when the caller has it; ``planes`` (a list):
+    receives the three OD channels as C-contiguous (M, N) planes (copied once here for the blur,
+    read again by the context and wide blurs of :func:`_window_columns`)."""
     from ..stain import od_from_rgb
 
     s = settings
     od = np.ascontiguousarray(od_from_rgb(rgb, background=background) if od is None else od, dtype=np.float32)
-    fine = np.stack([_blur(np.ascontiguousarray(od[..., c]), s.fine_um / mpp) for c in range(3)], axis=-1)
+    chans = [np.ascontiguousarray(od[..., c]) for c in range(3)]
+    fine = np.stack([_blur(ch, s.fine_um / mpp) for ch in chans], axis=-1)
+    if planes is not None:
+        planes[:] = chans
+    del chans
     total = _od_norm(fine)
     cand = total >= s.candidate_od
     if where is not None:
@@ -292,13 +298,14 @@ def feature_reach_px(settings: PigmentFeatureSettings, mpp: float, *, wide: bool
     )
 
 
-def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarray) -> np.ndarray:
+def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarray,
+          planes: list[np.ndarray] | None = None) -> np.ndarray:
     """(M, N, 2) red and blue OD blurred at ``wide_um`` (the ``wide_u_b`` feature's input) at the
-    ``cand`` pixels (computed there only), 0 elsewhere."""
+    ``cand`` pixels (computed there only), 0 elsewhere; ``planes``: ``od``'s channels (:func:`_candidates`)."""
     at = np.nonzero(cand)
     out = np.zeros((*cand.shape, 2), np.float32)
     for i, c in enumerate((0, 2)):
-        out[..., i][at] = _blur_at(od[..., c], s.wide_um / mpp, at)
+        out[..., i][at] = _blur_at(od[..., c] if planes is None else planes[c], s.wide_um / mpp, at)
     return out
 
 
@@ -350,15 +357,17 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     names = [f.name for f in model.features]
     _check_names(s, names)
     j = model.class_names.index("melanin")
+    chans: list[np.ndarray] = []  # the OD channels as contiguous planes (the blurs read them)
     if _keep is not None and "planes" in _keep:
-        od, fine, total = _keep["planes"]
+        od, fine, total, chans = _keep["planes"]
         cand = total >= s.candidate_od
         if where is not None:
             cand &= where
     else:
-        od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where, od=_od)
+        od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where, od=_od,
+                                            planes=chans)
         if _keep is not None:
-            _keep["planes"] = (od, fine, total)
+            _keep["planes"] = (od, fine, total, chans)
     prob = np.zeros(cand.shape, np.float32)
     k = int(np.count_nonzero(cand))
     if k == 0:
@@ -373,20 +382,25 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     # candidates or 4 x block_rows pixels: the whole tile goes band by band instead
     blocks = _windows(cand, feature_reach_px(s, mpp))
     split = any(np.count_nonzero(sel) > block_rows or sel.size > 4 * block_rows for _, sel in blocks)
-    wide = _wide(od, s, mpp, cand) if split and "wide_u_b" in local else None  # once, not per band
+    wide = _wide(od, s, mpp, cand, chans) if split and "wide_u_b" in local else None  # once, not per band
     if split:  # each band recomputes its OD and fine-scale OD from the RGB: grown by the fine blur
         blocks = _blocks(cand, feature_reach_px(s, mpp, wide=False) + _gauss_reach(s.fine_um / mpp), block_rows)
         del od, fine, total
+        chans = []
     for win, sel in blocks:
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
         od_w = fine_w = total_w = None
         if local:
             # a band's own OD and fine OD are exact `reach` px from its border (or at the image
             # border), so every value its candidates' filters read is the whole-tile one
-            od_w, fine_w, total_w, _ = (_candidates(rgb[win], mpp=mpp, settings=s, background=background, where=None)
+            chans_w: list[np.ndarray] = []
+            od_w, fine_w, total_w, _ = (_candidates(rgb[win], mpp=mpp, settings=s, background=background, where=None,
+                                                    planes=chans_w)
                                         if split else (od[win], fine[win], total[win], None))
+            if not split:
+                chans_w = [ch[win] for ch in chans]
             for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local,
-                                           wide=None if wide is None else wide[win]):
+                                           wide=None if wide is None else wide[win], planes=chans_w):
                 x[:, [i for i, n in enumerate(names) if n == name]] = v[:, None]
         if bodies is not None:
             lab = bodies[0][win][sel]
@@ -394,7 +408,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                 if name in BODY_FEATURES:
                     x[:, i] = bodies[1][lab, BODY_FEATURES.index(name)]
         prob[win][sel] = model.predict_proba(x)[:, j]
-        del x, od_w, fine_w, total_w  # before the next band allocates its own
+        del x, od_w, fine_w, total_w, chans_w  # before the next band allocates its own
     return prob, cand
 
 
@@ -407,10 +421,14 @@ def _check_names(settings: PigmentFeatureSettings, wanted: list[str]) -> None:
 
 def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: np.ndarray,
                     s: PigmentFeatureSettings, mpp: float, wanted: list[str],
-                    wide: np.ndarray | None = None) -> Iterator[tuple[str, np.ndarray]]:
+                    wide: np.ndarray | None = None,
+                    planes: list[np.ndarray] | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """The non-body feature columns of the ``cand`` pixels of one window (row-major order), as
     (name, column) pairs computed one after the other;
-    ``wide``: the window of :func:`_wide` computed over the whole tile (else computed here)."""
+    ``wide``: the window of :func:`_wide` computed over the whole tile (else computed here);
+    ``planes``: ``od``'s three channels as (M, N) planes (:func:`_candidates`; the same values,
+    read by the blurs without copying them out of ``od`` again)."""
+    chan = (lambda ch: od[..., ch]) if not planes else planes.__getitem__
     # every filtered value is needed at the candidates only: the Gaussians are computed there (the
     # same operations as the whole-window filters, so the same values); each erosion once
     at = np.nonzero(cand)
@@ -418,10 +436,10 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
     f = fine[cand]
     t = total[cand]
     u = f / np.maximum(t, 1e-6)[:, None]
-    c = np.stack([_blur_at(od[..., ch], s.context_um / mpp, at) for ch in range(3)], axis=1)
+    c = np.stack([_blur_at(chan(ch), s.context_um / mpp, at) for ch in range(3)], axis=1)
     ct = np.sqrt(np.einsum("kc,kc->k", c, c))
     cu = c / np.maximum(ct, 1e-6)[:, None]
-    w = (np.stack([_blur_at(od[..., ch], s.wide_um / mpp, at) for ch in (0, 2)], axis=1)
+    w = (np.stack([_blur_at(chan(ch), s.wide_um / mpp, at) for ch in (0, 2)], axis=1)
          if wide is None else wide[cand])
     wsum = np.maximum(np.abs(w).sum(axis=1), 1e-6)
     g_disk, c_disk = _disk(s.granule_um / mpp), _disk(s.cluster_um / mpp)
@@ -634,13 +652,23 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
     model = model_for_stains(model, stains, params)
-    # the stain channels, once for the gate and the veto
+    # the tile's OD, once for the stain channels, the brown bodies and the pixel features (at the
+    # white point each of them uses: ``background``, else the matrix's, which then is the same)
+    od, same_white = None, False
+    if stains is not None:
+        from ..detect._pigment_params import _matrix
+        from ..stain import od_from_rgb
+
+        white = background if background is not None else _matrix(stains).background
+        od = od_from_rgb(rgb, background=white)
+        same_white = background is not None or white is None
+    # the stain channels, once for the gate and the veto (the hue angle: at the gate's dark pixels only)
     chans = None if stains is None else pigment_channels(rgb, stains=stains, params=params, background=background,
-                                                         _with_hematoxylin=True)
+                                                         _with_hematoxylin=True, _od=od, _hue=False)
     gate, mode = (None, "") if stains is None else pigment_gate(rgb, mpp=mpp, stains=stains, params=params,
                                                                background=background,
                                                                bodies=params.model_body_veto,
-                                                               min_od=params.model_min_od, _channels=chans)
+                                                               min_od=params.model_min_od, _channels=chans, _od=od)
     if gate is not None and not gate.any():  # no pixel the colour allows: most unpigmented tiles
         prob = np.zeros(rgb.shape[:2], np.float32)
         return prob >= params.min_probability, prob
@@ -650,7 +678,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     # margin whatever the pixel model says there: it does not run on them
     bodies = skip = None
     if body_model is not None and gate is not None and not full_probability:
-        bodies = prepare_bodies(rgb, chans, body_model, mpp=mpp, params=params, background=background)
+        bodies = prepare_bodies(rgb, chans, body_model, mpp=mpp, params=params, background=background,
+                                od=od if same_white else None)
         if bodies.decided.any():
             skip = bodies.skip_region(gate, mpp=mpp, params=params)
     # the forest runs on the gated pixels only (it costs ~4 s per 1024² tile on all dark pixels),
@@ -661,7 +690,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         prob = np.zeros(rgb.shape[:2], np.float32)
     else:
         prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
-                                      _od=None if bodies is None else bodies.od, _keep=keep)
+                                      _od=bodies.od if bodies is not None else od if same_white else None,
+                                      _keep=keep)
     mask = prob >= params.min_probability
     fill = None  # the model over the skipped bodies the context rule may take back
     if skip is not None and bodies is not None and gate is not None:

@@ -122,9 +122,35 @@ def _melanin_lower_bound(od: np.ndarray, hematoxylin: Any, eosin: Any, melanin: 
     return best.reshape(od.shape[:2])
 
 
+def brown_hue_vectors(stains: Any, params: PigmentParams | None = None) -> list[np.ndarray]:
+    """The OD directions the brown-mode hue angle of :func:`pigment_channels` is measured to:
+    melanin and the brown chromogen."""
+    params = params or PigmentParams()
+    matrix = _matrix(stains)
+    brown = [n for n in matrix.names if n in _BROWN_CHROMOGENS]
+    if not brown:
+        msg = f"brown pigment mode needs hematoxylin and DAB in the stains, got {list(matrix.names)}"
+        raise StainError(msg)
+    return [_melanin_of(matrix, params), matrix.vector(brown[0])]
+
+
+def angle_at(od: np.ndarray, vectors: list[np.ndarray], at: np.ndarray) -> np.ndarray:
+    """``_angle_to(od, vectors).ravel()[at]`` (degrees), computed at the flat pixel indices ``at``
+    of the (M, N, 3) float32 ``od`` only: the same float32 operations per pixel (one dot product
+    of 3 per vector, the same compiled norm, arccos), so the same values (tested on real tiles)."""
+    sub = np.ascontiguousarray(od.reshape(-1, 3)[at]).reshape(1, -1, 3)
+    return _angle_to(sub, vectors).reshape(-1)
+
+
 def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | None = None,
-                     background: Any = None, _with_hematoxylin: bool = False) -> tuple:
+                     background: Any = None, _with_hematoxylin: bool = False, _od: np.ndarray | None = None,
+                     _hue: bool = True) -> tuple:
     """Pigment channel (log10 OD) and hue angle (degrees) used by :func:`pigment_mask`.
+
+    ``_od``: ``od_from_rgb(rgb)`` at the white point used here (``background``, else the matrix's)
+    when the caller has it. ``_hue=False`` (brown mode only): ``angle`` and ``darkness`` are not
+    computed (None); :func:`mmnst_path.detect._pigment_gate.pigment_gate` then computes the angle
+    at the pixels it reads only (:func:`angle_at`).
 
     Returns
     -------
@@ -144,7 +170,7 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
     matrix = _matrix(stains)
     mode = pigment_mode(matrix, params)
     mel = _melanin_of(matrix, params)
-    od = od_from_rgb(rgb, background=background if background is not None else matrix.background)
+    od = od_from_rgb(rgb, background=background if background is not None else matrix.background) if _od is None else _od
     if mode == "brown":
         brown = [n for n in matrix.names if n in _BROWN_CHROMOGENS]
         if not brown or "hematoxylin" not in matrix.names:
@@ -155,6 +181,9 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
                           name="pigment-brown", _warn=False)
         both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
         channel, hematoxylin = both[..., 1], both[..., 0]
+        if not _hue:
+            plain = (channel.astype(np.float32, copy=False), None, None, mode)
+            return (*plain, hematoxylin) if _with_hematoxylin else plain
         angle = _angle_to(od, [mel, matrix.vector(brown[0])])
     elif mode == "azure":
         counter = [n for n in matrix.names if n in _MELANIN_COUNTERSTAINS]

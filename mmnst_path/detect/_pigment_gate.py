@@ -11,7 +11,15 @@ from scipy import ndimage as ndi
 
 from ..geometry import require_mpp
 from ._morphology import _disk, _disk_extreme, _gaussian
-from ._pigment_core import _brown_bodies, _clustered, _grown, _has_eosin, pigment_channels
+from ._pigment_core import (
+    _brown_bodies,
+    _clustered,
+    _grown,
+    _has_eosin,
+    angle_at,
+    brown_hue_vectors,
+    pigment_channels,
+)
 from ._pigment_params import PigmentParams
 
 
@@ -25,6 +33,7 @@ def pigment_gate(
     bodies: bool = True,
     min_od: float | None = None,
     _channels: tuple | None = None,
+    _od: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str]:
     """Pixels that *may* be melanin by colour and context: the veto a learned pixel classifier
     (:func:`mmnst_path.classify.pigment.classify_pigment`) is combined with.
@@ -39,7 +48,10 @@ def pigment_gate(
     keeps the rules' <= 0.05 % there. ``bodies=False`` drops the brown-body veto (a model that
     separates DAB nuclei itself; pigment over a nucleus or filling a cell stays reachable);
     ``min_od`` replaces ``params.min_od`` in brown mode. ``_channels``: the caller's
-    ``pigment_channels(rgb, ..., _with_hematoxylin=True)`` of these arguments (not recomputed).
+    ``pigment_channels(rgb, ..., _with_hematoxylin=True)`` of these arguments (not recomputed);
+    when they were computed without the hue angle (``_hue=False``), ``_od`` is the OD they were
+    computed from and the angle is computed at the pixels dark enough in the brown channel only
+    (the angle test is the second term of the gate: the same gate).
 
     Returns
     -------
@@ -54,7 +66,15 @@ def pigment_gate(
     sigma = params.smooth_sigma_um / mpp
     smooth = _gaussian(channel, sigma) if sigma >= 0.3 else channel
     if mode == "brown":
-        gate = (smooth >= (params.min_od if min_od is None else min_od)) & (angle <= 1.5 * params.max_angle_deg)
+        gate = smooth >= (params.min_od if min_od is None else min_od)
+        if angle is None:  # the hue angle at those pixels only (the same values: angle_at)
+            if _od is None:
+                msg = "pigment_gate: channels without the hue angle need the OD they were computed from (_od)"
+                raise ValueError(msg)
+            at = np.flatnonzero(gate)
+            gate.ravel()[at] = angle_at(_od, brown_hue_vectors(stains, params), at) <= 1.5 * params.max_angle_deg
+        else:
+            gate &= angle <= 1.5 * params.max_angle_deg
         if bodies and gate.any():
             gate &= ~_brown_bodies(channel, hematoxylin, mpp, params)
     elif _has_eosin(stains):

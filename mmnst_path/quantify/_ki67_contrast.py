@@ -45,10 +45,26 @@ def _ring_labels(labels: np.ndarray, ring_px: int) -> np.ndarray:
     return np.where(labels == 0, grown, 0)
 
 
-def _ring_mean(labels: np.ndarray, plane: np.ndarray, n: int, *, ring_px: int) -> np.ndarray:
+class RingLabels:
+    """:func:`_ring_labels` of one label image, computed once per ring width and shared by every
+    per-nucleus measure of a tile that reads a ring of that width (the nuclear-contrast ring, its
+    neutral part, the pigment evidence, the cell model's ``ring_od``): ``rings(ring_px)``."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = labels
+        self._by_px: dict[int, np.ndarray] = {}
+
+    def __call__(self, ring_px: int) -> np.ndarray:
+        if ring_px not in self._by_px:
+            self._by_px[ring_px] = _ring_labels(self.labels, ring_px)
+        return self._by_px[ring_px]
+
+
+def _ring_mean(labels: np.ndarray, plane: np.ndarray, n: int, *, ring_px: int,
+               rings: RingLabels | None = None) -> np.ndarray:
     """Mean of ``plane`` over the background ring of ``ring_px`` around each nucleus
-    (:func:`_ring_labels`; NaN: no ring)."""
-    ring = _ring_labels(labels, ring_px).ravel()
+    (:func:`_ring_labels`; NaN: no ring). ``rings``: a :class:`RingLabels` of ``labels``."""
+    ring = (_ring_labels(labels, ring_px) if rings is None else rings(ring_px)).ravel()
     area = np.bincount(ring, minlength=n + 1)[1:].astype(np.float64)
     total = np.bincount(ring, np.asarray(plane, np.float64).ravel(), minlength=n + 1)[1:]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -90,7 +106,8 @@ def neutral_dab_ratio(matrix: Any, chromogen: str) -> float | None:
     return c_chrom / c_res
 
 
-def neutral_dab_od(labels: np.ndarray, residual: np.ndarray, n: int, *, ring_px: int, ratio: float) -> np.ndarray:
+def neutral_dab_od(labels: np.ndarray, residual: np.ndarray, n: int, *, ring_px: int, ratio: float,
+                   rings: RingLabels | None = None) -> np.ndarray:
     """Per-nucleus chromogen (log10 OD) that a neutral absorber explains: ``ratio`` times the
     nucleus's mean ``residual`` concentration above that of its ring (0 when not above; NaN
     without a ring).
@@ -107,6 +124,8 @@ def neutral_dab_od(labels: np.ndarray, residual: np.ndarray, n: int, *, ring_px:
         Ring width in pixels (:func:`_ring_labels`).
     ratio : float
         :func:`neutral_dab_ratio` of the matrix; its sign follows that of a grey's residual.
+    rings : RingLabels or None
+        The rings of ``labels`` when the caller has them (:class:`RingLabels`).
 
     Returns
     -------
@@ -117,5 +136,5 @@ def neutral_dab_od(labels: np.ndarray, residual: np.ndarray, n: int, *, ring_px:
     inside = np.bincount(flat, np.asarray(residual, np.float64).ravel(), minlength=n + 1)[1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         nucleus = np.where(area > 0, inside / area, np.nan)
-    excess = (nucleus - _ring_mean(labels, residual, n, ring_px=ring_px)) * np.sign(ratio)
+    excess = (nucleus - _ring_mean(labels, residual, n, ring_px=ring_px, rings=rings)) * np.sign(ratio)
     return abs(ratio) * np.maximum(excess, 0.0)

@@ -57,7 +57,7 @@ import numpy as np
 
 from ..detect._morphology import _dilated_um, _filled_at, _smoothed_at
 from ..errors import ConfigError
-from ._ki67_contrast import _ring_labels, _ring_mean, neutral_dab_od, neutral_dab_ratio
+from ._ki67_contrast import RingLabels, _ring_labels, _ring_mean, neutral_dab_od, neutral_dab_ratio
 from ._ki67_counts import CLASSES, Ki67Counts, ki67_metrics, slide_positive_threshold
 from ._ki67_params import Ki67Params
 from ._ki67_stains import (
@@ -207,7 +207,7 @@ def _per_nucleus(name: str, values: Any, n: int) -> np.ndarray:
 def _pigment_evidence(
     labels: np.ndarray, dab: np.ndarray, hidden: np.ndarray, mask: np.ndarray, n: int, *, fill_od: float,
     ring_px: int, saturated: np.ndarray | None = None, saturated_share: float = 0.0,
-    prior: np.ndarray | None = None,
+    prior: np.ndarray | None = None, rings: RingLabels | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-nucleus pigment evidence, each of shape (n,), from the label image.
 
@@ -227,10 +227,11 @@ def _pigment_evidence(
     look alike, and beside melanin the first is the likelier. Its ``visible_fraction`` is set to
     0 (unreadable, not added to the mask), and ``saturated`` keeps it ``pigment`` in
     :func:`classify_nuclei`. None: no prior (nuclei without melanin around them are untouched).
+    ``rings``: the :class:`~mmnst_path.quantify._ki67_contrast.RingLabels` of ``labels`` (shared).
     """
     from ..detect._morphology import _numba_kernels
 
-    ring = _ring_labels(labels, ring_px)
+    ring = _ring_labels(labels, ring_px) if rings is None else rings(ring_px)
     kern = _numba_kernels() if labels.ndim == 2 and labels.dtype.kind in "iu" and labels.size else None
     area: np.ndarray
     n_vis: np.ndarray
@@ -243,11 +244,11 @@ def _pigment_evidence(
         sums = np.zeros((n + 1, 5), np.float64)
         kern.evidence_sums(np.ascontiguousarray(labels), np.ascontiguousarray(dab), np.ascontiguousarray(hidden),
                            float(fill_od), sums)
-        rings = np.zeros((n + 1, 2), np.float64)
-        kern.label_count_sum(ring, np.ascontiguousarray(mask), rings)
+        ring_sums = np.zeros((n + 1, 2), np.float64)
+        kern.label_count_sum(ring, np.ascontiguousarray(mask), ring_sums)
         area, n_vis, vis_dab, fill, full = (sums[:, k] for k in range(5))
         area = np.maximum(area, 1.0)
-        ring_area, ring_sum = np.maximum(rings[:, 0], 1.0), rings[:, 1]
+        ring_area, ring_sum = np.maximum(ring_sums[:, 0], 1.0), ring_sums[:, 1]
     else:
         flat = labels.ravel()
         d = dab.ravel().astype(np.float64)
@@ -797,6 +798,8 @@ def measure_ki67(
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, origin=origin,
                                     return_labels=True)  # labels: cell model and outlines
     evidence: dict[str, np.ndarray] = {}
+    # the background rings around the nuclei, computed once per width for every measure reading one
+    rings = None if nuclei.labels is None else RingLabels(nuclei.labels)
     # near-black nuclei unassessable even with an empty mask: the user says the lesion is pigmented
     always = params.near_black == "pigment" and pigment_mask is not None and params.pigment_saturated_od > 0
     if always and hidden is None:
@@ -812,7 +815,7 @@ def measure_ki67(
         ring_px = max(1, round(params.pigment_ring_um / mpp))
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
-                                     saturated_share=params.pigment_saturated_share, prior=prior)
+                                     saturated_share=params.pigment_saturated_share, prior=prior, rings=rings)
     hidden_by, hidden_firm, features = _hidden_decision(
         params, nuclei.labels, rgb, conc, hidden, mask if hidden is not None else None, saturated, pair=pair,
         mpp=mpp, background=background, always=always, prior=prior, keep=return_pigment_features,
@@ -820,11 +823,12 @@ def measure_ki67(
     ring_dab = neutral = None
     if nuclear_contrast_applies(params, matrix) and nuclei.labels is not None and len(nuclei):
         contrast_px = max(1, round(params.nuclear_contrast_ring_um / mpp))
-        ring_dab = _ring_mean(nuclei.labels, dab_plane, len(nuclei), ring_px=contrast_px)
+        ring_dab = _ring_mean(nuclei.labels, dab_plane, len(nuclei), ring_px=contrast_px, rings=rings)
         ratio = neutral_dab_ratio(matrix, pair[1]) if params.nuclear_contrast_neutral else None
         if ratio is not None:  # the grey-beige part of the excess is not nuclear staining
             residual = separate_stains(rgb, matrix, stains=("residual",), background=background)[..., 0]
-            neutral = neutral_dab_od(nuclei.labels, residual, len(nuclei), ring_px=contrast_px, ratio=ratio)
+            neutral = neutral_dab_od(nuclei.labels, residual, len(nuclei), ring_px=contrast_px, ratio=ratio,
+                                     rings=rings)
     cells = classify_nuclei(
         nuclei, params,
         ring_dab_od_mean=ring_dab,
@@ -858,7 +862,7 @@ def measure_ki67(
     if model is not None and len(cells):
         assert nuclei.labels is not None
         types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin,
-                                         extent=extent)
+                                         extent=extent, _rings=rings)
         cls = cells.cls.copy()
         # positivity stays the stain measurement; the model only decides who is counted
         cls[np.isin(cls, ("positive", "negative")) & (types != "tumour")] = "excluded"
