@@ -236,7 +236,7 @@ def no_pigment() -> None:
     empty melanin and exclusion masks (in this process only); everything else runs as usual."""
     import mmnst_path.pipeline._worker as worker
 
-    def empty(rgb: np.ndarray, mpp: float, job: Any) -> tuple[np.ndarray, np.ndarray]:
+    def empty(rgb: np.ndarray, mpp: float, job: Any, planes: Any = None) -> tuple[np.ndarray, np.ndarray]:
         none = np.zeros(rgb.shape[:2], dtype=bool)
         return none, none
 

@@ -586,7 +586,8 @@ class _Fill:
 
 def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
                      params: Any = None, background: Any = None,
-                     full_probability: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     full_probability: bool | None = None,
+                     _planes: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin pixels of an RGB tile: the pixel model, vetoed by colour and context.
 
     Parameters
@@ -634,6 +635,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         The model's melanin probability (0 off the candidates and, with stains, off the gate;
         unless ``full_probability``, also 0 on the skipped brown bodies decided DAB and their
         margins: the pipeline uses ``melanin`` only).
+
+    ``_planes`` (a dict, for the pipeline's later stages of the same tile): receives ``"od"``,
+    (the float32 OD lookup table (3, 256) of the white point used, the (M, N, 3) OD) and, in
+    brown mode, ``"deconvolution"`` (:func:`~mmnst_path.detect.pigment.pigment_channels`).
     """
     from ..detect._pigment_core import _has_eosin
     from ..detect.pigment import (
@@ -662,9 +667,14 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         white = background if background is not None else _matrix(stains).background
         od = od_from_rgb(rgb, background=white)
         same_white = background is not None or white is None
+        if _planes is not None:
+            from ..stain.od import od_lut
+
+            _planes["od"] = (od_lut(white).astype(np.float32), od)
     # the stain channels, once for the gate and the veto (the hue angle: at the gate's dark pixels only)
     chans = None if stains is None else pigment_channels(rgb, stains=stains, params=params, background=background,
-                                                         _with_hematoxylin=True, _od=od, _hue=False)
+                                                         _with_hematoxylin=True, _od=od, _hue=False,
+                                                         _keep=_planes)
     gate, mode = (None, "") if stains is None else pigment_gate(rgb, mpp=mpp, stains=stains, params=params,
                                                                background=background,
                                                                bodies=params.model_body_veto,

@@ -144,13 +144,16 @@ def angle_at(od: np.ndarray, vectors: list[np.ndarray], at: np.ndarray) -> np.nd
 
 def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | None = None,
                      background: Any = None, _with_hematoxylin: bool = False, _od: np.ndarray | None = None,
-                     _hue: bool = True) -> tuple:
+                     _hue: bool = True, _keep: dict[str, Any] | None = None) -> tuple:
     """Pigment channel (log10 OD) and hue angle (degrees) used by :func:`pigment_mask`.
 
     ``_od``: ``od_from_rgb(rgb)`` at the white point used here (``background``, else the matrix's)
     when the caller has it. ``_hue=False`` (brown mode only): ``angle`` and ``darkness`` are not
     computed (None); :func:`mmnst_path.detect._pigment_gate.pigment_gate` then computes the angle
-    at the pixels it reads only (:func:`angle_at`).
+    at the pixels it reads only (:func:`angle_at`). ``_keep`` (a dict; brown mode): receives
+    ``"deconvolution"``: (the folded lookup tables of the (hematoxylin, brown) unmixing,
+    :func:`mmnst_path.stain.deconvolve.folded_luts`; the (M, N, 2) float32 concentrations), for a
+    later stage of the tile that unmixes the same pixels with the same tables.
 
     Returns
     -------
@@ -180,6 +183,10 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
                           np.stack([matrix.vector("hematoxylin"), matrix.vector(brown[0])]),
                           name="pigment-brown", _warn=False)
         both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
+        if _keep is not None:
+            from ..stain.deconvolve import folded_luts
+
+            _keep["deconvolution"] = (folded_luts(two, ("hematoxylin", brown[0]), background=background), both)
         channel, hematoxylin = both[..., 1], both[..., 0]
         if not _hue:
             plain = (channel.astype(np.float32, copy=False), None, None, mode)

@@ -305,22 +305,44 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False
     return CellTable(np.asarray(row, np.float64), np.asarray(col, np.float64), cls, columns)
 
 
-def _pigment(rgb: np.ndarray, mpp: float, job: TileJob) -> tuple[np.ndarray, np.ndarray]:
+def _pigment(rgb: np.ndarray, mpp: float, job: TileJob,
+             planes: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin mask and Ki67 exclusion mask: the learned pixel model where
     ``config.pigment.uses_model`` (red chromogens by default), else the rules of
     :func:`mmnst_path.detect.pigment.pigment_masks`. A Ki67 / MART-1 or SOX10 double stain is
-    read as its hematoxylin-DAB part (:func:`mmnst_path.quantify.ki67.without_marker`)."""
+    read as its hematoxylin-DAB part (:func:`mmnst_path.quantify.ki67.without_marker`).
+    ``planes`` (a dict): receives the OD and unmixing of ``rgb`` the learned path computed
+    (``classify_pigment(..., _planes=)``), for the Ki67 and melanin stages (:func:`_planes_at`)."""
     from ..classify.pigment import classify_pigment
     from ..detect.pigment import pigment_masks
     from ..quantify.ki67 import without_marker
 
     params = job.config.pigment
-    rgb, matrix = without_marker(rgb, job.matrix)
+    clean, matrix = without_marker(rgb, job.matrix)
     model = pigment_model_of(job.config, matrix)
     if model is None:
-        return pigment_masks(rgb, mpp=mpp, stains=matrix, params=params)
-    mask, _ = classify_pigment(rgb, mpp=mpp, model=model, stains=matrix, params=params)
+        return pigment_masks(clean, mpp=mpp, stains=matrix, params=params)
+    # (the planes of a re-rendered double stain are not those of the tile: not kept)
+    mask, _ = classify_pigment(clean, mpp=mpp, model=model, stains=matrix, params=params,
+                               _planes=planes if clean is rgb else None)
     return mask, mask
+
+
+def _planes_at(planes: dict[str, Any], key: str, origin: tuple[int, int], frame: tuple[int, int],
+               shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``planes[key]`` (lookup tables, per-pixel planes computed at ``origin`` of the tile image),
+    taken out of ``planes``, cut to the ``shape`` image at ``frame`` as a C-contiguous array of its
+    own (as the stage would have computed it: the whole planes when they are that image, else a
+    copy of the part), or None when the planes are missing or do not cover it."""
+    if key not in planes:
+        return None
+    tables, arr = planes.pop(key)
+    r0, c0 = frame[0] - origin[0], frame[1] - origin[1]
+    if r0 < 0 or c0 < 0 or r0 + shape[0] > arr.shape[0] or c0 + shape[1] > arr.shape[1]:
+        return None
+    if (r0, c0) == (0, 0) and arr.shape[:2] == tuple(shape[:2]) and arr.flags.c_contiguous:
+        return tables, arr
+    return tables, np.array(arr[r0 : r0 + shape[0], c0 : c0 + shape[1]], order="C")
 
 
 def pigment_model_of(config: AnalysisConfig, matrix: Any) -> Any:
@@ -498,18 +520,34 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     lean = _lean_windows(rgb, job, mpp) if "ki67" in job.measures or "melanin" in job.measures else None
     full = rgb  # (the Ki67 / melanin stages below run on ``rgb``, the lean part when there is one)
     frame = (0, 0)
+    # the OD and unmixing the pigment stage computed (at ``planes_origin`` of the tile image), read
+    # again by the Ki67 and melanin stages where they cover their part of the tile
+    planes: dict[str, Any] = {}
+    planes_origin = (0, 0)
     if lean is not None:
         box, win, reach = lean
         pigment = np.zeros(rgb.shape[:2], dtype=bool)
         exclusion = np.zeros(rgb.shape[:2], dtype=bool)
-        pigment[win], exclusion[win] = _pigment(np.ascontiguousarray(rgb[win]), mpp, job)
+        planes_origin = (win[0].start, win[1].start)
+        pigment[win], exclusion[win] = _pigment(np.ascontiguousarray(rgb[win]), mpp, job, planes=planes)
         # the Ki67 / melanin part: the non-white pixels and the pigment (which may lie beside them)
         sub = _grown(_mask_box(pigment | exclusion, box), reach, rgb.shape[:2])
         frame = (sub[0].start, sub[1].start)
         rgb, pigment_sub, exclusion_sub, owned_sub = np.ascontiguousarray(rgb[sub]), pigment[sub], exclusion[sub], owned[sub]
     elif "ki67" in job.measures or "melanin" in job.measures:
-        pigment, exclusion = _pigment(rgb, mpp, job)
+        pigment, exclusion = _pigment(rgb, mpp, job, planes=planes)
         pigment_sub, exclusion_sub, owned_sub = pigment, exclusion, owned
+    melanin = None
+    if "melanin" in job.measures:  # measured now, with the pigment stage's OD (reported below, in order)
+        from ..quantify.melanin import measure_melanin
+
+        melanin = measure_melanin(
+            rgb, mpp=mpp, stains=job.matrix, params=cfg.melanin, tissue=owned_sub, pigment=pigment_sub,
+            pigment_params=cfg.pigment, _od=_planes_at(planes, "od", planes_origin, frame, rgb.shape),
+        )
+    planes.pop("od", None)
+    if "ki67" not in job.measures:
+        planes.clear()
 
     # the tissue class map, computed once: Ki67 tumour region, necrosis, class areas and maps
     tumour = tmap = None
@@ -538,6 +576,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         region = measure_ki67(
             k_rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=k_exclusion,
             origin=k_frame, extent=full.shape[:2],
+            _conc=_planes_at(planes, "deconvolution", planes_origin, k_frame, k_rgb.shape),
         )
         del k_rgb, k_exclusion
         c = region.cells
@@ -560,13 +599,8 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
                    ki67_near_black_positive=counts["ki67"].near_black_positive,
                    ki67_near_black_negative=counts["ki67"].near_black_negative)
 
-    if "melanin" in job.measures:
-        from ..quantify.melanin import measure_melanin
-
-        mel_counts, mel_mask = measure_melanin(
-            rgb, mpp=mpp, stains=job.matrix, params=cfg.melanin, tissue=owned_sub, pigment=pigment_sub,
-            pigment_params=cfg.pigment,
-        )
+    if melanin is not None:
+        mel_counts, mel_mask = melanin
         if lean is not None:  # the owned area outside the lean part (white: no tissue, no melanin)
             from dataclasses import replace
 

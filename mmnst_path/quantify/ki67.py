@@ -703,6 +703,7 @@ def measure_ki67(
     return_pigment_features: bool = False,
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
+    _conc: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Ki67Region:
     """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
 
@@ -750,6 +751,12 @@ def measure_ki67(
         larger image. Default: ``rgb`` itself.
     extent : (int, int) or None
         Shape (rows, cols) of that larger image (None: ``rgb``'s shape).
+    _conc : (tables, (M, N, 2) float32 ndarray) or None
+        The (counterstain, chromogen) concentrations of ``rgb`` an earlier stage of the tile
+        computed, with the folded lookup tables it computed them with
+        (:func:`mmnst_path.stain.deconvolve.folded_luts`): used instead of unmixing ``rgb`` again
+        when those tables are the ones this function unmixes with (the same values: the
+        deconvolution is a per-pixel table look-up).
 
     Returns
     -------
@@ -776,10 +783,16 @@ def measure_ki67(
             raise ConfigError(msg)
         if mask.any():  # most tiles hold no pigment: they skip all of this
             hidden = _dilated_um(mask, params.pigment_margin_um, mpp)
+    given = None  # the tile's unmixing of ``rgb`` by an earlier stage, when it used these tables
+    if _conc is not None and _conc[1].shape == (*shape, 2):
+        from ..stain.deconvolve import folded_luts
+
+        if np.array_equal(_conc[0], folded_luts(matrix, pair, background=background)):
+            given = _conc[1]
     det_rgb = rgb
     conc = None
     if hidden is not None:
-        conc = separate_stains(rgb, matrix, stains=pair, background=background)
+        conc = given if given is not None else separate_stains(rgb, matrix, stains=pair, background=background)
         det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, params.pigment_fill_um / mpp, pair)
     if hidden is not None and conc is not None:
         # the detection input differs from ``rgb`` on the hidden pixels only, and the (per-pixel,
@@ -792,8 +805,8 @@ def measure_ki67(
         dab_plane[hidden] = patch[:, 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, return_labels=True,
                                     origin=origin)
-    else:
-        conc = separate_stains(det_rgb, matrix, stains=pair, background=background)
+    else:  # (``det_rgb`` is ``rgb`` here)
+        conc = given if given is not None else separate_stains(det_rgb, matrix, stains=pair, background=background)
         hem_plane, dab_plane = conc[..., 0], conc[..., 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, origin=origin,
                                     return_labels=True)  # labels: cell model and outlines

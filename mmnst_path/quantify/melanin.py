@@ -110,7 +110,7 @@ def melanin_metrics(counts: MelaninCounts) -> dict[str, float]:
 
 
 def tissue_from_rgb(rgb: np.ndarray, *, mpp: float, min_od: float = 0.08, smooth_um: float = 2.0,
-                    background: Any = None) -> np.ndarray:
+                    background: Any = None, _od: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Tissue (not glass) pixels of a tile: smoothed total OD >= ``min_od``.
 
     Parameters
@@ -122,6 +122,8 @@ def tissue_from_rgb(rgb: np.ndarray, *, mpp: float, min_od: float = 0.08, smooth
         Threshold on the norm of the RGB log10 OD vector.
     smooth_um : float
         Gaussian sigma in µm.
+    _od : (lookup table, (M, N, 3) float32 ndarray) or None
+        ``rgb``'s OD when the caller has it (see :func:`measure_melanin`).
 
     Returns
     -------
@@ -131,7 +133,14 @@ def tissue_from_rgb(rgb: np.ndarray, *, mpp: float, min_od: float = 0.08, smooth
     from ..stain import od_from_rgb
 
     mpp = require_mpp(mpp, what="image")
-    od = od_from_rgb(rgb, background=background)
+    od = None
+    if _od is not None and _od[1].shape == (*rgb.shape[:2], 3):  # the tile's OD, at this white point?
+        from ..stain.od import od_lut
+
+        if np.array_equal(_od[0], od_lut(background).astype(np.float32)):
+            od = _od[1]
+    if od is None:
+        od = od_from_rgb(rgb, background=background)
     # np.sqrt(np.einsum("...c,...c->...", od, od)), one compiled pass with numba (bit-identical, tested)
     dark = _od_norm(od)
     sigma = smooth_um / mpp
@@ -150,6 +159,7 @@ def measure_melanin(
     tissue: np.ndarray | None = None,
     pigment: np.ndarray | None = None,
     pigment_params: Any = None,
+    _od: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[MelaninCounts, np.ndarray]:
     """Melanin and tissue area of one tile.
 
@@ -169,6 +179,10 @@ def measure_melanin(
         A pigment mask already computed with :func:`~mmnst_path.detect.pigment.pigment_mask`
         (the Ki67 step needs it too); ``None`` computes it with ``pigment_params``.
     pigment_params : PigmentParams or None
+    _od : (lookup table, (M, N, 3) float32 ndarray) or None
+        The OD of ``rgb`` an earlier stage of the tile computed, with the float32 lookup table
+        (:func:`mmnst_path.stain.od.od_lut`) of its white point: used when that is the white
+        point used here (the same values).
 
     Returns
     -------
@@ -197,7 +211,7 @@ def measure_melanin(
             raise ConfigError(msg)
     matrix_bg = getattr(stains, "background", None)
     tis = tissue_from_rgb(rgb, mpp=mpp, min_od=params.tissue_min_od, smooth_um=params.tissue_smooth_um,
-                          background=matrix_bg) | pigment
+                          background=matrix_bg, _od=_od) | pigment
     px = mpp * mpp
     counts = MelaninCounts(
         melanin_um2=float(np.count_nonzero(pigment & tis & region)) * px,
