@@ -210,12 +210,40 @@ def measure_melanin(
             msg = f"tissue (owned region) mask must have the tile's shape {shape}, got {region.shape}"
             raise ConfigError(msg)
     matrix_bg = getattr(stains, "background", None)
-    tis = tissue_from_rgb(rgb, mpp=mpp, min_od=params.tissue_min_od, smooth_um=params.tissue_smooth_um,
-                          background=matrix_bg, _od=_od) | pigment
+    # the tissue test is read inside ``region`` only: computed on its bounding box grown by the
+    # reach of the smoothing (the same values there: every pixel of the box reads the image
+    # within that reach, and the grown box meets the image border where the tile does), not on
+    # the context around a tile core
+    box, grown = _region_box(region, params.tissue_smooth_um / mpp)
+    od = None if _od is None or _od[1].shape[:2] != shape else (_od[0], _od[1][grown])
+    tis = tissue_from_rgb(rgb[grown], mpp=mpp, min_od=params.tissue_min_od, smooth_um=params.tissue_smooth_um,
+                          background=matrix_bg, _od=od)
+    inner = (slice(box[0].start - grown[0].start, box[0].stop - grown[0].start),
+             slice(box[1].start - grown[1].start, box[1].stop - grown[1].start))
+    pig, reg = pigment[box], region[box]
+    tis = tis[inner] | pig
     px = mpp * mpp
     counts = MelaninCounts(
-        melanin_um2=float(np.count_nonzero(pigment & tis & region)) * px,
-        tissue_um2=float(np.count_nonzero(tis & region)) * px,
+        melanin_um2=float(np.count_nonzero(pig & tis & reg)) * px,
+        tissue_um2=float(np.count_nonzero(tis & reg)) * px,
         region_um2=float(np.count_nonzero(region)) * px,
     )
     return counts, pigment
+
+
+def _region_box(region: np.ndarray, sigma_px: float) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """(bounding box of ``region``'s pixels, that box grown by the radius of the Gaussian of
+    ``sigma_px`` that :func:`tissue_from_rgb` applies, clipped to the image); the whole image
+    when ``region`` is all True or all False."""
+    from ..detect._morphology import _gaussian_half_kernel
+
+    m, n = region.shape
+    whole = (slice(0, m), slice(0, n))
+    rows = np.flatnonzero(region.any(axis=1))
+    if rows.size == 0:
+        return whole, whole
+    cols = np.flatnonzero(region[rows[0] : rows[-1] + 1].any(axis=0))
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    reach = len(_gaussian_half_kernel(sigma_px, 4.0)) - 1 if sigma_px > 0.3 else 0
+    box = (slice(r0, r1), slice(c0, c1))
+    return box, (slice(max(r0 - reach, 0), min(r1 + reach, m)), slice(max(c0 - reach, 0), min(c1 + reach, n)))

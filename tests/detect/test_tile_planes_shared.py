@@ -117,3 +117,39 @@ def test_shared_rings_equal_each_measure_own(shared_data, folder, name):
                                       _ring_mean(labels, plane, n, ring_px=px))
         np.testing.assert_array_equal(neutral_dab_od(labels, plane, n, ring_px=px, ratio=3.7, rings=rings),
                                       neutral_dab_od(labels, plane, n, ring_px=px, ratio=3.7))
+
+
+@pytest.mark.parametrize(("folder", "name"), TILES)
+def test_melanin_tissue_on_the_region_box_equals_whole_tile(shared_data, folder, name):
+    """measure_melanin smooths the tissue OD on the owned region's box grown by the Gaussian's
+    reach only: the same areas as the whole-tile tissue mask (core boxes inside, at the border,
+    thinner than the reach, and a ragged ROI), with and without the tile's OD handed in."""
+    from mmnst_path.quantify.melanin import MelaninParams, measure_melanin, tissue_from_rgb
+    from mmnst_path.stain.od import od_lut
+
+    rgb = _real(shared_data, folder, name)
+    stains, params = get_preset("H-DAB"), MelaninParams()
+    m, n = rgb.shape[:2]
+    rng = np.random.default_rng(1)
+    pigment = rng.random((m, n)) < 0.01
+    ragged = np.zeros((m, n), bool)
+    ragged[60:300, 80:200] = True
+    ragged[100:350, 150:390] = True
+    regions = []
+    for core in (np.s_[90:310, 90:310], np.s_[0:150, 250:400], np.s_[5:7, 0:400], np.s_[200:400, 398:400]):
+        region = np.zeros((m, n), bool)
+        region[core] = True
+        regions.append(region)
+    regions += [ragged, np.ones((m, n), bool), np.zeros((m, n), bool)]
+    od = (od_lut(stains.background).astype(np.float32), od_from_rgb(rgb, background=stains.background))
+    for mpp in (0.5, 0.25):
+        whole = tissue_from_rgb(rgb, mpp=mpp, min_od=params.tissue_min_od, smooth_um=params.tissue_smooth_um,
+                                background=stains.background) | pigment
+        for region in regions:
+            want = (np.count_nonzero(pigment & whole & region) * mpp * mpp,
+                    np.count_nonzero(whole & region) * mpp * mpp, np.count_nonzero(region) * mpp * mpp)
+            for shared in (None, od):
+                counts, mask = measure_melanin(rgb, mpp=mpp, stains=stains, params=params, tissue=region,
+                                               pigment=pigment, _od=shared)
+                assert (counts.melanin_um2, counts.tissue_um2, counts.region_um2) == want
+                np.testing.assert_array_equal(mask, pigment)
