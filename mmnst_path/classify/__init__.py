@@ -58,8 +58,9 @@ SHIPPED_MODELS = {
 }
 
 
+@lru_cache(maxsize=1)
 def models_dir() -> Path:
-    """The folder of the shipped model files."""
+    """The folder of the shipped model files (resolved once a process)."""
     return Path(__file__).resolve().parent.parent / "models"
 
 
@@ -112,7 +113,15 @@ def resolve_model(spec: str, kind: str, stains: Any = None) -> ClassifierModel |
     except OSError as exc:
         msg = f"{kind} model {str(path)!r} does not exist or cannot be read ({exc.strerror})"
         raise FileNotFoundError(msg) from exc
-    return _load_cached(str(path.resolve()), st.st_size, st.st_mtime_ns, kind)
+    return _load_cached(_resolved(str(path), st.st_dev, st.st_ino), st.st_size, st.st_mtime_ns, kind)
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: str, dev: int, ino: int) -> str:
+    """``str(Path(path).resolve())``, once per path and the file it names (device, inode): a tile
+    asks for its models ~20 times and ``Path.resolve`` costs ~50 µs a call; a path that comes to
+    name another file (a moved symlink, another working directory) is resolved again."""
+    return str(Path(path).resolve())
 
 
 @lru_cache(maxsize=8)

@@ -335,7 +335,8 @@ def _background_by_columns(kern: Any, plane: np.ndarray, h: int) -> np.ndarray:
     """``ndi.uniform_filter(ndi.maximum_filter(ndi.minimum_filter(plane, s), s), s)`` with
     ``s = 2 h + 1`` (reflected borders) of a C-contiguous float32 plane, bit for bit, from the
     compiled axis-0 passes only (running extremes and sums along whole rows: vectorised, several
-    times faster than along a row) and three block transposes.
+    times faster than along a row) and four transposes (numpy's strided copy: ~2x faster than the
+    compiled block transpose on the 0.3-0.5 MPx planes of a tile, the same at 2 MPx).
 
     The opening's minima and maxima are exact, so its four 1-D passes may run in any order that
     keeps the minima before the maxima: min along axis 0, transpose, min and max along (the
@@ -347,17 +348,17 @@ def _background_by_columns(kern: Any, plane: np.ndarray, h: int) -> np.ndarray:
     a = np.empty((m, n), np.float32)
     kern.extreme_axis0(plane, h, False, False, a)  # min along axis 0
     t = np.empty((n, m), np.float32)
-    kern.transpose_into(a, t)
+    np.copyto(t, a.T)
     t2 = np.empty((n, m), np.float32)
     kern.extreme_axis0(t, h, False, False, t2)  # min along axis 1
     kern.extreme_axis0(t2, h, True, False, t)  # max along axis 1
-    kern.transpose_into(t, a)
+    np.copyto(a, t.T)
     b = np.empty((m, n), np.float32)
     kern.extreme_axis0(a, h, True, False, b)  # max along axis 0: the opening
     kern.uniform_axis0(b, h, a)  # box mean along axis 0
-    kern.transpose_into(a, t)
+    np.copyto(t, a.T)
     kern.uniform_axis0(t, h, t2)  # box mean along axis 1
-    kern.transpose_into(t2, b)
+    np.copyto(b, t2.T)
     return b
 
 
