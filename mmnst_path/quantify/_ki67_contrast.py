@@ -64,11 +64,30 @@ def _ring_mean(labels: np.ndarray, plane: np.ndarray, n: int, *, ring_px: int,
                rings: RingLabels | None = None) -> np.ndarray:
     """Mean of ``plane`` over the background ring of ``ring_px`` around each nucleus
     (:func:`_ring_labels`; NaN: no ring). ``rings``: a :class:`RingLabels` of ``labels``."""
-    ring = (_ring_labels(labels, ring_px) if rings is None else rings(ring_px)).ravel()
-    area = np.bincount(ring, minlength=n + 1)[1:].astype(np.float64)
-    total = np.bincount(ring, np.asarray(plane, np.float64).ravel(), minlength=n + 1)[1:]
+    ring = _ring_labels(labels, ring_px) if rings is None else rings(ring_px)
+    area, total = _count_sum(ring, plane, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area > 0, total / area, np.nan)
+
+
+def _count_sum(labels: np.ndarray, plane: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pixel count, sum of ``plane``) of each label 1..n of ``labels``, float64 (n,) each:
+    ``np.bincount(labels.ravel(), minlength=n + 1)[1:]`` and the same with ``plane`` (as float64)
+    as weights. With numba one compiled raster pass over the labelled pixels
+    (:func:`mmnst_path.detect._numba.label_count_sum`: the same float64 additions in the same
+    order per label, so the same sums; no float64 copy of the plane)."""
+    from ..detect._morphology import _numba_kernels
+
+    kern = None
+    if labels.ndim == 2 and labels.dtype.kind in "iu" and labels.size and plane.shape == labels.shape:
+        kern = _numba_kernels()
+    if kern is not None and int(labels.max()) <= n:
+        sums = np.zeros((n + 1, 2), np.float64)
+        kern.label_count_sum(np.ascontiguousarray(labels), np.ascontiguousarray(plane), sums)
+        return sums[1:, 0], sums[1:, 1]
+    flat = labels.ravel()
+    area = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
+    return area, np.bincount(flat, np.asarray(plane, np.float64).ravel(), minlength=n + 1)[1:]
 
 
 def neutral_dab_ratio(matrix: Any, chromogen: str) -> float | None:
@@ -131,9 +150,7 @@ def neutral_dab_od(labels: np.ndarray, residual: np.ndarray, n: int, *, ring_px:
     -------
     (n,) float64
     """
-    flat = labels.ravel()
-    area = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
-    inside = np.bincount(flat, np.asarray(residual, np.float64).ravel(), minlength=n + 1)[1:]
+    area, inside = _count_sum(labels, residual, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         nucleus = np.where(area > 0, inside / area, np.nan)
     excess = (nucleus - _ring_mean(labels, residual, n, ring_px=ring_px, rings=rings)) * np.sign(ratio)

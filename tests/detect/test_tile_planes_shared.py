@@ -153,3 +153,22 @@ def test_melanin_tissue_on_the_region_box_equals_whole_tile(shared_data, folder,
                                                pigment=pigment, _od=shared)
                 assert (counts.melanin_um2, counts.tissue_um2, counts.region_um2) == want
                 np.testing.assert_array_equal(mask, pigment)
+
+
+@pytest.mark.parametrize(("folder", "name"), TILES[:3])
+def test_ring_and_nucleus_sums_compiled_equal_bincount(shared_data, folder, name, monkeypatch):
+    """The nuclear-contrast ring mean and its neutral part: the compiled label sums give
+    np.bincount's values to the bit (float32 planes, contiguous and strided)."""
+    import mmnst_path.detect._morphology as morph
+
+    rgb = _real(shared_data, folder, name)
+    labels = _labels_of(rgb)
+    n = int(labels.max())
+    conc = np.ascontiguousarray(od_from_rgb(rgb)[..., :2])
+    planes = (conc[..., 1], np.ascontiguousarray(conc[..., 0]))
+    fast = [(_ring_mean(labels, p, n, ring_px=4), neutral_dab_od(labels, p, n, ring_px=4, ratio=-3.7))
+            for p in planes]
+    monkeypatch.setattr(morph, "_numba_kernels", lambda: None)
+    for p, (ring, neutral) in zip(planes, fast, strict=True):
+        np.testing.assert_array_equal(ring, _ring_mean(labels, p, n, ring_px=4))
+        np.testing.assert_array_equal(neutral, neutral_dab_od(labels, p, n, ring_px=4, ratio=-3.7))
