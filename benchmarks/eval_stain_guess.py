@@ -195,7 +195,9 @@ def real_rows():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 thumb, mask, tmpp = _real_thumbnail(path, mpp)
-                yield group, truth, path.name[:24], guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp,
+                # fat and glass alone (Kather's adipose / background classes): too little stain to tell by
+                blank = path.parent.name in ("ADI", "BACK", "07_ADIPOSE", "08_EMPTY")
+                yield group + (" adipose/empty" if blank else ""), truth, path.name[:24], guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp,
                                                                         sox10=SOX10)
 
 

@@ -1,0 +1,116 @@
+"""The H&E-vs-IHC stain model: features, the file format and its checks, and the guess it drives."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mmnst_path.errors import CorruptFileError
+from mmnst_path.stain.guess import guess_stains_detail
+from mmnst_path.stain.he_model import (
+    FEATURES,
+    LinearStainModel,
+    he_features,
+    load_he_model,
+    read_model,
+    shipped_path,
+)
+
+
+def _pixels(n: int, theta: float, m: float, norm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.full(n, m), np.full(n, theta), np.full(n, norm)
+
+
+def test_features_tell_eosin_in_the_light_tissue_from_red_in_the_nuclei():
+    # eosin: light tissue pink at -60°, dense nuclei blue (no residual)
+    light = _pixels(600, -60.0, 0.08, 0.3)
+    nuclei = _pixels(400, 0.0, 0.01, 1.0)
+    he = he_features(*(np.concatenate(p) for p in zip(light, nuclei, strict=True)))
+    # red chromogen: light tissue unstained, dense nuclei red at -40°
+    pale = _pixels(600, 10.0, 0.01, 0.3)
+    red_nuclei = _pixels(400, -40.0, 0.5, 1.0)
+    ihc = he_features(*(np.concatenate(p) for p in zip(pale, red_nuclei, strict=True)))
+    names = [n for n, _, _ in FEATURES]
+    assert he is not None
+    assert ihc is not None
+    assert he.shape == (len(FEATURES),)
+    f_he, f_ihc = dict(zip(names, he, strict=True)), dict(zip(names, ihc, strict=True))
+    assert f_he["pink_light"] == 1.0
+    assert f_ihc["pink_light"] == 0.0
+    assert f_he["red_chromogen_dense"] == 0.0
+    assert f_ihc["red_chromogen_dense"] == 1.0
+    assert f_he["eosin_far_share"] == pytest.approx(0.6)
+    assert f_ihc["eosin_far_share"] == 0.0
+    assert f_he["log_red_dense_ratio"] < 0 < f_ihc["log_red_dense_ratio"]
+    assert he_features(*_pixels(50, 0.0, 0.1, 0.5)) is None  # too few pixels
+
+
+def test_the_shipped_model_loads_with_its_card_and_reads_clear_cases():
+    model = load_he_model()
+    assert model.classes == ("ihc", "he")
+    card = model.card
+    assert "training_data" in card
+    assert "validation" in card
+    assert any("CC BY 4.0" in d["licence"] for d in card["training_data"])
+    light = _pixels(600, -60.0, 0.08, 0.3)
+    nuclei = _pixels(400, 0.0, 0.01, 1.0)
+    he = he_features(*(np.concatenate(p) for p in zip(light, nuclei, strict=True)))
+    pale = _pixels(600, 10.0, 0.01, 0.3)
+    brown = _pixels(400, 8.0, 0.4, 1.0)
+    dab = he_features(*(np.concatenate(p) for p in zip(pale, brown, strict=True)))
+    assert model.probability(he)[0] > 0.9
+    assert model.probability(dab)[0] < 0.1
+
+
+def test_a_saved_model_round_trips_and_a_damaged_one_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    n = len(FEATURES)
+    model = LinearStainModel.build(classes=("ihc", "he"), mean=np.zeros(n), scale=np.ones(n), coef=rng.normal(size=n),
+                                   intercept=0.1, card={"name": "test"}, test_x=rng.normal(size=(3, n)))
+    path = tmp_path / "m.json"
+    model.save(path)
+    back = read_model(path)
+    x = rng.normal(size=(5, n))
+    np.testing.assert_allclose(back.probability(x), model.probability(x))
+    assert back.model_id == model.model_id
+
+    body = json.loads(path.read_text())
+    body["coef"][0] += 1.0  # edited: the id no longer matches
+    path.write_text(json.dumps(body))
+    with pytest.raises(CorruptFileError, match=r"m\.json.*does not match its id"):
+        read_model(path)
+    path.write_text(path.read_text()[:200])
+    with pytest.raises(CorruptFileError, match=r"m\.json.*not valid JSON"):
+        read_model(path)
+    body = model.to_json()
+    body["features"] = body["features"][:-1]
+    path.write_text(json.dumps(body))
+    with pytest.raises(CorruptFileError, match="features"):
+        read_model(path)
+    body = model.to_json()
+    body["format_version"] = 99
+    path.write_text(json.dumps(body))
+    with pytest.raises(CorruptFileError, match="newer"):
+        read_model(path)
+    with pytest.raises(CorruptFileError, match="cannot read"):
+        load_he_model(tmp_path / "missing.json")
+
+
+def test_the_shipped_file_is_the_one_the_guess_uses():
+    assert shipped_path().is_file()
+    assert read_model(shipped_path()).model_id == load_he_model().model_id
+
+
+def test_the_guess_carries_the_model_probability():
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(3, "none", chromogen="eosin", size=256, appearance="plain")
+    g = guess_stains_detail(tile.rgb)
+    assert g.name == "H&E"
+    assert g.he_probability > 0.5
+    assert "stain model" in g.reason
+    blank = guess_stains_detail(np.full((64, 64, 3), 240, np.uint8))
+    assert math.isnan(blank.he_probability)
