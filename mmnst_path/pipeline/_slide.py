@@ -29,6 +29,7 @@ from ..aggregate import (
 from ..geometry import require_mpp
 from ..quantify.ki67 import ki67_metrics, nuclear_contrast_applies
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
+from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
@@ -356,6 +357,9 @@ def analyze_slide(
                                         patches_mpp=max(PATCH_MPP, mpp0))
             warn_if_ambiguous(guess)
             detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
+            if guess.he_probability == guess.he_probability:  # not NaN: the H&E-vs-IHC model decided
+                detection["he_probability"] = round(float(guess.he_probability), 4)
+                detection["he_model"] = f"{HE_MODEL_FILE} {load_he_model().model_id}"
             config = config.replace(stains=guess.name)
             if guess.marker and config.ki67.melanocyte_marker == "auto":  # a double stain's marker: where it sits
                 config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -114,3 +115,17 @@ def test_the_guess_carries_the_model_probability():
     assert "stain model" in g.reason
     blank = guess_stains_detail(np.full((64, 64, 3), 240, np.uint8))
     assert math.isnan(blank.he_probability)
+
+
+def test_an_auto_detected_slide_records_the_model_and_its_probability():
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(5, "none", chromogen="eosin", size=256, appearance="plain")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(tile.rgb, AnalysisConfig(measures=("melanin",), stains="auto"), mpp=tile.mpp)
+    det = res.stains["detection"]
+    assert res.stains["name"] == "H&E"
+    assert det["he_probability"] >= 0.5
+    assert det["he_model"] == f"stains_he.json {load_he_model().model_id}"
