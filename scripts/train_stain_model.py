@@ -79,6 +79,35 @@ def generated_rows(per_seed: int):
                 yield "generated " + p, "generated", int(p == "H&E"), label, _row(thumb, mask)
 
 
+#: Tiles of each of the project's other generators (training seed ranges of their own models).
+OTHER_PER_GENERATOR = 16
+
+
+def other_generator_rows():
+    """Validation rows (never trained: adding them to training raised the left-out errors from 11 to
+    15) from the project's other generators, each randomising stain vectors and amounts, blur,
+    noise, white balance and JPEG in its own way: H&E tissue with necrosis and lymphocytes
+    (``he_tissue_tile``, seeds 400..), H&E necrosis mimics (``he_mimic_tile``, 700..), keratinising
+    H&E (``he_keratin_tile``, 200..), IHC tissue in DAB / AEC / Fast Red (``ihc_tissue_tile``,
+    400..) and Ki67 cells (``ki67_cells_tile``, 5000..)."""
+    from eval_stain_guess import thumbnail
+
+    from mmnst_path.synthetic_ki67 import ki67_cells_tile
+    from mmnst_path.synthetic_tissue import he_keratin_tile, he_mimic_tile, he_tissue_tile, ihc_tissue_tile
+
+    n = OTHER_PER_GENERATOR
+    makers = [("he_tissue_tile", 1, lambda i: he_tissue_tile(400 + i)),
+              ("he_mimic_tile", 1, lambda i: he_mimic_tile(700 + i)),
+              ("he_keratin_tile", 1, lambda i: he_keratin_tile(200 + i)),
+              ("ihc_tissue_tile", 0, lambda i: ihc_tissue_tile(400 + i, chromogen=("dab", "aec", "fast_red")[i % 3])),
+              ("ki67_cells_tile", 0, lambda i: ki67_cells_tile(5000 + i))]
+    for name, y, make in makers:
+        for i in range(n):
+            t = make(i)
+            thumb, mask, _ = thumbnail(t.rgb, t.mpp)
+            yield "other generator " + name, "validate", y, f"{name} {i}", _row(thumb, mask)
+
+
 def _brca(split: str) -> list[tuple[Path, float]]:
     names = set((TRAIN / "brca_m2c" / "_meta" / f"brca_ds_{split}.txt").read_text().split())
     return [(p, 0.5) for p in sorted((TRAIN / "brca_m2c" / "mixed").glob("*.png")) if p.name in names]
@@ -141,6 +170,7 @@ def collect(path: Path, per_seed: int) -> dict[str, np.ndarray]:
         rows.append(r)
     for name, label, y, lab, x in generated_rows(per_seed):
         rows.append((name, label, y, lab, x))
+    rows.extend(other_generator_rows())
     rows = [r for r in rows if r[4] is not None]
     out = {"group": np.array([r[0] for r in rows]), "role": np.array([r[1] for r in rows]),
            "y": np.array([r[2] for r in rows], np.int64), "label": np.array([r[3] for r in rows]),
