@@ -154,8 +154,8 @@ def _rgb(path: Path) -> np.ndarray:
 
 def test_veto_removes_false_necrosis_on_viable_carcinoma_and_keeps_real_necrosis(shared_data: Path) -> None:
     """BRCA-M2C train patch A8-A07U (viable breast carcinoma, 0.5 µm/px; calibration data, BSD-3) reads 73 %
-    necrotic to the tissue model alone; its contrasted nuclei veto part of it (73.4 -> 59.5 %; 39.6 % without
-    the extent test, which drops its small dark nuclei with the karyorrhectic bodies). The osteosarcoma
+    necrotic to the tissue model alone; its contrasted nuclei veto part of it (73.4 -> 50.4 % with the extent
+    test at 3.25 µm, which drops its small dark nuclei with the karyorrhectic bodies). The osteosarcoma
     necrosis tile (ghost cells at 10x) keeps its necrosis."""
     brca = shared_data.parent / "train" / "brca_m2c" / "mixed" / "TCGA-A8-A07U-01Z-00-DX1_26500_78501_1001_1000_0.93.png"
     if not brca.is_file():
