@@ -13,7 +13,7 @@ azure-B-bound melanin at +30 to +62° and azure B itself at +126°). Hematoxylin
 that angle: whatever the hematoxylin share, a pixel's residual is its second stain's.
 
 - **H&E vs IHC** is decided by a learned model (:mod:`mmnst_path.stain.he_model`, a logistic model
-  on twelve scale-free colour statistics of the residuals, trained on generated tiles of every
+  on 18 scale-free colour statistics of the residuals, trained on generated tiles of every
   protocol and on CC BY / BSD-3 real H&E and DAB tiles): H&E at an H&E probability of 0.5 and
   above, ambiguous within ``HE_MODEL_MARGIN`` of it. In H&E eosin tints most of the tissue
   (cytoplasm, stroma), often faintly, at -30 to -90°; in a red-chromogen IHC only the positive
@@ -23,7 +23,7 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   chromogen is seen. It read real H&E with pale eosin as H-DAB ("no chromogen") or as a red
   chromogen (eosin's angle taken for Fast Red's): 101 of 120 BRCA-M2C and 76 of 100 Kather 2016
   tiles right. The rule still decides for images with too few tissue pixels for the model.
-- **Where the red sits** (one of the model's features, and the rule for images too small for it):
+- **Where the red sits** (one of the model's features; before the model, a rule):
   a Ki67-rich red-chromogen tumour tints as much tissue as eosin does
   (generated Fast Red with 70 % positives: pink share 0.57-0.72), but only its dense positive
   nuclei, over pale blue-grey tissue; eosin tints the light stroma and cytoplasm at least as much
@@ -90,7 +90,8 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
 
 The boundaries sit between the generated tiles of each chromogen (stain vectors 0-5° off the
 presets, tinted white balance and camera black level) and keep every real Ki67 / IHC tile at
-H-DAB and every real H&E tile at H&E (``benchmarks/eval_red_chromogens.py --guess``).
+H-DAB (``benchmarks/eval_red_chromogens.py --guess``, ``benchmarks/eval_stain_guess.py --real``,
+where the real H&E figures are).
 """
 
 from __future__ import annotations
@@ -455,7 +456,8 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
         return StainGuess("AzureB-DAB", azure < AZURE_MARGIN,
                           f"azure B counterstain on {100 * counter:.1f} % and green-blue melanin on {100 * teal:.1f} % "
                           f"of the tissue (azure B from {100 * AZURE_COUNTER_SHARE:.0f} % / "
-                          f"{100 * TEAL_SHARE:.0f} %)", deg, pink, wp, alternative="H-DAB", azure_share=azure)
+                          f"{100 * TEAL_SHARE:.0f} %)", deg, pink, wp, alternative="H-DAB", azure_share=azure,
+                          he_probability=p_he)
     if int(chrom.sum()) < MIN_PIXELS or not peaks:
         if he_by_pink:
             return StainGuess("H&E", pink < HE_PINK_SHARE_BROWN + 0.05, f"eosin tints {100 * pink:.0f} % of the "
@@ -491,15 +493,10 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
         reason += " (redder than DAB itself: real DAB scans lie at +5 to +13°)"
     if amb and {name, other} == {"H-DAB", "H-AEC"}:
         reason += "; AEC rendered brownish and DAB rendered reddish look alike"
-    if math.isnan(p_he) and chromogen_red and (pink >= HE_PINK_SHARE or (name == "H-DAB" and pink >= HE_PINK_SHARE_BROWN)):
-        # H&E by its pink share (or by eosin with brown, melanin-like stained pixels) but for where the red sits
-        reason += (f"; red on {100 * pink:.0f} % of the tissue, but it sits in the dense nuclei ({dense:.1f}x "
-                   "its share of the light tissue) rather than spread as eosin: not H&E")
-        if not amb and dense < 1.5 * RED_DENSE_RATIO:
-            amb, other = True, "H&E"
-    elif not math.isnan(p_he) and p_he >= 0.5 - HE_MODEL_MARGIN:
+    if not math.isnan(p_he) and p_he >= 0.5 - HE_MODEL_MARGIN:
         reason += "; close to H&E"
-        amb, other = True, "H&E"
+        if not amb:  # a boundary's alternative stays the one to pass
+            amb, other = True, "H&E"
     return StainGuess(name, amb, reason, deg, pink, wp, alternative=other, azure_share=azure, red_dense=dense,
                       he_probability=p_he)
 

@@ -12,8 +12,9 @@ how far the red lies beyond any red chromogen's angle, how brown or blue the res
 
 The model is data: a JSON file (``mmnst_path/models/stains_he.json``) with its classes, features,
 standardisation, coefficients, a model card (training data and licences, validation figures) and
-embedded test rows. Loading reads only JSON, checks every field and re-predicts the test rows; a
-damaged or foreign file gets a :class:`~mmnst_path.errors.CorruptFileError` naming the file and
+embedded test rows. Loading reads only JSON, checks the format, version, classes, feature names, the numeric fields
+(shapes, finite), the content id and re-predicts the (at least four) test rows; a damaged, edited or
+foreign file gets a :class:`~mmnst_path.errors.CorruptFileError` naming the file and
 the problem. Trained by ``scripts/train_stain_model.py`` on generated tiles of every protocol and
 on permissively licensed real tiles (CC BY 4.0 / BSD-3); the research-only Ki67 sets of
 ``../shared/data`` only validate it.
@@ -35,12 +36,17 @@ import numpy as np
 
 from ..errors import CorruptFileError
 
-__all__ = ["FEATURES", "HE_MODEL_FILE", "LinearStainModel", "he_features", "load_he_model"]
+__all__ = ["CLASSES", "FEATURES", "HE_MODEL_FILE", "MIN_PIXELS", "LinearStainModel", "he_features", "load_he_model",
+           "read_model"]
 
 FORMAT = "mmnst_path.linear_model"
 FORMAT_VERSION = 1
 #: The shipped model, in ``mmnst_path/models``.
 HE_MODEL_FILE = "stains_he.json"
+#: Classes of the model, in probability order: the probability is the one of ``"he"``.
+CLASSES = ("ihc", "he")
+#: Embedded test rows a model file must hold.
+_MIN_TEST_ROWS = 4
 
 #: Residual (log10 OD) from which a pixel has a colour of its own; red below this angle (DAB at 0°).
 _RESID_OD = 0.04
@@ -49,7 +55,8 @@ _RED_DEG = -20.0
 _EOSIN_DEG = -52.0
 #: A chromogen-dominated pixel (as :data:`mmnst_path.stain.guess.CHROMOGEN_MIN_OD` / ``_SHARE``).
 _CHROM_OD, _CHROM_SHARE = 0.15, 0.3
-_MIN_PIXELS = 80
+#: Fewer tissue pixels than this: no features (the guess falls back to the pink-share rule).
+MIN_PIXELS = 80
 #: A pixel tinted by a second stain relative to its own density: this share of its OD off hematoxylin.
 _REL_SHARE = 0.15
 
@@ -85,13 +92,18 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
 
 def he_features(m: np.ndarray, theta: np.ndarray, norm: np.ndarray) -> np.ndarray | None:
     """The :data:`FEATURES` row of an image from its tissue pixels' residual norm ``m``, residual
-    angle ``theta`` (degrees from DAB) and OD norm ``norm`` (1-D, as
-    :func:`mmnst_path.stain.guess._residuals` gives them); None with fewer than 80 pixels."""
+    angle ``theta`` (degrees from DAB) and OD norm ``norm`` (1-D, finite, one length, as
+    :func:`mmnst_path.stain.guess._residuals` gives them); None with fewer than :data:`MIN_PIXELS`."""
     m = np.asarray(m, np.float64)
     theta = np.asarray(theta, np.float64)
     norm = np.asarray(norm, np.float64)
-    if m.shape[0] < _MIN_PIXELS:
+    if m.ndim != 1 or m.shape != theta.shape or m.shape != norm.shape:
+        msg = f"residual norm, angle and OD norm must be 1-D of one length, got {m.shape}, {theta.shape}, {norm.shape}"
+        raise ValueError(msg)
+    if m.shape[0] < MIN_PIXELS:
         return None
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(theta)) and np.all(np.isfinite(norm))):
+        raise ValueError("residual norm, angle and OD norm must be finite")
     coloured = m >= _RESID_OD
     red = coloured & (theta < _RED_DEG)
     lo, hi, top = np.quantile(norm, [0.5, 0.75, 0.9])
@@ -165,15 +177,18 @@ class LinearStainModel:
         body["id"] = _content_id(body)
         return body
 
-    @property
+    @functools.cached_property
     def model_id(self) -> str:
+        """SHA-256 (16 hex digits) of the file's content; computed once (the model is not to be edited)."""
         return str(self.to_json()["id"])
 
     @classmethod
     def build(cls, *, classes: Sequence[str], mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
               intercept: float, card: Mapping[str, Any], test_x: np.ndarray) -> LinearStainModel:
         """A model over :data:`FEATURES` whose embedded test probabilities are computed now."""
-        model = cls((str(classes[0]), str(classes[1])), FEATURES, np.asarray(mean, np.float64),
+        if tuple(classes) != CLASSES:
+            raise ValueError(f"the classes must be {CLASSES}, got {tuple(classes)}")
+        model = cls(CLASSES, FEATURES, np.asarray(mean, np.float64),
                     np.asarray(scale, np.float64), np.asarray(coef, np.float64), float(intercept),
                     json.loads(json.dumps(dict(card))), np.asarray(test_x, np.float64), np.zeros(0))
         return cls(model.classes, model.features, model.mean, model.scale, model.coef, model.intercept,
@@ -183,8 +198,14 @@ class LinearStainModel:
         """Write the model as indented JSON (replacing ``path`` whole, never half-written)."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(self.to_json(), indent=1) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _content_id(body: Mapping[str, Any]) -> str:
@@ -195,8 +216,10 @@ def _content_id(body: Mapping[str, Any]) -> str:
 def _vector(body: Mapping[str, Any], key: str, n: int, path: Path) -> np.ndarray:
     try:
         v = np.asarray(body[key], np.float64)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptFileError(f"{path}: stain model field {key!r} is missing or not numeric") from exc
+    if v.dtype.kind not in "fiu":
+        raise CorruptFileError(f"{path}: stain model field {key!r} is not numeric")
     if v.shape != (n,) or not np.all(np.isfinite(v)):
         raise CorruptFileError(f"{path}: stain model field {key!r} must hold {n} finite numbers")
     return v
@@ -209,21 +232,27 @@ def read_model(path: str | Path) -> LinearStainModel:
         body = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CorruptFileError(f"{path}: cannot read the stain model ({exc.strerror or exc})") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CorruptFileError(f"{path}: the stain model is not valid JSON ({exc})") from exc
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise CorruptFileError(f"{path}: not an mmnst_path stain model (format {FORMAT!r} expected)")
     version = body.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CorruptFileError(f"{path}: stain model format version {version!r} is not a positive integer")
+    if version > FORMAT_VERSION:
         raise CorruptFileError(f"{path}: stain model format version {version!r} is newer than this mmnst_path "
                                f"reads ({FORMAT_VERSION}); upgrade mmnst_path")
-    names = [f.get("name") if isinstance(f, dict) else None for f in body.get("features", [])]
+    features = body.get("features")
+    if not isinstance(features, list):
+        raise CorruptFileError(f"{path}: the stain model's features must be a list")
+    names = [f.get("name") if isinstance(f, dict) else None for f in features]
     if names != [n for n, _, _ in FEATURES]:
         raise CorruptFileError(f"{path}: the stain model's features {names} are not the ones this mmnst_path "
                                "computes")
     classes = body.get("classes")
-    if not (isinstance(classes, list) and len(classes) == 2 and all(isinstance(c, str) for c in classes)):
-        raise CorruptFileError(f"{path}: the stain model must name two classes")
+    if classes != list(CLASSES):
+        raise CorruptFileError(f"{path}: the stain model's classes must be {list(CLASSES)} (probability of "
+                               f"the second), got {classes!r}")
     if body.get("id") != _content_id(body):
         raise CorruptFileError(f"{path}: the stain model's content does not match its id (damaged or edited)")
     n = len(FEATURES)
@@ -231,17 +260,24 @@ def read_model(path: str | Path) -> LinearStainModel:
     if np.any(scale <= 0):
         raise CorruptFileError(f"{path}: stain model scales must be positive")
     try:
+        if not isinstance(body["intercept"], (int, float)) or isinstance(body["intercept"], bool):
+            raise TypeError("intercept")
         intercept = float(body["intercept"])
-        test_x = np.asarray(body["test_x"], np.float64).reshape(-1, n)
-        test_p = np.asarray(body["test_p"], np.float64).reshape(-1)
-    except (KeyError, TypeError, ValueError) as exc:
+        test_x = np.asarray(body["test_x"], np.float64)
+        test_p = np.asarray(body["test_p"], np.float64)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptFileError(f"{path}: stain model intercept or test rows are missing or malformed") from exc
     card = body.get("card")
-    if not isinstance(card, dict) or not math.isfinite(intercept) or test_x.shape[0] != test_p.shape[0]:
-        raise CorruptFileError(f"{path}: stain model card, intercept or test rows are malformed")
-    model = LinearStainModel((classes[0], classes[1]), FEATURES, mean, scale, coef, intercept, card, test_x, test_p)
+    if (not isinstance(card, dict) or not math.isfinite(intercept) or test_x.ndim != 2 or test_x.shape[1] != n
+            or test_p.shape != (test_x.shape[0],) or test_x.shape[0] < _MIN_TEST_ROWS
+            or not np.all(np.isfinite(test_x)) or not np.all(np.isfinite(test_p))):
+        raise CorruptFileError(f"{path}: stain model card, intercept or test rows are malformed (at least "
+                               f"{_MIN_TEST_ROWS} finite test rows of {n} features needed)")
+    model = LinearStainModel(CLASSES, FEATURES, mean, scale, coef, intercept, card, test_x, test_p)
     if not np.allclose(model.probability(test_x), test_p, rtol=0, atol=1e-9):
         raise CorruptFileError(f"{path}: the stain model does not reproduce its embedded test probabilities")
+    for a in (mean, scale, coef, test_x, test_p):
+        a.setflags(write=False)
     return model
 
 

@@ -55,6 +55,8 @@ def test_the_shipped_model_loads_with_its_card_and_reads_clear_cases():
     card = model.card
     assert "training_data" in card
     assert "validation" in card
+    assert "BRCA-M2C test" in next(iter(card["validation"].values()))  # held out, reported
+    assert "BRCA-M2C train+val" not in next(iter(card["validation"].values()))  # trained: not validation
     assert any("CC BY 4.0" in d["licence"] for d in card["training_data"])
     light = _pixels(600, -60.0, 0.08, 0.3)
     nuclei = _pixels(400, 0.0, 0.01, 1.0)
@@ -70,7 +72,7 @@ def test_a_saved_model_round_trips_and_a_damaged_one_is_refused(tmp_path):
     rng = np.random.default_rng(0)
     n = len(FEATURES)
     model = LinearStainModel.build(classes=("ihc", "he"), mean=np.zeros(n), scale=np.ones(n), coef=rng.normal(size=n),
-                                   intercept=0.1, card={"name": "test"}, test_x=rng.normal(size=(3, n)))
+                                   intercept=0.1, card={"name": "test"}, test_x=rng.normal(size=(5, n)))
     path = tmp_path / "m.json"
     model.save(path)
     back = read_model(path)
@@ -100,9 +102,88 @@ def test_a_saved_model_round_trips_and_a_damaged_one_is_refused(tmp_path):
         load_he_model(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize(("edit", "match"), [
+    (lambda b: b.update(features=None), "features must be a list"),
+    (lambda b: b.update(features=5), "features must be a list"),
+    (lambda b: b.update(classes=["he", "ihc"]), "classes"),
+    (lambda b: b.update(coef="0.1"), "coef"),
+    (lambda b: b.update(coef=[[0.1] * 21]), "coef"),
+    (lambda b: b["coef"].__setitem__(0, 10 ** 400), "coef"),
+    (lambda b: b.update(intercept="1.5"), "intercept"),
+    (lambda b: b.update(intercept=10 ** 400), "intercept"),
+    (lambda b: b.update(test_x=[], test_p=[]), "test rows"),
+    (lambda b: b.update(format_version=True), "positive integer"),
+    (lambda b: b.update(format_version=0), "positive integer"),
+])
+def test_malformed_fields_are_refused_by_name(tmp_path, edit, match):
+    """Each malformed field, with the id recomputed (so only the field check can catch it), gets a
+    CorruptFileError naming the file, never a TypeError or OverflowError."""
+    from mmnst_path.stain.he_model import _content_id
+
+    body = read_model(shipped_path()).to_json()
+    edit(body)
+    body["id"] = _content_id(body)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(body))
+    with pytest.raises(CorruptFileError, match=match) as info:
+        read_model(path)
+    assert "edited.json" in str(info.value)
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(CorruptFileError, match=r"deep\.json"):
+        read_model(path)
+
+
+def test_the_probability_is_scikit_learns():
+    """The stored standardisation and coefficients give scikit-learn's own probabilities."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    n = len(FEATURES)
+    x = rng.normal(size=(200, n)) * rng.uniform(0.1, 5, n) + rng.normal(size=n)
+    y = (x[:, 0] + 0.5 * x[:, 3] + rng.normal(size=200) > x[:, 0].mean()).astype(int)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    lr = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y)
+    model = LinearStainModel.build(classes=("ihc", "he"), mean=mean, scale=scale, coef=lr.coef_[0],
+                                   intercept=float(lr.intercept_[0]), card={}, test_x=x[:5])
+    np.testing.assert_allclose(model.probability(x), lr.predict_proba((x - mean) / scale)[:, 1], rtol=1e-10)
+
+
+def test_feature_inputs_are_checked():
+    m, theta, norm = _pixels(100, 0.0, 0.1, 0.5)
+    with pytest.raises(ValueError, match="one length"):
+        he_features(m, theta[:-1], norm)
+    with pytest.raises(ValueError, match="1-D"):
+        he_features(m.reshape(10, 10), theta.reshape(10, 10), norm.reshape(10, 10))
+    m[3] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        he_features(m, theta, norm)
+
+
+def test_too_few_tissue_pixels_fall_back_to_the_pink_share_rule():
+    """With fewer than MIN_PIXELS tissue pixels the model is not asked; the old rule decides."""
+    from mmnst_path.stain.he_model import MIN_PIXELS
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(2, "none", chromogen="eosin", size=256, appearance="plain")
+    mask = np.zeros(tile.rgb.shape[:2], bool)
+    grey = tile.rgb.astype(int).sum(axis=2)
+    rows, cols = np.nonzero(grey < 600)  # tissue pixels
+    mask[rows[: MIN_PIXELS // 2], cols[: MIN_PIXELS // 2]] = True
+    g = guess_stains_detail(tile.rgb, mask)
+    assert math.isnan(g.he_probability)
+    assert "stain model" not in g.reason
+
+
 def test_the_shipped_file_is_the_one_the_guess_uses():
+    from mmnst_path.stain import he_model
+
+    assert shipped_path() == he_model.Path(he_model.__file__).resolve().parent.parent / "models" / "stains_he.json"
     assert shipped_path().is_file()
-    assert read_model(shipped_path()).model_id == load_he_model().model_id
+    assert load_he_model() is load_he_model(shipped_path())
 
 
 def test_the_guess_carries_the_model_probability():
