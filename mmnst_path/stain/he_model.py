@@ -35,6 +35,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError
+from .guess import CHROMOGEN_MIN_OD as _CHROM_OD
+from .guess import CHROMOGEN_MIN_SHARE as _CHROM_SHARE
+from .guess import PINK_MIN_OD as _RESID_OD
+from .guess import RED_DEG as _RED_DEG
 
 __all__ = ["CLASSES", "FEATURES", "HE_MODEL_FILE", "MIN_PIXELS", "LinearStainModel", "he_features", "load_he_model",
            "read_model"]
@@ -48,13 +52,13 @@ CLASSES = ("ihc", "he")
 #: Embedded test rows a model file must hold.
 _MIN_TEST_ROWS = 4
 
-#: Residual (log10 OD) from which a pixel has a colour of its own; red below this angle (DAB at 0°).
-_RESID_OD = 0.04
-_RED_DEG = -20.0
+# The residual (log10 OD) from which a pixel has a colour of its own (``_RESID_OD``), red below
+# ``_RED_DEG`` (DAB at 0°), and a chromogen-dominated pixel (``_CHROM_OD``, ``_CHROM_SHARE``) are the
+# rule's own thresholds (imported above): the model's features and the fallback rule read the same
+# pixels. Changing one of them changes the features the shipped model was fitted on: retrain it
+# (``scripts/train_stain_model.py``) and re-run ``benchmarks/eval_stain_guess.py --real``.
 #: Beyond every red chromogen: Fast Red lies at -42°, its redder renderings at about -48°.
 _EOSIN_DEG = -52.0
-#: A chromogen-dominated pixel (as :data:`mmnst_path.stain.guess.CHROMOGEN_MIN_OD` / ``_SHARE``).
-_CHROM_OD, _CHROM_SHARE = 0.15, 0.3
 #: Fewer tissue pixels than this: no features (the guess falls back to the pink-share rule).
 MIN_PIXELS = 80
 #: A pixel tinted by a second stain relative to its own density: this share of its OD off hematoxylin.
