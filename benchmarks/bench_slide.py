@@ -12,7 +12,8 @@ the halo overhead (analysis pixels read / pixels owned, 1 worker; in brackets on
 the slide: the white margin past its edge is not decoded), the numba kernels compiled during the
 run (a cold cache: see ``mmnst-path warmup``), tile CPU time,
 the per-slide fixed costs (tissue detection, planning, aggregation) and the peak RSS of all
-processes together and of the largest single process (the per-worker peak).
+processes together and of the largest single process (the per-worker peak; not counting the child
+that compiles a cold kernel cache before the tiles start, whose peak has a column of its own).
 
 1. Writes a generated slide (``--size``² px of tissue at 0.5 µm/px, JPEG-compressed tiled
    pyramidal TIFF with 512² tiles and levels /4, /16, /64; Beer–Lambert H-DAB rendering of
@@ -147,6 +148,8 @@ class PeakRSS:
         self._interval = interval
         self.peak = 0
         self.peak_process = 0  # the largest RSS of any one process (the parent or one worker)
+        self.peak_compile = 0  # of the child that compiles a cold kernel cache (pipeline._warmup.compile_in_child)
+        self._compiler: dict[int, bool] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -157,10 +160,15 @@ class PeakRSS:
         for p in [self._proc, *self._proc.children(recursive=True)]:
             try:
                 rss = p.memory_info().rss
+                if p.pid not in self._compiler:
+                    self._compiler[p.pid] = p is not self._proc and "compile_kernels" in " ".join(p.cmdline())
             except psutil.Error:
                 continue
             total += rss
-            self.peak_process = max(self.peak_process, rss)
+            if self._compiler[p.pid]:  # not a worker: it exits before the tiles start
+                self.peak_compile = max(self.peak_compile, rss)
+            else:
+                self.peak_process = max(self.peak_process, rss)
         return total
 
     def _run(self) -> None:
@@ -287,7 +295,7 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
     tissue_mpx = res.metrics["tissue_area_mm2"] * 1e6 / (res.analysis_mpp**2) / 1e6
     return {"seconds": seconds, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
-            "rss_process": mem.peak_process,
+            "rss_process": mem.peak_process, "rss_compile": mem.peak_compile,
             "read_over_owned": read_px[0] / owned if workers == 1 and owned else math.nan,
             "inside_over_owned": read_px[2] / owned if workers == 1 and owned else math.nan,
             "halo_parts": parts, "ki67_steps": ki67_steps, "kernels_compiled": kernel_stats().compiled if workers == 1 else -1,
@@ -328,8 +336,8 @@ def _real_table(args: argparse.Namespace) -> None:
         env[var] = "1"
     print("| slide | level-0 µm/px | tiles | tissue MPx (0.5 µm/px) | halo µm (largest part) | read / owned px "
           "(inside the slide) | s | tissue MPx/s/worker | tile CPU s | tissue + plan + aggregate s | "
-          "peak MiB (all) | peak MiB (one process) | kernels compiled | Ki67 % (n) |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "peak MiB (all) | peak MiB (one process) | kernels compiled | compiling child peak MiB | Ki67 % (n) |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     parts_line = ""
     for spec in args.real:
         path, _, mpp = spec.partition("@")
@@ -350,7 +358,8 @@ def _real_table(args: argparse.Namespace) -> None:
               f"{r['read_over_owned']:.2f} ({r['inside_over_owned']:.2f}) | {r['seconds']:.1f} | "
               f"{r['tissue_mpx'] / r['seconds'] / args.workers:.2f} | "
               f"{t.get('tile_cpu', math.nan):.1f} | {fixed:.2f} | {r['rss'] / 2**20:.0f} | {r['rss_process'] / 2**20:.0f} | "
-              f"{r['kernels_compiled'] if r['kernels_compiled'] >= 0 else '-'} | {r['index']:.1f} ({r['denominator']}) |",
+              f"{r['kernels_compiled'] if r['kernels_compiled'] >= 0 else '-'} | "
+              f"{r.get('rss_compile', 0) / 2**20:.0f} | {r['index']:.1f} ({r['denominator']}) |",
               flush=True)
     print(f"\nhalo parts, µm (the tile halo is the largest): {parts_line}")
     if r.get("ki67_steps"):

@@ -33,7 +33,7 @@ from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
-from ._warmup import compile_kernels, kernels_cached
+from ._warmup import compile_in_child, compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model, warm_up
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
@@ -330,12 +330,14 @@ def analyze_slide(
             reader.mpp = mpp0
         shape0 = (int(reader.shape[0]), int(reader.shape[1]))
         n_local = _pool_size(workers, scheduler, shape0, mpp0, config.tile_um)
-        if n_local > 1:  # workers start (import, load models) while this process finds the tissue
-            if kernels_cached() is False:
-                # a fresh installation: compile the kernels once, here, instead of in this process
-                # and every worker at the same time (CMU-1, 2 workers, cold: 273 s of tile CPU and
-                # 569 MiB a process; warm 51 s, 403 MiB; benchmarks/README.md)
+        if scheduler is None and kernels_cached() is False:
+            # a fresh installation: compile the kernels once, in a child process that exits, instead
+            # of in every worker at the same time (CMU-1, 2 workers, cold: 273 s of tile CPU and 569
+            # MiB a process; warm 51 s, 403 MiB) or in this process, which would keep LLVM's memory
+            # while it analyses (1 worker: ~160 MiB more peak; benchmarks/README.md)
+            if not compile_in_child() and n_local > 1:
                 compile_kernels()
+        if n_local > 1:  # workers start (import, load models) while this process finds the tissue
             pool = start_pool(n_local, warm_up=warm_up, args=(config,))
         if polys is not None:
             _check_roi_inside(polys, shape0, reader.describe())

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["WARMUP_CASES", "KernelStats", "WarmupStep", "compile_kernels", "kernel_stats", "kernels_cached"]
+__all__ = ["WARMUP_CASES", "KernelStats", "WarmupStep", "compile_in_child", "compile_kernels", "kernel_stats",
+           "kernels_cached"]
 
 #: The analyses :func:`compile_kernels` runs, in order: (label, stain preset, chromogen of the
 #: generated tile, declared µm per pixel). Declared pixel sizes other than the tiles' 0.5 µm/px
@@ -34,6 +35,14 @@ WARMUP_CASES: tuple[tuple[str, str, str, float], ...] = (
     ("H-FastRed: Ki67 + melanin (learned pigment)", "H-FastRed", "fast_red", 0.5),
     ("Ki67 / MART-1 double stain (H-DAB-FastRed)", "H-DAB-FastRed", "dab", 0.5),
 )
+
+#: True while :func:`compile_kernels` runs in this process (its analyses must not start another
+#: compilation: :func:`compile_in_child`).
+_COMPILING = False
+
+#: Whether :func:`compile_in_child` already started its child in this process (once a process:
+#: a child that failed is not started again for every image).
+_CHILD_STARTED = False
 
 #: Side of the generated tiles, analysis pixels (0.5 µm/px): big enough for every stage to find
 #: something (nuclei, pigment, tissue classes), small enough to analyse in well under a second.
@@ -153,15 +162,58 @@ def compile_kernels(*, progress: Callable[[WarmupStep], None] | None = None) -> 
     from ._config import AnalysisConfig
     from ._slide import analyze_region
 
+    global _COMPILING
     steps = []
-    for seed, (label, stains, chromogen, mpp) in enumerate(WARMUP_CASES):
-        before = kernel_stats()
-        t0 = time.perf_counter()
-        analyze_region(_tile(chromogen, mpp, seed), AnalysisConfig(stains=stains), mpp=mpp, workers=1)
-        after = kernel_stats()
-        step = WarmupStep(label, time.perf_counter() - t0, after.compiled - before.compiled,
-                          after.loaded - before.loaded)
-        steps.append(step)
-        if progress is not None:
-            progress(step)
+    outer, _COMPILING = _COMPILING, True
+    try:
+        for seed, (label, stains, chromogen, mpp) in enumerate(WARMUP_CASES):
+            before = kernel_stats()
+            t0 = time.perf_counter()
+            analyze_region(_tile(chromogen, mpp, seed), AnalysisConfig(stains=stains), mpp=mpp, workers=1)
+            after = kernel_stats()
+            step = WarmupStep(label, time.perf_counter() - t0, after.compiled - before.compiled,
+                              after.loaded - before.loaded)
+            steps.append(step)
+            if progress is not None:
+                progress(step)
+    finally:
+        _COMPILING = outer
     return tuple(steps)
+
+
+#: The child of :func:`compile_in_child`: a fresh interpreter (no ``__main__`` of the caller's
+#: re-imported) that compiles and exits.
+_CHILD_CODE = "from mmnst_path.pipeline._warmup import compile_kernels; compile_kernels()"
+
+
+def compile_in_child() -> bool:
+    """When numba's on-disk cache is cold (:func:`kernels_cached` is False), run
+    :func:`compile_kernels` in a separate, fresh Python process and wait for it; return whether
+    it ran and succeeded (at most once a process).
+
+    Compiling holds LLVM's memory in the process that compiles until it exits (~160 MiB more
+    peak RSS in a process that analyses a slide after compiling, benchmarks/README.md); compiled
+    in a child, the analysing process and its workers load the kernels from the cache instead.
+    The child imports this same ``mmnst_path`` (its folder is put first on ``PYTHONPATH``), so
+    it writes the cache this process reads. Does nothing in a process already compiling
+    (:func:`compile_kernels`' own analyses), with a warm cache or without numba; when the child
+    cannot run or fails, returns False and the kernels compile where they are first used, as
+    they would without this step.
+    """
+    import os
+    import subprocess
+    from pathlib import Path
+
+    global _CHILD_STARTED
+    if _COMPILING or _CHILD_STARTED or kernels_cached() is not False:
+        return False
+    _CHILD_STARTED = True
+    root = str(Path(__file__).resolve().parents[2])  # the folder that holds the mmnst_path package
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD_CODE], env=env, check=False,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError:  # no interpreter to start (embedded Python, ...): compiled where first used
+        return False
+    return done.returncode == 0

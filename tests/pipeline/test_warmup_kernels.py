@@ -73,15 +73,81 @@ def test_kernel_stats_without_numba_is_zero(monkeypatch):
     assert kernel_stats() == _warmup.KernelStats(0, 0, "")
 
 
-@pytest.mark.parametrize(("cached", "workers", "compiles"), [(False, 2, 1), (False, 1, 0), (True, 2, 0)])
-def test_a_fresh_install_compiles_once_before_the_workers_start(monkeypatch, cached, workers, compiles):
+@pytest.mark.parametrize(("cached", "workers", "child_ok", "in_child", "here"), [
+    (False, 2, True, 1, 0), (False, 1, True, 1, 0),  # a cold cache: compiled once, in a child process
+    (False, 2, False, 1, 1),  # the child failed: compiled here, once, before the workers start
+    (False, 1, False, 1, 0),  # ... or, with the tiles in this process, where each kernel is first used
+    (True, 2, True, 0, 0), (True, 1, True, 0, 0),
+])
+def test_a_fresh_install_compiles_once_before_the_tiles_start(monkeypatch, cached, workers, child_ok, in_child, here):
     from mmnst_path.io import ArrayReader
     from mmnst_path.pipeline import _slide, analyze_slide
 
-    calls = []
+    calls, child = [], []
     monkeypatch.setattr(_slide, "kernels_cached", lambda: cached)
     monkeypatch.setattr(_slide, "compile_kernels", lambda: calls.append(1))
+    monkeypatch.setattr(_slide, "compile_in_child", lambda: child.append(1) or child_ok)
     cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB", tile_um=64.0)
     res = analyze_slide(ArrayReader(_warmup._tile("dab", 0.5, 0)[:200, :200], mpp=0.5), cfg, workers=workers)
-    assert len(calls) == compiles
+    assert (len(child), len(calls)) == (in_child, here)
     assert len(res.tiles) > 2
+
+
+class _Done:
+    def __init__(self, rc: int) -> None:
+        self.returncode = rc
+
+
+@pytest.mark.parametrize("rc", [0, 1])
+def test_compile_in_child_runs_compile_kernels_once_in_a_fresh_interpreter_of_this_package(monkeypatch, rc):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import mmnst_path
+
+    runs = []
+    monkeypatch.setattr(_warmup, "kernels_cached", lambda: False)
+    monkeypatch.setattr(_warmup, "_CHILD_STARTED", False)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: runs.append((cmd, kw)) or _Done(rc))
+    assert _warmup.compile_in_child() is (rc == 0)
+    assert _warmup.compile_in_child() is False  # once a process, whatever the outcome
+    assert len(runs) == 1
+    cmd, kw = runs[0]
+    assert cmd[:2] == [sys.executable, "-c"]
+    assert "compile_kernels()" in cmd[2]
+    # the child imports this very package (so it fills the cache this process reads)
+    root = str(Path(mmnst_path.__file__).resolve().parents[1])
+    assert kw["env"]["PYTHONPATH"].split(os.pathsep)[0] == root
+
+
+@pytest.mark.parametrize(("compiling", "cached"), [(True, False), (False, True), (False, None)])
+def test_compile_in_child_starts_nothing_when_compiling_or_not_cold(monkeypatch, compiling, cached):
+    import subprocess
+
+    runs = []
+    monkeypatch.setattr(_warmup, "kernels_cached", lambda: cached)
+    monkeypatch.setattr(_warmup, "_CHILD_STARTED", False)
+    monkeypatch.setattr(_warmup, "_COMPILING", compiling)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **kw: runs.append(a) or _Done(0))
+    assert _warmup.compile_in_child() is False
+    assert runs == []
+
+
+def test_compile_kernels_own_analyses_start_no_child(monkeypatch):
+    import subprocess
+
+    from mmnst_path.pipeline import _slide
+
+    pytest.importorskip("numba")
+    monkeypatch.setattr(_warmup, "WARMUP_CASES", _warmup.WARMUP_CASES[:1])
+    for module in (_warmup, _slide):  # as in the child, on a cold cache
+        monkeypatch.setattr(module, "kernels_cached", lambda: False)
+    monkeypatch.setattr(_warmup, "_CHILD_STARTED", False)
+    monkeypatch.setattr(_warmup, "_COMPILING", False)
+    seen = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **kw: seen.append(a) or _Done(0))
+    compile_kernels()
+    assert seen == []
+    assert _warmup._COMPILING is False  # reset after the run
