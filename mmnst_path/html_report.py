@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .report import melanocytic_text, near_black_warning, pigment_warning
+from .report import melanocytic_text, qc_warnings
 
 __all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
 
@@ -112,12 +112,12 @@ _CHROMOGEN_LABELS = {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"}
 
 def _warnings(r: Mapping[str, Any]) -> list[str]:
     """Reasons to doubt an ok row: no tissue, pigment hiding nuclei, near-black positives (DAB or
-    melanin), the warnings of the run."""
+    melanin), many nuclei left out as stromal (spindle cells), the warnings of the run."""
     out = []
     area = _num(r.get("tissue_area_mm2"))
     if r.get("status") == "ok" and area is not None and area == 0:
         out.append("no tissue found (0 mm²): nothing was measured; check the image and the tissue detection")
-    out += [text for text in (pigment_warning(r), near_black_warning(r)) if text]
+    out += qc_warnings(r)
     extra = r.get("warnings")
     if isinstance(extra, list | tuple):
         out += [str(w) for w in extra[:3]]

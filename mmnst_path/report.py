@@ -431,6 +431,46 @@ def near_black_warning(metrics: Mapping[str, Any], *, min_pct: float = NEAR_BLAC
     )
 
 
+#: the cell model leaving out at least this % of the detected nuclei as ``stromal`` (and at least
+#: STROMA_WARN_MIN of them) gets the spindle-cell QC sentence. 50 %: no real annotated Ki67 tile
+#: reaches it (BCData 7-27 %, SHIDC 8-45 %, DeepLIIF 2-31 % of their detected nuclei), the
+#: generated spindle-cell tumours do (pigment family ``spindle`` 43-72 %, 3 of 4 tiles;
+#: ``ki67_cells_tile(tumour="spindle")`` 50-56 %), and generated nests beside true stroma reach
+#: 25-50 % (benchmarks/README.md, "Spindle-cell tumours: a QC sentence")
+STROMA_WARN_PCT = 50.0
+STROMA_WARN_MIN = 20
+
+
+def stroma_warning(metrics: Mapping[str, Any], *, min_pct: float = STROMA_WARN_PCT,
+                   min_count: int = STROMA_WARN_MIN) -> str:
+    """The plain-language spindle-cell QC sentence of a result's metrics (a summary row or
+    ``SlideResult.metrics``): the share of the detected nuclei (positive, negative, pigment and
+    excluded) that the cell model left out of the index as stromal. The nucleus models take many
+    spindle tumour nuclei for fibroblasts (generated spindle-cell H-DAB tiles: 44-74 % of the
+    tumour nuclei left out, and the index several times the truth), and the tumour this project
+    exists for is epithelioid to spindle. ``""`` below ``min_pct`` % or ``min_count`` nuclei, or
+    when a figure is missing or undefined. The CLI, the HTML report and the napari plugin all say
+    it in these words."""
+    stromal = _finite(metrics, "ki67_stromal")
+    parts = [_finite(metrics, f"ki67_{k}") for k in ("positive", "negative", "pigment", "excluded")]
+    if stromal is None or any(p is None for p in parts):
+        return ""
+    detected = sum(p for p in parts if p is not None)
+    if detected <= 0 or stromal < min_count or 100.0 * stromal / detected < min_pct:
+        return ""
+    return (
+        f"the cell model left {100.0 * stromal / detected:.0f} % of the detected nuclei out of the index as "
+        "stromal: in a spindle-cell tumour these may be tumour nuclei; check the excluded nuclei (nuclei.html, "
+        "napari Review) or count every nucleus (--cell-model none)"
+    )
+
+
+def qc_warnings(metrics: Mapping[str, Any]) -> list[str]:
+    """Every QC sentence of a result's metrics that applies, in the order the CLI, the HTML report
+    and napari show them: pigment bound, near-black positives, stromal exclusion."""
+    return [text for text in (pigment_warning(metrics), near_black_warning(metrics), stroma_warning(metrics)) if text]
+
+
 #: how the melanocyte marker of a Ki67 double stain is named, by where it is read
 MARKER_LABELS = {"cytoplasmic": "MART-1+", "nuclear": "SOX10+"}
 

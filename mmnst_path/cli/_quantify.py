@@ -285,17 +285,17 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """What the table has no column for, one line per ok input that has it: the melanocyte-restricted
     index of a Ki67 / MART-1 or SOX10 double stain, and the pigment QC bound ("pigment hides N % of
     the tumour nuclei: the index lies between X and Y %") when pigment hides enough nuclei to move
-    the index, and the near-black QC sentence when many positives are near-black (DAB or melanin)
-    (the HTML report and napari say the same words)."""
-    from ..report import melanocytic_text, near_black_warning, pigment_warning
+    the index, the near-black QC sentence when many positives are near-black (DAB or melanin) and the
+    spindle-cell one when the cell model left many nuclei out as stromal (the HTML report and napari
+    say the same words)."""
+    from ..report import melanocytic_text, qc_warnings
 
     out = []
     for r in rows:
         if r.get("status") != "ok":
             continue
         name = Path(str(r["input"])).name
-        out += [f"{name}: {text}" for text in (melanocytic_text(r), pigment_warning(r), near_black_warning(r))
-                if text]
+        out += [f"{name}: {text}" for text in (melanocytic_text(r), *qc_warnings(r)) if text]
     return out
 
 

@@ -14,6 +14,7 @@ from mmnst_path_napari._classmap import (
     class_map_layer,
     near_black_warning,
     pigment_warning,
+    stroma_warning,
     tissue_class_layer,
 )
 from napari_helpers import wait_idle
@@ -115,8 +116,16 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
                 'is pigmented, melanin may be counted as Ki67; set [ki67] near_black = "pigment" (index then 24.0 %)')
     assert sentence in analyze.notice.value
     assert sentence in analyze.results.value
+    # the spindle-cell QC (#14), said when the cell model left >= 50 % of the detected nuclei out as stromal
+    spindle = {"ki67_positive": 30, "ki67_negative": 40, "ki67_pigment": 0, "ki67_excluded": 130,
+               "ki67_stromal": 120}  # fmt: skip
+    analyze._on_result((analyze.plan, replace(result, metrics={**result.metrics, **spindle})))
+    sentence = "the cell model left 60 % of the detected nuclei out of the index as stromal"
+    assert sentence in analyze.notice.value
+    assert sentence in analyze.results.value
     analyze._on_result((analyze.plan, result))
     assert ("near-black" in analyze.notice.value) == bool(near_black_warning(result.metrics))
+    assert ("as stromal" in analyze.notice.value) == bool(stroma_warning(result.metrics))
     want = pigment_warning(result.metrics)  # the sample tile's own figures (a few % hidden)
     assert (want in analyze.notice.value) if want else ("pigment hides" not in analyze.notice.value)
 

@@ -24,6 +24,8 @@ from mmnst_path.report import (
     melanocytic_text,
     near_black_warning,
     pigment_warning,
+    qc_warnings,
+    stroma_warning,
 )
 
 from ._layers import LayerData, raster_transform
@@ -43,6 +45,8 @@ __all__ = [
     "melanocytic_text",
     "near_black_warning",
     "pigment_warning",
+    "qc_warnings",
+    "stroma_warning",
     "tissue_class_layer",
 ]
 

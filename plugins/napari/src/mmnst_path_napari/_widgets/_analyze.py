@@ -18,8 +18,7 @@ from .._analysis import box_polygon, layers_from_result, panel_text, plan_analys
 from .._classmap import (
     class_legend_html,
     class_table_text,
-    near_black_warning,
-    pigment_warning,
+    qc_warnings,
     tissue_class_layer,
 )
 from .._layers import legend_html
@@ -403,7 +402,7 @@ class AnalyzeWidget(Container):
             self._layers.append(self.viewer.add_layer(Layer.create(*data)))
         self.controls.progress.value = 100
         self.controls.status.value = f"done: {len(result.cells)} nuclei"
-        warnings = [f"⚠ {w}" for w in (pigment_warning(result.metrics), near_black_warning(result.metrics)) if w]
+        warnings = [f"⚠ {w}" for w in qc_warnings(result.metrics)]
         self.notice.value = "\n".join([*plan.refused, *warnings])
         text = "\n".join([panel_text(result, header=header), *warnings])
         self.legend.value = legend_html(result.measures)

@@ -12,7 +12,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 
 from .._analysis import ki67_from_classes, panel_text
-from .._classmap import near_black_warning, pigment_warning
+from .._classmap import qc_warnings
 from .._geojson import read_detections, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
 from ._common import add_or_replace, layer_choice, nuclei_layers
@@ -69,11 +69,11 @@ def unreviewed_near_black(features: Any) -> np.ndarray | None:
 
 
 def review_warnings(counts: Any, metrics: Mapping[str, Any]) -> list[str]:
-    """The pigment and near-black QC sentences (the library's words, ``⚠``-prefixed) of the
-    reviewed nuclei: Ki67 ``counts`` and ``metrics`` of :func:`ki67_from_classes`."""
+    """The QC sentences (pigment, near-black, stromal exclusion: the library's words, ``⚠``-prefixed)
+    of the reviewed nuclei: Ki67 ``counts`` and ``metrics`` of :func:`ki67_from_classes`."""
     m = {f"ki67_{key}": v for key, v in metrics.items()}
     m["ki67_near_black_positive"] = counts.near_black_positive
-    return [f"⚠ {w}" for w in (pigment_warning(m), near_black_warning(m)) if w]
+    return [f"⚠ {w}" for w in qc_warnings(m)]
 
 
 class ReviewWidget(Container):
