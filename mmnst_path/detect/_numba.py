@@ -174,10 +174,10 @@ def log_contrast(x, c0, out):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True, boundscheck=False)
 def local_max_candidates(best, min_response, rows, cols):  # pragma: no cover - compiled
     """Pixels of ``best`` (M, N) float32 that are >= ``min_response`` and >= each of their
-    (up to 8) neighbours inside the image, in raster order into ``rows`` / ``cols`` (M N,);
-    returns how many. For finite images, ``(best >= min_response) & (best >=
-    ndi.maximum_filter(best, 3, mode="reflect"))``: a reflected neighbour is an in-image pixel
-    of the window."""
+    (up to 8) neighbours inside the image, in raster order into ``rows`` / ``cols`` (the first
+    ``len(rows)`` of them: the rest are counted, not written); returns how many. For finite
+    images, ``(best >= min_response) & (best >= ndi.maximum_filter(best, 3, mode="reflect"))``:
+    a reflected neighbour is an in-image pixel of the window."""
     m, n = best.shape
     k = 0
     for i in range(m):
@@ -198,8 +198,9 @@ def local_max_candidates(best, min_response, rows, cols):  # pragma: no cover - 
                 if not ok:
                     break
             if ok:
-                rows[k] = i
-                cols[k] = j
+                if k < rows.shape[0]:
+                    rows[k] = i
+                    cols[k] = j
                 k += 1
     return k
 
