@@ -7,7 +7,9 @@ loads it from there in milliseconds. A fresh installation therefore pays the com
 of CPU and ~160 MiB of peak memory on the project's 2-core benchmark machine, measured on a
 real slide, benchmarks/README.md) on its first slide, once per worker that finds the cache
 cold. :func:`compile_kernels` pays it once, up front, on small generated tiles that take every
-default code path (``mmnst-path warmup`` on the command line).
+default code path (``mmnst-path warmup`` on the command line); :func:`analyze_slide
+<mmnst_path.pipeline.analyze_slide>` runs it by itself on a cold cache, in a child process
+(:func:`compile_in_child`), so neither the analysing process nor its workers keep LLVM's memory.
 """
 
 from __future__ import annotations
