@@ -358,8 +358,12 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     _check_names(s, names)
     j = model.class_names.index("melanin")
     chans: list[np.ndarray] = []  # the OD channels as contiguous planes (the blurs read them)
+    dropped = False  # the whole-tile fine OD and channel planes were dropped by the first (banded) call
     if _keep is not None and "planes" in _keep:
         od, fine, total, chans = _keep["planes"]
+        dropped = fine is None
+        if dropped:
+            od, chans = _od if _od is not None else od, []
         cand = total >= s.candidate_od
         if where is not None:
             cand &= where
@@ -373,16 +377,24 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     if k == 0:
         return prob, cand
     local = list(dict.fromkeys(name for name in names if not name.startswith("blob_")))
+    # windows around the candidates (:func:`_windows`); any window with more than block_rows
+    # candidates or 4 x block_rows pixels: the whole tile goes band by band instead
+    blocks = _windows(cand, feature_reach_px(s, mpp))
+    split = dropped or any(np.count_nonzero(sel) > block_rows or sel.size > 4 * block_rows for _, sel in blocks)
+    if split:  # the bands recompute their own channels and fine OD: the whole-tile ones go now
+        chans = []
+        if _keep is not None:  # a later call reads the norm (its candidates) and the OD only
+            _keep["planes"] = (None, None, total, None)
     bodies = None
     if any(n in BODY_FEATURES for n in names):
         bodies = _keep["bodies"] if _keep is not None and "bodies" in _keep else _body_table(total, fine, mpp)
         if _keep is not None:
             _keep["bodies"] = bodies
-    # windows around the candidates (:func:`_windows`); any window with more than block_rows
-    # candidates or 4 x block_rows pixels: the whole tile goes band by band instead
-    blocks = _windows(cand, feature_reach_px(s, mpp))
-    split = any(np.count_nonzero(sel) > block_rows or sel.size > 4 * block_rows for _, sel in blocks)
-    wide = _wide(od, s, mpp, cand, chans) if split and "wide_u_b" in local else None  # once, not per band
+    if split:
+        fine = None
+        if od is None:  # (dropped, and no OD given: the same values from the RGB)
+            od = _candidates(rgb, mpp=mpp, settings=s, background=background, where=None)[0]
+    wide = _wide(od, s, mpp, cand, chans or None) if split and "wide_u_b" in local else None  # once, not per band
     if split:  # each band recomputes its OD and fine-scale OD from the RGB: grown by the fine blur
         blocks = _blocks(cand, feature_reach_px(s, mpp, wide=False) + _gauss_reach(s.fine_um / mpp), block_rows)
         del od, fine, total
