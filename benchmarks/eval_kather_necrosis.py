@@ -1,8 +1,12 @@
 """Necrosis read on the real Kather colorectal H&E tiles of the training pack, at 20x and finer.
 
 The only real necrosis at <= 0.55 µm/px (where the intact-nucleus veto runs) in the project's data:
-NCT-CRC-HE ``DEB`` (debris / necrosis, 224² at 0.5 µm/px) and Kather 2016 ``05_DEBRIS`` (debris, necrosis and
-mucus, 224² at ~0.331 µm/px). Every other class (tumour, stroma, lymphocytes, mucosa, muscle, ...) is viable
+NCT-CRC-HE ``DEB`` (debris / necrosis, 224² at 0.5 µm/px), the one tile of group ``necrosis``. Kather 2016
+``05_DEBRIS`` (224² at ~0.331 µm/px) mixes debris, mucus and blood; ``scripts/train_tissue_model.py``
+(``K16_DEBRIS``) labels six of its tiles mucin and one blood, and the other five, looked at, are fibres and
+collagen with a few fragments, not coagulative necrosis: they form the groups ``debris:mucin``,
+``debris:blood`` and ``debris:unlabelled``, apart (a veto that removes the model's necrosis there is right, not
+a loss). Every other class (tumour, stroma, lymphocytes, mucosa, muscle, NCT's mucus ``MUC``, ...) is viable
 tissue: its necrosis is false. The tiles trained the shipped tissue model (see ``scripts/train_tissue_model.py``),
 so the model's reading is not validation of the model; this script checks what the veto (and any variant of it,
 through ``--param NAME=VALUE`` on :class:`~mmnst_path.quantify.necrosis.NecrosisParams`) does to it.
@@ -33,20 +37,30 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / ".." / "shared" / "train"
 #: (folder under the training pack, µm/px, classes holding real necrosis)
 SOURCES = (("kather_nct_crc_he", 0.5, ("DEB",)), ("kather_texture_2016", 0.331, ("05_DEBRIS",)))
-#: classes without tissue to speak of (glass, fat) or with mucus only: not read as viable checks
+#: classes without tissue to speak of (glass, fat): not read as viable checks
 SKIP = ("BACK", "08_EMPTY", "ADI", "07_ADIPOSE")
+#: groups of :func:`tiles`, in the order they are summed up
+GROUPS = ("necrosis", "debris:mucin", "debris:blood", "debris:unlabelled", "viable")
 
 
 def tiles(train: Path):
-    """(group, class, path, mpp): ``group`` is 'necrosis' for the debris classes, 'viable' otherwise."""
+    """(group, class, path, mpp): ``group`` is 'necrosis' for NCT's DEB, ``debris:<label>`` for a Kather 2016
+    05_DEBRIS tile (its label in the tissue training script, or 'unlabelled'), 'viable' otherwise."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_tissue_model import K16_DEBRIS
+
     for folder, mpp, necrotic in SOURCES:
         for cls_dir in sorted(p for p in (train / folder).iterdir() if p.is_dir() and not p.name.startswith("_")):
             if cls_dir.name in SKIP:
                 continue
-            group = "necrosis" if cls_dir.name in necrotic else "viable"
             for path in sorted(cls_dir.iterdir()):
-                if path.suffix.lower() in (".tif", ".tiff", ".png", ".jpg", ".jpeg"):
-                    yield group, cls_dir.name, path, mpp
+                if path.suffix.lower() not in (".tif", ".tiff", ".png", ".jpg", ".jpeg"):
+                    continue
+                if cls_dir.name == "05_DEBRIS":
+                    group = f"debris:{K16_DEBRIS.get(path.name, 'unlabelled')}"
+                else:
+                    group = "necrosis" if cls_dir.name in necrotic else "viable"
+                yield group, cls_dir.name, path, mpp
 
 
 def _overlay(rgb: np.ndarray, mask: np.ndarray, mpp: float, mask_mpp: float, params: NecrosisParams) -> np.ndarray:
@@ -101,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="folder for overlays")
     ap.add_argument("--forced", action="store_true",
                     help="also the %% of tissue vetoed with the model's necrosis forced onto the whole tile")
-    ap.add_argument("--only", default=None, help="'necrosis' or 'viable'")
+    ap.add_argument("--only", default=None, choices=GROUPS, help="one group only")
     args = ap.parse_args(argv)
     fields = {k: float(v) for k, v in (p.split("=", 1) for p in args.param)}
     params = NecrosisParams(**fields)
@@ -118,13 +132,13 @@ def main(argv: list[str] | None = None) -> int:
             row["forced_vetoed_pct"] = forced_veto_pct(rgb, mpp, params)
         rows.append(row)
         extra = f"  forced: {row['forced_vetoed_pct']:6.2f} % vetoed" if args.forced else ""
-        print(f"{group:9s} {cls:10s} {pct:6.2f} %{extra}  {path.name}", flush=True)
+        print(f"{group:17s} {cls:10s} {pct:6.2f} %{extra}  {path.name}", flush=True)
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
             img = _overlay(rgb, mask, mpp, mask_mpp, params)
             h, w = img.shape[:2]
             Image.fromarray(img).resize((2 * 512, round(2 * 512 * h / w))).save(args.out / f"{cls}_{path.stem}.png")
-    for group in ("necrosis", "viable"):
+    for group in GROUPS:
         p = [r["necrosis_pct"] for r in rows if r["group"] == group]
         if p:
             print(f"{group}: {len(p)} tiles, necrosis mean {np.mean(p):.2f} %, min {min(p):.2f}, max {max(p):.2f}")

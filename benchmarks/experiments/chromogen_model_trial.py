@@ -20,7 +20,11 @@ bodies' angle, the red ring share, measured or not).
     .venv/bin/python benchmarks/experiments/chromogen_model_trial.py rows dab-rotated 40 46 /tmp/rows_rot.pkl
     .venv/bin/python benchmarks/experiments/chromogen_model_trial.py rows real 0 0 /tmp/rows_real.pkl
     .venv/bin/python benchmarks/experiments/chromogen_model_trial.py fit /tmp/rows_train.pkl /tmp/rows_eval.pkl \\
-        /tmp/rows_real.pkl [/tmp/rows_rot.pkl]
+        /tmp/rows_real.pkl [/tmp/rows_rot.pkl] [--columns 1,2,3,4,5,6,7,8,9,10,11,20,22,23,24] [--override]
+
+``--columns`` fits on those feature columns only (the 15 "density-free" ones above: the 11 histogram bins and
+4 of the 5 place columns, brown bodies left out); ``--override`` also reports the rule overridden only where the
+logistic model is confident (p >= 0.6 / 0.7 / 0.8 / 0.9).
 
 Generated rows: ``benchmarks/eval_stain_guess.py``'s ``protocol_tile`` (H-DAB, H-AEC, H-FastRed and the
 Ki67 / MART-1 and Ki67 / SOX10 double stains, labelled by their red chromogen), 10 tiles per protocol
@@ -129,7 +133,8 @@ def real_rows() -> dict[str, tuple[np.ndarray, list[str]]]:
     return out
 
 
-def fit(train: Path, evaluation: Path, real: Path, *extra: Path) -> None:
+def fit(train: Path, evaluation: Path, real: Path, *extra: Path, columns: list[int] | None = None,
+        override: bool = False) -> None:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
@@ -143,6 +148,9 @@ def fit(train: Path, evaluation: Path, real: Path, *extra: Path) -> None:
         Xr, yr, _, _ = pickle.loads(p.read_bytes())
         parts_x.append(Xr), parts_y.append(yr)
     X, y = np.vstack(parts_x), np.concatenate(parts_y)
+    cols = list(range(X.shape[1])) if columns is None else columns
+    X, Xe = X[:, cols], Xe[:, cols]
+    sets = {k: (Xr[:, cols], files) for k, (Xr, files) in sets.items()}
     mu, sd = X.mean(0), X.std(0) + 1e-9
 
     def report(name: str, pred: np.ndarray) -> None:
@@ -161,6 +169,14 @@ def fit(train: Path, evaluation: Path, real: Path, *extra: Path) -> None:
         lr = LogisticRegression(C=c, max_iter=5000).fit((X - mu) / sd, y)
         report(f"logistic C={c}", lr.predict((Xe - mu) / sd))
         print("   real DAB sets read as:", real_text(lambda Z, lr=lr: lr.predict((Z - mu) / sd)))
+        if override:  # the rule, unless the model is confident of another chromogen
+            prob, names = lr.predict_proba((Xe - mu) / sd), list(lr.classes_)
+            for t in (0.6, 0.7, 0.8, 0.9):
+                pred = []
+                for g, p in zip(ge, prob, strict=True):
+                    rule, k = RULE.get(g, g), int(np.argmax(p))
+                    pred.append(names[k] if p[k] >= t and rule in names else rule)
+                report(f"   rule overridden at p >= {t}", np.array(pred))
     rf = RandomForestClassifier(300, min_samples_leaf=3, random_state=0).fit(X, y)
     report("forest", rf.predict(Xe))
     print("   real DAB sets read as:", real_text(rf.predict))
@@ -168,7 +184,14 @@ def fit(train: Path, evaluation: Path, real: Path, *extra: Path) -> None:
 
 def main(argv: list[str]) -> int:
     if argv[0] == "fit":
-        fit(*(Path(a) for a in argv[1:]))
+        args = list(argv[1:])
+        columns = None
+        if "--columns" in args:
+            i = args.index("--columns")
+            columns = [int(c) for c in args[i + 1].split(",")]
+            del args[i:i + 2]
+        override = "--override" in args
+        fit(*(Path(a) for a in args if a != "--override"), columns=columns, override=override)
         return 0
     _, kind, a, b, out = argv
     seeds = range(int(a), int(b))

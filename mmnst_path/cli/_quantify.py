@@ -428,7 +428,7 @@ def run(args: argparse.Namespace) -> int:
 
         if kernels_cached() is False:  # a fresh installation: say why the first slide is slow to start
             print("mmnst-path quantify: first analysis of this installation: compiling the analysis kernels "
-                  "(about half a minute, once; `mmnst-path warmup` does it ahead)", file=sys.stderr, flush=True)
+                  "(once; one to a few minutes on a small machine; `mmnst-path warmup` does it ahead)", file=sys.stderr, flush=True)
         progress = _RichProgress() if sys.stderr.isatty() else _PlainProgress()
     try:
         outcome = run_batch(files, options, missing=missing, progress=progress)

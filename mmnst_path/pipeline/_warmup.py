@@ -15,6 +15,7 @@ default code path (``mmnst-path warmup`` on the command line); :func:`analyze_sl
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,39 +184,71 @@ def compile_kernels(*, progress: Callable[[WarmupStep], None] | None = None) -> 
     return tuple(steps)
 
 
-#: The child of :func:`compile_in_child`: a fresh interpreter (no ``__main__`` of the caller's
-#: re-imported) that compiles and exits.
-_CHILD_CODE = "from mmnst_path.pipeline._warmup import compile_kernels; compile_kernels()"
+#: The child of :func:`compile_in_child`: a fresh interpreter (``-P``: nothing of the caller's
+#: working directory on its path, no ``__main__`` of the caller's re-imported) that checks it imported
+#: the caller's own ``mmnst_path`` (the folder holding it is ``sys.argv[1]``; another copy would fill
+#: another cache: exit status :data:`_CHILD_OTHER_COPY`), compiles and exits.
+_CHILD_CODE = (
+    "import os, sys\n"
+    "import mmnst_path\n"
+    "here = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(mmnst_path.__file__))))\n"
+    "if here != os.path.realpath(sys.argv[1]):\n"
+    "    sys.stderr.write('the child imported mmnst_path from ' + here + ', not ' + sys.argv[1] + '\\n')\n"
+    "    sys.exit(3)\n"
+    "from mmnst_path.pipeline._warmup import compile_kernels\n"
+    "compile_kernels()\n"
+)
+_CHILD_OTHER_COPY = 3
+#: Seconds the child may take (a cold compile takes 1-3 minutes on a loaded 2-core machine).
+CHILD_TIMEOUT_S = 1800.0
+_CHILD_LOCK = threading.Lock()
 
 
-def compile_in_child() -> bool:
+def compile_in_child(*, timeout_s: float | None = None) -> bool:
     """When numba's on-disk cache is cold (:func:`kernels_cached` is False), run
     :func:`compile_kernels` in a separate, fresh Python process and wait for it; return whether
-    it ran and succeeded (at most once a process).
+    it ran and succeeded (at most once a process, also when several threads ask at once).
 
     Compiling holds LLVM's memory in the process that compiles until it exits (~160 MiB more
     peak RSS in a process that analyses a slide after compiling, benchmarks/README.md); compiled
     in a child, the analysing process and its workers load the kernels from the cache instead.
-    The child imports this same ``mmnst_path`` (its folder is put first on ``PYTHONPATH``), so
-    it writes the cache this process reads. Does nothing in a process already compiling
-    (:func:`compile_kernels`' own analyses), with a warm cache or without numba; when the child
-    cannot run or fails, returns False and the kernels compile where they are first used, as
-    they would without this step.
+    The child inherits this process's environment, is started with ``-P`` (the working directory
+    is not on its path) and checks that it imported this same ``mmnst_path``, so it writes the
+    cache this process reads. Does nothing in a process already compiling (:func:`compile_kernels`'
+    own analyses), with a warm cache, without numba, in a frozen application or without a Python
+    executable to start; when the child cannot run, fails or takes longer than ``timeout_s``
+    (default :data:`CHILD_TIMEOUT_S`), says why in a warning, returns False, and the kernels
+    compile where they are first used, as they would without this step.
     """
     import os
     import subprocess
+    import warnings
     from pathlib import Path
 
     global _CHILD_STARTED
-    if _COMPILING or _CHILD_STARTED or kernels_cached() is not False:
+    with _CHILD_LOCK:
+        if _COMPILING or _CHILD_STARTED or kernels_cached() is not False:
+            return False
+        _CHILD_STARTED = True
+    if getattr(sys, "frozen", False) or not sys.executable:  # no interpreter of ours to start
         return False
-    _CHILD_STARTED = True
     root = str(Path(__file__).resolve().parents[2])  # the folder that holds the mmnst_path package
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    limit = CHILD_TIMEOUT_S if timeout_s is None else float(timeout_s)
     try:
-        done = subprocess.run([sys.executable, "-c", _CHILD_CODE], env=env, check=False,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except OSError:  # no interpreter to start (embedded Python, ...): compiled where first used
+        done = subprocess.run([sys.executable, "-P", "-c", _CHILD_CODE, root], env=dict(os.environ), check=False,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=limit)
+    except subprocess.TimeoutExpired:
+        warnings.warn(f"compiling the analysis kernels in a child process took over {limit:.0f} s; stopped it, "
+                      "the kernels compile where they are first used", RuntimeWarning, stacklevel=2)
         return False
-    return done.returncode == 0
+    except (OSError, ValueError, TypeError) as exc:  # no interpreter to start: compiled where first used
+        warnings.warn(f"could not start a process to compile the analysis kernels ({exc}); they compile "
+                      "where they are first used", RuntimeWarning, stacklevel=2)
+        return False
+    if done.returncode != 0:
+        tail = " ".join(done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:])
+        warnings.warn(f"compiling the analysis kernels in a child process failed (exit status "
+                      f"{done.returncode}: {tail or 'no message'}); they compile where they are first used",
+                      RuntimeWarning, stacklevel=2)
+        return False
+    return True

@@ -45,7 +45,7 @@ def test_log_seeds_are_the_same_whatever_the_room(monkeypatch, room_min, room_di
 
 
 @pytest.mark.parametrize(("room_min", "room_div"), [(4096, 32), (1, 10**9)])
-def test_log_seeds_on_a_real_tile_are_those_of_a_whole_plane_buffer(monkeypatch, room_min, room_div):
+def test_log_seeds_on_a_real_tile_are_those_of_a_whole_plane_buffer(monkeypatch, shared_data, room_min, room_div):
     """The seeds of a real BCData tile with the default room and with the least room (every
     candidate found by the second scan) are those with room for every pixel (the buffers of
     16 bytes a pixel this replaces)."""
@@ -54,7 +54,7 @@ def test_log_seeds_on_a_real_tile_are_those_of_a_whole_plane_buffer(monkeypatch,
     from mmnst_path.detect.nuclei import NucleusParams, stain_planes
 
     _kernels()
-    rgb = np.asarray(Image.open("../shared/data/ki67/bcdata/0.png").convert("RGB"))
+    rgb = np.asarray(Image.open(shared_data / "ki67" / "bcdata" / "0.png").convert("RGB"))
     hem, _ = stain_planes(rgb, stains="H-DAB")
     plane = np.log1p(np.asarray(hem, np.float32) / np.float32(0.1))
     p = NucleusParams()

@@ -94,8 +94,9 @@ def test_a_fresh_install_compiles_once_before_the_tiles_start(monkeypatch, cache
 
 
 class _Done:
-    def __init__(self, rc: int) -> None:
+    def __init__(self, rc: int, stderr: bytes = b"") -> None:
         self.returncode = rc
+        self.stderr = stderr
 
 
 @pytest.mark.parametrize("rc", [0, 1])
@@ -103,6 +104,7 @@ def test_compile_in_child_runs_compile_kernels_once_in_a_fresh_interpreter_of_th
     import os
     import subprocess
     import sys
+    import warnings
     from pathlib import Path
 
     import mmnst_path
@@ -110,16 +112,84 @@ def test_compile_in_child_runs_compile_kernels_once_in_a_fresh_interpreter_of_th
     runs = []
     monkeypatch.setattr(_warmup, "kernels_cached", lambda: False)
     monkeypatch.setattr(_warmup, "_CHILD_STARTED", False)
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: runs.append((cmd, kw)) or _Done(rc))
-    assert _warmup.compile_in_child() is (rc == 0)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: runs.append((cmd, kw)) or _Done(rc, b"a\nb\nboom"))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert _warmup.compile_in_child() is (rc == 0)
     assert _warmup.compile_in_child() is False  # once a process, whatever the outcome
     assert len(runs) == 1
     cmd, kw = runs[0]
-    assert cmd[:2] == [sys.executable, "-c"]
-    assert "compile_kernels()" in cmd[2]
-    # the child imports this very package (so it fills the cache this process reads)
-    root = str(Path(mmnst_path.__file__).resolve().parents[1])
-    assert kw["env"]["PYTHONPATH"].split(os.pathsep)[0] == root
+    # -P: the caller's working directory is not on the child's path (a checkout there would be imported)
+    assert cmd[:3] == [sys.executable, "-P", "-c"]
+    assert "compile_kernels()" in cmd[3]
+    # the child is told which package it must import (so it fills the cache this process reads)
+    assert cmd[4] == str(Path(mmnst_path.__file__).resolve().parents[1])
+    assert kw["env"] == dict(os.environ)
+    assert kw["timeout"] == _warmup.CHILD_TIMEOUT_S
+    # a failure is said, with the child's last words
+    assert [str(w.message) for w in seen if "boom" in str(w.message)] == ([] if rc == 0 else [
+        "compiling the analysis kernels in a child process failed (exit status 1: a b boom); they compile "
+        "where they are first used"])
+
+
+def test_the_child_refuses_another_copy_of_the_package(tmp_path):
+    import subprocess
+    import sys
+
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    done = subprocess.run([sys.executable, "-P", "-c", _warmup._CHILD_CODE, str(other)], capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert done.returncode == _warmup._CHILD_OTHER_COPY
+    assert "not " + str(other) in done.stderr
+
+
+def test_a_decoy_package_in_the_working_directory_is_not_imported_by_the_child(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    decoy = tmp_path / "mmnst_path"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise SystemExit(7)\n")
+    monkeypatch.chdir(tmp_path)
+    code = "import mmnst_path, sys; sys.exit(0 if 'elsewhere' not in mmnst_path.__file__ else 5)"
+    done = subprocess.run([sys.executable, "-P", "-c", code.replace("elsewhere", str(tmp_path))], check=False,
+                          timeout=120)
+    assert done.returncode == 0  # with -P the decoy (exit 7) is never imported
+    without = subprocess.run([sys.executable, "-c", "import mmnst_path"], check=False, timeout=120)
+    assert without.returncode == 7  # ... and without it, it would be
+
+
+@pytest.mark.parametrize("case", ["frozen", "no executable", "timeout", "oserror"])
+def test_compile_in_child_gives_up_quietly_or_with_a_warning(monkeypatch, case):
+    import subprocess
+    import sys
+    import warnings
+
+    runs = []
+    monkeypatch.setattr(_warmup, "kernels_cached", lambda: False)
+    monkeypatch.setattr(_warmup, "_CHILD_STARTED", False)
+
+    def run(cmd, **kw):  # type: ignore[no-untyped-def]
+        runs.append(cmd)
+        if case == "timeout":
+            raise subprocess.TimeoutExpired(cmd, kw["timeout"])
+        raise OSError("no such file")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    if case == "frozen":
+        monkeypatch.setattr(sys, "frozen", True, raising=False)
+    if case == "no executable":
+        monkeypatch.setattr(sys, "executable", "")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert _warmup.compile_in_child(timeout_s=5) is False
+    if case in ("frozen", "no executable"):
+        assert runs == []
+        assert not seen
+    else:
+        assert len(runs) == 1
+        assert any(("over 5 s" if case == "timeout" else "could not start") in str(w.message) for w in seen)
 
 
 @pytest.mark.parametrize(("compiling", "cached"), [(True, False), (False, True), (False, None)])
