@@ -431,7 +431,7 @@ def _window_max_at(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, half: 
 
 
 #: Room for the LoG seed candidates (3x3 local maxima) of a plane of P pixels in
-#: :func:`_log_seeds`: max(``CANDIDATE_ROOM_MIN``, P // ``CANDIDATE_ROOM_DIV``) (0.03-0.11 % of
+#: :func:`_log_seeds`: max(``CANDIDATE_ROOM_MIN``, P // ``CANDIDATE_ROOM_DIV``) (about 0.1-0.25 % of
 #: the pixels of a real BCData Ki67 tile are candidates); more are found by a second scan.
 CANDIDATE_ROOM_MIN = 4096
 CANDIDATE_ROOM_DIV = 32
@@ -483,7 +483,8 @@ def _log_seeds(
             rows = np.empty(k_cand, dtype=np.intp)
             cols = np.empty(k_cand, dtype=np.intp)
             kern.local_max_candidates(best, np.float32(min_response), rows, cols)
-        rows, cols = rows[:k_cand].copy(), cols[:k_cand].copy()
+        else:  # (a rescan's buffers hold exactly k_cand: no copy needed)
+            rows, cols = rows[:k_cand].copy(), cols[:k_cand].copy()
     else:
         cand = (best >= np.float32(min_response)) & (best >= _square_extreme(best, 3, op="max"))
         rows, cols = np.nonzero(cand)

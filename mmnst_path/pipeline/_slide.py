@@ -359,7 +359,7 @@ def analyze_slide(
                                         patches_mpp=max(PATCH_MPP, mpp0))
             warn_if_ambiguous(guess)
             detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
-            if guess.he_probability == guess.he_probability:  # not NaN: the H&E-vs-IHC model decided
+            if not math.isnan(guess.he_probability):  # the H&E-vs-IHC model decided
                 detection["he_probability"] = round(float(guess.he_probability), 4)
                 detection["he_model"] = f"{HE_MODEL_FILE} {load_he_model().model_id}"
             config = config.replace(stains=guess.name)
