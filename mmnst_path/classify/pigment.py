@@ -83,6 +83,7 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     OBJECT_FEATURES,
     _body_table,
     _brown_bodies,
+    _brown_mask,
     _label_sums,  # noqa: F401
     body_feature_specs,
     body_melanin_probability,
@@ -263,7 +264,9 @@ def _candidates(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings
     s = settings
     od = np.ascontiguousarray(od_from_rgb(rgb, background=background) if od is None else od, dtype=np.float32)
     chans = [np.ascontiguousarray(od[..., c]) for c in range(3)]
-    fine = np.stack([_blur(ch, s.fine_um / mpp) for ch in chans], axis=-1)
+    fine = np.empty(od.shape, np.float32)  # filled a channel at a time: one blurred plane alive, not three
+    for c, ch in enumerate(chans):
+        fine[..., c] = _blur(ch, s.fine_um / mpp)
     if planes is not None:
         planes[:] = chans
     del chans
@@ -387,7 +390,14 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
             _keep["planes"] = (None, None, total, None)
     bodies = None
     if any(n in BODY_FEATURES for n in names):
-        bodies = _keep["bodies"] if _keep is not None and "bodies" in _keep else _body_table(total, fine, mpp)
+        if _keep is not None and "bodies" in _keep:
+            bodies = _keep["bodies"]
+        else:
+            brown = _brown_mask(total, fine)
+            if split:  # the bands recompute their own fine OD: the whole-tile one goes before the labelling
+                fine = None
+            bodies = _body_table(total, None, mpp, brown=brown)
+            del brown
         if _keep is not None:
             _keep["bodies"] = bodies
     if split:
