@@ -83,3 +83,46 @@ def test_candidates_fine_od_channel_at_a_time_equals_stacked(real_tile):
     np.testing.assert_array_equal(cand, ref_total >= s.candidate_od)
     assert len(planes) == 3
     np.testing.assert_array_equal(planes[1], od[..., 1])
+
+
+def test_wide_blur_at_the_candidates_gives_the_same_probabilities(monkeypatch):
+    """Bands that take the candidates in row-major order read the wide blur from a (K, 2) array of
+    the candidates' values; the same probabilities as from the whole-tile (M, N, 2) plane."""
+    from mmnst_path.classify import pigment as P
+
+    tile = pigment_family_tile(2, "confluent", chromogen="dab", size=384)
+    model = P.resolve_pigment_model("dab")
+    assert "wide_u_b" in [f.name for f in model.features]
+    seen: list[object] = []
+    real = P._band_starts
+    monkeypatch.setattr(P, "_band_starts", lambda blocks, k: seen.append(real(blocks, k)) or seen[-1])
+    prob, cand = P.pigment_probability(tile.rgb, mpp=tile.mpp, model=model, block_rows=4000)
+    assert seen
+    assert seen[0] is not None
+    assert len(seen[0]) > 2  # two bands or more, compact values
+    monkeypatch.setattr(P, "_band_starts", lambda blocks, k: None)
+    ref, ref_cand = P.pigment_probability(tile.rgb, mpp=tile.mpp, model=model, block_rows=4000)
+    assert (ref > 0.5).any()
+    np.testing.assert_array_equal(cand, ref_cand)
+    np.testing.assert_array_equal(prob, ref)
+
+
+def test_band_starts_only_for_bands_in_row_major_order():
+    from mmnst_path.classify.pigment import _band_starts, _blocks
+
+    cand = np.zeros((200, 120), bool)
+    cand[10:190:3, 5:115:2] = True
+    blocks = _blocks(cand, 4, 300)
+    starts = _band_starts(blocks, int(cand.sum()))
+    assert starts is not None
+    assert len(starts) == len(blocks) + 1
+    assert starts[-1] == cand.sum()
+    at = np.flatnonzero(cand.ravel())
+    for b, ((rs, cs), sel) in enumerate(blocks):  # each band's candidates are the next ones in order
+        rr, cc = np.nonzero(sel)
+        np.testing.assert_array_equal((rr + rs.start) * cand.shape[1] + cc + cs.start, at[starts[b] : starts[b + 1]])
+    # two windows side by side (different column spans): their candidates interleave by rows
+    side = ((slice(0, 50), slice(0, 20)), np.ones((50, 20), bool)), ((slice(0, 50), slice(30, 50)), np.ones((50, 20), bool))
+    assert _band_starts(list(side), 2000) is None
+    # a band count that misses candidates
+    assert _band_starts(blocks, int(cand.sum()) + 1) is None
