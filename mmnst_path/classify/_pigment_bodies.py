@@ -40,19 +40,19 @@ def _brown_bodies(total: np.ndarray, fine: np.ndarray, mpp: float, cand: np.ndar
     return {name: table[lc, i] for i, name in enumerate(BODY_FEATURES)}
 
 
-def _body_table(total: np.ndarray, fine: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray]:
+def _body_table(total: np.ndarray, fine: np.ndarray | None, mpp: float, *,
+                brown: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(labels (M, N) of the brown bodies, 0 off them; (n + 1, 4) float32 body features of each
     label, columns :data:`BODY_FEATURES`, row 0 zeros): the features of a pixel are
-    ``table[labels[pixel]]``."""
+    ``table[labels[pixel]]``. ``brown``: :func:`_brown_mask` of ``total`` and ``fine`` when the
+    caller has it (``fine`` is then not read, and may be None)."""
     from scipy import ndimage as ndi
 
-    # the hue test at the pixels dark enough only (the same float32 operations per pixel as over
-    # the whole tile: a few tens of per cent of the pixels)
-    dark = np.flatnonzero(total.ravel() >= _BODY_OD)
-    f = fine.reshape(-1, 3)[dark]
-    cos = np.einsum("kc,c->k", f, _BROWN.astype(np.float32)) / np.maximum(total.ravel()[dark], 1e-6)
-    brown = np.zeros(total.shape, dtype=bool)
-    brown.ravel()[dark[cos >= math.cos(math.radians(_BROWN_CONE_DEG))]] = True
+    if brown is None:
+        if fine is None:
+            msg = "_body_table needs the fine-scale OD or the brown mask computed from it"
+            raise ValueError(msg)
+        brown = _brown_mask(total, fine)
     labels, n = ndi.label(brown, structure=np.ones((3, 3), bool))
     table = np.zeros((n + 1, len(BODY_FEATURES)), np.float32)
     if n == 0:
@@ -94,6 +94,33 @@ def _body_table(total: np.ndarray, fine: np.ndarray, mpp: float) -> tuple[np.nda
     table[1:, 2] = (sd / (mt + 0.05))[1:]
     table[1:, 3] = (hcount / np.maximum(cnt + hcount, 1.0))[1:]
     return labels, table
+
+
+#: image rows whose dark pixels :func:`_brown_mask` tests at a time (its per-pixel temporaries,
+#: ~40 bytes a dark pixel, are held for one band, not for the whole tile)
+BROWN_BAND_ROWS = 128
+
+
+def _brown_mask(total: np.ndarray, fine: np.ndarray, band_rows: int = BROWN_BAND_ROWS) -> np.ndarray:
+    """(M, N) bool: the brown pixels of the body table, total OD >= :data:`_BODY_OD` and within
+    :data:`_BROWN_CONE_DEG` of :data:`_BROWN` (``fine`` (M, N, 3) the fine-scale OD, ``total`` its norm).
+
+    The hue test runs at the dark pixels only, band by band of ``band_rows`` image rows: each pixel
+    gets the same float32 operations as in one whole-tile pass (a 3-term dot product and a
+    division per pixel, independent of the others), so the mask is the same (tested), without
+    whole-tile index, gathered-OD and cosine arrays (tens of MiB on a 3-MPx slide tile)."""
+    brown = np.zeros(total.shape, dtype=bool)
+    ref = _BROWN.astype(np.float32)
+    limit = math.cos(math.radians(_BROWN_CONE_DEG))
+    for r0 in range(0, total.shape[0], max(1, int(band_rows))):
+        t = total[r0 : r0 + band_rows].ravel()
+        dark = np.flatnonzero(t >= _BODY_OD)
+        if dark.size == 0:
+            continue
+        f = fine[r0 : r0 + band_rows].reshape(-1, 3)[dark]
+        cos = np.einsum("kc,c->k", f, ref) / np.maximum(t[dark], 1e-6)
+        brown[r0 : r0 + band_rows].ravel()[dark[cos >= limit]] = True
+    return brown
 
 
 def _label_sums(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

@@ -83,6 +83,7 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     OBJECT_FEATURES,
     _body_table,
     _brown_bodies,
+    _brown_mask,
     _label_sums,  # noqa: F401
     body_feature_specs,
     body_melanin_probability,
@@ -263,7 +264,9 @@ def _candidates(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings
     s = settings
     od = np.ascontiguousarray(od_from_rgb(rgb, background=background) if od is None else od, dtype=np.float32)
     chans = [np.ascontiguousarray(od[..., c]) for c in range(3)]
-    fine = np.stack([_blur(ch, s.fine_um / mpp) for ch in chans], axis=-1)
+    fine = np.empty(od.shape, np.float32)  # filled a channel at a time: one blurred plane alive, not three
+    for c, ch in enumerate(chans):
+        fine[..., c] = _blur(ch, s.fine_um / mpp)
     if planes is not None:
         planes[:] = chans
     del chans
@@ -307,6 +310,31 @@ def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarra
     for i, c in enumerate((0, 2)):
         out[..., i][at] = _blur_at(od[..., c] if planes is None else planes[c], s.wide_um / mpp, at)
     return out
+
+
+def _wide_at(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarray,
+             planes: list[np.ndarray] | None = None) -> np.ndarray:
+    """(K, 2) the values of :func:`_wide` at the ``cand`` pixels, in row-major order (the same
+    values, held for the candidates only: 8 bytes a candidate instead of 8 bytes a tile pixel)."""
+    at = np.nonzero(cand)
+    return np.stack([_blur_at(od[..., c] if planes is None else planes[c], s.wide_um / mpp, at) for c in (0, 2)],
+                    axis=1)
+
+
+def _band_starts(blocks: list[tuple[Any, np.ndarray]], k: int) -> list[int] | None:
+    """Where each band's candidates start in the row-major order of all ``k`` candidates of the
+    tile, and ``k`` last, when the bands (:func:`_blocks`) take them in that order: one column span,
+    candidate rows in increasing, disjoint ranges, every candidate in a band. Else None."""
+    starts = [0]
+    cols = blocks[0][0][1] if blocks else None
+    last_row = -1
+    for (rs, cs), sel in blocks:
+        rows = np.flatnonzero(sel.any(axis=1))
+        if cs != cols or rows.size == 0 or rs.start + int(rows[0]) <= last_row:
+            return None
+        last_row = rs.start + int(rows[-1])
+        starts.append(starts[-1] + int(np.count_nonzero(sel)))
+    return starts if starts[-1] == k else None
 
 
 #: candidate rows whose features are computed and predicted at a time by
@@ -387,21 +415,32 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
             _keep["planes"] = (None, None, total, None)
     bodies = None
     if any(n in BODY_FEATURES for n in names):
-        bodies = _keep["bodies"] if _keep is not None and "bodies" in _keep else _body_table(total, fine, mpp)
+        if _keep is not None and "bodies" in _keep:
+            bodies = _keep["bodies"]
+        else:
+            brown = _brown_mask(total, fine)
+            if split:  # the bands recompute their own fine OD: the whole-tile one goes before the labelling
+                fine = None
+            bodies = _body_table(total, None, mpp, brown=brown)
+            del brown
         if _keep is not None:
             _keep["bodies"] = bodies
     if split:
         fine = None
         if od is None:  # (dropped, and no OD given: the same values from the RGB)
             od = _candidates(rgb, mpp=mpp, settings=s, background=background, where=None)[0]
-    wide = _wide(od, s, mpp, cand, chans or None) if split and "wide_u_b" in local else None  # once, not per band
+    wide = starts = None
     if split:  # each band recomputes its OD and fine-scale OD from the RGB: grown by the fine blur
         blocks = _blocks(cand, feature_reach_px(s, mpp, wide=False) + _gauss_reach(s.fine_um / mpp), block_rows)
+        if "wide_u_b" in local:  # once, not per band: at the candidates only when the bands take them in order
+            starts = _band_starts(blocks, k)
+            wide = (_wide(od, s, mpp, cand, chans or None) if starts is None
+                    else _wide_at(od, s, mpp, cand, chans or None))
         del od, fine, total
         chans = []
-    for win, sel in blocks:
+    for b, (win, sel) in enumerate(blocks):
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
-        od_w = fine_w = total_w = None
+        od_w = fine_w = total_w = wide_w = None
         if local:
             # a band's own OD and fine OD are exact `reach` px from its border (or at the image
             # border), so every value its candidates' filters read is the whole-tile one
@@ -411,8 +450,10 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                                         if split else (od[win], fine[win], total[win], None))
             if not split:
                 chans_w = [ch[win] for ch in chans]
+            wide_w = (None if wide is None else wide[win] if starts is None
+                      else wide[starts[b] : starts[b + 1]])
             for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local,
-                                           wide=None if wide is None else wide[win], planes=chans_w):
+                                           wide=wide_w, wide_at_cand=starts is not None, planes=chans_w):
                 x[:, [i for i, n in enumerate(names) if n == name]] = v[:, None]
         if bodies is not None:
             lab = bodies[0][win][sel]
@@ -420,7 +461,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                 if name in BODY_FEATURES:
                     x[:, i] = bodies[1][lab, BODY_FEATURES.index(name)]
         prob[win][sel] = model.predict_proba(x)[:, j]
-        del x, od_w, fine_w, total_w, chans_w  # before the next band allocates its own
+        del x, od_w, fine_w, total_w, chans_w, wide_w  # before the next band allocates its own
     return prob, cand
 
 
@@ -433,11 +474,12 @@ def _check_names(settings: PigmentFeatureSettings, wanted: list[str]) -> None:
 
 def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: np.ndarray,
                     s: PigmentFeatureSettings, mpp: float, wanted: list[str],
-                    wide: np.ndarray | None = None,
+                    wide: np.ndarray | None = None, wide_at_cand: bool = False,
                     planes: list[np.ndarray] | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """The non-body feature columns of the ``cand`` pixels of one window (row-major order), as
     (name, column) pairs computed one after the other;
-    ``wide``: the window of :func:`_wide` computed over the whole tile (else computed here);
+    ``wide``: the window of :func:`_wide` computed over the whole tile (else computed here), or
+    with ``wide_at_cand`` the rows of :func:`_wide_at` of this window's candidates, in order;
     ``planes``: ``od``'s three channels as (M, N) planes (:func:`_candidates`; the same values,
     read by the blurs without copying them out of ``od`` again)."""
     chan = (lambda ch: od[..., ch]) if not planes else planes.__getitem__
@@ -452,7 +494,7 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
     ct = np.sqrt(np.einsum("kc,kc->k", c, c))
     cu = c / np.maximum(ct, 1e-6)[:, None]
     w = (np.stack([_blur_at(chan(ch), s.wide_um / mpp, at) for ch in (0, 2)], axis=1)
-         if wide is None else wide[cand])
+         if wide is None else wide if wide_at_cand else wide[cand])
     wsum = np.maximum(np.abs(w).sum(axis=1), 1e-6)
     g_disk, c_disk = _disk(s.granule_um / mpp), _disk(s.cluster_um / mpp)
     eroded: dict[bytes, np.ndarray] = {}

@@ -66,50 +66,70 @@ def _reflect(i, n):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True, boundscheck=False)
 def gaussian_axis0(img, w, out):  # pragma: no cover - compiled
     """Correlate the columns of ``img`` (M, N) float32 with the symmetric half-kernel ``w``
-    (``w[0]`` centre, ``w[k]`` at offsets ±k, float64) into ``out`` (M, N) float32."""
+    (``w[0]`` centre, ``w[k]`` at offsets ±k, float64) into ``out`` (M, N) float32.
+
+    Each image row is converted to float64 once, into a ring of the ``2 r + 1`` rows around the
+    output row (the conversion is exact, so every sum is the one of converting at each use), and
+    the inner loops add float64 rows: about 1.2-1.35x faster than converting per tap."""
     m, n = img.shape
     r = w.shape[0] - 1
+    size = 2 * r + 1
+    ring = np.empty((size, n), np.float64)  # image row q at ring[q % size]
     acc = np.empty(n, np.float64)
+    w0 = w[0]
+    done = 0  # image rows converted so far
     for i in range(m):
-        w0 = w[0]
+        # every row a reflected index of this output reads lies in i - r .. i + r (or the image
+        # holds at most 2 r + 1 rows, all of them in the ring)
+        while done < m and done <= i + r:
+            src = img[done]
+            dst = ring[done % size]
+            for j in range(n):
+                dst[j] = np.float64(src[j])
+            done += 1
+        c = ring[i % size]
         for j in range(n):
-            acc[j] = np.float64(img[i, j]) * w0
+            acc[j] = c[j] * w0
         for k in range(r, 0, -1):
-            a = _reflect(i - k, m)
-            b = _reflect(i + k, m)
+            a = ring[_reflect(i - k, m) % size]
+            b = ring[_reflect(i + k, m) % size]
             wk = w[k]
             for j in range(n):
-                acc[j] += (np.float64(img[a, j]) + np.float64(img[b, j])) * wk
+                acc[j] += (a[j] + b[j]) * wk
+        o = out[i]
         for j in range(n):
-            out[i, j] = np.float32(acc[j])
+            o[j] = np.float32(acc[j])
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def gaussian_axis1(img, w, out):  # pragma: no cover - compiled
     """Correlate the rows of ``img`` (M, N) float32 with the symmetric half-kernel ``w`` into
-    ``out`` (M, N) float32 (see :func:`gaussian_axis0`)."""
+    ``out`` (M, N) float32 (see :func:`gaussian_axis0`; each row converted to float64 once, into
+    a line padded by its reflected ends)."""
     m, n = img.shape
     r = w.shape[0] - 1
-    buf = np.empty(n + 2 * r, np.float32)  # float32 like acc's inputs (and no alias with acc)
+    buf = np.empty(n + 2 * r, np.float64)
     acc = np.empty(n, np.float64)
+    w0 = w[0]
     for i in range(m):
+        src = img[i]
         for j in range(n):
-            buf[j + r] = img[i, j]
+            buf[j + r] = np.float64(src[j])
         for j in range(r):  # the reflected borders only
-            buf[j] = img[i, _reflect(j - r, n)]
-            buf[n + r + j] = img[i, _reflect(n + j, n)]
-        w0 = w[0]
+            buf[j] = np.float64(src[_reflect(j - r, n)])
+            buf[n + r + j] = np.float64(src[_reflect(n + j, n)])
         mid = buf[r : r + n]
         for j in range(n):
-            acc[j] = np.float64(mid[j]) * w0
+            acc[j] = mid[j] * w0
         for k in range(r, 0, -1):
             wk = w[k]
             lo = buf[r - k : r - k + n]  # views indexed by the loop variable: vectorised
             hi = buf[r + k : r + k + n]
             for j in range(n):
-                acc[j] += (np.float64(lo[j]) + np.float64(hi[j])) * wk
+                acc[j] += (lo[j] + hi[j]) * wk
+        o = out[i]
         for j in range(n):
-            out[i, j] = np.float32(acc[j])
+            o[j] = np.float32(acc[j])
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -124,7 +144,7 @@ def gaussian32(img, w, out):  # pragma: no cover - compiled
     Row by row: the column pass of output row ``i`` goes into a line padded by its reflected
     ends and the row pass reads it there (no intermediate plane). Twice as many lanes per vector
     as float64 and no conversions: 1.5-2.5x faster than :func:`gaussian_axis0` +
-    :func:`gaussian_axis1`."""
+    :func:`gaussian_axis1`; two taps a pass over the line (about 1.2x)."""
     m, n = img.shape
     r = w.shape[0] - 1
     line = np.empty(n + 2 * r, np.float32)
@@ -135,10 +155,24 @@ def gaussian32(img, w, out):  # pragma: no cover - compiled
         src = img[i]
         for j in range(n):
             mid[j] = src[j] * w0
-        for k in range(r, 0, -1):
-            a = img[_reflect(i - k, m)]
-            b = img[_reflect(i + k, m)]
-            wk = w[k]
+        # two taps per pass over the line (the same float32 additions, in the same order, each
+        # rounded: one load and store of the partial sum per two taps instead of per tap)
+        k = r
+        while k >= 2:
+            a1 = img[_reflect(i - k, m)]
+            b1 = img[_reflect(i + k, m)]
+            a2 = img[_reflect(i - k + 1, m)]
+            b2 = img[_reflect(i + k - 1, m)]
+            w1 = w[k]
+            w2 = w[k - 1]
+            for j in range(n):
+                v = mid[j] + (a1[j] + b1[j]) * w1
+                mid[j] = v + (a2[j] + b2[j]) * w2
+            k -= 2
+        if k == 1:
+            a = img[_reflect(i - 1, m)]
+            b = img[_reflect(i + 1, m)]
+            wk = w[1]
             for j in range(n):
                 mid[j] += (a[j] + b[j]) * wk
         for j in range(r):  # the reflected ends of the line
@@ -146,10 +180,22 @@ def gaussian32(img, w, out):  # pragma: no cover - compiled
             line[n + r + j] = line[_reflect(n + j, n) + r]
         for j in range(n):
             acc[j] = mid[j] * w0
-        for k in range(r, 0, -1):
-            wk = w[k]
-            lo = line[r - k : r - k + n]  # views indexed by the loop variable: vectorised
-            hi = line[r + k : r + k + n]
+        k = r
+        while k >= 2:
+            w1 = w[k]
+            w2 = w[k - 1]
+            lo1 = line[r - k : r - k + n]  # views indexed by the loop variable: vectorised
+            hi1 = line[r + k : r + k + n]
+            lo2 = line[r - k + 1 : r - k + 1 + n]
+            hi2 = line[r + k - 1 : r + k - 1 + n]
+            for j in range(n):
+                v = acc[j] + (lo1[j] + hi1[j]) * w1
+                acc[j] = v + (lo2[j] + hi2[j]) * w2
+            k -= 2
+        if k == 1:
+            wk = w[1]
+            lo = line[r - 1 : r - 1 + n]
+            hi = line[r + 1 : r + 1 + n]
             for j in range(n):
                 acc[j] += (lo[j] + hi[j]) * wk
         dst = out[i]

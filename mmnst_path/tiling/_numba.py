@@ -21,21 +21,31 @@ __all__ = ["gaussian_nearest_axis0", "gaussian_nearest_axis1"]
 def gaussian_nearest_axis0(img, w, out):  # pragma: no cover - compiled
     """Correlate the columns of ``img`` (M, N) float32 with the symmetric half-kernel ``w``
     (``w[0]`` centre, ``w[k]`` at offsets +-k, float64), rows outside the image repeating the edge
-    row, into ``out`` (M, N) float32."""
+    row, into ``out`` (M, N) float32. Each image row is converted to float64 once, into a ring of
+    the ``2 r + 1`` rows around the output row (exact, so the same sums as converting per tap)."""
     m, n = img.shape
     r = w.shape[0] - 1
+    size = 2 * r + 1
+    ring = np.empty((size, n), np.float64)  # image row q at ring[q % size]
     acc = np.empty(n, np.float64)
     w0 = w[0]
+    done = 0  # image rows converted so far
     for i in range(m):
-        src = img[i]
+        while done < m and done <= i + r:  # the clamped rows of output i lie in i - r .. i + r
+            src = img[done]
+            dst = ring[done % size]
+            for j in range(n):
+                dst[j] = np.float64(src[j])
+            done += 1
+        c = ring[i % size]
         for j in range(n):
-            acc[j] = np.float64(src[j]) * w0
+            acc[j] = c[j] * w0
         for k in range(r, 0, -1):
-            up = img[max(i - k, 0)]
-            down = img[min(i + k, m - 1)]
+            up = ring[max(i - k, 0) % size]
+            down = ring[min(i + k, m - 1) % size]
             wk = w[k]
             for j in range(n):
-                acc[j] += (np.float64(up[j]) + np.float64(down[j])) * wk
+                acc[j] += (up[j] + down[j]) * wk
         dst = out[i]
         for j in range(n):
             dst[j] = np.float32(acc[j])
@@ -44,28 +54,29 @@ def gaussian_nearest_axis0(img, w, out):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True, boundscheck=False)
 def gaussian_nearest_axis1(img, w, out):  # pragma: no cover - compiled
     """Correlate the rows of ``img`` (M, N) float32 with the symmetric half-kernel ``w`` into
-    ``out`` (M, N) float32, columns outside the image repeating the edge column."""
+    ``out`` (M, N) float32, columns outside the image repeating the edge column (each row
+    converted to float64 once, into a padded line)."""
     m, n = img.shape
     r = w.shape[0] - 1
-    buf = np.empty(n + 2 * r, np.float32)
+    buf = np.empty(n + 2 * r, np.float64)
     acc = np.empty(n, np.float64)
     w0 = w[0]
     for i in range(m):
         src = img[i]
         for j in range(n):
-            buf[j + r] = src[j]
+            buf[j + r] = np.float64(src[j])
         for j in range(r):
-            buf[j] = src[0]
-            buf[n + r + j] = src[n - 1]
+            buf[j] = np.float64(src[0])
+            buf[n + r + j] = np.float64(src[n - 1])
         mid = buf[r : r + n]
         for j in range(n):
-            acc[j] = np.float64(mid[j]) * w0
+            acc[j] = mid[j] * w0
         for k in range(r, 0, -1):
             wk = w[k]
             lo = buf[r - k : r - k + n]
             hi = buf[r + k : r + k + n]
             for j in range(n):
-                acc[j] += (np.float64(lo[j]) + np.float64(hi[j])) * wk
+                acc[j] += (lo[j] + hi[j]) * wk
         dst = out[i]
         for j in range(n):
             dst[j] = np.float32(acc[j])
