@@ -298,6 +298,9 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     ``params.weak_stain_adaptation`` is on: ``clip(weak_stain_fraction * median(stained),
     weak_stain_min_threshold_od, positive_threshold_od)`` where ``stained`` are the DAB OD means
     >= ``weak_stain_floor_od`` (at least ``weak_stain_min_nuclei`` of them, else no adaptation).
+    No adaptation either when the 10th percentile of all the DAB OD means is at or above
+    ``weak_stain_max_baseline_od`` (> 0): the DAB plane is lifted everywhere (a tint), so the
+    nuclei at the floor cannot be told from unstained ones.
 
     Parameters
     ----------
@@ -320,14 +323,21 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     >>> strong = np.r_[np.full(80, 0.1), np.full(20, 1.5)]
     >>> slide_positive_threshold(strong)
     0.35
+    >>> tinted = weak + 0.12                                # every nucleus lifted by a tint
+    >>> slide_positive_threshold(tinted)
+    0.35
     """
     params = params or Ki67Params()
     top = float(params.positive_threshold_od)
     if not params.weak_stain_adaptation:
         return top
     dab = np.asarray(dab_od_mean, dtype=np.float64).reshape(-1)
-    stained = dab[np.isfinite(dab) & (dab >= params.weak_stain_floor_od)]
+    dab = dab[np.isfinite(dab)]
+    stained = dab[dab >= params.weak_stain_floor_od]
     if stained.size < params.weak_stain_min_nuclei:
+        return top
+    baseline = params.weak_stain_max_baseline_od
+    if baseline > 0 and float(np.percentile(dab, 10)) >= baseline:  # no unstained nuclei: a tint
         return top
     adapted = params.weak_stain_fraction * float(np.median(stained))
     return float(min(top, max(min(float(params.weak_stain_min_threshold_od), top), adapted)))

@@ -167,6 +167,18 @@ class Ki67Params:
         QuPath's 0.2) is simply never lowered.
     weak_stain_min_nuclei : int
         Fewer stained nuclei than this: no adaptation (too few to measure the staining).
+    weak_stain_max_baseline_od : float
+        No adaptation when the least-stained tenth of the index nuclei (their 10th percentile of
+        DAB OD mean) reads at or above this (log10 OD; 0 = no such test). Such a slide has no
+        unstained nuclei to tell weakly stained ones from: its whole DAB plane is lifted (a
+        yellow white balance or tint unmixes as DAB in every nucleus, and in a spindle-cell or
+        dusty-pigment tile the cell model may have left mostly such tinted nuclei in the index),
+        and a lowered threshold would call the tinted negatives positive. 0.18: on generated
+        pigment-family tiles two tinted tiles read 0.19 / 0.21 there (Ki67 12.8 % read 45.9 %,
+        20.5 % read 47.3 % with the adaptation; 29.7 % / 23.8 % without), untinted ones at most 0.12;
+        real SHIDC tiles, whose negatives read 0.13-0.15 from crosstalk and whose weak positives
+        the adaptation exists for, at most 0.151 (2026-12-04, session 17; benchmarks/README.md
+        "Weak-stain adaptation on tinted tiles").
     cell_model : str
         Nucleus (cell) classifier that decides which nuclei are tumour cells: ``"default"`` (the
         shipped model, :func:`mmnst_path.classify.default_model_path`), ``"none"`` (every
@@ -295,6 +307,7 @@ class Ki67Params:
     weak_stain_fraction: float = 0.7
     weak_stain_min_threshold_od: float = 0.25
     weak_stain_min_nuclei: int = 10
+    weak_stain_max_baseline_od: float = 0.18
     cell_model: str = "default"
     count_in: str = "all"
     tissue_model: str = "auto"
@@ -359,7 +372,8 @@ class Ki67Params:
         if not isinstance(self.weak_stain_adaptation, bool):
             msg = f"Ki67Params.weak_stain_adaptation must be true or false, got {self.weak_stain_adaptation!r}"
             raise ConfigError(msg)
-        check_finite(self, ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od"), positive=False)
+        check_finite(self, ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od",
+                            "weak_stain_max_baseline_od"), positive=False)
         check_finite(self, ("lymphocyte_min_hematoxylin_od", "lymphocyte_max_area_um2"), positive=False)
         n = self.weak_stain_min_nuclei
         if (isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) or int(n) != n

@@ -227,6 +227,26 @@ def test_slide_threshold_is_lowered_only_for_weakly_stained_slides():
         Ki67Params(weak_stain_adaptation="yes")  # type: ignore[arg-type]
 
 
+def test_slide_threshold_is_not_lowered_on_a_tinted_slide():
+    """A tint lifts every nucleus' DAB: with no unstained nuclei left the threshold stays (session 17)."""
+    from mmnst_path.quantify.ki67 import slide_positive_threshold
+
+    p = Ki67Params()
+    # generated spindle tile seed 1 in figures: negatives 0.19-0.24 OD from a yellow tint, positives 0.3-0.9
+    rng = np.random.default_rng(0)
+    tinted = np.r_[rng.uniform(0.19, 0.24, 60), rng.uniform(0.3, 0.9, 14)]
+    assert slide_positive_threshold(tinted, p) == 0.35
+    assert slide_positive_threshold(tinted, Ki67Params(weak_stain_max_baseline_od=0.0)) == pytest.approx(0.25)
+    # real weakly stained slides (SHIDC): negatives at 0.13-0.16 OD from crosstalk, positives 0.25-0.35
+    crosstalk = np.r_[rng.uniform(0.13, 0.16, 200), rng.uniform(0.25, 0.35, 60)]
+    assert slide_positive_threshold(crosstalk, p) == pytest.approx(0.25)
+    # the baseline is the 10th percentile: a few tinted nuclei among unstained ones change nothing
+    mixed = np.r_[np.full(300, 0.05), np.full(20, 0.22), np.full(60, 0.40)]
+    assert slide_positive_threshold(mixed, p) == pytest.approx(0.7 * 0.40)
+    with pytest.raises(ConfigError, match="weak_stain_max_baseline_od"):
+        Ki67Params(weak_stain_max_baseline_od=float("nan"))
+
+
 def test_pigment_evidence_compiled_sums_are_bit_identical(monkeypatch):
     """The numba passes of the per-nucleus pigment evidence give exactly the bincount values."""
     pytest.importorskip("numba")
