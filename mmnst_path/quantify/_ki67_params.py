@@ -185,6 +185,14 @@ class Ki67Params:
         detected nucleus counts, as before the classifier) or the path of a model file made by
         ``mmnst-path train cells``. Nuclei it calls lymphocyte, stromal, macrophage or other are
         ``excluded`` from the index and counted by type; positivity stays the DAB measurement.
+    spindle_sheet : bool
+        Count a nucleus the cell model left out as tumour when it lies in a crowded sheet of
+        spindle nuclei (:func:`mmnst_path.classify.cells.spindle_sheet`: itself elongated, >= 20
+        nuclei within 40 µm, its neighbours elongated, and the model not quite sure it is not
+        tumour). For spindle-cell tumours, whose pale tumour nuclei the model often calls
+        stromal; real fibroblasts in collagen are sparser. Off by default (opt-in, session 17:
+        it also took a few nuclei of the real validation tiles back into the index; see
+        benchmarks/README.md "Spindle sheets").
     count_in : str
         Where nuclei are counted: ``"all"`` (every tissue region, the default) or ``"tumour"``
         (only nuclei inside the tumour region of the tissue classifier named by
@@ -309,6 +317,7 @@ class Ki67Params:
     weak_stain_min_nuclei: int = 10
     weak_stain_max_baseline_od: float = 0.18
     cell_model: str = "default"
+    spindle_sheet: bool = False
     count_in: str = "all"
     tissue_model: str = "auto"
     melanocyte_marker: str = "auto"
@@ -384,6 +393,9 @@ class Ki67Params:
         if not isinstance(self.cell_model, str) or not self.cell_model.strip():
             msg = (f"Ki67Params.cell_model must be 'default', 'none' or the path of a nucleus model file, "
                    f"got {self.cell_model!r}")
+            raise ConfigError(msg)
+        if not isinstance(self.spindle_sheet, bool):
+            msg = f"Ki67Params.spindle_sheet must be true or false, got {self.spindle_sheet!r}"
             raise ConfigError(msg)
         if self.count_in not in ("all", "tumour"):
             msg = f"Ki67Params.count_in must be 'all' or 'tumour', got {self.count_in!r}"
