@@ -178,10 +178,10 @@ class Ki67Params:
         0.19 / 0.21 there (Ki67 12.8 % read 45.9 %, 20.5 % read 47.3 % with the adaptation;
         29.7 % / 41.4 % without: the rest is melanin over negatives); real SHIDC tiles, whose
         negatives read 0.13-0.15 from crosstalk and whose weak positives the adaptation exists
-        for, at most 0.151. Held-out seeds 4-11: one tinted
-        tile (0.205) caught, the others at most 0.168. A slide that is truly weakly stained and
-        nearly all positive (> 90 %) also keeps ``positive_threshold_od`` (benchmarks/README.md,
-        "Spindle-cell tumours ... tinted slides").
+        for, at most 0.151. Held-out seeds 4-11: one tinted tile (0.205) caught, the others at
+        most 0.168. A slide that is truly weakly stained and nearly all positive (> 90 %) also
+        keeps ``positive_threshold_od`` (benchmarks/README.md, "Spindle-cell tumours ... tinted
+        slides").
     cell_model : str
         Nucleus (cell) classifier that decides which nuclei are tumour cells: ``"default"`` (the
         shipped model, :func:`mmnst_path.classify.default_model_path`), ``"none"`` (every
