@@ -298,9 +298,9 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     ``params.weak_stain_adaptation`` is on: ``clip(weak_stain_fraction * median(stained),
     weak_stain_min_threshold_od, positive_threshold_od)`` where ``stained`` are the DAB OD means
     >= ``weak_stain_floor_od`` (at least ``weak_stain_min_nuclei`` of them, else no adaptation).
-    No adaptation either when the 10th percentile of all the DAB OD means is at or above
-    ``weak_stain_max_baseline_od`` (> 0): the DAB plane is lifted everywhere (a tint), so the
-    nuclei at the floor cannot be told from unstained ones.
+    With ``weak_stain_baseline_margin_od`` > 0 the adapted threshold is at least that much above
+    the median of the DAB OD means under ``weak_stain_floor_od`` (the unstained nuclei, when at
+    least ``weak_stain_min_nuclei``): a tint lifts them, and the threshold with them.
 
     Parameters
     ----------
@@ -323,9 +323,11 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     >>> strong = np.r_[np.full(80, 0.1), np.full(20, 1.5)]
     >>> slide_positive_threshold(strong)
     0.35
-    >>> tinted = weak + 0.12                                # every nucleus lifted by a tint
+    >>> tinted = np.r_[np.full(80, 0.19), np.full(20, 0.32)]   # negatives lifted by a tint
     >>> slide_positive_threshold(tinted)
-    0.35
+    0.25
+    >>> round(slide_positive_threshold(tinted, Ki67Params(weak_stain_baseline_margin_od=0.12)), 3)
+    0.31
     """
     params = params or Ki67Params()
     top = float(params.positive_threshold_od)
@@ -336,8 +338,9 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     stained = dab[dab >= params.weak_stain_floor_od]
     if stained.size < params.weak_stain_min_nuclei:
         return top
-    baseline = params.weak_stain_max_baseline_od
-    if baseline > 0 and float(np.percentile(dab, 10)) >= baseline:  # no unstained nuclei: a tint
-        return top
     adapted = params.weak_stain_fraction * float(np.median(stained))
+    unstained = dab[dab < params.weak_stain_floor_od]
+    if params.weak_stain_baseline_margin_od > 0 and unstained.size >= params.weak_stain_min_nuclei:
+        # the unstained nuclei's DAB (crosstalk, a tint): the threshold keeps the margin above it
+        adapted = max(adapted, float(np.median(unstained)) + params.weak_stain_baseline_margin_od)
     return float(min(top, max(min(float(params.weak_stain_min_threshold_od), top), adapted)))
