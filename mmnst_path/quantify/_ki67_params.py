@@ -176,7 +176,7 @@ class Ki67Params:
         90 % Ki67, is adapted as without it. Opt-in (session 17): 0.12 takes a tinted generated
         spindle tile from 45.9 % to 29.7 % (truth 12.8 %), but it also moves the real SHIDC
         thresholds (their negatives read 0.13-0.16 OD), and the value was chosen with SHIDC in
-        view; see benchmarks/README.md, "Spindle-cell tumours ... tinted slides".
+        view; see benchmarks/README.md, "Spindle-cell tumours: where the Ki67 error comes from".
     cell_model : str
         Nucleus (cell) classifier that decides which nuclei are tumour cells: ``"default"`` (the
         shipped model, :func:`mmnst_path.classify.default_model_path`), ``"none"`` (every
@@ -190,7 +190,7 @@ class Ki67Params:
         tumour). For spindle-cell tumours, whose pale tumour nuclei the model often calls
         stromal; real fibroblasts in collagen are sparser. Off by default (opt-in, session 17:
         it also took a few nuclei of the real validation tiles back into the index; see
-        benchmarks/README.md "Spindle sheets").
+        benchmarks/README.md, "Spindle-cell tumours: where the Ki67 error comes from").
     count_in : str
         Where nuclei are counted: ``"all"`` (every tissue region, the default) or ``"tumour"``
         (only nuclei inside the tumour region of the tissue classifier named by
