@@ -154,10 +154,12 @@ def main() -> None:
     for item in args.set:
         key, _, raw = item.partition("=")
         section, _, name = key.partition(".")
-        try:
-            value: object = float(raw)
-        except ValueError:
-            value = raw
+        value: object = {"true": True, "false": False}.get(raw.strip().lower(), raw)
+        if isinstance(value, str):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
         settings.setdefault(section, {})[name] = value
     rows = []
     for ch in args.chromogens:

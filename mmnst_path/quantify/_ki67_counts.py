@@ -298,6 +298,9 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     ``params.weak_stain_adaptation`` is on: ``clip(weak_stain_fraction * median(stained),
     weak_stain_min_threshold_od, positive_threshold_od)`` where ``stained`` are the DAB OD means
     >= ``weak_stain_floor_od`` (at least ``weak_stain_min_nuclei`` of them, else no adaptation).
+    With ``weak_stain_baseline_margin_od`` > 0 the adapted threshold is at least that much above
+    the median of the DAB OD means under ``weak_stain_floor_od`` (the unstained nuclei, when at
+    least ``weak_stain_min_nuclei``): a tint lifts them, and the threshold with them.
 
     Parameters
     ----------
@@ -320,14 +323,24 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     >>> strong = np.r_[np.full(80, 0.1), np.full(20, 1.5)]
     >>> slide_positive_threshold(strong)
     0.35
+    >>> tinted = np.r_[np.full(80, 0.19), np.full(20, 0.32)]   # negatives lifted by a tint
+    >>> slide_positive_threshold(tinted)
+    0.25
+    >>> round(slide_positive_threshold(tinted, Ki67Params(weak_stain_baseline_margin_od=0.12)), 3)
+    0.31
     """
     params = params or Ki67Params()
     top = float(params.positive_threshold_od)
     if not params.weak_stain_adaptation:
         return top
     dab = np.asarray(dab_od_mean, dtype=np.float64).reshape(-1)
-    stained = dab[np.isfinite(dab) & (dab >= params.weak_stain_floor_od)]
+    dab = dab[np.isfinite(dab)]
+    stained = dab[dab >= params.weak_stain_floor_od]
     if stained.size < params.weak_stain_min_nuclei:
         return top
     adapted = params.weak_stain_fraction * float(np.median(stained))
+    unstained = dab[dab < params.weak_stain_floor_od]
+    if params.weak_stain_baseline_margin_od > 0 and unstained.size >= params.weak_stain_min_nuclei:
+        # the unstained nuclei's DAB (crosstalk, a tint): the threshold keeps the margin above it
+        adapted = max(adapted, float(np.median(unstained)) + params.weak_stain_baseline_margin_od)
     return float(min(top, max(min(float(params.weak_stain_min_threshold_od), top), adapted)))

@@ -167,12 +167,31 @@ class Ki67Params:
         QuPath's 0.2) is simply never lowered.
     weak_stain_min_nuclei : int
         Fewer stained nuclei than this: no adaptation (too few to measure the staining).
+    weak_stain_baseline_margin_od : float
+        0 (the default) = off. Otherwise a lowered threshold stays at least this far (log10 OD)
+        above the slide's unstained nuclei: the median DAB OD mean of the index nuclei under
+        ``weak_stain_floor_od`` (when at least ``weak_stain_min_nuclei`` of them), which a tint
+        (a yellow white balance unmixes as DAB in every nucleus) or crosstalk lifts. Continuous
+        in that baseline, and a slide with (almost) no unstained nuclei, e.g. a weakly stained
+        90 % Ki67, is adapted as without it (a step remains where the count of unstained nuclei
+        reaches ``weak_stain_min_nuclei``, like the stained-count gate: tiny regions only). Opt-in (session 17): 0.12 takes a tinted generated
+        spindle tile from 45.9 % to 29.7 % (truth 12.8 %), but it also moves the real SHIDC
+        thresholds (their negatives read 0.13-0.16 OD), and the value was chosen with SHIDC in
+        view; see benchmarks/README.md, "Spindle-cell tumours: where the Ki67 error comes from".
     cell_model : str
         Nucleus (cell) classifier that decides which nuclei are tumour cells: ``"default"`` (the
         shipped model, :func:`mmnst_path.classify.default_model_path`), ``"none"`` (every
         detected nucleus counts, as before the classifier) or the path of a model file made by
         ``mmnst-path train cells``. Nuclei it calls lymphocyte, stromal, macrophage or other are
         ``excluded`` from the index and counted by type; positivity stays the DAB measurement.
+    spindle_sheet : bool
+        Count a nucleus the cell model left out as tumour when it lies in a crowded sheet of
+        spindle nuclei (:func:`mmnst_path.classify.cells.spindle_sheet`: itself elongated, >= 20
+        nuclei within 40 µm, its neighbours elongated, and the model not quite sure it is not
+        tumour). For spindle-cell tumours, whose pale tumour nuclei the model often calls
+        stromal; real fibroblasts in collagen are sparser. Off by default (opt-in, session 17:
+        it also took a few nuclei of the real validation tiles back into the index; see
+        benchmarks/README.md, "Spindle-cell tumours: where the Ki67 error comes from").
     count_in : str
         Where nuclei are counted: ``"all"`` (every tissue region, the default) or ``"tumour"``
         (only nuclei inside the tumour region of the tissue classifier named by
@@ -295,7 +314,9 @@ class Ki67Params:
     weak_stain_fraction: float = 0.7
     weak_stain_min_threshold_od: float = 0.25
     weak_stain_min_nuclei: int = 10
+    weak_stain_baseline_margin_od: float = 0.0
     cell_model: str = "default"
+    spindle_sheet: bool = False
     count_in: str = "all"
     tissue_model: str = "auto"
     melanocyte_marker: str = "auto"
@@ -359,7 +380,12 @@ class Ki67Params:
         if not isinstance(self.weak_stain_adaptation, bool):
             msg = f"Ki67Params.weak_stain_adaptation must be true or false, got {self.weak_stain_adaptation!r}"
             raise ConfigError(msg)
-        check_finite(self, ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od"), positive=False)
+        check_finite(self, ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od",
+                            "weak_stain_baseline_margin_od"), positive=False)
+        if self.weak_stain_baseline_margin_od < 0:
+            msg = (f"Ki67Params.weak_stain_baseline_margin_od must be >= 0 (0 = off), "
+                   f"got {self.weak_stain_baseline_margin_od!r}")
+            raise ConfigError(msg)
         check_finite(self, ("lymphocyte_min_hematoxylin_od", "lymphocyte_max_area_um2"), positive=False)
         n = self.weak_stain_min_nuclei
         if (isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) or int(n) != n
@@ -370,6 +396,9 @@ class Ki67Params:
         if not isinstance(self.cell_model, str) or not self.cell_model.strip():
             msg = (f"Ki67Params.cell_model must be 'default', 'none' or the path of a nucleus model file, "
                    f"got {self.cell_model!r}")
+            raise ConfigError(msg)
+        if not isinstance(self.spindle_sheet, bool):
+            msg = f"Ki67Params.spindle_sheet must be true or false, got {self.spindle_sheet!r}"
             raise ConfigError(msg)
         if self.count_in not in ("all", "tumour"):
             msg = f"Ki67Params.count_in must be 'all' or 'tumour', got {self.count_in!r}"

@@ -763,7 +763,7 @@ def measure_ki67(
     Ki67Region
         ``cells`` (centroids in pixels of ``rgb``, features, class, intensity bin) and ``counts``.
     """
-    from ..classify.cells import classify_cells
+    from ..classify.cells import SpindleSheet, classify_cells
     from ..detect.nuclei import NucleusParams, nuclei_from_stains
     from ..geometry import require_mpp
     from ..stain import StainMatrix, load_stains, separate_stains
@@ -875,7 +875,8 @@ def measure_ki67(
     if model is not None and len(cells):
         assert nuclei.labels is not None
         types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin,
-                                         extent=extent, _rings=rings)
+                                         extent=extent, _rings=rings,
+                                         sheet=SpindleSheet() if params.spindle_sheet else None)
         cls = cells.cls.copy()
         # positivity stays the stain measurement; the model only decides who is counted
         cls[np.isin(cls, ("positive", "negative")) & (types != "tumour")] = "excluded"

@@ -227,6 +227,35 @@ def test_slide_threshold_is_lowered_only_for_weakly_stained_slides():
         Ki67Params(weak_stain_adaptation="yes")  # type: ignore[arg-type]
 
 
+def test_slide_threshold_keeps_a_margin_above_tinted_unstained_nuclei():
+    """Opt-in (session 17): the lowered threshold stays a margin above the unstained nuclei's DAB."""
+    from mmnst_path.quantify.ki67 import slide_positive_threshold
+
+    on = Ki67Params(weak_stain_baseline_margin_od=0.12)
+    assert Ki67Params().weak_stain_baseline_margin_od == 0.0  # off by default
+    # generated spindle tile seed 1 in figures: negatives 0.17-0.24 OD from a yellow tint, positives 0.3-0.9
+    rng = np.random.default_rng(0)
+    tinted = np.r_[rng.uniform(0.17, 0.2, 30), rng.uniform(0.2, 0.24, 30), rng.uniform(0.3, 0.9, 14)]
+    assert slide_positive_threshold(tinted, Ki67Params()) == pytest.approx(0.25)
+    base = float(np.median(tinted[tinted < 0.2]))
+    assert slide_positive_threshold(tinted, on) == pytest.approx(base + 0.12)
+    # a weakly stained slide with (almost) every nucleus positive is adapted as without the margin: no cliff
+    for share in (0.8, 0.9, 0.95, 0.99, 1.0):
+        k = int(share * 1000)
+        weak = np.r_[np.full(1000 - k, 0.05), np.linspace(0.26, 0.34, k)]
+        assert slide_positive_threshold(weak, on) == pytest.approx(slide_positive_threshold(weak, Ki67Params()))
+        assert slide_positive_threshold(weak, on) == pytest.approx(0.25)
+    # continuous in the baseline: lifting the unstained nuclei moves the threshold smoothly, never by a jump
+    thr = [slide_positive_threshold(np.r_[np.full(200, b), np.full(60, 0.30)], on) for b in np.arange(0.10, 0.20, 0.01)]
+    assert np.all(np.diff(thr) >= 0)
+    assert np.max(np.diff(thr)) <= 0.0100001
+    assert thr[-1] == pytest.approx(0.19 + 0.12)
+    with pytest.raises(ConfigError, match="weak_stain_baseline_margin_od"):
+        Ki67Params(weak_stain_baseline_margin_od=-0.1)
+    with pytest.raises(ConfigError, match="weak_stain_baseline_margin_od"):
+        Ki67Params(weak_stain_baseline_margin_od=float("nan"))
+
+
 def test_pigment_evidence_compiled_sums_are_bit_identical(monkeypatch):
     """The numba passes of the per-nucleus pigment evidence give exactly the bincount values."""
     pytest.importorskip("numba")
