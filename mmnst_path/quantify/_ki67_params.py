@@ -174,10 +174,11 @@ class Ki67Params:
         (a yellow white balance unmixes as DAB in every nucleus) or crosstalk lifts. Continuous
         in that baseline, and a slide with (almost) no unstained nuclei, e.g. a weakly stained
         90 % Ki67, is adapted as without it (a step remains where the count of unstained nuclei
-        reaches ``weak_stain_min_nuclei``, like the stained-count gate: tiny regions only). Opt-in (session 17): 0.12 takes a tinted generated
-        spindle tile from 45.9 % to 29.7 % (truth 12.8 %), but it also moves the real SHIDC
-        thresholds (their negatives read 0.13-0.16 OD), and the value was chosen with SHIDC in
-        view; see benchmarks/README.md, "Spindle-cell tumours: where the Ki67 error comes from".
+        reaches ``weak_stain_min_nuclei``, like the stained-count gate: tiny regions only).
+        Opt-in (session 17): 0.12 takes a tinted generated spindle tile from 45.9 % to 29.7 %
+        (truth 12.8 %), but it also moves the real SHIDC thresholds (their negatives read
+        0.13-0.16 OD), and the value was chosen with SHIDC in view; see benchmarks/README.md,
+        "Spindle-cell tumours: where the Ki67 error comes from".
     cell_model : str
         Nucleus (cell) classifier that decides which nuclei are tumour cells: ``"default"`` (the
         shipped model, :func:`mmnst_path.classify.default_model_path`), ``"none"`` (every
