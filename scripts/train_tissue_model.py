@@ -636,6 +636,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--nuclear-detail", action="store_true",
                     help="add the nuclear-detail features (TissueFeatureSettings.nuclear_detail: H share, contrast "
                          "and edge energy of the nuclei, for intact vs ghost nuclei)")
+    ap.add_argument("--nuclear-morphology", action="store_true",
+                    help="add the nuclear-morphology features (TissueFeatureSettings.nuclear_morphology: size, "
+                         "roundness and alignment of the nuclei, H / E relative to the surroundings; #13)")
+    ap.add_argument("--save-rows", type=Path, default=None, metavar="NPZ",
+                    help="also write the feature rows in the --rows-npz format (retrain without computing them again)")
     return ap
 
 
@@ -643,7 +648,8 @@ def settings_of(args: argparse.Namespace) -> TissueFeatureSettings:
     """The feature settings the options ask for."""
     grids = {k: v for k, v in (("grid_um", args.grid_um), ("predict_um", args.predict_um),
                                 ("micro_um", args.micro_um)) if v is not None}
-    return replace(TissueFeatureSettings(), nuclear_detail=bool(args.nuclear_detail), **grids)
+    return replace(TissueFeatureSettings(), nuclear_detail=bool(args.nuclear_detail),
+                   nuclear_morphology=bool(getattr(args, "nuclear_morphology", False)), **grids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -678,7 +684,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = _cached_rows(args.rows_npz, len(tissue_feature_specs(settings)))
     else:
         rows = feature_rows(args, settings, maps=maps)
+    saved: list[tuple[str, np.ndarray, np.ndarray, bool]] = []
     for src, _name, x, y, held in rows:
+        if args.save_rows:
+            saved.append((src, x, y, held))
         (va_x if held else tr_x).append(x)
         (va_y if held else tr_y).append(y)
         if held:
@@ -688,6 +697,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     if args.save_maps and maps is not None:
         save_maps(args.save_maps, maps)
+    if args.save_rows:
+        args.save_rows.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.save_rows, x=np.concatenate([r[1] for r in saved]).astype(np.float32),
+                 y=np.concatenate([r[2] for r in saved]).astype(np.int64),
+                 source=np.concatenate([np.full(len(r[2]), r[0], dtype="<U16") for r in saved]),
+                 held=np.concatenate([np.full(len(r[2]), r[3], dtype=bool) for r in saved]))
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
     src_tr = np.concatenate(tr_src)
     if args.thin:
@@ -701,6 +716,7 @@ def main(argv: list[str] | None = None) -> int:
         "version": args.version or "1.0.0" + "".join(f"+{flag}" for flag, on in (
             ("keratin", args.keratin), ("held-out-recipe", args.held_out_recipe), ("brca", args.brca),
             ("tissue-tiles", args.tissue_tiles), ("mimic-tiles", args.mimic_tiles), ("nuclear-detail", args.nuclear_detail),
+            ("nuclear-morphology", args.nuclear_morphology),
             ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin)),
             ("repeat-necrosis", bool(args.repeat_necrosis))) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
