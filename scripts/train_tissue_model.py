@@ -79,6 +79,11 @@ on the first stage's out-of-fold class probabilities pooled over 16-100 µm
 ``OUT.stage1.mmnst``); with the ``--mimic-tiles`` first stage it read the TCGA squamous nests as confluent
 necrosis (14.85 %) instead of a speckle (14.45 %): benchmarks/README.md, "Auto-context for the squamous nests".
 
+Options tried for #13 in session 17 (none in the shipped default; figures in benchmarks/README.md, "Nuclear
+morphology for tumour / stroma / lymphocytes"): ``--nuclear-morphology`` (the nuclear-morphology feature columns:
+size, roundness and alignment of the nuclei, H / E relative to their surroundings), ``--repeat-rows SOURCE=K`` (a
+source's rows other than necrosis K times), ``--save-rows NPZ`` (the rows in the ``--rows-npz`` format).
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
@@ -558,6 +563,18 @@ def repeat_necrosis(x: np.ndarray, y: np.ndarray, source: np.ndarray, repeats: d
     return x[idx], y[idx]
 
 
+def repeat_rows(x: np.ndarray, y: np.ndarray, source: np.ndarray, repeats: dict[str, int]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training rows with every row of each named source that is not necrosis (``--repeat-rows``) taken
+    ``K`` times (the necrosis class keeps its make-up); returns rows, classes and sources."""
+    extra = [np.flatnonzero((source == src) & (y != CLASSES.index("necrosis")))
+             for src, k in repeats.items() for _ in range(k - 1)]
+    if not extra:
+        return x, y, source
+    idx = np.concatenate([np.arange(len(y)), *extra])
+    return x[idx], y[idx], source[idx]
+
+
 def _repeats(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for part in text.split(","):
@@ -639,6 +656,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--nuclear-morphology", action="store_true",
                     help="add the nuclear-morphology features (TissueFeatureSettings.nuclear_morphology: size, "
                          "roundness and alignment of the nuclei, H / E relative to the surroundings; #13)")
+    ap.add_argument("--repeat-rows", type=_repeats, default=None, metavar="SOURCE=K[,...]",
+                    help="take a source's training rows other than necrosis K times (e.g. nct=3,kather2016=3)")
     ap.add_argument("--save-rows", type=Path, default=None, metavar="NPZ",
                     help="also write the feature rows in the --rows-npz format (retrain without computing them again)")
     return ap
@@ -708,6 +727,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.thin:
         keep = thin_mask(src_tr, args.thin)
         x_tr, y_tr, src_tr = x_tr[keep], y_tr[keep], src_tr[keep]
+    if args.repeat_rows:
+        x_tr, y_tr, src_tr = repeat_rows(x_tr, y_tr, src_tr, args.repeat_rows)
     if args.repeat_necrosis:
         x_tr, y_tr = repeat_necrosis(x_tr, y_tr, src_tr, args.repeat_necrosis)
     x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)
@@ -718,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
             ("tissue-tiles", args.tissue_tiles), ("mimic-tiles", args.mimic_tiles), ("nuclear-detail", args.nuclear_detail),
             ("nuclear-morphology", args.nuclear_morphology),
             ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin)),
-            ("repeat-necrosis", bool(args.repeat_necrosis))) if on),
+            ("repeat-necrosis", bool(args.repeat_necrosis)), ("repeat-rows", bool(args.repeat_rows))) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
                         f"{settings.output_um:g} µm grid for the necrosis area (% of tissue), tumour and stroma fractions.",

@@ -112,3 +112,19 @@ def test_round_nuclei_read_rounder_than_spindle_nuclei() -> None:
 def test_aligned_spindle_nuclei_read_aligned() -> None:
     assert _median("spindle", "h_align_s18") > 2 * _median("spindle_random", "h_align_s18")
     assert _median("spindle", "h_align_s18") > 2 * _median("large", "h_align_s18")
+
+
+def test_repeat_rows_takes_a_sources_rows_other_than_necrosis_again(project_module) -> None:
+    """``--repeat-rows nct=3``: that source's rows other than necrosis three times, every other row once."""
+    tr = project_module("scripts/train_tissue_model.py")
+    nec = tr.CLASSES.index("necrosis")
+    y = np.array([0, nec, 1, 0])
+    src = np.array(["nct", "nct", "tissue", "nct"])
+    x = np.arange(8.0).reshape(4, 2)
+    x2, y2, s2 = tr.repeat_rows(x, y, src, {"nct": 3})
+    assert np.array_equal(x2[:4], x)  # the rows themselves first, in order
+    assert sorted(x2[4:, 0].tolist()) == [0.0, 0.0, 6.0, 6.0]  # rows 0 and 3 twice more, not the necrosis row
+    assert np.array_equal(y2[4:], np.zeros(4))
+    assert set(s2[4:]) == {"nct"}
+    x3, _, _ = tr.repeat_rows(x, y, src, {"nct": 1})
+    assert np.array_equal(x3, x)
