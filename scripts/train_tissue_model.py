@@ -524,18 +524,39 @@ def load_maps(path: Path) -> list[ImageMap]:
                 for i in range(len(src))]
 
 
-def _cached_rows(paths: list[Path], n_features: int) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+def _cached_rows(paths: list[Path], settings: TissueFeatureSettings
+                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """The rows of ``--rows-npz`` files (``x``, ``y``, ``source``, ``held`` arrays, in the order of
-    :func:`feature_rows`; ``x`` may hold more columns than these settings use: the first are taken)."""
+    :func:`feature_rows`). Files written by ``--save-rows`` also hold the column ``names`` and the feature
+    ``settings`` (JSON) they were computed with: the columns of these settings are then taken by name, and
+    settings that differ in anything but the optional column blocks are refused. Older files (the
+    ``benchmarks/lodo_tissue_he.py`` cache) have no names: their first columns are taken (the default columns,
+    then the nuclear-detail ones)."""
+    import json
+
+    names = [f.name for f in tissue_feature_specs(settings)]
     for path in paths:
         with np.load(path, allow_pickle=False) as z:
             x, y, src, held = z["x"], z["y"], z["source"], z["held"]
-        if x.shape[1] < n_features:
-            msg = f"--rows-npz {path}: {x.shape[1]} feature columns, these settings need {n_features}"
+            saved = [str(v) for v in z["names"]] if "names" in z.files else None
+            saved_settings = json.loads(str(z["settings"])) if "settings" in z.files else None
+        if saved is not None:
+            flags = ("nuclear_detail", "nuclear_morphology")
+            mine = {k: v for k, v in settings.to_mapping().items() if k not in flags}
+            theirs = {k: v for k, v in (saved_settings or {}).items() if k not in flags}
+            missing = [n for n in names if n not in saved]
+            if missing or mine != theirs:
+                msg = (f"--rows-npz {path}: its columns were computed with other feature settings "
+                       f"(missing columns {missing[:5]}; settings {theirs} vs {mine})")
+                raise SystemExit(msg)
+            x = x[:, [saved.index(n) for n in names]]
+        elif x.shape[1] < len(names) or settings.nuclear_morphology:
+            msg = (f"--rows-npz {path}: {x.shape[1]} unnamed feature columns, these settings need {len(names)} "
+                   "(rows with the nuclear-morphology columns must come from --save-rows, which names them)")
             raise SystemExit(msg)
         cut = np.flatnonzero((src[1:] != src[:-1]) | (held[1:] != held[:-1])) + 1
         for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(y)], strict=True):
-            yield str(src[lo]), path.name, x[lo:hi, :n_features], y[lo:hi], bool(held[lo])
+            yield str(src[lo]), path.name, x[lo:hi, : len(names)], y[lo:hi], bool(held[lo])
 
 
 def thin_mask(source: np.ndarray, fractions: dict[str, float]) -> np.ndarray:
@@ -684,8 +705,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out} ({load_model(args.out).model_id})", file=sys.stderr)
         return 0
     settings = settings_of(args)
-    if args.auto_context and (args.thin or args.repeat_necrosis or args.rows_npz):
-        raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, --rows-npz")
+    if args.auto_context and (args.thin or args.repeat_necrosis or args.repeat_rows or args.rows_npz):
+        raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
+                         "--repeat-rows, --rows-npz")
     t0 = time.time()
     tr_x: list[np.ndarray] = []
     tr_y: list[np.ndarray] = []
@@ -700,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
         rows: Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]] = (
             (im.source, im.name, im.feats.reshape(-1, im.feats.shape[-1])[im.sel], im.y, im.held) for im in maps)
     elif args.rows_npz:
-        rows = _cached_rows(args.rows_npz, len(tissue_feature_specs(settings)))
+        rows = _cached_rows(args.rows_npz, settings)
     else:
         rows = feature_rows(args, settings, maps=maps)
     saved: list[tuple[str, np.ndarray, np.ndarray, bool]] = []
@@ -717,8 +739,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.save_maps and maps is not None:
         save_maps(args.save_maps, maps)
     if args.save_rows:
+        import json
+
         args.save_rows.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(args.save_rows, x=np.concatenate([r[1] for r in saved]).astype(np.float32),
+        np.savez(args.save_rows, names=np.array([f.name for f in tissue_feature_specs(settings)]),
+                 settings=np.array(json.dumps(settings.to_mapping())),
+                 x=np.concatenate([r[1] for r in saved]).astype(np.float32),
                  y=np.concatenate([r[2] for r in saved]).astype(np.int64),
                  source=np.concatenate([np.full(len(r[2]), r[0], dtype="<U16") for r in saved]),
                  held=np.concatenate([np.full(len(r[2]), r[3], dtype=bool) for r in saved]))
@@ -766,6 +792,10 @@ def main(argv: list[str] | None = None) -> int:
         "augmentation": "stain amounts x0.6-1.5, stain vectors rotated <= 8 deg, white balance x0.88-1, blur 0-0.7 "
                         "µm, noise, JPEG q45-95 (p 0.7), claimed pixel size x0.85-1.18",
     }
+    edits = {k: v for k, v in (("thin", args.thin), ("repeat_necrosis", args.repeat_necrosis),
+                               ("repeat_rows", args.repeat_rows)) if v}
+    if edits:  # the row edits as given, so that the card reproduces the model
+        card["training_row_edits"] = edits
     model = train_model(x_tr, y_tr, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
                         settings={"features": settings.to_mapping(), "stains": "H&E"},
                         card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,

@@ -520,11 +520,13 @@ def _morphology_features(resp: np.ndarray, base: np.ndarray, grid_mpp: float, k:
         wide.append(m)
     for m in wide:
         out += [m[..., 3] / (m[..., 0] + m[..., 3] + tiny), m[..., 2] / (m[..., 1] + tiny)]
-    tensors = block_mean(base[..., [8, 9, 10, 11, 12, 13]], k)
+    e_tensor = BASE_CHANNELS.index("e_jrr")
+    h_tensor = BASE_CHANNELS.index("h_jrr")
+    tensors = block_mean(base[..., [*range(e_tensor, e_tensor + 3), *range(h_tensor, h_tensor + 3)]], k)
     a = st.align_um * cpx
     jt = _g(tensors, (a, a, 0))
     out += [_coherence_of(jt[..., 3:6]), _coherence_of(jt[..., 0:3])]
-    he = block_mean(np.maximum(base[..., 3:5], 0.0), k)
+    he = block_mean(np.maximum(base[..., [BASE_CHANNELS.index("h"), BASE_CHANNELS.index("e")]], 0.0), k)
     s1, ctx = st.sigmas_um[0] * cpx, st.context_um * cpx
     near, far = _g(he, (s1, s1, 0)), _g(he, (ctx, ctx, 0))
     eps = np.float32(st.eps_od)

@@ -4,6 +4,7 @@ lymphocytes (small round dark nuclei) apart."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -95,9 +96,13 @@ def _nuclei(kind: str, *, mpp: float = 0.5, size: int = 384, seed: int = 0) -> n
     return np.clip(np.rint(255.0 * 10.0 ** -od), 0, 255).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=4)
+def _field_features(kind: str) -> np.ndarray:
+    return tissue_features(_nuclei(kind), mpp=0.5, settings=NM)[0]
+
+
 def _median(kind: str, name: str) -> float:
-    f, _ = tissue_features(_nuclei(kind), mpp=0.5, settings=NM)
-    return float(np.median(f[4:-4, 4:-4, _col(NM, name)]))
+    return float(np.median(_field_features(kind)[4:-4, 4:-4, _col(NM, name)]))
 
 
 def test_large_nuclei_read_larger_than_small_ones() -> None:
@@ -128,3 +133,31 @@ def test_repeat_rows_takes_a_sources_rows_other_than_necrosis_again(project_modu
     assert set(s2[4:]) == {"nct"}
     x3, _, _ = tr.repeat_rows(x, y, src, {"nct": 1})
     assert np.array_equal(x3, x)
+
+
+def test_cached_rows_are_taken_by_column_name(project_module, tmp_path) -> None:
+    """Rows saved with both optional blocks and reused with one: the columns are picked by name, not position;
+    rows computed with other scales, or unnamed rows for the morphology columns, are refused."""
+    import json
+
+    tr = project_module("scripts/train_tissue_model.py")
+    both = replace(NM, nuclear_detail=True)
+    names = [s.name for s in tissue_feature_specs(both)]
+    x = np.tile(np.arange(len(names), dtype=np.float32), (3, 1))  # column value = its index in ``names``
+    common = {"y": np.zeros(3, np.int64), "source": np.array(["nct"] * 3), "held": np.zeros(3, bool)}
+    path = tmp_path / "rows.npz"
+    np.savez(path, names=np.array(names), settings=np.array(json.dumps(both.to_mapping())), x=x, **common)
+    (_, _, got, _, _), = tr._cached_rows([path], NM)
+    want = [names.index(s.name) for s in tissue_feature_specs(NM)]
+    assert got[0].tolist() == want  # the nuclear-detail columns skipped
+    other = tmp_path / "other.npz"
+    np.savez(other, names=np.array(names), settings=np.array(json.dumps(replace(both, align_um=30.0).to_mapping())),
+             x=x, **common)
+    with pytest.raises(SystemExit, match="other feature settings"):
+        list(tr._cached_rows([other], NM))
+    unnamed = tmp_path / "unnamed.npz"
+    np.savez(unnamed, x=x, **common)
+    with pytest.raises(SystemExit, match="unnamed"):
+        list(tr._cached_rows([unnamed], NM))
+    (_, _, old, _, _), = tr._cached_rows([unnamed], TissueFeatureSettings())  # the LODO cache: first columns
+    assert old.shape[1] == BASE_COLUMNS
