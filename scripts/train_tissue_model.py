@@ -79,6 +79,11 @@ on the first stage's out-of-fold class probabilities pooled over 16-100 µm
 ``OUT.stage1.mmnst``); with the ``--mimic-tiles`` first stage it read the TCGA squamous nests as confluent
 necrosis (14.85 %) instead of a speckle (14.45 %): benchmarks/README.md, "Auto-context for the squamous nests".
 
+Options tried for #13 in session 17 (none in the shipped default; figures in benchmarks/README.md, "Nuclear
+morphology for tumour / stroma / lymphocytes"): ``--nuclear-morphology`` (the nuclear-morphology feature columns:
+size, roundness and alignment of the nuclei, H / E relative to their surroundings), ``--repeat-rows SOURCE=K`` (a
+source's rows other than necrosis K times), ``--save-rows NPZ`` (the rows in the ``--rows-npz`` format).
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
@@ -519,18 +524,39 @@ def load_maps(path: Path) -> list[ImageMap]:
                 for i in range(len(src))]
 
 
-def _cached_rows(paths: list[Path], n_features: int) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+def _cached_rows(paths: list[Path], settings: TissueFeatureSettings
+                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """The rows of ``--rows-npz`` files (``x``, ``y``, ``source``, ``held`` arrays, in the order of
-    :func:`feature_rows`; ``x`` may hold more columns than these settings use: the first are taken)."""
+    :func:`feature_rows`). Files written by ``--save-rows`` also hold the column ``names`` and the feature
+    ``settings`` (JSON) they were computed with: the columns of these settings are then taken by name, and
+    settings that differ in anything but the optional column blocks are refused. Older files (the
+    ``benchmarks/lodo_tissue_he.py`` cache) have no names: their first columns are taken (the default columns,
+    then the nuclear-detail ones)."""
+    import json
+
+    names = [f.name for f in tissue_feature_specs(settings)]
     for path in paths:
         with np.load(path, allow_pickle=False) as z:
             x, y, src, held = z["x"], z["y"], z["source"], z["held"]
-        if x.shape[1] < n_features:
-            msg = f"--rows-npz {path}: {x.shape[1]} feature columns, these settings need {n_features}"
+            saved = [str(v) for v in z["names"]] if "names" in z.files else None
+            saved_settings = json.loads(str(z["settings"])) if "settings" in z.files else None
+        if saved is not None:
+            flags = ("nuclear_detail", "nuclear_morphology")
+            mine = {k: v for k, v in settings.to_mapping().items() if k not in flags}
+            theirs = {k: v for k, v in (saved_settings or {}).items() if k not in flags}
+            missing = [n for n in names if n not in saved]
+            if missing or mine != theirs:
+                msg = (f"--rows-npz {path}: its columns were computed with other feature settings "
+                       f"(missing columns {missing[:5]}; settings {theirs} vs {mine})")
+                raise SystemExit(msg)
+            x = x[:, [saved.index(n) for n in names]]
+        elif x.shape[1] < len(names) or settings.nuclear_morphology:
+            msg = (f"--rows-npz {path}: {x.shape[1]} unnamed feature columns, these settings need {len(names)} "
+                   "(rows with the nuclear-morphology columns must come from --save-rows, which names them)")
             raise SystemExit(msg)
         cut = np.flatnonzero((src[1:] != src[:-1]) | (held[1:] != held[:-1])) + 1
         for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(y)], strict=True):
-            yield str(src[lo]), path.name, x[lo:hi, :n_features], y[lo:hi], bool(held[lo])
+            yield str(src[lo]), path.name, x[lo:hi, : len(names)], y[lo:hi], bool(held[lo])
 
 
 def thin_mask(source: np.ndarray, fractions: dict[str, float]) -> np.ndarray:
@@ -556,6 +582,18 @@ def repeat_necrosis(x: np.ndarray, y: np.ndarray, source: np.ndarray, repeats: d
         return x, y
     idx = np.concatenate([np.arange(len(y)), *extra])
     return x[idx], y[idx]
+
+
+def repeat_rows(x: np.ndarray, y: np.ndarray, source: np.ndarray, repeats: dict[str, int]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training rows with every row of each named source that is not necrosis (``--repeat-rows``) taken
+    ``K`` times (the necrosis class keeps its make-up); returns rows, classes and sources."""
+    extra = [np.flatnonzero((source == src) & (y != CLASSES.index("necrosis")))
+             for src, k in repeats.items() for _ in range(k - 1)]
+    if not extra:
+        return x, y, source
+    idx = np.concatenate([np.arange(len(y)), *extra])
+    return x[idx], y[idx], source[idx]
 
 
 def _repeats(text: str) -> dict[str, int]:
@@ -636,6 +674,13 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--nuclear-detail", action="store_true",
                     help="add the nuclear-detail features (TissueFeatureSettings.nuclear_detail: H share, contrast "
                          "and edge energy of the nuclei, for intact vs ghost nuclei)")
+    ap.add_argument("--nuclear-morphology", action="store_true",
+                    help="add the nuclear-morphology features (TissueFeatureSettings.nuclear_morphology: size, "
+                         "roundness and alignment of the nuclei, H / E relative to the surroundings; #13)")
+    ap.add_argument("--repeat-rows", type=_repeats, default=None, metavar="SOURCE=K[,...]",
+                    help="take a source's training rows other than necrosis K times (e.g. nct=3,kather2016=3)")
+    ap.add_argument("--save-rows", type=Path, default=None, metavar="NPZ",
+                    help="also write the feature rows in the --rows-npz format (retrain without computing them again)")
     return ap
 
 
@@ -643,7 +688,8 @@ def settings_of(args: argparse.Namespace) -> TissueFeatureSettings:
     """The feature settings the options ask for."""
     grids = {k: v for k, v in (("grid_um", args.grid_um), ("predict_um", args.predict_um),
                                 ("micro_um", args.micro_um)) if v is not None}
-    return replace(TissueFeatureSettings(), nuclear_detail=bool(args.nuclear_detail), **grids)
+    return replace(TissueFeatureSettings(), nuclear_detail=bool(args.nuclear_detail),
+                   nuclear_morphology=bool(getattr(args, "nuclear_morphology", False)), **grids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -659,8 +705,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out} ({load_model(args.out).model_id})", file=sys.stderr)
         return 0
     settings = settings_of(args)
-    if args.auto_context and (args.thin or args.repeat_necrosis or args.rows_npz):
-        raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, --rows-npz")
+    if args.auto_context and (args.thin or args.repeat_necrosis or args.repeat_rows or args.rows_npz):
+        raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
+                         "--repeat-rows, --rows-npz")
     t0 = time.time()
     tr_x: list[np.ndarray] = []
     tr_y: list[np.ndarray] = []
@@ -675,10 +722,13 @@ def main(argv: list[str] | None = None) -> int:
         rows: Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]] = (
             (im.source, im.name, im.feats.reshape(-1, im.feats.shape[-1])[im.sel], im.y, im.held) for im in maps)
     elif args.rows_npz:
-        rows = _cached_rows(args.rows_npz, len(tissue_feature_specs(settings)))
+        rows = _cached_rows(args.rows_npz, settings)
     else:
         rows = feature_rows(args, settings, maps=maps)
+    saved: list[tuple[str, np.ndarray, np.ndarray, bool]] = []
     for src, _name, x, y, held in rows:
+        if args.save_rows:
+            saved.append((src, x, y, held))
         (va_x if held else tr_x).append(x)
         (va_y if held else tr_y).append(y)
         if held:
@@ -688,11 +738,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     if args.save_maps and maps is not None:
         save_maps(args.save_maps, maps)
+    if args.save_rows:
+        import json
+
+        args.save_rows.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.save_rows, names=np.array([f.name for f in tissue_feature_specs(settings)]),
+                 settings=np.array(json.dumps(settings.to_mapping())),
+                 x=np.concatenate([r[1] for r in saved]).astype(np.float32),
+                 y=np.concatenate([r[2] for r in saved]).astype(np.int64),
+                 source=np.concatenate([np.full(len(r[2]), r[0], dtype="<U16") for r in saved]),
+                 held=np.concatenate([np.full(len(r[2]), r[3], dtype=bool) for r in saved]))
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
     src_tr = np.concatenate(tr_src)
     if args.thin:
         keep = thin_mask(src_tr, args.thin)
         x_tr, y_tr, src_tr = x_tr[keep], y_tr[keep], src_tr[keep]
+    if args.repeat_rows:
+        x_tr, y_tr, src_tr = repeat_rows(x_tr, y_tr, src_tr, args.repeat_rows)
     if args.repeat_necrosis:
         x_tr, y_tr = repeat_necrosis(x_tr, y_tr, src_tr, args.repeat_necrosis)
     x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)
@@ -701,8 +763,9 @@ def main(argv: list[str] | None = None) -> int:
         "version": args.version or "1.0.0" + "".join(f"+{flag}" for flag, on in (
             ("keratin", args.keratin), ("held-out-recipe", args.held_out_recipe), ("brca", args.brca),
             ("tissue-tiles", args.tissue_tiles), ("mimic-tiles", args.mimic_tiles), ("nuclear-detail", args.nuclear_detail),
+            ("nuclear-morphology", args.nuclear_morphology),
             ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin)),
-            ("repeat-necrosis", bool(args.repeat_necrosis))) if on),
+            ("repeat-necrosis", bool(args.repeat_necrosis)), ("repeat-rows", bool(args.repeat_rows))) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
                         f"{settings.output_um:g} µm grid for the necrosis area (% of tissue), tumour and stroma fractions.",
@@ -729,6 +792,10 @@ def main(argv: list[str] | None = None) -> int:
         "augmentation": "stain amounts x0.6-1.5, stain vectors rotated <= 8 deg, white balance x0.88-1, blur 0-0.7 "
                         "µm, noise, JPEG q45-95 (p 0.7), claimed pixel size x0.85-1.18",
     }
+    edits = {k: v for k, v in (("thin", args.thin), ("repeat_necrosis", args.repeat_necrosis),
+                               ("repeat_rows", args.repeat_rows)) if v}
+    if edits:  # the row edits as given, so that the card reproduces the model
+        card["training_row_edits"] = edits
     model = train_model(x_tr, y_tr, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
                         settings={"features": settings.to_mapping(), "stains": "H&E"},
                         card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,

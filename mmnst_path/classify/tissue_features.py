@@ -47,6 +47,32 @@ nuclei / nuclear dust (necrosis) differ. On the micro grid the nuclear excess
 ``h_energy_s{S}``           the same averaged at S µm
 ==========================  ========================================================================
 
+With ``nuclear_morphology`` (off by default; opt-in for #13, tumour vs stroma vs inflammatory) fourteen
+columns follow (after the nuclear-detail ones when both are on) that describe the *shape, size and packing*
+of the nuclei and the local stain level relative to its surroundings. On the micro grid the Hessian of H at
+``small_nucleus_um`` (a lymphocyte or a spindle nucleus's width) gives, scale-normalised (x sigma²) and
+divided by the local mean H over ``ring_um`` (stain-amount free), the blob response ``ls`` (positive part of
+minus the Laplacian), the ridge response ``lr`` (minus the most negative eigenvalue, positive part: an
+elongated or a round nucleus) and the round part ``lb`` (minus the other eigenvalue: round nuclei only);
+``ll`` is the blob response at ``large_nucleus_um`` (a large tumour nucleus):
+
+==========================  ========================================================================
+``nm_small_s{S}``           mean small-blob response ``ls`` at S µm (the fine grid, then the sigmas)
+``nm_large_s{S}``           the same for the large-nucleus blob response ``ll``
+``nm_size_s{S}``            ll / (ls + ll) at S µm (sigmas): large round nuclei vs small ones
+``nm_round_s{S}``           lb / lr at S µm (sigmas): round nuclei vs spindle nuclei and fibres
+``h_align_s{A}``            coherence of the H structure tensor averaged over ``align_um``: nuclei
+                            aligned over a region (stroma), not each nucleus's own elongation
+``e_align_s{A}``            the same for eosin (fibre bundles)
+``h_rel_s{S}``              mean H at the first sigma / mean H at ``context_um`` (denser than around)
+``e_rel_s{S}``              the same for eosin
+==========================  ========================================================================
+
+No shipped model uses them (session 17, benchmarks/README.md "Nuclear morphology for tumour / stroma /
+lymphocytes"): with them the held-out Kather lymphocyte tiles read 55 -> 82 % inflammatory and BRCA-M2C test blocks
+0.67 -> 0.69-0.72 right, but held-out Kather stroma / tumour did not improve, osteosarcoma NVT A12-27307 read 11 ->
+3 % necrotic, and ``classify_tissue`` took 1.4x as long (the Hessian on the micro grid).
+
 Fine-grid features are averaged over each output block; wide scales (``sigmas_um``, the wide
 texture scales and ``context_um``) are computed on the output grid from block means of the fine
 maps (and of their squares, for the standard deviations).
@@ -70,7 +96,7 @@ from scipy import ndimage as ndi
 from ..errors import ConfigError
 from .model import FeatureSpec
 
-__all__ = ["BASE_CHANNELS", "NUCLEAR_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
+__all__ = ["BASE_CHANNELS", "MORPHOLOGY_CHANNELS", "NUCLEAR_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
            "grid_factors", "kernel_radius", "tissue_feature_specs", "tissue_features"]
 
 #: Gaussian filters are cut at this many sigma (the halo derives from it).
@@ -112,18 +138,23 @@ class TissueFeatureSettings:
     nuclear_cap_od: float = 0.0
     nuclear_detail: bool = False
     ring_um: float = 4.0
+    nuclear_morphology: bool = False
+    small_nucleus_um: float = 2.0
+    large_nucleus_um: float = 3.5
+    align_um: float = 18.0
 
     def __post_init__(self) -> None:
         if not (isinstance(self.nuclear_cap_od, int | float) and math.isfinite(self.nuclear_cap_od)
                 and self.nuclear_cap_od >= 0):
             msg = f"TissueFeatureSettings.nuclear_cap_od must be a finite OD >= 0 (0 = no cap), got {self.nuclear_cap_od!r}"
             raise ConfigError(msg)
-        for flag in ("chromogen_as_hematoxylin", "nuclear_detail"):
+        for flag in _FLAGS:
             if not isinstance(getattr(self, flag), bool):
                 msg = f"TissueFeatureSettings.{flag} must be true or false, got {getattr(self, flag)!r}"
                 raise ConfigError(msg)
         scalars = [self.grid_um, self.predict_um, self.output_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
-                   self.fibre_um, self.nucleus_um, self.white_od, self.eps_od, self.ring_um]
+                   self.fibre_um, self.nucleus_um, self.white_od, self.eps_od, self.ring_um, self.small_nucleus_um,
+                   self.large_nucleus_um, self.align_um]
         scales = [*self.sigmas_um, *self.texture_um]
         ok = (len(self.sigmas_um) >= 1 and len(self.texture_um) == 2
               and all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in scalars + scales)
@@ -141,6 +172,9 @@ class TissueFeatureSettings:
                   self.micro_um + self.nucleus_um + s1, wide, *self.texture_um, self.fine_um + self.micro_um)
         if self.nuclear_detail:
             chains += (self.ring_um + max(self.sigmas_um), self.micro_um + self.nucleus_um + max(self.sigmas_um))
+        if self.nuclear_morphology:
+            chains += (max(self.ring_um, self.small_nucleus_um, self.large_nucleus_um) + max(self.sigmas_um),
+                       self.micro_um + self.align_um)
         return TRUNCATE * max(chains) + 2.0 * self.output_um
 
     def to_mapping(self) -> dict[str, Any]:
@@ -155,7 +189,7 @@ class TissueFeatureSettings:
             raise ConfigError(msg)
         kw: dict[str, Any] = {}
         for key, value in mapping.items():
-            if key in ("chromogen_as_hematoxylin", "nuclear_detail"):
+            if key in _FLAGS:
                 kw[key] = value
                 continue
             is_seq = key in ("sigmas_um", "texture_um")
@@ -164,6 +198,10 @@ class TissueFeatureSettings:
                 raise ConfigError(msg)
             kw[key] = tuple(float(x) for x in value) if is_seq else float(value)
         return cls(**kw)
+
+
+#: the true / false settings of :class:`TissueFeatureSettings`
+_FLAGS = ("chromogen_as_hematoxylin", "nuclear_detail", "nuclear_morphology")
 
 
 def _fmt(v: float) -> str:
@@ -217,6 +255,28 @@ def tissue_feature_specs(settings: TissueFeatureSettings) -> list[FeatureSpec]:
         specs += [FeatureSpec("h_energy", "1/µm", f"H gradient magnitude at {st.micro_um} µm / mean H, over "
                                                   f"{st.nucleus_um} µm"),
                   FeatureSpec(f"h_energy_s{_fmt(s1)}", "1/µm", f"H energy averaged at {s1} µm")]
+    if st.nuclear_morphology:
+        specs += _morphology_specs(st)
+    return specs
+
+
+def _morphology_specs(st: TissueFeatureSettings) -> list[FeatureSpec]:
+    """The ``nuclear_morphology`` columns (module doc), in the order :func:`_morphology_features` makes them."""
+    small, large = _fmt(st.small_nucleus_um), _fmt(st.large_nucleus_um)
+    specs = []
+    for s in (st.fine_um, *st.sigmas_um):
+        specs += [FeatureSpec(f"nm_small_s{_fmt(s)}", "", f"blob response of H at {small} µm (scale-normalised, / "
+                                                          f"local mean H over {_fmt(st.ring_um)} µm) at {s} µm"),
+                  FeatureSpec(f"nm_large_s{_fmt(s)}", "", f"blob response of H at {large} µm at {s} µm")]
+    for s in st.sigmas_um:
+        specs += [FeatureSpec(f"nm_size_s{_fmt(s)}", "", f"large / (small + large) blob response at {s} µm"),
+                  FeatureSpec(f"nm_round_s{_fmt(s)}", "", f"round / ridge Hessian response of H at {small} µm, "
+                                                          f"at {s} µm")]
+    a, s1 = _fmt(st.align_um), st.sigmas_um[0]
+    specs += [FeatureSpec(f"h_align_s{a}", "", f"coherence of the H structure tensor averaged over {a} µm"),
+              FeatureSpec(f"e_align_s{a}", "", f"coherence of the eosin structure tensor averaged over {a} µm"),
+              FeatureSpec(f"h_rel_s{_fmt(s1)}", "", f"mean H at {s1} µm / mean H at {_fmt(st.context_um)} µm"),
+              FeatureSpec(f"e_rel_s{_fmt(s1)}", "", f"mean eosin at {s1} µm / mean eosin at {_fmt(st.context_um)} µm")]
     return specs
 
 
@@ -278,6 +338,9 @@ BASE_CHANNELS = ("od_r", "od_g", "od_b", "h", "e", "white", "h2", "e2", "e_jrr",
                  "h_jrr", "h_jcc", "h_jrc")
 #: Channels :func:`base_maps` appends with ``nuclear_detail``: the nuclear excess w and its products with H and E.
 NUCLEAR_CHANNELS = ("w", "w_h", "w_e")
+#: Channels :func:`base_maps` appends (after those) with ``nuclear_morphology``: small-blob, ridge and round
+#: Hessian responses of H at ``small_nucleus_um`` and the blob response at ``large_nucleus_um`` (module doc).
+MORPHOLOGY_CHANNELS = ("ls", "lr", "lb", "ll")
 
 
 def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatureSettings
@@ -332,7 +395,26 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
         w = np.maximum(h - _g(h, settings.ring_um / micro_mpp), 0.0)
         chans.append(np.stack([block_mean(w, b), block_mean(w * np.maximum(h, 0.0), b),
                                block_mean(w * np.maximum(e, 0.0), b)], axis=-1))
+    if settings.nuclear_morphology:
+        chans.append(np.stack([block_mean(x, b) for x in _hessian_responses(h, micro_mpp, settings)], axis=-1))
     return np.concatenate(chans, axis=-1), f * mpp
+
+
+def _hessian_responses(h: np.ndarray, micro_mpp: float, st: TissueFeatureSettings) -> list[np.ndarray]:
+    """The :data:`MORPHOLOGY_CHANNELS` on the micro grid: Hessian responses of H (nuclei are maxima of H),
+    scale-normalised (x sigma²) and divided by the local mean H over ``ring_um`` (+ ``eps_od``)."""
+    local = _g(h, st.ring_um / micro_mpp) + np.float32(st.eps_od)
+    s = st.small_nucleus_um / micro_mpp
+    hrr, hcc, hrc = (_g(h, s, order=o) for o in ((2, 0), (0, 2), (1, 1)))
+    half_tr = 0.5 * (hrr + hcc)
+    disc = np.sqrt(0.25 * (hrr - hcc) ** 2 + hrc * hrc)
+    norm = np.float32(s * s) / local
+    ridge = np.maximum(disc - half_tr, 0.0) * norm  # minus the most negative eigenvalue
+    round_ = np.maximum(-half_tr - disc, 0.0) * norm  # minus the other one: > 0 only where both are negative
+    small = np.maximum(-2.0 * half_tr, 0.0) * norm
+    big = st.large_nucleus_um / micro_mpp
+    large = np.maximum(-ndi.gaussian_laplace(h, big, mode="reflect", radius=kernel_radius(big)), 0.0)
+    return [small, ridge, round_, large * np.float32(big * big) / local]
 
 
 def _coherence_of(j: np.ndarray) -> np.ndarray:
@@ -394,6 +476,9 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
     out += [ctx[..., 0], ctx[..., 1]]
     if st.nuclear_detail:
         out += _nuclear_features(base, h, grid_mpp, k, st)
+    if st.nuclear_morphology:
+        first = len(BASE_CHANNELS) + (len(NUCLEAR_CHANNELS) if st.nuclear_detail else 0)
+        out += _morphology_features(base[..., first : first + len(MORPHOLOGY_CHANNELS)], base, grid_mpp, k, st)
     return np.stack([a.astype(np.float32, copy=False) for a in out], axis=-1)
 
 
@@ -418,6 +503,39 @@ def _nuclear_features(base: np.ndarray, h: np.ndarray, grid_mpp: float, k: int,
         out += [m[..., 1] / (m[..., 1] + m[..., 2] + small), m[..., 0] / (m[..., 3] + st.eps_od)]
     energy_c = block_mean(energy, k)
     out += [energy_c, _g(energy_c, st.sigmas_um[0] * cpx)]
+    return out
+
+
+def _morphology_features(resp: np.ndarray, base: np.ndarray, grid_mpp: float, k: int,
+                         st: TissueFeatureSettings) -> list[np.ndarray]:
+    """The ``nuclear_morphology`` columns on the output grid (module doc), in spec order, from the fine-block
+    means of the Hessian responses ``resp`` (ls, lr, lb, ll), of H / E and of the structure tensors in ``base``."""
+    tiny = np.float32(1e-3)
+    px = 1.0 / grid_mpp
+    cpx = 1.0 / (grid_mpp * k)
+    fp = st.fine_um * px
+    resp = np.maximum(resp, 0.0)
+    fine = _g(resp[..., [0, 3]], (fp, fp, 0))
+    out = [block_mean(fine[..., 0], k), block_mean(fine[..., 1], k)]
+    coarse = block_mean(resp, k)
+    wide = []
+    for s in st.sigmas_um:
+        m = _g(coarse, (s * cpx, s * cpx, 0))
+        out += [m[..., 0], m[..., 3]]
+        wide.append(m)
+    for m in wide:
+        out += [m[..., 3] / (m[..., 0] + m[..., 3] + tiny), m[..., 2] / (m[..., 1] + tiny)]
+    e_tensor = BASE_CHANNELS.index("e_jrr")
+    h_tensor = BASE_CHANNELS.index("h_jrr")
+    tensors = block_mean(base[..., [*range(e_tensor, e_tensor + 3), *range(h_tensor, h_tensor + 3)]], k)
+    a = st.align_um * cpx
+    jt = _g(tensors, (a, a, 0))
+    out += [_coherence_of(jt[..., 3:6]), _coherence_of(jt[..., 0:3])]
+    he = block_mean(np.maximum(base[..., [BASE_CHANNELS.index("h"), BASE_CHANNELS.index("e")]], 0.0), k)
+    s1, ctx = st.sigmas_um[0] * cpx, st.context_um * cpx
+    near, far = _g(he, (s1, s1, 0)), _g(he, (ctx, ctx, 0))
+    eps = np.float32(st.eps_od)
+    out += [(near[..., 0] + eps) / (far[..., 0] + eps), (near[..., 1] + eps) / (far[..., 1] + eps)]
     return out
 
 
