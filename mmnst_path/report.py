@@ -461,7 +461,8 @@ def stroma_warning(metrics: Mapping[str, Any], *, min_pct: float = STROMA_WARN_P
     return (
         f"the cell model left {100.0 * stromal / detected:.0f} % of the detected nuclei out of the index as "
         "stromal: in a spindle-cell tumour these may be tumour nuclei; check the excluded nuclei (nuclei.html, "
-        "napari Review) or count every nucleus (--cell-model none)"
+        "napari Review), count those in crowded spindle-cell sheets ([ki67] spindle_sheet = true) or count every "
+        "nucleus (--cell-model none)"
     )
 
 

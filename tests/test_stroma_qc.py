@@ -30,6 +30,7 @@ def test_the_sentence_gives_the_share_of_all_detected_nuclei_and_what_to_do():
     assert text.startswith("the cell model left 60 % of the detected nuclei out of the index as stromal")
     assert "spindle-cell tumour" in text
     assert "--cell-model none" in text
+    assert "spindle_sheet = true" in text
     assert qc_warnings(ROW) == [text]
 
 
