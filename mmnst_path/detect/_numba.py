@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..tiling._numba import ring_rows_to
+
 __all__ = [
     "centred_moments",
     "contour_count",
@@ -81,12 +83,7 @@ def gaussian_axis0(img, w, out):  # pragma: no cover - compiled
     for i in range(m):
         # every row a reflected index of this output reads lies in i - r .. i + r (or the image
         # holds at most 2 r + 1 rows, all of them in the ring)
-        while done < m and done <= i + r:
-            src = img[done]
-            dst = ring[done % size]
-            for j in range(n):
-                dst[j] = np.float64(src[j])
-            done += 1
+        done = ring_rows_to(img, ring, done, min(i + r + 1, m))
         c = ring[i % size]
         for j in range(n):
             acc[j] = c[j] * w0

@@ -14,7 +14,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["gaussian_nearest_axis0", "gaussian_nearest_axis1"]
+__all__ = ["gaussian_nearest_axis0", "gaussian_nearest_axis1", "ring_rows_to"]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def ring_rows_to(img, ring, done, stop):  # pragma: no cover - compiled
+    """Convert image rows ``done .. stop - 1`` of ``img`` to float64 into the ring buffer ``ring``
+    (row q at ``ring[q % len(ring)]``, exact) and return ``stop``: the row conversion of the ring
+    Gaussians here and in :mod:`mmnst_path.detect._numba`."""
+    size = ring.shape[0]
+    n = img.shape[1]
+    for q in range(done, stop):
+        src = img[q]
+        dst = ring[q % size]
+        for j in range(n):
+            dst[j] = np.float64(src[j])
+    return max(done, stop)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -31,12 +46,8 @@ def gaussian_nearest_axis0(img, w, out):  # pragma: no cover - compiled
     w0 = w[0]
     done = 0  # image rows converted so far
     for i in range(m):
-        while done < m and done <= i + r:  # the clamped rows of output i lie in i - r .. i + r
-            src = img[done]
-            dst = ring[done % size]
-            for j in range(n):
-                dst[j] = np.float64(src[j])
-            done += 1
+        # the clamped rows of output i lie in i - r .. i + r
+        done = ring_rows_to(img, ring, done, min(i + r + 1, m))
         c = ring[i % size]
         for j in range(n):
             acc[j] = c[j] * w0
