@@ -89,6 +89,7 @@ def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, m
                    ki67_assessable=float(tile.truth["ki67_assessable_index_pct"]),
                    ki67_meas=float(res.metrics.get("ki67_index_pct", math.nan)),
                    pigment_nuclei=int(res.metrics.get("ki67_pigment", 0) or 0),
+                   sheet_nuclei=int(res.metrics.get("ki67_spindle_sheet_nuclei", 0) or 0),
                    hidden_true=int(tile.truth["hidden_nuclei"]))
         if "ki67" in measures and stains == "preset":
             out["hidden_positive"], out["hidden_true"] = hidden_counted_positive(tile, res.cells)

@@ -29,6 +29,7 @@ __all__ = [
     "SlideResult",
     "TileTable",
     "apply_slide_threshold",
+    "apply_spindle_sheet",
     "find_hotspot",
     "ki67_tile_map",
     "sum_counts",
@@ -259,6 +260,92 @@ def apply_slide_threshold(
         excluded=counts.excluded - n_exc,
     )
     return new_cells, TileTable(tiles.core, tile_cols), new_counts, threshold
+
+
+def apply_spindle_sheet(
+    cells: CellTable, cell_tile: np.ndarray, tiles: TileTable, counts: Any, params: Any
+) -> tuple[CellTable, TileTable, Any, int]:
+    """Count the slide's stromal nuclei in spindle sheets as tumour when the slide looks like a
+    spindle-cell tumour (``Ki67Params.spindle_sheet = "auto"``).
+
+    The cell model takes many pale spindle tumour nuclei for fibroblasts. When it left at least
+    half of the slide's detected nuclei out as stromal (:meth:`Ki67Counts.mostly_stromal
+    <mmnst_path.quantify.ki67.Ki67Counts.mostly_stromal>`, the condition of the spindle-cell QC
+    sentence), the nuclei it called ``stromal`` that lie in a crowded sheet of spindle nuclei
+    (``in_spindle_sheet``) and that the stain had put in the index (``stain_bin`` >= 0) become
+    ``tumour`` and re-enter the index as the stain called them (positive with their intensity bin,
+    or negative); the per-tile and slide counts follow. The decision is made once on the slide's
+    totals, so it does not depend on the tiling. Run it before :func:`apply_slide_threshold`, so
+    the slide's threshold sees the final index.
+
+    Parameters
+    ----------
+    cells : CellTable
+        All cells of the slide (``cell_type``, ``in_spindle_sheet`` and ``stain_bin`` columns;
+        without them nothing changes).
+    cell_tile : (n,) int array
+        Row of ``tiles`` each cell comes from.
+    tiles : TileTable
+        Per-tile table (``ki67_positive`` / ``ki67_negative`` / ``ki67_excluded`` and the
+        near-black columns follow the cells).
+    counts : mmnst_path.quantify.ki67.Ki67Counts
+        Slide totals (the sum of the tiles').
+    params : mmnst_path.quantify.ki67.Ki67Params
+
+    Returns
+    -------
+    cells, tiles, counts, taken
+        Updated copies (the inputs when nothing changes) and the number of nuclei taken back.
+    """
+    from dataclasses import fields
+
+    from .quantify.ki67 import Ki67Counts
+
+    need = ("cell_type", "in_spindle_sheet", "stain_bin")
+    if params.spindle_sheet != "auto" or any(k not in cells.columns for k in need) or not counts.mostly_stromal():
+        return cells, tiles, counts, 0
+    ctype = np.asarray(cells.columns["cell_type"], dtype=np.intp)
+    stain = np.asarray(cells.columns["stain_bin"], dtype=np.intp)
+    take = (np.asarray(cells.columns["in_spindle_sheet"], dtype=bool) & (ctype == CELL_TYPES.index("stromal"))
+            & (cells.cls == CELL_CLASSES.index("excluded")) & (stain >= 0))
+    if not take.any():
+        return cells, tiles, counts, 0
+    pos, neg = CELL_CLASSES.index("positive"), CELL_CLASSES.index("negative")
+    cls = cells.cls.copy()
+    cls[take] = np.where(stain[take] > 0, pos, neg)
+    columns = dict(cells.columns)
+    new_type = ctype.astype(np.asarray(cells.columns["cell_type"]).dtype)
+    new_type[take] = CELL_TYPES.index("tumour")
+    columns["cell_type"] = new_type
+    if "intensity_bin" in columns:
+        bins = np.asarray(columns["intensity_bin"]).copy()
+        bins[take] = np.maximum(stain[take], 0)
+        columns["intensity_bin"] = bins
+    # the counts of the taken nuclei before and after, with every flag that follows them
+    flags = {k: np.asarray(columns[k], dtype=bool)[take] for k in ("melanocytic", "near_black") if k in columns}
+    names = np.asarray(CELL_CLASSES, dtype=object)
+    before = Ki67Counts.from_classes(names[cells.cls[take]], np.zeros(int(take.sum()), np.int8),
+                                     np.full(int(take.sum()), "stromal"), flags.get("melanocytic"),
+                                     near_black=flags.get("near_black"))
+    after = Ki67Counts.from_classes(names[cls[take]], stain[take], np.full(int(take.sum()), "tumour"),
+                                    flags.get("melanocytic"), near_black=flags.get("near_black"))
+    new_counts = Ki67Counts(*(getattr(counts, f.name) + getattr(after, f.name) - getattr(before, f.name)
+                              for f in fields(Ki67Counts)))
+    cell_tile = np.asarray(cell_tile, dtype=np.intp)
+    n_tiles = len(tiles)
+    dark = np.asarray(columns.get("near_black", np.zeros(len(cells), bool)), dtype=bool)
+    to_pos, to_neg = take & (cls == pos), take & (cls == neg)
+    tile_cols = dict(tiles.columns)
+    for name, delta in (
+        ("ki67_positive", np.bincount(cell_tile[to_pos], minlength=n_tiles)),
+        ("ki67_negative", np.bincount(cell_tile[to_neg], minlength=n_tiles)),
+        ("ki67_excluded", -np.bincount(cell_tile[take], minlength=n_tiles)),
+        ("ki67_near_black_positive", np.bincount(cell_tile[to_pos & dark], minlength=n_tiles)),
+        ("ki67_near_black_negative", np.bincount(cell_tile[to_neg & dark], minlength=n_tiles)),
+    ):
+        if name in tile_cols:
+            tile_cols[name] = np.asarray(tile_cols[name], dtype=np.float64) + delta
+    return CellTable(cells.row, cells.col, cls, columns), TileTable(tiles.core, tile_cols), new_counts, int(take.sum())
 
 
 def ki67_tile_map(tiles: TileTable, shape: tuple[int, int]) -> LowResMap:

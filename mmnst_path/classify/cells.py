@@ -11,8 +11,8 @@ from ..errors import ConfigError
 from .model import ClassifierModel
 from .nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
 
-__all__ = ["SpindleSheet", "chromogen_blind", "classify_cells", "feature_settings", "spindle_sheet",
-           "tumour_min_probability", "types_from_proba"]
+__all__ = ["CellClasses", "SpindleSheet", "cell_classes", "chromogen_blind", "classify_cells", "feature_settings",
+           "spindle_sheet", "tumour_min_probability", "types_from_proba"]
 
 #: what a nucleus model's intensity / texture features see (``settings["nuclear_stain"]``; absent = "all")
 NUCLEAR_STAINS = ("all", "hematoxylin")
@@ -115,25 +115,40 @@ def chromogen_blind(model: ClassifierModel) -> bool:
     return not intensity & set(model.feature_names)
 
 
-def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.ndarray,
-                   chromogen: np.ndarray | None, *, mpp: float, origin: tuple[int, int] = (0, 0),
-                   extent: tuple[int, int] | None = None, sheet: SpindleSheet | None = None,
-                   _rings: Callable[[int], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Cell class and tumour probability of every nucleus of a label image.
+@dataclass(frozen=True, eq=False)
+class CellClasses:
+    """What the cell model says of the nuclei of a label image (:func:`cell_classes`).
+
+    Attributes
+    ----------
+    types : (n,) str array
+        The model's class per nucleus (label ``i + 1`` -> entry ``i``).
+    tumour_probability : (n,) float32
+        Probability of the ``tumour`` class (NaN when the model has none).
+    in_spindle_sheet : (n,) bool
+        Nuclei the model did not call ``tumour`` that lie in a crowded sheet of spindle nuclei
+        (:func:`spindle_sheet`); all False when no rule was asked for or the model has no
+        ``tumour`` class.
+    """
+
+    types: np.ndarray
+    tumour_probability: np.ndarray
+    in_spindle_sheet: np.ndarray
+
+
+def cell_classes(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.ndarray,
+                 chromogen: np.ndarray | None, *, mpp: float, origin: tuple[int, int] = (0, 0),
+                 extent: tuple[int, int] | None = None, sheet: SpindleSheet | None = None,
+                 _rings: Callable[[int], np.ndarray] | None = None) -> CellClasses:
+    """Cell class, tumour probability and spindle-sheet flag of every nucleus of a label image.
 
     ``origin`` / ``extent``: the planes are a window of a larger image (see
     :func:`~mmnst_path.classify.nucleus_features.nucleus_features`). ``_rings``: the caller's ring
     labels of ``labels`` by width (:func:`~mmnst_path.classify.nucleus_features.nucleus_features`).
-    ``sheet``: nuclei the model leaves out that lie in a crowded sheet of spindle nuclei
-    (:func:`spindle_sheet`) are called ``tumour`` (None: the model's decision alone). The
-    features it reads reach ``settings.context_um()``, so it is tile-invariant like the model.
-
-    Returns
-    -------
-    types : (n,) str array
-        Class name per nucleus (label ``i + 1`` -> entry ``i``).
-    tumour_probability : (n,) float32
-        Probability of the ``tumour`` class (NaN when the model has none).
+    ``sheet``: the rule that marks the nuclei the model leaves out that lie in a crowded sheet of
+    spindle nuclei (:func:`spindle_sheet`; None: none marked). The features it reads reach
+    ``settings.context_um()``, so the flag is tile-invariant like the model. The model's
+    ``types`` are never changed here (:func:`classify_cells` counts the marked nuclei as tumour).
     """
     settings = feature_settings(model)
     if not (settings.mpp_um / 2.01 <= mpp <= settings.mpp_um * 2.01):
@@ -147,12 +162,35 @@ def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.n
                              extent=extent, _rings=_rings)
     x = x_all if cols is None else np.ascontiguousarray(x_all[:, cols])
     if x.shape[0] == 0:
-        return np.zeros(0, "<U12"), np.zeros(0, np.float32)
+        return CellClasses(np.zeros(0, "<U12"), np.zeros(0, np.float32), np.zeros(0, bool))
     types, p_tumour = types_from_proba(model, model.predict_proba(x))
+    in_sheet = np.zeros(len(types), bool)
     if sheet is not None and "tumour" in model.class_names:
         names = tuple(f.name for f in nucleus_feature_specs(settings))
-        types = np.where(spindle_sheet(x_all, names, p_tumour, sheet), "tumour", types)
-    return types, p_tumour
+        in_sheet = spindle_sheet(x_all, names, p_tumour, sheet) & (types != "tumour")
+    return CellClasses(types, p_tumour, in_sheet)
+
+
+def classify_cells(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.ndarray,
+                   chromogen: np.ndarray | None, *, mpp: float, origin: tuple[int, int] = (0, 0),
+                   extent: tuple[int, int] | None = None, sheet: SpindleSheet | None = None,
+                   _rings: Callable[[int], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cell class and tumour probability of every nucleus of a label image.
+
+    As :func:`cell_classes`; with ``sheet``, the nuclei in a crowded sheet of spindle nuclei
+    (:func:`spindle_sheet`) are called ``tumour`` (None: the model's decision alone).
+
+    Returns
+    -------
+    types : (n,) str array
+        Class name per nucleus (label ``i + 1`` -> entry ``i``).
+    tumour_probability : (n,) float32
+        Probability of the ``tumour`` class (NaN when the model has none).
+    """
+    found = cell_classes(model, labels, hematoxylin, chromogen, mpp=mpp, origin=origin, extent=extent,
+                         sheet=sheet, _rings=_rings)
+    types = np.where(found.in_spindle_sheet, "tumour", found.types) if sheet is not None else found.types
+    return types, found.tumour_probability
 
 
 def types_from_proba(model: ClassifierModel, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

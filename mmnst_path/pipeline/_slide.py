@@ -17,11 +17,13 @@ import numpy as np
 from .. import __version__
 from ..aggregate import (
     CELL_CLASSES,
+    CELL_TYPES,
     CellTable,
     LowResMap,
     SlideResult,
     TileTable,
     apply_slide_threshold,
+    apply_spindle_sheet,
     find_hotspot,
     ki67_tile_map,
     sum_counts,
@@ -246,6 +248,16 @@ def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[s
 
 
 
+def _spindle_sheet_nuclei(cells: CellTable) -> int:
+    """Nuclei in the index as tumour cells that the cell model alone had left out: those in a
+    spindle sheet (``[ki67] spindle_sheet``; 0 without the rule's columns)."""
+    if "in_spindle_sheet" not in cells.columns or "cell_type" not in cells.columns:
+        return 0
+    in_index = (cells.cls == CELL_CLASSES.index("positive")) | (cells.cls == CELL_CLASSES.index("negative"))
+    tumour = np.asarray(cells.columns["cell_type"], dtype=np.intp) == CELL_TYPES.index("tumour")
+    return int(np.count_nonzero(np.asarray(cells.columns["in_spindle_sheet"], dtype=bool) & tumour & in_index))
+
+
 def _pool_size(workers: int | None, scheduler: Any, shape0: tuple[int, int], mpp0: float, tile_um: float) -> int:
     """Local worker processes worth starting before the tiles are planned: the workers asked for
     (default: all cores), at most the grid's tile count before tissue is looked at (a one-tile
@@ -421,8 +433,11 @@ def analyze_slide(
     table = TileTable.from_rows([o.core for o in outputs], [o.row for o in outputs])
     threshold = None
     if "ki67" in measures:
-        # the slide's own positivity threshold (weak-stain adaptation), from all its nuclei
         cell_tile = np.repeat(np.arange(len(outputs)), [len(o.cells) for o in outputs])
+        # a slide the cell model left mostly stromal: its nuclei in spindle sheets are tumour
+        # ([ki67] spindle_sheet = "auto"), before the threshold so that it sees the final index
+        cells, table, counts["ki67"], _ = apply_spindle_sheet(cells, cell_tile, table, counts["ki67"], config.ki67)
+        # the slide's own positivity threshold (weak-stain adaptation), from all its nuclei
         cells, table, counts["ki67"], threshold = apply_slide_threshold(
             cells, cell_tile, table, counts["ki67"], config.ki67
         )
@@ -437,6 +452,8 @@ def analyze_slide(
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:
         metrics["ki67_positive_threshold_od"] = threshold
+    if "ki67" in measures:  # nuclei the spindle-sheet rule counted as tumour (0 without it)
+        metrics["ki67_spindle_sheet_nuclei"] = _spindle_sheet_nuclei(cells)
     if "ki67" in measures and matrix is not None:  # double stain: which marker was read ("" = none)
         from ..quantify.ki67 import marker_of
 

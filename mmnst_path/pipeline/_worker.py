@@ -261,12 +261,14 @@ def _outside_excluded(cells: Any, region: np.ndarray) -> Any:
     r = np.clip(np.rint(cells.row).astype(np.intp), 0, region.shape[0] - 1)
     c = np.clip(np.rint(cells.col).astype(np.intp), 0, region.shape[1] - 1)
     cls = np.asarray(cells.cls).copy()
-    out = ~region[r, c] & np.isin(cls, ("positive", "negative", "pigment"))
-    if not out.any():
+    outside = ~region[r, c]
+    out = outside & np.isin(cls, ("positive", "negative", "pigment"))
+    if not outside.any():
         return cells
     cls[out] = "excluded"
     bins = np.where(cls == "positive", cells.intensity_bin, 0).astype(np.int8)
-    return replace(cells, cls=cls, intensity_bin=bins)
+    # (a nucleus outside the region stays out of the index, in a spindle sheet or not)
+    return replace(cells, cls=cls, intensity_bin=bins, in_spindle_sheet=np.asarray(cells.in_spindle_sheet) & ~outside)
 
 
 def _owned_mask(tile: Any, roi: tuple[np.ndarray, ...] | None) -> np.ndarray:
@@ -294,9 +296,10 @@ def _block_sums(image: np.ndarray, origin: tuple[int, int], block: int) -> tuple
     return (int(br[0]), int(bc[0])), sums
 
 
-def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False) -> CellTable:
+def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False, sheet: bool = False) -> CellTable:
     """Level-0 :class:`CellTable` of the kept Ki67 cells of one tile (with the ``melanocytic``
-    column when a double stain's melanocyte marker was read)."""
+    column when a double stain's melanocyte marker was read, the ``in_spindle_sheet`` and
+    ``stain_bin`` columns when the spindle-sheet rule ran: ``Ki67Params.spindle_sheet`` not False)."""
     row, col = tile.level0_from_analysis(cells.row[keep], cells.col[keep])
     code = {name: i for i, name in enumerate(CELL_CLASSES)}
     cls = np.array([code[str(c)] for c in cells.cls[keep]], dtype=np.int8)
@@ -314,6 +317,9 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False
     if marker:
         columns["melanocytic"] = np.asarray(cells.melanocytic, dtype=bool)[keep]
     columns["near_black"] = np.asarray(cells.near_black, dtype=bool)[keep]  # QC: DAB or melanin
+    if sheet:  # what the slide's spindle-sheet step reads (aggregate.apply_spindle_sheet)
+        columns["in_spindle_sheet"] = np.asarray(cells.in_spindle_sheet, dtype=bool)[keep]
+        columns["stain_bin"] = np.asarray(cells.stain_bin, dtype=np.int8)[keep]
     radii = np.asarray(cells.outline_radii)
     if radii.ndim == 2 and radii.shape[1]:  # outlines in level-0 px (float16: 0.03 px steps, half the memory)
         columns["outline_radii"] = (radii[keep] * float(tile.scale)).astype(np.float16)
@@ -608,7 +614,8 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         counts["ki67"] = c.select(keep).counts()
         from ..quantify.ki67 import marker_of
 
-        cells = _ki67_cells(c, tile, keep, marker=marker_of(job.matrix, cfg.ki67) is not None)
+        cells = _ki67_cells(c, tile, keep, marker=marker_of(job.matrix, cfg.ki67) is not None,
+                            sheet=cfg.ki67.spindle_sheet is not False)
         row.update(ki67_positive=counts["ki67"].positive, ki67_negative=counts["ki67"].negative,
                    ki67_pigment=counts["ki67"].pigment, ki67_excluded=counts["ki67"].excluded,
                    ki67_near_black_positive=counts["ki67"].near_black_positive,

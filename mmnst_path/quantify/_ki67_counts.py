@@ -14,6 +14,17 @@ from ._stats import wilson_interval
 
 CLASSES = ("negative", "positive", "pigment", "excluded")
 
+#: the cell model leaving out at least this % of a slide's detected nuclei as ``stromal`` (and at
+#: least STROMA_MIN_NUCLEI of them) marks a possible spindle-cell tumour: the QC sentence
+#: (:func:`mmnst_path.report.stroma_warning`) is said and ``Ki67Params.spindle_sheet = "auto"``
+#: counts the stromal nuclei in spindle sheets. 50 %: no real annotated Ki67 tile reaches it
+#: (BCData 7-27 %, SHIDC 8-45 %, DeepLIIF 2-31 % of their detected nuclei), the generated
+#: spindle-cell tumours do (pigment family ``spindle`` 43-72 %, 3 of 4 tiles;
+#: ``ki67_cells_tile(tumour="spindle")`` 50-56 %), and generated nests beside true stroma reach
+#: 25-50 % (benchmarks/README.md, "Spindle-cell tumours: a QC sentence")
+STROMA_SHARE_PCT = 50.0
+STROMA_MIN_NUCLEI = 20
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,11 @@ class Ki67Counts:
     def total(self) -> int:
         """All detected nuclei, including pigment and excluded."""
         return self.positive + self.negative + self.pigment + self.excluded
+
+    def mostly_stromal(self, *, min_pct: float = STROMA_SHARE_PCT, min_count: int = STROMA_MIN_NUCLEI) -> bool:
+        """Whether the cell model left at least ``min_pct`` % of the detected nuclei (:attr:`total`),
+        and at least ``min_count``, out of the index as stromal: a possible spindle-cell tumour."""
+        return self.total > 0 and self.stromal >= min_count and 100.0 * self.stromal / self.total >= min_pct
 
     @classmethod
     def from_classes(cls, classes: Any, bins: Any | None = None, cell_types: Any | None = None,

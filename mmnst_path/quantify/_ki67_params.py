@@ -185,14 +185,21 @@ class Ki67Params:
         detected nucleus counts, as before the classifier) or the path of a model file made by
         ``mmnst-path train cells``. Nuclei it calls lymphocyte, stromal, macrophage or other are
         ``excluded`` from the index and counted by type; positivity stays the DAB measurement.
-    spindle_sheet : bool
+    spindle_sheet : {"auto", True, False}
         Count a nucleus the cell model left out as tumour when it lies in a crowded sheet of
         spindle nuclei (:func:`mmnst_path.classify.cells.spindle_sheet`: itself elongated, >= 20
         nuclei within 40 µm, its neighbours elongated, and the model not quite sure it is not
         tumour). For spindle-cell tumours, whose pale tumour nuclei the model often calls
-        stromal; real fibroblasts in collagen are sparser. Off by default (opt-in, session 17:
-        it also took a few nuclei of the real validation tiles back into the index; see
-        benchmarks/README.md, "Spindle-cell tumours: where the Ki67 error comes from").
+        stromal; real fibroblasts in collagen are sparser. ``True``: always, per nucleus (session
+        17: it also took 15 of 3,536 nuclei of the real validation tiles back into the index).
+        ``"auto"``: per slide, only when the cell model left at least
+        :data:`~mmnst_path.quantify._ki67_counts.STROMA_SHARE_PCT` % of the slide's detected
+        nuclei (and at least :data:`~mmnst_path.quantify._ki67_counts.STROMA_MIN_NUCLEI`) out as
+        stromal, the condition of the spindle-cell QC sentence: the stromal nuclei in sheets then
+        re-enter the index with their stain's call (:func:`mmnst_path.aggregate.apply_spindle_sheet`,
+        a slide-level step, so it does not depend on the tiling; :func:`measure_ki67` on its own
+        only marks them, ``Ki67Cells.in_spindle_sheet``). ``False``: never. See
+        benchmarks/README.md, "Spindle-cell tumours".
     count_in : str
         Where nuclei are counted: ``"all"`` (every tissue region, the default) or ``"tumour"``
         (only nuclei inside the tumour region of the tissue classifier named by
@@ -317,7 +324,7 @@ class Ki67Params:
     weak_stain_min_nuclei: int = 10
     weak_stain_baseline_margin_od: float = 0.0
     cell_model: str = "default"
-    spindle_sheet: bool = False
+    spindle_sheet: bool | str = False
     count_in: str = "all"
     tissue_model: str = "auto"
     melanocyte_marker: str = "auto"
@@ -398,9 +405,14 @@ class Ki67Params:
             msg = (f"Ki67Params.cell_model must be 'default', 'none' or the path of a nucleus model file, "
                    f"got {self.cell_model!r}")
             raise ConfigError(msg)
-        if not isinstance(self.spindle_sheet, bool):
-            msg = f"Ki67Params.spindle_sheet must be true or false, got {self.spindle_sheet!r}"
+        sheet = self.spindle_sheet
+        if isinstance(sheet, str) and sheet.strip().lower() in ("auto", "true", "false"):  # (as TOML strings)
+            word = sheet.strip().lower()
+            sheet = "auto" if word == "auto" else word == "true"
+        if not (isinstance(sheet, bool) or sheet == "auto"):
+            msg = f"Ki67Params.spindle_sheet must be \"auto\", true or false, got {self.spindle_sheet!r}"
             raise ConfigError(msg)
+        object.__setattr__(self, "spindle_sheet", sheet)
         if self.count_in not in ("all", "tumour"):
             msg = f"Ki67Params.count_in must be 'all' or 'tumour', got {self.count_in!r}"
             raise ConfigError(msg)

@@ -139,6 +139,15 @@ class Ki67Cells:
         (OD >= ``pigment_saturated_od`` in every RGB channel): strong DAB, or melanin without
         granules, which no per-nucleus cue tells apart (``Ki67Params.near_black``; QC count
         ``Ki67Counts.near_black_positive``). False when not measured.
+    in_spindle_sheet : (n,) bool
+        The cell model did not call the nucleus tumour, but it lies in a crowded sheet of spindle
+        nuclei (:func:`mmnst_path.classify.cells.spindle_sheet`); with
+        ``Ki67Params.spindle_sheet = True`` it is counted as tumour, with ``"auto"`` the slide
+        decides (:func:`mmnst_path.aggregate.apply_spindle_sheet`). False without the rule.
+    stain_bin : (n,) int8
+        The stain's call before the cell model decided: 0 negative, 1/2/3 positive 1+/2+/3+, -1
+        not in the index whatever the model says (pigment, or excluded by the stain rules). What
+        a nucleus in a spindle sheet is counted as when the slide takes it back.
     """
 
     row: np.ndarray
@@ -157,6 +166,8 @@ class Ki67Cells:
     melanocytic: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     marker_od_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     near_black: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    in_spindle_sheet: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    stain_bin: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
 
     def __post_init__(self) -> None:
         n = int(self.row.shape[0])
@@ -172,6 +183,11 @@ class Ki67Cells:
             object.__setattr__(self, "marker_od_mean", np.full(n, np.nan, dtype=np.float32))
         if self.near_black.shape != (n,):
             object.__setattr__(self, "near_black", np.zeros(n, bool))
+        if self.in_spindle_sheet.shape != (n,):
+            object.__setattr__(self, "in_spindle_sheet", np.zeros(n, bool))
+        if self.stain_bin.shape != (n,):
+            stain = np.where(self.cls == "positive", self.intensity_bin, np.where(self.cls == "negative", 0, -1))
+            object.__setattr__(self, "stain_bin", stain.astype(np.int8))
 
     def __len__(self) -> int:
         return int(self.row.shape[0])
@@ -763,7 +779,7 @@ def measure_ki67(
     Ki67Region
         ``cells`` (centroids in pixels of ``rgb``, features, class, intensity bin) and ``counts``.
     """
-    from ..classify.cells import SpindleSheet, classify_cells
+    from ..classify.cells import SpindleSheet, cell_classes
     from ..detect.nuclei import NucleusParams, nuclei_from_stains
     from ..geometry import require_mpp
     from ..stain import StainMatrix, load_stains, separate_stains
@@ -874,14 +890,18 @@ def measure_ki67(
         cells = replace(cells, melanocytic=called, marker_od_mean=red_od)
     if model is not None and len(cells):
         assert nuclei.labels is not None
-        types, p_tumour = classify_cells(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin,
-                                         extent=extent, _rings=rings,
-                                         sheet=SpindleSheet() if params.spindle_sheet else None)
+        found = cell_classes(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin, extent=extent,
+                             _rings=rings, sheet=None if params.spindle_sheet is False else SpindleSheet())
+        types = found.types
+        if params.spindle_sheet is True:  # always: the nuclei in spindle sheets are tumour cells here
+            types = np.where(found.in_spindle_sheet, "tumour", types)
         cls = cells.cls.copy()
         # positivity stays the stain measurement; the model only decides who is counted
         cls[np.isin(cls, ("positive", "negative")) & (types != "tumour")] = "excluded"
         bins = np.where(cls == "positive", cells.intensity_bin, 0).astype(np.int8)
-        cells = replace(cells, cls=cls, intensity_bin=bins, cell_type=types, tumour_probability=p_tumour)
+        cells = replace(cells, cls=cls, intensity_bin=bins, cell_type=types,
+                        tumour_probability=found.tumour_probability, in_spindle_sheet=found.in_spindle_sheet,
+                        stain_bin=cells.stain_bin)
     if roi_mask is not None:
         roi = np.asarray(roi_mask, dtype=bool)
         if roi.shape != shape:
