@@ -162,3 +162,20 @@ def test_a_slide_in_tiles_reads_as_the_image_in_one_piece():
     assert one == always
     assert one.denominator == never.denominator + m_one["ki67_spindle_sheet_nuclei"]
     assert stroma_warning(m_never).split(":")[0] == stroma_warning(m_one).split(":")[0]  # the same share said
+
+
+def test_a_tile_on_its_own_only_marks_the_nuclei_in_sheets():
+    from mmnst_path.quantify.ki67 import measure_ki67
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(3, "spindle", chromogen="dab", size=256)
+    auto, never, always = (measure_ki67(tile.rgb, mpp=tile.mpp, params=Ki67Params(spindle_sheet=mode)).cells
+                           for mode in ("auto", False, True))
+    # "auto" leaves the decision to the slide: the model's classes, the sheet nuclei marked
+    assert np.array_equal(auto.cls, never.cls)
+    assert np.array_equal(auto.cell_type, never.cell_type)
+    assert not never.in_spindle_sheet.any()
+    back = (never.cls == "excluded") & (always.cls != "excluded")
+    assert back.sum() >= 10
+    assert np.all(auto.in_spindle_sheet[back])
+    assert np.all(auto.stain_bin[back] == np.where(always.cls[back] == "positive", always.intensity_bin[back], 0))

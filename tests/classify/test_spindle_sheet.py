@@ -39,8 +39,8 @@ def test_missing_feature_columns_are_named():
         spindle_sheet(np.zeros((2, 3), np.float32), ("eccentricity", "n_within_40um", "area_um2"), np.zeros(2))
 
 
-def test_the_rule_is_opt_in_and_checked():
-    assert Ki67Params().spindle_sheet is False
+def test_the_rule_is_decided_per_slide_by_default_and_checked():
+    assert Ki67Params().spindle_sheet == "auto"  # (tests/test_spindle_sheet_slide.py)
     with pytest.raises(ConfigError, match="spindle_sheet"):
         Ki67Params(spindle_sheet="yes")  # type: ignore[arg-type]
 
@@ -73,6 +73,7 @@ def test_spindle_sheet_counts_do_not_depend_on_the_tile_size():
         c = analyze_region(tile.rgb, cfg, mpp=tile.mpp).counts["ki67"]
         counts.append((c.positive, c.negative, c.excluded))
     assert counts[0] == counts[1]
-    plain = analyze_region(tile.rgb, AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"]}),
+    plain = analyze_region(tile.rgb, AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"],
+                                                                  "ki67": {"spindle_sheet": False}}),
                            mpp=tile.mpp).counts["ki67"]
     assert plain.excluded > counts[0][2]  # the rule took nuclei back (across tile borders too)
