@@ -20,7 +20,7 @@ NUCLEAR_STAINS = ("all", "hematoxylin")
 
 @dataclass(frozen=True)
 class SpindleSheet:
-    """When a nucleus the cell model leaves out is counted as a spindle tumour cell (:func:`spindle_sheet`).
+    """When a nucleus the cell model calls stromal is counted as a spindle tumour cell (:func:`spindle_sheet`).
 
     A spindle-cell tumour (spindle melanoma, malignant nerve sheath tumour, sarcoma) packs its
     nuclei in sheets and fascicles; a fibroblast lies alone in collagen. Read with the nucleus
@@ -126,9 +126,10 @@ class CellClasses:
     tumour_probability : (n,) float32
         Probability of the ``tumour`` class (NaN when the model has none).
     in_spindle_sheet : (n,) bool
-        Nuclei the model did not call ``tumour`` that lie in a crowded sheet of spindle nuclei
+        Nuclei the model called ``stromal`` that lie in a crowded sheet of spindle nuclei
         (:func:`spindle_sheet`); all False when no rule was asked for or the model has no
-        ``tumour`` class.
+        ``tumour`` class. (Nuclei it called lymphocyte, macrophage or other stay what it said:
+        the rule speaks of spindle tumour cells taken for fibroblasts.)
     """
 
     types: np.ndarray
@@ -145,7 +146,7 @@ def cell_classes(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.nda
     ``origin`` / ``extent``: the planes are a window of a larger image (see
     :func:`~mmnst_path.classify.nucleus_features.nucleus_features`). ``_rings``: the caller's ring
     labels of ``labels`` by width (:func:`~mmnst_path.classify.nucleus_features.nucleus_features`).
-    ``sheet``: the rule that marks the nuclei the model leaves out that lie in a crowded sheet of
+    ``sheet``: the rule that marks the nuclei the model calls stromal that lie in a crowded sheet of
     spindle nuclei (:func:`spindle_sheet`; None: none marked). The features it reads reach
     ``settings.context_um()``, so the flag is tile-invariant like the model. The model's
     ``types`` are never changed here (:func:`classify_cells` counts the marked nuclei as tumour).
@@ -167,7 +168,7 @@ def cell_classes(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.nda
     in_sheet = np.zeros(len(types), bool)
     if sheet is not None and "tumour" in model.class_names:
         names = tuple(f.name for f in nucleus_feature_specs(settings))
-        in_sheet = spindle_sheet(x_all, names, p_tumour, sheet) & (types != "tumour")
+        in_sheet = spindle_sheet(x_all, names, p_tumour, sheet) & (types == "stromal")
     return CellClasses(types, p_tumour, in_sheet)
 
 

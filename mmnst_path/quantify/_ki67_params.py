@@ -186,7 +186,7 @@ class Ki67Params:
         ``mmnst-path train cells``. Nuclei it calls lymphocyte, stromal, macrophage or other are
         ``excluded`` from the index and counted by type; positivity stays the DAB measurement.
     spindle_sheet : {"auto", True, False}
-        Count a nucleus the cell model left out as tumour when it lies in a crowded sheet of
+        Count a nucleus the cell model called stromal as tumour when it lies in a crowded sheet of
         spindle nuclei (:func:`mmnst_path.classify.cells.spindle_sheet`: itself elongated, >= 20
         nuclei within 40 µm, its neighbours elongated, and the model not quite sure it is not
         tumour). For spindle-cell tumours, whose pale tumour nuclei the model often calls

@@ -140,7 +140,7 @@ class Ki67Cells:
         granules, which no per-nucleus cue tells apart (``Ki67Params.near_black``; QC count
         ``Ki67Counts.near_black_positive``). False when not measured.
     in_spindle_sheet : (n,) bool
-        The cell model did not call the nucleus tumour, but it lies in a crowded sheet of spindle
+        The cell model called the nucleus stromal, but it lies in a crowded sheet of spindle
         nuclei (:func:`mmnst_path.classify.cells.spindle_sheet`); with
         ``Ki67Params.spindle_sheet = True`` it is counted as tumour, with ``"auto"`` the slide
         decides (:func:`mmnst_path.aggregate.apply_spindle_sheet`). False without the rule.
