@@ -123,6 +123,11 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
     sentence = "the cell model left 60 % of the detected nuclei out of the index as stromal"
     assert sentence in analyze.notice.value
     assert sentence in analyze.results.value
+    # ... and how many nuclei in spindle sheets the slide then counted as tumour ([ki67] spindle_sheet = "auto")
+    taken = {**spindle, "ki67_negative": 80, "ki67_excluded": 90, "ki67_stromal": 80, "ki67_spindle_sheet_nuclei": 40}
+    analyze._on_result((analyze.plan, replace(result, metrics={**result.metrics, **taken})))
+    assert sentence in analyze.notice.value  # the cell model's own share, before the rule
+    assert "40 nuclei in spindle sheets counted as tumour" in analyze.notice.value
     analyze._on_result((analyze.plan, result))
     assert ("near-black" in analyze.notice.value) == bool(near_black_warning(result.metrics))
     assert ("as stromal" in analyze.notice.value) == bool(stroma_warning(result.metrics))
