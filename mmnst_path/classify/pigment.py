@@ -348,8 +348,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         return prob, cand
     local = list(dict.fromkeys(name for name in names if not name.startswith("blob_")))
     # windows around the candidates (:func:`_windows`); any window with more than block_rows
-    # candidates or 4 x block_rows pixels: the whole tile goes band by band instead
-    blocks = _windows(cand, feature_reach_px(s, mpp))
+    # candidates or 4 x block_rows pixels: the whole tile goes band by band instead. The
+    # ``wide_um`` blur (the widest filter) is computed from the whole-tile channels at the
+    # candidates (:func:`_wide_at`), so the windows are grown by the other filters' reach only
+    wide_once = "wide_u_b" in local and not dropped and bool(chans)
+    blocks = _windows(cand, feature_reach_px(s, mpp, wide=not wide_once))
     split = dropped or any(np.count_nonzero(sel) > block_rows or sel.size > 4 * block_rows for _, sel in blocks)
     if split:  # the bands recompute their own channels and fine OD: the whole-tile ones go now
         chans = []
@@ -380,6 +383,10 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                     else _wide_at(od, s, mpp, cand, chans or None))
         del od, fine, total
         chans = []
+    elif wide_once:  # the same values as a window's own blur: the whole-tile planes, at the candidates
+        wide = _wide_at(od, s, mpp, cand, chans)
+        index = np.zeros(cand.shape, np.intp)  # candidate -> its row of `wide` (row-major order)
+        index[cand] = np.arange(k)
     for b, (win, sel) in enumerate(blocks):
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
         od_w = fine_w = total_w = wide_w = None
@@ -392,10 +399,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                                         if split else (od[win], fine[win], total[win], None))
             if not split:
                 chans_w = [ch[win] for ch in chans]
-            wide_w = (None if wide is None else wide[win] if starts is None
-                      else wide[starts[b] : starts[b + 1]])
-            for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local,
-                                           wide=wide_w, wide_at_cand=starts is not None, planes=chans_w):
+            wide_w = (None if wide is None else wide[index[win][sel]] if not split
+                      else wide[win] if starts is None else wide[starts[b] : starts[b + 1]])
+            for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local, wide=wide_w,
+                                           wide_at_cand=starts is not None or (wide is not None and not split),
+                                           planes=chans_w):
                 x[:, [i for i, n in enumerate(names) if n == name]] = v[:, None]
         if bodies is not None:
             lab = bodies[0][win][sel]
