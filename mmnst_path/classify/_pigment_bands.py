@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
+
 def _gauss_reach(sigma_px: float) -> int:
     """Pixels a :func:`_blur` reads on each side (scipy's kernel radius, 0 when it does not blur)."""
     return int(4.0 * sigma_px + 0.5) if sigma_px >= 0.3 else 0
