@@ -385,8 +385,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         chans = []
     elif wide_once:  # the same values as a window's own blur: the whole-tile planes, at the candidates
         wide = _wide_at(od, s, mpp, cand, chans)
-        index = np.zeros(cand.shape, np.intp)  # candidate -> its row of `wide` (row-major order)
-        index[cand] = np.arange(k)
+        flat = np.flatnonzero(cand)  # the candidates' raveled indices: row r of `wide` is flat[r]'s
     for b, (win, sel) in enumerate(blocks):
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
         od_w = fine_w = total_w = wide_w = None
@@ -399,7 +398,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                                         if split else (od[win], fine[win], total[win], None))
             if not split:
                 chans_w = [ch[win] for ch in chans]
-            wide_w = (None if wide is None else wide[index[win][sel]] if not split
+            wide_w = (None if wide is None else wide[_rows_of(flat, win, sel, cand.shape[1])] if not split
                       else wide[win] if starts is None else wide[starts[b] : starts[b + 1]])
             for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local, wide=wide_w,
                                            wide_at_cand=starts is not None or (wide is not None and not split),
@@ -413,6 +412,14 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         prob[win][sel] = model.predict_proba(x)[:, j]
         del x, od_w, fine_w, total_w, chans_w, wide_w  # before the next band allocates its own
     return prob, cand
+
+
+def _rows_of(flat: np.ndarray, win: tuple[slice, slice], sel: np.ndarray, n: int) -> np.ndarray:
+    """Positions in ``flat`` (the sorted raveled indices of all candidates of a tile ``n`` columns
+    wide) of the candidates ``sel`` of the window ``win``, in the window's row-major order (which
+    is theirs in the tile): the rows of :func:`_wide_at` that belong to the window."""
+    rr, cc = np.nonzero(sel)
+    return np.searchsorted(flat, (rr + (win[0].start or 0)) * n + (cc + (win[1].start or 0)))
 
 
 def _check_names(settings: PigmentFeatureSettings, wanted: list[str]) -> None:
