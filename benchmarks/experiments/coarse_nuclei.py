@@ -22,8 +22,12 @@ variant (a slide tile's origin would have to be aligned to the blocks, and the h
 
 Usage (from a checkout, one thread)::
 
-    PYTHONPATH=$PWD python benchmarks/experiments/coarse_nuclei.py time [--tiles 5] [--repeat 3]
-    PYTHONPATH=$PWD python benchmarks/experiments/coarse_nuclei.py accuracy ../shared/data/ki67/bcdata ...
+    PYTHONPATH=$PWD python benchmarks/experiments/coarse_nuclei.py time [--tiles 5] [--repeat 3] [--steps seeds]
+    PYTHONPATH=$PWD python benchmarks/experiments/coarse_nuclei.py accuracy ../shared/data/ki67/bcdata ... \
+        [accuracy.py's options, e.g. --rotate 1] [--steps seeds|background]
+
+``accuracy``: every argument this script does not know goes to ``benchmarks/accuracy.py``; give
+``--steps`` last (it takes one or more step names).
 """
 
 from __future__ import annotations
