@@ -253,12 +253,14 @@ def gaussian_at(img, w, rows, cols, out):  # pragma: no cover - compiled
     """:func:`gaussian_axis0` then :func:`gaussian_axis1` of ``img`` (M, N) float32, at the pixels
     ``(rows[p], cols[p])`` only (row-major order, as ``np.nonzero`` gives them) into ``out`` (K,).
 
-    Per row holding pixels, the column pass is computed over the columns the row pass reads
-    (the span of the row's pixels grown by the kernel radius, clipped to the image: a column
-    reflected at the left edge is < r <= the span's end, one reflected at the right edge is
-    >= n - r > its start), rounded to float32 into a line padded by the reflected values, and the
-    row pass at the row's pixels only (all of them one tap at a time): the same float64
-    operations in the same order for every value, so bit-identical to the whole-image passes.
+    Per run of a row's pixels (the pixels of a row, cut where two neighbours lie more than 2 r
+    columns apart: their row passes read no column in common), the column pass is computed over
+    the columns the run's row pass reads (its span grown by the kernel radius, clipped to the
+    image: a column reflected at the left edge is < r <= the span's end, one reflected at the
+    right edge is >= n - r > its start), rounded to float32 into a line padded by the reflected
+    values, and the row pass at the run's pixels only (all of them one tap at a time): the same
+    float64 operations in the same order for every value, so bit-identical to the whole-image
+    passes; the columns in the gaps between runs are not filtered.
     """
     m, n = img.shape
     r = w.shape[0] - 1
@@ -270,8 +272,8 @@ def gaussian_at(img, w, rows, cols, out):  # pragma: no cover - compiled
     p = 0
     while p < k_pts:
         i = rows[p]
-        q = p
-        while q < k_pts and rows[q] == i:
+        q = p + 1
+        while q < k_pts and rows[q] == i and cols[q] - cols[q - 1] <= 2 * r:
             q += 1
         lo = max(cols[p] - r, 0)
         hi = min(cols[q - 1] + r + 1, n)
