@@ -350,13 +350,16 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     A few more keys, not written to summary.csv but shown by report.html, say how to read the
     numbers: ``stains`` (matrix name) and ``stain_names``; ``hotspot_meets_min_nuclei``,
     ``hotspot_whole_image``, ``hotspot_min_nuclei`` and ``hotspot_area_mm2`` (a window with
-    too few nuclei is not a hot spot); ``tissue_classes`` (the class legend with areas, when a
+    too few nuclei is not a hot spot); ``ki67_spindle_sheet_rule`` (the spindle-sheet setting the
+    stromal QC sentence's advice follows); ``tissue_classes`` (the class legend with areas, when a
     tissue model ran).
     """
     m = result.metrics
     row: dict[str, Any] = {name: m.get(name) for name in SUMMARY_COLUMNS}
     row.update(input=result.input, status="ok", error="", mpp=result.mpp, n_tiles=len(result.tiles))
     row["seconds"] = seconds if seconds is not None else result.timings.get("total")
+    if "ki67_spindle_sheet_rule" in m:  # what the spindle-cell QC sentence advises follows it
+        row["ki67_spindle_sheet_rule"] = m["ki67_spindle_sheet_rule"]
     stains = result.stains if isinstance(result.stains, Mapping) else {}
     row["stains"] = stains.get("name") or result.config.get("stains")
     row["stain_names"] = list(stains.get("names") or [])
@@ -451,7 +454,9 @@ def stroma_warning(metrics: Mapping[str, Any], *, min_pct: float = STROMA_WARN_P
     exists for is epithelioid to spindle. ``""`` below ``min_pct`` % or ``min_count`` nuclei, or
     when a figure is missing or undefined. The share is the cell model's own, before the
     spindle-sheet rule took nuclei back (``ki67_spindle_sheet_nuclei``, which the sentence then
-    names). The CLI, the HTML report and the napari plugin all say it in these words."""
+    names). What it advises follows the rule's setting (``ki67_spindle_sheet_rule``: "auto", "true"
+    or "false"): where the rule ran and took none back it does not advise turning it on. The CLI, the
+    HTML report and the napari plugin all say it in these words."""
     stromal = _finite(metrics, "ki67_stromal")
     parts = [_finite(metrics, f"ki67_{k}") for k in ("positive", "negative", "pigment", "excluded")]
     if stromal is None or any(p is None for p in parts):
@@ -466,8 +471,11 @@ def stroma_warning(metrics: Mapping[str, Any], *, min_pct: float = STROMA_WARN_P
     if sheet:
         return head + (f"{sheet} nuclei in spindle sheets counted as tumour ([ki67] spindle_sheet); check the "
                        "nuclei (nuclei.html, napari Review) or count every nucleus (--cell-model none)")
+    if str(metrics.get("ki67_spindle_sheet_rule", "")) in ("auto", "true"):  # the rule ran and found no sheet
+        return head + ("none of them lies in a crowded sheet of spindle nuclei ([ki67] spindle_sheet); check the "
+                       "excluded nuclei (nuclei.html, napari Review) or count every nucleus (--cell-model none)")
     return head + ("check the excluded nuclei (nuclei.html, napari Review), count those in crowded spindle-cell "
-                   "sheets ([ki67] spindle_sheet = true) or count every nucleus (--cell-model none)")
+                   'sheets ([ki67] spindle_sheet = "auto") or count every nucleus (--cell-model none)')
 
 
 def qc_warnings(metrics: Mapping[str, Any]) -> list[str]:

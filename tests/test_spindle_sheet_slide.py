@@ -125,7 +125,7 @@ def test_the_qc_sentence_reads_the_cell_models_share_and_names_the_nuclei_taken_
     before = {"ki67_positive": 10, "ki67_negative": 30, "ki67_pigment": 0, "ki67_excluded": 60, "ki67_stromal": 55}
     text = stroma_warning(before)
     assert "55 %" in text
-    assert "spindle_sheet = true" in text
+    assert 'spindle_sheet = "auto"' in text
     # 40 of the 55 taken back: the share said is still the model's 55 %, and the 40 are named
     after = {**before, "ki67_positive": 25, "ki67_negative": 55, "ki67_excluded": 20, "ki67_stromal": 15,
              "ki67_spindle_sheet_nuclei": 40}

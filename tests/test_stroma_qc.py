@@ -30,8 +30,19 @@ def test_the_sentence_gives_the_share_of_all_detected_nuclei_and_what_to_do():
     assert text.startswith("the cell model left 60 % of the detected nuclei out of the index as stromal")
     assert "spindle-cell tumour" in text
     assert "--cell-model none" in text
-    assert "spindle_sheet = true" in text
+    assert 'spindle_sheet = "auto"' in text
     assert qc_warnings(ROW) == [text]
+
+
+def test_where_the_spindle_sheet_rule_ran_and_took_none_the_sentence_does_not_advise_turning_it_on():
+    for rule in ("auto", "true"):
+        text = stroma_warning({**ROW, "ki67_spindle_sheet_nuclei": 0, "ki67_spindle_sheet_rule": rule})
+        assert text.startswith("the cell model left 60 %")
+        assert "none of them lies in a crowded sheet of spindle nuclei" in text
+        assert "spindle_sheet =" not in text
+        assert "--cell-model none" in text
+    off = stroma_warning({**ROW, "ki67_spindle_sheet_nuclei": 0, "ki67_spindle_sheet_rule": "false"})
+    assert 'spindle_sheet = "auto"' in off
 
 
 def test_thresholds_and_undefined_figures_give_no_sentence():
@@ -58,6 +69,7 @@ def test_a_generated_spindle_cell_tumour_gets_it_in_summary_report_and_cli_and_a
     from mmnst_path.html_report import render_report
 
     spindle = {**_row("spindle", 1), "input": "spindle.tif", "status": "ok"}
+    assert spindle["ki67_spindle_sheet_rule"] == "auto"  # the default, carried to the row the advice reads
     text = stroma_warning(spindle)
     # the shipped H-DAB nucleus model leaves most of the spindle tumour nuclei out (known fault)
     assert text.startswith("the cell model left ")

@@ -454,6 +454,8 @@ def analyze_slide(
         metrics["ki67_positive_threshold_od"] = threshold
     if "ki67" in measures:  # nuclei the spindle-sheet rule counted as tumour (0 without it)
         metrics["ki67_spindle_sheet_nuclei"] = _spindle_sheet_nuclei(cells)
+        rule = config.ki67.spindle_sheet  # "auto", True or False: what the QC sentence advises follows it
+        metrics["ki67_spindle_sheet_rule"] = rule if isinstance(rule, str) else str(bool(rule)).lower()
     if "ki67" in measures and matrix is not None:  # double stain: which marker was read ("" = none)
         from ..quantify.ki67 import marker_of
 
