@@ -84,6 +84,13 @@ morphology for tumour / stroma / lymphocytes"): ``--nuclear-morphology`` (the nu
 size, roundness and alignment of the nuclei, H / E relative to their surroundings), ``--repeat-rows SOURCE=K`` (a
 source's rows other than necrosis K times), ``--save-rows NPZ`` (the rows in the ``--rows-npz`` format).
 
+Option tried for #13 in session 18 (not in the shipped default; benchmarks/README.md, "Stain level"):
+``--relative-level`` (the log OD columns relative to their 30 µm context, no absolute stain level). With the 1.1.0
+recipe's rows it read the BRCA-M2C test patches more necrotic (10.8 against 9.6 %) and the held-out Kather tumour /
+stroma / lymphocyte rows far worse (mean 29.8 against 53.9 %: tumour read as mucin and necrosis): the stain level
+is a real property of mucin, necrosis and glass, and the pale viable carcinoma is still called necrotic through the
+glass-white fraction, an absolute threshold (``white_od``).
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a

@@ -37,6 +37,8 @@ each ``log_od_s{S}`` of the fine scale and the sigmas becomes ``log_od_rel_s{S}`
 minus that at ``context_um`` (the level relative to its surroundings: a denser nest, a paler necrotic area in
 viable tissue), and ``log_od_s{context_um}`` is left out (35 default columns instead of 36). A global scaling
 of the stain moves the absolute columns by log10 of the factor and these hardly at all; the halo is unchanged.
+No shipped model uses them (session 18, benchmarks/README.md "Stain level"): the amount of stain is itself a
+property of mucin, necrosis and glass, and without it the held-out Kather tumour read as mucin and necrosis.
 
 With ``nuclear_detail`` (H&E models since 1.2.0; off by default, so older models and the IHC
 model compute the columns above only) eight columns follow that describe the *nuclei* rather
