@@ -89,7 +89,10 @@ Option tried for #13 in session 18 (not in the shipped default; benchmarks/READM
 recipe's rows it read the BRCA-M2C test patches more necrotic (10.8 against 9.6 %) and the held-out Kather tumour /
 stroma / lymphocyte rows far worse (mean 29.8 against 53.9 %: tumour read as mucin and necrosis): the stain level
 is a real property of mucin, necrosis and glass, and the pale viable carcinoma is still called necrotic through the
-glass-white fraction, an absolute threshold (``white_od``).
+glass-white fraction, an absolute threshold (``white_od``). Also tried, with the default columns:
+``--repeat-rows brca_m2c=3`` (B3; more weight to the real viable carcinoma): BRCA-M2C test false necrosis 9.6 ->
+8.6 %, osteosarcoma NVT A12-27307 11 -> 20 %, held-out Kather 53.3, but generated necrosis +0.6 pp, the sample tile
+25.5 % for 37.1, and the TCGA squamous nests partly stroma again (tumour / stroma 64 / 34 -> 47 / 52).
 
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
