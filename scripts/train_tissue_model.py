@@ -93,6 +93,7 @@ glass-white fraction, an absolute threshold (``white_od``). Also tried, with the
 ``--repeat-rows brca_m2c=3`` (B3; more weight to the real viable carcinoma): BRCA-M2C test false necrosis 9.6 ->
 8.6 %, osteosarcoma NVT A12-27307 11 -> 20 %, held-out Kather 53.3, but generated necrosis +0.6 pp, the sample tile
 25.5 % for 37.1, and the TCGA squamous nests partly stroma again (tumour / stroma 64 / 34 -> 47 / 52).
+``brca_m2c=6`` (B6): 9.0 % (another patch, at 0.66 µm/px, turns necrotic), TCGA 44 / 55; neither shipped.
 
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
