@@ -32,6 +32,14 @@ thickness, scanner white balance, a rotated stain vector). S: a Gaussian scale i
 ``edge``                    gradient magnitude of the log total OD at ``fine_um`` (per µm)
 ==========================  ========================================================================
 
+With ``relative_level`` (off by default; opt-in for #13) the model is kept from the absolute amount of stain:
+each ``log_od_s{S}`` of the fine scale and the sigmas becomes ``log_od_rel_s{S}``, the log10 total OD at S µm
+minus that at ``context_um`` (the level relative to its surroundings: a denser nest, a paler necrotic area in
+viable tissue), and ``log_od_s{context_um}`` is left out (35 default columns instead of 36). A global scaling
+of the stain moves the absolute columns by log10 of the factor and these hardly at all; the halo is unchanged.
+No shipped model uses them (session 18, benchmarks/README.md "Stain level"): the amount of stain is itself a
+property of mucin, necrosis and glass, and without it the held-out Kather tumour read as mucin and necrosis.
+
 With ``nuclear_detail`` (H&E models since 1.2.0; off by default, so older models and the IHC
 model compute the columns above only) eight columns follow that describe the *nuclei* rather
 than the tissue average, so that intact nuclei (viable, even when pale or vesicular) and ghost
@@ -142,6 +150,7 @@ class TissueFeatureSettings:
     small_nucleus_um: float = 2.0
     large_nucleus_um: float = 3.5
     align_um: float = 18.0
+    relative_level: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.nuclear_cap_od, int | float) and math.isfinite(self.nuclear_cap_od)
@@ -201,7 +210,7 @@ class TissueFeatureSettings:
 
 
 #: the true / false settings of :class:`TissueFeatureSettings`
-_FLAGS = ("chromogen_as_hematoxylin", "nuclear_detail", "nuclear_morphology")
+_FLAGS = ("chromogen_as_hematoxylin", "nuclear_detail", "nuclear_morphology", "relative_level")
 
 
 def _fmt(v: float) -> str:
@@ -247,6 +256,8 @@ def tissue_feature_specs(settings: TissueFeatureSettings) -> list[FeatureSpec]:
         FeatureSpec(f"log_od_s{_fmt(st.context_um)}", "log10(OD)", f"log10 of the total OD at {st.context_um} µm"),
         FeatureSpec(f"h_share_s{_fmt(st.context_um)}", "", f"H / (H + E) at {st.context_um} µm"),
     ]
+    if st.relative_level:
+        specs = _relative_level_specs(specs, st)
     if st.nuclear_detail:
         for s in (st.fine_um, *st.sigmas_um):
             specs += [FeatureSpec(f"nuc_h_share_s{_fmt(s)}", "", f"H share of the nuclear excess (H above its "
@@ -278,6 +289,22 @@ def _morphology_specs(st: TissueFeatureSettings) -> list[FeatureSpec]:
               FeatureSpec(f"h_rel_s{_fmt(s1)}", "", f"mean H at {s1} µm / mean H at {_fmt(st.context_um)} µm"),
               FeatureSpec(f"e_rel_s{_fmt(s1)}", "", f"mean eosin at {s1} µm / mean eosin at {_fmt(st.context_um)} µm")]
     return specs
+
+
+def _relative_level_specs(specs: list[FeatureSpec], st: TissueFeatureSettings) -> list[FeatureSpec]:
+    """The default columns with ``relative_level``: each ``log_od_s{S}`` (S the fine scale and the sigmas)
+    becomes ``log_od_rel_s{S}``, minus the level at ``context_um``; ``log_od_s{context}`` is left out."""
+    ctx = f"log_od_s{_fmt(st.context_um)}"
+    out = []
+    for spec in specs:
+        if spec.name == ctx:
+            continue
+        if spec.name.startswith("log_od_s"):
+            scale = spec.name[len("log_od_s"):]
+            spec = FeatureSpec(f"log_od_rel_s{scale}", "log10(OD)",
+                               f"log10 of the total OD at {scale} µm minus that at {_fmt(st.context_um)} µm")
+        out.append(spec)
+    return out
 
 
 def block_factor(mpp: float, grid_um: float) -> int:
@@ -474,6 +501,10 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
     out += [_g(fibre_c, s1), _g(energy_c, s1), _g(nucleus_c, s1)]
     ctx = _g(colour_c[..., [0, 3]], (st.context_um * cpx,) * 2 + (0,))
     out += [ctx[..., 0], ctx[..., 1]]
+    if st.relative_level:  # the log OD columns relative to the context level, which is left out
+        level = out.pop(-2)
+        for i in (0, *(len(fine) + 5 * n for n in range(len(st.sigmas_um)))):
+            out[i] = out[i] - level
     if st.nuclear_detail:
         out += _nuclear_features(base, h, grid_mpp, k, st)
     if st.nuclear_morphology:
