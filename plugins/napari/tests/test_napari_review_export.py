@@ -219,3 +219,53 @@ def test_review_of_nuclei_without_the_near_black_flag_says_nothing_of_it(make_na
     assert k["index_pct"] == pytest.approx(80.0)
     assert NEAR_BLACK not in widget.results.value
     assert "⚠" not in widget.results.value
+
+
+def _spindle_cells() -> CellTable:
+    """20 tumour nuclei (10 +, 10 -), 20 tumour nuclei the spindle-sheet rule took back (10 +, 10 -) and
+    40 nuclei the cell model left out as stromal: the model's own stromal share is 60 of 80 (75 %)."""
+    from mmnst_path.aggregate import CELL_TYPES
+
+    rng = np.random.default_rng(3)
+    names = (["positive"] * 10 + ["negative"] * 10) * 2 + ["excluded"] * 40
+    types = ["tumour"] * 40 + ["stromal"] * 40
+    sheet = [False] * 20 + [True] * 20 + [False] * 40
+    n = len(names)
+    return CellTable(
+        rng.uniform(0, 400, n),
+        rng.uniform(0, 600, n),
+        np.array([CELL_CLASSES.index(c) for c in names], np.int8),
+        {
+            "dab_od_mean": rng.uniform(0, 1, n),
+            "intensity_bin": np.array([2 if c == "positive" else 0 for c in names], np.int8),
+            "cell_type": np.array([CELL_TYPES.index(t) for t in types], np.int8),
+            "in_spindle_sheet": np.array(sheet),
+        },
+    )
+
+
+def test_review_says_the_spindle_cell_sentence_of_the_reviewed_nuclei(make_napari_viewer):
+    import napari
+    from mmnst_path_napari._widgets._review import review_warnings
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_layer(napari.layers.Layer.create(*points_layer(_spindle_cells(), mpp=0.5)))
+    _, widget = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Review")  # napari's plugin machinery
+    assert widget.points.value is layer
+    assert int(layer.features["in_spindle_sheet"].sum()) == 20
+    text = widget.results.value
+    assert "the cell model left 75 % of the detected nuclei out of the index as stromal" in text
+    assert "20 nuclei in spindle sheets counted as tumour" in text
+    # the pathologist calls 10 of the sheet nuclei melanin: 10 sheet nuclei are left in the index
+    set_classes(layer, set(range(20, 30)), "pigment")
+    assert "the cell model left 62 %" in widget.results.value  # (40 + 10) of 80
+    assert "10 nuclei in spindle sheets counted as tumour" in widget.results.value
+    # ... and all of them: the advice follows the run's setting
+    set_classes(layer, set(range(30, 40)), "pigment")
+    counts, k = widget.metrics()
+    auto = review_warnings(counts, k, layer.features, "auto")
+    assert any("none of them lies in a crowded sheet of spindle nuclei" in w for w in auto)
+    off = review_warnings(counts, k, layer.features, "false")
+    assert any('spindle_sheet = "auto"' in w for w in off)
+    # nuclei without cell types (a QuPath export): no sentence
+    assert not any("stromal" in w for w in review_warnings(counts, k))

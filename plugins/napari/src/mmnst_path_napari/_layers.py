@@ -69,8 +69,9 @@ def _flag(cols: Mapping[str, Any], key: str, n: int) -> np.ndarray:
 
 def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
     """Per-point features of a Points layer: class (name), dab_od, area_um2, intensity_bin, cell_type,
-    near_black (the near-black QC flag, ``Ki67Cells.near_black``) and reviewed (the reviewer set the
-    nucleus's class: added or re-classed in the Review widget)."""
+    near_black (the near-black QC flag, ``Ki67Cells.near_black``), in_spindle_sheet (the cell model
+    called the nucleus stromal and it lies in a spindle sheet, ``[ki67] spindle_sheet``) and
+    reviewed (the reviewer set the nucleus's class: added or re-classed in the Review widget)."""
     n = len(cells)
     cols = cells.columns
     return {
@@ -85,6 +86,7 @@ def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
         if n and "cell_type" in cols
         else np.full(n, "unclassified", dtype=object),
         "near_black": _flag(cols, "near_black", n),
+        "in_spindle_sheet": _flag(cols, "in_spindle_sheet", n),
         "reviewed": _flag(cols, "reviewed", n),
     }
 
@@ -174,6 +176,7 @@ def points_layer(
             "intensity_bin": 1,
             "cell_type": "tumour",  # a nucleus the reviewer adds is a tumour nucleus,
             "near_black": False,  # not measured,
+            "in_spindle_sheet": False,
             "reviewed": True,  # and judged by the reviewer
         },
         "size": size,

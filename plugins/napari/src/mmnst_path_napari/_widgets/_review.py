@@ -68,11 +68,28 @@ def unreviewed_near_black(features: Any) -> np.ndarray | None:
     return dark
 
 
-def review_warnings(counts: Any, metrics: Mapping[str, Any]) -> list[str]:
+def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = None,
+                    spindle_sheet_rule: str | None = None) -> list[str]:
     """The QC sentences (pigment, near-black, stromal exclusion: the library's words, ``⚠``-prefixed)
-    of the reviewed nuclei: Ki67 ``counts`` and ``metrics`` of :func:`ki67_from_classes`."""
-    m = {f"ki67_{key}": v for key, v in metrics.items()}
+    of the reviewed nuclei: Ki67 ``counts`` and ``metrics`` of :func:`ki67_from_classes`.
+
+    ``features`` (the nuclei layer's) gives the stromal-exclusion sentence its counts: the nuclei
+    still excluded that the cell model called stromal, and those the spindle-sheet rule counted as
+    tumour that are still in the index (``in_spindle_sheet``); ``spindle_sheet_rule`` is the run's
+    setting (``ki67_spindle_sheet_rule``), which the sentence's advice follows.
+    """
+    m: dict[str, Any] = {f"ki67_{key}": v for key, v in metrics.items()}
     m["ki67_near_black_positive"] = counts.near_black_positive
+    cols = getattr(features, "columns", features)
+    if cols is not None and "cell_type" in cols:
+        cls = np.asarray(features["class"], dtype=object)
+        types = np.asarray(features["cell_type"], dtype=object)
+        m["ki67_stromal"] = int(np.count_nonzero((types == "stromal") & (cls == "excluded")))
+        if "in_spindle_sheet" in cols:
+            sheet = np.asarray(features["in_spindle_sheet"], dtype=bool) & (types == "tumour")
+            m["ki67_spindle_sheet_nuclei"] = int(np.count_nonzero(sheet & np.isin(cls, ("positive", "negative"))))
+    if spindle_sheet_rule is not None:
+        m["ki67_spindle_sheet_rule"] = spindle_sheet_rule
     return [f"⚠ {w}" for w in qc_warnings(m)]
 
 
@@ -180,7 +197,8 @@ class ReviewWidget(Container):
             text = panel_text(result, reviewed=k, header=meta.get("header", ()))
         else:
             text = results_text(k, {name: k[name] for name in EDIT_CLASSES})
-        self.results.value = "\n".join([text, *review_warnings(counts, k)])
+        rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
+        self.results.value = "\n".join([text, *review_warnings(counts, k, layer.features, rule)])
 
     def save(self, path: str | Path) -> Path:
         """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer)."""
