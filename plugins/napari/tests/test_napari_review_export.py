@@ -18,9 +18,9 @@ from mmnst_path.quantify.ki67 import Ki67Counts, ki67_metrics
 pytestmark = pytest.mark.napari
 
 
-def _cells(n_pos: int, n_neg: int, n_pig: int = 0) -> CellTable:
-    rng = np.random.default_rng(7)
-    names = ["positive"] * n_pos + ["negative"] * n_neg + ["pigment"] * n_pig
+def _table(names: list[str], seed: int, **extra: np.ndarray) -> CellTable:
+    """Cells of the classes ``names`` at random places (DAB, area, 2+ for positives), with ``extra`` columns."""
+    rng = np.random.default_rng(seed)
     n = len(names)
     return CellTable(
         rng.uniform(0, 400, n),
@@ -30,8 +30,13 @@ def _cells(n_pos: int, n_neg: int, n_pig: int = 0) -> CellTable:
             "dab_od_mean": rng.uniform(0, 1, n),
             "area_um2": rng.uniform(20, 60, n),
             "intensity_bin": np.array([2 if c == "positive" else 0 for c in names], np.int8),
+            **extra,
         },
     )
+
+
+def _cells(n_pos: int, n_neg: int, n_pig: int = 0) -> CellTable:
+    return _table(["positive"] * n_pos + ["negative"] * n_neg + ["pigment"] * n_pig, 7)
 
 
 def _index(pos: int, neg: int) -> float:
@@ -226,22 +231,11 @@ def _spindle_cells() -> CellTable:
     40 nuclei the cell model left out as stromal: the model's own stromal share is 60 of 80 (75 %)."""
     from mmnst_path.aggregate import CELL_TYPES
 
-    rng = np.random.default_rng(3)
     names = (["positive"] * 10 + ["negative"] * 10) * 2 + ["excluded"] * 40
     types = ["tumour"] * 40 + ["stromal"] * 40
     sheet = [False] * 20 + [True] * 20 + [False] * 40
-    n = len(names)
-    return CellTable(
-        rng.uniform(0, 400, n),
-        rng.uniform(0, 600, n),
-        np.array([CELL_CLASSES.index(c) for c in names], np.int8),
-        {
-            "dab_od_mean": rng.uniform(0, 1, n),
-            "intensity_bin": np.array([2 if c == "positive" else 0 for c in names], np.int8),
-            "cell_type": np.array([CELL_TYPES.index(t) for t in types], np.int8),
-            "in_spindle_sheet": np.array(sheet),
-        },
-    )
+    return _table(names, 3, cell_type=np.array([CELL_TYPES.index(t) for t in types], np.int8),
+                  in_spindle_sheet=np.array(sheet))
 
 
 def test_review_says_the_spindle_cell_sentence_of_the_reviewed_nuclei(make_napari_viewer):
