@@ -10,6 +10,9 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     (``"detection"`` for nuclei, ``"annotation"`` for regions), ``properties.classification``
     with ``name`` and ``color`` ([r, g, b], 0-255) and ``properties.measurements`` as a map of
     name -> number (the QuPath >= 0.3 form; a bool column such as ``near_black`` is 1 / 0).
+    When the cell model ran, each nucleus also carries ``properties.metadata.cell_type`` (its
+    type name, a string: QuPath keeps string metadata, and :func:`cells_from_features` reads it
+    back), and a nucleus the model took out of the index is classed by its type (``Stroma``...).
     Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
     ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds.
 
@@ -80,7 +83,12 @@ MEASUREMENT_NAMES = {
     "near_black": "Near-black",
     # double stain (Ki67 / MART-1 or SOX10): 1 / 0, the nucleus is melanocytic (its marker read around or in it)
     "melanocytic": "Melanocytic",
+    # 1 / 0: the cell model called the nucleus stromal, but it lies in a spindle-cell sheet and was counted
+    # as tumour ([ki67] spindle_sheet)
+    "in_spindle_sheet": "In spindle sheet",
 }
+#: The cell type of a QuPath class name that :data:`TYPE_CLASS_NAMES` writes (lower case), for reading.
+_TYPE_OF_CLASS = {name.lower(): CELL_TYPES.index(t) for t, (name, _) in TYPE_CLASS_NAMES.items()}
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")
 
 
@@ -168,18 +176,13 @@ def cell_features(
         else:
             geometry = {"type": "Point", "coordinates": [round(c + 0.5, 3), round(r + 0.5, 3)]}
         name, colour = QUPATH_CLASS_NAMES.get(cls, cls), CLASS_COLORS.get(cls, (128, 128, 128))
-        if types is not None and cls == "excluded" and 0 <= types[i] < len(CELL_TYPES):
-            name, colour = TYPE_CLASS_NAMES.get(CELL_TYPES[types[i]], (name, colour))
-        yield {
-            "type": "Feature",
-            "id": _uuid(seed, i),
-            "geometry": geometry,
-            "properties": {
-                "objectType": "detection",
-                "classification": {"name": name, "color": list(colour)},
-                "measurements": meas,
-            },
-        }
+        props: dict[str, Any] = {"objectType": "detection", "classification": {}, "measurements": meas}
+        if types is not None and 0 <= types[i] < len(CELL_TYPES):
+            if cls == "excluded":
+                name, colour = TYPE_CLASS_NAMES.get(CELL_TYPES[types[i]], (name, colour))
+            props["metadata"] = {"cell_type": CELL_TYPES[types[i]]}
+        props["classification"] = {"name": name, "color": list(colour)}
+        yield {"type": "Feature", "id": _uuid(seed, i), "geometry": geometry, "properties": props}
 
 
 def roi_counts(cells: CellTable, polygon: np.ndarray) -> dict[str, float]:
@@ -424,15 +427,30 @@ def read_rois(path: str | Path) -> list[Roi]:
     return rois
 
 
-def _class_and_bin(props: Mapping[str, Any]) -> tuple[str, int | None]:
-    """Cell class and intensity bin (of a 1+/2+/3+ class) of a classification, any QuPath form."""
+def _class_name(props: Mapping[str, Any]) -> str:
+    """The last part of a classification's name, lower case, any QuPath form ("" when unclassified)."""
     c = props.get("classification")
     if isinstance(c, Mapping):
         names = c.get("names")  # QuPath 0.4+ may split derived classes: ["Tumor", "Positive"]
         name = str(names[-1]) if isinstance(names, list) and names else str(c.get("name") or "")
     else:
         name = str(c or "")
-    low = name.rsplit(":", 1)[-1].strip().lower()  # derived QuPath class, e.g. "Tumor: Positive"
+    return name.rsplit(":", 1)[-1].strip().lower()  # derived QuPath class, e.g. "Tumor: Positive"
+
+
+def _cell_type(props: Mapping[str, Any], low: str) -> int | None:
+    """Index into CELL_TYPES of a detection: its ``metadata.cell_type`` (what the writer puts there),
+    else the type a class name such as ``Stroma`` or ``Lymphocyte`` stands for; None when neither says."""
+    meta = props.get("metadata")
+    named = meta.get("cell_type") if isinstance(meta, Mapping) else None
+    if isinstance(named, str) and named.strip().lower() in CELL_TYPES:
+        return CELL_TYPES.index(named.strip().lower())
+    return _TYPE_OF_CLASS.get(low)
+
+
+def _class_and_bin(props: Mapping[str, Any]) -> tuple[str, int | None]:
+    """Cell class and intensity bin (of a 1+/2+/3+ class) of a classification, any QuPath form."""
+    low = _class_name(props)
     if not low:
         return "negative", None
     if low in _INTENSITY_CLASSES:
@@ -516,10 +534,12 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
         One row per nucleus in file order. Columns: one float64 column per measurement found
         (the writer's names and QuPath's nucleus names map back to ``area_um2``,
         ``dab_od_mean``, ``dab_od_max``, ``hematoxylin_od_mean``, ``circularity``,
-        ``eccentricity``, ``near_black`` (1.0 / 0.0); other names are kept as they are), NaN
-        where a nucleus lacks it; and
+        ``eccentricity``, ``near_black``, ``in_spindle_sheet`` (1.0 / 0.0); other names are kept as
+        they are), NaN where a nucleus lacks it;
         always ``intensity_bin`` (int8, 0-3): measured, else the 1+/2+/3+ class, else 1 for positive
-        and 0 otherwise.
+        and 0 otherwise; and ``cell_type`` (int8, index into ``CELL_TYPES``) when some detection
+        names its type (``properties.metadata.cell_type``, as the writer puts it, or a type class
+        such as ``Stroma`` or ``Lymphocyte``), ``unclassified`` (0) for the others.
 
     Raises
     ------
@@ -530,6 +550,8 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
     cols: list[float] = []
     codes: list[int] = []
     bins: list[int] = []
+    types: list[int] = []
+    typed = False
     values: dict[str, list[float]] = {}
     no_geometry = 0
     for i, f in enumerate(features):
@@ -549,6 +571,8 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
             no_geometry += 1
             continue
         cls, qbin = _class_and_bin(props)
+        ctype = _cell_type(props, _class_name(props))
+        typed = typed or ctype is not None
         meas = props.get("measurements") or {}
         if isinstance(meas, list):  # QuPath 0.2: [{"name": ..., "value": ...}]
             meas = {m.get("name"): m.get("value") for m in meas if isinstance(m, Mapping)}
@@ -572,6 +596,7 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
             cols.append(x - 0.5)
             codes.append(CELL_CLASSES.index(cls))
             bins.append(min(max(int(b), 0), 3))
+            types.append(ctype or 0)
             for key, arr in values.items():
                 if len(arr) == n and key != "intensity_bin":  # this nucleus lacks the measurement
                     arr.append(math.nan)
@@ -581,6 +606,8 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
     values.setdefault("intensity_bin", [])
     columns = {key: np.asarray(bins if key == "intensity_bin" else v, np.int8 if key == "intensity_bin" else np.float64)
                for key, v in values.items()}  # fmt: skip
+    if typed:
+        columns["cell_type"] = np.asarray(types, np.int8)
     return CellTable(np.asarray(rows, np.float64), np.asarray(cols, np.float64), np.asarray(codes, np.int8), columns)
 
 

@@ -309,3 +309,38 @@ def test_cell_flags_are_qupath_measurements_and_read_back(tmp_path: Path, column
     path = tmp_path / "plain.geojson"
     path.write_text("".join(feature_collection_chunks(base, [], mpp=0.5, shape="point")), encoding="utf-8")
     assert column not in read_cells(path).columns
+
+
+def test_cell_types_and_spindle_flag_round_trip(tmp_path: Path) -> None:
+    # with a cell model, every detection names its type in properties.metadata (a string QuPath keeps); the
+    # nuclei the model took out of the index are classed by type; both read back to the cell_type column
+    from mmnst_path.aggregate import CELL_TYPES
+
+    base = _cells()
+    cls = np.array([0, 1, 3, 3], np.int8)  # positive, negative, excluded, excluded
+    types = np.array([CELL_TYPES.index(t) for t in ("tumour", "tumour", "stromal", "lymphocyte")], np.int8)
+    sheet = np.array([True, False, False, False])
+    cells = CellTable(base.row, base.col, cls, {**base.columns, "cell_type": types, "in_spindle_sheet": sheet})
+    doc = json.loads("".join(feature_collection_chunks(cells, [], mpp=0.5, shape="point", seed="types")))
+    props = [f["properties"] for f in doc["features"]]
+    assert [p["metadata"]["cell_type"] for p in props] == ["tumour", "tumour", "stromal", "lymphocyte"]
+    assert [p["classification"]["name"] for p in props] == ["Positive", "Negative", "Stroma", "Lymphocyte"]
+    assert [p["measurements"]["In spindle sheet"] for p in props] == [1.0, 0.0, 0.0, 0.0]
+    path = tmp_path / "typed.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    back = read_cells(path)
+    np.testing.assert_array_equal(back.columns["cell_type"], types)
+    np.testing.assert_array_equal(back.columns["in_spindle_sheet"], sheet.astype(np.float64))
+    np.testing.assert_array_equal(back.cls, cls)
+
+    # a QuPath file: no metadata, type classes only -> those types, the rest unclassified; bad metadata ignored
+    for p in props:
+        del p["metadata"]
+    props[0]["metadata"] = {"cell_type": "not-a-type"}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    np.testing.assert_array_equal(read_cells(path).columns["cell_type"],
+                                  [0, 0, CELL_TYPES.index("stromal"), CELL_TYPES.index("lymphocyte")])
+    # no type anywhere (no cell model ran): no column, nothing invented
+    path.write_text("".join(feature_collection_chunks(base, [], mpp=0.5, shape="point")), encoding="utf-8")
+    assert "cell_type" not in read_cells(path).columns
+    assert "metadata" not in json.loads(path.read_text(encoding="utf-8"))["features"][0]["properties"]

@@ -263,3 +263,27 @@ def test_review_says_the_spindle_cell_sentence_of_the_reviewed_nuclei(make_napar
     assert any('spindle_sheet = "auto"' in w for w in off)
     # nuclei without cell types (a QuPath export): no sentence
     assert not any("stromal" in w for w in review_warnings(counts, k))
+
+
+def test_saved_review_edits_keep_the_cell_types_and_the_spindle_sentence(make_napari_viewer, tmp_path):
+    # the edits file carries each nucleus's cell type (GeoJSON metadata) and its spindle-sheet flag: reloaded in a
+    # fresh viewer, the Review panel gives the same stromal / spindle-cell sentence as before saving
+    import napari
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_layer(napari.layers.Layer.create(*points_layer(_spindle_cells(), mpp=0.5)))
+    _, widget = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Review")  # napari's plugin machinery
+    set_classes(layer, set(range(20, 30)), "pigment")
+    before = widget.results.value
+    assert "10 nuclei in spindle sheets counted as tumour" in before
+    path = widget.save(tmp_path / "edits.geojson")
+
+    other = make_napari_viewer()
+    other.add_layer(napari.layers.Layer.create(*points_layer(_table(["negative"], 3), mpp=0.5)))
+    _, reloaded = other.window.add_plugin_dock_widget("mmnst-path-napari", "Review")
+    new = reloaded.load(path)
+    assert list(new.features["cell_type"]) == list(layer.features["cell_type"])
+    np.testing.assert_array_equal(new.features["in_spindle_sheet"], layer.features["in_spindle_sheet"])
+    after = reloaded.results.value
+    assert "the cell model left 62 % of the detected nuclei out of the index as stromal" in after
+    assert "10 nuclei in spindle sheets counted as tumour" in after

@@ -96,7 +96,10 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
 
     ``data`` is (N, 2) level-0 (row, col); ``features`` a mapping / DataFrame with at least
     ``class``; ``dab_od``, ``area_um2`` and ``intensity_bin`` are used when present, as are the
-    flags ``near_black`` and ``reviewed`` (bool columns, written to GeoJSON as 1 / 0 measurements).
+    flags ``near_black``, ``in_spindle_sheet`` and ``reviewed`` (bool columns, written to GeoJSON as
+    1 / 0 measurements) and ``cell_type`` (the type names of :func:`features_from_cells`, back to
+    codes; a name it does not know is ``unclassified``), so saved edits keep what the Review
+    panel's spindle-cell sentence reads.
     """
     pts = np.asarray(data, dtype=np.float64).reshape(-1, 2)
     n = len(pts)
@@ -116,9 +119,17 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
         "area_um2": col("area_um2", np.float64, np.nan),
         "intensity_bin": col("intensity_bin", np.int8, 0),
     }
-    for key in ("near_black", "reviewed"):
-        if n and key in getattr(features, "columns", features):
+    present = getattr(features, "columns", features)
+    for key in ("near_black", "in_spindle_sheet", "reviewed"):
+        if n and key in present:
             columns[key] = np.asarray(features[key], dtype=bool)
+    if n and "cell_type" in present:
+        types = np.asarray(features["cell_type"], dtype=object)
+        code_of = np.zeros(n, np.int8)
+        for i, name in enumerate(CELL_TYPES):
+            code_of[types == name] = i
+        if (code_of > 0).any():  # all "unclassified": no cell model ran, write no type
+            columns["cell_type"] = code_of
     return CellTable(pts[:, 0].copy(), pts[:, 1].copy(), code, columns)
 
 
