@@ -38,7 +38,8 @@ tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;word-br
 img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
 .ci{color:#666;font-size:11px;white-space:nowrap} .meta{color:#555;font-size:11px}
 .warn{color:#ad4e00;font-size:11px;font-weight:600;max-width:360px;white-space:normal} td.dim{color:#999}
-tr.row-warn td{background:#fffbe6} td.classes{font-size:11px;white-space:nowrap}
+tr.row-warn td,tr.warnrow td{background:#fffbe6} tr.row-warn td{border-bottom:none}
+tr.warnrow .warn{max-width:none;margin:2px 0} td.classes{font-size:11px;white-space:nowrap}
 .sw{display:inline-block;width:9px;height:9px;border:1px solid #555;margin-right:4px;vertical-align:middle} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
 """
 
@@ -231,8 +232,8 @@ def render_report(
         if not real_hot:
             hot = hot.replace('<td class="num"', '<td class="num dim"', 1)
         warns = _warnings(r) if ok else []
-        if warns:
-            status += "".join(f'<div class="warn">⚠ {html.escape(w)}</div>' for w in warns)
+        if warns:  # the sentences go in a full-width row below: in the status cell they wrapped over ~20 lines
+            status += f'<div class="warn">⚠ {len(warns)} warning{"s" if len(warns) > 1 else ""} below</div>'
         row_class = ("row-warn" if warns else "row-ok") if ok else "row-error"
         body.append(
             f'<tr class="{row_class}" data-input="{html.escape(name)}">'
@@ -247,6 +248,9 @@ def render_report(
             f"{_classes(r)}"
             f'<td class="err">{"" if ok else html.escape(str(r.get("error", "")))}</td></tr>'
         )
+        if warns:
+            body.append('<tr class="warnrow"><td></td><td colspan="10">'
+                        + "".join(f'<div class="warn">⚠ {html.escape(w)}</div>' for w in warns) + "</td></tr>")
     cmp_block = _comparison(comparison) if comparison else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

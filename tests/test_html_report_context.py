@@ -95,3 +95,19 @@ def test_pigment_hiding_nuclei_gives_the_index_range_and_the_chromogen_is_named(
     red = render_report([_row(stain_names=["hematoxylin", "fast_red"], ki67_positive_threshold_od=0.3)])
     assert "positive at Fast Red ≥ 0.30 OD" in red
     assert "no chromogen" not in red
+
+
+def test_warnings_span_the_table_in_a_row_below_their_input():
+    # long QC sentences (the spindle-cell one is ~300 characters) get a full-width row right after their
+    # input's row; the status cell only says how many there are
+    long = "the cell model left 68 % of the detected nuclei out of the index as stromal: " + "x" * 200
+    html = render_report([_row(input="a.tif", warnings=[long, "second"]), _row(input="b.tif")])
+    a = html.index('data-input="a.tif"')
+    below = html.index('<tr class="warnrow">', a)
+    assert below < html.index('data-input="b.tif"')
+    assert html.count('<tr class="warnrow">') == 1
+    assert "⚠ 2 warnings below" in html[a:below]
+    assert long in html[below:]
+    assert "second" in html[below:]
+    assert 'colspan="10"' in html[below:]
+    assert html[a:below].count("<td") == 11  # the input's own row keeps its 11 columns
