@@ -135,7 +135,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trees", type=int, default=24)
     ap.add_argument("--version", default="1")
     ap.add_argument("--cache", type=Path, help="keep the rendered training tiles here (and read them back)")
+    ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
+                    help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
+                         "as card['evaluation'] and save it again")
     args = ap.parse_args(argv)
+    if args.add_evaluation is not None:
+        import json
+
+        from mmnst_path.classify import load_model
+
+        model = load_model(args.out, kind="tissue")
+        model = replace(model, card={**model.card,
+                                     "evaluation": json.loads(args.add_evaluation.read_text(encoding="utf-8"))})
+        model.save(args.out)
+        print(f"wrote {args.out} ({load_model(args.out).model_id})")
+        return 0
     t0 = time.perf_counter()
     settings = GateSettings()
     xg, yg, _, tiles = generated_rows(range(3000, 3000 + args.seeds), settings, args.cache)

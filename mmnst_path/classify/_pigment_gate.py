@@ -18,6 +18,12 @@ H&E tiles gives each such block a probability; the tile opens when at least ``mi
 reach ``threshold``. The threshold is set for recall (a missed pigment region costs accuracy, a
 false opening only costs time) and stored with the model.
 
+Opt-in (``[pigment] gate = "default"``; ``"off"`` by default): the shipped gate keeps every pigmented
+generated and held-out tile open (100 % of their true melanin pixels in open tiles, 99.8 % in open
+blocks), but on real Ki67 scans DAB-positive and dark hematoxylin blocks score as high as generated
+melanin and it keeps none of the 24 BCData / SHIDC / DeepLIIF tiles closed, so it saves no time
+there yet (``benchmarks/eval_pigment_gate.py``; benchmarks/README.md, session 19 H1).
+
 The decision is per tile: an open tile runs the full stage unchanged (the same masks as without
 the gate); a closed one has no melanin. It reads the tile image with its halo, so a granule cluster
 cut by a tile border is seen by both tiles.
