@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_profile.py [--tiles 3] [--repeat 3] [--json OUT.json] [--no-pigment] \
-        [--before TREE] [--cpu]
+        [--before TREE] [--cpu] [--gate off|default|FILE]
 
 What is timed: for each of the first ``--tiles`` images of BCData (640², 0.25 µm/px) and
 SHIDC-B-Ki-67 (1228², 0.21 µm/px) in ``../shared/data/ki67`` (mpp from
@@ -62,6 +62,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("mmnst_path.io._resample", "resize_area", "resample"),
     ("mmnst_path.pipeline._slide", "analyze_tile", "analyze tile"),
     ("mmnst_path.pipeline._worker", "_pigment", "pigment"),
+    ("mmnst_path.classify._pigment_gate", "tile_may_hold_pigment", "learned tile gate"),
     ("mmnst_path.detect.pigment", "pigment_channels", "stain channels"),
     ("mmnst_path.detect.pigment", "pigment_gate", "colour gate"),
     ("mmnst_path.classify.pigment", "prepare_bodies", "bodies decided before the pixel model"),
@@ -152,15 +153,18 @@ def decode(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def run(datasets: dict[str, tuple[float, list[Path]]], repeat: int) -> tuple[dict[str, dict[tuple[str, ...], float]], list[str]]:
-    from mmnst_path.pipeline import analyze_region
+def run(datasets: dict[str, tuple[float, list[Path]]], repeat: int, gate: str | None = None,
+        ) -> tuple[dict[str, dict[tuple[str, ...], float]], list[str]]:
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    config = None if gate is None else AnalysisConfig.from_mapping({"pigment": {"gate": gate}})
 
     timers = Timers()
     missing = install(timers)
     per_set: dict[str, dict[tuple[str, ...], float]] = {}
     for mpp, paths in datasets.values():
         for p in paths:  # warm-up (numba compilation, models), not timed
-            analyze_region(decode(p), mpp=mpp)
+            analyze_region(decode(p), config, mpp=mpp)
     for name, (mpp, paths) in datasets.items():
         timers.seconds.clear()
         for _ in range(repeat):
@@ -169,7 +173,7 @@ def run(datasets: dict[str, tuple[float, list[Path]]], repeat: int) -> tuple[dic
                 rgb = decode(p)
                 timers.seconds[("decode",)] += _clock() - t0
                 t0 = _clock()
-                analyze_region(rgb, mpp=mpp)
+                analyze_region(rgb, config, mpp=mpp)
                 timers.seconds[("total (decode excluded)",)] += _clock() - t0
         n = repeat * len(paths)
         per_set[name] = {k: v / n for k, v in timers.seconds.items()}
@@ -252,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="what-if: plan tiles with tiling.plan_grid(clip_at_edge=True) (no white margins)")
     ap.add_argument("--no-pigment", action="store_true",
                     help="what-if: no pigment detection (empty masks), the baseline pigment handling adds to")
+    ap.add_argument("--gate", metavar="SPEC",
+                    help="[pigment] gate of the run ('off', 'default' or a gate model file; this checkout only); "
+                         "default: the configuration's default")
     ap.add_argument("--before", type=Path, metavar="TREE",
                     help="also profile the mmnst_path of this source tree, alternating passes (fresh processes)")
     ap.add_argument("--cpu", action="store_true",
@@ -269,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_pigment:
         no_pigment()
     datasets = {name: dataset_images(name, args.tiles) for name in ("bcdata", "shidc")}
-    per_set, missing = run(datasets, args.repeat)
+    per_set, missing = run(datasets, args.repeat, args.gate)
     clock = "CPU" if args.cpu else "wall-clock"
     print(f"{args.tiles} tiles per set x {args.repeat} passes, one thread; {clock} seconds per tile (mean)")
     for name, (mpp, paths) in datasets.items():
@@ -297,6 +304,8 @@ def compare(args: argparse.Namespace) -> int:
                 cmd = [sys.executable, str(Path(__file__).resolve()), "--tiles", str(args.tiles), "--repeat", "1",
                        "--json", str(out), "--tree", str(tree)]
                 cmd += ["--clip-at-edge"] * args.clip_at_edge + ["--no-pigment"] * args.no_pigment + ["--cpu"] * args.cpu
+                if args.gate is not None and label == "after":
+                    cmd += ["--gate", args.gate]
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
                 for name, stages in json.loads(out.read_text()).items():
                     acc = sums.setdefault(f"{name} {label}", defaultdict(float))

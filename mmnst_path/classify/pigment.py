@@ -547,7 +547,9 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         there); red chromogens keep every pixel the model marks inside the gate. ``None``: the
         model alone.
     params : PigmentParams or None
-        ``min_probability`` and the gate's thresholds.
+        ``min_probability`` and the gate's thresholds; ``gate`` (not ``"off"``): the learned
+        per-tile gate (:func:`~mmnst_path.classify._pigment_gate.tile_may_hold_pigment`) runs
+        first, and a tile it keeps closed has no melanin (probability 0) without the rest.
     background : white point or None (the matrix's, else 255).
     full_probability : bool or None
         False (the default, :data:`SKIP_DECIDED_BODIES`): in brown mode with the body model, the
@@ -577,6 +579,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         pigment_gate,
     )
     from ..geometry import require_mpp
+    from ._pigment_gate import resolve_gate_model, tile_may_hold_pigment
 
     mpp = require_mpp(mpp, what="image")
     params = params if params is not None else PigmentParams()
@@ -585,6 +588,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
     model = model_for_stains(model, stains, params)
+    gate_model = resolve_gate_model(params.gate)
+    if gate_model is not None and not tile_may_hold_pigment(rgb, mpp=mpp, model=gate_model, background=background):
+        prob = np.zeros(rgb.shape[:2], np.float32)  # no block could hold melanin: most unpigmented tiles
+        return prob >= params.min_probability, prob
     # the tile's OD, once for the stain channels, the brown bodies and the pixel features (at the
     # white point each of them uses: ``background``, else the matrix's, which then is the same)
     od, same_white = None, False

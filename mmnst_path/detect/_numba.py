@@ -1081,3 +1081,33 @@ def evidence_sums(labels, dab, hidden, fill_od, out):  # pragma: no cover - comp
                 out[lab, 2] += d * vis
                 out[lab, 3] += 1.0 if d >= fill_od else 0.0
                 out[lab, 4] += d
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def block_stats(rgb, b, sums, sq, dark):  # pragma: no cover - compiled
+    """Per ``b`` x ``b`` block of ``rgb`` ((M, N, 3) uint8; the last partial blocks read the image's
+    last row / column again, as ``np.pad(mode="edge")``): ``sums[r, c, ch]`` (int64) the channel
+    sums, ``sq[r, c]`` (int64) the sum of the squared intensities R+G+B, ``dark[r, c]`` (uint8 RGB)
+    the first pixel (row-major within the block) of least intensity."""
+    m, n = rgb.shape[0], rgb.shape[1]
+    nr, nc = sums.shape[0], sums.shape[1]
+    best = np.full((nr, nc), 1 << 30, np.int64)
+    for r in range(nr):
+        for i in range(r * b, r * b + b):
+            ii = min(i, m - 1)
+            for j in range(nc * b):
+                jj = min(j, n - 1)
+                c = j // b
+                p0 = np.int64(rgb[ii, jj, 0])
+                p1 = np.int64(rgb[ii, jj, 1])
+                p2 = np.int64(rgb[ii, jj, 2])
+                t = p0 + p1 + p2
+                sums[r, c, 0] += p0
+                sums[r, c, 1] += p1
+                sums[r, c, 2] += p2
+                sq[r, c] += t * t
+                if t < best[r, c]:
+                    best[r, c] = t
+                    dark[r, c, 0] = rgb[ii, jj, 0]
+                    dark[r, c, 1] = rgb[ii, jj, 1]
+                    dark[r, c, 2] = rgb[ii, jj, 2]

@@ -171,6 +171,12 @@ class PigmentParams:
         (:func:`mmnst_path.classify.pigment.classify_pigment`): ``"default"`` (the shipped
         ``pigment_dab_bodies.mmnst``, used only with the pixel model it was trained with; with
         any other pixel model the share rule decides), ``"none"`` (the share rule) or a file.
+    gate : str
+        With the pixel model: the learned per-tile gate in front of it
+        (:mod:`mmnst_path.classify._pigment_gate`): a tile none of whose 2 µm blocks could hold
+        melanin by its coarse colour, darkness and granularity skips the pigment stage (no
+        melanin; most unpigmented tiles, where the stage otherwise doubles the tile's time).
+        ``"off"`` (no gate), ``"default"`` (the shipped ``pigment_gate.mmnst``) or a gate model file.
     body_min_probability : float
         Melanin probability (0-1) of the body model from which a brown body is kept as melanin
         (below it the body is a DAB-positive nucleus and vetoed with its rim). 0.85 since the
@@ -272,6 +278,7 @@ class PigmentParams:
     model_body_share: float = 0.8
     model_rim_um: float = 2.0
     body_model: str = "default"
+    gate: str = "off"
     body_min_probability: float = 0.85
     spindle_core_elongation: float = 0.0
     spindle_core_min_fill: float = 0.7
@@ -312,6 +319,9 @@ class PigmentParams:
             raise ConfigError(msg)
         if not isinstance(self.body_model, str) or not self.body_model.strip():
             msg = f"PigmentParams.body_model must be 'default', 'none' or a body model file path, got {self.body_model!r}"
+            raise ConfigError(msg)
+        if not isinstance(self.gate, str) or not self.gate.strip():
+            msg = f"PigmentParams.gate must be 'off', 'default' or a pigment gate model file path, got {self.gate!r}"
             raise ConfigError(msg)
         if not (math.isfinite(self.body_min_probability) and 0 < self.body_min_probability < 1):
             msg = f"PigmentParams.body_min_probability must be in (0, 1), got {self.body_min_probability!r}"
