@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -322,6 +323,10 @@ class PigmentParams:
             raise ConfigError(msg)
         if not isinstance(self.gate, str) or not self.gate.strip():
             msg = f"PigmentParams.gate must be 'off', 'default' or a pigment gate model file path, got {self.gate!r}"
+            raise ConfigError(msg)
+        if self.gate.strip().lower() not in ("off", "default") and not Path(self.gate.strip()).expanduser().is_file():
+            msg = (f"[pigment] gate: expected 'off', 'default' or a pigment gate model file, got {self.gate!r} "
+                   "(no such file)")
             raise ConfigError(msg)
         if not (math.isfinite(self.body_min_probability) and 0 < self.body_min_probability < 1):
             msg = f"PigmentParams.body_min_probability must be in (0, 1), got {self.body_min_probability!r}"

@@ -107,3 +107,16 @@ def test_gate_opens_on_pigment_and_then_changes_nothing():
     mask_pale, prob_pale = classify_pigment(pale, mpp=0.5, model=pix, stains="H-DAB", params=on)
     assert not mask_pale.any()
     assert not prob_pale.any()
+
+
+def test_a_misspelt_gate_setting_is_a_config_error_naming_it(tmp_path):
+    # "defualt" is neither a keyword nor a file: refused when the configuration is read, not in the first tile
+    from mmnst_path.detect.pigment import PigmentParams
+    from mmnst_path.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[pigment\] gate: expected 'off', 'default' or a pigment gate model file"):
+        PigmentParams(gate="defualt")
+    assert PigmentParams(gate="Default").gate == "Default"
+    gate_file = tmp_path / "my_gate.mmnst"
+    gate_file.write_bytes(b"x")  # existence is checked here; the file's content when the gate is loaded
+    assert PigmentParams(gate=str(gate_file)).gate == str(gate_file)
