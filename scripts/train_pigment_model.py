@@ -14,6 +14,16 @@ colour (:func:`mmnst_path.stain.guess.estimate_white_point`, 255 where no glass 
 instead of 255 (the pipeline reads H-DAB against 255: such a model needs the slide's white point
 in the H-DAB matrix); ``--pixel-model FILE`` trains the body model on another pixel model.
 
+Every pixel feature of :func:`mmnst_path.classify.pigment.pigment_feature_specs` is trained on, the
+granule columns of ``classify/_pigment_granules.py`` included (the shipped version-2 H-DAB model
+predates them and stores the 24 it was trained on); ``--version`` names the card's version. The
+session-19 candidate (not shipped: benchmarks/README "DAB melanin: where it is lost")::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --seeds 4 \
+        --dab-extra 4 --version 3 --out /tmp/pigment_dab_v3.mmnst
+    .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide \
+        --version 3 --pixel-model /tmp/pigment_dab_v3.mmnst --out /tmp/pigment_dab_bodies_v3.mmnst
+
 ``--bodies`` trains the H-DAB brown-body model instead (one row per brown body of the gate, on the
 probabilities of the shipped ``pigment_dab.mmnst``; label: melanin when the true melanin mask
 covers at least half of the body): generated DAB tiles in both appearances ("varied" and
@@ -396,7 +406,7 @@ def main() -> None:
     ap.add_argument("--appearances", nargs="+", default=None, choices=APPEARANCES,
                     help="pigment_family_tile renderings of the DAB tiles (default: pixels the DAB default, "
                          "'varied'; --bodies 'varied' and 'plain')")
-    ap.add_argument("--version", default="1", help="--bodies: the model card's version")
+    ap.add_argument("--version", default="1", help="the model card's version (pixel and body models; not H&E)")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
@@ -447,7 +457,7 @@ def main() -> None:
     card = he_card(args, apps, used) if he else {
         "name": ("mmnst_path H-DAB melanin pixel classifier" if chromogens == ("dab",)
                  else "mmnst_path default melanin pixel classifier"),
-        "version": "1",
+        "version": args.version,
         "licence": "same as mmnst_path",
         "intended_use": (f"melanin pigment pixels in {', '.join(PRESETS[c] for c in chromogens)} tiles at "
                          "0.25-0.5 µm/px (features from RGB optical density only)"),
@@ -463,6 +473,10 @@ def main() -> None:
                                "BRCA-M2C H&E (Abousamra et al. 2021, BSD-3-Clause; every 4th patch, 0.5 µm/px)"),
             "n_real_images": len(used),
         },
+        "features": ("pigment_feature_specs: hue, darkness, granularity, context and brown-body columns"
+                     + (", and the granule columns of classify/_pigment_granules.py (the OD excess over the local "
+                        "minimum: the granule's own hue and darkness; the density of OD maxima)"
+                        if "gran_density" in {f.name for f in pigment_feature_specs(settings)} else "")),
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
         "script": "scripts/train_pigment_model.py",
         "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
