@@ -201,6 +201,22 @@ def real_files(train: Path, chromogens: tuple[str, ...], osteo: Path | None = No
     return files
 
 
+def _faint_band(rgb: np.ndarray, mpp: float, low: float) -> np.ndarray:
+    """The pixels the H-DAB gate admits at ``model_min_od = low`` but not at the default: faint
+    brown tissue a lowered gate would hand to the pixel model (``--faint-negatives``)."""
+    from mmnst_path.detect.pigment import PigmentParams, pigment_gate
+
+    params = PigmentParams()
+    at_low = pigment_gate(rgb, mpp=mpp, stains="H-DAB", params=params, bodies=False, min_od=low)[0]
+    at_default = pigment_gate(rgb, mpp=mpp, stains="H-DAB", params=params, bodies=False,
+                              min_od=params.model_min_od)[0]
+    return at_low & ~at_default
+
+
+#: ``--faint-negatives LOW``: real background rows also from the band of :func:`_faint_band` (None: off)
+FAINT = {"low": None}
+
+
 def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image: int,
                        rng: np.random.Generator, chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
                        osteo: Path | None = None,
@@ -224,6 +240,13 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
         # dark (log_od) and blue-poor (brown: low u_b share relative to neutral) candidates
         score = x[:, 4] - 2.0 * np.abs(x[:, 2] - x[:, 0] - 0.45)
         pick.append(np.argsort(score)[::-1][:n])
+        if FAINT["low"] is not None and not he:  # faint brown tissue a lower gate would admit
+            band = _faint_band(rgb, mpp, float(FAINT["low"]))
+            _, cand_all = pigment_features(rgb, mpp=mpp, settings=settings, background=_background(rgb),
+                                           names=["u_r"])
+            rows = np.flatnonzero(band[cand_all])
+            if rows.size:
+                pick.append(rng.choice(rows, size=min(n, rows.size), replace=False))
         xs.append(x[np.concatenate(pick)])
         used.append(str(f.relative_to(train)) if f.is_relative_to(train) else f.name)
     x = np.concatenate(xs)
@@ -419,11 +442,15 @@ def main() -> None:
                          "(../shared/data/necrosis) as real negatives")
     ap.add_argument("--leave-out", nargs="*", default=[], choices=("kather", "brca_m2c", "osteo"),
                     help="H&E only: real negative sources left out (leave-one-source-out checks)")
+    ap.add_argument("--faint-negatives", type=float, default=None, metavar="LOW",
+                    help="H-DAB: real background rows also from the faint brown band a gate at model_min_od=LOW "
+                         "would admit beyond the default (an experiment: benchmarks/README 'DAB melanin')")
     ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
                     help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
                          "as card['evaluation'] and save it again")
     args = ap.parse_args()
     WHITE_POINT["on"] = args.white_point
+    FAINT["low"] = args.faint_negatives
     if args.add_evaluation is not None:
         import json
         from dataclasses import replace
