@@ -14,6 +14,16 @@ colour (:func:`mmnst_path.stain.guess.estimate_white_point`, 255 where no glass 
 instead of 255 (the pipeline reads H-DAB against 255: such a model needs the slide's white point
 in the H-DAB matrix); ``--pixel-model FILE`` trains the body model on another pixel model.
 
+Every pixel feature of :func:`mmnst_path.classify.pigment.pigment_feature_specs` is trained on, the
+granule columns of ``classify/_pigment_granules.py`` included (the shipped version-2 H-DAB model
+predates them and stores the 24 it was trained on); ``--version`` names the card's version. The
+session-19 candidate (not shipped: benchmarks/README "DAB melanin: where it is lost")::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --seeds 4 \
+        --dab-extra 4 --version 3 --out /tmp/pigment_dab_v3.mmnst
+    .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide \
+        --version 3 --pixel-model /tmp/pigment_dab_v3.mmnst --out /tmp/pigment_dab_bodies_v3.mmnst
+
 ``--bodies`` trains the H-DAB brown-body model instead (one row per brown body of the gate, on the
 probabilities of the shipped ``pigment_dab.mmnst``; label: melanin when the true melanin mask
 covers at least half of the body): generated DAB tiles in both appearances ("varied" and
@@ -191,6 +201,22 @@ def real_files(train: Path, chromogens: tuple[str, ...], osteo: Path | None = No
     return files
 
 
+def _faint_band(rgb: np.ndarray, mpp: float, low: float) -> np.ndarray:
+    """The pixels the H-DAB gate admits at ``model_min_od = low`` but not at the default: faint
+    brown tissue a lowered gate would hand to the pixel model (``--faint-negatives``)."""
+    from mmnst_path.detect.pigment import PigmentParams, pigment_gate
+
+    params = PigmentParams()
+    at_low = pigment_gate(rgb, mpp=mpp, stains="H-DAB", params=params, bodies=False, min_od=low)[0]
+    at_default = pigment_gate(rgb, mpp=mpp, stains="H-DAB", params=params, bodies=False,
+                              min_od=params.model_min_od)[0]
+    return at_low & ~at_default
+
+
+#: ``--faint-negatives LOW``: real background rows also from the band of :func:`_faint_band` (None: off)
+FAINT = {"low": None}
+
+
 def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image: int,
                        rng: np.random.Generator, chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
                        osteo: Path | None = None,
@@ -214,6 +240,13 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
         # dark (log_od) and blue-poor (brown: low u_b share relative to neutral) candidates
         score = x[:, 4] - 2.0 * np.abs(x[:, 2] - x[:, 0] - 0.45)
         pick.append(np.argsort(score)[::-1][:n])
+        if FAINT["low"] is not None and not he:  # faint brown tissue a lower gate would admit
+            band = _faint_band(rgb, mpp, float(FAINT["low"]))
+            _, cand_all = pigment_features(rgb, mpp=mpp, settings=settings, background=_background(rgb),
+                                           names=["u_r"])
+            rows = np.flatnonzero(band[cand_all])
+            if rows.size:
+                pick.append(rng.choice(rows, size=min(n, rows.size), replace=False))
         xs.append(x[np.concatenate(pick)])
         used.append(str(f.relative_to(train)) if f.is_relative_to(train) else f.name)
     x = np.concatenate(xs)
@@ -396,7 +429,7 @@ def main() -> None:
     ap.add_argument("--appearances", nargs="+", default=None, choices=APPEARANCES,
                     help="pigment_family_tile renderings of the DAB tiles (default: pixels the DAB default, "
                          "'varied'; --bodies 'varied' and 'plain')")
-    ap.add_argument("--version", default="1", help="--bodies: the model card's version")
+    ap.add_argument("--version", default="1", help="the model card's version (pixel and body models; not H&E)")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
@@ -409,11 +442,15 @@ def main() -> None:
                          "(../shared/data/necrosis) as real negatives")
     ap.add_argument("--leave-out", nargs="*", default=[], choices=("kather", "brca_m2c", "osteo"),
                     help="H&E only: real negative sources left out (leave-one-source-out checks)")
+    ap.add_argument("--faint-negatives", type=float, default=None, metavar="LOW",
+                    help="H-DAB: real background rows also from the faint brown band a gate at model_min_od=LOW "
+                         "would admit beyond the default (an experiment: benchmarks/README 'DAB melanin')")
     ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
                     help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
                          "as card['evaluation'] and save it again")
     args = ap.parse_args()
     WHITE_POINT["on"] = args.white_point
+    FAINT["low"] = args.faint_negatives
     if args.add_evaluation is not None:
         import json
         from dataclasses import replace
@@ -447,7 +484,7 @@ def main() -> None:
     card = he_card(args, apps, used) if he else {
         "name": ("mmnst_path H-DAB melanin pixel classifier" if chromogens == ("dab",)
                  else "mmnst_path default melanin pixel classifier"),
-        "version": "1",
+        "version": args.version,
         "licence": "same as mmnst_path",
         "intended_use": (f"melanin pigment pixels in {', '.join(PRESETS[c] for c in chromogens)} tiles at "
                          "0.25-0.5 µm/px (features from RGB optical density only)"),
@@ -463,6 +500,10 @@ def main() -> None:
                                "BRCA-M2C H&E (Abousamra et al. 2021, BSD-3-Clause; every 4th patch, 0.5 µm/px)"),
             "n_real_images": len(used),
         },
+        "features": ("pigment_feature_specs: hue, darkness, granularity, context and brown-body columns"
+                     + (", and the granule columns of classify/_pigment_granules.py (the OD excess over the local "
+                        "minimum: the granule's own hue and darkness; the density of OD maxima)"
+                        if "gran_density" in {f.name for f in pigment_feature_specs(settings)} else "")),
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
         "script": "scripts/train_pigment_model.py",
         "optical_density": "against each tile's glass colour" if args.white_point else "against 255",

@@ -96,6 +96,7 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     prepare_bodies,
     resolve_body_model,
 )
+from ._pigment_granules import GRANULE_FEATURES, granule_columns, granule_feature_specs
 from ._pigment_windows import _blocks, _windows
 from .model import ClassifierModel, FeatureSpec
 
@@ -188,6 +189,7 @@ def pigment_feature_specs(settings: PigmentFeatureSettings) -> list[FeatureSpec]
         FeatureSpec("blob_fill", "", "brown body area / area of its moment ellipse (1: a filled nucleus)"),
         FeatureSpec("blob_cv", "", "coefficient of variation of the total OD over the brown body"),
         FeatureSpec("blob_holes", "", "share of the filled brown body that is hole (a ring around a nucleus)"),
+        *granule_feature_specs(s),
     ]
 
 
@@ -220,7 +222,8 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
     od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where)
     if not cand.any():
         return np.zeros((0, len(wanted)), np.float32), cand
-    local = [name for name in wanted if not name.startswith("blob_")]
+    local = [name for name in wanted if not name.startswith("blob_") and name not in GRANULE_FEATURES]
+    granular = [name for name in wanted if name in GRANULE_FEATURES]
     k = int(np.count_nonzero(cand))
     # the rows are filled in place, column by column (float32 at once: the same values as a late
     # cast), so a tile with ~10^6 candidates never holds a second copy of them
@@ -237,15 +240,17 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
                 x[rows, i] = v
             filled.add(name)
 
-    if local:
+    if local or granular:
         wins = _windows(cand, feature_reach_px(s, mpp)) if windowed else [(np.s_[:, :], cand)]
         if len(wins) == 1 and wins[0][1] is cand:  # one window, the whole tile: no scatter
             put(_window_columns(od, fine, total, cand, s, mpp, local), slice(None))
+            put(granule_columns(fine, total, cand, s, mpp, granular), slice(None))
         else:
             index = np.zeros(cand.shape, dtype=np.intp)
             index[cand] = np.arange(k)
             for win, sel in wins:
                 put(_window_columns(od[win], fine[win], total[win], sel, s, mpp, local), index[win][sel])
+                put(granule_columns(fine[win], total[win], sel, s, mpp, granular), index[win][sel])
     if any(name.startswith("blob_") for name in wanted):  # whole bodies: not local, the whole tile
         put(_brown_bodies(total, fine, mpp, cand).items(), slice(None))
     if missing := sorted(set(wanted) - filled):  # pragma: no cover - every known name has a producer
@@ -346,7 +351,8 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     k = int(np.count_nonzero(cand))
     if k == 0:
         return prob, cand
-    local = list(dict.fromkeys(name for name in names if not name.startswith("blob_")))
+    local = list(dict.fromkeys(name for name in names if not name.startswith("blob_") and name not in GRANULE_FEATURES))
+    granular = list(dict.fromkeys(name for name in names if name in GRANULE_FEATURES))
     # windows around the candidates (:func:`_windows`); any window with more than block_rows
     # candidates or 4 x block_rows pixels: the whole tile goes band by band instead. The
     # ``wide_um`` blur (the widest filter) is computed from the whole-tile channels at the
@@ -389,7 +395,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     for b, (win, sel) in enumerate(blocks):
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
         od_w = fine_w = total_w = wide_w = None
-        if local:
+        if local or granular:
             # a band's own OD and fine OD are exact `reach` px from its border (or at the image
             # border), so every value its candidates' filters read is the whole-tile one
             chans_w: list[np.ndarray] = []
@@ -403,6 +409,8 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
             for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local, wide=wide_w,
                                            wide_at_cand=starts is not None or (wide is not None and not split),
                                            planes=chans_w):
+                x[:, [i for i, n in enumerate(names) if n == name]] = v[:, None]
+            for name, v in granule_columns(fine_w, total_w, sel, s, mpp, granular):
                 x[:, [i for i, n in enumerate(names) if n == name]] = v[:, None]
         if bodies is not None:
             lab = bodies[0][win][sel]
