@@ -1,0 +1,97 @@
+"""The pigment-cell model's reading of nuclei beside and under melanin (``Ki67Params.pigment_cell_model``, #14)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmnst_path.classify.hidden_nuclei import CELL_CLASSES, CELL_FEATURES, cell_features, resolve_cell_model
+from mmnst_path.errors import ConfigError
+from mmnst_path.quantify.ki67 import Ki67Cells, Ki67Params, _apply_pigment_cells
+
+MPP = 0.5
+
+
+class _Fixed:
+    """A stand-in model answering fixed probabilities, one row per call row."""
+
+    def __init__(self, p: np.ndarray) -> None:
+        self.p = np.asarray(p, np.float64)
+        self.calls: list[int] = []
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        self.calls.append(len(x))
+        return self.p[: len(x)]
+
+
+def _cells(cls: list[str]) -> Ki67Cells:
+    n = len(cls)
+    c = np.asarray(cls, dtype="<U8")
+    z = np.zeros(n, np.float32)
+    bins = np.where(c == "positive", 2, 0).astype(np.int8)
+    return Ki67Cells(row=z, col=z, area_um2=z + 30, dab_od_mean=z, dab_od_max=z, hematoxylin_od_mean=z,
+                     circularity=z + 0.9, eccentricity=z, cls=c, intensity_bin=bins)
+
+
+def test_the_model_only_takes_positivity_away_and_only_where_the_prior_holds() -> None:
+    cells = _cells(["positive", "positive", "negative", "negative", "pigment", "positive"])
+    neg, pos, hid = ([1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0])
+    # rows of the counted nuclei with the prior (0, 1, 2, 3): positive->hidden, positive->negative,
+    # negative->positive (refused), negative->hidden
+    model = _Fixed(np.array([hid, neg, pos, hid]))
+    prior = np.array([True, True, True, True, True, False])
+    out = _apply_pigment_cells(cells, model, np.zeros((6, len(CELL_FEATURES)), np.float32), prior, Ki67Params())
+    assert model.calls == [4]  # the pigment call (4) and the nucleus without the prior (5) are not read
+    assert out.cls.tolist() == ["pigment", "negative", "negative", "pigment", "pigment", "positive"]
+    assert out.intensity_bin.tolist() == [0, 0, 0, 0, 0, 2]
+    # the spindle-sheet step re-enters nuclei as the stain called them: it must see the model's call
+    assert out.stain_bin.tolist() == [-1, 0, 0, -1, -1, 2]
+    assert out.counts().positive == 1
+    assert out.counts().pigment == 3
+
+
+def test_a_call_needs_the_probability() -> None:
+    cells = _cells(["positive", "positive"])
+    model = _Fixed(np.array([[0.55, 0.45, 0.0], [0.3, 0.3, 0.4]]))
+    rows = np.zeros((2, len(CELL_FEATURES)), np.float32)
+    out = _apply_pigment_cells(cells, model, rows, np.ones(2, bool), Ki67Params(pigment_cell_min_probability=0.6))
+    assert out.cls.tolist() == ["positive", "positive"]
+    out = _apply_pigment_cells(cells, model, rows, np.ones(2, bool), Ki67Params(pigment_cell_min_probability=0.5))
+    assert out.cls.tolist() == ["negative", "positive"]
+
+
+def test_features_read_only_the_nucleus_and_its_rings() -> None:
+    """A nucleus's row is the same in a crop that keeps 8 µm around it (tile invariance)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:96, :96]
+    labels = np.zeros((96, 96), np.int32)
+    labels[(yy - 30) ** 2 + (xx - 30) ** 2 <= 49] = 1
+    labels[(yy - 70) ** 2 + (xx - 66) ** 2 <= 64] = 2
+    dab = rng.uniform(0, 0.8, (96, 96))
+    hem = rng.uniform(0, 0.6, (96, 96))
+    od = np.stack([hem + dab, hem + 0.8 * dab, 0.5 * hem + dab], axis=-1)
+    mask = rng.random((96, 96)) < 0.1
+    args = dict(mpp=MPP, positive_od=0.35)
+    full = cell_features(labels, od, hem, dab, mask, mask, np.zeros(2), np.array([0.9, 0.8]), np.array([0.1, 0.3]),
+                         **args)
+    assert full.shape == (2, len(CELL_FEATURES))
+    assert full.dtype == np.float32
+    cut = (slice(30 - 7 - 16, 30 + 8 + 16), slice(30 - 7 - 16, 30 + 8 + 16))  # nucleus 1 and 16 px (8 µm)
+    lab = labels[cut]
+    part = cell_features(lab, od[cut], hem[cut], dab[cut], mask[cut], mask[cut], np.zeros(1), np.array([0.9]),
+                         np.array([0.1]), **args)
+    np.testing.assert_allclose(part[0], full[0], rtol=1e-5, atol=1e-6)
+    col = {f.name: i for i, f in enumerate(CELL_FEATURES)}
+    assert full[1, col["circularity"]] == pytest.approx(0.8)
+    assert 0.0 <= full[0, col["dab_fill_low"]] <= 1.0
+
+
+def test_the_setting_is_checked_and_none_loads_nothing() -> None:
+    assert resolve_cell_model("none") is None
+    with pytest.raises(ConfigError, match="pigment_cell_model"):
+        resolve_cell_model("/no/such/model.mmnst")
+    with pytest.raises(ConfigError, match="pigment_cell_model"):
+        Ki67Params(pigment_cell_model="")
+    with pytest.raises(ConfigError, match="pigment_cell_min_probability"):
+        Ki67Params(pigment_cell_min_probability=1.5)
+    assert CELL_CLASSES == ("negative", "positive", "hidden")
