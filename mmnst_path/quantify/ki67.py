@@ -627,7 +627,12 @@ def _apply_pigment_cells(cells: Ki67Cells, model: Any, rows: np.ndarray, prior: 
                          params: Ki67Params) -> Ki67Cells:
     """``cells`` with the pigment-cell model's calls (``Ki67Params.pigment_cell_model``) applied to
     the nuclei in the index where the pigment prior holds: ``hidden`` -> ``pigment``, a positive
-    read ``negative`` -> negative (bin 0); never a negative made positive."""
+    read ``negative`` -> negative (bin 0); never a negative made positive.
+
+    A nucleus the model reads ``negative`` whose DAB OD mean is at least ``weak_stain_floor_od``
+    (brown that the model reads as melanin) gets ``dab_od_mean`` NaN (not read): the slide's
+    weak-stain threshold (:func:`mmnst_path.aggregate.apply_slide_threshold`) neither counts that
+    brown as staining nor turns the nucleus positive again."""
     counted = np.isin(cells.cls, ("positive", "negative")) & np.asarray(prior, bool)
     if not counted.any():
         return cells
@@ -644,7 +649,11 @@ def _apply_pigment_cells(cells: Ki67Cells, model: Any, rows: np.ndarray, prior: 
     cls[to_negative] = "negative"
     bins = np.where(cls == "positive", cells.intensity_bin, 0).astype(np.int8)
     stain = np.where(cls == "positive", bins, np.where(cls == "negative", 0, -1)).astype(np.int8)
-    return replace(cells, cls=cls, intensity_bin=bins, stain_bin=stain)
+    dab = np.asarray(cells.dab_od_mean, np.float32).copy()
+    read_negative = (counted & (cls == "negative") & (p[:, CELL_CLASSES.index("negative")] >= t)
+                     & (dab >= params.weak_stain_floor_od))
+    dab[read_negative] = np.nan
+    return replace(cells, cls=cls, intensity_bin=bins, stain_bin=stain, dab_od_mean=dab)
 
 
 def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matrix: Any, background: Any,

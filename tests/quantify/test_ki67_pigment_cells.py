@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -50,6 +52,36 @@ def test_the_model_only_takes_positivity_away_and_only_where_the_prior_holds() -
     assert out.counts().pigment == 3
 
 
+def test_brown_read_as_melanin_is_not_left_for_the_slide_threshold() -> None:
+    """A negative the model reads (its brown melanin) is not turned positive by a lowered slide threshold."""
+    from mmnst_path.aggregate import CELL_CLASSES as CODES
+    from mmnst_path.aggregate import CellTable, TileTable, apply_slide_threshold
+
+    cells = _cells(["positive", "negative", "negative"])
+    cells = replace(cells, dab_od_mean=np.array([0.4, 0.3, 0.05], np.float32))
+    model = _Fixed(np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.9, 0.1, 0.0]]))
+    out = _apply_pigment_cells(cells, model, np.zeros((3, len(CELL_FEATURES)), np.float32), np.ones(3, bool),
+                               Ki67Params())
+    assert out.cls.tolist() == ["negative", "negative", "negative"]
+    assert np.isnan(out.dab_od_mean[:2]).all()
+    assert out.dab_od_mean[2] == pytest.approx(0.05)  # unstained: nothing to hide
+    # a weakly stained slide: 12 positives at 0.3 OD lower the threshold to 0.25 (they stay positive),
+    # the model's negatives stay negative
+    dab = np.r_[np.full(12, 0.3), out.dab_od_mean].astype(np.float64)
+    cls = np.r_[np.full(12, CODES.index("positive")), np.full(3, CODES.index("negative"))].astype(np.int8)
+    table = CellTable(np.zeros(15), np.zeros(15), cls, {"dab_od_mean": dab, "intensity_bin": np.r_[np.ones(12), np.zeros(3)].astype(np.int8)})
+    from mmnst_path.quantify.ki67 import Ki67Counts
+
+    counts = Ki67Counts.from_classes(np.asarray(CODES, dtype=object)[cls].astype(str), np.r_[np.ones(12), np.zeros(3)])
+    tiles = TileTable(np.zeros((1, 4), np.int64), {"ki67_positive": np.array([12.0]),
+                                                   "ki67_negative": np.array([3.0]), "ki67_excluded": np.zeros(1)})
+    new_cells, _, new_counts, threshold = apply_slide_threshold(table, np.zeros(15, np.intp), tiles, counts,
+                                                                Ki67Params())
+    assert threshold < 0.3
+    assert new_counts.positive == 12
+    assert int((new_cells.cls == CODES.index("negative")).sum()) == 3
+
+
 def test_a_call_needs_the_probability() -> None:
     cells = _cells(["positive", "positive"])
     model = _Fixed(np.array([[0.55, 0.45, 0.0], [0.3, 0.3, 0.4]]))
@@ -71,7 +103,7 @@ def test_features_read_only_the_nucleus_and_its_rings() -> None:
     hem = rng.uniform(0, 0.6, (96, 96))
     od = np.stack([hem + dab, hem + 0.8 * dab, 0.5 * hem + dab], axis=-1)
     mask = rng.random((96, 96)) < 0.1
-    args = dict(mpp=MPP, positive_od=0.35)
+    args = {"mpp": MPP, "positive_od": 0.35}
     full = cell_features(labels, od, hem, dab, mask, mask, np.zeros(2), np.array([0.9, 0.8]), np.array([0.1, 0.3]),
                          **args)
     assert full.shape == (2, len(CELL_FEATURES))
