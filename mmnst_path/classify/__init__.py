@@ -55,6 +55,7 @@ SHIPPED_MODELS = {
     "pigment_default.mmnst": "melanin pixels, red chromogens (AEC, Fast Red)",
     "pigment_he.mmnst": "melanin pixels, H&E",
     "hidden_nuclei_dab.mmnst": "nucleus hidden under melanin (unassessable), hematoxylin + DAB; opt-in: ki67.hidden_model = 'default'",
+    "pigment_cells_dab.mmnst": "nucleus beside or under melanin: negative / positive / hidden, hematoxylin + DAB (ki67.pigment_cell_model)",
 }
 
 

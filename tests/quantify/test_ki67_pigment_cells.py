@@ -127,3 +127,49 @@ def test_the_setting_is_checked_and_none_loads_nothing() -> None:
     with pytest.raises(ConfigError, match="pigment_cell_min_probability"):
         Ki67Params(pigment_cell_min_probability=1.5)
     assert CELL_CLASSES == ("negative", "positive", "hidden")
+
+
+def test_shipped_model_loads_with_its_card() -> None:
+    model = resolve_cell_model("default")
+    assert model is not None
+    assert tuple(model.class_names) == CELL_CLASSES
+    assert model.feature_names == tuple(f.name for f in CELL_FEATURES)
+    assert "generated" in model.card["training_data"][0]["dataset"]
+    assert "research-only" in model.card["not_trained_on"]
+    assert model.card["validation"]["held_out"]["per_class"]["hidden"]["recall"] > 0.8
+    p = model.predict_proba(model.test_x)
+    assert np.allclose(p.sum(axis=1), 1.0)
+
+
+def test_hidden_positives_of_a_generated_tile_leave_the_index() -> None:
+    """Melanin filling cells over nuclei the mask misses: the model takes them out (seed 7600: neither an
+    evaluation, a training nor a dev seed; the rules count 9 of them positive, the model 3)."""
+    import warnings
+
+    from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
+    from mmnst_path.detect.pigment import PigmentParams
+    from mmnst_path.quantify.ki67 import measure_ki67
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(7600, "whole_cell", size=256, positive_fraction=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=resolve_pigment_model("default"), stains="H-DAB",
+                                   params=PigmentParams())
+        runs = [measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", pigment_mask=mask,
+                             params=Ki67Params(pigment_cell_model=name)) for name in ("none", "default")]
+    labels, mel = tile.masks["nuclei"], tile.masks["melanin"]
+    n = int(labels.max())
+    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(np.bincount(labels.ravel()), 1)
+    hidden = cov >= 0.75
+    hidden[0] = False
+    counted = []
+    for run in runs:
+        r = np.clip(np.rint(run.cells.row).astype(int), 0, labels.shape[0] - 1)
+        c = np.clip(np.rint(run.cells.col).astype(int), 0, labels.shape[1] - 1)
+        counted.append(int((hidden[labels[r, c]] & (run.cells.cls == "positive")).sum()))
+    assert counted[0] >= 6
+    assert counted[1] <= counted[0] // 2
+    truth = tile.truth["ki67_index_pct"]
+    index = [100 * r.counts.positive / (r.counts.positive + r.counts.negative) for r in runs]
+    assert abs(index[1] - truth) < abs(index[0] - truth)
