@@ -173,3 +173,30 @@ def test_hidden_positives_of_a_generated_tile_leave_the_index() -> None:
     truth = tile.truth["ki67_index_pct"]
     index = [100 * r.counts.positive / (r.counts.positive + r.counts.negative) for r in runs]
     assert abs(index[1] - truth) < abs(index[0] - truth)
+
+
+def test_the_model_does_not_depend_on_tile_size() -> None:
+    """The bundled pigmented sample's first 512 px, whole and in 96 µm tiles, with the model on: the same
+    nuclei in the same classes (the hidden model, with its window-relative columns, does not: one positive
+    of 44 becomes pigment on these tiles, ``Ki67Params.hidden_model``)."""
+    from pathlib import Path
+
+    import tifffile
+
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    rgb = tifffile.imread(Path(__file__).resolve().parents[2] / "sample_tiles" / "ki67_pigmented.tif")[:512, :512]
+    cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"],
+                                       "ki67": {"pigment_cell_model": "default"}})
+    whole = analyze_region(rgb, cfg, mpp=0.5)
+    tiled = analyze_region(rgb, cfg.replace(tile_um=96.0), mpp=0.5)
+    assert len(tiled.tiles) == 9
+    plain = analyze_region(rgb, AnalysisConfig(stains="H-DAB", measures=("ki67",)), mpp=0.5)
+    assert whole.counts["ki67"] != plain.counts["ki67"]  # the model acts on this tile
+    assert whole.counts["ki67"] == tiled.counts["ki67"]
+    keys = []
+    for result in (whole, tiled):
+        order = np.lexsort((result.cells.col, result.cells.row))
+        keys.append(np.column_stack([result.cells.row[order], result.cells.col[order], result.cells.cls[order]]))
+    np.testing.assert_allclose(keys[0][:, :2], keys[1][:, :2], atol=1e-9)
+    np.testing.assert_array_equal(keys[0][:, 2], keys[1][:, 2])
