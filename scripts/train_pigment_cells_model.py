@@ -103,6 +103,9 @@ def main() -> None:
     ap.add_argument("--rows-only", action="store_true", help="write the rows cache and stop")
     ap.add_argument("--extra-rows", type=Path, nargs="*", default=[], help="more row caches to train on")
     ap.add_argument("--extra-use", default="", help="what the extra row caches hold, for the model card")
+    ap.add_argument("--validation-rows", type=Path, default=None,
+                    help="a row cache (its training rows) to validate on instead of the validation seeds")
+    ap.add_argument("--validation-use", default="", help="what --validation-rows holds, for the model card")
     ap.add_argument("--out", type=Path, default=Path("mmnst_path/models/pigment_cells_dab.mmnst"))
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -123,6 +126,9 @@ def main() -> None:
     for extra in args.extra_rows:
         with np.load(extra, allow_pickle=False) as z:
             xg, yg = np.concatenate([xg, z["xg"]]), np.concatenate([yg, z["yg"]])
+    if args.validation_rows is not None:
+        with np.load(args.validation_rows, allow_pickle=False) as z:
+            xv, yv = z["xg"], z["yg"]
     mask_model = model_for_stains(pixel_model, "H-DAB", PigmentParams())
     print(f"rows: {len(yg)} (per class {np.bincount(yg, minlength=3).tolist()}), validation {len(yv)} "
           f"({np.bincount(yv, minlength=3).tolist()}); {time.perf_counter() - t0:.0f} s")
@@ -144,7 +150,8 @@ def main() -> None:
                      "outside every true nucleus; positive / negative = the true nucleus's Ki67 status"
                      + (f"; plus {args.extra_use}" if args.extra_use else ""))},
         ],
-        "validation_data": (f"generated seeds {FIRST_VALIDATION_SEED}-{FIRST_VALIDATION_SEED + args.validation_seeds - 1},"
+        "validation_data": (args.validation_use if args.validation_rows is not None else
+                            f"generated seeds {FIRST_VALIDATION_SEED}-{FIRST_VALIDATION_SEED + args.validation_seeds - 1},"
                             " same families and renderings"),
         "not_trained_on": ("the research-only Ki67 sets of ../shared/data/ki67, the held-out renderers of "
                            "benchmarks/heldout_render*.py and the evaluation seeds 0-11"),
