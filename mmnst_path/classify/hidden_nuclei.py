@@ -31,11 +31,14 @@ from scipy import ndimage as ndi
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec, load_model
 
-__all__ = ["FEATURES", "MODEL_KIND", "hidden_probability", "nucleus_features", "resolve_hidden_model"]
+__all__ = ["CELL_CLASSES", "CELL_FEATURES", "FEATURES", "MODEL_KIND", "cell_features", "hidden_probability",
+           "nucleus_features", "resolve_cell_model", "resolve_hidden_model"]
 
 MODEL_KIND = "nucleus"
 MODEL_TASK = "hidden_nuclei"
 _MODELS = {"default": "hidden_nuclei_dab.mmnst"}
+CELL_TASK = "pigment_cells"
+_CELL_MODELS = {"default": "pigment_cells_dab.mmnst"}
 
 #: Feature columns (name, unit, description), in model order.
 FEATURES: tuple[FeatureSpec, ...] = (
@@ -129,6 +132,52 @@ def nucleus_features(labels: np.ndarray, od: np.ndarray, hem: np.ndarray, dab: n
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+#: Classes of the pigment-cell model (``Ki67Params.pigment_cell_model``), in model order.
+CELL_CLASSES: tuple[str, ...] = ("negative", "positive", "hidden")
+
+#: Feature columns of the pigment-cell model: the per-nucleus columns of :data:`FEATURES` (none that
+#: compares a nucleus with the rest of the analysed window, so a call does not depend on the tiling)
+#: and five more.
+CELL_FEATURES: tuple[FeatureSpec, ...] = (
+    *FEATURES[:12],
+    FeatureSpec("dab_fill_low", "", "share of pixels at DAB >= half the positive threshold"),
+    FeatureSpec("visible_dab", "log10 OD", "mean DAB over the pixels outside the grown pigment mask (0 if none)"),
+    FeatureSpec("ring_dab", "log10 OD", "mean DAB of the ring of ring_um around the nucleus"),
+    FeatureSpec("circularity", "", "4 pi area / perimeter^2 of the nucleus (the detector's)"),
+    FeatureSpec("eccentricity", "", "eccentricity of the nucleus's fitted ellipse (the detector's)"),
+)
+
+
+def cell_features(labels: np.ndarray, od: np.ndarray, hem: np.ndarray, dab: np.ndarray, hidden: np.ndarray,
+                  mask: np.ndarray, near_black: np.ndarray, circularity: np.ndarray, eccentricity: np.ndarray, *,
+                  mpp: float, positive_od: float) -> np.ndarray:
+    """(n, len(CELL_FEATURES)) float32 rows of the pigment-cell model for the nuclei ``1..n`` of ``labels``.
+
+    Arguments as :func:`nucleus_features`, plus the detector's ``circularity`` and ``eccentricity``
+    ((n,) each). Every column reads the nucleus and rings around it only (at most ``wide_ring_um``
+    and the ``grain_um`` filter away), so a nucleus gets the same row in every tile that holds
+    that reach around it.
+    """
+    base = nucleus_features(labels, od, hem, dab, hidden, mask, near_black, mpp=mpp, positive_od=positive_od)[:, :12]
+    n = base.shape[0]
+    if not n:
+        return np.zeros((0, len(CELL_FEATURES)), np.float32)
+    flat = np.asarray(labels).ravel()
+    d = np.asarray(dab, np.float64).ravel()
+    area = np.maximum(np.bincount(flat, minlength=n + 1)[1: n + 1], 1.0)
+    low = np.bincount(flat, (d >= 0.5 * positive_od).astype(np.float64), minlength=n + 1)[1: n + 1] / area
+    vis = ~np.asarray(hidden, bool).ravel()
+    n_vis = np.bincount(flat, vis.astype(np.float64), minlength=n + 1)[1: n + 1]
+    vis_dab = np.bincount(flat, d * vis, minlength=n + 1)[1: n + 1] / np.maximum(n_vis, 1.0)
+    ring = _ring_labels(labels, max(1, round(SETTINGS["ring_um"] / mpp))).ravel()
+    ring_area = np.maximum(np.bincount(ring, minlength=n + 1)[1: n + 1], 1)
+    ring_dab = np.bincount(ring, d, minlength=n + 1)[1: n + 1] / ring_area
+    extra = np.column_stack([low, vis_dab, ring_dab, np.asarray(circularity, np.float64),
+                             np.asarray(eccentricity, np.float64)]).astype(np.float32)
+    out = np.concatenate([base, extra], axis=1)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def _ring_labels(labels: np.ndarray, ring_px: int) -> np.ndarray:
     """Background pixels whose largest label within a square of side ``2 ring_px + 1`` is the
     nucleus, labelled with it (the ring ``quantify._ki67_contrast`` reads, computed the same way)."""
@@ -163,6 +212,37 @@ def resolve_hidden_model(name: str) -> ClassifierModel | None:
         raise ConfigError(msg)
     st = path.stat()  # the file's version keys the cache: a rewritten file is read again
     return _load(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load_cells(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtime_ns: cache keys only
+    model = load_model(path, kind=MODEL_KIND)
+    if (model.settings.get("task") != CELL_TASK or model.feature_names != tuple(f.name for f in CELL_FEATURES)
+            or tuple(model.class_names) != CELL_CLASSES):
+        msg = (f"{path} is not a pigment-cell model with classes {list(CELL_CLASSES)} and features "
+               f"{[f.name for f in CELL_FEATURES]} (task {model.settings.get('task')!r}, classes "
+               f"{list(model.class_names)}, features {list(model.feature_names)})")
+        raise ConfigError(msg)
+    for key in ("ring_um", "wide_ring_um", "grain_um", "near_black_od", "positive_od"):
+        if float(model.settings.get(key, -1)) != float(SETTINGS[key]):
+            msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
+            raise ConfigError(msg)
+    return model
+
+
+def resolve_cell_model(name: str) -> ClassifierModel | None:
+    """The model ``Ki67Params.pigment_cell_model`` names: ``"none"`` -> None, ``"default"`` -> the
+    shipped ``pigment_cells_dab.mmnst``, anything else a path to a ``.mmnst`` file."""
+    if name == "none":
+        return None
+    path = (Path(__file__).resolve().parent.parent / "models" / _CELL_MODELS[name] if name in _CELL_MODELS
+            else Path(name))
+    if not path.is_file():
+        msg = (f"Ki67Params.pigment_cell_model: no model file {str(path)!r} (expected 'none', 'default' or a "
+               ".mmnst path)")
+        raise ConfigError(msg)
+    st = path.stat()
+    return _load_cells(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
 def hidden_probability(model: ClassifierModel, features: np.ndarray) -> np.ndarray:

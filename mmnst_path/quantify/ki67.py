@@ -210,6 +210,7 @@ class Ki67Region:
     counts: Ki67Counts
     labels: np.ndarray | None = field(default=None, repr=False)
     pigment_features: np.ndarray | None = field(default=None, repr=False)
+    cell_features: np.ndarray | None = field(default=None, repr=False)
 
 
 def _per_nucleus(name: str, values: Any, n: int) -> np.ndarray:
@@ -604,6 +605,57 @@ def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndar
     return decided, firm, rows if keep else None
 
 
+def _pigment_cell_rows(labels: np.ndarray, rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray | None,
+                       mask: np.ndarray | None, nuclei: Any, *, mpp: float, background: Any) -> np.ndarray:
+    """The (n, F) rows of :func:`mmnst_path.classify.hidden_nuclei.cell_features` of the detected
+    nuclei (computed at the settings the models are trained at, whatever the user set for the rules;
+    the empty mask where ``hidden`` / ``mask`` is None)."""
+    from ..classify.hidden_nuclei import SETTINGS as SETTINGS_HIDDEN
+    from ..classify.hidden_nuclei import cell_features
+    from ..stain.od import od_from_rgb
+
+    n = len(nuclei)
+    empty = np.zeros(labels.shape, bool)
+    sat = _near_black_fraction(labels, rgb, n, od=float(SETTINGS_HIDDEN["near_black_od"]), background=background)
+    return cell_features(labels, od_from_rgb(rgb, background=background), conc[..., 0], conc[..., 1],
+                         empty if hidden is None else hidden, empty if mask is None else mask, sat,
+                         np.asarray(nuclei.circularity), np.asarray(nuclei.eccentricity), mpp=mpp,
+                         positive_od=float(SETTINGS_HIDDEN["positive_od"]))
+
+
+def _apply_pigment_cells(cells: Ki67Cells, model: Any, rows: np.ndarray, prior: np.ndarray,
+                         params: Ki67Params) -> Ki67Cells:
+    """``cells`` with the pigment-cell model's calls (``Ki67Params.pigment_cell_model``) applied to
+    the nuclei in the index where the pigment prior holds: ``hidden`` -> ``pigment``, a positive
+    read ``negative`` -> negative (bin 0); never a negative made positive.
+
+    A nucleus the model reads ``negative`` whose DAB OD mean is at least ``weak_stain_floor_od``
+    (brown that the model reads as melanin) gets ``dab_od_mean`` NaN (not read): the slide's
+    weak-stain threshold (:func:`mmnst_path.aggregate.apply_slide_threshold`) neither counts that
+    brown as staining nor turns the nucleus positive again."""
+    counted = np.isin(cells.cls, ("positive", "negative")) & np.asarray(prior, bool)
+    if not counted.any():
+        return cells
+    from ..classify.hidden_nuclei import CELL_CLASSES
+
+    p = np.zeros((len(cells), len(CELL_CLASSES)))
+    p[counted] = model.predict_proba(np.asarray(rows[counted], np.float32))
+    t = params.pigment_cell_min_probability
+    to_pigment = counted & (p[:, CELL_CLASSES.index("hidden")] >= t)
+    to_negative = (counted & ~to_pigment & (cells.cls == "positive")
+                   & (p[:, CELL_CLASSES.index("negative")] >= t))
+    cls = cells.cls.copy()
+    cls[to_pigment] = "pigment"
+    cls[to_negative] = "negative"
+    bins = np.where(cls == "positive", cells.intensity_bin, 0).astype(np.int8)
+    stain = np.where(cls == "positive", bins, np.where(cls == "negative", 0, -1)).astype(np.int8)
+    dab = np.asarray(cells.dab_od_mean, np.float32).copy()
+    read_negative = (counted & (cls == "negative") & (p[:, CELL_CLASSES.index("negative")] >= t)
+                     & (dab >= params.weak_stain_floor_od))
+    dab[read_negative] = np.nan
+    return replace(cells, cls=cls, intensity_bin=bins, stain_bin=stain, dab_od_mean=dab)
+
+
 def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matrix: Any, background: Any,
                      sigma_px: float, pair: tuple[str, str] = ("hematoxylin", "dab")) -> np.ndarray:
     """``rgb`` with the DAB of the ``hidden`` (pigment) pixels replaced by that of their
@@ -696,7 +748,8 @@ def unstained_reach_um(nuclei_params: Any = None, params: Ki67Params = Ki67Param
     if cell_model is not None:
         fs = feature_settings(cell_model)
         rings += [fs.ring_um, 4.0 * fs.fine_sigma_um]
-    if params.hidden_model != "none":  # the hidden-nucleus features' wide ring and granularity filter
+    if params.hidden_model != "none" or params.pigment_cell_model != "none":
+        # the hidden-nucleus / pigment-cell features' wide ring and granularity filter
         from ..classify.hidden_nuclei import SETTINGS as HIDDEN
 
         rings += [HIDDEN["wide_ring_um"], 4.0 * HIDDEN["grain_um"]]
@@ -717,6 +770,7 @@ def measure_ki67(
     return_labels: bool = False,
     cell_model: Any = None,
     return_pigment_features: bool = False,
+    return_cell_features: bool = False,
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
     _conc: tuple[np.ndarray, np.ndarray] | None = None,
@@ -754,6 +808,9 @@ def measure_ki67(
         Keep the (n, F) rows of :func:`mmnst_path.classify.hidden_nuclei.nucleus_features` of the
         nuclei (before any ROI filtering; the empty mask where ``pigment_mask`` is None or empty):
         what ``Ki67Params.hidden_model`` decides on, for training and checks.
+    return_cell_features : bool
+        Keep the (n, F) rows of :func:`mmnst_path.classify.hidden_nuclei.cell_features` (what
+        ``Ki67Params.pigment_cell_model`` decides on; before any ROI filtering), for training.
     cell_model : ClassifierModel or None
         Nucleus model deciding which nuclei are tumour cells (None = the one
         ``params.cell_model`` names for these stains, :func:`cell_model_of`; ``"none"`` there =
@@ -872,6 +929,19 @@ def measure_ki67(
         hidden_by_pigment_firm=hidden_firm if evidence else None,
         hidden_model_applies=prior if evidence and hidden_by is not None else None,
     )
+    cell_rows = None
+    pig_model = None
+    if params.pigment_cell_model != "none" and pair == ("hematoxylin", "dab"):
+        from ..classify.hidden_nuclei import resolve_cell_model
+
+        pig_model = resolve_cell_model(params.pigment_cell_model)
+    use_pig = pig_model is not None and prior is not None and bool(evidence) and len(cells) > 0
+    if nuclei.labels is not None and conc is not None and len(nuclei) and (use_pig or return_cell_features):
+        cell_rows = _pigment_cell_rows(nuclei.labels, rgb, conc, hidden, mask if hidden is not None else None,
+                                       nuclei, mpp=mpp, background=background)
+    if use_pig and cell_rows is not None:
+        assert prior is not None
+        cells = _apply_pigment_cells(cells, pig_model, cell_rows, prior, params)
     if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
         from ..detect.outlines import star_radii
 
@@ -911,4 +981,4 @@ def measure_ki67(
         c = np.clip(np.rint(cells.col).astype(np.intp) - origin[1], 0, roi.shape[1] - 1)
         cells = cells.select(roi[r, c])
     return Ki67Region(cells=cells, counts=cells.counts(), labels=nuclei.labels if return_labels else None,
-                      pigment_features=features)
+                      pigment_features=features, cell_features=cell_rows if return_cell_features else None)

@@ -15,8 +15,8 @@ from mmnst_path.quantify.ki67 import Ki67Params, classify_nuclei, measure_ki67
 from mmnst_path.stain import load_stains
 from mmnst_path.synthetic import pigment_family_tile
 
-MODEL = Ki67Params(hidden_model="default")
-RULES = Ki67Params(hidden_model="none")
+MODEL = Ki67Params(hidden_model="default", pigment_cell_model="none")  # the hidden model alone
+RULES = Ki67Params(hidden_model="none", pigment_cell_model="none")  # the rules alone
 
 
 def _nuclei(dab: list[float]) -> Nuclei:

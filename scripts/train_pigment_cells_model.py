@@ -1,0 +1,170 @@
+"""Train the pigment-cell model (``mmnst_path/models/pigment_cells_dab.mmnst``, issue #14, session 19).
+
+For each detected nucleus of the H-DAB Ki67 step with melanin around it, the model reads it as
+``negative``, ``positive`` or ``hidden`` (under pigment, or a granule cluster read as a nucleus)
+from :func:`mmnst_path.classify.hidden_nuclei.cell_features` (what ``measure_ki67`` computes with
+``return_cell_features=True``: the same pigment mask, the same nuclei). ``Ki67Params.pigment_cell_model``
+lets it only take positivity away (hidden -> ``pigment``, positive -> negative).
+
+Rows: generated H-DAB pigment-family tiles (:func:`mmnst_path.synthetic.pigment_family_tile`), seeds
+7000.. (disjoint from the evaluation seeds 0-11 of ``eval_pigment_families.py``, the hidden model's
+5000-6001 and the pigment models' 1000-2001), the nine pigment families and the ``none`` control,
+``varied`` and ``plain`` rendering (``--appearances``), with and without near-black melanin; the pigment mask is the
+shipped pigment stage's (:func:`classify_pigment`). A detected nucleus whose centroid lies in a true
+tumour nucleus is ``hidden`` when that nucleus is >= 75 % under melanin (the generator's
+``hidden_nuclei``), else ``positive`` / ``negative`` as the truth says; one whose centroid lies on
+or within 1 µm of melanin outside every true nucleus is ``hidden`` (pigment-made); the others
+(stroma) carry no label. Never trained on ``../shared/data`` (research-only) nor on the held-out
+renderers.
+
+    PYTHONPATH=. .venv/bin/python scripts/train_pigment_cells_model.py --seeds 8 --rows /tmp/rows.npz \\
+        --out mmnst_path/models/pigment_cells_dab.mmnst
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from mmnst_path.classify.hidden_nuclei import CELL_CLASSES, CELL_FEATURES, CELL_TASK, SETTINGS
+from mmnst_path.classify.pigment import classify_pigment, model_for_stains, resolve_pigment_model
+from mmnst_path.classify.train import train_model
+from mmnst_path.detect.pigment import PigmentParams
+from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
+from mmnst_path.stain import load_stains
+from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
+
+EVAL_SEEDS = range(0, 12)
+FIRST_SEED = 7000
+FIRST_VALIDATION_SEED = 7500
+
+
+def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
+              pixel_model) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of the labelled nuclei of one generated tile."""
+    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black)
+    stains = load_stains("H-DAB")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
+        region = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=Ki67Params(), pigment_mask=mask,
+                              return_cell_features=True)
+    x = region.cell_features
+    if x is None or not len(x):
+        return np.zeros((0, len(CELL_FEATURES)), np.float32), np.zeros(0, np.int64)
+    labels, mel, posmask = tile.masks["nuclei"], tile.masks["melanin"], tile.masks["positive_nuclei"]
+    n = int(labels.max())
+    area = np.maximum(np.bincount(labels.ravel(), minlength=n + 1), 1)
+    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / area
+    pos = np.bincount(labels.ravel(), posmask.ravel().astype(np.float64), minlength=n + 1) / area > 0.5
+    near = ndi.binary_dilation(mel, iterations=max(1, round(1.0 / tile.mpp)))
+    r = np.clip(np.rint(region.cells.row).astype(int), 0, labels.shape[0] - 1)
+    c = np.clip(np.rint(region.cells.col).astype(int), 0, labels.shape[1] - 1)
+    t = labels[r, c]
+    y = np.where(t > 0, np.where(cov[t] >= 0.75, 2, pos[t].astype(np.int64)), np.where(near[r, c], 2, -1))
+    keep = y >= 0
+    return x[keep], y[keep]
+
+
+def generated_rows(seeds: range, *, size: int, pixel_model,
+                   appearances: tuple[str, ...] = ("varied", "plain")) -> tuple[np.ndarray, np.ndarray]:
+    if set(seeds) & set(EVAL_SEEDS):
+        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
+        raise SystemExit(msg)
+    xs, ys = [], []
+    for seed in seeds:
+        for family in PIGMENT_FAMILIES:
+            for appearance in appearances:
+                for near_black in (False, True):
+                    x, y = tile_rows(seed, family, appearance=appearance, near_black=near_black, size=size,
+                                     pixel_model=pixel_model)
+                    xs.append(x)
+                    ys.append(y)
+        print(f"seed {seed}: {sum(len(y) for y in ys)} rows", flush=True)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=8, help=f"training seeds {FIRST_SEED}..")
+    ap.add_argument("--first-seed", type=int, default=FIRST_SEED)
+    ap.add_argument("--validation-seeds", type=int, default=1, help=f"held-out seeds {FIRST_VALIDATION_SEED}..")
+    ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--appearances", nargs="+", default=["varied", "plain"], choices=["varied", "plain", "wide"],
+                    help="renderings of the generated tiles (pigment_family_tile appearance)")
+    ap.add_argument("--trees", type=int, default=60)
+    ap.add_argument("--version", default="1")
+    ap.add_argument("--rows", type=Path, default=None, help="cache of the rows (.npz): read if it exists, else written")
+    ap.add_argument("--rows-only", action="store_true", help="write the rows cache and stop")
+    ap.add_argument("--extra-rows", type=Path, nargs="*", default=[], help="more row caches to train on")
+    ap.add_argument("--extra-use", default="", help="what the extra row caches hold, for the model card")
+    ap.add_argument("--validation-rows", type=Path, default=None,
+                    help="a row cache (its training rows) to validate on instead of the validation seeds")
+    ap.add_argument("--validation-use", default="", help="what --validation-rows holds, for the model card")
+    ap.add_argument("--out", type=Path, default=Path("mmnst_path/models/pigment_cells_dab.mmnst"))
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    pixel_model = resolve_pigment_model("default")
+    if args.rows is not None and args.rows.is_file():
+        with np.load(args.rows, allow_pickle=False) as z:
+            xg, yg, xv, yv = (z[k] for k in ("xg", "yg", "xv", "yv"))
+    else:
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        xg, yg = generated_rows(seeds, size=args.size, pixel_model=pixel_model, appearances=tuple(args.appearances))
+        xv, yv = (generated_rows(range(FIRST_VALIDATION_SEED, FIRST_VALIDATION_SEED + args.validation_seeds),
+                                 size=args.size, pixel_model=pixel_model) if args.validation_seeds
+                  else (np.zeros((0, len(CELL_FEATURES)), np.float32), np.zeros(0, np.int64)))
+        if args.rows is not None:
+            np.savez_compressed(args.rows, xg=xg, yg=yg, xv=xv, yv=yv)
+    if args.rows_only:
+        return
+    for extra in args.extra_rows:
+        with np.load(extra, allow_pickle=False) as z:
+            xg, yg = np.concatenate([xg, z["xg"]]), np.concatenate([yg, z["yg"]])
+    if args.validation_rows is not None:
+        with np.load(args.validation_rows, allow_pickle=False) as z:
+            xv, yv = z["xg"], z["yg"]
+    mask_model = model_for_stains(pixel_model, "H-DAB", PigmentParams())
+    print(f"rows: {len(yg)} (per class {np.bincount(yg, minlength=3).tolist()}), validation {len(yv)} "
+          f"({np.bincount(yv, minlength=3).tolist()}); {time.perf_counter() - t0:.0f} s")
+    card = {
+        "name": "mmnst_path pigment-cell model (H-DAB Ki67 beside and under melanin: negative / positive / hidden)",
+        "version": args.version,
+        "licence": "same as mmnst_path",
+        "intended_use": ("reads each nucleus of the H-DAB Ki67 step that has melanin around it (the pigment prior, "
+                         "Ki67Params.pigment_prior_fraction) as negative, positive or hidden under pigment; "
+                         "Ki67Params.pigment_cell_model lets it only take positivity away; on the pigment mask of "
+                         f"{mask_model.name} ({mask_model.model_id}); 0.5 µm/px"),
+        "training_data": [
+            {"dataset": "generated (mmnst_path.synthetic.pigment_family_tile)", "licence": "same as mmnst_path",
+             "use": (f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}, DAB, families "
+                     f"{list(PIGMENT_FAMILIES)}, appearances {' and '.join(args.appearances)}, with and without "
+                     "near-black melanin, "
+                     f"{args.size} px at 0.5 µm/px (generated by this project); labels from the generator's truth: "
+                     "hidden = centroid in a true tumour nucleus >= 75 % under melanin or on melanin (within 1 µm) "
+                     "outside every true nucleus; positive / negative = the true nucleus's Ki67 status"
+                     + (f"; plus {args.extra_use}" if args.extra_use else ""))},
+        ],
+        "validation_data": (args.validation_use if args.validation_rows is not None else
+                            f"generated seeds {FIRST_VALIDATION_SEED}-{FIRST_VALIDATION_SEED + args.validation_seeds - 1},"
+                            " same families and renderings"),
+        "not_trained_on": ("the research-only Ki67 sets of ../shared/data/ki67, the held-out renderers of "
+                           "benchmarks/heldout_render*.py and the evaluation seeds 0-11"),
+        "script": "scripts/train_pigment_cells_model.py",
+    }
+    settings = dict(SETTINGS, task=CELL_TASK, pixel_model_id=mask_model.model_id)
+    model = train_model(xg, yg, kind="nucleus", classes=CELL_CLASSES, features=CELL_FEATURES, settings=settings,
+                        card=card, validation=(xv, yv) if len(yv) else None, n_estimators=args.trees, max_depth=14,
+                        min_samples_leaf=4)
+    path = model.save(args.out)
+    print(f"saved {path} ({model.model_id}); held-out {model.card.get('validation', {}).get('held_out')}; "
+          f"top features {model.card['top_features']}; {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
