@@ -269,6 +269,24 @@ def _pool_size(workers: int | None, scheduler: Any, shape0: tuple[int, int], mpp
     return min(workers if workers is not None else os.cpu_count() or 1, grid)
 
 
+def _tissue_reference(config: AnalysisConfig, matrix: Any, measures: Sequence[str], tissue: Any) -> Any:
+    """The slide's :class:`~mmnst_path.classify.tissue.ImageReference` (glass and stain level, from the
+    tissue-detection thumbnail and its mask) when a tissue model of this run reads the stain level against
+    the slide (``TissueFeatureSettings.image_reference``), else None. Computed once here, so that every tile
+    gets the same reference and the class map does not depend on the tiling."""
+    from ..classify.tissue import image_reference, tissue_feature_settings
+
+    models = [tile_tissue_model(config, matrix, measures)]
+    if "necrosis" in measures:
+        models.append(config.necrosis.model())
+    settings = [tissue_feature_settings(m) for m in models if m is not None]
+    needing = [st for st in settings if st.image_reference]
+    if not needing:
+        return None
+    return image_reference(np.asarray(tissue.thumbnail, np.uint8), mpp=tissue.mask_mpp, tissue=tissue.mask,
+                           eps_od=needing[0].eps_od)
+
+
 def _tile_costs(tiles: Sequence[Any], tissue: Any) -> list[float]:
     """Expected work of each tile: pixels read, weighted by the tissue share of the read box (a
     tile's stages run on every pixel read, nucleus and pigment work grows with the tissue)."""
@@ -405,7 +423,8 @@ def analyze_slide(
         timings["plan"] = time.perf_counter() - t
         analysis_mpp = tiles[0].analysis_mpp if tiles else config.analysis_mpp
         map_px = max(1, round(config.map_um / analysis_mpp))
-        job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px)
+        job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px,
+                      tissue_reference=_tissue_reference(config, matrix, measures, tissue))
 
         t = time.perf_counter()
         outputs: list[TileOutput] = list(
