@@ -95,6 +95,14 @@ glass-white fraction, an absolute threshold (``white_od``). Also tried, with the
 25.5 % for 37.1, and the TCGA squamous nests partly stroma again (tumour / stroma 64 / 34 -> 47 / 52).
 ``brca_m2c=6`` (B6): 9.0 % (another patch, at 0.66 µm/px, turns necrotic), TCGA 44 / 55; neither shipped.
 
+Option tried for #13 in session 19 (not in the shipped default; benchmarks/README.md, "Per-slide image reference"):
+``--image-reference own|source`` (``TissueFeatureSettings.image_reference``): the OD against the image's glass and
+the log OD columns minus the image's stain level (:mod:`mmnst_path.classify._image_reference`; in the pipeline one
+reference per slide, from its thumbnail). ``own``: every training image and augmented copy is its own reference;
+``source`` (retrained from ``--save-rows`` rows, which then hold each row's image, own level and copy index): the
+single-class tiles of ``SOURCE_REFERENCE`` take their source's median level instead, so that a necrosis or mucin
+tile keeps its level relative to the other classes of its source.
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
