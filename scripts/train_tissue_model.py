@@ -131,6 +131,7 @@ from mmnst_path.classify.tissue_features import (  # noqa: E402
     block_mean,
     features_from_base,
     grid_factors,
+    reference_level,
     tissue_feature_specs,
 )
 from mmnst_path.classify.train import class_report, train_model  # noqa: E402
@@ -574,8 +575,17 @@ def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, referenc
                 if "level" not in z.files:
                     raise SystemExit(f"--image-reference source: {path} has no per-row reference levels")
                 x = source_referenced(x, [str(v) for v in z["names"]], src, z["image"], z["level"], z["copy"])
+            if settings.image_reference and settings.reference_weight != 1.0:
+                if "level" not in z.files:
+                    raise SystemExit(f"--reference-weight: {path} has no per-row reference levels")
+                # rows against the own level l: add l - (w l + (1 - w) L0) to every log_od_ref column
+                lev = z["level"].astype(np.float64)
+                delta = (lev - np.array([reference_level(v, settings) for v in lev])).astype(np.float32)
+                cols = [i for i, n in enumerate(z["names"]) if str(n).startswith("log_od_ref_s")]
+                x = np.array(x, np.float32, copy=True)
+                x[:, cols] += delta[:, None]
         if saved is not None:
-            flags = ("nuclear_detail", "nuclear_morphology", "relative_level")
+            flags = ("nuclear_detail", "nuclear_morphology", "relative_level", "reference_weight")
             mine = {k: v for k, v in settings.to_mapping().items() if k not in flags}
             theirs = {k: v for k, v in (saved_settings or {}).items() if k not in flags}
             x, saved = _with_relative_level(x, saved, settings)
@@ -767,6 +777,9 @@ def parser() -> argparse.ArgumentParser:
                          "and copy is its own reference; 'source' (with --rows-npz from --save-rows): the images of the "
                          "single-class sources (SOURCE_REFERENCE) take their source's median level, moved by what "
                          "the augmentation did to the copy's own level")
+    ap.add_argument("--reference-weight", type=float, default=1.0,
+                    help="with --image-reference: TissueFeatureSettings.reference_weight (1 = the image's own level; "
+                         "less shrinks it towards DEFAULT_LEVEL; rows from --rows-npz with per-row levels)")
     ap.add_argument("--repeat-rows", type=_repeats, default=None, metavar="SOURCE=K[,...]",
                     help="take a source's training rows other than necrosis K times (e.g. nct=3,kather2016=3)")
     ap.add_argument("--save-rows", type=Path, default=None, metavar="NPZ",
@@ -781,7 +794,8 @@ def settings_of(args: argparse.Namespace) -> TissueFeatureSettings:
     return replace(TissueFeatureSettings(), nuclear_detail=bool(args.nuclear_detail),
                    nuclear_morphology=bool(getattr(args, "nuclear_morphology", False)),
                    relative_level=bool(getattr(args, "relative_level", False)),
-                   image_reference=getattr(args, "image_reference", None) is not None, **grids)
+                   image_reference=getattr(args, "image_reference", None) is not None,
+                   reference_weight=float(getattr(args, "reference_weight", 1.0)), **grids)
 
 
 def main(argv: list[str] | None = None) -> int:

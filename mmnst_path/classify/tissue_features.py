@@ -44,7 +44,9 @@ With ``image_reference`` (off by default; opt-in for #13, session 19) the OD is 
 and every ``log_od_s{S}`` becomes ``log_od_ref_s{S}``, the level minus the slide's stain level: both come from an
 :class:`~mmnst_path.classify._image_reference.ImageReference` computed once per slide (from its thumbnail) or
 once per plain image and passed to every tile, so the columns stay tile-invariant. ``white_s{S}`` is then the
-fraction of pixels within ``white_od`` of the slide's own glass.
+fraction of pixels within ``white_od`` of the slide's own glass. With ``reference_weight`` w < 1 the level
+subtracted is ``w level + (1 - w) DEFAULT_LEVEL`` (:func:`reference_level`): the reference shrunk towards a fixed
+typical level.
 
 With ``nuclear_detail`` (H&E models since 1.2.0; off by default, so older models and the IHC
 model compute the columns above only) eight columns follow that describe the *nuclei* rather
@@ -108,11 +110,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ConfigError
-from ._image_reference import ImageReference, image_reference
+from ._image_reference import DEFAULT_LEVEL, ImageReference, image_reference
 from .model import FeatureSpec
 
 __all__ = ["BASE_CHANNELS", "MORPHOLOGY_CHANNELS", "NUCLEAR_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
-           "grid_factors", "kernel_radius", "tissue_feature_specs", "tissue_features"]
+           "grid_factors", "kernel_radius", "reference_level", "tissue_feature_specs", "tissue_features"]
 
 #: Gaussian filters are cut at this many sigma (the halo derives from it).
 TRUNCATE = 3.0
@@ -159,6 +161,7 @@ class TissueFeatureSettings:
     align_um: float = 18.0
     relative_level: bool = False
     image_reference: bool = False
+    reference_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not (isinstance(self.nuclear_cap_od, int | float) and math.isfinite(self.nuclear_cap_od)
@@ -171,6 +174,9 @@ class TissueFeatureSettings:
                 raise ConfigError(msg)
         if self.relative_level and self.image_reference:
             msg = "TissueFeatureSettings: relative_level and image_reference are two ways to read the stain level; pick one"
+            raise ConfigError(msg)
+        if not (isinstance(self.reference_weight, int | float) and 0.0 <= self.reference_weight <= 1.0):
+            msg = f"TissueFeatureSettings.reference_weight must be in [0, 1], got {self.reference_weight!r}"
             raise ConfigError(msg)
         scalars = [self.grid_um, self.predict_um, self.output_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
                    self.fibre_um, self.nucleus_um, self.white_od, self.eps_od, self.ring_um, self.small_nucleus_um,
@@ -529,7 +535,7 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
         for i in (0, *(len(fine) + 5 * n for n in range(len(st.sigmas_um)))):
             out[i] = out[i] - level
     if st.image_reference:  # every log OD column relative to the slide's stain level
-        ref_level = np.float32(_required(reference, "features_from_base").level)
+        ref_level = np.float32(reference_level(_required(reference, "features_from_base").level, st))
         for i in (0, *(len(fine) + 5 * n for n in range(len(st.sigmas_um))), len(out) - 2):
             out[i] = out[i] - ref_level
     if st.nuclear_detail:
@@ -595,6 +601,14 @@ def _morphology_features(resp: np.ndarray, base: np.ndarray, grid_mpp: float, k:
     eps = np.float32(st.eps_od)
     out += [(near[..., 0] + eps) / (far[..., 0] + eps), (near[..., 1] + eps) / (far[..., 1] + eps)]
     return out
+
+
+def reference_level(level: float, settings: TissueFeatureSettings) -> float:
+    """The level the ``log_od_ref_*`` columns are taken against: ``w level + (1 - w) DEFAULT_LEVEL`` with ``w``
+    the ``reference_weight`` (1: the image's own level; less: shrunk towards a fixed typical level, so that a
+    single-class image such as a tile of necrosis keeps part of its absolute level)."""
+    w = settings.reference_weight
+    return float(w * level + (1.0 - w) * DEFAULT_LEVEL)
 
 
 def _required(reference: ImageReference | None, where: str) -> ImageReference:

@@ -55,6 +55,13 @@ def test_reference_columns_are_the_log_od_minus_the_reference_level() -> None:
             want = want + 0.25
         np.testing.assert_allclose(ref[..., i], want, atol=1e-5, err_msg=name)
     assert TissueFeatureSettings.from_mapping(REF.to_mapping()) == REF
+    half = replace(REF, reference_weight=0.5)  # the level shrunk halfway towards DEFAULT_LEVEL
+    shrunk, _ = tissue_features(rgb, mpp=0.5, settings=half, reference=replace(white, level=-0.25))
+    i = ref_names.index("log_od_ref_s6")
+    np.testing.assert_allclose(shrunk[..., i], ref[..., i] + 0.5 * (-0.25 - DEFAULT_LEVEL), atol=1e-5)
+    assert TissueFeatureSettings.from_mapping(half.to_mapping()) == half
+    with pytest.raises(ConfigError, match="reference_weight"):
+        replace(REF, reference_weight=1.5)
     assert REF.halo_um() == TissueFeatureSettings().halo_um()
     with pytest.raises(ConfigError, match="pick one"):
         replace(REF, relative_level=True)
