@@ -137,7 +137,7 @@ def _averaged(rgb: np.ndarray, mask: np.ndarray | None, f: int) -> tuple[np.ndar
     the mask by majority."""
     from .tissue_features import block_mean
 
-    img = block_mean(rgb.astype(np.float32), f)
+    img = block_mean(rgb, f)  # float32 accumulator of the block grid only (no float copy of the image)
     out = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     if mask is None:
         return out, None
