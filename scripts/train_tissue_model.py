@@ -101,7 +101,12 @@ the log OD columns minus the image's stain level (:mod:`mmnst_path.classify._ima
 reference per slide, from its thumbnail). ``own``: every training image and augmented copy is its own reference;
 ``source`` (retrained from ``--save-rows`` rows, which then hold each row's image, own level and copy index): the
 single-class tiles of ``SOURCE_REFERENCE`` take their source's median level instead, so that a necrosis or mucin
-tile keeps its level relative to the other classes of its source.
+tile keeps its level relative to the other classes of its source. Measured on a reduced recipe (``--aug 1``, one
+copy of the BRCA-M2C / he_tissue_tile / sample-recipe images, 24 trees) against a control fitted on the same rows
+without the reference: BRCA-M2C test false necrosis own 1.75 / source 0.95 / control 0.93 % (1.1.0: 9.58; the gain is
+the recipe's, fewer osteosarcoma necrosis rows), but the osteosarcoma NVT tiles A12-19907 / A15-34291 fell to 37-52 %
+with the reference (control 50-62 %, 1.1.0 91-95 %) and held-out Kather to 38.0 (own) / 54.3 (source): a single-class
+tile analysed alone is its own reference, so its class's level is lost. Not shipped.
 
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
