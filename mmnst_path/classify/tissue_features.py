@@ -175,7 +175,8 @@ class TissueFeatureSettings:
         if self.relative_level and self.image_reference:
             msg = "TissueFeatureSettings: relative_level and image_reference are two ways to read the stain level; pick one"
             raise ConfigError(msg)
-        if not (isinstance(self.reference_weight, int | float) and 0.0 <= self.reference_weight <= 1.0):
+        w = self.reference_weight
+        if isinstance(w, bool) or not (isinstance(w, int | float) and 0.0 <= w <= 1.0):
             msg = f"TissueFeatureSettings.reference_weight must be in [0, 1], got {self.reference_weight!r}"
             raise ConfigError(msg)
         scalars = [self.grid_um, self.predict_um, self.output_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
@@ -218,6 +219,9 @@ class TissueFeatureSettings:
             if key in _FLAGS:
                 kw[key] = value
                 continue
+            if key == "reference_weight" and isinstance(value, bool):
+                msg = f"tissue feature setting 'reference_weight': expected a number in [0, 1], got {value!r}"
+                raise ConfigError(msg)
             is_seq = key in ("sigmas_um", "texture_um")
             if is_seq != isinstance(value, list | tuple):
                 msg = f"tissue feature setting {key!r}: expected {'a list' if is_seq else 'a number'}, got {value!r}"

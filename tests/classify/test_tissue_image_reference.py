@@ -60,8 +60,11 @@ def test_reference_columns_are_the_log_od_minus_the_reference_level() -> None:
     i = ref_names.index("log_od_ref_s6")
     np.testing.assert_allclose(shrunk[..., i], ref[..., i] + 0.5 * (-0.25 - DEFAULT_LEVEL), atol=1e-5)
     assert TissueFeatureSettings.from_mapping(half.to_mapping()) == half
+    for bad in (1.5, True):
+        with pytest.raises(ConfigError, match="reference_weight"):
+            replace(REF, reference_weight=bad)
     with pytest.raises(ConfigError, match="reference_weight"):
-        replace(REF, reference_weight=1.5)
+        TissueFeatureSettings.from_mapping({**REF.to_mapping(), "reference_weight": True})
     assert REF.halo_um() == TissueFeatureSettings().halo_um()
     with pytest.raises(ConfigError, match="pick one"):
         replace(REF, relative_level=True)
