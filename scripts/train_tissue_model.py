@@ -95,6 +95,19 @@ glass-white fraction, an absolute threshold (``white_od``). Also tried, with the
 25.5 % for 37.1, and the TCGA squamous nests partly stroma again (tumour / stroma 64 / 34 -> 47 / 52).
 ``brca_m2c=6`` (B6): 9.0 % (another patch, at 0.66 µm/px, turns necrotic), TCGA 44 / 55; neither shipped.
 
+Option tried for #13 in session 19 (not in the shipped default; benchmarks/README.md, "Per-slide image reference"):
+``--image-reference own|source`` (``TissueFeatureSettings.image_reference``): the OD against the image's glass and
+the log OD columns minus the image's stain level (:mod:`mmnst_path.classify._image_reference`; in the pipeline one
+reference per slide, from its thumbnail). ``own``: every training image and augmented copy is its own reference;
+``source`` (retrained from ``--save-rows`` rows, which then hold each row's image, own level and copy index): the
+single-class tiles of ``SOURCE_REFERENCE`` take their source's median level instead, so that a necrosis or mucin
+tile keeps its level relative to the other classes of its source. Measured on a reduced recipe (``--aug 1``, one
+copy of the BRCA-M2C / he_tissue_tile / sample-recipe images, 24 trees) against a control fitted on the same rows
+without the reference: BRCA-M2C test false necrosis own 1.75 / source 0.95 / control 0.93 % (1.1.0: 9.58; the gain is
+the recipe's, fewer osteosarcoma necrosis rows), but the osteosarcoma NVT tiles A12-19907 / A15-34291 fell to 37-52 %
+with the reference (control 50-62 %, 1.1.0 91-95 %) and held-out Kather to 38.0 (own) / 54.3 (source): a single-class
+tile analysed alone is its own reference, so its class's level is lost. Not shipped.
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
@@ -116,12 +129,14 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from mmnst_path.classify._image_reference import ImageReference, image_reference  # noqa: E402
 from mmnst_path.classify.tissue_features import (  # noqa: E402
     TissueFeatureSettings,
     base_maps,
     block_mean,
     features_from_base,
     grid_factors,
+    reference_level,
     tissue_feature_specs,
 )
 from mmnst_path.classify.train import class_report, train_model  # noqa: E402
@@ -261,17 +276,21 @@ def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
 
 
 def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: TissueFeatureSettings,
-              rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+              rng: np.random.Generator, n: int, reference: ImageReference | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """:func:`tile_rows` with the whole feature map: ((m, n, F) float32 features on the output grid, the flat
     indices of the selected blocks, their class indices, µm per output block); the same random draws as
-    :func:`tile_rows`."""
+    :func:`tile_rows`. With ``settings.image_reference`` the features read against ``reference`` (None: the
+    image's own, :func:`image_reference` of ``rgb``)."""
+    if settings.image_reference and reference is None:
+        reference = image_reference(rgb, mpp=mpp, eps_od=settings.eps_od)
     f, k, j = grid_factors(mpp, settings)
     big = f * k * j
     m, n_ = rgb.shape[:2]
     mp, np_ = -(-m // big) * big, -(-n_ // big) * big
     rgb_p = np.pad(rgb, ((0, mp - m), (0, np_ - n_), (0, 0)), mode="reflect")
-    base, gm = base_maps(rgb_p, mpp=mpp, stains="H&E", settings=settings)
-    feats = block_mean(features_from_base(base, gm, k, settings), j)
+    base, gm = base_maps(rgb_p, mpp=mpp, stains="H&E", settings=settings, reference=reference)
+    feats = block_mean(features_from_base(base, gm, k, settings, reference), j)
     shape = feats.shape[:2]
     valid = np.zeros((mp, np_), np.float32)
     valid[:m, :n_] = 1.0
@@ -439,13 +458,15 @@ def _uses(dataset: str, args: argparse.Namespace) -> bool:
 
 
 def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, intensity_only: bool = False,
-                 maps: list[ImageMap] | None = None) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+                 maps: list[ImageMap] | None = None, levels: list[tuple[float, int]] | None = None
+                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """(source, image name, feature rows, class indices, held out) of every training / validation image and
     augmented copy, as ``main`` trains on them (``args`` as parsed by :func:`parser`; the random draws of
     the augmentation and the row selection come from one generator seeded 13, in this order, those of the
     ``--intensity-aug`` copies from another). ``intensity_only``: only the ``--intensity-aug`` copies.
     ``maps``: a list that receives every image's :class:`ImageMap` (the whole feature map, for
-    ``--auto-context``)."""
+    ``--auto-context``). ``levels``: a list that receives, per image yielded (before it is), its own
+    reference level (``settings.image_reference``; NaN without) and its copy index (0 = the original)."""
     rng = np.random.default_rng(13)
     rng_int = np.random.default_rng(1301)
     rows_factor = {**ROWS_FACTOR, "osteosarcoma": args.osteo_rows}
@@ -456,8 +477,11 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
             break
         n = args.rows * rows_factor.get(src, 4 if rgb.shape[0] * rgb.shape[1] * mpp * mpp > 1e5 else 1)
         copies = [(rgb, mpp)] + [augment(rgb, mpp, rng) for _ in range(1 if held else AUG.get(src, args.aug))]
-        for img, m in copies:
-            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n), maps)
+        for copy, (img, m) in enumerate(copies):
+            ref = image_reference(img, mpp=m, eps_od=settings.eps_od) if settings.image_reference else None
+            if levels is not None:
+                levels.append((ref.level if ref is not None else float("nan"), copy))
+            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n, ref), maps)
     if getattr(args, "mimic_tiles", False) and not intensity_only:
         yield from _mimic_rows(args, settings, maps)
     if not (args.intensity_aug or intensity_only):
@@ -535,14 +559,15 @@ def load_maps(path: Path) -> list[ImageMap]:
                 for i in range(len(src))]
 
 
-def _cached_rows(paths: list[Path], settings: TissueFeatureSettings
+def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, reference: str | None = None
                  ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """The rows of ``--rows-npz`` files (``x``, ``y``, ``source``, ``held`` arrays, in the order of
     :func:`feature_rows`). Files written by ``--save-rows`` also hold the column ``names`` and the feature
     ``settings`` (JSON) they were computed with: the columns of these settings are then taken by name, and
     settings that differ in anything but the optional column blocks are refused. Older files (the
     ``benchmarks/lodo_tissue_he.py`` cache) have no names: their first columns are taken (the default columns,
-    then the nuclear-detail ones)."""
+    then the nuclear-detail ones). ``reference="source"``: the image-reference rows re-referenced by
+    :func:`source_referenced` (the file must hold the ``image``, ``level`` and ``copy`` arrays)."""
     import json
 
     names = [f.name for f in tissue_feature_specs(settings)]
@@ -551,8 +576,21 @@ def _cached_rows(paths: list[Path], settings: TissueFeatureSettings
             x, y, src, held = z["x"], z["y"], z["source"], z["held"]
             saved = [str(v) for v in z["names"]] if "names" in z.files else None
             saved_settings = json.loads(str(z["settings"])) if "settings" in z.files else None
+            if reference == "source":
+                if "level" not in z.files:
+                    raise SystemExit(f"--image-reference source: {path} has no per-row reference levels")
+                x = source_referenced(x, [str(v) for v in z["names"]], src, z["image"], z["level"], z["copy"])
+            if settings.image_reference and settings.reference_weight != 1.0:
+                if "level" not in z.files:
+                    raise SystemExit(f"--reference-weight: {path} has no per-row reference levels")
+                # rows against the own level l: add l - (w l + (1 - w) L0) to every log_od_ref column
+                lev = z["level"].astype(np.float64)
+                delta = (lev - np.array([reference_level(v, settings) for v in lev])).astype(np.float32)
+                cols = [i for i, n in enumerate(z["names"]) if str(n).startswith("log_od_ref_s")]
+                x = np.array(x, np.float32, copy=True)
+                x[:, cols] += delta[:, None]
         if saved is not None:
-            flags = ("nuclear_detail", "nuclear_morphology", "relative_level")
+            flags = ("nuclear_detail", "nuclear_morphology", "relative_level", "reference_weight")
             mine = {k: v for k, v in settings.to_mapping().items() if k not in flags}
             theirs = {k: v for k, v in (saved_settings or {}).items() if k not in flags}
             x, saved = _with_relative_level(x, saved, settings)
@@ -587,6 +625,34 @@ def _with_relative_level(x: np.ndarray, names: list[str], settings: TissueFeatur
     level = x[:, names.index(ctx)]
     cols = [x[:, names.index(n.replace("_rel", ""))] - level for n in extra]
     return np.column_stack([x, *cols]).astype(np.float32, copy=False), [*names, *extra]
+
+
+#: sources whose images show one class each (tiles cut from unknown slides): with ``--image-reference source``
+#: their reference level is the source's, not the image's own (which would carry the class)
+SOURCE_REFERENCE = ("nct", "kather2016", "osteosarcoma")
+
+
+def source_referenced(x: np.ndarray, names: list[str], source: np.ndarray, image: np.ndarray, level: np.ndarray,
+                      copy: np.ndarray) -> np.ndarray:
+    """Rows of ``--image-reference own`` (``log_od_ref_*`` = log OD minus the image's own level) with the
+    images of :data:`SOURCE_REFERENCE` re-referenced: their reference becomes the median own level of the
+    source's original images (copy 0) plus the copy's own level minus its original's (the stain amount the
+    augmentation drew), so that a necrosis or mucin tile keeps its level relative to the source's other
+    classes. Other rows unchanged."""
+    x = np.array(x, dtype=np.float32, copy=True)
+    cols = [i for i, n in enumerate(names) if n.startswith("log_od_ref_s")]
+    for src in SOURCE_REFERENCE:
+        originals = (source == src) & (copy == 0)
+        if not originals.any():
+            continue
+        own = {str(i): float(v) for i, v in zip(image[originals], level[originals], strict=True)}
+        pooled = float(np.median(list(own.values())))
+        idx = np.flatnonzero(source == src)
+        # new reference pooled + (own copy - own original): the columns move by own original - pooled
+        delta = np.array([own[str(image[i])] - pooled for i in idx], np.float32)
+        for c in cols:
+            x[idx, c] += delta
+    return x
 
 
 def thin_mask(source: np.ndarray, fractions: dict[str, float]) -> np.ndarray:
@@ -710,6 +776,15 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--relative-level", action="store_true",
                     help="the log OD columns relative to their 30 µm context instead of the absolute stain level "
                          "(TissueFeatureSettings.relative_level; #13)")
+    ap.add_argument("--image-reference", choices=("own", "source"), default=None,
+                    help="the log OD columns relative to the image reference level and the OD against the image's "
+                         "glass (TissueFeatureSettings.image_reference; #13, session 19). 'own': every training image "
+                         "and copy is its own reference; 'source' (with --rows-npz from --save-rows): the images of the "
+                         "single-class sources (SOURCE_REFERENCE) take their source's median level, moved by what "
+                         "the augmentation did to the copy's own level")
+    ap.add_argument("--reference-weight", type=float, default=1.0,
+                    help="with --image-reference: TissueFeatureSettings.reference_weight (1 = the image's own level; "
+                         "less shrinks it towards DEFAULT_LEVEL; rows from --rows-npz with per-row levels)")
     ap.add_argument("--repeat-rows", type=_repeats, default=None, metavar="SOURCE=K[,...]",
                     help="take a source's training rows other than necrosis K times (e.g. nct=3,kather2016=3)")
     ap.add_argument("--save-rows", type=Path, default=None, metavar="NPZ",
@@ -723,7 +798,9 @@ def settings_of(args: argparse.Namespace) -> TissueFeatureSettings:
                                 ("micro_um", args.micro_um)) if v is not None}
     return replace(TissueFeatureSettings(), nuclear_detail=bool(args.nuclear_detail),
                    nuclear_morphology=bool(getattr(args, "nuclear_morphology", False)),
-                   relative_level=bool(getattr(args, "relative_level", False)), **grids)
+                   relative_level=bool(getattr(args, "relative_level", False)),
+                   image_reference=getattr(args, "image_reference", None) is not None,
+                   reference_weight=float(getattr(args, "reference_weight", 1.0)), **grids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -756,13 +833,20 @@ def main(argv: list[str] | None = None) -> int:
         rows: Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]] = (
             (im.source, im.name, im.feats.reshape(-1, im.feats.shape[-1])[im.sel], im.y, im.held) for im in maps)
     elif args.rows_npz:
-        rows = _cached_rows(args.rows_npz, settings)
+        rows = _cached_rows(args.rows_npz, settings, reference=getattr(args, "image_reference", None))
     else:
-        rows = feature_rows(args, settings, maps=maps)
+        if settings.image_reference and (args.mimic_tiles or args.intensity_aug or args.image_reference != "own"):
+            raise SystemExit("--image-reference: computed rows only with 'own' and without --mimic-tiles / "
+                             "--intensity-aug ('source' from --rows-npz rows written by --save-rows)")
+        levels: list[tuple[float, int]] = []
+        rows = feature_rows(args, settings, maps=maps, levels=levels)
     saved: list[tuple[str, np.ndarray, np.ndarray, bool]] = []
-    for src, _name, x, y, held in rows:
+    saved_ref: list[tuple[str, float, int]] = []
+    for src, name, x, y, held in rows:
         if args.save_rows:
             saved.append((src, x, y, held))
+            if settings.image_reference and not args.rows_npz:
+                saved_ref.append((name, *levels[-1]))
         (va_x if held else tr_x).append(x)
         (va_y if held else tr_y).append(y)
         if held:
@@ -781,7 +865,11 @@ def main(argv: list[str] | None = None) -> int:
                  x=np.concatenate([r[1] for r in saved]).astype(np.float32),
                  y=np.concatenate([r[2] for r in saved]).astype(np.int64),
                  source=np.concatenate([np.full(len(r[2]), r[0], dtype="<U16") for r in saved]),
-                 held=np.concatenate([np.full(len(r[2]), r[3], dtype=bool) for r in saved]))
+                 held=np.concatenate([np.full(len(r[2]), r[3], dtype=bool) for r in saved]),
+                 **({} if not saved_ref else {
+                     "image": np.concatenate([np.full(len(r[2]), f[0], dtype="<U64") for r, f in zip(saved, saved_ref, strict=True)]),
+                     "level": np.concatenate([np.full(len(r[2]), f[1], dtype=np.float32) for r, f in zip(saved, saved_ref, strict=True)]),
+                     "copy": np.concatenate([np.full(len(r[2]), f[2], dtype=np.int16) for r, f in zip(saved, saved_ref, strict=True)])}))
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
     src_tr = np.concatenate(tr_src)
     if args.thin:
@@ -826,6 +914,14 @@ def main(argv: list[str] | None = None) -> int:
         "augmentation": "stain amounts x0.6-1.5, stain vectors rotated <= 8 deg, white balance x0.88-1, blur 0-0.7 "
                         "µm, noise, JPEG q45-95 (p 0.7), claimed pixel size x0.85-1.18",
     }
+    if settings.image_reference:
+        card["image_reference"] = (
+            "the log OD columns (log_od_ref_*) are the level minus the slide's reference level, and the OD is taken "
+            "against the slide's glass: both computed once per slide from its thumbnail (once per plain image, from "
+            "the whole image) and passed to every tile (mmnst_path.classify._image_reference). Training images: "
+            + ("each image and augmented copy its own reference" if args.image_reference == "own" else
+               "each image and copy its own, except the single-class tiles of " + ", ".join(SOURCE_REFERENCE)
+               + ": their source's median level, moved by the augmentation's change of the copy's own level"))
     edits = {k: v for k, v in (("thin", args.thin), ("repeat_necrosis", args.repeat_necrosis),
                                ("repeat_rows", args.repeat_rows)) if v}
     if edits:  # the row edits as given, so that the card reproduces the model

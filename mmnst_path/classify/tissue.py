@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ._image_reference import ImageReference, image_reference
 from .model import ClassifierModel
 from .tissue_context import ContextSettings, context_feature_specs, context_features
 from .tissue_features import (
@@ -32,7 +33,7 @@ from .tissue_features import (
     tissue_feature_specs,
 )
 
-__all__ = ["FAT_RIM_BLOCKS", "TissueMap", "classify_tissue", "region_mask", "smoothed_labels", "tissue_factors", "tissue_feature_settings",
+__all__ = ["FAT_RIM_BLOCKS", "ImageReference", "TissueMap", "classify_tissue", "image_reference", "region_mask", "smoothed_labels", "tissue_factors", "tissue_feature_settings",
            "tissue_halo_um"]
 
 
@@ -102,7 +103,7 @@ def tissue_halo_um(model: ClassifierModel) -> float:
 
 
 def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
-                    origin: tuple[int, int] | None = None) -> TissueMap:
+                    origin: tuple[int, int] | None = None, reference: ImageReference | None = None) -> TissueMap:
     """Tissue classes of an RGB tile.
 
     Parameters
@@ -119,6 +120,11 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
         Position of the tile's pixel (0, 0) on the slide's analysis grid; the tile is padded by
         ``origin mod F`` rows/cols (edge values) so that output block ``b`` covers global pixels
         ``[b F, (b + 1) F)`` (``F = factor``). None: blocks start at the tile's corner.
+    reference : ImageReference or None
+        For a model whose features read the stain level against the slide
+        (``TissueFeatureSettings.image_reference``): the slide's reference, the same for every tile
+        (:func:`~mmnst_path.classify.image_reference` of its thumbnail). None: ``rgb`` is a whole
+        image and is its own reference. Other models ignore it.
 
     Returns
     -------
@@ -129,6 +135,8 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
 
     mpp = require_mpp(mpp, what="image")
     settings = tissue_feature_settings(model)
+    if settings.image_reference and reference is None:
+        reference = image_reference(rgb, mpp=mpp, eps_od=settings.eps_od)
     f, k, j = grid_factors(mpp, settings)
     big = f * k * j
     if origin is not None:
@@ -140,8 +148,8 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
     if (mp, np_) != (m, n):
         rgb = np.pad(rgb, ((0, mp - m), (0, np_ - n), (0, 0)), mode="edge")
     stain_spec = stains if stains is not None else model.settings.get("stains", "H&E")
-    base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings)
-    feats = block_mean(features_from_base(base, fine_mpp, k, settings), j)
+    base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings, reference=reference)
+    feats = block_mean(features_from_base(base, fine_mpp, k, settings, reference), j)
     shape = feats.shape[:2]
     proba = model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*shape, -1)
     if model.context is not None:

@@ -40,6 +40,14 @@ of the stain moves the absolute columns by log10 of the factor and these hardly 
 No shipped model uses them (session 18, benchmarks/README.md "Stain level"): the amount of stain is itself a
 property of mucin, necrosis and glass, and without it the held-out Kather tumour read as mucin and necrosis.
 
+With ``image_reference`` (off by default; opt-in for #13, session 19) the OD is taken against the slide's glass
+and every ``log_od_s{S}`` becomes ``log_od_ref_s{S}``, the level minus the slide's stain level: both come from an
+:class:`~mmnst_path.classify._image_reference.ImageReference` computed once per slide (from its thumbnail) or
+once per plain image and passed to every tile, so the columns stay tile-invariant. ``white_s{S}`` is then the
+fraction of pixels within ``white_od`` of the slide's own glass. With ``reference_weight`` w < 1 the level
+subtracted is ``w level + (1 - w) DEFAULT_LEVEL`` (:func:`reference_level`): the reference shrunk towards a fixed
+typical level.
+
 With ``nuclear_detail`` (H&E models since 1.2.0; off by default, so older models and the IHC
 model compute the columns above only) eight columns follow that describe the *nuclei* rather
 than the tissue average, so that intact nuclei (viable, even when pale or vesicular) and ghost
@@ -102,10 +110,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ConfigError
+from ._image_reference import DEFAULT_LEVEL, ImageReference, image_reference
 from .model import FeatureSpec
 
 __all__ = ["BASE_CHANNELS", "MORPHOLOGY_CHANNELS", "NUCLEAR_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
-           "grid_factors", "kernel_radius", "tissue_feature_specs", "tissue_features"]
+           "grid_factors", "kernel_radius", "reference_level", "tissue_feature_specs", "tissue_features"]
 
 #: Gaussian filters are cut at this many sigma (the halo derives from it).
 TRUNCATE = 3.0
@@ -151,6 +160,8 @@ class TissueFeatureSettings:
     large_nucleus_um: float = 3.5
     align_um: float = 18.0
     relative_level: bool = False
+    image_reference: bool = False
+    reference_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not (isinstance(self.nuclear_cap_od, int | float) and math.isfinite(self.nuclear_cap_od)
@@ -161,6 +172,13 @@ class TissueFeatureSettings:
             if not isinstance(getattr(self, flag), bool):
                 msg = f"TissueFeatureSettings.{flag} must be true or false, got {getattr(self, flag)!r}"
                 raise ConfigError(msg)
+        if self.relative_level and self.image_reference:
+            msg = "TissueFeatureSettings: relative_level and image_reference are two ways to read the stain level; pick one"
+            raise ConfigError(msg)
+        w = self.reference_weight
+        if isinstance(w, bool) or not (isinstance(w, int | float) and 0.0 <= w <= 1.0):
+            msg = f"TissueFeatureSettings.reference_weight must be in [0, 1], got {self.reference_weight!r}"
+            raise ConfigError(msg)
         scalars = [self.grid_um, self.predict_um, self.output_um, self.fine_um, self.context_um, self.blob_um, self.micro_um,
                    self.fibre_um, self.nucleus_um, self.white_od, self.eps_od, self.ring_um, self.small_nucleus_um,
                    self.large_nucleus_um, self.align_um]
@@ -201,6 +219,9 @@ class TissueFeatureSettings:
             if key in _FLAGS:
                 kw[key] = value
                 continue
+            if key == "reference_weight" and isinstance(value, bool):
+                msg = f"tissue feature setting 'reference_weight': expected a number in [0, 1], got {value!r}"
+                raise ConfigError(msg)
             is_seq = key in ("sigmas_um", "texture_um")
             if is_seq != isinstance(value, list | tuple):
                 msg = f"tissue feature setting {key!r}: expected {'a list' if is_seq else 'a number'}, got {value!r}"
@@ -210,7 +231,7 @@ class TissueFeatureSettings:
 
 
 #: the true / false settings of :class:`TissueFeatureSettings`
-_FLAGS = ("chromogen_as_hematoxylin", "nuclear_detail", "nuclear_morphology", "relative_level")
+_FLAGS = ("chromogen_as_hematoxylin", "nuclear_detail", "nuclear_morphology", "relative_level", "image_reference")
 
 
 def _fmt(v: float) -> str:
@@ -258,6 +279,10 @@ def tissue_feature_specs(settings: TissueFeatureSettings) -> list[FeatureSpec]:
     ]
     if st.relative_level:
         specs = _relative_level_specs(specs, st)
+    if st.image_reference:
+        specs = [FeatureSpec(f"log_od_ref_s{sp.name[len('log_od_s'):]}", sp.unit, f"{sp.description}, minus the "
+                             "image reference level (the slide's median tissue log10 OD)")
+                 if sp.name.startswith("log_od_s") else sp for sp in specs]
     if st.nuclear_detail:
         for s in (st.fine_um, *st.sigmas_um):
             specs += [FeatureSpec(f"nuc_h_share_s{_fmt(s)}", "", f"H share of the nuclear excess (H above its "
@@ -370,8 +395,8 @@ NUCLEAR_CHANNELS = ("w", "w_h", "w_e")
 MORPHOLOGY_CHANNELS = ("ls", "lr", "lb", "ll")
 
 
-def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatureSettings
-              ) -> tuple[np.ndarray, float]:
+def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatureSettings,
+              reference: ImageReference | None = None) -> tuple[np.ndarray, float]:
     """Fine-block means of the :data:`BASE_CHANNELS` (and :data:`NUCLEAR_CHANNELS` with
     ``settings.nuclear_detail``): ((m, n, 14 or 17) float32, fine µm/px).
 
@@ -386,6 +411,9 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     second plane ("E") is the mean OD of the re-rendered image (cytoplasm, fibres, nuclei). With
     ``nuclear_cap_od`` > 0 that nuclear stain is also capped at this OD (on the micro grid) before
     the image is re-rendered, so a dark positive nucleus and a pale negative one look alike.
+
+    With ``settings.image_reference`` the OD is taken against ``reference.white`` (the slide's glass;
+    required then) instead of the stain matrix's background.
     """
     from ..stain import load_stains, od_from_rgb
 
@@ -394,7 +422,10 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     cols = [matrix.names.index(n) for n in names]
     f = block_factor(mpp, settings.grid_um)
     fm = _micro_factor(f, mpp, settings.micro_um)
-    od = od_from_rgb(rgb, background=matrix.background)
+    background = matrix.background
+    if settings.image_reference:
+        background = _required(reference, "base_maps").white
+    od = od_from_rgb(rgb, background=background)
     white = ((od[..., 0] + od[..., 1] + od[..., 2]) < settings.white_od).astype(np.float32)
     od_m = block_mean(od, fm)
     white_m = block_mean(white, fm)
@@ -450,8 +481,10 @@ def _coherence_of(j: np.ndarray) -> np.ndarray:
     return np.sqrt((jrr - jcc) ** 2 + 4.0 * jrc * jrc) / (jrr + jcc + 1e-8)
 
 
-def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: TissueFeatureSettings) -> np.ndarray:
-    """Feature stack on the output grid, ``(ceil(m / k), ceil(n / k), F)`` float32, from :func:`base_maps`."""
+def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: TissueFeatureSettings,
+                       reference: ImageReference | None = None) -> np.ndarray:
+    """Feature stack on the output grid, ``(ceil(m / k), ceil(n / k), F)`` float32, from :func:`base_maps`;
+    with ``settings.image_reference`` the log OD columns minus ``reference.level`` (required then)."""
     st = settings
     eps = st.eps_od
     od = np.maximum(base[..., :3], 0.0)
@@ -505,6 +538,10 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
         level = out.pop(-2)
         for i in (0, *(len(fine) + 5 * n for n in range(len(st.sigmas_um)))):
             out[i] = out[i] - level
+    if st.image_reference:  # every log OD column relative to the slide's stain level
+        ref_level = np.float32(reference_level(_required(reference, "features_from_base").level, st))
+        for i in (0, *(len(fine) + 5 * n for n in range(len(st.sigmas_um))), len(out) - 2):
+            out[i] = out[i] - ref_level
     if st.nuclear_detail:
         out += _nuclear_features(base, h, grid_mpp, k, st)
     if st.nuclear_morphology:
@@ -570,8 +607,24 @@ def _morphology_features(resp: np.ndarray, base: np.ndarray, grid_mpp: float, k:
     return out
 
 
+def reference_level(level: float, settings: TissueFeatureSettings) -> float:
+    """The level the ``log_od_ref_*`` columns are taken against: ``w level + (1 - w) DEFAULT_LEVEL`` with ``w``
+    the ``reference_weight`` (1: the image's own level; less: shrunk towards a fixed typical level, so that a
+    single-class image such as a tile of necrosis keeps part of its absolute level)."""
+    w = settings.reference_weight
+    return float(w * level + (1.0 - w) * DEFAULT_LEVEL)
+
+
+def _required(reference: ImageReference | None, where: str) -> ImageReference:
+    if reference is None:
+        msg = f"{where}: these tissue features (image_reference) need the slide's ImageReference"
+        raise ConfigError(msg)
+    return reference
+
+
 def tissue_features(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E",
-                    settings: TissueFeatureSettings | None = None) -> tuple[np.ndarray, float]:
+                    settings: TissueFeatureSettings | None = None,
+                    reference: ImageReference | None = None) -> tuple[np.ndarray, float]:
     """Feature stack of an RGB tile on the output grid (blocks from the tile's corner).
 
     Parameters
@@ -582,6 +635,9 @@ def tissue_features(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E",
     stains : str or StainMatrix
         Stain matrix for the hematoxylin / eosin planes (its first two stains when it has no eosin).
     settings : TissueFeatureSettings or None
+    reference : ImageReference or None
+        With ``settings.image_reference``: the slide's reference; None = the image's own
+        (:func:`~mmnst_path.classify._image_reference.image_reference` of ``rgb``).
 
     Returns
     -------
@@ -595,11 +651,13 @@ def tissue_features(rgb: np.ndarray, *, mpp: float, stains: Any = "H&E",
 
     settings = settings or TissueFeatureSettings()
     mpp = require_mpp(mpp, what="image")
+    if settings.image_reference and reference is None:
+        reference = image_reference(rgb, mpp=mpp, eps_od=settings.eps_od)
     f, k, j = grid_factors(mpp, settings)
     m, n = rgb.shape[:2]
     big = f * k * j
     mp, np_ = -(-m // big) * big, -(-n // big) * big
     if (mp, np_) != (m, n):
         rgb = np.pad(rgb, ((0, mp - m), (0, np_ - n), (0, 0)), mode="edge")
-    base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stains, settings=settings)
-    return block_mean(features_from_base(base, fine_mpp, k, settings), j), fine_mpp * k * j
+    base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stains, settings=settings, reference=reference)
+    return block_mean(features_from_base(base, fine_mpp, k, settings, reference), j), fine_mpp * k * j

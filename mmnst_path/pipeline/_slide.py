@@ -269,6 +269,43 @@ def _pool_size(workers: int | None, scheduler: Any, shape0: tuple[int, int], mpp
     return min(workers if workers is not None else os.cpu_count() or 1, grid)
 
 
+#: images of at most this many level-0 pixels are read whole for their tissue reference (a plain image: the
+#: reference :func:`~mmnst_path.classify.tissue.classify_tissue` takes of a whole image); larger slides use the
+#: tissue-detection thumbnail
+REFERENCE_WHOLE_MAX_PX = 6000 * 6000
+
+
+def _tissue_reference(config: AnalysisConfig, matrix: Any, measures: Sequence[str], tissue: Any, reader: Any,
+                      mpp0: float) -> Any:
+    """The slide's :class:`~mmnst_path.classify.tissue.ImageReference` (glass and stain level) when a tissue model
+    of this run reads the stain level against the slide (``TissueFeatureSettings.image_reference``), else None.
+
+    Computed once here, so that every tile gets the same one and the class map does not depend on the tiling,
+    with the rule a whole image gets (:func:`~mmnst_path.classify.tissue.image_reference` without a mask, on an
+    8 µm grid): a plain image or a small slide (at most :data:`REFERENCE_WHOLE_MAX_PX` pixels) is read whole, so
+    ``analyze_region`` and ``classify_tissue`` of the same image agree; a larger slide's reference comes from its
+    tissue-detection thumbnail, as averaged to that grid."""
+    from ..classify.tissue import image_reference, tissue_feature_settings
+    from ..errors import ConfigError
+    from ..geometry import Box
+
+    models = [tile_tissue_model(config, matrix, measures)]
+    if "necrosis" in measures:
+        models.append(config.necrosis.model())
+    needing = [st for st in (tissue_feature_settings(m) for m in models if m is not None) if st.image_reference]
+    if not needing:
+        return None
+    eps = {st.eps_od for st in needing}
+    if len(eps) > 1:
+        msg = f"the tissue models of this run read the image reference with different eps_od {sorted(eps)}"
+        raise ConfigError(msg)
+    h, w = (int(v) for v in reader.shape[:2])
+    if h * w <= REFERENCE_WHOLE_MAX_PX:
+        rgb = np.asarray(reader.read_region(Box(0, 0, h, w), 0), np.uint8)[..., :3]
+        return image_reference(rgb, mpp=mpp0, eps_od=needing[0].eps_od)
+    return image_reference(np.asarray(tissue.thumbnail, np.uint8), mpp=tissue.mask_mpp, eps_od=needing[0].eps_od)
+
+
 def _tile_costs(tiles: Sequence[Any], tissue: Any) -> list[float]:
     """Expected work of each tile: pixels read, weighted by the tissue share of the read box (a
     tile's stages run on every pixel read, nucleus and pigment work grows with the tissue)."""
@@ -405,7 +442,8 @@ def analyze_slide(
         timings["plan"] = time.perf_counter() - t
         analysis_mpp = tiles[0].analysis_mpp if tiles else config.analysis_mpp
         map_px = max(1, round(config.map_um / analysis_mpp))
-        job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px)
+        job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px,
+                      tissue_reference=_tissue_reference(config, matrix, measures, tissue, reader, mpp0))
 
         t = time.perf_counter()
         outputs: list[TileOutput] = list(

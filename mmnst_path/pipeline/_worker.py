@@ -36,6 +36,9 @@ class TileJob:
     measures: tuple[str, ...]
     roi: tuple[np.ndarray, ...] | None
     map_px: int
+    #: the slide's :class:`~mmnst_path.classify.tissue.ImageReference` when its tissue model reads the stain
+    #: level against the slide (``TissueFeatureSettings.image_reference``), the same for every tile; else None
+    tissue_reference: Any = None
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per job (in each process that holds it) and ``key``: the reaches every
@@ -218,7 +221,8 @@ def ki67_tissue_model(config: AnalysisConfig, stains: Any) -> Any:
 
 def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
                   origin: tuple[int, int] | None = None, smooth_um: float = REGION_SMOOTH_UM,
-                  necrosis: Any = None, keep: dict[str, Any] | None = None) -> tuple[np.ndarray, Any, np.ndarray]:
+                  necrosis: Any = None, keep: dict[str, Any] | None = None, reference: Any = None
+                  ) -> tuple[np.ndarray, Any, np.ndarray]:
     """Tumour region of a tile: ((M, N) bool, the :class:`~mmnst_path.classify.TissueMap`, its smoothed labels).
 
     Tissue classes of ``model`` on its output grid aligned to the slide's analysis grid
@@ -234,11 +238,13 @@ def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
     :func:`mmnst_path.quantify._necrosis_model.necrosis_labels`), so the tumour region, the class areas and
     maps agree with the necrosis area; ``smooth_um`` is then ``necrosis.smooth_um``. ``keep`` (a dict, with
     ``necrosis``): receives that function's whole answer as ``keep["necrosis_labels"]``, for
-    :func:`~mmnst_path.quantify.necrosis.measure_necrosis` of the same tile (computed once).
+    :func:`~mmnst_path.quantify.necrosis.measure_necrosis` of the same tile (computed once). ``reference``: the
+    slide's :class:`~mmnst_path.classify.tissue.ImageReference` for a model that reads the stain level against the
+    slide (:attr:`TileJob.tissue_reference`), None otherwise.
     """
     from ..classify.tissue import classify_tissue, region_mask, smoothed_labels
 
-    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin)
+    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference)
     if necrosis is not None:
         from ..quantify._necrosis_model import necrosis_labels
 
@@ -580,7 +586,8 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         # with the necrosis model, the class map whose necrosis is the measured one (veto, minimum area)
         nec_params = cfg.necrosis if tmodel is cfg.necrosis.model() else None
         tumour, tmap, labels = tumour_region(rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=origin,
-                                             smooth_um=cfg.necrosis.smooth_um, necrosis=nec_params, keep=found)
+                                             smooth_um=cfg.necrosis.smooth_um, necrosis=nec_params, keep=found,
+                                             reference=job.tissue_reference)
         for name in tmap.classes:
             m = region_mask(labels, tmap.classes, (name,), shape=rgb.shape[:2], factor=tmap.factor,
                             origin=origin) & owned
@@ -644,6 +651,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         nec_counts, nec_mask, nec_mpp = measure_necrosis(
             rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix, origin=origin,
             tissue_map=tmap if same else None, necrosis_labels=found.get("necrosis_labels") if same else None,
+            reference=job.tissue_reference,
         )
         counts["necrosis"] = nec_counts
         row["necrosis_um2"] = float(nec_counts.necrosis_um2)

@@ -22,13 +22,14 @@ __all__ = ["INTACT_REGROW_SIGMAS", "measure_with_tissue_model", "necrosis_labels
 
 def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
                               model: Any, stains: Any, tmap: Any = None,
-                              labelled: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
+                              labelled: Any = None, reference: Any = None) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis, tumour and stroma areas from a tissue model's classes (``rgb`` already grid-aligned);
-    ``labelled``: :func:`necrosis_labels` of this tile and ``tmap`` when the caller has it."""
+    ``labelled``: :func:`necrosis_labels` of this tile and ``tmap`` when the caller has it; ``reference``: the
+    slide's image reference (:func:`~mmnst_path.classify.tissue.classify_tissue`)."""
     from ..classify.tissue import classify_tissue
 
     if tmap is None:
-        tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains)
+        tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, reference=reference)
     lmpp = tmap.mpp
     if labelled is not None and np.shape(labelled[0]) == tmap.labels.shape:
         labels, mask, tis = labelled

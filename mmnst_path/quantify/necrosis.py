@@ -457,6 +457,7 @@ def measure_necrosis(
     origin: tuple[int, int] | None = None,
     tissue_map: Any = None,
     necrosis_labels: Any = None,
+    reference: Any = None,
 ) -> tuple[NecrosisCounts, np.ndarray, float]:
     """Necrosis area of one H&E tile with the default detector (see module doc).
 
@@ -491,6 +492,9 @@ def measure_necrosis(
         With ``tissue_map``: what :func:`mmnst_path.quantify._necrosis_model.necrosis_labels` returned
         for this tile, that map, ``params`` and ``origin`` (the caller drew the class map from it), so it
         is not computed again; ignored when its shape is not the map's.
+    reference : ImageReference or None
+        The slide's reference for a tissue model that reads the stain level against the slide
+        (:func:`mmnst_path.classify.tissue.classify_tissue`); None: the tile is its own.
 
     Returns
     -------
@@ -536,7 +540,8 @@ def measure_necrosis(
 
         return measure_with_tissue_model(rgb, mpp, params, tissue, model,
                                          stains if stains is not None else params.stains, tissue_map,
-                                         labelled=necrosis_labels if tissue_map is not None else None)
+                                         labelled=necrosis_labels if tissue_map is not None else None,
+                                         reference=reference)
     feats = necrosis_features(rgb, mpp=mpp, params=params, stains=stains)
     lmpp = float(feats["mpp"])
     cand = (
