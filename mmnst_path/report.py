@@ -119,8 +119,10 @@ SUMMARY_COLUMNS = (
     "stroma_fraction_pct",
     "cell_model",
     "hidden_model",
+    "pigment_cell_model",
     "tissue_model",
     "pigment_model",
+    "pigment_gate",
     "n_tiles",
     "seconds",
 )

@@ -94,11 +94,22 @@ def _models(config: AnalysisConfig, measures: Sequence[str], matrix: Any = None)
 
             on = matrix is None or stain_pair(matrix) == ("hematoxylin", "dab")
             out["hidden_model"] = text(resolve_hidden_model(config.ki67.hidden_model)) if on else "none (H-DAB only)"
+        if config.ki67.pigment_cell_model != "none":  # the opt-in pigment-cell model (it acts on H-DAB only)
+            from ..classify.hidden_nuclei import resolve_cell_model
+            from ..quantify._ki67_stains import stain_pair
+
+            on = matrix is None or stain_pair(matrix) == ("hematoxylin", "dab")
+            out["pigment_cell_model"] = (text(resolve_cell_model(config.ki67.pigment_cell_model)) if on
+                                         else "none (H-DAB only)")
     if "necrosis" in measures or ("ki67" in measures and config.ki67.count_in == "tumour"):
         out["tissue_model"] = text(tile_tissue_model(config, matrix, measures))
     if "ki67" in measures or "melanin" in measures:
         pmodel = pigment_model_of(config, matrix)
         out["pigment_model"] = "rules" if pmodel is None else text(pmodel)
+        if pmodel is not None and config.pigment.gate.strip().lower() != "off":  # the opt-in per-tile gate
+            from ..classify._pigment_gate import resolve_gate_model
+
+            out["pigment_gate"] = text(resolve_gate_model(config.pigment.gate))
     return out
 
 

@@ -189,3 +189,30 @@ def test_the_opt_in_hidden_model_is_named_in_versions_and_summary(tmp_path):
     assert "hidden_model" not in json.loads(next(plain.glob("*/result.json")).read_text())["versions"]
     with (plain / "summary.csv").open() as fh:
         assert next(csv.DictReader(fh))["hidden_model"] == ""
+
+
+def test_the_opt_in_pigment_cell_model_and_gate_are_named_in_versions_and_summary(tmp_path):
+    # like the hidden model: a run with [ki67] pigment_cell_model and [pigment] gate names both models (id, name,
+    # version) in result.json's versions and summary.csv; a default run names neither
+    from mmnst_path.classify._pigment_gate import resolve_gate_model
+    from mmnst_path.classify.hidden_nuclei import resolve_cell_model
+
+    t = synthetic.ki67_pigment_tile(4, size=192, pigmented_cells=0.2, positive_fraction=0.3)
+    img = tmp_path / "tile.tif"
+    tifffile.imwrite(img, t.rgb, photometric="rgb", resolution=(1e4 / t.mpp, 1e4 / t.mpp), resolutionunit="CENTIMETER")
+    cfg = tmp_path / "on.toml"
+    cfg.write_text('[ki67]\npigment_cell_model = "default"\n[pigment]\ngate = "default"\n')
+    res = tmp_path / "res"
+    assert main(["quantify", str(img), "--out", str(res), "--config", str(cfg), "--stains", "H-DAB", "--quiet"]) == 0
+    versions = json.loads(next(res.glob("*/result.json")).read_text())["versions"]
+    assert versions["pigment_cell_model"].startswith(resolve_cell_model("default").model_id + " ")
+    assert versions["pigment_gate"].startswith(resolve_gate_model("default").model_id + " ")
+    with (res / "summary.csv").open() as fh:
+        row = next(csv.DictReader(fh))
+    assert row["pigment_cell_model"] == versions["pigment_cell_model"]
+    assert row["pigment_gate"] == versions["pigment_gate"]
+    plain = tmp_path / "plain"
+    assert main(["quantify", str(img), "--out", str(plain), "--stains", "H-DAB", "--quiet"]) == 0
+    versions = json.loads(next(plain.glob("*/result.json")).read_text())["versions"]
+    assert "pigment_cell_model" not in versions
+    assert "pigment_gate" not in versions
