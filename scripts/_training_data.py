@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["BRCA_M2C", "RED_PRESETS", "held_out", "read_rgb", "render_variant", "swap_chromogen"]
+__all__ = ["BRCA_M2C", "RED_PRESETS", "held_out", "pigment_tile_cells", "read_rgb", "render_variant", "swap_chromogen"]
 
 #: stain preset of each red Ki67 chromogen :func:`swap_chromogen` swaps DAB for
 RED_PRESETS = {"aec": "H-AEC", "fast_red": "H-FastRed"}
@@ -105,3 +107,42 @@ def swap_chromogen(rgb: np.ndarray, chromogen: str, rng: np.random.Generator, *,
     k_h, k_c = (rng.uniform(0.8, 1.25), rng.uniform(0.6, 1.6)) if chromogen_scale is None else (1.0, chromogen_scale)
     return _render([conc[..., 0] * k_h, conc[..., 1] * k_c], vectors, rng,
                    blur_px=float(rng.uniform(0.2, 0.8)), jpeg_quality=quality)
+
+
+def pigment_tile_cells(seed: int, family: str, *, appearance: str, near_black: bool, size: int, pixel_model: Any,
+                       **measure: Any) -> tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A generated H-DAB pigment-family tile read as the pipeline reads it, for the Ki67-beside-pigment models.
+
+    The melanin mask comes from ``pixel_model`` (``classify_pigment``), then ``measure_ki67(..., **measure)``
+    (e.g. ``return_cell_features=True``) with default parameters; warnings are silenced.
+
+    Returns
+    -------
+    tile, region
+        The :func:`~mmnst_path.synthetic.pigment_family_tile` and the :class:`Ki67Region`.
+    r, c : (M,) int ndarrays
+        Each detected cell's centroid, rounded and clipped to the tile.
+    t : (M,) int ndarray
+        The true nucleus label under each centroid (0: none).
+    cov : (n + 1,) float64 ndarray
+        Each true nucleus's melanin coverage (share of its pixels under true melanin; index = label).
+    """
+    from mmnst_path.classify.pigment import classify_pigment
+    from mmnst_path.detect.pigment import PigmentParams
+    from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
+    from mmnst_path.stain import load_stains
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
+        region = measure_ki67(tile.rgb, mpp=tile.mpp, stains=load_stains("H-DAB"), params=Ki67Params(),
+                              pigment_mask=mask, **measure)
+    labels, mel = tile.masks["nuclei"], tile.masks["melanin"]
+    n = int(labels.max())
+    area = np.maximum(np.bincount(labels.ravel(), minlength=n + 1), 1)
+    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / area
+    r = np.clip(np.rint(region.cells.row).astype(int), 0, labels.shape[0] - 1)
+    c = np.clip(np.rint(region.cells.col).astype(int), 0, labels.shape[1] - 1)
+    return tile, region, r, c, labels[r, c], cov

@@ -26,6 +26,7 @@ Never trained on ``../shared/data`` (research-only) nor on the held-out renderer
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -33,12 +34,15 @@ from pathlib import Path
 import numpy as np
 
 from mmnst_path.classify.hidden_nuclei import FEATURES, SETTINGS
-from mmnst_path.classify.pigment import classify_pigment, model_for_stains, resolve_pigment_model
+from mmnst_path.classify.pigment import model_for_stains, resolve_pigment_model
 from mmnst_path.classify.train import train_model
 from mmnst_path.detect.pigment import PigmentParams
 from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
 from mmnst_path.stain import load_stains
-from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
+from mmnst_path.synthetic import PIGMENT_FAMILIES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _training_data import pigment_tile_cells
 
 CLASSES = ("assessable", "hidden")
 EVAL_SEEDS = range(0, 8)
@@ -47,24 +51,12 @@ EVAL_SEEDS = range(0, 8)
 def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
               pixel_model) -> tuple[np.ndarray, np.ndarray]:
     """(features, labels) of the labelled nuclei of one generated tile."""
-    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black)
-    stains = load_stains("H-DAB")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
-        region = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=Ki67Params(), pigment_mask=mask,
-                              return_pigment_features=True)
+    tile, region, r, c, t, cov = pigment_tile_cells(seed, family, appearance=appearance, near_black=near_black,
+                                                    size=size, pixel_model=pixel_model, return_pigment_features=True)
     x = region.pigment_features
     if x is None or not len(x):
         return np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64)
-    labels, mel = tile.masks["nuclei"], tile.masks["melanin"]
-    n = int(labels.max())
-    area = np.bincount(labels.ravel(), minlength=n + 1)
-    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(area, 1)
-    r = np.clip(np.rint(region.cells.row).astype(int), 0, labels.shape[0] - 1)
-    c = np.clip(np.rint(region.cells.col).astype(int), 0, labels.shape[1] - 1)
-    t = labels[r, c]
-    y = np.where(t > 0, (cov[t] >= 0.75).astype(np.int64), np.where(mel[r, c], 1, -1))
+    y = np.where(t > 0, (cov[t] >= 0.75).astype(np.int64), np.where(tile.masks["melanin"][r, c], 1, -1))
     keep = y >= 0
     return x[keep], y[keep]
 

@@ -24,20 +24,21 @@ renderers.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from mmnst_path.classify.hidden_nuclei import CELL_CLASSES, CELL_FEATURES, CELL_TASK, SETTINGS
-from mmnst_path.classify.pigment import classify_pigment, model_for_stains, resolve_pigment_model
+from mmnst_path.classify.pigment import model_for_stains, resolve_pigment_model
 from mmnst_path.classify.train import train_model
 from mmnst_path.detect.pigment import PigmentParams
-from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
-from mmnst_path.stain import load_stains
-from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
+from mmnst_path.synthetic import PIGMENT_FAMILIES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _training_data import pigment_tile_cells
 
 EVAL_SEEDS = range(0, 12)
 FIRST_SEED = 7000
@@ -47,25 +48,15 @@ FIRST_VALIDATION_SEED = 7500
 def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
               pixel_model) -> tuple[np.ndarray, np.ndarray]:
     """(features, labels) of the labelled nuclei of one generated tile."""
-    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black)
-    stains = load_stains("H-DAB")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
-        region = measure_ki67(tile.rgb, mpp=tile.mpp, stains=stains, params=Ki67Params(), pigment_mask=mask,
-                              return_cell_features=True)
+    tile, region, r, c, t, cov = pigment_tile_cells(seed, family, appearance=appearance, near_black=near_black,
+                                                    size=size, pixel_model=pixel_model, return_cell_features=True)
     x = region.cell_features
     if x is None or not len(x):
         return np.zeros((0, len(CELL_FEATURES)), np.float32), np.zeros(0, np.int64)
-    labels, mel, posmask = tile.masks["nuclei"], tile.masks["melanin"], tile.masks["positive_nuclei"]
-    n = int(labels.max())
-    area = np.maximum(np.bincount(labels.ravel(), minlength=n + 1), 1)
-    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / area
-    pos = np.bincount(labels.ravel(), posmask.ravel().astype(np.float64), minlength=n + 1) / area > 0.5
-    near = ndi.binary_dilation(mel, iterations=max(1, round(1.0 / tile.mpp)))
-    r = np.clip(np.rint(region.cells.row).astype(int), 0, labels.shape[0] - 1)
-    c = np.clip(np.rint(region.cells.col).astype(int), 0, labels.shape[1] - 1)
-    t = labels[r, c]
+    labels, posmask = tile.masks["nuclei"], tile.masks["positive_nuclei"]
+    area = np.maximum(np.bincount(labels.ravel(), minlength=len(cov)), 1)
+    pos = np.bincount(labels.ravel(), posmask.ravel().astype(np.float64), minlength=len(cov)) / area > 0.5
+    near = ndi.binary_dilation(tile.masks["melanin"], iterations=max(1, round(1.0 / tile.mpp)))
     y = np.where(t > 0, np.where(cov[t] >= 0.75, 2, pos[t].astype(np.int64)), np.where(near[r, c], 2, -1))
     keep = y >= 0
     return x[keep], y[keep]
