@@ -94,8 +94,10 @@ def granule_columns(fine: np.ndarray, total: np.ndarray, cand: np.ndarray, setti
     wanted : list of str
     """
     s = settings
-    at = np.nonzero(cand)
     names = [n for n in wanted if n in GRANULE_FEATURES]
+    if not names:  # a model without granule columns (every shipped one): nothing per window
+        return
+    at = np.nonzero(cand)
     excess = None
     if any(n.startswith("gran_ex_") for n in names):
         disk = _disk(s.cluster_um / mpp)
