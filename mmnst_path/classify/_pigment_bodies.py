@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detect._pigment_core import _hole_labels
+from ..detect._pigment_core import _hole_labels, _label
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
@@ -46,14 +46,13 @@ def _body_table(total: np.ndarray, fine: np.ndarray | None, mpp: float, *,
     label, columns :data:`BODY_FEATURES`, row 0 zeros): the features of a pixel are
     ``table[labels[pixel]]``. ``brown``: :func:`_brown_mask` of ``total`` and ``fine`` when the
     caller has it (``fine`` is then not read, and may be None)."""
-    from scipy import ndimage as ndi
 
     if brown is None:
         if fine is None:
             msg = "_body_table needs the fine-scale OD or the brown mask computed from it"
             raise ValueError(msg)
         brown = _brown_mask(total, fine)
-    labels, n = ndi.label(brown, structure=np.ones((3, 3), bool))
+    labels, n = _label(brown, eight=True)
     table = np.zeros((n + 1, len(BODY_FEATURES)), np.float32)
     if n == 0:
         return labels, table
@@ -524,12 +523,11 @@ def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.nda
     >= ``spindle_core_min_fill`` (a spindle nucleus) are decided again by the body model on their
     own; those it calls DAB are vetoed (no margin, no rim).
     """
-    from scipy import ndimage as ndi
 
     from ..detect._pigment_core import _opened
 
     core = _opened((chans[0] >= params.body_od) & kept, params.body_radius_um / mpp)
-    labels, n = ndi.label(core)
+    labels, n = _label(core)
     if n == 0:
         return np.zeros(kept.shape, dtype=bool)
     idx = np.flatnonzero(labels.ravel() > 0)

@@ -263,7 +263,7 @@ def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
         nuclear = (area >= params.ring_hole_um2) & (area <= params.ring_hole_max_um2) & (hsum >= params.ring_hole_h_od * area / (mpp * mpp))
         nuclear[0] = False
         if nuclear.any():
-            bl, _ = ndi.label(brown)
+            bl, _ = _label(brown)
             # the brown component directly around each nuclear hole (one pixel outside it)
             in_nuclear = np.zeros(brown.shape, dtype=bool)
             in_nuclear.ravel()[at] = nuclear[lab]
@@ -287,10 +287,40 @@ def _opened(mask: np.ndarray, radius_px: float) -> np.ndarray:
 
 
 
+def _label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:
+    """``ndi.label(mask)`` (4-connected; ``eight``: 8-connected), the same int32 labels and count:
+    with numba by runs (:func:`mmnst_path.detect._numba_runs.component_labels`, tested equal)."""
+    from ._morphology import _numba_kernels
+
+    if _numba_kernels() is None or mask.ndim != 2:
+        labels, n = ndi.label(mask, structure=np.ones((3, 3), bool) if eight else None)
+        return labels, int(n)
+    from ._numba_runs import component_labels
+
+    labels = np.zeros(mask.shape, np.int32)
+    n = component_labels(np.ascontiguousarray(mask, dtype=bool), labels, eight)
+    return labels, int(n)
+
+
 def _hole_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Labels of the 4-connected components of ``~mask`` and, per label, whether it is a hole of
-    ``mask`` (does not reach the image border, as ``ndi.binary_fill_holes`` sees it; label 0,
-    ``mask`` itself, is not)."""
+    """Labels (M, N) of 4-connected components of ``~mask`` and, per label, whether it is a hole
+    of ``mask`` (does not reach the image border, as ``ndi.binary_fill_holes`` sees it; label 0
+    is not). The holes' labels are in the raster order of their first pixels, as ``ndi.label``
+    numbers them.
+
+    With numba the holes only (:func:`mmnst_path.detect._numba_runs.hole_labels`: 1..n, every
+    other pixel 0, ``is_hole`` True but at 0); else ``ndi.label(~mask)``, every component
+    labelled. The holes, their pixels and their order are the same (tested)."""
+    from ._morphology import _numba_kernels
+
+    if _numba_kernels() is not None:
+        from ._numba_runs import hole_labels
+
+        gaps = np.zeros(mask.shape, np.int32)
+        n = hole_labels(np.ascontiguousarray(mask, dtype=bool), gaps)
+        is_hole = np.ones(n + 1, dtype=bool)
+        is_hole[0] = False
+        return gaps, is_hole
     gaps, n = ndi.label(~mask)
     is_hole = np.ones(n + 1, dtype=bool)
     for edge in (gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]):
@@ -316,7 +346,7 @@ def _grown(core: np.ndarray, rim: np.ndarray, grow_um: float, mpp: float, params
         mask = ndi.binary_dilation(core, iterations=grow_px, mask=rim | core)
     min_px = params.min_area_um2 / (mpp * mpp)
     if min_px > 1 and mask.any():
-        labels, n = ndi.label(mask)
+        labels, n = _label(mask)
         sizes = np.bincount(labels.ravel(), minlength=n + 1)
         keep = sizes >= min_px
         keep[0] = False
@@ -330,7 +360,7 @@ def _clustered(mask: np.ndarray, mpp: float, params: PigmentParams) -> np.ndarra
     speck)."""
     win = 2 * round(params.cluster_radius_um / mpp) + 1
     local = ndi.uniform_filter(mask.astype(np.float32), win, mode="constant") * (win * win * mpp * mpp)
-    labels, n = ndi.label(mask)
+    labels, n = _label(mask)
     best = np.zeros(n + 1, dtype=local.dtype)  # per-component maximum of ``local`` (>= 0)
     np.maximum.at(best, labels[mask], local[mask])
     keep = best >= params.cluster_min_um2

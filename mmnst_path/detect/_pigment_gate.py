@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..geometry import require_mpp
 from ._morphology import _disk, _disk_extreme, _gaussian
@@ -16,6 +15,7 @@ from ._pigment_core import (
     _clustered,
     _grown,
     _has_eosin,
+    _label,
     angle_at,
     brown_hue_vectors,
     pigment_channels,
@@ -128,8 +128,7 @@ def brown_body_labels(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
     body = _brown_bodies(channel, hematoxylin, mpp, params, margin=False)
     if not body.any():
         return np.zeros(body.shape, np.int32), 0
-    labels, n = ndi.label(body)
-    return labels, int(n)
+    return _label(body)
 
 
 def veto_bodies(labels: np.ndarray, dab: np.ndarray, melanin: np.ndarray, *, mpp: float,
