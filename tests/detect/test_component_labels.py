@@ -61,6 +61,9 @@ def test_holes_and_their_order_match_ndi_label(monkeypatch: pytest.MonkeyPatch, 
 
 @pytest.mark.parametrize("eight", [False, True])
 def test_components_match_ndi_label(eight: bool) -> None:
+    from mmnst_path.detect._numba_runs import component_labels
+
+    assert _morphology._numba_kernels() is not None  # the compiled path is the one under test
     structure = np.ones((3, 3), bool) if eight else None
     for mask in _masks():
         labels, n = _label(mask, eight=eight)
@@ -68,6 +71,9 @@ def test_components_match_ndi_label(eight: bool) -> None:
         assert n == n_want
         assert labels.dtype == want.dtype
         assert np.array_equal(labels, want), mask.shape
+        direct = np.zeros(mask.shape, np.int32)
+        assert component_labels(np.ascontiguousarray(mask), direct, eight) == n_want
+        assert np.array_equal(direct, want)
 
 
 def test_small_holes_are_the_same_through_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
