@@ -439,7 +439,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     positives : {"standard", "wide"}
         ``"standard"``: the positives described under ``positive_fraction`` (and ``appearance``).
         ``"wide"`` (Ki67 chromogens): every positive nucleus drawn instead from a wide range of grades
-        (:class:`mmnst_path._synthetic_pigment.WidePositives`, an eighth stream): faint 1+ (0.08-0.35 OD
+        (:class:`mmnst_path._synthetic_pigment.WidePositives`, its own stream): faint 1+ (0.08-0.35 OD
         painted over a still visible counterstain), moderate 2+ and saturated 3+ (up to 2.5 OD), a share
         granular / speckled; which nuclei are positive, and the rest of the layout, stay those of
         ``"standard"`` (the scanner's tint may differ). For training and transfer checks (issue #14,
@@ -517,11 +517,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     granules: list[tuple[float, float, float, float]] = []
     dark = rng.uniform(0.8, 2.0) * (rng3.uniform(0.6, 1.3) if rng3 is not None else 1.0)
     grades = None
-    if positives == "wide" and not he:  # an eighth stream (the layout of a seed stays as it was)
+    if positives == "wide" and not he:  # stream tag 8 (the layout of a seed stays as it was; tag 7 is tan_background)
         from ._synthetic_pigment import WidePositives
 
         grades = WidePositives(np.random.default_rng(
-            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 7]), mpp)
+            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 8]), mpp)
     n_grade = [0, 0, 0]
 
     def scatter(r, c, a, b, ang, k, lo, hi, sizes):

@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
-
-import sys
 
 from mmnst_path.aggregate import CELL_CLASSES
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
@@ -112,7 +111,7 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
     t = np.where(labels[r, c] > 0, labels[r, c], grown[r, c])
     counted = np.isin(cls, ("positive", "negative"))
     pos = cls == "positive"
-    kind = np.full(len(cls), "", dtype="<U12")
+    kind = np.full(len(cls), "", dtype="<U16")
     on = t > 0
     kind[~on & mel_near[r, c]] = "pigment_made"
     kind[~on & ~mel_near[r, c]] = "other"
@@ -155,7 +154,7 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
     row["pigment_called_visible_pos"] = int(((cls == "pigment") & vis & tpos[np.maximum(t, 0)]).sum())
     found = np.zeros(n + 1, bool)
     found[t[counted & on]] = True
-    row["visible_not_counted"] = int((~found[1:] & ~hidden[1:] & (area[1:] > 0)).sum())
+    row["visible_not_counted"] = int((~found[1:] & ~hidden[1:] & (area[1:] > 0) & (grade[1:] >= 0)).sum())
 
     def idx(a: int, b: int) -> float:
         return 100.0 * a / (a + b) if a + b else math.nan
