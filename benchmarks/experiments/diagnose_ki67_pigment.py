@@ -71,8 +71,9 @@ def _heldout_truth(seed: int) -> tuple[Any, dict, np.ndarray, np.ndarray, np.nda
 
 
 def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um: float,
-             settings: dict | None = None, heldout: bool = False) -> tuple[dict, dict]:
-    """(row of figures, arrays for the overlay) of one tile (``heldout``: the held-out renderer's tile ``seed``)."""
+             settings: dict | None = None, heldout: bool = False, positives: str = "standard") -> tuple[dict, dict]:
+    """(row of figures, arrays for the overlay) of one tile (``heldout``: the held-out renderer's tile ``seed``;
+    ``positives``: the generated tile's Ki67-positive rendering)."""
     if heldout:
         tile, row, labels, mel, tpos, hidden, grade = _heldout_truth(seed)
         rgb, mpp = tile.rgb, tile.mpp
@@ -80,7 +81,7 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
         area = np.bincount(labels.ravel(), minlength=n + 1)
         chromogen = "dab"
     else:
-        gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384)
+        gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384, positives=positives)
         rgb, mpp = gen.rgb, gen.mpp
         labels, mel, posmask = gen.masks["nuclei"], gen.masks["melanin"], gen.masks["positive_nuclei"]
         n = int(labels.max())
@@ -133,6 +134,9 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
     row.update({"measured": float(res.metrics.get("ki67_index_pct", math.nan)), "P": p, "N": q,
                 "true_nuclei": n, "hidden_true": int(hidden.sum())})
     row["error"] = row["measured"] - row["true"]
+    sel = vis & tpos[t] & counted  # every visible true positive counted: read + (beside melanin or not)
+    row["pos_counted"], row["pos_read_pos"] = int(sel.sum()), int((sel & pos).sum())
+    row["pos_near_melanin"], row["pos_near_melanin_pos"] = int((sel & ring_mel[t]).sum()), int((sel & ring_mel[t] & pos).sum())
     if heldout:  # the visible true positives of each grade: how many counted, read +, and their DAB as read
         dab = np.asarray(cells.columns.get("dab_od_mean", np.full(len(cls), np.nan)), float)
         for g, name in ((1, "weak"), (2, "moderate"), (3, "strong")):
@@ -209,6 +213,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--chromogens", nargs="*", default=["dab"])
     ap.add_argument("--heldout", type=int, default=0, help="the first N held-out renderer tiles instead")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--positives", default="standard", choices=["standard", "wide"],
+                    help="generated tiles' Ki67-positive rendering (pigment_family_tile positives)")
     ap.add_argument("--near-um", type=float, default=2.0)
     ap.add_argument("--match-um", type=float, default=1.0)
     ap.add_argument("--overlay", type=Path, default=None)
@@ -228,14 +235,15 @@ def main() -> None:
         settings.setdefault(section, {})[name] = value
     tiles = ([("dab", "heldout", str(s)) for s in range(args.heldout)] if args.heldout else
              [tuple(t.split(":")) for t in args.tiles] if args.tiles else
-             [(ch, f, str(s)) for ch in args.chromogens for f in PIGMENT_FAMILIES for s in range(args.seeds)])
+             [(ch, f, str(s)) for ch in args.chromogens for f in PIGMENT_FAMILIES
+              for s in range(args.first_seed, args.first_seed + args.seeds)])
     kinds = HELDOUT_KINDS if args.heldout else KINDS
     rows = []
     if args.overlay:
         args.overlay.mkdir(parents=True, exist_ok=True)
     for ch, fam, seed in tiles:
         row, arrays = diagnose(ch, fam, int(seed), near_um=args.near_um, match_um=args.match_um, settings=settings,
-                               heldout=bool(args.heldout))
+                               heldout=bool(args.heldout), positives=args.positives)
         rows.append(row)
         if args.overlay:
             overlay(args.overlay / f"{ch}_{fam}_{seed}.png", arrays)
