@@ -9,7 +9,9 @@ lets it only take positivity away (hidden -> ``pigment``, positive -> negative).
 Rows: generated H-DAB pigment-family tiles (:func:`mmnst_path.synthetic.pigment_family_tile`), seeds
 7000.. (disjoint from the evaluation seeds 0-11 of ``eval_pigment_families.py``, the hidden model's
 5000-6001 and the pigment models' 1000-2001), the nine pigment families and the ``none`` control,
-``varied`` and ``plain`` rendering (``--appearances``), with and without near-black melanin; the pigment mask is the
+``varied`` and ``plain`` rendering (``--appearances``), with and without near-black melanin, and the Ki67 positives
+of one clear brown or, with ``--positives wide``, faint 1+ to saturated 3+, some speckled (session 20: the first model
+read faint positives as negative on renderings it had not seen); the pigment mask is the
 shipped pigment stage's (:func:`classify_pigment`). A detected nucleus whose centroid lies in a true
 tumour nucleus is ``hidden`` when that nucleus is >= 75 % under melanin (the generator's
 ``hidden_nuclei``), else ``positive`` / ``negative`` as the truth says; one whose centroid lies on
@@ -19,6 +21,10 @@ renderers.
 
     PYTHONPATH=. .venv/bin/python scripts/train_pigment_cells_model.py --seeds 8 --rows /tmp/rows.npz \\
         --out mmnst_path/models/pigment_cells_dab.mmnst
+
+The shipped version 2 (session 20): the row caches of seeds 7000-7005 (varied, plain), 7006-7009 (wide appearance)
+and 7010-7013 (``--appearances varied wide --positives wide``), validated on seed 7502; the commands are in
+benchmarks/README.md, "Ki67 beside pigment: faint positives".
 """
 
 from __future__ import annotations
