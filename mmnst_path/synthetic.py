@@ -474,6 +474,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     if positives not in ("standard", "wide"):
         msg = f"positives must be 'standard' or 'wide', got {positives!r}"
         raise ValueError(msg)
+    if positives == "wide" and chromogen == "eosin":
+        msg = "positives='wide' is for Ki67 tiles (chromogen 'dab', 'aec' or 'fast_red'), got chromogen='eosin'"
+        raise ValueError(msg)
     if hard_negatives and chromogen != "eosin":
         msg = f"hard_negatives is for H&E tiles (chromogen='eosin'), got chromogen={chromogen!r}"
         raise ValueError(msg)
@@ -517,7 +520,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     granules: list[tuple[float, float, float, float]] = []
     dark = rng.uniform(0.8, 2.0) * (rng3.uniform(0.6, 1.3) if rng3 is not None else 1.0)
     grades = None
-    if positives == "wide" and not he:  # stream tag 8 (the layout of a seed stays as it was; tag 7 is tan_background)
+    if positives == "wide":  # stream tag 8 (the layout of a seed stays as it was; tag 7 is tan_background)
         from ._synthetic_pigment import WidePositives
 
         grades = WidePositives(np.random.default_rng(

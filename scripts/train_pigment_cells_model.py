@@ -119,7 +119,8 @@ def main() -> None:
         xg, yg = generated_rows(seeds, size=args.size, pixel_model=pixel_model, appearances=tuple(args.appearances),
                                 positives=args.positives)
         xv, yv = (generated_rows(range(FIRST_VALIDATION_SEED, FIRST_VALIDATION_SEED + args.validation_seeds),
-                                 size=args.size, pixel_model=pixel_model) if args.validation_seeds
+                                 size=args.size, pixel_model=pixel_model, positives=args.positives)
+                  if args.validation_seeds
                   else (np.zeros((0, len(CELL_FEATURES)), np.float32), np.zeros(0, np.int64)))
         if args.rows is not None:
             np.savez_compressed(args.rows, xg=xg, yg=yg, xv=xv, yv=yv)
@@ -155,7 +156,7 @@ def main() -> None:
         ],
         "validation_data": (args.validation_use if args.validation_rows is not None else
                             f"generated seeds {FIRST_VALIDATION_SEED}-{FIRST_VALIDATION_SEED + args.validation_seeds - 1},"
-                            " same families and renderings"),
+                            f" same families and renderings, {args.positives} positives"),
         "not_trained_on": ("the research-only Ki67 sets of ../shared/data/ki67, the held-out renderers of "
                            "benchmarks/heldout_render*.py and the evaluation seeds 0-11"),
         "script": "scripts/train_pigment_cells_model.py",

@@ -46,3 +46,5 @@ def test_wide_positives_reach_faint_1plus_and_saturated_3plus() -> None:
 def test_positives_must_be_known() -> None:
     with pytest.raises(ValueError, match="positives must be"):
         pigment_family_tile(0, "none", size=64, positives="faint")
+    with pytest.raises(ValueError, match="for Ki67 tiles"):
+        pigment_family_tile(0, "none", size=64, chromogen="eosin", positives="wide")
