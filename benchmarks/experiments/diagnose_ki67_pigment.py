@@ -212,7 +212,7 @@ def main() -> None:
     ap.add_argument("--tiles", nargs="*", default=None, help="chromogen:family:seed (default: every DAB family x seeds)")
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--chromogens", nargs="*", default=["dab"])
-    ap.add_argument("--heldout", type=int, default=0, help="the first N held-out renderer tiles instead")
+    ap.add_argument("--heldout", type=int, default=0, help="N held-out renderer tiles (from --first-seed) instead")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--positives", default="standard", choices=["standard", "wide"],
                     help="generated tiles' Ki67-positive rendering (pigment_family_tile positives)")
@@ -233,7 +233,7 @@ def main() -> None:
             except ValueError:
                 pass
         settings.setdefault(section, {})[name] = value
-    tiles = ([("dab", "heldout", str(s)) for s in range(args.heldout)] if args.heldout else
+    tiles = ([("dab", "heldout", str(s)) for s in range(args.first_seed, args.first_seed + args.heldout)] if args.heldout else
              [tuple(t.split(":")) for t in args.tiles] if args.tiles else
              [(ch, f, str(s)) for ch in args.chromogens for f in PIGMENT_FAMILIES
               for s in range(args.first_seed, args.first_seed + args.seeds)])
