@@ -444,7 +444,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         granular / speckled; which nuclei are positive, and the rest of the layout, stay those of
         ``"standard"`` (the scanner's tint may differ). For training and transfer checks (issue #14,
         session 20): real weak positives go far below the standard ones. The truth's ``ki67_grades``
-        counts the positives per grade.
+        counts the drawn positives per grade (1+, 2+, 3+; also those a later nucleus paints over).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
