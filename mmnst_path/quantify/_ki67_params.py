@@ -141,18 +141,14 @@ class Ki67Params:
         ``pigment``, and a positive call the model reads ``negative`` (same probability) becomes
         negative; a negative is never made positive (positivity stays the stain measurement).
         H-DAB only; every column reads the nucleus and rings within 6 µm, so calls do not depend
-        on the tiling. Version 2 (session 20) is also trained on faint 1+ to saturated 3+
-        positives (``pigment_family_tile(positives="wide")``). Generated pigment families, seeds
-        0-3, mean Ki67 |error| of the 9 pigment families 5.15 -> 2.77 pp (confluent 11.40 -> 2.47,
-        over_nucleus 6.93 -> 4.20, whole_cell 4.59 -> 1.53, no family worse; version 1: 2.63),
-        AEC / Fast Red identical; the bundled pigmented sample 15.66 -> 15.24 % (truth 14.87). Not
-        the default: on the held-out renderer's seeds 0-11 the mean error falls (17.04 -> 15.71 pp;
-        version 1 16.62) and its weak positives are kept (read + 33.7 -> 33.3 %; version 1 20.5 %),
-        but 5 of the 12 tiles read further from the truth (the acceptance allowed 4); on seeds
-        12-23 (19.41 -> 19.03 pp; version 1 18.61) weak positives read + fall 18.9 -> 13.9 %: a
-        brown nucleus inside a ring of dark granules is read as hidden. benchmarks/README.md,
-        "Ki67 beside and under pigment" (session 19 H4) and "Ki67 beside pigment: faint
-        positives" (session 20 H2).
+        on the tiling. Generated pigment families, seeds 0-3, mean Ki67 |error| of the 9 pigment
+        families 5.15 -> 2.63 pp (confluent 11.40 -> 2.24, over_nucleus 6.93 -> 3.86, spindle 6.21
+        -> 4.08, no family worse), AEC / Fast Red and the real Ki67 sets identical. Not the
+        default: the held-out renderer's mean error falls (17.04 -> 16.62 pp) but 7 of its 12
+        tiles read further from the truth (weak positives read + 33.7 -> 20.5 %: it takes
+        positivity from true positives of a rendering it was not trained on), and the bundled
+        pigmented sample moves 15.66 -> 15.41 % (truth 14.87), beyond the 0.2 pp the acceptance
+        allowed. benchmarks/README.md, "Ki67 beside and under pigment" (session 19 H4).
     pigment_cell_min_probability : float
         Probability the pigment-cell model needs for a call: 0.6, chosen on generated dev seeds
         7500-7501 (neither evaluation nor training seeds) with the model's first version (trained
