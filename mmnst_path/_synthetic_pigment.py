@@ -108,3 +108,52 @@ def near_black_vector(rng: np.random.Generator) -> Any:
     from .synthetic import family_melanin_vector
 
     return family_melanin_vector(rng, NEAR_BLACK_DEG)
+
+
+#: Ki67 grades of the ``positives="wide"`` rendering (:class:`WidePositives`): painted DAB OD (log10, before the
+#: tile's stain scale) of faint 1+, moderate 2+ and strong 3+ positives (log-uniform within each range) ...
+WIDE_GRADE_OD = ((0.08, 0.35), (0.35, 0.75), (0.75, 2.5))
+#: ... and the hematoxylin painted under each (a faint positive still shows most of its counterstain)
+WIDE_GRADE_HEM = ((0.2, 0.45), (0.12, 0.3), (0.08, 0.2))
+#: per tile, uniform draws: the share of the positives that are faint (1+), the share of the others that are
+#: strong (3+), and the share painted granular / speckled (DAB in dots of 0.25-0.6 µm, not an even fill)
+WIDE_FAINT_SHARE = (0.1, 0.7)
+WIDE_STRONG_SHARE = (0.3, 0.7)
+WIDE_SPECKLED_SHARE = (0.0, 0.6)
+
+
+class WidePositives:
+    """The Ki67-positive nuclei of a ``positives="wide"`` tile: faint 1+ to saturated 3+, some speckled.
+
+    Real Ki67 positives span far more than a clear brown fill: 1+ nuclei with a nucleus-mean DAB of
+    ~0.1-0.25 OD over a still blue nucleus, granular (dotted) G1-phase staining, and 3+ nuclei at the
+    camera's floor. The tile's shares (:data:`WIDE_FAINT_SHARE`, :data:`WIDE_STRONG_SHARE`,
+    :data:`WIDE_SPECKLED_SHARE`) are drawn once, then every positive nucleus draws its grade, DAB and
+    hematoxylin (:data:`WIDE_GRADE_OD`, :data:`WIDE_GRADE_HEM`) and texture from ``rng`` alone, so the
+    layout of the tile (drawn from its other streams) is that of the standard rendering.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The tile's own stream for the positives.
+    mpp : float
+        µm per pixel (the speckle's scale is in µm).
+    """
+
+    def __init__(self, rng: np.random.Generator, mpp: float) -> None:
+        self.rng = rng
+        self.mpp = mpp
+        self.faint = rng.uniform(*WIDE_FAINT_SHARE)
+        self.strong = rng.uniform(*WIDE_STRONG_SHARE)
+        self.speckled = rng.uniform(*WIDE_SPECKLED_SHARE)
+
+    def draw(self) -> tuple[int, float, float, tuple[float, float, np.random.Generator] | None]:
+        """(grade 1-3, painted DAB OD, painted hematoxylin OD, speckle texture for ``_ellipse`` or None)."""
+        rng = self.rng
+        grade = 1 if rng.random() < self.faint else (3 if rng.random() < self.strong else 2)
+        lo, hi = WIDE_GRADE_OD[grade - 1]
+        dab = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        hem = rng.uniform(*WIDE_GRADE_HEM[grade - 1])
+        clumps = ((rng.uniform(0.6, 1.0), rng.uniform(0.25, 0.6) / self.mpp, rng)
+                  if rng.random() < self.speckled else None)
+        return grade, dab, hem, clumps

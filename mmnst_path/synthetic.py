@@ -388,7 +388,7 @@ def _cell_axes(rad: float, spindle: bool, rng: np.random.Generator) -> tuple[flo
 def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
                         mpp: float = 0.5, positive_fraction: float | None = None,
                         appearance: str | None = None, hard_negatives: bool = False,
-                        near_black: bool = False) -> SyntheticTile:
+                        near_black: bool = False, positives: str = "standard") -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -436,6 +436,15 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         towards neutral. The nuclei under it are ``hidden_nuclei`` (whatever their Ki67 status).
         With a Ki67 chromogen also 0-50 % of the positive nuclei near-black with DAB (2.5-5 OD,
         a sixth stream: saturated real positives, the hard negative).
+    positives : {"standard", "wide"}
+        ``"standard"``: the positives described under ``positive_fraction`` (and ``appearance``).
+        ``"wide"`` (Ki67 chromogens): every positive nucleus drawn instead from a wide range of grades
+        (:class:`mmnst_path._synthetic_pigment.WidePositives`, its own stream): faint 1+ (0.08-0.35 OD
+        painted over a still visible counterstain), moderate 2+ and saturated 3+ (up to 2.5 OD), a share
+        granular / speckled; which nuclei are positive, and the rest of the layout, stay those of
+        ``"standard"`` (the scanner's tint may differ). For training and transfer checks (issue #14,
+        session 20): real weak positives go far below the standard ones. The truth's ``ki67_grades``
+        counts the drawn positives per grade (1+, 2+, 3+; also those a later nucleus paints over).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -461,6 +470,12 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         raise ValueError(msg)
     if chromogen not in _CHROMOGEN_VECTORS:
         msg = f"chromogen must be one of {FAMILY_CHROMOGENS}, got {chromogen!r}"
+        raise ValueError(msg)
+    if positives not in ("standard", "wide"):
+        msg = f"positives must be 'standard' or 'wide', got {positives!r}"
+        raise ValueError(msg)
+    if positives == "wide" and chromogen == "eosin":
+        msg = "positives='wide' is for Ki67 tiles (chromogen 'dab', 'aec' or 'fast_red'), got chromogen='eosin'"
         raise ValueError(msg)
     if hard_negatives and chromogen != "eosin":
         msg = f"hard_negatives is for H&E tiles (chromogen='eosin'), got chromogen={chromogen!r}"
@@ -504,6 +519,13 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     n_per, d_um, zone = _FAMILY_RECIPES[family][1:]
     granules: list[tuple[float, float, float, float]] = []
     dark = rng.uniform(0.8, 2.0) * (rng3.uniform(0.6, 1.3) if rng3 is not None else 1.0)
+    grades = None
+    if positives == "wide":  # stream tag 8 (the layout of a seed stays as it was; tag 7 is tan_background)
+        from ._synthetic_pigment import WidePositives
+
+        grades = WidePositives(np.random.default_rng(
+            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 8]), mpp)
+    n_grade = [0, 0, 0]
 
     def scatter(r, c, a, b, ang, k, lo, hi, sizes):
         t = rng.uniform(0, 2 * np.pi, k)
@@ -525,8 +547,12 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
             if strong and rng2.random() < dark_share:  # dark, clumped, saturating positives (real DAB)
                 dens = math.exp(rng2.uniform(math.log(1.2), math.log(2.8)))
             clumps = (rng2.uniform(0.0, 0.45), rng2.uniform(0.4, 1.0) / mpp, rng2) if varied else None
+            hem_dens = 0.15
+            if grades is not None:
+                g, dens, hem_dens, clumps = grades.draw()
+                n_grade[g - 1] += 1
             _ellipse(chrom, r, c, a, b, ang, scale * dens, rng, clumps=clumps)
-            _ellipse(hem, r, c, a, b, ang, 0.15, rng, labels, i + 1)
+            _ellipse(hem, r, c, a, b, ang, hem_dens, rng, labels, i + 1)
         else:
             _ellipse(hem, r, c, a, b, ang, rng.uniform(0.3, 0.6), rng, labels, i + 1)
         if pigmented[i]:
@@ -596,6 +622,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         "blur_um": blur_um, "noise": noise, "jpeg_quality": quality, "stain_scale": scale,
         "hidden_nuclei": int(hidden.sum()),
     }
+    if grades is not None:
+        truth["ki67_grades"] = tuple(n_grade)
     if not he:
         truth.update(ki67_positive=npos, ki67_negative=nneg, ki67_index_pct=100.0 * npos / max(1, npos + nneg),
                      ki67_assessable_index_pct=100.0 * apos / max(1, apos + aneg))

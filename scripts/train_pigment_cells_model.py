@@ -9,7 +9,9 @@ lets it only take positivity away (hidden -> ``pigment``, positive -> negative).
 Rows: generated H-DAB pigment-family tiles (:func:`mmnst_path.synthetic.pigment_family_tile`), seeds
 7000.. (disjoint from the evaluation seeds 0-11 of ``eval_pigment_families.py``, the hidden model's
 5000-6001 and the pigment models' 1000-2001), the nine pigment families and the ``none`` control,
-``varied`` and ``plain`` rendering (``--appearances``), with and without near-black melanin; the pigment mask is the
+``varied`` and ``plain`` rendering (``--appearances``), with and without near-black melanin, and the Ki67 positives
+of one clear brown or, with ``--positives wide``, faint 1+ to saturated 3+, some speckled (session 20: the first model
+read faint positives as negative on renderings it had not seen); the pigment mask is the
 shipped pigment stage's (:func:`classify_pigment`). A detected nucleus whose centroid lies in a true
 tumour nucleus is ``hidden`` when that nucleus is >= 75 % under melanin (the generator's
 ``hidden_nuclei``), else ``positive`` / ``negative`` as the truth says; one whose centroid lies on
@@ -19,6 +21,12 @@ renderers.
 
     PYTHONPATH=. .venv/bin/python scripts/train_pigment_cells_model.py --seeds 8 --rows /tmp/rows.npz \\
         --out mmnst_path/models/pigment_cells_dab.mmnst
+
+The shipped model is version 1 (session 19). A version 2 candidate (session 20, not shipped: better on the held-out
+renderer's seeds 0-11, but 2.77 pp on the generated DAB families for version 1's 2.63) adds the row caches of seeds
+7010-7013 (``--appearances varied wide --positives wide``) to version 1's (7000-7005 varied and plain, 7006-7009 wide
+appearance), validated on seed 7502; its commands and figures are in benchmarks/README.md, "Ki67 beside pigment:
+faint positives".
 """
 
 from __future__ import annotations
@@ -46,10 +54,11 @@ FIRST_VALIDATION_SEED = 7500
 
 
 def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
-              pixel_model) -> tuple[np.ndarray, np.ndarray]:
+              pixel_model, positives: str = "standard") -> tuple[np.ndarray, np.ndarray]:
     """(features, labels) of the labelled nuclei of one generated tile."""
     tile, region, r, c, t, cov = pigment_tile_cells(seed, family, appearance=appearance, near_black=near_black,
-                                                    size=size, pixel_model=pixel_model, return_cell_features=True)
+                                                    size=size, pixel_model=pixel_model, positives=positives,
+                                                    return_cell_features=True)
     x = region.cell_features
     if x is None or not len(x):
         return np.zeros((0, len(CELL_FEATURES)), np.float32), np.zeros(0, np.int64)
@@ -62,8 +71,8 @@ def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size
     return x[keep], y[keep]
 
 
-def generated_rows(seeds: range, *, size: int, pixel_model,
-                   appearances: tuple[str, ...] = ("varied", "plain")) -> tuple[np.ndarray, np.ndarray]:
+def generated_rows(seeds: range, *, size: int, pixel_model, appearances: tuple[str, ...] = ("varied", "plain"),
+                   positives: str = "standard") -> tuple[np.ndarray, np.ndarray]:
     if set(seeds) & set(EVAL_SEEDS):
         msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
         raise SystemExit(msg)
@@ -73,7 +82,7 @@ def generated_rows(seeds: range, *, size: int, pixel_model,
             for appearance in appearances:
                 for near_black in (False, True):
                     x, y = tile_rows(seed, family, appearance=appearance, near_black=near_black, size=size,
-                                     pixel_model=pixel_model)
+                                     pixel_model=pixel_model, positives=positives)
                     xs.append(x)
                     ys.append(y)
         print(f"seed {seed}: {sum(len(y) for y in ys)} rows", flush=True)
@@ -88,6 +97,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--appearances", nargs="+", default=["varied", "plain"], choices=["varied", "plain", "wide"],
                     help="renderings of the generated tiles (pigment_family_tile appearance)")
+    ap.add_argument("--positives", default="standard", choices=["standard", "wide"],
+                    help="Ki67-positive rendering of the generated tiles (pigment_family_tile positives): 'wide' "
+                         "draws faint 1+ to saturated 3+ positives, some speckled")
     ap.add_argument("--trees", type=int, default=60)
     ap.add_argument("--version", default="1")
     ap.add_argument("--rows", type=Path, default=None, help="cache of the rows (.npz): read if it exists, else written")
@@ -106,9 +118,11 @@ def main() -> None:
             xg, yg, xv, yv = (z[k] for k in ("xg", "yg", "xv", "yv"))
     else:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
-        xg, yg = generated_rows(seeds, size=args.size, pixel_model=pixel_model, appearances=tuple(args.appearances))
+        xg, yg = generated_rows(seeds, size=args.size, pixel_model=pixel_model, appearances=tuple(args.appearances),
+                                positives=args.positives)
         xv, yv = (generated_rows(range(FIRST_VALIDATION_SEED, FIRST_VALIDATION_SEED + args.validation_seeds),
-                                 size=args.size, pixel_model=pixel_model) if args.validation_seeds
+                                 size=args.size, pixel_model=pixel_model, positives=args.positives)
+                  if args.validation_seeds
                   else (np.zeros((0, len(CELL_FEATURES)), np.float32), np.zeros(0, np.int64)))
         if args.rows is not None:
             np.savez_compressed(args.rows, xg=xg, yg=yg, xv=xv, yv=yv)
@@ -134,7 +148,8 @@ def main() -> None:
         "training_data": [
             {"dataset": "generated (mmnst_path.synthetic.pigment_family_tile)", "licence": "same as mmnst_path",
              "use": (f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}, DAB, families "
-                     f"{list(PIGMENT_FAMILIES)}, appearances {' and '.join(args.appearances)}, with and without "
+                     f"{list(PIGMENT_FAMILIES)}, appearances {' and '.join(args.appearances)}, "
+                     f"{args.positives} positives, with and without "
                      "near-black melanin, "
                      f"{args.size} px at 0.5 µm/px (generated by this project); labels from the generator's truth: "
                      "hidden = centroid in a true tumour nucleus >= 75 % under melanin or on melanin (within 1 µm) "
@@ -143,7 +158,7 @@ def main() -> None:
         ],
         "validation_data": (args.validation_use if args.validation_rows is not None else
                             f"generated seeds {FIRST_VALIDATION_SEED}-{FIRST_VALIDATION_SEED + args.validation_seeds - 1},"
-                            " same families and renderings"),
+                            f" same families and renderings, {args.positives} positives"),
         "not_trained_on": ("the research-only Ki67 sets of ../shared/data/ki67, the held-out renderers of "
                            "benchmarks/heldout_render*.py and the evaluation seeds 0-11"),
         "script": "scripts/train_pigment_cells_model.py",

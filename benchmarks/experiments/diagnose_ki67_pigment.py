@@ -19,14 +19,26 @@ writes a PNG per tile: truth outlines (green negative, red positive, yellow hidd
 
     PYTHONPATH=. .venv/bin/python benchmarks/experiments/diagnose_ki67_pigment.py \
         --tiles dab:confluent:0 dab:spindle:1 --overlay /tmp/h4/ov
+
+``--heldout N`` reads the first N tiles of the independently written renderer instead
+(``benchmarks/heldout_render.py``, random pigment, H-DAB, 512 px: what ``eval_heldout.py --stains H-DAB
+--pigment random`` runs). Its truth also holds lymphocytes, stroma and macrophages (``non_tumour``: counted
+nuclei that are not tumour) and grades positives weak / moderate / strong, so the false negatives split
+further into weak positives lost with / without melanin within ``--near-um`` (``fn_weak_pigment`` /
+``fn_weak_clean``) and moderate / strong ones lost (``fn_strong``); the per-grade DAB of the visible positives
+as the pipeline reads it (``dab_weak``: median nucleus DAB OD mean) is written beside them (session 20 H2).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/experiments/diagnose_ki67_pigment.py --heldout 12 --csv h.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -37,26 +49,58 @@ from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
 
 PRESET = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed"}
 KINDS = ("pigment_made", "hidden", "other", "fp_pigment", "fp_clean", "fn")
+#: the held-out renderer's split: non-tumour nuclei counted, and the false negatives by grade and melanin
+HELDOUT_KINDS = ("pigment_made", "hidden", "other", "non_tumour", "fp_pigment", "fp_clean", "fn_weak_pigment",
+                 "fn_weak_clean", "fn_strong")
+
+
+def _heldout_truth(seed: int) -> tuple[Any, dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(tile, row start, labels, melanin, true positive, hidden, grade) of a held-out renderer tile; every
+    per-nucleus array is indexed by label (0: background; grade -1 for non-tumour nuclei)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from heldout_render import render
+
+    tile = render(seed, size=512, pigment="random")
+    nuc = tile.nuclei
+    tum = np.concatenate([[False], nuc["kind"] == 0])
+    grade = np.concatenate([[-1], np.where(nuc["kind"] == 0, nuc["grade"], -1)])
+    hidden = np.concatenate([[False], nuc["hidden"]]) & tum
+    row = {"chromogen": "dab", "family": "+".join(str(m) for m in tile.params["morphologies"]), "seed": seed,
+           "true": float(tile.ki67_index_pct), "assessable": float(tile.ki67_assessable_index_pct)}
+    return tile, row, tile.labels, tile.melanin, grade > 0, hidden, grade
 
 
 def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um: float,
-             settings: dict | None = None) -> tuple[dict, dict]:
-    """(row of figures, arrays for the overlay) of one tile."""
-    tile = pigment_family_tile(seed, family, chromogen=chromogen, size=384)
+             settings: dict | None = None, heldout: bool = False, positives: str = "standard") -> tuple[dict, dict]:
+    """(row of figures, arrays for the overlay) of one tile (``heldout``: the held-out renderer's tile ``seed``;
+    ``positives``: the generated tile's Ki67-positive rendering)."""
+    if heldout:
+        tile, row, labels, mel, tpos, hidden, grade = _heldout_truth(seed)
+        rgb, mpp = tile.rgb, tile.mpp
+        n = int(labels.max())
+        area = np.bincount(labels.ravel(), minlength=n + 1)
+        chromogen = "dab"
+    else:
+        gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384, positives=positives)
+        rgb, mpp = gen.rgb, gen.mpp
+        labels, mel, posmask = gen.masks["nuclei"], gen.masks["melanin"], gen.masks["positive_nuclei"]
+        n = int(labels.max())
+        area = np.bincount(labels.ravel(), minlength=n + 1)
+        cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(area, 1)
+        tpos = np.bincount(labels.ravel(), posmask.ravel().astype(float), minlength=n + 1) / np.maximum(area, 1) > 0.5
+        hidden = (cov >= 0.75) & (area > 0)
+        hidden[0] = False
+        grade = np.where(tpos, 2, 0)  # the generator grades nothing: every positive counts as "strong" here
+        grade[0] = -1
+        row = {"chromogen": chromogen, "family": family, "seed": seed, "true": float(gen.truth["ki67_index_pct"]),
+               "assessable": float(gen.truth["ki67_assessable_index_pct"])}
     mapping = {"stains": PRESET[chromogen], "measures": ["ki67", "melanin"], **(settings or {})}
     cfg = AnalysisConfig.from_mapping(mapping)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
-    labels, mel, posmask = tile.masks["nuclei"], tile.masks["melanin"], tile.masks["positive_nuclei"]
-    n = int(labels.max())
-    area = np.bincount(labels.ravel(), minlength=n + 1)
-    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(area, 1)
-    tpos = np.bincount(labels.ravel(), posmask.ravel().astype(float), minlength=n + 1) / np.maximum(area, 1) > 0.5
-    hidden = (cov >= 0.75) & (area > 0)
-    hidden[0] = False
-    near_px = max(1, round(near_um / tile.mpp))
-    match_px = max(0, round(match_um / tile.mpp))
+        res = analyze_region(rgb, cfg, mpp=mpp)
+    near_px = max(1, round(near_um / mpp))
+    match_px = max(0, round(match_um / mpp))
     grown = ndi.grey_dilation(labels, size=2 * match_px + 1) if match_px else labels
     mel_near = ndi.binary_dilation(mel, iterations=near_px)
     # melanin within near_um of each true nucleus (its own or beside it)
@@ -68,21 +112,45 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
     t = np.where(labels[r, c] > 0, labels[r, c], grown[r, c])
     counted = np.isin(cls, ("positive", "negative"))
     pos = cls == "positive"
-    kind = np.full(len(cls), "", dtype="<U12")
+    kind = np.full(len(cls), "", dtype="<U16")
     on = t > 0
     kind[~on & mel_near[r, c]] = "pigment_made"
     kind[~on & ~mel_near[r, c]] = "other"
     kind[on & hidden[t]] = "hidden"
     vis = on & ~hidden[t]
+    if heldout:  # lymphocytes, stroma, macrophages: not tumour, whatever they read
+        kind[on & (grade[t] < 0)] = "non_tumour"
+        vis = vis & (grade[t] >= 0)
     kind[vis & ~tpos[t] & pos] = np.where(ring_mel[t[vis & ~tpos[t] & pos]], "fp_pigment", "fp_clean")
-    kind[vis & tpos[t] & (cls == "negative")] = "fn"
+    fn = vis & tpos[t] & (cls == "negative")
+    if heldout:
+        weak = fn & (grade[t] == 1)
+        kind[weak] = np.where(ring_mel[t[weak]], "fn_weak_pigment", "fn_weak_clean")
+        kind[fn & (grade[t] > 1)] = "fn_strong"
+    else:
+        kind[fn] = "fn"
+    kinds = HELDOUT_KINDS if heldout else KINDS
     p, q = int(pos.sum()), int((cls == "negative").sum())
-    row = {"chromogen": chromogen, "family": family, "seed": seed,
-           "true": float(tile.truth["ki67_index_pct"]), "assessable": float(tile.truth["ki67_assessable_index_pct"]),
-           "measured": float(res.metrics.get("ki67_index_pct", math.nan)), "P": p, "N": q,
-           "true_nuclei": n, "hidden_true": int(hidden.sum())}
+    row.update({"measured": float(res.metrics.get("ki67_index_pct", math.nan)), "P": p, "N": q,
+                "true_nuclei": n, "hidden_true": int(hidden.sum())})
     row["error"] = row["measured"] - row["true"]
-    for k in KINDS:
+    sel = vis & tpos[t] & counted  # every visible true positive counted: read + (beside melanin or not)
+    row["pos_counted"], row["pos_read_pos"] = int(sel.sum()), int((sel & pos).sum())
+    row["pos_near_melanin"], row["pos_near_melanin_pos"] = int((sel & ring_mel[t]).sum()), int((sel & ring_mel[t] & pos).sum())
+    if heldout:  # the visible true positives of each grade: how many counted, read +, and their DAB as read
+        dab = np.asarray(cells.columns.get("dab_od_mean", np.full(len(cls), np.nan)), float)
+        for g, name in ((1, "weak"), (2, "moderate"), (3, "strong")):
+            sel = vis & (grade[t] == g)
+            cnt = sel & counted
+            row[f"{name}_counted"] = int(cnt.sum())
+            row[f"{name}_read_pos"] = int((cnt & pos).sum())
+            row[f"{name}_near_melanin"] = int((cnt & ring_mel[t]).sum())
+            row[f"{name}_near_melanin_pos"] = int((cnt & ring_mel[t] & pos).sum())
+            row[f"{name}_pigment_called"] = int((sel & (cls == "pigment")).sum())
+            row[f"dab_{name}"] = float(np.nanmedian(dab[sel])) if sel.any() and np.isfinite(dab[sel]).any() else math.nan
+        sel = vis & (grade[t] == 0) & counted
+        row["dab_negative"] = float(np.nanmedian(dab[sel])) if sel.any() and np.isfinite(dab[sel]).any() else math.nan
+    for k in kinds:
         row[f"n_{k}"] = int((counted & (kind == k)).sum())
         row[f"n_{k}_pos"] = int((pos & (kind == k)).sum())
     row["pigment_called"] = int((cls == "pigment").sum())
@@ -90,26 +158,27 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
     row["pigment_called_visible_pos"] = int(((cls == "pigment") & vis & tpos[np.maximum(t, 0)]).sum())
     found = np.zeros(n + 1, bool)
     found[t[counted & on]] = True
-    row["visible_not_counted"] = int((~found[1:] & ~hidden[1:] & (area[1:] > 0)).sum())
+    row["visible_not_counted"] = int((~found[1:] & ~hidden[1:] & (area[1:] > 0) & (grade[1:] >= 0)).sum())
 
     def idx(a: int, b: int) -> float:
         return 100.0 * a / (a + b) if a + b else math.nan
 
     cur = idx(p, q)
-    for k in ("pigment_made", "hidden", "other"):
+    for k in ("pigment_made", "hidden", "other", *(("non_tumour",) if heldout else ())):
         kp, kn = row[f"n_{k}_pos"], row[f"n_{k}"] - row[f"n_{k}_pos"]
         p, q = p - kp, q - kn
         nxt = idx(p, q)
         row[f"d_{k}"] = cur - nxt
         cur = nxt
-    for k, sign in (("fp_pigment", -1), ("fp_clean", -1), ("fn", 1)):
+    for k, sign in (("fp_pigment", -1), ("fp_clean", -1),
+                    *(((f, 1) for f in kinds[-3:]) if heldout else (("fn", 1),))):
         m = row[f"n_{k}"]
         p, q = p + sign * m, q - sign * m
         nxt = idx(p, q)
         row[f"d_{k}"] = cur - nxt
         cur = nxt
     row["d_residual"] = cur - row["true"]
-    arrays = {"rgb": tile.rgb, "labels": labels, "hidden": hidden, "tpos": tpos, "r": r, "c": c, "cls": cls,
+    arrays = {"rgb": rgb, "labels": labels, "hidden": hidden, "tpos": tpos, "r": r, "c": c, "cls": cls,
               "kind": kind}
     return row, arrays
 
@@ -143,6 +212,10 @@ def main() -> None:
     ap.add_argument("--tiles", nargs="*", default=None, help="chromogen:family:seed (default: every DAB family x seeds)")
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--chromogens", nargs="*", default=["dab"])
+    ap.add_argument("--heldout", type=int, default=0, help="N held-out renderer tiles (from --first-seed) instead")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--positives", default="standard", choices=["standard", "wide"],
+                    help="generated tiles' Ki67-positive rendering (pigment_family_tile positives)")
     ap.add_argument("--near-um", type=float, default=2.0)
     ap.add_argument("--match-um", type=float, default=1.0)
     ap.add_argument("--overlay", type=Path, default=None)
@@ -160,18 +233,22 @@ def main() -> None:
             except ValueError:
                 pass
         settings.setdefault(section, {})[name] = value
-    tiles = ([tuple(t.split(":")) for t in args.tiles] if args.tiles else
-             [(ch, f, str(s)) for ch in args.chromogens for f in PIGMENT_FAMILIES for s in range(args.seeds)])
+    tiles = ([("dab", "heldout", str(s)) for s in range(args.first_seed, args.first_seed + args.heldout)] if args.heldout else
+             [tuple(t.split(":")) for t in args.tiles] if args.tiles else
+             [(ch, f, str(s)) for ch in args.chromogens for f in PIGMENT_FAMILIES
+              for s in range(args.first_seed, args.first_seed + args.seeds)])
+    kinds = HELDOUT_KINDS if args.heldout else KINDS
     rows = []
     if args.overlay:
         args.overlay.mkdir(parents=True, exist_ok=True)
     for ch, fam, seed in tiles:
-        row, arrays = diagnose(ch, fam, int(seed), near_um=args.near_um, match_um=args.match_um, settings=settings)
+        row, arrays = diagnose(ch, fam, int(seed), near_um=args.near_um, match_um=args.match_um, settings=settings,
+                               heldout=bool(args.heldout), positives=args.positives)
         rows.append(row)
         if args.overlay:
             overlay(args.overlay / f"{ch}_{fam}_{seed}.png", arrays)
         print(f"{ch} {fam} {seed}: true {row['true']:.1f} read {row['measured']:.1f} ({row['error']:+.1f}); "
-              + ", ".join(f"{k} {row[f'n_{k}']}({row[f'n_{k}_pos']}+) {row[f'd_{k}']:+.1f}" for k in KINDS)
+              + ", ".join(f"{k} {row[f'n_{k}']}({row[f'n_{k}_pos']}+) {row[f'd_{k}']:+.1f}" for k in kinds)
               + f", residual {row['d_residual']:+.1f}; pigment-called visible {row['pigment_called_visible']}"
               f" ({row['pigment_called_visible_pos']}+), visible not counted {row['visible_not_counted']}", flush=True)
     if args.csv:
