@@ -592,7 +592,9 @@ def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, referenc
         if saved is not None:
             flags = ("nuclear_detail", "nuclear_morphology", "relative_level", "reference_weight")
             mine = {k: v for k, v in settings.to_mapping().items() if k not in flags}
-            theirs = {k: v for k, v in (saved_settings or {}).items() if k not in flags}
+            # a file written before a setting existed was computed with that setting's default
+            defaults = TissueFeatureSettings().to_mapping()
+            theirs = {k: v for k, v in {**defaults, **(saved_settings or {})}.items() if k not in flags}
             x, saved = _with_relative_level(x, saved, settings)
             missing = [n for n in names if n not in saved]
             if missing or mine != theirs:
