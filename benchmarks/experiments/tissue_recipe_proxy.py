@@ -88,8 +88,38 @@ def border_rows(out: Path) -> None:
     np.savez(out, x=np.concatenate(xs).astype(np.float32), y=y, source=np.full(len(y), "sample_recipe"))
 
 
+#: dev sets (``--sets dev``, the default): the held-out renderer seeds and the sample generator's necrosis seeds
+#: that no acceptance check reads (the rule uses renderer seeds 0-9 and the sample, seed 505; training uses 600-605)
+DEV_RENDERER_SEEDS = tuple(range(100, 110))
+DEV_SAMPLE_SEEDS = (700, 701, 702, 703)
+
+
+def dev_features(cache: Path) -> dict[str, np.ndarray]:
+    """Feature rows of the dev images, with each sample-generator tile's true necrosis % under
+    ``truth/<seed>`` (computed once, then read from ``cache``)."""
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    from heldout_render_he import render_he
+
+    out: dict[str, np.ndarray] = {}
+    for s in DEV_RENDERER_SEEDS:
+        t = render_he(s, size=640, necrosis="none")
+        f, _ = tissue_features(t.rgb, mpp=t.mpp, settings=SETTINGS)
+        out[f"heldout/{s}"] = f.reshape(-1, f.shape[-1])
+    gen = recipe._sample_generator()
+    for s in DEV_SAMPLE_SEEDS:
+        rgb, truth = gen.he_necrosis_tile(s)
+        f, _ = tissue_features(rgb, mpp=0.5, settings=SETTINGS)
+        out[f"recipe/{s}"] = f.reshape(-1, f.shape[-1])
+        out[f"truth/{s}"] = np.array([truth["necrosis_fraction_pct"]])
+    np.savez(cache, **out)
+    return out
+
+
 def evaluation_features(cache: Path) -> dict[str, np.ndarray]:
-    """Feature rows of every evaluation image (computed once, then read from ``cache``)."""
+    """Feature rows of the acceptance rule's own images (``--sets rule``: for the one final candidate only, never
+    to choose between candidates; computed once, then read from ``cache``)."""
     if cache.exists():
         with np.load(cache, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -152,7 +182,8 @@ def fit(args: argparse.Namespace) -> None:
     """Fit one small forest per NAME SPEC and print its proxy figures."""
     from sklearn.ensemble import RandomForestClassifier
 
-    ev = evaluation_features(args.cache)
+    ev = dev_features(args.cache) if args.sets == "dev" else evaluation_features(args.cache)
+    truth = {k: float(ev.pop(k)[0]) for k in [k for k in ev if k.startswith("truth/")]}
     names = [s.name for s in tissue_feature_specs(SETTINGS)]
     with np.load(args.rows, allow_pickle=False) as z:
         cached = [str(n) for n in z["names"]]
@@ -176,6 +207,14 @@ def fit(args: argparse.Namespace) -> None:
             pred = forest.predict(rows)
             tissue = pred != BACKGROUND
             share[key] = 100.0 * float((pred[tissue] == NECROSIS).mean()) if tissue.any() else 0.0
+        if args.sets == "dev":
+            held = [v for k, v in share.items() if k.startswith("heldout/")]
+            err = [share[f"recipe/{s}"] - truth[f"truth/{s}"] for s in DEV_SAMPLE_SEEDS]
+            print(f"{name} seed {args.seed} [{spec}] ({len(y)} rows, {args.trees} trees): dev renderer seeds "
+                  f"{DEV_RENDERER_SEEDS[0]}-{DEV_RENDERER_SEEDS[-1]} false necrosis mean {np.mean(held):.1f} max "
+                  f"{max(held):.0f}; dev sample-generator seeds {DEV_SAMPLE_SEEDS} error pp "
+                  f"{' '.join(f'{e:+.1f}' for e in err)} (mean {np.mean(err):+.1f})", flush=True)
+            continue
         brca = [v for k, v in share.items() if k.startswith("brca/")]
         held = [v for k, v in share.items() if k.startswith("heldout/")]
         osteo = {k.split("Case-")[1][2:11]: round(v, 1) for k, v in share.items() if k.startswith("osteo/")}
@@ -193,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     f = sub.add_parser("fit", help="small forests on the cached rows with recipe edits")
     f.add_argument("--rows", type=Path, required=True, help="rows of train_tissue_model.py --save-rows")
     f.add_argument("--cache", type=Path, required=True, help="evaluation feature cache (.npz, written if missing)")
+    f.add_argument("--sets", choices=("dev", "rule"), default="dev",
+                   help="dev: images no acceptance check reads (choose with these); rule: the acceptance rule's "
+                        "own images, for the one final candidate only")
     f.add_argument("--border", type=Path, default=None, help="rows of the border-rows command")
     f.add_argument("--trees", type=int, default=8)
     f.add_argument("--fraction", type=float, default=0.25)
