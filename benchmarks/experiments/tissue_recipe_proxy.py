@@ -5,7 +5,10 @@ followed by the checks of the acceptance rule for a new tissue_default (~25 min)
 not afford for every idea (figures and verdict: benchmarks/README.md, session 20 H3's section on the tissue recipe). This script fits ``--trees`` trees (default 8) on a seeded ``--fraction`` (default 1/4) of the
 training rows cached by ``scripts/train_tissue_model.py --save-rows`` (the 1.1.0 recipe's rows), with the recipe
 edits of a SPEC, and reads the share of non-background 8 µm blocks called necrosis, without the pipeline's
-smoothing, on:
+smoothing. ``--sets dev`` (the default; choose candidates with these): the held-out renderer without necrosis, seeds
+100-109 (false necrosis), and the sample generator's ``he_necrosis_tile`` seeds 700-703 (error against its truth).
+No BRCA-M2C dev set exists in the row cache: the val patches are trained on. ``--sets rule``, for the one final
+candidate only (session 20's first ranking used them, which H5 flagged: its figures cannot select a model):
 
 - the BRCA-M2C test patches (viable breast carcinoma at 0.5 µm/px: false necrosis; mean and patches > 5 %);
 - the osteosarcoma tiles ``train_tissue_model.OSTEO_TRAIN`` leaves out (10x, 1 µm/px);
@@ -23,11 +26,14 @@ W), ``border`` (the rows of ``border-rows`` for that source K times); ``-`` for 
 necrotic area (benchmarks/README.md, session 20 H3).
 
     PYTHONPATH=$PWD python benchmarks/experiments/tissue_recipe_proxy.py border-rows --out /tmp/border.npz
-    PYTHONPATH=$PWD python benchmarks/experiments/tissue_recipe_proxy.py fit --rows ROWS.npz --cache /tmp/ev.npz \\
-        [--border /tmp/border.npz] [--seed 0] NAME SPEC [NAME SPEC ...]
+    PYTHONPATH=$PWD python benchmarks/experiments/tissue_recipe_proxy.py fit --rows ROWS.npz --cache /tmp/dev.npz \\
+        [--sets dev|rule] [--border /tmp/border.npz] [--seed 0] NAME SPEC [NAME SPEC ...]
 
-Proxy noise (two seeds of the 1.1.0 rows): BRCA-M2C mean 15.2 / 16.8 %, sample 28.9 / 28.1 %, held-out renderer
-29.9 / 27.2 %, A12-27307 18.5 / 17.0 %. The pipeline figures of 1.1.0 are lower (smoothing): 9.58, 26.3, 28.5, 11.2.
+Dev figures (session 20, seeds 0 / 1; benchmarks/README.md, session 20 H3): the 1.1.0 rows read dev renderer false
+necrosis 15.9 / 15.7 % and the dev generator -7.6 / -8.2 pp. Border rows x4 (``border=sample_recipe:4``) halve the
+generator's under-read (-4.9 / -3.9 pp) but raise the renderer's false necrosis (16.5 / 19.5 %); every change tried
+raised it. Proxy noise on the rule's images (``--sets rule``, 1.1.0 rows): BRCA-M2C mean 15.2 / 16.8 %, sample
+28.9 / 28.1 %, renderer 29.9 / 27.2 %, A12-27307 18.5 / 17.0 % (pipeline, with smoothing: 9.58, 26.3, 28.5, 11.2).
 """
 
 from __future__ import annotations
