@@ -112,9 +112,10 @@ Option added for #13 in session 20 (not in the shipped default; benchmarks/READM
 F`` makes a block of a pixel-labelled image (BRCA-M2C, generated tiles) a row of its majority class when that class
 covers >= F of it (default 0.99, pure blocks only). 1.1.0 reads the bundled sample's necrosis well inside the necrotic
 area (92-96 %) but only 28 % of its outer 10 µm: no border block was ever a training row. In small-forest proxies
-(``benchmarks/experiments/tissue_recipe_proxy.py``) border rows of the six sample-recipe images moved the sample
-28.1-28.9 -> 31.3-31.6 % (truth 37.09) with BRCA-M2C and the held-out renderer within noise. No full model was
-trained with it (it needs a new feature extraction).
+(``benchmarks/experiments/tissue_recipe_proxy.py``, dev sets) border rows of the six sample-recipe images halved
+the under-read of the sample generator's dev tiles (-7.6 / -8.2 -> -4.9 / -3.9 pp) but raised the held-out
+renderer's false necrosis on its dev seeds (15.9 / 15.7 -> 16.5 / 19.5 %). No full model was trained with it (it
+needs a new feature extraction).
 
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
