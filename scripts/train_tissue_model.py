@@ -108,6 +108,15 @@ the recipe's, fewer osteosarcoma necrosis rows), but the osteosarcoma NVT tiles 
 with the reference (control 50-62 %, 1.1.0 91-95 %) and held-out Kather to 38.0 (own) / 54.3 (source): a single-class
 tile analysed alone is its own reference, so its class's level is lost. Not shipped.
 
+Option added for #13 in session 20 (not in the shipped default; benchmarks/README.md, session 20 H3): ``--min-share
+F`` makes a block of a pixel-labelled image (BRCA-M2C, generated tiles) a row of its majority class when that class
+covers >= F of it (default 0.99, pure blocks only). 1.1.0 reads the bundled sample's necrosis well inside the necrotic
+area (92-96 %) but only 28 % of its outer 10 µm: no border block was ever a training row. In small-forest proxies
+(``benchmarks/experiments/tissue_recipe_proxy.py``, dev sets) border rows of the six sample-recipe images halved
+the under-read of the sample generator's dev tiles (-7.6 / -8.2 -> -4.9 / -3.9 pp) but raised the held-out
+renderer's false necrosis on its dev seeds (15.9 / 15.7 -> 16.5 / 19.5 %). No full model was trained with it (it
+needs a new feature extraction).
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
@@ -118,6 +127,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -169,6 +179,8 @@ SYNTH_SEEDS = (100, 101, 102, 103, 104, 105)
 #: aggregates, necrosis of many appearances); odd seeds at 1 µm/px, even at 0.5 µm/px. Evaluation uses seeds
 #: 1000-1039 (benchmarks/eval_necrosis.py --synthetic), tests 950-959.
 TISSUE_SEEDS = tuple(range(400, 496))
+#: share of a block that one class of a label image must cover for the block to be its training row (default)
+PURE_SHARE = 0.99
 #: BRCA-M2C region labels from the nucleus points, µm: tumour within BRCA_EPI_UM of a tumour point and
 #: BRCA_MARGIN_UM closer to it than to any other; inflammatory where >= BRCA_LYMPH_MIN lymphocyte points lie within
 #: BRCA_LYMPH_UM and a lymphocyte is the nearest point; stroma near a stromal point or far from tumour points
@@ -276,12 +288,14 @@ def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
 
 
 def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: TissueFeatureSettings,
-              rng: np.random.Generator, n: int, reference: ImageReference | None = None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+              rng: np.random.Generator, n: int, reference: ImageReference | None = None,
+              min_share: float = PURE_SHARE) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """:func:`tile_rows` with the whole feature map: ((m, n, F) float32 features on the output grid, the flat
     indices of the selected blocks, their class indices, µm per output block); the same random draws as
     :func:`tile_rows`. With ``settings.image_reference`` the features read against ``reference`` (None: the
-    image's own, :func:`image_reference` of ``rgb``)."""
+    image's own, :func:`image_reference` of ``rgb``). With a label image, a block is a row of the class that
+    covers the largest share of it when that share is at least ``min_share`` (default :data:`PURE_SHARE`: pure
+    blocks only; ``--min-share 0.5`` adds the blocks on class borders, labelled by their majority class)."""
     if settings.image_reference and reference is None:
         reference = image_reference(rgb, mpp=mpp, eps_od=settings.eps_od)
     f, k, j = grid_factors(mpp, settings)
@@ -306,9 +320,11 @@ def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
     else:
         lab = np.pad(np.asarray(label), ((0, mp - m), (0, np_ - n_)), constant_values=-1)
         cls = np.full(shape, -1, np.int64)
+        best = np.zeros(shape, np.float32)
         for c in range(len(KERATIN_CLASSES)):
             share = block_mean((lab == c).astype(np.float32), big)[: shape[0], : shape[1]]
-            cls[share >= 0.99] = c
+            cls[(share >= min_share) & (share > best)] = c
+            best = np.maximum(best, share)
     sel = np.flatnonzero((cls.ravel() >= 0) & inside.ravel())
     if sel.size > n:
         sel = rng.choice(sel, size=n, replace=False)
@@ -470,6 +486,7 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
     rng = np.random.default_rng(13)
     rng_int = np.random.default_rng(1301)
     rows_factor = {**ROWS_FACTOR, "osteosarcoma": args.osteo_rows}
+    min_share = getattr(args, "min_share", PURE_SHARE)
     for src, name, rgb, mpp, label, held in sources(args.train, args.osteo, keratin=args.keratin,
                                                     sample_recipe=not args.held_out_recipe, brca=args.brca,
                                                     tissue_tiles=args.tissue_tiles):
@@ -481,7 +498,7 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
             ref = image_reference(img, mpp=m, eps_od=settings.eps_od) if settings.image_reference else None
             if levels is not None:
                 levels.append((ref.level if ref is not None else float("nan"), copy))
-            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n, ref), maps)
+            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n, ref, min_share), maps)
     if getattr(args, "mimic_tiles", False) and not intensity_only:
         yield from _mimic_rows(args, settings, maps)
     if not (args.intensity_aug or intensity_only):
@@ -592,7 +609,9 @@ def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, referenc
         if saved is not None:
             flags = ("nuclear_detail", "nuclear_morphology", "relative_level", "reference_weight")
             mine = {k: v for k, v in settings.to_mapping().items() if k not in flags}
-            theirs = {k: v for k, v in (saved_settings or {}).items() if k not in flags}
+            # a file written before a setting existed was computed with that setting's default
+            defaults = TissueFeatureSettings().to_mapping()
+            theirs = {k: v for k, v in {**defaults, **(saved_settings or {})}.items() if k not in flags}
             x, saved = _with_relative_level(x, saved, settings)
             missing = [n for n in names if n not in saved]
             if missing or mine != theirs:
@@ -703,6 +722,18 @@ def _repeats(text: str) -> dict[str, int]:
     return out
 
 
+def _share(text: str) -> float:
+    """``--min-share``: a float in [0.5, 1] (below one half a block could be the row of two classes)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.5 <= value <= 1.0:
+        msg = f"--min-share: expected a number from 0.5 to 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _fractions(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in text.split(","):
@@ -753,6 +784,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--repeat-necrosis", type=_repeats, default=None, metavar="SOURCE=K[,...]",
                     help="take the necrosis training rows of a source K times (e.g. sample_recipe=4: more weight "
                          "for that generator's necrosis inside the class)")
+    ap.add_argument("--min-share", type=_share, default=PURE_SHARE, metavar="F",
+                    help="images with pixel labels (BRCA-M2C, generated tiles): a block is a training row of its "
+                         f"majority class when that class covers >= F of it (default {PURE_SHARE}: pure blocks only; "
+                         "0.5 adds the class borders, where 1.1.0 under-reads necrosis; #13, session 20)")
     ap.add_argument("--version", default=None, help="model card version (default 1.0.0 and the options)")
     ap.add_argument("--rows-npz", type=Path, nargs="+", default=None, metavar="NPZ",
                     help="train on these cached feature rows (benchmarks/lodo_tissue_he.py writes them: the rows of "
@@ -819,6 +854,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.auto_context and (args.thin or args.repeat_necrosis or args.repeat_rows or args.rows_npz):
         raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
                          "--repeat-rows, --rows-npz")
+    if args.min_share != PURE_SHARE and (args.rows_npz or args.maps_npz):
+        raise SystemExit("--min-share chooses the rows while the features are computed: not with --rows-npz, "
+                         "--maps-npz")
     t0 = time.time()
     tr_x: list[np.ndarray] = []
     tr_y: list[np.ndarray] = []
@@ -887,7 +925,8 @@ def main(argv: list[str] | None = None) -> int:
             ("tissue-tiles", args.tissue_tiles), ("mimic-tiles", args.mimic_tiles), ("nuclear-detail", args.nuclear_detail),
             ("nuclear-morphology", args.nuclear_morphology), ("relative-level", args.relative_level),
             ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin)),
-            ("repeat-necrosis", bool(args.repeat_necrosis)), ("repeat-rows", bool(args.repeat_rows))) if on),
+            ("repeat-necrosis", bool(args.repeat_necrosis)), ("repeat-rows", bool(args.repeat_rows)),
+            ("min-share", args.min_share != PURE_SHARE)) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
                         f"{settings.output_um:g} µm grid for the necrosis area (% of tissue), tumour and stroma fractions.",

@@ -562,6 +562,8 @@ def analyze_slide(
             "vectors": np.asarray(matrix.vectors, dtype=float).tolist(),
             "reference": getattr(matrix, "reference", ""),
             **({"detection": detection} if detection is not None else {}),
+            # the glass and stain level a tissue model with ``image_reference`` read every tile against
+            **({"tissue_reference": job.tissue_reference.to_mapping()} if job.tissue_reference is not None else {}),
         },
         versions={**_versions(), **models},
         timings=timings,

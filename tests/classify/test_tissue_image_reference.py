@@ -178,6 +178,10 @@ def test_the_pipeline_gives_every_tile_the_slides_reference(ref_model_path: Path
     assert all(r is not None for r in seen)
     assert len({(r.white, r.level) for r in seen if r is not None}) == 1
     assert seen[0] == image_reference(rgb, mpp=1.0)  # the reference classify_tissue takes of the whole image
+    assert seen[0] is not None
+    assert big.stains["tissue_reference"] == seen[0].to_mapping()  # written into result.json
+    assert "tissue_reference" not in analyze_region(  # a run without such a model writes none
+        rgb, cfg.replace(necrosis={"tissue_model": "none"}), mpp=1.0).stains
     areas = {k: v for k, v in big.metrics.items() if k.startswith("class_") and k.endswith("_area_mm2")}
     assert areas
     assert any(v > 0 for v in areas.values())

@@ -105,3 +105,25 @@ def test_cached_rows_give_the_relative_columns(project_module, tmp_path) -> None
     np.savez(unnamed, x=x, y=np.zeros(2, np.int64), source=np.array(["nct", "nct"]), held=np.zeros(2, bool))
     with pytest.raises(SystemExit, match="unnamed"):
         list(tr._cached_rows([unnamed], REL))
+
+
+def test_cached_rows_written_before_a_setting_existed(project_module, tmp_path) -> None:
+    """Rows saved before a feature setting existed (e.g. session 18's cache, before ``image_reference``) were
+    computed with its default and are accepted; rows computed with another value of a setting are refused."""
+    import json
+
+    tr = project_module("scripts/train_tissue_model.py")
+    plain = TissueFeatureSettings()
+    names = _names(plain)
+    x = np.ones((2, len(names)), np.float32)
+    old = {k: v for k, v in plain.to_mapping().items() if k != "image_reference"}
+    path = tmp_path / "old.npz"
+    np.savez(path, names=np.array(names), settings=np.array(json.dumps(old)), x=x,
+             y=np.zeros(2, np.int64), source=np.array(["nct", "nct"]), held=np.zeros(2, bool))
+    (_, _, got, _, _), = tr._cached_rows([path], plain)
+    np.testing.assert_array_equal(got, x)
+    other = tmp_path / "other.npz"
+    np.savez(other, names=np.array(names), settings=np.array(json.dumps({**old, "white_od": 0.2})), x=x,
+             y=np.zeros(2, np.int64), source=np.array(["nct", "nct"]), held=np.zeros(2, bool))
+    with pytest.raises(SystemExit, match="other feature settings"):
+        list(tr._cached_rows([other], plain))

@@ -1,0 +1,260 @@
+"""Experiment (#13, session 20 H3): rank tissue-model recipe changes with small forests, in minutes.
+
+Not in the default path and not a validation: a full candidate is a 32-tree forest on ~1 M rows (15 CPU minutes)
+followed by the checks of the acceptance rule for a new tissue_default (~25 min), which the shared machine could
+not afford for every idea (figures and verdict: benchmarks/README.md, session 20 H3's section on the tissue recipe). This script fits ``--trees`` trees (default 8) on a seeded ``--fraction`` (default 1/4) of the
+training rows cached by ``scripts/train_tissue_model.py --save-rows`` (the 1.1.0 recipe's rows), with the recipe
+edits of a SPEC, and reads the share of non-background 8 µm blocks called necrosis, without the pipeline's
+smoothing. ``--sets dev`` (the default; choose candidates with these): the held-out renderer without necrosis, seeds
+100-109 (false necrosis), and the sample generator's ``he_necrosis_tile`` seeds 700-703 (error against its truth).
+No BRCA-M2C dev set exists in the row cache: the val patches are trained on. ``--sets rule``, for the one final
+candidate only (session 20's first ranking used them, which H5 flagged: its figures cannot select a model):
+
+- the BRCA-M2C test patches (viable breast carcinoma at 0.5 µm/px: false necrosis; mean and patches > 5 %);
+- the osteosarcoma tiles ``train_tissue_model.OSTEO_TRAIN`` leaves out (10x, 1 µm/px);
+- the bundled sample ``sample_tiles/he_necrosis.tif`` (truth 37.09 % of tissue);
+- the held-out renderer (``heldout_render_he.py``) without necrosis, seeds 0-9 (false necrosis).
+
+SPEC: ``;``-separated edits, each ``KEY=SOURCE:VALUE[,SOURCE:VALUE]``: ``rep`` (a source's non-necrosis rows K
+times, as ``--repeat-rows``), ``nec`` (its necrosis rows K times, as ``--repeat-necrosis``), ``thin`` (keep a
+fraction of a source's rows, as ``--thin``), ``cw`` (``necrosis:W``: the balanced class weight of necrosis times
+W), ``border`` (the rows of ``border-rows`` for that source K times); ``-`` for none.
+
+``border-rows``: the output blocks of the sample-recipe training images (``SAMPLE_RECIPE``, originals only) that
+``tile_maps`` leaves out because no class covers 99 % of them, labelled by their majority class (>= 50 %). The
+1.1.0 recipe trains on pure blocks only, and the bundled sample's missed necrosis lies at the border of the
+necrotic area (benchmarks/README.md, session 20 H3).
+
+    PYTHONPATH=$PWD python benchmarks/experiments/tissue_recipe_proxy.py border-rows --out /tmp/border.npz
+    PYTHONPATH=$PWD python benchmarks/experiments/tissue_recipe_proxy.py fit --rows ROWS.npz --cache /tmp/dev.npz \\
+        [--sets dev|rule] [--border /tmp/border.npz] [--seed 0] NAME SPEC [NAME SPEC ...]
+
+Dev figures (session 20, seeds 0 / 1; benchmarks/README.md, session 20 H3): the 1.1.0 rows read dev renderer false
+necrosis 15.9 / 15.7 % and the dev generator -7.6 / -8.2 pp. Border rows x4 (``border=sample_recipe:4``) halve the
+generator's under-read (-4.9 / -3.9 pp) but raise the renderer's false necrosis (16.5 / 19.5 %); every change tried
+raised it. Proxy noise on the rule's images (``--sets rule``, 1.1.0 rows): BRCA-M2C mean 15.2 / 16.8 %, sample
+28.9 / 28.1 %, renderer 29.9 / 27.2 %, A12-27307 18.5 / 17.0 % (pipeline, with smoothing: 9.58, 26.3, 28.5, 11.2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent.parent / "scripts"))
+import train_tissue_model as recipe  # noqa: E402
+
+from mmnst_path.classify.tissue_features import (  # noqa: E402
+    TissueFeatureSettings,
+    block_mean,
+    grid_factors,
+    tissue_feature_specs,
+    tissue_features,
+)
+
+SETTINGS = TissueFeatureSettings()
+NECROSIS = recipe.CLASSES.index("necrosis")
+BACKGROUND = recipe.CLASSES.index("background")
+SHARED = HERE.parent.parent.parent / "shared"
+
+
+def border_rows(out: Path) -> None:
+    """Write the majority-labelled border blocks of the sample-recipe images to ``out`` (x, y, source)."""
+    xs, ys = [], []
+    rng = np.random.default_rng(0)
+    for _src, name, rgb, mpp, label, _held in recipe._sample_recipe_tiles():
+        feats, _, _, _ = recipe.tile_maps(rgb, mpp, label, SETTINGS, rng, 10**9)
+        f, k, j = grid_factors(mpp, SETTINGS)
+        big = f * k * j
+        m, n = rgb.shape[:2]
+        mp, np_ = -(-m // big) * big, -(-n // big) * big
+        lab = np.pad(np.asarray(label), ((0, mp - m), (0, np_ - n)), constant_values=-1)
+        shape = feats.shape[:2]
+        best = np.zeros(shape, np.float32)
+        cls = np.full(shape, -1, np.int64)
+        for c in range(len(recipe.KERATIN_CLASSES)):
+            share = block_mean((lab == c).astype(np.float32), big)[: shape[0], : shape[1]]
+            cls[share > best] = c
+            best = np.maximum(best, share)
+        valid = np.zeros((mp, np_), np.float32)
+        valid[:m, :n] = 1.0
+        inside = block_mean(valid, big)[: shape[0], : shape[1]] >= 0.99
+        sel = inside & (best >= 0.5) & (best < 0.99)
+        xs.append(feats[sel])
+        ys.append(cls[sel])
+        print(f"{name} ({mpp} µm/px): {int(sel.sum())} border rows, {int((cls[sel] == NECROSIS).sum())} necrosis",
+              flush=True)
+    y = np.concatenate(ys)
+    np.savez(out, x=np.concatenate(xs).astype(np.float32), y=y, source=np.full(len(y), "sample_recipe"))
+
+
+#: dev sets (``--sets dev``, the default): the held-out renderer seeds and the sample generator's necrosis seeds
+#: that no acceptance check reads (the rule uses renderer seeds 0-9 and the sample, seed 505; training uses 600-605)
+DEV_RENDERER_SEEDS = tuple(range(100, 110))
+DEV_SAMPLE_SEEDS = (700, 701, 702, 703)
+
+
+def dev_features(cache: Path) -> dict[str, np.ndarray]:
+    """Feature rows of the dev images, with each sample-generator tile's true necrosis % under
+    ``truth/<seed>`` (computed once, then read from ``cache``)."""
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    from heldout_render_he import render_he
+
+    out: dict[str, np.ndarray] = {}
+    for s in DEV_RENDERER_SEEDS:
+        t = render_he(s, size=640, necrosis="none")
+        f, _ = tissue_features(t.rgb, mpp=t.mpp, settings=SETTINGS)
+        out[f"heldout/{s}"] = f.reshape(-1, f.shape[-1])
+    gen = recipe._sample_generator()
+    for s in DEV_SAMPLE_SEEDS:
+        rgb, truth = gen.he_necrosis_tile(s)
+        f, _ = tissue_features(rgb, mpp=0.5, settings=SETTINGS)
+        out[f"recipe/{s}"] = f.reshape(-1, f.shape[-1])
+        out[f"truth/{s}"] = np.array([truth["necrosis_fraction_pct"]])
+    np.savez(cache, **out)
+    return out
+
+
+def evaluation_features(cache: Path) -> dict[str, np.ndarray]:
+    """Feature rows of the acceptance rule's own images (``--sets rule``: for the one final candidate only, never
+    to choose between candidates; computed once, then read from ``cache``)."""
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    import tifffile
+    from heldout_render_he import render_he
+    from PIL import Image
+
+    def rows(rgb: np.ndarray, mpp: float) -> np.ndarray:
+        f, _ = tissue_features(rgb, mpp=mpp, settings=SETTINGS)
+        return f.reshape(-1, f.shape[-1])
+
+    brca = SHARED / "train" / "brca_m2c"
+    out = {f"brca/{n}": rows(np.asarray(Image.open(brca / "mixed" / n).convert("RGB")), 0.5)
+           for n in sorted((brca / "_meta" / "brca_ds_test.txt").read_text().split())}
+    for p in sorted((SHARED / "data" / "necrosis").glob("*.jpg")):
+        if p.name not in recipe.OSTEO_TRAIN:
+            out[f"osteo/{p.name}"] = rows(np.asarray(Image.open(p).convert("RGB")), 1.0)
+    out["sample/he_necrosis"] = rows(tifffile.imread(HERE.parent.parent / "sample_tiles" / "he_necrosis.tif"), 0.5)
+    for s in range(10):
+        t = render_he(s, size=640, necrosis="none")
+        out[f"heldout/{s}"] = rows(t.rgb, t.mpp)
+    np.savez(cache, **out)
+    return out
+
+
+def parse_spec(spec: str) -> dict[str, dict[str, float]]:
+    """``rep=brca_m2c:3;border=sample_recipe:4`` -> {"rep": {"brca_m2c": 3.0}, "border": {...}}."""
+    out: dict[str, dict[str, float]] = {}
+    for part in filter(None, ("" if spec == "-" else spec).split(";")):
+        key, values = part.split("=")
+        out[key] = {v.split(":")[0]: float(v.split(":")[1]) for v in values.split(",")}
+    return out
+
+
+def edited_rows(x: np.ndarray, y: np.ndarray, src: np.ndarray, edits: dict[str, dict[str, float]],
+                border: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows with the SPEC's repeats, thinning and border rows."""
+    idx = [np.arange(len(y))]
+    for s, k in edits.get("rep", {}).items():
+        idx += [np.flatnonzero((src == s) & (y != NECROSIS))] * (int(k) - 1)
+    for s, k in edits.get("nec", {}).items():
+        idx += [np.flatnonzero((src == s) & (y == NECROSIS))] * (int(k) - 1)
+    keep = np.concatenate(idx)
+    for s, frac in edits.get("thin", {}).items():
+        draw = np.random.default_rng(7).random(len(keep))
+        keep = keep[~((src[keep] == s) & (draw >= frac))]
+    xs, ys = [x[keep]], [y[keep]]
+    if "border" in edits:
+        if border is None:
+            raise SystemExit("a 'border' edit needs --border (written by the border-rows command)")
+        with np.load(border, allow_pickle=False) as z:
+            for s, k in edits["border"].items():
+                sel = z["source"] == s
+                xs += [z["x"][sel]] * int(k)
+                ys += [z["y"][sel]] * int(k)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def fit(args: argparse.Namespace) -> None:
+    """Fit one small forest per NAME SPEC and print its proxy figures."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    ev = dev_features(args.cache) if args.sets == "dev" else evaluation_features(args.cache)
+    truth = {k: float(ev.pop(k)[0]) for k in [k for k in ev if k.startswith("truth/")]}
+    names = [s.name for s in tissue_feature_specs(SETTINGS)]
+    with np.load(args.rows, allow_pickle=False) as z:
+        cached = [str(n) for n in z["names"]]
+        train = np.flatnonzero(~z["held"])
+        keep = train[np.random.default_rng(args.seed).random(len(train)) < args.fraction]
+        x0 = z["x"][keep][:, [cached.index(n) for n in names]].astype(np.float32)
+        y0, src0 = z["y"][keep], z["source"][keep]
+    for name, spec in zip(args.specs[::2], args.specs[1::2], strict=True):
+        edits = parse_spec(spec)
+        x, y = edited_rows(x0, y0, src0, edits, args.border)
+        weight: str | dict[int, float] = "balanced_subsample"
+        if "cw" in edits:
+            classes, counts = np.unique(y, return_counts=True)
+            weight = {int(c): len(y) / (len(classes) * n) * (edits["cw"].get("necrosis", 1.0) if c == NECROSIS else 1.0)
+                      for c, n in zip(classes, counts, strict=True)}
+        t0 = time.perf_counter()
+        forest = RandomForestClassifier(n_estimators=args.trees, max_depth=14, min_samples_leaf=15,
+                                        class_weight=weight, random_state=args.seed, n_jobs=1).fit(x, y)
+        share = {}
+        for key, rows in ev.items():
+            pred = forest.predict(rows)
+            tissue = pred != BACKGROUND
+            share[key] = 100.0 * float((pred[tissue] == NECROSIS).mean()) if tissue.any() else 0.0
+        if args.sets == "dev":
+            held = [v for k, v in share.items() if k.startswith("heldout/")]
+            err = [share[f"recipe/{s}"] - truth[f"truth/{s}"] for s in DEV_SAMPLE_SEEDS]
+            print(f"{name} seed {args.seed} [{spec}] ({len(y)} rows, {args.trees} trees): dev renderer seeds "
+                  f"{DEV_RENDERER_SEEDS[0]}-{DEV_RENDERER_SEEDS[-1]} false necrosis mean {np.mean(held):.1f} max "
+                  f"{max(held):.0f}; dev sample-generator seeds {DEV_SAMPLE_SEEDS} error pp "
+                  f"{' '.join(f'{e:+.1f}' for e in err)} (mean {np.mean(err):+.1f})", flush=True)
+            continue
+        brca = [v for k, v in share.items() if k.startswith("brca/")]
+        held = [v for k, v in share.items() if k.startswith("heldout/")]
+        osteo = {k.split("Case-")[1][2:11]: round(v, 1) for k, v in share.items() if k.startswith("osteo/")}
+        print(f"{name} seed {args.seed} [{spec}] ({len(y)} rows, {args.trees} trees, {time.perf_counter() - t0:.0f} s): "
+              f"BRCA-M2C mean {np.mean(brca):.2f} %, > 5 %: {sum(v > 5 for v in brca)}; sample "
+              f"{share['sample/he_necrosis']:.1f}; held-out renderer mean {np.mean(held):.1f} max {max(held):.0f}; "
+              f"osteosarcoma {osteo}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("border-rows", help="the majority-labelled border blocks of the sample-recipe images")
+    b.add_argument("--out", type=Path, required=True)
+    f = sub.add_parser("fit", help="small forests on the cached rows with recipe edits")
+    f.add_argument("--rows", type=Path, required=True, help="rows of train_tissue_model.py --save-rows")
+    f.add_argument("--cache", type=Path, required=True, help="evaluation feature cache (.npz, written if missing)")
+    f.add_argument("--sets", choices=("dev", "rule"), default="dev",
+                   help="dev: images no acceptance check reads (choose with these); rule: the acceptance rule's "
+                        "own images, for the one final candidate only")
+    f.add_argument("--border", type=Path, default=None, help="rows of the border-rows command")
+    f.add_argument("--trees", type=int, default=8)
+    f.add_argument("--fraction", type=float, default=0.25)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("specs", nargs="+", metavar="NAME SPEC")
+    args = ap.parse_args(argv)
+    if args.command == "border-rows":
+        border_rows(args.out)
+    else:
+        if len(args.specs) % 2:
+            ap.error("give NAME SPEC pairs")
+        fit(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
