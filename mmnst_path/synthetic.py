@@ -388,7 +388,7 @@ def _cell_axes(rad: float, spindle: bool, rng: np.random.Generator) -> tuple[flo
 def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
                         mpp: float = 0.5, positive_fraction: float | None = None,
                         appearance: str | None = None, hard_negatives: bool = False,
-                        near_black: bool = False) -> SyntheticTile:
+                        near_black: bool = False, tan_background: bool = False) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -436,6 +436,13 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         towards neutral. The nuclei under it are ``hidden_nuclei`` (whatever their Ki67 status).
         With a Ki67 chromogen also 0-50 % of the positive nuclei near-black with DAB (2.5-5 OD,
         a sixth stream: saturated real positives, the hard negative).
+    tan_background : bool
+        Also faint, smooth, DAB-coloured background staining of stroma and cytoplasm
+        (:func:`mmnst_path._synthetic_pigment.tan_background_layer`, stream 7; the rest of the
+        tile is that of ``tan_background=False``): 0.05-0.35 OD, 0-15° from DAB towards
+        brown-black, over 20-100 % of the tissue with soft edges, plus tan halos around a share of
+        the positive nuclei. It is not melanin (the melanin truth is unchanged) and the Ki67
+        truth is unchanged; the mask ``tan_background`` marks where it reaches 0.05 OD.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -573,6 +580,14 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         concs.append(black)
         vectors.append(near_black_vector(rng5))
         mel = mel + black
+    tan = None
+    if tan_background:  # non-specific faint DAB staining: the negative of faint melanin (a seventh stream)
+        from ._synthetic_pigment import tan_background_layer
+
+        tan, tan_vector = tan_background_layer(tissue, shapes, pos, np.random.default_rng(
+            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 7]), mpp)
+        concs.append(tan * thick)
+        vectors.append(tan_vector)
     seen = ndi.gaussian_filter(mel, blur_px)
     melanin = (seen >= 0.15) & tissue
     od = np.zeros((*tissue.shape, 3), np.float32)
@@ -600,5 +615,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         truth.update(ki67_positive=npos, ki67_negative=nneg, ki67_index_pct=100.0 * npos / max(1, npos + nneg),
                      ki67_assessable_index_pct=100.0 * apos / max(1, apos + aneg))
     positive_nuclei = np.isin(labels, np.flatnonzero(pos) + 1)
-    return SyntheticTile(rgb, mpp, truth, {"melanin": melanin, "tissue": tissue, "nuclei": labels,
-                                           "positive_nuclei": positive_nuclei})
+    masks = {"melanin": melanin, "tissue": tissue, "nuclei": labels, "positive_nuclei": positive_nuclei}
+    if tan is not None:
+        masks["tan_background"] = (tan * thick >= 0.05) & ~melanin
+    return SyntheticTile(rgb, mpp, truth, masks)
