@@ -24,6 +24,14 @@ session-19 candidate (not shipped: benchmarks/README "DAB melanin: where it is l
     .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide \
         --version 3 --pixel-model /tmp/pigment_dab_v3.mmnst --out /tmp/pigment_dab_bodies_v3.mmnst
 
+The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
+tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --seeds 2 \
+        --dab-extra 2 --version 3 --tan-background --out /tmp/pix_tan.mmnst
+    .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 2 --appearances varied wide --version 3 \
+        --tan-background --model-min-od 0.2 --pixel-model /tmp/pix_tan.mmnst --out /tmp/bodies_tan02.mmnst
+
 ``--bodies`` trains the H-DAB brown-body model instead (one row per brown body of the gate, on the
 probabilities of the shipped ``pigment_dab.mmnst``; label: melanin when the true melanin mask
 covers at least half of the body): generated DAB tiles in both appearances ("varied" and
