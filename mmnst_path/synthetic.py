@@ -441,7 +441,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         (:func:`mmnst_path._synthetic_pigment.tan_background_layer`, stream 7; the rest of the
         tile is that of ``tan_background=False``): 0.05-0.35 OD, 0-15° from DAB towards
         brown-black, over 20-100 % of the tissue with soft edges, plus tan halos around a share of
-        the positive nuclei. It is not melanin (the melanin truth is unchanged) and the Ki67
+        the positive nuclei; DAB tiles only (``chromogen="dab"``, else ValueError). It is not melanin (the melanin truth is unchanged) and the Ki67
         truth is unchanged; the mask ``tan_background`` marks where it reaches 0.05 OD.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
@@ -471,6 +471,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         raise ValueError(msg)
     if hard_negatives and chromogen != "eosin":
         msg = f"hard_negatives is for H&E tiles (chromogen='eosin'), got chromogen={chromogen!r}"
+        raise ValueError(msg)
+    if tan_background and chromogen != "dab":
+        msg = f"tan_background is non-specific DAB staining, for DAB tiles (chromogen='dab'), got chromogen={chromogen!r}"
         raise ValueError(msg)
     rng = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen)])
     vh = perturb_vector(_H, rng.uniform(0, 5), rng)

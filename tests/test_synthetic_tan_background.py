@@ -43,3 +43,8 @@ def test_tan_background_is_smooth_not_granular() -> None:
     inside = tan.masks["tan_background"] & ~ndi.binary_dilation(tan.masks["nuclei"] > 0, iterations=4)
     assert inside.sum() > 200
     assert float(np.abs(fine[inside]).mean()) < 0.05
+
+
+def test_tan_background_is_refused_for_other_chromogens() -> None:
+    with pytest.raises(ValueError, match="tan_background"):
+        pigment_family_tile(0, "sparse", chromogen="aec", size=64, tan_background=True)
