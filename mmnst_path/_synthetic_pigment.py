@@ -5,6 +5,9 @@ nucleus, confluent and near-black, melanophages stuffed to black and pigmented s
 with an optical density beyond the scanner's range (every channel at the camera's floor: the hue
 turns neutral and the texture is lost). The nucleus under such a body cannot be read: its Ki67
 status is unknown to the reader, and the tile's truth marks it hidden.
+
+Also the faint tan background staining of real IHC (:func:`tan_background_layer`): the negative a
+melanin detector that looks at faint brown must learn to reject.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import ndimage as ndi
 
 #: the share of a tile's pigmented cells filled with near-black melanin (uniform draw)
 FILLED_SHARE = (0.4, 1.0)
@@ -157,3 +161,67 @@ class WidePositives:
         clumps = ((rng.uniform(0.6, 1.0), rng.uniform(0.25, 0.6) / self.mpp, rng)
                   if rng.random() < self.speckled else None)
         return grade, dab, hem, clumps
+
+
+#: faint tan background staining (:func:`tan_background_layer`): peak OD (log10) of the smooth field
+TAN_OD = (0.05, 0.35)
+#: the share of the tissue the tan field covers, and its correlation length (µm)
+TAN_EXTENT = (0.2, 1.0)
+TAN_SCALE_UM = (5.0, 30.0)
+#: hue of the tan staining, degrees from DAB (towards brown-black, as melanin: the hard negative)
+TAN_DEG = (0.0, 15.0)
+
+
+def tan_background_layer(tissue: np.ndarray, cells: list[tuple[float, float, float, float, float]],
+                         positive: np.ndarray, rng: np.random.Generator,
+                         mpp: float) -> tuple[np.ndarray, Any]:
+    """Faint, smooth, DAB-coloured staining of stroma and cytoplasm, and its OD vector.
+
+    Real IHC carries non-specific DAB background: a pale tan haze over stroma and cytoplasm,
+    strongest around strongly positive nuclei (diffusion) and in patches of the section. It is
+    faint (:data:`TAN_OD`), smooth (no granules: what tells it from fine melanin) and as brown as
+    melanin, so a melanin detector that sees faint brown pixels must learn to reject it.
+
+    Parameters
+    ----------
+    tissue : (M, N) bool ndarray
+        Tissue mask; the staining lies on it only.
+    cells : list of (row, col, semi-axis along, semi-axis across, angle)
+        Every tumour cell's nucleus ellipse in pixels and radians.
+    positive : (n,) bool ndarray
+        Ki67-positive cells; a random share of them gets a tan halo of 1.3-2.2 nuclear radii.
+    rng : numpy.random.Generator
+        The stream all draws come from (the rest of the tile does not depend on it).
+    mpp : float
+        µm per pixel.
+
+    Returns
+    -------
+    conc : (M, N) float32 ndarray
+        Concentration (log10 OD along ``vector``), 0 outside the tissue: a low-frequency field
+        (correlation length :data:`TAN_SCALE_UM`) over a random share :data:`TAN_EXTENT` of the
+        tissue with soft edges, a mild smooth texture (0-25 % at 1-3 µm) and the halos.
+    vector : (3,) ndarray
+        Unit OD vector :data:`TAN_DEG` from DAB.
+    """
+    from .synthetic import _ellipse, _field, family_melanin_vector
+
+    shape = tissue.shape
+    field = _field(shape, rng.uniform(*TAN_SCALE_UM) / mpp, rng)
+    inside = tissue.astype(bool)
+    cut = float(np.quantile(field[inside], 1.0 - rng.uniform(*TAN_EXTENT))) if inside.any() else 0.0
+    soft = np.clip((field - cut) / rng.uniform(0.2, 1.0), 0.0, 1.0)
+    level = rng.uniform(*TAN_OD)
+    texture = np.clip(1.0 + rng.uniform(0.0, 0.25) * _field(shape, rng.uniform(1.0, 3.0) / mpp, rng), 0.5, 1.5)
+    conc = level * soft * texture
+    halo = np.zeros(shape, np.float32)
+    share = rng.uniform(0.0, 1.0)
+    for i in np.flatnonzero(np.asarray(positive, bool)):
+        if rng.random() < share:
+            r, c, a, b, ang = cells[i]
+            grow = rng.uniform(1.3, 2.2)
+            _ellipse(halo, r, c, a * grow, b * grow, ang, rng.uniform(*TAN_OD), rng)
+    halo = ndi.gaussian_filter(halo, rng.uniform(1.0, 2.0) / mpp)
+    out = np.maximum(conc, halo) * inside
+    return out.astype(np.float32), family_melanin_vector(rng, TAN_DEG)
+

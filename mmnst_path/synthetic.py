@@ -388,7 +388,8 @@ def _cell_axes(rad: float, spindle: bool, rng: np.random.Generator) -> tuple[flo
 def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
                         mpp: float = 0.5, positive_fraction: float | None = None,
                         appearance: str | None = None, hard_negatives: bool = False,
-                        near_black: bool = False, positives: str = "standard") -> SyntheticTile:
+                        near_black: bool = False, positives: str = "standard",
+                        tan_background: bool = False) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -445,6 +446,13 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         ``"standard"`` (the scanner's tint may differ). For training and transfer checks (issue #14,
         session 20): real weak positives go far below the standard ones. The truth's ``ki67_grades``
         counts the drawn positives per grade (1+, 2+, 3+; also those a later nucleus paints over).
+    tan_background : bool
+        Also faint, smooth, DAB-coloured background staining of stroma and cytoplasm
+        (:func:`mmnst_path._synthetic_pigment.tan_background_layer`, stream 7; the rest of the
+        tile is that of ``tan_background=False``): 0.05-0.35 OD, 0-15° from DAB towards
+        brown-black, over 20-100 % of the tissue with soft edges, plus tan halos around a share of
+        the positive nuclei; DAB tiles only (``chromogen="dab"``, else ValueError). It is not melanin (the melanin truth is unchanged) and the Ki67
+        truth is unchanged; the mask ``tan_background`` marks where it reaches 0.05 OD.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -479,6 +487,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         raise ValueError(msg)
     if hard_negatives and chromogen != "eosin":
         msg = f"hard_negatives is for H&E tiles (chromogen='eosin'), got chromogen={chromogen!r}"
+        raise ValueError(msg)
+    if tan_background and chromogen != "dab":
+        msg = f"tan_background is non-specific DAB staining, for DAB tiles (chromogen='dab'), got chromogen={chromogen!r}"
         raise ValueError(msg)
     rng = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen)])
     vh = perturb_vector(_H, rng.uniform(0, 5), rng)
@@ -599,6 +610,14 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         concs.append(black)
         vectors.append(near_black_vector(rng5))
         mel = mel + black
+    tan = None
+    if tan_background:  # non-specific faint DAB staining: the negative of faint melanin (a seventh stream)
+        from ._synthetic_pigment import tan_background_layer
+
+        tan, tan_vector = tan_background_layer(tissue, shapes, pos, np.random.default_rng(
+            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 7]), mpp)
+        concs.append(tan * thick)
+        vectors.append(tan_vector)
     seen = ndi.gaussian_filter(mel, blur_px)
     melanin = (seen >= 0.15) & tissue
     od = np.zeros((*tissue.shape, 3), np.float32)
@@ -628,5 +647,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         truth.update(ki67_positive=npos, ki67_negative=nneg, ki67_index_pct=100.0 * npos / max(1, npos + nneg),
                      ki67_assessable_index_pct=100.0 * apos / max(1, apos + aneg))
     positive_nuclei = np.isin(labels, np.flatnonzero(pos) + 1)
-    return SyntheticTile(rgb, mpp, truth, {"melanin": melanin, "tissue": tissue, "nuclei": labels,
-                                           "positive_nuclei": positive_nuclei})
+    masks = {"melanin": melanin, "tissue": tissue, "nuclei": labels, "positive_nuclei": positive_nuclei}
+    if tan is not None:
+        masks["tan_background"] = (tan * thick >= 0.05) & ~melanin
+    return SyntheticTile(rgb, mpp, truth, masks)

@@ -24,6 +24,14 @@ session-19 candidate (not shipped: benchmarks/README "DAB melanin: where it is l
     .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide \
         --version 3 --pixel-model /tmp/pigment_dab_v3.mmnst --out /tmp/pigment_dab_bodies_v3.mmnst
 
+The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
+tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --seeds 2 \
+        --dab-extra 2 --version 3 --tan-background --out /tmp/pix_tan.mmnst
+    .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 2 --appearances varied wide --version 3 \
+        --tan-background --model-min-od 0.2 --pixel-model /tmp/pix_tan.mmnst --out /tmp/bodies_tan02.mmnst
+
 ``--bodies`` trains the H-DAB brown-body model instead (one row per brown body of the gate, on the
 probabilities of the shipped ``pigment_dab.mmnst``; label: melanin when the true melanin mask
 covers at least half of the body): generated DAB tiles in both appearances ("varied" and
@@ -128,12 +136,14 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                    size: int, dab_extra: int = 0,
                    chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
                    appearances: tuple[str | None, ...] = (None,),
-                   hard_negatives: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   hard_negatives: bool = False, tan: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
     ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
     :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
     pipeline); ``hard_negatives``: H&E tiles also hold lymphocytes, red cells and debris, and half of
-    their background rows are the darkest non-melanin candidates."""
+    their background rows are the darkest non-melanin candidates. ``tan``: the DAB tiles of seeds
+    4k+1 (0.25 µm/px) and 4k+2 (0.5 µm/px) also carry faint tan background staining (``pigment_family_tile(tan_background=True)``),
+    whose pixels join the hard background rows."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
@@ -143,7 +153,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                 mpp = _mpp_of(seed, ch)
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
                                            appearance=appearance if ch in ("dab", "eosin") else None,
-                                           hard_negatives=hard_negatives and he)
+                                           hard_negatives=hard_negatives and he,
+                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2))
                 where = _he_gate(tile.rgb, mpp) if he else None
                 x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb),
                                            where=where)
@@ -154,7 +165,10 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                     dark = x[:, 4] >= np.median(x[y == 0, 4]) if (y == 0).any() else None
                     x, y = _sample(x, y, per_class, rng, dark)
                 else:
-                    x, y = _sample(x, y, per_class, rng, tile.masks["positive_nuclei"][cand])
+                    hard = tile.masks["positive_nuclei"]
+                    if "tan_background" in tile.masks:
+                        hard = hard | tile.masks["tan_background"]
+                    x, y = _sample(x, y, per_class, rng, hard[cand])
                 xs.append(x)
                 ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
@@ -279,17 +293,19 @@ NEAR_BLACK_FAMILIES = ("coarse", "confluent", "over_nucleus", "whole_cell", "mel
 def body_rows(seeds: range, pixel_model, params, size: int,
               families: tuple[str, ...] = PIGMENT_FAMILIES,
               appearances: tuple[str, ...] = ("varied", "plain"),
-              near_black: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+              near_black: tuple[str, ...] = (), tan: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Brown-body rows of generated DAB tiles (each of ``appearances``; odd seeds at 0.25 µm/px);
-    the families in ``near_black`` also with near-black melanin (``pigment_family_tile(near_black=True)``)."""
+    the families in ``near_black`` also with near-black melanin (``pigment_family_tile(near_black=True)``);
+    ``tan``: every family once more with faint tan background staining (``tan_background=True``)."""
     xs, ys = [], []
-    runs = [(fam, False) for fam in families] + [(fam, True) for fam in near_black]
-    for fam, black in runs:
+    runs = [(fam, False, False) for fam in families] + [(fam, True, False) for fam in near_black]
+    runs += [(fam, False, True) for fam in families] if tan else []
+    for fam, black, tinted in runs:
         for seed in seeds:
             for appearance in appearances:
                 mpp = 0.25 if seed % 2 else 0.5
                 tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
-                                           mpp=mpp, appearance=appearance, near_black=black)
+                                           mpp=mpp, appearance=appearance, near_black=black, tan_background=tinted)
                 labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params)
                 if not len(x):
                     continue
@@ -326,15 +342,16 @@ def train_bodies(args: argparse.Namespace) -> None:
     from mmnst_path.detect.pigment import PigmentParams
 
     t0 = time.perf_counter()
-    params = PigmentParams()
+    params = PigmentParams() if args.model_min_od is None else PigmentParams(model_min_od=args.model_min_od)
     pixel_model = resolve_pigment_model(args.pixel_model)
     assert pixel_model is not None
     apps = tuple(args.appearances or ("varied", "plain"))
     black = NEAR_BLACK_FAMILIES if args.near_black else ()
     xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size, appearances=apps,
-                       near_black=black)
+                       near_black=black, tan=args.tan_background)
     xr, used = real_body_rows(args.train, pixel_model, params)
-    xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps, near_black=black)
+    xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps, near_black=black,
+                       tan=args.tan_background)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
     mel = xg[yg == 1]
     ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
@@ -353,6 +370,8 @@ def train_bodies(args: argparse.Namespace) -> None:
                           f"{list(PIGMENT_FAMILIES)}, appearances {list(apps)}"
                           + (f", and {list(black)} again with near-black saturated melanin (near_black=True)"
                              if black else "")
+                          + (", and every family again with faint tan background staining (tan_background=True)"
+                             if args.tan_background else "")
                           + f", even seeds {args.size} px at "
                           f"0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by this project); "
                           "label melanin when the true melanin mask covers >= 50 % of the body"),
@@ -366,6 +385,7 @@ def train_bodies(args: argparse.Namespace) -> None:
         "script": "scripts/train_pigment_model.py --bodies",
         "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
     }
+    card["gate"] = f"trained on the bodies of the H-DAB gate at model_min_od {params.model_min_od}"
     settings = {"target": "pigment_bodies", "pixel_model_id": pixel_model.model_id, "ranges": ranges}
     model = train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(),
                         settings=settings, card=card, validation=(xv, yv), n_estimators=args.trees,
@@ -445,6 +465,12 @@ def main() -> None:
     ap.add_argument("--faint-negatives", type=float, default=None, metavar="LOW",
                     help="H-DAB: real background rows also from the faint brown band a gate at model_min_od=LOW "
                          "would admit beyond the default (an experiment: benchmarks/README 'DAB melanin')")
+    ap.add_argument("--tan-background", action="store_true",
+                    help="H-DAB: generated tiles also with faint tan background staining (pigment_family_tile("
+                         "tan_background=True): the DAB tiles of seeds 4k+1 and 4k+2 for the pixel model, every family once more "
+                         "for --bodies), the negative of faint melanin")
+    ap.add_argument("--model-min-od", type=float, default=None, metavar="OD",
+                    help="--bodies: the H-DAB gate's model_min_od the bodies are taken at (default: PigmentParams')")
     ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
                     help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
                          "as card['evaluation'] and save it again")
@@ -473,11 +499,12 @@ def main() -> None:
     he = chromogens == ("eosin",)
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
                             dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
-                            hard_negatives=args.hard_negatives)
+                            hard_negatives=args.hard_negatives, tan=args.tan_background)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
                                       args.osteo if he else None, tuple(args.leave_out))
     xv, yv = generated_rows(range(2000, 2000 + (3 if he else 1)), settings, 600, rng, args.size,
-                            chromogens=chromogens, appearances=apps, hard_negatives=args.hard_negatives)
+                            chromogens=chromogens, appearances=apps, hard_negatives=args.hard_negatives,
+                            tan=args.tan_background)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, yr])
     print(f"rows: generated {len(yg)} ({int(yg.sum())} melanin), real negatives {len(yr)} from {len(used)} images, "
           f"validation {len(yv)}; features {time.perf_counter() - t0:.0f} s")
@@ -493,7 +520,9 @@ def main() -> None:
                           f"1000-{999 + args.seeds + args.dab_extra}), families {list(PIGMENT_FAMILIES)} x "
                           f"{list(chromogens)}, DAB appearances {[a or 'varied' for a in apps]}, even seeds "
                           f"{args.size} px at 0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by "
-                          "this project)"),
+                          "this project)"
+                          + ("; the DAB tiles of seeds 4k+1 and 4k+2 with faint tan background staining (tan_background=True), "
+                             "its pixels hard background rows" if args.tan_background else "")),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
                                "staining_ds/ at 0.25 µm/px) and Kather NCT-CRC-HE (Kather et al. 2018, CC BY 4.0): "
                                "all pixels background, half of the rows the darkest brown candidates; "

@@ -11,6 +11,8 @@ RGB | truth vs final (green found, magenta missed, cyan false) | pixel probabili
 
     PYTHONPATH=. .venv/bin/python benchmarks/experiments/dab_melanin_stages.py --families sparse dusty spindle
     PYTHONPATH=. .venv/bin/python benchmarks/experiments/dab_melanin_stages.py --oracle --set model_min_od=0.2
+    PYTHONPATH=. .venv/bin/python benchmarks/experiments/dab_melanin_stages.py --model PIX.mmnst \
+        --set model_min_od=0.2 body_model=none
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ class _Oracle:
         return (mel >= 0.5 * area).astype(np.float32)
 
 
+def _value(text: str) -> float | str:
+    """A ``--set`` value: a number where it reads as one (thresholds), else the text (``body_model``)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--families", nargs="*", default=[f for f in PIGMENT_FAMILIES if f != "none"])
@@ -62,13 +72,14 @@ def main() -> None:
     ap.add_argument("--oracle", action="store_true", help="also the Dice with an oracle body decision")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="PigmentParams values")
     ap.add_argument("--overlays", type=Path, default=None)
+    ap.add_argument("--model", default="dab", help="H-DAB pixel model: 'dab' (shipped) or a file")
     args = ap.parse_args()
-    params = PigmentParams.from_mapping({k: float(v) for k, v in (s.split("=", 1) for s in args.set)})
+    params = PigmentParams.from_mapping({k: _value(v) for k, v in (s.split("=", 1) for s in args.set)})
     oracle = _Oracle()
     bodies_mod.prepare_bodies = oracle.prepare  # type: ignore[assignment]
     bodies_mod.body_melanin_probability = oracle.prob  # type: ignore[assignment]
     pigment_mod.prepare_bodies = oracle.prepare  # type: ignore[attr-defined]
-    model = resolve_pigment_model("dab")
+    model = resolve_pigment_model(args.model)
     stains = load_stains("H-DAB")
     print("| tile | truth % | candidates | model alone | gate | model and gate | final | final precision | Dice |"
           + (" oracle Dice |" if args.oracle else ""))
