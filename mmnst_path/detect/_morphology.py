@@ -34,6 +34,21 @@ def _numba_kernels() -> Any:
     return _KERNELS["mod"]
 
 
+def _label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:
+    """``ndi.label(mask)`` of a 2-D mask (4-connected; ``eight``: 8-connected): the same int32
+    labels, numbering and count. With numba by runs (:func:`._numba_runs.component_labels`,
+    tests/detect/test_component_labels.py), else (or for other dimensions) ``ndi.label`` itself.
+    Any nonzero pixel of ``mask`` is foreground, as for ``ndi.label``."""
+    if _numba_kernels() is None or mask.ndim != 2:
+        labels, n = ndi.label(mask, structure=np.ones((3, 3), bool) if eight else None)
+        return labels, int(n)
+    from ._numba_runs import component_labels
+
+    labels = np.zeros(mask.shape, np.int32)
+    n = component_labels(np.ascontiguousarray(mask, dtype=bool), labels, eight)
+    return labels, int(n)
+
+
 def _gaussian_half_kernel(sigma_px: float, truncate: float) -> np.ndarray:
     """Right half (centre first) of scipy's normalised Gaussian kernel, float64."""
     sigma = float(sigma_px)
@@ -182,7 +197,7 @@ def _watershed_by_bands(image: np.ndarray, markers: np.ndarray, mask: np.ndarray
 
     if mask.shape[0] <= WATERSHED_BAND_ROWS:
         return watershed(image, markers, mask=mask).astype(np.int32, copy=False)
-    comp, n_comp = ndi.label(mask)
+    comp, n_comp = _label(mask)
     if n_comp == 0:
         return np.zeros(mask.shape, dtype=np.int32)
     boxes = ndi.find_objects(comp)
@@ -353,7 +368,7 @@ def _smoothed_at(images: tuple[np.ndarray, ...], sigma_px: float, where: np.ndar
         # groups whose grown windows touch are one group (one window, no pixel filtered twice):
         # label ``where`` dilated by the kernel radius; a group's box is then its window
         reach = _square_extreme(where.view(np.uint8), 2 * rad + 1, op="max") if rad else where.view(np.uint8)
-        groups, _ = ndi.label(reach, structure=np.ones((3, 3), dtype=bool))
+        groups, _ = _label(reach, eight=True)
         wins = list(ndi.find_objects(groups))
         if sum((a.stop - a.start) * (b.stop - b.start) for a, b in wins) < whole_area // 2:
             index = np.zeros(where.shape, dtype=np.intp)

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import StainError
-from ._morphology import _disk, _disk_extreme, _gaussian, _od_norm
+from ._morphology import _disk, _disk_extreme, _gaussian, _label, _od_norm
 from ._pigment_params import _BROWN_CHROMOGENS, _MELANIN_COUNTERSTAINS, PigmentParams, _matrix
 
 
@@ -284,22 +284,6 @@ def _opened(mask: np.ndarray, radius_px: float) -> np.ndarray:
     padded = np.pad(mask, pad, mode="edge")
     eroded = _disk_extreme(padded, disk, op="min", mode="constant")
     return _disk_extreme(eroded, disk, op="max", mode="constant")[pad:-pad, pad:-pad]
-
-
-
-def _label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:
-    """``ndi.label(mask)`` (4-connected; ``eight``: 8-connected), the same int32 labels and count:
-    with numba by runs (:func:`mmnst_path.detect._numba_runs.component_labels`, tested equal)."""
-    from ._morphology import _numba_kernels
-
-    if _numba_kernels() is None or mask.ndim != 2:
-        labels, n = ndi.label(mask, structure=np.ones((3, 3), bool) if eight else None)
-        return labels, int(n)
-    from ._numba_runs import component_labels
-
-    labels = np.zeros(mask.shape, np.int32)
-    n = component_labels(np.ascontiguousarray(mask, dtype=bool), labels, eight)
-    return labels, int(n)
 
 
 def _hole_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
