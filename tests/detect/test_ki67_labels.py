@@ -80,8 +80,9 @@ def test_detector_labels_equal_those_with_ndi_label(monkeypatch: pytest.MonkeyPa
         monkeypatch.setattr(_runs, "component_labels", _counting(calls))
         fast = nuclei_from_stains(hem, dab, mpp=mpp, params=params, return_labels=True)
         assert len(calls) >= (2 if band_rows < hem.shape[0] else 1)
-        monkeypatch.setattr(nuclei, "_label", _scipy_label)
-        monkeypatch.setattr(_morphology, "_label", _scipy_label)
+        # the calls before the runs: ndi.label(mask), 4-connected, at both sites
+        monkeypatch.setattr(nuclei, "_label", lambda mask, **kw: _scipy_label(mask))
+        monkeypatch.setattr(_morphology, "_label", lambda mask, **kw: _scipy_label(mask))
         monkeypatch.setattr(_runs, "component_labels", None)  # not called any more
         slow = nuclei_from_stains(hem, dab, mpp=mpp, params=params, return_labels=True)
         monkeypatch.undo()
@@ -103,7 +104,8 @@ def test_sparse_smoothing_groups_equal_those_with_ndi_label(monkeypatch: pytest.
     monkeypatch.setattr(_runs, "component_labels", _counting(calls))
     fast = _morphology._smoothed_at((x,), 1.5, where)[0]
     assert calls
-    monkeypatch.setattr(_morphology, "_label", _scipy_label)
+    # the call before the runs: ndi.label(reach, 3x3 structure), 8-connected
+    monkeypatch.setattr(_morphology, "_label", lambda mask, **kw: _scipy_label(mask, eight=True))
     slow = _morphology._smoothed_at((x,), 1.5, where)[0]
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(fast, ndi.gaussian_filter(x, 1.5, truncate=4.0)[where])
