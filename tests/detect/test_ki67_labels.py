@@ -5,6 +5,7 @@ watershed and the windowed smoothing are the same as with ``ndi.label`` at those
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,3 +110,32 @@ def test_sparse_smoothing_groups_equal_those_with_ndi_label(monkeypatch: pytest.
     slow = _morphology._smoothed_at((x,), 1.5, where)[0]
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(fast, ndi.gaussian_filter(x, 1.5, truncate=4.0)[where])
+
+
+def test_real_tile_seedless_components_are_4_connected(monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
+    """On a real SHIDC tile whose seedless foreground holds two pieces touching only at a corner
+    (one component 8-connected, two 4-connected), the detector's labels there are
+    ``ndi.label(mask)``'s (4-connected), as before the runs."""
+    from PIL import Image
+
+    from mmnst_path.pipeline import analyze_region
+
+    seen: list[tuple[np.ndarray, np.ndarray, int]] = []
+    original = nuclei._label
+
+    def spy(mask: np.ndarray, **kw: Any) -> tuple[np.ndarray, int]:
+        labels, n = original(mask, **kw)
+        seen.append((mask.copy(), labels, n))
+        return labels, n
+
+    monkeypatch.setattr(nuclei, "_label", spy)
+    rgb = np.asarray(Image.open(shared_data / "ki67" / "shidc" / "p1_0299_9.jpg").convert("RGB"))
+    analyze_region(rgb, mpp=0.21)
+    assert seen
+    corner = 0
+    for mask, labels, n in seen:
+        want, n_want = ndi.label(mask)
+        assert n == n_want
+        np.testing.assert_array_equal(labels, want)
+        corner += n_want - ndi.label(mask, structure=np.ones((3, 3), bool))[1]
+    assert corner > 0  # the tile holds the case that tells 4- from 8-connectivity
