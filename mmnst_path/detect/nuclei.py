@@ -44,14 +44,7 @@ from ..errors import ConfigError
 from ..geometry import require_mpp
 from . import _morphology
 from ._morphology import _gaussian as _exact_gaussian
-from ._morphology import (
-    _gaussian_half_kernel,
-    _label,
-    _numba_kernels,
-    _square_extreme,
-    _uniform,
-    _watershed_by_bands,
-)
+from ._morphology import _gaussian_half_kernel, _numba_kernels, _square_extreme, _uniform, _watershed_by_bands
 from ._nucleus_measure import _label_max, _measure
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "unstained_reach_px"]
@@ -684,8 +677,8 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     np.negative(response, out=response)
     labels = _watershed_by_bands(response, markers, foreground)
     del response, markers
-    # foreground components that hold no seed become one nucleus each
-    comp, n_comp = _label(foreground & (labels == 0))
+    # foreground components that hold no seed become one nucleus each (4-connected: ndi.label by runs)
+    comp, n_comp = _morphology._label(foreground & (labels == 0))
     kern = _numba_kernels() if labels.dtype == np.int32 and labels.flags.c_contiguous else None
     if kern is not None:  # the same labels, peaks and counts in two compiled passes
         labels, area_px, n_all = _contour_areas(kern, labels, comp, n_seeds, n_comp, fg_signal, params)
