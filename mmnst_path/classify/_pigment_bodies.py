@@ -46,7 +46,6 @@ def _body_table(total: np.ndarray, fine: np.ndarray | None, mpp: float, *,
     label, columns :data:`BODY_FEATURES`, row 0 zeros): the features of a pixel are
     ``table[labels[pixel]]``. ``brown``: :func:`_brown_mask` of ``total`` and ``fine`` when the
     caller has it (``fine`` is then not read, and may be None)."""
-
     if brown is None:
         if fine is None:
             msg = "_body_table needs the fine-scale OD or the brown mask computed from it"
@@ -518,7 +517,6 @@ def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.nda
     >= ``spindle_core_min_fill`` (a spindle nucleus) are decided again by the body model on their
     own; those it calls DAB are vetoed (no margin, no rim).
     """
-
     from ..detect._pigment_core import _opened
 
     core = _opened((chans[0] >= params.body_od) & kept, params.body_radius_um / mpp)

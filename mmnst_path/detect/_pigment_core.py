@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import StainError
-from ._morphology import _disk, _disk_extreme, _gaussian, _label, _od_norm
+from ._morphology import _disk, _disk_extreme, _gaussian, _label, _numba_kernels, _od_norm
 from ._pigment_params import _BROWN_CHROMOGENS, _MELANIN_COUNTERSTAINS, PigmentParams, _matrix
 
 
@@ -295,8 +295,6 @@ def _hole_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     With numba the holes only (:func:`mmnst_path.detect._numba_runs.hole_labels`: 1..n, every
     other pixel 0, ``is_hole`` True but at 0); else ``ndi.label(~mask)``, every component
     labelled. The holes, their pixels and their order are the same (tested)."""
-    from ._morphology import _numba_kernels
-
     if _numba_kernels() is not None:
         from ._numba_runs import hole_labels
 
