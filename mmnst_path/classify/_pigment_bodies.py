@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detect._pigment_core import _hole_labels, _label
+from ..detect._pigment_core import _hole_labels, _label, nonzero_rc
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
@@ -69,17 +69,17 @@ def _body_table(total: np.ndarray, fine: np.ndarray | None, mpp: float, *,
     # the holes of each body (what ndi.binary_fill_holes would fill: 4-connected non-brown
     # components off the image border), attributed to the body around them
     hole_lab, is_hole = _hole_labels(brown)
-    hole_px = is_hole[hole_lab]
-    if hole_px.any():
+    # (with numba only the holes are labelled: their pixels are the labelled ones)
+    hr, hc = nonzero_rc(hole_lab > 0 if is_hole[1:].all() else is_hole[hole_lab])
+    if len(hr):
         # the largest label in each hole pixel's 3x3 neighbourhood (ndi.grey_dilation of the
         # labels, at the hole pixels only: they never lie on the image border)
-        hr, hc = np.nonzero(hole_px)
         grown = labels[hr, hc]
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
                 grown = np.maximum(grown, labels[hr + dr, hc + dc])
         at = hole_lab[hr, hc]
-        owner = np.zeros(hole_lab.max() + 1, np.int64)
+        owner = np.zeros(is_hole.shape[0], np.int64)  # (hole_lab.max() + 1: labels 1..n)
         owner[at] = grown  # any neighbour label of each hole
         for _ in range(2):  # propagate the owner through the hole
             owner[at] = np.maximum(owner[at], grown)
@@ -402,7 +402,7 @@ class BrownBodies:
         if near > 0 and ask.any():
             disk = _disk(near)
             r = disk.shape[0] // 2
-            rows, cols = np.nonzero(ask)
+            rows, cols = nonzero_rc(ask)
             # veto_bodies' dilation sees zeros beyond the tile: pixels whose disk crosses the border
             # are left to the pixel model (fewer skipped pixels, never a wrong one)
             inner = (rows >= r) & (rows < flag.shape[0] - r) & (cols >= r) & (cols < flag.shape[1] - r)

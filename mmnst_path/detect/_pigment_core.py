@@ -250,7 +250,7 @@ def _brown_bodies(channel: np.ndarray, hematoxylin: np.ndarray, mpp: float,
         return brown
     # holes (exactly ndi.binary_fill_holes(brown) & ~brown), labelled as ndi.label(holes) would
     gaps, is_hole = _hole_labels(brown)
-    at = np.flatnonzero(is_hole[gaps])  # the hole pixels, in raster order
+    at = np.flatnonzero(gaps > 0 if is_hole[1:].all() else is_hole[gaps])  # the hole pixels, in raster order
     if len(at):
         relabel = np.zeros(is_hole.shape[0], dtype=gaps.dtype)
         nh = int(is_hole.sum())
@@ -309,6 +309,17 @@ def _hole_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         is_hole[edge] = False
     is_hole[0] = False
     return gaps, is_hole
+
+
+def nonzero_rc(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero(mask)`` of a 2-D mask: the same row and column index arrays (intp, row-major
+    order), from the flat indices (2-10x faster on a tile: numpy's 2-D nonzero walks a
+    multi-index per pixel; tests/detect/test_pigment_nonzero.py)."""
+    if mask.ndim != 2 or mask.shape[1] == 0:
+        rows, cols = np.nonzero(mask)
+        return rows, cols
+    rows, cols = np.divmod(np.flatnonzero(mask), mask.shape[1])
+    return rows, cols
 
 
 def _small_holes(mask: np.ndarray, max_side_px: float) -> np.ndarray:
