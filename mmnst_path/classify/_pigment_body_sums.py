@@ -95,8 +95,9 @@ def body_pixel_sums(labels: np.ndarray, n: int, idx: np.ndarray, od: np.ndarray,
     out = np.zeros((n + 1, len(SUMS)), np.float64)
     kern = _kernel()
     if kern is not None:
-        kern(np.ascontiguousarray(labels), np.ascontiguousarray(od), np.ascontiguousarray(brown),
-             np.ascontiguousarray(hematoxylin), np.ascontiguousarray(maxima, dtype=np.float64), math.sqrt(3.0), out)
+        # (brown and hematoxylin may be strided planes of the unmixing: read in place)
+        kern(np.ascontiguousarray(labels), np.ascontiguousarray(od), brown, hematoxylin,
+             np.ascontiguousarray(maxima, dtype=np.float64), math.sqrt(3.0), out)
         return out[1:]
     lab = labels.ravel()[idx]
     flat = od.reshape(-1, 3)[idx].astype(np.float64)

@@ -188,7 +188,8 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
 
             _keep["deconvolution"] = (folded_luts(two, ("hematoxylin", brown[0]), background=background), both)
         channel, hematoxylin = both[..., 1], both[..., 0]
-        if not _hue:
+        if not _hue:  # (contiguous planes: the smoothing, the bodies and their features read them)
+            channel, hematoxylin = np.ascontiguousarray(channel), np.ascontiguousarray(hematoxylin)
             plain = (channel.astype(np.float32, copy=False), None, None, mode)
             return (*plain, hematoxylin) if _with_hematoxylin else plain
         angle = _angle_to(od, [mel, matrix.vector(brown[0])])

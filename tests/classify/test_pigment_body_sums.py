@@ -43,8 +43,10 @@ def test_random_bodies_equal_bincount(seed: int, monkeypatch: pytest.MonkeyPatch
     labels, n = _label(rng.random(shape) < rng.uniform(0.05, 0.9))
     od = (rng.random((*shape, 3)) * 2.0).astype(np.float32)
     od[rng.random(shape) < 0.1] = 0.0
-    brown = (rng.normal(0.3, 0.4, shape)).astype(np.float32)
-    hem = (rng.normal(0.2, 0.3, shape)).astype(np.float32)
+    both = rng.normal((0.2, 0.3), (0.3, 0.4), (*shape, 2)).astype(np.float32)
+    hem, brown = both[..., 0], both[..., 1]  # strided planes, as the unmixing gives them
+    if seed % 2:
+        hem, brown = np.ascontiguousarray(hem), np.ascontiguousarray(brown)
     fast, ref = _both(labels, n, od, brown, hem, monkeypatch)
     assert fast.shape == (n, len(SUMS))
     assert np.array_equal(fast, ref)
