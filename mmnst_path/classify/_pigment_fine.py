@@ -67,13 +67,23 @@ def _fine_od_py(od, w, fine, total, planes, keep):  # type: ignore[no-untyped-de
         for q in range(done, stop):
             src = od[q].reshape(width)
             dst = ring[q % size]
-            for j in range(width):
-                dst[j] = np.float64(src[j])
-            if keep:
-                for c in range(3):
-                    pl = planes[c, q]
-                    for j in range(n):
-                        pl[j] = src[3 * j + c]
+            if keep:  # the row's pixels once: into the ring and into the three planes
+                pl0 = planes[0, q]
+                pl1 = planes[1, q]
+                pl2 = planes[2, q]
+                for j in range(n):
+                    v0 = src[3 * j]
+                    v1 = src[3 * j + 1]
+                    v2 = src[3 * j + 2]
+                    dst[3 * j] = np.float64(v0)
+                    dst[3 * j + 1] = np.float64(v1)
+                    dst[3 * j + 2] = np.float64(v2)
+                    pl0[j] = v0
+                    pl1[j] = v1
+                    pl2[j] = v2
+            else:
+                for j in range(width):
+                    dst[j] = np.float64(src[j])
         done = max(done, stop)
         cur = ring[i % size]
         for j in range(width):
