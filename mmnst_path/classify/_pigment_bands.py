@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..detect._morphology import _disk, _disk_extreme, _gaussian_at
+from ..detect._pigment_core import nonzero_rc
 from ._pigment_at import disk_extreme_at
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarra
           planes: list[np.ndarray] | None = None) -> np.ndarray:
     """(M, N, 2) red and blue OD blurred at ``wide_um`` (the ``wide_u_b`` feature's input) at the
     ``cand`` pixels (computed there only), 0 elsewhere; ``planes``: ``od``'s channels (:func:`_candidates`)."""
-    at = np.nonzero(cand)
+    at = nonzero_rc(cand)
     out = np.zeros((*cand.shape, 2), np.float32)
     for i, c in enumerate((0, 2)):
         out[..., i][at] = _blur_at(od[..., c] if planes is None else planes[c], s.wide_um / mpp, at)
@@ -60,7 +61,7 @@ def _wide_at(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.nda
              planes: list[np.ndarray] | None = None) -> np.ndarray:
     """(K, 2) the values of :func:`_wide` at the ``cand`` pixels, in row-major order (the same
     values, held for the candidates only: 8 bytes a candidate instead of 8 bytes a tile pixel)."""
-    at = np.nonzero(cand)
+    at = nonzero_rc(cand)
     return np.stack([_blur_at(od[..., c] if planes is None else planes[c], s.wide_um / mpp, at) for c in (0, 2)],
                     axis=1)
 
@@ -94,7 +95,7 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
     chan = (lambda ch: od[..., ch]) if not planes else planes.__getitem__
     # every filtered value is needed at the candidates only: the Gaussians are computed there (the
     # same operations as the whole-window filters, so the same values); each erosion once
-    at = np.nonzero(cand)
+    at = nonzero_rc(cand)
     total = np.ascontiguousarray(total)
     f = fine[cand]
     t = total[cand]

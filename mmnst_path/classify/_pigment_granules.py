@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..detect._morphology import _disk, _disk_extreme, _gaussian_at
+from ..detect._pigment_core import nonzero_rc
 from ._pigment_at import disk_extreme_at
 from .model import FeatureSpec
 
@@ -97,7 +98,7 @@ def granule_columns(fine: np.ndarray, total: np.ndarray, cand: np.ndarray, setti
     names = [n for n in wanted if n in GRANULE_FEATURES]
     if not names:  # a model without granule columns (every shipped one): nothing per window
         return
-    at = np.nonzero(cand)
+    at = nonzero_rc(cand)
     excess = None
     if any(n.startswith("gran_ex_") for n in names):
         disk = _disk(s.cluster_um / mpp)

@@ -65,7 +65,7 @@ import numpy as np
 
 from ..detect._morphology import (
     _gaussian,
-    _od_norm,
+    _od_norm,  # noqa: F401  (tests import it from here)
 )
 from ..errors import ConfigError
 from ._pigment_bands import (  # feature_reach_px and _band_starts stay importable from here (tests use them)
@@ -96,6 +96,7 @@ from ._pigment_bodies import (  # the brown-body names stay importable from here
     prepare_bodies,
     resolve_body_model,
 )
+from ._pigment_fine import fine_od
 from ._pigment_granules import GRANULE_FEATURES, granule_columns, granule_feature_specs
 from ._pigment_windows import _blocks, _windows
 from .model import ClassifierModel, FeatureSpec
@@ -270,14 +271,7 @@ def _candidates(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSettings
 
     s = settings
     od = np.ascontiguousarray(od_from_rgb(rgb, background=background) if od is None else od, dtype=np.float32)
-    chans = [np.ascontiguousarray(od[..., c]) for c in range(3)]
-    fine = np.empty(od.shape, np.float32)  # filled a channel at a time: one blurred plane alive, not three
-    for c, ch in enumerate(chans):
-        fine[..., c] = _blur(ch, s.fine_um / mpp)
-    if planes is not None:
-        planes[:] = chans
-    del chans
-    total = _od_norm(fine)
+    fine, total = fine_od(od, s.fine_um / mpp, planes)  # one compiled pass (:mod:`._pigment_fine`)
     cand = total >= s.candidate_od
     if where is not None:
         cand &= where

@@ -18,6 +18,7 @@ from ._pigment_core import (
     _label,
     angle_at,
     brown_hue_vectors,
+    nonzero_rc,
     pigment_channels,
 )
 from ._pigment_params import PigmentParams
@@ -150,7 +151,7 @@ def grown_through(seed: np.ndarray, into: np.ndarray, steps: int) -> np.ndarray:
     """``ndi.binary_dilation(seed, iterations=steps, mask=seed | into)`` (4-connected steps,
     zeros beyond the border), computed at the pixels of ``into`` outside ``seed`` only (a few
     granule rims on a tile: the whole-tile passes cost ~2 ms a step on a 640² tile)."""
-    rows, cols = np.nonzero(into & ~seed)
+    rows, cols = nonzero_rc(into & ~seed)
     if steps <= 0 or not len(rows):
         return seed
     out = seed.copy()
