@@ -91,7 +91,8 @@ def body_pixel_sums(labels: np.ndarray, n: int, idx: np.ndarray, od: np.ndarray,
     clipped at 0; ``grey``: the OD's component sum / its norm / sqrt(3); ``maxima`` (K,) 1.0 at
     the labelled pixels that are dark local maxima, in raster order; row and column indices).
     ``idx``: the raveled indices of the labelled pixels (raster order). With numba in one pass;
-    else with ``np.bincount`` per column (the reference: the same sums, tested)."""
+    else with ``np.bincount`` per column (the reference: the same sums, tested). ``n`` must be
+    ``labels.max()`` (the labeller's count): the compiled pass does not check the label bounds."""
     out = np.zeros((n + 1, len(SUMS)), np.float64)
     kern = _kernel()
     if kern is not None:

@@ -66,11 +66,20 @@ def _melanin_of(matrix: Any, params: PigmentParams) -> np.ndarray:
 
 
 def _angle_to(od: np.ndarray, vectors: list[np.ndarray]) -> np.ndarray:
-    """Smallest angle (degrees) between each pixel's OD vector and any of ``vectors``."""
+    """Smallest angle (degrees) between each pixel's OD vector and any of ``vectors``.
+
+    The dot products are float32 products and sums in a fixed order per pixel, not ``od @ u``:
+    a matmul's kernel (BLAS, SIMD body vs tail) depends on the array's shape and on the CPU, so
+    the same pixel would get another last bit in the whole tile than among a few pixels
+    (:func:`angle_at`; seen on an AVX-512 machine)."""
     norm = _od_norm(od) + 1e-6
     best = None
     for v in vectors:
-        cos = (od @ (v / np.linalg.norm(v)).astype(np.float32)) / norm
+        u = (v / np.linalg.norm(v)).astype(np.float32)
+        dot = od[..., 0] * u[0]
+        dot += od[..., 1] * u[1]
+        dot += od[..., 2] * u[2]
+        cos = dot / norm
         best = cos if best is None else np.maximum(best, cos)
     assert best is not None
     return np.degrees(np.arccos(np.clip(best, -1.0, 1.0)))

@@ -14,8 +14,6 @@ from mmnst_path.classify._pigment_bodies import _per_body, body_image_features
 from mmnst_path.classify._pigment_body_sums import SUMS, body_pixel_sums
 from mmnst_path.detect._morphology import _label, _numba_kernels
 
-KI67 = Path(__file__).resolve().parents[3] / "shared" / "data" / "ki67"
-
 
 def _both(labels: np.ndarray, n: int, od: np.ndarray, brown: np.ndarray, hem: np.ndarray,
           monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +63,7 @@ def test_empty_and_single_pixel(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fast[0, SUMS.index("col")] == 4.0
 
 
-def test_real_tile_body_features_equal_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_tile_body_features_equal_reference(monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
     """The brown bodies of a real BCData tile (DAB-positive nuclei): the body model's image
     features with the kernel equal those of the reference path."""
     from PIL import Image
@@ -74,9 +72,7 @@ def test_real_tile_body_features_equal_reference(monkeypatch: pytest.MonkeyPatch
     from mmnst_path.detect.pigment import PigmentParams, pigment_channels
     from mmnst_path.stain import od_from_rgb
 
-    path = KI67 / "bcdata" / "2.png"
-    if not path.exists():  # pragma: no cover - the shared data is part of the dev setup
-        pytest.skip(f"{path} not found")
+    path = shared_data / "ki67" / "bcdata" / "2.png"
     with Image.open(path) as im:
         rgb = np.asarray(im.convert("RGB"))
     params = PigmentParams()

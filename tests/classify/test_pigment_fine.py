@@ -18,8 +18,6 @@ from mmnst_path.classify._pigment_fine import fine_od
 from mmnst_path.classify.pigment import PigmentFeatureSettings, _candidates
 from mmnst_path.detect._morphology import _numba_kernels
 
-KI67 = Path(__file__).resolve().parents[3] / "shared" / "data" / "ki67"
-
 
 def _reference(od: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """scipy's Gaussian of each channel and numpy's norm (the definitions the kernel follows)."""
@@ -97,16 +95,14 @@ def test_fallback_equals_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(np.array_equal(a, b) for a, b in zip(planes, planes2, strict=True))
 
 
-def test_real_tile_candidates_equal_reference() -> None:
+def test_real_tile_candidates_equal_reference(shared_data: Path) -> None:
     """A real BCData tile at the pipeline's 0.5 µm/px scale: ``_candidates`` (fine OD, norm,
     candidates, planes) equals the reference built from scipy."""
     from PIL import Image
 
     from mmnst_path.stain import od_from_rgb
 
-    path = KI67 / "bcdata" / "2.png"
-    if not path.exists():  # pragma: no cover - the shared data is part of the dev setup
-        pytest.skip(f"{path} not found")
+    path = shared_data / "ki67" / "bcdata" / "2.png"
     with Image.open(path) as im:
         rgb = np.asarray(im.convert("RGB"))[:300, :260]
     s = PigmentFeatureSettings()

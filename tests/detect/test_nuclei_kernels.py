@@ -104,7 +104,10 @@ def test_background_by_columns_equals_scipy(shape: tuple[int, int], side: int) -
 
 
 def test_log_contrast_equals_numpy() -> None:
-    """The fused contrast ``log1p(x / c0)`` is numpy's, zeros (and a negative zero) included."""
+    """The fused contrast is ``log1p(x / c0)`` with numpy's float32 division, within one unit in
+    the last place of the float64 ``log1p`` of that quotient, zeros (and a negative zero) exactly.
+    (Not numpy's float32 ``log1p`` bit for bit: on AVX-512 machines its SIMD loop is up to 2 units
+    off the scalar one the kernel calls, on ~4 % of values.)"""
     kern = _morphology._numba_kernels()
     if kern is None:
         pytest.skip("numba is not installed: the numpy path is the only one")
@@ -114,11 +117,14 @@ def test_log_contrast_equals_numpy() -> None:
     x[0, 0] = -0.0
     x[1, 1] = 1e-38
     for c0 in (0.1, 0.3):
-        expected = np.log1p(np.divide(x, np.float32(c0)))
+        quotient = np.divide(x, np.float32(c0))
+        expected = np.log1p(quotient.astype(np.float64)).astype(np.float32)
         got = x.copy()
         kern.log_contrast(got, np.float32(c0), got)
-        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_max_ulp(got, expected, maxulp=1)
+        np.testing.assert_array_equal(got == 0, expected == 0)
         assert np.signbit(got[0, 0]) == np.signbit(expected[0, 0])
+        assert not np.signbit(got[x == 0.0][1:]).any()
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 3), (40, 57)])
