@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import tempfile
 import threading
 import time
@@ -294,8 +295,7 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     scale = (res.analysis_mpp / res.mpp) ** 2  # level-0 px per analysis px
     owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
     tissue_mpx = res.metrics["tissue_area_mm2"] * 1e6 / (res.analysis_mpp**2) / 1e6
-    import resource  # the kernel's high-water mark of this process: no spike between two samples escapes it
-
+    # the kernel's high-water mark of this process (1 worker: the analysing one): no spike between two samples escapes it
     hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"seconds": seconds, "cpu": cpu, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
             "rss_hwm": hwm,
