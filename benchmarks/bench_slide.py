@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import tempfile
 import threading
 import time
@@ -275,9 +276,9 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
 
     executor.read_tile = counting_read  # counted in this process (1 worker runs in-process)
     with PeakRSS() as mem:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = analyze_slide(path, cfg, mpp=mpp, workers=workers)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     executor.read_tile = plain_read
     from mmnst_path.pipeline import kernel_stats
     from mmnst_path.pipeline._worker import halo_parts
@@ -294,7 +295,10 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     scale = (res.analysis_mpp / res.mpp) ** 2  # level-0 px per analysis px
     owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
     tissue_mpx = res.metrics["tissue_area_mm2"] * 1e6 / (res.analysis_mpp**2) / 1e6
-    return {"seconds": seconds, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
+    # the kernel's high-water mark of this process (1 worker: the analysing one): no spike between two samples escapes it
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"seconds": seconds, "cpu": cpu, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
+            "rss_hwm": hwm,
             "rss_process": mem.peak_process, "rss_compile": mem.peak_compile,
             "read_over_owned": read_px[0] / owned if workers == 1 and owned else math.nan,
             "inside_over_owned": read_px[2] / owned if workers == 1 and owned else math.nan,
@@ -335,9 +339,11 @@ def _real_table(args: argparse.Namespace) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = "1"
     print("| slide | level-0 µm/px | tiles | tissue MPx (0.5 µm/px) | halo µm (largest part) | read / owned px "
-          "(inside the slide) | s | tissue MPx/s/worker | tile CPU s | tissue + plan + aggregate s | "
-          "peak MiB (all) | peak MiB (one process) | kernels compiled | compiling child peak MiB | Ki67 % (n) |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "(inside the slide) | s | tissue MPx/s/worker | CPU s (this process) | tissue MPx per CPU s | tile CPU s | "
+          "tissue + plan + aggregate s | "
+          "peak MiB (all) | peak MiB (one process) | high-water MiB (this process) | kernels compiled | "
+          "compiling child peak MiB | Ki67 % (n) |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     parts_line = ""
     for spec in args.real:
         path, _, mpp = spec.partition("@")
@@ -356,8 +362,9 @@ def _real_table(args: argparse.Namespace) -> None:
         parts_line = ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
         print(f"| {Path(path).name} | {r['mpp']:.3f} | {r['tiles']} | {r['tissue_mpx']:.1f} | {parts[big]:.1f} ({big}) | "
               f"{r['read_over_owned']:.2f} ({r['inside_over_owned']:.2f}) | {r['seconds']:.1f} | "
-              f"{r['tissue_mpx'] / r['seconds'] / args.workers:.2f} | "
-              f"{t.get('tile_cpu', math.nan):.1f} | {fixed:.2f} | {r['rss'] / 2**20:.0f} | {r['rss_process'] / 2**20:.0f} | "
+              f"{r['tissue_mpx'] / r['seconds'] / args.workers:.2f} | {r['cpu']:.2f} | "
+              f"{r['tissue_mpx'] / r['cpu']:.3f} | "
+              f"{t.get('tile_cpu', math.nan):.1f} | {fixed:.2f} | {r['rss'] / 2**20:.0f} | {r['rss_process'] / 2**20:.0f} | {r['rss_hwm'] / 2**20:.0f} | "
               f"{r['kernels_compiled'] if r['kernels_compiled'] >= 0 else '-'} | "
               f"{r.get('rss_compile', 0) / 2**20:.0f} | {r['index']:.1f} ({r['denominator']}) |",
               flush=True)
