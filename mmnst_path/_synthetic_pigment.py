@@ -225,3 +225,73 @@ def tan_background_layer(tissue: np.ndarray, cells: list[tuple[float, float, flo
     out = np.maximum(conc, halo) * inside
     return out.astype(np.float32), family_melanin_vector(rng, TAN_DEG)
 
+
+
+#: ``saturated_positives`` (:func:`saturated_positives_layer`), per tile: the share of the Ki67-positive nuclei stained
+#: to saturation (uniform draw; a strongly developed slide has most of its positives at the camera's floor) ...
+SATURATED_SHARE = (0.2, 1.0)
+#: ... the DAB painted at the core of each (log10 OD, before the tile's stain scale; log-uniform) ...
+SATURATED_OD = (1.5, 4.0)
+#: ... the hematoxylin under it (a proliferating nucleus keeps its counterstain: the negatives' 0.3-0.6) ...
+SATURATED_HEM = (0.3, 0.6)
+#: ... the hue of the dense DAB, degrees from DAB towards neutral (dense polymerised DAB records brown-black) ...
+SATURATED_DEG = (0.0, 15.0)
+#: ... and the brown rim: the share of the nucleus radius outside the black core, where the DAB is a third of it
+SATURATED_RIM = (0.15, 0.4)
+
+
+def saturated_positives_layer(shape: tuple[int, int], cells: list[tuple[float, float, float, float, float]],
+                              positive: np.ndarray, rng: np.random.Generator,
+                              mpp: float) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Ki67-positive nuclei stained to saturation as real strong DAB is: black cores, brown rims, counterstain kept.
+
+    Strong real DAB positives reach the camera's floor in every channel (the hard negative of
+    near-black melanin, issue #14). They are not the smooth, DAB-hued discs over a pale nucleus of
+    :func:`near_black_positives`: a proliferating nucleus keeps its hematoxylin under the DAB, dense
+    DAB records brown-black (its hue turns towards neutral, as melanin's does), the stain is densest
+    in a clumped core and thins to a brown rim at the nuclear edge, and on a strongly developed slide
+    most positives are so (so they are the tile's typical positive, not an outlier among them).
+    The EndoNuke DAB tiles (CC BY 4.0) show it on their few near-black positives: a red share of the
+    OD of ~0.28, against ~0.24 for :func:`near_black_positives`'s discs.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Tile shape (rows, cols).
+    cells : list of (row, col, semi-axis along, semi-axis across, angle)
+        Every tumour cell's nucleus ellipse in pixels and radians.
+    positive : (n,) bool ndarray
+        The Ki67-positive cells; a share (:data:`SATURATED_SHARE`) of them is drawn.
+    rng : numpy.random.Generator
+        The stream every draw comes from (the rest of the tile does not depend on it).
+    mpp : float
+        µm per pixel (the clumped texture's scale is in µm).
+
+    Returns
+    -------
+    dab : (M, N) float32 ndarray
+        Concentration of the dense DAB (log10 OD along ``vector``, :data:`SATURATED_OD` in the core,
+        a third of it over the rim :data:`SATURATED_RIM`; 0 elsewhere).
+    hem : (M, N) float32 ndarray
+        Hematoxylin painted under those nuclei (:data:`SATURATED_HEM`; 0 elsewhere).
+    vector : (3,) ndarray
+        Unit OD vector :data:`SATURATED_DEG` from DAB towards neutral.
+    """
+    from .synthetic import _ellipse, family_melanin_vector
+
+    dab = np.zeros(shape, np.float32)
+    hem = np.zeros(shape, np.float32)
+    share = rng.uniform(*SATURATED_SHARE)
+    vector = family_melanin_vector(rng, SATURATED_DEG)
+    lo, hi = math.log(SATURATED_OD[0]), math.log(SATURATED_OD[1])
+    for i in np.flatnonzero(np.asarray(positive, bool)):
+        if rng.random() >= share:
+            continue
+        r, c, a, b, ang = cells[i]
+        core = math.exp(rng.uniform(lo, hi))
+        inner = 1.0 - rng.uniform(*SATURATED_RIM)
+        clumps = (rng.uniform(0.2, 0.5), rng.uniform(0.3, 0.8) / mpp, rng)
+        _ellipse(dab, r, c, a, b, ang, core / 3.0, rng)
+        _ellipse(dab, r, c, a * inner, b * inner, ang, core, rng, clumps=clumps)
+        _ellipse(hem, r, c, a, b, ang, rng.uniform(*SATURATED_HEM), rng)
+    return dab, hem, vector
