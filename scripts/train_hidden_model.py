@@ -15,6 +15,11 @@ Rows:
   generator's ``hidden_nuclei``) or on melanin outside every true nucleus (a granule cluster read
   as a nucleus), ``assessable`` when it lies in a true nucleus less covered; nuclei elsewhere
   (stroma) carry no label and are left out;
+- with ``--saturated N``: also the same families on seeds 5000..5000+N-1 with ``saturated_positives=True``
+  (``varied``, with and without near-black melanin): strong DAB positives at the camera's floor as real ones are
+  (black cores, brown rims, counterstain kept, up to every positive of a tile), the hard negative of
+  near-black melanin that :func:`~mmnst_path._synthetic_pigment.near_black_positives`'s pale-nucleus discs
+  are not (session 21 H3);
 - real EndoNuke ER/PR DAB tiles (CC BY 4.0, ``../shared/train/endonuke``; no melanin): every
   detected nucleus ``assessable``.
 
@@ -61,6 +66,52 @@ def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size
     return x[keep], y[keep]
 
 
+def saturated_tile_rows(seed: int, family: str, *, near_black: bool, size: int,
+                        pixel_model) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of one generated ``saturated_positives=True`` tile (``varied``), labelled as
+    :func:`tile_rows` labels."""
+    from mmnst_path.classify.pigment import classify_pigment
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance="varied", near_black=near_black,
+                               saturated_positives=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
+        region = measure_ki67(tile.rgb, mpp=tile.mpp, stains=load_stains("H-DAB"), params=Ki67Params(),
+                              pigment_mask=mask, return_pigment_features=True)
+    x = region.pigment_features
+    if x is None or not len(x):
+        return np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64)
+    labels, mel = tile.masks["nuclei"], tile.masks["melanin"]
+    n = int(labels.max())
+    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(np.bincount(labels.ravel(),
+                                                                                            minlength=n + 1), 1)
+    r = np.clip(np.rint(region.cells.row).astype(int), 0, labels.shape[0] - 1)
+    c = np.clip(np.rint(region.cells.col).astype(int), 0, labels.shape[1] - 1)
+    t = labels[r, c]
+    y = np.where(t > 0, (cov[t] >= 0.75).astype(np.int64), np.where(mel[r, c], 1, -1))
+    keep = y >= 0
+    return x[keep], y[keep]
+
+
+def saturated_rows(seeds: range, *, size: int, pixel_model,
+                   families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the ``saturated_positives=True`` tiles of ``seeds`` (every family, with and without near-black
+    melanin)."""
+    if set(seeds) & set(EVAL_SEEDS):
+        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
+        raise SystemExit(msg)
+    xs, ys = [np.zeros((0, len(FEATURES)), np.float32)], [np.zeros(0, np.int64)]
+    for seed in seeds:
+        for family in families:
+            for near_black in (False, True):
+                x, y = saturated_tile_rows(seed, family, near_black=near_black, size=size, pixel_model=pixel_model)
+                xs.append(x)
+                ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 def generated_rows(seeds: range, *, size: int, pixel_model, families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
     if set(seeds) & set(EVAL_SEEDS):
         msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
@@ -104,6 +155,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=12, help="training seeds 5000..")
     ap.add_argument("--validation-seeds", type=int, default=2, help="held-out seeds 6000..")
+    ap.add_argument("--saturated", type=int, default=0,
+                    help="also saturated-positive tiles of the first N training seeds (session 21; 0: none)")
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--train", type=Path, default=Path("../shared/train"))
     ap.add_argument("--endonuke-every", type=int, default=4, help="every n-th EndoNuke 'mixed' tile")
@@ -124,6 +177,10 @@ def main() -> None:
         xr, used = endonuke_rows(args.train, every=args.endonuke_every)
         if args.rows is not None:
             np.savez_compressed(args.rows, xg=xg, yg=yg, xr=xr, xv=xv, yv=yv, used=np.asarray(used))
+    if args.saturated:  # not in the cache of --rows: the standard rows stay what they were
+        xs, ys = saturated_rows(range(5000, 5000 + args.saturated), size=args.size, pixel_model=pixel_model)
+        print(f"saturated-positive rows {len(ys)} ({int(ys.sum())} hidden)")
+        xg, yg = np.concatenate([xg, xs]), np.concatenate([yg, ys])
     mask_model = model_for_stains(pixel_model, "H-DAB", PigmentParams())  # the model that drew the masks
     print(f"rows: generated {len(yg)} ({int(yg.sum())} hidden), EndoNuke {len(xr)} from {len(used)} images, "
           f"validation {len(yv)} ({int(yv.sum())} hidden); {time.perf_counter() - t0:.0f} s")
@@ -143,7 +200,10 @@ def main() -> None:
                           f"{list(PIGMENT_FAMILIES)}, appearances varied and plain, with and without near-black "
                           f"melanin, {args.size} px at 0.5 µm/px (generated by this project); label hidden when the "
                           "nucleus's centroid lies in a true tumour nucleus >= 75 % under melanin or on melanin "
-                          "outside every true nucleus")},
+                          "outside every true nucleus"
+                          + (f"; also seeds 5000-{4999 + args.saturated} with saturated_positives=True (varied, with "
+                             "and without near-black melanin): strong DAB positives at the camera's floor"
+                             if args.saturated else ""))},
             {"dataset": "EndoNuke", "licence": "CC BY 4.0 (data); Apache-2.0 (hosting repository ispras/endonet)",
              "citation": ("Naumov A, et al. EndoNuke: Nuclei Detection Dataset for Estrogen and Progesterone Stained "
                           "IHC Endometrium Scans. Data 2022, 7(6), 75. doi:10.3390/data7060075"),

@@ -7,7 +7,12 @@ import math
 
 import numpy as np
 
-from mmnst_path._synthetic_pigment import SATURATED_DEG, SATURATED_HEM, SATURATED_OD, saturated_positives_layer
+from mmnst_path._synthetic_pigment import (
+    SATURATED_DEG,
+    SATURATED_HEM,
+    SATURATED_OD,
+    saturated_positives_layer,
+)
 from mmnst_path.synthetic import _DAB
 
 
@@ -25,7 +30,8 @@ def test_only_positive_nuclei_get_a_black_core_a_brown_rim_and_counterstain() ->
     for i, (r, c, _, _, _) in enumerate(cells):
         box = (slice(int(r) - 8, int(r) + 9), slice(int(c) - 8, int(c) + 9))
         if not positive[i]:  # a negative nucleus is never painted
-            assert dab[box].max() == 0 and hem[box].max() == 0
+            assert dab[box].max() == 0
+            assert hem[box].max() == 0
             continue
         if dab[box].max() == 0:  # a positive outside the tile's drawn share
             assert hem[box].max() == 0
@@ -50,4 +56,5 @@ def test_the_layer_depends_on_its_own_stream_only() -> None:
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not np.array_equal(a[0], c[0])
     none = saturated_positives_layer((100, 160), cells, np.zeros(16, bool), np.random.default_rng(7), 0.5)
-    assert not none[0].any() and not none[1].any()
+    assert not none[0].any()
+    assert not none[1].any()
