@@ -251,8 +251,13 @@ def saturated_positives_layer(shape: tuple[int, int], cells: list[tuple[float, f
     DAB records brown-black (its hue turns towards neutral, as melanin's does), the stain is densest
     in a clumped core and thins to a brown rim at the nuclear edge, and on a strongly developed slide
     most positives are so (so they are the tile's typical positive, not an outlier among them).
-    The EndoNuke DAB tiles (CC BY 4.0) show it on their few near-black positives: a red share of the
-    OD of ~0.28, against ~0.24 for :func:`near_black_positives`'s discs.
+    The EndoNuke DAB tiles (CC BY 4.0) show it on their few near-black positives (6 detected at 0.5 µm/px,
+    session 21): red share of the OD 0.28 and hematoxylin 0.84 (H-DAB unmixing, medians), against 0.24 and
+    0.71 for :func:`near_black_positives`'s discs; this rendering reads 0.28 and 0.92. Not yet faithful in
+    one respect: the shipped pigment mask takes 9-19 % of these nuclei's pixels (generated ``none`` tiles,
+    seeds 6002-6003; 9-11 % even with the hue at DAB's), where real strong positives are left out of it
+    (BCData: none read ``pigment``, benchmarks/README.md "Near-black nuclei without granules"): for
+    training experiments and checks, not yet a rendering to train shipped models on (session 21 H3).
 
     Parameters
     ----------

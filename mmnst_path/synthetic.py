@@ -459,6 +459,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         tile is that of ``saturated_positives=False``): 20-100 % of the positives, a clumped core of
         1.5-4 OD brown-black DAB (0-15° from DAB towards neutral) with a brown rim, over the
         counterstain of a negative nucleus. DAB tiles only (else ValueError); the truth is unchanged.
+        The shipped pigment mask takes part of them, as it does not take real ones (see the function).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
