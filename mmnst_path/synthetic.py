@@ -454,12 +454,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         the positive nuclei; DAB tiles only (``chromogen="dab"``, else ValueError). It is not melanin (the melanin truth is unchanged) and the Ki67
         truth is unchanged; the mask ``tan_background`` marks where it reaches 0.05 OD.
     saturated_positives : bool
-        Also a share of the Ki67-positive nuclei stained to saturation as real strong DAB is
-        (:func:`mmnst_path._synthetic_pigment.saturated_positives_layer`, stream 9; the rest of the
-        tile is that of ``saturated_positives=False``): 20-100 % of the positives, a clumped core of
-        1.5-4 OD brown-black DAB (0-15° from DAB towards neutral) with a brown rim, over the
-        counterstain of a negative nucleus. DAB tiles only (else ValueError); the truth is unchanged.
-        The shipped pigment mask takes part of them, as it does not take real ones (see the function).
+        DAB only: a share of the positives stained to the camera's floor (black core, brown rim, counterstain
+        kept; :func:`mmnst_path._synthetic_pigment.saturated_positives_layer`, stream 9); the rest and the truth unchanged.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
