@@ -300,3 +300,56 @@ def saturated_positives_layer(shape: tuple[int, int], cells: list[tuple[float, f
         _ellipse(dab, r, c, a * inner, b * inner, ang, core, rng, clumps=clumps)
         _ellipse(hem, r, c, a, b, ang, rng.uniform(*SATURATED_HEM), rng)
     return dab, hem, vector
+
+
+#: ``near_black_texture="granular"`` (:func:`granular_black`), per tile: the share of the smooth body kept as a haze
+#: under the granules, the granules' diameter (µm; melanosome aggregates) and their packing (granules per µm² of body)
+GRANULAR_HAZE = (0.0, 0.5)
+GRANULAR_DIAMETER_UM = (0.5, 1.5)
+GRANULAR_PACKING = (0.4, 1.2)
+#: each granule's OD relative to the body's (log-uniform): dense aggregates black, thin ones brown
+GRANULAR_OD_FACTOR = (0.25, 1.2)
+#: how far granules stray past the body's edge (µm): the knobbly, granular rim of a pigment-filled cell
+GRANULAR_RIM_UM = (0.5, 1.5)
+
+
+def granular_black(black: np.ndarray, rng: np.random.Generator, mpp: float) -> np.ndarray:
+    """The near-black bodies of :func:`near_black_layer` rebuilt from melanin granules (log10 OD, float32).
+
+    Real melanin filling a cell or covering its nucleus is an aggregate of granules (melanosomes and
+    their clusters, ~0.5-1.5 µm): black where they pack densely, brown between and where they thin out,
+    with a knobbly rim of granules past the body's edge; :func:`near_black_layer` paints smooth ellipses.
+    Each body pixel is replaced by granules (:data:`GRANULAR_DIAMETER_UM`, :data:`GRANULAR_PACKING`,
+    OD :data:`GRANULAR_OD_FACTOR` times the body's there) plus a haze of the smooth body
+    (:data:`GRANULAR_HAZE`); a share of the granules lies up to :data:`GRANULAR_RIM_UM` outside it.
+
+    Parameters
+    ----------
+    black : (M, N) float ndarray
+        The smooth near-black concentration (log10 OD).
+    rng : numpy.random.Generator
+        The stream every draw comes from (the rest of the tile does not depend on it).
+    mpp : float
+        µm per pixel.
+    """
+    from .synthetic import _granule_layer
+
+    body = black > 0.05 * float(black.max()) if black.size and black.max() > 0 else np.zeros(black.shape, bool)
+    if not body.any():
+        return np.asarray(black, np.float32)
+    haze = rng.uniform(*GRANULAR_HAZE)
+    rim_px = rng.uniform(*GRANULAR_RIM_UM) / mpp
+    # granules on the body and a band around it; a band granule takes the OD of the nearest body pixel
+    dist, (near_r, near_c) = ndi.distance_transform_edt(~body, return_indices=True)
+    zone = dist <= rim_px
+    rr, cc = np.nonzero(zone)
+    n = round(len(rr) * mpp * mpp * rng.uniform(*GRANULAR_PACKING))
+    pick = rng.integers(len(rr), size=n)
+    r = rr[pick] + rng.uniform(-0.5, 0.5, n)
+    c = cc[pick] + rng.uniform(-0.5, 0.5, n)
+    level = black[near_r[rr[pick], cc[pick]], near_c[rr[pick], cc[pick]]]
+    lo, hi = np.log(GRANULAR_OD_FACTOR[0]), np.log(GRANULAR_OD_FACTOR[1])
+    od = level * np.exp(rng.uniform(lo, hi, n))
+    d = rng.uniform(*GRANULAR_DIAMETER_UM, n)
+    gran = _granule_layer(black.shape, list(zip(r.tolist(), c.tolist(), d.tolist(), od.tolist(), strict=True)), mpp)
+    return np.maximum(haze * np.asarray(black, np.float32), gran).astype(np.float32)

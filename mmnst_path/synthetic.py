@@ -389,7 +389,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
                         mpp: float = 0.5, positive_fraction: float | None = None,
                         appearance: str | None = None, hard_negatives: bool = False,
                         near_black: bool = False, positives: str = "standard",
-                        tan_background: bool = False, saturated_positives: bool = False) -> SyntheticTile:
+                        tan_background: bool = False, saturated_positives: bool = False,
+                        near_black_texture: str = "smooth") -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -456,6 +457,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     saturated_positives : bool
         DAB only: a share of the positives stained to the camera's floor (black core, brown rim, counterstain
         kept; :func:`mmnst_path._synthetic_pigment.saturated_positives_layer`, stream 9); the rest and the truth unchanged.
+    near_black_texture : {"smooth", "granular"}
+        With ``near_black``: ``"granular"`` rebuilds the near-black bodies from melanin granules
+        (:func:`mmnst_path._synthetic_pigment.granular_black`, stream 10); the truth follows the new melanin.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -484,6 +488,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         raise ValueError(msg)
     if positives not in ("standard", "wide"):
         msg = f"positives must be 'standard' or 'wide', got {positives!r}"
+        raise ValueError(msg)
+    if near_black_texture not in ("smooth", "granular") or (near_black_texture == "granular" and not near_black):
+        msg = f"near_black_texture must be 'smooth' or 'granular' (with near_black=True), got {near_black_texture!r}"
         raise ValueError(msg)
     if saturated_positives and chromogen != "dab":
         msg = f"saturated_positives=True is for DAB tiles (chromogen 'dab'), got chromogen={chromogen!r}"
@@ -621,6 +628,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
 
         rng5 = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 4])
         black = near_black_layer(tissue.shape, shapes, pigmented, family, tissue, rng5, mpp) * tissue * thick
+        if near_black_texture == "granular":  # granular aggregates, not smooth ellipses (stream 10)
+            from ._synthetic_pigment import granular_black
+
+            black = granular_black(black, np.random.default_rng(
+                [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 10]), mpp) * tissue
         concs.append(black)
         vectors.append(near_black_vector(rng5))
         mel = mel + black

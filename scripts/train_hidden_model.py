@@ -20,6 +20,8 @@ Rows:
   (black cores, brown rims, counterstain kept, up to every positive of a tile), the hard negative of
   near-black melanin that :func:`~mmnst_path._synthetic_pigment.near_black_positives`'s pale-nucleus discs
   are not (session 21 H3);
+- with ``--granular N``: also near-black tiles of seeds 5000..5000+N-1 whose bodies are built of melanin granules
+  (``near_black_texture="granular"``, ``varied`` and ``plain``; session 21 H3);
 - real EndoNuke ER/PR DAB tiles (CC BY 4.0, ``../shared/train/endonuke``; no melanin): every
   detected nucleus ``assessable``.
 
@@ -66,15 +68,15 @@ def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size
     return x[keep], y[keep]
 
 
-def saturated_tile_rows(seed: int, family: str, *, near_black: bool, size: int,
-                        pixel_model) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of one generated ``saturated_positives=True`` tile (``varied``), labelled as
-    :func:`tile_rows` labels."""
+def saturated_tile_rows(seed: int, family: str, *, near_black: bool, size: int, pixel_model,
+                        appearance: str = "varied", **tile_kw) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of one generated tile with ``saturated_positives=True`` (or the given
+    ``pigment_family_tile`` keywords ``tile_kw``), labelled as :func:`tile_rows` labels."""
     from mmnst_path.classify.pigment import classify_pigment
     from mmnst_path.synthetic import pigment_family_tile
 
-    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance="varied", near_black=near_black,
-                               saturated_positives=True)
+    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black,
+                               **(tile_kw or {"saturated_positives": True}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
@@ -107,6 +109,24 @@ def saturated_rows(seeds: range, *, size: int, pixel_model,
         for family in families:
             for near_black in (False, True):
                 x, y = saturated_tile_rows(seed, family, near_black=near_black, size=size, pixel_model=pixel_model)
+                xs.append(x)
+                ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def granular_rows(seeds: range, *, size: int, pixel_model,
+                  families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of near-black tiles with ``near_black_texture="granular"`` of ``seeds`` (every family, ``varied``
+    and ``plain``)."""
+    if set(seeds) & set(EVAL_SEEDS):
+        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
+        raise SystemExit(msg)
+    xs, ys = [np.zeros((0, len(FEATURES)), np.float32)], [np.zeros(0, np.int64)]
+    for seed in seeds:
+        for family in families:
+            for appearance in ("varied", "plain"):
+                x, y = saturated_tile_rows(seed, family, near_black=True, size=size, pixel_model=pixel_model,
+                                           appearance=appearance, near_black_texture="granular")
                 xs.append(x)
                 ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
@@ -157,6 +177,8 @@ def main() -> None:
     ap.add_argument("--validation-seeds", type=int, default=2, help="held-out seeds 6000..")
     ap.add_argument("--saturated", type=int, default=0,
                     help="also saturated-positive tiles of the first N training seeds (session 21; 0: none)")
+    ap.add_argument("--granular", type=int, default=0,
+                    help="also near-black tiles with granular bodies, first N training seeds (session 21; 0: none)")
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--train", type=Path, default=Path("../shared/train"))
     ap.add_argument("--endonuke-every", type=int, default=4, help="every n-th EndoNuke 'mixed' tile")
@@ -181,6 +203,10 @@ def main() -> None:
         xs, ys = saturated_rows(range(5000, 5000 + args.saturated), size=args.size, pixel_model=pixel_model)
         print(f"saturated-positive rows {len(ys)} ({int(ys.sum())} hidden)")
         xg, yg = np.concatenate([xg, xs]), np.concatenate([yg, ys])
+    if args.granular:
+        xs, ys = granular_rows(range(5000, 5000 + args.granular), size=args.size, pixel_model=pixel_model)
+        print(f"granular near-black rows {len(ys)} ({int(ys.sum())} hidden)")
+        xg, yg = np.concatenate([xg, xs]), np.concatenate([yg, ys])
     mask_model = model_for_stains(pixel_model, "H-DAB", PigmentParams())  # the model that drew the masks
     print(f"rows: generated {len(yg)} ({int(yg.sum())} hidden), EndoNuke {len(xr)} from {len(used)} images, "
           f"validation {len(yv)} ({int(yv.sum())} hidden); {time.perf_counter() - t0:.0f} s")
@@ -203,7 +229,10 @@ def main() -> None:
                           "outside every true nucleus"
                           + (f"; also seeds 5000-{4999 + args.saturated} with saturated_positives=True (varied, with "
                              "and without near-black melanin): strong DAB positives at the camera's floor"
-                             if args.saturated else ""))},
+                             if args.saturated else "")
+                          + (f"; also seeds 5000-{4999 + args.granular} with near_black=True, "
+                             "near_black_texture='granular' (varied and plain): near-black bodies built of granules"
+                             if args.granular else ""))},
             {"dataset": "EndoNuke", "licence": "CC BY 4.0 (data); Apache-2.0 (hosting repository ispras/endonet)",
              "citation": ("Naumov A, et al. EndoNuke: Nuclei Detection Dataset for Estrogen and Progesterone Stained "
                           "IHC Endometrium Scans. Data 2022, 7(6), 75. doi:10.3390/data7060075"),
