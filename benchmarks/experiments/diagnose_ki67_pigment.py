@@ -266,6 +266,7 @@ def main() -> None:
     ap.add_argument("--saturated-positives", action="store_true",
                     help="generated tiles with saturated_positives=True (strong DAB at the camera's floor)")
     ap.add_argument("--near-black", action="store_true", help="generated tiles with near-black melanin")
+    ap.add_argument("--granular", action="store_true", help="with --near-black: near_black_texture='granular'")
     ap.add_argument("--near-um", type=float, default=2.0)
     ap.add_argument("--match-um", type=float, default=1.0)
     ap.add_argument("--overlay", type=Path, default=None)
@@ -296,8 +297,9 @@ def main() -> None:
     for ch, fam, seed in tiles:
         row, arrays = diagnose(ch, fam, int(seed), near_um=args.near_um, match_um=args.match_um, settings=settings,
                                heldout=bool(args.heldout), positives=args.positives,
-                               tile_kw={k: True for k, on in (("saturated_positives", args.saturated_positives),
-                                                              ("near_black", args.near_black)) if on})
+                               tile_kw={**{k: True for k, on in (("saturated_positives", args.saturated_positives),
+                                                                 ("near_black", args.near_black)) if on},
+                                        **({"near_black_texture": "granular"} if args.granular else {})})
         if args.why_hidden:
             row.update(why_hidden(arrays, args.why_hidden))
         rows.append(row)
