@@ -7,7 +7,9 @@ turns neutral and the texture is lost). The nucleus under such a body cannot be 
 status is unknown to the reader, and the tile's truth marks it hidden.
 
 Also the faint tan background staining of real IHC (:func:`tan_background_layer`): the negative a
-melanin detector that looks at faint brown must learn to reject.
+melanin detector that looks at faint brown must learn to reject; near-black bodies built of melanin
+granules (:func:`granular_black`); and Ki67 positives stained to the camera's floor as real strong
+DAB is (:func:`saturated_positives_layer`), the hard negative of near-black melanin (session 21).
 """
 
 from __future__ import annotations
