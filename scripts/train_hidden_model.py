@@ -56,43 +56,16 @@ EVAL_SEEDS = range(0, 8)
 
 
 def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
-              pixel_model) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of the labelled nuclei of one generated tile."""
+              pixel_model, **tile_kw) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of the labelled nuclei of one generated tile (``tile_kw``: further
+    ``pigment_family_tile`` keywords)."""
     tile, region, r, c, t, cov = pigment_tile_cells(seed, family, appearance=appearance, near_black=near_black,
-                                                    size=size, pixel_model=pixel_model, return_pigment_features=True)
+                                                    size=size, pixel_model=pixel_model, tile_kw=tile_kw,
+                                                    return_pigment_features=True)
     x = region.pigment_features
     if x is None or not len(x):
         return np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64)
     y = np.where(t > 0, (cov[t] >= 0.75).astype(np.int64), np.where(tile.masks["melanin"][r, c], 1, -1))
-    keep = y >= 0
-    return x[keep], y[keep]
-
-
-def saturated_tile_rows(seed: int, family: str, *, near_black: bool, size: int, pixel_model,
-                        appearance: str = "varied", **tile_kw) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of one generated tile with ``saturated_positives=True`` (or the given
-    ``pigment_family_tile`` keywords ``tile_kw``), labelled as :func:`tile_rows` labels."""
-    from mmnst_path.classify.pigment import classify_pigment
-    from mmnst_path.synthetic import pigment_family_tile
-
-    tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black,
-                               **(tile_kw or {"saturated_positives": True}))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())
-        region = measure_ki67(tile.rgb, mpp=tile.mpp, stains=load_stains("H-DAB"), params=Ki67Params(),
-                              pigment_mask=mask, return_pigment_features=True)
-    x = region.pigment_features
-    if x is None or not len(x):
-        return np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64)
-    labels, mel = tile.masks["nuclei"], tile.masks["melanin"]
-    n = int(labels.max())
-    cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(np.bincount(labels.ravel(),
-                                                                                            minlength=n + 1), 1)
-    r = np.clip(np.rint(region.cells.row).astype(int), 0, labels.shape[0] - 1)
-    c = np.clip(np.rint(region.cells.col).astype(int), 0, labels.shape[1] - 1)
-    t = labels[r, c]
-    y = np.where(t > 0, (cov[t] >= 0.75).astype(np.int64), np.where(mel[r, c], 1, -1))
     keep = y >= 0
     return x[keep], y[keep]
 
@@ -108,7 +81,8 @@ def saturated_rows(seeds: range, *, size: int, pixel_model,
     for seed in seeds:
         for family in families:
             for near_black in (False, True):
-                x, y = saturated_tile_rows(seed, family, near_black=near_black, size=size, pixel_model=pixel_model)
+                x, y = tile_rows(seed, family, appearance="varied", near_black=near_black, size=size,
+                                 pixel_model=pixel_model, saturated_positives=True)
                 xs.append(x)
                 ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
@@ -125,8 +99,8 @@ def granular_rows(seeds: range, *, size: int, pixel_model,
     for seed in seeds:
         for family in families:
             for appearance in ("varied", "plain"):
-                x, y = saturated_tile_rows(seed, family, near_black=True, size=size, pixel_model=pixel_model,
-                                           appearance=appearance, near_black_texture="granular")
+                x, y = tile_rows(seed, family, appearance=appearance, near_black=True, size=size,
+                                 pixel_model=pixel_model, near_black_texture="granular")
                 xs.append(x)
                 ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
