@@ -389,7 +389,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
                         mpp: float = 0.5, positive_fraction: float | None = None,
                         appearance: str | None = None, hard_negatives: bool = False,
                         near_black: bool = False, positives: str = "standard",
-                        tan_background: bool = False) -> SyntheticTile:
+                        tan_background: bool = False, saturated_positives: bool = False,
+                        near_black_texture: str = "smooth") -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -453,6 +454,12 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         brown-black, over 20-100 % of the tissue with soft edges, plus tan halos around a share of
         the positive nuclei; DAB tiles only (``chromogen="dab"``, else ValueError). It is not melanin (the melanin truth is unchanged) and the Ki67
         truth is unchanged; the mask ``tan_background`` marks where it reaches 0.05 OD.
+    saturated_positives : bool
+        DAB only: a share of the positives stained to the camera's floor (black core, brown rim, counterstain
+        kept; :func:`mmnst_path._synthetic_pigment.saturated_positives_layer`, stream 9); the rest and the truth unchanged.
+    near_black_texture : {"smooth", "granular"}
+        With ``near_black``: ``"granular"`` rebuilds the near-black bodies from melanin granules
+        (:func:`mmnst_path._synthetic_pigment.granular_black`, stream 10); the truth follows the new melanin.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -481,6 +488,12 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         raise ValueError(msg)
     if positives not in ("standard", "wide"):
         msg = f"positives must be 'standard' or 'wide', got {positives!r}"
+        raise ValueError(msg)
+    if near_black_texture not in ("smooth", "granular") or (near_black_texture == "granular" and not near_black):
+        msg = f"near_black_texture must be 'smooth' or 'granular' (with near_black=True), got {near_black_texture!r}"
+        raise ValueError(msg)
+    if saturated_positives and chromogen != "dab":
+        msg = f"saturated_positives=True is for DAB tiles (chromogen 'dab'), got chromogen={chromogen!r}"
         raise ValueError(msg)
     if positives == "wide" and chromogen == "eosin":
         msg = "positives='wide' is for Ki67 tiles (chromogen 'dab', 'aec' or 'fast_red'), got chromogen='eosin'"
@@ -602,11 +615,24 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
 
         near_black_positives(concs[1], shapes, pos, np.random.default_rng(
             [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 5]))
+    if saturated_positives:  # strong DAB at the camera's floor, the hard negative of near-black melanin (stream 9)
+        from ._synthetic_pigment import saturated_positives_layer
+
+        sat_dab, sat_hem, sat_vec = saturated_positives_layer(tissue.shape, shapes, pos, np.random.default_rng(
+            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 9]), mpp)
+        concs[0] = concs[0] + sat_hem * scale * thick
+        concs.append(sat_dab * scale * thick)
+        vectors.append(sat_vec)
     if near_black:
         from ._synthetic_pigment import near_black_layer, near_black_vector
 
         rng5 = np.random.default_rng([seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 4])
         black = near_black_layer(tissue.shape, shapes, pigmented, family, tissue, rng5, mpp) * tissue * thick
+        if near_black_texture == "granular":  # granular aggregates, not smooth ellipses (stream 10)
+            from ._synthetic_pigment import granular_black
+
+            black = granular_black(black, np.random.default_rng(
+                [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 10]), mpp) * tissue
         concs.append(black)
         vectors.append(near_black_vector(rng5))
         mel = mel + black

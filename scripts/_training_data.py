@@ -110,12 +110,14 @@ def swap_chromogen(rgb: np.ndarray, chromogen: str, rng: np.random.Generator, *,
 
 
 def pigment_tile_cells(seed: int, family: str, *, appearance: str, near_black: bool, size: int, pixel_model: Any,
-                       positives: str = "standard", **measure: Any) -> tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                       positives: str = "standard", tile_kw: dict[str, Any] | None = None,
+                       **measure: Any) -> tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A generated H-DAB pigment-family tile read as the pipeline reads it, for the Ki67-beside-pigment models.
 
     The melanin mask comes from ``pixel_model`` (``classify_pigment``), then ``measure_ki67(..., **measure)``
     (e.g. ``return_cell_features=True``) with default parameters; warnings are silenced. ``positives``: the
-    tile's Ki67-positive rendering (``pigment_family_tile``'s keyword).
+    tile's Ki67-positive rendering (``pigment_family_tile``'s keyword); ``tile_kw``: further ``pigment_family_tile``
+    keywords (e.g. ``saturated_positives=True``).
 
     Returns
     -------
@@ -135,7 +137,7 @@ def pigment_tile_cells(seed: int, family: str, *, appearance: str, near_black: b
     from mmnst_path.synthetic import pigment_family_tile
 
     tile = pigment_family_tile(seed, family, chromogen="dab", size=size, appearance=appearance, near_black=near_black,
-                               positives=positives)
+                               positives=positives, **(tile_kw or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pixel_model, stains="H-DAB", params=PigmentParams())

@@ -15,6 +15,13 @@ Rows:
   generator's ``hidden_nuclei``) or on melanin outside every true nucleus (a granule cluster read
   as a nucleus), ``assessable`` when it lies in a true nucleus less covered; nuclei elsewhere
   (stroma) carry no label and are left out;
+- with ``--saturated N``: also the same families on seeds 5000..5000+N-1 with ``saturated_positives=True``
+  (``varied``, with and without near-black melanin): strong DAB positives at the camera's floor as real ones are
+  (black cores, brown rims, counterstain kept, up to every positive of a tile), the hard negative of
+  near-black melanin that :func:`~mmnst_path._synthetic_pigment.near_black_positives`'s pale-nucleus discs
+  are not (session 21 H3);
+- with ``--granular N``: also near-black tiles of seeds 5000..5000+N-1 whose bodies are built of melanin granules
+  (``near_black_texture="granular"``, ``varied`` and ``plain``; session 21 H3);
 - real EndoNuke ER/PR DAB tiles (CC BY 4.0, ``../shared/train/endonuke``; no melanin): every
   detected nucleus ``assessable``.
 
@@ -49,16 +56,54 @@ EVAL_SEEDS = range(0, 8)
 
 
 def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
-              pixel_model) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of the labelled nuclei of one generated tile."""
+              pixel_model, **tile_kw) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of the labelled nuclei of one generated tile (``tile_kw``: further
+    ``pigment_family_tile`` keywords)."""
     tile, region, r, c, t, cov = pigment_tile_cells(seed, family, appearance=appearance, near_black=near_black,
-                                                    size=size, pixel_model=pixel_model, return_pigment_features=True)
+                                                    size=size, pixel_model=pixel_model, tile_kw=tile_kw,
+                                                    return_pigment_features=True)
     x = region.pigment_features
     if x is None or not len(x):
         return np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64)
     y = np.where(t > 0, (cov[t] >= 0.75).astype(np.int64), np.where(tile.masks["melanin"][r, c], 1, -1))
     keep = y >= 0
     return x[keep], y[keep]
+
+
+def saturated_rows(seeds: range, *, size: int, pixel_model,
+                   families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the ``saturated_positives=True`` tiles of ``seeds`` (every family, with and without near-black
+    melanin)."""
+    if set(seeds) & set(EVAL_SEEDS):
+        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
+        raise SystemExit(msg)
+    xs, ys = [np.zeros((0, len(FEATURES)), np.float32)], [np.zeros(0, np.int64)]
+    for seed in seeds:
+        for family in families:
+            for near_black in (False, True):
+                x, y = tile_rows(seed, family, appearance="varied", near_black=near_black, size=size,
+                                 pixel_model=pixel_model, saturated_positives=True)
+                xs.append(x)
+                ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def granular_rows(seeds: range, *, size: int, pixel_model,
+                  families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of near-black tiles with ``near_black_texture="granular"`` of ``seeds`` (every family, ``varied``
+    and ``plain``)."""
+    if set(seeds) & set(EVAL_SEEDS):
+        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
+        raise SystemExit(msg)
+    xs, ys = [np.zeros((0, len(FEATURES)), np.float32)], [np.zeros(0, np.int64)]
+    for seed in seeds:
+        for family in families:
+            for appearance in ("varied", "plain"):
+                x, y = tile_rows(seed, family, appearance=appearance, near_black=True, size=size,
+                                 pixel_model=pixel_model, near_black_texture="granular")
+                xs.append(x)
+                ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def generated_rows(seeds: range, *, size: int, pixel_model, families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
@@ -104,6 +149,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=12, help="training seeds 5000..")
     ap.add_argument("--validation-seeds", type=int, default=2, help="held-out seeds 6000..")
+    ap.add_argument("--saturated", type=int, default=0,
+                    help="also saturated-positive tiles of the first N training seeds (session 21; 0: none)")
+    ap.add_argument("--granular", type=int, default=0,
+                    help="also near-black tiles with granular bodies, first N training seeds (session 21; 0: none)")
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--train", type=Path, default=Path("../shared/train"))
     ap.add_argument("--endonuke-every", type=int, default=4, help="every n-th EndoNuke 'mixed' tile")
@@ -124,6 +173,14 @@ def main() -> None:
         xr, used = endonuke_rows(args.train, every=args.endonuke_every)
         if args.rows is not None:
             np.savez_compressed(args.rows, xg=xg, yg=yg, xr=xr, xv=xv, yv=yv, used=np.asarray(used))
+    if args.saturated:  # not in the cache of --rows: the standard rows stay what they were
+        xs, ys = saturated_rows(range(5000, 5000 + args.saturated), size=args.size, pixel_model=pixel_model)
+        print(f"saturated-positive rows {len(ys)} ({int(ys.sum())} hidden)")
+        xg, yg = np.concatenate([xg, xs]), np.concatenate([yg, ys])
+    if args.granular:
+        xs, ys = granular_rows(range(5000, 5000 + args.granular), size=args.size, pixel_model=pixel_model)
+        print(f"granular near-black rows {len(ys)} ({int(ys.sum())} hidden)")
+        xg, yg = np.concatenate([xg, xs]), np.concatenate([yg, ys])
     mask_model = model_for_stains(pixel_model, "H-DAB", PigmentParams())  # the model that drew the masks
     print(f"rows: generated {len(yg)} ({int(yg.sum())} hidden), EndoNuke {len(xr)} from {len(used)} images, "
           f"validation {len(yv)} ({int(yv.sum())} hidden); {time.perf_counter() - t0:.0f} s")
@@ -143,7 +200,13 @@ def main() -> None:
                           f"{list(PIGMENT_FAMILIES)}, appearances varied and plain, with and without near-black "
                           f"melanin, {args.size} px at 0.5 µm/px (generated by this project); label hidden when the "
                           "nucleus's centroid lies in a true tumour nucleus >= 75 % under melanin or on melanin "
-                          "outside every true nucleus")},
+                          "outside every true nucleus"
+                          + (f"; also seeds 5000-{4999 + args.saturated} with saturated_positives=True (varied, with "
+                             "and without near-black melanin): strong DAB positives at the camera's floor"
+                             if args.saturated else "")
+                          + (f"; also seeds 5000-{4999 + args.granular} with near_black=True, "
+                             "near_black_texture='granular' (varied and plain): near-black bodies built of granules"
+                             if args.granular else ""))},
             {"dataset": "EndoNuke", "licence": "CC BY 4.0 (data); Apache-2.0 (hosting repository ispras/endonet)",
              "citation": ("Naumov A, et al. EndoNuke: Nuclei Detection Dataset for Estrogen and Progesterone Stained "
                           "IHC Endometrium Scans. Data 2022, 7(6), 75. doi:10.3390/data7060075"),

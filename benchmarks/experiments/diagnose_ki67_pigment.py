@@ -29,6 +29,15 @@ further into weak positives lost with / without melanin within ``--near-um`` (``
 as the pipeline reads it (``dab_weak``: median nucleus DAB OD mean) is written beside them (session 20 H2).
 
     PYTHONPATH=. .venv/bin/python benchmarks/experiments/diagnose_ki67_pigment.py --heldout 12 --csv h.csv
+
+``--why-hidden MODEL`` (session 21 H3) says why the hidden nuclei counted positive were not taken out by the
+hidden-nucleus model ``MODEL`` (``default`` or a ``.mmnst`` path): the tile is read again by the Ki67 step alone
+(``classify_pigment`` mask, ``measure_ki67`` with default parameters, as ``scripts/train_hidden_model.py`` reads
+it; its cells are the pipeline's up to its tiling), and each true hidden nucleus it counts positive is put in one
+of ``why_no_prior`` (no melanin in the pigment mask around it: the model is never asked; ``why_no_prior_would``:
+of those, the ones the model would call hidden if asked), ``why_low_p`` (asked, probability below
+``Ki67Params.hidden_min_probability``) or ``why_high_p`` (asked and called hidden: positive only without the
+model); ``why_p_median``: the model's median probability over them.
 """
 
 from __future__ import annotations
@@ -71,9 +80,11 @@ def _heldout_truth(seed: int) -> tuple[Any, dict, np.ndarray, np.ndarray, np.nda
 
 
 def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um: float,
-             settings: dict | None = None, heldout: bool = False, positives: str = "standard") -> tuple[dict, dict]:
+             settings: dict | None = None, heldout: bool = False, positives: str = "standard",
+             tile_kw: dict | None = None) -> tuple[dict, dict]:
     """(row of figures, arrays for the overlay) of one tile (``heldout``: the held-out renderer's tile ``seed``;
-    ``positives``: the generated tile's Ki67-positive rendering)."""
+    ``positives``: the generated tile's Ki67-positive rendering; ``tile_kw``: further ``pigment_family_tile``
+    keywords)."""
     if heldout:
         tile, row, labels, mel, tpos, hidden, grade = _heldout_truth(seed)
         rgb, mpp = tile.rgb, tile.mpp
@@ -81,7 +92,7 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
         area = np.bincount(labels.ravel(), minlength=n + 1)
         chromogen = "dab"
     else:
-        gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384, positives=positives)
+        gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384, positives=positives, **(tile_kw or {}))
         rgb, mpp = gen.rgb, gen.mpp
         labels, mel, posmask = gen.masks["nuclei"], gen.masks["melanin"], gen.masks["positive_nuclei"]
         n = int(labels.max())
@@ -178,9 +189,45 @@ def diagnose(chromogen: str, family: str, seed: int, *, near_um: float, match_um
         row[f"d_{k}"] = cur - nxt
         cur = nxt
     row["d_residual"] = cur - row["true"]
-    arrays = {"rgb": rgb, "labels": labels, "hidden": hidden, "tpos": tpos, "r": r, "c": c, "cls": cls,
+    arrays = {"mpp": mpp, "rgb": rgb, "labels": labels, "hidden": hidden, "tpos": tpos, "r": r, "c": c, "cls": cls,
               "kind": kind}
     return row, arrays
+
+
+def why_hidden(a: dict, model_name: str) -> dict:
+    """Why the true hidden nuclei the Ki67 step counts positive stay positive (``--why-hidden``): figures
+    ``why_*`` (module docstring) of one tile's ``arrays``."""
+    from mmnst_path.classify.hidden_nuclei import hidden_probability, resolve_hidden_model
+    from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
+    from mmnst_path.detect.pigment import PigmentParams
+    from mmnst_path.quantify.ki67 import Ki67Params, _local_pigment_share, measure_ki67
+    from mmnst_path.stain import load_stains
+
+    params, mpp, labels = Ki67Params(), float(a["mpp"]), a["labels"]
+    model = resolve_hidden_model(model_name)
+    assert model is not None, "--why-hidden needs a model ('default' or a .mmnst path)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask, _ = classify_pigment(a["rgb"], mpp=mpp, model=resolve_pigment_model("default"), stains="H-DAB",
+                                   params=PigmentParams())
+        region = measure_ki67(a["rgb"], mpp=mpp, stains=load_stains("H-DAB"), params=params, pigment_mask=mask,
+                              return_pigment_features=True)
+    cells = region.cells
+    r = np.clip(np.rint(np.asarray(cells.row)).astype(int), 0, labels.shape[0] - 1)
+    c = np.clip(np.rint(np.asarray(cells.col)).astype(int), 0, labels.shape[1] - 1)
+    t = labels[r, c]
+    sel = (t > 0) & a["hidden"][t] & (np.asarray(cells.cls).astype(str) == "positive")
+    x = region.pigment_features
+    p = hidden_probability(model, x) if x is not None and len(x) else np.zeros(len(t))
+    radius = max(0, round(params.pigment_prior_radius_um / mpp))
+    prior = (_local_pigment_share(mask, cells.row, cells.col, radius_px=radius) >= params.pigment_prior_fraction
+             if mask.any() and len(t) else np.zeros(len(t), bool))
+    high = p >= params.hidden_min_probability
+    return {"why_hidden_pos": int(sel.sum()), "why_no_prior": int((sel & ~prior).sum()),
+            "why_no_prior_would": int((sel & ~prior & high).sum()), "why_low_p": int((sel & prior & ~high).sum()),
+            "why_high_p": int((sel & prior & high).sum()),
+            "why_p_median": float(np.median(p[sel])) if sel.any() else math.nan,
+            "why_mask_pct": 100.0 * float(mask.mean())}
 
 
 def overlay(path: Path, a: dict) -> None:
@@ -216,11 +263,17 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--positives", default="standard", choices=["standard", "wide"],
                     help="generated tiles' Ki67-positive rendering (pigment_family_tile positives)")
+    ap.add_argument("--saturated-positives", action="store_true",
+                    help="generated tiles with saturated_positives=True (strong DAB at the camera's floor)")
+    ap.add_argument("--near-black", action="store_true", help="generated tiles with near-black melanin")
+    ap.add_argument("--granular", action="store_true", help="with --near-black: near_black_texture='granular'")
     ap.add_argument("--near-um", type=float, default=2.0)
     ap.add_argument("--match-um", type=float, default=1.0)
     ap.add_argument("--overlay", type=Path, default=None)
     ap.add_argument("--csv", type=Path, default=None)
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
+    ap.add_argument("--why-hidden", default=None, metavar="MODEL",
+                    help="why hidden nuclei stay positive: prior / the model's probability (a hidden model: default or path)")
     args = ap.parse_args()
     settings: dict = {}
     for item in args.set:
@@ -243,14 +296,22 @@ def main() -> None:
         args.overlay.mkdir(parents=True, exist_ok=True)
     for ch, fam, seed in tiles:
         row, arrays = diagnose(ch, fam, int(seed), near_um=args.near_um, match_um=args.match_um, settings=settings,
-                               heldout=bool(args.heldout), positives=args.positives)
+                               heldout=bool(args.heldout), positives=args.positives,
+                               tile_kw={**{k: True for k, on in (("saturated_positives", args.saturated_positives),
+                                                                 ("near_black", args.near_black)) if on},
+                                        **({"near_black_texture": "granular"} if args.granular else {})})
+        if args.why_hidden:
+            row.update(why_hidden(arrays, args.why_hidden))
         rows.append(row)
         if args.overlay:
             overlay(args.overlay / f"{ch}_{fam}_{seed}.png", arrays)
         print(f"{ch} {fam} {seed}: true {row['true']:.1f} read {row['measured']:.1f} ({row['error']:+.1f}); "
               + ", ".join(f"{k} {row[f'n_{k}']}({row[f'n_{k}_pos']}+) {row[f'd_{k}']:+.1f}" for k in kinds)
               + f", residual {row['d_residual']:+.1f}; pigment-called visible {row['pigment_called_visible']}"
-              f" ({row['pigment_called_visible_pos']}+), visible not counted {row['visible_not_counted']}", flush=True)
+              f" ({row['pigment_called_visible_pos']}+), visible not counted {row['visible_not_counted']}"
+              + (f"; why hidden +: {row['why_hidden_pos']} = no prior {row['why_no_prior']} (model would take "
+                 f"{row['why_no_prior_would']}) + low p {row['why_low_p']} + high p {row['why_high_p']}, p median "
+                 f"{row['why_p_median']:.2f}, mask {row['why_mask_pct']:.2f} %" if args.why_hidden else ""), flush=True)
     if args.csv:
         import csv
 
