@@ -31,12 +31,22 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from ._synthetic_draw import (
+    _DAB,
+    _E,
+    _H,
+    _cell_axes,
+    _ellipse,
+    _field,
+    _granule_layer,
+    _melanin_ref,
+    family_melanin_vector,
+    perturb_vector,
+)
+
 __all__ = ["APPEARANCES", "FAMILY_CHROMOGENS", "PIGMENT_FAMILIES", "SyntheticTile", "family_melanin_vector", "he_melanin_tile",
            "he_necrosis_tile", "ki67_pigment_tile", "perturb_vector", "pigment_family_tile"]
 
-_H = (0.650, 0.704, 0.286)
-_E = (0.2159, 0.8012, 0.5581)
-_DAB = (0.268, 0.570, 0.776)
 
 
 @dataclass(frozen=True)
@@ -47,31 +57,6 @@ class SyntheticTile:
     mpp: float
     truth: dict = field(default_factory=dict)
     masks: dict = field(default_factory=dict)
-
-
-def perturb_vector(vector, degrees: float, rng: np.random.Generator) -> np.ndarray:
-    """Unit OD vector rotated by ``degrees`` in a random direction (components kept > 0.02)."""
-    v = np.asarray(vector, dtype=np.float64)
-    v = v / np.linalg.norm(v)
-    for _ in range(100):
-        d = rng.normal(size=3)
-        d -= d.dot(v) * v
-        d /= np.linalg.norm(d)
-        out = math.cos(math.radians(degrees)) * v + math.sin(math.radians(degrees)) * d
-        if np.all(out > 0.02):
-            return out / np.linalg.norm(out)
-    return v
-
-
-def _melanin_ref() -> np.ndarray:
-    from .stain import melanin_vector
-
-    return melanin_vector()
-
-
-def _field(shape, sigma, rng) -> np.ndarray:
-    f = ndi.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma)
-    return (f - f.mean()) / (f.std() + 1e-9)
 
 
 def _camera(od: np.ndarray, rng: np.random.Generator, *, noise: float, quality: int | None,
@@ -290,7 +275,6 @@ APPEARANCES = ("plain", "varied", "wide")
 _AEC = (0.2743, 0.6796, 0.6803)
 _FAST_RED = (0.21394, 0.85113, 0.47794)
 _CHROMOGEN_VECTORS = {"dab": _DAB, "aec": _AEC, "fast_red": _FAST_RED, "eosin": _E}
-_FINE = 4  # supersampling of the granule layer (granules down to 0.3 µm at 0.5 µm/px)
 
 # family -> (pigmented fraction of tumour cells, granules per cell, granule diameter µm,
 #            inner and outer radius of the granule zone in nuclear radii)
@@ -306,83 +290,6 @@ _FAMILY_RECIPES: dict[str, tuple[tuple[float, float], tuple[int, int], tuple[flo
     "melanophage": ((0.0, 0.1), (30, 80), (0.5, 1.5), (1.0, 1.8)),
     "spindle": ((0.15, 0.35), (40, 120), (0.5, 1.5), (1.05, 1.5)),
 }
-
-
-def family_melanin_vector(rng: np.random.Generator, degrees: tuple[float, float] = (3.0, 12.0)) -> np.ndarray:
-    """A melanin OD vector ``degrees`` from DAB, turned mostly towards grey (brown-black: more
-    neutral than DAB), with a random sideways part."""
-    dab = np.asarray(_DAB) / np.linalg.norm(_DAB)
-    grey = np.ones(3) / math.sqrt(3.0)
-    to_grey = grey - grey.dot(dab) * dab
-    side = rng.normal(size=3)
-    side -= side.dot(dab) * dab
-    d = to_grey / np.linalg.norm(to_grey) + 0.3 * side / np.linalg.norm(side)
-    d -= d.dot(dab) * dab
-    d /= np.linalg.norm(d)
-    t = math.radians(rng.uniform(*degrees))
-    v = math.cos(t) * dab + math.sin(t) * d
-    return np.clip(v, 0.02, None) / np.linalg.norm(np.clip(v, 0.02, None))
-
-
-def _ellipse(conc, r, c, a_px, b_px, ang, dens, rng, label=None, value=0, clumps=None):
-    """Paint an ellipse (semi-axes a along ``ang``, b across) with textured density; mark ``label``.
-
-    ``clumps``: optional ``(amplitude, sigma_px, generator)`` of a smooth multiplicative chromatin
-    texture (clumped, granular-looking chromogen, as strong real DAB nuclei are) on top of the
-    pixel noise, drawn from its own generator.
-    """
-    half = int(max(a_px, b_px) * 1.2) + 2
-    r0, c0 = int(r) - half, int(c) - half
-    yy, xx = np.mgrid[r0 : r0 + 2 * half + 1, c0 : c0 + 2 * half + 1]
-    u = (yy - r) * math.cos(ang) + (xx - c) * math.sin(ang)
-    v = -(yy - r) * math.sin(ang) + (xx - c) * math.cos(ang)
-    d = np.sqrt((u / a_px) ** 2 + (v / b_px) ** 2)
-    inside = np.clip((1 - d) * min(a_px, b_px) + 0.5, 0, 1)
-    tex = np.clip(1 + 0.2 * rng.normal(size=d.shape), 0.5, 1.6)
-    if clumps is not None and clumps[0] > 0:
-        f = ndi.gaussian_filter(clumps[2].normal(size=d.shape), clumps[1])
-        tex = tex * np.clip(1 + clumps[0] * f / (f.std() + 1e-9), 0.15, 2.0)
-    patch = (dens * inside * tex).astype(np.float32)
-    sr0, sc0 = max(0, -r0), max(0, -c0)
-    sr1, sc1 = min(patch.shape[0], conc.shape[0] - r0), min(patch.shape[1], conc.shape[1] - c0)
-    if sr1 <= sr0 or sc1 <= sc0:
-        return
-    sl = (slice(r0 + sr0, r0 + sr1), slice(c0 + sc0, c0 + sc1))
-    np.maximum(conc[sl], patch[sr0:sr1, sc0:sc1], out=conc[sl])
-    if label is not None:
-        label[sl][inside[sr0:sr1, sc0:sc1] >= 0.5] = value
-
-
-def _granule_layer(shape, granules, mpp):
-    """Melanin concentration (log10 OD, pixel means) of discs ``(row, col, diameter_um, od)`` in
-    pixels of ``shape``, drawn on a ``_FINE`` times finer grid and averaged back."""
-    fine = (shape[0] * _FINE, shape[1] * _FINE)
-    if not granules:
-        return np.zeros(shape, np.float32)
-    g = np.asarray(granules, dtype=np.float64)
-    fr = np.clip(np.rint(g[:, 0] * _FINE), 0, fine[0] - 1).astype(np.intp)
-    fc = np.clip(np.rint(g[:, 1] * _FINE), 0, fine[1] - 1).astype(np.intp)
-    seeds = np.zeros(fine, bool)
-    seeds[fr, fc] = True
-    rad = np.zeros(fine, np.float32)
-    od = np.zeros(fine, np.float32)
-    rad[fr, fc] = 0.5 * g[:, 2] / (mpp / _FINE)
-    od[fr, fc] = g[:, 3]
-    dist, idx = ndi.distance_transform_edt(~seeds, return_indices=True)
-    near_r, near_c = idx[0], idx[1]
-    grain = dist <= np.maximum(rad[near_r, near_c], 0.5)
-    fine_od = np.where(grain, od[near_r, near_c], 0.0).astype(np.float32)
-    return fine_od.reshape(shape[0], _FINE, shape[1], _FINE).mean(axis=(1, 3))
-
-
-def _cell_axes(rad: float, spindle: bool, rng: np.random.Generator) -> tuple[float, float, float]:
-    """Orientation (rad) and half-axes (px) of a cell of radius ``rad``: a spindle 1.6-2.4 x
-    0.35-0.5 times ``rad``, else an ellipse of axis ratio 0.75-1 and the same area."""
-    ang = rng.uniform(0, np.pi)
-    if spindle:
-        return ang, rad * rng.uniform(1.6, 2.4), rad * rng.uniform(0.35, 0.5)
-    e = rng.uniform(0.75, 1.0)
-    return ang, rad / math.sqrt(e), rad * math.sqrt(e)
 
 
 def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str = "dab", size: int = 384,
