@@ -329,9 +329,13 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     names = [f.name for f in model.features]
     _check_names(s, names)
     j = model.class_names.index("melanin")
-    od_box = _od if isinstance(_od, list) else None
-    if od_box is not None:
-        _od = od_box.pop() if od_box else None
+    od_box: list[np.ndarray] | None = None
+    given: np.ndarray | None = None  # the caller's OD (taken out of ``od_box``)
+    if isinstance(_od, list):
+        od_box, given = _od, (_od.pop() if _od else None)
+    else:
+        given = _od
+    del _od
     chans: list[np.ndarray] = []  # the OD channels as contiguous planes (the blurs read them)
     dropped = False  # the whole-tile fine OD and channel planes were dropped by the first (banded) call
     fresh = False  # the whole-tile planes computed here (not read back from ``_keep``)
@@ -339,16 +343,16 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         od, fine, total, chans = _keep["planes"]
         dropped = fine is None
         if dropped:
-            od, chans = _od if _od is not None else od, []
+            od, chans = given if given is not None else od, []
         cand = total >= s.candidate_od
         if where is not None:
             cand &= where
     else:
         # (the OD channel planes the whole-tile blurs read: copied below only when the tile does
         # not go band by band, the same values as the fine blur's own copy)
-        od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where, od=_od)
+        od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where, od=given)
         fresh = True
-    _od = None  # (``od`` holds it, as long as it is needed)
+    given = None  # (``od`` holds it, as long as it is needed)
     prob = np.zeros(cand.shape, np.float32)
     k = int(np.count_nonzero(cand))
     if k == 0:
@@ -662,8 +666,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         # it is not held while the model runs band by band; recomputed after when it was freed (the
         # same table reads: the same values) for the veto, the second call and ``_planes``
         box, od = [od], None
-        if bodies is not None:
-            bodies = replace(bodies, od=None)
+        if bodies is not None:  # (an empty stand-in while the model runs: the OD is put back below)
+            bodies = replace(bodies, od=np.empty((0, 0, 3), np.float32))
         if _planes is not None:
             _planes.pop("od", None)
         prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
