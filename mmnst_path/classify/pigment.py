@@ -287,7 +287,7 @@ BLOCK_ROWS = 1 << 17
 
 def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, background: Any = None,
                         where: np.ndarray | None = None,
-                        block_rows: int = BLOCK_ROWS, _od: np.ndarray | None = None,
+                        block_rows: int = BLOCK_ROWS, _od: np.ndarray | list[np.ndarray] | None = None,
                         _keep: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin probability of a pigment model at the candidate pixels, predicted band by band.
 
@@ -310,8 +310,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         Only these pixels are candidates (with total OD >= ``candidate_od``).
     block_rows : int
         Most candidate rows held at a time.
-    _od : (M, N, 3) float32 ndarray or None
-        ``od_from_rgb(rgb, background=background)`` when the caller has it (not recomputed).
+    _od : (M, N, 3) float32 ndarray, a list holding one, or None
+        ``od_from_rgb(rgb, background=background)`` when the caller has it (not recomputed). In a
+        list (the caller holding no other reference to it), it is taken out, so that it can be
+        freed when the tile goes band by band (each band recomputes its own OD), and put back
+        when it is still held at the return (the list stays empty when it was freed).
     _keep : dict or None
         The whole-tile planes (fine-scale OD, its norm, the body table) are kept here and read
         back by a later call with the same ``rgb``, ``model`` and ``background`` (other ``where``).
@@ -326,24 +329,37 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     names = [f.name for f in model.features]
     _check_names(s, names)
     j = model.class_names.index("melanin")
+    od_box: list[np.ndarray] | None = None
+    given: np.ndarray | None = None  # the caller's OD (taken out of ``od_box``)
+    if isinstance(_od, list):
+        od_box, given = _od, (_od.pop() if _od else None)
+    else:
+        given = _od
+    del _od
     chans: list[np.ndarray] = []  # the OD channels as contiguous planes (the blurs read them)
     dropped = False  # the whole-tile fine OD and channel planes were dropped by the first (banded) call
+    fresh = False  # the whole-tile planes computed here (not read back from ``_keep``)
     if _keep is not None and "planes" in _keep:
         od, fine, total, chans = _keep["planes"]
         dropped = fine is None
         if dropped:
-            od, chans = _od if _od is not None else od, []
+            od, chans = given if given is not None else od, []
         cand = total >= s.candidate_od
         if where is not None:
             cand &= where
     else:
-        od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where, od=_od,
-                                            planes=chans)
-        if _keep is not None:
-            _keep["planes"] = (od, fine, total, chans)
+        # (the OD channel planes the whole-tile blurs read: copied below only when the tile does
+        # not go band by band, the same values as the fine blur's own copy)
+        od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where, od=given)
+        fresh = True
+    given = None  # (``od`` holds it, as long as it is needed)
     prob = np.zeros(cand.shape, np.float32)
     k = int(np.count_nonzero(cand))
     if k == 0:
+        if fresh and _keep is not None:
+            _keep["planes"] = (od, fine, total, _od_planes(od))
+        if od_box is not None and od is not None:
+            od_box.append(od)
         return prob, cand
     local = list(dict.fromkeys(name for name in names if not name.startswith("blob_") and name not in GRANULE_FEATURES))
     granular = list(dict.fromkeys(name for name in names if name in GRANULE_FEATURES))
@@ -351,13 +367,17 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     # candidates or 4 x block_rows pixels: the whole tile goes band by band instead. The
     # ``wide_um`` blur (the widest filter) is computed from the whole-tile channels at the
     # candidates (:func:`_wide_at`), so the windows are grown by the other filters' reach only
-    wide_once = "wide_u_b" in local and not dropped and bool(chans)
+    wide_once = "wide_u_b" in local and not dropped and (fresh or bool(chans))
     blocks = _windows(cand, feature_reach_px(s, mpp, wide=not wide_once))
     split = dropped or any(np.count_nonzero(sel) > block_rows or sel.size > 4 * block_rows for _, sel in blocks)
     if split:  # the bands recompute their own channels and fine OD: the whole-tile ones go now
         chans = []
         if _keep is not None:  # a later call reads the norm (its candidates) and the OD only
             _keep["planes"] = (None, None, total, None)
+    elif fresh:
+        chans = _od_planes(od)
+        if _keep is not None:
+            _keep["planes"] = (od, fine, total, chans)
     bodies = None
     if any(n in BODY_FEATURES for n in names):
         if _keep is not None and "bodies" in _keep:
@@ -413,7 +433,14 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                     x[:, i] = bodies[1][lab, BODY_FEATURES.index(name)]
         prob[win][sel] = model.predict_proba(x)[:, j]
         del x, od_w, fine_w, total_w, chans_w, wide_w  # before the next band allocates its own
+    if od_box is not None and not split and od is not None:
+        od_box.append(od)
     return prob, cand
+
+
+def _od_planes(od: np.ndarray) -> list[np.ndarray]:
+    """The three channels of the (M, N, 3) OD as C-contiguous (M, N) planes (copies)."""
+    return [np.ascontiguousarray(od[..., c]) for c in range(3)]
 
 
 def _rows_of(flat: np.ndarray, win: tuple[slice, slice], sel: np.ndarray, n: int) -> np.ndarray:
@@ -600,13 +627,12 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     if stains is not None:
         from ..detect._pigment_params import _matrix
         from ..stain import od_from_rgb
+        from ..stain.od import od_lut
 
         white = background if background is not None else _matrix(stains).background
         od = od_from_rgb(rgb, background=white)
         same_white = background is not None or white is None
         if _planes is not None:
-            from ..stain.od import od_lut
-
             _planes["od"] = (od_lut(white).astype(np.float32), od)
     # the stain channels, once for the gate and the veto (the hue angle: at the gate's dark pixels only)
     chans = None if stains is None else pigment_channels(rgb, stains=stains, params=params, background=background,
@@ -635,6 +661,23 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     keep: dict[str, Any] | None = None if skip is None else {}  # whole-tile planes, for a second call below
     if where is not None and not where.any():
         prob = np.zeros(rgb.shape[:2], np.float32)
+    elif od is not None and same_white:
+        # the tile's OD (12 bytes a pixel) is handed over, with no other reference left here, so that
+        # it is not held while the model runs band by band; recomputed after when it was freed (the
+        # same table reads: the same values) for the veto, the second call and ``_planes``
+        box, od = [od], None
+        if bodies is not None:  # (an empty stand-in while the model runs: the OD is put back below)
+            bodies = replace(bodies, od=np.empty((0, 0, 3), np.float32))
+        if _planes is not None:
+            _planes.pop("od", None)
+        prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
+                                      _od=box, _keep=keep)
+        od = box.pop() if box else od_from_rgb(rgb, background=white)
+        del box
+        if bodies is not None:
+            bodies = replace(bodies, od=od)
+        if _planes is not None:
+            _planes["od"] = (od_lut(white).astype(np.float32), od)
     else:
         prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
                                       _od=bodies.od if bodies is not None else od if same_white else None,

@@ -161,8 +161,11 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
     computed (None); :func:`mmnst_path.detect._pigment_gate.pigment_gate` then computes the angle
     at the pixels it reads only (:func:`angle_at`). ``_keep`` (a dict; brown mode): receives
     ``"deconvolution"``: (the folded lookup tables of the (hematoxylin, brown) unmixing,
-    :func:`mmnst_path.stain.deconvolve.folded_luts`; the (M, N, 2) float32 concentrations), for a
-    later stage of the tile that unmixes the same pixels with the same tables.
+    :func:`mmnst_path.stain.deconvolve.folded_luts`; the (M, N, 2) float32 concentrations, or with
+    ``_hue=False`` the tuple of their two C-contiguous (M, N) planes (hematoxylin, brown), the very
+    arrays returned: the interleaved pair is not held beside them), for a later stage of the tile
+    that unmixes the same pixels with the same tables (:func:`mmnst_path.pipeline._worker._planes_at`
+    stacks the part it reads). The planes must not be written to.
 
     Returns
     -------
@@ -192,13 +195,19 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
                           np.stack([matrix.vector("hematoxylin"), matrix.vector(brown[0])]),
                           name="pigment-brown", _warn=False)
         both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
-        if _keep is not None:
-            from ..stain.deconvolve import folded_luts
-
-            _keep["deconvolution"] = (folded_luts(two, ("hematoxylin", brown[0]), background=background), both)
         channel, hematoxylin = both[..., 1], both[..., 0]
         if not _hue:  # (contiguous planes: the smoothing, the bodies and their features read them)
             channel, hematoxylin = np.ascontiguousarray(channel), np.ascontiguousarray(hematoxylin)
+            del both  # (the planes hold its values: not both at once, 2 x 4 bytes a pixel less)
+            both_planes: Any = (hematoxylin, channel)
+        else:
+            both_planes = both
+        if _keep is not None:
+            from ..stain.deconvolve import folded_luts
+
+            _keep["deconvolution"] = (folded_luts(two, ("hematoxylin", brown[0]), background=background),
+                                      both_planes)
+        if not _hue:
             plain = (channel.astype(np.float32, copy=False), None, None, mode)
             return (*plain, hematoxylin) if _with_hematoxylin else plain
         angle = _angle_to(od, [mel, matrix.vector(brown[0])])

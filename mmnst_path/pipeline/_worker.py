@@ -360,13 +360,17 @@ def _planes_at(planes: dict[str, Any], key: str, origin: tuple[int, int], frame:
     """``planes[key]`` (lookup tables, per-pixel planes computed at ``origin`` of the tile image),
     taken out of ``planes``, cut to the ``shape`` image at ``frame`` as a C-contiguous array of its
     own (as the stage would have computed it: the whole planes when they are that image, else a
-    copy of the part), or None when the planes are missing or do not cover it."""
+    copy of the part; a tuple of (M, N) planes is stacked on a last axis), or None when the planes
+    are missing or do not cover it."""
     if key not in planes:
         return None
     tables, arr = planes.pop(key)
     r0, c0 = frame[0] - origin[0], frame[1] - origin[1]
-    if r0 < 0 or c0 < 0 or r0 + shape[0] > arr.shape[0] or c0 + shape[1] > arr.shape[1]:
+    full = arr[0].shape if isinstance(arr, tuple) else arr.shape
+    if r0 < 0 or c0 < 0 or r0 + shape[0] > full[0] or c0 + shape[1] > full[1]:
         return None
+    if isinstance(arr, tuple):  # separate (M, N) planes (the deconvolution's): stacked on a last axis
+        return tables, np.stack([p[r0 : r0 + shape[0], c0 : c0 + shape[1]] for p in arr], axis=-1)
     if (r0, c0) == (0, 0) and arr.shape[:2] == tuple(shape[:2]) and arr.flags.c_contiguous:
         return tables, arr
     return tables, np.array(arr[r0 : r0 + shape[0], c0 : c0 + shape[1]], order="C")
