@@ -802,7 +802,6 @@ def measure_ki67(
     extent: tuple[int, int] | None = None,
     owned: Callable[[np.ndarray, np.ndarray], Any] | None = None,
     _conc: tuple[np.ndarray, np.ndarray] | None = None,
-    _prior_mask: tuple[np.ndarray, tuple[int, int]] | None = None,
 ) -> Ki67Region:
     """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
 
@@ -866,12 +865,6 @@ def measure_ki67(
         (:func:`mmnst_path.stain.deconvolve.folded_luts`): used instead of unmixing ``rgb`` again
         when those tables are the ones this function unmixes with (the same values: the
         deconvolution is a per-pixel table look-up).
-    _prior_mask : ((P, Q) bool ndarray, (int, int)) or None
-        A larger ``pigment_mask`` (with the pixel, in the frame of ``origin``, of its (0, 0)) that
-        the pigment prior's square reads instead (``Ki67Params.pigment_prior_fraction``): a tile
-        detects on its core grown by the Ki67 reach without the prior's, whose square reaches
-        farther but reads the mask only. With pigment in it and none in ``pigment_mask``, the
-        pigment evidence is read as with an empty mask (as the larger image would have it).
 
     Returns
     -------
@@ -932,8 +925,6 @@ def measure_ki67(
     always = params.near_black == "pigment" and pigment_mask is not None and params.pigment_saturated_od > 0
     if always and hidden is None:
         mask = hidden = np.zeros(shape, dtype=bool)
-    elif hidden is None and pigment_mask is not None and _prior_mask is not None and _prior_mask[0].any():
-        mask = hidden = np.zeros(shape, dtype=bool)  # pigment only where the prior's square reads
     saturated = None  # near-black share of each nucleus: every channel beyond the scanner's range
     if params.pigment_saturated_od > 0 and nuclei.labels is not None and len(nuclei):
         saturated = _near_black_fraction(nuclei.labels, rgb, len(nuclei), od=params.pigment_saturated_od,
@@ -941,9 +932,7 @@ def measure_ki67(
     prior = None  # the nuclei with melanin around them (issue #14), decided per nucleus
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
-        prior = (_prior_holds(params, mask, nuclei, mpp=mpp, always=always, origin=origin) if _prior_mask is None
-                 else _prior_holds(params, np.asarray(_prior_mask[0], dtype=bool), nuclei, mpp=mpp, always=always,
-                                   origin=_prior_mask[1]))
+        prior = _prior_holds(params, mask, nuclei, mpp=mpp, always=always, origin=origin)
         ring_px = max(1, round(params.pigment_ring_um / mpp))
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
