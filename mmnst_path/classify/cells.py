@@ -151,10 +151,9 @@ def cell_classes(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.nda
     ``settings.context_um()``, so the flag is tile-invariant like the model. The model's
     ``types`` are never changed here (:func:`classify_cells` counts the marked nuclei as tumour).
     ``which``: (k,) indices of the nuclei to answer for (label ``i + 1`` -> index ``i``), e.g. those
-    a tile owns: every nucleus is still measured for what its neighbours' context features read
-    (centroid, area, mean stain, eccentricity), the other features and the model only for the
-    ``which`` nuclei (:func:`~mmnst_path.classify.nucleus_features.nucleus_features`); the answers
-    are those of the call without ``which``, in ``which`` order (None: every nucleus).
+    a tile owns; the features are still computed for every nucleus (a nucleus's context features
+    read its neighbours), the model runs on the ``which`` rows only and the answers are those of
+    the call without ``which``, in ``which`` order (None: every nucleus).
     """
     settings = feature_settings(model)
     if not (settings.mpp_um / 2.01 <= mpp <= settings.mpp_um * 2.01):
