@@ -50,7 +50,6 @@ Everything is computed per label with ``np.bincount`` / ``scipy.ndimage`` (no pe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -686,32 +685,6 @@ def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matr
     return out
 
 
-def _outlines(labels: np.ndarray, row: np.ndarray, col: np.ndarray, origin: tuple[int, int],
-              which: np.ndarray | None) -> np.ndarray:
-    """(k, rays) float32 star radii (:func:`mmnst_path.detect.outlines.star_radii`) of the nuclei
-    ``which`` (indices; None: all).
-
-    Computed on the bounding box of those nuclei's pixels (with ``origin`` moved by its corner),
-    so the radii are the same to the bit: a nucleus's radii read its own pixels only.
-    """
-    from scipy import ndimage as ndi
-
-    from ..detect.outlines import star_radii
-
-    if which is None:
-        return star_radii(labels, row, col, origin=origin)
-    if which.size == 0:
-        return star_radii(labels, row[:0], col[:0], origin=origin)
-    boxes = ndi.find_objects(labels, max_label=len(row))
-    spans = [boxes[i] for i in which if boxes[i] is not None]
-    if not spans:  # (every nucleus has pixels)
-        return star_radii(labels, row, col, origin=origin)[which]
-    r0, r1 = min(b[0].start for b in spans), max(b[0].stop for b in spans)
-    c0, c1 = min(b[1].start for b in spans), max(b[1].stop for b in spans)
-    box = labels[r0:r1, c0:c1]
-    return star_radii(box, row, col, origin=(origin[0] + r0, origin[1] + c0))[which]
-
-
 def nuclear_contrast_applies(params: Ki67Params, matrix: Any) -> bool:
     """Whether the nuclear-contrast rule (``params.nuclear_contrast_rule``) runs with ``matrix``.
 
@@ -800,7 +773,6 @@ def measure_ki67(
     return_cell_features: bool = False,
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
-    owned: Callable[[np.ndarray, np.ndarray], Any] | None = None,
     _conc: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Ki67Region:
     """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
@@ -852,13 +824,6 @@ def measure_ki67(
         larger image. Default: ``rgb`` itself.
     extent : (int, int) or None
         Shape (rows, cols) of that larger image (None: ``rgb``'s shape).
-    owned : callable or None
-        ``owned(row, col)`` -> (n,) bool: the nuclei (centroids in the frame of ``origin``) the
-        caller keeps, e.g. those a tile's core owns. Only these are returned, and only they get
-        outlines and the cell model's answer (their neighbours are still detected and measured:
-        the context features read them). The kept cells are exactly those the call without
-        ``owned`` returns for them (the labels and the ``return_*`` feature rows still cover all
-        nuclei). None: every nucleus.
     _conc : (tables, (M, N, 2) float32 ndarray) or None
         The (counterstain, chromogen) concentrations of ``rgb`` an earlier stage of the tile
         computed, with the folded lookup tables it computed them with
@@ -977,6 +942,10 @@ def measure_ki67(
     if use_pig and cell_rows is not None:
         assert prior is not None
         cells = _apply_pigment_cells(cells, pig_model, cell_rows, prior, params)
+    if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
+        from ..detect.outlines import star_radii
+
+        cells = replace(cells, outline_radii=star_radii(nuclei.labels, nuclei.row, nuclei.col, origin=origin))
     marker = marker_of(matrix, params)
     if marker is not None and len(cells):
         assert nuclei.labels is not None
@@ -989,17 +958,10 @@ def measure_ki67(
         called = melanocytic_call(red_od, cells.cls == "positive", where=marker[1], min_od=params.melanocyte_min_od,
                                   separation_deg=angle_deg(matrix.vector(marker[0]), matrix.vector("dab")))
         cells = replace(cells, melanocytic=called, marker_od_mean=red_od)
-    which = None  # the nuclei kept (``owned``), by index; None: all
-    if owned is not None and len(cells):
-        which = np.flatnonzero(np.asarray(owned(cells.row, cells.col), dtype=bool).reshape(-1))
-        cells = cells.select(which)
-    if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
-        cells = replace(cells, outline_radii=_outlines(nuclei.labels, nuclei.row, nuclei.col, origin, which))
     if model is not None and len(cells):
         assert nuclei.labels is not None
         found = cell_classes(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin, extent=extent,
-                             _rings=rings, sheet=None if params.spindle_sheet is False else SpindleSheet(),
-                             which=which)
+                             _rings=rings, sheet=None if params.spindle_sheet is False else SpindleSheet())
         types = found.types
         if params.spindle_sheet is True:  # always: the nuclei in spindle sheets are tumour cells here
             types = np.where(found.in_spindle_sheet, "tumour", types)
