@@ -114,9 +114,32 @@ def _uuid(seed: str, i: int) -> str:
 
 
 def _ring_xy(polygon: np.ndarray) -> list[list[float]]:
-    ring = [[round(float(c) + 0.5, 3), round(float(r) + 0.5, 3)] for r, c in np.asarray(polygon, np.float64)]
+    """Closed GeoJSON ring [x, y] (pixel corners at integers, 3 decimals) of (row, col) vertices."""
+    ring = [[round(c + 0.5, 3), round(r + 0.5, 3)] for r, c in np.asarray(polygon, np.float64).tolist()]
     ring.append(ring[0])
     return ring
+
+
+def _round3(values: np.ndarray) -> np.ndarray:
+    """``round(x, 3)`` of every element: the same float64 as Python's (correctly rounded) ``round``.
+
+    ``rint(1000 x) / 1000`` is the float nearest to ``k / 1000`` as Python's is; the two ``k`` can
+    differ only where the product ``1000 x`` lies within its rounding error of a half-integer, and
+    those elements (and NaN, infinities, huge values) are rounded by Python itself.
+    """
+    a = np.asarray(values, np.float64)
+    scaled = a * 1000.0
+    out = np.rint(scaled) / 1000.0
+    off_half = np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6
+    doubt = np.flatnonzero(~(off_half & (np.abs(a) < 1e9)))
+    if doubt.size:
+        flat, src = out.reshape(-1), a.reshape(-1)
+        flat[doubt] = [round(v, 3) for v in src[doubt].tolist()]
+    return out
+
+
+#: one encoder for every feature (``json.dumps(..., ensure_ascii=False)`` builds one per call)
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def cell_features(
@@ -162,12 +185,19 @@ def cell_features(
         cx = np.where(ok, ((x + x1) * cross).sum(axis=1) / np.where(ok, a6, 1.0), x.mean(axis=1))
         outlines = outlines + np.stack([cells.row - cy, cells.col - cx], axis=-1)[:, None, :]
     angles = np.linspace(0, 2 * np.pi, 9)[:-1]
+    # Python floats, column by column (the same values as float(arr[i]), without a numpy scalar each)
+    values = [(key, arr.tolist()) for key, arr in columns]
+    outline_list = None
+    if outlines is not None:  # closed [x, y] rings (:func:`_ring_xy` of every outline at once)
+        xy = _round3(outlines[..., ::-1] + 0.5)
+        outline_list = np.concatenate([xy, xy[:, :1]], axis=1).tolist()
+    isfinite = math.isfinite
     for i in range(n):
         cls = str(names[i])
-        meas = {key: float(arr[i]) for key, arr in columns if math.isfinite(float(arr[i]))}
+        meas = {key: vals[i] for key, vals in values if isfinite(vals[i])}
         r, c = float(cells.row[i]), float(cells.col[i])
-        if outlines is not None:  # the nucleus' own outline (16-ray star polygon of its label)
-            geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [_ring_xy(outlines[i])]}
+        if outline_list is not None:  # the nucleus' own outline (16-ray star polygon of its label)
+            geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [outline_list[i]]}
         elif shape == "polygon":
             a_px = area[i] / (mpp * mpp) if math.isfinite(area[i]) and area[i] > 0 else 12.0  # type: ignore[operator]
             rad = math.sqrt(a_px / (2 * math.sqrt(2)))  # regular octagon of area a_px
@@ -227,10 +257,11 @@ def feature_collection_chunks(
     yield '{"type": "FeatureCollection", "features": ['
     first = True
     buf: list[str] = []
+    encode = _ENCODER.encode
     for feature in roi_features(rois, cells, seed=seed):
-        buf.append(json.dumps(feature, ensure_ascii=False))
+        buf.append(encode(feature))
     for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed):
-        buf.append(json.dumps(feature, ensure_ascii=False))
+        buf.append(encode(feature))
         if len(buf) >= chunk:
             yield ("" if first else ",\n") + ",\n".join(buf)
             first, buf = False, []
