@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detect._morphology import _disk_extreme, _numba_kernels
+from ..detect._morphology import _disk_extreme, compiled_kernel
 
 __all__: list[str] = []
 
@@ -25,13 +25,7 @@ _KERNEL: dict[str, Any] = {}
 
 def _kernel() -> Any:
     """The compiled at-points kernel, or None without numba (or with the scipy backend chosen)."""
-    if _numba_kernels() is None:
-        return None
-    if "k" not in _KERNEL:
-        from numba import njit
-
-        _KERNEL["k"] = njit(cache=True, nogil=True, boundscheck=False)(_extreme_at_py)
-    return _KERNEL["k"]
+    return compiled_kernel(_KERNEL, _extreme_at_py)
 
 
 def _extreme_at_py(img, halves, rows, cols, is_max, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled

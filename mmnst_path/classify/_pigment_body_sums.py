@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detect._morphology import _numba_kernels
+from ..detect._morphology import compiled_kernel
 
 __all__: list[str] = []
 
@@ -30,13 +30,7 @@ _KERNEL: dict[str, Any] = {}
 
 def _kernel() -> Any:
     """The compiled kernel, or None without numba (or with the scipy backend chosen)."""
-    if _numba_kernels() is None:
-        return None
-    if "k" not in _KERNEL:
-        from numba import njit
-
-        _KERNEL["k"] = njit(cache=True, nogil=True, boundscheck=False)(_sums_py)
-    return _KERNEL["k"]
+    return compiled_kernel(_KERNEL, _sums_py)
 
 
 def _sums_py(labels, od, brown, hematoxylin, maxima, sqrt3, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled

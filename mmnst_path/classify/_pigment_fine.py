@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detect._morphology import _gaussian, _gaussian_half_kernel, _numba_kernels, _od_norm
+from ..detect._morphology import _gaussian, _gaussian_half_kernel, _od_norm, compiled_kernel
 
 __all__: list[str] = []
 
@@ -31,13 +31,7 @@ _KERNEL: dict[str, Any] = {}
 
 def _kernel() -> Any:
     """The compiled kernel, or None without numba (or with the scipy backend chosen)."""
-    if _numba_kernels() is None:
-        return None
-    if "k" not in _KERNEL:
-        from numba import njit
-
-        _KERNEL["k"] = njit(cache=True, nogil=True, boundscheck=False)(_fine_od_py)
-    return _KERNEL["k"]
+    return compiled_kernel(_KERNEL, _fine_od_py)
 
 
 def _fine_od_py(od, w, fine, total, planes, keep):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled

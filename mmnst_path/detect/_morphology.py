@@ -10,6 +10,7 @@ numba (the optional extra ``fast``) imports, and scipy otherwise, with the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,19 @@ def _numba_kernels() -> Any:
         _KERNELS["mod"] = _numba
     return _KERNELS["mod"]
 
+
+
+def compiled_kernel(store: dict[str, Any], py_func: Callable[..., Any]) -> Any:
+    """``py_func`` compiled by numba (``cache=True, nogil=True, boundscheck=False``) once and kept
+    in ``store`` (the calling module's own dict), or None without numba or with the scipy
+    backend: the lazy kernels of the pigment stage (``classify/_pigment_*.py``)."""
+    if _numba_kernels() is None:
+        return None
+    if "k" not in store:
+        from numba import njit
+
+        store["k"] = njit(cache=True, nogil=True, boundscheck=False)(py_func)
+    return store["k"]
 
 def _label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:
     """``ndi.label(mask)`` of a 2-D mask (4-connected; ``eight``: 8-connected): the same int32
