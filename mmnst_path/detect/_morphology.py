@@ -35,7 +35,6 @@ def _numba_kernels() -> Any:
     return _KERNELS["mod"]
 
 
-
 def compiled_kernel(store: dict[str, Any], py_func: Callable[..., Any]) -> Any:
     """``py_func`` compiled by numba (``cache=True, nogil=True, boundscheck=False``) once and kept
     in ``store`` (the calling module's own dict), or None without numba or with the scipy
