@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import math
 import resource
+import sys
 import tempfile
 import threading
 import time
@@ -296,7 +297,8 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
     owned = float((cores[:, 2] * cores[:, 3]).sum()) / scale
     tissue_mpx = res.metrics["tissue_area_mm2"] * 1e6 / (res.analysis_mpp**2) / 1e6
     # the kernel's high-water mark of this process (1 worker: the analysing one): no spike between two samples escapes it
-    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # ru_maxrss is in KiB on Linux, in bytes on macOS
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     return {"seconds": seconds, "cpu": cpu, "tissue_mpx": tissue_mpx, "owned_mpx": owned / 1e6, "rss": mem.peak,
             "rss_hwm": hwm,
             "rss_process": mem.peak_process, "rss_compile": mem.peak_compile,
@@ -333,7 +335,6 @@ def _real_table(args: argparse.Namespace) -> None:
     import json
     import os
     import subprocess
-    import sys
 
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -378,7 +379,6 @@ def _measure(args: argparse.Namespace, path: Path, what: str) -> dict:
     next one's peak RSS, as it would when the 1-worker run, which works in-process, came first)."""
     import json
     import subprocess
-    import sys
 
     cmd = [sys.executable, str(Path(__file__).resolve()), "--size", str(args.size), "--naive-tiles",
            str(args.naive_tiles), "--slide", str(path), "--child", what]
