@@ -19,10 +19,20 @@ def _near_black_share(tile) -> np.ndarray:
     return (np.bincount(labels.ravel(), dark, minlength=n + 1) / area)[pos]
 
 
-def test_default_is_unchanged_and_the_truth_is_kept() -> None:
+def test_default_is_unchanged_and_the_truth_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default never draws the saturated layer (so its stream cannot move existing tiles); with
+    it on, the masks and truth are the default's and only the pixels change."""
+    from mmnst_path import _synthetic_pigment
+
     kw = {"size": 160, "positive_fraction": 0.5}
-    default = pigment_family_tile(4, "over_nucleus", near_black=True, **kw)
-    off = pigment_family_tile(4, "over_nucleus", near_black=True, saturated_positives=False, **kw)
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("saturated_positives_layer called for a default tile")
+
+    with monkeypatch.context() as m:
+        m.setattr(_synthetic_pigment, "saturated_positives_layer", refuse)
+        default = pigment_family_tile(4, "over_nucleus", near_black=True, **kw)
+        off = pigment_family_tile(4, "over_nucleus", near_black=True, saturated_positives=False, **kw)
     on = pigment_family_tile(4, "over_nucleus", near_black=True, saturated_positives=True, **kw)
     assert np.array_equal(default.rgb, off.rgb)
     for name in ("nuclei", "positive_nuclei", "melanin", "tissue"):
