@@ -70,56 +70,33 @@ def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size
     return x[keep], y[keep]
 
 
-def saturated_rows(seeds: range, *, size: int, pixel_model,
-                   families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the ``saturated_positives=True`` tiles of ``seeds`` (every family, with and without near-black
-    melanin)."""
+#: ``tile_rows`` keywords of the opt-in extra tiles, per seed and family: strong DAB positives at the camera's floor,
+#: with and without near-black melanin; near-black melanin built of granules, ``varied`` and ``plain``
+SATURATED_VARIANTS = tuple({"appearance": "varied", "near_black": nb, "saturated_positives": True} for nb in (False, True))
+GRANULAR_VARIANTS = tuple({"appearance": a, "near_black": True, "near_black_texture": "granular"} for a in ("varied", "plain"))
+#: the shipped recipe's tiles: both appearances, with and without near-black melanin
+STANDARD_VARIANTS = tuple({"appearance": a, "near_black": nb} for a in ("varied", "plain") for nb in (False, True))
+
+
+def variant_rows(seeds: range, variants: tuple[dict, ...], *, size: int, pixel_model,
+                 families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the tiles of ``seeds`` x ``families`` x ``variants`` (``tile_rows`` keywords), in that order."""
     if set(seeds) & set(EVAL_SEEDS):
         msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
         raise SystemExit(msg)
     xs, ys = [np.zeros((0, len(FEATURES)), np.float32)], [np.zeros(0, np.int64)]
     for seed in seeds:
         for family in families:
-            for near_black in (False, True):
-                x, y = tile_rows(seed, family, appearance="varied", near_black=near_black, size=size,
-                                 pixel_model=pixel_model, saturated_positives=True)
-                xs.append(x)
-                ys.append(y)
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def granular_rows(seeds: range, *, size: int, pixel_model,
-                  families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of near-black tiles with ``near_black_texture="granular"`` of ``seeds`` (every family, ``varied``
-    and ``plain``)."""
-    if set(seeds) & set(EVAL_SEEDS):
-        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
-        raise SystemExit(msg)
-    xs, ys = [np.zeros((0, len(FEATURES)), np.float32)], [np.zeros(0, np.int64)]
-    for seed in seeds:
-        for family in families:
-            for appearance in ("varied", "plain"):
-                x, y = tile_rows(seed, family, appearance=appearance, near_black=True, size=size,
-                                 pixel_model=pixel_model, near_black_texture="granular")
+            for kw in variants:
+                x, y = tile_rows(seed, family, size=size, pixel_model=pixel_model, **kw)
                 xs.append(x)
                 ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
 
 
 def generated_rows(seeds: range, *, size: int, pixel_model, families=PIGMENT_FAMILIES) -> tuple[np.ndarray, np.ndarray]:
-    if set(seeds) & set(EVAL_SEEDS):
-        msg = f"training seeds {seeds} overlap the evaluation seeds {EVAL_SEEDS}"
-        raise SystemExit(msg)
-    xs, ys = [], []
-    for seed in seeds:
-        for family in families:
-            for appearance in ("varied", "plain"):
-                for near_black in (False, True):
-                    x, y = tile_rows(seed, family, appearance=appearance, near_black=near_black, size=size,
-                                     pixel_model=pixel_model)
-                    xs.append(x)
-                    ys.append(y)
-    return np.concatenate(xs), np.concatenate(ys)
+    """The shipped recipe's rows (:data:`STANDARD_VARIANTS`) of ``seeds``."""
+    return variant_rows(seeds, STANDARD_VARIANTS, size=size, pixel_model=pixel_model, families=families)
 
 
 def endonuke_rows(train: Path, *, every: int) -> tuple[np.ndarray, list[str]]:
@@ -174,11 +151,13 @@ def main() -> None:
         if args.rows is not None:
             np.savez_compressed(args.rows, xg=xg, yg=yg, xr=xr, xv=xv, yv=yv, used=np.asarray(used))
     if args.saturated:  # not in the cache of --rows: the standard rows stay what they were
-        xs, ys = saturated_rows(range(5000, 5000 + args.saturated), size=args.size, pixel_model=pixel_model)
+        xs, ys = variant_rows(range(5000, 5000 + args.saturated), SATURATED_VARIANTS, size=args.size,
+                              pixel_model=pixel_model)
         print(f"saturated-positive rows {len(ys)} ({int(ys.sum())} hidden)")
         xg, yg = np.concatenate([xg, xs]), np.concatenate([yg, ys])
     if args.granular:
-        xs, ys = granular_rows(range(5000, 5000 + args.granular), size=args.size, pixel_model=pixel_model)
+        xs, ys = variant_rows(range(5000, 5000 + args.granular), GRANULAR_VARIANTS, size=args.size,
+                              pixel_model=pixel_model)
         print(f"granular near-black rows {len(ys)} ({int(ys.sum())} hidden)")
         xg, yg = np.concatenate([xg, xs]), np.concatenate([yg, ys])
     mask_model = model_for_stains(pixel_model, "H-DAB", PigmentParams())  # the model that drew the masks
