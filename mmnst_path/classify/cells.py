@@ -140,7 +140,7 @@ class CellClasses:
 def cell_classes(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.ndarray,
                  chromogen: np.ndarray | None, *, mpp: float, origin: tuple[int, int] = (0, 0),
                  extent: tuple[int, int] | None = None, sheet: SpindleSheet | None = None,
-                 _rings: Callable[[int], np.ndarray] | None = None, which: np.ndarray | None = None) -> CellClasses:
+                 _rings: Callable[[int], np.ndarray] | None = None) -> CellClasses:
     """Cell class, tumour probability and spindle-sheet flag of every nucleus of a label image.
 
     ``origin`` / ``extent``: the planes are a window of a larger image (see
@@ -150,11 +150,6 @@ def cell_classes(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.nda
     spindle nuclei (:func:`spindle_sheet`; None: none marked). The features it reads reach
     ``settings.context_um()``, so the flag is tile-invariant like the model. The model's
     ``types`` are never changed here (:func:`classify_cells` counts the marked nuclei as tumour).
-    ``which``: (k,) indices of the nuclei to answer for (label ``i + 1`` -> index ``i``), e.g. those
-    a tile owns: every nucleus is still measured for what its neighbours' context features read
-    (centroid, area, mean stain, eccentricity), the other features and the model only for the
-    ``which`` nuclei (:func:`~mmnst_path.classify.nucleus_features.nucleus_features`); the answers
-    are those of the call without ``which``, in ``which`` order (None: every nucleus).
     """
     settings = feature_settings(model)
     if not (settings.mpp_um / 2.01 <= mpp <= settings.mpp_um * 2.01):
@@ -165,7 +160,7 @@ def cell_classes(model: ClassifierModel, labels: np.ndarray, hematoxylin: np.nda
     if nuclear_stain(model) == "hematoxylin":
         chromogen = None
     x_all = nucleus_features(labels, hematoxylin, chromogen, mpp=mpp, settings=settings, origin=origin,
-                             extent=extent, _rings=_rings, which=which)
+                             extent=extent, _rings=_rings)
     x = x_all if cols is None else np.ascontiguousarray(x_all[:, cols])
     if x.shape[0] == 0:
         return CellClasses(np.zeros(0, "<U12"), np.zeros(0, np.float32), np.zeros(0, bool))

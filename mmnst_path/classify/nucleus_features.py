@@ -168,7 +168,6 @@ def nucleus_features(
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
     _rings: Callable[[int], np.ndarray] | None = None,
-    which: np.ndarray | None = None,
 ) -> np.ndarray:
     """Feature matrix of the nuclei of a label image.
 
@@ -194,17 +193,11 @@ def nucleus_features(
         ``_rings(ring_px)``: the caller's :func:`_ring_labels` of ``labels`` at that width, computed
         once for every measure of the tile that reads the same ring
         (:class:`mmnst_path.quantify._ki67_contrast.RingLabels`: the same labels).
-    which : (k,) int ndarray or None
-        Indices of the nuclei to return the rows of (label ``i + 1`` -> index ``i``), e.g. those a
-        tile owns: the same rows, to the bit, as those of the call without it. The neighbours'
-        centroids, areas, mean stain and eccentricities are still measured on the whole planes;
-        the smoothing, perimeters and maxima only on the box around the ``which`` nuclei (with the
-        margin they read). None: every nucleus.
 
     Returns
     -------
     (n, F) float32 ndarray
-        Columns as :func:`nucleus_feature_specs`; n = ``labels.max()`` (k with ``which``).
+        Columns as :func:`nucleus_feature_specs`; n = ``labels.max()``.
     """
     labels = np.asarray(labels)
     if labels.ndim != 2 or labels.dtype.kind not in "iu":
@@ -229,25 +222,9 @@ def nucleus_features(
     from ..detect._morphology import _gaussian, _numba_kernels
     from ..detect._nucleus_measure import _label_max, _perimeter_edges
 
-    pick = None if which is None else np.asarray(which, dtype=np.intp).reshape(-1)
-    if pick is not None and pick.size == 0:
-        return np.zeros((0, len(specs)), np.float32)
+    smooth = _gaussian(np.ascontiguousarray(nuc, dtype=np.float32), settings.fine_sigma_um / mpp)
     ring_px = max(1, round(settings.ring_um / mpp))
-    sigma_px = settings.fine_sigma_um / mpp
-    # the box of the ``which`` nuclei grown by what their smoothing, ring and outline read
-    box = None if pick is None else _box_of(labels, pick, n, int(4.0 * sigma_px + 0.5) + 2 * ring_px + 2)
-    if box is None:
-        smooth = _gaussian(np.ascontiguousarray(nuc, dtype=np.float32), sigma_px)
-    else:  # (zero outside the box: only the ``which`` rows read it)
-        smooth = np.zeros(nuc.shape, np.float32)
-        smooth[box] = _gaussian(np.ascontiguousarray(nuc[box], dtype=np.float32), sigma_px)
-    if _rings is not None:
-        ring = _rings(ring_px)
-    elif box is None:
-        ring = _ring_labels(labels, ring_px)
-    else:
-        ring = np.zeros(labels.shape, labels.dtype)
-        ring[box] = _ring_labels(labels[box], ring_px)
+    ring = _ring_labels(labels, ring_px) if _rings is None else _rings(ring_px)
     kern = _numba_kernels() if labels.ndim == 2 and labels.dtype.kind in "iu" else None
     if kern is not None:  # the bincount sums below, in compiled passes: same additions, same order
         r, c, sums = _sums_numba(kern, labels, nuc, smooth, ring, origin, n)
@@ -265,14 +242,13 @@ def nucleus_features(
     major, minor = 4.0 * np.sqrt(l1) * mpp, 4.0 * np.sqrt(l2) * mpp
     ecc = np.sqrt(np.clip(1.0 - l2 / np.maximum(l1, 1e-12), 0.0, 1.0))
     area_um2 = cnt * mpp * mpp
-    part = labels if box is None else np.ascontiguousarray(labels[box])
-    perim = _perimeter_edges(part, n) * (math.pi / 4.0)
+    perim = _perimeter_edges(labels, n) * (math.pi / 4.0)
     circ = np.clip(4.0 * math.pi * cnt / np.maximum(perim, 1.0) ** 2, 0.0, 1.0)
     solidity = np.clip(area_um2 / np.maximum(math.pi / 4.0 * major * minor, 1e-12), 0.0, 2.0)
 
     od_mean = sv / a
     od_std = np.sqrt(np.maximum(svv / a - od_mean**2, 0.0))
-    od_max = _label_max(nuc if box is None else np.ascontiguousarray(nuc[box]), part, n).astype(np.float64)
+    od_max = _label_max(nuc, labels, n).astype(np.float64)
     od_fine = sfine / a
     ring_od = ring_sum / np.maximum(ring_cnt, 1.0)
 
@@ -281,26 +257,8 @@ def nucleus_features(
     shape = labels.shape if extent is None else extent
     theta = 0.5 * np.arctan2(2.0 * mrc, mrr - mcc) if settings.arrangement else None
     context = _context(np.c_[r[1:], c[1:]] * mpp, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
-                       (shape[0] * mpp, shape[1] * mpp), None if theta is None else theta[1:], which=pick)
-    if pick is not None:
-        intrinsic = intrinsic[pick]
+                       (shape[0] * mpp, shape[1] * mpp), None if theta is None else theta[1:])
     return np.concatenate([intrinsic, context], axis=1).astype(np.float32)
-
-
-def _box_of(labels: np.ndarray, which: np.ndarray, n: int, margin: int) -> tuple[slice, slice] | None:
-    """Slices of the bounding box of the nuclei ``which`` (indices) grown by ``margin`` px (within
-    ``labels``), or None when that is the whole image."""
-    boxes = ndi.find_objects(labels, max_label=n)
-    spans = [boxes[i] for i in which if boxes[i] is not None]
-    if not spans:
-        return None
-    r0 = max(min(b[0].start for b in spans) - margin, 0)
-    r1 = min(max(b[0].stop for b in spans) + margin, labels.shape[0])
-    c0 = max(min(b[1].start for b in spans) - margin, 0)
-    c1 = min(max(b[1].stop for b in spans) + margin, labels.shape[1])
-    if (r0, r1, c0, c1) == (0, labels.shape[0], 0, labels.shape[1]):
-        return None
-    return slice(r0, r1), slice(c0, c1)
 
 
 def _sums_numpy(labels: np.ndarray, nuc: np.ndarray, smooth: np.ndarray, ring: np.ndarray,
@@ -367,49 +325,39 @@ def _inside_fraction(xy_um: np.ndarray, radius: float, extent_um: tuple[float, f
 
 def _context(xy_um: np.ndarray, area: np.ndarray, od: np.ndarray, ecc: np.ndarray,
              radii_um: Sequence[float], extent_um: tuple[float, float],
-             theta: np.ndarray | None = None, *, which: np.ndarray | None = None) -> np.ndarray:
+             theta: np.ndarray | None = None) -> np.ndarray:
     """Neighbourhood features from centroids (µm) by a k-d tree (self excluded).
 
     Neighbour counts are divided by the fraction of their disk inside the image (edge
     correction), so a nucleus near the border of a small image is not taken for a sparse one.
-    ``which``: the rows of these nuclei only (indices; the same values as without it).
     """
     from scipy.spatial import cKDTree
 
     n = xy_um.shape[0]
     tree = cKDTree(xy_um)
-    pick = np.arange(n) if which is None else which
-    q = xy_um if which is None else xy_um[which]
-    m = q.shape[0]
     cols = []
     for rad in radii_um:
-        count = tree.query_ball_point(q, rad, return_length=True).astype(np.float64) - 1.0
-        cols.append(count / _inside_fraction(xy_um, rad, extent_um)[pick])
+        count = tree.query_ball_point(xy_um, rad, return_length=True).astype(np.float64) - 1.0
+        cols.append(count / _inside_fraction(xy_um, rad, extent_um))
     k = min(4, n)
-    d, _ = tree.query(q, k=k)
-    d = d.reshape(m, k)
+    d, _ = tree.query(xy_um, k=k)
+    d = d.reshape(n, k)
     far = 2.0 * max(radii_um)
-    nn = np.full((m, 3), far)
+    nn = np.full((n, 3), far)
     nn[:, : k - 1] = np.minimum(d[:, 1:], far)
     cols += [nn[:, 0], nn.mean(axis=1)]
     # neighbour means within radii_um[1]: sparse pairs, summed with bincount
     pairs = tree.query_pairs(radii_um[1], output_type="ndarray")
     i, j = (pairs[:, 0], pairs[:, 1]) if pairs.size else (np.zeros(0, np.intp), np.zeros(0, np.intp))
     src, dst = np.concatenate([i, j]), np.concatenate([j, i])
-    if which is not None:  # the pairs of the ``which`` nuclei, in the same order (the same sums)
-        wanted = np.zeros(n, bool)
-        wanted[which] = True
-        sel = wanted[src]
-        src, dst = src[sel], dst[sel]
-    cnt = np.bincount(src, minlength=n).astype(np.float64)[pick]
+    cnt = np.bincount(src, minlength=n).astype(np.float64)
     has = cnt > 0
     safe = np.maximum(cnt, 1.0)
-    a, o, e = area[pick], od[pick], ecc[pick]
-    mean_area = np.where(has, np.bincount(src, area[dst], minlength=n)[pick] / safe, a)
-    mean_od = np.where(has, np.bincount(src, od[dst], minlength=n)[pick] / safe, o)
-    mean_ecc = np.where(has, np.bincount(src, ecc[dst], minlength=n)[pick] / safe, e)
-    cols += [a / np.maximum(mean_area, 1e-6), o - mean_od, mean_ecc]
+    mean_area = np.where(has, np.bincount(src, area[dst], minlength=n) / safe, area)
+    mean_od = np.where(has, np.bincount(src, od[dst], minlength=n) / safe, od)
+    mean_ecc = np.where(has, np.bincount(src, ecc[dst], minlength=n) / safe, ecc)
+    cols += [area / np.maximum(mean_area, 1e-6), od - mean_od, mean_ecc]
     if theta is not None:  # arrangement: orientation agreement (angle doubled: axes, not directions)
         agree = ecc[dst] * np.cos(2.0 * (theta[src] - theta[dst]))
-        cols += [e * np.bincount(src, agree, minlength=n)[pick] / safe, e - mean_ecc]
+        cols += [ecc * np.bincount(src, agree, minlength=n) / safe, ecc - mean_ecc]
     return np.stack(cols, axis=1)

@@ -605,20 +605,11 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
             assert k_exclusion is not None
             k_rgb, k_exclusion = np.ascontiguousarray(rgb[kwin]), k_exclusion[kwin]
             k_frame = (frame[0] + kwin[0].start, frame[1] + kwin[1].start)
-        from ..quantify._ki67_window import detection_window  # (detect on the window less the prior's square)
-
-        prior = None
-        steps = job.memo("ki67_halo_parts", lambda: ki67_halo_parts(job.config))
-        dwin = detection_window(tile.core_slices, frame, rgb.shape[:2], steps, mpp) if KI67_WINDOW else None
-        if dwin is not None and exclusion_sub is not None and k_exclusion is not None:
-            prior, k_rgb, k_exclusion = (k_exclusion, k_frame), np.ascontiguousarray(rgb[dwin]), exclusion_sub[dwin]
-            k_frame = (frame[0] + dwin[0].start, frame[1] + dwin[1].start)
         region = measure_ki67(
             k_rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=k_exclusion,
-            origin=k_frame, extent=full.shape[:2], owned=tile.owns_analysis,  # (the cells kept below)
-            _conc=_planes_at(planes, "deconvolution", planes_origin, k_frame, k_rgb.shape), _prior_mask=prior,
+            origin=k_frame, extent=full.shape[:2],
+            _conc=_planes_at(planes, "deconvolution", planes_origin, k_frame, k_rgb.shape),
         )
-        del prior
         del k_rgb, k_exclusion
         c = region.cells
         if cfg.ki67.count_in == "tumour" and tumour is not None:  # nuclei outside the tumour region: excluded

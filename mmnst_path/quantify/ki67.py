@@ -50,7 +50,6 @@ Everything is computed per label with ``np.bincount`` / ``scipy.ndimage`` (no pe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -686,32 +685,6 @@ def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matr
     return out
 
 
-def _outlines(labels: np.ndarray, row: np.ndarray, col: np.ndarray, origin: tuple[int, int],
-              which: np.ndarray | None) -> np.ndarray:
-    """(k, rays) float32 star radii (:func:`mmnst_path.detect.outlines.star_radii`) of the nuclei
-    ``which`` (indices; None: all).
-
-    Computed on the bounding box of those nuclei's pixels (with ``origin`` moved by its corner),
-    so the radii are the same to the bit: a nucleus's radii read its own pixels only.
-    """
-    from scipy import ndimage as ndi
-
-    from ..detect.outlines import star_radii
-
-    if which is None:
-        return star_radii(labels, row, col, origin=origin)
-    if which.size == 0:
-        return star_radii(labels, row[:0], col[:0], origin=origin)
-    boxes = ndi.find_objects(labels, max_label=len(row))
-    spans = [boxes[i] for i in which if boxes[i] is not None]
-    if not spans:  # (every nucleus has pixels)
-        return star_radii(labels, row, col, origin=origin)[which]
-    r0, r1 = min(b[0].start for b in spans), max(b[0].stop for b in spans)
-    c0, c1 = min(b[1].start for b in spans), max(b[1].stop for b in spans)
-    box = labels[r0:r1, c0:c1]
-    return star_radii(box, row, col, origin=(origin[0] + r0, origin[1] + c0))[which]
-
-
 def nuclear_contrast_applies(params: Ki67Params, matrix: Any) -> bool:
     """Whether the nuclear-contrast rule (``params.nuclear_contrast_rule``) runs with ``matrix``.
 
@@ -800,9 +773,7 @@ def measure_ki67(
     return_cell_features: bool = False,
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
-    owned: Callable[[np.ndarray, np.ndarray], Any] | None = None,
     _conc: tuple[np.ndarray, np.ndarray] | None = None,
-    _prior_mask: tuple[np.ndarray, tuple[int, int]] | None = None,
 ) -> Ki67Region:
     """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
 
@@ -853,25 +824,12 @@ def measure_ki67(
         larger image. Default: ``rgb`` itself.
     extent : (int, int) or None
         Shape (rows, cols) of that larger image (None: ``rgb``'s shape).
-    owned : callable or None
-        ``owned(row, col)`` -> (n,) bool: the nuclei (centroids in the frame of ``origin``) the
-        caller keeps, e.g. those a tile's core owns. Only these are returned, and only they get
-        outlines and the cell model's answer (their neighbours are still detected and measured:
-        the context features read them). The kept cells are exactly those the call without
-        ``owned`` returns for them (the labels and the ``return_*`` feature rows still cover all
-        nuclei). None: every nucleus.
     _conc : (tables, (M, N, 2) float32 ndarray) or None
         The (counterstain, chromogen) concentrations of ``rgb`` an earlier stage of the tile
         computed, with the folded lookup tables it computed them with
         (:func:`mmnst_path.stain.deconvolve.folded_luts`): used instead of unmixing ``rgb`` again
         when those tables are the ones this function unmixes with (the same values: the
         deconvolution is a per-pixel table look-up).
-    _prior_mask : ((P, Q) bool ndarray, (int, int)) or None
-        A larger ``pigment_mask`` (with the pixel, in the frame of ``origin``, of its (0, 0)) that
-        the pigment prior's square reads instead (``Ki67Params.pigment_prior_fraction``): a tile
-        detects on its core grown by the Ki67 reach without the prior's, whose square reaches
-        farther but reads the mask only. With pigment in it and none in ``pigment_mask``, the
-        pigment evidence is read as with an empty mask (as the larger image would have it).
 
     Returns
     -------
@@ -932,8 +890,6 @@ def measure_ki67(
     always = params.near_black == "pigment" and pigment_mask is not None and params.pigment_saturated_od > 0
     if always and hidden is None:
         mask = hidden = np.zeros(shape, dtype=bool)
-    elif hidden is None and pigment_mask is not None and _prior_mask is not None and _prior_mask[0].any():
-        mask = hidden = np.zeros(shape, dtype=bool)  # pigment only where the prior's square reads
     saturated = None  # near-black share of each nucleus: every channel beyond the scanner's range
     if params.pigment_saturated_od > 0 and nuclei.labels is not None and len(nuclei):
         saturated = _near_black_fraction(nuclei.labels, rgb, len(nuclei), od=params.pigment_saturated_od,
@@ -941,9 +897,7 @@ def measure_ki67(
     prior = None  # the nuclei with melanin around them (issue #14), decided per nucleus
     if hidden is not None and conc is not None and len(nuclei):
         assert nuclei.labels is not None
-        prior = (_prior_holds(params, mask, nuclei, mpp=mpp, always=always, origin=origin) if _prior_mask is None
-                 else _prior_holds(params, np.asarray(_prior_mask[0], dtype=bool), nuclei, mpp=mpp, always=always,
-                                   origin=_prior_mask[1]))
+        prior = _prior_holds(params, mask, nuclei, mpp=mpp, always=always, origin=origin)
         ring_px = max(1, round(params.pigment_ring_um / mpp))
         evidence = _pigment_evidence(nuclei.labels, conc[..., 1], hidden, mask, len(nuclei),
                                      fill_od=params.positive_threshold_od, ring_px=ring_px, saturated=saturated,
@@ -988,6 +942,10 @@ def measure_ki67(
     if use_pig and cell_rows is not None:
         assert prior is not None
         cells = _apply_pigment_cells(cells, pig_model, cell_rows, prior, params)
+    if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
+        from ..detect.outlines import star_radii
+
+        cells = replace(cells, outline_radii=star_radii(nuclei.labels, nuclei.row, nuclei.col, origin=origin))
     marker = marker_of(matrix, params)
     if marker is not None and len(cells):
         assert nuclei.labels is not None
@@ -1000,17 +958,10 @@ def measure_ki67(
         called = melanocytic_call(red_od, cells.cls == "positive", where=marker[1], min_od=params.melanocyte_min_od,
                                   separation_deg=angle_deg(matrix.vector(marker[0]), matrix.vector("dab")))
         cells = replace(cells, melanocytic=called, marker_od_mean=red_od)
-    which = None  # the nuclei kept (``owned``), by index; None: all
-    if owned is not None and len(cells):
-        which = np.flatnonzero(np.asarray(owned(cells.row, cells.col), dtype=bool).reshape(-1))
-        cells = cells.select(which)
-    if nuclei.labels is not None and len(cells):  # outlines for QuPath / review (16-ray star polygons)
-        cells = replace(cells, outline_radii=_outlines(nuclei.labels, nuclei.row, nuclei.col, origin, which))
     if model is not None and len(cells):
         assert nuclei.labels is not None
         found = cell_classes(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin, extent=extent,
-                             _rings=rings, sheet=None if params.spindle_sheet is False else SpindleSheet(),
-                             which=which)
+                             _rings=rings, sheet=None if params.spindle_sheet is False else SpindleSheet())
         types = found.types
         if params.spindle_sheet is True:  # always: the nuclei in spindle sheets are tumour cells here
             types = np.where(found.in_spindle_sheet, "tumour", types)
