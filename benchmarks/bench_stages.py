@@ -66,26 +66,36 @@ def _replace_everywhere(owner: Any, name: str, old: Any, new: Any) -> None:
 
 def install() -> dict[str, dict[str, float]]:
     """Wrap the :data:`STAGES` and :data:`COUNTS` functions; return the live totals
-    ``{label: {"cpu": s, "calls": n, "px": n}}`` (filled as the pipeline runs)."""
+    ``{label: {"cpu": s, "calls": n, "px": n, "hwm_rise": MiB}}`` (filled as the pipeline runs;
+    ``hwm_rise``: how far the process's high-water RSS rose during the stage's calls, i.e. which
+    stage sets the peak)."""
     totals: dict[str, dict[str, float]] = {}
     for label, module, attr in STAGES + COUNTS:
         found = _resolve(module, attr)
         if found is None:
             continue
         owner, name, fn = found
-        rec = totals.setdefault(label, {"cpu": 0.0, "calls": 0.0, "px": 0.0})
+        rec = totals.setdefault(label, {"cpu": 0.0, "calls": 0.0, "px": 0.0, "hwm_rise": 0.0})
         timed = (label, module, attr) in STAGES
         wrapper = _timed(fn, rec) if timed else _counted(fn, rec)
         _replace_everywhere(owner, name, fn, wrapper)
     return totals
 
 
+def _hwm() -> float:
+    """The process's high-water RSS, MiB (``ru_maxrss``: KiB on Linux, bytes on macOS)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
 def _timed(fn: Callable[..., Any], rec: dict[str, float]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t = time.thread_time()
+        hwm, t = _hwm(), time.thread_time()
         out = fn(*args, **kwargs)
         rec["cpu"] += time.thread_time() - t
         rec["calls"] += 1
+        rec["hwm_rise"] += _hwm() - hwm  # MiB the process's high-water mark rose during the call
         # pixels: of the first array argument (the image or labels it works on), else of the result
         arr = next((a for a in args if isinstance(a, np.ndarray)), out if isinstance(out, np.ndarray) else None)
         if arr is not None and arr.ndim >= 2:
@@ -124,7 +134,7 @@ def ab_rows(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[d
                 out.append(float(r["cpu"]))
             elif key == "hwm":
                 out.append(float(r["rss_hwm"]) / 2**20)
-            elif key in r.get("stages", {}):
+            elif key in r.get("stages", {}) and field in r["stages"][key]:
                 out.append(float(r["stages"][key][field]))
             else:
                 return None
@@ -149,6 +159,15 @@ def ab_rows(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[d
                 row[f"{field}_before"] = before[0]["stages"][key][field]
                 row[f"{field}_after"] = after[0]["stages"][key][field]
         rows.append(row)
+    for label, _, _ in STAGES:  # where the high-water mark rose (MiB, summed over the stage's calls)
+        b, a = series(before, label, "hwm_rise"), series(after, label, "hwm_rise")
+        if b is not None and a is not None:
+            rows.append({"what": f"{label} hwm rise", "before": b, "after": a, "mean_before": statistics.fmean(b),
+                         "mean_after": statistics.fmean(a), "spread_before": _spread(b), "spread_after": _spread(a),
+                         "diff_mean": statistics.fmean(a) - statistics.fmean(b),
+                         "diff_min": min(y - x for x, y in zip(b, a, strict=False)),
+                         "diff_max": max(y - x for x, y in zip(b, a, strict=False)),
+                         "resolved": abs(statistics.fmean(a) - statistics.fmean(b)) > 3 * max(_spread(b), _spread(a))})
     for label, _, _ in COUNTS:
         b, a = series(before, label, "calls"), series(after, label, "calls")
         if b is not None and a is not None:
@@ -171,7 +190,7 @@ def ab_table(rows: list[dict[str, Any]], name: str) -> list[str]:
                        f"{', '.join(f'{v:.0f}' for v in r['after'])} | - | - | - | - | "
                        f"{r['before'][0]:.0f} -> {r['after'][0]:.0f} | - |")
             continue
-        unit = "MiB" if r["what"] == "hwm" else "s"
+        unit = "MiB" if r["what"] == "hwm" or r["what"].endswith("hwm rise") else "s"
         fmt = ".0f" if unit == "MiB" else ".3f"
         calls = px = "-"
         if "calls_before" in r:
