@@ -125,7 +125,7 @@ def ab_rows(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[d
     """One row per measured quantity of paired runs (``before[i]`` and ``after[i]`` ran next to
     each other): means, spreads (max - min over the runs), the paired differences (after - before)
     and whether the change of the mean is resolved (``|mean after - mean before| > 3 x`` the larger
-    of the two spreads). Quantities: ``whole`` (the process's CPU over ``analyze_slide``), every
+    of the two spreads; never with a single run of a tree). Quantities: ``whole`` (the process's CPU over ``analyze_slide``), every
     stage's CPU, the peak RSS (``hwm``, MiB) and the counts of work (calls, pixels, decodes)."""
     def series(runs: list[dict[str, Any]], key: str, field: str) -> list[float] | None:
         out = []
@@ -153,7 +153,7 @@ def ab_rows(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[d
         row = {"what": key, "before": b, "after": a, "mean_before": statistics.fmean(b),
                "mean_after": statistics.fmean(a), "spread_before": _spread(b), "spread_after": _spread(a),
                "diff_mean": statistics.fmean(diffs), "diff_min": min(diffs), "diff_max": max(diffs),
-               "resolved": abs(delta) > 3 * spread}
+               "resolved": len(b) > 1 and len(a) > 1 and abs(delta) > 3 * spread}
         if key not in ("whole", "hwm"):  # the work counts (deterministic: first run of each tree)
             for field in ("calls", "px"):
                 row[f"{field}_before"] = before[0]["stages"][key][field]
@@ -167,7 +167,8 @@ def ab_rows(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[d
                          "diff_mean": statistics.fmean(a) - statistics.fmean(b),
                          "diff_min": min(y - x for x, y in zip(b, a, strict=False)),
                          "diff_max": max(y - x for x, y in zip(b, a, strict=False)),
-                         "resolved": abs(statistics.fmean(a) - statistics.fmean(b)) > 3 * max(_spread(b), _spread(a))})
+                         "resolved": len(b) > 1 and len(a) > 1
+                         and abs(statistics.fmean(a) - statistics.fmean(b)) > 3 * max(_spread(b), _spread(a))})
     for label, _, _ in COUNTS:
         b, a = series(before, label, "calls"), series(after, label, "calls")
         if b is not None and a is not None:
