@@ -4,6 +4,13 @@ Usage::
 
     .venv/bin/python benchmarks/bench_slide.py [--size 20480] [--naive-tiles 48] [--keep DIR]
     .venv/bin/python benchmarks/bench_slide.py --real SLIDE[@MPP]... [--workers 1] [--tile-um 512]
+    .venv/bin/python benchmarks/bench_slide.py --real SLIDE[@MPP]... --ab BEFORE AFTER [--repeats 4] [--ab-out F]
+
+``--ab BEFORE AFTER`` (with ``--real``): two package trees (folders holding ``mmnst_path``), run
+alternately (ABBA) in fresh 1-worker processes with that tree first on ``PYTHONPATH``; per slide
+one table of each stage's CPU (:mod:`bench_stages`: pigment, Ki67 and its parts, tile reading,
+tiles decoded), the whole run's CPU and high-water RSS: every run, means, spreads, the paired
+differences and whether each change is resolved (more than 3x the larger spread).
 
 ``--real``: instead, ``analyze_slide`` (Ki67 forced, H-DAB) on each real slide in a fresh,
 single-threaded process: tissue MPx (tissue-mask area at the analysis resolution) per second
@@ -254,11 +261,18 @@ def run_ours(path: Path, workers: int, tile_um: float | None = None) -> tuple[fl
     return seconds, analysed_mpx, mem.peak, result
 
 
-def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None) -> dict:
+def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None, stages: bool = False) -> dict:
     """``analyze_slide`` (Ki67 forced, H-DAB) on a real slide: speed per MPx of tissue, halo
-    overhead (analysis pixels read / pixels owned) and the per-tile fixed cost."""
+    overhead (analysis pixels read / pixels owned) and the per-tile fixed cost; ``stages``: also
+    the CPU of each stage (:mod:`bench_stages`; 1 worker)."""
     from mmnst_path.pipeline import AnalysisConfig, analyze_slide
     from mmnst_path.tiling import executor
+
+    totals = None
+    if stages:
+        from bench_stages import install
+
+        totals = install()
 
     cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB")
     if tile_um is not None:
@@ -307,7 +321,8 @@ def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None)
             "halo_parts": parts, "ki67_steps": ki67_steps, "kernels_compiled": kernel_stats().compiled if workers == 1 else -1,
             "tiles": int(cores.shape[0]), "timings": res.timings, "shape": list(res.shape),
             "mpp": res.mpp, "analysis_mpp": res.analysis_mpp,
-            "index": res.metrics["ki67_index_pct"], "denominator": res.metrics["ki67_denominator"]}
+            "index": res.metrics["ki67_index_pct"], "denominator": res.metrics["ki67_denominator"],
+            "stages": totals or {}}
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -316,7 +331,7 @@ def _child(args: argparse.Namespace) -> None:
 
     path = Path(args.slide)
     if args.child == "real":
-        out = run_real(path, args.mpp, args.workers, args.tile_um)
+        out = run_real(path, args.mpp, args.workers, args.tile_um, stages=args.stages)
     elif args.child == "naive":
         n = math.ceil(args.size / TILE) * TILE
         s, mpx, rss = run_naive(path, (n, n), args.naive_tiles)
@@ -374,6 +389,46 @@ def _real_table(args: argparse.Namespace) -> None:
         print("ki67 part, µm (summed): " + ", ".join(f"{k} {v:.1f}" for k, v in r["ki67_steps"].items()))
 
 
+def _ab_table(args: argparse.Namespace) -> None:
+    """--real with --ab BEFORE AFTER: per slide, ``--repeats`` pairs of fresh single-threaded
+    processes, one with each package tree first on ``PYTHONPATH`` (alternating which runs first:
+    ABBA), each with the stage timers; one table per slide (:func:`bench_stages.ab_table`)."""
+    import json
+    import os
+    import subprocess
+
+    from bench_stages import ab_rows, ab_table
+
+    trees = [str(Path(t).resolve()) for t in args.ab]
+    runs: dict[str, dict[str, list[dict]]] = {}
+    for spec in args.real:
+        path, _, mpp = spec.partition("@")
+        got: dict[str, list[dict]] = {"before": [], "after": []}
+        for i in range(args.repeats):
+            for which in (("before", "after") if i % 2 == 0 else ("after", "before")):
+                env = dict(os.environ)
+                for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+                    env[var] = "1"
+                env["PYTHONPATH"] = trees[which == "after"]
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--slide", path, "--child", "real",
+                       "--workers", "1", "--stages"]
+                if mpp:
+                    cmd += ["--mpp", mpp]
+                if args.tile_um is not None:
+                    cmd += ["--tile-um", str(args.tile_um)]
+                proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+                r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][len("RESULT "):])
+                got[which].append(r)
+                print(f"  {Path(path).name} run {i + 1} {which}: CPU {r['cpu']:.2f} s, high-water "
+                      f"{r['rss_hwm'] / 2**20:.0f} MiB, Ki67 {r['index']:.3f} % ({r['denominator']})",
+                      file=sys.stderr, flush=True)
+        runs[spec] = got
+        print("\n".join(ab_table(ab_rows(got["before"], got["after"]), f"{Path(path).name}: {trees[0]} -> {trees[1]}")))
+        print(flush=True)
+    if args.ab_out is not None:
+        args.ab_out.write_text(json.dumps({"trees": trees, "runs": runs}))
+
+
 def _measure(args: argparse.Namespace, path: Path, what: str) -> dict:
     """Run one measurement in a fresh interpreter (so one run's heap does not inflate the
     next one's peak RSS, as it would when the 1-worker run, which works in-process, came first)."""
@@ -401,9 +456,17 @@ def main() -> None:
                         help="instead of the generated slide: real slides (level-0 µm/px after @ when the file has none)")
     parser.add_argument("--workers", type=int, default=1, help="workers for --real (default 1)")
     parser.add_argument("--mpp", type=float, help=argparse.SUPPRESS)  # internal: child of --real
+    parser.add_argument("--stages", action="store_true", help=argparse.SUPPRESS)  # internal: child timers
+    parser.add_argument("--ab", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="with --real: compare two package trees (folders holding mmnst_path), per stage")
+    parser.add_argument("--repeats", type=int, default=4, help="--ab: runs of each tree per slide (default 4)")
+    parser.add_argument("--ab-out", type=Path, help="--ab: write every run's numbers here (JSON)")
     args = parser.parse_args()
     if args.child is not None:
         _child(args)
+        return
+    if args.real and args.ab:
+        _ab_table(args)
         return
     if args.real:
         _real_table(args)

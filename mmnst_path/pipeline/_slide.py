@@ -457,9 +457,14 @@ def analyze_slide(
                       tissue_reference=_tissue_reference(config, matrix, measures, tissue, reader, mpp0))
 
         t = time.perf_counter()
+        # several processes: costliest first, so that they finish together; one process: the grid's
+        # order, so that the halo a tile shares with the tile before it comes from the reader's cache
+        # of decoded slide tiles instead of being decoded again (TCGA: 424 -> 252 JPEG 2000 tiles)
+        parallel = pool is not None or scheduler is not None
+        order = costliest_first(_tile_costs(tiles, tissue)) if parallel else None
         outputs: list[TileOutput] = list(
             map_tiles(reader, tiles, analyze_tile, args=(job,), workers=workers, scheduler=scheduler,
-                      progress=progress, order=costliest_first(_tile_costs(tiles, tissue)), pool=pool)
+                      progress=progress, order=order, pool=pool)
         )
         timings["tiles"] = time.perf_counter() - t
         input_name = str(path) if own_reader else reader.describe()
