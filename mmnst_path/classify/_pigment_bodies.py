@@ -294,8 +294,11 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
 
 
 def dab_body_model_path() -> Path:
-    """Path of the shipped H-DAB brown-body model (``PigmentParams(body_model="default")``)."""
-    return Path(__file__).resolve().parent.parent / "models" / "pigment_dab_bodies.mmnst"
+    """Path of the shipped H-DAB brown-body model (``PigmentParams(body_model="default")``; the
+    models folder resolved once a process)."""
+    from . import models_dir
+
+    return models_dir() / "pigment_dab_bodies.mmnst"
 
 
 def body_feature_specs() -> list[FeatureSpec]:
