@@ -17,7 +17,7 @@ from ..detect._pigment_core import nonzero_rc
 from ._pigment_at import disk_extreme_at
 
 if TYPE_CHECKING:
-    from .pigment import PigmentFeatureSettings
+    from ._pigment_features import PigmentFeatureSettings
 
 __all__: list[str] = []
 

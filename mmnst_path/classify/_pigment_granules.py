@@ -40,7 +40,7 @@ from ._pigment_at import disk_extreme_at
 from .model import FeatureSpec
 
 if TYPE_CHECKING:
-    from .pigment import PigmentFeatureSettings
+    from ._pigment_features import PigmentFeatureSettings
 
 __all__: list[str] = []
 
