@@ -117,6 +117,11 @@ the under-read of the sample generator's dev tiles (-7.6 / -8.2 -> -4.9 / -3.9 p
 renderer's false necrosis on its dev seeds (15.9 / 15.7 -> 16.5 / 19.5 %). No full model was trained with it (it
 needs a new feature extraction).
 
+Session 22: ``--save-rows`` files name every row's image (``image``) and the share of its block that its class covers
+(``share``; 1 for a tile-wide label), so that a dev fit can leave images out and the pure rows (share >= 0.99) of a
+``--min-share 0.5`` extraction can be told from its border rows; ``--rows-npz A B`` trains on the rows of both
+files, one after the other.
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
@@ -289,13 +294,16 @@ def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
 
 def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: TissueFeatureSettings,
               rng: np.random.Generator, n: int, reference: ImageReference | None = None,
-              min_share: float = PURE_SHARE) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+              min_share: float = PURE_SHARE, shares: list[np.ndarray] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """:func:`tile_rows` with the whole feature map: ((m, n, F) float32 features on the output grid, the flat
     indices of the selected blocks, their class indices, µm per output block); the same random draws as
     :func:`tile_rows`. With ``settings.image_reference`` the features read against ``reference`` (None: the
     image's own, :func:`image_reference` of ``rgb``). With a label image, a block is a row of the class that
     covers the largest share of it when that share is at least ``min_share`` (default :data:`PURE_SHARE`: pure
-    blocks only; ``--min-share 0.5`` adds the blocks on class borders, labelled by their majority class)."""
+    blocks only; ``--min-share 0.5`` adds the blocks on class borders, labelled by their majority class).
+    ``shares``: a list that receives the share of its block that each selected row's class covers (float32; 1 for
+    a tile-wide class name)."""
     if settings.image_reference and reference is None:
         reference = image_reference(rgb, mpp=mpp, eps_od=settings.eps_od)
     f, k, j = grid_factors(mpp, settings)
@@ -312,6 +320,7 @@ def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
     if isinstance(label, str):
         white = block_mean(base[..., 5], k * j)[: shape[0], : shape[1]]
         cls = np.full(shape, -1, np.int64)
+        best = np.ones(shape, np.float32)
         if label in ("fat", "background", "mucin"):
             cls[:] = CLASSES.index(label)
         else:
@@ -328,6 +337,8 @@ def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
     sel = np.flatnonzero((cls.ravel() >= 0) & inside.ravel())
     if sel.size > n:
         sel = rng.choice(sel, size=n, replace=False)
+    if shares is not None:
+        shares.append(best.ravel()[sel].astype(np.float32))
     return feats, sel, cls.ravel()[sel], gm * k * j
 
 
@@ -474,15 +485,17 @@ def _uses(dataset: str, args: argparse.Namespace) -> bool:
 
 
 def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, intensity_only: bool = False,
-                 maps: list[ImageMap] | None = None, levels: list[tuple[float, int]] | None = None
-                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+                 maps: list[ImageMap] | None = None, levels: list[tuple[float, int]] | None = None,
+                 shares: list[np.ndarray] | None = None) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """(source, image name, feature rows, class indices, held out) of every training / validation image and
     augmented copy, as ``main`` trains on them (``args`` as parsed by :func:`parser`; the random draws of
     the augmentation and the row selection come from one generator seeded 13, in this order, those of the
     ``--intensity-aug`` copies from another). ``intensity_only``: only the ``--intensity-aug`` copies.
     ``maps``: a list that receives every image's :class:`ImageMap` (the whole feature map, for
     ``--auto-context``). ``levels``: a list that receives, per image yielded (before it is), its own
-    reference level (``settings.image_reference``; NaN without) and its copy index (0 = the original)."""
+    reference level (``settings.image_reference``; NaN without) and its copy index (0 = the original). ``shares``:
+    a list that receives, per image yielded, its rows' block shares (``tile_maps``; only for the rows of the
+    sources of :func:`sources`, not the mimic and intensity copies)."""
     rng = np.random.default_rng(13)
     rng_int = np.random.default_rng(1301)
     rows_factor = {**ROWS_FACTOR, "osteosarcoma": args.osteo_rows}
@@ -498,7 +511,8 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
             ref = image_reference(img, mpp=m, eps_od=settings.eps_od) if settings.image_reference else None
             if levels is not None:
                 levels.append((ref.level if ref is not None else float("nan"), copy))
-            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n, ref, min_share), maps)
+            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n, ref, min_share, shares),
+                              maps)
     if getattr(args, "mimic_tiles", False) and not intensity_only:
         yield from _mimic_rows(args, settings, maps)
     if not (args.intensity_aug or intensity_only):
@@ -576,21 +590,27 @@ def load_maps(path: Path) -> list[ImageMap]:
                 for i in range(len(src))]
 
 
-def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, reference: str | None = None
-                 ) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
+def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, reference: str | None = None,
+                 shares: list[np.ndarray] | None = None) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]]:
     """The rows of ``--rows-npz`` files (``x``, ``y``, ``source``, ``held`` arrays, in the order of
     :func:`feature_rows`). Files written by ``--save-rows`` also hold the column ``names`` and the feature
     ``settings`` (JSON) they were computed with: the columns of these settings are then taken by name, and
     settings that differ in anything but the optional column blocks are refused. Older files (the
     ``benchmarks/lodo_tissue_he.py`` cache) have no names: their first columns are taken (the default columns,
     then the nuclear-detail ones). ``reference="source"``: the image-reference rows re-referenced by
-    :func:`source_referenced` (the file must hold the ``image``, ``level`` and ``copy`` arrays)."""
+    :func:`source_referenced` (the file must hold the ``image``, ``level`` and ``copy`` arrays). Several files: their
+    rows one after the other, in the order given. Files that name each row's image (``image``, written by
+    ``--save-rows`` since session 22) yield one part per image and name it; older ones one part per source and held
+    flag, named by the file. ``shares``: a list that receives, per part yielded (before it is), its rows' block
+    shares (the file's ``share`` array; 1 where it has none)."""
     import json
 
     names = [f.name for f in tissue_feature_specs(settings)]
     for path in paths:
         with np.load(path, allow_pickle=False) as z:
             x, y, src, held = z["x"], z["y"], z["source"], z["held"]
+            image = z["image"] if "image" in z.files else None
+            share = z["share"] if "share" in z.files else np.ones(len(y), np.float32)
             saved = [str(v) for v in z["names"]] if "names" in z.files else None
             saved_settings = json.loads(str(z["settings"])) if "settings" in z.files else None
             if reference == "source":
@@ -624,9 +644,15 @@ def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, referenc
                    "(rows with the nuclear-morphology or relative-level columns must come from --save-rows, which "
                    "names them)")
             raise SystemExit(msg)
-        cut = np.flatnonzero((src[1:] != src[:-1]) | (held[1:] != held[:-1])) + 1
+        change = (src[1:] != src[:-1]) | (held[1:] != held[:-1])
+        if image is not None:
+            change |= image[1:] != image[:-1]
+        cut = np.flatnonzero(change) + 1
         for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(y)], strict=True):
-            yield str(src[lo]), path.name, x[lo:hi, : len(names)], y[lo:hi], bool(held[lo])
+            if shares is not None:
+                shares.append(share[lo:hi])
+            name = path.name if image is None else str(image[lo])
+            yield str(src[lo]), name, x[lo:hi, : len(names)], y[lo:hi], bool(held[lo])
 
 
 def _with_relative_level(x: np.ndarray, names: list[str], settings: TissueFeatureSettings
@@ -865,26 +891,29 @@ def main(argv: list[str] | None = None) -> int:
     per_source: dict[str, list] = {}
     classes = KERATIN_CLASSES if args.keratin or args.mimic_tiles else CLASSES
     tr_src: list[np.ndarray] = []
+    shares: list[np.ndarray] = []
     maps: list[ImageMap] | None = [] if (args.save_maps or args.auto_context) and not args.maps_npz else None
     if args.maps_npz:
         maps = load_maps(args.maps_npz)
         rows: Iterator[tuple[str, str, np.ndarray, np.ndarray, bool]] = (
             (im.source, im.name, im.feats.reshape(-1, im.feats.shape[-1])[im.sel], im.y, im.held) for im in maps)
     elif args.rows_npz:
-        rows = _cached_rows(args.rows_npz, settings, reference=getattr(args, "image_reference", None))
+        rows = _cached_rows(args.rows_npz, settings, reference=getattr(args, "image_reference", None), shares=shares)
     else:
         if settings.image_reference and (args.mimic_tiles or args.intensity_aug or args.image_reference != "own"):
             raise SystemExit("--image-reference: computed rows only with 'own' and without --mimic-tiles / "
                              "--intensity-aug ('source' from --rows-npz rows written by --save-rows)")
         levels: list[tuple[float, int]] = []
-        rows = feature_rows(args, settings, maps=maps, levels=levels)
-    saved: list[tuple[str, np.ndarray, np.ndarray, bool]] = []
-    saved_ref: list[tuple[str, float, int]] = []
+        rows = feature_rows(args, settings, maps=maps, levels=levels, shares=shares)
+    saved: list[tuple[str, np.ndarray, np.ndarray, bool, str, np.ndarray]] = []
+    saved_ref: list[tuple[float, int]] = []
     for src, name, x, y, held in rows:
         if args.save_rows:
-            saved.append((src, x, y, held))
+            # the block shares of computed rows (feature_rows appends them before it yields the rows); 1 otherwise
+            share = shares.pop() if shares else np.ones(len(y), np.float32)
+            saved.append((src, x, y, held, name, share))
             if settings.image_reference and not args.rows_npz:
-                saved_ref.append((name, *levels[-1]))
+                saved_ref.append(levels[-1])
         (va_x if held else tr_x).append(x)
         (va_y if held else tr_y).append(y)
         if held:
@@ -904,10 +933,11 @@ def main(argv: list[str] | None = None) -> int:
                  y=np.concatenate([r[2] for r in saved]).astype(np.int64),
                  source=np.concatenate([np.full(len(r[2]), r[0], dtype="<U16") for r in saved]),
                  held=np.concatenate([np.full(len(r[2]), r[3], dtype=bool) for r in saved]),
+                 image=np.repeat(np.array([r[4] for r in saved]), [len(r[2]) for r in saved]),
+                 share=np.concatenate([r[5] for r in saved]),
                  **({} if not saved_ref else {
-                     "image": np.concatenate([np.full(len(r[2]), f[0], dtype="<U64") for r, f in zip(saved, saved_ref, strict=True)]),
-                     "level": np.concatenate([np.full(len(r[2]), f[1], dtype=np.float32) for r, f in zip(saved, saved_ref, strict=True)]),
-                     "copy": np.concatenate([np.full(len(r[2]), f[2], dtype=np.int16) for r, f in zip(saved, saved_ref, strict=True)])}))
+                     "level": np.concatenate([np.full(len(r[2]), f[0], dtype=np.float32) for r, f in zip(saved, saved_ref, strict=True)]),
+                     "copy": np.concatenate([np.full(len(r[2]), f[1], dtype=np.int16) for r, f in zip(saved, saved_ref, strict=True)])}))
     x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
     src_tr = np.concatenate(tr_src)
     if args.thin:
