@@ -5,6 +5,7 @@ dev fit can leave images out) and carries the share of its block that its class 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mmnst_path import synthetic
 from mmnst_path.classify import load_model
@@ -76,3 +77,27 @@ def test_rows_npz_with_several_files_trains_on_all_their_rows(project_module, tm
         np.testing.assert_array_equal(z["share"], np.concatenate([arrays["share"], arrays["share"][extra]]))
     card = load_model(tmp_path / "b.mmnst").card
     assert sum(card["training_counts"].values()) == int((~arrays["held"]).sum() + extra.sum())
+
+
+def test_extra_only_writes_the_wavy_rows_alone_and_fits_nothing(project_module, tmp_path, monkeypatch) -> None:
+    tr = project_module("scripts/train_tissue_model.py")
+    sources, label = _fake_sources(tr)
+    monkeypatch.setattr(tr, "sources", sources)
+    tile = synthetic.he_necrosis_tile(3, size=160, mpp=0.5).rgb
+
+    def wavy():
+        yield "wavy", "seed1200", tile, 0.5, label, False
+
+    monkeypatch.setattr(tr, "wavy_sources", wavy)
+    rows, out = tmp_path / "wavy.npz", tmp_path / "never.mmnst"
+    assert tr.main(["--wavy-tiles", "--extra-only", "--min-share", "0.5", "--rows", "1000", "--save-rows", str(rows),
+                    "--out", str(out)]) == 0
+    assert not out.exists()
+    with np.load(rows, allow_pickle=False) as z:
+        assert set(z["source"].tolist()) == {"wavy"}
+        assert set(z["image"].tolist()) == {"seed1200"}
+        # the original (every one of its 10 x 10 blocks a row) first, then its two augmented copies (other pixel sizes)
+        assert len(z["y"]) > 2 * 100
+        assert (z["share"][:100] == 0.75).sum() == 10  # --min-share reaches the extra source: its border column
+    with pytest.raises(SystemExit, match="--extra-only"):
+        tr.main(["--extra-only", "--save-rows", str(rows), "--out", str(out)])  # no extra source asked for
