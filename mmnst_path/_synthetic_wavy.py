@@ -1,5 +1,5 @@
 """Wavy, short, weakly oriented or unoriented collagen for the generated H&E tissue tile
-(:func:`mmnst_path.synthetic_tissue.he_tissue_tile` with ``stroma="wavy"``; #13, session 22).
+(:func:`mmnst_path.synthetic_tissue.he_tissue_tile` with ``stroma_kind="wavy"``; #13, session 22).
 
 Modelled on real stroma, not on any validation generator: the dermis of CMU-1 (0.5 µm/px: bright pink-red
 collagen bundles 3-8 µm wide and 20-60 µm long, locally parallel in patches whose direction changes every few tens of

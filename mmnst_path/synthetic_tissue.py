@@ -351,7 +351,7 @@ STROMA_KINDS = ("default", "wavy")
 
 
 def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str | None = None,
-                   stroma: str = "default") -> TissueTile:
+                   stroma_kind: str = "default") -> TissueTile:
     """H&E tumour with stroma, lymphocyte aggregates, necrosis of many appearances and glass.
 
     Every appearance parameter is drawn per tile, so that a tissue classifier trained on these
@@ -378,7 +378,7 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
         µm per pixel (0.25-1).
     necrosis : str or None
         One of :data:`NECROSIS_LAYOUTS`; None draws it (a quarter of the tiles without necrosis).
-    stroma : str
+    stroma_kind : str
         One of :data:`STROMA_KINDS`. ``"wavy"`` paints the stroma with
         :func:`mmnst_path._synthetic_wavy.wavy_stroma` (its own generator, seeded from ``seed``) instead; the rest of
         the tile (layout, nuclei, necrosis, stains, camera) is the default tile's.
@@ -393,10 +393,9 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     if necrosis is not None and necrosis not in NECROSIS_LAYOUTS:
         msg = f"necrosis must be one of {NECROSIS_LAYOUTS} or None, got {necrosis!r}"
         raise ValueError(msg)
-    if stroma not in STROMA_KINDS:
-        msg = f"he_tissue_tile: stroma must be one of {STROMA_KINDS}, got {stroma!r}"
+    if stroma_kind not in STROMA_KINDS:
+        msg = f"he_tissue_tile: stroma_kind must be one of {STROMA_KINDS}, got {stroma_kind!r}"
         raise ValueError(msg)
-    stroma_kind = stroma  # the name is the stroma's mask below
     rng = np.random.default_rng(seed)
     layout = str(rng.choice(NECROSIS_LAYOUTS, p=(0.25, 0.35, 0.2, 0.2))) if necrosis is None else necrosis
     shape = (size, size)

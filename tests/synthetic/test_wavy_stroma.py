@@ -1,5 +1,5 @@
 """Wavy, weakly oriented / unoriented collagen in the generated H&E tissue tile (``he_tissue_tile(...,
-stroma="wavy")``, #13 session 22): opt-in, the default tiles byte-identical to before, only the stroma repainted."""
+stroma_kind="wavy")``, #13 session 22): opt-in, the default tiles byte-identical to before, only the stroma repainted."""
 
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ def _digest(tile) -> str:
 def test_default_tiles_are_byte_identical_to_before() -> None:
     for (seed, size, mpp, nec), digest in PINNED.items():
         assert _digest(he_tissue_tile(seed, size=size, mpp=mpp, necrosis=nec)) == digest
-        assert _digest(he_tissue_tile(seed, size=size, mpp=mpp, necrosis=nec, stroma="default")) == digest
+        assert _digest(he_tissue_tile(seed, size=size, mpp=mpp, necrosis=nec, stroma_kind="default")) == digest
 
 
 @pytest.mark.parametrize(("seed", "mpp"), [(950, 0.5), (953, 1.0)])
 def test_wavy_repaints_the_stroma_and_nothing_else(seed: int, mpp: float) -> None:
     plain = he_tissue_tile(seed, size=192, mpp=mpp)
-    wavy = he_tissue_tile(seed, size=192, mpp=mpp, stroma="wavy")
+    wavy = he_tissue_tile(seed, size=192, mpp=mpp, stroma_kind="wavy")
     assert plain.masks.keys() == wavy.masks.keys()
     for k in plain.masks:
         np.testing.assert_array_equal(wavy.masks[k], plain.masks[k])
@@ -45,7 +45,7 @@ def test_wavy_repaints_the_stroma_and_nothing_else(seed: int, mpp: float) -> Non
     far = ndi.distance_transform_edt(~stroma) > 24
     assert far.sum() > 1000
     assert not diff[far].any()
-    np.testing.assert_array_equal(he_tissue_tile(seed, size=192, mpp=mpp, stroma="wavy").rgb, wavy.rgb)  # seeded
+    np.testing.assert_array_equal(he_tissue_tile(seed, size=192, mpp=mpp, stroma_kind="wavy").rgb, wavy.rgb)  # seeded
 
 
 def _coherence(e: np.ndarray, sigma_px: float) -> float:
@@ -77,5 +77,5 @@ def test_wavy_stroma_is_zero_outside_its_region_and_unknown_kinds_are_refused() 
     assert not h[~region].any()
     assert not e[~region].any()
     assert e[region].max() > 0.05
-    with pytest.raises(ValueError, match="stroma must be one of"):
-        he_tissue_tile(1, size=64, stroma="curly")
+    with pytest.raises(ValueError, match="stroma_kind must be one of"):
+        he_tissue_tile(1, size=64, stroma_kind="curly")
