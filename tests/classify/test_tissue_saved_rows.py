@@ -101,3 +101,26 @@ def test_extra_only_writes_the_wavy_rows_alone_and_fits_nothing(project_module, 
         assert (z["share"][:100] == 0.75).sum() == 10  # --min-share reaches the extra source: its border column
     with pytest.raises(SystemExit, match="--extra-only"):
         tr.main(["--extra-only", "--save-rows", str(rows), "--out", str(out)])  # no extra source asked for
+
+
+def test_recipe_border_adds_every_border_block_of_the_recipe_originals_k_times(project_module, tmp_path,
+                                                                                monkeypatch) -> None:
+    tr = project_module("scripts/train_tissue_model.py")
+    _, label = _fake_sources(tr)
+    tile = synthetic.he_necrosis_tile(3, size=160, mpp=0.5).rgb
+
+    def recipe():
+        yield "sample_recipe", "seed600", tile, 0.5, label, False
+
+    monkeypatch.setattr(tr, "_sample_recipe_tiles", recipe)
+    rows = tmp_path / "rb.npz"
+    assert tr.main(["--recipe-border", "3", "--extra-only", "--save-rows", str(rows),
+                    "--out", str(tmp_path / "never.mmnst")]) == 0
+    with np.load(rows, allow_pickle=False) as z:
+        assert set(z["source"].tolist()) == {"recipe_border"}
+        assert len(z["y"]) == 3 * 10  # the border column's 10 blocks (necrosis, share 0.75), three times
+        assert (z["y"] == tr.CLASSES.index("necrosis")).all()
+        assert (z["share"] == 0.75).all()
+        np.testing.assert_array_equal(z["x"][:10], z["x"][10:20])
+    with pytest.raises(SystemExit, match="--recipe-border"):
+        tr.main(["--recipe-border", "30", "--out", str(tmp_path / "never.mmnst")])
