@@ -38,6 +38,12 @@ necrosis 15.9 / 15.7 % and the dev generator -7.6 / -8.2 pp. Border rows x4 (``b
 generator's under-read (-4.9 / -3.9 pp) but raise the renderer's false necrosis (16.5 / 19.5 %); every change tried
 raised it. Proxy noise on the rule's images (``--sets rule``, 1.1.0 rows): BRCA-M2C mean 15.2 / 16.8 %, sample
 28.9 / 28.1 %, renderer 29.9 / 27.2 %, A12-27307 18.5 / 17.0 % (pipeline, with smoothing: 9.58, 26.3, 28.5, 11.2).
+
+Dev figures (session 22, seeds 0-3, means; rows of a ``--min-share 0.5`` extraction plus the wavy-stroma rows; BRCA-M2C
+val patches left out): the pure rows (``pure=all:0.99``, the 1.1.0 recipe) renderer 19.5 %, generator -8.6 pp, BRCA-M2C
+val 11.07 %; all border rows 22.6 / -10.2 / 8.98; + wavy rows x2 (``rep=wavy:2``, the candidate fitted and run through
+the rule: not shipped) 12.9 / -8.2 / 9.74; that + ``border=sample_recipe:4`` 13.8 / -4.3 / 8.86 (benchmarks/README.md,
+session 22 H1).
 """
 
 from __future__ import annotations
