@@ -130,7 +130,9 @@ those extra rows, for ``--rows-npz A B``). The one full candidate, bw2 = ``--min
 68 -> 17 %) and lowered BRCA-M2C test false necrosis (9.58 -> 8.82 %, 5 patches > 5 %), but the bundled sample read
 24.8 % (truth 37.09, 1.1.0 26.3) and the osteosarcoma Non-Tumor mean 11.2 % (1.1.0 9.3): not shipped. On dev sets,
 bw2 + ``--recipe-border 4`` moved all three dev figures (renderer 19.5 -> 13.8 %, generator -8.6 -> -4.3 pp,
-BRCA-M2C val 11.07 -> 8.86 % against the 1.1.0 recipe's rows); no full candidate of it was fitted.
+BRCA-M2C val 11.07 -> 8.86 % against the 1.1.0 recipe's rows); fitted as a second candidate (bw2rb4) after bw2's result
+was known, it read the renderer 10.8 %, BRCA-M2C 8.82 -> 9.13 %, Kather 56.97, TCGA 2.48 %, but the sample 25.3 % and
+the osteosarcoma Non-Tumor mean 12.9 %: not shipped either (the sample's outer 10 µm of necrosis reads 29 %, as 1.1.0).
 
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32

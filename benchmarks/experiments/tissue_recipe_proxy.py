@@ -42,8 +42,8 @@ raised it. Proxy noise on the rule's images (``--sets rule``, 1.1.0 rows): BRCA-
 Dev figures (session 22, seeds 0-3, means; rows of a ``--min-share 0.5`` extraction plus the wavy-stroma rows; BRCA-M2C
 val patches left out): the pure rows (``pure=all:0.99``, the 1.1.0 recipe) renderer 19.5 %, generator -8.6 pp, BRCA-M2C
 val 11.07 %; all border rows 22.6 / -10.2 / 8.98; + wavy rows x2 (``rep=wavy:2``, the candidate fitted and run through
-the rule: not shipped) 12.9 / -8.2 / 9.74; that + ``border=sample_recipe:4`` 13.8 / -4.3 / 8.86 (benchmarks/README.md,
-session 22 H1).
+the rule: not shipped) 12.9 / -8.2 / 9.74; that + ``border=sample_recipe:4`` 13.8 / -4.3 / 8.86 (fitted too: the sample 25.3 %, not
+shipped; benchmarks/README.md, session 22 H1).
 """
 
 from __future__ import annotations
