@@ -344,7 +344,14 @@ def _necrosis_layout(kind: str, tissue: np.ndarray, tumour: np.ndarray, mpp: flo
     return np.zeros(shape, bool)
 
 
-def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str | None = None) -> TissueTile:
+#: stroma kinds of :func:`he_tissue_tile`: default (dense collagen of long oriented fibres, or loose oedematous
+#: stroma), wavy (:func:`mmnst_path._synthetic_wavy.wavy_stroma`: short wavy, weakly oriented or unoriented
+#: collagen, dense bundles with clefts or a loose fine mesh, sparse spindle / wavy nuclei; opt-in, #13 session 22)
+STROMA_KINDS = ("default", "wavy")
+
+
+def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str | None = None,
+                   stroma_kind: str = "default") -> TissueTile:
     """H&E tumour with stroma, lymphocyte aggregates, necrosis of many appearances and glass.
 
     Every appearance parameter is drawn per tile, so that a tissue classifier trained on these
@@ -371,6 +378,10 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
         µm per pixel (0.25-1).
     necrosis : str or None
         One of :data:`NECROSIS_LAYOUTS`; None draws it (a quarter of the tiles without necrosis).
+    stroma_kind : str
+        One of :data:`STROMA_KINDS`. ``"wavy"`` paints the stroma with
+        :func:`mmnst_path._synthetic_wavy.wavy_stroma` (its own generator, seeded from ``seed``) instead; the rest of
+        the tile (layout, nuclei, necrosis, stains, camera) is the default tile's.
 
     Returns
     -------
@@ -381,6 +392,9 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     """
     if necrosis is not None and necrosis not in NECROSIS_LAYOUTS:
         msg = f"necrosis must be one of {NECROSIS_LAYOUTS} or None, got {necrosis!r}"
+        raise ValueError(msg)
+    if stroma_kind not in STROMA_KINDS:
+        msg = f"he_tissue_tile: stroma_kind must be one of {STROMA_KINDS}, got {stroma_kind!r}"
         raise ValueError(msg)
     rng = np.random.default_rng(seed)
     layout = str(rng.choice(NECROSIS_LAYOUTS, p=(0.25, 0.35, 0.2, 0.2))) if necrosis is None else necrosis
@@ -410,6 +424,10 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     for r, c in _place(stroma, rng.uniform(12, 30) / mpp, rng.uniform(0.3, 0.9), rng):
         _ellipse(h, r, c, rng.uniform(3.5, 7) / mpp, rng.uniform(0.9, 1.8) / mpp, rng.uniform(0, np.pi),
                  rng.uniform(0.3, 0.7), rng)
+    if stroma_kind == "wavy":  # h and e hold only the stroma so far: repaint it (the draws above keep the rest as is)
+        from ._synthetic_wavy import wavy_stroma
+
+        h, e = wavy_stroma(stroma, mpp, np.random.default_rng((seed, 22)))
     lym_h = rng.uniform(0.45, 0.9)
     for region, spacing in ((stroma, rng.uniform(12, 40)), (inflam, rng.uniform(5.5, 8.0))):
         for r, c in _place(region, spacing / mpp, rng.uniform(0.4, 1.0), rng):

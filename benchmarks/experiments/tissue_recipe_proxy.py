@@ -7,8 +7,10 @@ training rows cached by ``scripts/train_tissue_model.py --save-rows`` (the 1.1.0
 edits of a SPEC, and reads the share of non-background 8 µm blocks called necrosis, without the pipeline's
 smoothing. ``--sets dev`` (the default; choose candidates with these): the held-out renderer without necrosis, seeds
 100-109 (false necrosis), and the sample generator's ``he_necrosis_tile`` seeds 700-703 (error against its truth).
-No BRCA-M2C dev set exists in the row cache: the val patches are trained on. ``--sets rule``, for the one final
-candidate only (session 20's first ranking used them, which H5 flagged: its figures cannot select a model):
+Session 22: rows that name their image (``--save-rows`` since session 22) give a BRCA-M2C dev set too: the official
+val split (10 patches, :data:`BRCA_DEV_LIST`), whose rows every fit leaves out (false necrosis, mean and patches >
+5 %); ``--rows A B`` takes the rows of several files (e.g. a ``--min-share 0.5`` extraction and the wavy-stroma rows
+of ``--wavy-tiles --extra-only``). ``--sets rule``, for the one final candidate only (session 20's first ranking used them, which H5 flagged: its figures cannot select a model):
 
 - the BRCA-M2C test patches (viable breast carcinoma at 0.5 µm/px: false necrosis; mean and patches > 5 %);
 - the osteosarcoma tiles ``train_tissue_model.OSTEO_TRAIN`` leaves out (10x, 1 µm/px);
@@ -18,7 +20,9 @@ candidate only (session 20's first ranking used them, which H5 flagged: its figu
 SPEC: ``;``-separated edits, each ``KEY=SOURCE:VALUE[,SOURCE:VALUE]``: ``rep`` (a source's non-necrosis rows K
 times, as ``--repeat-rows``), ``nec`` (its necrosis rows K times, as ``--repeat-necrosis``), ``thin`` (keep a
 fraction of a source's rows, as ``--thin``), ``cw`` (``necrosis:W``: the balanced class weight of necrosis times
-W), ``border`` (the rows of ``border-rows`` for that source K times); ``-`` for none.
+W), ``border`` (the rows of ``border-rows`` for that source K times), ``drop`` (``SOURCE:1``: leave a source's rows
+out), ``pure`` (``SOURCE:F`` or ``all:F``: only the rows whose class covers >= F of their block, e.g. ``all:0.99``
+= the pure rows of a ``--min-share 0.5`` extraction); ``-`` for none.
 
 ``border-rows``: the output blocks of the sample-recipe training images (``SAMPLE_RECIPE``, originals only) that
 ``tile_maps`` leaves out because no class covers 99 % of them, labelled by their majority class (>= 50 %). The
@@ -34,6 +38,12 @@ necrosis 15.9 / 15.7 % and the dev generator -7.6 / -8.2 pp. Border rows x4 (``b
 generator's under-read (-4.9 / -3.9 pp) but raise the renderer's false necrosis (16.5 / 19.5 %); every change tried
 raised it. Proxy noise on the rule's images (``--sets rule``, 1.1.0 rows): BRCA-M2C mean 15.2 / 16.8 %, sample
 28.9 / 28.1 %, renderer 29.9 / 27.2 %, A12-27307 18.5 / 17.0 % (pipeline, with smoothing: 9.58, 26.3, 28.5, 11.2).
+
+Dev figures (session 22, seeds 0-3, means; rows of a ``--min-share 0.5`` extraction plus the wavy-stroma rows; BRCA-M2C
+val patches left out): the pure rows (``pure=all:0.99``, the 1.1.0 recipe) renderer 19.5 %, generator -8.6 pp, BRCA-M2C
+val 11.07 %; all border rows 22.6 / -10.2 / 8.98; + wavy rows x2 (``rep=wavy:2``, the candidate fitted and run through
+the rule: not shipped) 12.9 / -8.2 / 9.74; that + ``border=sample_recipe:4`` 13.8 / -4.3 / 8.86 (fitted too: the sample 25.3 %, not
+shipped; benchmarks/README.md, session 22 H1).
 """
 
 from __future__ import annotations
@@ -98,6 +108,15 @@ def border_rows(out: Path) -> None:
 #: that no acceptance check reads (the rule uses renderer seeds 0-9 and the sample, seed 505; training uses 600-605)
 DEV_RENDERER_SEEDS = tuple(range(100, 110))
 DEV_SAMPLE_SEEDS = (700, 701, 702, 703)
+#: BRCA-M2C dev patches (session 22): the official val split (10 viable breast carcinoma patches), whose rows every
+#: ``fit`` leaves out (rows that name their image: ``train_tissue_model.py --save-rows`` since session 22); the
+#: rule's BRCA-M2C figure is the official test split (30), which no proxy fit reads with ``--sets dev``
+BRCA_DEV_LIST = SHARED / "train" / "brca_m2c" / "_meta" / "brca_ds_val.txt"
+
+
+def brca_dev_names() -> list[str]:
+    """The BRCA-M2C dev patches (:data:`BRCA_DEV_LIST`), sorted."""
+    return sorted(BRCA_DEV_LIST.read_text().split())
 
 
 def dev_features(cache: Path) -> dict[str, np.ndarray]:
@@ -119,6 +138,12 @@ def dev_features(cache: Path) -> dict[str, np.ndarray]:
         f, _ = tissue_features(rgb, mpp=0.5, settings=SETTINGS)
         out[f"recipe/{s}"] = f.reshape(-1, f.shape[-1])
         out[f"truth/{s}"] = np.array([truth["necrosis_fraction_pct"]])
+    from PIL import Image
+
+    for n in brca_dev_names():
+        rgb = np.asarray(Image.open(SHARED / "train" / "brca_m2c" / "mixed" / n).convert("RGB"))
+        f, _ = tissue_features(rgb, mpp=0.5, settings=SETTINGS)
+        out[f"brca/{n}"] = f.reshape(-1, f.shape[-1])
     np.savez(cache, **out)
     return out
 
@@ -161,13 +186,20 @@ def parse_spec(spec: str) -> dict[str, dict[str, float]]:
 
 
 def edited_rows(x: np.ndarray, y: np.ndarray, src: np.ndarray, edits: dict[str, dict[str, float]],
-                border: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    """The training rows with the SPEC's repeats, thinning and border rows."""
-    idx = [np.arange(len(y))]
+                border: Path | None, share: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows with the SPEC's source drops, pure-row selection, repeats, thinning and border rows."""
+    base = np.ones(len(y), bool)
+    for s in edits.get("drop", {}):
+        base &= src != s
+    for s, v in edits.get("pure", {}).items():
+        if share is None:
+            raise SystemExit("a 'pure' edit needs rows with block shares (train_tissue_model.py --save-rows)")
+        base &= ~((share < v) & ((src == s) | (s == "all")))
+    idx = [np.flatnonzero(base)]
     for s, k in edits.get("rep", {}).items():
-        idx += [np.flatnonzero((src == s) & (y != NECROSIS))] * (int(k) - 1)
+        idx += [np.flatnonzero(base & (src == s) & (y != NECROSIS))] * (int(k) - 1)
     for s, k in edits.get("nec", {}).items():
-        idx += [np.flatnonzero((src == s) & (y == NECROSIS))] * (int(k) - 1)
+        idx += [np.flatnonzero(base & (src == s) & (y == NECROSIS))] * (int(k) - 1)
     keep = np.concatenate(idx)
     for s, frac in edits.get("thin", {}).items():
         draw = np.random.default_rng(7).random(len(keep))
@@ -184,22 +216,40 @@ def edited_rows(x: np.ndarray, y: np.ndarray, src: np.ndarray, edits: dict[str, 
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def training_rows(paths: list[Path], fraction: float, seed: int, leave_out: list[str] = ()
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """A seeded ``fraction`` of the training (not held-out) rows of the ``--save-rows`` files ``paths`` (one after
+    the other, each with its own draw), without the rows of the images named in ``leave_out`` (files that name
+    their rows' images; older ones are taken whole): rows, classes, sources and block shares (None unless every
+    file has them)."""
+    names = [s.name for s in tissue_feature_specs(SETTINGS)]
+    xs, ys, srcs, shares = [], [], [], []
+    for i, path in enumerate(paths):
+        with np.load(path, allow_pickle=False) as z:
+            cached = [str(n) for n in z["names"]]
+            ok = ~z["held"]
+            if "image" in z.files and len(leave_out):
+                ok &= ~np.isin(z["image"], np.asarray(leave_out))
+            train = np.flatnonzero(ok)
+            keep = train[np.random.default_rng([seed, i] if i else seed).random(len(train)) < fraction]
+            xs.append(z["x"][keep][:, [cached.index(n) for n in names]].astype(np.float32))
+            ys.append(z["y"][keep])
+            srcs.append(z["source"][keep].astype("<U16"))
+            shares.append(z["share"][keep] if "share" in z.files else None)
+    share = None if any(s is None for s in shares) else np.concatenate(shares)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(srcs), share
+
+
 def fit(args: argparse.Namespace) -> None:
     """Fit one small forest per NAME SPEC and print its proxy figures."""
     from sklearn.ensemble import RandomForestClassifier
 
     ev = dev_features(args.cache) if args.sets == "dev" else evaluation_features(args.cache)
     truth = {k: float(ev.pop(k)[0]) for k in [k for k in ev if k.startswith("truth/")]}
-    names = [s.name for s in tissue_feature_specs(SETTINGS)]
-    with np.load(args.rows, allow_pickle=False) as z:
-        cached = [str(n) for n in z["names"]]
-        train = np.flatnonzero(~z["held"])
-        keep = train[np.random.default_rng(args.seed).random(len(train)) < args.fraction]
-        x0 = z["x"][keep][:, [cached.index(n) for n in names]].astype(np.float32)
-        y0, src0 = z["y"][keep], z["source"][keep]
+    x0, y0, src0, share0 = training_rows(args.rows, args.fraction, args.seed, leave_out=brca_dev_names())
     for name, spec in zip(args.specs[::2], args.specs[1::2], strict=True):
         edits = parse_spec(spec)
-        x, y = edited_rows(x0, y0, src0, edits, args.border)
+        x, y = edited_rows(x0, y0, src0, edits, args.border, share0)
         weight: str | dict[int, float] = "balanced_subsample"
         if "cw" in edits:
             classes, counts = np.unique(y, return_counts=True)
@@ -216,10 +266,13 @@ def fit(args: argparse.Namespace) -> None:
         if args.sets == "dev":
             held = [v for k, v in share.items() if k.startswith("heldout/")]
             err = [share[f"recipe/{s}"] - truth[f"truth/{s}"] for s in DEV_SAMPLE_SEEDS]
+            brca = [v for k, v in share.items() if k.startswith("brca/")]
+            brca_txt = (f"; dev BRCA-M2C (val split, {len(brca)}) false necrosis mean {np.mean(brca):.2f} max "
+                        f"{max(brca):.0f} (> 5 %: {sum(v > 5 for v in brca)})" if brca else "")
             print(f"{name} seed {args.seed} [{spec}] ({len(y)} rows, {args.trees} trees): dev renderer seeds "
                   f"{DEV_RENDERER_SEEDS[0]}-{DEV_RENDERER_SEEDS[-1]} false necrosis mean {np.mean(held):.1f} max "
                   f"{max(held):.0f}; dev sample-generator seeds {DEV_SAMPLE_SEEDS} error pp "
-                  f"{' '.join(f'{e:+.1f}' for e in err)} (mean {np.mean(err):+.1f})", flush=True)
+                  f"{' '.join(f'{e:+.1f}' for e in err)} (mean {np.mean(err):+.1f}){brca_txt}", flush=True)
             continue
         brca = [v for k, v in share.items() if k.startswith("brca/")]
         held = [v for k, v in share.items() if k.startswith("heldout/")]
@@ -236,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("border-rows", help="the majority-labelled border blocks of the sample-recipe images")
     b.add_argument("--out", type=Path, required=True)
     f = sub.add_parser("fit", help="small forests on the cached rows with recipe edits")
-    f.add_argument("--rows", type=Path, required=True, help="rows of train_tissue_model.py --save-rows")
+    f.add_argument("--rows", type=Path, nargs="+", required=True,
+                   help="rows of train_tissue_model.py --save-rows (several files: their rows together)")
     f.add_argument("--cache", type=Path, required=True, help="evaluation feature cache (.npz, written if missing)")
     f.add_argument("--sets", choices=("dev", "rule"), default="dev",
                    help="dev: images no acceptance check reads (choose with these); rule: the acceptance rule's "
