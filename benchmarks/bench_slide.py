@@ -347,9 +347,7 @@ def _child(args: argparse.Namespace) -> None:
 
 def _real_table(args: argparse.Namespace) -> None:
     """--real: one fresh, single-threaded process per slide; one table."""
-    import json
     import os
-    import subprocess
 
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -363,14 +361,7 @@ def _real_table(args: argparse.Namespace) -> None:
     parts_line = ""
     for spec in args.real:
         path, _, mpp = spec.partition("@")
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--slide", path, "--child", "real",
-               "--workers", str(args.workers)]
-        if mpp:
-            cmd += ["--mpp", mpp]
-        if args.tile_um is not None:
-            cmd += ["--tile-um", str(args.tile_um)]
-        proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-        r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][len("RESULT "):])
+        r = _real_child(path, mpp, args.tile_um, env, ["--workers", str(args.workers)])
         t = r["timings"]
         fixed = t.get("tissue", 0.0) + t.get("plan", 0.0) + t.get("aggregate", 0.0)
         parts = r["halo_parts"]
@@ -389,13 +380,27 @@ def _real_table(args: argparse.Namespace) -> None:
         print("ki67 part, µm (summed): " + ", ".join(f"{k} {v:.1f}" for k, v in r["ki67_steps"].items()))
 
 
+def _real_child(path: str, mpp: str, tile_um: float | None, env: dict, extra: list[str]) -> dict:
+    """Run one ``--child real`` process on ``path`` (``mpp``: '' for the slide's own) and return
+    the result it prints on its ``RESULT`` line."""
+    import json
+    import subprocess
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--slide", path, "--child", "real", *extra]
+    if mpp:
+        cmd += ["--mpp", mpp]
+    if tile_um is not None:
+        cmd += ["--tile-um", str(tile_um)]
+    proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][len("RESULT "):])
+
+
 def _ab_table(args: argparse.Namespace) -> None:
     """--real with --ab BEFORE AFTER: per slide, ``--repeats`` pairs of fresh single-threaded
     processes, one with each package tree first on ``PYTHONPATH`` (alternating which runs first:
     ABBA), each with the stage timers; one table per slide (:func:`bench_stages.ab_table`)."""
     import json
     import os
-    import subprocess
 
     from bench_stages import ab_rows, ab_table
 
@@ -410,14 +415,7 @@ def _ab_table(args: argparse.Namespace) -> None:
                 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
                     env[var] = "1"
                 env["PYTHONPATH"] = trees[which == "after"]
-                cmd = [sys.executable, str(Path(__file__).resolve()), "--slide", path, "--child", "real",
-                       "--workers", "1", "--stages"]
-                if mpp:
-                    cmd += ["--mpp", mpp]
-                if args.tile_um is not None:
-                    cmd += ["--tile-um", str(args.tile_um)]
-                proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-                r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][len("RESULT "):])
+                r = _real_child(path, mpp, args.tile_um, env, ["--workers", "1", "--stages"])
                 got[which].append(r)
                 print(f"  {Path(path).name} run {i + 1} {which}: CPU {r['cpu']:.2f} s, high-water "
                       f"{r['rss_hwm'] / 2**20:.0f} MiB, Ki67 {r['index']:.3f} % ({r['denominator']})",
