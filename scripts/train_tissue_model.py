@@ -997,6 +997,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.save_rows:
             # the block shares of computed rows (feature_rows appends them before it yields the rows); 1 otherwise
             share = shares.pop() if shares else np.ones(len(y), np.float32)
+            if len(share) != len(y):  # one share list per yielded part, appended right before the yield
+                raise SystemExit(f"--save-rows: {src} image {name}: {len(share)} block shares for {len(y)} rows "
+                                 "(a source yielded rows without appending their shares, or appended twice)")
             saved.append((src, x, y, held, name, share))
             if settings.image_reference and not args.rows_npz:
                 saved_ref.append(levels[-1])
