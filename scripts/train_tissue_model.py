@@ -120,7 +120,8 @@ needs a new feature extraction).
 Session 22: ``--save-rows`` files name every row's image (``image``) and the share of its block that its class covers
 (``share``; 1 for a tile-wide label), so that a dev fit can leave images out and the pure rows (share >= 0.99) of a
 ``--min-share 0.5`` extraction can be told from its border rows; ``--rows-npz A B`` trains on the rows of both
-files, one after the other.
+files, one after the other. A model fitted on border rows says so in its card (``training_block_share`` and the
+``min-share`` version flag), also when they come from ``--rows-npz`` files, where ``--min-share`` is refused.
 
 Options added for #13 in session 22 (not in the shipped default; benchmarks/README.md, session 22 H1): ``--wavy-tiles``
 (generated tissue tiles with short wavy, weakly oriented / unoriented collagen labelled stroma, ``WAVY_SEEDS``),
@@ -993,13 +994,17 @@ def main(argv: list[str] | None = None) -> int:
         rows = feature_rows(args, settings, maps=maps, levels=levels, shares=shares)
     saved: list[tuple[str, np.ndarray, np.ndarray, bool, str, np.ndarray]] = []
     saved_ref: list[tuple[float, int]] = []
+    lowest_share = 1.0  # the smallest block share of a training row (< PURE_SHARE: border rows, for the card)
     for src, name, x, y, held in rows:
+        # the block shares of computed or cached rows (feature_rows / _cached_rows append them right before
+        # they yield the rows: one list per part); 1 where a source has none
+        share = shares.pop() if shares else np.ones(len(y), np.float32)
+        if len(share) != len(y):
+            raise SystemExit(f"{src} image {name}: {len(share)} block shares for {len(y)} rows (a source yielded "
+                             "rows without appending their shares, or appended twice)")
+        if not held and len(share):
+            lowest_share = min(lowest_share, float(share.min()))
         if args.save_rows:
-            # the block shares of computed rows (feature_rows appends them before it yields the rows); 1 otherwise
-            share = shares.pop() if shares else np.ones(len(y), np.float32)
-            if len(share) != len(y):  # one share list per yielded part, appended right before the yield
-                raise SystemExit(f"--save-rows: {src} image {name}: {len(share)} block shares for {len(y)} rows "
-                                 "(a source yielded rows without appending their shares, or appended twice)")
             saved.append((src, x, y, held, name, share))
             if settings.image_reference and not args.rows_npz:
                 saved_ref.append(levels[-1])
@@ -1048,7 +1053,7 @@ def main(argv: list[str] | None = None) -> int:
             ("nuclear-morphology", args.nuclear_morphology), ("relative-level", args.relative_level),
             ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin)),
             ("repeat-necrosis", bool(args.repeat_necrosis)), ("repeat-rows", bool(args.repeat_rows)),
-            ("min-share", args.min_share != PURE_SHARE), ("wavy-tiles", args.wavy_tiles),
+            ("min-share", args.min_share != PURE_SHARE or lowest_share < PURE_SHARE), ("wavy-tiles", args.wavy_tiles),
             ("recipe-border", bool(args.recipe_border))) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "
@@ -1088,6 +1093,10 @@ def main(argv: list[str] | None = None) -> int:
                                ("repeat_rows", args.repeat_rows)) if v}
     if edits:  # the row edits as given, so that the card reproduces the model
         card["training_row_edits"] = edits
+    if lowest_share < PURE_SHARE:  # border rows (--min-share, or cached rows that hold them: --rows-npz)
+        card["training_block_share"] = (
+            f"a block is a training row of its majority class when that class covers >= {lowest_share:.3g} of it "
+            f"(border rows included; pure blocks are >= {PURE_SHARE:g})")
     model = train_model(x_tr, y_tr, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
                         settings={"features": settings.to_mapping(), "stains": "H&E"},
                         card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,

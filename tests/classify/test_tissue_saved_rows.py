@@ -77,6 +77,23 @@ def test_rows_npz_with_several_files_trains_on_all_their_rows(project_module, tm
         np.testing.assert_array_equal(z["share"], np.concatenate([arrays["share"], arrays["share"][extra]]))
     card = load_model(tmp_path / "b.mmnst").card
     assert sum(card["training_counts"].values()) == int((~arrays["held"]).sum() + extra.sum())
+    assert "training_block_share" not in card  # pure rows only
+    assert "min-share" not in card["version"]
+
+
+def test_a_fit_from_cached_border_rows_says_so_in_its_card(project_module, tmp_path, monkeypatch) -> None:
+    tr = project_module("scripts/train_tissue_model.py")
+    sources, _ = _fake_sources(tr)
+    monkeypatch.setattr(tr, "sources", sources)
+    common = ["--held-out-recipe", "--aug", "0", "--rows", "1000", "--trees", "2", "--depth", "3", "--leaf", "1"]
+    rows = tmp_path / "rows.npz"
+    tr.main([*common, "--min-share", "0.5", "--save-rows", str(rows), "--out", str(tmp_path / "a.mmnst")])
+    assert "0.75" in load_model(tmp_path / "a.mmnst").card["training_block_share"]
+    # --min-share is refused with --rows-npz; the card reads the border rows from the file's shares instead
+    tr.main([*common, "--rows-npz", str(rows), "--out", str(tmp_path / "b.mmnst")])
+    card = load_model(tmp_path / "b.mmnst").card
+    assert "0.75" in card["training_block_share"]
+    assert "min-share" in card["version"]
 
 
 def test_extra_only_writes_the_wavy_rows_alone_and_fits_nothing(project_module, tmp_path, monkeypatch) -> None:
