@@ -27,13 +27,23 @@ def _fake_sources(tr):
     return sources, label
 
 
-def test_saved_rows_name_their_image_and_block_share(project_module, tmp_path, monkeypatch) -> None:
+#: a small fit: no sample recipe, no augmented copies, 2 shallow trees
+COMMON = ["--held-out-recipe", "--aug", "0", "--rows", "1000", "--trees", "2", "--depth", "3", "--leaf", "1"]
+
+
+@pytest.fixture
+def faked(project_module, monkeypatch):
+    """The training script with :func:`_fake_sources` as its sources."""
     tr = project_module("scripts/train_tissue_model.py")
     sources, _ = _fake_sources(tr)
     monkeypatch.setattr(tr, "sources", sources)
-    common = ["--held-out-recipe", "--aug", "0", "--rows", "1000", "--trees", "2", "--depth", "3", "--leaf", "1"]
+    return tr
+
+
+def test_saved_rows_name_their_image_and_block_share(faked, tmp_path) -> None:
+    tr = faked
     rows = tmp_path / "rows.npz"
-    assert tr.main([*common, "--min-share", "0.5", "--save-rows", str(rows), "--out", str(tmp_path / "a.mmnst")]) == 0
+    assert tr.main([*COMMON, "--min-share", "0.5", "--save-rows", str(rows), "--out", str(tmp_path / "a.mmnst")]) == 0
     with np.load(rows, allow_pickle=False) as z:
         image, share, y, held = z["image"], z["share"], z["y"], z["held"]
         assert "level" not in z.files  # per-row reference levels only with --image-reference
@@ -50,13 +60,10 @@ def test_saved_rows_name_their_image_and_block_share(project_module, tmp_path, m
     assert ((share >= tr.PURE_SHARE) | (share == 0.75))[long_rows].all()
 
 
-def test_rows_npz_with_several_files_trains_on_all_their_rows(project_module, tmp_path, monkeypatch) -> None:
-    tr = project_module("scripts/train_tissue_model.py")
-    sources, _ = _fake_sources(tr)
-    monkeypatch.setattr(tr, "sources", sources)
-    common = ["--held-out-recipe", "--aug", "0", "--rows", "1000", "--trees", "2", "--depth", "3", "--leaf", "1"]
+def test_rows_npz_with_several_files_trains_on_all_their_rows(faked, tmp_path) -> None:
+    tr = faked
     rows = tmp_path / "rows.npz"
-    tr.main([*common, "--save-rows", str(rows), "--out", str(tmp_path / "a.mmnst")])
+    tr.main([*COMMON, "--save-rows", str(rows), "--out", str(tmp_path / "a.mmnst")])
     with np.load(rows, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     # a second file: the rows of the named tile only, as another source (an extra generated source)
@@ -65,7 +72,7 @@ def test_rows_npz_with_several_files_trains_on_all_their_rows(project_module, tm
     np.savez(second, **{k: (v[extra] if v.ndim and len(v) == len(extra) else v) for k, v in arrays.items()}
              | {"source": np.full(int(extra.sum()), "extra_src")})
     merged = tmp_path / "merged.npz"
-    tr.main([*common, "--rows-npz", str(rows), str(second), "--save-rows", str(merged),
+    tr.main([*COMMON, "--rows-npz", str(rows), str(second), "--save-rows", str(merged),
              "--out", str(tmp_path / "b.mmnst")])
     with np.load(merged, allow_pickle=False) as z:
         n = len(arrays["y"])
@@ -81,16 +88,13 @@ def test_rows_npz_with_several_files_trains_on_all_their_rows(project_module, tm
     assert "min-share" not in card["version"]
 
 
-def test_a_fit_from_cached_border_rows_says_so_in_its_card(project_module, tmp_path, monkeypatch) -> None:
-    tr = project_module("scripts/train_tissue_model.py")
-    sources, _ = _fake_sources(tr)
-    monkeypatch.setattr(tr, "sources", sources)
-    common = ["--held-out-recipe", "--aug", "0", "--rows", "1000", "--trees", "2", "--depth", "3", "--leaf", "1"]
+def test_a_fit_from_cached_border_rows_says_so_in_its_card(faked, tmp_path) -> None:
+    tr = faked
     rows = tmp_path / "rows.npz"
-    tr.main([*common, "--min-share", "0.5", "--save-rows", str(rows), "--out", str(tmp_path / "a.mmnst")])
+    tr.main([*COMMON, "--min-share", "0.5", "--save-rows", str(rows), "--out", str(tmp_path / "a.mmnst")])
     assert "0.75" in load_model(tmp_path / "a.mmnst").card["training_block_share"]
     # --min-share is refused with --rows-npz; the card reads the border rows from the file's shares instead
-    tr.main([*common, "--rows-npz", str(rows), "--out", str(tmp_path / "b.mmnst")])
+    tr.main([*COMMON, "--rows-npz", str(rows), "--out", str(tmp_path / "b.mmnst")])
     card = load_model(tmp_path / "b.mmnst").card
     assert "0.75" in card["training_block_share"]
     assert "min-share" in card["version"]
