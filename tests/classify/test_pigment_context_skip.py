@@ -79,18 +79,31 @@ def test_the_bounds_are_met_on_both_sides(monkeypatch: pytest.MonkeyPatch) -> No
     labels, od, x = _bodies()
     dab = np.array([False, True, True])
     taken, skipped = {}, {}
+    real_below, real_reach = ctx._below_min, ctx._out_of_reach
     for name, support in _cases():
         fired: list[bool] = []
-        real_below, real_reach = ctx._below_min, ctx._out_of_reach
+
+        def below(*a, fired=fired):
+            fired.append(real_below(*a))
+            return fired[-1]
+
+        def reach(*a, fired=fired):
+            fired.append(real_reach(*a))
+            return fired[-1]
+
         with monkeypatch.context() as m:
-            m.setattr(ctx, "_below_min", lambda *a: fired.append(real_below(*a)) or fired[-1])
-            m.setattr(ctx, "_out_of_reach", lambda *a: fired.append(real_reach(*a)) or fired[-1])
+            m.setattr(ctx, "_below_min", below)
+            m.setattr(ctx, "_out_of_reach", reach)
             ctx.context_melanin_bodies(labels, 2, x, dab, support, od, mpp=MPP, params=PigmentParams())
         skipped[name] = any(fired)
         taken[name] = bool(_full_rule(monkeypatch, labels, 2, x, dab, support, od, mpp=MPP,
                                       params=PigmentParams())[1])
-    assert taken["area 80 px"] and not taken["area 79 px"] and skipped["area 79 px"]
+    assert taken["area 80 px"]
+    assert not taken["area 79 px"]
+    assert skipped["area 79 px"]
     for where in ("below", "right", "diagonal"):
-        assert taken[f"{where} at 49 px"] and taken[f"{where} at 50 px"]
-        assert not taken[f"{where} at 51 px"] and skipped[f"{where} at 51 px"]
+        assert taken[f"{where} at 49 px"]
+        assert taken[f"{where} at 50 px"]
+        assert not taken[f"{where} at 51 px"]
+        assert skipped[f"{where} at 51 px"]
     assert not any(skipped[n] for n, t in taken.items() if t)

@@ -38,7 +38,8 @@ def test_planes_of_the_box_give_the_whole_tile_values(tile, spec, edge, monkeypa
     real = P._wide_at
     monkeypatch.setattr(P, "_wide_at", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
     got, cand = P.pigment_probability(tile, mpp=MPP, model=model, where=where)
-    assert cand.sum() > 100 and (got > 0).any()
+    assert cand.sum() > 100
+    assert (got > 0).any()
     box = P._planes_box(cand, P.feature_reach_px(s, MPP))
     assert (box[0].start > 0 and box[1].start > 0 and box[0].stop < tile.shape[0]) != edge  # the box is cut
     # the wide blur at the candidates (the longest reach) from the box's planes: the whole tile's
