@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ..detect._pigment_core import nonzero_rc
+
 __all__: list[str] = []
 
 
@@ -131,24 +133,30 @@ def _out_of_reach(idx: np.ndarray, lab: np.ndarray, cand: np.ndarray, support: n
     b's bounding box grown by ``half``; so the seeds near p are at most the ``support`` pixels in
     that grown box. When that count is below ``min_um2`` for every candidate body (``cand``), the
     first round takes nothing, the rounds stop there and nothing is taken. ``idx``, ``lab``: the
-    raveled indices and labels of the body pixels (row-major), ``width``: the tile's columns."""
-    sr, sc = np.nonzero(support)
-    if not len(sr):
+    raveled indices and labels of the body pixels (row-major), ``width``: the tile's columns.
+
+    The count of a box: the support pixels of its rows (a slice of them in row-major order) whose
+    column lies in it; the bodies are taken one at a time and the first whose box holds enough
+    support answers False (tiles with melanin near many bodies stop at once)."""
+    rows_s, cols_s = nonzero_rc(support)  # row-major: rows_s is sorted
+    if not len(rows_s):
         return True
     on = cand[lab]
     at, which = idx[on], lab[on]
     rows, cols = at // width, at % width
     n = cand.shape[0]
-    big = np.iinfo(np.intp).max
-    r0 = np.full(n, big, np.intp)
-    c0 = np.full(n, big, np.intp)
+    r0 = np.full(n, np.iinfo(np.intp).max, np.intp)
+    c0 = np.full(n, np.iinfo(np.intp).max, np.intp)
     r1 = np.full(n, -1, np.intp)
     c1 = np.full(n, -1, np.intp)
     np.minimum.at(r0, which, rows)
     np.minimum.at(c0, which, cols)
     np.maximum.at(r1, which, rows)
     np.maximum.at(c1, which, cols)
-    b = np.flatnonzero(cand)
-    inside = ((sr[None, :] >= r0[b, None] - half) & (sr[None, :] <= r1[b, None] + half)
-              & (sc[None, :] >= c0[b, None] - half) & (sc[None, :] <= c1[b, None] + half))
-    return _below_min(int(inside.sum(axis=1).max()), mpp, min_um2)
+    for b in np.flatnonzero(cand):
+        lo = int(np.searchsorted(rows_s, r0[b] - half, side="left"))
+        hi = int(np.searchsorted(rows_s, r1[b] + half, side="right"))
+        c = cols_s[lo:hi]
+        if not _below_min(int(np.count_nonzero((c >= c0[b] - half) & (c <= c1[b] + half))), mpp, min_um2):
+            return False
+    return True
