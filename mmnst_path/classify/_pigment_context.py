@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ..detect._pigment_core import nonzero_rc
+
 __all__: list[str] = []
 
 
@@ -74,6 +76,8 @@ def context_melanin_bodies(labels: np.ndarray, n: int, x: np.ndarray, dab: np.nd
     taken = np.zeros(n + 1, dtype=bool)
     if params.context_radius_um <= 0 or n == 0 or not dab[1:].any():
         return taken
+    if _below_min(int(np.count_nonzero(support)), mpp, params.context_min_um2):
+        return taken  # too little confirmed melanin on the whole tile to take any body back
     share = x[:, OBJECT_FEATURES.index("model_share")]
     idx = np.flatnonzero(labels.ravel() > 0)
     lab = labels.ravel()[idx]
@@ -88,10 +92,12 @@ def context_melanin_bodies(labels: np.ndarray, n: int, x: np.ndarray, dab: np.nd
     cand[1:] &= ((share >= params.context_model_share) | large) & (sat[1:] >= params.context_saturated_share)
     if not cand.any():
         return taken
+    side = 2 * round(params.context_radius_um / mpp) + 1
+    if _out_of_reach(idx, lab, cand, support, labels.shape[1], side // 2, mpp, params.context_min_um2):
+        return taken
     seeds = clustered_pigment(support, mpp=mpp, params=params) if support.any() else support
     if not seeds.any():
         return taken
-    side = 2 * round(params.context_radius_um / mpp) + 1
     at = np.flatnonzero(cand)
     for _ in range(int(params.context_steps) + 1):
         pool = seeds | (taken[labels] if taken.any() else False)
@@ -103,3 +109,54 @@ def context_melanin_bodies(labels: np.ndarray, n: int, x: np.ndarray, dab: np.nd
             break
         taken = now
     return taken
+
+
+#: relative allowance for the float32 rounding of the window sums (``uniform_filter`` of a 0 / 1
+#: image, times the window's area): a count of pixels, recovered within ~1e-6 of itself
+_ROUNDING = 1e-3
+
+
+def _below_min(count: int, mpp: float, min_um2: float) -> bool:
+    """Whether ``count`` pixels of confirmed melanin are certainly less than ``min_um2`` µm² (with
+    room for the rounding of the window sums, :data:`_ROUNDING`)."""
+    return count * mpp * mpp * (1.0 + _ROUNDING) < min_um2
+
+
+def _out_of_reach(idx: np.ndarray, lab: np.ndarray, cand: np.ndarray, support: np.ndarray, width: int,
+                  half: int, mpp: float, min_um2: float) -> bool:
+    """Whether no candidate body of :func:`context_melanin_bodies` can be taken back (an exact
+    skip of its seeds, window sums and per-body maxima, which then answer "none").
+
+    Necessary condition for taking body b in the first round: some pixel p of b has at least
+    ``min_um2`` of seeds in the square of half-side ``half`` around p. The seeds
+    (``clustered_pigment(support)``) are a subset of ``support``, and every such square lies in
+    b's bounding box grown by ``half``; so the seeds near p are at most the ``support`` pixels in
+    that grown box. When that count is below ``min_um2`` for every candidate body (``cand``), the
+    first round takes nothing, the rounds stop there and nothing is taken. ``idx``, ``lab``: the
+    raveled indices and labels of the body pixels (row-major), ``width``: the tile's columns.
+
+    The count of a box: the support pixels of its rows (a slice of them in row-major order) whose
+    column lies in it; the bodies are taken one at a time and the first whose box holds enough
+    support answers False (tiles with melanin near many bodies stop at once)."""
+    rows_s, cols_s = nonzero_rc(support)  # row-major: rows_s is sorted
+    if not len(rows_s):
+        return True
+    on = cand[lab]
+    at, which = idx[on], lab[on]
+    rows, cols = at // width, at % width
+    n = cand.shape[0]
+    r0 = np.full(n, np.iinfo(np.intp).max, np.intp)
+    c0 = np.full(n, np.iinfo(np.intp).max, np.intp)
+    r1 = np.full(n, -1, np.intp)
+    c1 = np.full(n, -1, np.intp)
+    np.minimum.at(r0, which, rows)
+    np.minimum.at(c0, which, cols)
+    np.maximum.at(r1, which, rows)
+    np.maximum.at(c1, which, cols)
+    for b in np.flatnonzero(cand):
+        lo = int(np.searchsorted(rows_s, r0[b] - half, side="left"))
+        hi = int(np.searchsorted(rows_s, r1[b] + half, side="right"))
+        c = cols_s[lo:hi]
+        if not _below_min(int(np.count_nonzero((c >= c0[b] - half) & (c <= c1[b] + half))), mpp, min_um2):
+            return False
+    return True

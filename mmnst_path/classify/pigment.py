@@ -206,6 +206,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         given = _od
     del _od
     chans: list[np.ndarray] = []  # the OD channels as contiguous planes (the blurs read them)
+    box = (slice(0, None), slice(0, None))  # the part of the tile the planes hold (:func:`_planes_box`)
     dropped = False  # the whole-tile fine OD and channel planes were dropped by the first (banded) call
     fresh = False  # the whole-tile planes computed here (not read back from ``_keep``)
     if _keep is not None and "planes" in _keep:
@@ -226,7 +227,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     k = int(np.count_nonzero(cand))
     if k == 0:
         if fresh and _keep is not None:
-            _keep["planes"] = (od, fine, total, _od_planes(od))
+            _keep["planes"] = (od, fine, total, [])  # (a later call reads the OD itself: no copy for it)
         if od_box is not None and od is not None:
             od_box.append(od)
         return prob, cand
@@ -243,10 +244,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         chans = []
         if _keep is not None:  # a later call reads the norm (its candidates) and the OD only
             _keep["planes"] = (None, None, total, None)
-    elif fresh:
-        chans = _od_planes(od)
-        if _keep is not None:
-            _keep["planes"] = (od, fine, total, chans)
+    elif fresh:  # the planes where the candidates' blurs read them (:func:`_planes_box`)
+        box = _planes_box(cand, feature_reach_px(s, mpp))
+        chans = _od_planes(od[box])
+        if _keep is not None:  # a later call has other candidates: whole-tile planes, or it reads the OD itself
+            _keep["planes"] = (od, fine, total, chans if chans[0].shape == cand.shape else [])
     bodies = None
     if any(n in BODY_FEATURES for n in names):
         if _keep is not None and "bodies" in _keep:
@@ -273,7 +275,7 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         del od, fine, total
         chans = []
     elif wide_once:  # the same values as a window's own blur: the whole-tile planes, at the candidates
-        wide = _wide_at(od, s, mpp, cand, chans)
+        wide = _wide_at(od, s, mpp, cand[box], chans)  # (the candidates in the box: all, in the same order)
         flat = np.flatnonzero(cand)  # the candidates' raveled indices: row r of `wide` is flat[r]'s
     for b, (win, sel) in enumerate(blocks):
         x = np.empty((int(np.count_nonzero(sel)), len(names)), np.float32)
@@ -286,7 +288,9 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
                                                     planes=chans_w)
                                         if split else (od[win], fine[win], total[win], None))
             if not split:
-                chans_w = [ch[win] for ch in chans]
+                r0, c0 = box[0].start, box[1].start  # (the window in the box's planes)
+                at = (slice(win[0].start - r0, win[0].stop - r0), slice(win[1].start - c0, win[1].stop - c0))
+                chans_w = [ch[at] for ch in chans]
             wide_w = (None if wide is None else wide[_rows_of(flat, win, sel, cand.shape[1])] if not split
                       else wide[win] if starts is None else wide[starts[b] : starts[b + 1]])
             for name, v in _window_columns(od_w, fine_w, total_w, sel, s, mpp, local, wide=wide_w,
@@ -308,6 +312,22 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
 
 
 
+
+
+def _planes_box(cand: np.ndarray, reach: int) -> tuple[slice, slice]:
+    """The part of the tile whose OD channel planes :func:`pigment_probability` copies when it goes
+    window by window: the bounding box of the candidates grown by ``reach`` (the features' reach
+    with the ``wide_um`` blur, the longest of its filter chains) and clipped to the tile.
+
+    Every blur and extreme a candidate's features take reads pixels within ``reach`` of it, so in
+    the box; where the box is clipped, its edge is the tile's, so the reflected values at the
+    edge are the tile's too; and every window (:func:`_windows`, grown by at most ``reach``)
+    lies in it. So the features read from the box's planes are the whole-tile planes' values
+    (bit-identical), and the pixels beyond it are not copied."""
+    m, n = cand.shape
+    rows, cols = np.flatnonzero(cand.any(axis=1)), np.flatnonzero(cand.any(axis=0))
+    return (slice(max(int(rows[0]) - reach, 0), min(int(rows[-1]) + 1 + reach, m)),
+            slice(max(int(cols[0]) - reach, 0), min(int(cols[-1]) + 1 + reach, n)))
 
 
 def default_pigment_model_path() -> Path:
