@@ -34,10 +34,12 @@ def _kernel() -> Any:
     return compiled_kernel(_KERNEL, _upper_py)
 
 
-def _upper_py(x, left, right, feature, threshold, leaf, roots, free, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``out[s]``: the mean over trees of the largest ``leaf`` value reachable from each root by
+def _upper_py(x, left, right, feature, threshold, below, roots, free, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``out[s]``: the mean over trees of the largest leaf value reachable from each root by
     row ``s`` of ``x`` (K, F) float32, a split on a ``free`` feature going both ways (the others
-    as the forest goes: ``float64(x) <= threshold`` left, NaN right)."""
+    as the forest goes: ``float64(x) <= threshold`` left, NaN right). ``below[node]``: the largest
+    leaf value under the node (at a leaf its own); a node whose ``below`` cannot beat the tree's
+    best so far is not walked (the same maximum, fewer nodes)."""
     stack = np.empty(left.shape[0] + 1, np.int64)
     n_trees = roots.shape[0]
     for s in range(x.shape[0]):
@@ -45,14 +47,14 @@ def _upper_py(x, left, right, feature, threshold, leaf, roots, free, out):  # ty
         for t in range(n_trees):
             top = 0
             stack[0] = roots[t]
-            best = 0.0  # leaf values are >= 0 (a valid forest)
+            best = -1.0  # below every leaf value (>= 0 in a valid forest)
             while top >= 0:
                 nd = stack[top]
                 top -= 1
+                if below[nd] <= best:
+                    continue
                 if left[nd] < 0:
-                    v = np.float64(leaf[nd])
-                    if v > best:
-                        best = v
+                    best = below[nd]  # a leaf's own value
                     continue
                 f = feature[nd]
                 if free[f]:
@@ -68,6 +70,31 @@ def _upper_py(x, left, right, feature, threshold, leaf, roots, free, out):  # ty
                     stack[top] = right[nd]
             acc += best
         out[s] = acc / n_trees
+
+
+#: per model id and class: the largest float64 leaf value under each node (a valid forest's
+#: children come after their parents; one vectorised step a level, until nothing changes)
+_BELOW: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _below(model: Any, column: str) -> np.ndarray:
+    key = (str(model.model_id), column)
+    if key not in _BELOW:
+        forest = model.forest
+        leaf = forest.value[:, list(model.class_names).index(column)].astype(np.float64)
+        below = leaf.copy()
+        inner = np.flatnonzero(forest.left >= 0)
+        kids = (forest.left[inner], forest.right[inner])
+        while True:
+            step = leaf.copy()
+            step[inner] = np.maximum(below[kids[0]], below[kids[1]])
+            if np.array_equal(step, below):
+                break
+            below = step
+        if len(_BELOW) > 8:
+            _BELOW.clear()
+        _BELOW[key] = below
+    return _BELOW[key]
 
 
 def forest_upper_bound(model: Any, x: np.ndarray, free: tuple[str, ...], column: str) -> np.ndarray | None:
@@ -92,8 +119,8 @@ def forest_upper_bound(model: Any, x: np.ndarray, free: tuple[str, ...], column:
     forest = model.forest
     names = list(model.feature_names)
     free_mask = np.array([name in free for name in names], dtype=np.bool_)
-    leaf = np.ascontiguousarray(forest.value[:, list(model.class_names).index(column)], dtype=np.float32)
+    below = _below(model, column)
     out = np.empty(x.shape[0], np.float64)
     kern(np.ascontiguousarray(x, dtype=np.float32), forest.left, forest.right, forest.feature, forest.threshold,
-         leaf, forest.roots, free_mask, out)
+         below, forest.roots, free_mask, out)
     return out
