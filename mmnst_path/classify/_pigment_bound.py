@@ -22,16 +22,27 @@ from typing import Any
 
 import numpy as np
 
-from ..detect._morphology import compiled_kernel
-
 __all__: list[str] = []
 
 _KERNEL: dict[str, Any] = {}
 
 
 def _kernel() -> Any:
-    """The compiled bound, or None without numba (or with the scipy backend chosen)."""
-    return compiled_kernel(_KERNEL, _upper_py)
+    """The compiled bound, or None without numba.
+
+    Compiled whichever filter backend is chosen (not :func:`~mmnst_path.detect._morphology.compiled_kernel`,
+    which gives None with ``BACKEND = "scipy"``): the bound is no filter with a scipy reference;
+    it decides which pixels the pixel model skips, so the scipy backend (the reference the
+    compiled filters are tested against) must decide the same bodies for its probability maps to
+    be comparable."""
+    if "k" not in _KERNEL:
+        try:
+            from numba import njit
+        except ImportError:  # numba is the optional extra "fast": the ranges alone decide
+            _KERNEL["k"] = None
+        else:
+            _KERNEL["k"] = njit(cache=True, nogil=True, boundscheck=False)(_upper_py)
+    return _KERNEL["k"]
 
 
 def _upper_py(x, left, right, feature, threshold, below, roots, free, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
