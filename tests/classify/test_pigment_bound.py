@@ -101,3 +101,34 @@ def test_bodies_decided_by_the_bound_keep_the_mask(shared_data, name, mpp, monke
     np.testing.assert_array_equal(mask, full)
     np.testing.assert_array_equal(mask, ranges_only)
     assert with_bound < 0.9 * sum(seen)  # the bound decided bodies: the pixel model ran on fewer pixels
+
+
+def _walk_both_ways(forest, row: np.ndarray, free: set[int], column: int) -> float:
+    """The bound by plain enumeration: every leaf reachable (both ways at a ``free`` split), per tree
+    the largest value, summed tree 0 first and divided by the number of trees."""
+    total = 0.0
+    for root in forest.roots:
+        best, stack = 0.0, [int(root)]
+        while stack:
+            node = stack.pop()
+            if forest.left[node] < 0:
+                best = max(best, float(forest.value[node, column]))
+            elif int(forest.feature[node]) in free:
+                stack += [int(forest.left[node]), int(forest.right[node])]
+            else:
+                go_left = np.float64(row[forest.feature[node]]) <= forest.threshold[node]
+                stack.append(int(forest.left[node] if go_left else forest.right[node]))
+        total += best
+    return total / len(forest.roots)
+
+
+def test_bound_is_the_largest_reachable_leaves_exactly(shared_data) -> None:
+    """The pruned walk gives the maximum a plain enumeration of the reachable leaves gives."""
+    x, model = _body_rows(_tile(shared_data, "bcdata/2.png"), 0.25)
+    upper = bound_mod.forest_upper_bound(model, x, bodies_mod.MODEL_COLUMNS, "melanin")
+    assert upper is not None
+    names = list(model.feature_names)
+    free = {names.index(c) for c in bodies_mod.MODEL_COLUMNS}
+    j = list(model.class_names).index("melanin")
+    ref = np.array([_walk_both_ways(model.forest, row, free, j) for row in x])
+    np.testing.assert_array_equal(upper, ref)
