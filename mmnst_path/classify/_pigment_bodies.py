@@ -350,11 +350,23 @@ def inside_ranges(x: np.ndarray, model: ClassifierModel) -> np.ndarray:
 def model_free_dab(x: np.ndarray, model: ClassifierModel, params: Any) -> np.ndarray:
     """(n,) bool: the bodies the body model calls DAB whatever the pixel model says, read from
     their image features alone (:func:`body_image_features`): outside the model's ranges
-    (probability 0 < ``body_min_probability``). None of them when a ranged feature is read from
-    the pixel model or ``body_min_probability`` is <= 0."""
+    (probability 0 < ``body_min_probability``), or inside them with the forest's probability
+    below ``body_min_probability`` for any values of the :data:`MODEL_COLUMNS`
+    (:func:`~mmnst_path.classify._pigment_bound.forest_upper_bound`, an exact bound; without
+    numba only the ranges decide). None of them when a ranged feature is read from the pixel
+    model or ``body_min_probability`` is <= 0."""
+    from ._pigment_bound import forest_upper_bound
+
     if params.body_min_probability <= 0 or any(k in MODEL_COLUMNS for k in model.settings.get("ranges", {})):
         return np.zeros(len(x), dtype=bool)
-    return ~inside_ranges(x, model)
+    decided = ~inside_ranges(x, model)
+    if not decided.all():
+        rest = np.flatnonzero(~decided)
+        cols = [OBJECT_FEATURES.index(name) for name in model.feature_names]
+        upper = forest_upper_bound(model, x[rest][:, cols], MODEL_COLUMNS, "melanin")
+        if upper is not None:  # compared as body_melanin_probability's float32 values are
+            decided[rest] = upper.astype(np.float32) < params.body_min_probability
+    return decided
 
 
 def body_model_for(model: ClassifierModel, params: Any) -> ClassifierModel | None:
@@ -381,7 +393,8 @@ class BrownBodies:
     x : (n, F) float32 ndarray
         :func:`body_image_features` (the :data:`MODEL_COLUMNS` zero).
     decided : (n,) bool ndarray
-        :func:`model_free_dab`: DAB whatever the pixel model says.
+        :func:`model_free_dab`: DAB whatever the pixel model says (outside the body model's
+        ranges, or below its threshold for any pixel-model columns).
     """
 
     labels: np.ndarray

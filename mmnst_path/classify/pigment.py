@@ -136,7 +136,8 @@ CLASSES = ("background", "melanin")
 
 #: On by default (#16, benchmarks/README "Pigment stage cascade"): in brown mode with the body
 #: model, the pixel model does not run on the brown bodies the body model calls DAB from their
-#: image features alone (outside its ranges) nor on their veto margin, where its answer cannot
+#: image features alone (outside its ranges, or below its threshold whatever the pixel model's
+#: columns hold: an exact bound, :mod:`._pigment_bound`) nor on their veto margin, where its answer cannot
 #: change the mask (:meth:`~mmnst_path.classify._pigment_bodies.BrownBodies.skip_region`; masks
 #: identical, tested). Where the context rule could take such a body back (near-black bodies
 #: beside melanin) the model then runs on that body and its margin only. The returned
