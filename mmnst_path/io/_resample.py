@@ -264,22 +264,6 @@ def _white_kernel() -> Any:
     return _KERNEL["white"]
 
 
-def load_kernels() -> None:
-    """Load (from numba's cache; compile on a fresh installation) the resampling kernels, by
-    resampling a small image once through each of them. ``analyze_slide`` calls it before the
-    slide's first read: loaded lazily instead, their code and type objects are allocated between
-    the first tile's arrays, and a TCGA slide worker then peaked 6 MiB higher (the same arrays,
-    placed differently: benchmarks/README.md, session 23 H3)."""
-    if not NUMBA or _KERNEL.get("loaded"):
-        return
-    _KERNEL["loaded"] = True  # (once a process)
-    img = np.full((60, 60, 3), 255, np.uint8)
-    img[15:45, 15:45] = 128  # white margins: the margin scan too
-    resize_area(img, (30, 30))  # block means along both axes
-    resize_area(img, (26, 26))  # taps along rows, then columns
-    resize_area(img[:, :, 0], (26, 26))
-
-
 def _touching(length: int, n_out: int, first: int, last: int) -> tuple[int, int, int, int]:
     """Outputs ``[o0, o1)`` whose taps (weight > 0) reach input samples ``first .. last``, and the
     input samples ``[i0, i1)`` those outputs read."""

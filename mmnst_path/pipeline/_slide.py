@@ -368,9 +368,6 @@ def analyze_slide(
     check_scales(config, mpp)
     polys = _check_roi(roi)
     t_start = time.perf_counter()
-    from ..io._resample import load_kernels
-
-    load_kernels()  # (before any slide array: see its docstring)
     timings: dict[str, float] = {}
     auto_stains = config.stains.strip().lower() == "auto"
     if not auto_stains:

@@ -116,24 +116,3 @@ def test_white_bounds_equal_the_numpy_margins(monkeypatch):
     monkeypatch.setitem(rs._KERNEL, "white", lambda *a: calls.append(1) or kernel(*a))
     rs._white_margins(cases[3])
     assert calls  # the kernel answered
-
-
-def test_analyze_slide_loads_the_kernels_before_its_first_read(monkeypatch):
-    """(Loaded lazily, the kernels' objects land between the first tile's arrays: a TCGA worker
-    peaked 6 MiB higher.) ``load_kernels`` runs each kernel once, and ``analyze_slide`` calls it
-    before it opens the slide."""
-    from mmnst_path.io import _resample_numba as kernels
-    from mmnst_path.pipeline import analyze_region
-
-    monkeypatch.setitem(rs._KERNEL, "loaded", False)
-    rs.load_kernels()
-    for fn in (kernels.taps_rows, kernels.block_rows, kernels.block_cols, kernels.white_bounds):
-        assert fn.signatures, fn  # loaded (or compiled) in this process
-    order = []
-    import mmnst_path.io as io
-
-    real_open = io.open_slide
-    monkeypatch.setattr(rs, "load_kernels", lambda: order.append("load"))
-    monkeypatch.setattr(io, "open_slide", lambda *a, **k: order.append("open") or real_open(*a, **k))
-    analyze_region(np.full((64, 64, 3), 255, np.uint8), None, mpp=0.5)
-    assert order[:1] == ["load"]
