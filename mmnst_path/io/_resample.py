@@ -135,10 +135,14 @@ def _axis_outputs(arr: np.ndarray, n_out: int, axis: int, lo: int, hi: int, offs
     if w32 is None:
         k = index.shape[1]
         block = moved[index[0, 0] : index[-1, -1] + 1]
-        return np.moveaxis(_block_mean(block, hi - lo, k), 0, axis)
+        laid = _block_pass(arr, axis, int(index[0, 0]), hi - lo, k) if NUMBA else None
+        return laid if laid is not None else np.moveaxis(_block_mean(block, hi - lo, k), 0, axis)
     out = np.empty((hi - lo, *moved.shape[1:]), dtype=np.float32)
     # (dtypes numpy multiplies by the float32 weights in float32: the kernel's arithmetic)
     exact = moved.dtype in (np.uint8, np.uint16, np.int8, np.int16, np.float32)
+    if NUMBA and exact and moved.ndim in (2, 3) and out.size:  # the kernel laid out for the memory read
+        if axis == 0 and _rows_pass(moved, index, w32[lo:hi], out) is not None:
+            return out
     kern = _numba_kernel() if NUMBA and exact and moved.ndim in (2, 3) and out.size else None
     if kern is not None:  # the same float32 products and sums, without a gathered copy per tap
         as3 = (lambda a: a[:, :, None]) if moved.ndim == 2 else (lambda a: a)
@@ -157,6 +161,8 @@ def _axis_outputs(arr: np.ndarray, n_out: int, axis: int, lo: int, hi: int, offs
 #: taps: tests/io/test_resample.py) when numba imports; False = numpy always (the reference).
 NUMBA = True
 _KERNEL: dict[str, Any] = {}
+#: dtypes whose float32 conversion and products the kernels compute exactly as numpy does
+_EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
 
 
 def _numba_kernel() -> Any:
@@ -169,6 +175,93 @@ def _numba_kernel() -> Any:
         except ImportError:  # numba missing: the numpy taps
             _KERNEL["k"] = None
     return _KERNEL["k"]
+
+
+def _rows_kernel() -> Any:
+    """:func:`mmnst_path.io._resample_numba.taps_rows`, or None without numba."""
+    if "rows" not in _KERNEL:
+        try:
+            from ._resample_numba import taps_rows
+
+            _KERNEL["rows"] = taps_rows
+        except ImportError:  # numba missing: the numpy taps
+            _KERNEL["rows"] = None
+    return _KERNEL["rows"]
+
+
+def _rows_pass(moved: np.ndarray, index: np.ndarray, w32: np.ndarray, out: np.ndarray) -> np.ndarray | None:
+    """The taps along axis 0 of a 2-D / 3-D ``moved`` whose rows are each contiguous in memory, into
+    ``out`` (n, ...) float32 C-contiguous, by :func:`~mmnst_path.io._resample_numba.taps_rows`
+    (bit-identical to the other paths; the rows read through :func:`_flat_rows`); None (nothing
+    written) for any other layout or without numba."""
+    kernel = _rows_kernel()
+    flat, row_stride = _flat_rows(moved) if kernel is not None and out.flags.c_contiguous else (None, 0)
+    if flat is None or out.size == 0:
+        return None
+    kernel(flat, row_stride, np.ascontiguousarray(index), np.ascontiguousarray(w32), out.reshape(out.shape[0], -1))
+    return out
+
+
+def _block_pass(arr: np.ndarray, axis: int, first: int, n_out: int, k: int) -> np.ndarray | None:
+    """:func:`_block_mean` of samples ``first .. first + n_out k - 1`` along ``axis`` (0 or 1) of a 2-D /
+    3-D ``arr``, by :func:`~mmnst_path.io._resample_numba.block_rows` / ``block_cols`` (the same
+    float32 values), float32 with ``n_out`` samples along ``axis``; None for other arrays or
+    without numba."""
+    kernels = _block_kernels()
+    if kernels is None or arr.ndim not in (2, 3) or axis not in (0, 1) or arr.dtype not in _EXACT or arr.size == 0:
+        return None
+    if axis == 0:
+        out = np.empty((n_out, *arr.shape[1:]), dtype=np.float32)
+        flat, row_stride = _flat_rows(arr[first : first + n_out * k])
+        if flat is None:
+            return None
+        kernels[0](flat, row_stride, k, out.reshape(n_out, -1))
+        return out
+    src = arr[:, first : first + n_out * k]
+    src3 = src[:, :, None] if arr.ndim == 2 else src
+    out = np.empty((arr.shape[0], n_out, src3.shape[2]), dtype=np.float32)
+    kernels[1](src3, k, out)
+    return out[:, :, 0] if arr.ndim == 2 else out
+
+
+def _block_kernels() -> Any:
+    """(:func:`~mmnst_path.io._resample_numba.block_rows`, ``block_cols``), or None without numba."""
+    if "block" not in _KERNEL:
+        try:
+            from ._resample_numba import block_cols, block_rows
+
+            _KERNEL["block"] = (block_rows, block_cols)
+        except ImportError:  # numba missing: the numpy block means
+            _KERNEL["block"] = None
+    return _KERNEL["block"]
+
+
+def _flat_rows(moved: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """A flat read-only view of the memory from the first element of a 2-D / 3-D ``moved`` to its
+    last, and the distance (elements) from a row's start to the next's, when each row is
+    contiguous (row ``j`` is then ``flat[j * stride : j * stride + row size]``); (None, 0) else."""
+    item = moved.itemsize
+    width = int(np.prod(moved.shape[1:]))
+    inner = (item,) if moved.ndim == 2 else (moved.shape[2] * item, item)
+    step = moved.strides[0]
+    if moved.strides[1:] != inner or step <= 0 or step % item or moved.shape[0] == 0 or width == 0:
+        return None, 0
+    row_stride = step // item
+    flat = np.lib.stride_tricks.as_strided(moved, shape=((moved.shape[0] - 1) * row_stride + width,),
+                                           strides=(item,), writeable=False)
+    return flat, row_stride
+
+
+def _white_kernel() -> Any:
+    """:func:`mmnst_path.io._resample_numba.white_bounds`, or None without numba."""
+    if "white" not in _KERNEL:
+        try:
+            from ._resample_numba import white_bounds
+
+            _KERNEL["white"] = white_bounds
+        except ImportError:  # numba missing: numpy's min-reductions
+            _KERNEL["white"] = None
+    return _KERNEL["white"]
 
 
 def _touching(length: int, n_out: int, first: int, last: int) -> tuple[int, int, int, int]:
@@ -191,6 +284,12 @@ def _white_margins(img: np.ndarray) -> tuple[int, int, int, int] | None:
     if not ((img[0] == 255).all() or (img[-1] == 255).all() or (img[:, 0] == 255).all()
             or (img[:, -1] == 255).all()):
         return None
+    flat, row_stride = _flat_rows(img) if NUMBA and img.dtype == np.uint8 and img.ndim in (2, 3) else (None, 0)
+    kernel = _white_kernel() if flat is not None else None
+    if kernel is not None:  # the rows scanned until the first / last non-white one, then the margins only
+        channels = img.shape[2] if img.ndim == 3 else 1
+        r0, r1, c0, c1 = kernel(flat, row_stride, img.shape[0], img.shape[1] * channels, channels)
+        return int(r0), int(r1), int(c0), int(c1)
     # min-reductions (vectorised, no full-size temporary): a row / column is white iff its min is 255
     rows = np.flatnonzero(img.reshape(img.shape[0], -1).min(axis=1) < 255)
     if rows.size == 0:
@@ -267,6 +366,8 @@ def _apply_taps(moved: np.ndarray, index: np.ndarray, w32: np.ndarray) -> np.nda
     the order ``k = 0, 1, ...`` (the arithmetic of :func:`_axis_outputs`)."""
     out = np.empty((index.shape[0], *moved.shape[1:]), dtype=np.float32)
     exact = moved.dtype in (np.uint8, np.uint16, np.int8, np.int16, np.float32)
+    if NUMBA and exact and moved.ndim in (2, 3) and out.size and _rows_pass(moved, index, w32, out) is not None:
+        return out
     kern = _numba_kernel() if NUMBA and exact and moved.ndim in (2, 3) and out.size else None
     if kern is not None:
         as3 = (lambda a: a[:, :, None]) if moved.ndim == 2 else (lambda a: a)

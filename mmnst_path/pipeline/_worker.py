@@ -441,7 +441,9 @@ def _lean_reach(job: TileJob, mpp: float) -> tuple[int, int] | None:
     if cfg.nuclei.foreground_od <= 0 or cfg.nuclei.seed_min_response <= 0 or cfg.melanin.tissue_min_od <= 0:
         return None
     pig_um = cfg.pigment.halo_um()
-    model = pigment_model_of(cfg, job.matrix)
+    # (the job's one resolution of the model, shared with :func:`_pigment`: ``pigment_model_of``
+    # strips a double stain's marker itself, so ``job.matrix`` and the stripped matrix give the same)
+    model = job.memo("pigment_model", lambda: pigment_model_of(cfg, job.matrix))
     if model is not None:
         from ..classify.pigment import PigmentFeatureSettings
 

@@ -28,3 +28,40 @@ def test_memo_computes_once_and_is_not_pickled():
     assert "_memo" not in copy.__dict__  # the models stay in the process that resolved them
     assert copy.config == job.config
     assert copy.measures == job.measures
+
+
+def test_a_tile_resolves_the_pigment_model_once_a_job(monkeypatch):
+    """The lean-window reach and the pigment stage of a tile share the job's one resolution of the
+    learned pigment model (session 22 H2's count: each resolved it again; the Ki67 halo's reach,
+    memoised per job on its own, is not counted here)."""
+    import sys
+
+    import numpy as np
+
+    import mmnst_path.pipeline._slide as slide
+    import mmnst_path.pipeline._worker as worker
+    from mmnst_path.pipeline import analyze_region
+
+    calls = []
+    inside = []
+    real = worker.pigment_model_of
+    real_tile = worker.analyze_tile
+
+    def counted(config, matrix):
+        if inside and sys._getframe(1).f_code.co_name != "_pigment_reach_um":
+            calls.append(sys._getframe(1).f_code.co_name)
+        return real(config, matrix)
+
+    def tile(*a, **k):
+        inside.append(1)
+        try:
+            return real_tile(*a, **k)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(worker, "pigment_model_of", counted)
+    monkeypatch.setattr(slide, "analyze_tile", tile)
+    rgb = np.full((600, 600, 3), 255, np.uint8)
+    rgb[100:500, 100:500] = (150, 120, 170)  # stained tissue in white: one tile, lean windows
+    analyze_region(rgb, None, mpp=0.5)
+    assert len(calls) == 1, calls
