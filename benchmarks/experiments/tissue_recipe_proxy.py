@@ -44,6 +44,13 @@ val patches left out): the pure rows (``pure=all:0.99``, the 1.1.0 recipe) rende
 val 11.07 %; all border rows 22.6 / -10.2 / 8.98; + wavy rows x2 (``rep=wavy:2``, the candidate fitted and run through
 the rule: not shipped) 12.9 / -8.2 / 9.74; that + ``border=sample_recipe:4`` 13.8 / -4.3 / 8.86 (fitted too: the sample 25.3 %, not
 shipped; benchmarks/README.md, session 22 H1).
+
+Session 23: ``--analogue-cache`` adds dev analogues (:data:`DEV_RIM_SEEDS` irregular-border tiles, necrosis read in the
+outer :data:`RIM_BAND_UM` of true necrosis; :data:`DEV_OEDEMA_SEEDS` oedematous-stroma tiles, false necrosis; and the
+outer-band read of the dev sample-generator seeds). Means over seeds 0-3: bw2 outer band 24.5 %, oedema 2.1 %; + oedema
+rows x2 32.2 % / 0.6 %; + oedema x2 + ``border=sample_recipe:4`` 58.0 % / 0.6 % (seeds 0-2). This proxy over-predicts
+the border rows: the full bw2rb4 forest read the dev outer band at 35 % (proxy 52 %), the full bw2 + oedema x2 + recipe
+border x4 at 41 % (proxy 58 %) and the bundled sample at 28.03 % (rule: >= 28.3; benchmarks/README.md, session 23 H1).
 """
 
 from __future__ import annotations
