@@ -15,12 +15,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from ._synthetic_wavy import _field
+
 __all__ = ["irregular_necrosis", "paint_dying_zone"]
-
-
-def _field(shape: tuple[int, int], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
-    f = ndi.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma_px, mode="wrap")
-    return (f - f.mean()) / (f.std() + 1e-9)
 
 
 def irregular_necrosis(necrosis: np.ndarray, allowed: np.ndarray, mpp: float, rng: np.random.Generator) -> np.ndarray:

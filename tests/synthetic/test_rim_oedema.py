@@ -4,8 +4,6 @@ before, each option changes only what it says."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -19,17 +17,10 @@ PINNED = {(954, 160, 0.5, "comedo"): "7c98713234f118e2", (955, 128, 1.0, "island
           (956, 160, 0.5, "none"): "c87cb86abcae7463"}
 
 
-def _digest(tile) -> str:
-    h = hashlib.sha256(tile.rgb.tobytes())
-    for k in sorted(tile.masks):
-        h.update(tile.masks[k].tobytes())
-    return h.hexdigest()[:16]
-
-
-def test_default_tiles_are_byte_identical_to_before() -> None:
+def test_default_tiles_are_byte_identical_to_before(tile_digest) -> None:
     for (seed, size, mpp, nec), digest in PINNED.items():
-        assert _digest(he_tissue_tile(seed, size=size, mpp=mpp, necrosis=nec)) == digest
-        assert _digest(he_tissue_tile(seed, size=size, mpp=mpp, necrosis=nec, stroma_kind="default",
+        assert tile_digest(he_tissue_tile(seed, size=size, mpp=mpp, necrosis=nec)) == digest
+        assert tile_digest(he_tissue_tile(seed, size=size, mpp=mpp, necrosis=nec, stroma_kind="default",
                                       necrosis_border="default")) == digest
 
 
