@@ -141,7 +141,8 @@ Options added for #13 in session 23 (not in the shipped default; benchmarks/READ
 generator's rim but not the sample generator's; the oedema rows lowered the dev oedema false necrosis (2.1 -> 0.6 %)
 and raised the dev sample generator's outer-band read. The one candidate, bw2 + ``--oedema-tiles`` rows with
 ``--repeat-rows wavy=2,oedema=2`` + ``--recipe-border 4``, read the dev generator's outer 10 µm of necrosis at 41 %
-(1.1.0 29 %) but the bundled sample at 28.03 % (the rule needs >= 28.3; 1.1.0 26.3): not shipped.
+(1.1.0 29 %) but the bundled sample at 28.03 % (the rule needs >= 28.3; 1.1.0 26.3): not shipped. Run on for
+information, it also failed the osteosarcoma Non-Tumor mean (14.8 %; A15-2939 62 %) and the TCGA slide (necrosis 4.27 %).
 
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
