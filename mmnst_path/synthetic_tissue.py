@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["CHROMOGEN_STAINS", "NECROSIS_LAYOUTS", "TissueTile", "he_keratin_tile", "he_mimic_tile", "he_tissue_tile",
+__all__ = ["CHROMOGEN_STAINS", "NECROSIS_BORDERS", "NECROSIS_LAYOUTS", "TissueTile", "he_keratin_tile", "he_mimic_tile", "he_tissue_tile",
            "ihc_tissue_tile"]
 
 _H = (0.650, 0.704, 0.286)
@@ -233,8 +233,6 @@ def ihc_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, chromogen: 
 
 
 _E = (0.0721, 0.9918, 0.1052)  # eosin, as the project's H&E preset
-#: OD directions of marker inks (blue, green, black) drawn over slides
-_INKS = ((0.62, 0.72, 0.31), (0.72, 0.25, 0.65), (0.577, 0.577, 0.577))
 
 
 def he_keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTile:
@@ -246,80 +244,9 @@ def he_keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTi
     background. ``masks``: ``tissue``, ``tumour``, ``stroma``, ``keratin``, ``background`` (glass,
     pen, dust); ``truth``: ``keratin_fraction_pct`` (of the tissue outside pen and dust).
     """
-    rng = np.random.default_rng(seed)
-    shape = (size, size)
-    h = np.zeros(shape, np.float32)
-    e = np.zeros(shape, np.float32)
-    tissue = _smooth_noise(shape, rng.uniform(30, 70) / mpp, rng) > rng.uniform(-1.6, -0.4)
-    nest_field = _smooth_noise(shape, rng.uniform(20, 50) / mpp, rng)
-    tumour = tissue & (nest_field > np.quantile(nest_field, rng.uniform(0.25, 0.6)))
-    stroma = tissue & ~tumour
-    # keratin: pearls (concentric lamellae) inside nests, or squame plates (parallel lamellae)
-    keratin = np.zeros(shape, bool)
-    yy, xx = np.mgrid[: shape[0], : shape[1]].astype(np.float32)
-    lam = rng.uniform(3.0, 6.0) / mpp
-    ker_e = rng.uniform(0.3, 0.8)
-    rr, cc = np.nonzero(tumour)
-    for _ in range(int(rng.integers(1, 5)) if rr.size else 0):
-        i = rng.integers(rr.size)
-        rad = rng.uniform(15, 60) / mpp
-        d = np.hypot(yy - rr[i], xx - cc[i]) * rng.uniform(0.8, 1.2)
-        pearl = tumour & (d < rad)
-        keratin |= pearl
-        e[pearl] = ker_e * (1 + 0.25 * np.cos(2 * np.pi * d[pearl] / lam))
-    if rng.random() < 0.4:  # squames: a band of flat keratin plates
-        ang = rng.uniform(0, np.pi)
-        u = (yy - size / 2) * math.cos(ang) + (xx - size / 2) * math.sin(ang)
-        off = rng.uniform(-size / 3, size / 3)
-        band = tissue & (np.abs(u - off) < rng.uniform(15, 50) / mpp)
-        keratin |= band
-        e[band] = ker_e * 0.8 * (1 + 0.3 * np.cos(2 * np.pi * u[band] / lam))
-    tumour &= ~keratin
-    stroma &= ~keratin
-    # squamous tumour: pink cytoplasm, nuclei; stroma: eosin fibres, spindle nuclei
-    cyto = np.clip(1 + 0.25 * _smooth_noise(shape, 2.0 / mpp, rng), 0.4, 2)
-    e += tumour * cyto * rng.uniform(0.12, 0.3)
-    h += tumour * cyto * rng.uniform(0.02, 0.06)
-    fib = _fibres(shape, mpp, rng)
-    e += stroma * (0.05 + fib * rng.uniform(0.1, 0.35))
-    h += stroma * fib * rng.uniform(0.0, 0.04)
-    h_nuc = rng.uniform(0.3, 0.7)
-    for r, c in _place(tumour, rng.uniform(11, 16) / mpp, rng.uniform(0.5, 0.9), rng):
-        a = rng.uniform(3.0, 5.5) / mpp
-        _ellipse(h, r, c, a, a * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi), h_nuc * rng.uniform(0.7, 1.3), rng)
-    for r, c in _place(stroma, rng.uniform(14, 28) / mpp, rng.uniform(0.3, 0.9), rng):
-        _ellipse(h, r, c, rng.uniform(3.5, 7) / mpp, rng.uniform(1, 1.8) / mpp, rng.uniform(0, np.pi),
-                 rng.uniform(0.3, 0.7), rng)
-    for r, c in _place(keratin, rng.uniform(25, 60) / mpp, 0.3, rng):  # a few flattened pyknotic nuclei
-        _ellipse(h, r, c, rng.uniform(2.5, 4) / mpp, rng.uniform(0.6, 1.0) / mpp, rng.uniform(0, np.pi),
-                 rng.uniform(0.3, 0.6), rng)
-    vh, ve = _rotated(_H, rng.uniform(0, 8), rng), _rotated(_E, rng.uniform(0, 8), rng)
-    od = h[..., None] * vh.astype(np.float32) + e[..., None] * ve.astype(np.float32)
-    od *= rng.uniform(0.7, 1.3)
-    # pen strokes and dust: background wherever they lie
-    junk = np.zeros(shape, bool)
-    if rng.random() < 0.6:
-        ink = np.asarray(_INKS[int(rng.integers(len(_INKS)))], np.float32)
-        ang = rng.uniform(0, np.pi)
-        u = (yy - size / 2) * math.sin(ang) - (xx - size / 2) * math.cos(ang)
-        wobble = 8 / mpp * np.sin(2 * np.pi * ((yy * math.cos(ang) + xx * math.sin(ang)) / (rng.uniform(80, 300) / mpp)))
-        stroke = np.abs(u - rng.uniform(-size / 3, size / 3) + wobble) < rng.uniform(10, 40) / mpp
-        amount = rng.uniform(0.3, 1.2) * np.clip(1 + 0.15 * _smooth_noise(shape, 10 / mpp, rng), 0.5, 1.5)
-        od += (stroke * amount)[..., None] * ink
-        junk |= stroke
-    for r, c in _place(~tissue, rng.uniform(20, 60) / mpp, rng.uniform(0.05, 0.3), rng):  # dust on the glass
-        rad = rng.uniform(0.5, 3) / mpp
-        speck = np.zeros(shape, np.float32)
-        m = _ellipse(speck, r, c, rad, rad * rng.uniform(0.4, 1.0), rng.uniform(0, np.pi), rng.uniform(0.3, 1.5), rng)
-        if m is not None:
-            od += speck[..., None] * np.float32(0.577)
-            junk |= speck > 0.1
-    rgb8 = _camera(od, mpp, rng)
-    clean = tissue & ~junk
-    truth = {"keratin_fraction_pct": 100.0 * float((keratin & clean).sum()) / max(int(clean.sum()), 1)}
-    masks = {"tissue": tissue, "tumour": tumour & ~junk, "stroma": stroma & ~junk, "keratin": keratin & ~junk,
-             "background": ~tissue | junk}
-    return TissueTile(rgb8, float(mpp), "H&E", truth, masks)
+    from ._synthetic_keratin import keratin_tile
+
+    return keratin_tile(seed, size=size, mpp=mpp)
 
 
 #: necrosis layouts of :func:`he_tissue_tile`: none (viable only), geographic (a wide area over nests and stroma),
@@ -346,12 +273,18 @@ def _necrosis_layout(kind: str, tissue: np.ndarray, tumour: np.ndarray, mpp: flo
 
 #: stroma kinds of :func:`he_tissue_tile`: default (dense collagen of long oriented fibres, or loose oedematous
 #: stroma), wavy (:func:`mmnst_path._synthetic_wavy.wavy_stroma`: short wavy, weakly oriented or unoriented
-#: collagen, dense bundles with clefts or a loose fine mesh, sparse spindle / wavy nuclei; opt-in, #13 session 22)
-STROMA_KINDS = ("default", "wavy")
+#: collagen, dense bundles with clefts or a loose fine mesh, sparse spindle / wavy nuclei; opt-in, #13 session 22),
+#: oedema (:func:`mmnst_path._synthetic_oedema.oedema_stroma`: pale wispy widely spaced fibres with clear space
+#: between them, sparse stellate / spindle nuclei, no scattered lymphocytes; opt-in, #13 session 23)
+STROMA_KINDS = ("default", "wavy", "oedema")
+#: necrosis borders of :func:`he_tissue_tile`: default (the layout's smooth front), irregular
+#: (:mod:`mmnst_path._synthetic_rim`: viable tumour interdigitating with necrosis and a transition zone of dying
+#: hypereosinophilic cells with pyknotic / karyorrhectic nuclei and ghost cells; opt-in, #13 session 23)
+NECROSIS_BORDERS = ("default", "irregular")
 
 
 def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str | None = None,
-                   stroma_kind: str = "default") -> TissueTile:
+                   stroma_kind: str = "default", necrosis_border: str = "default") -> TissueTile:
     """H&E tumour with stroma, lymphocyte aggregates, necrosis of many appearances and glass.
 
     Every appearance parameter is drawn per tile, so that a tissue classifier trained on these
@@ -381,7 +314,14 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     stroma_kind : str
         One of :data:`STROMA_KINDS`. ``"wavy"`` paints the stroma with
         :func:`mmnst_path._synthetic_wavy.wavy_stroma` (its own generator, seeded from ``seed``) instead; the rest of
-        the tile (layout, nuclei, necrosis, stains, camera) is the default tile's.
+        the tile (layout, nuclei, necrosis, stains, camera) is the default tile's. ``"oedema"`` paints it with
+        :func:`mmnst_path._synthetic_oedema.oedema_stroma` (generator seeded ``(seed, 23)``) and leaves out the
+        scattered lymphocytes of the stroma (their draws still happen; lymphocyte aggregates stay).
+    necrosis_border : str
+        One of :data:`NECROSIS_BORDERS`. ``"irregular"`` makes the necrotic region's border irregular
+        (:func:`mmnst_path._synthetic_rim.irregular_necrosis`, within the tissue, or the tumour for the comedo and
+        islands layouts) and paints a transition zone of dying cells on its necrotic side
+        (:func:`mmnst_path._synthetic_rim.paint_dying_zone`), both from a generator seeded ``(seed, 24)``.
 
     Returns
     -------
@@ -396,6 +336,9 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     if stroma_kind not in STROMA_KINDS:
         msg = f"he_tissue_tile: stroma_kind must be one of {STROMA_KINDS}, got {stroma_kind!r}"
         raise ValueError(msg)
+    if necrosis_border not in NECROSIS_BORDERS:
+        msg = f"he_tissue_tile: necrosis_border must be one of {NECROSIS_BORDERS}, got {necrosis_border!r}"
+        raise ValueError(msg)
     rng = np.random.default_rng(seed)
     layout = str(rng.choice(NECROSIS_LAYOUTS, p=(0.25, 0.35, 0.2, 0.2))) if necrosis is None else necrosis
     shape = (size, size)
@@ -406,6 +349,11 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
     nest_field = _smooth_noise(shape, rng.uniform(20, 60) / mpp, rng)
     tumour = tissue & (nest_field > np.quantile(nest_field, rng.uniform(0.3, 0.75)))
     nec = _necrosis_layout(layout, tissue, tumour, mpp, rng)
+    rng_rim = np.random.default_rng((seed, 24)) if necrosis_border == "irregular" else None
+    if rng_rim is not None:  # (its own generator: the draws of the default path are made as they are)
+        from ._synthetic_rim import irregular_necrosis
+
+        nec = irregular_necrosis(nec, tumour if layout in ("comedo", "islands") else tissue, mpp, rng_rim)
     stroma = tissue & ~tumour
     inflam = np.zeros(shape, bool)
     if rng.random() < 0.7:  # lymphocyte aggregates in the stroma
@@ -428,11 +376,18 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
         from ._synthetic_wavy import wavy_stroma
 
         h, e = wavy_stroma(stroma, mpp, np.random.default_rng((seed, 22)))
+    elif stroma_kind == "oedema":
+        from ._synthetic_oedema import oedema_stroma
+
+        h, e = oedema_stroma(stroma, mpp, np.random.default_rng((seed, 23)))
     lym_h = rng.uniform(0.45, 0.9)
-    for region, spacing in ((stroma, rng.uniform(12, 40)), (inflam, rng.uniform(5.5, 8.0))):
+    # oedema: the stroma's scattered lymphocytes are drawn (the rest of the tile stays the default's) but not painted
+    lym_planes = (h if stroma_kind != "oedema" else np.zeros(shape, np.float32), h)
+    for plane, region, spacing in zip(lym_planes, (stroma, inflam), (rng.uniform(12, 40), rng.uniform(5.5, 8.0)),
+                                      strict=True):
         for r, c in _place(region, spacing / mpp, rng.uniform(0.4, 1.0), rng):
             rad = rng.uniform(2.2, 3.3) / mpp
-            _ellipse(h, r, c, rad, rad * rng.uniform(0.85, 1.0), 0.0, lym_h * rng.uniform(0.8, 1.2), rng)
+            _ellipse(plane, r, c, rad, rad * rng.uniform(0.85, 1.0), 0.0, lym_h * rng.uniform(0.8, 1.2), rng)
     e += inflam * rng.uniform(0.03, 0.1)
     # tumour: cytoplasm and nuclei
     cyto = np.clip(1 + 0.25 * _smooth_noise(shape, 2.0 / mpp, rng), 0.4, 2)
@@ -471,6 +426,10 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
             for r, c in _place(nec, rng.uniform(7, 14) / mpp, rng.uniform(0.2, 0.8), rng):
                 rad = rng.uniform(3.0, 4.0) / mpp
                 _ellipse(e, r, c, rad, rad * rng.uniform(0.8, 1.0), 0.0, rng.uniform(0.5, 0.9), rng)
+    if rng_rim is not None:
+        from ._synthetic_rim import paint_dying_zone
+
+        paint_dying_zone(h, e, nec, tumour, mpp, rng_rim, radius_um=(r_lo, r_hi))
     vh, ve = _rotated(_H, rng.uniform(0, 8), rng), _rotated(_E, rng.uniform(0, 8), rng)
     od = h[..., None] * vh.astype(np.float32) + e[..., None] * ve.astype(np.float32)
     od *= rng.uniform(0.7, 1.3)

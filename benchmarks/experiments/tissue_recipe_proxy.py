@@ -44,6 +44,13 @@ val patches left out): the pure rows (``pure=all:0.99``, the 1.1.0 recipe) rende
 val 11.07 %; all border rows 22.6 / -10.2 / 8.98; + wavy rows x2 (``rep=wavy:2``, the candidate fitted and run through
 the rule: not shipped) 12.9 / -8.2 / 9.74; that + ``border=sample_recipe:4`` 13.8 / -4.3 / 8.86 (fitted too: the sample 25.3 %, not
 shipped; benchmarks/README.md, session 22 H1).
+
+Session 23: ``--analogue-cache`` adds dev analogues (:data:`DEV_RIM_SEEDS` irregular-border tiles, necrosis read in the
+outer :data:`RIM_BAND_UM` of true necrosis; :data:`DEV_OEDEMA_SEEDS` oedematous-stroma tiles, false necrosis; and the
+outer-band read of the dev sample-generator seeds). Means over seeds 0-3: bw2 outer band 24.5 %, oedema 2.1 %; + oedema
+rows x2 32.2 % / 0.6 %; + oedema x2 + ``border=sample_recipe:4`` 58.0 % / 0.6 % (seeds 0-2). This proxy over-predicts
+the border rows: the full bw2rb4 forest read the dev outer band at 35 % (proxy 52 %), the full bw2 + oedema x2 + recipe
+border x4 at 41 % (proxy 58 %) and the bundled sample at 28.03 % (rule: >= 28.3; benchmarks/README.md, session 23 H1).
 """
 
 from __future__ import annotations
@@ -112,6 +119,58 @@ DEV_SAMPLE_SEEDS = (700, 701, 702, 703)
 #: ``fit`` leaves out (rows that name their image: ``train_tissue_model.py --save-rows`` since session 22); the
 #: rule's BRCA-M2C figure is the official test split (30), which no proxy fit reads with ``--sets dev``
 BRCA_DEV_LIST = SHARED / "train" / "brca_m2c" / "_meta" / "brca_ds_val.txt"
+
+
+#: dev analogues (session 23): held-out seeds of the irregular-border tiles (``he_tissue_tile(...,
+#: necrosis_border="irregular")``; training seeds 1300-1347) and of the oedematous-stroma tiles (``stroma_kind="oedema"``,
+#: without necrosis; training seeds 1400-1447); odd seeds at 1 µm/px; rim tiles cycle the layouts as in training
+DEV_RIM_SEEDS = tuple(range(1360, 1370))
+DEV_OEDEMA_SEEDS = tuple(range(1460, 1470))
+#: the outer band of true necrosis (µm from its border) read by the rim figures
+RIM_BAND_UM = 10.0
+
+
+def _band_weights(necrosis: np.ndarray, mpp: float, shape: tuple[int, int]) -> np.ndarray:
+    """Per output block (flattened), the share of its pixels in the outer :data:`RIM_BAND_UM` of ``necrosis``."""
+    from scipy import ndimage as ndi
+
+    band = necrosis & (ndi.distance_transform_edt(necrosis) * mpp <= RIM_BAND_UM)
+    f, k, j = grid_factors(mpp, SETTINGS)
+    big = f * k * j
+    m, n = band.shape
+    mp, np_ = -(-m // big) * big, -(-n // big) * big
+    padded = np.pad(band.astype(np.float32), ((0, mp - m), (0, np_ - n)))
+    return block_mean(padded, big)[: shape[0], : shape[1]].reshape(-1)
+
+
+def analogue_features(cache: Path) -> dict[str, np.ndarray]:
+    """Feature rows of the session-23 dev analogues, with per-block outer-band weights (``band/<key>``) of true
+    necrosis for the rim tiles and the dev sample-generator seeds (computed once, then read from ``cache``)."""
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    from mmnst_path.synthetic_tissue import he_tissue_tile
+
+    out: dict[str, np.ndarray] = {}
+    for s in DEV_RIM_SEEDS:
+        mpp = 1.0 if s % 2 else 0.5
+        t = he_tissue_tile(s, size=384 if mpp == 1.0 else 640, mpp=mpp, necrosis=recipe.RIM_LAYOUTS[(s // 2) % 3],
+                           necrosis_border="irregular")
+        f, _ = tissue_features(t.rgb, mpp=mpp, settings=SETTINGS)
+        out[f"rim/{s}"] = f.reshape(-1, f.shape[-1])
+        out[f"band/rim/{s}"] = _band_weights(t.masks["necrosis"], mpp, f.shape[:2])
+    for s in DEV_OEDEMA_SEEDS:
+        mpp = 1.0 if s % 2 else 0.5
+        t = he_tissue_tile(s, size=384 if mpp == 1.0 else 640, mpp=mpp, necrosis="none", stroma_kind="oedema")
+        f, _ = tissue_features(t.rgb, mpp=mpp, settings=SETTINGS)
+        out[f"oedema/{s}"] = f.reshape(-1, f.shape[-1])
+    gen = recipe._sample_generator()
+    for s in DEV_SAMPLE_SEEDS:
+        rgb, truth = gen.he_necrosis_tile(s)
+        f, _ = tissue_features(rgb, mpp=0.5, settings=SETTINGS)
+        out[f"band/recipe/{s}"] = _band_weights(truth["masks"]["necrosis"], 0.5, f.shape[:2])
+    np.savez(cache, **out)
+    return out
 
 
 def brca_dev_names() -> list[str]:
@@ -245,7 +304,10 @@ def fit(args: argparse.Namespace) -> None:
     from sklearn.ensemble import RandomForestClassifier
 
     ev = dev_features(args.cache) if args.sets == "dev" else evaluation_features(args.cache)
+    if args.sets == "dev" and args.analogue_cache is not None:
+        ev.update(analogue_features(args.analogue_cache))
     truth = {k: float(ev.pop(k)[0]) for k in [k for k in ev if k.startswith("truth/")]}
+    band = {k[len("band/"):]: ev.pop(k) for k in [k for k in ev if k.startswith("band/")]}
     x0, y0, src0, share0 = training_rows(args.rows, args.fraction, args.seed, leave_out=brca_dev_names())
     for name, spec in zip(args.specs[::2], args.specs[1::2], strict=True):
         edits = parse_spec(spec)
@@ -258,21 +320,31 @@ def fit(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         forest = RandomForestClassifier(n_estimators=args.trees, max_depth=14, min_samples_leaf=15,
                                         class_weight=weight, random_state=args.seed, n_jobs=1).fit(x, y)
-        share = {}
+        share, rim = {}, {}
         for key, rows in ev.items():
             pred = forest.predict(rows)
             tissue = pred != BACKGROUND
             share[key] = 100.0 * float((pred[tissue] == NECROSIS).mean()) if tissue.any() else 0.0
+            if key in band:  # necrosis read in the outer band of true necrosis (per pixel, at block resolution)
+                rim[key] = 100.0 * float((band[key] * (pred == NECROSIS)).sum() / max(band[key].sum(), 1e-9))
         if args.sets == "dev":
             held = [v for k, v in share.items() if k.startswith("heldout/")]
             err = [share[f"recipe/{s}"] - truth[f"truth/{s}"] for s in DEV_SAMPLE_SEEDS]
             brca = [v for k, v in share.items() if k.startswith("brca/")]
             brca_txt = (f"; dev BRCA-M2C (val split, {len(brca)}) false necrosis mean {np.mean(brca):.2f} max "
                         f"{max(brca):.0f} (> 5 %: {sum(v > 5 for v in brca)})" if brca else "")
+            ana_txt = ""
+            if rim:
+                oed = [v for k, v in share.items() if k.startswith("oedema/")]
+                rim_gen = [v for k, v in rim.items() if k.startswith("recipe/")]
+                rim_t = [v for k, v in rim.items() if k.startswith("rim/")]
+                ana_txt = (f"; dev generator outer {RIM_BAND_UM:g} µm read {np.mean(rim_gen):.1f} % "
+                           f"({' '.join(f'{v:.0f}' for v in rim_gen)}); dev rim tiles outer band read {np.mean(rim_t):.1f} "
+                           f"% (min {min(rim_t):.0f}); dev oedema false necrosis mean {np.mean(oed):.1f} max {max(oed):.0f}")
             print(f"{name} seed {args.seed} [{spec}] ({len(y)} rows, {args.trees} trees): dev renderer seeds "
                   f"{DEV_RENDERER_SEEDS[0]}-{DEV_RENDERER_SEEDS[-1]} false necrosis mean {np.mean(held):.1f} max "
                   f"{max(held):.0f}; dev sample-generator seeds {DEV_SAMPLE_SEEDS} error pp "
-                  f"{' '.join(f'{e:+.1f}' for e in err)} (mean {np.mean(err):+.1f}){brca_txt}", flush=True)
+                  f"{' '.join(f'{e:+.1f}' for e in err)} (mean {np.mean(err):+.1f}){brca_txt}{ana_txt}", flush=True)
             continue
         brca = [v for k, v in share.items() if k.startswith("brca/")]
         held = [v for k, v in share.items() if k.startswith("heldout/")]
@@ -296,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="dev: images no acceptance check reads (choose with these); rule: the acceptance rule's "
                         "own images, for the one final candidate only")
     f.add_argument("--border", type=Path, default=None, help="rows of the border-rows command")
+    f.add_argument("--analogue-cache", type=Path, default=None,
+                   help="with --sets dev: also the session-23 dev analogues (irregular-border rim tiles, oedematous "
+                        "stroma, the dev generator's outer necrosis band); feature cache (.npz, written if missing)")
     f.add_argument("--trees", type=int, default=8)
     f.add_argument("--fraction", type=float, default=0.25)
     f.add_argument("--seed", type=int, default=0)
