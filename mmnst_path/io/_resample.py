@@ -143,7 +143,7 @@ def _axis_outputs(arr: np.ndarray, n_out: int, axis: int, lo: int, hi: int, offs
     if NUMBA and exact and moved.ndim in (2, 3) and out.size:  # the kernel laid out for the memory read
         if axis == 0 and _rows_pass(moved, index, w32[lo:hi], out) is not None:
             return out
-    kern = _numba_kernel() if NUMBA and exact and moved.ndim in (2, 3) and out.size else None
+    kern = _compiled("taps") if NUMBA and exact and moved.ndim in (2, 3) and out.size else None
     if kern is not None:  # the same float32 products and sums, without a gathered copy per tap
         as3 = (lambda a: a[:, :, None]) if moved.ndim == 2 else (lambda a: a)
         kern(as3(moved), np.ascontiguousarray(index), np.ascontiguousarray(w32[lo:hi]), as3(out))
@@ -165,28 +165,26 @@ _KERNEL: dict[str, Any] = {}
 _EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
 
 
-def _numba_kernel() -> Any:
-    """:func:`mmnst_path.io._numba.area_taps`, or None without numba."""
-    if "k" not in _KERNEL:
+def _compiled(key: str) -> Any:
+    """The numba kernel(s) ``key`` names, loaded once a process, or None without numba (the numpy path):
+    ``"taps"`` :func:`mmnst_path.io._numba.area_taps`; from :mod:`mmnst_path.io._resample_numba`,
+    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``) and ``"white"`` ``white_bounds``."""
+    if key not in _KERNEL:
+        kernel: Any
         try:
-            from ._numba import area_taps
+            if key == "taps":
+                from ._numba import area_taps
 
-            _KERNEL["k"] = area_taps
-        except ImportError:  # numba missing: the numpy taps
-            _KERNEL["k"] = None
-    return _KERNEL["k"]
+                kernel = area_taps
+            else:
+                from . import _resample_numba as rn
 
-
-def _rows_kernel() -> Any:
-    """:func:`mmnst_path.io._resample_numba.taps_rows`, or None without numba."""
-    if "rows" not in _KERNEL:
-        try:
-            from ._resample_numba import taps_rows
-
-            _KERNEL["rows"] = taps_rows
-        except ImportError:  # numba missing: the numpy taps
-            _KERNEL["rows"] = None
-    return _KERNEL["rows"]
+                kernel = {"rows": rn.taps_rows, "block": (rn.block_rows, rn.block_cols),
+                          "white": rn.white_bounds}[key]
+        except ImportError:  # numba missing
+            kernel = None
+        _KERNEL[key] = kernel
+    return _KERNEL[key]
 
 
 def _rows_pass(moved: np.ndarray, index: np.ndarray, w32: np.ndarray, out: np.ndarray) -> np.ndarray | None:
@@ -194,7 +192,7 @@ def _rows_pass(moved: np.ndarray, index: np.ndarray, w32: np.ndarray, out: np.nd
     ``out`` (n, ...) float32 C-contiguous, by :func:`~mmnst_path.io._resample_numba.taps_rows`
     (bit-identical to the other paths; the rows read through :func:`_flat_rows`); None (nothing
     written) for any other layout or without numba."""
-    kernel = _rows_kernel()
+    kernel = _compiled("rows")
     flat, row_stride = _flat_rows(moved) if kernel is not None and out.flags.c_contiguous else (None, 0)
     if flat is None or out.size == 0:
         return None
@@ -207,7 +205,7 @@ def _block_pass(arr: np.ndarray, axis: int, first: int, n_out: int, k: int) -> n
     3-D ``arr``, by :func:`~mmnst_path.io._resample_numba.block_rows` / ``block_cols`` (the same
     float32 values), float32 with ``n_out`` samples along ``axis``; None for other arrays or
     without numba."""
-    kernels = _block_kernels()
+    kernels = _compiled("block")
     if kernels is None or arr.ndim not in (2, 3) or axis not in (0, 1) or arr.dtype not in _EXACT or arr.size == 0:
         return None
     if axis == 0:
@@ -224,18 +222,6 @@ def _block_pass(arr: np.ndarray, axis: int, first: int, n_out: int, k: int) -> n
     return out[:, :, 0] if arr.ndim == 2 else out
 
 
-def _block_kernels() -> Any:
-    """(:func:`~mmnst_path.io._resample_numba.block_rows`, ``block_cols``), or None without numba."""
-    if "block" not in _KERNEL:
-        try:
-            from ._resample_numba import block_cols, block_rows
-
-            _KERNEL["block"] = (block_rows, block_cols)
-        except ImportError:  # numba missing: the numpy block means
-            _KERNEL["block"] = None
-    return _KERNEL["block"]
-
-
 def _flat_rows(moved: np.ndarray) -> tuple[np.ndarray | None, int]:
     """A flat read-only view of the memory from the first element of a 2-D / 3-D ``moved`` to its
     last, and the distance (elements) from a row's start to the next's, when each row is
@@ -250,18 +236,6 @@ def _flat_rows(moved: np.ndarray) -> tuple[np.ndarray | None, int]:
     flat = np.lib.stride_tricks.as_strided(moved, shape=((moved.shape[0] - 1) * row_stride + width,),
                                            strides=(item,), writeable=False)
     return flat, row_stride
-
-
-def _white_kernel() -> Any:
-    """:func:`mmnst_path.io._resample_numba.white_bounds`, or None without numba."""
-    if "white" not in _KERNEL:
-        try:
-            from ._resample_numba import white_bounds
-
-            _KERNEL["white"] = white_bounds
-        except ImportError:  # numba missing: numpy's min-reductions
-            _KERNEL["white"] = None
-    return _KERNEL["white"]
 
 
 def _touching(length: int, n_out: int, first: int, last: int) -> tuple[int, int, int, int]:
@@ -285,7 +259,7 @@ def _white_margins(img: np.ndarray) -> tuple[int, int, int, int] | None:
             or (img[:, -1] == 255).all()):
         return None
     flat, row_stride = _flat_rows(img) if NUMBA and img.dtype == np.uint8 and img.ndim in (2, 3) else (None, 0)
-    kernel = _white_kernel() if flat is not None else None
+    kernel = _compiled("white") if flat is not None else None
     if kernel is not None:  # the rows scanned until the first / last non-white one, then the margins only
         channels = img.shape[2] if img.ndim == 3 else 1
         r0, r1, c0, c1 = kernel(flat, row_stride, img.shape[0], img.shape[1] * channels, channels)
@@ -368,7 +342,7 @@ def _apply_taps(moved: np.ndarray, index: np.ndarray, w32: np.ndarray) -> np.nda
     exact = moved.dtype in (np.uint8, np.uint16, np.int8, np.int16, np.float32)
     if NUMBA and exact and moved.ndim in (2, 3) and out.size and _rows_pass(moved, index, w32, out) is not None:
         return out
-    kern = _numba_kernel() if NUMBA and exact and moved.ndim in (2, 3) and out.size else None
+    kern = _compiled("taps") if NUMBA and exact and moved.ndim in (2, 3) and out.size else None
     if kern is not None:
         as3 = (lambda a: a[:, :, None]) if moved.ndim == 2 else (lambda a: a)
         kern(as3(moved), np.ascontiguousarray(index), np.ascontiguousarray(w32), as3(out))

@@ -21,7 +21,7 @@ def _both(monkeypatch, fn):
     for flag in (False, True):
         monkeypatch.setattr(rs, "NUMBA", flag)
         out[flag] = fn()
-    kernels = (rs._rows_kernel(), *(rs._block_kernels() or ()))
+    kernels = (rs._compiled("rows"), *(rs._compiled("block") or ()))
     names = ("taps_rows", "block_rows", "block_cols")
     spies = {}
     for name, kern in zip(names, kernels, strict=True):
@@ -112,7 +112,7 @@ def test_white_bounds_equal_the_numpy_margins(monkeypatch):
         seen.add(got[True] is not None and got[True][0] < 0)
     assert seen == {True, False}  # all-white and non-white images both checked
     calls = []
-    kernel = rs._white_kernel()
+    kernel = rs._compiled("white")
     monkeypatch.setitem(rs._KERNEL, "white", lambda *a: calls.append(1) or kernel(*a))
     rs._white_margins(cases[3])
     assert calls  # the kernel answered
