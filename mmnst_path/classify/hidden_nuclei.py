@@ -79,7 +79,7 @@ def nucleus_features(labels: np.ndarray, od: np.ndarray, hem: np.ndarray, dab: n
     hidden, mask : (M, N) bool ndarray
         The grown pigment mask (what the Ki67 step treats as covered) and the pigment mask itself.
     near_black : (n,) float ndarray
-        Near-black share of each nucleus (``quantify.ki67._near_black_fraction``).
+        Near-black share of each nucleus (``quantify._ki67_pigment._near_black_fraction``).
     mpp : float
         Pixel size (µm).
     positive_od : float

@@ -1068,7 +1068,7 @@ def star_max(lab, dr, dc, ang, rays, flat):  # pragma: no cover - compiled
 def evidence_sums(labels, dab, hidden, fill_od, out):  # pragma: no cover - compiled
     """Add, for every pixel with label ``l > 0``, to ``out[l]`` ((L, 5) float64): 1, visible
     (``not hidden``), ``d * visible``, ``d >= fill_od``, ``d`` (``d`` = ``dab`` as float64), in
-    raster order (the ``np.bincount`` additions of ``quantify.ki67._pigment_evidence``)."""
+    raster order (the ``np.bincount`` additions of ``quantify._ki67_pigment._pigment_evidence``)."""
     m, n = labels.shape
     for i in range(m):
         for j in range(n):

@@ -70,7 +70,7 @@ def test_near_black_nucleus_stays_positive_without_melanin_in_the_tissue(how: st
 
 
 def test_local_pigment_share_counts_the_square_around_each_centroid() -> None:
-    from mmnst_path.quantify.ki67 import _local_pigment_share
+    from mmnst_path.quantify._ki67_pigment import _local_pigment_share
 
     rng = np.random.default_rng(0)
     mask = rng.random((40, 50)) < 0.1

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mmnst_path.quantify.ki67 import Ki67Params, _local_pigment_share, _prior_holds
+from mmnst_path.quantify._ki67_pigment import _local_pigment_share, _prior_holds
+from mmnst_path.quantify.ki67 import Ki67Params
 
 MPP = 0.5
 
