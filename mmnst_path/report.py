@@ -5,8 +5,9 @@ Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz
 :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
 Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`).
 
-Every write is atomic (a temporary file in the target folder, then :func:`os.replace`), so an
-interrupted run never leaves a half-written file behind. Undefined numbers (NaN) become ``null``
+Every write is atomic (a temporary file in the target folder, then :func:`os.replace`, see
+:mod:`mmnst_path._atomic`), so an interrupted run never leaves a half-written file behind. The QC
+sentences (:func:`qc_warnings` and friends) live in :mod:`mmnst_path._qc_text`; both are re-exported here. Undefined numbers (NaN) become ``null``
 in JSON and an empty field in CSV, never 0.
 
 ``result.json`` layout (``schema_version`` "1.0")::
@@ -31,30 +32,45 @@ in JSON and an empty field in CSV, never 0.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
-import gzip
 import io
 import json
 import math
 import os
-import tempfile
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_open_text, atomic_write_bytes, atomic_write_text, current_umask
+from ._qc_text import (
+    MARKER_LABELS,
+    NEAR_BLACK_WARN_MIN,
+    NEAR_BLACK_WARN_PCT,
+    PIGMENT_WARN_PCT,
+    STROMA_WARN_MIN,
+    STROMA_WARN_PCT,
+    melanocytic_text,
+    near_black_warning,
+    pigment_warning,
+    qc_warnings,
+    stroma_warning,
+)
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable, SlideResult
 from .geojson import Roi, feature_collection_chunks
-from .quantify._ki67_counts import STROMA_MIN_NUCLEI, STROMA_SHARE_PCT
 
 __all__ = [
     "CELL_COLUMNS",
+    "MARKER_LABELS",
+    "NEAR_BLACK_WARN_MIN",
+    "NEAR_BLACK_WARN_PCT",
+    "PIGMENT_WARN_PCT",
     "RESULT_FILES",
     "SCHEMA_VERSION",
+    "STROMA_WARN_MIN",
+    "STROMA_WARN_PCT",
     "SUMMARY_COLUMNS",
     "atomic_open_text",
     "atomic_write_bytes",
@@ -64,8 +80,13 @@ __all__ = [
     "current_umask",
     "error_row",
     "json_ready",
+    "melanocytic_text",
+    "near_black_warning",
     "output_stems",
+    "pigment_warning",
+    "qc_warnings",
     "result_to_dict",
+    "stroma_warning",
     "summary_row",
     "write_result",
     "write_summary_csv",
@@ -129,82 +150,6 @@ SUMMARY_COLUMNS = (
 
 #: Leading columns of cells.csv; feature columns follow in the table's order.
 CELL_COLUMNS = ("x", "y", "class")
-
-
-# ------------------------------------------------------------------------------------------------
-# atomic writes
-_UMASK_LOCK = threading.Lock()
-
-
-def current_umask() -> int:
-    """The process umask, read without changing it where the OS tells it (Linux ``/proc``)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    with _UMASK_LOCK:  # os.umask can only be read by setting it: restore at once
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _atomic_binary(path: Path) -> Iterator[io.BufferedWriter]:
-    """A binary file in ``path``'s folder that replaces ``path`` (after fsync) only if the block
-    completes; on any exception it is removed and ``path`` is left as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates 0600; a results file gets the mode open() would give it (0666 & ~umask),
-        # so colleagues sharing the folder can read it
-        mode = 0o666 & ~current_umask()
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)
-        else:  # Windows: only the read-only bit means anything
-            os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as raw:
-            yield raw
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
-    path = Path(path)
-    with _atomic_binary(path) as fh:
-        fh.write(data)
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """UTF-8 text version of :func:`atomic_write_bytes`."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-@contextlib.contextmanager
-def atomic_open_text(path: str | os.PathLike[str], *, compress: bool = False) -> Iterator[io.TextIOBase]:
-    """Open a UTF-8 text file for streaming writes that appears at ``path`` only when complete.
-
-    ``compress=True`` writes gzip (with a zero timestamp, so equal content gives equal bytes).
-    """
-    with _atomic_binary(Path(path)) as raw:
-        if compress:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
-                    io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
-                yield fh  # type: ignore[misc]
-        else:
-            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            yield text  # type: ignore[misc]
-            text.flush()
-            text.detach()  # leaves ``raw`` open for the flush and fsync of _atomic_binary
 
 
 # ------------------------------------------------------------------------------------------------
@@ -374,133 +319,6 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     if result.tissue_classes:
         row["tissue_classes"] = [dict(c) for c in result.tissue_classes["classes"]]
     return row
-
-
-#: pigment hiding at least this % of the Ki67 index nuclei gets the QC warning with the index range
-PIGMENT_WARN_PCT = 5.0
-
-
-def _finite(metrics: Mapping[str, Any], key: str) -> float | None:
-    """``metrics[key]`` as a finite float, None when missing, not a number or NaN / inf."""
-    try:
-        f = float(metrics.get(key))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN_PCT) -> str:
-    """The plain-language pigment QC sentence of a result's metrics (a summary row or
-    ``SlideResult.metrics``): what share of the index nuclei pigment hides and the range the index
-    could take if they were all negative or all positive. ``""`` when pigment hides fewer than
-    ``min_pct`` % of them or a figure is missing or undefined (NaN). The CLI, the HTML report and
-    the napari plugin all say it in these words."""
-    hidden = _finite(metrics, "ki67_pigment_obscured_pct")
-    lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
-    hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
-    if hidden is None or lo is None or hi is None or hidden < min_pct:
-        return ""
-    return (
-        f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
-        "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
-    )
-
-
-#: near-black positives at least this % of the Ki67-positive nuclei (and at least
-#: NEAR_BLACK_WARN_MIN of them) get the near-black QC sentence. 30 %: every generated near-black
-#: melanin tile whose melanin was counted Ki67 (dab, seeds 0-7: 31.5-58.7 %) is above it, and no
-#: generated tile without melanin (at most 27.4 %); real strong DAB is near-black too, so 6 of the
-#: 10 BCData tiles (30.2-62.5 %) get it, no SHIDC or DeepLIIF tile (benchmarks/README.md,
-#: "Near-black nuclei without granules")
-NEAR_BLACK_WARN_PCT = 30.0
-NEAR_BLACK_WARN_MIN = 10
-
-
-def near_black_warning(metrics: Mapping[str, Any], *, min_pct: float = NEAR_BLACK_WARN_PCT,
-                       min_count: int = NEAR_BLACK_WARN_MIN) -> str:
-    """The plain-language near-black QC sentence of a result's metrics (a summary row or
-    ``SlideResult.metrics``): what share of the Ki67-positive nuclei is near-black (at least half
-    their pixels at OD >= 1 in every channel, ``Ki67Cells.near_black``), which strong DAB and
-    melanin without granules both are, and the index if they were left out as melanin
-    (``[ki67] near_black = "pigment"``). ``""`` below ``min_pct`` % or ``min_count`` nuclei, or
-    when a figure is missing or undefined. The CLI, the HTML report and the napari plugin all say
-    it in these words."""
-    share = _finite(metrics, "ki67_near_black_positive_pct")
-    count = _finite(metrics, "ki67_near_black_positive")
-    if share is None or count is None or share < min_pct or count < min_count:
-        return ""
-    alt = _finite(metrics, "ki67_index_if_near_black_pigment_pct")
-    then = "no nucleus left to count" if alt is None else f"index then {alt:.1f} %"
-    return (
-        f"{share:.0f} % of the Ki67-positive nuclei are near-black (strong DAB or melanin look alike): "
-        f"if this lesion is pigmented, melanin may be counted as Ki67; set [ki67] near_black = \"pigment\" "
-        f"({then}) or use a red chromogen (AEC, Fast Red) or an Azure B counterstain"
-    )
-
-
-#: the cell model leaving out at least this % of the detected nuclei as ``stromal`` (and at least
-#: STROMA_WARN_MIN of them) gets the spindle-cell QC sentence (the condition under which
-#: ``[ki67] spindle_sheet = "auto"`` counts the nuclei in spindle sheets; why 50 %:
-#: :data:`mmnst_path.quantify._ki67_counts.STROMA_SHARE_PCT`)
-STROMA_WARN_PCT = STROMA_SHARE_PCT
-STROMA_WARN_MIN = STROMA_MIN_NUCLEI
-
-
-def stroma_warning(metrics: Mapping[str, Any], *, min_pct: float = STROMA_WARN_PCT,
-                   min_count: int = STROMA_WARN_MIN) -> str:
-    """The plain-language spindle-cell QC sentence of a result's metrics (a summary row or
-    ``SlideResult.metrics``): the share of the detected nuclei (positive, negative, pigment and
-    excluded) that the cell model left out of the index as stromal. The nucleus models take many
-    spindle tumour nuclei for fibroblasts (generated spindle-cell H-DAB tiles: 44-74 % of the
-    tumour nuclei left out, and the index several times the truth), and the tumour this project
-    exists for is epithelioid to spindle. ``""`` below ``min_pct`` % or ``min_count`` nuclei, or
-    when a figure is missing or undefined. The share is the cell model's own, before the
-    spindle-sheet rule took nuclei back (``ki67_spindle_sheet_nuclei``, which the sentence then
-    names). What it advises follows the rule's setting (``ki67_spindle_sheet_rule``: "auto", "true"
-    or "false"): where the rule ran and took none back it does not advise turning it on. The CLI, the
-    HTML report and the napari plugin all say it in these words."""
-    stromal = _finite(metrics, "ki67_stromal")
-    parts = [_finite(metrics, f"ki67_{k}") for k in ("positive", "negative", "pigment", "excluded")]
-    if stromal is None or any(p is None for p in parts):
-        return ""
-    sheet = int(_finite(metrics, "ki67_spindle_sheet_nuclei") or 0)
-    stromal += sheet  # (the nuclei the rule took back were left out by the model)
-    detected = sum(p for p in parts if p is not None)
-    if detected <= 0 or stromal < min_count or 100.0 * stromal / detected < min_pct:
-        return ""
-    head = (f"the cell model left {100.0 * stromal / detected:.0f} % of the detected nuclei out of the index as "
-            "stromal: in a spindle-cell tumour these may be tumour nuclei; ")
-    if sheet:
-        return head + (f"{sheet} nuclei in spindle sheets counted as tumour ([ki67] spindle_sheet); check the "
-                       "nuclei (nuclei.html, napari Review) or count every nucleus (--cell-model none)")
-    if str(metrics.get("ki67_spindle_sheet_rule", "")) in ("auto", "true"):  # the rule ran and found no sheet
-        return head + ("none of them lies in a crowded sheet of spindle nuclei ([ki67] spindle_sheet); check the "
-                       "excluded nuclei (nuclei.html, napari Review) or count every nucleus (--cell-model none)")
-    return head + ("check the excluded nuclei (nuclei.html, napari Review), count those in crowded spindle-cell "
-                   'sheets ([ki67] spindle_sheet = "auto") or count every nucleus (--cell-model none)')
-
-
-def qc_warnings(metrics: Mapping[str, Any]) -> list[str]:
-    """Every QC sentence of a result's metrics that applies, in the order the CLI, the HTML report
-    and napari show them: pigment bound, near-black positives, stromal exclusion."""
-    return [text for text in (pigment_warning(metrics), near_black_warning(metrics), stroma_warning(metrics)) if text]
-
-
-#: how the melanocyte marker of a Ki67 double stain is named, by where it is read
-MARKER_LABELS = {"cytoplasmic": "MART-1+", "nuclear": "SOX10+"}
-
-
-def melanocytic_text(metrics: Mapping[str, Any]) -> str:
-    """"Ki67 in melanocytes (MART-1+): X % [95% CI a–b], n=N" of a Ki67 / MART-1 or SOX10 double
-    stain (``""`` for a result without a melanocyte marker); an undefined index reads "–", never 0."""
-    marker = str(metrics.get("ki67_melanocyte_marker") or "")
-    if marker not in MARKER_LABELS:
-        return ""
-    idx, n = _finite(metrics, "ki67_melanocytic_index_pct"), _finite(metrics, "ki67_melanocytic_denominator")
-    lo, hi = _finite(metrics, "ki67_melanocytic_ci_low_pct"), _finite(metrics, "ki67_melanocytic_ci_high_pct")
-    value = "–" if idx is None else f"{idx:.1f} %"
-    ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
-    return f"Ki67 in melanocytes ({MARKER_LABELS[marker]}): {value}{ci}, n={0 if n is None else int(n)}"
 
 
 def error_row(input_name: str, error: BaseException | str) -> dict[str, Any]:
