@@ -69,7 +69,7 @@ def _reader_mpp(reader: Any, where: str, what: str) -> float:
 
 def read_cell_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Classified points of an annotation file: ((k, 2) level-0 (row, col), (k,) class names)."""
-    from ..geojson import _positions, read_features
+    from .._geojson_read import _positions, read_features
 
     path = Path(path)
     if path.suffix.lower() == ".csv":
@@ -215,7 +215,7 @@ def train_cells(
 
 def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
     """Classified polygons of a QuPath GeoJSON: [(level-0 (k, 2) (row, col) ring, class name)]."""
-    from ..geojson import _polygons, feature_kind, read_features
+    from .._geojson_read import _polygons, feature_kind, read_features
 
     out = []
     for feat in read_features(path, what="annotation file"):
