@@ -41,21 +41,25 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
-import json
 import os
-import re
 import shutil
-import stat
 import time
-import unicodedata
 import warnings
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ._batch_inputs import (
+    LOCK_NAME,
+    RESERVED_NAMES,
+    _sha256_file,
+    _stored,
+    check_input,
+    output_folders,
+    request_hash,
+    source_fingerprint,
+)
 from .errors import ConfigError, OutputError, OutputLockedError
 
 __all__ = [
@@ -74,23 +78,6 @@ __all__ = [
 #: Per-input files written by default (keys of mmnst_path.report.RESULT_FILES); "nuclei" is the
 #: page of full-resolution pictures with every nucleus ringed in its class colour (Ki67 only).
 DEFAULT_OUTPUTS = ("cells", "cells_gz", "parquet", "geojson", "overlay", "tissue", "nuclei")
-
-#: Lock file held by a running batch in its output folder.
-LOCK_NAME = ".mmnst-path.lock"
-
-#: Names the batch itself writes in the output folder: never used for an input's folder.
-RESERVED_NAMES = ("summary.csv", "summary.json", "report.html", LOCK_NAME)
-
-#: Longest result folder name, in UTF-8 bytes (file systems allow 255; room for the suffixes).
-MAX_NAME_BYTES = 150
-
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#%]')  # also what breaks a relative URL
-_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                              *(f"lpt{i}" for i in range(10))})
-# the source fields that identify one file on one machine: when all are unchanged the stored
-# content hash is trusted without re-reading the file (any write changes ctime)
-_IDENTITY = ("path", "size", "mtime_ns", "ctime_ns", "inode", "device")
-
 
 class BatchProgress(Protocol):
     """What :func:`run_batch` reports while it runs (all methods are called in this process)."""
@@ -154,131 +141,6 @@ class BatchOutcome:
     comparison: dict[str, Any] | None
     files: dict[str, Path] = field(default_factory=dict)
     skipped: int = 0
-
-
-def _sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def request_hash(config: Any, *, mpp: float | None, roi_digest: str | None, mpp_override: bool = False) -> str:
-    """SHA-256 of everything that decides an input's result besides the file itself."""
-    from . import __version__
-    from .report import SCHEMA_VERSION
-
-    doc = {"config": config.to_mapping(), "mpp": mpp, "roi": roi_digest, "schema": SCHEMA_VERSION,
-           "version": __version__}
-    if mpp_override:
-        doc["mpp_override"] = True
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def source_fingerprint(path: str | os.PathLike[str], *, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Identity and content hash of an input file (symlinks followed).
-
-    ``{"path": resolved path, "size", "mtime_ns", "ctime_ns", "inode", "device", "sha256"}``.
-    The SHA-256 of the whole content is taken from ``previous`` (a fingerprint stored earlier)
-    when every identity field is unchanged, and computed otherwise.
-    """
-    st = os.stat(path)
-    fp: dict[str, Any] = {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                          "ctime_ns": st.st_ctime_ns, "inode": st.st_ino, "device": st.st_dev}
-    known = previous.get("sha256") if previous else None
-    if previous and isinstance(known, str) and all(previous.get(k) == fp[k] for k in _IDENTITY):
-        fp["sha256"] = known
-    else:
-        fp["sha256"] = _sha256_file(path)
-    return fp
-
-
-def _safe_stem(path: str | os.PathLike[str]) -> str:
-    """The file stem as a folder name that stays inside the output folder on any file system."""
-    name = _UNSAFE_CHARS.sub("_", Path(path).stem).strip(" .")
-    if not name:
-        name = "input"
-    if name.split(".")[0].lower() in _WINDOWS_DEVICES:
-        name = f"_{name}"
-    raw = name.encode("utf-8", "surrogateescape")
-    if len(raw) > MAX_NAME_BYTES:
-        name = raw[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(" .") or "input"
-    return name
-
-
-def output_folders(files: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """A result folder name per input, distinct (case-insensitively) and safe (module docstring).
-
-    A stem shared by several inputs (``a.tif``, ``a.png``) or equal to a name of the batch's own
-    files gets ``-`` and hex digits of the SHA-256 of the input's absolute path, so the names do
-    not depend on input order and can never meet another input's plain stem.
-    """
-    def key(name: str) -> str:  # equal on case-insensitive and normalising (macOS) file systems
-        return unicodedata.normalize("NFC", name).casefold()
-
-    stems = [_safe_stem(f) for f in files]
-    counts = Counter(key(s) for s in stems)
-    taken = {key(n) for n in RESERVED_NAMES}
-    names: list[str] = []
-    for f, stem in zip(files, stems, strict=True):
-        digest = hashlib.sha256(os.path.abspath(os.fspath(f)).encode("utf-8", "surrogateescape")).hexdigest()
-        candidates = [stem] if counts[key(stem)] == 1 else []
-        candidates += [f"{stem}-{digest[:k]}" for k in (8, 16, 64)]
-        candidates += [f"{stem}-{digest[:8]}-{i}" for i in range(2, len(files) + 2)]
-        name = next(c for c in candidates if key(c) not in taken)
-        taken.add(key(name))
-        names.append(name)
-    return names
-
-
-def check_input(path: Path) -> str | None:
-    """A clear reason why ``path`` cannot be read at all, or ``None`` (the readers judge the content)."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return f"{path}: symbolic link loop (the link resolves back to itself)"
-        if os.path.islink(path):
-            return f"{path}: broken symbolic link (its target {os.readlink(path)!r} does not exist)"
-        return f"{path}: cannot be read ({exc.strerror or exc})"
-    if stat.S_ISDIR(st.st_mode):
-        return f"{path}: is a folder, not a slide or image file"
-    if not stat.S_ISREG(st.st_mode):
-        return f"{path}: not a regular file (a device, pipe or socket)"
-    try:
-        with open(path, "rb") as fh:
-            fh.read(1)
-    except PermissionError:
-        return f"{path}: permission denied (the file is not readable by this user)"
-    except OSError as exc:
-        return f"{path}: cannot be read ({exc.strerror or exc})"
-    return None
-
-
-def _stored(result_json: Path, path: Path, req: str, files: Sequence[Path]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(stored summary row, current fingerprint) when the stored result is up to date, else None."""
-    try:
-        doc = json.loads(result_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    src = doc.get("source") or {}
-    if doc.get("request_hash") != req or doc.get("status") != "ok" or not isinstance(src, dict):
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if (src.get("path") != os.path.realpath(path) or src.get("size") != st.st_size
-            or src.get("mtime_ns") != st.st_mtime_ns or not isinstance(src.get("sha256"), str)):
-        return None
-    if not all(f.is_file() for f in files):
-        return None
-    fingerprint = source_fingerprint(path, previous=src)
-    if fingerprint["sha256"] != src["sha256"]:
-        return None
-    row = doc.get("summary_row")
-    return (dict(row), fingerprint) if isinstance(row, dict) else None
 
 
 def _clean_temporaries(out_dir: Path) -> None:
