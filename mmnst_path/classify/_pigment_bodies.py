@@ -412,23 +412,25 @@ class BrownBodies:
         """(M, N) bool, within ``gate`` (M, N) bool: where the pixel model's answer cannot change
         the result: the decided bodies with their ``filled_margin_um`` margin (what
         :func:`veto_bodies` vetoes before the rim grows), less the pixels of the other bodies
-        (whose model features read it). Computed at the pixels of ``gate`` only."""
+        (whose model features read it), within ``gate``."""
         from ..detect._morphology import _disk
-        from ._pigment_at import disk_extreme_at
+        from ..detect._pigment_core import _dilated
 
-        flag = np.concatenate([[0.0], self.decided]).astype(np.float32)[self.labels]  # 1 on decided bodies
-        out = gate & (flag > 0)
+        on = np.take(np.concatenate([[False], self.decided]), self.labels)  # the decided bodies' pixels
+        out = gate & on
         near = round(params.filled_margin_um / mpp)  # as veto_bodies grows the veto
         ask = gate & (self.labels == 0)
         if near > 0 and ask.any():
             disk = _disk(near)
             r = disk.shape[0] // 2
-            rows, cols = nonzero_rc(ask)
+            m, n = on.shape
             # veto_bodies' dilation sees zeros beyond the tile: pixels whose disk crosses the border
             # are left to the pixel model (fewer skipped pixels, never a wrong one)
-            inner = (rows >= r) & (rows < flag.shape[0] - r) & (cols >= r) & (cols < flag.shape[1] - r)
-            rows, cols = rows[inner], cols[inner]
-            out[rows, cols] = disk_extreme_at(flag, disk, (rows, cols), op="max") > 0
+            ask[:r] = False
+            ask[m - r :] = False
+            ask[:, :r] = False
+            ask[:, n - r :] = False
+            out |= ask & _dilated(on, disk)  # (the disk inside the tile: its border is not read)
         return out
 
 
@@ -521,9 +523,9 @@ def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans
             dab &= ~taken
             veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)
     if params.spindle_core_elongation > 0 and not dab[1:].all():
-        kept = ~dab[labels] & (labels > 0)
+        kept = ~np.take(dab, labels) & (labels > 0)
         veto |= spindle_core_veto(kept, od, chans, prob, mask, body_model, mpp=mpp, params=params)
-    return veto, taken[labels] & ~veto
+    return veto, np.take(taken, labels) & ~veto
 
 
 def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.ndarray, mask: np.ndarray,
@@ -567,4 +569,4 @@ def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.nda
         return np.zeros(kept.shape, dtype=bool)
     x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp)
     dab = np.concatenate([[False], body_melanin_probability(x, body_model) < params.body_min_probability])
-    return (dab & spindle)[labels]
+    return np.take(dab & spindle, labels)

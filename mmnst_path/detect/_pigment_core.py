@@ -380,7 +380,7 @@ def _grown(core: np.ndarray, rim: np.ndarray, grow_um: float, mpp: float, params
         sizes = np.bincount(labels.ravel(), minlength=n + 1)
         keep = sizes >= min_px
         keep[0] = False
-        mask = keep[labels]
+        mask = np.take(keep, labels)  # (np.take: the same values as keep[labels], about twice as fast)
     return mask
 
 def _clustered(mask: np.ndarray, mpp: float, params: PigmentParams) -> np.ndarray:
@@ -395,5 +395,5 @@ def _clustered(mask: np.ndarray, mpp: float, params: PigmentParams) -> np.ndarra
     np.maximum.at(best, labels[mask], local[mask])
     keep = best >= params.cluster_min_um2
     keep[0] = False
-    return keep[labels]
+    return np.take(keep, labels)
 

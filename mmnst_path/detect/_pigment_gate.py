@@ -138,7 +138,7 @@ def veto_bodies(labels: np.ndarray, dab: np.ndarray, melanin: np.ndarray, *, mpp
     """The bodies ``labels`` whose entry of ``dab`` ((n + 1,) bool, index 0 False) is True, grown
     by the ``filled_margin_um`` margin and through ``melanin`` pixels connected to them within
     ``model_rim_um`` (the halo of a saturated DAB nucleus): an (M, N) bool veto mask."""
-    veto = dab[labels]
+    veto = np.take(dab, labels)  # (dab[labels], about twice as fast)
     near = round(params.filled_margin_um / mpp)
     if near > 0 and veto.any():
         veto = _dilated(veto, _disk(near))  # (bit-packed rows with numba: the same mask)
