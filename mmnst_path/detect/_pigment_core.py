@@ -191,22 +191,28 @@ def pigment_channels(rgb: np.ndarray, *, stains: Any, params: PigmentParams | No
         if not brown or "hematoxylin" not in matrix.names:
             msg = f"brown pigment mode needs hematoxylin and DAB in the stains, got {list(matrix.names)}"
             raise StainError(msg)
+        from ..stain.deconvolve import folded_luts
+        from ._pigment_planes import brown_planes
+
         two = StainMatrix(("hematoxylin", brown[0]),
                           np.stack([matrix.vector("hematoxylin"), matrix.vector(brown[0])]),
                           name="pigment-brown", _warn=False)
-        both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
-        channel, hematoxylin = both[..., 1], both[..., 0]
-        if not _hue:  # (contiguous planes: the smoothing, the bodies and their features read them)
-            channel, hematoxylin = np.ascontiguousarray(channel), np.ascontiguousarray(hematoxylin)
-            del both  # (the planes hold its values: not both at once, 2 x 4 bytes a pixel less)
-            both_planes: Any = (hematoxylin, channel)
+        tables = folded_luts(two, ("hematoxylin", brown[0]), background=background)  # (separate_stains' own)
+        planes = brown_planes(rgb, tables) if not _hue else None  # (the same values, written as planes)
+        if planes is not None:
+            hematoxylin, channel = planes
+            both_planes: Any = planes
         else:
-            both_planes = both
+            both = separate_stains(rgb, two, stains=("hematoxylin", brown[0]), background=background)
+            channel, hematoxylin = both[..., 1], both[..., 0]
+            if not _hue:  # (contiguous planes: the smoothing, the bodies and their features read them)
+                channel, hematoxylin = np.ascontiguousarray(channel), np.ascontiguousarray(hematoxylin)
+                del both  # (the planes hold its values: not both at once, 2 x 4 bytes a pixel less)
+                both_planes = (hematoxylin, channel)
+            else:
+                both_planes = both
         if _keep is not None:
-            from ..stain.deconvolve import folded_luts
-
-            _keep["deconvolution"] = (folded_luts(two, ("hematoxylin", brown[0]), background=background),
-                                      both_planes)
+            _keep["deconvolution"] = (tables, both_planes)
         if not _hue:
             plain = (channel.astype(np.float32, copy=False), None, None, mode)
             return (*plain, hematoxylin) if _with_hematoxylin else plain
