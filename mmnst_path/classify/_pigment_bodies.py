@@ -106,9 +106,15 @@ def _brown_mask(total: np.ndarray, fine: np.ndarray, band_rows: int = BROWN_BAND
     The hue test runs at the dark pixels only, band by band of ``band_rows`` image rows: each pixel
     gets the same float32 operations as in one whole-tile pass (a 3-term dot product and a
     division per pixel, independent of the others), so the mask is the same (tested), without
-    whole-tile index, gathered-OD and cosine arrays (tens of MiB on a 3-MPx slide tile)."""
-    brown = np.zeros(total.shape, dtype=bool)
+    whole-tile index, gathered-OD and cosine arrays (tens of MiB on a 3-MPx slide tile). With
+    numba in one pass, the same operations (:func:`._pigment_brown.brown_mask`)."""
+    from ._pigment_brown import brown_mask
+
     ref = _BROWN.astype(np.float32)
+    fast = brown_mask(total, fine, ref, _BODY_OD, _BROWN_CONE_DEG)
+    if fast is not None:
+        return fast
+    brown = np.zeros(total.shape, dtype=bool)
     limit = math.cos(math.radians(_BROWN_CONE_DEG))
     for r0 in range(0, total.shape[0], max(1, int(band_rows))):
         t = total[r0 : r0 + band_rows].ravel()
