@@ -11,7 +11,7 @@ the row's erosions by runs of ``2 h + 1`` pixels (``E_1 = x & x<<1 & x>>1``,
 ``E_h = E_(h-1)<<1 & E_(h-1)>>1``: the running minima of
 :func:`mmnst_path.detect._numba.disk_extreme`, as bits), the erosion by the disk as the AND of the
 disk rows' runs over the rows above and below, then the same with OR for the dilation of the
-eroded rows; the result is ANDed with the mask (an opening lies inside it) and unpacked.
+eroded rows; the result is unpacked.
 
 Every value of the original's padded image that can reach the tile lies within ``2 r`` pixels
 of it (``r`` the disk's radius; the original pads ``2 r + 1``), so padding by ``2 r`` gives the
@@ -43,8 +43,8 @@ def _bits_py(bits, halves, erode, m, out):  # type: ignore[no-untyped-def]  # pr
     """``out`` (m, W) uint64: the dilation by the footprint of centred row runs ``halves`` (row
     ``d`` of ``2 r + 1`` spans ``-halves[d] .. halves[d]``; -1: an empty row) of the rows of
     ``bits`` (M, W) uint64 (pixel ``c`` of a row at bit ``c % 64`` of word ``c // 64``, 0 beyond
-    the row; rows outside 0), or with ``erode`` of their erosion by it, ANDed with ``bits``: the
-    opening of the padded rows ``2 r .. 2 r + m - 1`` (M = m + 4 r).
+    the row; rows outside 0), or with ``erode`` of their erosion by it: the opening of the padded
+    rows ``2 r .. 2 r + m - 1`` (M = m + 4 r).
 
     Per row, the runs of ``2 h + 1`` bits for every ``h`` up to the widest footprint row (AND of
     each bit's neighbours in the runs of ``2 h - 1``, and of the bit itself for ``h = 1``; OR for
@@ -109,10 +109,6 @@ def _bits_py(bits, halves, erode, m, out):  # type: ignore[no-untyped-def]  # pr
                 src = lev[1, halves[d], kk % size]
                 for i in range(nw):
                     row[i] |= src[i]
-        if erode:  # an opening lies inside the mask
-            x = bits[o]
-            for i in range(nw):
-                row[i] &= x[i]
 
 
 def _pack(mask: np.ndarray) -> np.ndarray:
