@@ -244,7 +244,8 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
     """The rows of :func:`body_object_features` with the :data:`MODEL_COLUMNS` zero: what the
     image alone gives, before the pixel model ran (:func:`put_model_features` adds the rest; each
     column is computed on its own, so the values are the same)."""
-    from ..detect._morphology import _disk, _od_norm
+    from ..detect._morphology import _od_norm
+    from ..detect._pigment_core import _disk_of
     from ._pigment_at import disk_extreme_at
     from ._pigment_body_sums import SUMS, body_pixel_sums
 
@@ -254,13 +255,13 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
     whole = np.ascontiguousarray(_od_norm(od), dtype=np.float32)
     at = (idx // labels.shape[1], idx % labels.shape[1])
     here = whole.ravel()[idx]
-    top = disk_extreme_at(whole, _disk(0.6 / mpp), at, op="max")
+    top = disk_extreme_at(whole, _disk_of(0.6 / mpp), at, op="max")
     # the 1 µm minimum at the local maxima only (a few per cent of the body pixels; elsewhere the
     # first test already fails): the same per-pixel values and test, so the same column
     peak = np.flatnonzero(here >= top)
     maxima = np.zeros(len(idx), np.float64)
     if len(peak):
-        low = disk_extreme_at(whole, _disk(1.0 / mpp), (at[0][peak], at[1][peak]), op="min")
+        low = disk_extreme_at(whole, _disk_of(1.0 / mpp), (at[0][peak], at[1][peak]), op="min")
         maxima[peak] = (here[peak] - low >= 0.1).astype(np.float64)
     # the per-body sums of every per-pixel value below, in one pass (:mod:`._pigment_body_sums`)
     sums = body_pixel_sums(labels, n, idx, od, brown, hematoxylin, maxima)
@@ -419,15 +420,14 @@ class BrownBodies:
         the result: the decided bodies with their ``filled_margin_um`` margin (what
         :func:`veto_bodies` vetoes before the rim grows), less the pixels of the other bodies
         (whose model features read it), within ``gate``."""
-        from ..detect._morphology import _disk
-        from ..detect._pigment_core import _dilated
+        from ..detect._pigment_core import _dilated, _disk_of
 
         on = np.take(np.concatenate([[False], self.decided]), self.labels)  # the decided bodies' pixels
         out = gate & on
         near = round(params.filled_margin_um / mpp)  # as veto_bodies grows the veto
         ask = gate & (self.labels == 0)
         if near > 0 and ask.any():
-            disk = _disk(near)
+            disk = _disk_of(near)
             r = disk.shape[0] // 2
             m, n = on.shape
             # veto_bodies' dilation sees zeros beyond the tile: pixels whose disk crosses the border

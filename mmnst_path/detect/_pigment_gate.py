@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 
 from ..geometry import require_mpp
-from ._morphology import _disk, _gaussian
+from ._morphology import _gaussian
 from ._pigment_core import (
     _brown_bodies,
     _clustered,
     _dilated,
+    _disk_of,
     _grown,
     _has_eosin,
     _label,
@@ -141,7 +142,7 @@ def veto_bodies(labels: np.ndarray, dab: np.ndarray, melanin: np.ndarray, *, mpp
     veto = np.take(dab, labels)  # (dab[labels], about twice as fast)
     near = round(params.filled_margin_um / mpp)
     if near > 0 and veto.any():
-        veto = _dilated(veto, _disk(near))  # (bit-packed rows with numba: the same mask)
+        veto = _dilated(veto, _disk_of(near))  # (bit-packed rows with numba: the same mask)
     rim = round(params.model_rim_um / mpp)
     if rim > 0 and veto.any():
         veto = grown_through(veto, melanin, rim)
