@@ -139,7 +139,7 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
         f"erode_{s.cluster_um:g}": lambda: erosion(c_disk)[at] / np.maximum(t, 1e-6),
         "dog": lambda: (t - _blur_at(total, s.granule_um / mpp, at)) / (t + 0.05),
         "rel_u_b": lambda: u[:, 2] - cu[:, 2],
-        "hue_sd": lambda: _local_sd(fine[..., 2] / np.maximum(total, 1e-3), s.granule_um / mpp, at),
+        "hue_sd": lambda: _hue_sd(fine, total, s.granule_um / mpp, at),
         "dark_share": lambda: _dark_share(total, s.context_um / mpp, at),
     }
     for name in wanted:  # one column at a time: the caller stores it before the next is computed
@@ -149,6 +149,21 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
 def _blur_at(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """``_blur(img, sigma_px)[at]``, computed at the pixels ``at`` only (bit-identical)."""
     return _gaussian_at(img if img.flags.c_contiguous else np.ascontiguousarray(img), sigma_px, at)
+
+
+def _hue_sd(fine: np.ndarray, total: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``_local_sd(fine[..., 2] / np.maximum(total, 1e-3), sigma_px, at)``: the blue share and its
+    square in one compiled pass when numba is there (:func:`._pigment_brown.blue_share_planes`,
+    the same float32 values)."""
+    from ._pigment_brown import blue_share_planes
+
+    planes = blue_share_planes(fine, total)
+    if planes is None:
+        return _local_sd(fine[..., 2] / np.maximum(total, 1e-3), sigma_px, at)
+    img, sq = planes
+    m1 = _blur_at(img, sigma_px, at)
+    m2 = _blur_at(sq, sigma_px, at)
+    return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
 
 
 def _local_sd(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:

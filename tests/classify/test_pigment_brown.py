@@ -86,3 +86,24 @@ def test_body_maxima_column_equals_whole_image_filters(shared_data) -> None:
     col = bodies_mod.OBJECT_FEATURES.index("maxima")
     assert count.sum() > 0
     assert np.array_equal(got[:, col], (count / area).astype(np.float32))
+
+
+def test_blue_share_planes_equal_numpy_on_a_strided_window(shared_data) -> None:
+    """The ``hue_sd`` input (blue share of the fine OD, clipped to [0, 1], and its square) from the
+    compiled pass equals numpy's, on a window view of a real tile's planes and on values below 0
+    (kept as -0.0 by ``np.clip``), above 1 and at the 1e-3 floor of the norm."""
+    rgb = np.asarray(Image.open(shared_data / "ki67" / "shidc" / "p1_0299_1.jpg").convert("RGB"))
+    fine, total = fine_od(od_from_rgb(rgb), 0.7)
+    fine[:8, :8, 2] = -0.0
+    fine[8:16, :8, 2] = -0.5
+    fine[:8, 8:16, 2] = 3.0
+    total[16:24, :8] = 0.0
+    win = (slice(5, 300), slice(3, 411))
+    planes = _pigment_brown.blue_share_planes(fine[win], total[win])
+    assert planes is not None
+    img = np.clip(fine[win][..., 2] / np.maximum(total[win], 1e-3), 0.0, 1.0).astype(np.float32)
+    assert np.signbit(img).any()
+    assert (img == 1.0).any()
+    assert np.array_equal(planes[0], img)
+    assert np.array_equal(np.signbit(planes[0]), np.signbit(img))
+    assert np.array_equal(planes[1], img * img)
