@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..detect._morphology import _disk, _disk_extreme, _gaussian_at
-from ..detect._pigment_core import nonzero_rc
+from ..detect._morphology import _disk_extreme, _gaussian_at
+from ..detect._pigment_core import _disk_of, nonzero_rc
 from ._pigment_at import disk_extreme_at
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def _gauss_reach(sigma_px: float) -> int:
 
 
 def _disk_reach(radius_px: float) -> int:
-    return _disk(radius_px).shape[0] // 2
+    return _disk_of(radius_px).shape[0] // 2
 
 
 def feature_reach_px(settings: PigmentFeatureSettings, mpp: float, *, wide: bool = True) -> int:
@@ -106,7 +106,7 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
     w = (np.stack([_blur_at(chan(ch), s.wide_um / mpp, at) for ch in (0, 2)], axis=1)
          if wide is None else wide if wide_at_cand else wide[cand])
     wsum = np.maximum(np.abs(w).sum(axis=1), 1e-6)
-    g_disk, c_disk = _disk(s.granule_um / mpp), _disk(s.cluster_um / mpp)
+    g_disk, c_disk = _disk_of(s.granule_um / mpp), _disk_of(s.cluster_um / mpp)
     eroded: dict[bytes, np.ndarray] = {}
 
     def erosion(disk: np.ndarray) -> np.ndarray:  # whole window, once per disk (tophat and erode)
@@ -129,7 +129,7 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
         "log_od": lambda: np.log10(t + 0.02),
         f"tophat_{s.granule_um:g}": lambda: (t - opened(g_disk)) / (t + 0.05),
         f"tophat_{s.cluster_um:g}": lambda: (t - opened(c_disk)) / (t + 0.05),
-        "peak": lambda: t / np.maximum(disk_extreme_at(total, _disk(s.peak_um / mpp), at, op="max"), 1e-6),
+        "peak": lambda: t / np.maximum(disk_extreme_at(total, _disk_of(s.peak_um / mpp), at, op="max"), 1e-6),
         "cv": cv,
         "ctx_log_od": lambda: np.log10(ct + 0.02),
         "ctx_u_r": lambda: cu[:, 0], "ctx_u_b": lambda: cu[:, 2],
@@ -139,7 +139,7 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
         f"erode_{s.cluster_um:g}": lambda: erosion(c_disk)[at] / np.maximum(t, 1e-6),
         "dog": lambda: (t - _blur_at(total, s.granule_um / mpp, at)) / (t + 0.05),
         "rel_u_b": lambda: u[:, 2] - cu[:, 2],
-        "hue_sd": lambda: _local_sd(fine[..., 2] / np.maximum(total, 1e-3), s.granule_um / mpp, at),
+        "hue_sd": lambda: _hue_sd(fine, total, s.granule_um / mpp, at),
         "dark_share": lambda: _dark_share(total, s.context_um / mpp, at),
     }
     for name in wanted:  # one column at a time: the caller stores it before the next is computed
@@ -149,6 +149,21 @@ def _window_columns(od: np.ndarray, fine: np.ndarray, total: np.ndarray, cand: n
 def _blur_at(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """``_blur(img, sigma_px)[at]``, computed at the pixels ``at`` only (bit-identical)."""
     return _gaussian_at(img if img.flags.c_contiguous else np.ascontiguousarray(img), sigma_px, at)
+
+
+def _hue_sd(fine: np.ndarray, total: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``_local_sd(fine[..., 2] / np.maximum(total, 1e-3), sigma_px, at)``: the blue share and its
+    square in one compiled pass when numba is there (:func:`._pigment_brown.blue_share_planes`,
+    the same float32 values)."""
+    from ._pigment_brown import blue_share_planes
+
+    planes = blue_share_planes(fine, total)
+    if planes is None:
+        return _local_sd(fine[..., 2] / np.maximum(total, 1e-3), sigma_px, at)
+    img, sq = planes
+    m1 = _blur_at(img, sigma_px, at)
+    m2 = _blur_at(sq, sigma_px, at)
+    return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
 
 
 def _local_sd(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -162,5 +177,5 @@ def _local_sd(img: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> n
 def _dark_share(total: np.ndarray, sigma_px: float, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """Share of the pixels (Gaussian window) whose OD is >= half of the OD of the local top (a
     solid chromogen-filled nucleus: ~1; granules with gaps or a granule on pale cytoplasm: low)."""
-    top = _disk_extreme(total, _disk(sigma_px), op="max")
+    top = _disk_extreme(total, _disk_of(sigma_px), op="max")
     return _blur_at((total >= 0.5 * top).astype(np.float32), sigma_px, at)

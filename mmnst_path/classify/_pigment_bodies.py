@@ -106,9 +106,15 @@ def _brown_mask(total: np.ndarray, fine: np.ndarray, band_rows: int = BROWN_BAND
     The hue test runs at the dark pixels only, band by band of ``band_rows`` image rows: each pixel
     gets the same float32 operations as in one whole-tile pass (a 3-term dot product and a
     division per pixel, independent of the others), so the mask is the same (tested), without
-    whole-tile index, gathered-OD and cosine arrays (tens of MiB on a 3-MPx slide tile)."""
-    brown = np.zeros(total.shape, dtype=bool)
+    whole-tile index, gathered-OD and cosine arrays (tens of MiB on a 3-MPx slide tile). With
+    numba in one pass, the same operations (:func:`._pigment_brown.brown_mask`)."""
+    from ._pigment_brown import brown_mask
+
     ref = _BROWN.astype(np.float32)
+    fast = brown_mask(total, fine, ref, _BODY_OD, _BROWN_CONE_DEG)
+    if fast is not None:
+        return fast
+    brown = np.zeros(total.shape, dtype=bool)
     limit = math.cos(math.radians(_BROWN_CONE_DEG))
     for r0 in range(0, total.shape[0], max(1, int(band_rows))):
         t = total[r0 : r0 + band_rows].ravel()
@@ -238,7 +244,8 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
     """The rows of :func:`body_object_features` with the :data:`MODEL_COLUMNS` zero: what the
     image alone gives, before the pixel model ran (:func:`put_model_features` adds the rest; each
     column is computed on its own, so the values are the same)."""
-    from ..detect._morphology import _disk, _od_norm
+    from ..detect._morphology import _od_norm
+    from ..detect._pigment_core import _disk_of
     from ._pigment_at import disk_extreme_at
     from ._pigment_body_sums import SUMS, body_pixel_sums
 
@@ -248,9 +255,14 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
     whole = np.ascontiguousarray(_od_norm(od), dtype=np.float32)
     at = (idx // labels.shape[1], idx % labels.shape[1])
     here = whole.ravel()[idx]
-    top = disk_extreme_at(whole, _disk(0.6 / mpp), at, op="max")
-    low = disk_extreme_at(whole, _disk(1.0 / mpp), at, op="min")
-    maxima = ((here >= top) & (here - low >= 0.1)).astype(np.float64)
+    top = disk_extreme_at(whole, _disk_of(0.6 / mpp), at, op="max")
+    # the 1 µm minimum at the local maxima only (a few per cent of the body pixels; elsewhere the
+    # first test already fails): the same per-pixel values and test, so the same column
+    peak = np.flatnonzero(here >= top)
+    maxima = np.zeros(len(idx), np.float64)
+    if len(peak):
+        low = disk_extreme_at(whole, _disk_of(1.0 / mpp), (at[0][peak], at[1][peak]), op="min")
+        maxima[peak] = (here[peak] - low >= 0.1).astype(np.float64)
     # the per-body sums of every per-pixel value below, in one pass (:mod:`._pigment_body_sums`)
     sums = body_pixel_sums(labels, n, idx, od, brown, hematoxylin, maxima)
 
@@ -407,23 +419,24 @@ class BrownBodies:
         """(M, N) bool, within ``gate`` (M, N) bool: where the pixel model's answer cannot change
         the result: the decided bodies with their ``filled_margin_um`` margin (what
         :func:`veto_bodies` vetoes before the rim grows), less the pixels of the other bodies
-        (whose model features read it). Computed at the pixels of ``gate`` only."""
-        from ..detect._morphology import _disk
-        from ._pigment_at import disk_extreme_at
+        (whose model features read it), within ``gate``."""
+        from ..detect._pigment_core import _dilated, _disk_of
 
-        flag = np.concatenate([[0.0], self.decided]).astype(np.float32)[self.labels]  # 1 on decided bodies
-        out = gate & (flag > 0)
+        on = np.take(np.concatenate([[False], self.decided]), self.labels)  # the decided bodies' pixels
+        out = gate & on
         near = round(params.filled_margin_um / mpp)  # as veto_bodies grows the veto
         ask = gate & (self.labels == 0)
         if near > 0 and ask.any():
-            disk = _disk(near)
+            disk = _disk_of(near)
             r = disk.shape[0] // 2
-            rows, cols = nonzero_rc(ask)
+            m, n = on.shape
             # veto_bodies' dilation sees zeros beyond the tile: pixels whose disk crosses the border
             # are left to the pixel model (fewer skipped pixels, never a wrong one)
-            inner = (rows >= r) & (rows < flag.shape[0] - r) & (cols >= r) & (cols < flag.shape[1] - r)
-            rows, cols = rows[inner], cols[inner]
-            out[rows, cols] = disk_extreme_at(flag, disk, (rows, cols), op="max") > 0
+            ask[:r] = False
+            ask[m - r :] = False
+            ask[:, :r] = False
+            ask[:, n - r :] = False
+            out |= ask & _dilated(on, disk)  # (the disk inside the tile: its border is not read)
         return out
 
 
@@ -516,9 +529,9 @@ def learned_body_veto(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, chans
             dab &= ~taken
             veto = veto_bodies(labels, dab, mask, mpp=mpp, params=params)
     if params.spindle_core_elongation > 0 and not dab[1:].all():
-        kept = ~dab[labels] & (labels > 0)
+        kept = ~np.take(dab, labels) & (labels > 0)
         veto |= spindle_core_veto(kept, od, chans, prob, mask, body_model, mpp=mpp, params=params)
-    return veto, taken[labels] & ~veto
+    return veto, np.take(taken, labels) & ~veto
 
 
 def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.ndarray, mask: np.ndarray,
@@ -562,4 +575,4 @@ def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.nda
         return np.zeros(kept.shape, dtype=bool)
     x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp)
     dab = np.concatenate([[False], body_melanin_probability(x, body_model) < params.body_min_probability])
-    return (dab & spindle)[labels]
+    return np.take(dab & spindle, labels)

@@ -100,7 +100,7 @@ def context_melanin_bodies(labels: np.ndarray, n: int, x: np.ndarray, dab: np.nd
         return taken
     at = np.flatnonzero(cand)
     for _ in range(int(params.context_steps) + 1):
-        pool = seeds | (taken[labels] if taken.any() else False)
+        pool = seeds | (np.take(taken, labels) if taken.any() else False)
         near = ndi.uniform_filter(pool.astype(np.float32), side, mode="constant") * (side * side * mpp * mpp)
         best = np.zeros(n + 1)
         best[at] = _label_max(near, labels, n)[at]  # ndi.maximum's values without its sort of the pixels

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..detect._morphology import _disk, _disk_extreme, _gaussian_at
-from ..detect._pigment_core import nonzero_rc
+from ..detect._morphology import _disk_extreme, _gaussian_at
+from ..detect._pigment_core import _disk_of, nonzero_rc
 from ._pigment_at import disk_extreme_at
 from .model import FeatureSpec
 
@@ -72,8 +72,8 @@ def granule_reach_px(settings: PigmentFeatureSettings, mpp: float) -> int:
     s = settings
     sigma = s.context_um / mpp
     gauss = int(4.0 * sigma + 0.5) if sigma >= 0.3 else 0
-    disk = max(_disk(_MAX_UM / mpp).shape[0], _disk(s.granule_um / mpp).shape[0]) // 2
-    return max(_disk(s.cluster_um / mpp).shape[0] // 2, disk + gauss)
+    disk = max(_disk_of(_MAX_UM / mpp).shape[0], _disk_of(s.granule_um / mpp).shape[0]) // 2
+    return max(_disk_of(s.cluster_um / mpp).shape[0] // 2, disk + gauss)
 
 
 def granule_columns(fine: np.ndarray, total: np.ndarray, cand: np.ndarray, settings: PigmentFeatureSettings,
@@ -101,7 +101,7 @@ def granule_columns(fine: np.ndarray, total: np.ndarray, cand: np.ndarray, setti
     at = nonzero_rc(cand)
     excess = None
     if any(n.startswith("gran_ex_") for n in names):
-        disk = _disk(s.cluster_um / mpp)
+        disk = _disk_of(s.cluster_um / mpp)
         f = fine[cand]
         floor = np.stack([disk_extreme_at(np.ascontiguousarray(fine[..., c]), disk, at, op="min") for c in range(3)],
                          axis=1)
@@ -110,8 +110,8 @@ def granule_columns(fine: np.ndarray, total: np.ndarray, cand: np.ndarray, setti
     for name in names:
         if name == "gran_density":
             tot = np.ascontiguousarray(total, dtype=np.float32)
-            top = _disk_extreme(tot, _disk(_MAX_UM / mpp), op="max")
-            low = _disk_extreme(tot, _disk(s.granule_um / mpp), op="min")
+            top = _disk_extreme(tot, _disk_of(_MAX_UM / mpp), op="max")
+            low = _disk_extreme(tot, _disk_of(s.granule_um / mpp), op="min")
             peaks = ((tot >= top) & (tot - low >= _MAX_CONTRAST_OD)).astype(np.float32)
             yield name, (_gaussian_at(peaks, s.context_um / mpp, at) / (mpp * mpp)).astype(np.float32)
         elif excess is not None and norm is not None:

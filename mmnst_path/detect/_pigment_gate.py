@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 
 from ..geometry import require_mpp
-from ._morphology import _disk, _disk_extreme, _gaussian
+from ._morphology import _gaussian
 from ._pigment_core import (
     _brown_bodies,
     _clustered,
+    _dilated,
+    _disk_of,
     _grown,
     _has_eosin,
     _label,
@@ -137,10 +139,10 @@ def veto_bodies(labels: np.ndarray, dab: np.ndarray, melanin: np.ndarray, *, mpp
     """The bodies ``labels`` whose entry of ``dab`` ((n + 1,) bool, index 0 False) is True, grown
     by the ``filled_margin_um`` margin and through ``melanin`` pixels connected to them within
     ``model_rim_um`` (the halo of a saturated DAB nucleus): an (M, N) bool veto mask."""
-    veto = dab[labels]
+    veto = np.take(dab, labels)  # (dab[labels], about twice as fast)
     near = round(params.filled_margin_um / mpp)
     if near > 0 and veto.any():
-        veto = _disk_extreme(np.ascontiguousarray(veto), _disk(near), op="max", mode="constant")
+        veto = _dilated(veto, _disk_of(near))  # (bit-packed rows with numba: the same mask)
     rim = round(params.model_rim_um / mpp)
     if rim > 0 and veto.any():
         veto = grown_through(veto, melanin, rim)
