@@ -197,7 +197,11 @@ class SlideReader(abc.ABC):
             return self.read_region(box, level), (0, 0), (out_h, out_w)
         pr0, pc0 = max(l_r0, r0 - margin), max(l_c0, c0 - margin)
         pr1, pc1 = min(l_r0 + out_h, r1 + margin), min(l_c0 + out_w, c1 + margin)
-        part = np.full((pr1 - pr0, pc1 - pc0, 3), 255, dtype=np.uint8)
+        part = np.empty((pr1 - pr0, pc1 - pc0, 3), dtype=np.uint8)  # every pixel written once:
+        part[: r0 - pr0] = 255  # the white margin above, below, left and right of the slide's pixels
+        part[r1 - pr0 :] = 255
+        part[r0 - pr0 : r1 - pr0, : c0 - pc0] = 255
+        part[r0 - pr0 : r1 - pr0, c1 - pc0 :] = 255
         part[r0 - pr0 : r1 - pr0, c0 - pc0 : c1 - pc0] = self._read_level(level, r0, c0, r1 - r0, c1 - c0)
         return part, (pr0 - l_r0, pc0 - l_c0), (out_h, out_w)
 
