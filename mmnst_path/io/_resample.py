@@ -168,7 +168,8 @@ _EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
 def _compiled(key: str) -> Any:
     """The numba kernel(s) ``key`` names, loaded once a process, or None without numba (the numpy path):
     ``"taps"`` :func:`mmnst_path.io._numba.area_taps`; from :mod:`mmnst_path.io._resample_numba`,
-    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``) and ``"white"`` ``white_bounds``."""
+    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``), ``"white"`` ``white_bounds`` and
+    ``"finish"`` ``finish_transposed``."""
     if key not in _KERNEL:
         kernel: Any
         try:
@@ -180,7 +181,7 @@ def _compiled(key: str) -> Any:
                 from . import _resample_numba as rn
 
                 kernel = {"rows": rn.taps_rows, "block": (rn.block_rows, rn.block_cols),
-                          "white": rn.white_bounds}[key]
+                          "white": rn.white_bounds, "finish": rn.finish_transposed}[key]
         except ImportError:  # numba missing
             kernel = None
         _KERNEL[key] = kernel
@@ -432,7 +433,13 @@ def resize_area_grid(img: np.ndarray, out_shape: tuple[int, int], start: tuple[i
     (r0, r1, r_index, r_w), (c0, c1, c_index, c_w) = spans
     i0, i1 = int(c_index.min()), int(c_index.max()) + 1  # the input columns the outputs read
     rows = _apply_taps(img[:, i0:i1], r_index, r_w)  # (r1 - r0, i1 - i0[, C]) float32
-    out = np.moveaxis(_apply_taps(np.moveaxis(rows, 1, 0), c_index - i0, c_w), 0, 1)
+    cols = _apply_taps(np.moveaxis(rows, 1, 0), c_index - i0, c_w)  # (c1 - c0, r1 - r0[, C])
+    finish = _compiled("finish") if NUMBA and cols.flags.c_contiguous else None
+    if finish is not None:  # the same rounding, into ``full`` without a strided float32 copy
+        as3 = (lambda a: a[:, :, None]) if img.ndim == 2 else (lambda a: a)
+        finish(as3(cols), as3(full), r0, c0)
+        return full
+    out = np.moveaxis(cols, 0, 1)
     out += np.float32(0.5)
     np.clip(out, 0, 255, out=out)
     full[r0:r1, c0:c1] = out
