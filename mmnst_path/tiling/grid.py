@@ -446,5 +446,9 @@ def read_tile(reader: object, tile: Tile) -> np.ndarray:
 
 #: Read only the part of a tile's read that holds the slide (plus a white margin) when the read
 #: extends past the slide's edge, and resample it as the whole white canvas (bit-identical,
-#: :meth:`~mmnst_path.io.SlideReader.read_region_part`). False = read and resample the canvas.
-READ_PART = True
+#: :meth:`~mmnst_path.io.SlideReader.read_region_part`). Opt-in (False = read and resample the
+#: canvas, the default): it does less work, but on lone SHIDC tiles the canvas it no longer
+#: allocates was what raised glibc's dynamic mmap threshold to ~26 MB, and without it the
+#: later stages page-fault ~7,000 times a tile (~16 ms of system CPU; benchmarks/README.md,
+#: session 24 H2).
+READ_PART = False
