@@ -135,14 +135,7 @@ class SlideReader(abc.ABC):
             likewise ``N``; never RGBA.
         """
         level = self._check_level(level)
-        ds = self.level_downsamples[level]
-        l_rows, l_cols = self.level_shapes[level]
-        l_r0 = math.floor(box.row / ds)
-        l_c0 = math.floor(box.col / ds)
-        out_h = max(1, round(box.height / ds)) if box.height else 0
-        out_w = max(1, round(box.width / ds)) if box.width else 0
-        r0, c0 = max(0, l_r0), max(0, l_c0)
-        r1, c1 = min(l_rows, l_r0 + out_h), min(l_cols, l_c0 + out_w)
+        (l_r0, l_c0, out_h, out_w), (r0, c0, r1, c1) = self._window(box, level)
         if (r0, c0, r1, c1) == (l_r0, l_c0, l_r0 + out_h, l_c0 + out_w) and out_h and out_w:
             # fully inside: no white canvas; never hand out a view of a backend's buffer
             patch = self._read_level(level, r0, c0, out_h, out_w)
@@ -152,6 +145,65 @@ class SlideReader(abc.ABC):
             patch = self._read_level(level, r0, c0, r1 - r0, c1 - c0)
             out[r0 - l_r0 : r1 - l_r0, c0 - l_c0 : c1 - l_c0] = patch
         return out
+
+    def _window(self, box: Box, level: int) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+        """The read of ``box`` at ``level`` in level pixels: (first row, first col, rows, cols) of the
+        whole read and (r0, c0, r1, c1) of its part inside the level (empty when r1 <= r0 or c1 <= c0)."""
+        ds = self.level_downsamples[level]
+        l_rows, l_cols = self.level_shapes[level]
+        l_r0 = math.floor(box.row / ds)
+        l_c0 = math.floor(box.col / ds)
+        out_h = max(1, round(box.height / ds)) if box.height else 0
+        out_w = max(1, round(box.width / ds)) if box.width else 0
+        r0, c0 = max(0, l_r0), max(0, l_c0)
+        r1, c1 = min(l_rows, l_r0 + out_h), min(l_cols, l_c0 + out_w)
+        return (l_r0, l_c0, out_h, out_w), (r0, c0, r1, c1)
+
+    def read_region_part(self, box: Box, level: int = 0, margin: int = 0
+                         ) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+        """The part of :meth:`read_region` ``(box, level)`` that holds the slide, with a white margin.
+
+        A read past the slide's edge is white outside the slide; this returns only the slide's
+        pixels plus up to ``margin`` white pixels on each side (within the read), so the white
+        canvas is neither filled nor scanned (a lone tile's halo is most of its read).
+
+        Parameters
+        ----------
+        box : Box
+            Region in level-0 pixels, as for :meth:`read_region`.
+        level : int
+            Pyramid level to read from.
+        margin : int
+            White pixels kept around the slide's part on the sides where the read extends past
+            the slide (>= 0).
+
+        Returns
+        -------
+        part : (m, n, 3) uint8 ndarray
+            ``read_region(box, level)[row : row + m, col : col + n]``; the rest of the read is
+            white (255). The whole read when it lies inside the slide or misses it.
+        at : (int, int)
+            ``(row, col)`` of ``part[0, 0]`` in the read.
+        shape : (int, int)
+            ``(rows, cols)`` of the whole read.
+        """
+        if margin < 0:
+            msg = f"margin must be >= 0 white pixels, got {margin!r}"
+            raise ValueError(msg)
+        level = self._check_level(level)
+        (l_r0, l_c0, out_h, out_w), (r0, c0, r1, c1) = self._window(box, level)
+        inside = (r0, c0, r1, c1) == (l_r0, l_c0, l_r0 + out_h, l_c0 + out_w)
+        if inside or r1 <= r0 or c1 <= c0:
+            return self.read_region(box, level), (0, 0), (out_h, out_w)
+        pr0, pc0 = max(l_r0, r0 - margin), max(l_c0, c0 - margin)
+        pr1, pc1 = min(l_r0 + out_h, r1 + margin), min(l_c0 + out_w, c1 + margin)
+        part = np.empty((pr1 - pr0, pc1 - pc0, 3), dtype=np.uint8)  # every pixel written once:
+        part[: r0 - pr0] = 255  # the white margin above, below, left and right of the slide's pixels
+        part[r1 - pr0 :] = 255
+        part[r0 - pr0 : r1 - pr0, : c0 - pc0] = 255
+        part[r0 - pr0 : r1 - pr0, c1 - pc0 :] = 255
+        part[r0 - pr0 : r1 - pr0, c0 - pc0 : c1 - pc0] = self._read_level(level, r0, c0, r1 - r0, c1 - c0)
+        return part, (pr0 - l_r0, pc0 - l_c0), (out_h, out_w)
 
     def best_level_for_downsample(self, downsample: float) -> int:
         """Highest level whose downsample is <= ``downsample`` (never upsample from a coarser level)."""

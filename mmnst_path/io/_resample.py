@@ -168,7 +168,8 @@ _EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
 def _compiled(key: str) -> Any:
     """The numba kernel(s) ``key`` names, loaded once a process, or None without numba (the numpy path):
     ``"taps"`` :func:`mmnst_path.io._numba.area_taps`; from :mod:`mmnst_path.io._resample_numba`,
-    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``) and ``"white"`` ``white_bounds``."""
+    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``), ``"white"`` ``white_bounds`` and
+    ``"finish"`` ``finish_transposed``."""
     if key not in _KERNEL:
         kernel: Any
         try:
@@ -180,7 +181,7 @@ def _compiled(key: str) -> Any:
                 from . import _resample_numba as rn
 
                 kernel = {"rows": rn.taps_rows, "block": (rn.block_rows, rn.block_cols),
-                          "white": rn.white_bounds}[key]
+                          "white": rn.white_bounds, "finish": rn.finish_transposed}[key]
         except ImportError:  # numba missing
             kernel = None
         _KERNEL[key] = kernel
@@ -275,7 +276,25 @@ def _white_margins(img: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
 
 
-def resize_area(img: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
+def _pasted(img: np.ndarray, at: tuple[int, int], canvas: tuple[int, int]) -> np.ndarray:
+    """A white (255) ``canvas`` (rows, cols) image with ``img`` at ``at`` (row, col)."""
+    out = np.full((*canvas, *img.shape[2:]), 255, dtype=img.dtype)
+    out[at[0] : at[0] + img.shape[0], at[1] : at[1] + img.shape[1]] = img
+    return out
+
+
+def _is_part(img: np.ndarray, at: tuple[int, int], canvas: tuple[int, int] | None) -> bool:
+    """Whether ``img`` is a part (at ``at``) of a larger white ``canvas``; raises when it does not fit."""
+    if canvas is None or (tuple(canvas) == img.shape[:2] and tuple(at) == (0, 0)):
+        return False
+    if min(at) < 0 or at[0] + img.shape[0] > canvas[0] or at[1] + img.shape[1] > canvas[1]:
+        msg = f"a part of {img.shape[:2]} px at {tuple(at)} does not fit in its canvas of {tuple(canvas)} px"
+        raise ValueError(msg)
+    return True
+
+
+def resize_area(img: np.ndarray, out_shape: tuple[int, int], *, at: tuple[int, int] = (0, 0),
+                canvas: tuple[int, int] | None = None) -> np.ndarray:
     """Resize an (M, N, C) or (M, N) image to ``out_shape`` (rows, cols) by area averaging.
 
     The dtype is preserved (uint8 is rounded to nearest); integer factors are exact block means.
@@ -283,9 +302,18 @@ def resize_area(img: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
     output pixels that read only white are 255, which is what area averaging gives them after
     rounding (the float32 sum of the taps is within 1e-3 of 255), and every other output pixel
     is computed by exactly the operations of the whole-image call, so the result is the same.
+
+    With ``canvas`` (rows, cols), ``img`` is only the part at ``at`` (row, col) of a larger image
+    that is white elsewhere (:meth:`~mmnst_path.io.SlideReader.read_region_part`), and the
+    result is that image's, bit for bit, without the white being filled or scanned. A uint8
+    part should keep a white margin of ``ceil(factor) + 2`` pixels where it ends inside the
+    canvas (else the canvas is built and resampled whole: the same result, slower).
     """
-    rows, cols = img.shape[:2]
+    part = _is_part(img, at, canvas)
+    rows, cols = canvas if part else img.shape[:2]  # type: ignore[misc]
     o_rows, o_cols = int(out_shape[0]), int(out_shape[1])
+    if part and ((rows, cols) == (o_rows, o_cols) or img.dtype != np.uint8):
+        return resize_area(_pasted(img, at, (rows, cols)), out_shape)
     if (rows, cols) == (o_rows, o_cols):
         return img
     if min(rows, cols, o_rows, o_cols) < 1:
@@ -295,10 +323,13 @@ def resize_area(img: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
     if region is not None and region[0] < 0:  # all white
         return np.full((o_rows, o_cols, *img.shape[2:]), 255, dtype=np.uint8)
     if region is None:
-        region = (0, rows - 1, 0, cols - 1)
-    r0, r1, ir0, ir1 = _touching(rows, o_rows, region[0], region[1])
-    c0, c1, ic0, ic1 = _touching(cols, o_cols, region[2], region[3])
-    sub = img[ir0:ir1, ic0:ic1]
+        region = (0, img.shape[0] - 1, 0, img.shape[1] - 1)
+    a0, a1 = at if part else (0, 0)
+    r0, r1, ir0, ir1 = _touching(rows, o_rows, region[0] + a0, region[1] + a0)
+    c0, c1, ic0, ic1 = _touching(cols, o_cols, region[2] + a1, region[3] + a1)
+    if ir0 < a0 or ic0 < a1 or ir1 > a0 + img.shape[0] or ic1 > a1 + img.shape[1]:  # a margin too narrow
+        return resize_area(_pasted(img, (a0, a1), (rows, cols)), out_shape)
+    sub = img[ir0 - a0 : ir1 - a0, ic0 - a1 : ic1 - a1]
     # reduce the longer-shrinking axis first to keep the intermediate small
     if rows / o_rows >= cols / o_cols:
         out = _axis_outputs(_axis_outputs(sub, o_rows, 0, r0, r1, ir0, rows), o_cols, 1, c0, c1, ic0, cols)
@@ -357,7 +388,8 @@ def _apply_taps(moved: np.ndarray, index: np.ndarray, w32: np.ndarray) -> np.nda
 
 
 def resize_area_grid(img: np.ndarray, out_shape: tuple[int, int], start: tuple[int, int], factor: float,
-                     first: tuple[int, int]) -> np.ndarray:
+                     first: tuple[int, int], *, at: tuple[int, int] = (0, 0),
+                     canvas: tuple[int, int] | None = None) -> np.ndarray:
     """Area-average a uint8 (M, N[, C]) image onto a fixed grid of ``factor`` input pixels a sample.
 
     Output pixel ``(i, j)`` is the mean of the input square ``[(start + (i, j)) factor,
@@ -366,10 +398,17 @@ def resize_area_grid(img: np.ndarray, out_shape: tuple[int, int], start: tuple[i
     of overlapping parts of the larger image give bit-identical pixels where their grids overlap,
     whatever their extents: a tile read at a non-integer factor does not depend on its halo or
     its neighbours. White (255) margins are skipped as in :func:`resize_area` (same result).
+
+    With ``canvas`` (rows, cols), the image read from ``first`` is a ``canvas`` image, white
+    except for ``img`` at ``at`` (row, col), as :func:`resize_area` takes it: the result is the
+    canvas's, bit for bit (the same taps and weights; a margin too narrow builds the canvas).
     """
     if img.dtype != np.uint8 or img.ndim not in (2, 3):
         msg = f"resize_area_grid takes an (M, N) or (M, N, C) uint8 image, got {img.dtype} {img.shape}"
         raise ValueError(msg)
+    part = _is_part(img, at, canvas)
+    shape = canvas if part else img.shape[:2]
+    a = at if part else (0, 0)
     o_rows, o_cols = int(out_shape[0]), int(out_shape[1])
     full = np.full((o_rows, o_cols, *img.shape[2:]), 255, dtype=np.uint8)
     region = _white_margins(img)
@@ -379,16 +418,28 @@ def resize_area_grid(img: np.ndarray, out_shape: tuple[int, int], start: tuple[i
         region = (0, img.shape[0] - 1, 0, img.shape[1] - 1)
     spans = []
     for axis, (lo_in, hi_in) in enumerate(((region[0], region[1]), (region[2], region[3]))):
-        index, weight = grid_weights(out_shape[axis], start[axis], factor, first[axis], img.shape[axis])
+        index, weight = grid_weights(out_shape[axis], start[axis], factor, first[axis], shape[axis])  # type: ignore[index]
         live = weight > 0
-        hit = ((index >= lo_in) & (index <= hi_in) & live).any(axis=1)
+        hit = ((index >= lo_in + a[axis]) & (index <= hi_in + a[axis]) & live).any(axis=1)
         o = np.flatnonzero(hit)
         o0, o1 = int(o[0]), int(o[-1]) + 1
-        spans.append((o0, o1, index[o0:o1], weight[o0:o1].astype(np.float32)))
+        index, weight = index[o0:o1] - a[axis], weight[o0:o1]
+        if part:
+            read = index[weight > 0]
+            if read.min() < 0 or read.max() >= img.shape[axis]:  # a margin too narrow
+                return resize_area_grid(_pasted(img, a, shape), out_shape, start, factor, first)  # type: ignore[arg-type]
+            index = np.clip(index, 0, img.shape[axis] - 1)  # (taps of weight 0 only)
+        spans.append((o0, o1, index, weight.astype(np.float32)))
     (r0, r1, r_index, r_w), (c0, c1, c_index, c_w) = spans
     i0, i1 = int(c_index.min()), int(c_index.max()) + 1  # the input columns the outputs read
     rows = _apply_taps(img[:, i0:i1], r_index, r_w)  # (r1 - r0, i1 - i0[, C]) float32
-    out = np.moveaxis(_apply_taps(np.moveaxis(rows, 1, 0), c_index - i0, c_w), 0, 1)
+    cols = _apply_taps(np.moveaxis(rows, 1, 0), c_index - i0, c_w)  # (c1 - c0, r1 - r0[, C])
+    finish = _compiled("finish") if NUMBA and cols.flags.c_contiguous else None
+    if finish is not None:  # the same rounding, into ``full`` without a strided float32 copy
+        as3 = (lambda a: a[:, :, None]) if img.ndim == 2 else (lambda a: a)
+        finish(as3(cols), as3(full), r0, c0)
+        return full
+    out = np.moveaxis(cols, 0, 1)
     out += np.float32(0.5)
     np.clip(out, 0, 255, out=out)
     full[r0:r1, c0:c1] = out

@@ -2,7 +2,8 @@
 imported only when used): the non-integer-factor taps along image rows (:func:`taps_rows`) and
 the integer-factor block means along either axis (:func:`block_rows`, :func:`block_cols`, each
 the arithmetic of ``_block_mean`` in the same order: see their docstrings), and the bounds of
-the non-white part of a uint8 image (:func:`white_bounds`, the answer of ``_white_margins``).
+the non-white part of a uint8 image (:func:`white_bounds`, the answer of ``_white_margins``), and
+the rounding of a grid read's column pass into its uint8 output (:func:`finish_transposed`).
 
 :func:`taps_rows` computes, per output element, exactly what :func:`mmnst_path.io._numba.area_taps` and the
 numpy taps compute: ``float32(x[j0]) * w0``, then for ``k >= 1`` the float32 product
@@ -23,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["block_cols", "block_rows", "taps_rows", "white_bounds"]
+__all__ = ["block_cols", "block_rows", "finish_transposed", "taps_rows", "white_bounds"]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -134,3 +135,26 @@ def white_bounds(flat, row_stride, rows, width, channels):  # pragma: no cover -
                     right = q // channels
                     break
     return top, bottom, left, right
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def finish_transposed(cols, full, r0, c0):  # pragma: no cover - compiled
+    """Write ``cols`` (n_cols, n_rows, channels) float32, the pass along columns of a grid read
+    (output column first), into ``full[r0 + i, c0 + o]`` (uint8) as the numpy path does it:
+    ``v + 0.5`` in float32, clipped to [0, 255], truncated to uint8. The rounding runs along
+    ``cols``' own memory (vectorised, into a uint8 buffer), then the bytes are transposed in
+    blocks of 32 output columns (both arrays read and written along runs of memory)."""
+    n_cols, n_rows, channels = cols.shape
+    flat = cols.reshape(-1)
+    rounded = np.empty(flat.size, np.uint8)
+    for q in range(flat.size):
+        v = flat[q] + np.float32(0.5)
+        rounded[q] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+    r3 = rounded.reshape(n_cols, n_rows, channels)
+    for ob in range(0, n_cols, 32):
+        oe = min(ob + 32, n_cols)
+        for i in range(n_rows):
+            dst = full[r0 + i]
+            for o in range(ob, oe):
+                for c in range(channels):
+                    dst[c0 + o, c] = r3[o, i, c]

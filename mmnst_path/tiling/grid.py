@@ -418,13 +418,37 @@ def read_tile(reader: object, tile: Tile) -> np.ndarray:
     (tile.shape[0], tile.shape[1], 3) uint8 ndarray
         RGB pixels at ``tile.analysis_mpp``; white outside the slide.
     """
-    from ..io._resample import resize_area
+    from ..io._base import SlideReader
+    from ..io._resample import _pasted, resize_area, resize_area_grid
 
-    img = reader.read_region(tile.read, tile.level)  # type: ignore[attr-defined]
+    on_grid = READ_ON_GRID and grid_resampled(tile.level, tile.scale)
+    if READ_PART and isinstance(reader, SlideReader) and type(reader).read_region is SlideReader.read_region:
+        # a read past the slide's edge (a lone tile's halo): only the slide's part and a white
+        # margin as wide as an output's taps are read and resampled (the same pixels; a reader
+        # whose read_region is its own still has it called)
+        ds = reader.level_downsamples[tile.level]
+        factor = tile.scale if on_grid else max(tile.read.height / ds / tile.shape[0], tile.read.width / ds / tile.shape[1])
+        part, at, canvas = reader.read_region_part(tile.read, tile.level, margin=math.ceil(factor) + 3)
+        if part.shape[:2] != canvas and canvas != tile.shape:
+            if on_grid:
+                return resize_area_grid(part, tile.shape, tile.origin, tile.scale, (tile.read.row, tile.read.col),
+                                        at=at, canvas=canvas)
+            return resize_area(part, tile.shape, at=at, canvas=canvas)
+        img = part if part.shape[:2] == canvas else _pasted(part, at, canvas)
+    else:
+        img = reader.read_region(tile.read, tile.level)  # type: ignore[attr-defined]
     if img.shape[:2] == tile.shape:
         return img
-    if READ_ON_GRID and grid_resampled(tile.level, tile.scale):
-        from ..io._resample import resize_area_grid
-
+    if on_grid:
         return resize_area_grid(img, tile.shape, tile.origin, tile.scale, (tile.read.row, tile.read.col))
     return resize_area(img, tile.shape)
+
+
+#: Read only the part of a tile's read that holds the slide (plus a white margin) when the read
+#: extends past the slide's edge, and resample it as the whole white canvas (bit-identical,
+#: :meth:`~mmnst_path.io.SlideReader.read_region_part`). Opt-in (False = read and resample the
+#: canvas, the default): it does less work, but on lone SHIDC tiles the canvas it no longer
+#: allocates was what raised glibc's dynamic mmap threshold to ~26 MB, and without it the
+#: later stages page-fault ~7,000 times a tile (~16 ms of system CPU; benchmarks/README.md,
+#: session 24 H2).
+READ_PART = False
