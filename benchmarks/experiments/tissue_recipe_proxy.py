@@ -51,6 +51,13 @@ outer-band read of the dev sample-generator seeds). Means over seeds 0-3: bw2 ou
 rows x2 32.2 % / 0.6 %; + oedema x2 + ``border=sample_recipe:4`` 58.0 % / 0.6 % (seeds 0-2). This proxy over-predicts
 the border rows: the full bw2rb4 forest read the dev outer band at 35 % (proxy 52 %), the full bw2 + oedema x2 + recipe
 border x4 at 41 % (proxy 58 %) and the bundled sample at 28.03 % (rule: >= 28.3; benchmarks/README.md, session 23 H1).
+
+Session 24: ``--stroma-cache`` adds the dense-pink-matrix and clefted-collagen dev tiles (:data:`DEV_MATRIX_SEEDS`,
+:data:`DEV_CLEFTED_SEEDS`: false necrosis, true stroma read as tumour, true tumour read as tumour). Means over seeds
+0-2: session 23's candidate (bw2 + oedema x2 + ``border=sample_recipe:4``) reads the dev matrix tiles 15.4 % necrotic
+(max 34), clefted 1.8 %; + matrix rows x2 + clefted rows x1 (``rep=...,matrix:2``) 6.9 % (max 14) / 1.0 %, renderer
+14.2 -> 10.0 %, generator -3.7 -> -3.9 pp, outer band 58 -> 54 %, BRCA-M2C val 7.6 -> 9.1 % (benchmarks/README.md,
+session 24 H1).
 """
 
 from __future__ import annotations
