@@ -144,6 +144,14 @@ and raised the dev sample generator's outer-band read. The one candidate, bw2 + 
 (1.1.0 29 %) but the bundled sample at 28.03 % (the rule needs >= 28.3; 1.1.0 26.3): not shipped. Run on for
 information, it also failed the osteosarcoma Non-Tumor mean (14.8 %; A15-2939 62 %) and the TCGA slide (necrosis 4.27 %).
 
+Options added for #13 in session 24 (not in the shipped default; benchmarks/README.md, session 24 H1): ``--matrix-tiles``
+(dense pink stromal matrix with short random fibres and small vessels, ``MATRIX_SEEDS``) and ``--clefted-tiles`` (coarse
+collagen bundles with white clefts, ``CLEFTED_SEEDS``), both labelled stroma. The one candidate, session 23's + matrix rows
+x2 + clefted rows x1, read the dev matrix tiles 1.8 % necrotic (pipeline; 1.1.0 21.2 %) but the bundled sample at 26.41 %
+(the rule needs >= 28.3): not shipped. For information: A15-2939 57.6 % necrotic (1.1.0 42.0), TCGA necrosis 4.86 % and
+tumour 46.9 %, CMU-1 tumour 81.1 %: the generated matrix is far darker than A15-2939's pale, loose stroma (log10 OD at
+30 µm -0.25 vs -0.72) and the matrix rows moved TCGA's pink squamous nests to stroma.
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a
