@@ -275,8 +275,10 @@ def _necrosis_layout(kind: str, tissue: np.ndarray, tumour: np.ndarray, mpp: flo
 #: stroma), wavy (:func:`mmnst_path._synthetic_wavy.wavy_stroma`: short wavy, weakly oriented or unoriented
 #: collagen, dense bundles with clefts or a loose fine mesh, sparse spindle / wavy nuclei; opt-in, #13 session 22),
 #: oedema (:func:`mmnst_path._synthetic_oedema.oedema_stroma`: pale wispy widely spaced fibres with clear space
-#: between them, sparse stellate / spindle nuclei, no scattered lymphocytes; opt-in, #13 session 23)
-STROMA_KINDS = ("default", "wavy", "oedema")
+#: between them, sparse stellate / spindle nuclei, no scattered lymphocytes; opt-in, #13 session 23), matrix and
+#: clefted (:mod:`mmnst_path._synthetic_matrix`: dense pink matrix with short random fibres and small vessels; coarse
+#: collagen bundles with white clefts; opt-in, #13 session 24)
+STROMA_KINDS = ("default", "wavy", "oedema", "matrix", "clefted")
 #: necrosis borders of :func:`he_tissue_tile`: default (the layout's smooth front), irregular
 #: (:mod:`mmnst_path._synthetic_rim`: viable tumour interdigitating with necrosis and a transition zone of dying
 #: hypereosinophilic cells with pyknotic / karyorrhectic nuclei and ghost cells; opt-in, #13 session 23)
@@ -316,7 +318,10 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
         :func:`mmnst_path._synthetic_wavy.wavy_stroma` (its own generator, seeded from ``seed``) instead; the rest of
         the tile (layout, nuclei, necrosis, stains, camera) is the default tile's. ``"oedema"`` paints it with
         :func:`mmnst_path._synthetic_oedema.oedema_stroma` (generator seeded ``(seed, 23)``) and leaves out the
-        scattered lymphocytes of the stroma (their draws still happen; lymphocyte aggregates stay).
+        scattered lymphocytes of the stroma (their draws still happen; lymphocyte aggregates stay). ``"matrix"``
+        (dense pink matrix, short random fibres, small vessels) and ``"clefted"`` (coarse collagen bundles with
+        white clefts) paint it with :mod:`mmnst_path._synthetic_matrix` (generator seeded ``(seed, 25)``) and leave
+        out the scattered lymphocytes as ``"oedema"`` does.
     necrosis_border : str
         One of :data:`NECROSIS_BORDERS`. ``"irregular"`` makes the necrotic region's border irregular
         (:func:`mmnst_path._synthetic_rim.irregular_necrosis`, within the tissue, or the tumour for the comedo and
@@ -380,9 +385,15 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
         from ._synthetic_oedema import oedema_stroma
 
         h, e = oedema_stroma(stroma, mpp, np.random.default_rng((seed, 23)))
+    elif stroma_kind in ("matrix", "clefted"):
+        from ._synthetic_matrix import clefted_stroma, matrix_stroma
+
+        paint = matrix_stroma if stroma_kind == "matrix" else clefted_stroma
+        h, e = paint(stroma, mpp, np.random.default_rng((seed, 25)))
     lym_h = rng.uniform(0.45, 0.9)
-    # oedema: the stroma's scattered lymphocytes are drawn (the rest of the tile stays the default's) but not painted
-    lym_planes = (h if stroma_kind != "oedema" else np.zeros(shape, np.float32), h)
+    # oedema / matrix / clefted: the stroma's scattered lymphocytes are drawn (the rest of the tile stays the
+    # default's) but not painted
+    lym_planes = (h if stroma_kind in ("default", "wavy") else np.zeros(shape, np.float32), h)
     for plane, region, spacing in zip(lym_planes, (stroma, inflam), (rng.uniform(12, 40), rng.uniform(5.5, 8.0)),
                                       strict=True):
         for r, c in _place(region, spacing / mpp, rng.uniform(0.4, 1.0), rng):

@@ -51,6 +51,13 @@ outer-band read of the dev sample-generator seeds). Means over seeds 0-3: bw2 ou
 rows x2 32.2 % / 0.6 %; + oedema x2 + ``border=sample_recipe:4`` 58.0 % / 0.6 % (seeds 0-2). This proxy over-predicts
 the border rows: the full bw2rb4 forest read the dev outer band at 35 % (proxy 52 %), the full bw2 + oedema x2 + recipe
 border x4 at 41 % (proxy 58 %) and the bundled sample at 28.03 % (rule: >= 28.3; benchmarks/README.md, session 23 H1).
+
+Session 24: ``--stroma-cache`` adds the dense-pink-matrix and clefted-collagen dev tiles (:data:`DEV_MATRIX_SEEDS`,
+:data:`DEV_CLEFTED_SEEDS`: false necrosis, true stroma read as tumour, true tumour read as tumour). Means over seeds
+0-2: session 23's candidate (bw2 + oedema x2 + ``border=sample_recipe:4``) reads the dev matrix tiles 15.4 % necrotic
+(max 34), clefted 1.8 %; + matrix rows x2 + clefted rows x1 (``rep=...,matrix:2``) 6.9 % (max 14) / 1.0 %, renderer
+14.2 -> 10.0 %, generator -3.7 -> -3.9 pp, outer band 58 -> 54 %, BRCA-M2C val 7.6 -> 9.1 % (benchmarks/README.md,
+session 24 H1).
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ from mmnst_path.classify.tissue_features import (  # noqa: E402
 SETTINGS = TissueFeatureSettings()
 NECROSIS = recipe.CLASSES.index("necrosis")
 BACKGROUND = recipe.CLASSES.index("background")
+TUMOUR = recipe.CLASSES.index("tumour")
 SHARED = HERE.parent.parent.parent / "shared"
 
 
@@ -134,7 +142,11 @@ def _band_weights(necrosis: np.ndarray, mpp: float, shape: tuple[int, int]) -> n
     """Per output block (flattened), the share of its pixels in the outer :data:`RIM_BAND_UM` of ``necrosis``."""
     from scipy import ndimage as ndi
 
-    band = necrosis & (ndi.distance_transform_edt(necrosis) * mpp <= RIM_BAND_UM)
+    return _mask_weights(necrosis & (ndi.distance_transform_edt(necrosis) * mpp <= RIM_BAND_UM), mpp, shape)
+
+
+def _mask_weights(band: np.ndarray, mpp: float, shape: tuple[int, int]) -> np.ndarray:
+    """Per output block (flattened), the share of its pixels in the bool mask ``band``."""
     f, k, j = grid_factors(mpp, SETTINGS)
     big = f * k * j
     m, n = band.shape
@@ -169,6 +181,35 @@ def analogue_features(cache: Path) -> dict[str, np.ndarray]:
         rgb, truth = gen.he_necrosis_tile(s)
         f, _ = tissue_features(rgb, mpp=0.5, settings=SETTINGS)
         out[f"band/recipe/{s}"] = _band_weights(truth["masks"]["necrosis"], 0.5, f.shape[:2])
+    np.savez(cache, **out)
+    return out
+
+
+#: dev analogues (session 24): held-out seeds of the dense-pink-matrix and clefted-collagen tiles
+#: (``he_tissue_tile(..., stroma_kind="matrix" | "clefted")``, without necrosis; training seeds 1500-1547 and
+#: 1600-1647); odd seeds at 1 µm/px
+DEV_MATRIX_SEEDS = tuple(range(1560, 1570))
+DEV_CLEFTED_SEEDS = tuple(range(1660, 1670))
+
+
+def stroma_analogue_features(cache: Path) -> dict[str, np.ndarray]:
+    """Feature rows of the session-24 dev analogues (``matrix/<seed>``, ``clefted/<seed>``) with per-block shares of
+    their true stroma (``smask/<key>``) and viable tumour (``tmask/<key>``) (computed once, then read from
+    ``cache``)."""
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    from mmnst_path.synthetic_tissue import he_tissue_tile
+
+    out: dict[str, np.ndarray] = {}
+    for kind, seeds in (("matrix", DEV_MATRIX_SEEDS), ("clefted", DEV_CLEFTED_SEEDS)):
+        for s in seeds:
+            mpp = 1.0 if s % 2 else 0.5
+            t = he_tissue_tile(s, size=384 if mpp == 1.0 else 640, mpp=mpp, necrosis="none", stroma_kind=kind)
+            f, _ = tissue_features(t.rgb, mpp=mpp, settings=SETTINGS)
+            out[f"{kind}/{s}"] = f.reshape(-1, f.shape[-1])
+            out[f"smask/{kind}/{s}"] = _mask_weights(t.masks["stroma"], mpp, f.shape[:2])
+            out[f"tmask/{kind}/{s}"] = _mask_weights(t.masks["tumour"], mpp, f.shape[:2])
     np.savez(cache, **out)
     return out
 
@@ -306,8 +347,12 @@ def fit(args: argparse.Namespace) -> None:
     ev = dev_features(args.cache) if args.sets == "dev" else evaluation_features(args.cache)
     if args.sets == "dev" and args.analogue_cache is not None:
         ev.update(analogue_features(args.analogue_cache))
+    if args.sets == "dev" and args.stroma_cache is not None:
+        ev.update(stroma_analogue_features(args.stroma_cache))
     truth = {k: float(ev.pop(k)[0]) for k in [k for k in ev if k.startswith("truth/")]}
     band = {k[len("band/"):]: ev.pop(k) for k in [k for k in ev if k.startswith("band/")]}
+    smask = {k[len("smask/"):]: ev.pop(k) for k in [k for k in ev if k.startswith("smask/")]}
+    tmask = {k[len("tmask/"):]: ev.pop(k) for k in [k for k in ev if k.startswith("tmask/")]}
     x0, y0, src0, share0 = training_rows(args.rows, args.fraction, args.seed, leave_out=brca_dev_names())
     for name, spec in zip(args.specs[::2], args.specs[1::2], strict=True):
         edits = parse_spec(spec)
@@ -320,13 +365,16 @@ def fit(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         forest = RandomForestClassifier(n_estimators=args.trees, max_depth=14, min_samples_leaf=15,
                                         class_weight=weight, random_state=args.seed, n_jobs=1).fit(x, y)
-        share, rim = {}, {}
+        share, rim, s_tum, t_tum = {}, {}, {}, {}
         for key, rows in ev.items():
             pred = forest.predict(rows)
             tissue = pred != BACKGROUND
             share[key] = 100.0 * float((pred[tissue] == NECROSIS).mean()) if tissue.any() else 0.0
             if key in band:  # necrosis read in the outer band of true necrosis (per pixel, at block resolution)
                 rim[key] = 100.0 * float((band[key] * (pred == NECROSIS)).sum() / max(band[key].sum(), 1e-9))
+            if key in smask:  # true stroma read as tumour; true tumour read as tumour (per pixel, block resolution)
+                s_tum[key] = 100.0 * float((smask[key] * (pred == TUMOUR)).sum() / max(smask[key].sum(), 1e-9))
+                t_tum[key] = 100.0 * float((tmask[key] * (pred == TUMOUR)).sum() / max(tmask[key].sum(), 1e-9))
         if args.sets == "dev":
             held = [v for k, v in share.items() if k.startswith("heldout/")]
             err = [share[f"recipe/{s}"] - truth[f"truth/{s}"] for s in DEV_SAMPLE_SEEDS]
@@ -341,6 +389,13 @@ def fit(args: argparse.Namespace) -> None:
                 ana_txt = (f"; dev generator outer {RIM_BAND_UM:g} µm read {np.mean(rim_gen):.1f} % "
                            f"({' '.join(f'{v:.0f}' for v in rim_gen)}); dev rim tiles outer band read {np.mean(rim_t):.1f} "
                            f"% (min {min(rim_t):.0f}); dev oedema false necrosis mean {np.mean(oed):.1f} max {max(oed):.0f}")
+            for kind in ("matrix", "clefted"):
+                keys = [k for k in s_tum if k.startswith(f"{kind}/")]
+                if keys:
+                    ana_txt += (f"; dev {kind} false necrosis mean {np.mean([share[k] for k in keys]):.1f} max "
+                                f"{max(share[k] for k in keys):.0f}, stroma read tumour "
+                                f"{np.mean([s_tum[k] for k in keys]):.1f} %, tumour read tumour "
+                                f"{np.mean([t_tum[k] for k in keys]):.1f} %")
             print(f"{name} seed {args.seed} [{spec}] ({len(y)} rows, {args.trees} trees): dev renderer seeds "
                   f"{DEV_RENDERER_SEEDS[0]}-{DEV_RENDERER_SEEDS[-1]} false necrosis mean {np.mean(held):.1f} max "
                   f"{max(held):.0f}; dev sample-generator seeds {DEV_SAMPLE_SEEDS} error pp "
@@ -371,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--analogue-cache", type=Path, default=None,
                    help="with --sets dev: also the session-23 dev analogues (irregular-border rim tiles, oedematous "
                         "stroma, the dev generator's outer necrosis band); feature cache (.npz, written if missing)")
+    f.add_argument("--stroma-cache", type=Path, default=None,
+                   help="with --sets dev: also the session-24 dev analogues (dense pink matrix and clefted collagen "
+                        "stroma: false necrosis, stroma read as tumour); feature cache (.npz, written if missing)")
     f.add_argument("--trees", type=int, default=8)
     f.add_argument("--fraction", type=float, default=0.25)
     f.add_argument("--seed", type=int, default=0)
