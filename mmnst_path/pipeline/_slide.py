@@ -35,8 +35,9 @@ from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
+from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
-from ._worker import TileJob, TileOutput, _halo_um, analyze_tile, pigment_model_of, tile_tissue_model, warm_up
+from ._worker import TileJob, TileOutput, analyze_tile
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
 

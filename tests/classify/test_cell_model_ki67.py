@@ -101,7 +101,7 @@ def test_slide_threshold_never_flips_model_excluded_cells():
 
 def test_pipeline_records_cell_types_and_widens_the_halo(size_model, tmp_path):
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
-    from mmnst_path.pipeline._worker import _halo_um
+    from mmnst_path.pipeline._reach import _halo_um
 
     path = size_model.save(tmp_path / "cells.mmnst")
     cfg = AnalysisConfig.from_mapping({"ki67": {"cell_model": str(path)}, "stains": "H-DAB",

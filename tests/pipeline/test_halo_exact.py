@@ -20,7 +20,7 @@ import mmnst_path.pipeline._slide as slide_mod
 import mmnst_path.pipeline._worker as worker
 from mmnst_path.detect.nuclei import NucleusParams
 from mmnst_path.pipeline import AnalysisConfig, analyze_slide
-from mmnst_path.pipeline._worker import _halo_um, halo_parts, ki67_halo_parts
+from mmnst_path.pipeline._reach import _halo_um, halo_parts, ki67_halo_parts
 from mmnst_path.synthetic import he_melanin_tile, ki67_pigment_tile
 
 pytestmark = pytest.mark.slow

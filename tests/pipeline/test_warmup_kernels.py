@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmnst_path.pipeline import AnalysisConfig, _warmup, compile_kernels, kernel_stats
-from mmnst_path.pipeline._worker import _halo_um, halo_parts, ki67_halo_parts
+from mmnst_path.pipeline._reach import _halo_um, halo_parts, ki67_halo_parts
 
 
 def test_compile_kernels_runs_each_case_and_counts_the_kernels(monkeypatch):
