@@ -58,9 +58,9 @@ def hidden_counted_positive(tile, cells) -> tuple[int, int]:
 
 def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, model: str = "default",
             model_stains: list[str] | None = None, appearance: str | None = None, near_black: bool = False,
-            settings: dict | None = None) -> dict:
+            settings: dict | None = None, clumps: bool = False) -> dict:
     tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance,
-                               near_black=near_black)
+                               near_black=near_black, melanin_clumps=clumps and family != "none")
     preset = PRESET[chromogen] if stains == "preset" else stains
     measures = ("melanin",) if chromogen == "eosin" else ("ki67", "melanin")
     pig = {"model": model} if model_stains is None else {"model": model, "model_stains": model_stains}
@@ -148,6 +148,8 @@ def main() -> None:
                     help="rendering of the tiles (default: the generator's own per chromogen)")
     ap.add_argument("--near-black", action="store_true",
                     help="add near-black, saturated melanin over / filling nuclei (pigment_family_tile near_black)")
+    ap.add_argument("--clumps", action="store_true",
+                    help="add packed melanin masses (pigment_family_tile melanin_clumps; not on the 'none' control)")
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
                     help="settings, e.g. pigment.saturated_share=0.9 or ki67.hidden_model=default")
     args = ap.parse_args()
@@ -168,7 +170,7 @@ def main() -> None:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 rows.append(run_one(seed, fam, ch, size=args.size, stains=args.stains, model=args.pigment_model,
                                     model_stains=args.model_stains, appearance=args.appearance,
-                                    near_black=args.near_black, settings=settings))
+                                    near_black=args.near_black, settings=settings, clumps=args.clumps))
     print(summarise(rows))
     if args.stains != "preset":
         wrong = [(r["chromogen"], r["stains"]) for r in rows if r["stains"] != PRESET[r["chromogen"]]]

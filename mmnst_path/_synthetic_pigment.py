@@ -355,3 +355,77 @@ def granular_black(black: np.ndarray, rng: np.random.Generator, mpp: float) -> n
     d = rng.uniform(*GRANULAR_DIAMETER_UM, n)
     gran = _granule_layer(black.shape, list(zip(r.tolist(), c.tolist(), d.tolist(), od.tolist(), strict=True)), mpp)
     return np.maximum(haze * np.asarray(black, np.float32), gran).astype(np.float32)
+
+
+#: share of a tile's pigmented tumour cells turned into melanin clumps (uniform draw), clump size (µm, across the
+#: whole lobed mass), its number of lobes, density (log10 OD, log-uniform per tile; per clump x0.8-1.2), speckle
+#: amplitude (0: packed below the optical resolution, smooth) and speckle scale (µm), the clump hue (degrees from DAB)
+CLUMP_SHARE = (0.2, 0.6)
+CLUMP_UM = (10.0, 32.0)
+CLUMP_LOBES = (1, 6)
+CLUMP_OD = (0.6, 4.0)
+CLUMP_SPECKLE = (0.0, 0.8)
+CLUMP_SPECKLE_UM = (0.4, 1.2)
+CLUMP_DEG = (3.0, 12.0)
+
+
+def melanin_clump_layer(shape: tuple[int, int], cells: list[tuple[float, float, float, float, float]],
+                        pigmented: np.ndarray, tissue: np.ndarray, rng: np.random.Generator,
+                        mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Compact, lobed masses of packed melanin over cells and free in the tissue (log10 OD, float32; its vector).
+
+    Heavily pigmented tumour cells and melanophages hold melanin as compact masses of packed melanosomes,
+    larger than a nucleus and covering it: lobed outlines (several cells or vacuoles merged), brown to
+    brown-black (a melanin vector :data:`CLUMP_DEG` from DAB towards neutral), from dark brown to beyond the
+    scanner's range (:data:`CLUMP_OD`), speckled where melanosome clusters are resolved and smooth where they
+    pack below the optical resolution (:data:`CLUMP_SPECKLE`, a per-tile amplitude). The families' granule
+    clouds and :func:`near_black_layer`'s ellipses (always beyond the scanner's range) leave this middle
+    ground out: dense brown masses of 100-800 µm² at 0.6-2.5 OD.
+
+    Parameters
+    ----------
+    shape : (int, int)
+    cells : list of (row, col, semi-axis along, semi-axis across, angle)
+        The tumour nuclei (pixels, radians).
+    pigmented : (n,) bool ndarray
+        The cells the family pigments; a share (:data:`CLUMP_SHARE`) carries a clump over it.
+    tissue : (M, N) bool ndarray
+        Tissue mask: one free clump (a melanophage) per ~4000 µm² of it is placed on it.
+    rng : numpy.random.Generator
+        The stream every draw comes from (the rest of the tile does not depend on it).
+    mpp : float
+        µm per pixel.
+
+    Returns
+    -------
+    (M, N) float32 ndarray, (3,) ndarray
+        The clump concentration (0 elsewhere) and the clumps' melanin OD vector.
+    """
+    from .synthetic import _ellipse, family_melanin_vector
+
+    out = np.zeros(shape, np.float32)
+    vec = family_melanin_vector(rng, CLUMP_DEG)
+    share = rng.uniform(*CLUMP_SHARE)
+    level = math.exp(rng.uniform(math.log(CLUMP_OD[0]), math.log(CLUMP_OD[1])))
+    amp = rng.uniform(*CLUMP_SPECKLE)
+    sigma = rng.uniform(*CLUMP_SPECKLE_UM) / mpp
+    centres = [(r, c) for i, (r, c, *_rest) in enumerate(cells) if pigmented[i] and rng.random() < share]
+    rr, cc = np.nonzero(tissue)
+    if len(rr):
+        for _ in range(max(1, round(float(tissue.sum()) * mpp * mpp / 4000.0))):
+            j = int(rng.integers(len(rr)))
+            centres.append((float(rr[j]), float(cc[j])))
+    for r, c in centres:
+        size = rng.uniform(*CLUMP_UM) / mpp  # across the whole mass
+        lobes = int(rng.integers(CLUMP_LOBES[0], CLUMP_LOBES[1] + 1))
+        dens = level * rng.uniform(0.8, 1.2)
+        for _ in range(lobes):
+            rad = 0.5 * size * (rng.uniform(0.55, 0.9) if lobes > 1 else 1.0)
+            off = (0.5 * size - rad) * math.sqrt(rng.uniform(0, 1))
+            t = rng.uniform(0, 2 * math.pi)
+            _ellipse(out, r + off * math.sin(t), c + off * math.cos(t), rad, rad * rng.uniform(0.65, 1.0),
+                     rng.uniform(0, math.pi), dens, rng)
+    if amp > 0 and out.any():
+        f = ndi.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma)
+        out *= np.clip(1 + amp * f / (f.std() + 1e-9), 0.1, 2.5).astype(np.float32)
+    return out * tissue, vec

@@ -297,7 +297,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
                         appearance: str | None = None, hard_negatives: bool = False,
                         near_black: bool = False, positives: str = "standard",
                         tan_background: bool = False, saturated_positives: bool = False,
-                        near_black_texture: str = "smooth") -> SyntheticTile:
+                        near_black_texture: str = "smooth", melanin_clumps: bool = False) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -367,6 +367,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     near_black_texture : {"smooth", "granular"}
         With ``near_black``: ``"granular"`` rebuilds the near-black bodies from melanin granules
         (:func:`mmnst_path._synthetic_pigment.granular_black`, stream 10); the truth follows the new melanin.
+    melanin_clumps : bool
+        Also compact, lobed masses of packed melanin (10-32 µm) over 20-60 % of the pigmented cells and
+        free in the tissue, dark brown to beyond the scanner's range, speckled to smooth
+        (:func:`mmnst_path._synthetic_pigment.melanin_clump_layer`, stream 11; not with ``family="none"``);
+        the rest of the tile is that of ``melanin_clumps=False``; the truth follows the new melanin (session 25).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -398,6 +403,9 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         raise ValueError(msg)
     if near_black_texture not in ("smooth", "granular") or (near_black_texture == "granular" and not near_black):
         msg = f"near_black_texture must be 'smooth' or 'granular' (with near_black=True), got {near_black_texture!r}"
+        raise ValueError(msg)
+    if melanin_clumps and family == "none":
+        msg = "melanin_clumps=True needs a pigment family, got family='none' (the unpigmented control)"
         raise ValueError(msg)
     if saturated_positives and chromogen != "dab":
         msg = f"saturated_positives=True is for DAB tiles (chromogen 'dab'), got chromogen={chromogen!r}"
@@ -543,6 +551,14 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         concs.append(black)
         vectors.append(near_black_vector(rng5))
         mel = mel + black
+    if melanin_clumps:  # packed melanin masses (stream 11)
+        from ._synthetic_pigment import melanin_clump_layer
+
+        lumps, lump_vec = melanin_clump_layer(tissue.shape, shapes, pigmented, tissue, np.random.default_rng(
+            [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 11]), mpp)
+        concs.append(lumps * thick)
+        vectors.append(lump_vec)
+        mel = mel + lumps * thick
     tan = None
     if tan_background:  # non-specific faint DAB staining: the negative of faint melanin (a seventh stream)
         from ._synthetic_pigment import tan_background_layer

@@ -136,25 +136,29 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                    size: int, dab_extra: int = 0,
                    chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
                    appearances: tuple[str | None, ...] = (None,),
-                   hard_negatives: bool = False, tan: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   hard_negatives: bool = False, tan: bool = False,
+                   clumps: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
     ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
     :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
     pipeline); ``hard_negatives``: H&E tiles also hold lymphocytes, red cells and debris, and half of
     their background rows are the darkest non-melanin candidates. ``tan``: the DAB tiles of seeds
     4k+1 (0.25 µm/px) and 4k+2 (0.5 µm/px) also carry faint tan background staining (``pigment_family_tile(tan_background=True)``),
-    whose pixels join the hard background rows."""
+    whose pixels join the hard background rows. ``clumps``: every pigmented DAB family x seed x appearance once more
+    with packed melanin masses and saturated DAB positives (``melanin_clumps=True, saturated_positives=True``)."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
         he = ch == "eosin"
         for fam in PIGMENT_FAMILIES:
-            for seed, appearance in [(sd, a) for sd in [*seeds, *extra] for a in appearances]:
+            lumps_of = (False, True) if clumps and ch == "dab" and fam != "none" else (False,)
+            for seed, appearance, lumps in [(sd, a, k) for sd in [*seeds, *extra] for a in appearances for k in lumps_of]:
                 mpp = _mpp_of(seed, ch)
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
                                            appearance=appearance if ch in ("dab", "eosin") else None,
                                            hard_negatives=hard_negatives and he,
-                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2))
+                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2),
+                                           melanin_clumps=lumps, saturated_positives=lumps)
                 where = _he_gate(tile.rgb, mpp) if he else None
                 x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb),
                                            where=where)
@@ -293,19 +297,24 @@ NEAR_BLACK_FAMILIES = ("coarse", "confluent", "over_nucleus", "whole_cell", "mel
 def body_rows(seeds: range, pixel_model, params, size: int,
               families: tuple[str, ...] = PIGMENT_FAMILIES,
               appearances: tuple[str, ...] = ("varied", "plain"),
-              near_black: tuple[str, ...] = (), tan: bool = False) -> tuple[np.ndarray, np.ndarray]:
+              near_black: tuple[str, ...] = (), tan: bool = False,
+              clumps: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Brown-body rows of generated DAB tiles (each of ``appearances``; odd seeds at 0.25 µm/px);
     the families in ``near_black`` also with near-black melanin (``pigment_family_tile(near_black=True)``);
-    ``tan``: every family once more with faint tan background staining (``tan_background=True``)."""
+    ``tan``: every family once more with faint tan background staining (``tan_background=True``);
+    ``clumps``: every pigmented family once more with packed melanin masses and saturated DAB positives
+    (``melanin_clumps=True, saturated_positives=True``: the masses' hard negative)."""
     xs, ys = [], []
-    runs = [(fam, False, False) for fam in families] + [(fam, True, False) for fam in near_black]
-    runs += [(fam, False, True) for fam in families] if tan else []
-    for fam, black, tinted in runs:
+    runs = [(fam, False, False, False) for fam in families] + [(fam, True, False, False) for fam in near_black]
+    runs += [(fam, False, True, False) for fam in families] if tan else []
+    runs += [(fam, False, False, True) for fam in families if fam != "none"] if clumps else []
+    for fam, black, tinted, lumps in runs:
         for seed in seeds:
             for appearance in appearances:
                 mpp = 0.25 if seed % 2 else 0.5
                 tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
-                                           mpp=mpp, appearance=appearance, near_black=black, tan_background=tinted)
+                                           mpp=mpp, appearance=appearance, near_black=black, tan_background=tinted,
+                                           melanin_clumps=lumps, saturated_positives=lumps)
                 labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params)
                 if not len(x):
                     continue
@@ -348,10 +357,10 @@ def train_bodies(args: argparse.Namespace) -> None:
     apps = tuple(args.appearances or ("varied", "plain"))
     black = NEAR_BLACK_FAMILIES if args.near_black else ()
     xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size, appearances=apps,
-                       near_black=black, tan=args.tan_background)
+                       near_black=black, tan=args.tan_background, clumps=args.clumps)
     xr, used = real_body_rows(args.train, pixel_model, params)
     xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps, near_black=black,
-                       tan=args.tan_background)
+                       tan=args.tan_background, clumps=args.clumps)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
     mel = xg[yg == 1]
     ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
@@ -372,6 +381,8 @@ def train_bodies(args: argparse.Namespace) -> None:
                              if black else "")
                           + (", and every family again with faint tan background staining (tan_background=True)"
                              if args.tan_background else "")
+                          + (", and every pigmented family again with packed melanin masses and saturated DAB "
+                             "positives (melanin_clumps=True, saturated_positives=True)" if args.clumps else "")
                           + f", even seeds {args.size} px at "
                           f"0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by this project); "
                           "label melanin when the true melanin mask covers >= 50 % of the body"),
@@ -450,6 +461,9 @@ def main() -> None:
                     help="pigment_family_tile renderings of the DAB tiles (default: pixels the DAB default, "
                          "'varied'; --bodies 'varied' and 'plain')")
     ap.add_argument("--version", default="1", help="the model card's version (pixel and body models; not H&E)")
+    ap.add_argument("--clumps", action="store_true",
+                    help="every pigmented DAB family also with packed melanin masses (melanin_clumps=True) "
+                         "and saturated DAB positives (pixel and --bodies models; session 25)")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
@@ -499,12 +513,12 @@ def main() -> None:
     he = chromogens == ("eosin",)
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
                             dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
-                            hard_negatives=args.hard_negatives, tan=args.tan_background)
+                            hard_negatives=args.hard_negatives, tan=args.tan_background, clumps=args.clumps)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
                                       args.osteo if he else None, tuple(args.leave_out))
     xv, yv = generated_rows(range(2000, 2000 + (3 if he else 1)), settings, 600, rng, args.size,
                             chromogens=chromogens, appearances=apps, hard_negatives=args.hard_negatives,
-                            tan=args.tan_background)
+                            tan=args.tan_background, clumps=args.clumps)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, yr])
     print(f"rows: generated {len(yg)} ({int(yg.sum())} melanin), real negatives {len(yr)} from {len(used)} images, "
           f"validation {len(yv)}; features {time.perf_counter() - t0:.0f} s")
@@ -522,7 +536,9 @@ def main() -> None:
                           f"{args.size} px at 0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by "
                           "this project)"
                           + ("; the DAB tiles of seeds 4k+1 and 4k+2 with faint tan background staining (tan_background=True), "
-                             "its pixels hard background rows" if args.tan_background else "")),
+                             "its pixels hard background rows" if args.tan_background else "")
+                          + ("; every pigmented DAB family again with packed melanin masses and saturated DAB positives "
+                             "(melanin_clumps=True, saturated_positives=True)" if args.clumps else "")),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
                                "staining_ds/ at 0.25 µm/px) and Kather NCT-CRC-HE (Kather et al. 2018, CC BY 4.0): "
                                "all pixels background, half of the rows the darkest brown candidates; "
