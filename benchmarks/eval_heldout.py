@@ -15,6 +15,13 @@ the index error splits into where it comes from:
 - ``off-nucleus``: counted objects on no truth nucleus (melanin granules, background);
 - ``hidden +``: tumour nuclei hidden under melanin that were counted positive.
 
+The score is the error against the full truth (hidden nuclei counted by their status). As
+information, each tile also gets its error against the truth of the nuclei not hidden
+(``err_assessable``) and the QC sentences the tool prints for it (``qc``: pigment bound,
+near-black positives, stromal exclusion), and the summary says how many of the tiles off by more
+than 5 pp carried one: a tile whose tumour nuclei are all hidden should be reported
+unassessable, which needs its pigment found.
+
     PYTHONPATH=. .venv/bin/python benchmarks/eval_heldout.py --seeds 12 --pigment none random
     PYTHONPATH=. .venv/bin/python benchmarks/eval_heldout.py --seeds 6 --pigment dusty spindle --csv out.csv
 """
@@ -36,6 +43,12 @@ from heldout_render import KINDS, MORPHOLOGIES, HeldoutTile, render
 
 from mmnst_path.errors import MmnstPathError
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
+from mmnst_path.report import near_black_warning, pigment_warning, stroma_warning
+
+#: short names of the QC sentences (``mmnst_path.report``) in the ``qc`` column
+QC_TAGS = ("pigment", "near_black", "stroma")
+#: a tile whose |error| exceeds this (pp) is "wrong" in the QC line of the summary
+QC_WRONG_PP = 5.0
 
 
 def truth_of_cells(tile: HeldoutTile, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -121,6 +134,12 @@ def run_one(seed: int, pigment: str, *, size: int, stains: str, settings: dict |
         found = (kind == 0) & (grade == g) & ~hidden
         out[f"excluded_{name}"] = float(excluded[found].mean()) if found.any() else math.nan
     out["err"] = out["ki67_meas"] - out["ki67_true"]
+    # information only (the score is ``err``, against the full truth): the error against the truth of the nuclei
+    # not hidden by pigment, and which QC sentences the tool would print for this tile
+    out["err_assessable"] = out["ki67_meas"] - out["ki67_assessable"]
+    out["qc"] = "+".join(tag for tag, text in zip(QC_TAGS, (pigment_warning(res.metrics),
+                                                          near_black_warning(res.metrics),
+                                                          stroma_warning(res.metrics)), strict=True) if text)
     out["mel_err"] = out["mel_meas"] - out["mel_true"]
     return out
 
@@ -172,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{pig:12s} seed {seed:3d} {r['morph']:28s} ki67 {r['ki67_meas']:5.1f} vs {r['ki67_true']:5.1f} "
                   f"({r['err']:+6.1f})  melanin {r['mel_meas']:5.2f} vs {r['mel_true']:5.2f}  recall "
                   f"{r['tumour_recall']:.2f} non-tumour {100 * r['nontumour_counted']:4.1f}% "
-                  f"weak+ {r['read_pos_weak']:.2f}", flush=True)
+                  f"weak+ {r['read_pos_weak']:.2f} qc {r['qc'] or '-'}", flush=True)
     print()
     print(f"Held-out renderer ({KINDS}), {args.seeds} seeds from {args.first_seed}, chromogen {args.chromogen}, "
           f"stains {args.stains} (chosen: {sorted({r['stains'] for r in rows})}), "
@@ -191,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{_mean_worst([r['mel_err'] for r in sub])} | {_mean([r['tumour_recall'] for r in sub], 100)} | "
               f"{_mean([r['nontumour_counted'] for r in sub], 100)} | {_mean([r['offnucleus_counted'] for r in sub], 100)} "
               f"| {grades} | {excl} | {hid} of {hid_t} |")
+    for pig in args.pigment:  # information: did the tool say so where it was wrong?
+        sub = [r for r in rows if r["pigment"] == pig]
+        wrong = [r for r in sub if abs(r["err"]) > QC_WRONG_PP]
+        flagged = [r for r in wrong if r["qc"]]
+        print(f"{pig}: error against the assessable truth (nuclei not hidden) "
+              f"{_mean_worst([r['err_assessable'] for r in sub])}; {len(wrong)} tile(s) off by > {QC_WRONG_PP:g} pp, "
+              f"{len(flagged)} of them with a QC sentence; QC sentences on tiles within it: "
+              f"{sum(1 for r in sub if r['qc'] and abs(r['err']) <= QC_WRONG_PP)}")
     if failed:
         print(f"{len(failed)} tile(s) failed: " + "; ".join(f"{r['pigment']} seed {r['seed']}" for r in failed))
     if args.csv and rows:

@@ -77,6 +77,20 @@ def test_cells_are_matched_to_the_nucleus_under_them(hr) -> None:
     assert who[1] == -1
 
 
+def test_a_tile_row_carries_the_assessable_error_and_the_qc_sentences(hr) -> None:
+    import eval_heldout
+
+    row = eval_heldout.run_one(5, "over_nucleus", size=192, stains="H-DAB")
+    assert row["err"] == pytest.approx(row["ki67_meas"] - row["ki67_true"])
+    if math.isnan(row["ki67_assessable"]):
+        assert math.isnan(row["err_assessable"])
+    else:
+        assert row["err_assessable"] == pytest.approx(row["ki67_meas"] - row["ki67_assessable"])
+    tags = [t for t in row["qc"].split("+") if t]
+    assert set(tags) <= set(eval_heldout.QC_TAGS)
+    assert tags == sorted(tags, key=eval_heldout.QC_TAGS.index)  # in the order the tool prints them
+
+
 def test_unknown_pigment_is_a_clear_error(hr) -> None:
     with pytest.raises(ValueError, match="pigment='glitter'"):
         hr.render(0, size=64, pigment="glitter")
