@@ -160,6 +160,10 @@ def _axis_outputs(arr: np.ndarray, n_out: int, axis: int, lo: int, hi: int, offs
 #: Non-integer factors through the numba kernel (:mod:`._numba`, bit-identical to the numpy
 #: taps: tests/io/test_resample.py) when numba imports; False = numpy always (the reference).
 NUMBA = True
+#: A grid read's pass along columns and its rounding by the fused kernel
+#: :func:`~mmnst_path.io._resample_numba.taps_cols_round` (bit-identical:
+#: tests/io/test_resample_cols.py); False = the generic taps kernel, then ``finish_transposed``
+COLS_FUSED = True
 _KERNEL: dict[str, Any] = {}
 #: dtypes whose float32 conversion and products the kernels compute exactly as numpy does
 _EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
@@ -168,8 +172,8 @@ _EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
 def _compiled(key: str) -> Any:
     """The numba kernel(s) ``key`` names, loaded once a process, or None without numba (the numpy path):
     ``"taps"`` :func:`mmnst_path.io._numba.area_taps`; from :mod:`mmnst_path.io._resample_numba`,
-    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``), ``"white"`` ``white_bounds`` and
-    ``"finish"`` ``finish_transposed``."""
+    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``), ``"white"`` ``white_bounds``,
+    ``"finish"`` ``finish_transposed`` and ``"cols"`` ``taps_cols_round``."""
     if key not in _KERNEL:
         kernel: Any
         try:
@@ -181,7 +185,8 @@ def _compiled(key: str) -> Any:
                 from . import _resample_numba as rn
 
                 kernel = {"rows": rn.taps_rows, "block": (rn.block_rows, rn.block_cols),
-                          "white": rn.white_bounds, "finish": rn.finish_transposed}[key]
+                          "white": rn.white_bounds, "finish": rn.finish_transposed,
+                          "cols": rn.taps_cols_round}[key]
         except ImportError:  # numba missing
             kernel = None
         _KERNEL[key] = kernel
@@ -433,10 +438,14 @@ def resize_area_grid(img: np.ndarray, out_shape: tuple[int, int], start: tuple[i
     (r0, r1, r_index, r_w), (c0, c1, c_index, c_w) = spans
     i0, i1 = int(c_index.min()), int(c_index.max()) + 1  # the input columns the outputs read
     rows = _apply_taps(img[:, i0:i1], r_index, r_w)  # (r1 - r0, i1 - i0[, C]) float32
+    as3 = (lambda a: a[:, :, None]) if img.ndim == 2 else (lambda a: a)
+    fused = _compiled("cols") if NUMBA and COLS_FUSED and rows.flags.c_contiguous else None
+    if fused is not None:  # the same float32 taps and rounding, blocks of rows on their side
+        fused(as3(rows), np.ascontiguousarray(c_index - i0), np.ascontiguousarray(c_w), as3(full), r0, c0)
+        return full
     cols = _apply_taps(np.moveaxis(rows, 1, 0), c_index - i0, c_w)  # (c1 - c0, r1 - r0[, C])
     finish = _compiled("finish") if NUMBA and cols.flags.c_contiguous else None
     if finish is not None:  # the same rounding, into ``full`` without a strided float32 copy
-        as3 = (lambda a: a[:, :, None]) if img.ndim == 2 else (lambda a: a)
         finish(as3(cols), as3(full), r0, c0)
         return full
     out = np.moveaxis(cols, 0, 1)
