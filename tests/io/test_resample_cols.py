@@ -51,3 +51,21 @@ def test_a_grid_read_through_the_fused_kernel_equals_numpy(monkeypatch, ndim, fa
     ref = rs.resize_area_grid(img, shape, (3, 5), factor, (4, 7))
     assert ran
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize(("shape", "out_shape"), [((640, 640), (256, 256)), ((290, 301), (97, 120)),
+                                                  ((300, 97), (100, 40))])  # (rows shrink at least as much)
+def test_resize_area_through_the_fused_kernel_equals_numpy(monkeypatch, ndim, shape, out_shape):
+    rng = np.random.default_rng(shape[0])
+    img = np.full((*shape, 3), 255, np.uint8)
+    img[9:-11, 13:-7] = rng.integers(0, 256, (shape[0] - 20, shape[1] - 20, 3))
+    img = img if ndim == 3 else np.ascontiguousarray(img[..., 0])
+    ran = []
+    real = rs._compiled("cols")
+    monkeypatch.setitem(rs._KERNEL, "cols", lambda *a: ran.append(1) or real(*a))
+    got = rs.resize_area(img, out_shape)
+    monkeypatch.setattr(rs, "NUMBA", False)
+    ref = rs.resize_area(img, out_shape)
+    assert ran
+    np.testing.assert_array_equal(got, ref)
