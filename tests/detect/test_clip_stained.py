@@ -55,6 +55,7 @@ def test_the_compiled_bounds_give_the_numpy_box():
     bounds = tuple(int(b) for b in clip_stained(hem, dab, hem_pos, dab_pos))
     params = NucleusParams()
     box = mod._stained_box(hem_pos, dab_pos, 0.5, params, bounds)
-    assert box is not None and box[1].start > 0
+    assert box is not None
+    assert box[1].start > 0
     assert box == mod._stained_box(hem_pos, dab_pos, 0.5, params)
     assert mod._stained_box(hem_pos * 0, dab_pos * 0, 0.5, params, (-1, -1, -1, -1)) == (slice(0, 0), slice(0, 0))
