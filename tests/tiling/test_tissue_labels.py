@@ -59,3 +59,22 @@ def test_tissue_mask_with_ink_and_holes_same_as_scipy(monkeypatch, seed, mpp):
     np.testing.assert_array_equal(fast, ref)
     assert not fast[:, :9].any()  # the dark edge is not tissue
     assert fast[60, 40]
+
+
+def test_small_regions_and_holes_as_with_ndimage_labels():
+    """Regions (8-connected) under the size are dropped and holes (4-connected, off the border)
+    up to the size are filled, as ``ndi.label`` with those connectivities gives them: random
+    masks, where diagonal contacts decide."""
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        x = rng.random((int(rng.integers(2, 40)), int(rng.integers(2, 40)))) < rng.choice([0.3, 0.5, 0.7])
+        size = float(rng.integers(2, 9))
+        labels, n = ndi.label(x, structure=np.ones((3, 3), bool))
+        keep = np.bincount(labels.ravel(), minlength=n + 1) >= size
+        keep[0] = False
+        np.testing.assert_array_equal(tissue._remove_small(x, size), keep[labels])
+        holes, n = ndi.label(~x)
+        fill = np.bincount(holes.ravel(), minlength=n + 1) <= size
+        fill[0] = False
+        fill[np.unique(np.concatenate([holes[0], holes[-1], holes[:, 0], holes[:, -1]]))] = False
+        np.testing.assert_array_equal(tissue._fill_small_holes(x, size), x | fill[holes])
