@@ -10,6 +10,7 @@ numba (the optional extra ``fast``) imports, and scipy otherwise, with the same 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -63,8 +64,15 @@ def _label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:
 
 
 def _gaussian_half_kernel(sigma_px: float, truncate: float) -> np.ndarray:
-    """Right half (centre first) of scipy's normalised Gaussian kernel, float64."""
-    sigma = float(sigma_px)
+    """Right half (centre first) of scipy's normalised Gaussian kernel, float64 (a new array:
+    a copy of the one computed for these two numbers, kept by :func:`_half_kernel_of`)."""
+    return _half_kernel_of(float(sigma_px), float(truncate)).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _half_kernel_of(sigma: float, truncate: float) -> np.ndarray:
+    """:func:`_gaussian_half_kernel`, computed once for each (sigma, truncate) (a tile asks for
+    the same few, 8 of them in nucleus detection alone; callers get copies)."""
     radius = int(truncate * sigma + 0.5)
     x = np.arange(-radius, radius + 1)
     phi = np.exp(-0.5 / (sigma * sigma) * x**2)

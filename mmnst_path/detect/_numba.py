@@ -19,6 +19,7 @@ from ..tiling._numba import ring_rows_to
 
 __all__ = [
     "centred_moments",
+    "clip_stained",
     "contour_count",
     "count_labels",
     "disk_extreme",
@@ -214,6 +215,50 @@ def gaussian32(img, w, out):  # pragma: no cover - compiled
         dst = out[i]
         for j in range(n):
             dst[j] = acc[j]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def clip_stained(hem, dab, hem_pos, dab_pos):  # pragma: no cover - compiled
+    """``hem_pos = np.maximum(hem, 0.0)`` and ``dab_pos = np.maximum(dab, 0.0)`` of two (M, N)
+    float32 planes (any strides) in one pass, numpy's values bit for bit (a NaN is kept, -0.0
+    becomes +0.0), and the bounds of the stained pixels (either result > 0): (first row, last
+    row, first column, last column), (-1, -1, -1, -1) when there are none. A row's columns are
+    scanned from the left until a stained pixel, and from the right only beyond the last column
+    found so far."""
+    m, n = hem.shape
+    zero = np.float32(0.0)
+    r0 = -1
+    r1 = -1
+    c0 = n
+    c1 = -1
+    for i in range(m):
+        hs = hem[i]
+        ds = dab[i]
+        ho = hem_pos[i]
+        do = dab_pos[i]
+        for j in range(n):
+            v = hs[j]
+            ho[j] = v if (v > zero or v != v) else zero
+            w = ds[j]
+            do[j] = w if (w > zero or w != w) else zero
+        first = -1
+        for j in range(n):
+            if ho[j] > zero or do[j] > zero:
+                first = j
+                break
+        if first < 0:
+            continue
+        if r0 < 0:
+            r0 = i
+        r1 = i
+        c0 = min(c0, first)
+        for j in range(n - 1, c1, -1):
+            if ho[j] > zero or do[j] > zero:
+                c1 = j
+                break
+    if r0 < 0:
+        return -1, -1, -1, -1
+    return r0, r1, c0, c1
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

@@ -541,9 +541,16 @@ def nuclei_from_stains(
     mpp = require_mpp(mpp, what="image")
     hem = _check_plane("hematoxylin", hematoxylin, None)
     dab = _check_plane("dab", dab, hem.shape)
-    hem_pos = np.maximum(hem, 0.0)
-    dab_pos = np.maximum(dab, 0.0)
-    box = _stained_box(hem_pos, dab_pos, mpp, params) if CROP_EMPTY_MARGINS else None
+    kern = _numba_kernels()
+    bounds = None
+    if kern is not None:  # the same clipped planes, and the stained pixels' bounds, in one pass
+        hem_pos = np.empty(hem.shape, np.float32)
+        dab_pos = np.empty(hem.shape, np.float32)
+        bounds = tuple(int(b) for b in kern.clip_stained(hem, dab, hem_pos, dab_pos))
+    else:
+        hem_pos = np.maximum(hem, 0.0)
+        dab_pos = np.maximum(dab, 0.0)
+    box = _stained_box(hem_pos, dab_pos, mpp, params, bounds) if CROP_EMPTY_MARGINS else None
     if box is None:
         labels, n = _labels_of(hem_pos, dab_pos, mpp, params)
     else:
@@ -583,8 +590,8 @@ def unstained_reach_px(params: NucleusParams, mpp: float) -> int:
     return a + max(r, g) + 2
 
 
-def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
-                 params: NucleusParams) -> tuple[slice, slice] | None:
+def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float, params: NucleusParams,
+                 bounds: tuple[int, ...] | None = None) -> tuple[slice, slice] | None:
     """The part of the planes :func:`_labels_of` must see, when their margins are unstained.
 
     A tile read past the slide's edge (white) or over empty glass has margins where both
@@ -598,19 +605,22 @@ def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     elsewhere. The box keeps more than :data:`._morphology.WATERSHED_BAND_ROWS` rows when the
     planes have more, so the watershed floods the same bands (scikit-image breaks exact ties by
     its heap's layout, which depends on what one call floods). Returns None when there is
-    nothing to save (or the parameters rule it out).
+    nothing to save (or the parameters rule it out). ``bounds``: the stained pixels' (first row,
+    last row, first column, last column) when known (``_numba.clip_stained``; -1s: none).
     """
     if not (params.foreground_od > 0 and params.seed_min_response > 0):
         return None
     m, n = hem_pos.shape
-    stained = (hem_pos > 0) | (dab_pos > 0)
-    rows = np.flatnonzero(stained.any(axis=1))
-    if rows.size == 0:
+    if bounds is None:
+        stained = (hem_pos > 0) | (dab_pos > 0)
+        rows = np.flatnonzero(stained.any(axis=1))
+        cols = np.flatnonzero(stained[rows[0] : rows[-1] + 1].any(axis=0)) if rows.size else rows
+        bounds = (int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])) if rows.size else (-1, -1, -1, -1)
+    if bounds[0] < 0:
         return (slice(0, 0), slice(0, 0))
-    cols = np.flatnonzero(stained[rows[0] : rows[-1] + 1].any(axis=0))
     pad = unstained_reach_px(params, mpp)
-    r0, r1 = max(int(rows[0]) - pad, 0), min(int(rows[-1]) + 1 + pad, m)
-    c0, c1 = max(int(cols[0]) - pad, 0), min(int(cols[-1]) + 1 + pad, n)
+    r0, r1 = max(bounds[0] - pad, 0), min(bounds[1] + 1 + pad, m)
+    c0, c1 = max(bounds[2] - pad, 0), min(bounds[3] + 1 + pad, n)
     if (r1 - r0) * (c1 - c0) > 0.9 * m * n:
         return None
     band = _morphology.WATERSHED_BAND_ROWS

@@ -160,6 +160,10 @@ def _axis_outputs(arr: np.ndarray, n_out: int, axis: int, lo: int, hi: int, offs
 #: Non-integer factors through the numba kernel (:mod:`._numba`, bit-identical to the numpy
 #: taps: tests/io/test_resample.py) when numba imports; False = numpy always (the reference).
 NUMBA = True
+#: A grid read's pass along columns and its rounding by the fused kernel
+#: :func:`~mmnst_path.io._resample_numba.taps_cols_round` (bit-identical:
+#: tests/io/test_resample_cols.py); False = the generic taps kernel, then ``finish_transposed``
+COLS_FUSED = True
 _KERNEL: dict[str, Any] = {}
 #: dtypes whose float32 conversion and products the kernels compute exactly as numpy does
 _EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
@@ -168,8 +172,8 @@ _EXACT = (np.uint8, np.uint16, np.int8, np.int16, np.float32)
 def _compiled(key: str) -> Any:
     """The numba kernel(s) ``key`` names, loaded once a process, or None without numba (the numpy path):
     ``"taps"`` :func:`mmnst_path.io._numba.area_taps`; from :mod:`mmnst_path.io._resample_numba`,
-    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``), ``"white"`` ``white_bounds`` and
-    ``"finish"`` ``finish_transposed``."""
+    ``"rows"`` ``taps_rows``, ``"block"`` (``block_rows``, ``block_cols``), ``"white"`` ``white_bounds``,
+    ``"finish"`` ``finish_transposed`` and ``"cols"`` ``taps_cols_round``."""
     if key not in _KERNEL:
         kernel: Any
         try:
@@ -181,7 +185,8 @@ def _compiled(key: str) -> Any:
                 from . import _resample_numba as rn
 
                 kernel = {"rows": rn.taps_rows, "block": (rn.block_rows, rn.block_cols),
-                          "white": rn.white_bounds, "finish": rn.finish_transposed}[key]
+                          "white": rn.white_bounds, "finish": rn.finish_transposed,
+                          "cols": rn.taps_cols_round}[key]
         except ImportError:  # numba missing
             kernel = None
         _KERNEL[key] = kernel
@@ -199,6 +204,23 @@ def _rows_pass(moved: np.ndarray, index: np.ndarray, w32: np.ndarray, out: np.nd
         return None
     kernel(flat, row_stride, np.ascontiguousarray(index), np.ascontiguousarray(w32), out.reshape(out.shape[0], -1))
     return out
+
+
+def _columns_rounded(rows: np.ndarray, index: np.ndarray, w32: np.ndarray, full: np.ndarray, r0: int,
+                     c0: int) -> bool:
+    """The taps along axis 1 of ``rows`` (n, W[, C]) float32, rounded into the uint8 ``full[r0 : r0 + n,
+    c0 : c0 + len(index)]`` (``v + 0.5``, clipped to [0, 255], truncated), by the fused kernel
+    :func:`~mmnst_path.io._resample_numba.taps_cols_round`: the float32 operations of
+    :func:`_axis_outputs` along axis 1 and of the rounding, so the same bytes. False (nothing
+    written) when :data:`COLS_FUSED` is off, without numba, or for another layout."""
+    kernel = _compiled("cols") if NUMBA and COLS_FUSED else None
+    if (kernel is None or rows.dtype != np.float32 or not rows.flags.c_contiguous or rows.ndim != full.ndim
+            or rows.ndim not in (2, 3) or rows.size == 0 or index.shape[0] == 0):
+        return False
+    as3 = (lambda a: a[:, :, None]) if rows.ndim == 2 else (lambda a: a)
+    kernel(as3(rows), np.ascontiguousarray(index, dtype=np.intp), np.ascontiguousarray(w32, dtype=np.float32),
+           as3(full), r0, c0)
+    return True
 
 
 def _block_pass(arr: np.ndarray, axis: int, first: int, n_out: int, k: int) -> np.ndarray | None:
@@ -332,7 +354,14 @@ def resize_area(img: np.ndarray, out_shape: tuple[int, int], *, at: tuple[int, i
     sub = img[ir0 - a0 : ir1 - a0, ic0 - a1 : ic1 - a1]
     # reduce the longer-shrinking axis first to keep the intermediate small
     if rows / o_rows >= cols / o_cols:
-        out = _axis_outputs(_axis_outputs(sub, o_rows, 0, r0, r1, ir0, rows), o_cols, 1, c0, c1, ic0, cols)
+        first = _axis_outputs(sub, o_rows, 0, r0, r1, ir0, rows)
+        if img.dtype == np.uint8 and cols != o_cols:  # the pass along columns and the rounding fused
+            index, w32 = _taps(cols, o_cols)
+            if w32 is not None:  # (an integer factor: block means, below)
+                full = np.full((o_rows, o_cols, *img.shape[2:]), 255, dtype=np.uint8)
+                if _columns_rounded(first, index[c0:c1] - ic0, w32[c0:c1], full, r0, c0):
+                    return full
+        out = _axis_outputs(first, o_cols, 1, c0, c1, ic0, cols)
     else:
         out = _axis_outputs(_axis_outputs(sub, o_cols, 1, c0, c1, ic0, cols), o_rows, 0, r0, r1, ir0, rows)
     if img.dtype == np.uint8:
@@ -433,10 +462,12 @@ def resize_area_grid(img: np.ndarray, out_shape: tuple[int, int], start: tuple[i
     (r0, r1, r_index, r_w), (c0, c1, c_index, c_w) = spans
     i0, i1 = int(c_index.min()), int(c_index.max()) + 1  # the input columns the outputs read
     rows = _apply_taps(img[:, i0:i1], r_index, r_w)  # (r1 - r0, i1 - i0[, C]) float32
+    if _columns_rounded(rows, c_index - i0, c_w, full, r0, c0):
+        return full
+    as3 = (lambda a: a[:, :, None]) if img.ndim == 2 else (lambda a: a)
     cols = _apply_taps(np.moveaxis(rows, 1, 0), c_index - i0, c_w)  # (c1 - c0, r1 - r0[, C])
     finish = _compiled("finish") if NUMBA and cols.flags.c_contiguous else None
     if finish is not None:  # the same rounding, into ``full`` without a strided float32 copy
-        as3 = (lambda a: a[:, :, None]) if img.ndim == 2 else (lambda a: a)
         finish(as3(cols), as3(full), r0, c0)
         return full
     out = np.moveaxis(cols, 0, 1)

@@ -28,6 +28,7 @@ slides where pigment is so dense it looks black at thumbnail scale.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -199,11 +200,9 @@ MIN_FIELD_UM2 = 1_000.0
 
 def _remove_small(mask: np.ndarray, min_px: float) -> np.ndarray:
     """Drop 8-connected True regions with fewer than ``min_px`` pixels."""
-    from scipy import ndimage as ndi
-
     if min_px <= 1 or not mask.any():
         return mask
-    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool))
+    labels, n = _labels(mask, eight=True)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     keep = sizes >= min_px
     keep[0] = False
@@ -212,11 +211,9 @@ def _remove_small(mask: np.ndarray, min_px: float) -> np.ndarray:
 
 def _fill_small_holes(mask: np.ndarray, max_px: float) -> np.ndarray:
     """Fill 4-connected background regions not touching the border with <= ``max_px`` pixels."""
-    from scipy import ndimage as ndi
-
     if max_px < 1:
         return mask
-    labels, n = ndi.label(~mask)
+    labels, n = _labels(~mask, eight=False)
     if n == 0:
         return mask
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
@@ -225,6 +222,20 @@ def _fill_small_holes(mask: np.ndarray, max_px: float) -> np.ndarray:
     fill[0] = False
     fill[border] = False
     return mask | fill[labels]
+
+
+def _labels(mask: np.ndarray, *, eight: bool) -> tuple[np.ndarray, int]:
+    """``ndi.label(mask)`` (4-connected; ``eight``: a 3x3 structure): with the compiled kernels
+    (:data:`GAUSSIAN_BACKEND`) by runs (:func:`mmnst_path.detect._morphology._label`: the same
+    int32 labels, numbering and count), else scipy itself."""
+    from scipy import ndimage as ndi
+
+    if GAUSSIAN_BACKEND != "scipy" and _kernels() is not None:
+        from ..detect._morphology import _label
+
+        return _label(mask, eight=eight)
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), bool) if eight else None)
+    return labels, int(n)
 
 
 def _window_counts(mask: np.ndarray, half: int, border: bool) -> np.ndarray:
@@ -274,6 +285,17 @@ def _kernels() -> Any:
     return _numba
 
 
+@functools.lru_cache(maxsize=32)
+def _half_weights(sigma: float) -> np.ndarray:
+    """Right half (centre first) of scipy's normalised Gaussian kernel of ``sigma`` truncated at
+    4 sigma, float64: computed once per sigma (a tile's tissue mask asks for the same two, five
+    times; :func:`_gaussian_nearest` takes a copy)."""
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
+    return np.ascontiguousarray((phi / phi.sum())[radius:])
+
+
 def _gaussian_nearest(image: np.ndarray, sigma: float) -> np.ndarray:
     """``ndi.gaussian_filter(image, sigma, mode="nearest")`` (truncate 4) of a 2-D float32 image,
     through the compiled passes of :mod:`._numba` when numba imports (same values)."""
@@ -284,10 +306,7 @@ def _gaussian_nearest(image: np.ndarray, sigma: float) -> np.ndarray:
         kern = _kernels()
     if kern is None:
         return ndi.gaussian_filter(image, sigma, mode="nearest")
-    radius = int(4.0 * float(sigma) + 0.5)
-    x = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (float(sigma) * float(sigma)) * x**2)
-    w = np.ascontiguousarray((phi / phi.sum())[radius:])
+    w = _half_weights(float(sigma)).copy()
     img = np.ascontiguousarray(image)
     tmp = np.empty_like(img)
     kern.gaussian_nearest_axis0(img, w, tmp)
@@ -316,8 +335,6 @@ def tissue_mask(
     (M, N) bool ndarray
         True for tissue.
     """
-    from scipy import ndimage as ndi
-
     p = params if params is not None else TissueParams()
     img = np.asarray(rgb)
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
@@ -368,13 +385,13 @@ def tissue_mask(
         ink |= (hi <= p.black_max) & neutral
         dark = (hi <= p.edge_dark_max) & neutral
         if dark.any():
-            labels, _ = ndi.label(dark, structure=np.ones((3, 3), bool))
+            labels, _ = _labels(dark, eight=True)
             border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
             border = border[border > 0]
             if border.size:
                 ink |= np.isin(labels, border)
-    if ink.any():
-        ink = ndi.binary_dilation(ink, structure=np.ones((3, 3), bool))
+    if ink.any():  # (= ndi.binary_dilation(ink, structure=np.ones((3, 3))), by window counts)
+        ink = _square_dilation(ink, 1)
         tissue &= ~ink
 
     area_px = tissue.size
