@@ -5,7 +5,9 @@ Private helpers (no public API): every function here is bit-identical to the pla
 ``scipy.ndimage`` / ``skimage.segmentation.watershed`` call it replaces
 (tests/detect/test_morphology_equivalence.py, tests/detect/test_nuclei.py), only cheaper in
 time or memory. The Gaussian and running min/max use the numba kernels of :mod:`._numba` when
-numba (the optional extra ``fast``) imports, and scipy otherwise, with the same results.
+numba (a default dependency) imports, and scipy otherwise, with the same results; the one
+exception is nucleus detection's float32 ``log1p`` (:func:`._numba.log_contrast`), which numpy's
+SIMD loops may round 1 ulp differently on some CPUs, so without numba a seed can rarely move.
 """
 
 from __future__ import annotations
