@@ -52,13 +52,13 @@ def compiled_kernel(store: dict[str, Any], py_func: Callable[..., Any]) -> Any:
 
 def _label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:
     """``ndi.label(mask)`` of a 2-D mask (4-connected; ``eight``: 8-connected): the same int32
-    labels, numbering and count. With numba by runs (:func:`._numba_runs.component_labels`,
+    labels, numbering and count. With numba by runs (:func:`mmnst_path._numba_runs.component_labels`,
     tests/detect/test_component_labels.py), else (or for other dimensions) ``ndi.label`` itself.
     Any nonzero pixel of ``mask`` is foreground, as for ``ndi.label``."""
     if _numba_kernels() is None or mask.ndim != 2:
         labels, n = ndi.label(mask, structure=np.ones((3, 3), bool) if eight else None)
         return labels, int(n)
-    from ._numba_runs import component_labels
+    from .._numba_runs import component_labels
 
     labels = np.zeros(mask.shape, np.int32)
     n = component_labels(np.ascontiguousarray(mask, dtype=bool), labels, eight)

@@ -345,11 +345,11 @@ def _hole_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     is not). The holes' labels are in the raster order of their first pixels, as ``ndi.label``
     numbers them.
 
-    With numba the holes only (:func:`mmnst_path.detect._numba_runs.hole_labels`: 1..n, every
+    With numba the holes only (:func:`mmnst_path._numba_runs.hole_labels`: 1..n, every
     other pixel 0, ``is_hole`` True but at 0); else ``ndi.label(~mask)``, every component
     labelled. The holes, their pixels and their order are the same (tested)."""
     if _numba_kernels() is not None:
-        from ._numba_runs import hole_labels
+        from .._numba_runs import hole_labels
 
         gaps = np.zeros(mask.shape, np.int32)
         n = hole_labels(np.ascontiguousarray(mask, dtype=bool), gaps)

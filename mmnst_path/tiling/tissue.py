@@ -226,14 +226,16 @@ def _fill_small_holes(mask: np.ndarray, max_px: float) -> np.ndarray:
 
 def _labels(mask: np.ndarray, *, eight: bool) -> tuple[np.ndarray, int]:
     """``ndi.label(mask)`` (4-connected; ``eight``: a 3x3 structure): with the compiled kernels
-    (:data:`GAUSSIAN_BACKEND`) by runs (:func:`mmnst_path.detect._morphology._label`: the same
+    (:data:`GAUSSIAN_BACKEND`) by runs (:func:`mmnst_path._numba_runs.component_labels`: the same
     int32 labels, numbering and count), else scipy itself."""
     from scipy import ndimage as ndi
 
-    if GAUSSIAN_BACKEND != "scipy" and _kernels() is not None:
-        from ..detect._morphology import _label
+    if GAUSSIAN_BACKEND != "scipy" and _kernels() is not None and mask.ndim == 2:
+        from .._numba_runs import component_labels
 
-        return _label(mask, eight=eight)
+        labels = np.zeros(mask.shape, np.int32)
+        n = component_labels(np.ascontiguousarray(mask, dtype=bool), labels, eight)
+        return labels, int(n)
     labels, n = ndi.label(mask, structure=np.ones((3, 3), bool) if eight else None)
     return labels, int(n)
 

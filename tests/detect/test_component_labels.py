@@ -61,7 +61,7 @@ def test_holes_and_their_order_match_ndi_label(monkeypatch: pytest.MonkeyPatch, 
 
 @pytest.mark.parametrize("eight", [False, True])
 def test_components_match_ndi_label(eight: bool) -> None:
-    from mmnst_path.detect._numba_runs import component_labels
+    from mmnst_path._numba_runs import component_labels
 
     assert _morphology._numba_kernels() is not None  # the compiled path is the one under test
     structure = np.ones((3, 3), bool) if eight else None

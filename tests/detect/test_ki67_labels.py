@@ -16,7 +16,7 @@ from scipy import ndimage as ndi
 from mmnst_path.detect import _morphology, nuclei
 from mmnst_path.detect.nuclei import NucleusParams, nuclei_from_stains, stain_planes
 
-_runs = pytest.importorskip("mmnst_path.detect._numba_runs")
+_runs = pytest.importorskip("mmnst_path._numba_runs")
 
 
 def _scipy_label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:

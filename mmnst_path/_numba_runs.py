@@ -1,4 +1,5 @@
-"""Compiled connected-component labelling by runs, for :mod:`mmnst_path.detect` (imported only when used).
+"""Compiled connected-component labelling by runs, for :mod:`mmnst_path.detect` and the tissue mask of
+:mod:`mmnst_path.tiling.tissue` (imported only when used; outside the package layers so that both may use it).
 
 :func:`component_labels` is ``ndi.label(mask, structure)`` for the 4- and 8-connected structures
 (the same labels: components numbered 1, 2, ... in the raster order of their first pixel), and
