@@ -979,6 +979,10 @@ def _oof_proba(path: Path | None, images: list[ContextImage], model: ClassifierM
     return proba
 
 
+def _proba_map(model: ClassifierModel, feats: np.ndarray) -> np.ndarray:
+    return model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*feats.shape[:2], -1)
+
+
 def _fractions(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in text.split(","):
@@ -1054,6 +1058,12 @@ def parser() -> argparse.ArgumentParser:
                          "the block labels, --save-maps since session 25); the first stage keeps its own rows")
     ap.add_argument("--context-trees", type=int, default=None, help="--auto-context: trees of the second forest "
                     "(default --trees); the out-of-fold first-stage forests keep --trees")
+    ap.add_argument("--context-extra-maps", type=Path, nargs="+", default=None, metavar="NPZ",
+                    help="--auto-context: maps (--save-maps, e.g. of --wavy-tiles --extra-only) of images the first "
+                         "stage never trained on: their rows train the second stage only, with the first stage's own "
+                         "probabilities (they are out of its sample)")
+    ap.add_argument("--context-extra-repeat", type=int, default=1, metavar="K",
+                    help="--context-extra-maps: take their rows K times (default 1)")
     ap.add_argument("--first-stage", type=Path, default=None, metavar="MODEL",
                     help="--auto-context with --maps-npz: this saved tissue model is the first stage (not refitted; "
                          "it must have been fitted on these maps' rows, e.g. the same recipe)")
@@ -1137,7 +1147,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.auto_context and (args.thin or args.repeat_necrosis or args.repeat_rows or args.rows_npz):
         raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
                          "--repeat-rows, --rows-npz")
-    context_opts = (args.context_sigmas, args.context_min_share, args.context_trees, args.first_stage, args.oof_npz)
+    context_opts = (args.context_sigmas, args.context_min_share, args.context_trees, args.first_stage, args.oof_npz,
+                    args.context_extra_maps)
     if not args.auto_context and any(v is not None for v in context_opts):
         raise SystemExit("--context-sigmas / --context-min-share / --context-trees / --first-stage / --oof-npz are "
                          "options of --auto-context")
@@ -1318,10 +1329,23 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--context-min-share: no map records its block labels (maps from --save-maps since "
                              "session 25)")
         proba = _oof_proba(args.oof_npz, images, model, args)
+        if args.context_extra_maps:
+            if not 1 <= args.context_extra_repeat <= 10:
+                raise SystemExit(f"--context-extra-repeat: expected 1-10, got {args.context_extra_repeat}")
+            extra = [m for path in args.context_extra_maps for m in load_maps(path) if not m.held]
+            extra_p = [_proba_map(model, m.feats) for m in extra]
+            for _ in range(args.context_extra_repeat):
+                images += [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, fold_of(m.source, m.name)) for m in extra]
+                proba = [*proba, *extra_p]
         model = train_context_stage(
             images, model, settings=ContextSettings(args.context_sigmas) if args.context_sigmas else None,
             n_estimators=args.context_trees or args.trees, max_depth=args.depth, min_samples_leaf=args.leaf,
             jobs=args.jobs, proba=proba)
+        if args.context_extra_maps:
+            srcs = sorted({m.source for path in args.context_extra_maps for m in load_maps(path)})
+            model.card["auto_context"]["extra_sources"] = (
+                f"second stage only: the rows of {', '.join(srcs)} (x{args.context_extra_repeat}) with the first "
+                "stage's own probabilities (images it never trained on)")
         if args.context_min_share is not None:
             model.card["auto_context"]["training_blocks"] = (
                 f"the first stage's rows plus the blocks of pixel-labelled images whose majority class covers >= "
