@@ -153,3 +153,52 @@ def test_context_options_need_auto_context(project_module, tmp_path) -> None:
     with pytest.raises(SystemExit):
         tr.parser().parse_args(["--context-sigmas", "8,-1"])
     assert tr.parser().parse_args(["--context-sigmas", "8,16"]).context_sigmas == (8.0, 16.0)
+
+
+def test_extra_maps_train_the_second_stage_only(project_module, tmp_path) -> None:
+    """``--auto-context --first-stage MODEL --maps-npz`` keeps MODEL's forest as the first stage, caches the out-of-fold
+    maps (``--oof-npz``: a second run reads them) and adds the rows of ``--context-extra-maps`` to the second stage only
+    (``--context-extra-repeat`` times), which the card says."""
+    tr = project_module("scripts/train_tissue_model.py")
+    st = TissueFeatureSettings()
+    specs = tr.tissue_feature_specs(st)
+    n_f = len(specs)
+    rng = np.random.default_rng(2)
+
+    def image(src: str, name: str, held: bool, classes: tuple[int, ...]) -> object:
+        y_map = rng.choice(np.asarray(classes), size=(12, 12))
+        feats = (rng.normal(0, 0.3, (12, 12, n_f)) + y_map[..., None]).astype(np.float32)
+        sel = rng.choice(144, 60, replace=False)
+        return tr.ImageMap(src, name, held, feats, sel, y_map.ravel()[sel].astype(np.int64), 8.0)
+
+    names = [f"t{i}" for i in range(40)]
+    by_fold = [[n for n in names if tr.fold_of("kather", n) == f][:3] for f in (0, 1)]
+    maps = [image("kather", n, i == 5, (0, 1, 2)) for i, n in enumerate(by_fold[0] + by_fold[1])]
+    extra = [image("oedema", f"seed{i}", False, (1,)) for i in range(2)]
+    tr.save_maps(tmp_path / "maps.npz", maps)
+    tr.save_maps(tmp_path / "extra.npz", extra)
+    x = np.concatenate([m.feats.reshape(-1, n_f)[m.sel] for m in maps if not m.held])
+    y = np.concatenate([m.y for m in maps if not m.held])
+    first = train_model(x, y, kind="tissue", classes=tr.CLASSES, features=specs,
+                        settings={"features": st.to_mapping(), "stains": "H&E"}, n_estimators=4, max_depth=6,
+                        validation=(maps[5].feats.reshape(-1, n_f)[maps[5].sel], maps[5].y))
+    first.save(tmp_path / "first.mmnst")
+    common = ["--maps-npz", str(tmp_path / "maps.npz"), "--auto-context", "--first-stage", str(tmp_path / "first.mmnst"),
+              "--oof-npz", str(tmp_path / "oof.npz"), "--context-sigmas", "8,16", "--trees", "4", "--depth", "6"]
+    assert tr.main([*common, "--out", str(tmp_path / "a.mmnst")]) == 0
+    assert (tmp_path / "oof.npz").exists()
+    assert tr.main([*common, "--context-extra-maps", str(tmp_path / "extra.npz"), "--context-extra-repeat", "2",
+                    "--version", "x", "--out", str(tmp_path / "b.mmnst")]) == 0
+    from mmnst_path.classify import load_model
+
+    a, b = load_model(tmp_path / "a.mmnst"), load_model(tmp_path / "b.mmnst")
+    for m in (a, b):
+        assert m.context is not None
+        np.testing.assert_array_equal(m.forest.threshold, first.forest.threshold)  # the first stage is not refitted
+    stroma = tr.CLASSES.index("stroma")
+    counts_a = a.card["auto_context"]["training_counts"]
+    counts_b = b.card["auto_context"]["training_counts"]
+    assert counts_b[tr.CLASSES[stroma]] == counts_a[tr.CLASSES[stroma]] + 2 * 2 * 60  # 2 maps x 60 rows, twice
+    assert "oedema (x2)" in b.card["auto_context"]["extra_sources"]
+    assert "extra_sources" not in a.card["auto_context"]
+    assert b.card["version"] == "x"
