@@ -78,6 +78,12 @@ on the first stage's out-of-fold class probabilities pooled over 16-100 µm
 (:func:`mmnst_path.classify.train_tissue.train_context_stage`; the first stage alone is also written, as
 ``OUT.stage1.mmnst``); with the ``--mimic-tiles`` first stage it read the TCGA squamous nests as confluent
 necrosis (14.85 %) instead of a speckle (14.45 %): benchmarks/README.md, "Auto-context for the squamous nests".
+Session 25 (#13): ``--save-maps`` also records every block's majority class and share; ``--context-min-share 0.5`` trains
+the second stage on the class-border blocks too (the first stage keeps its rows), ``--context-sigmas``,
+``--context-trees``, ``--first-stage MODEL`` (with ``--maps-npz``: keep a fitted first stage), ``--oof-npz`` (cache the
+out-of-fold maps), ``--context-extra-maps`` (rows for the second stage only). The candidate over 1.1.0 (8 / 16 µm, border
+rows, oedema + wavy rows) read the bundled sample 28.27 % (rule >= 28.3) and the osteosarcoma Non-Viable tiles as stroma
+(A12-19907 35.7 %): not shipped; benchmarks/README.md, "#13 tissue model: an auto-context second stage over 1.1.0".
 
 Options tried for #13 in session 17 (none in the shipped default; figures in benchmarks/README.md, "Nuclear
 morphology for tumour / stroma / lymphocytes"): ``--nuclear-morphology`` (the nuclear-morphology feature columns:
