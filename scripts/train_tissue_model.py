@@ -947,13 +947,29 @@ def _sigmas(text: str) -> tuple[float, ...]:
     return values
 
 
-def context_images(maps: list[ImageMap], min_share: float | None) -> list[ContextImage]:
-    """The :class:`ContextImage` s of ``maps`` (fold by :func:`fold_of`, -1 held out). ``min_share``: the second
-    stage's rows are the first stage's plus, on images whose maps record their block labels, every other block whose
-    majority class covers >= ``min_share`` of it (None: the first stage's rows only)."""
+def alternate_folds(maps: list[ImageMap]) -> dict[tuple[str, str], int]:
+    """Auto-context fold of every training image, alternating in name order within each source (``--context-folds
+    alternate``): the images of a source, and of a class within it when names sort by class (osteosarcoma, NCT, Kather
+    2016), fall in every fold, which :func:`fold_of`'s hash does not promise (session 25: it put both osteosarcoma
+    Non-Viable-Tumor training tiles in fold 0). Augmented copies share their image's fold."""
+    names: dict[str, set[str]] = {}
+    for m in maps:
+        if not m.held:
+            names.setdefault(m.source, set()).add(m.name)
+    return {(src, n): i % CONTEXT_FOLDS for src, group in names.items() for i, n in enumerate(sorted(group))}
+
+
+def context_images(maps: list[ImageMap], min_share: float | None, folds: str = "hash") -> list[ContextImage]:
+    """The :class:`ContextImage` s of ``maps`` (fold by :func:`fold_of`, or with ``folds="alternate"`` by
+    :func:`alternate_folds`; -1 held out). ``min_share``: the second stage's rows are the first stage's plus, on images
+    whose maps record their block labels, every other block whose majority class covers >= ``min_share`` of it (None:
+    the first stage's rows only)."""
+    if folds not in ("hash", "alternate"):
+        raise SystemExit(f"--context-folds: expected hash or alternate, got {folds!r}")
+    alt = alternate_folds(maps) if folds == "alternate" else {}
     out = []
     for m in maps:
-        fold = -1 if m.held else fold_of(m.source, m.name)
+        fold = -1 if m.held else alt[(m.source, m.name)] if alt else fold_of(m.source, m.name)
         ctx_sel = ctx_y = None
         if min_share is not None and m.block_y is not None and m.block_share is not None and not m.held:
             share = m.block_share.astype(np.float32).ravel()
@@ -967,12 +983,19 @@ def context_images(maps: list[ImageMap], min_share: float | None) -> list[Contex
 
 def _oof_proba(path: Path | None, images: list[ContextImage], model: ClassifierModel, args: argparse.Namespace
                ) -> list[np.ndarray]:
-    """Out-of-fold first-stage probability maps (:func:`out_of_fold_proba`), cached in ``path`` when given."""
+    """Out-of-fold first-stage probability maps (:func:`out_of_fold_proba`), cached in ``path`` when given (with the
+    images' folds: a cache made with other folds is refused; files without them were made with the hash folds)."""
+    folds = np.array([im.fold for im in images])
     if path is not None and path.exists():
         with np.load(path, allow_pickle=False) as z:
-            proba = [z[f"p{i}"] for i in range(len(images))] if len(z.files) == len(images) else None
+            n_maps = sum(k.startswith("p") for k in z.files)
+            proba = [z[f"p{i}"] for i in range(len(images))] if n_maps == len(images) else None
+            saved = z["folds"] if "folds" in z.files else None
         if proba is None or any(p.shape[:2] != im.feats.shape[:2] for p, im in zip(proba, images, strict=True)):
             raise SystemExit(f"--oof-npz {path}: its probability maps are not those of these {len(images)} images")
+        same = (getattr(args, "context_folds", None) or "hash") == "hash" if saved is None else np.array_equal(saved, folds)
+        if not same:
+            raise SystemExit(f"--oof-npz {path}: its maps were made with other folds (--context-folds)")
         print(f"out-of-fold maps read from {path}", file=sys.stderr)
         return proba
     t0 = time.time()
@@ -981,7 +1004,7 @@ def _oof_proba(path: Path | None, images: list[ContextImage], model: ClassifierM
     print(f"out-of-fold maps in {time.time() - t0:.0f} s", file=sys.stderr)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **{f"p{i}": p.astype(np.float16) for i, p in enumerate(proba)})
+        np.savez(path, folds=folds, **{f"p{i}": p.astype(np.float16) for i, p in enumerate(proba)})
     return proba
 
 
@@ -1062,6 +1085,9 @@ def parser() -> argparse.ArgumentParser:
                     help="--auto-context: the second stage also trains on the blocks of pixel-labelled images whose "
                          "majority class covers >= F of them (e.g. 0.5: the class borders; needs maps that record "
                          "the block labels, --save-maps since session 25); the first stage keeps its own rows")
+    ap.add_argument("--context-folds", choices=("hash", "alternate"), default=None,
+                    help="--auto-context: out-of-fold folds by a hash of source and name (default, session 11) or "
+                         "alternating in name order within each source (every source, and its classes, in both folds)")
     ap.add_argument("--context-trees", type=int, default=None, help="--auto-context: trees of the second forest "
                     "(default --trees); the out-of-fold first-stage forests keep --trees")
     ap.add_argument("--context-extra-maps", type=Path, nargs="+", default=None, metavar="NPZ",
@@ -1154,7 +1180,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
                          "--repeat-rows, --rows-npz")
     context_opts = (args.context_sigmas, args.context_min_share, args.context_trees, args.first_stage, args.oof_npz,
-                    args.context_extra_maps)
+                    args.context_extra_maps, args.context_folds)
     if not args.auto_context and any(v is not None for v in context_opts):
         raise SystemExit("--context-sigmas / --context-min-share / --context-trees / --first-stage / --oof-npz are "
                          "options of --auto-context")
@@ -1330,7 +1356,7 @@ def main(argv: list[str] | None = None) -> int:
         first = args.out.with_name(args.out.stem + ".stage1" + args.out.suffix)
         model.save(first)
         print(f"first stage: wrote {first} ({model.model_id}) in {time.time() - t0:.0f} s", file=sys.stderr)
-        images = context_images(maps, args.context_min_share)
+        images = context_images(maps, args.context_min_share, args.context_folds or "hash")
         if args.context_min_share is not None and all(im.ctx_sel is None for im in images):
             raise SystemExit("--context-min-share: no map records its block labels (maps from --save-maps since "
                              "session 25)")

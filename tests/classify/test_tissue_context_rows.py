@@ -202,3 +202,30 @@ def test_extra_maps_train_the_second_stage_only(project_module, tmp_path) -> Non
     assert "oedema (x2)" in b.card["auto_context"]["extra_sources"]
     assert "extra_sources" not in a.card["auto_context"]
     assert b.card["version"] == "x"
+    # the cache was made with the hash folds: other folds refuse it
+    with pytest.raises(SystemExit, match="other folds"):
+        tr.main([*common, "--context-folds", "alternate", "--out", str(tmp_path / "c.mmnst")])
+
+
+def test_alternate_folds_put_every_source_and_class_in_both_folds(project_module) -> None:
+    """``--context-folds alternate``: within a source the images alternate between the folds in name order (names sort
+    by class), so two tiles of one class are apart, which the hash folds did not promise (session 25: both
+    osteosarcoma Non-Viable-Tumor training tiles in fold 0); augmented copies keep their image's fold."""
+    tr = project_module("scripts/train_tissue_model.py")
+    osteo = sorted(tr.OSTEO_TRAIN)
+    f = np.zeros((2, 2, 3), np.float32)
+    sel, y = np.array([0]), np.array([0])
+    maps = [tr.ImageMap("osteosarcoma", n, False, f, sel, y, 8.0) for n in osteo for _ in range(3)]  # with copies
+    maps.append(tr.ImageMap("osteosarcoma", "held.jpg", True, f, sel, y, 8.0))
+    hashed = {(m.name, im.fold) for m, im in zip(maps, tr.context_images(maps, None), strict=True)}
+    nvt = [n for n in osteo if n.startswith("Non-Viable")]
+    assert len({fold for name, fold in hashed if name in nvt}) == 1  # the hash put both in one fold
+    images = tr.context_images(maps, None, "alternate")
+    fold = {}
+    for m, im in zip(maps, images, strict=True):
+        assert fold.setdefault(m.name, im.fold) == im.fold  # copies share the fold
+    assert fold["held.jpg"] == -1
+    for cls in ("Non-Tumor", "Non-Viable", "Viable"):
+        assert {fold[n] for n in osteo if n.startswith(cls)} == {0, 1}
+    with pytest.raises(SystemExit, match="hash or alternate"):
+        tr.context_images(maps, None, "random")
