@@ -739,9 +739,9 @@ def _image_rows(src: str, name: str, held: bool, fsyg: tuple[np.ndarray, np.ndar
 CONTEXT_FOLDS = 2
 
 
-def fold_of(source: str, name: str) -> int:
+def fold_of(source: str, name: str, n_folds: int = CONTEXT_FOLDS) -> int:
     """Auto-context fold of a training image (a hash of source and name: augmented copies share it)."""
-    return int(hashlib.sha256(f"{source}/{name}".encode()).hexdigest()[:8], 16) % CONTEXT_FOLDS
+    return int(hashlib.sha256(f"{source}/{name}".encode()).hexdigest()[:8], 16) % n_folds
 
 
 def save_maps(path: Path, maps: list[ImageMap]) -> None:
@@ -947,7 +947,7 @@ def _sigmas(text: str) -> tuple[float, ...]:
     return values
 
 
-def alternate_folds(maps: list[ImageMap]) -> dict[tuple[str, str], int]:
+def alternate_folds(maps: list[ImageMap], n_folds: int = CONTEXT_FOLDS) -> dict[tuple[str, str], int]:
     """Auto-context fold of every training image, alternating in name order within each source (``--context-folds
     alternate``): the images of a source, and of a class within it when names sort by class (osteosarcoma, NCT, Kather
     2016), fall in every fold, which :func:`fold_of`'s hash does not promise (session 25: it put both osteosarcoma
@@ -956,20 +956,23 @@ def alternate_folds(maps: list[ImageMap]) -> dict[tuple[str, str], int]:
     for m in maps:
         if not m.held:
             names.setdefault(m.source, set()).add(m.name)
-    return {(src, n): i % CONTEXT_FOLDS for src, group in names.items() for i, n in enumerate(sorted(group))}
+    return {(src, n): i % n_folds for src, group in names.items() for i, n in enumerate(sorted(group))}
 
 
-def context_images(maps: list[ImageMap], min_share: float | None, folds: str = "hash") -> list[ContextImage]:
+def context_images(maps: list[ImageMap], min_share: float | None, folds: str = "hash",
+                   n_folds: int = CONTEXT_FOLDS) -> list[ContextImage]:
     """The :class:`ContextImage` s of ``maps`` (fold by :func:`fold_of`, or with ``folds="alternate"`` by
     :func:`alternate_folds`; -1 held out). ``min_share``: the second stage's rows are the first stage's plus, on images
     whose maps record their block labels, every other block whose majority class covers >= ``min_share`` of it (None:
-    the first stage's rows only)."""
+    the first stage's rows only). ``n_folds``: how many folds (2 by default, :data:`CONTEXT_FOLDS`)."""
+    if not 2 <= n_folds <= 10:
+        raise SystemExit(f"--context-fold-count: expected 2-10 folds, got {n_folds}")
     if folds not in ("hash", "alternate"):
         raise SystemExit(f"--context-folds: expected hash or alternate, got {folds!r}")
-    alt = alternate_folds(maps) if folds == "alternate" else {}
+    alt = alternate_folds(maps, n_folds) if folds == "alternate" else {}
     out = []
     for m in maps:
-        fold = -1 if m.held else alt[(m.source, m.name)] if alt else fold_of(m.source, m.name)
+        fold = -1 if m.held else alt[(m.source, m.name)] if alt else fold_of(m.source, m.name, n_folds)
         ctx_sel = ctx_y = None
         if min_share is not None and m.block_y is not None and m.block_share is not None and not m.held:
             share = m.block_share.astype(np.float32).ravel()
@@ -993,7 +996,9 @@ def _oof_proba(path: Path | None, images: list[ContextImage], model: ClassifierM
             saved = z["folds"] if "folds" in z.files else None
         if proba is None or any(p.shape[:2] != im.feats.shape[:2] for p, im in zip(proba, images, strict=True)):
             raise SystemExit(f"--oof-npz {path}: its probability maps are not those of these {len(images)} images")
-        same = (getattr(args, "context_folds", None) or "hash") == "hash" if saved is None else np.array_equal(saved, folds)
+        old_default = ((getattr(args, "context_folds", None) or "hash") == "hash"
+                       and (getattr(args, "context_fold_count", None) or CONTEXT_FOLDS) == CONTEXT_FOLDS)
+        same = old_default if saved is None else np.array_equal(saved, folds)
         if not same:
             raise SystemExit(f"--oof-npz {path}: its maps were made with other folds (--context-folds)")
         print(f"out-of-fold maps read from {path}", file=sys.stderr)
@@ -1088,6 +1093,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--context-folds", choices=("hash", "alternate"), default=None,
                     help="--auto-context: out-of-fold folds by a hash of source and name (default, session 11) or "
                          "alternating in name order within each source (every source, and its classes, in both folds)")
+    ap.add_argument("--context-fold-count", type=int, default=None, metavar="K",
+                    help=f"--auto-context: out-of-fold folds (default {CONTEXT_FOLDS}; each fold's forest sees (K-1)/K of "
+                         "the images)")
     ap.add_argument("--context-trees", type=int, default=None, help="--auto-context: trees of the second forest "
                     "(default --trees); the out-of-fold first-stage forests keep --trees")
     ap.add_argument("--context-extra-maps", type=Path, nargs="+", default=None, metavar="NPZ",
@@ -1180,7 +1188,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
                          "--repeat-rows, --rows-npz")
     context_opts = (args.context_sigmas, args.context_min_share, args.context_trees, args.first_stage, args.oof_npz,
-                    args.context_extra_maps, args.context_folds)
+                    args.context_extra_maps, args.context_folds, args.context_fold_count)
     if not args.auto_context and any(v is not None for v in context_opts):
         raise SystemExit("--context-sigmas / --context-min-share / --context-trees / --first-stage / --oof-npz are "
                          "options of --auto-context")
@@ -1356,7 +1364,8 @@ def main(argv: list[str] | None = None) -> int:
         first = args.out.with_name(args.out.stem + ".stage1" + args.out.suffix)
         model.save(first)
         print(f"first stage: wrote {first} ({model.model_id}) in {time.time() - t0:.0f} s", file=sys.stderr)
-        images = context_images(maps, args.context_min_share, args.context_folds or "hash")
+        n_folds = args.context_fold_count or CONTEXT_FOLDS
+        images = context_images(maps, args.context_min_share, args.context_folds or "hash", n_folds)
         if args.context_min_share is not None and all(im.ctx_sel is None for im in images):
             raise SystemExit("--context-min-share: no map records its block labels (maps from --save-maps since "
                              "session 25)")
@@ -1367,7 +1376,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = [m for path in args.context_extra_maps for m in load_maps(path) if not m.held]
             extra_p = [_proba_map(model, m.feats) for m in extra]
             for _ in range(args.context_extra_repeat):
-                images += [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, fold_of(m.source, m.name)) for m in extra]
+                images += [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, fold_of(m.source, m.name, n_folds))
+                           for m in extra]
                 proba = [*proba, *extra_p]
         model = train_context_stage(
             images, model, settings=ContextSettings(args.context_sigmas) if args.context_sigmas else None,

@@ -227,5 +227,10 @@ def test_alternate_folds_put_every_source_and_class_in_both_folds(project_module
     assert fold["held.jpg"] == -1
     for cls in ("Non-Tumor", "Non-Viable", "Viable"):
         assert {fold[n] for n in osteo if n.startswith(cls)} == {0, 1}
+    three = {m.name: im.fold for m, im in zip(maps, tr.context_images(maps, None, "alternate", 3), strict=True)}
+    assert {three[n] for n in osteo} == {0, 1, 2}
+    assert {three[n] for n in nvt} == {0, 1}  # the two NVT tiles sort next to each other: still apart
     with pytest.raises(SystemExit, match="hash or alternate"):
         tr.context_images(maps, None, "random")
+    with pytest.raises(SystemExit, match="2-10 folds"):
+        tr.context_images(maps, None, "hash", 1)
