@@ -167,12 +167,11 @@ slightly different forest (40,992 instead of 40,894 nodes, held-out figures with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +180,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from mmnst_path.classify._image_reference import ImageReference, image_reference  # noqa: E402
-from mmnst_path.classify.model import ClassifierModel  # noqa: E402
 from mmnst_path.classify.tissue_context import ContextSettings  # noqa: E402
 from mmnst_path.classify.tissue_features import (  # noqa: E402
     TissueFeatureSettings,
@@ -193,9 +191,20 @@ from mmnst_path.classify.tissue_features import (  # noqa: E402
     tissue_feature_specs,
 )
 from mmnst_path.classify.train import class_report, train_model  # noqa: E402
-from mmnst_path.classify.train_tissue import ContextImage, out_of_fold_proba, train_context_stage  # noqa: E402
+from mmnst_path.classify.train_tissue import ContextImage, train_context_stage  # noqa: E402
 
 sys.path.insert(0, str(HERE))
+from _context_maps import (  # noqa: E402  (ImageMap, fold_of, save_maps, load_maps, alternate_folds: re-exported)
+    CONTEXT_FOLDS,
+    ImageMap,
+    alternate_folds,
+    fold_of,
+    load_maps,
+    oof_proba_cached,
+    proba_map,
+    save_maps,
+    sigmas_arg,
+)
 from _training_data import BRCA_M2C, held_out, read_rgb, render_variant  # noqa: E402
 
 CLASSES = ("tumour", "stroma", "necrosis", "inflammatory", "fat", "mucin", "blood", "background")
@@ -707,24 +716,6 @@ def _recipe_border_rows(k: int, settings: TissueFeatureSettings, shares: list[np
             yield "recipe_border", name, x, y[border], False
 
 
-@dataclass(frozen=True, eq=False)
-class ImageMap:
-    """One training image (or augmented copy) on the output grid: its whole feature map, the flat indices
-    of its training rows and their class indices (what ``--auto-context`` needs besides the rows)."""
-
-    source: str
-    name: str
-    held: bool
-    feats: np.ndarray
-    sel: np.ndarray
-    y: np.ndarray
-    grid_mpp: float
-    #: (m, n) int8 class index of every block (majority class, -1 unlabelled / outside) and its share (float16);
-    #: None where the source did not record it (mimic, wavy-kind and intensity copies, older map files)
-    block_y: np.ndarray | None = None
-    block_share: np.ndarray | None = None
-
-
 def _image_rows(src: str, name: str, held: bool, fsyg: tuple[np.ndarray, np.ndarray, np.ndarray, float],
                 maps: list[ImageMap] | None, blocks: list[tuple[np.ndarray, np.ndarray]] | None = None
                 ) -> tuple[str, str, np.ndarray, np.ndarray, bool]:
@@ -733,38 +724,6 @@ def _image_rows(src: str, name: str, held: bool, fsyg: tuple[np.ndarray, np.ndar
         by, bs = blocks[0] if blocks else (None, None)
         maps.append(ImageMap(src, name, held, feats, sel, y, grid_mpp, by, bs))
     return src, name, feats.reshape(-1, feats.shape[-1])[sel], y, held
-
-
-#: folds of the first-stage forests whose out-of-fold probabilities train the auto-context stage
-CONTEXT_FOLDS = 2
-
-
-def fold_of(source: str, name: str, n_folds: int = CONTEXT_FOLDS) -> int:
-    """Auto-context fold of a training image (a hash of source and name: augmented copies share it)."""
-    return int(hashlib.sha256(f"{source}/{name}".encode()).hexdigest()[:8], 16) % n_folds
-
-
-def save_maps(path: Path, maps: list[ImageMap]) -> None:
-    """Write :class:`ImageMap` s to an uncompressed npz (plain arrays, no pickle)."""
-    arrays: dict[str, np.ndarray] = {
-        "source": np.array([m.source for m in maps]), "name": np.array([m.name for m in maps]),
-        "held": np.array([m.held for m in maps]), "grid_mpp": np.array([m.grid_mpp for m in maps])}
-    for i, m in enumerate(maps):
-        arrays[f"f{i}"], arrays[f"s{i}"], arrays[f"y{i}"] = m.feats, m.sel, m.y
-        if m.block_y is not None and m.block_share is not None:
-            arrays[f"b{i}"], arrays[f"h{i}"] = m.block_y, m.block_share
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **arrays)  # type: ignore[arg-type]
-
-
-def load_maps(path: Path) -> list[ImageMap]:
-    """The :class:`ImageMap` s of :func:`save_maps`, in their order."""
-    with np.load(path, allow_pickle=False) as z:
-        src, name, held, gm = z["source"], z["name"], z["held"], z["grid_mpp"]
-        files = set(z.files)
-        return [ImageMap(str(src[i]), str(name[i]), bool(held[i]), z[f"f{i}"], z[f"s{i}"], z[f"y{i}"], float(gm[i]),
-                         z[f"b{i}"] if f"b{i}" in files else None, z[f"h{i}"] if f"h{i}" in files else None)
-                for i in range(len(src))]
 
 
 def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, reference: str | None = None,
@@ -937,28 +896,6 @@ def _share(text: str) -> float:
     return value
 
 
-def _sigmas(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected µm scales like 8,16, got {text!r}") from None
-    if not values or not all(math.isfinite(v) and v > 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected positive µm scales like 8,16, got {text!r}")
-    return values
-
-
-def alternate_folds(maps: list[ImageMap], n_folds: int = CONTEXT_FOLDS) -> dict[tuple[str, str], int]:
-    """Auto-context fold of every training image, alternating in name order within each source (``--context-folds
-    alternate``): the images of a source, and of a class within it when names sort by class (osteosarcoma, NCT, Kather
-    2016), fall in every fold, which :func:`fold_of`'s hash does not promise (session 25: it put both osteosarcoma
-    Non-Viable-Tumor training tiles in fold 0). Augmented copies share their image's fold."""
-    names: dict[str, set[str]] = {}
-    for m in maps:
-        if not m.held:
-            names.setdefault(m.source, set()).add(m.name)
-    return {(src, n): i % n_folds for src, group in names.items() for i, n in enumerate(sorted(group))}
-
-
 def context_images(maps: list[ImageMap], min_share: float | None, folds: str = "hash",
                    n_folds: int = CONTEXT_FOLDS) -> list[ContextImage]:
     """The :class:`ContextImage` s of ``maps`` (fold by :func:`fold_of`, or with ``folds="alternate"`` by
@@ -982,39 +919,6 @@ def context_images(maps: list[ImageMap], min_share: float | None, folds: str = "
             ctx_sel, ctx_y = np.concatenate([m.sel, extra]), np.concatenate([m.y, by[extra]])
         out.append(ContextImage(m.feats, m.sel, m.y, m.grid_mpp, fold, ctx_sel, ctx_y))
     return out
-
-
-def _oof_proba(path: Path | None, images: list[ContextImage], model: ClassifierModel, args: argparse.Namespace
-               ) -> list[np.ndarray]:
-    """Out-of-fold first-stage probability maps (:func:`out_of_fold_proba`), cached in ``path`` when given (with the
-    images' folds: a cache made with other folds is refused; files without them were made with the hash folds)."""
-    folds = np.array([im.fold for im in images])
-    if path is not None and path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            n_maps = sum(k.startswith("p") for k in z.files)
-            proba = [z[f"p{i}"] for i in range(len(images))] if n_maps == len(images) else None
-            saved = z["folds"] if "folds" in z.files else None
-        if proba is None or any(p.shape[:2] != im.feats.shape[:2] for p, im in zip(proba, images, strict=True)):
-            raise SystemExit(f"--oof-npz {path}: its probability maps are not those of these {len(images)} images")
-        old_default = ((getattr(args, "context_folds", None) or "hash") == "hash"
-                       and (getattr(args, "context_fold_count", None) or CONTEXT_FOLDS) == CONTEXT_FOLDS)
-        same = old_default if saved is None else np.array_equal(saved, folds)
-        if not same:
-            raise SystemExit(f"--oof-npz {path}: its maps were made with other folds (--context-folds)")
-        print(f"out-of-fold maps read from {path}", file=sys.stderr)
-        return proba
-    t0 = time.time()
-    proba = out_of_fold_proba(images, model, n_estimators=args.trees, max_depth=args.depth,
-                              min_samples_leaf=args.leaf, jobs=args.jobs)
-    print(f"out-of-fold maps in {time.time() - t0:.0f} s", file=sys.stderr)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, folds=folds, **{f"p{i}": p.astype(np.float16) for i, p in enumerate(proba)})
-    return proba
-
-
-def _proba_map(model: ClassifierModel, feats: np.ndarray) -> np.ndarray:
-    return model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*feats.shape[:2], -1)
 
 
 def _fractions(text: str) -> dict[str, float]:
@@ -1083,7 +987,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--auto-context", action="store_true",
                     help="add a second (auto-context) forest on the first forest's out-of-fold class probabilities "
                          "pooled over larger neighbourhoods (mmnst_path.classify.tissue_context)")
-    ap.add_argument("--context-sigmas", type=_sigmas, default=None, metavar="S[,S...]",
+    ap.add_argument("--context-sigmas", type=sigmas_arg, default=None, metavar="S[,S...]",
                     help="--auto-context: the scales (µm, Gaussian sigma) the first-stage probabilities are pooled "
                          "over (default 16,40,100); the tile halo grows by 3x the largest")
     ap.add_argument("--context-min-share", type=_share, default=None, metavar="F",
@@ -1369,12 +1273,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.context_min_share is not None and all(im.ctx_sel is None for im in images):
             raise SystemExit("--context-min-share: no map records its block labels (maps from --save-maps since "
                              "session 25)")
-        proba = _oof_proba(args.oof_npz, images, model, args)
+        proba = oof_proba_cached(args.oof_npz, images, model, args)
         if args.context_extra_maps:
             if not 1 <= args.context_extra_repeat <= 10:
                 raise SystemExit(f"--context-extra-repeat: expected 1-10, got {args.context_extra_repeat}")
             extra = [m for path in args.context_extra_maps for m in load_maps(path) if not m.held]
-            extra_p = [_proba_map(model, m.feats) for m in extra]
+            extra_p = [proba_map(model, m.feats) for m in extra]
             for _ in range(args.context_extra_repeat):
                 images += [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, fold_of(m.source, m.name, n_folds))
                            for m in extra]
