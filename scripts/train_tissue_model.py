@@ -78,6 +78,12 @@ on the first stage's out-of-fold class probabilities pooled over 16-100 µm
 (:func:`mmnst_path.classify.train_tissue.train_context_stage`; the first stage alone is also written, as
 ``OUT.stage1.mmnst``); with the ``--mimic-tiles`` first stage it read the TCGA squamous nests as confluent
 necrosis (14.85 %) instead of a speckle (14.45 %): benchmarks/README.md, "Auto-context for the squamous nests".
+Session 25 (#13): ``--save-maps`` also records every block's majority class and share; ``--context-min-share 0.5`` trains
+the second stage on the class-border blocks too (the first stage keeps its rows), ``--context-sigmas``,
+``--context-trees``, ``--first-stage MODEL`` (with ``--maps-npz``: keep a fitted first stage), ``--oof-npz`` (cache the
+out-of-fold maps), ``--context-extra-maps`` (rows for the second stage only). The candidate over 1.1.0 (8 / 16 µm, border
+rows, oedema + wavy rows) read the bundled sample 28.27 % (rule >= 28.3) and the osteosarcoma Non-Viable tiles as stroma
+(A12-19907 35.7 %): not shipped; benchmarks/README.md, "#13 tissue model: an auto-context second stage over 1.1.0".
 
 Options tried for #13 in session 17 (none in the shipped default; figures in benchmarks/README.md, "Nuclear
 morphology for tumour / stroma / lymphocytes"): ``--nuclear-morphology`` (the nuclear-morphology feature columns:
@@ -161,12 +167,11 @@ slightly different forest (40,992 instead of 40,894 nodes, held-out figures with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +180,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from mmnst_path.classify._image_reference import ImageReference, image_reference  # noqa: E402
+from mmnst_path.classify.tissue_context import ContextSettings  # noqa: E402
 from mmnst_path.classify.tissue_features import (  # noqa: E402
     TissueFeatureSettings,
     base_maps,
@@ -188,6 +194,17 @@ from mmnst_path.classify.train import class_report, train_model  # noqa: E402
 from mmnst_path.classify.train_tissue import ContextImage, train_context_stage  # noqa: E402
 
 sys.path.insert(0, str(HERE))
+from _context_maps import (  # noqa: E402  (ImageMap, fold_of, save_maps, load_maps, alternate_folds: re-exported)
+    CONTEXT_FOLDS,
+    ImageMap,
+    alternate_folds,
+    fold_of,
+    load_maps,
+    oof_proba_cached,
+    proba_map,
+    save_maps,
+    sigmas_arg,
+)
 from _training_data import BRCA_M2C, held_out, read_rgb, render_variant  # noqa: E402
 
 CLASSES = ("tumour", "stroma", "necrosis", "inflammatory", "fat", "mucin", "blood", "background")
@@ -373,7 +390,8 @@ def tile_rows(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
 
 def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: TissueFeatureSettings,
               rng: np.random.Generator, n: int, reference: ImageReference | None = None,
-              min_share: float = PURE_SHARE, shares: list[np.ndarray] | None = None
+              min_share: float = PURE_SHARE, shares: list[np.ndarray] | None = None,
+              blocks: list[tuple[np.ndarray, np.ndarray]] | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """:func:`tile_rows` with the whole feature map: ((m, n, F) float32 features on the output grid, the flat
     indices of the selected blocks, their class indices, µm per output block); the same random draws as
@@ -382,7 +400,10 @@ def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
     covers the largest share of it when that share is at least ``min_share`` (default :data:`PURE_SHARE`: pure
     blocks only; ``--min-share 0.5`` adds the blocks on class borders, labelled by their majority class).
     ``shares``: a list that receives the share of its block that each selected row's class covers (float32; 1 for
-    a tile-wide class name)."""
+    a tile-wide class name). ``blocks``: a list that receives the whole block label map of the image (int8 class
+    index of the class covering the largest share of each block, -1 unlabelled or outside the image; and that share,
+    float16), whatever ``min_share``: the mixed blocks an auto-context stage may train on, without changing the
+    rows or the random draws."""
     if settings.image_reference and reference is None:
         reference = image_reference(rgb, mpp=mpp, eps_od=settings.eps_od)
     f, k, j = grid_factors(mpp, settings)
@@ -414,6 +435,17 @@ def tile_maps(rgb: np.ndarray, mpp: float, label: np.ndarray | str, settings: Ti
             cls[(share >= min_share) & (share > best)] = c
             best = np.maximum(best, share)
     sel = np.flatnonzero((cls.ravel() >= 0) & inside.ravel())
+    if blocks is not None:
+        if isinstance(label, str):
+            whole, whole_share = cls, best
+        else:
+            whole = np.full(shape, -1, np.int64)
+            whole_share = np.zeros(shape, np.float32)
+            for c in range(len(KERATIN_CLASSES)):
+                share = block_mean((lab == c).astype(np.float32), big)[: shape[0], : shape[1]]
+                better = share > whole_share
+                whole[better], whole_share[better] = c, share[better]
+        blocks.append((np.where(inside, whole, -1).astype(np.int8), whole_share.astype(np.float16)))
     if sel.size > n:
         sel = rng.choice(sel, size=n, replace=False)
     if shares is not None:
@@ -616,8 +648,9 @@ def feature_rows(args: argparse.Namespace, settings: TissueFeatureSettings, *, i
             ref = image_reference(img, mpp=m, eps_od=settings.eps_od) if settings.image_reference else None
             if levels is not None:
                 levels.append((ref.level if ref is not None else float("nan"), copy))
-            yield _image_rows(src, name, held, tile_maps(img, m, label, settings, rng, n, ref, min_share, shares),
-                              maps)
+            got: list[tuple[np.ndarray, np.ndarray]] | None = [] if maps is not None else None
+            yield _image_rows(src, name, held,
+                              tile_maps(img, m, label, settings, rng, n, ref, min_share, shares, got), maps, got)
     if getattr(args, "mimic_tiles", False) and not intensity_only:
         yield from _mimic_rows(args, settings, maps)
     if getattr(args, "wavy_tiles", False) and not intensity_only:
@@ -683,54 +716,14 @@ def _recipe_border_rows(k: int, settings: TissueFeatureSettings, shares: list[np
             yield "recipe_border", name, x, y[border], False
 
 
-@dataclass(frozen=True, eq=False)
-class ImageMap:
-    """One training image (or augmented copy) on the output grid: its whole feature map, the flat indices
-    of its training rows and their class indices (what ``--auto-context`` needs besides the rows)."""
-
-    source: str
-    name: str
-    held: bool
-    feats: np.ndarray
-    sel: np.ndarray
-    y: np.ndarray
-    grid_mpp: float
-
-
 def _image_rows(src: str, name: str, held: bool, fsyg: tuple[np.ndarray, np.ndarray, np.ndarray, float],
-                maps: list[ImageMap] | None) -> tuple[str, str, np.ndarray, np.ndarray, bool]:
+                maps: list[ImageMap] | None, blocks: list[tuple[np.ndarray, np.ndarray]] | None = None
+                ) -> tuple[str, str, np.ndarray, np.ndarray, bool]:
     feats, sel, y, grid_mpp = fsyg
     if maps is not None:
-        maps.append(ImageMap(src, name, held, feats, sel, y, grid_mpp))
+        by, bs = blocks[0] if blocks else (None, None)
+        maps.append(ImageMap(src, name, held, feats, sel, y, grid_mpp, by, bs))
     return src, name, feats.reshape(-1, feats.shape[-1])[sel], y, held
-
-
-#: folds of the first-stage forests whose out-of-fold probabilities train the auto-context stage
-CONTEXT_FOLDS = 2
-
-
-def fold_of(source: str, name: str) -> int:
-    """Auto-context fold of a training image (a hash of source and name: augmented copies share it)."""
-    return int(hashlib.sha256(f"{source}/{name}".encode()).hexdigest()[:8], 16) % CONTEXT_FOLDS
-
-
-def save_maps(path: Path, maps: list[ImageMap]) -> None:
-    """Write :class:`ImageMap` s to an uncompressed npz (plain arrays, no pickle)."""
-    arrays: dict[str, np.ndarray] = {
-        "source": np.array([m.source for m in maps]), "name": np.array([m.name for m in maps]),
-        "held": np.array([m.held for m in maps]), "grid_mpp": np.array([m.grid_mpp for m in maps])}
-    for i, m in enumerate(maps):
-        arrays[f"f{i}"], arrays[f"s{i}"], arrays[f"y{i}"] = m.feats, m.sel, m.y
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **arrays)  # type: ignore[arg-type]
-
-
-def load_maps(path: Path) -> list[ImageMap]:
-    """The :class:`ImageMap` s of :func:`save_maps`, in their order."""
-    with np.load(path, allow_pickle=False) as z:
-        src, name, held, gm = z["source"], z["name"], z["held"], z["grid_mpp"]
-        return [ImageMap(str(src[i]), str(name[i]), bool(held[i]), z[f"f{i}"], z[f"s{i}"], z[f"y{i}"], float(gm[i]))
-                for i in range(len(src))]
 
 
 def _cached_rows(paths: list[Path], settings: TissueFeatureSettings, *, reference: str | None = None,
@@ -903,6 +896,31 @@ def _share(text: str) -> float:
     return value
 
 
+def context_images(maps: list[ImageMap], min_share: float | None, folds: str = "hash",
+                   n_folds: int = CONTEXT_FOLDS) -> list[ContextImage]:
+    """The :class:`ContextImage` s of ``maps`` (fold by :func:`fold_of`, or with ``folds="alternate"`` by
+    :func:`alternate_folds`; -1 held out). ``min_share``: the second stage's rows are the first stage's plus, on images
+    whose maps record their block labels, every other block whose majority class covers >= ``min_share`` of it (None:
+    the first stage's rows only). ``n_folds``: how many folds (2 by default, :data:`CONTEXT_FOLDS`)."""
+    if not 2 <= n_folds <= 10:
+        raise SystemExit(f"--context-fold-count: expected 2-10 folds, got {n_folds}")
+    if folds not in ("hash", "alternate"):
+        raise SystemExit(f"--context-folds: expected hash or alternate, got {folds!r}")
+    alt = alternate_folds(maps, n_folds) if folds == "alternate" else {}
+    out = []
+    for m in maps:
+        fold = -1 if m.held else alt[(m.source, m.name)] if alt else fold_of(m.source, m.name, n_folds)
+        ctx_sel = ctx_y = None
+        if min_share is not None and m.block_y is not None and m.block_share is not None and not m.held:
+            share = m.block_share.astype(np.float32).ravel()
+            by = m.block_y.astype(np.int64).ravel()
+            extra = np.flatnonzero((by >= 0) & (share >= min_share) & (share < PURE_SHARE))
+            extra = extra[~np.isin(extra, m.sel)]
+            ctx_sel, ctx_y = np.concatenate([m.sel, extra]), np.concatenate([m.y, by[extra]])
+        out.append(ContextImage(m.feats, m.sel, m.y, m.grid_mpp, fold, ctx_sel, ctx_y))
+    return out
+
+
 def _fractions(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in text.split(","):
@@ -969,6 +987,33 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--auto-context", action="store_true",
                     help="add a second (auto-context) forest on the first forest's out-of-fold class probabilities "
                          "pooled over larger neighbourhoods (mmnst_path.classify.tissue_context)")
+    ap.add_argument("--context-sigmas", type=sigmas_arg, default=None, metavar="S[,S...]",
+                    help="--auto-context: the scales (µm, Gaussian sigma) the first-stage probabilities are pooled "
+                         "over (default 16,40,100); the tile halo grows by 3x the largest")
+    ap.add_argument("--context-min-share", type=_share, default=None, metavar="F",
+                    help="--auto-context: the second stage also trains on the blocks of pixel-labelled images whose "
+                         "majority class covers >= F of them (e.g. 0.5: the class borders; needs maps that record "
+                         "the block labels, --save-maps since session 25); the first stage keeps its own rows")
+    ap.add_argument("--context-folds", choices=("hash", "alternate"), default=None,
+                    help="--auto-context: out-of-fold folds by a hash of source and name (default, session 11) or "
+                         "alternating in name order within each source (every source, and its classes, in both folds)")
+    ap.add_argument("--context-fold-count", type=int, default=None, metavar="K",
+                    help=f"--auto-context: out-of-fold folds (default {CONTEXT_FOLDS}; each fold's forest sees (K-1)/K of "
+                         "the images)")
+    ap.add_argument("--context-trees", type=int, default=None, help="--auto-context: trees of the second forest "
+                    "(default --trees); the out-of-fold first-stage forests keep --trees")
+    ap.add_argument("--context-extra-maps", type=Path, nargs="+", default=None, metavar="NPZ",
+                    help="--auto-context: maps (--save-maps, e.g. of --wavy-tiles --extra-only) of images the first "
+                         "stage never trained on: their rows train the second stage only, with the first stage's own "
+                         "probabilities (they are out of its sample)")
+    ap.add_argument("--context-extra-repeat", type=int, default=1, metavar="K",
+                    help="--context-extra-maps: take their rows K times (default 1)")
+    ap.add_argument("--first-stage", type=Path, default=None, metavar="MODEL",
+                    help="--auto-context with --maps-npz: this saved tissue model is the first stage (not refitted; "
+                         "it must have been fitted on these maps' rows, e.g. the same recipe)")
+    ap.add_argument("--oof-npz", type=Path, default=None, metavar="NPZ",
+                    help="--auto-context: the out-of-fold first-stage probability maps, read from NPZ when it exists "
+                         "(written there otherwise)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="--auto-context: fit the out-of-fold first-stage forests in this many processes (same result)")
     ap.add_argument("--nuclear-detail", action="store_true",
@@ -1046,6 +1091,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.auto_context and (args.thin or args.repeat_necrosis or args.repeat_rows or args.rows_npz):
         raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
                          "--repeat-rows, --rows-npz")
+    context_opts = (args.context_sigmas, args.context_min_share, args.context_trees, args.first_stage, args.oof_npz,
+                    args.context_extra_maps, args.context_folds, args.context_fold_count)
+    if not args.auto_context and any(v is not None for v in context_opts):
+        raise SystemExit("--context-sigmas / --context-min-share / --context-trees / --first-stage / --oof-npz are "
+                         "options of --auto-context")
+    if args.first_stage is not None and not args.maps_npz:
+        raise SystemExit("--first-stage: with --maps-npz (the maps its rows came from)")
     if not 0 <= args.recipe_border <= 20:
         raise SystemExit(f"--recipe-border: expected 0-20 copies, got {args.recipe_border}")
     extra = (args.wavy_tiles or args.mimic_tiles or args.recipe_border or args.rim_tiles or args.oedema_tiles
@@ -1187,10 +1239,21 @@ def main(argv: list[str] | None = None) -> int:
         card["training_block_share"] = (
             f"a block is a training row of its majority class when that class covers >= {lowest_share:.3g} of it "
             f"(border rows included; pure blocks are >= {PURE_SHARE:g})")
-    model = train_model(x_tr, y_tr, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
-                        settings={"features": settings.to_mapping(), "stains": "H&E"},
-                        card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,
-                        min_samples_leaf=args.leaf)
+    if args.first_stage is not None:
+        from mmnst_path.classify import load_model
+
+        model = load_model(args.first_stage, kind="tissue")
+        if (model.class_names != tuple(classes) or [f.name for f in model.features]
+                != [f.name for f in tissue_feature_specs(settings)] or model.context is not None):
+            raise SystemExit(f"--first-stage {args.first_stage}: not a one-stage model with these classes and features")
+        model = replace(model, card={**model.card, "first_stage": f"{model.name} {model.card.get('version')} "
+                                     f"({model.model_id}), not refitted",
+                                     **({"version": args.version} if args.version else {})})
+    else:
+        model = train_model(x_tr, y_tr, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
+                            settings={"features": settings.to_mapping(), "stains": "H&E"},
+                            card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,
+                            min_samples_leaf=args.leaf)
     model.card["validation"]["per_source"] = {
         src: class_report(np.concatenate([p[1] for p in parts]),
                           model.predict(np.concatenate([p[0] for p in parts])), classes)
@@ -1205,9 +1268,34 @@ def main(argv: list[str] | None = None) -> int:
         first = args.out.with_name(args.out.stem + ".stage1" + args.out.suffix)
         model.save(first)
         print(f"first stage: wrote {first} ({model.model_id}) in {time.time() - t0:.0f} s", file=sys.stderr)
+        n_folds = args.context_fold_count or CONTEXT_FOLDS
+        images = context_images(maps, args.context_min_share, args.context_folds or "hash", n_folds)
+        if args.context_min_share is not None and all(im.ctx_sel is None for im in images):
+            raise SystemExit("--context-min-share: no map records its block labels (maps from --save-maps since "
+                             "session 25)")
+        proba = oof_proba_cached(args.oof_npz, images, model, args)
+        if args.context_extra_maps:
+            if not 1 <= args.context_extra_repeat <= 10:
+                raise SystemExit(f"--context-extra-repeat: expected 1-10, got {args.context_extra_repeat}")
+            extra = [m for path in args.context_extra_maps for m in load_maps(path) if not m.held]
+            extra_p = [proba_map(model, m.feats) for m in extra]
+            for _ in range(args.context_extra_repeat):
+                images += [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, fold_of(m.source, m.name, n_folds))
+                           for m in extra]
+                proba = [*proba, *extra_p]
         model = train_context_stage(
-            [ContextImage(m.feats, m.sel, m.y, m.grid_mpp, -1 if m.held else fold_of(m.source, m.name)) for m in maps],
-            model, n_estimators=args.trees, max_depth=args.depth, min_samples_leaf=args.leaf, jobs=args.jobs)
+            images, model, settings=ContextSettings(args.context_sigmas) if args.context_sigmas else None,
+            n_estimators=args.context_trees or args.trees, max_depth=args.depth, min_samples_leaf=args.leaf,
+            jobs=args.jobs, proba=proba)
+        if args.context_extra_maps:
+            srcs = sorted({m.source for path in args.context_extra_maps for m in load_maps(path)})
+            model.card["auto_context"]["extra_sources"] = (
+                f"second stage only: the rows of {', '.join(srcs)} (x{args.context_extra_repeat}) with the first "
+                "stage's own probabilities (images it never trained on)")
+        if args.context_min_share is not None:
+            model.card["auto_context"]["training_blocks"] = (
+                f"the first stage's rows plus the blocks of pixel-labelled images whose majority class covers >= "
+                f"{args.context_min_share:g} of them (class borders), second stage only")
         model.card["validation"]["note"] += ("; per_source: first stage alone; auto_context.validation: the "
                                              "held-out quarter through both stages")
         model = replace(model)

@@ -140,6 +140,10 @@ class ContextImage:
     fold : int
         Fold of the image (images of one source image, e.g. augmented copies, share it); -1 for a
         validation image (not in the first stage's training rows).
+    ctx_sel, ctx_y : (k2,) int ndarray or None
+        The second stage's training blocks and classes when they differ from the first stage's
+        (e.g. ``sel`` plus the mixed blocks on class borders, labelled by their majority class,
+        which the first stage does not train on); None: ``sel`` and ``y``.
     """
 
     feats: np.ndarray
@@ -147,6 +151,17 @@ class ContextImage:
     y: np.ndarray
     grid_mpp: float
     fold: int
+    ctx_sel: np.ndarray | None = None
+    ctx_y: np.ndarray | None = None
+
+    def context_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat indices and classes of the blocks the second stage trains on."""
+        if self.ctx_sel is None or self.ctx_y is None:
+            return self.sel, self.y
+        if len(self.ctx_sel) != len(self.ctx_y):
+            msg = f"ContextImage: {len(self.ctx_sel)} second-stage blocks but {len(self.ctx_y)} classes"
+            raise ConfigError(msg)
+        return self.ctx_sel, self.ctx_y
 
 
 def out_of_fold_proba(images: Sequence[ContextImage], model: ClassifierModel, *, n_estimators: int = 32,
@@ -213,9 +228,10 @@ def train_context_stage(images: Sequence[ContextImage], model: ClassifierModel, 
     for im, p in zip(images, proba, strict=True):
         ctx = context_features(im.feats, p, grid_mpp=im.grid_mpp, settings=settings)
         xs, ys, ps = rows[im.fold < 0]
-        xs.append(ctx.reshape(-1, ctx.shape[-1])[im.sel])
-        ys.append(im.y)
-        ps.append(p.reshape(-1, p.shape[-1])[im.sel])
+        sel, y = (im.sel, im.y) if im.fold < 0 else im.context_rows()
+        xs.append(ctx.reshape(-1, ctx.shape[-1])[sel])
+        ys.append(y)
+        ps.append(p.reshape(-1, p.shape[-1])[sel])
     x2, y2 = np.concatenate(rows[False][0]), np.concatenate(rows[False][1])
     validation = (np.concatenate(rows[True][0]), np.concatenate(rows[True][1])) if rows[True][0] else None
     second = train_model(x2, y2, kind=model.kind, classes=classes, features=specs, settings=model.settings,
