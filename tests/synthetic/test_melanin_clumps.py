@@ -60,6 +60,11 @@ def test_clump_layer_sizes_and_texture() -> None:
     assert side_um <= 2 * CLUMP_UM[1]  # no mass larger than the largest clumps (free ones included)
     none, _ = melanin_clump_layer(shape, cells, np.array([False]), np.zeros(shape, bool), np.random.default_rng(3), mpp)
     assert not none.any()
+    strip = np.zeros(shape, bool)
+    strip[:, 95:105] = True  # 5 µm of tissue: a free mass (>= 10 µm) centred in it overhangs the glass
+    cut, _ = melanin_clump_layer(shape, cells, np.array([False]), strip, np.random.default_rng(3), mpp)
+    assert cut.any()
+    assert not cut[~strip].any()  # no melanin on the glass
 
 
 def test_clumps_need_a_pigment_family() -> None:
