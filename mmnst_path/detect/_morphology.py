@@ -12,12 +12,13 @@ SIMD loops may round 1 ulp differently on some CPUs, so without numba a seed can
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
+
+from .._gauss_half import gaussian_half_kernel
 
 #: Gaussian and running min/max: "auto" = the numba kernels of :mod:`._numba` when numba imports
 #: (bit-identical to scipy, faster), "scipy" = always scipy
@@ -66,20 +67,11 @@ def _label(mask: np.ndarray, *, eight: bool = False) -> tuple[np.ndarray, int]:
 
 
 def _gaussian_half_kernel(sigma_px: float, truncate: float) -> np.ndarray:
-    """Right half (centre first) of scipy's normalised Gaussian kernel, float64 (a new array:
-    a copy of the one computed for these two numbers, kept by :func:`_half_kernel_of`)."""
-    return _half_kernel_of(float(sigma_px), float(truncate)).copy()
-
-
-@functools.lru_cache(maxsize=64)
-def _half_kernel_of(sigma: float, truncate: float) -> np.ndarray:
-    """:func:`_gaussian_half_kernel`, computed once for each (sigma, truncate) (a tile asks for
-    the same few, 8 of them in nucleus detection alone; callers get copies)."""
-    radius = int(truncate * sigma + 0.5)
-    x = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
-    phi = phi / phi.sum()
-    return np.ascontiguousarray(phi[radius:])
+    """Right half (centre first) of scipy's normalised Gaussian kernel, float64 (a new array: a
+    copy of the one computed once for these two numbers by
+    :func:`mmnst_path._gauss_half.gaussian_half_kernel`, which tissue detection shares; a tile
+    asks for the same few, 8 of them in nucleus detection alone)."""
+    return gaussian_half_kernel(float(sigma_px), float(truncate)).copy()
 
 
 def _gaussian(image: np.ndarray, sigma_px: float, *, truncate: float = 4.0) -> np.ndarray:

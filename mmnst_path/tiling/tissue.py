@@ -28,13 +28,13 @@ slides where pigment is so dense it looks black at thumbnail scale.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .._gauss_half import gaussian_half_kernel
 from .._params import check_finite
 from ..errors import ConfigError
 from ..geometry import Box
@@ -287,17 +287,6 @@ def _kernels() -> Any:
     return _numba
 
 
-@functools.lru_cache(maxsize=32)
-def _half_weights(sigma: float) -> np.ndarray:
-    """Right half (centre first) of scipy's normalised Gaussian kernel of ``sigma`` truncated at
-    4 sigma, float64: computed once per sigma (a tile's tissue mask asks for the same two, five
-    times; :func:`_gaussian_nearest` takes a copy)."""
-    radius = int(4.0 * sigma + 0.5)
-    x = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
-    return np.ascontiguousarray((phi / phi.sum())[radius:])
-
-
 def _gaussian_nearest(image: np.ndarray, sigma: float) -> np.ndarray:
     """``ndi.gaussian_filter(image, sigma, mode="nearest")`` (truncate 4) of a 2-D float32 image,
     through the compiled passes of :mod:`._numba` when numba imports (same values)."""
@@ -308,7 +297,7 @@ def _gaussian_nearest(image: np.ndarray, sigma: float) -> np.ndarray:
         kern = _kernels()
     if kern is None:
         return ndi.gaussian_filter(image, sigma, mode="nearest")
-    w = _half_weights(float(sigma)).copy()
+    w = gaussian_half_kernel(float(sigma), 4.0).copy()  # cached once per sigma, shared with detection
     img = np.ascontiguousarray(image)
     tmp = np.empty_like(img)
     kern.gaussian_nearest_axis0(img, w, tmp)
