@@ -14,7 +14,6 @@ from mmnst_path.classify._pigment_bodies import (
     body_image_features,
     body_melanin_probability,
     prepare_bodies,
-    resolve_body_model,
     wants_relative,
 )
 from mmnst_path.classify._pigment_relative import FALLBACK, RELATIVE_FEATURES, nuclear_reference
@@ -81,28 +80,30 @@ def test_relative_columns_tell_a_nucleus_sized_body_from_a_large_dark_one():
     assert xb[col["sat_share"]] > 0.5 > xa[col["sat_share"]]  # the dark body reaches the camera floor
 
 
-def _relative_model():
-    """A tiny body model on :data:`ALL_FEATURES` that calls melanin what is > 2 nuclei large."""
+def _tiny_model(relative: bool):
+    """A tiny body model (on :data:`ALL_FEATURES`, else :data:`OBJECT_FEATURES`) that calls melanin
+    what is > 2 nuclei large (``rel_area``), or (without the relative columns) > 80 µm²."""
+    names = ALL_FEATURES if relative else OBJECT_FEATURES
     rng = np.random.default_rng(1)
-    x = rng.uniform(-1, 1, (400, len(ALL_FEATURES))).astype(np.float32)
-    y = (x[:, ALL_FEATURES.index("rel_area")] > 0.3).astype(np.int64)
-    return train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(relative=True),
+    x = rng.uniform(-1, 3, (400, len(names))).astype(np.float32)
+    y = (x[:, names.index("rel_area")] > 0.3 if relative else x[:, names.index("log_area")] > 1.9).astype(np.int64)
+    return train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(relative=relative),
                        settings={"target": "pigment_bodies", "pixel_model_id": "test", "ranges": {}},
                        n_estimators=5, max_depth=3)
 
 
-def test_a_model_trained_on_relative_columns_reads_them_and_the_default_does_not():
-    default = resolve_body_model("default")
-    assert not wants_relative(default)
-    model = _relative_model()
+def test_only_a_model_trained_on_relative_columns_computes_and_reads_them():
+    plain, model = _tiny_model(False), _tiny_model(True)
+    assert not wants_relative(plain)
     assert wants_relative(model)
     rgb, dab, big = _scene()
     params = PigmentParams()
     chans = pigment_channels(rgb, stains="H-DAB", params=params, _with_hematoxylin=True)
-    b_default = prepare_bodies(rgb, chans, default, mpp=MPP, params=params, background=None)
+    b_plain = prepare_bodies(rgb, chans, plain, mpp=MPP, params=params, background=None)
     b_rel = prepare_bodies(rgb, chans, model, mpp=MPP, params=params, background=None)
-    assert b_default.x.shape[1] == len(OBJECT_FEATURES)
+    assert b_plain.x.shape[1] == len(OBJECT_FEATURES)
     assert b_rel.x.shape[1] == len(ALL_FEATURES)
+    np.testing.assert_array_equal(b_rel.x[:, : len(OBJECT_FEATURES)], b_plain.x)
     p = body_melanin_probability(b_rel.x, model)
     a, b = int(np.bincount(b_rel.labels[dab]).argmax()), int(np.bincount(b_rel.labels[big]).argmax())
     assert p[b - 1] > 0.5 > p[a - 1]  # the large body melanin, the nucleus-sized one DAB
