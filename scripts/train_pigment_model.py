@@ -65,6 +65,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from mmnst_path.classify._pigment_bodies import ALL_FEATURES  # noqa: E402
+from mmnst_path.classify._pigment_relative import RELATIVE_FEATURES  # noqa: E402
 from mmnst_path.classify.pigment import (  # noqa: E402
     BODY_CLASSES,
     CLASSES,
@@ -271,8 +273,10 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
     return x, np.zeros(x.shape[0], np.int64), used
 
 
-def _body_rows_of(rgb: np.ndarray, mpp: float, pixel_model, params) -> tuple[np.ndarray, np.ndarray]:
-    """(body labels, (n, F) body features) of one H-DAB tile, as classify_pigment computes them."""
+def _body_rows_of(rgb: np.ndarray, mpp: float, pixel_model, params,
+                  relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(body labels, (n, F) body features) of one H-DAB tile, as classify_pigment computes them
+    (``relative``: also the columns read against the tile's own nuclei, ``ALL_FEATURES``)."""
     from mmnst_path.detect._pigment_gate import brown_body_labels
     from mmnst_path.detect.pigment import pigment_channels, pigment_gate
     from mmnst_path.stain import load_stains, od_from_rgb
@@ -285,9 +289,9 @@ def _body_rows_of(rgb: np.ndarray, mpp: float, pixel_model, params) -> tuple[np.
     prob, _ = pigment_probability(rgb, mpp=mpp, model=pixel_model, background=bg, where=gate)
     labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
     if n == 0:
-        return labels, np.zeros((0, len(OBJECT_FEATURES)), np.float32)
+        return labels, np.zeros((0, len(ALL_FEATURES if relative else OBJECT_FEATURES)), np.float32)
     return labels, body_object_features(labels, n, od_from_rgb(rgb, background=bg), chans[0], chans[4], prob,
-                                        prob >= params.min_probability, mpp)
+                                        prob >= params.min_probability, mpp, relative=relative)
 
 
 #: families rendered once more with near-black, saturated melanin (``--near-black``)
@@ -298,7 +302,7 @@ def body_rows(seeds: range, pixel_model, params, size: int,
               families: tuple[str, ...] = PIGMENT_FAMILIES,
               appearances: tuple[str, ...] = ("varied", "plain"),
               near_black: tuple[str, ...] = (), tan: bool = False,
-              clumps: bool = False) -> tuple[np.ndarray, np.ndarray]:
+              clumps: bool = False, relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Brown-body rows of generated DAB tiles (each of ``appearances``; odd seeds at 0.25 µm/px);
     the families in ``near_black`` also with near-black melanin (``pigment_family_tile(near_black=True)``);
     ``tan``: every family once more with faint tan background staining (``tan_background=True``);
@@ -315,7 +319,7 @@ def body_rows(seeds: range, pixel_model, params, size: int,
                 tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
                                            mpp=mpp, appearance=appearance, near_black=black, tan_background=tinted,
                                            melanin_clumps=lumps, saturated_positives=lumps)
-                labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params)
+                labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params, relative)
                 if not len(x):
                     continue
                 n = len(x)
@@ -327,7 +331,7 @@ def body_rows(seeds: range, pixel_model, params, size: int,
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def real_body_rows(train: Path, pixel_model, params) -> tuple[np.ndarray, list[str]]:
+def real_body_rows(train: Path, pixel_model, params, relative: bool = False) -> tuple[np.ndarray, list[str]]:
     """Every brown body of the EndoNuke ER/PR tiles (DAB nuclei, no melanin)."""
     from PIL import Image
 
@@ -335,7 +339,7 @@ def real_body_rows(train: Path, pixel_model, params) -> tuple[np.ndarray, list[s
     files += [(p, 0.25) for p in sorted((train / "endonuke" / "staining_ds").glob("*.png"))]
     xs, used = [], []
     for f, mpp in files:
-        _, x = _body_rows_of(np.asarray(Image.open(f).convert("RGB")), mpp, pixel_model, params)
+        _, x = _body_rows_of(np.asarray(Image.open(f).convert("RGB")), mpp, pixel_model, params, relative)
         if len(x):
             xs.append(x)
             used.append(str(f.relative_to(train)))
@@ -357,10 +361,10 @@ def train_bodies(args: argparse.Namespace) -> None:
     apps = tuple(args.appearances or ("varied", "plain"))
     black = NEAR_BLACK_FAMILIES if args.near_black else ()
     xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size, appearances=apps,
-                       near_black=black, tan=args.tan_background, clumps=args.clumps)
-    xr, used = real_body_rows(args.train, pixel_model, params)
+                       near_black=black, tan=args.tan_background, clumps=args.clumps, relative=args.relative)
+    xr, used = real_body_rows(args.train, pixel_model, params, args.relative)
     xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps, near_black=black,
-                       tan=args.tan_background, clumps=args.clumps)
+                       tan=args.tan_background, clumps=args.clumps, relative=args.relative)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
     mel = xg[yg == 1]
     ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
@@ -390,6 +394,9 @@ def train_bodies(args: argparse.Namespace) -> None:
                                "staining_ds/ at 0.25 µm/px): every brown body a DAB body"),
             "n_real_images": len(used),
         },
+        "relative_features": (("reads " + ", ".join(RELATIVE_FEATURES) + ": the body against the tile's own "
+                               "hematoxylin nuclei (mmnst_path.classify._pigment_relative)") if args.relative else
+                              "none"),
         "ranges": ("the model answers only where every feature of " + ", ".join(GUARDED) + " lies within the "
                    "1st-99th percentile of the melanin training bodies (settings.ranges); elsewhere a body is DAB"),
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
@@ -398,7 +405,7 @@ def train_bodies(args: argparse.Namespace) -> None:
     }
     card["gate"] = f"trained on the bodies of the H-DAB gate at model_min_od {params.model_min_od}"
     settings = {"target": "pigment_bodies", "pixel_model_id": pixel_model.model_id, "ranges": ranges}
-    model = train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(),
+    model = train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(args.relative),
                         settings=settings, card=card, validation=(xv, yv), n_estimators=args.trees,
                         max_depth=12, min_samples_leaf=3)
     path = model.save(args.out)
@@ -464,6 +471,9 @@ def main() -> None:
     ap.add_argument("--clumps", action="store_true",
                     help="every pigmented DAB family also with packed melanin masses (melanin_clumps=True) "
                          "and saturated DAB positives (pixel and --bodies models; session 25)")
+    ap.add_argument("--relative", action="store_true",
+                    help="--bodies: also the body features read against the tile's own nuclei (rel_dark, rel_area, "
+                         "sat_share; opt-in, mmnst_path.classify._pigment_relative)")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..detect._pigment_core import _hole_labels, _label, nonzero_rc
 from ..errors import ConfigError
+from ._pigment_relative import RELATIVE_FEATURE_TEXT, RELATIVE_FEATURES
 from .model import ClassifierModel, FeatureSpec
 
 #: brown reference (unit RGB OD of the H-DAB preset's DAB) and the cone around it that holds DAB,
@@ -181,8 +182,18 @@ OBJECT_FEATURE_TEXT = {
     "grey_sd": ("", "standard deviation over the body of each pixel's cosine to grey"),
 }
 
+#: every body column a body model may read: :data:`OBJECT_FEATURES`, then the opt-in
+#: :data:`~mmnst_path.classify._pigment_relative.RELATIVE_FEATURES` (computed only for a model trained on them)
+ALL_FEATURES = OBJECT_FEATURES + RELATIVE_FEATURES
+
+
+def wants_relative(model: ClassifierModel) -> bool:
+    """Whether the body model reads any of the relative columns (:data:`RELATIVE_FEATURES`)."""
+    return any(name in RELATIVE_FEATURES for name in model.feature_names)
+
+
 def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.ndarray, hematoxylin: np.ndarray,
-                         prob: np.ndarray, melanin: np.ndarray, mpp: float) -> np.ndarray:
+                         prob: np.ndarray, melanin: np.ndarray, mpp: float, *, relative: bool = False) -> np.ndarray:
     """Features of each labelled brown body (:data:`OBJECT_FEATURES`) for the body model.
 
     Parameters
@@ -201,13 +212,15 @@ def body_object_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.n
         The pixels the pixel model calls melanin.
     mpp : float
         µm per pixel.
+    relative : bool
+        Also the :data:`RELATIVE_FEATURES` columns (:data:`ALL_FEATURES`).
 
     Returns
     -------
     (n, F) float32 ndarray
-        One row per body 1..n, columns :data:`OBJECT_FEATURES`.
+        One row per body 1..n, columns :data:`OBJECT_FEATURES` (``relative``: :data:`ALL_FEATURES`).
     """
-    x = body_image_features(labels, n, od, brown, hematoxylin, mpp)
+    x = body_image_features(labels, n, od, brown, hematoxylin, mpp, relative=relative)
     put_model_features(x, labels, n, prob, melanin)
     return x
 
@@ -240,10 +253,11 @@ def put_model_features(x: np.ndarray, labels: np.ndarray, n: int, prob: np.ndarr
 
 
 def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.ndarray, hematoxylin: np.ndarray,
-                        mpp: float) -> np.ndarray:
+                        mpp: float, *, relative: bool = False) -> np.ndarray:
     """The rows of :func:`body_object_features` with the :data:`MODEL_COLUMNS` zero: what the
     image alone gives, before the pixel model ran (:func:`put_model_features` adds the rest; each
-    column is computed on its own, so the values are the same)."""
+    column is computed on its own, so the values are the same). ``relative``: also the
+    :data:`RELATIVE_FEATURES` columns, read against the tile's own nuclei."""
     from ..detect._morphology import _od_norm
     from ..detect._pigment_core import _disk_of
     from ._pigment_at import disk_extreme_at
@@ -302,7 +316,14 @@ def body_image_features(labels: np.ndarray, n: int, od: np.ndarray, brown: np.nd
         "brown_sd": np.sqrt(np.maximum(per("share2") / cnt - mean_s * mean_s, 0.0)),
         "grey_sd": np.sqrt(np.maximum(per("grey2") / cnt - mean_g * mean_g, 0.0)),
     }
-    return np.stack([cols[name] for name in OBJECT_FEATURES], axis=1).astype(np.float32)
+    x = np.stack([cols[name] for name in OBJECT_FEATURES], axis=1).astype(np.float32)
+    if not relative:
+        return x
+    from ._pigment_relative import nuclear_reference, relative_columns, saturated_share
+
+    rel = relative_columns(x[:, OBJECT_FEATURES.index("log_area")], x[:, OBJECT_FEATURES.index("log_dark")],
+                           saturated_share(labels, n, od), nuclear_reference(whole, hematoxylin, brown, mpp))
+    return np.concatenate([x, rel], axis=1)
 
 
 def dab_body_model_path() -> Path:
@@ -313,9 +334,10 @@ def dab_body_model_path() -> Path:
     return models_dir() / "pigment_dab_bodies.mmnst"
 
 
-def body_feature_specs() -> list[FeatureSpec]:
-    """Named brown-body features (:data:`OBJECT_FEATURES`), in column order."""
-    return [FeatureSpec(name, *OBJECT_FEATURE_TEXT[name]) for name in OBJECT_FEATURES]
+def body_feature_specs(relative: bool = False) -> list[FeatureSpec]:
+    """Named brown-body features (:data:`OBJECT_FEATURES`; ``relative``: :data:`ALL_FEATURES`), in column order."""
+    text = {**OBJECT_FEATURE_TEXT, **RELATIVE_FEATURE_TEXT}
+    return [FeatureSpec(name, *text[name]) for name in (ALL_FEATURES if relative else OBJECT_FEATURES)]
 
 
 def resolve_body_model(spec: str) -> ClassifierModel | None:
@@ -342,7 +364,7 @@ def body_melanin_probability(x: np.ndarray, model: ClassifierModel) -> np.ndarra
     of those features (e.g. the coarser texture or darker DAB of a real scan than any generated
     melanin) gets probability 0 (a DAB-positive nucleus), since a forest extrapolates flat.
     """
-    cols = [OBJECT_FEATURES.index(name) for name in model.feature_names]
+    cols = [ALL_FEATURES.index(name) for name in model.feature_names]
     p = model.predict_proba(np.ascontiguousarray(x[:, cols]))[:, model.class_names.index("melanin")]
     return np.where(inside_ranges(x, model), p, 0.0).astype(np.float32)
 
@@ -354,7 +376,7 @@ def inside_ranges(x: np.ndarray, model: ClassifierModel) -> np.ndarray:
     known before the pixel model runs: :func:`model_free_dab`)."""
     inside = np.ones(len(x), dtype=bool)
     for name, (lo, hi) in dict(model.settings.get("ranges", {})).items():
-        v = x[:, OBJECT_FEATURES.index(name)]
+        v = x[:, ALL_FEATURES.index(name)]
         inside &= (v >= lo) & (v <= hi)
     return inside
 
@@ -374,7 +396,7 @@ def model_free_dab(x: np.ndarray, model: ClassifierModel, params: Any) -> np.nda
     decided = ~inside_ranges(x, model)
     if not decided.all():
         rest = np.flatnonzero(~decided)
-        cols = [OBJECT_FEATURES.index(name) for name in model.feature_names]
+        cols = [ALL_FEATURES.index(name) for name in model.feature_names]
         upper = forest_upper_bound(model, x[rest][:, cols], MODEL_COLUMNS, "melanin")
         if upper is not None:  # compared as body_melanin_probability's float32 values are
             decided[rest] = upper.astype(np.float32) < params.body_min_probability
@@ -451,8 +473,9 @@ def prepare_bodies(rgb: np.ndarray, chans: Any, body_model: ClassifierModel, *, 
     od = od_from_rgb(rgb, background=background) if od is None else od
     labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
     if n == 0:
-        return BrownBodies(labels, 0, od, np.zeros((0, len(OBJECT_FEATURES)), np.float32), np.zeros(0, dtype=bool))
-    x = body_image_features(labels, n, od, chans[0], chans[4], mpp)
+        width = len(ALL_FEATURES if wants_relative(body_model) else OBJECT_FEATURES)
+        return BrownBodies(labels, 0, od, np.zeros((0, width), np.float32), np.zeros(0, dtype=bool))
+    x = body_image_features(labels, n, od, chans[0], chans[4], mpp, relative=wants_relative(body_model))
     return BrownBodies(labels, n, od, x, model_free_dab(x, body_model, params))
 
 
@@ -573,6 +596,6 @@ def spindle_core_veto(kept: np.ndarray, od: np.ndarray, chans: Any, prob: np.nda
     spindle[0] = False
     if not spindle.any():
         return np.zeros(kept.shape, dtype=bool)
-    x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp)
+    x = body_object_features(labels, n, od, chans[0], chans[4], prob, mask, mpp, relative=wants_relative(body_model))
     dab = np.concatenate([[False], body_melanin_probability(x, body_model) < params.body_min_probability])
     return np.take(dab & spindle, labels)
