@@ -8,6 +8,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
+from ._region import CountRegion
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, analyze_tile
 
@@ -442,20 +444,24 @@ def analyze_slide(
                 config = config.replace(ki67=ki67.to_mapping())
 
         t = time.perf_counter()
+        # the counted region (the tissue mask grown by its margin): tiles touching it, counting only in it,
+        # so that the counts do not depend on the tile size
+        region = CountRegion.from_tissue(tissue, config.tissue.count_margin_um)
         tiles = plan_grid(
             reader,
             max_object_um=_halo_um(config, measures),
             tile_um=config.tile_um,
             analysis_mpp=config.analysis_mpp,
             mpp=mpp0,
-            tissue=tissue,
+            tissue=replace(tissue, mask=region.mask()),  # (only its mask is read: the tiles touching it)
             roi=polys,
         )
         timings["plan"] = time.perf_counter() - t
         analysis_mpp = tiles[0].analysis_mpp if tiles else config.analysis_mpp
         map_px = max(1, round(config.map_um / analysis_mpp))
         job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px,
-                      tissue_reference=_tissue_reference(config, matrix, measures, tissue, reader, mpp0))
+                      tissue_reference=_tissue_reference(config, matrix, measures, tissue, reader, mpp0),
+                      region=region)
 
         t = time.perf_counter()
         # several processes: costliest first, so that they finish together; one process: the grid's

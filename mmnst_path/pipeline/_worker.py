@@ -45,6 +45,9 @@ class TileJob:
     #: the slide's :class:`~mmnst_path.classify.tissue.ImageReference` when its tissue model reads the stain
     #: level against the slide (``TissueFeatureSettings.image_reference``), the same for every tile; else None
     tissue_reference: Any = None
+    #: the slide's :class:`~mmnst_path.pipeline._region.CountRegion`: cells and areas count only inside
+    #: it (None: everything the core owns)
+    region: Any = None
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per job (in each process that holds it) and ``key``: the reaches every
@@ -387,6 +390,11 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     t0 = time.perf_counter()
     cfg, mpp = job.config, tile.analysis_mpp
     owned = _owned_mask(tile, job.roi)
+    counted = job.region.mask() if job.region is not None else None
+    if counted is not None:
+        inside = job.region.tile_mask(tile, counted)
+        if inside is not None:
+            owned &= inside
     px_um2 = mpp * mpp
     counts: dict[str, Any] = {}
     row: dict[str, float] = {"owned_um2": float(owned.sum()) * px_um2}
@@ -467,6 +475,8 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
             row["tumour_region_um2"] = float((tumour & owned).sum()) * px_um2
         r_l0, c_l0 = tile.level0_from_analysis(c.row, c.col)
         keep = np.asarray(tile.owns(r_l0, c_l0), dtype=bool).reshape(-1)
+        if counted is not None and keep.any():
+            keep &= job.region.inside(r_l0, c_l0, counted)
         if job.roi is not None and keep.any():
             from skimage.measure import points_in_poly
 

@@ -86,6 +86,12 @@ class TissueParams:
     glass_min, glass_max_chroma : float
         A pixel whose darkest channel is at least ``glass_min`` and whose chroma is at most
         ``glass_max_chroma`` (0-255 units) is a glass candidate for the background estimate.
+    count_margin_um : float
+        A slide's cells and areas count only within this distance (µm) of the tissue mask (the
+        mask grown by a disk of this radius, rounded to mask pixels): tiles are chosen by
+        touching that region and count only what lies in it, so the results do not depend on
+        the tile size. The margin keeps nuclei on the mask's pixelated edge; not used by
+        :func:`tissue_mask` itself.
     """
 
     od_threshold: float = 0.05
@@ -104,11 +110,12 @@ class TissueParams:
     edge_dark_max: float = 110.0
     glass_min: float = 215.0
     glass_max_chroma: float = 10.0
+    count_margin_um: float = 16.0
 
     def __post_init__(self) -> None:
         check_finite(self, ("od_threshold", "min_chroma", "min_texture", "smooth_um", "min_region_um2", "max_hole_um2", "min_region_fraction",
                      "max_hole_fraction", "pen_min_chroma", "black_max", "neutral_max_chroma",
-                     "edge_dark_max", "glass_min", "glass_max_chroma"), positive=False)
+                     "edge_dark_max", "glass_min", "glass_max_chroma", "count_margin_um"), positive=False)
 
 
 @dataclass(frozen=True, eq=False)
