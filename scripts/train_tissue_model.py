@@ -1288,7 +1288,7 @@ def main(argv: list[str] | None = None) -> int:
         model = train_context_stage(
             images, model, settings=context_settings_arg(args.context_sigmas, args.context_keep_necrosis),
             n_estimators=args.context_trees or args.trees, max_depth=args.depth, min_samples_leaf=args.leaf,
-            jobs=args.jobs, proba=proba)
+            jobs=args.jobs, proba=proba, fold_scheme=args.context_folds or "hash")
         if args.context_extra_maps:
             srcs = sorted({m.source for path in args.context_extra_maps for m in load_maps(path)})
             model.card["auto_context"]["extra_sources"] = (

@@ -98,3 +98,25 @@ def test_training_option_builds_the_settings_and_refuses_nonsense(project_module
     assert tr.context_settings_arg(None, 0.7).sigmas_um == ContextSettings().sigmas_um
     with pytest.raises(SystemExit, match="keep-necrosis"):
         tr.context_settings_arg((8.0,), 0.4)
+
+
+def test_the_card_names_the_fold_scheme() -> None:
+    """A two-stage model's card says how the out-of-fold folds were drawn (``--context-folds``), not only how many:
+    session 26's candidate read ``folds: 2`` whether they alternated or hashed."""
+    from mmnst_path.classify.train_tissue import ContextImage, train_context_stage
+
+    rng = np.random.default_rng(5)
+    images = []
+    for i in range(4):
+        cls = (rng.random((10, 10)) < 0.4).astype(np.int64)
+        feats = np.stack([cls + rng.normal(0, 0.3, cls.shape), rng.normal(0, 1, cls.shape)], -1).astype(np.float32)
+        images.append(ContextImage(feats, np.arange(100), cls.ravel(), 8.0, i % 2))
+    x = np.concatenate([im.feats.reshape(-1, 2) for im in images])
+    y = np.concatenate([im.y for im in images])
+    first = train_model(x, y, kind="tissue", classes=CLASSES, features=[FeatureSpec("look"), FeatureSpec("noise")],
+                        settings={}, n_estimators=2, max_depth=4)
+    for scheme in ("hash", "alternate"):
+        model = train_context_stage(images, first, settings=ContextSettings(SIGMAS), n_estimators=2, max_depth=4,
+                                    fold_scheme=scheme)
+        assert model.card["auto_context"]["fold_scheme"] == scheme
+        assert model.card["auto_context"]["folds"] == 2
