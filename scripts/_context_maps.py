@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from mmnst_path.classify.model import ClassifierModel
+from mmnst_path.classify.tissue_context import ContextSettings
 from mmnst_path.classify.train_tissue import ContextImage, out_of_fold_proba
+from mmnst_path.errors import ConfigError
 
-__all__ = ["CONTEXT_FOLDS", "ImageMap", "alternate_folds", "fold_of", "load_maps", "oof_proba_cached", "proba_map",
+__all__ = ["CONTEXT_FOLDS", "ImageMap", "alternate_folds", "context_settings_arg", "fold_of", "load_maps",
+           "oof_proba_cached", "proba_map",
            "save_maps", "sigmas_arg"]
 
 
@@ -91,6 +94,17 @@ def sigmas_arg(text: str) -> tuple[float, ...]:
     if not values or not all(math.isfinite(v) and v > 0 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive µm scales like 8,16, got {text!r}")
     return values
+
+
+def context_settings_arg(sigmas: tuple[float, ...] | None, keep_necrosis: float | None) -> ContextSettings | None:
+    """The second stage's :class:`ContextSettings` of ``--context-sigmas`` / ``--context-keep-necrosis`` (None: the
+    defaults of :func:`~mmnst_path.classify.train_tissue.train_context_stage`)."""
+    if sigmas is None and keep_necrosis is None:
+        return None
+    try:
+        return ContextSettings(sigmas or ContextSettings().sigmas_um, keep_necrosis or 0.0)
+    except ConfigError as exc:
+        raise SystemExit(f"--context-keep-necrosis: {exc}") from None
 
 
 def oof_proba_cached(path: Path | None, images: list[ContextImage], model: ClassifierModel, args: argparse.Namespace

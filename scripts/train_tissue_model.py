@@ -180,7 +180,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from mmnst_path.classify._image_reference import ImageReference, image_reference  # noqa: E402
-from mmnst_path.classify.tissue_context import ContextSettings  # noqa: E402
 from mmnst_path.classify.tissue_features import (  # noqa: E402
     TissueFeatureSettings,
     base_maps,
@@ -198,6 +197,7 @@ from _context_maps import (  # noqa: E402  (ImageMap, fold_of, save_maps, load_m
     CONTEXT_FOLDS,
     ImageMap,
     alternate_folds,
+    context_settings_arg,
     fold_of,
     load_maps,
     oof_proba_cached,
@@ -1002,6 +1002,8 @@ def parser() -> argparse.ArgumentParser:
                          "the images)")
     ap.add_argument("--context-trees", type=int, default=None, help="--auto-context: trees of the second forest "
                     "(default --trees); the out-of-fold first-stage forests keep --trees")
+    ap.add_argument("--context-keep-necrosis", type=float, default=None, metavar="P", help="--auto-context: blocks "
+                    "whose first-stage necrosis probability is >= P (0.5 < P < 1) keep the first stage's classes")
     ap.add_argument("--context-extra-maps", type=Path, nargs="+", default=None, metavar="NPZ",
                     help="--auto-context: maps (--save-maps, e.g. of --wavy-tiles --extra-only) of images the first "
                          "stage never trained on: their rows train the second stage only, with the first stage's own "
@@ -1092,7 +1094,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
                          "--repeat-rows, --rows-npz")
     context_opts = (args.context_sigmas, args.context_min_share, args.context_trees, args.first_stage, args.oof_npz,
-                    args.context_extra_maps, args.context_folds, args.context_fold_count)
+                    args.context_extra_maps, args.context_folds, args.context_fold_count, args.context_keep_necrosis)
     if not args.auto_context and any(v is not None for v in context_opts):
         raise SystemExit("--context-sigmas / --context-min-share / --context-trees / --first-stage / --oof-npz are "
                          "options of --auto-context")
@@ -1284,9 +1286,9 @@ def main(argv: list[str] | None = None) -> int:
                            for m in extra]
                 proba = [*proba, *extra_p]
         model = train_context_stage(
-            images, model, settings=ContextSettings(args.context_sigmas) if args.context_sigmas else None,
+            images, model, settings=context_settings_arg(args.context_sigmas, args.context_keep_necrosis),
             n_estimators=args.context_trees or args.trees, max_depth=args.depth, min_samples_leaf=args.leaf,
-            jobs=args.jobs, proba=proba)
+            jobs=args.jobs, proba=proba, fold_scheme=args.context_folds or "hash")
         if args.context_extra_maps:
             srcs = sorted({m.source for path in args.context_extra_maps for m in load_maps(path)})
             model.card["auto_context"]["extra_sources"] = (

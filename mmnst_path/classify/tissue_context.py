@@ -31,14 +31,21 @@ from ..errors import ConfigError
 from .model import FeatureSpec
 from .tissue_features import TRUNCATE, kernel_radius
 
-__all__ = ["ContextSettings", "context_feature_specs", "context_features"]
+__all__ = ["ContextSettings", "context_feature_specs", "context_features", "keep_first_necrosis"]
 
 
 @dataclass(frozen=True)
 class ContextSettings:
-    """Scales (µm, Gaussian sigma) over which the first-stage class probabilities are pooled."""
+    """Scales (µm, Gaussian sigma) over which the first-stage class probabilities are pooled.
+
+    ``keep_necrosis_p`` (0: off, else in (0.5, 1)): a block whose first-stage necrosis probability is at
+    least this keeps the first stage's probabilities (:func:`keep_first_necrosis`), so the second stage
+    cannot turn confident necrosis into the viable tissue around it (a narrow necrotic strip reads as
+    its 8-16 µm surroundings; session 25). Opt-in (session 26); it adds no halo.
+    """
 
     sigmas_um: tuple[float, ...] = (16.0, 40.0, 100.0)
+    keep_necrosis_p: float = 0.0
 
     def __post_init__(self) -> None:
         ok = (isinstance(self.sigmas_um, tuple) and len(self.sigmas_um) >= 1
@@ -46,25 +53,33 @@ class ContextSettings:
         if not ok:
             msg = f"ContextSettings.sigmas_um must be one or more positive finite scales in µm, got {self.sigmas_um!r}"
             raise ConfigError(msg)
+        k = self.keep_necrosis_p
+        if not (isinstance(k, int | float) and (k == 0 or 0.5 < k < 1)):
+            msg = f"ContextSettings.keep_necrosis_p must be 0 (off) or in (0.5, 1), got {k!r}"
+            raise ConfigError(msg)
 
     def halo_um(self) -> float:
         """Context (µm) around a block that the pooled probabilities depend on (beyond the first stage's)."""
         return TRUNCATE * max(self.sigmas_um)
 
     def to_mapping(self) -> dict[str, Any]:
-        return {"sigmas_um": [float(v) for v in self.sigmas_um]}
+        out: dict[str, Any] = {"sigmas_um": [float(v) for v in self.sigmas_um]}
+        if self.keep_necrosis_p:  # written only when on: the settings of earlier models are unchanged
+            out["keep_necrosis_p"] = float(self.keep_necrosis_p)
+        return out
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> ContextSettings:
-        unknown = sorted(set(mapping) - {"sigmas_um"})
+        unknown = sorted(set(mapping) - {"sigmas_um", "keep_necrosis_p"})
         sig = mapping.get("sigmas_um")
         if unknown or not isinstance(sig, list | tuple):
-            msg = f"auto-context settings must be {{'sigmas_um': [µm, ...]}}, got {dict(mapping)!r}"
+            msg = (f"auto-context settings must be {{'sigmas_um': [µm, ...]}} (and optionally 'keep_necrosis_p'), "
+                   f"got {dict(mapping)!r}")
             raise ConfigError(msg)
         try:
-            return cls(tuple(float(v) for v in sig))
+            return cls(tuple(float(v) for v in sig), float(mapping.get("keep_necrosis_p", 0.0)))
         except (TypeError, ValueError) as exc:
-            msg = f"auto-context sigmas_um must be numbers, got {sig!r}"
+            msg = f"auto-context sigmas_um / keep_necrosis_p must be numbers, got {dict(mapping)!r}"
             raise ConfigError(msg) from exc
 
 
@@ -108,3 +123,25 @@ def context_features(feats: np.ndarray, proba: np.ndarray, *, grid_mpp: float,
         r = kernel_radius(sig)
         parts.append(ndi.gaussian_filter(p, (sig, sig, 0), mode="reflect", radius=(r, r, 0)))
     return np.concatenate(parts, axis=-1)
+
+
+def keep_first_necrosis(first: np.ndarray, second: np.ndarray, necrosis: int, threshold: float) -> np.ndarray:
+    """Second-stage probabilities, with the first stage's where its ``necrosis`` probability >= ``threshold``.
+
+    Parameters
+    ----------
+    first, second : (..., K) float32 ndarray
+        Class probabilities of the same blocks from the first and the second stage.
+    necrosis : int
+        Index of the necrosis class.
+    threshold : float
+        :attr:`ContextSettings.keep_necrosis_p`; 0 returns ``second`` unchanged.
+
+    Returns
+    -------
+    (..., K) float32 ndarray
+    """
+    if not threshold:
+        return second
+    keep = first[..., necrosis] >= np.float32(threshold)
+    return np.where(keep[..., None], first, second).astype(np.float32, copy=False)

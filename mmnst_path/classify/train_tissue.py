@@ -204,7 +204,7 @@ def _fit_rows(xy: tuple[np.ndarray, np.ndarray], kw: dict[str, Any]) -> Classifi
 def train_context_stage(images: Sequence[ContextImage], model: ClassifierModel, *,
                         settings: ContextSettings | None = None, n_estimators: int = 32, max_depth: int | None = 14,
                         min_samples_leaf: int = 15, jobs: int = 1,
-                        proba: Sequence[np.ndarray] | None = None) -> ClassifierModel:
+                        proba: Sequence[np.ndarray] | None = None, fold_scheme: str = "hash") -> ClassifierModel:
     """``model`` (a tissue model fitted on the training rows of ``images``) with an auto-context stage.
 
     The first-stage probabilities of every image come from a forest that never saw it
@@ -213,7 +213,8 @@ def train_context_stage(images: Sequence[ContextImage], model: ClassifierModel, 
     would learn to trust the first. The second forest is then fitted (these forest options) on
     :func:`~mmnst_path.classify.tissue_context.context_features` at the training blocks; the card
     records its settings, folds, training counts, top features and the validation images' class
-    report of both stages.
+    report of both stages. ``fold_scheme`` names how the images' folds were drawn (``scripts/train_tissue_model.py
+    --context-folds``: ``hash`` or ``alternate``), for the card.
     """
     settings = settings or ContextSettings()
     classes = model.class_names
@@ -240,8 +241,9 @@ def train_context_stage(images: Sequence[ContextImage], model: ClassifierModel, 
     stage = ContextStage.build(features=specs, settings=settings.to_mapping(), forest=second.forest, test_x=x2[pick])
     card = dict(model.card)
     summary: dict[str, Any] = {
-        "settings": settings.to_mapping(), "folds": len(folds), "forest": second.card["forest"],
-        "training_counts": second.card["training_counts"], "top_features": second.card["top_features"],
+        "settings": settings.to_mapping(), "folds": len(folds), "fold_scheme": fold_scheme,
+        "forest": second.card["forest"], "training_counts": second.card["training_counts"],
+        "top_features": second.card["top_features"],
         "note": "second forest on the first-stage features and the out-of-fold first-stage class probabilities "
                 "pooled over sigmas_um (mmnst_path.classify.tissue_context)"}
     if validation is not None:
