@@ -25,13 +25,38 @@ import numpy as np
 __all__ = ["block_means", "coarse_log_reach_px", "refine_seeds", "upsample_linear"]
 
 
-def _block_starts(n: int, origin: int, factor: int) -> np.ndarray:
-    """First pixel (in ``0 .. n``) of each global ``factor``-block the ``n`` pixels from ``origin`` touch."""
-    first = origin // factor
-    last = (origin + n - 1) // factor
-    starts = np.arange(first, last + 1, dtype=np.intp) * factor - origin
-    starts[0] = 0
-    return starts
+def _block_sums0(plane: np.ndarray, origin: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums along axis 0 of a 2-D float32 array over the global ``factor``-blocks (row ``i`` is
+    global ``origin + i``): each block's rows added in order (``r0 + r1 + ...``, float32), by
+    strided slices; and the number of rows of each block (the first and last may be partial)."""
+    m = plane.shape[0]
+    head = (-origin) % factor  # rows before the first whole block
+    head = min(head, m)
+    full = (m - head) // factor
+    tail = m - head - full * factor
+    parts = []
+    counts = []
+    if head:
+        acc = plane[0].copy()
+        for k in range(1, head):
+            acc += plane[k]
+        parts.append(acc[None])
+        counts.append(head)
+    if full:
+        stop = head + full * factor
+        acc = plane[head:stop:factor].copy()
+        for k in range(1, factor):
+            acc += plane[head + k : stop : factor]
+        parts.append(acc)
+        counts.extend([factor] * full)
+    if tail:
+        first = head + full * factor
+        acc = plane[first].copy()
+        for k in range(first + 1, m):
+            acc += plane[k]
+        parts.append(acc[None])
+        counts.append(tail)
+    return np.concatenate(parts, axis=0), np.asarray(counts, dtype=np.float32)
 
 
 def block_means(plane: np.ndarray, origin: tuple[int, int], factor: int) -> np.ndarray:
@@ -40,51 +65,56 @@ def block_means(plane: np.ndarray, origin: tuple[int, int], factor: int) -> np.n
     Block ``(I, J)`` holds the global pixels ``[I f, (I + 1) f) x [J f, (J + 1) f)``; the planes'
     pixel ``(0, 0)`` is global ``origin``. Returns the (Mc, Nc) float32 means of the blocks the
     planes touch (partial blocks at the planes' edges: the mean of the pixels they hold). Sums in
-    float32, along rows then columns in pixel order, so a block's mean depends only on its pixels.
+    float32, over rows then columns in pixel order, so a block's mean depends only on its pixels.
     """
-    m, n = plane.shape
-    rs = _block_starts(m, int(origin[0]), factor)
-    cs = _block_starts(n, int(origin[1]), factor)
-    sums = np.add.reduceat(np.add.reduceat(plane, rs, axis=0, dtype=np.float32), cs, axis=1, dtype=np.float32)
-    rc = np.diff(np.append(rs, m)).astype(np.float32)
-    cc = np.diff(np.append(cs, n)).astype(np.float32)
+    rows, rc = _block_sums0(np.asarray(plane, dtype=np.float32), int(origin[0]), factor)
+    sums_t, cc = _block_sums0(np.ascontiguousarray(rows.T), int(origin[1]), factor)
+    sums = np.ascontiguousarray(sums_t.T)
     sums /= rc[:, None] * cc[None, :]
     return sums
 
 
-def _linear_taps(n: int, origin: int, factor: int, n_coarse: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each of ``n`` fine pixels from global ``origin``: the two coarse indices (local to the
-    planes' first block) and the float32 weight of the second, sampling the block centres
-    linearly (clamped at the planes' first and last block)."""
-    g = origin + np.arange(n, dtype=np.int64)
-    # coarse coordinate of the pixel centre: (g + 0.5) / f - 0.5, in units of 1 / (2 f)
-    num = 2 * g + 1 - factor  # = 2 f * coordinate
-    lo = np.floor_divide(num, 2 * factor)
-    w = ((num - lo * 2 * factor) / (2.0 * factor)).astype(np.float32)
-    lo -= origin // factor
-    hi = lo + 1
-    lo_c = np.clip(lo, 0, n_coarse - 1).astype(np.intp)
-    hi_c = np.clip(hi, 0, n_coarse - 1).astype(np.intp)
-    return lo_c, hi_c, w
+def _phase_taps(n: int, origin: int, factor: int) -> list[tuple[int, int, int, np.float32]]:
+    """Linear interpolation from block centres, per phase: (first fine pixel, count, first coarse
+    index in the edge-padded coarse axis, weight of the next block). Fine pixel ``j`` (global
+    ``g = origin + j``) sits at coarse coordinate ``(2 g + 1 - f) / (2 f)``; ``lo`` its floor, local
+    to the planes' first block and shifted by the one padding block (>= 0, < Nc + 1)."""
+    taps = []
+    for j0 in range(min(factor, n)):
+        g = origin + j0
+        num = 2 * g + 1 - factor
+        lo = num // (2 * factor)
+        w = np.float32((num - lo * 2 * factor) / (2.0 * factor))
+        count = (n - j0 + factor - 1) // factor
+        taps.append((j0, count, lo - origin // factor + 1, w))
+    return taps
+
+
+def _upsample(coarse: np.ndarray, n: int, origin: int, factor: int, axis: int) -> np.ndarray:
+    """One axis (0 or 1) of :func:`upsample_linear`: ``c[lo] * (1 - w) + c[lo + 1] * w`` (float32,
+    edge blocks repeated), one strided slice per phase (consecutive fine pixels of a phase read
+    consecutive blocks)."""
+    c = np.moveaxis(coarse, axis, 0)
+    padded = np.concatenate([c[:1], c, c[-1:]], axis=0)
+    shape = list(coarse.shape)
+    shape[axis] = n
+    out = np.empty(shape, dtype=np.float32)
+    view = np.moveaxis(out, axis, 0)
+    for j0, count, lo, w in _phase_taps(n, origin, factor):
+        a = padded[lo : lo + count] * (np.float32(1.0) - w)
+        b = padded[lo + 1 : lo + 1 + count] * w
+        a += b
+        view[j0::factor] = a
+    return out
 
 
 def upsample_linear(coarse: np.ndarray, shape: tuple[int, int], origin: tuple[int, int], factor: int) -> np.ndarray:
     """The (M, N) float32 plane interpolated linearly (rows, then columns) from the block means'
     grid of :func:`block_means`: each fine pixel reads the two nearest block centres along each
-    axis with weights that depend only on its global position (``origin``)."""
-    lo, hi, w = _linear_taps(shape[0], int(origin[0]), factor, coarse.shape[0])
-    a = coarse[lo]
-    a *= (np.float32(1.0) - w)[:, None]
-    b = coarse[hi]
-    b *= w[:, None]
-    a += b
-    lo, hi, w = _linear_taps(shape[1], int(origin[1]), factor, coarse.shape[1])
-    out = a[:, lo]
-    out *= (np.float32(1.0) - w)[None, :]
-    b = a[:, hi]
-    b *= w[None, :]
-    out += b
-    return out
+    axis (the edge blocks repeated past the planes' edges) with weights that depend only on its
+    global position (``origin``)."""
+    rows = _upsample(np.asarray(coarse, dtype=np.float32), shape[0], int(origin[0]), factor, 0)
+    return _upsample(rows, shape[1], int(origin[1]), factor, 1)
 
 
 def refine_seeds(rows: np.ndarray, cols: np.ndarray, fine: np.ndarray, origin: tuple[int, int],

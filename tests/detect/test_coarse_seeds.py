@@ -87,6 +87,33 @@ def test_block_means_lie_on_the_global_grid() -> None:
     assert np.array_equal(part[1:, 1:], whole[3:, 4:])  # whole blocks: the same values, bit for bit
 
 
+@pytest.mark.parametrize("factor", [2, 3])
+def test_block_means_and_upsampling_match_a_plain_reference(factor: int) -> None:
+    """Any shape (down to one pixel) and origin: block means are the means of the global blocks'
+    pixels; the interpolation reads the two nearest block centres (clamped to the planes' blocks)."""
+    rng = np.random.default_rng(factor)
+    for shape, origin in (((1, 1), (3, 5)), ((2, 7), (1, 0)), ((9, 4), (4, 7)), ((13, 11), (0, 2))):
+        plane = rng.random(shape, dtype=np.float32)
+        got = _coarse_seeds.block_means(plane, origin, factor)
+        br = (origin[0] + np.arange(shape[0])) // factor
+        bc = (origin[1] + np.arange(shape[1])) // factor
+        ref = np.array([[plane[np.ix_(br == i, bc == j)].mean() for j in np.unique(bc)] for i in np.unique(br)])
+        np.testing.assert_allclose(got, ref, rtol=1e-6)
+        up = _coarse_seeds.upsample_linear(got, shape, origin, factor)
+        x = [((o + np.arange(n) + 0.5) / factor - 0.5 - o // factor) for n, o in zip(shape, origin, strict=True)]
+        ref_up = np.empty(shape)
+        for i in range(shape[0]):
+            for j in range(shape[1]):
+                r = np.clip(x[0][i], 0, got.shape[0] - 1)
+                c = np.clip(x[1][j], 0, got.shape[1] - 1)
+                r0, c0 = min(int(r), got.shape[0] - 1), min(int(c), got.shape[1] - 1)
+                r1, c1 = min(r0 + 1, got.shape[0] - 1), min(c0 + 1, got.shape[1] - 1)
+                top = got[r0, c0] * (1 - (c - c0)) + got[r0, c1] * (c - c0)
+                bottom = got[r1, c0] * (1 - (c - c0)) + got[r1, c1] * (c - c0)
+                ref_up[i, j] = top * (1 - (r - r0)) + bottom * (r - r0)
+        np.testing.assert_allclose(up, ref_up, rtol=1e-5, atol=1e-6)
+
+
 def test_linear_upsampling_keeps_constants_and_ramps() -> None:
     coarse = np.full((6, 7), 2.5, np.float32)
     up = _coarse_seeds.upsample_linear(coarse, (12, 13), (0, 1), 2)
