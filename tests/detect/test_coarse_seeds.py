@@ -92,7 +92,7 @@ def test_block_means_and_upsampling_match_a_plain_reference(factor: int) -> None
     """Any shape (down to one pixel) and origin: block means are the means of the global blocks'
     pixels; the interpolation reads the two nearest block centres (clamped to the planes' blocks)."""
     rng = np.random.default_rng(factor)
-    for shape, origin in (((1, 1), (3, 5)), ((2, 7), (1, 0)), ((9, 4), (4, 7)), ((13, 11), (0, 2))):
+    for shape, origin in (((1, 1), (3, 5)), ((2, 7), (1, 0)), ((9, 4), (4, 7)), ((13, 11), (0, 2)), ((5, 6), (-3, -5))):
         plane = rng.random(shape, dtype=np.float32)
         got = _coarse_seeds.block_means(plane, origin, factor)
         br = (origin[0] + np.arange(shape[0])) // factor
