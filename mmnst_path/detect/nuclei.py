@@ -137,6 +137,9 @@ class NucleusParams:
         check_finite(self, ("seed_min_response", "foreground_od", "dab_weight", "min_area_um2", "contour_fraction"),
                      positive=False)
         if self.seed_scale_um is not None:
+            if isinstance(self.seed_scale_um, bool) or not isinstance(self.seed_scale_um, int | float):
+                msg = f"NucleusParams.seed_scale_um must be a number of µm or None, got {self.seed_scale_um!r}"
+                raise ConfigError(msg)
             check_finite(self, ("seed_scale_um",), positive=True)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (

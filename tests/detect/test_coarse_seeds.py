@@ -70,9 +70,13 @@ def test_default_is_the_analysis_grid_and_is_not_written() -> None:
     assert NucleusParams.from_mapping(q.to_mapping()) == q
     assert mod.seed_factor(q, 0.5) == 2
     assert mod.seed_factor(q, 0.8) == 1  # rounds below 2 blocks: the analysis grid
-    for bad in (0.0, -1.0, float("nan")):
+    for bad in (0.0, -1.0, float("nan"), "1", True):
         with pytest.raises(ConfigError, match="seed_scale_um"):
-            NucleusParams(seed_scale_um=bad)
+            NucleusParams(seed_scale_um=bad)  # type: ignore[arg-type]
+    from mmnst_path.pipeline import AnalysisConfig
+
+    with pytest.raises(ConfigError, match="seed_scale_um"):  # from a config file: the key is named
+        AnalysisConfig.from_mapping({"nuclei": {"seed_scale_um": "1"}})
 
 
 def test_block_means_lie_on_the_global_grid() -> None:
