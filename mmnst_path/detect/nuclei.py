@@ -677,6 +677,17 @@ def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float, params: N
     return slice(r0, r1), slice(c0, c1)
 
 
+def _compress(plane: np.ndarray, c0: float) -> np.ndarray:
+    """``log(1 + plane / c0)`` in place on a float32 plane (the nuclear contrast of step 3)."""
+    kern = _numba_kernels()
+    if kern is not None and plane.flags.c_contiguous:  # the same float32 operations, zeros skipped
+        kern.log_contrast(plane, np.float32(c0), plane)
+    else:
+        np.divide(plane, np.float32(c0), out=plane)
+        np.log1p(plane, out=plane)
+    return plane
+
+
 def _coarse_log(planes: list[tuple[np.ndarray, float]], params: NucleusParams, mpp: float, factor: int,
                 origin: tuple[int, int], seed_r: list[np.ndarray], seed_c: list[np.ndarray]) -> np.ndarray:
     """The LoG seeds (appended to ``seed_r`` / ``seed_c``, analysis pixels) and the best response
@@ -686,16 +697,10 @@ def _coarse_log(planes: list[tuple[np.ndarray, float]], params: NucleusParams, m
     moves to its block's pixel of largest signal; the larger response of the two stains is
     interpolated back to the analysis grid."""
     radii_c = tuple(r / (mpp * factor) for r in params.nucleus_radius_um)
-    kern = _numba_kernels()
     best: np.ndarray | None = None
     shape = planes[0][0].shape
     for fine, c0 in planes:
-        contrast = block_means(fine, origin, factor)
-        if kern is not None:
-            kern.log_contrast(contrast, np.float32(c0), contrast)
-        else:
-            np.divide(contrast, np.float32(c0), out=contrast)
-            np.log1p(contrast, out=contrast)
+        contrast = _compress(block_means(fine, origin, factor), c0)
         resp, rows, cols = _log_seeds(contrast, radii_c, params.seed_suppression, params.seed_min_response)
         del contrast
         rows, cols = refine_seeds(rows, cols, fine, origin, factor)
@@ -734,12 +739,7 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
         planes = []
     while planes:
         contrast, c0 = planes.pop(0)
-        kern = _numba_kernels()
-        if kern is not None and contrast.flags.c_contiguous:  # the same float32 operations, zeros skipped
-            kern.log_contrast(contrast, np.float32(c0), contrast)
-        else:
-            np.divide(contrast, np.float32(c0), out=contrast)
-            np.log1p(contrast, out=contrast)
+        contrast = _compress(contrast, c0)
         resp, rows, cols = _log_seeds(contrast, radii_px, params.seed_suppression, params.seed_min_response)
         del contrast
         seed_r.append(rows)
