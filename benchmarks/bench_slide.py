@@ -244,21 +244,30 @@ def run_naive(path: Path, shape: tuple[int, int], n_tiles: int) -> tuple[float, 
     return seconds, n_tiles * TILE * TILE / 1e6, mem.peak
 
 
-def run_ours(path: Path, workers: int, tile_um: float | None = None) -> tuple[float, float, int, object]:
-    """(seconds, MPx analysed, peak RSS, result) of analyze_slide on the whole slide."""
+def run_ours(path: Path, workers: int, tile_um: float | None = None) -> tuple[float, float, int, object, float]:
+    """(seconds, MPx analysed, peak RSS, result, CPU seconds of this process and its workers) of
+    analyze_slide on the whole slide."""
     from mmnst_path.pipeline import AnalysisConfig, analyze_slide
 
     cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB")
     if tile_um is not None:
         cfg = cfg.replace(tile_um=tile_um)
     with PeakRSS() as mem:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_with_children()
         result = analyze_slide(path, cfg, workers=workers)
         seconds = time.perf_counter() - t0
+    cpu = _cpu_with_children() - c0
     # tissue analysed = the tile cores planned on tissue (the generated slide is tissue everywhere)
     cores = result.tiles.core
     analysed_mpx = float((cores[:, 2] * cores[:, 3]).sum()) / 1e6
-    return seconds, analysed_mpx, mem.peak, result
+    return seconds, analysed_mpx, mem.peak, result, cpu
+
+
+def _cpu_with_children() -> float:
+    """CPU seconds (user + system) of this process and of its children that have ended (a
+    worker pool's processes once it is closed): under load, the figure wall time is not."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def run_real(path: Path, mpp: float | None, workers: int, tile_um: float | None, stages: bool = False) -> dict:
@@ -338,9 +347,10 @@ def _child(args: argparse.Namespace) -> None:
         out = {"seconds": s, "mpx": mpx, "rss": rss}
     else:
         workers = int(args.child)
-        s, mpx, rss, res = run_ours(path, workers, args.tile_um)
+        s, mpx, rss, res, cpu = run_ours(path, workers, args.tile_um)
         counts = res.counts["ki67"]  # type: ignore[attr-defined]
         out = {"seconds": s, "mpx": mpx, "rss": rss, "counts": counts.to_mapping(),
+               "cpu": cpu,
                "index": res.metrics["ki67_index_pct"], "denominator": res.metrics["ki67_denominator"]}  # type: ignore[attr-defined]
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -489,7 +499,8 @@ def main() -> None:
             res = _measure(args, path, str(workers))
             results[workers] = res
             rows.append((f"mmnst_path, {workers} worker{'s' * (workers > 1)}", res["mpx"], res["seconds"], res["rss"]))
-            print(f"  ours {workers}w: {res['mpx']:.0f} MPx tissue in {res['seconds']:.1f} s, peak RSS "
+            print(f"  ours {workers}w: {res['mpx']:.0f} MPx tissue in {res['seconds']:.1f} s ({res['cpu']:.1f} CPU s, "
+                  f"{res['mpx'] / res['cpu']:.2f} MPx per CPU s), peak RSS "
                   f"{res['rss'] / 2**20:.0f} MiB, Ki67 {res['index']:.2f} % of {res['denominator']}", flush=True)
         same = results[1]["counts"] == results[2]["counts"]
         res = _measure(args, path, "naive")

@@ -43,11 +43,12 @@ from .._params import check_finite, check_known_keys
 from ..errors import ConfigError
 from ..geometry import require_mpp
 from . import _morphology
+from ._coarse_seeds import block_means, coarse_log_reach_px, refine_seeds, upsample_linear
 from ._morphology import _gaussian as _exact_gaussian
 from ._morphology import _gaussian_half_kernel, _numba_kernels, _square_extreme, _uniform, _watershed_by_bands
 from ._nucleus_measure import _label_max, _measure
 
-__all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "unstained_reach_px"]
+__all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "seed_factor", "unstained_reach_px"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,12 @@ class NucleusParams:
     contour_fraction : float
         A nucleus keeps the pixels of its watershed region whose background-subtracted signal is at
         least this fraction of the region's peak (0 = keep the whole region).
+    seed_scale_um : float or None
+        Grid (µm) of the LoG seed search: None (the default) = the analysis resolution; otherwise the
+        stain signals are averaged over blocks of ``f = round(seed_scale_um / mpp)`` pixels (when
+        ``f >= 2``), the LoG scales run on that grid, each seed goes back to the pixel of its block
+        with the largest signal and the response is interpolated back
+        (:mod:`._coarse_seeds`; opt-in: fewer pixels for the six LoG Gaussians, not the same seeds).
 
     Notes
     -----
@@ -109,6 +116,7 @@ class NucleusParams:
     min_area_um2: float = 25.0
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
+    seed_scale_um: float | None = None
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)
@@ -128,6 +136,11 @@ class NucleusParams:
         check_finite(self, positive, positive=True)
         check_finite(self, ("seed_min_response", "foreground_od", "dab_weight", "min_area_um2", "contour_fraction"),
                      positive=False)
+        if self.seed_scale_um is not None:
+            if isinstance(self.seed_scale_um, bool) or not isinstance(self.seed_scale_um, int | float):
+                msg = f"NucleusParams.seed_scale_um must be a number of µm or None, got {self.seed_scale_um!r}"
+                raise ConfigError(msg)
+            check_finite(self, ("seed_scale_um",), positive=True)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (
                 "NucleusParams.min_area_um2 must be < max_area_um2, got "
@@ -158,6 +171,11 @@ class NucleusParams:
             diameter of the largest kept nucleus (``max_area_um2``); the watershed and the
             contour read the planes over those pixels and the seeds of the touching nuclei.
 
+        With ``seed_scale_um`` (a coarse seed grid of ``f`` pixels), ``log`` is the coarse LoG's
+        reach (:func:`._coarse_seeds.coarse_log_reach_px`: the block, the chained Gaussians in
+        coarse pixels, the Laplacian and the interpolation) and ``seeds`` counts the suppression
+        window in coarse pixels plus the refinement inside a block (``f - 1``).
+
         Parameters
         ----------
         mpp : float, optional
@@ -175,6 +193,10 @@ class NucleusParams:
                 "log": _gaussian_stack_support(sigmas),
                 "seeds": self.seed_suppression * r_max + self.min_seed_distance_um,
             }
+            if self.seed_scale_um is not None:  # the coarse grid: Laplacian, block, interpolation, step roundings
+                s = self.seed_scale_um
+                parts["log"] = _gaussian_stack_support(sigmas) - 1.0 + 4.5 * s
+                parts["seeds"] += 2.0 * s
         else:
             mpp = require_mpp(mpp, what="analysis")
             radii_px = sorted(r / mpp for r in self.nucleus_radius_um)
@@ -185,6 +207,11 @@ class NucleusParams:
                 prev = sigma
             seeds_px = (max(max(1, round(self.seed_suppression * r)) for r in radii_px)
                         + max(1, round(self.min_seed_distance_um / mpp)))
+            f = seed_factor(self, mpp)
+            if f > 1:  # the coarse grid: its LoG (block, Gaussians, interpolation) and its seed windows
+                log_px = coarse_log_reach_px(self.nucleus_radius_um, mpp, f)
+                seeds_px = (f * max(max(1, round(self.seed_suppression * r / f)) for r in radii_px) + f - 1
+                            + max(1, round(self.min_seed_distance_um / mpp)))
             parts = {
                 "smoothing": int(4.0 * self.smooth_sigma_um / mpp + 0.5) * mpp,
                 "background": 3 * max(1, round(self.background_radius_um / mpp)) * mpp,
@@ -208,6 +235,8 @@ class NucleusParams:
     def to_mapping(self) -> dict[str, Any]:
         """Plain mapping (JSON-serialisable) of the parameters."""
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        if out["seed_scale_um"] is None:  # the default: not written (results as before the key existed)
+            del out["seed_scale_um"]
         out["nucleus_radius_um"] = list(self.nucleus_radius_um)
         return out
 
@@ -513,6 +542,7 @@ def nuclei_from_stains(
     params: NucleusParams = NucleusParams(),
     return_labels: bool = False,
     origin: tuple[int, int] = (0, 0),
+    grid_origin: tuple[int, int] | None = None,
 ) -> Nuclei:
     """Detect nuclei from hematoxylin and DAB concentration planes.
 
@@ -531,6 +561,10 @@ def nuclei_from_stains(
         Pixel (row, col), in a larger image, of the planes' pixel (0, 0): centroids are reported
         in that image's pixels, computed as on it (bit-identical). The labels stay those of the
         planes. ``(0, 0)``: the planes' own pixels.
+    grid_origin : (int, int), optional
+        Pixel of the planes' (0, 0) on the grid whose ``f``-pixel blocks the coarse seed search
+        uses (``params.seed_scale_um``): tiles of one slide give the whole slide's nuclei when
+        each passes its position on the slide's analysis grid. None: ``origin``.
 
     Returns
     -------
@@ -551,10 +585,12 @@ def nuclei_from_stains(
         hem_pos = np.maximum(hem, 0.0)
         dab_pos = np.maximum(dab, 0.0)
     box = _stained_box(hem_pos, dab_pos, mpp, params, bounds) if CROP_EMPTY_MARGINS else None
+    org = (int(origin[0]), int(origin[1])) if grid_origin is None else (int(grid_origin[0]), int(grid_origin[1]))
     if box is None:
-        labels, n = _labels_of(hem_pos, dab_pos, mpp, params)
+        labels, n = _labels_of(hem_pos, dab_pos, mpp, params, org)
     else:
-        sub, n = _labels_of(hem_pos[box], dab_pos[box], mpp, params)
+        sub, n = _labels_of(hem_pos[box], dab_pos[box], mpp, params,
+                            (org[0] + box[0].start, org[1] + box[1].start))
         labels = np.zeros(hem.shape, dtype=np.int32)
         labels[box] = sub
     del hem_pos, dab_pos
@@ -565,6 +601,14 @@ def nuclei_from_stains(
 #: Detect in the stained part of the planes plus the margin the filters need (bit-identical:
 #: tests/detect/test_nuclei.py); False = always over the whole planes (the reference)
 CROP_EMPTY_MARGINS = True
+
+
+def seed_factor(params: NucleusParams, mpp: float) -> int:
+    """Block side (analysis pixels) of the LoG seed grid: ``round(seed_scale_um / mpp)``, or 1 (the
+    analysis grid) when ``seed_scale_um`` is None or rounds below 2."""
+    if params.seed_scale_um is None:
+        return 1
+    return max(1, round(params.seed_scale_um / mpp))
 
 
 def unstained_reach_px(params: NucleusParams, mpp: float) -> int:
@@ -587,6 +631,9 @@ def unstained_reach_px(params: NucleusParams, mpp: float) -> int:
         step = math.sqrt(max(sigma * sigma - prev * prev, 0.0))
         g += int(4.0 * step + 0.5) if step > 0 else 0
         prev = sigma
+    f = seed_factor(params, mpp)
+    if f > 1:  # the coarse LoG: its blocks, coarse Gaussians and interpolation
+        g = coarse_log_reach_px(params.nucleus_radius_um, mpp, f)
     return a + max(r, g) + 2
 
 
@@ -630,9 +677,45 @@ def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float, params: N
     return slice(r0, r1), slice(c0, c1)
 
 
+def _compress(plane: np.ndarray, c0: float) -> np.ndarray:
+    """``log(1 + plane / c0)`` in place on a float32 plane (the nuclear contrast of step 3)."""
+    kern = _numba_kernels()
+    if kern is not None and plane.flags.c_contiguous:  # the same float32 operations, zeros skipped
+        kern.log_contrast(plane, np.float32(c0), plane)
+    else:
+        np.divide(plane, np.float32(c0), out=plane)
+        np.log1p(plane, out=plane)
+    return plane
+
+
+def _coarse_log(planes: list[tuple[np.ndarray, float]], params: NucleusParams, mpp: float, factor: int,
+                origin: tuple[int, int], seed_r: list[np.ndarray], seed_c: list[np.ndarray]) -> np.ndarray:
+    """The LoG seeds (appended to ``seed_r`` / ``seed_c``, analysis pixels) and the best response
+    (float32, the planes' shape) of :func:`_labels_of` on the grid of ``factor``-pixel blocks
+    (:mod:`._coarse_seeds`): each (background-subtracted signal, ``c0``) plane is averaged over
+    the global blocks (``origin``), compressed and searched at radii in coarse pixels; each seed
+    moves to its block's pixel of largest signal; the larger response of the two stains is
+    interpolated back to the analysis grid."""
+    radii_c = tuple(r / (mpp * factor) for r in params.nucleus_radius_um)
+    best: np.ndarray | None = None
+    shape = planes[0][0].shape
+    for fine, c0 in planes:
+        contrast = _compress(block_means(fine, origin, factor), c0)
+        resp, rows, cols = _log_seeds(contrast, radii_c, params.seed_suppression, params.seed_min_response)
+        del contrast
+        rows, cols = refine_seeds(rows, cols, fine, origin, factor)
+        seed_r.append(rows)
+        seed_c.append(cols)
+        best = resp if best is None else np.maximum(best, resp, out=best)
+    assert best is not None
+    return upsample_linear(best, shape, origin, factor)
+
+
 def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
-               params: NucleusParams) -> tuple[np.ndarray, int]:
-    """Label image (int32) and number of nuclei from the clipped (>= 0) stain planes."""
+               params: NucleusParams, origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, int]:
+    """Label image (int32) and number of nuclei from the clipped (>= 0) stain planes (``origin``:
+    their pixel (0, 0) in the larger image, which places the coarse seed grid when
+    ``params.seed_scale_um`` is set)."""
     if hem_pos.size == 0:
         return np.zeros(hem_pos.shape, dtype=np.int32), 0
     bg_side = 2 * max(1, round(params.background_radius_um / mpp)) + 1
@@ -650,14 +733,13 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     seed_c: list[np.ndarray] = []
     planes = [(hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)]
     del hem_sig, dab_sig  # each becomes its contrast plane, in place (not needed after this)
+    factor = seed_factor(params, mpp)
+    if factor > 1:  # seeds and response from the coarse grid (opt-in)
+        response = _coarse_log(planes, params, mpp, factor, origin, seed_r, seed_c)
+        planes = []
     while planes:
         contrast, c0 = planes.pop(0)
-        kern = _numba_kernels()
-        if kern is not None and contrast.flags.c_contiguous:  # the same float32 operations, zeros skipped
-            kern.log_contrast(contrast, np.float32(c0), contrast)
-        else:
-            np.divide(contrast, np.float32(c0), out=contrast)
-            np.log1p(contrast, out=contrast)
+        contrast = _compress(contrast, c0)
         resp, rows, cols = _log_seeds(contrast, radii_px, params.seed_suppression, params.seed_min_response)
         del contrast
         seed_r.append(rows)
