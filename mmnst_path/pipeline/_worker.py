@@ -465,7 +465,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
             k_frame = (frame[0] + kwin[0].start, frame[1] + kwin[1].start)
         region = measure_ki67(
             k_rgb, mpp=mpp, stains=job.matrix, nuclei_params=cfg.nuclei, params=cfg.ki67, pigment_mask=k_exclusion,
-            origin=k_frame, extent=full.shape[:2],
+            origin=k_frame, extent=full.shape[:2], grid_origin=(origin[0] + k_frame[0], origin[1] + k_frame[1]),
             _conc=_planes_at(planes, "deconvolution", planes_origin, k_frame, k_rgb.shape),
         )
         del k_rgb, k_exclusion

@@ -387,6 +387,7 @@ def measure_ki67(
     return_cell_features: bool = False,
     origin: tuple[int, int] = (0, 0),
     extent: tuple[int, int] | None = None,
+    grid_origin: tuple[int, int] | None = None,
     _conc: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Ki67Region:
     """Detect and classify the nuclei of one RGB image (tile) at the analysis resolution.
@@ -438,6 +439,9 @@ def measure_ki67(
         larger image. Default: ``rgb`` itself.
     extent : (int, int) or None
         Shape (rows, cols) of that larger image (None: ``rgb``'s shape).
+    grid_origin : (int, int), optional
+        Pixel of ``rgb``'s (0, 0) on the slide's analysis grid, where nucleus detection's coarse
+        seed blocks lie (``NucleusParams.seed_scale_um``); None: ``origin``.
     _conc : (tables, (M, N, 2) float32 ndarray) or None
         The (counterstain, chromogen) concentrations of ``rgb`` an earlier stage of the tile
         computed, with the folded lookup tables it computed them with
@@ -491,12 +495,12 @@ def measure_ki67(
         hem_plane[hidden] = patch[:, 0]
         dab_plane[hidden] = patch[:, 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, return_labels=True,
-                                    origin=origin)
+                                    origin=origin, grid_origin=grid_origin)
     else:  # (``det_rgb`` is ``rgb`` here)
         conc = given if given is not None else separate_stains(det_rgb, matrix, stains=pair, background=background)
         hem_plane, dab_plane = conc[..., 0], conc[..., 1]
         nuclei = nuclei_from_stains(hem_plane, dab_plane, mpp=mpp, params=nparams, origin=origin,
-                                    return_labels=True)  # labels: cell model and outlines
+                                    grid_origin=grid_origin, return_labels=True)  # labels: cell model and outlines
     evidence: dict[str, np.ndarray] = {}
     # the background rings around the nuclei, computed once per width for every measure reading one
     rings = None if nuclei.labels is None else RingLabels(nuclei.labels)
