@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CountRegion"]
+__all__ = ["CountRegion", "TileRegion"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,8 +58,17 @@ class CountRegion:
 
     def mask(self) -> np.ndarray:
         """The (rows, cols) bool mask."""
-        n = self.shape[0] * self.shape[1]
-        return np.unpackbits(self.bits, count=n).reshape(self.shape).astype(bool)
+        return self.rows(0, self.shape[0])
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        """Rows ``r0:r1`` of the mask (clipped), unpacked from their bytes only: a tile reads the
+        rows under its core, not the whole slide's mask."""
+        r0, r1 = max(0, r0), min(self.shape[0], max(r0, r1))
+        n = self.shape[1]
+        first, last = r0 * n, r1 * n  # bit range, row-major
+        part = np.unpackbits(self.bits[first // 8 : (last + 7) // 8])
+        start = first - 8 * (first // 8)
+        return part[start : start + last - first].reshape(r1 - r0, n).astype(bool)
 
     def _index(self, coord: np.ndarray, axis: int) -> np.ndarray:
         """Mask index (along ``axis``) of level-0 coordinates: the mask pixel a point lies in, as
@@ -67,23 +76,45 @@ class CountRegion:
         idx = np.floor(np.asarray(coord, dtype=np.float64) / self.scale[axis])
         return np.clip(idx, 0, self.shape[axis] - 1).astype(np.intp)
 
-    def inside(self, row_l0: np.ndarray, col_l0: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        """Whether level-0 points (e.g. cell centroids) lie in the region (bool array);
-        ``mask``: :meth:`mask`, when the caller holds it already."""
-        m = self.mask() if mask is None else mask
-        return m[self._index(row_l0, 0), self._index(col_l0, 1)]
-
-    def tile_mask(self, tile: Any, mask: np.ndarray | None = None) -> np.ndarray | None:
-        """(M, N) bool: the pixels of ``tile``'s image whose centre lies in the region, or None when
-        every pixel of its core does (nothing to restrict)."""
-        m = self.mask() if mask is None else mask
+    def for_tile(self, tile: Any) -> TileRegion | None:
+        """The part of the region a tile's core can count in, or None when the whole core lies
+        inside it (nothing to restrict)."""
         core = tile.core
         r0 = min(self.shape[0], max(0, math.floor(core.row / self.scale[0])))
         r1 = min(self.shape[0], max(0, math.ceil(core.row_end / self.scale[0])))
         c0 = min(self.shape[1], max(0, math.floor(core.col / self.scale[1])))
         c1 = min(self.shape[1], max(0, math.ceil(core.col_end / self.scale[1])))
-        if r1 > r0 and c1 > c0 and m[r0:r1, c0:c1].all():
+        part = self.rows(r0, r1)
+        if r1 > r0 and c1 > c0 and part[:, c0:c1].all():
             return None
+        return TileRegion(self, part, r0)
+
+
+@dataclass(frozen=True, eq=False)
+class TileRegion:
+    """The rows of a :class:`CountRegion` under one tile's core (``part``, from mask row ``row0``):
+    what that tile counts in. Points and pixels outside those rows are outside the core, so they
+    read as outside (the core owns none of them)."""
+
+    region: CountRegion
+    part: np.ndarray
+    row0: int
+
+    def inside(self, row_l0: np.ndarray, col_l0: np.ndarray) -> np.ndarray:
+        """Whether level-0 points (e.g. cell centroids of the core) lie in the region (bool array)."""
+        ri, ci = np.broadcast_arrays(self.region._index(row_l0, 0) - self.row0, self.region._index(col_l0, 1))
+        ok = (ri >= 0) & (ri < self.part.shape[0])
+        out = np.zeros(ri.shape, dtype=bool)
+        out[ok] = self.part[ri[ok], ci[ok]]
+        return out
+
+    def pixels(self, tile: Any) -> np.ndarray:
+        """(M, N) bool: the pixels of the tile's image whose centre lies in the region (within the
+        core's rows; the rest is not owned by the core anyway)."""
         rows, _ = tile.level0_from_analysis(np.arange(tile.shape[0]), 0)
         _, cols = tile.level0_from_analysis(0, np.arange(tile.shape[1]))
-        return m[np.ix_(self._index(rows, 0), self._index(cols, 1))]
+        ri = self.region._index(rows, 0) - self.row0
+        ok = (ri >= 0) & (ri < self.part.shape[0])
+        out = np.zeros(tuple(tile.shape), dtype=bool)
+        out[ok] = self.part[ri[ok]][:, self.region._index(cols, 1)]
+        return out

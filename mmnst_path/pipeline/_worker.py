@@ -390,11 +390,9 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     t0 = time.perf_counter()
     cfg, mpp = job.config, tile.analysis_mpp
     owned = _owned_mask(tile, job.roi)
-    counted = job.region.mask() if job.region is not None else None
+    counted = job.region.for_tile(tile) if job.region is not None else None  # (None: the core is all inside)
     if counted is not None:
-        inside = job.region.tile_mask(tile, counted)
-        if inside is not None:
-            owned &= inside
+        owned &= counted.pixels(tile)
     px_um2 = mpp * mpp
     counts: dict[str, Any] = {}
     row: dict[str, float] = {"owned_um2": float(owned.sum()) * px_um2}
@@ -476,7 +474,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         r_l0, c_l0 = tile.level0_from_analysis(c.row, c.col)
         keep = np.asarray(tile.owns(r_l0, c_l0), dtype=bool).reshape(-1)
         if counted is not None and keep.any():
-            keep &= job.region.inside(r_l0, c_l0, counted)
+            keep &= counted.inside(r_l0, c_l0)
         if job.roi is not None and keep.any():
             from skimage.measure import points_in_poly
 
