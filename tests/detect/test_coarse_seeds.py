@@ -13,42 +13,8 @@ from mmnst_path.detect import _coarse_seeds
 from mmnst_path.detect import nuclei as mod
 from mmnst_path.detect.nuclei import Nuclei, NucleusParams, detect_nuclei, nuclei_from_stains, stain_planes
 from mmnst_path.errors import ConfigError
-from mmnst_path.stain import get_preset, rgb_from_stains
 
 COARSE = NucleusParams(seed_scale_um=1.0)
-
-
-def _render(shape, centres, radii_um, h_od, dab_od, seed=0):
-    """RGB of discs with hematoxylin and DAB OD (log10) and mild noise, at 0.5 µm/px."""
-    rng = np.random.default_rng(seed)
-    rows, cols = np.indices(shape, dtype=np.float32)
-    conc = np.zeros((*shape, 3), np.float32)
-    conc[..., 0] = 0.03
-    for (r, c), rad, h, d in zip(centres, radii_um, h_od, dab_od, strict=True):
-        disc = ((rows - r) ** 2 + (cols - c) ** 2) <= (rad / 0.5) ** 2
-        conc[..., 0][disc] = h
-        conc[..., 1][disc] = d
-    conc[..., :2] += rng.normal(0, 0.01, size=(*shape, 2)).astype(np.float32)
-    return rgb_from_stains(np.clip(conc, 0, None), get_preset("H-DAB"))
-
-
-def _grid_nuclei(shape=(256, 256), spacing=32, seed=1):
-    """Nuclei of radius 3-5 µm on a jittered grid, a third strongly DAB-positive, the rest pale."""
-    rng = np.random.default_rng(seed)
-    centres, radii, h, d = [], [], [], []
-    for r in range(spacing // 2, shape[0] - spacing // 2 + 1, spacing):
-        for c in range(spacing // 2, shape[1] - spacing // 2 + 1, spacing):
-            centres.append((r + rng.uniform(-3, 3), c + rng.uniform(-3, 3)))
-            radii.append(rng.uniform(3.0, 5.0))
-            positive = rng.random() < 0.35
-            h.append(0.05 if positive else rng.uniform(0.15, 0.4))
-            d.append(rng.uniform(0.5, 1.2) if positive else 0.0)
-    return np.array(centres), radii, h, d
-
-
-def _recall_precision(nuc: Nuclei, centres: np.ndarray, tol_px: float) -> tuple[float, float]:
-    dist = np.sqrt(((np.c_[nuc.row, nuc.col][:, None] - centres[None]) ** 2).sum(-1))
-    return float((dist.min(0) <= tol_px).mean()), float((dist.min(1) <= tol_px).mean())
 
 
 def _bcdata_planes() -> tuple[np.ndarray, np.ndarray]:
@@ -129,15 +95,15 @@ def test_linear_upsampling_keeps_constants_and_ramps() -> None:
     np.testing.assert_allclose(up[1:-1, 2], np.arange(1, 15, dtype=np.float32), atol=1e-5)
 
 
-def test_coarse_seeds_find_positive_and_pale_nuclei() -> None:
-    centres, radii, h, d = _grid_nuclei()
-    rgb = _render((256, 256), centres, radii, h, d)
+def test_coarse_seeds_find_positive_and_pale_nuclei(discs) -> None:
+    centres, radii, h, d = discs.grid()
+    rgb = discs.render((256, 256), centres, radii, h, d)
     nuc = detect_nuclei(rgb, mpp=0.5, params=COARSE)
-    recall, precision = _recall_precision(nuc, centres, tol_px=3.0)
+    recall, precision = discs.recall_precision(nuc, centres, tol_px=3.0)
     assert recall >= 0.95
     assert precision >= 0.95
     pair = np.array([(40.0, 40.0), (40.0, 55.0)])  # touching pair: still two nuclei
-    two = detect_nuclei(_render((80, 96), pair, [4.5, 4.5], [0.35, 0.35], [0.0, 0.0]), mpp=0.5, params=COARSE)
+    two = detect_nuclei(discs.render((80, 96), pair, [4.5, 4.5], [0.35, 0.35], [0.0, 0.0]), mpp=0.5, params=COARSE)
     assert len(two) == 2
 
 

@@ -7,56 +7,16 @@ import pytest
 
 from mmnst_path.detect.nuclei import Nuclei, NucleusParams, detect_nuclei, nuclei_from_stains
 from mmnst_path.errors import ConfigError
-from mmnst_path.stain import get_preset, rgb_from_stains
+from mmnst_path.stain import get_preset
 
 MPP = 0.5
 
 
-def _render(shape, centres, radii_um, h_od, dab_od, seed=0):
-    """RGB image of elliptic-ish discs with hematoxylin and DAB OD (log10) and mild noise."""
-    rng = np.random.default_rng(seed)
-    rows, cols = np.indices(shape, dtype=np.float32)
-    conc = np.zeros((*shape, 3), np.float32)
-    conc[..., 0] = 0.03  # faint background hematoxylin
-    for (r, c), rad, h, d in zip(centres, radii_um, h_od, dab_od, strict=True):
-        rad_px = rad / MPP
-        disc = ((rows - r) ** 2 + (cols - c) ** 2) <= rad_px**2
-        conc[..., 0][disc] = h
-        conc[..., 1][disc] = d
-    conc[..., :2] += rng.normal(0, 0.01, size=(*shape, 2)).astype(np.float32)
-    conc = np.clip(conc, 0, None)
-    return rgb_from_stains(conc, get_preset("H-DAB"))
-
-
-def _grid_nuclei(shape=(256, 256), spacing=32, seed=1):
-    rng = np.random.default_rng(seed)
-    centres, radii, h, d = [], [], [], []
-    for r in range(spacing // 2, shape[0] - spacing // 2 + 1, spacing):
-        for c in range(spacing // 2, shape[1] - spacing // 2 + 1, spacing):
-            centres.append((r + rng.uniform(-3, 3), c + rng.uniform(-3, 3)))
-            radii.append(rng.uniform(3.0, 5.0))
-            if rng.random() < 0.35:  # DAB-positive: strong brown, little hematoxylin
-                h.append(0.05)
-                d.append(rng.uniform(0.5, 1.2))
-            else:  # pale negative
-                h.append(rng.uniform(0.15, 0.4))
-                d.append(0.0)
-    return np.array(centres), radii, h, d
-
-
-def _recall_precision(nuc: Nuclei, centres: np.ndarray, tol_px: float) -> tuple[float, float]:
-    det = np.c_[nuc.row, nuc.col]
-    dist = np.sqrt(((det[:, None] - centres[None]) ** 2).sum(-1))
-    matched_truth = (dist.min(0) <= tol_px).mean()
-    matched_det = (dist.min(1) <= tol_px).mean()
-    return float(matched_truth), float(matched_det)
-
-
-def test_finds_positive_and_pale_negative_nuclei():
-    centres, radii, h, d = _grid_nuclei()
-    rgb = _render((256, 256), centres, radii, h, d)
+def test_finds_positive_and_pale_negative_nuclei(discs):
+    centres, radii, h, d = discs.grid()
+    rgb = discs.render((256, 256), centres, radii, h, d)
     nuc = detect_nuclei(rgb, mpp=MPP, stains=get_preset("H-DAB"))
-    recall, precision = _recall_precision(nuc, centres, tol_px=3.0)
+    recall, precision = discs.recall_precision(nuc, centres, tol_px=3.0)
     assert recall >= 0.95
     assert precision >= 0.95
     # features: the positives have a high DAB mean, the negatives a low one
@@ -71,18 +31,18 @@ def test_finds_positive_and_pale_negative_nuclei():
     assert np.all((nuc.circularity > 0.6) & (nuc.circularity <= 1.0))
 
 
-def test_touching_pair_is_split():
+def test_touching_pair_is_split(discs):
     centres = np.array([(40.0, 40.0), (40.0, 55.0)])  # 7.5 µm apart, radius 4.5 µm: overlapping
-    rgb = _render((80, 96), centres, [4.5, 4.5], [0.35, 0.35], [0.0, 0.0])
+    rgb = discs.render((80, 96), centres, [4.5, 4.5], [0.35, 0.35], [0.0, 0.0])
     nuc = detect_nuclei(rgb, mpp=MPP, stains="H-DAB")
     assert len(nuc) == 2
-    recall, _ = _recall_precision(nuc, centres, tol_px=3.0)
+    recall, _ = discs.recall_precision(nuc, centres, tol_px=3.0)
     assert recall == 1.0
 
 
-def test_tile_border_independence():
-    centres, radii, h, d = _grid_nuclei(shape=(400, 400), spacing=30, seed=3)
-    rgb = _render((400, 400), centres, radii, h, d, seed=4)
+def test_tile_border_independence(discs):
+    centres, radii, h, d = discs.grid(shape=(400, 400), spacing=30, seed=3)
+    rgb = discs.render((400, 400), centres, radii, h, d, seed=4)
     params = NucleusParams()
     full = detect_nuclei(rgb, mpp=MPP, params=params)
     r0, c0 = 70, 90
@@ -100,9 +60,9 @@ def test_tile_border_independence():
     np.testing.assert_allclose(full.dab_od_mean[keep_full], crop.dab_od_mean[keep_crop], atol=1e-6)
 
 
-def test_label_image_matches_features():
-    centres, radii, h, d = _grid_nuclei(shape=(128, 128), seed=5)
-    rgb = _render((128, 128), centres, radii, h, d)
+def test_label_image_matches_features(discs):
+    centres, radii, h, d = discs.grid(shape=(128, 128), seed=5)
+    rgb = discs.render((128, 128), centres, radii, h, d)
     nuc = detect_nuclei(rgb, mpp=MPP, return_labels=True)
     assert nuc.labels is not None
     assert nuc.labels.dtype == np.int32
@@ -113,10 +73,10 @@ def test_label_image_matches_features():
     assert detect_nuclei(rgb, mpp=MPP).labels is None
 
 
-def test_physical_parameters_scale_with_mpp():
+def test_physical_parameters_scale_with_mpp(discs):
     """The same scene rendered at 0.5 and 0.25 µm/px gives the same nuclei in µm."""
-    centres, radii, h, d = _grid_nuclei(shape=(128, 128), seed=6)
-    coarse = _render((128, 128), centres, radii, h, d)
+    centres, radii, h, d = discs.grid(shape=(128, 128), seed=6)
+    coarse = discs.render((128, 128), centres, radii, h, d)
     fine = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)
     a = detect_nuclei(coarse, mpp=0.5)
     b = detect_nuclei(fine, mpp=0.25)
