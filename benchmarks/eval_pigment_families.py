@@ -58,9 +58,10 @@ def hidden_counted_positive(tile, cells) -> tuple[int, int]:
 
 def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, model: str = "default",
             model_stains: list[str] | None = None, appearance: str | None = None, near_black: bool = False,
-            settings: dict | None = None, clumps: bool = False) -> dict:
+            settings: dict | None = None, clumps: bool = False, dab_strength: str | None = None) -> dict:
     tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance,
-                               near_black=near_black, melanin_clumps=clumps and family != "none")
+                               near_black=near_black, melanin_clumps=clumps and family != "none",
+                               dab_strength=dab_strength if chromogen == "dab" else None)
     preset = PRESET[chromogen] if stains == "preset" else stains
     measures = ("melanin",) if chromogen == "eosin" else ("ki67", "melanin")
     pig = {"model": model} if model_stains is None else {"model": model, "model_stains": model_stains}
@@ -150,6 +151,8 @@ def main() -> None:
                     help="add near-black, saturated melanin over / filling nuclei (pigment_family_tile near_black)")
     ap.add_argument("--clumps", action="store_true",
                     help="add packed melanin masses (pigment_family_tile melanin_clumps; not on the 'none' control)")
+    ap.add_argument("--dab-strength", default=None, choices=("endonuke",),
+                    help="DAB tiles: positives as dark as measured on EndoNuke (pigment_family_tile dab_strength)")
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
                     help="settings, e.g. pigment.saturated_share=0.9 or ki67.hidden_model=default")
     args = ap.parse_args()
@@ -170,7 +173,8 @@ def main() -> None:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 rows.append(run_one(seed, fam, ch, size=args.size, stains=args.stains, model=args.pigment_model,
                                     model_stains=args.model_stains, appearance=args.appearance,
-                                    near_black=args.near_black, settings=settings, clumps=args.clumps))
+                                    near_black=args.near_black, settings=settings, clumps=args.clumps,
+                                    dab_strength=args.dab_strength))
     print(summarise(rows))
     if args.stains != "preset":
         wrong = [(r["chromogen"], r["stains"]) for r in rows if r["stains"] != PRESET[r["chromogen"]]]

@@ -297,7 +297,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
                         appearance: str | None = None, hard_negatives: bool = False,
                         near_black: bool = False, positives: str = "standard",
                         tan_background: bool = False, saturated_positives: bool = False,
-                        near_black_texture: str = "smooth", melanin_clumps: bool = False) -> SyntheticTile:
+                        near_black_texture: str = "smooth", melanin_clumps: bool = False,
+                        dab_strength: str | None = None) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -372,6 +373,10 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         free in the tissue, dark brown to beyond the scanner's range, speckled to smooth
         (:func:`mmnst_path._synthetic_pigment.melanin_clump_layer`, stream 11; not with ``family="none"``);
         the rest of the tile is that of ``melanin_clumps=False``; the truth follows the new melanin (session 25).
+    dab_strength : {None, "endonuke"}
+        DAB only: ``"endonuke"`` draws each positive nucleus' DAB and the hematoxylin under it from the range
+        measured on the EndoNuke ER/PR tiles, per tile and per nucleus, weak to strong with the counterstain kept
+        (:class:`mmnst_path._synthetic_dab.EndoNukeDab`, stream 12); the layout and the truth are unchanged.
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -465,6 +470,10 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         grades = WidePositives(np.random.default_rng(
             [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 8]), mpp)
     n_grade = [0, 0, 0]
+    from ._synthetic_dab import dab_strength_of
+
+    strength = dab_strength_of(dab_strength, chromogen, positives, lambda: np.random.default_rng(
+        [seed, PIGMENT_FAMILIES.index(family), FAMILY_CHROMOGENS.index(chromogen), 12]))
 
     def scatter(r, c, a, b, ang, k, lo, hi, sizes):
         t = rng.uniform(0, 2 * np.pi, k)
@@ -490,6 +499,8 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
             if grades is not None:
                 g, dens, hem_dens, clumps = grades.draw()
                 n_grade[g - 1] += 1
+            if strength is not None:  # measured concentrations: painted before the tile's stain scale
+                dens, hem_dens = (v / scale for v in strength.draw())
             _ellipse(chrom, r, c, a, b, ang, scale * dens, rng, clumps=clumps)
             _ellipse(hem, r, c, a, b, ang, hem_dens, rng, labels, i + 1)
         else:

@@ -294,6 +294,10 @@ def _body_rows_of(rgb: np.ndarray, mpp: float, pixel_model, params,
                                         prob >= params.min_probability, mpp, relative=relative)
 
 
+def _opt(values: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(values) if values else None
+
+
 #: families rendered once more with near-black, saturated melanin (``--near-black``)
 NEAR_BLACK_FAMILIES = ("coarse", "confluent", "over_nucleus", "whole_cell", "melanophage", "spindle")
 
@@ -302,23 +306,33 @@ def body_rows(seeds: range, pixel_model, params, size: int,
               families: tuple[str, ...] = PIGMENT_FAMILIES,
               appearances: tuple[str, ...] = ("varied", "plain"),
               near_black: tuple[str, ...] = (), tan: bool = False,
-              clumps: bool = False, relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
+              clumps: bool = False, relative: bool = False,
+              dab_strength: str | None = None, strength_families: tuple[str, ...] | None = None,
+              strength_appearances: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Brown-body rows of generated DAB tiles (each of ``appearances``; odd seeds at 0.25 µm/px);
     the families in ``near_black`` also with near-black melanin (``pigment_family_tile(near_black=True)``);
     ``tan``: every family once more with faint tan background staining (``tan_background=True``);
     ``clumps``: every pigmented family once more with packed melanin masses and saturated DAB positives
-    (``melanin_clumps=True, saturated_positives=True``: the masses' hard negative)."""
+    (``melanin_clumps=True, saturated_positives=True``: the masses' hard negative);
+    ``dab_strength``: every family once more with that strength of the DAB positives
+    (``pigment_family_tile(dab_strength=...)``, e.g. ``"endonuke"``: as dark as real ER/PR DAB), only the
+    families ``strength_families`` and appearances ``strength_appearances`` when given."""
     xs, ys = [], []
-    runs = [(fam, False, False, False) for fam in families] + [(fam, True, False, False) for fam in near_black]
-    runs += [(fam, False, True, False) for fam in families] if tan else []
-    runs += [(fam, False, False, True) for fam in families if fam != "none"] if clumps else []
-    for fam, black, tinted, lumps in runs:
+    runs = [(fam, False, False, False, None) for fam in families]
+    runs += [(fam, True, False, False, None) for fam in near_black]
+    runs += [(fam, False, True, False, None) for fam in families] if tan else []
+    runs += [(fam, False, False, True, None) for fam in families if fam != "none"] if clumps else []
+    runs += ([(fam, False, False, False, dab_strength) for fam in families
+              if strength_families is None or fam in strength_families] if dab_strength else [])
+    for fam, black, tinted, lumps, strength in runs:
         for seed in seeds:
             for appearance in appearances:
+                if strength is not None and strength_appearances is not None and appearance not in strength_appearances:
+                    continue
                 mpp = 0.25 if seed % 2 else 0.5
                 tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
                                            mpp=mpp, appearance=appearance, near_black=black, tan_background=tinted,
-                                           melanin_clumps=lumps, saturated_positives=lumps)
+                                           melanin_clumps=lumps, saturated_positives=lumps, dab_strength=strength)
                 labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params, relative)
                 if not len(x):
                     continue
@@ -361,10 +375,14 @@ def train_bodies(args: argparse.Namespace) -> None:
     apps = tuple(args.appearances or ("varied", "plain"))
     black = NEAR_BLACK_FAMILIES if args.near_black else ()
     xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size, appearances=apps,
-                       near_black=black, tan=args.tan_background, clumps=args.clumps, relative=args.relative)
+                       near_black=black, tan=args.tan_background, clumps=args.clumps, relative=args.relative,
+                       dab_strength=args.dab_strength, strength_families=_opt(args.dab_strength_families),
+                       strength_appearances=_opt(args.dab_strength_appearances))
     xr, used = real_body_rows(args.train, pixel_model, params, args.relative)
     xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps, near_black=black,
-                       tan=args.tan_background, clumps=args.clumps, relative=args.relative)
+                       tan=args.tan_background, clumps=args.clumps, relative=args.relative,
+                       dab_strength=args.dab_strength, strength_families=_opt(args.dab_strength_families),
+                       strength_appearances=_opt(args.dab_strength_appearances))
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
     mel = xg[yg == 1]
     ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
@@ -387,6 +405,10 @@ def train_bodies(args: argparse.Namespace) -> None:
                              if args.tan_background else "")
                           + (", and every pigmented family again with packed melanin masses and saturated DAB "
                              "positives (melanin_clumps=True, saturated_positives=True)" if args.clumps else "")
+                          + (f", and {args.dab_strength_families or 'every family'} again"
+                             + (f" ({args.dab_strength_appearances} only)" if args.dab_strength_appearances else "")
+                             + f" with DAB positives drawn from the range measured on EndoNuke (dab_strength="
+                             f"{args.dab_strength!r}; Naumov et al., Data 2022, CC BY 4.0)" if args.dab_strength else "")
                           + f", even seeds {args.size} px at "
                           f"0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by this project); "
                           "label melanin when the true melanin mask covers >= 50 % of the body"),
@@ -474,6 +496,12 @@ def main() -> None:
     ap.add_argument("--relative", action="store_true",
                     help="--bodies: also the body features read against the tile's own nuclei (rel_dark, rel_area, "
                          "sat_share; opt-in, mmnst_path.classify._pigment_relative)")
+    ap.add_argument("--dab-strength", default=None, choices=("endonuke",),
+                    help="--bodies: every family once more with pigment_family_tile(dab_strength=...) positives")
+    ap.add_argument("--dab-strength-families", nargs="+", default=None, choices=PIGMENT_FAMILIES,
+                    help="--dab-strength: only these families (default: every family)")
+    ap.add_argument("--dab-strength-appearances", nargs="+", default=None, choices=APPEARANCES,
+                    help="--dab-strength: only these appearances (default: those of --appearances)")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
