@@ -130,3 +130,41 @@ def test_classify_tissue_reads_the_band_from_the_saved_model(necrotising_model, 
             assert tissue_halo_um(model) == tissue_halo_um(two)
         else:
             assert (tmap.labels[far] == 1).mean() > 0.95
+
+
+def test_set_context_limits_rewrites_only_the_limits(project_module, tmp_path, capsys) -> None:
+    """``scripts/set_context_limits.py``: a fitted two-stage model gets exactly the limits asked for and a new
+    version, with both forests and the scales unchanged; a one-stage model is refused with its file named."""
+    from mmnst_path.classify.train_tissue import ContextImage, train_context_stage
+
+    tool = project_module("scripts/set_context_limits.py")
+    rng = np.random.default_rng(7)
+    images = []
+    for i in range(4):
+        cls = (rng.random((10, 10)) < 0.4).astype(np.int64)
+        feats = np.stack([cls + rng.normal(0, 0.3, cls.shape), rng.normal(0, 1, cls.shape)], -1).astype(np.float32)
+        images.append(ContextImage(feats, np.arange(100), cls.ravel(), 8.0, i % 2))
+    x = np.concatenate([im.feats.reshape(-1, 2) for im in images])
+    y = np.concatenate([im.y for im in images])
+    first = train_model(x, y, kind="tissue", classes=("tumour", "necrosis"),
+                        features=[FeatureSpec("look"), FeatureSpec("noise")], settings={}, n_estimators=2, max_depth=4)
+    two = train_context_stage(images, first, settings=ContextSettings((16.0,), 0.7), n_estimators=2, max_depth=4,
+                              fold_scheme="alternate")
+    src = two.save(tmp_path / "two.mmnst")
+    assert tool.main([str(src), str(tmp_path / "out.mmnst"), "--version", "9.9.9-test", "--band-um", "24",
+                      "--necrosis-only"]) == 0
+    out = load_model(tmp_path / "out.mmnst", kind="tissue")
+    assert out.context is not None
+    assert two.context is not None
+    want = {"sigmas_um": [16.0], "band_um": 24.0, "necrosis_only": True}  # keep_necrosis_p 0.7 not asked: off
+    assert out.context.settings == want
+    assert out.card["auto_context"]["settings"] == want
+    assert out.card["version"] == "9.9.9-test"
+    assert out.model_id != two.model_id
+    ctx = np.random.default_rng(1).normal(size=(50, len(two.context.features))).astype(np.float32)
+    np.testing.assert_array_equal(out.context.predict_proba(ctx), two.context.predict_proba(ctx))
+    np.testing.assert_array_equal(out.predict_proba(x), two.predict_proba(x))
+    one = first.save(tmp_path / "one.mmnst")
+    assert tool.main([str(one), str(tmp_path / "bad.mmnst"), "--version", "x"]) == 2
+    assert "one.mmnst" in capsys.readouterr().err
+    assert not (tmp_path / "bad.mmnst").exists()
