@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["CHROMOGEN_STAINS", "NECROSIS_BORDERS", "NECROSIS_LAYOUTS", "TissueTile", "he_keratin_tile", "he_mimic_tile", "he_tissue_tile",
+__all__ = ["CHROMOGEN_STAINS", "NECROSIS_BORDERS", "NECROSIS_LAYOUTS", "TissueTile", "he_keratin_tile", "he_mimic_tile", "he_squamous_sheet_tile", "he_tissue_tile",
            "ihc_tissue_tile"]
 
 _H = (0.650, 0.704, 0.286)
@@ -247,6 +247,20 @@ def he_keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTi
     from ._synthetic_keratin import keratin_tile
 
     return keratin_tile(seed, size=size, mpp=mpp)
+
+
+def he_squamous_sheet_tile(seed: int, *, size: int = 512, mpp: float = 1.0) -> TissueTile:
+    """H&E wide sheets of viable, maturing squamous carcinoma between thin lymphocyte-rich septa, no necrosis.
+
+    Large polygonal cells (14-24 µm apart) with abundant pink cytoplasm, keratinised (eosin) cell borders and
+    sparse, pale nuclei that fade and drop out with a smooth maturity field; septa 8-30 µm wide of collagen and
+    lymphocytes. A dev analogue (#13, session 27) of the squamous tumour in which a two-stage tissue model grew
+    false necrosis. ``masks``: ``tissue``, ``tumour``, ``stroma``, ``background``; ``truth``:
+    ``tumour_fraction_pct`` (of the tissue), ``necrosis_fraction_pct`` (0).
+    """
+    from ._synthetic_squamous import squamous_sheet_tile
+
+    return squamous_sheet_tile(seed, size=size, mpp=mpp)
 
 
 #: necrosis layouts of :func:`he_tissue_tile`: none (viable only), geographic (a wide area over nests and stroma),

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ConfigError
 from ._image_reference import ImageReference, image_reference
 from .model import ClassifierModel
-from .tissue_context import ContextSettings, context_feature_specs, context_features, keep_first_necrosis
+from .tissue_context import ContextSettings, combine_stages, context_feature_specs, context_features
 from .tissue_features import (
     TissueFeatureSettings,
     base_maps,
@@ -156,11 +156,13 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
         cs = _context_settings(model)
         ctx = context_features(feats, proba, grid_mpp=fine_mpp * k * j, settings=cs)
         second = model.context.predict_proba(ctx.reshape(-1, ctx.shape[-1])).astype(np.float32).reshape(*shape, -1)
-        if cs.keep_necrosis_p:
+        if cs.limits_second_stage:
             if "necrosis" not in model.class_names:
-                msg = f"tissue model {model.name!r}: keep_necrosis_p is set but it has no 'necrosis' class"
+                msg = (f"tissue model {model.name!r}: its auto-context settings limit the second stage around "
+                       f"necrosis ({cs.to_mapping()}) but it has no 'necrosis' class")
                 raise ConfigError(msg)
-            second = keep_first_necrosis(proba, second, model.class_names.index("necrosis"), cs.keep_necrosis_p)
+            second = combine_stages(proba, second, necrosis=model.class_names.index("necrosis"), settings=cs,
+                                    grid_mpp=fine_mpp * k * j)
         proba = second
     labels = np.argmax(proba, axis=-1).astype(np.int8)
     return TissueMap(labels, proba, fine_mpp * k * j, big, model.class_names, model.model_id)

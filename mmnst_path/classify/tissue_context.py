@@ -31,7 +31,10 @@ from ..errors import ConfigError
 from .model import FeatureSpec
 from .tissue_features import TRUNCATE, kernel_radius
 
-__all__ = ["ContextSettings", "context_feature_specs", "context_features", "keep_first_necrosis"]
+__all__ = ["ContextSettings", "combine_stages", "context_feature_specs", "context_features", "keep_first_necrosis"]
+
+#: the optional inference settings of :class:`ContextSettings` (written to a model only when on)
+_OPTIONAL = ("keep_necrosis_p", "keep_confident_p", "band_um", "necrosis_only")
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,26 @@ class ContextSettings:
     least this keeps the first stage's probabilities (:func:`keep_first_necrosis`), so the second stage
     cannot turn confident necrosis into the viable tissue around it (a narrow necrotic strip reads as
     its 8-16 µm surroundings; session 25). Opt-in (session 26); it adds no halo.
+
+    Session 27 (opt-in, :func:`combine_stages`), limits on where and what the second stage may change, so that
+    it keeps the first stage's reads far from necrosis (a tumour nest read as stroma, pale stroma read as
+    necrosis):
+
+    ``keep_confident_p`` (0: off, else in (0.5, 1)): a block whose largest first-stage probability (any
+    class) is at least this keeps the first stage's probabilities.
+    ``band_um`` (0: off, else > 0): the second stage acts only on blocks within this distance (µm, block
+    centres) of a block the first stage reads necrosis (most probable class); elsewhere, and on a tile
+    without first-stage necrosis, the first stage stands. The halo grows to ``band_um`` if that is larger.
+    ``necrosis_only``: the second stage decides only the necrosis probability; the other classes keep the
+    first stage's proportions, rescaled to the rest, so tumour, stroma and the others are never traded for
+    each other.
     """
 
     sigmas_um: tuple[float, ...] = (16.0, 40.0, 100.0)
     keep_necrosis_p: float = 0.0
+    keep_confident_p: float = 0.0
+    band_um: float = 0.0
+    necrosis_only: bool = False
 
     def __post_init__(self) -> None:
         ok = (isinstance(self.sigmas_um, tuple) and len(self.sigmas_um) >= 1
@@ -57,29 +76,49 @@ class ContextSettings:
         if not (isinstance(k, int | float) and (k == 0 or 0.5 < k < 1)):
             msg = f"ContextSettings.keep_necrosis_p must be 0 (off) or in (0.5, 1), got {k!r}"
             raise ConfigError(msg)
+        k = self.keep_confident_p
+        if not (isinstance(k, int | float) and (k == 0 or 0.5 < k < 1)):
+            msg = f"ContextSettings.keep_confident_p must be 0 (off) or in (0.5, 1), got {k!r}"
+            raise ConfigError(msg)
+        b = self.band_um
+        if not (isinstance(b, int | float) and math.isfinite(b) and b >= 0):
+            msg = f"ContextSettings.band_um must be 0 (off) or a positive finite distance in µm, got {b!r}"
+            raise ConfigError(msg)
+        if not isinstance(self.necrosis_only, bool):
+            msg = f"ContextSettings.necrosis_only must be True or False, got {self.necrosis_only!r}"
+            raise ConfigError(msg)
+
+    @property
+    def limits_second_stage(self) -> bool:
+        """True when any setting limits the second stage (:func:`combine_stages` is not the identity)."""
+        return bool(self.keep_necrosis_p or self.keep_confident_p or self.band_um or self.necrosis_only)
 
     def halo_um(self) -> float:
         """Context (µm) around a block that the pooled probabilities depend on (beyond the first stage's)."""
-        return TRUNCATE * max(self.sigmas_um)
+        return max(TRUNCATE * max(self.sigmas_um), float(self.band_um))
 
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sigmas_um": [float(v) for v in self.sigmas_um]}
-        if self.keep_necrosis_p:  # written only when on: the settings of earlier models are unchanged
-            out["keep_necrosis_p"] = float(self.keep_necrosis_p)
+        for name in _OPTIONAL:  # written only when on: the settings of earlier models are unchanged
+            value = getattr(self, name)
+            if value:
+                out[name] = value if isinstance(value, bool) else float(value)
         return out
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> ContextSettings:
-        unknown = sorted(set(mapping) - {"sigmas_um", "keep_necrosis_p"})
+        unknown = sorted(set(mapping) - {"sigmas_um", *_OPTIONAL})
         sig = mapping.get("sigmas_um")
         if unknown or not isinstance(sig, list | tuple):
-            msg = (f"auto-context settings must be {{'sigmas_um': [µm, ...]}} (and optionally 'keep_necrosis_p'), "
-                   f"got {dict(mapping)!r}")
+            msg = (f"auto-context settings must be {{'sigmas_um': [µm, ...]}} (and optionally "
+                   f"{', '.join(repr(n) for n in _OPTIONAL)}), got {dict(mapping)!r}")
             raise ConfigError(msg)
         try:
-            return cls(tuple(float(v) for v in sig), float(mapping.get("keep_necrosis_p", 0.0)))
+            return cls(tuple(float(v) for v in sig), float(mapping.get("keep_necrosis_p", 0.0)),
+                       float(mapping.get("keep_confident_p", 0.0)), float(mapping.get("band_um", 0.0)),
+                       mapping.get("necrosis_only", False))
         except (TypeError, ValueError) as exc:
-            msg = f"auto-context sigmas_um / keep_necrosis_p must be numbers, got {dict(mapping)!r}"
+            msg = f"auto-context sigmas_um / keep_necrosis_p / keep_confident_p / band_um must be numbers, got {dict(mapping)!r}"
             raise ConfigError(msg) from exc
 
 
@@ -145,3 +184,52 @@ def keep_first_necrosis(first: np.ndarray, second: np.ndarray, necrosis: int, th
         return second
     keep = first[..., necrosis] >= np.float32(threshold)
     return np.where(keep[..., None], first, second).astype(np.float32, copy=False)
+
+
+def combine_stages(first: np.ndarray, second: np.ndarray, *, necrosis: int, settings: ContextSettings,
+                   grid_mpp: float) -> np.ndarray:
+    """Output probabilities of a two-stage model: ``second`` limited by the opt-in settings of ``settings``.
+
+    In order: ``necrosis_only`` (the second stage's necrosis probability, the first stage's other classes
+    rescaled to the rest); then a block takes ``first`` unchanged where its first-stage necrosis probability
+    is >= ``keep_necrosis_p``, its largest first-stage probability is >= ``keep_confident_p``, or it lies
+    farther than ``band_um`` from every block the first stage reads necrosis (each when on).
+
+    Parameters
+    ----------
+    first, second : (m, n, K) float32 ndarray
+        Class probabilities of the same blocks from the first and the second stage.
+    necrosis : int
+        Index of the necrosis class.
+    settings : ContextSettings
+    grid_mpp : float
+        µm per block (for ``band_um``).
+
+    Returns
+    -------
+    (m, n, K) float32 ndarray
+        ``second`` itself when no setting limits it.
+    """
+    if not settings.limits_second_stage:
+        return second
+    first = np.asarray(first, np.float32)
+    out = np.asarray(second, np.float32)
+    if settings.necrosis_only:
+        p_nec = out[..., necrosis]
+        rest = np.delete(first, necrosis, axis=-1)
+        total = rest.sum(-1)
+        share = np.where(total[..., None] > 1e-6, rest / np.maximum(total, 1e-6)[..., None],
+                         np.float32(1.0 / rest.shape[-1]))
+        out = np.insert(share * (1.0 - p_nec)[..., None], necrosis, p_nec, axis=-1).astype(np.float32)
+    keep = np.zeros(first.shape[:-1], bool)
+    if settings.keep_necrosis_p:
+        keep |= first[..., necrosis] >= np.float32(settings.keep_necrosis_p)
+    if settings.keep_confident_p:
+        keep |= first.max(-1) >= np.float32(settings.keep_confident_p)
+    if settings.band_um:
+        nec = np.argmax(first, axis=-1) == necrosis
+        if nec.any():
+            keep |= ndi.distance_transform_edt(~nec) * grid_mpp > settings.band_um
+        else:
+            keep[...] = True
+    return np.where(keep[..., None], first, out).astype(np.float32, copy=False)
