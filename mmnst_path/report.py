@@ -32,6 +32,7 @@ in JSON and an empty field in CSV, never 0.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -425,11 +426,15 @@ def write_result(
         msg = f"write_result: unknown outputs {sorted(unknown)}; expected some of {sorted(RESULT_FILES)}"
         raise ValueError(msg)
     paths: dict[str, Path] = {}
-    for key, compress in (("cells", False), ("cells_gz", True)):
-        if key in outputs:
-            paths[key] = out / RESULT_FILES[key]
-            with atomic_open_text(paths[key], compress=compress) as fh:  # streamed: millions of cells
-                for part in _cells_csv_chunks(result.cells):
+    tables = [(key, compress) for key, compress in (("cells", False), ("cells_gz", True)) if key in outputs]
+    if tables:  # the CSV text is formatted once, streamed (millions of cells) into each file asked for
+        with contextlib.ExitStack() as stack:
+            handles = []
+            for key, compress in tables:
+                paths[key] = out / RESULT_FILES[key]
+                handles.append(stack.enter_context(atomic_open_text(paths[key], compress=compress)))
+            for part in _cells_csv_chunks(result.cells):
+                for fh in handles:
                     fh.write(part)
     if "parquet" in outputs:
         paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells))
