@@ -9,10 +9,9 @@ import pytest
 
 from mmnst_path import synthetic
 from mmnst_path.classify import load_model
-from mmnst_path.classify.model import ContextStage, FeatureSpec
+from mmnst_path.classify.model import FeatureSpec
 from mmnst_path.classify.tissue import classify_tissue
-from mmnst_path.classify.tissue_context import ContextSettings, context_features, keep_first_necrosis
-from mmnst_path.classify.tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
+from mmnst_path.classify.tissue_context import ContextSettings, keep_first_necrosis
 from mmnst_path.classify.train import train_model
 from mmnst_path.errors import ConfigError
 
@@ -42,29 +41,10 @@ def test_keep_first_necrosis_takes_the_first_stage_only_where_it_is_confident() 
 
 
 @pytest.fixture(scope="module")
-def overruling_model():
+def overruling_model(two_stage_model):
     """A tissue model (necrosis vs tumour, real features of generated tiles) whose second stage calls every
     block tumour: a stand-in for a context stage that overrules a narrow necrotic strip."""
-    settings = TissueFeatureSettings()
-    t = synthetic.he_necrosis_tile(31, size=256, necrosis_fraction=0.4)
-    feats, gm = tissue_features(t.rgb, mpp=t.mpp, settings=settings)
-    big = round(gm / t.mpp)
-    nec = t.masks["necrosis"][: feats.shape[0] * big, : feats.shape[1] * big]
-    y = (nec.reshape(feats.shape[0], big, feats.shape[1], big).mean((1, 3)) > 0.5).astype(np.int64).ravel()
-    x = feats.reshape(-1, feats.shape[-1])
-    first = train_model(x, y, kind="tissue", classes=CLASSES, features=tissue_feature_specs(settings),
-                        settings={"features": settings.to_mapping(), "stains": "H&E"}, n_estimators=4, max_depth=6)
-    cs = ContextSettings(SIGMAS)
-    ctx = context_features(feats, first.predict_proba(x).reshape(*feats.shape[:2], -1), grid_mpp=gm, settings=cs)
-    c = ctx.reshape(-1, ctx.shape[-1])
-    names = [f.name for f in first.features] + [f"p_{k}" for k in CLASSES] + [f"p_{k}_c16" for k in CLASSES]
-    # every block labelled tumour except one, so the forest has both classes but calls (nearly) all tumour
-    y2 = np.zeros(len(c), np.int64)
-    y2[0] = 1
-    second = train_model(c, y2, kind="tissue", classes=CLASSES, features=[FeatureSpec(n) for n in names],
-                         settings=first.settings, n_estimators=2, max_depth=2)
-    stage = ContextStage.build(features=second.features, settings=cs.to_mapping(), forest=second.forest, test_x=c[:4])
-    return first.with_context(stage), first
+    return two_stage_model(0.4, "tumour")
 
 
 @pytest.mark.parametrize("keep", [0.0, 0.6])

@@ -13,10 +13,9 @@ import pytest
 
 from mmnst_path import synthetic
 from mmnst_path.classify import load_model
-from mmnst_path.classify.model import ContextStage, FeatureSpec
+from mmnst_path.classify.model import FeatureSpec
 from mmnst_path.classify.tissue import classify_tissue, tissue_halo_um
-from mmnst_path.classify.tissue_context import ContextSettings, combine_stages, context_features
-from mmnst_path.classify.tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
+from mmnst_path.classify.tissue_context import ContextSettings, combine_stages
 from mmnst_path.classify.train import train_model
 from mmnst_path.errors import ConfigError
 
@@ -82,29 +81,10 @@ def test_band_and_confidence_keep_the_first_stage_away_from_necrosis() -> None:
 
 
 @pytest.fixture(scope="module")
-def necrotising_model():
+def necrotising_model(two_stage_model):
     """A tissue model (tumour vs necrosis, real features of a generated tile) whose second stage calls every
     block necrosis: a stand-in for a second stage that spreads necrosis far from the first stage's."""
-    settings = TissueFeatureSettings()
-    t = synthetic.he_necrosis_tile(31, size=256, necrosis_fraction=0.25)
-    feats, gm = tissue_features(t.rgb, mpp=t.mpp, settings=settings)
-    big = round(gm / t.mpp)
-    nec = t.masks["necrosis"][: feats.shape[0] * big, : feats.shape[1] * big]
-    y = (nec.reshape(feats.shape[0], big, feats.shape[1], big).mean((1, 3)) > 0.5).astype(np.int64).ravel()
-    x = feats.reshape(-1, feats.shape[-1])
-    classes = ("tumour", "necrosis")
-    first = train_model(x, y, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
-                        settings={"features": settings.to_mapping(), "stains": "H&E"}, n_estimators=4, max_depth=6)
-    cs = ContextSettings((16.0,))
-    ctx = context_features(feats, first.predict_proba(x).reshape(*feats.shape[:2], -1), grid_mpp=gm, settings=cs)
-    c = ctx.reshape(-1, ctx.shape[-1])
-    names = [f.name for f in first.features] + [f"p_{k}" for k in classes] + [f"p_{k}_c16" for k in classes]
-    y2 = np.ones(len(c), np.int64)
-    y2[0] = 0
-    second = train_model(c, y2, kind="tissue", classes=classes, features=[FeatureSpec(n) for n in names],
-                         settings=first.settings, n_estimators=2, max_depth=2)
-    stage = ContextStage.build(features=second.features, settings=cs.to_mapping(), forest=second.forest, test_x=c[:4])
-    return first.with_context(stage), first
+    return two_stage_model(0.25, "necrosis")
 
 
 def test_classify_tissue_reads_the_band_from_the_saved_model(necrotising_model, tmp_path) -> None:

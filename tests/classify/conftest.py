@@ -1,0 +1,49 @@
+"""Shared builders of the tissue-classifier tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mmnst_path import synthetic
+from mmnst_path.classify.model import ContextStage, FeatureSpec
+from mmnst_path.classify.tissue_context import ContextSettings, context_features
+from mmnst_path.classify.tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
+from mmnst_path.classify.train import train_model
+
+TWO_STAGE_CLASSES = ("tumour", "necrosis")
+
+
+def _two_stage_model(necrosis_fraction: float, second_calls: str) -> tuple[Any, Any]:
+    """A two-stage tissue model (tumour vs necrosis, real features of one generated tile) and its first
+    stage. The second stage (16 µm context) is trained on every block labelled ``second_calls`` but one,
+    so the forest has both classes but calls (nearly) every block ``second_calls``."""
+    settings = TissueFeatureSettings()
+    t = synthetic.he_necrosis_tile(31, size=256, necrosis_fraction=necrosis_fraction)
+    feats, gm = tissue_features(t.rgb, mpp=t.mpp, settings=settings)
+    big = round(gm / t.mpp)
+    nec = t.masks["necrosis"][: feats.shape[0] * big, : feats.shape[1] * big]
+    y = (nec.reshape(feats.shape[0], big, feats.shape[1], big).mean((1, 3)) > 0.5).astype(np.int64).ravel()
+    x = feats.reshape(-1, feats.shape[-1])
+    classes = TWO_STAGE_CLASSES
+    first = train_model(x, y, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
+                        settings={"features": settings.to_mapping(), "stains": "H&E"}, n_estimators=4, max_depth=6)
+    cs = ContextSettings((16.0,))
+    ctx = context_features(feats, first.predict_proba(x).reshape(*feats.shape[:2], -1), grid_mpp=gm, settings=cs)
+    c = ctx.reshape(-1, ctx.shape[-1])
+    names = [f.name for f in first.features] + [f"p_{k}" for k in classes] + [f"p_{k}_c16" for k in classes]
+    y2 = np.full(len(c), classes.index(second_calls), np.int64)
+    y2[0] = 1 - y2[0]
+    second = train_model(c, y2, kind="tissue", classes=classes, features=[FeatureSpec(n) for n in names],
+                         settings=first.settings, n_estimators=2, max_depth=2)
+    stage = ContextStage.build(features=second.features, settings=cs.to_mapping(), forest=second.forest, test_x=c[:4])
+    return first.with_context(stage), first
+
+
+@pytest.fixture(scope="session")
+def two_stage_model() -> Callable[[float, str], tuple[Any, Any]]:
+    """``two_stage_model(necrosis_fraction, second_calls)`` -> (two-stage model, its first stage)."""
+    return _two_stage_model
