@@ -43,6 +43,30 @@ def _two_stage_model(necrosis_fraction: float, second_calls: str) -> tuple[Any, 
     return first.with_context(stage), first
 
 
+def _toy_context_images(seed: int) -> tuple[list[Any], Any]:
+    """Four 10x10 block images (two features: the class plus noise, and pure noise; groups alternating) and a
+    first-stage model (tumour vs necrosis) fitted on them: the inputs of ``train_context_stage`` in small."""
+    from mmnst_path.classify.train_tissue import ContextImage
+
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(4):
+        cls = (rng.random((10, 10)) < 0.4).astype(np.int64)
+        feats = np.stack([cls + rng.normal(0, 0.3, cls.shape), rng.normal(0, 1, cls.shape)], -1).astype(np.float32)
+        images.append(ContextImage(feats, np.arange(100), cls.ravel(), 8.0, i % 2))
+    x = np.concatenate([im.feats.reshape(-1, 2) for im in images])
+    y = np.concatenate([im.y for im in images])
+    first = train_model(x, y, kind="tissue", classes=TWO_STAGE_CLASSES,
+                        features=[FeatureSpec("look"), FeatureSpec("noise")], settings={}, n_estimators=2, max_depth=4)
+    return images, first
+
+
+@pytest.fixture(scope="session")
+def toy_context_images() -> Callable[[int], tuple[list[Any], Any]]:
+    """``toy_context_images(seed)`` -> (four small ``ContextImage`` s, a first stage fitted on them)."""
+    return _toy_context_images
+
+
 @pytest.fixture(scope="session")
 def two_stage_model() -> Callable[[float, str], tuple[Any, Any]]:
     """``two_stage_model(necrosis_fraction, second_calls)`` -> (two-stage model, its first stage)."""

@@ -9,10 +9,8 @@ import pytest
 
 from mmnst_path import synthetic
 from mmnst_path.classify import load_model
-from mmnst_path.classify.model import FeatureSpec
 from mmnst_path.classify.tissue import classify_tissue
 from mmnst_path.classify.tissue_context import ContextSettings, keep_first_necrosis
-from mmnst_path.classify.train import train_model
 from mmnst_path.errors import ConfigError
 
 CLASSES = ("tumour", "necrosis")
@@ -80,21 +78,12 @@ def test_training_option_builds_the_settings_and_refuses_nonsense(project_module
         tr.context_settings_arg((8.0,), 0.4)
 
 
-def test_the_card_names_the_fold_scheme() -> None:
+def test_the_card_names_the_fold_scheme(toy_context_images) -> None:
     """A two-stage model's card says how the out-of-fold folds were drawn (``--context-folds``), not only how many:
     session 26's candidate read ``folds: 2`` whether they alternated or hashed."""
-    from mmnst_path.classify.train_tissue import ContextImage, train_context_stage
+    from mmnst_path.classify.train_tissue import train_context_stage
 
-    rng = np.random.default_rng(5)
-    images = []
-    for i in range(4):
-        cls = (rng.random((10, 10)) < 0.4).astype(np.int64)
-        feats = np.stack([cls + rng.normal(0, 0.3, cls.shape), rng.normal(0, 1, cls.shape)], -1).astype(np.float32)
-        images.append(ContextImage(feats, np.arange(100), cls.ravel(), 8.0, i % 2))
-    x = np.concatenate([im.feats.reshape(-1, 2) for im in images])
-    y = np.concatenate([im.y for im in images])
-    first = train_model(x, y, kind="tissue", classes=CLASSES, features=[FeatureSpec("look"), FeatureSpec("noise")],
-                        settings={}, n_estimators=2, max_depth=4)
+    images, first = toy_context_images(5)
     for scheme in ("hash", "alternate"):
         model = train_context_stage(images, first, settings=ContextSettings(SIGMAS), n_estimators=2, max_depth=4,
                                     fold_scheme=scheme)

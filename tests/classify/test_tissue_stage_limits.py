@@ -13,10 +13,8 @@ import pytest
 
 from mmnst_path import synthetic
 from mmnst_path.classify import load_model
-from mmnst_path.classify.model import FeatureSpec
 from mmnst_path.classify.tissue import classify_tissue, tissue_halo_um
 from mmnst_path.classify.tissue_context import ContextSettings, combine_stages
-from mmnst_path.classify.train import train_model
 from mmnst_path.errors import ConfigError
 
 TUMOUR, STROMA, NECROSIS = 0, 1, 2
@@ -112,22 +110,14 @@ def test_classify_tissue_reads_the_band_from_the_saved_model(necrotising_model, 
             assert (tmap.labels[far] == 1).mean() > 0.95
 
 
-def test_set_context_limits_rewrites_only_the_limits(project_module, tmp_path, capsys) -> None:
+def test_set_context_limits_rewrites_only_the_limits(project_module, tmp_path, capsys, toy_context_images) -> None:
     """``scripts/set_context_limits.py``: a fitted two-stage model gets exactly the limits asked for and a new
     version, with both forests and the scales unchanged; a one-stage model is refused with its file named."""
-    from mmnst_path.classify.train_tissue import ContextImage, train_context_stage
+    from mmnst_path.classify.train_tissue import train_context_stage
 
     tool = project_module("scripts/set_context_limits.py")
-    rng = np.random.default_rng(7)
-    images = []
-    for i in range(4):
-        cls = (rng.random((10, 10)) < 0.4).astype(np.int64)
-        feats = np.stack([cls + rng.normal(0, 0.3, cls.shape), rng.normal(0, 1, cls.shape)], -1).astype(np.float32)
-        images.append(ContextImage(feats, np.arange(100), cls.ravel(), 8.0, i % 2))
+    images, first = toy_context_images(7)
     x = np.concatenate([im.feats.reshape(-1, 2) for im in images])
-    y = np.concatenate([im.y for im in images])
-    first = train_model(x, y, kind="tissue", classes=("tumour", "necrosis"),
-                        features=[FeatureSpec("look"), FeatureSpec("noise")], settings={}, n_estimators=2, max_depth=4)
     two = train_context_stage(images, first, settings=ContextSettings((16.0,), 0.7), n_estimators=2, max_depth=4,
                               fold_scheme="alternate")
     src = two.save(tmp_path / "two.mmnst")
