@@ -27,6 +27,16 @@ it with a halo of :meth:`NucleusParams.halo_um`):
 5. each region keeps the pixels whose signal is >= ``contour_fraction`` of its own peak, and
    objects outside ``[min_area_um2, max_area_um2]`` are dropped; features are measured with
    ``np.bincount``/``scipy.ndimage`` (no regionprops).
+
+This module holds the public API (:func:`detect_nuclei`, :func:`nuclei_from_stains`,
+:func:`stain_planes`) and the steps above in order (:func:`_labels_of`, the LoG seeds
+:func:`_log_seeds`), with the switches that choose between exact paths (:data:`GAUSSIAN_FLOAT32`,
+:data:`CANDIDATE_ROOM_MIN`, :data:`CROP_EMPTY_MARGINS`). The rest lives in private modules and is
+importable from here as well: the parameters and results (:mod:`._nucleus_params`:
+:class:`NucleusParams`, :class:`Nuclei`, :func:`seed_factor`, :func:`unstained_reach_px`), the
+plane filters (:mod:`._nucleus_filters`), the stained box, markers and contour
+(:mod:`._nucleus_regions`), the measurements (:mod:`._nucleus_measure`), the coarse seed grid
+(:mod:`._coarse_seeds`) and the compiled passes (:mod:`._numba`).
 """
 
 from __future__ import annotations
