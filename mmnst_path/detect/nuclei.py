@@ -176,7 +176,7 @@ def nuclei_from_stains(
     dab: np.ndarray,
     *,
     mpp: float,
-    params: NucleusParams = NucleusParams(),  # noqa: B008 (a frozen dataclass)
+    params: NucleusParams = NucleusParams(),
     return_labels: bool = False,
     origin: tuple[int, int] = (0, 0),
     grid_origin: tuple[int, int] | None = None,
@@ -367,7 +367,7 @@ def detect_nuclei(
     *,
     mpp: float,
     stains: Any = "H-DAB",
-    params: NucleusParams = NucleusParams(),  # noqa: B008 (a frozen dataclass)
+    params: NucleusParams = NucleusParams(),
     background: Any = None,
     return_labels: bool = False,
 ) -> Nuclei:
