@@ -59,6 +59,9 @@ def test_band_tiles_on_the_block_grid_with_the_stage_halo_equal_the_whole_map(ba
     whole = combine_stages(first, second, necrosis=2, settings=cs, grid_mpp=grid)
     assert not np.array_equal(whole, first)
     assert not np.array_equal(whole, second)
+    if width:  # the width acts: specks no longer seed the band
+        plain = combine_stages(first, second, necrosis=2, settings=replace(cs, band_min_width_um=0.0), grid_mpp=grid)
+        assert not np.array_equal(whole, plain)
     halo = math.ceil(cs.halo_um() / grid)
     core = 10
     for r0 in range(halo, 120 - halo - core, 7):
@@ -121,3 +124,52 @@ def test_wide_band_tiles_with_the_halo_equal_the_whole_image(two_stage_model) ->
     want = whole.proba[i: i + 1, j: j + 1]
     got = _tile(rgb, model, (i * big, j * big), 1, big, halo)
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_set_context_limits_writes_the_band_width(project_module, tmp_path, capsys, toy_context_images) -> None:
+    """``scripts/set_context_limits.py --band-min-width``: written with the band, read back by the model; without a
+    band it is refused (exit 2, the message names the setting)."""
+    from mmnst_path.classify import load_model
+    from mmnst_path.classify.train_tissue import train_context_stage
+
+    tool = project_module("scripts/set_context_limits.py")
+    images, first = toy_context_images(7)
+    two = train_context_stage(images, first, settings=ContextSettings((16.0,), 0.7), n_estimators=2, max_depth=4,
+                              fold_scheme="alternate")
+    src = two.save(tmp_path / "two.mmnst")
+    out = tmp_path / "w.mmnst"
+    assert tool.main([str(src), str(out), "--version", "9.9.9-w", "--band-um", "16", "--band-min-width", "32"]) == 0
+    got = load_model(out, kind="tissue")
+    assert got.context is not None
+    assert ContextSettings.from_mapping(got.context.settings) == ContextSettings((16.0,), band_um=16.0,
+                                                                                 band_min_width_um=32.0)
+    assert got.card["auto_context"]["settings"]["band_min_width_um"] == 32.0
+    assert tool.main([str(src), str(tmp_path / "x.mmnst"), "--version", "9", "--band-min-width", "32"]) == 2
+    assert "band_min_width_um" in capsys.readouterr().err
+    assert not (tmp_path / "x.mmnst").exists()
+
+
+def test_squamous_context_maps_label_keratin_as_tumour(project_module, tmp_path) -> None:
+    """``scripts/squamous_context_maps.py``: maps of a squamous-sheet and a keratin tile in the ``--save-maps`` format,
+    first-stage feature columns, rows of tumour / stroma / background only; keratin pixels are labelled tumour."""
+    from mmnst_path.classify import default_model_path, load_model
+    from mmnst_path.synthetic_tissue import he_keratin_tile
+
+    tool = project_module("scripts/squamous_context_maps.py")
+    cmaps = project_module("scripts/_context_maps.py")
+    out = tmp_path / "sq.npz"
+    assert tool.main([str(out), "--first-stage", str(default_model_path("tissue")), "--squamous-seeds", "3001",
+                      "--keratin-seeds", "3101", "--copies", "0"]) == 0
+    maps = cmaps.load_maps(out)
+    assert [(m.source, m.name) for m in maps] == [("squamous", "seed3001"), ("keratin", "seed3101")]
+    n_feats = len(load_model(default_model_path("tissue"), kind="tissue").features)
+    classes = tool.CLASSES
+    for m in maps:
+        assert m.feats.shape[-1] == n_feats
+        assert len(m.sel) > 100
+        assert set(np.unique(m.y)) <= {classes.index("tumour"), classes.index("stroma"), classes.index("background")}
+    (_, _, _, lab), = tool.squamous_sources("keratin", (3101,))
+    kt = he_keratin_tile(3101, size=384, mpp=1.0)
+    assert kt.masks["keratin"].sum() > 1000
+    assert (lab[kt.masks["keratin"]] == classes.index("tumour")).all()
+    assert (lab[kt.masks["stroma"] & ~kt.masks["keratin"]] == classes.index("stroma")).all()
