@@ -31,10 +31,11 @@ from ..errors import ConfigError
 from .model import FeatureSpec
 from .tissue_features import TRUNCATE, kernel_radius
 
-__all__ = ["ContextSettings", "combine_stages", "context_feature_specs", "context_features", "keep_first_necrosis"]
+__all__ = ["ContextSettings", "combine_stages", "context_feature_specs", "context_features", "keep_first_necrosis",
+           "wide_necrosis"]
 
 #: the optional inference settings of :class:`ContextSettings` (written to a model only when on)
-_OPTIONAL = ("keep_necrosis_p", "keep_confident_p", "band_um", "necrosis_only")
+_OPTIONAL = ("keep_necrosis_p", "keep_confident_p", "band_um", "necrosis_only", "band_min_width_um")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class ContextSettings:
     ``necrosis_only``: the second stage decides only the necrosis probability; the other classes keep the
     first stage's proportions, rescaled to the rest, so tumour, stroma and the others are never traded for
     each other.
+
+    Session 28 (opt-in): ``band_min_width_um`` (0: off, else > 0; needs ``band_um``): the band grows only from
+    first-stage necrosis at least this wide, i.e. what survives a morphological opening by a disk of this
+    diameter (block centres); narrower specks (16-60 µm speckles in pale squamous sheets, session 27) keep the
+    first stage. Local, so the halo grows to ``band_um + band_min_width_um`` if that is larger.
     """
 
     sigmas_um: tuple[float, ...] = (16.0, 40.0, 100.0)
@@ -65,6 +71,7 @@ class ContextSettings:
     keep_confident_p: float = 0.0
     band_um: float = 0.0
     necrosis_only: bool = False
+    band_min_width_um: float = 0.0
 
     def __post_init__(self) -> None:
         ok = (isinstance(self.sigmas_um, tuple) and len(self.sigmas_um) >= 1
@@ -84,6 +91,13 @@ class ContextSettings:
         if not (isinstance(b, int | float) and math.isfinite(b) and b >= 0):
             msg = f"ContextSettings.band_um must be 0 (off) or a positive finite distance in µm, got {b!r}"
             raise ConfigError(msg)
+        w = self.band_min_width_um
+        if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0):
+            msg = f"ContextSettings.band_min_width_um must be 0 (off) or a positive finite width in µm, got {w!r}"
+            raise ConfigError(msg)
+        if w and not self.band_um:
+            msg = f"ContextSettings.band_min_width_um ({w!r}) needs band_um > 0 (the band it limits), got band_um 0"
+            raise ConfigError(msg)
         if not isinstance(self.necrosis_only, bool):
             msg = f"ContextSettings.necrosis_only must be True or False, got {self.necrosis_only!r}"
             raise ConfigError(msg)
@@ -95,7 +109,7 @@ class ContextSettings:
 
     def halo_um(self) -> float:
         """Context (µm) around a block that the pooled probabilities depend on (beyond the first stage's)."""
-        return max(TRUNCATE * max(self.sigmas_um), float(self.band_um))
+        return max(TRUNCATE * max(self.sigmas_um), float(self.band_um) + float(self.band_min_width_um))
 
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sigmas_um": [float(v) for v in self.sigmas_um]}
@@ -116,9 +130,10 @@ class ContextSettings:
         try:
             return cls(tuple(float(v) for v in sig), float(mapping.get("keep_necrosis_p", 0.0)),
                        float(mapping.get("keep_confident_p", 0.0)), float(mapping.get("band_um", 0.0)),
-                       mapping.get("necrosis_only", False))
+                       mapping.get("necrosis_only", False), float(mapping.get("band_min_width_um", 0.0)))
         except (TypeError, ValueError) as exc:
-            msg = f"auto-context sigmas_um / keep_necrosis_p / keep_confident_p / band_um must be numbers, got {dict(mapping)!r}"
+            msg = (f"auto-context sigmas_um / keep_necrosis_p / keep_confident_p / band_um / band_min_width_um must be "
+                   f"numbers, got {dict(mapping)!r}")
             raise ConfigError(msg) from exc
 
 
@@ -193,7 +208,8 @@ def combine_stages(first: np.ndarray, second: np.ndarray, *, necrosis: int, sett
     In order: ``necrosis_only`` (the second stage's necrosis probability, the first stage's other classes
     rescaled to the rest); then a block takes ``first`` unchanged where its first-stage necrosis probability
     is >= ``keep_necrosis_p``, its largest first-stage probability is >= ``keep_confident_p``, or it lies
-    farther than ``band_um`` from every block the first stage reads necrosis (each when on).
+    farther than ``band_um`` from every block the first stage reads necrosis (each when on; with
+    ``band_min_width_um``, from every such block that survives the opening of :func:`wide_necrosis`).
 
     Parameters
     ----------
@@ -228,8 +244,36 @@ def combine_stages(first: np.ndarray, second: np.ndarray, *, necrosis: int, sett
         keep |= first.max(-1) >= np.float32(settings.keep_confident_p)
     if settings.band_um:
         nec = np.argmax(first, axis=-1) == necrosis
+        if settings.band_min_width_um:
+            nec = wide_necrosis(nec, settings.band_min_width_um / grid_mpp)
         if nec.any():
             keep |= ndi.distance_transform_edt(~nec) * grid_mpp > settings.band_um
         else:
             keep[...] = True
     return np.where(keep[..., None], first, out).astype(np.float32, copy=False)
+
+
+def wide_necrosis(nec: np.ndarray, width_blocks: float) -> np.ndarray:
+    """The blocks of ``nec`` that a disk of diameter ``width_blocks`` (block centres) fitting inside ``nec`` covers.
+
+    A morphological opening (erosion, then dilation) by the disk of radius ``width_blocks / 2`` rounded down
+    (at least one block); outside the map counts as necrosis for the erosion, so a region at the map's edge is
+    not narrowed by the edge (the tiled path carries the halo that makes this exact inside a slide).
+
+    Parameters
+    ----------
+    nec : (m, n) bool ndarray
+    width_blocks : float
+        Diameter in blocks; below 2 nothing is removed.
+
+    Returns
+    -------
+    (m, n) bool ndarray
+    """
+    r = int(width_blocks // 2)
+    if r < 1 or not nec.any():
+        return nec
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    disk = yy * yy + xx * xx <= r * r
+    core = ndi.binary_erosion(nec, structure=disk, border_value=1)
+    return ndi.binary_dilation(core, structure=disk) & nec
