@@ -24,6 +24,12 @@ session-19 candidate (not shipped: benchmarks/README "DAB melanin: where it is l
     .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide \
         --version 3 --pixel-model /tmp/pigment_dab_v3.mmnst --out /tmp/pigment_dab_bodies_v3.mmnst
 
+The session-28 candidate (not shipped: it failed the #14 false-pigment gate, SHIDC p1_0299_1 0.79 %; benchmarks/README
+"#14: the DAB pixel pigment model against real dark DAB") mines HEAD's false positives on EndoNuke TRAIN::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --no-granules \
+        --endonuke-parts train dev --mine-endonuke 600 --mine-weight 1 --version 3 --out /tmp/pix_mined.mmnst
+
 The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
 tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
 
@@ -507,7 +513,8 @@ def main() -> None:
                     help="--bodies: also the body features read against the tile's own nuclei (rel_dark, rel_area, "
                          "sat_share; opt-in, mmnst_path.classify._pigment_relative)")
     ap.add_argument("--dab-strength", default=None, choices=("endonuke",),
-                    help="--bodies: every family once more with pigment_family_tile(dab_strength=...) positives")
+                    help="every DAB family once more with pigment_family_tile(dab_strength=...) positives "
+                         "(--bodies: every family x seed x appearance; pixel model: every DAB tile)")
     ap.add_argument("--dab-strength-families", nargs="+", default=None, choices=PIGMENT_FAMILIES,
                     help="--dab-strength: only these families (default: every family)")
     ap.add_argument("--dab-strength-appearances", nargs="+", default=None, choices=APPEARANCES,
