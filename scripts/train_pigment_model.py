@@ -69,7 +69,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the repository and scripts/ (_pigment_endonuke), also when loaded by path
 
 from _pigment_endonuke import endonuke_files, mined_rows, split_card  # noqa: E402
 
