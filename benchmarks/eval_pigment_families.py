@@ -74,7 +74,8 @@ def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, m
         res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
     seconds = time.perf_counter() - t0
     chosen = str(res.stains.get("name", preset))
-    pmodel = resolve_pigment_model(model) if cfg.pigment.uses_model(chosen) else None
+    # the mask the Dice reads: the pixel model of the configuration (a ``--set pigment.model=FILE`` included)
+    pmodel = resolve_pigment_model(cfg.pigment.model) if cfg.pigment.uses_model(chosen) else None
     if pmodel is None:
         mel, _ = pigment_masks(tile.rgb, mpp=tile.mpp, stains=chosen)
     else:

@@ -24,6 +24,12 @@ session-19 candidate (not shipped: benchmarks/README "DAB melanin: where it is l
     .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide \
         --version 3 --pixel-model /tmp/pigment_dab_v3.mmnst --out /tmp/pigment_dab_bodies_v3.mmnst
 
+The session-28 candidate (not shipped: it failed the #14 false-pigment gate, SHIDC p1_0299_1 0.79 %; benchmarks/README
+"#14: the DAB pixel pigment model against real dark DAB") mines HEAD's false positives on EndoNuke TRAIN::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --no-granules \
+        --endonuke-parts train dev --mine-endonuke 600 --mine-weight 1 --version 3 --out /tmp/pix_mined.mmnst
+
 The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
 tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
 
@@ -63,9 +69,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the repository and scripts/ (_pigment_endonuke), also when loaded by path
+
+from _pigment_endonuke import endonuke_files, mined_rows, split_card  # noqa: E402
 
 from mmnst_path.classify._pigment_bodies import ALL_FEATURES  # noqa: E402
+from mmnst_path.classify._pigment_granules import GRANULE_FEATURES  # noqa: E402
 from mmnst_path.classify._pigment_relative import RELATIVE_FEATURES  # noqa: E402
 from mmnst_path.classify.pigment import (  # noqa: E402
     BODY_CLASSES,
@@ -87,6 +96,10 @@ PRESETS = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed", "eosin": "H&
 #: ``--white-point``: optical density against each tile's glass colour
 #: (:func:`mmnst_path.stain.guess.estimate_white_point`, 255 where no glass is visible) instead of 255
 WHITE_POINT = {"on": False}
+
+#: ``--endonuke-parts``: the parts of the fixed EndoNuke split (scripts/_pigment_endonuke.py) trained on (None:
+#: every tile, as shipped); ``--no-granules``: the pixel columns without the granule ones (None: every column)
+ENDONUKE: dict = {"parts": None, "names": None}
 
 
 def _background(rgb: np.ndarray) -> tuple[float, float, float] | None:
@@ -139,7 +152,7 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                    chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
                    appearances: tuple[str | None, ...] = (None,),
                    hard_negatives: bool = False, tan: bool = False,
-                   clumps: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   clumps: bool = False, strength: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
     ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
     :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
@@ -147,23 +160,26 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
     their background rows are the darkest non-melanin candidates. ``tan``: the DAB tiles of seeds
     4k+1 (0.25 µm/px) and 4k+2 (0.5 µm/px) also carry faint tan background staining (``pigment_family_tile(tan_background=True)``),
     whose pixels join the hard background rows. ``clumps``: every pigmented DAB family x seed x appearance once more
-    with packed melanin masses and saturated DAB positives (``melanin_clumps=True, saturated_positives=True``)."""
+    with packed melanin masses and saturated DAB positives (``melanin_clumps=True, saturated_positives=True``).
+    ``strength``: every DAB family x seed x appearance once more with ``pigment_family_tile(dab_strength=strength)``."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
         he = ch == "eosin"
         for fam in PIGMENT_FAMILIES:
-            lumps_of = (False, True) if clumps and ch == "dab" and fam != "none" else (False,)
+            lumps_of: list = [False, True] if clumps and ch == "dab" and fam != "none" else [False]
+            lumps_of += [strength] if strength and ch == "dab" else []
             for seed, appearance, lumps in [(sd, a, k) for sd in [*seeds, *extra] for a in appearances for k in lumps_of]:
                 mpp = _mpp_of(seed, ch)
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
                                            appearance=appearance if ch in ("dab", "eosin") else None,
                                            hard_negatives=hard_negatives and he,
                                            tan_background=tan and ch == "dab" and seed % 4 in (1, 2),
-                                           melanin_clumps=lumps, saturated_positives=lumps)
+                                           melanin_clumps=lumps is True, saturated_positives=lumps is True,
+                                           dab_strength=lumps if isinstance(lumps, str) else None)
                 where = _he_gate(tile.rgb, mpp) if he else None
                 x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb),
-                                           where=where)
+                                           where=where, names=ENDONUKE["names"])
                 if not x.shape[0]:
                     continue
                 y = tile.masks["melanin"][cand].astype(np.int64)
@@ -213,8 +229,7 @@ def real_files(train: Path, chromogens: tuple[str, ...], osteo: Path | None = No
         if osteo is not None and "osteo" not in leave_out:
             files += [(osteo / n, 1.0) for n in HE_OSTEO_TRAIN]
         return files
-    files = [(p, 0.5) for p in sorted((train / "endonuke" / "mixed").glob("*.png"))]
-    files += [(p, 0.25) for p in sorted((train / "endonuke" / "staining_ds").glob("*.png"))]
+    files = endonuke_files(train, ENDONUKE["parts"])
     files += [(p, 0.5) for p in sorted((train / "kather_nct_crc_he").glob("*/*"))
               if p.suffix in (".tif", ".png", ".jpg")]
     files += [(p, 0.5) for p in sorted((train / "brca_m2c" / "mixed").glob("*.png"))[::4]]
@@ -252,7 +267,8 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
     for f, mpp in real_files(train, chromogens, osteo, leave_out):
         rgb = np.asarray(Image.open(f).convert("RGB"))
         where = _he_gate(rgb, mpp) if he else None
-        x, _ = pigment_features(rgb, mpp=mpp, settings=settings, background=_background(rgb), where=where)
+        x, _ = pigment_features(rgb, mpp=mpp, settings=settings, background=_background(rgb), where=where,
+                                names=ENDONUKE["names"])
         if not x.shape[0]:
             continue
         n = min(per_image // 2, x.shape[0])
@@ -349,8 +365,7 @@ def real_body_rows(train: Path, pixel_model, params, relative: bool = False) -> 
     """Every brown body of the EndoNuke ER/PR tiles (DAB nuclei, no melanin)."""
     from PIL import Image
 
-    files = [(p, 0.5) for p in sorted((train / "endonuke" / "mixed").glob("*.png"))]
-    files += [(p, 0.25) for p in sorted((train / "endonuke" / "staining_ds").glob("*.png"))]
+    files = endonuke_files(train, ENDONUKE["parts"])
     xs, used = [], []
     for f, mpp in files:
         _, x = _body_rows_of(np.asarray(Image.open(f).convert("RGB")), mpp, pixel_model, params, relative)
@@ -425,6 +440,7 @@ def train_bodies(args: argparse.Namespace) -> None:
         "script": "scripts/train_pigment_model.py --bodies",
         "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
     }
+    card["training_data"].update(split_card(args, ENDONUKE["parts"]))
     card["gate"] = f"trained on the bodies of the H-DAB gate at model_min_od {params.model_min_od}"
     settings = {"target": "pigment_bodies", "pixel_model_id": pixel_model.model_id, "ranges": ranges}
     model = train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(args.relative),
@@ -497,7 +513,8 @@ def main() -> None:
                     help="--bodies: also the body features read against the tile's own nuclei (rel_dark, rel_area, "
                          "sat_share; opt-in, mmnst_path.classify._pigment_relative)")
     ap.add_argument("--dab-strength", default=None, choices=("endonuke",),
-                    help="--bodies: every family once more with pigment_family_tile(dab_strength=...) positives")
+                    help="every DAB family once more with pigment_family_tile(dab_strength=...) positives "
+                         "(--bodies: every family x seed x appearance; pixel model: every DAB tile)")
     ap.add_argument("--dab-strength-families", nargs="+", default=None, choices=PIGMENT_FAMILIES,
                     help="--dab-strength: only these families (default: every family)")
     ap.add_argument("--dab-strength-appearances", nargs="+", default=None, choices=APPEARANCES,
@@ -526,8 +543,22 @@ def main() -> None:
     ap.add_argument("--add-evaluation", type=Path, default=None, metavar="JSON",
                     help="do not train: merge this JSON (benchmark figures) into the card of the model at --out "
                          "as card['evaluation'] and save it again")
+    ap.add_argument("--endonuke-parts", nargs="+", default=None, choices=("train", "dev", "val"),
+                    help="train only on these parts of the fixed EndoNuke split (scripts/_pigment_endonuke.py; "
+                         "default: every tile, as shipped)")
+    ap.add_argument("--no-granules", action="store_true",
+                    help="pixel model: the columns without the granule ones (those of the shipped pigment_dab.mmnst)")
+    ap.add_argument("--mine-endonuke", type=int, default=0, metavar="N",
+                    help="pixel model: up to N background rows a trained-on EndoNuke tile from the pixels --mine-model "
+                         "calls melanin (hard negatives; session 28)")
+    ap.add_argument("--mine-weight", type=int, default=1, help="--mine-endonuke: each mined row this many times")
+    ap.add_argument("--mine-model", default="dab", help="--mine-endonuke: the pixel model whose false positives are mined")
     args = ap.parse_args()
     WHITE_POINT["on"] = args.white_point
+    ENDONUKE["parts"] = tuple(args.endonuke_parts) if args.endonuke_parts else None
+    if args.no_granules:
+        ENDONUKE["names"] = [f.name for f in pigment_feature_specs(PigmentFeatureSettings())
+                             if f.name not in GRANULE_FEATURES]
     FAINT["low"] = args.faint_negatives
     if args.add_evaluation is not None:
         import json
@@ -551,14 +582,22 @@ def main() -> None:
     he = chromogens == ("eosin",)
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
                             dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
-                            hard_negatives=args.hard_negatives, tan=args.tan_background, clumps=args.clumps)
+                            hard_negatives=args.hard_negatives, tan=args.tan_background, clumps=args.clumps,
+                            strength=args.dab_strength)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
                                       args.osteo if he else None, tuple(args.leave_out))
+    names = ENDONUKE["names"] or [f.name for f in pigment_feature_specs(settings)]
+    if args.mine_endonuke:
+        xm, mined_tiles = mined_rows(endonuke_files(args.train, ENDONUKE["parts"]), resolve_pigment_model(args.mine_model),
+                                     names, settings, args.mine_endonuke, _background if args.white_point else None)
+        print(f"mined {len(xm)} rows from {mined_tiles} EndoNuke tiles, each x{args.mine_weight}")
+        xr = np.concatenate([xr, *[xm] * args.mine_weight])
+        yr = np.zeros(len(xr), np.int64)
     xv, yv = generated_rows(range(2000, 2000 + (3 if he else 1)), settings, 600, rng, args.size,
                             chromogens=chromogens, appearances=apps, hard_negatives=args.hard_negatives,
                             tan=args.tan_background, clumps=args.clumps)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, yr])
-    print(f"rows: generated {len(yg)} ({int(yg.sum())} melanin), real negatives {len(yr)} from {len(used)} images, "
+    print(f"rows ({len(names)} columns): generated {len(yg)} ({int(yg.sum())} melanin), real negatives {len(yr)} from {len(used)} images, "
           f"validation {len(yv)}; features {time.perf_counter() - t0:.0f} s")
     card = he_card(args, apps, used) if he else {
         "name": ("mmnst_path H-DAB melanin pixel classifier" if chromogens == ("dab",)
@@ -591,7 +630,10 @@ def main() -> None:
         "script": "scripts/train_pigment_model.py",
         "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
     }
-    model = train_model(x, y, kind="tissue", classes=CLASSES, features=pigment_feature_specs(settings),
+    if not he:
+        card["training_data"].update(split_card(args, ENDONUKE["parts"]))
+    specs = [f for f in pigment_feature_specs(settings) if f.name in names]
+    model = train_model(x, y, kind="tissue", classes=CLASSES, features=specs,
                         settings=settings.to_mapping(), card=card, validation=(xv, yv), n_estimators=30,
                         max_depth=14, min_samples_leaf=8)
     path = model.save(args.out)
