@@ -146,12 +146,14 @@ CLASSES = ("background", "melanin")
 #: the model on every gated pixel. False: that for every call.
 SKIP_DECIDED_BODIES = True
 
-#: On by default (#16, benchmarks/README "The pixel forest where its answer is decided"): unless
-#: ``full_probability``, the pixel model's forest stops on a pixel off the brown bodies once the
-#: trees walked so far put its probability below ``min_probability`` whatever the others answer
-#: (an exact bound: the mask is the same, :mod:`._pigment_forest`); the returned probability is 0
-#: there. False: every tree on every candidate.
-FOREST_EARLY_EXIT = True
+#: Opt-in (#16, benchmarks/README "The pixel forest where its answer is decided", session 28 H2):
+#: True: unless ``full_probability``, the pixel model's forest stops on a pixel off the brown
+#: bodies once the trees walked so far put its probability below ``min_probability`` whatever the
+#: others answer (an exact bound: the same mask and body-model inputs, :mod:`._pigment_forest`);
+#: the returned probability is 0 there. The pigment stage's CPU -8 % on CMU-1's tiles, but no
+#: change the paired per-tile rule resolves on the real Ki67 tiles (the forest is ~5 % of their
+#: stage), so off. False (default): every tree on every candidate.
+FOREST_EARLY_EXIT = False
 
 
 
@@ -483,8 +485,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         False (the default, :data:`SKIP_DECIDED_BODIES`): in brown mode with the body model, the
         pixel model skips the brown bodies the body model calls DAB from the image alone and
         their veto margin, where its answer cannot change ``melanin`` (same mask, less time);
-        ``probability`` is 0 there; with stains, its forest also stops where the answer is decided
-        below ``min_probability`` (:data:`FOREST_EARLY_EXIT`, 0 there). True: the model runs on every
+        ``probability`` is 0 there; with stains and :data:`FOREST_EARLY_EXIT` (opt-in), its forest also
+        stops where the answer is decided below ``min_probability`` (0 there). True: the model runs on every
         gated pixel, every tree, for a caller that uses the probability map itself (e.g. to show it
         or to threshold it differently).
 
@@ -494,8 +496,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     probability : (M, N) float32 ndarray
         The model's melanin probability (0 off the candidates and, with stains, off the gate;
         unless ``full_probability``, also 0 on the skipped brown bodies decided DAB and their
-        margins, and where the forest's answer was decided below ``min_probability`` before its last
-        tree (:data:`FOREST_EARLY_EXIT`): the pipeline uses ``melanin`` only).
+        margins, and with :data:`FOREST_EARLY_EXIT` where the forest's answer was decided below
+        ``min_probability`` before its last tree: the pipeline uses ``melanin`` only).
 
     ``_planes`` (a dict, for the pipeline's later stages of the same tile): receives ``"od"``,
     (the float32 OD lookup table (3, 256) of the white point used, the (M, N, 3) OD) and, in

@@ -95,7 +95,6 @@ def test_compiled_and_numpy_rules_agree_on_the_shipped_model(monkeypatch: pytest
 def test_classify_pigment_mask_and_body_columns_equal_with_the_early_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     model = pig.resolve_pigment_model("default")
     assert model is not None
-    assert pig.FOREST_EARLY_EXIT
     seen: dict[bool, list[np.ndarray]] = {True: [], False: []}
     real = bodies_mod.put_model_features
 
