@@ -7,8 +7,12 @@ found a fresh process pays kept out of the timed calls:
    running tree: the 24 real Ki67 tiles (``analyze_region`` at each set's µm/px,
    benchmarks/datasets.toml) or every tile of a slide (``analyze_slide``, 1 worker, Ki67 forced,
    H-DAB, 0.5 µm/px), pickled to a file outside the repository.
-2. ``ab``: per tree one discarded warm-up process (a fresh tree compiles its numba kernels; each
-   process loads them and the models on its first call), then ``--rounds`` rounds of fresh
+2. ``ab``: per tree, first a cold-cache fill the way the pipeline does it (``warm``: one
+   ``analyze_slide`` of the tree's own sample tile, which compiles every kernel in
+   ``compile_in_child``'s child when the cache is cold: the same source ran 5-7 % slower per tile
+   when its cache was filled by a direct ``classify_pigment`` run instead, session 28 H2), then
+   one discarded warm-up process (each process loads the kernels and the models on its first
+   call), then ``--rounds`` rounds of fresh
    single-threaded processes A B B A (candidate) and A C C A (A/A control: C is an identical copy
    of A). Each process makes one untimed call (every input, or the first with ``--warm-first``),
    then times each input ``--reps`` times with the thread CPU clock (median; user and system time
@@ -109,6 +113,13 @@ def child(cap: str, out: str, reps: int, warm_first: bool) -> None:
                                      "load": os.getloadavg()[0], "ms": ms}))
 
 
+def warm() -> None:
+    """Fill this tree's numba cache as a first slide run does (nothing to do when it is warm)."""
+    from mmnst_path.pipeline import analyze_slide
+
+    analyze_slide(ROOT / "sample_tiles" / "ki67_primary.tif", None, workers=1)
+
+
 def _run(tree: str, args: list[str]) -> None:
     env = dict(os.environ, PYTHONPATH=tree)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -119,7 +130,8 @@ def _run(tree: str, args: list[str]) -> None:
 def ab(a: str, b: str, c: str, cap: str, outdir: str, rounds: int, reps: int, warm_first: bool) -> None:
     Path(outdir).mkdir(parents=True, exist_ok=True)
     flags = ["--warm-first"] if warm_first else []
-    for tree in (a, b, c):  # the discarded warm-up process of each tree
+    for tree in (a, b, c):  # the cache filled the pipeline's way, then the discarded warm-up process
+        _run(tree, ["warm"])
         _run(tree, ["child", cap, os.devnull, "--reps", "1", *flags])
     k = 0
     for _ in range(rounds):
@@ -159,6 +171,7 @@ def main() -> None:
     p = sub.add_parser("capture")
     p.add_argument("what", help="'tiles' (the 24 real Ki67 tiles) or a slide file")
     p.add_argument("out")
+    sub.add_parser("warm")
     p = sub.add_parser("child")
     p.add_argument("cap")
     p.add_argument("out")
@@ -179,6 +192,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.cmd == "capture":
         capture(args.what, args.out)
+    elif args.cmd == "warm":
+        warm()
     elif args.cmd == "child":
         child(args.cap, args.out, args.reps, args.warm_first)
     elif args.cmd == "ab":
