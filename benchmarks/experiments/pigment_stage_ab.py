@@ -9,7 +9,7 @@ found a fresh process pays kept out of the timed calls:
    H-DAB, 0.5 µm/px), pickled to a file outside the repository.
 2. ``ab``: per tree, first a cold-cache fill the way the pipeline does it (``warm``: one
    ``analyze_slide`` of the tree's own sample tile, which compiles every kernel in
-   ``compile_in_child``'s child when the cache is cold: the same source ran 5-7 % slower per tile
+   ``compile_in_child``'s child when the cache is cold: the same source ran 1-7 % slower per tile
    when its cache was filled by a direct ``classify_pigment`` run instead, session 28 H2), then
    one discarded warm-up process (each process loads the kernels and the models on its first
    call), then ``--rounds`` rounds of fresh

@@ -150,7 +150,7 @@ SKIP_DECIDED_BODIES = True
 #: True: unless ``full_probability``, the pixel model's forest stops on a pixel off the brown
 #: bodies once the trees walked so far put its probability below ``min_probability`` whatever the
 #: others answer (an exact bound: the same mask and body-model inputs, :mod:`._pigment_forest`);
-#: the returned probability is 0 there. The pigment stage's CPU -8 % on CMU-1's tiles, but no
+#: the returned probability is 0 there. The pigment stage's CPU -8 % / -10 % on CMU-1 / TCGA tiles, but no
 #: change the paired per-tile rule resolves on the real Ki67 tiles (the forest is ~5 % of their
 #: stage), so off. False (default): every tree on every candidate.
 FOREST_EARLY_EXIT = False
