@@ -107,6 +107,7 @@ from ._pigment_features import (  # the feature names stay importable from here
     pigment_features,
 )
 from ._pigment_fine import fine_od  # noqa: F401
+from ._pigment_forest import proba_below
 from ._pigment_granules import GRANULE_FEATURES, granule_columns, granule_feature_specs  # noqa: F401
 from ._pigment_windows import _blocks, _windows
 from .model import ClassifierModel, FeatureSpec  # noqa: F401
@@ -145,6 +146,15 @@ CLASSES = ("background", "melanin")
 #: the model on every gated pixel. False: that for every call.
 SKIP_DECIDED_BODIES = True
 
+#: Opt-in (#16, benchmarks/README "The pixel forest where its answer is decided", session 28 H2):
+#: True: unless ``full_probability``, the pixel model's forest stops on a pixel off the brown
+#: bodies once the trees walked so far put its probability below ``min_probability`` whatever the
+#: others answer (an exact bound: the same mask and body-model inputs, :mod:`._pigment_forest`);
+#: the returned probability is 0 there. The pigment stage's CPU -8 % / -10 % on CMU-1 / TCGA tiles, but no
+#: change the paired per-tile rule resolves on the real Ki67 tiles (the forest is ~5 % of their
+#: stage), so off. False (default): every tree on every candidate.
+FOREST_EARLY_EXIT = False
+
 
 
 
@@ -158,7 +168,8 @@ BLOCK_ROWS = 1 << 17
 def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, background: Any = None,
                         where: np.ndarray | None = None,
                         block_rows: int = BLOCK_ROWS, _od: np.ndarray | list[np.ndarray] | None = None,
-                        _keep: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        _keep: dict[str, Any] | None = None,
+                        _below: tuple[float, np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin probability of a pigment model at the candidate pixels, predicted band by band.
 
     The values of ``model.predict_proba(pigment_features(rgb, ..., names=model.feature_names)[0])``
@@ -188,6 +199,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
     _keep : dict or None
         The whole-tile planes (fine-scale OD, its norm, the body table) are kept here and read
         back by a later call with the same ``rgb``, ``model`` and ``background`` (other ``where``).
+    _below : (min_probability, exact) or None
+        The forest stops on a candidate (not on the (M, N) bool ``exact`` pixels, None: none) once
+        its probability is certainly below ``min_probability``, which is then 0 there
+        (:func:`~mmnst_path.classify._pigment_forest.proba_below`; ``probability >=
+        min_probability`` is the same everywhere). None: the probability everywhere.
 
     Returns
     -------
@@ -305,7 +321,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
             for i, name in enumerate(names):
                 if name in BODY_FEATURES:
                     x[:, i] = bodies[1][lab, BODY_FEATURES.index(name)]
-        prob[win][sel] = model.predict_proba(x)[:, j]
+        if _below is None or not hasattr(model, "forest"):
+            prob[win][sel] = model.predict_proba(x)[:, j]
+        else:
+            exact = None if _below[1] is None else _below[1][win][sel]
+            prob[win][sel] = proba_below(model.forest, x, j, _below[0], exact)
         del x, od_w, fine_w, total_w, chans_w, wide_w  # before the next band allocates its own
     if od_box is not None and not split and od is not None:
         od_box.append(od)
@@ -404,9 +424,11 @@ class _Fill:
     stay skipped), with the whole-tile planes of the first call (``keep``)."""
 
     def __init__(self, rgb: np.ndarray, mpp: float, model: ClassifierModel, background: Any, params: Any,
-                 bodies: Any, gate: np.ndarray, skip: np.ndarray, prob: np.ndarray, keep: dict[str, Any] | None):
+                 bodies: Any, gate: np.ndarray, skip: np.ndarray, prob: np.ndarray, keep: dict[str, Any] | None,
+                 below: tuple[float, np.ndarray | None] | None = None):
         self.rgb, self.mpp, self.model, self.background, self.params = rgb, mpp, model, background, params
         self.bodies, self.gate, self.skip, self.prob, self.keep = bodies, gate, skip, prob, keep
+        self.below = below
 
     def __call__(self, still: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         now = (replace(self.bodies, decided=still).skip_region(self.gate, mpp=self.mpp, params=self.params)
@@ -414,7 +436,7 @@ class _Fill:
         more = self.gate & self.skip & ~now
         if more.any():
             rest, _ = pigment_probability(self.rgb, mpp=self.mpp, model=self.model, background=self.background,
-                                          where=more, _od=self.bodies.od, _keep=self.keep)
+                                          where=more, _od=self.bodies.od, _keep=self.keep, _below=self.below)
             self.prob = np.where(more, rest, self.prob)
         self.skip = now
         return self.prob >= self.params.min_probability, self.prob
@@ -463,8 +485,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         False (the default, :data:`SKIP_DECIDED_BODIES`): in brown mode with the body model, the
         pixel model skips the brown bodies the body model calls DAB from the image alone and
         their veto margin, where its answer cannot change ``melanin`` (same mask, less time);
-        ``probability`` is 0 there. True: the model runs on every gated pixel, for a caller that
-        uses the probability map itself (e.g. to show it or to threshold it differently).
+        ``probability`` is 0 there; with stains and :data:`FOREST_EARLY_EXIT` (opt-in), its forest also
+        stops where the answer is decided below ``min_probability`` (0 there). True: the model runs on every
+        gated pixel, every tree, for a caller that uses the probability map itself (e.g. to show it
+        or to threshold it differently).
 
     Returns
     -------
@@ -472,7 +496,8 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     probability : (M, N) float32 ndarray
         The model's melanin probability (0 off the candidates and, with stains, off the gate;
         unless ``full_probability``, also 0 on the skipped brown bodies decided DAB and their
-        margins: the pipeline uses ``melanin`` only).
+        margins, and with :data:`FOREST_EARLY_EXIT` where the forest's answer was decided below
+        ``min_probability`` before its last tree: the pipeline uses ``melanin`` only).
 
     ``_planes`` (a dict, for the pipeline's later stages of the same tile): receives ``"od"``,
     (the float32 OD lookup table (3, 256) of the white point used, the (M, N, 3) OD) and, in
@@ -537,6 +562,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     # the forest runs on the gated pixels only (it costs ~4 s per 1024² tile on all dark pixels),
     # band by band (a tile's feature rows at once would be ~100 bytes per pixel)
     where = gate if skip is None or gate is None else gate & ~skip
+    # off the brown bodies only ``prob >= min_probability`` is read: the forest stops where that is decided
+    below = None
+    if FOREST_EARLY_EXIT and not full_probability and gate is not None:
+        below = (params.min_probability, None if bodies is None else bodies.labels > 0)
     keep: dict[str, Any] | None = None if skip is None else {}  # whole-tile planes, for a second call below
     if where is not None and not where.any():
         prob = np.zeros(rgb.shape[:2], np.float32)
@@ -550,7 +579,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         if _planes is not None:
             _planes.pop("od", None)
         prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
-                                      _od=box, _keep=keep)
+                                      _od=box, _keep=keep, _below=below)
         od = box.pop() if box else od_from_rgb(rgb, background=white)
         del box
         if bodies is not None:
@@ -560,11 +589,11 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     else:
         prob, _ = pigment_probability(rgb, mpp=mpp, model=model, background=background, where=where,
                                       _od=bodies.od if bodies is not None else od if same_white else None,
-                                      _keep=keep)
+                                      _keep=keep, _below=below)
     mask = prob >= params.min_probability
     fill = None  # the model over the skipped bodies the context rule may take back
     if skip is not None and bodies is not None and gate is not None:
-        fill = _Fill(rgb, mpp, model, background, params, bodies, gate, skip, prob, keep)
+        fill = _Fill(rgb, mpp, model, background, params, bodies, gate, skip, prob, keep, below)
     if mode == "brown" and mask.any() and not params.model_body_veto:
         if body_model is None:  # the share rule
             mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
