@@ -71,3 +71,18 @@ def test_a_job_built_without_the_choice_and_analyze_region_keep_the_full_forest(
     analyze_region(tile.rgb, AnalysisConfig(measures=("ki67",), stains="H-DAB"), mpp=tile.mpp)
     assert seen
     assert all(k is False for k in seen)
+
+
+def test_analyze_slide_on_an_image_file_passes_the_early_exit(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """A slide or image file takes the forest's exact early exit (the lead's slide-path choice)."""
+    from PIL import Image
+
+    from mmnst_path.pipeline import analyze_slide
+
+    tile = pigment_family_tile(2, "coarse", chromogen="dab", size=128)
+    path = tmp_path / "tile.png"
+    Image.fromarray(tile.rgb).save(path)
+    seen = _spy(monkeypatch)
+    analyze_slide(path, AnalysisConfig(measures=("ki67",), stains="H-DAB"), mpp=tile.mpp, workers=1)
+    assert seen
+    assert all(k is True for k in seen)
