@@ -23,6 +23,7 @@ found a fresh process pays kept out of the timed calls:
 
     PYTHONPATH=. python benchmarks/experiments/pigment_stage_ab.py capture tiles|SLIDE.svs CAP.pkl
     python benchmarks/experiments/pigment_stage_ab.py ab A B C CAP.pkl OUTDIR [--rounds 2] [--reps 5] [--warm-first]
+        [--early-exit]   (forest_early_exit=True in a tree whose classify_pigment takes it: session 28 H6)
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def capture(what: str, out: str) -> None:
     real = cp.classify_pigment
 
     def spy(rgb: Any, **k: Any) -> Any:
-        calls.append((rgb.copy(), {key: v for key, v in k.items() if key != "_planes"}))
+        calls.append((rgb.copy(), {key: v for key, v in k.items() if key not in ("_planes", "forest_early_exit")}))
         return real(rgb, **k)
 
     cp.classify_pigment = spy  # type: ignore[assignment]
@@ -87,12 +88,19 @@ def capture(what: str, out: str) -> None:
     print(f"{len(rows)} calls -> {out}")
 
 
-def child(cap: str, out: str, reps: int, warm_first: bool) -> None:
-    """One process: an untimed call, then the per-input median thread CPU (and user / sys)."""
+def child(cap: str, out: str, reps: int, warm_first: bool, early_exit: bool = False) -> None:
+    """One process: an untimed call, then the per-input median thread CPU (and user / sys).
+    ``early_exit``: ``forest_early_exit=True`` on every call where this tree's ``classify_pigment``
+    takes it (the whole-slide worker's choice, session 28 H6); a tree without it runs its default."""
+    import inspect
+    from functools import partial
+
     import numpy as np
 
     from mmnst_path.classify.pigment import classify_pigment
 
+    if early_exit and "forest_early_exit" in inspect.signature(classify_pigment).parameters:
+        classify_pigment = partial(classify_pigment, forest_early_exit=True)
     with open(cap, "rb") as f:
         data = pickle.load(f)
     for _, _, rgb, k in data[:1] if warm_first else data:
@@ -127,9 +135,10 @@ def _run(tree: str, args: list[str]) -> None:
     subprocess.run([sys.executable, __file__, *args], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def ab(a: str, b: str, c: str, cap: str, outdir: str, rounds: int, reps: int, warm_first: bool) -> None:
+def ab(a: str, b: str, c: str, cap: str, outdir: str, rounds: int, reps: int, warm_first: bool,
+       early_exit: bool = False) -> None:
     Path(outdir).mkdir(parents=True, exist_ok=True)
-    flags = ["--warm-first"] if warm_first else []
+    flags = (["--warm-first"] if warm_first else []) + (["--early-exit"] if early_exit else [])
     for tree in (a, b, c):  # the cache filled the pipeline's way, then the discarded warm-up process
         _run(tree, ["warm"])
         _run(tree, ["child", cap, os.devnull, "--reps", "1", *flags])
@@ -177,6 +186,7 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warm-first", action="store_true")
+    p.add_argument("--early-exit", action="store_true")
     p = sub.add_parser("ab")
     p.add_argument("a")
     p.add_argument("b")
@@ -186,6 +196,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warm-first", action="store_true", help="the untimed call on the first input only (slides)")
+    p.add_argument("--early-exit", action="store_true",
+                   help="forest_early_exit=True where a tree's classify_pigment takes it (the slide worker's choice)")
     p = sub.add_parser("table")
     p.add_argument("outdir")
     p.add_argument("--key", default="cpu", choices=("cpu", "user", "sys"))
@@ -195,9 +207,9 @@ def main() -> None:
     elif args.cmd == "warm":
         warm()
     elif args.cmd == "child":
-        child(args.cap, args.out, args.reps, args.warm_first)
+        child(args.cap, args.out, args.reps, args.warm_first, args.early_exit)
     elif args.cmd == "ab":
-        ab(args.a, args.b, args.c, args.cap, args.outdir, args.rounds, args.reps, args.warm_first)
+        ab(args.a, args.b, args.c, args.cap, args.outdir, args.rounds, args.reps, args.warm_first, args.early_exit)
     else:
         print("\n".join(table(args.outdir, args.key)))
 

@@ -152,7 +152,9 @@ SKIP_DECIDED_BODIES = True
 #: others answer (an exact bound: the same mask and body-model inputs, :mod:`._pigment_forest`);
 #: the returned probability is 0 there. The pigment stage's CPU -8 % / -10 % on CMU-1 / TCGA tiles, but no
 #: change the paired per-tile rule resolves on the real Ki67 tiles (the forest is ~5 % of their
-#: stage), so off. False (default): every tree on every candidate.
+#: stage), so off. False (default): every tree on every candidate. This is the default of
+#: ``classify_pigment(..., forest_early_exit=None)``; a caller passing True / False chooses per call
+#: (the whole-slide worker's choice: ``mmnst_path.pipeline._worker._pigment``, session 28 H6).
 FOREST_EARLY_EXIT = False
 
 
@@ -444,7 +446,7 @@ class _Fill:
 
 def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
                      params: Any = None, background: Any = None,
-                     full_probability: bool | None = None,
+                     full_probability: bool | None = None, forest_early_exit: bool | None = None,
                      _planes: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin pixels of an RGB tile: the pixel model, vetoed by colour and context.
 
@@ -485,10 +487,16 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         False (the default, :data:`SKIP_DECIDED_BODIES`): in brown mode with the body model, the
         pixel model skips the brown bodies the body model calls DAB from the image alone and
         their veto margin, where its answer cannot change ``melanin`` (same mask, less time);
-        ``probability`` is 0 there; with stains and :data:`FOREST_EARLY_EXIT` (opt-in), its forest also
+        ``probability`` is 0 there; with stains and ``forest_early_exit``, its forest also
         stops where the answer is decided below ``min_probability`` (0 there). True: the model runs on every
         gated pixel, every tree, for a caller that uses the probability map itself (e.g. to show it
         or to threshold it differently).
+    forest_early_exit : bool or None
+        None (the default): :data:`FOREST_EARLY_EXIT` (False). True: unless ``full_probability``,
+        with stains, the pixel forest stops on a pixel off the brown bodies once its answer is
+        certainly below ``min_probability`` (:func:`~mmnst_path.classify._pigment_forest.proba_below`:
+        exact, the same ``melanin``; ``probability`` 0 there). The whole-slide worker passes its
+        own choice; :func:`~mmnst_path.pipeline.analyze_region` and the other callers take the default.
 
     Returns
     -------
@@ -496,7 +504,7 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     probability : (M, N) float32 ndarray
         The model's melanin probability (0 off the candidates and, with stains, off the gate;
         unless ``full_probability``, also 0 on the skipped brown bodies decided DAB and their
-        margins, and with :data:`FOREST_EARLY_EXIT` where the forest's answer was decided below
+        margins, and with ``forest_early_exit`` where the forest's answer was decided below
         ``min_probability`` before its last tree: the pipeline uses ``melanin`` only).
 
     ``_planes`` (a dict, for the pipeline's later stages of the same tile): receives ``"od"``,
@@ -564,7 +572,9 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     where = gate if skip is None or gate is None else gate & ~skip
     # off the brown bodies only ``prob >= min_probability`` is read: the forest stops where that is decided
     below = None
-    if FOREST_EARLY_EXIT and not full_probability and gate is not None:
+    if forest_early_exit is None:
+        forest_early_exit = FOREST_EARLY_EXIT
+    if forest_early_exit and not full_probability and gate is not None:
         below = (params.min_probability, None if bodies is None else bodies.labels > 0)
     keep: dict[str, Any] | None = None if skip is None else {}  # whole-tile planes, for a second call below
     if where is not None and not where.any():

@@ -364,7 +364,7 @@ def analyze_slide(
         tissue-detection thumbnail, ``"ki67"``, ``"melanin"``, ``"necrosis"``), the config, stain
         vectors, versions and timings.
     """
-    from ..io import SlideReader, open_slide
+    from ..io import ArrayReader, SlideReader, open_slide
     from ..tiling import costliest_first, detect_tissue, map_tiles, plan_grid, start_pool
 
     config = config if config is not None else AnalysisConfig()
@@ -459,9 +459,11 @@ def analyze_slide(
         timings["plan"] = time.perf_counter() - t
         analysis_mpp = tiles[0].analysis_mpp if tiles else config.analysis_mpp
         map_px = max(1, round(config.map_um / analysis_mpp))
+        # the pixel forest's exact early exit on a slide or image file, not on an in-memory image
+        # (``analyze_region``), whose tiles it did not make faster (session 28 H2 / H6)
         job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px,
                       tissue_reference=_tissue_reference(config, matrix, measures, tissue, reader, mpp0),
-                      region=region)
+                      region=region, forest_early_exit=not isinstance(reader, ArrayReader))
 
         t = time.perf_counter()
         # several processes: costliest first, so that they finish together; one process: the grid's

@@ -48,6 +48,11 @@ class TileJob:
     #: the slide's :class:`~mmnst_path.pipeline._region.CountRegion`: cells and areas count only inside
     #: it (None: everything the core owns)
     region: Any = None
+    #: ``classify_pigment(..., forest_early_exit=)`` of the pigment stage (:func:`_pigment`): the pixel
+    #: forest's exact early exit (the same masks, less CPU on whole-slide tiles; session 28 H2 / H6).
+    #: False (default): every tree on every candidate, as :func:`~mmnst_path.pipeline.analyze_region`
+    #: and any job built without it
+    forest_early_exit: bool = False
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per job (in each process that holds it) and ``key``: the reaches every
@@ -216,8 +221,9 @@ def _pigment(rgb: np.ndarray, mpp: float, job: TileJob,
     if model is None:
         return pigment_masks(clean, mpp=mpp, stains=matrix, params=params)
     # (the planes of a re-rendered double stain are not those of the tile: not kept)
+    # the forest's exact early exit (the same mask): the job's choice (session 28 H6)
     mask, _ = classify_pigment(clean, mpp=mpp, model=model, stains=matrix, params=params,
-                               _planes=planes if clean is rgb else None)
+                               forest_early_exit=job.forest_early_exit, _planes=planes if clean is rgb else None)
     return mask, mask
 
 
