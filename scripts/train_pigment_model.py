@@ -554,6 +554,9 @@ def main() -> None:
     ap.add_argument("--mine-weight", type=int, default=1, help="--mine-endonuke: each mined row this many times")
     ap.add_argument("--mine-model", default="dab", help="--mine-endonuke: the pixel model whose false positives are mined")
     args = ap.parse_args()
+    if args.mine_endonuke and not args.endonuke_parts:
+        ap.error("--mine-endonuke needs --endonuke-parts (e.g. 'train dev'): mining every tile would train on the "
+                 "held-out VAL split")
     WHITE_POINT["on"] = args.white_point
     ENDONUKE["parts"] = tuple(args.endonuke_parts) if args.endonuke_parts else None
     if args.no_granules:

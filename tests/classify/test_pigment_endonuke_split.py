@@ -113,3 +113,13 @@ def test_training_script_reads_only_the_chosen_parts_and_every_tile_by_default(t
     assert fit
     assert all(split[f"endonuke/{p.parent.name}/{p.name}"] == "train" for p in fit)
     assert len(fit) == sum(v == "train" for v in split.values())
+
+
+def test_mining_without_chosen_parts_is_refused_so_val_stays_held_out(monkeypatch, capsys):
+    import train_pigment_model as tpm
+
+    monkeypatch.setattr(sys, "argv", ["train_pigment_model.py", "--mine-endonuke", "600", "--out", "x.mmnst"])
+    with pytest.raises(SystemExit) as exc:
+        tpm.main()
+    assert exc.value.code == 2
+    assert "--mine-endonuke needs --endonuke-parts" in capsys.readouterr().err
