@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-KI67 = Path("/work/shared/data/ki67")
+KI67 = ROOT.parent / "shared" / "data" / "ki67"  # ../shared beside the repository, as bench_profile.py reads it
 SETS = ("bcdata", "shidc", "deepliif")
 
 

@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 
+# Also called from _numba_extremes.py: numba's on-disk cache does not notice an edit here from that file,
+# so touch _numba_extremes.py (or clear its cache) when this function changes.
 @njit(cache=True, nogil=True, boundscheck=False)
 def _reflect(i, n):  # pragma: no cover - compiled
     """scipy's ``reflect`` (half-sample symmetric) index: ... 1 0 | 0 1 ... n-1 | n-1 n-2 ..."""
