@@ -79,22 +79,17 @@ class ContextSettings:
         if not ok:
             msg = f"ContextSettings.sigmas_um must be one or more positive finite scales in µm, got {self.sigmas_um!r}"
             raise ConfigError(msg)
-        k = self.keep_necrosis_p
-        if not (isinstance(k, int | float) and (k == 0 or 0.5 < k < 1)):
-            msg = f"ContextSettings.keep_necrosis_p must be 0 (off) or in (0.5, 1), got {k!r}"
-            raise ConfigError(msg)
-        k = self.keep_confident_p
-        if not (isinstance(k, int | float) and (k == 0 or 0.5 < k < 1)):
-            msg = f"ContextSettings.keep_confident_p must be 0 (off) or in (0.5, 1), got {k!r}"
-            raise ConfigError(msg)
-        b = self.band_um
-        if not (isinstance(b, int | float) and math.isfinite(b) and b >= 0):
-            msg = f"ContextSettings.band_um must be 0 (off) or a positive finite distance in µm, got {b!r}"
-            raise ConfigError(msg)
+        for name in ("keep_necrosis_p", "keep_confident_p"):
+            k = getattr(self, name)
+            if not (isinstance(k, int | float) and (k == 0 or 0.5 < k < 1)):
+                msg = f"ContextSettings.{name} must be 0 (off) or in (0.5, 1), got {k!r}"
+                raise ConfigError(msg)
+        for name, what in (("band_um", "distance"), ("band_min_width_um", "width")):
+            d = getattr(self, name)
+            if not (isinstance(d, int | float) and math.isfinite(d) and d >= 0):
+                msg = f"ContextSettings.{name} must be 0 (off) or a positive finite {what} in µm, got {d!r}"
+                raise ConfigError(msg)
         w = self.band_min_width_um
-        if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0):
-            msg = f"ContextSettings.band_min_width_um must be 0 (off) or a positive finite width in µm, got {w!r}"
-            raise ConfigError(msg)
         if w and not self.band_um:
             msg = f"ContextSettings.band_min_width_um ({w!r}) needs band_um > 0 (the band it limits), got band_um 0"
             raise ConfigError(msg)
