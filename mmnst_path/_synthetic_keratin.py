@@ -5,12 +5,10 @@ public function and its documentation stay there."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .synthetic_tissue import TissueTile
+from .synthetic_tissue import TissueTile, _ellipse, _fibres, _he_canvas, _he_rgb, _place, _smooth_noise
 
 __all__ = ["keratin_tile"]
 
@@ -20,22 +18,7 @@ _INKS = ((0.62, 0.72, 0.31), (0.72, 0.25, 0.65), (0.577, 0.577, 0.577))
 
 def keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTile:
     """:func:`mmnst_path.synthetic_tissue.he_keratin_tile` (see there)."""
-    from .synthetic_tissue import (
-        _E,
-        _H,
-        TissueTile,
-        _camera,
-        _ellipse,
-        _fibres,
-        _place,
-        _rotated,
-        _smooth_noise,
-    )
-
-    rng = np.random.default_rng(seed)
-    shape = (size, size)
-    h = np.zeros(shape, np.float32)
-    e = np.zeros(shape, np.float32)
+    rng, shape, h, e = _he_canvas(seed, size)
     tissue = _smooth_noise(shape, rng.uniform(30, 70) / mpp, rng) > rng.uniform(-1.6, -0.4)
     nest_field = _smooth_noise(shape, rng.uniform(20, 50) / mpp, rng)
     tumour = tissue & (nest_field > np.quantile(nest_field, rng.uniform(0.25, 0.6)))
@@ -79,11 +62,22 @@ def keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTile:
     for r, c in _place(keratin, rng.uniform(25, 60) / mpp, 0.3, rng):  # a few flattened pyknotic nuclei
         _ellipse(h, r, c, rng.uniform(2.5, 4) / mpp, rng.uniform(0.6, 1.0) / mpp, rng.uniform(0, np.pi),
                  rng.uniform(0.3, 0.6), rng)
-    vh, ve = _rotated(_H, rng.uniform(0, 8), rng), _rotated(_E, rng.uniform(0, 8), rng)
-    od = h[..., None] * vh.astype(np.float32) + e[..., None] * ve.astype(np.float32)
-    od *= rng.uniform(0.7, 1.3)
-    # pen strokes and dust: background wherever they lie
-    junk = np.zeros(shape, bool)
+    junk = np.zeros(shape, bool)  # pen strokes and dust: background wherever they lie
+    rgb8 = _he_rgb(h, e, mpp, rng, lambda od: _ink_and_dust(od, junk, tissue, mpp, rng))
+    clean = tissue & ~junk
+    truth = {"keratin_fraction_pct": 100.0 * float((keratin & clean).sum()) / max(int(clean.sum()), 1)}
+    masks = {"tissue": tissue, "tumour": tumour & ~junk, "stroma": stroma & ~junk, "keratin": keratin & ~junk,
+             "background": ~tissue | junk}
+    return TissueTile(rgb8, float(mpp), "H&E", truth, masks)
+
+
+def _ink_and_dust(od: np.ndarray, junk: np.ndarray, tissue: np.ndarray, mpp: float, rng: np.random.Generator) -> None:
+    """Add to ``od`` ((M, M, 3) OD) in place, in 60 % of the tiles, a pen stroke (blue, green or black ink,
+    20-80 µm wide, wobbling) and, on the glass outside ``tissue``, dust specks (1-6 µm, grey); mark both in
+    ``junk`` (bool, in place)."""
+    shape = tissue.shape
+    size = shape[0]
+    yy, xx = np.mgrid[: shape[0], : shape[1]].astype(np.float32)
     if rng.random() < 0.6:
         ink = np.asarray(_INKS[int(rng.integers(len(_INKS)))], np.float32)
         ang = rng.uniform(0, np.pi)
@@ -100,9 +94,3 @@ def keratin_tile(seed: int, *, size: int = 384, mpp: float = 0.5) -> TissueTile:
         if m is not None:
             od += speck[..., None] * np.float32(0.577)
             junk |= speck > 0.1
-    rgb8 = _camera(od, mpp, rng)
-    clean = tissue & ~junk
-    truth = {"keratin_fraction_pct": 100.0 * float((keratin & clean).sum()) / max(int(clean.sum()), 1)}
-    masks = {"tissue": tissue, "tumour": tumour & ~junk, "stroma": stroma & ~junk, "keratin": keratin & ~junk,
-             "background": ~tissue | junk}
-    return TissueTile(rgb8, float(mpp), "H&E", truth, masks)

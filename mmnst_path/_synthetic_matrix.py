@@ -21,7 +21,7 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._synthetic_wavy import _field, _strokes
+from ._synthetic_wavy import _field, _strokes, stroma_maps
 
 __all__ = ["clefted_stroma", "matrix_stroma"]
 
@@ -130,7 +130,9 @@ def _vessels(h: np.ndarray, e: np.ndarray, region: np.ndarray, spacing_um: float
     return lumina
 
 
-def matrix_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+@stroma_maps
+def matrix_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator, h: np.ndarray, e: np.ndarray
+                  ) -> None:
     """Hematoxylin and eosin concentration maps (float32, zero outside ``region``) of dense pink stromal matrix.
 
     Drawn per call: a ground matrix filling the space (eosin 0.04-0.14 OD, mottled over 2-6 µm, a hematoxylin tint
@@ -139,25 +141,8 @@ def matrix_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> t
     tiles narrow clear slits between them (1-2.5 µm wide, 8-30 % of the area); small vessels (one per 50-140 µm
     squared, :func:`_vessels`); sparse spindle nuclei (5-12 µm long, 18-45 µm apart) and in some tiles stellate
     ones, hematoxylin 0.3-0.7 OD.
-
-    Parameters
-    ----------
-    region : numpy.ndarray
-        (M, N) bool, where the stroma is.
-    mpp : float
-        µm per pixel.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        (hematoxylin, eosin) concentration maps, (M, N) float32.
     """
     shape = region.shape
-    h = np.zeros(shape, np.float32)
-    e = np.zeros(shape, np.float32)
-    if not region.any():
-        return h, e
     theta = np.pi * rng.uniform(0.5, 1.0) * _field(shape, rng.uniform(4, 12) / mpp, rng)
     mottle = np.clip(1 + 0.3 * _field(shape, rng.uniform(2, 6) / mpp, rng), 0.3, 2)
     ground = rng.uniform(0.04, 0.14) * mottle
@@ -177,10 +162,11 @@ def matrix_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> t
         nuc = np.maximum(nuc, _nuclei(region, theta, rng.uniform(40, 90), (2.5, 5.0), rng.uniform(1.8, 3.0), mpp,
                                       rng))
     h += (region & ~lumina) * nuc * rng.uniform(0.3, 0.7)
-    return h.astype(np.float32), e.astype(np.float32)
 
 
-def clefted_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+@stroma_maps
+def clefted_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator, h: np.ndarray, e: np.ndarray
+                   ) -> None:
     """Hematoxylin and eosin concentration maps (float32, zero outside ``region``) of coarse clefted collagen.
 
     Drawn per call: coarse bundles (4-12 µm wide, 20-80 µm long, covering 100-180 % of the region, eosin
@@ -189,25 +175,8 @@ def clefted_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> 
     15-40 % of the area;
     flat dark nuclei (5-12 µm long, 0.6-1.2 µm wide, 20-50 µm apart, hematoxylin 0.4-0.9 OD) between the bundles;
     a few small vessels (one per 90-250 µm squared).
-
-    Parameters
-    ----------
-    region : numpy.ndarray
-        (M, N) bool, where the stroma is.
-    mpp : float
-        µm per pixel.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        (hematoxylin, eosin) concentration maps, (M, N) float32.
     """
     shape = region.shape
-    h = np.zeros(shape, np.float32)
-    e = np.zeros(shape, np.float32)
-    if not region.any():
-        return h, e
     theta = rng.uniform(0, np.pi) + rng.uniform(0.5, 1.4) * _field(shape, rng.uniform(20, 60) / mpp, rng)
     wave = (rng.uniform(0.1, 0.3), rng.uniform(20, 60) / mpp)
     fib = _fibres(region, theta, rng.uniform(4, 12), rng.uniform(20, 80), rng.uniform(1.0, 1.8), wave, mpp, rng,
@@ -224,4 +193,3 @@ def clefted_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> 
     lumina = _vessels(h, e, region, rng.uniform(90, 250), mpp, rng)
     nuc = _nuclei(region, theta, rng.uniform(20, 50), (5.0, 12.0), rng.uniform(0.6, 1.2), mpp, rng)
     h += (region & ~lumina) * nuc * rng.uniform(0.4, 0.9)
-    return h.astype(np.float32), e.astype(np.float32)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._synthetic_wavy import _field, _strokes
+from ._synthetic_wavy import _field, _strokes, stroma_maps
 
 __all__ = ["oedema_stroma"]
 
 
-def oedema_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+@stroma_maps
+def oedema_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator, h: np.ndarray, e: np.ndarray
+                  ) -> None:
     """Hematoxylin and eosin concentration maps (float32, zero outside ``region``) of loose oedematous stroma.
 
     Drawn per call: thin fibres (0.5-1.5 µm wide, 20-80 µm long, eosin 0.06-0.3 OD) following a direction field
@@ -27,25 +29,8 @@ def oedema_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> t
     them clear (eosin 0-0.02 OD) with, in some tiles, faint proteinaceous fluid (eosin up to 0.05 OD in patches of
     10-40 µm) and a faint hematoxylin tint (ground substance); sparse spindle or stellate nuclei (25-60 µm apart;
     spindles 5-10 x 1-1.8 µm, stellate 2.5-4 µm with 2-4 thin processes of 4-10 µm), hematoxylin 0.25-0.6 OD.
-
-    Parameters
-    ----------
-    region : numpy.ndarray
-        (M, N) bool, where the stroma is.
-    mpp : float
-        µm per pixel.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        (hematoxylin, eosin) concentration maps, (M, N) float32.
     """
     shape = region.shape
-    h = np.zeros(shape, np.float32)
-    e = np.zeros(shape, np.float32)
-    if not region.any():
-        return h, e
     theta = rng.uniform(0, np.pi) + rng.uniform(0.6, 1.5) * _field(shape, rng.uniform(8, 30) / mpp, rng)
     width_um = rng.uniform(0.5, 1.5)
     length_um = rng.uniform(20, 80)
@@ -112,4 +97,3 @@ def oedema_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> t
         nw = rng.uniform(0.5, 0.9) / 2.5 / mpp
         nuc = np.minimum(ndi.gaussian_filter(np.minimum(nacc, 1.0), nw) * (2.5 * nw) * 1.2, 1.0)
         h += region * nuc * rng.uniform(0.25, 0.6)
-    return h, e

@@ -7,35 +7,17 @@ real head-and-neck squamous carcinoma at 1 µm/px; this tile is a permissive dev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy import ndimage as ndi
 
-if TYPE_CHECKING:
-    from .synthetic_tissue import TissueTile
+from .synthetic_tissue import TissueTile, _ellipse, _fibres, _he_canvas, _he_rgb, _place, _smooth_noise
 
 __all__ = ["squamous_sheet_tile"]
 
 
 def squamous_sheet_tile(seed: int, *, size: int = 512, mpp: float = 1.0) -> TissueTile:
     """:func:`mmnst_path.synthetic_tissue.he_squamous_sheet_tile` (see there)."""
-    from .synthetic_tissue import (
-        _E,
-        _H,
-        TissueTile,
-        _camera,
-        _ellipse,
-        _fibres,
-        _place,
-        _rotated,
-        _smooth_noise,
-    )
-
-    rng = np.random.default_rng(seed)
-    shape = (size, size)
-    h = np.zeros(shape, np.float32)
-    e = np.zeros(shape, np.float32)
+    rng, shape, h, e = _he_canvas(seed, size)
     tissue = _smooth_noise(shape, rng.uniform(60, 120) / mpp, rng) > rng.uniform(-2.2, -1.2)
     # thin stromal septa: the zero lines of a smooth field, 8-30 µm wide
     septa = np.abs(_smooth_noise(shape, rng.uniform(50, 110) / mpp, rng)) < rng.uniform(0.08, 0.25)
@@ -69,10 +51,7 @@ def squamous_sheet_tile(seed: int, *, size: int = 512, mpp: float = 1.0) -> Tiss
     for r, c in _place(stroma, rng.uniform(6, 12) / mpp, rng.uniform(0.3, 0.8), rng):  # lymphocytes
         rad = rng.uniform(2.5, 3.5) / mpp
         _ellipse(h, r, c, rad, rad * rng.uniform(0.8, 1.0), rng.uniform(0, np.pi), rng.uniform(0.6, 1.0), rng)
-    vh, ve = _rotated(_H, rng.uniform(0, 8), rng), _rotated(_E, rng.uniform(0, 8), rng)
-    od = h[..., None] * vh.astype(np.float32) + e[..., None] * ve.astype(np.float32)
-    od *= rng.uniform(0.7, 1.3)
-    rgb8 = _camera(od, mpp, rng)
+    rgb8 = _he_rgb(h, e, mpp, rng)
     truth = {"tumour_fraction_pct": 100.0 * float(tumour.sum()) / max(int(tissue.sum()), 1), "necrosis_fraction_pct": 0.0}
     masks = {"tissue": tissue, "tumour": tumour, "stroma": stroma, "background": ~tissue}
     return TissueTile(rgb8, float(mpp), "H&E", truth, masks)

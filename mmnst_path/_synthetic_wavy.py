@@ -12,11 +12,47 @@ sinusoidal wave along them; the field is coherent over 15-60 µm (weakly oriente
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["wavy_stroma"]
+__all__ = ["stroma_maps", "wavy_stroma"]
+
+#: the Parameters / Returns section every stroma painter's docstring shares (added by :func:`stroma_maps`)
+_STROMA_DOC = """
+    Parameters
+    ----------
+    region : numpy.ndarray
+        (M, N) bool, where the stroma is.
+    mpp : float
+        µm per pixel.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (hematoxylin, eosin) concentration maps, (M, N) float32.
+    """
+
+
+def stroma_maps(paint: Callable[[np.ndarray, float, np.random.Generator, np.ndarray, np.ndarray], None]
+                ) -> Callable[[np.ndarray, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]:
+    """The stroma generator ``f(region, mpp, rng) -> (hematoxylin, eosin)`` of a painter
+    ``paint(region, mpp, rng, h, e)`` that adds its stroma (OD) in place to zeroed (M, N) float32 maps; ``f`` returns
+    the zero maps without calling ``paint`` (no random draw) when ``region`` is empty, and carries ``paint``'s name
+    and its docstring followed by the shared Parameters / Returns section."""
+
+    def maps(region: np.ndarray, mpp: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        h = np.zeros(region.shape, np.float32)
+        e = np.zeros(region.shape, np.float32)
+        if region.any():
+            paint(region, mpp, rng, h, e)
+        return h, e
+
+    maps.__name__, maps.__qualname__, maps.__module__ = paint.__name__, paint.__qualname__, paint.__module__
+    maps.__doc__ = (paint.__doc__ or "").rstrip() + "\n" + _STROMA_DOC
+    return maps
 
 
 def _field(shape: tuple[int, int], sigma_px: float, rng: np.random.Generator) -> np.ndarray:
@@ -58,7 +94,9 @@ def _strokes(shape: tuple[int, int], starts: np.ndarray, theta: np.ndarray, leng
     return np.concatenate(pts), np.concatenate(ids)
 
 
-def wavy_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+@stroma_maps
+def wavy_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator, h: np.ndarray, e: np.ndarray
+                ) -> None:
     """Hematoxylin and eosin concentration maps (float32, zero outside ``region``) of wavy collagen.
 
     Drawn per call: weakly oriented (direction coherent over 15-60 µm, turning up to ~70°) or unoriented (coherent
@@ -66,25 +104,8 @@ def wavy_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> tup
     pale matrix); fibres 10-60 µm long (unoriented 5-20 µm) with a gentle wave (wavelength 12-40 µm); eosin from
     pale (0.1 OD) to bright (0.8 OD); sparse spindle or wavy nuclei (4-9 µm long, 0.6-1.4 µm wide, 18-50 µm apart) along the fibres, and in
     some tiles a faint hematoxylin tint of the matrix.
-
-    Parameters
-    ----------
-    region : numpy.ndarray
-        (M, N) bool, where the stroma is.
-    mpp : float
-        µm per pixel.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        (hematoxylin, eosin) concentration maps, (M, N) float32.
     """
     shape = region.shape
-    h = np.zeros(shape, np.float32)
-    e = np.zeros(shape, np.float32)
-    if not region.any():
-        return h, e
     unoriented = rng.random() < 0.4
     if unoriented:  # short straight-ish fibres in every direction (each keeps the direction at its start)
         theta = 0.6 * np.pi * _field(shape, rng.uniform(6, 15) / mpp, rng)
@@ -127,4 +148,3 @@ def wavy_stroma(region: np.ndarray, mpp: float, rng: np.random.Generator) -> tup
         nw = rng.uniform(0.6, 1.4) / 2.5 / mpp
         nuc = np.minimum(ndi.gaussian_filter(np.minimum(nacc, 1.0), nw) * (2.5 * nw) * 1.2, 1.0)
         h += region * nuc * rng.uniform(0.35, 0.75)
-    return h, e

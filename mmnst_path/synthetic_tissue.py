@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,16 +155,33 @@ def _camera(od: np.ndarray, mpp: float, rng: np.random.Generator) -> np.ndarray:
     return rgb8
 
 
+def _he_canvas(seed: int, size: int) -> tuple[np.random.Generator, tuple[int, int], np.ndarray, np.ndarray]:
+    """The start of an H&E tile: its generator (seeded ``seed``), shape (``size`` x ``size`` px) and zeroed
+    hematoxylin and eosin concentration maps (OD, float32)."""
+    shape = (size, size)
+    return np.random.default_rng(seed), shape, np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+
+
+def _he_rgb(h: np.ndarray, e: np.ndarray, mpp: float, rng: np.random.Generator,
+            before_camera: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
+    """RGB uint8 of hematoxylin and eosin concentration maps (OD): the H&E vectors rotated up to 8° each, the
+    stain amount (section thickness) x0.7-1.3, then ``before_camera(od)`` (what lies on the slide over the
+    stains, added in place to the (M, N, 3) OD) and the camera of :func:`_camera`; drawn in that order."""
+    vh, ve = _rotated(_H, rng.uniform(0, 8), rng), _rotated(_E, rng.uniform(0, 8), rng)
+    od = h[..., None] * vh.astype(np.float32) + e[..., None] * ve.astype(np.float32)
+    od *= rng.uniform(0.7, 1.3)
+    if before_camera is not None:
+        before_camera(od)
+    return _camera(od, mpp, rng)
+
+
 def ihc_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, chromogen: str = "dab") -> TissueTile:
     """An IHC tile of tumour nests in stroma with glass; every appearance parameter drawn from ``seed``.
 
     Parameters
     ----------
-    seed : int
-    size : int
-        Side in pixels.
-    mpp : float
-        µm per pixel (0.25-1).
+    seed, size, mpp
+        As in :func:`he_tissue_tile` (side in pixels; µm per pixel, 0.25-1).
     chromogen : {"dab", "aec", "fast_red"}
 
     Returns
@@ -455,10 +473,7 @@ def he_tissue_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: st
         from ._synthetic_rim import paint_dying_zone
 
         paint_dying_zone(h, e, nec, tumour, mpp, rng_rim, radius_um=(r_lo, r_hi))
-    vh, ve = _rotated(_H, rng.uniform(0, 8), rng), _rotated(_E, rng.uniform(0, 8), rng)
-    od = h[..., None] * vh.astype(np.float32) + e[..., None] * ve.astype(np.float32)
-    od *= rng.uniform(0.7, 1.3)
-    rgb8 = _camera(od, mpp, rng)
+    rgb8 = _he_rgb(h, e, mpp, rng)
     n_tis = max(int(tissue.sum()), 1)
     truth = {"necrosis_fraction_pct": 100.0 * float(nec.sum()) / n_tis, "layout": layout}
     # tumour: the nests and the viable nuclei that reach over the drawn necrosis border
@@ -483,11 +498,8 @@ def he_mimic_tile(seed: int, *, size: int = 384, mpp: float = 0.5, necrosis: str
 
     Parameters
     ----------
-    seed : int
-    size : int
-        Side in pixels.
-    mpp : float
-        µm per pixel (0.25-1).
+    seed, size, mpp
+        As in :func:`he_tissue_tile` (side in pixels; µm per pixel, 0.25-1).
     necrosis : str or None
         ``"none"``, one of :data:`mmnst_path._synthetic_mimics.NECROSIS_KINDS`, or None to draw.
 

@@ -66,9 +66,10 @@ from mmnst_path.classify.tissue_features import (  # noqa: E402
     grid_factors,
     tissue_feature_specs,
 )
-from mmnst_path.classify.train import class_report, train_model  # noqa: E402
+from mmnst_path.classify.train import train_model  # noqa: E402
 
 sys.path.insert(0, str(HERE))
+from _tissue_common import SplitRows, add_evaluation, forest_options, print_saved, report_line  # noqa: E402
 from _training_data import BRCA_M2C, held_out, read_rgb, render_variant  # noqa: E402
 
 CLASSES = ("tumour", "stroma", "background")
@@ -251,9 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE.parent / "mmnst_path" / "models" / "tissue_ihc_default.mmnst")
     ap.add_argument("--aug", type=int, default=4, help="augmented copies of every training image")
     ap.add_argument("--rows", type=int, default=400, help="feature rows per image and copy")
-    ap.add_argument("--trees", type=int, default=24)
-    ap.add_argument("--depth", type=int, default=12)
-    ap.add_argument("--leaf", type=int, default=15)
+    forest_options(ap)
     ap.add_argument("--nuclear-cap", type=float, default=0.35,
                     help="TissueFeatureSettings.nuclear_cap_od: the nuclear stain (H + DAB) is capped at this OD, so "
                          "positive and negative nuclei look alike to the features (0 = no cap)")
@@ -263,25 +262,12 @@ def main(argv: list[str] | None = None) -> int:
                          "card['limitations'] and save it again")
     args = ap.parse_args(argv)
     if args.add_evaluation is not None:
-        import json
-
-        from mmnst_path.classify import load_model
-
-        model = load_model(args.out, kind="tissue")
-        model.card["evaluation"] = json.loads(args.add_evaluation.read_text(encoding="utf-8"))
-        model.card["limitations"] = LIMITATIONS
-        replace(model).save(args.out)
-        print(f"wrote {args.out} ({load_model(args.out).model_id})", file=sys.stderr)
-        return 0
+        return add_evaluation(args.out, args.add_evaluation, limitations=LIMITATIONS)
     # positivity-blind features: DAB counted as hematoxylin, the nuclear stain capped
     settings = TissueFeatureSettings(chromogen_as_hematoxylin=True, nuclear_cap_od=args.nuclear_cap)
     rng = np.random.default_rng(13)
     t0 = time.time()
-    tr_x: list[np.ndarray] = []
-    tr_y: list[np.ndarray] = []
-    va_x: list[np.ndarray] = []
-    va_y: list[np.ndarray] = []
-    per_source: dict[str, list] = {}
+    split = SplitRows()
     for src, _name, rgb, mpp, lab, nuclear, stains, held in sources(args.train):
         # EndoNuke (ER/PR) originals are mostly positive: training sees only their recoloured copies
         first = [] if nuclear is not None and not held else [(rgb, mpp)]
@@ -289,13 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         copies = first + [augment(rgb, mpp, nuclear, rng, stains) for _ in range(n_aug)]
         for img, m in copies:
             x, y = tile_rows(img, m, lab, stains, settings, rng, args.rows)
-            (va_x if held else tr_x).append(x)
-            (va_y if held else tr_y).append(y)
-            if held:
-                per_source.setdefault(src, []).append((x, y))
+            split.add(src, x, y, held)
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
-    x_tr, y_tr = np.concatenate(tr_x), np.concatenate(tr_y)
-    x_va, y_va = np.concatenate(va_x), np.concatenate(va_y)
+    x_tr, y_tr = np.concatenate(split.tr_x), np.concatenate(split.tr_y)
+    x_va, y_va = np.concatenate(split.va_x), np.concatenate(split.va_y)
     card = {
         "name": "mmnst_path default tissue classifier (hematoxylin-chromogen IHC)",
         "version": "1.0.0",
@@ -318,10 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                         settings={"features": settings.to_mapping(), "stains": "H-DAB"},
                         card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,
                         min_samples_leaf=args.leaf)
-    model.card["validation"]["per_source"] = {
-        src: class_report(np.concatenate([p[1] for p in parts]),
-                          model.predict(np.concatenate([p[0] for p in parts])), CLASSES)
-        for src, parts in per_source.items()}
+    model.card["validation"]["per_source"] = split.per_source_reports(model, CLASSES)
     model.card["validation"]["note"] = (
         "held out: a quarter of the EndoNuke mixed/ tiles (hash of the name), the 10 staining_ds tiles and generated "
         f"seeds {SYNTH_VALID[0]}-{SYNTH_VALID[-1]} (original + one augmented copy each); Ki67 index with count_in "
@@ -331,11 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     model.save(args.out)
     print(f"trained on {len(y_tr)} blocks {model.card['training_counts']}", file=sys.stderr)
     for src, rep in [("all", model.card["validation"]["held_out"]), *model.card["validation"]["per_source"].items()]:
-        print(f"held out {src}: acc {rep['accuracy']:.3f} " + " ".join(
-            f"{c}:P{v['precision']:.2f}/R{v['recall']:.2f}(n={v['support']})" for c, v in rep["per_class"].items()
-            if v["support"]), file=sys.stderr)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {model.model_id}, "
-          f"{model.forest.n_nodes} nodes) in {time.time() - t0:.0f} s", file=sys.stderr)
+        print(f"held out {src}: {report_line(rep)}", file=sys.stderr)
+    print_saved(args.out, model, t0)
     return 0
 
 

@@ -10,10 +10,10 @@ import numpy as np
 
 def test_matrix_and_clefted_rows_come_from_their_generators(project_module, tmp_path, monkeypatch) -> None:
     tr = project_module("scripts/train_tissue_model.py")
-    monkeypatch.setattr(tr, "OEDEMA_SEEDS", (1401,))
-    monkeypatch.setattr(tr, "MATRIX_SEEDS", (1500,))
-    monkeypatch.setattr(tr, "CLEFTED_SEEDS", (1601,))
-    monkeypatch.setattr(tr, "AUG", {**tr.AUG, "oedema": 0, "matrix": 0, "clefted": 0})
+    monkeypatch.setattr(tr.recipe, "OEDEMA_SEEDS", (1401,))
+    monkeypatch.setattr(tr.recipe, "MATRIX_SEEDS", (1500,))
+    monkeypatch.setattr(tr.recipe, "CLEFTED_SEEDS", (1601,))
+    monkeypatch.setattr(tr.recipe, "AUG", {**tr.AUG, "oedema": 0, "matrix": 0, "clefted": 0})
     rows, out = tmp_path / "rows.npz", tmp_path / "never.mmnst"
     assert tr.main(["--clefted-tiles", "--matrix-tiles", "--oedema-tiles", "--extra-only", "--rows", "200",
                     "--save-rows", str(rows), "--out", str(out)]) == 0

@@ -9,9 +9,9 @@ import numpy as np
 
 def test_rim_and_oedema_rows_come_from_their_generators(project_module, tmp_path, monkeypatch) -> None:
     tr = project_module("scripts/train_tissue_model.py")
-    monkeypatch.setattr(tr, "RIM_SEEDS", (1300,))
-    monkeypatch.setattr(tr, "OEDEMA_SEEDS", (1401,))
-    monkeypatch.setattr(tr, "AUG", {**tr.AUG, "rim": 0, "oedema": 0})
+    monkeypatch.setattr(tr.recipe, "RIM_SEEDS", (1300,))
+    monkeypatch.setattr(tr.recipe, "OEDEMA_SEEDS", (1401,))
+    monkeypatch.setattr(tr.recipe, "AUG", {**tr.AUG, "rim": 0, "oedema": 0})
     rows, out = tmp_path / "rows.npz", tmp_path / "never.mmnst"
     assert tr.main(["--rim-tiles", "--oedema-tiles", "--extra-only", "--rows", "200", "--save-rows", str(rows),
                     "--out", str(out)]) == 0

@@ -36,7 +36,7 @@ def faked(project_module, monkeypatch):
     """The training script with :func:`_fake_sources` as its sources."""
     tr = project_module("scripts/train_tissue_model.py")
     sources, _ = _fake_sources(tr)
-    monkeypatch.setattr(tr, "sources", sources)
+    monkeypatch.setattr(tr.recipe, "sources", sources)
     return tr
 
 
@@ -103,13 +103,13 @@ def test_a_fit_from_cached_border_rows_says_so_in_its_card(faked, tmp_path) -> N
 def test_extra_only_writes_the_wavy_rows_alone_and_fits_nothing(project_module, tmp_path, monkeypatch) -> None:
     tr = project_module("scripts/train_tissue_model.py")
     sources, label = _fake_sources(tr)
-    monkeypatch.setattr(tr, "sources", sources)
+    monkeypatch.setattr(tr.recipe, "sources", sources)
     tile = synthetic.he_necrosis_tile(3, size=160, mpp=0.5).rgb
 
     def wavy():
         yield "wavy", "seed1200", tile, 0.5, label, False
 
-    monkeypatch.setattr(tr, "wavy_sources", wavy)
+    monkeypatch.setattr(tr.recipe, "wavy_sources", wavy)
     rows, out = tmp_path / "wavy.npz", tmp_path / "never.mmnst"
     assert tr.main(["--wavy-tiles", "--extra-only", "--min-share", "0.5", "--rows", "1000", "--save-rows", str(rows),
                     "--out", str(out)]) == 0
@@ -133,7 +133,7 @@ def test_recipe_border_adds_every_border_block_of_the_recipe_originals_k_times(p
     def recipe():
         yield "sample_recipe", "seed600", tile, 0.5, label, False
 
-    monkeypatch.setattr(tr, "_sample_recipe_tiles", recipe)
+    monkeypatch.setattr(tr.recipe, "_sample_recipe_tiles", recipe)
     rows = tmp_path / "rb.npz"
     assert tr.main(["--recipe-border", "3", "--extra-only", "--save-rows", str(rows),
                     "--out", str(tmp_path / "never.mmnst")]) == 0
