@@ -4,12 +4,13 @@ slide tiles?
 A stage computed once per slide pixel (blocks stitched across tiles, instead of once per tile
 image) is exact only when the mask at a pixel depends on the image within the stage's reach
 (:func:`~mmnst_path.pipeline._reach.ki67_halo_parts` ``pigment``) and on nothing else. This runs
-one ``analyze_slide`` (1 worker, Ki67 forced, H-DAB, 0.5 µm/px) and, for every tile whose pigment
-stage sees the whole tile image, runs the same stage (``_worker._pigment``) on sub-rectangles of
-that image cut at a few offsets, and counts the pixels farther than the reach (+ ``--margin`` px)
-from every cut edge whose mask differs from the whole image's.
+one ``analyze_slide`` (1 worker, Ki67 forced, H-DAB, 0.5 µm/px) and, for the first ``--tiles``
+tiles whose pigment-stage image is at least 1000 px a side (``--marked``: and whose mask is not
+empty), runs the same stage (``_worker._pigment``) on sub-rectangles of that image cut at a few
+offsets, and counts the pixels farther than the reach (+ ``--margin`` px) from every cut edge whose
+mask differs from the whole image's. (On generated pigmented tiles: pigment_locality_generated.py.)
 
-    PYTHONPATH=. python benchmarks/experiments/pigment_locality.py SLIDE[@MPP] [--margin 0]
+    PYTHONPATH=. python benchmarks/experiments/pigment_locality.py SLIDE[@MPP] [--tiles 4] [--marked] [--margin 0]
 """
 
 from __future__ import annotations
