@@ -152,7 +152,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                    chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
                    appearances: tuple[str | None, ...] = (None,),
                    hard_negatives: bool = False, tan: bool = False,
-                   clumps: bool = False, strength: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   clumps: bool = False, strength: str | None = None,
+                   saturated: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
     ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
     :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
@@ -161,22 +162,24 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
     4k+1 (0.25 µm/px) and 4k+2 (0.5 µm/px) also carry faint tan background staining (``pigment_family_tile(tan_background=True)``),
     whose pixels join the hard background rows. ``clumps``: every pigmented DAB family x seed x appearance once more
     with packed melanin masses and saturated DAB positives (``melanin_clumps=True, saturated_positives=True``).
-    ``strength``: every DAB family x seed x appearance once more with ``pigment_family_tile(dab_strength=strength)``."""
+    ``strength``: every DAB family x seed x appearance once more with ``pigment_family_tile(dab_strength=strength)``.
+    ``saturated``: every DAB family x seed x appearance once more with near-black, saturated Ki67 positives
+    (``saturated_positives=True``, no melanin added): their pixels join the hard background rows (session 29)."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
         he = ch == "eosin"
         for fam in PIGMENT_FAMILIES:
-            lumps_of: list = [False, True] if clumps and ch == "dab" and fam != "none" else [False]
-            lumps_of += [strength] if strength and ch == "dab" else []
-            for seed, appearance, lumps in [(sd, a, k) for sd in [*seeds, *extra] for a in appearances for k in lumps_of]:
+            variants: list[dict] = [{}]  # the tile as rendered by default, then each opt-in rendering once more
+            variants += [{"melanin_clumps": True, "saturated_positives": True}] if clumps and ch == "dab" and fam != "none" else []
+            variants += [{"dab_strength": strength}] if strength and ch == "dab" else []
+            variants += [{"saturated_positives": True}] if saturated and ch == "dab" else []
+            for seed, appearance, variant in [(sd, a, v) for sd in [*seeds, *extra] for a in appearances for v in variants]:
                 mpp = _mpp_of(seed, ch)
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
                                            appearance=appearance if ch in ("dab", "eosin") else None,
                                            hard_negatives=hard_negatives and he,
-                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2),
-                                           melanin_clumps=lumps is True, saturated_positives=lumps is True,
-                                           dab_strength=lumps if isinstance(lumps, str) else None)
+                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2), **variant)
                 where = _he_gate(tile.rgb, mpp) if he else None
                 x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb),
                                            where=where, names=ENDONUKE["names"])
@@ -324,7 +327,8 @@ def body_rows(seeds: range, pixel_model, params, size: int,
               near_black: tuple[str, ...] = (), tan: bool = False,
               clumps: bool = False, relative: bool = False,
               dab_strength: str | None = None, strength_families: tuple[str, ...] | None = None,
-              strength_appearances: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+              strength_appearances: tuple[str, ...] | None = None,
+              saturated: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Brown-body rows of generated DAB tiles (each of ``appearances``; odd seeds at 0.25 µm/px);
     the families in ``near_black`` also with near-black melanin (``pigment_family_tile(near_black=True)``);
     ``tan``: every family once more with faint tan background staining (``tan_background=True``);
@@ -332,15 +336,18 @@ def body_rows(seeds: range, pixel_model, params, size: int,
     (``melanin_clumps=True, saturated_positives=True``: the masses' hard negative);
     ``dab_strength``: every family once more with that strength of the DAB positives
     (``pigment_family_tile(dab_strength=...)``, e.g. ``"endonuke"``: as dark as real ER/PR DAB), only the
-    families ``strength_families`` and appearances ``strength_appearances`` when given."""
+    families ``strength_families`` and appearances ``strength_appearances`` when given; ``saturated``: every
+    family once more with near-black, saturated Ki67 positives and no added melanin (``saturated_positives=True``:
+    round black DAB bodies, session 29)."""
     xs, ys = [], []
-    runs = [(fam, False, False, False, None) for fam in families]
-    runs += [(fam, True, False, False, None) for fam in near_black]
-    runs += [(fam, False, True, False, None) for fam in families] if tan else []
-    runs += [(fam, False, False, True, None) for fam in families if fam != "none"] if clumps else []
-    runs += ([(fam, False, False, False, dab_strength) for fam in families
+    runs = [(fam, False, False, False, None, False) for fam in families]
+    runs += [(fam, True, False, False, None, False) for fam in near_black]
+    runs += [(fam, False, True, False, None, False) for fam in families] if tan else []
+    runs += [(fam, False, False, True, None, False) for fam in families if fam != "none"] if clumps else []
+    runs += ([(fam, False, False, False, dab_strength, False) for fam in families
               if strength_families is None or fam in strength_families] if dab_strength else [])
-    for fam, black, tinted, lumps, strength in runs:
+    runs += [(fam, False, False, False, None, True) for fam in families] if saturated else []
+    for fam, black, tinted, lumps, strength, sat in runs:
         for seed in seeds:
             for appearance in appearances:
                 if strength is not None and strength_appearances is not None and appearance not in strength_appearances:
@@ -348,7 +355,8 @@ def body_rows(seeds: range, pixel_model, params, size: int,
                 mpp = 0.25 if seed % 2 else 0.5
                 tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
                                            mpp=mpp, appearance=appearance, near_black=black, tan_background=tinted,
-                                           melanin_clumps=lumps, saturated_positives=lumps, dab_strength=strength)
+                                           melanin_clumps=lumps, saturated_positives=lumps or sat,
+                                           dab_strength=strength)
                 labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params, relative)
                 if not len(x):
                     continue
@@ -392,12 +400,12 @@ def train_bodies(args: argparse.Namespace) -> None:
     xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size, appearances=apps,
                        near_black=black, tan=args.tan_background, clumps=args.clumps, relative=args.relative,
                        dab_strength=args.dab_strength, strength_families=_opt(args.dab_strength_families),
-                       strength_appearances=_opt(args.dab_strength_appearances))
+                       strength_appearances=_opt(args.dab_strength_appearances), saturated=args.saturated_positives)
     xr, used = real_body_rows(args.train, pixel_model, params, args.relative)
     xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps, near_black=black,
                        tan=args.tan_background, clumps=args.clumps, relative=args.relative,
                        dab_strength=args.dab_strength, strength_families=_opt(args.dab_strength_families),
-                       strength_appearances=_opt(args.dab_strength_appearances))
+                       strength_appearances=_opt(args.dab_strength_appearances), saturated=args.saturated_positives)
     x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
     mel = xg[yg == 1]
     ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
@@ -424,6 +432,8 @@ def train_bodies(args: argparse.Namespace) -> None:
                              + (f" ({args.dab_strength_appearances} only)" if args.dab_strength_appearances else "")
                              + f" with DAB positives drawn from the range measured on EndoNuke (dab_strength="
                              f"{args.dab_strength!r}; Naumov et al., Data 2022, CC BY 4.0)" if args.dab_strength else "")
+                          + (", and every family again with near-black saturated Ki67 positives and no added "
+                             "melanin (saturated_positives=True)" if args.saturated_positives else "")
                           + f", even seeds {args.size} px at "
                           f"0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by this project); "
                           "label melanin when the true melanin mask covers >= 50 % of the body"),
@@ -519,6 +529,10 @@ def main() -> None:
                     help="--dab-strength: only these families (default: every family)")
     ap.add_argument("--dab-strength-appearances", nargs="+", default=None, choices=APPEARANCES,
                     help="--dab-strength: only these appearances (default: those of --appearances)")
+    ap.add_argument("--saturated-positives", action="store_true",
+                    help="every DAB family once more with near-black, saturated Ki67 positives and no added melanin "
+                         "(pigment_family_tile(saturated_positives=True)): pixel model, their pixels hard "
+                         "negatives; --bodies, round black DAB bodies (session 29)")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
@@ -586,7 +600,7 @@ def main() -> None:
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
                             dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
                             hard_negatives=args.hard_negatives, tan=args.tan_background, clumps=args.clumps,
-                            strength=args.dab_strength)
+                            strength=args.dab_strength, saturated=args.saturated_positives)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
                                       args.osteo if he else None, tuple(args.leave_out))
     names = ENDONUKE["names"] or [f.name for f in pigment_feature_specs(settings)]
@@ -618,7 +632,10 @@ def main() -> None:
                           + ("; the DAB tiles of seeds 4k+1 and 4k+2 with faint tan background staining (tan_background=True), "
                              "its pixels hard background rows" if args.tan_background else "")
                           + ("; every pigmented DAB family again with packed melanin masses and saturated DAB positives "
-                             "(melanin_clumps=True, saturated_positives=True)" if args.clumps else "")),
+                             "(melanin_clumps=True, saturated_positives=True)" if args.clumps else "")
+                          + ("; every DAB family x seed x appearance again with near-black saturated Ki67 positives "
+                             "and no added melanin (saturated_positives=True), their pixels hard background rows"
+                             if args.saturated_positives else "")),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
                                "staining_ds/ at 0.25 µm/px) and Kather NCT-CRC-HE (Kather et al. 2018, CC BY 4.0): "
                                "all pixels background, half of the rows the darkest brown candidates; "
