@@ -73,6 +73,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]  # the repository and scripts/ (_pi
 
 from _pigment_endonuke import endonuke_files, mined_rows, split_card  # noqa: E402
 
+from mmnst_path._synthetic_pigment import granular_cytoplasm_of  # noqa: E402
 from mmnst_path.classify._pigment_bodies import ALL_FEATURES  # noqa: E402
 from mmnst_path.classify._pigment_granules import GRANULE_FEATURES  # noqa: E402
 from mmnst_path.classify._pigment_relative import RELATIVE_FEATURES  # noqa: E402
@@ -153,7 +154,7 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                    appearances: tuple[str | None, ...] = (None,),
                    hard_negatives: bool = False, tan: bool = False,
                    clumps: bool = False, strength: str | None = None,
-                   saturated: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   saturated: bool = False, granular: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
     ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
     :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
@@ -164,7 +165,10 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
     with packed melanin masses and saturated DAB positives (``melanin_clumps=True, saturated_positives=True``).
     ``strength``: every DAB family x seed x appearance once more with ``pigment_family_tile(dab_strength=strength)``.
     ``saturated``: every DAB family x seed x appearance once more with near-black, saturated Ki67 positives
-    (``saturated_positives=True``, no melanin added): their pixels join the hard background rows (session 29)."""
+    (``saturated_positives=True``, no melanin added): their pixels join the hard background rows (session 29).
+    ``granular``: every DAB family x seed x appearance once more with saturated positives and granular brown
+    cytoplasm around them (:func:`mmnst_path._synthetic_pigment.granular_cytoplasm`, outside the melanin mask), the
+    granules' pixels hard background rows too."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
@@ -174,14 +178,19 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
             variants += [{"melanin_clumps": True, "saturated_positives": True}] if clumps and ch == "dab" and fam != "none" else []
             variants += [{"dab_strength": strength}] if strength and ch == "dab" else []
             variants += [{"saturated_positives": True}] if saturated and ch == "dab" else []
+            variants += [{"saturated_positives": True, "granular": True}] if granular and ch == "dab" else []
             for seed, appearance, variant in [(sd, a, v) for sd in [*seeds, *extra] for a in appearances for v in variants]:
                 mpp = _mpp_of(seed, ch)
+                kw = {k: v for k, v in variant.items() if k != "granular"}
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
                                            appearance=appearance if ch in ("dab", "eosin") else None,
                                            hard_negatives=hard_negatives and he,
-                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2), **variant)
-                where = _he_gate(tile.rgb, mpp) if he else None
-                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb),
+                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2), **kw)
+                rgb, spill = tile.rgb, None
+                if variant.get("granular"):
+                    rgb, spill = granular_cytoplasm_of(tile, seed)
+                where = _he_gate(rgb, mpp) if he else None
+                x, cand = pigment_features(rgb, mpp=tile.mpp, settings=settings, background=_background(rgb),
                                            where=where, names=ENDONUKE["names"])
                 if not x.shape[0]:
                     continue
@@ -193,6 +202,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                     hard = tile.masks["positive_nuclei"]
                     if "tan_background" in tile.masks:
                         hard = hard | tile.masks["tan_background"]
+                    if spill is not None:
+                        hard = hard | spill
                     x, y = _sample(x, y, per_class, rng, hard[cand])
                 xs.append(x)
                 ys.append(y)
@@ -533,6 +544,9 @@ def main() -> None:
                     help="every DAB family once more with near-black, saturated Ki67 positives and no added melanin "
                          "(pigment_family_tile(saturated_positives=True)): pixel model, their pixels hard "
                          "negatives; --bodies, round black DAB bodies (session 29)")
+    ap.add_argument("--granular-cytoplasm", action="store_true",
+                    help="pixel model: every DAB family once more with saturated positives and granular brown "
+                         "cytoplasm around them (_synthetic_pigment.granular_cytoplasm), the granules hard negatives")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
@@ -600,7 +614,8 @@ def main() -> None:
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
                             dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
                             hard_negatives=args.hard_negatives, tan=args.tan_background, clumps=args.clumps,
-                            strength=args.dab_strength, saturated=args.saturated_positives)
+                            strength=args.dab_strength, saturated=args.saturated_positives,
+                            granular=args.granular_cytoplasm)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
                                       args.osteo if he else None, tuple(args.leave_out))
     names = ENDONUKE["names"] or [f.name for f in pigment_feature_specs(settings)]
@@ -635,7 +650,10 @@ def main() -> None:
                              "(melanin_clumps=True, saturated_positives=True)" if args.clumps else "")
                           + ("; every DAB family x seed x appearance again with near-black saturated Ki67 positives "
                              "and no added melanin (saturated_positives=True), their pixels hard background rows"
-                             if args.saturated_positives else "")),
+                             if args.saturated_positives else "")
+                          + ("; every DAB family x seed x appearance again with saturated positives and granular brown "
+                             "cytoplasm around them (_synthetic_pigment.granular_cytoplasm), the granules hard "
+                             "background rows" if args.granular_cytoplasm else "")),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
                                "staining_ds/ at 0.25 µm/px) and Kather NCT-CRC-HE (Kather et al. 2018, CC BY 4.0): "
                                "all pixels background, half of the rows the darkest brown candidates; "
