@@ -26,7 +26,7 @@ def _rows(monkeypatch, saturated: bool):
 
 
 def test_pixel_rows_add_the_saturated_tile_as_background_after_the_default_rows(monkeypatch):
-    x0, y0 = _rows(monkeypatch, False)
+    x0, _ = _rows(monkeypatch, False)
     x1, y1 = _rows(monkeypatch, True)
     assert len(x1) > len(x0)
     np.testing.assert_array_equal(x1[: len(x0)], x0)  # the default tile's rows come first, unchanged
@@ -38,7 +38,7 @@ def test_pixel_rows_add_the_saturated_tile_as_background_after_the_default_rows(
 def test_body_rows_add_round_black_dab_bodies_labelled_dab():
     model = resolve_pigment_model("dab")
     args = (range(1000, 1001), model, PigmentParams(), 128)
-    x0, y0 = tpm.body_rows(*args, families=("none",), appearances=("varied",))
+    x0, _ = tpm.body_rows(*args, families=("none",), appearances=("varied",))
     x1, y1 = tpm.body_rows(*args, families=("none",), appearances=("varied",), saturated=True)
     assert len(x1) > len(x0)
     np.testing.assert_array_equal(x1[: len(x0)], x0)
