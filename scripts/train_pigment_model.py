@@ -663,7 +663,7 @@ def main() -> None:
         "features": ("pigment_feature_specs: hue, darkness, granularity, context and brown-body columns"
                      + (", and the granule columns of classify/_pigment_granules.py (the OD excess over the local "
                         "minimum: the granule's own hue and darkness; the density of OD maxima)"
-                        if "gran_density" in {f.name for f in pigment_feature_specs(settings)} else "")),
+                        if "gran_density" in names else "")),
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
         "script": "scripts/train_pigment_model.py",
         "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
