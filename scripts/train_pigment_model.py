@@ -30,6 +30,16 @@ The session-28 candidate (not shipped: it failed the #14 false-pigment gate, SHI
     .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --no-granules \
         --endonuke-parts train dev --mine-endonuke 600 --mine-weight 1 --version 3 --out /tmp/pix_mined.mmnst
 
+The session-29 candidate S2 (not shipped: it failed the fixed EndoNuke VAL clause, 5 tiles > 0.1 % against 4;
+benchmarks/README "#14: near-black positives as negatives") adds near-black saturated Ki67 positives as negatives
+(``--saturated-positives``, pixel and body models) to the session-28 mining at x2::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --no-granules \
+        --endonuke-parts train dev --mine-endonuke 600 --mine-weight 2 --saturated-positives --version 3 \
+        --out /tmp/pix_sat.mmnst
+    .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide --version 3 \
+        --endonuke-parts train dev --saturated-positives --pixel-model /tmp/pix_sat.mmnst --out /tmp/bod_sat.mmnst
+
 The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
 tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
 
