@@ -441,7 +441,7 @@ GRANULAR_DENSITY = (0.08, 0.3)
 GRANULAR_SIGMA_UM = (0.3, 0.7)
 GRANULAR_OD = (0.1, 0.5)
 #: ... a smooth brown haze under the granules over the ring (log10 OD) ...
-GRANULAR_HAZE = (0.03, 0.2)
+GRANULAR_CYTO_HAZE = (0.03, 0.2)
 #: ... and the hue of the DAB, degrees from DAB towards neutral
 GRANULAR_DEG = (0.0, 15.0)
 
@@ -472,7 +472,7 @@ def granular_cytoplasm(rgb: np.ndarray, positive: np.ndarray, allowed: np.ndarra
     Returns
     -------
     rgb : (M, N, 3) uint8 ndarray
-        The tile with the granules' DAB (and a faint haze, :data:`GRANULAR_HAZE`) added in optical density.
+        The tile with the granules' DAB (and a faint haze, :data:`GRANULAR_CYTO_HAZE`) added in optical density.
     granules : (M, N) bool ndarray
         Pixels where the added DAB reaches 0.05 log10 OD.
     """
@@ -489,7 +489,7 @@ def granular_cytoplasm(rgb: np.ndarray, positive: np.ndarray, allowed: np.ndarra
     lo, hi = math.log(GRANULAR_OD[0]), math.log(GRANULAR_OD[1])
     amp = np.where(seeds, np.exp(rng.uniform(lo, hi, ring.shape)), 0.0)
     conc = ndi.gaussian_filter(amp, sigma) * (2.0 * math.pi * sigma * sigma)
-    conc += ndi.gaussian_filter(ring * rng.uniform(*GRANULAR_HAZE), 1.0 / mpp)
+    conc += ndi.gaussian_filter(ring * rng.uniform(*GRANULAR_CYTO_HAZE), 1.0 / mpp)
     conc *= ndi.binary_dilation(ring, iterations=1)
     vector = family_melanin_vector(rng, GRANULAR_DEG)
     od = -np.log10(np.maximum(rgb.astype(np.float64), 1.0) / 255.0) + conc[..., None] * vector

@@ -1,4 +1,4 @@
-"""Train the shipped default melanin pixel classifier (issue #14).
+r"""Train the shipped default melanin pixel classifier (issue #14).
 
 Usage::
 

@@ -43,6 +43,9 @@ def test_body_rows_add_round_black_dab_bodies_labelled_dab():
     assert len(x1) > len(x0)
     np.testing.assert_array_equal(x1[: len(x0)], x0)
     assert not y1[len(x0):].any()
+    # the extra tile is the saturated rendering, not the same tile again (same seed and family)
+    extra = x1[len(x0):]
+    assert extra.shape != x0.shape or not np.array_equal(extra, x0)
 
 
 def test_flag_is_opt_in_and_named_in_help(monkeypatch, capsys):
