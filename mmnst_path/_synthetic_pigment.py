@@ -429,3 +429,80 @@ def melanin_clump_layer(shape: tuple[int, int], cells: list[tuple[float, float, 
         f = ndi.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma)
         out *= np.clip(1 + amp * f / (f.std() + 1e-9), 0.1, 2.5).astype(np.float32)
     return out * tissue, vec
+
+
+#: ``granular_cytoplasm`` (:func:`granular_cytoplasm`), per tile: the share of the Ki67-positive nuclei given a ring ...
+GRANULAR_SHARE = (0.3, 1.0)
+#: ... the ring's width beyond the nuclear edge (µm) ...
+GRANULAR_RING_UM = (1.5, 4.0)
+#: ... the share of the ring's pixels that seed a granule ...
+GRANULAR_DENSITY = (0.08, 0.3)
+#: ... each granule's Gaussian radius (µm) and peak DAB (log10 OD, log-uniform) ...
+GRANULAR_SIGMA_UM = (0.3, 0.7)
+GRANULAR_OD = (0.1, 0.5)
+#: ... a smooth brown haze under the granules over the ring (log10 OD) ...
+GRANULAR_CYTO_HAZE = (0.03, 0.2)
+#: ... and the hue of the DAB, degrees from DAB towards neutral
+GRANULAR_DEG = (0.0, 15.0)
+
+
+def granular_cytoplasm(rgb: np.ndarray, positive: np.ndarray, allowed: np.ndarray, rng: np.random.Generator,
+                       mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Granular brown (DAB) cytoplasm around strong positive nuclei, painted over a rendered tile (session 29, #14).
+
+    Real ER/PR and Ki67 DAB often spills into the cytoplasm around strongly positive nuclei as fine brown
+    granules (non-specific staining): brown, dotted like fine melanin, and beside a dark nucleus, which a pixel
+    model fitted on real false positives alone came to call melanin (EndoNuke DEV tile 508, session 28). The
+    tile's truth is unchanged: the granules are DAB, so every painted pixel is a negative of melanin.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        The rendered tile; not modified.
+    positive : (M, N) bool ndarray
+        Pixels of the Ki67-positive nuclei (the tile's ``positive_nuclei`` mask); a share
+        (:data:`GRANULAR_SHARE`) of its connected nuclei gets a ring of :data:`GRANULAR_RING_UM`.
+    allowed : (M, N) bool ndarray
+        Where granules may lie (e.g. tissue outside the melanin mask).
+    rng : numpy.random.Generator
+        The stream every draw comes from.
+    mpp : float
+        µm per pixel (ring width and granule size are in µm).
+
+    Returns
+    -------
+    rgb : (M, N, 3) uint8 ndarray
+        The tile with the granules' DAB (and a faint haze, :data:`GRANULAR_CYTO_HAZE`) added in optical density.
+    granules : (M, N) bool ndarray
+        Pixels where the added DAB reaches 0.05 log10 OD.
+    """
+    from .synthetic import family_melanin_vector
+
+    labels, n = ndi.label(np.asarray(positive, bool))
+    keep = np.zeros(n + 1, bool)
+    keep[1:] = rng.random(n) < rng.uniform(*GRANULAR_SHARE)
+    chosen = keep[labels]
+    width = max(1, round(rng.uniform(*GRANULAR_RING_UM) / mpp))
+    ring = ndi.binary_dilation(chosen, iterations=width) & ~np.asarray(positive, bool) & np.asarray(allowed, bool)
+    seeds = ring & (rng.random(ring.shape) < rng.uniform(*GRANULAR_DENSITY))
+    sigma = rng.uniform(*GRANULAR_SIGMA_UM) / mpp
+    lo, hi = math.log(GRANULAR_OD[0]), math.log(GRANULAR_OD[1])
+    amp = np.where(seeds, np.exp(rng.uniform(lo, hi, ring.shape)), 0.0)
+    conc = ndi.gaussian_filter(amp, sigma) * (2.0 * math.pi * sigma * sigma)
+    conc += ndi.gaussian_filter(ring * rng.uniform(*GRANULAR_CYTO_HAZE), 1.0 / mpp)
+    conc *= ndi.binary_dilation(ring, iterations=1)
+    vector = family_melanin_vector(rng, GRANULAR_DEG)
+    od = -np.log10(np.maximum(rgb.astype(np.float64), 1.0) / 255.0) + conc[..., None] * vector
+    out = np.clip(np.rint(255.0 * 10.0 ** -od), 0, 255).astype(np.uint8)
+    return out, conc >= 0.05
+
+
+def granular_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`granular_cytoplasm` of a ``pigment_family_tile`` around its positives, outside its melanin mask.
+
+    The draws come from a stream of ``seed`` alone (``default_rng([seed, 29])``), so the tile's truth and the
+    rest of its rendering are those of the tile passed. Returns (rgb, granules) as :func:`granular_cytoplasm`.
+    """
+    allowed = tile.masks["tissue"] & ~tile.masks["melanin"]
+    return granular_cytoplasm(tile.rgb, tile.masks["positive_nuclei"], allowed, np.random.default_rng([seed, 29]),
+                              tile.mpp)

@@ -1,4 +1,4 @@
-"""Train the shipped default melanin pixel classifier (issue #14).
+r"""Train the shipped default melanin pixel classifier (issue #14).
 
 Usage::
 
@@ -29,6 +29,16 @@ The session-28 candidate (not shipped: it failed the #14 false-pigment gate, SHI
 
     .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --no-granules \
         --endonuke-parts train dev --mine-endonuke 600 --mine-weight 1 --version 3 --out /tmp/pix_mined.mmnst
+
+The session-29 candidate S2 (not shipped: it failed the fixed EndoNuke VAL clause, 5 tiles > 0.1 % against 4;
+benchmarks/README "#14: near-black positives as negatives") adds near-black saturated Ki67 positives as negatives
+(``--saturated-positives``, pixel and body models) to the session-28 mining at x2::
+
+    .venv/bin/python scripts/train_pigment_model.py --chromogens dab --appearances varied wide --no-granules \
+        --endonuke-parts train dev --mine-endonuke 600 --mine-weight 2 --saturated-positives --version 3 \
+        --out /tmp/pix_sat.mmnst
+    .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide --version 3 \
+        --endonuke-parts train dev --saturated-positives --pixel-model /tmp/pix_sat.mmnst --out /tmp/bod_sat.mmnst
 
 The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
 tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
@@ -72,43 +82,31 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]  # the repository and scripts/ (_pigment_endonuke), also when loaded by path
 
 from _pigment_endonuke import endonuke_files, mined_rows, split_card  # noqa: E402
+from _pigment_training_bodies import (  # noqa: E402, F401  (re-exported: benchmarks use train_pigment_model.body_rows ...)
+    ENDONUKE,
+    GUARDED,
+    NEAR_BLACK_FAMILIES,
+    WHITE_POINT,
+    _background,
+    _body_rows_of,
+    body_rows,
+    real_body_rows,
+    train_bodies,
+)
 
-from mmnst_path.classify._pigment_bodies import ALL_FEATURES  # noqa: E402
+from mmnst_path._synthetic_pigment import granular_cytoplasm_of  # noqa: E402
 from mmnst_path.classify._pigment_granules import GRANULE_FEATURES  # noqa: E402
-from mmnst_path.classify._pigment_relative import RELATIVE_FEATURES  # noqa: E402
 from mmnst_path.classify.pigment import (  # noqa: E402
-    BODY_CLASSES,
     CLASSES,
-    OBJECT_FEATURES,
     PigmentFeatureSettings,
-    body_feature_specs,
-    body_object_features,
     pigment_feature_specs,
     pigment_features,
-    pigment_probability,
     resolve_pigment_model,
 )
 from mmnst_path.classify.train import train_model  # noqa: E402
 from mmnst_path.synthetic import APPEARANCES, FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
 
 PRESETS = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed", "eosin": "H&E"}
-
-#: ``--white-point``: optical density against each tile's glass colour
-#: (:func:`mmnst_path.stain.guess.estimate_white_point`, 255 where no glass is visible) instead of 255
-WHITE_POINT = {"on": False}
-
-#: ``--endonuke-parts``: the parts of the fixed EndoNuke split (scripts/_pigment_endonuke.py) trained on (None:
-#: every tile, as shipped); ``--no-granules``: the pixel columns without the granule ones (None: every column)
-ENDONUKE: dict = {"parts": None, "names": None}
-
-
-def _background(rgb: np.ndarray) -> tuple[float, float, float] | None:
-    """The white point the rows of ``rgb`` are computed against (None: 255)."""
-    if not WHITE_POINT["on"]:
-        return None
-    from mmnst_path.stain.guess import estimate_white_point
-
-    return estimate_white_point(rgb, None)
 
 
 def _sample(x: np.ndarray, y: np.ndarray, per_class: int, rng: np.random.Generator,
@@ -152,7 +150,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                    chromogens: tuple[str, ...] = FAMILY_CHROMOGENS,
                    appearances: tuple[str | None, ...] = (None,),
                    hard_negatives: bool = False, tan: bool = False,
-                   clumps: bool = False, strength: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   clumps: bool = False, strength: str | None = None,
+                   saturated: bool = False, granular: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
     ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
     :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
@@ -161,24 +160,34 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
     4k+1 (0.25 µm/px) and 4k+2 (0.5 µm/px) also carry faint tan background staining (``pigment_family_tile(tan_background=True)``),
     whose pixels join the hard background rows. ``clumps``: every pigmented DAB family x seed x appearance once more
     with packed melanin masses and saturated DAB positives (``melanin_clumps=True, saturated_positives=True``).
-    ``strength``: every DAB family x seed x appearance once more with ``pigment_family_tile(dab_strength=strength)``."""
+    ``strength``: every DAB family x seed x appearance once more with ``pigment_family_tile(dab_strength=strength)``.
+    ``saturated``: every DAB family x seed x appearance once more with near-black, saturated Ki67 positives
+    (``saturated_positives=True``, no melanin added): their pixels join the hard background rows (session 29).
+    ``granular``: every DAB family x seed x appearance once more with saturated positives and granular brown
+    cytoplasm around them (:func:`mmnst_path._synthetic_pigment.granular_cytoplasm`, outside the melanin mask), the
+    granules' pixels hard background rows too."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
         he = ch == "eosin"
         for fam in PIGMENT_FAMILIES:
-            lumps_of: list = [False, True] if clumps and ch == "dab" and fam != "none" else [False]
-            lumps_of += [strength] if strength and ch == "dab" else []
-            for seed, appearance, lumps in [(sd, a, k) for sd in [*seeds, *extra] for a in appearances for k in lumps_of]:
+            variants: list[dict] = [{}]  # the tile as rendered by default, then each opt-in rendering once more
+            variants += [{"melanin_clumps": True, "saturated_positives": True}] if clumps and ch == "dab" and fam != "none" else []
+            variants += [{"dab_strength": strength}] if strength and ch == "dab" else []
+            variants += [{"saturated_positives": True}] if saturated and ch == "dab" else []
+            variants += [{"saturated_positives": True, "granular": True}] if granular and ch == "dab" else []
+            for seed, appearance, variant in [(sd, a, v) for sd in [*seeds, *extra] for a in appearances for v in variants]:
                 mpp = _mpp_of(seed, ch)
+                kw = {k: v for k, v in variant.items() if k != "granular"}
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
                                            appearance=appearance if ch in ("dab", "eosin") else None,
                                            hard_negatives=hard_negatives and he,
-                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2),
-                                           melanin_clumps=lumps is True, saturated_positives=lumps is True,
-                                           dab_strength=lumps if isinstance(lumps, str) else None)
-                where = _he_gate(tile.rgb, mpp) if he else None
-                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, background=_background(tile.rgb),
+                                           tan_background=tan and ch == "dab" and seed % 4 in (1, 2), **kw)
+                rgb, spill = tile.rgb, None
+                if variant.get("granular"):
+                    rgb, spill = granular_cytoplasm_of(tile, seed)
+                where = _he_gate(rgb, mpp) if he else None
+                x, cand = pigment_features(rgb, mpp=tile.mpp, settings=settings, background=_background(rgb),
                                            where=where, names=ENDONUKE["names"])
                 if not x.shape[0]:
                     continue
@@ -190,6 +199,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                     hard = tile.masks["positive_nuclei"]
                     if "tan_background" in tile.masks:
                         hard = hard | tile.masks["tan_background"]
+                    if spill is not None:
+                        hard = hard | spill
                     x, y = _sample(x, y, per_class, rng, hard[cand])
                 xs.append(x)
                 ys.append(y)
@@ -289,168 +300,6 @@ def real_negative_rows(train: Path, settings: PigmentFeatureSettings, per_image:
     return x, np.zeros(x.shape[0], np.int64), used
 
 
-def _body_rows_of(rgb: np.ndarray, mpp: float, pixel_model, params,
-                  relative: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(body labels, (n, F) body features) of one H-DAB tile, as classify_pigment computes them
-    (``relative``: also the columns read against the tile's own nuclei, ``ALL_FEATURES``)."""
-    from mmnst_path.detect._pigment_gate import brown_body_labels
-    from mmnst_path.detect.pigment import pigment_channels, pigment_gate
-    from mmnst_path.stain import load_stains, od_from_rgb
-
-    stains = load_stains("H-DAB")
-    bg = _background(rgb)
-    chans = pigment_channels(rgb, stains=stains, params=params, background=bg, _with_hematoxylin=True)
-    gate, _ = pigment_gate(rgb, mpp=mpp, stains=stains, params=params, background=bg, bodies=False,
-                           min_od=params.model_min_od, _channels=chans)
-    prob, _ = pigment_probability(rgb, mpp=mpp, model=pixel_model, background=bg, where=gate)
-    labels, n = brown_body_labels(chans[0], chans[4], mpp, params)
-    if n == 0:
-        return labels, np.zeros((0, len(ALL_FEATURES if relative else OBJECT_FEATURES)), np.float32)
-    return labels, body_object_features(labels, n, od_from_rgb(rgb, background=bg), chans[0], chans[4], prob,
-                                        prob >= params.min_probability, mpp, relative=relative)
-
-
-def _opt(values: list[str] | None) -> tuple[str, ...] | None:
-    return tuple(values) if values else None
-
-
-#: families rendered once more with near-black, saturated melanin (``--near-black``)
-NEAR_BLACK_FAMILIES = ("coarse", "confluent", "over_nucleus", "whole_cell", "melanophage", "spindle")
-
-
-def body_rows(seeds: range, pixel_model, params, size: int,
-              families: tuple[str, ...] = PIGMENT_FAMILIES,
-              appearances: tuple[str, ...] = ("varied", "plain"),
-              near_black: tuple[str, ...] = (), tan: bool = False,
-              clumps: bool = False, relative: bool = False,
-              dab_strength: str | None = None, strength_families: tuple[str, ...] | None = None,
-              strength_appearances: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Brown-body rows of generated DAB tiles (each of ``appearances``; odd seeds at 0.25 µm/px);
-    the families in ``near_black`` also with near-black melanin (``pigment_family_tile(near_black=True)``);
-    ``tan``: every family once more with faint tan background staining (``tan_background=True``);
-    ``clumps``: every pigmented family once more with packed melanin masses and saturated DAB positives
-    (``melanin_clumps=True, saturated_positives=True``: the masses' hard negative);
-    ``dab_strength``: every family once more with that strength of the DAB positives
-    (``pigment_family_tile(dab_strength=...)``, e.g. ``"endonuke"``: as dark as real ER/PR DAB), only the
-    families ``strength_families`` and appearances ``strength_appearances`` when given."""
-    xs, ys = [], []
-    runs = [(fam, False, False, False, None) for fam in families]
-    runs += [(fam, True, False, False, None) for fam in near_black]
-    runs += [(fam, False, True, False, None) for fam in families] if tan else []
-    runs += [(fam, False, False, True, None) for fam in families if fam != "none"] if clumps else []
-    runs += ([(fam, False, False, False, dab_strength) for fam in families
-              if strength_families is None or fam in strength_families] if dab_strength else [])
-    for fam, black, tinted, lumps, strength in runs:
-        for seed in seeds:
-            for appearance in appearances:
-                if strength is not None and strength_appearances is not None and appearance not in strength_appearances:
-                    continue
-                mpp = 0.25 if seed % 2 else 0.5
-                tile = pigment_family_tile(seed, fam, chromogen="dab", size=size if mpp == 0.5 else 2 * size,
-                                           mpp=mpp, appearance=appearance, near_black=black, tan_background=tinted,
-                                           melanin_clumps=lumps, saturated_positives=lumps, dab_strength=strength)
-                labels, x = _body_rows_of(tile.rgb, tile.mpp, pixel_model, params, relative)
-                if not len(x):
-                    continue
-                n = len(x)
-                area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-                mel = np.bincount(labels.ravel(), weights=tile.masks["melanin"].ravel().astype(np.float64),
-                                  minlength=n + 1)[1:]
-                xs.append(x)
-                ys.append((mel >= 0.5 * area).astype(np.int64))
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def real_body_rows(train: Path, pixel_model, params, relative: bool = False) -> tuple[np.ndarray, list[str]]:
-    """Every brown body of the EndoNuke ER/PR tiles (DAB nuclei, no melanin)."""
-    from PIL import Image
-
-    files = endonuke_files(train, ENDONUKE["parts"])
-    xs, used = [], []
-    for f, mpp in files:
-        _, x = _body_rows_of(np.asarray(Image.open(f).convert("RGB")), mpp, pixel_model, params, relative)
-        if len(x):
-            xs.append(x)
-            used.append(str(f.relative_to(train)))
-    return np.concatenate(xs), used
-
-
-#: body features whose range over the melanin training bodies bounds where the body model answers
-#: (texture and darkness: real DAB scans reach values no generated body has)
-GUARDED = ("od_cv", "maxima", "log_dark", "brown_od")
-
-
-def train_bodies(args: argparse.Namespace) -> None:
-    from mmnst_path.detect.pigment import PigmentParams
-
-    t0 = time.perf_counter()
-    params = PigmentParams() if args.model_min_od is None else PigmentParams(model_min_od=args.model_min_od)
-    pixel_model = resolve_pigment_model(args.pixel_model)
-    assert pixel_model is not None
-    apps = tuple(args.appearances or ("varied", "plain"))
-    black = NEAR_BLACK_FAMILIES if args.near_black else ()
-    xg, yg = body_rows(range(1000, 1000 + args.seeds), pixel_model, params, args.size, appearances=apps,
-                       near_black=black, tan=args.tan_background, clumps=args.clumps, relative=args.relative,
-                       dab_strength=args.dab_strength, strength_families=_opt(args.dab_strength_families),
-                       strength_appearances=_opt(args.dab_strength_appearances))
-    xr, used = real_body_rows(args.train, pixel_model, params, args.relative)
-    xv, yv = body_rows(range(2000, 2002), pixel_model, params, args.size, appearances=apps, near_black=black,
-                       tan=args.tan_background, clumps=args.clumps, relative=args.relative,
-                       dab_strength=args.dab_strength, strength_families=_opt(args.dab_strength_families),
-                       strength_appearances=_opt(args.dab_strength_appearances))
-    x, y = np.concatenate([xg, xr]), np.concatenate([yg, np.zeros(len(xr), np.int64)])
-    mel = xg[yg == 1]
-    ranges = {name: [float(v) for v in np.percentile(mel[:, OBJECT_FEATURES.index(name)], [1, 99])]
-              for name in GUARDED}
-    print(f"body rows: generated {len(yg)} ({int(yg.sum())} melanin), EndoNuke {len(xr)} from {len(used)} "
-          f"images, validation {len(yv)}; {time.perf_counter() - t0:.0f} s; ranges {ranges}")
-    card = {
-        "name": "mmnst_path H-DAB brown-body model (DAB-positive nucleus or melanin)",
-        "version": args.version,
-        "licence": "same as mmnst_path",
-        "intended_use": ("decides for each brown body of the H-DAB pigment gate (a nucleus-sized area brown all "
-                         "over) whether it is melanin or a DAB-positive nucleus, on the probabilities of "
-                         f"pigment_dab.mmnst ({pixel_model.model_id}); 0.25-0.5 µm/px"),
-        "training_data": {
-            "generated": (f"mmnst_path.synthetic.pigment_family_tile seeds 1000-{999 + args.seeds}, DAB, families "
-                          f"{list(PIGMENT_FAMILIES)}, appearances {list(apps)}"
-                          + (f", and {list(black)} again with near-black saturated melanin (near_black=True)"
-                             if black else "")
-                          + (", and every family again with faint tan background staining (tan_background=True)"
-                             if args.tan_background else "")
-                          + (", and every pigmented family again with packed melanin masses and saturated DAB "
-                             "positives (melanin_clumps=True, saturated_positives=True)" if args.clumps else "")
-                          + (f", and {args.dab_strength_families or 'every family'} again"
-                             + (f" ({args.dab_strength_appearances} only)" if args.dab_strength_appearances else "")
-                             + f" with DAB positives drawn from the range measured on EndoNuke (dab_strength="
-                             f"{args.dab_strength!r}; Naumov et al., Data 2022, CC BY 4.0)" if args.dab_strength else "")
-                          + f", even seeds {args.size} px at "
-                          f"0.5 µm/px, odd seeds {2 * args.size} px at 0.25 µm/px (generated by this project); "
-                          "label melanin when the true melanin mask covers >= 50 % of the body"),
-            "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
-                               "staining_ds/ at 0.25 µm/px): every brown body a DAB body"),
-            "n_real_images": len(used),
-        },
-        "relative_features": (("reads " + ", ".join(RELATIVE_FEATURES) + ": the body against the tile's own "
-                               "hematoxylin nuclei (mmnst_path.classify._pigment_relative)") if args.relative else
-                              "none"),
-        "ranges": ("the model answers only where every feature of " + ", ".join(GUARDED) + " lies within the "
-                   "1st-99th percentile of the melanin training bodies (settings.ranges); elsewhere a body is DAB"),
-        "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
-        "script": "scripts/train_pigment_model.py --bodies",
-        "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
-    }
-    card["training_data"].update(split_card(args, ENDONUKE["parts"]))
-    card["gate"] = f"trained on the bodies of the H-DAB gate at model_min_od {params.model_min_od}"
-    settings = {"target": "pigment_bodies", "pixel_model_id": pixel_model.model_id, "ranges": ranges}
-    model = train_model(x, y, kind="tissue", classes=BODY_CLASSES, features=body_feature_specs(args.relative),
-                        settings=settings, card=card, validation=(xv, yv), n_estimators=args.trees,
-                        max_depth=12, min_samples_leaf=3)
-    path = model.save(args.out)
-    print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.0f} s")
-    print("validation:", model.card.get("validation"))
-    print("top features:", model.card.get("top_features"))
-
 
 def he_card(args: argparse.Namespace, apps: tuple[str | None, ...], used: list[str]) -> dict:
     """Model card of the H&E pigment pixel model (``--chromogens eosin``)."""
@@ -519,6 +368,13 @@ def main() -> None:
                     help="--dab-strength: only these families (default: every family)")
     ap.add_argument("--dab-strength-appearances", nargs="+", default=None, choices=APPEARANCES,
                     help="--dab-strength: only these appearances (default: those of --appearances)")
+    ap.add_argument("--saturated-positives", action="store_true",
+                    help="every DAB family once more with near-black, saturated Ki67 positives and no added melanin "
+                         "(pigment_family_tile(saturated_positives=True)): pixel model, their pixels hard "
+                         "negatives; --bodies, round black DAB bodies (session 29)")
+    ap.add_argument("--granular-cytoplasm", action="store_true",
+                    help="pixel model: every DAB family once more with saturated positives and granular brown "
+                         "cytoplasm around them (_synthetic_pigment.granular_cytoplasm), the granules hard negatives")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
@@ -586,7 +442,8 @@ def main() -> None:
     xg, yg = generated_rows(range(1000, 1000 + args.seeds), settings, args.per_class, rng, args.size,
                             dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
                             hard_negatives=args.hard_negatives, tan=args.tan_background, clumps=args.clumps,
-                            strength=args.dab_strength)
+                            strength=args.dab_strength, saturated=args.saturated_positives,
+                            granular=args.granular_cytoplasm)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
                                       args.osteo if he else None, tuple(args.leave_out))
     names = ENDONUKE["names"] or [f.name for f in pigment_feature_specs(settings)]
@@ -618,7 +475,13 @@ def main() -> None:
                           + ("; the DAB tiles of seeds 4k+1 and 4k+2 with faint tan background staining (tan_background=True), "
                              "its pixels hard background rows" if args.tan_background else "")
                           + ("; every pigmented DAB family again with packed melanin masses and saturated DAB positives "
-                             "(melanin_clumps=True, saturated_positives=True)" if args.clumps else "")),
+                             "(melanin_clumps=True, saturated_positives=True)" if args.clumps else "")
+                          + ("; every DAB family x seed x appearance again with near-black saturated Ki67 positives "
+                             "and no added melanin (saturated_positives=True), their pixels hard background rows"
+                             if args.saturated_positives else "")
+                          + ("; every DAB family x seed x appearance again with saturated positives and granular brown "
+                             "cytoplasm around them (_synthetic_pigment.granular_cytoplasm), the granules hard "
+                             "background rows" if args.granular_cytoplasm else "")),
             "real_negatives": ("EndoNuke ER/PR IHC (Naumov et al., Data 2022, CC BY 4.0; mixed/ at 0.5 µm/px, "
                                "staining_ds/ at 0.25 µm/px) and Kather NCT-CRC-HE (Kather et al. 2018, CC BY 4.0): "
                                "all pixels background, half of the rows the darkest brown candidates; "
@@ -628,7 +491,7 @@ def main() -> None:
         "features": ("pigment_feature_specs: hue, darkness, granularity, context and brown-body columns"
                      + (", and the granule columns of classify/_pigment_granules.py (the OD excess over the local "
                         "minimum: the granule's own hue and darkness; the density of OD maxima)"
-                        if "gran_density" in {f.name for f in pigment_feature_specs(settings)} else "")),
+                        if "gran_density" in names else "")),
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67 (used for the false-pigment check only)",
         "script": "scripts/train_pigment_model.py",
         "optical_density": "against each tile's glass colour" if args.white_point else "against 255",
