@@ -1,5 +1,6 @@
 """Slide-wide results from tile outputs (:mod:`mmnst_path.pipeline._results`, split out of
-:mod:`mmnst_path.pipeline._slide`): the slide code uses these very functions."""
+:mod:`mmnst_path.pipeline._slide`; that the slide code uses these very
+functions: tests/test_module_splits.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from mmnst_path.pipeline import _results, _slide
-
-
-def test_slide_uses_the_result_functions():
-    for name in ("_assemble_maps", "_metrics", "_spindle_sheet_nuclei", "_tissue_classes"):
-        assert getattr(_slide, name) is getattr(_results, name)
+from mmnst_path.pipeline import _results
 
 
 def test_maps_are_area_weighted_fractions_clipped_to_the_slide():

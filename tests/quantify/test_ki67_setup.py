@@ -1,16 +1,11 @@
 """What a Ki67 run settles before its tiles (:mod:`mmnst_path.quantify._ki67_setup`, split out of
-:mod:`mmnst_path.quantify.ki67`): still importable from ``ki67`` as the same objects."""
+:mod:`mmnst_path.quantify.ki67`; the re-exports from ``ki67``:
+tests/test_module_splits.py)."""
 
 from __future__ import annotations
 
 from mmnst_path.quantify import _ki67_setup, ki67
 from mmnst_path.stain import get_preset
-
-
-def test_ki67_re_exports_the_setup_names_unchanged():
-    for name in _ki67_setup.__all__:
-        assert getattr(ki67, name) is getattr(_ki67_setup, name)
-        assert name in ki67.__all__
 
 
 def test_no_cell_model_and_no_contrast_rule_when_switched_off():

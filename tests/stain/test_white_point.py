@@ -1,18 +1,11 @@
-"""The white point module (:mod:`mmnst_path.stain._white_point`, split out of :mod:`mmnst_path.stain.guess`):
-every name stays importable from ``guess`` as the very same object, and a tinted glass is found."""
+"""The white point module (:mod:`mmnst_path.stain._white_point`, split out of :mod:`mmnst_path.stain.guess`)):
+a tinted glass is found (the re-exports from ``guess``: tests/test_module_splits.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mmnst_path.stain import _white_point, guess
-
-
-def test_guess_re_exports_the_white_point_names_unchanged():
-    for name in _white_point.__all__:
-        assert getattr(guess, name) is getattr(_white_point, name)
-        assert name in guess.__all__
-    assert not [n for n in _white_point.__all__ if n.startswith("_")]
+from mmnst_path.stain import _white_point
 
 
 def test_white_point_of_tinted_glass_beside_tissue():
