@@ -1,4 +1,4 @@
-"""The white point module (:mod:`mmnst_path.stain._white_point`, split out of :mod:`mmnst_path.stain.guess`)):
+"""The white point module (:mod:`mmnst_path.stain._white_point`, split out of :mod:`mmnst_path.stain.guess`):
 a tinted glass is found (the re-exports from ``guess``: tests/test_module_splits.py)."""
 
 from __future__ import annotations
