@@ -22,7 +22,9 @@ slide tile, 1 worker, Ki67 forced, H-DAB, 0.5 µm/px) and, per tile:
    - ``box``: the tile's [min, max] box of the ``fine`` features, every other feature free (interval
      evaluation of the forest over a feature box: one number per tile);
    - ``all-but-blob``: every feature but blob_* known, per row (what the body table alone bounds);
-   - ``all-but-disk``: every feature but the disk extremes (:data:`DISK`) known, per row.
+   - ``all-but-disk``: every feature but the disk extremes (:data:`DISK`) known, per row; and
+     ``all-but-disk-in-0-1``: the same with the disk features in their range [0, 1] (ratios to the OD)
+     instead of free (interval evaluation, on the rows the free bound leaves over).
 
    A bound below ``min_probability`` (0.5) on every row proves the mask empty (the mask is
    ``prob >= min_probability`` minus vetoes, clustered; the context rule only takes bodies back
@@ -68,7 +70,7 @@ def box_bound(model: Any, lo: np.ndarray, hi: np.ndarray, known: np.ndarray) -> 
             f, thr = int(forest.feature[nd]), float(forest.threshold[nd])
             if not known[f] or np.float64(lo[f]) <= thr:
                 stack.append(int(forest.left[nd]))
-            if not known[f] or np.float64(hi[f]) > thr:
+            if not known[f] or not np.float64(hi[f]) <= thr:  # (NaN goes right, as in the forest's walk)
                 stack.append(int(forest.right[nd]))
         acc += best
     return acc / len(forest.roots)
@@ -166,6 +168,14 @@ def one_tile(name: str, rgb: np.ndarray, kw: dict[str, Any], parts: Parts, reps:
         assert ub is not None and np.all(ub >= prob - 1e-12), label  # a bound, checked
         rec[f"max_{label}"] = float(ub.max())
         rec[f"rows_over_{label}"] = int(np.count_nonzero(ub >= lim))
+        if label == "all-but-disk":  # the rows still over: disk features in their natural range [0, 1]
+            disk = np.array([n in DISK for n in names])
+            assert np.all(x[:, disk] >= 0) and np.all(x[:, disk] <= 1), "a disk feature outside [0, 1]"
+            over = np.flatnonzero(ub >= lim)
+            nat = [box_bound(model, np.where(disk, 0.0, x[r]), np.where(disk, 1.0, x[r]), np.ones(len(names), bool))
+                   for r in over]
+            rec["max_all-but-disk-in-0-1"] = max(nat, default=0.0)
+            rec["rows_over_all-but-disk-in-0-1"] = int(sum(v >= lim for v in nat))
     known_mask = np.array([n in GROUPS["fine"] for n in names])
     rec["box_fine"] = box_bound(model, x.min(axis=0), x.max(axis=0), known_mask)
     rec["box_all"] = box_bound(model, x.min(axis=0), x.max(axis=0), np.ones(len(names), bool))
