@@ -177,8 +177,10 @@ def one_tile(name: str, rgb: np.ndarray, kw: dict[str, Any], parts: Parts, reps:
             rec["max_all-but-disk-in-0-1"] = max(nat, default=0.0)
             rec["rows_over_all-but-disk-in-0-1"] = int(sum(v >= lim for v in nat))
     known_mask = np.array([n in GROUPS["fine"] for n in names])
-    rec["box_fine"] = box_bound(model, x.min(axis=0), x.max(axis=0), known_mask)
-    rec["box_all"] = box_bound(model, x.min(axis=0), x.max(axis=0), np.ones(len(names), bool))
+    finite = ~np.isnan(x).any(axis=0)  # (a column with NaN: free in the box)
+    lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    rec["box_fine"] = box_bound(model, lo, hi, known_mask & finite)
+    rec["box_all"] = box_bound(model, lo, hi, finite)
     return rec
 
 
