@@ -151,7 +151,7 @@ def one_tile(name: str, rgb: np.ndarray, kw: dict[str, Any], parts: Parts, reps:
         rec.update(rows=0, max_prob=None)
         return rec
     # 3. the rows the forest sees, their features and the bounds
-    x, cand = pigment_features(rgb, mpp=kw["mpp"], settings=s, background=bg, where=where,
+    x, _ = pigment_features(rgb, mpp=kw["mpp"], settings=s, background=bg, where=where,
                                names=model.feature_names)
     names = list(model.feature_names)
     prob = model.predict_proba(x)[:, list(model.class_names).index("melanin")]
@@ -165,12 +165,14 @@ def one_tile(name: str, rgb: np.ndarray, kw: dict[str, Any], parts: Parts, reps:
                          ("all-but-disk", tuple(n for n in names if n not in DISK))):
         free = tuple(n for n in names if n not in known)
         ub = forest_upper_bound(model, x, free, "melanin")
-        assert ub is not None and np.all(ub >= prob - 1e-12), label  # a bound, checked
+        assert ub is not None, "no numba"
+        assert np.all(ub >= prob - 1e-12), label  # a bound, checked
         rec[f"max_{label}"] = float(ub.max())
         rec[f"rows_over_{label}"] = int(np.count_nonzero(ub >= lim))
         if label == "all-but-disk":  # the rows still over: disk features in their natural range [0, 1]
             disk = np.array([n in DISK for n in names])
-            assert np.all(x[:, disk] >= 0) and np.all(x[:, disk] <= 1), "a disk feature outside [0, 1]"
+            assert np.all(x[:, disk] >= 0), "a disk feature below 0"
+            assert np.all(x[:, disk] <= 1), "a disk feature above 1"
             over = np.flatnonzero(ub >= lim)
             nat = [box_bound(model, np.where(disk, 0.0, x[r]), np.where(disk, 1.0, x[r]), np.ones(len(names), bool))
                    for r in over]
@@ -216,6 +218,55 @@ def generated(seeds: int) -> list[tuple[str, str, np.ndarray, dict[str, Any]]]:
     return rows
 
 
+def split_costs(rows: list[Any], reps: int) -> None:
+    """Thread-CPU ms inside ``pigment_probability`` per tile (slide path, early exit on): each window
+    feature column (the context and wide blurs shared by later columns are counted in ``u_r``, the
+    first computed), the granule and body columns, the forest, the rest (windows, OD, bands)."""
+    import mmnst_path.classify.pigment as cp
+
+    acc: dict[str, float] = {}
+
+    def add(key: str, t0: float) -> None:
+        acc[key] = acc.get(key, 0.0) + 1e3 * (time.thread_time() - t0)
+
+    def timed_gen(real: Any) -> Any:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            gen = real(*a, **k)
+            while True:
+                t0 = time.thread_time()
+                try:
+                    name, v = next(gen)
+                except StopIteration:
+                    return
+                add("col:" + name, t0)
+                yield name, v
+        return wrapper
+
+    def timed(key: str, real: Any) -> Any:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t0 = time.thread_time()
+            out = real(*a, **k)
+            add(key, t0)
+            return out
+        return wrapper
+
+    cp._window_columns = timed_gen(cp._window_columns)  # type: ignore[assignment]
+    cp.granule_columns = timed_gen(cp.granule_columns)  # type: ignore[assignment]
+    for name in ("proba_below", "_body_table", "_brown_mask", "_candidates", "_wide_at", "_windows"):
+        setattr(cp, name, timed(name, getattr(cp, name)))
+    real_pp = cp.pigment_probability
+    cp.pigment_probability = timed("pigment_probability", real_pp)  # type: ignore[assignment]
+    cp.classify_pigment(rows[0][2], **rows[0][3], forest_early_exit=True)
+    for name, _, rgb, kw in rows:
+        per: list[dict[str, float]] = []
+        for _ in range(reps):
+            acc.clear()
+            cp.classify_pigment(rgb, **kw, forest_early_exit=True)
+            per.append(dict(acc))
+        med = {k: statistics.median(r.get(k, 0.0) for r in per) for k in per[0]}
+        print(json.dumps({"tile": name, "split_ms": med}), flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("caps", nargs="*")
@@ -223,7 +274,13 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--json", default=None)
     p.add_argument("--limit", type=int, default=0, help="first N tiles of each file (0: all)")
+    p.add_argument("--split", action="store_true", help="only the cost split inside pigment_probability")
     a = p.parse_args()
+    if a.split:
+        for cap in a.caps:
+            rows = pickle.load(open(cap, "rb"))
+            split_costs(rows[: a.limit] if a.limit else rows, a.reps)
+        return
     parts = Parts()
     out = []
     sets = [pickle.load(open(cap, "rb")) for cap in a.caps] + ([generated(a.generated)] if a.generated else [])
