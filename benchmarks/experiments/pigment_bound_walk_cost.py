@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 import sys
 import time
+from functools import partial
 
 import numpy as np
 from pigment_empty_proof import DISK, GROUPS  # (beside this file)
@@ -48,9 +49,9 @@ def main() -> None:
                              ("all-but-disk", tuple(n for n in names if n not in DISK))):
             free = tuple(n for n in names if n not in known)
             forest_upper_bound(model, x[:10], free, "melanin")  # (compile / load)
-            res[label] = _ms(lambda free=free: forest_upper_bound(model, x, free, "melanin"))
+            res[label] = _ms(partial(forest_upper_bound, model, x, free, "melanin"))
         proba_below(model.forest, x[:10], j, 0.5, None)
-        res["proba_below (early exit, all known)"] = _ms(lambda: proba_below(model.forest, x, j, 0.5, None))
+        res["proba_below (early exit, all known)"] = _ms(partial(proba_below, model.forest, x, j, 0.5, None))
         print(name, x.shape[0], {k: round(v, 1) for k, v in res.items()}, flush=True)
 
 
