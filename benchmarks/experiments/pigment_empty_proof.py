@@ -193,31 +193,24 @@ def generated(seeds: int) -> list[tuple[str, str, np.ndarray, dict[str, Any]]]:
     """The positive control: ``classify_pigment``'s arguments on generated pigmented tiles
     (``pigment_family_tile``, 768 px at 0.5 µm/px, saturated positives, clumps off / on) as the
     slide worker's pigment stage passes them (Ki67, H-DAB)."""
-    import mmnst_path.classify.pigment as cp
+    from pigment_stage_ab import pigment_calls
+
     from mmnst_path.pipeline import AnalysisConfig
     from mmnst_path.pipeline._worker import TileJob, _pigment
     from mmnst_path.synthetic import pigment_family_tile
 
     cfg = AnalysisConfig(measures=("ki67",), stains="H-DAB")
     job = TileJob(config=cfg, matrix=cfg.stain_matrix(), measures=("ki67",), roi=None, map_px=64)
-    calls: list[tuple[np.ndarray, dict[str, Any]]] = []
-    real = cp.classify_pigment
-
-    def spy(rgb: Any, **k: Any) -> Any:
-        calls.append((rgb.copy(), {key: v for key, v in k.items() if key not in ("_planes", "forest_early_exit")}))
-        return real(rgb, **k)
-
-    cp.classify_pigment = spy  # type: ignore[assignment]
     rows = []
-    for fam in ("confluent", "melanophage", "whole_cell", "coarse", "over_nucleus", "spindle", "dusty", "sparse"):
-        for seed in range(seeds):
-            for clumps in (False, True):
-                rgb = np.ascontiguousarray(pigment_family_tile(seed, fam, size=768, melanin_clumps=clumps,
-                                                               saturated_positives=True).rgb)
-                calls.clear()
-                _pigment(rgb, 0.5, job)
-                rows += [(f"gen/{fam}/{seed}/{int(clumps)}", "gen", r, k) for r, k in calls]
-    cp.classify_pigment = real  # type: ignore[assignment]
+    with pigment_calls() as calls:
+        for fam in ("confluent", "melanophage", "whole_cell", "coarse", "over_nucleus", "spindle", "dusty", "sparse"):
+            for seed in range(seeds):
+                for clumps in (False, True):
+                    rgb = np.ascontiguousarray(pigment_family_tile(seed, fam, size=768, melanin_clumps=clumps,
+                                                                   saturated_positives=True).rgb)
+                    calls.clear()
+                    _pigment(rgb, 0.5, job)
+                    rows += [(f"gen/{fam}/{seed}/{int(clumps)}", "gen", r, k) for r, k in calls]
     return rows
 
 
