@@ -29,6 +29,7 @@ found a fresh process pays kept out of the timed calls:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +57,10 @@ def _decode(p: Path) -> Any:
         return np.asarray(im.convert("RGB"))
 
 
-def capture(what: str, out: str) -> None:
-    """Pickle (name, set, rgb, kwargs) of every ``classify_pigment`` call the pipeline makes."""
+@contextlib.contextmanager
+def pigment_calls() -> Iterator[list[tuple[Any, dict]]]:
+    """Within the block, record (a copy of the rgb, the keyword arguments less the private plane cache and the
+    early-exit switch) of every ``classify_pigment`` call the pipeline makes; the real function is put back after."""
     import mmnst_path.classify.pigment as cp
 
     calls: list[tuple[Any, dict]] = []
@@ -67,6 +71,22 @@ def capture(what: str, out: str) -> None:
         return real(rgb, **k)
 
     cp.classify_pigment = spy  # type: ignore[assignment]
+    try:
+        yield calls
+    finally:
+        cp.classify_pigment = real  # type: ignore[assignment]
+
+
+def capture(what: str, out: str) -> None:
+    """Pickle (name, set, rgb, kwargs) of every ``classify_pigment`` call the pipeline makes."""
+    with pigment_calls() as calls:
+        rows = _captured(what, calls)
+    with open(out, "wb") as f:
+        pickle.dump(rows, f)
+    print(f"{len(rows)} calls -> {out}")
+
+
+def _captured(what: str, calls: list[tuple[Any, dict]]) -> list[tuple[str, str, Any, dict]]:
     rows = []
     if what == "tiles":
         from mmnst_path.pipeline import analyze_region
@@ -83,9 +103,7 @@ def capture(what: str, out: str) -> None:
         tag = Path(what).stem.split("-")[0].lower()
         analyze_slide(what, AnalysisConfig(measures=("ki67",), stains="H-DAB"), mpp=0.5, workers=1)
         rows = [(f"{tag}/{i}", tag, rgb, k) for i, (rgb, k) in enumerate(calls)]
-    with open(out, "wb") as f:
-        pickle.dump(rows, f)
-    print(f"{len(rows)} calls -> {out}")
+    return rows
 
 
 def child(cap: str, out: str, reps: int, warm_first: bool, early_exit: bool = False) -> None:
