@@ -491,10 +491,7 @@ def granular_cytoplasm(rgb: np.ndarray, positive: np.ndarray, allowed: np.ndarra
     conc = ndi.gaussian_filter(amp, sigma) * (2.0 * math.pi * sigma * sigma)
     conc += ndi.gaussian_filter(ring * rng.uniform(*GRANULAR_CYTO_HAZE), 1.0 / mpp)
     conc *= ndi.binary_dilation(ring, iterations=1)
-    vector = family_melanin_vector(rng, GRANULAR_DEG)
-    od = -np.log10(np.maximum(rgb.astype(np.float64), 1.0) / 255.0) + conc[..., None] * vector
-    out = np.clip(np.rint(255.0 * 10.0 ** -od), 0, 255).astype(np.uint8)
-    return out, conc >= 0.05
+    return _painted(rgb, conc, family_melanin_vector(rng, GRANULAR_DEG))
 
 
 def granular_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -503,9 +500,20 @@ def granular_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]
     The draws come from a stream of ``seed`` alone (``default_rng([seed, 29])``), so the tile's truth and the
     rest of its rendering are those of the tile passed. Returns (rgb, granules) as :func:`granular_cytoplasm`.
     """
+    return _around_positives(granular_cytoplasm, tile, [seed, 29])
+
+
+def _painted(rgb: np.ndarray, conc: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` with ``conc`` (log10 OD) of the stain ``vector`` added, and where ``conc`` reaches 0.05."""
+    od = -np.log10(np.maximum(rgb.astype(np.float64), 1.0) / 255.0) + conc[..., None] * vector
+    return np.clip(np.rint(255.0 * 10.0 ** -od), 0, 255).astype(np.uint8), conc >= 0.05
+
+
+def _around_positives(paint: Any, tile: Any, stream: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``paint`` (:func:`granular_cytoplasm`, :func:`meshwork_cytoplasm`) of a ``pigment_family_tile`` around its
+    positives, outside its melanin mask, every draw from ``default_rng(stream)``."""
     allowed = tile.masks["tissue"] & ~tile.masks["melanin"]
-    return granular_cytoplasm(tile.rgb, tile.masks["positive_nuclei"], allowed, np.random.default_rng([seed, 29]),
-                              tile.mpp)
+    return paint(tile.rgb, tile.masks["positive_nuclei"], allowed, np.random.default_rng(stream), tile.mpp)
 
 
 #: the share of a tile's positive nuclei whose cells get a brown meshwork cytoplasm (uniform draw; session 30)
@@ -569,10 +577,7 @@ def meshwork_cytoplasm(rgb: np.ndarray, positive: np.ndarray, allowed: np.ndarra
     strands = np.exp(-((noise / rng.uniform(*MESHWORK_WIDTH)) ** 2))
     conc = fade * (rng.uniform(*MESHWORK_OD) * strands + rng.uniform(*MESHWORK_HAZE))
     conc = ndi.gaussian_filter(conc, 0.25 / mpp) * ~pos  # softened strands; the nuclei themselves are left
-    vector = family_melanin_vector(rng, MESHWORK_DEG)
-    od = -np.log10(np.maximum(rgb.astype(np.float64), 1.0) / 255.0) + conc[..., None] * vector
-    out = np.clip(np.rint(255.0 * 10.0 ** -od), 0, 255).astype(np.uint8)
-    return out, conc >= 0.05
+    return _painted(rgb, conc, family_melanin_vector(rng, MESHWORK_DEG))
 
 
 def meshwork_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -581,6 +586,4 @@ def meshwork_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]
     The draws come from a stream of ``seed`` alone (``default_rng([seed, 30])``), so the tile's truth and the
     rest of its rendering are those of the tile passed. Returns (rgb, meshwork) as :func:`meshwork_cytoplasm`.
     """
-    allowed = tile.masks["tissue"] & ~tile.masks["melanin"]
-    return meshwork_cytoplasm(tile.rgb, tile.masks["positive_nuclei"], allowed, np.random.default_rng([seed, 30]),
-                              tile.mpp)
+    return _around_positives(meshwork_cytoplasm, tile, [seed, 30])
