@@ -40,6 +40,11 @@ benchmarks/README "#14: near-black positives as negatives") adds near-black satu
     .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide --version 3 \
         --endonuke-parts train dev --saturated-positives --pixel-model /tmp/pix_sat.mmnst --out /tmp/bod_sat.mmnst
 
+Session 30 (benchmarks/README "#14: saturated negatives at a lower weight, meshwork cytoplasm") tried the saturated
+rows at a lower weight (``--saturated-share 0.1 / 0.25``) and brown meshwork cytoplasm around positives
+(``--meshwork-cytoplasm``) with the mining at x1 / x2 on EndoNuke TRAIN: every fit with mined rows lost families
+melanin Dice beyond HEAD - 0.01 on dev (the mined rows cost melanin beside and over nuclei), so none went to the rule.
+
 The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
 tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
 
