@@ -491,10 +491,7 @@ def granular_cytoplasm(rgb: np.ndarray, positive: np.ndarray, allowed: np.ndarra
     conc = ndi.gaussian_filter(amp, sigma) * (2.0 * math.pi * sigma * sigma)
     conc += ndi.gaussian_filter(ring * rng.uniform(*GRANULAR_CYTO_HAZE), 1.0 / mpp)
     conc *= ndi.binary_dilation(ring, iterations=1)
-    vector = family_melanin_vector(rng, GRANULAR_DEG)
-    od = -np.log10(np.maximum(rgb.astype(np.float64), 1.0) / 255.0) + conc[..., None] * vector
-    out = np.clip(np.rint(255.0 * 10.0 ** -od), 0, 255).astype(np.uint8)
-    return out, conc >= 0.05
+    return _painted(rgb, conc, family_melanin_vector(rng, GRANULAR_DEG))
 
 
 def granular_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -503,6 +500,90 @@ def granular_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]
     The draws come from a stream of ``seed`` alone (``default_rng([seed, 29])``), so the tile's truth and the
     rest of its rendering are those of the tile passed. Returns (rgb, granules) as :func:`granular_cytoplasm`.
     """
+    return _around_positives(granular_cytoplasm, tile, [seed, 29])
+
+
+def _painted(rgb: np.ndarray, conc: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` with ``conc`` (log10 OD) of the stain ``vector`` added, and where ``conc`` reaches 0.05."""
+    od = -np.log10(np.maximum(rgb.astype(np.float64), 1.0) / 255.0) + conc[..., None] * vector
+    return np.clip(np.rint(255.0 * 10.0 ** -od), 0, 255).astype(np.uint8), conc >= 0.05
+
+
+def _around_positives(paint: Any, tile: Any, stream: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``paint`` (:func:`granular_cytoplasm`, :func:`meshwork_cytoplasm`) of a ``pigment_family_tile`` around its
+    positives, outside its melanin mask, every draw from ``default_rng(stream)``."""
     allowed = tile.masks["tissue"] & ~tile.masks["melanin"]
-    return granular_cytoplasm(tile.rgb, tile.masks["positive_nuclei"], allowed, np.random.default_rng([seed, 29]),
-                              tile.mpp)
+    return paint(tile.rgb, tile.masks["positive_nuclei"], allowed, np.random.default_rng(stream), tile.mpp)
+
+
+#: the share of a tile's positive nuclei whose cells get a brown meshwork cytoplasm (uniform draw; session 30)
+MESHWORK_SHARE = (0.5, 1.0)
+#: the cell body's reach around the nucleus (µm, uniform draw per tile): the meshwork fills it, fading outwards
+MESHWORK_REACH_UM = (2.0, 5.0)
+#: the meshwork's strands: the scale of the noise whose zero crossings they follow (µm) and their width (share)
+MESHWORK_SCALE_UM = (0.4, 0.9)
+MESHWORK_WIDTH = (0.3, 0.7)
+#: peak optical density of the strands and of the haze between them (log10, uniform draws per tile)
+MESHWORK_OD = (0.2, 0.8)
+MESHWORK_HAZE = (0.05, 0.3)
+#: the meshwork's DAB vector, turned this many degrees from the DAB vector
+MESHWORK_DEG = (0.0, 10.0)
+
+
+def meshwork_cytoplasm(rgb: np.ndarray, positive: np.ndarray, allowed: np.ndarray, rng: np.random.Generator,
+                       mpp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Brown (DAB) cytoplasm as a dense meshwork filling whole cells around positive nuclei (session 30, #14).
+
+    Real ER/PR DAB (EndoNuke DEV tile 508) stains the cytoplasm of strongly positive cells as a dense, fibrillar
+    brown meshwork that fills the cell body and fades outwards, not as the rings of dots of
+    :func:`granular_cytoplasm`. Strands follow the zero crossings of smoothed noise
+    (:data:`MESHWORK_SCALE_UM`), over a haze; both fall off with the distance from the nucleus
+    (:data:`MESHWORK_REACH_UM`). The tile's truth is unchanged: every painted pixel is DAB, a negative of melanin.
+
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        The rendered tile; not modified.
+    positive : (M, N) bool ndarray
+        Pixels of the Ki67-positive nuclei; a share (:data:`MESHWORK_SHARE`) of its connected nuclei gets a cell.
+    allowed : (M, N) bool ndarray
+        Where the meshwork may lie (e.g. tissue outside the melanin mask).
+    rng : numpy.random.Generator
+        The stream every draw comes from.
+    mpp : float
+        µm per pixel (reach and strand scale are in µm).
+
+    Returns
+    -------
+    rgb : (M, N, 3) uint8 ndarray
+        The tile with the meshwork's DAB added in optical density.
+    meshwork : (M, N) bool ndarray
+        Pixels where the added DAB reaches 0.05 log10 OD.
+    """
+    from .synthetic import family_melanin_vector
+
+    pos = np.asarray(positive, bool)
+    labels, n = ndi.label(pos)
+    keep = np.zeros(n + 1, bool)
+    keep[1:] = rng.random(n) < rng.uniform(*MESHWORK_SHARE)
+    reach = rng.uniform(*MESHWORK_REACH_UM) / mpp
+    if not keep.any():  # no cell to fill (the distance transform of a tile without a zero is not a distance)
+        return np.array(rgb, copy=True), np.zeros(pos.shape, bool)
+    dist = ndi.distance_transform_edt(~keep[labels])
+    cell = (dist <= 2.0 * reach) & ~pos & np.asarray(allowed, bool)
+    fade = np.exp(-((dist / reach) ** 2)) * cell
+    noise = ndi.gaussian_filter(rng.standard_normal(pos.shape), rng.uniform(*MESHWORK_SCALE_UM) / mpp)
+    noise /= max(float(noise.std()), 1e-9)
+    strands = np.exp(-((noise / rng.uniform(*MESHWORK_WIDTH)) ** 2))
+    conc = fade * (rng.uniform(*MESHWORK_OD) * strands + rng.uniform(*MESHWORK_HAZE))
+    conc = ndi.gaussian_filter(conc, 0.25 / mpp) * ~pos  # softened strands; the nuclei themselves are left
+    return _painted(rgb, conc, family_melanin_vector(rng, MESHWORK_DEG))
+
+
+def meshwork_cytoplasm_of(tile: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`meshwork_cytoplasm` of a ``pigment_family_tile`` around its positives, outside its melanin mask.
+
+    The draws come from a stream of ``seed`` alone (``default_rng([seed, 30])``), so the tile's truth and the
+    rest of its rendering are those of the tile passed. Returns (rgb, meshwork) as :func:`meshwork_cytoplasm`.
+    """
+    return _around_positives(meshwork_cytoplasm, tile, [seed, 30])

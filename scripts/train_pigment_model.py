@@ -40,6 +40,11 @@ benchmarks/README "#14: near-black positives as negatives") adds near-black satu
     .venv/bin/python scripts/train_pigment_model.py --bodies --seeds 8 --appearances varied plain wide --version 3 \
         --endonuke-parts train dev --saturated-positives --pixel-model /tmp/pix_sat.mmnst --out /tmp/bod_sat.mmnst
 
+Session 30 (benchmarks/README "#14: saturated negatives at a lower weight, meshwork cytoplasm") tried the saturated
+rows at a lower weight (``--saturated-share 0.1 / 0.25``) and brown meshwork cytoplasm around positives
+(``--meshwork-cytoplasm``) with the mining at x1 / x2 on EndoNuke TRAIN: every fit with mined rows lost families
+melanin Dice beyond HEAD - 0.01 on dev (the mined rows cost melanin beside and over nuclei), so none went to the rule.
+
 The session-20 candidate for a gate at ``model_min_od`` 0.2 (not shipped: benchmarks/README "DAB melanin: a
 tan-background negative"; it clears BCData 6.png's tan stroma but not BCData 0.png's tan patch)::
 
@@ -94,7 +99,7 @@ from _pigment_training_bodies import (  # noqa: E402, F401  (re-exported: benchm
     train_bodies,
 )
 
-from mmnst_path._synthetic_pigment import granular_cytoplasm_of  # noqa: E402
+from mmnst_path._synthetic_pigment import granular_cytoplasm_of, meshwork_cytoplasm_of  # noqa: E402
 from mmnst_path.classify._pigment_granules import GRANULE_FEATURES  # noqa: E402
 from mmnst_path.classify.pigment import (  # noqa: E402
     CLASSES,
@@ -130,6 +135,15 @@ def _sample(x: np.ndarray, y: np.ndarray, per_class: int, rng: np.random.Generat
     return x[sel], y[sel]
 
 
+def _share(x: np.ndarray, y: np.ndarray, share: float, key: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """``share`` of the rows, drawn without replacement from a stream of ``key`` (seed, family index, appearance)
+    alone, in their order (the lower weight of the saturated-positive rows, ``--saturated-share``)."""
+    seed, fam, app = key
+    rng = np.random.default_rng([seed, fam, APPEARANCES.index(app) + 1 if app in APPEARANCES else 0, 30])
+    keep = np.sort(rng.choice(len(y), size=round(share * len(y)), replace=False))
+    return x[keep], y[keep]
+
+
 def _mpp_of(seed: int, chromogen: str) -> float:
     """Pixel size of a generated training tile: even seeds 0.5 µm/px, odd 0.25 (a 40x scan); H&E
     tiles cycle through 0.5, 0.25 and 1.0 µm/px (10x H&E, as the osteosarcoma tiles)."""
@@ -151,7 +165,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                    appearances: tuple[str | None, ...] = (None,),
                    hard_negatives: bool = False, tan: bool = False,
                    clumps: bool = False, strength: str | None = None,
-                   saturated: bool = False, granular: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   saturated: bool = False, granular: bool = False, saturated_share: float = 1.0,
+                   meshwork: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Rows of every family x chromogen x seed x appearance (None: the chromogen's default);
     ``dab_extra`` more seeds for DAB (the chromogen melanin is nearest to), pixel sizes by
     :func:`_mpp_of`. H&E rows come from the H&E gate's pixels only (what the model sees in the
@@ -165,7 +180,10 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
     (``saturated_positives=True``, no melanin added): their pixels join the hard background rows (session 29).
     ``granular``: every DAB family x seed x appearance once more with saturated positives and granular brown
     cytoplasm around them (:func:`mmnst_path._synthetic_pigment.granular_cytoplasm`, outside the melanin mask), the
-    granules' pixels hard background rows too."""
+    granules' pixels hard background rows too. ``saturated_share`` < 1: each ``saturated`` tile keeps this share of
+    its rows (drawn from a stream of the tile alone, so every other row is as at 1; session 30). ``meshwork``: every
+    DAB family x seed x appearance once more with brown meshwork cytoplasm filling the cells of its positives
+    (:func:`mmnst_path._synthetic_pigment.meshwork_cytoplasm`), its pixels hard background rows (session 30)."""
     xs, ys = [], []
     for ch in chromogens:
         extra = range(seeds.stop, seeds.stop + dab_extra) if ch == "dab" else range(0)
@@ -176,9 +194,10 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
             variants += [{"dab_strength": strength}] if strength and ch == "dab" else []
             variants += [{"saturated_positives": True}] if saturated and ch == "dab" else []
             variants += [{"saturated_positives": True, "granular": True}] if granular and ch == "dab" else []
+            variants += [{"meshwork": True}] if meshwork and ch == "dab" else []
             for seed, appearance, variant in [(sd, a, v) for sd in [*seeds, *extra] for a in appearances for v in variants]:
                 mpp = _mpp_of(seed, ch)
-                kw = {k: v for k, v in variant.items() if k != "granular"}
+                kw = {k: v for k, v in variant.items() if k not in ("granular", "meshwork")}
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=round(size * 0.5 / mpp), mpp=mpp,
                                            appearance=appearance if ch in ("dab", "eosin") else None,
                                            hard_negatives=hard_negatives and he,
@@ -186,6 +205,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                 rgb, spill = tile.rgb, None
                 if variant.get("granular"):
                     rgb, spill = granular_cytoplasm_of(tile, seed)
+                if variant.get("meshwork"):
+                    rgb, spill = meshwork_cytoplasm_of(tile, seed)
                 where = _he_gate(rgb, mpp) if he else None
                 x, cand = pigment_features(rgb, mpp=tile.mpp, settings=settings, background=_background(rgb),
                                            where=where, names=ENDONUKE["names"])
@@ -202,6 +223,8 @@ def generated_rows(seeds: range, settings: PigmentFeatureSettings, per_class: in
                     if spill is not None:
                         hard = hard | spill
                     x, y = _sample(x, y, per_class, rng, hard[cand])
+                    if variant == {"saturated_positives": True} and saturated_share < 1.0:
+                        x, y = _share(x, y, saturated_share, (seed, PIGMENT_FAMILIES.index(fam), appearance))
                 xs.append(x)
                 ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
@@ -375,6 +398,12 @@ def main() -> None:
     ap.add_argument("--granular-cytoplasm", action="store_true",
                     help="pixel model: every DAB family once more with saturated positives and granular brown "
                          "cytoplasm around them (_synthetic_pigment.granular_cytoplasm), the granules hard negatives")
+    ap.add_argument("--saturated-share", type=float, default=1.0, metavar="F",
+                    help="pixel model, --saturated-positives: each saturated tile keeps this share of its rows (a "
+                         "lower weight; session 30)")
+    ap.add_argument("--meshwork-cytoplasm", action="store_true",
+                    help="pixel model: every DAB family once more with brown meshwork cytoplasm filling the cells of "
+                         "its positives (_synthetic_pigment.meshwork_cytoplasm), the meshwork hard negatives")
     ap.add_argument("--near-black", action="store_true",
                     help="--bodies: also the families of NEAR_BLACK_FAMILIES with near-black, saturated melanin")
     ap.add_argument("--white-point", action="store_true",
@@ -413,6 +442,8 @@ def main() -> None:
     if args.mine_endonuke and not args.endonuke_parts:
         ap.error("--mine-endonuke needs --endonuke-parts (e.g. 'train dev'): mining every tile would train on the "
                  "held-out VAL split")
+    if not 0.0 < args.saturated_share <= 1.0:
+        ap.error(f"--saturated-share must lie in (0, 1], got {args.saturated_share}")
     WHITE_POINT["on"] = args.white_point
     ENDONUKE["parts"] = tuple(args.endonuke_parts) if args.endonuke_parts else None
     if args.no_granules:
@@ -443,7 +474,8 @@ def main() -> None:
                             dab_extra=args.dab_extra, chromogens=chromogens, appearances=apps,
                             hard_negatives=args.hard_negatives, tan=args.tan_background, clumps=args.clumps,
                             strength=args.dab_strength, saturated=args.saturated_positives,
-                            granular=args.granular_cytoplasm)
+                            granular=args.granular_cytoplasm, saturated_share=args.saturated_share,
+                            meshwork=args.meshwork_cytoplasm)
     xr, yr, used = real_negative_rows(args.train, settings, args.per_real, rng, chromogens,
                                       args.osteo if he else None, tuple(args.leave_out))
     names = ENDONUKE["names"] or [f.name for f in pigment_feature_specs(settings)]
@@ -479,6 +511,11 @@ def main() -> None:
                           + ("; every DAB family x seed x appearance again with near-black saturated Ki67 positives "
                              "and no added melanin (saturated_positives=True), their pixels hard background rows"
                              if args.saturated_positives else "")
+                          + (f" ({args.saturated_share:g} of each such tile's rows)"
+                             if args.saturated_positives and args.saturated_share < 1.0 else "")
+                          + ("; every DAB family x seed x appearance again with brown meshwork cytoplasm filling the "
+                             "cells of its positives (_synthetic_pigment.meshwork_cytoplasm), the meshwork hard "
+                             "background rows" if args.meshwork_cytoplasm else "")
                           + ("; every DAB family x seed x appearance again with saturated positives and granular brown "
                              "cytoplasm around them (_synthetic_pigment.granular_cytoplasm), the granules hard "
                              "background rows" if args.granular_cytoplasm else "")),

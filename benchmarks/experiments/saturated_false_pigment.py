@@ -7,7 +7,8 @@ every marked pixel is false pigment), even seeds at 0.5 µm/px, odd at 0.25. See
 training script uses (the pigment models train on 1000.. and validate on 2000..). Reported per pixel / body model
 pair: % of the tile's pixels marked (mean, max, tiles > 0.1 %) and the share of the saturated positives' pixels
 marked. ``--granular``: also granular brown cytoplasm around the positives (the dev analogue of EndoNuke DEV
-tile 508's non-specific staining), its pixels counted with the positives'.
+tile 508's non-specific staining), its pixels counted with the positives'; ``--meshwork`` likewise with brown
+meshwork cytoplasm filling the positives' cells (``meshwork_cytoplasm``, session 30).
 
     PYTHONPATH=. python benchmarks/experiments/saturated_false_pigment.py default
     PYTHONPATH=. python benchmarks/experiments/saturated_false_pigment.py none --pixel-model /tmp/pix.mmnst
@@ -25,11 +26,12 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 
-def saturated_tiles(seeds: range, appearances: tuple[str, ...], size: int = 256, granular: bool = False):
+def saturated_tiles(seeds: range, appearances: tuple[str, ...], size: int = 256, granular: bool = False,
+                    meshwork: bool = False):
     """(rgb, mpp, positive-DAB mask) of the melanin-free tiles with saturated positives (odd seeds at 0.25 µm/px);
     ``granular``: with granular brown cytoplasm around the positives (``granular_cytoplasm_of``), the mask then
-    the positives and the granules."""
-    from mmnst_path._synthetic_pigment import granular_cytoplasm_of
+    the positives and the granules; ``meshwork``: with meshwork cytoplasm (``meshwork_cytoplasm_of``) likewise."""
+    from mmnst_path._synthetic_pigment import granular_cytoplasm_of, meshwork_cytoplasm_of
     from mmnst_path.synthetic import pigment_family_tile
 
     for seed in seeds:
@@ -37,8 +39,8 @@ def saturated_tiles(seeds: range, appearances: tuple[str, ...], size: int = 256,
         for app in appearances:
             tile = pigment_family_tile(seed, "none", chromogen="dab", size=round(size * 0.5 / mpp), mpp=mpp,
                                        appearance=app, saturated_positives=True)
-            if granular:
-                rgb, spill = granular_cytoplasm_of(tile, seed)
+            if granular or meshwork:
+                rgb, spill = (granular_cytoplasm_of if granular else meshwork_cytoplasm_of)(tile, seed)
                 yield rgb, mpp, tile.masks["positive_nuclei"] | spill
             else:
                 yield tile.rgb, mpp, tile.masks["positive_nuclei"]
@@ -53,7 +55,11 @@ def main() -> None:
     ap.add_argument("--appearances", nargs="+", default=["varied", "wide"])
     ap.add_argument("--granular", action="store_true",
                     help="also granular brown cytoplasm around the positives (_synthetic_pigment.granular_cytoplasm)")
+    ap.add_argument("--meshwork", action="store_true",
+                    help="also brown meshwork cytoplasm filling the positives' cells (_synthetic_pigment.meshwork_cytoplasm)")
     args = ap.parse_args()
+    if args.granular and args.meshwork:
+        ap.error("--granular and --meshwork are two analogues: pick one")
 
     from eval_pigment_dab import detect
 
@@ -62,7 +68,7 @@ def main() -> None:
 
     pixel_model = resolve_pigment_model(args.pixel_model)
     tiles = list(saturated_tiles(range(args.first_seed, args.first_seed + args.seeds), tuple(args.appearances),
-                                 granular=args.granular))
+                                 granular=args.granular, meshwork=args.meshwork))
     print(f"pixel model {args.pixel_model} ({pixel_model.model_id}); {len(tiles)} tiles")
     print("| body model | false pigment mean / max (% of pixels) | tiles > 0.1 % | positive DAB pixels marked % |")
     print("|---|---|---:|---:|")
