@@ -40,6 +40,14 @@ def _share(text: str) -> float:
     return value
 
 
+def _drop(text: str) -> tuple[str, str]:
+    """``--context-drop``: SOURCE or SOURCE/PREFIX -> (source, name prefix; "" for every image of the source)."""
+    source, _, prefix = text.partition("/")
+    if not source:
+        raise argparse.ArgumentTypeError(f"--context-drop: expected SOURCE or SOURCE/PREFIX, got {text!r}")
+    return source, prefix
+
+
 def _fractions(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in text.split(","):
@@ -233,6 +241,16 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         help="--context-extra-maps: take their rows K times (default 1)",
     )
     ap.add_argument(
+        "--context-drop",
+        type=_drop,
+        nargs="+",
+        default=None,
+        metavar="SOURCE[/PREFIX]",
+        help="--auto-context: the training images of SOURCE (whose names start with PREFIX) give the second stage no "
+        "rows; they still train the out-of-fold first stages (e.g. osteosarcoma/Non-Tumor: the rule's osteosarcoma "
+        "Non-Tumor tiles stay out of the second stage's sample; #13 session 30)",
+    )
+    ap.add_argument(
         "--first-stage",
         type=Path,
         default=None,
@@ -330,6 +348,7 @@ def check_options(args: argparse.Namespace) -> None:
         args.context_folds,
         args.context_fold_count,
         args.context_keep_necrosis,
+        args.context_drop,
     )
     if not args.auto_context and any(v is not None for v in context_opts):
         raise SystemExit(

@@ -92,6 +92,20 @@ def context_images(maps: list[ImageMap], min_share: float | None, folds: str = "
     return out
 
 
+def drop_context_images(maps: list[ImageMap], images: list[ContextImage], proba: list[np.ndarray],
+                        drop: list[tuple[str, str]]) -> tuple[list[ContextImage], list[np.ndarray]]:
+    """``--context-drop``: ``images`` (one per map, in order) and their out-of-fold ``proba`` without the training
+    images of each (source, name prefix) in ``drop`` (held-out images stay: they only validate). Refused when a pair
+    matches no training image (a misspelt source would otherwise drop nothing)."""
+    hit = [any(m.source == src and m.name.startswith(pre) for src, pre in drop) and not m.held for m in maps]
+    for src, pre in drop:
+        if not any(m.source == src and m.name.startswith(pre) and not m.held for m in maps):
+            raise SystemExit(f"--context-drop {src}{'/' + pre if pre else ''}: no training image matches")
+    print(f"--context-drop: {sum(hit)} of {len(maps)} maps give the second stage no rows", file=sys.stderr)
+    return ([im for im, h in zip(images, hit, strict=True) if not h],
+            [p for p, h in zip(proba, hit, strict=True) if not h])
+
+
 def model_card(args: argparse.Namespace, settings: TissueFeatureSettings, lowest_share: float) -> dict[str, Any]:
     """The model card of a model trained with these options and features; ``lowest_share``: the smallest block
     share of a training row (below :data:`PURE_SHARE`: border rows, named in the card)."""
@@ -205,6 +219,8 @@ def context_stage(args: argparse.Namespace, model: Any, maps: list[ImageMap], t0
         raise SystemExit("--context-min-share: no map records its block labels (maps from --save-maps since "
                          "session 25)")
     proba = oof_proba_cached(args.oof_npz, images, model, args)
+    if args.context_drop:
+        images, proba = drop_context_images(maps, images, proba, args.context_drop)
     if args.context_extra_maps:
         if not 1 <= args.context_extra_repeat <= 10:
             raise SystemExit(f"--context-extra-repeat: expected 1-10, got {args.context_extra_repeat}")
@@ -223,6 +239,11 @@ def context_stage(args: argparse.Namespace, model: Any, maps: list[ImageMap], t0
         model.card["auto_context"]["extra_sources"] = (
             f"second stage only: the rows of {', '.join(srcs)} (x{args.context_extra_repeat}) with the first "
             "stage's own probabilities (images it never trained on)")
+    if args.context_drop:
+        model.card["auto_context"]["dropped_images"] = (
+            "second stage: no rows of the training images of " + ", ".join(
+                f"{src} named {pre}*" if pre else src for src, pre in args.context_drop)
+            + " (they train the out-of-fold first stages only)")
     if args.context_min_share is not None:
         model.card["auto_context"]["training_blocks"] = (
             f"the first stage's rows plus the blocks of pixel-labelled images whose majority class covers >= "

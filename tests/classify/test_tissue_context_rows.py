@@ -155,15 +155,12 @@ def test_context_options_need_auto_context(project_module, tmp_path) -> None:
     assert tr.parser().parse_args(["--context-sigmas", "8,16"]).context_sigmas == (8.0, 16.0)
 
 
-def test_extra_maps_train_the_second_stage_only(project_module, tmp_path) -> None:
-    """``--auto-context --first-stage MODEL --maps-npz`` keeps MODEL's forest as the first stage, caches the out-of-fold
-    maps (``--oof-npz``: a second run reads them) and adds the rows of ``--context-extra-maps`` to the second stage only
-    (``--context-extra-repeat`` times), which the card says."""
-    tr = project_module("scripts/train_tissue_model.py")
+def _tiny_maps(tr, tmp_path, rng: np.random.Generator) -> tuple[list[str], ClassifierModel, list]:
+    """Tiny saved maps (6 kather images, one held out, and 2 one-class oedema images in ``extra.npz``), a 4-tree first
+    stage fitted on the kather rows, and the common command line of a second stage over it."""
     st = TissueFeatureSettings()
     specs = tr.tissue_feature_specs(st)
     n_f = len(specs)
-    rng = np.random.default_rng(2)
 
     def image(src: str, name: str, held: bool, classes: tuple[int, ...]) -> object:
         y_map = rng.choice(np.asarray(classes), size=(12, 12))
@@ -185,6 +182,15 @@ def test_extra_maps_train_the_second_stage_only(project_module, tmp_path) -> Non
     first.save(tmp_path / "first.mmnst")
     common = ["--maps-npz", str(tmp_path / "maps.npz"), "--auto-context", "--first-stage", str(tmp_path / "first.mmnst"),
               "--oof-npz", str(tmp_path / "oof.npz"), "--context-sigmas", "8,16", "--trees", "4", "--depth", "6"]
+    return common, first, maps
+
+
+def test_extra_maps_train_the_second_stage_only(project_module, tmp_path) -> None:
+    """``--auto-context --first-stage MODEL --maps-npz`` keeps MODEL's forest as the first stage, caches the out-of-fold
+    maps (``--oof-npz``: a second run reads them) and adds the rows of ``--context-extra-maps`` to the second stage only
+    (``--context-extra-repeat`` times), which the card says."""
+    tr = project_module("scripts/train_tissue_model.py")
+    common, first, _ = _tiny_maps(tr, tmp_path, np.random.default_rng(2))
     assert tr.main([*common, "--out", str(tmp_path / "a.mmnst")]) == 0
     assert (tmp_path / "oof.npz").exists()
     assert tr.main([*common, "--context-extra-maps", str(tmp_path / "extra.npz"), "--context-extra-repeat", "2",
@@ -234,3 +240,32 @@ def test_alternate_folds_put_every_source_and_class_in_both_folds(project_module
         tr.context_images(maps, None, "random")
     with pytest.raises(SystemExit, match="2-10 folds"):
         tr.context_images(maps, None, "hash", 1)
+
+
+def test_context_drop_takes_images_out_of_the_second_stage_only(project_module, tmp_path) -> None:
+    """``--context-drop SOURCE[/PREFIX]`` (#13 session 30): the named training images give the second stage no rows
+    (its counts fall by exactly their rows; held-out images still validate), the out-of-fold cache is the same one, the
+    card names them, and a pair that matches no training image is refused."""
+    tr = project_module("scripts/train_tissue_model.py")
+    common, _, maps = _tiny_maps(tr, tmp_path, np.random.default_rng(3))
+    assert tr.main([*common, "--out", str(tmp_path / "a.mmnst")]) == 0
+    oof = (tmp_path / "oof.npz").read_bytes()
+    dropped = [m for m in maps if not m.held and m.name.startswith(maps[0].name)]
+    assert len(dropped) == 1
+    assert tr.main([*common, "--context-drop", f"kather/{maps[0].name}", "--out", str(tmp_path / "b.mmnst")]) == 0
+    assert (tmp_path / "oof.npz").read_bytes() == oof  # the out-of-fold first stages are unchanged
+    from mmnst_path.classify import load_model
+
+    a, b = load_model(tmp_path / "a.mmnst"), load_model(tmp_path / "b.mmnst")
+    counts_a = a.card["auto_context"]["training_counts"]
+    counts_b = b.card["auto_context"]["training_counts"]
+    for k, cls in enumerate(tr.CLASSES):
+        assert counts_b.get(cls, 0) == counts_a.get(cls, 0) - int((dropped[0].y == k).sum())
+    assert f"kather named {maps[0].name}*" in b.card["auto_context"]["dropped_images"]
+    assert "dropped_images" not in a.card["auto_context"]
+    with pytest.raises(SystemExit, match="no training image matches"):
+        tr.main([*common, "--context-drop", "osteosarcoma", "--out", str(tmp_path / "c.mmnst")])
+    with pytest.raises(SystemExit, match="options of --auto-context"):
+        tr.main(["--context-drop", "kather", "--out", str(tmp_path / "d.mmnst")])
+    assert tr.parser().parse_args(["--context-drop", "osteosarcoma/Non-Tumor", "brca"]).context_drop == [
+        ("osteosarcoma", "Non-Tumor"), ("brca", "")]
