@@ -51,7 +51,15 @@ def test_share_draws_in_order_without_replacement():
     assert not np.array_equal(other, xs)
 
 
+def _no_fit(*args, **kwargs):
+    raise AssertionError("the refused option reached the fit")
+
+
 def test_saturated_share_out_of_range_is_refused(monkeypatch, capsys):
+    # main() sets these module dicts once past the checks, and then fits: keep both out of the test
+    for name in ("WHITE_POINT", "ENDONUKE", "FAINT"):
+        monkeypatch.setattr(tpm, name, dict(getattr(tpm, name)))
+    monkeypatch.setattr(tpm, "generated_rows", _no_fit)
     monkeypatch.setattr(sys, "argv", ["train_pigment_model.py", "--saturated-share", "0"])
     with pytest.raises(SystemExit):
         tpm.main()
@@ -98,6 +106,12 @@ def test_pixel_rows_with_meshwork_cytoplasm_add_background_rows(monkeypatch):
     assert len(x1) > len(x0)
     np.testing.assert_array_equal(x1[: len(x0)], x0)
     assert not y1.any()
+    # the added rows are those of the painted tile: the same variant with nothing painted gives other rows
+    monkeypatch.setattr(tpm, "meshwork_cytoplasm_of",
+                        lambda tile, seed: (tile.rgb, np.zeros(tile.rgb.shape[:2], bool)))
+    xu, _ = _rows(monkeypatch, meshwork=True)
+    np.testing.assert_array_equal(xu[: len(x0)], x0)
+    assert {r.tobytes() for r in x1[len(x0):]} != {r.tobytes() for r in xu[len(x0):]}
 
 
 def test_flags_are_opt_in_and_named_in_help(monkeypatch, capsys):
