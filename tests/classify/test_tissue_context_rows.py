@@ -269,3 +269,18 @@ def test_context_drop_takes_images_out_of_the_second_stage_only(project_module, 
         tr.main(["--context-drop", "kather", "--out", str(tmp_path / "d.mmnst")])
     assert tr.parser().parse_args(["--context-drop", "osteosarcoma/Non-Tumor", "brca"]).context_drop == [
         ("osteosarcoma", "Non-Tumor"), ("brca", "")]
+
+
+def test_context_drop_keeps_held_out_images(project_module) -> None:
+    """``--context-drop``: a held-out image of the named source stays (it only validates); only training images go,
+    and the images and probabilities stay paired."""
+    fit = project_module("scripts/_tissue_fit.py")
+    from types import SimpleNamespace
+
+    maps = [SimpleNamespace(source="osteosarcoma", name="A.jpg", held=False),
+            SimpleNamespace(source="osteosarcoma", name="B.jpg", held=True),
+            SimpleNamespace(source="kather", name="C.tif", held=False)]
+    images, proba = ["im_a", "im_b", "im_c"], ["p_a", "p_b", "p_c"]
+    kept_images, kept_proba = fit.drop_context_images(maps, images, proba, [("osteosarcoma", "")])
+    assert kept_images == ["im_b", "im_c"]
+    assert kept_proba == ["p_b", "p_c"]
