@@ -10,11 +10,11 @@ the process, every thread) on the inputs that ``pigment_stage_ab.py capture`` pi
    them, where a tree's ``classify_pigment`` takes it), lone tiles not.
 2. ``count``: one process per tree under callgrind, single-threaded, ``PYTHONHASHSEED=0``: the
    warm-up (imports, then one untimed call on every input; ``--warm-first``: on the first only),
-   then ``--reps`` calls of each input. A call of a marker (libc ``getppid`` through ctypes,
-   ``--dump-before=getppid``) before each counted call and after the last makes callgrind write
+   then ``--reps`` calls of each input. A call of a marker (libc ``getpgrp`` through ctypes,
+   ``--dump-before=getpgrp``) before each counted call and after the last makes callgrind write
    its counters and zero them, so dump k holds the instructions of the k-th counted call alone:
    Ir(warm-up + calls up to k) - Ir(warm-up + calls up to k - 1) in the same process, with no
-   second process. The dump count is checked (a stray ``getppid`` would shift every call).
+   second process. The dump count is checked (a stray marker call would shift every call).
    Callgrind rather than cachegrind: valgrind 3.19's cachegrind has no way to dump part of a run,
    so a per-call figure would need one process per call.
 3. ``ratio``: per input, Ir of tree B / Ir of tree A (and the median over inputs per set).
@@ -32,6 +32,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pigment_stage_ab  # (the capture: pigment_calls and _captured, one definition)
 
-MARKER = "getppid"  # a libc function nothing in the pigment stage calls; the dump count checks it
+MARKER = "getpgrp"  # a libc function nothing in the pigment stage calls (getppid is: 12 stray dumps); the count checks it
 SLIDE_SETS = ("cmu", "tcga")
 _TOTAL = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
@@ -147,23 +148,25 @@ def count(tree: str, sub: str, out: str, reps: int, warm_first: bool, keep: str 
     env["NUMBA_CPU_NAME"], env["NUMBA_CPU_FEATURES"] = valgrind_cpu()
     child_cmd = [sys.executable, __file__, "child", sub, "--reps", "1", "--warm-first"]
     subprocess.run(child_cmd, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)  # compile natively
-    with tempfile.TemporaryDirectory(dir=keep) as d:
-        prefix = f"{d}/cg.out"
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={prefix}", f"--dump-before={MARKER}",
-               "--dump-line=no", "--compress-strings=no", sys.executable, __file__, "child", sub, "--reps", str(reps)]
-        t0, c0 = time.time(), os.times()
-        with open(f"{out}.log", "w") as log:  # valgrind's and the child's messages
-            subprocess.run(cmd + (["--warm-first"] if warm_first else []), cwd=tree, env=env, check=True,
-                           stdout=log, stderr=subprocess.STDOUT)
-        c1 = os.times()
-        files = [*dump_files(prefix), prefix]  # the exit dump has no number
-        irs = [total_ir(Path(f).read_text()) for f in files if Path(f).exists()]
+    d = tempfile.mkdtemp(prefix="callgrind_", dir=keep)  # removed once the count is read; kept for a look if not
+    prefix = f"{d}/cg.out"
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={prefix}", f"--dump-before={MARKER}",
+           "--dump-line=no", "--compress-strings=no", sys.executable, __file__, "child", sub, "--reps", str(reps)]
+    t0, c0 = time.time(), os.times()
+    with open(f"{out}.log", "w") as log:  # valgrind's and the child's messages
+        subprocess.run(cmd + (["--warm-first"] if warm_first else []), cwd=tree, env=env, check=True,
+                       stdout=log, stderr=subprocess.STDOUT)
+    c1 = os.times()
+    files = [*dump_files(prefix), prefix]  # the exit dump has no number
+    irs = [total_ir(Path(f).read_text()) for f in files if Path(f).exists()]
     with open(sub, "rb") as f:
         names = [r[0] for r in pickle.load(f)]
-    res = {"tree": tree, "cpu": [env["NUMBA_CPU_NAME"], env["NUMBA_CPU_FEATURES"]], "reps": reps, "warm_first": warm_first, "wall_s": time.time() - t0,
+    res = {"tree": tree, "cpu": [env["NUMBA_CPU_NAME"], env["NUMBA_CPU_FEATURES"]], "reps": reps,
+           "warm_first": warm_first, "wall_s": time.time() - t0,
            "cpu_s": c1.children_user + c1.children_system - c0.children_user - c0.children_system,
            "load": os.getloadavg()[0], "warmup_ir": irs[0], "exit_ir": irs[-1], "ir": per_call(irs, names, reps)}
     Path(out).write_text(json.dumps(res, indent=1))
+    shutil.rmtree(d)
     print(f"{tree}: {len(names)} inputs, {res['cpu_s']:.0f} s CPU, {res['wall_s']:.0f} s wall -> {out}")
 
 

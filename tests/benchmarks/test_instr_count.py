@@ -19,7 +19,7 @@ cmd:  python instr_count.py child sub.pkl
 part: 3
 
 desc: I1 cache:
-desc: Trigger: --dump-before=getppid
+desc: Trigger: --dump-before=getpgrp
 
 positions: line
 events: Ir
@@ -27,7 +27,7 @@ summary: 987654321
 
 fn=(1) PyObject_Malloc
 0 5000
-fn=(2) getppid
+fn=(2) getpgrp
 0 7
 
 totals: 987654321
