@@ -10,13 +10,16 @@ the process, every thread) on the inputs that ``pigment_stage_ab.py capture`` pi
    them, where a tree's ``classify_pigment`` takes it), lone tiles not.
 2. ``count``: one process per tree under callgrind, single-threaded, ``PYTHONHASHSEED=0``: the
    warm-up (imports, then one untimed call on every input; ``--warm-first``: on the first only),
-   then ``--reps`` calls of each input. A call of a marker (libc ``getpgrp`` through ctypes,
-   ``--dump-before=getpgrp``) before each counted call and after the last makes callgrind write
-   its counters and zero them, so dump k holds the instructions of the k-th counted call alone:
-   Ir(warm-up + calls up to k) - Ir(warm-up + calls up to k - 1) in the same process, with no
-   second process. The dump count is checked (a stray marker call would shift every call).
-   Callgrind rather than cachegrind: valgrind 3.19's cachegrind has no way to dump part of a run,
-   so a per-call figure would need one process per call.
+   then ``--reps`` calls of each input. A marker call (``os.getpgrp``, with ``--dump-before=getpgrp``;
+   a call through ctypes does not trigger it) before each counted call and after the last makes
+   callgrind write its counters and zero them, so dump k holds the instructions of the k-th counted
+   call alone: Ir(warm-up + k calls) - Ir(warm-up + k - 1 calls) in one process. The dump count is
+   checked (a stray marker call would shift every call). Callgrind rather than cachegrind: valgrind
+   3.19's cachegrind cannot dump part of a run, so a per-call figure would need a process per call.
+   Numba's cache is keyed on the CPU LLVM sees, an emulated haswell (AVX2) under valgrind: ``count``
+   pins ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` to it and compiles natively first, so the counts
+   are of the AVX2 build. Use fresh ``git archive`` trees on both sides: two such trees count the
+   same to 5e-7, and two warmed by other workloads differed up to 1e-3 (session 30 H7).
 3. ``ratio``: per input, Ir of tree B / Ir of tree A (and the median over inputs per set).
 
     PYTHONPATH=. python benchmarks/experiments/instr_count.py subset OUT.pkl CAP.pkl... --pick tcga:0,8 --pick bcdata:0
@@ -44,7 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pigment_stage_ab  # (the capture: pigment_calls and _captured, one definition)
 
-MARKER = "getpgrp"  # a libc function nothing in the pigment stage calls (getppid is: 12 stray dumps); the count checks it
+MARKER = "getpgrp"  # nothing in the pigment stage calls it (numba's omp parallel_for calls getppid); the count checks it
 SLIDE_SETS = ("cmu", "tcga")
 _TOTAL = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
@@ -108,13 +111,12 @@ def _rows(cap: str) -> list[tuple[str, str, Any, dict]]:
 
 def child(sub: str, reps: int, warm_first: bool) -> None:
     """Run under callgrind: the warm-up, then every input ``reps`` times, the marker before each call and after."""
-    import ctypes
     import inspect
     from functools import partial
 
     from mmnst_path.classify.pigment import classify_pigment
 
-    marker = ctypes.CDLL(None)[MARKER]
+    marker = os.getpgrp  # MARKER
     with open(sub, "rb") as f:
         data = pickle.load(f)
     takes = "forest_early_exit" in inspect.signature(classify_pigment).parameters
