@@ -1,4 +1,4 @@
-"""Shared builders of the tissue-classifier tests."""
+"""Shared builders of the tissue-classifier tests, and the checks shared by the generated brown-cytoplasm painters."""
 
 from __future__ import annotations
 
@@ -71,3 +71,26 @@ def toy_context_images() -> Callable[[int], tuple[list[Any], Any]]:
 def two_stage_model() -> Callable[[float, str], tuple[Any, Any]]:
     """``two_stage_model(necrosis_fraction, second_calls)`` -> (two-stage model, its first stage)."""
     return _two_stage_model
+
+
+def _check_brown_paint(tile: Any, rgb: np.ndarray, painted: np.ndarray, paint: Callable[..., Any],
+                       paint_of: Callable[..., Any], seed: int) -> None:
+    """What every brown (DAB) cytoplasm painter of ``_synthetic_pigment`` must do: ``painted`` pixels darker and
+    brown (blue absorbed most), ``paint_of(tile, seed)`` a stream of the seed alone, and nothing painted without
+    positive nuclei."""
+    assert (rgb[painted].astype(int).sum(1) < tile.rgb[painted].astype(int).sum(1)).mean() > 0.9  # darker
+    blue_loss = tile.rgb[painted, 2].astype(int) - rgb[painted, 2].astype(int)
+    red_loss = tile.rgb[painted, 0].astype(int) - rgb[painted, 0].astype(int)
+    assert blue_loss.mean() > red_loss.mean()  # brown: blue absorbed most
+    again, _ = paint_of(tile, seed)
+    np.testing.assert_array_equal(again, rgb)  # a stream of the seed alone
+    pos = tile.masks["positive_nuclei"]
+    none, nothing = paint(tile.rgb, np.zeros_like(pos), tile.masks["tissue"], np.random.default_rng(0), 0.5)
+    assert not nothing.any()
+    np.testing.assert_array_equal(none, tile.rgb)
+
+
+@pytest.fixture(scope="session")
+def check_brown_paint() -> Callable[..., None]:
+    """:func:`_check_brown_paint`: ``check_brown_paint(tile, rgb, painted, paint, paint_of, seed)``."""
+    return _check_brown_paint

@@ -66,7 +66,7 @@ def test_saturated_share_out_of_range_is_refused(monkeypatch, capsys):
     assert "--saturated-share must lie in (0, 1]" in capsys.readouterr().err
 
 
-def test_meshwork_fills_the_cells_of_positives_with_brown_and_leaves_the_tile():
+def test_meshwork_fills_the_cells_of_positives_with_brown_and_leaves_the_tile(check_brown_paint):
     from scipy import ndimage as ndi
 
     from mmnst_path._synthetic_pigment import MESHWORK_REACH_UM, meshwork_cytoplasm, meshwork_cytoplasm_of
@@ -85,19 +85,10 @@ def test_meshwork_fills_the_cells_of_positives_with_brown_and_leaves_the_tile():
     np.testing.assert_array_equal(rgb[far], tile.rgb[far])
     np.testing.assert_array_equal(rgb[pos], tile.rgb[pos])  # the nuclei themselves are left
     painted = mesh & ~pos
-    assert (rgb[painted].astype(int).sum(1) < tile.rgb[painted].astype(int).sum(1)).mean() > 0.9  # darker
-    blue_loss = tile.rgb[painted, 2].astype(int) - rgb[painted, 2].astype(int)
-    red_loss = tile.rgb[painted, 0].astype(int) - rgb[painted, 0].astype(int)
-    assert blue_loss.mean() > red_loss.mean()  # brown: blue absorbed most
+    check_brown_paint(tile, rgb, painted, meshwork_cytoplasm, meshwork_cytoplasm_of, 1000)
     # a meshwork, not a flat fill: the added density varies strongly inside the painted cells
     od_add = np.log10(np.maximum(tile.rgb[painted, 2], 1) / np.maximum(rgb[painted, 2], 1.0))
     assert od_add.std() > 0.25 * od_add.mean()
-    again, _ = meshwork_cytoplasm_of(tile, 1000)
-    np.testing.assert_array_equal(again, rgb)  # a stream of the seed alone
-    none, nothing = meshwork_cytoplasm(tile.rgb, np.zeros_like(pos), tile.masks["tissue"],
-                                       np.random.default_rng(0), 0.5)
-    assert not nothing.any()
-    np.testing.assert_array_equal(none, tile.rgb)
 
 
 def test_pixel_rows_with_meshwork_cytoplasm_add_background_rows(monkeypatch):
