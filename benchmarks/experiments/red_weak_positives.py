@@ -109,6 +109,19 @@ def nucleus_rows(seed: int, family: str, chromogen: str, positives: str, *, near
                 "true": float(tile.truth["ki67_index_pct"]), "measured": float(res.metrics.get("ki67_index_pct", math.nan)),
                 "threshold": thr}
     tile_row["error"] = tile_row["measured"] - tile_row["true"]
+    # visible truth tumour nuclei (< 75 % under melanin) without a counted detection, by truth: negative,
+    # positive of grade 1 / 2 / 3 (wide) or standard positive (grade 0), and those called ``pigment``
+    counted = np.zeros(n + 1, bool)
+    called_pigment = np.zeros(n + 1, bool)
+    counted[t[np.isin(cls, ("positive", "negative")) & (t > 0)]] = True
+    called_pigment[t[(cls == "pigment") & (t > 0)]] = True
+    visible = tumour & (cover < 0.75)
+    missed = visible & ~counted
+    tile_row["visible_neg"], tile_row["missed_neg"] = int((visible & ~tpos).sum()), int((missed & ~tpos).sum())
+    for g in (0, 1, 2, 3):
+        sel = visible & tpos & (grade == g)
+        tile_row[f"visible_pos{g}"], tile_row[f"missed_pos{g}"] = int(sel.sum()), int((sel & missed).sum())
+    tile_row["missed_as_pigment"] = int((missed & called_pigment).sum())
     return rows, tile_row
 
 
@@ -143,6 +156,22 @@ def summary(nuc: list[dict], tiles: list[dict]) -> str:
         lines.append(f"| {key[0]} | {key[1]} | {len(ts)} | {np.mean(np.abs(e)):.2f} | {np.mean(e):+.2f} | "
                      f"{thr.min():.3f} / {np.median(thr):.3f} | " + " | ".join(cols)
                      + f" | {int((pos & readneg).sum())} ({int(pos.sum())}) |")
+    return "\n".join(lines)
+
+
+def missed_table(tiles: list[dict]) -> str:
+    """Per chromogen and positives mode: visible truth nuclei without a counted detection (% of them), by truth."""
+    head = ("| chromogen | positives | missed negatives | missed + grade 1 | missed + grade 2 | missed + grade 3 | "
+            "missed + standard | of the missed, called pigment |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for key in dict.fromkeys((r["chromogen"], r["positives"]) for r in tiles):
+        ts = [r for r in tiles if (r["chromogen"], r["positives"]) == key]
+        tot = {k: sum(r[k] for r in ts) for k in ts[0] if k.startswith(("visible_", "missed_"))}
+        cols = [f"{100 * tot['missed_neg'] / max(1, tot['visible_neg']):.1f} % ({tot['visible_neg']})"]
+        cols += [f"{100 * tot[f'missed_pos{g}'] / max(1, tot[f'visible_pos{g}']):.1f} % ({tot[f'visible_pos{g}']})"
+                 for g in (1, 2, 3, 0)]
+        n_missed = tot["missed_neg"] + sum(tot[f"missed_pos{g}"] for g in range(4))
+        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cols) + f" | {tot['missed_as_pigment']} of {n_missed} |")
     return "\n".join(lines)
 
 
@@ -189,6 +218,7 @@ def main() -> None:
                 w.writeheader()
                 w.writerows(data)
     print(summary(nuc, tiles))
+    print(missed_table(tiles))
 
 
 if __name__ == "__main__":
