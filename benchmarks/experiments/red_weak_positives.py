@@ -27,6 +27,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval_heldout import _settings  # (SECTION.KEY=VALUE parsing)
 
 import mmnst_path._synthetic_pigment as _sp
 import mmnst_path.synthetic as _syn
@@ -68,6 +71,13 @@ def tile_with_grades(seed: int, family: str, chromogen: str, positives: str, app
     return tile, grade
 
 
+def truth_under(labels: np.ndarray, centroids: np.ndarray, reach_px: int) -> np.ndarray:
+    """Truth label under each (row, col) centroid, else the largest label within ``reach_px`` (0: none)."""
+    idx = tuple(np.clip(np.rint(centroids).astype(int), 0, np.array(labels.shape) - 1).T)
+    near = ndi.grey_dilation(labels, size=2 * reach_px + 1)[idx] if reach_px > 0 else labels[idx]
+    return np.where(labels[idx] > 0, labels[idx], near)
+
+
 def nucleus_rows(seed: int, family: str, chromogen: str, positives: str, *, near_um: float, match_um: float,
                  settings: dict | None = None, appearance: str = "plain") -> tuple[list[dict], dict]:
     """Per detected nucleus rows of one tile, and the tile's row."""
@@ -89,11 +99,7 @@ def nucleus_rows(seed: int, family: str, chromogen: str, positives: str, *, near
         res = analyze_region(tile.rgb, cfg, mpp=mpp)
     cells = res.cells
     cls = np.asarray(CELL_CLASSES, dtype=object)[np.asarray(cells.cls).astype(int)].astype(str)
-    r = np.clip(np.rint(np.asarray(cells.row)).astype(int), 0, labels.shape[0] - 1)
-    c = np.clip(np.rint(np.asarray(cells.col)).astype(int), 0, labels.shape[1] - 1)
-    m = max(0, round(match_um / mpp))
-    grown = ndi.grey_dilation(labels, size=2 * m + 1) if m else labels
-    t = np.where(labels[r, c] > 0, labels[r, c], grown[r, c])
+    t = truth_under(labels, np.c_[cells.row, cells.col], round(match_um / mpp))
     thr = float(res.metrics.get("ki67_positive_threshold_od", math.nan))
     rows = []
     for i in range(len(cls)):
@@ -190,15 +196,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.first_seed < 40:
         ap.error("dev seeds only: --first-seed must be >= 40 (seeds 0-39 are evaluation seeds)")
-    settings: dict = {}
-    for item in args.set:
-        key, _, raw = item.partition("=")
-        section, _, name = key.partition(".")
-        try:
-            value: object = float(raw)
-        except ValueError:
-            value = {"true": True, "false": False}.get(raw.lower(), raw)
-        settings.setdefault(section, {})[name] = value
+    settings = _settings(args.set)
     nuc: list[dict] = []
     tiles: list[dict] = []
     for ch in args.chromogens:
