@@ -96,9 +96,13 @@ def nucleus_outcomes(tile, res) -> dict[str, int]:
 
 
 def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: int, stains: str,
-            model: str, cell_model: str = "default", positive_od: float | None = None) -> dict:
-    """Ki67 / melanin figures of one generated tile (keys as in :mod:`eval_pigment_families`)."""
-    tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance)
+            model: str, cell_model: str = "default", positive_od: float | None = None,
+            positive_fraction: float | None = None, positives: str = "standard") -> dict:
+    """Ki67 / melanin figures of one generated tile (keys as in :mod:`eval_pigment_families`);
+    ``positive_fraction`` / ``positives`` as :func:`~mmnst_path.synthetic.pigment_family_tile`'s
+    (0: an all-negative tile, whose index is its false-positive rate)."""
+    tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance,
+                               positive_fraction=positive_fraction, positives=positives)
     preset = PRESET[chromogen] if stains == "preset" else stains
     cfg = AnalysisConfig.from_mapping({"stains": preset,
                                        "measures": ["ki67", "melanin"] if stains == "preset" else [],
@@ -327,6 +331,11 @@ def main() -> None:
     ap.add_argument("--pigment-model", default="default", help="'default', 'none' (the rules) or a model file")
     ap.add_argument("--cell-model", default="default", help="Ki67 nucleus model: 'default', 'none' or a file")
     ap.add_argument("--positive-od", type=float, default=None, help="Ki67 positive_threshold_od (default: the library's)")
+    ap.add_argument("--positive-fraction", type=float, default=None,
+                    help="Ki67-positive fraction of the tiles (default: drawn per tile; 0: all-negative tiles, "
+                         "whose index is the false-positive rate)")
+    ap.add_argument("--positives", default="standard", choices=["standard", "wide"],
+                    help="pigment_family_tile positives= ('wide': faint 1+ to saturated 3+)")
     ap.add_argument("--guess", action="store_true", help="stain detection confusion table instead")
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
     ap.add_argument("--cells", action="store_true",
@@ -347,7 +356,8 @@ def main() -> None:
         print(guess_table(seeds, args.size))
         return
     rows = [run_one(seed, fam, ch, app, size=args.size, stains=args.stains, model=args.pigment_model,
-                    cell_model=args.cell_model, positive_od=args.positive_od)
+                    cell_model=args.cell_model, positive_od=args.positive_od,
+                    positive_fraction=args.positive_fraction, positives=args.positives)
             for ch in args.chromogens for app in args.appearance for fam in args.families for seed in seeds]
     print(summarise(rows))
     if args.stains != "preset":

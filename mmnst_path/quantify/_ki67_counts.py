@@ -317,6 +317,11 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     With ``weak_stain_baseline_margin_od`` > 0 the adapted threshold is at least that much above
     the median of the DAB OD means under ``weak_stain_floor_od`` (the unstained nuclei, when at
     least ``weak_stain_min_nuclei``): a tint lifts them, and the threshold with them.
+    ``params.weak_stain_basis = "baseline"`` (the red chromogens' form, ``Ki67Params.for_chromogen``)
+    leaves the stained nuclei out: ``clip(median(unstained) + weak_stain_baseline_margin_od,
+    weak_stain_min_threshold_od, positive_threshold_od)``, so a slide whose strong positives keep the
+    stained median high still counts its faint ones (no adaptation with a margin of 0 or fewer
+    than ``weak_stain_min_nuclei`` unstained nuclei).
 
     Parameters
     ----------
@@ -344,6 +349,13 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     0.25
     >>> round(slide_positive_threshold(tinted, Ki67Params(weak_stain_baseline_margin_od=0.12)), 3)
     0.31
+    >>> faint = np.r_[np.full(70, 0.03), np.full(10, 0.15), np.full(20, 1.2)]  # strong and faint positives
+    >>> slide_positive_threshold(faint)
+    0.35
+    >>> red = Ki67Params(weak_stain_basis="baseline", weak_stain_baseline_margin_od=0.1,
+    ...                  weak_stain_min_threshold_od=0.05)
+    >>> round(slide_positive_threshold(faint, red), 3)
+    0.13
     """
     params = params or Ki67Params()
     top = float(params.positive_threshold_od)
@@ -351,6 +363,12 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
         return top
     dab = np.asarray(dab_od_mean, dtype=np.float64).reshape(-1)
     dab = dab[np.isfinite(dab)]
+    low = min(float(params.weak_stain_min_threshold_od), top)
+    if params.weak_stain_basis == "baseline":  # the unstained nuclei alone (red chromogens)
+        unstained = dab[dab < params.weak_stain_floor_od]
+        if params.weak_stain_baseline_margin_od <= 0 or unstained.size < params.weak_stain_min_nuclei:
+            return top
+        return float(min(top, max(low, float(np.median(unstained)) + params.weak_stain_baseline_margin_od)))
     stained = dab[dab >= params.weak_stain_floor_od]
     if stained.size < params.weak_stain_min_nuclei:
         return top
@@ -359,4 +377,4 @@ def slide_positive_threshold(dab_od_mean: Any, params: Ki67Params | None = None)
     if params.weak_stain_baseline_margin_od > 0 and unstained.size >= params.weak_stain_min_nuclei:
         # the unstained nuclei's DAB (crosstalk, a tint): the threshold keeps the margin above it
         adapted = max(adapted, float(np.median(unstained)) + params.weak_stain_baseline_margin_od)
-    return float(min(top, max(min(float(params.weak_stain_min_threshold_od), top), adapted)))
+    return float(min(top, max(low, adapted)))
