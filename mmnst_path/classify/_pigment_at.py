@@ -32,14 +32,17 @@ def _extreme_at_py(img, halves, rows, cols, is_max, out):  # type: ignore[no-unt
     """``out[s]``: max (``is_max``) or min of ``img`` over the footprint of centred row runs
     ``halves`` (row ``d`` of ``2 r + 1`` spans columns ``-halves[d] .. halves[d]``, -1: empty)
     around (``rows[s]``, ``cols[s]``), indices outside the image reflected as scipy's
-    ``"reflect"`` (``... 1 0 | 0 1 ... n-1 | n-1 n-2 ...``)."""
+    ``"reflect"`` (``... 1 0 | 0 1 ... n-1 | n-1 n-2 ...``). The footprint's pixels are visited
+    row by row, left to right, and the first of equal values is kept (``v > best`` / ``v < best``),
+    so ties of +0.0 and -0.0 resolve as in the whole-window filter; the first pixel starts the
+    extreme and each row run is a plain loop (no per-pixel test of the first or of ``is_max``)."""
     m, n = img.shape
     size = halves.shape[0]
     r = size // 2
     for s in range(rows.shape[0]):
         i = rows[s]
         j = cols[s]
-        first = True
+        started = False
         best = img[i, j]
         for d in range(size):
             h = halves[d]
@@ -54,16 +57,21 @@ def _extreme_at_py(img, halves, rows, cols, is_max, out):  # type: ignore[no-unt
             lo = j - h
             hi = j + h
             if lo >= 0 and hi < n:
-                for c in range(lo, hi + 1):
-                    v = line[c]
-                    if first:
-                        best = v
-                        first = False
-                    elif is_max:
+                c0 = lo
+                if not started:
+                    best = line[lo]
+                    started = True
+                    c0 = lo + 1
+                if is_max:
+                    for c in range(c0, hi + 1):
+                        v = line[c]
                         if v > best:
                             best = v
-                    elif v < best:
-                        best = v
+                else:
+                    for c in range(c0, hi + 1):
+                        v = line[c]
+                        if v < best:
+                            best = v
             else:
                 for c0 in range(lo, hi + 1):
                     c = c0
@@ -72,9 +80,9 @@ def _extreme_at_py(img, halves, rows, cols, is_max, out):  # type: ignore[no-unt
                     elif c >= n:
                         c = 2 * n - 1 - c
                     v = line[c]
-                    if first:
+                    if not started:
                         best = v
-                        first = False
+                        started = True
                     elif is_max:
                         if v > best:
                             best = v

@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..detect._morphology import _square_extreme
+from ..detect._morphology import _square_extreme, compiled_kernel
 
 __all__: list[str] = []
+
+_KERNEL: dict[str, Any] = {}
 
 
 def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
@@ -35,10 +37,7 @@ def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
     # dilation and labelling.
     b = max(1, reach // 4)
     k = -(-reach // b)
-    mb, nb = -(-m // b), -(-n // b)
-    pad = np.zeros((mb * b, nb * b), dtype=bool)
-    pad[:m, :n] = where
-    blocks = np.ascontiguousarray(pad.reshape(mb, b, nb, b).any(axis=(1, 3)), dtype=np.uint8)
+    blocks = _block_any(where, b)
     grown = _square_extreme(blocks, 2 * k + 1, op="max") if k else blocks
     groups, _ = ndi.label(grown, structure=np.ones((3, 3), dtype=bool))
     wins = []
@@ -56,6 +55,43 @@ def _windows(where: np.ndarray, reach: int) -> list[tuple[Any, np.ndarray]]:
     return out
 
 
+def _block_any_py(where, b, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``out[i // b, j // b] = 1`` where some ``where[i, j]`` (uint8 0 / 1) of the block is 1
+    (``out``: (ceil(M / b), ceil(N / b)) uint8): the block's rows OR-ed into one line (a pass the
+    compiler vectorises), then each block's part of the line."""
+    m, n = where.shape
+    acc = np.empty(n, np.uint8)
+    for bi in range(out.shape[0]):
+        acc[:] = 0
+        for i in range(bi * b, min(bi * b + b, m)):
+            row = where[i]
+            for j in range(n):
+                acc[j] |= row[j]
+        dst = out[bi]
+        for bj in range(out.shape[1]):
+            v = 0
+            for j in range(bj * b, min(bj * b + b, n)):
+                v |= acc[j]
+            dst[bj] = 1 if v else 0
+
+
+def _block_any(where: np.ndarray, b: int) -> np.ndarray:
+    """(ceil(M / b), ceil(N / b)) uint8, C-contiguous: 1 where the ``b`` x ``b`` block of ``where``
+    (the last ones cut at the edge) holds a True pixel. With numba in one pass over ``where``
+    (~20x faster than numpy's reduction over a padded (mb, b, nb, b) view), else that reduction:
+    the same array (tests/classify/test_pigment_s29_kernels.py)."""
+    m, n = where.shape
+    mb, nb = -(-m // b), -(-n // b)
+    kern = compiled_kernel(_KERNEL, _block_any_py) if where.dtype == bool else None
+    if kern is not None:
+        out = np.zeros((mb, nb), np.uint8)
+        kern(np.ascontiguousarray(where).view(np.uint8), int(b), out)
+        return out
+    pad = np.zeros((mb * b, nb * b), dtype=bool)
+    pad[:m, :n] = where
+    return np.ascontiguousarray(pad.reshape(mb, b, nb, b).any(axis=(1, 3)), dtype=np.uint8)
+
+
 def _grown_at_least(where: np.ndarray, reach: int) -> int:
     """A lower bound of the pixels within ``reach`` (square window) of a ``where`` pixel: the
     blocks of ``b`` px within ``k`` blocks of a block holding one (every pixel of them is within
@@ -68,9 +104,7 @@ def _grown_at_least(where: np.ndarray, reach: int) -> int:
         return 0
     m, n = where.shape
     mb, nb = -(-m // b), -(-n // b)
-    pad = np.zeros((mb * b, nb * b), dtype=bool)
-    pad[:m, :n] = where
-    blocks = np.ascontiguousarray(pad.reshape(mb, b, nb, b).any(axis=(1, 3)), dtype=np.uint8)
+    blocks = _block_any(where, b)
     near = _square_extreme(blocks, 2 * k + 1, op="max")
     rows = np.full(mb, b, np.int64)
     rows[-1] = m - (mb - 1) * b
