@@ -302,7 +302,8 @@ def test_context_thin_keeps_a_fraction_of_the_second_stage_rows(project_module, 
     total_a = sum(a.card["auto_context"]["training_counts"].values())
     total_b = sum(b.card["auto_context"]["training_counts"].values())
     thinned = [m for m in maps if not m.held]
-    assert len(thinned) == 5 and all(len(m.y) == 60 for m in thinned)
+    assert len(thinned) == 5
+    assert all(len(m.y) == 60 for m in thinned)
     assert total_b == total_a - 5 * (60 - 15)  # each of the 5 training images keeps 15 of its 60 rows
     assert b.card["auto_context"]["thinned_images"].startswith("second stage: 0.25 of the rows of each training "
                                                                "image of kather (")
@@ -335,7 +336,10 @@ def test_context_thin_draws_rows_of_the_named_images_only(project_module) -> Non
     images = [im(50), im(50), im(40)]
     out = fit.thin_context_images(maps, images, [("osteosarcoma", "NVT", 0.1)])
     sel, y = out[0].context_rows()
-    assert len(sel) == 5 and len(set(sel.tolist())) == 5 and np.array_equal(y, sel % 3)
-    assert out[1] is images[1] and out[2] is images[2]
+    assert len(sel) == 5
+    assert len(set(sel.tolist())) == 5
+    assert np.array_equal(y, sel % 3)
+    assert out[1] is images[1]
+    assert out[2] is images[2]
     with pytest.raises(SystemExit, match="no training image matches"):
         fit.thin_context_images(maps, images, [("osteosarcoma", "NVT_b", 0.5)])
