@@ -48,6 +48,20 @@ def _drop(text: str) -> tuple[str, str]:
     return source, prefix
 
 
+def _context_thin(text: str) -> tuple[str, str, float]:
+    """``--context-thin``: SOURCE[/PREFIX]=FRACTION -> (source, name prefix, fraction kept, 0 < FRACTION < 1)."""
+    name, _, value = text.rpartition("=")
+    try:
+        frac = float(value)
+    except ValueError:
+        frac = -1.0
+    if not name or not 0.0 < frac < 1.0:
+        msg = f"--context-thin: expected SOURCE[/PREFIX]=FRACTION with 0 < FRACTION < 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    source, prefix = _drop(name)
+    return source, prefix, frac
+
+
 def _fractions(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in text.split(","):
@@ -251,6 +265,16 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "Non-Tumor tiles stay out of the second stage's sample; #13 session 30)",
     )
     ap.add_argument(
+        "--context-thin",
+        type=_context_thin,
+        nargs="+",
+        default=None,
+        metavar="SOURCE[/PREFIX]=FRACTION",
+        help="--auto-context: each training image of SOURCE (whose name starts with PREFIX) gives the second stage only "
+        "FRACTION of its rows (a seeded draw); the out-of-fold first stages still train on all of them (e.g. "
+        "osteosarcoma/Non-Viable-Tumor=0.0833: those rows x1 instead of --osteo-rows 12; #13 session 31)",
+    )
+    ap.add_argument(
         "--first-stage",
         type=Path,
         default=None,
@@ -349,6 +373,7 @@ def check_options(args: argparse.Namespace) -> None:
         args.context_fold_count,
         args.context_keep_necrosis,
         args.context_drop,
+        args.context_thin,
     )
     if not args.auto_context and any(v is not None for v in context_opts):
         raise SystemExit(

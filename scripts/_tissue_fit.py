@@ -106,6 +106,33 @@ def drop_context_images(maps: list[ImageMap], images: list[ContextImage], proba:
             [p for p, h in zip(proba, hit, strict=True) if not h])
 
 
+def thin_context_images(maps: list[ImageMap], images: list[ContextImage],
+                        thin: list[tuple[str, str, float]]) -> list[ContextImage]:
+    """``--context-thin``: ``images`` (one per map, in order) with each training image of a (source, name prefix,
+    fraction) in ``thin`` keeping ``round(fraction * k)`` of its ``k`` second-stage rows (the first matching entry
+    decides; one generator seeded 17 draws them without replacement, in map order). Held-out images stay whole (they
+    only validate). Refused when an entry matches no training image."""
+    def frac_of(m: ImageMap) -> float | None:
+        return None if m.held else next((f for src, pre, f in thin if m.source == src and m.name.startswith(pre)), None)
+
+    for src, pre, _ in thin:
+        if not any(m.source == src and m.name.startswith(pre) and not m.held for m in maps):
+            raise SystemExit(f"--context-thin {src}{'/' + pre if pre else ''}: no training image matches")
+    rng = np.random.default_rng(17)
+    out, before, after = [], 0, 0
+    for m, im in zip(maps, images, strict=True):
+        frac = frac_of(m)
+        if frac is None:
+            out.append(im)
+            continue
+        sel, y = im.context_rows()
+        keep = np.sort(rng.choice(len(sel), size=round(frac * len(sel)), replace=False))
+        out.append(replace(im, ctx_sel=sel[keep], ctx_y=y[keep]))
+        before, after = before + len(sel), after + len(keep)
+    print(f"--context-thin: the named images give the second stage {after} of their {before} rows", file=sys.stderr)
+    return out
+
+
 def model_card(args: argparse.Namespace, settings: TissueFeatureSettings, lowest_share: float) -> dict[str, Any]:
     """The model card of a model trained with these options and features; ``lowest_share``: the smallest block
     share of a training row (below :data:`PURE_SHARE`: border rows, named in the card)."""
@@ -219,6 +246,8 @@ def context_stage(args: argparse.Namespace, model: Any, maps: list[ImageMap], t0
         raise SystemExit("--context-min-share: no map records its block labels (maps from --save-maps since "
                          "session 25)")
     proba = oof_proba_cached(args.oof_npz, images, model, args)
+    if args.context_thin:
+        images = thin_context_images(maps, images, args.context_thin)
     if args.context_drop:
         images, proba = drop_context_images(maps, images, proba, args.context_drop)
     if args.context_extra_maps:
@@ -244,6 +273,11 @@ def context_stage(args: argparse.Namespace, model: Any, maps: list[ImageMap], t0
             "second stage: no rows of the training images of " + ", ".join(
                 f"{src} named {pre}*" if pre else src for src, pre in args.context_drop)
             + " (they train the out-of-fold first stages only)")
+    if args.context_thin:
+        model.card["auto_context"]["thinned_images"] = (
+            "second stage: " + ", ".join(f"{frac:g} of the rows of each training image of {src}"
+                                         + (f" named {pre}*" if pre else "") for src, pre, frac in args.context_thin)
+            + " (a seeded draw; the out-of-fold first stages train on all of them)")
     if args.context_min_share is not None:
         model.card["auto_context"]["training_blocks"] = (
             f"the first stage's rows plus the blocks of pixel-labelled images whose majority class covers >= "

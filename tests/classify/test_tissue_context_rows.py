@@ -284,3 +284,62 @@ def test_context_drop_keeps_held_out_images(project_module) -> None:
     kept_images, kept_proba = fit.drop_context_images(maps, images, proba, [("osteosarcoma", "")])
     assert kept_images == ["im_b", "im_c"]
     assert kept_proba == ["p_b", "p_c"]
+
+
+def test_context_thin_keeps_a_fraction_of_the_second_stage_rows(project_module, tmp_path) -> None:
+    """``--context-thin SOURCE[/PREFIX]=FRACTION`` (#13 session 31): each named training image gives the second stage
+    round(FRACTION * k) of its k rows (its counts fall by exactly the rest; the held-out image stays whole), the
+    out-of-fold cache is the same one, the card names it, and bad entries are refused."""
+    tr = project_module("scripts/train_tissue_model.py")
+    common, _, maps = _tiny_maps(tr, tmp_path, np.random.default_rng(5))
+    assert tr.main([*common, "--out", str(tmp_path / "a.mmnst")]) == 0
+    oof = (tmp_path / "oof.npz").read_bytes()
+    assert tr.main([*common, "--context-thin", "kather=0.25", "--out", str(tmp_path / "b.mmnst")]) == 0
+    assert (tmp_path / "oof.npz").read_bytes() == oof  # the out-of-fold first stages are unchanged
+    from mmnst_path.classify import load_model
+
+    a, b = load_model(tmp_path / "a.mmnst"), load_model(tmp_path / "b.mmnst")
+    total_a = sum(a.card["auto_context"]["training_counts"].values())
+    total_b = sum(b.card["auto_context"]["training_counts"].values())
+    thinned = [m for m in maps if not m.held]
+    assert len(thinned) == 5
+    assert all(len(m.y) == 60 for m in thinned)
+    assert total_b == total_a - 5 * (60 - 15)  # each of the 5 training images keeps 15 of its 60 rows
+    assert b.card["auto_context"]["thinned_images"].startswith("second stage: 0.25 of the rows of each training "
+                                                               "image of kather (")
+    assert "thinned_images" not in a.card["auto_context"]
+    with pytest.raises(SystemExit, match="no training image matches"):
+        tr.main([*common, "--context-thin", "osteosarcoma=0.5", "--out", str(tmp_path / "c.mmnst")])
+    with pytest.raises(SystemExit, match="options of --auto-context"):
+        tr.main(["--context-thin", "kather=0.5", "--out", str(tmp_path / "d.mmnst")])
+    assert tr.parser().parse_args(["--context-thin", "osteosarcoma/Non-Viable-Tumor=0.0833", "brca=0.5"]).context_thin \
+        == [("osteosarcoma", "Non-Viable-Tumor", 0.0833), ("brca", "", 0.5)]
+    for bad in ("kather", "kather=0", "kather=1", "=0.5", "kather=x"):
+        with pytest.raises(SystemExit):
+            tr.parser().parse_args(["--context-thin", bad])
+
+
+def test_context_thin_draws_rows_of_the_named_images_only(project_module) -> None:
+    """``--context-thin``: only the named training images lose rows, to exactly round(fraction * k) distinct rows of
+    their own second-stage rows (with their classes), and held-out images stay whole."""
+    fit = project_module("scripts/_tissue_fit.py")
+    from types import SimpleNamespace
+
+    from mmnst_path.classify.train_tissue import ContextImage
+
+    feats = np.zeros((10, 10, 2), np.float32)
+    def im(k: int) -> ContextImage:
+        return ContextImage(feats, np.arange(k), np.arange(k) % 3, 8.0, 0)
+    maps = [SimpleNamespace(source="osteosarcoma", name="NVT_a.jpg", held=False),
+            SimpleNamespace(source="osteosarcoma", name="NVT_b.jpg", held=True),
+            SimpleNamespace(source="osteosarcoma", name="NT_c.jpg", held=False)]
+    images = [im(50), im(50), im(40)]
+    out = fit.thin_context_images(maps, images, [("osteosarcoma", "NVT", 0.1)])
+    sel, y = out[0].context_rows()
+    assert len(sel) == 5
+    assert len(set(sel.tolist())) == 5
+    assert np.array_equal(y, sel % 3)
+    assert out[1] is images[1]
+    assert out[2] is images[2]
+    with pytest.raises(SystemExit, match="no training image matches"):
+        fit.thin_context_images(maps, images, [("osteosarcoma", "NVT_b", 0.5)])

@@ -15,7 +15,7 @@ DEFAULTS = {
     "repeat_necrosis": None, "min_share": 0.99, "version": None, "rows_npz": None, "save_maps": None,
     "maps_npz": None, "auto_context": False, "context_sigmas": None, "context_min_share": None,
     "context_folds": None, "context_fold_count": None, "context_trees": None, "context_keep_necrosis": None,
-    "context_extra_maps": None, "context_extra_repeat": 1, "context_drop": None, "first_stage": None, "oof_npz": None, "jobs": 1,
+    "context_extra_maps": None, "context_extra_repeat": 1, "context_drop": None, "context_thin": None, "first_stage": None, "oof_npz": None, "jobs": 1,
     "nuclear_detail": False, "nuclear_morphology": False, "relative_level": False, "image_reference": None,
     "reference_weight": 1.0, "repeat_rows": None, "save_rows": None, "wavy_tiles": False, "rim_tiles": False,
     "oedema_tiles": False, "matrix_tiles": False, "clefted_tiles": False, "recipe_border": 0, "extra_only": False,
