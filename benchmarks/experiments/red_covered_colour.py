@@ -100,9 +100,11 @@ def features(cap: dict) -> dict[str, np.ndarray]:
     return out
 
 
-def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, settings: dict) -> list[dict]:
-    """The touched nuclei of one tile, one row each."""
-    gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384, positives=positives)
+def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, appearance: str,
+              settings: dict) -> tuple[list[dict], dict]:
+    """(the touched nuclei of one tile, one row each; the tile's counts and truth)."""
+    gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384, positives=positives,
+                              appearance=appearance)
     tl, mel = gen.masks["nuclei"], gen.masks["melanin"]
     nt = int(tl.max())
     tarea = np.maximum(np.bincount(tl.ravel(), minlength=nt + 1), 1)
@@ -137,10 +139,13 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, setting
         dr, dc = uniq[np.argmax(counts)]
         r = np.clip(np.rint(np.asarray(nuclei.row) - dr).astype(int), 0, tl.shape[0] - 1)
         c = np.clip(np.rint(np.asarray(nuclei.col) - dc).astype(int), 0, tl.shape[1] - 1)
+        inside = ((np.asarray(nuclei.row) - dr >= -0.5) & (np.asarray(nuclei.row) - dr < tl.shape[0] - 0.5)
+                  & (np.asarray(nuclei.col) - dc >= -0.5) & (np.asarray(nuclei.col) - dc < tl.shape[1] - 0.5))
         t = tl[r, c]
         cls = np.asarray(cap["cells"].cls).astype(str)
         for i in np.flatnonzero(vis < 1.0):
-            row = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives, "i": int(i),
+            row = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives,
+                   "appearance": appearance, "i": int(i), "in_tile": bool(inside[i]),
                    "truth": "made" if t[i] == 0 else ("pos" if tpos[t[i]] else "neg"),
                    "hidden": bool(t[i] and thid[t[i]]), "cls": cls[i], "covered": bool(covered[i]),
                    "fill_read": bool(fill_read[i]), "vis": vis[i], "fill": fill[i], "ring": ring[i], "sat": sat[i],
@@ -149,7 +154,12 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, setting
                    "hem": float(np.asarray(nuclei.hematoxylin_od_mean)[i])}
             row.update({k: float(v[i]) for k, v in feats.items()})
             rows.append(row)
-    return rows
+    m = res.metrics
+    summary = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives,
+               "appearance": appearance, "true": float(gen.truth["ki67_index_pct"]),
+               "measured": float(m.get("ki67_index_pct", np.nan)), "P": int(m.get("ki67_positive", 0)),
+               "N": int(m.get("ki67_negative", 0)), "pigment": int(m.get("ki67_pigment", 0))}
+    return rows, summary
 
 
 def main() -> None:
@@ -159,6 +169,7 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=40)
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--positives", nargs="*", default=["standard"])
+    ap.add_argument("--appearance", nargs="*", default=["plain"])
     ap.add_argument("--csv", type=Path, required=True)
     ap.add_argument("--resume", action="store_true", help="keep the tiles the CSV holds")
     args = ap.parse_args()
@@ -170,21 +181,28 @@ def main() -> None:
     if args.resume and args.csv.exists():
         with args.csv.open() as fh:
             rows = list(csv.DictReader(fh))
-        done = {(r["positives"], r["chromogen"], r["family"], int(r["seed"])) for r in rows}
-    for pos in args.positives:
+        done = {(r["positives"], r.get("appearance", "plain"), r["chromogen"], r["family"], int(r["seed"]))
+                for r in rows}
+    tiles: list[dict] = []
+    for pos, look in ((p, a) for p in args.positives for a in args.appearance):
         for ch in args.chromogens:
             for fam in args.families:
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
-                    if (pos, ch, fam, seed) in done:
+                    if (pos, look, ch, fam, seed) in done:
                         continue
-                    got = tile_rows(ch, fam, seed, positives=pos, settings={})
+                    got, summary = tile_rows(ch, fam, seed, positives=pos, appearance=look, settings={})
                     rows.extend(got)
-                    print(f"{pos} {ch} {fam} {seed}: {len(got)} touched, "
+                    tiles.append(summary)
+                    print(f"{pos} {look} {ch} {fam} {seed}: {len(got)} touched, "
                           f"{sum(r['fill_read'] for r in got)} fill-read", flush=True)
                     with args.csv.open("w", newline="") as fh:
                         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
                         w.writeheader()
                         w.writerows(rows)
+                    with args.csv.with_suffix(".tiles.csv").open("w", newline="") as fh:
+                        w = csv.DictWriter(fh, fieldnames=list(tiles[0]))
+                        w.writeheader()
+                        w.writerows(tiles)
 
 
 if __name__ == "__main__":
