@@ -23,7 +23,6 @@ gave it, whether the chromogen-fill rule read it (``fill_read``), and colour fea
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 import warnings
@@ -40,7 +39,7 @@ import mmnst_path.quantify.ki67 as ki67_mod
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 from mmnst_path.stain import angle_deg, melanin_vector
 from mmnst_path.stain.od import od_from_rgb
-from mmnst_path.synthetic import PIGMENT_FAMILIES, pigment_family_tile
+from mmnst_path.synthetic import pigment_family_tile
 
 PRESET = {"aec": "H-AEC", "fast_red": "H-FastRed"}
 _CAPTURED: list[dict] = []
@@ -163,11 +162,9 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, appeara
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--chromogens", nargs="*", default=["aec", "fast_red"])
-    ap.add_argument("--families", nargs="*", default=list(PIGMENT_FAMILIES))
-    ap.add_argument("--first-seed", type=int, default=40)
-    ap.add_argument("--seeds", type=int, default=8)
+    from red_ki67_error_split import tile_arguments
+
+    ap = tile_arguments(__doc__)
     ap.add_argument("--positives", nargs="*", default=["standard"])
     ap.add_argument("--appearance", nargs="*", default=["plain"])
     ap.add_argument("--csv", type=Path, required=True)
