@@ -79,7 +79,8 @@ def test_colour_unmixes_the_tiles_own_melanin(chromogen_od):
     rgb, labels, mask, matrix = _scene(chromogen_od)
     params = Ki67Params(red_covered_min_chromogen_od=0.2)
     got = _covered_chromogen(params, labels, rgb, mask, matrix, ("hematoxylin", "aec"), background=None)
-    assert got is not None and got.shape == (1,)
+    assert got is not None
+    assert got.shape == (1,)
     assert got[0] == pytest.approx(chromogen_od, abs=0.03)
 
 
