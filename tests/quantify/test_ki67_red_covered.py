@@ -59,12 +59,12 @@ def _rotated(v: np.ndarray, towards: np.ndarray, deg: float) -> np.ndarray:
     return out / np.linalg.norm(out)
 
 
-def _scene(chromogen_od: float):
+def _scene(chromogen_od: float, field_deg: float = 5.0):
     """A 48 px tile: one nucleus (hematoxylin 0.4, melanin 0.5 and ``chromogen_od`` AEC over it) in a
-    field of melanin whose direction is 8° off the physical one (towards AEC)."""
+    field of melanin whose direction is ``field_deg`` off the physical one (towards AEC, 14° away)."""
     matrix = get_preset("H-AEC")
     h, aec = matrix.vector("hematoxylin"), matrix.vector("aec")
-    mel = _rotated(melanin_vector(), aec, 8.0)
+    mel = _rotated(melanin_vector(), aec, field_deg)
     yy, xx = np.mgrid[:48, :48]
     nucleus = (yy - 24) ** 2 + (xx - 24) ** 2 <= 36
     mask = (yy - 24) ** 2 + (xx - 24) ** 2 <= 196
@@ -82,6 +82,13 @@ def test_colour_unmixes_the_tiles_own_melanin(chromogen_od):
     assert got is not None
     assert got.shape == (1,)
     assert got[0] == pytest.approx(chromogen_od, abs=0.03)
+
+
+def test_no_colour_test_where_the_tiles_melanin_is_the_chromogen():
+    """A pigment mask on red (a field 3° from AEC) gives no melanin direction to unmix: no test."""
+    rgb, labels, mask, matrix = _scene(0.3, field_deg=11.0)
+    params = Ki67Params(red_covered_min_chromogen_od=0.2)
+    assert _covered_chromogen(params, labels, rgb, mask, matrix, ("hematoxylin", "aec"), background=None) is None
 
 
 def test_colour_is_read_for_red_chromogens_only_and_when_on():
