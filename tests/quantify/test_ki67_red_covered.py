@@ -44,7 +44,7 @@ def test_without_colour_the_fill_rule_reads_every_covered_nucleus():
 
 
 def test_the_parameter_is_checked():
-    assert Ki67Params().red_covered_min_chromogen_od >= 0
+    assert Ki67Params().red_covered_min_chromogen_od == 0.15
     for bad in (-0.1, float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="red_covered_min_chromogen_od"):
             Ki67Params(red_covered_min_chromogen_od=bad)
