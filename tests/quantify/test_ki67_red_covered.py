@@ -96,7 +96,9 @@ def test_colour_is_read_for_red_chromogens_only_and_when_on():
     on, off = Ki67Params(red_covered_min_chromogen_od=0.2), Ki67Params(red_covered_min_chromogen_od=0.0)
     assert _covered_chromogen(off, labels, rgb, mask, matrix, ("hematoxylin", "aec"), background=None) is None
     dab = get_preset("H-DAB")
-    assert _covered_chromogen(on, labels, rgb, mask, dab, ("hematoxylin", "dab"), background=None) is None
+    far = rgb.copy()  # a field far from DAB (blue-grey), so that only the chromogen keeps DAB out
+    far[mask & (labels == 0)] = (150, 160, 200)
+    assert _covered_chromogen(on, labels, far, mask, dab, ("hematoxylin", "dab"), background=None) is None
     assert _covered_chromogen(on, labels, rgb, None, matrix, ("hematoxylin", "aec"), background=None) is None
 
 
