@@ -103,7 +103,7 @@ def test_colour_is_read_for_red_chromogens_only_and_when_on():
 
 
 def _read(chromogen: str, value: float) -> dict:
-    tile = pigment_family_tile(43, "over_nucleus", chromogen=chromogen, size=256, appearance="plain")
+    tile = pigment_family_tile(40, "over_nucleus", chromogen=chromogen, size=256, appearance="plain")
     preset = {"aec": "H-AEC", "dab": "H-DAB"}[chromogen]
     cfg = AnalysisConfig.from_mapping({"stains": preset, "measures": ["ki67", "melanin"],
                                        "ki67": {"red_covered_min_chromogen_od": value}})
@@ -114,15 +114,15 @@ def _read(chromogen: str, value: float) -> dict:
 
 
 def test_aec_melanin_covered_negatives_are_no_longer_counted_positive():
-    """Generated AEC over-nucleus tile (dev seed 43, 256 px): hidden negatives the fill rule read
+    """Generated AEC over-nucleus tile (dev seed 40, 256 px): hidden negatives the fill rule read
     positive stay ``pigment``, and the index comes nearer the truth."""
-    before, after = _read("aec", 0.0), _read("aec", 0.25)
+    before, after = _read("aec", 0.0), _read("aec", 0.15)
     assert after["ki67_positive"] < before["ki67_positive"]
     assert after["ki67_pigment"] > before["ki67_pigment"]
     assert abs(after["ki67_index_pct"] - after["truth"]) < abs(before["ki67_index_pct"] - before["truth"])
 
 
 def test_dab_is_untouched():
-    before, after = _read("dab", 0.0), _read("dab", 0.25)
+    before, after = _read("dab", 0.0), _read("dab", 0.15)
     keys = ("ki67_positive", "ki67_negative", "ki67_pigment", "ki67_index_pct")
     assert [before[k] for k in keys] == [after[k] for k in keys]
