@@ -17,6 +17,9 @@ gave it, whether the chromogen-fill rule read it (``fill_read``), and colour fea
   (2-stain counterstain + chromogen unmixing) to the chromogen and to the tile's melanin direction;
 - ``od_sum``: the mean OD summed over the channels (darkness).
 
+``fill_read`` is the rule's condition before the colour test, ``cls`` the class under the library's default (session
+31's dump, /tmp/s31_h2/dev_cov.csv, was made before ``red_covered_min_chromogen_od`` was on, i.e. at 0).
+
     PYTHONPATH=. .venv/bin/python benchmarks/experiments/red_covered_colour.py --first-seed 40 --seeds 8 \
         --csv /tmp/cov.csv
 """
