@@ -166,12 +166,19 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def tile_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """A parser with the tile selection every red-chromogen experiment shares: ``--chromogens``,
+    ``--families``, ``--first-seed`` (default 40: dev seeds), ``--seeds``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chromogens", nargs="*", default=["aec", "fast_red"])
     ap.add_argument("--families", nargs="*", default=list(PIGMENT_FAMILIES))
     ap.add_argument("--first-seed", type=int, default=40)
     ap.add_argument("--seeds", type=int, default=8)
+    return ap
+
+
+def main() -> None:
+    ap = tile_arguments(__doc__)
     ap.add_argument("--heldout", type=int, nargs=2, default=None, metavar=("FIRST", "STOP"),
                     help="read the held-out renderer's seeds FIRST..STOP-1 instead of the families")
     ap.add_argument("--tiles", nargs="*", default=None, help="CHROMOGEN:FAMILY:SEED (family 'heldout' allowed)")

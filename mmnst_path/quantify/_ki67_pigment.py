@@ -180,6 +180,52 @@ def _near_black_fraction(labels: np.ndarray, rgb: np.ndarray, n: int, *, od: flo
     return (hits / np.maximum(area, 1.0))[1:]
 
 
+#: Ki67 chromogens whose covered nuclei ``Ki67Params.red_covered_min_chromogen_od`` reads by colour.
+RED_FILL_CHROMOGENS = ("aec", "fast_red")
+_MIN_MELANIN_PIXELS = 20  # fewer pigment pixels outside nuclei: the physical melanin direction
+#: A tile whose melanin direction lies within this many degrees of the chromogen gets no colour test:
+#: its "melanin" is mostly the chromogen (a pigment mask on red positives, as on unpigmented varied
+#: AEC tiles at 3-6°), and the unmixing cannot tell the two apart. Generated families, dev seeds
+#: 40-47, AEC plain + varied: melanin read 7-17° from AEC on pigmented tiles; 8 chosen there.
+_MIN_MELANIN_CHROMOGEN_DEG = 8.0
+
+
+def _covered_chromogen(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndarray, mask: np.ndarray | None,
+                       matrix: Any, pair: tuple[str, str], *, background: Any) -> np.ndarray | None:
+    """(n,) float64: each nucleus's chromogen (log10 OD) read by colour with melanin unmixed, or None
+    where ``Ki67Params.red_covered_min_chromogen_od`` does not apply (off, not a red chromogen of
+    :data:`RED_FILL_CHROMOGENS`, no labels or no mask).
+
+    The nucleus's mean OD over all its pixels (against ``background``) is unmixed, by least squares,
+    into ``matrix``'s counterstain and chromogen vectors plus the tile's melanin direction: the mean OD
+    of the ``mask`` pixels outside every nucleus, normalised (the physical
+    :func:`~mmnst_path.stain.melanin_vector` when fewer than 20 such pixels). Three unknowns in three
+    channels; the mean over a nucleus keeps the per-pixel noise of a chromogen 13° from melanin (AEC)
+    out. The direction read from the tile holds whatever the cytoplasm under the melanin adds, so the
+    value is a contrast (negatives under melanin read near or below 0), not a calibrated chromogen OD.
+    None too when that direction lies within 8° of the chromogen (``_MIN_MELANIN_CHROMOGEN_DEG``).
+    """
+    from ..stain import angle_deg, melanin_vector
+    from ..stain.od import od_from_rgb
+
+    if (not params.red_covered_min_chromogen_od > 0 or pair[1] not in RED_FILL_CHROMOGENS or labels is None
+            or mask is None or not labels.size):
+        return None
+    n = int(labels.max())
+    flat = labels.ravel()
+    od = od_from_rgb(rgb, background=background).reshape(-1, 3).astype(np.float64)
+    free = mask.ravel() & (flat == 0)
+    mel = od[free].mean(axis=0) if np.count_nonzero(free) >= _MIN_MELANIN_PIXELS else melanin_vector()
+    norm = float(np.linalg.norm(mel))
+    mel = mel / norm if norm > 0 else melanin_vector()
+    if angle_deg(mel, matrix.vector(pair[1])) < _MIN_MELANIN_CHROMOGEN_DEG:
+        return None
+    area = np.maximum(np.bincount(flat, minlength=n + 1), 1).astype(np.float64)
+    mean = np.stack([np.bincount(flat, od[:, k], minlength=n + 1) / area for k in range(3)], axis=1)[1:]
+    basis = np.stack([matrix.vector(pair[0]), matrix.vector(pair[1]), mel]).astype(np.float64)
+    return np.asarray(np.linalg.lstsq(basis.T, mean.T, rcond=None)[0][1], np.float64)
+
+
 def _hidden_decision(params: Ki67Params, labels: np.ndarray | None, rgb: np.ndarray, conc: np.ndarray | None,
                      hidden: np.ndarray | None, mask: np.ndarray | None, saturated: np.ndarray | None, *,
                      pair: tuple[str, str], mpp: float, background: Any, always: bool,

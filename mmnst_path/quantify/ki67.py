@@ -63,6 +63,7 @@ from ._ki67_counts import CLASSES, Ki67Counts, ki67_metrics, slide_positive_thre
 from ._ki67_params import Ki67Params
 from ._ki67_pigment import (
     _apply_pigment_cells,
+    _covered_chromogen,
     _hidden_decision,
     _near_black_fraction,
     _pigment_cell_rows,
@@ -139,6 +140,7 @@ def classify_nuclei(
     hidden_by_pigment: Any = None,
     hidden_by_pigment_firm: Any = None,
     hidden_model_applies: Any = None,
+    covered_chromogen_od: Any = None,
 ) -> Ki67Cells:
     """Classify detected nuclei as positive / negative / pigment / excluded.
 
@@ -196,6 +198,10 @@ def classify_nuclei(
         The nuclei the model decides (those where the pigment prior holds, :func:`_prior_holds`);
         the others are decided by the rules alone, as if ``hidden_by_pigment`` were None. None =
         every nucleus.
+    covered_chromogen_od : (n,) array_like of float or None
+        Each nucleus's chromogen by colour, melanin unmixed (log10 OD, :func:`._ki67_pigment._covered_chromogen`):
+        a covered nucleus the ``dab_fill`` rule reads is read only at or above
+        ``params.red_covered_min_chromogen_od`` (red chromogens), else stays ``pigment``. None = no such test.
 
     Returns
     -------
@@ -225,6 +231,9 @@ def classify_nuclei(
             if saturated_fraction is not None and params.pigment_saturated_od > 0:
                 sat = _per_nucleus("saturated_fraction", saturated_fraction, n)
                 stained &= ~(sat >= params.pigment_saturated_share)
+            if covered_chromogen_od is not None:  # red chromogens: the fill must be chromogen by colour
+                stained &= _per_nucleus("covered_chromogen_od", covered_chromogen_od, n) >= (
+                    params.red_covered_min_chromogen_od)
             if full_dab_od_mean is not None:
                 dab[stained] = _per_nucleus("full_dab_od_mean", full_dab_od_mean, n)[stained]
             pig &= ~stained
@@ -474,6 +483,8 @@ def measure_ki67(
         hidden_by_pigment=hidden_by if evidence else None,
         hidden_by_pigment_firm=hidden_firm if evidence else None,
         hidden_model_applies=prior if evidence and hidden_by is not None else None,
+        covered_chromogen_od=_covered_chromogen(params, nuclei.labels, rgb, mask, matrix, pair, background=background)
+        if evidence else None,
     )
     cell_rows = None
     pig_model = None
