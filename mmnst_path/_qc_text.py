@@ -52,8 +52,26 @@ def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN
         return ""
     return (
         f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
-        "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
+        + _pigment_remedy(metrics)
     )
+
+
+#: chromogens that melanin does not look like (it stays brown-black beside them)
+_RED_CHROMOGENS = ("aec", "fast_red")
+
+
+def _pigment_remedy(metrics: Mapping[str, Any]) -> str:
+    """What would resolve the hidden nuclei, by the stain the result was read with
+    (``ki67_chromogen``, ``ki67_counterstain``; results written before these keys read as DAB with
+    hematoxylin). With DAB and hematoxylin melanin looks like the chromogen, so a red chromogen or
+    an azure B counterstain separates the two by colour; a red chromogen or azure B already does, and
+    what still hides a nucleus is the pigment lying over it, which only bleaching the melanin
+    before staining removes."""
+    chromogen = str(metrics.get("ki67_chromogen") or "dab")
+    counterstain = str(metrics.get("ki67_counterstain") or "hematoxylin")
+    if chromogen in _RED_CHROMOGENS or counterstain == "azure_b":
+        return "the stain already tells melanin by colour; bleaching the melanin before staining would resolve it"
+    return "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
 
 
 #: near-black positives at least this % of the Ki67-positive nuclei (and at least

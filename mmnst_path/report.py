@@ -132,6 +132,8 @@ SUMMARY_COLUMNS = (
     "ki67_melanocytic_ci_high_pct",
     "ki67_melanocytic_denominator",
     "ki67_melanocyte_marker",
+    "ki67_chromogen",
+    "ki67_counterstain",
     "melanin_area_mm2",
     "melanin_fraction_pct",
     "melanin_tumour_fraction_pct",

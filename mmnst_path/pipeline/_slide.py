@@ -416,10 +416,14 @@ def analyze_slide(
         rule = config.ki67.spindle_sheet  # "auto", True or False: what the QC sentence advises follows it
         metrics["ki67_spindle_sheet_rule"] = rule if isinstance(rule, str) else str(bool(rule)).lower()
     if "ki67" in measures and matrix is not None:  # double stain: which marker was read ("" = none)
-        from ..quantify.ki67 import marker_of
+        from ..quantify.ki67 import chromogen_of, counterstain_of, marker_of
 
         marker = marker_of(matrix, config.ki67)
         metrics["ki67_melanocyte_marker"] = "" if marker is None else marker[1]
+        # which chromogen the index counted and which counterstain found the nuclei: the pigment QC
+        # sentence advises by them (a red chromogen or azure B already separates melanin by colour)
+        metrics["ki67_chromogen"] = chromogen_of(matrix)
+        metrics["ki67_counterstain"] = counterstain_of(matrix)
         # weak nuclear staining counted by contrast with the nucleus's ring (NaN: the rule did not run)
         metrics["ki67_nuclear_contrast_od"] = (float(config.ki67.nuclear_contrast_od)
                                                if nuclear_contrast_applies(config.ki67, matrix) else math.nan)
