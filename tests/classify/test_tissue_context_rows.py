@@ -342,6 +342,7 @@ def test_context_thin_draws_rows_of_the_named_images_only(project_module) -> Non
     assert out[1] is images[1]
     assert out[2] is images[2]
     most = fit.thin_context_images(maps, images, [("osteosarcoma", "NVT", 0.9)])[0].context_rows()[0]
-    assert len(most) == 45 and len(set(most.tolist())) == 45  # a draw with replacement repeats rows at 45 of 50
+    assert len(most) == 45
+    assert len(set(most.tolist())) == 45  # a draw with replacement repeats rows at 45 of 50
     with pytest.raises(SystemExit, match="no training image matches"):
         fit.thin_context_images(maps, images, [("osteosarcoma", "NVT_b", 0.5)])
