@@ -92,3 +92,12 @@ def test_dab_is_untouched():
     assert a.metrics["ki67_positive_threshold_od"] == b.metrics["ki67_positive_threshold_od"]
     np.testing.assert_array_equal(a.cells.cls, b.cells.cls)
     assert b.config["ki67"]["weak_stain_basis"] == "stained"
+
+
+def test_the_red_baseline_threshold_is_off_by_default():
+    """Opt-in: it failed the held-out gate of its rule (session 31 H1), so an AEC or Fast Red slide keeps
+    the stained-median adaptation unless the user sets ``red_baseline_margin_od``."""
+    default = Ki67Params()
+    assert default.red_baseline_margin_od == 0
+    for chromogen in ("aec", "fast_red"):
+        assert default.for_chromogen(chromogen).weak_stain_basis == "stained"
