@@ -11,6 +11,12 @@ tissue thumbnail the pipeline guesses on, for
 - ``dab``: generated H-DAB tiles of every family (both positive ranges), EndoNuke (CC BY 4.0, ../shared/train) and
   scikit-image's IHC tile (BSD-3).
 
+``show`` prints, per group, the names right without and with the candidate rule (1b) of
+``red_few_bodies_s32.patch`` (an H-DAB colour guess with at least N red nuclear bodies per mm² whose angle lies
+below T is a red chromogen, whatever its brown bodies), for a grid of (T, N). The candidate (-18°, 25 per mm²)
+failed the lead's rule at its generated gate (``eval_stain_guess.py --seeds 6``: H-AEC + H-FastRed 82 -> 82, +4
+asked) and is not applied (benchmarks/README.md, session 32 H1).
+
 Dev seeds only (>= 40); never the held-out renderer, never the research sets (BCData, SHIDC, DeepLIIF)::
 
     PYTHONPATH=. python benchmarks/experiments/red_beside_melanin.py collect --seeds 40 41 42 43 --out F.pkl
@@ -174,7 +180,7 @@ def real() -> Iterator[dict]:
                "places": g.places, "ev": ev}
 
 
-#: Candidates of rule (1b) (``guess.RED_FEW_DEG``, ``guess.RED_FEW_BODIES_MM2``) shown by ``show``.
+#: Candidates (T, N) of rule (1b) (``RED_FEW_DEG``, ``RED_FEW_BODIES_MM2`` of ``red_few_bodies_s32.patch``) shown by ``show``.
 CANDIDATES = [(t, n) for t in (-13.7, -16.0, -18.0, -20.0) for n in (25.0, 50.0, 75.0)]
 
 

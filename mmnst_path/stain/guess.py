@@ -67,11 +67,7 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   with at least ``RED_BODIES_MM2`` red nuclear bodies per mm², twice its brown ones, is a red
   chromogen outweighed in the histogram by melanin, named by the bodies' angle when it lies more
   than ``BODY_MARGIN_DEG`` on the red side of ``AEC_DEG`` (nearer, a reddish DAB looks the same:
-  the H-DAB guess is flagged with H-AEC to pass). (1b) A few red positives beside melanin:
-  an H-DAB colour guess with at least ``RED_FEW_BODIES_MM2`` red nuclear bodies per mm² whose
-  angle lies below ``RED_FEW_DEG`` (redder than any DAB body seen, reddish DAB included),
-  however many brown bodies (melanin over nuclei) it holds, is named by that angle as in (1),
-  always flagged with H-DAB to pass. (2) A red
+  the H-DAB guess is flagged with H-AEC to pass). (2) A red
   chromogen or H&E colour guess with ``DOUBLE_RING_SHARE`` of its red in rings around cells and
   ``DOUBLE_BROWN_BODIES_MM2`` brown nuclear bodies is a Ki67 / MART-1 double stain,
   ``H-DAB-AEC`` when the colour said AEC at ``DOUBLE_AEC_DEG`` or above, else ``H-DAB-FastRed``
@@ -176,19 +172,6 @@ AZURE_MARGIN = 1.5
 #: (generated H-DAB tiles <= 110 / mm², real Ki67 DAB tiles <= 15; generated Fast Red read H-DAB 190-1000).
 RED_BODIES_MM2 = 150.0
 RED_OVER_BROWN = 2.0
-#: A red chromogen with few positives beside melanin (rule (1b)): an H-DAB colour guess with at least
-#: ``RED_FEW_BODIES_MM2`` red nuclear bodies per mm² (one per 0.04 mm² tile) whose angle
-#: (:attr:`~mmnst_path.stain.places.ChromogenPlaces.red_body_deg`, degrees from DAB) lies below
-#: ``RED_FEW_DEG`` is a red chromogen whatever its brown bodies (a Ki67 index of 3-10 % beside melanin
-#: over the nuclei leaves 1-5 red bodies on a tile, fewer than its melanin-covered brown ones). Chosen
-#: on dev tiles only (``benchmarks/experiments/red_beside_melanin.py``, seeds 40-51, session 32): no
-#: generated DAB tile (240, every family, 3-10 % and 3-50 % positives), no DAB turned 1.7-4.6° towards
-#: AEC (144), no EndoNuke tile (292) and no H&E training tile read H-DAB holds a red body redder than
-#: -15.4° (that reddish DAB tile; ``RED_FEW_DEG`` keeps 2.6° from it); 13 more of 480 generated
-#: pigmented AEC / Fast Red tiles named right (-18° / 25: 310 -> 323; -16° / 25: 324; 50 per mm²: 322).
-#: Real Ki67 DAB tiles hold at most 15 red bodies per mm² at any angle.
-RED_FEW_BODIES_MM2 = 25.0
-RED_FEW_DEG = -18.0
 #: The angle of red bodies (mixed with hematoxylin at their rim) names a chromogen less surely than
 #: a peak: within this of ``FAST_RED_DEG`` the guess is flagged (generated Fast Red bodies read -16
 #: to -39°), and within this of ``AEC_DEG`` the H-DAB guess stays (flagged, H-AEC to pass): a reddish
@@ -495,13 +478,6 @@ def _by_places(guess: StainGuess, places: ChromogenPlaces, sox10: bool) -> Stain
                        chromogen_deg=deg, places=places,
                        reason=f"{guess.reason}; but a red chromogen (at {deg:+.0f}°) fills round nuclear bodies "
                               f"({counts}): the browner stain is melanin")
-    if guess.name == "H-DAB" and red >= RED_FEW_BODIES_MM2 and places.red_body_deg < RED_FEW_DEG:
-        # a few red positives beside melanin over the nuclei (rule (1b)): the brown bodies are melanin
-        deg = places.red_body_deg
-        return replace(guess, name="H-FastRed" if deg < FAST_RED_DEG else "H-AEC", ambiguous=True,
-                       alternative="H-DAB", chromogen_deg=deg, places=places,
-                       reason=f"{guess.reason}; but a red chromogen (at {deg:+.0f}°) fills a few round nuclear "
-                              f"bodies ({counts}): the browner stain may be melanin")
     if guess.name not in ("H-AEC", "H-FastRed", "H&E"):
         return replace(guess, places=places)
     if not (ring >= DOUBLE_RING_SHARE and brown >= DOUBLE_BROWN_BODIES_MM2):
