@@ -1,0 +1,63 @@
+"""The outputs a user reads, checked the way session 32's acceptance pass read them: report.html in a
+browser window, the CLI table under a run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mmnst_path.cli._quantify import _print_table
+from mmnst_path.html_report import render_report
+
+
+def _row(**kw):
+    base = {"input": "/data/a.png", "status": "ok", "ki67_index_pct": 26.4, "ki67_ci_low_pct": 22.4,
+            "ki67_ci_high_pct": 31.0, "ki67_denominator": 401, "ki67_hotspot_index_pct": 26.4,
+            "ki67_hotspot_nuclei": 401, "hotspot_meets_min_nuclei": True, "hotspot_min_nuclei": 500,
+            "ki67_positive_threshold_od": 0.35, "ki67_nuclear_contrast_od": 0.12, "stain_names": ["hematoxylin", "dab"],
+            "melanin_fraction_pct": 17.02, "necrosis_fraction_pct": None}  # fmt: skip
+    base.update(kw)
+    return base
+
+
+def test_the_positivity_rule_wraps_instead_of_widening_the_ki67_column():
+    # on one line (white-space:nowrap) the rule "positive at DAB ≥ 0.35 OD, or ≥ 0.12 OD above the ring
+    # around the nucleus" made the Ki67 column ~350 px wide: in a 1600 px window the tissue classes and
+    # the error column were cut off (headless Chromium screenshot of the README job, session 32)
+    html = render_report([_row()])
+    div = re.search(r'<div class="([^"]*)">positive at DAB ≥ 0.35 OD, or ≥ 0.12 OD above the ring', html)
+    assert div is not None
+    classes = div.group(1).split()
+    assert "rule" in classes
+    css = re.search(r"\.ci\.rule\{([^}]*)\}", html)
+    assert css is not None and "white-space:normal" in css.group(1) and "max-width" in css.group(1)
+    # the CI and the other short notes stay on one line
+    assert re.search(r"\.ci\{[^}]*white-space:nowrap", html)
+    assert '<div class="ci">95% CI 22.4–31.0</div>' in html
+
+
+def _printed(rows, capsys: pytest.CaptureFixture[str]) -> str:
+    _print_table(rows, Path("results"))
+    return capsys.readouterr().out
+
+
+def test_cli_table_does_not_call_a_short_window_a_hot_spot(capsys: pytest.CaptureFixture[str]) -> None:
+    # report.html greys such a window and says "not a hot spot"; the CLI printed the bare number under
+    # "hot spot %" (every 512 px generated tile of session 32's pass: 289-401 nuclei, 500 needed)
+    out = _printed([_row(input="short.png", hotspot_meets_min_nuclei=False),
+                    _row(input="real.png", ki67_hotspot_index_pct=31.5)], capsys)
+    short = next(line for line in out.splitlines() if "short.png" in line)
+    real = next(line for line in out.splitlines() if "real.png" in line)
+    assert "(26.4)" in short
+    assert "31.5" in real and "(31.5)" not in real
+    text = " ".join(out.split())
+    assert "(hot spot %): not a hot spot, no window holds the 500 tumour nuclei one needs" in text
+    # a table where every hot spot is real has neither the parentheses nor the note
+    plain = _printed([_row(input="real.png", ki67_hotspot_index_pct=31.5)], capsys)
+    assert "(31.5)" not in plain and "not a hot spot" not in plain
+    # no hot spot at all (H&E: Ki67 not measured) is "–", not "(–)"
+    he = _printed([_row(input="he.tif", ki67_index_pct=None, ki67_hotspot_index_pct=None,
+                        hotspot_meets_min_nuclei=False)], capsys)
+    assert "(–)" not in he and "not a hot spot" not in he
