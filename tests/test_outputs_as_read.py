@@ -61,3 +61,39 @@ def test_cli_table_does_not_call_a_short_window_a_hot_spot(capsys: pytest.Captur
     he = _printed([_row(input="he.tif", ki67_index_pct=None, ki67_hotspot_index_pct=None,
                         hotspot_meets_min_nuclei=False)], capsys)
     assert "(–)" not in he and "not a hot spot" not in he
+
+
+def _picture(side: int, mpp: float, n: int = 400):
+    import types
+
+    import numpy as np
+
+    from mmnst_path.geometry import Box
+    from mmnst_path.overlay import nucleus_field_image
+
+    rng = np.random.default_rng(7)
+    cells = types.SimpleNamespace(row=rng.uniform(30, side - 5, n), col=rng.uniform(5, side - 5, n),
+                                  cls=rng.integers(0, 4, n), columns={"area_um2": rng.uniform(20, 60, n)})
+    result = types.SimpleNamespace(cells=cells, mpp=mpp)
+    rgb = np.full((side, side, 3), 200, np.uint8)
+    img, counts = nucleus_field_image(result, rgb, Box(0, 0, side, side), "densest window (too few nuclei for a hot spot)")
+    return img, img.shape[0] - side, counts
+
+
+@pytest.mark.parametrize(("side", "mpp"), [(512, 0.5), (300, 1.0), (150, 0.5)])
+def test_check_picture_caption_wraps_inside_a_narrow_field(side: int, mpp: float) -> None:
+    # one caption line cut "Ki67 26.4 % here" off every 512 px field (a 256 µm tile; session 32's
+    # generated tiles) and most of the legend of a 300 µm field at 1 µm/px
+    img, caption, counts = _picture(side, mpp)
+    assert caption > 44  # the legend took more lines
+    strip = img[:caption]
+    assert (strip[:, -3:] == 255).all()  # nothing reaches the right edge
+    assert sum(counts.values()) == 400
+    # the caption's lines end inside the picture: dark (text) pixels on every 20 px line
+    dark = (strip < 100).all(axis=2)
+    assert all(dark[4 + 20 * i : 20 + 20 * i].any() for i in range((caption - 4) // 20))
+
+
+def test_check_picture_caption_that_fits_keeps_its_44_px_strip() -> None:
+    img, caption, _ = _picture(1024, 0.5)
+    assert caption == 44
