@@ -97,3 +97,34 @@ def test_check_picture_caption_wraps_inside_a_narrow_field(side: int, mpp: float
 def test_check_picture_caption_that_fits_keeps_its_44_px_strip() -> None:
     img, caption, _ = _picture(1024, 0.5)
     assert caption == 44
+
+
+NEAR_BLACK = {"ki67_near_black_positive_pct": 41.0, "ki67_near_black_positive": 25,
+              "ki67_index_if_near_black_pigment_pct": 18.5}
+DAB_SENTENCE = ('41 % of the Ki67-positive nuclei are near-black (strong DAB or melanin look alike): if this lesion is '
+                'pigmented, melanin may be counted as Ki67; set [ki67] near_black = "pigment" (index then 18.5 %) or '
+                "use a red chromogen (AEC, Fast Red) or an Azure B counterstain")
+
+
+@pytest.mark.parametrize(("chromogen", "counterstain", "strong", "red_advice"), [
+    ("dab", "hematoxylin", "DAB", True),
+    (None, None, "DAB", True),  # a result written before the keys existed reads as DAB, as it did
+    ("aec", "hematoxylin", "AEC", False),
+    ("fast_red", "hematoxylin", "Fast Red", False),
+    ("dab", "azure_b", "DAB", False),
+])
+def test_near_black_advice_follows_the_stain(chromogen, counterstain, strong, red_advice):
+    # the pigment sentence stopped telling a red-chromogen / azure B slide to use a red chromogen or azure B
+    # (session 31); the near-black sentence still did
+    from mmnst_path.report import near_black_warning
+
+    metrics = dict(NEAR_BLACK)
+    if chromogen is not None:
+        metrics.update(ki67_chromogen=chromogen, ki67_counterstain=counterstain)
+    text = near_black_warning(metrics)
+    assert text.startswith(f"41 % of the Ki67-positive nuclei are near-black (strong {strong} or melanin look alike)")
+    assert ("use a red chromogen" in text) is red_advice
+    if red_advice:
+        assert text == DAB_SENTENCE  # the words the README quotes, unchanged
+    else:
+        assert text.endswith('set [ki67] near_black = "pigment" (index then 18.5 %) or bleach the melanin before staining')
