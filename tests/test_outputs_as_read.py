@@ -32,7 +32,9 @@ def test_the_positivity_rule_wraps_instead_of_widening_the_ki67_column():
     classes = div.group(1).split()
     assert "rule" in classes
     css = re.search(r"\.ci\.rule\{([^}]*)\}", html)
-    assert css is not None and "white-space:normal" in css.group(1) and "max-width" in css.group(1)
+    assert css is not None
+    assert "white-space:normal" in css.group(1)
+    assert "max-width" in css.group(1)
     # the CI and the other short notes stay on one line
     assert re.search(r"\.ci\{[^}]*white-space:nowrap", html)
     assert '<div class="ci">95% CI 22.4–31.0</div>' in html
@@ -51,16 +53,19 @@ def test_cli_table_does_not_call_a_short_window_a_hot_spot(capsys: pytest.Captur
     short = next(line for line in out.splitlines() if "short.png" in line)
     real = next(line for line in out.splitlines() if "real.png" in line)
     assert "(26.4)" in short
-    assert "31.5" in real and "(31.5)" not in real
+    assert "31.5" in real
+    assert "(31.5)" not in real
     text = " ".join(out.split())
     assert "(hot spot %): not a hot spot, no window holds the 500 tumour nuclei one needs" in text
     # a table where every hot spot is real has neither the parentheses nor the note
     plain = _printed([_row(input="real.png", ki67_hotspot_index_pct=31.5)], capsys)
-    assert "(31.5)" not in plain and "not a hot spot" not in plain
+    assert "(31.5)" not in plain
+    assert "not a hot spot" not in plain
     # no hot spot at all (H&E: Ki67 not measured) is "–", not "(–)"
     he = _printed([_row(input="he.tif", ki67_index_pct=None, ki67_hotspot_index_pct=None,
                         hotspot_meets_min_nuclei=False)], capsys)
-    assert "(–)" not in he and "not a hot spot" not in he
+    assert "(–)" not in he
+    assert "not a hot spot" not in he
 
 
 def _picture(side: int, mpp: float, n: int = 400):
@@ -95,7 +100,7 @@ def test_check_picture_caption_wraps_inside_a_narrow_field(side: int, mpp: float
 
 
 def test_check_picture_caption_that_fits_keeps_its_44_px_strip() -> None:
-    img, caption, _ = _picture(1024, 0.5)
+    _img, caption, _ = _picture(1024, 0.5)
     assert caption == 44
 
 
