@@ -58,6 +58,8 @@ def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN
 
 #: chromogens that melanin does not look like (it stays brown-black beside them)
 _RED_CHROMOGENS = ("aec", "fast_red")
+#: how the sentences name a Ki67 chromogen (``ki67_chromogen``)
+_CHROMOGEN_NAMES = {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"}
 
 
 def _pigment_remedy(metrics: Mapping[str, Any]) -> str:
@@ -91,18 +93,26 @@ def near_black_warning(metrics: Mapping[str, Any], *, min_pct: float = NEAR_BLAC
     their pixels at OD >= 1 in every channel, ``Ki67Cells.near_black``), which strong DAB and
     melanin without granules both are, and the index if they were left out as melanin
     (``[ki67] near_black = "pigment"``). ``""`` below ``min_pct`` % or ``min_count`` nuclei, or
-    when a figure is missing or undefined. The CLI, the HTML report and the napari plugin all say
-    it in these words."""
+    when a figure is missing or undefined. The advice follows the stain the result was read with, as
+    :func:`pigment_warning`'s does: a slide already read with a red chromogen or an azure B
+    counterstain is told to bleach the melanin, not to use one. The CLI, the HTML report and the
+    napari plugin all say it in these words."""
     share = _finite(metrics, "ki67_near_black_positive_pct")
     count = _finite(metrics, "ki67_near_black_positive")
     if share is None or count is None or share < min_pct or count < min_count:
         return ""
     alt = _finite(metrics, "ki67_index_if_near_black_pigment_pct")
     then = "no nucleus left to count" if alt is None else f"index then {alt:.1f} %"
+    chromogen = str(metrics.get("ki67_chromogen") or "dab")
+    # as the pigment sentence: a slide already read with a red chromogen or azure B is not told to use one
+    if chromogen in _RED_CHROMOGENS or str(metrics.get("ki67_counterstain") or "hematoxylin") == "azure_b":
+        remedy = "bleach the melanin before staining"
+    else:
+        remedy = "use a red chromogen (AEC, Fast Red) or an Azure B counterstain"
     return (
-        f"{share:.0f} % of the Ki67-positive nuclei are near-black (strong DAB or melanin look alike): "
-        f"if this lesion is pigmented, melanin may be counted as Ki67; set [ki67] near_black = \"pigment\" "
-        f"({then}) or use a red chromogen (AEC, Fast Red) or an Azure B counterstain"
+        f"{share:.0f} % of the Ki67-positive nuclei are near-black (strong {_CHROMOGEN_NAMES.get(chromogen, 'DAB')} "
+        f"or melanin look alike): if this lesion is pigmented, melanin may be counted as Ki67; set [ki67] near_black "
+        f"= \"pigment\" ({then}) or {remedy}"
     )
 
 

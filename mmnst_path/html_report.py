@@ -37,6 +37,7 @@ tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;word-br
 .ok{color:#237804;font-weight:600} .bad{color:#a8071a;font-weight:600}
 img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
 .ci{color:#666;font-size:11px;white-space:nowrap} .meta{color:#555;font-size:11px}
+.ci.rule{white-space:normal;max-width:240px;margin-left:auto}
 .warn{color:#ad4e00;font-size:11px;font-weight:600;max-width:360px;white-space:normal} td.dim{color:#999}
 tr.row-warn td,tr.warnrow td{background:#fffbe6} tr.row-warn td{border-bottom:none}
 tr.warnrow .warn{max-width:none;margin:2px 0} td.classes{font-size:11px;white-space:nowrap}
@@ -219,7 +220,9 @@ def render_report(
         chromogen = next((n for n in names if n in _CHROMOGEN_LABELS), "dab")
         contrast = _num(r.get("ki67_nuclear_contrast_od"))
         also = "" if contrast is None else f", or ≥ {contrast:.2f} OD above the ring around the nucleus"
-        thr_note = "" if thr is None else (f'<div class="ci">positive at {_CHROMOGEN_LABELS[chromogen]} ≥ '
+        # the positivity rule wraps (class "rule"): on one line it widened the Ki67 column so far that a
+        # 1600 px window cut the tissue-class and error columns off
+        thr_note = "" if thr is None else (f'<div class="ci rule">positive at {_CHROMOGEN_LABELS[chromogen]} ≥ '
                                            f'{thr:.2f} OD{also}</div>')
         if ok and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
             thr_note += f'<div class="ci">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'

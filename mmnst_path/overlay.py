@@ -348,7 +348,11 @@ def nucleus_field_image(result: SlideResult, rgb: np.ndarray, box: Box, title: s
     names: np.ndarray = np.asarray(CELL_CLASSES, dtype=object)[np.asarray(cells.cls, np.intp)[idx]]
     area = cells.columns.get("area_um2")
     default_r = 4.0 / mpp  # an 8 µm nucleus when the area is not recorded
-    caption = 44
+    counts = {k: int(np.sum(np.asarray(names) == k)) for k in CLASS_RGB}
+    font = _font(13)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    head, legend = _caption_layout(measure, font, box, mpp, title, counts)
+    caption = 44 + 20 * (len(head) + len(legend) - 2)
     pil = Image.new("RGB", (box.width, box.height + caption), (255, 255, 255))
     pil.paste(Image.fromarray(np.asarray(rgb, np.uint8)), (0, caption))
     draw = ImageDraw.Draw(pil)
@@ -360,25 +364,52 @@ def nucleus_field_image(result: SlideResult, rgb: np.ndarray, box: Box, title: s
         r += width + 1
         y, x = float(cells.row[j]) - box.row + caption, float(cells.col[j]) - box.col
         draw.ellipse((x - r, y - r, x + r, y + r), outline=CLASS_RGB.get(str(name), (255, 255, 255)), width=width)
-    counts = {k: int(np.sum(np.asarray(names) == k)) for k in CLASS_RGB}
-    font = _font(13)
-    draw.text((6, 4), f"{title}: {box.height * mpp:.0f} x {box.width * mpp:.0f} um at level-0 row {box.row}, "
-                      f"col {box.col}", fill=(0, 0, 0), font=font)  # fmt: skip
-    x = 6
-    for k, colour in CLASS_RGB.items():
-        text = f"{k} {counts[k]}"
-        draw.ellipse((x, 25, x + 12, 37), outline=colour, width=3)
-        draw.text((x + 16, 24), text, fill=(0, 0, 0), font=font)
-        x += 28 + int(draw.textlength(text, font=font))
-    pos, neg = counts["positive"], counts["negative"]
-    if pos + neg:
-        draw.text((x + 8, 24), f"Ki67 {100 * pos / (pos + neg):.1f} % here", fill=(0, 0, 0), font=font)
+    for i, text in enumerate(head):
+        draw.text((6, 4 + 20 * i), text, fill=(0, 0, 0), font=font)
+    for i, line in enumerate(legend):
+        y = 24 + 20 * (len(head) - 1 + i)
+        for x, text, colour in line:
+            if colour is not None:
+                draw.ellipse((x - 16, y + 1, x - 4, y + 13), outline=colour, width=3)
+            draw.text((x, y), text, fill=(0, 0, 0), font=font)
     bar = 50 / mpp  # 50 µm scale bar, bottom left
     y = box.height + caption - 10
     draw.rectangle((4, y - 24, 12 + max(bar, 40), y + 4), fill=(255, 255, 255))  # readable on tissue
     draw.rectangle((8, y - 4, 8 + bar, y), fill=(0, 0, 0))
     draw.text((8, y - 20), "50 um", fill=(0, 0, 0), font=font)
     return np.asarray(pil), counts
+
+
+def _caption_layout(draw: Any, font: Any, box: Box, mpp: float, title: str, counts: dict[str, int]
+                    ) -> tuple[list[str], list[list[tuple[float, str, tuple[int, int, int] | None]]]]:
+    """(heading lines, legend lines of (x of the text, text, ring colour or None)) of a check picture's
+    caption, flowed into the picture's width: on one line each, a 512 px field (a 256 µm tile) cut
+    "Ki67 26.4 % here" off, and a 300 µm field at 1 µm/px most of the legend. A caption that fits is
+    laid out as before (heading at y 4, legend at y 24, 44 px)."""
+    limit = box.width - 4
+    head = [""]
+    for word in f"{title}: {box.height * mpp:.0f} x {box.width * mpp:.0f} um at level-0 row {box.row}, col {box.col}".split(" "):
+        wider = f"{head[-1]} {word}" if head[-1] else word
+        if head[-1] and 6 + draw.textlength(wider, font=font) > limit:
+            head.append(word)
+        else:
+            head[-1] = wider
+    items: list[tuple[str, tuple[int, int, int] | None]] = [(f"{k} {counts[k]}", c) for k, c in CLASS_RGB.items()]
+    pos, neg = counts["positive"], counts["negative"]
+    if pos + neg:
+        items.append((f"Ki67 {100 * pos / (pos + neg):.1f} % here", None))
+    lines: list[list[tuple[float, str, tuple[int, int, int] | None]]] = [[]]
+    x = 6.0
+    for text, colour in items:
+        for _ in range(2):  # on this line, or else at the start of a new one
+            start = x + (16 if colour is not None else 8)
+            if start + draw.textlength(text, font=font) <= limit or not lines[-1]:
+                break
+            lines.append([])
+            x = 6.0 - (0 if colour is not None else 8)
+        lines[-1].append((start, text, colour))
+        x = start + draw.textlength(text, font=font) + 12
+    return head, lines
 
 
 def nucleus_fields(

@@ -261,6 +261,16 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     from rich.table import Table
 
     table = Table(title=f"mmnst-path quantify -> {out_dir}", show_lines=False)
+    # a densest window holding fewer tumour nuclei than a hot spot needs is no hot spot (the report greys
+    # it and says so): its number is shown in parentheses, with the reason under the table
+    short = [r for r in rows if r["status"] == "ok" and r.get("hotspot_meets_min_nuclei") is False
+             and _fmt(r.get("ki67_hotspot_index_pct")) != "–"]
+    if short:
+        need = {r.get("hotspot_min_nuclei") for r in short}
+        fewer = f"the {need.pop()}" if len(need) == 1 and None not in need else "the"
+        table.caption = (f"(hot spot %): not a hot spot, no window holds {fewer} tumour nuclei one needs; "
+                         "the number is the densest window's")
+    short_ids = {id(r) for r in short}
     for name, justify in (("input", "left"), ("status", "left"), ("Ki67 %", "right"), ("95% CI", "right"),
                           ("n", "right"), ("hot spot %", "right"), ("melanin %", "right"),
                           ("necrosis %", "right")):
@@ -274,7 +284,7 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
             _fmt(r.get("ki67_index_pct")),
             ci,
             _fmt(r.get("ki67_denominator"), "d") if r.get("ki67_denominator") is not None else "–",
-            _fmt(r.get("ki67_hotspot_index_pct")),
+            f"({_fmt(r.get('ki67_hotspot_index_pct'))})" if id(r) in short_ids else _fmt(r.get("ki67_hotspot_index_pct")),
             _fmt(r.get("melanin_fraction_pct"), ".2f"),
             _fmt(r.get("necrosis_fraction_pct")),
         )  # errors are printed once, on their own line, never wrapped into the table
