@@ -44,14 +44,18 @@ def pigment_warning(metrics: Mapping[str, Any], *, min_pct: float = PIGMENT_WARN
     ``SlideResult.metrics``): what share of the index nuclei pigment hides and the range the index
     could take if they were all negative or all positive. ``""`` when pigment hides fewer than
     ``min_pct`` % of them or a figure is missing or undefined (NaN). The CLI, the HTML report and
-    the napari plugin all say it in these words."""
+    the napari plugin all say it in these words. The sentence says what the index would be, not
+    that the true index lies between the two: the bound covers the hidden nuclei only, not how the
+    visible ones were read (before 2026-12-06 it said "the index lies between X and Y %", and on
+    generated H-DAB tiles with dense melanin the truth lay outside that range on 12 of 12 tiles)."""
     hidden = _finite(metrics, "ki67_pigment_obscured_pct")
     lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
     hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
     if hidden is None or lo is None or hi is None or hidden < min_pct:
         return ""
     return (
-        f"pigment hides {hidden:.0f} % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %; "
+        f"pigment hides {hidden:.0f} % of the tumour nuclei: "
+        f"the index would be {lo:.1f} % if they were all negative, {hi:.1f} % if all positive; "
         + _pigment_remedy(metrics)
     )
 

@@ -171,7 +171,7 @@ def test_result_notes_say_the_pigment_bound_and_the_melanocytic_index_in_the_rep
     failed = {**hidden, "input": "/x/bad.tif", "status": "error"}  # an error row has no result to qualify
     notes = _result_notes([hidden, few, failed])
     assert notes == [f"dark.tif: {pigment_warning(hidden)}"]
-    assert notes[0].startswith("dark.tif: pigment hides 28 % of the tumour nuclei: the index lies between 12.0 and 40.0 %")
+    assert notes[0].startswith("dark.tif: pigment hides 28 % of the tumour nuclei: the index would be 12.0 % if they were all negative, 40.0 % if all positive")
     nan = {**hidden, "ki67_index_if_obscured_positive_pct": math.nan}  # undefined bound: no sentence, never 'nan'
     assert _result_notes([nan]) == []
 

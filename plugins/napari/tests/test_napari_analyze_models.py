@@ -26,7 +26,7 @@ def test_pigment_warning_wording_and_threshold():
     m = {"ki67_pigment_obscured_pct": 28.4, "ki67_index_if_obscured_negative_pct": 12.04,
          "ki67_index_if_obscured_positive_pct": 40.0}  # fmt: skip
     assert pigment_warning(m) == (
-        "pigment hides 28 % of the tumour nuclei: the index lies between 12.0 and 40.0 %; "
+        "pigment hides 28 % of the tumour nuclei: the index would be 12.0 % if they were all negative, 40.0 % if all positive; "
         "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
     )
     assert pigment_warning({**m, "ki67_pigment_obscured_pct": 4.9}) == ""  # below the report's 5 %
@@ -104,7 +104,7 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
     hidden = {"ki67_pigment_obscured_pct": 28.0, "ki67_index_if_obscured_negative_pct": 12.0,
               "ki67_index_if_obscured_positive_pct": 40.0}  # fmt: skip
     analyze._on_result((analyze.plan, replace(result, metrics={**result.metrics, **hidden})))
-    sentence = "pigment hides 28 % of the tumour nuclei: the index lies between 12.0 and 40.0 %"
+    sentence = "pigment hides 28 % of the tumour nuclei: the index would be 12.0 % if they were all negative, 40.0 % if all positive"
     assert sentence in analyze.notice.value
     assert sentence in analyze.results.value
     assert "Azure B" in analyze.notice.value

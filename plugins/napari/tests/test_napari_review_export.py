@@ -187,7 +187,7 @@ def test_review_recounts_the_near_black_and_pigment_qc_of_the_reviewed_nuclei(ma
     _, k = widget.metrics()
     assert k["pigment_obscured_pct"] == pytest.approx(15.0)
     lo, hi = 100 * 19 / 40, 100 * 25 / 40
-    assert f"⚠ pigment hides 15 % of the tumour nuclei: the index lies between {lo:.1f} and {hi:.1f} %" in (
+    assert f"⚠ pigment hides 15 % of the tumour nuclei: the index would be {lo:.1f} % if they were all negative, {hi:.1f} % if all positive" in (
         widget.results.value
     )
     # a nucleus the reviewer adds is reviewed and not near-black
