@@ -66,6 +66,23 @@ def test_an_ambiguous_guess_names_the_preset_to_pass():
         warn_if_ambiguous(clear)
 
 
+@pytest.mark.parametrize(("name", "alternative", "double"), [("H&E", "H-FastRed", "H-DAB-FastRed"),
+                                                          ("H&E", "H-AEC", "H-DAB-AEC"),
+                                                          ("H-DAB", "H-AEC", None),
+                                                          ("H&E", "H-DAB", None)])
+def test_a_close_he_call_also_names_the_red_chromogens_double_stain(name, alternative, double):
+    """A double stain's red cytoplasm reads like eosin: a close H&E / red-chromogen call names the double
+    stain too (the single red preset would count the red marker as Ki67); no other call does."""
+    close = StainGuess(name, True, "close", float("nan"), 0.5, (255.0, 255.0, 255.0), alternative=alternative)
+    with pytest.warns(AmbiguousStainsWarning) as caught:
+        warn_if_ambiguous(close)
+    text = str(caught[0].message)
+    assert f"--stains {alternative})" in text
+    assert ("double stain" in text) == (double is not None)
+    if double:
+        assert text.endswith(f"pass --stains {double} instead: {alternative} alone would count the red marker as Ki67")
+
+
 def test_a_close_aec_dab_call_offers_the_other_preset(guess_on_thumbnail):
     """AEC at -8° (generated, seed 2): named H-AEC, ambiguous, with H-DAB as the other choice."""
     close = pigment_family_tile(2, "none", chromogen="aec", appearance="varied", size=256)
