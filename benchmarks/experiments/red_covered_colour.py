@@ -117,6 +117,19 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, appeara
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze_region(gen.rgb, cfg, mpp=gen.mpp)
+    base = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives, "appearance": appearance}
+    rows = touched_rows(tl, tpos, thid, res, base)
+    m = res.metrics
+    summary = {**base, "true": float(gen.truth["ki67_index_pct"]),
+               "measured": float(m.get("ki67_index_pct", np.nan)), "P": int(m.get("ki67_positive", 0)),
+               "N": int(m.get("ki67_negative", 0)), "pigment": int(m.get("ki67_pigment", 0))}
+    return rows, summary
+
+
+def touched_rows(tl: np.ndarray, tpos: np.ndarray, thid: np.ndarray, res: Any, base: dict) -> list[dict]:
+    """One row (``base`` plus the module docstring's columns) per touched nucleus of the ``classify_nuclei``
+    calls captured while ``analyze_region`` made ``res``; ``tl``: the truth labels, ``tpos`` / ``thid``:
+    per truth label (index 0 = background) positive / hidden under melanin."""
     rows = []
     for cap in _CAPTURED:
         kw, nuclei, params = cap["kw"], cap["nuclei"], cap["params"]
@@ -146,8 +159,7 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, appeara
         t = tl[r, c]
         cls = np.asarray(cap["cells"].cls).astype(str)
         for i in np.flatnonzero(vis < 1.0):
-            row = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives,
-                   "appearance": appearance, "i": int(i), "in_tile": bool(inside[i]),
+            row = {**base, "i": int(i), "in_tile": bool(inside[i]),
                    "truth": "made" if t[i] == 0 else ("pos" if tpos[t[i]] else "neg"),
                    "hidden": bool(t[i] and thid[t[i]]), "cls": cls[i], "covered": bool(covered[i]),
                    "fill_read": bool(fill_read[i]), "vis": vis[i], "fill": fill[i], "ring": ring[i], "sat": sat[i],
@@ -156,12 +168,7 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, appeara
                    "hem": float(np.asarray(nuclei.hematoxylin_od_mean)[i])}
             row.update({k: float(v[i]) for k, v in feats.items()})
             rows.append(row)
-    m = res.metrics
-    summary = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives,
-               "appearance": appearance, "true": float(gen.truth["ki67_index_pct"]),
-               "measured": float(m.get("ki67_index_pct", np.nan)), "P": int(m.get("ki67_positive", 0)),
-               "N": int(m.get("ki67_negative", 0)), "pigment": int(m.get("ki67_pigment", 0))}
-    return rows, summary
+    return rows
 
 
 def main() -> None:
