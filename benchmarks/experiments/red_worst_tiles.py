@@ -36,6 +36,7 @@ def _write(path: Path, rows: list[dict]) -> None:
 def main() -> None:
     ap = tile_arguments(__doc__)
     ap.add_argument("--positives", default="standard", choices=("standard", "wide"))
+    ap.add_argument("--appearance", default="plain", choices=("plain", "varied"))
     ap.add_argument("--out", type=Path, required=True, help="prefix of the .tiles.csv and .nuclei.csv written")
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
     args = ap.parse_args()
@@ -54,9 +55,10 @@ def main() -> None:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 rcc._CAPTURED.clear()
                 row, arrays = split(ch, fam, seed, near_um=2.0, match_um=1.0, settings=settings,
-                                    positives=args.positives)
+                                    positives=args.positives, appearance=args.appearance)
                 tiles.append(row)
-                base = {"chromogen": ch, "family": fam, "seed": seed, "positives": args.positives}
+                base = {"chromogen": ch, "family": fam, "seed": seed, "positives": args.positives,
+                        "appearance": args.appearance}
                 nuclei.extend(rcc.touched_rows(arrays["labels"], arrays["tpos"], arrays["hidden"], arrays["result"],
                                                base))
                 print(f"{ch} {fam} {seed}: true {row['true']:.4f} read {row['measured']:.4f} ({row['error']:+.4f}); "

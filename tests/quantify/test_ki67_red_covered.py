@@ -33,7 +33,7 @@ _COLOUR = [0.6, 0.25, 0.05, -0.2]
 
 
 def test_covered_nuclei_whose_colour_is_not_chromogen_stay_pigment():
-    params = Ki67Params(red_covered_min_chromogen_od=0.25)
+    params = Ki67Params(red_covered_min_chromogen_od=0.25, red_covered_max_negative_od=0.0)
     cells = classify_nuclei(_nuclei(4), params, covered_chromogen_od=_COLOUR, **_EVIDENCE)
     assert cells.cls.tolist() == ["positive", "positive", "pigment", "pigment"]
 
@@ -106,7 +106,9 @@ def _read(chromogen: str, value: float) -> dict:
     tile = pigment_family_tile(40, "over_nucleus", chromogen=chromogen, size=256, appearance="plain")
     preset = {"aec": "H-AEC", "dab": "H-DAB"}[chromogen]
     cfg = AnalysisConfig.from_mapping({"stains": preset, "measures": ["ki67", "melanin"],
-                                       "ki67": {"red_covered_min_chromogen_od": value}})
+                                       "ki67": {"red_covered_min_chromogen_od": value,
+                                                "red_covered_max_negative_od": 0.0,
+                                                "red_touched_min_chromogen_od": 0.0}})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         metrics = analyze_region(tile.rgb, cfg, mpp=tile.mpp).metrics
