@@ -15,7 +15,8 @@ gave it, whether the chromogen-fill rule read it (``fill_read``), and colour fea
   (physical melanin);
 - ``ang_chr`` / ``ang_mel``: angle (degrees) of the nucleus's mean OD minus its counterstain part
   (2-stain counterstain + chromogen unmixing) to the chromogen and to the tile's melanin direction;
-- ``od_sum``: the mean OD summed over the channels (darkness).
+- ``od_sum``: the mean OD summed over the channels (darkness);
+- ``colour``: the value the library's colour test read (``covered_chromogen_od``; NaN where it read none).
 
 ``fill_read`` is the rule's condition before the colour test, ``cls`` the class under the library's default (session
 31's dump, /tmp/s31_h2/dev_cov.csv, was made before ``red_covered_min_chromogen_od`` was on, i.e. at 0).
@@ -158,6 +159,9 @@ def touched_rows(tl: np.ndarray, tpos: np.ndarray, thid: np.ndarray, res: Any, b
                   & (np.asarray(nuclei.col) - dc >= -0.5) & (np.asarray(nuclei.col) - dc < tl.shape[1] - 0.5))
         t = tl[r, c]
         cls = np.asarray(cap["cells"].cls).astype(str)
+        # the library's own colour test value (NaN: none, e.g. the tile's melanin within 8° of the chromogen)
+        given = kw.get("covered_chromogen_od")
+        colour = np.full(n, np.nan) if given is None else np.asarray(given, np.float64)
         for i in np.flatnonzero(vis < 1.0):
             row = {**base, "i": int(i), "in_tile": bool(inside[i]),
                    "truth": "made" if t[i] == 0 else ("pos" if tpos[t[i]] else "neg"),
@@ -165,7 +169,7 @@ def touched_rows(tl: np.ndarray, tpos: np.ndarray, thid: np.ndarray, res: Any, b
                    "fill_read": bool(fill_read[i]), "vis": vis[i], "fill": fill[i], "ring": ring[i], "sat": sat[i],
                    "chrom_full": float(np.asarray(kw["full_dab_od_mean"])[i]),
                    "chrom_vis": float(np.asarray(kw["visible_dab_od_mean"])[i]),
-                   "hem": float(np.asarray(nuclei.hematoxylin_od_mean)[i])}
+                   "hem": float(np.asarray(nuclei.hematoxylin_od_mean)[i]), "colour": colour[i]}
             row.update({k: float(v[i]) for k, v in feats.items()})
             rows.append(row)
     return rows
