@@ -15,7 +15,8 @@ gave it, whether the chromogen-fill rule read it (``fill_read``), and colour fea
   (physical melanin);
 - ``ang_chr`` / ``ang_mel``: angle (degrees) of the nucleus's mean OD minus its counterstain part
   (2-stain counterstain + chromogen unmixing) to the chromogen and to the tile's melanin direction;
-- ``od_sum``: the mean OD summed over the channels (darkness).
+- ``od_sum``: the mean OD summed over the channels (darkness);
+- ``colour``: the value the library's colour test read (``covered_chromogen_od``; NaN where it read none).
 
 ``fill_read`` is the rule's condition before the colour test, ``cls`` the class under the library's default (session
 31's dump, /tmp/s31_h2/dev_cov.csv, was made before ``red_covered_min_chromogen_od`` was on, i.e. at 0).
@@ -117,6 +118,19 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, appeara
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze_region(gen.rgb, cfg, mpp=gen.mpp)
+    base = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives, "appearance": appearance}
+    rows = touched_rows(tl, tpos, thid, res, base)
+    m = res.metrics
+    summary = {**base, "true": float(gen.truth["ki67_index_pct"]),
+               "measured": float(m.get("ki67_index_pct", np.nan)), "P": int(m.get("ki67_positive", 0)),
+               "N": int(m.get("ki67_negative", 0)), "pigment": int(m.get("ki67_pigment", 0))}
+    return rows, summary
+
+
+def touched_rows(tl: np.ndarray, tpos: np.ndarray, thid: np.ndarray, res: Any, base: dict) -> list[dict]:
+    """One row (``base`` plus the module docstring's columns) per touched nucleus of the ``classify_nuclei``
+    calls captured while ``analyze_region`` made ``res``; ``tl``: the truth labels, ``tpos`` / ``thid``:
+    per truth label (index 0 = background) positive / hidden under melanin."""
     rows = []
     for cap in _CAPTURED:
         kw, nuclei, params = cap["kw"], cap["nuclei"], cap["params"]
@@ -145,23 +159,20 @@ def tile_rows(chromogen: str, family: str, seed: int, *, positives: str, appeara
                   & (np.asarray(nuclei.col) - dc >= -0.5) & (np.asarray(nuclei.col) - dc < tl.shape[1] - 0.5))
         t = tl[r, c]
         cls = np.asarray(cap["cells"].cls).astype(str)
+        # the library's own colour test value (NaN: none, e.g. the tile's melanin within 8° of the chromogen)
+        given = kw.get("covered_chromogen_od")
+        colour = np.full(n, np.nan) if given is None else np.asarray(given, np.float64)
         for i in np.flatnonzero(vis < 1.0):
-            row = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives,
-                   "appearance": appearance, "i": int(i), "in_tile": bool(inside[i]),
+            row = {**base, "i": int(i), "in_tile": bool(inside[i]),
                    "truth": "made" if t[i] == 0 else ("pos" if tpos[t[i]] else "neg"),
                    "hidden": bool(t[i] and thid[t[i]]), "cls": cls[i], "covered": bool(covered[i]),
                    "fill_read": bool(fill_read[i]), "vis": vis[i], "fill": fill[i], "ring": ring[i], "sat": sat[i],
                    "chrom_full": float(np.asarray(kw["full_dab_od_mean"])[i]),
                    "chrom_vis": float(np.asarray(kw["visible_dab_od_mean"])[i]),
-                   "hem": float(np.asarray(nuclei.hematoxylin_od_mean)[i])}
+                   "hem": float(np.asarray(nuclei.hematoxylin_od_mean)[i]), "colour": colour[i]}
             row.update({k: float(v[i]) for k, v in feats.items()})
             rows.append(row)
-    m = res.metrics
-    summary = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives,
-               "appearance": appearance, "true": float(gen.truth["ki67_index_pct"]),
-               "measured": float(m.get("ki67_index_pct", np.nan)), "P": int(m.get("ki67_positive", 0)),
-               "N": int(m.get("ki67_negative", 0)), "pigment": int(m.get("ki67_pigment", 0))}
-    return rows, summary
+    return rows
 
 
 def main() -> None:

@@ -48,9 +48,11 @@ PRESET = {"aec": "H-AEC", "fast_red": "H-FastRed", "dab": "H-DAB"}
 KINDS = ("made", "non_tumour", "hidden_pos", "hidden_neg", "fp_over", "fp_beside", "fp_clean", "fn")
 
 
-def truth(chromogen: str, family: str, seed: int) -> dict:
+def truth(chromogen: str, family: str, seed: int, positives: str = "standard", appearance: str = "plain") -> dict:
     """Truth of one tile: rgb, mpp, labels, melanin, and per label (index 0 = background) tumour / positive /
-    hidden flags; ``family == "heldout"`` reads the held-out renderer's tile ``seed``."""
+    hidden flags; ``family == "heldout"`` reads the held-out renderer's tile ``seed``; ``positives``:
+    :func:`~mmnst_path.synthetic.pigment_family_tile`'s (``"wide"``: faint 1+ positives too), and its
+    ``appearance``."""
     if family == "heldout":
         from heldout_render import render
 
@@ -61,7 +63,8 @@ def truth(chromogen: str, family: str, seed: int) -> dict:
                 "tumour": pad(nuc["kind"] == 0), "tpos": pad((nuc["kind"] == 0) & (nuc["grade"] > 0)),
                 "hidden": pad((nuc["kind"] == 0) & nuc["hidden"]), "true": float(tile.ki67_index_pct),
                 "assessable": float(tile.ki67_assessable_index_pct)}
-    gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384)
+    gen = pigment_family_tile(seed, family, chromogen=chromogen, size=384, positives=positives,
+                              appearance=appearance)
     labels, mel = gen.masks["nuclei"], gen.masks["melanin"]
     n = int(labels.max())
     area = np.bincount(labels.ravel(), minlength=n + 1)
@@ -74,9 +77,9 @@ def truth(chromogen: str, family: str, seed: int) -> dict:
 
 
 def split(chromogen: str, family: str, seed: int, *, near_um: float, match_um: float,
-          settings: dict | None = None) -> tuple[dict, dict]:
+          settings: dict | None = None, positives: str = "standard", appearance: str = "plain") -> tuple[dict, dict]:
     """(row of counts and error parts, arrays for the overlay) of one tile."""
-    tr = truth(chromogen, family, seed)
+    tr = truth(chromogen, family, seed, positives, appearance)
     labels, mel, mpp = tr["labels"], tr["mel"], tr["mpp"]
     n = int(labels.max())
     cfg = AnalysisConfig.from_mapping({"stains": PRESET[chromogen], "measures": ["ki67", "melanin"],
@@ -106,7 +109,8 @@ def split(chromogen: str, family: str, seed: int, *, near_um: float, match_um: f
     fp = vis & ~tpos & pos
     kind[fp] = np.where(over[t[fp]], "fp_over", np.where(beside[t[fp]], "fp_beside", "fp_clean"))
     kind[vis & tpos & negc] = "fn"
-    row: dict = {"chromogen": chromogen, "family": family, "seed": seed, "true": tr["true"],
+    row: dict = {"chromogen": chromogen, "family": family, "seed": seed, "positives": positives,
+                 "appearance": appearance, "true": tr["true"],
                  "assessable": tr["assessable"], "measured": float(res.metrics.get("ki67_index_pct", math.nan)),
                  "tumour_nuclei": int(tr["tumour"].sum()), "hidden_true": int(tr["hidden"].sum()),
                  "P": int(pos.sum()), "N": int(negc.sum())}
@@ -141,7 +145,7 @@ def split(chromogen: str, family: str, seed: int, *, near_um: float, match_um: f
     row["d_missed"] = cur - row["assessable"]
     row["d_hidden_share"] = row["assessable"] - row["true"]
     arrays = {"rgb": tr["rgb"], "labels": labels, "hidden": tr["hidden"], "tpos": tr["tpos"], "r": r, "c": c,
-              "cls": cls, "kind": kind}
+              "cls": cls, "kind": kind, "result": res}
     return row, arrays
 
 
@@ -187,6 +191,9 @@ def main() -> None:
     ap.add_argument("--overlay", type=Path, default=None)
     ap.add_argument("--csv", type=Path, default=None)
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
+    ap.add_argument("--positives", default="standard", choices=("standard", "wide"),
+                    help="the families' positives (wide: faint 1+ positives too)")
+    ap.add_argument("--appearance", default="plain", choices=("plain", "varied"))
     args = ap.parse_args()
     settings: dict = {}
     for item in args.set:
@@ -210,7 +217,8 @@ def main() -> None:
         args.overlay.mkdir(parents=True, exist_ok=True)
     rows = []
     for ch, fam, seed in tiles:
-        row, arrays = split(ch, fam, seed, near_um=args.near_um, match_um=args.match_um, settings=settings)
+        row, arrays = split(ch, fam, seed, near_um=args.near_um, match_um=args.match_um, settings=settings,
+                            positives=args.positives, appearance=args.appearance)
         rows.append(row)
         if args.overlay:
             overlay(args.overlay / f"{ch}_{fam}_{seed}.png", arrays)

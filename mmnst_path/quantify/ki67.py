@@ -201,7 +201,10 @@ def classify_nuclei(
     covered_chromogen_od : (n,) array_like of float or None
         Each nucleus's chromogen by colour, melanin unmixed (log10 OD, :func:`._ki67_pigment._covered_chromogen`):
         a covered nucleus the ``dab_fill`` rule reads is read only at or above
-        ``params.red_covered_min_chromogen_od`` (red chromogens), else stays ``pigment``. None = no such test.
+        ``params.red_covered_min_chromogen_od`` (red chromogens), else stays ``pigment``; with
+        ``params.red_covered_max_negative_od`` every covered nucleus not near-black is read by it both ways,
+        and with ``params.red_touched_min_chromogen_od`` a readable touched one below it is negative
+        (``dab_od_mean`` NaN for the nuclei read negative by colour). None = no such test.
 
     Returns
     -------
@@ -222,18 +225,27 @@ def classify_nuclei(
         readable = touched & (vis >= params.pigment_min_visible_fraction)
         dab[readable] = vis_dab[readable]
         pig = touched & ~readable
+        colour = None if covered_chromogen_od is None else _per_nucleus("covered_chromogen_od", covered_chromogen_od, n)
+        if colour is not None and params.red_touched_min_chromogen_od > 0:  # melanin read on the visible part
+            dab[readable & (colour < params.red_touched_min_chromogen_od)] = np.nan
         if dab_fill is not None and pig.any():
             fill = _per_nucleus("dab_fill", dab_fill, n)
             ring = np.zeros(n) if ring_pigment_fraction is None else _per_nucleus(
                 "ring_pigment_fraction", ring_pigment_fraction, n
             )
             stained = pig & (fill >= params.pigment_max_dab_fill) & (ring < params.pigment_ring_min_fraction)
+            clear = pig.copy()  # not near-black
             if saturated_fraction is not None and params.pigment_saturated_od > 0:
                 sat = _per_nucleus("saturated_fraction", saturated_fraction, n)
-                stained &= ~(sat >= params.pigment_saturated_share)
-            if covered_chromogen_od is not None:  # red chromogens: the fill must be chromogen by colour
-                stained &= _per_nucleus("covered_chromogen_od", covered_chromogen_od, n) >= (
-                    params.red_covered_min_chromogen_od)
+                clear &= ~(sat >= params.pigment_saturated_share)
+            stained &= clear
+            if colour is not None:  # red chromogens: the fill must be chromogen by colour
+                stained &= colour >= params.red_covered_min_chromogen_od
+                if params.red_covered_max_negative_od > 0:  # colour reads every covered nucleus, both ways
+                    stained |= clear & (colour >= params.red_covered_min_chromogen_od)
+                    unstained = clear & (colour < params.red_covered_max_negative_od)
+                    dab[unstained] = np.nan
+                    pig &= ~unstained
             if full_dab_od_mean is not None:
                 dab[stained] = _per_nucleus("full_dab_od_mean", full_dab_od_mean, n)[stained]
             pig &= ~stained
