@@ -17,7 +17,8 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     (120, 72, 24), Excluded teal (0, 160, 160), Lymphocyte magenta (230, 70, 230), Stroma
     (150, 200, 150) and Other (255, 200, 0) as QuPath's own, Macrophage olive (150, 150, 0).
     Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
-    ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds.
+    ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds (none of them when
+    Ki67 was not measured: an H&E input's regions carry no measurements).
 
 Reading (:func:`read_rois`)
     Tolerant of the forms QuPath 0.2-0.6 and other tools write: a FeatureCollection, a single
@@ -227,17 +228,18 @@ def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: s
 
 def feature_collection_chunks(
     cells: CellTable, rois: Sequence[Roi], *, mpp: float | None, shape: str = "polygon", seed: str = "",
-    chunk: int = 20_000,
+    chunk: int = 20_000, ki67: bool = True,
 ) -> Iterator[str]:
     """Text of a FeatureCollection (annotations first, then detections), yielded in chunks.
 
-    Streamed so a slide with millions of nuclei is never held as one string.
+    Streamed so a slide with millions of nuclei is never held as one string. ``ki67=False`` (Ki67
+    was not measured, e.g. an H&E input) leaves the annotations' Ki67 counts out: undefined, not 0.
     """
     yield '{"type": "FeatureCollection", "features": ['
     first = True
     buf: list[str] = []
     encode = _ENCODER.encode
-    for feature in roi_features(rois, cells, seed=seed):
+    for feature in roi_features(rois, cells if ki67 else None, seed=seed):
         buf.append(encode(feature))
     for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed):
         buf.append(encode(feature))

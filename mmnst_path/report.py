@@ -449,7 +449,7 @@ def write_result(
         paths["geojson"] = out / RESULT_FILES["geojson"]
         with atomic_open_text(paths["geojson"]) as fh:
             for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
-                                                  seed=result.input):
+                                                  seed=result.input, ki67="ki67" in result.measures):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:

@@ -3,11 +3,16 @@ counts only where Ki67 was measured, measurement names that follow the stain (re
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from mmnst_path._geojson_names import CLASS_COLORS, QUPATH_CLASS_NAMES, QUPATH_DEFAULT_COLORS, TYPE_CLASS_NAMES
-from mmnst_path.aggregate import CELL_TYPES, CellTable
+from mmnst_path.aggregate import CELL_TYPES, CellTable, SlideResult, TileTable
 from mmnst_path.geojson import cell_features
+from mmnst_path.geometry import Box
+from mmnst_path.report import write_result
 
 
 def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
@@ -45,3 +50,31 @@ def test_a_lymphocyte_detection_carries_its_own_colour() -> None:
     neg, lym = (f["properties"]["classification"] for f in cell_features(cells, shape="point"))
     assert neg == {"name": "Negative", "color": [112, 112, 225]}
     assert lym == {"name": "Lymphocyte", "color": [230, 70, 230]}
+
+
+def _slide(measures: tuple[str, ...], metrics: dict[str, object] | None = None,
+           cells: CellTable | None = None) -> SlideResult:
+    if cells is None:
+        cells = CellTable(np.zeros(0), np.zeros(0), np.zeros(0, np.int8), {})
+    return SlideResult(
+        input="a/tile.png", shape=(64, 64), mpp=0.5, analysis_mpp=0.5, measures=measures, metrics=dict(metrics or {}),
+        counts={}, hotspot=None, tiles=TileTable.from_rows([Box(0, 0, 64, 64)], [{"seconds": 0.1}]), cells=cells,
+        maps={}, config={}, stains={}, versions={}, timings={},
+    )
+
+
+def _annotation(tmp_path: Path, result: SlideResult) -> dict[str, object]:
+    paths = write_result(result, tmp_path / "out", outputs=("geojson",))
+    doc = json.loads(paths["geojson"].read_text(encoding="utf-8"))
+    (image,) = [f for f in doc["features"] if f["properties"]["objectType"] == "annotation"]
+    return image["properties"]
+
+
+def test_an_he_image_annotation_carries_no_ki67_counts(tmp_path: Path) -> None:
+    """H&E (Ki67 not measured): no ``Num Positive 0`` (undefined is not 0). Mutation caught: the
+    counts written whatever the measures (``ki67=True`` in write_result)."""
+    props = _annotation(tmp_path / "he", _slide(("melanin", "necrosis")))
+    assert props["name"] == "Image"
+    assert "measurements" not in props
+    ki67 = _annotation(tmp_path / "ihc", _slide(("ki67",)))
+    assert ki67["measurements"] == {"Num Positive": 0, "Num Negative": 0, "Num Pigment": 0}
