@@ -11,7 +11,8 @@ import numpy as np
 
 from .aggregate import CELL_TYPES
 
-__all__ = ["CLASS_COLORS", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi"]
+__all__ = ["CLASS_COLORS", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi",
+           "measurement_names"]
 
 #: QuPath classification name of each cell class.
 QUPATH_CLASS_NAMES = {"positive": "Positive", "negative": "Negative", "pigment": "Pigment", "excluded": "Excluded"}
@@ -57,6 +58,31 @@ MEASUREMENT_NAMES = {
     # as tumour ([ki67] spindle_sheet)
     "in_spindle_sheet": "In spindle sheet",
 }
+#: Display name of each Ki67 chromogen and counterstain (``ki67_chromogen`` / ``ki67_counterstain`` of the metrics).
+_DISPLAY = {"chromogen": {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"},
+            "counterstain": {"hematoxylin": "Hematoxylin", "azure_b": "Azure B"}}
+#: Columns whose measurement name follows the stain read (chromogen or counterstain), and its form.
+_STAINED_MEASUREMENTS = {"dab_od_mean": ("chromogen", "{} OD mean"), "dab_od_max": ("chromogen", "{} OD max"),
+                         "hematoxylin_od_mean": ("counterstain", "{} OD mean")}
+
+
+def measurement_names(chromogen: str = "dab", counterstain: str = "hematoxylin") -> dict[str, str]:
+    """:data:`MEASUREMENT_NAMES` with the stain's own names: ``"AEC OD mean"`` / ``"Fast Red OD max"``
+    for the chromogen columns of an AEC / Fast Red Ki67, ``"Azure B OD mean"`` for the counterstain
+    column of an azure B one; DAB and hematoxylin (and an unknown stain) keep ``"DAB OD mean"``...
+    """
+    stains = {"chromogen": _DISPLAY["chromogen"].get(chromogen, "DAB"),
+              "counterstain": _DISPLAY["counterstain"].get(counterstain, "Hematoxylin")}
+    names = dict(MEASUREMENT_NAMES)
+    for key, (which, form) in _STAINED_MEASUREMENTS.items():
+        names[key] = form.format(stains[which])
+    return names
+
+
+#: Every name a stained column has been written under (all stains, and the DAB names of files written
+#: before the names followed the stain), for reading back.
+STAINED_NAME_ALIASES = {key: tuple(form.format(name) for name in _DISPLAY[which].values())
+                        for key, (which, form) in _STAINED_MEASUREMENTS.items()}
 #: The cell type of a QuPath class name that :data:`TYPE_CLASS_NAMES` writes (lower case), for reading.
 _TYPE_OF_CLASS = {name.lower(): CELL_TYPES.index(t) for t, (name, _) in TYPE_CLASS_NAMES.items()}
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")

@@ -449,7 +449,10 @@ def write_result(
         paths["geojson"] = out / RESULT_FILES["geojson"]
         with atomic_open_text(paths["geojson"]) as fh:
             for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
-                                                  seed=result.input, ki67="ki67" in result.measures):
+                                                  seed=result.input, ki67="ki67" in result.measures,
+                                                  chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
+                                                  counterstain=str(result.metrics.get("ki67_counterstain")
+                                                                   or "hematoxylin")):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:

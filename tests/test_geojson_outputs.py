@@ -7,10 +7,16 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from mmnst_path._geojson_names import CLASS_COLORS, QUPATH_CLASS_NAMES, QUPATH_DEFAULT_COLORS, TYPE_CLASS_NAMES
+from mmnst_path._geojson_names import (
+    CLASS_COLORS,
+    QUPATH_CLASS_NAMES,
+    QUPATH_DEFAULT_COLORS,
+    TYPE_CLASS_NAMES,
+)
 from mmnst_path.aggregate import CELL_TYPES, CellTable, SlideResult, TileTable
-from mmnst_path.geojson import cell_features
+from mmnst_path.geojson import cell_features, read_cells
 from mmnst_path.geometry import Box
 from mmnst_path.report import write_result
 
@@ -78,3 +84,30 @@ def test_an_he_image_annotation_carries_no_ki67_counts(tmp_path: Path) -> None:
     assert "measurements" not in props
     ki67 = _annotation(tmp_path / "ihc", _slide(("ki67",)))
     assert ki67["measurements"] == {"Num Positive": 0, "Num Negative": 0, "Num Pigment": 0}
+
+
+@pytest.mark.parametrize(("metrics", "names"), [
+    ({"ki67_chromogen": "dab", "ki67_counterstain": "hematoxylin"},
+     ("DAB OD mean", "DAB OD max", "Hematoxylin OD mean")),
+    ({"ki67_chromogen": "aec", "ki67_counterstain": "hematoxylin"},
+     ("AEC OD mean", "AEC OD max", "Hematoxylin OD mean")),
+    ({"ki67_chromogen": "fast_red", "ki67_counterstain": "hematoxylin"},
+     ("Fast Red OD mean", "Fast Red OD max", "Hematoxylin OD mean")),
+    ({"ki67_chromogen": "dab", "ki67_counterstain": "azure_b"}, ("DAB OD mean", "DAB OD max", "Azure B OD mean")),
+    ({}, ("DAB OD mean", "DAB OD max", "Hematoxylin OD mean")),  # a result from before the keys: DAB
+])
+def test_measurement_names_follow_the_stain_and_read_back(tmp_path: Path, metrics: dict[str, str],
+                                                          names: tuple[str, ...]) -> None:
+    """Mutations caught: DAB names on every stain (write_result not passing the stain); a reader that
+    does not know the new names (the OD columns come back as "AEC OD mean"...)."""
+    cells = CellTable(np.array([10.0]), np.array([12.0]), np.array([0], np.int8),
+                      {"dab_od_mean": np.array([0.61]), "dab_od_max": np.array([0.9]),
+                       "hematoxylin_od_mean": np.array([0.3])})
+    paths = write_result(_slide(("ki67",), metrics, cells), tmp_path / "out", outputs=("geojson",))
+    doc = json.loads(paths["geojson"].read_text(encoding="utf-8"))
+    (det,) = [f for f in doc["features"] if f["properties"]["objectType"] == "detection"]
+    assert tuple(det["properties"]["measurements"]) == names
+    back = read_cells(paths["geojson"])
+    assert set(back.columns) == {"dab_od_mean", "dab_od_max", "hematoxylin_od_mean", "intensity_bin"}
+    assert back.columns["dab_od_mean"][0] == 0.61
+    assert back.columns["hematoxylin_od_mean"][0] == 0.3
