@@ -1,7 +1,8 @@
 """report.html: one self-contained page for a batch (no external file, script or font).
 
 A row per input: thumbnail (PNG embedded as a ``data:`` URI), Ki67 index with its 95 % CI and
-denominator, hot spot index with CI, H-score, melanin %, necrosis %, and the error for failed
+denominator, hot spot index with CI, H-score, melanin %, necrosis % of tissue with its area in mm²
+(whether a tissue model ran or not), and the error for failed
 inputs; the tissue classes of the tissue model (colour, area in mm², % of tissue) and the melanin %
 of the tumour region under the melanin % of tissue, when a tissue model ran; an optional comparison block (``--compare A B``): Ki67 difference B - A in percentage
 points with its 95 % CI and p-value. Numbers are shown rounded (1 decimal, p-value 3
@@ -157,6 +158,16 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
             f"{v:.2f} % of tumour</div>")
 
 
+def _necrosis(r: Mapping[str, Any]) -> str:
+    """Under necrosis %: that it is % of tissue and the necrotic area in mm² (from the metrics, so
+    also without a tissue model), when necrosis was measured."""
+    area = _num(r.get("necrosis_area_mm2"))
+    if area is None:
+        return ""
+    return (f'<div class="ci" data-col="necrosis_area_mm2" data-value="{area!r}">'
+            f"% of tissue; {area:.3g} mm²</div>")
+
+
 def _classes(r: Mapping[str, Any]) -> str:
     """The tissue-class legend of an input: colour, name, area (mm²) and % of tissue, one line a class."""
     classes = r.get("tissue_classes") or []
@@ -247,7 +258,7 @@ def render_report(
             f"{hot}{_cell(r.get('h_score'), name='h_score')}"
             f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
             f"{_melanin_tumour(r)}</td>"
-            f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')}"
+            f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}</td>"
             f"{_classes(r)}"
             f'<td class="err">{"" if ok else html.escape(str(r.get("error", "")))}</td></tr>'
         )
