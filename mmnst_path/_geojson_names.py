@@ -11,20 +11,35 @@ import numpy as np
 
 from .aggregate import CELL_TYPES
 
-__all__ = ["CLASS_COLORS", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "TYPE_CLASS_NAMES", "Roi"]
+__all__ = ["CLASS_COLORS", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi",
+           "measurement_names"]
 
 #: QuPath classification name of each cell class.
 QUPATH_CLASS_NAMES = {"positive": "Positive", "negative": "Negative", "pigment": "Pigment", "excluded": "Excluded"}
-#: Classification colour of each cell class, [r, g, b] 0-255 (QuPath's defaults for Positive/Negative).
+#: QuPath's own default class colours, [r, g, b] 0-255 (PathClassFactory / PathClass of QuPath 0.2-0.6):
+#: a colour this module writes for another class stays clear of each of them, so a class never reads as
+#: one of QuPath's; a class of the same name (Stroma, Other) gets QuPath's colour, which QuPath shows anyway.
+QUPATH_DEFAULT_COLORS = {
+    "Tumor": (200, 0, 0), "Non-tumor": (140, 220, 90), "Stroma": (150, 200, 150), "Immune cells": (160, 90, 160),
+    "Nucleus": (20, 200, 20), "Cell": (220, 0, 0), "Whitespace": (180, 180, 180), "Positive": (200, 50, 50),
+    "Negative": (90, 90, 180), "Artefact": (180, 180, 180), "Image": (128, 128, 128), "Region*": (0, 0, 180),
+    "Necrosis": (50, 50, 50), "Other": (255, 200, 0), "1+": (255, 215, 0), "2+": (225, 150, 50),
+    "3+": (200, 50, 50),
+}
+#: Classification colour of each cell class, [r, g, b] 0-255: Positive red (200, 50, 50, QuPath's),
+#: Negative blue (112, 112, 225), Pigment brown (120, 72, 24), Excluded teal (0, 160, 160).
 CLASS_COLORS = {
     "positive": (200, 50, 50),
     "negative": (112, 112, 225),
     "pigment": (120, 72, 24),
-    "excluded": (160, 160, 160),
+    "excluded": (0, 160, 160),
 }
-#: QuPath class (and colour) of a nucleus the cell model took out of the Ki67 index, by type.
-TYPE_CLASS_NAMES = {"lymphocyte": ("Lymphocyte", (40, 80, 220)), "stromal": ("Stroma", (40, 170, 60)),
-                    "macrophage": ("Macrophage", (220, 150, 20)), "other": ("Other", (130, 130, 130))}
+#: QuPath class (and colour, [r, g, b] 0-255) of a nucleus the cell model took out of the Ki67 index,
+#: by type: Lymphocyte magenta (230, 70, 230), Stroma pale green (150, 200, 150, QuPath's), Macrophage
+#: olive (150, 150, 0), Other yellow (255, 200, 0, QuPath's). None is near the Positive red or the
+#: Negative blue (test_geojson_class_colours.py).
+TYPE_CLASS_NAMES = {"lymphocyte": ("Lymphocyte", (230, 70, 230)), "stromal": ("Stroma", (150, 200, 150)),
+                    "macrophage": ("Macrophage", (150, 150, 0)), "other": ("Other", (255, 200, 0))}
 #: Measurement names written for each CellTable column (QuPath-style names).
 MEASUREMENT_NAMES = {
     "area_um2": "Area µm^2",
@@ -43,6 +58,31 @@ MEASUREMENT_NAMES = {
     # as tumour ([ki67] spindle_sheet)
     "in_spindle_sheet": "In spindle sheet",
 }
+#: Display name of each Ki67 chromogen and counterstain (``ki67_chromogen`` / ``ki67_counterstain`` of the metrics).
+_DISPLAY = {"chromogen": {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"},
+            "counterstain": {"hematoxylin": "Hematoxylin", "azure_b": "Azure B"}}
+#: Columns whose measurement name follows the stain read (chromogen or counterstain), and its form.
+_STAINED_MEASUREMENTS = {"dab_od_mean": ("chromogen", "{} OD mean"), "dab_od_max": ("chromogen", "{} OD max"),
+                         "hematoxylin_od_mean": ("counterstain", "{} OD mean")}
+
+
+def measurement_names(chromogen: str = "dab", counterstain: str = "hematoxylin") -> dict[str, str]:
+    """:data:`MEASUREMENT_NAMES` with the stain's own names: ``"AEC OD mean"`` / ``"Fast Red OD max"``
+    for the chromogen columns of an AEC / Fast Red Ki67, ``"Azure B OD mean"`` for the counterstain
+    column of an azure B one; DAB and hematoxylin (and an unknown stain) keep ``"DAB OD mean"``...
+    """
+    stains = {"chromogen": _DISPLAY["chromogen"].get(chromogen, "DAB"),
+              "counterstain": _DISPLAY["counterstain"].get(counterstain, "Hematoxylin")}
+    names = dict(MEASUREMENT_NAMES)
+    for key, (which, form) in _STAINED_MEASUREMENTS.items():
+        names[key] = form.format(stains[which])
+    return names
+
+
+#: Every name a stained column has been written under (all stains, and the DAB names of files written
+#: before the names followed the stain), for reading back.
+STAINED_NAME_ALIASES = {key: tuple(form.format(name) for name in _DISPLAY[which].values())
+                        for key, (which, form) in _STAINED_MEASUREMENTS.items()}
 #: The cell type of a QuPath class name that :data:`TYPE_CLASS_NAMES` writes (lower case), for reading.
 _TYPE_OF_CLASS = {name.lower(): CELL_TYPES.index(t) for t, (name, _) in TYPE_CLASS_NAMES.items()}
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")

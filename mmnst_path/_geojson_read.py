@@ -12,15 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from ._geojson_names import _TYPE_OF_CLASS, MEASUREMENT_NAMES, Roi
+from ._geojson_names import _TYPE_OF_CLASS, MEASUREMENT_NAMES, STAINED_NAME_ALIASES, Roi
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError, CorruptFileError
 
 __all__ = ["cells_from_features", "feature_kind", "read_cells", "read_features", "read_rois", "rois_from_features"]
 
 
-#: Column of each measurement name read back: the writer's names, QuPath's own names (0.2 and
-#: 0.3+), and the column keys themselves; earlier names win when a feature holds several.
+#: Column of each measurement name read back: the writer's names (by stain: "AEC OD mean",
+#: "Fast Red OD max", "Azure B OD mean"... as well as the DAB / hematoxylin names files carried
+#: before the names followed the stain), QuPath's own names (0.2 and 0.3+), and the column keys
+#: themselves; earlier names win when a feature holds several.
 _MEASUREMENT_ALIASES: dict[str, tuple[str, ...]] = {
     "area_um2": ("Nucleus: Area µm^2", "Nucleus: Area"),
     "dab_od_mean": ("Nucleus: DAB OD mean", "DAB: Nucleus: Mean"),
@@ -31,7 +33,8 @@ _MEASUREMENT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _COLUMN_OF: dict[str, tuple[str, int]] = {}
 for _key, _name in MEASUREMENT_NAMES.items():
-    for _rank, _alias in enumerate((_name, *_MEASUREMENT_ALIASES.get(_key, ()), _key)):
+    for _rank, _alias in enumerate((_name, *STAINED_NAME_ALIASES.get(_key, ()), *_MEASUREMENT_ALIASES.get(_key, ()),
+                                    _key)):
         _COLUMN_OF.setdefault(_alias, (_key, _rank))
 _INTENSITY_CLASSES = {"1+": 1, "2+": 2, "3+": 3}
 
@@ -310,7 +313,7 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
     -------
     CellTable
         One row per nucleus in file order. Columns: one float64 column per measurement found
-        (the writer's names and QuPath's nucleus names map back to ``area_um2``,
+        (the writer's names, whatever the stain, and QuPath's nucleus names map back to ``area_um2``,
         ``dab_od_mean``, ``dab_od_max``, ``hematoxylin_od_mean``, ``circularity``,
         ``eccentricity``, ``near_black``, ``in_spindle_sheet`` (1.0 / 0.0); other names are kept as
         they are), NaN where a nucleus lacks it;

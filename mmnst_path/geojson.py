@@ -9,12 +9,18 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     A ``FeatureCollection`` whose features carry a UUID ``id``, ``properties.objectType``
     (``"detection"`` for nuclei, ``"annotation"`` for regions), ``properties.classification``
     with ``name`` and ``color`` ([r, g, b], 0-255) and ``properties.measurements`` as a map of
-    name -> number (the QuPath >= 0.3 form; a bool column such as ``near_black`` is 1 / 0).
+    name -> number (the QuPath >= 0.3 form; a bool column such as ``near_black`` is 1 / 0), named
+    by the stain read: ``DAB OD mean`` / ``max`` and ``Hematoxylin OD mean`` for H-DAB, the
+    chromogen's name on AEC / Fast Red (``AEC OD mean``), ``Azure B OD mean`` on azure B.
     When the cell model ran, each nucleus also carries ``properties.metadata.cell_type`` (its
     type name, a string: QuPath keeps string metadata, and :func:`cells_from_features` reads it
     back), and a nucleus the model took out of the index is classed by its type (``Stroma``...).
+    Class colours ([r, g, b]): Positive (200, 50, 50), Negative (112, 112, 225), Pigment
+    (120, 72, 24), Excluded teal (0, 160, 160), Lymphocyte magenta (230, 70, 230), Stroma
+    (150, 200, 150) and Other (255, 200, 0) as QuPath's own, Macrophage olive (150, 150, 0).
     Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
-    ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds.
+    ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds (none of them when
+    Ki67 was not measured: an H&E input's regions carry no measurements).
 
 Reading (:func:`read_rois`)
     Tolerant of the forms QuPath 0.2-0.6 and other tools write: a FeatureCollection, a single
@@ -38,10 +44,10 @@ import numpy as np
 from ._geojson_names import (
     _NAMESPACE,
     CLASS_COLORS,
-    MEASUREMENT_NAMES,
     QUPATH_CLASS_NAMES,
     TYPE_CLASS_NAMES,
     Roi,
+    measurement_names,
 )
 from ._geojson_read import (
     cells_from_features,
@@ -119,7 +125,8 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 def cell_features(
-    cells: CellTable, *, mpp: float | None = None, shape: str = "polygon", seed: str = ""
+    cells: CellTable, *, mpp: float | None = None, shape: str = "polygon", seed: str = "", chromogen: str = "dab",
+    counterstain: str = "hematoxylin",
 ) -> Iterator[dict[str, Any]]:
     """One QuPath detection feature per nucleus, in the table's order.
 
@@ -133,6 +140,10 @@ def cell_features(
         Octagon of the nucleus' area (QuPath then measures it as an area) or a point.
     seed : str
         Makes the UUIDs deterministic per input (the same file gives the same ids).
+    chromogen, counterstain : str
+        The Ki67 chromogen (``"dab"``, ``"aec"``, ``"fast_red"``) and counterstain (``"hematoxylin"``,
+        ``"azure_b"``) read: they name the OD measurements (``"AEC OD mean"``, ``"Azure B OD mean"``;
+        :func:`mmnst_path._geojson_names.measurement_names`).
     """
     if shape not in ("polygon", "point"):
         msg = f"cell_features: shape must be 'polygon' or 'point', got {shape!r}"
@@ -144,7 +155,8 @@ def cell_features(
 
     n = len(cells)
     names = cells.class_names() if n else np.zeros(0, object)
-    columns = [(MEASUREMENT_NAMES.get(k, k), np.asarray(v, np.float64)) for k, v in cells.columns.items()
+    names_of = measurement_names(chromogen, counterstain)
+    columns = [(names_of.get(k, k), np.asarray(v, np.float64)) for k, v in cells.columns.items()
                if np.ndim(v) == 1 and k != "cell_type"]
     area = np.asarray(cells.columns.get("area_um2", np.full(n, np.nan)), np.float64)
     types = np.asarray(cells.columns["cell_type"], np.intp) if "cell_type" in cells.columns else None
@@ -224,19 +236,22 @@ def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: s
 
 def feature_collection_chunks(
     cells: CellTable, rois: Sequence[Roi], *, mpp: float | None, shape: str = "polygon", seed: str = "",
-    chunk: int = 20_000,
+    chunk: int = 20_000, ki67: bool = True, chromogen: str = "dab", counterstain: str = "hematoxylin",
 ) -> Iterator[str]:
     """Text of a FeatureCollection (annotations first, then detections), yielded in chunks.
 
-    Streamed so a slide with millions of nuclei is never held as one string.
+    Streamed so a slide with millions of nuclei is never held as one string. ``ki67=False`` (Ki67
+    was not measured, e.g. an H&E input) leaves the annotations' Ki67 counts out: undefined, not 0.
+    ``chromogen`` and ``counterstain`` name the nuclei's OD measurements (:func:`cell_features`).
     """
     yield '{"type": "FeatureCollection", "features": ['
     first = True
     buf: list[str] = []
     encode = _ENCODER.encode
-    for feature in roi_features(rois, cells, seed=seed):
+    for feature in roi_features(rois, cells if ki67 else None, seed=seed):
         buf.append(encode(feature))
-    for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed):
+    for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed, chromogen=chromogen,
+                                 counterstain=counterstain):
         buf.append(encode(feature))
         if len(buf) >= chunk:
             yield ("" if first else ",\n") + ",\n".join(buf)

@@ -1,9 +1,10 @@
 """report.html: one self-contained page for a batch (no external file, script or font).
 
 A row per input: thumbnail (PNG embedded as a ``data:`` URI), Ki67 index with its 95 % CI and
-denominator, hot spot index with CI, H-score, melanin %, necrosis %, and the error for failed
+denominator, hot spot index with CI, H-score, melanin %, necrosis % of tissue with its area in mm²
+(whether a tissue model ran or not), and the error for failed
 inputs; the tissue classes of the tissue model (colour, area in mm², % of tissue) and the melanin %
-of the tumour region under the melanin % of tissue, when a tissue model ran; an optional comparison block (``--compare A B``): Ki67 difference B - A in percentage
+of the tumour region under the melanin % of tissue, when a tissue model ran; an optional comparison block (``--compare A B``): Ki67 difference B − A in percentage
 points with its 95 % CI and p-value. Numbers are shown rounded (1 decimal, p-value 3
 significant digits). Under each input: the stains used (and how they were chosen, when the row
 says), the pixel size and where it came from (``mpp_source``), the tissue area; a warning when no
@@ -79,7 +80,7 @@ def _comparison(c: Mapping[str, Any]) -> str:
 <tr><th>B</th><td>{html.escape(Path(str(c.get("b"))).name)}</td><td class="num" data-col="b_index_pct" data-value="{c.get("b_index_pct")!r}">{fmt(c.get("b_index_pct"), ".1f")} %</td><td class="num">{c.get("b_positive")}/{c.get("b_denominator")}</td></tr>
 <tr><th>B − A</th><td></td><td class="num" data-col="difference_pct" data-value="{c.get("difference_pct")!r}">{fmt(c.get("difference_pct"), "+.1f")} pp</td>
 <td class="num" data-col="diff_ci" data-low="{c.get("ci_low_pct")!r}" data-high="{c.get("ci_high_pct")!r}">95% CI {fmt(c.get("ci_low_pct"), "+.1f")} to {fmt(c.get("ci_high_pct"), "+.1f")} pp</td></tr>
-<tr><th>p-value</th><td></td><td class="num" data-col="p_value" data-value="{c.get("p_value")!r}">{p_text}</td><td class="ci">{html.escape(str(c.get("method", "")))}</td></tr>
+<tr><th>p-value</th><td></td><td class="num" data-col="p_value" data-value="{c.get("p_value")!r}">{p_text}</td><td class="ci">{html.escape(str(c.get("method", "")).replace("b - a", "B − A"))}</td></tr>
 </table></section>"""
 
 
@@ -121,8 +122,11 @@ def _warnings(r: Mapping[str, Any]) -> list[str]:
         out.append("no tissue found (0 mm²): nothing was measured; check the image and the tissue detection")
     out += qc_warnings(r)
     extra = r.get("warnings")
-    if isinstance(extra, list | tuple):
-        out += [str(w) for w in extra[:3]]
+    if isinstance(extra, list | tuple):  # the row names the input: a warning does not repeat its path
+        name = str(r.get("input") or "")
+        prefixes = tuple(f"{p}: " for p in (name, Path(name).name) if p)
+        for w in map(str, extra[:3]):
+            out.append(w[len(next((p for p in prefixes if w.startswith(p)), "")):])
     return out
 
 
@@ -155,6 +159,16 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
         return ""
     return (f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">'
             f"{v:.2f} % of tumour</div>")
+
+
+def _necrosis(r: Mapping[str, Any]) -> str:
+    """Under necrosis %: that it is % of tissue and the necrotic area in mm² (from the metrics, so
+    also without a tissue model), when necrosis was measured."""
+    area = _num(r.get("necrosis_area_mm2"))
+    if area is None:
+        return ""
+    return (f'<div class="ci" data-col="necrosis_area_mm2" data-value="{area!r}">'
+            f"% of tissue; {area:.3g} mm²</div>")
 
 
 def _classes(r: Mapping[str, Any]) -> str:
@@ -247,7 +261,7 @@ def render_report(
             f"{hot}{_cell(r.get('h_score'), name='h_score')}"
             f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
             f"{_melanin_tumour(r)}</td>"
-            f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')}"
+            f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}</td>"
             f"{_classes(r)}"
             f'<td class="err">{"" if ok else html.escape(str(r.get("error", "")))}</td></tr>'
         )
@@ -267,6 +281,18 @@ def render_report(
 {chr(10).join(body)}
 </tbody></table></body></html>
 """
+
+
+#: ring colour of each class in the check pictures, as :data:`mmnst_path.overlay.CLASS_RGB` draws them
+#: (a test keeps the two equal), and what the legend adds after the name
+_RING_HEX = {"positive": ("#e60000", ""), "negative": ("#005aff", ""), "pigment": ("#8c8c8c", " (not counted)"),
+             "excluded": ("#ffc800", " (not counted)")}
+
+
+def _ring_legend() -> str:
+    """The nuclei page's legend: a swatch of each ring colour (yellow text would not read on white)."""
+    return ", ".join(f'<span class="sw" style="background:{hx}"></span>{name}{note}'
+                     for name, (hx, note) in _RING_HEX.items())
 
 
 def render_nuclei_page(
@@ -304,8 +330,7 @@ figure{{margin:16px 0}} figcaption{{margin:0 0 6px;font-size:13px}} img{{max-wid
 </style></head>
 <body><h1>Nuclei of {name}</h1>
 <p class="sub">Full-resolution fields (1 image pixel = 1 scanned pixel); every nucleus the analysis found is ringed
-in its class colour: <span style="color:#e60000">positive</span>, <span style="color:#005aff">negative</span>,
-<span style="color:#8c8c8c">pigment</span> (not counted), <span style="color:#c89600">excluded</span> (not counted).
+in its class colour: {_ring_legend()}.
 The first field is the densest part of the Ki67 hot-spot window; the others are random places with nuclei.
 Click a picture for the file itself.</p>
 {body}

@@ -118,6 +118,7 @@ SUMMARY_COLUMNS = (
     "ki67_hotspot_ci_low_pct",
     "ki67_hotspot_ci_high_pct",
     "ki67_hotspot_nuclei",
+    "ki67_hotspot_meets_min_nuclei",
     "h_score",
     "ki67_positive_threshold_od",
     "ki67_nuclear_contrast_od",
@@ -205,7 +206,7 @@ def result_to_dict(result: SlideResult) -> dict[str, Any]:
         "mpp": result.mpp,
         "analysis_mpp": result.analysis_mpp,
         "measures": list(result.measures),
-        "metrics": dict(result.metrics),
+        "metrics": _metrics(result),
         "counts": dict(result.counts),
         "hotspot": hotspot,
         "n_cells": len(result.cells),
@@ -294,6 +295,21 @@ def cells_csv_text(cells: CellTable) -> str:
     return "".join(_cells_csv_chunks(cells))
 
 
+def _metrics(result: SlideResult) -> dict[str, Any]:
+    """The result's metrics plus ``ki67_hotspot_meets_min_nuclei`` (bool) next to
+    ``ki67_hotspot_nuclei`` when a hot spot was sought: its window held the config's
+    ``hotspot_min_nuclei`` (False: the densest window, not a hot spot)."""
+    m = dict(result.metrics)
+    if result.hotspot is None or "ki67_hotspot_nuclei" not in m:
+        return m
+    out: dict[str, Any] = {}
+    for key, value in m.items():
+        out[key] = value
+        if key == "ki67_hotspot_nuclei":
+            out["ki67_hotspot_meets_min_nuclei"] = bool(result.hotspot.meets_min_nuclei)
+    return out
+
+
 def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[str, Any]:
     """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`) for a successful input.
 
@@ -304,7 +320,7 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     stromal QC sentence's advice follows); ``tissue_classes`` (the class legend with areas, when a
     tissue model ran).
     """
-    m = result.metrics
+    m = _metrics(result)
     row: dict[str, Any] = {name: m.get(name) for name in SUMMARY_COLUMNS}
     row.update(input=result.input, status="ok", error="", mpp=result.mpp, n_tiles=len(result.tiles))
     row["seconds"] = seconds if seconds is not None else result.timings.get("total")
@@ -449,7 +465,10 @@ def write_result(
         paths["geojson"] = out / RESULT_FILES["geojson"]
         with atomic_open_text(paths["geojson"]) as fh:
             for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
-                                                  seed=result.input):
+                                                  seed=result.input, ki67="ki67" in result.measures,
+                                                  chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
+                                                  counterstain=str(result.metrics.get("ki67_counterstain")
+                                                                   or "hematoxylin")):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:
