@@ -316,6 +316,19 @@ class Ki67Params:
         (MART-1) and 0.91 / 1.00 (SOX10), the best balanced accuracy of 0.05-0.25 (0.15:
         0.87 / 0.97 and 0.89 / 1.00). Held-out figures: ``benchmarks/eval_double_stain.py``.
         With AEC (8.4° from DAB) no threshold separates well (balanced accuracy <= 0.78).
+    azure_counterstain_fill : bool
+        Azure B counterstain only (:data:`~mmnst_path.quantify._ki67_stains.MELANIN_COUNTERSTAINS`,
+        preset ``"AzureB-DAB"``); no effect with hematoxylin. Melanin binds azure B, so a granule
+        is as dark in the counterstain channel as a nucleus (its bound dye, ``k`` ~ 0.8-2 log10 OD
+        per unit melanin OD, a generator assumption: no measured vector is published). True: on
+        the pigment pixels of the detection input (the mask grown by ``pigment_margin_um``) the
+        counterstain too is replaced by that of the pigment-free surroundings (the DAB fill's
+        normalised Gaussian convolution at ``pigment_fill_um``, then 3x; never raised), not only
+        capped near pigment-free pixels; nuclei are then classified as before. False: the
+        hematoxylin rule (cap within reach, kept deep under pigment). Why (issue #14, session 32
+        H4, ``benchmarks/experiments/azure_missed_nuclei.py``, generated ``azure_b_tile`` dev
+        seeds 100-115): granule clusters kept their bound azure B, were segmented together with
+        the negative nuclei they surround and called ``pigment``; PLACEHOLDER_FIGURES
 
     nuclear_contrast_rule : bool
         Also call a nucleus positive below ``positive_threshold_od`` when its DAB stands out
@@ -405,6 +418,7 @@ class Ki67Params:
     melanocyte_marker: str = "auto"
     melanocyte_ring_um: float = 2.0
     melanocyte_min_od: float = 0.12
+    azure_counterstain_fill: bool = True
     fast_red_positive_threshold_od: float = 0.25
     red_covered_min_chromogen_od: float = 0.15
     nuclear_contrast_rule: bool = True
@@ -524,6 +538,9 @@ class Ki67Params:
         if not (math.isfinite(self.red_covered_min_chromogen_od) and self.red_covered_min_chromogen_od >= 0):
             msg = (f"Ki67Params.red_covered_min_chromogen_od must be a finite log10 OD >= 0 (0: off), "
                    f"got {self.red_covered_min_chromogen_od!r}")
+            raise ConfigError(msg)
+        if not isinstance(self.azure_counterstain_fill, bool):
+            msg = f"Ki67Params.azure_counterstain_fill must be true or false, got {self.azure_counterstain_fill!r}"
             raise ConfigError(msg)
         if not isinstance(self.nuclear_contrast_rule, bool):
             msg = f"Ki67Params.nuclear_contrast_rule must be true or false, got {self.nuclear_contrast_rule!r}"
