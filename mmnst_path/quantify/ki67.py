@@ -402,6 +402,7 @@ def measure_ki67(
     matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
     model = cell_model if cell_model is not None else cell_model_of(params, matrix)
     pair = stain_pair(matrix)
+    params = params.for_counterstain(pair[0])  # azure B: its own positive threshold
     matrix = _unmixing_matrix(matrix, pair[1])
     shape = rgb.shape[:2]
     hidden = None

@@ -1,5 +1,6 @@
 """Azure B: pigment granules are counterstain too, so the detection input fills both channels under
-the pigment mask (``Ki67Params.azure_counterstain_fill``, issue #14, session 32)."""
+the pigment mask (``Ki67Params.azure_counterstain_fill``), and negatives carry no hematoxylin
+crosstalk, so the positive threshold is lower (``azure_positive_threshold_od``; issue #14, session 32)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def test_hematoxylin_tiles_do_not_see_the_option():
     tile = pigment_family_tile(41, "coarse", size=256)
     _, wide = pigment_masks(tile.rgb, mpp=tile.mpp, stains="H-DAB")
     a = measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", params=NO_MODEL, pigment_mask=wide)
-    b = measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", params=OFF, pigment_mask=wide)
+    other = Ki67Params(cell_model="none", azure_counterstain_fill=False, azure_positive_threshold_od=0.1)
+    b = measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", params=other, pigment_mask=wide)
     assert wide.any()
     assert np.array_equal(a.cells.cls, b.cells.cls)
     assert np.array_equal(a.cells.dab_od_mean, b.cells.dab_od_mean)
@@ -86,7 +88,24 @@ def test_detection_input_fills_the_counterstain_of_a_granule_and_never_raises_it
     assert (back[hidden][:, 0] <= conc[hidden][:, 0] + 0.02).all()
 
 
-def test_the_option_must_be_a_bool():
+def test_azure_b_has_its_own_positive_threshold():
+    p = Ki67Params()
+    assert p.for_counterstain("hematoxylin") is p
+    assert p.for_counterstain("azure_b").positive_threshold_od == p.azure_positive_threshold_od < p.positive_threshold_od
+    assert Ki67Params(azure_positive_threshold_od=0.9).for_counterstain("azure_b").positive_threshold_od == 0.6
+    with pytest.raises(ConfigError, match="azure_positive_threshold_od"):
+        Ki67Params(azure_positive_threshold_od=-0.1)
+    # dev seed 106: faint positives (0.25-0.35 OD) on an unpigmented tile
+    tile = azure_b_tile(106, "none", size=384, positive_fraction=0.4)
+    truth = tile.truth["ki67_index_pct"]
+    err = []
+    for params in (NO_MODEL, Ki67Params(cell_model="none", azure_positive_threshold_od=0.35)):
+        c = measure_ki67(tile.rgb, mpp=tile.mpp, stains="AzureB-DAB", params=params).counts
+        err.append(abs(100.0 * c.positive / (c.positive + c.negative) - truth))
+    assert err[0] + 3.0 <= err[1]
+
+
+def test_the_options_are_checked():
     with pytest.raises(ConfigError, match="azure_counterstain_fill"):
         Ki67Params(azure_counterstain_fill="yes")  # type: ignore[arg-type]
     assert Ki67Params.from_mapping({"azure_counterstain_fill": False}).azure_counterstain_fill is False
