@@ -19,15 +19,19 @@ negative had a DAB OD mean of 0.21-0.35 (``Ki67Params.azure_positive_threshold_o
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import math
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval_azure_b import write_csv
 
 from mmnst_path.aggregate import CELL_CLASSES
 from mmnst_path.detect.pigment import pigment_mask
@@ -116,10 +120,7 @@ def main() -> None:
     print(f"mean |index error| {np.mean(np.abs(errors)):.4f} pp, largest {np.max(np.abs(errors)):.4f} pp")
     print(table([x for x in rows if x["melanin_share"] < 0.75]))
     if args.csv and rows:
-        with args.csv.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
 
 
 if __name__ == "__main__":
