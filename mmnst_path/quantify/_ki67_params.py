@@ -317,33 +317,24 @@ class Ki67Params:
         0.87 / 0.97 and 0.89 / 1.00). Held-out figures: ``benchmarks/eval_double_stain.py``.
         With AEC (8.4° from DAB) no threshold separates well (balanced accuracy <= 0.78).
     azure_counterstain_fill : bool
-        Azure B counterstain only (:data:`~mmnst_path.quantify._ki67_stains.MELANIN_COUNTERSTAINS`,
-        preset ``"AzureB-DAB"``); no effect with hematoxylin. Melanin binds azure B, so a granule
-        is as dark in the counterstain channel as a nucleus (its bound dye, ``k`` ~ 0.8-2 log10 OD
-        per unit melanin OD, a generator assumption: no measured vector is published). True: on
-        the pigment pixels of the detection input (the mask grown by ``pigment_margin_um``) the
-        counterstain too is replaced by that of the pigment-free surroundings (the DAB fill's
-        normalised Gaussian convolution at ``pigment_fill_um``, then 3x; never raised), not only
-        capped near pigment-free pixels; nuclei are then classified as before. False: the
-        hematoxylin rule (cap within reach, kept deep under pigment). Why (issue #14, session 32
-        H4, ``benchmarks/experiments/azure_missed_nuclei.py``, generated ``azure_b_tile`` dev
-        seeds 100-115): granule clusters kept their bound azure B, were segmented together with
-        the negative nuclei they surround and called ``pigment`` (visible negatives 10-30 % under
-        melanin: 43 % missed, positives 17 %), so the index read high by up to 10 pp. On those
-        320 tiles (threshold as before) mean |index error| 1.49 -> 1.20 pp, ~40 % tiles within
-        2 pp 61 -> 70 %.
+        Azure B counterstain only (preset ``"AzureB-DAB"``; no effect with hematoxylin). Melanin
+        binds azure B (``k`` ~ 0.8-2 log10 OD per unit melanin OD: the generator's assumption, no
+        measured vector is published), so granules are dark counterstain. True: on the pigment
+        pixels of the detection input (mask grown by ``pigment_margin_um``) the counterstain too is
+        replaced by that of the pigment-free surroundings (the DAB fill, ``pigment_fill_um``; never
+        raised). False: the hematoxylin rule (capped near pigment-free pixels only). Generated
+        ``azure_b_tile`` dev seeds 100-115, 320 tiles (session 32 H4,
+        ``benchmarks/experiments/azure_missed_nuclei.py``): granule clusters were segmented with the
+        negatives they surround (visible negatives 10-30 % under melanin: 43 % missed, positives
+        17 %); index mean |error| 1.49 -> 1.20 pp (largest 10.6 pp: faint positives, next option).
     azure_positive_threshold_od : float
-        Azure B counterstain only (:meth:`for_counterstain`, applied by
-        :func:`~mmnst_path.quantify.ki67.measure_ki67` to every tile): the positive threshold (log10
-        OD of DAB, capped at ``moderate_threshold_od``); no effect with hematoxylin. Azure B puts
-        next to no signal into the DAB channel of a negative nucleus (generated tiles: median 0.04,
-        99th percentile 0.18 log10 OD), where hematoxylin's crosstalk is what ``positive_threshold_od``
-        stays above, so faint positives (0.21-0.35) read negative at 0.35. The slide's weak-stain
-        adaptation (``ki67_positive_threshold_od`` in the result) reads the DAB-unit parameters and
-        only adds positives; a nucleus positive at this threshold stays positive.
-        Default 0.225, chosen on generated ``azure_b_tile`` dev seeds 100-115 (320 tiles, with
-        ``azure_counterstain_fill``; session 32 H4): mean |index error| 0.20 0.96, 0.225 0.90, 0.25
-        0.91, 0.30 0.99, 0.35 (the DAB default) 1.20 pp; largest 6.9 / 5.4 / 8.5 / 8.5 / 10.6 pp.
+        Azure B counterstain only (:meth:`for_counterstain`, each tile): the positive threshold
+        (log10 OD of DAB, capped at ``moderate_threshold_od``). Azure B leaves negatives next to no
+        DAB (generated: median 0.04, 99th percentile 0.18), so faint positives (0.21-0.35) need not
+        read negative. The slide's weak-stain adaptation (``ki67_positive_threshold_od`` in the
+        result) reads the DAB-unit parameters and only adds positives. Default 0.225, from those
+        dev tiles with ``azure_counterstain_fill``: mean |index error| 0.20 0.96, 0.225 0.90, 0.25
+        0.91, 0.30 0.99, 0.35 1.20 pp; largest 6.9 / 5.4 / 8.5 / 8.5 / 10.6 pp.
 
     nuclear_contrast_rule : bool
         Also call a nucleus positive below ``positive_threshold_od`` when its DAB stands out
