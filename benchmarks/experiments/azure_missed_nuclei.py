@@ -5,7 +5,7 @@ nucleus whose centroid lies on it (within one pixel; ``positive`` before ``negat
 ``pigment``) or ``missed``, beside its truth (positive or not), the share of it under the truth
 melanin and under the pipeline's pigment mask, and the DAB OD mean it was read at. The table then
 gives, per melanin-coverage band and truth, how the *visible* nuclei (< 75 % under melanin) end:
-at HEAD (eb38750) a negative with 10-30 % of it under melanin was missed 43 % of the time (a
+at HEAD (eb38750) a negative with 10-30 % of it under melanin was missed 37 % of the time (a
 positive 17 %), because the granules around it kept their bound azure B in the detection input and
 were segmented with it (``Ki67Params.azure_counterstain_fill``), and the visible positives read
 negative had a DAB OD mean of 0.21-0.35 (``Ki67Params.azure_positive_threshold_od``).

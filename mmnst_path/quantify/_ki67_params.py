@@ -325,7 +325,7 @@ class Ki67Params:
         raised). False: the hematoxylin rule (capped near pigment-free pixels only). Generated
         ``azure_b_tile`` dev seeds 100-115, 320 tiles (session 32 H4,
         ``benchmarks/experiments/azure_missed_nuclei.py``): granule clusters were segmented with the
-        negatives they surround (visible negatives 10-30 % under melanin: 43 % missed, positives
+        negatives they surround (visible negatives 10-30 % under melanin: 37 % missed, positives
         17 %); index mean |error| 1.49 -> 1.20 pp (largest 10.6 pp: faint positives, next option).
     azure_positive_threshold_od : float
         Azure B counterstain only (:meth:`for_counterstain`, each tile): the positive threshold
