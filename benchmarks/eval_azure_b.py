@@ -130,10 +130,15 @@ def main() -> None:
                       f"false {r['false_pct']:.3f} k {r['binding']:.2f}", flush=True)
     print(summarise(rows))
     if args.csv:
-        with args.csv.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(args.csv, rows)
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Every row (dicts with the first one's keys) to a CSV file at ``path``."""
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
 
 
 if __name__ == "__main__":

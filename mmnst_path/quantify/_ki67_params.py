@@ -331,6 +331,25 @@ class Ki67Params:
         (MART-1) and 0.91 / 1.00 (SOX10), the best balanced accuracy of 0.05-0.25 (0.15:
         0.87 / 0.97 and 0.89 / 1.00). Held-out figures: ``benchmarks/eval_double_stain.py``.
         With AEC (8.4° from DAB) no threshold separates well (balanced accuracy <= 0.78).
+    azure_counterstain_fill : bool
+        Azure B counterstain only (preset ``"AzureB-DAB"``; no effect with hematoxylin). Melanin
+        binds azure B (``k`` ~ 0.8-2 log10 OD per unit melanin OD: the generator's assumption, no
+        measured vector is published), so granules are dark counterstain. True: on the pigment
+        pixels of the detection input (mask grown by ``pigment_margin_um``) the counterstain too is
+        replaced by that of the pigment-free surroundings (the DAB fill, ``pigment_fill_um``; never
+        raised). False: the hematoxylin rule (capped near pigment-free pixels only). Generated
+        ``azure_b_tile`` dev seeds 100-115, 320 tiles (session 32 H4,
+        ``benchmarks/experiments/azure_missed_nuclei.py``): granule clusters were segmented with the
+        negatives they surround (visible negatives 10-30 % under melanin: 37 % missed, positives
+        17 %); index mean |error| 1.49 -> 1.20 pp (largest 10.6 pp: faint positives, next option).
+    azure_positive_threshold_od : float
+        Azure B counterstain only (:meth:`for_counterstain`, each tile): the positive threshold
+        (log10 OD of DAB, capped at ``moderate_threshold_od``). Azure B leaves negatives next to no
+        DAB (generated: median 0.04, 99th percentile 0.18), so faint positives (0.21-0.35) need not
+        read negative. The slide's weak-stain adaptation (``ki67_positive_threshold_od`` in the
+        result) reads the DAB-unit parameters and only adds positives. Default 0.225, from those
+        dev tiles with ``azure_counterstain_fill``: mean |index error| 0.20 0.96, 0.225 0.90, 0.25
+        0.91, 0.30 0.99, 0.35 1.20 pp; largest 6.9 / 5.4 / 8.5 / 8.5 / 10.6 pp.
 
     nuclear_contrast_rule : bool
         Also call a nucleus positive below ``positive_threshold_od`` when its DAB stands out
@@ -420,6 +439,8 @@ class Ki67Params:
     melanocyte_marker: str = "auto"
     melanocyte_ring_um: float = 2.0
     melanocyte_min_od: float = 0.12
+    azure_counterstain_fill: bool = True
+    azure_positive_threshold_od: float = 0.225
     fast_red_positive_threshold_od: float = 0.25
     red_covered_min_chromogen_od: float = 0.15
     red_covered_max_negative_od: float = 0.0
@@ -551,6 +572,14 @@ class Ki67Params:
             msg = (f"Ki67Params.red_covered_max_negative_od ({self.red_covered_max_negative_od!r}) must not exceed "
                    f"red_covered_min_chromogen_od ({self.red_covered_min_chromogen_od!r})")
             raise ConfigError(msg)
+        if not (isinstance(self.azure_positive_threshold_od, int | float)
+                and math.isfinite(self.azure_positive_threshold_od) and self.azure_positive_threshold_od >= 0):
+            msg = (f"Ki67Params.azure_positive_threshold_od must be a finite log10 OD >= 0, "
+                   f"got {self.azure_positive_threshold_od!r}")
+            raise ConfigError(msg)
+        if not isinstance(self.azure_counterstain_fill, bool):
+            msg = f"Ki67Params.azure_counterstain_fill must be true or false, got {self.azure_counterstain_fill!r}"
+            raise ConfigError(msg)
         if not isinstance(self.nuclear_contrast_rule, bool):
             msg = f"Ki67Params.nuclear_contrast_rule must be true or false, got {self.nuclear_contrast_rule!r}"
             raise ConfigError(msg)
@@ -584,6 +613,14 @@ class Ki67Params:
             out = replace(out, weak_stain_basis="baseline", weak_stain_baseline_margin_od=self.red_baseline_margin_od,
                           weak_stain_min_threshold_od=self.red_min_threshold_od)
         return out
+
+    def for_counterstain(self, counterstain: str) -> Ki67Params:
+        """These parameters for a nuclear counterstain: with ``"azure_b"`` the positive threshold is
+        ``azure_positive_threshold_od`` (capped at ``moderate_threshold_od``); hematoxylin returns
+        ``self`` unchanged, and so does a counterstain with nothing to change."""
+        if counterstain == "azure_b" and self.azure_positive_threshold_od != self.positive_threshold_od:
+            return replace(self, positive_threshold_od=min(self.azure_positive_threshold_od, self.moderate_threshold_od))
+        return self
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Ki67Params:

@@ -80,6 +80,7 @@ from ._ki67_stains import (
     MELANOCYTE_MARKERS,
     _marker_od,
     _unmixing_matrix,
+    azure_detection_input,
     chromogen_of,
     counterstain_of,
     marker_channel,
@@ -413,6 +414,7 @@ def measure_ki67(
     matrix = stains if isinstance(stains, StainMatrix) else load_stains(stains)
     model = cell_model if cell_model is not None else cell_model_of(params, matrix)
     pair = stain_pair(matrix)
+    params = params.for_counterstain(pair[0])  # azure B: its own positive threshold
     matrix = _unmixing_matrix(matrix, pair[1])
     shape = rgb.shape[:2]
     hidden = None
@@ -433,7 +435,10 @@ def measure_ki67(
     conc = None
     if hidden is not None:
         conc = given if given is not None else separate_stains(rgb, matrix, stains=pair, background=background)
-        det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, params.pigment_fill_um / mpp, pair)
+        sigma = params.pigment_fill_um / mpp
+        azure = pair[0] in MELANIN_COUNTERSTAINS and params.azure_counterstain_fill and sigma >= 0.3
+        fill = azure_detection_input if azure else _without_pigment  # azure B: granules are counterstain too
+        det_rgb = fill(rgb, conc, hidden, matrix, background, sigma, pair)
     if hidden is not None and conc is not None:
         # the detection input differs from ``rgb`` on the hidden pixels only, and the (per-pixel,
         # lookup-table) deconvolution of the other pixels is ``conc``: unmix just those pixels
