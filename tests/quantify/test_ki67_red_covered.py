@@ -160,6 +160,13 @@ def test_covered_nuclei_are_read_by_colour_both_ways():
                                                              "pigment"]
 
 
+def test_a_near_black_covered_nucleus_stays_pigment_whatever_its_colour():
+    """The both-ways reading never counts a near-black covered nucleus, even when its colour says chromogen
+    (the reviewer's surviving mutation: the positive arm reading all covered nuclei instead of the clear ones)."""
+    params = Ki67Params(red_covered_max_negative_od=0.1)
+    assert _classes(params, [0.6, 0.2, 0.12, 0.02, 0.6], **_COVERED)[4] == "pigment"
+
+
 def test_one_sided_the_unfilled_covered_nuclei_stay_pigment():
     params = Ki67Params(**ONE_SIDED)
     assert _classes(params, _COVERED_COLOUR, **_COVERED) == ["pigment"] * 5
