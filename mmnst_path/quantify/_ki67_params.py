@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .._params import check_finite, check_known_keys, plain_mapping
-from ..errors import ConfigError
-from ._ki67_stains import MELANOCYTE_MARKERS
+from .._params import check_known_keys, plain_mapping
+from ._ki67_params_check import check_ki67_params
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,151 +451,7 @@ class Ki67Params:
     nuclear_contrast_max_od: float = 1.0
 
     def __post_init__(self) -> None:
-        t1, t2, t3 = self.positive_threshold_od, self.moderate_threshold_od, self.strong_threshold_od
-        if not all(math.isfinite(t) for t in (t1, t2, t3)) or not (0 <= t1 <= t2 <= t3):
-            msg = (
-                "Ki67Params thresholds must satisfy 0 <= positive_threshold_od <= moderate_threshold_od"
-                f" <= strong_threshold_od (log10 OD), got {t1!r}, {t2!r}, {t3!r}"
-            )
-            raise ConfigError(msg)
-        if not 0 < self.pigment_min_visible_fraction <= 1:
-            msg = (
-                "Ki67Params.pigment_min_visible_fraction must be in (0, 1], got "
-                f"{self.pigment_min_visible_fraction!r}"
-            )
-            raise ConfigError(msg)
-        for name in ("pigment_margin_um", "pigment_fill_um"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                msg = f"Ki67Params.{name} must be a finite distance >= 0 in µm, got {value!r}"
-                raise ConfigError(msg)
-        r = self.pigment_prior_radius_um
-        if isinstance(r, bool) or not isinstance(r, int | float) or not (math.isfinite(r) and r >= 0):
-            msg = f"Ki67Params.pigment_prior_radius_um must be a finite distance >= 0 in µm, got {r!r}"
-            raise ConfigError(msg)
-        if not (math.isfinite(self.pigment_saturated_od) and self.pigment_saturated_od >= 0):
-            msg = f"Ki67Params.pigment_saturated_od must be a finite OD >= 0, got {self.pigment_saturated_od!r}"
-            raise ConfigError(msg)
-        for name in ("pigment_max_dab_fill", "pigment_ring_min_fraction", "pigment_saturated_share",
-                     "pigment_prior_fraction", "hidden_min_probability", "hidden_covered_min_probability",
-                     "pigment_cell_min_probability"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value <= 1):
-                msg = f"Ki67Params.{name} must be in [0, 1], got {value!r}"
-                raise ConfigError(msg)
-        if not isinstance(self.pigment_cell_model, str) or not self.pigment_cell_model:
-            msg = ("Ki67Params.pigment_cell_model must be 'none', 'default' or a .mmnst path, "
-                   f"got {self.pigment_cell_model!r}")
-            raise ConfigError(msg)
-        if not isinstance(self.hidden_model, str) or not self.hidden_model:
-            msg = f"Ki67Params.hidden_model must be 'none', 'default' or a .mmnst path, got {self.hidden_model!r}"
-            raise ConfigError(msg)
-        if self.near_black not in ("auto", "pigment"):
-            msg = f"Ki67Params.near_black must be 'auto' or 'pigment', got {self.near_black!r}"
-            raise ConfigError(msg)
-        if not (math.isfinite(self.pigment_ring_um) and self.pigment_ring_um > 0):
-            msg = f"Ki67Params.pigment_ring_um must be a positive finite width in µm, got {self.pigment_ring_um!r}"
-            raise ConfigError(msg)
-        if not 0 <= self.lymphocyte_min_circularity <= 1:
-            msg = f"Ki67Params.lymphocyte_min_circularity must be in [0, 1], got {self.lymphocyte_min_circularity!r}"
-            raise ConfigError(msg)
-        if not self.lymphocyte_max_area_um2 > 0:
-            msg = f"Ki67Params.lymphocyte_max_area_um2 must be > 0, got {self.lymphocyte_max_area_um2!r}"
-            raise ConfigError(msg)
-        if not isinstance(self.weak_stain_adaptation, bool):
-            msg = f"Ki67Params.weak_stain_adaptation must be true or false, got {self.weak_stain_adaptation!r}"
-            raise ConfigError(msg)
-        check_finite(self, ("weak_stain_floor_od", "weak_stain_fraction", "weak_stain_min_threshold_od",
-                            "weak_stain_baseline_margin_od"), positive=False)
-        if self.weak_stain_baseline_margin_od < 0:
-            msg = (f"Ki67Params.weak_stain_baseline_margin_od must be >= 0 (0 = off), "
-                   f"got {self.weak_stain_baseline_margin_od!r}")
-            raise ConfigError(msg)
-        if self.weak_stain_basis not in ("stained", "baseline"):
-            msg = f"Ki67Params.weak_stain_basis must be 'stained' or 'baseline', got {self.weak_stain_basis!r}"
-            raise ConfigError(msg)
-        for name in ("red_baseline_margin_od", "red_min_threshold_od"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and value >= 0):
-                msg = f"Ki67Params.{name} must be a finite log10 OD >= 0, got {value!r}"
-                raise ConfigError(msg)
-        check_finite(self, ("lymphocyte_min_hematoxylin_od", "lymphocyte_max_area_um2"), positive=False)
-        n = self.weak_stain_min_nuclei
-        if (isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) or int(n) != n
-                or n < 1):
-            msg = f"Ki67Params.weak_stain_min_nuclei must be an integer >= 1, got {n!r}"
-            raise ConfigError(msg)
-        object.__setattr__(self, "weak_stain_min_nuclei", int(n))
-        if not isinstance(self.cell_model, str) or not self.cell_model.strip():
-            msg = (f"Ki67Params.cell_model must be 'default', 'none' or the path of a nucleus model file, "
-                   f"got {self.cell_model!r}")
-            raise ConfigError(msg)
-        sheet = self.spindle_sheet
-        if isinstance(sheet, str) and sheet.strip().lower() in ("auto", "true", "false"):  # (as TOML strings)
-            word = sheet.strip().lower()
-            sheet = "auto" if word == "auto" else word == "true"
-        if not (isinstance(sheet, bool) or sheet == "auto"):
-            msg = f"Ki67Params.spindle_sheet must be \"auto\", true or false, got {self.spindle_sheet!r}"
-            raise ConfigError(msg)
-        object.__setattr__(self, "spindle_sheet", sheet)
-        if self.count_in not in ("all", "tumour"):
-            msg = f"Ki67Params.count_in must be 'all' or 'tumour', got {self.count_in!r}"
-            raise ConfigError(msg)
-        if not isinstance(self.tissue_model, str) or not self.tissue_model.strip():
-            msg = (f"Ki67Params.tissue_model must be 'auto', 'default' or the path of a tissue model file, "
-                   f"got {self.tissue_model!r}")
-            raise ConfigError(msg)
-        if self.melanocyte_marker not in MELANOCYTE_MARKERS:
-            msg = (f"Ki67Params.melanocyte_marker must be one of {', '.join(MELANOCYTE_MARKERS)}, "
-                   f"got {self.melanocyte_marker!r}")
-            raise ConfigError(msg)
-        if not (math.isfinite(self.melanocyte_ring_um) and self.melanocyte_ring_um > 0):
-            msg = (f"Ki67Params.melanocyte_ring_um must be a positive finite width in µm, "
-                   f"got {self.melanocyte_ring_um!r}")
-            raise ConfigError(msg)
-        if not (math.isfinite(self.fast_red_positive_threshold_od) and self.fast_red_positive_threshold_od >= 0):
-            msg = (f"Ki67Params.fast_red_positive_threshold_od must be a finite log10 OD >= 0, "
-                   f"got {self.fast_red_positive_threshold_od!r}")
-            raise ConfigError(msg)
-        if not (math.isfinite(self.red_covered_min_chromogen_od) and self.red_covered_min_chromogen_od >= 0):
-            msg = (f"Ki67Params.red_covered_min_chromogen_od must be a finite log10 OD >= 0 (0: off), "
-                   f"got {self.red_covered_min_chromogen_od!r}")
-            raise ConfigError(msg)
-        for name in ("red_covered_max_negative_od", "red_touched_min_chromogen_od"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                msg = f"Ki67Params.{name} must be a finite log10 OD >= 0 (0: off), got {value!r}"
-                raise ConfigError(msg)
-        if 0 < self.red_covered_min_chromogen_od < self.red_covered_max_negative_od:
-            msg = (f"Ki67Params.red_covered_max_negative_od ({self.red_covered_max_negative_od!r}) must not exceed "
-                   f"red_covered_min_chromogen_od ({self.red_covered_min_chromogen_od!r})")
-            raise ConfigError(msg)
-        if not (isinstance(self.azure_positive_threshold_od, int | float)
-                and math.isfinite(self.azure_positive_threshold_od) and self.azure_positive_threshold_od >= 0):
-            msg = (f"Ki67Params.azure_positive_threshold_od must be a finite log10 OD >= 0, "
-                   f"got {self.azure_positive_threshold_od!r}")
-            raise ConfigError(msg)
-        if not isinstance(self.azure_counterstain_fill, bool):
-            msg = f"Ki67Params.azure_counterstain_fill must be true or false, got {self.azure_counterstain_fill!r}"
-            raise ConfigError(msg)
-        if not isinstance(self.nuclear_contrast_rule, bool):
-            msg = f"Ki67Params.nuclear_contrast_rule must be true or false, got {self.nuclear_contrast_rule!r}"
-            raise ConfigError(msg)
-        for name in ("nuclear_contrast_od", "nuclear_contrast_min_od", "nuclear_contrast_max_od"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                msg = f"Ki67Params.{name} must be a finite log10 OD >= 0, got {value!r}"
-                raise ConfigError(msg)
-        if not isinstance(self.nuclear_contrast_neutral, bool):
-            msg = f"Ki67Params.nuclear_contrast_neutral must be true or false, got {self.nuclear_contrast_neutral!r}"
-            raise ConfigError(msg)
-        ring = self.nuclear_contrast_ring_um
-        if not (isinstance(ring, int | float) and math.isfinite(ring) and ring > 0):
-            msg = f"Ki67Params.nuclear_contrast_ring_um must be a positive finite width in µm, got {ring!r}"
-            raise ConfigError(msg)
-        if not (math.isfinite(self.melanocyte_min_od) and self.melanocyte_min_od >= 0):
-            msg = f"Ki67Params.melanocyte_min_od must be a finite log10 OD >= 0, got {self.melanocyte_min_od!r}"
-            raise ConfigError(msg)
+        check_ki67_params(self)
 
     def for_chromogen(self, chromogen: str) -> Ki67Params:
         """These parameters for a Ki67 chromogen: with ``"fast_red"`` the positive threshold is
