@@ -31,11 +31,7 @@ def check_ki67_params(params: Ki67Params) -> None:
             f"{params.pigment_min_visible_fraction!r}"
         )
         raise ConfigError(msg)
-    for name in ("pigment_margin_um", "pigment_fill_um"):
-        value = getattr(params, name)
-        if not (math.isfinite(value) and value >= 0):
-            msg = f"Ki67Params.{name} must be a finite distance >= 0 in µm, got {value!r}"
-            raise ConfigError(msg)
+    _non_negative(params, ("pigment_margin_um", "pigment_fill_um"), "distance >= 0 in µm")
     r = params.pigment_prior_radius_um
     if isinstance(r, bool) or not isinstance(r, int | float) or not (math.isfinite(r) and r >= 0):
         msg = f"Ki67Params.pigment_prior_radius_um must be a finite distance >= 0 in µm, got {r!r}"
@@ -124,15 +120,8 @@ def check_ki67_params(params: Ki67Params) -> None:
         msg = (f"Ki67Params.fast_red_positive_threshold_od must be a finite log10 OD >= 0, "
                f"got {params.fast_red_positive_threshold_od!r}")
         raise ConfigError(msg)
-    if not (math.isfinite(params.red_covered_min_chromogen_od) and params.red_covered_min_chromogen_od >= 0):
-        msg = (f"Ki67Params.red_covered_min_chromogen_od must be a finite log10 OD >= 0 (0: off), "
-               f"got {params.red_covered_min_chromogen_od!r}")
-        raise ConfigError(msg)
-    for name in ("red_covered_max_negative_od", "red_touched_min_chromogen_od"):
-        value = getattr(params, name)
-        if not (math.isfinite(value) and value >= 0):
-            msg = f"Ki67Params.{name} must be a finite log10 OD >= 0 (0: off), got {value!r}"
-            raise ConfigError(msg)
+    _non_negative(params, ("red_covered_min_chromogen_od", "red_covered_max_negative_od",
+                           "red_touched_min_chromogen_od"), "log10 OD >= 0 (0: off)")
     if 0 < params.red_covered_min_chromogen_od < params.red_covered_max_negative_od:
         msg = (f"Ki67Params.red_covered_max_negative_od ({params.red_covered_max_negative_od!r}) must not exceed "
                f"red_covered_min_chromogen_od ({params.red_covered_min_chromogen_od!r})")
@@ -163,3 +152,13 @@ def check_ki67_params(params: Ki67Params) -> None:
     if not (math.isfinite(params.melanocyte_min_od) and params.melanocyte_min_od >= 0):
         msg = f"Ki67Params.melanocyte_min_od must be a finite log10 OD >= 0, got {params.melanocyte_min_od!r}"
         raise ConfigError(msg)
+
+
+def _non_negative(params: Ki67Params, names: tuple[str, ...], what: str) -> None:
+    """Raise :class:`~mmnst_path.errors.ConfigError` for the first of ``names`` that is not finite and >= 0
+    ("Ki67Params.NAME must be a finite WHAT, got VALUE")."""
+    for name in names:
+        value = getattr(params, name)
+        if not (math.isfinite(value) and value >= 0):
+            msg = f"Ki67Params.{name} must be a finite {what}, got {value!r}"
+            raise ConfigError(msg)
