@@ -105,6 +105,12 @@ def test_azure_b_has_its_own_positive_threshold():
     assert err[0] + 3.0 <= err[1]
 
 
+def test_the_azure_defaults_are_the_gated_ones():
+    """The settings session 32's rule passed with (chosen on dev seeds 100-115): fill on, 0.225 OD."""
+    assert Ki67Params().azure_counterstain_fill is True
+    assert Ki67Params().azure_positive_threshold_od == 0.225
+
+
 def test_the_options_are_checked():
     with pytest.raises(ConfigError, match="azure_counterstain_fill"):
         Ki67Params(azure_counterstain_fill="yes")  # type: ignore[arg-type]
