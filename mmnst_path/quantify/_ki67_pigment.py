@@ -334,26 +334,34 @@ def _apply_pigment_cells(cells: Ki67Cells, model: Any, rows: np.ndarray, prior: 
 
 
 def _without_pigment(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray, matrix: Any, background: Any,
-                     sigma_px: float, pair: tuple[str, str] = ("hematoxylin", "dab")) -> np.ndarray:
+                     sigma_px: float, pair: tuple[str, str] = ("hematoxylin", "dab"), *,
+                     fill_counterstain: bool = False) -> np.ndarray:
     """``rgb`` with the DAB of the ``hidden`` (pigment) pixels replaced by that of their
     pigment-free surroundings; the counterstain kept; other pixels unchanged (detection input).
-    ``pair``: (counterstain, chromogen), the stains of ``conc``'s two planes."""
+    ``pair``: (counterstain, chromogen), the stains of ``conc``'s two planes.
+
+    ``fill_counterstain`` (azure B, ``Ki67Params.azure_counterstain_fill``): the counterstain of
+    the hidden pixels is filled from the surroundings too (never raised), at every depth: melanin
+    binds azure B, so a granule cluster reads as dark counterstain and would be segmented with
+    the negative nuclei it surrounds."""
     from ..stain import rgb_from_stains
 
     clean = conc[hidden].copy()
-    first = None
+    first = first_h = None
     if sigma_px >= 0.3:
         # one windowed pass of the three blurs at sigma_px, shared by the DAB fill and the cap
         keep = (~hidden).astype(np.float32)
         num_d, num_h, den = _smoothed_at((conc[..., 1] * keep, conc[..., 0] * keep, keep), sigma_px, hidden)
-        first = (num_d, den)
+        first, first_h = (num_d, den), (num_h, den)
     clean[:, 1] = _filled_at(conc[..., 1], hidden, sigma_px, first)
+    if fill_counterstain:
+        clean[:, 0] = np.minimum(clean[:, 0], _filled_at(conc[..., 0], hidden, sigma_px, first_h))
     # melanin is not exactly the DAB vector: its leak into hematoxylin would turn granule bands
     # into faint "nuclei" or merge them with the nucleus they surround. Within reach of
     # pigment-free pixels (>= 10 % weight at sigma_px) hematoxylin is capped by theirs; deep
     # under pigment (a wholly covered nucleus) it is kept, so such a nucleus is still found
     # and reported as ``pigment``.
-    if sigma_px >= 0.3:
+    elif sigma_px >= 0.3:
         near = den >= 0.1
         h_fill = num_h[near] / den[near]
         clean[near, 0] = np.minimum(clean[near, 0], h_fill)

@@ -222,19 +222,14 @@ def azure_detection_input(rgb: np.ndarray, conc: np.ndarray, hidden: np.ndarray,
     """Nucleus-detection input of an azure B tile (``Ki67Params.azure_counterstain_fill``): ``rgb``
     with both the counterstain and the DAB of the ``hidden`` (pigment) pixels replaced by those of
     their pigment-free surroundings (normalised Gaussian convolution at ``sigma_px`` then ``3
-    sigma_px``, pixels), the counterstain never raised; other pixels unchanged.
+    sigma_px``, pixels), the counterstain never raised; other pixels unchanged
+    (:func:`mmnst_path.quantify._ki67_pigment._without_pigment` with ``fill_counterstain``).
 
     Melanin binds azure B (green-blue), so a granule cluster reads as dark counterstain; the
-    hematoxylin rule (:func:`mmnst_path.quantify._ki67_pigment._without_pigment`, counterstain capped
-    near pigment-free pixels only) left it to be segmented with the negative nuclei it surrounds.
-    ``pair``: (counterstain, chromogen), the stains of ``conc``'s two planes (log10 OD).
+    hematoxylin rule (counterstain capped near pigment-free pixels only) left it to be segmented
+    with the negative nuclei it surrounds. ``pair``: (counterstain, chromogen), the stains of
+    ``conc``'s two planes (log10 OD).
     """
-    from ..detect._morphology import _filled_at
-    from ..stain import rgb_from_stains
+    from ._ki67_pigment import _without_pigment
 
-    clean = conc[hidden].copy()
-    clean[:, 1] = _filled_at(conc[..., 1], hidden, sigma_px)
-    clean[:, 0] = np.minimum(clean[:, 0], _filled_at(conc[..., 0], hidden, sigma_px))
-    out = rgb.copy()
-    out[hidden] = rgb_from_stains(clean, matrix, stains=pair, background=background)
-    return out
+    return _without_pigment(rgb, conc, hidden, matrix, background, sigma_px, pair, fill_counterstain=True)

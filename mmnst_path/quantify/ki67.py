@@ -80,7 +80,6 @@ from ._ki67_stains import (
     MELANOCYTE_MARKERS,
     _marker_od,
     _unmixing_matrix,
-    azure_detection_input,
     chromogen_of,
     counterstain_of,
     marker_channel,
@@ -437,8 +436,8 @@ def measure_ki67(
         conc = given if given is not None else separate_stains(rgb, matrix, stains=pair, background=background)
         sigma = params.pigment_fill_um / mpp
         azure = pair[0] in MELANIN_COUNTERSTAINS and params.azure_counterstain_fill and sigma >= 0.3
-        fill = azure_detection_input if azure else _without_pigment  # azure B: granules are counterstain too
-        det_rgb = fill(rgb, conc, hidden, matrix, background, sigma, pair)
+        det_rgb = _without_pigment(rgb, conc, hidden, matrix, background, sigma, pair,
+                                   fill_counterstain=azure)  # azure B: granules are counterstain too
     if hidden is not None and conc is not None:
         # the detection input differs from ``rgb`` on the hidden pixels only, and the (per-pixel,
         # lookup-table) deconvolution of the other pixels is ``conc``: unmix just those pixels
