@@ -12,6 +12,7 @@ The session 30 text runs unchanged (its worktree and scratch paths replaced, as 
                                                      a step, gates after each, stop at the first failure
 SCRATCH defaults to /tmp/s33_h3. Figures are unrounded (JSON floats; gates print repr).
 """
+
 import json
 import os
 import subprocess

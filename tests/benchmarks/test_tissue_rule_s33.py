@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture()
+@pytest.fixture
 def rule(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "experiments"))
     sys.modules.pop("tissue_rule_s33", None)
@@ -24,21 +24,29 @@ def rule(monkeypatch, tmp_path):
 
 def _slides(out: Path, tcga_necrosis: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    figures = {"tcga-cr-7395-01a-01-ts1.svs": {"necrosis_fraction_pct": tcga_necrosis, "tumour_fraction_pct": 62.0},
-               "CMU-1-Small-Region.svs": {"necrosis_fraction_pct": 0.0, "tumour_fraction_pct": 79.0}}
+    figures = {
+        "tcga-cr-7395-01a-01-ts1.svs": {"necrosis_fraction_pct": tcga_necrosis, "tumour_fraction_pct": 62.0},
+        "CMU-1-Small-Region.svs": {"necrosis_fraction_pct": 0.0, "tumour_fraction_pct": 79.0},
+    }
     (out / "cand_slides.json").write_text(json.dumps(figures))
 
 
 def test_the_session_30_text_runs_with_this_tree_and_the_goal_limit(rule, tmp_path):
     text = rule.rule_s30_text()
-    assert text.count(rule.NEW_TCGA) == 1 and rule.OLD_TCGA not in text
-    assert "/work/wt_h2" not in text and "/tmp/s30_h2" not in text
-    assert f'Path("{rule.WT}")' in text and f'Path("{tmp_path}/rule")' in text
+    assert text.count(rule.NEW_TCGA) == 1
+    assert rule.OLD_TCGA not in text
+    assert "/work/wt_h2" not in text
+    assert "/tmp/s30_h2" not in text
+    assert f'Path("{rule.WT}")' in text
+    assert f'Path("{tmp_path}/rule")' in text
     ns = rule.rule_s30()
-    assert Path(ns["OUT"]) == tmp_path / "rule" and ns["OUT"].is_dir()
+    assert Path(ns["OUT"]) == tmp_path / "rule"
+    assert ns["OUT"].is_dir()
 
 
-@pytest.mark.parametrize(("tcga", "ok"), [(2.6, True), (3.215266041745712, True), (4.0, True), (4.0001, False)])
+@pytest.mark.parametrize(
+    ("tcga", "ok"), [(2.6, True), (3.215266041745712, True), (4.0, True), (4.0001, False)]
+)
 def test_tcga_gate_reads_the_unrounded_figure_against_4(rule, tmp_path, capsys, tcga, ok):
     ns = rule.rule_s30()
     _slides(tmp_path / "rule", tcga)
@@ -50,7 +58,9 @@ def test_tcga_gate_reads_the_unrounded_figure_against_4(rule, tmp_path, capsys, 
 def test_cmu1_at_half_a_micron_gate(rule, tmp_path, capsys, nec, ok):
     out = tmp_path / "rule"
     out.mkdir()
-    (out / "cand_cmu05.json").write_text(json.dumps({"necrosis_fraction_pct": nec, "tumour_fraction_pct": 78.9409947502057}))
+    (out / "cand_cmu05.json").write_text(
+        json.dumps({"necrosis_fraction_pct": nec, "tumour_fraction_pct": 78.9409947502057})
+    )
     assert rule.gate_cmu05(out) is ok
     printed = capsys.readouterr().out
     assert f"necrosis %: {nec!r} (<= 1) {'pass' if ok else 'FAIL'}" in printed
