@@ -83,6 +83,10 @@ def measurement_names(chromogen: str = "dab", counterstain: str = "hematoxylin")
 #: before the names followed the stain), for reading back.
 STAINED_NAME_ALIASES = {key: tuple(form.format(name) for name in _DISPLAY[which].values())
                         for key, (which, form) in _STAINED_MEASUREMENTS.items()}
+#: The stain a stained measurement name says was read: ``"AEC OD mean"`` -> ``("chromogen", "aec")``,
+#: ``"Azure B OD mean"`` -> ``("counterstain", "azure_b")`` (the DAB / hematoxylin names too).
+STAIN_OF_NAME = {form.format(name): (which, stain) for which, form in _STAINED_MEASUREMENTS.values()
+                 for stain, name in _DISPLAY[which].items()}
 #: The cell type of a QuPath class name that :data:`TYPE_CLASS_NAMES` writes (lower case), for reading.
 _TYPE_OF_CLASS = {name.lower(): CELL_TYPES.index(t) for t, (name, _) in TYPE_CLASS_NAMES.items()}
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")

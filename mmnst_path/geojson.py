@@ -56,6 +56,7 @@ from ._geojson_read import (
     read_features,
     read_rois,
     rois_from_features,
+    stains_of_features,
 )
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError
@@ -74,6 +75,7 @@ __all__ = [
     "roi_counts",
     "roi_features",
     "rois_from_features",
+    "stains_of_features",
 ]
 
 _NAMESPACE_BYTES = _NAMESPACE.bytes

@@ -13,7 +13,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 
 from .._analysis import ki67_from_classes, panel_text
 from .._classmap import qc_warnings
-from .._geojson import read_detections, write_geojson
+from .._geojson import layer_stains, read_detections_stains, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
 from ._common import add_or_replace, layer_choice, nuclei_layers
 
@@ -201,20 +201,21 @@ class ReviewWidget(Container):
         self.results.value = "\n".join([text, *review_warnings(counts, k, layer.features, rule)])
 
     def save(self, path: str | Path) -> Path:
-        """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer)."""
+        """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer), their
+        OD named by the layer's stain (:func:`layer_stains`)."""
         layer = self.points.value
-        return write_geojson(path, cells=cells_from_points(layer.data, layer.features))
+        return write_geojson(path, cells=cells_from_points(layer.data, layer.features), **layer_stains(layer))
 
     def load(self, path: str | Path) -> Any:
         """Replace the nuclei layer's points by the detections of a GeoJSON file (points, or
         polygons such as ``mmnst-path quantify``'s cells.geojson, taken at their centroid)."""
-        cells = read_detections(path)
+        cells, stains = read_detections_stains(path)
         layer = self.points.value
         meta = dict(layer.metadata.get("mmnst_path", {})) if layer is not None else {}
         mpp = meta.get("mpp")
         data = points_layer(cells, mpp=mpp, name=layer.name if layer is not None else "nuclei")
         keep = ("result", "header", "mpp_source", "stains", "stains_source", "source")
-        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep})
+        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep}, ki67_stains=stains)
         new = add_or_replace(self.viewer, data)
         self.points.reset_choices()
         self.points.value = new
