@@ -274,7 +274,8 @@ def _match(token: str, files: Sequence[Path], stems: Sequence[str]) -> int:
 
 
 def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Ki67 index of ``b`` minus ``a`` (percentage points) with its 95 % CI and p-value."""
+    """Ki67 index of ``b`` minus ``a`` (percentage points) with its 95 % CI and p-value; ``method``
+    says "difference B − A", as the report's comparison row does."""
     from .quantify import compare_proportions
 
     def counts(r: dict[str, Any]) -> tuple[int, int]:
@@ -289,7 +290,7 @@ def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "a_positive": pa, "a_denominator": na, "b_positive": pb, "b_denominator": nb,
         "difference_pct": 100 * c.difference, "ci_low_pct": 100 * c.ci_low, "ci_high_pct": 100 * c.ci_high,
         "p_value": c.p_value,
-        "method": "difference b - a; Newcombe hybrid score 95% CI; pooled two-proportion z test",
+        "method": "difference B − A; Newcombe hybrid score 95% CI; pooled two-proportion z test",
     }  # fmt: skip
 
 
