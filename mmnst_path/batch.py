@@ -384,8 +384,11 @@ def _with_hotspot_flag(row: dict[str, Any], result_json: Path) -> dict[str, Any]
     key = "ki67_hotspot_meets_min_nuclei"
     if row.get(key) is not None or row.get("ki67_hotspot_nuclei") is None:
         return row
-    if isinstance(row.get("hotspot_meets_min_nuclei"), bool):
-        row[key] = row["hotspot_meets_min_nuclei"]
+    from .report import hotspot_meets_min_nuclei
+
+    meets = hotspot_meets_min_nuclei(row)  # the row's own flag under its older name
+    if meets is not None:
+        row[key] = meets
         return row
     need = row.get("hotspot_min_nuclei")
     if need is None:

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .report import melanocytic_text, qc_warnings
+from .report import hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
 
 __all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
 
@@ -138,7 +138,7 @@ def _melanocytic_note(r: Mapping[str, Any]) -> str:
 
 def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
     """(whether the hot-spot number is a real hot spot, the note under it)."""
-    meets = r.get("hotspot_meets_min_nuclei")
+    meets = hotspot_meets_min_nuclei(r)
     n = _num(r.get("ki67_hotspot_nuclei"))
     need = _num(r.get("hotspot_min_nuclei"))
     notes = []
