@@ -105,3 +105,28 @@ def test_layer_stains_prefer_the_result_then_the_file_then_the_preset() -> None:
     assert layer_stains(layer(stains="H-AEC")) == {"chromogen": "aec", "counterstain": "hematoxylin"}
     assert layer_stains(layer(stains="H&E")) == {"chromogen": "dab", "counterstain": "hematoxylin"}
     assert layer_stains(None) == {"chromogen": "dab", "counterstain": "hematoxylin"}
+
+
+@pytest.mark.parametrize(("chromogen", "counterstain", "advice"), [
+    ("dab", "azure_b", "the stain already tells melanin by colour"),
+    ("aec", "hematoxylin", "the stain already tells melanin by colour"),
+    ("dab", "hematoxylin", "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"),
+])
+def test_review_advice_follows_the_stain_of_the_loaded_file(make_napari_viewer, tmp_path, chromogen, counterstain,
+                                                            advice) -> None:  # type: ignore[no-untyped-def]
+    """The pigment QC sentence of an azure B (or AEC) cells.geojson loaded into Review advised "a red chromogen
+    (AEC, Fast Red) or an Azure B counterstain" (session 33's napari pass). Mutation caught: the layer's
+    stains not passed to review_warnings."""
+    n = 30  # 6 positive, 16 negative, 8 pigment: pigment hides 27 % of the tumour nuclei
+    cells = CellTable(np.arange(n, dtype=float) * 3, np.arange(n, dtype=float) * 2,
+                      np.array([0] * 6 + [1] * 16 + [2] * 8, np.int8),
+                      {"dab_od_mean": np.full(n, 0.3), "hematoxylin_od_mean": np.full(n, 0.4)})
+    path = tmp_path / "cells.geojson"
+    path.write_text("".join(feature_collection_chunks(cells, [], mpp=0.5, shape="point", chromogen=chromogen,
+                                                      counterstain=counterstain)), encoding="utf-8")
+    viewer = make_napari_viewer()
+    review = ReviewWidget(viewer)
+    review.load(path)
+    text = review.results.value
+    assert "pigment hides 27 % of the tumour nuclei" in text
+    assert advice in text

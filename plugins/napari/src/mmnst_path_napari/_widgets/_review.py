@@ -69,14 +69,17 @@ def unreviewed_near_black(features: Any) -> np.ndarray | None:
 
 
 def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = None,
-                    spindle_sheet_rule: str | None = None) -> list[str]:
+                    spindle_sheet_rule: str | None = None, stains: Mapping[str, str] | None = None) -> list[str]:
     """The QC sentences (pigment, near-black, stromal exclusion: the library's words, ``⚠``-prefixed)
     of the reviewed nuclei: Ki67 ``counts`` and ``metrics`` of :func:`ki67_from_classes`.
 
     ``features`` (the nuclei layer's) gives the stromal-exclusion sentence its counts: the nuclei
     still excluded that the cell model called stromal, and those the spindle-sheet rule counted as
     tumour that are still in the index (``in_spindle_sheet``); ``spindle_sheet_rule`` is the run's
-    setting (``ki67_spindle_sheet_rule``), which the sentence's advice follows.
+    setting (``ki67_spindle_sheet_rule``), which the sentence's advice follows. ``stains``
+    (``chromogen`` / ``counterstain``, :func:`mmnst_path_napari._geojson.layer_stains`) is what the
+    pigment and near-black advice follows: an AEC, Fast Red or azure B slide is not told to use the
+    stain it already has.
     """
     m: dict[str, Any] = {f"ki67_{key}": v for key, v in metrics.items()}
     m["ki67_near_black_positive"] = counts.near_black_positive
@@ -90,6 +93,9 @@ def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = Non
             m["ki67_spindle_sheet_nuclei"] = int(np.count_nonzero(sheet & np.isin(cls, ("positive", "negative"))))
     if spindle_sheet_rule is not None:
         m["ki67_spindle_sheet_rule"] = spindle_sheet_rule
+    if stains:
+        m["ki67_chromogen"] = stains.get("chromogen", "dab")
+        m["ki67_counterstain"] = stains.get("counterstain", "hematoxylin")
     return [f"⚠ {w}" for w in qc_warnings(m)]
 
 
@@ -198,7 +204,8 @@ class ReviewWidget(Container):
         else:
             text = results_text(k, {name: k[name] for name in EDIT_CLASSES})
         rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
-        self.results.value = "\n".join([text, *review_warnings(counts, k, layer.features, rule)])
+        warnings = review_warnings(counts, k, layer.features, rule, stains=layer_stains(layer))
+        self.results.value = "\n".join([text, *warnings])
 
     def save(self, path: str | Path) -> Path:
         """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer), their
