@@ -18,11 +18,11 @@ from mmnst_path.geojson import Roi, feature_collection_chunks, read_cells, read_
 
 pytestmark = pytest.mark.napari
 
-CASES = [  # (chromogen, counterstain, the chromogen OD's name)
-    ("aec", "hematoxylin", "AEC OD mean"),
-    ("fast_red", "hematoxylin", "Fast Red OD mean"),
-    ("dab", "azure_b", "DAB OD mean"),
-    ("dab", "hematoxylin", "DAB OD mean"),
+CASES = [  # (chromogen, counterstain, the OD names a layer exports: the chromogen's and the counterstain's mean)
+    ("aec", "hematoxylin", {"AEC OD mean", "Hematoxylin OD mean"}),
+    ("fast_red", "hematoxylin", {"Fast Red OD mean", "Hematoxylin OD mean"}),
+    ("dab", "azure_b", {"DAB OD mean", "Azure B OD mean"}),
+    ("dab", "hematoxylin", {"DAB OD mean", "Hematoxylin OD mean"}),
 ]
 
 
@@ -57,7 +57,8 @@ def _od_names(path) -> set[str]:  # type: ignore[no-untyped-def]
 def test_export_of_an_imported_result_keeps_the_stain_names(make_napari_viewer, tmp_path, chromogen, counterstain,
                                                             name) -> None:  # type: ignore[no-untyped-def]
     """Mutations caught: export_geojson without the layer's stains (DAB names on an AEC export);
-    import_geojson_layers not keeping the file's stains."""
+    import_geojson_layers not keeping the file's stains; the counterstain OD dropped by the layer (an
+    azure B export re-imported as hematoxylin)."""
     viewer = make_napari_viewer()
     widget = ExportWidget(viewer)
     points = _points(widget.import_(_cli_file(tmp_path, chromogen, counterstain)))
@@ -65,14 +66,16 @@ def test_export_of_an_imported_result_keeps_the_stain_names(make_napari_viewer, 
     widget.points.value = points
     widget.kind.value = "GeoJSON (QuPath)"
     out = widget.export(tmp_path / "export.geojson")
-    assert _od_names(out) == {name}  # the layer holds the chromogen OD only
-    assert stains_of_features(read_features(out)) == {"chromogen": chromogen}
+    assert _od_names(out) == name  # the layer holds the means (not the chromogen's max)
+    assert stains_of_features(read_features(out)) == {"chromogen": chromogen, "counterstain": counterstain}
     back = read_cells(out)
     np.testing.assert_allclose(back.columns["dab_od_mean"], [0.61, 0.04, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(back.columns["hematoxylin_od_mean"], [0.3, 0.5, 0.4], rtol=1e-6)
     # and again: the re-imported export exports the same names
     again = _points(widget.import_(out))
     widget.points.value = again
-    assert _od_names(widget.export(tmp_path / "again.geojson")) == {name}
+    assert layer_stains(again) == {"chromogen": chromogen, "counterstain": counterstain}
+    assert _od_names(widget.export(tmp_path / "again.geojson")) == name
 
 
 @pytest.mark.parametrize(("chromogen", "counterstain", "name"), CASES[:2])
@@ -88,7 +91,7 @@ def test_review_saves_edits_under_the_stain_names_of_the_file_it_loaded(make_nap
     layer = review.load(_cli_file(tmp_path, chromogen, counterstain))
     assert list(layer.features["class"]) == ["positive", "negative", "negative"]
     out = review.save(tmp_path / "edits.geojson")
-    assert _od_names(out) == {name}
+    assert _od_names(out) == name
     np.testing.assert_allclose(read_cells(out).columns["dab_od_mean"], [0.61, 0.04, 0.1], rtol=1e-6)
 
 
