@@ -94,7 +94,9 @@ def export_geojson(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Pa
     nuclei as classified point detections, their OD named by the layer's stain (:func:`layer_stains`:
     "AEC OD mean" on an AEC slide)."""
     cells = cells_from_points(points.data, points.features) if points is not None else None
-    return write_geojson(path, cells=cells, rois=list(rois), **layer_stains(points))
+    stains = layer_stains(points)
+    return write_geojson(path, cells=cells, rois=list(rois), chromogen=stains["chromogen"],
+                         counterstain=stains["counterstain"])
 
 
 def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[Any, dict[str, Any], str]]:

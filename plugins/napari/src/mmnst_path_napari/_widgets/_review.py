@@ -211,7 +211,9 @@ class ReviewWidget(Container):
         """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer), their
         OD named by the layer's stain (:func:`layer_stains`)."""
         layer = self.points.value
-        return write_geojson(path, cells=cells_from_points(layer.data, layer.features), **layer_stains(layer))
+        stains = layer_stains(layer)
+        return write_geojson(path, cells=cells_from_points(layer.data, layer.features), chromogen=stains["chromogen"],
+                             counterstain=stains["counterstain"])
 
     def load(self, path: str | Path) -> Any:
         """Replace the nuclei layer's points by the detections of a GeoJSON file (points, or
