@@ -16,20 +16,28 @@ __all__ = ["CLASS_COLORS", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DE
 
 #: QuPath classification name of each cell class.
 QUPATH_CLASS_NAMES = {"positive": "Positive", "negative": "Negative", "pigment": "Pigment", "excluded": "Excluded"}
-#: QuPath's own default class colours, [r, g, b] 0-255 (PathClassFactory / PathClass of QuPath 0.2-0.6):
-#: a colour this module writes for another class stays clear of each of them, so a class never reads as
-#: one of QuPath's; a class of the same name (Stroma, Other) gets QuPath's colour, which QuPath shows anyway.
+#: The colour QuPath gives a class of each name when the file or project does not set one, [r, g, b]
+#: 0-255 (QuPath 0.2-0.3 ``PathClassFactory.getPathClass``, 0.4+ ``PathClass.getDefaultColor`` and
+#: ``PathClass.StandardPathClasses``): a colour this module writes for another class stays clear of each
+#: of them, so a class never reads as one of QuPath's; a class of the same name (Positive, Negative,
+#: Stroma, Other) gets QuPath's colour, which QuPath shows anyway. Positive, Negative and the intensity
+#: classes 1+ / 2+ / 3+ on their own are QuPath's constants scaled by 1.25 (``ColorTools.makeScaledRGB``,
+#: channels truncated and capped at 255): Positive (200, 50, 50) -> (250, 62, 62), Negative (90, 90, 180)
+#: -> (112, 112, 225); the unscaled constants are those of the classes derived from Tumor
+#: ("Tumor: Positive" (200, 50, 50), "Tumor: Negative" (90, 90, 180)), which this module does not write.
 QUPATH_DEFAULT_COLORS = {
     "Tumor": (200, 0, 0), "Non-tumor": (140, 220, 90), "Stroma": (150, 200, 150), "Immune cells": (160, 90, 160),
-    "Nucleus": (20, 200, 20), "Cell": (220, 0, 0), "Whitespace": (180, 180, 180), "Positive": (200, 50, 50),
-    "Negative": (90, 90, 180), "Artefact": (180, 180, 180), "Image": (128, 128, 128), "Region*": (0, 0, 180),
-    "Necrosis": (50, 50, 50), "Other": (255, 200, 0), "1+": (255, 215, 0), "2+": (225, 150, 50),
-    "3+": (200, 50, 50),
+    "Nucleus": (20, 200, 20), "Cell": (220, 0, 0), "Whitespace": (180, 180, 180), "Positive": (250, 62, 62),
+    "Negative": (112, 112, 225), "Artefact": (180, 180, 180), "Image": (128, 128, 128), "Region*": (0, 0, 180),
+    "Necrosis": (50, 50, 50), "Other": (255, 200, 0), "1+": (255, 255, 0), "2+": (255, 187, 62),
+    "3+": (250, 62, 62),
 }
-#: Classification colour of each cell class, [r, g, b] 0-255: Positive red (200, 50, 50, QuPath's),
-#: Negative blue (112, 112, 225), Pigment brown (120, 72, 24), Excluded teal (0, 160, 160).
+#: Classification colour of each cell class, [r, g, b] 0-255: Positive red (250, 62, 62) and Negative
+#: blue (112, 112, 225), QuPath's own for those names (:data:`QUPATH_DEFAULT_COLORS`), so a file looks
+#: the same before and after QuPath has met the class; Pigment brown (120, 72, 24), Excluded teal
+#: (0, 160, 160).
 CLASS_COLORS = {
-    "positive": (200, 50, 50),
+    "positive": (250, 62, 62),
     "negative": (112, 112, 225),
     "pigment": (120, 72, 24),
     "excluded": (0, 160, 160),
@@ -83,6 +91,10 @@ def measurement_names(chromogen: str = "dab", counterstain: str = "hematoxylin")
 #: before the names followed the stain), for reading back.
 STAINED_NAME_ALIASES = {key: tuple(form.format(name) for name in _DISPLAY[which].values())
                         for key, (which, form) in _STAINED_MEASUREMENTS.items()}
+#: The stain a stained measurement name says was read: ``"AEC OD mean"`` -> ``("chromogen", "aec")``,
+#: ``"Azure B OD mean"`` -> ``("counterstain", "azure_b")`` (the DAB / hematoxylin names too).
+STAIN_OF_NAME = {form.format(name): (which, stain) for which, form in _STAINED_MEASUREMENTS.values()
+                 for stain, name in _DISPLAY[which].items()}
 #: The cell type of a QuPath class name that :data:`TYPE_CLASS_NAMES` writes (lower case), for reading.
 _TYPE_OF_CLASS = {name.lower(): CELL_TYPES.index(t) for t, (name, _) in TYPE_CLASS_NAMES.items()}
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")

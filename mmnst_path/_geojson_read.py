@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ._geojson_names import _TYPE_OF_CLASS, MEASUREMENT_NAMES, STAINED_NAME_ALIASES, Roi
+from ._geojson_names import _TYPE_OF_CLASS, MEASUREMENT_NAMES, STAIN_OF_NAME, STAINED_NAME_ALIASES, Roi
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError, CorruptFileError
 
-__all__ = ["cells_from_features", "feature_kind", "read_cells", "read_features", "read_rois", "rois_from_features"]
+__all__ = ["cells_from_features", "feature_kind", "read_cells", "read_features", "read_rois", "rois_from_features",
+           "stains_of_features"]
 
 
 #: Column of each measurement name read back: the writer's names (by stain: "AEC OD mean",
@@ -390,6 +391,31 @@ def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = 
     if typed:
         columns["cell_type"] = np.asarray(types, np.int8)
     return CellTable(np.asarray(rows, np.float64), np.asarray(cols, np.float64), np.asarray(codes, np.int8), columns)
+
+
+def stains_of_features(features: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The Ki67 chromogen and counterstain the detections' measurement names say were read.
+
+    ``{"chromogen": "aec"}`` for a file whose nuclei carry ``"AEC OD mean"``, ``{"chromogen":
+    "dab", "counterstain": "azure_b"}`` for ``"DAB OD mean"`` and ``"Azure B OD mean"``
+    (:func:`mmnst_path._geojson_names.measurement_names`, the writer's names); a key is absent when
+    no detection names it (QuPath's own names, a file without OD measurements). Files written
+    before the names followed the stain say ``"dab"`` / ``"hematoxylin"`` whatever was read.
+    """
+    found: dict[str, str] = {}
+    for f in features:
+        if feature_kind(f) != "detection":
+            continue
+        meas = _props(f).get("measurements") or {}
+        names = ([m.get("name") for m in meas if isinstance(m, Mapping)] if isinstance(meas, list)
+                 else list(meas) if isinstance(meas, Mapping) else [])
+        for name in names:
+            which_stain = STAIN_OF_NAME.get(str(name))
+            if which_stain is not None:
+                found.setdefault(*which_stain)
+        if names:  # one file, one stain: the first nucleus with measurements says it
+            break
+    return found
 
 
 def read_cells(path: str | Path) -> CellTable:

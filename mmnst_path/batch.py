@@ -21,9 +21,10 @@ Reliability rules
       source path, size, mtime and SHA-256 of the content, and the same request hash (resolved
       config, ``--mpp``, ROI file content, schema and software version); its stored summary row
       is reused verbatim, so a killed-then-resumed batch gives the same summary as an
-      uninterrupted one. Failed inputs are always retried. The content hash is computed once
-      per analysed input and re-read on resume only when the file's identity (inode, ctime)
-      changed.
+      uninterrupted one (a row written before ``ki67_hotspot_meets_min_nuclei`` existed gets it
+      from its own hot-spot numbers and the stored config, without a re-run). Failed inputs are
+      always retried. The content hash is computed once per analysed input and re-read on resume
+      only when the file's identity (inode, ctime) changed.
     * One run at a time per output folder: a second concurrent run is refused
       (:class:`~mmnst_path.errors.OutputLockedError`) through a lock file ``DIR/.mmnst-path.lock``.
     * Without ``resume`` or ``overwrite`` an output folder that already holds a batch summary is
@@ -273,7 +274,8 @@ def _match(token: str, files: Sequence[Path], stems: Sequence[str]) -> int:
 
 
 def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Ki67 index of ``b`` minus ``a`` (percentage points) with its 95 % CI and p-value."""
+    """Ki67 index of ``b`` minus ``a`` (percentage points) with its 95 % CI and p-value; ``method``
+    says "difference B − A", as the report's comparison row does."""
     from .quantify import compare_proportions
 
     def counts(r: dict[str, Any]) -> tuple[int, int]:
@@ -288,7 +290,7 @@ def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "a_positive": pa, "a_denominator": na, "b_positive": pb, "b_denominator": nb,
         "difference_pct": 100 * c.difference, "ci_low_pct": 100 * c.ci_low, "ci_high_pct": 100 * c.ci_high,
         "p_value": c.p_value,
-        "method": "difference b - a; Newcombe hybrid score 95% CI; pooled two-proportion z test",
+        "method": "difference B − A; Newcombe hybrid score 95% CI; pooled two-proportion z test",
     }  # fmt: skip
 
 
@@ -374,6 +376,35 @@ def _connect(address: str) -> Any:
         raise ConfigError(msg) from exc
 
 
+def _with_hotspot_flag(row: dict[str, Any], result_json: Path) -> dict[str, Any]:
+    """A stored summary row with ``ki67_hotspot_meets_min_nuclei`` (rows written before session 32
+    lack it): the row's own flag, else its ``ki67_hotspot_nuclei`` >= the minimum (the row's
+    ``hotspot_min_nuclei``, else that of the config stored in ``result_json``). Left empty without a
+    hot spot (H&E) or without both numbers; nothing is re-run."""
+    key = "ki67_hotspot_meets_min_nuclei"
+    if row.get(key) is not None or row.get("ki67_hotspot_nuclei") is None:
+        return row
+    from .report import hotspot_meets_min_nuclei
+
+    meets = hotspot_meets_min_nuclei(row)  # the row's own flag under its older name
+    if meets is not None:
+        row[key] = meets
+        return row
+    need = row.get("hotspot_min_nuclei")
+    if need is None:
+        import json
+
+        try:
+            need = json.loads(result_json.read_text(encoding="utf-8"))["config"]["hotspot_min_nuclei"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return row
+    try:
+        row[key] = float(row["ki67_hotspot_nuclei"]) >= float(need)
+    except (TypeError, ValueError):
+        pass
+    return row
+
+
 def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois: tuple[Any, ...],
                  scheduler: Any, progress: BatchProgress | None, t0: float) -> dict[str, Any]:
     """Analyse one input and install its result folder; return its summary row (errors raise)."""
@@ -450,7 +481,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
         elif options.resume:
             stored = _stored(folder / "result.json", path, req, [folder / f for f in expected])
             if stored is not None:
-                row = stored[0]
+                row = _with_hotspot_flag(stored[0], folder / "result.json")
                 row["input"] = str(path)
                 was_skipped = True
                 skipped += 1

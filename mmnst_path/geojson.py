@@ -15,7 +15,8 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     When the cell model ran, each nucleus also carries ``properties.metadata.cell_type`` (its
     type name, a string: QuPath keeps string metadata, and :func:`cells_from_features` reads it
     back), and a nucleus the model took out of the index is classed by its type (``Stroma``...).
-    Class colours ([r, g, b]): Positive (200, 50, 50), Negative (112, 112, 225), Pigment
+    Class colours ([r, g, b]): Positive (250, 62, 62) and Negative (112, 112, 225) as QuPath's own
+    defaults for those names (its constants (200, 50, 50) / (90, 90, 180) scaled by 1.25), Pigment
     (120, 72, 24), Excluded teal (0, 160, 160), Lymphocyte magenta (230, 70, 230), Stroma
     (150, 200, 150) and Other (255, 200, 0) as QuPath's own, Macrophage olive (150, 150, 0).
     Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
@@ -56,6 +57,7 @@ from ._geojson_read import (
     read_features,
     read_rois,
     rois_from_features,
+    stains_of_features,
 )
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError
@@ -74,6 +76,7 @@ __all__ = [
     "roi_counts",
     "roi_features",
     "rois_from_features",
+    "stains_of_features",
 ]
 
 _NAMESPACE_BYTES = _NAMESPACE.bytes

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .report import melanocytic_text, qc_warnings
+from .report import hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
 
 __all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
 
@@ -130,6 +130,13 @@ def _warnings(r: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _od_text(value: float) -> str:
+    """A threshold (log10 OD) to 2 decimals, or to 3 when that is its exact value: a configured
+    0.225 (azure B's) reads "0.225", not "0.23"; an adapted 0.2843 reads "0.28"."""
+    three = round(value, 3)
+    return f"{value:.3f}" if abs(value - three) < 1e-9 and round(value, 2) != three else f"{value:.2f}"
+
+
 def _melanocytic_note(r: Mapping[str, Any]) -> str:
     """"Ki67 in melanocytes (MART-1+): X % [CI], n=..." under the index of a double stain."""
     text = melanocytic_text(r)
@@ -138,7 +145,7 @@ def _melanocytic_note(r: Mapping[str, Any]) -> str:
 
 def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
     """(whether the hot-spot number is a real hot spot, the note under it)."""
-    meets = r.get("hotspot_meets_min_nuclei")
+    meets = hotspot_meets_min_nuclei(r)
     n = _num(r.get("ki67_hotspot_nuclei"))
     need = _num(r.get("hotspot_min_nuclei"))
     notes = []
@@ -237,7 +244,7 @@ def render_report(
         # the positivity rule wraps (class "rule"): on one line it widened the Ki67 column so far that a
         # 1600 px window cut the tissue-class and error columns off
         thr_note = "" if thr is None else (f'<div class="ci rule">positive at {_CHROMOGEN_LABELS[chromogen]} ≥ '
-                                           f'{thr:.2f} OD{also}</div>')
+                                           f'{_od_text(thr)} OD{also}</div>')
         if ok and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
             thr_note += f'<div class="ci">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]

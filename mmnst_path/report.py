@@ -80,6 +80,7 @@ __all__ = [
     "cells_parquet_bytes",
     "current_umask",
     "error_row",
+    "hotspot_meets_min_nuclei",
     "json_ready",
     "melanocytic_text",
     "near_black_warning",
@@ -310,13 +311,26 @@ def _metrics(result: SlideResult) -> dict[str, Any]:
     return out
 
 
+def hotspot_meets_min_nuclei(row: Mapping[str, Any]) -> bool | None:
+    """A summary row's ``ki67_hotspot_meets_min_nuclei``: whether its hot-spot window held the
+    ``hotspot_min_nuclei`` tumour nuclei a hot spot needs (False: the densest window, no hot spot);
+    None without a hot spot. Rows written before the column existed carry it as
+    ``hotspot_meets_min_nuclei``, which is read when the column is empty."""
+    for key in ("ki67_hotspot_meets_min_nuclei", "hotspot_meets_min_nuclei"):
+        value = row.get(key)
+        if isinstance(value, bool):
+            return value
+    return None
+
+
 def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[str, Any]:
     """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`) for a successful input.
 
     A few more keys, not written to summary.csv but shown by report.html, say how to read the
-    numbers: ``stains`` (matrix name) and ``stain_names``; ``hotspot_meets_min_nuclei``,
-    ``hotspot_whole_image``, ``hotspot_min_nuclei`` and ``hotspot_area_mm2`` (a window with
-    too few nuclei is not a hot spot); ``ki67_spindle_sheet_rule`` (the spindle-sheet setting the
+    numbers: ``stains`` (matrix name) and ``stain_names``; ``hotspot_whole_image``,
+    ``hotspot_min_nuclei`` and ``hotspot_area_mm2`` (with the column
+    ``ki67_hotspot_meets_min_nuclei``: a window with too few nuclei is not a hot spot; read it with
+    :func:`hotspot_meets_min_nuclei`); ``ki67_spindle_sheet_rule`` (the spindle-sheet setting the
     stromal QC sentence's advice follows); ``tissue_classes`` (the class legend with areas, when a
     tissue model ran).
     """
@@ -331,6 +345,8 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     row["stain_names"] = list(stains.get("names") or [])
     h = result.hotspot
     if h is not None:
+        # the column's value under its pre-session-33 name, for the CLI table (cli/_quantify.py), which
+        # still reads that name; report.html and --resume read hotspot_meets_min_nuclei()
         row["hotspot_meets_min_nuclei"] = bool(h.meets_min_nuclei)
         row["hotspot_whole_image"] = bool(getattr(h, "whole_image", False))
         row["hotspot_min_nuclei"] = result.config.get("hotspot_min_nuclei")

@@ -58,6 +58,24 @@ def test_a_lymphocyte_detection_carries_its_own_colour() -> None:
     assert lym == {"name": "Lymphocyte", "color": [230, 70, 230]}
 
 
+def _qupath_scaled(rgb: tuple[int, int, int], scale: float = 1.25) -> tuple[int, int, int]:
+    """QuPath's ``ColorTools.makeScaledRGB``: each channel times ``scale``, truncated, capped at 255."""
+    return tuple(min(255, int(c * scale)) for c in rgb)  # type: ignore[return-value]
+
+
+def test_positive_and_negative_carry_the_colours_qupath_gives_those_classes() -> None:
+    """QuPath colours a class named "Positive" / "Negative" (no parent) with its constants (200, 50, 50)
+    / (90, 90, 180) scaled by 1.25 (``PathClass.getDefaultColor``; the unscaled ones are "Tumor: Positive"
+    / "Tumor: Negative"). Mutations caught: Positive back to (200, 50, 50); Negative set to (90, 90, 180)."""
+    want = {"Positive": _qupath_scaled((200, 50, 50)), "Negative": _qupath_scaled((90, 90, 180))}
+    assert want == {"Positive": (250, 62, 62), "Negative": (112, 112, 225)}
+    cells = CellTable(np.array([5.0, 9.0]), np.array([5.0, 9.0]), np.array([0, 1], np.int8), {})
+    written = {f["properties"]["classification"]["name"]: tuple(f["properties"]["classification"]["color"])
+               for f in cell_features(cells, shape="point")}
+    assert written == want
+    assert {k: QUPATH_DEFAULT_COLORS[k] for k in want} == want
+
+
 def _slide(measures: tuple[str, ...], metrics: dict[str, object] | None = None,
            cells: CellTable | None = None) -> SlideResult:
     if cells is None:

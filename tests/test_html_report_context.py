@@ -18,7 +18,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_tiles"
 def _row(**kw):
     base = {"input": "/data/a.svs", "status": "ok", "ki67_index_pct": 20.0, "ki67_denominator": 100,
             "ki67_hotspot_index_pct": 35.0, "ki67_hotspot_nuclei": 120, "hotspot_min_nuclei": 500,
-            "hotspot_meets_min_nuclei": False, "mpp": 0.499, "tissue_area_mm2": 1.234, "stains": "H&E"}  # fmt: skip
+            "ki67_hotspot_meets_min_nuclei": False, "mpp": 0.499, "tissue_area_mm2": 1.234, "stains": "H&E"}  # fmt: skip
     base.update(kw)
     return base
 
@@ -27,7 +27,7 @@ def test_small_window_is_not_called_a_hot_spot():
     html = render_report([_row()])
     assert "not a hot spot: densest window, 120 nuclei (&lt; 500 needed)" in html
     assert '<td class="num dim" data-col="ki67_hotspot_index_pct"' in html
-    real = render_report([_row(hotspot_meets_min_nuclei=True, ki67_hotspot_nuclei=800)])
+    real = render_report([_row(ki67_hotspot_meets_min_nuclei=True, ki67_hotspot_nuclei=800)])
     assert "not a hot spot" not in real
     assert 'class="num dim"' not in real
 

@@ -53,3 +53,18 @@ def test_a_run_warning_does_not_repeat_the_path_in_its_own_row() -> None:
     assert "⚠ second</div>" in page
     assert "⚠ kept: as it is</div>" in page
     assert page.count("/data/wsi/he_necrosis.tif") == 2  # data-input and the row's own path line
+
+
+def test_the_positivity_rule_shows_a_configured_threshold_as_it_is() -> None:
+    """An azure B result records 0.225 (its tiles' threshold): the rule must not read "≥ 0.23".
+    Mutation caught: the threshold always printed to 2 decimals. Adapted thresholds keep 2 decimals."""
+    def rule(thr: float) -> str:
+        row = {"input": "a.png", "status": "ok", "ki67_index_pct": 25.0, "ki67_denominator": 300,
+               "ki67_positive_threshold_od": thr, "stain_names": ["azure_b", "dab"]}
+        found = re.search(r'<div class="ci rule">(positive at [^<]*)</div>', render_report([row]))
+        assert found is not None
+        return found.group(1)
+
+    assert rule(0.225) == "positive at DAB ≥ 0.225 OD"
+    assert rule(0.35) == "positive at DAB ≥ 0.35 OD"
+    assert rule(0.3275) == "positive at DAB ≥ 0.33 OD"  # a weak-stain adapted value: as before

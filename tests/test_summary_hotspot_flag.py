@@ -51,3 +51,20 @@ def test_result_json_metrics_carry_the_flag_next_to_the_nuclei(tmp_path: Path, m
     assert doc["metrics"]["ki67_hotspot_meets_min_nuclei"] is meets
     he = json.loads(write_result(_result(None), tmp_path / "he", outputs=())["result"].read_text())
     assert "ki67_hotspot_meets_min_nuclei" not in he["metrics"]
+
+
+def test_report_html_reads_the_column_and_the_older_name() -> None:
+    """One name (the column) is read everywhere: report.html greys a short window from
+    ``ki67_hotspot_meets_min_nuclei`` alone, and from the older ``hotspot_meets_min_nuclei`` of rows
+    written before. Mutation caught: report.html reading only the older name (no note from the column)."""
+    from mmnst_path.html_report import render_report
+    from mmnst_path.report import hotspot_meets_min_nuclei
+
+    row = summary_row(_result(False))
+    column_only = {k: v for k, v in row.items() if k != "hotspot_meets_min_nuclei"}
+    older = {**{k: v for k, v in row.items() if k != "ki67_hotspot_meets_min_nuclei"}, "hotspot_meets_min_nuclei": False}
+    for r in (column_only, older):
+        assert hotspot_meets_min_nuclei(r) is False
+        assert "not a hot spot: densest window, 289 nuclei (&lt; 500 needed)" in render_report([r])
+    assert hotspot_meets_min_nuclei(summary_row(_result(True))) is True
+    assert hotspot_meets_min_nuclei(summary_row(_result(None))) is None

@@ -222,6 +222,20 @@ def _tile_costs(tiles: Sequence[Any], tissue: Any) -> list[float]:
     return [t.shape[0] * t.shape[1] * (0.25 + tissue.fraction_in(t.read)) for t in tiles]
 
 
+def _threshold_used(slide_threshold: float, params: Any, matrix: Any) -> float:
+    """The Ki67 positivity threshold (log10 OD of the chromogen) that decided, for the result's
+    ``ki67_positive_threshold_od``: the slide's (:func:`mmnst_path.aggregate.apply_slide_threshold`,
+    which reads the DAB-unit parameters and only adds positives), or the counterstain's own tile
+    threshold where it is lower. Azure B tiles count at ``azure_positive_threshold_od``
+    (``Ki67Params.for_counterstain``, 0.225 by default): a slide value of 0.35 was never the one a
+    nucleus had to reach. With hematoxylin the tiles' threshold is the slide step's ceiling, so the
+    slide's value is returned unchanged."""
+    from ..quantify.ki67 import counterstain_of
+
+    tiles = params.for_counterstain(counterstain_of(matrix)).positive_threshold_od
+    return slide_threshold if slide_threshold <= tiles else float(tiles)
+
+
 def analyze_slide(
     path: str | Path | Any,
     config: AnalysisConfig | None = None,
@@ -410,7 +424,7 @@ def analyze_slide(
     models = _models(config, measures, matrix)
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:
-        metrics["ki67_positive_threshold_od"] = threshold
+        metrics["ki67_positive_threshold_od"] = _threshold_used(threshold, config.ki67, matrix)
     if "ki67" in measures:  # nuclei the spindle-sheet rule counted as tumour (0 without it)
         metrics["ki67_spindle_sheet_nuclei"] = _spindle_sheet_nuclei(cells)
         rule = config.ki67.spindle_sheet  # "auto", True or False: what the QC sentence advises follows it

@@ -68,7 +68,9 @@ def _flag(cols: Mapping[str, Any], key: str, n: int) -> np.ndarray:
 
 
 def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
-    """Per-point features of a Points layer: class (name), dab_od, area_um2, intensity_bin, cell_type,
+    """Per-point features of a Points layer: class (name), dab_od (the Ki67 chromogen's OD mean, whatever
+    the chromogen), counterstain_od (the nuclear counterstain's, hematoxylin or azure B: NaN when the
+    table has none), area_um2, intensity_bin, cell_type,
     near_black (the near-black QC flag, ``Ki67Cells.near_black``), in_spindle_sheet (the cell model
     called the nucleus stromal and it lies in a spindle sheet, ``[ki67] spindle_sheet``) and
     reviewed (the reviewer set the nucleus's class: added or re-classed in the Review widget)."""
@@ -79,6 +81,7 @@ def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
         if n
         else np.zeros(0, object),
         "dab_od": np.asarray(cols.get("dab_od_mean", np.full(n, np.nan)), dtype=np.float32),
+        "counterstain_od": np.asarray(cols.get("hematoxylin_od_mean", np.full(n, np.nan)), dtype=np.float32),
         "area_um2": np.asarray(cols.get("area_um2", np.full(n, np.nan)), dtype=np.float32),
         "intensity_bin": np.asarray(cols.get("intensity_bin", np.zeros(n)), dtype=np.int8),
         # the cell model's class (tumour, lymphocyte, stromal...), "unclassified" without one
@@ -95,7 +98,9 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
     """Library :class:`~mmnst_path.aggregate.CellTable` of a nuclei Points layer (after review).
 
     ``data`` is (N, 2) level-0 (row, col); ``features`` a mapping / DataFrame with at least
-    ``class``; ``dab_od``, ``area_um2`` and ``intensity_bin`` are used when present, as are the
+    ``class``; ``dab_od``, ``area_um2`` and ``intensity_bin`` are used when present, as is
+    ``counterstain_od`` (``hematoxylin_od_mean``, when some point has it: its GeoJSON name says
+    the counterstain, "Azure B OD mean"), and the
     flags ``near_black``, ``in_spindle_sheet`` and ``reviewed`` (bool columns, written to GeoJSON as
     1 / 0 measurements) and ``cell_type`` (the type names of :func:`features_from_cells`, back to
     codes; a name it does not know is ``unclassified``), so saved edits keep what the Review
@@ -120,6 +125,10 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
         "intensity_bin": col("intensity_bin", np.int8, 0),
     }
     present = getattr(features, "columns", features)
+    if n and "counterstain_od" in present:
+        counter = col("counterstain_od", np.float64, np.nan)
+        if np.isfinite(counter).any():
+            columns["hematoxylin_od_mean"] = counter
     for key in ("near_black", "in_spindle_sheet", "reviewed"):
         if n and key in present:
             columns[key] = np.asarray(features[key], dtype=bool)
@@ -183,6 +192,7 @@ def points_layer(
         "feature_defaults": {
             "class": "positive",
             "dab_od": np.nan,
+            "counterstain_od": np.nan,
             "area_um2": np.nan,
             "intensity_bin": 1,
             "cell_type": "tumour",  # a nucleus the reviewer adds is a tumour nucleus,

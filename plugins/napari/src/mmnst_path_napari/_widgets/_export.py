@@ -16,7 +16,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from mmnst_path.geojson import Roi
 
 from .._analysis import ki67_from_classes
-from .._geojson import read_geojson, write_geojson
+from .._geojson import layer_stains, read_geojson_stains, write_geojson
 from .._layers import cells_from_points, points_layer
 from ._common import add_or_replace, layer_choice, layer_mpp, nuclei_layers, rgb_image_layers
 
@@ -91,14 +91,18 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
 
 def export_geojson(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
     """QuPath GeoJSON (the library's writer): ROIs as annotations with the Ki67 counts inside,
-    nuclei as classified point detections."""
+    nuclei as classified point detections, their OD named by the layer's stain (:func:`layer_stains`:
+    "AEC OD mean" on an AEC slide)."""
     cells = cells_from_points(points.data, points.features) if points is not None else None
-    return write_geojson(path, cells=cells, rois=list(rois))
+    stains = layer_stains(points)
+    return write_geojson(path, cells=cells, rois=list(rois), chromogen=stains["chromogen"],
+                         counterstain=stains["counterstain"])
 
 
 def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[Any, dict[str, Any], str]]:
-    """Layer data of a QuPath GeoJSON file: annotations -> Shapes, detections -> Points."""
-    cells, rois = read_geojson(path)
+    """Layer data of a QuPath GeoJSON file: annotations -> Shapes, detections -> Points (which keep
+    the stains their measurement names say, ``metadata["mmnst_path"]["ki67_stains"]``, for export)."""
+    cells, rois, stains = read_geojson_stains(path)
     stem = Path(path).stem
     out = []
     if rois:
@@ -113,7 +117,9 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
         }
         out.append(([r.polygon for r in rois], kw, "shapes"))
     if len(cells):
-        out.append(points_layer(cells, mpp=mpp, name=f"{stem} detections"))
+        data = points_layer(cells, mpp=mpp, name=f"{stem} detections")
+        data[1]["metadata"]["mmnst_path"]["ki67_stains"] = stains
+        out.append(data)
     return out
 
 

@@ -13,7 +13,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 
 from .._analysis import ki67_from_classes, panel_text
 from .._classmap import qc_warnings
-from .._geojson import read_detections, write_geojson
+from .._geojson import layer_stains, read_detections_stains, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
 from ._common import add_or_replace, layer_choice, nuclei_layers
 
@@ -69,14 +69,17 @@ def unreviewed_near_black(features: Any) -> np.ndarray | None:
 
 
 def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = None,
-                    spindle_sheet_rule: str | None = None) -> list[str]:
+                    spindle_sheet_rule: str | None = None, stains: Mapping[str, str] | None = None) -> list[str]:
     """The QC sentences (pigment, near-black, stromal exclusion: the library's words, ``⚠``-prefixed)
     of the reviewed nuclei: Ki67 ``counts`` and ``metrics`` of :func:`ki67_from_classes`.
 
     ``features`` (the nuclei layer's) gives the stromal-exclusion sentence its counts: the nuclei
     still excluded that the cell model called stromal, and those the spindle-sheet rule counted as
     tumour that are still in the index (``in_spindle_sheet``); ``spindle_sheet_rule`` is the run's
-    setting (``ki67_spindle_sheet_rule``), which the sentence's advice follows.
+    setting (``ki67_spindle_sheet_rule``), which the sentence's advice follows. ``stains``
+    (``chromogen`` / ``counterstain``, :func:`mmnst_path_napari._geojson.layer_stains`) is what the
+    pigment and near-black advice follows: an AEC, Fast Red or azure B slide is not told to use the
+    stain it already has.
     """
     m: dict[str, Any] = {f"ki67_{key}": v for key, v in metrics.items()}
     m["ki67_near_black_positive"] = counts.near_black_positive
@@ -90,6 +93,9 @@ def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = Non
             m["ki67_spindle_sheet_nuclei"] = int(np.count_nonzero(sheet & np.isin(cls, ("positive", "negative"))))
     if spindle_sheet_rule is not None:
         m["ki67_spindle_sheet_rule"] = spindle_sheet_rule
+    if stains:
+        m["ki67_chromogen"] = stains.get("chromogen", "dab")
+        m["ki67_counterstain"] = stains.get("counterstain", "hematoxylin")
     return [f"⚠ {w}" for w in qc_warnings(m)]
 
 
@@ -198,23 +204,27 @@ class ReviewWidget(Container):
         else:
             text = results_text(k, {name: k[name] for name in EDIT_CLASSES})
         rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
-        self.results.value = "\n".join([text, *review_warnings(counts, k, layer.features, rule)])
+        warnings = review_warnings(counts, k, layer.features, rule, stains=layer_stains(layer))
+        self.results.value = "\n".join([text, *warnings])
 
     def save(self, path: str | Path) -> Path:
-        """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer)."""
+        """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer), their
+        OD named by the layer's stain (:func:`layer_stains`)."""
         layer = self.points.value
-        return write_geojson(path, cells=cells_from_points(layer.data, layer.features))
+        stains = layer_stains(layer)
+        return write_geojson(path, cells=cells_from_points(layer.data, layer.features), chromogen=stains["chromogen"],
+                             counterstain=stains["counterstain"])
 
     def load(self, path: str | Path) -> Any:
         """Replace the nuclei layer's points by the detections of a GeoJSON file (points, or
         polygons such as ``mmnst-path quantify``'s cells.geojson, taken at their centroid)."""
-        cells = read_detections(path)
+        cells, stains = read_detections_stains(path)
         layer = self.points.value
         meta = dict(layer.metadata.get("mmnst_path", {})) if layer is not None else {}
         mpp = meta.get("mpp")
         data = points_layer(cells, mpp=mpp, name=layer.name if layer is not None else "nuclei")
         keep = ("result", "header", "mpp_source", "stains", "stains_source", "source")
-        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep})
+        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep}, ki67_stains=stains)
         new = add_or_replace(self.viewer, data)
         self.points.reset_choices()
         self.points.value = new
