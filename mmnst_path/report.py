@@ -345,9 +345,6 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     row["stain_names"] = list(stains.get("names") or [])
     h = result.hotspot
     if h is not None:
-        # the column's value under its pre-session-33 name, for the CLI table (cli/_quantify.py), which
-        # still reads that name; report.html and --resume read hotspot_meets_min_nuclei()
-        row["hotspot_meets_min_nuclei"] = bool(h.meets_min_nuclei)
         row["hotspot_whole_image"] = bool(getattr(h, "whole_image", False))
         row["hotspot_min_nuclei"] = result.config.get("hotspot_min_nuclei")
         row["hotspot_area_mm2"] = float(h.area_mm2)

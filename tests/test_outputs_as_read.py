@@ -15,7 +15,7 @@ from mmnst_path.html_report import render_report
 def _row(**kw):
     base = {"input": "/data/a.png", "status": "ok", "ki67_index_pct": 26.4, "ki67_ci_low_pct": 22.4,
             "ki67_ci_high_pct": 31.0, "ki67_denominator": 401, "ki67_hotspot_index_pct": 26.4,
-            "ki67_hotspot_nuclei": 401, "hotspot_meets_min_nuclei": True, "hotspot_min_nuclei": 500,
+            "ki67_hotspot_nuclei": 401, "ki67_hotspot_meets_min_nuclei": True, "hotspot_min_nuclei": 500,
             "ki67_positive_threshold_od": 0.35, "ki67_nuclear_contrast_od": 0.12, "stain_names": ["hematoxylin", "dab"],
             "melanin_fraction_pct": 17.02, "necrosis_fraction_pct": None}  # fmt: skip
     base.update(kw)
@@ -48,7 +48,7 @@ def _printed(rows, capsys: pytest.CaptureFixture[str]) -> str:
 def test_cli_table_does_not_call_a_short_window_a_hot_spot(capsys: pytest.CaptureFixture[str]) -> None:
     # report.html greys such a window and says "not a hot spot"; the CLI printed the bare number under
     # "hot spot %" (every 512 px generated tile of session 32's pass: 289-401 nuclei, 500 needed)
-    out = _printed([_row(input="short.png", hotspot_meets_min_nuclei=False),
+    out = _printed([_row(input="short.png", ki67_hotspot_meets_min_nuclei=False),
                     _row(input="real.png", ki67_hotspot_index_pct=31.5)], capsys)
     short = next(line for line in out.splitlines() if "short.png" in line)
     real = next(line for line in out.splitlines() if "real.png" in line)
@@ -63,7 +63,7 @@ def test_cli_table_does_not_call_a_short_window_a_hot_spot(capsys: pytest.Captur
     assert "not a hot spot" not in plain
     # no hot spot at all (H&E: Ki67 not measured) is "–", not "(–)"
     he = _printed([_row(input="he.tif", ki67_index_pct=None, ki67_hotspot_index_pct=None,
-                        hotspot_meets_min_nuclei=False)], capsys)
+                        ki67_hotspot_meets_min_nuclei=False)], capsys)
     assert "(–)" not in he
     assert "not a hot spot" not in he
 

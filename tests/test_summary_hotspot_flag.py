@@ -68,3 +68,11 @@ def test_report_html_reads_the_column_and_the_older_name() -> None:
         assert "not a hot spot: densest window, 289 nuclei (&lt; 500 needed)" in render_report([r])
     assert hotspot_meets_min_nuclei(summary_row(_result(True))) is True
     assert hotspot_meets_min_nuclei(summary_row(_result(None))) is None
+
+
+def test_summary_rows_carry_the_flag_under_one_name() -> None:
+    """Mutation caught: summary_row writing the flag a second time under its older name."""
+    for meets in (True, False):
+        row = summary_row(_result(meets))
+        assert row["ki67_hotspot_meets_min_nuclei"] is meets
+        assert "hotspot_meets_min_nuclei" not in row

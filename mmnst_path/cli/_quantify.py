@@ -260,10 +260,12 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ..report import hotspot_meets_min_nuclei
+
     table = Table(title=f"mmnst-path quantify -> {out_dir}", show_lines=False)
     # a densest window holding fewer tumour nuclei than a hot spot needs is no hot spot (the report greys
     # it and says so): its number is shown in parentheses, with the reason under the table
-    short = [r for r in rows if r["status"] == "ok" and r.get("hotspot_meets_min_nuclei") is False
+    short = [r for r in rows if r["status"] == "ok" and hotspot_meets_min_nuclei(r) is False
              and _fmt(r.get("ki67_hotspot_index_pct")) != "–"]
     if short:
         need = {r.get("hotspot_min_nuclei") for r in short}
