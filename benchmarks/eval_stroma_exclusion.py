@@ -11,7 +11,8 @@ H-DAB cell model leaves at least :data:`~mmnst_path.report.STROMA_WARN_PCT` % of
   seeds 0..N-1) and ``ki67_cells_tile`` nests beside true stroma and lymphocytes, and spindle-cell
   tumours (``tumour="spindle"``).
 
-    .venv/bin/python benchmarks/eval_stroma_exclusion.py [--seeds 4] [--endonuke] [--ki67 spindle_sheet=true]
+    .venv/bin/python benchmarks/eval_stroma_exclusion.py [--seeds 4] [--first 0] [--endonuke] [--no-real]
+        [--decimals 0] [--ki67 spindle_sheet=true]
 
 ``--ki67 KEY=VALUE`` sets any ``[ki67]`` parameter (``Ki67Params``) for every image. ``--endonuke``
 adds EndoNuke's held-out images (real ER/PR IHC of endometrium, whose stroma is as crowded as a
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--first", type=int, default=0, help="first seed of the generated tiles (dev runs: 40 on)")
+    ap.add_argument("--no-real", action="store_true", help="leave the research-only real Ki67 sets out (dev runs)")
+    ap.add_argument("--decimals", type=int, default=0, help="decimals of the share columns (gates read >= 4)")
     ap.add_argument("--ki67", action="append", default=[], metavar="KEY=VALUE",
                     help="a [ki67] parameter for every image (JSON value, else a string), repeatable")
     ap.add_argument("--endonuke", action="store_true",
@@ -87,18 +91,18 @@ def main(argv: list[str] | None = None) -> int:
         except json.JSONDecodeError:
             ki67[key.strip()] = value
     out: dict[str, list[tuple[float, bool, int]]] = collections.defaultdict(list)
-    for name, pattern, mpp in REAL:
+    for name, pattern, mpp in () if args.no_real else REAL:
         for p in sorted(DATA.glob(pattern)):
             out[f"{name} (real)"].append(stromal_share(np.asarray(Image.open(p).convert("RGB")), mpp, ki67))
     if args.endonuke:
         for p, mpp in endonuke_held_out():
             out["EndoNuke held-out (real)"].append(stromal_share(np.asarray(Image.open(p).convert("RGB")), mpp, ki67))
     for family in ("none", "spindle"):
-        for seed in range(args.seeds):
+        for seed in range(args.first, args.first + args.seeds):
             t = pigment_family_tile(seed, family, chromogen="dab", size=384)
             out[f"pigment family {family}"].append(stromal_share(t.rgb, t.mpp, ki67))
     for tumour in ("nest", "spindle"):
-        for seed in range(args.seeds):
+        for seed in range(args.first, args.first + args.seeds):
             t = ki67_cells_tile(seed, tumour=tumour)
             out[f"ki67_cells_tile {tumour}"].append(stromal_share(t.rgb, t.mpp, ki67))
     print("| set | images | left out as stromal, % of detected nuclei: mean (range) | QC sentence said "
@@ -106,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---|---:|---:|")
     for name, rows in out.items():
         v = np.array([s for s, _, _ in rows])
-        print(f"| {name} | {len(rows)} | {np.nanmean(v):.0f} ({np.nanmin(v):.0f}-{np.nanmax(v):.0f}) "
+        d = args.decimals
+        print(f"| {name} | {len(rows)} | {np.nanmean(v):.{d}f} ({np.nanmin(v):.{d}f}-{np.nanmax(v):.{d}f}) "
               f"| {sum(w for _, w, _ in rows)} | {sum(n for _, _, n in rows)} ({sum(n > 0 for _, _, n in rows)}) |")
     return 0
 
