@@ -126,6 +126,7 @@ def main() -> None:
                     help=f"also ki67_pigment_tile rows of seeds {KI67_TILE_FIRST_SEED}.. (512 px; session 33)")
     ap.add_argument("--ki67-tile-rows", type=Path, default=None, help="cache of those rows (.npz): read if it exists")
     ap.add_argument("--trees", type=int, default=60)
+    ap.add_argument("--random-state", type=int, default=0, help="the forest's random state")
     ap.add_argument("--version", default="1")
     ap.add_argument("--rows", type=Path, default=None, help="cache of the rows (.npz): read if it exists, else written")
     ap.add_argument("--rows-only", action="store_true", help="write the rows cache and stop")
@@ -199,7 +200,7 @@ def main() -> None:
     settings = dict(SETTINGS, task=CELL_TASK, pixel_model_id=mask_model.model_id)
     model = train_model(xg, yg, kind="nucleus", classes=CELL_CLASSES, features=CELL_FEATURES, settings=settings,
                         card=card, validation=(xv, yv) if len(yv) else None, n_estimators=args.trees, max_depth=14,
-                        min_samples_leaf=4)
+                        min_samples_leaf=4, random_state=args.random_state)
     path = model.save(args.out)
     print(f"saved {path} ({model.model_id}); held-out {model.card.get('validation', {}).get('held_out')}; "
           f"top features {model.card['top_features']}; {time.perf_counter() - t0:.0f} s")
