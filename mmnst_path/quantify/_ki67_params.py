@@ -142,7 +142,7 @@ class Ki67Params:
         H-DAB only; every column reads the nucleus and rings within 6 µm, so calls do not depend
         on the tiling. Why the default (session 33 H1): on ``ki67_pigment_tile`` the rules read
         pigmented negatives positive on the part of them the pigment mask leaves visible (the
-        mask misses granules of the ring; 743 of 864 false positives on dev seeds 40-59), 16.5-36.6 %
+        mask misses granules of the ring; 743 of 865 false positives on dev seeds 40-59), 16.5-36.6 %
         for a truth of 12-19 %. Dev (seeds 40-59, 512 px) mean |error| 11.89 -> 2.64 pp; DAB pigment
         families (seeds 40-43) 4.04 -> 2.69, ``wide`` rendering 13.89 -> 6.76, pigment-free families
         identical. Version 1 (session 19, opt-in; families 5.15 -> 2.63 on seeds 0-3) reached only
