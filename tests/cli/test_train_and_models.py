@@ -191,10 +191,9 @@ def test_the_opt_in_hidden_model_is_named_in_versions_and_summary(tmp_path):
         assert next(csv.DictReader(fh))["hidden_model"] == ""
 
 
-def test_the_pigment_cell_model_and_gate_are_named_in_versions_and_summary(tmp_path):
+def test_the_opt_in_pigment_cell_model_and_gate_are_named_in_versions_and_summary(tmp_path):
     # like the hidden model: a run with [ki67] pigment_cell_model and [pigment] gate names both models (id, name,
-    # version) in result.json's versions and summary.csv; a default run names the pigment-cell model (the default
-    # since session 33) but not the opt-in gate, and pigment_cell_model = "none" names neither
+    # version) in result.json's versions and summary.csv; a default run names neither
     from mmnst_path.classify._pigment_gate import resolve_gate_model
     from mmnst_path.classify.hidden_nuclei import resolve_cell_model
 
@@ -215,11 +214,5 @@ def test_the_pigment_cell_model_and_gate_are_named_in_versions_and_summary(tmp_p
     plain = tmp_path / "plain"
     assert main(["quantify", str(img), "--out", str(plain), "--stains", "H-DAB", "--quiet"]) == 0
     versions = json.loads(next(plain.glob("*/result.json")).read_text())["versions"]
-    assert versions["pigment_cell_model"].startswith(resolve_cell_model("default").model_id + " ")
-    assert "pigment_gate" not in versions
-    off = tmp_path / "off.toml"
-    off.write_text('[ki67]\npigment_cell_model = "none"\n')
-    rules = tmp_path / "rules"
-    assert main(["quantify", str(img), "--out", str(rules), "--config", str(off), "--stains", "H-DAB", "--quiet"]) == 0
-    versions = json.loads(next(rules.glob("*/result.json")).read_text())["versions"]
     assert "pigment_cell_model" not in versions
+    assert "pigment_gate" not in versions

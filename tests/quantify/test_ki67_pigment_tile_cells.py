@@ -1,10 +1,9 @@
-"""Pigmented negatives of ``ki67_pigment_tile`` are not read Ki67-positive (#14, session 33): the pigment-cell
-model is the default and is trained on that generator's tiles too; its redrawn nuclei match the generator."""
+"""The nuclei of ``ki67_pigment_tile`` redrawn from its seed, the pigment-cell model's rows from them and the
+false-positive split of its pigmented negatives (#14, session 33 H1)."""
 
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,9 @@ from scipy import ndimage as ndi
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks" / "experiments"))
 
-from _ki67_tile_truth import disc_labels, true_nuclei  # noqa: E402
+from _ki67_tile_truth import disc_labels, ki67_tile_rows, true_nuclei  # noqa: E402
 
 from mmnst_path.synthetic import ki67_pigment_tile  # noqa: E402
 
@@ -29,36 +29,38 @@ def test_redrawn_nuclei_are_the_generators() -> None:
         mel = tile.masks["melanin"]
         yy, xx = np.nonzero(mel)
         d = np.hypot(yy[:, None] - tn["row"][None], xx[:, None] - tn["col"][None]) / tn["rad"][None]
-        near_pig = (d[:, tn["pigmented"]] <= 1.8).any(axis=1)
-        assert near_pig.mean() > 0.95
+        assert (d[:, tn["pigmented"]] <= 1.8).any(axis=1).mean() > 0.95
         labels = disc_labels(tn, mel.shape)
         assert labels.max() == len(tn["pos"])
-        cov = ndi.sum_labels(mel, labels, np.arange(1, labels.max() + 1)) / np.maximum(
-            ndi.sum_labels(np.ones_like(mel), labels, np.arange(1, labels.max() + 1)), 1)
+        index = np.arange(1, labels.max() + 1)
+        cov = ndi.sum_labels(mel, labels, index) / np.maximum(ndi.sum_labels(np.ones_like(mel), labels, index), 1)
         assert cov[~tn["pigmented"]].mean() < cov[tn["pigmented"]].mean()
 
 
-def test_the_pigment_cell_model_is_the_default_and_trained_on_the_ki67_pigment_tile() -> None:
-    from mmnst_path.classify.hidden_nuclei import resolve_cell_model
-    from mmnst_path.quantify.ki67 import Ki67Params
+def test_rows_carry_the_generators_ki67_status() -> None:
+    from mmnst_path.classify.hidden_nuclei import CELL_FEATURES
+    from mmnst_path.classify.pigment import resolve_pigment_model
 
-    assert Ki67Params().pigment_cell_model == "default"
-    use = " ".join(d["use"] for d in resolve_cell_model("default").card["training_data"])
-    assert "ki67_pigment_tile seeds 3000-3029" in use  # never its dev (40-59) or gate (60-67) seeds
+    tile = ki67_pigment_tile(3002, size=256)
+    x, y = ki67_tile_rows(3002, size=256, pixel_model=resolve_pigment_model("default"))
+    assert x.shape == (len(y), len(CELL_FEATURES))
+    counts = np.bincount(y, minlength=3)
+    assert counts[0] > 0 and counts[1] > 0  # negatives and positives
+    share = counts[1] / (counts[0] + counts[1])
+    assert abs(share - tile.truth["ki67_index_pct"] / 100) < 0.08
+    # a positive row reads brown: its DAB (log10 OD) well above the negatives'
+    dab = x[:, [f.name for f in CELL_FEATURES].index("dab")]
+    assert np.median(dab[y == 1]) > np.median(dab[y == 0]) + 0.2
 
 
-def test_pigmented_negatives_are_not_read_positive() -> None:
-    """A dev tile of the generator (seed 41): the rules alone read 12 pp too high, mostly pigmented negatives read
-    on their visible part; the default (the model) reads within a third of that error."""
-    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+def test_the_split_names_the_visible_part_as_the_cause() -> None:
+    """Dev seed 41 (512 px) at the rules: pigmented negatives read positive, most of them on the part of the nucleus
+    the pigment mask leaves visible."""
+    from ki67_pigment_tile_split import split_tile
 
-    tile = ki67_pigment_tile(41, size=512)
-    truth = tile.truth["ki67_index_pct"]
-    err = {}
-    for name in ("none", "default"):
-        cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"], "ki67": {"pigment_cell_model": name}})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            err[name] = abs(float(analyze_region(tile.rgb, cfg, mpp=tile.mpp).metrics["ki67_index_pct"]) - truth)
-    assert err["none"] > 8.0
-    assert err["default"] < err["none"] / 3
+    row, fps = split_tile(41, 512, near_um=2.0, match_um=1.0, settings={"ki67": {"pigment_cell_model": "none"}})
+    assert row["error"] > 8.0
+    assert row["fp"] == len(fps) and row["fp"] >= 30
+    assert row["fp_pigmented"] >= 0.9 * row["fp"]
+    assert row["fp_visible"] > row["fp"] / 2
+    assert sum(row[f"fp_{c}"] for c in ("fill", "visible", "plain", "contrast", "slide")) == row["fp"]
