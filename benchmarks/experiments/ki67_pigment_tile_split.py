@@ -26,7 +26,6 @@ decided, the detected pigment's cover of it, and the granule count in its ring (
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import warnings
@@ -41,7 +40,9 @@ from mmnst_path import synthetic as syn
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from _ki67_tile_truth import true_nuclei  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _ki67_tile_truth import true_nuclei
+from eval_heldout import _settings, write_csv
 
 CAUSES = ("fill", "visible", "plain", "contrast", "slide")
 
@@ -53,7 +54,8 @@ class Recorder:
         self.calls: list[dict[str, Any]] = []
         self.orig = ki67_mod.classify_nuclei
 
-    def __call__(self, nuclei: Any, params: Any = ki67_mod.Ki67Params(), **kw: Any) -> Any:
+    def __call__(self, nuclei: Any, params: Any = None, **kw: Any) -> Any:
+        params = ki67_mod.Ki67Params() if params is None else params
         out = self.orig(nuclei, params, **kw)
         n = len(out.cls)
 
@@ -79,7 +81,8 @@ def split_tile(seed: int, size: int, *, near_um: float, match_um: float, setting
     """(row of per-cause counts and index errors of one tile, one row per false positive)."""
     tile = syn.ki67_pigment_tile(seed, size=size)
     tn = true_nuclei(seed, size)
-    assert int(tn["pos"].sum()) == tile.truth["ki67_positive"] and int((~tn["pos"]).sum()) == tile.truth["ki67_negative"]
+    assert int(tn["pos"].sum()) == tile.truth["ki67_positive"]
+    assert int((~tn["pos"]).sum()) == tile.truth["ki67_negative"]
     mpp = tile.mpp
     cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67", "melanin"], **(settings or {})})
     with warnings.catch_warnings(), Recorder() as rec:
@@ -100,7 +103,8 @@ def split_tile(seed: int, size: int, *, near_um: float, match_um: float, setting
     j = np.arange(len(row_))
     if len(row_):
         off = rec_all["row"] - row_, rec_all["col"] - col_
-        assert np.ptp(off[0]) < 1e-6 and np.ptp(off[1]) < 1e-6, "cells and the Ki67 record differ"
+        assert np.ptp(off[0]) < 1e-6, "cells and the Ki67 record differ"
+        assert np.ptp(off[1]) < 1e-6, "cells and the Ki67 record differ"
     # truth match: the true disc holding the centroid (within match_um past its rim), nearest centre
     dt2 = (row_[:, None] - tn["row"][None]) ** 2 + (col_[:, None] - tn["col"][None]) ** 2
     reach = (tn["rad"] + match_um / mpp) ** 2
@@ -110,7 +114,6 @@ def split_tile(seed: int, size: int, *, near_um: float, match_um: float, setting
     yy, xx = np.mgrid[: mel.shape[0], : mel.shape[1]]
     near_px = near_um / mpp
     dist = ndi.distance_transform_edt(~mel)
-    pigm = np.asarray(res.masks["melanin"], bool) if hasattr(res, "masks") and "melanin" in getattr(res, "masks", {}) else None
     counted = np.isin(cls, ("positive", "negative"))
     pos = cls == "positive"
     out_rows: list[dict] = []
@@ -124,7 +127,7 @@ def split_tile(seed: int, size: int, *, near_um: float, match_um: float, setting
         d = np.hypot(yy[lo_r:hi_r, lo_c:hi_c] - r0, xx[lo_r:hi_r, lo_c:hi_c] - c0)
         m = mel[lo_r:hi_r, lo_c:hi_c]
         disc, ring = d <= rad, (d > rad) & (d <= rad + near_px)
-        lab, ngran = ndi.label(m & (d <= rad + near_px))
+        _, ngran = ndi.label(m & (d <= rad + near_px))
         jj = j[i]
         vis = rec_all["vis"][jj]
         if rec_all["cls"][jj] != "positive":
@@ -157,7 +160,6 @@ def split_tile(seed: int, size: int, *, near_um: float, match_um: float, setting
     for cse in CAUSES:
         row[f"fp_{cse}"] = sum(r["cause"] == cse for r in out_rows)
     row["fp_missed_pigment"] = sum(r["missed"] for r in out_rows)
-    del pigm
     return row, out_rows
 
 
@@ -171,17 +173,7 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=None, help="per-tile rows")
     ap.add_argument("--fp-csv", type=Path, default=None, help="one row per false positive")
     args = ap.parse_args()
-    settings: dict = {}
-    for item in args.set:
-        key, _, raw = item.partition("=")
-        section, _, name = key.partition(".")
-        value: object = {"true": True, "false": False}.get(raw.lower(), raw)
-        if isinstance(value, str):
-            try:
-                value = float(raw)
-            except ValueError:
-                pass
-        settings.setdefault(section, {})[name] = value
+    settings = _settings(args.set)
     rows, fps = [], []
     for size in args.sizes:
         for seed in args.seeds:
@@ -197,11 +189,7 @@ def main() -> None:
     print(f"mean |err| {np.abs(err).mean():.4f} max |err| {np.abs(err).max():.4f} mean err {err.mean():+.4f}")
     for path, data in ((args.csv, rows), (args.fp_csv, fps)):
         if path and data:
-            with path.open("w", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(data[0]))
-                w.writeheader()
-                w.writerows(data)
-
+            write_csv(path, data)
 
 if __name__ == "__main__":
     main()

@@ -45,7 +45,8 @@ def test_rows_carry_the_generators_ki67_status() -> None:
     x, y = ki67_tile_rows(3002, size=256, pixel_model=resolve_pigment_model("default"))
     assert x.shape == (len(y), len(CELL_FEATURES))
     counts = np.bincount(y, minlength=3)
-    assert counts[0] > 0 and counts[1] > 0  # negatives and positives
+    assert counts[0] > 0  # negatives
+    assert counts[1] > 0  # and positives
     share = counts[1] / (counts[0] + counts[1])
     assert abs(share - tile.truth["ki67_index_pct"] / 100) < 0.08
     # a positive row reads brown: its DAB (log10 OD) well above the negatives'
@@ -60,7 +61,8 @@ def test_the_split_names_the_visible_part_as_the_cause() -> None:
 
     row, fps = split_tile(41, 512, near_um=2.0, match_um=1.0, settings={"ki67": {"pigment_cell_model": "none"}})
     assert row["error"] > 8.0
-    assert row["fp"] == len(fps) and row["fp"] >= 30
+    assert row["fp"] == len(fps)
+    assert row["fp"] >= 30
     assert row["fp_pigmented"] >= 0.9 * row["fp"]
     assert row["fp_visible"] > row["fp"] / 2
     assert sum(row[f"fp_{c}"] for c in ("fill", "visible", "plain", "contrast", "slide")) == row["fp"]
