@@ -48,11 +48,11 @@ def tally_of(cls: np.ndarray, det: np.ndarray, pts: np.ndarray, lab: np.ndarray,
 
 
 def main(argv: list[str] | None = None) -> int:
+    from keep_gate_endonuke_s33 import match, val_images
     from PIL import Image
 
     import mmnst_path.classify.cells as cells_mod
     import mmnst_path.quantify.ki67 as ki67_mod
-    from keep_gate_endonuke_s33 import match, val_images
     from mmnst_path.aggregate import CELL_CLASSES
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     rows_p: list[np.ndarray] = []
     stats = {"images": 0, "det_direct": 0, "det_pipeline": 0, "matched": 0, "same_cls": 0,
              "pigment_px": 0, "window_is_image": 0,
-             "pipeline_rerun_same": 0}
+             "pipeline_rerun_same": 0, "no_tissue_images": 0}
     images = [(p, m) for p, m in val_images(args.endonuke, args.part)
               if args.subset == "all" or p.parent.name == args.subset]
     if args.limit:
@@ -106,8 +106,13 @@ def main(argv: list[str] | None = None) -> int:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 res = analyze_region(rgb, cfg, mpp=mpp)
-            if len(calls) != 1 or len(feats) != 1:
-                print(f"{path.name}: {len(calls)} kernel calls, {len(feats)} feature calls; skipped", file=sys.stderr)
+            if len(calls) != 1 or len(feats) != 1:  # (no tissue found: the pipeline reports no cell)
+                print(f"{path.name}: {len(calls)} kernel calls, {len(feats)} feature calls; "
+                      "pipeline: no cells", file=sys.stderr)
+                d = original_measure(rgb, mpp=mpp)
+                tallies["direct"] += tally_of(np.asarray(d.cells.cls).astype(str), np.c_[d.cells.row, d.cells.col],
+                                              gt, lab, 4.0 / mpp)
+                stats["no_tissue_images"] += 1
                 continue
             pc = res.cells
             p_cls = np.asarray(CELL_CLASSES)[np.asarray(pc.cls, dtype=np.intp)].astype(str)
@@ -139,15 +144,24 @@ def main(argv: list[str] | None = None) -> int:
             w_det = np.c_[again.cells.row, again.cells.col]  # in tile-image pixels (origin added)
             # tile image -> image pixels: the tile's (0, 0) lies at grid_origin - origin (mpp 0.5 = analysis)
             delta = np.asarray(k["grid_origin"], float) - off
-            i0, j0 = match(w_det + delta, det_p, 0.5)
+            i0, _ = match(w_det + delta, det_p, 0.5)
             stats["pipeline_rerun_same"] += int(len(i0) == len(det_p) == len(w_det))
             own_det = np.c_[own.cells.row, own.cells.col] + off + delta
             tallies["window+own-extent"] += tally_of(np.asarray(own.cells.cls).astype(str), own_det, gt, lab, 4.0 / mpp)
             # edges = the image's: origin of the window in image pixels, extent = image shape
-            o_img = (int(round(off[0] + delta[0])), int(round(off[1] + delta[1])))
+            o_img = (round(float(off[0] + delta[0])), round(float(off[1] + delta[1])))
             img_k = original_measure(win, **{**k, "origin": o_img, "extent": rgb.shape[:2]})
             tallies["pipeline+image-extent"] += tally_of(np.asarray(img_k.cells.cls).astype(str),
                                                          np.c_[img_k.cells.row, img_k.cells.col], gt, lab, 4.0 / mpp)
+            # the same, also without the pipeline's pigment mask / handed-over planes / estimated matrix
+            base = {**k, "origin": o_img, "extent": rgb.shape[:2]}
+            for name, extra in (("+no-pigment-mask", {"pigment_mask": None}),
+                                ("+no-mask,no-planes", {"pigment_mask": None, "_conc": None}),
+                                ("+no-mask,no-planes,preset", {"pigment_mask": None, "_conc": None, "stains": "H-DAB"})):
+                v = original_measure(win, **{**base, **extra})
+                tallies.setdefault("pipeline+image-extent" + name, np.zeros(4, np.int64))
+                tallies["pipeline+image-extent" + name] += tally_of(
+                    np.asarray(v.cells.cls).astype(str), np.c_[v.cells.row, v.cells.col], gt, lab, 4.0 / mpp)
             # direct vs pipeline, nucleus by nucleus (the kernel run's own rows, in tile pixels)
             a, b = match(det_d, w_det + delta, 1.0)
             stats["matched"] += len(a)
