@@ -9,10 +9,12 @@ resampling) this runs
 - ``pipeline``: ``analyze_region(rgb, AnalysisConfig(stains="H-DAB", measures=["ki67"]), mpp=0.5)``
   (what a user gets), capturing what ``analyze_tile`` passes to ``measure_ki67`` (image window,
   pigment mask, origin, extent, the unmixing it hands over) and the nucleus model's feature rows;
-- ``direct+extent``: ``measure_ki67`` on the pipeline's own window, pigment mask and planes but with
+- ``window+own-extent``: the pipeline's kernel call (its window, pigment mask, planes) with
   ``origin`` / ``extent`` of the window itself (only the cell model's edge correction differs);
-- ``pipeline-in-image``: the pipeline's call with ``extent`` / ``origin`` set so that the edges
-  are the image's (the slide's) own edges (``--variants``).
+- ``pipeline+image-extent``: the same call with ``origin`` / ``extent`` set so that the edges are
+  the image's (the slide's) own; then also without the pigment mask, the handed-over planes and
+  the job's stain matrix. (Written for e0674a0's kernel: under
+  ``slide_edge_extent_s33.patch`` only the ``direct`` and ``pipeline`` rows mean the same.)
 
 Detections of the two paths are matched one-to-one (Hungarian, 1 px); per-feature differences
 for the same nucleus are summarised, and each variant's stroma kept / epithelium excluded is
