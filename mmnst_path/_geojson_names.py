@@ -67,8 +67,9 @@ MEASUREMENT_NAMES = {
     "in_spindle_sheet": "In spindle sheet",
 }
 #: Display name of each Ki67 chromogen and counterstain (``ki67_chromogen`` / ``ki67_counterstain`` of the metrics).
-_DISPLAY = {"chromogen": {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"},
-            "counterstain": {"hematoxylin": "Hematoxylin", "azure_b": "Azure B"}}
+STAIN_DISPLAY = {"chromogen": {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"},
+                 "counterstain": {"hematoxylin": "Hematoxylin", "azure_b": "Azure B"}}
+_DISPLAY = STAIN_DISPLAY
 #: Columns whose measurement name follows the stain read (chromogen or counterstain), and its form.
 _STAINED_MEASUREMENTS = {"dab_od_mean": ("chromogen", "{} OD mean"), "dab_od_max": ("chromogen", "{} OD max"),
                          "hematoxylin_od_mean": ("counterstain", "{} OD mean")}
