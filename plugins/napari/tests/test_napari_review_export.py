@@ -204,7 +204,7 @@ def test_review_recounts_the_near_black_and_pigment_qc_of_the_reviewed_nuclei(ma
     path = widget.save(tmp_path / "edits.geojson")
     det = json.loads(path.read_text())["features"]
     assert sum(f["properties"]["measurements"]["Near-black"] for f in det) == 14
-    assert sum(f["properties"]["measurements"]["reviewed"] for f in det) == 9
+    assert sum(f["properties"]["measurements"]["Reviewed"] for f in det) == 9
     new = widget.load(path)
     after = (list(new.features["class"]), list(new.features["near_black"]), list(new.features["reviewed"]))
     assert after == before
