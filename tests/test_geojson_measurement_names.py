@@ -13,8 +13,8 @@ import json
 import numpy as np
 import pytest
 
-from mmnst_path.aggregate import CellTable
 from mmnst_path._geojson_names import MEASUREMENT_NAMES
+from mmnst_path.aggregate import CellTable
 from mmnst_path.geojson import Roi, feature_collection_chunks, read_cells
 
 NEW = {"stain_bin": "Stain bin before cell model", "tumour_probability": "Tumour probability", "reviewed": "Reviewed"}
@@ -58,7 +58,7 @@ def test_every_column_is_written_under_a_readable_name(tmp_path):
 
 @pytest.mark.parametrize("old", [False, True])
 def test_new_and_old_names_read_back_to_the_same_columns(tmp_path, old):
-    path, doc = _write(tmp_path, _cells(), {k: v for k, v in NEW.items()} if old else None)
+    path, doc = _write(tmp_path, _cells(), dict(NEW) if old else None)
     assert (set(NEW) <= _names(doc)) is old
     got = read_cells(path)
     want = _cells()
