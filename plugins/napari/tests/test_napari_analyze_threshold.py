@@ -5,7 +5,7 @@ sets the detected stains' threshold. The widget is opened through napari's plugi
 
 Mutations caught: the box writing ``positive_threshold_od`` whatever the stain (the azure B and
 Fast Red cases fail, and the detected run counts at 0.225 instead of the value entered); a label
-that does not follow the stain; a box with 2 decimals (shows 0.225 as 0.23 and sets 0.23).
+(the line under the box) that does not follow the stain; a box with 2 decimals (shows 0.225 as 0.23 and sets 0.23).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def test_the_box_edits_the_threshold_the_stains_tiles_count_at(make_napari_viewe
     widget = _analyze(make_napari_viewer())
     assert getattr(Ki67Params(), field) == default
     widget.stains.value = stains
-    assert widget.positive_od.label == label
+    assert widget.positive_od.label == "positive OD ≥"  # fixed: the line under it names the chromogen
+    assert widget.od_info.value == f"{label}: [ki67] {field}"
     assert widget.positive_od.value == pytest.approx(default)  # its own default, shown to 3 decimals
     assert _tile_threshold(widget.config(stains), stains) == pytest.approx(default)
     widget.positive_od.value = 0.305
@@ -81,7 +82,7 @@ def test_detected_azure_b_stains_count_at_the_value_entered(make_napari_viewer, 
     widget.region.value = "whole image"
     widget.do_melanin.value = widget.do_necrosis.value = False
     assert widget.stains.value.startswith("auto")
-    assert "detected" in widget.positive_od.label
+    assert widget.od_info.value.startswith("stains auto: the detected stains' own threshold")
     widget.positive_od.value = 0.2
     worker = widget.run()
     assert worker is not None, widget.controls.status.value
@@ -93,5 +94,6 @@ def test_detected_azure_b_stains_count_at_the_value_entered(make_napari_viewer, 
     assert ki67.azure_positive_threshold_od == pytest.approx(0.2)
     assert ki67.positive_threshold_od == pytest.approx(0.35)
     assert widget.result.metrics["ki67_positive_threshold_od"] == pytest.approx(0.2)
-    assert widget.positive_od.label == "positive DAB OD ≥ (Azure B) (detected)"
+    assert widget.od_info.value.startswith(
+        "positive DAB OD ≥ (Azure B): [ki67] azure_positive_threshold_od of the detected stains AzureB-DAB")
     assert widget.positive_od.value == pytest.approx(0.2)

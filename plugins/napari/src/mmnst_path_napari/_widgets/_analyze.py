@@ -53,8 +53,12 @@ STUCK_S = 30.0
 AUTO = "auto (detect)"
 #: model choices: the shipped default, no model (rules), or a .mmnst file picked beside
 MODEL_CHOICES = ("default", "none", "file")
-#: label of the positive-threshold box while the stains are detected (before a run has found them)
-AUTO_OD_LABEL = "positive chromogen OD ≥ (the detected stain's own unless changed)"
+#: label of the positive-threshold box; the line under it names the chromogen and the threshold's field (a
+#: label changed at run time makes magicgui widen the label column, squeezing napari's canvas)
+OD_LABEL = "positive OD ≥"
+#: that line while the stains are detected (before a run has found them)
+AUTO_OD_TEXT = ("stains auto: the detected stains' own threshold (DAB, AEC 0.35; Fast Red 0.25; Azure B "
+                "counterstain 0.225), or the value entered here")
 #: where Ki67 nuclei are counted (``Ki67Params.count_in``)
 COUNT_IN = ("all", "tumour")
 
@@ -140,8 +144,9 @@ class AnalyzeWidget(Container):
         self._od_auto: float | None = None  # a value entered while the stains are "auto"
         self._od_setting = False
         self.positive_od = FloatSpinBox(
-            label=AUTO_OD_LABEL, value=d.ki67.positive_threshold_od, min=0.0, max=3.0, step=0.001
+            label=OD_LABEL, value=d.ki67.positive_threshold_od, min=0.0, max=3.0, step=0.001
         )
+        self.od_info = Label(value="")
         self.weak_stain = CheckBox(
             text="follow weak staining down to 0.25 OD", value=d.ki67.weak_stain_adaptation
         )
@@ -173,7 +178,7 @@ class AnalyzeWidget(Container):
         )
         super().__init__(
             widgets=[
-                self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od,
+                self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od, self.od_info,
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
                 self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
                 self.region, self.controls, self.notice, self.results, self.legend,
@@ -182,6 +187,7 @@ class AnalyzeWidget(Container):
         self.notice.native.setWordWrap(True)
         self.notice.native.setStyleSheet("color: #ff7a45; font-weight: bold")
         self.mpp_info.native.setWordWrap(True)
+        self.od_info.native.setWordWrap(True)
         self.legend.native.setWordWrap(True)
         self.controls.run_button.changed.connect(self.run)
         self.controls.cancel_button.changed.connect(self.cancel)
@@ -218,10 +224,10 @@ class AnalyzeWidget(Container):
         m["ki67"]["count_in"] = str(self.count_in.value)
         return m
 
-    def _show_od(self, field: str, label: str) -> None:
-        """Point the positive-threshold box at a ``Ki67Params`` field (its value and label)."""
+    def _show_od(self, field: str, text: str) -> None:
+        """Point the positive-threshold box at a ``Ki67Params`` field (its value; the line under it)."""
         self._od_field = field
-        self.positive_od.label = label
+        self.od_info.value = text
         self._od_setting = True
         try:
             self.positive_od.value = self._od_values[field]
@@ -232,11 +238,12 @@ class AnalyzeWidget(Container):
         """The box follows the chosen stains: the threshold their Ki67 tiles count at."""
         self._od_auto = None
         if self.stains.value == AUTO:
-            self._show_od("positive_threshold_od", AUTO_OD_LABEL)
+            self._show_od("positive_threshold_od", AUTO_OD_TEXT)
             return
         from mmnst_path.pipeline import AnalysisConfig
 
-        self._show_od(*positive_threshold_field(AnalysisConfig(stains=str(self.stains.value)).stain_matrix()))
+        field, label = positive_threshold_field(AnalysisConfig(stains=str(self.stains.value)).stain_matrix())
+        self._show_od(field, f"{label}: [ki67] {field}")
 
     def _od_entered(self, value: float) -> None:
         if self._od_setting:
@@ -468,7 +475,8 @@ class AnalyzeWidget(Container):
             return
         field, label = positive_threshold_field(config.stain_matrix())
         self._od_values[field] = float(getattr(config.ki67, field))
-        self._show_od(field, f"{label} (detected)")
+        self._show_od(field, f"{label}: [ki67] {field} of the detected stains {self.plan.stains} (a value "
+                             "entered is used at the next run)")
 
     def _on_error(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled) or self._cancel.is_set():
