@@ -65,10 +65,20 @@ MEASUREMENT_NAMES = {
     # 1 / 0: the cell model called the nucleus stromal, but it lies in a spindle-cell sheet and was counted
     # as tumour ([ki67] spindle_sheet)
     "in_spindle_sheet": "In spindle sheet",
+    # the stain's call before the cell model decided: 0 negative, 1/2/3 positive 1+/2+/3+, -1 not in the
+    # index (pigment or excluded by the stain rules); Ki67Cells.stain_bin, written when the spindle-sheet rule ran
+    "stain_bin": "Stain bin before cell model",
+    # P(tumour) of the cell model (0-1), NaN (left out) without a model
+    "tumour_probability": "Tumour probability",
+    # 1 / 0: a napari reviewer judged the nucleus (napari Review's saved edits and Export)
+    "reviewed": "Reviewed",
 }
+#: Every column of :data:`MEASUREMENT_NAMES` is also read back under its own key (``stain_bin``,
+#: ``tumour_probability``, ``reviewed``: how files before session 33 wrote the last three).
 #: Display name of each Ki67 chromogen and counterstain (``ki67_chromogen`` / ``ki67_counterstain`` of the metrics).
-_DISPLAY = {"chromogen": {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"},
-            "counterstain": {"hematoxylin": "Hematoxylin", "azure_b": "Azure B"}}
+STAIN_DISPLAY = {"chromogen": {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"},
+                 "counterstain": {"hematoxylin": "Hematoxylin", "azure_b": "Azure B"}}
+_DISPLAY = STAIN_DISPLAY
 #: Columns whose measurement name follows the stain read (chromogen or counterstain), and its form.
 _STAINED_MEASUREMENTS = {"dab_od_mean": ("chromogen", "{} OD mean"), "dab_od_max": ("chromogen", "{} OD max"),
                          "hematoxylin_od_mean": ("counterstain", "{} OD mean")}

@@ -18,11 +18,12 @@ from mmnst_path.geojson import Roi, feature_collection_chunks, read_cells, read_
 
 pytestmark = pytest.mark.napari
 
-CASES = [  # (chromogen, counterstain, the OD names a layer exports: the chromogen's and the counterstain's mean)
-    ("aec", "hematoxylin", {"AEC OD mean", "Hematoxylin OD mean"}),
-    ("fast_red", "hematoxylin", {"Fast Red OD mean", "Hematoxylin OD mean"}),
-    ("dab", "azure_b", {"DAB OD mean", "Azure B OD mean"}),
-    ("dab", "hematoxylin", {"DAB OD mean", "Hematoxylin OD mean"}),
+CASES = [  # (chromogen, counterstain, the OD names a layer exports: the chromogen's mean and max (kept since
+    # session 33 H8) and the counterstain's mean)
+    ("aec", "hematoxylin", {"AEC OD mean", "AEC OD max", "Hematoxylin OD mean"}),
+    ("fast_red", "hematoxylin", {"Fast Red OD mean", "Fast Red OD max", "Hematoxylin OD mean"}),
+    ("dab", "azure_b", {"DAB OD mean", "DAB OD max", "Azure B OD mean"}),
+    ("dab", "hematoxylin", {"DAB OD mean", "DAB OD max", "Hematoxylin OD mean"}),
 ]
 
 
@@ -66,7 +67,7 @@ def test_export_of_an_imported_result_keeps_the_stain_names(make_napari_viewer, 
     widget.points.value = points
     widget.kind.value = "GeoJSON (QuPath)"
     out = widget.export(tmp_path / "export.geojson")
-    assert _od_names(out) == name  # the layer holds the means (not the chromogen's max)
+    assert _od_names(out) == name
     assert stains_of_features(read_features(out)) == {"chromogen": chromogen, "counterstain": counterstain}
     back = read_cells(out)
     np.testing.assert_allclose(back.columns["dab_od_mean"], [0.61, 0.04, 0.1], rtol=1e-6)

@@ -204,11 +204,13 @@ def test_review_recounts_the_near_black_and_pigment_qc_of_the_reviewed_nuclei(ma
     path = widget.save(tmp_path / "edits.geojson")
     det = json.loads(path.read_text())["features"]
     assert sum(f["properties"]["measurements"]["Near-black"] for f in det) == 14
-    assert sum(f["properties"]["measurements"]["reviewed"] for f in det) == 9
+    assert sum(f["properties"]["measurements"]["Reviewed"] for f in det) == 9
     new = widget.load(path)
     after = (list(new.features["class"]), list(new.features["near_black"]), list(new.features["reviewed"]))
     assert after == before
-    assert widget.results.value == text
+    # the same panel, now saying the stains the file was read as
+    assert widget.results.value.splitlines() == [
+        "stains: DAB + Hematoxylin (from the file's measurement names)", *text.splitlines()]
 
 
 def test_review_of_nuclei_without_the_near_black_flag_says_nothing_of_it(make_napari_viewer, tmp_path):

@@ -38,11 +38,41 @@ __all__ = [
     "layers_from_result",
     "panel_text",
     "plan_analysis",
+    "positive_threshold_field",
     "run_analysis",
 ]
 
 #: layer names of the fraction maps
 MAP_NAMES = {"melanin": "melanin fraction", "necrosis": "necrosis fraction"}
+
+
+#: ``Ki67Params`` fields holding a stain's Ki67 positive threshold (log10 OD of the chromogen): DAB and
+#: AEC under hematoxylin read ``positive_threshold_od``; Fast Red tiles count at
+#: ``fast_red_positive_threshold_od`` (``Ki67Params.for_chromogen``), azure B tiles at
+#: ``azure_positive_threshold_od`` (``Ki67Params.for_counterstain``, which wins over the chromogen).
+THRESHOLD_FIELDS = ("positive_threshold_od", "fast_red_positive_threshold_od", "azure_positive_threshold_od")
+
+
+def positive_threshold_field(matrix: Any) -> tuple[str, str]:
+    """(``Ki67Params`` field, label) of the positive threshold the Ki67 tiles of a stain matrix count
+    at: ``("azure_positive_threshold_od", "positive DAB OD ≥ (Azure B)")`` for AzureB-DAB,
+    ``("fast_red_positive_threshold_od", "positive Fast Red OD ≥")`` for H-FastRed,
+    ``("positive_threshold_od", "positive AEC OD ≥")`` for H-AEC. A matrix without a Ki67 chromogen
+    gives DAB's field and label."""
+    from mmnst_path._geojson_names import STAIN_DISPLAY
+    from mmnst_path.errors import ConfigError
+    from mmnst_path.quantify.ki67 import chromogen_of, counterstain_of
+
+    try:
+        chromogen, counterstain = chromogen_of(matrix), counterstain_of(matrix)
+    except ConfigError:
+        chromogen, counterstain = "dab", "hematoxylin"
+    label = f"positive {STAIN_DISPLAY['chromogen'].get(chromogen, 'DAB')} OD ≥"
+    if counterstain == "azure_b":
+        return "azure_positive_threshold_od", f"{label} (Azure B)"
+    if chromogen == "fast_red":
+        return "fast_red_positive_threshold_od", label
+    return "positive_threshold_od", label
 
 
 def box_polygon(box: Box) -> np.ndarray:
@@ -123,6 +153,7 @@ def plan_analysis(
     *,
     ticked: Sequence[str],
     estimate_box: Box | None = None,
+    positive_od: float | None = None,
 ) -> AnalysisPlan:
     """Resolve the stains (``"auto"``: the CLI's detection) and the measures they allow.
 
@@ -137,6 +168,9 @@ def plan_analysis(
     estimate_box : Box, optional
         Estimate the stain vectors (Macenko) on this level-0 region, with the chosen or
         detected preset as reference.
+    positive_od : float, optional
+        Ki67 positive threshold (log10 OD) for the resolved stains: set in the field their tiles
+        count at (:func:`positive_threshold_field`; Analyze's box when the stains are detected).
 
     Raises
     ------
@@ -172,6 +206,9 @@ def plan_analysis(
     m["stains"] = stains
     config = AnalysisConfig.from_mapping(m)
     matrix = config.stain_matrix()
+    if positive_od is not None:
+        m["ki67"] = {**dict(m.get("ki67") or {}), positive_threshold_field(matrix)[0]: float(positive_od)}
+        config = AnalysisConfig.from_mapping(m)
     allowed = applicable_measures(config, matrix)
     names = list(matrix.names)
     refused = []

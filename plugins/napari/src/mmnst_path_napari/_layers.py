@@ -67,15 +67,24 @@ def _flag(cols: Mapping[str, Any], key: str, n: int) -> np.ndarray:
     return np.asarray(v, dtype=np.float64) >= 0.5  # NaN (not measured) -> False
 
 
+#: Measurements a Points layer carries only when the table has them (the CLI's cells.geojson, an
+#: analysis), written back under the same column: the chromogen's OD max and the outline's shape.
+OPTIONAL_MEASUREMENTS = ("dab_od_max", "circularity", "eccentricity")
+
+
 def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
     """Per-point features of a Points layer: class (name), dab_od (the Ki67 chromogen's OD mean, whatever
     the chromogen), counterstain_od (the nuclear counterstain's, hematoxylin or azure B: NaN when the
     table has none), area_um2, intensity_bin, cell_type,
     near_black (the near-black QC flag, ``Ki67Cells.near_black``), in_spindle_sheet (the cell model
     called the nucleus stromal and it lies in a spindle sheet, ``[ki67] spindle_sheet``) and
-    reviewed (the reviewer set the nucleus's class: added or re-classed in the Review widget)."""
+    reviewed (the reviewer set the nucleus's class: added or re-classed in the Review widget); and
+    those of :data:`OPTIONAL_MEASUREMENTS` the table has (dab_od_max: the chromogen's OD max,
+    circularity, eccentricity; float32, NaN where a nucleus lacks it)."""
     n = len(cells)
     cols = cells.columns
+    optional = {key: np.asarray(cols[key], dtype=np.float32) for key in OPTIONAL_MEASUREMENTS
+                if key in cols and np.shape(cols[key]) == (n,)}
     return {
         "class": np.asarray(CELL_CLASSES, dtype=object)[np.asarray(cells.cls, np.intp)]
         if n
@@ -91,6 +100,7 @@ def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
         "near_black": _flag(cols, "near_black", n),
         "in_spindle_sheet": _flag(cols, "in_spindle_sheet", n),
         "reviewed": _flag(cols, "reviewed", n),
+        **optional,
     }
 
 
@@ -100,7 +110,8 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
     ``data`` is (N, 2) level-0 (row, col); ``features`` a mapping / DataFrame with at least
     ``class``; ``dab_od``, ``area_um2`` and ``intensity_bin`` are used when present, as is
     ``counterstain_od`` (``hematoxylin_od_mean``, when some point has it: its GeoJSON name says
-    the counterstain, "Azure B OD mean"), and the
+    the counterstain, "Azure B OD mean"), those of :data:`OPTIONAL_MEASUREMENTS` (when some point
+    has them: "DAB OD max" / "AEC OD max", "Circularity", "Eccentricity"), and the
     flags ``near_black``, ``in_spindle_sheet`` and ``reviewed`` (bool columns, written to GeoJSON as
     1 / 0 measurements) and ``cell_type`` (the type names of :func:`features_from_cells`, back to
     codes; a name it does not know is ``unclassified``), so saved edits keep what the Review
@@ -132,6 +143,11 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
     for key in ("near_black", "in_spindle_sheet", "reviewed"):
         if n and key in present:
             columns[key] = np.asarray(features[key], dtype=bool)
+    for key in OPTIONAL_MEASUREMENTS:
+        if n and key in present:
+            values = col(key, np.float64, np.nan)
+            if np.isfinite(values).any():
+                columns[key] = values
     if n and "cell_type" in present:
         types = np.asarray(features["cell_type"], dtype=object)
         code_of = np.zeros(n, np.int8)
@@ -199,6 +215,7 @@ def points_layer(
             "near_black": False,  # not measured,
             "in_spindle_sheet": False,
             "reviewed": True,  # and judged by the reviewer
+            **{key: np.nan for key in OPTIONAL_MEASUREMENTS if key in features},
         },
         "size": size,
         "face_color": "transparent",

@@ -14,7 +14,15 @@ import numpy as np
 from magicgui.types import FileDialogMode
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label, TextEdit
 
-from .._analysis import box_polygon, layers_from_result, panel_text, plan_analysis, run_analysis
+from .._analysis import (
+    THRESHOLD_FIELDS,
+    box_polygon,
+    layers_from_result,
+    panel_text,
+    plan_analysis,
+    positive_threshold_field,
+    run_analysis,
+)
 from .._classmap import (
     class_legend_html,
     class_table_text,
@@ -45,6 +53,12 @@ STUCK_S = 30.0
 AUTO = "auto (detect)"
 #: model choices: the shipped default, no model (rules), or a .mmnst file picked beside
 MODEL_CHOICES = ("default", "none", "file")
+#: label of the positive-threshold box; the line under it names the chromogen and the threshold's field (a
+#: label changed at run time makes magicgui widen the label column, squeezing napari's canvas)
+OD_LABEL = "positive OD ≥"
+#: that line while the stains are detected (before a run has found them)
+AUTO_OD_TEXT = ("stains auto: the detected stains' own threshold (DAB, AEC 0.35; Fast Red 0.25; Azure B "
+                "counterstain 0.225), or the value entered here")
 #: where Ki67 nuclei are counted (``Ki67Params.count_in``)
 COUNT_IN = ("all", "tumour")
 
@@ -124,9 +138,15 @@ class AnalyzeWidget(Container):
         self.do_ki67 = CheckBox(text="Ki67", value=True)
         self.do_melanin = CheckBox(text="melanin", value=True)
         self.do_necrosis = CheckBox(text="necrosis", value=True)
+        # the box edits the positive threshold the chosen stains count at (azure B, Fast Red: their own)
+        self._od_values = {name: float(getattr(d.ki67, name)) for name in THRESHOLD_FIELDS}
+        self._od_field = "positive_threshold_od"
+        self._od_auto: float | None = None  # a value entered while the stains are "auto"
+        self._od_setting = False
         self.positive_od = FloatSpinBox(
-            label="positive DAB OD ≥", value=d.ki67.positive_threshold_od, min=0.0, max=3.0, step=0.01
+            label=OD_LABEL, value=d.ki67.positive_threshold_od, min=0.0, max=3.0, step=0.001
         )
+        self.od_info = Label(value="")
         self.weak_stain = CheckBox(
             text="follow weak staining down to 0.25 OD", value=d.ki67.weak_stain_adaptation
         )
@@ -158,7 +178,7 @@ class AnalyzeWidget(Container):
         )
         super().__init__(
             widgets=[
-                self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od,
+                self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od, self.od_info,
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
                 self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
                 self.region, self.controls, self.notice, self.results, self.legend,
@@ -167,11 +187,15 @@ class AnalyzeWidget(Container):
         self.notice.native.setWordWrap(True)
         self.notice.native.setStyleSheet("color: #ff7a45; font-weight: bold")
         self.mpp_info.native.setWordWrap(True)
+        self.od_info.native.setWordWrap(True)
         self.legend.native.setWordWrap(True)
         self.controls.run_button.changed.connect(self.run)
         self.controls.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._show_mpp)
         self._show_mpp()
+        self.positive_od.changed.connect(self._od_entered)
+        self.stains.changed.connect(self._follow_stains)
+        self._follow_stains()
         for choice, file in ((self.cell_model, self.cell_model_file), (self.tissue_model, self.tissue_model_file)):
             choice.changed.connect(lambda *_, c=choice, f=file: setattr(f, "enabled", c.value == "file"))
             file.enabled = False
@@ -191,7 +215,7 @@ class AnalyzeWidget(Container):
         m["stains"] = "auto" if self.stains.value == AUTO else self.stains.value
         m["measures"] = []
         m["analysis_mpp"] = float(self.analysis_mpp.value)
-        m["ki67"]["positive_threshold_od"] = float(self.positive_od.value)
+        m["ki67"].update(self._od_values)
         m["ki67"]["weak_stain_adaptation"] = bool(self.weak_stain.value)
         m["nuclei"]["min_area_um2"] = float(self.min_area.value)
         m["nuclei"]["max_area_um2"] = float(self.max_area.value)
@@ -199,6 +223,35 @@ class AnalyzeWidget(Container):
         m["necrosis"]["tissue_model"] = self.model_spec("tissue")
         m["ki67"]["count_in"] = str(self.count_in.value)
         return m
+
+    def _show_od(self, field: str, text: str) -> None:
+        """Point the positive-threshold box at a ``Ki67Params`` field (its value; the line under it)."""
+        self._od_field = field
+        self.od_info.value = text
+        self._od_setting = True
+        try:
+            self.positive_od.value = self._od_values[field]
+        finally:
+            self._od_setting = False
+
+    def _follow_stains(self, *_: Any) -> None:
+        """The box follows the chosen stains: the threshold their Ki67 tiles count at."""
+        self._od_auto = None
+        if self.stains.value == AUTO:
+            self._show_od("positive_threshold_od", AUTO_OD_TEXT)
+            return
+        from mmnst_path.pipeline import AnalysisConfig
+
+        field, label = positive_threshold_field(AnalysisConfig(stains=str(self.stains.value)).stain_matrix())
+        self._show_od(field, f"{label}: [ki67] {field}")
+
+    def _od_entered(self, value: float) -> None:
+        if self._od_setting:
+            return
+        if self.stains.value == AUTO:  # the field is the detected stains': set at the next run
+            self._od_auto = float(value)
+        else:
+            self._od_values[self._od_field] = float(value)
 
     def model_spec(self, kind: str) -> str:
         """``"default"``, ``"none"`` or the chosen file of the cell / tissue model (as the config
@@ -314,13 +367,14 @@ class AnalyzeWidget(Container):
             self.controls.status.value = f"error: {exc}"
             return None
         self._cancel.clear()
+        od_auto = self._od_auto if mapping["stains"] == "auto" else None
         self._display_mpp = layer_mpp(layer)
         self._mpp = (mpp, source)
 
         def job(progress: Callable[[int, int], None]) -> Any:
             if reader.mpp is None:
                 reader.mpp = mpp
-            plan = plan_analysis(reader, mapping, ticked=ticked, estimate_box=estimate_box)
+            plan = plan_analysis(reader, mapping, ticked=ticked, estimate_box=estimate_box, positive_od=od_auto)
             progress(0, 0)
             result = run_analysis(reader, plan.config, mpp=mpp, roi=roi, progress=progress)
             return plan, result
@@ -388,6 +442,7 @@ class AnalyzeWidget(Container):
                 header.append(f"{what}: {result.metrics[key]}")
         if "ki67" in result.measures:
             header.append(f"Ki67 counted in: {plan.config.ki67.count_in}")
+            self._show_detected_od(plan.config)
         self.clear_layers()
         layer_data = layers_from_result(result, mpp=self._display_mpp)
         classes = tissue_class_layer(result, mpp=self._display_mpp)
@@ -413,6 +468,15 @@ class AnalyzeWidget(Container):
         self.results.value = text
         if "nuclei" in self.viewer.layers:
             self.viewer.layers["nuclei"].metadata["mmnst_path"]["result"] = result
+
+    def _show_detected_od(self, config: Any) -> None:
+        """After a run with detected stains, the box shows the field the detected stains counted at."""
+        if self.stains.value != AUTO:
+            return
+        field, label = positive_threshold_field(config.stain_matrix())
+        self._od_values[field] = float(getattr(config.ki67, field))
+        self._show_od(field, f"{label}: [ki67] {field} of the detected stains {self.plan.stains} (a value "
+                             "entered is used at the next run)")
 
     def _on_error(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled) or self._cancel.is_set():

@@ -20,9 +20,11 @@ from ._common import add_or_replace, layer_choice, nuclei_layers
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["ReviewWidget", "review_warnings", "set_classes", "toggle_classes", "unreviewed_near_black"]
+__all__ = ["ReviewWidget", "review_warnings", "set_classes", "stains_line", "toggle_classes", "unreviewed_near_black"]
 
 EDIT_CLASSES = ("positive", "negative", "pigment")
+#: lines of text the review panel keeps room for (docked above Export, it otherwise shrank to 3)
+PANEL_LINES = 12
 
 
 def set_classes(layer: Any, indices: Any, cls: str) -> None:
@@ -99,6 +101,19 @@ def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = Non
     return [f"⚠ {w}" for w in qc_warnings(m)]
 
 
+def stains_line(named: Mapping[str, str], stains: Mapping[str, str]) -> str:
+    """The panel's line saying which stains a nuclei layer read from a file was taken as: ``named``
+    are those the file's measurement names gave (``ki67_stains``), ``stains`` those the layer uses
+    (:func:`layer_stains`); "stains: DAB + Azure B (from the file's measurement names)"."""
+    from mmnst_path._geojson_names import STAIN_DISPLAY
+
+    text = (f"stains: {STAIN_DISPLAY['chromogen'].get(stains['chromogen'], stains['chromogen'])} + "
+            f"{STAIN_DISPLAY['counterstain'].get(stains['counterstain'], stains['counterstain'])}")
+    if named:
+        return f"{text} (from the file's measurement names)"
+    return f"{text} (the file names no stain: assumed)"
+
+
 class ReviewWidget(Container):
     """Correct the nuclei of the analysis; the panel shows the library's metrics of the edits.
 
@@ -122,6 +137,9 @@ class ReviewWidget(Container):
         self.toggle_button.changed.connect(lambda *_: self._apply(None))
         self.results = TextEdit(value="", label="review")
         self.results.read_only = True
+        spacing = self.results.native.fontMetrics().lineSpacing()
+        # one line spare: the font napari's style sheet sets once shown can be a pixel taller per line
+        self.results.native.setMinimumHeight((PANEL_LINES + 1) * spacing + 2 * self.results.native.frameWidth())
         self.file = FileEdit(label="edits file", mode="w", filter="*.geojson")
         self.save_button = PushButton(text="save edits (GeoJSON)")
         self.load_button = PushButton(text="load edits (GeoJSON)")
@@ -139,11 +157,20 @@ class ReviewWidget(Container):
         self.points.changed.connect(self._connect)
         # a deleted nuclei layer must not leave its index in the panel
         viewer.layers.events.removed.connect(self._connect)
-        viewer.layers.events.inserted.connect(self._connect)
+        viewer.layers.events.inserted.connect(self._follow_new_layer)
         self.add_class.changed.connect(self._set_add_class)
         self._connect()
 
     # ------------------------------------------------------------------------------------------
+    def _follow_new_layer(self, event: Any = None) -> None:
+        """A nuclei layer added to the viewer (Export's import, Analyze's run, a loaded file) is the
+        one reviewed from then on, not the layer it may hide."""
+        layer = getattr(event, "value", None)
+        self.points.reset_choices()
+        if layer is not None and any(lay is layer for lay in nuclei_layers(self.viewer)):
+            self.points.value = layer
+        self._connect()
+
     def _connect(self, *_: Any) -> None:
         layer = self.points.value
         if layer is self._connected:
@@ -204,8 +231,12 @@ class ReviewWidget(Container):
         else:
             text = results_text(k, {name: k[name] for name in EDIT_CLASSES})
         rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
-        warnings = review_warnings(counts, k, layer.features, rule, stains=layer_stains(layer))
-        self.results.value = "\n".join([text, *warnings])
+        stains = layer_stains(layer)
+        warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
+        lines = [text, *warnings]
+        if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
+            lines.insert(0, stains_line(meta["ki67_stains"], stains))
+        self.results.value = "\n".join(lines)
 
     def save(self, path: str | Path) -> Path:
         """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer), their
