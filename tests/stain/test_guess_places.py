@@ -129,12 +129,13 @@ def test_mart1_double_stains_are_detected(chromogen, guess_on_thumbnail):
             assert g.places is not None
 
 
-def test_sox10_double_stains_are_detected_with_their_marker_when_asked(guess_on_thumbnail, monkeypatch):
+def test_sox10_double_stains_are_detected_with_their_marker(guess_on_thumbnail, monkeypatch):
     """Generated Ki67 / SOX10 Fast Red tiles (seeds 0-5, 384 px): by colour alone none is a double
-    stain (H-AEC, H-FastRed or H&E); with the opt-in SOX10 rule (nuclear bodies that hold DAB), 4 of
-    6 are named H-DAB-FastRed with the nuclear marker (flagged, the colour's name to pass); without
-    it (the default) none."""
+    stain (H-AEC, H-FastRed or H&E); with the SOX10 rule (nuclear bodies that hold DAB; opt-in before
+    session 33, the default since), 4 of 6 are named H-DAB-FastRed with the nuclear marker (flagged,
+    the colour's name to pass); without it none."""
     tiles = [double_stain_tile(seed, marker="nuclear", chromogen="fast_red", size=384) for seed in range(6)]
+    monkeypatch.setattr(guess_module, "SOX10_DETECTION", False)
     assert not [g.name for g in (guess_on_thumbnail(t.rgb, t.mpp) for t in tiles) if g.name.startswith("H-DAB-")]
     monkeypatch.setattr(guess_module, "SOX10_DETECTION", True)
     got = [guess_on_thumbnail(t.rgb, t.mpp) for t in tiles]
