@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it")
     p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
-    p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB guessed per input; double stains must be named)")
+    p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB guessed per input; a double stain is guessed only when its marker is found: name it to be sure)")
     p.add_argument("--measures", metavar="LIST", help="comma list of ki67,melanin,necrosis (default: all that apply)")
     p.add_argument("--config", metavar="FILE.toml", help="analysis parameters (flags override it)")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
