@@ -32,6 +32,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +98,20 @@ def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *,
         return np.zeros((0, len(nucleus_feature_specs(settings))), np.float32), np.zeros(0, np.intp)
     feats = nucleus_features(nuclei.labels, hem, None if hem_only else chrom, mpp=MPP, settings=settings)
     return _matched(np.c_[nuclei.row, nuclei.col], feats, rgb.shape[:2], points_rc, point_cls)
+
+
+@contextmanager
+def rows_path(path: str) -> Iterator[None]:
+    """Within the block, :func:`image_rows` extracts IHC rows by ``path`` (:data:`ROWS_PATH`); restored after."""
+    global ROWS_PATH
+    if path not in ("image", "runtime"):
+        msg = f"rows_path: 'image' or 'runtime', got {path!r}"
+        raise ValueError(msg)
+    old, ROWS_PATH = ROWS_PATH, path
+    try:
+        yield
+    finally:
+        ROWS_PATH = old
 
 
 def _matched(det: np.ndarray, feats: np.ndarray, shape: tuple[int, ...], points_rc: np.ndarray,

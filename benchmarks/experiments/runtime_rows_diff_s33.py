@@ -30,14 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def both_paths(train, rgb: np.ndarray, pts: np.ndarray, settings) -> tuple[np.ndarray, ...]:
     """(image rows, runtime rows) of the annotated points both paths match, and the two match counts."""
     idx = np.arange(len(pts))  # the "class" of a point = its index: the rows come back with their point
-    old = train.ROWS_PATH
-    try:
-        train.ROWS_PATH = "image"
+    with train.rows_path("image"):
         x_im, p_im = train.image_rows(rgb, pts, idx, ihc=True, settings=settings)
-        train.ROWS_PATH = "runtime"
+    with train.rows_path("runtime"):
         x_rt, p_rt = train.image_rows(rgb, pts, idx, ihc=True, settings=settings)
-    finally:
-        train.ROWS_PATH = old
     _, a, b = np.intersect1d(p_im, p_rt, return_indices=True)
     return x_im[a], x_rt[b], len(p_im), len(p_rt)
 

@@ -44,14 +44,10 @@ def test_image_rows_runtime_differ_from_image_alone_at_the_edge(project_module, 
     pts = np.c_[cells["row"][inside], cells["col"][inside]]
     cls = np.zeros(len(pts), np.intp)
     names = [f.name for f in nucleus_feature_specs(settings)]
-    old = train.ROWS_PATH
-    try:
-        train.ROWS_PATH = "runtime"
+    with train.rows_path("runtime"):
         x_rt, _ = train.image_rows(rgb, pts, cls, ihc=True, settings=settings)
-        train.ROWS_PATH = "image"
-        x_im, _ = train.image_rows(rgb, pts, cls, ihc=True, settings=settings)
-    finally:
-        train.ROWS_PATH = old
+    x_im, _ = train.image_rows(rgb, pts, cls, ihc=True, settings=settings)  # the default: the image alone
+    assert train.ROWS_PATH == "image"
     assert len(x_rt) > 20
     assert len(x_im) > 20
     # the white margin counts as searched empty area at run time: fewer neighbours within 40 µm
