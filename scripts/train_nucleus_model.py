@@ -32,6 +32,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,9 @@ CLASSES = ("tumour", "lymphocyte", "stromal")
 MATCH_UM = 4.0
 EDGE_UM = 6.0
 MPP = 0.5
+#: where the IHC rows come from: "image" (the detector and the features on the image alone, its own
+#: edges; models <= 1.2.0) or "runtime" (what ``analyze_region`` hands the cell model; set by --rows-path)
+ROWS_PATH = "image"
 
 ATTRIBUTION = [
     {"dataset": "EndoNuke", "licence": "CC BY 4.0 (data); Apache-2.0 (hosting repository ispras/endonet)",
@@ -76,6 +81,11 @@ def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *,
     from mmnst_path.detect.nuclei import nuclei_from_stains
     from mmnst_path.stain import get_preset, separate_stains
 
+    if ihc and ROWS_PATH == "runtime":  # the pipeline's detection and neighbour correction (_runtime_rows)
+        from _runtime_rows import runtime_rows
+
+        det, feats = runtime_rows(rgb, mpp=MPP, preset=preset, settings=settings, hem_only=hem_only)
+        return _matched(det, feats, rgb.shape[:2], points_rc, point_cls)
     if ihc:
         matrix = get_preset(preset)
         conc = separate_stains(rgb, matrix, stains=(matrix.names[0], matrix.names[1]))
@@ -87,10 +97,31 @@ def image_rows(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, *,
     if len(nuclei) == 0:
         return np.zeros((0, len(nucleus_feature_specs(settings))), np.float32), np.zeros(0, np.intp)
     feats = nucleus_features(nuclei.labels, hem, None if hem_only else chrom, mpp=MPP, settings=settings)
-    det = np.c_[nuclei.row, nuclei.col]
+    return _matched(np.c_[nuclei.row, nuclei.col], feats, rgb.shape[:2], points_rc, point_cls)
+
+
+@contextmanager
+def rows_path(path: str) -> Iterator[None]:
+    """Within the block, :func:`image_rows` extracts IHC rows by ``path`` (:data:`ROWS_PATH`); restored after."""
+    global ROWS_PATH
+    if path not in ("image", "runtime"):
+        msg = f"rows_path: 'image' or 'runtime', got {path!r}"
+        raise ValueError(msg)
+    old, ROWS_PATH = ROWS_PATH, path
+    try:
+        yield
+    finally:
+        ROWS_PATH = old
+
+
+def _matched(det: np.ndarray, feats: np.ndarray, shape: tuple[int, ...], points_rc: np.ndarray,
+             point_cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the detections (px) matched to the annotated points, those within EDGE_UM of an edge left out."""
+    if len(det) == 0:
+        return feats[:0], np.zeros(0, np.intp)
     d, a = match_points(det, points_rc, MATCH_UM / MPP)
     edge = EDGE_UM / MPP
-    m, n = rgb.shape[:2]
+    m, n = shape[:2]
     inside = (det[d, 0] >= edge) & (det[d, 0] < m - edge) & (det[d, 1] >= edge) & (det[d, 1] < n - edge)
     return feats[d[inside]], point_cls[a[inside]]
 
@@ -365,6 +396,7 @@ ROW_KEYS = ("en_train", "en_val", "en_val_staining", "br_train_ihc", "br_val_ihc
 def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Feature rows and labels of every split (from ``args.rows_cache`` when it matches the options)."""
     options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
+                          **({"rows_path": ROWS_PATH} if ROWS_PATH != "image" else {}),
                           "restain": args.restain, "seed": args.seed, "positive_rate": args.positive_rate,
                           "generated": args.generated, "train": str(args.train.resolve()),
                           "hem_masking": args.hem_masking,
@@ -406,6 +438,7 @@ def spindle_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     (seeds :data:`SPINDLE_FIRST_SEED` on; the DAB swapped as ``--swap`` says), cached beside
     ``args.rows_cache`` (``<stem>_spindle.npz``) so the other rows' cache stays valid."""
     options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
+                          **({"rows_path": ROWS_PATH} if ROWS_PATH != "image" else {}),
                           "generated_spindle": args.generated_spindle, "first_seed": SPINDLE_FIRST_SEED,
                           "swap": list(args.swap)}, sort_keys=True)
     cache = None if args.rows_cache is None else args.rows_cache.with_name(args.rows_cache.stem + "_spindle.npz")
@@ -483,7 +516,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="npz of the extracted feature rows: read when it was written with the same feature "
                          "options, else written (to train several forests from one extraction)")
     ap.add_argument("--version", default="1.0.0", help="model version written into the card")
+    ap.add_argument("--rows-path", choices=("image", "runtime"), default="image",
+                    help="IHC rows from the image alone (its own edges; models <= 1.2.0) or through the run-time "
+                         "path (analyze_region: its white-margin detection and tile-read neighbour correction)")
     args = ap.parse_args(argv)
+    global ROWS_PATH
+    ROWS_PATH = args.rows_path
     settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
     all_names = [f.name for f in nucleus_feature_specs(settings)]
     drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
@@ -584,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
                                     "with the red vector, both vectors turned <= 6°, hematoxylin x0.8-1.25, chromogen "
                                     "x0.6-1.6, blur, JPEG), so real morphology and labels carry over; EndoNuke "
                                     "validation figures are on swapped images too")
+    if args.rows_path == "runtime":
+        card["training_recipe"] += ("; IHC rows through the run-time path (analyze_region's detection, white past "
+                                    "the image's edge, and its neighbour correction to the tile read)")
     if args.hem_masking > 0:
         card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
                                     "removed, more the darker its DAB")
