@@ -17,6 +17,7 @@ SPLITS = [
      ["_assemble_maps", "_metrics", "_spindle_sheet_nuclei", "_tissue_classes"]),
     ("mmnst_path.quantify.ki67", "mmnst_path.quantify._ki67_setup",
      ["cell_model_of", "nuclear_contrast_applies", "unstained_reach_um"]),
+    ("mmnst_path.stain.guess", "mmnst_path.stain._guess_warn", ["AmbiguousStainsWarning", "warn_if_ambiguous"]),
 ]
 
 

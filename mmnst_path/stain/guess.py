@@ -105,12 +105,12 @@ where the real H&E figures are).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._guess_warn import AmbiguousStainsWarning, warn_if_ambiguous
 from ._white_point import RED_CHROMOGENS, estimate_white_point, with_slide_white_point
 from .places import ChromogenPlaces
 
@@ -569,10 +569,6 @@ def _azure_shares(m: np.ndarray, theta: np.ndarray) -> tuple[float, float]:
     return float(counter.sum()) / n, float(teal.sum()) / n
 
 
-class AmbiguousStainsWarning(UserWarning):
-    """:func:`guess_stains` chose a preset on evidence close to a boundary: check it, or name the stains."""
-
-
 def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
     """``"H&E"``, ``"H-FastRed"``, ``"H-AEC"``, ``"AzureB-DAB"``, ``"H-DAB"``, ``"H-DAB-FastRed"`` or
     ``"H-DAB-AEC"`` (:func:`guess_stains_detail`'s name; pass ``mpp`` through :func:`guess_stains_detail`
@@ -584,25 +580,3 @@ def guess_stains(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str:
     guess = guess_stains_detail(rgb, tissue)
     warn_if_ambiguous(guess)
     return guess.name
-
-
-#: the Ki67 / MART-1 or SOX10 double stain of each red chromogen (what a close H&E call's warning also names)
-_DOUBLE_OF_RED = {"H-FastRed": "H-DAB-FastRed", "H-AEC": "H-DAB-AEC"}
-
-
-def warn_if_ambiguous(guess: StainGuess) -> None:
-    """Issue the :class:`AmbiguousStainsWarning` of an ambiguous guess (nothing for a clear one).
-
-    A close call between H&E and a red chromogen also names the red chromogen's double stain: a
-    Ki67 / MART-1 double stain's red cytoplasm tints the tissue as eosin does, so such slides reach
-    this call too, and following the single red preset there would count the red marker as Ki67
-    (session 32's acceptance pass: a generated H-DAB-FastRed tile read H&E at p 0.64)."""
-    if guess.ambiguous:
-        alt = (f"if the slide is {guess.alternative}, pass stains='{guess.alternative}' (CLI: --stains "
-               f"{guess.alternative})" if guess.alternative else "pass the stains explicitly if this is wrong")
-        double = _DOUBLE_OF_RED.get(guess.alternative or "") if guess.name == "H&E" else None
-        if double:
-            alt += (f"; if it is a Ki67 / MART-1 or SOX10 double stain (brown nuclei beside the red), pass "
-                    f"--stains {double} instead: {guess.alternative} alone would count the red marker as Ki67")
-        warnings.warn(f"stains detected as {guess.name}, but ambiguous: {guess.reason}; {alt}",
-                      AmbiguousStainsWarning, stacklevel=3)
