@@ -300,16 +300,6 @@ def _pigment_cell_rows(labels: np.ndarray, rgb: np.ndarray, conc: np.ndarray, hi
                          positive_od=float(SETTINGS_HIDDEN["positive_od"]))
 
 
-#: The pigment-cell model's guard (session 33 H11): the model changes no call of a nucleus whose
-#: row (:data:`mmnst_path.classify.hidden_nuclei.CELL_FEATURES`) reaches any of these bounds:
-#: ``hematoxylin`` (log10 OD) at or above 0.4 marks a solid, saturated nucleus (a dark positive,
-#: whose near-black pixels separate into every stain), the kind the pigment mask marks as a few
-#: false specks on pigment-free tissue and the model then reads ``hidden``; the pigmented
-#: negatives the model is for read 0.06-0.30. Chosen on generated dev tiles only
-#: (benchmarks/README.md, "The pigment-cell model as the H-DAB default, guarded").
-CELL_GUARD_MAX: dict[str, float] = {"hematoxylin": 0.4}
-
-
 def _apply_pigment_cells(cells: Ki67Cells, model: Any, rows: np.ndarray, prior: np.ndarray,
                          params: Ki67Params) -> Ki67Cells:
     """``cells`` with the pigment-cell model's calls (``Ki67Params.pigment_cell_model``) applied to
@@ -320,14 +310,10 @@ def _apply_pigment_cells(cells: Ki67Cells, model: Any, rows: np.ndarray, prior: 
     (brown that the model reads as melanin) gets ``dab_od_mean`` NaN (not read): the slide's
     weak-stain threshold (:func:`mmnst_path.aggregate.apply_slide_threshold`) neither counts that
     brown as staining nor turns the nucleus positive again."""
-    from ..classify.hidden_nuclei import CELL_CLASSES, CELL_FEATURES
-
-    names = [f.name for f in CELL_FEATURES]
     counted = np.isin(cells.cls, ("positive", "negative")) & np.asarray(prior, bool)
-    for name, top in CELL_GUARD_MAX.items():
-        counted &= np.asarray(rows)[:, names.index(name)] < top
     if not counted.any():
         return cells
+    from ..classify.hidden_nuclei import CELL_CLASSES
 
     p = np.zeros((len(cells), len(CELL_CLASSES)))
     p[counted] = model.predict_proba(np.asarray(rows[counted], np.float32))
