@@ -33,6 +33,7 @@ from ._layers import (
 __all__ = [
     "AnalysisPlan",
     "box_polygon",
+    "hotspot_caption",
     "hotspot_label",
     "ki67_from_classes",
     "layers_from_result",
@@ -283,6 +284,19 @@ def hotspot_label(result: SlideResult) -> str:
     return text
 
 
+def hotspot_caption(result: SlideResult) -> str:
+    """The frame's short caption (at most ~30 characters, so it fits over a narrow canvas);
+    the results box carries ``hotspot_label``'s whole sentence."""
+    h = result.hotspot
+    if h is None:
+        return ""
+    if not h.meets_min_nuclei:
+        return f"no hot spot ({h.nuclei} < {result.config.get('hotspot_min_nuclei')} nuclei)"
+    if math.isfinite(h.index_pct):
+        return f"hot spot {h.index_pct:.1f} % (n={h.nuclei})"
+    return "hot spot"
+
+
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
     """Layer data tuples, bottom to top: melanin / necrosis fraction maps, Ki67 heatmap (all
     semi-transparent, exactly the image's extent), hot-spot frame, nuclei Points on top.
@@ -310,7 +324,7 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
             )
         )
     if result.hotspot is not None:
-        layers.append(hotspot_layer(result.hotspot.box, mpp=mpp, label=hotspot_label(result)))
+        layers.append(hotspot_layer(result.hotspot.box, mpp=mpp, label=hotspot_caption(result)))
     if "ki67" in result.measures or len(result.cells):
         layers.append(points_layer(result.cells, mpp=mpp))
     for _, kwargs, _ in layers:
