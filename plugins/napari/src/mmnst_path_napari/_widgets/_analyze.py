@@ -22,6 +22,7 @@ from .._analysis import (
     plan_analysis,
     positive_threshold_field,
     run_analysis,
+    weak_stain_text,
 )
 from .._classmap import (
     class_legend_html,
@@ -148,7 +149,7 @@ class AnalyzeWidget(Container):
         )
         self.od_info = Label(value="")
         self.weak_stain = CheckBox(
-            text="follow weak staining down to 0.25 OD", value=d.ki67.weak_stain_adaptation
+            text=weak_stain_text(None, d.ki67), value=d.ki67.weak_stain_adaptation
         )
         self.min_area = FloatSpinBox(
             label="min nucleus µm²", value=d.nuclei.min_area_um2, min=0.0, max=1e4, step=1
@@ -239,11 +240,20 @@ class AnalyzeWidget(Container):
         self._od_auto = None
         if self.stains.value == AUTO:
             self._show_od("positive_threshold_od", AUTO_OD_TEXT)
+            self._show_weak_stain(None)
             return
         from mmnst_path.pipeline import AnalysisConfig
 
-        field, label = positive_threshold_field(AnalysisConfig(stains=str(self.stains.value)).stain_matrix())
+        matrix = AnalysisConfig(stains=str(self.stains.value)).stain_matrix()
+        field, label = positive_threshold_field(matrix)
         self._show_od(field, f"{label}: [ki67] {field}")
+        self._show_weak_stain(matrix)
+
+    def _show_weak_stain(self, matrix: Any) -> None:
+        """The weak-stain box's text names the chromogen and floor it lowers to (None: detected stains)."""
+        from mmnst_path.quantify.ki67 import Ki67Params
+
+        self.weak_stain.text = weak_stain_text(matrix, Ki67Params.from_mapping(self.mapping()["ki67"]))
 
     def _od_entered(self, value: float) -> None:
         if self._od_setting:
@@ -477,6 +487,7 @@ class AnalyzeWidget(Container):
         self._od_values[field] = float(getattr(config.ki67, field))
         self._show_od(field, f"{label}: [ki67] {field} of the detected stains {self.plan.stains} (a value "
                              "entered is used at the next run)")
+        self._show_weak_stain(config.stain_matrix())
 
     def _on_error(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled) or self._cancel.is_set():
