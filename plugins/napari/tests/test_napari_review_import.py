@@ -80,3 +80,19 @@ def test_the_review_panel_keeps_room_with_export_docked(make_napari_viewer, qtbo
     # 75 px, 5 lines, without it; the test screen's size decides how much room there is otherwise)
     assert box.minimumHeight() >= lines
     assert box.height() >= lines
+
+
+def test_export_follows_the_layer_it_imported(make_napari_viewer, tmp_path):
+    """Export's own nuclei layer box moves to the detections it imported (session 33 H13; it stayed
+    on the hidden "nuclei", so the next export wrote the old layer). Mutation caught: no switch."""
+    import json
+
+    viewer, _, export = _viewer_with_widgets(make_napari_viewer)
+    assert export.points.value.name == "nuclei"
+    viewer.layers["nuclei"].visible = False
+    export.import_(_file(tmp_path, 3, 7))
+    assert export.points.value.name == "cells detections"
+    export.kind.value = "GeoJSON (QuPath)"
+    doc = json.loads(export.export(tmp_path / "again.geojson").read_text(encoding="utf-8"))
+    detections = [f for f in doc["features"] if f["properties"].get("objectType") == "detection"]
+    assert len(detections) == 10  # the imported layer's, not the first layer's 5
