@@ -35,6 +35,7 @@ from ._common import (
     Cancelled,
     RunControls,
     image_bounds,
+    keep_lines,
     layer_choice,
     layer_mpp,
     layer_reader,
@@ -173,6 +174,7 @@ class AnalyzeWidget(Container):
         self.notice = Label(value="")
         self.results = TextEdit(value="", label="results")
         self.results.read_only = True
+        keep_lines(self.results)  # a run's panel is ~12 lines (it was 4 lines high)
         self.legend = Label(value="")
         measures = Container(
             widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], layout="horizontal", labels=False

@@ -1,0 +1,25 @@
+"""Analyze's results box keeps room for a run's panel (about 12 lines: stains, pixel size, models,
+index, counts, melanin, hot spot, QC sentences); H8's azure B shot showed it 4 lines high.
+
+Mutation caught: no minimum height on the box (fails: minimum 0 < 180 px)."""
+
+from __future__ import annotations
+
+import pytest
+from mmnst_path_napari._widgets._common import PANEL_LINES
+
+pytestmark = pytest.mark.napari
+
+PLUGIN = "mmnst-path-napari"
+
+
+def test_the_analyze_results_box_keeps_room(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1700, 1100)
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    qtbot.wait(300)
+    box = analyze.results.native
+    assert box.isVisible()
+    lines = PANEL_LINES * box.fontMetrics().lineSpacing()
+    assert box.minimumHeight() >= lines
+    assert box.height() >= lines
