@@ -61,6 +61,9 @@ OD_LABEL = "positive OD ≥"
 #: that line while the stains are detected (before a run has found them)
 AUTO_OD_TEXT = ("stains auto: the detected stains' own threshold (DAB, AEC 0.35; Fast Red 0.25; Azure B "
                 "counterstain 0.225), or the value entered here")
+#: lines the results box keeps room for (it was 4 high after a run; each line more makes the docked form
+#: ~14 px taller: a 1700 x 1100 window grows to ~1150 with 6, and Review's 12 push it past a 1200-line screen)
+RESULT_LINES = 6
 #: where Ki67 nuclei are counted (``Ki67Params.count_in``)
 COUNT_IN = ("all", "tumour")
 
@@ -174,7 +177,7 @@ class AnalyzeWidget(Container):
         self.notice = Label(value="")
         self.results = TextEdit(value="", label="results")
         self.results.read_only = True
-        keep_lines(self.results)  # a run's panel is ~12 lines (it was 4 lines high)
+        keep_lines(self.results, RESULT_LINES)
         self.legend = Label(value="")
         measures = Container(
             widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], layout="horizontal", labels=False
