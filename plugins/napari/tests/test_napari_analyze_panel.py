@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from mmnst_path_napari._widgets._analyze import RESULT_LINES
+from napari_helpers import assert_keeps_lines
 
 pytestmark = pytest.mark.napari
 
@@ -18,9 +19,4 @@ def test_the_analyze_results_box_keeps_room(make_napari_viewer, qtbot):
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(1700, 1100)
     _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
-    qtbot.wait(300)
-    box = analyze.results.native
-    assert box.isVisible()
-    lines = RESULT_LINES * box.fontMetrics().lineSpacing()
-    assert box.minimumHeight() >= lines
-    assert box.height() >= lines
+    assert_keeps_lines(qtbot, analyze.results, RESULT_LINES)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from mmnst_path_napari._layers import points_layer
 from mmnst_path_napari._widgets._review import PANEL_LINES
+from napari_helpers import assert_keeps_lines
 
 from mmnst_path.aggregate import CellTable
 from mmnst_path.geojson import Roi, feature_collection_chunks
@@ -72,14 +73,9 @@ def test_review_says_when_the_file_names_no_stain(make_napari_viewer, tmp_path):
 
 def test_the_review_panel_keeps_room_with_export_docked(make_napari_viewer, qtbot):
     _, review, _ = _viewer_with_widgets(make_napari_viewer)
-    qtbot.wait(300)
-    box = review.results.native
-    assert box.isVisible()
-    lines = PANEL_LINES * box.fontMetrics().lineSpacing()
     # the layout must honour it (docked above Export in a 1700 x 1100 window on a 1920 x 1200 screen:
-    # 75 px, 5 lines, without it; the test screen's size decides how much room there is otherwise)
-    assert box.minimumHeight() >= lines
-    assert box.height() >= lines
+    # 75 px, 5 lines, without it)
+    assert_keeps_lines(qtbot, review.results, PANEL_LINES)
 
 
 def test_export_follows_the_layer_it_imported(make_napari_viewer, tmp_path):

@@ -256,9 +256,12 @@ class AnalyzeWidget(Container):
 
     def _show_weak_stain(self, matrix: Any) -> None:
         """The weak-stain box's text names the chromogen and floor it lowers to (None: detected stains)."""
+        from dataclasses import replace
+
         from mmnst_path.quantify.ki67 import Ki67Params
 
-        self.weak_stain.text = weak_stain_text(matrix, Ki67Params.from_mapping(self.mapping()["ki67"]))
+        # the thresholds entered (not ``mapping()``: a model file not chosen yet must not raise here)
+        self.weak_stain.text = weak_stain_text(matrix, replace(Ki67Params(), **self._od_values))
 
     def _od_entered(self, value: float) -> None:
         if self._od_setting:
