@@ -14,3 +14,14 @@ def wait_idle(qtbot: Any, widget: Any) -> None:
         ),
         timeout=240_000,
     )
+
+
+def assert_keeps_lines(qtbot: Any, box: Any, lines: int) -> None:
+    """A shown magicgui text box keeps room for ``lines`` lines of its font: its minimum height, and
+    the height the layout gave it (the test screen's size decides how much room there is otherwise)."""
+    qtbot.wait(300)
+    native = box.native
+    assert native.isVisible()
+    need = lines * native.fontMetrics().lineSpacing()
+    assert native.minimumHeight() >= need
+    assert native.height() >= need

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from mmnst_path_napari._layers import points_layer
 from mmnst_path_napari._widgets._review import PANEL_LINES
+from napari_helpers import assert_keeps_lines
 
 from mmnst_path.aggregate import CellTable
 from mmnst_path.geojson import Roi, feature_collection_chunks
@@ -72,11 +73,22 @@ def test_review_says_when_the_file_names_no_stain(make_napari_viewer, tmp_path):
 
 def test_the_review_panel_keeps_room_with_export_docked(make_napari_viewer, qtbot):
     _, review, _ = _viewer_with_widgets(make_napari_viewer)
-    qtbot.wait(300)
-    box = review.results.native
-    assert box.isVisible()
-    lines = PANEL_LINES * box.fontMetrics().lineSpacing()
     # the layout must honour it (docked above Export in a 1700 x 1100 window on a 1920 x 1200 screen:
-    # 75 px, 5 lines, without it; the test screen's size decides how much room there is otherwise)
-    assert box.minimumHeight() >= lines
-    assert box.height() >= lines
+    # 75 px, 5 lines, without it)
+    assert_keeps_lines(qtbot, review.results, PANEL_LINES)
+
+
+def test_export_follows_the_layer_it_imported(make_napari_viewer, tmp_path):
+    """Export's own nuclei layer box moves to the detections it imported (session 33 H13; it stayed
+    on the hidden "nuclei", so the next export wrote the old layer). Mutation caught: no switch."""
+    import json
+
+    viewer, _, export = _viewer_with_widgets(make_napari_viewer)
+    assert export.points.value.name == "nuclei"
+    viewer.layers["nuclei"].visible = False
+    export.import_(_file(tmp_path, 3, 7))
+    assert export.points.value.name == "cells detections"
+    export.kind.value = "GeoJSON (QuPath)"
+    doc = json.loads(export.export(tmp_path / "again.geojson").read_text(encoding="utf-8"))
+    detections = [f for f in doc["features"] if f["properties"].get("objectType") == "detection"]
+    assert len(detections) == 10  # the imported layer's, not the first layer's 5

@@ -33,6 +33,7 @@ from ._layers import (
 __all__ = [
     "AnalysisPlan",
     "box_polygon",
+    "hotspot_caption",
     "hotspot_label",
     "ki67_from_classes",
     "layers_from_result",
@@ -40,6 +41,7 @@ __all__ = [
     "plan_analysis",
     "positive_threshold_field",
     "run_analysis",
+    "weak_stain_text",
 ]
 
 #: layer names of the fraction maps
@@ -73,6 +75,31 @@ def positive_threshold_field(matrix: Any) -> tuple[str, str]:
     if chromogen == "fast_red":
         return "fast_red_positive_threshold_od", label
     return "positive_threshold_od", label
+
+
+def weak_stain_text(matrix: Any, params: Any) -> str:
+    """The weak-stain check box's text for a stain matrix (None: stains detected at the run) and
+    ``Ki67Params``: the slide step (``apply_slide_threshold``) lowers the chromogen's threshold to
+    ``weak_stain_min_threshold_od`` at the lowest (log10 OD of the chromogen, after
+    ``for_chromogen``); where the tiles already count at or below that (Fast Red 0.25, azure B
+    counterstain 0.225) the box changes nothing, and says so."""
+    from mmnst_path._geojson_names import STAIN_DISPLAY
+    from mmnst_path.errors import ConfigError
+    from mmnst_path.quantify.ki67 import chromogen_of, counterstain_of
+
+    if matrix is None:
+        floor = min(params.weak_stain_min_threshold_od, params.positive_threshold_od)
+        return f"follow weak staining down to {floor:g} OD (DAB, AEC)"
+    try:
+        chromogen, counterstain = chromogen_of(matrix), counterstain_of(matrix)
+    except ConfigError:
+        chromogen, counterstain = "dab", "hematoxylin"
+    p = params.for_chromogen(chromogen)
+    floor = min(p.weak_stain_min_threshold_od, p.positive_threshold_od)
+    if floor < p.for_counterstain(counterstain).positive_threshold_od:
+        return f"follow weak {STAIN_DISPLAY['chromogen'].get(chromogen, 'DAB')} staining down to {floor:g} OD"
+    stain = "Azure B" if counterstain == "azure_b" else STAIN_DISPLAY["chromogen"].get(chromogen, "DAB")
+    return f"follow weak staining (no effect with {stain})"
 
 
 def box_polygon(box: Box) -> np.ndarray:
@@ -283,6 +310,19 @@ def hotspot_label(result: SlideResult) -> str:
     return text
 
 
+def hotspot_caption(result: SlideResult) -> str:
+    """The frame's short caption (at most ~30 characters, so it fits over a narrow canvas);
+    the results box carries ``hotspot_label``'s whole sentence."""
+    h = result.hotspot
+    if h is None:
+        return ""
+    if not h.meets_min_nuclei:
+        return f"no hot spot ({h.nuclei} < {result.config.get('hotspot_min_nuclei')} nuclei)"
+    if math.isfinite(h.index_pct):
+        return f"hot spot {h.index_pct:.1f} % (n={h.nuclei})"
+    return "hot spot"
+
+
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
     """Layer data tuples, bottom to top: melanin / necrosis fraction maps, Ki67 heatmap (all
     semi-transparent, exactly the image's extent), hot-spot frame, nuclei Points on top.
@@ -310,7 +350,7 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
             )
         )
     if result.hotspot is not None:
-        layers.append(hotspot_layer(result.hotspot.box, mpp=mpp, label=hotspot_label(result)))
+        layers.append(hotspot_layer(result.hotspot.box, mpp=mpp, label=hotspot_caption(result)))
     if "ki67" in result.measures or len(result.cells):
         layers.append(points_layer(result.cells, mpp=mpp))
     for _, kwargs, _ in layers:

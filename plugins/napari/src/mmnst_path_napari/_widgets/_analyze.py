@@ -22,6 +22,7 @@ from .._analysis import (
     plan_analysis,
     positive_threshold_field,
     run_analysis,
+    weak_stain_text,
 )
 from .._classmap import (
     class_legend_html,
@@ -34,6 +35,7 @@ from ._common import (
     Cancelled,
     RunControls,
     image_bounds,
+    keep_lines,
     layer_choice,
     layer_mpp,
     layer_reader,
@@ -59,6 +61,9 @@ OD_LABEL = "positive OD ≥"
 #: that line while the stains are detected (before a run has found them)
 AUTO_OD_TEXT = ("stains auto: the detected stains' own threshold (DAB, AEC 0.35; Fast Red 0.25; Azure B "
                 "counterstain 0.225), or the value entered here")
+#: lines the results box keeps room for (it was 4 high after a run; each line more makes the docked form
+#: ~14 px taller: a 1700 x 1100 window grows to ~1150 with 6, and Review's 12 push it past a 1200-line screen)
+RESULT_LINES = 6
 #: where Ki67 nuclei are counted (``Ki67Params.count_in``)
 COUNT_IN = ("all", "tumour")
 
@@ -148,7 +153,7 @@ class AnalyzeWidget(Container):
         )
         self.od_info = Label(value="")
         self.weak_stain = CheckBox(
-            text="follow weak staining down to 0.25 OD", value=d.ki67.weak_stain_adaptation
+            text=weak_stain_text(None, d.ki67), value=d.ki67.weak_stain_adaptation
         )
         self.min_area = FloatSpinBox(
             label="min nucleus µm²", value=d.nuclei.min_area_um2, min=0.0, max=1e4, step=1
@@ -172,6 +177,7 @@ class AnalyzeWidget(Container):
         self.notice = Label(value="")
         self.results = TextEdit(value="", label="results")
         self.results.read_only = True
+        keep_lines(self.results, RESULT_LINES)
         self.legend = Label(value="")
         measures = Container(
             widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], layout="horizontal", labels=False
@@ -239,11 +245,23 @@ class AnalyzeWidget(Container):
         self._od_auto = None
         if self.stains.value == AUTO:
             self._show_od("positive_threshold_od", AUTO_OD_TEXT)
+            self._show_weak_stain(None)
             return
         from mmnst_path.pipeline import AnalysisConfig
 
-        field, label = positive_threshold_field(AnalysisConfig(stains=str(self.stains.value)).stain_matrix())
+        matrix = AnalysisConfig(stains=str(self.stains.value)).stain_matrix()
+        field, label = positive_threshold_field(matrix)
         self._show_od(field, f"{label}: [ki67] {field}")
+        self._show_weak_stain(matrix)
+
+    def _show_weak_stain(self, matrix: Any) -> None:
+        """The weak-stain box's text names the chromogen and floor it lowers to (None: detected stains)."""
+        from dataclasses import replace
+
+        from mmnst_path.quantify.ki67 import Ki67Params
+
+        # the thresholds entered (not ``mapping()``: a model file not chosen yet must not raise here)
+        self.weak_stain.text = weak_stain_text(matrix, replace(Ki67Params(), **self._od_values))
 
     def _od_entered(self, value: float) -> None:
         if self._od_setting:
@@ -477,6 +495,7 @@ class AnalyzeWidget(Container):
         self._od_values[field] = float(getattr(config.ki67, field))
         self._show_od(field, f"{label}: [ki67] {field} of the detected stains {self.plan.stains} (a value "
                              "entered is used at the next run)")
+        self._show_weak_stain(config.stain_matrix())
 
     def _on_error(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled) or self._cancel.is_set():

@@ -12,16 +12,30 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = [
+    "PANEL_LINES",
     "Cancelled",
     "RunControls",
     "add_or_replace",
     "image_bounds",
+    "keep_lines",
     "layer_mpp",
     "layer_reader",
     "nuclei_layers",
     "rgb_image_layers",
     "view_box",
 ]
+
+
+#: lines of text a results panel keeps room for (Review docked above Export, and Analyze after a run,
+#: otherwise shrank to 3-4)
+PANEL_LINES = 12
+
+
+def keep_lines(box: Any, lines: int = PANEL_LINES) -> None:
+    """Give a magicgui text box a minimum height of ``lines`` lines of its font (plus its frame)."""
+    native = box.native
+    # one line spare: the font napari's style sheet sets once shown can be a pixel taller per line
+    native.setMinimumHeight((lines + 1) * native.fontMetrics().lineSpacing() + 2 * native.frameWidth())
 
 
 class Cancelled(Exception):

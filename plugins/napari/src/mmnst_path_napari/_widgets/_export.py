@@ -173,5 +173,11 @@ class ExportWidget(Container):
         images = rgb_image_layers(self.viewer)
         mpp = layer_mpp(images[0]) if images else None
         layers = [add_or_replace(self.viewer, d) for d in import_geojson_layers(path, mpp=mpp)]
+        # the nuclei layer box moves to the imported detections (as Review's does), not the layer they may hide
+        names = {lay.name for lay in layers}
+        imported = [lay for lay in nuclei_layers(self.viewer) if lay.name in names]
+        if imported:
+            self.points.reset_choices()
+            self.points.value = imported[0]
         self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
         return layers

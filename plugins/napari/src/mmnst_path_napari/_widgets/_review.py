@@ -15,7 +15,7 @@ from .._analysis import ki67_from_classes, panel_text
 from .._classmap import qc_warnings
 from .._geojson import layer_stains, read_detections_stains, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
-from ._common import add_or_replace, layer_choice, nuclei_layers
+from ._common import PANEL_LINES, add_or_replace, keep_lines, layer_choice, nuclei_layers
 
 if TYPE_CHECKING:
     import napari
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["ReviewWidget", "review_warnings", "set_classes", "stains_line", "toggle_classes", "unreviewed_near_black"]
 
 EDIT_CLASSES = ("positive", "negative", "pigment")
-#: lines of text the review panel keeps room for (docked above Export, it otherwise shrank to 3)
-PANEL_LINES = 12
 
 
 def set_classes(layer: Any, indices: Any, cls: str) -> None:
@@ -137,9 +135,7 @@ class ReviewWidget(Container):
         self.toggle_button.changed.connect(lambda *_: self._apply(None))
         self.results = TextEdit(value="", label="review")
         self.results.read_only = True
-        spacing = self.results.native.fontMetrics().lineSpacing()
-        # one line spare: the font napari's style sheet sets once shown can be a pixel taller per line
-        self.results.native.setMinimumHeight((PANEL_LINES + 1) * spacing + 2 * self.results.native.frameWidth())
+        keep_lines(self.results, PANEL_LINES)
         self.file = FileEdit(label="edits file", mode="w", filter="*.geojson")
         self.save_button = PushButton(text="save edits (GeoJSON)")
         self.load_button = PushButton(text="load edits (GeoJSON)")
