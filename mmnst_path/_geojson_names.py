@@ -78,7 +78,6 @@ MEASUREMENT_NAMES = {
 #: Display name of each Ki67 chromogen and counterstain (``ki67_chromogen`` / ``ki67_counterstain`` of the metrics).
 STAIN_DISPLAY = {"chromogen": {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"},
                  "counterstain": {"hematoxylin": "Hematoxylin", "azure_b": "Azure B"}}
-_DISPLAY = STAIN_DISPLAY
 #: Columns whose measurement name follows the stain read (chromogen or counterstain), and its form.
 _STAINED_MEASUREMENTS = {"dab_od_mean": ("chromogen", "{} OD mean"), "dab_od_max": ("chromogen", "{} OD max"),
                          "hematoxylin_od_mean": ("counterstain", "{} OD mean")}
@@ -89,8 +88,8 @@ def measurement_names(chromogen: str = "dab", counterstain: str = "hematoxylin")
     for the chromogen columns of an AEC / Fast Red Ki67, ``"Azure B OD mean"`` for the counterstain
     column of an azure B one; DAB and hematoxylin (and an unknown stain) keep ``"DAB OD mean"``...
     """
-    stains = {"chromogen": _DISPLAY["chromogen"].get(chromogen, "DAB"),
-              "counterstain": _DISPLAY["counterstain"].get(counterstain, "Hematoxylin")}
+    stains = {"chromogen": STAIN_DISPLAY["chromogen"].get(chromogen, "DAB"),
+              "counterstain": STAIN_DISPLAY["counterstain"].get(counterstain, "Hematoxylin")}
     names = dict(MEASUREMENT_NAMES)
     for key, (which, form) in _STAINED_MEASUREMENTS.items():
         names[key] = form.format(stains[which])
@@ -99,12 +98,12 @@ def measurement_names(chromogen: str = "dab", counterstain: str = "hematoxylin")
 
 #: Every name a stained column has been written under (all stains, and the DAB names of files written
 #: before the names followed the stain), for reading back.
-STAINED_NAME_ALIASES = {key: tuple(form.format(name) for name in _DISPLAY[which].values())
+STAINED_NAME_ALIASES = {key: tuple(form.format(name) for name in STAIN_DISPLAY[which].values())
                         for key, (which, form) in _STAINED_MEASUREMENTS.items()}
 #: The stain a stained measurement name says was read: ``"AEC OD mean"`` -> ``("chromogen", "aec")``,
 #: ``"Azure B OD mean"`` -> ``("counterstain", "azure_b")`` (the DAB / hematoxylin names too).
 STAIN_OF_NAME = {form.format(name): (which, stain) for which, form in _STAINED_MEASUREMENTS.values()
-                 for stain, name in _DISPLAY[which].items()}
+                 for stain, name in STAIN_DISPLAY[which].items()}
 #: The cell type of a QuPath class name that :data:`TYPE_CLASS_NAMES` writes (lower case), for reading.
 _TYPE_OF_CLASS = {name.lower(): CELL_TYPES.index(t) for t, (name, _) in TYPE_CLASS_NAMES.items()}
 _NAMESPACE = uuid.UUID("6f1c1f0e-0d1b-4f54-9a39-3b7e1d2c5a11")

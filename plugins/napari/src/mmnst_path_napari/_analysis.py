@@ -55,6 +55,18 @@ MAP_NAMES = {"melanin": "melanin fraction", "necrosis": "necrosis fraction"}
 THRESHOLD_FIELDS = ("positive_threshold_od", "fast_red_positive_threshold_od", "azure_positive_threshold_od")
 
 
+def _ki67_stains(matrix: Any) -> tuple[str, str]:
+    """Ki67 chromogen and counterstain of a stain matrix (``"dab"``, ``"hematoxylin"`` when it has no
+    Ki67 chromogen)."""
+    from mmnst_path.errors import ConfigError
+    from mmnst_path.quantify.ki67 import chromogen_of, counterstain_of
+
+    try:
+        return chromogen_of(matrix), counterstain_of(matrix)
+    except ConfigError:
+        return "dab", "hematoxylin"
+
+
 def positive_threshold_field(matrix: Any) -> tuple[str, str]:
     """(``Ki67Params`` field, label) of the positive threshold the Ki67 tiles of a stain matrix count
     at: ``("azure_positive_threshold_od", "positive DAB OD ≥ (Azure B)")`` for AzureB-DAB,
@@ -62,13 +74,8 @@ def positive_threshold_field(matrix: Any) -> tuple[str, str]:
     ``("positive_threshold_od", "positive AEC OD ≥")`` for H-AEC. A matrix without a Ki67 chromogen
     gives DAB's field and label."""
     from mmnst_path._geojson_names import STAIN_DISPLAY
-    from mmnst_path.errors import ConfigError
-    from mmnst_path.quantify.ki67 import chromogen_of, counterstain_of
 
-    try:
-        chromogen, counterstain = chromogen_of(matrix), counterstain_of(matrix)
-    except ConfigError:
-        chromogen, counterstain = "dab", "hematoxylin"
+    chromogen, counterstain = _ki67_stains(matrix)
     label = f"positive {STAIN_DISPLAY['chromogen'].get(chromogen, 'DAB')} OD ≥"
     if counterstain == "azure_b":
         return "azure_positive_threshold_od", f"{label} (Azure B)"
@@ -84,16 +91,10 @@ def weak_stain_text(matrix: Any, params: Any) -> str:
     ``for_chromogen``); where the tiles already count at or below that (Fast Red 0.25, azure B
     counterstain 0.225) the box changes nothing, and says so."""
     from mmnst_path._geojson_names import STAIN_DISPLAY
-    from mmnst_path.errors import ConfigError
-    from mmnst_path.quantify.ki67 import chromogen_of, counterstain_of
-
     if matrix is None:
         floor = min(params.weak_stain_min_threshold_od, params.positive_threshold_od)
         return f"follow weak staining down to {floor:g} OD (DAB, AEC)"
-    try:
-        chromogen, counterstain = chromogen_of(matrix), counterstain_of(matrix)
-    except ConfigError:
-        chromogen, counterstain = "dab", "hematoxylin"
+    chromogen, counterstain = _ki67_stains(matrix)
     p = params.for_chromogen(chromogen)
     floor = min(p.weak_stain_min_threshold_od, p.positive_threshold_od)
     if floor < p.for_counterstain(counterstain).positive_threshold_od:
