@@ -25,7 +25,7 @@ from typing import Any
 
 from .report import hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
 
-__all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
+__all__ = ["NUCLEI_PAGE", "p_value_text", "render_nuclei_page", "render_report"]
 
 #: per-input page of the full-resolution nucleus check pictures (in the input's folder)
 NUCLEI_PAGE = "nuclei.html"
@@ -67,13 +67,19 @@ def _ci(low: Any, high: Any) -> str:
     return "" if lo is None or hi is None else f'<div class="ci">95% CI {lo:.1f}–{hi:.1f}</div>'
 
 
+def p_value_text(value: Any) -> str:
+    """A p-value as the report and the command line write it: "< 0.001" below 0.001 (never "1.33e-76"),
+    else 3 significant digits; "–" when undefined."""
+    p = _num(value)
+    return "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3g}")
+
+
 def _comparison(c: Mapping[str, Any]) -> str:
     def fmt(v: Any, spec: str) -> str:
         f = _num(v)
         return "–" if f is None else format(f, spec)
 
-    p = _num(c.get("p_value"))
-    p_text = "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3g}")
+    p_text = p_value_text(c.get("p_value"))
     return f"""<section class="cmp" id="comparison">
 <h2 style="font-size:16px;margin:0 0 8px">Ki67 comparison</h2>
 <table>
