@@ -302,7 +302,7 @@ def render_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); undefined values show as –.</p>
+<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; undefined values show as –.</p>
 {cmp_block}
 <table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
 <th>H-score</th><th>melanin %</th><th>necrosis %</th><th>tissue classes</th><th>error</th></tr></thead>

@@ -60,3 +60,11 @@ def test_melanin_cell_says_percent_of_tissue_and_its_area() -> None:
     assert "0.01 % of tumour" in cell.group(1)
     no_melanin = render_report([{**_rows()[0], "melanin_fraction_pct": None, "melanin_area_mm2": None}])
     assert 'data-col="melanin_area_mm2"' not in no_melanin
+
+
+def test_the_page_says_what_the_h_score_and_the_area_percentages_are() -> None:
+    """Mutation caught: an H-score column with no scale, melanin % with no base, in the page's key."""
+    sub = re.search(r'<p class="sub">(.*?)</p>', render_report(_rows()), re.S)
+    assert sub is not None
+    assert "H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei" in sub.group(1)
+    assert "melanin % and necrosis % are of the tissue area" in sub.group(1)
