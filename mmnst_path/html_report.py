@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .report import hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
+from .report import error_text, hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
 
 __all__ = ["NUCLEI_PAGE", "p_value_text", "render_nuclei_page", "render_report"]
 
@@ -181,14 +181,6 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
                   f"{v:.2f} % of tumour</div>")
 
 
-def _error_text(r: Mapping[str, Any]) -> str:
-    """A failed row's error without the input's path where it leads the message ("Type: PATH: why"
-    reads "Type: why"): the input column already shows the path, and a long one pushed the error
-    column off a laptop screen."""
-    text = str(r.get("error", ""))
-    name = str(r.get("input") or "")
-    return text.replace(f"{name}: ", "", 1) if name else text
-
 
 def _necrosis(r: Mapping[str, Any]) -> str:
     """Under necrosis %: that it is % of tissue and the necrotic area in mm² (from the metrics, so
@@ -292,7 +284,7 @@ def render_report(
             f"{_melanin_tumour(r)}</td>"
             f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}</td>"
             f"{_classes(r)}"
-            f'<td class="err">{"" if ok else html.escape(_error_text(r))}</td></tr>'
+            f'<td class="err">{"" if ok else html.escape(error_text(r))}</td></tr>'
         )
         if warns:
             body.append('<tr class="warnrow"><td></td><td colspan="10">'

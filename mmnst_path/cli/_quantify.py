@@ -312,6 +312,13 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return out
 
 
+def error_text(row: Mapping[str, Any]) -> str:
+    """:func:`mmnst_path.report.error_text` (imported when first used: the CLI starts without numpy)."""
+    from ..report import error_text as text
+
+    return text(row)
+
+
 class _PlainProgress:
     """One log line per finished input on stderr (output is not a terminal), and while a slide runs a
     line of its tiles done every :attr:`every_s` seconds, so a log of a long slide is never silent
@@ -344,7 +351,7 @@ class _PlainProgress:
             self.current = (index, path, now)
 
     def input_finished(self, index: int, path: Path, row: dict[str, Any], *, skipped: bool, seconds: float) -> None:
-        status = "ok" if row["status"] == "ok" else f"error: {row['error']}"
+        status = "ok" if row["status"] == "ok" else f"error: {error_text(row)}"
         if skipped:
             status += " (up to date, skipped)"
         print(f"[{index + 1}/{self.total}] {path}: {status} ({seconds:.1f} s)", file=sys.stderr, flush=True)
@@ -397,7 +404,7 @@ class _RichProgress(_PlainProgress):
         self.progress.update(self.slides, advance=1)
         from rich.markup import escape
 
-        status = "[green]ok[/]" if row["status"] == "ok" else f"[red]error[/]: {escape(str(row['error']))}"
+        status = "[green]ok[/]" if row["status"] == "ok" else f"[red]error[/]: {escape(error_text(row))}"
         self.progress.console.print(f"[{index + 1}/{self.total}] {path.name}: {status}"
                                     f"{' (up to date, skipped)' if skipped else ''} ({seconds:.1f} s)",
                                     markup=True, highlight=False)
@@ -492,7 +499,7 @@ def run(args: argparse.Namespace) -> int:
         if shown:
             err(f"{len(outcome.failures)} of {len(rows)} inputs failed:")
             for r in shown:
-                print(f"  {r['input']}: {r['error']}", file=sys.stderr)
+                print(f"  {r['input']}: {error_text(r)}", file=sys.stderr)
         else:
             err(f"{len(outcome.failures)} of {len(rows)} inputs failed (errors above; also in summary.csv)")
         return 1

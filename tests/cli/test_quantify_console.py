@@ -57,3 +57,19 @@ def test_plain_progress_prints_tiles_done_every_30_seconds(capsys: pytest.Captur
     now[0] = 120.0
     progress.tiles(1, 5)
     assert capsys.readouterr().err == ""
+
+
+def test_an_error_line_names_the_file_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """Mutation caught: ``row['error']`` printed as is ("[2/3] /in/notes.svs: error: UnsupportedFormatError:
+    /in/notes.svs: unsupported format..."): the path twice on one line."""
+    from mmnst_path.report import error_row, error_text
+
+    row = error_row("/in/notes.svs", "UnsupportedFormatError: /in/notes.svs: unsupported format (first bytes b'this')")
+    assert error_text(row) == "UnsupportedFormatError: unsupported format (first bytes b'this')"
+    inside = error_row("/in/a.png", "MissingMetadataError: mpp of the image /in/a.png is unknown")
+    assert error_text(inside) == inside["error"]  # a path inside the sentence stays
+    progress = _PlainProgress()
+    progress.batch_started(3)
+    progress.input_finished(1, Path("/in/notes.svs"), row, skipped=False, seconds=0.2)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["[2/3] /in/notes.svs: error: UnsupportedFormatError: unsupported format (first bytes b'this') (0.2 s)"]
