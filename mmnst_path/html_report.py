@@ -1,9 +1,10 @@
 """report.html: one self-contained page for a batch (no external file, script or font).
 
 A row per input: thumbnail (PNG embedded as a ``data:`` URI), Ki67 index with its 95 % CI and
-denominator, hot spot index with CI, H-score, melanin %, necrosis % of tissue with its area in mm²
-(whether a tissue model ran or not), and the error for failed
-inputs; the tissue classes of the tissue model (colour, area in mm², % of tissue) and the melanin %
+denominator, hot spot index with CI, H-score, melanin % and necrosis % of tissue, each with its area in mm²
+(whether a tissue model ran or not), and the error for failed inputs (without the input's path
+where it leads the message: the input column shows it). Long texts (paths, notes) wrap, so the
+page fits a 1400 px window; the tissue classes of the tissue model (colour, area in mm², % of tissue) and the melanin %
 of the tumour region under the melanin % of tissue, when a tissue model ran; an optional comparison block (``--compare A B``): Ki67 difference B − A in percentage
 points with its 95 % CI and p-value. Numbers are shown rounded (1 decimal, p-value 3
 significant digits). Under each input: the stains used (and how they were chosen, when the row
@@ -22,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .report import hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
+from .report import error_text, hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
 
-__all__ = ["NUCLEI_PAGE", "render_nuclei_page", "render_report"]
+__all__ = ["NUCLEI_PAGE", "p_value_text", "render_nuclei_page", "render_report"]
 
 #: per-input page of the full-resolution nucleus check pictures (in the input's folder)
 NUCLEI_PAGE = "nuclei.html"
@@ -34,11 +35,11 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;
 h1{font-size:20px;margin:0 0 4px} p.sub{color:#666;margin:0 0 16px}
 table{border-collapse:collapse;font-size:13px} th,td{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:middle}
 th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
-tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;word-break:break-all}
+tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;overflow-wrap:anywhere}
 .ok{color:#237804;font-weight:600} .bad{color:#a8071a;font-weight:600}
 img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
 .ci{color:#666;font-size:11px;white-space:nowrap} .meta{color:#555;font-size:11px}
-.ci.rule{white-space:normal;max-width:240px;margin-left:auto}
+.ci.rule{white-space:normal;max-width:240px;margin-left:auto} .path{color:#666;font-size:11px;max-width:280px;overflow-wrap:anywhere}
 .warn{color:#ad4e00;font-size:11px;font-weight:600;max-width:360px;white-space:normal} td.dim{color:#999}
 tr.row-warn td,tr.warnrow td{background:#fffbe6} tr.row-warn td{border-bottom:none}
 tr.warnrow .warn{max-width:none;margin:2px 0} td.classes{font-size:11px;white-space:nowrap}
@@ -66,13 +67,19 @@ def _ci(low: Any, high: Any) -> str:
     return "" if lo is None or hi is None else f'<div class="ci">95% CI {lo:.1f}–{hi:.1f}</div>'
 
 
+def p_value_text(value: Any) -> str:
+    """A p-value as the report and the command line write it: "< 0.001" below 0.001 (never "1.33e-76"),
+    else 3 significant digits; "–" when undefined."""
+    p = _num(value)
+    return "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3g}")
+
+
 def _comparison(c: Mapping[str, Any]) -> str:
     def fmt(v: Any, spec: str) -> str:
         f = _num(v)
         return "–" if f is None else format(f, spec)
 
-    p = _num(c.get("p_value"))
-    p_text = "–" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3g}")
+    p_text = p_value_text(c.get("p_value"))
     return f"""<section class="cmp" id="comparison">
 <h2 style="font-size:16px;margin:0 0 8px">Ki67 comparison</h2>
 <table>
@@ -140,7 +147,7 @@ def _od_text(value: float) -> str:
 def _melanocytic_note(r: Mapping[str, Any]) -> str:
     """"Ki67 in melanocytes (MART-1+): X % [CI], n=..." under the index of a double stain."""
     text = melanocytic_text(r)
-    return f'<div class="ci" data-col="ki67_melanocytic_index_pct">{html.escape(text)}</div>' if text else ""
+    return f'<div class="ci rule" data-col="ki67_melanocytic_index_pct">{html.escape(text)}</div>' if text else ""
 
 
 def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
@@ -155,17 +162,24 @@ def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
         notes.append(f"not a hot spot: densest window, {count}{more}")
     note = "".join(f'<div class="warn">{t}</div>' for t in notes)
     if r.get("hotspot_whole_image"):
-        note += '<div class="ci">whole image (smaller than the window)</div>'
+        note += '<div class="ci rule">whole image (smaller than the window)</div>'
     return meets is not False, note
 
 
 def _melanin_tumour(r: Mapping[str, Any]) -> str:
-    """Under melanin % of tissue: melanin % of the tumour region (when a tissue model drew one)."""
+    """Under melanin %: that it is % of tissue and the melanin area in mm² (as under necrosis %), then
+    the melanin % of the tumour region (when a tissue model drew one)."""
+    out = ""
+    area = _num(r.get("melanin_area_mm2"))
+    if area is not None and _num(r.get("melanin_fraction_pct")) is not None:
+        out = (f'<div class="ci" data-col="melanin_area_mm2" data-value="{area!r}">'
+               f"% of tissue; {area:.3g} mm²</div>")
     v = _num(r.get("melanin_tumour_fraction_pct"))
     if v is None:
-        return ""
-    return (f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">'
-            f"{v:.2f} % of tumour</div>")
+        return out
+    return out + (f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">'
+                  f"{v:.2f} % of tumour</div>")
+
 
 
 def _necrosis(r: Mapping[str, Any]) -> str:
@@ -246,7 +260,7 @@ def render_report(
         thr_note = "" if thr is None else (f'<div class="ci rule">positive at {_CHROMOGEN_LABELS[chromogen]} ≥ '
                                            f'{_od_text(thr)} OD{also}</div>')
         if ok and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
-            thr_note += f'<div class="ci">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
+            thr_note += f'<div class="ci rule">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
                 + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + _melanocytic_note(r)
                 + "</td>")
@@ -261,7 +275,7 @@ def render_report(
         row_class = ("row-warn" if warns else "row-ok") if ok else "row-error"
         body.append(
             f'<tr class="{row_class}" data-input="{html.escape(name)}">'
-            f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"ci\">{html.escape(name)}</div>"
+            f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"path\">{html.escape(name)}</div>"
             f"{_input_meta(r) if ok else ''}{_nuclei_link(nuclei_pages.get(name)) if ok else ''}</td>"
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}</td>'
@@ -270,7 +284,7 @@ def render_report(
             f"{_melanin_tumour(r)}</td>"
             f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}</td>"
             f"{_classes(r)}"
-            f'<td class="err">{"" if ok else html.escape(str(r.get("error", "")))}</td></tr>'
+            f'<td class="err">{"" if ok else html.escape(error_text(r))}</td></tr>'
         )
         if warns:
             body.append('<tr class="warnrow"><td></td><td colspan="10">'
@@ -280,7 +294,7 @@ def render_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); undefined values show as –.</p>
+<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; undefined values show as –.</p>
 {cmp_block}
 <table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
 <th>H-score</th><th>melanin %</th><th>necrosis %</th><th>tissue classes</th><th>error</th></tr></thead>

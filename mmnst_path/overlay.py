@@ -1,13 +1,14 @@
 """Quality-control pictures of a :class:`~mmnst_path.aggregate.SlideResult`: tissue.png and overlay.png.
 
 ``tissue.png``
-    The tissue-detection thumbnail with the tissue outline (green) and the regions of interest
-    (yellow).
+    The tissue-detection thumbnail with the tissue outline (green), the regions of interest
+    (yellow) and a scale bar (bottom right; "500 um", "2 mm": the bitmap font has no µ).
 ``overlay.png``
-    Four panels side by side, each the thumbnail with a map blended over it: (1) tissue outline,
-    ROI and Ki67 hot spot (cyan box); (2) per-tile Ki67 index heatmap (blue 0 % -> yellow 50 %
-    -> red 100 %, grey where no nucleus was counted); (3) melanin fraction (brown); (4) necrosis
-    fraction (magenta). A panel whose measure was not run says so. When a tissue model ran, a
+    Four panels side by side, each the thumbnail with a map blended over it: (1) tissue.png with
+    the Ki67 hot spot (cyan box), labelled with only what it draws (:func:`tissue_legend`);
+    (2) per-tile Ki67 index heatmap (blue 0 % -> yellow 50 % -> red 100 %, with that colour key
+    under the label; no tint where no nucleus was counted); (3) melanin fraction (brown, darker =
+    more); (4) necrosis fraction (magenta). A panel whose measure was not run says so. When a tissue model ran, a
     fifth panel shows its class map (``maps["tissue_classes"]``) in the model's class colours,
     with a legend giving each class's share of the tissue.
 
@@ -41,8 +42,10 @@ __all__ = [
     "nucleus_fields",
     "overlay_image",
     "overlay_png",
+    "scale_bar_um",
     "thumbnail_png",
     "tissue_image",
+    "tissue_legend",
     "tissue_png",
 ]
 
@@ -116,6 +119,34 @@ def _label(img: Any, text: str) -> None:
     draw.text((4, 4), text, fill=(0, 0, 0))
 
 
+def scale_bar_um(um_per_px: float, panel_px: int) -> float:
+    """Length (µm) of a picture's scale bar: the largest 1, 2 or 5 x 10^k µm no longer than a quarter
+    of ``panel_px`` picture pixels of ``um_per_px`` µm each (NaN when the pixel size is unknown)."""
+    if not (math.isfinite(um_per_px) and um_per_px > 0 and panel_px > 0):
+        return math.nan
+    most = panel_px / 4 * um_per_px
+    k = math.floor(math.log10(most))
+    return max(m * 10.0**k for m in (1, 2, 5) if m * 10.0**k <= most)
+
+
+def _scale_bar(img: Any, um_per_px: float) -> None:
+    """A black scale bar with its length ("500 um", "2 mm") at the bottom right of ``img``, on white."""
+    from PIL import ImageDraw
+
+    um = scale_bar_um(um_per_px, img.size[0])
+    if not math.isfinite(um):
+        return
+    length = um / um_per_px
+    text = f"{um / 1000:g} mm" if um >= 1000 else f"{um:g} um"  # the bitmap font has no µ
+    draw = ImageDraw.Draw(img)
+    x1, y1 = img.size[0] - 6, img.size[1] - 6
+    x0 = x1 - length
+    box = draw.textbbox((0, 0), text)
+    draw.rectangle((min(x0, x1 - box[2]) - 3, y1 - 5 - box[3] - 4, x1 + 3, y1 + 3), fill=(255, 255, 255))
+    draw.rectangle((x0, y1 - 3, x1, y1), fill=(0, 0, 0))
+    draw.text((x1 - box[2], y1 - 5 - box[3]), text, fill=(0, 0, 0))
+
+
 def _tissue_panel(result: SlideResult, rois: Sequence[np.ndarray]) -> tuple[Any, float]:
     from PIL import Image
 
@@ -127,7 +158,34 @@ def _tissue_panel(result: SlideResult, rois: Sequence[np.ndarray]) -> tuple[Any,
         img[_outline(mask)] = _GREEN
     pil = Image.fromarray(img)
     _draw_polygons(pil, rois, ds, _YELLOW)
+    _scale_bar(pil, ds * float(result.mpp))
     return pil, ds
+
+
+def tissue_legend(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> str:
+    """The first overlay panel's label: only what it draws (tissue; the ROIs and the hot-spot box
+    when there are any, the box named "densest window" when it holds too few nuclei for a hot spot)."""
+    parts = ["tissue (green)"]
+    if len(rois):
+        parts.append("ROI (yellow)")
+    if result.hotspot is not None:
+        parts.append("hot spot (cyan)" if result.hotspot.meets_min_nuclei else "densest window, no hot spot (cyan)")
+    return ", ".join(parts)
+
+
+def _ki67_colour_bar(img: Any) -> None:
+    """The Ki67 panel's colour key under its label: a blue-yellow-red bar from 0 to 100 %."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(img)
+    x0, y0, width, height = 8, 22, 120, 8
+    colours = _ki67_colours(np.linspace(0, 100, width)).astype(np.uint8)
+    draw.rectangle((x0 - 4, y0 - 3, x0 + width + 30, y0 + height + 14), fill=(255, 255, 255))
+    for i, c in enumerate(colours):
+        draw.line((x0 + i, y0, x0 + i, y0 + height), fill=tuple(int(v) for v in c))
+    draw.rectangle((x0, y0, x0 + width, y0 + height), outline=(0, 0, 0))
+    for frac, text in ((0, "0"), (0.5, "50"), (1, "100 %")):
+        draw.text((x0 + frac * width - (0 if frac < 1 else 6), y0 + height + 1), text, fill=(0, 0, 0))
 
 
 def tissue_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.ndarray:
@@ -152,10 +210,10 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
         # at least one panel pixel: a hot spot thinner than a pixel (a 1-px strip) still draws
         x1, y1 = max(x0, h.box.col_end / ds - 1), max(y0, h.box.row_end / ds - 1)
         ImageDraw.Draw(first).rectangle((x0, y0, x1, y1), outline=_CYAN, width=3)
-    _label(first, "tissue (green), ROI (yellow), hot spot (cyan)")
+    _label(first, tissue_legend(result, rois))
     panels.append(first)
 
-    def panel(key: str, title: str, colours: Any, alpha: Any) -> Any:
+    def panel(key: str, title: str, key_text: str, colours: Any, alpha: Any) -> Any:
         m = result.maps.get(key)
         if m is None:
             pil = Image.fromarray((base * 0.4 + 150).astype(np.uint8))
@@ -165,14 +223,17 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
         defined = np.isfinite(values)
         v = np.where(defined, values, 0.0)
         pil = Image.fromarray(_blend(base.astype(np.float64), colours(v), np.where(defined, alpha(v), 0.0)))
-        _label(pil, title)
+        _label(pil, f"{title} ({key_text})")
+        if key == "ki67":
+            _ki67_colour_bar(pil)
         return pil
 
-    panels.append(panel("ki67", "Ki67 index per tile (blue 0% > red 100%)", _ki67_colours, lambda v: np.full(v.shape, 0.55)))
-    panels.append(panel("melanin", "melanin fraction (brown)", lambda v: np.broadcast_to([90, 45, 0.0], (*v.shape, 3)),
-                        lambda v: np.sqrt(v) * 0.9))
-    panels.append(panel("necrosis", "necrosis fraction (magenta)", lambda v: np.broadcast_to([230, 0, 200.0], (*v.shape, 3)),
-                        lambda v: v * 0.7))
+    panels.append(panel("ki67", "Ki67 index per tile", "no tint: no nucleus counted", _ki67_colours,
+                        lambda v: np.full(v.shape, 0.55)))
+    panels.append(panel("melanin", "melanin fraction", "brown: darker = more",
+                        lambda v: np.broadcast_to([90, 45, 0.0], (*v.shape, 3)), lambda v: np.sqrt(v) * 0.9))
+    panels.append(panel("necrosis", "necrosis fraction", "magenta: stronger = more",
+                        lambda v: np.broadcast_to([230, 0, 200.0], (*v.shape, 3)), lambda v: v * 0.7))
     if result.maps.get("tissue_classes") is not None and result.tissue_classes:
         panels.append(_classes_panel(result, base, ds))
     gap = 4

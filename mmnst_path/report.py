@@ -80,6 +80,7 @@ __all__ = [
     "cells_parquet_bytes",
     "current_umask",
     "error_row",
+    "error_text",
     "hotspot_meets_min_nuclei",
     "json_ready",
     "melanocytic_text",
@@ -359,6 +360,15 @@ def error_row(input_name: str, error: BaseException | str) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS)
     row.update(input=input_name, status="error", error=" ".join(str(reason).split()))
     return row
+
+
+def error_text(row: Mapping[str, Any]) -> str:
+    """A failed row's error without the input's path where it leads the message ("Type: PATH: why"
+    reads "Type: why"), for a place that shows the input beside it (report.html's input column, the
+    command line's progress lines): a long path said twice pushed the error off a laptop screen."""
+    text = str(row.get("error") or "")
+    name = str(row.get("input") or "")
+    return text.replace(f"{name}: ", "", 1) if name else text
 
 
 def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:

@@ -1,7 +1,8 @@
 """``mmnst-path quantify``: Ki67 / melanin / necrosis on slides and tiles, batch-wise.
 
 Thin layer over :func:`mmnst_path.batch.run_batch`: expands the inputs (files, folders searched
-recursively, globs), shows progress (rich bars on a terminal, plain log lines otherwise, nothing
+recursively, globs), shows progress (rich bars on a terminal, plain log lines otherwise: one per input
+and, while a slide runs, its tiles done every 30 s; nothing
 with ``--quiet``), and prints a results table and the failure list. The batch writes
 ``DIR/summary.csv``, ``DIR/summary.json``, ``DIR/report.html`` and per input
 ``DIR/<stem>/{result.json, cells.csv, cells.csv.gz, cells.geojson, overlay.png, tissue.png,
@@ -311,23 +312,46 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return out
 
 
-class _PlainProgress:
-    """One log line per finished input on stderr (output is not a terminal)."""
+def error_text(row: Mapping[str, Any]) -> str:
+    """:func:`mmnst_path.report.error_text` (imported when first used: the CLI starts without numpy)."""
+    from ..report import error_text as text
 
-    def __init__(self) -> None:
+    return text(row)
+
+
+class _PlainProgress:
+    """One log line per finished input on stderr (output is not a terminal), and while a slide runs a
+    line of its tiles done every :attr:`every_s` seconds, so a log of a long slide is never silent
+    for minutes."""
+
+    #: seconds between two tile lines of one input
+    every_s = 30.0
+
+    def __init__(self, clock: Any = time.perf_counter) -> None:
         self.total = 0
+        self.clock = clock
+        self.current: tuple[int, Path, float] | None = None  # (index, path, time of the last line)
+        self.started = 0.0
 
     def batch_started(self, total: int) -> None:
         self.total = total
 
     def input_started(self, index: int, path: Path) -> None:
-        return None
+        self.started = self.clock()
+        self.current = (index, path, self.started)
 
     def tiles(self, done: int, total: int) -> None:
-        return None
+        if self.current is None or done >= total:
+            return
+        index, path, last = self.current
+        now = self.clock()
+        if now - last >= self.every_s:
+            print(f"[{index + 1}/{self.total}] {path}: {done}/{total} tiles ({now - self.started:.0f} s)",
+                  file=sys.stderr, flush=True)
+            self.current = (index, path, now)
 
     def input_finished(self, index: int, path: Path, row: dict[str, Any], *, skipped: bool, seconds: float) -> None:
-        status = "ok" if row["status"] == "ok" else f"error: {row['error']}"
+        status = "ok" if row["status"] == "ok" else f"error: {error_text(row)}"
         if skipped:
             status += " (up to date, skipped)"
         print(f"[{index + 1}/{self.total}] {path}: {status} ({seconds:.1f} s)", file=sys.stderr, flush=True)
@@ -380,7 +404,7 @@ class _RichProgress(_PlainProgress):
         self.progress.update(self.slides, advance=1)
         from rich.markup import escape
 
-        status = "[green]ok[/]" if row["status"] == "ok" else f"[red]error[/]: {escape(str(row['error']))}"
+        status = "[green]ok[/]" if row["status"] == "ok" else f"[red]error[/]: {escape(error_text(row))}"
         self.progress.console.print(f"[{index + 1}/{self.total}] {path.name}: {status}"
                                     f"{' (up to date, skipped)' if skipped else ''} ({seconds:.1f} s)",
                                     markup=True, highlight=False)
@@ -461,9 +485,13 @@ def run(args: argparse.Namespace) -> int:
     for line in _result_notes(rows):
         print(line)
     if outcome.comparison is not None:
+        from ..html_report import p_value_text
+
         c = outcome.comparison
+        p = p_value_text(c["p_value"])
         print(f"Ki67 {Path(str(c['b'])).name} - {Path(str(c['a'])).name}: {_fmt(c['difference_pct'], '+.1f')} pp "
-              f"(95% CI {_fmt(c['ci_low_pct'], '+.1f')} to {_fmt(c['ci_high_pct'], '+.1f')}), p = {_fmt(c['p_value'], '.3g')}")
+              f"(95% CI {_fmt(c['ci_low_pct'], '+.1f')} to {_fmt(c['ci_high_pct'], '+.1f')}), "
+              f"p {p if p.startswith('<') else '= ' + p}")
     print(f"report: {outcome.files['report_html']}")
     if outcome.failures:
         # each error is printed once: on its progress line, or here (missing inputs have no progress line)
@@ -471,7 +499,7 @@ def run(args: argparse.Namespace) -> int:
         if shown:
             err(f"{len(outcome.failures)} of {len(rows)} inputs failed:")
             for r in shown:
-                print(f"  {r['input']}: {r['error']}", file=sys.stderr)
+                print(f"  {r['input']}: {error_text(r)}", file=sys.stderr)
         else:
             err(f"{len(outcome.failures)} of {len(rows)} inputs failed (errors above; also in summary.csv)")
         return 1
