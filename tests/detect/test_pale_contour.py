@@ -32,7 +32,8 @@ def test_a_pale_nucleus_with_a_small_core_is_kept():
     assert len(nuclei_from_stains(hem, dab, mpp=MPP, params=OFF)) == 0  # the core alone: under 25 µm²
     nuc = nuclei_from_stains(hem, dab, mpp=MPP)
     assert len(nuc) == 1
-    assert abs(nuc.row[0] - 40) < 1 and abs(nuc.col[0] - 40) < 1
+    assert abs(nuc.row[0] - 40) < 1
+    assert abs(nuc.col[0] - 40) < 1
     assert NucleusParams().min_area_um2 <= nuc.area_um2[0] <= np.pi * 4.5**2
 
 
@@ -42,10 +43,11 @@ def test_other_nuclei_are_untouched():
     hem, dab = _planes((150, 200), pale, dark)
     off = nuclei_from_stains(hem, dab, mpp=MPP, params=OFF, return_labels=True)
     on = nuclei_from_stains(hem, dab, mpp=MPP, return_labels=True)
-    assert len(off) == len(dark) and len(on) == len(dark) + len(pale)
+    assert len(off) == len(dark)
+    assert len(on) == len(dark) + len(pale)
     # the dark nuclei: the same pixels and features, bit for bit
     for k in range(len(off)):
-        j = int(on.labels[int(round(off.row[k])), int(round(off.col[k]))]) - 1
+        j = int(on.labels[round(off.row[k]), round(off.col[k])]) - 1
         assert j >= 0
         np.testing.assert_array_equal(off.labels == k + 1, on.labels == j + 1)
         for name in off.FEATURES:
