@@ -47,7 +47,8 @@ def kinds_of(rgb: np.ndarray, pts: np.ndarray, mpp: float, every: np.ndarray) ->
     cont = nuclei_from_stains(hem, dab, mpp=mpp, params=NucleusParams(**loose), return_labels=True)
     ws = nuclei_from_stains(hem, dab, mpp=mpp, params=NucleusParams(**loose, contour_fraction=0.0),
                             return_labels=True)
-    assert cont.labels is not None and ws.labels is not None
+    assert cont.labels is not None
+    assert ws.labels is not None
     er = np.clip(np.rint(every[:, 0]).astype(int), 0, rgb.shape[0] - 1)
     ec = np.clip(np.rint(every[:, 1]).astype(int), 0, rgb.shape[1] - 1)
     held = np.bincount(cont.labels[er, ec], minlength=len(cont) + 1)
