@@ -20,40 +20,20 @@ own resolution): ``pale`` = the third of the part's keypoints with the least hem
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from keep_gate_endonuke_s33 import match
+from keep_gate_endonuke_s33 import val_images as images  # part "dev" or "val": the split above
+
 STAINED_OD = 0.15
 NEAR_UM = 8.0
 DISC_UM = 2.5
-
-
-def images(root: Path, part: str) -> list[tuple[Path, float]]:
-    """(image, µm/px) of the part: ``dev`` or ``val`` (see the module docstring)."""
-    def held(name: str) -> bool:
-        return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.2
-
-    mixed = sorted((root / "mixed").glob("*.png"))
-    if part == "dev":
-        return [(p, 0.5) for p in mixed if not held(p.name)]
-    return [(p, 0.5) for p in mixed if held(p.name)] + [(p, 0.25) for p in sorted((root / "staining_ds").glob("*.png"))]
-
-
-def match(det: np.ndarray, gt: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one matches (det index, gt index) within ``radius`` (pixels), minimum total distance."""
-    from scipy.optimize import linear_sum_assignment
-
-    if len(det) == 0 or len(gt) == 0:
-        return np.zeros(0, np.intp), np.zeros(0, np.intp)
-    dist = np.sqrt(((det[:, None, :] - gt[None, :, :]) ** 2).sum(-1))
-    cost = np.where(dist <= radius, dist, 1e9)
-    i, j = linear_sum_assignment(cost)
-    ok = cost[i, j] <= radius
-    return i[ok], j[ok]
 
 
 def disc_means(plane: np.ndarray, pts: np.ndarray, radius_px: float) -> np.ndarray:
