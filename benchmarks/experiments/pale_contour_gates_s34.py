@@ -6,7 +6,9 @@ evaluations' CSV files), for any checkout (``PYTHONPATH``).
     python pale_contour_gates_s34.py families FILE.csv     # eval_pigment_families.py --csv
     python pale_contour_gates_s34.py heldout FILE.csv      # eval_heldout.py --csv
 
-Each prints one JSON object (full float precision).
+Each prints one JSON object (full float precision). ``accuracy`` imports the package of ``PYTHONPATH`` before
+``benchmarks/accuracy.py`` (which puts its own checkout first on ``sys.path``) and names it under ``package``; the
+generated evaluations do the same, so run a checkout's own copy of them (``<tree>/benchmarks/eval_*.py``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import numpy as np
 
 
 def _accuracy(folders: list[Path]) -> dict:
+    import mmnst_path  # first: accuracy.py puts its own checkout on sys.path, which must not win over PYTHONPATH
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import accuracy
 
-    out: dict = {}
+    out: dict = {"package": str(Path(mmnst_path.__file__).parent)}
     for folder in folders:
         s = accuracy.run(folder, accuracy.dataset_mpp(folder), "pipeline", None)
         out[folder.name] = {k: float(s[k]) for k in ("mae_pp", "f1", "precision", "recall", "recall_negative",
