@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ KI67_SET: dict[str, object] = {}  # --ki67 KEY=VALUE: further [ki67] parameters 
 MATCH_UM = 6.0
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a source checkout without installing
-    sys.path.insert(0, str(HERE.parent))
+    sys.path.insert(1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(HERE.parent))  # after PYTHONPATH's trees
 
 
 @dataclass

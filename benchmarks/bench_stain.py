@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(ROOT))  # after PYTHONPATH's trees
 
 from mmnst_path.stain import StainMatrix, get_preset, od_from_skimage, separate_stains  # noqa: E402
 

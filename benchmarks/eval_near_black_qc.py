@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 import sys
 import warnings
 from collections import Counter
@@ -27,7 +28,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a source checkout without installing
-    sys.path.insert(0, str(HERE.parent))
+    sys.path.insert(1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(HERE.parent))  # after PYTHONPATH's trees
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 

@@ -46,6 +46,7 @@ blur, noise, JPEG and the claimed pixel size. The research-only Ki67 sets in
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -56,7 +57,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(HERE.parent))  # after PYTHONPATH's trees
 
 from mmnst_path.classify.tissue_features import (  # noqa: E402
     TissueFeatureSettings,

@@ -172,6 +172,7 @@ benchmarks that replace a source or seed list patch :data:`recipe` (``_tissue_re
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -181,7 +182,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(HERE.parent))  # after PYTHONPATH's trees
 
 from mmnst_path.classify.tissue_features import tissue_feature_specs  # noqa: E402
 
