@@ -1,11 +1,13 @@
 """The hot-spot frame's caption is short (it must fit over a narrow canvas, H8's azure B shot ran
-it off the left edge); the whole sentence stays in the results box."""
+it off the left edge); the whole sentence stays in the results box. The caption stays inside the frame's
+top edge, on the canvas, when the image fills the canvas's height."""
 
 from __future__ import annotations
 
 import math
 from types import SimpleNamespace
 
+import pytest
 from mmnst_path_napari._analysis import hotspot_caption, hotspot_label, layers_from_result
 
 MAX_CHARS = 32  # ~ 250 px at the caption's size 10: fits over a 300 px wide canvas
@@ -43,3 +45,42 @@ def test_hot_spot_caption_gives_the_index():
     assert _frame_label(r) == "hot spot"
     for meets in (False, True):
         assert len(_frame_label(_result(meets=meets, nuclei=99999, pct=100.0, whole=True))) <= MAX_CHARS
+
+
+@pytest.mark.napari
+def test_the_caption_stays_inside_the_frame_when_the_image_fills_the_canvas(make_napari_viewer, qtbot):
+    """napari draws an ``upper_left`` caption above the frame: off the canvas when a whole-image frame fills
+    the canvas's height (session 33). The caption's text (anchor + translation, drawn up from the anchor, one
+    line high) lies inside the frame and the image, and on the canvas, at the fitted zoom and zoomed out.
+    Mutations caught: no translation (the text's top above the image); a translation not following the
+    zoom (zoomed out, the same data offset is fewer canvas px than the text's height)."""
+    import napari
+    import numpy as np
+    from mmnst_path_napari._layers import CAPTION_PX_PER_SIZE, hotspot_layer, keep_caption_inside
+
+    mpp = 0.5
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(900, 700)
+    viewer.add_image(np.full((600, 500, 3), 200, np.uint8), rgb=True, scale=(mpp, mpp), units=("µm", "µm"))
+    r = _result(meets=False, nuclei=322, pct=math.nan, whole=True)
+    r.hotspot.box.height, r.hotspot.box.width = 600, 500
+    layer = viewer.add_layer(napari.layers.Layer.create(*hotspot_layer(r.hotspot.box, mpp=mpp, label="caption")))
+    keep_caption_inside(layer)
+    for zoom_by in (1.0, 1 / 3):
+        viewer.reset_view()
+        viewer.camera.zoom *= zoom_by
+        qtbot.wait(200)
+        zoom = float(viewer.camera.zoom)
+        assert float(layer.scale_factor) == pytest.approx(1 / zoom)  # a draw happened at this zoom
+        if zoom_by == 1.0:  # the image fills the canvas's height: no room above the frame
+            assert 600 * mpp * zoom >= 0.9 * viewer.canvas.size[0]
+        (anchor,), _, anchor_y = layer._view_text_coords
+        assert anchor_y == "top"  # (drawn upwards from the anchor on napari's canvas)
+        row = float(layer.data_to_world(np.array(anchor))[-2])  # µm
+        top = row - CAPTION_PX_PER_SIZE * float(layer.text.size) / zoom  # the text's top, µm
+        image_top, image_bottom = -0.5 * mpp, 599.5 * mpp
+        canvas_top = float(viewer.camera.center[-2]) - viewer.canvas.size[0] / (2 * zoom)
+        assert top >= image_top, (zoom_by, top)
+        assert top >= canvas_top, (zoom_by, top, canvas_top)
+        assert row <= image_bottom
+        assert float(layer.data_to_world(np.array(anchor))[-1]) >= -0.5 * mpp  # not left of the frame

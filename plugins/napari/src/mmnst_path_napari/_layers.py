@@ -30,6 +30,7 @@ __all__ = [
     "fraction_colormap",
     "heatmap_layer",
     "hotspot_layer",
+    "keep_caption_inside",
     "legend_html",
     "mask_layer",
     "points_layer",
@@ -431,6 +432,31 @@ def hotspot_layer(box: Any, *, mpp: float | None, name: str = "Ki67 hot spot", l
         **_units(mpp),
     }
     return ([rect], kwargs, "shapes")
+
+
+#: canvas px a caption line takes per point of its text size (glyphs and leading; vispy draws points at
+#: 96 dpi, 1.33 px each), and the px left between the frame's edge and the caption
+CAPTION_PX_PER_SIZE = 1.6
+CAPTION_MARGIN_PX = 3.0
+
+
+def keep_caption_inside(layer: Any) -> None:
+    """Keep a hot-spot frame's caption inside the frame's top edge at every zoom.
+
+    napari draws an ``upper_left`` caption above the frame, off the canvas when the image fills the
+    canvas's height (a whole-image frame then has no room above). Its ``text.translation`` (data px)
+    is set to the caption's height and a margin (canvas px x ``layer.scale_factor``, world units per
+    canvas px set by every draw, / the layer's scale) plus the inner half of the frame's line, and
+    set again whenever the zoom changes."""
+
+    def follow(*_: Any) -> None:
+        px = np.array([CAPTION_PX_PER_SIZE * float(layer.text.size) + CAPTION_MARGIN_PX, CAPTION_MARGIN_PX])
+        scale = np.asarray(layer.scale, dtype=np.float64)[-2:]
+        line = float(np.max(layer.edge_width, initial=0.0)) / 2
+        layer.text.translation = px * float(layer.scale_factor) / scale + line
+
+    layer.events.scale_factor.connect(follow)
+    follow()
 
 
 def shape_boxes(shapes: list[np.ndarray], *, bounds: tuple[int, int]) -> list[tuple[int, int, int, int]]:
