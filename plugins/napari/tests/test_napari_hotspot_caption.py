@@ -48,15 +48,17 @@ def test_hot_spot_caption_gives_the_index():
 
 
 @pytest.mark.napari
-def test_the_caption_stays_inside_the_frame_when_the_image_fills_the_canvas(make_napari_viewer, qtbot):
+def test_the_caption_stays_on_the_canvas(make_napari_viewer, qtbot):
     """napari draws an ``upper_left`` caption above the frame: off the canvas when a whole-image frame fills
     the canvas's height (session 33). The caption's text (anchor + translation, drawn up from the anchor, one
-    line high) lies inside the frame and the image, and on the canvas, at the fitted zoom and zoomed out.
-    Mutations caught: no translation (the text's top above the image); a translation not following the
-    zoom (zoomed out, the same data offset is fewer canvas px than the text's height)."""
+    line high) stays on the canvas: inside the frame's top edge when there is no room above it, above the
+    frame (napari's place, on the dark canvas) when there is; it follows zoom and pan.
+    Mutations caught: no translation (zoomed in, the text's top is off the canvas); a translation that does
+    not follow the camera (after zooming out it stays inside the frame although there is room above; after
+    zooming back in, off the canvas); the translation left at 0 (the first case)."""
     import napari
     import numpy as np
-    from mmnst_path_napari._layers import CAPTION_PX_PER_SIZE, hotspot_layer, keep_caption_inside
+    from mmnst_path_napari._layers import CAPTION_PX_PER_SIZE, hotspot_layer, keep_caption_on_canvas
 
     mpp = 0.5
     viewer = make_napari_viewer(show=True)
@@ -65,22 +67,25 @@ def test_the_caption_stays_inside_the_frame_when_the_image_fills_the_canvas(make
     r = _result(meets=False, nuclei=322, pct=math.nan, whole=True)
     r.hotspot.box.height, r.hotspot.box.width = 600, 500
     layer = viewer.add_layer(napari.layers.Layer.create(*hotspot_layer(r.hotspot.box, mpp=mpp, label="caption")))
-    keep_caption_inside(layer)
-    for zoom_by in (1.0, 1 / 3):
+    keep_caption_on_canvas(layer, viewer)
+    frame_top, frame_bottom = -0.5 * mpp, 599.5 * mpp  # µm (the whole image)
+    for zoom_by, room in ((1.25, False), (1 / 3, True), (1.25, False)):
         viewer.reset_view()
-        viewer.camera.zoom *= zoom_by
-        qtbot.wait(200)
+        viewer.camera.zoom *= zoom_by  # 1.25: the image is taller than the canvas, its top off the canvas
+        qtbot.wait(100)
         zoom = float(viewer.camera.zoom)
-        assert float(layer.scale_factor) == pytest.approx(1 / zoom)  # a draw happened at this zoom
-        if zoom_by == 1.0:  # the image fills the canvas's height: no room above the frame
-            assert 600 * mpp * zoom >= 0.9 * viewer.canvas.size[0]
+        canvas_top = float(viewer.camera.center[-2]) - viewer.canvas.size[0] / (2 * zoom)
+        assert (canvas_top < frame_top) == room
         (anchor,), _, anchor_y = layer._view_text_coords
         assert anchor_y == "top"  # (drawn upwards from the anchor on napari's canvas)
-        row = float(layer.data_to_world(np.array(anchor))[-2])  # µm
+        row = float(layer.data_to_world(np.array(anchor))[-2])  # the text's bottom, µm
         top = row - CAPTION_PX_PER_SIZE * float(layer.text.size) / zoom  # the text's top, µm
-        image_top, image_bottom = -0.5 * mpp, 599.5 * mpp
-        canvas_top = float(viewer.camera.center[-2]) - viewer.canvas.size[0] / (2 * zoom)
-        assert top >= image_top, (zoom_by, top)
-        assert top >= canvas_top, (zoom_by, top, canvas_top)
-        assert row <= image_bottom
+        assert top >= canvas_top, (zoom_by, top, canvas_top)  # on the canvas
+        assert row <= frame_bottom
+        if room:  # above the frame, on the dark canvas
+            assert row <= frame_top, (zoom_by, row)
+        else:  # inside the frame
+            assert top >= frame_top, (zoom_by, top)
         assert float(layer.data_to_world(np.array(anchor))[-1]) >= -0.5 * mpp  # not left of the frame
+    viewer.layers.remove(layer)  # the callbacks go with the layer
+    viewer.camera.zoom *= 2

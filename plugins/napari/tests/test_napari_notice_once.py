@@ -1,9 +1,10 @@
-"""Each message once: after Analyze (and in Review) the orange warning line holds what the user must act
-on (the measures refused, the QC sentences) and the results box the figures; the box no longer repeats
+"""Each message once: after Analyze the orange warning line holds what the user must act on (the measures
+refused, the QC sentences) and the results box the figures; Review's own warning line holds the QC
+sentences of the reviewed nuclei, its box the figures; the box no longer repeats
 the warning line's sentences (session 33's shots showed the necrosis and pigment sentences twice).
 
-Also: Analyze moves its hot-spot caption inside the frame (``keep_caption_inside``; mutation: the
-call removed).
+Also: Analyze moves its hot-spot caption inside the frame (``keep_caption_on_canvas``; mutation:
+the call removed).
 
 Mutations caught: Analyze's results box given the QC sentences again, or the refused measures again
 in its header (test_analyze_says_each_message_once); Review's box given its QC sentences again
@@ -23,8 +24,8 @@ from mmnst_path.pipeline import AnalysisConfig
 pytestmark = pytest.mark.napari
 
 PLUGIN = "mmnst-path-napari"
-REFUSED = ("necrosis NOT measured: it needs eosin (H&E stains), stains AzureB-DAB have ['azure_b', 'dab', "
-           "'residual']")
+REFUSED = ("necrosis NOT measured: it needs an H&E slide (eosin); the stains AzureB-DAB have no eosin (untick "
+           "necrosis for IHC slides)")
 
 
 def _run_result() -> tuple[SimpleNamespace, SimpleNamespace]:
@@ -82,7 +83,9 @@ def test_analyze_keeps_the_hot_spot_caption_inside_its_frame(make_napari_viewer)
     viewer, _ = _analyzed(make_napari_viewer)
     layer = viewer.layers["Ki67 hot spot"]
     assert layer.text.anchor == "upper_left"
-    assert layer.text.translation[0] > 0  # moved down from above the frame (keep_caption_inside)
+    viewer.reset_view()
+    viewer.camera.zoom *= 1.5  # the frame (the whole image) fills the canvas: no room above it
+    assert layer.text.translation[0] > 0  # moved down into the frame (keep_caption_on_canvas)
 
 
 def test_review_says_each_message_once(make_napari_viewer):
@@ -90,9 +93,9 @@ def test_review_says_each_message_once(make_napari_viewer):
     _, review = viewer.window.add_plugin_dock_widget(PLUGIN, "Review")
     assert review.points.value is viewer.layers["nuclei"]
     said = _sentences(review.notice.value)
-    assert said[0] == REFUSED  # the run's refused measure, kept with the layer
-    assert said[1].startswith("pigment hides 27 % of the tumour nuclei")
-    assert "bleaching the melanin" in said[1]  # the azure B advice
+    assert len(said) == 1  # the run's refused measure is Analyze's warning, not the reviewer's
+    assert said[0].startswith("pigment hides 27 % of the tumour nuclei")
+    assert "bleaching the melanin" in said[0]  # the azure B advice
     box = review.results.value
     for sentence in said:
         assert sentence not in box
@@ -100,10 +103,10 @@ def test_review_says_each_message_once(make_napari_viewer):
     assert "NOT measured" not in box
     assert "stains: AzureB-DAB (chosen)" in box
     assert "Ki67 index" in box
-    # the pathologist calls the pigment nuclei negative: the pigment sentence goes, the refused one stays
+    # the pathologist calls the pigment nuclei negative: the pigment sentence goes
     from mmnst_path_napari._widgets._review import set_classes
 
     layer = viewer.layers["nuclei"]
     set_classes(layer, set(range(22, 30)), "negative")
-    assert _sentences(review.notice.value) == [REFUSED]
+    assert review.notice.value == ""
     assert "pigment hides" not in review.results.value

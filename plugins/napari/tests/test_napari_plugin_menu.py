@@ -223,6 +223,12 @@ def test_analyze_refuses_an_image_without_pixel_size_until_one_is_entered(make_n
     assert analyze.run() is None
     assert "no pixel size" in analyze.controls.status.value
     analyze.mpp.value = 0.5
+    # the line under the box follows what was typed: no warning left beside an entered size (session 34)
+    assert "no pixel size" not in analyze.mpp_info.value
+    assert analyze.mpp_info.value.startswith("pixel size 0.5 µm/px (entered")
+    analyze.mpp.value = 0.0
+    assert "no pixel size" in analyze.mpp_info.value
+    analyze.mpp.value = 0.5
     assert analyze.run() is not None
     wait_idle(qtbot, analyze)
     assert analyze.result is not None, analyze.controls.status.value

@@ -238,18 +238,18 @@ def plan_analysis(
         m["ki67"] = {**dict(m.get("ki67") or {}), positive_threshold_field(matrix)[0]: float(positive_od)}
         config = AnalysisConfig.from_mapping(m)
     allowed = applicable_measures(config, matrix)
-    names = list(matrix.names)
     refused = []
     for name in ticked:
         if name in allowed:
             continue
         if name == "ki67":
             refused.append(
-                f"Ki67 NOT measured: the stains {shown} ({source}) have no chromogen {names}; "
+                f"Ki67 NOT measured: the stains {shown} ({source}) have no Ki67 chromogen (DAB, AEC, Fast Red); "
                 "choose an IHC stain matrix (e.g. H-DAB) if this is a Ki67 slide"
             )
-        else:
-            refused.append(f"{name} NOT measured: it needs eosin (H&E stains), stains {shown} have {names}")
+        else:  # (in words: a pathologist reads no Python list of stain names)
+            refused.append(f"{name} NOT measured: it needs an H&E slide (eosin); the stains {shown} have no eosin "
+                           f"(untick {name} for IHC slides)")
     chosen = [name for name in ticked if name in allowed]
     if not chosen:
         msg = f"nothing to measure: {'; '.join(refused) or 'no measure ticked'}"

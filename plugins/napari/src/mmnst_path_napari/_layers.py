@@ -30,7 +30,7 @@ __all__ = [
     "fraction_colormap",
     "heatmap_layer",
     "hotspot_layer",
-    "keep_caption_inside",
+    "keep_caption_on_canvas",
     "legend_html",
     "mask_layer",
     "points_layer",
@@ -440,22 +440,47 @@ CAPTION_PX_PER_SIZE = 1.6
 CAPTION_MARGIN_PX = 3.0
 
 
-def keep_caption_inside(layer: Any) -> None:
-    """Keep a hot-spot frame's caption inside the frame's top edge at every zoom.
+def keep_caption_on_canvas(layer: Any, viewer: Any) -> None:
+    """Keep a hot-spot frame's caption on the canvas at every zoom, pan and canvas size.
 
-    napari draws an ``upper_left`` caption above the frame, off the canvas when the image fills the
-    canvas's height (a whole-image frame then has no room above). Its ``text.translation`` (data px)
-    is set to the caption's height and a margin (canvas px x ``layer.scale_factor``, world units per
-    canvas px set by every draw, / the layer's scale) plus the inner half of the frame's line, and
-    set again whenever the zoom changes."""
+    napari draws an ``upper_left`` caption above the frame. It stays there while the canvas shows
+    room for it above the frame (on the dark canvas, clear of the nuclei rings); otherwise (the image
+    fills the canvas's height: a whole-image frame has no room above, the caption was off the canvas)
+    it moves just inside the frame's top edge, or the canvas's top when that edge is off the canvas
+    (never below the frame's bottom): ``text.translation`` (data px) is the caption's height and a
+    margin (canvas px / zoom / the layer's scale) plus the inner half of the frame's line. The
+    callbacks are dropped when the layer leaves the viewer."""
+    scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
+    camera = scene.camera if scene is not None else viewer.camera
 
     def follow(*_: Any) -> None:
+        per_px = 1.0 / float(camera.zoom)  # world units per canvas px
         px = np.array([CAPTION_PX_PER_SIZE * float(layer.text.size) + CAPTION_MARGIN_PX, CAPTION_MARGIN_PX])
+        top = float(layer.data_to_world(np.asarray(layer.data[0], dtype=np.float64).min(axis=0))[-2])
+        canvas_top = float(camera.center[-2]) - float(viewer.canvas.size[0]) / 2 * per_px
+        if top - canvas_top >= px[0] * per_px:  # room above the frame: napari's place
+            layer.text.translation = np.zeros(2)
+            return
         scale = np.asarray(layer.scale, dtype=np.float64)[-2:]
         line = float(np.max(layer.edge_width, initial=0.0)) / 2
-        layer.text.translation = px * float(layer.scale_factor) / scale + line
+        # the frame's top edge off the canvas too (zoomed in): at the canvas's top, within the frame
+        below = max(0.0, canvas_top - top) / scale[0]
+        height = float(np.ptp(np.asarray(layer.data[0], dtype=np.float64)[:, -2]))
+        down = min(px[0] * per_px / scale[0] + line + below, height)
+        layer.text.translation = np.array([down, px[1] * per_px / scale[1] + line])
 
-    layer.events.scale_factor.connect(follow)
+    events = (camera.events.zoom, camera.events.center, viewer.canvas.events.size, layer.events.data)
+
+    def drop(event: Any) -> None:
+        gone = getattr(event, "value", None)  # (a widget opened from the Plugins menu holds a proxy of the layer)
+        if gone is not None and getattr(gone, "unique_id", gone) == getattr(layer, "unique_id", layer):
+            for ev in events:
+                ev.disconnect(follow)
+            viewer.layers.events.removed.disconnect(drop)
+
+    for ev in events:
+        ev.connect(follow)
+    viewer.layers.events.removed.connect(drop)
     follow()
 
 

@@ -30,7 +30,7 @@ from .._classmap import (
     qc_warnings,
     tissue_class_layer,
 )
-from .._layers import keep_caption_inside, legend_html
+from .._layers import keep_caption_on_canvas, legend_html
 from ._common import (
     Cancelled,
     RunControls,
@@ -200,6 +200,7 @@ class AnalyzeWidget(Container):
         self.controls.run_button.changed.connect(self.run)
         self.controls.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._show_mpp)
+        self.mpp.changed.connect(self._show_mpp)
         self._show_mpp()
         self.positive_od.changed.connect(self._od_entered)
         self.stains.changed.connect(self._follow_stains)
@@ -331,6 +332,9 @@ class AnalyzeWidget(Container):
             self.mpp_info.value = ""
         elif known:
             self.mpp_info.value = f"pixel size {known:.4g} µm/px (from the file)"
+        elif float(self.mpp.value) > 0:  # entered: no warning left (session 34's shot kept it after 0.25)
+            self.mpp_info.value = (f"pixel size {float(self.mpp.value):.4g} µm/px (entered: the file gives none; "
+                                   "about 0.25 at 40x, 0.5 at 20x)")
         else:
             self.mpp_info.value = (
                 "⚠ the image has no pixel size: enter its µm/px above (about 0.25 at 40x, 0.5 at 20x); "
@@ -462,7 +466,7 @@ class AnalyzeWidget(Container):
         self.result = result
         mpp, source = self._mpp
         self.mpp_source = source
-        # the measures refused go to the warning line (and Review's), not the results box's header
+        # the measures refused go to the warning line, not the results box's header
         header = [f"stains: {plan.stains} ({plan.stains_source})", f"pixel size: {mpp:.4g} µm/px ({source})"]
         for key, what in (("cell_model", "cell model"), ("tissue_model", "tissue model")):
             if result.metrics.get(key):
@@ -479,12 +483,11 @@ class AnalyzeWidget(Container):
         for data in layer_data:
             meta = data[1]["metadata"]["mmnst_path"]
             meta.update(
-                header=header, refused=list(plan.refused), mpp_source=source, stains=plan.stains,
-                stains_source=plan.stains_source,
+                header=header, mpp_source=source, stains=plan.stains, stains_source=plan.stains_source
             )
             self._layers.append(self.viewer.add_layer(Layer.create(*data)))
             if meta.get("kind") == "hotspot":
-                keep_caption_inside(self._layers[-1])
+                keep_caption_on_canvas(self._layers[-1], self.viewer)
         self.controls.progress.value = 100
         self.controls.status.value = f"done: {len(result.cells)} nuclei"
         # each sentence once: what the user must act on in the warning line, the figures in the box

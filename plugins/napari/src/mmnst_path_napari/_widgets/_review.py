@@ -134,7 +134,7 @@ class ReviewWidget(Container):
             buttons.append(b)
         self.toggle_button = PushButton(text="toggle +/−")
         self.toggle_button.changed.connect(lambda *_: self._apply(None))
-        self.notice = notice_label()  # the QC sentences and the measures the run refused, said once
+        self.notice = notice_label()  # the QC sentences of the reviewed nuclei, said once
         self.results = TextEdit(value="", label="review")
         self.results.read_only = True
         keep_lines(self.results, PANEL_LINES)
@@ -218,7 +218,7 @@ class ReviewWidget(Container):
 
     def update(self, *_: Any) -> None:
         """Recompute the index, CI and counts from the layer's current classes (the box), and the QC
-        sentences of the reviewed nuclei (the warning line, with the measures the run refused)."""
+        sentences of the reviewed nuclei (the warning line; the measures a run refused are Analyze's)."""
         layer = self.points.value
         if layer is None:
             return
@@ -232,7 +232,7 @@ class ReviewWidget(Container):
         rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
         stains = layer_stains(layer)
         warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
-        self.notice.value = "\n".join([*meta.get("refused", ()), *warnings])
+        self.notice.value = "\n".join(warnings)
         lines = [text]
         if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
             lines.insert(0, stains_line(meta["ki67_stains"], stains))
@@ -254,7 +254,7 @@ class ReviewWidget(Container):
         meta = dict(layer.metadata.get("mmnst_path", {})) if layer is not None else {}
         mpp = meta.get("mpp")
         data = points_layer(cells, mpp=mpp, name=layer.name if layer is not None else "nuclei")
-        keep = ("result", "header", "refused", "mpp_source", "stains", "stains_source", "source")
+        keep = ("result", "header", "mpp_source", "stains", "stains_source", "source")
         data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep}, ki67_stains=stains)
         new = add_or_replace(self.viewer, data)
         self.points.reset_choices()
