@@ -52,7 +52,8 @@ def test_the_caption_stays_on_the_canvas(make_napari_viewer, qtbot):
     """napari draws an ``upper_left`` caption above the frame: off the canvas when a whole-image frame fills
     the canvas's height (session 33). The caption's text (anchor + translation, drawn up from the anchor, one
     line high) stays on the canvas: inside the frame's top edge when there is no room above it, above the
-    frame (napari's place, on the dark canvas) when there is; it follows zoom and pan.
+    frame (napari's place, on the dark canvas) when there is; its start stays on the canvas when the frame's left
+    edge is off it; it follows zoom and pan.
     Mutations caught: no translation (zoomed in, the text's top is off the canvas); a translation that does
     not follow the camera (after zooming out it stays inside the frame although there is room above; after
     zooming back in, off the canvas); the translation left at 0 (the first case)."""
@@ -62,16 +63,16 @@ def test_the_caption_stays_on_the_canvas(make_napari_viewer, qtbot):
 
     mpp = 0.5
     viewer = make_napari_viewer(show=True)
-    viewer.window.resize(900, 700)
     viewer.add_image(np.full((600, 500, 3), 200, np.uint8), rgb=True, scale=(mpp, mpp), units=("µm", "µm"))
     r = _result(meets=False, nuclei=322, pct=math.nan, whole=True)
     r.hotspot.box.height, r.hotspot.box.width = 600, 500
     layer = viewer.add_layer(napari.layers.Layer.create(*hotspot_layer(r.hotspot.box, mpp=mpp, label="caption")))
     keep_caption_on_canvas(layer, viewer)
     frame_top, frame_bottom = -0.5 * mpp, 599.5 * mpp  # µm (the whole image)
-    for zoom_by, room in ((1.25, False), (1 / 3, True), (1.25, False)):
+    viewer.window.resize(900, 700)
+    for shown, room in ((0.5, False), (3.0, True), (0.5, False)):  # the canvas shows this many image heights
         viewer.reset_view()
-        viewer.camera.zoom *= zoom_by  # 1.25: the image is taller than the canvas, its top off the canvas
+        viewer.camera.zoom = viewer.canvas.size[0] / (shown * 600 * mpp)  # 0.5: the frame's top and left off it
         qtbot.wait(100)
         zoom = float(viewer.camera.zoom)
         canvas_top = float(viewer.camera.center[-2]) - viewer.canvas.size[0] / (2 * zoom)
@@ -80,12 +81,15 @@ def test_the_caption_stays_on_the_canvas(make_napari_viewer, qtbot):
         assert anchor_y == "top"  # (drawn upwards from the anchor on napari's canvas)
         row = float(layer.data_to_world(np.array(anchor))[-2])  # the text's bottom, µm
         top = row - CAPTION_PX_PER_SIZE * float(layer.text.size) / zoom  # the text's top, µm
-        assert top >= canvas_top, (zoom_by, top, canvas_top)  # on the canvas
+        assert top >= canvas_top, (shown, top, canvas_top)  # on the canvas
         assert row <= frame_bottom
         if room:  # above the frame, on the dark canvas
-            assert row <= frame_top, (zoom_by, row)
+            assert row <= frame_top, (shown, row)
         else:  # inside the frame
-            assert top >= frame_top, (zoom_by, top)
-        assert float(layer.data_to_world(np.array(anchor))[-1]) >= -0.5 * mpp  # not left of the frame
+            assert top >= frame_top, (shown, top)
+        canvas_left = float(viewer.camera.center[-1]) - viewer.canvas.size[1] / (2 * zoom)
+        left = float(layer.data_to_world(np.array(anchor))[-1])
+        assert left >= max(-0.5 * mpp, canvas_left), (shown, left, canvas_left)  # its start on the canvas
+        assert (canvas_left > -0.5 * mpp) == (not room)  # (zoomed in, the frame's left edge is off the canvas)
     viewer.layers.remove(layer)  # the callbacks go with the layer
     viewer.camera.zoom *= 2

@@ -447,7 +447,8 @@ def keep_caption_on_canvas(layer: Any, viewer: Any) -> None:
     room for it above the frame (on the dark canvas, clear of the nuclei rings); otherwise (the image
     fills the canvas's height: a whole-image frame has no room above, the caption was off the canvas)
     it moves just inside the frame's top edge, or the canvas's top when that edge is off the canvas
-    (never below the frame's bottom): ``text.translation`` (data px) is the caption's height and a
+    (never below the frame's bottom); likewise it starts at the canvas's left edge when the frame's is
+    off the canvas: ``text.translation`` (data px) is the caption's height and a
     margin (canvas px / zoom / the layer's scale) plus the inner half of the frame's line. The
     callbacks are dropped when the layer leaves the viewer."""
     scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
@@ -456,18 +457,18 @@ def keep_caption_on_canvas(layer: Any, viewer: Any) -> None:
     def follow(*_: Any) -> None:
         per_px = 1.0 / float(camera.zoom)  # world units per canvas px
         px = np.array([CAPTION_PX_PER_SIZE * float(layer.text.size) + CAPTION_MARGIN_PX, CAPTION_MARGIN_PX])
-        top = float(layer.data_to_world(np.asarray(layer.data[0], dtype=np.float64).min(axis=0))[-2])
-        canvas_top = float(camera.center[-2]) - float(viewer.canvas.size[0]) / 2 * per_px
-        if top - canvas_top >= px[0] * per_px:  # room above the frame: napari's place
-            layer.text.translation = np.zeros(2)
-            return
+        frame = np.asarray(layer.data[0], dtype=np.float64)[:, -2:]
+        corner = np.asarray(layer.data_to_world(frame.min(axis=0)), dtype=np.float64)[-2:]  # top, left (world)
+        canvas = np.asarray(camera.center, dtype=np.float64)[-2:] - np.asarray(viewer.canvas.size[:2]) / 2 * per_px
         scale = np.asarray(layer.scale, dtype=np.float64)[-2:]
+        # where the frame's top-left corner is off the canvas (zoomed in, panned): from the canvas's edge
+        off = np.maximum(0.0, canvas - corner) / scale
+        if corner[0] - canvas[0] >= px[0] * per_px:  # room above the frame: napari's place
+            layer.text.translation = np.array([0.0, off[1]])
+            return
         line = float(np.max(layer.edge_width, initial=0.0)) / 2
-        # the frame's top edge off the canvas too (zoomed in): at the canvas's top, within the frame
-        below = max(0.0, canvas_top - top) / scale[0]
-        height = float(np.ptp(np.asarray(layer.data[0], dtype=np.float64)[:, -2]))
-        down = min(px[0] * per_px / scale[0] + line + below, height)
-        layer.text.translation = np.array([down, px[1] * per_px / scale[1] + line])
+        # within the frame, never past its bottom or right edge
+        layer.text.translation = np.minimum(px * per_px / scale + line + off, np.ptp(frame, axis=0))
 
     events = (camera.events.zoom, camera.events.center, viewer.canvas.events.size, layer.events.data)
 
