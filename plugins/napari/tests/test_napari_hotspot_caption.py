@@ -39,10 +39,29 @@ def test_whole_image_caption_is_short_and_keeps_the_count():
 
 
 def test_hot_spot_caption_gives_the_index():
-    r = _result(meets=True, nuclei=612, pct=23.29, whole=True)
+    r = _result(meets=True, nuclei=612, pct=23.29, whole=False)
     assert _frame_label(r) == "hot spot 23.3 % (n=612)"
     r = _result(meets=True, nuclei=612, pct=math.nan, whole=False)
     assert _frame_label(r) == "hot spot"
+
+
+def test_a_whole_image_hot_spot_says_so():
+    """A tile smaller than the hot-spot window with enough nuclei: the library's "hot spot" is the whole
+    image (session 34's shot of ki67_pigmented: "hot spot 15.7 %", the tile's own index). The caption and
+    the results box say whole image; the box gives no separate "hot spot index" line.
+    Mutation caught: the caption or the box without the whole-image words."""
+    from mmnst_path_napari._analysis import panel_text
+
+    r = _result(meets=True, nuclei=1009, pct=15.66, whole=True)
+    assert _frame_label(r) == "whole image 15.7 % (n=1009)"
+    r.metrics = {"ki67_hotspot_index_pct": 15.66}
+    text = panel_text(r)  # type: ignore[arg-type]
+    assert "hot spot 15.7 % (n=1009), whole image (smaller than the window)" in text
+    assert "hot spot index" not in text
+    r.hotspot.whole_image = False  # a window inside a larger image: the index line, no sentence
+    text = panel_text(r)  # type: ignore[arg-type]
+    assert "hot spot index: 15.7 %" in text
+    assert "whole image" not in text
     for meets in (False, True):
         assert len(_frame_label(_result(meets=meets, nuclei=99999, pct=100.0, whole=True))) <= MAX_CHARS
 
