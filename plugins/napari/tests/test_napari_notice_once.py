@@ -51,6 +51,16 @@ def _sentences(notice: str) -> list[str]:
     return [line.removeprefix("⚠ ").strip() for line in notice.splitlines() if line.strip()]
 
 
+def _assert_once(said: list[str], box: str) -> None:
+    """The results ``box`` repeats none of the warning line's sentences, and keeps the figures."""
+    for sentence in said:
+        assert sentence not in box
+    assert "NOT measured" not in box
+    assert "⚠" not in box
+    assert "stains: AzureB-DAB (chosen)" in box
+    assert "Ki67 index" in box
+
+
 def _analyzed(make_napari_viewer):  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer()
     _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
@@ -67,14 +77,9 @@ def test_analyze_says_each_message_once(make_napari_viewer):
     assert said[1].startswith("pigment hides 27 % of the tumour nuclei")
     assert len(said) == 2
     box = analyze.results.value
-    for sentence in said:
-        assert sentence not in box
-    assert "NOT measured" not in box
-    assert "⚠" not in box
+    _assert_once(said, box)
     # the box keeps the figures and where they came from; the warning line none of them
-    assert "stains: AzureB-DAB (chosen)" in box
     assert "pixel size: 0.5 µm/px (entered by the user)" in box
-    assert "Ki67 index" in box
     assert "Ki67 index" not in analyze.notice.value
     assert "no hot spot" in box  # (the frame's sentence: a figure, not a warning)
 
@@ -96,13 +101,7 @@ def test_review_says_each_message_once(make_napari_viewer):
     assert len(said) == 1  # the run's refused measure is Analyze's warning, not the reviewer's
     assert said[0].startswith("pigment hides 27 % of the tumour nuclei")
     assert "bleaching the melanin" in said[0]  # the azure B advice
-    box = review.results.value
-    for sentence in said:
-        assert sentence not in box
-    assert "⚠" not in box
-    assert "NOT measured" not in box
-    assert "stains: AzureB-DAB (chosen)" in box
-    assert "Ki67 index" in box
+    _assert_once(said, review.results.value)
     # the pathologist calls the pigment nuclei negative: the pigment sentence goes
     from mmnst_path_napari._widgets._review import set_classes
 
