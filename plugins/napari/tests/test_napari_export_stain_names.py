@@ -131,6 +131,6 @@ def test_review_advice_follows_the_stain_of_the_loaded_file(make_napari_viewer, 
     viewer = make_napari_viewer()
     review = ReviewWidget(viewer)
     review.load(path)
-    text = review.results.value
+    text = review.notice.value
     assert "pigment hides 27 % of the tumour nuclei" in text
     assert advice in text

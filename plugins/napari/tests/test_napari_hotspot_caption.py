@@ -1,11 +1,13 @@
 """The hot-spot frame's caption is short (it must fit over a narrow canvas, H8's azure B shot ran
-it off the left edge); the whole sentence stays in the results box."""
+it off the left edge); the whole sentence stays in the results box. The caption stays inside the frame's
+top edge, on the canvas, when the image fills the canvas's height."""
 
 from __future__ import annotations
 
 import math
 from types import SimpleNamespace
 
+import pytest
 from mmnst_path_napari._analysis import hotspot_caption, hotspot_label, layers_from_result
 
 MAX_CHARS = 32  # ~ 250 px at the caption's size 10: fits over a 300 px wide canvas
@@ -37,9 +39,76 @@ def test_whole_image_caption_is_short_and_keeps_the_count():
 
 
 def test_hot_spot_caption_gives_the_index():
-    r = _result(meets=True, nuclei=612, pct=23.29, whole=True)
+    r = _result(meets=True, nuclei=612, pct=23.29, whole=False)
     assert _frame_label(r) == "hot spot 23.3 % (n=612)"
     r = _result(meets=True, nuclei=612, pct=math.nan, whole=False)
     assert _frame_label(r) == "hot spot"
+
+
+def test_a_whole_image_hot_spot_says_so():
+    """A tile smaller than the hot-spot window with enough nuclei: the library's "hot spot" is the whole
+    image (session 34's shot of ki67_pigmented: "hot spot 15.7 %", the tile's own index). The caption and
+    the results box say whole image; the box gives no separate "hot spot index" line.
+    Mutation caught: the caption or the box without the whole-image words."""
+    from mmnst_path_napari._analysis import panel_text
+
+    r = _result(meets=True, nuclei=1009, pct=15.66, whole=True)
+    assert _frame_label(r) == "whole image 15.7 % (n=1009)"
+    r.metrics = {"ki67_hotspot_index_pct": 15.66}
+    text = panel_text(r)  # type: ignore[arg-type]
+    assert "hot spot 15.7 % (n=1009), whole image (smaller than the window)" in text
+    assert "hot spot index" not in text
+    r.hotspot.whole_image = False  # a window inside a larger image: the index line, no sentence
+    text = panel_text(r)  # type: ignore[arg-type]
+    assert "hot spot index: 15.7 %" in text
+    assert "whole image" not in text
     for meets in (False, True):
         assert len(_frame_label(_result(meets=meets, nuclei=99999, pct=100.0, whole=True))) <= MAX_CHARS
+
+
+@pytest.mark.napari
+def test_the_caption_stays_on_the_canvas(make_napari_viewer, qtbot):
+    """napari draws an ``upper_left`` caption above the frame: off the canvas when a whole-image frame fills
+    the canvas's height (session 33). The caption's text (anchor + translation, drawn up from the anchor, one
+    line high) stays on the canvas: inside the frame's top edge when there is no room above it, above the
+    frame (napari's place, on the dark canvas) when there is; its start stays on the canvas when the frame's left
+    edge is off it; it follows zoom and pan.
+    Mutations caught: no translation (zoomed in, the text's top is off the canvas); a translation that does
+    not follow the camera (after zooming out it stays inside the frame although there is room above; after
+    zooming back in, off the canvas); the translation left at 0 (the first case)."""
+    import napari
+    import numpy as np
+    from mmnst_path_napari._layers import CAPTION_PX_PER_SIZE, hotspot_layer, keep_caption_on_canvas
+
+    mpp = 0.5
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.full((600, 500, 3), 200, np.uint8), rgb=True, scale=(mpp, mpp), units=("µm", "µm"))
+    r = _result(meets=False, nuclei=322, pct=math.nan, whole=True)
+    r.hotspot.box.height, r.hotspot.box.width = 600, 500
+    layer = viewer.add_layer(napari.layers.Layer.create(*hotspot_layer(r.hotspot.box, mpp=mpp, label="caption")))
+    keep_caption_on_canvas(layer, viewer)
+    frame_top, frame_bottom = -0.5 * mpp, 599.5 * mpp  # µm (the whole image)
+    viewer.window.resize(900, 700)
+    for shown, room in ((0.5, False), (3.0, True), (0.5, False)):  # the canvas shows this many image heights
+        viewer.reset_view()
+        viewer.camera.zoom = viewer.canvas.size[0] / (shown * 600 * mpp)  # 0.5: the frame's top and left off it
+        qtbot.wait(100)
+        zoom = float(viewer.camera.zoom)
+        canvas_top = float(viewer.camera.center[-2]) - viewer.canvas.size[0] / (2 * zoom)
+        assert (canvas_top < frame_top) == room
+        (anchor,), _, anchor_y = layer._view_text_coords
+        assert anchor_y == "top"  # (drawn upwards from the anchor on napari's canvas)
+        row = float(layer.data_to_world(np.array(anchor))[-2])  # the text's bottom, µm
+        top = row - CAPTION_PX_PER_SIZE * float(layer.text.size) / zoom  # the text's top, µm
+        assert top >= canvas_top, (shown, top, canvas_top)  # on the canvas
+        assert row <= frame_bottom
+        if room:  # above the frame, on the dark canvas
+            assert row <= frame_top, (shown, row)
+        else:  # inside the frame
+            assert top >= frame_top, (shown, top)
+        canvas_left = float(viewer.camera.center[-1]) - viewer.canvas.size[1] / (2 * zoom)
+        left = float(layer.data_to_world(np.array(anchor))[-1])
+        assert left >= max(-0.5 * mpp, canvas_left), (shown, left, canvas_left)  # its start on the canvas
+        assert (canvas_left > -0.5 * mpp) == (not room)  # (zoomed in, the frame's left edge is off the canvas)
+    viewer.layers.remove(layer)  # the callbacks go with the layer
+    viewer.camera.zoom *= 2

@@ -30,7 +30,8 @@ def test_auto_detects_he_and_refuses_ki67_in_words(cmu):
     assert plan.config.measures == ("melanin", "necrosis")
     (msg,) = plan.refused
     assert msg.startswith("Ki67 NOT measured")
-    assert "no chromogen" in msg
+    assert "no Ki67 chromogen (DAB, AEC, Fast Red)" in msg
+    assert "[" not in msg  # in words, no Python list of stain names (session 34's shots)
 
 
 def test_only_ki67_on_he_is_an_error_that_says_why(cmu):
@@ -42,7 +43,8 @@ def test_chosen_ihc_stains_refuse_necrosis(cmu):
     plan = plan_analysis(cmu, _mapping("H-DAB"), ticked=("ki67", "necrosis"))
     assert plan.stains_source == "chosen"
     assert plan.config.measures == ("ki67",)
-    assert plan.refused[0].startswith("necrosis NOT measured")
+    assert plan.refused[0] == ("necrosis NOT measured: it needs an H&E slide (eosin); the stains H-DAB have no eosin "
+                               "(untick necrosis for IHC slides)")
 
 
 def test_estimated_vectors_keep_the_detected_reference(cmu):

@@ -117,7 +117,7 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     assert "detected" in analyze.plan.stains_source
     assert "ki67" not in analyze.result.measures
     assert "Ki67 NOT measured" in analyze.notice.value
-    assert "Ki67 NOT measured" in analyze.results.value
+    assert "Ki67 NOT measured" not in analyze.results.value  # said once, in the warning line
     assert "stains: H&E (detected from the image)" in analyze.results.value
     assert "Ki67 index" not in analyze.results.value
     assert "nuclei" not in viewer.layers
@@ -222,6 +222,12 @@ def test_analyze_refuses_an_image_without_pixel_size_until_one_is_entered(make_n
     assert "no pixel size" in analyze.mpp_info.value
     assert analyze.run() is None
     assert "no pixel size" in analyze.controls.status.value
+    analyze.mpp.value = 0.5
+    # the line under the box follows what was typed: no warning left beside an entered size (session 34)
+    assert "no pixel size" not in analyze.mpp_info.value
+    assert analyze.mpp_info.value.startswith("pixel size 0.5 µm/px (entered")
+    analyze.mpp.value = 0.0
+    assert "no pixel size" in analyze.mpp_info.value
     analyze.mpp.value = 0.5
     assert analyze.run() is not None
     wait_idle(qtbot, analyze)

@@ -165,9 +165,9 @@ def test_review_recounts_the_near_black_and_pigment_qc_of_the_reviewed_nuclei(ma
     assert (counts.near_black_positive, counts.near_black_negative) == (12, 2)
     assert k["index_pct"] == pytest.approx(50.0)  # the flag does not move the index
     # 12 of 20 positives near-black; index without the 14 near-black nuclei 8 / 26
-    assert f"⚠ 60 % {NEAR_BLACK}" in widget.results.value
-    assert "(index then 30.8 %)" in widget.results.value
-    assert "pigment hides" not in widget.results.value
+    assert f"⚠ 60 % {NEAR_BLACK}" in widget.notice.value
+    assert "(index then 30.8 %)" in widget.notice.value
+    assert "pigment hides" not in widget.notice.value
 
     # the pathologist confirms two near-black positives as positive: reviewed, no longer in the QC
     set_classes(layer, {0, 1}, "positive")
@@ -175,20 +175,20 @@ def test_review_recounts_the_near_black_and_pigment_qc_of_the_reviewed_nuclei(ma
     counts, k = widget.metrics()
     assert counts.near_black_positive == 10
     assert k["index_pct"] == pytest.approx(50.0)
-    assert f"⚠ 50 % {NEAR_BLACK}" in widget.results.value
-    assert "(index then 35.7 %)" in widget.results.value  # 10 / 28
+    assert f"⚠ 50 % {NEAR_BLACK}" in widget.notice.value
+    assert "(index then 35.7 %)" in widget.notice.value  # 10 / 28
     # ... and calls a third one melanin: 9 unreviewed near-black positives left, under the 10 needed
     set_classes(layer, {2}, "pigment")
     counts, k = widget.metrics()
     assert (counts.near_black_positive, k["positive"], k["pigment"]) == (9, 19, 1)
-    assert NEAR_BLACK not in widget.results.value
+    assert NEAR_BLACK not in widget.notice.value
     # pigment QC of the reviewed classes: 6 of 40 nuclei (15 %) called pigment -> the index range
     set_classes(layer, {30, 31, 32, 33, 34}, "pigment")
     _, k = widget.metrics()
     assert k["pigment_obscured_pct"] == pytest.approx(15.0)
     lo, hi = 100 * 19 / 40, 100 * 25 / 40
     assert f"⚠ pigment hides 15 % of the tumour nuclei: the index would be {lo:.1f} % if they were all negative, {hi:.1f} % if all positive" in (
-        widget.results.value
+        widget.notice.value
     )
     # a nucleus the reviewer adds is reviewed and not near-black
     widget.add_class.value = "positive"
@@ -224,8 +224,8 @@ def test_review_of_nuclei_without_the_near_black_flag_says_nothing_of_it(make_na
     counts, k = widget.metrics()
     assert counts.near_black_positive == 0
     assert k["index_pct"] == pytest.approx(80.0)
-    assert NEAR_BLACK not in widget.results.value
-    assert "⚠" not in widget.results.value
+    assert NEAR_BLACK not in widget.notice.value
+    assert "⚠" not in widget.notice.value + widget.results.value
 
 
 def _spindle_cells() -> CellTable:
@@ -249,13 +249,13 @@ def test_review_says_the_spindle_cell_sentence_of_the_reviewed_nuclei(make_napar
     _, widget = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Review")  # napari's plugin machinery
     assert widget.points.value is layer
     assert int(layer.features["in_spindle_sheet"].sum()) == 20
-    text = widget.results.value
+    text = widget.notice.value
     assert "the cell model left 75 % of the detected nuclei out of the index as stromal" in text
     assert "20 nuclei in spindle sheets counted as tumour" in text
     # the pathologist calls 10 of the sheet nuclei melanin: 10 sheet nuclei are left in the index
     set_classes(layer, set(range(20, 30)), "pigment")
-    assert "the cell model left 62 %" in widget.results.value  # (40 + 10) of 80
-    assert "10 nuclei in spindle sheets counted as tumour" in widget.results.value
+    assert "the cell model left 62 %" in widget.notice.value  # (40 + 10) of 80
+    assert "10 nuclei in spindle sheets counted as tumour" in widget.notice.value
     # ... and all of them: the advice follows the run's setting
     set_classes(layer, set(range(30, 40)), "pigment")
     counts, k = widget.metrics()
@@ -276,7 +276,7 @@ def test_saved_review_edits_keep_the_cell_types_and_the_spindle_sentence(make_na
     layer = viewer.add_layer(napari.layers.Layer.create(*points_layer(_spindle_cells(), mpp=0.5)))
     _, widget = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Review")  # napari's plugin machinery
     set_classes(layer, set(range(20, 30)), "pigment")
-    before = widget.results.value
+    before = widget.notice.value
     assert "10 nuclei in spindle sheets counted as tumour" in before
     path = widget.save(tmp_path / "edits.geojson")
 
@@ -286,6 +286,6 @@ def test_saved_review_edits_keep_the_cell_types_and_the_spindle_sentence(make_na
     new = reloaded.load(path)
     assert list(new.features["cell_type"]) == list(layer.features["cell_type"])
     np.testing.assert_array_equal(new.features["in_spindle_sheet"], layer.features["in_spindle_sheet"])
-    after = reloaded.results.value
+    after = reloaded.notice.value
     assert "the cell model left 62 % of the detected nuclei out of the index as stromal" in after
     assert "10 nuclei in spindle sheets counted as tumour" in after

@@ -5,7 +5,8 @@ at or below that floor (Fast Red 0.25, azure B counterstain 0.225). The text is 
 library's own slide step on weakly stained nuclei.
 
 Mutations caught: a fixed text (the Azure B, Fast Red and AEC cases fail); a widget that does not
-update the text when the stains change (the widget test fails)."""
+update the text when the stains change (the widget test fails); a widget that updates it only on a
+stains change or a run, not when the user types a threshold (test_the_widget_box_follows_the_threshold_typed)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,11 @@ CASES = [
 WEAK = np.r_[np.full(80, 0.05), np.full(40, 0.27)]
 
 
-def _counted_at(stains: str, adapt: bool) -> float:
+def _counted_at(stains: str, adapt: bool, **params: float) -> float:
     """The threshold the pipeline counts a weak slide at: the slide step's (on ``for_chromogen``'s
-    parameters) or the tiles' own where lower (``_slide._threshold_used``)."""
+    parameters) or the tiles' own where lower (``_slide._threshold_used``); ``params``: Ki67Params fields."""
     matrix = AnalysisConfig(stains=stains).stain_matrix()
-    p = Ki67Params(weak_stain_adaptation=adapt).for_chromogen(chromogen_of(matrix))
+    p = Ki67Params(weak_stain_adaptation=adapt, **params).for_chromogen(chromogen_of(matrix))
     tiles = p.for_counterstain(counterstain_of(matrix)).positive_threshold_od
     return min(slide_positive_threshold(WEAK, p), tiles)
 
@@ -61,3 +62,28 @@ def test_the_widget_box_follows_the_stains(make_napari_viewer):
         assert widget.weak_stain.text == text
     widget.stains.value = widget.stains.choices[0]
     assert widget.weak_stain.text.endswith("(DAB, AEC)")
+
+
+#: (stains, threshold typed into the box, the box's text then): below the 0.25 floor the step has nothing to do
+TYPED = [
+    ("H-DAB", 0.2, "follow weak staining (no effect with DAB)"),
+    ("H-DAB", 0.3, "follow weak DAB staining down to 0.25 OD"),
+    ("AzureB-DAB", 0.3, "follow weak DAB staining down to 0.25 OD"),
+    ("AzureB-DAB", 0.2, "follow weak staining (no effect with Azure B)"),
+]
+
+
+@pytest.mark.napari
+def test_the_widget_box_follows_the_threshold_typed(make_napari_viewer):
+    _, widget = make_napari_viewer().window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    widget.positive_od.value = 0.2  # stains auto: the value entered for the detected stains
+    assert widget.weak_stain.text == "follow weak staining down to 0.2 OD (DAB, AEC)"
+    for stains, od, text in TYPED:
+        widget.stains.value = stains
+        widget.positive_od.value = od  # what the user types (the box's change signal)
+        assert widget.weak_stain.text == text, (stains, od)
+        field = widget._od_field
+        assert widget.mapping()["ki67"][field] == pytest.approx(od)
+        # the library's slide step agrees: it moves the threshold exactly when the text says it does
+        moved = _counted_at(stains, True, **{field: od}) < _counted_at(stains, False, **{field: od})
+        assert moved == ("no effect" not in text), (stains, od)

@@ -238,18 +238,18 @@ def plan_analysis(
         m["ki67"] = {**dict(m.get("ki67") or {}), positive_threshold_field(matrix)[0]: float(positive_od)}
         config = AnalysisConfig.from_mapping(m)
     allowed = applicable_measures(config, matrix)
-    names = list(matrix.names)
     refused = []
     for name in ticked:
         if name in allowed:
             continue
         if name == "ki67":
             refused.append(
-                f"Ki67 NOT measured: the stains {shown} ({source}) have no chromogen {names}; "
+                f"Ki67 NOT measured: the stains {shown} ({source}) have no Ki67 chromogen (DAB, AEC, Fast Red); "
                 "choose an IHC stain matrix (e.g. H-DAB) if this is a Ki67 slide"
             )
-        else:
-            refused.append(f"{name} NOT measured: it needs eosin (H&E stains), stains {shown} have {names}")
+        else:  # (in words: a pathologist reads no Python list of stain names)
+            refused.append(f"{name} NOT measured: it needs an H&E slide (eosin); the stains {shown} have no eosin "
+                           f"(untick {name} for IHC slides)")
     chosen = [name for name in ticked if name in allowed]
     if not chosen:
         msg = f"nothing to measure: {'; '.join(refused) or 'no measure ticked'}"
@@ -319,9 +319,10 @@ def hotspot_caption(result: SlideResult) -> str:
         return ""
     if not h.meets_min_nuclei:
         return f"no hot spot ({h.nuclei} < {result.config.get('hotspot_min_nuclei')} nuclei)"
+    what = "whole image" if getattr(h, "whole_image", False) else "hot spot"  # (no smaller window: not a spot)
     if math.isfinite(h.index_pct):
-        return f"hot spot {h.index_pct:.1f} % (n={h.nuclei})"
-    return "hot spot"
+        return f"{what} {h.index_pct:.1f} % (n={h.nuclei})"
+    return what
 
 
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
@@ -381,13 +382,14 @@ def panel_text(
         }
     counts = {name: k[name] for name in ("positive", "negative", "pigment") if k.get(name) is not None}
     hot = result.hotspot
+    whole = bool(getattr(hot, "whole_image", False))  # the "hot spot" is the whole image: the sentence says so
     text = results_text(
         k if (reviewed is not None or "ki67" in result.measures) else None,
         counts,
         melanin_pct=_first(m, "melanin_fraction_pct", "melanin_pct"),
         necrosis_pct=_first(m, "necrosis_fraction_pct", "necrosis_pct"),
         hotspot_pct=m.get("ki67_hotspot_index_pct")
-        if reviewed is None and hot is not None and hot.meets_min_nuclei
+        if reviewed is None and hot is not None and hot.meets_min_nuclei and not whole
         else None,
     )
     lines = list(header)
@@ -399,7 +401,7 @@ def panel_text(
     lines.append(text)
     if reviewed is None and (melano := melanocytic_text(m)):
         lines.append(melano)
-    if reviewed is None and hot is not None and not hot.meets_min_nuclei:
+    if reviewed is None and hot is not None and (not hot.meets_min_nuclei or whole):
         lines.append(hotspot_label(result))
     return "\n".join(lines)
 

@@ -30,7 +30,7 @@ from .._classmap import (
     qc_warnings,
     tissue_class_layer,
 )
-from .._layers import legend_html
+from .._layers import keep_caption_on_canvas, legend_html
 from ._common import (
     Cancelled,
     RunControls,
@@ -39,6 +39,7 @@ from ._common import (
     layer_choice,
     layer_mpp,
     layer_reader,
+    notice_label,
     rgb_image_layers,
     view_box,
 )
@@ -64,6 +65,8 @@ AUTO_OD_TEXT = ("stains auto: the detected stains' own threshold (DAB, AEC 0.35;
 #: lines the results box keeps room for (it was 4 high after a run; each line more makes the docked form
 #: ~14 px taller: a 1700 x 1100 window grows to ~1150 with 6, and Review's 12 push it past a 1200-line screen)
 RESULT_LINES = 6
+#: ``_show_weak_stain``'s default: the stains the text was last written for
+_SAME: Any = object()
 #: where Ki67 nuclei are counted (``Ki67Params.count_in``)
 COUNT_IN = ("all", "tumour")
 
@@ -148,6 +151,7 @@ class AnalyzeWidget(Container):
         self._od_field = "positive_threshold_od"
         self._od_auto: float | None = None  # a value entered while the stains are "auto"
         self._od_setting = False
+        self._weak_matrix: Any = None  # the stains the weak-stain text was last written for
         self.positive_od = FloatSpinBox(
             label=OD_LABEL, value=d.ki67.positive_threshold_od, min=0.0, max=3.0, step=0.001
         )
@@ -174,7 +178,7 @@ class AnalyzeWidget(Container):
         self.count_in = ComboBox(label="count Ki67 in", choices=list(COUNT_IN), value=d.ki67.count_in)
         self.region = ComboBox(label="region", choices=list(REGIONS), value="current view")
         self.controls = RunControls("Analyze")
-        self.notice = Label(value="")
+        self.notice = notice_label()
         self.results = TextEdit(value="", label="results")
         self.results.read_only = True
         keep_lines(self.results, RESULT_LINES)
@@ -190,14 +194,13 @@ class AnalyzeWidget(Container):
                 self.region, self.controls, self.notice, self.results, self.legend,
             ]
         )  # fmt: skip
-        self.notice.native.setWordWrap(True)
-        self.notice.native.setStyleSheet("color: #ff7a45; font-weight: bold")
         self.mpp_info.native.setWordWrap(True)
         self.od_info.native.setWordWrap(True)
         self.legend.native.setWordWrap(True)
         self.controls.run_button.changed.connect(self.run)
         self.controls.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._show_mpp)
+        self.mpp.changed.connect(self._show_mpp)
         self._show_mpp()
         self.positive_od.changed.connect(self._od_entered)
         self.stains.changed.connect(self._follow_stains)
@@ -254,14 +257,20 @@ class AnalyzeWidget(Container):
         self._show_od(field, f"{label}: [ki67] {field}")
         self._show_weak_stain(matrix)
 
-    def _show_weak_stain(self, matrix: Any) -> None:
-        """The weak-stain box's text names the chromogen and floor it lowers to (None: detected stains)."""
+    def _show_weak_stain(self, matrix: Any = _SAME) -> None:
+        """The weak-stain box's text names the chromogen and floor it lowers to (``matrix`` None:
+        stains detected at the run; left out: the stains last shown), with the threshold entered."""
         from dataclasses import replace
 
         from mmnst_path.quantify.ki67 import Ki67Params
 
+        if matrix is not _SAME:
+            self._weak_matrix = matrix
         # the thresholds entered (not ``mapping()``: a model file not chosen yet must not raise here)
-        self.weak_stain.text = weak_stain_text(matrix, replace(Ki67Params(), **self._od_values))
+        values = dict(self._od_values)
+        if self.stains.value == AUTO and self._od_auto is not None:  # typed for the stains the run detects
+            values[self._od_field] = self._od_auto
+        self.weak_stain.text = weak_stain_text(self._weak_matrix, replace(Ki67Params(), **values))
 
     def _od_entered(self, value: float) -> None:
         if self._od_setting:
@@ -270,6 +279,7 @@ class AnalyzeWidget(Container):
             self._od_auto = float(value)
         else:
             self._od_values[self._od_field] = float(value)
+        self._show_weak_stain()  # a threshold typed below the floor leaves the step nothing to do
 
     def model_spec(self, kind: str) -> str:
         """``"default"``, ``"none"`` or the chosen file of the cell / tissue model (as the config
@@ -322,6 +332,9 @@ class AnalyzeWidget(Container):
             self.mpp_info.value = ""
         elif known:
             self.mpp_info.value = f"pixel size {known:.4g} µm/px (from the file)"
+        elif float(self.mpp.value) > 0:  # entered: no warning left (session 34's shot kept it after 0.25)
+            self.mpp_info.value = (f"pixel size {float(self.mpp.value):.4g} µm/px (entered: the file gives none; "
+                                   "about 0.25 at 40x, 0.5 at 20x)")
         else:
             self.mpp_info.value = (
                 "⚠ the image has no pixel size: enter its µm/px above (about 0.25 at 40x, 0.5 at 20x); "
@@ -453,8 +466,8 @@ class AnalyzeWidget(Container):
         self.result = result
         mpp, source = self._mpp
         self.mpp_source = source
-        header = [f"stains: {plan.stains} ({plan.stains_source})", *plan.refused,
-                  f"pixel size: {mpp:.4g} µm/px ({source})"]  # fmt: skip
+        # the measures refused go to the warning line, not the results box's header
+        header = [f"stains: {plan.stains} ({plan.stains_source})", f"pixel size: {mpp:.4g} µm/px ({source})"]
         for key, what in (("cell_model", "cell model"), ("tissue_model", "tissue model")):
             if result.metrics.get(key):
                 header.append(f"{what}: {result.metrics[key]}")
@@ -473,11 +486,13 @@ class AnalyzeWidget(Container):
                 header=header, mpp_source=source, stains=plan.stains, stains_source=plan.stains_source
             )
             self._layers.append(self.viewer.add_layer(Layer.create(*data)))
+            if meta.get("kind") == "hotspot":
+                keep_caption_on_canvas(self._layers[-1], self.viewer)
         self.controls.progress.value = 100
         self.controls.status.value = f"done: {len(result.cells)} nuclei"
-        warnings = [f"⚠ {w}" for w in qc_warnings(result.metrics)]
-        self.notice.value = "\n".join([*plan.refused, *warnings])
-        text = "\n".join([panel_text(result, header=header), *warnings])
+        # each sentence once: what the user must act on in the warning line, the figures in the box
+        self.notice.value = "\n".join([*plan.refused, *(f"⚠ {w}" for w in qc_warnings(result.metrics))])
+        text = panel_text(result, header=header)
         self.legend.value = legend_html(result.measures)
         if classes is not None:
             meta = classes[1]["metadata"]["mmnst_path"]

@@ -20,6 +20,7 @@ __all__ = [
     "keep_lines",
     "layer_mpp",
     "layer_reader",
+    "notice_label",
     "nuclei_layers",
     "rgb_image_layers",
     "view_box",
@@ -36,6 +37,19 @@ def keep_lines(box: Any, lines: int = PANEL_LINES) -> None:
     native = box.native
     # one line spare: the font napari's style sheet sets once shown can be a pixel taller per line
     native.setMinimumHeight((lines + 1) * native.fontMetrics().lineSpacing() + 2 * native.frameWidth())
+
+
+#: style of a panel's warning line (what the user must act on; the results box keeps the figures)
+NOTICE_STYLE = "color: #ff7a45; font-weight: bold"
+
+
+def notice_label() -> Label:
+    """An orange, word-wrapped warning line: the measures refused and the QC sentences, said once
+    (the results box beside it keeps the figures, not these sentences again)."""
+    label = Label(value="")
+    label.native.setWordWrap(True)
+    label.native.setStyleSheet(NOTICE_STYLE)
+    return label
 
 
 class Cancelled(Exception):

@@ -1,6 +1,7 @@
 """Review widget: add, delete and reclassify nuclei on the Points layer; Ki67 index, CI and
 counts update at once (library metrics of the edited classes), with the pigment and near-black QC
-sentences of the edited nuclei; edits saved / loaded as GeoJSON."""
+sentences of the edited nuclei in an orange warning line above the figures; edits saved / loaded as
+GeoJSON."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from .._analysis import ki67_from_classes, panel_text
 from .._classmap import qc_warnings
 from .._geojson import layer_stains, read_detections_stains, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
-from ._common import PANEL_LINES, add_or_replace, keep_lines, layer_choice, nuclei_layers
+from ._common import PANEL_LINES, add_or_replace, keep_lines, layer_choice, notice_label, nuclei_layers
 
 if TYPE_CHECKING:
     import napari
@@ -133,6 +134,7 @@ class ReviewWidget(Container):
             buttons.append(b)
         self.toggle_button = PushButton(text="toggle +/−")
         self.toggle_button.changed.connect(lambda *_: self._apply(None))
+        self.notice = notice_label()  # the QC sentences of the reviewed nuclei, said once
         self.results = TextEdit(value="", label="review")
         self.results.read_only = True
         keep_lines(self.results, PANEL_LINES)
@@ -145,7 +147,7 @@ class ReviewWidget(Container):
             widgets=[
                 self.points, self.add_class,
                 Container(widgets=[*buttons, self.toggle_button], layout="horizontal", labels=False),
-                self.results, self.file,
+                self.notice, self.results, self.file,
                 Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
             ]
         )  # fmt: skip
@@ -176,7 +178,7 @@ class ReviewWidget(Container):
             self._connected.events.border_color.disconnect(self.update)
         self._connected = layer
         if layer is None:
-            self.results.value = ""
+            self.results.value = self.notice.value = ""
             return
         layer.events.data.connect(self.update)
         layer.events.border_color.connect(self.update)
@@ -215,7 +217,8 @@ class ReviewWidget(Container):
         )
 
     def update(self, *_: Any) -> None:
-        """Recompute the index, CI and counts from the layer's current classes."""
+        """Recompute the index, CI and counts from the layer's current classes (the box), and the QC
+        sentences of the reviewed nuclei (the warning line; the measures a run refused are Analyze's)."""
         layer = self.points.value
         if layer is None:
             return
@@ -229,7 +232,8 @@ class ReviewWidget(Container):
         rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
         stains = layer_stains(layer)
         warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
-        lines = [text, *warnings]
+        self.notice.value = "\n".join(warnings)
+        lines = [text]
         if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
             lines.insert(0, stains_line(meta["ki67_stains"], stains))
         self.results.value = "\n".join(lines)
