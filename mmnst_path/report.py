@@ -18,7 +18,12 @@ in JSON and an empty field in CSV, never 0.
      "n_cells", "config": {...}, "stains": {...}, "versions": {...}, "timings": {...},
      "tissue_classes": {"model", "classes": [{"index", "name", "colour", "area_mm2", "pct_of_tissue"}],
                         "map": {"file": "tissue_classes.png", "shape", "downsample", "not_analysed": 255}}
-                       (only when a tissue model ran),
+                       (only when a tissue model ran; ``colour``: the model card's, the pictures may draw
+                       another, see :mod:`mmnst_path._picture_style`; ``pct_of_tissue``: % of the classed
+                       area, i.e. all the class map did not call ``background``, pale areas included. The
+                       necrosis class's area is ``metrics.necrosis_area_mm2``, but ``necrosis_fraction_pct``
+                       divides it by the stained tissue only (``counts.necrosis.tissue_um2``), so the
+                       class's % is a few points lower on tissue with pale areas),
      ...keys passed as ``extra`` (the batch runner stores "source", "request_hash", "summary_row")}
 
 ``result.json`` is written last: its presence means every other file of the input is complete.
@@ -46,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_open_text, atomic_write_bytes, atomic_write_text, current_umask
+from ._picture_style import class_display_colour
 from ._qc_text import (
     MARKER_LABELS,
     NEAR_BLACK_WARN_MIN,
@@ -416,7 +422,8 @@ RESULT_FILES = {
 
 def tissue_classes_png(result: SlideResult) -> bytes | None:
     """The tissue class map as an indexed PNG (pixel value = class index, 255 = not analysed; the
-    palette holds the model's class colours), or None when no tissue model ran."""
+    palette holds the classes' display colours, :func:`~mmnst_path._picture_style.class_display_colour`), or
+    None when no tissue model ran."""
     from PIL import Image
 
     cmap = result.maps.get("tissue_classes")
@@ -426,7 +433,7 @@ def tissue_classes_png(result: SlideResult) -> bytes | None:
     img = Image.fromarray(np.where(index < 0, 255, index).astype(np.uint8))
     palette = [255, 255, 255] * 256
     for c in result.tissue_classes["classes"]:
-        palette[3 * c["index"] : 3 * c["index"] + 3] = list(c["colour"])
+        palette[3 * c["index"] : 3 * c["index"] + 3] = list(class_display_colour(c["name"], c["colour"]))
     img.putpalette(palette)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
