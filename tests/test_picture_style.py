@@ -70,7 +70,8 @@ def test_page_and_pictures_say_which_necrosis_figure_is_which() -> None:
     assert "<th>tissue classes (% of classed area)</th>" in page
     assert CLASSES_KEY in page
     assert "necrosis % are of the tissue area" in page
-    assert "classed area" in CLASSES_LABEL and "background" in CLASSES_KEY
+    assert "classed area" in CLASSES_LABEL
+    assert "background" in CLASSES_KEY
 
 
 def test_units_fall_back_to_ascii_only_without_a_font() -> None:
@@ -86,6 +87,15 @@ def test_pillow_default_font_lacks_mu_so_it_is_not_used_for_it() -> None:
     from PIL import ImageFont
 
     assert not draws_glyphs(ImageFont.load_default(), "µ")
+
+
+def test_an_installed_dejavu_sans_is_found() -> None:
+    # mutation: picture_font always None (the bitmap font, "um") -> fails where the font is installed
+    from pathlib import Path
+
+    if not Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists():
+        pytest.skip("DejaVu Sans not installed")
+    assert picture_font() is not None
 
 
 @pytest.mark.skipif(picture_font() is None, reason="no font with µ and ² installed (DejaVu Sans)")
