@@ -1,8 +1,8 @@
 """Write a :class:`~mmnst_path.aggregate.SlideResult` to disk.
 
 Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz`` and
-``cells.parquet`` (the same table), ``cells.geojson`` (QuPath detections + one annotation per ROI, see
-:mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
+``cells.parquet`` (the same table), ``cells.geojson`` (QuPath detections + one annotation per ROI, or
+without ROIs one "Image" annotation with the slide's area measures, see :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
 Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`).
 
 Every write is atomic (a temporary file in the target folder, then :func:`os.replace`, see
@@ -66,7 +66,7 @@ from ._qc_text import (
     stroma_warning,
 )
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable, SlideResult
-from .geojson import Roi, feature_collection_chunks
+from .geojson import Roi, feature_collection_chunks, image_measurements
 
 __all__ = [
     "CELL_COLUMNS",
@@ -487,18 +487,19 @@ def write_result(
     if "parquet" in outputs:
         paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells))
     if "geojson" in outputs:
-        regions = list(rois)
-        if not regions:
+        regions, image = list(rois), None
+        if not regions:  # the whole image: its annotation carries the slide's area measures
             r1, c1 = result.shape[0] - 0.5, result.shape[1] - 0.5
             whole = np.array([[-0.5, -0.5], [-0.5, c1], [r1, c1], [r1, -0.5]])
-            regions = [_Roi(whole, "Image")]
+            regions, image = [_Roi(whole, "Image")], image_measurements(result.metrics)
         paths["geojson"] = out / RESULT_FILES["geojson"]
         with atomic_open_text(paths["geojson"]) as fh:
             for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
                                                   seed=result.input, ki67="ki67" in result.measures,
                                                   chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
-                                                                   or "hematoxylin")):
+                                                                   or "hematoxylin"),
+                                                  region_measurements=image):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:
