@@ -196,8 +196,8 @@ def _necrosis(r: Mapping[str, Any]) -> str:
 
 #: The page key's words on the two necrosis figures: the same necrotic area over two bases.
 CLASSES_KEY = ("tissue classes: area and % of the classed area (all the class map did not call background, "
-               "pale areas included), so the class map's necrosis has the area under necrosis % "
-               "but a % no higher")
+               "pale areas included); its necrosis is the area under necrosis %, over this wider base, "
+               "so its % can be lower")
 
 
 def _classes(r: Mapping[str, Any]) -> str:
