@@ -117,3 +117,21 @@ def test_mu_renders_as_mu_not_a_box() -> None:
     ascii_ = Image.new("RGB", (80, 24), (128, 128, 128))
     _label(ascii_, "50 um")
     assert not np.array_equal(np.asarray(got), np.asarray(ascii_))
+
+
+def test_overlay_class_panel_draws_necrosis_in_its_display_colour() -> None:
+    # mutation: _classes_panel with the card's colours (palette / legend swatch) -> the brown swatch, no magenta
+    from pathlib import Path
+
+    import tifffile
+
+    from mmnst_path.overlay import PANEL_PX, overlay_image
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    rgb = tifffile.imread(Path(__file__).resolve().parents[1] / "sample_tiles" / "he_necrosis.tif")
+    result = analyze_region(rgb, AnalysisConfig(stains="H&E", measures=("necrosis",)), mpp=0.5)
+    assert result.metrics["class_necrosis_area_mm2"] > 0
+    panel = overlay_image(result)[:, 4 * (PANEL_PX + 4):]
+    pixels = {tuple(p) for p in panel.reshape(-1, 3).tolist()}
+    assert NECROSIS_PANEL in pixels
+    assert (120, 60, 20) not in pixels
