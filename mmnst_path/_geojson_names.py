@@ -11,7 +11,7 @@ import numpy as np
 
 from .aggregate import CELL_TYPES
 
-__all__ = ["CLASS_COLORS", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi",
+__all__ = ["CLASS_COLORS", "IMAGE_MEASUREMENT_NAMES", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi",
            "measurement_names"]
 
 #: QuPath classification name of each cell class.
@@ -72,6 +72,19 @@ MEASUREMENT_NAMES = {
     "tumour_probability": "Tumour probability",
     # 1 / 0: a napari reviewer judged the nucleus (napari Review's saved edits and Export)
     "reviewed": "Reviewed",
+}
+#: Measurement names of the whole-image annotation ("Image", written when no ROI was given): the slide's
+#: area measures, by their ``metrics`` key (% of tissue unless named otherwise; areas in mm²), each written
+#: only when measured and defined. ``Tumour %`` / ``Stroma %`` are of the tissue the tissue model classed.
+IMAGE_MEASUREMENT_NAMES = {
+    "necrosis_fraction_pct": "Necrosis %",
+    "necrosis_area_mm2": "Necrosis area mm^2",
+    "melanin_fraction_pct": "Melanin %",
+    "melanin_area_mm2": "Melanin area mm^2",
+    "melanin_tumour_fraction_pct": "Melanin % of tumour",
+    "tumour_fraction_pct": "Tumour %",
+    "stroma_fraction_pct": "Stroma %",
+    "tissue_area_mm2": "Tissue area mm^2",
 }
 #: Every column of :data:`MEASUREMENT_NAMES` is also read back under its own key (``stain_bin``,
 #: ``tumour_probability``, ``reviewed``: how files before session 33 wrote the last three).

@@ -21,7 +21,10 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     (150, 200, 150) and Other (255, 200, 0) as QuPath's own, Macrophage olive (150, 150, 0).
     Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
     ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds (none of them when
-    Ki67 was not measured: an H&E input's regions carry no measurements).
+    Ki67 was not measured). The whole-image annotation ``Image`` (written when no ROI was given) also
+    carries the slide's area measures as measured (:func:`image_measurements`: ``Necrosis %``,
+    ``Necrosis area mm^2``, ``Melanin %``, ``Melanin area mm^2``, ``Tumour %``, ``Stroma %``...), so an
+    H&E input's necrosis and melanin show in QuPath's measurement table.
 
 Reading (:func:`read_rois`)
     Tolerant of the forms QuPath 0.2-0.6 and other tools write: a FeatureCollection, a single
@@ -37,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,6 +48,7 @@ import numpy as np
 from ._geojson_names import (
     _NAMESPACE,
     CLASS_COLORS,
+    IMAGE_MEASUREMENT_NAMES,
     QUPATH_CLASS_NAMES,
     TYPE_CLASS_NAMES,
     Roi,
@@ -70,6 +74,7 @@ __all__ = [
     "cells_from_features",
     "feature_collection_chunks",
     "feature_kind",
+    "image_measurements",
     "read_cells",
     "read_features",
     "read_rois",
@@ -219,15 +224,29 @@ def roi_counts(cells: CellTable, polygon: np.ndarray) -> dict[str, float]:
     return out  # "Positive %" left out when undefined (QuPath shows NaN), never 0
 
 
-def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: str = "") -> list[dict[str, Any]]:
-    """QuPath annotation features, with the Ki67 counts of ``cells`` inside each one."""
+def image_measurements(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The whole-image annotation's area measures from a result's ``metrics``, under
+    :data:`~mmnst_path._geojson_names.IMAGE_MEASUREMENT_NAMES` (% of tissue, areas mm²); a measure not
+    run or undefined (missing, None, NaN) is left out, never 0."""
+    out: dict[str, float] = {}
+    for key, name in IMAGE_MEASUREMENT_NAMES.items():
+        value = metrics.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            out[name] = float(value)
+    return out
+
+
+def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: str = "",
+                 extra: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """QuPath annotation features, with the Ki67 counts of ``cells`` inside each one and the
+    measurements ``extra`` (e.g. :func:`image_measurements`, for a whole-image region) after them."""
     out = []
     for i, roi in enumerate(rois):
         props: dict[str, Any] = {"objectType": "annotation", "isLocked": False}
         if roi.name:
             props["name"] = roi.name
-        if cells is not None:
-            props["measurements"] = roi_counts(cells, roi.polygon)
+        if cells is not None or extra:
+            props["measurements"] = {**(roi_counts(cells, roi.polygon) if cells is not None else {}), **(extra or {})}
         out.append({
             "type": "Feature",
             "id": _uuid(f"{seed}:roi", i),
@@ -240,18 +259,20 @@ def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: s
 def feature_collection_chunks(
     cells: CellTable, rois: Sequence[Roi], *, mpp: float | None, shape: str = "polygon", seed: str = "",
     chunk: int = 20_000, ki67: bool = True, chromogen: str = "dab", counterstain: str = "hematoxylin",
+    region_measurements: Mapping[str, float] | None = None,
 ) -> Iterator[str]:
     """Text of a FeatureCollection (annotations first, then detections), yielded in chunks.
 
     Streamed so a slide with millions of nuclei is never held as one string. ``ki67=False`` (Ki67
     was not measured, e.g. an H&E input) leaves the annotations' Ki67 counts out: undefined, not 0.
     ``chromogen`` and ``counterstain`` name the nuclei's OD measurements (:func:`cell_features`).
+    ``region_measurements`` are added to every annotation's (:func:`roi_features`' ``extra``).
     """
     yield '{"type": "FeatureCollection", "features": ['
     first = True
     buf: list[str] = []
     encode = _ENCODER.encode
-    for feature in roi_features(rois, cells if ki67 else None, seed=seed):
+    for feature in roi_features(rois, cells if ki67 else None, seed=seed, extra=region_measurements):
         buf.append(encode(feature))
     for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed, chromogen=chromogen,
                                  counterstain=counterstain):

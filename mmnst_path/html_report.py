@@ -4,7 +4,8 @@ A row per input: thumbnail (PNG embedded as a ``data:`` URI), Ki67 index with it
 denominator, hot spot index with CI, H-score, melanin % and necrosis % of tissue, each with its area in mm²
 (whether a tissue model ran or not), and the error for failed inputs (without the input's path
 where it leads the message: the input column shows it). Long texts (paths, notes) wrap, so the
-page fits a 1400 px window; the tissue classes of the tissue model (colour, area in mm², % of tissue) and the melanin %
+page fits a 1400 px window; the tissue classes of the tissue model (display colour, area in mm², % of the classed
+area, which is wider than necrosis %'s stained tissue: see :data:`CLASSES_KEY`) and the melanin %
 of the tumour region under the melanin % of tissue, when a tissue model ran; an optional comparison block (``--compare A B``): Ki67 difference B − A in percentage
 points with its 95 % CI and p-value. Numbers are shown rounded (1 decimal, p-value 3
 significant digits). Under each input: the stains used (and how they were chosen, when the row
@@ -23,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._picture_style import class_display_colour
 from .report import error_text, hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
 
 __all__ = ["NUCLEI_PAGE", "p_value_text", "render_nuclei_page", "render_report"]
@@ -192,8 +194,15 @@ def _necrosis(r: Mapping[str, Any]) -> str:
             f"% of tissue; {area:.3g} mm²</div>")
 
 
+#: The page key's words on the two necrosis figures: the same necrotic area over two bases.
+CLASSES_KEY = ("tissue classes: area and % of the classed area (all the class map did not call background, "
+               "pale areas included); its necrosis is the area under necrosis %, over this wider base, "
+               "so its % can be lower")
+
+
 def _classes(r: Mapping[str, Any]) -> str:
-    """The tissue-class legend of an input: colour, name, area (mm²) and % of tissue, one line a class."""
+    """The tissue-class legend of an input: display colour, name, area (mm²) and % of the classed area
+    (:data:`CLASSES_KEY`), one line a class."""
     classes = r.get("tissue_classes") or []
     lines = []
     for c in classes:
@@ -201,8 +210,8 @@ def _classes(r: Mapping[str, Any]) -> str:
         if not area:
             continue
         pct = _num(c.get("pct_of_tissue"))
-        colour = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in c.get("colour", (0, 0, 0))))
         name = html.escape(str(c.get("name", "")))
+        colour = "#{:02x}{:02x}{:02x}".format(*class_display_colour(str(c.get("name", "")), c.get("colour", (0, 0, 0))))
         lines.append(f'<div class="cls" data-class="{name}" data-area-mm2="{area!r}" '
                      f'data-pct="{"" if pct is None else repr(pct)}"><span class="sw" style="background:{colour}">'
                      f'</span>{name} {area:.3g} mm² {"" if pct is None else f"({pct:.1f} %)"}</div>')
@@ -294,10 +303,10 @@ def render_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; undefined values show as –.</p>
+<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; {CLASSES_KEY}; undefined values show as –.</p>
 {cmp_block}
 <table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
-<th>H-score</th><th>melanin %</th><th>necrosis %</th><th>tissue classes</th><th>error</th></tr></thead>
+<th>H-score</th><th>melanin %</th><th>necrosis %</th><th>tissue classes (% of classed area)</th><th>error</th></tr></thead>
 <tbody>
 {chr(10).join(body)}
 </tbody></table></body></html>

@@ -2,15 +2,19 @@
 
 ``tissue.png``
     The tissue-detection thumbnail with the tissue outline (green), the regions of interest
-    (yellow) and a scale bar (bottom right; "500 um", "2 mm": the bitmap font has no µ).
+    (yellow) and a scale bar (bottom right; "500 µm", "2 mm"; "500 um" where no font with µ is installed,
+    see :mod:`mmnst_path._picture_style`).
 ``overlay.png``
     Four panels side by side, each the thumbnail with a map blended over it: (1) tissue.png with
     the Ki67 hot spot (cyan box), labelled with only what it draws (:func:`tissue_legend`);
     (2) per-tile Ki67 index heatmap (blue 0 % -> yellow 50 % -> red 100 %, with that colour key
     under the label; no tint where no nucleus was counted); (3) melanin fraction (brown, darker =
     more); (4) necrosis fraction (magenta). A panel whose measure was not run says so. When a tissue model ran, a
-    fifth panel shows its class map (``maps["tissue_classes"]``) in the model's class colours,
-    with a legend giving each class's share of the tissue.
+    fifth panel shows its class map (``maps["tissue_classes"]``) in the class colours
+    (:func:`~mmnst_path._picture_style.class_display_colour`: necrosis magenta as in panel 4, never
+    melanin's brown), with a legend giving each class's area and its share of the classed area (all the
+    class map did not call background, pale areas included: a wider base than necrosis %'s stained
+    tissue, so the same necrotic area reads a few points lower there).
 
 Everything above is drawn from the low-resolution maps the result carries (never full resolution).
 
@@ -31,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ._picture_style import class_display_colour, picture_font, units
 from .aggregate import CELL_CLASSES, LowResMap, SlideResult
 from .geometry import Box
 
@@ -114,9 +119,11 @@ def _label(img: Any, text: str) -> None:
     from PIL import ImageDraw
 
     draw = ImageDraw.Draw(img)
-    box = draw.textbbox((4, 4), text)
+    font = picture_font()
+    text = units(text, font)
+    box = draw.textbbox((4, 4), text, font=font)
     draw.rectangle((box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3), fill=(255, 255, 255))
-    draw.text((4, 4), text, fill=(0, 0, 0))
+    draw.text((4, 4), text, fill=(0, 0, 0), font=font)
 
 
 def scale_bar_um(um_per_px: float, panel_px: int) -> float:
@@ -130,21 +137,22 @@ def scale_bar_um(um_per_px: float, panel_px: int) -> float:
 
 
 def _scale_bar(img: Any, um_per_px: float) -> None:
-    """A black scale bar with its length ("500 um", "2 mm") at the bottom right of ``img``, on white."""
+    """A black scale bar with its length ("500 µm", "2 mm") at the bottom right of ``img``, on white."""
     from PIL import ImageDraw
 
     um = scale_bar_um(um_per_px, img.size[0])
     if not math.isfinite(um):
         return
     length = um / um_per_px
-    text = f"{um / 1000:g} mm" if um >= 1000 else f"{um:g} um"  # the bitmap font has no µ
+    font = picture_font()
+    text = units(f"{um / 1000:g} mm" if um >= 1000 else f"{um:g} µm", font)
     draw = ImageDraw.Draw(img)
     x1, y1 = img.size[0] - 6, img.size[1] - 6
     x0 = x1 - length
-    box = draw.textbbox((0, 0), text)
+    box = draw.textbbox((0, 0), text, font=font)
     draw.rectangle((min(x0, x1 - box[2]) - 3, y1 - 5 - box[3] - 4, x1 + 3, y1 + 3), fill=(255, 255, 255))
     draw.rectangle((x0, y1 - 3, x1, y1), fill=(0, 0, 0))
-    draw.text((x1 - box[2], y1 - 5 - box[3]), text, fill=(0, 0, 0))
+    draw.text((x1 - box[2], y1 - 5 - box[3]), text, fill=(0, 0, 0), font=font)
 
 
 def _tissue_panel(result: SlideResult, rois: Sequence[np.ndarray]) -> tuple[Any, float]:
@@ -184,8 +192,9 @@ def _ki67_colour_bar(img: Any) -> None:
     for i, c in enumerate(colours):
         draw.line((x0 + i, y0, x0 + i, y0 + height), fill=tuple(int(v) for v in c))
     draw.rectangle((x0, y0, x0 + width, y0 + height), outline=(0, 0, 0))
+    font = picture_font()
     for frac, text in ((0, "0"), (0.5, "50"), (1, "100 %")):
-        draw.text((x0 + frac * width - (0 if frac < 1 else 6), y0 + height + 1), text, fill=(0, 0, 0))
+        draw.text((x0 + frac * width - (0 if frac < 1 else 6), y0 + height + 1), text, fill=(0, 0, 0), font=font)
 
 
 def tissue_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.ndarray:
@@ -244,34 +253,40 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
 
 
 def _classes_panel(result: SlideResult, base: np.ndarray, ds: float) -> Any:
-    """The tissue class map in the model's colours over the thumbnail, with a legend (class, % of tissue)."""
+    """The tissue class map in the display colours over the thumbnail, with a legend (class, area,
+    % of the classed area)."""
     from PIL import Image, ImageDraw
 
     legend = result.tissue_classes["classes"]
     index = _resample(result.maps["tissue_classes"], base.shape[:2], ds).astype(np.intp)
     palette = np.zeros((256, 3))
     for c in legend:
-        palette[c["index"]] = c["colour"]
+        palette[c["index"]] = class_display_colour(c["name"], c["colour"])
     defined = index >= 0
     alpha = np.where(defined, 0.6, 0.0)
     pil = Image.fromarray(_blend(base.astype(np.float64), palette[np.where(defined, index, 0)], alpha))
     draw = ImageDraw.Draw(pil)
+    font = picture_font()
     shown = [c for c in legend if c["area_mm2"] > 0]
     y = base.shape[0] - 4 - 12 * len(shown)
     if shown:
-        width = max(draw.textbbox((0, 0), _legend_text(c))[2] for c in shown)
+        width = max(draw.textbbox((0, 0), units(_legend_text(c), font), font=font)[2] for c in shown)
         draw.rectangle((2, y - 2, 20 + width, base.shape[0] - 2), fill=(255, 255, 255))
     for c in shown:
-        draw.rectangle((5, y + 2, 13, y + 10), fill=tuple(c["colour"]), outline=(0, 0, 0))
-        draw.text((17, y), _legend_text(c), fill=(0, 0, 0))
+        draw.rectangle((5, y + 2, 13, y + 10), fill=class_display_colour(c["name"], c["colour"]), outline=(0, 0, 0))
+        draw.text((17, y), units(_legend_text(c), font), fill=(0, 0, 0), font=font)
         y += 12
-    _label(pil, "tissue classes")
+    _label(pil, CLASSES_LABEL)
     return pil
+
+
+#: The class panel's label: its percentages are of the classed area, not of necrosis %'s tissue.
+CLASSES_LABEL = "tissue classes: area, % of classed area"
 
 
 def _legend_text(c: Any) -> str:
     pct = c["pct_of_tissue"]
-    return f"{c['name']} {c['area_mm2']:.3g} mm2" + ("" if not math.isfinite(pct) else f" ({pct:.1f} %)")
+    return f"{c['name']} {c['area_mm2']:.3g} mm²" + ("" if not math.isfinite(pct) else f" ({pct:.1f} %)")
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -390,6 +405,9 @@ def field_boxes(result: SlideResult, *, side_px: int, n_random: int = 3, seed: s
 def _font(size: int) -> Any:
     from PIL import ImageFont
 
+    font = picture_font(size)
+    if font is not None:
+        return font
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1
@@ -437,7 +455,7 @@ def nucleus_field_image(result: SlideResult, rgb: np.ndarray, box: Box, title: s
     y = box.height + caption - 10
     draw.rectangle((4, y - 24, 12 + max(bar, 40), y + 4), fill=(255, 255, 255))  # readable on tissue
     draw.rectangle((8, y - 4, 8 + bar, y), fill=(0, 0, 0))
-    draw.text((8, y - 20), "50 um", fill=(0, 0, 0), font=font)
+    draw.text((8, y - 20), units("50 µm", picture_font(13)), fill=(0, 0, 0), font=font)
     return np.asarray(pil), counts
 
 
@@ -449,7 +467,8 @@ def _caption_layout(draw: Any, font: Any, box: Box, mpp: float, title: str, coun
     laid out as before (heading at y 4, legend at y 24, 44 px)."""
     limit = box.width - 4
     head = [""]
-    for word in f"{title}: {box.height * mpp:.0f} x {box.width * mpp:.0f} um at level-0 row {box.row}, col {box.col}".split(" "):
+    um = units("µm", picture_font(13))
+    for word in f"{title}: {box.height * mpp:.0f} x {box.width * mpp:.0f} {um} at level-0 row {box.row}, col {box.col}".split(" "):
         wider = f"{head[-1]} {word}" if head[-1] else word
         if head[-1] and 6 + draw.textlength(wider, font=font) > limit:
             head.append(word)

@@ -1,8 +1,8 @@
 """Write a :class:`~mmnst_path.aggregate.SlideResult` to disk.
 
 Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz`` and
-``cells.parquet`` (the same table), ``cells.geojson`` (QuPath detections + one annotation per ROI, see
-:mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
+``cells.parquet`` (the same table), ``cells.geojson`` (QuPath detections + one annotation per ROI, or
+without ROIs one "Image" annotation with the slide's area measures, see :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
 Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`).
 
 Every write is atomic (a temporary file in the target folder, then :func:`os.replace`, see
@@ -18,7 +18,12 @@ in JSON and an empty field in CSV, never 0.
      "n_cells", "config": {...}, "stains": {...}, "versions": {...}, "timings": {...},
      "tissue_classes": {"model", "classes": [{"index", "name", "colour", "area_mm2", "pct_of_tissue"}],
                         "map": {"file": "tissue_classes.png", "shape", "downsample", "not_analysed": 255}}
-                       (only when a tissue model ran),
+                       (only when a tissue model ran; ``colour``: the model card's, the pictures may draw
+                       another, see :mod:`mmnst_path._picture_style`; ``pct_of_tissue``: % of the classed
+                       area, i.e. all the class map did not call ``background``, pale areas included. The
+                       necrosis class's area is ``metrics.necrosis_area_mm2``, but ``necrosis_fraction_pct``
+                       divides it by the stained tissue only (``counts.necrosis.tissue_um2``), so the
+                       class's % is a few points lower on tissue with pale areas),
      ...keys passed as ``extra`` (the batch runner stores "source", "request_hash", "summary_row")}
 
 ``result.json`` is written last: its presence means every other file of the input is complete.
@@ -46,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_open_text, atomic_write_bytes, atomic_write_text, current_umask
+from ._picture_style import class_display_colour
 from ._qc_text import (
     MARKER_LABELS,
     NEAR_BLACK_WARN_MIN,
@@ -60,7 +66,7 @@ from ._qc_text import (
     stroma_warning,
 )
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable, SlideResult
-from .geojson import Roi, feature_collection_chunks
+from .geojson import Roi, feature_collection_chunks, image_measurements
 
 __all__ = [
     "CELL_COLUMNS",
@@ -416,7 +422,8 @@ RESULT_FILES = {
 
 def tissue_classes_png(result: SlideResult) -> bytes | None:
     """The tissue class map as an indexed PNG (pixel value = class index, 255 = not analysed; the
-    palette holds the model's class colours), or None when no tissue model ran."""
+    palette holds the classes' display colours, :func:`~mmnst_path._picture_style.class_display_colour`), or
+    None when no tissue model ran."""
     from PIL import Image
 
     cmap = result.maps.get("tissue_classes")
@@ -426,7 +433,7 @@ def tissue_classes_png(result: SlideResult) -> bytes | None:
     img = Image.fromarray(np.where(index < 0, 255, index).astype(np.uint8))
     palette = [255, 255, 255] * 256
     for c in result.tissue_classes["classes"]:
-        palette[3 * c["index"] : 3 * c["index"] + 3] = list(c["colour"])
+        palette[3 * c["index"] : 3 * c["index"] + 3] = list(class_display_colour(c["name"], c["colour"]))
     img.putpalette(palette)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -480,18 +487,19 @@ def write_result(
     if "parquet" in outputs:
         paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells))
     if "geojson" in outputs:
-        regions = list(rois)
-        if not regions:
+        regions, image = list(rois), None
+        if not regions:  # the whole image: its annotation carries the slide's area measures
             r1, c1 = result.shape[0] - 0.5, result.shape[1] - 0.5
             whole = np.array([[-0.5, -0.5], [-0.5, c1], [r1, c1], [r1, -0.5]])
-            regions = [_Roi(whole, "Image")]
+            regions, image = [_Roi(whole, "Image")], image_measurements(result.metrics)
         paths["geojson"] = out / RESULT_FILES["geojson"]
         with atomic_open_text(paths["geojson"]) as fh:
             for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
                                                   seed=result.input, ki67="ki67" in result.measures,
                                                   chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
-                                                                   or "hematoxylin")):
+                                                                   or "hematoxylin"),
+                                                  region_measurements=image):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:

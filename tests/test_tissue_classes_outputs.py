@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmnst_path._picture_style import class_display_colour
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_tiles"
@@ -65,7 +66,7 @@ def test_result_json_references_an_indexed_png_in_the_model_colours(he_result, t
     assert list(index.shape) == tc["map"]["shape"]
     np.testing.assert_array_equal(index, he_result.maps["tissue_classes"].image)
     for c in tc["classes"]:
-        assert palette[c["index"]].tolist() == c["colour"]
+        assert tuple(palette[c["index"]].tolist()) == class_display_colour(c["name"], c["colour"])
     # the overlay gains a fifth panel: the class map
     with Image.open(paths["overlay"]) as ov:
         width = ov.size[0]
@@ -90,7 +91,7 @@ def test_report_html_lists_the_classes_and_melanin_of_tumour() -> None:
     assert 'data-col="melanin_tumour_fraction_pct"' in page
     tumour = next(c for c in row["tissue_classes"] if c["name"] == "tumour")
     assert f'data-class="tumour" data-area-mm2="{tumour["area_mm2"]!r}"' in page
-    assert "<th>tissue classes</th>" in page
+    assert "<th>tissue classes (% of classed area)</th>" in page
 
 
 def test_no_class_map_without_a_tissue_model() -> None:

@@ -1,0 +1,71 @@
+"""What the pictures and report.html draw with: the text font (µ and ² where a font has them) and the
+tissue classes' display colours.
+
+Font: DejaVu Sans (installed with most Linux systems and many Python packages) when Pillow finds it and it
+draws µ and ² (not the missing-glyph box); otherwise Pillow's default font and ASCII units ("um", "mm2"),
+as the pictures wrote before session 34 (:func:`picture_font`, :func:`units`).
+
+Class colours: a tissue model's card gives each class a colour; a few of the default model's collide with
+what the same pictures mean by a colour (necrosis brown is melanin's and DAB's brown). The drawing code
+shows :func:`class_display_colour` instead; the model file and ``result.json`` keep the card's colours.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["CLASS_DISPLAY_RGB", "class_display_colour", "draws_glyphs", "picture_font", "units"]
+
+#: Font files tried in order (Pillow searches the system font folders for a bare file name).
+_FONT_FILES = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+#: Display colours (RGB 0-255) by class name, where the card's colour would say something else in
+#: these pictures: necrosis in the necrosis panel's magenta (never brown: melanin / DAB); blood in
+#: orange, apart from tumour red and necrosis magenta.
+CLASS_DISPLAY_RGB: dict[str, tuple[int, int, int]] = {
+    "necrosis": (230, 0, 200),
+    "blood": (255, 140, 0),
+}
+
+
+def class_display_colour(name: str, colour: Sequence[int]) -> tuple[int, int, int]:
+    """The colour a class is drawn in (RGB 0-255): :data:`CLASS_DISPLAY_RGB` for its name, else the card's."""
+    if name in CLASS_DISPLAY_RGB:
+        return CLASS_DISPLAY_RGB[name]
+    r, g, b = (int(v) for v in colour)
+    return r, g, b
+
+
+def draws_glyphs(font: Any, text: str) -> bool:
+    """True when ``font`` draws every character of ``text`` as itself, not as its missing-glyph box
+    (compared with a private-use character no text font has)."""
+    missing = font.getmask("\ue000")
+    box = (bytes(missing), missing.size)
+    for ch in text:
+        mask = font.getmask(ch)
+        if (bytes(mask), mask.size) == box:
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def picture_font(size: int = 11) -> Any:
+    """DejaVu Sans of ``size`` px when installed and it draws µ and ², else None (Pillow's default font)."""
+    from PIL import ImageFont
+
+    for name in _FONT_FILES:
+        try:
+            font = ImageFont.truetype(name, size)
+        except OSError:
+            continue
+        if draws_glyphs(font, "µ²"):
+            return font
+    return None
+
+
+def units(text: str, font: Any) -> str:
+    """``text`` as ``font`` can draw it: µ and ² kept for a font from :func:`picture_font`, "u" and "2"
+    for None (Pillow's default font has neither)."""
+    return text if font is not None else text.replace("µ", "u").replace("²", "2")
