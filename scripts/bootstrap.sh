@@ -29,6 +29,8 @@ apt_install() {
 if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt_install python3-venv
 fi
+# a font with µ and ² for the pictures' scale bars and areas (without it they write "um", "mm2")
+apt_install fonts-dejavu-core || echo "bootstrap: no DejaVu font; pictures will write um / mm2" >&2
 if [ "$mode" = test ]; then
     # Qt/napari under a virtual X server (pytest-xvfb starts /usr/bin/Xvfb)
     apt_install xvfb xauth libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
