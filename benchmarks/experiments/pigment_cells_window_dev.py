@@ -9,13 +9,17 @@ covers percents of it, specks a few thousandths.
 
 A configuration is ``LABEL:MODEL:FRACTION:SCOPE``: ``MODEL`` ``none`` / ``default`` / a ``.mmnst`` path;
 ``FRACTION`` the least share; ``SCOPE`` ``all`` (``Ki67Params.pigment_prior_fraction``: the near-black prior and
-the model) or ``model`` (the prior kept at its default, the model only where the share reaches ``FRACTION``; set
-by wrapping the module functions, for this measurement only). The dev tiles are those of
-``pigment_cells_guard_dev.py`` (``ki67_pigment_tile`` 40-59; the saturated / EndoNuke-dark pigment-free proxies
-7000-7007; with ``--families`` the DAB families 40-43, plain and ``wide``).
+the model), ``model`` (the prior kept at its default, the model only where the share reaches ``FRACTION``) or
+``out`` (the prior read from the mask outside every detected nucleus); ``model`` and ``out`` are set by wrapping
+the module functions, for this measurement only. The dev tiles are those of ``pigment_cells_guard_dev.py``
+(``ki67_pigment_tile`` 40-59; the saturated / EndoNuke-dark pigment-free proxies 7000-7007; with ``--families`` the
+DAB families 40-43, plain and ``wide``); with ``--specks`` pigment-free tiles with DAB granules or meshwork beside
+their positives (:func:`speck_tiles`). Each line prints the tile's errors and the largest window share of its
+nuclei (all mask / outside nuclei); the end a table of mean / max |error| per set. Session 34's choice
+(0.02, ``all``): /work/notes/s34/h4_report.md.
 
-    PYTHONPATH=. python benchmarks/experiments/pigment_cells_window_dev.py --json /tmp/dev.json \
-        off:none:0.002:all C:default:0.002:all W2:default:0.02:model
+    PYTHONPATH=. python benchmarks/experiments/pigment_cells_window_dev.py --only k512 --json /tmp/dev.json \
+        off:none:0.002:all C:default:0.002:all A2:default:0.02:all
 """
 
 from __future__ import annotations
@@ -68,7 +72,6 @@ class _ModelOnly:
         self.k, self.fraction, self.share = k, None, None
         self.outside: float | None = None
         self.stats: list[float] = []
-        self.changes: list | None = None
         self._prior, self._apply = k._prior_holds, k._apply_pigment_cells
         k._prior_holds, k._apply_pigment_cells = self.prior, self.apply
 
@@ -90,34 +93,7 @@ class _ModelOnly:
     def apply(self, cells: Any, model: Any, rows: np.ndarray, prior: np.ndarray, params: Any) -> Any:
         if self.fraction is not None and self.share is not None:
             prior = np.asarray(prior, bool) & (self.share >= self.fraction)
-        out = self._apply(cells, model, rows, prior, params)
-        if self.changes is not None and self.share is not None:
-            moved = out.cls != cells.cls
-            self.changes.append((_keys(cells.row[moved], cells.col[moved], cells.hematoxylin_od_mean[moved]),
-                                 cells.cls[moved], self.share[moved]))
-        return out
-
-
-def _keys(row: Any, col: Any, hem: Any) -> list[tuple[float, float, float]]:
-    """Nucleus keys that survive the region's frame shift: the centroids' fractional parts and the hematoxylin."""
-    return [(round(float(r) % 1.0, 5), round(float(c) % 1.0, 5), round(float(h), 4))
-            for r, c, h in zip(row, col, hem, strict=True)]
-
-
-def index_at(res: Any, changes: list, fraction: float) -> float:
-    """The Ki67 index (%) of ``res`` (read with the unguarded model, its calls recorded in ``changes``) had the
-    model left every nucleus whose window share is below ``fraction`` (its calls before the model restored)."""
-    from mmnst_path.aggregate import CELL_CLASSES
-
-    cls = np.asarray(CELL_CLASSES, dtype=object)[np.asarray(res.cells.cls, np.intp)]
-    key = {k: i for i, k in enumerate(_keys(res.cells.row, res.cells.col, res.cells.columns["hematoxylin_od_mean"]))}
-    for keys, before, share in changes:
-        for k, b, s in zip(keys, before, share, strict=True):
-            i = key.get(k)
-            if i is not None and s < fraction and cls[i] != "excluded":
-                cls[i] = b
-    pos, neg = int((cls == "positive").sum()), int((cls == "negative").sum())
-    return 100.0 * pos / (pos + neg) if pos + neg else float("nan")
+        return self._apply(cells, model, rows, prior, params)
 
 
 def main() -> None:
@@ -127,8 +103,6 @@ def main() -> None:
     ap.add_argument("--specks", action="store_true",
                     help="the brown-speck proxies (speck_tiles) instead of the other sets")
     ap.add_argument("--only", default="", help="comma-separated set names to read (default: all)")
-    ap.add_argument("--record", default="", help="comma-separated fractions: one run per tile per configuration, "
-                    "the model-scope guard at each fraction read from its recorded calls (index_at)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many tiles of each set (0: all)")
     ap.add_argument("--json", type=Path, default=None, help="per tile: [set, seed, measured %%, truth %%] per label")
     args = ap.parse_args()
@@ -138,8 +112,6 @@ def main() -> None:
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
     wrap = _ModelOnly()
-    fractions = [float(f) for f in args.record.split(",") if f]
-    wrap.changes = [] if fractions else None
     only = {s for s in args.only.split(",") if s}
     configs = [parse_config(c) for c in args.configs]
     out: dict[str, list[list]] = {}
@@ -163,22 +135,25 @@ def main() -> None:
             out.setdefault(label, []).append([name, seed, float(res.metrics.get("ki67_index_pct", np.nan)), truth,
                                               float(res.metrics.get("melanin_fraction_pct", np.nan)),
                                               *(wrap.stats or [0.0, 0.0])])
-            for f in fractions:
-                out.setdefault(f"{label}@{f:g}", []).append([name, seed, index_at(res, wrap.changes or [], f), truth,
-                                                              out[label][-1][4]])
-            wrap.changes = [] if fractions else None
         print(name, seed, " ".join(f"{lab}={rows[-1][2] - rows[-1][3]:+.4f}" for lab, rows in out.items()),
               f"melanin={out[configs[0][0]][-1][4]:.4f} max window share all/outside nuclei "
               f"{out[configs[0][0]][-1][5]:.4f}/{out[configs[0][0]][-1][6]:.4f}", flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(out), encoding="utf-8")
-    sets = list(dict.fromkeys(r[0] for r in next(iter(out.values()))))
-    print("| config | " + " | ".join(sets) + " |")
-    print("|---|" + "---|" * len(sets))
-    for label, rows in out.items():
-        err = {s: np.nanmean([abs(r[2] - r[3]) for r in rows if r[0] == s]) for s in sets}
-        print(f"| {label} | " + " | ".join(f"{err[s]:.4f}" for s in sets) + " |")
+    print(summary(out))
 
+
+def summary(out: dict[str, list[list]]) -> str:
+    """A markdown table: per configuration and set, the mean and max |measured - true| Ki67 index (pp)."""
+    names = list(dict.fromkeys(r[0] for rows in out.values() for r in rows))
+    lines = ["| config | " + " | ".join(f"{n} mean / max" for n in names) + " |", "|---|" + "---|" * len(names)]
+    for label, rows in out.items():
+        cells = []
+        for n in names:
+            e = np.abs([r[2] - r[3] for r in rows if r[0] == n])
+            cells.append(f"{np.nanmean(e):.4f} / {np.nanmax(e):.4f}" if e.size else "-")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     main()
