@@ -141,7 +141,8 @@ def main() -> None:
                     help="a row cache (its training rows) to validate on instead of the validation seeds")
     ap.add_argument("--validation-use", default="", help="what --validation-rows holds, for the model card")
     ap.add_argument("--guard", default=GUARD, help="where the model reads a nucleus, for the model card")
-    ap.add_argument("--dev-figures", default="", help="the dev / validation figures of the shipped use, for the card")
+    ap.add_argument("--dev-figures", default="",
+                    help="the dev / validation figures of the shipped use and what it still gets wrong, for the card")
     ap.add_argument("--out", type=Path, default=Path("mmnst_path/models/pigment_cells_dab.mmnst"))
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -203,10 +204,10 @@ def main() -> None:
         "not_trained_on": ("the research-only Ki67 sets of ../shared/data/ki67, the held-out renderers of "
                            "benchmarks/heldout_render*.py and the evaluation seeds 0-11"),
         "script": "scripts/train_pigment_cells_model.py",
-        "guard": args.guard,
+        "decision": args.guard,
     }
     if args.dev_figures:
-        card["dev_figures"] = args.dev_figures
+        card["limitations"] = args.dev_figures
     settings = dict(SETTINGS, task=CELL_TASK, pixel_model_id=mask_model.model_id)
     model = train_model(xg, yg, kind="nucleus", classes=CELL_CLASSES, features=CELL_FEATURES, settings=settings,
                         card=card, validation=(xv, yv) if len(yv) else None, n_estimators=args.trees, max_depth=14,
