@@ -54,6 +54,11 @@ FIRST_SEED = 7000
 FIRST_VALIDATION_SEED = 7500
 #: ki67_pigment_tile training seeds (session 33: its dev seeds are 40-59, its gate seeds 60-67)
 KI67_TILE_FIRST_SEED = 3000
+#: where Ki67 reads a nucleus with the model (session 34: the prior's window keeps it off speck-only tissue)
+GUARD = ("only nuclei in the Ki67 index where the pigment prior holds: at least Ki67Params.pigment_prior_fraction "
+         "(0.02 since session 34) of the square of half-side Ki67Params.pigment_prior_radius_um (150 µm) around the "
+         "nucleus in the pigment mask; the pigment mask's false specks on pigment-free tissue (dark DAB positives, "
+         "DAB granules) cover a few thousandths to ~3 % of it, melanin around pigmented cells ~6-16 %")
 
 
 def tile_rows(seed: int, family: str, *, appearance: str, near_black: bool, size: int,
@@ -135,6 +140,9 @@ def main() -> None:
     ap.add_argument("--validation-rows", type=Path, default=None,
                     help="a row cache (its training rows) to validate on instead of the validation seeds")
     ap.add_argument("--validation-use", default="", help="what --validation-rows holds, for the model card")
+    ap.add_argument("--guard", default=GUARD, help="where the model reads a nucleus, for the model card")
+    ap.add_argument("--dev-figures", default="",
+                    help="the dev / validation figures of the shipped use and what it still gets wrong, for the card")
     ap.add_argument("--out", type=Path, default=Path("mmnst_path/models/pigment_cells_dab.mmnst"))
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -196,7 +204,10 @@ def main() -> None:
         "not_trained_on": ("the research-only Ki67 sets of ../shared/data/ki67, the held-out renderers of "
                            "benchmarks/heldout_render*.py and the evaluation seeds 0-11"),
         "script": "scripts/train_pigment_cells_model.py",
+        "decision": args.guard,
     }
+    if args.dev_figures:
+        card["limitations"] = args.dev_figures
     settings = dict(SETTINGS, task=CELL_TASK, pixel_model_id=mask_model.model_id)
     model = train_model(xg, yg, kind="nucleus", classes=CELL_CLASSES, features=CELL_FEATURES, settings=settings,
                         card=card, validation=(xv, yv) if len(yv) else None, n_estimators=args.trees, max_depth=14,

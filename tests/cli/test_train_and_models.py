@@ -193,7 +193,7 @@ def test_the_opt_in_hidden_model_is_named_in_versions_and_summary(tmp_path):
 
 def test_the_opt_in_pigment_cell_model_and_gate_are_named_in_versions_and_summary(tmp_path):
     # like the hidden model: a run with [ki67] pigment_cell_model and [pigment] gate names both models (id, name,
-    # version) in result.json's versions and summary.csv; a default run names neither
+    # version) in result.json's versions and summary.csv; a default run names only the pigment-cell model
     from mmnst_path.classify._pigment_gate import resolve_gate_model
     from mmnst_path.classify.hidden_nuclei import resolve_cell_model
 
@@ -214,5 +214,6 @@ def test_the_opt_in_pigment_cell_model_and_gate_are_named_in_versions_and_summar
     plain = tmp_path / "plain"
     assert main(["quantify", str(img), "--out", str(plain), "--stains", "H-DAB", "--quiet"]) == 0
     versions = json.loads(next(plain.glob("*/result.json")).read_text())["versions"]
-    assert "pigment_cell_model" not in versions
+    # the pigment-cell model is the H-DAB default since session 34 (H4); the gate stays opt-in
+    assert versions["pigment_cell_model"].startswith(resolve_cell_model("default").model_id + " ")
     assert "pigment_gate" not in versions

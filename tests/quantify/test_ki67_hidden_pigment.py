@@ -15,8 +15,10 @@ from mmnst_path.quantify.ki67 import Ki67Params, classify_nuclei, measure_ki67
 from mmnst_path.stain import load_stains
 from mmnst_path.synthetic import pigment_family_tile
 
-MODEL = Ki67Params(hidden_model="default", pigment_cell_model="none")  # the hidden model alone
-RULES = Ki67Params(hidden_model="none", pigment_cell_model="none")  # the rules alone
+# the hidden model alone / the rules alone, behind the former prior window (0.002): a 192 µm tile dilutes the
+# share of the 300 µm square below the default's 0.02 (session 34)
+MODEL = Ki67Params(hidden_model="default", pigment_cell_model="none", pigment_prior_fraction=0.002)
+RULES = Ki67Params(hidden_model="none", pigment_cell_model="none", pigment_prior_fraction=0.002)
 
 
 def _nuclei(dab: list[float]) -> Nuclei:

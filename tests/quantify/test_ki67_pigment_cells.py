@@ -157,7 +157,10 @@ def test_hidden_positives_of_a_generated_tile_leave_the_index() -> None:
         mask, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=resolve_pigment_model("default"), stains="H-DAB",
                                    params=PigmentParams())
         runs = [measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", pigment_mask=mask,
-                             params=Ki67Params(pigment_cell_model=name)) for name in ("none", "default")]
+                             # the former prior window: a 128 µm tile dilutes the share of the 300 µm square
+                             # below the default's 0.02 (the guard: test_ki67_pigment_window_guard.py)
+                             params=Ki67Params(pigment_cell_model=name, pigment_prior_fraction=0.002))
+                for name in ("none", "default")]
     labels, mel = tile.masks["nuclei"], tile.masks["melanin"]
     n = int(labels.max())
     cov = np.bincount(labels.ravel(), mel.ravel(), minlength=n + 1) / np.maximum(np.bincount(labels.ravel()), 1)
@@ -186,12 +189,15 @@ def test_the_model_does_not_depend_on_tile_size() -> None:
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
     rgb = tifffile.imread(Path(__file__).resolve().parents[2] / "sample_tiles" / "ki67_pigmented.tif")[:512, :512]
+    # the former prior window (0.002): on this 256 µm crop the default's 0.02 keeps the model off every nucleus
     cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"],
-                                       "ki67": {"pigment_cell_model": "default"}})
+                                       "ki67": {"pigment_cell_model": "default", "pigment_prior_fraction": 0.002}})
     whole = analyze_region(rgb, cfg, mpp=0.5)
     tiled = analyze_region(rgb, cfg.replace(tile_um=96.0), mpp=0.5)
     assert len(tiled.tiles) == 9
-    plain = analyze_region(rgb, AnalysisConfig(stains="H-DAB", measures=("ki67",)), mpp=0.5)
+    plain = analyze_region(rgb, AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"],
+                                                             "ki67": {"pigment_cell_model": "none",
+                                                                      "pigment_prior_fraction": 0.002}}), mpp=0.5)
     assert whole.counts["ki67"] != plain.counts["ki67"]  # the model acts on this tile
     assert whole.counts["ki67"] == tiled.counts["ki67"]
     keys = []

@@ -11,6 +11,9 @@ import pytest
 from mmnst_path.quantify.ki67 import Ki67Params, measure_ki67
 
 MPP = 0.5
+#: the prior's mechanism at the fraction these small scenes were built for (the default, 0.02 since session 34,
+#: needs a melanin patch wider than them: tests/quantify/test_ki67_pigment_window_guard.py)
+PRIOR = replace(Ki67Params(), pigment_prior_fraction=0.002)
 
 
 def _patch_side(params: Ki67Params) -> int:
@@ -32,7 +35,7 @@ def _scene() -> tuple[np.ndarray, np.ndarray, tuple[int, int], tuple[int, int]]:
     black, brown = (50, 50), (50, 110)
     for (r, c), colour in ((black, (6, 5, 4)), (brown, (150, 95, 55))):
         rgb[(yy - r) ** 2 + (xx - c) ** 2 <= 9 ** 2] = colour  # 9 px = 4.5 µm radius
-    side = _patch_side(Ki67Params())
+    side = _patch_side(PRIOR)
     assert side <= 60
     mask = np.zeros((size, size), bool)
     mask[size - 4 - side : size - 4, 20 : 20 + side] = True
@@ -49,7 +52,7 @@ def _class_at(res, point: tuple[int, int]) -> str:
 
 def test_near_black_nucleus_beside_melanin_reads_pigment_not_positive() -> None:
     rgb, mask, black, brown = _scene()
-    res = measure_ki67(rgb, mpp=MPP, stains="H-DAB", pigment_mask=mask, params=Ki67Params())
+    res = measure_ki67(rgb, mpp=MPP, stains="H-DAB", pigment_mask=mask, params=PRIOR)
     assert _class_at(res, black) == "pigment"
     assert _class_at(res, brown) == "positive"  # brown DAB, not near-black: read as before
 
@@ -57,7 +60,7 @@ def test_near_black_nucleus_beside_melanin_reads_pigment_not_positive() -> None:
 @pytest.mark.parametrize("how", ["prior off", "no melanin", "too little melanin"])
 def test_near_black_nucleus_stays_positive_without_melanin_in_the_tissue(how: str) -> None:
     rgb, mask, black, _ = _scene()
-    params = Ki67Params()
+    params = PRIOR
     if how == "prior off":
         params = replace(params, pigment_prior_fraction=0.0)
     elif how == "no melanin":
@@ -96,7 +99,7 @@ def test_pigment_prior_is_decided_per_nucleus_by_the_melanin_around_it() -> None
     """Issue #14: the prior holds for a near-black nucleus with melanin within
     ``pigment_prior_radius_um``, not for one farther away on the same image, and a nucleus's call
     is the same on any part of the image that holds that square (the tiling cannot move it)."""
-    params = Ki67Params()
+    params = PRIOR
     reach = round(params.pigment_prior_radius_um / MPP)
     size = 2 * reach + 160
     rgb = np.full((size, 120, 3), (232, 226, 236), np.uint8)

@@ -43,8 +43,9 @@ def test_positive_nucleus_under_near_black_pigment_reads_pigment(seed: int) -> N
     assert (cls == "pigment").all()
     # without the saturation test the DAB-fill rule reads most of them positive (near-black is
     # DAB-filled by saturation): what the default must not do (the rules alone: the hidden-nucleus
-    # model, the default since 2026-12-04, marks them whatever the saturation test says)
-    off = _classes_under(tile, target, Ki67Params(pigment_saturated_od=0.0, hidden_model="none"))
+    # model and the pigment-cell model, the default since session 34, mark them whatever the saturation test says)
+    off = _classes_under(tile, target, Ki67Params(pigment_saturated_od=0.0, hidden_model="none",
+                                                  pigment_cell_model="none"))
     assert (off == "positive").sum() >= len(off) // 2
 
 

@@ -47,13 +47,13 @@ def _own_share(tile, region) -> np.ndarray:
 @pytest.mark.parametrize("seed", [1000, 1002])
 def test_declared_pigmented_lesion_makes_ungranulated_near_black_nuclei_unassessable(seed: int) -> None:
     tile = pigment_family_tile(seed, "confluent", near_black=True, size=192)
-    auto = _run(tile, Ki67Params())
+    auto = _run(tile, Ki67Params(pigment_cell_model="none"))  # the near-black rule alone (no pigment-cell model)
     black = _near_black_share(tile, auto.cells) >= 0.75
     assert black.sum() >= 3  # black sheets over nuclei
     # default: nothing vouches for melanin, so the black bodies are read by their DAB (positive)
     assert (auto.cells.cls[black] == "positive").sum() >= black.sum() // 2
     assert not (auto.cells.cls == "pigment").any()
-    declared = _run(tile, Ki67Params(near_black="pigment"))
+    declared = _run(tile, Ki67Params(near_black="pigment", pigment_cell_model="none"))
     np.testing.assert_array_equal(declared.labels, auto.labels)  # the same nuclei
     assert (declared.cells.cls[black] == "pigment").all()
     # exactly the nuclei at least half near-black turn unassessable; the others keep their class
@@ -68,9 +68,10 @@ def test_declared_pigmented_lesion_changes_nothing_without_near_black() -> None:
     tile = pigment_family_tile(3, "coarse", size=192)  # granular pigment, nothing saturated
     assert (od_from_rgb(tile.rgb).min(axis=-1) >= 1.0).mean() < 0.01
     mask = tile.masks["melanin"]
-    a = measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", pigment_mask=mask, params=Ki67Params())
+    a = measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", pigment_mask=mask,
+                     params=Ki67Params(pigment_cell_model="none"))
     b = measure_ki67(tile.rgb, mpp=tile.mpp, stains="H-DAB", pigment_mask=mask,
-                     params=Ki67Params(near_black="pigment"))
+                     params=Ki67Params(near_black="pigment", pigment_cell_model="none"))
     np.testing.assert_array_equal(a.cells.cls, b.cells.cls)
 
 
