@@ -29,7 +29,7 @@ __all__ = [
 
 #: lines of text a results panel keeps room for (Review docked above Export, and Analyze after a run,
 #: otherwise shrank to 3-4)
-PANEL_LINES = 12
+PANEL_LINES = 6
 
 
 def keep_lines(box: Any, lines: int = PANEL_LINES) -> None:
