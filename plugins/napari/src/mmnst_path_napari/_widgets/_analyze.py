@@ -215,7 +215,8 @@ class AnalyzeWidget(Container):
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
                 self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
                 self.region, self.controls, self.notice, self.results, self.legend,
-            ]
+            ],
+            scrollable=True,  # docked with Review on a 1200-line screen it scrolls, not grows (session 34)
         )  # fmt: skip
         self.mpp_info.native.setWordWrap(True)
         self.od_info.native.setWordWrap(True)
