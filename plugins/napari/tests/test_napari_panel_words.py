@@ -27,12 +27,11 @@ def test_excluded_rings_have_their_own_colour_and_words():
     assert "#00a0a0" in html  # its ring, in its colour
 
 
-def test_the_ki67_heatmap_is_present_but_hidden(make_napari_viewer):
+def test_the_ki67_heatmap_is_present_but_hidden():
     """Mutation: the heatmap layer visible (it darkened the stain at 0 %)."""
-    viewer, analyze = _analyzed(make_napari_viewer)
     from mmnst_path_napari._analysis import layers_from_result
 
-    plan, result = _run_result()
+    _, result = _run_result()
     result.maps = {"ki67": type("M", (), {"image": np.array([[0.0, 50.0]], np.float32), "downsample": 50.0})()}
     (heat,) = [d for d in layers_from_result(result, mpp=None) if d[1]["name"] == "Ki67 heatmap"]
     assert heat[1]["visible"] is False
@@ -95,11 +94,13 @@ def cmu_plan_reader(wsi_dir):
 
 
 def test_analyze_and_review_fit_a_1200_line_screen(make_napari_viewer):
-    """Analyze + Review docked were 1540 px tall in session 34's shots (a 1200-line screen): the dock's
-    widgets (a scroll area for Analyze) now ask for <= 1150 px together, and need less.
-    Mutation: Analyze not ``scrollable`` (its form asks for ~1200 px alone)."""
+    """Analyze + Review docked made the window 1540 px tall in session 34's shots (a 1200-line screen):
+    the widgets napari docks (their ``.native``) now need <= 1150 px together, Analyze's settings in a
+    scroll area. Mutation: the settings not scrolled (``scroll_area``'s minimum height the form's)."""
     viewer, analyze = _analyzed(make_napari_viewer)
     _, review = viewer.window.add_plugin_dock_widget(PLUGIN, "Review")
-    docked = [w.root_native_widget for w in (analyze, review)]
-    assert sum(w.sizeHint().height() for w in docked) <= 1150
-    assert sum(w.minimumSizeHint().height() for w in docked) <= 1150
+    docked = [w.native for w in (analyze, review)]
+    need = sum(w.minimumSizeHint().height() for w in docked)
+    print("docked minimum heights", need)
+    assert need <= 1100  # (+ the window's menu, title and status bars: ~1150)
+    assert analyze.form.native.minimumSizeHint().height() > 400  # (what the scroll area spares)

@@ -41,6 +41,7 @@ from ._common import (
     layer_reader,
     notice_label,
     rgb_image_layers,
+    scroll_area,
     view_box,
 )
 
@@ -209,15 +210,18 @@ class AnalyzeWidget(Container):
         measures = Container(
             widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], layout="horizontal", labels=False
         )
-        super().__init__(
+        # the settings scroll (docked with Review on a 1200-line screen the window grew to 1540 px, session 34);
+        # the run's buttons, warning line, results and legend stay in view below them
+        self.form = Container(
             widgets=[
                 self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od, self.od_info,
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
                 self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
-                self.region, self.controls, self.notice, self.results, self.legend,
-            ],
-            scrollable=True,  # docked with Review on a 1200-line screen it scrolls, not grows (session 34)
+                self.region,
+            ]
         )  # fmt: skip
+        super().__init__(widgets=[self.controls, self.notice, self.results, self.legend])
+        self.native.layout().insertWidget(0, scroll_area(self.form.native))
         self.mpp_info.native.setWordWrap(True)
         self.od_info.native.setWordWrap(True)
         self.legend.native.setWordWrap(True)
