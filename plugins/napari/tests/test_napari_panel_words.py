@@ -58,7 +58,7 @@ def test_necrosis_follows_the_stains_until_the_user_clicks_it(make_napari_viewer
     assert analyze.do_necrosis.value  # auto: decided when the stains are detected
     analyze.stains.value = "H-DAB"
     assert not analyze.do_necrosis.value
-    assert analyze.do_necrosis.text == "necrosis (H&E only)"
+    assert analyze.do_necrosis.text == "necrosis (needs eosin)"
     assert "the stains H-DAB have no eosin" in analyze.do_necrosis.tooltip
     analyze.stains.value = "H&E"
     assert analyze.do_necrosis.value

@@ -301,7 +301,8 @@ class AnalyzeWidget(Container):
         self._necrosis_setting = True
         try:
             self.do_necrosis.value = on
-            self.do_necrosis.text = "necrosis" if on else "necrosis (H&E only)"
+            # (no "&" in a check box text: Qt reads it as a shortcut mark, "H&E" showed as "HE")
+            self.do_necrosis.text = "necrosis" if on else "necrosis (needs eosin)"
             self.do_necrosis.tooltip = (
                 "measured on H&E slides (eosin); left out when the stains are detected as IHC" if on
                 else f"off: the stains {stains} have no eosin; necrosis is measured on H&E slides (tick to ask anyway)"
