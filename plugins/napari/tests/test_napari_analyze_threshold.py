@@ -11,6 +11,7 @@ Fast Red cases fail, and the detected run counts at 0.225 instead of the value e
 from __future__ import annotations
 
 import pytest
+from mmnst_path_napari._widgets._analyze import threshold_words
 
 from mmnst_path.quantify.ki67 import Ki67Params
 from mmnst_path.synthetic_azure import azure_b_tile
@@ -47,7 +48,8 @@ def test_the_box_edits_the_threshold_the_stains_tiles_count_at(make_napari_viewe
     assert getattr(Ki67Params(), field) == default
     widget.stains.value = stains
     assert widget.positive_od.label == "positive OD ≥"  # fixed: the line under it names the chromogen
-    assert widget.od_info.value == f"{label}: [ki67] {field}"
+    assert widget.od_info.value == threshold_words(label, stains)  # in words; the config key in its tooltip
+    assert widget.od_info.tooltip == f"config key: [ki67] {field}"
     assert widget.positive_od.value == pytest.approx(default)  # its own default, shown to 3 decimals
     assert _tile_threshold(widget.config(stains), stains) == pytest.approx(default)
     widget.positive_od.value = 0.305
@@ -95,5 +97,6 @@ def test_detected_azure_b_stains_count_at_the_value_entered(make_napari_viewer, 
     assert ki67.positive_threshold_od == pytest.approx(0.35)
     assert widget.result.metrics["ki67_positive_threshold_od"] == pytest.approx(0.2)
     assert widget.od_info.value.startswith(
-        "positive DAB OD ≥ (Azure B): [ki67] azure_positive_threshold_od of the detected stains AzureB-DAB")
+        "a nucleus counts as positive from this DAB OD (Azure B) up (the stains detected: AzureB-DAB")
+    assert widget.od_info.tooltip == "config key: [ki67] azure_positive_threshold_od"
     assert widget.positive_od.value == pytest.approx(0.2)

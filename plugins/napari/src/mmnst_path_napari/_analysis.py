@@ -167,12 +167,16 @@ class AnalysisPlan:
         ``"detected from the image"``, ``"chosen"`` or ``"estimated from the image (reference X)"``.
     refused : tuple of str
         One sentence per ticked measure the stains do not allow.
+    skipped : tuple of str
+        The ``optional`` measures (ticked by default, not by the user) the stains do not allow,
+        left out quietly.
     """
 
     config: Any
     stains: str
     stains_source: str
     refused: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
 
 
 def plan_analysis(
@@ -182,6 +186,7 @@ def plan_analysis(
     ticked: Sequence[str],
     estimate_box: Box | None = None,
     positive_od: float | None = None,
+    optional: Sequence[str] = (),
 ) -> AnalysisPlan:
     """Resolve the stains (``"auto"``: the CLI's detection) and the measures they allow.
 
@@ -199,6 +204,9 @@ def plan_analysis(
     positive_od : float, optional
         Ki67 positive threshold (log10 OD) for the resolved stains: set in the field their tiles
         count at (:func:`positive_threshold_field`; Analyze's box when the stains are detected).
+    optional : sequence of str
+        Ticked measures left out without a refusal when the stains do not allow them (Analyze's
+        necrosis, ticked by default: on an IHC slide it is skipped, not refused, unless the user ticked it).
 
     Raises
     ------
@@ -239,8 +247,9 @@ def plan_analysis(
         config = AnalysisConfig.from_mapping(m)
     allowed = applicable_measures(config, matrix)
     refused = []
+    skipped = tuple(name for name in ticked if name in optional and name not in allowed)
     for name in ticked:
-        if name in allowed:
+        if name in allowed or name in skipped:
             continue
         if name == "ki67":
             refused.append(
@@ -252,10 +261,10 @@ def plan_analysis(
                            f"(untick {name} for IHC slides)")
     chosen = [name for name in ticked if name in allowed]
     if not chosen:
-        msg = f"nothing to measure: {'; '.join(refused) or 'no measure ticked'}"
+        msg = f"nothing to measure: {'; '.join(refused) or 'no measure ticked the stains allow'}"
         raise ValueError(msg)
     m["measures"] = chosen
-    return AnalysisPlan(AnalysisConfig.from_mapping(m), shown, source, tuple(refused))
+    return AnalysisPlan(AnalysisConfig.from_mapping(m), shown, source, tuple(refused), skipped)
 
 
 def _detect_stains(reader: Any, tissue: Any) -> Any:
@@ -327,7 +336,8 @@ def hotspot_caption(result: SlideResult) -> str:
 
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
     """Layer data tuples, bottom to top: melanin / necrosis fraction maps, Ki67 heatmap (all
-    semi-transparent, exactly the image's extent), hot-spot frame, nuclei Points on top.
+    semi-transparent, exactly the image's extent; the Ki67 heatmap hidden until its eye is ticked),
+    hot-spot frame, nuclei Points on top.
 
     ``mpp`` is the display scale of the image layer (None when it is shown in pixels).
     """
@@ -346,11 +356,10 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
         )  # fmt: skip
     k = result.maps.get("ki67")
     if k is not None:
-        layers.append(
-            heatmap_layer(
-                k.image, downsample=k.downsample, mpp=mpp, name="Ki67 heatmap", shape=shape, opacity=0.35
-            )
-        )
+        heat = heatmap_layer(k.image, downsample=k.downsample, mpp=mpp, name="Ki67 heatmap", shape=shape, opacity=0.35)
+        # present but hidden: over the whole slide its dark low end hid the DAB brown (session 34's shots)
+        heat[1]["visible"] = False
+        layers.append(heat)
     if result.hotspot is not None:
         layers.append(hotspot_layer(result.hotspot.box, mpp=mpp, label=hotspot_caption(result)))
     if "ki67" in result.measures or len(result.cells):

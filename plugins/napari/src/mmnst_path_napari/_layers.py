@@ -44,13 +44,21 @@ LayerData = tuple[Any, dict[str, Any], str]
 #: Nucleus classes (the library's class codes index this tuple).
 CLASSES: tuple[str, ...] = tuple(CELL_CLASSES)
 
-#: RGBA colour of every class: positive red, negative blue, pigment grey, excluded yellow.
+#: RGBA colour of every class: positive red, negative blue, pigment grey, excluded teal (the GeoJSON's
+#: Excluded colour, 0 160 160; it was yellow, the hot-spot frame's colour, in session 34's shots)
 CLASS_COLORS: Mapping[str, tuple[float, float, float, float]] = {
     "positive": (1.0, 0.0, 0.0, 1.0),
     "negative": (0.0, 0.35, 1.0, 1.0),
     "pigment": (0.6, 0.6, 0.6, 1.0),
-    "excluded": (1.0, 0.85, 0.0, 1.0),
+    "excluded": (0.0, 160 / 255, 160 / 255, 1.0),
 }
+#: what each ring means, in the legend's words (excluded: the cell model's call, not counted)
+CLASS_WORDS: Mapping[str, str] = {
+    "pigment": "pigment (not counted)",
+    "excluded": "excluded = not tumour (cell model: stromal / lymphocyte), not counted",
+}
+#: colour of the hot-spot frame and its caption
+HOTSPOT_COLOR = "yellow"
 _UNKNOWN_COLOR = (1.0, 1.0, 1.0, 1.0)
 
 #: colour (at fraction 1; fraction 0 is transparent) of the melanin and necrosis fraction maps
@@ -422,12 +430,12 @@ def hotspot_layer(box: Any, *, mpp: float | None, name: str = "Ki67 hot spot", l
     kwargs: dict[str, Any] = {
         "name": name,
         "shape_type": "rectangle",
-        "edge_color": "yellow",
+        "edge_color": HOTSPOT_COLOR,
         "face_color": "transparent",
         "edge_width": max(2.0, 2.0 / (mpp or 1.0)) if mpp else 2.0,
         "scale": _scale(mpp),
         "features": {"label": [label]},
-        "text": {"string": "{label}", "color": "yellow", "anchor": "upper_left", "size": 10},
+        "text": {"string": "{label}", "color": HOTSPOT_COLOR, "anchor": "upper_left", "size": 10},
         "metadata": {"mmnst_path": {"kind": "hotspot"}},
         **_units(mpp),
     }
@@ -514,11 +522,12 @@ def legend_html(measures: Any = ("ki67", "melanin", "necrosis")) -> str:
     ring = '<span style="color:{c}">&#9711;</span>'
     parts = []
     if "ki67" in measures:
+        # one class a line where it needs words, each ring beside its word (no wrap between them)
+        rings = [ring.format(c=_hex(CLASS_COLORS[k])) + "&nbsp;" + CLASS_WORDS.get(k, k) for k in CLASS_COLORS]
+        parts.append("nuclei: " + " ".join(rings[:2]))
+        parts += rings[2:]
         parts.append(
-            "nuclei: " + " ".join(ring.format(c=_hex(CLASS_COLORS[k])) + f" {k}" for k in CLASS_COLORS)
-        )
-        parts.append(
-            "Ki67 heatmap (per tile): "
+            "Ki67 heatmap (per tile, hidden: tick its eye in the layer list): "
             + " ".join(sq.format(c=c) for c in ("#000004", "#781c6d", "#ed6925", "#fcffa4"))
             + " 0 → 100 % positive"
         )
@@ -564,7 +573,7 @@ def results_text(
         lines += [
             f"Ki67 index: {_fmt(index, '.1f', ' %')}  (95% CI {_fmt(lo)} – {_fmt(hi)} %)",
             "nuclei: " + ", ".join(f"{k} {int(v)}" for k, v in counts.items()),
-            f"H-score: {_fmt(_pick(metrics, 'h_score'), '.0f')}",
+            f"H-score: {_fmt(_pick(metrics, 'h_score'), '.0f')} (of 0–300)",
         ]
     if hotspot_pct is not None:
         lines.append(f"hot spot index: {_fmt(hotspot_pct, '.1f', ' %')}")

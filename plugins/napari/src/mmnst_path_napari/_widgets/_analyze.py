@@ -41,6 +41,7 @@ from ._common import (
     layer_reader,
     notice_label,
     rgb_image_layers,
+    scroll_area,
     view_box,
 )
 
@@ -69,6 +70,26 @@ RESULT_LINES = 6
 _SAME: Any = object()
 #: where Ki67 nuclei are counted (``Ki67Params.count_in``)
 COUNT_IN = ("all", "tumour")
+
+
+def model_words(text: str) -> str:
+    """A model as the results box names it: its name and version first, its content id
+    (``sha256:...``, which the metrics give first) at the end."""
+    head, _, rest = text.partition(" ")
+    if head.startswith("sha256:") and rest:
+        return f"{rest} (id {head})"
+    return text
+
+
+def threshold_words(label: str, stains: str, *, detected: bool = False) -> str:
+    """The line under the positive-threshold box, in words (``label`` as
+    :func:`positive_threshold_field` gives it, e.g. "positive DAB OD ≥ (Azure B)"); the config
+    key goes in the box's tooltip."""
+    what = label.removeprefix("positive ").replace(" ≥", "")
+    if detected:
+        return (f"a nucleus counts as positive from this {what} up (the stains detected: {stains}; a value "
+                "entered is used at the next run)")
+    return f"a nucleus counts as positive from this {what} up (stains {stains})"
 
 
 def run_in_thread(
@@ -146,6 +167,9 @@ class AnalyzeWidget(Container):
         self.do_ki67 = CheckBox(text="Ki67", value=True)
         self.do_melanin = CheckBox(text="melanin", value=True)
         self.do_necrosis = CheckBox(text="necrosis", value=True)
+        # necrosis follows the stains (off on IHC, quietly) until the user clicks it
+        self._necrosis_follows = True
+        self._necrosis_setting = False
         # the box edits the positive threshold the chosen stains count at (azure B, Fast Red: their own)
         self._od_values = {name: float(getattr(d.ki67, name)) for name in THRESHOLD_FIELDS}
         self._od_field = "positive_threshold_od"
@@ -186,14 +210,18 @@ class AnalyzeWidget(Container):
         measures = Container(
             widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], layout="horizontal", labels=False
         )
-        super().__init__(
+        # the settings scroll (docked with Review on a 1200-line screen the window grew to 1540 px, session 34);
+        # the run's buttons, warning line, results and legend stay in view below them
+        self.form = Container(
             widgets=[
                 self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od, self.od_info,
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
                 self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
-                self.region, self.controls, self.notice, self.results, self.legend,
+                self.region,
             ]
         )  # fmt: skip
+        super().__init__(widgets=[self.controls, self.notice, self.results, self.legend])
+        self.native.layout().insertWidget(0, scroll_area(self.form.native))
         self.mpp_info.native.setWordWrap(True)
         self.od_info.native.setWordWrap(True)
         self.legend.native.setWordWrap(True)
@@ -204,6 +232,8 @@ class AnalyzeWidget(Container):
         self._show_mpp()
         self.positive_od.changed.connect(self._od_entered)
         self.stains.changed.connect(self._follow_stains)
+        self.do_necrosis.changed.connect(self._necrosis_clicked)
+        self.image.changed.connect(self._follow_necrosis)
         self._follow_stains()
         for choice, file in ((self.cell_model, self.cell_model_file), (self.tissue_model, self.tissue_model_file)):
             choice.changed.connect(lambda *_, c=choice, f=file: setattr(f, "enabled", c.value == "file"))
@@ -237,6 +267,9 @@ class AnalyzeWidget(Container):
         """Point the positive-threshold box at a ``Ki67Params`` field (its value; the line under it)."""
         self._od_field = field
         self.od_info.value = text
+        key = f"config key: [ki67] {field}"
+        self.od_info.tooltip = key
+        self.positive_od.tooltip = key
         self._od_setting = True
         try:
             self.positive_od.value = self._od_values[field]
@@ -246,6 +279,7 @@ class AnalyzeWidget(Container):
     def _follow_stains(self, *_: Any) -> None:
         """The box follows the chosen stains: the threshold their Ki67 tiles count at."""
         self._od_auto = None
+        self._follow_necrosis()
         if self.stains.value == AUTO:
             self._show_od("positive_threshold_od", AUTO_OD_TEXT)
             self._show_weak_stain(None)
@@ -254,8 +288,39 @@ class AnalyzeWidget(Container):
 
         matrix = AnalysisConfig(stains=str(self.stains.value)).stain_matrix()
         field, label = positive_threshold_field(matrix)
-        self._show_od(field, f"{label}: [ki67] {field}")
+        self._show_od(field, threshold_words(label, str(self.stains.value)))
         self._show_weak_stain(matrix)
+
+    def _necrosis_clicked(self, *_: Any) -> None:
+        if not self._necrosis_setting:  # the user's choice: kept (an IHC run then says it refuses)
+            self._necrosis_follows = False
+            self.do_necrosis.text = "necrosis"
+
+    def _set_necrosis(self, on: bool, stains: str = "") -> None:
+        """Tick necrosis (H&E stains, or auto) or untick it with its reason (IHC ``stains``)."""
+        self._necrosis_setting = True
+        try:
+            self.do_necrosis.value = on
+            # (no "&" in a check box text: Qt reads it as a shortcut mark, "H&E" showed as "HE")
+            self.do_necrosis.text = "necrosis" if on else "necrosis (needs eosin)"
+            self.do_necrosis.tooltip = (
+                "measured on H&E slides (eosin); left out when the stains are detected as IHC" if on
+                else f"off: the stains {stains} have no eosin; necrosis is measured on H&E slides (tick to ask anyway)"
+            )
+        finally:
+            self._necrosis_setting = False
+
+    def _follow_necrosis(self, *_: Any) -> None:
+        """While the user has not clicked it, necrosis is ticked for H&E (or auto) stains, unticked for IHC."""
+        if not self._necrosis_follows:
+            return
+        if self.stains.value == AUTO:
+            self._set_necrosis(True)
+            return
+        from mmnst_path.pipeline import AnalysisConfig, applicable_measures
+
+        config = AnalysisConfig(stains=str(self.stains.value))
+        self._set_necrosis("necrosis" in applicable_measures(config, config.stain_matrix()), str(self.stains.value))
 
     def _show_weak_stain(self, matrix: Any = _SAME) -> None:
         """The weak-stain box's text names the chromogen and floor it lowers to (``matrix`` None:
@@ -384,6 +449,9 @@ class AnalyzeWidget(Container):
             self._show_mpp()
             return None
         ticked = self.measures()
+        optional = ("necrosis",) if self._necrosis_follows else ()
+        if optional and self.stains.value == AUTO and "necrosis" not in ticked:  # unticked by the last detection
+            ticked = (*ticked, "necrosis")
         if not ticked:
             self.controls.status.value = "error: tick at least one measure"
             return None
@@ -405,7 +473,8 @@ class AnalyzeWidget(Container):
         def job(progress: Callable[[int, int], None]) -> Any:
             if reader.mpp is None:
                 reader.mpp = mpp
-            plan = plan_analysis(reader, mapping, ticked=ticked, estimate_box=estimate_box, positive_od=od_auto)
+            plan = plan_analysis(reader, mapping, ticked=ticked, estimate_box=estimate_box, positive_od=od_auto,
+                                 optional=optional)
             progress(0, 0)
             result = run_analysis(reader, plan.config, mpp=mpp, roi=roi, progress=progress)
             return plan, result
@@ -470,7 +539,10 @@ class AnalyzeWidget(Container):
         header = [f"stains: {plan.stains} ({plan.stains_source})", f"pixel size: {mpp:.4g} µm/px ({source})"]
         for key, what in (("cell_model", "cell model"), ("tissue_model", "tissue model")):
             if result.metrics.get(key):
-                header.append(f"{what}: {result.metrics[key]}")
+                header.append(f"{what}: {model_words(str(result.metrics[key]))}")
+        if self._necrosis_follows and self.stains.value == AUTO:  # the box shows what the detection allowed
+            skipped = "necrosis" in getattr(plan, "skipped", ())
+            self._set_necrosis(not skipped, f"{plan.stains} (detected)")
         if "ki67" in result.measures:
             header.append(f"Ki67 counted in: {plan.config.ki67.count_in}")
             self._show_detected_od(plan.config)
@@ -508,8 +580,7 @@ class AnalyzeWidget(Container):
             return
         field, label = positive_threshold_field(config.stain_matrix())
         self._od_values[field] = float(getattr(config.ki67, field))
-        self._show_od(field, f"{label}: [ki67] {field} of the detected stains {self.plan.stains} (a value "
-                             "entered is used at the next run)")
+        self._show_od(field, threshold_words(label, self.plan.stains, detected=True))
         self._show_weak_stain(config.stain_matrix())
 
     def _on_error(self, exc: BaseException) -> None:

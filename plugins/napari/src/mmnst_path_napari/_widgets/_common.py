@@ -23,13 +23,14 @@ __all__ = [
     "notice_label",
     "nuclei_layers",
     "rgb_image_layers",
+    "scroll_area",
     "view_box",
 ]
 
 
-#: lines of text a results panel keeps room for (Review docked above Export, and Analyze after a run,
-#: otherwise shrank to 3-4)
-PANEL_LINES = 12
+#: lines of text a results panel keeps room for (it shrank to 3-4; 12 made Analyze + Review docked 1540 px
+#: tall in session 34's shots, on a 1200-line screen: with 5 and Analyze's scrolled settings, 1130 px)
+PANEL_LINES = 5
 
 
 def keep_lines(box: Any, lines: int = PANEL_LINES) -> None:
@@ -50,6 +51,27 @@ def notice_label() -> Label:
     label.native.setWordWrap(True)
     label.native.setStyleSheet(NOTICE_STYLE)
     return label
+
+
+#: px a scrolled settings form keeps in view at least (about 5 rows)
+SCROLL_MIN_PX = 160
+
+
+def scroll_area(form: Any, min_px: int = SCROLL_MIN_PX) -> Any:
+    """A frameless vertical ``QScrollArea`` around a form's Qt widget (napari docks a magicgui
+    container's ``.native``, its inner widget, so ``Container(scrollable=True)`` does not scroll
+    there): the dock then needs only ``min_px`` of the form's height, as wide as the form."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QFrame, QScrollArea
+
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(form)
+    area.setMinimumHeight(min_px)
+    area.setMinimumWidth(form.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
 
 
 class Cancelled(Exception):
