@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from keep_gate_endonuke_s33 import match
 from pale_nuclei_endonuke_s34 import _value, disc_means
+
+HERE = Path(__file__).resolve().parent
 
 MPP = 0.5
 MATCH_UM = 4.0
@@ -88,7 +89,7 @@ def render(root: Path, part: str, out: Path, every: int = 1) -> None:
     np.savez_compressed(out, name=np.array(data["name"]), **packed)
 
 
-def measure(path: Path, nuclei: dict) -> dict:
+def measure(path: Path, nuclei: dict, every: int = 1) -> dict:
     """Recall of negatives, positives, all; precision (see the module docstring)."""
     import mmnst_path
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
@@ -98,7 +99,7 @@ def measure(path: Path, nuclei: dict) -> dict:
     hits, poss, imgs = [], [], []
     cells_n = cells_hit = 0
     margin = MATCH_UM / MPP
-    for k in range(len(z["name"])):
+    for k in range(0, len(z["name"]), every):
         rgb, gt, pos = z["rgb"][k], z["pts"][k], z["pos"][k].astype(bool)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -117,7 +118,7 @@ def measure(path: Path, nuclei: dict) -> dict:
         poss.append(pos)
         imgs.append(np.full(len(gt), k))
     hit, pos = np.concatenate(hits), np.concatenate(poss)
-    return {"package": str(Path(mmnst_path.__file__).parent), "nuclei": nuclei, "images": len(z["name"]),
+    return {"package": str(Path(mmnst_path.__file__).parent), "nuclei": nuclei, "images": len(imgs),
             "n_negative": int((~pos).sum()), "n_positive": int(pos.sum()),
             "recall_negative": float(hit[~pos].mean()), "recall_positive": float(hit[pos].mean()),
             "recall": float(hit.mean()), "precision": float(cells_hit / max(cells_n, 1)),
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("images", type=Path)
     m.add_argument("--nuclei", action="append", default=[], metavar="KEY=VALUE")
     m.add_argument("--save", type=Path, help="write the JSON with the per-keypoint hits here")
+    m.add_argument("--every", type=int, default=1, help="only every n-th image (a quick look)")
     w = sub.add_parser("sweep", help="the detector alone under several settings (dev)")
     w.add_argument("images", type=Path)
     w.add_argument("configs", nargs="+", type=json.loads, metavar="JSON", help="a [nuclei] mapping per setting")
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         render(args.train, args.part, args.out, args.every)
         return 0
     nuclei = {key.strip(): _value(text) for key, _, text in (item.partition("=") for item in args.nuclei)}
-    out = measure(args.images, nuclei)
+    out = measure(args.images, nuclei, args.every)
     if args.save:
         args.save.write_text(json.dumps(out))
     print(json.dumps({k: v for k, v in out.items() if k not in ("hit", "img")}, indent=1))

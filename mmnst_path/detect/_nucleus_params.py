@@ -99,7 +99,7 @@ class NucleusParams:
     contour_fraction: float = 0.3
     seed_scale_um: float | None = None
     pale_contour_fraction: float | None = 0.1
-    pale_contour_max_dab_share: float | None = None
+    pale_contour_max_dab_share: float | None = 0.5
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)

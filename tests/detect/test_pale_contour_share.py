@@ -61,4 +61,5 @@ def test_bad_shares_are_refused(bad):
 def test_mapping_round_trip():
     params = NucleusParams(pale_contour_max_dab_share=0.3)
     assert NucleusParams.from_mapping(params.to_mapping()) == params
-    assert "pale_contour_max_dab_share" not in NucleusParams().to_mapping()
+    assert "pale_contour_max_dab_share" not in NucleusParams(pale_contour_max_dab_share=None).to_mapping()
+    assert NucleusParams().pale_contour_max_dab_share == 0.5  # the candidate (hematoxylin-dominant: DAB < H)
