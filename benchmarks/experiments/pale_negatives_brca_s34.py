@@ -89,6 +89,21 @@ def render(root: Path, part: str, out: Path, every: int = 1) -> None:
     np.savez_compressed(out, name=np.array(data["name"]), **packed)
 
 
+def _scored(det: np.ndarray, gt: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, int, int]:
+    """Keypoints matched (one-to-one within ``MATCH_UM``), detections more than ``MATCH_UM`` inside
+    the image, and how many of those are matched (pixel coordinates at ``MPP``)."""
+    margin = MATCH_UM / MPP
+    i, j = match(det, gt, margin)
+    hit = np.zeros(len(gt), bool)
+    hit[j] = True
+    det = det.reshape(-1, 2)
+    inner = ((det[:, 0] >= margin) & (det[:, 0] < shape[0] - margin)
+             & (det[:, 1] >= margin) & (det[:, 1] < shape[1] - margin))
+    matched = np.zeros(len(det), bool)
+    matched[i] = True
+    return hit, int(inner.sum()), int((inner & matched).sum())
+
+
 def measure(path: Path, nuclei: dict, every: int = 1) -> dict:
     """Recall of negatives, positives, all; precision (see the module docstring)."""
     import mmnst_path
@@ -98,22 +113,14 @@ def measure(path: Path, nuclei: dict, every: int = 1) -> dict:
     z = np.load(path, allow_pickle=True)
     hits, poss, imgs = [], [], []
     cells_n = cells_hit = 0
-    margin = MATCH_UM / MPP
     for k in range(0, len(z["name"]), every):
         rgb, gt, pos = z["rgb"][k], z["pts"][k], z["pos"][k].astype(bool)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = analyze_region(rgb, cfg, mpp=MPP)
-        det = np.c_[res.cells.row, res.cells.col]
-        i, j = match(det, gt, margin)
-        hit = np.zeros(len(gt), bool)
-        hit[j] = True
-        inner = ((det[:, 0] >= margin) & (det[:, 0] < rgb.shape[0] - margin)
-                 & (det[:, 1] >= margin) & (det[:, 1] < rgb.shape[1] - margin)) if len(det) else np.zeros(0, bool)
-        matched = np.zeros(len(det), bool)
-        matched[i] = True
-        cells_n += int(inner.sum())
-        cells_hit += int((inner & matched).sum())
+        hit, n_inner, n_hit = _scored(np.c_[res.cells.row, res.cells.col], gt, rgb.shape[:2])
+        cells_n += n_inner
+        cells_hit += n_hit
         hits.append(hit)
         poss.append(pos)
         imgs.append(np.full(len(gt), k))
@@ -134,21 +141,13 @@ def sweep(path: Path, configs: list[dict]) -> list[dict]:
     params = [NucleusParams.from_mapping(c) for c in configs]
     hits: list[list[np.ndarray]] = [[] for _ in configs]
     cells = np.zeros((len(configs), 2), int)
-    margin = MATCH_UM / MPP
     for k in range(len(z["name"])):
         rgb, gt = z["rgb"][k], z["pts"][k]
         hem, dab = stain_planes(rgb)
         for n, p in enumerate(params):
             nu = nuclei_from_stains(hem, dab, mpp=MPP, params=p)
-            det = np.c_[nu.row, nu.col]
-            i, j = match(det, gt, margin)
-            hit = np.zeros(len(gt), bool)
-            hit[j] = True
-            inner = ((det[:, 0] >= margin) & (det[:, 0] < rgb.shape[0] - margin)
-                     & (det[:, 1] >= margin) & (det[:, 1] < rgb.shape[1] - margin))
-            matched = np.zeros(len(det), bool)
-            matched[i] = True
-            cells[n] += (int(inner.sum()), int((inner & matched).sum()))
+            hit, n_inner, n_hit = _scored(np.c_[nu.row, nu.col], gt, rgb.shape[:2])
+            cells[n] += (n_inner, n_hit)
             hits[n].append(hit)
     pos = np.concatenate(list(z["pos"])).astype(bool)
     out = []
