@@ -65,14 +65,6 @@ class NucleusParams:
         ``f >= 2``), the LoG scales run on that grid, each seed goes back to the pixel of its block
         with the largest signal and the response is interpolated back
         (:mod:`._coarse_seeds`; opt-in: fewer pixels for the six LoG Gaussians, not the same seeds).
-    pale_contour_fraction : float or None
-        A region the contour leaves under ``min_area_um2`` (a large pale nucleus with a flat signal
-        keeps only its core) is contoured again at this fraction (< ``contour_fraction``) of the
-        same peak, inside the same watershed region (:mod:`._pale_contour`). None: no second contour.
-    pale_contour_max_dab_share : float or None
-        Only regions whose chromogen share ``sum(DAB) / (sum(DAB) + sum(H))`` (clipped stain planes,
-        over the pixels of the second contour) is below this get the second contour: pale
-        hematoxylin-only (negative) nuclei, not faint positives. None: every small region.
 
     Notes
     -----
@@ -98,8 +90,6 @@ class NucleusParams:
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
     seed_scale_um: float | None = None
-    pale_contour_fraction: float | None = 0.1
-    pale_contour_max_dab_share: float | None = 0.5
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)
@@ -124,18 +114,6 @@ class NucleusParams:
                 msg = f"NucleusParams.seed_scale_um must be a number of µm or None, got {self.seed_scale_um!r}"
                 raise ConfigError(msg)
             check_finite(self, ("seed_scale_um",), positive=True)
-        if self.pale_contour_fraction is not None:
-            if isinstance(self.pale_contour_fraction, bool) or not isinstance(self.pale_contour_fraction, int | float):
-                msg = ("NucleusParams.pale_contour_fraction must be a fraction of the region's peak (0-1) or None, "
-                       f"got {self.pale_contour_fraction!r}")
-                raise ConfigError(msg)
-            check_finite(self, ("pale_contour_fraction",), positive=False)
-        if self.pale_contour_max_dab_share is not None:
-            share = self.pale_contour_max_dab_share
-            if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 < share <= 1.0:
-                msg = ("NucleusParams.pale_contour_max_dab_share must be a share of the chromogen in (0, 1] or None, "
-                       f"got {share!r}")
-                raise ConfigError(msg)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (
                 "NucleusParams.min_area_um2 must be < max_area_um2, got "
@@ -232,10 +210,6 @@ class NucleusParams:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         if out["seed_scale_um"] is None:  # the default: not written (results as before the key existed)
             del out["seed_scale_um"]
-        if out["pale_contour_fraction"] is None:  # no second contour: not written either
-            del out["pale_contour_fraction"]
-        if out["pale_contour_max_dab_share"] is None:  # every small region: not written
-            del out["pale_contour_max_dab_share"]
         out["nucleus_radius_um"] = list(self.nucleus_radius_um)
         return out
 

@@ -60,7 +60,6 @@ from ._nucleus_filters import _gaussian_stack_support as _gaussian_stack_support
 from ._nucleus_measure import _label_max, _measure
 from ._nucleus_params import Nuclei, NucleusParams, seed_factor, unstained_reach_px
 from ._nucleus_regions import _contour_areas, _pooled_markers, _stained_box
-from ._pale_contour import pale_regions, recontour_small
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "seed_factor", "unstained_reach_px"]
 
@@ -335,7 +334,6 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     del response, markers
     # foreground components that hold no seed become one nucleus each (4-connected: ndi.label by runs)
     comp, n_comp = _morphology._label(foreground & (labels == 0))
-    regions = pale_regions(labels, comp, n_seeds, params)  # before the contour (None: not needed)
     kern = _numba_kernels() if labels.dtype == np.int32 and labels.flags.c_contiguous else None
     if kern is not None:  # the same labels, peaks and counts in two compiled passes
         labels, area_px, n_all = _contour_areas(kern, labels, comp, n_seeds, n_comp, fg_signal, params)
@@ -350,9 +348,6 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
             labels = np.where(fg_signal >= np.float32(params.contour_fraction) * peak[labels], labels, 0)
         area_px = np.bincount(labels.ravel(), minlength=n_all + 1)
     del comp
-    if regions is not None:  # pale nuclei the contour left under min_area_um2 (:mod:`._pale_contour`)
-        recontour_small(labels, area_px, regions, fg_signal, mpp, params, (hem_pos, dab_pos))
-        del regions
     area_um2 = area_px * (mpp * mpp)
     keep = (area_um2 >= params.min_area_um2) & (area_um2 <= params.max_area_um2)
     keep[0] = False
