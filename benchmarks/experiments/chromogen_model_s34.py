@@ -140,8 +140,16 @@ def choose(train: Path, dev: Path, grid_c: list[float], grid_p: list[float]) -> 
             new = named(dv, params, t)
             lost = int(((dv["truth"] == "H-AEC") & (dv["rule"] == "H-AEC") & (new != "H-AEC")).sum())
             won = int(((dv["truth"] == "H-FastRed") & (dv["rule"] != "H-FastRed") & (new == "H-FastRed")).sum())
-            cells.append(f"p>={t}: -{lost} AEC +{won} FR")
-        print(f"C {c}: " + " | ".join(cells) + f" | largest p of a right AEC: {np.sort(p_aec)[-3:].round(4)}")
+            blocks = []
+            for b0 in range(40, 64, 6):  # per 6-seed block, the size of the generated gate
+                blk = (dv["seed"] >= b0) & (dv["seed"] < b0 + 6)
+                lb = int((blk & (dv["truth"] == "H-AEC") & (dv["rule"] == "H-AEC") & (new != "H-AEC")).sum())
+                wb = int((blk & (dv["truth"] == "H-FastRed") & (dv["rule"] != "H-FastRed") & (new == "H-FastRed")).sum())
+                blocks.append(f"{-lb:+d}/{wb:+d}")
+            cells.append(f"p>={t}: -{lost} AEC +{won} FR ({' '.join(blocks)})")
+        print(f"C {c}: largest p of a right AEC: {np.sort(p_aec)[-3:].round(4)}")
+        for cell in cells:
+            print("    " + cell)
 
 
 def main(argv: list[str] | None = None) -> int:

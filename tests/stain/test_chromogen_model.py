@@ -14,6 +14,7 @@ from mmnst_path.stain.chromogen_model import (
     CLASSES,
     FAST_RED_P,
     FEATURES,
+    MIN_RED_PIXELS,
     by_chromogen_model,
     chromogen_features,
     load_chromogen_model,
@@ -31,7 +32,7 @@ def _pixels(n: int, theta: float, m: float, norm: float) -> tuple[np.ndarray, np
 
 def _image(red_deg: float, pale_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Blue-grey tissue, pale cytoplasm tinted at ``pale_deg`` and dense nuclei red at ``red_deg``."""
-    parts = [_pixels(500, 10.0, 0.01, 0.3), _pixels(300, pale_deg, 0.06, 0.25), _pixels(200, red_deg, 0.5, 1.0)]
+    parts = [_pixels(1000, 10.0, 0.01, 0.3), _pixels(600, pale_deg, 0.06, 0.25), _pixels(400, red_deg, 0.5, 1.0)]
     return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
@@ -53,9 +54,11 @@ def test_features_see_the_fast_red_side_and_the_pale_red_tint():
     assert ff["red_share"] == pytest.approx(0.5)
     # no peak, or too few red chromogen pixels: no row
     assert chromogen_features(_image(-14.0, 5.0), _image(-14.0, 5.0), math.nan) is None
-    few = _pixels(300, -30.0, 0.5, 1.0)
-    few[1][4:] = 10.0  # all but four brown
+    few = _pixels(2000, -30.0, 0.5, 1.0)
+    few[1][MIN_RED_PIXELS - 1:] = 10.0  # too little red (fat, glass): all but MIN_RED_PIXELS - 1 brown
     assert chromogen_features(few, few, -30.0) is None
+    few[1][MIN_RED_PIXELS - 1] = -30.0
+    assert chromogen_features(few, few, -30.0) is not None
 
 
 def _model(bias: float) -> LinearStainModel:
