@@ -149,9 +149,9 @@ def test_a_damaged_model_file_gets_a_one_line_error(tmp_path, edit, match):
 def test_the_h_and_e_model_is_not_taken_for_the_chromogen_model(tmp_path):
     from mmnst_path.stain.he_model import shipped_path as he_path
 
-    with pytest.raises(CorruptFileError, match="features .* are not the ones"):
+    with pytest.raises(CorruptFileError, match=r"features .* are not the ones"):
         load_chromogen_model(he_path())
-    with pytest.raises(CorruptFileError, match="features .* are not the ones"):
+    with pytest.raises(CorruptFileError, match=r"features .* are not the ones"):
         read_model(shipped_path())  # the H&E model's reader refuses the chromogen file
 
 
