@@ -59,6 +59,13 @@ def test_features_see_the_fast_red_side_and_the_pale_red_tint():
     assert chromogen_features(few, few, -30.0) is None
     few[1][MIN_RED_PIXELS - 1] = -30.0
     assert chromogen_features(few, few, -30.0) is not None
+    fat = _pixels(2000, 10.0, 0.5, 1.0)
+    fat[1][:185] = -30.0  # the most red pixels of a Kather 2016 fat / glass tile the rules name H-AEC
+    assert chromogen_features(fat, fat, -30.0) is None
+    # AEC's reddest renderings (-20 to -27°) are not on the Fast Red side (below FAST_RED_DEG, -27°)
+    red_aec = chromogen_features(_image(-24.0, 5.0), _image(-24.0, 5.0), -24.0)
+    assert red_aec is not None
+    assert dict(zip(NAMES, red_aec, strict=True))["fast_red_side"] == 0.0
 
 
 def _model(bias: float) -> LinearStainModel:
