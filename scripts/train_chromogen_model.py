@@ -10,8 +10,8 @@ H-FastRed: every pigment family, appearance plain / varied / wide, the red vecto
 published range, hematoxylin turned, weak staining on a third), seeds :data:`TRAIN_SEEDS` (the
 evaluation uses seeds 0-39, the held-out renderers and the dev seeds 40-63). No permissively licensed
 real AEC or Fast Red image exists in ``../shared/train``; the real DAB tiles there (EndoNuke) and the
-H&E ones are named H-DAB / H&E by the rules and never reach the model (``--check-real`` in
-``benchmarks/experiments/chromogen_model_s34.py``).
+H&E ones are named H-DAB / H&E by the rules or hold too few red chromogen pixels (fat, glass), so the
+model is never asked about them (``benchmarks/experiments/chromogen_model_s34.py collect --real``).
 
     PYTHONPATH=. .venv/bin/python scripts/train_chromogen_model.py --features /tmp/chromogen_rows.npz  # rows (cached)
     PYTHONPATH=. .venv/bin/python scripts/train_chromogen_model.py --features /tmp/chromogen_rows.npz \\

@@ -7,6 +7,12 @@ with the shipped guess's name, so candidates can be replayed without rendering a
     PYTHONPATH=. python benchmarks/experiments/chromogen_model_s34.py collect --seeds 40 64 --out /tmp/dev.pkl
     PYTHONPATH=. python benchmarks/experiments/chromogen_model_s34.py collect --seeds 1000 1020 --out /tmp/train.pkl
     PYTHONPATH=. python benchmarks/experiments/chromogen_model_s34.py collect --real --out /tmp/real.pkl
+    PYTHONPATH=. python benchmarks/experiments/chromogen_model_s34.py rows /tmp/dev.pkl --out /tmp/dev_rows.npz
+    PYTHONPATH=. python benchmarks/experiments/chromogen_model_s34.py rows /tmp/train.pkl --out /tmp/chromogen_rows.npz
+    PYTHONPATH=. python benchmarks/experiments/chromogen_model_s34.py choose /tmp/chromogen_rows.npz /tmp/dev_rows.npz
+
+``rows`` computes the trainer's rows (``scripts/train_chromogen_model.py``) of cached thumbnails; ``choose`` prints,
+per C and Fast Red probability, the dev AEC tiles lost and Fast Red tiles gained (and per 6-seed block).
 """
 
 from __future__ import annotations
