@@ -135,13 +135,16 @@ def thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray, floa
 COLOUR_ONLY = False
 #: ``--sox10`` / ``--no-sox10``: look for Ki67 / SOX10 double stains or not (None: the library's default).
 SOX10: bool | None = None
+#: ``--no-chromogen-model``: the rules alone name a red chromogen (the guess before session 34).
+CHROMOGEN_MODEL = True
 
 
 def guess(rgb: np.ndarray, mpp: float) -> StainGuess:
     thumb, mask, tmpp = thumbnail(rgb, mpp)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp, sox10=SOX10)
+        return guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp, sox10=SOX10,
+                                   chromogen_model=CHROMOGEN_MODEL)
 
 
 def confusion(rows: list[tuple[str, str, str, StainGuess]], names: tuple[str, ...]) -> str:
@@ -198,7 +201,7 @@ def real_rows():
                 # fat and glass alone (Kather's adipose / background classes): too little stain to tell by
                 blank = path.parent.name in ("ADI", "BACK", "07_ADIPOSE", "08_EMPTY")
                 yield group + (" adipose/empty" if blank else ""), truth, path.name[:24], guess_stains_detail(thumb, mask, mpp=None if COLOUR_ONLY else tmpp,
-                                                                        sox10=SOX10)
+                                                                        sox10=SOX10, chromogen_model=CHROMOGEN_MODEL)
 
 
 def heldout_rows(seeds: range, size: int):
@@ -240,9 +243,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="guess from colour alone, without where the chromogen sits (the guess before)")
     ap.add_argument("--sox10", action=argparse.BooleanOptionalAction, default=None,
                     help="look for Ki67 / SOX10 double stains (--no-sox10: not; default: the library's)")
+    ap.add_argument("--chromogen-model", action=argparse.BooleanOptionalAction, default=True,
+                    help="let the chromogen model name a single red chromogen (--no-chromogen-model: the rules alone)")
     args = ap.parse_args(argv)
-    global COLOUR_ONLY, SOX10
-    COLOUR_ONLY, SOX10 = args.colour_only, args.sox10
+    global COLOUR_ONLY, SOX10, CHROMOGEN_MODEL
+    COLOUR_ONLY, SOX10, CHROMOGEN_MODEL = args.colour_only, args.sox10, args.chromogen_model
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.real:
         rows = list(real_rows())

@@ -33,7 +33,9 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   needed); on a coarse slide thumbnail, where nuclei and stroma blend, the ratio tends to 1 and
   the pink share decides as before. With positives on most of the tissue (90 %) the lighter half
   turns pink too and such a tile is still taken for H&E.
-- **Which chromogen**: the chromogen-dominated pixels (residual ``>= CHROMOGEN_MIN_OD`` and at
+- **Which chromogen**: since session 34 a single red-chromogen guess (after the rules below) is H-FastRed
+  when the chromogen model (:mod:`mmnst_path.stain.chromogen_model`) is confident, whatever the peak.
+  The chromogen-dominated pixels (residual ``>= CHROMOGEN_MIN_OD`` and at
   least ``CHROMOGEN_MIN_SHARE`` of the pixel's OD) give a residual-weighted histogram of angles.
   Melanin always lies on the brown-black side of any chromogen, so the chromogen is the
   *reddest* population that is a peak of its own (at least ``PEAK_MIN_MASS`` of the histogram
@@ -106,7 +108,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -277,6 +279,12 @@ class StainGuess:
     he_probability : float
         The stain model's probability that the image is H&E
         (:mod:`mmnst_path.stain.he_model`; NaN: too few tissue pixels, the pink share decided).
+    chromogen_features : (F,) ndarray or None
+        The chromogen model's feature row (:func:`~mmnst_path.stain.chromogen_model.chromogen_features`;
+        None: no chromogen peak).
+    chromogen_probability : float
+        The chromogen model's Fast Red probability of a single red-chromogen guess
+        (:mod:`mmnst_path.stain.chromogen_model`; NaN: not asked).
     """
 
     name: str
@@ -291,6 +299,8 @@ class StainGuess:
     places: ChromogenPlaces | None = None
     marker: str = ""
     he_probability: float = math.nan
+    chromogen_features: np.ndarray | None = field(default=None, repr=False, compare=False)
+    chromogen_probability: float = math.nan
 
 
 def _peaks(theta: np.ndarray, weight: np.ndarray) -> list[tuple[float, float]]:
@@ -338,7 +348,8 @@ def od_residual(od: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
                         mpp: float | None = None,
                         patches: Sequence[tuple[np.ndarray, np.ndarray | None]] | None = None,
-                        patches_mpp: float | None = None, sox10: bool | None = None) -> StainGuess:
+                        patches_mpp: float | None = None, sox10: bool | None = None,
+                        chromogen_model: bool = True) -> StainGuess:
     """The stain preset of an image and the evidence for it (see the module docstring).
 
     Parameters
@@ -360,6 +371,9 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
     sox10 : bool, optional
         Look for a Ki67 / SOX10 double stain (rule (3) of "Where the chromogen sits"); None:
         :data:`SOX10_DETECTION`.
+    chromogen_model : bool
+        Let the chromogen model name a single red chromogen (:mod:`mmnst_path.stain.chromogen_model`);
+        False: the rules alone.
 
     Returns
     -------
@@ -370,14 +384,21 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
         tissue = None
     guess = _colour_guess(rgb, tissue)
     if mpp is None or guess.name == "AzureB-DAB":
-        return guess
+        return _by_model(guess, chromogen_model)
     from .places import PLACES_MAX_MPP, chromogen_places, pooled_places
 
     if mpp <= PLACES_MAX_MPP or not patches or patches_mpp is None:
         places = chromogen_places(rgb, tissue, float(mpp), guess.white_point)
     else:
         places = pooled_places(patches, float(patches_mpp), guess.white_point)
-    return guess if places is None else _by_places(guess, places, SOX10_DETECTION if sox10 is None else bool(sox10))
+    sox10 = SOX10_DETECTION if sox10 is None else bool(sox10)
+    return _by_model(guess if places is None else _by_places(guess, places, sox10), chromogen_model)
+
+
+def _by_model(guess: StainGuess, on: bool) -> StainGuess:
+    from .chromogen_model import by_chromogen_model
+
+    return by_chromogen_model(guess) if on else guess
 
 
 def colour_residuals(rgb: np.ndarray, tissue: np.ndarray | None) -> tuple[
@@ -418,6 +439,7 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
         he_by_pink = pink >= HE_PINK_SHARE_BROWN and not chromogen_red
     else:
         he_by_pink = False
+    first = (m, theta, norm)
     if glass is None and wp != (255.0, 255.0, 255.0):  # the chromogen angle only with a white point from glass
         wp = (255.0, 255.0, 255.0)
         m, theta, norm = _residuals(rgb, tissue, wp)
@@ -442,6 +464,9 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
                           alternative="H&E" if p_he >= 0.5 - HE_MODEL_MARGIN else "", azure_share=azure,
                           he_probability=p_he)
     deg = peaks[0][0]
+    from .chromogen_model import chromogen_features
+
+    row = chromogen_features(first, (m, theta, norm), deg)
     if deg < FAST_RED_DEG:
         name, edge, other = "H-FastRed", FAST_RED_DEG, "H-AEC"
     elif deg < AEC_DEG:
@@ -472,7 +497,7 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
         if not amb:  # a boundary's alternative stays the one to pass
             amb, other = True, "H&E"
     return StainGuess(name, amb, reason, deg, pink, wp, alternative=other, azure_share=azure, red_dense=dense,
-                      he_probability=p_he)
+                      he_probability=p_he, chromogen_features=row)
 
 
 def he_probability(m: np.ndarray, theta: np.ndarray, norm: np.ndarray) -> float:

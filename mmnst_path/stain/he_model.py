@@ -188,11 +188,14 @@ class LinearStainModel:
 
     @classmethod
     def build(cls, *, classes: Sequence[str], mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
-              intercept: float, card: Mapping[str, Any], test_x: np.ndarray) -> LinearStainModel:
-        """A model over :data:`FEATURES` whose embedded test probabilities are computed now."""
-        if tuple(classes) != CLASSES:
-            raise ValueError(f"the classes must be {CLASSES}, got {tuple(classes)}")
-        model = cls(CLASSES, FEATURES, np.asarray(mean, np.float64),
+              intercept: float, card: Mapping[str, Any], test_x: np.ndarray,
+              features: tuple[tuple[str, str, str], ...] = FEATURES,
+              expected_classes: tuple[str, str] = CLASSES) -> LinearStainModel:
+        """A model over ``features`` (default the H&E model's :data:`FEATURES`, whose classes must be
+        ``expected_classes``) whose embedded test probabilities are computed now."""
+        if tuple(classes) != expected_classes:
+            raise ValueError(f"the classes must be {expected_classes}, got {tuple(classes)}")
+        model = cls(expected_classes, features, np.asarray(mean, np.float64),
                     np.asarray(scale, np.float64), np.asarray(coef, np.float64), float(intercept),
                     json.loads(json.dumps(dict(card))), np.asarray(test_x, np.float64), np.zeros(0))
         return cls(model.classes, model.features, model.mean, model.scale, model.coef, model.intercept,
@@ -229,9 +232,12 @@ def _vector(body: Mapping[str, Any], key: str, n: int, path: Path) -> np.ndarray
     return v
 
 
-def read_model(path: str | Path) -> LinearStainModel:
-    """Load and check a model file (see the module docstring); CorruptFileError when it is not one."""
+def read_model(path: str | Path, *, classes: tuple[str, str] = CLASSES,
+               features: tuple[tuple[str, str, str], ...] = FEATURES) -> LinearStainModel:
+    """Load and check a model file (see the module docstring) whose classes and feature names must be
+    these (default: the H&E-vs-IHC model's); CorruptFileError when it is not one."""
     path = Path(path)
+    expected = classes
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -246,20 +252,19 @@ def read_model(path: str | Path) -> LinearStainModel:
     if version > FORMAT_VERSION:
         raise CorruptFileError(f"{path}: stain model format version {version!r} is newer than this mmnst_path "
                                f"reads ({FORMAT_VERSION}); upgrade mmnst_path")
-    features = body.get("features")
-    if not isinstance(features, list):
+    listed = body.get("features")
+    if not isinstance(listed, list):
         raise CorruptFileError(f"{path}: the stain model's features must be a list")
-    names = [f.get("name") if isinstance(f, dict) else None for f in features]
-    if names != [n for n, _, _ in FEATURES]:
+    names = [f.get("name") if isinstance(f, dict) else None for f in listed]
+    if names != [n for n, _, _ in features]:
         raise CorruptFileError(f"{path}: the stain model's features {names} are not the ones this mmnst_path "
                                "computes")
-    classes = body.get("classes")
-    if classes != list(CLASSES):
-        raise CorruptFileError(f"{path}: the stain model's classes must be {list(CLASSES)} (probability of "
-                               f"the second), got {classes!r}")
+    if body.get("classes") != list(expected):
+        raise CorruptFileError(f"{path}: the stain model's classes must be {list(expected)} (probability of "
+                               f"the second), got {body.get('classes')!r}")
     if body.get("id") != _content_id(body):
         raise CorruptFileError(f"{path}: the stain model's content does not match its id (damaged or edited)")
-    n = len(FEATURES)
+    n = len(features)
     mean, scale, coef = (_vector(body, k, n, path) for k in ("mean", "scale", "coef"))
     if np.any(scale <= 0):
         raise CorruptFileError(f"{path}: stain model scales must be positive")
@@ -277,7 +282,7 @@ def read_model(path: str | Path) -> LinearStainModel:
             or not np.all(np.isfinite(test_x)) or not np.all(np.isfinite(test_p))):
         raise CorruptFileError(f"{path}: stain model card, intercept or test rows are malformed (at least "
                                f"{_MIN_TEST_ROWS} finite test rows of {n} features needed)")
-    model = LinearStainModel(CLASSES, FEATURES, mean, scale, coef, intercept, card, test_x, test_p)
+    model = LinearStainModel(expected, features, mean, scale, coef, intercept, card, test_x, test_p)
     if not np.allclose(model.probability(test_x), test_p, rtol=0, atol=1e-9):
         raise CorruptFileError(f"{path}: the stain model does not reproduce its embedded test probabilities")
     for a in (mean, scale, coef, test_x, test_p):
@@ -289,16 +294,21 @@ def shipped_path() -> Path:
     return Path(__file__).resolve().parent.parent / "models" / HE_MODEL_FILE
 
 
-@functools.lru_cache(maxsize=4)
-def _cached(path: str, size: int, mtime_ns: int) -> LinearStainModel:  # size, mtime_ns: cache keys only
-    return read_model(path)
+@functools.lru_cache(maxsize=8)
+def _cached(path: str, size: int, mtime_ns: int, classes: tuple[str, str],  # size, mtime_ns: cache keys only
+            features: tuple[tuple[str, str, str], ...]) -> LinearStainModel:
+    return read_model(path, classes=classes, features=features)
+
+
+def load_checked(path: Path, classes: tuple[str, str], features: tuple[tuple[str, str, str], ...]) -> LinearStainModel:
+    """:func:`read_model` of ``path`` with these classes and features, loaded once per file version."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise CorruptFileError(f"{path}: cannot read the stain model ({exc.strerror or exc})") from exc
+    return _cached(str(path), st.st_size, st.st_mtime_ns, classes, features)
 
 
 def load_he_model(path: str | Path | None = None) -> LinearStainModel:
     """The H&E-vs-IHC model (default: the shipped one), loaded once per file version."""
-    p = Path(path) if path is not None else shipped_path()
-    try:
-        st = p.stat()
-    except OSError as exc:
-        raise CorruptFileError(f"{p}: cannot read the stain model ({exc.strerror or exc})") from exc
-    return _cached(str(p), st.st_size, st.st_mtime_ns)
+    return load_checked(Path(path) if path is not None else shipped_path(), CLASSES, FEATURES)
