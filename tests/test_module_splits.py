@@ -18,6 +18,7 @@ SPLITS = [
     ("mmnst_path.quantify.ki67", "mmnst_path.quantify._ki67_setup",
      ["cell_model_of", "nuclear_contrast_applies", "unstained_reach_um"]),
     ("mmnst_path.stain.guess", "mmnst_path.stain._guess_warn", ["AmbiguousStainsWarning", "warn_if_ambiguous"]),
+    ("mmnst_path.stain.guess", "mmnst_path.stain._stain_guess", ["StainGuess"]),
 ]
 
 
