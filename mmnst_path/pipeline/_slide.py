@@ -30,6 +30,7 @@ from ..aggregate import (
 )
 from ..geometry import require_mpp
 from ..quantify.ki67 import nuclear_contrast_applies
+from ..stain.chromogen_model import CHROMOGEN_MODEL_FILE, load_chromogen_model
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
 from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
@@ -335,6 +336,9 @@ def analyze_slide(
             if not math.isnan(guess.he_probability):  # the H&E-vs-IHC model decided
                 detection["he_probability"] = round(float(guess.he_probability), 4)
                 detection["he_model"] = f"{HE_MODEL_FILE} {load_he_model().model_id}"
+            if not math.isnan(guess.chromogen_probability):  # the chromogen model read a single red chromogen
+                detection["fast_red_probability"] = round(float(guess.chromogen_probability), 4)
+                detection["chromogen_model"] = f"{CHROMOGEN_MODEL_FILE} {load_chromogen_model().model_id}"
             config = config.replace(stains=guess.name)
             if guess.marker and config.ki67.melanocyte_marker == "auto":  # a double stain's marker: where it sits
                 config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})

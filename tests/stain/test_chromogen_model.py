@@ -177,3 +177,20 @@ def test_the_guess_asks_the_model_only_when_told():
     assert math.isnan(off.chromogen_probability)
     assert 0.0 <= on.chromogen_probability <= 1.0
     np.testing.assert_array_equal(on.chromogen_features, off.chromogen_features)
+
+
+def test_an_auto_detected_red_slide_records_the_chromogen_model_and_its_probability():
+    import warnings
+
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+    from mmnst_path.stain.chromogen_model import load_chromogen_model
+    from mmnst_path.synthetic import pigment_family_tile
+
+    tile = pigment_family_tile(5, "none", chromogen="fast_red", size=256, appearance="plain")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(tile.rgb, AnalysisConfig(measures=("ki67",), stains="auto"), mpp=tile.mpp)
+    det = res.stains["detection"]
+    assert res.stains["name"] in ("H-FastRed", "H-AEC")
+    assert 0.0 <= det["fast_red_probability"] <= 1.0
+    assert det["chromogen_model"] == f"stains_chromogen.json {load_chromogen_model().model_id}"
