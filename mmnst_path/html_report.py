@@ -316,7 +316,7 @@ def render_report(
 #: ring colour of each class in the check pictures, as :data:`mmnst_path.overlay.CLASS_RGB` draws them
 #: (a test keeps the two equal), and what the legend adds after the name
 _RING_HEX = {"positive": ("#e60000", ""), "negative": ("#005aff", ""), "pigment": ("#8c8c8c", " (not counted)"),
-             "excluded": ("#ffc800", " (not counted)")}
+             "excluded": ("#00a0a0", " (not counted)")}
 
 
 def _ring_legend() -> str:

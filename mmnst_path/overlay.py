@@ -21,7 +21,7 @@ Everything above is drawn from the low-resolution maps the result carries (never
 ``nuclei_hotspot.png``, ``nuclei_field_N.png``
     Full-resolution fields (300 µm, at most 1024 px) of the hot spot and of a few random places
     with nuclei, every nucleus ringed in its class colour (positive red, negative blue, pigment
-    grey, excluded yellow), so a pathologist can check the classification without napari
+    grey, excluded teal), so a pathologist can check the classification without napari
     (:func:`nucleus_fields`, which reads these pixels from the slide).
 """
 
@@ -326,7 +326,7 @@ CLASS_RGB = {
     "positive": (230, 0, 0),
     "negative": (0, 90, 255),
     "pigment": (140, 140, 140),
-    "excluded": (255, 200, 0),
+    "excluded": (0, 160, 160),  # teal, as in the GeoJSON and napari (session 34)
 }
 
 

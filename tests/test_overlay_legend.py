@@ -69,3 +69,14 @@ def test_first_panel_label_names_only_what_is_drawn(dab_result) -> None:  # type
     roi = np.array([[0.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
     assert tissue_legend(real, [roi]) == "tissue (green), ROI (yellow), hot spot (cyan)"
     assert tissue_legend(dataclasses.replace(dab_result, hotspot=None)) == "tissue (green)"
+
+
+def test_excluded_rings_have_the_geojson_and_napari_colour():
+    """The check pictures ring a nucleus the cell model took out of the index in the GeoJSON's (and
+    napari's) Excluded teal, not the yellow of an ROI. Mutation caught: excluded back to (255, 200, 0)."""
+    from mmnst_path._geojson_names import CLASS_COLORS
+    from mmnst_path.html_report import _RING_HEX
+    from mmnst_path.overlay import CLASS_RGB
+
+    assert CLASS_RGB["excluded"] == CLASS_COLORS["excluded"] == (0, 160, 160)
+    assert _RING_HEX["excluded"][0] == "#{:02x}{:02x}{:02x}".format(*CLASS_RGB["excluded"])
