@@ -46,6 +46,8 @@ __all__ = [
 
 #: layer names of the fraction maps
 MAP_NAMES = {"melanin": "melanin fraction", "necrosis": "necrosis fraction"}
+#: the nucleus classes the results box counts (the index is positive / (positive + negative))
+COUNTED_CLASSES = ("positive", "negative", "pigment", "excluded")
 
 
 #: ``Ki67Params`` fields holding a stain's Ki67 positive threshold (log10 OD of the chromogen): DAB and
@@ -388,8 +390,10 @@ def panel_text(
             "positive": m.get("ki67_positive"),
             "negative": m.get("ki67_negative"),
             "pigment": m.get("ki67_pigment"),
+            "excluded": m.get("ki67_excluded"),
+            "denominator": m.get("ki67_denominator"),
         }
-    counts = {name: k[name] for name in ("positive", "negative", "pigment") if k.get(name) is not None}
+    counts = {name: k[name] for name in COUNTED_CLASSES if k.get(name) is not None}
     hot = result.hotspot
     whole = bool(getattr(hot, "whole_image", False))  # the "hot spot" is the whole image: the sentence says so
     text = results_text(

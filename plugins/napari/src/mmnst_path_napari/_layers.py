@@ -571,8 +571,9 @@ def results_text(
         lo = _pick(metrics, "ci_low_pct", "ki67_ci_low_pct")
         hi = _pick(metrics, "ci_high_pct", "ki67_ci_high_pct")
         lines += [
-            f"Ki67 index: {_fmt(index, '.1f', ' %')}  (95% CI {_fmt(lo)} – {_fmt(hi)} %)",
-            "nuclei: " + ", ".join(f"{k} {int(v)}" for k, v in counts.items()),
+            f"Ki67 index: {_fmt(index, '.1f', ' %')}{tumour_nuclei_words(metrics, counts)}",
+            f"95% CI {_fmt(lo)} – {_fmt(hi)} %",
+            "nuclei: " + ", ".join(f"{k} {int(v)}{COUNT_NOTES.get(k, '')}" for k, v in counts.items()),
             f"H-score: {_fmt(_pick(metrics, 'h_score'), '.0f')} (of 0–300)",
         ]
     if hotspot_pct is not None:
@@ -582,6 +583,20 @@ def results_text(
     if necrosis_pct is not None:
         lines.append(f"necrosis: {_fmt(necrosis_pct, '.2f', ' %')} of tissue")
     return "\n".join(lines) if lines else "nothing measured"
+
+
+#: what the nuclei line adds after a class the index leaves out (the words of the nuclei page's legend)
+COUNT_NOTES = {"pigment": " (not counted)", "excluded": " (not tumour, not counted)"}
+
+
+def tumour_nuclei_words(metrics: Mapping[str, Any], counts: Mapping[str, int]) -> str:
+    """What the index is of, as the CLI's and the report's ``n`` (positive + negative tumour nuclei):
+    " (212 of 549 tumour nuclei; 37 excluded as not tumour)"; "" without the counts."""
+    if counts.get("positive") is None or counts.get("negative") is None:
+        return ""
+    n = _pick(metrics, "denominator", "ki67_denominator") or int(counts["positive"]) + int(counts["negative"])
+    excluded = "" if counts.get("excluded") is None else f"; {int(counts['excluded'])} excluded as not tumour"
+    return f" ({int(counts['positive'])} of {int(n)} tumour nuclei{excluded})"
 
 
 def _pick(d: Mapping[str, Any], *names: str) -> Any:

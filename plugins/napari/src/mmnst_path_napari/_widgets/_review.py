@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 
-from .._analysis import ki67_from_classes, panel_text
+from .._analysis import COUNTED_CLASSES, ki67_from_classes, panel_text
 from .._classmap import qc_warnings
 from .._geojson import layer_stains, read_detections_stains, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
@@ -228,7 +228,7 @@ class ReviewWidget(Container):
         if result is not None:
             text = panel_text(result, reviewed=k, header=meta.get("header", ()))
         else:
-            text = results_text(k, {name: k[name] for name in EDIT_CLASSES})
+            text = results_text(k, {name: k[name] for name in COUNTED_CLASSES})
         rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
         stains = layer_stains(layer)
         warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
