@@ -90,7 +90,10 @@ def test_analyze_keeps_the_hot_spot_caption_inside_its_frame(make_napari_viewer)
     assert layer.text.anchor == "upper_left"
     viewer.reset_view()
     viewer.camera.zoom *= 1.5  # the frame (the whole image) fills the canvas: no room above it
-    assert layer.text.translation[0] > 0  # moved down into the frame (keep_caption_on_canvas)
+    # hung from just inside the frame's top (keep_caption_on_canvas): drawn down from an anchor moved up from
+    # the frame's bottom-left
+    assert layer.text.anchor == "lower_left"
+    assert layer.text.translation[0] < 0
 
 
 def test_review_says_each_message_once(make_napari_viewer):

@@ -20,6 +20,8 @@ import numpy as np
 
 from mmnst_path.aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 
+from ._caption import keep_caption_on_canvas  # (re-exported: the frame's layer and its caption go together)
+
 __all__ = [
     "CLASSES",
     "CLASS_COLORS",
@@ -440,57 +442,6 @@ def hotspot_layer(box: Any, *, mpp: float | None, name: str = "Ki67 hot spot", l
         **_units(mpp),
     }
     return ([rect], kwargs, "shapes")
-
-
-#: canvas px a caption line takes per point of its text size (glyphs and leading; vispy draws points at
-#: 96 dpi, 1.33 px each), and the px left between the frame's edge and the caption
-CAPTION_PX_PER_SIZE = 1.6
-CAPTION_MARGIN_PX = 3.0
-
-
-def keep_caption_on_canvas(layer: Any, viewer: Any) -> None:
-    """Keep a hot-spot frame's caption on the canvas at every zoom, pan and canvas size.
-
-    napari draws an ``upper_left`` caption above the frame. It stays there while the canvas shows
-    room for it above the frame (on the dark canvas, clear of the nuclei rings); otherwise (the image
-    fills the canvas's height: a whole-image frame has no room above, the caption was off the canvas)
-    it moves just inside the frame's top edge, or the canvas's top when that edge is off the canvas
-    (never below the frame's bottom); likewise it starts at the canvas's left edge when the frame's is
-    off the canvas: ``text.translation`` (data px) is the caption's height and a
-    margin (canvas px / zoom / the layer's scale) plus the inner half of the frame's line. The
-    callbacks are dropped when the layer leaves the viewer."""
-    scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
-    camera = scene.camera if scene is not None else viewer.camera
-
-    def follow(*_: Any) -> None:
-        per_px = 1.0 / float(camera.zoom)  # world units per canvas px
-        px = np.array([CAPTION_PX_PER_SIZE * float(layer.text.size) + CAPTION_MARGIN_PX, CAPTION_MARGIN_PX])
-        frame = np.asarray(layer.data[0], dtype=np.float64)[:, -2:]
-        corner = np.asarray(layer.data_to_world(frame.min(axis=0)), dtype=np.float64)[-2:]  # top, left (world)
-        canvas = np.asarray(camera.center, dtype=np.float64)[-2:] - np.asarray(viewer.canvas.size[:2]) / 2 * per_px
-        scale = np.asarray(layer.scale, dtype=np.float64)[-2:]
-        # where the frame's top-left corner is off the canvas (zoomed in, panned): from the canvas's edge
-        off = np.maximum(0.0, canvas - corner) / scale
-        if corner[0] - canvas[0] >= px[0] * per_px:  # room above the frame: napari's place
-            layer.text.translation = np.array([0.0, off[1]])
-            return
-        line = float(np.max(layer.edge_width, initial=0.0)) / 2
-        # within the frame, never past its bottom or right edge
-        layer.text.translation = np.minimum(px * per_px / scale + line + off, np.ptp(frame, axis=0))
-
-    events = (camera.events.zoom, camera.events.center, viewer.canvas.events.size, layer.events.data)
-
-    def drop(event: Any) -> None:
-        gone = getattr(event, "value", None)  # (a widget opened from the Plugins menu holds a proxy of the layer)
-        if gone is not None and getattr(gone, "unique_id", gone) == getattr(layer, "unique_id", layer):
-            for ev in events:
-                ev.disconnect(follow)
-            viewer.layers.events.removed.disconnect(drop)
-
-    for ev in events:
-        ev.connect(follow)
-    viewer.layers.events.removed.connect(drop)
-    follow()
 
 
 def shape_boxes(shapes: list[np.ndarray], *, bounds: tuple[int, int]) -> list[tuple[int, int, int, int]]:
