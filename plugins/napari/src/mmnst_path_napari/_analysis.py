@@ -33,6 +33,8 @@ from ._layers import (
 __all__ = [
     "AnalysisPlan",
     "box_polygon",
+    "done_words",
+    "hidden_maps",
     "hotspot_caption",
     "hotspot_label",
     "ki67_from_classes",
@@ -356,6 +358,10 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
                 opacity=0.6,
             )
         )  # fmt: skip
+        if key == "necrosis" and "tissue_classes" in result.maps:
+            # the class map shows necrosis in its own colour; the green fraction over it hid that colour and
+            # read as the class map's (green) stroma (session 35's walk through he_necrosis.tif)
+            layers[-1][1]["visible"] = False
     k = result.maps.get("ki67")
     if k is not None:
         heat = heatmap_layer(k.image, downsample=k.downsample, mpp=mpp, name="Ki67 heatmap", shape=shape, opacity=0.35)
@@ -371,12 +377,26 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
     return layers
 
 
+def hidden_maps(layers: Sequence[LayerData]) -> tuple[str, ...]:
+    """Names of the layers :func:`layers_from_result` adds hidden (the legend says how to show them)."""
+    return tuple(str(kw["name"]) for _, kw, _ in layers if kw.get("visible") is False)
+
+
+def done_words(result: SlideResult) -> str:
+    """The status line of a finished run: the nuclei found when Ki67 was measured, else the measures."""
+    if "ki67" in result.measures:
+        return f"done: {len(result.cells)} nuclei"
+    return "done: " + ", ".join(result.measures)
+
+
 def panel_text(
     result: SlideResult, *, reviewed: Mapping[str, Any] | None = None, header: Sequence[str] = ()
 ) -> str:
     """Results panel text from the library's metrics, or from ``reviewed`` Ki67 metrics.
 
-    ``header`` lines (stains and where they came from, measures refused, pixel size) come first.
+    The figures come first (a docked box shows its first few lines without scrolling: session 35's walk found
+    the index below the fold), then the tissue area and the ``header`` lines (stains and where they came from,
+    pixel size, models).
     """
     m = dict(result.metrics)
     if reviewed is not None:
@@ -405,17 +425,18 @@ def panel_text(
         if reviewed is None and hot is not None and hot.meets_min_nuclei and not whole
         else None,
     )
-    lines = list(header)
+    # the figures first, where a docked box of a few lines shows them without scrolling; then where they came from
+    lines = [text]
+    if reviewed is None and (melano := melanocytic_text(m)):
+        lines.append(melano)
+    if reviewed is None and hot is not None and (not hot.meets_min_nuclei or whole):
+        lines.append(hotspot_label(result))
     area = _first(m, "tissue_area_mm2")
     if area is not None and math.isfinite(float(area)):
         lines.append(
             f"tissue analysed: {float(area):.3f} mm²" + ("  (NO TISSUE FOUND)" if float(area) == 0 else "")
         )
-    lines.append(text)
-    if reviewed is None and (melano := melanocytic_text(m)):
-        lines.append(melano)
-    if reviewed is None and hot is not None and (not hot.meets_min_nuclei or whole):
-        lines.append(hotspot_label(result))
+    lines += header
     return "\n".join(lines)
 
 

@@ -467,8 +467,9 @@ def _hex(rgb: Any) -> str:
     return "#" + "".join(f"{round(255 * float(v)):02x}" for v in tuple(rgb)[:3])
 
 
-def legend_html(measures: Any = ("ki67", "melanin", "necrosis")) -> str:
-    """Rich-text legend of the colours the analysis layers use (for a Qt label)."""
+def legend_html(measures: Any = ("ki67", "melanin", "necrosis"), *, hidden: Any = ()) -> str:
+    """Rich-text legend of the colours the analysis layers use (for a Qt label); the fraction maps named in
+    ``hidden`` (layer names) are said to be hidden."""
     sq = '<span style="color:{c}">&#9632;</span>'
     ring = '<span style="color:{c}">&#9711;</span>'
     parts = []
@@ -485,9 +486,8 @@ def legend_html(measures: Any = ("ki67", "melanin", "necrosis")) -> str:
         parts.append(sq.format(c="#ffff00") + " hot-spot window (yellow frame)")
     for key in ("melanin", "necrosis"):
         if key in measures:
-            parts.append(
-                sq.format(c=_hex(MAP_COLORS[key])) + f" {key} fraction (transparent = 0, solid = 100 %)"
-            )
+            off = "hidden: tick its eye; " if f"{key} fraction" in hidden else ""
+            parts.append(sq.format(c=_hex(MAP_COLORS[key])) + f" {key} fraction ({off}transparent = 0, solid = 100 %)")
     return "<br>".join(parts)
 
 

@@ -235,7 +235,7 @@ class ReviewWidget(Container):
         self.notice.value = "\n".join(warnings)
         lines = [text]
         if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
-            lines.insert(0, stains_line(meta["ki67_stains"], stains))
+            lines.append(stains_line(meta["ki67_stains"], stains))
         self.results.value = "\n".join(lines)
 
     def save(self, path: str | Path) -> Path:
