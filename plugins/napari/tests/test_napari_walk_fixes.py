@@ -63,3 +63,23 @@ def test_the_figures_come_first_in_the_box():
     assert lines[0].startswith("Ki67 index: 27.3 % (6 of 22 tumour nuclei")
     assert lines[-2:] == ["stains: AzureB-DAB (chosen)", "pixel size: 0.5 µm/px (entered by the user)"]
     assert lines.index("tissue analysed: 0.100 mm²") > lines.index("95% CI 13.2 – 48.2 %")
+
+
+def test_the_cell_preview_says_its_colours_and_hides_the_ki67_rings(make_napari_viewer):
+    """Train cells' preview draws tumour red and lymphocytes blue, the Ki67 rings' positive / negative colours,
+    over the nuclei layer; its status was cut at the dock's edge. Mutations caught: the nuclei layer left shown;
+    the status without the colour words; the status not wrapped."""
+    from mmnst_path_napari._widgets._cells import TrainCellsWidget
+
+    from mmnst_path.synthetic import ki67_pigment_tile
+
+    tile = ki67_pigment_tile(32, size=256, pigmented_cells=0.0)
+    viewer = make_napari_viewer()
+    viewer.add_image(tile.rgb, rgb=True, scale=(tile.mpp, tile.mpp), units=("µm", "µm"), name="ki67")
+    nuclei = viewer.add_points(np.zeros((1, 2)), name="nuclei")  # (an Analyze run's layer)
+    widget = TrainCellsWidget(viewer)
+    assert widget.status.native.wordWrap()
+    widget.preview()
+    assert "tumour red" in widget.status.value
+    assert not nuclei.visible
+    assert "the Ki67 nuclei layer is hidden under the preview: tick its eye" in widget.status.value
