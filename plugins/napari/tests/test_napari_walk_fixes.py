@@ -18,7 +18,7 @@ import pytest
 from mmnst_path_napari._analysis import done_words, hidden_maps, layers_from_result, panel_text
 from mmnst_path_napari._classmap import class_table_text
 from mmnst_path_napari._layers import legend_html
-from test_napari_notice_once import _run_result
+from test_napari_notice_once import PLUGIN, _run_result
 
 pytestmark = pytest.mark.napari
 
@@ -83,3 +83,24 @@ def test_the_cell_preview_says_its_colours_and_hides_the_ki67_rings(make_napari_
     assert "tumour red" in widget.status.value
     assert not nuclei.visible
     assert "the Ki67 nuclei layer is hidden under the preview: tick its eye" in widget.status.value
+
+
+def test_the_frame_caption_follows_review(make_napari_viewer):
+    """After a positive nucleus is called negative the box said 15.4 %, the frame still 15.5 %. Mutation caught:
+    Review not re-captioning the frame (``_follow_caption`` not called)."""
+    from mmnst_path_napari._widgets._review import set_classes
+
+    viewer = make_napari_viewer()
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    analyze.stains.value = "AzureB-DAB"
+    analyze._mpp, analyze._display_mpp = (0.5, "entered by the user"), None  # (what run() sets)
+    plan, result = _run_result()
+    result.hotspot.meets_min_nuclei, result.hotspot.index_pct, result.hotspot.nuclei = True, 100 * 6 / 22, 22
+    analyze._on_result((plan, result))
+    frame = viewer.layers["Ki67 hot spot"]
+    assert list(frame.features["label"]) == ["whole image 27.3 % (n=22)"]
+    _, review = viewer.window.add_plugin_dock_widget(PLUGIN, "Review")
+    assert list(frame.features["label"]) == ["whole image 27.3 % (n=22)"]  # (counted as the library counts)
+    set_classes(viewer.layers["nuclei"], {0}, "negative")
+    assert list(frame.features["label"]) == ["whole image 22.7 % (n=22)"]
+    assert "Ki67 index: 22.7 %" in review.results.value

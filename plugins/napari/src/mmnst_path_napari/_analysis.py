@@ -42,6 +42,7 @@ __all__ = [
     "panel_text",
     "plan_analysis",
     "positive_threshold_field",
+    "reviewed_hotspot_caption",
     "run_analysis",
     "weak_stain_text",
 ]
@@ -332,10 +333,30 @@ def hotspot_caption(result: SlideResult) -> str:
         return ""
     if not h.meets_min_nuclei:
         return f"no hot spot ({h.nuclei} < {result.config.get('hotspot_min_nuclei')} nuclei)"
+    return _caption(h, h.index_pct, h.nuclei)
+
+
+def _caption(h: Any, index_pct: float, n: int) -> str:
     what = "whole image" if getattr(h, "whole_image", False) else "hot spot"  # (no smaller window: not a spot)
-    if math.isfinite(h.index_pct):
-        return f"{what} {h.index_pct:.1f} % (n={h.nuclei})"
-    return what
+    return f"{what} {index_pct:.1f} % (n={n})" if math.isfinite(index_pct) else what
+
+
+def reviewed_hotspot_caption(result: SlideResult, classes: Any, data: Any) -> str | None:
+    """The frame's caption over reviewed nuclei (``classes`` and level-0 (row, col) ``data`` of the nuclei
+    layer): the index of the positive and negative nuclei whose centroid lies in the frame, as the library
+    counts its window (``[row, row_end) x [col, col_end)``), so the caption follows Review as the box does
+    (session 35's walk: the box said 15.4 %, the frame still 15.5 %). None without a hot spot (a densest
+    window with too few nuclei keeps its caption)."""
+    h = result.hotspot
+    if h is None or not h.meets_min_nuclei:
+        return None
+    b = h.box
+    rc = np.asarray(data, dtype=np.float64).reshape(-1, 2)
+    cls = np.asarray(classes).astype(str)
+    inside = (rc[:, 0] >= b.row) & (rc[:, 0] < b.row + b.height) & (rc[:, 1] >= b.col) & (rc[:, 1] < b.col + b.width)
+    p = int(np.count_nonzero(inside & (cls == "positive")))
+    n = p + int(np.count_nonzero(inside & (cls == "negative")))
+    return _caption(h, 100.0 * p / n if n else math.nan, n)
 
 
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
