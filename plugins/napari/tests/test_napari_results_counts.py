@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
-from mmnst_path_napari._analysis import ki67_from_classes
 from mmnst_path_napari._layers import results_text
-
-from mmnst_path.aggregate import CELL_CLASSES, CellTable
-from mmnst_path.pipeline import AnalysisConfig
+from test_napari_notice_once import _run_result
 
 pytestmark = pytest.mark.napari
 
@@ -23,19 +19,8 @@ PLUGIN = "mmnst-path-napari"
 
 
 def _result() -> tuple[SimpleNamespace, SimpleNamespace]:
-    """(plan, result) of an H-DAB run: 6 positive, 16 negative, 2 pigment, 5 excluded nuclei."""
-    names = ["positive"] * 6 + ["negative"] * 16 + ["pigment"] * 2 + ["excluded"] * 5
-    n = len(names)
-    cells = CellTable(np.arange(n, dtype=float) * 3, np.arange(n, dtype=float) * 2,
-                      np.array([CELL_CLASSES.index(c) for c in names], np.int8),
-                      {"dab_od_mean": np.full(n, 0.3), "intensity_bin": np.array([2] * 6 + [0] * 23, np.int8)})
-    _, k = ki67_from_classes(np.array(names, dtype=object), np.asarray(cells.columns["intensity_bin"]))
-    metrics = {f"ki67_{key}": v for key, v in k.items()}
-    metrics.update(tissue_area_mm2=0.1)
-    result = SimpleNamespace(measures=("ki67",), metrics=metrics, maps={}, hotspot=None, cells=cells,
-                             shape=(100, 100), config={"hotspot_min_nuclei": 500}, tissue_classes=None)
-    plan = SimpleNamespace(stains="H-DAB", stains_source="chosen", refused=(), config=AnalysisConfig(stains="H-DAB"))
-    return plan, result
+    """(plan, result) of a run: 6 positive, 16 negative, 2 pigment, 5 excluded nuclei."""
+    return _run_result(["positive"] * 6 + ["negative"] * 16 + ["pigment"] * 2 + ["excluded"] * 5)
 
 
 def test_results_text_says_what_the_index_is_of():
@@ -51,7 +36,7 @@ def test_analyze_and_review_count_the_excluded_nuclei(make_napari_viewer):
 
     viewer = make_napari_viewer()
     _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
-    analyze.stains.value = "H-DAB"
+    analyze.stains.value = "AzureB-DAB"
     analyze._mpp, analyze._display_mpp = (0.5, "entered by the user"), None  # (what run() sets)
     plan, result = _result()
     analyze._on_result((plan, result))
