@@ -154,7 +154,7 @@ def test_models_and_count_in_reach_the_run_and_the_panel_warns_of_pigment(
     layer = viewer.layers["tissue classes"]
     np.testing.assert_allclose(layer.scale, (64 * 0.5,) * 2)
     np.testing.assert_array_equal(np.asarray(layer.data), labels + 1)  # -1 -> 0: transparent
-    assert "tissue classes:" in analyze.results.value
+    assert "tissue classes (% of the classed area):" in analyze.results.value
     assert all(name in analyze.legend.value for name in classes)
     areas = layer.metadata["mmnst_path"]["areas"]
     assert set(areas["area_mm2"]) == set(classes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from mmnst_path_napari._analysis import hotspot_caption, hotspot_label, layers_from_result
 
@@ -66,49 +67,59 @@ def test_a_whole_image_hot_spot_says_so():
         assert len(_frame_label(_result(meets=meets, nuclei=99999, pct=100.0, whole=True))) <= MAX_CHARS
 
 
+def _caption_pixels(viewer, qtbot) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """(rows, cols) bool of the canvas's caption pixels in a screenshot: yellow, less the frame's lines (the
+    rows and columns holding a long yellow run)."""
+    qtbot.wait(100)
+    img = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    yellow = (img[..., 0] > 110) & (np.abs(img[..., 0] - img[..., 1]) < 25) & (img[..., 2] < img[..., 0] - 60)
+    return yellow & ~(yellow.sum(axis=1) > 150)[:, None] & ~(yellow.sum(axis=0) > 150)[None, :]
+
+
 @pytest.mark.napari
 def test_the_caption_stays_on_the_canvas(make_napari_viewer, qtbot):
     """napari draws an ``upper_left`` caption above the frame: off the canvas when a whole-image frame fills
-    the canvas's height (session 33). The caption's text (anchor + translation, drawn up from the anchor, one
-    line high) stays on the canvas: inside the frame's top edge when there is no room above it, above the
-    frame (napari's place, on the dark canvas) when there is; its start stays on the canvas when the frame's left
-    edge is off it; it follows zoom and pan.
-    Mutations caught: no translation (zoomed in, the text's top is off the canvas); a translation that does
+    the canvas's height (session 33), and its top cut at the canvas's top-left corner when moved down by an
+    estimated height (session 34's Plugins-menu shot: brackets and accents are taller than the estimate).
+    The caption's pixels in a screenshot lie whole on the canvas (a margin from its top and left edges), at
+    two text sizes: inside the frame's top edge when there is no room above it, above the frame (napari's
+    place, on the dark canvas) when there is; its start stays on the canvas when the frame's left edge is
+    off it; it follows zoom and pan.
+    Mutations caught: the caption drawn upwards from an estimated height (session 34's code: its top row is
+    the canvas's first at size 10, cut); no translation (zoomed in, off the canvas); a translation that does
     not follow the camera (after zooming out it stays inside the frame although there is room above; after
-    zooming back in, off the canvas); the translation left at 0 (the first case)."""
+    zooming back in, off the canvas)."""
     import napari
-    import numpy as np
-    from mmnst_path_napari._layers import CAPTION_PX_PER_SIZE, hotspot_layer, keep_caption_on_canvas
+    from mmnst_path_napari._layers import hotspot_layer, keep_caption_on_canvas
 
     mpp = 0.5
     viewer = make_napari_viewer(show=True)
-    viewer.add_image(np.full((600, 500, 3), 200, np.uint8), rgb=True, scale=(mpp, mpp), units=("µm", "µm"))
+    viewer.add_image(np.full((600, 500, 3), 60, np.uint8), rgb=True, scale=(mpp, mpp), units=("µm", "µm"))
     r = _result(meets=False, nuclei=322, pct=math.nan, whole=True)
     r.hotspot.box.height, r.hotspot.box.width = 600, 500
-    layer = viewer.add_layer(napari.layers.Layer.create(*hotspot_layer(r.hotspot.box, mpp=mpp, label="caption")))
+    layer = viewer.add_layer(napari.layers.Layer.create(*hotspot_layer(r.hotspot.box, mpp=mpp, label="Ég (n=1)")))
     keep_caption_on_canvas(layer, viewer)
-    frame_top, frame_bottom = -0.5 * mpp, 599.5 * mpp  # µm (the whole image)
     viewer.window.resize(900, 700)
-    for shown, room in ((0.5, False), (3.0, True), (0.5, False)):  # the canvas shows this many image heights
-        viewer.reset_view()
-        viewer.camera.zoom = viewer.canvas.size[0] / (shown * 600 * mpp)  # 0.5: the frame's top and left off it
-        qtbot.wait(100)
-        zoom = float(viewer.camera.zoom)
-        canvas_top = float(viewer.camera.center[-2]) - viewer.canvas.size[0] / (2 * zoom)
-        assert (canvas_top < frame_top) == room
-        (anchor,), _, anchor_y = layer._view_text_coords
-        assert anchor_y == "top"  # (drawn upwards from the anchor on napari's canvas)
-        row = float(layer.data_to_world(np.array(anchor))[-2])  # the text's bottom, µm
-        top = row - CAPTION_PX_PER_SIZE * float(layer.text.size) / zoom  # the text's top, µm
-        assert top >= canvas_top, (shown, top, canvas_top)  # on the canvas
-        assert row <= frame_bottom
-        if room:  # above the frame, on the dark canvas
-            assert row <= frame_top, (shown, row)
-        else:  # inside the frame
-            assert top >= frame_top, (shown, top)
-        canvas_left = float(viewer.camera.center[-1]) - viewer.canvas.size[1] / (2 * zoom)
-        left = float(layer.data_to_world(np.array(anchor))[-1])
-        assert left >= max(-0.5 * mpp, canvas_left), (shown, left, canvas_left)  # its start on the canvas
-        assert (canvas_left > -0.5 * mpp) == (not room)  # (zoomed in, the frame's left edge is off the canvas)
+    for size in (10.0, 20.0):
+        layer.text.size = size
+        for shown, room in ((0.5, False), (3.0, True), (0.5, False), (0.98, False)):  # image heights on the canvas
+            viewer.reset_view()
+            viewer.camera.zoom = viewer.canvas.size[0] / (shown * 600 * mpp)  # 0.5: the frame's top and left off it
+            zoom = float(viewer.camera.zoom)
+            canvas_top = float(viewer.camera.center[-2]) - viewer.canvas.size[0] / (2 * zoom)
+            canvas_left = float(viewer.camera.center[-1]) - viewer.canvas.size[1] / (2 * zoom)
+            assert (canvas_top < -0.5 * mpp) == room
+            text = _caption_pixels(viewer, qtbot)
+            rows, cols = np.flatnonzero(text.any(axis=1)), np.flatnonzero(text.any(axis=0))
+            assert rows.size, (size, shown)  # the caption is drawn
+            assert rows.min() >= 2, (size, shown, rows.min())  # its top whole on the canvas (not cut)
+            assert cols.min() >= 2, (size, shown, cols.min())  # its start too
+            frame_top_px = (-0.5 * mpp - canvas_top) * zoom  # canvas px (< 0: off the canvas)
+            frame_left_px = (-0.5 * mpp - canvas_left) * zoom
+            if room:  # above the frame, on the dark canvas
+                assert rows.max() <= frame_top_px, (size, shown, rows.max(), frame_top_px)
+            else:  # inside the frame
+                assert rows.min() >= frame_top_px, (size, shown, rows.min(), frame_top_px)
+            assert cols.min() >= frame_left_px - 1, (size, shown)
     viewer.layers.remove(layer)  # the callbacks go with the layer
     viewer.camera.zoom *= 2

@@ -28,13 +28,15 @@ REFUSED = ("necrosis NOT measured: it needs an H&E slide (eosin); the stains Azu
            "necrosis for IHC slides)")
 
 
-def _run_result() -> tuple[SimpleNamespace, SimpleNamespace]:
-    """(plan, result) of an azure B run: 6 positive, 16 negative, 8 pigment nuclei (pigment hides 27 %)."""
-    names = ["positive"] * 6 + ["negative"] * 16 + ["pigment"] * 8
+def _run_result(names: list[str] | None = None) -> tuple[SimpleNamespace, SimpleNamespace]:
+    """(plan, result) of an azure B run: 6 positive, 16 negative, 8 pigment nuclei (pigment hides 27 %), or the
+    nuclei ``names`` (positives at 2+)."""
+    names = names or ["positive"] * 6 + ["negative"] * 16 + ["pigment"] * 8
     n = len(names)
     cells = CellTable(np.arange(n, dtype=float) * 3, np.arange(n, dtype=float) * 2,
                       np.array([CELL_CLASSES.index(c) for c in names], np.int8),
-                      {"dab_od_mean": np.full(n, 0.3), "intensity_bin": np.array([2] * 6 + [0] * 24, np.int8)})
+                      {"dab_od_mean": np.full(n, 0.3),
+                       "intensity_bin": np.where(np.array(names) == "positive", 2, 0).astype(np.int8)})
     _, k = ki67_from_classes(np.array(names, dtype=object), np.asarray(cells.columns["intensity_bin"]))
     metrics = {f"ki67_{key}": v for key, v in k.items()}
     metrics.update(ki67_chromogen="dab", ki67_counterstain="azure_b", tissue_area_mm2=0.1)
@@ -90,7 +92,10 @@ def test_analyze_keeps_the_hot_spot_caption_inside_its_frame(make_napari_viewer)
     assert layer.text.anchor == "upper_left"
     viewer.reset_view()
     viewer.camera.zoom *= 1.5  # the frame (the whole image) fills the canvas: no room above it
-    assert layer.text.translation[0] > 0  # moved down into the frame (keep_caption_on_canvas)
+    # hung from just inside the frame's top (keep_caption_on_canvas): drawn down from an anchor moved up from
+    # the frame's bottom-left
+    assert layer.text.anchor == "lower_left"
+    assert layer.text.translation[0] < 0
 
 
 def test_review_says_each_message_once(make_napari_viewer):

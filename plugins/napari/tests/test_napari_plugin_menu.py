@@ -158,6 +158,10 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     # Review (opened from the menu): toggling a nucleus changes the index at once
     _, review = viewer.window.add_plugin_dock_widget(PLUGIN, "Review")
     assert review.points.value is nuclei
+    # Review captions the frame from the nuclei as the library counts its window: unchanged before an edit
+    from mmnst_path_napari._analysis import hotspot_caption
+
+    assert list(viewer.layers["Ki67 hot spot"].features["label"]) == [hotspot_caption(result)]
     _, k0 = review.metrics()
     neg = int(np.flatnonzero(np.asarray(nuclei.features["class"]) == "negative")[0])
     toggle_classes(nuclei, {neg})

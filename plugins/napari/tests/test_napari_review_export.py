@@ -210,7 +210,7 @@ def test_review_recounts_the_near_black_and_pigment_qc_of_the_reviewed_nuclei(ma
     assert after == before
     # the same panel, now saying the stains the file was read as
     assert widget.results.value.splitlines() == [
-        "stains: DAB + Hematoxylin (from the file's measurement names)", *text.splitlines()]
+        *text.splitlines(), "stains: DAB + Hematoxylin (from the file's measurement names)"]
 
 
 def test_review_of_nuclei_without_the_near_black_flag_says_nothing_of_it(make_napari_viewer, tmp_path):

@@ -59,16 +59,16 @@ def test_review_follows_the_imported_detections_and_says_their_stains(make_napar
     assert points.name == "cells detections"
     assert review.points.value.name == "cells detections"
     assert "positive 3, negative 7" in review.results.value
-    assert review.results.value.splitlines()[0] == "stains: DAB + Azure B (from the file's measurement names)"
+    assert review.results.value.splitlines()[-1] == "stains: DAB + Azure B (from the file's measurement names)"
 
 
 def test_review_says_when_the_file_names_no_stain(make_napari_viewer, tmp_path):
     _, review, export = _viewer_with_widgets(make_napari_viewer)
     export.import_(_file(tmp_path, 2, 2, counterstain="hematoxylin", rename=True))
     assert review.points.value.name == "cells detections"
-    assert review.results.value.splitlines()[0] == "stains: DAB + Hematoxylin (the file names no stain: assumed)"
+    assert review.results.value.splitlines()[-1] == "stains: DAB + Hematoxylin (the file names no stain: assumed)"
     review.load(_file(tmp_path, 4, 1))  # Review's own load: the same line
-    assert review.results.value.splitlines()[0] == "stains: DAB + Azure B (from the file's measurement names)"
+    assert review.results.value.splitlines()[-1] == "stains: DAB + Azure B (from the file's measurement names)"
 
 
 def test_the_review_panel_keeps_room_with_export_docked(make_napari_viewer, qtbot):

@@ -33,6 +33,8 @@ from ._layers import (
 __all__ = [
     "AnalysisPlan",
     "box_polygon",
+    "done_words",
+    "hidden_maps",
     "hotspot_caption",
     "hotspot_label",
     "ki67_from_classes",
@@ -40,12 +42,15 @@ __all__ = [
     "panel_text",
     "plan_analysis",
     "positive_threshold_field",
+    "reviewed_hotspot_caption",
     "run_analysis",
     "weak_stain_text",
 ]
 
 #: layer names of the fraction maps
 MAP_NAMES = {"melanin": "melanin fraction", "necrosis": "necrosis fraction"}
+#: the nucleus classes the results box counts (the index is positive / (positive + negative))
+COUNTED_CLASSES = ("positive", "negative", "pigment", "excluded")
 
 
 #: ``Ki67Params`` fields holding a stain's Ki67 positive threshold (log10 OD of the chromogen): DAB and
@@ -328,10 +333,30 @@ def hotspot_caption(result: SlideResult) -> str:
         return ""
     if not h.meets_min_nuclei:
         return f"no hot spot ({h.nuclei} < {result.config.get('hotspot_min_nuclei')} nuclei)"
+    return _caption(h, h.index_pct, h.nuclei)
+
+
+def _caption(h: Any, index_pct: float, n: int) -> str:
     what = "whole image" if getattr(h, "whole_image", False) else "hot spot"  # (no smaller window: not a spot)
-    if math.isfinite(h.index_pct):
-        return f"{what} {h.index_pct:.1f} % (n={h.nuclei})"
-    return what
+    return f"{what} {index_pct:.1f} % (n={n})" if math.isfinite(index_pct) else what
+
+
+def reviewed_hotspot_caption(result: SlideResult, classes: Any, data: Any) -> str | None:
+    """The frame's caption over reviewed nuclei (``classes`` and level-0 (row, col) ``data`` of the nuclei
+    layer): the index of the positive and negative nuclei whose centroid lies in the frame, as the library
+    counts its window (``[row, row_end) x [col, col_end)``), so the caption follows Review as the box does
+    (session 35's walk: the box said 15.4 %, the frame still 15.5 %). None without a hot spot (a densest
+    window with too few nuclei keeps its caption)."""
+    h = result.hotspot
+    if h is None or not h.meets_min_nuclei:
+        return None
+    b = h.box
+    rc = np.asarray(data, dtype=np.float64).reshape(-1, 2)
+    cls = np.asarray(classes).astype(str)
+    inside = (rc[:, 0] >= b.row) & (rc[:, 0] < b.row + b.height) & (rc[:, 1] >= b.col) & (rc[:, 1] < b.col + b.width)
+    p = int(np.count_nonzero(inside & (cls == "positive")))
+    n = p + int(np.count_nonzero(inside & (cls == "negative")))
+    return _caption(h, 100.0 * p / n if n else math.nan, n)
 
 
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
@@ -354,6 +379,10 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
                 opacity=0.6,
             )
         )  # fmt: skip
+        if key == "necrosis" and "tissue_classes" in result.maps:
+            # the class map shows necrosis in its own colour; the green fraction over it hid that colour and
+            # read as the class map's (green) stroma (session 35's walk through he_necrosis.tif)
+            layers[-1][1]["visible"] = False
     k = result.maps.get("ki67")
     if k is not None:
         heat = heatmap_layer(k.image, downsample=k.downsample, mpp=mpp, name="Ki67 heatmap", shape=shape, opacity=0.35)
@@ -369,12 +398,26 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
     return layers
 
 
+def hidden_maps(layers: Sequence[LayerData]) -> tuple[str, ...]:
+    """Names of the layers :func:`layers_from_result` adds hidden (the legend says how to show them)."""
+    return tuple(str(kw["name"]) for _, kw, _ in layers if kw.get("visible") is False)
+
+
+def done_words(result: SlideResult) -> str:
+    """The status line of a finished run: the nuclei found when Ki67 was measured, else the measures."""
+    if "ki67" in result.measures:
+        return f"done: {len(result.cells)} nuclei"
+    return "done: " + ", ".join(result.measures)
+
+
 def panel_text(
     result: SlideResult, *, reviewed: Mapping[str, Any] | None = None, header: Sequence[str] = ()
 ) -> str:
     """Results panel text from the library's metrics, or from ``reviewed`` Ki67 metrics.
 
-    ``header`` lines (stains and where they came from, measures refused, pixel size) come first.
+    The figures come first (a docked box shows its first few lines without scrolling: session 35's walk found
+    the index below the fold), then the tissue area and the ``header`` lines (stains and where they came from,
+    pixel size, models).
     """
     m = dict(result.metrics)
     if reviewed is not None:
@@ -388,8 +431,10 @@ def panel_text(
             "positive": m.get("ki67_positive"),
             "negative": m.get("ki67_negative"),
             "pigment": m.get("ki67_pigment"),
+            "excluded": m.get("ki67_excluded"),
+            "denominator": m.get("ki67_denominator"),
         }
-    counts = {name: k[name] for name in ("positive", "negative", "pigment") if k.get(name) is not None}
+    counts = {name: k[name] for name in COUNTED_CLASSES if k.get(name) is not None}
     hot = result.hotspot
     whole = bool(getattr(hot, "whole_image", False))  # the "hot spot" is the whole image: the sentence says so
     text = results_text(
@@ -401,17 +446,18 @@ def panel_text(
         if reviewed is None and hot is not None and hot.meets_min_nuclei and not whole
         else None,
     )
-    lines = list(header)
+    # the figures first, where a docked box of a few lines shows them without scrolling; then where they came from
+    lines = [text]
+    if reviewed is None and (melano := melanocytic_text(m)):
+        lines.append(melano)
+    if reviewed is None and hot is not None and (not hot.meets_min_nuclei or whole):
+        lines.append(hotspot_label(result))
     area = _first(m, "tissue_area_mm2")
     if area is not None and math.isfinite(float(area)):
         lines.append(
             f"tissue analysed: {float(area):.3f} mm²" + ("  (NO TISSUE FOUND)" if float(area) == 0 else "")
         )
-    lines.append(text)
-    if reviewed is None and (melano := melanocytic_text(m)):
-        lines.append(melano)
-    if reviewed is None and hot is not None and (not hot.meets_min_nuclei or whole):
-        lines.append(hotspot_label(result))
+    lines += header
     return "\n".join(lines)
 
 

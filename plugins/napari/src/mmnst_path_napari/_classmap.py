@@ -161,14 +161,16 @@ def class_areas(
 
 
 def class_table_text(areas: Mapping[str, Any]) -> str:
-    """Plain-text table of :func:`class_areas` (classes with no area left out)."""
-    lines = [f"{'class':14s} {'mm²':>9s} {'% tissue':>9s}"]
+    """Plain-text table of :func:`class_areas` (classes with no area left out): area and % of the classed
+    area (all the class map did not call background), in the HTML report's words; not the "tissue analysed"
+    of the results box (the tissue mask), which differs."""
+    lines = [f"{'class':14s} {'mm²':>9s} {'% classed':>10s}"]
     for name, a in areas["area_mm2"].items():
         if a <= 0:
             continue
         p = areas["pct_of_tissue"][name]
-        lines.append(f"{name:14s} {a:9.4f} {'' if math.isnan(p) else f'{p:8.1f} %':>9s}")
-    lines.append(f"{'tissue':14s} {areas['tissue_mm2']:9.4f}")
+        lines.append(f"{name:14s} {a:9.4f} {'' if math.isnan(p) else f'{p:8.1f} %':>10s}")
+    lines.append(f"{'classed area':14s} {areas['tissue_mm2']:9.4f}")
     return "\n".join(lines)
 
 

@@ -20,6 +20,8 @@ import numpy as np
 
 from mmnst_path.aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 
+from ._caption import keep_caption_on_canvas  # (re-exported: the frame's layer and its caption go together)
+
 __all__ = [
     "CLASSES",
     "CLASS_COLORS",
@@ -442,57 +444,6 @@ def hotspot_layer(box: Any, *, mpp: float | None, name: str = "Ki67 hot spot", l
     return ([rect], kwargs, "shapes")
 
 
-#: canvas px a caption line takes per point of its text size (glyphs and leading; vispy draws points at
-#: 96 dpi, 1.33 px each), and the px left between the frame's edge and the caption
-CAPTION_PX_PER_SIZE = 1.6
-CAPTION_MARGIN_PX = 3.0
-
-
-def keep_caption_on_canvas(layer: Any, viewer: Any) -> None:
-    """Keep a hot-spot frame's caption on the canvas at every zoom, pan and canvas size.
-
-    napari draws an ``upper_left`` caption above the frame. It stays there while the canvas shows
-    room for it above the frame (on the dark canvas, clear of the nuclei rings); otherwise (the image
-    fills the canvas's height: a whole-image frame has no room above, the caption was off the canvas)
-    it moves just inside the frame's top edge, or the canvas's top when that edge is off the canvas
-    (never below the frame's bottom); likewise it starts at the canvas's left edge when the frame's is
-    off the canvas: ``text.translation`` (data px) is the caption's height and a
-    margin (canvas px / zoom / the layer's scale) plus the inner half of the frame's line. The
-    callbacks are dropped when the layer leaves the viewer."""
-    scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
-    camera = scene.camera if scene is not None else viewer.camera
-
-    def follow(*_: Any) -> None:
-        per_px = 1.0 / float(camera.zoom)  # world units per canvas px
-        px = np.array([CAPTION_PX_PER_SIZE * float(layer.text.size) + CAPTION_MARGIN_PX, CAPTION_MARGIN_PX])
-        frame = np.asarray(layer.data[0], dtype=np.float64)[:, -2:]
-        corner = np.asarray(layer.data_to_world(frame.min(axis=0)), dtype=np.float64)[-2:]  # top, left (world)
-        canvas = np.asarray(camera.center, dtype=np.float64)[-2:] - np.asarray(viewer.canvas.size[:2]) / 2 * per_px
-        scale = np.asarray(layer.scale, dtype=np.float64)[-2:]
-        # where the frame's top-left corner is off the canvas (zoomed in, panned): from the canvas's edge
-        off = np.maximum(0.0, canvas - corner) / scale
-        if corner[0] - canvas[0] >= px[0] * per_px:  # room above the frame: napari's place
-            layer.text.translation = np.array([0.0, off[1]])
-            return
-        line = float(np.max(layer.edge_width, initial=0.0)) / 2
-        # within the frame, never past its bottom or right edge
-        layer.text.translation = np.minimum(px * per_px / scale + line + off, np.ptp(frame, axis=0))
-
-    events = (camera.events.zoom, camera.events.center, viewer.canvas.events.size, layer.events.data)
-
-    def drop(event: Any) -> None:
-        gone = getattr(event, "value", None)  # (a widget opened from the Plugins menu holds a proxy of the layer)
-        if gone is not None and getattr(gone, "unique_id", gone) == getattr(layer, "unique_id", layer):
-            for ev in events:
-                ev.disconnect(follow)
-            viewer.layers.events.removed.disconnect(drop)
-
-    for ev in events:
-        ev.connect(follow)
-    viewer.layers.events.removed.connect(drop)
-    follow()
-
-
 def shape_boxes(shapes: list[np.ndarray], *, bounds: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     """Level-0 integer boxes (row, col, height, width) bounding each shape, clipped to ``bounds``.
 
@@ -516,8 +467,9 @@ def _hex(rgb: Any) -> str:
     return "#" + "".join(f"{round(255 * float(v)):02x}" for v in tuple(rgb)[:3])
 
 
-def legend_html(measures: Any = ("ki67", "melanin", "necrosis")) -> str:
-    """Rich-text legend of the colours the analysis layers use (for a Qt label)."""
+def legend_html(measures: Any = ("ki67", "melanin", "necrosis"), *, hidden: Any = ()) -> str:
+    """Rich-text legend of the colours the analysis layers use (for a Qt label); the fraction maps named in
+    ``hidden`` (layer names) are said to be hidden."""
     sq = '<span style="color:{c}">&#9632;</span>'
     ring = '<span style="color:{c}">&#9711;</span>'
     parts = []
@@ -534,9 +486,8 @@ def legend_html(measures: Any = ("ki67", "melanin", "necrosis")) -> str:
         parts.append(sq.format(c="#ffff00") + " hot-spot window (yellow frame)")
     for key in ("melanin", "necrosis"):
         if key in measures:
-            parts.append(
-                sq.format(c=_hex(MAP_COLORS[key])) + f" {key} fraction (transparent = 0, solid = 100 %)"
-            )
+            off = "hidden: tick its eye; " if f"{key} fraction" in hidden else ""
+            parts.append(sq.format(c=_hex(MAP_COLORS[key])) + f" {key} fraction ({off}transparent = 0, solid = 100 %)")
     return "<br>".join(parts)
 
 
@@ -571,8 +522,9 @@ def results_text(
         lo = _pick(metrics, "ci_low_pct", "ki67_ci_low_pct")
         hi = _pick(metrics, "ci_high_pct", "ki67_ci_high_pct")
         lines += [
-            f"Ki67 index: {_fmt(index, '.1f', ' %')}  (95% CI {_fmt(lo)} – {_fmt(hi)} %)",
-            "nuclei: " + ", ".join(f"{k} {int(v)}" for k, v in counts.items()),
+            f"Ki67 index: {_fmt(index, '.1f', ' %')}{tumour_nuclei_words(metrics, counts)}",
+            f"95% CI {_fmt(lo)} – {_fmt(hi)} %",
+            "nuclei: " + ", ".join(f"{k} {int(v)}{COUNT_NOTES.get(k, '')}" for k, v in counts.items()),
             f"H-score: {_fmt(_pick(metrics, 'h_score'), '.0f')} (of 0–300)",
         ]
     if hotspot_pct is not None:
@@ -582,6 +534,20 @@ def results_text(
     if necrosis_pct is not None:
         lines.append(f"necrosis: {_fmt(necrosis_pct, '.2f', ' %')} of tissue")
     return "\n".join(lines) if lines else "nothing measured"
+
+
+#: what the nuclei line adds after a class the index leaves out (the words of the nuclei page's legend)
+COUNT_NOTES = {"pigment": " (not counted)", "excluded": " (not tumour, not counted)"}
+
+
+def tumour_nuclei_words(metrics: Mapping[str, Any], counts: Mapping[str, int]) -> str:
+    """What the index is of, as the CLI's and the report's ``n`` (positive + negative tumour nuclei):
+    " (212 of 549 tumour nuclei; 37 excluded as not tumour)"; "" without the counts."""
+    if counts.get("positive") is None or counts.get("negative") is None:
+        return ""
+    n = _pick(metrics, "denominator", "ki67_denominator") or int(counts["positive"]) + int(counts["negative"])
+    excluded = "" if counts.get("excluded") is None else f"; {int(counts['excluded'])} excluded as not tumour"
+    return f" ({int(counts['positive'])} of {int(n)} tumour nuclei{excluded})"
 
 
 def _pick(d: Mapping[str, Any], *names: str) -> Any:

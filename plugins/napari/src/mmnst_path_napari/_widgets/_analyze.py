@@ -17,6 +17,8 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinB
 from .._analysis import (
     THRESHOLD_FIELDS,
     box_polygon,
+    done_words,
+    hidden_maps,
     layers_from_result,
     panel_text,
     plan_analysis,
@@ -561,14 +563,14 @@ class AnalyzeWidget(Container):
             if meta.get("kind") == "hotspot":
                 keep_caption_on_canvas(self._layers[-1], self.viewer)
         self.controls.progress.value = 100
-        self.controls.status.value = f"done: {len(result.cells)} nuclei"
+        self.controls.status.value = done_words(result)
         # each sentence once: what the user must act on in the warning line, the figures in the box
         self.notice.value = "\n".join([*plan.refused, *(f"⚠ {w}" for w in qc_warnings(result.metrics))])
         text = panel_text(result, header=header)
-        self.legend.value = legend_html(result.measures)
+        self.legend.value = legend_html(result.measures, hidden=hidden_maps(layer_data))
         if classes is not None:
             meta = classes[1]["metadata"]["mmnst_path"]
-            text += "\ntissue classes:\n" + class_table_text(meta["areas"])
+            text += "\ntissue classes (% of the classed area):\n" + class_table_text(meta["areas"])
             self.legend.value += "<br>" + class_legend_html(meta["classes"], meta["colours"], values=False)
         self.results.value = text
         if "nuclei" in self.viewer.layers:

@@ -37,6 +37,8 @@ CELL_CLASSES = ("tumour", "lymphocyte", "stromal", "macrophage", "other")
 #: display colours (RGB 0-1), the same as the library's model classes
 _COLOURS = {"tumour": (0.78, 0.16, 0.16), "lymphocyte": (0.16, 0.31, 0.86), "stromal": (0.16, 0.67, 0.24),
             "macrophage": (0.86, 0.59, 0.08), "other": (0.5, 0.5, 0.5)}
+#: the preview's ring colours in words (the status line says which is which)
+COLOUR_WORDS = {"tumour": "red", "lymphocyte": "blue", "stromal": "green", "macrophage": "orange", "other": "grey"}
 TRAIN_POINTS = "cell training"
 PREVIEW = "cell classes (preview)"
 #: largest side (level-0 px) of the region classified by the preview
@@ -75,6 +77,7 @@ class TrainCellsWidget(Container):
         self.save_button = PushButton(text="save model")
         self.load_button = PushButton(text="load model")
         self.status = Label(value="")
+        self.status.native.setWordWrap(True)  # (a long status was cut at the dock's right edge)
         super().__init__(
             widgets=[
                 self.image, self.stains, self.cls, self.new_points, self.train_button, self.live,
@@ -222,7 +225,13 @@ class TrainCellsWidget(Container):
         layer = add_or_replace(self.viewer, (rc, kw, "points"))
         uniq, n = np.unique(types, return_counts=True)
         who = "your model" if self.model is not None else "the default model"
-        self.status.value = f"view classified by {who}: " + ", ".join(f"{u} {k}" for u, k in zip(uniq, n, strict=True))
+        colours = ", ".join(f"{name} {COLOUR_WORDS[name]}" for name in uniq if name in COLOUR_WORDS)
+        self.status.value = (f"view classified by {who}: " + ", ".join(f"{u} {k}" for u, k in zip(uniq, n, strict=True))
+                             + f" (rings: {colours})")
+        nuclei = self.viewer.layers["nuclei"] if "nuclei" in self.viewer.layers else None
+        if nuclei is not None and nuclei.visible:  # its red / blue rings (Ki67) read as tumour / lymphocyte here
+            nuclei.visible = False
+            self.status.value += "; the Ki67 nuclei layer is hidden under the preview: tick its eye to compare"
         if TRAIN_POINTS in self.viewer.layers:  # keep the clicks on top and selected
             self.viewer.layers.selection.active = self.viewer.layers[TRAIN_POINTS]
         return layer

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 
-from .._analysis import ki67_from_classes, panel_text
+from .._analysis import COUNTED_CLASSES, ki67_from_classes, panel_text, reviewed_hotspot_caption
 from .._classmap import qc_warnings
 from .._geojson import layer_stains, read_detections_stains, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
@@ -227,16 +227,26 @@ class ReviewWidget(Container):
         result = meta.get("result")
         if result is not None:
             text = panel_text(result, reviewed=k, header=meta.get("header", ()))
+            self._follow_caption(result, layer)
         else:
-            text = results_text(k, {name: k[name] for name in EDIT_CLASSES})
+            text = results_text(k, {name: k[name] for name in COUNTED_CLASSES})
         rule = getattr(result, "metrics", {}).get("ki67_spindle_sheet_rule") if result is not None else None
         stains = layer_stains(layer)
         warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
         self.notice.value = "\n".join(warnings)
         lines = [text]
         if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
-            lines.insert(0, stains_line(meta["ki67_stains"], stains))
+            lines.append(stains_line(meta["ki67_stains"], stains))
         self.results.value = "\n".join(lines)
+
+    def _follow_caption(self, result: Any, layer: Any) -> None:
+        """The run's hot-spot frame (Analyze's layer) captions the reviewed nuclei inside it."""
+        caption = reviewed_hotspot_caption(result, layer.features["class"], layer.data)
+        for frame in self.viewer.layers:
+            meta = frame.metadata.get("mmnst_path", {}) if isinstance(frame.metadata, dict) else {}
+            if caption is not None and meta.get("kind") == "hotspot" and meta.get("source") == "analyze":
+                if list(frame.features["label"]) != [caption]:
+                    frame.features = {"label": [caption]}
 
     def save(self, path: str | Path) -> Path:
         """Write the edited nuclei as QuPath GeoJSON point detections (the library's writer), their
