@@ -20,7 +20,7 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     (120, 72, 24), Excluded teal (0, 160, 160), Lymphocyte magenta (230, 70, 230), Stroma
     (150, 200, 150) and Other (255, 200, 0) as QuPath's own, Macrophage olive (150, 150, 0).
     Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
-    ``Num Pigment`` and ``Positive %`` of the nuclei whose centroid it holds (none of them when
+    ``Num Pigment``, ``Num Excluded`` and ``Positive %`` of the nuclei whose centroid it holds (none of them when
     Ki67 was not measured). The whole-image annotation ``Image`` (written when no ROI was given) also
     carries the slide's area measures as measured (:func:`image_measurements`: ``Necrosis %``,
     ``Necrosis area mm^2``, ``Melanin %``, ``Melanin area mm^2``, ``Tumour %``, ``Stroma %``...), so an
@@ -212,13 +212,15 @@ def cell_features(
 
 
 def roi_counts(cells: CellTable, polygon: np.ndarray) -> dict[str, float]:
-    """``Num Positive``, ``Num Negative``, ``Num Pigment`` and ``Positive %`` of the nuclei inside."""
+    """``Num Positive``, ``Num Negative``, ``Num Pigment``, ``Num Excluded`` (detected, left out of the index
+    as not tumour) and ``Positive %`` of the nuclei inside."""
     from skimage.measure import points_in_poly
 
     inside = points_in_poly(np.column_stack([cells.row, cells.col]), polygon) if len(cells) else np.zeros(0, bool)
     n = {name: int(np.count_nonzero(inside & (cells.cls == CELL_CLASSES.index(name)))) for name in CELL_CLASSES}
     total = n["positive"] + n["negative"]
-    out: dict[str, float] = {"Num Positive": n["positive"], "Num Negative": n["negative"], "Num Pigment": n["pigment"]}
+    out: dict[str, float] = {"Num Positive": n["positive"], "Num Negative": n["negative"], "Num Pigment": n["pigment"],
+                             "Num Excluded": n["excluded"]}
     if total:
         out["Positive %"] = 100.0 * n["positive"] / total
     return out  # "Positive %" left out when undefined (QuPath shows NaN), never 0

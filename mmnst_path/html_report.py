@@ -287,7 +287,8 @@ def render_report(
             f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"path\">{html.escape(name)}</div>"
             f"{_input_meta(r) if ok else ''}{_nuclei_link(nuclei_pages.get(name)) if ok else ''}</td>"
             f"<td>{status}</td>{ki67}"
-            f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}</td>'
+            f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}'
+            f"{_excluded_note(r) if den is not None else ''}</td>"
             f"{hot}{_cell(r.get('h_score'), name='h_score')}"
             f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
             f"{_melanin_tumour(r)}</td>"
@@ -303,7 +304,7 @@ def render_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei, 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; {CLASSES_KEY}; undefined values show as –.</p>
+<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei (n; "excluded" under it = detected nuclei left out as not tumour), 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; {CLASSES_KEY}; undefined values show as –.</p>
 {cmp_block}
 <table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
 <th>H-score</th><th>melanin %</th><th>necrosis %</th><th>tissue classes (% of classed area)</th><th>error</th></tr></thead>
@@ -311,6 +312,14 @@ def render_report(
 {chr(10).join(body)}
 </tbody></table></body></html>
 """
+
+
+def _excluded_note(r: Mapping[str, Any]) -> str:
+    """Under ``n``: how many detected nuclei were left out of it as not tumour (the cell model's stromal /
+    lymphocyte calls, or outside the tumour region), in napari's words; nothing when none were."""
+    exc = _num(r.get("ki67_excluded"))
+    return "" if not exc else (f'<div class="ci" title="detected nuclei left out of n as not tumour (the cell model\'s '
+                               f'stromal / lymphocyte calls, or outside the tumour region)">{int(exc)} excluded</div>')
 
 
 #: ring colour of each class in the check pictures, as :data:`mmnst_path.overlay.CLASS_RGB` draws them

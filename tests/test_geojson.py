@@ -34,6 +34,19 @@ def _cells() -> CellTable:
     )
 
 
+def test_an_roi_counts_the_nuclei_left_out_as_not_tumour() -> None:
+    """``Num Excluded``: the detected nuclei inside the region that the cell model or the tumour region
+    left out of the index, as napari's results line and the CLI table's ``excluded`` column count them;
+    ``Positive %`` stays positive / (positive + negative). Mutation caught: the key left out."""
+    from mmnst_path.geojson import roi_counts
+
+    cells = CellTable(np.array([30.0, 40.0, 50.0, 60.0, 200.0]), np.array([20.0, 50.0, 60.0, 100.0, 300.0]),
+                      np.array([0, 1, 3, 3, 3], np.int8), {})
+    out = roi_counts(cells, np.array([[20.0, 10.0], [20.0, 110.0], [70.0, 110.0], [70.0, 10.0]]))
+    assert CELL_CLASSES[3] == "excluded"
+    assert out == {"Num Positive": 1, "Num Negative": 1, "Num Pigment": 0, "Num Excluded": 2, "Positive %": 50.0}
+
+
 def _write(tmp_path: Path, doc: object) -> Path:
     p = tmp_path / "roi.geojson"
     p.write_text(json.dumps(doc), encoding="utf-8")
@@ -50,7 +63,7 @@ def test_feature_collection_is_qupath_shaped(tmp_path: Path) -> None:
     assert ann["properties"]["name"] == "tumour"
     assert ann["geometry"]["coordinates"][0] == SQUARE_XY
     # inside the ROI: cells at (30, 20) positive, (40, 50) and (60, 100) negative
-    assert ann["properties"]["measurements"] == {"Num Positive": 1, "Num Negative": 2, "Num Pigment": 0,
+    assert ann["properties"]["measurements"] == {"Num Positive": 1, "Num Negative": 2, "Num Pigment": 0, "Num Excluded": 0,
                                                  "Positive %": pytest.approx(100 / 3)}
     assert len(det) == 4
     for f in det:

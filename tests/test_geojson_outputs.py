@@ -101,7 +101,7 @@ def test_an_he_image_annotation_carries_no_ki67_counts(tmp_path: Path) -> None:
     assert props["name"] == "Image"
     assert "measurements" not in props
     ki67 = _annotation(tmp_path / "ihc", _slide(("ki67",)))
-    assert ki67["measurements"] == {"Num Positive": 0, "Num Negative": 0, "Num Pigment": 0}
+    assert ki67["measurements"] == {"Num Positive": 0, "Num Negative": 0, "Num Pigment": 0, "Num Excluded": 0}
 
 
 @pytest.mark.parametrize(("metrics", "names"), [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -135,6 +136,21 @@ def test_render_report_marks_undefined_as_dash() -> None:
     html = render_report([{"input": "x.svs", "status": "ok", "ki67_index_pct": float("nan"), "ki67_denominator": 0}])
     assert 'data-col="ki67_index_pct" data-value="">–' in html
     assert 'data-col="ki67_denominator" data-value="0">0' in html
+
+
+def test_render_report_says_how_many_nuclei_were_excluded_as_not_tumour() -> None:
+    """Under n, the count napari's results line and the CLI's ``excluded`` column give; nothing when none
+    were excluded or Ki67 was not measured. Mutation caught: the note left out of the n cell."""
+    html = render_report([{"input": "a.svs", "status": "ok", "ki67_index_pct": 15.5, "ki67_denominator": 1007,
+                           "ki67_excluded": 27},
+                          {"input": "b.svs", "status": "ok", "ki67_index_pct": 5.0, "ki67_denominator": 100,
+                           "ki67_excluded": 0},
+                          {"input": "he.svs", "status": "ok", "melanin_fraction_pct": 3.0}])
+    n_cell = re.search(r'data-col="ki67_denominator" data-value="1007">1007(.*?)</td>', html)
+    assert n_cell is not None
+    assert ">27 excluded</div>" in n_cell.group(1)
+    assert html.count(" excluded</div>") == 1
+    assert '"excluded" under it = detected nuclei left out as not tumour' in html
 
 
 def test_render_report_shows_the_dab_threshold_each_input_was_scored_at() -> None:

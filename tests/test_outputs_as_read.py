@@ -45,6 +45,19 @@ def _printed(rows, capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out
 
 
+def test_cli_table_gives_the_excluded_count_beside_n(capsys: pytest.CaptureFixture[str]) -> None:
+    """The nuclei left out of n as not tumour, in their own column (napari's results line and the report
+    give the same count); "–" where Ki67 was not measured. Mutation caught: the column left out."""
+    out = _printed([_row(input="ihc.png", ki67_excluded=27), {"input": "he.png", "status": "ok",
+                                                              "melanin_fraction_pct": 2.0}], capsys)
+    header = next(line for line in out.splitlines() if "excluded" in line)
+    cols = [c.strip() for c in header.strip("┃│ ").replace("┃", "│").split("│")]
+    ihc = [c.strip() for c in next(line for line in out.splitlines() if "ihc.png" in line).strip("│ ").split("│")]
+    he = [c.strip() for c in next(line for line in out.splitlines() if "he.png" in line).strip("│ ").split("│")]
+    assert ihc[cols.index("excluded")] == "27"
+    assert he[cols.index("excluded")] == "–"
+
+
 def test_cli_table_does_not_call_a_short_window_a_hot_spot(capsys: pytest.CaptureFixture[str]) -> None:
     # report.html greys such a window and says "not a hot spot"; the CLI printed the bare number under
     # "hot spot %" (every 512 px generated tile of session 32's pass: 289-401 nuclei, 500 needed)

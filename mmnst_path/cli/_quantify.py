@@ -275,7 +275,7 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
                          "the number is the densest window's")
     short_ids = {id(r) for r in short}
     for name, justify in (("input", "left"), ("status", "left"), ("Ki67 %", "right"), ("95% CI", "right"),
-                          ("n", "right"), ("hot spot %", "right"), ("melanin %", "right"),
+                          ("n", "right"), ("excluded", "right"), ("hot spot %", "right"), ("melanin %", "right"),
                           ("necrosis %", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
@@ -287,6 +287,8 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
             _fmt(r.get("ki67_index_pct")),
             ci,
             _fmt(r.get("ki67_denominator"), "d") if r.get("ki67_denominator") is not None else "–",
+            # nuclei the cell model or the tumour region left out of n (napari and the report say the same)
+            _fmt(r.get("ki67_excluded"), "d") if r.get("ki67_denominator") is not None and r.get("ki67_excluded") is not None else "–",
             f"({_fmt(r.get('ki67_hotspot_index_pct'))})" if id(r) in short_ids else _fmt(r.get("ki67_hotspot_index_pct")),
             _fmt(r.get("melanin_fraction_pct"), ".2f"),
             _fmt(r.get("necrosis_fraction_pct")),
