@@ -101,13 +101,17 @@ def _interior(before: np.ndarray, changed: np.ndarray, half: int) -> int:
     return int(np.count_nonzero(changed & ~near))
 
 
-def run_one(rgb: np.ndarray, mpp: float, stains: str, target: float, repeat: int) -> dict[str, object]:
+def run_one(rgb: np.ndarray, mpp: float, stains: str, target: float, repeat: int,
+            seed_scale_um: float | None = None) -> dict[str, object]:
     from mmnst_path.io import ArrayReader
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
     from mmnst_path.report import summary_row
     from mmnst_path.tiling import detect_tissue, tissue
 
-    cfg = AnalysisConfig.from_mapping({"stains": stains, "tissue": {"lone_block_um": target}})
+    mapping: dict[str, object] = {"stains": stains, "tissue": {"lone_block_um": target}}
+    if seed_scale_um is not None:  # [nuclei] seed_scale_um (0: the analysis grid), else the default
+        mapping["nuclei"] = {"seed_scale_um": seed_scale_um}
+    cfg = AnalysisConfig.from_mapping(mapping)
     det, tot, row, t = [], [], {}, None
     for _ in range(repeat):
         t0 = time.process_time()
@@ -140,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gen", type=int, default=4, help="generated seeds per generator (from 40)")
     ap.add_argument("--first-seed", type=int, default=40, help="first generated seed (>= 40: dev)")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--seed-scale-um", type=float, default=None,
+                    help="[nuclei] seed_scale_um for every run (0: the analysis grid; default: the config default)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.targets[0] != 0:
@@ -151,11 +157,11 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.set:
             for label, rgb, mpp, stains_list in (dev_inputs(args.gen, args.first_seed) if name == "dev" else real_inputs(name, args.tiles)):
                 for stains in stains_list:
-                    run_one(rgb, mpp, stains, 0.0, 1)  # warm
+                    run_one(rgb, mpp, stains, 0.0, 1, args.seed_scale_um)  # warm
                     base: dict[str, object] = {}
                     m0 = np.zeros(0, bool)
                     for target in args.targets:
-                        r = run_one(rgb, mpp, stains, target, args.repeat)
+                        r = run_one(rgb, mpp, stains, target, args.repeat, args.seed_scale_um)
                         m1 = np.asarray(r.pop("mask"))
                         if target == 0:
                             base, m0 = r, m1
