@@ -88,10 +88,10 @@ def turn_means(acc_json: dict[str, dict[str, list[float]]]) -> dict[str, float]:
 def gate2_rotations(head: dict[str, dict[str, list[float]]], cand: dict[str, dict[str, list[float]]]) -> bool:
     """The rule's gate 2: every (set, turn) MAE printed; per set the 4-turn mean <= HEAD's + 0.05 and the mean
     of the three sets' means <= HEAD's + 0.00."""
+    h, c = turn_means(head), turn_means(cand)
     for s in SETS:
         for k in TURNS:
             print(f"gate 2 {s} turn {k}: HEAD {head[s]['mae_pp'][k]!r} CAND {cand[s]['mae_pp'][k]!r}")
-    h, c = turn_means(head), turn_means(cand)
     ok = [_verdict(f"gate 2 {s} 4-turn mean index MAE", h[s], c[s], PER_SET) for s in SETS]
     ok.append(_verdict("gate 2 three-set mean of the 4-turn means", statistics.mean(h.values()),
                        statistics.mean(c.values()), OVERALL))
