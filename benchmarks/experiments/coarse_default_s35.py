@@ -16,7 +16,6 @@ Exit status 1 when the gate fails.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -98,26 +97,20 @@ def gate2_rotations(head: dict[str, dict[str, list[float]]], cand: dict[str, dic
     return all(ok)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    a = sub.add_parser("acc")
-    a.add_argument("out", type=Path)
-    a.add_argument("sets", nargs="+")
-    g = sub.add_parser("gate")
-    g.add_argument("gate", choices=("1", "2", "3", "4"))
-    g.add_argument("dir", type=Path)
-    args = ap.parse_args()
-    if args.cmd == "acc":
-        acc(args.out, args.sets)
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) >= 3 and args[0] == "acc":  # acc OUT SETS...
+        acc(Path(args[1]), args[2:])
         return
-    if args.gate == "1":
-        ok = gate1(args.dir)
-    elif args.gate == "2":
-        ok = gate2_rotations(*(json.loads((args.dir / t / "acc.json").read_text()) for t in ("head", "cand")))
+    gates = {"1": gate1, "3": gate3, "4": gate4}
+    if len(args) != 3 or args[0] != "gate" or args[1] not in ("1", "2", "3", "4"):
+        raise SystemExit(f"usage: coarse_default_s35.py acc OUT SETS... | gate {{1,2,3,4}} DIR (got {args})")
+    folder = Path(args[2])
+    if args[1] == "2":
+        ok = gate2_rotations(*(json.loads((folder / t / "acc.json").read_text()) for t in ("head", "cand")))
     else:
-        ok = {"3": gate3, "4": gate4}[args.gate](args.dir)
-    print(f"GATE {args.gate} {'PASS' if ok else 'FAIL'}")
+        ok = gates[args[1]](folder)
+    print(f"GATE {args[1]} {'PASS' if ok else 'FAIL'}")
     sys.exit(0 if ok else 1)
 
 

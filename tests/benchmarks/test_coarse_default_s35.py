@@ -1,24 +1,21 @@
-"""benchmarks/experiments/coarse_default_s35.py: the rule's gates 1 and 2 judged on hand-written figure files (no
-image is read), unrounded, every limit inclusive."""
+"""Session 35's gates 1 and 2 (benchmarks/experiments/coarse_default_s35.py) on figures written here: no image
+is read, values unrounded, every limit inclusive."""
 
 from __future__ import annotations
 
+import importlib
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "benchmarks" / "experiments"
 
 
 @pytest.fixture
 def mod(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "experiments"))
-    sys.modules.pop("coarse_default_s35", None)
-    import coarse_default_s35
-
-    return coarse_default_s35
+    monkeypatch.syspath_prepend(str(EXPERIMENTS))  # it imports coarse_default_s34 beside it
+    return importlib.import_module("coarse_default_s35")
 
 
 def _acc(shidc: list[float], bcdata: float = 3.8, deepliif: float = 6.1) -> dict[str, dict[str, list[float]]]:
@@ -64,3 +61,14 @@ def test_gate1_median_per_tile_ratio(mod, tmp_path, capsys) -> None:
     write("B", 5, [0.5, 0.9, 0.95], [1.0, 1.8000002, 3.0])  # SHIDC's median over the limit once the runs are meaned
     assert mod.gate1(tmp_path) is False
     assert "A/A 1.0" in capsys.readouterr().out
+
+
+def test_cli_gate_exit_status(mod, tmp_path) -> None:
+    for tree, shidc in (("head", [4.0] * 4), ("cand", [4.3] * 4)):
+        (tmp_path / tree).mkdir()
+        (tmp_path / tree / "acc.json").write_text(json.dumps(_acc(shidc)))
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["gate", "2", str(tmp_path)])
+    assert exc.value.code == 1
+    with pytest.raises(SystemExit, match="usage"):
+        mod.main(["gate", "5", str(tmp_path)])
