@@ -5,6 +5,9 @@ files of the same part. For the images with the largest net loss, each image is 
 keypoints as green dots, the analysis grid's counted cells as blue crosses (left) and the coarse grid's as red
 crosses (right).
 
+The two ``--save`` files: ``pale_nuclei_endonuke_s34.py --part dev --save DEV0.npz`` (no ``--nuclei``: the analysis
+grid) and ``... --nuclei seed_scale_um=1.0 --save DEV1.npz``.
+
     PYTHONPATH=. python coarse_lost_crops_s35.py DEV0.npz DEV1.npz OUT.png --endonuke ../shared/train/endonuke
 """
 
@@ -24,8 +27,10 @@ from keep_gate_endonuke_s33 import val_images
 def _cells(rgb: np.ndarray, mpp: float, seed_scale_um: float) -> np.ndarray:
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
-    cfg = AnalysisConfig.from_mapping({"stains": "H-DAB", "measures": ["ki67"],
-                                       "nuclei": {"seed_scale_um": seed_scale_um}})
+    mapping: dict[str, object] = {"stains": "H-DAB", "measures": ["ki67"]}
+    if seed_scale_um:  # 0: the analysis grid (the key left out: a package without coarse_default_s35.patch refuses 0)
+        mapping["nuclei"] = {"seed_scale_um": seed_scale_um}
+    cfg = AnalysisConfig.from_mapping(mapping)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze_region(rgb, cfg, mpp=mpp)
