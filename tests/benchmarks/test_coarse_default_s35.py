@@ -72,3 +72,12 @@ def test_cli_gate_exit_status(mod, tmp_path) -> None:
     assert exc.value.code == 1
     with pytest.raises(SystemExit, match="usage"):
         mod.main(["gate", "5", str(tmp_path)])
+
+
+@pytest.mark.parametrize("worse", ["bcdata", "shidc", "deepliif"])
+def test_gate2_judges_every_set(mod, worse, capsys) -> None:
+    head = _acc([4.0] * 4)
+    cand = _acc([3.0] * 4, bcdata=2.8, deepliif=5.1)  # every set 1 pp better ...
+    cand[worse]["mae_pp"] = [v + 0.06 for v in head[worse]["mae_pp"]]  # ... but one 0.06 worse than HEAD
+    assert mod.gate2_rotations(head, cand) is False
+    assert f"gate 2 {worse} 4-turn mean index MAE" in capsys.readouterr().out
