@@ -102,7 +102,7 @@ class NucleusParams:
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
     seed_scale_um: float | None = None
-    split_min_area_um2: float | None = 50.0
+    split_min_area_um2: float | None = None
     split_depth: float = 0.1
     split_min_distance_um: float = 6.0
     split_min_od: float = 0.5
