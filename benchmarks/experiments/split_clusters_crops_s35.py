@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         hem, dab = stain_planes(rgb)
         a = nuclei_from_stains(hem, dab, mpp=MPP, params=off, return_labels=True).labels
         b = nuclei_from_stains(hem, dab, mpp=MPP, params=on, return_labels=True).labels
-        assert a is not None and b is not None
+        assert a is not None
+        assert b is not None
         area = np.bincount(a.ravel()) * MPP * MPP
         for lab in np.flatnonzero(area >= on.split_min_area_um2):
             if lab == 0:

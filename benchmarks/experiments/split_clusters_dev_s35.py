@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,23 +40,28 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return rgb, pts[:, [1, 0]].astype(float) if pts.size else np.zeros((0, 2))
 
 
-def regions(root: Path, every: int) -> dict:
-    from scipy import ndimage as ndi
-    from skimage.measure import regionprops
+def _dev_planes(root: Path, every: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(RGB, keypoints, hematoxylin, DAB) of every ``every``-th DEV image with keypoints."""
+    from mmnst_path.detect.nuclei import stain_planes
 
-    from skimage.morphology import h_maxima
-
-    from mmnst_path.detect.nuclei import NucleusParams, nuclei_from_stains, stain_planes
-
-    params = NucleusParams(max_area_um2=1e6)
-    rows = []
     for k, (path, _mpp) in enumerate(images(root, "dev")):
         if k % every:
             continue
         rgb, gt = _load(path)
-        if not len(gt):
-            continue
-        hem, dab = stain_planes(rgb)
+        if len(gt):
+            yield (rgb, gt, *stain_planes(rgb))
+
+
+def regions(root: Path, every: int) -> dict:
+    from scipy import ndimage as ndi
+    from skimage.measure import regionprops
+    from skimage.morphology import h_maxima
+
+    from mmnst_path.detect.nuclei import NucleusParams, nuclei_from_stains
+
+    params = NucleusParams(max_area_um2=1e6)
+    rows = []
+    for _rgb, gt, hem, dab in _dev_planes(root, every):
         nu = nuclei_from_stains(hem, dab, mpp=MPP, params=params, return_labels=True)
         signal = ndi.gaussian_filter(np.maximum(hem, 0) + 0.5 * np.maximum(dab, 0), 0.75 / MPP)
         lab = nu.labels
@@ -93,20 +99,14 @@ def regions(root: Path, every: int) -> dict:
 
 
 def sweep(root: Path, every: int, configs: list[dict]) -> list[dict]:
-    from mmnst_path.detect.nuclei import NucleusParams, nuclei_from_stains, stain_planes
+    from mmnst_path.detect.nuclei import NucleusParams, nuclei_from_stains
 
     params = [NucleusParams.from_mapping(c) for c in configs]
     hit = np.zeros(len(configs))
     n_gt = 0
     cells = np.zeros((len(configs), 2))
     margin = MATCH_UM / MPP
-    for k, (path, _mpp) in enumerate(images(root, "dev")):
-        if k % every:
-            continue
-        rgb, gt = _load(path)
-        if not len(gt):
-            continue
-        hem, dab = stain_planes(rgb)
+    for rgb, gt, hem, dab in _dev_planes(root, every):
         n_gt += len(gt)
         for n, p in enumerate(params):
             nu = nuclei_from_stains(hem, dab, mpp=MPP, params=p)

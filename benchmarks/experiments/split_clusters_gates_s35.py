@@ -1,14 +1,12 @@
-"""Session 35 H2: unrounded figures of the rule's gate 2 (real Ki67 over the four rotations) and the README job
-comparison (gate 4), for any checkout (``PYTHONPATH``).
+"""Session 35 H2: unrounded figures of the rule's gate 2 (real Ki67 over the four rotations), for any checkout
+(``PYTHONPATH``).
 
     PYTHONPATH=<tree> python split_clusters_gates_s35.py accuracy ../shared/data/ki67/{bcdata,shidc,deepliif}
-    python split_clusters_gates_s35.py job HEAD_OUT CAND_OUT     # quantify sample_tiles --out each
 
 ``accuracy`` imports the package of ``PYTHONPATH`` before ``benchmarks/accuracy.py`` (which puts its own checkout
 first on ``sys.path``) and names it under ``package``: run a checkout's own copy. It prints one JSON object: per set
 and rotation K (0-3) the index MAE (pp), detection F1, precision, recall, and per set the 4-rotation mean MAE, and
-the mean of those over the sets. ``job`` prints per sample the Ki67 index and |index - truth| (pp,
-``sample_tiles/truth.json``), melanin and necrosis % of both outputs (``summary.json``).
+the mean of those over the sets.
 """
 
 from __future__ import annotations
@@ -37,31 +35,12 @@ def _accuracy(folders: list[Path]) -> dict:
     return out
 
 
-def _job(head: Path, cand: Path) -> dict:
-    truth = json.loads((Path(__file__).resolve().parents[2] / "sample_tiles" / "truth.json").read_text())
-    out: dict = {}
-    for name, folder in (("head", head), ("cand", cand)):
-        rows = json.loads((folder / "summary.json").read_text())
-        rows = rows["rows"] if isinstance(rows, dict) and "rows" in rows else rows
-        for row in rows:
-            stem = str(row.get("input", row.get("name", "")))
-            key = Path(stem).name
-            t = truth.get(key, {})
-            entry = out.setdefault(key, {})
-            entry[name] = {k: row.get(k) for k in row if k.startswith(("ki67_index", "melanin", "necrosis"))}
-            if "ki67_index_pct" in t and row.get("ki67_index_pct") is not None:
-                entry[name]["abs_err_pp"] = abs(float(row["ki67_index_pct"]) - float(t["ki67_index_pct"]))
-    return out
-
-
 def main(argv: list[str]) -> int:
     kind, args = argv[0], argv[1:]
     if kind == "accuracy":
         out = _accuracy([Path(a) for a in args])
-    elif kind == "job":
-        out = _job(Path(args[0]), Path(args[1]))
     else:
-        raise SystemExit(f"unknown kind {kind!r}: use accuracy or job")
+        raise SystemExit(f"unknown kind {kind!r}: use accuracy")
     print(json.dumps(out, indent=1))
     return 0
 

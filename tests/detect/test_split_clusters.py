@@ -55,7 +55,8 @@ def test_texture_closer_than_the_minimum_distance_stays_whole() -> None:
 def test_pale_cores_stay_whole() -> None:
     labels, signal, area = _pair(14.0, peak_od=0.3)  # cores under split_min_od (0.5 OD)
     out, _, n = split_clusters(labels.copy(), area.copy(), 1, signal, MPP, ON)
-    assert n == 1 and np.array_equal(out, labels)
+    assert n == 1
+    assert np.array_equal(out, labels)
     out, _, n = split_clusters(labels.copy(), area.copy(), 1, signal, MPP,
                                NucleusParams(split_min_area_um2=50.0, split_min_od=0.2))
     assert n == 2
@@ -68,10 +69,13 @@ def test_area_limits_and_off() -> None:
                    NucleusParams(split_min_area_um2=50.0, max_area_um2=area_um2 - 1),  # dropped anyway
                    NucleusParams()):  # off (the default)
         out, area_px, n = split_clusters(labels.copy(), area.copy(), 1, signal, MPP, params)
-        assert n == 1 and np.array_equal(out, labels) and np.array_equal(area_px, area)
+        assert n == 1
+        assert np.array_equal(out, labels)
+        assert np.array_equal(area_px, area)
     small = NucleusParams(split_min_area_um2=50.0, min_area_um2=0.6 * area_um2)  # a part under min_area_um2
     out, _, n = split_clusters(labels.copy(), area.copy(), 1, signal, MPP, small)
-    assert n == 1 and np.array_equal(out, labels)
+    assert n == 1
+    assert np.array_equal(out, labels)
 
 
 def _bcdata_planes() -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +96,8 @@ def test_real_tile_splits_only_clusters(seed_scale_um: float | None) -> None:
                              return_labels=True)
     on = nuclei_from_stains(hem, dab, mpp=MPP, return_labels=True,
                             params=NucleusParams(seed_scale_um=seed_scale_um, split_min_area_um2=50.0))
-    assert off.labels is not None and on.labels is not None
+    assert off.labels is not None
+    assert on.labels is not None
     assert len(on) > len(off)
     pairs = {(int(a), int(b)) for a, b in zip(off.labels.ravel(), on.labels.ravel(), strict=True) if a or b}
     assert all(a > 0 for a, _ in pairs)  # no new pixels: only regions shared out
@@ -100,7 +105,8 @@ def test_real_tile_splits_only_clusters(seed_scale_um: float | None) -> None:
     for a, b in pairs:
         parts.setdefault(a, set()).add(b)
     split = {a for a, bs in parts.items() if len(bs) > 1}
-    assert split and all(0 not in parts[a] for a in split)  # a split region keeps every pixel
+    assert split
+    assert all(0 not in parts[a] for a in split)
     assert all(off.area_um2[a - 1] >= 50.0 for a in split)  # only regions of the cluster size
     owners: dict[int, int] = {}
     for a, b in pairs:
