@@ -65,18 +65,6 @@ class NucleusParams:
         ``f >= 2``), the LoG scales run on that grid, each seed goes back to the pixel of its block
         with the largest signal and the response is interpolated back
         (:mod:`._coarse_seeds`; opt-in: fewer pixels for the six LoG Gaussians, not the same seeds).
-    split_min_area_um2 : float or None
-        Contoured regions with an area (µm²) from this to ``max_area_um2`` are split when their
-        foreground signal has two or more cores (:mod:`._split_clusters`: touching nuclei under one
-        region); None = no split.
-    split_depth : float
-        Height a core of the region's signal must rise above the saddle that joins it to a higher
-        one, as a fraction of the region's peak signal (dimensionless).
-    split_min_distance_um : float
-        Cores closer than this (µm, between their centres) to a stronger core are one nucleus.
-    split_min_od : float
-        A core's peak foreground signal (background-subtracted, log10 OD) must reach this to count
-        (pale cytoplasm and stroma regions are not split).
 
     Notes
     -----
@@ -102,10 +90,6 @@ class NucleusParams:
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
     seed_scale_um: float | None = None
-    split_min_area_um2: float | None = None
-    split_depth: float = 0.1
-    split_min_distance_um: float = 6.0
-    split_min_od: float = 0.5
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)
@@ -130,13 +114,6 @@ class NucleusParams:
                 msg = f"NucleusParams.seed_scale_um must be a number of µm or None, got {self.seed_scale_um!r}"
                 raise ConfigError(msg)
             check_finite(self, ("seed_scale_um",), positive=True)
-        if self.split_min_area_um2 is not None:
-            if isinstance(self.split_min_area_um2, bool) or not isinstance(self.split_min_area_um2, int | float):
-                msg = f"NucleusParams.split_min_area_um2 must be a number of µm² or None, got {self.split_min_area_um2!r}"
-                raise ConfigError(msg)
-            check_finite(self, ("split_min_area_um2",), positive=True)
-        check_finite(self, ("split_depth", "split_min_distance_um"), positive=True)
-        check_finite(self, ("split_min_od",), positive=False)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (
                 "NucleusParams.min_area_um2 must be < max_area_um2, got "
@@ -233,9 +210,6 @@ class NucleusParams:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         if out["seed_scale_um"] is None:  # the default: not written (results as before the key existed)
             del out["seed_scale_um"]
-        if out["split_min_area_um2"] is None:  # the default: no split (results as before the keys existed)
-            for key in ("split_min_area_um2", "split_depth", "split_min_distance_um", "split_min_od"):
-                del out[key]
         out["nucleus_radius_um"] = list(self.nucleus_radius_um)
         return out
 

@@ -60,7 +60,6 @@ from ._nucleus_filters import _gaussian_stack_support as _gaussian_stack_support
 from ._nucleus_measure import _label_max, _measure
 from ._nucleus_params import Nuclei, NucleusParams, seed_factor, unstained_reach_px
 from ._nucleus_regions import _contour_areas, _pooled_markers, _stained_box
-from ._split_clusters import split_clusters
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "seed_factor", "unstained_reach_px"]
 
@@ -349,7 +348,6 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
             labels = np.where(fg_signal >= np.float32(params.contour_fraction) * peak[labels], labels, 0)
         area_px = np.bincount(labels.ravel(), minlength=n_all + 1)
     del comp
-    labels, area_px, n_all = split_clusters(labels, area_px, n_all, fg_signal, mpp, params)  # touching nuclei (opt-in)
     area_um2 = area_px * (mpp * mpp)
     keep = (area_um2 >= params.min_area_um2) & (area_um2 <= params.max_area_um2)
     keep[0] = False
