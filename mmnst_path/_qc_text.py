@@ -1,5 +1,5 @@
 """The plain-language QC sentences of a result's metrics (a summary row or ``SlideResult.metrics``):
-pixel size, pigment bound, near-black positives, stromal exclusion, and the melanocyte-restricted index of a
+pigment bound, near-black positives, stromal exclusion, and the melanocyte-restricted index of a
 double stain. The CLI, the HTML report and the napari plugin all say them in these words.
 Re-exported by :mod:`mmnst_path.report`."""
 
@@ -9,7 +9,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._scale_estimate import MPP_SUSPECT_FACTOR, NUCLEUS_DIAMETER_SPREAD
 from .quantify._ki67_counts import STROMA_MIN_NUCLEI, STROMA_SHARE_PCT
 
 __all__ = [
@@ -20,7 +19,6 @@ __all__ = [
     "STROMA_WARN_MIN",
     "STROMA_WARN_PCT",
     "melanocytic_text",
-    "mpp_warning",
     "near_black_warning",
     "pigment_warning",
     "qc_warnings",
@@ -164,29 +162,10 @@ def stroma_warning(metrics: Mapping[str, Any], *, min_pct: float = STROMA_WARN_P
                    'sheets ([ki67] spindle_sheet = "auto") or count every nucleus (--cell-model none)')
 
 
-def mpp_warning(metrics: Mapping[str, Any]) -> str:
-    """The plain-language pixel-size QC sentence of a result's metrics (a summary row or
-    ``SlideResult.metrics``): the pixel size used and the one the image's nuclei imply
-    (``mpp_estimate``, :mod:`mmnst_path._scale_estimate`) differ by more than
-    :data:`~mmnst_path._scale_estimate.MPP_SUSPECT_FACTOR` (``mpp_suspect``). ``""`` when they do
-    not or the estimate is missing; the pixel size used is named when the metrics hold it (a
-    summary row's ``mpp``)."""
-    est = _finite(metrics, "mpp_estimate")
-    if metrics.get("mpp_suspect") is not True or est is None or est <= 0:
-        return ""
-    mpp = _finite(metrics, "mpp")
-    given = "the pixel size given" if mpp is None else f"{mpp:.3g} µm/px given"
-    lo, hi = est / NUCLEUS_DIAMETER_SPREAD, est * NUCLEUS_DIAMETER_SPREAD
-    return (f"the pixel size looks wrong: {given}, the nuclei's size implies about {est:.2g} µm/px "
-            f"(likely {lo:.2g}-{hi:.2g}; flagged beyond {MPP_SUSPECT_FACTOR:g}x): every area and size "
-            "depends on it; check --mpp")
-
-
 def qc_warnings(metrics: Mapping[str, Any]) -> list[str]:
     """Every QC sentence of a result's metrics that applies, in the order the CLI, the HTML report
-    and napari show them: pixel size, pigment bound, near-black positives, stromal exclusion."""
-    texts = (mpp_warning(metrics), pigment_warning(metrics), near_black_warning(metrics), stroma_warning(metrics))
-    return [text for text in texts if text]
+    and napari show them: pigment bound, near-black positives, stromal exclusion."""
+    return [text for text in (pigment_warning(metrics), near_black_warning(metrics), stroma_warning(metrics)) if text]
 
 
 #: how the melanocyte marker of a Ki67 double stain is named, by where it is read

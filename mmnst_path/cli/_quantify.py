@@ -296,8 +296,7 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
 
 def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """What the table has no column for, one line per ok input that has it: the melanocyte-restricted
-    index of a Ki67 / MART-1 or SOX10 double stain, the pixel-size QC sentence when the pixel size
-    given and the one the image's nuclei imply differ too much, and the pigment QC bound ("pigment hides N % of
+    index of a Ki67 / MART-1 or SOX10 double stain, and the pigment QC bound ("pigment hides N % of
     the tumour nuclei: the index would be X % if they were all negative, Y % if all positive") when
     pigment hides enough nuclei to move the index, the near-black QC sentence when many positives are near-black (DAB or melanin) and the
     spindle-cell one when the cell model left many nuclei out as stromal (the HTML report and napari

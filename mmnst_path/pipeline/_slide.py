@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .._scale_estimate import estimate_mpp, scale_metrics, scale_patches
 from ..aggregate import (
     CELL_CLASSES,
     CellTable,
@@ -325,8 +324,6 @@ def analyze_slide(
         t = time.perf_counter()
         tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
         timings["tissue"] = time.perf_counter() - t
-        # pixel-size QC: the µm/px the image's own nuclei imply, from level-0 pixels (never a number's input)
-        scale_estimate = estimate_mpp(scale_patches(reader, tissue.mask, tissue.scale))
         detection: dict[str, Any] | None = None
         if auto_stains:
             patches = None
@@ -428,7 +425,6 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
-    metrics.update(scale_metrics(scale_estimate, mpp0))  # pixel-size QC
     models = _models(config, measures, matrix)
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:
