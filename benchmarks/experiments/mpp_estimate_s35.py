@@ -8,6 +8,8 @@ their benchmarks/datasets.toml pixel size, claimed x1 / x2 / x0.5 with the image
 CMU-1 and TCGA slides, through the same ``scale_patches`` / ``estimate_mpp`` / ``scale_metrics``
 calls ``analyze_slide`` makes (tissue found as it finds it).
 
+Needs ``mpp_estimate_s35.patch`` applied (the library part did not land: gate 1 failed).
+
     PYTHONPATH=. python benchmarks/experiments/mpp_estimate_s35.py dev > dev.txt
     PYTHONPATH=. python benchmarks/experiments/mpp_estimate_s35.py gate > gate1.txt
 """
@@ -19,9 +21,8 @@ import math
 import sys
 
 import numpy as np
-from PIL import Image
-
 from mmnst_path._scale_estimate import estimate_mpp, scale_metrics, scale_patches
+from PIL import Image
 
 TRAIN = "../shared/train"
 DATA = "../shared/data"
