@@ -34,7 +34,9 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   the pink share decides as before. With positives on most of the tissue (90 %) the lighter half
   turns pink too and such a tile is still taken for H&E.
 - **Which chromogen**: since session 34 a single red-chromogen guess (after the rules below) is H-FastRed
-  when the chromogen model (:mod:`mmnst_path.stain.chromogen_model`) is confident, whatever the peak.
+  when the chromogen model (:mod:`mmnst_path.stain.chromogen_model`) is confident, whatever the peak;
+  since session 35 a single H-DAB guess whose peak lies redder than DAB itself is H-AEC when the
+  DAB-vs-AEC model of that module is confident (``dab_model=False``: not asked).
   The chromogen-dominated pixels (residual ``>= CHROMOGEN_MIN_OD`` and at
   least ``CHROMOGEN_MIN_SHARE`` of the pixel's OD) give a residual-weighted histogram of angles.
   Melanin always lies on the brown-black side of any chromogen, so the chromogen is the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -148,13 +149,35 @@ def test_the_shipped_model_loads_with_its_card():
     assert model.card["training_data"][0]["seeds"] == "1000-1019"
 
 
-def test_the_shipped_model_reads_a_red_brown_chromogen_as_aec_and_a_brown_one_as_dab():
-    model = load_dab_model()
-    aec = dab_features(_image(-5.0), _image(-5.0), -5.0)
-    dab = dab_features(_image(4.0), _image(4.0), 4.0)
-    assert aec is not None
-    assert dab is not None
-    assert float(model.probability(aec)[0]) > float(model.probability(dab)[0])
+def _protocol_thumbnail(protocol: str, seed: int, index: int):
+    """The tissue thumbnail ``benchmarks/eval_stain_guess.py`` guesses on, of one generated training tile."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    try:
+        from eval_stain_guess import protocol_tile, thumbnail
+    finally:
+        sys.path.pop(0)
+    _, rgb, mpp = protocol_tile(protocol, seed, index, size=384)
+    return thumbnail(rgb, mpp)
+
+
+@pytest.mark.parametrize(("protocol", "seed", "index", "rules", "named"), [
+    ("H-AEC", 1010, 2, "H-DAB", "H-AEC"),  # coarse plain, a brown AEC vector (s = 0.63), peak -3.5°
+    ("H-DAB", 1000, 0, "H-DAB", "H-DAB"),  # pigment-free DAB peaking at -3.5°: asked, kept (p ~ 0.05)
+])
+def test_the_shipped_model_names_a_brownish_aec_tile_and_keeps_a_reddish_dab_one(protocol, seed, index, rules, named):
+    thumb, mask, tmpp = _protocol_thumbnail(protocol, seed, index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = guess_stains_detail(thumb, mask, mpp=tmpp, dab_model=False)
+        after = guess_stains_detail(thumb, mask, mpp=tmpp)
+    assert before.name == rules
+    assert before.chromogen_deg < DAB_MODEL_MAX_DEG
+    assert after.name == named
+    assert math.isfinite(after.aec_probability)
+    assert (after.aec_probability >= AEC_P) == (named == "H-AEC")
 
 
 def test_a_damaged_model_file_gets_a_one_line_error(tmp_path):
