@@ -92,9 +92,9 @@ class NecrosisParams:
     edge_grow_um: float = 40.0
     edge_free_um: float = 10.0
     intact_veto_density: float = 1.0
-    intact_contrast_od: float = 0.13
+    intact_contrast_od: float = 0.12
     intact_surround_tissue: float = 0.7
-    intact_tissue_min_od: float = 0.08
+    intact_tissue_min_od: float = 0.15
     intact_min_fill: float = 0.5
     intact_min_extent_um: float = 3.25
     intact_sigma_um: float = 15.0
