@@ -118,8 +118,7 @@ def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: 
     # candidates are looked for there only (the same nuclei as on the whole tile, exactly)
     reach = int(4.0 * params.intact_sigma_um / tmap.mpp + 0.5) + 1
     near = ndi.maximum_filter(necrosis, size=2 * reach + 1, mode="constant")
-    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, blocks=near, block_factor=tmap.factor,
-                        tissue_min_od=params.intact_tissue_min_od)
+    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, blocks=near, block_factor=tmap.factor)
     keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue,
                       min_fill=params.intact_min_fill)
     if params.intact_min_extent_um > 0 and keep.any():  # karyorrhectic bodies (< ~5 µm) are not intact nuclei

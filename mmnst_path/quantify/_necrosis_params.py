@@ -39,8 +39,7 @@ class NecrosisParams:
     With a tissue model, necrosis is vetoed where intact nuclei number >= ``intact_veto_density``
     per 1000 µm² of tissue (Gaussian window ``intact_sigma_um`` µm; 1.0 by default, 0 disables the
     veto): peaks of hematoxylin contrast >= ``intact_contrast_od`` OD against the tissue around them,
-    a surround of >= ``intact_surround_tissue`` tissue (pixels of total OD >= ``intact_tissue_min_od``,
-    log10; 0.15 by default), stain filling >= ``intact_min_fill`` of a
+    a surround of >= ``intact_surround_tissue`` tissue, stain filling >= ``intact_min_fill`` of a
     5 x 5 µm square (not a 1-3 µm debris fragment), and a stained extent >= ``intact_min_extent_um``
     (:func:`~mmnst_path.quantify._intact_nuclei.nucleus_extent_um`: the radius at which the ring-mean
     hematoxylin around the peak falls to 20 % of its height; ~radius + 0.5 µm, so 3.25 µm keeps nuclei
@@ -56,11 +55,7 @@ class NecrosisParams:
     (BRCA-M2C test) 13.27 -> 9.58 % false necrosis, the held-out H&E renderer unchanged (MAE
     19.34 pp), the bundled he_necrosis sample 26.5 -> 26.3 % (truth 37.09); benchmarks/README.md,
     necrosis section, "Intact-nucleus veto", "Karyorrhectic bodies" and "The extent, continuous in
-    the pixel size". ``intact_tissue_min_od`` 0.08 with ``intact_contrast_od`` 0.13 (session 35, #13, opt-in):
-    on faded or low-eosin viable carcinoma (BRCA-M2C train / val, site A8) the pale cytoplasm falls under 0.15 OD,
-    so intact nuclei fail the surround test and the veto misses them. Not the default: BRCA-M2C test 9.58 -> 7.55 %,
-    but its rule stopped at the generated gate (mean |err| +0.005 pp: a few generated ghost nuclei then count as
-    intact); benchmarks/README.md, "#13: why viable carcinoma reads necrosis".
+    the pixel size".
     """
 
     analysis_mpp_um: float = 2.0
@@ -95,7 +90,6 @@ class NecrosisParams:
     intact_veto_density: float = 1.0
     intact_contrast_od: float = 0.12
     intact_surround_tissue: float = 0.7
-    intact_tissue_min_od: float = 0.15
     intact_min_fill: float = 0.5
     intact_min_extent_um: float = 3.25
     intact_sigma_um: float = 15.0
