@@ -225,11 +225,7 @@ def plan_analysis(
     stains = str(m.get("stains", "auto"))
     source = "chosen"
     if stains.strip().lower() == "auto":
-        from mmnst_path.tiling import detect_tissue
-
-        base = AnalysisConfig.from_mapping({**m, "stains": "H-DAB"})
-        tissue = detect_tissue(reader, mask_mpp=base.tissue_mpp, params=base.tissue)
-        guess = _detect_stains(reader, tissue)
+        guess = detect_image_stains(reader, m)
         stains = guess.name
         source = "detected from the image"
         ki67 = dict(m.get("ki67") or {})
@@ -270,6 +266,18 @@ def plan_analysis(
         raise ValueError(msg)
     m["measures"] = chosen
     return AnalysisPlan(AnalysisConfig.from_mapping(m), shown, source, tuple(refused), skipped)
+
+
+def detect_image_stains(reader: Any, mapping: Mapping[str, Any] | None = None) -> Any:
+    """The stains Analyze's ``auto`` resolves to on an image: the tissue (``mapping``'s tissue
+    settings, default the library's), then the CLI's guess on it (a ``StainGuess``: ``.name`` a preset)."""
+    from mmnst_path.pipeline import AnalysisConfig
+    from mmnst_path.tiling import detect_tissue
+
+    m = dict(mapping) if mapping is not None else AnalysisConfig().to_mapping()
+    base = AnalysisConfig.from_mapping({**m, "stains": "H-DAB", "measures": []})
+    tissue = detect_tissue(reader, mask_mpp=base.tissue_mpp, params=base.tissue)
+    return _detect_stains(reader, tissue)
 
 
 def _detect_stains(reader: Any, tissue: Any) -> Any:

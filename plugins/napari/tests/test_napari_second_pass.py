@@ -1,0 +1,82 @@
+"""Session 35's second pass over H5's Plugins-menu walk ("seen and left"), each fix with a test here (the
+mutation each catches in its docstring)."""
+
+from __future__ import annotations
+
+import pytest
+from mmnst_path_napari._analysis import plan_analysis
+from mmnst_path_napari._widgets._analyze import AUTO
+from mmnst_path_napari._widgets._cells import TrainCellsWidget
+from test_napari_notice_once import PLUGIN, _analyzed
+
+from mmnst_path.synthetic_azure import azure_b_tile
+
+pytestmark = pytest.mark.napari
+
+
+def test_train_cells_stains_follow_the_image_as_analyze_resolves_them(make_napari_viewer):
+    """Train cells offered a fixed H-DAB default, no auto, no AzureB-DAB. Its choices are now Analyze's (auto
+    first), auto resolves to Analyze's detection, and the status names the stains. Mutations: the old
+    fixed choices (H-DAB default); ``resolved_stains`` returning the box's value."""
+    tile = azure_b_tile(41)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(tile.rgb, rgb=True, scale=(tile.mpp, tile.mpp), units=("µm", "µm"), name="azure")
+    widget = TrainCellsWidget(viewer)
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    assert list(widget.stains.choices) == list(analyze.stains.choices)
+    assert widget.stains.value == AUTO
+    _, reader = widget._layer_and_reader()
+    analyze_stains = plan_analysis(reader, analyze.mapping(), ticked=["ki67"]).stains
+    assert analyze_stains == "AzureB-DAB"
+    assert widget.resolved_stains(layer, reader) == analyze_stains
+    widget.preview()
+    assert "(stains AzureB-DAB (detected from the image)):" in widget.status.value
+    widget.stains.value = "H-DAB"
+    assert widget.resolved_stains(layer, reader) == "H-DAB"
+    assert widget.stains_words("H-DAB") == "stains H-DAB (chosen)"
+
+
+def test_train_cells_status_stays_in_view_docked_under_analyze(make_napari_viewer):
+    """Docked under Analyze (after a run), Train cells' status line was below a 1100-line window's bottom
+    (H5's walk2/c_2). Its settings now scroll, the status below them: the two docked widgets need <= 1000 px
+    together (+ the window's bars and dock titles: ~1100), and the status is the last widget, outside the scroll.
+    Mutation: Train cells' settings not scrolled (``scroll_area``'s minimum height the form's)."""
+    viewer, analyze = _analyzed(make_napari_viewer)
+    _, cells = viewer.window.add_plugin_dock_widget(PLUGIN, "Train cells")
+    cells.status.value = "view classified by your model (stains H-DAB (detected from the image)): " * 3
+    need = sum(w.native.minimumSizeHint().height() for w in (analyze, cells))
+    print("docked minimum heights", need, cells.native.minimumSizeHint().height())
+    assert need <= 1000
+    area = cells.native.layout().itemAt(0).widget()
+    assert area.widget() is cells.form.native  # the settings scroll ...
+    assert not area.isAncestorOf(cells.status.native)  # ... the status does not
+    assert cells.native.minimumSizeHint().height() < cells.form.native.minimumSizeHint().height()  # (it scrolls)
+
+
+def _bottom_in_window(widget, window) -> int:  # type: ignore[no-untyped-def]
+    from qtpy.QtCore import QPoint
+
+    return widget.mapTo(window, QPoint(0, widget.height())).y()
+
+
+def test_train_cells_status_is_whole_in_a_1100_line_window(make_napari_viewer, qtbot):
+    """The window H5 walked (1700 x 1100, Analyze after a run docked above Train cells): the status label lies
+    inside the window, as tall as its wrapped text needs. Mutation: the settings not scrolled."""
+    from mmnst_path_napari._layers import legend_html
+    from qtpy.QtWidgets import QApplication
+
+    viewer, analyze = _analyzed(make_napari_viewer)
+    analyze.legend.value = legend_html(("ki67", "melanin"))  # the walk's run: Ki67 and melanin
+    _, cells = viewer.window.add_plugin_dock_widget(PLUGIN, "Train cells")
+    window = viewer.window._qt_window
+    window.showNormal()
+    window.resize(1700, 1100)
+    cells.status.value = "trained on 24 of 24 clicks (tumour 12, stromal 12); held-out accuracy 0.57; " * 2
+    qtbot.wait(50)
+    QApplication.processEvents()
+    label = cells.status.native
+    print("window", window.height(), "status bottom", _bottom_in_window(label, window), label.height(),
+          label.heightForWidth(label.width()))
+    assert window.height() <= 1110
+    assert _bottom_in_window(label, window) <= window.height()
+    assert label.height() >= label.heightForWidth(label.width())
