@@ -80,3 +80,49 @@ def test_train_cells_status_is_whole_in_a_1100_line_window(make_napari_viewer, q
     assert window.height() <= 1110
     assert _bottom_in_window(label, window) <= window.height()
     assert label.height() >= label.heightForWidth(label.width())
+
+
+def _cut_texts(widget) -> list[str]:  # type: ignore[no-untyped-def]
+    """Texts of the check boxes, buttons and one-line labels of a docked widget that its scroll area's
+    viewport (or the widget) cuts: narrower than their text, or past the right edge."""
+    from qtpy.QtCore import QPoint
+    from qtpy.QtWidgets import QAbstractButton, QLabel
+
+    view = widget.native.layout().itemAt(0).widget().viewport()
+    cut = []
+    for child in widget.native.findChildren((QAbstractButton, QLabel)):
+        if not child.isVisible() or (isinstance(child, QLabel) and child.wordWrap()):
+            continue
+        frame = view if view.isAncestorOf(child) else widget.native
+        right = child.mapTo(frame, QPoint(child.width(), 0)).x()
+        if child.sizeHint().width() > child.width() or right > frame.width():
+            cut.append(f"{child.text()!r} ({child.sizeHint().width()} px in {child.width()}, right {right} of "
+                       f"{frame.width()})")
+    return cut
+
+
+def test_nothing_is_cut_at_the_default_dock_width(make_napari_viewer, qtbot):
+    """Analyze + Train cells docked in a 1700 x 1100 window (~370 px wide docks): H5 saw "necrosis (needs e"
+    and "follow weak DAB staining down to 0.25 OD (DAB, AEC…" cut. For every stains choice no check box,
+    button or one-line label is cut, and the dock stays <= 380 px wide (the canvas keeps its room). Mutations:
+    the measures back in one row (the dock grows past 380 px); ``_track_width`` not installed (cut: the form
+    outgrows its area once napari's style sheet applies)."""
+    from qtpy.QtWidgets import QApplication
+
+    viewer = make_napari_viewer()
+    window = viewer.window._qt_window
+    window.showNormal()
+    window.resize(1700, 1100)
+    _, analyze = viewer.window.add_plugin_dock_widget(PLUGIN, "Analyze")
+    _, cells = viewer.window.add_plugin_dock_widget(PLUGIN, "Train cells")
+    assert analyze.weak_stain.tooltip.startswith("weak-stain adaptation")  # the short text's meaning
+    for stains in analyze.stains.choices:
+        analyze.stains.value = stains
+        qtbot.wait(20)
+        QApplication.processEvents()
+        assert analyze.native.width() <= 380, stains
+        for widget in (analyze, cells):
+            assert _cut_texts(widget) == [], stains
+    analyze.stains.value = "H-DAB"
+    assert analyze.do_necrosis.text == "necrosis (needs eosin)"
+    assert _cut_texts(analyze) == []
