@@ -126,3 +126,35 @@ def test_nothing_is_cut_at_the_default_dock_width(make_napari_viewer, qtbot):
     analyze.stains.value = "H-DAB"
     assert analyze.do_necrosis.text == "necrosis (needs eosin)"
     assert _cut_texts(analyze) == []
+
+
+def test_the_class_map_necrosis_is_not_melanin_brown():
+    """The tissue class map drew necrosis in the model card's brown, the melanin fraction map's colour (one
+    legend, two browns). napari now shows the classes in the library pictures' display colours (necrosis
+    magenta), the layer's metadata keeping the card's; melanin stays brown. Mutation: ``display_colours``
+    returning the card's colours."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from mmnst_path_napari._classmap import class_legend_html, tissue_class_layer
+    from mmnst_path_napari._layers import MAP_COLORS
+
+    from mmnst_path._picture_style import class_display_colour
+    from mmnst_path.aggregate import LowResMap
+    from mmnst_path.classify import default_model_path, load_model
+
+    model = load_model(default_model_path("tissue"))
+    nec = model.class_names.index("necrosis")
+    card = tuple(model.classes[nec].colour)
+    result = SimpleNamespace(maps={"tissue_classes": LowResMap(np.full((2, 2), nec, np.int8), 32.0)},
+                             config={"necrosis": {"tissue_model": "default"}}, shape=(64, 64), mpp=2.0)
+    _, kw, _ = tissue_class_layer(result, mpp=2.0)
+    shown = np.asarray(kw["colormap"].color_dict[nec + 1][:3])
+    melanin = np.asarray(MAP_COLORS["melanin"])
+    assert np.abs(shown - melanin).max() > 0.3, (shown, melanin)
+    np.testing.assert_allclose(shown * 255, class_display_colour("necrosis", card), atol=0.5)
+    assert tuple(kw["metadata"]["mmnst_path"]["colours"][nec]) == card  # the card's, as result.json keeps
+    want = "#{:02x}{:02x}{:02x}".format(*class_display_colour("necrosis", card))
+    assert f'<span style="color:{want}">■</span>&nbsp;necrosis' in class_legend_html(model.class_names,
+                                                                                    [c.colour for c in model.classes],
+                                                                                    values=False)

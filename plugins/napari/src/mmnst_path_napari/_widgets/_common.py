@@ -75,13 +75,15 @@ def scroll_area(form: Any, min_px: int = SCROLL_MIN_PX) -> Any:
 
 
 def _track_width(area: Any, form: Any) -> None:
-    """Keep the area's minimum width the form's minimum plus the scroll bar whenever the form's layout
+    """Keep the area's minimum width at least the form's minimum plus the scroll bar whenever the form's layout
     asks for a new size (a text grown later, or napari's style sheet applied once shown, widened the form
     past an area sized once: the form's right edge was cut, "necrosis (needs e")."""
     from qtpy.QtCore import QEvent, QObject
 
-    def follow() -> None:
-        area.setMinimumWidth(form.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    def follow() -> None:  # (grow only: a dock narrowing after each run moved the canvas under the user)
+        need = form.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()
+        if need > area.minimumWidth():
+            area.setMinimumWidth(need)
 
     class Follow(QObject):
         def eventFilter(self, obj: Any, event: Any) -> bool:
