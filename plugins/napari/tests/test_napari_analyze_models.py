@@ -48,7 +48,10 @@ def test_class_areas_count_edge_blocks_by_their_share_inside_the_image():
     assert kind == "labels"
     np.testing.assert_array_equal(data, [[1, 2], [3, 0]])  # class k -> value k + 1, none -> 0
     np.testing.assert_allclose(kw["scale"], (8.0, 8.0))
-    np.testing.assert_allclose(kw["colormap"].map(2)[:3], np.array([120, 60, 20]) / 255, atol=1e-6)
+    # shown in the library pictures' display colour (necrosis magenta, not melanin's brown; session 35)
+    np.testing.assert_allclose(kw["colormap"].map(2)[:3], np.array([230, 0, 200]) / 255, atol=1e-6)
+    np.testing.assert_allclose(kw["colormap"].map(1)[:3], np.array([200, 40, 40]) / 255, atol=1e-6)
+    assert kw["metadata"]["mmnst_path"]["colours"][1] == [120, 60, 20]  # the card's, kept
 
 
 

@@ -50,7 +50,10 @@ def test_paint_train_apply_save_load_on_a_generated_tile(make_napari_viewer, tmp
     assert widget.classes[:3] == ["tumour", "stroma", "necrosis"]
     assert "keratin" in widget.classes
     assert "1 tumour" in widget.legend.value
-    assert "#783c14" in widget.legend.value  # necrosis (120, 60, 20) of the default model
+    # necrosis (120, 60, 20) of the default model, shown in the pictures' magenta (not melanin's brown; session 35)
+    assert "#e600c8" in widget.legend.value
+    assert "#783c14" not in widget.legend.value
+    assert widget.colours[2] == (120, 60, 20)  # the card's, kept for the model
     with pytest.raises(ValueError, match="no tissue model"):
         widget.apply()
     widget.stains.value = "H-DAB"  # IHC: the classes of the shipped IHC default

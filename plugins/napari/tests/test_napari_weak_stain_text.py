@@ -56,7 +56,7 @@ def test_a_red_margin_gives_fast_red_its_own_floor():
 @pytest.mark.napari
 def test_the_widget_box_follows_the_stains(make_napari_viewer):
     _, widget = make_napari_viewer().window.add_plugin_dock_widget(PLUGIN, "Analyze")
-    assert widget.weak_stain.text == "follow weak staining down to 0.25 OD (DAB, AEC)"  # stains auto
+    assert widget.weak_stain.text == "follow weak staining to 0.25 OD (DAB, AEC)"  # stains auto
     for stains, text in CASES:
         widget.stains.value = stains
         assert widget.weak_stain.text == text
@@ -77,7 +77,7 @@ TYPED = [
 def test_the_widget_box_follows_the_threshold_typed(make_napari_viewer):
     _, widget = make_napari_viewer().window.add_plugin_dock_widget(PLUGIN, "Analyze")
     widget.positive_od.value = 0.2  # stains auto: the value entered for the detected stains
-    assert widget.weak_stain.text == "follow weak staining down to 0.2 OD (DAB, AEC)"
+    assert widget.weak_stain.text == "follow weak staining to 0.2 OD (DAB, AEC)"
     for stains, od, text in TYPED:
         widget.stains.value = stains
         widget.positive_od.value = od  # what the user types (the box's change signal)

@@ -31,6 +31,7 @@ from ._layers import (
 )
 
 __all__ = [
+    "WEAK_STAIN_TIP",
     "AnalysisPlan",
     "box_polygon",
     "done_words",
@@ -89,6 +90,12 @@ def positive_threshold_field(matrix: Any) -> tuple[str, str]:
     return "positive_threshold_od", label
 
 
+#: the weak-stain check box's tooltip: what its short text means
+WEAK_STAIN_TIP = ("weak-stain adaptation ([ki67] weak_stain_adaptation): on a weakly stained slide the chromogen's "
+                  "positive threshold is lowered, at the lowest to the floor named (log10 OD); Fast Red and azure B "
+                  "counterstain tiles already count at or below it, so the box changes nothing there")
+
+
 def weak_stain_text(matrix: Any, params: Any) -> str:
     """The weak-stain check box's text for a stain matrix (None: stains detected at the run) and
     ``Ki67Params``: the slide step (``apply_slide_threshold``) lowers the chromogen's threshold to
@@ -98,7 +105,7 @@ def weak_stain_text(matrix: Any, params: Any) -> str:
     from mmnst_path._geojson_names import STAIN_DISPLAY
     if matrix is None:
         floor = min(params.weak_stain_min_threshold_od, params.positive_threshold_od)
-        return f"follow weak staining down to {floor:g} OD (DAB, AEC)"
+        return f"follow weak staining to {floor:g} OD (DAB, AEC)"  # (short: "down" was cut at ~370 px docks)
     chromogen, counterstain = _ki67_stains(matrix)
     p = params.for_chromogen(chromogen)
     floor = min(p.weak_stain_min_threshold_od, p.positive_threshold_od)
@@ -225,11 +232,7 @@ def plan_analysis(
     stains = str(m.get("stains", "auto"))
     source = "chosen"
     if stains.strip().lower() == "auto":
-        from mmnst_path.tiling import detect_tissue
-
-        base = AnalysisConfig.from_mapping({**m, "stains": "H-DAB"})
-        tissue = detect_tissue(reader, mask_mpp=base.tissue_mpp, params=base.tissue)
-        guess = _detect_stains(reader, tissue)
+        guess = detect_image_stains(reader, m)
         stains = guess.name
         source = "detected from the image"
         ki67 = dict(m.get("ki67") or {})
@@ -270,6 +273,18 @@ def plan_analysis(
         raise ValueError(msg)
     m["measures"] = chosen
     return AnalysisPlan(AnalysisConfig.from_mapping(m), shown, source, tuple(refused), skipped)
+
+
+def detect_image_stains(reader: Any, mapping: Mapping[str, Any] | None = None) -> Any:
+    """The stains Analyze's ``auto`` resolves to on an image: the tissue (``mapping``'s tissue
+    settings, default the library's), then the CLI's guess on it (a ``StainGuess``: ``.name`` a preset)."""
+    from mmnst_path.pipeline import AnalysisConfig
+    from mmnst_path.tiling import detect_tissue
+
+    m = dict(mapping) if mapping is not None else AnalysisConfig().to_mapping()
+    base = AnalysisConfig.from_mapping({**m, "stains": "H-DAB", "measures": []})
+    tissue = detect_tissue(reader, mask_mpp=base.tissue_mpp, params=base.tissue)
+    return _detect_stains(reader, tissue)
 
 
 def _detect_stains(reader: Any, tissue: Any) -> Any:

@@ -42,6 +42,7 @@ __all__ = [
     "class_legend_html",
     "class_map_layer",
     "class_table_text",
+    "display_colours",
     "melanocytic_text",
     "near_black_warning",
     "pigment_warning",
@@ -54,9 +55,22 @@ __all__ = [
 NOT_TISSUE = frozenset({"background"})
 
 
-def class_colormap(colours: Sequence[Sequence[int]], *, alpha: float = 1.0) -> Any:
-    """napari ``DirectLabelColormap``: label ``k + 1`` in ``colours[k]`` (RGB 0-255), 0 transparent."""
+def display_colours(classes: Sequence[str], colours: Sequence[Sequence[int]]) -> list[tuple[int, int, int]]:
+    """The colours (RGB 0-255) the classes are shown in: the library's pictures' display colours
+    (:func:`mmnst_path._picture_style.class_display_colour`: necrosis magenta, never melanin's brown; blood
+    orange), else the card's. The layer's metadata and a trained model keep the card's colours."""
+    from mmnst_path._picture_style import class_display_colour
+
+    return [class_display_colour(str(name), rgb) for name, rgb in zip(classes, colours, strict=True)]
+
+
+def class_colormap(colours: Sequence[Sequence[int]], *, alpha: float = 1.0, classes: Sequence[str] = ()) -> Any:
+    """napari ``DirectLabelColormap``: label ``k + 1`` in ``colours[k]`` (RGB 0-255), 0 transparent; with
+    ``classes``, in their :func:`display_colours`."""
     from napari.utils.colormaps import DirectLabelColormap
+
+    if classes:
+        colours = display_colours(classes, colours)
 
     table: dict[int | None, tuple[float, float, float, float]] = {
         None: (0.0, 0.0, 0.0, 0.0),
@@ -112,7 +126,7 @@ def class_map_layer(
     kwargs: dict[str, Any] = {
         "name": name,
         "opacity": opacity,
-        "colormap": class_colormap(colours),
+        "colormap": class_colormap(colours, classes=classes),
         "metadata": {
             "mmnst_path": {
                 "kind": "tissue classes",
@@ -177,9 +191,10 @@ def class_table_text(areas: Mapping[str, Any]) -> str:
 def class_legend_html(
     classes: Sequence[str], colours: Sequence[Sequence[int]], *, values: bool = True
 ) -> str:
-    """Rich-text legend: a colour swatch per class, with its label value (``k + 1``) to paint."""
+    """Rich-text legend: a colour swatch per class (its :func:`display_colours`), with its label value
+    (``k + 1``) to paint."""
     items = []
-    for k, (name, rgb) in enumerate(zip(classes, colours, strict=True)):
+    for k, (name, rgb) in enumerate(zip(classes, display_colours(classes, colours), strict=True)):
         hexc = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
         key = f"{k + 1} " if values else ""
         items.append(f'<span style="color:{hexc}">■</span>&nbsp;{key}{html.escape(name)}')

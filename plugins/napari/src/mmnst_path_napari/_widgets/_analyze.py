@@ -3,10 +3,8 @@ shapes or the whole image, in a worker thread with progress and cancel; results 
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +14,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinB
 
 from .._analysis import (
     THRESHOLD_FIELDS,
+    WEAK_STAIN_TIP,
     box_polygon,
     done_words,
     hidden_maps,
@@ -46,6 +45,7 @@ from ._common import (
     scroll_area,
     view_box,
 )
+from ._thread import run_in_thread
 
 if TYPE_CHECKING:
     import napari
@@ -92,47 +92,6 @@ def threshold_words(label: str, stains: str, *, detected: bool = False) -> str:
         return (f"a nucleus counts as positive from this {what} up (the stains detected: {stains}; a value "
                 "entered is used at the next run)")
     return f"a nucleus counts as positive from this {what} up (stains {stains})"
-
-
-def run_in_thread(
-    fn: Callable[[Callable[[int, int], None]], Any], cancel: threading.Event, heartbeat_s: float = 5.0
-) -> Generator:
-    """Generator running ``fn(progress)`` in a helper thread, yielding ``(done, total)`` updates.
-
-    Meant as the body of a napari ``thread_worker``: the yields reach the GUI thread, ``progress``
-    raises :class:`Cancelled` once ``cancel`` is set, and the generator returns ``fn``'s result
-    (or raises its exception). When no progress comes for ``heartbeat_s`` seconds it yields
-    ``(done, total, seconds since the last progress)``, so a stuck tile shows in the GUI.
-    """
-    q: queue.Queue = queue.Queue()
-
-    def progress(done: int, total: int) -> None:
-        if cancel.is_set():
-            raise Cancelled("analysis cancelled")
-        q.put(("progress", (int(done), int(total))))
-
-    def target() -> None:
-        try:
-            q.put(("done", fn(progress)))
-        except BaseException as exc:
-            q.put(("error", exc))
-
-    threading.Thread(target=target, daemon=True, name="mmnst-path-analysis").start()
-    last = (0, 0)
-    since = time.monotonic()
-    while True:
-        try:
-            kind, value = q.get(timeout=heartbeat_s)
-        except queue.Empty:  # nothing finished for a while: say so (a stuck tile is visible)
-            yield (*last, time.monotonic() - since)
-            continue
-        if kind == "progress":
-            last, since = value, time.monotonic()
-            yield value
-        elif kind == "done":
-            return value
-        else:
-            raise value
 
 
 class AnalyzeWidget(Container):
@@ -183,7 +142,7 @@ class AnalyzeWidget(Container):
         )
         self.od_info = Label(value="")
         self.weak_stain = CheckBox(
-            text=weak_stain_text(None, d.ki67), value=d.ki67.weak_stain_adaptation
+            text=weak_stain_text(None, d.ki67), value=d.ki67.weak_stain_adaptation, tooltip=WEAK_STAIN_TIP
         )
         self.min_area = FloatSpinBox(
             label="min nucleus µm²", value=d.nuclei.min_area_um2, min=0.0, max=1e4, step=1
@@ -209,14 +168,14 @@ class AnalyzeWidget(Container):
         self.results.read_only = True
         keep_lines(self.results, RESULT_LINES)
         self.legend = Label(value="")
-        measures = Container(
-            widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], layout="horizontal", labels=False
+        measures = Container(  # one tick a line: in a row "necrosis (needs eosin)" was cut at the dock's edge
+            widgets=[self.do_ki67, self.do_melanin, self.do_necrosis], labels=False, label="measures"
         )
         # the settings scroll (docked with Review on a 1200-line screen the window grew to 1540 px, session 34);
         # the run's buttons, warning line, results and legend stay in view below them
         self.form = Container(
             widgets=[
-                self.image, self.stains, self.estimate, Label(value="measures"), measures, self.positive_od, self.od_info,
+                self.image, self.stains, self.estimate, measures, self.positive_od, self.od_info,
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
                 self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
                 self.region,

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton
 
+from .._analysis import detect_image_stains
 from .._layers import raster_transform
+from ._analyze import AUTO
 from ._common import (
     add_or_replace,
     image_bounds,
@@ -23,6 +25,7 @@ from ._common import (
     layer_mpp,
     layer_reader,
     rgb_image_layers,
+    scroll_area,
     start_worker,
     view_box,
 )
@@ -67,7 +70,11 @@ class TrainCellsWidget(Container):
         self.viewer = viewer
         self.model: Any = None
         self.image = layer_choice(viewer, "image", rgb_image_layers)
-        self.stains = ComboBox(label="stains", choices=["H-DAB", "H-AEC", "H-FastRed", "H&E"], value="H-DAB")
+        from mmnst_path.stain import PRESETS
+
+        # the same choices as Analyze, ``auto`` resolved as Analyze resolves it (once per image layer)
+        self.stains = ComboBox(label="stains", choices=[AUTO, *PRESETS], value=AUTO)
+        self._detected: dict[tuple[int, int], str] = {}
         self.cls = ComboBox(label="class to click", choices=list(CELL_CLASSES), value="tumour")
         self.new_points = PushButton(text="new training points")
         self.train_button = PushButton(text="train")
@@ -78,14 +85,17 @@ class TrainCellsWidget(Container):
         self.load_button = PushButton(text="load model")
         self.status = Label(value="")
         self.status.native.setWordWrap(True)  # (a long status was cut at the dock's right edge)
-        super().__init__(
+        # the settings scroll, the status stays in view below them (docked under Analyze it was below the
+        # window's bottom, session 35)
+        self.form = Container(
             widgets=[
                 self.image, self.stains, self.cls, self.new_points, self.train_button, self.live,
                 self.preview_button, self.file,
                 Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
-                self.status,
             ]
         )  # fmt: skip
+        super().__init__(widgets=[self.status])
+        self.native.layout().insertWidget(0, scroll_area(self.form.native))
         self.new_points.changed.connect(lambda *_: self.add_training_points())
         self.cls.changed.connect(lambda *_: self._set_default_class())
         self.train_button.changed.connect(lambda *_: self._in_thread(self._compute_train, self._show_train))
@@ -112,6 +122,19 @@ class TrainCellsWidget(Container):
             msg = "the image's µm per pixel is unknown: the cell features are in µm (open it with the plugin's reader)"
             raise ValueError(msg)
         return layer, layer_reader(layer, mpp=mpp)
+
+    def resolved_stains(self, layer: Any, reader: Any) -> str:
+        """The chosen preset, or under ``auto`` the stains Analyze's detection finds on the image."""
+        if self.stains.value != AUTO:
+            return str(self.stains.value)
+        key = (id(layer), id(layer.data))
+        if key not in self._detected:
+            self._detected[key] = str(detect_image_stains(reader).name)
+        return self._detected[key]
+
+    def stains_words(self, stains: str) -> str:
+        """The stains in the status: the preset and where it came from."""
+        return f"stains {stains} ({'detected from the image' if self.stains.value == AUTO else 'chosen'})"
 
     def _points(self) -> Any:
         if TRAIN_POINTS not in self.viewer.layers:
@@ -153,11 +176,12 @@ class TrainCellsWidget(Container):
         """Features and classes of the nuclei under the clicked points; (rows, number of points)."""
         from mmnst_path.pipeline import cell_rows_from_reader
 
-        _, reader = self._layer_and_reader()
+        layer, reader = self._layer_and_reader()
         pts = self._points()
         data = np.asarray(pts.data, dtype=np.float64)[:, -2:]
         names = np.asarray(pts.features["class"]).astype(str)
-        return cell_rows_from_reader(reader, data, names, stains=self.stains.value, where="image layer"), len(data)
+        stains = self.resolved_stains(layer, reader)
+        return cell_rows_from_reader(reader, data, names, stains=stains, where="image layer"), len(data)
 
     def train(self) -> Any:
         """Train synchronously (what the button does in a thread)."""
@@ -168,7 +192,7 @@ class TrainCellsWidget(Container):
 
         rows, n_points = self.training_rows()
         n_used = sum(len(y) for _, y in rows)
-        model = train_cell_model(rows, stains=self.stains.value, n_estimators=40,
+        model = train_cell_model(rows, stains=self.resolved_stains(*self._layer_and_reader()), n_estimators=40,
                                  card={"name": "napari-trained nucleus classifier",
                                        "training_data": [{"image": str(getattr(self.image.value, "name", "")),
                                                           "points": n_points, "matched_nuclei": n_used}]})
@@ -179,7 +203,8 @@ class TrainCellsWidget(Container):
         counts = ", ".join(f"{k} {v}" for k, v in self.model.card["training_counts"].items())
         val = self.model.card.get("validation", {}).get("held_out", {}).get("accuracy")
         extra = f"; held-out accuracy {val:.2f}" if val is not None else ""
-        self.status.value = f"trained on {n_used} of {n_points} clicks ({counts}){extra}"
+        stains = self.stains_words(str(self.model.settings.get("stains", self.stains.value)))
+        self.status.value = f"trained on {n_used} of {n_points} clicks ({counts}){extra}; {stains}"
         return self.model
 
     # ------------------------------------------------------------------------------------------
@@ -206,7 +231,8 @@ class TrainCellsWidget(Container):
         shape = (max(1, round(h * f)), max(1, round(w * f)))
         small = resize_area(rgb, shape) if shape != (h, w) else rgb
         params = Ki67Params() if self.model is not None else Ki67Params(cell_model="default")
-        region = measure_ki67(small, mpp=0.5, stains=self.stains.value, params=params, cell_model=self.model)
+        stains = self.resolved_stains(layer, reader)
+        region = measure_ki67(small, mpp=0.5, stains=stains, params=params, cell_model=self.model)
         cells = region.cells
         sr, sc = h / shape[0], w / shape[1]
         rc = np.c_[(cells.row + 0.5) * sr - 0.5 + r0, (cells.col + 0.5) * sc - 0.5 + c0]
@@ -216,6 +242,7 @@ class TrainCellsWidget(Container):
                                                                  "ki67": np.asarray(cells.cls, dtype=object)},
                               **_placement(layer)}
         inside = (rc[:, 0] < rows) & (rc[:, 1] < cols)
+        kw["metadata"] = {"stains": stains}
         return rc[inside], np.asarray(cells.cell_type)[inside], kw
 
     def _show_preview(self, result: tuple[np.ndarray, np.ndarray, dict[str, Any]]) -> Any:
@@ -226,8 +253,8 @@ class TrainCellsWidget(Container):
         uniq, n = np.unique(types, return_counts=True)
         who = "your model" if self.model is not None else "the default model"
         colours = ", ".join(f"{name} {COLOUR_WORDS[name]}" for name in uniq if name in COLOUR_WORDS)
-        self.status.value = (f"view classified by {who}: " + ", ".join(f"{u} {k}" for u, k in zip(uniq, n, strict=True))
-                             + f" (rings: {colours})")
+        self.status.value = (f"view classified by {who} ({self.stains_words(kw['metadata']['stains'])}): "
+                             + ", ".join(f"{u} {k}" for u, k in zip(uniq, n, strict=True)) + f" (rings: {colours})")
         nuclei = self.viewer.layers["nuclei"] if "nuclei" in self.viewer.layers else None
         if nuclei is not None and nuclei.visible:  # its red / blue rings (Ki67) read as tumour / lymphocyte here
             nuclei.visible = False

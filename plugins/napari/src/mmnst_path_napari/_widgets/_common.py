@@ -70,8 +70,29 @@ def scroll_area(form: Any, min_px: int = SCROLL_MIN_PX) -> Any:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setWidget(form)
     area.setMinimumHeight(min_px)
-    area.setMinimumWidth(form.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    _track_width(area, form)
     return area
+
+
+def _track_width(area: Any, form: Any) -> None:
+    """Keep the area's minimum width at least the form's minimum plus the scroll bar whenever the form's layout
+    asks for a new size (a text grown later, or napari's style sheet applied once shown, widened the form
+    past an area sized once: the form's right edge was cut, "necrosis (needs e")."""
+    from qtpy.QtCore import QEvent, QObject
+
+    def follow() -> None:  # (grow only: a dock narrowing after each run moved the canvas under the user)
+        need = form.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()
+        if need > area.minimumWidth():
+            area.setMinimumWidth(need)
+
+    class Follow(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange):
+                follow()
+            return False
+
+    form.installEventFilter(Follow(area))  # parented to the area: lives as long as it
+    follow()
 
 
 class Cancelled(Exception):

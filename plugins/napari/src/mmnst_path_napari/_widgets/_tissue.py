@@ -181,7 +181,7 @@ class TrainTissueWidget(Container):
         self.legend.value = class_legend_html(self.classes, self.colours)
         for name in (TRAIN_LABELS, PREVIEW, CLASS_MAP):
             if name in self.viewer.layers:
-                self.viewer.layers[name].colormap = class_colormap(self.colours)
+                self.viewer.layers[name].colormap = class_colormap(self.colours, classes=self.classes)
 
     def _context(self) -> tuple[Any, Any, float, int]:
         layer = self.image.value
@@ -201,7 +201,7 @@ class TrainTissueWidget(Container):
         layer, _, mpp, d = self._context()
         rows, cols = image_bounds(layer)
         shape = (math.ceil(rows / d), math.ceil(cols / d))
-        kw: dict[str, Any] = {"name": TRAIN_LABELS, "opacity": 0.6, "colormap": class_colormap(self.colours),
+        kw: dict[str, Any] = {"name": TRAIN_LABELS, "opacity": 0.6, "colormap": class_colormap(self.colours, classes=self.classes),
                               "units": ("µm", "µm"), **raster_transform(downsample=d, mpp=mpp)}  # fmt: skip
         lab = add_or_replace(self.viewer, (np.zeros(shape, np.uint8), kw, "labels"))
         lab.metadata["mmnst_path"] = {"downsample": d}
