@@ -158,3 +158,13 @@ def test_the_class_map_necrosis_is_not_melanin_brown():
     assert f'<span style="color:{want}">■</span>&nbsp;necrosis' in class_legend_html(model.class_names,
                                                                                     [c.colour for c in model.classes],
                                                                                     values=False)
+
+
+def test_the_necrosis_fraction_map_is_the_library_necrosis_magenta() -> None:
+    """The necrosis fraction map is drawn in the colour every other picture gives necrosis (the CLI overlay's
+    necrosis panel, the class map), not green (the class map's stroma). Mutation caught: the old green."""
+    from mmnst_path_napari._layers import MAP_COLORS
+
+    from mmnst_path._picture_style import CLASS_DISPLAY_RGB
+
+    assert tuple(round(c * 255) for c in MAP_COLORS["necrosis"]) == CLASS_DISPLAY_RGB["necrosis"]

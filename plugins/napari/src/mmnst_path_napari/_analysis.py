@@ -395,7 +395,7 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
             )
         )  # fmt: skip
         if key == "necrosis" and "tissue_classes" in result.maps:
-            # the class map shows necrosis in its own colour; the green fraction over it hid that colour and
+            # the class map shows necrosis in its own colour; the fraction map over it (green then) hid that colour and
             # read as the class map's (green) stroma (session 35's walk through he_necrosis.tif)
             layers[-1][1]["visible"] = False
     k = result.maps.get("ki67")

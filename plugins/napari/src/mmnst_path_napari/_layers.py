@@ -63,10 +63,12 @@ CLASS_WORDS: Mapping[str, str] = {
 HOTSPOT_COLOR = "yellow"
 _UNKNOWN_COLOR = (1.0, 1.0, 1.0, 1.0)
 
-#: colour (at fraction 1; fraction 0 is transparent) of the melanin and necrosis fraction maps
+#: colour (at fraction 1; fraction 0 is transparent) of the melanin and necrosis fraction maps: melanin
+#: brown; necrosis the magenta the library's pictures and napari's tissue class map draw it in
+#: (:data:`mmnst_path._picture_style.CLASS_DISPLAY_RGB`; it was green, which is the class map's stroma)
 MAP_COLORS: Mapping[str, tuple[float, float, float]] = {
     "melanin": (0.55, 0.27, 0.07),
-    "necrosis": (0.0, 0.8, 0.25),
+    "necrosis": (230 / 255, 0.0, 200 / 255),
 }
 
 
