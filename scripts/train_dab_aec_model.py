@@ -14,9 +14,11 @@ licensed real AEC image exists.
 
     PYTHONPATH=. .venv/bin/python scripts/train_dab_aec_model.py --features /tmp/dab_aec_rows.npz \\
         [--thumbs /tmp/train.pkl] --out mmnst_path/models/stains_dab_aec.json
+    PYTHONPATH=. .venv/bin/python scripts/train_dab_aec_model.py --features /tmp/dev_rows.npz --seeds 100 140
 
 ``--thumbs`` reads the thumbnails cached by ``benchmarks/experiments/chromogen_model_s34.py collect`` instead of
-rendering them.
+rendering them. ``--seeds FIRST LAST`` (without ``--out``) only writes the rows of other seeds (dev rows for
+``benchmarks/experiments/dab_aec_model_s35.py grid``).
 """
 
 from __future__ import annotations
@@ -40,47 +42,51 @@ from mmnst_path.stain import chromogen_model as CM  # noqa: E402
 from mmnst_path.stain.guess import guess_stains_detail  # noqa: E402
 from mmnst_path.stain.he_model import LinearStainModel  # noqa: E402
 
-#: Generated training seeds (evaluation: 0-39, dev 40-63, gates 18-23 and 70-75, the held-out renderers).
-TRAIN_SEEDS = range(1000, 1020)
+#: Generated training seeds (evaluation: 0-39, dev 40-63 and 100-139, gates 18-23, 70-75 and 76-87, the
+#: held-out renderers). Session 35 H6 trained on 1000-1019 (45 AEC rows); H9 on 1000-1099.
+TRAIN_SEEDS = range(1000, 1100)
 PROTOCOLS = ("H-DAB", "H-AEC")
-#: Logistic regression's inverse regularisation (standardised features), chosen on dev seeds 40-63 with
-#: AEC_P, DAB_WINDOW_DEG and DAB_MODEL_MAX_DEG (benchmarks/experiments/dab_aec_model_s35.py ``choose``): AEC
-#: tiles named H-DAB gained with no DAB tile lost, of 82: C 0.3 +15 (p >= 0.95), 1 +24 (0.95), 3 +27 (0.97),
-#: 10 +31 (0.97), 30 +38 (0.97; the largest p of a DAB tile 0.968: margin 0.002).
-C = 10.0
+#: Logistic regression's inverse regularisation (standardised features), chosen with AEC_P on dev seeds 40-63
+#: and 100-139 (``benchmarks/experiments/dab_aec_model_s35.py grid``, session 35 H9): the most dev AEC rows
+#: named H-AEC with no dev DAB row lost and AEC_P at least 0.01 above the largest p of a dev DAB row, of 146
+#: asked AEC rows: C 1 +59 (AEC_P 0.95, largest DAB p 0.920), 3 +56 (0.97), 10 +56 (0.98), 30 +47 (0.99).
+C = 1.0
 
 
-def _thumbnails(thumbs: Path | None) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, float | None]]:
+def _thumbnails(thumbs: Path | None, seeds: range) -> Iterator[tuple[str, int, int, np.ndarray, np.ndarray, float | None]]:
+    """(truth, seed, index, thumbnail, mask, µm per pixel) of the H-DAB and H-AEC tiles of ``seeds``,
+    protocol by protocol (cached: in the cache's order)."""
     if thumbs is not None:
         with open(thumbs, "rb") as fh:
             for r in pickle.load(fh):
-                if r["truth"] in PROTOCOLS and r["seed"] in TRAIN_SEEDS:
-                    yield r["truth"], r["seed"], r["thumb"], r["mask"], r["tmpp"]
+                if r["truth"] in PROTOCOLS and r["seed"] in seeds:
+                    yield r["truth"], r["seed"], r.get("index", -1), r["thumb"], r["mask"], r["tmpp"]
         return
     from eval_stain_guess import protocol_tile, thumbnail
 
     for p in PROTOCOLS:
-        for seed in TRAIN_SEEDS:
+        for seed in seeds:
             for i in range(10):
                 _, rgb, mpp = protocol_tile(p, seed, i, size=384)
-                yield (p, seed, *thumbnail(rgb, mpp))
+                yield (p, seed, i, *thumbnail(rgb, mpp))
 
 
-def collect(path: Path, thumbs: Path | None) -> dict[str, np.ndarray]:
-    """Rows ``truth``, ``seed``, ``x`` of the asked tiles (cached in ``path``)."""
+def collect(path: Path, thumbs: Path | None, seeds: range = TRAIN_SEEDS) -> dict[str, np.ndarray]:
+    """Rows ``truth``, ``seed``, ``index``, ``deg`` (chromogen peak, degrees from DAB) and ``x`` of the asked
+    tiles of ``seeds`` (cached in ``path``)."""
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    truth, seeds, xs = [], [], []
-    for t, seed, thumb, mask, tmpp in _thumbnails(thumbs):
+    got: dict[str, list] = {"truth": [], "seed": [], "index": [], "deg": [], "x": []}
+    for t, seed, i, thumb, mask, tmpp in _thumbnails(thumbs, seeds):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             g = guess_stains_detail(thumb, mask, mpp=tmpp, dab_model=False)
         if g.name == "H-DAB" and not g.marker and g.dab_features is not None:
-            truth.append(t)
-            seeds.append(seed)
-            xs.append(g.dab_features)
-    out = {"truth": np.array(truth), "seed": np.array(seeds, np.int64), "x": np.stack(xs)}
+            for k, v in zip(got, (t, seed, i, g.chromogen_deg, g.dab_features), strict=True):
+                got[k].append(v)
+    out = {k: np.array(v) for k, v in got.items() if k != "x"}
+    out["x"] = np.stack(got["x"]) if got["x"] else np.zeros((0, len(CM.FEATURES)))
     np.savez(path, **out)
     return out
 
@@ -89,9 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--features", type=Path, required=True, help="row cache (.npz): read if it exists, else written")
     ap.add_argument("--thumbs", type=Path, help="cached thumbnails (chromogen_model_s34.py collect) instead of rendering")
+    ap.add_argument("--seeds", type=int, nargs=2, metavar=("FIRST", "LAST"),
+                    help="rows of these seeds (LAST excluded) instead of TRAIN_SEEDS; no model is written")
     ap.add_argument("--dev-figures", default="", help="dev figures to record in the card (text)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
+    if args.seeds:
+        rows = collect(args.features, args.thumbs, range(*args.seeds))
+        print(f"{len(rows['truth'])} asked rows ({int((rows['truth'] == 'H-AEC').sum())} AEC) -> {args.features}")
+        return 0
     rows = collect(args.features, args.thumbs)
     x, y = rows["x"], (rows["truth"] == "H-AEC").astype(np.int64)
     params = fit(x, y, C)

@@ -32,7 +32,7 @@ second logistic model of the same format, ``mmnst_path/models/stains_dab_aec.jso
 :data:`AEC_P` (flagged ambiguous, H-DAB to pass) (:func:`by_dab_model`). It is asked only when the
 chromogen peak lies redder than :data:`DAB_MODEL_MAX_DEG`: real DAB scans lie at +5.5 to +12.5°
 (``benchmarks/eval_stain_guess.py --real``), so no real DAB tile is asked. Trained by
-``scripts/train_dab_aec_model.py`` on generated H-DAB and H-AEC tiles (seeds 1000-1019) only.
+``scripts/train_dab_aec_model.py`` on generated H-DAB and H-AEC tiles (seeds 1000-1099) only.
 """
 
 from __future__ import annotations
@@ -193,12 +193,13 @@ DAB_MODEL_MAX_DEG = 3.0
 DAB_WINDOW_DEG = 0.0
 #: Fewer such chromogen pixels than this: not asked (dev: 33 of 231 DAB tiles, 1 AEC tile).
 DAB_MIN_PIXELS = 100
-#: An H-DAB guess becomes H-AEC at this AEC probability and above. Chosen on dev seeds 40-63 with the
-#: trainer's C, window and peak limit (``benchmarks/experiments/dab_aec_model_s35.py choose``): 31 of the 82
-#: AEC tiles named H-DAB are named right and no DAB tile is lost (6-seed blocks +7 / +6 / +9 / +9); the
-#: largest AEC probability of a dev DAB tile asked is 0.93 (0.95: +36 at a margin of 0.02, 0.9: +39 and
-#: 2 DAB lost).
-AEC_P = 0.97
+#: An H-DAB guess becomes H-AEC at this AEC probability and above. Chosen on dev seeds 40-63 and 100-139
+#: with the trainer's C (``benchmarks/experiments/dab_aec_model_s35.py grid``, session 35 H9): 59 of the 146
+#: dev AEC tiles asked are named H-AEC and none of the 345 DAB tiles asked (12-seed blocks +9 / +16 / +10 /
+#: +12 / +8, seeds 136-139 +4); the largest AEC probability of a dev DAB tile is 0.920 (0.93: +68, margin under 0.01; 0.9:
+#: +78 and 1 DAB lost). Session 35 H6's model (seeds 1000-1019, 0.97) gained +4 of the +5 asked at its gate.
+AEC_P = 0.95
+
 
 def dab_features(first: tuple[np.ndarray, np.ndarray, np.ndarray], chromogen: tuple[np.ndarray, np.ndarray, np.ndarray],
                  peak_deg: float) -> np.ndarray | None:

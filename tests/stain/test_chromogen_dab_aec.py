@@ -146,7 +146,7 @@ def test_the_shipped_model_loads_with_its_card():
     assert [n for n, _, _ in model.features] == NAMES
     for key in ("name", "task", "model", "licence", "training_data", "validation", "version"):
         assert model.card.get(key), key
-    assert model.card["training_data"][0]["seeds"] == "1000-1019"
+    assert model.card["training_data"][0]["seeds"] == "1000-1099"
 
 
 def _protocol_thumbnail(protocol: str, seed: int, index: int):
