@@ -57,12 +57,6 @@ class StainGuess:
     chromogen_probability : float
         The chromogen model's Fast Red probability of a single red-chromogen guess
         (:mod:`mmnst_path.stain.chromogen_model`; NaN: not asked).
-    dab_features : (F,) ndarray or None
-        The DAB-vs-AEC model's feature row of an H-DAB colour guess redder than DAB
-        (:func:`~mmnst_path.stain.chromogen_model.dab_features`; None: not computed).
-    aec_probability : float
-        The DAB-vs-AEC model's AEC probability of a single H-DAB guess redder than DAB
-        (:func:`~mmnst_path.stain.chromogen_model.by_dab_model`; NaN: not asked).
     """
 
     name: str
@@ -79,5 +73,3 @@ class StainGuess:
     he_probability: float = math.nan
     chromogen_features: np.ndarray | None = field(default=None, repr=False, compare=False)
     chromogen_probability: float = math.nan
-    dab_features: np.ndarray | None = field(default=None, repr=False, compare=False)
-    aec_probability: float = math.nan

@@ -23,16 +23,6 @@ coefficients, model card and embedded test rows; a damaged file gets a one-line
 :class:`~mmnst_path.errors.CorruptFileError`). Trained by ``scripts/train_chromogen_model.py`` on
 generated tiles (seeds 1000-1019) only: no permissively licensed real AEC or Fast Red slide exists
 in the training pack.
-
-**DAB or AEC** (session 35): AEC rendered brownish (a brown AEC vector, weak staining, tinted glass, few
-positives) peaks between AEC's boundary ``AEC_DEG`` (-5.7°) and DAB and is named H-DAB by the rules. A
-second logistic model of the same format, ``mmnst_path/models/stains_dab_aec.json`` (classes ``dab``,
-``aec``), reads the same :data:`FEATURES` over every chromogen pixel below :data:`DAB_WINDOW_DEG`
-(:func:`dab_features`) and renames a single H-DAB guess H-AEC at an AEC probability of at least
-:data:`AEC_P` (flagged ambiguous, H-DAB to pass) (:func:`by_dab_model`). It is asked only when the
-chromogen peak lies redder than :data:`DAB_MODEL_MAX_DEG`: real DAB scans lie at +5.5 to +12.5°
-(``benchmarks/eval_stain_guess.py --real``), so no real DAB tile is asked. Trained by
-``scripts/train_dab_aec_model.py`` on generated H-DAB and H-AEC tiles (seeds 1000-1099) only.
 """
 
 from __future__ import annotations
@@ -54,10 +44,8 @@ from .guess import (
 )
 from .he_model import LinearStainModel, load_checked
 
-__all__ = ["AEC_P", "CHROMOGEN_MODEL_FILE", "CLASSES", "DAB_CLASSES", "DAB_MIN_PIXELS", "DAB_MODEL_FILE",
-           "DAB_MODEL_MAX_DEG", "DAB_WINDOW_DEG", "FAST_RED_P", "FEATURES", "MIN_RED_PIXELS", "by_chromogen_model",
-           "by_dab_model", "chromogen_features", "dab_features", "dab_model_path", "load_chromogen_model",
-           "load_dab_model", "shipped_path"]
+__all__ = ["CHROMOGEN_MODEL_FILE", "CLASSES", "FAST_RED_P", "FEATURES", "MIN_RED_PIXELS", "by_chromogen_model", "chromogen_features",
+           "load_chromogen_model", "shipped_path"]
 
 #: The shipped model, in ``mmnst_path/models``.
 CHROMOGEN_MODEL_FILE = "stains_chromogen.json"
@@ -104,26 +92,23 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
 
 
 def chromogen_features(first: tuple[np.ndarray, np.ndarray, np.ndarray], chromogen: tuple[np.ndarray, np.ndarray, np.ndarray],
-                       peak_deg: float, *, below: float = AEC_DEG, min_pixels: int = MIN_RED_PIXELS) -> np.ndarray | None:
-    """The :data:`FEATURES` row of an image (None: fewer than ``min_pixels`` chromogen pixels below
-    ``below`` degrees from DAB, or no peak).
+                       peak_deg: float) -> np.ndarray | None:
+    """The :data:`FEATURES` row of an image (None: fewer than :data:`MIN_RED_PIXELS` red chromogen
+    pixels or no peak).
 
     ``first`` is the tissue pixels' (residual norm, angle in degrees from DAB, OD norm) against the
     image's white point, ``chromogen`` the same against the white point the chromogen angle is read
     with (the glass's, or pure white when no glass is seen; the two may be one), as
     :func:`mmnst_path.stain.guess.guess_stains_detail` computes them; ``peak_deg`` the rule's peak.
-    The defaults read the red chromogen pixels (the AEC-vs-Fast-Red model); the DAB-vs-AEC model reads
-    every chromogen pixel below :data:`DAB_WINDOW_DEG` (:func:`dab_features`): "red" in
-    :data:`FEATURES` then means "below ``below``".
     """
     m0, th0, n0 = (np.asarray(a, np.float64) for a in first)
     m, theta, norm = (np.asarray(a, np.float64) for a in chromogen)
     if not math.isfinite(peak_deg) or not m0.size or not m.size:
         return None
     share = m / np.maximum(norm, 1e-6)
-    red = (m >= CHROMOGEN_MIN_OD) & (share >= CHROMOGEN_MIN_SHARE) & (theta < below)
+    red = (m >= CHROMOGEN_MIN_OD) & (share >= CHROMOGEN_MIN_SHARE) & (theta < AEC_DEG)
     th = theta[red]
-    if th.size < min_pixels:
+    if th.size < MIN_RED_PIXELS:
         return None
     q = np.percentile(th, [10, 25, 50, 75, 90])
     nr = norm[red]
@@ -133,8 +118,8 @@ def chromogen_features(first: tuple[np.ndarray, np.ndarray, np.ndarray], chromog
     light0 = n0 <= lo0
     tint = (m0 >= 0.5 * PINK_MIN_OD) & light0
     pink_rel = (m0 / np.maximum(n0, 1e-6) >= _REL_SHARE) & (th0 < RED_DEG)
-    faint = (m >= PINK_MIN_OD) & (m < CHROMOGEN_MIN_OD) & (theta < below) & (theta > -90.0)
-    rel = (share >= CHROMOGEN_MIN_SHARE) & (theta < below) & (theta > -90.0) & (m >= PINK_MIN_OD)
+    faint = (m >= PINK_MIN_OD) & (m < CHROMOGEN_MIN_OD) & (theta < AEC_DEG) & (theta > -90.0)
+    rel = (share >= CHROMOGEN_MIN_SHARE) & (theta < AEC_DEG) & (theta > -90.0) & (m >= PINK_MIN_OD)
     pale = rel & (norm <= np.quantile(norm, 0.5))
     w = m[red]
     row = (
@@ -175,58 +160,3 @@ def by_chromogen_model(guess: StainGuess, model: LinearStainModel | None = None)
         return replace(guess, name="H-FastRed", alternative="H-AEC", chromogen_probability=p,
                        reason=f"{guess.reason}{text} (from {FAST_RED_P:.2f}): H-FastRed")
     return replace(guess, chromogen_probability=p, reason=guess.reason + text)
-
-
-# --- DAB or AEC (session 35): AEC rendered brownish is named H-DAB by the rules --------------------------
-
-#: The shipped DAB-vs-AEC model, in ``mmnst_path/models``.
-DAB_MODEL_FILE = "stains_dab_aec.json"
-#: Classes of the DAB-vs-AEC model, in probability order: the probability is the one of ``"aec"``.
-DAB_CLASSES = ("dab", "aec")
-#: The DAB-vs-AEC model is asked only about an H-DAB guess whose chromogen peak lies redder than this
-#: (degrees from DAB). Real DAB scans lie at +5.5 to +12.5° (``benchmarks/eval_stain_guess.py --real``) and
-#: the README's sample Ki67 tiles at +3.5 to +6.5°, so none of them is asked. Dev seeds 40-63 (240 tiles a
-#: protocol): 57 of the 82 AEC tiles the rules name H-DAB peak below it (the others +5 to +19°, outweighed
-#: by melanin), and 137 of the 231 DAB tiles.
-DAB_MODEL_MAX_DEG = 3.0
-#: Its features read the chromogen pixels below this angle (degrees from DAB: redder than DAB itself).
-DAB_WINDOW_DEG = 0.0
-#: Fewer such chromogen pixels than this: not asked (dev: 33 of 231 DAB tiles, 1 AEC tile).
-DAB_MIN_PIXELS = 100
-#: An H-DAB guess becomes H-AEC at this AEC probability and above. Chosen on dev seeds 40-63 and 100-139
-#: with the trainer's C (``benchmarks/experiments/dab_aec_model_s35.py grid``, session 35 H9): 59 of the 146
-#: dev AEC tiles asked are named H-AEC and none of the 345 DAB tiles asked (12-seed blocks +9 / +16 / +10 /
-#: +12 / +8, seeds 136-139 +4); the largest AEC probability of a dev DAB tile is 0.920 (0.93: +68, margin under 0.01; 0.9:
-#: +78 and 1 DAB lost). Session 35 H6's model (seeds 1000-1019, 0.97) gained +4 of the +5 asked at its gate.
-AEC_P = 0.95
-
-
-def dab_features(first: tuple[np.ndarray, np.ndarray, np.ndarray], chromogen: tuple[np.ndarray, np.ndarray, np.ndarray],
-                 peak_deg: float) -> np.ndarray | None:
-    """The DAB-vs-AEC model's row (:data:`FEATURES` over the chromogen pixels below
-    :data:`DAB_WINDOW_DEG`; arguments as :func:`chromogen_features`); None: too few pixels."""
-    return chromogen_features(first, chromogen, peak_deg, below=DAB_WINDOW_DEG, min_pixels=DAB_MIN_PIXELS)
-
-
-def dab_model_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "models" / DAB_MODEL_FILE
-
-
-def load_dab_model(path: str | Path | None = None) -> LinearStainModel:
-    """The DAB-vs-AEC model (default: the shipped one), loaded and checked once per file version."""
-    return load_checked(Path(path) if path is not None else dab_model_path(), DAB_CLASSES, FEATURES)
-
-
-def by_dab_model(guess: StainGuess, model: LinearStainModel | None = None) -> StainGuess:
-    """``guess`` with a single H-DAB guess whose chromogen is redder than DAB named H-AEC when the
-    DAB-vs-AEC model is confident (module docstring); any other guess, or one without features, unchanged."""
-    row = guess.dab_features
-    if guess.name != "H-DAB" or guess.marker or row is None:
-        return guess
-    model = model if model is not None else load_dab_model()
-    p = float(model.probability(row)[0])
-    text = f"; the DAB-vs-AEC model reads AEC at p = {p:.2f}"
-    if p >= AEC_P:
-        return replace(guess, name="H-AEC", ambiguous=True, alternative="H-DAB", aec_probability=p,
-                       reason=f"{guess.reason}{text} (from {AEC_P:.2f}): H-AEC")
-    return replace(guess, aec_probability=p, reason=guess.reason + text)

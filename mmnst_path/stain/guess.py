@@ -34,9 +34,7 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   the pink share decides as before. With positives on most of the tissue (90 %) the lighter half
   turns pink too and such a tile is still taken for H&E.
 - **Which chromogen**: since session 34 a single red-chromogen guess (after the rules below) is H-FastRed
-  when the chromogen model (:mod:`mmnst_path.stain.chromogen_model`) is confident, whatever the peak;
-  since session 35 a single H-DAB guess whose peak lies redder than DAB itself is H-AEC when the
-  DAB-vs-AEC model of that module is confident (``dab_model=False``: not asked).
+  when the chromogen model (:mod:`mmnst_path.stain.chromogen_model`) is confident, whatever the peak.
   The chromogen-dominated pixels (residual ``>= CHROMOGEN_MIN_OD`` and at
   least ``CHROMOGEN_MIN_SHARE`` of the pixel's OD) give a residual-weighted histogram of angles.
   Melanin always lies on the brown-black side of any chromogen, so the chromogen is the
@@ -289,7 +287,7 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
                         mpp: float | None = None,
                         patches: Sequence[tuple[np.ndarray, np.ndarray | None]] | None = None,
                         patches_mpp: float | None = None, sox10: bool | None = None,
-                        chromogen_model: bool = True, dab_model: bool = True) -> StainGuess:
+                        chromogen_model: bool = True) -> StainGuess:
     """The stain preset of an image and the evidence for it (see the module docstring).
 
     Parameters
@@ -313,10 +311,7 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
         :data:`SOX10_DETECTION`.
     chromogen_model : bool
         Let the chromogen model name a single red chromogen (:mod:`mmnst_path.stain.chromogen_model`);
-        False: the rules alone (and no DAB-vs-AEC model either).
-    dab_model : bool
-        Let the DAB-vs-AEC model name a single H-DAB guess redder than DAB H-AEC
-        (:func:`~mmnst_path.stain.chromogen_model.by_dab_model`); False: the guess before session 35.
+        False: the rules alone.
 
     Returns
     -------
@@ -327,7 +322,7 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
         tissue = None
     guess = _colour_guess(rgb, tissue)
     if mpp is None or guess.name == "AzureB-DAB":
-        return _by_model(guess, chromogen_model, dab_model)
+        return _by_model(guess, chromogen_model)
     from .places import PLACES_MAX_MPP, chromogen_places, pooled_places
 
     if mpp <= PLACES_MAX_MPP or not patches or patches_mpp is None:
@@ -335,15 +330,13 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
     else:
         places = pooled_places(patches, float(patches_mpp), guess.white_point)
     sox10 = SOX10_DETECTION if sox10 is None else bool(sox10)
-    return _by_model(guess if places is None else _by_places(guess, places, sox10), chromogen_model, dab_model)
+    return _by_model(guess if places is None else _by_places(guess, places, sox10), chromogen_model)
 
 
-def _by_model(guess: StainGuess, on: bool, dab: bool) -> StainGuess:
-    from .chromogen_model import by_chromogen_model, by_dab_model
+def _by_model(guess: StainGuess, on: bool) -> StainGuess:
+    from .chromogen_model import by_chromogen_model
 
-    if not on:
-        return guess
-    return by_chromogen_model(by_dab_model(guess) if dab else guess)
+    return by_chromogen_model(guess) if on else guess
 
 
 def colour_residuals(rgb: np.ndarray, tissue: np.ndarray | None) -> tuple[
@@ -409,10 +402,9 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
                           alternative="H&E" if p_he >= 0.5 - HE_MODEL_MARGIN else "", azure_share=azure,
                           he_probability=p_he)
     deg = peaks[0][0]
-    from .chromogen_model import DAB_MODEL_MAX_DEG, chromogen_features, dab_features
+    from .chromogen_model import chromogen_features
 
     row = chromogen_features(first, (m, theta, norm), deg)
-    dab_row = None
     if deg < FAST_RED_DEG:
         name, edge, other = "H-FastRed", FAST_RED_DEG, "H-AEC"
     elif deg < AEC_DEG:
@@ -427,8 +419,6 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
                           azure_share=azure, red_dense=dense)
     else:
         name, edge, other = "H-DAB", AEC_DEG, "H-AEC"
-        if deg < DAB_MODEL_MAX_DEG:  # redder than DAB: the DAB-vs-AEC model's row
-            dab_row = dab_features(first, (m, theta, norm), deg)
     near = abs(deg - edge) < MARGIN_DEG
     redder = name == "H-DAB" and deg < DAB_REDDER_DEG
     amb = near or redder
@@ -445,7 +435,7 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
         if not amb:  # a boundary's alternative stays the one to pass
             amb, other = True, "H&E"
     return StainGuess(name, amb, reason, deg, pink, wp, alternative=other, azure_share=azure, red_dense=dense,
-                      he_probability=p_he, chromogen_features=row, dab_features=dab_row)
+                      he_probability=p_he, chromogen_features=row)
 
 
 def he_probability(m: np.ndarray, theta: np.ndarray, norm: np.ndarray) -> float:
