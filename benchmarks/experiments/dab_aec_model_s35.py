@@ -16,6 +16,16 @@ protocol and, per wrong cell, what decided (the colour rules' angle, the H&E mod
 (:func:`mmnst_path.stain.chromogen_model.chromogen_features` over each angle window tried) and its chromogen
 peak. ``choose`` fits a logistic model per (window, C) on the training rows and prints, per AEC probability and
 peak limit, the dev AEC tiles gained and DAB tiles lost (and per 6-seed block, the generated gate's size).
+
+``grid`` (session 35 H9) reads the trainer's rows (``scripts/train_dab_aec_model.py --features``, the asked
+tiles only, window and peak limit of the library) of the training seeds and of dev seeds (``rows``' file of seeds
+40-63 and / or the trainer's ``--seeds 100 140`` rows) and prints, per C and AEC probability, the dev AEC tiles
+gained and DAB tiles lost, per 12-seed block (the session 35 H9 gate's size):
+
+    PYTHONPATH=. python scripts/train_dab_aec_model.py --features /tmp/train_rows.npz   # seeds 1000-1099
+    PYTHONPATH=. python scripts/train_dab_aec_model.py --features /tmp/dev100.npz --seeds 100 140
+    PYTHONPATH=. python benchmarks/experiments/dab_aec_model_s35.py grid /tmp/train_rows.npz \\
+        --dev /tmp/dev_rows.npz /tmp/dev100.npz
 """
 
 from __future__ import annotations
@@ -197,6 +207,43 @@ def choose(train: Path, dev: Path, grid_c: list[float], grid_p: list[float], gri
                         print("    " + cell)
 
 
+def _asked(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(truth, seed, x) of the asked rows of a trainer's file or of ``rows``' file (window 0°, >= 100 pixels,
+    peak below +3°, as ``mmnst_path.stain.chromogen_model``)."""
+    from mmnst_path.stain.chromogen_model import DAB_MIN_PIXELS, DAB_MODEL_MAX_DEG, DAB_WINDOW_DEG
+
+    d = _npz(path)
+    if "x" in d:
+        return d["truth"], d["seed"], d["x"]
+    x, n = d[f"x{DAB_WINDOW_DEG:g}"], d[f"n{DAB_WINDOW_DEG:g}"]
+    ok = ((d["name"] == "H-DAB") & (n >= DAB_MIN_PIXELS) & (d["deg"] < DAB_MODEL_MAX_DEG)
+          & np.all(np.isfinite(x), axis=1))
+    return d["truth"][ok], d["seed"][ok], x[ok]
+
+
+def grid(train: Path, devs: list[Path], grid_c: list[float], grid_p: list[float]) -> None:
+    from train_chromogen_model import fit, probability
+
+    tt, _, tx = _asked(train)
+    y = (tt == "H-AEC").astype(np.int64)
+    parts = [_asked(p) for p in devs]
+    dt, ds, dx = (np.concatenate([q[k] for q in parts]) for k in range(3))
+    print(f"train rows {len(y)} (AEC {int(y.sum())}); dev asked: DAB {int((dt == 'H-DAB').sum())}, "
+          f"AEC {int((dt == 'H-AEC').sum())}, seeds {sorted(set(ds.tolist()))[0]}-{sorted(set(ds.tolist()))[-1]}")
+    firsts = sorted({(s - 40) // 12 * 12 + 40 if s < 64 else (s - 100) // 12 * 12 + 100 for s in ds.tolist()})
+    for c in grid_c:
+        params = fit(tx, y, c)
+        p = probability(params, dx)
+        print(f"C {c}: largest p of dev DAB rows {np.sort(p[dt == 'H-DAB'])[::-1][:4].round(4)}, "
+              f"of training DAB rows {np.sort(probability(params, tx)[y == 0])[::-1][:3].round(4)}")
+        for t in grid_p:
+            flip = p >= t
+            blocks = " ".join(f"{b}:-{int((flip & (ds >= b) & (ds < b + 12) & (dt == 'H-DAB')).sum())}"
+                              f"/+{int((flip & (ds >= b) & (ds < b + 12) & (dt == 'H-AEC')).sum())}" for b in firsts)
+            print(f"    p>={t}: -{int((flip & (dt == 'H-DAB')).sum())} DAB +{int((flip & (dt == 'H-AEC')).sum())} AEC "
+                  f"(12-seed blocks {blocks})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -212,8 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("--p", type=float, nargs="*", default=[0.8, 0.9, 0.95])
     h.add_argument("--deg", type=float, nargs="*", default=[0.0, 3.0, 5.0])
     h.add_argument("--min", type=int, nargs="*", default=[50, 100, 300])
+    g = sub.add_parser("grid")
+    g.add_argument("train", type=Path)
+    g.add_argument("--dev", type=Path, nargs="+", required=True)
+    g.add_argument("--c", type=float, nargs="*", default=[1.0, 3.0, 10.0, 30.0])
+    g.add_argument("--p", type=float, nargs="*", default=[0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995])
     args = ap.parse_args(argv)
-    if args.cmd == "confusion":
+    if args.cmd == "grid":
+        grid(args.train, args.dev, args.c, args.p)
+    elif args.cmd == "confusion":
         confusion(args.pickles)
     elif args.cmd == "rows":
         rows(args.pickles, args.out)
