@@ -130,6 +130,9 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     viewer.scene.camera.center = (r0 + 200, c0 + 200)
     viewer.scene.camera.zoom = 1.6
     qtbot.wait(200)
+    # the dock keeps to a width the window can give: magicgui's fixed-size labels sized it by their unwrapped
+    # text, and the H&E legend's longest line widened it to 451 px, its right edge cut in this screenshot
+    assert analyze.native.minimumSizeHint().width() <= 400, analyze.native.minimumSizeHint().width()
     shot1 = tmp_path / "napari_run1_he_auto.png"
     viewer.window.screenshot(str(shot1), canvas_only=False, flash=False)
     _keep(shot1)

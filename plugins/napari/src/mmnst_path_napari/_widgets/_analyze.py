@@ -44,6 +44,7 @@ from ._common import (
     rgb_image_layers,
     scroll_area,
     view_box,
+    wrap_text,
 )
 from ._thread import run_in_thread
 
@@ -183,9 +184,8 @@ class AnalyzeWidget(Container):
         )  # fmt: skip
         super().__init__(widgets=[self.controls, self.notice, self.results, self.legend])
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
-        self.mpp_info.native.setWordWrap(True)
-        self.od_info.native.setWordWrap(True)
-        self.legend.native.setWordWrap(True)
+        for label in (self.mpp_info, self.od_info, self.legend):
+            wrap_text(label)
         self.controls.run_button.changed.connect(self.run)
         self.controls.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._show_mpp)

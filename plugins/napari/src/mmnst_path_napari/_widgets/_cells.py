@@ -28,6 +28,7 @@ from ._common import (
     scroll_area,
     start_worker,
     view_box,
+    wrap_text,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class TrainCellsWidget(Container):
         self.save_button = PushButton(text="save model")
         self.load_button = PushButton(text="load model")
         self.status = Label(value="")
-        self.status.native.setWordWrap(True)  # (a long status was cut at the dock's right edge)
+        wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         # the settings scroll, the status stays in view below them (docked under Analyze it was below the
         # window's bottom, session 35)
         self.form = Container(

@@ -44,11 +44,21 @@ def keep_lines(box: Any, lines: int = PANEL_LINES) -> None:
 NOTICE_STYLE = "color: #ff7a45; font-weight: bold"
 
 
+def wrap_text(label: Label) -> Label:
+    """Let a label's text wrap at the dock's width. magicgui gives a ``Label`` a fixed size policy, so the
+    layout sized it by its unwrapped text however ``wordWrap`` was set: one long legend line ("necrosis
+    fraction (hidden: tick its eye; ...)") widened the dock past a 1800 px window and cut its right edge."""
+    from qtpy.QtWidgets import QSizePolicy
+
+    label.native.setWordWrap(True)
+    label.native.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+    return label
+
+
 def notice_label() -> Label:
     """An orange, word-wrapped warning line: the measures refused and the QC sentences, said once
     (the results box beside it keeps the figures, not these sentences again)."""
-    label = Label(value="")
-    label.native.setWordWrap(True)
+    label = wrap_text(Label(value=""))
     label.native.setStyleSheet(NOTICE_STYLE)
     return label
 

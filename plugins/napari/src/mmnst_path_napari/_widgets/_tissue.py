@@ -23,6 +23,7 @@ from ._common import (
     layer_reader,
     rgb_image_layers,
     view_box,
+    wrap_text,
 )
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class TrainTissueWidget(Container):
                               self.import_button, self.shapes_button, self.live, run, self.file, io, self.status,
                               self.results]  # fmt: skip
         super().__init__(widgets=widgets)
-        self.status.native.setWordWrap(True)
+        wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         self.stains.changed.connect(self._on_stains)
         self.new_labels.changed.connect(lambda *_: self.add_training_labels())
         self.add_class_button.changed.connect(lambda *_: self.add_class(self.new_class.value))
