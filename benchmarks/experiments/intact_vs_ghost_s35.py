@@ -170,7 +170,7 @@ def features(out: Path) -> None:
             label[ghost[r, c]] = 0
         if viable is not None:
             label[viable[r, c]] = 2 if src == "gen" else 3
-        for k in FEATURES + ["row", "col"]:
+        for k in [*FEATURES, "row", "col"]:
             cols[k].append(f[k])
         cols["label"].append(label)
         cols["source"].append(np.full(n, src))
@@ -204,9 +204,8 @@ def _models():
 
 
 def _cv(d: dict, feats: list[str], make, seed: int = 0) -> tuple[np.ndarray, dict[str, int], list]:
-    """Out-of-fold score of every candidate (labelled or not) with 5 grouped folds; group -> fold; fold models."""
-    from sklearn.model_selection import GroupKFold
-
+    """Out-of-fold score of every candidate (labelled or not): 5 folds of whole groups (BRCA-M2C patch, osteosarcoma
+    tile quadrant, generated seed) drawn with ``seed``; also group -> fold and the fold models."""
     x = np.column_stack([d[k] for k in feats])
     lab = (d["label"] == 0) | (d["label"] == 1)
     groups = np.unique(d["group"])
@@ -214,7 +213,6 @@ def _cv(d: dict, feats: list[str], make, seed: int = 0) -> tuple[np.ndarray, dic
     perm = rng.permutation(len(groups))
     gfold = {g: int(perm[i] % 5) for i, g in enumerate(groups)}
     fold = np.array([gfold[g] for g in d["group"]])
-    del GroupKFold
     score = np.full(len(x), np.nan)
     models = []
     for k in range(5):
@@ -275,7 +273,7 @@ def oracle(npz: Path, rows_path: Path, pngdir: Path | None) -> None:
     from mmnst_path.synthetic import he_necrosis_tile
 
     d = dict(np.load(npz, allow_pickle=False))
-    score, gfold, _ = _cv(d, RELATIVE, _models()["forest"], 0)
+    score, _, _ = _cv(d, RELATIVE, _models()["forest"], 0)
     thr = _report(d, score, "forest relative fold-seed 0 (the oracle's model)")
     rows = {r["name"]: r for r in json.loads(rows_path.read_text())}
     state: dict = {}
@@ -323,7 +321,7 @@ def oracle(npz: Path, rows_path: Path, pngdir: Path | None) -> None:
     print(f"Y: he_necrosis_tile 40-47 mean |err| HEAD {np.mean([abs(r[2] - r[4]) for r in y]):.4f} -> model-fed "
           f"{np.mean([abs(r[3] - r[4]) for r in y]):.4f}")
     if pngdir is not None:
-        for kind, name, rgb, _ in images:
+        for _kind, name, rgb, _ in images:
             if name.startswith(("TCGA-A8-A07P", "TCGA-A8-A07G")) or name.startswith("Non-Viable-Tumor___Case-3-A12"):
                 _picture(d, score, thr, name, rgb, pngdir)
 
@@ -337,7 +335,7 @@ def _picture(d: dict, score: np.ndarray, thr: float, name: str, rgb: np.ndarray,
     if name.startswith("TCGA"):
         for r, c in _points(name):
             dr.ellipse([c - 2, r - 2, c + 2, r + 2], fill=(0, 200, 255))
-    for r, c, s in zip(d["row"][sel], d["col"][sel], score[sel]):
+    for r, c, s in zip(d["row"][sel], d["col"][sel], score[sel], strict=True):
         col = (0, 170, 0) if s >= thr else (230, 0, 0)
         dr.ellipse([c - 9, r - 9, c + 9, r + 9], outline=col, width=2)
     out = pngdir / f"h10_calls_{name[:16]}.png"
