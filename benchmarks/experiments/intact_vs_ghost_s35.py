@@ -267,8 +267,8 @@ def model(npz: Path) -> None:
 def oracle(npz: Path, rows_path: Path, pngdir: Path | None) -> None:
     import _tissue_recipe as recipe
 
-    import mmnst_path.quantify._necrosis_model as nm
-    from mmnst_path.quantify._intact_nuclei import intact_density
+    import mmnst_path.quantify._intact_nuclei as inu
+    from mmnst_path.quantify._intact_nuclei import IntactNuclei
     from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis, necrosis_metrics
     from mmnst_path.synthetic import he_necrosis_tile
 
@@ -276,29 +276,20 @@ def oracle(npz: Path, rows_path: Path, pngdir: Path | None) -> None:
     score, _, _ = _cv(d, RELATIVE, _models()["forest"], 0)
     thr = _report(d, score, "forest relative fold-seed 0 (the oracle's model)")
     rows = {r["name"]: r for r in json.loads(rows_path.read_text())}
-    state: dict = {}
-
-    def fed(rgb, od, mpp, stains, tis, tmap, params, necrosis):
-        dens = intact_density(state["pts"], tis, block_mpp=tmap.mpp, sigma_um=params.intact_sigma_um,
-                              factor=tmap.factor)
-        veto = necrosis & (dens >= params.intact_veto_density)
-        r = nm.INTACT_REGROW_SIGMAS * params.intact_sigma_um / tmap.mpp
-        if veto.any() and r >= 1:
-            yy, xx = np.mgrid[-int(r): int(r) + 1, -int(r): int(r) + 1]
-            veto &= ~ndi.binary_dilation(necrosis & ~veto, structure=yy * yy + xx * xx <= r * r)
-        return veto
 
     def nec(rgb: np.ndarray, group_prefix: str, fed_on: bool) -> float:
-        sel = np.char.startswith(d["group"].astype(str), group_prefix)
-        state["pts"] = np.column_stack([d["row"][sel & (score >= thr)], d["col"][sel & (score >= thr)]])
-        real = nm._intact_veto
+        """Necrosis % of 1.1.0; ``fed_on``: the shipped veto (regrowth included) counting the model's intact calls
+        of this image as its nuclei (no extent test: the calls are the model's whole verdict)."""
+        sel = np.char.startswith(d["group"].astype(str), group_prefix) & (score >= thr)
+        calls = IntactNuclei(d["row"][sel], d["col"][sel], *(np.ones(int(sel.sum()), np.float32),) * 4)
+        params = NecrosisParams(intact_min_extent_um=0.0) if fed_on else NecrosisParams()
+        real = inu.nucleus_peaks
         try:
             if fed_on:
-                nm._intact_veto = fed
-            return float(necrosis_metrics(measure_necrosis(rgb, mpp=MPP, params=NecrosisParams())[0])
-                         ["necrosis_fraction_pct"])
+                inu.nucleus_peaks = lambda *a, **k: calls  # type: ignore[assignment]
+            return float(necrosis_metrics(measure_necrosis(rgb, mpp=MPP, params=params)[0])["necrosis_fraction_pct"])
         finally:
-            nm._intact_veto = real
+            inu.nucleus_peaks = real
 
     images = [("B", n, _rgb(n), None) for n in sorted(rows) if rows[n]["nec_noveto"] > 1]
     images += [("O", n, _osteo(n), None) for n, cls in sorted(recipe.OSTEO_TRAIN.items()) if cls == "necrosis"]
