@@ -31,6 +31,7 @@ __all__ = [
     "apply_slide_threshold",
     "apply_spindle_sheet",
     "find_hotspot",
+    "hotspot_in_box",
     "ki67_tile_map",
     "sum_counts",
     "wilson_interval",
@@ -414,8 +415,30 @@ class Hotspot:
         return self.positive + self.negative
 
 
-def _hotspot_in_box(row: np.ndarray, col: np.ndarray, positive: np.ndarray, box: Box, mpp: float,
-                    min_nuclei: int, whole: bool) -> Hotspot:
+def hotspot_in_box(row: np.ndarray, col: np.ndarray, positive: np.ndarray, box: Box, *, mpp: float,
+                   min_nuclei: int, whole_image: bool = False) -> Hotspot:
+    """The hot-spot record of the tumour nuclei whose centroid lies in ``box`` (``[row, row_end) x
+    [col, col_end)``, level-0 pixels): the count :func:`find_hotspot` gives its window, for a box chosen
+    elsewhere (a reviewed frame, a user's box).
+
+    Parameters
+    ----------
+    row, col : (n,) float
+        Level-0 centroids of the tumour nuclei (positive and negative only).
+    positive : (n,) bool
+        Whether each nucleus is Ki67 positive.
+    box : Box
+        The window, level-0 pixels.
+    mpp : float
+        Level-0 microns per pixel (for the window's area).
+    min_nuclei : int
+        Minimum tumour nuclei for ``meets_min_nuclei``.
+    whole_image : bool
+        Whether the window is the whole image.
+    """
+    row = np.asarray(row, dtype=np.float64)
+    col = np.asarray(col, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
     inside = (row >= box.row) & (row < box.row_end) & (col >= box.col) & (col < box.col_end)
     n = int(np.count_nonzero(inside))
     p = int(np.count_nonzero(inside & positive))
@@ -429,7 +452,7 @@ def _hotspot_in_box(row: np.ndarray, col: np.ndarray, positive: np.ndarray, box:
         ci_low_pct=100.0 * lo,
         ci_high_pct=100.0 * hi,
         meets_min_nuclei=n >= min_nuclei,
-        whole_image=whole,
+        whole_image=whole_image,
     )
 
 
@@ -483,7 +506,7 @@ def find_hotspot(
     rows, cols = int(shape[0]), int(shape[1])
     side_px = math.sqrt(area_mm2) * 1000.0 / mpp
     if rows <= side_px and cols <= side_px:
-        return _hotspot_in_box(row, col, positive, Box(0, 0, rows, cols), mpp, min_nuclei, True)
+        return hotspot_in_box(row, col, positive, Box(0, 0, rows, cols), mpp=mpp, min_nuclei=min_nuclei, whole_image=True)
 
     bin_px = side_px / bins_per_side
     n_r, n_c = max(1, math.ceil(rows / bin_px)), max(1, math.ceil(cols / bin_px))
@@ -513,7 +536,7 @@ def find_hotspot(
     r0, c0 = round(i * bin_px), round(j * bin_px)
     r1, c1 = min(rows, round((i + w_r) * bin_px)), min(cols, round((j + w_c) * bin_px))
     box = Box(r0, c0, r1 - r0, c1 - c0)
-    return _hotspot_in_box(row, col, positive, box, mpp, min_nuclei, False)
+    return hotspot_in_box(row, col, positive, box, mpp=mpp, min_nuclei=min_nuclei)
 
 
 # ------------------------------------------------------------------------------------------------

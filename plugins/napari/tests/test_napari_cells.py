@@ -76,3 +76,25 @@ def test_image_without_pixel_size_is_refused(make_napari_viewer):
     widget.add_training_points()
     with pytest.raises(ValueError, match="µm per pixel is unknown"):
         widget.train()
+
+
+def test_train_opens_the_image_once(make_napari_viewer, monkeypatch):
+    # a small image without a pixel size is read whole by layer_reader: training read it twice (session 35's note)
+    import mmnst_path_napari._widgets._cells as cells_widget
+
+    tile = ki67_pigment_tile(33, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+    viewer = make_napari_viewer()
+    viewer.add_image(tile.rgb, rgb=True, scale=(tile.mpp, tile.mpp), units=("µm", "µm"), name="ki67")
+    widget = TrainCellsWidget(viewer)
+    pts = widget.add_training_points()
+    nuc = detect_nuclei(tile.rgb, mpp=tile.mpp)
+    big = nuc.area_um2 >= BIG_UM2
+    for cls, sel in (("tumour", big), ("lymphocyte", ~big)):
+        widget.cls.value = cls
+        for r, c in zip(nuc.row[sel][:20], nuc.col[sel][:20], strict=True):
+            pts.add([r, c])
+    calls = []
+    real = cells_widget.layer_reader
+    monkeypatch.setattr(cells_widget, "layer_reader", lambda *a, **k: calls.append(1) or real(*a, **k))
+    widget.train()
+    assert len(calls) == 1

@@ -19,6 +19,7 @@ import pytest
 from mmnst_path_napari._analysis import ki67_from_classes
 
 from mmnst_path.aggregate import CELL_CLASSES, CellTable
+from mmnst_path.geometry import Box
 from mmnst_path.pipeline import AnalysisConfig
 
 pytestmark = pytest.mark.napari
@@ -40,10 +41,10 @@ def _run_result(names: list[str] | None = None) -> tuple[SimpleNamespace, Simple
     _, k = ki67_from_classes(np.array(names, dtype=object), np.asarray(cells.columns["intensity_bin"]))
     metrics = {f"ki67_{key}": v for key, v in k.items()}
     metrics.update(ki67_chromogen="dab", ki67_counterstain="azure_b", tissue_area_mm2=0.1)
-    hot = SimpleNamespace(box=SimpleNamespace(row=0, col=0, height=100, width=100), meets_min_nuclei=False,
+    hot = SimpleNamespace(box=Box(0, 0, 100, 100), meets_min_nuclei=False,
                           nuclei=n, index_pct=float("nan"), whole_image=True)
     result = SimpleNamespace(measures=("ki67",), metrics=metrics, maps={}, hotspot=hot, cells=cells,
-                             shape=(100, 100), config={"hotspot_min_nuclei": 500}, tissue_classes=None)
+                             shape=(100, 100), mpp=0.5, config={"hotspot_min_nuclei": 500}, tissue_classes=None)
     plan = SimpleNamespace(stains="AzureB-DAB", stains_source="chosen", refused=(REFUSED,),
                            config=AnalysisConfig(stains="AzureB-DAB"))
     return plan, result

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mmnst_path.aggregate import SlideResult
+from mmnst_path.aggregate import SlideResult, hotspot_in_box
 from mmnst_path.geometry import Box
 
 from ._classmap import melanocytic_text
@@ -358,20 +358,19 @@ def _caption(h: Any, index_pct: float, n: int) -> str:
 
 def reviewed_hotspot_caption(result: SlideResult, classes: Any, data: Any) -> str | None:
     """The frame's caption over reviewed nuclei (``classes`` and level-0 (row, col) ``data`` of the nuclei
-    layer): the index of the positive and negative nuclei whose centroid lies in the frame, as the library
-    counts its window (``[row, row_end) x [col, col_end)``), so the caption follows Review as the box does
-    (session 35's walk: the box said 15.4 %, the frame still 15.5 %). None without a hot spot (a densest
-    window with too few nuclei keeps its caption)."""
+    layer): the positive and negative nuclei in the frame counted by the library's
+    :func:`mmnst_path.aggregate.hotspot_in_box`, so the caption follows Review as the box does (session 35's
+    walk: the box said 15.4 %, the frame still 15.5 %). None without a hot spot (a densest window with too few
+    nuclei keeps its caption)."""
     h = result.hotspot
     if h is None or not h.meets_min_nuclei:
         return None
-    b = h.box
     rc = np.asarray(data, dtype=np.float64).reshape(-1, 2)
     cls = np.asarray(classes).astype(str)
-    inside = (rc[:, 0] >= b.row) & (rc[:, 0] < b.row + b.height) & (rc[:, 1] >= b.col) & (rc[:, 1] < b.col + b.width)
-    p = int(np.count_nonzero(inside & (cls == "positive")))
-    n = p + int(np.count_nonzero(inside & (cls == "negative")))
-    return _caption(h, 100.0 * p / n if n else math.nan, n)
+    tumour = (cls == "positive") | (cls == "negative")
+    counted = hotspot_in_box(rc[tumour, 0], rc[tumour, 1], cls[tumour] == "positive", h.box,
+                             mpp=float(result.mpp), min_nuclei=0)
+    return _caption(h, counted.index_pct, counted.nuclei)
 
 
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:

@@ -173,11 +173,15 @@ class TrainCellsWidget(Container):
         if self.live.value and len(set(classes.tolist())) >= 2:
             self._in_thread(self._compute_train_and_preview, self._show_train_and_preview)
 
-    def training_rows(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
-        """Features and classes of the nuclei under the clicked points; (rows, number of points)."""
+    def training_rows(self, layer: Any = None, reader: Any = None) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+        """Features and classes of the nuclei under the clicked points; (rows, number of points).
+
+        ``layer`` and ``reader`` (from :meth:`_layer_and_reader`) are opened here when not given; a caller that
+        needs them again passes its own, so a small image without a pixel size is not read whole twice."""
         from mmnst_path.pipeline import cell_rows_from_reader
 
-        layer, reader = self._layer_and_reader()
+        if layer is None or reader is None:
+            layer, reader = self._layer_and_reader()
         pts = self._points()
         data = np.asarray(pts.data, dtype=np.float64)[:, -2:]
         names = np.asarray(pts.features["class"]).astype(str)
@@ -191,9 +195,10 @@ class TrainCellsWidget(Container):
     def _compute_train(self) -> tuple[Any, int, int]:
         from mmnst_path.classify.train_cells import train_cell_model
 
-        rows, n_points = self.training_rows()
+        layer, reader = self._layer_and_reader()
+        rows, n_points = self.training_rows(layer, reader)
         n_used = sum(len(y) for _, y in rows)
-        model = train_cell_model(rows, stains=self.resolved_stains(*self._layer_and_reader()), n_estimators=40,
+        model = train_cell_model(rows, stains=self.resolved_stains(layer, reader), n_estimators=40,
                                  card={"name": "napari-trained nucleus classifier",
                                        "training_data": [{"image": str(getattr(self.image.value, "name", "")),
                                                           "points": n_points, "matched_nuclei": n_used}]})
