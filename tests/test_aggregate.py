@@ -171,3 +171,23 @@ def test_apply_slide_threshold_keeps_cells_tiles_and_counts_consistent() -> None
     assert same[1] is table
     assert same[2] is counts
     assert same[3] == 0.35
+
+
+def test_hotspot_in_box_counts_the_half_open_window():
+    """A box chosen elsewhere (napari's reviewed frame) is counted as find_hotspot counts its window:
+    centroids on the top / left edges in, on the bottom / right edges out."""
+    from mmnst_path.aggregate import hotspot_in_box
+
+    row = np.array([10.0, 10.0, 29.9, 30.0, 20.0])
+    col = np.array([10.0, 39.9, 20.0, 20.0, 40.0])
+    positive = np.array([True, False, True, True, True])
+    h = hotspot_in_box(row, col, positive, Box(10, 10, 20, 30), mpp=0.5, min_nuclei=3)
+    assert (h.positive, h.negative) == (2, 1)
+    assert h.index_pct == pytest.approx(200 / 3)
+    assert h.meets_min_nuclei
+    assert not h.whole_image
+    assert h.area_mm2 == pytest.approx(600 * 0.25 / 1e6)
+    empty = hotspot_in_box(row, col, positive, Box(100, 100, 5, 5), mpp=0.5, min_nuclei=1)
+    assert empty.nuclei == 0
+    assert math.isnan(empty.index_pct)
+    assert not empty.meets_min_nuclei
