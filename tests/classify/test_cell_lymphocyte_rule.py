@@ -59,7 +59,7 @@ def test_the_tumour_ceiling_keeps_likely_tumour_nuclei():
 
 
 def test_a_tumour_ceiling_without_a_lymphocyte_limit_is_refused():
-    with pytest.raises(ConfigError, match="lymphocyte_tumour_below = 0.3 needs decision.lymphocyte_min_probability"):
+    with pytest.raises(ConfigError, match=r"lymphocyte_tumour_below = 0\.3 needs decision\.lymphocyte_min_probability"):
         types_from_proba(_model(lymphocyte_tumour_below=0.3), PROBA)
 
 
@@ -86,7 +86,8 @@ def test_a_model_without_a_lymphocyte_class_is_refused():
 
 def _set_decision_module():
     spec = importlib.util.spec_from_file_location("set_nucleus_decision", ROOT / "scripts" / "set_nucleus_decision.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
