@@ -12,9 +12,12 @@ forest also sees the generated and EndoNuke rows, as 1.2.0 did).
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/experiments/lymph_keep_dev_s36.py extract --out /tmp/s36_h2/rows.npz
-    PYTHONPATH=. python benchmarks/experiments/lymph_keep_dev_s36.py oof --rows /tmp/s36_h2/rows.npz --folds 3
-    PYTHONPATH=. python benchmarks/experiments/lymph_keep_dev_s36.py report --rows /tmp/s36_h2/rows.npz
+    PYTHONPATH=. python benchmarks/experiments/lymph_keep_dev_s36.py extract --restain 1 --out /tmp/s36_h2/rows_full.npz
+    PYTHONPATH=. python benchmarks/experiments/lymph_keep_dev_s36.py oof --rows /tmp/s36_h2/rows_full.npz --folds 3
+    PYTHONPATH=. python benchmarks/experiments/lymph_keep_dev_s36.py report --rows /tmp/s36_h2/rows_full.npz
+
+(``extract --brca-only``: folds fitted on the BRCA-M2C rows alone, a comparison; ``binary``: a dedicated
+lymphocyte-vs-rest forest after the out-of-fold cell model.)
 """
 
 from __future__ import annotations
@@ -135,20 +138,51 @@ def report(args: argparse.Namespace) -> None:
         print(f"| {'1.2.0 (P(tumour) < 0.2 out)' if t is None else f'+ P(lymphocyte) >= {t:g} out'} "
               f"| {lk:.6f} | {te:.6f} | {sk:.6f} |")
     res = []
-    for a in np.arange(0.30, 0.70, 0.01):
-        for b in np.arange(0.20, 0.90, 0.02):
+    for a in np.arange(0.10, 0.70, 0.01):
+        for b in np.arange(0.20, 1.01, 0.02):
             lk, te, sk = rates(proba, y, a, b)
             res.append((lk - base[0], te - base[1], a, b))
     grid = np.array(res)
     print("two-limit rule (P(lymphocyte) >= a and P(tumour) < b out): least tumour excluded for a lymphocyte gain")
-    for lim in (-9, -10, -11, -12):
+    for lim in (-5, -7, -9, -10, -11, -12):
         ok = grid[grid[:, 0] <= lim]
+        if not len(ok):
+            print(f"  no rule of the grid keeps <= {lim} pp fewer lymphocytes")
+            continue
         dl, dt, a, b = ok[np.argmin(ok[:, 1])]
         print(f"  lymphocytes kept {dl:+.4f} pp (<= {lim}): tumour excluded {dt:+.4f} pp at a {a:.2f}, b {b:.2f}")
     ly = y == LY
     print("P(tumour) of lymphocytes, quartiles:", np.round(np.quantile(proba[ly, TU], [0.25, 0.5, 0.75]), 4))
     print("P(lymphocyte) of lymphocytes, quartiles:", np.round(np.quantile(proba[ly, LY], [0.25, 0.5, 0.75]), 4))
     print("P(lymphocyte) of tumour, 90/95/99 %:", np.round(np.quantile(proba[y == TU, LY], [0.9, 0.95, 0.99]), 4))
+
+
+def binary(args: argparse.Namespace) -> None:
+    """A dedicated lymphocyte-vs-rest forest after the cell model, out of fold on the same image folds:
+    what taking out P(lymphocyte | second forest) >= t costs beside the out-of-fold 1.2.0-recipe decision."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    z = dict(np.load(args.rows))
+    o = np.load(args.rows.with_name(args.rows.stem + "_oof.npz"))
+    bx, by, fold, proba = z["bx"], z["by"], o["fold"], o["proba"]
+    keep0 = proba[:, TU] >= T_MIN
+    base_l, base_t = 100 * keep0[by == LY].mean(), 100 * (~keep0[by == TU]).mean()
+    for depth, leaf, more in ((14, 8, False), (None, 4, False), (14, 8, True)):
+        q = np.zeros(len(by))
+        for f in range(int(fold.max()) + 1):
+            te = fold == f
+            x, y = bx[~te], (by[~te] == LY).astype(int)
+            if more:  # the generated tiles (their lymphocytes) and EndoNuke (no lymphocyte) too
+                x = np.concatenate([x, z["gx"], z["ex"]])
+                y = np.concatenate([y, (z["gy"] == LY).astype(int), np.zeros(len(z["ey"]), int)])
+            rf = RandomForestClassifier(n_estimators=60, max_depth=depth, min_samples_leaf=leaf,
+                                        class_weight="balanced_subsample", random_state=0, n_jobs=1).fit(x, y)
+            q[te] = rf.predict_proba(bx[te])[:, 1]
+        print(f"lymphocyte forest depth {depth} leaf {leaf}{' + generated + EndoNuke' if more else ''}:")
+        for t in np.arange(0.30, 0.90, 0.05):
+            keep = keep0 & (q < t)
+            print(f"  t {t:.2f}: lymphocytes kept {100 * keep[by == LY].mean() - base_l:+.3f} pp, "
+                  f"tumour excluded {100 * (~keep[by == TU]).mean() - base_t:+.3f} pp")
 
 
 def main() -> None:
@@ -166,8 +200,10 @@ def main() -> None:
     r = sub.add_parser("report")
     r.add_argument("--rows", type=Path, required=True)
     r.add_argument("--grid", type=float, nargs="+", default=[0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7])
+    b = sub.add_parser("binary")
+    b.add_argument("--rows", type=Path, required=True)
     args = ap.parse_args()
-    {"extract": extract, "oof": oof, "report": report}[args.cmd](args)
+    {"extract": extract, "oof": oof, "report": report, "binary": binary}[args.cmd](args)
 
 
 if __name__ == "__main__":
