@@ -12,8 +12,7 @@ from .model import ClassifierModel
 from .nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
 
 __all__ = ["CellClasses", "SpindleSheet", "cell_classes", "chromogen_blind", "classify_cells", "feature_settings",
-           "lymphocyte_rule", "spindle_sheet", "tumour_min_probability",
-           "types_from_proba"]
+           "spindle_sheet", "tumour_min_probability", "types_from_proba"]
 
 #: what a nucleus model's intensity / texture features see (``settings["nuclear_stain"]``; absent = "all")
 NUCLEAR_STAINS = ("all", "hematoxylin")
@@ -199,7 +198,6 @@ def types_from_proba(model: ClassifierModel, proba: np.ndarray) -> tuple[np.ndar
     """Class names and tumour probability from a nucleus model's probabilities (its decision rule)."""
     names = np.asarray(model.class_names, dtype="<U12")
     types = names[np.argmax(proba, axis=1)]
-    rule = lymphocyte_rule(model)  # checked first: a rule on a model without the classes is refused
     ti = model.class_names.index("tumour") if "tumour" in model.class_names else -1
     if ti < 0:
         return types, np.full(proba.shape[0], np.nan, np.float32)
@@ -211,44 +209,7 @@ def types_from_proba(model: ClassifierModel, proba: np.ndarray) -> tuple[np.ndar
         others = proba.copy()
         others[:, ti] = -1.0
         types = np.where(p_t >= t_min, names[ti], names[np.argmax(others, axis=1)])
-    if rule is not None:
-        # a nucleus the model finds this likely to be a lymphocyte, and not this likely to be tumour,
-        # leaves the index even where P(tumour) alone would keep it
-        l_min, t_below = rule
-        lymph = (proba[:, model.class_names.index("lymphocyte")] >= l_min) & (p_t < t_below)
-        types = np.where(lymph, "lymphocyte", types)
     return types, p_t.astype(np.float32)
-
-
-def lymphocyte_rule(model: ClassifierModel) -> tuple[float, float] | None:
-    """The model's lymphocyte rule ``(l_min, t_below)``: a nucleus with P(lymphocyte) >= ``l_min`` and
-    P(tumour) < ``t_below`` is a lymphocyte (None = no such rule).
-
-    Read from ``settings["decision"]``: ``lymphocyte_min_probability`` (in (0, 1]) and the optional
-    ``lymphocyte_tumour_below`` (in (0, 1]; 1.0 when absent: any P(tumour) below certainty). The
-    rule needs a ``lymphocyte`` and a ``tumour`` class.
-    """
-    decision = model.settings.get("decision", {})
-    value = decision.get("lymphocyte_min_probability")
-    below = decision.get("lymphocyte_tumour_below")
-    if value is None:
-        if below is not None:
-            msg = (f"model {model.name!r}: decision.lymphocyte_tumour_below = {below!r} needs "
-                   "decision.lymphocyte_min_probability")
-            raise ConfigError(msg)
-        return None
-    limits = []
-    for key, v in (("lymphocyte_min_probability", value), ("lymphocyte_tumour_below", 1.0 if below is None else below)):
-        t = float(v)
-        if not 0.0 < t <= 1.0:
-            msg = f"model {model.name!r}: decision.{key} must be in (0, 1], got {v!r}"
-            raise ConfigError(msg)
-        limits.append(t)
-    if "lymphocyte" not in model.class_names or "tumour" not in model.class_names:
-        msg = (f"model {model.name!r}: decision.lymphocyte_min_probability = {value!r} needs a 'lymphocyte' and a "
-               f"'tumour' class, the model has {list(model.class_names)}")
-        raise ConfigError(msg)
-    return limits[0], limits[1]
 
 
 def tumour_min_probability(model: ClassifierModel) -> float | None:
