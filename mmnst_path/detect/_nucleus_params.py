@@ -69,8 +69,9 @@ class NucleusParams:
         Contoured regions with an area (µm²) from this to ``max_area_um2`` that are concave
         (``split_max_fill``) or large (``split_large_area_um2``) are split when their hematoxylin
         holds two or more cores (:mod:`._split_clusters`: touching nuclei under one region);
-        None = no split (the detector as before session 36). The defaults of the ``split_*``
-        parameters were chosen on EndoNuke DEV and BRCA-M2C DEV (session 36 H4).
+        None (the default) = no split. Opt-in: the other ``split_*`` defaults were chosen on EndoNuke
+        DEV and BRCA-M2C DEV with 40 here (session 36 H4), and that setting failed its real-Ki67 gate:
+        inside saturated DAB nuclei the unmixed hematoxylin is crosstalk with maxima of its own.
     split_max_fill : float
         A region is concave when its area over the area of the ellipse of its second moments is
         below this (dimensionless; 1 for an ellipse, about 0.89 for two touching equal discs).
@@ -111,7 +112,7 @@ class NucleusParams:
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
     seed_scale_um: float | None = None
-    split_min_area_um2: float | None = 40.0
+    split_min_area_um2: float | None = None
     split_max_fill: float = 0.9
     split_large_area_um2: float = 80.0
     split_min_od: float = 0.4

@@ -17,17 +17,20 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from numba import njit
-except ImportError:  # numba is the optional extra "fast": the same loops, interpreted
-
-    def njit(**_options: Any) -> Any:
-        return lambda func: func
-
 __all__ = ["region_shapes", "split_regions"]
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
+def _compiled(**options: Any) -> Any:
+    """numba's ``njit(**options)``, or (numba is the optional extra "fast") no decorator: the same
+    loops, interpreted."""
+    try:
+        from numba import njit
+    except ImportError:
+        return lambda func: func
+    return njit(**options)
+
+
+@_compiled(cache=True, nogil=True, boundscheck=False)
 def region_shapes(labels, chosen, sums, boxes):  # pragma: no cover - compiled
     """Per label ``l`` with ``chosen[l]`` (bool, (n_all + 1,)) of ``labels`` (M, N) int32: ``sums[l]``
     (float64, (n_all + 1, 6)) += count, sum of rows, of columns, of rows², of columns², of
@@ -57,7 +60,7 @@ def region_shapes(labels, chosen, sums, boxes):  # pragma: no cover - compiled
                 boxes[lab, 3] = c
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
+@_compiled(cache=True, nogil=True, boundscheck=False)
 def _dip(plane, labels, lab, r0, c0, r1, c1):  # pragma: no cover - compiled
     """Lowest value of ``plane`` on the straight path from pixel (r0, c0) to (r1, c1), sampled every
     half pixel (nearest pixel); a sample off the region ``lab`` reads 0 (a gap between two cores)."""
@@ -75,7 +78,7 @@ def _dip(plane, labels, lab, r0, c0, r1, c1):  # pragma: no cover - compiled
     return low
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
+@_compiled(cache=True, nogil=True, boundscheck=False)
 def split_regions(labels, plane, chosen_labels, boxes, min_od, min_dist_px, depth, min_part_px, neck, max_cores,
                   first_new, new_area, new_owner):  # pragma: no cover - compiled
     """Split each label of ``chosen_labels`` (int64, ascending) of ``labels`` (M, N) int32, in place,
@@ -198,7 +201,7 @@ def split_regions(labels, plane, chosen_labels, boxes, min_od, min_dist_px, dept
     return made
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
+@_compiled(cache=True, nogil=True, boundscheck=False)
 def _nearest(stay, cand_r, cand_c, ns, r, c):  # pragma: no cover - compiled
     """Index into ``stay`` of the core nearest pixel (r, c) (ties: the first, the stronger)."""
     best = 0
@@ -212,7 +215,7 @@ def _nearest(stay, cand_r, cand_c, ns, r, c):  # pragma: no cover - compiled
     return best
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
+@_compiled(cache=True, nogil=True, boundscheck=False)
 def _necked(labels, lab, stay, cand_r, cand_c, ns, counts, ra, rb, ca, cb, neck):  # pragma: no cover - compiled
     """Whether every cut between two touching parts of region ``lab`` (pixels to their nearest core
     of ``stay``) is at most ``neck`` times the smaller part's equivalent diameter ``2 sqrt(A / π)``
