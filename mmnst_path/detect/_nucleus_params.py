@@ -65,28 +65,6 @@ class NucleusParams:
         ``f >= 2``), the LoG scales run on that grid, each seed goes back to the pixel of its block
         with the largest signal and the response is interpolated back
         (:mod:`._coarse_seeds`; opt-in: fewer pixels for the six LoG Gaussians, not the same seeds).
-    split_min_area_um2 : float or None
-        Contoured regions with an area (µm²) from this to ``max_area_um2`` that are concave
-        (``split_max_fill``) or large (``split_large_area_um2``) are split when their hematoxylin
-        holds two or more cores (:mod:`._split_clusters`: touching nuclei under one region);
-        None (the default) = no split. Opt-in: the other ``split_*`` defaults were chosen on EndoNuke
-        DEV and BRCA-M2C DEV with 40 here (session 36 H4), and that setting failed its real-Ki67 gate:
-        inside saturated DAB nuclei the unmixed hematoxylin is crosstalk with maxima of its own.
-    split_max_fill : float
-        A region is concave when its area over the area of the ellipse of its second moments is
-        below this (dimensionless; 1 for an ellipse, about 0.89 for two touching equal discs).
-    split_large_area_um2 : float
-        A region at least this large (µm²) is looked at whatever its shape.
-    split_min_od : float
-        A hematoxylin core (smoothed, background-subtracted log10 OD) must reach this.
-    split_depth : float
-        A weaker core counts only when the hematoxylin dips by at least this fraction of its
-        value on the way to its nearest stronger core (dimensionless, 0-1).
-    split_min_distance_um : float
-        Cores closer than this (µm, between their pixels) to a stronger core are one nucleus.
-    split_max_neck : float
-        A cut between two parts must be at most this times the smaller part's equivalent diameter
-        (dimensionless; about 0.75 for two equal discs 1.5 radii apart, 1.4 across one disc).
 
     Notes
     -----
@@ -112,13 +90,6 @@ class NucleusParams:
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
     seed_scale_um: float | None = None
-    split_min_area_um2: float | None = None
-    split_max_fill: float = 0.9
-    split_large_area_um2: float = 80.0
-    split_min_od: float = 0.4
-    split_depth: float = 0.2
-    split_min_distance_um: float = 6.0
-    split_max_neck: float = 2.0
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)
@@ -143,19 +114,6 @@ class NucleusParams:
                 msg = f"NucleusParams.seed_scale_um must be a number of µm or None, got {self.seed_scale_um!r}"
                 raise ConfigError(msg)
             check_finite(self, ("seed_scale_um",), positive=True)
-        if self.split_min_area_um2 is not None:
-            if isinstance(self.split_min_area_um2, bool) or not isinstance(self.split_min_area_um2, int | float):
-                msg = ("NucleusParams.split_min_area_um2 must be a number of µm² or None, "
-                       f"got {self.split_min_area_um2!r}")
-                raise ConfigError(msg)
-            check_finite(self, ("split_min_area_um2",), positive=True)
-        check_finite(self, ("split_max_fill", "split_large_area_um2", "split_min_distance_um", "split_max_neck"),
-                     positive=True)
-        check_finite(self, ("split_min_od",), positive=False)
-        check_finite(self, ("split_depth",), positive=True)
-        if not self.split_depth < 1:
-            msg = f"NucleusParams.split_depth must be a fraction in (0, 1), got {self.split_depth!r}"
-            raise ConfigError(msg)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (
                 "NucleusParams.min_area_um2 must be < max_area_um2, got "
@@ -252,10 +210,6 @@ class NucleusParams:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         if out["seed_scale_um"] is None:  # the default: not written (results as before the key existed)
             del out["seed_scale_um"]
-        if out["split_min_area_um2"] is None:  # no split: not written (results as before the keys existed)
-            for key in ("split_min_area_um2", "split_max_fill", "split_large_area_um2", "split_min_od", "split_depth",
-                        "split_min_distance_um", "split_max_neck"):
-                del out[key]
         out["nucleus_radius_um"] = list(self.nucleus_radius_um)
         return out
 

@@ -60,7 +60,6 @@ from ._nucleus_filters import _gaussian_stack_support as _gaussian_stack_support
 from ._nucleus_measure import _label_max, _measure
 from ._nucleus_params import Nuclei, NucleusParams, seed_factor, unstained_reach_px
 from ._nucleus_regions import _contour_areas, _pooled_markers, _stained_box
-from ._split_clusters import split_clusters
 
 __all__ = ["Nuclei", "NucleusParams", "detect_nuclei", "nuclei_from_stains", "seed_factor", "unstained_reach_px"]
 
@@ -295,8 +294,6 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     response: np.ndarray | None = None
     seed_r: list[np.ndarray] = []
     seed_c: list[np.ndarray] = []
-    # the cluster split's cores read the hematoxylin signal (opt-in: kept only then)
-    hem_cores = hem_sig.copy() if params.split_min_area_um2 is not None else None
     planes = [(hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)]
     del hem_sig, dab_sig  # each becomes its contrast plane, in place (not needed after this)
     factor = seed_factor(params, mpp)
@@ -351,9 +348,6 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
             labels = np.where(fg_signal >= np.float32(params.contour_fraction) * peak[labels], labels, 0)
         area_px = np.bincount(labels.ravel(), minlength=n_all + 1)
     del comp
-    if hem_cores is not None:  # touching nuclei under one region (opt-in)
-        labels, area_px, n_all = split_clusters(labels, area_px, n_all, hem_cores, mpp, params)
-        del hem_cores
     area_um2 = area_px * (mpp * mpp)
     keep = (area_um2 >= params.min_area_um2) & (area_um2 <= params.max_area_um2)
     keep[0] = False
