@@ -60,11 +60,13 @@ class NucleusParams:
         A nucleus keeps the pixels of its watershed region whose background-subtracted signal is at
         least this fraction of the region's peak (0 = keep the whole region).
     seed_scale_um : float or None
-        Grid (µm) of the LoG seed search: None (the default) = the analysis resolution; otherwise the
-        stain signals are averaged over blocks of ``f = round(seed_scale_um / mpp)`` pixels (when
-        ``f >= 2``), the LoG scales run on that grid, each seed goes back to the pixel of its block
-        with the largest signal and the response is interpolated back
-        (:mod:`._coarse_seeds`; opt-in: fewer pixels for the six LoG Gaussians, not the same seeds).
+        Grid (µm) of the LoG seed search: the stain signals are averaged over blocks of
+        ``f = round(seed_scale_um / mpp)`` pixels (when ``f >= 2``; 2 at the default 1 µm on the
+        0.5 µm/px analysis grid), the LoG scales run on that grid, each seed goes back to the pixel of
+        its block with the largest signal and the response is interpolated back (:mod:`._coarse_seeds`:
+        fewer pixels for the six LoG Gaussians, not the same seeds). None or 0 (a config file's way to
+        say None) = the analysis resolution, the default before session 34. The default of 1 µm was
+        chosen on dev data (generated tiles of seeds >= 40, EndoNuke, osteosarcoma; session 34 H3).
 
     Notes
     -----
@@ -89,7 +91,7 @@ class NucleusParams:
     min_area_um2: float = 25.0
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
-    seed_scale_um: float | None = None
+    seed_scale_um: float | None = 1.0
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)
@@ -111,9 +113,11 @@ class NucleusParams:
                      positive=False)
         if self.seed_scale_um is not None:
             if isinstance(self.seed_scale_um, bool) or not isinstance(self.seed_scale_um, int | float):
-                msg = f"NucleusParams.seed_scale_um must be a number of µm or None, got {self.seed_scale_um!r}"
+                msg = f"NucleusParams.seed_scale_um must be a number of µm, 0 or None, got {self.seed_scale_um!r}"
                 raise ConfigError(msg)
-            check_finite(self, ("seed_scale_um",), positive=True)
+            check_finite(self, ("seed_scale_um",), positive=False)
+            if self.seed_scale_um == 0:  # 0: the analysis grid (None, which a config file cannot write)
+                object.__setattr__(self, "seed_scale_um", None)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (
                 "NucleusParams.min_area_um2 must be < max_area_um2, got "
@@ -208,7 +212,7 @@ class NucleusParams:
     def to_mapping(self) -> dict[str, Any]:
         """Plain mapping (JSON-serialisable) of the parameters."""
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        if out["seed_scale_um"] is None:  # the default: not written (results as before the key existed)
+        if out["seed_scale_um"] is None:  # the analysis grid: not written (results as before the key existed)
             del out["seed_scale_um"]
         out["nucleus_radius_um"] = list(self.nucleus_radius_um)
         return out
