@@ -64,7 +64,10 @@ class NucleusParams:
         ``f = round(seed_scale_um / mpp)`` pixels (when ``f >= 2``; 2 at the default 1 µm on the
         0.5 µm/px analysis grid), the LoG scales run on that grid, each seed goes back to the pixel of
         its block with the largest signal and the response is interpolated back (:mod:`._coarse_seeds`:
-        fewer pixels for the six LoG Gaussians, not the same seeds). None or 0 (a config file's way to
+        fewer pixels for the six LoG Gaussians, not the same seeds); the coarse seeds are pooled at
+        ``min_seed_distance_um`` less half a block (:data:`.nuclei.COARSE_MERGE_SHRINK`, session 36:
+        a block's seed lies up to half a block from the analysis grid's, and touching nuclei 6-8 µm
+        apart lost one of their two seeds). None or 0 (a config file's way to
         say None) = the analysis resolution, the default before session 34. The default of 1 µm was
         chosen on dev data (generated tiles of seeds >= 40, EndoNuke, osteosarcoma; session 34 H3).
 

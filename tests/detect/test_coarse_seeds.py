@@ -112,6 +112,29 @@ def test_coarse_seeds_find_positive_and_pale_nuclei(discs) -> None:
     assert len(two) == 2
 
 
+def _diagonal_pairs(discs) -> list[np.ndarray]:
+    """RGB images of two touching DAB-positive discs (3.2 µm) on a diagonal, 5.00-5.25 µm apart per axis
+    (7.1-7.4 µm): the analysis grid's seeds are >= ``min_seed_distance_um`` (5 µm, Chebyshev) apart."""
+    out = []
+    for step, off in ((10.0, 0.5), (10.0, 1.0), (10.0, 1.5), (10.5, 0.0), (10.5, 0.5)):
+        pair = np.array([(30.0 + off, 30.0 + off), (30.0 + off + step, 30.0 + off + step)])
+        out.append(discs.render((72, 72), pair, [3.2, 3.2], [0.05, 0.05], [0.9, 0.7]))
+    return out
+
+
+def test_coarse_seeds_of_touching_nuclei_are_pooled_closer(discs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coarse seeds sit up to about half a block from the analysis grid's; pooled at ``min_seed_distance_um``
+    less half a block (``COARSE_MERGE_SHRINK``), every diagonal pair stays two nuclei as on the analysis grid
+    (session 36 H1); pooled at the full distance, some pairs become one (session 35 H1's dense-sheet loss)."""
+    images = _diagonal_pairs(discs)
+    fine = [len(detect_nuclei(rgb, mpp=0.5, params=NucleusParams(seed_scale_um=0))) for rgb in images]
+    assert fine == [2] * len(images)
+    assert mod.COARSE_MERGE_SHRINK == 0.5
+    assert [len(detect_nuclei(rgb, mpp=0.5, params=COARSE)) for rgb in images] == [2] * len(images)
+    monkeypatch.setattr(mod, "COARSE_MERGE_SHRINK", 0.0)
+    assert min(len(detect_nuclei(rgb, mpp=0.5, params=COARSE)) for rgb in images) == 1
+
+
 def test_coarse_path_is_the_default_and_differs_from_the_analysis_grid() -> None:
     hem, dab = _bcdata_planes()
     fine = nuclei_from_stains(hem, dab, mpp=0.5, params=NucleusParams(seed_scale_um=0))
