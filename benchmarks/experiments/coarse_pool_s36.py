@@ -6,6 +6,7 @@ Trees ``DIR/head`` and ``DIR/cand`` hold each tree's files; every command runs f
 :mod:`coarse_default_s35`).
 
     python lone_tile_ab.py ab HEAD CAND HEADCOPY DIR/gate1 --rounds 2 --reps 3 --tiles 10
+    python coarse_pool_s36.py spacing dev DEV_head.npz DEV_cand.npz   # dev: recall per keypoint spacing
     python coarse_pool_s36.py gate 1 DIR   # per set median CPU CAND/HEAD <= 0.90, A/A within 0.97-1.03
     python coarse_default_s35.py acc DIR/T/acc.json bcdata shidc deepliif
     python coarse_pool_s36.py gate 2 DIR   # per set 4-turn mean MAE <= HEAD + 0.05; three-set mean <= HEAD
@@ -111,8 +112,47 @@ def gate5(folder: Path) -> bool:
     return all(ok)
 
 
+SPACING_EDGES = (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0)
+
+
+def spacing(part: str, files: list[Path]) -> None:
+    """Recall per nearest-keypoint distance (µm) of ``pale_nuclei_endonuke_s34.py --save`` files of one part
+    (the first is the reference): keypoints, hits and the change against the first, per bin."""
+    mpp = dict(enumerate(m for _, m in val_images(ROOT.parent / "shared" / "train" / "endonuke", part)))
+    ds = [dict(np.load(f)) for f in files]
+    nn = np.empty(len(ds[0]["img"]))
+    for i in np.unique(ds[0]["img"]):
+        m = np.flatnonzero(ds[0]["img"] == i)
+        pts = np.c_[ds[0]["row"][m], ds[0]["col"][m]] * mpp[int(i)]
+        dd = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
+        np.fill_diagonal(dd, np.inf)
+        nn[m] = dd.min(axis=1)
+    b = np.digitize(nn, SPACING_EDGES)
+    names = [f.stem for f in files]
+    print("| nearest keypoint (µm) | n | " + " | ".join(f"recall {n}" for n in names) + " | "
+          + " | ".join(f"{n} - {names[0]} (hits)" for n in names[1:]) + " |")
+    lows = ("", *(str(e) for e in SPACING_EDGES))
+    highs = (*(str(e) for e in SPACING_EDGES), "")
+    for k in range(len(SPACING_EDGES) + 1):
+        m = b == k
+        hits = [int(d["hit"][m].sum()) for d in ds]
+        label = f"< {highs[k]}" if k == 0 else (f">= {lows[k]}" if k == len(SPACING_EDGES) else f"{lows[k]}-{highs[k]}")
+        print(f"| {label} | {int(m.sum())} | " + " | ".join(f"{h / max(int(m.sum()), 1)!r}" for h in hits) + " | "
+              + " | ".join(f"{h - hits[0]:+d}" for h in hits[1:]) + " |")
+    near = near_mask(ds[0], mpp)
+    print(f"neighbour {NEAR_UM[0]}-{NEAR_UM[1]} µm (n {int(near.sum())}): "
+          + ", ".join(f"{n} {float(d['hit'][near].mean())!r}" for n, d in zip(names, ds, strict=True)))
+    print("all: " + ", ".join(f"{n} recall {float(d['hit'].mean())!r} precision "
+                              f"{float(d['cells'][1] / max(d['cells'][0], 1))!r}" for n, d in zip(names, ds, strict=True)))
+    for n, d in zip(names[1:], ds[1:], strict=True):
+        print(f"{n} vs {names[0]}: lost {int((ds[0]['hit'] & ~d['hit']).sum())}, gained {int((~ds[0]['hit'] & d['hit']).sum())}")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) >= 3 and args[0] == "spacing":  # spacing PART A.npz B.npz ...
+        spacing(args[1], [Path(a) for a in args[2:]])
+        return
     if len(args) != 3 or args[0] != "gate" or args[1] not in "12345":
         raise SystemExit(f"usage: coarse_pool_s36.py gate {{1,2,3,4,5}} DIR (got {args})")
     folder = Path(args[2])
