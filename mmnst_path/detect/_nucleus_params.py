@@ -60,16 +60,11 @@ class NucleusParams:
         A nucleus keeps the pixels of its watershed region whose background-subtracted signal is at
         least this fraction of the region's peak (0 = keep the whole region).
     seed_scale_um : float or None
-        Grid (µm) of the LoG seed search: the stain signals are averaged over blocks of
-        ``f = round(seed_scale_um / mpp)`` pixels (when ``f >= 2``; 2 at the default 1 µm on the
-        0.5 µm/px analysis grid), the LoG scales run on that grid, each seed goes back to the pixel of
-        its block with the largest signal and the response is interpolated back (:mod:`._coarse_seeds`:
-        fewer pixels for the six LoG Gaussians, not the same seeds); the coarse seeds are pooled at
-        ``min_seed_distance_um`` less half a block (:data:`.nuclei.COARSE_MERGE_SHRINK`, session 36:
-        a block's seed lies up to half a block from the analysis grid's, and touching nuclei 6-8 µm
-        apart lost one of their two seeds). None or 0 (a config file's way to
-        say None) = the analysis resolution, the default before session 34. The default of 1 µm was
-        chosen on dev data (generated tiles of seeds >= 40, EndoNuke, osteosarcoma; session 34 H3).
+        Grid (µm) of the LoG seed search: None (the default) = the analysis resolution; otherwise the
+        stain signals are averaged over blocks of ``f = round(seed_scale_um / mpp)`` pixels (when
+        ``f >= 2``), the LoG scales run on that grid, each seed goes back to the pixel of its block
+        with the largest signal and the response is interpolated back
+        (:mod:`._coarse_seeds`; opt-in: fewer pixels for the six LoG Gaussians, not the same seeds).
 
     Notes
     -----
@@ -94,7 +89,7 @@ class NucleusParams:
     min_area_um2: float = 25.0
     max_area_um2: float = 250.0
     contour_fraction: float = 0.3
-    seed_scale_um: float | None = 1.0
+    seed_scale_um: float | None = None
 
     def __post_init__(self) -> None:
         radii = tuple(float(r) for r in self.nucleus_radius_um)
@@ -116,11 +111,9 @@ class NucleusParams:
                      positive=False)
         if self.seed_scale_um is not None:
             if isinstance(self.seed_scale_um, bool) or not isinstance(self.seed_scale_um, int | float):
-                msg = f"NucleusParams.seed_scale_um must be a number of µm, 0 or None, got {self.seed_scale_um!r}"
+                msg = f"NucleusParams.seed_scale_um must be a number of µm or None, got {self.seed_scale_um!r}"
                 raise ConfigError(msg)
-            check_finite(self, ("seed_scale_um",), positive=False)
-            if self.seed_scale_um == 0:  # 0: the analysis grid (None, which a config file cannot write)
-                object.__setattr__(self, "seed_scale_um", None)
+            check_finite(self, ("seed_scale_um",), positive=True)
         if self.min_area_um2 >= self.max_area_um2:
             msg = (
                 "NucleusParams.min_area_um2 must be < max_area_um2, got "
@@ -215,7 +208,7 @@ class NucleusParams:
     def to_mapping(self) -> dict[str, Any]:
         """Plain mapping (JSON-serialisable) of the parameters."""
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        if out["seed_scale_um"] is None:  # the analysis grid: not written (results as before the key existed)
+        if out["seed_scale_um"] is None:  # the default: not written (results as before the key existed)
             del out["seed_scale_um"]
         out["nucleus_radius_um"] = list(self.nucleus_radius_um)
         return out

@@ -61,13 +61,12 @@ def _stained_box(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float, params: N
 
 
 def _pooled_markers(kern: Any, seed_r: list[np.ndarray], seed_c: list[np.ndarray], response: np.ndarray,
-                    foreground: np.ndarray, mpp: float, merge_um: float) -> tuple[np.ndarray, int]:
+                    foreground: np.ndarray, mpp: float, params: NucleusParams) -> tuple[np.ndarray, int]:
     """The watershed markers of :func:`_labels_of` (int32 (M, N), and their number) from the
     seeds of both stains, without whole-plane passes over the seeds: the distinct seed pixels in
     raster order (``np.unique`` of their raveled indices: the order of ``np.nonzero``) inside the
     foreground, each kept when its response is the largest seed response within the merge
-    window (``merge_um``, Chebyshev: ``NucleusParams.min_seed_distance_um``, less
-    :data:`.nuclei.COARSE_MERGE_SHRINK` blocks for coarse seeds) (a plane that is -inf off the seeds, as before), the 8-connected groups of kept seeds
+    window (a plane that is -inf off the seeds, as before), the 8-connected groups of kept seeds
     labelled in raster order of their first pixel (:func:`._numba.label_points`, which is
     ``ndi.label`` with a 3x3 structure). The same markers (tests/detect/test_nuclei_fused.py)."""
     m, n = response.shape
@@ -76,7 +75,7 @@ def _pooled_markers(kern: Any, seed_r: list[np.ndarray], seed_c: list[np.ndarray
     seed_resp.ravel()[flat] = response.ravel()[flat]
     flat = flat[foreground.ravel()[flat]]
     rows, cols = np.divmod(flat, n)
-    merge_half = np.full(rows.shape, max(1, round(merge_um / mpp)), dtype=np.intp)
+    merge_half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
     strongest = seed_resp.ravel()[flat] >= _window_max_at(seed_resp, rows, cols, merge_half)
     del seed_resp
     markers = np.zeros((m, n), dtype=np.int32)

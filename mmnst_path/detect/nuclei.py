@@ -96,16 +96,6 @@ def _gaussian_stack(plane: np.ndarray, sigmas: tuple[float, ...]) -> Iterator[np
         prev_sigma = sigma
 
 
-#: Pooling distance of seeds found on the coarse grid (``NucleusParams.seed_scale_um``, blocks of ``f``
-#: pixels): ``min_seed_distance_um`` less this many blocks (``COARSE_MERGE_SHRINK * f * mpp`` µm). A coarse
-#: seed sits at the pixel of largest signal of the block holding the coarse LoG maximum, up to about half
-#: a block from where the analysis grid's LoG puts it, so two touching nuclei 6-8 µm apart got seeds
-#: closer than ``min_seed_distance_um`` (Chebyshev) and the weaker was pooled away (session 35 H1's
-#: dense-sheet loss; session 36 H1: on EndoNuke DEV the lost nuclei's coarse seeds were found, then
-#: dropped by the pooling). 0 = the coarse seeds pooled as the analysis grid's (the code before).
-COARSE_MERGE_SHRINK = 0.5
-
-
 #: Room for the LoG seed candidates (3x3 local maxima) of a plane of P pixels in
 #: :func:`_log_seeds`: max(``CANDIDATE_ROOM_MIN``, P // ``CANDIDATE_ROOM_DIV``) (about 0.1-0.25 % of
 #: the pixels of a real BCData Ki67 tile are candidates); more are found by a second scan.
@@ -307,11 +297,9 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     planes = [(hem_sig, params.contrast_od), (dab_sig, params.dab_contrast_od)]
     del hem_sig, dab_sig  # each becomes its contrast plane, in place (not needed after this)
     factor = seed_factor(params, mpp)
-    merge_um = params.min_seed_distance_um
     if factor > 1:  # seeds and response from the coarse grid (opt-in)
         response = _coarse_log(planes, params, mpp, factor, origin, seed_r, seed_c)
         planes = []
-        merge_um -= COARSE_MERGE_SHRINK * factor * mpp
     while planes:
         contrast, c0 = planes.pop(0)
         contrast = _compress(contrast, c0)
@@ -325,14 +313,14 @@ def _labels_of(hem_pos: np.ndarray, dab_pos: np.ndarray, mpp: float,
     # pool the seeds of both stains: a seed with a stronger one nearby is the same nucleus
     kern = _numba_kernels()
     if kern is not None:
-        markers, n_seeds = _pooled_markers(kern, seed_r, seed_c, response, foreground, mpp, merge_um)
+        markers, n_seeds = _pooled_markers(kern, seed_r, seed_c, response, foreground, mpp, params)
     else:
         seeds = np.zeros(hem_pos.shape, dtype=bool)
         for rows, cols in zip(seed_r, seed_c, strict=True):
             seeds[rows, cols] = True
         rows, cols = np.nonzero(seeds & foreground)
         seed_resp = np.where(seeds, response, -np.inf).astype(np.float32)
-        merge_half = np.full(rows.shape, max(1, round(merge_um / mpp)), dtype=np.intp)
+        merge_half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
         strongest = seed_resp[rows, cols] >= _window_max_at(seed_resp, rows, cols, merge_half)
         del seed_resp
         peaks = seeds  # reused: the pooled, strongest seeds

@@ -92,14 +92,6 @@ class TissueParams:
         touching that region and count only what lies in it, so the results do not depend on
         the tile size. The margin keeps nuclei on the mask's pixelated edge; not used by
         :func:`tissue_mask` itself.
-    lone_block_um : float
-        A lone tile (an image larger than :func:`detect_tissue`'s ``min_size``, whose thumbnail it
-        raised to ``min_size`` pixels, finer than ``mask_mpp``) has its mask decided on k x k blocks
-        of that thumbnail, ``k = min(4, floor(lone_block_um / thumbnail µm/px))`` (BCData 640² at
-        0.25 µm/px: 4; SHIDC 1228² at 0.21: 3), when ``k >= 2`` (:func:`lone_tile_mask`). Slides and
-        images no larger than ``min_size`` are never reached. 0 = the thumbnail's own pixels (the
-        default before session 34). Chosen on dev data (session 33 H7,
-        ``benchmarks/experiments/lone_tissue_coarse.py``).
     """
 
     od_threshold: float = 0.05
@@ -119,13 +111,11 @@ class TissueParams:
     glass_min: float = 215.0
     glass_max_chroma: float = 10.0
     count_margin_um: float = 16.0
-    lone_block_um: float = 3.1
 
     def __post_init__(self) -> None:
         check_finite(self, ("od_threshold", "min_chroma", "min_texture", "smooth_um", "min_region_um2", "max_hole_um2", "min_region_fraction",
                      "max_hole_fraction", "pen_min_chroma", "black_max", "neutral_max_chroma",
-                     "edge_dark_max", "glass_min", "glass_max_chroma", "count_margin_um", "lone_block_um"),
-                     positive=False)
+                     "edge_dark_max", "glass_min", "glass_max_chroma", "count_margin_um"), positive=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,75 +346,11 @@ def tissue_mask(
 
     # planar float32 channels: reductions over a length-3 last axis are slow in numpy
     r, g, b = (np.ascontiguousarray(img[..., k], dtype=np.float32) for k in range(3))
-    grey = (r + g + b) / 3
-    return _decide(r, g, b, grey, grey * grey, mpp, p)
-
-
-#: Largest block side (thumbnail pixels) of a lone tile's mask (``TissueParams.lone_block_um``): 64 blocks
-#: on a 256² thumbnail.
-LONE_MAX_BLOCK = 4
-
-
-def _block_mean(plane: np.ndarray, k: int) -> np.ndarray:
-    """Mean of each ``k x k`` block of a 2-D float32 plane (the last partial blocks padded with
-    their edge values)."""
-    m, n = plane.shape
-    pm, pn = -m % k, -n % k
-    if pm or pn:
-        plane = np.pad(plane, ((0, pm), (0, pn)), mode="edge")
-    rows = plane[0::k].copy()
-    for i in range(1, k):  # strided adds: a reshape and an axis sum cost ~5x more on a 256² plane
-        rows += plane[i::k]
-    out = rows[:, 0::k].copy()
-    for j in range(1, k):
-        out += rows[:, j::k]
-    out *= np.float32(1.0 / (k * k))
-    return out
-
-
-def lone_tile_mask(rgb: np.ndarray, *, mpp: float, k: int, params: TissueParams | None = None) -> np.ndarray:
-    """:func:`tissue_mask` of a lone tile's thumbnail decided on ``k x k`` blocks (see
-    ``TissueParams.lone_block_um``): the same rules on the block means of R, G, B and of grey and grey²
-    (the texture keeps the variance inside a block), at ``k * mpp`` µm per pixel, and each block's
-    answer given to its thumbnail pixels. ``k = 1`` is :func:`tissue_mask` itself.
-
-    Parameters
-    ----------
-    rgb : (M, N, 3) uint8 ndarray
-        Thumbnail, RGB.
-    mpp : float
-        Microns per thumbnail pixel.
-    k : int
-        Block side, thumbnail pixels (>= 1).
-    """
-    if k < 1:
-        msg = f"lone_tile_mask: the block side k must be >= 1 thumbnail pixel, got {k!r}"
-        raise ConfigError(msg)
-    if k == 1:
-        return tissue_mask(rgb, mpp=mpp, params=params)
-    p = params if params is not None else TissueParams()
-    img = np.asarray(rgb)
-    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-        msg = f"lone_tile_mask: expected an (M, N, 3) uint8 RGB image, got shape {img.shape}, dtype {img.dtype}"
-        raise ValueError(msg)
-    m, n = img.shape[:2]
-    if img.size == 0:
-        return np.zeros((m, n), dtype=bool)
-    r, g, b = (np.ascontiguousarray(img[..., c], dtype=np.float32) for c in range(3))
-    grey = (r + g + b) / 3
-    rc, gc, bc, grey_c, sq_c = (_block_mean(x, k) for x in (r, g, b, grey, grey * grey))
-    coarse = _decide(rc, gc, bc, grey_c, sq_c, k * mpp, p)
-    return coarse[np.arange(m) // k][:, np.arange(n) // k]
-
-
-def _decide(r: np.ndarray, g: np.ndarray, b: np.ndarray, grey: np.ndarray, grey_sq: np.ndarray,
-            mpp: float | None, p: TissueParams) -> np.ndarray:
-    """The rules of :func:`tissue_mask` on planar float32 R, G, B, grey and grey² (0-255 units;
-    ``mpp`` µm per pixel or None)."""
     sigma = p.smooth_um / mpp if mpp is not None else 1.0
     texture_sigma = max(sigma, 1.0)
+    grey = (r + g + b) / 3
     local_mean = _gaussian_nearest(grey, texture_sigma)
-    local_sq = _gaussian_nearest(grey_sq, texture_sigma)
+    local_sq = _gaussian_nearest(grey * grey, texture_sigma)
     texture = np.sqrt(np.maximum(local_sq - local_mean * local_mean, 0.0))
     if sigma >= 1 / 3:
         r, g, b = (_gaussian_nearest(ch, sigma) for ch in (r, g, b))
@@ -533,7 +459,6 @@ def detect_tissue(
     long_side = max(rows, cols)
     # thumbnail long side at mask_mpp, clamped to [min_size, max_size] and to level 0
     size = long_side * mpp0 / mask_mpp
-    lone = size < min_size < long_side and min_size <= max_size  # a thumbnail raised above mask_mpp
     size = min(max(size, min(min_size, long_side)), max_size, long_side)
     thumb = np.asarray(reader.thumbnail(max_size=max(1, round(size))))  # type: ignore[attr-defined]
     m, n = thumb.shape[:2]
@@ -544,8 +469,7 @@ def detect_tissue(
         p = replace(p, min_region_um2=float(min_region_um2))
     if max_hole_um2 is not None:
         p = replace(p, max_hole_um2=float(max_hole_um2))
-    k = min(LONE_MAX_BLOCK, math.floor(p.lone_block_um / thumb_mpp)) if lone and p.lone_block_um > 0 else 1
-    mask = lone_tile_mask(thumb, mpp=thumb_mpp, k=k, params=p) if k >= 2 else tissue_mask(thumb, mpp=thumb_mpp, params=p)
+    mask = tissue_mask(thumb, mpp=thumb_mpp, params=p)
     fraction = float(mask.mean()) if mask.size else 0.0
     area_mm2 = None
     if slide_mpp is not None:

@@ -1,6 +1,6 @@
-"""Nucleus seeds from a coarser grid (``NucleusParams.seed_scale_um``, the 1 µm default since session
-34): the analysis grid stays reachable (0 or None), the coarse path still finds the nuclei, and a tile
-that carries the halo gives the nuclei of the whole image (the blocks lie on the global grid)."""
+"""Nucleus seeds from a coarser grid (``NucleusParams.seed_scale_um``, opt-in): the default is
+unchanged, the coarse path still finds the nuclei, and a tile that carries the halo gives the
+nuclei of the whole image (the blocks lie on the global grid)."""
 
 from __future__ import annotations
 
@@ -26,28 +26,23 @@ def _bcdata_planes() -> tuple[np.ndarray, np.ndarray]:
     return stain_planes(rgb)
 
 
-def test_default_is_the_1um_grid_and_0_is_the_analysis_grid() -> None:
+def test_default_is_the_analysis_grid_and_is_not_written() -> None:
     p = NucleusParams()
-    assert p.seed_scale_um == 1.0
-    assert mod.seed_factor(p, 0.5) == 2
-    assert p.to_mapping()["seed_scale_um"] == 1.0
-    assert NucleusParams.from_mapping(p.to_mapping()) == p
-    assert mod.seed_factor(p, 0.8) == 1  # rounds below 2 blocks: the analysis grid
-    fine = NucleusParams.from_mapping({"seed_scale_um": 0})  # a config file's way to say None
-    assert fine.seed_scale_um is None
-    assert fine == NucleusParams(seed_scale_um=None)
-    assert mod.seed_factor(fine, 0.5) == 1
-    assert "seed_scale_um" not in fine.to_mapping()  # results written on the analysis grid: as before the key
-    assert fine.halo_um(0.5) == NucleusParams(seed_scale_um=None).halo_um(0.5)
-    for bad in (-1.0, float("nan"), "1", True):
+    assert p.seed_scale_um is None
+    assert mod.seed_factor(p, 0.5) == 1
+    assert "seed_scale_um" not in p.to_mapping()  # results written with the default are unchanged
+    q = NucleusParams.from_mapping({"seed_scale_um": 1.0})
+    assert q.to_mapping()["seed_scale_um"] == 1.0
+    assert NucleusParams.from_mapping(q.to_mapping()) == q
+    assert mod.seed_factor(q, 0.5) == 2
+    assert mod.seed_factor(q, 0.8) == 1  # rounds below 2 blocks: the analysis grid
+    for bad in (0.0, -1.0, float("nan"), "1", True):
         with pytest.raises(ConfigError, match="seed_scale_um"):
             NucleusParams(seed_scale_um=bad)  # type: ignore[arg-type]
     from mmnst_path.pipeline import AnalysisConfig
 
     with pytest.raises(ConfigError, match="seed_scale_um"):  # from a config file: the key is named
         AnalysisConfig.from_mapping({"nuclei": {"seed_scale_um": "1"}})
-    assert AnalysisConfig.from_mapping({"nuclei": {"seed_scale_um": 0}}).nuclei.seed_scale_um is None
-    assert AnalysisConfig().nuclei.seed_scale_um == 1.0
 
 
 def test_block_means_lie_on_the_global_grid() -> None:
@@ -112,38 +107,13 @@ def test_coarse_seeds_find_positive_and_pale_nuclei(discs) -> None:
     assert len(two) == 2
 
 
-def _diagonal_pairs(discs) -> list[np.ndarray]:
-    """RGB images of two touching DAB-positive discs (3.2 µm) on a diagonal, 5.00-5.25 µm apart per axis
-    (7.1-7.4 µm): the analysis grid's seeds are >= ``min_seed_distance_um`` (5 µm, Chebyshev) apart."""
-    out = []
-    for step, off in ((10.0, 0.5), (10.0, 1.0), (10.0, 1.5), (10.5, 0.0), (10.5, 0.5)):
-        pair = np.array([(30.0 + off, 30.0 + off), (30.0 + off + step, 30.0 + off + step)])
-        out.append(discs.render((72, 72), pair, [3.2, 3.2], [0.05, 0.05], [0.9, 0.7]))
-    return out
-
-
-def test_coarse_seeds_of_touching_nuclei_are_pooled_closer(discs, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Coarse seeds sit up to about half a block from the analysis grid's; pooled at ``min_seed_distance_um``
-    less half a block (``COARSE_MERGE_SHRINK``), every diagonal pair stays two nuclei as on the analysis grid
-    (session 36 H1); pooled at the full distance, some pairs become one (session 35 H1's dense-sheet loss)."""
-    images = _diagonal_pairs(discs)
-    fine = [len(detect_nuclei(rgb, mpp=0.5, params=NucleusParams(seed_scale_um=0))) for rgb in images]
-    assert fine == [2] * len(images)
-    assert mod.COARSE_MERGE_SHRINK == 0.5
-    assert [len(detect_nuclei(rgb, mpp=0.5, params=COARSE)) for rgb in images] == [2] * len(images)
-    monkeypatch.setattr(mod, "COARSE_MERGE_SHRINK", 0.0)
-    assert min(len(detect_nuclei(rgb, mpp=0.5, params=COARSE)) for rgb in images) == 1
-
-
-def test_coarse_path_is_the_default_and_differs_from_the_analysis_grid() -> None:
+def test_coarse_path_differs_from_the_default_and_keeps_the_default_exact() -> None:
     hem, dab = _bcdata_planes()
-    fine = nuclei_from_stains(hem, dab, mpp=0.5, params=NucleusParams(seed_scale_um=0))
-    again = nuclei_from_stains(hem, dab, mpp=0.5, params=NucleusParams(seed_scale_um=0.6))  # f = 1: the fine grid
+    fine = nuclei_from_stains(hem, dab, mpp=0.5)
+    again = nuclei_from_stains(hem, dab, mpp=0.5, params=NucleusParams(seed_scale_um=0.6))  # f = 1: the default
     coarse = nuclei_from_stains(hem, dab, mpp=0.5, params=COARSE)
-    default = nuclei_from_stains(hem, dab, mpp=0.5)
     for name in Nuclei.FEATURES:
         np.testing.assert_array_equal(getattr(fine, name), getattr(again, name))
-        np.testing.assert_array_equal(getattr(default, name), getattr(coarse, name))
     assert len(coarse) > 50
     assert abs(len(coarse) - len(fine)) <= 0.1 * len(fine)
     assert not (len(coarse) == len(fine) and np.array_equal(coarse.row, fine.row))
@@ -158,7 +128,7 @@ def test_tile_with_the_halo_gives_the_whole_image_nuclei(origin: tuple[int, int]
     r0, c0 = origin
     part = nuclei_from_stains(hem[r0:, c0:], dab[r0:, c0:], mpp=0.5, params=COARSE, origin=(1000 + r0, 2001 + c0))
     margin = COARSE.halo_um(0.5) / 0.5
-    assert COARSE.halo_um(0.5) > NucleusParams(seed_scale_um=0).halo_um(0.5)  # the coarse LoG reaches farther
+    assert COARSE.halo_um(0.5) > NucleusParams().halo_um(0.5)  # the coarse LoG reaches farther
     assert COARSE.halo_um() >= COARSE.halo_um(0.5)  # at 0.5 µm/px (not at every mpp; the pipeline uses the exact form)
 
     def inside(n: Nuclei) -> np.ndarray:

@@ -133,14 +133,15 @@ def test_pooled_markers_equal_the_plane_expressions(monkeypatch: pytest.MonkeyPa
         seed_c.append(c)
     seed_r.append(seed_r[0][:50])  # the same pixels from both stains
     seed_c.append(seed_c[0][:50])
-    for mpp, merge_um in ((0.25, 5.0), (0.5, 5.0), (0.5, 4.5), (1.0, 5.0)):
-        markers, n = nuclei._pooled_markers(_numba, seed_r, seed_c, response, foreground, mpp, merge_um)
+    for mpp in (0.25, 0.5, 1.0):
+        params = NucleusParams()
+        markers, n = nuclei._pooled_markers(_numba, seed_r, seed_c, response, foreground, mpp, params)
         seeds = np.zeros(shape, bool)
         for r, c in zip(seed_r, seed_c, strict=True):
             seeds[r, c] = True
         rows, cols = np.nonzero(seeds & foreground)
         seed_resp = np.where(seeds, response, -np.inf).astype(np.float32)
-        half = np.full(rows.shape, max(1, round(merge_um / mpp)), dtype=np.intp)
+        half = np.full(rows.shape, max(1, round(params.min_seed_distance_um / mpp)), dtype=np.intp)
         monkeypatch.setattr(_morphology, "BACKEND", "scipy")
         strongest = seed_resp[rows, cols] >= nuclei._window_max_at(seed_resp, rows, cols, half)
         monkeypatch.setattr(_morphology, "BACKEND", "auto")

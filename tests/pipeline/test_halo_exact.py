@@ -50,10 +50,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, path: Path, cfg: AnalysisConfig, halo_
 
 
 def test_nucleus_halo_is_the_sum_of_its_exact_filter_reaches():
-    coarse = NucleusParams().halo_parts_um(0.5)  # the default 1 µm seed grid: its LoG and seed windows
-    assert coarse["log"] == 25.5
-    assert coarse["seeds"] == 9.5  # the full pooling distance: >= the coarse seeds' shortened one (4.5 µm)
-    p = NucleusParams(seed_scale_um=0)  # the analysis grid
+    p = NucleusParams()
     parts = p.halo_parts_um(0.5)
     # at 0.5 µm/px: Gaussian radius 6 px, three filters of half-side 20 px, LoG steps 17 + 15 + 17 px
     # and the Laplacian's pixel, seed windows 8 + 10 px
