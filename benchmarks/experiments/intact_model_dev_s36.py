@@ -20,6 +20,7 @@ the image median and rank within the image), and against its 30 µm surround of 
     python intact_model_dev_s36.py model OUT.npz        grouped 5-fold CV, gate 1 per feature set
 """
 
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -36,6 +37,36 @@ GEN_SEEDS = tuple(range(40, 48)) + tuple(range(360, 370))
 BASE = ["contrast_od", "hematoxylin_od", "edge", "local_od", "gran", "tex_std"]
 PATCH_REL = [f"{k}_pmed" for k in BASE] + [f"{k}_prank" for k in BASE] + [f"{k}_nmed" for k in BASE]
 NEIGH_UM = 30.0
+
+
+COLOUR = ["core_h_share", "excess_h_share", "excess_cos_h", "core_blue"]
+
+
+def colour(rgb: np.ndarray, f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Scale-free colour of each candidate (unchanged when the slide fades, i.e. when OD is scaled): the H share of
+    the core's stain OD, the H share of the core's excess over its 5-8 µm ring, the cosine between that excess OD
+    vector and the hematoxylin vector, and the core's blue-over-red OD ratio."""
+    from mmnst_path.stain import load_stains, od_from_rgb
+
+    m = load_stains("H&E")
+    od = od_from_rgb(rgb).astype(np.float32)
+    h = np.maximum(od @ m.inverse[:, 0], 0)
+    e = np.maximum(od @ m.inverse[:, 1], 0)
+    r = np.clip(np.round(f["row"]).astype(int), 0, rgb.shape[0] - 1)
+    c = np.clip(np.round(f["col"]).astype(int), 0, rgb.shape[1] - 1)
+    core, ring = h10._disc(1.5), h10._disc(8.0, 5.0)
+    hc, hr = h10._windows(h, r, c)[:, core].mean(1), h10._windows(h, r, c)[:, ring].mean(1)
+    ec, er = h10._windows(e, r, c)[:, core].mean(1), h10._windows(e, r, c)[:, ring].mean(1)
+    odc = np.stack([h10._windows(od[..., k], r, c)[:, core].mean(1) for k in range(3)], 1)
+    odr = np.stack([h10._windows(od[..., k], r, c)[:, ring].mean(1) for k in range(3)], 1)
+    ex = odc - odr
+    hv = np.asarray(m.vectors[0] if hasattr(m, "vectors") else m.matrix[0], np.float64)
+    hv = hv / np.linalg.norm(hv)
+    out = {"core_h_share": hc / np.maximum(hc + ec, 1e-3),
+           "excess_h_share": (hc - hr) / np.maximum(np.abs(hc - hr) + np.abs(ec - er), 1e-3),
+           "excess_cos_h": ex @ hv / np.maximum(np.linalg.norm(ex, axis=1), 1e-3),
+           "core_blue": odc[:, 0] / np.maximum(odc[:, 2], 1e-3)}
+    return {k: np.asarray(v, np.float64) for k, v in out.items()}
 
 
 def patch_relative(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -76,10 +107,11 @@ def _images():
 
 
 def features(out: Path) -> None:
-    keys = [*h10.FEATURES, *PATCH_REL, "row", "col"]
+    keys = [*h10.FEATURES, *COLOUR, *PATCH_REL, "row", "col"]
     cols: dict[str, list] = {k: [] for k in [*keys, "label", "source", "group"]}
     for src, grp, rgb, pts, ghost, viable in _images():
         f = h10.candidates(rgb)
+        f.update(colour(rgb, f))
         f.update(patch_relative(f))
         n = len(f["row"])
         label = np.full(n, -1)
@@ -115,10 +147,11 @@ def gate1(d: dict, score: np.ndarray, name: str) -> dict:
            "gen": float((score[(y == 0) & (src == "gen")] >= thr).mean()),
            "a8": float((score[(y == 1) & a8] >= thr).mean()),
            "other": float((score[(y == 1) & ~a8 & (src == "brca")] >= thr).mean()),
+           "a07g": float((score[(y == 1) & np.char.startswith(d["group"].astype(str), "TCGA-A8-A07G")] >= thr).mean()),
            "gen_viable": float((score[y == 2] >= thr).mean()), "osteo_viable": float((score[y == 3] >= thr).mean())}
     ok = res["osteo"] <= 0.01 and res["gen"] <= 0.01 and res["a8"] >= 0.85
     print(f"{name}: thr {thr:.4f} ghosts passed osteo {res['osteo']!r} gen {res['gen']!r}; intact recall A8 "
-          f"{res['a8']!r} other {res['other']!r}; viable passed gen {res['gen_viable']:.4f} osteo "
+          f"{res['a8']!r} other {res['other']!r} A07G {res['a07g']!r}; viable passed gen {res['gen_viable']:.4f} osteo "
           f"{res['osteo_viable']:.4f}  gate1 {'PASS' if ok else 'fail'}", flush=True)
     return res
 
@@ -156,12 +189,13 @@ def features_faded(out: Path) -> None:
     candidates near annotated nuclei are extra intact examples, grouped with their source patch."""
     bg = np.full(3, 255.0)
     rng = np.random.default_rng(FADE_SEED)
-    keys = [*h10.FEATURES, *PATCH_REL, "row", "col"]
+    keys = [*h10.FEATURES, *COLOUR, *PATCH_REL, "row", "col"]
     cols: dict[str, list] = {k: [] for k in [*keys, "label", "source", "group"]}
     for name in h10._dev_names():
         factor = float(rng.uniform(0.45, 0.8))
         rgb, pts = fade(h10._rgb(name), factor, bg), h10._points(name)
         f = h10.candidates(rgb)
+        f.update(colour(rgb, f))
         f.update(patch_relative(f))
         n = len(f["row"])
         label = np.full(n, -1)
@@ -188,18 +222,88 @@ def model_faded(npz: Path, npz_fade: Path) -> None:
     d1 = dict(np.load(npz_fade, allow_pickle=False))
     d = {k: np.concatenate([d0[k], d1[k]]) for k in d0}
     orig = d["source"] != "fade"
+    y = d["label"]
+    lab = orig & ((y == 0) | (y == 1))
+    for k in COLOUR:
+        print(f"  AUC {k:22s} {h10._auc(y[lab], d[k][lab]):.4f}  (osteo ghosts only "
+              f"{h10._auc(y[lab & (d['source'] != 'gen')], d[k][lab & (d['source'] != 'gen')]):.4f}, gen only "
+              f"{h10._auc(y[lab & (d['source'] != 'osteo')], d[k][lab & (d['source'] != 'osteo')]):.4f})", flush=True)
     make = h10._models()["forest"]
-    sets = {"h10_relative": h10.RELATIVE, "h10_all": h10.FEATURES, "scale_free": SCALE_FREE,
-            "all+patch": h10.FEATURES + PATCH_REL}
+    sets = {"colour+scale_free": COLOUR + SCALE_FREE, "colour+h10_relative": COLOUR + h10.RELATIVE,
+            "colour+h10_all": COLOUR + h10.FEATURES}
     for fname, feats in sets.items():
         for seed in (0, 1):
             score, _, _ = h10._cv(d, feats, make, seed)
             gate1({k: v[orig] for k, v in d.items()}, score[orig], f"forest+fade {fname:12s} fold-seed {seed}")
 
 
+DESIGN = COLOUR + h10.RELATIVE  # the design that passed gate 1 (forest, with the faded copies)
+DENSITIES = (1.0, 1.5, 2.0)
+
+
+def oracle(npz: Path, npz_fade: Path, out: Path) -> None:
+    """Gate 2: the shipped veto (regrowth included, no extent test) fed the out-of-fold intact calls of DESIGN (fold
+    draw 0; threshold at 90 % intact recall on the original dev nuclei) at DENSITIES, against HEAD (1.1.0 defaults):
+    every BRCA-M2C dev patch, the osteosarcoma training NVT tiles, he_necrosis_tile GEN_SEEDS (|err|)."""
+    import _tissue_recipe as recipe
+
+    import mmnst_path.quantify._intact_nuclei as inu
+    from mmnst_path.quantify._intact_nuclei import IntactNuclei
+    from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis, necrosis_metrics
+    from mmnst_path.synthetic import he_necrosis_tile
+
+    d0 = dict(np.load(npz, allow_pickle=False))
+    d1 = dict(np.load(npz_fade, allow_pickle=False))
+    d = {k: np.concatenate([d0[k], d1[k]]) for k in d0}
+    orig = d["source"] != "fade"
+    score, _, _ = h10._cv(d, DESIGN, h10._models()["forest"], 0)
+    d = {k: v[orig] for k, v in d.items()}
+    score = score[orig]
+    thr = gate1(d, score, "oracle design")["thr"]
+    group = d["group"].astype(str)
+
+    def nec(rgb: np.ndarray, prefix: str, density: float) -> float:
+        sel = np.char.startswith(group, prefix) & (score >= thr)
+        calls = IntactNuclei(d["row"][sel], d["col"][sel], *(np.ones(int(sel.sum()), np.float32),) * 4)
+        params = NecrosisParams(intact_min_extent_um=0.0, intact_veto_density=density) if density else NecrosisParams()
+        real = inu.nucleus_peaks
+        try:
+            if density:
+                inu.nucleus_peaks = lambda *a, **k: calls  # type: ignore[assignment]
+            return float(necrosis_metrics(measure_necrosis(rgb, mpp=h10.MPP, params=params)[0])["necrosis_fraction_pct"])
+        finally:
+            inu.nucleus_peaks = real
+
+    images = [("B", n, h10._rgb(n), None) for n in h10._dev_names()]
+    images += [("O", n, h10._osteo(n), None) for n, cls in sorted(recipe.OSTEO_TRAIN.items()) if cls == "necrosis"]
+    for s in GEN_SEEDS:
+        t = he_necrosis_tile(s, mpp=h10.MPP)
+        images.append(("Y", f"he_necrosis_tile/{s}", t.rgb, float(t.truth["necrosis_fraction_pct"])))
+    res = []
+    for kind, name, rgb, truth in images:
+        head = nec(rgb, name, 0.0)
+        fed = [nec(rgb, name, v) for v in DENSITIES]
+        res.append({"kind": kind, "name": name, "head": head, "fed": fed, "truth": truth})
+        print(f"{kind} {name[:32]:32s} HEAD {head!r} fed {fed}" + (f" truth {truth!r}" if truth is not None else ""),
+              flush=True)
+    out.write_text(json.dumps(res, indent=1))
+    b = [r for r in res if r["kind"] == "B"]
+    y = [r for r in res if r["kind"] == "Y"]
+    o = [r for r in res if r["kind"] == "O"]
+    hb, hy = np.mean([r["head"] for r in b]), np.mean([abs(r["head"] - r["truth"]) for r in y])
+    print(f"HEAD: BRCA dev mean {hb!r}; generated |err| {hy!r}; NVT {[r['head'] for r in o]}")
+    for i, v in enumerate(DENSITIES):
+        fb = float(np.mean([r["fed"][i] for r in b]))
+        fy = float(np.mean([abs(r["fed"][i] - r["truth"]) for r in y]))
+        nvt_ok = all(r["fed"][i] >= r["head"] - 2 for r in o)
+        ok = fb <= 1.0 and nvt_ok and fy <= hy + 0.1
+        print(f"density {v}: BRCA dev mean {fb!r} (<= 1.0); generated |err| {fy!r} (<= {hy + 0.1!r}); NVT "
+              f"{[r['fed'][i] for r in o]} (>= HEAD - 2); gate2 {'PASS' if ok else 'fail'}", flush=True)
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
-    cmds = {"features": features, "model": model, "faded": features_faded, "model_faded": model_faded}
+    cmds = {"features": features, "model": model, "faded": features_faded, "model_faded": model_faded, "oracle": oracle}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         raise SystemExit(__doc__)
     cmds[sys.argv[1]](*(Path(a) for a in sys.argv[2:]))
