@@ -98,7 +98,7 @@ class NecrosisParams:
     intact_sigma_um: float = 15.0
     intact_max_mpp_um: float = 0.55
     tissue_model: str = "default"
-    intact_model: str = "none"
+    intact_model: str = "default"
 
     def __post_init__(self) -> None:
         for key in ("tissue_model", "intact_model"):
