@@ -3,7 +3,7 @@
 The veto of :mod:`mmnst_path.quantify._necrosis_model` overrules the tissue model's necrosis where intact
 nuclei are dense. Its fixed tests (:meth:`~mmnst_path.quantify._intact_nuclei.IntactNuclei.intact`: absolute
 contrast, surround, fill, extent) miss the nuclei of faded or low-eosin slides, whose contrast (~0.07 OD) is that
-of the ghosts of true necrosis (session 35). With ``NecrosisParams.intact_model`` the veto instead
+of the ghosts of true necrosis (session 35). With ``NecrosisParams.intact_model`` (default since session 36) the veto instead
 
 1. finds loose candidates (:func:`~mmnst_path.quantify._intact_nuclei.nucleus_peaks` with tissue >= 0.05 OD,
    contrast >= 0.02 OD, peaks 4 µm apart: :data:`SETTINGS`), and
@@ -34,7 +34,8 @@ from scipy import ndimage as ndi
 
 from ..classify.model import ClassifierModel, FeatureSpec, load_model
 from ..errors import ConfigError
-from ._intact_nuclei import IntactNuclei, nucleus_peaks
+from . import _intact_nuclei
+from ._intact_nuclei import IntactNuclei
 
 __all__ = ["FEATURES", "MODEL_TASK", "SETTINGS", "candidate_features", "intact_calls", "resolve_intact_model"]
 
@@ -73,9 +74,10 @@ SETTINGS: dict[str, Any] = {"task": MODEL_TASK, "tissue_min_od": 0.05, "min_cont
 def candidate_peaks(rgb: np.ndarray, od: np.ndarray, *, mpp: float, stains: Any = "H&E",
                     blocks: np.ndarray | None = None, block_factor: int = 1) -> IntactNuclei:
     """The loose candidates the model decides on (:data:`SETTINGS`; ``blocks`` as in ``nucleus_peaks``)."""
-    return nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, tissue_min_od=SETTINGS["tissue_min_od"],
-                         min_contrast_od=SETTINGS["min_contrast_od"], min_distance_um=SETTINGS["min_distance_um"],
-                         blocks=blocks, block_factor=block_factor)
+    return _intact_nuclei.nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, tissue_min_od=SETTINGS["tissue_min_od"],
+                                        min_contrast_od=SETTINGS["min_contrast_od"],
+                                        min_distance_um=SETTINGS["min_distance_um"], blocks=blocks,
+                                        block_factor=block_factor)
 
 
 def candidate_features(od: np.ndarray, nuc: IntactNuclei, *, mpp: float, stains: Any = "H&E") -> np.ndarray:
