@@ -57,6 +57,7 @@ SHIPPED_MODELS = {
     "pigment_gate.mmnst": "could a tile hold melanin (per-tile gate before the pigment pixel model); opt-in: pigment.gate = 'default'",
     "hidden_nuclei_dab.mmnst": "nucleus hidden under melanin (unassessable), hematoxylin + DAB; opt-in: ki67.hidden_model = 'default'",
     "pigment_cells_dab.mmnst": "nucleus beside or under melanin: negative / positive / hidden, hematoxylin + DAB (ki67.pigment_cell_model)",
+    "intact_nuclei_he.mmnst": "nucleus candidate intact or a ghost, for the necrosis veto, H&E (necrosis.intact_model)",
 }
 
 

@@ -118,10 +118,21 @@ def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: 
     # candidates are looked for there only (the same nuclei as on the whole tile, exactly)
     reach = int(4.0 * params.intact_sigma_um / tmap.mpp + 0.5) + 1
     near = ndi.maximum_filter(necrosis, size=2 * reach + 1, mode="constant")
-    nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, blocks=near, block_factor=tmap.factor)
-    keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue,
-                      min_fill=params.intact_min_fill)
-    if params.intact_min_extent_um > 0 and keep.any():  # karyorrhectic bodies (< ~5 µm) are not intact nuclei
+    model = None
+    if params.intact_model != "none":
+        from ._intact_model import resolve_intact_model
+
+        model = resolve_intact_model(params.intact_model)
+    if model is not None:  # the learned call replaces the fixed tests (module doc of _intact_model)
+        from ._intact_model import intact_calls
+
+        nuc = intact_calls(rgb, od, model, mpp=mpp, stains=stains, blocks=near, block_factor=tmap.factor)
+        keep = np.ones(len(nuc.row), bool)
+    else:
+        nuc = nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, blocks=near, block_factor=tmap.factor)
+        keep = nuc.intact(contrast_od=params.intact_contrast_od, min_surround_tissue=params.intact_surround_tissue,
+                          min_fill=params.intact_min_fill)
+    if model is None and params.intact_min_extent_um > 0 and keep.any():  # karyorrhectic bodies (< ~5 µm)
         ext = nucleus_extent_um(od, nuc.row[keep], nuc.col[keep], mpp=mpp, stains=stains)
         keep[np.flatnonzero(keep)[ext < params.intact_min_extent_um]] = False
     dens = intact_density(np.column_stack([nuc.row[keep], nuc.col[keep]]), tis, block_mpp=tmap.mpp,

@@ -55,7 +55,12 @@ class NecrosisParams:
     (BRCA-M2C test) 13.27 -> 9.58 % false necrosis, the held-out H&E renderer unchanged (MAE
     19.34 pp), the bundled he_necrosis sample 26.5 -> 26.3 % (truth 37.09); benchmarks/README.md,
     necrosis section, "Intact-nucleus veto", "Karyorrhectic bodies" and "The extent, continuous in
-    the pixel size".
+    the pixel size". ``intact_model`` ("default": the shipped ``intact_nuclei_he.mmnst``; a ``.mmnst``
+    path; "none" for the fixed tests) replaces the veto's fixed tests (contrast, surround, fill, extent) by a
+    learned intact-vs-ghost call on loose candidates (:mod:`mmnst_path.quantify._intact_model`). Default since
+    session 36 (2026-12-07): BRCA-M2C test false necrosis 9.58 -> 1.27 %, the held-out renderer unchanged,
+    generated fresh seeds |err| 8.25 -> 7.95 pp, the sample 26.30 -> 26.54 % (benchmarks/README.md, "#13: the
+    intact-nucleus veto fed a learned intact-vs-ghost call").
     """
 
     analysis_mpp_um: float = 2.0
@@ -95,14 +100,16 @@ class NecrosisParams:
     intact_sigma_um: float = 15.0
     intact_max_mpp_um: float = 0.55
     tissue_model: str = "default"
+    intact_model: str = "default"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.tissue_model, str) or not self.tissue_model.strip():
-            msg = (f"NecrosisParams.tissue_model must be 'default', 'none' or a model file path, "
-                   f"got {self.tissue_model!r}")
-            raise ConfigError(msg)
+        for key in ("tissue_model", "intact_model"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not value.strip():
+                msg = f"NecrosisParams.{key} must be 'default', 'none' or a model file path, got {value!r}"
+                raise ConfigError(msg)
         for f in fields(self):
-            if f.name in ("stains", "tissue_model"):
+            if f.name in ("stains", "tissue_model", "intact_model"):
                 continue
             value = getattr(self, f.name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -132,8 +139,14 @@ class NecrosisParams:
                 from ._necrosis_model import INTACT_REGROW_SIGMAS
 
                 # the nucleus contrast and its peaks, the density window (4 sigma), the regrowth, the smoothing
-                halo = max(halo, peak_reach_um() + (4.0 + INTACT_REGROW_SIGMAS) * self.intact_sigma_um
-                           + 2.0 * self.smooth_um)
+                reach = peak_reach_um()
+                if self.intact_model != "none":
+                    from ._intact_model import SETTINGS
+
+                    # the model's candidates (peaks closer together) and their feature windows
+                    reach = max(reach, peak_reach_um(min_distance_um=SETTINGS["min_distance_um"])
+                                + SETTINGS["window_um"])
+                halo = max(halo, reach + (4.0 + INTACT_REGROW_SIGMAS) * self.intact_sigma_um + 2.0 * self.smooth_um)
             return halo
         return (3.0 * max(self.density_sigma_um, self.coherence_sigma_um + self.coherence_region_um,
                           self.texture_sigma_um + self.texture_region_um)

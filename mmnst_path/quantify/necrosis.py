@@ -5,7 +5,8 @@ tissue pixel classifier (:mod:`mmnst_path.classify.tissue`; a user's model file 
 instead): necrosis is the tissue whose smoothed class probabilities make ``necrosis`` the most
 probable class, except where intact nuclei veto it (``intact_veto_density``,
 :mod:`mmnst_path.quantify._intact_nuclei`: a block with that many contrasted nuclei of >= ~6 µm embedded
-in tissue per 1000 µm² within ``intact_sigma_um`` is viable, whatever its colour), followed by the
+in tissue per 1000 µm² within ``intact_sigma_um`` is viable, whatever its colour; the nuclei are those a small
+per-nucleus model calls intact, :mod:`mmnst_path.quantify._intact_model`, ``intact_model``), followed by the
 minimum area below; the tumour and stroma areas are counted too. ``tissue_model = "none"`` selects the rule-based detector described next.
 
 The rule-based detector has physical thresholds.

@@ -1,0 +1,202 @@
+"""A learned intact-vs-ghost call per nucleus candidate, for the intact-nucleus veto (issue #13).
+
+The veto of :mod:`mmnst_path.quantify._necrosis_model` overrules the tissue model's necrosis where intact
+nuclei are dense. Its fixed tests (:meth:`~mmnst_path.quantify._intact_nuclei.IntactNuclei.intact`: absolute
+contrast, surround, fill, extent) miss the nuclei of faded or low-eosin slides, whose contrast (~0.07 OD) is that
+of the ghosts of true necrosis (session 35). With ``NecrosisParams.intact_model`` (default since session 36) the veto instead
+
+1. finds loose candidates (:func:`~mmnst_path.quantify._intact_nuclei.nucleus_peaks` with tissue >= 0.05 OD,
+   contrast >= 0.02 OD, peaks 4 µm apart: :data:`SETTINGS`), and
+2. keeps those a small forest calls intact (probability >= the model's ``settings["threshold"]``),
+
+from :data:`FEATURES` computed by :func:`candidate_features`: the candidate's contrast and its ratios (edge
+sharpness, chromatin texture and granularity over contrast, contrast over the surround), shape and size of the
+blob, eosin of its ring, and four colour features that do not change when a slide fades (optical density scaled):
+the hematoxylin share of the core's stain, of the core's excess over its ring, the cosine between that excess and
+the hematoxylin vector, and the core's blue-over-red OD ratio. Intact nuclei are blue (hematoxylin) however faint;
+the ghosts of real necrosis are pink-purple. No column compares a candidate with the rest of the tile, so a call
+does not depend on the tiling. Absolute stain levels are left out (faded intact nuclei have the ghosts' levels).
+
+The shipped model (``mmnst_path/models/intact_nuclei_he.mmnst``) is trained by ``scripts/train_intact_model.py``
+on dev data only: BRCA-M2C train + val nuclei (and OD-faded copies of the patches) as intact, the candidates of
+the osteosarcoma training Non-Viable-Tumor tiles and of the necrosis of generated ``he_necrosis_tile`` tiles as
+ghosts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..classify.model import ClassifierModel, FeatureSpec, load_model
+from ..errors import ConfigError
+from . import _intact_nuclei
+from ._intact_nuclei import IntactNuclei
+
+__all__ = ["FEATURES", "MODEL_TASK", "SETTINGS", "candidate_features", "intact_calls", "resolve_intact_model"]
+
+MODEL_KIND = "nucleus"
+MODEL_TASK = "intact_nuclei"
+CLASSES = ("ghost", "intact")
+_MODELS = {"default": "intact_nuclei_he.mmnst"}
+
+#: Feature columns (name, unit, description), in model order.
+FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("contrast_od", "log10 OD", "hematoxylin at the nucleus minus that of its tissue surround"),
+    FeatureSpec("rel_contrast", "", "contrast over the surround's hematoxylin (>= 0.02 OD)"),
+    FeatureSpec("surround_tissue", "", "tissue share of the surround"),
+    FeatureSpec("fill", "", "stained share of the 4 x 4 µm square around the peak"),
+    FeatureSpec("edge", "log10 OD / um", "mean hematoxylin gradient on the blob's boundary"),
+    FeatureSpec("sharpness", "1 / um", "edge over contrast"),
+    FeatureSpec("tex_std", "log10 OD", "standard deviation of hematoxylin (0.5 µm) within 3 µm"),
+    FeatureSpec("tex_rel", "", "tex_std over contrast"),
+    FeatureSpec("gran", "log10 OD", "standard deviation of hematoxylin 0.5 µm minus 1.5 µm within 3 µm"),
+    FeatureSpec("gran_rel", "", "gran over contrast"),
+    FeatureSpec("ring_e_minus_core", "log10 OD", "mean eosin of the 5-8 µm ring minus that of the 1.5 µm core"),
+    FeatureSpec("area_um2", "um2", "blob above surround + half the contrast, connected to the peak"),
+    FeatureSpec("ecc", "", "eccentricity of the blob"),
+    FeatureSpec("centre_dip", "log10 OD", "hematoxylin of the 1.5-3 µm annulus minus that of the core"),
+    FeatureSpec("core_h_share", "", "hematoxylin over hematoxylin + eosin in the core"),
+    FeatureSpec("excess_h_share", "", "the same for the core's excess over its 5-8 µm ring"),
+    FeatureSpec("excess_cos_h", "", "cosine between the core's excess OD vector and the hematoxylin vector"),
+    FeatureSpec("core_blue", "", "blue-channel OD over red-channel OD in the core"),
+)
+
+#: How the candidates and features are computed (stored with the model and checked against it).
+SETTINGS: dict[str, Any] = {"task": MODEL_TASK, "tissue_min_od": 0.05, "min_contrast_od": 0.02,
+                            "min_distance_um": 4.0, "window_um": 8.0, "stains": "H&E"}
+
+
+def candidate_peaks(rgb: np.ndarray, od: np.ndarray, *, mpp: float, stains: Any = "H&E",
+                    blocks: np.ndarray | None = None, block_factor: int = 1) -> IntactNuclei:
+    """The loose candidates the model decides on (:data:`SETTINGS`; ``blocks`` as in ``nucleus_peaks``)."""
+    return _intact_nuclei.nucleus_peaks(rgb, mpp=mpp, stains=stains, od=od, tissue_min_od=SETTINGS["tissue_min_od"],
+                                        min_contrast_od=SETTINGS["min_contrast_od"],
+                                        min_distance_um=SETTINGS["min_distance_um"], blocks=blocks,
+                                        block_factor=block_factor)
+
+
+def candidate_features(od: np.ndarray, nuc: IntactNuclei, *, mpp: float, stains: Any = "H&E") -> np.ndarray:
+    """(n, len(FEATURES)) float32 rows of the candidates ``nuc`` of an image with optical density ``od``.
+
+    Parameters
+    ----------
+    od : (M, N, 3) float ndarray
+        Optical density of the image (:func:`mmnst_path.stain.od_from_rgb` with the stains' white point).
+    nuc : IntactNuclei
+        Candidates (:func:`candidate_peaks`).
+    mpp : float
+        Pixel size (µm); windows and filters are in µm.
+    stains : str or StainMatrix
+        With ``hematoxylin`` and ``eosin`` vectors.
+    """
+    from ..stain import load_stains
+
+    if not np.isfinite(mpp) or mpp <= 0:
+        raise ConfigError(f"candidate_features: mpp must be a positive number of µm/px, got {mpp!r}")
+    n = len(nuc.row)
+    if not n:
+        return np.zeros((0, len(FEATURES)), np.float32)
+    matrix = load_stains(stains)
+    od = np.asarray(od, np.float32)
+    h = np.maximum(od @ matrix.inverse[:, matrix.index("hematoxylin")], 0).astype(np.float32)
+    e = np.maximum(od @ matrix.inverse[:, matrix.index("eosin")], 0).astype(np.float32)
+    half = max(2, round(SETTINGS["window_um"] / mpp))
+    r = np.clip(np.round(nuc.row).astype(int), 0, od.shape[0] - 1)
+    c = np.clip(np.round(nuc.col).astype(int), 0, od.shape[1] - 1)
+    yy, xx = np.mgrid[-half: half + 1, -half: half + 1].astype(float)
+    dist = np.hypot(yy, xx) * mpp
+    core, nucd, ring = dist <= 1.5, dist <= 3.0, (dist >= 5.0) & (dist <= 8.0)
+
+    def win(plane: np.ndarray) -> np.ndarray:
+        p = np.pad(plane, half, mode="reflect")
+        return np.lib.stride_tricks.sliding_window_view(p, (2 * half + 1, 2 * half + 1))[r, c]
+
+    h1 = ndi.gaussian_filter(h, 0.5 / mpp)
+    grad = np.hypot(ndi.sobel(h1, 0), ndi.sobel(h1, 1)) / (8 * mpp)
+    fine = h1 - ndi.gaussian_filter(h, 1.5 / mpp)
+    contrast = np.asarray(nuc.contrast_od, np.float64)
+    sur = np.asarray(nuc.hematoxylin_od, np.float64) - contrast
+    cden = np.maximum(contrast, 0.02)
+    wh, wg, we = win(h1), win(grad), win(e)
+    tex = wh[:, nucd].std(1)
+    gran = win(fine)[:, nucd].std(1)
+    mask = wh >= (sur + 0.5 * contrast)[:, None, None]
+    area, ecc, edge = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        lab, _ = ndi.label(mask[i])
+        k = lab[half, half]
+        blob = lab == k if k else dist <= 1.0
+        area[i] = blob.sum() * mpp * mpp
+        cov = np.cov(np.vstack([yy[blob], xx[blob]])) if blob.sum() > 2 else np.eye(2)
+        ev = np.linalg.eigvalsh(cov)
+        ecc[i] = np.sqrt(1 - ev[0] / max(ev[1], 1e-6))
+        edge[i] = wg[i][blob & ~ndi.binary_erosion(blob)].mean()
+    ring_e = we[:, ring].mean(1)
+    hc, hr = wh[:, core].mean(1), wh[:, ring].mean(1)
+    # colour: unsmoothed planes, core vs ring
+    wh0 = win(h)
+    hc0, hr0 = wh0[:, core].mean(1), wh0[:, ring].mean(1)
+    ec0 = we[:, core].mean(1)
+    odc = np.stack([win(od[..., k])[:, core].mean(1) for k in range(3)], 1)
+    odr = np.stack([win(od[..., k])[:, ring].mean(1) for k in range(3)], 1)
+    ex = odc - odr
+    hv = np.asarray(matrix.vector("hematoxylin"), np.float64)
+    hv = hv / np.linalg.norm(hv)
+    cols = [contrast, contrast / np.maximum(sur, 0.02), nuc.surround_tissue, nuc.fill, edge, edge / cden,
+            tex, tex / cden, gran, gran / cden, ring_e - ec0, area, ecc, wh[:, nucd & ~core].mean(1) - hc,
+            hc0 / np.maximum(hc0 + ec0, 1e-3),
+            (hc0 - hr0) / np.maximum(np.abs(hc0 - hr0) + np.abs(ec0 - ring_e), 1e-3),
+            ex @ hv / np.maximum(np.linalg.norm(ex, axis=1), 1e-3),
+            odc[:, 0] / np.maximum(odc[:, 2], 1e-3)]
+    del hr
+    out = np.column_stack([np.asarray(v, np.float64) for v in cols]).astype(np.float32)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def intact_calls(rgb: np.ndarray, od: np.ndarray, model: ClassifierModel, *, mpp: float, stains: Any = "H&E",
+                 blocks: np.ndarray | None = None, block_factor: int = 1) -> IntactNuclei:
+    """The candidates ``model`` calls intact (probability of ``intact`` >= its ``settings["threshold"]``)."""
+    nuc = candidate_peaks(rgb, od, mpp=mpp, stains=stains, blocks=blocks, block_factor=block_factor)
+    if not len(nuc.row):
+        return nuc
+    proba = model.predict_proba(candidate_features(od, nuc, mpp=mpp, stains=stains))
+    keep = proba[:, model.class_names.index("intact")] >= float(model.settings["threshold"])
+    return IntactNuclei(nuc.row[keep], nuc.col[keep], nuc.contrast_od[keep], nuc.hematoxylin_od[keep],
+                        nuc.surround_tissue[keep], nuc.fill[keep])
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtime_ns: cache keys only
+    model = load_model(path, kind=MODEL_KIND)
+    if (model.settings.get("task") != MODEL_TASK or model.feature_names != tuple(f.name for f in FEATURES)
+            or tuple(model.class_names) != CLASSES):
+        msg = (f"{path} is not an intact-nucleus model with classes {list(CLASSES)} and features "
+               f"{[f.name for f in FEATURES]} (task {model.settings.get('task')!r}, classes "
+               f"{list(model.class_names)}, features {list(model.feature_names)})")
+        raise ConfigError(msg)
+    for key in ("tissue_min_od", "min_contrast_od", "min_distance_um", "window_um"):
+        if float(model.settings.get(key, -1)) != float(SETTINGS[key]):
+            msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
+            raise ConfigError(msg)
+    thr = model.settings.get("threshold")
+    if not isinstance(thr, (int, float)) or not 0.0 <= float(thr) <= 1.0:
+        raise ConfigError(f"{path}: settings threshold={thr!r}, expected a probability in [0, 1]")
+    return model
+
+
+def resolve_intact_model(name: str) -> ClassifierModel | None:
+    """The model ``NecrosisParams.intact_model`` names: ``"none"`` -> None, ``"default"`` -> the shipped
+    ``intact_nuclei_he.mmnst``, anything else a path to a ``.mmnst`` file."""
+    if name == "none":
+        return None
+    path = Path(__file__).resolve().parent.parent / "models" / _MODELS[name] if name in _MODELS else Path(name)
+    if not path.is_file():
+        msg = f"NecrosisParams.intact_model: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
+        raise ConfigError(msg)
+    st = path.stat()
+    return _load(str(path.resolve()), st.st_size, st.st_mtime_ns)
