@@ -361,6 +361,11 @@ def render_nuclei_page(
             f'alt="{html.escape(str(f["title"]))}" width="{w}"></a></figure>'
         )
     body = "\n".join(blocks) or f"<p>No picture: {html.escape(note or 'no classified nucleus to show.')}</p>"
+    # what the pictures are, as many as there are (a tile smaller than the window has only the first)
+    which = {0: "", 1: "\nThe field is the densest part of the Ki67 hot-spot window."}.get(
+        len(blocks), "\nThe first field is the densest part of the Ki67 hot-spot window; the others are random places "
+                     "with nuclei.")
+    click = "\nClick a picture for the file itself." if blocks else ""
     name = html.escape(Path(input_name).name)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>nuclei of {name}</title>
@@ -369,9 +374,7 @@ figure{{margin:16px 0}} figcaption{{margin:0 0 6px;font-size:13px}} img{{max-wid
 </style></head>
 <body><h1>Nuclei of {name}</h1>
 <p class="sub">Full-resolution fields (1 image pixel = 1 scanned pixel); every nucleus the analysis found is ringed
-in its class colour: {_ring_legend()}.
-The first field is the densest part of the Ki67 hot-spot window; the others are random places with nuclei.
-Click a picture for the file itself.</p>
+in its class colour: {_ring_legend()}.{which}{click}</p>
 {body}
 </body></html>
 """
