@@ -271,7 +271,7 @@ def _classes_panel(result: SlideResult, base: np.ndarray, ds: float) -> Any:
     if shown:
         width = max(draw.textbbox((0, 0), units(_legend_text(c), font), font=font)[2] for c in shown)
         tissue = defined & ~np.isin(index, [c["index"] for c in legend if c["name"] == "background"])
-        x, y = legend_corner(tissue, (20 + width, 4 + 12 * len(shown)))
+        x, y = legend_corner(tissue, (math.ceil(20 + width), 4 + 12 * len(shown)))
         draw.rectangle((x + 2, y + 2, x + 20 + width, y + 6 + 12 * len(shown)), fill=(255, 255, 255))
         y += 4
     for c in shown:

@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
                             stains_help="default H&E")
     tissue.set_defaults(func=_run_tissue)
 
-    m = subparsers.add_parser("models", help="show the card of a classifier model (default or file)",
+    m = subparsers.add_parser("models", help="list the shipped classifier models; show a model's card (default, name or file)",
                               description="Model cards: classes, features, training data, licences, validation.")
     msub = m.add_subparsers(dest="models_command", metavar="ACTION")
     show = msub.add_parser("show", help="print a model's card")
