@@ -43,6 +43,7 @@ __all__ = [
     "CLASS_RGB",
     "NucleusField",
     "field_boxes",
+    "legend_corner",
     "nucleus_field_image",
     "nucleus_fields",
     "overlay_image",
