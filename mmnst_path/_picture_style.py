@@ -8,15 +8,19 @@ as the pictures wrote before session 34 (:func:`picture_font`, :func:`units`).
 Class colours: a tissue model's card gives each class a colour; a few of the default model's collide with
 what the same pictures mean by a colour (necrosis brown is melanin's and DAB's brown). The drawing code
 shows :func:`class_display_colour` instead; the model file and ``result.json`` keep the card's colours.
+
+Areas: :func:`area_text` writes an area in mm² to three significant digits, never in Python's exponent form
+("5e-05 mm²"): an area under 0.001 mm² (a speck of melanin on a tile) reads in µm² ("50 µm²").
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["CLASS_DISPLAY_RGB", "class_display_colour", "draws_glyphs", "picture_font", "units"]
+__all__ = ["CLASS_DISPLAY_RGB", "area_text", "class_display_colour", "draws_glyphs", "picture_font", "units"]
 
 #: Font files tried in order (Pillow searches the system font folders for a bare file name).
 _FONT_FILES = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -28,6 +32,21 @@ CLASS_DISPLAY_RGB: dict[str, tuple[int, int, int]] = {
     "necrosis": (230, 0, 200),
     "blood": (255, 140, 0),
 }
+
+
+#: Areas (mm²) under this read in µm² (1 mm² = 10⁶ µm²), where mm² would need an exponent or many zeros.
+AREA_UM2_BELOW_MM2 = 0.001
+
+
+def area_text(area_mm2: float) -> str:
+    """``area_mm2`` as a reader reads it, to three significant digits and without an exponent: "0.913 mm²",
+    "1234 mm²", "50 µm²" (under :data:`AREA_UM2_BELOW_MM2`), "0 mm²"."""
+    a = float(area_mm2)
+    if a == 0 or not math.isfinite(a):
+        return "0 mm²" if a == 0 else f"{a} mm²"
+    if abs(a) < AREA_UM2_BELOW_MM2:
+        return f"{a * 1e6:.3g} µm²"
+    return f"{a:.0f} mm²" if abs(a) >= 1000 else f"{a:.3g} mm²"
 
 
 def class_display_colour(name: str, colour: Sequence[int]) -> tuple[int, int, int]:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._picture_style import class_display_colour
+from ._picture_style import area_text, class_display_colour
 from .report import error_text, hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
 
 __all__ = ["NUCLEI_PAGE", "p_value_text", "render_nuclei_page", "render_report"]
@@ -106,7 +106,7 @@ def _input_meta(r: Mapping[str, Any]) -> str:
         parts.append(f"{mpp:.4g} µm/px" + (f" ({html.escape(str(src))})" if src else ""))
     area = _num(r.get("tissue_area_mm2"))
     if area is not None:
-        parts.append(f"tissue {area:.3g} mm²")
+        parts.append(f"tissue {area_text(area)}")
     return f'<div class="meta">{" · ".join(parts)}</div>' if parts else ""
 
 
@@ -175,7 +175,7 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
     area = _num(r.get("melanin_area_mm2"))
     if area is not None and _num(r.get("melanin_fraction_pct")) is not None:
         out = (f'<div class="ci" data-col="melanin_area_mm2" data-value="{area!r}">'
-               f"% of tissue; {area:.3g} mm²</div>")
+               f"% of tissue; {area_text(area)}</div>")
     v = _num(r.get("melanin_tumour_fraction_pct"))
     if v is None:
         return out
@@ -191,7 +191,7 @@ def _necrosis(r: Mapping[str, Any]) -> str:
     if area is None:
         return ""
     return (f'<div class="ci" data-col="necrosis_area_mm2" data-value="{area!r}">'
-            f"% of tissue; {area:.3g} mm²</div>")
+            f"% of tissue; {area_text(area)}</div>")
 
 
 #: The page key's words on the two necrosis figures: the same necrotic area over two bases.
@@ -214,7 +214,7 @@ def _classes(r: Mapping[str, Any]) -> str:
         colour = "#{:02x}{:02x}{:02x}".format(*class_display_colour(str(c.get("name", "")), c.get("colour", (0, 0, 0))))
         lines.append(f'<div class="cls" data-class="{name}" data-area-mm2="{area!r}" '
                      f'data-pct="{"" if pct is None else repr(pct)}"><span class="sw" style="background:{colour}">'
-                     f'</span>{name} {area:.3g} mm² {"" if pct is None else f"({pct:.1f} %)"}</div>')
+                     f'</span>{name} {area_text(area)} {"" if pct is None else f"({pct:.1f} %)"}</div>')
     return f'<td class="classes">{"".join(lines) or "–"}</td>'
 
 
@@ -361,6 +361,11 @@ def render_nuclei_page(
             f'alt="{html.escape(str(f["title"]))}" width="{w}"></a></figure>'
         )
     body = "\n".join(blocks) or f"<p>No picture: {html.escape(note or 'no classified nucleus to show.')}</p>"
+    # what the pictures are, as many as there are (a tile smaller than the window has only the first)
+    which = {0: "", 1: "\nThe field is the densest part of the Ki67 hot-spot window."}.get(
+        len(blocks), "\nThe first field is the densest part of the Ki67 hot-spot window; the others are random places "
+                     "with nuclei.")
+    click = "\nClick a picture for the file itself." if blocks else ""
     name = html.escape(Path(input_name).name)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>nuclei of {name}</title>
@@ -369,9 +374,7 @@ figure{{margin:16px 0}} figcaption{{margin:0 0 6px;font-size:13px}} img{{max-wid
 </style></head>
 <body><h1>Nuclei of {name}</h1>
 <p class="sub">Full-resolution fields (1 image pixel = 1 scanned pixel); every nucleus the analysis found is ringed
-in its class colour: {_ring_legend()}.
-The first field is the densest part of the Ki67 hot-spot window; the others are random places with nuclei.
-Click a picture for the file itself.</p>
+in its class colour: {_ring_legend()}.{which}{click}</p>
 {body}
 </body></html>
 """

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ._picture_style import class_display_colour, picture_font, units
+from ._picture_style import area_text, class_display_colour, picture_font, units
 from .aggregate import CELL_CLASSES, LowResMap, SlideResult
 from .geometry import Box
 
@@ -43,6 +43,7 @@ __all__ = [
     "CLASS_RGB",
     "NucleusField",
     "field_boxes",
+    "legend_corner",
     "nucleus_field_image",
     "nucleus_fields",
     "overlay_image",
@@ -268,16 +269,36 @@ def _classes_panel(result: SlideResult, base: np.ndarray, ds: float) -> Any:
     draw = ImageDraw.Draw(pil)
     font = picture_font()
     shown = [c for c in legend if c["area_mm2"] > 0]
-    y = base.shape[0] - 4 - 12 * len(shown)
     if shown:
         width = max(draw.textbbox((0, 0), units(_legend_text(c), font), font=font)[2] for c in shown)
-        draw.rectangle((2, y - 2, 20 + width, base.shape[0] - 2), fill=(255, 255, 255))
+        tissue = defined & ~np.isin(index, [c["index"] for c in legend if c["name"] == "background"])
+        x, y = legend_corner(tissue, (math.ceil(20 + width), 4 + 12 * len(shown)))
+        draw.rectangle((x + 2, y + 2, x + 20 + width, y + 6 + 12 * len(shown)), fill=(255, 255, 255))
+        y += 4
     for c in shown:
-        draw.rectangle((5, y + 2, 13, y + 10), fill=class_display_colour(c["name"], c["colour"]), outline=(0, 0, 0))
-        draw.text((17, y), units(_legend_text(c), font), fill=(0, 0, 0), font=font)
+        draw.rectangle((x + 5, y + 2, x + 13, y + 10), fill=class_display_colour(c["name"], c["colour"]),
+                       outline=(0, 0, 0))
+        draw.text((x + 17, y), units(_legend_text(c), font), fill=(0, 0, 0), font=font)
         y += 12
     _label(pil, CLASSES_LABEL)
     return pil
+
+
+#: Rows at the top of a panel kept for its label: a legend in a top corner starts below them.
+LABEL_ROWS = 20
+
+
+def legend_corner(tissue: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
+    """(x, y) of the top-left of a legend of ``size`` (width, height) px in the corner of a panel that hides
+    the fewest ``tissue`` pixels (bool, the panel's shape): bottom left, bottom right, top right (below the
+    label), top left (below the label), the first of equals. The class map under the legend stays visible
+    where the picture has room for it (a slide filling its bottom-left corner no longer loses it)."""
+    rows, cols = tissue.shape
+    w, h = min(size[0] + 4, cols), min(size[1] + 4, rows)
+    top = min(LABEL_ROWS, max(rows - h, 0))
+    corners = [(0, rows - h), (cols - w, rows - h), (cols - w, top), (0, top)]
+    hidden = [int(np.count_nonzero(tissue[y : y + h, x : x + w])) for x, y in corners]
+    return corners[int(np.argmin(hidden))]
 
 
 #: The class panel's label: its percentages are of the classed area, not of necrosis %'s tissue.
@@ -286,7 +307,7 @@ CLASSES_LABEL = "tissue classes: area, % of classed area"
 
 def _legend_text(c: Any) -> str:
     pct = c["pct_of_tissue"]
-    return f"{c['name']} {c['area_mm2']:.3g} mm²" + ("" if not math.isfinite(pct) else f" ({pct:.1f} %)")
+    return f"{c['name']} {area_text(c['area_mm2'])}" + ("" if not math.isfinite(pct) else f" ({pct:.1f} %)")
 
 
 def _png(image: np.ndarray) -> bytes:

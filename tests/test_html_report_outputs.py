@@ -68,3 +68,20 @@ def test_the_positivity_rule_shows_a_configured_threshold_as_it_is() -> None:
     assert rule(0.225) == "positive at DAB ≥ 0.225 OD"
     assert rule(0.35) == "positive at DAB ≥ 0.35 OD"
     assert rule(0.3275) == "positive at DAB ≥ 0.33 OD"  # a weak-stain adapted value: as before
+
+
+def test_nuclei_page_describes_only_the_fields_it_has() -> None:
+    """A real 640 px Ki67 tile has one field (the densest window): the page said "the others are random places
+    with nuclei" above it (session 36 H6). Mutation caught: the fixed two-clause sentence."""
+    field = {"file": "nuclei_hotspot.png", "title": "densest window", "box": (0, 0, 640, 640),
+             "counts": {"positive": 32, "negative": 72}}
+    one = render_nuclei_page("bcdata_0.png", [field], mpp=0.25)
+    assert "The field is the densest part of the Ki67 hot-spot window." in one
+    assert "the others" not in one
+    three = render_nuclei_page("a.tif", [field, {**field, "file": "nuclei_field_1.png"},
+                                         {**field, "file": "nuclei_field_2.png"}], mpp=0.25)
+    assert "The first field is the densest part of the Ki67 hot-spot window; the others are random places" in three
+    none = render_nuclei_page("a.tif", [], mpp=0.5, note="no nucleus counted")
+    assert "No picture: no nucleus counted" in none
+    assert "densest part" not in none
+    assert "Click a picture" not in none

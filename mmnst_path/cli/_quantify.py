@@ -41,8 +41,9 @@ def register(subparsers: Any) -> None:
             "Quantify the Ki67 index (global and hot spot, with 95% CI), the melanin pigment "
             "fraction and the necrosis area of every INPUT (slide or tile file, folder searched "
             "recursively, or glob). Writes DIR/summary.csv, DIR/summary.json, DIR/report.html and, per "
-            "input, DIR/<stem>/ with result.json, cells.csv(.gz), cells.geojson (QuPath), overlay.png, "
-            "tissue.png and nuclei.html (full-resolution fields, nuclei ringed by class). One run at a "
+            "input, DIR/<stem>/ with result.json, cells.csv, cells.csv.gz, cells.parquet, cells.geojson (QuPath), "
+            "overlay.png, tissue.png, tissue_classes.png (when a tissue model ran) and nuclei.html "
+            "(nuclei_hotspot.png, nuclei_field_N.png: full-resolution fields, nuclei ringed by class). One run at a "
             "time per DIR. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
         ),
     )
@@ -321,6 +322,11 @@ def error_text(row: Mapping[str, Any]) -> str:
     return text(row)
 
 
+#: Said when a batch starts on a fresh installation, whose first input compiles the analysis kernels.
+COMPILE_NOTE = ("mmnst-path quantify: first analysis of this installation: compiling the analysis kernels "
+                "(once; one to a few minutes on a small machine; `mmnst-path warmup` does it ahead)")
+
+
 class _PlainProgress:
     """One log line per finished input on stderr (output is not a terminal), and while a slide runs a
     line of its tiles done every :attr:`every_s` seconds, so a log of a long slide is never silent
@@ -334,9 +340,13 @@ class _PlainProgress:
         self.clock = clock
         self.current: tuple[int, Path, float] | None = None  # (index, path, time of the last line)
         self.started = 0.0
+        #: print :data:`COMPILE_NOTE` when the batch starts (the analysis kernels are not compiled yet)
+        self.compile_note = False
 
     def batch_started(self, total: int) -> None:
         self.total = total
+        if self.compile_note:
+            print(COMPILE_NOTE, file=sys.stderr, flush=True)
 
     def input_started(self, index: int, path: Path) -> None:
         self.started = self.clock()
@@ -464,10 +474,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         from ..pipeline._warmup import kernels_cached
 
-        if kernels_cached() is False:  # a fresh installation: say why the first slide is slow to start
-            print("mmnst-path quantify: first analysis of this installation: compiling the analysis kernels "
-                  "(once; one to a few minutes on a small machine; `mmnst-path warmup` does it ahead)", file=sys.stderr, flush=True)
         progress = _RichProgress() if sys.stderr.isatty() else _PlainProgress()
+        # a fresh installation: say why the first slide is slow to start, once the batch starts (not above a
+        # usage error found before any input runs: a bad --roi, --compare or an earlier run in DIR)
+        progress.compile_note = kernels_cached() is False
     try:
         outcome = run_batch(files, options, missing=missing, progress=progress)
     except OutputLockedError as exc:

@@ -86,7 +86,10 @@ def _run_estimate(args: argparse.Namespace) -> int:
             with open_slide(args.slide, mpp=args.mpp) as reader:
                 matrix = estimate_slide_stains(reader, roi=args.roi, reference=reference, seed=args.seed)
     except (MmnstPathError, OSError, ValueError) as exc:
-        print(f"mmnst-path stains estimate: {args.slide}: {exc}", file=sys.stderr)
+        text = " ".join(str(exc).split())
+        # the reader's errors mostly name the file already: name it once
+        where = "" if str(args.slide) in text else f"{args.slide}: "
+        print(f"mmnst-path stains estimate: {where}{text}", file=sys.stderr)
         return 1
     for w in caught:
         if "microns per pixel" in str(w.message):

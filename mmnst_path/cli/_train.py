@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def register(subparsers: Any) -> None:
                             stains_help="default H&E")
     tissue.set_defaults(func=_run_tissue)
 
-    m = subparsers.add_parser("models", help="show the card of a classifier model (default or file)",
+    m = subparsers.add_parser("models", help="list the shipped classifier models; show a model's card (default, name or file)",
                               description="Model cards: classes, features, training data, licences, validation.")
     msub = m.add_subparsers(dest="models_command", metavar="ACTION")
     show = msub.add_parser("show", help="print a model's card")
@@ -179,12 +180,12 @@ def _run_show(args: argparse.Namespace) -> int:
     for item in data:
         print(f"training data: {json.dumps(item, ensure_ascii=False)}")
     if card.get("training_counts"):
-        print(f"training counts: {card['training_counts']}")
+        print(f"training counts: {_pairs(card['training_counts'])}")
     val = card.get("validation", {})
     for name, rep in (val.get("per_split") or {}).items():
         print(f"validation {name}: {_split_summary(rep)}")
     for name, rep in (val.get("ki67_research_sets") or {}).items():
-        print(f"validation Ki67 {name}: {rep}")
+        print(f"validation Ki67 {name}: {_pairs(rep)}")
     if "held_out" in val:
         print(f"validation held out: {_split_summary(val['held_out'])}")
     for where, caution in _cautions(val):
@@ -196,11 +197,25 @@ def _split_summary(rep: Any) -> str:
     """'accuracy A; per class: name recall R precision P (n N), ...' of one validation split."""
     if not isinstance(rep, dict):
         return str(rep)
-    text = f"accuracy {rep.get('accuracy')}"
+    text = f"accuracy {_figure(rep.get('accuracy'))}"
     per_class = rep.get("per_class") or {}
-    parts = [f"{name} recall {c.get('recall')} precision {c.get('precision')} (n {c.get('support')})"
-             for name, c in per_class.items() if isinstance(c, dict)]
+    parts = [f"{name} recall {_figure(c.get('recall'))} precision {_figure(c.get('precision'))} "
+             f"(n {_figure(c.get('support'))})" for name, c in per_class.items() if isinstance(c, dict)]
     return text + ("; per class: " + ", ".join(parts) if parts else "")
+
+
+def _figure(value: Any) -> str:
+    """A card's figure as read: "–" for a missing or undefined one (a recall over no nucleus of the class is NaN)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return str(value)
+
+
+def _pairs(mapping: Any) -> str:
+    """"name value, name value" of a card's mapping (training counts, Ki67 figures), not Python's dict repr."""
+    if not isinstance(mapping, dict):
+        return str(mapping)
+    return ", ".join(f"{key} {_figure(value)}" for key, value in mapping.items())
 
 
 def _cautions(val: Any, where: str = "validation") -> list[tuple[str, str]]:

@@ -56,3 +56,21 @@ def test_warmup_without_numba_says_there_is_nothing_to_compile(monkeypatch, caps
     monkeypatch.setattr(pipeline, "kernel_stats", _warmup.kernel_stats)
     assert main(["warmup", "--quiet"]) == 0
     assert "numba is not installed" in capsys.readouterr().out
+
+
+def test_quantify_says_nothing_of_compiling_above_a_usage_error(monkeypatch, capsys, tmp_path):
+    """A missing --roi file is refused before any input runs: one line, no "compiling the analysis kernels"
+    above it (session 36 H6: the note came first, then the error). Mutation caught: the note printed before
+    run_batch."""
+    import numpy as np
+    import tifffile
+
+    monkeypatch.setattr(_warmup, "kernels_cached", lambda: False)
+    tifffile.imwrite(tmp_path / "blank.tif", np.full((48, 48, 3), 250, np.uint8), photometric="rgb")
+    code = main(["quantify", str(tmp_path / "blank.tif"), "--mpp", "0.5", "--out", str(tmp_path / "out"),
+                 "--roi", str(tmp_path / "missing.geojson")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "compiling" not in err
+    assert err.strip().splitlines() == [err.strip()]
+    assert "missing.geojson" in err

@@ -73,3 +73,22 @@ def test_an_error_line_names_the_file_once(capsys: pytest.CaptureFixture[str]) -
     progress.input_finished(1, Path("/in/notes.svs"), row, skipped=False, seconds=0.2)
     err = capsys.readouterr().err.splitlines()
     assert err == ["[2/3] /in/notes.svs: error: UnsupportedFormatError: unsupported format (first bytes b'this') (0.2 s)"]
+
+
+def test_quantify_help_names_every_file_a_result_can_hold(capsys):
+    """Session 36 H6: ``quantify --help`` did not name cells.parquet, tissue_classes.png or the nuclei_*.png
+    pictures that README.md lists. Mutation caught: the description without them."""
+    from mmnst_path.report import RESULT_FILES
+
+    with pytest.raises(SystemExit):
+        main(["quantify", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in (*RESULT_FILES.values(), "nuclei_hotspot.png", "nuclei_field_N.png", "summary.csv", "report.html"):
+        assert name in text, name
+
+
+def test_top_help_says_models_also_lists(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("models"))
+    assert "list" in line

@@ -43,8 +43,12 @@ def test_estimate_roi_and_qupath(slide_png, capsys):
 
 
 def test_estimate_failures_exit_1_or_2(tmp_path, capsys):
-    assert main(["stains", "estimate", str(tmp_path / "missing.svs")]) == 1
-    assert "missing.svs" in capsys.readouterr().err
+    missing = tmp_path / "missing.svs"
+    assert main(["stains", "estimate", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err.count(str(missing)) == 1, err  # one line naming the file once, not "F: F: no such file"
+    assert len(err.strip().splitlines()) == 1
+    assert "no such file" in err
     blank = tmp_path / "blank.png"
     imsave(blank, np.full((64, 64, 3), 250, np.uint8), check_contrast=False)
     assert main(["stains", "estimate", str(blank)]) == 1

@@ -217,3 +217,20 @@ def test_the_opt_in_pigment_cell_model_and_gate_are_named_in_versions_and_summar
     # the pigment-cell model is the H-DAB default since session 34 (H4); the gate stays opt-in
     assert versions["pigment_cell_model"].startswith(resolve_cell_model("default").model_id + " ")
     assert "pigment_gate" not in versions
+
+
+def test_models_show_writes_undefined_figures_and_counts_as_a_reader_reads_them(capsys):
+    """The default nucleus card's EndoNuke split has no lymphocyte: its recall is NaN. Session 36 H6 saw
+    "lymphocyte recall nan" and "training counts: {'lymphocyte': 13060, ...}" (Python's dict repr).
+    Mutation caught: the figures printed with str() / the mapping's repr."""
+    assert main(["models", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "recall nan" not in shown
+    assert "lymphocyte recall – precision 0.0 (n 0)" in shown
+    counts = next(line for line in shown.splitlines() if line.startswith("training counts: "))
+    assert "{" not in counts
+    assert "'" not in counts
+    assert "tumour 39270" in counts
+    ki67 = next(line for line in shown.splitlines() if line.startswith("validation Ki67 bcdata: "))
+    assert "{" not in ki67
+    assert "index_mae_pp 3.78" in ki67
