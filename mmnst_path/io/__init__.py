@@ -65,6 +65,16 @@ def detect_kind(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
+def _head_words(head: bytes) -> str:
+    """What a file's first bytes look like, in words a user reads: empty, text, or the bytes in hex."""
+    if not head:
+        return "the file is empty"
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        text = head.decode("ascii").replace("\n", " ").replace("\r", " ").replace("\t", " ")
+        return f'it starts with the text "{text}"'
+    return "first bytes " + " ".join(f"{b:02x}" for b in head)
+
+
 def open_slide(
     source: str | os.PathLike[str] | np.ndarray,
     *,
@@ -173,7 +183,7 @@ def _open_auto(path: Path, kind: str | None, mpp: float | None) -> SlideReader:
             head = fh.read(8)
         msg = (
             f"{path}: unsupported format (not TIFF, PNG, JPEG, BMP, GIF or WebP, and not a format "
-            f"OpenSlide recognises; first bytes {head!r})"
+            f"OpenSlide recognises; {_head_words(head)})"
         )
         raise UnsupportedFormatError(msg)
     from ._image import ImageReader
