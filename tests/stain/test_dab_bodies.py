@@ -225,6 +225,29 @@ def test_the_shipped_model_names_a_brownish_aec_tile_and_keeps_a_reddish_dab_one
     assert (after.aec_probability >= AEC_P) == (named == "H-AEC")
 
 
+def test_the_pipeline_records_the_body_model():
+    """``stains="auto"`` on a brownish AEC tile: the preset is H-AEC and the detection names the model and p."""
+    import sys
+    import warnings
+    from pathlib import Path
+
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    try:
+        from eval_stain_guess import protocol_tile
+    finally:
+        sys.path.pop(0)
+    _, rgb, mpp = protocol_tile("H-AEC", 1015, 4, size=384)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_region(rgb, AnalysisConfig(measures=("ki67",), stains="auto"), mpp=mpp)
+    det = res.stains["detection"]
+    assert res.stains["name"] == "H-AEC"
+    assert det["aec_probability"] >= AEC_P
+    assert det["dab_model"] == f"stains_dab_aec.json {load_dab_model().model_id}"
+
+
 def test_a_damaged_model_file_gets_a_one_line_error(tmp_path):
     body = json.loads(dab_model_path().read_text())
     body["coef"][0] += 1.0
@@ -239,7 +262,7 @@ def test_a_damaged_model_file_gets_a_one_line_error(tmp_path):
 def test_the_chromogen_model_and_the_dab_model_are_not_taken_for_each_other():
     from mmnst_path.stain.chromogen_model import load_chromogen_model, shipped_path
 
-    with pytest.raises(CorruptFileError, match="classes must be|features .* are not the ones"):
+    with pytest.raises(CorruptFileError, match=r"classes must be|features .* are not the ones"):
         load_dab_model(shipped_path())
-    with pytest.raises(CorruptFileError, match="classes must be|features .* are not the ones"):
+    with pytest.raises(CorruptFileError, match=r"classes must be|features .* are not the ones"):
         load_chromogen_model(dab_model_path())
