@@ -339,6 +339,11 @@ def analyze_slide(
             if not math.isnan(guess.chromogen_probability):  # the chromogen model read a single red chromogen
                 detection["fast_red_probability"] = round(float(guess.chromogen_probability), 4)
                 detection["chromogen_model"] = f"{CHROMOGEN_MODEL_FILE} {load_chromogen_model().model_id}"
+            if not math.isnan(guess.aec_probability):  # the DAB-vs-AEC body model read a reddish H-DAB
+                from ..stain.dab_bodies import DAB_MODEL_FILE, load_dab_model
+
+                detection["aec_probability"] = round(float(guess.aec_probability), 4)
+                detection["dab_model"] = f"{DAB_MODEL_FILE} {load_dab_model().model_id}"
             config = config.replace(stains=guess.name)
             if guess.marker and config.ki67.melanocyte_marker == "auto":  # a double stain's marker: where it sits
                 config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})

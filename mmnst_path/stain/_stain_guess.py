@@ -57,6 +57,12 @@ class StainGuess:
     chromogen_probability : float
         The chromogen model's Fast Red probability of a single red-chromogen guess
         (:mod:`mmnst_path.stain.chromogen_model`; NaN: not asked).
+    dab_features : (F,) ndarray or None
+        The DAB-vs-AEC body model's row of a single H-DAB guess redder than DAB
+        (:func:`~mmnst_path.stain.dab_bodies.dab_row`; None: not asked).
+    aec_probability : float
+        The DAB-vs-AEC body model's AEC probability of that guess
+        (:func:`~mmnst_path.stain.dab_bodies.by_dab_model`; NaN: not asked).
     """
 
     name: str
@@ -73,3 +79,5 @@ class StainGuess:
     he_probability: float = math.nan
     chromogen_features: np.ndarray | None = field(default=None, repr=False, compare=False)
     chromogen_probability: float = math.nan
+    dab_features: np.ndarray | None = field(default=None, repr=False, compare=False)
+    aec_probability: float = math.nan

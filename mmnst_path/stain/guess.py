@@ -34,7 +34,10 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   the pink share decides as before. With positives on most of the tissue (90 %) the lighter half
   turns pink too and such a tile is still taken for H&E.
 - **Which chromogen**: since session 34 a single red-chromogen guess (after the rules below) is H-FastRed
-  when the chromogen model (:mod:`mmnst_path.stain.chromogen_model`) is confident, whatever the peak.
+  when the chromogen model (:mod:`mmnst_path.stain.chromogen_model`) is confident, whatever the peak;
+  since session 36 a single H-DAB guess whose peak lies redder than DAB itself is H-AEC when the
+  DAB-vs-AEC model of :mod:`mmnst_path.stain.dab_bodies`, reading the chromogen-stained bodies one by
+  one, is confident (``dab_model=False``: not asked).
   The chromogen-dominated pixels (residual ``>= CHROMOGEN_MIN_OD`` and at
   least ``CHROMOGEN_MIN_SHARE`` of the pixel's OD) give a residual-weighted histogram of angles.
   Melanin always lies on the brown-black side of any chromogen, so the chromogen is the
@@ -287,7 +290,7 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
                         mpp: float | None = None,
                         patches: Sequence[tuple[np.ndarray, np.ndarray | None]] | None = None,
                         patches_mpp: float | None = None, sox10: bool | None = None,
-                        chromogen_model: bool = True) -> StainGuess:
+                        chromogen_model: bool = True, dab_model: bool = True) -> StainGuess:
     """The stain preset of an image and the evidence for it (see the module docstring).
 
     Parameters
@@ -311,7 +314,11 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
         :data:`SOX10_DETECTION`.
     chromogen_model : bool
         Let the chromogen model name a single red chromogen (:mod:`mmnst_path.stain.chromogen_model`);
-        False: the rules alone.
+        False: the rules alone (and no DAB-vs-AEC model either).
+    dab_model : bool
+        Let the DAB-vs-AEC body model name a single H-DAB guess redder than DAB H-AEC
+        (:func:`~mmnst_path.stain.dab_bodies.by_dab_model`; needs ``mpp`` or ``patches`` fine enough to
+        resolve nuclei); False: the guess before session 36.
 
     Returns
     -------
@@ -330,7 +337,15 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
     else:
         places = pooled_places(patches, float(patches_mpp), guess.white_point)
     sox10 = SOX10_DETECTION if sox10 is None else bool(sox10)
-    return _by_model(guess if places is None else _by_places(guess, places, sox10), chromogen_model)
+    guess = _by_model(guess if places is None else _by_places(guess, places, sox10), chromogen_model)
+    if chromogen_model and dab_model:  # after the chromogen model: an H-AEC named here is not asked again
+        from .dab_bodies import by_dab_model
+
+        if mpp <= PLACES_MAX_MPP:
+            guess = by_dab_model(guess, [(rgb, tissue)], float(mpp))
+        elif patches and patches_mpp is not None:
+            guess = by_dab_model(guess, patches, float(patches_mpp))
+    return guess
 
 
 def _by_model(guess: StainGuess, on: bool) -> StainGuess:
