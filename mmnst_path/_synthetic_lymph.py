@@ -29,6 +29,10 @@ __all__ = ["paint_infiltrate"]
 
 #: Sites of an infiltrate lymphocyte in the truth (``cells["lymph_site"]``; "" for other cells).
 LYMPH_SITES = ("aggregate", "band", "nest_edge", "single")
+#: Range of a packed lymphocyte's centre distance to its neighbours, in units of the sum of the two
+#: radii (drawn per candidate pair check), in aggregates and bands; a module setting so that a
+#: benchmark can ask how much the packing alone makes a family hard.
+PACKED_SPACING = (0.8, 1.1)
 
 
 def _aggregate_masks(strom: np.ndarray, nest: np.ndarray, rng: np.random.Generator, px: float,
@@ -177,11 +181,11 @@ def paint_infiltrate(tissue: np.ndarray, nest: np.ndarray, strom: np.ndarray, la
     for (mask, dist), is_gc, gp in zip(aggs, gc, gc_pos, strict=True):
         area = float((mask & tissue).sum())
         target = int(fill * 0.55 * area / (mean_area * 0.9 ** 2))
-        fill_region(mask, "aggregate", (0.8, 1.1), target,
+        fill_region(mask, "aggregate", PACKED_SPACING, target,
                     0.7, lambda r, c, d=dist, g=is_gc, q=gp: (q, True) if g and d[r, c] < 0.6 else (p_pos, False))
     if band_on:
         area = float((band & tissue).sum())
-        fill_region(band, "band", (0.8, 1.1), int(fill * 0.45 * area / (mean_area * 0.9 ** 2)), 0.7,
+        fill_region(band, "band", PACKED_SPACING, int(fill * 0.45 * area / (mean_area * 0.9 ** 2)), 0.7,
                     lambda r, c: (p_pos, False))
         area = float((spill & tissue).sum())
         fill_region(spill, "nest_edge", (0.85, 1.1), int(fill * 0.3 * area / (mean_area * 0.9 ** 2)), 0.7,

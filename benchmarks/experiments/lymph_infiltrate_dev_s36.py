@@ -13,7 +13,7 @@ the truth type is the type of the true nucleus it overlaps most.
 Usage::
 
     PYTHONPATH=. python benchmarks/experiments/lymph_infiltrate_dev_s36.py --first 640 --seeds 24 \\
-        [--picture /work/notes/s36/h8_infiltrate_calls.png --picture-seed 642]
+        [--picture /work/notes/s36/h8_infiltrate_calls.png --picture-seed 642] [--packed-spacing 1.1 1.4]
 """
 
 from __future__ import annotations
@@ -66,6 +66,23 @@ def detections(tile, pts: np.ndarray, names: np.ndarray) -> dict[str, np.ndarray
             "kept": np.isin(names, KEPT), "label": lab, "det_labels": det_lab}
 
 
+def lymph_context(tile, radius_um: float = 12.0) -> np.ndarray:
+    """Per true nucleus: ``interior`` (a lymphocyte with >= 4 nuclei within ``radius_um``, >= 80 % of them
+    lymphocytes), ``edge`` (another lymphocyte with a lymphocyte within ``radius_um``), ``alone`` or ""."""
+    from scipy.spatial import cKDTree
+
+    cells = tile.truth["cells"]
+    pts = np.c_[cells["row"], cells["col"]] * tile.mpp
+    ly = cells["cell_type"] == "lymphocyte"
+    out = np.full(ly.size, "", "<U8")
+    tree = cKDTree(pts)
+    for i in np.flatnonzero(ly):
+        near = [j for j in tree.query_ball_point(pts[i], radius_um) if j != i]
+        share = float(ly[near].mean()) if near else 0.0
+        out[i] = "interior" if len(near) >= 4 and share >= 0.8 else ("edge" if ly[near].any() else "alone")
+    return out
+
+
 def pct(num: np.ndarray, den: np.ndarray) -> float:
     k = int(den.sum())
     return 100.0 * float((num & den).sum()) / k if k else math.nan
@@ -74,7 +91,7 @@ def pct(num: np.ndarray, den: np.ndarray) -> float:
 def run(seeds: range, size: int) -> dict[str, dict[str, list]]:
     from mmnst_path.synthetic_ki67 import ki67_cells_tile
 
-    acc: dict[str, dict[str, list]] = {f: {"err": [], "keep": [], "truth": [], "det": []} for f in FAMILIES}
+    acc: dict[str, dict[str, list]] = {f: {"err": [], "keep": [], "stages": [], "truth": [], "det": []} for f in FAMILIES}
     for seed in seeds:
         for fam in FAMILIES:
             tile = ki67_cells_tile(seed, size=size, lymphocytes=fam)
@@ -85,9 +102,12 @@ def run(seeds: range, size: int) -> dict[str, dict[str, list]]:
             a = acc[fam]
             a["err"].append(ix["meas"] - ix["true"])
             a["keep"].append(ix["meas"] - ix["pos"])
+            a["stages"].append((ix["det"] - ix["true"], ix["excl"] - ix["det"], ix["pos"] - ix["excl"]))
             t = res["truth"]
             a["truth"].append({"type": t["cell_type"], "detected": res["detected"], "kept": res["kept"],
-                               "site": t.get("lymph_site", np.full(t["cell_type"].size, ""))})
+                               "site": t.get("lymph_site", np.full(t["cell_type"].size, "")),
+                               "context": lymph_context(tile),
+                               "activated": t.get("activated", np.zeros(t["cell_type"].size, bool))})
             a["det"].append(det)
             print(f"{seed} {fam:10s} true {ix['true']:6.2f} meas {ix['meas']:6.2f} err {ix['meas'] - ix['true']:+6.2f}"
                   f" L {int((t['cell_type'] == 'lymphocyte').sum()):4d}", file=sys.stderr, flush=True)
@@ -116,7 +136,17 @@ def summary(acc: dict[str, dict[str, list]]) -> None:
               f" | {100.0 * merged.sum() / max(1, lymph_det.sum()):.6f} ({int(merged.sum())} of {int(lymph_det.sum())})"
               f" | {pct(d['kept'], merged):.6f} | {pct(d['kept'], single):.6f}"
               f" | {np.median(kept_area) if kept_area.size else math.nan:.2f} | {np.median(excl_area) if excl_area.size else math.nan:.2f} |")
+        st_mean = np.nanmean(np.asarray(a["stages"]), axis=0)
+        print(f"  {fam}: stage means det {st_mean[0]:+.6f} excl {st_mean[1]:+.6f} pos {st_mean[2]:+.6f}"
+              f" keep {np.mean(a['keep']):+.6f} pp; unlinked detections {int((d['type'] == 'unlinked').sum())}")
+        for ctx in ("interior", "edge", "alone"):
+            s = ly & (t["context"] == ctx)
+            print(f"  {fam} context {ctx:8s}: {int(s.sum())} lymphocytes, detected {pct(t['detected'], s):.4f} %,"
+                  f" kept {pct(t['kept'], s & t['detected']):.4f} % of detected")
         if fam == "infiltrate":
+            for name, s in (("activated", ly & t["activated"]), ("small", ly & ~t["activated"])):
+                print(f"  {name:9s}: {int(s.sum())} lymphocytes, detected {pct(t['detected'], s):.4f} %,"
+                      f" kept {pct(t['kept'], s & t['detected']):.4f} % of detected")
             for site in ("aggregate", "band", "nest_edge", "single"):
                 s = ly & (t["site"] == site)
                 print(f"  site {site:9s}: {int(s.sum())} lymphocytes, detected {pct(t['detected'], s):.4f} %,"
@@ -161,7 +191,15 @@ def main() -> None:
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--picture", type=Path, default=None)
     p.add_argument("--picture-seed", type=int, default=642)
+    p.add_argument("--packed-spacing", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="sensitivity only: centre spacing range (x sum of radii) in aggregates and bands"
+                        " instead of the family's 0.8-1.1")
     args = p.parse_args()
+    if args.packed_spacing is not None:
+        from mmnst_path import _synthetic_lymph
+
+        _synthetic_lymph.PACKED_SPACING = tuple(args.packed_spacing)
+        print(f"packed spacing {_synthetic_lymph.PACKED_SPACING} (sensitivity, not the family's recipe)")
     if args.picture is not None:
         picture(args.picture_seed, args.size, args.picture)
     if args.seeds > 0:
