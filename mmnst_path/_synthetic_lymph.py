@@ -108,7 +108,7 @@ def paint_infiltrate(tissue: np.ndarray, nest: np.ndarray, strom: np.ndarray, la
     -------
     dict
         ``recipe`` (the tile's draws) and per painted lymphocyte, in painting order, ``site`` (one
-        of ``LYMPH_SITES``) and ``activated``.
+        of ``LYMPH_SITES``), ``activated`` and ``rim`` (a cytoplasm rim was painted).
     """
     px = 1.0 / mpp
     other = labels > 0
@@ -133,6 +133,7 @@ def paint_infiltrate(tissue: np.ndarray, nest: np.ndarray, strom: np.ndarray, la
     radii = np.zeros(0)
     sites: list[str] = []
     activated: list[bool] = []
+    rims: list[bool] = []
 
     def nucleus(germinal: bool) -> tuple[float, bool]:
         act = rng.random() < (0.3 if germinal else act_share)
@@ -164,7 +165,8 @@ def paint_infiltrate(tissue: np.ndarray, nest: np.ndarray, strom: np.ndarray, la
             e = rng.uniform(0.85, 1.0) if act else rng.uniform(0.75, 1.0)
             ang = rng.uniform(0, np.pi)
             a, b = rad / math.sqrt(e), rad * math.sqrt(e)
-            if rng.random() < rim_share:  # thin rim of pale cytoplasm, no label
+            rim = bool(rng.random() < rim_share)
+            if rim:  # thin rim of pale cytoplasm, no label
                 grow = rng.uniform(0.6, 1.2) * px
                 _ellipse(hem, r, c, a + grow, b + grow, ang, scale * rng.uniform(0.08, 0.14), paint_rng)
             gname, d_od = grade_of(p, 0.3)
@@ -175,6 +177,7 @@ def paint_infiltrate(tissue: np.ndarray, nest: np.ndarray, strom: np.ndarray, la
             paint(r, c, a, b, ang, h_od, gname, d_od, "lymphocyte", clump)
             sites.append(site)
             activated.append(act)
+            rims.append(rim)
             placed += 1
 
     mean_area = math.pi * (2.8 * px) ** 2
@@ -203,4 +206,4 @@ def paint_infiltrate(tissue: np.ndarray, nest: np.ndarray, strom: np.ndarray, la
         "band_width_um": width_um, "band_spill_um": spill_um, "band_coverage": coverage,
         "single_density": single_density,
     }
-    return {"recipe": recipe, "site": sites, "activated": activated}
+    return {"recipe": recipe, "site": sites, "activated": activated, "rim": rims}

@@ -214,7 +214,7 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         cytoplasm (0.6-1.2 µm, 0.08-0.14 OD, unlabelled); 2-10 % Ki67-positive per tile. A
         lymphocyte's core never lies on an earlier nucleus. Between them lone lymphocytes at 0.3 x
         ``lymphocyte_density``. The truth's ``cells`` gain ``lymph_site`` (``aggregate``, ``band``,
-        ``nest_edge``, ``single``; "" for other cells) and ``activated``, the truth
+        ``nest_edge``, ``single``; "" for other cells), ``activated`` and ``cytoplasm_rim``, the truth
         ``lymphocytes`` and ``infiltrate`` (the tile's draws).
 
     Returns
@@ -378,7 +378,9 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         site[n_before:] = infiltrate["site"]
         act = np.zeros(len(rows), bool)
         act[n_before:] = infiltrate["activated"]
-        cells["lymph_site"], cells["activated"] = site, act
+        rim = np.zeros(len(rows), bool)
+        rim[n_before:] = infiltrate["rim"]
+        cells["lymph_site"], cells["activated"], cells["cytoplasm_rim"] = site, act, rim
     is_tumour = cells["cell_type"] == "tumour"
     npos = int((is_tumour & (cells["grade"] != "negative")).sum())
     nneg = int((is_tumour & (cells["grade"] == "negative")).sum())

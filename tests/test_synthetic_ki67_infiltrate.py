@@ -72,6 +72,8 @@ def test_infiltrate_lymphocytes_touch_in_aggregates_and_the_truth_is_consistent(
     assert set(cells["lymph_site"][lymph]) <= {"aggregate", "band", "nest_edge", "single"}
     assert (cells["lymph_site"][~lymph] == "").all()
     assert not cells["activated"][~lymph].any()
+    assert not cells["cytoplasm_rim"][~lymph].any()
+    assert 0 < cells["cytoplasm_rim"][lymph].mean() < 1
     packed = lymph & np.isin(cells["lymph_site"], ("aggregate", "band"))
     assert packed.sum() > 50
     assert _touching_share(tile, packed) > 0.5

@@ -107,7 +107,8 @@ def run(seeds: range, size: int) -> dict[str, dict[str, list]]:
             a["truth"].append({"type": t["cell_type"], "detected": res["detected"], "kept": res["kept"],
                                "site": t.get("lymph_site", np.full(t["cell_type"].size, "")),
                                "context": lymph_context(tile),
-                               "activated": t.get("activated", np.zeros(t["cell_type"].size, bool))})
+                               "activated": t.get("activated", np.zeros(t["cell_type"].size, bool)),
+                               "rim": t.get("cytoplasm_rim", np.zeros(t["cell_type"].size, bool))})
             a["det"].append(det)
             print(f"{seed} {fam:10s} true {ix['true']:6.2f} meas {ix['meas']:6.2f} err {ix['meas'] - ix['true']:+6.2f}"
                   f" L {int((t['cell_type'] == 'lymphocyte').sum()):4d}", file=sys.stderr, flush=True)
@@ -144,7 +145,8 @@ def summary(acc: dict[str, dict[str, list]]) -> None:
             print(f"  {fam} context {ctx:8s}: {int(s.sum())} lymphocytes, detected {pct(t['detected'], s):.4f} %,"
                   f" kept {pct(t['kept'], s & t['detected']):.4f} % of detected")
         if fam == "infiltrate":
-            for name, s in (("activated", ly & t["activated"]), ("small", ly & ~t["activated"])):
+            for name, s in (("activated", ly & t["activated"]), ("small", ly & ~t["activated"]),
+                            ("rim", ly & t["rim"]), ("no rim", ly & ~t["rim"])):
                 print(f"  {name:9s}: {int(s.sum())} lymphocytes, detected {pct(t['detected'], s):.4f} %,"
                       f" kept {pct(t['kept'], s & t['detected']):.4f} % of detected")
             for site in ("aggregate", "band", "nest_edge", "single"):
