@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/eval_ki67_cells.py [--seeds N] [--first S] [--cell-model default|FILE]
-        [--size PX] [--weak-share X] [--grey-share X] [--ki67 KEY=VALUE ...] [--csv FILE] [--overlays DIR]
+        [--size PX] [--weak-share X] [--grey-share X] [--lymphocytes scattered|infiltrate]
+        [--ki67 KEY=VALUE ...] [--csv FILE] [--overlays DIR]
 
 Tiles: :func:`mmnst_path.synthetic_ki67.ki67_cells_tile` (tumour nest with negative, weak,
 moderate and strong Ki67 nuclei; lymphocytes, stromal spindles and macrophages around). Each
@@ -26,6 +27,10 @@ Per truth class it prints the detection recall, the share the cell model keeps i
 the share read positive; per grade of tumour nucleus the same, and separately for the tumour
 nuclei rendered with a grey-beige absorber (``--grey-share``: the hard negatives of
 ``ki67_cells_tile(grey_share=...)``; 0, the default, renders the tiles of earlier versions).
+``--lymphocytes infiltrate`` renders the lymphocytes as dense aggregates and peritumoural bands of
+touching nuclei (``ki67_cells_tile(lymphocytes="infiltrate")``; ``scattered``, the default, renders
+the tiles of earlier versions) and adds a per-site line (aggregate, band, nest edge, single) to the
+lymphocyte row.
 """
 
 from __future__ import annotations
@@ -115,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weak-share", type=float, default=None)
     parser.add_argument("--grey-share", type=float, default=0.0,
                         help="share of tumour nuclei with a grey-beige absorber (hard negatives)")
+    parser.add_argument("--lymphocytes", choices=("scattered", "infiltrate"), default="scattered",
+                        help="lymphocyte family of the tiles (infiltrate: aggregates and bands of touching nuclei)")
     parser.add_argument("--ki67", action="append", default=[], metavar="KEY=VALUE",
                         help="a [ki67] parameter (Ki67Params, value parsed as TOML); repeatable")
     parser.add_argument("--csv", type=Path, default=None)
@@ -134,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'seed':>4s} {'true':>6s} {'meas':>6s} {'err':>6s} | " + " ".join(f"{k:>6s}" for k in STAGES)
           + f" | {'none':>6s} {'T':>4s} {'L':>4s} {'S':>4s} {'M':>4s}")
     for seed in range(args.first, args.first + args.seeds):
-        tile = ki67_cells_tile(seed, size=args.size, weak_share=args.weak_share, grey_share=args.grey_share)
+        tile = ki67_cells_tile(seed, size=args.size, weak_share=args.weak_share, grey_share=args.grey_share,
+                               lymphocytes=args.lymphocytes)
         res = evaluate_tile(tile, args.cell_model, ki67)
         ix = res["index"]
         steps = {"det": ix["det"] - ix["true"], "excl": ix["excl"] - ix["det"], "pos": ix["pos"] - ix["excl"],
@@ -147,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
               + " ".join(f"{steps[k]:+6.1f}" for k in STAGES)
               + f" | {row['err_none']:+6.1f} " + " ".join(f"{int((t['cell_type'] == c).sum()):4d}" for c in CELL_TYPES))
         allc.append({**{k: res[k] for k in ("detected", "kept", "read_pos", "dab")},
-                     "type": t["cell_type"], "grade": t["grade"], "grey": t["grey"]})
+                     "type": t["cell_type"], "grade": t["grade"], "grey": t["grey"],
+                     "site": t.get("lymph_site", np.full(t["cell_type"].size, ""))})
         if args.overlays is not None:
             from PIL import Image
 
@@ -165,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     for ctype in CELL_TYPES:
         sel = cat["type"] == ctype
         groups = [(ctype, sel)] if ctype != "tumour" else [(f"tumour {g}", sel & (cat["grade"] == g)) for g in GRADES]
+        if ctype == "lymphocyte" and (cat["site"] != "").any():
+            groups += [(f"  {s}"[:12], sel & (cat["site"] == s)) for s in ("aggregate", "band", "nest_edge", "single")]
         if ctype == "tumour" and cat["grey"].any():
             groups += [(f"grey {g}"[:12], sel & cat["grey"] & (cat["grade"] == g)) for g in GRADES]
         for name, s in groups:

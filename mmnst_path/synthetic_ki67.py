@@ -19,7 +19,7 @@ noise, JPEG, tinted white balance and a camera black level on half the tiles).
 Public API
 ----------
 ``ki67_cells_tile(seed, *, size=384, mpp=0.5, positive_fraction=None, weak_share=None, ..., grey_share=0,
-tumour="nest")``
+tumour="nest", lymphocytes="scattered")``
 ``CELL_TYPES``  the cell types of the truth
 ``GRADES``      the DAB grades of the truth (``negative``, ``weak``, ``moderate``, ``strong``)
 ``GRADE_DAB_OD`` painted nuclear DAB concentration (log10 OD) of each positive grade
@@ -148,7 +148,8 @@ def _spindle_tumour(nest: np.ndarray, strom: np.ndarray, rng: np.random.Generato
 def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fraction: float | None = None,
                     weak_share: float | None = None, lymphocyte_density: float | None = None,
                     stroma_fraction: float | None = None, plump_stroma: float | None = None,
-                    appearance: str = "varied", grey_share: float = 0.0, tumour: str = "nest") -> SyntheticTile:
+                    appearance: str = "varied", grey_share: float = 0.0, tumour: str = "nest",
+                    lymphocytes: str = "scattered") -> SyntheticTile:
     """Ki67 H-DAB tile of a tumour nest in stroma, with lymphocytes, spindles and macrophages.
 
     Parameters
@@ -195,6 +196,26 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         fibroblast nuclei (half-axes 4-8 x 0.8-1.5 µm, dense, one per ~450 µm²) along a flow of
         their own, few plump ones (share ``plump_stroma`` x 0.3). Lymphocytes and macrophages as
         in the nest.
+    lymphocytes : {"scattered", "infiltrate"}
+        ``"scattered"`` (the default, the tiles of earlier versions): single small round dense
+        lymphocytes (2.2-3.2 µm radius, 0.6-1.0 OD) anywhere in the tissue, never touching, 5 %
+        Ki67-positive, ``lymphocyte_density`` per 1000 µm². ``"infiltrate"``: lymphocytes as real
+        slides show them, laid out by a generator of their own (:mod:`mmnst_path._synthetic_lymph`;
+        the tumour, stroma and macrophages are those of the ``"scattered"`` tile of the same seed).
+        Per tile 0-3 dense aggregates (semi-axis 12-40 µm x 0.7-1.3, axis ratio 1-3: round
+        lymphoid aggregates to perivascular cuffs; a share of 0-1 of them centred on the nest's
+        border; a quarter with a germinal-centre-like core, 20-50 % Ki67-positive, more activated
+        cells) and, on most tiles, a patchy peritumoural band (8-25 µm wide on 20-60 % of the
+        border) that spills 3-12 µm between the tumour cells at the nest's edge; in them the
+        nuclei touch and overlap slightly (centre spacing 0.8-1.1 x the sum of the radii, fill
+        0.5-1 of a packed layout). Nuclei 2-3.8 µm in radius (mode 2.7), round to pressed oval
+        (axis ratio 0.75-1), dense (0.55-1.0 OD) with clumped chromatin; 3-15 % per tile activated
+        (3.5-4.5 µm, 0.3-0.5 OD, open chromatin with coarse clumps); on 10-50 % a thin rim of pale
+        cytoplasm (0.6-1.2 µm, 0.08-0.14 OD, unlabelled); 2-10 % Ki67-positive per tile. A
+        lymphocyte's core never lies on an earlier nucleus. Between them lone lymphocytes at 0.3 x
+        ``lymphocyte_density``. The truth's ``cells`` gain ``lymph_site`` (``aggregate``, ``band``,
+        ``nest_edge``, ``single``; "" for other cells), ``activated`` and ``cytoplasm_rim``, the truth
+        ``lymphocytes`` and ``infiltrate`` (the tile's draws).
 
     Returns
     -------
@@ -223,6 +244,9 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         raise ValueError(msg)
     if tumour not in ("nest", "spindle"):
         msg = f"tumour must be 'nest' or 'spindle', got {tumour!r}"
+        raise ValueError(msg)
+    if lymphocytes not in ("scattered", "infiltrate"):
+        msg = f"lymphocytes must be 'scattered' or 'infiltrate', got {lymphocytes!r}"
         raise ValueError(msg)
     rng = np.random.default_rng([seed, 7013])
     vh = perturb_vector(_H, rng.uniform(0, 5), rng)
@@ -305,14 +329,23 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         rad = rng.uniform(4.0, 5.5) * px
         paint(r, c, rad * 1.25, rad * 0.7, rng.uniform(0, np.pi), rng.uniform(0.25, 0.45), "negative", 0.0,
               "macrophage", 0.25)
-    # lymphocytes: small round dense nuclei (2.2-3.2 µm radius) anywhere in the tissue, 5 % positive
-    n_l = int(lymph_density * area_um2 / 1000.0)
-    for r, c in _place(tissue, n_l, rng, occupied, 2.0 * 2.8 * px):
-        rad = rng.uniform(2.2, 3.2) * px
-        e = rng.uniform(0.85, 1.0)
-        gname, d_od = grade_of(0.05, 0.3)
-        paint(r, c, rad / math.sqrt(e), rad * math.sqrt(e), rng.uniform(0, np.pi), rng.uniform(0.6, 1.0),
-              gname, d_od, "lymphocyte", 0.1)
+    infiltrate: dict[str, Any] = {}
+    n_before = len(rows)
+    if lymphocytes == "infiltrate":
+        from ._synthetic_lymph import paint_infiltrate
+
+        infiltrate = paint_infiltrate(tissue, nest, strom, labels, hem, np.random.default_rng([seed, 7013, 3]), rng,
+                                      mpp=mpp, scale=scale, single_density=0.3 * lymph_density,
+                                      grade_of=grade_of, paint=paint)
+    else:
+        # lymphocytes: small round dense nuclei (2.2-3.2 µm radius) anywhere in the tissue, 5 % positive
+        n_l = int(lymph_density * area_um2 / 1000.0)
+        for r, c in _place(tissue, n_l, rng, occupied, 2.0 * 2.8 * px):
+            rad = rng.uniform(2.2, 3.2) * px
+            e = rng.uniform(0.85, 1.0)
+            gname, d_od = grade_of(0.05, 0.3)
+            paint(r, c, rad / math.sqrt(e), rad * math.sqrt(e), rng.uniform(0, np.pi), rng.uniform(0.6, 1.0),
+                  gname, d_od, "lymphocyte", 0.1)
     blur_px = blur_um / mpp
     from scipy import ndimage as ndi
 
@@ -340,6 +373,14 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         "label": np.arange(1, len(rows) + 1, dtype=np.int32),
         "grey": grey_cells,
     }
+    if infiltrate:
+        site = np.full(len(rows), "", "<U9")
+        site[n_before:] = infiltrate["site"]
+        act = np.zeros(len(rows), bool)
+        act[n_before:] = infiltrate["activated"]
+        rim = np.zeros(len(rows), bool)
+        rim[n_before:] = infiltrate["rim"]
+        cells["lymph_site"], cells["activated"], cells["cytoplasm_rim"] = site, act, rim
     is_tumour = cells["cell_type"] == "tumour"
     npos = int((is_tumour & (cells["grade"] != "negative")).sum())
     nneg = int((is_tumour & (cells["grade"] == "negative")).sum())
@@ -352,4 +393,6 @@ def ki67_cells_tile(seed: int, *, size: int = 384, mpp: float = 0.5, positive_fr
         "stain_scale": scale, "dark_share": dark_share, "plump_stroma": plump, "grey_share": grey_share,
         "grey_tilt": grey_tilt, "tumour": tumour, **spindle,
     }
+    if infiltrate:
+        truth["lymphocytes"], truth["infiltrate"] = lymphocytes, infiltrate["recipe"]
     return SyntheticTile(rgb, mpp, truth, {"tissue": tissue, "nest": nest, "nuclei": labels})
