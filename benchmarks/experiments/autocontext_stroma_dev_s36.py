@@ -30,7 +30,7 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import autocontext_keep_dev_s36 as ac  # noqa: E402
+import autocontext_keep_dev_s36 as ac
 
 SHAPE = ("area_um2", "major_um", "minor_um", "eccentricity", "od_mean")
 ORIENT_UM = (30.0, 60.0)
