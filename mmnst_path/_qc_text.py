@@ -209,13 +209,13 @@ def shown_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
     A row where nothing was measured (:func:`nothing_measured`) keeps its columns, but every
     measurement column (Ki67 counts and thresholds, hot spot, H-score, melanin, necrosis, tissue
-    fractions) is empty (undefined, not 0: no nucleus could be counted) and ``error`` says so once
-    (:data:`NO_TISSUE_TEXT`); its status stays ok. Other rows come back as they are (a copy).
+    fractions) is empty (undefined, not 0: no nucleus could be counted); its status stays ok and its
+    ``error`` stays empty (a column a user filters for failures; the CLI and report.html say
+    :data:`NO_TISSUE_TEXT` once). Other rows come back as they are (a copy).
     """
     out = dict(row)
     if nothing_measured(row):
         for name in out:
             if name.startswith(_MEASURE_PREFIXES):
                 out[name] = None
-        out["error"] = NO_TISSUE_TEXT
     return out

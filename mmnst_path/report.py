@@ -4,8 +4,8 @@ Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz
 ``cells.parquet`` (the same table), ``cells.geojson`` (QuPath detections + one annotation per ROI, or
 without ROIs one "Image" annotation with the slide's area measures, see :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
 Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`). Their ``error`` column holds
-why a failed input failed, and on an ok input where no tissue was found the note that nothing was measured
-(its measurement columns are then empty: :func:`shown_row`).
+why a failed input failed; on an ok input where no tissue was found the measurement columns are empty
+(:func:`shown_row`).
 
 Every write is atomic (a temporary file in the target folder, then :func:`os.replace`, see
 :mod:`mmnst_path._atomic`), so an interrupted run never leaves a half-written file behind. The QC
