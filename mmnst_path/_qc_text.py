@@ -1,11 +1,13 @@
 """The plain-language QC sentences of a result's metrics (a summary row or ``SlideResult.metrics``):
 pigment bound, near-black positives, stromal exclusion, and the melanocyte-restricted index of a
-double stain. The CLI, the HTML report and the napari plugin all say them in these words.
+double stain; and how a row where nothing was measured (no tissue) is shown (:func:`shown_row`). The CLI,
+the HTML report and the napari plugin all say them in these words.
 Re-exported by :mod:`mmnst_path.report`."""
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,13 +17,16 @@ __all__ = [
     "MARKER_LABELS",
     "NEAR_BLACK_WARN_MIN",
     "NEAR_BLACK_WARN_PCT",
+    "NO_TISSUE_TEXT",
     "PIGMENT_WARN_PCT",
     "STROMA_WARN_MIN",
     "STROMA_WARN_PCT",
     "melanocytic_text",
     "near_black_warning",
+    "nothing_measured",
     "pigment_warning",
     "qc_warnings",
+    "shown_row",
     "stroma_warning",
 ]
 
@@ -183,3 +188,34 @@ def melanocytic_text(metrics: Mapping[str, Any]) -> str:
     value = "–" if idx is None else f"{idx:.1f} %"
     ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
     return f"Ki67 in melanocytes ({MARKER_LABELS[marker]}): {value}{ci}, n={0 if n is None else int(n)}"
+
+
+#: Said once for an ok input where no tissue was found: in summary.csv's ``error`` column (empty on other ok
+#: rows), report.html's warnings and the command line's notes under its table.
+NO_TISSUE_TEXT = "no tissue found (0 mm²): nothing was measured; check the image and the tissue detection"
+
+#: summary row keys that hold a measurement (left empty where nothing was measured, see :func:`shown_row`)
+_MEASURE_PREFIXES = ("ki67_", "hotspot_", "h_score", "melanin_", "necrosis_", "tumour_fraction", "stroma_fraction")
+
+
+def nothing_measured(row: Mapping[str, Any]) -> bool:
+    """Whether an ok summary row found no tissue (``tissue_area_mm2`` 0): none of its measures ran on anything."""
+    area = row.get("tissue_area_mm2")
+    return row.get("status") == "ok" and isinstance(area, numbers.Real) and not isinstance(area, bool) and area == 0
+
+
+def shown_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary row as summary.csv, summary.json, report.html and the command line show it.
+
+    A row where nothing was measured (:func:`nothing_measured`) keeps its columns, but every
+    measurement column (Ki67 counts and thresholds, hot spot, H-score, melanin, necrosis, tissue
+    fractions) is empty (undefined, not 0: no nucleus could be counted); its status stays ok and its
+    ``error`` stays empty (a column a user filters for failures; the CLI and report.html say
+    :data:`NO_TISSUE_TEXT` once). Other rows come back as they are (a copy).
+    """
+    out = dict(row)
+    if nothing_measured(row):
+        for name in out:
+            if name.startswith(_MEASURE_PREFIXES):
+                out[name] = None
+    return out

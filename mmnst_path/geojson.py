@@ -19,7 +19,9 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     defaults for those names (its constants (200, 50, 50) / (90, 90, 180) scaled by 1.25), Pigment
     (120, 72, 24), Excluded teal (0, 160, 160), Lymphocyte magenta (230, 70, 230), Stroma
     (150, 200, 150) and Other (255, 200, 0) as QuPath's own, Macrophage olive (150, 150, 0).
-    Nuclei are small polygons (an octagon of the nucleus' area) or points. Each region carries ``Num Positive``, ``Num Negative``,
+    Nuclei are small polygons (the nucleus' outline, else an octagon of its area) or points; given the image
+    size, an outline that reaches past the image border is clipped to the image (:func:`mmnst_path._ring_clip.clip_ring`),
+    so QuPath holds no object partly outside the image. Each region carries ``Num Positive``, ``Num Negative``,
     ``Num Pigment``, ``Num Excluded`` and ``Positive %`` of the nuclei whose centroid it holds (none of them when
     Ki67 was not measured). The whole-image annotation ``Image`` (written when no ROI was given) also
     carries the slide's area measures as measured (:func:`image_measurements`: ``Necrosis %``,
@@ -63,6 +65,7 @@ from ._geojson_read import (
     rois_from_features,
     stains_of_features,
 )
+from ._ring_clip import clip_ring, ring_inside
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError
 
@@ -134,7 +137,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 def cell_features(
     cells: CellTable, *, mpp: float | None = None, shape: str = "polygon", seed: str = "", chromogen: str = "dab",
-    counterstain: str = "hematoxylin",
+    counterstain: str = "hematoxylin", image_shape: tuple[int, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One QuPath detection feature per nucleus, in the table's order.
 
@@ -152,6 +155,9 @@ def cell_features(
         The Ki67 chromogen (``"dab"``, ``"aec"``, ``"fast_red"``) and counterstain (``"hematoxylin"``,
         ``"azure_b"``) read: they name the OD measurements (``"AEC OD mean"``, ``"Azure B OD mean"``;
         :func:`mmnst_path._geojson_names.measurement_names`).
+    image_shape : (rows, cols), optional
+        Level-0 image size: a polygon reaching past the image (QuPath's ``[0, cols] x [0, rows]``) is
+        clipped to it (a nucleus whose outline has no area inside becomes a point). None: not clipped.
     """
     if shape not in ("polygon", "point"):
         msg = f"cell_features: shape must be 'polygon' or 'point', got {shape!r}"
@@ -184,22 +190,32 @@ def cell_features(
     # Python floats, column by column (the same values as float(arr[i]), without a numpy scalar each)
     values = [(key, arr.tolist()) for key, arr in columns]
     outline_list = None
+    outside: set[int] = set()  # outlines reaching past the image, clipped below
     if outlines is not None:  # closed [x, y] rings (:func:`_ring_xy` of every outline at once)
         xy = _round3(outlines[..., ::-1] + 0.5)
         outline_list = np.concatenate([xy, xy[:, :1]], axis=1).tolist()
+        if image_shape is not None:
+            past = (xy < 0).any(axis=(1, 2)) | (xy[..., 0] > image_shape[1]).any(axis=1) | (
+                xy[..., 1] > image_shape[0]).any(axis=1)
+            outside = set(np.flatnonzero(past).tolist())
     isfinite = math.isfinite
     for i in range(n):
         cls = str(names[i])
         meas = {key: vals[i] for key, vals in values if isfinite(vals[i])}
         r, c = float(cells.row[i]), float(cells.col[i])
+        ring: list[list[float]] | None = None
         if outline_list is not None:  # the nucleus' own outline (16-ray star polygon of its label)
-            geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [outline_list[i]]}
+            ring = clip_ring(outline_list[i], image_shape[1], image_shape[0]) if i in outside else outline_list[i]  # type: ignore[index]
         elif shape == "polygon":
             a_px = area[i] / (mpp * mpp) if math.isfinite(area[i]) and area[i] > 0 else 12.0  # type: ignore[operator]
             rad = math.sqrt(a_px / (2 * math.sqrt(2)))  # regular octagon of area a_px
             poly = np.column_stack([r + rad * np.sin(angles), c + rad * np.cos(angles)])
-            geometry = {"type": "Polygon", "coordinates": [_ring_xy(poly)]}
-        else:
+            ring = _ring_xy(poly)
+            if image_shape is not None and not ring_inside(ring, image_shape[1], image_shape[0]):
+                ring = clip_ring(ring, image_shape[1], image_shape[0])
+        if ring is not None:
+            geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [ring]}
+        else:  # a point asked for, or no polygon area inside the image
             geometry = {"type": "Point", "coordinates": [round(c + 0.5, 3), round(r + 0.5, 3)]}
         name, colour = QUPATH_CLASS_NAMES.get(cls, cls), CLASS_COLORS.get(cls, (128, 128, 128))
         props: dict[str, Any] = {"objectType": "detection", "classification": {}, "measurements": meas}
@@ -261,7 +277,7 @@ def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: s
 def feature_collection_chunks(
     cells: CellTable, rois: Sequence[Roi], *, mpp: float | None, shape: str = "polygon", seed: str = "",
     chunk: int = 20_000, ki67: bool = True, chromogen: str = "dab", counterstain: str = "hematoxylin",
-    region_measurements: Mapping[str, float] | None = None,
+    region_measurements: Mapping[str, float] | None = None, image_shape: tuple[int, int] | None = None,
 ) -> Iterator[str]:
     """Text of a FeatureCollection (annotations first, then detections), yielded in chunks.
 
@@ -269,6 +285,8 @@ def feature_collection_chunks(
     was not measured, e.g. an H&E input) leaves the annotations' Ki67 counts out: undefined, not 0.
     ``chromogen`` and ``counterstain`` name the nuclei's OD measurements (:func:`cell_features`).
     ``region_measurements`` are added to every annotation's (:func:`roi_features`' ``extra``).
+    ``image_shape`` (level-0 rows, cols) clips the nuclei's polygons to the image (:func:`cell_features`);
+    the annotations are written as given.
     """
     yield '{"type": "FeatureCollection", "features": ['
     first = True
@@ -277,7 +295,7 @@ def feature_collection_chunks(
     for feature in roi_features(rois, cells if ki67 else None, seed=seed, extra=region_measurements):
         buf.append(encode(feature))
     for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed, chromogen=chromogen,
-                                 counterstain=counterstain):
+                                 counterstain=counterstain, image_shape=image_shape):
         buf.append(encode(feature))
         if len(buf) >= chunk:
             yield ("" if first else ",\n") + ",\n".join(buf)

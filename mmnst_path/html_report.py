@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from ._picture_style import area_text, class_display_colour
-from .report import error_text, hotspot_meets_min_nuclei, melanocytic_text, qc_warnings
+from .report import (
+    NO_TISSUE_TEXT,
+    error_text,
+    hotspot_meets_min_nuclei,
+    melanocytic_text,
+    nothing_measured,
+    qc_warnings,
+    shown_row,
+)
 
 __all__ = ["NUCLEI_PAGE", "p_value_text", "render_nuclei_page", "render_report"]
 
@@ -47,6 +55,13 @@ tr.row-warn td,tr.warnrow td{background:#fffbe6} tr.row-warn td{border-bottom:no
 tr.warnrow .warn{max-width:none;margin:2px 0} td.classes{font-size:11px;white-space:nowrap}
 .sw{display:inline-block;width:9px;height:9px;border:1px solid #555;margin-right:4px;vertical-align:middle} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
 """
+
+
+def _path_text(text: str) -> str:
+    """``text`` escaped for HTML with a line-break chance (``<wbr>``) after each ``/``: a long path wraps
+    between its folders, not mid-name (``overflow-wrap:anywhere`` in the CSS, which keeps the columns on a
+    laptop screen, breaks inside a name only where no ``/`` leaves room)."""
+    return html.escape(text).replace("/", "/<wbr>")
 
 
 def _num(value: Any) -> float | None:
@@ -125,11 +140,8 @@ _CHROMOGEN_LABELS = {"dab": "DAB", "aec": "AEC", "fast_red": "Fast Red"}
 def _warnings(r: Mapping[str, Any]) -> list[str]:
     """Reasons to doubt an ok row: no tissue, pigment hiding nuclei, near-black positives (DAB or
     melanin), many nuclei left out as stromal (spindle cells), the warnings of the run."""
-    out = []
-    area = _num(r.get("tissue_area_mm2"))
-    if r.get("status") == "ok" and area is not None and area == 0:
-        out.append("no tissue found (0 mm²): nothing was measured; check the image and the tissue detection")
-    out += qc_warnings(r)
+    out = [NO_TISSUE_TEXT] if nothing_measured(r) else []
+    out += qc_warnings(shown_row(r))
     extra = r.get("warnings")
     if isinstance(extra, list | tuple):  # the row names the input: a warning does not repeat its path
         name = str(r.get("input") or "")
@@ -248,7 +260,9 @@ def render_report(
     folders = folders or {}
     n_ok = sum(1 for r in rows if r.get("status") == "ok")
     body = []
-    for r in rows:
+    for row in rows:
+        # a row where nothing was measured (no tissue) shows "–" and no notes under its measures, and says so once
+        r, nothing = shown_row(row), nothing_measured(row)
         name = str(r.get("input", ""))
         ok = r.get("status") == "ok"
         png = thumbnails.get(name)
@@ -268,7 +282,7 @@ def render_report(
         # 1600 px window cut the tissue-class and error columns off
         thr_note = "" if thr is None else (f'<div class="ci rule">positive at {_CHROMOGEN_LABELS[chromogen]} ≥ '
                                            f'{_od_text(thr)} OD{also}</div>')
-        if ok and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
+        if ok and not nothing and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
             thr_note += f'<div class="ci rule">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
                 + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + _melanocytic_note(r)
@@ -278,13 +292,13 @@ def render_report(
             r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + hot_note + "</td>"
         if not real_hot:
             hot = hot.replace('<td class="num"', '<td class="num dim"', 1)
-        warns = _warnings(r) if ok else []
+        warns = _warnings(row) if ok else []
         if warns:  # the sentences go in a full-width row below: in the status cell they wrapped over ~20 lines
             status += f'<div class="warn">⚠ {len(warns)} warning{"s" if len(warns) > 1 else ""} below</div>'
         row_class = ("row-warn" if warns else "row-ok") if ok else "row-error"
         body.append(
             f'<tr class="{row_class}" data-input="{html.escape(name)}">'
-            f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"path\">{html.escape(name)}</div>"
+            f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"path\">{_path_text(name)}</div>"
             f"{_input_meta(r) if ok else ''}{_nuclei_link(nuclei_pages.get(name)) if ok else ''}</td>"
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}'
@@ -294,7 +308,7 @@ def render_report(
             f"{_melanin_tumour(r)}</td>"
             f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}</td>"
             f"{_classes(r)}"
-            f'<td class="err">{"" if ok else html.escape(error_text(r))}</td></tr>'
+            f'<td class="err">{"" if ok else _path_text(error_text(r))}</td></tr>'
         )
         if warns:
             body.append('<tr class="warnrow"><td></td><td colspan="10">'

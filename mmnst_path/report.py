@@ -3,7 +3,9 @@
 Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz`` and
 ``cells.parquet`` (the same table), ``cells.geojson`` (QuPath detections + one annotation per ROI, or
 without ROIs one "Image" annotation with the slide's area measures, see :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
-Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`).
+Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`). Their ``error`` column holds
+why a failed input failed; on an ok input where no tissue was found the measurement columns are empty
+(:func:`shown_row`).
 
 Every write is atomic (a temporary file in the target folder, then :func:`os.replace`, see
 :mod:`mmnst_path._atomic`), so an interrupted run never leaves a half-written file behind. The QC
@@ -56,13 +58,16 @@ from ._qc_text import (
     MARKER_LABELS,
     NEAR_BLACK_WARN_MIN,
     NEAR_BLACK_WARN_PCT,
+    NO_TISSUE_TEXT,
     PIGMENT_WARN_PCT,
     STROMA_WARN_MIN,
     STROMA_WARN_PCT,
     melanocytic_text,
     near_black_warning,
+    nothing_measured,
     pigment_warning,
     qc_warnings,
+    shown_row,
     stroma_warning,
 )
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable, SlideResult
@@ -73,6 +78,7 @@ __all__ = [
     "MARKER_LABELS",
     "NEAR_BLACK_WARN_MIN",
     "NEAR_BLACK_WARN_PCT",
+    "NO_TISSUE_TEXT",
     "PIGMENT_WARN_PCT",
     "RESULT_FILES",
     "SCHEMA_VERSION",
@@ -91,10 +97,12 @@ __all__ = [
     "json_ready",
     "melanocytic_text",
     "near_black_warning",
+    "nothing_measured",
     "output_stems",
     "pigment_warning",
     "qc_warnings",
     "result_to_dict",
+    "shown_row",
     "stroma_warning",
     "summary_row",
     "write_result",
@@ -378,11 +386,12 @@ def error_text(row: Mapping[str, Any]) -> str:
 
 
 def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
-    """Write summary.csv atomically; extra keys in rows are ignored, missing ones left empty."""
+    """Write summary.csv atomically; extra keys in rows are ignored, missing ones left empty (a row
+    where nothing was measured as :func:`shown_row` shows it)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(SUMMARY_COLUMNS)
-    for r in rows:
+    for r in map(shown_row, rows):
         writer.writerow([_fmt(r.get(name)) for name in SUMMARY_COLUMNS])
     return atomic_write_text(path, buf.getvalue())
 
@@ -390,7 +399,9 @@ def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike
 def write_summary_json(
     rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None
 ) -> Path:
-    """Write summary.json atomically (layout in the module docstring); NaN -> null."""
+    """Write summary.json atomically (layout in the module docstring); NaN -> null; a row where nothing was
+    measured as :func:`shown_row` shows it."""
+    rows = [shown_row(r) for r in rows]
     failures = [{"input": r.get("input"), "error": r.get("error")} for r in rows if r.get("status") != "ok"]
     doc = {
         "schema_version": SCHEMA_VERSION,
@@ -499,7 +510,8 @@ def write_result(
                                                   chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
                                                                    or "hematoxylin"),
-                                                  region_measurements=image):
+                                                  region_measurements=image,
+                                                  image_shape=(int(result.shape[0]), int(result.shape[1]))):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:

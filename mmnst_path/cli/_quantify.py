@@ -259,11 +259,16 @@ def _fmt(value: Any, spec: str = ".1f") -> str:
 
 
 def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
+    """The results table on stdout. On a terminal the hot-spot note is the table's caption; in a log (stdout
+    not a terminal) it is printed as one whole line under the table, as the other notes are: a caption
+    wraps to the table's width, mid-sentence."""
     from rich.console import Console
     from rich.table import Table
 
-    from ..report import hotspot_meets_min_nuclei
+    from ..report import hotspot_meets_min_nuclei, shown_row
 
+    rows = [shown_row(r) for r in rows]  # a row where nothing was measured shows "–" (its note is below the table)
+    caption = ""
     table = Table(title=f"mmnst-path quantify -> {out_dir}", show_lines=False)
     # a densest window holding fewer tumour nuclei than a hot spot needs is no hot spot (the report greys
     # it and says so): its number is shown in parentheses, with the reason under the table
@@ -272,8 +277,8 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     if short:
         need = {r.get("hotspot_min_nuclei") for r in short}
         fewer = f"the {need.pop()}" if len(need) == 1 and None not in need else "the"
-        table.caption = (f"(hot spot %): not a hot spot, no window holds {fewer} tumour nuclei one needs; "
-                         "the number is the densest window's")
+        caption = (f"(hot spot %): not a hot spot, no window holds {fewer} tumour nuclei one needs; "
+                   "the number is the densest window's")
     short_ids = {id(r) for r in short}
     for name, justify in (("input", "left"), ("status", "left"), ("Ki67 %", "right"), ("95% CI", "right"),
                           ("n", "right"), ("excluded", "right"), ("hot spot %", "right"), ("melanin %", "right"),
@@ -294,7 +299,12 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
             _fmt(r.get("melanin_fraction_pct"), ".2f"),
             _fmt(r.get("necrosis_fraction_pct")),
         )  # errors are printed once, on their own line, never wrapped into the table
-    Console(soft_wrap=False, width=max(120, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 160)).print(table)
+    terminal = sys.stdout.isatty()
+    if terminal:
+        table.caption = caption or None
+    Console(soft_wrap=False, width=max(120, os.get_terminal_size(sys.stdout.fileno()).columns if terminal else 160)).print(table)
+    if caption and not terminal:
+        print(caption)
 
 
 def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -304,13 +314,16 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     pigment hides enough nuclei to move the index, the near-black QC sentence when many positives are near-black (DAB or melanin) and the
     spindle-cell one when the cell model left many nuclei out as stromal (the HTML report and napari
     say the same words)."""
-    from ..report import melanocytic_text, qc_warnings
+    from ..report import NO_TISSUE_TEXT, melanocytic_text, nothing_measured, qc_warnings
 
     out = []
     for r in rows:
         if r.get("status") != "ok":
             continue
         name = Path(str(r["input"])).name
+        if nothing_measured(r):  # said once; no QC sentence about counts that were never made
+            out.append(f"{name}: {NO_TISSUE_TEXT}")
+            continue
         out += [f"{name}: {text}" for text in (melanocytic_text(r), *qc_warnings(r)) if text]
     return out
 
