@@ -337,22 +337,23 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     return out
 
 
-def spindle_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows and labels of ``args.generated_spindle`` generated spindle-cell tumour tiles
-    (seeds :data:`SPINDLE_FIRST_SEED` on; the DAB swapped as ``--swap`` says), cached beside
-    ``args.rows_cache`` (``<stem>_spindle.npz``) so the other rows' cache stays valid."""
+def _extra_rows(args: argparse.Namespace, settings: NucleusFeatureSettings, kind: str, n_tiles: int,
+                first_seed: int, **family) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``n_tiles`` generated tiles of one family (``family``: ``generated``'s tumour / lymphocytes
+    options; the DAB swapped as ``--swap`` says), cached beside ``args.rows_cache`` (``<stem>_<kind>.npz``)
+    so the other rows' cache stays valid."""
     options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
                           **({"rows_path": ROWS_PATH} if ROWS_PATH != "image" else {}),
-                          "generated_spindle": args.generated_spindle, "first_seed": SPINDLE_FIRST_SEED,
+                          ("generated_spindle" if kind == "spindle" else kind): n_tiles, "first_seed": first_seed,
                           "swap": list(args.swap)}, sort_keys=True)
-    cache = None if args.rows_cache is None else args.rows_cache.with_name(args.rows_cache.stem + "_spindle.npz")
+    cache = None if args.rows_cache is None else args.rows_cache.with_name(args.rows_cache.stem + f"_{kind}.npz")
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
             if str(z["options"]) == options:
-                print(f"spindle feature rows from {cache}", file=sys.stderr)
+                print(f"{kind} feature rows from {cache}", file=sys.stderr)
                 return z["x"], z["y"]
-    parts = generated(args.generated_spindle, settings, first_seed=SPINDLE_FIRST_SEED,
-                      hem_only=args.nuclear_stain == "hematoxylin", swap=tuple(args.swap), tumour="spindle")
+    parts = generated(n_tiles, settings, first_seed=first_seed, hem_only=args.nuclear_stain == "hematoxylin",
+                      swap=tuple(args.swap), **family)
     x, y = _stack(parts)
     x = x.reshape(-1, len(nucleus_feature_specs(settings))).astype(np.float32)
     y = y.astype(np.intp)
@@ -361,32 +362,19 @@ def spindle_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     return x, y
 
 
+def spindle_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``args.generated_spindle`` generated spindle-cell tumour tiles (seeds :data:`SPINDLE_FIRST_SEED` on)."""
+    return _extra_rows(args, settings, "spindle", args.generated_spindle, SPINDLE_FIRST_SEED, tumour="spindle")
+
+
 def infiltrate_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows and labels of ``args.infiltrate`` generated lymphocyte-infiltrate tiles
-    (``ki67_cells_tile(lymphocytes="infiltrate")``, seeds :data:`INFILTRATE_FIRST_SEED` on), cached beside
-    ``args.rows_cache`` (``<stem>_infiltrate.npz``) so the other rows' cache stays valid."""
+    """Rows of ``args.infiltrate`` generated lymphocyte-infiltrate tiles (``ki67_cells_tile(lymphocytes=
+    "infiltrate")``, seeds :data:`INFILTRATE_FIRST_SEED` on)."""
     n = args.infiltrate
     if not 0 < n <= INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1:
         raise ValueError(f"infiltrate must be 1-{INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1} tiles "
                          f"(seeds {INFILTRATE_FIRST_SEED}-{INFILTRATE_LAST_SEED}), got {n}")
-    options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
-                          **({"rows_path": ROWS_PATH} if ROWS_PATH != "image" else {}),
-                          "infiltrate": n, "first_seed": INFILTRATE_FIRST_SEED,
-                          "swap": list(args.swap)}, sort_keys=True)
-    cache = None if args.rows_cache is None else args.rows_cache.with_name(args.rows_cache.stem + "_infiltrate.npz")
-    if cache is not None and cache.is_file():
-        with np.load(cache) as z:
-            if str(z["options"]) == options:
-                print(f"infiltrate feature rows from {cache}", file=sys.stderr)
-                return z["x"], z["y"]
-    parts = generated(n, settings, first_seed=INFILTRATE_FIRST_SEED, hem_only=args.nuclear_stain == "hematoxylin",
-                      swap=tuple(args.swap), lymphocytes="infiltrate")
-    x, y = _stack(parts)
-    x = x.reshape(-1, len(nucleus_feature_specs(settings))).astype(np.float32)
-    y = y.astype(np.intp)
-    if cache is not None:
-        np.savez(cache, options=np.array(options), x=x, y=y)
-    return x, y
+    return _extra_rows(args, settings, "infiltrate", n, INFILTRATE_FIRST_SEED, lymphocytes="infiltrate")
 
 
 def main(argv: list[str] | None = None) -> int:

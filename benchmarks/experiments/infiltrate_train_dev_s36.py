@@ -73,12 +73,7 @@ def screen(args: argparse.Namespace) -> None:
     names = list(z["names"])
     x, y, g, src = z["x"], z["y"], z["g"], z["src"]
     inf = dict(np.load(args.inf))
-    rng = np.random.default_rng(36)  # H7's folds
-    fold_of = {}
-    for s in (ac.SRC_BRCA, ac.SRC_ENDO, ac.SRC_GEN):
-        for i, gg in enumerate(rng.permutation(np.unique(g[src == s]))):
-            fold_of[int(gg)] = i % args.folds
-    fold = np.array([fold_of[int(gg)] for gg in g])
+    fold = _folds(g, src, args.folds)
     lab = y >= 0
     x_train = x.copy()
     e_lab, b_lab = lab & (src == ac.SRC_ENDO), lab & (src == ac.SRC_BRCA)
@@ -92,6 +87,8 @@ def screen(args: argparse.Namespace) -> None:
     print("|---|" + "---:|" * len(keys))
     for n in args.n:
         extra = inf["tile"] < n
+        if args.lymph_below_um2 is not None:  # diagnosis only: leave out the large (merged / activated) lymphocytes
+            extra &= ~((inf["y"] == ac.LY) & (inf["x"][:, names.index("area_um2")] >= args.lymph_below_um2))
         if n > int(inf["tile"].max()) + 1:
             raise ValueError(f"n={n}: only {int(inf['tile'].max()) + 1} infiltrate tiles extracted")
         p = np.zeros((len(y), 3))
@@ -110,6 +107,122 @@ def screen(args: argparse.Namespace) -> None:
         print(f"| {n} ({int(extra.sum())}) | " + " | ".join(f"{r[k]:.6f}" for k in keys) + " |", flush=True)
 
 
+def _folds(g: np.ndarray, src: np.ndarray, folds: int) -> np.ndarray:
+    rng = np.random.default_rng(36)  # H7's folds
+    fold_of = {}
+    for s in (ac.SRC_BRCA, ac.SRC_ENDO, ac.SRC_GEN):
+        for i, gg in enumerate(rng.permutation(np.unique(g[src == s]))):
+            fold_of[int(gg)] = i % folds
+    return np.array([fold_of[int(gg)] for gg in g])
+
+
+def diagnose(args: argparse.Namespace) -> None:
+    """Which EndoNuke DEV epithelial nuclei N infiltrate tiles turn from kept to excluded, and what they look like
+    beside the rows that taught it (medians of a few features)."""
+    z = dict(np.load(args.det))
+    names = list(z["names"])
+    x, y, g, src = z["x"], z["y"], z["g"], z["src"]
+    inf = dict(np.load(args.inf))
+    fold = _folds(g, src, args.folds)
+    lab = y >= 0
+    x_train = x.copy()
+    e_lab, b_lab = lab & (src == ac.SRC_ENDO), lab & (src == ac.SRC_BRCA)
+    x_train[e_lab] = tnm.borrowed_intensity(x[e_lab], y[e_lab], x[b_lab], y[b_lab], names, np.random.default_rng(0))
+    probs = {}
+    for n in (0, args.n_diag):
+        extra = inf["tile"] < n
+        p = np.zeros((len(y), 3))
+        for f in range(args.folds):
+            tr, te = lab & (fold != f), fold == f
+            p[te] = ac.forest(np.r_[x_train[tr], inf["x"][extra]], np.r_[y[tr], inf["y"][extra]]).predict_proba(x[te])
+        probs[n] = p
+    p0, p1 = probs[0], probs[args.n_diag]
+    epi = lab & (src == ac.SRC_ENDO) & (y == ac.TU)
+    flip = epi & (p0[:, ac.TU] >= ac.T_MIN) & (p1[:, ac.TU] < ac.T_MIN)
+    stay = epi & (p0[:, ac.TU] >= ac.T_MIN) & (p1[:, ac.TU] >= ac.T_MIN)
+    blym = lab & (src == ac.SRC_BRCA) & (y == ac.LY)
+    lflip = blym & (p0[:, ac.TU] >= ac.T_MIN) & (p1[:, ac.TU] < ac.T_MIN)
+    to_ly = float(np.mean(p1[flip, ac.LY] > p1[flip, ac.ST])) if flip.any() else float("nan")
+    print(f"N {args.n_diag}: EndoNuke DEV epithelium kept at N=0 then excluded: {int(flip.sum())} of {int(epi.sum())} "
+          f"({100 * flip.sum() / epi.sum():.4f} %), called lymphocyte {100 * to_ly:.2f} % of them; BRCA lymphocytes "
+          f"turned excluded {int(lflip.sum())} of {int(blym.sum())}; their images: EndoNuke flips in "
+          f"{len(np.unique(g[flip]))} of {len(np.unique(g[epi]))} images")
+    gen_ly = lab & (src == ac.SRC_GEN) & (y == ac.LY)
+    cols = ["area_um2", "minor_um", "od_mean", "od_std", "contrast", "n_within_20um", "nn1_um", "rel_area"]
+    groups = {"EndoNuke DEV epithelium flipped": x[flip], "EndoNuke DEV epithelium kept at both": x[stay],
+              "EndoNuke DEV stroma": x[lab & (src == ac.SRC_ENDO) & (y == ac.ST)],
+              "infiltrate training lymphocyte rows": inf["x"][(inf["tile"] < args.n_diag) & (inf["y"] == ac.LY)],
+              "generated scattered lymphocyte rows": x[gen_ly],
+              "BRCA lymphocytes turned excluded": x[lflip], "BRCA lymphocytes": x[blym],
+              "BRCA tumour": x[lab & (src == ac.SRC_BRCA) & (y == ac.TU)]}
+    print("| rows (median) | n | " + " | ".join(cols) + " |")
+    print("|---|---:|" + "---:|" * len(cols))
+    for name, xx in groups.items():
+        print(f"| {name} | {len(xx)} | " + " | ".join(f"{np.median(xx[:, names.index(c)]):.3f}" for c in cols) + " |")
+    ly = inf["x"][(inf["tile"] < args.n_diag) & (inf["y"] == ac.LY)][:, names.index("area_um2")]
+    print(f"infiltrate lymphocyte rows with area >= 50 um2: {100 * np.mean(ly >= 50):.4f} % (generated scattered "
+          f"{100 * np.mean(x[gen_ly, names.index('area_um2')] >= 50):.4f} %, BRCA lymphocytes "
+          f"{100 * np.mean(x[blym, names.index('area_um2')] >= 50):.4f} %, EndoNuke DEV epithelium "
+          f"{100 * np.mean(x[epi, names.index('area_um2')] >= 50):.4f} %)")
+    np.savez(args.det.with_name(f"diag_n{args.n_diag}.npz"), p0=p0, p1=p1)
+
+
+def _dev_files(train: Path) -> list[Path]:
+    """The image of each dev group of H7's ``extract`` (its order: BRCA-M2C train + val, then EndoNuke DEV)."""
+    from _training_data import held_out
+
+    test = {t.strip() for t in (train / "brca_m2c" / "_meta" / "brca_ds_test.txt").read_text().split() if t.strip()}
+    files = []
+    for txt in sorted((train / "brca_m2c" / "mixed").glob("*_gt_class_coords.txt")):
+        img = txt.with_name(txt.name.replace("_gt_class_coords.txt", ".png"))
+        if img.stem not in test and img.name not in test and img.is_file() and np.loadtxt(txt, ndmin=2).size:
+            files.append(img)
+    for txt in sorted((train / "endonuke" / "mixed").glob("*.txt")):
+        img = txt.with_suffix(".png")
+        if img.is_file() and not held_out(img.name, 0.2) and np.loadtxt(txt, ndmin=2).size:
+            files.append(img)
+    return files
+
+
+def picture(args: argparse.Namespace) -> None:
+    """Two dev images, calls at N = 0 (left) and N = ``--n-diag`` (right): the EndoNuke DEV image with the most
+    epithelium newly excluded and the BRCA-M2C image with the most lymphocytes newly excluded. Circles: red
+    lymphocyte kept, green excluded; blue tumour / epithelium kept, magenta excluded; yellow stromal kept, grey
+    excluded."""
+    from _training_data import read_rgb
+    from PIL import Image, ImageDraw
+
+    z = dict(np.load(args.det))
+    d = np.load(args.det.with_name(f"diag_n{args.n_diag}.npz"))
+    y, g, src, pos = z["y"], z["g"], z["src"], z["pos"]
+    files = _dev_files(args.train)
+    if len(files) != len(np.unique(g[src < 2])):
+        raise ValueError(f"{len(files)} dev images for {len(np.unique(g[src < 2]))} groups")
+    k0, k1 = d["p0"][:, ac.TU] >= ac.T_MIN, d["p1"][:, ac.TU] >= ac.T_MIN
+    picks = []
+    for s_, cls in ((ac.SRC_ENDO, ac.TU), (ac.SRC_BRCA, ac.LY)):
+        m = (src == s_) & (y == cls) & k0 & ~k1
+        picks.append(int(np.bincount(g[m]).argmax()))
+    side = 400
+    sheet = Image.new("RGB", (2 * side + 10, len(picks) * (side + 10)), (255, 255, 255))
+    for j, gg in enumerate(picks):
+        rgb = read_rgb(files[gg])
+        scale = side / max(rgb.shape[:2])
+        for col_i, keep in enumerate((k0, k1)):
+            im = Image.fromarray(rgb).resize((round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)))
+            draw = ImageDraw.Draw(im)
+            for i in np.flatnonzero((g == gg) & (y >= 0)):
+                r, c = pos[i] * scale
+                colour = {ac.LY: ((255, 0, 0), (0, 200, 0)), ac.TU: ((0, 80, 255), (255, 0, 255)),
+                          ac.ST: ((255, 220, 0), (120, 120, 120))}[int(y[i])][0 if keep[i] else 1]
+                rad = 2.0 / ac.MPP * scale
+                draw.ellipse([c - rad, r - rad, c + rad, r + rad], outline=colour, width=2)
+            draw.text((4, 4), f"{files[gg].name} N={0 if col_i == 0 else args.n_diag}", fill=(0, 0, 0))
+            sheet.paste(im, (col_i * (side + 10), j * (side + 10)))
+    sheet.save(args.out)
+    print("saved", args.out, [files[gg].name for gg in picks])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -121,8 +234,20 @@ def main() -> None:
     s.add_argument("--inf", type=Path, required=True)
     s.add_argument("--folds", type=int, default=3)
     s.add_argument("--n", type=int, nargs="+", default=[0, 25, 50, 100])
+    s.add_argument("--lymph-below-um2", type=float, default=None,
+                   help="diagnosis only: keep only the infiltrate lymphocyte rows with a smaller outline")
+    d = sub.add_parser("diagnose")
+    d.add_argument("--det", type=Path, required=True)
+    d.add_argument("--inf", type=Path, required=True)
+    d.add_argument("--folds", type=int, default=3)
+    d.add_argument("--n-diag", type=int, default=25)
+    q = sub.add_parser("picture")
+    q.add_argument("--det", type=Path, required=True)
+    q.add_argument("--train", type=Path, default=Path("/work/shared/train"))
+    q.add_argument("--n-diag", type=int, default=25)
+    q.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    {"extract": extract, "screen": screen}[args.cmd](args)
+    {"extract": extract, "screen": screen, "diagnose": diagnose, "picture": picture}[args.cmd](args)
 
 
 if __name__ == "__main__":
