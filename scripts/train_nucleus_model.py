@@ -200,24 +200,32 @@ GENERATED_CLASS = {"tumour": "tumour", "lymphocyte": "lymphocyte", "stromal": "s
 #: first seed of the generated spindle-cell tumour tiles (``--generated-spindle``); the benchmarks
 #: use seeds 0-99 and the nest tiles 10000 on
 SPINDLE_FIRST_SEED = 20_000
+#: first seed of the generated lymphocyte-infiltrate tiles (``--infiltrate``; seeds 2000-2199 are reserved
+#: for training, the benchmarks' dev and gate seeds lie below 2000)
+INFILTRATE_FIRST_SEED = 2_000
+INFILTRATE_LAST_SEED = 2_199
 
 
 def generated(n_tiles: int, settings: NucleusFeatureSettings, first_seed: int = 10_000,
-              hem_only: bool = False, swap: tuple[str, ...] = (), tumour: str = "nest") -> list:
+              hem_only: bool = False, swap: tuple[str, ...] = (), tumour: str = "nest",
+              lymphocytes: str = "scattered") -> list:
     """Rows of generated Ki67 tiles (:func:`mmnst_path.synthetic_ki67.ki67_cells_tile`).
 
     Tumour nuclei of every DAB grade (negative to saturated), lymphocytes, stromal spindles and
     macrophages (taught as stromal: not tumour) under random stain vectors, optics and white
     balance. Seeds ``first_seed`` onwards (the benchmark ``eval_ki67_cells.py`` uses 0-99).
     ``tumour="spindle"``: the tumour is fascicles of spindle cells beside a paucicellular stroma
-    (the spindle tumour nuclei are taught as tumour).
+    (the spindle tumour nuclei are taught as tumour). ``lymphocytes="infiltrate"``: the lymphocytes
+    are packed aggregates, peritumoural bands and lone ones (touching, squeezed into the nest's edge,
+    some activated), labelled from the generator's truth as the other classes are.
     """
     from mmnst_path.synthetic_ki67 import ki67_cells_tile
 
     out = []
     rng = np.random.default_rng([first_seed, 4108])
     for k, seed in enumerate(range(first_seed, first_seed + n_tiles)):
-        tile = ki67_cells_tile(seed, tumour=tumour)
+        tile = (ki67_cells_tile(seed, tumour=tumour) if lymphocytes == "scattered"
+                else ki67_cells_tile(seed, tumour=tumour, lymphocytes=lymphocytes))
         cells = tile.truth["cells"]
         cls = np.array([CLASSES.index(GENERATED_CLASS[str(t)]) for t in cells["cell_type"]], dtype=np.intp)
         rgb, preset = tile.rgb, "H-DAB"
@@ -329,28 +337,44 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     return out
 
 
-def spindle_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows and labels of ``args.generated_spindle`` generated spindle-cell tumour tiles
-    (seeds :data:`SPINDLE_FIRST_SEED` on; the DAB swapped as ``--swap`` says), cached beside
-    ``args.rows_cache`` (``<stem>_spindle.npz``) so the other rows' cache stays valid."""
+def _extra_rows(args: argparse.Namespace, settings: NucleusFeatureSettings, kind: str, n_tiles: int,
+                first_seed: int, **family) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``n_tiles`` generated tiles of one family (``family``: ``generated``'s tumour / lymphocytes
+    options; the DAB swapped as ``--swap`` says), cached beside ``args.rows_cache`` (``<stem>_<kind>.npz``)
+    so the other rows' cache stays valid."""
     options = json.dumps({"features": settings.to_mapping(), "nuclear_stain": args.nuclear_stain,
                           **({"rows_path": ROWS_PATH} if ROWS_PATH != "image" else {}),
-                          "generated_spindle": args.generated_spindle, "first_seed": SPINDLE_FIRST_SEED,
+                          ("generated_spindle" if kind == "spindle" else kind): n_tiles, "first_seed": first_seed,
                           "swap": list(args.swap)}, sort_keys=True)
-    cache = None if args.rows_cache is None else args.rows_cache.with_name(args.rows_cache.stem + "_spindle.npz")
+    cache = None if args.rows_cache is None else args.rows_cache.with_name(args.rows_cache.stem + f"_{kind}.npz")
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
             if str(z["options"]) == options:
-                print(f"spindle feature rows from {cache}", file=sys.stderr)
+                print(f"{kind} feature rows from {cache}", file=sys.stderr)
                 return z["x"], z["y"]
-    parts = generated(args.generated_spindle, settings, first_seed=SPINDLE_FIRST_SEED,
-                      hem_only=args.nuclear_stain == "hematoxylin", swap=tuple(args.swap), tumour="spindle")
+    parts = generated(n_tiles, settings, first_seed=first_seed, hem_only=args.nuclear_stain == "hematoxylin",
+                      swap=tuple(args.swap), **family)
     x, y = _stack(parts)
     x = x.reshape(-1, len(nucleus_feature_specs(settings))).astype(np.float32)
     y = y.astype(np.intp)
     if cache is not None:
         np.savez(cache, options=np.array(options), x=x, y=y)
     return x, y
+
+
+def spindle_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``args.generated_spindle`` generated spindle-cell tumour tiles (seeds :data:`SPINDLE_FIRST_SEED` on)."""
+    return _extra_rows(args, settings, "spindle", args.generated_spindle, SPINDLE_FIRST_SEED, tumour="spindle")
+
+
+def infiltrate_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``args.infiltrate`` generated lymphocyte-infiltrate tiles (``ki67_cells_tile(lymphocytes=
+    "infiltrate")``, seeds :data:`INFILTRATE_FIRST_SEED` on)."""
+    n = args.infiltrate
+    if not 0 < n <= INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1:
+        raise ValueError(f"infiltrate must be 1-{INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1} tiles "
+                         f"(seeds {INFILTRATE_FIRST_SEED}-{INFILTRATE_LAST_SEED}), got {n}")
+    return _extra_rows(args, settings, "infiltrate", n, INFILTRATE_FIRST_SEED, lymphocytes="infiltrate")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="also train on this many generated spindle-cell tumour tiles (ki67_cells_tile "
                          "tumour='spindle', seeds 20000 on: fascicles of spindle tumour nuclei taught as tumour, "
                          "thin sparse fibroblasts as stromal)")
+    ap.add_argument("--infiltrate", type=int, default=0,
+                    help="also train on this many generated lymphocyte-infiltrate tiles (ki67_cells_tile "
+                         "lymphocytes='infiltrate', seeds 2000 on, at most 200: packed aggregates, peritumoural "
+                         "bands, lymphocytes squeezed into the nest's edge, activated ones; labelled from the "
+                         "generator's truth)")
     ap.add_argument("--spindle-repeat", type=int, default=1,
                     help="the generated spindle-tumour rows enter the training set this many times (a weight)")
     ap.add_argument("--endonuke-train", action="store_true",
@@ -416,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="IHC rows from the image alone (its own edges; models <= 1.2.0) or through the run-time "
                          "path (analyze_region: its white-margin detection and tile-read neighbour correction)")
     args = ap.parse_args(argv)
+    if not 0 <= args.infiltrate <= INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1:
+        ap.error(f"--infiltrate: 0-{INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1} tiles, got {args.infiltrate}")
     global ROWS_PATH
     ROWS_PATH = args.rows_path
     settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
@@ -433,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.generated_spindle:
         parts += [spindle_rows(args, settings)] * args.spindle_repeat
         print(f"generated spindle-tumour rows: {len(parts[-1][1])} (x{args.spindle_repeat})", file=sys.stderr)
+    if args.infiltrate:
+        parts.append(infiltrate_rows(args, settings))
+        print(f"generated infiltrate rows: {len(parts[-1][1])}", file=sys.stderr)
     if args.endonuke_train:
         if args.endonuke_intensity == "borrowed":
             donor_x, donor_y = rows["br_train_ihc"]
@@ -488,6 +522,11 @@ def main(argv: list[str] | None = None) -> int:
                               "(ki67_cells_tile tumour='spindle', seeds 20000 on: fascicles of plump hyperchromatic "
                               "spindle nuclei as tumour, sparse thin fibroblasts as stromal)"
                               if args.generated_spindle else "")
+                           + (f"; plus {args.infiltrate} generated lymphocyte-infiltrate tiles (ki67_cells_tile "
+                              "lymphocytes='infiltrate', seeds 2000 on: packed lymphoid aggregates, peritumoural "
+                              "bands spilling between the tumour cells, lymphocytes squeezed into the nest's edge, "
+                              "3-15 % activated, all taught as lymphocyte; tumour, stroma and macrophages as in "
+                              "the generated tiles)" if args.infiltrate else "")
                            + ("; plus EndoNuke's train split (real ER/PR IHC: epithelium as tumour, stroma as "
                               "stromal; 'other' unused" + (", stain-intensity features borrowed from re-rendered "
                               "BRCA-M2C rows of the same class)" if args.endonuke_intensity == "borrowed" else ")")
