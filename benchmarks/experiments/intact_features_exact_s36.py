@@ -120,30 +120,46 @@ def run(out: Path) -> None:
           f"{sum(len(v) for k, v in calls.items() if '.features.' in k)} feature rows)")
 
 
-def same_file(a: Path, b: Path) -> bool:
-    if a.suffix == ".json":
-        ja, jb = json.loads(a.read_text()), json.loads(b.read_text())
-        for j in (ja, jb):
-            for k in SKIP:
-                j.pop(k, None)
-        return json.dumps(ja, sort_keys=True) == json.dumps(jb, sort_keys=True)
-    return a.read_bytes() == b.read_bytes()
+#: Run metadata, not results: wall-clock timings (any key ``seconds`` / ``timings``), versions, the lock file, and the
+#: GeoJSON feature ids (``uuid5`` of the input path, which holds the run's folder); paths are compared with the
+#: run's folder replaced.
+TIMING_KEYS = {"seconds", "timings", "versions"}
+
+
+def _strip(obj):
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if k not in TIMING_KEYS and not (k == "id" and "type" in obj)}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def same_file(a: Path, b: Path, root_a: Path, root_b: Path) -> bool:
+    ta = a.read_bytes().replace(str(root_a).encode(), b"RUN")
+    tb = b.read_bytes().replace(str(root_b).encode(), b"RUN")
+    if a.suffix in (".json", ".geojson"):
+        return json.dumps(_strip(json.loads(ta)), sort_keys=True) == json.dumps(_strip(json.loads(tb)), sort_keys=True)
+    if a.suffix == ".csv":
+        ra, rb = [r.split(",") for r in ta.decode().splitlines()], [r.split(",") for r in tb.decode().splitlines()]
+        keep = [i for i, h in enumerate(ra[0]) if h not in TIMING_KEYS] if ra else []
+        return ra[:1] == rb[:1] and [[r[i] for i in keep] for r in ra] == [[r[i] for i in keep] for r in rb]
+    return ta == tb
 
 
 def compare(a: Path, b: Path) -> int:
     bad = []
-    fa = sorted(p.relative_to(a) for p in (a / "readme").rglob("*") if p.is_file())
-    fb = sorted(p.relative_to(b) for p in (b / "readme").rglob("*") if p.is_file())
+    fa = sorted(p.relative_to(a) for p in (a / "readme").rglob("*") if p.is_file() and p.name != ".mmnst-path.lock")
+    fb = sorted(p.relative_to(b) for p in (b / "readme").rglob("*") if p.is_file() and p.name != ".mmnst-path.lock")
     if fa != fb:
         bad.append(f"README job files differ: {sorted(set(fa) ^ set(fb))}")
-    diff = [str(p) for p in fa if p in fb and not same_file(a / p, b / p)]
-    print(f"README job: {len(fa)} files, {len(diff)} differ (json compared without {sorted(SKIP)}): {diff}")
+    diff = [str(p) for p in fa if p in fb and not same_file(a / p, b / p, a, b)]
+    print(f"README job: {len(fa)} files, {len(diff)} differ (without the run metadata, TIMING_KEYS): {diff}")
     bad += diff
     for name in ("arrays.npz", "calls.npz"):
         za, zb = np.load(a / name), np.load(b / name)
         if sorted(za.files) != sorted(zb.files):
             bad.append(f"{name}: keys differ {sorted(set(za.files) ^ set(zb.files))}")
-        d = [k for k in za.files if k in zb.files and not (za[k].dtype == zb[k].dtype and za[k].shape == zb[k].shape
+        d = [k for k in za.files if k in zb.files and k.split(".")[-1] not in TIMING_KEYS and not (za[k].dtype == zb[k].dtype and za[k].shape == zb[k].shape
                                                           and np.array_equal(za[k], zb[k], equal_nan=True))]
         print(f"{name}: {len(za.files)} arrays ({sum(za[k].size for k in za.files)} values), {len(d)} differ: {d[:20]}")
         bad += d
