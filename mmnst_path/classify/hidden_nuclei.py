@@ -22,14 +22,13 @@ the nucleus in the pigment mask), so a tile without pigment is untouched.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ConfigError
-from .model import ClassifierModel, FeatureSpec, load_model
+from .model import ClassifierModel, FeatureSpec, load_model, model_file
 
 __all__ = ["CELL_CLASSES", "CELL_FEATURES", "FEATURES", "MODEL_KIND", "cell_features", "hidden_probability",
            "nucleus_features", "resolve_cell_model", "resolve_hidden_model"]
@@ -206,10 +205,7 @@ def resolve_hidden_model(name: str) -> ClassifierModel | None:
     ``hidden_nuclei_dab.mmnst``, anything else a path to a ``.mmnst`` file."""
     if name == "none":
         return None
-    path = Path(__file__).resolve().parent.parent / "models" / _MODELS[name] if name in _MODELS else Path(name)
-    if not path.is_file():
-        msg = f"Ki67Params.hidden_model: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
-        raise ConfigError(msg)
+    path = model_file(name, _MODELS, param="Ki67Params.hidden_model")
     st = path.stat()  # the file's version keys the cache: a rewritten file is read again
     return _load(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
@@ -235,12 +231,7 @@ def resolve_cell_model(name: str) -> ClassifierModel | None:
     shipped ``pigment_cells_dab.mmnst``, anything else a path to a ``.mmnst`` file."""
     if name == "none":
         return None
-    path = (Path(__file__).resolve().parent.parent / "models" / _CELL_MODELS[name] if name in _CELL_MODELS
-            else Path(name))
-    if not path.is_file():
-        msg = (f"Ki67Params.pigment_cell_model: no model file {str(path)!r} (expected 'none', 'default' or a "
-               ".mmnst path)")
-        raise ConfigError(msg)
+    path = model_file(name, _CELL_MODELS, param="Ki67Params.pigment_cell_model")
     st = path.stat()
     return _load_cells(str(path.resolve()), st.st_size, st.st_mtime_ns)
 

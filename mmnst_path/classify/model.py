@@ -52,7 +52,8 @@ import numpy as np
 from ..errors import ConfigError, CorruptFileError
 from ._forest import ARRAY_KEYS, Forest
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "ContextStage", "FeatureSpec", "load_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "ContextStage", "FeatureSpec", "load_model",
+           "model_file"]
 
 FORMAT = "mmnst_path.classifier"
 FORMAT_VERSION = 2
@@ -431,3 +432,23 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
         msg = f"classifier model {str(path)!r} is a {model.kind} model, expected a {kind} model"
         raise ConfigError(msg)
     return model
+
+
+#: The folder of the shipped model files.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def model_file(name: str, shipped: Mapping[str, str], *, param: str) -> Path:
+    """The model file a setting names: a key of ``shipped`` (e.g. ``"default"``) -> that shipped file in
+    :data:`MODELS_DIR`, anything else a path. ``param`` names the setting in the error (``"Ki67Params.hidden_model"``).
+
+    Raises
+    ------
+    ConfigError
+        No such file.
+    """
+    path = MODELS_DIR / shipped[name] if name in shipped else Path(name)
+    if not path.is_file():
+        msg = f"{param}: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
+        raise ConfigError(msg)
+    return path

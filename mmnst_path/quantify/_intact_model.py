@@ -26,13 +26,12 @@ ghosts.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..classify.model import ClassifierModel, FeatureSpec, load_model
+from ..classify.model import ClassifierModel, FeatureSpec, load_model, model_file
 from ..errors import ConfigError
 from . import _intact_nuclei
 from ._intact_nuclei import IntactNuclei
@@ -194,9 +193,6 @@ def resolve_intact_model(name: str) -> ClassifierModel | None:
     ``intact_nuclei_he.mmnst``, anything else a path to a ``.mmnst`` file."""
     if name == "none":
         return None
-    path = Path(__file__).resolve().parent.parent / "models" / _MODELS[name] if name in _MODELS else Path(name)
-    if not path.is_file():
-        msg = f"NecrosisParams.intact_model: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
-        raise ConfigError(msg)
+    path = model_file(name, _MODELS, param="NecrosisParams.intact_model")
     st = path.stat()
     return _load(str(path.resolve()), st.st_size, st.st_mtime_ns)

@@ -1,0 +1,20 @@
+"""``classify.model.model_file``: the one place a model setting's name becomes a file (shipped name or path)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmnst_path.classify.model import MODELS_DIR, model_file
+from mmnst_path.errors import ConfigError
+
+
+def test_a_shipped_name_a_path_and_a_missing_file(tmp_path):
+    shipped = {"default": "intact_nuclei_he.mmnst"}
+    assert model_file("default", shipped, param="NecrosisParams.intact_model") == MODELS_DIR / "intact_nuclei_he.mmnst"
+    own = tmp_path / "mine.mmnst"
+    own.write_bytes(b"x")
+    assert model_file(str(own), shipped, param="NecrosisParams.intact_model") == own
+    with pytest.raises(ConfigError, match=r"^NecrosisParams\.intact_model: no model file '.*nothere\.mmnst'"):
+        model_file(str(tmp_path / "nothere.mmnst"), shipped, param="NecrosisParams.intact_model")
+    with pytest.raises(ConfigError, match=r"Ki67Params\.hidden_model: no model file 'other'"):
+        model_file("other", shipped, param="Ki67Params.hidden_model")
