@@ -19,9 +19,12 @@ Writing (:func:`cell_features`, :func:`roi_features`, :func:`feature_collection_
     defaults for those names (its constants (200, 50, 50) / (90, 90, 180) scaled by 1.25), Pigment
     (120, 72, 24), Excluded teal (0, 160, 160), Lymphocyte magenta (230, 70, 230), Stroma
     (150, 200, 150) and Other (255, 200, 0) as QuPath's own, Macrophage olive (150, 150, 0).
-    Nuclei are small polygons (the nucleus' outline, else an octagon of its area) or points; given the image
-    size, an outline that reaches past the image border is clipped to the image (:func:`mmnst_path._ring_clip.clip_ring`),
-    so QuPath holds no object partly outside the image. Each region carries ``Num Positive``, ``Num Negative``,
+    Nuclei are small polygons (the nucleus' outline, else an octagon of its area) or points, placed so each
+    polygon's area centroid is the nucleus centroid: the readers (napari's import, ``--annotations``) place a
+    nucleus there. Given ``image_shape`` (opt-in; ``write_result`` does not) an outline that reaches past the image
+    border is clipped to the image (:func:`mmnst_path._ring_clip.clip_ring`), so a viewer holds no object partly
+    outside the image, at the cost of that round trip: a clipped border nucleus reads back at its clipped
+    outline's centroid (session 36's CI: napari's import test). Each region carries ``Num Positive``, ``Num Negative``,
     ``Num Pigment``, ``Num Excluded`` and ``Positive %`` of the nuclei whose centroid it holds (none of them when
     Ki67 was not measured). The whole-image annotation ``Image`` (written when no ROI was given) also
     carries the slide's area measures as measured (:func:`image_measurements`: ``Necrosis %``,

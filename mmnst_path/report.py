@@ -510,8 +510,7 @@ def write_result(
                                                   chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
                                                                    or "hematoxylin"),
-                                                  region_measurements=image,
-                                                  image_shape=(int(result.shape[0]), int(result.shape[1]))):
+                                                  region_measurements=image):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:

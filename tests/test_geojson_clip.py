@@ -13,6 +13,7 @@ from skimage.measure import points_in_poly
 
 from mmnst_path._ring_clip import clip_ring, ring_inside
 from mmnst_path.aggregate import CELL_CLASSES, CellTable, SlideResult, TileTable
+from mmnst_path.geojson import feature_collection_chunks, read_cells
 from mmnst_path.geometry import Box
 from mmnst_path.report import write_result
 
@@ -98,10 +99,16 @@ def _border_slide() -> SlideResult:
     )
 
 
-def test_written_outlines_stay_inside_the_image(tmp_path: Path) -> None:
+def _clipped(result: SlideResult, shape: str = "polygon") -> dict:
+    """The cells' FeatureCollection written with the opt-in clip to the image."""
+    text = "".join(feature_collection_chunks(result.cells, [], mpp=result.mpp, shape=shape,
+                                             image_shape=(int(result.shape[0]), int(result.shape[1]))))
+    return json.loads(text)
+
+
+def test_written_outlines_stay_inside_the_image() -> None:
     result = _border_slide()
-    paths = write_result(result, tmp_path / "out", outputs=("geojson",))
-    doc = json.loads(paths["geojson"].read_text(encoding="utf-8"))
+    doc = _clipped(result)
     nuclei = [f for f in doc["features"] if f["properties"]["objectType"] == "detection"]
     assert len(nuclei) == 3
     rings = [f["geometry"]["coordinates"][0] for f in nuclei]
@@ -116,14 +123,25 @@ def test_written_outlines_stay_inside_the_image(tmp_path: Path) -> None:
     assert 0.5 * np.pi * 16 < abs(_area(rings[0])) < 0.8 * np.pi * 16
 
 
-def test_octagons_are_clipped_and_points_are_not_moved(tmp_path: Path) -> None:
+def test_octagons_are_clipped_and_points_are_not_moved() -> None:
     result = _border_slide()
     result.cells.columns.pop("outline_radii")
-    doc = json.loads(write_result(result, tmp_path / "o", outputs=("geojson",))["geojson"].read_text("utf-8"))
+    doc = _clipped(result)
     octagons = [f["geometry"]["coordinates"][0] for f in doc["features"] if f["properties"]["objectType"] == "detection"]
     assert all(ring_inside(r, 64, 48) for r in octagons)
     assert len(octagons[2]) == 9
-    doc = json.loads(write_result(result, tmp_path / "p", outputs=("geojson",), geojson_shape="point")["geojson"]
-                     .read_text("utf-8"))
+    doc = _clipped(result, shape="point")
     points = [f["geometry"] for f in doc["features"] if f["properties"]["objectType"] == "detection"]
     assert [p["coordinates"] for p in points] == [[10.5, 1.5], [63.0, 30.5], [30.5, 20.5]]
+
+
+def test_cells_geojson_keeps_border_outlines_whole_for_the_round_trip(tmp_path: Path) -> None:
+    """``write_result`` does not clip: every outline's area centroid stays the nucleus centroid, which the readers
+    use to place it (clipped outlines moved napari's imported border nuclei by up to a pixel: session 36's CI)."""
+    result = _border_slide()
+    paths = write_result(result, tmp_path / "out", outputs=("geojson",))
+    doc = json.loads(paths["geojson"].read_text(encoding="utf-8"))
+    rings = [f["geometry"]["coordinates"][0] for f in doc["features"] if f["properties"]["objectType"] == "detection"]
+    assert not ring_inside(rings[0], 64, 48)  # reaches past the top border, as drawn
+    back = read_cells(paths["geojson"])
+    np.testing.assert_allclose(np.c_[back.row, back.col], np.c_[result.cells.row, result.cells.col], atol=0.006)
