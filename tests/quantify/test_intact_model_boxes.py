@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from mmnst_path.quantify._intact_model import SETTINGS, _Planes, candidate_features, candidate_peaks
+from mmnst_path.quantify import _intact_model
+from mmnst_path.quantify._intact_model import (
+    SETTINGS,
+    _blob_shape,
+    _Planes,
+    candidate_features,
+    candidate_peaks,
+)
 from mmnst_path.quantify._intact_nuclei import IntactNuclei
 from mmnst_path.stain import load_stains, od_from_rgb
 from mmnst_path.synthetic import he_necrosis_tile
@@ -111,7 +118,73 @@ def test_features_are_those_of_the_whole_tile_windows(tmp_path, monkeypatch, siz
     r = np.clip(np.round(sub.row).astype(int), 0, m - 1)
     c = np.clip(np.round(sub.col).astype(int), 0, n - 1)
     want_windows = _whole_tile_windows(od, r, c, half, t.mpp)
+    # the reference: the whole tile's windows, boolean-indexed, and the per-window blob loop (the code before boxes)
     monkeypatch.setattr(_Planes, "windows", lambda self, name: np.array(want_windows[name]))
+    monkeypatch.setattr(_Planes, "pixels", lambda self, name, mask: np.array(want_windows[name])[:, mask])
+    monkeypatch.setattr(_intact_model, "_blob_shape",
+                        lambda mask, wg, dist, yy, xx, *, mpp: _loop_blob_shape(mask, wg, dist, yy, xx, mpp))
     want = candidate_features(od, sub, mpp=t.mpp)
     assert got.dtype == want.dtype == np.float32
     assert np.array_equal(got, want)
+
+
+def _loop_blob_shape(mask: np.ndarray, wg: np.ndarray, dist: np.ndarray, yy: np.ndarray, xx: np.ndarray,
+                     mpp: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-window loop (label, erosion, np.cov per window) the vectorised blob shape replaces."""
+    n, half = len(mask), mask.shape[1] // 2
+    area, ecc, edge = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        lab, _ = ndi.label(mask[i])
+        k = lab[half, half]
+        blob = lab == k if k else dist <= 1.0
+        area[i] = blob.sum() * mpp * mpp
+        cov = np.cov(np.vstack([yy[blob], xx[blob]])) if blob.sum() > 2 else np.eye(2)
+        ev = np.linalg.eigvalsh(cov)
+        ecc[i] = np.sqrt(1 - ev[0] / max(ev[1], 1e-6))
+        edge[i] = wg[i][blob & ~ndi.binary_erosion(blob)].mean()
+    return area, ecc, edge
+
+
+@pytest.mark.parametrize(("mpp", "seed"), [(0.5, 0), (0.25, 1), (1.0, 2)])
+def test_blob_shape_is_the_per_window_loop(mpp: float, seed: int) -> None:
+    """Blobs touching the window's edges, several blobs per window, centre off the mask, one- and two-pixel blobs."""
+    half = max(2, round(SETTINGS["window_um"] / mpp))
+    w = 2 * half + 1
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[-half: half + 1, -half: half + 1].astype(float)
+    dist = np.hypot(yy, xx) * mpp
+    field = ndi.gaussian_filter(rng.random((40, w, w)), (0, 1.5, 1.5))
+    mask = field >= np.quantile(field, rng.uniform(0.3, 0.8, 40))[:, None, None]
+    mask[0] = True  # the whole window: the blob meets every edge
+    mask[1] = False  # centre off the mask: the 1 µm disc
+    mask[2] = False
+    mask[2, half, half] = True  # one pixel
+    mask[3] = False
+    mask[3, half, half: half + 2] = True  # two pixels
+    mask[4] = False
+    mask[4, :, half] = True  # a line through the window, edge to edge
+    mask[5, half] = False  # centre row cut out
+    wg = rng.random((40, w, w)).astype(np.float32)
+    want = _loop_blob_shape(mask, wg, dist, yy, xx, mpp)
+    got = _blob_shape(mask, wg, dist, yy, xx, mpp=mpp)
+    for g, v in zip(got, want, strict=True):
+        assert g.dtype == v.dtype == np.float64
+        assert np.array_equal(g, v, equal_nan=True)
+
+
+def test_pixels_reduce_as_the_boolean_indexed_windows() -> None:
+    """``pixels(name, mask)`` holds ``windows(name)[:, mask]``'s values in its memory order: row means and standard
+    deviations are equal bit for bit (numpy sums in memory order)."""
+    od = _od((300, 420), 7)
+    rng = np.random.default_rng(8)
+    r, c = rng.integers(0, 300, 60), rng.integers(0, 420, 60)
+    half = max(2, round(SETTINGS["window_um"] / 0.5))
+    planes = _planes(od, r, c, half, 0.5)
+    yy, xx = np.mgrid[-half: half + 1, -half: half + 1]
+    dist = np.hypot(yy, xx) * 0.5
+    for sel in (dist <= 1.5, dist <= 3.0, (dist >= 5.0) & (dist <= 8.0)):
+        for name in NAMES:
+            got, want = planes.pixels(name, sel), planes.windows(name)[:, sel]
+            assert np.array_equal(got, want)
+            assert np.array_equal(got.mean(1), want.mean(1))
+            assert np.array_equal(got.std(1), want.std(1))
