@@ -101,48 +101,31 @@ def candidate_features(od: np.ndarray, nuc: IntactNuclei, *, mpp: float, stains:
     if not n:
         return np.zeros((0, len(FEATURES)), np.float32)
     matrix = load_stains(stains)
-    od = np.asarray(od, np.float32)
-    h = np.maximum(od @ matrix.inverse[:, matrix.index("hematoxylin")], 0).astype(np.float32)
-    e = np.maximum(od @ matrix.inverse[:, matrix.index("eosin")], 0).astype(np.float32)
+    od = np.asarray(od)
     half = max(2, round(SETTINGS["window_um"] / mpp))
     r = np.clip(np.round(nuc.row).astype(int), 0, od.shape[0] - 1)
     c = np.clip(np.round(nuc.col).astype(int), 0, od.shape[1] - 1)
     yy, xx = np.mgrid[-half: half + 1, -half: half + 1].astype(float)
     dist = np.hypot(yy, xx) * mpp
     core, nucd, ring = dist <= 1.5, dist <= 3.0, (dist >= 5.0) & (dist <= 8.0)
-
-    def win(plane: np.ndarray) -> np.ndarray:
-        p = np.pad(plane, half, mode="reflect")
-        return np.lib.stride_tricks.sliding_window_view(p, (2 * half + 1, 2 * half + 1))[r, c]
-
-    h1 = ndi.gaussian_filter(h, 0.5 / mpp)
-    grad = np.hypot(ndi.sobel(h1, 0), ndi.sobel(h1, 1)) / (8 * mpp)
-    fine = h1 - ndi.gaussian_filter(h, 1.5 / mpp)
+    planes = _Planes(od, r, c, half=half, mpp=mpp, h_inverse=matrix.inverse[:, matrix.index("hematoxylin")],
+                     e_inverse=matrix.inverse[:, matrix.index("eosin")])
+    px = planes.pixels  # a plane's pixels under a mask of the window, (n, K), as ``windows(name)[:, mask]``
     contrast = np.asarray(nuc.contrast_od, np.float64)
     sur = np.asarray(nuc.hematoxylin_od, np.float64) - contrast
     cden = np.maximum(contrast, 0.02)
-    wh, wg, we = win(h1), win(grad), win(e)
+    wh = planes.windows("h1")
     tex = wh[:, nucd].std(1)
-    gran = win(fine)[:, nucd].std(1)
+    gran = px("fine", nucd).std(1)
     mask = wh >= (sur + 0.5 * contrast)[:, None, None]
-    area, ecc, edge = np.zeros(n), np.zeros(n), np.zeros(n)
-    for i in range(n):
-        lab, _ = ndi.label(mask[i])
-        k = lab[half, half]
-        blob = lab == k if k else dist <= 1.0
-        area[i] = blob.sum() * mpp * mpp
-        cov = np.cov(np.vstack([yy[blob], xx[blob]])) if blob.sum() > 2 else np.eye(2)
-        ev = np.linalg.eigvalsh(cov)
-        ecc[i] = np.sqrt(1 - ev[0] / max(ev[1], 1e-6))
-        edge[i] = wg[i][blob & ~ndi.binary_erosion(blob)].mean()
-    ring_e = we[:, ring].mean(1)
+    area, ecc, edge = _blob_shape(mask, planes.windows("grad"), dist, yy, xx, mpp=mpp)
+    ring_e = px("e", ring).mean(1)
     hc, hr = wh[:, core].mean(1), wh[:, ring].mean(1)
     # colour: unsmoothed planes, core vs ring
-    wh0 = win(h)
-    hc0, hr0 = wh0[:, core].mean(1), wh0[:, ring].mean(1)
-    ec0 = we[:, core].mean(1)
-    odc = np.stack([win(od[..., k])[:, core].mean(1) for k in range(3)], 1)
-    odr = np.stack([win(od[..., k])[:, ring].mean(1) for k in range(3)], 1)
+    hc0, hr0 = px("h", core).mean(1), px("h", ring).mean(1)
+    ec0 = px("e", core).mean(1)
+    odc = np.stack([px(k, core).mean(1) for k in range(3)], 1)
+    odr = np.stack([px(k, ring).mean(1) for k in range(3)], 1)
     ex = odc - odr
     hv = np.asarray(matrix.vector("hematoxylin"), np.float64)
     hv = hv / np.linalg.norm(hv)
@@ -152,9 +135,130 @@ def candidate_features(od: np.ndarray, nuc: IntactNuclei, *, mpp: float, stains:
             (hc0 - hr0) / np.maximum(np.abs(hc0 - hr0) + np.abs(ec0 - ring_e), 1e-3),
             ex @ hv / np.maximum(np.linalg.norm(ex, axis=1), 1e-3),
             odc[:, 0] / np.maximum(odc[:, 2], 1e-3)]
-    del hr
+    del hr, planes
     out = np.column_stack([np.asarray(v, np.float64) for v in cols]).astype(np.float32)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+#: ``ndi.label``'s and ``ndi.binary_erosion``'s default 2-D cross, as a 3-D structure that does not reach across
+#: the stack's first axis: each (w, w) window of an (n, w, w) stack is labelled / eroded on its own.
+_CROSS_IN_PLANE = np.zeros((3, 3, 3), bool)
+_CROSS_IN_PLANE[1] = ndi.generate_binary_structure(2, 1)
+
+
+def _blob_shape(mask: np.ndarray, wg: np.ndarray, dist: np.ndarray, yy: np.ndarray, xx: np.ndarray, *,
+                mpp: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Area (µm²), eccentricity and mean boundary gradient of each window's blob: the 4-connected component of
+    ``mask[i]`` holding the window's centre (the disc ``dist <= 1`` µm when the centre is not in the mask).
+
+    One label and one erosion of the whole (n, w, w) stack (a structure that does not reach across windows, so
+    each window's components and erosion are those of ``ndi.label(mask[i])`` / ``ndi.binary_erosion(blob)``, with
+    the border outside each window); the covariance and the boundary mean stay per window with the same calls on
+    the same values, so the columns are those of a per-window loop bit for bit.
+    """
+    n, w = mask.shape[0], mask.shape[1]
+    half = w // 2
+    lab, _ = ndi.label(mask, structure=_CROSS_IN_PLANE)
+    k = lab[:, half, half]
+    blob = lab == k[:, None, None]
+    blob[k == 0] = dist <= 1.0
+    del lab
+    count = blob.sum((1, 2))
+    area = count * mpp * mpp
+    bound = blob & ~ndi.binary_erosion(blob, structure=_CROSS_IN_PLANE)
+    edge_px = np.split(wg[bound], np.cumsum(bound.sum((1, 2)))[:-1])
+    cov = np.empty((n, 2, 2))
+    cov[:] = np.eye(2)
+    for i in np.flatnonzero(count > 2).tolist():  # np.cov's own steps (mean, centre, dot, scale), without its checks
+        x = np.vstack([yy[blob[i]], xx[blob[i]]])
+        x -= x.mean(axis=1)[:, None]
+        cov[i] = np.dot(x, x.T.conj())
+        cov[i] *= np.true_divide(1, x.shape[1] - 1)
+    ev = np.linalg.eigvalsh(cov)
+    ecc = np.sqrt(1 - ev[:, 0] / np.maximum(ev[:, 1], 1e-6))
+    edge = np.array([v.mean() for v in edge_px], np.float64)
+    return area, ecc, edge
+
+
+class _Planes:
+    """The planes :func:`candidate_features` reads, computed only on boxes around the candidates' windows.
+
+    A window is the ``2 half + 1`` square around a candidate's pixel in the plane padded by ``np.pad(...,
+    mode="reflect")``: its pixels are read at their reflected indices, so the window never leaves the image. The
+    windows whose cells (``half`` x ``half`` pixels) touch (8-connected) form a group, measured on the bounding box
+    of its windows widened by the reach of the filters
+    (Gaussians of 0.5 and 1.5 µm to scipy's 4 sigma, the Sobel's one pixel on the 0.5 µm plane) and clipped to the
+    image: every value a window reads is then the whole tile's, bit for bit (the filters reflect at the same image
+    edges; the stain and filter arithmetic is per pixel in the same order). When the boxes together are not smaller
+    than the image, the whole image is one box.
+    """
+
+    def __init__(self, od: np.ndarray, r: np.ndarray, c: np.ndarray, *, half: int, mpp: float,
+                 h_inverse: np.ndarray, e_inverse: np.ndarray) -> None:
+        m0, n0 = od.shape[:2]
+        span = np.arange(2 * half + 1)
+        self.rows = np.pad(np.arange(m0), half, mode="reflect")[r[:, None] + span]  # (n, 2 half + 1) indices
+        self.cols = np.pad(np.arange(n0), half, mode="reflect")[c[:, None] + span]
+        self.mpp, self.h_inverse, self.e_inverse = mpp, h_inverse, e_inverse
+        margin = max(_intact_nuclei._gauss_radius(0.5 / mpp) + 1, _intact_nuclei._gauss_radius(1.5 / mpp))
+        lo_r, hi_r = self.rows.min(1), self.rows.max(1) + 1
+        lo_c, hi_c = self.cols.min(1), self.cols.max(1) + 1
+        # group the windows whose cells (of half x half pixels) touch; a group's box spans its windows' pixels
+        cell = max(1, half)
+        stamp = np.zeros(((m0 - 1) // cell + 1, (n0 - 1) // cell + 1), bool)
+        for a, b, d, e in zip((lo_r // cell).tolist(), ((hi_r - 1) // cell + 1).tolist(), (lo_c // cell).tolist(),
+                              ((hi_c - 1) // cell + 1).tolist(), strict=True):
+            stamp[a:b, d:e] = True
+        labels, k = ndi.label(stamp, structure=np.ones((3, 3), bool))
+        group = labels[r // cell, c // cell] - 1  # a window holds its centre pixel
+        bounds = [np.full(k, m0), np.zeros(k, np.intp), np.full(k, n0), np.zeros(k, np.intp)]
+        for ufunc, out, v in ((np.minimum, bounds[0], lo_r), (np.maximum, bounds[1], hi_r),
+                              (np.minimum, bounds[2], lo_c), (np.maximum, bounds[3], hi_c)):
+            ufunc.at(out, group, v)
+        boxes = [(max(0, a - margin), min(m0, b + margin), max(0, d - margin), min(n0, e + margin))
+                 for a, b, d, e in zip(*(v.tolist() for v in bounds), strict=True)]
+        if sum((b[1] - b[0]) * (b[3] - b[2]) for b in boxes) >= m0 * n0:
+            boxes, group = [(0, m0, 0, n0)], np.zeros(len(r), np.intp)
+        order = np.argsort(group, kind="stable")
+        self.members = np.split(order, np.searchsorted(group[order], np.arange(1, len(boxes))))
+        self.boxes = [(b, self._box_planes(od[b[0]: b[1], b[2]: b[3]])) for b in boxes]
+        # each window's pixels as flat indices into its box (one gather per plane in ``windows``)
+        self.flat = [(self.rows[idx] - b[0])[:, :, None] * (b[3] - b[2]) + (self.cols[idx] - b[2])[:, None, :]
+                     for b, idx in zip(boxes, self.members, strict=True)]
+
+    def _box_planes(self, od: np.ndarray) -> dict[Any, np.ndarray]:
+        """The planes of one box of the optical density (the whole tile's arithmetic, on the box)."""
+        od = np.asarray(od, np.float32)
+        h = np.maximum(od @ self.h_inverse, 0).astype(np.float32)
+        e = np.maximum(od @ self.e_inverse, 0).astype(np.float32)
+        h1 = ndi.gaussian_filter(h, 0.5 / self.mpp)
+        grad = np.hypot(ndi.sobel(h1, 0), ndi.sobel(h1, 1)) / (8 * self.mpp)
+        fine = h1 - ndi.gaussian_filter(h, 1.5 / self.mpp)
+        return {"h": h, "e": e, "h1": h1, "grad": grad, "fine": fine, "od": np.ascontiguousarray(od)}
+
+    def windows(self, name: Any) -> np.ndarray:
+        """(n, 2 half + 1, 2 half + 1) float32 windows of plane ``name`` ("h", "e", "h1", "grad", "fine" or an
+        OD channel 0-2), in candidate order."""
+        w = self.rows.shape[1]
+        out = np.empty((len(self.rows), w, w), np.float32)
+        for (_, planes), idx, flat in zip(self.boxes, self.members, self.flat, strict=True):
+            if isinstance(name, str):
+                out[idx] = np.take(planes[name].reshape(-1), flat)
+            else:  # an OD channel: pixel-interleaved in the box's (m, n, 3) array
+                out[idx] = np.take(planes["od"].reshape(-1), flat * 3 + name)
+        return out
+
+    def pixels(self, name: Any, mask: np.ndarray) -> np.ndarray:
+        """(n, K) float32: the pixels of plane ``name`` under the (w, w) boolean ``mask`` of each window (row-major,
+        K = ``mask.sum()``), in candidate order: ``windows(name)[:, mask]`` without the whole windows, in the same
+        memory order (numpy's boolean index gives it Fortran order; a row reduction sums in the order of the memory)."""
+        out = np.empty((int(mask.sum()), len(self.rows)), np.float32).T
+        for (_, planes), idx, flat in zip(self.boxes, self.members, self.flat, strict=True):
+            if isinstance(name, str):
+                out[idx] = np.take(planes[name].reshape(-1), flat[:, mask])
+            else:  # an OD channel: pixel-interleaved in the box's (m, n, 3) array
+                out[idx] = np.take(planes["od"].reshape(-1), flat[:, mask] * 3 + name)
+        return out
 
 
 def intact_calls(rgb: np.ndarray, od: np.ndarray, model: ClassifierModel, *, mpp: float, stains: Any = "H&E",
