@@ -77,7 +77,7 @@ def test_candidate_features_rejects_bad_pixel_size() -> None:
             candidate_features(od, candidate_peaks(rgb, od, mpp=0.5), mpp=bad)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("rows, cols", [(12, 12), (20, 20), (2, 30), (1, 40)])
+@pytest.mark.parametrize(("rows", "cols"), [(12, 12), (20, 20), (2, 30), (1, 40)])
 def test_features_of_images_smaller_than_a_window(rows: int, cols: int) -> None:
     """A tile smaller than the 8 µm feature window (a candidate at its corner; one row of pixels): finite rows,
     one per candidate, the window read by reflection."""
@@ -92,7 +92,8 @@ def test_features_of_images_smaller_than_a_window(rows: int, cols: int) -> None:
 
     one = IntactNuclei(*(np.array([v], np.float64) for v in (rows - 1, cols - 1, 0.3, 0.4, 1.0, 0.5)))
     y = candidate_features(od, one, mpp=0.5)
-    assert y.shape == (1, len(FEATURES)) and np.isfinite(y).all()
+    assert y.shape == (1, len(FEATURES))
+    assert np.isfinite(y).all()
 
 
 def _model(tmp_path: Path, threshold: float, *, task: str = "intact_nuclei") -> Path:
