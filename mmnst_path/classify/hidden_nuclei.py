@@ -21,6 +21,7 @@ the nucleus in the pigment mask), so a tile without pigment is untouched.
 
 from __future__ import annotations
 
+import numbers
 from functools import lru_cache
 from typing import Any
 
@@ -186,6 +187,12 @@ def _ring_labels(labels: np.ndarray, ring_px: int) -> np.ndarray:
     return np.where(labels == 0, grown, 0)
 
 
+def _same_number(value: Any, expected: float) -> bool:
+    """Whether a model's feature setting is a number (not a bool) equal to this code's: a missing or non-numeric
+    one (a hand-edited or foreign card) is a mismatch the caller names, not ``float()``'s ValueError / TypeError."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and float(value) == float(expected)
+
+
 @lru_cache(maxsize=4)
 def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtime_ns: cache keys only
     model = load_model(path, kind=MODEL_KIND)
@@ -194,7 +201,7 @@ def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtim
                f"(task {model.settings.get('task')!r}, features {list(model.feature_names)})")
         raise ConfigError(msg)
     for key in ("ring_um", "wide_ring_um", "grain_um"):
-        if float(model.settings.get(key, -1)) != float(SETTINGS[key]):
+        if not _same_number(model.settings.get(key), SETTINGS[key]):
             msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
             raise ConfigError(msg)
     return model
@@ -220,7 +227,7 @@ def _load_cells(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size
                f"{list(model.class_names)}, features {list(model.feature_names)})")
         raise ConfigError(msg)
     for key in ("ring_um", "wide_ring_um", "grain_um", "near_black_od", "positive_od"):
-        if float(model.settings.get(key, -1)) != float(SETTINGS[key]):
+        if not _same_number(model.settings.get(key), SETTINGS[key]):
             msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
             raise ConfigError(msg)
     return model

@@ -440,14 +440,15 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 def model_file(name: str, shipped: Mapping[str, str], *, param: str) -> Path:
     """The model file a setting names: a key of ``shipped`` (e.g. ``"default"``) -> that shipped file in
-    :data:`MODELS_DIR`, anything else a path. ``param`` names the setting in the error (``"Ki67Params.hidden_model"``).
+    :data:`MODELS_DIR`, anything else a path (``~`` expanded, as the tissue and pigment model settings read
+    theirs). ``param`` names the setting in the error (``"Ki67Params.hidden_model"``).
 
     Raises
     ------
     ConfigError
         No such file.
     """
-    path = MODELS_DIR / shipped[name] if name in shipped else Path(name)
+    path = MODELS_DIR / shipped[name] if name in shipped else Path(name).expanduser()
     if not path.is_file():
         msg = f"{param}: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
         raise ConfigError(msg)

@@ -25,6 +25,8 @@ ghosts.
 
 from __future__ import annotations
 
+import math
+import numbers
 from functools import lru_cache
 from typing import Any
 
@@ -95,7 +97,7 @@ def candidate_features(od: np.ndarray, nuc: IntactNuclei, *, mpp: float, stains:
     """
     from ..stain import load_stains
 
-    if not np.isfinite(mpp) or mpp <= 0:
+    if isinstance(mpp, bool) or not isinstance(mpp, numbers.Real) or not math.isfinite(mpp) or mpp <= 0:
         raise ConfigError(f"candidate_features: mpp must be a positive number of µm/px, got {mpp!r}")
     n = len(nuc.row)
     if not n:
@@ -283,11 +285,13 @@ def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtim
                f"{list(model.class_names)}, features {list(model.feature_names)})")
         raise ConfigError(msg)
     for key in ("tissue_min_od", "min_contrast_od", "min_distance_um", "window_um"):
-        if float(model.settings.get(key, -1)) != float(SETTINGS[key]):
-            msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
+        value = model.settings.get(key)
+        # a number (not a bool) equal to this code's: a missing or non-numeric one names the file, not float()'s words
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or float(value) != float(SETTINGS[key]):
+            msg = f"{path}: feature setting {key}={value!r}, this code computes {SETTINGS[key]!r}"
             raise ConfigError(msg)
     thr = model.settings.get("threshold")
-    if not isinstance(thr, (int, float)) or not 0.0 <= float(thr) <= 1.0:
+    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0.0 <= float(thr) <= 1.0:
         raise ConfigError(f"{path}: settings threshold={thr!r}, expected a probability in [0, 1]")
     return model
 

@@ -88,6 +88,20 @@ def test_unknown_model_and_foreign_model_are_refused(tmp_path) -> None:
         resolve_hidden_model(str(path))
 
 
+@pytest.mark.parametrize("value", ["2 um", None, [2.0], True])
+def test_a_model_with_an_unreadable_feature_setting_is_refused_naming_the_file(tmp_path, value) -> None:
+    """A feature setting that is not a number (a hand-edited card) is a ConfigError naming the file and the
+    setting, for the hidden-nucleus and the pigment-cell model alike (not float()'s ValueError / TypeError)."""
+    from mmnst_path.classify.hidden_nuclei import resolve_cell_model
+
+    for resolve in (resolve_hidden_model, resolve_cell_model):
+        model = resolve("default")
+        assert model is not None
+        path = replace(model, settings=dict(model.settings, ring_um=value)).save(tmp_path / f"{resolve.__name__}.mmnst")
+        with pytest.raises(ConfigError, match=rf"{resolve.__name__}\.mmnst: feature setting ring_um="):
+            resolve(str(path))
+
+
 def test_a_rewritten_model_file_is_read_again(tmp_path):
     import os
     from dataclasses import replace

@@ -18,3 +18,14 @@ def test_a_shipped_name_a_path_and_a_missing_file(tmp_path):
         model_file(str(tmp_path / "nothere.mmnst"), shipped, param="NecrosisParams.intact_model")
     with pytest.raises(ConfigError, match=r"Ki67Params\.hidden_model: no model file 'other'"):
         model_file("other", shipped, param="Ki67Params.hidden_model")
+
+
+def test_a_home_relative_path_is_expanded_as_the_other_model_settings_do(tmp_path, monkeypatch):
+    """``~/mine.mmnst`` names the file in the home folder (``tissue_model`` and the pigment models read it so;
+    before session 36 H16 the three settings of ``model_file`` said "no model file '~/mine.mmnst'")."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    own = tmp_path / "mine.mmnst"
+    own.write_bytes(b"x")
+    assert model_file("~/mine.mmnst", {"default": "intact_nuclei_he.mmnst"}, param="NecrosisParams.intact_model") == own
+    with pytest.raises(ConfigError, match=r"NecrosisParams\.intact_model: no model file '.*nothere\.mmnst'"):
+        model_file("~/nothere.mmnst", {}, param="NecrosisParams.intact_model")

@@ -72,6 +72,28 @@ def test_candidate_features_rejects_bad_pixel_size() -> None:
     od = od_from_rgb(rgb)
     with pytest.raises(ConfigError, match="mpp"):
         candidate_features(od, candidate_peaks(rgb, od, mpp=0.5), mpp=0.0)
+    for bad in (None, float("nan"), "0.5", True):  # an image without a pixel size: the error names mpp (not numpy's)
+        with pytest.raises(ConfigError, match="mpp must be a positive number"):
+            candidate_features(od, candidate_peaks(rgb, od, mpp=0.5), mpp=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(12, 12), (20, 20), (2, 30), (1, 40)])
+def test_features_of_images_smaller_than_a_window(rows: int, cols: int) -> None:
+    """A tile smaller than the 8 µm feature window (a candidate at its corner; one row of pixels): finite rows,
+    one per candidate, the window read by reflection."""
+    rgb = np.ascontiguousarray(_field(0.5, 0.2, n_px=60)[:rows, :cols])
+    od = od_from_rgb(rgb)
+    nuc = candidate_peaks(rgb, od, mpp=0.5)
+    x = candidate_features(od, nuc, mpp=0.5)
+    assert x.shape == (len(nuc.row), len(FEATURES))
+    assert np.isfinite(x).all()
+    # a candidate placed by hand at the last pixel of a one-row image: the reflected window still gives a row
+    from mmnst_path.quantify._intact_nuclei import IntactNuclei
+
+    one = IntactNuclei(*(np.array([v], np.float64) for v in (rows - 1, cols - 1, 0.3, 0.4, 1.0, 0.5)))
+    y = candidate_features(od, one, mpp=0.5)
+    assert y.shape == (1, len(FEATURES))
+    assert np.isfinite(y).all()
 
 
 def _model(tmp_path: Path, threshold: float, *, task: str = "intact_nuclei") -> Path:
@@ -108,6 +130,26 @@ def test_resolve_refuses_missing_foreign_and_bad_threshold(tmp_path: Path) -> No
         resolve_intact_model(str(_model(tmp_path, 1.5)))
     with pytest.raises(ConfigError, match="intact_model"):
         NecrosisParams(intact_model="")
+
+
+def _with_settings(tmp_path: Path, **settings: object) -> Path:
+    """A copy of a small model whose settings differ by ``settings`` (a hand-edited or older file)."""
+    from mmnst_path.classify.model import load_model
+
+    model = load_model(_model(tmp_path, 0.5), kind="nucleus")
+    name = "_".join(f"{k}-{v}" for k, v in settings.items()).replace(" ", "").replace("/", "")
+    return replace(model, settings={**model.settings, **settings}).save(tmp_path / f"edited_{name}.mmnst")
+
+
+@pytest.mark.parametrize("settings", [{"window_um": "8 um"}, {"window_um": None}, {"min_distance_um": [4.0]},
+                                      {"threshold": True}, {"threshold": "0.5"}])
+def test_a_model_with_unreadable_settings_is_refused_naming_the_file(tmp_path: Path, settings: dict) -> None:
+    """A setting that is not a number (a hand-edited card, an older writer) is a ConfigError that names the
+    file and the setting, not float()'s ValueError / TypeError; a bool threshold is not a probability."""
+    path = _with_settings(tmp_path, **settings)
+    key = next(iter(settings))
+    with pytest.raises(ConfigError, match=rf"edited_.*\.mmnst.*{key}"):
+        resolve_intact_model(str(path))
 
 
 def test_the_veto_fed_the_model_keeps_or_removes_necrosis_by_its_calls(tmp_path: Path) -> None:
