@@ -162,6 +162,7 @@ SUMMARY_COLUMNS = (
     "hidden_model",
     "pigment_cell_model",
     "tissue_model",
+    "intact_model",
     "pigment_model",
     "pigment_gate",
     "n_tiles",

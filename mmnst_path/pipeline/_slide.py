@@ -79,8 +79,8 @@ def check_scales(config: AnalysisConfig, mpp: float | None = None) -> None:
 
 
 def _models(config: AnalysisConfig, measures: Sequence[str], matrix: Any = None) -> dict[str, str]:
-    """The classifier models a run used: ``cell_model`` / ``tissue_model`` / ``pigment_model`` as
-    ``id name version`` (``pigment_model``: ``"rules"`` when the rule-based melanin detector ran)."""
+    """The classifier models a run used: ``cell_model`` / ``tissue_model`` / ``intact_model`` / ``pigment_model``
+    as ``id name version`` (``pigment_model``: ``"rules"`` when the rule-based melanin detector ran)."""
     from ..classify import resolve_model
 
     def text(model: Any) -> str:
@@ -107,6 +107,12 @@ def _models(config: AnalysisConfig, measures: Sequence[str], matrix: Any = None)
                                          else "none (H-DAB only)")
     if "necrosis" in measures or ("ki67" in measures and config.ki67.count_in == "tumour"):
         out["tissue_model"] = text(tile_tissue_model(config, matrix, measures))
+    nec = config.necrosis
+    if ("necrosis" in measures and nec.tissue_model.strip().lower() != "none" and nec.intact_veto_density > 0
+            and nec.intact_model != "none"):  # the intact-nucleus veto's model (it runs at <= intact_max_mpp_um)
+        from ..quantify._intact_model import resolve_intact_model
+
+        out["intact_model"] = text(resolve_intact_model(nec.intact_model))
     if "ki67" in measures or "melanin" in measures:
         pmodel = pigment_model_of(config, matrix)
         out["pigment_model"] = "rules" if pmodel is None else text(pmodel)

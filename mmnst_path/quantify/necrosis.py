@@ -3,10 +3,12 @@
 By default (``NecrosisParams.tissue_model = "default"``) the tissue classes come from the shipped
 tissue pixel classifier (:mod:`mmnst_path.classify.tissue`; a user's model file can be named
 instead): necrosis is the tissue whose smoothed class probabilities make ``necrosis`` the most
-probable class, except where intact nuclei veto it (``intact_veto_density``,
-:mod:`mmnst_path.quantify._intact_nuclei`: a block with that many contrasted nuclei of >= ~6 µm embedded
-in tissue per 1000 µm² within ``intact_sigma_um`` is viable, whatever its colour; the nuclei are those a small
-per-nucleus model calls intact, :mod:`mmnst_path.quantify._intact_model`, ``intact_model``), followed by the
+probable class, except where intact nuclei veto it (``intact_veto_density``: a block with that many intact
+nuclei per 1000 µm² within ``intact_sigma_um`` is viable, whatever its colour; by default the nuclei a small
+per-nucleus model calls intact, :mod:`mmnst_path.quantify._intact_model`, ``intact_model``; with ``intact_model =
+"none"`` the fixed tests of :mod:`mmnst_path.quantify._intact_nuclei`, contrasted nuclei of >= ~6 µm embedded in
+tissue, whose settings ``intact_contrast_od``, ``intact_surround_tissue``, ``intact_min_fill`` and
+``intact_min_extent_um`` the model leaves unused), followed by the
 minimum area below; the tumour and stroma areas are counted too. ``tissue_model = "none"`` selects the rule-based detector described next.
 
 The rule-based detector has physical thresholds.
