@@ -196,6 +196,8 @@ NO_TISSUE_TEXT = "no tissue found (0 mm²): nothing was measured; check the imag
 
 #: summary row keys that hold a measurement (left empty where nothing was measured, see :func:`shown_row`)
 _MEASURE_PREFIXES = ("ki67_", "hotspot_", "h_score", "melanin_", "necrosis_", "tumour_fraction", "stroma_fraction")
+#: ``ki67_`` keys that describe the stains read, not a measurement: kept on a row where nothing was measured
+_STAIN_KEYS = frozenset({"ki67_chromogen", "ki67_counterstain", "ki67_melanocyte_marker"})
 
 
 def nothing_measured(row: Mapping[str, Any]) -> bool:
@@ -216,6 +218,6 @@ def shown_row(row: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(row)
     if nothing_measured(row):
         for name in out:
-            if name.startswith(_MEASURE_PREFIXES):
+            if name.startswith(_MEASURE_PREFIXES) and name not in _STAIN_KEYS:
                 out[name] = None
     return out

@@ -9,6 +9,7 @@ Coordinates are level-0 pixels, (row, col).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -439,6 +440,13 @@ def hotspot_in_box(row: np.ndarray, col: np.ndarray, positive: np.ndarray, box: 
     row = np.asarray(row, dtype=np.float64)
     col = np.asarray(col, dtype=np.float64)
     positive = np.asarray(positive, dtype=bool)
+    if row.ndim != 1 or row.shape != col.shape or row.shape != positive.shape:
+        msg = (f"hotspot_in_box: row, col and positive must be 1-D arrays of one length, got shapes {row.shape}, "
+               f"{col.shape}, {positive.shape}")
+        raise ConfigError(msg)
+    if isinstance(mpp, bool) or not isinstance(mpp, numbers.Real) or not (math.isfinite(mpp) and mpp > 0):
+        msg = f"hotspot_in_box: mpp must be a positive number of µm per pixel, got {mpp!r}"
+        raise ConfigError(msg)
     inside = (row >= box.row) & (row < box.row_end) & (col >= box.col) & (col < box.col_end)
     n = int(np.count_nonzero(inside))
     p = int(np.count_nonzero(inside & positive))

@@ -191,3 +191,14 @@ def test_hotspot_in_box_counts_the_half_open_window():
     assert empty.nuclei == 0
     assert math.isnan(empty.index_pct)
     assert not empty.meets_min_nuclei
+
+
+def test_hotspot_in_box_refuses_mismatched_arrays_and_a_bad_pixel_size():
+    from mmnst_path.aggregate import hotspot_in_box
+
+    box = Box(0, 0, 10, 10)
+    with pytest.raises(ConfigError, match=r"one length, got shapes \(2,\), \(3,\), \(2,\)"):
+        hotspot_in_box(np.zeros(2), np.zeros(3), np.zeros(2, bool), box, mpp=0.5, min_nuclei=1)
+    for bad in (0.0, -1.0, float("nan"), None, True):
+        with pytest.raises(ConfigError, match="mpp must be a positive number"):
+            hotspot_in_box(np.zeros(2), np.zeros(2), np.zeros(2, bool), box, mpp=bad, min_nuclei=1)  # type: ignore[arg-type]

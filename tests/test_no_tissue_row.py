@@ -58,8 +58,12 @@ def test_summary_files_leave_the_measures_empty_and_say_why(tmp_path: Path) -> N
     assert empty["tissue_area_mm2"] == "0"
     assert empty["mpp"] == "0.499"
     assert empty["error"] == ""  # not an error: a user filtering the column for failures finds none
-    measured = [k for k, v in empty.items() if v and k.startswith(("ki67_", "melanin_", "necrosis_", "h_score"))]
+    stain_keys = {"ki67_chromogen", "ki67_counterstain", "ki67_melanocyte_marker"}
+    measured = [k for k, v in empty.items() if v and k.startswith(("ki67_", "melanin_", "necrosis_", "h_score"))
+                and k not in stain_keys]
     assert measured == []  # no "0" count, threshold or hot-spot flag where nothing was counted
+    # what the stains were read as is not a measurement: kept (session 36 H16's review)
+    assert (empty["ki67_chromogen"], empty["ki67_counterstain"]) == ("dab", "hematoxylin")
     assert empty["cell_model"]
     assert empty["n_tiles"] == "0"
     assert tile["ki67_positive"] == "30"

@@ -458,6 +458,10 @@ class Ki67Params:
     nuclear_contrast_max_od: float = 1.0
 
     def __post_init__(self) -> None:
+        for key in ("hidden_model", "pigment_cell_model"):  # "Default" / " none" name the shipped choices, as for
+            value = getattr(self, key)                        # the tissue and pigment models, not a file of that name
+            if isinstance(value, str) and value.strip().lower() in ("none", "default"):
+                object.__setattr__(self, key, value.strip().lower())
         check_ki67_params(self)
 
     def for_chromogen(self, chromogen: str) -> Ki67Params:

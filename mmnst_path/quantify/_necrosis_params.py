@@ -103,6 +103,9 @@ class NecrosisParams:
     intact_model: str = "default"
 
     def __post_init__(self) -> None:
+        value = self.intact_model  # "Default" / " none" name the shipped choices, as for the tissue model
+        if isinstance(value, str) and value.strip().lower() in ("none", "default"):
+            object.__setattr__(self, "intact_model", value.strip().lower())
         for key in ("tissue_model", "intact_model"):
             value = getattr(self, key)
             if not isinstance(value, str) or not value.strip():

@@ -18,3 +18,14 @@ def test_the_veto_model_is_recorded_when_it_can_run():
     assert "intact_model" not in _models(AnalysisConfig(stains="H&E", necrosis=NecrosisParams(intact_model="none")),
                                          ("necrosis",))
     assert "intact_model" not in _models(AnalysisConfig(stains="H&E"), ("melanin",))
+
+
+def test_the_per_nucleus_model_settings_read_their_names_as_the_tissue_model_does():
+    from mmnst_path.quantify.ki67 import Ki67Params
+
+    assert NecrosisParams(intact_model=" None").intact_model == "none"
+    assert NecrosisParams(intact_model="Default").intact_model == "default"
+    k = Ki67Params(hidden_model="NONE", pigment_cell_model=" Default ")
+    assert (k.hidden_model, k.pigment_cell_model) == ("none", "default")
+    assert "intact_model" not in _models(AnalysisConfig(stains="H&E", necrosis=NecrosisParams(intact_model="None")),
+                                         ("necrosis",))
