@@ -21,7 +21,6 @@ the nucleus in the pigment mask), so a tile without pigment is untouched.
 
 from __future__ import annotations
 
-import numbers
 from functools import lru_cache
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import ConfigError
-from .model import ClassifierModel, FeatureSpec, load_model, model_file
+from .model import ClassifierModel, FeatureSpec, check_feature_settings, load_model, model_file
 
 __all__ = ["CELL_CLASSES", "CELL_FEATURES", "FEATURES", "MODEL_KIND", "cell_features", "hidden_probability",
            "nucleus_features", "resolve_cell_model", "resolve_hidden_model"]
@@ -187,12 +186,6 @@ def _ring_labels(labels: np.ndarray, ring_px: int) -> np.ndarray:
     return np.where(labels == 0, grown, 0)
 
 
-def _same_number(value: Any, expected: float) -> bool:
-    """Whether a model's feature setting is a number (not a bool) equal to this code's: a missing or non-numeric
-    one (a hand-edited or foreign card) is a mismatch the caller names, not ``float()``'s ValueError / TypeError."""
-    return not isinstance(value, bool) and isinstance(value, numbers.Real) and float(value) == float(expected)
-
-
 @lru_cache(maxsize=4)
 def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtime_ns: cache keys only
     model = load_model(path, kind=MODEL_KIND)
@@ -200,10 +193,7 @@ def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtim
         msg = (f"{path} is not a hidden-nucleus model with features {[f.name for f in FEATURES]} "
                f"(task {model.settings.get('task')!r}, features {list(model.feature_names)})")
         raise ConfigError(msg)
-    for key in ("ring_um", "wide_ring_um", "grain_um"):
-        if not _same_number(model.settings.get(key), SETTINGS[key]):
-            msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
-            raise ConfigError(msg)
+    check_feature_settings(model, SETTINGS, ("ring_um", "wide_ring_um", "grain_um"), path=path)
     return model
 
 
@@ -226,10 +216,8 @@ def _load_cells(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size
                f"{[f.name for f in CELL_FEATURES]} (task {model.settings.get('task')!r}, classes "
                f"{list(model.class_names)}, features {list(model.feature_names)})")
         raise ConfigError(msg)
-    for key in ("ring_um", "wide_ring_um", "grain_um", "near_black_od", "positive_od"):
-        if not _same_number(model.settings.get(key), SETTINGS[key]):
-            msg = f"{path}: feature setting {key}={model.settings.get(key)!r}, this code computes {SETTINGS[key]!r}"
-            raise ConfigError(msg)
+    check_feature_settings(model, SETTINGS, ("ring_um", "wide_ring_um", "grain_um", "near_black_od", "positive_od"),
+                           path=path)
     return model
 
 

@@ -39,6 +39,7 @@ import functools
 import hashlib
 import io
 import json
+import numbers
 import os
 import tempfile
 import zipfile
@@ -52,8 +53,8 @@ import numpy as np
 from ..errors import ConfigError, CorruptFileError
 from ._forest import ARRAY_KEYS, Forest
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "ContextStage", "FeatureSpec", "load_model",
-           "model_file"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "ContextStage", "FeatureSpec",
+           "check_feature_settings", "load_model", "model_file"]
 
 FORMAT = "mmnst_path.classifier"
 FORMAT_VERSION = 2
@@ -453,3 +454,21 @@ def model_file(name: str, shipped: Mapping[str, str], *, param: str) -> Path:
         msg = f"{param}: no model file {str(path)!r} (expected 'none', 'default' or a .mmnst path)"
         raise ConfigError(msg)
     return path
+
+
+def check_feature_settings(model: ClassifierModel, expected: Mapping[str, float], keys: Sequence[str], *,
+                           path: str) -> None:
+    """Refuse a model whose feature settings ``keys`` differ from the values this code computes with
+    (``expected``): each must be a number (not a bool) equal to this code's. A missing or non-numeric one (a
+    hand-edited or foreign card) is named with the file, not left to ``float()``'s ValueError / TypeError.
+
+    Raises
+    ------
+    ConfigError
+        The first setting that differs, with the file, its value and this code's.
+    """
+    for key in keys:
+        value = model.settings.get(key)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or float(value) != float(expected[key]):
+            msg = f"{path}: feature setting {key}={value!r}, this code computes {expected[key]!r}"
+            raise ConfigError(msg)

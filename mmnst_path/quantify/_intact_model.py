@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..classify.model import ClassifierModel, FeatureSpec, load_model, model_file
+from ..classify.model import ClassifierModel, FeatureSpec, check_feature_settings, load_model, model_file
 from ..errors import ConfigError
 from . import _intact_nuclei
 from ._intact_nuclei import IntactNuclei
@@ -284,12 +284,8 @@ def _load(path: str, size: int, mtime_ns: int) -> ClassifierModel:  # size, mtim
                f"{[f.name for f in FEATURES]} (task {model.settings.get('task')!r}, classes "
                f"{list(model.class_names)}, features {list(model.feature_names)})")
         raise ConfigError(msg)
-    for key in ("tissue_min_od", "min_contrast_od", "min_distance_um", "window_um"):
-        value = model.settings.get(key)
-        # a number (not a bool) equal to this code's: a missing or non-numeric one names the file, not float()'s words
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or float(value) != float(SETTINGS[key]):
-            msg = f"{path}: feature setting {key}={value!r}, this code computes {SETTINGS[key]!r}"
-            raise ConfigError(msg)
+    check_feature_settings(model, SETTINGS, ("tissue_min_od", "min_contrast_od", "min_distance_um", "window_um"),
+                           path=path)
     thr = model.settings.get("threshold")
     if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0.0 <= float(thr) <= 1.0:
         raise ConfigError(f"{path}: settings threshold={thr!r}, expected a probability in [0, 1]")
