@@ -416,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arrangement", action="store_true",
                     help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
                          "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
+    ap.add_argument("--local-cues", action="store_true",
+                    help="also the four within-image hematoxylin columns (dark_rel and the ranks of mean, CV and "
+                         "outline gradient among the nuclei within 40 µm; NucleusFeatureSettings.local_cues)")
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
@@ -449,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--infiltrate: 0-{INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1} tiles, got {args.infiltrate}")
     global ROWS_PATH
     ROWS_PATH = args.rows_path
-    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
+    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement,
+                                      local_cues=args.local_cues)
     all_names = [f.name for f in nucleus_feature_specs(settings)]
     drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
     unknown = sorted(drop - set(all_names))
