@@ -416,9 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arrangement", action="store_true",
                     help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
                          "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
-    ap.add_argument("--local-cues", action="store_true",
+    ap.add_argument("--local-cues-um", type=float, default=0.0,
                     help="also the four within-image hematoxylin columns (dark_rel and the ranks of mean, CV and "
-                         "outline gradient among the nuclei within 40 µm; NucleusFeatureSettings.local_cues)")
+                         "outline gradient among the nuclei within this radius, µm; "
+                         "NucleusFeatureSettings.local_cues_um; 0 = none, models <= 1.2.0)")
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
@@ -453,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     global ROWS_PATH
     ROWS_PATH = args.rows_path
     settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement,
-                                      local_cues=args.local_cues)
+                                      local_cues_um=args.local_cues_um)
     all_names = [f.name for f in nucleus_feature_specs(settings)]
     drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
     unknown = sorted(drop - set(all_names))

@@ -1,6 +1,6 @@
 """Session 37 H1 (dev only): the Ki67 cell model with within-image hematoxylin cues, screened out of fold.
 
-Candidate columns (``NucleusFeatureSettings(local_cues=True)``, hematoxylin plane only, relative to the
+Candidate columns (``NucleusFeatureSettings(local_cues_um=40.0)``, hematoxylin plane only, relative to the
 nuclei within 40 µm): ``dark_rel``, ``rank_h_mean``, ``rank_h_cv``, ``rank_edge_grad`` (session 36 H13's
 within-source cues made tile-invariant). Designs: the 20 columns of 1.2.0 (base), + dark_rel, + the three
 ranks, + all four.
@@ -51,8 +51,43 @@ DESIGNS = {"base (1.2.0 columns)": (), "+dark_rel": ("dark_rel",),
            "+ranks": ("rank_h_mean", "rank_h_cv", "rank_edge_grad"), "+all four": NEW}
 
 
+#: radii (µm) of the ``radii`` extraction: the four cues relative to the nuclei within each (1e4 = the whole image)
+RADII_SWEEP = (40.0, 80.0, 160.0, 1e4)
+
+
+def detections_radii(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray, preset: str,
+                     settings: NucleusFeatureSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """H7's ``detections`` (same detector, features, matching and edge rule) with the four cues appended again
+    for every radius of :data:`RADII_SWEEP`."""
+    from mmnst_path.classify import nucleus_features
+    from mmnst_path.classify.nucleus_features import _local_cues
+    from mmnst_path.classify.train import match_points
+    from mmnst_path.detect.nuclei import nuclei_from_stains
+    from mmnst_path.stain import get_preset, separate_stains
+
+    matrix = get_preset(preset)
+    conc = separate_stains(rgb, matrix, stains=(matrix.names[0], matrix.names[1]))
+    hem, chrom = conc[..., 0], conc[..., 1]
+    nuclei = nuclei_from_stains(hem, chrom, mpp=h7.MPP, return_labels=True)
+    width = len(nucleus_feature_specs(settings)) + 4 * len(RADII_SWEEP)
+    if len(nuclei) == 0:
+        return np.zeros((0, 2)), np.zeros((0, width), np.float32), np.zeros(0, np.intp)
+    feats = nucleus_features(nuclei.labels, hem, chrom, mpp=h7.MPP, settings=settings)
+    det = np.c_[nuclei.row, nuclei.col].astype(np.float64)
+    h = np.maximum(hem, 0).astype(np.float32)
+    extra = [_local_cues(nuclei.labels, h, det * h7.MPP, len(det), r) for r in RADII_SWEEP]
+    label = np.full(len(det), -1, np.intp)
+    d, a = match_points(det, points_rc, h7.MATCH_UM / h7.MPP)
+    edge = tnm.EDGE_UM / h7.MPP
+    m, n = rgb.shape[:2]
+    inside = (det[d, 0] >= edge) & (det[d, 0] < m - edge) & (det[d, 1] >= edge) & (det[d, 1] < n - edge)
+    label[d] = np.where(inside & (point_cls[a] >= 0), point_cls[a], -2)
+    return det, np.concatenate([feats, *extra], axis=1).astype(np.float32), label
+
+
 def extract(args: argparse.Namespace) -> None:
-    settings = NucleusFeatureSettings(local_cues=True)
+    settings = NucleusFeatureSettings(local_cues_um=40.0)
+    det_fn = detections_radii if args.radii else h7.detections
     out: dict[str, list] = {"x": [], "y": [], "g": [], "src": []}
     group = 0
 
@@ -80,7 +115,7 @@ def extract(args: argparse.Namespace) -> None:
         cls = np.array([mapping[int(k)] for k in pts[:, 2]])
         chrom = h7.CHROMOGENS[i_img % len(h7.CHROMOGENS)]
         ihc = restain_as_ihc(read_rgb(img), pts[:, :2], cls, rng, None, 0.0, h7.DAB_CORE_UM, chrom)
-        add(*h7.detections(ihc, pts[:, :2], cls, CHROMOGEN_PRESETS[chrom], settings), SRC_BRCA)
+        add(*det_fn(ihc, pts[:, :2], cls, CHROMOGEN_PRESETS[chrom], settings), SRC_BRCA)
     print(f"brca train+val done in {time.time() - t0:.0f} s", file=sys.stderr)
     en_map = {0: ST, 1: TU, 2: -1}
     for txt in sorted((args.train / "endonuke" / "mixed").glob("*.txt")):
@@ -91,7 +126,7 @@ def extract(args: argparse.Namespace) -> None:
         if pts.size == 0:
             continue
         cls = np.array([en_map[int(k)] for k in pts[:, 2]])
-        add(*h7.detections(read_rgb(img), pts[:, [1, 0]], cls, "H-DAB", settings), SRC_ENDO)
+        add(*det_fn(read_rgb(img), pts[:, [1, 0]], cls, "H-DAB", settings), SRC_ENDO)
     print(f"endonuke dev done in {time.time() - t0:.0f} s", file=sys.stderr)
     from mmnst_path.synthetic_ki67 import ki67_cells_tile
 
@@ -99,9 +134,11 @@ def extract(args: argparse.Namespace) -> None:
         tile = ki67_cells_tile(seed, tumour="nest")
         cells = tile.truth["cells"]
         cls = np.array([tnm.CLASSES.index(tnm.GENERATED_CLASS[str(t)]) for t in cells["cell_type"]], np.intp)
-        add(*h7.detections(tile.rgb, np.c_[cells["row"], cells["col"]], cls, "H-DAB", settings), SRC_GEN)
+        add(*det_fn(tile.rgb, np.c_[cells["row"], cells["col"]], cls, "H-DAB", settings), SRC_GEN)
     print(f"generated done in {time.time() - t0:.0f} s", file=sys.stderr)
     names = [f.name for f in nucleus_feature_specs(settings)]
+    if args.radii:
+        names += [f"{c}@{r:g}" for r in RADII_SWEEP for c in NEW]
     np.savez(args.out, **{k: np.concatenate(v) for k, v in out.items()}, names=np.array(names))
 
 
@@ -136,17 +173,22 @@ def screen(args: argparse.Namespace) -> None:
           "G tumour v G lymph |")
     print("|---|---:|---:|---:|---:|---:|")
     gen = src == SRC_GEN
-    for n in NEW:
+    for n in [c for c in names if c.split("@")[0] in NEW]:
         v = x[:, names.index(n)]
         print(f"| {n} | {auc(v[e & (y == ST)], v[b & (y == ST)]):.4f} | {auc(v[b & (y == TU)], v[b & (y == LY)]):.4f}"
               f" | {auc(v[e & (y == TU)], v[e & (y == ST)]):.4f} | {auc(v[e & (y == TU)], v[b & (y == LY)]):.4f} | "
               f"{auc(v[gen & (y == TU)], v[gen & (y == LY)]):.4f} |")
-    base_cols = [i for i, n in enumerate(names) if n not in NEW]
+    base_cols = [i for i, n in enumerate(names) if n not in NEW and "@" not in n]
+    designs = dict(DESIGNS) if not args.radii_only else {"base (1.2.0 columns)": ()}
+    for r in RADII_SWEEP:  # the radius sweep, when the rows carry it
+        if f"dark_rel@{r:g}" in names:
+            designs[f"+all four @{r:g} µm"] = tuple(f"{c}@{r:g}" for c in NEW)
+            designs[f"+ranks @{r:g} µm"] = tuple(f"{c}@{r:g}" for c in NEW[1:])
     keys = ["brca_lymph_kept", "brca_tumour_excl", "brca_stromal_kept", "endo_epi_excl", "endo_stroma_kept"]
     print("\n| design (out of fold) | t | " + " | ".join(keys) + " | source AUC (E str v B str) |")
     print("|---|---:|" + "---:|" * (len(keys) + 1))
     stroma = (e | b) & (y == ST)
-    for dname, extra in DESIGNS.items():
+    for dname, extra in designs.items():
         cols = base_cols + [names.index(n) for n in extra]
         xd = x[:, cols]
         dn = [names[i] for i in cols]
@@ -164,7 +206,8 @@ def screen(args: argparse.Namespace) -> None:
             p_src[s_te] = h7.forest(xd[s_tr], e[s_tr].astype(int)).predict_proba(xd[s_te])[:, 1]
         src_auc = auc(p_src[stroma & e], p_src[stroma & b])
         print(f"  {dname}: {time.time() - t0:.0f} s", file=sys.stderr)
-        np.save(args.rows.with_name(args.rows.stem + f"_p_{len(extra)}{''.join(c[5] for c in extra)}.npy"), p)
+        tag = "".join(ch for ch in dname if ch.isalnum())
+        np.save(args.rows.with_name(args.rows.stem + f"_p_{tag}.npy"), p)
         for t in args.thresholds:
             r = h7.rates(p, y, src, t)
             print(f"| {dname} | {t:g} | " + " | ".join(f"{r[k]:.6f}" for k in keys) + f" | {src_auc:.4f} |",
@@ -178,9 +221,11 @@ def main() -> None:
     ex.add_argument("--train", type=Path, default=Path("/work/shared/train"))
     ex.add_argument("--generated", type=int, default=60)
     ex.add_argument("--out", type=Path, required=True)
+    ex.add_argument("--radii", action="store_true", help="also the four cues at every radius of RADII_SWEEP")
     s = sub.add_parser("screen")
     s.add_argument("--rows", type=Path, required=True)
     s.add_argument("--folds", type=int, default=3)
+    s.add_argument("--radii-only", action="store_true", help="only the base and the radius-sweep designs")
     s.add_argument("--thresholds", type=float, nargs="+", default=[0.15, 0.2, 0.25, 0.3, 0.35])
     args = ap.parse_args()
     {"extract": extract, "screen": screen}[args.cmd](args)

@@ -32,21 +32,21 @@ Features (units: µm, µm², log10 OD as in QuPath):
                        (stroma), near 0 for round nuclei or a disordered nest
 ``rel_elong``          (``arrangement`` only) ``eccentricity - nbr_elong``: elongation relative to
                        the neighbours
-``dark_rel``           (``local_cues`` only) share of the nucleus' hematoxylin pixels above 1.3 x
-                       the mean hematoxylin of the nuclei within ``radii_um[-1]`` (itself included)
-``rank_h_mean``        (``local_cues`` only) share of the nuclei within ``radii_um[-1]`` whose mean
-                       hematoxylin is below the nucleus' own (ties half; 0.5 when alone)
-``rank_h_cv``          (``local_cues`` only) the same rank of the hematoxylin std / mean
-``rank_edge_grad``     (``local_cues`` only) the same rank of the mean hematoxylin gradient on the
-                       outline / mean hematoxylin (membrane sharpness)
+``dark_rel``           (``local_cues_um`` > 0 only) share of the nucleus' hematoxylin pixels above
+                       1.3 x the mean hematoxylin of the nuclei within ``local_cues_um`` (itself included)
+``rank_h_mean``        (``local_cues_um`` > 0 only) share of the nuclei within ``local_cues_um`` whose
+                       mean hematoxylin is below the nucleus' own (ties half; 0.5 when alone)
+``rank_h_cv``          (``local_cues_um`` > 0 only) the same rank of the hematoxylin std / mean
+``rank_edge_grad``     (``local_cues_um`` > 0 only) the same rank of the mean hematoxylin gradient on
+                       the outline / mean hematoxylin (membrane sharpness)
 =====================  ==========================================================================
 
-The ``local_cues`` columns read the hematoxylin plane only, relative to the nuclei around (no
+The ``local_cues_um`` columns read the hematoxylin plane only, relative to the nuclei around (no
 absolute stain level): cues that tell a lymphocyte from a tumour nucleus *within* one image,
 whatever the scanner, stain batch or chromogen load of the image.
 
 Tile invariance: intrinsic features depend on the nucleus and its ring only; context features on
-the nuclei within ``max(radii_um)`` (with ``local_cues``, on those nuclei's own intrinsic values), so a
+the nuclei within ``max(radii_um)`` (and within ``local_cues_um``, on those nuclei's own intrinsic values), so a
 tiling halo of ``context_um()`` beyond the detector's own halo gives a nucleus the same features whatever
 the tile it is seen in.
 """
@@ -80,8 +80,8 @@ class NucleusFeatureSettings:
     and a pale negative one of the same cell type give similar intensity and texture features.
     ``arrangement``: append the two arrangement columns (``nbr_align``, ``rel_elong``) after the
     others (models trained without them read the same columns as before).
-    ``local_cues``: append the four within-image hematoxylin columns (``dark_rel``, ``rank_h_mean``,
-    ``rank_h_cv``, ``rank_edge_grad``) last.
+    ``local_cues_um`` (µm, 0 = none): append the four within-image hematoxylin columns (``dark_rel``,
+    ``rank_h_mean``, ``rank_h_cv``, ``rank_edge_grad``), relative to the nuclei within this radius, last.
     """
 
     mpp_um: float = 0.5
@@ -90,12 +90,16 @@ class NucleusFeatureSettings:
     fine_sigma_um: float = 1.0
     nuclear_cap_od: float = 0.0
     arrangement: bool = False
-    local_cues: bool = False
+    local_cues_um: float = 0.0
 
     def __post_init__(self) -> None:
         vals = (self.mpp_um, self.ring_um, self.fine_sigma_um, *self.radii_um)
         if len(self.radii_um) < 2 or not all(math.isfinite(v) and v > 0 for v in vals):
             msg = f"nucleus feature settings must be positive finite µm values with >= 2 radii, got {self}"
+            raise ConfigError(msg)
+        lc = self.local_cues_um
+        if not (isinstance(lc, int | float) and math.isfinite(lc) and lc >= 0):
+            msg = f"NucleusFeatureSettings.local_cues_um must be a finite radius >= 0 µm (0 = none), got {lc!r}"
             raise ConfigError(msg)
         cap = self.nuclear_cap_od
         if not (isinstance(cap, int | float) and math.isfinite(cap) and cap >= 0):
@@ -105,12 +109,12 @@ class NucleusFeatureSettings:
     def context_um(self) -> float:
         """Largest reach of a feature beyond the nucleus (µm): the extra tiling halo needed.
 
-        With ``local_cues`` a nucleus reads the intrinsic values of the nuclei within
-        ``max(radii_um)``, which read their own pixels and ring: the halo covers both.
+        With ``local_cues_um`` a nucleus reads the intrinsic values of the nuclei within
+        ``max(max(radii_um), local_cues_um)``, which read their own pixels and ring: the halo covers both.
         """
         own = self.ring_um + 3 * self.fine_sigma_um
-        if self.local_cues:
-            return max(self.radii_um) + own
+        if self.local_cues_um > 0:
+            return max(max(self.radii_um), self.local_cues_um) + own
         return max(max(self.radii_um), own)
 
     def to_mapping(self) -> dict[str, object]:
@@ -120,8 +124,8 @@ class NucleusFeatureSettings:
             out["nuclear_cap_od"] = self.nuclear_cap_od
         if self.arrangement:  # absent in models trained without the arrangement columns
             out["arrangement"] = True
-        if self.local_cues:  # absent in models trained without the within-image columns
-            out["local_cues"] = True
+        if self.local_cues_um > 0:  # absent in models trained without the within-image columns
+            out["local_cues_um"] = self.local_cues_um
         return out
 
     @classmethod
@@ -129,7 +133,7 @@ class NucleusFeatureSettings:
         try:
             return cls(float(m["mpp_um"]), float(m["ring_um"]), tuple(float(r) for r in m["radii_um"]),
                        float(m["fine_sigma_um"]), float(m.get("nuclear_cap_od", 0.0)),
-                       bool(m.get("arrangement", False)), bool(m.get("local_cues", False)))
+                       bool(m.get("arrangement", False)), float(m.get("local_cues_um", 0.0)))
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"nucleus feature settings {m!r} are incomplete or of the wrong type ({exc!r})"
             raise ConfigError(msg) from exc
@@ -167,8 +171,8 @@ def nucleus_feature_specs(settings: NucleusFeatureSettings = NucleusFeatureSetti
                         f"{r1:g} µm"),
             FeatureSpec("rel_elong", "", f"eccentricity - mean neighbour eccentricity within {r1:g} µm"),
         ]
-    if settings.local_cues:
-        rl = settings.radii_um[-1]
+    if settings.local_cues_um > 0:
+        rl = settings.local_cues_um
         specs += [
             FeatureSpec("dark_rel", "", f"share of hematoxylin pixels above {DARK_REL_FACTOR:g} x the mean "
                         f"hematoxylin of the nuclei within {rl:g} µm"),
@@ -299,8 +303,8 @@ def nucleus_features(
     context = _context(xy_um, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
                        (shape[0] * mpp, shape[1] * mpp), None if theta is None else theta[1:])
     parts = [intrinsic, context]
-    if settings.local_cues:
-        parts.append(_local_cues(labels, hem, xy_um, n, settings.radii_um[-1]))
+    if settings.local_cues_um > 0:
+        parts.append(_local_cues(labels, hem, xy_um, n, settings.local_cues_um))
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
@@ -331,7 +335,7 @@ def _outline_gradient(labels: np.ndarray, hem: np.ndarray, n: int) -> np.ndarray
 
 
 def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, radius_um: float) -> np.ndarray:
-    """The ``local_cues`` columns (see the module table): hematoxylin relative to the nuclei within ``radius_um``.
+    """The ``local_cues_um`` columns (see the module table): hematoxylin relative to the nuclei within ``radius_um``.
 
     Every value a nucleus is compared with is an intrinsic value of a nucleus within ``radius_um``
     (pairs by a k-d tree, summed with ``np.bincount``), so the columns are tile-invariant with the
