@@ -565,6 +565,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows_path == "runtime":
         card["training_recipe"] += ("; IHC rows through the run-time path (analyze_region's detection, white past "
                                     "the image's edge, and its neighbour correction to the tile read)")
+    if args.local_cues_um > 0:
+        card["training_recipe"] += (f"; plus four within-image hematoxylin columns relative to the nuclei within "
+                                    f"{args.local_cues_um:g} µm (dark_rel: share of the nucleus' pixels above 1.3 x "
+                                    "their mean hematoxylin; the nucleus' rank among them in mean hematoxylin, "
+                                    "hematoxylin CV and outline gradient), not borrowed for EndoNuke's rows")
     if args.hem_masking > 0:
         card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
                                     "removed, more the darker its DAB")
