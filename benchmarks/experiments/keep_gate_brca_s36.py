@@ -24,7 +24,7 @@ import numpy as np
 TU, LY, ST = 0, 1, 2
 
 
-def test_rows(root: Path, restain: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def test_rows(root: Path, restain: int, seed: int, settings) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows and annotated class of the matched nuclei of the re-rendered test split."""
     here = Path(__file__).resolve().parents[2] / "scripts"
     sys.path.insert(0, str(here))
@@ -34,7 +34,7 @@ def test_rows(root: Path, restain: int, seed: int) -> tuple[np.ndarray, np.ndarr
 
     from mmnst_path.classify import NucleusFeatureSettings
 
-    settings = NucleusFeatureSettings()
+    settings = NucleusFeatureSettings() if settings is None else settings  # the model's (session 37: local_cues_um)
     test = {s.strip() for s in (root / "brca_m2c" / "_meta" / "brca_ds_test.txt").read_text().split() if s.strip()}
     mapping = {1: LY, 2: TU, 3: ST}
     rng = np.random.default_rng([seed, 36])
@@ -64,19 +64,21 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=36)
     ap.add_argument("--cell-model", type=Path, default=None, help="default: the tree's nucleus_default.mmnst")
     args = ap.parse_args()
+    import mmnst_path
     from mmnst_path.classify import load_model
-    from mmnst_path.classify.cells import types_from_proba
+    from mmnst_path.classify.cells import feature_settings, types_from_proba
 
+    path = args.cell_model or Path(mmnst_path.__file__).parent / "models" / "nucleus_default.mmnst"
+    model = load_model(path, kind="nucleus")
     if args.rows.is_file():
         with np.load(args.rows) as z:
             x, y = z["x"], z["y"]
     else:
-        x, y = test_rows(args.train, args.restain, args.seed)
+        x, y = test_rows(args.train, args.restain, args.seed, feature_settings(model))
         np.savez(args.rows, x=x, y=y)
-    import mmnst_path
-
-    path = args.cell_model or Path(mmnst_path.__file__).parent / "models" / "nucleus_default.mmnst"
-    model = load_model(path, kind="nucleus")
+    if x.shape[1] != len(model.feature_names):
+        raise SystemExit(f"--rows {args.rows} has {x.shape[1]} columns, the model reads {len(model.feature_names)}: "
+                         "write the rows with this model's feature settings (another --rows path)")
     types, _ = types_from_proba(model, model.predict_proba(x))
     kept = types == "tumour"
     print(f"tree {Path(mmnst_path.__file__).parent.parent}, model {path} {model.card.get('version')}")
