@@ -95,3 +95,21 @@ def test_a_16_bit_image_is_refused_with_what_to_do(tmp_path, kind):
     assert "8-bit" in text
     assert "8-bit RGB" in text
     assert "Image > Type > RGB Color" in text
+
+
+@pytest.mark.parametrize("name", ["shapes.csv", "labels.tif"])
+def test_train_tissue_says_where_a_napari_layer_file_trains(tmp_path, capsys, name):
+    img = tmp_path / "he.tif"
+    _tile(img)
+    ann = tmp_path / name
+    if name.endswith(".csv"):
+        ann.write_text("index,shape-type,vertex-index,axis-0,axis-1\n0,rectangle,0,5,5\n")
+    else:
+        tifffile.imwrite(ann, np.ones((64, 64), np.uint8))
+    rc = main(["train", "tissue", "--images", str(img), "--annotations", str(ann), "--out", str(tmp_path / "t.mmnst")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert len(err) == 1
+    assert err[0].startswith(f"mmnst-path train tissue: annotation file {str(ann)!r}: the command line reads QuPath GeoJSON")
+    assert "Plugins > mmnst_path > Train tissue" in err[0]
+    assert not (tmp_path / "t.mmnst").exists()
