@@ -94,4 +94,5 @@ def test_train_tissue_docked_under_train_cells_keeps_its_whole_legend(make_napar
     legend = tissue.legend.native
     assert legend.isVisible()
     assert legend.height() >= legend.sizeHint().height()
-    assert tissue.status.native.isVisible() and tissue.results.native.isVisible()
+    assert tissue.status.native.isVisible()
+    assert tissue.results.native.isVisible()
