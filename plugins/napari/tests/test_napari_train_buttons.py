@@ -73,26 +73,3 @@ def test_train_tissue_empty_file_box_and_missing_folder_are_named(make_napari_vi
     assert widget.status.value.startswith("error: model file ")
     assert "does not exist" in widget.status.value
 
-
-def test_train_tissue_docked_under_train_cells_keeps_its_whole_legend(make_napari_viewer, qtbot):
-    """Docked with Train cells, Train tissue's legend lost its last rows (9 keratin, 10 melanin) to the squeezed
-    dock (the walk's 1150 px window after a training run; an 800 px window at once); its settings now scroll and
-    the legend keeps its height (HEAD 3d7a219: 130 of 162 px)."""
-    viewer = make_napari_viewer(show=True)
-    viewer.window._qt_window.resize(1800, 800)
-    viewer.add_image(np.full((64, 64, 3), 200, np.uint8), rgb=True, name="he")
-    _, tissue = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Train tissue")
-    _, cells = viewer.window.add_plugin_dock_widget("mmnst-path-napari", "Train cells")
-    # as after a training run and a save (the walk's screenshot): two-line statuses, the class table filled
-    tissue.status.value = "saved /tmp/some/folder/of/the/user/my_tissue_model.mmnst (sha256:10fe8d133e474592)"
-    tissue.results.value = "\n".join(["previewed region:", "class  mm²  % classed", "necrosis 0.1 41.5 %",
-                                       "stroma 0.03 12.1 %", "tumour 0.12 46.5 %", "classed area 0.26"])
-    cells.status.value = ("saved /tmp/some/folder/of/the/user/my_cells.mmnst (sha256:b23df5f579298909); use it "
-                          "with --cell-model /tmp/some/folder/of/the/user/my_cells.mmnst")
-    qtbot.wait(300)
-    assert "10 melanin" in tissue.legend.value
-    legend = tissue.legend.native
-    assert legend.isVisible()
-    assert legend.height() >= legend.sizeHint().height()
-    assert tissue.status.native.isVisible()
-    assert tissue.results.native.isVisible()

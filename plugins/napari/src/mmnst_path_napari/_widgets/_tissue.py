@@ -23,7 +23,6 @@ from ._common import (
     layer_reader,
     model_file,
     rgb_image_layers,
-    scroll_area,
     view_box,
     wrap_text,
 )
@@ -107,12 +106,9 @@ class TrainTissueWidget(Container):
                         labels=False)  # fmt: skip
         io = Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False)
         widgets: list[Any] = [self.image, self.stains, self.new_labels, self.legend, row, self.annotations,
-                              self.import_button, self.shapes_button, self.live, run, self.file, io]  # fmt: skip
-        # the settings scroll, the status and the class table stay in view below them: docked under another
-        # widget the dock squeezed the form and cut the legend's last rows (9 keratin, 10 melanin: session 37)
-        self.form = Container(widgets=widgets)
-        super().__init__(widgets=[self.status, self.results])
-        self.native.layout().insertWidget(0, scroll_area(self.form.native))
+                              self.import_button, self.shapes_button, self.live, run, self.file, io, self.status,
+                              self.results]  # fmt: skip
+        super().__init__(widgets=widgets)
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         self.stains.changed.connect(self._on_stains)
         self.new_labels.changed.connect(lambda *_: self.add_training_labels())
