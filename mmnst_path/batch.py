@@ -449,7 +449,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     req = request_hash(options.config, mpp=options.mpp, roi_digest=roi_digest, mpp_override=options.mpp_override)
     # files every complete result holds (nuclei.html only exists for Ki67 results with nuclei)
     expected = [*(RESULT_FILES[k] for k in options.outputs if k != "nuclei"), "result.json"]
-    header = {"request_hash": req, "config": options.config.to_mapping(), "mpp_override": options.mpp,
+    header = {"request_hash": req, "config": options.config.recorded_mapping(), "mpp_override": options.mpp,
               "mpp_override_all": options.mpp_override,
               "roi_file": str(options.roi_file) if options.roi_file else None}
     out_real = os.path.realpath(out_dir)

@@ -8,6 +8,7 @@ QuPath detections, a dataset's keypoints) into labels of detected nuclei.
 
 from __future__ import annotations
 
+import math
 import platform
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from ..errors import ConfigError
 from ._forest import Forest
 from .model import ClassifierModel, ClassSpec, FeatureSpec
 
-__all__ = ["DEFAULT_COLOURS", "class_report", "match_points", "stack_rows", "train_model"]
+__all__ = ["DEFAULT_COLOURS", "class_report", "match_points", "stack_rows", "train_model", "training_caution"]
 
 #: Display colours of the usual class names (RGB); other names get a colour from a fixed cycle.
 DEFAULT_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -87,6 +88,34 @@ def class_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str])
                      "support": int(cm[i, :].sum())}
     acc = float(np.trace(cm) / max(cm.sum(), 1))
     return {"accuracy": round(acc, 4), "per_class": per, "confusion": cm.tolist()}
+
+
+#: Below these a trained model is written with a caution (advice to the annotator, not a limit): examples
+#: of a class (nuclei, or 8 µm blocks of a tissue model) and held-out accuracy.
+CAUTION_MIN_EXAMPLES = 30
+CAUTION_MIN_ACCURACY = 0.8
+
+
+def training_caution(card: Mapping[str, Any]) -> str | None:
+    """One sentence when a trained model's card shows too few examples of a class or a poor held-out
+    accuracy (``CAUTION_MIN_EXAMPLES``, ``CAUTION_MIN_ACCURACY``); None when neither.
+
+    ``mmnst-path train`` and napari's Train widgets say it after training, so a model fitted on a
+    handful of clicks is not taken for a usable one.
+    """
+    counts = card.get("training_counts") or {}
+    held = (card.get("validation") or {}).get("held_out") or {}
+    parts = []
+    few = [f"{name} {n}" for name, n in counts.items() if isinstance(n, int | float) and n < CAUTION_MIN_EXAMPLES]
+    if few:
+        parts.append(f"few examples ({', '.join(few)}; {CAUTION_MIN_EXAMPLES} or more of each class advised)")
+    acc = held.get("accuracy") if isinstance(held, Mapping) else None
+    if isinstance(acc, int | float) and math.isfinite(acc) and acc < CAUTION_MIN_ACCURACY:
+        support = sum(int(c.get("support", 0)) for c in (held.get("per_class") or {}).values() if isinstance(c, Mapping))
+        parts.append(f"held-out accuracy {acc:.2f} on {support} examples")
+    if not parts:
+        return None
+    return "caution: " + "; ".join(parts) + ": annotate more examples of every class and retrain before relying on it"
 
 
 def train_model(

@@ -72,6 +72,15 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+def _resume_hint(args: argparse.Namespace) -> str:
+    """After an interrupted ``quantify``: where the finished inputs are and how to go on."""
+    out = getattr(args, "out", None)
+    if not hasattr(args, "resume") or not out:
+        return ""
+    return (f"; the inputs finished so far are in {out} (summary.csv lists them); run the same command with "
+            "--resume to analyse the rest")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     import warnings
@@ -86,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("mmnst-path: interrupted", file=sys.stderr)
+        print(f"mmnst-path: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`mmnst-path models list | head -2`): stop quietly
         _silence_stdout()

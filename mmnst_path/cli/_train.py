@@ -108,11 +108,16 @@ def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
     return model
 
 
-def _report(model: Any, out: str) -> None:
+def _report(model: Any, out: str, what: str) -> None:
+    from ..classify.train import training_caution
+
     counts = ", ".join(f"{k} {v}" for k, v in model.card["training_counts"].items())
     val = model.card.get("validation", {}).get("held_out", {}).get("accuracy")
     held = f"; held-out accuracy {val:.2f}" if val is not None else ""
     print(f"wrote {out} ({model.model_id}): {counts}{held}")
+    caution = training_caution(model.card)
+    if caution:
+        print(f"mmnst-path train {what}: {caution}", file=sys.stderr)
 
 
 def _run_tissue(args: argparse.Namespace) -> int:
@@ -125,7 +130,7 @@ def _run_tissue(args: argparse.Namespace) -> int:
     model = _train(args, "tissue", train_tissue)
     if model is None:
         return 1
-    _report(model, args.out)
+    _report(model, args.out, "tissue")
     return 0
 
 
@@ -141,7 +146,7 @@ def _run_cells(args: argparse.Namespace) -> int:
     model = _train(args, "cells", train_cells, tumour_min_probability=args.tumour_min_probability)
     if model is None:
         return 1
-    _report(model, args.out)
+    _report(model, args.out, "cells")
     return 0
 
 

@@ -20,7 +20,10 @@ import numpy as np
 from ..errors import RegionError
 from ..geometry import Box
 
-__all__ = ["SlideReader", "composite_over_white"]
+__all__ = ["EIGHT_BIT_HINT", "SlideReader", "composite_over_white"]
+
+#: What a refusal of 16-bit / float pixels tells the user to do (brightfield analysis reads 8-bit RGB).
+EIGHT_BIT_HINT = "save it as 8-bit RGB (e.g. Fiji: Image > Type > RGB Color) and analyse that copy"
 
 
 def composite_over_white(rgba: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedFormatError
-from ._base import SlideReader, composite_over_white
+from ._base import EIGHT_BIT_HINT, SlideReader, composite_over_white
 from ._metadata import mpp_from_resolution
 
 __all__ = ["MAX_IMAGE_PIXELS", "ImageReader"]
@@ -122,7 +122,7 @@ def _rgb_from_pil(im: Any, path: Path) -> np.ndarray:
     if mode in ("I", "I;16", "I;16B", "I;16L", "F", "CMYK", "YCbCr", "LAB", "HSV"):
         if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
             return np.asarray(im.convert("RGB"))
-        msg = f"{path}: expected 8-bit pixels, got Pillow mode {mode!r}"
+        msg = f"{path}: expected 8-bit pixels, got Pillow mode {mode!r}; {EIGHT_BIT_HINT}"
         raise UnsupportedFormatError(msg)
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info)
     if has_alpha:

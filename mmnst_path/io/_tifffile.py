@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, MmnstPathError, UnsupportedFormatError
-from ._base import SlideReader, composite_over_white
+from ._base import EIGHT_BIT_HINT, SlideReader, composite_over_white
 from ._metadata import (
     mpp_from_ome,
     mpp_from_pair,
@@ -217,7 +217,8 @@ class TiffSlideReader(SlideReader):
 
     def _check_page(self, page: Any) -> None:
         if page.dtype is None or np.dtype(page.dtype) != np.uint8:
-            msg = f"{self.path}: expected 8-bit pixels, got {page.dtype} (bits per sample {page.bitspersample})"
+            msg = (f"{self.path}: expected 8-bit pixels, got {page.dtype} (bits per sample {page.bitspersample}); "
+                   f"{EIGHT_BIT_HINT}")
             raise UnsupportedFormatError(msg)
         if page.samplesperpixel not in (1, 3, 4):
             msg = f"{self.path}: expected 1, 3 or 4 samples per pixel, got {page.samplesperpixel}"

@@ -195,6 +195,19 @@ class AnalysisConfig:
             out[f.name] = _section_to_mapping(value) if f.name in _SECTIONS else _plain(value)
         return out
 
+    def recorded_mapping(self) -> dict[str, Any]:
+        """:meth:`to_mapping` as a result records it: without the settings the run leaves unread.
+
+        With the learned intact-nucleus model (``[necrosis] intact_model``, the default) the veto's
+        four fixed tests are not read, so result.json and summary.json leave them out
+        (:meth:`~mmnst_path.quantify.NecrosisParams.unused_settings`). The mapping still reads back
+        with :meth:`from_mapping` to the same analysis. The request hash of ``--resume`` keeps
+        :meth:`to_mapping`.
+        """
+        out = self.to_mapping()
+        out["necrosis"] = self.necrosis.recorded_mapping()
+        return out
+
     @classmethod
     def from_toml(cls, path: str | Path) -> AnalysisConfig:
         """Read a TOML file (``--config FILE.toml``)."""

@@ -498,7 +498,7 @@ def analyze_slide(
         tiles=table,
         cells=cells,
         maps=maps,
-        config=config.to_mapping(),
+        config=config.recorded_mapping(),
         stains={
             "name": getattr(matrix, "name", str(config.stains)),
             "names": list(matrix.names),

@@ -213,10 +213,19 @@ def train_cells(
                             tumour_min_probability=tumour_min_probability)
 
 
+#: Files a napari Shapes layer (CSV) or Labels layer (image) is saved as; ``train tissue`` reads GeoJSON only.
+NAPARI_LAYER_SUFFIXES = (".csv", ".tif", ".tiff", ".png", ".npy", ".zarr")
+
+
 def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
     """Classified polygons of a QuPath GeoJSON: [(level-0 (k, 2) (row, col) ring, class name)]."""
     from .._geojson_read import _polygons, feature_kind, read_features
 
+    if Path(path).suffix.lower() in NAPARI_LAYER_SUFFIXES:  # a napari layer saved to disk: say where it trains
+        msg = (f"annotation file {str(Path(path))!r}: the command line reads QuPath GeoJSON polygons; a napari Shapes "
+               "layer or Labels image trains in napari (Plugins > mmnst_path > Train tissue: 'paint selected Shapes "
+               "layer', or paint the 'tissue training' labels), then 'save model'")
+        raise ConfigError(msg)
     out = []
     for feat in read_features(path, what="annotation file"):
         if feature_kind(feat) in ("detection", "tile"):

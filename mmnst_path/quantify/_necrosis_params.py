@@ -16,6 +16,10 @@ from ..errors import ConfigError
 __all__ = ["NecrosisCounts", "NecrosisParams", "necrosis_metrics"]
 
 
+#: The intact-nucleus veto's fixed tests, read only with ``intact_model = "none"``.
+INTACT_FIXED_TESTS = ("intact_contrast_od", "intact_surround_tissue", "intact_min_fill", "intact_min_extent_um")
+
+
 @dataclass(frozen=True, slots=True)
 class NecrosisParams:
     """Physical parameters of the default necrosis detector (ODs are log10, see module doc).
@@ -165,6 +169,19 @@ class NecrosisParams:
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-serialisable mapping."""
         return plain_mapping(self)
+
+    def unused_settings(self) -> tuple[str, ...]:
+        """Settings these parameters leave unread: the veto's fixed tests when ``intact_model`` is a model.
+
+        The learned intact-vs-ghost call replaces the contrast, surround, fill and extent tests, so a
+        result records the model (``intact_model``) and leaves those four out of its configuration.
+        """
+        return INTACT_FIXED_TESTS if self.intact_model != "none" else ()
+
+    def recorded_mapping(self) -> dict[str, Any]:
+        """:meth:`to_mapping` without :meth:`unused_settings`: the configuration a result records."""
+        unused = self.unused_settings()
+        return {key: value for key, value in self.to_mapping().items() if key not in unused}
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from ._common import (
     layer_choice,
     layer_mpp,
     layer_reader,
+    model_file,
     rgb_image_layers,
     scroll_area,
     start_worker,
@@ -101,11 +102,20 @@ class TrainCellsWidget(Container):
         self.cls.changed.connect(lambda *_: self._set_default_class())
         self.train_button.changed.connect(lambda *_: self._in_thread(self._compute_train, self._show_train))
         self.preview_button.changed.connect(lambda *_: self._in_thread(self._compute_preview, self._show_preview))
-        self.save_button.changed.connect(lambda *_: self.save(self.file.value))
-        self.load_button.changed.connect(lambda *_: self.load(self.file.value))
+        # a refused save / load is said on the status line (it raised through the button's signal before)
+        self.save_button.changed.connect(lambda *_: self._guard(self.save, self.file.value))
+        self.load_button.changed.connect(lambda *_: self._guard(self.load, self.file.value))
         self._busy = False
 
     # ------------------------------------------------------------------------------------------
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``; a refusal (no model yet, a damaged or missing file) goes to the status line."""
+        try:
+            return fn(*args)
+        except (ValueError, OSError) as exc:
+            self.status.value = f"error: {' '.join(str(exc).split())}"
+            return None
+
     def _in_thread(self, compute: Any, show: Any) -> Any:
         """Run ``compute()`` in a worker thread, then ``show(result)`` in the GUI thread (one at a time)."""
         if self._busy:
@@ -205,12 +215,16 @@ class TrainCellsWidget(Container):
         return model, n_points, n_used
 
     def _show_train(self, trained: tuple[Any, int, int]) -> Any:
+        from mmnst_path.classify.train import training_caution
+
         self.model, n_points, n_used = trained
         counts = ", ".join(f"{k} {v}" for k, v in self.model.card["training_counts"].items())
         val = self.model.card.get("validation", {}).get("held_out", {}).get("accuracy")
         extra = f"; held-out accuracy {val:.2f}" if val is not None else ""
         stains = self.stains_words(str(self.model.settings.get("stains", self.stains.value)))
-        self.status.value = f"trained on {n_used} of {n_points} clicks ({counts}){extra}; {stains}"
+        caution = training_caution(self.model.card)
+        self.status.value = (f"trained on {n_used} of {n_points} clicks ({counts}){extra}; {stains}"
+                             + (f"; {caution}" if caution else ""))
         return self.model
 
     # ------------------------------------------------------------------------------------------
@@ -285,9 +299,15 @@ class TrainCellsWidget(Container):
     def save(self, path: str | Path) -> Path:
         """Write the trained model (portable ``.mmnst`` file with its card)."""
         if self.model is None:
-            msg = "train a model first"
+            msg = "no cell model: train one or load a model file first"
             raise ValueError(msg)
-        out = self.model.save(Path(path))
+        p = model_file(path)
+        if p.suffix != ".mmnst":
+            p = p.with_suffix(".mmnst")
+        if not p.parent.is_dir():
+            msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
+            raise ValueError(msg)
+        out = self.model.save(p)
         self.status.value = f"saved {out} ({self.model.model_id}); use it with --cell-model {out}"
         return out
 
@@ -295,6 +315,6 @@ class TrainCellsWidget(Container):
         """Load a nucleus model file (validated; a damaged or foreign file is refused)."""
         from mmnst_path.classify import load_model
 
-        self.model = load_model(Path(path), kind="nucleus")
+        self.model = load_model(model_file(path), kind="nucleus")
         self.status.value = f"loaded {self.model.name} ({self.model.model_id}): {', '.join(self.model.class_names)}"
         return self.model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "keep_lines",
     "layer_mpp",
     "layer_reader",
+    "model_file",
     "notice_label",
     "nuclei_layers",
     "rgb_image_layers",
@@ -107,6 +109,19 @@ def _track_width(area: Any, form: Any) -> None:
 
 class Cancelled(Exception):
     """Raised inside a worker (from a progress callback) when the user pressed Cancel."""
+
+
+def model_file(path: Any) -> Path:
+    """The ``.mmnst`` file chosen in a widget's file box, refused by name when none is chosen.
+
+    An empty magicgui file box reads as the working folder: saved "with the suffix" it wrote the model
+    next to that folder as ``<folder>.mmnst`` (Train tissue), and loaded it said the folder is not a file.
+    """
+    text = "" if path is None else str(path)
+    if text in ("", ".") or Path(text).is_dir():
+        msg = "model file: choose a .mmnst file first"
+        raise ValueError(msg)
+    return Path(text)
 
 
 def rgb_image_layers(viewer: napari.Viewer) -> list[Any]:

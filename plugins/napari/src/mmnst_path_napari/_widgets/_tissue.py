@@ -21,6 +21,7 @@ from ._common import (
     layer_choice,
     layer_mpp,
     layer_reader,
+    model_file,
     rgb_image_layers,
     view_box,
     wrap_text,
@@ -432,10 +433,14 @@ class TrainTissueWidget(Container):
                          validation=0.2)  # fmt: skip
 
     def _show_train(self, trained: tuple[Any, dict[str, int]]) -> Any:
+        from mmnst_path.classify.train import training_caution
+
         self.model, counts = trained
         acc = self.model.card.get("validation", {}).get("held_out", {}).get("accuracy")
         held = f"; held-out accuracy {acc:.2f}" if acc is not None else ""
-        self.status.value = f"trained on {', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}"
+        caution = training_caution(self.model.card)
+        self.status.value = (f"trained on {', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}"
+                             + (f"; {caution}" if caution else ""))
         return self.model
 
     # -- preview and apply ---------------------------------------------------------------------
@@ -551,9 +556,12 @@ class TrainTissueWidget(Container):
     def save(self, path: str | Path) -> Path:
         """Write the model (``.mmnst``: pickle-free, with its card)."""
         model = self._need_model()
-        p = Path(path)
+        p = model_file(path)
         if p.suffix != ".mmnst":
             p = p.with_suffix(".mmnst")
+        if not p.parent.is_dir():
+            msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
+            raise ValueError(msg)
         out = Path(model.save(p))
         self.status.value = f"saved {out} ({model.model_id})"
         return out
@@ -562,7 +570,7 @@ class TrainTissueWidget(Container):
         """Load a tissue model; its classes and colours join the legend."""
         from mmnst_path.classify import load_model
 
-        self.model = load_model(path, kind="tissue")
+        self.model = load_model(model_file(path), kind="tissue")
         for spec in self.model.classes:
             if spec.name in self.classes:
                 self.colours[self.classes.index(spec.name)] = tuple(spec.colour)  # type: ignore[assignment]

@@ -1,0 +1,115 @@
+"""Session 37 user walk: what the CLI says after an interrupted batch, after training a weak model,
+and for a 16-bit image."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from mmnst_path import batch
+from mmnst_path.classify.train import CAUTION_MIN_EXAMPLES, training_caution
+from mmnst_path.cli import main
+from mmnst_path.cli._train import _report
+from mmnst_path.errors import UnsupportedFormatError
+from mmnst_path.io import open_slide
+
+
+def _tile(path, value: int = 200) -> None:
+    rgb = np.full((64, 64, 3), value, np.uint8)
+    tifffile.imwrite(path, rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
+
+
+def test_an_interrupted_quantify_says_where_the_results_are_and_how_to_go_on(tmp_path, monkeypatch, capsys):
+    _tile(tmp_path / "a.tif")
+
+    def interrupted(*_args, **_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "run_batch", interrupted)
+    out = tmp_path / "res"
+    rc = main(["quantify", str(tmp_path / "a.tif"), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 130
+    assert len(err) == 1
+    assert err[0].startswith("mmnst-path: interrupted; ")
+    assert str(out) in err[0]
+    assert "--resume" in err[0]
+
+
+def test_an_interrupted_other_command_gets_no_resume_hint(monkeypatch, capsys):
+    from mmnst_path.cli import _train
+
+    def interrupted(_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_train, "_run_list", interrupted)
+    assert main(["models", "list"]) == 130
+    assert capsys.readouterr().err.strip() == "mmnst-path: interrupted"
+
+
+def _card(counts, accuracy, support=10):
+    per = {name: {"support": support} for name in counts}
+    return {"training_counts": counts, "validation": {"held_out": {"accuracy": accuracy, "per_class": per}}}
+
+
+def test_training_caution_names_the_thin_classes_and_a_poor_held_out_accuracy():
+    assert training_caution(_card({"tumour": 200, "stromal": 150}, 0.93)) is None
+    few = training_caution(_card({"tumour": 8, "stromal": 150}, 0.93))
+    assert few is not None
+    assert "tumour 8" in few
+    assert "stromal" not in few
+    assert str(CAUTION_MIN_EXAMPLES) in few
+    poor = training_caution(_card({"tumour": 100, "stromal": 100}, 0.14, support=20))
+    assert poor is not None
+    assert "held-out accuracy 0.14 on 40 examples" in poor
+    assert training_caution({"training_counts": {"a": 100, "b": 100}}) is None  # no validation: nothing claimed
+
+
+def test_train_report_prints_the_caution_on_stderr(capsys):
+    model = types.SimpleNamespace(card=_card({"tumour": 8, "lymphocyte": 9}, 0.14), model_id="sha256:0")
+    _report(model, "m.mmnst", "cells")
+    out = capsys.readouterr()
+    assert out.out.startswith("wrote m.mmnst (sha256:0): tumour 8, lymphocyte 9; held-out accuracy 0.14")
+    assert out.err.startswith("mmnst-path train cells: caution: few examples (tumour 8, lymphocyte 9")
+    good = types.SimpleNamespace(card=_card({"tumour": 80, "lymphocyte": 90}, 0.9), model_id="sha256:1")
+    _report(good, "g.mmnst", "cells")
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("kind", ["tif", "png"])
+def test_a_16_bit_image_is_refused_with_what_to_do(tmp_path, kind):
+    grey16 = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)
+    path = tmp_path / f"sixteen.{kind}"
+    if kind == "tif":
+        tifffile.imwrite(path, np.dstack([grey16] * 3), photometric="rgb")
+    else:
+        Image.fromarray(grey16).save(path)
+    with pytest.raises(UnsupportedFormatError) as err:
+        open_slide(path, mpp=0.5)
+    text = str(err.value)
+    assert "sixteen" in text
+    assert "8-bit" in text
+    assert "8-bit RGB" in text
+    assert "Image > Type > RGB Color" in text
+
+
+@pytest.mark.parametrize("name", ["shapes.csv", "labels.tif"])
+def test_train_tissue_says_where_a_napari_layer_file_trains(tmp_path, capsys, name):
+    img = tmp_path / "he.tif"
+    _tile(img)
+    ann = tmp_path / name
+    if name.endswith(".csv"):
+        ann.write_text("index,shape-type,vertex-index,axis-0,axis-1\n0,rectangle,0,5,5\n")
+    else:
+        tifffile.imwrite(ann, np.ones((64, 64), np.uint8))
+    rc = main(["train", "tissue", "--images", str(img), "--annotations", str(ann), "--out", str(tmp_path / "t.mmnst")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert len(err) == 1
+    assert err[0].startswith(f"mmnst-path train tissue: annotation file {str(ann)!r}: the command line reads QuPath GeoJSON")
+    assert "Plugins > mmnst_path > Train tissue" in err[0]
+    assert not (tmp_path / "t.mmnst").exists()

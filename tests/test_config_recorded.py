@@ -1,0 +1,43 @@
+"""The configuration a result records leaves out the settings the run does not read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from mmnst_path.pipeline import AnalysisConfig, analyze_region
+from mmnst_path.quantify.necrosis import NecrosisParams
+from mmnst_path.report import write_result
+
+FIXED_TESTS = {"intact_contrast_od", "intact_surround_tissue", "intact_min_fill", "intact_min_extent_um"}
+
+
+def test_the_learned_intact_model_leaves_the_four_fixed_tests_out_of_the_record() -> None:
+    config = AnalysisConfig()
+    assert config.necrosis.intact_model == "default"
+    recorded = config.recorded_mapping()["necrosis"]
+    assert FIXED_TESTS.isdisjoint(recorded)
+    assert recorded["intact_model"] == "default"
+    assert set(config.to_mapping()["necrosis"]) - set(recorded) == FIXED_TESTS
+    # what is recorded reads back to the same analysis
+    assert AnalysisConfig.from_mapping(config.recorded_mapping()) == config
+
+
+def test_the_fixed_tests_are_recorded_when_they_run() -> None:
+    config = AnalysisConfig.from_mapping({"necrosis": {"intact_model": "none", "intact_min_fill": 0.6}})
+    recorded = config.recorded_mapping()["necrosis"]
+    assert FIXED_TESTS <= set(recorded)
+    assert recorded["intact_min_fill"] == 0.6
+    assert NecrosisParams(intact_model="none").unused_settings() == ()
+
+
+def test_result_json_config_is_the_recorded_one(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    rgb = np.clip(rng.normal([200, 150, 190], 12, size=(96, 96, 3)), 0, 255).astype(np.uint8)
+    result = analyze_region(rgb, AnalysisConfig(stains="H&E", measures=("necrosis",)), mpp=0.5)
+    assert FIXED_TESTS.isdisjoint(result.config["necrosis"])
+    write_result(result, tmp_path / "out")
+    doc = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+    assert FIXED_TESTS.isdisjoint(doc["config"]["necrosis"])
+    assert doc["config"]["necrosis"]["intact_model"] == "default"
