@@ -31,6 +31,13 @@ SLIDE_EXTENSIONS = (
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp",
 )  # fmt: skip
 
+#: slide and image formats met in pathology folders that this package does not read: a folder's file of
+#: one of these is named in a note (not passed over in silence like notes, tables and annotations)
+UNREAD_IMAGE_EXTENSIONS = (
+    ".czi", ".vsi", ".ets", ".dcm", ".jp2", ".j2k", ".jpx", ".isyntax", ".qptiff", ".kfb", ".sdpc", ".tmap",
+    ".nd2", ".lif", ".ims", ".heic", ".heif", ".avif", ".jxl", ".zvi", ".lsm", ".oib", ".oir",
+)  # fmt: skip
+
 
 def register(subparsers: Any) -> None:
     """Add the ``quantify`` subcommand to ``subparsers``."""
@@ -75,14 +82,17 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | None = None
-                  ) -> tuple[list[Path], list[tuple[str, str]]]:
+def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | None = None,
+                  skipped: list[Path] | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files to analyse, and (input, reason) pairs for inputs that match nothing.
 
     Folders are searched recursively for :data:`SLIDE_EXTENSIONS` (hidden files and folders
     skipped, symlink loops not followed twice); a pattern with ``*?[`` is a glob. Order is
     stable (sorted within each folder) and duplicates are dropped. Anything inside ``exclude``
-    (the output folder) is skipped, so a run never takes earlier results as inputs.
+    (the output folder) is skipped, so a run never takes earlier results as inputs. Files of a
+    searched folder in a slide or image format this package does not read (:data:`UNREAD_IMAGE_EXTENSIONS`:
+    CZI, VSI, DICOM, JPEG 2000, ...) are appended to ``skipped`` when a list is given, so the caller
+    can say what it left out; other files (notes, tables, annotations) are passed over silently.
     """
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
@@ -107,7 +117,10 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
             if path.is_dir():
                 if excluded(path) and glob.has_magic(item):
                     continue
-                found = [f for f in _walk(path, skip) if not excluded(f)]
+                others: list[Path] = []
+                found = [f for f in _walk(path, skip, others) if not excluded(f)]
+                if skipped is not None:
+                    skipped.extend(f for f in others if not excluded(f))
                 if not found:
                     missing.append((str(path), f"folder {str(path)!r} holds no slide or image file ({', '.join(SLIDE_EXTENSIONS)})"))
                 for f in found:
@@ -119,7 +132,7 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
     return files, missing
 
 
-def _walk(root: Path, skip: str | None = None) -> list[Path]:
+def _walk(root: Path, skip: str | None = None, others: list[Path] | None = None) -> list[Path]:
     out: list[Path] = []
     visited: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
@@ -132,7 +145,17 @@ def _walk(root: Path, skip: str | None = None) -> list[Path]:
         for name in sorted(filenames):
             if not name.startswith(".") and name.lower().endswith(SLIDE_EXTENSIONS):
                 out.append(Path(dirpath) / name)
+            elif others is not None and not name.startswith(".") and name.lower().endswith(UNREAD_IMAGE_EXTENSIONS):
+                others.append(Path(dirpath) / name)
     return out
+
+
+def skipped_note(skipped: Sequence[Path], *, shown: int = 3) -> str:
+    """One line naming the files of the input folders that are not slides or images (the first ``shown``)."""
+    names = ", ".join(str(p) for p in skipped[:shown]) + (f" and {len(skipped) - shown} more" if len(skipped) > shown else "")
+    files = "file" if len(skipped) == 1 else "files"
+    return (f"note: skipped {len(skipped)} {files} in a slide or image format mmnst-path does not read "
+            f"(convert to OME-TIFF or TIFF first): {names}")
 
 
 #: config keys set by flags -> the flag (an error about the value names the flag)
@@ -470,7 +493,10 @@ def run(args: argparse.Namespace) -> int:
     except (MmnstPathError, ValueError, OSError) as exc:
         err(str(exc))
         return 2
-    files, missing = expand_inputs(args.inputs, exclude=args.out)
+    skipped: list[Path] = []
+    files, missing = expand_inputs(args.inputs, exclude=args.out, skipped=skipped)
+    if skipped and not args.quiet:
+        print(skipped_note(skipped), file=sys.stderr)
     if not files:
         for _item, reason in missing:  # nothing to analyse: no output folder, no report
             err(reason)

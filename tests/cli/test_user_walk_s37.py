@@ -113,3 +113,29 @@ def test_train_tissue_says_where_a_napari_layer_file_trains(tmp_path, capsys, na
     assert err[0].startswith(f"mmnst-path train tissue: annotation file {str(ann)!r}: the command line reads QuPath GeoJSON")
     assert "Plugins > mmnst_path > Train tissue" in err[0]
     assert not (tmp_path / "t.mmnst").exists()
+
+
+def test_a_folder_slide_in_a_format_not_read_is_named_and_notes_stay_silent(tmp_path, capsys):
+    from mmnst_path.cli._quantify import expand_inputs, skipped_note
+
+    folder = tmp_path / "slides"
+    (folder / "sub").mkdir(parents=True)
+    _tile(folder / "a.tif")
+    for name in ("b.czi", "sub/c.VSI", "notes.txt", "annotations.geojson", ".hidden.czi"):
+        (folder / name).write_bytes(b"x")
+    skipped: list = []
+    files, missing = expand_inputs([str(folder)], skipped=skipped)
+    assert [f.name for f in files] == ["a.tif"] and missing == []
+    assert sorted(p.name for p in skipped) == ["b.czi", "c.VSI"]  # notes, annotations, hidden files: silent
+    note = skipped_note(skipped)
+    assert note.startswith("note: skipped 2 files in a slide or image format") and "b.czi" in note
+    assert "\n" not in note
+    assert "and 2 more" in skipped_note([folder / f"s{i}.czi" for i in range(5)])
+
+    out = tmp_path / "out"
+    assert main(["quantify", str(folder), "--out", str(out), "--mpp", "0.5", "--measures", "melanin"]) == 0
+    err = capsys.readouterr().err
+    assert sum("note: skipped 2 files" in line for line in err.splitlines()) == 1
+    assert main(["quantify", str(folder), "--out", str(tmp_path / "q"), "--mpp", "0.5", "--measures", "melanin",
+                 "--quiet"]) == 0
+    assert "note: skipped" not in capsys.readouterr().err
