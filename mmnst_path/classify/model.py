@@ -371,6 +371,11 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
         msg = f"classifier model {str(path)!r} does not exist or is not a file"
         raise FileNotFoundError(msg)
     if not zipfile.is_zipfile(path):  # np.load would take other bytes for a pickle and say so
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head == b"PK\x03\x04":  # a zip archive's first entry, but its directory at the end is missing
+            raise _corrupt(path, "truncated or damaged: a zip archive without its end (an interrupted download or "
+                                 "copy?): copy the model file again")
         raise _corrupt(path, "not an mmnst_path model file (expected a .mmnst zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as npz:

@@ -29,3 +29,21 @@ def test_a_home_relative_path_is_expanded_as_the_other_model_settings_do(tmp_pat
     assert model_file("~/mine.mmnst", {"default": "intact_nuclei_he.mmnst"}, param="NecrosisParams.intact_model") == own
     with pytest.raises(ConfigError, match=r"NecrosisParams\.intact_model: no model file '.*nothere\.mmnst'"):
         model_file("~/nothere.mmnst", {}, param="NecrosisParams.intact_model")
+
+
+def test_a_truncated_model_file_is_called_truncated_and_other_bytes_not_a_model(tmp_path):
+    """A copy cut short keeps the zip's first entry but loses the directory at its end: the message says so
+    (session 37 H7's N7: it read "not an mmnst_path model file")."""
+    from mmnst_path.classify import load_model
+    from mmnst_path.errors import CorruptFileError
+
+    data = (MODELS_DIR / "intact_nuclei_he.mmnst").read_bytes()
+    cut = tmp_path / "cut.mmnst"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match=r"cut\.mmnst.*truncated or damaged") as info:
+        load_model(cut)
+    assert "\n" not in str(info.value)
+    other = tmp_path / "other.mmnst"
+    other.write_bytes(b"{\"not\": \"a model\"}")
+    with pytest.raises(CorruptFileError, match="not an mmnst_path model file"):
+        load_model(other)
