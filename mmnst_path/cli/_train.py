@@ -12,7 +12,7 @@ use it with ``--tissue-model``.
 
 ``mmnst-path models show [default|FILE] [--kind nucleus|tissue] [--json]`` prints a model's card
 (classes, features, training data and licences, validation figures, id); ``models list`` the
-shipped defaults.
+shipped defaults, the stain-guess models of ``stains = "auto"`` (``stains_*.json``) included.
 
 Exit status: 0 success, 1 training or reading failed, 2 bad usage.
 """
@@ -58,8 +58,9 @@ def register(subparsers: Any) -> None:
                               description="Model cards: classes, features, training data, licences, validation.")
     msub = m.add_subparsers(dest="models_command", metavar="ACTION")
     show = msub.add_parser("show", help="print a model's card")
-    show.add_argument("model", nargs="?", default="default", metavar="default|NAME|FILE.mmnst",
-                      help="'default' (of --kind), a shipped model's name as 'models list' prints it, or a file")
+    show.add_argument("model", nargs="?", default="default", metavar="default|NAME|FILE.mmnst|FILE.json",
+                      help="'default' (of --kind), a shipped model's name as 'models list' prints it (the "
+                           "stain-guess models stains_he, stains_chromogen, stains_dab_aec too), or a file")
     show.add_argument("--kind", choices=("nucleus", "tissue"), default="nucleus",
                       help="which default to show (default nucleus)")
     show.add_argument("--json", action="store_true", help="print the whole header as JSON")
@@ -162,7 +163,16 @@ def _load(spec: str, kind: str) -> Any:
 
 def _run_show(args: argparse.Namespace) -> int:
     from ..errors import MmnstPathError
+    from ._stain_models import load_stain_model, show_stain_model
 
+    try:
+        stain = load_stain_model(args.model)
+    except (MmnstPathError, OSError, ValueError) as exc:
+        print(f"mmnst-path models show: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    if stain is not None:
+        show_stain_model(*stain, as_json=args.json)
+        return 0
     try:
         model = _load(args.model, args.kind)
     except (MmnstPathError, OSError, ValueError) as exc:
@@ -250,5 +260,10 @@ def _run_list(args: argparse.Namespace) -> int:
             continue
         print(f"{path.stem:24s} {model.model_id}  {model.name} {model.card.get('version', '')}")
         print(f"{'':24s} used for: {use}; classes {', '.join(model.class_names)}")
+    from ._stain_models import stain_model_lines
+
+    lines, stain_ok = stain_model_lines()
+    print("\n".join(lines))
+    status = status if stain_ok else 1
     print(f"files in {models_dir()}; 'mmnst-path models show NAME' prints a card")
     return status

@@ -234,3 +234,37 @@ def test_models_show_writes_undefined_figures_and_counts_as_a_reader_reads_them(
     ki67 = next(line for line in shown.splitlines() if line.startswith("validation Ki67 bcdata: "))
     assert "{" not in ki67
     assert "index_mae_pp 3.78" in ki67
+
+
+def test_models_list_and_show_take_the_stain_guess_models_too(capsys, tmp_path):
+    """The three ``stains_*.json`` models (stains = auto) are listed and their cards shown like the classifiers';
+    a damaged or foreign JSON file gets one line and exit 1."""
+    from mmnst_path.classify import models_dir
+    from mmnst_path.cli._stain_models import STAIN_MODELS
+
+    assert {p.name for p in models_dir().glob("*.json")} == set(STAIN_MODELS)
+    assert main(["models", "list"]) == 0
+    listed = capsys.readouterr().out
+    for name in STAIN_MODELS:
+        body = json.loads((models_dir() / name).read_text())
+        line = next(ln for ln in listed.splitlines() if ln.startswith(name.removesuffix(".json") + " "))
+        assert body["id"] in line
+    assert main(["models", "show", "stains_dab_aec"]) == 0
+    shown = capsys.readouterr().out
+    assert "classes: dab, aec" in shown and "licence: BSD-3-Clause" in shown and "(stain-guess model)" in shown
+    assert main(["models", "show", str(models_dir() / "stains_he.json"), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["classes"] == ["ihc", "he"] and card["model_id"] == json.loads(
+        (models_dir() / "stains_he.json").read_text())["id"]
+    assert any("CC BY 4.0" in d.get("licence", "") for d in card["card"]["training_data"])  # attribution kept
+    damaged = tmp_path / "stains_dab_aec.json"
+    text = (models_dir() / "stains_dab_aec.json").read_text()
+    assert "C=0.3" in text
+    damaged.write_text(text.replace("C=0.3", "C=0.4", 1))  # the card edited: its id no longer matches
+    assert main(["models", "show", str(damaged)]) == 1
+    err = capsys.readouterr().err
+    assert "does not match its id" in err and err.count("\n") == 1
+    foreign = tmp_path / "mine.json"
+    foreign.write_text('{"a": 1}')
+    assert main(["models", "show", str(foreign)]) == 1
+    assert "not an mmnst_path stain model" in capsys.readouterr().err
