@@ -55,7 +55,8 @@ def test_the_counted_pixels_of_every_tile_equal_the_pixelwise_gather(seed, shape
         reached += 1
         got = part.pixels(tile)
         want = _reference_pixels(part, tile)
-        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.dtype == want.dtype
+        assert got.shape == want.shape
         np.testing.assert_array_equal(got, want)
     assert reached >= 2
 
@@ -113,7 +114,7 @@ def test_the_ki67_reaches_are_computed_once_a_region_and_are_the_same(monkeypatc
 
     real_window = worker._ki67_window
 
-    def window(tile, job, *a, **k):  # noqa: ANN001, ANN002, ANN003
+    def window(tile, job, *a, **k):
         seen.append(job.memo("ki67_halo_parts", lambda: {}))
         return real_window(tile, job, *a, **k)
 
@@ -123,6 +124,7 @@ def test_the_ki67_reaches_are_computed_once_a_region_and_are_the_same(monkeypatc
     tile = ki67_cells_tile(41, size=160, mpp=0.5)
     res = analyze_region(tile.rgb, mpp=0.5)
     assert len(calls) == 1  # (two before: the halo, then the tile's Ki67 window)
-    assert seen and all(s is calls[0] for s in seen)
+    assert seen
+    assert all(s is calls[0] for s in seen)
     assert calls[0] == parts
     assert res.counts["ki67"].positive + res.counts["ki67"].negative > 0
