@@ -16,8 +16,7 @@ from ._config import AnalysisConfig
 __all__ = ["halo_parts", "ki67_halo_parts", "ki67_tissue_model", "pigment_model_of", "tile_tissue_model", "warm_up"]
 
 
-def halo_parts(config: AnalysisConfig, measures: Sequence[str], *,
-               ki67_parts: dict[str, float] | None = None) -> dict[str, float]:
+def halo_parts(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, float]:
     """Context (µm) each part of a tile run needs around the tile core, by name; the tile halo
     is the largest (:func:`_halo_um`).
 
@@ -29,11 +28,10 @@ def halo_parts(config: AnalysisConfig, measures: Sequence[str], *,
     tissue smoothing plus the pigment rules' support; ``necrosis``: the necrosis measure's
     (tissue model and smoothing); ``ki67_tumour``: the tissue classes around every nucleus with
     ``[ki67] count_in = "tumour"``. Parts that do not apply to ``measures`` are absent.
-    ``ki67_parts``: :func:`ki67_halo_parts` of ``config`` when the caller has it (not computed again).
     """
     parts: dict[str, float] = {}
     if "ki67" in measures:
-        parts["ki67"] = float(sum((ki67_halo_parts(config) if ki67_parts is None else ki67_parts).values()))
+        parts["ki67"] = float(sum(ki67_halo_parts(config).values()))
     parts["pigment"] = _pigment_reach_um(config, None)
     if "melanin" in measures:  # the tile's own tissue mask is smoothed by a Gaussian (4 sigma)
         parts["melanin"] = 4.0 * config.melanin.tissue_smooth_um + config.pigment.halo_um()
@@ -107,10 +105,10 @@ def ki67_halo_parts(config: AnalysisConfig) -> dict[str, float]:
     return parts
 
 
-def _halo_um(config: AnalysisConfig, measures: Sequence[str], *, ki67_parts: dict[str, float] | None = None) -> float:
+def _halo_um(config: AnalysisConfig, measures: Sequence[str]) -> float:
     """Context a tile needs around its core: the largest support of the measures run
-    (:func:`halo_parts`; ``ki67_parts`` as there)."""
-    return max(halo_parts(config, measures, ki67_parts=ki67_parts).values())
+    (:func:`halo_parts`)."""
+    return max(halo_parts(config, measures).values())
 
 
 def warm_up(config: AnalysisConfig) -> None:

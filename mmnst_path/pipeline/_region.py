@@ -114,17 +114,7 @@ class TileRegion:
         rows, _ = tile.level0_from_analysis(np.arange(tile.shape[0]), 0)
         _, cols = tile.level0_from_analysis(0, np.arange(tile.shape[1]))
         ri = self.region._index(rows, 0) - self.row0
-        ok = np.flatnonzero((ri >= 0) & (ri < self.part.shape[0]))
+        ok = (ri >= 0) & (ri < self.part.shape[0])
         out = np.zeros(tuple(tile.shape), dtype=bool)
-        if ok.size == 0:
-            return out
-        # each mask row at the tile's columns (a few hundred rows at most), then a copy of its row
-        # for every tile row: the same values as gathering rows and columns pixel by pixel. ``ri``
-        # never decreases along the tile's rows, so the rows inside the part are one run
-        line = self.part[:, self.region._index(cols, 1)]
-        first, last = int(ok[0]), int(ok[-1]) + 1
-        if last - first == ok.size:
-            np.take(line, ri[first:last], axis=0, out=out[first:last], mode="clip")
-        else:  # (not reached: rows in increasing order)
-            out[ok] = line[ri[ok]]
+        out[ok] = self.part[ri[ok]][:, self.region._index(cols, 1)]
         return out

@@ -36,7 +36,7 @@ from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
-from ._reach import _halo_um, ki67_halo_parts, pigment_model_of, tile_tissue_model, warm_up
+from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
 from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
@@ -372,11 +372,9 @@ def analyze_slide(
         # the counted region (the tissue mask grown by its margin): tiles touching it, counting only in it,
         # so that the counts do not depend on the tile size
         region = CountRegion.from_tissue(tissue, config.tissue.count_margin_um)
-        # the Ki67 reaches, once for the tile halo and for the tiles' Ki67 window (the job's memo)
-        ki67_parts = ki67_halo_parts(config) if "ki67" in measures else None
         tiles = plan_grid(
             reader,
-            max_object_um=_halo_um(config, measures, ki67_parts=ki67_parts),
+            max_object_um=_halo_um(config, measures),
             tile_um=config.tile_um,
             analysis_mpp=config.analysis_mpp,
             mpp=mpp0,
@@ -391,8 +389,6 @@ def analyze_slide(
         job = TileJob(config=config, matrix=matrix, measures=measures, roi=polys, map_px=map_px,
                       tissue_reference=_tissue_reference(config, matrix, measures, tissue, reader, mpp0),
                       region=region, forest_early_exit=not isinstance(reader, ArrayReader))
-        if ki67_parts is not None:  # (the same function of the job's config: not computed again per job)
-            job.memo("ki67_halo_parts", lambda: ki67_parts)
 
         t = time.perf_counter()
         # several processes: costliest first, so that they finish together; one process: the grid's

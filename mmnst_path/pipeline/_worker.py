@@ -401,7 +401,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         owned &= counted.pixels(tile)
     px_um2 = mpp * mpp
     counts: dict[str, Any] = {}
-    row: dict[str, float] = {"owned_um2": float(np.count_nonzero(owned)) * px_um2}  # (the same count as .sum())
+    row: dict[str, float] = {"owned_um2": float(owned.sum()) * px_um2}
     sums: dict[str, np.ndarray] = {}
     cells = CellTable.empty()
     origin = (tile.origin[0], tile.origin[1])

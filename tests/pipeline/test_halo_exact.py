@@ -45,7 +45,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, path: Path, cfg: AnalysisConfig, halo_
     if halo_um is None:
         monkeypatch.setattr(slide_mod, "_halo_um", _halo_um)
     else:
-        monkeypatch.setattr(slide_mod, "_halo_um", lambda config, measures, **_: halo_um)
+        monkeypatch.setattr(slide_mod, "_halo_um", lambda config, measures: halo_um)
     return analyze_slide(path, cfg, workers=1)
 
 
