@@ -104,25 +104,31 @@ def _read(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+#: the configuration of every run (None: the library default, stains H-DAB; ``--stains auto``: as the CLI)
+CONFIG: list = [None]
+
+
 def run_one(source: Path | np.ndarray, mpp: float) -> dict:
     from mmnst_path.pipeline import analyze_region, analyze_slide
 
+    config = CONFIG[0]
     _SCALE_CPU[0] = 0.0
     t = time.process_time()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if isinstance(source, np.ndarray):
-                r = analyze_region(source, mpp=mpp)
+                r = analyze_region(source, config, mpp=mpp)
             elif source.suffix.lower() in (".svs", ".tif"):
-                r = analyze_slide(source, mpp=mpp)
+                r = analyze_slide(source, config, mpp=mpp)
             else:
-                r = analyze_region(_read(source), mpp=mpp)
+                r = analyze_region(_read(source), config, mpp=mpp)
     except Exception as exc:  # a run that refuses is recorded (counted as not warned)
         return {"error": f"{type(exc).__name__}: {exc}"[:200], "cpu": time.process_time() - t}
     m = r.metrics
     return {"check": m.get("pixel_size_check"), "radius_um": m.get("pixel_size_nuclear_radius_um"),
             "implied_mpp": m.get("pixel_size_implied_mpp"), "measures": ",".join(r.measures),
+            "stains": r.stains.get("name") if isinstance(r.stains, dict) else None,
             "cpu": time.process_time() - t, "cpu_check": _SCALE_CPU[0]}
 
 
@@ -241,7 +247,12 @@ def main() -> int:
     ap.add_argument("--summary", type=Path, nargs="+", default=None)
     ap.add_argument("--compare-dumps", type=Path, nargs=2, default=None, metavar=("HEAD_DIR", "NEW_DIR"))
     ap.add_argument("--compare-readme", type=Path, nargs=2, default=None, metavar=("HEAD_OUT", "NEW_OUT"))
+    ap.add_argument("--stains", default=None, help="config stains for every run (e.g. auto, as the CLI)")
     args = ap.parse_args()
+    if args.stains:
+        from mmnst_path.pipeline import AnalysisConfig
+
+        CONFIG[0] = AnalysisConfig(stains=args.stains)
     if args.compare_dumps:
         return compare_dumps(*args.compare_dumps)
     if args.compare_readme:
