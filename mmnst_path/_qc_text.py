@@ -1,6 +1,6 @@
 """The plain-language QC sentences of a result's metrics (a summary row or ``SlideResult.metrics``):
-a pixel size the nuclei contradict, pigment bound, near-black positives, stromal exclusion, and the
-melanocyte-restricted index of a double stain; and how a row where nothing was measured (no tissue) is shown (:func:`shown_row`). The CLI,
+pigment bound, near-black positives, stromal exclusion, and the melanocyte-restricted index of a
+double stain; and how a row where nothing was measured (no tissue) is shown (:func:`shown_row`). The CLI,
 the HTML report and the napari plugin all say them in these words.
 Re-exported by :mod:`mmnst_path.report`."""
 
@@ -25,7 +25,6 @@ __all__ = [
     "near_black_warning",
     "nothing_measured",
     "pigment_warning",
-    "pixel_size_warning",
     "qc_warnings",
     "shown_row",
     "stroma_warning",
@@ -168,30 +167,10 @@ def stroma_warning(metrics: Mapping[str, Any], *, min_pct: float = STROMA_WARN_P
                    'sheets ([ki67] spindle_sheet = "auto") or count every nucleus (--cell-model none)')
 
 
-def pixel_size_warning(metrics: Mapping[str, Any]) -> str:
-    """The plain-language pixel-size QC sentence of a result's metrics (a summary row or
-    ``SlideResult.metrics``) when the nuclei contradict the declared pixel size
-    (``pixel_size_check`` "implausible", :mod:`mmnst_path.quantify.pixel_size`): the declared µm/px
-    (``mpp``, or ``pixel_size_declared_mpp``) and the one the nuclei suggest. ``""`` when the check
-    passed, could not run (too few nuclei: ``pixel_size_check`` "not run") or a figure is missing.
-    The CLI (also on stderr), the HTML report and the napari plugin all say it in these words."""
-    if str(metrics.get("pixel_size_check") or "") != "implausible":
-        return ""
-    declared = _finite(metrics, "mpp")
-    declared = declared if declared is not None else _finite(metrics, "pixel_size_declared_mpp")
-    implied = _finite(metrics, "pixel_size_implied_mpp")
-    if declared is None or implied is None:
-        return ""
-    return (f"pixel size looks wrong: declared {declared:.3g} µm/px, nuclei suggest ~{implied:.2g}; "
-            "check --mpp or the file's metadata (areas, the hot spot and the nucleus detection all follow it)")
-
-
 def qc_warnings(metrics: Mapping[str, Any]) -> list[str]:
     """Every QC sentence of a result's metrics that applies, in the order the CLI, the HTML report
-    and napari show them: pixel size, pigment bound, near-black positives, stromal exclusion."""
-    texts = (pixel_size_warning(metrics), pigment_warning(metrics), near_black_warning(metrics),
-             stroma_warning(metrics))
-    return [text for text in texts if text]
+    and napari show them: pigment bound, near-black positives, stromal exclusion."""
+    return [text for text in (pigment_warning(metrics), near_black_warning(metrics), stroma_warning(metrics)) if text]
 
 
 #: how the melanocyte marker of a Ki67 double stain is named, by where it is read

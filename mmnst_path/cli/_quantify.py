@@ -328,15 +328,6 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return out
 
 
-def _pixel_size_warnings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """"warning: NAME: pixel size looks wrong: ..." for each ok input whose nuclei contradict its
-    declared pixel size (:func:`mmnst_path.report.pixel_size_warning`), for stderr."""
-    from ..report import nothing_measured, pixel_size_warning
-
-    return [f"warning: {Path(str(r['input'])).name}: {text}" for r in rows
-            if r.get("status") == "ok" and not nothing_measured(r) and (text := pixel_size_warning(r))]
-
-
 def error_text(row: Mapping[str, Any]) -> str:
     """:func:`mmnst_path.report.error_text` (imported when first used: the CLI starts without numpy)."""
     from ..report import error_text as text
@@ -518,8 +509,6 @@ def run(args: argparse.Namespace) -> int:
     _print_table(rows, options.out_dir)
     for line in _result_notes(rows):
         print(line)
-    for line in _pixel_size_warnings(rows):  # a wrong --mpp changes every number: said on stderr too
-        err(line)
     if outcome.comparison is not None:
         from ..html_report import p_value_text
 

@@ -40,7 +40,7 @@ from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
 from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
-from ._worker import SCALE_KEY, TileJob, TileOutput, analyze_tile
+from ._worker import TileJob, TileOutput, analyze_tile
 
 __all__ = ["TILE_UM_RANGE", "TISSUE_MPP_RANGE", "analyze_region", "analyze_slide", "check_scales"]
 
@@ -436,10 +436,6 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
-    # QC: whether the nuclei look the size the declared pixel size makes them (no measure reads it)
-    from ..quantify.pixel_size import pixel_size_metrics
-
-    metrics.update(pixel_size_metrics(sum_counts(o.counts.get(SCALE_KEY) for o in outputs), mpp0))
     models = _models(config, measures, matrix)
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:

@@ -31,9 +31,6 @@ REGION_SMOOTH_UM = 8.0
 #: slide's edge (and white glass) costs nothing, with the same results (bit-identical:
 #: tests/pipeline/test_lean_tile.py). False = always the whole tile image (the reference).
 LEAN_TILES = True
-#: the key of a tile's pixel-size QC sums (:class:`~mmnst_path.quantify.pixel_size.NuclearScale`) in
-#: ``TileOutput.counts``; not a measure: summed apart from the measures' counts
-SCALE_KEY = "nuclear_scale"
 
 
 @dataclass(frozen=True)
@@ -408,10 +405,6 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     sums: dict[str, np.ndarray] = {}
     cells = CellTable.empty()
     origin = (tile.origin[0], tile.origin[1])
-    # QC only: what size the nuclei say the pixels are (no measure reads it; pipeline._slide sums it)
-    from ..quantify.pixel_size import nuclear_scale
-
-    counts[SCALE_KEY] = nuclear_scale(rgb, mpp=mpp, owned=owned)
 
     # one pass of the pigment detector: a tight mask for the melanin area and a wider exclusion
     # mask (pigment grown through granule clusters) that keeps melanin out of the Ki67 nuclei
