@@ -187,7 +187,7 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
     area = _num(r.get("melanin_area_mm2"))
     if area is not None and _num(r.get("melanin_fraction_pct")) is not None:
         out = (f'<div class="ci" data-col="melanin_area_mm2" data-value="{area!r}">'
-               f"% of tissue; {area_text(area)}</div>")
+               f"{_of_tissue(r, 'melanin_tissue_mm2')}; {area_text(area)}</div>")
     v = _num(r.get("melanin_tumour_fraction_pct"))
     if v is None:
         return out
@@ -197,13 +197,23 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
 
 
 def _necrosis(r: Mapping[str, Any]) -> str:
-    """Under necrosis %: that it is % of tissue and the necrotic area in mm² (from the metrics, so
-    also without a tissue model), when necrosis was measured."""
+    """Under necrosis %: that it is % of tissue, of how much tissue, and the necrotic area in mm² (from the
+    metrics, so also without a tissue model), when necrosis was measured."""
     area = _num(r.get("necrosis_area_mm2"))
     if area is None:
         return ""
     return (f'<div class="ci" data-col="necrosis_area_mm2" data-value="{area!r}">'
-            f"% of tissue; {area_text(area)}</div>")
+            f"{_of_tissue(r, 'necrosis_tissue_mm2')}; {area_text(area)}</div>")
+
+
+def _of_tissue(r: Mapping[str, Any], base_col: str) -> str:
+    """"% of tissue", with the tissue area the % is of when the row has it and it is not the row's
+    ``tissue_area_mm2`` (each stage measures its own tissue: session 37 H7 found necrosis 26.5 % "of tissue"
+    under a 0.256 mm² tissue row while its base was 0.237 mm²)."""
+    base, tissue = _num(r.get(base_col)), _num(r.get("tissue_area_mm2"))
+    if base is None or base <= 0 or (tissue is not None and area_text(base) == area_text(tissue)):
+        return "% of tissue"
+    return f"% of {area_text(base)} tissue"
 
 
 #: The page key's words on the two necrosis figures: the same necrotic area over two bases.

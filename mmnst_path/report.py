@@ -153,9 +153,11 @@ SUMMARY_COLUMNS = (
     "ki67_counterstain",
     "melanin_area_mm2",
     "melanin_fraction_pct",
+    "melanin_tissue_mm2",
     "melanin_tumour_fraction_pct",
     "necrosis_area_mm2",
     "necrosis_fraction_pct",
+    "necrosis_tissue_mm2",
     "tumour_fraction_pct",
     "stroma_fraction_pct",
     "cell_model",
@@ -354,6 +356,10 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     row: dict[str, Any] = {name: m.get(name) for name in SUMMARY_COLUMNS}
     row.update(input=result.input, status="ok", error="", mpp=result.mpp, n_tiles=len(result.tiles))
     row["seconds"] = seconds if seconds is not None else result.timings.get("total")
+    if row.get("necrosis_tissue_mm2") is None and row.get("necrosis_area_mm2") is not None:  # a result of before
+        necrosis = result.counts.get("necrosis") if isinstance(result.counts, Mapping) else None  # the column
+        base = necrosis.get("tissue_um2") if isinstance(necrosis, Mapping) else getattr(necrosis, "tissue_um2", None)
+        row["necrosis_tissue_mm2"] = float(base) / 1e6 if isinstance(base, int | float) else None
     if "ki67_spindle_sheet_rule" in m:  # what the spindle-cell QC sentence advises follows it
         row["ki67_spindle_sheet_rule"] = m["ki67_spindle_sheet_rule"]
     stains = result.stains if isinstance(result.stains, Mapping) else {}

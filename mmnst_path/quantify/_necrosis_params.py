@@ -212,15 +212,17 @@ class NecrosisCounts:
 
 
 def necrosis_metrics(counts: NecrosisCounts) -> dict[str, float]:
-    """``necrosis_area_mm2``, ``necrosis_fraction_pct`` (of tissue), ``necrosis_region_pct``,
-    ``tumour_fraction_pct`` and ``stroma_fraction_pct`` (of the tissue a tissue model classed);
-    NaN where undefined."""
+    """``necrosis_area_mm2``, ``necrosis_fraction_pct`` (of tissue), ``necrosis_tissue_mm2`` (that tissue:
+    the necrosis stage's own tissue area, the base of ``necrosis_fraction_pct``; not the tissue mask's
+    ``tissue_area_mm2``), ``necrosis_region_pct``, ``tumour_fraction_pct`` and ``stroma_fraction_pct`` (of
+    the tissue a tissue model classed); NaN where undefined."""
     def pct(part: float, whole: float) -> float:
         return 100.0 * part / whole if whole > 0 else math.nan
 
     return {
         "necrosis_area_mm2": counts.necrosis_um2 / 1e6,
         "necrosis_fraction_pct": pct(counts.necrosis_um2, counts.tissue_um2),
+        "necrosis_tissue_mm2": counts.tissue_um2 / 1e6,
         "necrosis_region_pct": pct(counts.necrosis_um2, counts.region_um2),
         "tumour_fraction_pct": pct(counts.tumour_um2, counts.classified_um2),
         "stroma_fraction_pct": pct(counts.stroma_um2, counts.classified_um2),
