@@ -166,6 +166,18 @@ class PigmentParams:
         Fine dusty pigment is faint: 0.15-0.2 finds more of it (generated DAB families, seeds
         0-2: Dice 0.64-0.67 instead of 0.46) but marks up to 1.8-2.6 % of the blurry real SHIDC
         Ki67 tiles (weak purple-brown nuclei) as melanin; 0.3 keeps them at <= 0.21 %.
+    model_grow_um, model_grow_od : float
+        Brown mode with the pixel model: the kept melanin mask (after the body veto and the cluster
+        test) grows by at most ``model_grow_um`` µm into connected pixels with the gate's hue whose
+        smoothed brown channel reaches ``model_grow_od`` (under ``model_min_od``) and which the pixel
+        model calls melanin, off the gate's own pixels and the vetoed bodies
+        (:func:`mmnst_path.classify._pigment_grow.grown_melanin`): the blurred edge of a granule and a
+        faint granule beside a kept one, which the gate alone loses (session 37 H6: on generated DAB
+        tiles the largest share of the missed melanin). A hysteresis: nothing grows on a tile with no
+        melanin kept. 0 turns it off. ``model_grow_probability``: the pixel model's melanin probability
+        a pixel grown into needs (0-1). ``model_grow_min_um2``: only the mask's components with at
+        least this much melanin (µm²) within a ``2 * context_radius_um`` wide window somewhere on them
+        grow (melanin lies beside melanin; a lone false speck on a real DAB nucleus does not grow).
     body_model : str
         Brown mode with the pixel model and no full body veto: the learned decision on each brown
         body (DAB-filled nucleus or melanin) that replaces the ``model_body_share`` rule
@@ -284,6 +296,10 @@ class PigmentParams:
     spindle_core_elongation: float = 0.0
     spindle_core_min_fill: float = 0.7
     model_min_od: float = 0.3
+    model_grow_um: float = 1.0
+    model_grow_od: float = 0.15
+    model_grow_probability: float = 0.5
+    model_grow_min_um2: float = 20.0
     context_radius_um: float = 25.0
     context_min_um2: float = 20.0
     context_model_share: float = 0.5
@@ -302,7 +318,11 @@ class PigmentParams:
                      "max_angle_deg", "body_radius_um", "body_od", "ring_hole_um2", "ring_hole_max_um2", "ring_hole_h_od",
                      "cluster_radius_um"), positive=True)
         check_finite(self, ("model_rim_um", "spindle_core_elongation", "spindle_core_min_fill"), positive=False)
-        check_finite(self, ("model_min_od", "context_saturated_od"), positive=True)
+        check_finite(self, ("model_min_od", "context_saturated_od", "model_grow_od"), positive=True)
+        check_finite(self, ("model_grow_um", "model_grow_min_um2"), positive=False)
+        if not (math.isfinite(self.model_grow_probability) and 0 < self.model_grow_probability < 1):
+            msg = f"PigmentParams.model_grow_probability must be in (0, 1), got {self.model_grow_probability!r}"
+            raise ConfigError(msg)
         check_finite(self, ("context_radius_um", "context_min_um2", "context_large_um2"), positive=False)
         for name in ("context_model_share", "context_saturated_share"):
             if not (math.isfinite(getattr(self, name)) and 0 <= getattr(self, name) <= 1):
