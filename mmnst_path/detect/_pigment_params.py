@@ -296,10 +296,6 @@ class PigmentParams:
     spindle_core_elongation: float = 0.0
     spindle_core_min_fill: float = 0.7
     model_min_od: float = 0.3
-    model_grow_um: float = 1.0
-    model_grow_od: float = 0.15
-    model_grow_probability: float = 0.5
-    model_grow_min_um2: float = 20.0
     context_radius_um: float = 25.0
     context_min_um2: float = 20.0
     context_model_share: float = 0.5
@@ -309,6 +305,12 @@ class PigmentParams:
     context_large_um2: float = 300.0
     model_stains: tuple[str, ...] = ("aec", "fast_red", "dab", "eosin")
     he_cluster_min_um2: float = 4.0
+    # (new fields go last: a slotted dataclass pickles its fields by position, and a pickle written
+    # by a newer tree is then still read right by an older one, e.g. pigment_stage_ab.py's A/B)
+    model_grow_um: float = 1.0
+    model_grow_od: float = 0.15
+    model_grow_probability: float = 0.5
+    model_grow_min_um2: float = 20.0
 
     def __post_init__(self) -> None:
         if self.dark_od is not None and not (math.isfinite(self.dark_od) and self.dark_od > 0):
