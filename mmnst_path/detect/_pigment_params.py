@@ -174,7 +174,12 @@ class PigmentParams:
         (:func:`mmnst_path.classify._pigment_grow.grown_melanin`): the blurred edge of a granule and a
         faint granule beside a kept one, which the gate alone loses (session 37 H6: on generated DAB
         tiles the largest share of the missed melanin). A hysteresis: nothing grows on a tile with no
-        melanin kept. 0 turns it off. ``model_grow_probability``: the pixel model's melanin probability
+        melanin kept. 0 (the default) turns it off. Opt-in: 1.0 (with the defaults of the other three)
+        was session 37 H6's candidate; it passed the DAB families (Dice 0.551 -> 0.635 on fresh seeds),
+        the red chromogens (identical), the real tiles and the held-out renderer, and failed at the
+        README pigmented sample (melanin 5.66 -> 7.24 % for a truth of 5.62): that sample's truth puts
+        the melanin's edge before the optical blur, the families' after it (benchmarks/README, session
+        37 H6). ``model_grow_probability``: the pixel model's melanin probability
         a pixel grown into needs (0-1). ``model_grow_min_um2``: only the mask's components with at
         least this much melanin (µm²) within a ``2 * context_radius_um`` wide window somewhere on them
         grow (melanin lies beside melanin; a lone false speck on a real DAB nucleus does not grow).
@@ -307,7 +312,7 @@ class PigmentParams:
     he_cluster_min_um2: float = 4.0
     # (new fields go last: a slotted dataclass pickles its fields by position, and a pickle written
     # by a newer tree is then still read right by an older one, e.g. pigment_stage_ab.py's A/B)
-    model_grow_um: float = 1.0
+    model_grow_um: float = 0.0
     model_grow_od: float = 0.15
     model_grow_probability: float = 0.5
     model_grow_min_um2: float = 20.0
