@@ -107,7 +107,6 @@ from ._pigment_features import (  # the feature names stay importable from here
 from ._pigment_fine import fine_od  # noqa: F401
 from ._pigment_forest import proba_below
 from ._pigment_granules import GRANULE_FEATURES, granule_columns, granule_feature_specs  # noqa: F401
-from ._pigment_grow import grown_melanin
 from ._pigment_models import (  # the model names stay importable from here
     _is_shipped_default,  # noqa: F401
     _shipped_default_id,  # noqa: F401
@@ -545,12 +544,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     fill = None  # the model over the skipped bodies the context rule may take back
     if skip is not None and bodies is not None and gate is not None:
         fill = _Fill(rgb, mpp, model, background, params, bodies, gate, skip, prob, keep, below)
-    veto = None
     if mode == "brown" and mask.any() and not params.model_body_veto:
         if body_model is None:  # the share rule
-            veto = dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
-                                 _channels=chans)
-            mask &= ~veto
+            mask &= ~dab_body_veto(rgb, mask, mpp=mpp, stains=stains, params=params, background=background,
+                                   _channels=chans)
         else:
             veto, taken = learned_body_veto(rgb, mask, prob, chans, body_model, mpp=mpp, params=params,
                                             background=background, bodies=bodies, fill=fill)
@@ -560,9 +557,6 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
             mask = (mask & ~veto) | taken
     if mode == "brown" and mask.any():
         mask = clustered_pigment(mask, mpp=mpp, params=params)
-        if params.model_grow_um > 0 and mask.any() and chans is not None and od is not None and gate is not None:
-            mask = grown_melanin(mask, rgb=rgb, mpp=mpp, model=model, params=params, stains=stains, channel=chans[0],
-                                 od=od, gate=gate, veto=veto, background=background)
     elif mode == "colour" and mask.any() and _has_eosin(stains):
         # H&E: isolated specks on dark nuclei, fibre edges and debris are no pigment cluster
         mask = clustered_pigment(mask, mpp=mpp, params=replace(params, cluster_min_um2=params.he_cluster_min_um2))

@@ -166,23 +166,6 @@ class PigmentParams:
         Fine dusty pigment is faint: 0.15-0.2 finds more of it (generated DAB families, seeds
         0-2: Dice 0.64-0.67 instead of 0.46) but marks up to 1.8-2.6 % of the blurry real SHIDC
         Ki67 tiles (weak purple-brown nuclei) as melanin; 0.3 keeps them at <= 0.21 %.
-    model_grow_um, model_grow_od : float
-        Brown mode with the pixel model: the kept melanin mask (after the body veto and the cluster
-        test) grows by at most ``model_grow_um`` µm into connected pixels with the gate's hue whose
-        smoothed brown channel reaches ``model_grow_od`` (under ``model_min_od``) and which the pixel
-        model calls melanin, off the gate's own pixels and the vetoed bodies
-        (:func:`mmnst_path.classify._pigment_grow.grown_melanin`): the blurred edge of a granule and a
-        faint granule beside a kept one, which the gate alone loses (session 37 H6: on generated DAB
-        tiles the largest share of the missed melanin). A hysteresis: nothing grows on a tile with no
-        melanin kept. 0 (the default) turns it off. Opt-in: 1.0 (with the defaults of the other three)
-        was session 37 H6's candidate; it passed the DAB families (Dice 0.551 -> 0.635 on fresh seeds),
-        the red chromogens (identical), the real tiles and the held-out renderer, and failed at the
-        README pigmented sample (melanin 5.66 -> 7.24 % for a truth of 5.62): that sample's truth puts
-        the melanin's edge before the optical blur, the families' after it (benchmarks/README, session
-        37 H6). ``model_grow_probability``: the pixel model's melanin probability
-        a pixel grown into needs (0-1). ``model_grow_min_um2``: only the mask's components with at
-        least this much melanin (µm²) within a ``2 * context_radius_um`` wide window somewhere on them
-        grow (melanin lies beside melanin; a lone false speck on a real DAB nucleus does not grow).
     body_model : str
         Brown mode with the pixel model and no full body veto: the learned decision on each brown
         body (DAB-filled nucleus or melanin) that replaces the ``model_body_share`` rule
@@ -310,12 +293,6 @@ class PigmentParams:
     context_large_um2: float = 300.0
     model_stains: tuple[str, ...] = ("aec", "fast_red", "dab", "eosin")
     he_cluster_min_um2: float = 4.0
-    # (new fields go last: a slotted dataclass pickles its fields by position, and a pickle written
-    # by a newer tree is then still read right by an older one, e.g. pigment_stage_ab.py's A/B)
-    model_grow_um: float = 0.0
-    model_grow_od: float = 0.15
-    model_grow_probability: float = 0.5
-    model_grow_min_um2: float = 20.0
 
     def __post_init__(self) -> None:
         if self.dark_od is not None and not (math.isfinite(self.dark_od) and self.dark_od > 0):
@@ -325,11 +302,7 @@ class PigmentParams:
                      "max_angle_deg", "body_radius_um", "body_od", "ring_hole_um2", "ring_hole_max_um2", "ring_hole_h_od",
                      "cluster_radius_um"), positive=True)
         check_finite(self, ("model_rim_um", "spindle_core_elongation", "spindle_core_min_fill"), positive=False)
-        check_finite(self, ("model_min_od", "context_saturated_od", "model_grow_od"), positive=True)
-        check_finite(self, ("model_grow_um", "model_grow_min_um2"), positive=False)
-        if not (math.isfinite(self.model_grow_probability) and 0 < self.model_grow_probability < 1):
-            msg = f"PigmentParams.model_grow_probability must be in (0, 1), got {self.model_grow_probability!r}"
-            raise ConfigError(msg)
+        check_finite(self, ("model_min_od", "context_saturated_od"), positive=True)
         check_finite(self, ("context_radius_um", "context_min_um2", "context_large_um2"), positive=False)
         for name in ("context_model_share", "context_saturated_share"):
             if not (math.isfinite(getattr(self, name)) and 0 <= getattr(self, name) <= 1):
