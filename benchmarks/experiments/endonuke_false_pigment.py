@@ -37,7 +37,10 @@ def main() -> None:
     ap.add_argument("--parts", nargs="*", default=[], choices=("train", "dev", "val"),
                     help="also a row per part of the fixed EndoNuke split (only the tiles of these parts are read)")
     ap.add_argument("--csv", type=Path, default=None, help="per-tile CSV: model, tile, part, false pigment %%")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="PigmentParams values for every body model (numbers; session 37: model_grow_um=1)")
     args = ap.parse_args()
+    extra = {k: float(v) for k, v in (s.split("=", 1) for s in args.set)}
 
     import dab_darkness
     from _pigment_endonuke import endonuke_split
@@ -56,7 +59,7 @@ def main() -> None:
     print("|---|---|---:|---|---:|")
     lines = ["model,tile,part,false_pigment_pct"]
     for k, spec in enumerate(args.body_models):
-        params = PigmentParams() if spec == "default" else PigmentParams(body_model=spec)
+        params = PigmentParams(**extra) if spec == "default" else PigmentParams(body_model=spec, **extra)
         res = []
         for key, scale in tiles:
             rgb = dab_darkness._resample(read_rgb(dab_darkness.TRAIN / key), scale)
