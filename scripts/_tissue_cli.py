@@ -98,6 +98,7 @@ _TILE_FLAGS = {
     "--oedema-tiles": "add the generated he_tissue_tile tiles with loose oedematous stroma (OEDEMA_SEEDS, source oedema; rows after the rim tiles; #13 session 23)",
     "--matrix-tiles": "add the generated he_tissue_tile tiles with dense pink stromal matrix and small vessels (MATRIX_SEEDS, source matrix; rows after the oedema tiles; #13 session 24)",
     "--clefted-tiles": "add the generated he_tissue_tile tiles with coarse collagen bundles and white clefts (CLEFTED_SEEDS, source clefted; rows after the matrix tiles; #13 session 24)",
+    "--dense-tiles": "add the generated tiles where dense eosinophilic necrosis and collagen share one eosin level (mmnst_path._synthetic_dense.he_dense_necrosis_tile, DENSE_SEEDS, source dense; rows after the clefted tiles; #13 session 37)",
 }
 
 
@@ -332,7 +333,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     ap.add_argument(
         "--extra-only",
         action="store_true",
-        help="only the rows of the generated extra sources asked for (--wavy-tiles, --mimic-tiles, --rim-tiles, --oedema-tiles, --matrix-tiles, --clefted-tiles, --recipe-border), written with --save-rows, and no fit (add them to other rows with --rows-npz A B)",
+        help="only the rows of the generated extra sources asked for (--wavy-tiles, --mimic-tiles, --rim-tiles, --oedema-tiles, --matrix-tiles, --clefted-tiles, --dense-tiles, --recipe-border), written with --save-rows, and no fit (add them to other rows with --rows-npz A B)",
     )
     return ap
 
@@ -392,11 +393,12 @@ def check_options(args: argparse.Namespace) -> None:
         or args.oedema_tiles
         or args.matrix_tiles
         or args.clefted_tiles
+        or getattr(args, "dense_tiles", False)
     )
     if args.extra_only and (not (args.save_rows and extra) or args.rows_npz or args.maps_npz):
         raise SystemExit(
             "--extra-only writes the rows of --wavy-tiles / --mimic-tiles / --rim-tiles / --oedema-tiles / "
-            "--matrix-tiles / --clefted-tiles / --recipe-border with --save-rows (computed, not "
+            "--matrix-tiles / --clefted-tiles / --dense-tiles / --recipe-border with --save-rows (computed, not "
             "from --rows-npz / --maps-npz)"
         )
     if args.min_share != PURE_SHARE and (args.rows_npz or args.maps_npz):

@@ -146,7 +146,7 @@ def model_card(args: argparse.Namespace, settings: TissueFeatureSettings, lowest
             ("repeat-necrosis", bool(args.repeat_necrosis)), ("repeat-rows", bool(args.repeat_rows)),
             ("min-share", args.min_share != PURE_SHARE or lowest_share < PURE_SHARE), ("wavy-tiles", args.wavy_tiles),
             ("rim-tiles", args.rim_tiles), ("oedema-tiles", args.oedema_tiles), ("matrix-tiles", args.matrix_tiles),
-            ("clefted-tiles", args.clefted_tiles),
+            ("clefted-tiles", args.clefted_tiles), ("dense-tiles", getattr(args, "dense_tiles", False)),
             ("recipe-border", bool(args.recipe_border))) if on),
         "licence": "BSD-3-Clause (the model); training data licences and attribution below",
         "intended_use": "H&E brightfield sections analysed at 0.25-2 µm/px: tissue classes on a "

@@ -158,6 +158,13 @@ x2 + clefted rows x1, read the dev matrix tiles 1.8 % necrotic (pipeline; 1.1.0 
 tumour 46.9 %, CMU-1 tumour 81.1 %: the generated matrix is far darker than A15-2939's pale, loose stroma (log10 OD at
 30 µm -0.25 vs -0.72) and the matrix rows moved TCGA's pink squamous nests to stroma.
 
+Option added for #13 in session 37 (not in the shipped default; benchmarks/README.md, "#13: why generated necrosis
+under-reads", session 37 H5): ``--dense-tiles`` (``mmnst_path._synthetic_dense.he_dense_necrosis_tile``, ``DENSE_SEEDS``:
+dense eosinophilic necrosis and fibrous collagen drawn at one eosin level per tile, rendering drawn per tile). The one
+candidate, 1.1.0's recipe + these rows, lowered the dev generated |err| 8.70 -> 7.22 pp (sample recipe 9.11 -> 5.83) but
+on fresh seeds 780-787 read 8.72 against 1.1.0's 8.50 (gate: <= HEAD - 1.5): the mimic tiles' liquefactive necrosis
+read stroma (the generator's pale, gappy oedema patches are stroma): not shipped.
+
 Reproducibility: the shipped forest was fitted before the faster block means of
 ``tissue_features.block_mean`` (2026-12-03); features now differ from then in the last float32
 bit, so a re-run selects the very same training rows (per-class counts as in the card) but fits a

@@ -18,11 +18,11 @@ DEFAULTS = {
     "context_extra_maps": None, "context_extra_repeat": 1, "context_drop": None, "context_thin": None, "first_stage": None, "oof_npz": None, "jobs": 1,
     "nuclear_detail": False, "nuclear_morphology": False, "relative_level": False, "image_reference": None,
     "reference_weight": 1.0, "repeat_rows": None, "save_rows": None, "wavy_tiles": False, "rim_tiles": False,
-    "oedema_tiles": False, "matrix_tiles": False, "clefted_tiles": False, "recipe_border": 0, "extra_only": False,
+    "oedema_tiles": False, "matrix_tiles": False, "clefted_tiles": False, "dense_tiles": False, "recipe_border": 0, "extra_only": False,
 }
 EVERY = ["--keratin", "--mimic-tiles", "--held-out-recipe", "--brca", "--tissue-tiles", "--intensity-aug",
          "--auto-context", "--nuclear-detail", "--nuclear-morphology", "--relative-level", "--wavy-tiles",
-         "--rim-tiles", "--oedema-tiles", "--matrix-tiles", "--clefted-tiles", "--extra-only", "--thin", "nct=0.5",
+         "--rim-tiles", "--oedema-tiles", "--matrix-tiles", "--clefted-tiles", "--dense-tiles", "--extra-only", "--thin", "nct=0.5",
          "--repeat-necrosis", "nct=2", "--min-share", "0.6", "--context-sigmas", "8,16", "--context-min-share", "0.5",
          "--context-folds", "alternate", "--context-fold-count", "3", "--context-trees", "5",
          "--context-keep-necrosis", "0.8", "--recipe-border", "2", "--image-reference", "own",
@@ -36,7 +36,7 @@ EVERY_PARSED = {
     "context_folds": "alternate", "context_fold_count": 3, "context_trees": 5, "context_keep_necrosis": 0.8,
     "context_extra_repeat": 1, "jobs": 2, "nuclear_detail": True, "nuclear_morphology": True, "relative_level": True,
     "image_reference": "own", "reference_weight": 0.5, "repeat_rows": {"nct": 3}, "wavy_tiles": True,
-    "rim_tiles": True, "oedema_tiles": True, "matrix_tiles": True, "clefted_tiles": True, "recipe_border": 2,
+    "rim_tiles": True, "oedema_tiles": True, "matrix_tiles": True, "clefted_tiles": True, "dense_tiles": True, "recipe_border": 2,
     "extra_only": True,
 }
 #: the names benchmarks/, tests/ and scripts/squamous_context_maps.py take from the script
