@@ -6,7 +6,7 @@
     python intact_stain_aug_s37.py screen ROWS.npz SCREEN.npz [SOURCES]   out-of-fold screen 1 for a forest trained
                                                            on SOURCES (comma list; default all of ROWS)
     python intact_stain_aug_s37.py veto MODEL [MODEL ...]  screen 2: the library veto fed each model on the 90 BRCA-M2C
-                                                           dev patches and on he_necrosis_tile seeds 720-739
+                                                           dev patches and on he_necrosis_tile seeds 730-739
 Run from the worktree root with PYTHONPATH=.:scripts. Screen 1 uses the trainer's grouping and fold draw 0; a screen
 copy is predicted by the fold that holds its source patch / quadrant / seed out.
 """
@@ -26,7 +26,7 @@ import train_intact_model as T
 #: the screen's grey-purple shift (a subset of the training ranges, drawn with its own seed)
 GREY = {"grey": (0.4, 0.7), "h_to_eosin": (0.0, 0.2), "e_grey": (0.0, 0.0), "h_scale": (0.6, 1.0),
         "e_scale": (1.0, 1.0), "white_od": (0.0, 0.0)}
-DEV_SEEDS = tuple(range(730, 740))  # 720-729 are training ghosts (trainer GEN_SEEDS)
+DEV_SEEDS = tuple(range(730, 740))  # in the trainer's GEN_SEEDS since design 5: in-sample there (not run)
 
 
 def screen_rows() -> dict[str, np.ndarray]:
