@@ -200,3 +200,47 @@ def test_dicom_and_qptiff_files_of_a_folder_are_noted_as_read_when_named_not_as_
     assert "level0.dcm" in named
     assert "scan.qptiff" in named
     assert open_slide(folder / "scan.qptiff").mpp == pytest.approx(0.5)  # named, it is read
+
+
+def test_training_caution_boundaries_are_the_documented_ones():
+    """Fewer than CAUTION_MIN_EXAMPLES examples, or a held-out accuracy under CAUTION_MIN_ACCURACY, is cautioned;
+    the thresholds themselves are not (the README says 'fewer than 30', 'under 0.8')."""
+    from mmnst_path.classify.train import CAUTION_MIN_ACCURACY
+
+    n = CAUTION_MIN_EXAMPLES
+    assert training_caution(_card({"tumour": n, "stromal": n}, CAUTION_MIN_ACCURACY)) is None
+    assert f"tumour {n - 1}" in training_caution(_card({"tumour": n - 1, "stromal": n}, 0.95))
+    assert "held-out accuracy 0.79" in training_caution(_card({"tumour": n, "stromal": n}, 0.79))
+
+
+def test_models_list_names_a_damaged_stain_model_and_exits_1(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from mmnst_path.classify import models_dir
+    from mmnst_path.cli import _stain_models
+
+    for name in _stain_models.STAIN_MODELS:
+        shutil.copy(models_dir() / name, tmp_path / name)
+    text = (tmp_path / "stains_chromogen.json").read_text(encoding="utf-8")
+    (tmp_path / "stains_chromogen.json").write_text(text.replace('"version": "1.0"', '"version": "1.1"', 1),
+                                                    encoding="utf-8")
+    monkeypatch.setattr(_stain_models, "_models_dir", lambda: tmp_path)
+    assert main(["models", "list"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    bad = [ln for ln in lines if ln.startswith("stains_chromogen ")]
+    assert len(bad) == 1
+    assert "does not match its id" in bad[0]
+    assert any(ln.startswith("stains_he ") for ln in lines)  # the others still listed
+
+
+def test_files_inside_the_output_folder_are_not_named_in_the_skipped_note(tmp_path):
+    from mmnst_path.cli._quantify import expand_inputs
+
+    folder = tmp_path / "slides"
+    (folder / "results").mkdir(parents=True)
+    _tile(folder / "a.tif")
+    (folder / "b.czi").write_bytes(b"x")
+    (folder / "results" / "old.czi").write_bytes(b"x")
+    skipped: list = []
+    expand_inputs([str(folder)], exclude=folder / "results", skipped=skipped)
+    assert [p.name for p in skipped] == ["b.czi"]
