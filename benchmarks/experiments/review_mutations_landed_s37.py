@@ -1,6 +1,7 @@
 """Review: do the tests that landed this session catch their code reverted? (mutations of 0201637's code)"""
 import subprocess
 from pathlib import Path
+
 PY = "/work/main/.venv/bin/python"
 ENV = {"PYTHONPATH": ".", "PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen", "HOME": "/root"}
 MUTS = [
@@ -25,9 +26,11 @@ MUTS = [
   "if skipped is not None and key not in seen_skipped:", ["tests/cli/test_user_walk_s37.py", "-k", "folder"]),
 ]
 for name, file, old, new, test in MUTS:
-    p = Path(file); text = p.read_text()
+    p = Path(file)
+    text = p.read_text()
     if text.count(old) != 1:
-        print(name, "PATTERN NOT FOUND"); continue
+        print(name, "PATTERN NOT FOUND")
+        continue
     p.write_text(text.replace(old, new))
     try:
         r = subprocess.run([PY, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *test], capture_output=True, text=True, env=ENV)

@@ -1,6 +1,8 @@
 """Gate 2 of session 37 H8: each fix reverted (mutated) alone must make its test fail."""
-import subprocess, sys
+import subprocess
+import sys
 from pathlib import Path
+
 PY = "/work/main/.venv/bin/python"
 MUTS = [
  ("M1 dedupe", "mmnst_path/cli/_quantify.py",
@@ -25,7 +27,8 @@ MUTS = [
 ]
 ok = True
 for name, file, old, new, test in MUTS:
-    p = Path(file); text = p.read_text()
+    p = Path(file)
+    text = p.read_text()
     assert text.count(old) == 1, (name, "pattern not found once")
     p.write_text(text.replace(old, new))
     try:
@@ -39,14 +42,17 @@ for name, file, old, new, test in MUTS:
     print(f"{name}: rc {r.returncode}, {last} -> {'CAUGHT' if caught else 'NOT CAUGHT'}")
 # M6: the old licence line
 old_json = subprocess.run(["git", "show", "0201637:mmnst_path/models/stains_he.json"], capture_output=True, text=True, check=True).stdout
-p = Path("mmnst_path/models/stains_he.json"); text = p.read_text()
+p = Path("mmnst_path/models/stains_he.json")
+text = p.read_text()
 p.write_text(old_json)
 try:
     r = subprocess.run([PY, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/stain/test_he_model.py", "-k", "attribution"],
                        capture_output=True, text=True, env={"PYTHONPATH": ".", "PATH": "/usr/bin:/bin", "HOME": "/root"})
 finally:
     p.write_text(text)
-last = r.stdout.strip().splitlines()[-1]; caught = r.returncode != 0 and "failed" in last; ok &= caught
+last = r.stdout.strip().splitlines()[-1]
+caught = r.returncode != 0 and "failed" in last
+ok &= caught
 print(f"M6 old licence line: rc {r.returncode}, {last} -> {'CAUGHT' if caught else 'NOT CAUGHT'}")
 print("GATE 2", "PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
