@@ -41,3 +41,19 @@ def test_result_json_config_is_the_recorded_one(tmp_path) -> None:
     doc = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
     assert FIXED_TESTS.isdisjoint(doc["config"]["necrosis"])
     assert doc["config"]["necrosis"]["intact_model"] == "default"
+
+
+def test_summary_json_config_is_the_recorded_one(tmp_path) -> None:
+    """The batch's summary.json carries the configuration as result.json does (session 37 H8: untested before)."""
+    import tifffile
+
+    from mmnst_path.cli import main
+
+    tile = tmp_path / "a.tif"
+    tifffile.imwrite(tile, np.full((64, 64, 3), 200, np.uint8), photometric="rgb")
+    out = tmp_path / "res"
+    assert main(["quantify", str(tile), "--out", str(out), "--mpp", "0.5", "--measures", "melanin", "--quiet"]) == 0
+    doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert FIXED_TESTS.isdisjoint(doc["config"]["necrosis"])
+    assert doc["config"]["necrosis"]["intact_model"] == "default"
+    assert AnalysisConfig.from_mapping(doc["config"]).necrosis == AnalysisConfig().necrosis  # reads back the same

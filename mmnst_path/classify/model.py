@@ -373,6 +373,8 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
     if not zipfile.is_zipfile(path):  # np.load would take other bytes for a pickle and say so
         with open(path, "rb") as fh:
             head = fh.read(4)
+        if not head:  # a copy to a full disk, a download that never started
+            raise _corrupt(path, "empty file (0 bytes; an interrupted download or copy?): copy the model file again")
         if head == b"PK\x03\x04":  # a zip archive's first entry, but its directory at the end is missing
             raise _corrupt(path, "truncated or damaged: a zip archive without its end (an interrupted download or "
                                  "copy?): copy the model file again")

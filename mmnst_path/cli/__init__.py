@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -77,6 +78,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
     out = getattr(args, "out", None)
     if not hasattr(args, "resume") or not out:
         return ""
+    if not (Path(out) / "summary.csv").is_file():  # written after each input: none has finished
+        return f"; no input had finished ({out} holds no summary.csv), so there is nothing to resume"
     return (f"; the inputs finished so far are in {out} (summary.csv lists them); run the same command with "
             "--resume to analyse the rest")
 

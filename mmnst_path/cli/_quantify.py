@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SLIDE_EXTENSIONS", "expand_inputs", "register", "run"]
+__all__ = ["NAMED_ONLY_EXTENSIONS", "SLIDE_EXTENSIONS", "UNREAD_IMAGE_EXTENSIONS", "expand_inputs", "register", "run",
+           "skipped_notes"]
 
 #: File extensions picked up when a folder is given (lower case, compared case-insensitively).
 SLIDE_EXTENSIONS = (
@@ -34,9 +35,14 @@ SLIDE_EXTENSIONS = (
 #: slide and image formats met in pathology folders that this package does not read: a folder's file of
 #: one of these is named in a note (not passed over in silence like notes, tables and annotations)
 UNREAD_IMAGE_EXTENSIONS = (
-    ".czi", ".vsi", ".ets", ".dcm", ".jp2", ".j2k", ".jpx", ".isyntax", ".qptiff", ".kfb", ".sdpc", ".tmap",
+    ".czi", ".vsi", ".ets", ".jp2", ".j2k", ".jpx", ".isyntax", ".kfb", ".sdpc", ".tmap",
     ".nd2", ".lif", ".ims", ".heic", ".heif", ".avif", ".jxl", ".zvi", ".lsm", ".oib", ".oir",
 )  # fmt: skip
+
+#: slide formats read when a file is named but not taken from a folder: a DICOM slide is a series of files, one
+#: a pyramid level (OpenSlide opens the series from any one of them), and a QPTIFF is often a multiplex
+#: fluorescence image; a folder's file of one of these is named in its own note
+NAMED_ONLY_EXTENSIONS = (".dcm", ".qptiff")
 
 
 def register(subparsers: Any) -> None:
@@ -91,12 +97,14 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
     stable (sorted within each folder) and duplicates are dropped. Anything inside ``exclude``
     (the output folder) is skipped, so a run never takes earlier results as inputs. Files of a
     searched folder in a slide or image format this package does not read (:data:`UNREAD_IMAGE_EXTENSIONS`:
-    CZI, VSI, DICOM, JPEG 2000, ...) are appended to ``skipped`` when a list is given, so the caller
-    can say what it left out; other files (notes, tables, annotations) are passed over silently.
+    CZI, VSI, JPEG 2000, ...) are appended to ``skipped`` when a list is given, so the caller
+    can say what it left out, as are files read only when named (:data:`NAMED_ONLY_EXTENSIONS`: DICOM,
+    QPTIFF), each file once; other files (notes, tables, annotations) are passed over silently.
     """
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
     seen: set[str] = set()
+    seen_skipped: set[str] = set()
     skip = os.path.realpath(exclude) if exclude is not None else None
 
     def excluded(p: Path) -> bool:
@@ -109,6 +117,12 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
             seen.add(key)
             files.append(p)
 
+    def add_skipped(p: Path) -> None:  # once, though a folder and its subfolder are both given
+        key = os.path.normcase(os.path.abspath(p))
+        if skipped is not None and key not in seen_skipped and not excluded(p):
+            seen_skipped.add(key)
+            skipped.append(p)
+
     for item in inputs:
         candidates = [Path(m) for m in sorted(glob.glob(item, recursive=True))] if glob.has_magic(item) else [Path(item)]
         if not candidates:
@@ -119,8 +133,8 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
                     continue
                 others: list[Path] = []
                 found = [f for f in _walk(path, skip, others) if not excluded(f)]
-                if skipped is not None:
-                    skipped.extend(f for f in others if not excluded(f))
+                for f in others:
+                    add_skipped(f)
                 if not found:
                     missing.append((str(path), f"folder {str(path)!r} holds no slide or image file ({', '.join(SLIDE_EXTENSIONS)})"))
                 for f in found:
@@ -145,17 +159,34 @@ def _walk(root: Path, skip: str | None = None, others: list[Path] | None = None)
         for name in sorted(filenames):
             if not name.startswith(".") and name.lower().endswith(SLIDE_EXTENSIONS):
                 out.append(Path(dirpath) / name)
-            elif others is not None and not name.startswith(".") and name.lower().endswith(UNREAD_IMAGE_EXTENSIONS):
+            elif (others is not None and not name.startswith(".")
+                  and name.lower().endswith(UNREAD_IMAGE_EXTENSIONS + NAMED_ONLY_EXTENSIONS)):
                 others.append(Path(dirpath) / name)
     return out
 
 
-def skipped_note(skipped: Sequence[Path], *, shown: int = 3) -> str:
-    """One line naming the files of the input folders that are not slides or images (the first ``shown``)."""
-    names = ", ".join(str(p) for p in skipped[:shown]) + (f" and {len(skipped) - shown} more" if len(skipped) > shown else "")
-    files = "file" if len(skipped) == 1 else "files"
-    return (f"note: skipped {len(skipped)} {files} in a slide or image format mmnst-path does not read "
-            f"(convert to OME-TIFF or TIFF first): {names}")
+def skipped_notes(skipped: Sequence[Path], *, shown: int = 3) -> list[str]:
+    """One-line notes naming the files of the input folders that were left out (the first ``shown`` of each
+    kind): formats not read (convert them), and formats read only when named (:data:`NAMED_ONLY_EXTENSIONS`)."""
+    named = [p for p in skipped if p.name.lower().endswith(NAMED_ONLY_EXTENSIONS)]
+    unread = [p for p in skipped if not p.name.lower().endswith(NAMED_ONLY_EXTENSIONS)]
+    notes = []
+    if unread:
+        notes.append(f"note: skipped {_count(unread)} in a slide or image format mmnst-path does not read "
+                     f"(convert to OME-TIFF or TIFF first): {_names(unread, shown)}")
+    if named:
+        notes.append(f"note: skipped {_count(named)} in a format read only when the file is named, not from a "
+                     f"folder (DICOM: one file of a slide's series; QPTIFF: brightfield only): {_names(named, shown)}")
+    return notes
+
+
+def _count(paths: Sequence[Path]) -> str:
+    return f"{len(paths)} file" if len(paths) == 1 else f"{len(paths)} files"
+
+
+def _names(paths: Sequence[Path], shown: int) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(str(p) for p in paths[:shown]) + more
 
 
 #: config keys set by flags -> the flag (an error about the value names the flag)
@@ -495,8 +526,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     skipped: list[Path] = []
     files, missing = expand_inputs(args.inputs, exclude=args.out, skipped=skipped)
-    if skipped and not args.quiet:
-        print(skipped_note(skipped), file=sys.stderr)
+    if not args.quiet:
+        for note in skipped_notes(skipped):
+            print(note, file=sys.stderr)
     if not files:
         for _item, reason in missing:  # nothing to analyse: no output folder, no report
             err(reason)

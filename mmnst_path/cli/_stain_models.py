@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STAIN_MODELS", "show_stain_model", "stain_model_lines"]
+__all__ = ["STAIN_MODELS", "load_stain_model", "show_stain_model", "stain_model_lines"]
 
 #: shipped file -> (what it decides, loader module, loader function)
 STAIN_MODELS: dict[str, tuple[str, str, str]] = {

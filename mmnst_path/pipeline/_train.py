@@ -222,9 +222,9 @@ def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
     from .._geojson_read import _polygons, feature_kind, read_features
 
     if Path(path).suffix.lower() in NAPARI_LAYER_SUFFIXES:  # a napari layer saved to disk: say where it trains
-        msg = (f"annotation file {str(Path(path))!r}: the command line reads QuPath GeoJSON polygons; a napari Shapes "
-               "layer or Labels image trains in napari (Plugins > mmnst_path > Train tissue: 'paint selected Shapes "
-               "layer', or paint the 'tissue training' labels), then 'save model'")
+        msg = (f"annotation file {str(Path(path))!r}: expected QuPath GeoJSON polygons (a .geojson or .json file); a "
+               "napari Shapes layer or Labels image trains in napari: open it there, then Plugins > mmnst_path > Train "
+               "tissue ('paint selected Shapes layer', or paint the 'tissue training' labels) and 'save model'")
         raise ConfigError(msg)
     out = []
     for feat in read_features(path, what="annotation file"):

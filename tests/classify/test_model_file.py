@@ -47,3 +47,7 @@ def test_a_truncated_model_file_is_called_truncated_and_other_bytes_not_a_model(
     other.write_bytes(b"{\"not\": \"a model\"}")
     with pytest.raises(CorruptFileError, match="not an mmnst_path model file"):
         load_model(other)
+    empty = tmp_path / "empty.mmnst"
+    empty.write_bytes(b"")
+    with pytest.raises(CorruptFileError, match=r"empty\.mmnst.*empty file \(0 bytes"):
+        load_model(empty)

@@ -31,6 +31,8 @@ def test_an_interrupted_quantify_says_where_the_results_are_and_how_to_go_on(tmp
 
     monkeypatch.setattr(batch, "run_batch", interrupted)
     out = tmp_path / "res"
+    out.mkdir()
+    (out / "summary.csv").write_text("name,status\na,ok\n")  # written after each finished input
     rc = main(["quantify", str(tmp_path / "a.tif"), "--out", str(out), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 130
@@ -38,6 +40,20 @@ def test_an_interrupted_quantify_says_where_the_results_are_and_how_to_go_on(tmp
     assert err[0].startswith("mmnst-path: interrupted; ")
     assert str(out) in err[0]
     assert "--resume" in err[0]
+
+
+def test_an_interrupted_quantify_before_any_input_finished_offers_no_resume(tmp_path, monkeypatch, capsys):
+    _tile(tmp_path / "a.tif")
+
+    def interrupted(*_args, **_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "run_batch", interrupted)
+    out = tmp_path / "res"
+    assert main(["quantify", str(tmp_path / "a.tif"), "--out", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"mmnst-path: interrupted; no input had finished ({out} holds no summary.csv), so there is "
+                   "nothing to resume"]
 
 
 def test_an_interrupted_other_command_gets_no_resume_hint(monkeypatch, capsys):
@@ -110,13 +126,13 @@ def test_train_tissue_says_where_a_napari_layer_file_trains(tmp_path, capsys, na
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1
     assert len(err) == 1
-    assert err[0].startswith(f"mmnst-path train tissue: annotation file {str(ann)!r}: the command line reads QuPath GeoJSON")
+    assert err[0].startswith(f"mmnst-path train tissue: annotation file {str(ann)!r}: expected QuPath GeoJSON")
     assert "Plugins > mmnst_path > Train tissue" in err[0]
     assert not (tmp_path / "t.mmnst").exists()
 
 
 def test_a_folder_slide_in_a_format_not_read_is_named_and_notes_stay_silent(tmp_path, capsys):
-    from mmnst_path.cli._quantify import expand_inputs, skipped_note
+    from mmnst_path.cli._quantify import expand_inputs, skipped_notes
 
     folder = tmp_path / "slides"
     (folder / "sub").mkdir(parents=True)
@@ -125,12 +141,15 @@ def test_a_folder_slide_in_a_format_not_read_is_named_and_notes_stay_silent(tmp_
         (folder / name).write_bytes(b"x")
     skipped: list = []
     files, missing = expand_inputs([str(folder)], skipped=skipped)
-    assert [f.name for f in files] == ["a.tif"] and missing == []
+    assert [f.name for f in files] == ["a.tif"]
+    assert missing == []
     assert sorted(p.name for p in skipped) == ["b.czi", "c.VSI"]  # notes, annotations, hidden files: silent
-    note = skipped_note(skipped)
-    assert note.startswith("note: skipped 2 files in a slide or image format") and "b.czi" in note
+    [note] = skipped_notes(skipped)
+    assert note.startswith("note: skipped 2 files in a slide or image format")
+    assert "b.czi" in note
     assert "\n" not in note
-    assert "and 2 more" in skipped_note([folder / f"s{i}.czi" for i in range(5)])
+    assert "and 2 more" in skipped_notes([folder / f"s{i}.czi" for i in range(5)])[0]
+    assert skipped_notes([]) == []
 
     out = tmp_path / "out"
     assert main(["quantify", str(folder), "--out", str(out), "--mpp", "0.5", "--measures", "melanin"]) == 0
@@ -139,3 +158,89 @@ def test_a_folder_slide_in_a_format_not_read_is_named_and_notes_stay_silent(tmp_
     assert main(["quantify", str(folder), "--out", str(tmp_path / "q"), "--mpp", "0.5", "--measures", "melanin",
                  "--quiet"]) == 0
     assert "note: skipped" not in capsys.readouterr().err
+
+
+def test_a_folder_given_with_its_subfolder_names_each_skipped_file_once(tmp_path):
+    from mmnst_path.cli._quantify import expand_inputs, skipped_notes
+
+    folder = tmp_path / "slides"
+    (folder / "sub").mkdir(parents=True)
+    _tile(folder / "a.tif")
+    _tile(folder / "sub" / "b.tif")
+    for name in ("c.czi", "sub/d.czi"):
+        (folder / name).write_bytes(b"x")
+    skipped: list = []
+    files, _ = expand_inputs([str(folder), str(folder / "sub"), str(folder)], skipped=skipped)
+    assert sorted(f.name for f in files) == ["a.tif", "b.tif"]
+    assert sorted(p.name for p in skipped) == ["c.czi", "d.czi"]
+    assert skipped_notes(skipped)[0].startswith("note: skipped 2 files ")
+
+
+def test_dicom_and_qptiff_files_of_a_folder_are_noted_as_read_when_named_not_as_unreadable(tmp_path):
+    """A DICOM slide (OpenSlide opens its series from one file) and a QPTIFF (a TIFF) are read when named: the note
+    must not tell the user to convert them."""
+    from mmnst_path.cli._quantify import expand_inputs, skipped_notes
+    from mmnst_path.io import open_slide
+
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    _tile(folder / "a.tif")
+    _tile(folder / "scan.qptiff")
+    (folder / "level0.dcm").write_bytes(b"x")
+    (folder / "e.czi").write_bytes(b"x")
+    skipped: list = []
+    files, _ = expand_inputs([str(folder)], skipped=skipped)
+    assert [f.name for f in files] == ["a.tif"]
+    unread, named = skipped_notes(skipped)
+    assert "e.czi" in unread
+    assert "scan.qptiff" not in unread
+    assert "level0.dcm" not in unread
+    assert "convert" not in named
+    assert "when the file is named" in named
+    assert "level0.dcm" in named
+    assert "scan.qptiff" in named
+    assert open_slide(folder / "scan.qptiff").mpp == pytest.approx(0.5)  # named, it is read
+
+
+def test_training_caution_boundaries_are_the_documented_ones():
+    """Fewer than CAUTION_MIN_EXAMPLES examples, or a held-out accuracy under CAUTION_MIN_ACCURACY, is cautioned;
+    the thresholds themselves are not (the README says 'fewer than 30', 'under 0.8')."""
+    from mmnst_path.classify.train import CAUTION_MIN_ACCURACY
+
+    n = CAUTION_MIN_EXAMPLES
+    assert training_caution(_card({"tumour": n, "stromal": n}, CAUTION_MIN_ACCURACY)) is None
+    assert f"tumour {n - 1}" in training_caution(_card({"tumour": n - 1, "stromal": n}, 0.95))
+    assert "held-out accuracy 0.79" in training_caution(_card({"tumour": n, "stromal": n}, 0.79))
+
+
+def test_models_list_names_a_damaged_stain_model_and_exits_1(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from mmnst_path.classify import models_dir
+    from mmnst_path.cli import _stain_models
+
+    for name in _stain_models.STAIN_MODELS:
+        shutil.copy(models_dir() / name, tmp_path / name)
+    text = (tmp_path / "stains_chromogen.json").read_text(encoding="utf-8")
+    (tmp_path / "stains_chromogen.json").write_text(text.replace('"version": "1.0"', '"version": "1.1"', 1),
+                                                    encoding="utf-8")
+    monkeypatch.setattr(_stain_models, "_models_dir", lambda: tmp_path)
+    assert main(["models", "list"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    bad = [ln for ln in lines if ln.startswith("stains_chromogen ")]
+    assert len(bad) == 1
+    assert "does not match its id" in bad[0]
+    assert any(ln.startswith("stains_he ") for ln in lines)  # the others still listed
+
+
+def test_files_inside_the_output_folder_are_not_named_in_the_skipped_note(tmp_path):
+    from mmnst_path.cli._quantify import expand_inputs
+
+    folder = tmp_path / "slides"
+    (folder / "results").mkdir(parents=True)
+    _tile(folder / "a.tif")
+    (folder / "b.czi").write_bytes(b"x")
+    (folder / "results" / "old.czi").write_bytes(b"x")
+    skipped: list = []
+    expand_inputs([str(folder)], exclude=folder / "results", skipped=skipped)
+    assert [p.name for p in skipped] == ["b.czi"]

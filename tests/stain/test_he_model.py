@@ -210,3 +210,16 @@ def test_an_auto_detected_slide_records_the_model_and_its_probability():
     assert res.stains["name"] == "H&E"
     assert det["he_probability"] >= 0.5
     assert det["he_model"] == f"stains_he.json {load_he_model().model_id}"
+
+
+def test_the_card_licence_line_names_every_training_set_under_an_attribution_licence():
+    """The licence line sums up the training data's licences: each CC BY 4.0 set is named there (the model's
+    user must attribute all three), and the Apache-2.0 rows are placed."""
+    card = load_he_model().card
+    cc_by = [d["name"] for d in card["training_data"] if "CC BY" in d["licence"]]
+    assert len(cc_by) == 3
+    cc_part = card["licence"].split("CC BY 4.0 (", 1)[1].split(")", 1)[0]
+    for short in ("EndoNuke", "NCT-CRC-HE-100K", "Kather 2016"):
+        assert short in cc_part
+    assert "Apache-2.0 (EndoNuke staining_ds/)" in card["licence"]
+    assert card["licence"].startswith("BSD-3-Clause (the model")

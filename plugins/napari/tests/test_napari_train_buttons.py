@@ -73,3 +73,17 @@ def test_train_tissue_empty_file_box_and_missing_folder_are_named(make_napari_vi
     assert widget.status.value.startswith("error: model file ")
     assert "does not exist" in widget.status.value
 
+
+
+def test_train_tissue_import_of_a_saved_shapes_layer_says_what_to_do_in_napari(make_napari_viewer, tmp_path):
+    """The refusal of a napari layer file is read in napari too: it must not send the user to the command line."""
+    viewer = make_napari_viewer()
+    viewer.add_image(np.full((64, 64, 3), 200, np.uint8), rgb=True, scale=(0.5, 0.5), units=("µm", "µm"), name="he")
+    widget = TrainTissueWidget(viewer)
+    saved = tmp_path / "boxes.csv"
+    saved.write_text("index,shape-type,vertex-index,axis-0,axis-1\n0,rectangle,0,5,5\n")
+    widget.annotations.value = saved
+    _click(widget.import_button)
+    assert widget.status.value.startswith(f"error: annotation file {str(saved)!r}: expected QuPath GeoJSON")
+    assert "command line" not in widget.status.value
+    assert "paint selected Shapes layer" in widget.status.value
