@@ -251,11 +251,13 @@ def test_models_list_and_show_take_the_stain_guess_models_too(capsys, tmp_path):
         assert body["id"] in line
     assert main(["models", "show", "stains_dab_aec"]) == 0
     shown = capsys.readouterr().out
-    assert "classes: dab, aec" in shown and "licence: BSD-3-Clause" in shown and "(stain-guess model)" in shown
+    assert "classes: dab, aec" in shown
+    assert "licence: BSD-3-Clause" in shown
+    assert "(stain-guess model)" in shown
     assert main(["models", "show", str(models_dir() / "stains_he.json"), "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
-    assert card["classes"] == ["ihc", "he"] and card["model_id"] == json.loads(
-        (models_dir() / "stains_he.json").read_text())["id"]
+    assert card["classes"] == ["ihc", "he"]
+    assert card["model_id"] == json.loads((models_dir() / "stains_he.json").read_text())["id"]
     assert any("CC BY 4.0" in d.get("licence", "") for d in card["card"]["training_data"])  # attribution kept
     damaged = tmp_path / "stains_dab_aec.json"
     text = (models_dir() / "stains_dab_aec.json").read_text()
@@ -263,7 +265,8 @@ def test_models_list_and_show_take_the_stain_guess_models_too(capsys, tmp_path):
     damaged.write_text(text.replace("C=0.3", "C=0.4", 1))  # the card edited: its id no longer matches
     assert main(["models", "show", str(damaged)]) == 1
     err = capsys.readouterr().err
-    assert "does not match its id" in err and err.count("\n") == 1
+    assert "does not match its id" in err
+    assert err.count("\n") == 1
     foreign = tmp_path / "mine.json"
     foreign.write_text('{"a": 1}')
     assert main(["models", "show", str(foreign)]) == 1
