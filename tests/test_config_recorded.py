@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 from mmnst_path.quantify.necrosis import NecrosisParams
@@ -57,3 +58,22 @@ def test_summary_json_config_is_the_recorded_one(tmp_path) -> None:
     assert FIXED_TESTS.isdisjoint(doc["config"]["necrosis"])
     assert doc["config"]["necrosis"]["intact_model"] == "default"
     assert AnalysisConfig.from_mapping(doc["config"]).necrosis == AnalysisConfig().necrosis  # reads back the same
+
+
+def test_a_config_file_setting_a_fixed_veto_test_the_model_replaces_is_warned_of(tmp_path):
+    """[necrosis] intact_contrast_od with the default learned intact model is not read: one warning line naming
+    the file and the key (session 37 H8's finding: it was ignored without a word); with intact_model = "none"
+    it is read and nothing is said."""
+    import warnings
+
+    from mmnst_path.pipeline import AnalysisConfig
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[necrosis]\nintact_contrast_od = 0.08\n")
+    with pytest.warns(UserWarning, match=r"c\.toml.*intact_contrast_od not read while intact_model = 'default'"):
+        AnalysisConfig.from_toml(cfg)
+    cfg.write_text('[necrosis]\nintact_model = "none"\nintact_contrast_od = 0.08\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert AnalysisConfig.from_toml(cfg).necrosis.intact_contrast_od == 0.08
+        AnalysisConfig.from_toml(cfg).replace(stains="H&E")  # a round trip says nothing either

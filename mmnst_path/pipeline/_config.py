@@ -222,7 +222,9 @@ class AnalysisConfig:
         except tomllib.TOMLDecodeError as exc:
             msg = f"config file {str(p)!r} is not valid TOML: {exc}"
             raise ConfigError(msg) from exc
-        return cls.from_mapping(data)
+        config = cls.from_mapping(data)
+        _warn_unread(p, data, config)
+        return config
 
     def replace(self, **changes: Any) -> AnalysisConfig:
         """Copy with some top-level keys changed (validated like :meth:`from_mapping`)."""
@@ -264,3 +266,18 @@ def applicable_measures(config: AnalysisConfig, matrix: Any) -> tuple[str, ...]:
             msg = f"measure 'necrosis' needs an H&E stain matrix (with eosin), got {list(names)}"
             raise ConfigError(msg)
     return config.measures
+
+
+def _warn_unread(path: Path, data: Mapping[str, Any], config: AnalysisConfig) -> None:
+    """Warn (one line) when a config file sets [necrosis] settings the run will not read: the veto's fixed
+    tests while ``intact_model`` names a model (the learned call replaces them; results leave them out)."""
+    section = data.get("necrosis")
+    if not isinstance(section, Mapping):
+        return
+    unread = [key for key in config.necrosis.unused_settings() if key in section]
+    if unread:
+        import warnings
+
+        warnings.warn(f"config file {str(path)!r}: [necrosis] {', '.join(unread)} not read while intact_model = "
+                      f"{config.necrosis.intact_model!r} (the learned intact-vs-ghost call replaces those tests); "
+                      "set intact_model = \"none\" to use them", UserWarning, stacklevel=3)

@@ -221,6 +221,8 @@ def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
     """Classified polygons of a QuPath GeoJSON: [(level-0 (k, 2) (row, col) ring, class name)]."""
     from .._geojson_read import _polygons, feature_kind, read_features
 
+    if not Path(path).is_file():  # said before the suffix: a missing x.csv is missing, not a napari layer
+        raise ConfigError(f"annotation file {str(Path(path))!r} does not exist or is not a file")
     if Path(path).suffix.lower() in NAPARI_LAYER_SUFFIXES:  # a napari layer saved to disk: say where it trains
         msg = (f"annotation file {str(Path(path))!r}: expected QuPath GeoJSON polygons (a .geojson or .json file); a "
                "napari Shapes layer or Labels image trains in napari: open it there, then Plugins > mmnst_path > Train "

@@ -244,3 +244,25 @@ def test_files_inside_the_output_folder_are_not_named_in_the_skipped_note(tmp_pa
     skipped: list = []
     expand_inputs([str(folder)], exclude=folder / "results", skipped=skipped)
     assert [p.name for p in skipped] == ["b.czi"]
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "missing.geojson"])
+def test_train_tissue_says_a_missing_annotation_file_is_missing(tmp_path, capsys, name):
+    """A missing x.csv got the napari-layer message (session 37 H8's finding): missing comes first."""
+    img = tmp_path / "he.tif"
+    _tile(img)
+    ann = tmp_path / name
+    rc = main(["train", "tissue", "--images", str(img), "--annotations", str(ann), "--out", str(tmp_path / "t.mmnst")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc in (1, 2)
+    assert len(err) == 1
+    assert str(ann) in err[0]
+    assert "no such file" in err[0]
+    assert "napari" not in err[0]
+    assert not (tmp_path / "t.mmnst").exists()
+    # the reader napari's Train tissue import and the API call says it too (it gave the napari-layer message)
+    from mmnst_path.errors import ConfigError
+    from mmnst_path.pipeline._train import read_tissue_annotations
+
+    with pytest.raises(ConfigError, match=r"missing\.(csv|geojson)' does not exist or is not a file$"):
+        read_tissue_annotations(ann)
