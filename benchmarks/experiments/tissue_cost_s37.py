@@ -26,6 +26,7 @@ Usage (``PYTHONPATH=.`` from the repository root)::
 
     python benchmarks/experiments/tissue_cost_s37.py run --slides SLIDE@MPP ... --rounds 3 --out OUT.json
     python benchmarks/experiments/tissue_cost_s37.py table OUT.json
+    python benchmarks/experiments/tissue_cost_s37.py picture OUT1.json OUT2.json --png SPLIT.png
 
 ``run``: per slide, one discarded warm-up process per arm (numba cache, OS file cache), then ``--rounds``
 rounds, the arms in order ``default rules nonec aa`` in odd rounds and reversed in even ones.
@@ -199,6 +200,94 @@ def table(path: Path) -> None:
             print(f"| {name} | " + " | ".join(f"{statistics.mean(r[key] for r in v):.3f}" for v in by.values()) + " |")
         print("| outside the tiles (analyse - tile) | " + " | ".join(
             f"{statistics.mean(r['cpu'] - r['stages']['tile']['cpu'] for r in v):.3f}" for v in by.values()) + " |")
+        if "default" in by and "nonec" in by:
+            _added(by["default"], by["nonec"])
+
+
+def _split(r: dict[str, Any]) -> dict[str, float]:
+    """One run's CPU in exclusive parts (s): the classifier's steps, the other tile work, outside the tiles."""
+    s = {k: v["cpu"] for k, v in r["stages"].items()}
+    g = s.get
+    out = {
+        "features (base planes + window features)": g("features.base", 0.0) + g("features.windows", 0.0),
+        "forest, context, argmax (classify - features)": g("classify", 0.0) - g("features.base", 0.0)
+        - g("features.windows", 0.0),
+        "veto (intact_calls: candidates, features, forest)": g("veto.model", 0.0),
+        "veto (density, regrowth)": g("veto", 0.0) - g("veto.model", 0.0),
+        "smoothing, tissue, minimum area (necrosis_labels - veto)": g("necrosis_labels", 0.0) - g("veto", 0.0),
+        "tumour_region rest": g("tissue_region", 0.0) - g("classify", 0.0) - g("necrosis_labels", 0.0),
+        "class maps (region_mask)": g("class_maps", 0.0),
+        "necrosis area (measure_necrosis)": g("necrosis", 0.0),
+        "pigment stage": g("pigment", 0.0),
+        "melanin": g("melanin", 0.0),
+    }
+    out["other tile work (masks, block sums)"] = g("tile", 0.0) - sum(
+        g(k, 0.0) for k in ("pigment", "melanin", "tissue_region", "class_maps", "necrosis"))
+    out["outside the tiles (reading, tissue detection, plan, models, aggregate)"] = r["cpu"] - g("tile", 0.0)
+    return out
+
+
+def _added(default: list[dict[str, Any]], base: list[dict[str, Any]]) -> None:
+    """Where default's added CPU goes: mean per part, default - nonec, and its share of the addition."""
+    d = [_split(r) for r in default]
+    b = [_split(r) for r in base]
+    whole = statistics.mean(r["cpu"] for r in default) - statistics.mean(r["cpu"] for r in base)
+    print(f"\nadded analyse CPU, default - nonec (means): {whole!r} s")
+    print("| part | default s | nonec s | added s | share of the addition |")
+    print("|---|---:|---:|---:|---:|")
+    for k in d[0]:
+        x, y = statistics.mean(p[k] for p in d), statistics.mean(p[k] for p in b)
+        print(f"| {k} | {x:.3f} | {y:.3f} | {x - y:.3f} | {(x - y) / whole:.3f} |")
+
+
+def picture(files: list[Path], out: Path) -> None:
+    """Stacked bars of :func:`_split` (mean per arm; arms nonec, rules, default), one panel per run file."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (660 * len(files) + 80, 760), "white")
+    d = ImageDraw.Draw(img)
+    try:
+        font, small = ImageFont.truetype("DejaVuSans.ttf", 14), ImageFont.truetype("DejaVuSans.ttf", 12)
+    except OSError:
+        font = small = ImageFont.load_default()
+    pal = [(31, 119, 180), (174, 199, 232), (255, 127, 14), (255, 187, 120), (44, 160, 44), (152, 223, 138),
+           (214, 39, 40), (255, 152, 150), (148, 103, 189), (197, 176, 213), (140, 86, 75), (127, 127, 127)]
+    names = {"nonec": "no necrosis (melanin only)", "rules": "rules (tissue_model none)",
+             "default": "default (classifier+veto)"}
+    runs_all = [json.loads(f.read_text()) for f in files]
+    ymax = max(r["cpu"] for runs in runs_all for r in runs) * 1.15
+    base_y, top_y = 560, 60
+    scale = (base_y - top_y) / ymax
+    parts: list[str] = []
+    for p, runs in enumerate(runs_all):
+        x0 = 90 + p * 660
+        r0 = next(r for r in runs if r["arm"] == "default")
+        d.text((x0, 20), f"{r0['slide']}, analysed at {r0['analysis_mpp']} um/px, {r0['tiles']} tiles", fill="black",
+               font=font)
+        d.line((x0 - 10, base_y, x0 + 560, base_y), fill="black")
+        for t in range(0, int(ymax) + 1, 2):
+            y = base_y - t * scale
+            d.line((x0 - 15, y, x0 - 10, y), fill="black")
+            d.text((x0 - 45, y - 7), f"{t} s", fill="black", font=small)
+        for i, a in enumerate(("nonec", "rules", "default")):
+            sp = [_split(r) for r in runs if r["arm"] == a]
+            parts = list(sp[0])
+            bx, bottom = x0 + 20 + i * 180, 0.0
+            for j, k in enumerate(parts):
+                v = max(0.0, statistics.mean(q[k] for q in sp))
+                if v > 0:
+                    d.rectangle((bx, base_y - (bottom + v) * scale, bx + 130, base_y - bottom * scale), fill=pal[j],
+                                outline="black")
+                bottom += v
+            d.text((bx + 30, base_y - bottom * scale - 20), f"{bottom:.2f} s", fill="black", font=font)
+            d.text((bx - 10, base_y + 8), names[a], fill="black", font=small)
+    for j, k in enumerate(parts):
+        lx, ly = 60 + (j % 3) * 450, 610 + (j // 3) * 30
+        d.rectangle((lx, ly, lx + 18, ly + 18), fill=pal[j], outline="black")
+        d.text((lx + 25, ly + 2), k, fill="black", font=small)
+    d.text((60, 735), "analyze_slide process CPU, mean of the fresh 1-worker processes of each arm; with rules, the "
+           "rule detector is 'necrosis area (measure_necrosis)'", fill="black", font=small)
+    img.save(out)
 
 
 def main() -> None:
@@ -215,12 +304,17 @@ def main() -> None:
     r.add_argument("--out", type=Path, required=True)
     t = sub.add_parser("table")
     t.add_argument("out", type=Path)
+    pic = sub.add_parser("picture")
+    pic.add_argument("runs", type=Path, nargs="+")
+    pic.add_argument("--png", type=Path, required=True)
     args = parser.parse_args()
     if args.cmd == "child":
         out = child(args.slide, None if args.mpp == "-" else float(args.mpp), args.arm)
         print("RESULT " + json.dumps(out), flush=True)
     elif args.cmd == "run":
         run(args.slides, args.rounds, args.out, tuple(args.arms))
+    elif args.cmd == "picture":
+        picture(args.runs, args.png)
     else:
         table(args.out)
 
