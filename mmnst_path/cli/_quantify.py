@@ -99,7 +99,10 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
     searched folder in a slide or image format this package does not read (:data:`UNREAD_IMAGE_EXTENSIONS`:
     CZI, VSI, JPEG 2000, ...) are appended to ``skipped`` when a list is given, so the caller
     can say what it left out, as are files read only when named (:data:`NAMED_ONLY_EXTENSIONS`: DICOM,
-    QPTIFF), each file once; other files (notes, tables, annotations) are passed over silently.
+    QPTIFF), each file once; other files (notes, tables, annotations) are passed over silently. A glob's
+    matches are filtered the same way (``'slides/*'`` takes the slides, not the notes beside them) unless the
+    pattern itself ends with the file's extension (``'in/*.qptiff'`` asks for those); a file named without a
+    pattern is always tried.
     """
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
@@ -127,7 +130,14 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
         candidates = [Path(m) for m in sorted(glob.glob(item, recursive=True))] if glob.has_magic(item) else [Path(item)]
         if not candidates:
             missing.append((item, f"no file matches the pattern {item!r}"))
+        pattern = glob.has_magic(item)
+        if pattern and candidates and all(_passed_over(p, item) for p in candidates):
+            missing.append((item, f"the pattern {item!r} matches no slide or image file ({', '.join(SLIDE_EXTENSIONS)})"))
         for path in candidates:
+            if pattern and _passed_over(path, item):  # a note, table or annotation beside the slides: not an input
+                if path.name.lower().endswith(UNREAD_IMAGE_EXTENSIONS + NAMED_ONLY_EXTENSIONS):
+                    add_skipped(path)
+                continue
             if path.is_dir():
                 if excluded(path) and glob.has_magic(item):
                     continue
@@ -144,6 +154,15 @@ def expand_inputs(inputs: Sequence[str], *, exclude: str | os.PathLike[str] | No
             else:
                 missing.append((str(path), f"input {str(path)!r} does not exist"))
     return files, missing
+
+
+def _passed_over(path: Path, pattern: str) -> bool:
+    """A glob's match that is a file but not a slide or image this package searches for, and of a type the
+    pattern does not name (``'in/*'`` passes over ``notes.txt``; ``'in/*.txt'`` asks for it)."""
+    name = path.name.lower()
+    if path.is_dir() or name.endswith(SLIDE_EXTENSIONS):
+        return False
+    return not (path.suffix and pattern.lower().endswith(path.suffix.lower()))
 
 
 def _walk(root: Path, skip: str | None = None, others: list[Path] | None = None) -> list[Path]:

@@ -266,3 +266,26 @@ def test_train_tissue_says_a_missing_annotation_file_is_missing(tmp_path, capsys
 
     with pytest.raises(ConfigError, match=r"missing\.(csv|geojson)' does not exist or is not a file$"):
         read_tissue_annotations(ann)
+
+
+def test_a_glob_takes_the_slides_not_the_notes_beside_them(tmp_path):
+    """'in/*' took notes.txt as an input, which became an error row (session 37 H8's finding); a pattern that
+    names the type ('in/*.txt', 'in/*.qptiff') still asks for those files, and a pattern of notes only is said."""
+    from mmnst_path.cli._quantify import expand_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _tile(folder / "a.tif")
+    for name in ("notes.txt", "b.czi", "c.qptiff", "README"):
+        (folder / name).write_bytes(b"x")
+    skipped: list = []
+    files, missing = expand_inputs([str(folder / "*")], skipped=skipped)
+    assert [f.name for f in files] == ["a.tif"]
+    assert missing == []
+    assert sorted(p.name for p in skipped) == ["b.czi", "c.qptiff"]
+    files, missing = expand_inputs([str(folder / "*.qptiff"), str(folder / "*.txt")])
+    assert [f.name for f in files] == ["c.qptiff", "notes.txt"]  # named by the pattern: tried
+    files, missing = expand_inputs([str(folder / "n*")])
+    assert files == []
+    assert len(missing) == 1
+    assert "matches no slide or image file" in missing[0][1]
