@@ -33,9 +33,10 @@ SLIDE_EXTENSIONS = (
 )  # fmt: skip
 
 #: slide and image formats met in pathology folders that this package does not read: a folder's file of
-#: one of these is named in a note (not passed over in silence like notes, tables and annotations)
+#: one of these is named in a note (not passed over in silence like notes, tables and annotations); a VSI's
+#: ``.ets`` pyramid files are not listed (the ``.vsi`` beside them is the slide a note names)
 UNREAD_IMAGE_EXTENSIONS = (
-    ".czi", ".vsi", ".ets", ".jp2", ".j2k", ".jpx", ".isyntax", ".kfb", ".sdpc", ".tmap",
+    ".czi", ".vsi", ".jp2", ".j2k", ".jpx", ".isyntax", ".kfb", ".sdpc", ".tmap",
     ".nd2", ".lif", ".ims", ".heic", ".heif", ".avif", ".jxl", ".zvi", ".lsm", ".oib", ".oir",
 )  # fmt: skip
 

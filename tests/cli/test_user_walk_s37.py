@@ -289,3 +289,16 @@ def test_a_glob_takes_the_slides_not_the_notes_beside_them(tmp_path):
     assert files == []
     assert len(missing) == 1
     assert "matches no slide or image file" in missing[0][1]
+
+
+def test_a_vsi_slide_is_named_once_not_with_its_ets_pyramid_files(tmp_path):
+    from mmnst_path.cli._quantify import expand_inputs
+
+    folder = tmp_path / "olympus"
+    (folder / "_slide_" / "stack1").mkdir(parents=True)
+    _tile(folder / "a.tif")
+    (folder / "slide.vsi").write_bytes(b"x")
+    (folder / "_slide_" / "stack1" / "frame_t.ets").write_bytes(b"x")
+    skipped: list = []
+    expand_inputs([str(folder)], skipped=skipped)
+    assert [p.name for p in skipped] == ["slide.vsi"]
