@@ -80,7 +80,7 @@ def stain_model_lines() -> tuple[list[str], bool]:
             lines.append(f"{stem:24s} {' '.join(str(exc).split())}")
             ok = False
             continue
-        lines.append(f"{stem:24s} {model.model_id}  {model.name} {model.card.get('version', '')}")
+        lines.append(f"{stem:24s} sha256:{model.model_id}  {model.name} {model.card.get('version', '')}")
         lines.append(f"{'':24s} used for: {use}; classes {', '.join(model.classes)}")
     return lines, ok
 
@@ -93,7 +93,7 @@ def show_stain_model(model: Any, use: str, *, as_json: bool) -> None:
                           "card": model.card, "model_id": model.model_id}, indent=1, ensure_ascii=False))
         return
     card = model.card
-    print(f"{model.name}  version {card.get('version', '?')}  id {model.model_id}  (stain-guess model)")
+    print(f"{model.name}  version {card.get('version', '?')}  id sha256:{model.model_id}  (stain-guess model)")
     print(f"used for: {use}")
     print(f"classes: {', '.join(model.classes)} (the probability is of {model.classes[1]})")
     print(f"features ({len(model.features)}): {', '.join(n for n, _, _ in model.features)}")
