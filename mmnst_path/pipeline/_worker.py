@@ -347,9 +347,10 @@ def _mask_box(mask: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, in
 
 #: Run the pigment and melanin stages of a slide that measures melanin without Ki67 on the tile
 #: image a melanin-only run reads (the core grown by the melanin halo, :func:`_own_window`), however
-#: wide the halo the other measures (necrosis, tissue classes) set: the pigment stage reads the
-#: whole image it is given (its per-tile gate, the hue of the tile's brown bodies, clusters), so its
-#: mask followed the tile's extent (session 37 H9 / H10). False = the whole tile image (before).
+#: wide the halo the other measures (necrosis, tissue classes) set: the pigment stage is not
+#: tile-invariant at its declared halo (the H&E pixel model's ``blob_*`` features read whole
+#: connected bodies), so its mask followed the tile's extent (session 37 H9 / H10). False = the
+#: whole tile image (before).
 OWN_HALO = True
 
 
