@@ -274,7 +274,7 @@ def _grown(box: tuple[int, int, int, int], px: int, shape: tuple[int, int]) -> t
     return slice(r0, r1), slice(max(box[2] - px, 0), min(box[3] + px, shape[1]))
 
 
-def _lean_reach(job: TileJob, mpp: float) -> tuple[int, int] | None:
+def _lean_reach(job: TileJob, mpp: float, measures: tuple[str, ...] | None = None) -> tuple[int, int] | None:
     """Reaches (analysis px) of the pigment stage and of the Ki67 + melanin stages beyond the
     non-white (and pigment) pixels of a tile, or None when the stages run on the whole tile.
 
@@ -285,13 +285,16 @@ def _lean_reach(job: TileJob, mpp: float) -> tuple[int, int] | None:
     :func:`~mmnst_path.quantify.ki67.unstained_reach_um`; melanin's the 4 sigma of its tissue
     smoothing. Not with a tissue class map (tumour region, necrosis: their block grid and model
     read every pixel) or with parameters that could find something in white (``foreground_od``,
-    ``seed_min_response`` or ``tissue_min_od`` <= 0).
+    ``seed_min_response`` or ``tissue_min_od`` <= 0). ``measures``: those the stages run for
+    (default ``job.measures``; the melanin stage on its own window passes ``("melanin",)``, the
+    class map then reading the whole tile apart from it: :func:`_own_window`).
     """
     from ..quantify.ki67 import cell_model_of, unstained_reach_um
     from ..stain.od import od_lut
 
     cfg = job.config
-    if not LEAN_TILES or "necrosis" in job.measures or tile_tissue_model(cfg, job.matrix, job.measures) is not None:
+    measures = job.measures if measures is None else measures
+    if not LEAN_TILES or "necrosis" in measures or tile_tissue_model(cfg, job.matrix, measures) is not None:
         return None
     if job.matrix is None or np.any(od_lut(getattr(job.matrix, "background", None))[:, 255] != 0):
         return None
@@ -306,21 +309,22 @@ def _lean_reach(job: TileJob, mpp: float) -> tuple[int, int] | None:
 
         pig_um = max(pig_um, PigmentFeatureSettings.from_mapping(model.settings).halo_um())
     measure_um = 4.0 * cfg.melanin.tissue_smooth_um + mpp
-    if "ki67" in job.measures:
+    if "ki67" in measures:
         cell = cell_model_of(cfg.ki67, job.matrix)
         measure_um = max(measure_um, unstained_reach_um(cfg.nuclei, cfg.ki67, mpp=mpp, cell_model=cell))
     return math.ceil(pig_um / mpp) + 2, math.ceil(measure_um / mpp) + 2
 
 
-def _lean_windows(rgb: np.ndarray, job: TileJob, mpp: float
+def _lean_windows(rgb: np.ndarray, job: TileJob, mpp: float, measures: tuple[str, ...] | None = None
                   ) -> tuple[tuple[int, int, int, int], tuple[slice, slice], int] | None:
     """The non-white box of the tile image (r0, r1, c0, c1), the part of it the pigment stage
-    runs on and the Ki67 / melanin reach (px), or None (the whole tile; see :func:`_lean_reach`)."""
+    runs on and the Ki67 / melanin reach (px), or None (the whole tile; see :func:`_lean_reach`,
+    ``measures`` as there)."""
     from ..detect._morphology import WATERSHED_BAND_ROWS
 
     if rgb.shape[0] <= WATERSHED_BAND_ROWS:  # one watershed call: its ties depend on the array
         return None
-    reach = job.memo(("lean_reach", mpp), lambda: _lean_reach(job, mpp))
+    reach = job.memo(("lean_reach", mpp, measures), lambda: _lean_reach(job, mpp, measures))
     box = _nonwhite_box(rgb) if reach is not None else None
     if reach is None or box is None:
         return None
@@ -339,6 +343,34 @@ def _mask_box(mask: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, in
     cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
     return (min(box[0], int(rows[0])), max(box[1], int(rows[-1]) + 1),
             min(box[2], int(cols[0])), max(box[3], int(cols[-1]) + 1))
+
+
+#: Run the pigment and melanin stages of a slide that measures melanin without Ki67 on the tile
+#: image a melanin-only run reads (the core grown by the melanin halo, :func:`_own_window`), however
+#: wide the halo the other measures (necrosis, tissue classes) set: the pigment stage is not
+#: tile-invariant at its declared halo (the H&E pixel model's ``blob_*`` features read whole
+#: connected bodies), so its mask followed the tile's extent (session 37 H9 / H10). False = the
+#: whole tile image (before).
+OWN_HALO = True
+
+
+def _own_window(tile: Any, job: TileJob, mpp: float) -> tuple[slice, slice] | None:
+    """Slices of the tile image that a run measuring melanin alone would read (the core grown by
+    the halo of :func:`halo_parts` for ``("melanin",)``), or None: the whole image (Ki67 measured,
+    whose pigment exclusion mask the same pass computes, or no melanin, or :data:`OWN_HALO` off).
+    The tiles are planned with a white margin past the slide's edge (never clipped), so the cut is
+    the same on every side."""
+    from ..tiling import halo_px
+
+    if not OWN_HALO or "melanin" not in job.measures or "ki67" in job.measures:
+        return None
+    own = job.memo(("own_halo", mpp),
+                   lambda: halo_px(max(halo_parts(job.config, ("melanin",)).values()), mpp))
+    cut = int(tile.halo) - own
+    m, n = tile.shape
+    if cut < 0 or 2 * cut >= min(m, n):
+        return None
+    return slice(cut, m - cut), slice(cut, n - cut)
 
 
 #: Run the Ki67 stage on the tile's core grown by the Ki67 reach that follows the pigment mask
@@ -409,8 +441,16 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     # one pass of the pigment detector: a tight mask for the melanin area and a wider exclusion
     # mask (pigment grown through granule clusters) that keeps melanin out of the Ki67 nuclei
     pigment = exclusion = pigment_sub = exclusion_sub = None
+    # melanin without Ki67: the pigment and melanin stages read what a melanin-only run reads (the
+    # class map below reads the whole tile image, ``tile_rgb``)
+    tile_rgb, tile_owned = rgb, owned
+    own = _own_window(tile, job, mpp)
+    if own is not None:
+        rgb, owned = np.ascontiguousarray(rgb[own]), owned[own]
     owned_sub = owned
-    lean = _lean_windows(rgb, job, mpp) if "ki67" in job.measures or "melanin" in job.measures else None
+    lean = None
+    if "ki67" in job.measures or "melanin" in job.measures:
+        lean = _lean_windows(rgb, job, mpp, ("melanin",) if own is not None else None)
     full = rgb  # (the Ki67 / melanin stages below run on ``rgb``, the lean part when there is one)
     frame = (0, 0)
     # the OD and unmixing the pigment stage computed (at ``planes_origin`` of the tile image), read
@@ -441,12 +481,24 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     planes.pop("od", None)
     if "ki67" not in job.measures:
         planes.clear()
+    if own is not None:  # back to the whole tile image (the class map, necrosis)
+        if melanin is not None:
+            mel_full = np.zeros(tile_rgb.shape[:2], dtype=bool)
+            mel_full[own] = pigment if lean is not None else melanin[1]
+            if lean is not None:
+                from dataclasses import replace
+
+                melanin = (replace(melanin[0], region_um2=float(np.count_nonzero(owned)) * px_um2), mel_full)
+                lean = None  # (done here)
+            else:
+                melanin = (melanin[0], mel_full)
+        rgb, owned = tile_rgb, tile_owned
 
     # the tissue class map, computed once: Ki67 tumour region, necrosis, class areas and maps
     tumour = tmap = None
     found: dict[str, Any] = {}  # the necrosis class map of this tile, computed once for the map and the area
     tmodel = tile_tissue_model(cfg, job.matrix, job.measures)
-    if tmodel is not None:  # (never with a lean part: the whole tile image)
+    if tmodel is not None:  # (the whole tile image: never its lean or own part)
         from ..classify.tissue import region_mask
 
         # with the necrosis model, the class map whose necrosis is the measured one (veto, minimum area)
