@@ -416,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arrangement", action="store_true",
                     help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
                          "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
+    ap.add_argument("--local-cues-um", type=float, default=0.0,
+                    help="also the four within-image hematoxylin columns (dark_rel and the ranks of mean, CV and "
+                         "outline gradient among the nuclei within this radius, µm; "
+                         "NucleusFeatureSettings.local_cues_um; 0 = none, models <= 1.2.0)")
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
@@ -449,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--infiltrate: 0-{INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1} tiles, got {args.infiltrate}")
     global ROWS_PATH
     ROWS_PATH = args.rows_path
-    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
+    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement,
+                                      local_cues_um=args.local_cues_um)
     all_names = [f.name for f in nucleus_feature_specs(settings)]
     drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
     unknown = sorted(drop - set(all_names))
@@ -560,6 +565,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows_path == "runtime":
         card["training_recipe"] += ("; IHC rows through the run-time path (analyze_region's detection, white past "
                                     "the image's edge, and its neighbour correction to the tile read)")
+    if args.local_cues_um > 0:
+        card["training_recipe"] += (f"; plus four within-image hematoxylin columns relative to the nuclei within "
+                                    f"{args.local_cues_um:g} µm (dark_rel: share of the nucleus' pixels above 1.3 x "
+                                    "their mean hematoxylin; the nucleus' rank among them in mean hematoxylin, "
+                                    "hematoxylin CV and outline gradient), not borrowed for EndoNuke's rows")
     if args.hem_masking > 0:
         card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
                                     "removed, more the darker its DAB")
