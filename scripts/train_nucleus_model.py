@@ -166,7 +166,7 @@ def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = Fals
 
 def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: int = 0,
          positive_rate: float | None = None, hem_only: bool = False, hem_masking: float = 0.0,
-         dab_core_um: float = 0.0, chromogens: tuple[str, ...] = ("dab",)) -> dict[str, list]:
+         dab_core_um: float = 0.0, chromogens: tuple[str, ...] = ("dab",), dab_leak: float = 0.0) -> dict[str, list]:
     """Rows of BRCA-M2C: H&E as it is, and ``restain`` IHC re-renderings of every image.
 
     The k-th re-rendering of the i-th image takes chromogen ``chromogens[(i + k) % len]`` (no
@@ -188,7 +188,8 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
         out[split].append(image_rows(rgb, pts[:, :2], cls, ihc=False, settings=settings))
         for k in range(restain):
             chrom = chromogens[(i_img + k) % len(chromogens)]
-            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate, hem_masking, dab_core_um, chrom)
+            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate, hem_masking, dab_core_um, chrom,
+                                 dab_leak=dab_leak)
             out[split + "_ihc"].append(image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings,
                                                   hem_only=hem_only, preset=CHROMOGEN_PRESETS[chrom]))
     return out
@@ -305,6 +306,7 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
                           "generated": args.generated, "train": str(args.train.resolve()),
                           "hem_masking": args.hem_masking,
                           **({"dab_core_um": args.dab_core_um} if args.dab_core_um > 0 else {}),
+                          **({"dab_leak": args.dab_leak} if args.dab_leak > 0 else {}),
                           **({"chromogens": list(args.chromogens)} if tuple(args.chromogens) != ("dab",) else {}),
                           **({"swap": list(args.swap)} if args.swap else {})},
                          sort_keys=True)
@@ -321,7 +323,7 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     en = endonuke(args.train, settings, hem_only, swap=swap, seed=args.seed)
     br = brca(args.train, settings, restain=args.restain, seed=args.seed, positive_rate=args.positive_rate,
               hem_only=hem_only, hem_masking=args.hem_masking, dab_core_um=args.dab_core_um,
-              chromogens=tuple(args.chromogens))
+              chromogens=tuple(args.chromogens), dab_leak=args.dab_leak)
     gen = generated(args.generated, settings, hem_only=hem_only, swap=swap) if args.generated else []
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     width = len(nucleus_feature_specs(settings))
@@ -420,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="also the four within-image hematoxylin columns (dark_rel and the ranks of mean, CV and "
                          "outline gradient among the nuclei within this radius, µm; "
                          "NucleusFeatureSettings.local_cues_um; 0 = none, models <= 1.2.0)")
+    ap.add_argument("--local-cues-positive-od", type=float, default=0.0,
+                    help="positivity-blind local cues: nuclei with mean chromogen OD >= this are compared with no "
+                         "one and given their negative neighbours' mean columns (0 = rank among all nuclei)")
+    ap.add_argument("--dab-leak", type=float, default=0.0,
+                    help="the re-renderings' hematoxylin gains U(0, this) x their chromogen (DAB read as "
+                         "hematoxylin, as deconvolution of real scans does; 0 = none, model 1.2.0)")
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
@@ -454,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     global ROWS_PATH
     ROWS_PATH = args.rows_path
     settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement,
-                                      local_cues_um=args.local_cues_um)
+                                      local_cues_um=args.local_cues_um,
+                                      local_cues_positive_od=args.local_cues_positive_od)
     all_names = [f.name for f in nucleus_feature_specs(settings)]
     drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
     unknown = sorted(drop - set(all_names))
@@ -544,6 +553,14 @@ def main(argv: list[str] | None = None) -> int:
     if drop:
         card["training_recipe"] += ("; feature columns left out (the model reads the others by name): "
                                     + ", ".join(n for n in all_names if n in drop))
+    if args.local_cues_positive_od > 0:
+        card["training_recipe"] += (f"; the within-image columns positivity-blind: a nucleus of mean chromogen >= "
+                                    f"{args.local_cues_positive_od:g} OD is compared with no one and takes its "
+                                    "negative neighbours' mean columns, every nucleus is ranked among its "
+                                    "negative neighbours only")
+    if args.dab_leak > 0:
+        card["training_recipe"] += (f"; the re-renderings' hematoxylin gains U(0, {args.dab_leak:g}) x their "
+                                    "chromogen (DAB leaking into the deconvolved hematoxylin as on real scans)")
     if args.dab_core_um > 0:
         card["training_recipe"] += (f"; a re-rendered positive nucleus' chromogen confined to its core, 0-"
                                     f"{args.dab_core_um:g} µm inside the outline (hematoxylin rim)")

@@ -43,7 +43,10 @@ Features (units: µm, µm², log10 OD as in QuPath):
 
 The ``local_cues_um`` columns read the hematoxylin plane only, relative to the nuclei around (no
 absolute stain level): cues that tell a lymphocyte from a tumour nucleus *within* one image,
-whatever the scanner, stain batch or chromogen load of the image.
+whatever the scanner, stain batch or chromogen load of the image. With ``local_cues_positive_od`` > 0
+they are positivity-blind: a nucleus is compared with its chromogen-negative neighbours only (mean
+chromogen below that OD), and a positive nucleus takes its negative neighbours' mean columns, since
+deconvolution reads part of a dense chromogen as hematoxylin (session 37 H1).
 
 Tile invariance: intrinsic features depend on the nucleus and its ring only; context features on
 the nuclei within ``max(radii_um)`` (and within ``local_cues_um``, on those nuclei's own intrinsic values), so a
@@ -91,6 +94,7 @@ class NucleusFeatureSettings:
     nuclear_cap_od: float = 0.0
     arrangement: bool = False
     local_cues_um: float = 0.0
+    local_cues_positive_od: float = 0.0
 
     def __post_init__(self) -> None:
         vals = (self.mpp_um, self.ring_um, self.fine_sigma_um, *self.radii_um)
@@ -100,6 +104,11 @@ class NucleusFeatureSettings:
         lc = self.local_cues_um
         if not (isinstance(lc, int | float) and math.isfinite(lc) and lc >= 0):
             msg = f"NucleusFeatureSettings.local_cues_um must be a finite radius >= 0 µm (0 = none), got {lc!r}"
+            raise ConfigError(msg)
+        po = self.local_cues_positive_od
+        if not (isinstance(po, int | float) and math.isfinite(po) and po >= 0):
+            msg = (f"NucleusFeatureSettings.local_cues_positive_od must be a finite OD >= 0 (0 = rank among all "
+                   f"nuclei), got {po!r}")
             raise ConfigError(msg)
         cap = self.nuclear_cap_od
         if not (isinstance(cap, int | float) and math.isfinite(cap) and cap >= 0):
@@ -113,8 +122,9 @@ class NucleusFeatureSettings:
         ``max(max(radii_um), local_cues_um)``, which read their own pixels and ring: the halo covers both.
         """
         own = self.ring_um + 3 * self.fine_sigma_um
-        if self.local_cues_um > 0:
-            return max(max(self.radii_um), self.local_cues_um) + own
+        if self.local_cues_um > 0:  # a positive nucleus reads its negative neighbours' columns: twice the radius
+            reach = self.local_cues_um * (2 if self.local_cues_positive_od > 0 else 1)
+            return max(max(self.radii_um), reach) + own
         return max(max(self.radii_um), own)
 
     def to_mapping(self) -> dict[str, object]:
@@ -126,6 +136,8 @@ class NucleusFeatureSettings:
             out["arrangement"] = True
         if self.local_cues_um > 0:  # absent in models trained without the within-image columns
             out["local_cues_um"] = self.local_cues_um
+        if self.local_cues_positive_od > 0:
+            out["local_cues_positive_od"] = self.local_cues_positive_od
         return out
 
     @classmethod
@@ -133,7 +145,8 @@ class NucleusFeatureSettings:
         try:
             return cls(float(m["mpp_um"]), float(m["ring_um"]), tuple(float(r) for r in m["radii_um"]),
                        float(m["fine_sigma_um"]), float(m.get("nuclear_cap_od", 0.0)),
-                       bool(m.get("arrangement", False)), float(m.get("local_cues_um", 0.0)))
+                       bool(m.get("arrangement", False)), float(m.get("local_cues_um", 0.0)),
+                       float(m.get("local_cues_positive_od", 0.0)))
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"nucleus feature settings {m!r} are incomplete or of the wrong type ({exc!r})"
             raise ConfigError(msg) from exc
@@ -247,6 +260,7 @@ def nucleus_features(
         raise ConfigError(msg)
     nuc = np.maximum(np.asarray(hematoxylin, dtype=np.float32), 0)
     hem = nuc
+    chrom_pos: np.ndarray | None = None
     if nuc.shape != labels.shape:
         msg = f"hematoxylin must have the labels' shape {labels.shape}, got {nuc.shape}"
         raise ConfigError(msg)
@@ -255,7 +269,8 @@ def nucleus_features(
         if chrom.shape != labels.shape:
             msg = f"chromogen must have the labels' shape {labels.shape}, got {chrom.shape}"
             raise ConfigError(msg)
-        nuc = nuc + np.maximum(chrom, 0)
+        chrom_pos = np.maximum(chrom, 0)
+        nuc = nuc + chrom_pos
     if settings.nuclear_cap_od > 0:  # positivity-blind: dark positives and pale negatives alike
         nuc = np.minimum(nuc, np.float32(settings.nuclear_cap_od))
     n = int(labels.max()) if labels.size else 0
@@ -304,7 +319,10 @@ def nucleus_features(
                        (shape[0] * mpp, shape[1] * mpp), None if theta is None else theta[1:])
     parts = [intrinsic, context]
     if settings.local_cues_um > 0:
-        parts.append(_local_cues(labels, hem, xy_um, n, settings.local_cues_um))
+        blind = settings.local_cues_positive_od > 0 and chrom_pos is not None
+        parts.append(_local_cues(labels, hem, xy_um, n, settings.local_cues_um,
+                                 chromogen=chrom_pos if blind else None,
+                                 positive_od=settings.local_cues_positive_od))
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
@@ -334,12 +352,19 @@ def _outline_gradient(labels: np.ndarray, hem: np.ndarray, n: int) -> np.ndarray
     return total / np.maximum(count, 1)
 
 
-def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, radius_um: float) -> np.ndarray:
+def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, radius_um: float, *,
+                chromogen: np.ndarray | None = None, positive_od: float = 0.0) -> np.ndarray:
     """The ``local_cues_um`` columns (see the module table): hematoxylin relative to the nuclei within ``radius_um``.
 
     Every value a nucleus is compared with is an intrinsic value of a nucleus within ``radius_um``
     (pairs by a k-d tree, summed with ``np.bincount``), so the columns are tile-invariant with the
     halo of :meth:`NucleusFeatureSettings.context_um`.
+
+    ``chromogen`` (the chromogen plane, OD >= 0) with ``positive_od`` > 0: positivity-blind. A nucleus
+    whose mean chromogen is >= ``positive_od`` is positive; every nucleus is compared with its
+    negative neighbours only (the ``dark_rel`` reference and the ranks), and a positive nucleus'
+    columns are the means of its negative neighbours' columns (0 and 0.5 when it has none), so
+    chromogen leaked into a positive's hematoxylin reaches no column.
     """
     from scipy.spatial import cKDTree
 
@@ -351,11 +376,19 @@ def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, 
     h_var = np.maximum(np.bincount(lab, h * h, minlength=n + 1) / cnt - h_mean**2, 0.0)
     h_cv = np.sqrt(h_var) / np.maximum(h_mean, 1e-3)
     edge = _outline_gradient(labels, hem, n) / np.maximum(h_mean, 1e-3)
+    if chromogen is not None and positive_od > 0:
+        c_mean = np.bincount(lab, chromogen[ri, ci].astype(np.float64), minlength=n + 1)[1:] / cnt[1:]
+        neg = c_mean < positive_od
+    else:
+        neg = np.ones(n, bool)
     pairs = cKDTree(xy_um).query_pairs(radius_um, output_type="ndarray")
     i, j = (pairs[:, 0], pairs[:, 1]) if pairs.size else (np.zeros(0, np.intp), np.zeros(0, np.intp))
     src, dst = np.concatenate([i, j]), np.concatenate([j, i])
+    ok = neg[dst]  # compared with negative neighbours only (all of them when not blind)
+    src, dst = src[ok], dst[ok]
     n_nbr = np.bincount(src, minlength=n).astype(np.float64)
-    ref = (np.bincount(src, h_mean[1:][dst], minlength=n) + h_mean[1:]) / (n_nbr + 1.0)
+    own = neg.astype(np.float64)  # a nucleus is part of its own reference when negative
+    ref = (np.bincount(src, h_mean[1:][dst], minlength=n) + own * h_mean[1:]) / np.maximum(n_nbr + own, 1.0)
     thr = np.concatenate([[np.inf], DARK_REL_FACTOR * ref])
     dark = np.bincount(lab, (h > thr[lab]).astype(np.float64), minlength=n + 1)[1:] / cnt[1:]
     cols = [dark]
@@ -363,7 +396,17 @@ def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, 
         below = (v[dst] < v[src]) + 0.5 * (v[dst] == v[src])
         rank = np.bincount(src, below.astype(np.float64), minlength=n)
         cols.append(np.where(n_nbr > 0, rank / np.maximum(n_nbr, 1.0), 0.5))
-    return np.stack(cols, axis=1)
+    out = np.stack(cols, axis=1)
+    pos = ~neg
+    if pos.any():  # positives: their negative neighbours' mean columns (neutral, not their own hematoxylin)
+        alone = np.array([0.0, 0.5, 0.5, 0.5])
+        sel = pos[src]
+        s_src, s_dst = src[sel], dst[sel]
+        k = np.bincount(s_src, minlength=n).astype(np.float64)
+        for col in range(out.shape[1]):
+            m = np.bincount(s_src, out[s_dst, col], minlength=n)
+            out[pos, col] = np.where(k[pos] > 0, m[pos] / np.maximum(k[pos], 1.0), alone[col])
+    return out
 
 
 def _sums_numpy(labels: np.ndarray, nuc: np.ndarray, smooth: np.ndarray, ring: np.ndarray,

@@ -8,6 +8,7 @@ import pytest
 from mmnst_path import synthetic
 from mmnst_path.classify import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
 from mmnst_path.detect.nuclei import nuclei_from_stains
+from mmnst_path.errors import ConfigError
 from mmnst_path.stain import get_preset, separate_stains
 
 ON = NucleusFeatureSettings(local_cues_um=40.0)
@@ -92,3 +93,59 @@ def test_local_cues_are_tile_invariant_inside_the_halo():
     far = np.flatnonzero((nuc.col > 30 + m) & (nuc.col < 384 - m) & (nuc.row > m) & (nuc.row < 384 - m))
     assert far.size >= 3
     np.testing.assert_allclose(part[remap[far + 1] - 1], whole[far], rtol=1e-5, atol=1e-5)
+
+
+BLIND = NucleusFeatureSettings(local_cues_um=40.0, local_cues_positive_od=0.35)
+
+
+def _blind_grid():
+    rng = np.random.default_rng(5)
+    values = rng.uniform(0.3, 0.9, 100)
+    labels, hem, n = _grid(values)
+    positive = np.zeros(n, bool)
+    positive[::5] = True
+    chrom = np.where(positive[np.maximum(labels, 1) - 1] & (labels > 0), 0.8, 0.02).astype(np.float32)
+    return labels, hem, chrom, positive
+
+
+def test_blind_cues_never_read_a_positive_nucleus_hematoxylin():
+    labels, hem, chrom, positive = _blind_grid()
+    x = nucleus_features(labels, hem, chrom, mpp=0.5, settings=BLIND)
+    leaked = hem + np.where(chrom > 0.35, 1.5 * chrom, 0).astype(np.float32)  # DAB read as hematoxylin
+    y = nucleus_features(labels, leaked, chrom, mpp=0.5, settings=BLIND)
+    np.testing.assert_allclose(y[:, -4:], x[:, -4:], atol=1e-6)  # no column of any nucleus moves
+    unblind = nucleus_features(labels, leaked, chrom, mpp=0.5, settings=ON)
+    assert np.abs(unblind[~positive, -4:] - x[~positive, -4:]).max() > 0.05  # H1's columns did move
+    assert BLIND.context_um() == pytest.approx(2 * 40.0 + 2.0 + 3.0)
+    assert NucleusFeatureSettings.from_mapping(BLIND.to_mapping()) == BLIND
+    assert "local_cues_positive_od" not in ON.to_mapping()
+
+
+def test_blind_positive_takes_its_negative_neighbours_mean():
+    labels, hem, chrom, positive = _blind_grid()
+    x = nucleus_features(labels, hem, chrom, mpp=0.5, settings=BLIND)
+    r, c = np.nonzero(labels)
+    lab = labels[r, c]
+    cnt = np.bincount(lab)[1:]
+    xy = np.c_[np.bincount(lab, r)[1:] / cnt, np.bincount(lab, c)[1:] / cnt] * 0.5
+    k = int(np.flatnonzero(positive)[7])
+    near = np.flatnonzero((np.hypot(*(xy - xy[k]).T) <= 40.0) & ~positive)
+    assert near.size >= 5
+    np.testing.assert_allclose(x[k, -4:], x[near, -4:].mean(axis=0), atol=1e-6)
+    # a negative nucleus is ranked among its negative neighbours only (ties do not occur here)
+    j = int(np.flatnonzero(~positive)[20])
+    nb = np.flatnonzero((np.hypot(*(xy - xy[j]).T) <= 40.0) & ~positive)
+    nb = nb[nb != j]
+    means = np.bincount(lab, hem[r, c])[1:] / cnt
+    assert x[j, NAMES.index("rank_h_mean")] == pytest.approx(np.mean(means[nb] < means[j]), abs=1e-6)
+
+
+def test_blind_cues_without_a_chromogen_equal_the_plain_ones():
+    labels, hem, _, _ = _blind_grid()
+    np.testing.assert_array_equal(nucleus_features(labels, hem, None, mpp=0.5, settings=BLIND),
+                                  nucleus_features(labels, hem, None, mpp=0.5, settings=ON))
+
+
+def test_blind_positive_od_is_checked():
+    with pytest.raises(ConfigError, match="local_cues_positive_od"):
+        NucleusFeatureSettings(local_cues_um=40.0, local_cues_positive_od=-1.0)
