@@ -2,7 +2,8 @@
 
 Candidate columns (``NucleusFeatureSettings(local_cues_um=R, local_cues_positive_od=0.35)``): ``dark_rel`` and the
 ranks of mean hematoxylin, hematoxylin CV and outline gradient, each nucleus compared with its DAB-negative
-neighbours only (mean chromogen OD < 0.35); a positive nucleus takes its negative neighbours' mean columns.
+neighbours only (mean chromogen OD < 0.35); a positive nucleus takes its nearest negative neighbour's columns
+(the first design, the negative neighbours' mean columns, marked the positives: commit 6a7343a).
 BRCA-M2C re-renderings with DAB leaking into the hematoxylin (``restain_as_ihc(dab_leak=0.3)``).
 
 ``extract``: every labelled detection of the dev images (H1's / H7's sources and matching): BRCA-M2C official
@@ -207,6 +208,11 @@ def screen(args: argparse.Namespace) -> None:
                     k = new_ex & s
                     print(f"    newly excluded {s_name}: {int(k.sum())}, DAB+ share {dab_pos[k].mean():.4f} "
                           f"(dev DAB+ share {dab_pos[s].mean():.4f})", flush=True)
+                    for c_name, c in (("tumour", TU), ("lymphocyte", LY), ("stromal", ST)):
+                        kc, sc = k & (y == c), s & (y == c)
+                        if sc.any() and kc.any():
+                            print(f"      {c_name}: {int(kc.sum())}, DAB+ share {dab_pos[kc].mean():.4f} "
+                                  f"(dev {dab_pos[sc].mean():.4f})", flush=True)
 
 
 def main() -> None:

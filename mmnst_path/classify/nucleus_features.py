@@ -45,7 +45,7 @@ The ``local_cues_um`` columns read the hematoxylin plane only, relative to the n
 absolute stain level): cues that tell a lymphocyte from a tumour nucleus *within* one image,
 whatever the scanner, stain batch or chromogen load of the image. With ``local_cues_positive_od`` > 0
 they are positivity-blind: a nucleus is compared with its chromogen-negative neighbours only (mean
-chromogen below that OD), and a positive nucleus takes its negative neighbours' mean columns, since
+chromogen below that OD), and a positive nucleus takes its nearest negative neighbour's columns, since
 deconvolution reads part of a dense chromogen as hematoxylin (session 37 H1).
 
 Tile invariance: intrinsic features depend on the nucleus and its ring only; context features on
@@ -122,7 +122,7 @@ class NucleusFeatureSettings:
         ``max(max(radii_um), local_cues_um)``, which read their own pixels and ring: the halo covers both.
         """
         own = self.ring_um + 3 * self.fine_sigma_um
-        if self.local_cues_um > 0:  # a positive nucleus reads its negative neighbours' columns: twice the radius
+        if self.local_cues_um > 0:  # a positive nucleus reads a negative neighbour's columns: twice the radius
             reach = self.local_cues_um * (2 if self.local_cues_positive_od > 0 else 1)
             return max(max(self.radii_um), reach) + own
         return max(max(self.radii_um), own)
@@ -362,9 +362,10 @@ def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, 
 
     ``chromogen`` (the chromogen plane, OD >= 0) with ``positive_od`` > 0: positivity-blind. A nucleus
     whose mean chromogen is >= ``positive_od`` is positive; every nucleus is compared with its
-    negative neighbours only (the ``dark_rel`` reference and the ranks), and a positive nucleus'
-    columns are the means of its negative neighbours' columns (0 and 0.5 when it has none), so
-    chromogen leaked into a positive's hematoxylin reaches no column.
+    negative neighbours only (the ``dark_rel`` reference and the ranks), and a positive nucleus
+    takes the columns of its nearest negative neighbour (0 and 0.5 when it has none), so chromogen
+    leaked into a positive's hematoxylin reaches no column and a positive's values are distributed
+    as a negative's (a neighbourhood mean would mark it: the mean rank of a set of neighbours is ~0.5).
     """
     from scipy.spatial import cKDTree
 
@@ -398,14 +399,17 @@ def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, 
         cols.append(np.where(n_nbr > 0, rank / np.maximum(n_nbr, 1.0), 0.5))
     out = np.stack(cols, axis=1)
     pos = ~neg
-    if pos.any():  # positives: their negative neighbours' mean columns (neutral, not their own hematoxylin)
-        alone = np.array([0.0, 0.5, 0.5, 0.5])
+    if pos.any():  # positives: the columns of their nearest negative neighbour (distributed as a negative's)
         sel = pos[src]
         s_src, s_dst = src[sel], dst[sel]
-        k = np.bincount(s_src, minlength=n).astype(np.float64)
-        for col in range(out.shape[1]):
-            m = np.bincount(s_src, out[s_dst, col], minlength=n)
-            out[pos, col] = np.where(k[pos] > 0, m[pos] / np.maximum(k[pos], 1.0), alone[col])
+        d2 = ((xy_um[s_src] - xy_um[s_dst]) ** 2).sum(axis=1)
+        # by nucleus, then distance; ties by the neighbour's position (tile-invariant, unlike its index)
+        order = np.lexsort((xy_um[s_dst, 1], xy_um[s_dst, 0], d2, s_src))
+        s_src, s_dst = s_src[order], s_dst[order]
+        first = np.ones(s_src.size, bool)
+        first[1:] = s_src[1:] != s_src[:-1]
+        out[pos] = np.array([0.0, 0.5, 0.5, 0.5])  # no negative neighbour: no dark pixel, the middle rank
+        out[s_src[first]] = out[s_dst[first]]
     return out
 
 
