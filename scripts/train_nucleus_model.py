@@ -46,6 +46,7 @@ from mmnst_path.classify import NucleusFeatureSettings, nucleus_feature_specs, n
 from mmnst_path.classify.train import class_report, match_points, train_model  # noqa: E402
 
 sys.path.insert(0, str(HERE))
+from _local_cues_options import add_local_cue_options, local_cue_recipe  # noqa: E402
 from _nucleus_restain import CHROMOGEN_PRESETS, MATCH_UM, MPP, POSITIVE_RATE, _core_weight, restain_as_ihc  # noqa: E402,F401
 from _training_data import held_out, read_rgb, swap_chromogen  # noqa: E402
 
@@ -418,16 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arrangement", action="store_true",
                     help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
                          "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
-    ap.add_argument("--local-cues-um", type=float, default=0.0,
-                    help="also the four within-image hematoxylin columns (dark_rel and the ranks of mean, CV and "
-                         "outline gradient among the nuclei within this radius, µm; "
-                         "NucleusFeatureSettings.local_cues_um; 0 = none, models <= 1.2.0)")
-    ap.add_argument("--local-cues-positive-od", type=float, default=0.0,
-                    help="positivity-blind local cues: nuclei with mean chromogen OD >= this are compared with no "
-                         "one and given their negative neighbours' mean columns (0 = rank among all nuclei)")
-    ap.add_argument("--dab-leak", type=float, default=0.0,
-                    help="the re-renderings' hematoxylin gains U(0, this) x their chromogen (DAB read as "
-                         "hematoxylin, as deconvolution of real scans does; 0 = none, model 1.2.0)")
+    add_local_cue_options(ap)
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
@@ -553,14 +545,6 @@ def main(argv: list[str] | None = None) -> int:
     if drop:
         card["training_recipe"] += ("; feature columns left out (the model reads the others by name): "
                                     + ", ".join(n for n in all_names if n in drop))
-    if args.local_cues_positive_od > 0:
-        card["training_recipe"] += (f"; the within-image columns positivity-blind: a nucleus of mean chromogen >= "
-                                    f"{args.local_cues_positive_od:g} OD is compared with no one and takes its "
-                                    "negative neighbours' mean columns, every nucleus is ranked among its "
-                                    "negative neighbours only")
-    if args.dab_leak > 0:
-        card["training_recipe"] += (f"; the re-renderings' hematoxylin gains U(0, {args.dab_leak:g}) x their "
-                                    "chromogen (DAB leaking into the deconvolved hematoxylin as on real scans)")
     if args.dab_core_um > 0:
         card["training_recipe"] += (f"; a re-rendered positive nucleus' chromogen confined to its core, 0-"
                                     f"{args.dab_core_um:g} µm inside the outline (hematoxylin rim)")
@@ -582,11 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows_path == "runtime":
         card["training_recipe"] += ("; IHC rows through the run-time path (analyze_region's detection, white past "
                                     "the image's edge, and its neighbour correction to the tile read)")
-    if args.local_cues_um > 0:
-        card["training_recipe"] += (f"; plus four within-image hematoxylin columns relative to the nuclei within "
-                                    f"{args.local_cues_um:g} µm (dark_rel: share of the nucleus' pixels above 1.3 x "
-                                    "their mean hematoxylin; the nucleus' rank among them in mean hematoxylin, "
-                                    "hematoxylin CV and outline gradient), not borrowed for EndoNuke's rows")
+    card["training_recipe"] += local_cue_recipe(args)
     if args.hem_masking > 0:
         card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
                                     "removed, more the darker its DAB")
