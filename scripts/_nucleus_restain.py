@@ -24,7 +24,7 @@ CHROMOGEN_PRESETS = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed"}
 def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray,
                    rng: np.random.Generator, positive_rate: float | None = None,
                    hem_masking: float = 0.0, dab_core_um: float = 0.0,
-                   chromogen: str = "dab", dab_leak: float = 0.0) -> np.ndarray:
+                   chromogen: str = "dab") -> np.ndarray:
     """Re-render an H&E image as a hematoxylin-DAB (Ki67-like) IHC image with random positives.
 
     The hematoxylin concentration of the H&E image is kept (its nuclei, with their real shapes and
@@ -49,10 +49,6 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
     hematoxylin-only rim outside it, so the detector (which outlines at a fraction of each nucleus'
     peak of hematoxylin + chromogen) may draw a positive tighter than a negative of the same cell;
     with 0 the chromogen fills the whole nucleus and nothing is drawn (model 1.1.0).
-
-    ``dab_leak``: the hematoxylin of the image gains ``U(0, dab_leak)`` x its chromogen (one draw per
-    image), as deconvolution of a real scan reads part of a dense DAB as hematoxylin (session 37 H1:
-    DAB-positive nuclei rank darker in the deconvolved hematoxylin); 0 draws nothing (model 1.2.0's images).
 
     ``chromogen``: the chromogen's colour, a key of :data:`CHROMOGEN_PRESETS` (``"dab"``: model
     1.1.0; ``"aec"``, ``"fast_red"``: red chromogens, the vector of that preset, perturbed as DAB's
@@ -101,8 +97,6 @@ def restain_as_ihc(rgb: np.ndarray, points_rc: np.ndarray, point_cls: np.ndarray
     if hem_masking > 0:
         hidden = hem_masking * rng.uniform(0.3, 1.0, n + 1) * np.minimum(level / 1.0, 1.0)
         hem = hem * (1.0 - ndi.gaussian_filter(hidden[labels].astype(np.float32), 0.7))
-    if dab_leak > 0:
-        hem = hem + np.float32(rng.uniform(0.0, dab_leak)) * dab
     k_h = rng.uniform(0.6, 1.4)
     vectors = [perturb_vector(he.vectors[0], rng.uniform(0, 6), rng),
                perturb_vector(get_preset(CHROMOGEN_PRESETS[chromogen]).vectors[1], rng.uniform(0, 6), rng),

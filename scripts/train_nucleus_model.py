@@ -46,7 +46,6 @@ from mmnst_path.classify import NucleusFeatureSettings, nucleus_feature_specs, n
 from mmnst_path.classify.train import class_report, match_points, train_model  # noqa: E402
 
 sys.path.insert(0, str(HERE))
-from _local_cues_options import add_local_cue_options, local_cue_recipe  # noqa: E402
 from _nucleus_restain import CHROMOGEN_PRESETS, MATCH_UM, MPP, POSITIVE_RATE, _core_weight, restain_as_ihc  # noqa: E402,F401
 from _training_data import held_out, read_rgb, swap_chromogen  # noqa: E402
 
@@ -167,7 +166,7 @@ def endonuke(root: Path, settings: NucleusFeatureSettings, hem_only: bool = Fals
 
 def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: int = 0,
          positive_rate: float | None = None, hem_only: bool = False, hem_masking: float = 0.0,
-         dab_core_um: float = 0.0, chromogens: tuple[str, ...] = ("dab",), dab_leak: float = 0.0) -> dict[str, list]:
+         dab_core_um: float = 0.0, chromogens: tuple[str, ...] = ("dab",)) -> dict[str, list]:
     """Rows of BRCA-M2C: H&E as it is, and ``restain`` IHC re-renderings of every image.
 
     The k-th re-rendering of the i-th image takes chromogen ``chromogens[(i + k) % len]`` (no
@@ -189,8 +188,7 @@ def brca(root: Path, settings: NucleusFeatureSettings, restain: int = 0, seed: i
         out[split].append(image_rows(rgb, pts[:, :2], cls, ihc=False, settings=settings))
         for k in range(restain):
             chrom = chromogens[(i_img + k) % len(chromogens)]
-            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate, hem_masking, dab_core_um, chrom,
-                                 dab_leak=dab_leak)
+            ihc = restain_as_ihc(rgb, pts[:, :2], cls, rng, positive_rate, hem_masking, dab_core_um, chrom)
             out[split + "_ihc"].append(image_rows(ihc, pts[:, :2], cls, ihc=True, settings=settings,
                                                   hem_only=hem_only, preset=CHROMOGEN_PRESETS[chrom]))
     return out
@@ -307,7 +305,6 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
                           "generated": args.generated, "train": str(args.train.resolve()),
                           "hem_masking": args.hem_masking,
                           **({"dab_core_um": args.dab_core_um} if args.dab_core_um > 0 else {}),
-                          **({"dab_leak": args.dab_leak} if args.dab_leak > 0 else {}),
                           **({"chromogens": list(args.chromogens)} if tuple(args.chromogens) != ("dab",) else {}),
                           **({"swap": list(args.swap)} if args.swap else {})},
                          sort_keys=True)
@@ -324,7 +321,7 @@ def extract_rows(args: argparse.Namespace, settings: NucleusFeatureSettings) -> 
     en = endonuke(args.train, settings, hem_only, swap=swap, seed=args.seed)
     br = brca(args.train, settings, restain=args.restain, seed=args.seed, positive_rate=args.positive_rate,
               hem_only=hem_only, hem_masking=args.hem_masking, dab_core_um=args.dab_core_um,
-              chromogens=tuple(args.chromogens), dab_leak=args.dab_leak)
+              chromogens=tuple(args.chromogens))
     gen = generated(args.generated, settings, hem_only=hem_only, swap=swap) if args.generated else []
     print(f"features in {time.time() - t0:.0f} s", file=sys.stderr)
     width = len(nucleus_feature_specs(settings))
@@ -419,7 +416,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arrangement", action="store_true",
                     help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
                          "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
-    add_local_cue_options(ap)
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
@@ -453,9 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--infiltrate: 0-{INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1} tiles, got {args.infiltrate}")
     global ROWS_PATH
     ROWS_PATH = args.rows_path
-    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement,
-                                      local_cues_um=args.local_cues_um,
-                                      local_cues_positive_od=args.local_cues_positive_od)
+    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
     all_names = [f.name for f in nucleus_feature_specs(settings)]
     drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
     unknown = sorted(drop - set(all_names))
@@ -566,7 +560,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows_path == "runtime":
         card["training_recipe"] += ("; IHC rows through the run-time path (analyze_region's detection, white past "
                                     "the image's edge, and its neighbour correction to the tile read)")
-    card["training_recipe"] += local_cue_recipe(args)
     if args.hem_masking > 0:
         card["training_recipe"] += (f"; up to {args.hem_masking:g} of a re-rendered positive nucleus' hematoxylin "
                                     "removed, more the darker its DAB")

@@ -32,26 +32,11 @@ Features (units: µm, µm², log10 OD as in QuPath):
                        (stroma), near 0 for round nuclei or a disordered nest
 ``rel_elong``          (``arrangement`` only) ``eccentricity - nbr_elong``: elongation relative to
                        the neighbours
-``dark_rel``           (``local_cues_um`` > 0 only) share of the nucleus' hematoxylin pixels above
-                       1.3 x the mean hematoxylin of the nuclei within ``local_cues_um`` (itself included)
-``rank_h_mean``        (``local_cues_um`` > 0 only) share of the nuclei within ``local_cues_um`` whose
-                       mean hematoxylin is below the nucleus' own (ties half; 0.5 when alone)
-``rank_h_cv``          (``local_cues_um`` > 0 only) the same rank of the hematoxylin std / mean
-``rank_edge_grad``     (``local_cues_um`` > 0 only) the same rank of the mean hematoxylin gradient on
-                       the outline / mean hematoxylin (membrane sharpness)
 =====================  ==========================================================================
 
-The ``local_cues_um`` columns read the hematoxylin plane only, relative to the nuclei around (no
-absolute stain level): cues that tell a lymphocyte from a tumour nucleus *within* one image,
-whatever the scanner, stain batch or chromogen load of the image. With ``local_cues_positive_od`` > 0
-they are positivity-blind: a nucleus is compared with its chromogen-negative neighbours only (mean
-chromogen below that OD), and a positive nucleus takes its nearest negative neighbour's columns, since
-deconvolution reads part of a dense chromogen as hematoxylin (session 37 H1).
-
 Tile invariance: intrinsic features depend on the nucleus and its ring only; context features on
-the nuclei within ``max(radii_um)`` (and within ``local_cues_um``, on those nuclei's own intrinsic values), so a
-tiling halo of ``context_um()`` beyond the detector's own halo gives a nucleus the same features whatever
-the tile it is seen in.
+the nuclei within ``max(radii_um)``, so a tiling halo of ``context_um()`` beyond the detector's
+own halo gives a nucleus the same features whatever the tile it is seen in.
 """
 
 from __future__ import annotations
@@ -69,10 +54,6 @@ from .model import FeatureSpec
 
 __all__ = ["NucleusFeatureSettings", "nucleus_feature_specs", "nucleus_features"]
 
-#: ``dark_rel``: a pixel is dark above this multiple of the neighbourhood's mean nuclear hematoxylin
-#: (session 36 H13's within-source cue, measured there on the image's median nucleus)
-DARK_REL_FACTOR = 1.3
-
 
 @dataclass(frozen=True)
 class NucleusFeatureSettings:
@@ -83,8 +64,6 @@ class NucleusFeatureSettings:
     and a pale negative one of the same cell type give similar intensity and texture features.
     ``arrangement``: append the two arrangement columns (``nbr_align``, ``rel_elong``) after the
     others (models trained without them read the same columns as before).
-    ``local_cues_um`` (µm, 0 = none): append the four within-image hematoxylin columns (``dark_rel``,
-    ``rank_h_mean``, ``rank_h_cv``, ``rank_edge_grad``), relative to the nuclei within this radius, last.
     """
 
     mpp_um: float = 0.5
@@ -93,22 +72,11 @@ class NucleusFeatureSettings:
     fine_sigma_um: float = 1.0
     nuclear_cap_od: float = 0.0
     arrangement: bool = False
-    local_cues_um: float = 0.0
-    local_cues_positive_od: float = 0.0
 
     def __post_init__(self) -> None:
         vals = (self.mpp_um, self.ring_um, self.fine_sigma_um, *self.radii_um)
         if len(self.radii_um) < 2 or not all(math.isfinite(v) and v > 0 for v in vals):
             msg = f"nucleus feature settings must be positive finite µm values with >= 2 radii, got {self}"
-            raise ConfigError(msg)
-        lc = self.local_cues_um
-        if not (isinstance(lc, int | float) and math.isfinite(lc) and lc >= 0):
-            msg = f"NucleusFeatureSettings.local_cues_um must be a finite radius >= 0 µm (0 = none), got {lc!r}"
-            raise ConfigError(msg)
-        po = self.local_cues_positive_od
-        if not (isinstance(po, int | float) and math.isfinite(po) and po >= 0):
-            msg = (f"NucleusFeatureSettings.local_cues_positive_od must be a finite OD >= 0 (0 = rank among all "
-                   f"nuclei), got {po!r}")
             raise ConfigError(msg)
         cap = self.nuclear_cap_od
         if not (isinstance(cap, int | float) and math.isfinite(cap) and cap >= 0):
@@ -116,16 +84,8 @@ class NucleusFeatureSettings:
             raise ConfigError(msg)
 
     def context_um(self) -> float:
-        """Largest reach of a feature beyond the nucleus (µm): the extra tiling halo needed.
-
-        With ``local_cues_um`` a nucleus reads the intrinsic values of the nuclei within
-        ``max(max(radii_um), local_cues_um)``, which read their own pixels and ring: the halo covers both.
-        """
-        own = self.ring_um + 3 * self.fine_sigma_um
-        if self.local_cues_um > 0:  # a positive nucleus reads a negative neighbour's columns: twice the radius
-            reach = self.local_cues_um * (2 if self.local_cues_positive_od > 0 else 1)
-            return max(max(self.radii_um), reach) + own
-        return max(max(self.radii_um), own)
+        """Largest reach of a feature beyond the nucleus (µm): the extra tiling halo needed."""
+        return max(max(self.radii_um), self.ring_um + 3 * self.fine_sigma_um)
 
     def to_mapping(self) -> dict[str, object]:
         out: dict[str, object] = {"mpp_um": self.mpp_um, "ring_um": self.ring_um, "radii_um": list(self.radii_um),
@@ -134,10 +94,6 @@ class NucleusFeatureSettings:
             out["nuclear_cap_od"] = self.nuclear_cap_od
         if self.arrangement:  # absent in models trained without the arrangement columns
             out["arrangement"] = True
-        if self.local_cues_um > 0:  # absent in models trained without the within-image columns
-            out["local_cues_um"] = self.local_cues_um
-        if self.local_cues_positive_od > 0:
-            out["local_cues_positive_od"] = self.local_cues_positive_od
         return out
 
     @classmethod
@@ -145,8 +101,7 @@ class NucleusFeatureSettings:
         try:
             return cls(float(m["mpp_um"]), float(m["ring_um"]), tuple(float(r) for r in m["radii_um"]),
                        float(m["fine_sigma_um"]), float(m.get("nuclear_cap_od", 0.0)),
-                       bool(m.get("arrangement", False)), float(m.get("local_cues_um", 0.0)),
-                       float(m.get("local_cues_positive_od", 0.0)))
+                       bool(m.get("arrangement", False)))
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"nucleus feature settings {m!r} are incomplete or of the wrong type ({exc!r})"
             raise ConfigError(msg) from exc
@@ -183,16 +138,6 @@ def nucleus_feature_specs(settings: NucleusFeatureSettings = NucleusFeatureSetti
             FeatureSpec("nbr_align", "", f"eccentricity-weighted orientation agreement with the neighbours within "
                         f"{r1:g} µm"),
             FeatureSpec("rel_elong", "", f"eccentricity - mean neighbour eccentricity within {r1:g} µm"),
-        ]
-    if settings.local_cues_um > 0:
-        rl = settings.local_cues_um
-        specs += [
-            FeatureSpec("dark_rel", "", f"share of hematoxylin pixels above {DARK_REL_FACTOR:g} x the mean "
-                        f"hematoxylin of the nuclei within {rl:g} µm"),
-            FeatureSpec("rank_h_mean", "", f"rank of the mean hematoxylin among the nuclei within {rl:g} µm"),
-            FeatureSpec("rank_h_cv", "", f"rank of the hematoxylin std / mean among the nuclei within {rl:g} µm"),
-            FeatureSpec("rank_edge_grad", "", f"rank of the outline hematoxylin gradient / mean among the nuclei "
-                        f"within {rl:g} µm"),
         ]
     return tuple(specs)
 
@@ -259,8 +204,6 @@ def nucleus_features(
         msg = f"labels must be a 2-D integer image, got {labels.dtype} {labels.shape}"
         raise ConfigError(msg)
     nuc = np.maximum(np.asarray(hematoxylin, dtype=np.float32), 0)
-    hem = nuc
-    chrom_pos: np.ndarray | None = None
     if nuc.shape != labels.shape:
         msg = f"hematoxylin must have the labels' shape {labels.shape}, got {nuc.shape}"
         raise ConfigError(msg)
@@ -269,8 +212,7 @@ def nucleus_features(
         if chrom.shape != labels.shape:
             msg = f"chromogen must have the labels' shape {labels.shape}, got {chrom.shape}"
             raise ConfigError(msg)
-        chrom_pos = np.maximum(chrom, 0)
-        nuc = nuc + chrom_pos
+        nuc = nuc + np.maximum(chrom, 0)
     if settings.nuclear_cap_od > 0:  # positivity-blind: dark positives and pale negatives alike
         nuc = np.minimum(nuc, np.float32(settings.nuclear_cap_od))
     n = int(labels.max()) if labels.size else 0
@@ -314,103 +256,9 @@ def nucleus_features(
                           ring_od, od_mean - ring_od], axis=1)[1:]
     shape = labels.shape if extent is None else extent
     theta = 0.5 * np.arctan2(2.0 * mrc, mrr - mcc) if settings.arrangement else None
-    xy_um = np.c_[r[1:], c[1:]] * mpp
-    context = _context(xy_um, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
+    context = _context(np.c_[r[1:], c[1:]] * mpp, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
                        (shape[0] * mpp, shape[1] * mpp), None if theta is None else theta[1:])
-    parts = [intrinsic, context]
-    if settings.local_cues_um > 0:
-        blind = settings.local_cues_positive_od > 0 and chrom_pos is not None
-        parts.append(_local_cues(labels, hem, xy_um, n, settings.local_cues_um,
-                                 chromogen=chrom_pos if blind else None,
-                                 positive_od=settings.local_cues_positive_od))
-    return np.concatenate(parts, axis=1).astype(np.float32)
-
-
-def _outline_gradient(labels: np.ndarray, hem: np.ndarray, n: int) -> np.ndarray:
-    """Mean |grad hem| (per pixel, central differences) over each nucleus' outline pixels.
-
-    An outline pixel is a nucleus pixel with a 4-neighbour of another label (or background);
-    pixels on the image border use one-sided differences (``np.gradient``'s edges).
-    """
-    lab = labels
-    edge = np.zeros(lab.shape, bool)
-    edge[1:, :] |= lab[1:, :] != lab[:-1, :]
-    edge[:-1, :] |= lab[:-1, :] != lab[1:, :]
-    edge[:, 1:] |= lab[:, 1:] != lab[:, :-1]
-    edge[:, :-1] |= lab[:, :-1] != lab[:, 1:]
-    edge &= lab > 0
-    er, ec = np.nonzero(edge)
-    m, w = lab.shape
-    up, down = np.maximum(er - 1, 0), np.minimum(er + 1, m - 1)
-    left, right = np.maximum(ec - 1, 0), np.minimum(ec + 1, w - 1)
-    h = hem.astype(np.float64, copy=False)
-    gr = (h[down, ec] - h[up, ec]) / np.maximum(down - up, 1)
-    gc = (h[er, right] - h[er, left]) / np.maximum(right - left, 1)
-    el = lab[er, ec]
-    total = np.bincount(el, np.hypot(gr, gc), minlength=n + 1)
-    count = np.bincount(el, minlength=n + 1)
-    return total / np.maximum(count, 1)
-
-
-def _local_cues(labels: np.ndarray, hem: np.ndarray, xy_um: np.ndarray, n: int, radius_um: float, *,
-                chromogen: np.ndarray | None = None, positive_od: float = 0.0) -> np.ndarray:
-    """The ``local_cues_um`` columns (see the module table): hematoxylin relative to the nuclei within ``radius_um``.
-
-    Every value a nucleus is compared with is an intrinsic value of a nucleus within ``radius_um``
-    (pairs by a k-d tree, summed with ``np.bincount``), so the columns are tile-invariant with the
-    halo of :meth:`NucleusFeatureSettings.context_um`.
-
-    ``chromogen`` (the chromogen plane, OD >= 0) with ``positive_od`` > 0: positivity-blind. A nucleus
-    whose mean chromogen is >= ``positive_od`` is positive; every nucleus is compared with its
-    negative neighbours only (the ``dark_rel`` reference and the ranks), and a positive nucleus
-    takes the columns of its nearest negative neighbour (0 and 0.5 when it has none), so chromogen
-    leaked into a positive's hematoxylin reaches no column and a positive's values are distributed
-    as a negative's (a neighbourhood mean would mark it: the mean rank of a set of neighbours is ~0.5).
-    """
-    from scipy.spatial import cKDTree
-
-    ri, ci = np.nonzero(labels)
-    lab = labels[ri, ci]
-    h = hem[ri, ci].astype(np.float64)
-    cnt = np.maximum(np.bincount(lab, minlength=n + 1).astype(np.float64), 1.0)
-    h_mean = np.bincount(lab, h, minlength=n + 1) / cnt
-    h_var = np.maximum(np.bincount(lab, h * h, minlength=n + 1) / cnt - h_mean**2, 0.0)
-    h_cv = np.sqrt(h_var) / np.maximum(h_mean, 1e-3)
-    edge = _outline_gradient(labels, hem, n) / np.maximum(h_mean, 1e-3)
-    if chromogen is not None and positive_od > 0:
-        c_mean = np.bincount(lab, chromogen[ri, ci].astype(np.float64), minlength=n + 1)[1:] / cnt[1:]
-        neg = c_mean < positive_od
-    else:
-        neg = np.ones(n, bool)
-    pairs = cKDTree(xy_um).query_pairs(radius_um, output_type="ndarray")
-    i, j = (pairs[:, 0], pairs[:, 1]) if pairs.size else (np.zeros(0, np.intp), np.zeros(0, np.intp))
-    src, dst = np.concatenate([i, j]), np.concatenate([j, i])
-    ok = neg[dst]  # compared with negative neighbours only (all of them when not blind)
-    src, dst = src[ok], dst[ok]
-    n_nbr = np.bincount(src, minlength=n).astype(np.float64)
-    own = neg.astype(np.float64)  # a nucleus is part of its own reference when negative
-    ref = (np.bincount(src, h_mean[1:][dst], minlength=n) + own * h_mean[1:]) / np.maximum(n_nbr + own, 1.0)
-    thr = np.concatenate([[np.inf], DARK_REL_FACTOR * ref])
-    dark = np.bincount(lab, (h > thr[lab]).astype(np.float64), minlength=n + 1)[1:] / cnt[1:]
-    cols = [dark]
-    for v in (h_mean[1:], h_cv[1:], edge[1:]):
-        below = (v[dst] < v[src]) + 0.5 * (v[dst] == v[src])
-        rank = np.bincount(src, below.astype(np.float64), minlength=n)
-        cols.append(np.where(n_nbr > 0, rank / np.maximum(n_nbr, 1.0), 0.5))
-    out = np.stack(cols, axis=1)
-    pos = ~neg
-    if pos.any():  # positives: the columns of their nearest negative neighbour (distributed as a negative's)
-        sel = pos[src]
-        s_src, s_dst = src[sel], dst[sel]
-        d2 = ((xy_um[s_src] - xy_um[s_dst]) ** 2).sum(axis=1)
-        # by nucleus, then distance; ties by the neighbour's position (tile-invariant, unlike its index)
-        order = np.lexsort((xy_um[s_dst, 1], xy_um[s_dst, 0], d2, s_src))
-        s_src, s_dst = s_src[order], s_dst[order]
-        first = np.ones(s_src.size, bool)
-        first[1:] = s_src[1:] != s_src[:-1]
-        out[pos] = np.array([0.0, 0.5, 0.5, 0.5])  # no negative neighbour: no dark pixel, the middle rank
-        out[s_src[first]] = out[s_dst[first]]
-    return out
+    return np.concatenate([intrinsic, context], axis=1).astype(np.float32)
 
 
 def _sums_numpy(labels: np.ndarray, nuc: np.ndarray, smooth: np.ndarray, ring: np.ndarray,
