@@ -112,7 +112,8 @@ def training_caution(card: Mapping[str, Any]) -> str | None:
     acc = held.get("accuracy") if isinstance(held, Mapping) else None
     if isinstance(acc, int | float) and math.isfinite(acc) and acc < CAUTION_MIN_ACCURACY:
         support = sum(int(c.get("support", 0)) for c in (held.get("per_class") or {}).values() if isinstance(c, Mapping))
-        parts.append(f"held-out accuracy {acc:.2f} on {support} examples")
+        shown = f"{acc:.2f}" if round(acc, 2) < CAUTION_MIN_ACCURACY else f"{acc:.4f}"  # never "0.80" under 0.8
+        parts.append(f"held-out accuracy {shown} on {support} examples")
     if not parts:
         return None
     return "caution: " + "; ".join(parts) + ": annotate more examples of every class and retrain before relying on it"

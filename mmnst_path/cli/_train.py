@@ -205,7 +205,28 @@ def _run_show(args: argparse.Namespace) -> int:
         print(f"validation held out: {_split_summary(val['held_out'])}")
     for where, caution in _cautions(val):
         print(f"caution ({where}): {caution}")
+    from ..classify.train import training_caution
+
+    trained = training_caution(card)  # what 'train' said when the model was written (few examples, poor held-out)
+    if trained:
+        text = trained.replace("caution: ", "caution (training figures): ", 1)
+        if _is_shipped(args.model):  # a shipped model: its figures, not advice to annotate more for it
+            text = text.split(": annotate more", 1)[0]
+        print(text)
     return 0
+
+
+def _is_shipped(spec: str) -> bool:
+    """Whether ``models show SPEC`` reads a model shipped with the package ('default', a shipped name, or a
+    path into the package's models folder)."""
+    from ..classify import models_dir, shipped_model_path
+
+    if spec.strip().lower() == "default":
+        return True
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path.resolve().parent == models_dir().resolve()
+    return shipped_model_path(spec) is not None
 
 
 def _split_summary(rep: Any) -> str:

@@ -302,3 +302,27 @@ def test_a_vsi_slide_is_named_once_not_with_its_ets_pyramid_files(tmp_path):
     skipped: list = []
     expand_inputs([str(folder)], skipped=skipped)
     assert [p.name for p in skipped] == ["slide.vsi"]
+
+
+def test_models_show_repeats_the_training_caution_of_a_thin_model(tmp_path, capsys):
+    """A user model trained on a handful of nuclei: 'models show' says what 'train' said (H7's N6)."""
+    import dataclasses
+
+    from mmnst_path.classify import load_model, models_dir
+
+    model = load_model(models_dir() / "nucleus_default.mmnst")
+    card = {**model.card, **_card({"tumour": 8, "lymphocyte": 9}, 0.14)}
+    thin = tmp_path / "thin.mmnst"
+    dataclasses.replace(model, card=card).save(thin)
+    assert main(["models", "show", str(thin)]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("caution (training figures): few examples ("))
+    assert "tumour 8" in line
+    assert "lymphocyte 9" in line
+    assert "held-out accuracy 0.14" in line
+
+
+def test_a_held_out_accuracy_just_under_the_bar_is_not_written_as_the_bar():
+    text = training_caution(_card({"tumour": 100, "stromal": 100}, 0.7996, support=20))
+    assert text is not None
+    assert "held-out accuracy 0.7996 on" in text
