@@ -2,8 +2,10 @@
 
 :func:`run_batch` analyses each input with :func:`mmnst_path.pipeline.analyze_slide` and writes
 ``DIR/<name>/`` (see :func:`mmnst_path.report.write_result`), then ``DIR/summary.csv``,
-``DIR/summary.json`` (rewritten atomically after every input, so an interrupted run leaves a
-consistent summary of what was done) and, at the end, ``DIR/report.html``.
+``DIR/summary.json`` (rewritten atomically after every input, so a killed run leaves a
+consistent summary of what was done) and, at the end, ``DIR/report.html``. A run stopped by Ctrl-C
+(``KeyboardInterrupt``) after one input or more writes all three at once, the inputs it did not reach
+as ``status="not analysed"`` rows, then re-raises.
 
 Reliability rules
     * An input that fails (unreadable, damaged, unsupported, no mpp, a result that cannot be
@@ -65,11 +67,14 @@ from .errors import ConfigError, OutputError, OutputLockedError
 
 __all__ = [
     "LOCK_NAME",
+    "NOT_ANALYSED",
+    "NOT_ANALYSED_REASON",
     "RESERVED_NAMES",
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",
     "check_input",
+    "interrupted_row",
     "output_folders",
     "request_hash",
     "run_batch",
@@ -79,6 +84,10 @@ __all__ = [
 #: Per-input files written by default (keys of mmnst_path.report.RESULT_FILES); "nuclei" is the
 #: page of full-resolution pictures with every nucleus ringed in its class colour (Ki67 only).
 DEFAULT_OUTPUTS = ("cells", "cells_gz", "parquet", "geojson", "overlay", "tissue", "nuclei")
+
+#: ``status`` of the summary rows an interrupted run writes for the inputs it did not reach, and their reason.
+NOT_ANALYSED = "not analysed"
+NOT_ANALYSED_REASON = "not analysed (interrupted): run the same command with --resume to analyse it"
 
 class BatchProgress(Protocol):
     """What :func:`run_batch` reports while it runs (all methods are called in this process)."""
@@ -466,39 +475,44 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
         write_summary_csv(current, out_dir / "summary.csv")
         write_summary_json(current, out_dir / "summary.json", extra=header)
 
-    for i, (path, name) in enumerate(zip(files, names, strict=True)):
-        t0 = time.perf_counter()
-        if progress is not None:
-            progress.input_started(i, path)
-        folder = out_dir / name
-        reason = check_input(path)
-        if reason is None and _under(path, out_real):
-            reason = f"{path}: is inside the output folder {str(out_dir)!r}; results are never taken as inputs"
-        row: dict[str, Any] | None = None
-        was_skipped = False
-        if reason is not None:
-            row = error_row(str(path), reason)
-        elif options.resume:
-            stored = _stored(folder / "result.json", path, req, [folder / f for f in expected])
-            if stored is not None:
-                row = _with_hotspot_flag(stored[0], folder / "result.json")
-                row["input"] = str(path)
-                was_skipped = True
-                skipped += 1
-        if row is None:
+    try:
+        for i, (path, name) in enumerate(zip(files, names, strict=True)):
+            t0 = time.perf_counter()
+            if progress is not None:
+                progress.input_started(i, path)
+            folder = out_dir / name
+            reason = check_input(path)
+            if reason is None and _under(path, out_real):
+                reason = f"{path}: is inside the output folder {str(out_dir)!r}; results are never taken as inputs"
+            row: dict[str, Any] | None = None
+            was_skipped = False
+            if reason is not None:
+                row = error_row(str(path), reason)
+            elif options.resume:
+                stored = _stored(folder / "result.json", path, req, [folder / f for f in expected])
+                if stored is not None:
+                    row = _with_hotspot_flag(stored[0], folder / "result.json")
+                    row["input"] = str(path)
+                    was_skipped = True
+                    skipped += 1
+            if row is None:
+                try:
+                    row = _analyse_one(path, folder, options, req, rois, scheduler, progress, t0)
+                except Exception as exc:  # a bug on one input must not kill the batch; keep the type
+                    row = error_row(str(path), _one_line_reason(exc))
+            if row.get("status") != "ok":
+                _discard(folder)
+            done_rows[i] = row
             try:
-                row = _analyse_one(path, folder, options, req, rois, scheduler, progress, t0)
-            except Exception as exc:  # a bug on one input must not kill the batch; keep the type
-                row = error_row(str(path), _one_line_reason(exc))
-        if row.get("status") != "ok":
-            _discard(folder)
-        done_rows[i] = row
-        try:
-            write_summaries()
-        except OSError as exc:  # e.g. a full disk: the other inputs are still attempted
-            summary_error = exc
-        if progress is not None:
-            progress.input_finished(i, path, row, skipped=was_skipped, seconds=time.perf_counter() - t0)
+                write_summaries()
+            except OSError as exc:  # e.g. a full disk: the other inputs are still attempted
+                summary_error = exc
+            if progress is not None:
+                progress.input_finished(i, path, row, skipped=was_skipped, seconds=time.perf_counter() - t0)
+    except KeyboardInterrupt:  # Ctrl-C: the folder says what is there and what is not, then the run stops
+        if done_rows:
+            _write_interrupted(out_dir, rows, done_rows, files, names, header)
+        raise
 
     all_rows = rows + [done_rows[i] for i in sorted(done_rows)]
     comparison = None
@@ -518,6 +532,31 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
         raise OutputError(msg) from summary_error
     failures = tuple(r for r in all_rows if r.get("status") != "ok")
     return BatchOutcome(tuple(all_rows), failures, comparison, paths, skipped)
+
+
+def _write_interrupted(out_dir: Path, rows: list[dict[str, Any]], done_rows: dict[int, dict[str, Any]],
+                       files: Sequence[Path], names: Sequence[str], header: dict[str, Any]) -> None:
+    """After Ctrl-C: summary.csv, summary.json and report.html (each written atomically) hold the finished
+    inputs and, in input order, a row ``status="not analysed"`` for each input not reached, so the folder
+    reads as what it is; ``--resume`` then analyses those (they have no result folder) and rewrites all three."""
+    from .report import write_summary_csv, write_summary_json
+
+    current = list(rows)
+    for i, path in enumerate(files):
+        current.append(done_rows[i] if i in done_rows else interrupted_row(str(path)))
+    with contextlib.suppress(OSError):  # a full disk must not hide the interruption itself
+        write_summary_csv(current, out_dir / "summary.csv")
+        write_summary_json(current, out_dir / "summary.json", extra={**header, "interrupted": True})
+        _write_html(out_dir, current, dict(zip(map(str, files), names, strict=True)), None)
+
+
+def interrupted_row(input_name: str) -> dict[str, Any]:
+    """A summary row for an input an interrupted run did not analyse (its measures left empty)."""
+    from .report import error_row
+
+    row = error_row(input_name, NOT_ANALYSED_REASON)
+    row["status"] = NOT_ANALYSED
+    return row
 
 
 def _write_html(out_dir: Path, rows: Sequence[dict[str, Any]], stems: dict[str, str],

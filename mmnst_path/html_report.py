@@ -269,6 +269,10 @@ def render_report(
     nuclei_pages = nuclei_pages or {}
     folders = folders or {}
     n_ok = sum(1 for r in rows if r.get("status") == "ok")
+    n_left = sum(1 for r in rows if r.get("status") == "not analysed")  # a run stopped by Ctrl-C
+    left = (f'<p class="bad" id="interrupted">This run was interrupted: {n_left} input(s) not analysed yet (no '
+            "results for them below); run the same command with --resume to analyse them.</p>") if n_left else ""
+    left_count = f", {n_left} not analysed" if n_left else ""
     body = []
     for row in rows:
         # a row where nothing was measured (no tissue) shows "–" and no notes under its measures, and says so once
@@ -281,7 +285,8 @@ def render_report(
         folder = folders.get(name)
         if folder and thumb:
             thumb = f'<a href="{html.escape(folder)}/overlay.png">{thumb}</a>'
-        status = '<span class="ok">ok</span>' if ok else '<span class="bad">error</span>'
+        status = ('<span class="ok">ok</span>' if ok else '<span class="bad">not analysed</span>'
+                  if r.get("status") == "not analysed" else '<span class="bad">error</span>')
         den = _num(r.get("ki67_denominator"))
         thr = _num(r.get("ki67_positive_threshold_od"))
         names = r.get("stain_names") or []
@@ -328,7 +333,7 @@ def render_report(
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok} failed. Ki67 index = positive / (positive + negative) tumour nuclei (n; "excluded" under it = detected nuclei left out as not tumour), 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; {CLASSES_KEY}; undefined values show as –.</p>
+{left}<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok - n_left} failed{left_count}. Ki67 index = positive / (positive + negative) tumour nuclei (n; "excluded" under it = detected nuclei left out as not tumour), 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; {CLASSES_KEY}; undefined values show as –.</p>
 {cmp_block}
 <table id="results"><thead><tr><th></th><th>input</th><th>status</th><th>Ki67 %</th><th>n</th><th>hot spot %</th>
 <th>H-score</th><th>melanin %</th><th>necrosis %</th><th>tissue classes (% of classed area)</th><th>error</th></tr></thead>

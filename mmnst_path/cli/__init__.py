@@ -80,8 +80,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return ""
     if not (Path(out) / "summary.csv").is_file():  # written after each input: none has finished
         return f"; no input had finished ({out} holds no summary.csv), so there is nothing to resume"
-    return (f"; the inputs finished so far are in {out} (summary.csv lists them); run the same command with "
-            "--resume to analyse the rest")
+    return (f"; the inputs finished so far are in {out} (summary.csv and report.html list them, the rest as "
+            "not analysed); run the same command with --resume to analyse the rest")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

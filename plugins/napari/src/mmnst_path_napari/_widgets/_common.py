@@ -107,6 +107,34 @@ def _track_width(area: Any, form: Any) -> None:
     follow()
 
 
+def hold_wrapped_lines(widget: Any) -> None:
+    """Keep ``widget``'s minimum height at what its rows need at its width, wrapped lines included.
+
+    Qt sizes a form's minimum from each row's one-line minimum, but lays a word-wrapped label out at its
+    wrapped height: docked at that minimum (Train tissue above Train cells in a 1920 x 1200 window), a status
+    wrapped to five lines took its extra 64 px from the other rows and the class legend showed 6 of its 10
+    classes. Followed on every layout request and resize (the status changes, the dock narrows or widens).
+    """
+    from qtpy.QtCore import QEvent, QObject
+
+    def hold() -> None:
+        layout = widget.layout()
+        if layout is None or not layout.hasHeightForWidth():
+            return
+        need = layout.minimumHeightForWidth(widget.width())
+        if need != widget.minimumHeight():
+            widget.setMinimumHeight(need)
+
+    class Hold(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
+                hold()
+            return False
+
+    widget.installEventFilter(Hold(widget))  # parented to the widget: lives as long as it
+    hold()
+
+
 class Cancelled(Exception):
     """Raised inside a worker (from a progress callback) when the user pressed Cancel."""
 

@@ -17,6 +17,7 @@ from .._layers import raster_transform
 from .._tissue import classify_box, labels_downsample, training_rows, work_downsample
 from ._common import (
     add_or_replace,
+    hold_wrapped_lines,
     image_bounds,
     layer_choice,
     layer_mpp,
@@ -110,6 +111,7 @@ class TrainTissueWidget(Container):
                               self.results]  # fmt: skip
         super().__init__(widgets=widgets)
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
+        hold_wrapped_lines(self.native)  # (its wrapped lines were taken from the legend's rows)
         self.stains.changed.connect(self._on_stains)
         self.new_labels.changed.connect(lambda *_: self.add_training_labels())
         self.add_class_button.changed.connect(lambda *_: self.add_class(self.new_class.value))
