@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-nume
 tr.row-error td{background:#fff1f0} td.err{color:#a8071a;max-width:420px;overflow-wrap:anywhere}
 .ok{color:#237804;font-weight:600} .bad{color:#a8071a;font-weight:600}
 img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
-.ci{color:#666;font-size:11px;white-space:nowrap} .meta{color:#555;font-size:11px}
+.ci{color:#666;font-size:11px;white-space:nowrap} .opt{white-space:nowrap} .meta{color:#555;font-size:11px}
 .ci.rule{white-space:normal;max-width:240px;margin-left:auto} .path{color:#666;font-size:11px;max-width:280px;overflow-wrap:anywhere}
 .warn{color:#ad4e00;font-size:11px;font-weight:600;max-width:360px;white-space:normal} td.dim{color:#999}
 tr.row-warn td,tr.warnrow td{background:#fffbe6} tr.row-warn td{border-bottom:none}
@@ -60,8 +61,13 @@ tr.warnrow .warn{max-width:none;margin:2px 0} td.classes{font-size:11px;white-sp
 def _path_text(text: str) -> str:
     """``text`` escaped for HTML with a line-break chance (``<wbr>``) after each ``/``: a long path wraps
     between its folders, not mid-name (``overflow-wrap:anywhere`` in the CSS, which keeps the columns on a
-    laptop screen, breaks inside a name only where no ``/`` leaves room)."""
-    return html.escape(text).replace("/", "/<wbr>")
+    laptop screen, breaks inside a name only where no ``/`` leaves room). A command-line option in the text
+    (``--resume``) is kept on one line: browsers break after a hyphen, which read "--" / "resume"."""
+    return _OPTION.sub(r'<span class="opt">\1</span>', html.escape(text).replace("/", "/<wbr>"))
+
+
+#: a command-line option in an error text (``--resume``, ``--mpp``), not a ``--`` inside a file name
+_OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 
 
 def _num(value: Any) -> float | None:

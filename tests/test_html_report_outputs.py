@@ -86,3 +86,16 @@ def test_nuclei_page_describes_only_the_fields_it_has() -> None:
     assert "No picture: no nucleus counted" in none
     assert "densest part" not in none
     assert "Click a picture" not in none
+
+
+def test_an_option_in_an_error_text_stays_on_one_line_and_a_file_name_is_left_alone() -> None:
+    """An interrupted input's row read "run the same command with --" / "resume" (session 37 H12's screenshot):
+    browsers break after a hyphen. Mutation caught: the option left bare; a '--' inside a file name wrapped too."""
+    row = {"input": "/data/slide--1.svs", "status": "not analysed",
+           "error": "not analysed (interrupted): run the same command with --resume to analyse it"}
+    page = render_report([row])
+    cell = re.search(r'<td class="err">(.*?)</td>', page)
+    assert cell is not None
+    assert '<span class="opt">--resume</span>' in cell.group(1)
+    assert ".opt{white-space:nowrap}" in page
+    assert 'slide<span class="opt">' not in page
