@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ._units import follow_current_viewer
+
 __all__ = [
     "SUFFIXES",
     "DerivedLevel",
@@ -231,6 +233,7 @@ def read_slide(path: str | Path) -> list[LayerData]:
     """Open one slide or tile as layer data; raises the library's error when it cannot."""
     from mmnst_path import open_slide
 
+    follow_current_viewer()  # a layer the user adds beside the slide takes its µm scale and units
     return [layer_data_from_reader(open_slide(str(path)))]
 
 
@@ -253,6 +256,7 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable[[Any], list[LayerDa
         readers.append(reader)
 
     def _read(_path: Any) -> list[LayerData]:
+        follow_current_viewer()  # a layer the user adds beside the slide takes its µm scale and units
         return [layer_data_from_reader(r) for r in readers]
 
     return _read

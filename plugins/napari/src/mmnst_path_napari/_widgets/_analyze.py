@@ -32,6 +32,7 @@ from .._classmap import (
     tissue_class_layer,
 )
 from .._layers import keep_caption_on_canvas, legend_html
+from .._units import follow_image_units
 from ._common import (
     Cancelled,
     RunControls,
@@ -116,6 +117,7 @@ class AnalyzeWidget(Container):
         from mmnst_path.stain import PRESETS
 
         self.viewer = viewer
+        follow_image_units(viewer)  # a layer the user adds takes the image's µm scale and units
         self.result: Any = None
         self.plan: Any = None
         self.worker: Any = None

@@ -17,6 +17,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, Pus
 
 from .._analysis import detect_image_stains
 from .._layers import raster_transform
+from .._units import follow_image_units
 from ._analyze import AUTO
 from ._common import (
     add_or_replace,
@@ -70,6 +71,7 @@ class TrainCellsWidget(Container):
         # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
         viewer = napari_viewer
         self.viewer = viewer
+        follow_image_units(viewer)  # a layer the user adds takes the image's µm scale and units
         self.model: Any = None
         self.image = layer_choice(viewer, "image", rgb_image_layers)
         from mmnst_path.stain import PRESETS

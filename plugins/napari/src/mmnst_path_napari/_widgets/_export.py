@@ -18,6 +18,7 @@ from mmnst_path.geojson import Roi
 from .._analysis import ki67_from_classes
 from .._geojson import layer_stains, read_geojson_stains, write_geojson
 from .._layers import cells_from_points, points_layer
+from .._units import follow_image_units
 from ._common import add_or_replace, layer_choice, layer_mpp, nuclei_layers, rgb_image_layers
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ class ExportWidget(Container):
         from napari.layers import Shapes
 
         self.viewer = viewer
+        follow_image_units(viewer)  # a layer the user adds takes the image's µm scale and units
         self.points = layer_choice(viewer, "nuclei layer", nuclei_layers)
         self.rois = layer_choice(
             viewer, "ROI shapes", lambda v: [lay for lay in v.layers if isinstance(lay, Shapes)]

@@ -16,6 +16,7 @@ from .._analysis import COUNTED_CLASSES, ki67_from_classes, panel_text, reviewed
 from .._classmap import qc_warnings
 from .._geojson import layer_stains, read_detections_stains, write_geojson
 from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
+from .._units import follow_image_units
 from ._common import PANEL_LINES, add_or_replace, keep_lines, layer_choice, notice_label, nuclei_layers
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ class ReviewWidget(Container):
         # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
         viewer = napari_viewer
         self.viewer = viewer
+        follow_image_units(viewer)  # a layer the user adds takes the image's µm scale and units
         self.points = layer_choice(viewer, "nuclei layer", nuclei_layers)
         self.add_class = ComboBox(label="add as", choices=list(EDIT_CLASSES), value="positive")
         buttons = []

@@ -15,6 +15,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, Lin
 from .._classmap import class_areas, class_legend_html, class_map_layer, class_table_text
 from .._layers import raster_transform
 from .._tissue import classify_box, labels_downsample, training_rows, work_downsample
+from .._units import follow_image_units
 from ._common import (
     add_or_replace,
     hold_wrapped_lines,
@@ -66,6 +67,7 @@ class TrainTissueWidget(Container):
 
         viewer = napari_viewer
         self.viewer = viewer
+        follow_image_units(viewer)  # a layer the user adds takes the image's µm scale and units
         self.classes: list[str] = []
         self.colours: list[tuple[int, int, int]] = []
         self._start_classes("H&E")
