@@ -13,9 +13,9 @@ Per sigma S (columns ``sur_free_S``, ``sur_od_S``, ``sur_sd_S``, ``sur_coh_S``):
 ``sur_free``  Gaussian-weighted share of free pixels in the window (crowding of the sheet)
 ``sur_od``    mean hematoxylin OD of the free pixels (cytoplasm vs pale matrix)
 ``sur_sd``    its standard deviation (fibres and gaps vs even cytoplasm)
-``sur_coh``   coherence of the structure tensor of the hematoxylin plane (smoothed at
-              ``fine_sigma_um``) over the free pixels: near 1 along parallel fibres, near 0 for
-              isotropic texture
+``sur_coh``   coherence of the structure tensor of the hematoxylin plane (central differences,
+              integrated over the window's free pixels): near 1 along parallel fibres, near 0
+              for isotropic texture
 
 The plane is hematoxylin only, never the chromogen: the descriptor must inform equally about
 DAB-positive and negative nuclei (benchmarks/README.md, session 37: cues that read the
@@ -81,13 +81,14 @@ def surround_features(labels: np.ndarray, hematoxylin: np.ndarray, centroids_px:
     margin_um : float
         Pixels within this distance (square) of any nucleus are not free.
     fine_sigma_um : float
-        Smoothing of the plane before its gradients (µm).
+        Unused since the gradients are central differences (kept so the reach stays that of the
+        gated settings: :func:`surround_reach_um`).
 
     Returns
     -------
     (n, 4 * len(sigmas_um)) float64 ndarray
     """
-    from ..detect._morphology import _gaussian, _gaussian_at, _square_extreme
+    from ..detect._morphology import _gaussian_at, _square_extreme
 
     n = centroids_px.shape[0]
     if n == 0:
@@ -96,10 +97,14 @@ def surround_features(labels: np.ndarray, hematoxylin: np.ndarray, centroids_px:
     margin_px = max(1, round(margin_um / mpp))
     near = _square_extreme((labels > 0).astype(np.float32), 2 * margin_px + 1, op="max")
     free = (near == 0).astype(np.float32)
-    smooth = _gaussian(np.ascontiguousarray(hem), fine_sigma_um / mpp)
-    gr, gc = np.gradient(smooth)
-    maps = (free, hem * free, hem * hem * free, gr * gr * free, gc * gc * free, gr * gc * free)
-    maps = tuple(np.ascontiguousarray(m, dtype=np.float32) for m in maps)
+    # central differences of the plane itself: at a free pixel (> margin_px from every nucleus) they
+    # read no nucleus pixel (a Gaussian before the gradients would carry a nucleus' stain, and with
+    # it a positive's leaked DAB, 4 fine sigmas past the margin; session 38 H3's gated candidate did)
+    gr, gc = np.gradient(hem)
+    # ... and only where both neighbours of the difference are free (one pixel farther out)
+    grad_free = (_square_extreme((labels > 0).astype(np.float32), 2 * margin_px + 3, op="max") == 0).astype(np.float32)
+    maps = [np.ascontiguousarray(m, dtype=np.float32) for m in
+            (free, hem * free, hem * hem * free, gr * gr * grad_free, gc * gc * grad_free, gr * gc * grad_free)]
     m, k = labels.shape
     rows = np.clip(np.rint(centroids_px[:, 0]), 0, m - 1).astype(np.intp)
     cols = np.clip(np.rint(centroids_px[:, 1]), 0, k - 1).astype(np.intp)
