@@ -416,10 +416,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arrangement", action="store_true",
                     help="also the two arrangement features (nbr_align: orientation agreement with the neighbours, "
                          "rel_elong: elongation relative to them; NucleusFeatureSettings.arrangement)")
-    ap.add_argument("--surround-um", type=float, nargs="*", default=[], metavar="SIGMA",
-                    help="also the surround descriptor at these Gaussian window sigmas (µm): what lies around each "
-                         "nucleus on the hematoxylin plane with every nucleus masked out (free share, OD mean and "
-                         "spread, fibre coherence; NucleusFeatureSettings.surround_um)")
     ap.add_argument("--nuclear-stain", choices=("all", "hematoxylin"), default="all",
                     help="what the intensity / texture features see: hematoxylin + chromogen (all, models <= 1.1.0) "
                          "or hematoxylin only (chromogen-blind; stored as settings['nuclear_stain'])")
@@ -453,8 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--infiltrate: 0-{INFILTRATE_LAST_SEED - INFILTRATE_FIRST_SEED + 1} tiles, got {args.infiltrate}")
     global ROWS_PATH
     ROWS_PATH = args.rows_path
-    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement,
-                                      surround_um=tuple(args.surround_um))
+    settings = NucleusFeatureSettings(nuclear_cap_od=args.nuclear_cap_od, arrangement=args.arrangement)
     all_names = [f.name for f in nucleus_feature_specs(settings)]
     drop = {n for d in args.drop_features for n in (INTENSITY_FEATURES if d == "intensity" else (d,))}
     unknown = sorted(drop - set(all_names))
@@ -570,11 +565,6 @@ def main(argv: list[str] | None = None) -> int:
                                     "removed, more the darker its DAB")
     if args.nuclear_stain == "hematoxylin":
         card["training_recipe"] += "; intensity and texture features from the hematoxylin plane only"
-    if settings.surround_um:
-        card["training_recipe"] += ("; plus the surround descriptor (Gaussian windows of "
-                                    + ", ".join(f"{s:g}" for s in settings.surround_um) + " µm around each "
-                                    "nucleus on the hematoxylin plane, every nucleus and 2 µm around it masked out: "
-                                    "free share, OD mean and spread, structure-tensor coherence)")
     model = train_model(x_tr, y_tr, kind="nucleus", classes=CLASSES, features=tuple(specs[i] for i in keep),
                         settings={**model_settings,
                                   "decision": {"tumour_min_probability": args.tumour_min_probability}},

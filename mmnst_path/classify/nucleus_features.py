@@ -32,9 +32,6 @@ Features (units: µm, µm², log10 OD as in QuPath):
                        (stroma), near 0 for round nuclei or a disordered nest
 ``rel_elong``          (``arrangement`` only) ``eccentricity - nbr_elong``: elongation relative to
                        the neighbours
-``sur_*_S``            (``surround_um`` only; see :mod:`._nucleus_surround`) what lies around the
-                       nucleus in a Gaussian window of S µm on the hematoxylin plane with every
-                       nucleus masked out: free share, mean and spread of the OD, fibre coherence
 =====================  ==========================================================================
 
 Tile invariance: intrinsic features depend on the nucleus and its ring only; context features on
@@ -67,8 +64,6 @@ class NucleusFeatureSettings:
     and a pale negative one of the same cell type give similar intensity and texture features.
     ``arrangement``: append the two arrangement columns (``nbr_align``, ``rel_elong``) after the
     others (models trained without them read the same columns as before).
-    ``surround_um``: Gaussian window sigmas (µm) of the surround descriptor
-    (:mod:`._nucleus_surround`), four columns per sigma appended last; () = none (models <= 1.2.0).
     """
 
     mpp_um: float = 0.5
@@ -77,7 +72,6 @@ class NucleusFeatureSettings:
     fine_sigma_um: float = 1.0
     nuclear_cap_od: float = 0.0
     arrangement: bool = False
-    surround_um: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         vals = (self.mpp_um, self.ring_um, self.fine_sigma_um, *self.radii_um)
@@ -88,16 +82,10 @@ class NucleusFeatureSettings:
         if not (isinstance(cap, int | float) and math.isfinite(cap) and cap >= 0):
             msg = f"NucleusFeatureSettings.nuclear_cap_od must be a finite OD >= 0 (0 = no cap), got {cap!r}"
             raise ConfigError(msg)
-        if not all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in self.surround_um):
-            msg = f"NucleusFeatureSettings.surround_um must be positive finite µm sigmas, got {self.surround_um!r}"
-            raise ConfigError(msg)
 
     def context_um(self) -> float:
         """Largest reach of a feature beyond the nucleus (µm): the extra tiling halo needed."""
-        from ._nucleus_surround import surround_reach_um
-
-        reach = surround_reach_um(self.surround_um, margin_um=self.ring_um, fine_sigma_um=self.fine_sigma_um)
-        return max(max(self.radii_um), self.ring_um + 3 * self.fine_sigma_um, reach)
+        return max(max(self.radii_um), self.ring_um + 3 * self.fine_sigma_um)
 
     def to_mapping(self) -> dict[str, object]:
         out: dict[str, object] = {"mpp_um": self.mpp_um, "ring_um": self.ring_um, "radii_um": list(self.radii_um),
@@ -106,8 +94,6 @@ class NucleusFeatureSettings:
             out["nuclear_cap_od"] = self.nuclear_cap_od
         if self.arrangement:  # absent in models trained without the arrangement columns
             out["arrangement"] = True
-        if self.surround_um:  # absent in models trained without the surround descriptor
-            out["surround_um"] = list(self.surround_um)
         return out
 
     @classmethod
@@ -115,8 +101,7 @@ class NucleusFeatureSettings:
         try:
             return cls(float(m["mpp_um"]), float(m["ring_um"]), tuple(float(r) for r in m["radii_um"]),
                        float(m["fine_sigma_um"]), float(m.get("nuclear_cap_od", 0.0)),
-                       bool(m.get("arrangement", False)),
-                       tuple(float(v) for v in m.get("surround_um", ())))
+                       bool(m.get("arrangement", False)))
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"nucleus feature settings {m!r} are incomplete or of the wrong type ({exc!r})"
             raise ConfigError(msg) from exc
@@ -154,10 +139,6 @@ def nucleus_feature_specs(settings: NucleusFeatureSettings = NucleusFeatureSetti
                         f"{r1:g} µm"),
             FeatureSpec("rel_elong", "", f"eccentricity - mean neighbour eccentricity within {r1:g} µm"),
         ]
-    if settings.surround_um:
-        from ._nucleus_surround import surround_specs
-
-        specs += surround_specs(settings.surround_um)
     return tuple(specs)
 
 
@@ -277,14 +258,7 @@ def nucleus_features(
     theta = 0.5 * np.arctan2(2.0 * mrc, mrr - mcc) if settings.arrangement else None
     context = _context(np.c_[r[1:], c[1:]] * mpp, area_um2[1:], od_mean[1:], ecc[1:], settings.radii_um,
                        (shape[0] * mpp, shape[1] * mpp), None if theta is None else theta[1:])
-    parts = [intrinsic, context]
-    if settings.surround_um:
-        from ._nucleus_surround import surround_features
-
-        local = np.c_[r[1:] - origin[0], c[1:] - origin[1]]
-        parts.append(surround_features(labels, hematoxylin, local, mpp=mpp, sigmas_um=settings.surround_um,
-                                       margin_um=settings.ring_um, fine_sigma_um=settings.fine_sigma_um))
-    return np.concatenate(parts, axis=1).astype(np.float32)
+    return np.concatenate([intrinsic, context], axis=1).astype(np.float32)
 
 
 def _sums_numpy(labels: np.ndarray, nuc: np.ndarray, smooth: np.ndarray, ring: np.ndarray,
