@@ -64,13 +64,14 @@ def _from_new_labels_button(layer: Any) -> bool:
 
 
 def _cover_image(layer: Any, layers: Any, units: tuple[str, str]) -> None:
-    """Give the Labels ``layer`` an empty grid over the largest µm RGB image (the images share a placement)."""
+    """Give the Labels ``layer`` an empty grid over the largest µm RGB image (they share a placement)."""
     from napari.layers import Image
 
     from ._layers import raster_transform
     from ._tissue import labels_downsample
 
-    images = [lay for lay in layers if lay is not layer and isinstance(lay, Image) and lay.rgb and not _is_pixel(lay.units[-2:])]
+    images = [lay for lay in layers
+              if lay is not layer and isinstance(lay, Image) and lay.rgb and not _is_pixel(lay.units[-2:])]
     image = max(images, key=lambda lay: int(np.prod((lay.data[0] if lay.multiscale else lay.data).shape[:2])))
     data = image.data[0] if image.multiscale else image.data
     rows, cols = int(data.shape[-3]), int(data.shape[-2])
@@ -79,7 +80,8 @@ def _cover_image(layer: Any, layers: Any, units: tuple[str, str]) -> None:
     layer.data = np.zeros((-(-rows // d), -(-cols // d)), dtype=layer.data.dtype)
     layer.units = units
     layer.scale = place["scale"]
-    layer.translate = tuple(float(a) + float(b) for a, b in zip(place["translate"], image.translate[-2:], strict=True))
+    shift = zip(place["translate"], image.translate[-2:], strict=True)
+    layer.translate = tuple(float(a) + float(b) for a, b in shift)
 
 
 def _reference_image(layers: Any, new: Any) -> Any | None:
