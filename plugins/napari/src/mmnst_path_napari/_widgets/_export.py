@@ -81,9 +81,12 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
     for key in ("mpp_source", "stains_source"):  # where the pixel size and the stains came from
         if meta.get(key):
             doc[key] = meta[key]
+    from ._review import unreviewed_near_black
+
     feats = points.features
-    counts, metrics = ki67_from_classes(
-        np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"])
+    counts, metrics = ki67_from_classes(  # as the Review panel computes them (its near-black QC included)
+        np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"]),
+        near_black=unreviewed_near_black(feats),
     )
     doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
     doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist()} for r in rois]
@@ -116,6 +119,8 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
             "scale": s,
             "features": {"name": [r.name for r in rois]},
         }
+        if mpp:  # in µm as the slide and the nuclei (without, napari warned "Inconsistent units across layers")
+            kw["units"] = ("µm", "µm")
         out.append(([r.polygon for r in rois], kw, "shapes"))
     if len(cells):
         data = points_layer(cells, mpp=mpp, name=f"{stem} detections")
