@@ -70,25 +70,33 @@ def export_csv(points: Any, path: str | Path) -> Path:
     return atomic_write_text(path, cells_csv_text(cells_from_points(points.data, points.features)))
 
 
-def export_json(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
+def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_classes: Any = None,
+                run: Any = None) -> Path:
     """result.json: the library's result document (when the layer came from Analyze) plus the
-    reviewed Ki67 counts and metrics and the ROIs."""
+    reviewed Ki67 counts and metrics, the ROIs and, when the reviewer painted the run's tissue class
+    map, its class areas as painted (``review.tissue_classes``: area mm², % of the classed area).
+    ``points`` may be None (an H&E run has no nuclei): ``run`` is then the layer holding the run."""
     from mmnst_path.report import atomic_write_text, json_ready, result_to_dict
 
-    meta = points.metadata.get("mmnst_path", {})
+    from ._review import unreviewed_near_black
+
+    holder = points if points is not None else run
+    meta = holder.metadata.get("mmnst_path", {}) if holder is not None else {}
     result = meta.get("result")
     doc: dict[str, Any] = result_to_dict(result) if result is not None else {"input": None}
     for key in ("mpp_source", "stains_source"):  # where the pixel size and the stains came from
         if meta.get(key):
             doc[key] = meta[key]
-    from ._review import unreviewed_near_black
-
-    feats = points.features
-    counts, metrics = ki67_from_classes(  # as the Review panel computes them (its near-black QC included)
-        np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"]),
-        near_black=unreviewed_near_black(feats),
-    )
-    doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
+    doc["review"] = {}
+    if points is not None:
+        feats = points.features
+        counts, metrics = ki67_from_classes(  # as the Review panel computes them (its near-black QC included)
+            np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"]),
+            near_black=unreviewed_near_black(feats),
+        )
+        doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
+    if tissue_classes is not None:
+        doc["review"]["tissue_classes"] = tissue_classes
     doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist()} for r in rois]
     return atomic_write_text(path, json.dumps(json_ready(doc), indent=2))
 
@@ -129,6 +137,16 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
     return out
 
 
+def painted_classes(viewer: Any) -> tuple[dict[str, Any] | None, Any]:
+    """The class areas of the run's tissue class layer when the reviewer painted it (None otherwise), and
+    that layer (None when there is none)."""
+    for lay in viewer.layers:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        if meta.get("kind") == "tissue classes" and "areas_at_run" in meta:
+            return (dict(meta["areas"]) if meta["areas"].get("changed_blocks") else None), lay
+    return None, None
+
+
 class ExportWidget(Container):
     """Write the nuclei layer (and a Shapes layer of ROIs) as CSV, JSON or GeoJSON; import GeoJSON."""
 
@@ -164,15 +182,18 @@ class ExportWidget(Container):
             reference = images[0] if images else None
         rois = shapes_rois(self.rois.value, reference)
         kind = self.kind.value
+        painted, run = painted_classes(self.viewer)
         if kind.startswith("GeoJSON"):
             out = export_geojson(self.points.value, path, rois=rois)
+        elif kind.startswith("JSON") and self.points.value is None and painted is not None:  # an H&E run
+            out = export_json(None, path, rois=rois, tissue_classes=painted, run=run)
         elif self.points.value is None:
             self.status.value = "no nuclei layer to export"
             return Path(path)
         elif kind.startswith("CSV"):
             out = export_csv(self.points.value, path)
         else:
-            out = export_json(self.points.value, path, rois=rois)
+            out = export_json(self.points.value, path, rois=rois, tissue_classes=painted)
         self.status.value = f"wrote {out}"
         return out
 
