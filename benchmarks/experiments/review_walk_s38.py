@@ -11,6 +11,10 @@ Review from the Plugins menu (their commands), imports ``cells.geojson``, reads 
 nuclei (a negative made positive, a counted nucleus taken out as not tumour, a missed positive added),
 draws an ROI, saves the edits, exports GeoJSON / CSV / JSON, reopens what was saved and prints every
 number a colleague would read (pandas, the GeoJSON, the JSON), with screenshots in ``OUT_DIR``.
+
+``--necrosis`` walks an H&E result instead: the slide, Export's import of its cells.geojson (the whole-image
+annotation and its measurements), Analyze on the whole image from the Plugins menu, a necrosis square painted
+on its ``tissue classes`` layer and then erased, the panel and Export's result.json read after each.
 """
 
 from __future__ import annotations
@@ -29,7 +33,11 @@ def main() -> None:
     ap.add_argument("quant")
     ap.add_argument("image")
     ap.add_argument("out")
+    ap.add_argument("--necrosis", action="store_true")
     args = ap.parse_args()
+    if args.necrosis:
+        necrosis_walk(args)
+        return
     import napari
     import pandas as pd
     from napari._app_model import get_app_model
@@ -162,6 +170,60 @@ def main() -> None:
           "\nREVIEW PANEL:\n" + review2.results.value)
     viewer2.window._qt_window.grab().save(str(out / "4_reimported.png"))
     viewer2.close()
+    viewer.close()
+
+
+def necrosis_walk(args: argparse.Namespace) -> None:
+    """The H&E walk of ``--necrosis`` (see the module's docstring)."""
+    import napari
+    from napari._app_model import get_app_model
+    from qtpy.QtWidgets import QApplication
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = json.loads((Path(args.quant) / "result.json").read_text(encoding="utf-8"))["metrics"]
+    print(f"quantify: necrosis {metrics['necrosis_fraction_pct']} %, classes necrosis "
+          f"{metrics.get('class_necrosis_area_mm2')} mm2")
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1600, 1000)
+    app = QApplication.instance()
+    viewer.open(args.image, plugin=PLUGIN)
+    docks = {}
+    for name in ("export_widget", "analyze_widget"):
+        before = set(viewer.window.dock_widgets)
+        get_app_model().commands.execute_command(f"{PLUGIN}.{name}").result()
+        (new,) = set(viewer.window.dock_widgets) - before
+        docks[name] = viewer.window.dock_widgets[new]
+    export, analyze = docks["export_widget"], docks["analyze_widget"]
+    shapes = export.import_(Path(args.quant) / "cells.geojson")
+    print("imported:", [lay.name for lay in shapes], dict(shapes[0].features.iloc[0]) if shapes else None)
+    analyze.region.value = "whole image"
+    analyze.run()
+    while analyze.result is None and not analyze.controls.status.value.startswith("error"):
+        app.processEvents()
+    print("analyze:", analyze.controls.status.value)
+    print("PANEL (run):\n" + analyze.results.value)
+    layer = viewer.layers["tissue classes"]
+    meta = layer.metadata["mmnst_path"]
+    necrosis = meta["classes"].index("necrosis") + 1
+    data = np.asarray(layer.data)
+    r0, c0 = data.shape[0] // 2, data.shape[1] // 2
+    layer.brush_size = 1
+    for value, what in ((necrosis, "painted"), (0, "erased")):
+        with layer.block_history():  # one brush stroke over a 6 x 6 block square at the centre
+            for r in range(r0, r0 + 6):
+                for c in range(c0, c0 + 6):
+                    layer.paint((r, c), value)
+        for _ in range(10):
+            app.processEvents()
+        print(f"PANEL (necrosis square {what}):\n" + analyze.results.value.split("tissue classes", 1)[1])
+        export.kind.value = "JSON (result)"
+        doc = json.loads(export.export(out / f"result_{what}.json").read_text(encoding="utf-8"))
+        tc = doc["review"].get("tissue_classes", {})
+        print(f"result.json ({what}): review.tissue_classes necrosis {tc.get('area_mm2', {}).get('necrosis')} mm2, "
+              f"{tc.get('pct_of_tissue', {}).get('necrosis')} %; run metrics necrosis "
+              f"{doc['metrics'].get('necrosis_fraction_pct')} %")
+        viewer.window._qt_window.grab().save(str(out / f"necrosis_{what}.png"))
     viewer.close()
 
 
