@@ -10,6 +10,8 @@
   0.5 µm/px slide: the nuclei lay at twice their place, under an "Inconsistent units" toast.
 - Export's import of cells.geojson gave its annotations Shapes layer no unit: "Inconsistent units" toast.
 - Export's result.json "review" counted near-black nuclei as the panel does not (no near-black QC).
+- Export's result.json of nuclei read from a file said ``"input": null``: not which slide nor which file the
+  reviewed counts are of (now ``input`` = the slide's file, ``nuclei_from`` = the GeoJSON's).
 """
 
 from __future__ import annotations
@@ -169,6 +171,12 @@ def test_edits_reopened_on_the_slide_lie_on_their_nuclei(make_napari_viewer, tmp
     export = _open(viewer, "export_widget")  # Export's import of the same file: annotations in µm too
     shapes, _ = export.import_(edits)
     assert [str(u) for u in shapes.units] == [str(u) for u in image.units]
+    # the exported result.json says what the reviewed counts are of: the slide and the nuclei's file
+    export.kind.value = "JSON (result)"
+    doc = json.loads(export.export(tmp_path / "result.json").read_text(encoding="utf-8"))
+    assert doc["input"] == str(tmp_path / "slide.tif")
+    assert doc["nuclei_from"] == str(edits)
+    assert doc["review"]["ki67_counts"]["positive"] == 1
     viewer.screenshot(canvas_only=True)  # a draw: napari checks the units there
     assert not [m for m in seen if INCONSISTENT in m], seen
 

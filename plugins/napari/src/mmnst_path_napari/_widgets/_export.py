@@ -71,11 +71,13 @@ def export_csv(points: Any, path: str | Path) -> Path:
 
 
 def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_classes: Any = None,
-                run: Any = None) -> Path:
+                run: Any = None, image: Any = None) -> Path:
     """result.json: the library's result document (when the layer came from Analyze) plus the
     reviewed Ki67 counts and metrics, the ROIs and, when the reviewer painted the run's tissue class
     map, its class areas as painted (``review.tissue_classes``: area mm², % of the classed area).
-    ``points`` may be None (an H&E run has no nuclei): ``run`` is then the layer holding the run."""
+    ``points`` may be None (an H&E run has no nuclei): ``run`` is then the layer holding the run. Nuclei read
+    from a file carry no run: ``input`` then names the file of ``image`` (the slide layer), and ``nuclei_from``
+    the file the nuclei came from, so a colleague knows what the reviewed counts are of."""
     from mmnst_path.report import atomic_write_text, json_ready, result_to_dict
 
     from ._review import unreviewed_near_black
@@ -83,7 +85,9 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_c
     holder = points if points is not None else run
     meta = holder.metadata.get("mmnst_path", {}) if holder is not None else {}
     result = meta.get("result")
-    doc: dict[str, Any] = result_to_dict(result) if result is not None else {"input": None}
+    doc: dict[str, Any] = result_to_dict(result) if result is not None else {"input": _source(image)}
+    if result is None and meta.get("file"):
+        doc["nuclei_from"] = meta["file"]
     for key in ("mpp_source", "stains_source"):  # where the pixel size and the stains came from
         if meta.get(key):
             doc[key] = meta[key]
@@ -132,9 +136,15 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
         out.append(([r.polygon for r in rois], kw, "shapes"))
     if len(cells):
         data = points_layer(cells, mpp=mpp, name=f"{stem} detections")
-        data[1]["metadata"]["mmnst_path"]["ki67_stains"] = stains
+        data[1]["metadata"]["mmnst_path"].update(ki67_stains=stains, file=str(path))
         out.append(data)
     return out
+
+
+def _source(layer: Any) -> str | None:
+    """The file a layer was read from (napari's ``layer.source.path``), None when it was not read from one."""
+    path = getattr(getattr(layer, "source", None), "path", None)
+    return str(path) if path else None
 
 
 def painted_classes(viewer: Any) -> tuple[dict[str, Any] | None, Any]:
@@ -177,8 +187,8 @@ class ExportWidget(Container):
 
     def export(self, path: str | Path) -> Path:
         reference = self.points.value
+        images = rgb_image_layers(self.viewer)
         if reference is None:
-            images = rgb_image_layers(self.viewer)
             reference = images[0] if images else None
         rois = shapes_rois(self.rois.value, reference)
         kind = self.kind.value
@@ -193,7 +203,8 @@ class ExportWidget(Container):
         elif kind.startswith("CSV"):
             out = export_csv(self.points.value, path)
         else:
-            out = export_json(self.points.value, path, rois=rois, tissue_classes=painted)
+            out = export_json(self.points.value, path, rois=rois, tissue_classes=painted,
+                              image=images[0] if images else None)
         self.status.value = f"wrote {out}"
         return out
 

@@ -302,7 +302,8 @@ class ReviewWidget(Container):
             mpp = layer_mpp(images[0]) if images else None  # their place, under an "Inconsistent units" toast)
         data = points_layer(cells, mpp=mpp, name=layer.name if layer is not None else "nuclei")
         keep = ("result", "header", "mpp_source", "stains", "stains_source", "source")
-        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep}, ki67_stains=stains)
+        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep}, ki67_stains=stains,
+                                                 file=str(path))
         new = add_or_replace(self.viewer, data)
         self.points.reset_choices()
         self.points.value = new
