@@ -1,7 +1,8 @@
 """Atomic file writes: a temporary file in the target folder, fsynced, then :func:`os.replace`, so an
 interrupted run never leaves a half-written file; the file gets the mode :func:`open` would give it
 (``0o666 & ~umask``), so colleagues sharing the folder can read it. Re-exported by
-:mod:`mmnst_path.report`."""
+:mod:`mmnst_path.report`. :func:`interrupt_held` keeps Ctrl-C out of writing a set of files that belong
+together (a batch's summary.csv, summary.json and report.html), so they never disagree."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import contextlib
 import gzip
 import io
 import os
+import signal
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_open_text", "atomic_write_bytes", "atomic_write_text", "current_umask"]
+__all__ = ["atomic_open_text", "atomic_write_bytes", "atomic_write_text", "current_umask", "interrupt_held"]
 
 _UMASK_LOCK = threading.Lock()
 
@@ -88,3 +90,28 @@ def atomic_open_text(path: str | os.PathLike[str], *, compress: bool = False) ->
             yield text  # type: ignore[misc]
             text.flush()
             text.detach()  # leaves ``raw`` open for the flush and fsync of _atomic_binary
+
+
+@contextlib.contextmanager
+def interrupt_held() -> Iterator[list[int]]:
+    """Hold Ctrl-C (SIGINT) while the block runs: a Ctrl-C pressed meanwhile is noted, not raised.
+
+    Each file is written atomically anyway; this keeps a *set* of files whole, e.g. a batch's summary.csv,
+    summary.json and report.html written after a first Ctrl-C, which a second one would leave
+    disagreeing (summary.csv new, report.html missing). The caller decides what a held Ctrl-C means after
+    the block (the yielded list holds one entry per Ctrl-C held). Outside the main thread, or where the
+    handler cannot be set, the block runs unprotected (Python delivers signals to the main thread only).
+    """
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    except (ValueError, OSError):  # an embedded interpreter without signal support
+        yield held
+        return
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -5,7 +5,9 @@
 ``DIR/summary.json`` (rewritten atomically after every input, so a killed run leaves a
 consistent summary of what was done) and, at the end, ``DIR/report.html``. A run stopped by Ctrl-C
 (``KeyboardInterrupt``) after one input or more writes all three at once, the inputs it did not reach
-as ``status="not analysed"`` rows, then re-raises.
+as ``status="not analysed"`` rows, then re-raises; a second Ctrl-C meanwhile (or one while the final
+summaries are written, after which the complete run ends as usual) waits until all three are written, so
+they never disagree.
 
 Reliability rules
     * An input that fails (unreadable, damaged, unsupported, no mpp, a result that cannot be
@@ -453,6 +455,7 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
 def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Sequence[tuple[str, str]],
          progress: BatchProgress | None, out_dir: Path, compare_idx: tuple[int, int] | None,
          rois: tuple[Any, ...], roi_digest: str | None, scheduler: Any) -> BatchOutcome:
+    from ._atomic import interrupt_held
     from .report import RESULT_FILES, error_row, write_summary_csv, write_summary_json
 
     req = request_hash(options.config, mpp=options.mpp, roi_digest=roi_digest, mpp_override=options.mpp_override)
@@ -521,12 +524,14 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
         header["comparison"] = comparison
     paths = {"summary_csv": out_dir / "summary.csv", "summary_json": out_dir / "summary.json"}
     summary_error = None  # only the final summary counts
-    try:
-        write_summaries()
-        paths["report_html"] = _write_html(out_dir, all_rows, dict(zip(map(str, files), names, strict=True)),
-                                           comparison)
-    except OSError as exc:
-        summary_error = exc
+    # the three files agree: a Ctrl-C now waits until they are written, and the run, complete, ends as usual
+    with interrupt_held():
+        try:
+            write_summaries()
+            paths["report_html"] = _write_html(out_dir, all_rows, dict(zip(map(str, files), names, strict=True)),
+                                               comparison)
+        except OSError as exc:
+            summary_error = exc
     if summary_error is not None:
         msg = f"cannot write the batch summary to {out_dir}: {summary_error.strerror or summary_error}"
         raise OutputError(msg) from summary_error
@@ -539,12 +544,14 @@ def _write_interrupted(out_dir: Path, rows: list[dict[str, Any]], done_rows: dic
     """After Ctrl-C: summary.csv, summary.json and report.html (each written atomically) hold the finished
     inputs and, in input order, a row ``status="not analysed"`` for each input not reached, so the folder
     reads as what it is; ``--resume`` then analyses those (they have no result folder) and rewrites all three."""
+    from ._atomic import interrupt_held
     from .report import write_summary_csv, write_summary_json
 
     current = list(rows)
     for i, path in enumerate(files):
         current.append(done_rows[i] if i in done_rows else interrupted_row(str(path)))
-    with contextlib.suppress(OSError):  # a full disk must not hide the interruption itself
+    # a second Ctrl-C waits until all three are written (it would leave summary.csv new and report.html old)
+    with interrupt_held(), contextlib.suppress(OSError):  # a full disk must not hide the interruption itself
         write_summary_csv(current, out_dir / "summary.csv")
         write_summary_json(current, out_dir / "summary.json", extra={**header, "interrupted": True})
         _write_html(out_dir, current, dict(zip(map(str, files), names, strict=True)), None)

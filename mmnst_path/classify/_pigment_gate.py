@@ -197,7 +197,9 @@ def tile_may_hold_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel
 
 def default_gate_model_path() -> Path:
     """The shipped gate model file."""
-    return Path(__file__).resolve().parent.parent / "models" / "pigment_gate.mmnst"
+    from . import models_dir
+
+    return models_dir() / "pigment_gate.mmnst"
 
 
 @lru_cache(maxsize=4)

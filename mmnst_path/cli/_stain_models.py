@@ -30,15 +30,13 @@ def _loader(module: str, name: str) -> Callable[[Path | None], Any]:
     return getattr(importlib.import_module(f"mmnst_path.stain.{module}"), name)  # type: ignore[no-any-return]
 
 
-def _models_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "models"
-
-
 def _resolve(spec: str) -> tuple[Path, list[tuple[str, str, str]]] | None:
     """The file a spec names and the loaders to try, or None when the spec is not a stain-guess model."""
+    from ..classify import models_dir
+
     stem = spec.strip()
     name = stem if stem.lower().endswith(".json") else f"{stem}.json"
-    shipped = _models_dir() / name
+    shipped = models_dir() / name
     if name in STAIN_MODELS and not Path(stem).is_file():
         return shipped, [STAIN_MODELS[name]]
     path = Path(stem).expanduser()
@@ -70,12 +68,14 @@ def load_stain_model(spec: str) -> tuple[Any, str] | None:
 def stain_model_lines() -> tuple[list[str], bool]:
     """``models list`` lines for the shipped stain-guess models, and False when one of them could not be
     read (a damaged file is said in its line, not raised)."""
+    from ..classify import models_dir
+
     lines: list[str] = []
     ok = True
     for name, (use, module, fn) in STAIN_MODELS.items():
         stem = Path(name).stem
         try:
-            model = _loader(module, fn)(_models_dir() / name)
+            model = _loader(module, fn)(models_dir() / name)
         except (ValueError, OSError) as exc:
             lines.append(f"{stem:24s} {' '.join(str(exc).split())}")
             ok = False

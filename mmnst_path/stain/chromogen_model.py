@@ -139,7 +139,9 @@ def chromogen_features(first: tuple[np.ndarray, np.ndarray, np.ndarray], chromog
 
 
 def shipped_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "models" / CHROMOGEN_MODEL_FILE
+    from ..classify import models_dir
+
+    return models_dir() / CHROMOGEN_MODEL_FILE
 
 
 def load_chromogen_model(path: str | Path | None = None) -> LinearStainModel:

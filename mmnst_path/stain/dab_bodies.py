@@ -206,7 +206,9 @@ AEC_P = 0.9
 
 def dab_model_path() -> Path:
     """Path of the shipped model file."""
-    return Path(__file__).resolve().parent.parent / "models" / DAB_MODEL_FILE
+    from ..classify import models_dir
+
+    return models_dir() / DAB_MODEL_FILE
 
 
 def load_dab_model(path: str | Path | None = None) -> LinearStainModel:

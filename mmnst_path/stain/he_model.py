@@ -291,7 +291,9 @@ def read_model(path: str | Path, *, classes: tuple[str, str] = CLASSES,
 
 
 def shipped_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "models" / HE_MODEL_FILE
+    from ..classify import models_dir
+
+    return models_dir() / HE_MODEL_FILE
 
 
 @functools.lru_cache(maxsize=8)

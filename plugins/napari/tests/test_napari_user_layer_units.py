@@ -70,9 +70,11 @@ def test_layers_added_from_the_plugins_menu_session_take_the_image_units(make_na
 
     labels = viewer.add_labels(np.zeros((96, 128), dtype=np.uint8))  # a mask painted in image pixels
     _assert_follows(labels, image)
-    viewer.layers.selection.clear()  # File > New Layer > Labels with nothing selected: 512 x 512 pixels
+    viewer.layers.selection.clear()  # File > New Layer > Labels with nothing selected: napari's 512 x 512
     app.commands.execute_command("napari.window.file.new_layer.new_labels").result()
     _assert_follows(viewer.layers[-1], image)
+    assert viewer.layers[-1].data.shape == (96, 128)  # the whole image in its pixels (session 38 H5: was 512 x 512)
+    assert not viewer.layers[-1].data.any()
     # Points / Shapes of that menu with nothing selected come as napari makes them (scale 1 in the
     # image's unit: world µm, napari's own choice), without the warning
     viewer.layers.selection.clear()
@@ -134,3 +136,31 @@ def test_nothing_changes_without_a_micrometre_image(make_napari_viewer, tmp_path
     points = viewer.add_points()
     assert not adopt_image_units(points, viewer.layers)
     np.testing.assert_array_equal(points.scale, [1.0, 1.0])
+
+
+def test_new_labels_with_nothing_selected_covers_a_big_slide_on_a_coarser_grid(make_napari_viewer):
+    """Session 38 H5: napari's *New Labels* with no layer selected made a 512 x 512 pixel layer, which the
+    units hook put at the slide's µm scale: a 256 µm corner of a 10 mm slide. It now covers the slide,
+    on Train tissue's grid (a power of two of level-0 pixels a label pixel), so painting reaches every part."""
+    import dask.array as da
+    from napari._app_model import get_app_model
+
+    viewer = make_napari_viewer()
+    app = get_app_model()
+    app.commands.execute_command(f"{PLUGIN}.review_widget").result()  # Plugins > Review
+    rows, cols = 20_000, 12_000
+    levels = [da.zeros((rows // 2**k, cols // 2**k, 3), dtype=np.uint8, chunks=512) for k in range(4)]
+    slide = viewer.add_image(levels, multiscale=True, rgb=True, scale=(MPP, MPP), units=("µm", "µm"), name="slide")
+    viewer.layers.selection.clear()
+    app.commands.execute_command("napari.window.file.new_layer.new_labels").result()
+    labels = viewer.layers[-1]
+    assert labels.data.shape == (5000, 3000)  # 4 level-0 pixels a label pixel (longest side <= 8192)
+    np.testing.assert_allclose(labels.scale, [4 * MPP, 4 * MPP])
+    assert _units(labels) == _units(slide)
+    # its pixels lie on the slide's: label pixel (r, c) is centred on level-0 pixels 4r..4r+3
+    np.testing.assert_allclose(labels.data_to_world(np.array([0.0, 0.0])), [1.5 * MPP, 1.5 * MPP])
+    np.testing.assert_allclose(labels.data_to_world(np.array([4999.0, 2999.0])), [(rows - 2.5) * MPP, (cols - 2.5) * MPP])
+    # a script's empty 512 x 512 mask is its own pixels: it follows the units, keeps its shape
+    mask = viewer.add_labels(np.zeros((512, 512), dtype=np.uint8))
+    assert mask.data.shape == (512, 512)
+    np.testing.assert_array_equal(mask.scale, [MPP, MPP])

@@ -45,6 +45,7 @@ __all__ = [
     "display_colours",
     "melanocytic_text",
     "near_black_warning",
+    "painted_areas",
     "pigment_warning",
     "qc_warnings",
     "stroma_warning",
@@ -255,3 +256,25 @@ def _edge_weight(grid: tuple[int, int], d: float, shape: tuple[int, ...]) -> np.
     rows = np.clip(shape[0] - np.arange(grid[0]) * d, 0, d) / d
     cols = np.clip(shape[1] - np.arange(grid[1]) * d, 0, d) / d
     return np.outer(rows, cols)
+
+
+def painted_areas(layer: Any, *, shape: tuple[int, ...], mpp: float) -> dict[str, Any]:
+    """Class areas of a run's tissue class layer as the reviewer painted it (a necrosis region drawn or
+    erased): the run's own areas (``areas_at_run`` in its metadata, the library's numbers) plus what the
+    strokes changed against the grid the run gave (``labels_at_run``), each grid pixel by its share inside
+    the image of level-0 ``shape``; a value that names no class counts as unclassed. :func:`class_areas`
+    form, with ``changed_blocks`` (grid pixels whose class the reviewer changed)."""
+    meta = layer.metadata["mmnst_path"]
+    classes = list(meta["classes"])
+    before, now = np.asarray(meta["labels_at_run"]), np.asarray(layer.data)
+    changed = before != now
+    weight = _edge_weight(now.shape, float(meta["downsample"]), shape)
+    block_mm2 = (float(meta["downsample"]) * float(mpp)) ** 2 / 1e6
+    area = dict(meta["areas_at_run"]["area_mm2"])
+    for k, name in enumerate(classes, start=1):
+        delta = weight[changed & (now == k)].sum() - weight[changed & (before == k)].sum()
+        area[name] = max(float(area.get(name, 0.0)) + float(delta) * block_mm2, 0.0)
+    tissue = sum(a for name, a in area.items() if name not in NOT_TISSUE)
+    pct = {name: (100.0 * a / tissue if tissue > 0 and name not in NOT_TISSUE else math.nan)
+           for name, a in area.items()}  # fmt: skip
+    return {"area_mm2": area, "pct_of_tissue": pct, "tissue_mm2": tissue, "changed_blocks": int(changed.sum())}

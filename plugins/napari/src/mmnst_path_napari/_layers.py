@@ -25,6 +25,7 @@ from ._caption import keep_caption_on_canvas  # (re-exported: the frame's layer 
 __all__ = [
     "CLASSES",
     "CLASS_COLORS",
+    "added_nucleus_features",
     "cells_from_points",
     "class_colors",
     "exact_raster",
@@ -218,18 +219,7 @@ def points_layer(
     kwargs: dict[str, Any] = {
         "name": name,
         "features": features,
-        "feature_defaults": {
-            "class": "positive",
-            "dab_od": np.nan,
-            "counterstain_od": np.nan,
-            "area_um2": np.nan,
-            "intensity_bin": 1,
-            "cell_type": "tumour",  # a nucleus the reviewer adds is a tumour nucleus,
-            "near_black": False,  # not measured,
-            "in_spindle_sheet": False,
-            "reviewed": True,  # and judged by the reviewer
-            **{key: np.nan for key in OPTIONAL_MEASUREMENTS if key in features},
-        },
+        "feature_defaults": added_nucleus_features(features),
         "size": size,
         "face_color": "transparent",
         "border_color": colors,
@@ -240,6 +230,23 @@ def points_layer(
         **_units(mpp),
     }
     return (data, kwargs, "points")
+
+
+def added_nucleus_features(columns: Any, cls: str = "positive") -> dict[str, Any]:
+    """The features of a nucleus the reviewer adds, of class ``cls``: a tumour nucleus, not measured
+    (NaN measurements), judged by the reviewer; ``columns`` are the nuclei layer's feature names."""
+    return {
+        "class": cls,
+        "dab_od": np.nan,
+        "counterstain_od": np.nan,
+        "area_um2": np.nan,
+        "intensity_bin": 1 if cls == "positive" else 0,
+        "cell_type": "tumour",  # a nucleus the reviewer adds is a tumour nucleus,
+        "near_black": False,  # not measured,
+        "in_spindle_sheet": False,
+        "reviewed": True,  # and judged by the reviewer
+        **{key: np.nan for key in OPTIONAL_MEASUREMENTS if key in columns},
+    }
 
 
 def raster_transform(

@@ -8,7 +8,10 @@ since world coordinates are µm, a shape typed in pixel numbers lands at the wro
 
 :func:`follow_image_units` has the viewer call :func:`adopt_image_units` on each layer it takes
 in, early enough that napari's canvas never sees the mixed units; it gives such a layer the image's scale, translate and units, so its
-data coordinates are the image's level-0 pixels. A layer that came with its own scale, translate
+data coordinates are the image's level-0 pixels. napari's *New Labels* with no layer selected makes a
+512 x 512 pixel layer: beside a µm slide it gets an empty label grid covering the whole image instead
+(level-0 pixels for a tile, a power-of-two grid for a big slide, as Train tissue's training labels), not
+a 512-pixel corner of it. A layer that came with its own scale, translate
 or units (opened from a file that carries them, or added by the plugin) is never touched, nor is
 one added when no RGB image (a slide) has a physical unit or when the µm slides disagree on their
 placement.
@@ -16,12 +19,17 @@ placement.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 
 __all__ = ["adopt_image_units", "follow_current_viewer", "follow_image_units"]
 
+#: the side of the Labels layer napari's *New Labels* makes when no layer is selected
+_NEW_LABELS_SIDE = 512
+#: the viewer method behind napari's *New Labels* (menu, layer-list button)
+_NEW_LABELS_CALL = "_new_labels"
 #: the unit names napari gives a layer that has no physical unit
 _PIXEL_UNITS = frozenset({"pixel", "pixels", "px"})
 
@@ -40,6 +48,40 @@ def _has_default_placement(layer: Any) -> bool:
         and np.allclose(np.asarray(layer.affine.affine_matrix, dtype=np.float64), np.eye(layer.ndim + 1))
         and _is_pixel(layer.units)
     )
+
+
+def _from_new_labels_button(layer: Any) -> bool:
+    """True when ``layer`` is the empty 512 x 512 grid napari's *New Labels* makes with no layer selected
+    (a script's ``add_labels(np.zeros((512, 512)))`` is left as it came)."""
+    if layer.data.shape != (_NEW_LABELS_SIDE, _NEW_LABELS_SIDE):
+        return False
+    frame = sys._getframe(1)
+    while frame is not None:  # napari's ViewerModel._new_labels is on the stack while it adds the layer
+        if frame.f_code.co_name == _NEW_LABELS_CALL and "napari" in frame.f_code.co_filename:
+            return not np.any(layer.data)
+        frame = frame.f_back
+    return False
+
+
+def _cover_image(layer: Any, layers: Any, units: tuple[str, str]) -> None:
+    """Give the Labels ``layer`` an empty grid over the largest µm RGB image (they share a placement)."""
+    from napari.layers import Image
+
+    from ._layers import raster_transform
+    from ._tissue import labels_downsample
+
+    images = [lay for lay in layers
+              if lay is not layer and isinstance(lay, Image) and lay.rgb and not _is_pixel(lay.units[-2:])]
+    image = max(images, key=lambda lay: int(np.prod((lay.data[0] if lay.multiscale else lay.data).shape[:2])))
+    data = image.data[0] if image.multiscale else image.data
+    rows, cols = int(data.shape[-3]), int(data.shape[-2])
+    d = labels_downsample((rows, cols))
+    place = raster_transform(downsample=d, mpp=float(image.scale[-1]))
+    layer.data = np.zeros((-(-rows // d), -(-cols // d)), dtype=layer.data.dtype)
+    layer.units = units
+    layer.scale = place["scale"]
+    shift = zip(place["translate"], image.translate[-2:], strict=True)
+    layer.translate = tuple(float(a) + float(b) for a, b in shift)
 
 
 def _reference_image(layers: Any, new: Any) -> Any | None:
@@ -93,6 +135,9 @@ def adopt_image_units(layer: Any, layers: Any) -> bool:
     if ref is None:
         return False
     scale, translate, units = ref
+    if isinstance(layer, Labels) and _from_new_labels_button(layer):
+        _cover_image(layer, layers, units)
+        return True
     layer.units = units
     layer.scale = scale
     layer.translate = translate

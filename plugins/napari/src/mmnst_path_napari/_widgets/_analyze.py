@@ -28,6 +28,7 @@ from .._analysis import (
 from .._classmap import (
     class_legend_html,
     class_table_text,
+    painted_areas,
     qc_warnings,
     tissue_class_layer,
 )
@@ -528,14 +529,31 @@ class AnalyzeWidget(Container):
         # each sentence once: what the user must act on in the warning line, the figures in the box
         self.notice.value = "\n".join([*plan.refused, *(f"⚠ {w}" for w in qc_warnings(result.metrics))])
         text = panel_text(result, header=header)
+        self._panel = text
         self.legend.value = legend_html(result.measures, hidden=hidden_maps(layer_data))
         if classes is not None:
             meta = classes[1]["metadata"]["mmnst_path"]
             text += "\ntissue classes (% of the classed area):\n" + class_table_text(meta["areas"])
             self.legend.value += "<br>" + class_legend_html(meta["classes"], meta["colours"], values=False)
+            self._follow_painting(self._layers[0])
         self.results.value = text
         if "nuclei" in self.viewer.layers:
             self.viewer.layers["nuclei"].metadata["mmnst_path"]["result"] = result
+
+    def _follow_painting(self, layer: Any) -> None:
+        """A necrosis (or any class) region the reviewer paints or erases on the run's ``tissue classes``
+        layer: the class areas in the panel (and Export's result.json) follow the strokes."""
+        meta = layer.metadata["mmnst_path"]
+        meta.update(labels_at_run=np.array(layer.data, copy=True), areas_at_run=meta["areas"], result=self.result)
+
+        def painted(*_: Any) -> None:
+            areas = painted_areas(layer, shape=tuple(self.result.shape), mpp=float(self.result.mpp))
+            meta["areas"] = areas
+            self.results.value = (f"{self._panel}\ntissue classes as painted ({areas['changed_blocks']} blocks "
+                                  f"changed; % of the classed area):\n{class_table_text(areas)}")
+
+        layer.events.paint.connect(painted)
+        layer.events.data.connect(painted)
 
     def _show_detected_od(self, config: Any) -> None:
         """After a run with detected stains, the box shows the field the detected stains counted at."""

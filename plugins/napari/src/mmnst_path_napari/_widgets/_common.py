@@ -19,6 +19,7 @@ __all__ = [
     "add_or_replace",
     "image_bounds",
     "keep_lines",
+    "keep_top_rows",
     "layer_mpp",
     "layer_reader",
     "model_file",
@@ -84,6 +85,31 @@ def scroll_area(form: Any, min_px: int = SCROLL_MIN_PX) -> Any:
     area.setMinimumHeight(min_px)
     _track_width(area, form)
     return area
+
+
+def keep_top_rows(area: Any, form: Any, rows: int) -> None:
+    """Keep the scroll ``area``'s minimum height at the form's first ``rows`` rows, so they always show whole
+    (Train tissue's class legend, the values to paint: with a status and a classes table below, docked above
+    Train cells, the layout gave the area its 160 px minimum and the legend showed 3 of its 10 classes);
+    followed whenever the form's layout asks for a new size (a class added makes the legend taller)."""
+    from qtpy.QtCore import QEvent, QObject
+
+    def follow() -> None:
+        layout = form.layout()
+        count = min(rows, layout.count())
+        need = layout.contentsMargins().top() + layout.spacing() * max(count - 1, 0)
+        need += sum(layout.itemAt(i).sizeHint().height() for i in range(count)) + 2 * area.frameWidth()
+        if need > area.minimumHeight() or need < area.minimumHeight() - 1:
+            area.setMinimumHeight(max(need, SCROLL_MIN_PX))
+
+    class Follow(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange):
+                follow()
+            return False
+
+    form.installEventFilter(Follow(form))  # parented to the form: lives as long as it
+    follow()
 
 
 def _track_width(area: Any, form: Any) -> None:

@@ -70,22 +70,37 @@ def export_csv(points: Any, path: str | Path) -> Path:
     return atomic_write_text(path, cells_csv_text(cells_from_points(points.data, points.features)))
 
 
-def export_json(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Path:
+def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_classes: Any = None,
+                run: Any = None, image: Any = None) -> Path:
     """result.json: the library's result document (when the layer came from Analyze) plus the
-    reviewed Ki67 counts and metrics and the ROIs."""
+    reviewed Ki67 counts and metrics, the ROIs and, when the reviewer painted the run's tissue class
+    map, its class areas as painted (``review.tissue_classes``: area mm², % of the classed area).
+    ``points`` may be None (an H&E run has no nuclei): ``run`` is then the layer holding the run. Nuclei read
+    from a file carry no run: ``input`` then names the file of ``image`` (the slide layer), and ``nuclei_from``
+    the file the nuclei came from, so a colleague knows what the reviewed counts are of."""
     from mmnst_path.report import atomic_write_text, json_ready, result_to_dict
 
-    meta = points.metadata.get("mmnst_path", {})
+    from ._review import unreviewed_near_black
+
+    holder = points if points is not None else run
+    meta = holder.metadata.get("mmnst_path", {}) if holder is not None else {}
     result = meta.get("result")
-    doc: dict[str, Any] = result_to_dict(result) if result is not None else {"input": None}
+    doc: dict[str, Any] = result_to_dict(result) if result is not None else {"input": _source(image)}
+    if result is None and meta.get("file"):
+        doc["nuclei_from"] = meta["file"]
     for key in ("mpp_source", "stains_source"):  # where the pixel size and the stains came from
         if meta.get(key):
             doc[key] = meta[key]
-    feats = points.features
-    counts, metrics = ki67_from_classes(
-        np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"])
-    )
-    doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
+    doc["review"] = {}
+    if points is not None:
+        feats = points.features
+        counts, metrics = ki67_from_classes(  # as the Review panel computes them (its near-black QC included)
+            np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"]),
+            near_black=unreviewed_near_black(feats),
+        )
+        doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
+    if tissue_classes is not None:
+        doc["review"]["tissue_classes"] = tissue_classes
     doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist()} for r in rois]
     return atomic_write_text(path, json.dumps(json_ready(doc), indent=2))
 
@@ -116,12 +131,30 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
             "scale": s,
             "features": {"name": [r.name for r in rois]},
         }
+        if mpp:  # in µm as the slide and the nuclei (without, napari warned "Inconsistent units across layers")
+            kw["units"] = ("µm", "µm")
         out.append(([r.polygon for r in rois], kw, "shapes"))
     if len(cells):
         data = points_layer(cells, mpp=mpp, name=f"{stem} detections")
-        data[1]["metadata"]["mmnst_path"]["ki67_stains"] = stains
+        data[1]["metadata"]["mmnst_path"].update(ki67_stains=stains, file=str(path))
         out.append(data)
     return out
+
+
+def _source(layer: Any) -> str | None:
+    """The file a layer was read from (napari's ``layer.source.path``), None when it was not read from one."""
+    path = getattr(getattr(layer, "source", None), "path", None)
+    return str(path) if path else None
+
+
+def painted_classes(viewer: Any) -> tuple[dict[str, Any] | None, Any]:
+    """The class areas of the run's tissue class layer when the reviewer painted it (None otherwise), and
+    that layer (None when there is none)."""
+    for lay in viewer.layers:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        if meta.get("kind") == "tissue classes" and "areas_at_run" in meta:
+            return (dict(meta["areas"]) if meta["areas"].get("changed_blocks") else None), lay
+    return None, None
 
 
 class ExportWidget(Container):
@@ -154,20 +187,24 @@ class ExportWidget(Container):
 
     def export(self, path: str | Path) -> Path:
         reference = self.points.value
+        images = rgb_image_layers(self.viewer)
         if reference is None:
-            images = rgb_image_layers(self.viewer)
             reference = images[0] if images else None
         rois = shapes_rois(self.rois.value, reference)
         kind = self.kind.value
+        painted, run = painted_classes(self.viewer)
         if kind.startswith("GeoJSON"):
             out = export_geojson(self.points.value, path, rois=rois)
+        elif kind.startswith("JSON") and self.points.value is None and painted is not None:  # an H&E run
+            out = export_json(None, path, rois=rois, tissue_classes=painted, run=run)
         elif self.points.value is None:
             self.status.value = "no nuclei layer to export"
             return Path(path)
         elif kind.startswith("CSV"):
             out = export_csv(self.points.value, path)
         else:
-            out = export_json(self.points.value, path, rois=rois)
+            out = export_json(self.points.value, path, rois=rois, tissue_classes=painted,
+                              image=images[0] if images else None)
         self.status.value = f"wrote {out}"
         return out
 

@@ -15,9 +15,18 @@ from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
 from .._analysis import COUNTED_CLASSES, ki67_from_classes, panel_text, reviewed_hotspot_caption
 from .._classmap import qc_warnings
 from .._geojson import layer_stains, read_detections_stains, write_geojson
-from .._layers import CLASS_COLORS, cells_from_points, points_layer, results_text
+from .._layers import CLASS_COLORS, added_nucleus_features, cells_from_points, points_layer, results_text
 from .._units import follow_image_units
-from ._common import PANEL_LINES, add_or_replace, keep_lines, layer_choice, notice_label, nuclei_layers
+from ._common import (
+    PANEL_LINES,
+    add_or_replace,
+    keep_lines,
+    layer_choice,
+    layer_mpp,
+    notice_label,
+    nuclei_layers,
+    rgb_image_layers,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -25,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["ReviewWidget", "review_warnings", "set_classes", "stains_line", "toggle_classes", "unreviewed_near_black"]
 
 EDIT_CLASSES = ("positive", "negative", "pigment")
+#: the class a reviewer gives a counted nucleus that is not a tumour nucleus (a stromal nucleus, a lymphocyte):
+#: kept on the layer and in every export as "Excluded", out of the index (deleting it lost that judgement)
+NOT_TUMOUR = "excluded"
 
 
 def set_classes(layer: Any, indices: Any, cls: str) -> None:
@@ -118,8 +130,9 @@ class ReviewWidget(Container):
     """Correct the nuclei of the analysis; the panel shows the library's metrics of the edits.
 
     Keys on the nuclei layer: ``t`` toggles positive/negative, ``1``/``2``/``3`` set positive /
-    negative / pigment for the selected points. In napari's *add points* mode new nuclei get the
-    class chosen in "add as".
+    negative / pigment, ``4`` excluded (not tumour, not counted) for the selected points. In napari's
+    *add points* mode new nuclei get the class chosen in "add as" (and no measurements), whichever
+    nucleus was selected before (napari copies a selected point's features to the next one added).
     """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
@@ -130,8 +143,8 @@ class ReviewWidget(Container):
         self.points = layer_choice(viewer, "nuclei layer", nuclei_layers)
         self.add_class = ComboBox(label="add as", choices=list(EDIT_CLASSES), value="positive")
         buttons = []
-        for cls in EDIT_CLASSES:
-            b = PushButton(text=f"→ {cls}")
+        for cls in (*EDIT_CLASSES, NOT_TUMOUR):
+            b = PushButton(text=f"→ {cls}" if cls != NOT_TUMOUR else "→ not tumour")
             b.changed.connect(lambda *_, c=cls: self._apply(c))
             buttons.append(b)
         self.toggle_button = PushButton(text="toggle +/−")
@@ -148,7 +161,8 @@ class ReviewWidget(Container):
         super().__init__(
             widgets=[
                 self.points, self.add_class,
-                Container(widgets=[*buttons, self.toggle_button], layout="horizontal", labels=False),
+                Container(widgets=[*buttons[:3], self.toggle_button], layout="horizontal", labels=False),
+                buttons[3],
                 self.notice, self.results, self.file,
                 Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
             ]
@@ -176,18 +190,36 @@ class ReviewWidget(Container):
         if layer is self._connected:
             return
         if self._connected is not None:
-            self._connected.events.data.disconnect(self.update)
+            self._connected.events.data.disconnect(self._data_changed)
             self._connected.events.border_color.disconnect(self.update)
         self._connected = layer
         if layer is None:
             self.results.value = self.notice.value = ""
             return
-        layer.events.data.connect(self.update)
+        layer.events.data.connect(self._data_changed)
         layer.events.border_color.connect(self.update)
         layer.bind_key("t", lambda lay: toggle_classes(lay, lay.selected_data), overwrite=True)
-        for key, cls in zip("123", EDIT_CLASSES, strict=True):
+        for key, cls in zip("1234", (*EDIT_CLASSES, NOT_TUMOUR), strict=True):
             layer.bind_key(key, lambda lay, c=cls: set_classes(lay, lay.selected_data, c), overwrite=True)
         self._set_add_class()
+        self.update()
+
+    def _data_changed(self, event: Any = None) -> None:
+        """Points added (napari's add mode): the "add as" class and an added nucleus's features, whatever
+        napari copied from the nucleus selected before (its class, DAB, area, type); then the panel."""
+        layer = self.points.value
+        if layer is not None and str(getattr(event, "action", "")) == "added":
+            n = len(layer.data)
+            idx = sorted({int(i) % n for i in getattr(event, "data_indices", ()) if -n <= int(i) < n})
+            if idx:
+                features = layer.features
+                for key, value in added_nucleus_features(features.columns, self.add_class.value).items():
+                    if key in features.columns:
+                        features.iloc[idx, features.columns.get_loc(key)] = value
+                colors = np.asarray(layer.border_color).copy()
+                colors[idx] = CLASS_COLORS[self.add_class.value]
+                layer.border_color = colors  # emits border_color: the panel follows
+                self._set_add_class()  # the next point added, too
         self.update()
 
     def _set_add_class(self, *_: Any) -> None:
@@ -265,9 +297,13 @@ class ReviewWidget(Container):
         layer = self.points.value
         meta = dict(layer.metadata.get("mmnst_path", {})) if layer is not None else {}
         mpp = meta.get("mpp")
+        if mpp is None:  # no nuclei layer yet (edits reopened on the slide): the slide's pixel size, as Export's
+            images = rgb_image_layers(self.viewer)  # import takes it (at scale 1 the nuclei lay at 1 / mpp times
+            mpp = layer_mpp(images[0]) if images else None  # their place, under an "Inconsistent units" toast)
         data = points_layer(cells, mpp=mpp, name=layer.name if layer is not None else "nuclei")
         keep = ("result", "header", "mpp_source", "stains", "stains_source", "source")
-        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep}, ki67_stains=stains)
+        data[1]["metadata"]["mmnst_path"].update({k: v for k, v in meta.items() if k in keep}, ki67_stains=stains,
+                                                 file=str(path))
         new = add_or_replace(self.viewer, data)
         self.points.reset_choices()
         self.points.value = new

@@ -20,11 +20,13 @@ from ._common import (
     add_or_replace,
     hold_wrapped_lines,
     image_bounds,
+    keep_top_rows,
     layer_choice,
     layer_mpp,
     layer_reader,
     model_file,
     rgb_image_layers,
+    scroll_area,
     view_box,
     wrap_text,
 )
@@ -108,10 +110,15 @@ class TrainTissueWidget(Container):
         run = Container(widgets=[self.train_button, self.preview_button, self.apply_button], layout="horizontal",
                         labels=False)  # fmt: skip
         io = Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False)
-        widgets: list[Any] = [self.image, self.stains, self.new_labels, self.legend, row, self.annotations,
-                              self.import_button, self.shapes_button, self.live, run, self.file, io, self.status,
-                              self.results]  # fmt: skip
-        super().__init__(widgets=widgets)
+        # the settings scroll, the status and the classes table stay in view below them: the form is 664 px tall,
+        # and with Train cells docked too napari's window grew to 960 px, past a 1280 x 800 or 1366 x 768 screen
+        # (session 38); on a taller screen the scroll area gets the form's whole height (the legend shows whole)
+        self.form = Container(widgets=[self.image, self.stains, self.new_labels, self.legend, row, self.annotations,
+                                       self.import_button, self.shapes_button, self.live, run, self.file, io])
+        super().__init__(widgets=[self.status, self.results])
+        area = scroll_area(self.form.native)
+        keep_top_rows(area, self.form.native, 4)  # image, stains, new training labels and the legend stay whole
+        self.native.layout().insertWidget(0, area)
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         hold_wrapped_lines(self.native)  # (its wrapped lines were taken from the legend's rows)
         self.stains.changed.connect(self._on_stains)
