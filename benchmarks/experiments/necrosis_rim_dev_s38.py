@@ -57,13 +57,6 @@ def main() -> None:
 
     brca = sorted((BRCA / "_meta/brca_ds_train.txt").read_text().split()
                   + (BRCA / "_meta/brca_ds_val.txt").read_text().split())
-    for name in ["sample"] + [f"dev:{s}" for s in ns.DEV_SEEDS]:
-        if name not in res:
-            rgb, mpp, nec, ttis, _ = ns.case(name, gen)
-            res[name] = {"truth": float(100.0 * nec.sum() / ttis.sum()), "cli": cli(rgb, mpp),
-                         "direct": direct(rgb, mpp)}
-            print(name, res[name], flush=True)
-            out.write_text(json.dumps(res, indent=1))
     for seed in ns.DEV_SEEDS:
         if f"viable:{seed}" not in res:
             mpp = 1.0 if seed % 2 else 0.5
@@ -73,6 +66,13 @@ def main() -> None:
     for name in brca:
         if f"brca:{name}" not in res:
             res[f"brca:{name}"] = direct(np.asarray(Image.open(BRCA / "mixed" / name).convert("RGB")), 0.5)
+            out.write_text(json.dumps(res, indent=1))
+    for name in ["sample"] + [f"dev:{s}" for s in ns.DEV_SEEDS]:
+        if name not in res:
+            rgb, mpp, nec, ttis, _ = ns.case(name, gen)
+            res[name] = {"truth": float(100.0 * nec.sum() / ttis.sum()), "cli": cli(rgb, mpp),
+                         "direct": direct(rgb, mpp)}
+            print(name, res[name], flush=True)
             out.write_text(json.dumps(res, indent=1))
     for s in settings:
         rows = [v for k, v in res.items() if k.startswith("dev:")]

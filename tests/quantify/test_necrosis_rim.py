@@ -41,8 +41,9 @@ def test_rim_grows_over_probable_blocks_within_reach_only() -> None:
     assert np.array_equal(grow_rim(mask, _map(p), params, blocked), mask)  # reached through allowed blocks only
 
 
-def test_rim_growth_is_off_by_default_value_zero_and_checked() -> None:
-    assert NecrosisParams(rim_grow_um=0.0).rim_grow_um == 0.0
+def test_rim_growth_default_and_checked() -> None:
+    assert (NecrosisParams().rim_grow_um, NecrosisParams().rim_min_proba) == (16.0, 0.2)
+    assert NecrosisParams.from_mapping({"rim_grow_um": 0.0}).rim_grow_um == 0.0  # 0 disables it
     with pytest.raises(ConfigError, match="rim_min_proba"):
         NecrosisParams(rim_min_proba=-0.1)
     with pytest.raises(ConfigError, match="rim_grow_um"):
