@@ -17,7 +17,8 @@ block quantisation (8 µm blocks at >= 50 % truth) that any block classifier mee
 
     PYTHONPATH=. python benchmarks/experiments/necrosis_split_s38.py split OUT.json [sample] [dev] [default]
     PYTHONPATH=. python benchmarks/experiments/necrosis_split_s38.py summary OUT.json   means per group and path
-    PYTHONPATH=. python benchmarks/experiments/necrosis_split_s38.py panels PNG CASE ...   (sample, dev:SEED, def:SEED)
+    PYTHONPATH=. python benchmarks/experiments/necrosis_split_s38.py panels PNG CASE ... [--cand]
+        (CASE: sample, dev:SEED, def:SEED; HEAD's necrosis stage, or with --cand the branch's defaults: rim growth)
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 DEV_SEEDS = tuple(range(2600, 2616))
+#: NecrosisParams changes of the diagnosis: HEAD's necrosis stage (0e7a436 has no rim growth); ``--cand`` clears it
+NECROSIS = {"rim_grow_um": 0.0}
 EDGE_UM = 8.0
 BANDS_UM = (0.0, 40.0, 80.0, 160.0, 1e9)
 
@@ -109,7 +112,9 @@ def pipeline_call(rgb: np.ndarray, mpp: float, *, mirror: bool = False) -> tuple
 
     qn.measure_necrosis, ps.analyze_tile = measure, tile_call
     try:
-        res = analyze_slide(ArrayReader(rgb, mpp=mpp), AnalysisConfig().replace(stains="auto"), workers=1)
+        cfg = AnalysisConfig().replace(stains="auto")
+        cfg = cfg.replace(necrosis={**cfg.necrosis.to_mapping(), **NECROSIS})
+        res = analyze_slide(ArrayReader(rgb, mpp=mpp), cfg, workers=1)
     finally:
         qn.measure_necrosis, ps.analyze_tile = orig_m, orig_t
     if "calls" not in cap:  # the stain guess of "auto" chose stains without necrosis (an IHC)
@@ -128,7 +133,7 @@ def stages(rgb: np.ndarray, mpp: float, *, tmap=None, stains=None, region=None, 
     from mmnst_path.quantify.necrosis import NecrosisParams, _tissue, measure_necrosis, necrosis_metrics
     from mmnst_path.stain import load_stains, od_from_rgb
 
-    params = NecrosisParams()
+    params = NecrosisParams(**NECROSIS)
     model = params.model()
     stains = stains if stains is not None else params.stains
     if tmap is None:
@@ -157,6 +162,10 @@ def stages(rgb: np.ndarray, mpp: float, *, tmap=None, stains=None, region=None, 
         keep = np.bincount(lab.ravel(), minlength=n + 1) * tmap.mpp**2 >= params.min_area_um2
         keep[0] = False
         m3 = keep[lab]
+    if params.rim_grow_um > 0 and m3.any():
+        from mmnst_path.quantify._necrosis_model import grow_rim
+
+        m3 = grow_rim(m3, tmap, params, tis & ~veto)
     assert np.array_equal(m3, mask), "replicated stages differ from measure_necrosis"
     raw = tmap.labels
     return {"tmap": tmap, "classes": classes, "raw": raw, "l1": l1, "l2": l2, "tis0": tis0, "tis": tis,
@@ -399,7 +408,9 @@ def main() -> None:
     elif sys.argv[1] == "split":
         run_split(Path(sys.argv[2]), sys.argv[3:] or ["sample", "dev", "default"])
     else:
-        panels(Path(sys.argv[2]), sys.argv[3:])
+        if "--cand" in sys.argv:  # the branch's defaults (rim growth on)
+            NECROSIS.clear()
+        panels(Path(sys.argv[2]), [a for a in sys.argv[3:] if a != "--cand"])
 
 
 if __name__ == "__main__":
