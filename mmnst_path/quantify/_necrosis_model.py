@@ -4,7 +4,7 @@
 :func:`mmnst_path.quantify.necrosis.measure_necrosis`: class probabilities smoothed over
 ``smooth_um / 2``, background removed, necrosis vetoed where intact nuclei are dense
 (:mod:`._intact_nuclei`), holes filled (``fill_holes_um2``), regions under ``min_area_um2``
-dropped, the kept regions grown over their rim (``rim_grow_um``), then necrosis, tumour and stroma areas.
+dropped, then necrosis, tumour and stroma areas.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 
 from .necrosis import NecrosisCounts, NecrosisParams, _block_mean, _counts, _tissue
 
-__all__ = ["INTACT_REGROW_SIGMAS", "grow_rim", "measure_with_tissue_model", "necrosis_labels", "small_holes"]
+__all__ = ["INTACT_REGROW_SIGMAS", "measure_with_tissue_model", "necrosis_labels", "small_holes"]
 
 
 def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParams, region: np.ndarray | None,
@@ -57,8 +57,7 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
     Class probabilities smoothed over ``smooth_um / 2`` (:func:`~mmnst_path.classify.tissue.smoothed_labels`),
     necrosis vetoed where intact nuclei are dense (``intact_veto_density``, at ``intact_max_mpp_um``
     and finer), kept on tissue only (``tissue_min_od``, not ``background``), small holes filled
-    (``fill_holes_um2``), regions under ``min_area_um2`` dropped and the kept regions grown over their rim
-    (``rim_grow_um``, :func:`grow_rim`): ``necrosis`` is that mask. A block
+    (``fill_holes_um2``) and regions under ``min_area_um2`` dropped: ``necrosis`` is that mask. A block
     the model called necrosis that these steps removed takes its most probable other class, and a filled
     hole becomes ``necrosis``, so the class map, its areas and the tumour region of ``[ki67] count_in =
     "tumour"`` agree with the necrosis area reported beside them.
@@ -101,8 +100,6 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
         keep = sizes >= params.min_area_um2
         keep[0] = False
         mask = keep[labelled]
-    if params.rim_grow_um > 0 and mask.any():
-        mask = grow_rim(mask, tmap, params, tis & ~veto)
     dropped = (labels == nec) & ~mask
     if dropped.any():  # (the same decision as the veto's: the block's most probable other class)
         labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto | dropped)
@@ -148,19 +145,6 @@ def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: 
         yy, xx = np.mgrid[-int(r): int(r) + 1, -int(r): int(r) + 1]
         veto &= ~ndi.binary_dilation(necrosis & ~veto, structure=yy * yy + xx * xx <= r * r)
     return veto
-
-
-def grow_rim(mask: np.ndarray, tmap: Any, params: NecrosisParams, allowed: np.ndarray) -> np.ndarray:
-    """``mask`` grown over the blocks of ``allowed`` within ``params.rim_grow_um`` µm of it (reached through such
-    blocks) whose necrosis probability, smoothed as :func:`~mmnst_path.classify.tissue.smoothed_labels` smooths
-    it, is >= ``params.rim_min_proba`` (the block ring inside a necrotic border, read another class)."""
-    nec = tmap.classes.index("necrosis")
-    proba = tmap.proba[..., nec]
-    if params.smooth_um > 0:
-        proba = ndi.gaussian_filter(proba, params.smooth_um / (2.0 * tmap.mpp), mode="nearest", truncate=4.0)
-    near = ndi.distance_transform_edt(~mask) * tmap.mpp <= params.rim_grow_um
-    eligible = allowed & near & (proba >= params.rim_min_proba)
-    return ndi.binary_propagation(mask, mask=mask | eligible)
 
 
 #: Reach (in ``intact_sigma_um``) over which necrosis the veto leaves restores vetoed necrosis next to it.

@@ -40,15 +40,6 @@ class NecrosisParams:
     With a tissue model, ``fill_holes_um2`` > 0 makes the holes of the necrosis map smaller than
     this area (µm²; tissue called tumour, stroma or inflammatory that necrosis encloses, such as
     clusters of karyorrhectic debris) necrotic before ``min_area_um2`` applies; 0 (default) leaves them.
-    With a tissue model, ``rim_grow_um`` > 0 grows the kept necrosis back over its rim: tissue blocks within
-    ``rim_grow_um`` µm of it (reached through such blocks), not vetoed, whose smoothed necrosis probability is
-    >= ``rim_min_proba``, become necrosis. The block features average over 6-30 µm, so the block ring
-    inside a necrotic border mixes viable tissue into its features and the model reads it stroma or tumour
-    with necrosis second: on generated tiles the outer 8 µm ring of true necrosis read necrosis in 10-45 %
-    of its blocks, the rings beyond 16 µm in 90-100 % (benchmarks/README.md, "#13: where the bundled
-    necrosis sample's 10.5 pp go"); 0 (default) disables it. 16 µm / 0.2 (chosen on dev data, session 38 H7) failed
-    that session's rule: the sample 26.54 -> 30.37 % and generated |err| 7.29 -> 5.60 pp, but the false necrosis of
-    viable generated mimic tiles 6.04 -> 9.54 % (it grows false regions as it grows true ones), so it stays off.
     With a tissue model, necrosis is vetoed where intact nuclei number >= ``intact_veto_density``
     per 1000 µm² of tissue (Gaussian window ``intact_sigma_um`` µm; 1.0 by default, 0 disables the
     veto): peaks of hematoxylin contrast >= ``intact_contrast_od`` OD against the tissue around them,
@@ -102,8 +93,6 @@ class NecrosisParams:
     smooth_um: float = 8.0
     min_area_um2: float = 2000.0
     fill_holes_um2: float = 0.0
-    rim_grow_um: float = 0.0
-    rim_min_proba: float = 0.2
     edge_sigma_um: float = 2.5
     edge_grow_um: float = 40.0
     edge_free_um: float = 10.0
@@ -150,8 +139,8 @@ class NecrosisParams:
         if model is not None:
             from ..classify.tissue import tissue_halo_um
 
-            # features, then the class-probability smoothing (Gaussian smooth_um / 2, 4 sigma), the rim growth
-            halo = tissue_halo_um(model) + 2.0 * self.smooth_um + self.rim_grow_um
+            # features, then the class-probability smoothing (Gaussian smooth_um / 2, 4 sigma)
+            halo = tissue_halo_um(model) + 2.0 * self.smooth_um
             if self.intact_veto_density > 0:
                 from ._intact_nuclei import peak_reach_um
                 from ._necrosis_model import INTACT_REGROW_SIGMAS
@@ -164,8 +153,7 @@ class NecrosisParams:
                     # the model's candidates (peaks closer together) and their feature windows
                     reach = max(reach, peak_reach_um(min_distance_um=SETTINGS["min_distance_um"])
                                 + SETTINGS["window_um"])
-                halo = max(halo, reach + (4.0 + INTACT_REGROW_SIGMAS) * self.intact_sigma_um + 2.0 * self.smooth_um
-                           + self.rim_grow_um)
+                halo = max(halo, reach + (4.0 + INTACT_REGROW_SIGMAS) * self.intact_sigma_um + 2.0 * self.smooth_um)
             return halo
         return (3.0 * max(self.density_sigma_um, self.coherence_sigma_um + self.coherence_region_um,
                           self.texture_sigma_um + self.texture_region_um)
