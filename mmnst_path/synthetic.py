@@ -298,7 +298,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
                         near_black: bool = False, positives: str = "standard",
                         tan_background: bool = False, saturated_positives: bool = False,
                         near_black_texture: str = "smooth", melanin_clumps: bool = False,
-                        dab_strength: str | None = None) -> SyntheticTile:
+                        dab_strength: str | None = None, drawn_melanin: bool = False) -> SyntheticTile:
     """Ki67 (or H&E) tile of one pigment morphology, everything else randomised (issue #14).
 
     Parameters
@@ -377,6 +377,11 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
         DAB only: ``"endonuke"`` draws each positive nucleus' DAB and the hematoxylin under it from the range
         measured on the EndoNuke ER/PR tiles, per tile and per nucleus, weak to strong with the counterstain kept
         (:class:`mmnst_path._synthetic_dab.EndoNukeDab`, stream 12); the layout and the truth are unchanged.
+    drawn_melanin : bool
+        Also the melanin as drawn, before the optical blur (session 38, the melanin truth of the bundled sample
+        tiles): mask ``melanin_drawn`` (concentration > 0.15 log10 OD before the blur, in tissue) and truth
+        ``melanin_drawn_pct`` (its share of tissue). Nothing else changes (no random draw; ``melanin``, the hidden
+        nuclei and the Ki67 truth stay those of the blurred concentration).
 
     Randomised per seed: stain vectors (0-5° off the presets), the melanin vector (3-12° from
     DAB, towards brown-black), granule darkness (0.8-2.0 OD), stain intensity (x0.75-1.25),
@@ -610,4 +615,7 @@ def pigment_family_tile(seed: int, family: str = "whole_cell", *, chromogen: str
     masks = {"melanin": melanin, "tissue": tissue, "nuclei": labels, "positive_nuclei": positive_nuclei}
     if tan is not None:
         masks["tan_background"] = (tan * thick >= 0.05) & ~melanin
+    if drawn_melanin:  # the pigment as drawn, before the optical blur (the sample tiles' truth)
+        masks["melanin_drawn"] = (mel > 0.15) & tissue
+        truth["melanin_drawn_pct"] = 100.0 * masks["melanin_drawn"].sum() / tissue.sum()
     return SyntheticTile(rgb, mpp, truth, masks)
