@@ -16,6 +16,7 @@ from ..detect._morphology import _disk_extreme
 from ..detect._pigment_core import _disk_of, nonzero_rc
 from ._pigment_at import disk_extreme_at
 from ._pigment_gauss import gaussian_at
+from ._pigment_granules import GRANULE_FEATURES, granule_reach_px
 
 if TYPE_CHECKING:
     from ._pigment_features import PigmentFeatureSettings
@@ -45,6 +46,49 @@ def feature_reach_px(settings: PigmentFeatureSettings, mpp: float, *, wide: bool
         _gauss_reach(s.granule_um / mpp),  # dog, hue_sd
         _disk_reach(s.context_um / mpp) + _gauss_reach(s.context_um / mpp),  # dark_share
     )
+
+
+def feature_chain_px(settings: PigmentFeatureSettings, mpp: float, names: list[str] | tuple[str, ...]) -> int:
+    """Pixels the features ``names`` of a candidate read beyond the raw OD (:func:`od_from_rgb`,
+    a per-pixel table of the RGB): the longest chain of reflect-border filters behind them,
+    summed step by step (the lean window's bound, :func:`mmnst_path.pipeline._reach.learned_pigment_reach_px`).
+
+    The chains (``f``: the ``fine_um`` Gaussian of :func:`fine_od`, which ``fine`` and ``total``
+    are; ``g(x)``: a Gaussian of scale x, 4 sigma; ``d(x)``: a disk of radius x):
+
+    ===============================================  ====================================
+    ``u_*``, ``grey``, ``log_od``, ``blob_*``         f (the body table thresholds f)
+    ``tophat_{granule, cluster}``                     f + 2 d(scale) (erosion, then dilation)
+    ``erode``, ``erode_{cluster}``                    f + d(scale)
+    ``peak``                                          f + d(``peak_um``)
+    ``cv``                                            f + g(3 ``fine_um``)
+    ``dog``, ``hue_sd``                               f + g(``granule_um``)
+    ``dark_share``                                    f + d(``context_um``) + g(``context_um``)
+    ``ctx_*``                                         g(``context_um``) of the raw OD
+    ``rel_u_b``                                       max(f, g(``context_um``))
+    ``wide_u_b``                                      g(``wide_um``) of the raw OD
+    ``gran_*``                                        f + :func:`~._pigment_granules.granule_reach_px`
+    ===============================================  ====================================
+    """
+    s = settings
+    f = _gauss_reach(s.fine_um / mpp)
+    ctx = _gauss_reach(s.context_um / mpp)
+    chains = {
+        f"tophat_{s.granule_um:g}": f + 2 * _disk_reach(s.granule_um / mpp),
+        f"tophat_{s.cluster_um:g}": f + 2 * _disk_reach(s.cluster_um / mpp),
+        "erode": f + _disk_reach(s.granule_um / mpp),
+        f"erode_{s.cluster_um:g}": f + _disk_reach(s.cluster_um / mpp),
+        "peak": f + _disk_reach(s.peak_um / mpp),
+        "cv": f + _gauss_reach(3 * s.fine_um / mpp),
+        "dog": f + _gauss_reach(s.granule_um / mpp),
+        "hue_sd": f + _gauss_reach(s.granule_um / mpp),
+        "dark_share": f + _disk_reach(s.context_um / mpp) + ctx,
+        "ctx_log_od": ctx, "ctx_u_r": ctx, "ctx_u_b": ctx, "ctx_grey": ctx,
+        "rel_u_b": max(f, ctx),
+        "wide_u_b": _gauss_reach(s.wide_um / mpp),
+    }
+    gran = f + granule_reach_px(s, mpp)
+    return max((gran if name in GRANULE_FEATURES else chains.get(name, f) for name in names), default=0)
 
 
 def _wide(od: np.ndarray, s: PigmentFeatureSettings, mpp: float, cand: np.ndarray,

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ConfigError
 from ._config import AnalysisConfig
 
-__all__ = ["halo_parts", "ki67_halo_parts", "ki67_tissue_model", "pigment_model_of", "tile_tissue_model", "warm_up"]
+__all__ = ["halo_parts", "ki67_halo_parts", "ki67_tissue_model", "learned_pigment_reach_px", "pigment_model_of", "tile_tissue_model", "warm_up"]
 
 
 def halo_parts(config: AnalysisConfig, measures: Sequence[str]) -> dict[str, float]:
@@ -65,6 +65,57 @@ def _pigment_reach_um(config: AnalysisConfig, used_only: bool | None) -> float:
     if used_only and config.stains.strip().lower() != "auto":
         return learned if pigment_model_of(config, config.stain_matrix()) is not None else rules
     return max(rules, learned)
+
+
+def learned_pigment_reach_px(config: AnalysisConfig, model: Any, matrix: Any, mpp: float) -> int:
+    """Reach (px at ``mpp``) of the learned pigment stage (:func:`mmnst_path.classify.pigment.classify_pigment`
+    with ``model``, the model :func:`pigment_model_of` resolves for ``matrix``) around a tile's
+    non-white pixels: the longest chain of reflect-border filters between the tile's per-pixel planes
+    and anything the stage reads, summed step by step. The lean window
+    (:func:`mmnst_path.pipeline._worker._lean_reach`) grows the non-white box by it (+ 2 px).
+
+    Why it suffices. Past the non-white box the tile is white, whose planes are constants (OD 0
+    at a white point of 255; a double stain's re-rendering, :func:`~mmnst_path.quantify.ki67.without_marker`,
+    maps white to white). A reflect-border filter of reach r on a window whose rim holds >= r px of
+    the constant reads, past the window's edge, mirrored rim pixels: the constant, as the whole tile
+    does. So, step by step, each plane of a chain whose steps sum to <= the rim is the whole tile's
+    on the whole window, and is its constant wherever its chain cannot reach from the box. The
+    masks thresholded from those planes (the gate, the candidates, the brown bodies) are then
+    False on the window's outer 2 px and beyond it, and every later step reads masks only: zero-
+    border dilations (the body margin, ``model_rim_um``, ``skip_region``), edge-padded openings,
+    constant-border window sums (``clustered_pigment``, the context rule's ``context_radius_um``),
+    connected components and holes (a hole is bounded inside the box's spill, the white rim around
+    it connects to the border in both), per-body sums and the tile's nucleus reference (over
+    components). So those read the same components and counts on the window as on the tile, however
+    far they reach (whole bodies, ``(context_steps + 1) * context_radius_um``): their reach is the
+    content's, not the window's. The rules' chain (:meth:`~mmnst_path.detect.pigment.PigmentParams.halo_um`:
+    granule peaks, grow, holes, cluster terms) is not run by this stage.
+
+    The chains (``g(x)``: a Gaussian of scale x, to 4 sigma; ``d(x)``: a disk extreme of radius x):
+
+    - the pixel model's features: :func:`~mmnst_path.classify._pigment_bands.feature_chain_px`
+      of the model's feature names (the ``wide_um`` blur of the OD, 48 px at 0.5 µm/px, with the
+      shipped models);
+    - the colour gate: g(``smooth_sigma_um``) of the pigment channel (per-pixel unmixing); the hue
+      angle is per pixel;
+    - brown mode (the body model, the share rule, ``model_body_veto``): the brown bodies,
+      g(``body_smooth_um``) of the brown channel; the body model's image features, d(0.6 µm) and
+      d(1 µm) of the OD norm and the 1 µm box mean (``nearest`` border) of the unmixing planes.
+    """
+    from ..classify._pigment_bands import _disk_reach, _gauss_reach, feature_chain_px
+    from ..classify.pigment import PigmentFeatureSettings
+    from ..detect._pigment_core import pigment_mode
+    from ..quantify.ki67 import without_marker
+
+    params = config.pigment
+    _, matrix = without_marker(np.zeros((1, 1, 3), np.uint8), matrix)
+    settings = PigmentFeatureSettings.from_mapping(model.settings)
+    reach = max(feature_chain_px(settings, mpp, [f.name for f in model.features]),
+                _gauss_reach(params.smooth_sigma_um / mpp))
+    if pigment_mode(matrix, params) == "brown":
+        reach = max(reach, _gauss_reach(params.body_smooth_um / mpp), _disk_reach(0.6 / mpp), _disk_reach(1.0 / mpp),
+                    (max(1, round(1.0 / mpp)) | 1) // 2)
+    return reach
 
 
 def ki67_halo_parts(config: AnalysisConfig) -> dict[str, float]:

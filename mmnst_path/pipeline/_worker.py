@@ -16,6 +16,7 @@ from ._config import AnalysisConfig
 from ._reach import (
     halo_parts,
     ki67_halo_parts,
+    learned_pigment_reach_px,
     pigment_model_of,
     tile_tissue_model,
     warm_up,
@@ -280,8 +281,10 @@ def _lean_reach(job: TileJob, mpp: float, measures: tuple[str, ...] | None = Non
 
     A stage's result is the same on any part of the tile image that holds its non-white pixels
     plus the stage's reach, when the rest of the tile is white and white reads as 0 optical
-    density (the white point is 255). The pigment stage's reach is its declared tile halo (the
-    rule parameters' and the pixel model's features'); Ki67's is
+    density (the white point is 255). The pigment stage's reach is the rules' tile halo
+    (:meth:`~mmnst_path.detect.pigment.PigmentParams.halo_um`) or, where the learned model runs,
+    its own chains (:func:`~mmnst_path.pipeline._reach.learned_pigment_reach_px`: the 2 px added
+    keep the masks' spill off the window's edge); Ki67's is
     :func:`~mmnst_path.quantify.ki67.unstained_reach_um`; melanin's the 4 sigma of its tissue
     smoothing. Not with a tissue class map (tumour region, necrosis: their block grid and model
     read every pixel) or with parameters that could find something in white (``foreground_od``,
@@ -300,19 +303,18 @@ def _lean_reach(job: TileJob, mpp: float, measures: tuple[str, ...] | None = Non
         return None
     if cfg.nuclei.foreground_od <= 0 or cfg.nuclei.seed_min_response <= 0 or cfg.melanin.tissue_min_od <= 0:
         return None
-    pig_um = cfg.pigment.halo_um()
     # (the job's one resolution of the model, shared with :func:`_pigment`: ``pigment_model_of``
     # strips a double stain's marker itself, so ``job.matrix`` and the stripped matrix give the same)
     model = job.memo("pigment_model", lambda: pigment_model_of(cfg, job.matrix))
-    if model is not None:
-        from ..classify.pigment import PigmentFeatureSettings
-
-        pig_um = max(pig_um, PigmentFeatureSettings.from_mapping(model.settings).halo_um())
+    if model is None:  # the rules' chain
+        pig_px = math.ceil(cfg.pigment.halo_um() / mpp)
+    else:  # the learned stage's own chains (session 38 H8)
+        pig_px = learned_pigment_reach_px(cfg, model, job.matrix, mpp)
     measure_um = 4.0 * cfg.melanin.tissue_smooth_um + mpp
     if "ki67" in measures:
         cell = cell_model_of(cfg.ki67, job.matrix)
         measure_um = max(measure_um, unstained_reach_um(cfg.nuclei, cfg.ki67, mpp=mpp, cell_model=cell))
-    return math.ceil(pig_um / mpp) + 2, math.ceil(measure_um / mpp) + 2
+    return pig_px + 2, math.ceil(measure_um / mpp) + 2
 
 
 def _lean_windows(rgb: np.ndarray, job: TileJob, mpp: float, measures: tuple[str, ...] | None = None
