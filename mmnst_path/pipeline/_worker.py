@@ -287,7 +287,8 @@ def _lean_reach(job: TileJob, mpp: float, measures: tuple[str, ...] | None = Non
     keep the masks' spill off the window's edge); Ki67's is
     :func:`~mmnst_path.quantify.ki67.unstained_reach_um`; melanin's the 4 sigma of its tissue
     smoothing. Not with a tissue class map (tumour region, necrosis: their block grid and model
-    read every pixel) or with parameters that could find something in white (``foreground_od``,
+    read every pixel), with the learned per-tile pigment gate (``[pigment] gate``: its blocks are
+    cut from the input's corner) or with parameters that could find something in white (``foreground_od``,
     ``seed_min_response`` or ``tissue_min_od`` <= 0). ``measures``: those the stages run for
     (default ``job.measures``; the melanin stage on its own window passes ``("melanin",)``, the
     class map then reading the whole tile apart from it: :func:`_own_window`).
@@ -308,6 +309,8 @@ def _lean_reach(job: TileJob, mpp: float, measures: tuple[str, ...] | None = Non
     model = job.memo("pigment_model", lambda: pigment_model_of(cfg, job.matrix))
     if model is None:  # the rules' chain
         pig_px = math.ceil(cfg.pigment.halo_um() / mpp)
+    elif cfg.pigment.gate.strip().lower() != "off":  # the learned per-tile gate's 2 µm blocks start at
+        return None  # its input's corner: on a window they would be cut elsewhere than on the tile
     else:  # the learned stage's own chains (session 38 H8)
         pig_px = learned_pigment_reach_px(cfg, model, job.matrix, mpp)
     measure_um = 4.0 * cfg.melanin.tissue_smooth_um + mpp

@@ -129,6 +129,14 @@ def test_lean_reach_takes_the_learned_chain_or_the_rules():
     assert worker._lean_reach(job_r, MPP)[0] == math.ceil(rules.pigment.halo_um() / MPP) + 2
 
 
+def test_no_lean_window_with_the_learned_tile_gate():
+    # the gate's 2 µm blocks are cut from its input's corner: a window would move them
+    gated = AnalysisConfig.from_mapping({"pigment": {"gate": "default"}})
+    matrix = gated.stain_matrix()
+    job = worker.TileJob(config=gated, matrix=matrix, measures=("ki67",), roi=None, map_px=64)
+    assert worker._lean_reach(job, MPP) is None
+
+
 def test_pipeline_on_a_cut_tile_uses_the_smaller_window(monkeypatch, assert_same_results):
     """A lone tile whose content the 108 px canvas of :func:`analyze_region` surrounds: the lean
     window is used now (the rules' 53 µm reach took the whole canvas), with the same results."""
