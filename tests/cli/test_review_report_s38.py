@@ -88,7 +88,8 @@ def test_review_then_report_carries_both_indices(batch: Path, tmp_path: Path,
     assert (out / "t0" / "result.json").read_bytes() == result_before  # the measured result is never changed
     review = json.loads((out / "t0" / REVIEW_NAME).read_text(encoding="utf-8"))
     assert (review["ki67_metrics"]["positive"], review["ki67_metrics"]["denominator"]) == (pos, den)
-    assert review["reviewer"] == "Dr A" and (out / "t0" / REVIEW_EDITS).is_file()
+    assert review["reviewer"] == "Dr A"
+    assert (out / "t0" / REVIEW_EDITS).is_file()
     assert main(["report", str(out)]) == 0
     rows = _rows(out)
     assert rows["t0"]["ki67_index_pct"] == measured["ki67_index_pct"]  # measured figure kept
@@ -96,10 +97,13 @@ def test_review_then_report_carries_both_indices(batch: Path, tmp_path: Path,
     assert (rows["t0"]["reviewed"], rows["t0"]["reviewer"], rows["t1"]["reviewed"]) == ("yes", "Dr A", "no")
     assert rows["t1"]["ki67_index_reviewed_pct"] == ""
     doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert "ki67_index_reviewed_pct" in doc["columns"] and doc["rows"][0]["reviewed"] == "yes"
+    assert "ki67_index_reviewed_pct" in doc["columns"]
+    assert doc["rows"][0]["reviewed"] == "yes"
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert html.count(' row-reviewed"') == 1 and f"reviewed: {100 * pos / den:.1f} % ({pos} / {den})" in html
-    assert "by Dr A" in html and "1 reviewed" in html
+    assert html.count(' row-reviewed"') == 1
+    assert f"reviewed: {100 * pos / den:.1f} % ({pos} / {den})" in html
+    assert "by Dr A" in html
+    assert "1 reviewed" in html
 
 
 def test_a_review_of_another_image_is_refused_and_the_rest_written(batch: Path, tmp_path: Path,
@@ -110,7 +114,9 @@ def test_a_review_of_another_image_is_refused_and_the_rest_written(batch: Path, 
     # the review command checks the image it is given against result.json's
     assert main(["review", str(out / "t0"), str(tmp_path / "e0.geojson"), "--image", str(tmp_path / "in" / "t1.tif")]) == 1
     err = capsys.readouterr().err
-    assert "is not the image" in err and len(err.strip().splitlines()) == 1 and not (out / "t0" / REVIEW_NAME).exists()
+    assert "is not the image" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (out / "t0" / REVIEW_NAME).exists()
     assert main(["review", str(out / "t0"), str(tmp_path / "e0.geojson")]) == 0
     assert main(["review", str(out / "t1"), str(tmp_path / "e1.geojson")]) == 0
     bad = out / "t1" / REVIEW_NAME
@@ -120,7 +126,9 @@ def test_a_review_of_another_image_is_refused_and_the_rest_written(batch: Path, 
     capsys.readouterr()
     assert main(["report", str(out)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and str(bad) in err[0] and "refused" in err[0]
+    assert len(err) == 1
+    assert str(bad) in err[0]
+    assert "refused" in err[0]
     rows = _rows(out)
     assert (rows["t0"]["reviewed"], rows["t1"]["reviewed"]) == ("yes", "no")
     assert "refused" in rows["t1"]["review_note"]
@@ -136,7 +144,8 @@ def test_quantify_resume_and_overwrite_keep_the_review(batch: Path, tmp_path: Pa
     for flag in ("--resume", "--overwrite"):
         capsys.readouterr()
         assert main(["quantify", *inputs, "--out", str(out), flag]) == 0
-        assert (out / "t0" / REVIEW_NAME).is_file() and (out / "t0" / REVIEW_EDITS).is_file()
+        assert (out / "t0" / REVIEW_NAME).is_file()
+        assert (out / "t0" / REVIEW_EDITS).is_file()
         assert "refers to the earlier result" in capsys.readouterr().err
         rows = _rows(out)
         assert (rows["t0"]["reviewed"], rows["t0"]["review_note"]) == ("yes", EARLIER_RESULT)
