@@ -282,7 +282,8 @@ def render_report(
     n_rev = sum(1 for r in rows if r.get("reviewed") == "yes")
     css = _CSS
     if any("reviewed" in r for r in rows):  # a folder with reviews (mmnst_path.review); else the page as before
-        css += ".rev{color:#0958d9;font-size:11px;font-weight:600;white-space:nowrap} tr.row-reviewed td{background:#f0f7ff}\n"
+        css += (".rev{color:#0958d9;font-size:11px;font-weight:600} tr.row-reviewed td{background:#f0f7ff} "
+                ".warn.revnote{max-width:240px;margin-left:auto}\n")
         left_count += (f", {n_rev} reviewed (the reviewed Ki67 index under the measured one; the measured figures "
                        "are never changed)")
     body = []
@@ -361,9 +362,11 @@ def render_report(
 def _review_note(r: Mapping[str, Any]) -> str:
     """Under the measured Ki67 index: the reviewed one (index, CI, positive / n, who, when) of a reviewed row,
     or why its review was refused / that it was made on an earlier result (:mod:`mmnst_path.review`)."""
-    note = html.escape(str(r.get("review_note") or ""))
+    # the note without the review file's folder (summary.csv names it): a long path widened the Ki67 column
+    note = html.escape(re.sub(r"^\S*[/\\](review\.json: )", r"\1", str(r.get("review_note") or "")))
+    note = f'<div class="warn revnote">⚠ {note}</div>' if note else ""
     if r.get("reviewed") != "yes":
-        return f'<div class="warn">⚠ {note}</div>' if note else ""
+        return note
     index, pos, den = (_num(r.get(k)) for k in ("ki67_index_reviewed_pct", "ki67_positive_reviewed",
                                                 "ki67_denominator_reviewed"))
     text = "–" if index is None else f"{index:.1f} %"
@@ -373,8 +376,7 @@ def _review_note(r: Mapping[str, Any]) -> str:
     return (f'<div class="rev" data-col="ki67_index_reviewed_pct" data-value="{"" if index is None else repr(index)}">'
             f'reviewed: {text}{counts}</div>'
             f'{_ci(r.get("ki67_ci_low_reviewed_pct"), r.get("ki67_ci_high_reviewed_pct"))}'
-            f'<div class="ci">by {who}{", " + when if when else ""}</div>'
-            + (f'<div class="warn">⚠ {note}</div>' if note else ""))
+            f'<div class="ci">by {who}{", " + when if when else ""}</div>{note}')
 
 
 def _excluded_note(r: Mapping[str, Any]) -> str:
