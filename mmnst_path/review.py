@@ -324,23 +324,28 @@ def rebuild_report(out_dir: str | os.PathLike[str]) -> RebuildOutcome:
         raise ConfigError(msg) from exc
     header = {k: v for k, v in summary.items() if k not in _SUMMARY_KEYS}
     with _locked(out_dir):
+        # each result folder by the input its row names and by its source file's real path
         stored: dict[str, tuple[str, dict[str, Any]]] = {}
+        by_path: dict[str, tuple[str, dict[str, Any]]] = {}
         for result_json in sorted(out_dir.glob("*/result.json")):
             try:
-                row = json.loads(result_json.read_text(encoding="utf-8"))["summary_row"]
-                stored[str(row["input"])] = (result_json.parent.name, row)
+                doc = json.loads(result_json.read_text(encoding="utf-8"))
+                entry = (result_json.parent.name, dict(doc["summary_row"]))
+                stored[str(entry[1]["input"])] = entry
+                by_path[str(doc["source"]["path"])] = entry
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-        rows = []
+        rows, folders = [], {}
         for r in stored_rows:
-            hit = stored.get(str(r.get("input")))
+            name = str(r.get("input"))  # a resumed run may have named the input otherwise than the first run
+            hit = stored.get(name) or by_path.get(os.path.realpath(name))
             if r.get("status") == "ok" and hit is not None:
+                folders[name] = hit[0]
                 row = _with_hotspot_flag(dict(hit[1]), out_dir / hit[0] / "result.json")
                 row["input"] = r["input"]
                 rows.append(row)
             else:
                 rows.append(dict(r))
-        folders = {k: v[0] for k, v in stored.items()}
         rows, errors = apply_reviews(rows, out_dir, folders)
         files = {"summary_csv": write_summary_csv(rows, out_dir / "summary.csv"),
                  "summary_json": write_summary_json(rows, out_dir / "summary.json", extra=header)}

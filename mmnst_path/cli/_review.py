@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Apply edits saved in napari (Review: save edits, a GeoJSON of point detections) to one input's result "
             "folder of mmnst-path quantify (OUT/<input>): writes review.json (the reviewed Ki67 counts, index and "
-            "95%% CI, computed as napari's Review panel computes them) and review_edits.geojson beside result.json, "
+            "95% CI, computed as napari's Review panel computes them) and review_edits.geojson beside result.json, "
             "which is never changed. The source image must be the one result.json was measured on (SHA-256 "
             "checked). Then `mmnst-path report OUT` rebuilds the summary and report with the reviewed figures. "
             "Exit status: 0 done, 1 refused (the reason is printed), 2 bad usage."

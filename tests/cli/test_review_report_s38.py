@@ -151,3 +151,19 @@ def test_quantify_resume_and_overwrite_keep_the_review(batch: Path, tmp_path: Pa
         assert (rows["t0"]["reviewed"], rows["t0"]["review_note"]) == ("yes", EARLIER_RESULT)
     assert main(["report", str(out)]) == 0
     assert _rows(out)["t0"]["review_note"] == EARLIER_RESULT
+
+
+def test_report_finds_the_result_of_an_input_named_otherwise(batch: Path, tmp_path: Path) -> None:
+    """A resumed run may name an input otherwise than the run that analysed it (``in/./t0.tif``): the rebuild finds
+    its result folder (and review) by the source file's real path."""
+    out = _copy(batch, tmp_path)
+    _edits(out / "t0", tmp_path / "edits.geojson")
+    assert main(["review", str(out / "t0"), str(tmp_path / "edits.geojson")]) == 0
+    doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    doc["rows"][0]["input"] = str(batch / "in" / "." / "t0.tif")
+    (out / "summary.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert main(["report", str(out)]) == 0
+    row = _rows(out)["t0"]
+    assert row["input"] == str(batch / "in" / "." / "t0.tif")
+    assert row["reviewed"] == "yes"
+    assert "µm/px (file)" in (out / "report.html").read_text(encoding="utf-8")  # the stored row (mpp_source)
