@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOCK_NAME", "MAX_NAME_BYTES", "RESERVED_NAMES", "check_input", "output_folders", "request_hash",
-           "source_fingerprint"]
+from .errors import ConfigError
+
+__all__ = ["LOCK_NAME", "MAX_NAME_BYTES", "RESERVED_NAMES", "check_input", "compare_rows", "output_folders",
+           "request_hash", "source_fingerprint"]
 
 #: Lock file held by a running batch in its output folder.
 LOCK_NAME = ".mmnst-path.lock"
@@ -160,3 +162,34 @@ def _stored(result_json: Path, path: Path, req: str, files: Sequence[Path]) -> t
         return None
     row = doc.get("summary_row")
     return (dict(row), fingerprint) if isinstance(row, dict) else None
+
+
+def _match(token: str, files: Sequence[Path], stems: Sequence[str]) -> int:
+    hits = [i for i, (f, s) in enumerate(zip(files, stems, strict=True))
+            if token in (str(f), f.name, s) or os.path.abspath(token) == os.path.abspath(f)]
+    if len(hits) != 1:
+        what = "matches no input" if not hits else f"matches {len(hits)} inputs"
+        msg = f"--compare {token!r} {what}; give an input path, file name or output folder name ({', '.join(stems)})"
+        raise ConfigError(msg)
+    return hits[0]
+
+
+def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Ki67 index of ``b`` minus ``a`` (percentage points) with its 95 % CI and p-value; ``method``
+    says "difference B − A", as the report's comparison row does."""
+    from .quantify import compare_proportions
+
+    def counts(r: dict[str, Any]) -> tuple[int, int]:
+        pos, den = r.get("ki67_positive"), r.get("ki67_denominator")
+        return (int(pos), int(den)) if r.get("status") == "ok" and pos is not None and den is not None else (0, 0)
+
+    (pa, na), (pb, nb) = counts(a), counts(b)
+    c = compare_proportions(pa, na, pb, nb)
+    return {
+        "a": a.get("input"), "b": b.get("input"),
+        "a_index_pct": 100 * c.p_a, "b_index_pct": 100 * c.p_b,
+        "a_positive": pa, "a_denominator": na, "b_positive": pb, "b_denominator": nb,
+        "difference_pct": 100 * c.difference, "ci_low_pct": 100 * c.ci_low, "ci_high_pct": 100 * c.ci_high,
+        "p_value": c.p_value,
+        "method": "difference B − A; Newcombe hybrid score 95% CI; pooled two-proportion z test",
+    }  # fmt: skip

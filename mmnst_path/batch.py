@@ -58,14 +58,17 @@ from typing import Any, Protocol
 from ._batch_inputs import (
     LOCK_NAME,
     RESERVED_NAMES,
+    _match,
     _sha256_file,
     _stored,
     check_input,
+    compare_rows,
     output_folders,
     request_hash,
     source_fingerprint,
 )
 from .errors import ConfigError, OutputError, OutputLockedError
+from .review import REVIEW_NAME, apply_reviews, carry_review
 
 __all__ = [
     "LOCK_NAME",
@@ -211,8 +214,8 @@ def _rmtree(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _discard(folder: Path) -> None:
-    """Remove an input's earlier result folder (its result no longer holds)."""
+def _discard(folder: Path, *, keep_review: bool = False) -> None:
+    """Remove an input's earlier result folder (its result no longer holds); ``keep_review``: but not a review in it."""
     if not (folder.is_dir() and not folder.is_symlink()):
         return
     old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
@@ -222,6 +225,8 @@ def _discard(folder: Path) -> None:
         with contextlib.suppress(OSError):
             (folder / "result.json").unlink()
         return
+    if keep_review:
+        carry_review(old, folder)
     _rmtree(old)
 
 
@@ -272,37 +277,6 @@ def _input_mpp(path: Path, options: BatchOptions) -> tuple[float | None, str]:
 def _under(path: Path, folder_real: str) -> bool:
     real = os.path.realpath(path)
     return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
-
-
-def _match(token: str, files: Sequence[Path], stems: Sequence[str]) -> int:
-    hits = [i for i, (f, s) in enumerate(zip(files, stems, strict=True))
-            if token in (str(f), f.name, s) or os.path.abspath(token) == os.path.abspath(f)]
-    if len(hits) != 1:
-        what = "matches no input" if not hits else f"matches {len(hits)} inputs"
-        msg = f"--compare {token!r} {what}; give an input path, file name or output folder name ({', '.join(stems)})"
-        raise ConfigError(msg)
-    return hits[0]
-
-
-def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Ki67 index of ``b`` minus ``a`` (percentage points) with its 95 % CI and p-value; ``method``
-    says "difference B − A", as the report's comparison row does."""
-    from .quantify import compare_proportions
-
-    def counts(r: dict[str, Any]) -> tuple[int, int]:
-        pos, den = r.get("ki67_positive"), r.get("ki67_denominator")
-        return (int(pos), int(den)) if r.get("status") == "ok" and pos is not None and den is not None else (0, 0)
-
-    (pa, na), (pb, nb) = counts(a), counts(b)
-    c = compare_proportions(pa, na, pb, nb)
-    return {
-        "a": a.get("input"), "b": b.get("input"),
-        "a_index_pct": 100 * c.p_a, "b_index_pct": 100 * c.p_b,
-        "a_positive": pa, "a_denominator": na, "b_positive": pb, "b_denominator": nb,
-        "difference_pct": 100 * c.difference, "ci_low_pct": 100 * c.ci_low, "ci_high_pct": 100 * c.ci_high,
-        "p_value": c.p_value,
-        "method": "difference B − A; Newcombe hybrid score 95% CI; pooled two-proportion z test",
-    }  # fmt: skip
 
 
 def run_batch(
@@ -443,6 +417,9 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
         write_result(result, staging, rois=rois, outputs=options.outputs,
                      extra={"source": fingerprint, "request_hash": req, "mpp_source": mpp_source,
                             "warnings": messages, "summary_row": row})
+        if carry_review(folder, staging):  # a review is never deleted by a re-run; it refers to the earlier result
+            warnings.warn(f"{folder / REVIEW_NAME} refers to the earlier result of {path}: kept, and marked in the "
+                          "summary as made on an earlier result; review the new result again", stacklevel=2)
         _install(staging, folder)
     except Exception as exc:
         _rmtree(staging)
@@ -465,6 +442,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
               "mpp_override_all": options.mpp_override,
               "roi_file": str(options.roi_file) if options.roi_file else None}
     out_real = os.path.realpath(out_dir)
+    stems = dict(zip(map(str, files), names, strict=True))
 
     rows: list[dict[str, Any]] = [error_row(name, reason) for name, reason in missing]
     done_rows: dict[int, dict[str, Any]] = {}
@@ -473,10 +451,11 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     if progress is not None:
         progress.batch_started(len(files))
 
-    def write_summaries() -> None:
-        current = rows + [done_rows[i] for i in sorted(done_rows)]
+    def write_summaries() -> list[dict[str, Any]]:
+        current, _ = apply_reviews(rows + [done_rows[i] for i in sorted(done_rows)], out_dir, stems)
         write_summary_csv(current, out_dir / "summary.csv")
         write_summary_json(current, out_dir / "summary.json", extra=header)
+        return current
 
     try:
         for i, (path, name) in enumerate(zip(files, names, strict=True)):
@@ -504,7 +483,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                 except Exception as exc:  # a bug on one input must not kill the batch; keep the type
                     row = error_row(str(path), _one_line_reason(exc))
             if row.get("status") != "ok":
-                _discard(folder)
+                _discard(folder, keep_review=True)
             done_rows[i] = row
             try:
                 write_summaries()
@@ -527,9 +506,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     # the three files agree: a Ctrl-C now waits until they are written, and the run, complete, ends as usual
     with interrupt_held():
         try:
-            write_summaries()
-            paths["report_html"] = _write_html(out_dir, all_rows, dict(zip(map(str, files), names, strict=True)),
-                                               comparison)
+            paths["report_html"] = _write_html(out_dir, write_summaries(), stems, comparison)
         except OSError as exc:
             summary_error = exc
     if summary_error is not None:
@@ -550,6 +527,7 @@ def _write_interrupted(out_dir: Path, rows: list[dict[str, Any]], done_rows: dic
     current = list(rows)
     for i, path in enumerate(files):
         current.append(done_rows[i] if i in done_rows else interrupted_row(str(path)))
+    current, _ = apply_reviews(current, out_dir, dict(zip(map(str, files), names, strict=True)))
     # a second Ctrl-C waits until all three are written (it would leave summary.csv new and report.html old)
     with interrupt_held(), contextlib.suppress(OSError):  # a full disk must not hide the interruption itself
         write_summary_csv(current, out_dir / "summary.csv")

@@ -279,6 +279,13 @@ def render_report(
     left = (f'<p class="bad" id="interrupted">This run was interrupted: {n_left} input(s) not analysed yet (no '
             "results for them below); run the same command with --resume to analyse them.</p>") if n_left else ""
     left_count = f", {n_left} not analysed" if n_left else ""
+    n_rev = sum(1 for r in rows if r.get("reviewed") == "yes")
+    css = _CSS
+    if any("reviewed" in r for r in rows):  # a folder with reviews (mmnst_path.review); else the page as before
+        css += (".rev{color:#0958d9;font-size:11px;font-weight:600} tr.row-reviewed td{background:#f0f7ff} "
+                ".warn.revnote{max-width:240px;margin-left:auto}\n")
+        left_count += (f", {n_rev} reviewed (the reviewed Ki67 index under the measured one; the measured figures "
+                       "are never changed)")
     body = []
     for row in rows:
         # a row where nothing was measured (no tissue) shows "–" and no notes under its measures, and says so once
@@ -307,7 +314,7 @@ def render_report(
             thr_note += f'<div class="ci rule">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
                 + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + _melanocytic_note(r)
-                + "</td>")
+                + _review_note(row) + "</td>")
         real_hot, hot_note = _hotspot_note(r)
         hot = _cell(r.get("ki67_hotspot_index_pct"), name="ki67_hotspot_index_pct")[:-5] + _ci(
             r.get("ki67_hotspot_ci_low_pct"), r.get("ki67_hotspot_ci_high_pct")) + hot_note + "</td>"
@@ -317,6 +324,9 @@ def render_report(
         if warns:  # the sentences go in a full-width row below: in the status cell they wrapped over ~20 lines
             status += f'<div class="warn">⚠ {len(warns)} warning{"s" if len(warns) > 1 else ""} below</div>'
         row_class = ("row-warn" if warns else "row-ok") if ok else "row-error"
+        if row.get("reviewed") == "yes":
+            row_class += " row-reviewed"
+            status += '<div class="rev">reviewed</div>'
         body.append(
             f'<tr class="{row_class}" data-input="{html.escape(name)}">'
             f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"path\">{_path_text(name)}</div>"
@@ -337,7 +347,7 @@ def render_report(
     cmp_block = _comparison(comparison) if comparison else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>{css}</style></head>
 <body><h1>{html.escape(title)}</h1>
 {left}<p class="sub">{len(rows)} input(s): {n_ok} ok, {len(rows) - n_ok - n_left} failed{left_count}. Ki67 index = positive / (positive + negative) tumour nuclei (n; "excluded" under it = detected nuclei left out as not tumour), 95% Wilson CI; hot spot = the window of the set area with the highest Ki67 index among those holding the minimum number of tumour nuclei (greyed, and not called a hot spot, when no window holds enough); H-score (0–300) = 1 × % weak + 2 × % moderate + 3 × % strong of the tumour nuclei; melanin % and necrosis % are of the tissue area; {CLASSES_KEY}; undefined values show as –.</p>
 {cmp_block}
@@ -347,6 +357,26 @@ def render_report(
 {chr(10).join(body)}
 </tbody></table></body></html>
 """
+
+
+def _review_note(r: Mapping[str, Any]) -> str:
+    """Under the measured Ki67 index: the reviewed one (index, CI, positive / n, who, when) of a reviewed row,
+    or why its review was refused / that it was made on an earlier result (:mod:`mmnst_path.review`)."""
+    # the note without the review file's folder (summary.csv names it): a long path widened the Ki67 column
+    note = html.escape(re.sub(r"^\S*[/\\](review\.json: )", r"\1", str(r.get("review_note") or "")))
+    note = f'<div class="warn revnote">⚠ {note}</div>' if note else ""
+    if r.get("reviewed") != "yes":
+        return note
+    index, pos, den = (_num(r.get(k)) for k in ("ki67_index_reviewed_pct", "ki67_positive_reviewed",
+                                                "ki67_denominator_reviewed"))
+    text = "–" if index is None else f"{index:.1f} %"
+    counts = "" if pos is None or den is None else f" ({int(pos)} / {int(den)})"
+    who = html.escape(str(r.get("reviewer") or "reviewer not named"))
+    when = html.escape(str(r.get("reviewed_at") or "")[:10])
+    return (f'<div class="rev" data-col="ki67_index_reviewed_pct" data-value="{"" if index is None else repr(index)}">'
+            f'reviewed: {text}{counts}</div>'
+            f'{_ci(r.get("ki67_ci_low_reviewed_pct"), r.get("ki67_ci_high_reviewed_pct"))}'
+            f'<div class="ci">by {who}{", " + when if when else ""}</div>{note}')
 
 
 def _excluded_note(r: Mapping[str, Any]) -> str:

@@ -395,11 +395,14 @@ def error_text(row: Mapping[str, Any]) -> str:
 def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write summary.csv atomically; extra keys in rows are ignored, missing ones left empty (a row
     where nothing was measured as :func:`shown_row` shows it)."""
+    from .review import summary_columns  # the review columns follow when some row carries a review
+
+    columns = summary_columns(rows := list(rows))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(SUMMARY_COLUMNS)
+    writer.writerow(columns)
     for r in map(shown_row, rows):
-        writer.writerow([_fmt(r.get(name)) for name in SUMMARY_COLUMNS])
+        writer.writerow([_fmt(r.get(name)) for name in columns])
     return atomic_write_text(path, buf.getvalue())
 
 
@@ -408,16 +411,19 @@ def write_summary_json(
 ) -> Path:
     """Write summary.json atomically (layout in the module docstring); NaN -> null; a row where nothing was
     measured as :func:`shown_row` shows it."""
+    from .review import summary_columns
+
+    columns = summary_columns(rows)
     rows = [shown_row(r) for r in rows]
     failures = [{"input": r.get("input"), "error": r.get("error")} for r in rows if r.get("status") != "ok"]
     doc = {
         "schema_version": SCHEMA_VERSION,
         "kind": "mmnst_path.batch_summary",
-        "columns": list(SUMMARY_COLUMNS),
+        "columns": list(columns),
         "n_inputs": len(rows),
         "n_ok": len(rows) - len(failures),
         "n_failed": len(failures),
-        "rows": [{name: r.get(name) for name in SUMMARY_COLUMNS} for r in rows],
+        "rows": [{name: r.get(name) for name in columns} for r in rows],
         "failures": failures,
         **(extra or {}),
     }

@@ -21,7 +21,7 @@ from .. import __version__
 __all__ = ["main"]
 
 # subcommand modules, in the order they appear in --help
-_SUBCOMMANDS = ("_info", "_stains", "_quantify", "_train", "_warmup")
+_SUBCOMMANDS = ("_info", "_stains", "_quantify", "_review", "_train", "_warmup")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -311,16 +311,11 @@ def _detect_stains(reader: Any, tissue: Any) -> Any:
 
 def ki67_from_classes(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[Any, dict[str, Any]]:
     """Library Ki67 counts and metrics of reviewed nucleus classes (positive bin forced to >= 1);
-    ``near_black`` (bool per nucleus) adds the near-black QC counts."""
-    from mmnst_path.quantify.ki67 import Ki67Counts, ki67_metrics
+    ``near_black`` (bool per nucleus) adds the near-black QC counts. The library's
+    :func:`mmnst_path.review.reviewed_ki67`, which ``mmnst-path review`` computes saved edits with."""
+    from mmnst_path.review import reviewed_ki67
 
-    cls = np.asarray(classes).astype(str)
-    b = np.asarray(bins, dtype=np.int64).copy()
-    pos = cls == "positive"
-    b[pos & (b < 1)] = 1  # a nucleus the reviewer made positive counts at least as 1+
-    flag = None if near_black is None else np.asarray(near_black, dtype=bool)
-    counts = Ki67Counts.from_classes(cls, b, near_black=flag)
-    return counts, dict(ki67_metrics(counts))
+    return reviewed_ki67(classes, bins, near_black=near_black)
 
 
 def hotspot_label(result: SlideResult) -> str:

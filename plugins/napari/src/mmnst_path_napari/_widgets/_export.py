@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton
 
+from mmnst_path.errors import MmnstPathError
 from mmnst_path.geojson import Roi
 
 from .._analysis import ki67_from_classes
@@ -30,6 +31,8 @@ __all__ = [
     "export_geojson",
     "export_json",
     "import_geojson_layers",
+    "result_folder_of",
+    "save_review",
     "shapes_rois",
 ]
 
@@ -141,6 +144,36 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
     return out
 
 
+def result_folder_of(path: str | Path) -> Path | None:
+    """The quantify result folder a GeoJSON was read from (its folder holds ``result.json``), else None."""
+    folder = Path(path).parent
+    return folder if (folder / "result.json").is_file() else None
+
+
+def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None, image: Any = None,
+                tissue_classes: Any = None) -> dict[str, Any]:
+    """Save the reviewed nuclei as the review of a quantify result folder (``review.json`` and
+    ``review_edits.geojson`` beside its result.json, which is not changed): the edits as Review's *save edits*
+    writes them, then :func:`mmnst_path.review.write_review`, which computes the reviewed counts from them as
+    ``mmnst-path review`` does and checks the slide (``image``'s file, else result.json's) is the measured one."""
+    import os
+    import tempfile
+
+    from mmnst_path.review import write_review
+
+    folder = Path(folder)
+    if not (folder / "result.json").is_file():
+        msg = f"result folder={str(folder)!r} holds no result.json: give OUT/<input> of mmnst-path quantify"
+        raise ValueError(msg)
+    fd, tmp = tempfile.mkstemp(prefix=".review_edits.", suffix=".tmp", dir=folder)  # quantify clears leftovers
+    os.close(fd)
+    try:
+        export_geojson(points, tmp)
+        return write_review(folder, tmp, reviewer=reviewer, image=_source(image), tissue_classes=tissue_classes)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def _source(layer: Any) -> str | None:
     """The file a layer was read from (napari's ``layer.source.path``), None when it was not read from one."""
     path = getattr(getattr(layer, "source", None), "path", None)
@@ -178,10 +211,17 @@ class ExportWidget(Container):
         self.inp = FileEdit(label="QuPath GeoJSON", mode="r", filter="*.geojson *.json")
         self.import_button = PushButton(text="import")
         self.status = Label(value="")
+        # the review of a quantify result: beside its result.json, read by `mmnst-path report`
+        self.result_folder = FileEdit(label="result folder", mode="d")
+        self.reviewer = LineEdit(label="reviewer", value="")
+        self.review_button = PushButton(text="save review to result folder")
         super().__init__(
             widgets=[self.points, self.rois, self.kind, self.out, self.save_button, self.inp, self.import_button,
+                     self.result_folder,
+                     Container(widgets=[self.reviewer, self.review_button], layout="horizontal", labels=False),
                      self.status]
         )  # fmt: skip
+        self.review_button.changed.connect(lambda *_: self.save_review())
         self.save_button.changed.connect(lambda *_: self.export(self.out.value))
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
 
@@ -213,6 +253,9 @@ class ExportWidget(Container):
         mpp = layer_mpp(images[0]) if images else None
         layers = [add_or_replace(self.viewer, d) for d in import_geojson_layers(path, mpp=mpp)]
         # the nuclei layer box moves to the imported detections (as Review's does), not the layer they may hide
+        folder = result_folder_of(path)
+        if folder is not None:  # a quantify result: its review can be saved beside it
+            self.result_folder.value = folder
         names = {lay.name for lay in layers}
         imported = [lay for lay in nuclei_layers(self.viewer) if lay.name in names]
         if imported:
@@ -220,3 +263,23 @@ class ExportWidget(Container):
             self.points.value = imported[0]
         self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
         return layers
+
+    def save_review(self) -> dict[str, Any] | None:
+        """Save the nuclei layer as the review of the result folder (:func:`save_review`); the status line says
+        the reviewed index, or why the review was refused."""
+        folder = self.result_folder.value
+        if self.points.value is None or not str(folder) or str(folder) == ".":
+            self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"
+            return None
+        images = rgb_image_layers(self.viewer)
+        painted, _ = painted_classes(self.viewer)
+        try:
+            review = save_review(self.points.value, folder, reviewer=self.reviewer.value or None,
+                                 image=images[0] if images else None, tissue_classes=painted)
+        except (MmnstPathError, ValueError, OSError) as exc:  # the one line: another slide, no result.json...
+            self.status.value = f"review not saved: {exc}"
+            return None
+        m = review["ki67_metrics"]
+        self.status.value = (f"review saved in {Path(folder).name}: Ki67 {m['index_pct']:.1f} % ({m['positive']} / "
+                             f"{m['denominator']}); mmnst-path report {Path(folder).parent} rebuilds the report")
+        return review

@@ -1,0 +1,101 @@
+"""``mmnst-path review`` and ``mmnst-path report``: a pathologist's corrections reach the batch's summary.
+
+``mmnst-path review OUT/<input> EDITS.geojson [--reviewer NAME] [--image PATH]`` applies edits saved in napari
+(Review's *save edits*: QuPath GeoJSON point detections) to a quantify result folder: it writes
+``review.json`` (the reviewed Ki67 counts, index and CI, computed as napari's Review panel does) and a copy
+of the edits beside ``result.json``, which is never changed (:func:`mmnst_path.review.write_review`).
+
+``mmnst-path report OUT`` rewrites OUT's summary.csv, summary.json and report.html from the stored results
+and reviews without analysing anything (:func:`mmnst_path.review.rebuild_report`): reviewed rows carry the
+measured and the reviewed index. Exit status: 0 done, 1 a review was refused (one line each, naming the
+file; the other inputs are written), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run_report", "run_review"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``review`` and ``report`` subcommands to ``subparsers``."""
+    p = subparsers.add_parser(
+        "review",
+        help="record a pathologist's corrections (napari's saved edits) beside a quantify result",
+        description=(
+            "Apply edits saved in napari (Review: save edits, a GeoJSON of point detections) to one input's result "
+            "folder of mmnst-path quantify (OUT/<input>): writes review.json (the reviewed Ki67 counts, index and "
+            "95% CI, computed as napari's Review panel computes them) and review_edits.geojson beside result.json, "
+            "which is never changed. The source image must be the one result.json was measured on (SHA-256 "
+            "checked). Then `mmnst-path report OUT` rebuilds the summary and report with the reviewed figures. "
+            "Exit status: 0 done, 1 refused (the reason is printed), 2 bad usage."
+        ),
+    )
+    p.add_argument("folder", type=Path, help="the input's result folder (OUT/<input>, holding result.json)")
+    p.add_argument("edits", type=Path, help="edits saved by napari's Review (GeoJSON)")
+    p.add_argument("--reviewer", default=None, metavar="NAME", help="who reviewed (shown in the report)")
+    p.add_argument("--image", type=Path, default=None, metavar="PATH",
+                   help="the source image, when it is no longer where result.json says")
+    p.set_defaults(func=run_review)
+    r = subparsers.add_parser(
+        "report",
+        help="rebuild summary.csv / summary.json / report.html of a quantify folder with its reviews",
+        description=(
+            "Rewrite OUT's summary.csv, summary.json and report.html from the stored results (each input's "
+            "result.json) and the reviews written by `mmnst-path review` or napari, without analysing anything. "
+            "Reviewed rows carry the measured ki67_index_pct and ki67_index_reviewed_pct, reviewed (yes / no), "
+            "reviewer. A review whose source image differs from the result's is refused (one line naming the "
+            "file) and the others are written. Exit status: 0 done, 1 a review was refused, 2 bad usage."
+        ),
+    )
+    r.add_argument("out", type=Path, help="the --out folder of mmnst-path quantify")
+    r.set_defaults(func=run_report)
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None or value != value else f"{value:.2f} %"
+
+
+def run_review(args: argparse.Namespace) -> int:
+    """Write the review; one line with the measured and reviewed index; return the exit code."""
+    import json
+
+    from ..errors import MmnstPathError
+    from ..review import write_review
+
+    try:
+        review = write_review(args.folder, args.edits, reviewer=args.reviewer, image=args.image)
+    except (MmnstPathError, OSError, ValueError) as exc:
+        print(f"mmnst-path: error: review: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    try:
+        measured = json.loads((Path(args.folder) / "result.json").read_text(encoding="utf-8"))["metrics"]
+    except (OSError, ValueError, KeyError):
+        measured = {}
+    m = review["ki67_metrics"]
+    print(f"{args.folder}: Ki67 index measured {_pct(measured.get('ki67_index_pct'))} "
+          f"({measured.get('ki67_positive')} / {measured.get('ki67_denominator')}), reviewed {_pct(m['index_pct'])} "
+          f"({m['positive']} / {m['denominator']}); wrote review.json. Rebuild the report: "
+          f"mmnst-path report {Path(args.folder).parent}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Rebuild the summary files; one line per refused review, one line of what was written."""
+    from ..errors import MmnstPathError
+    from ..review import rebuild_report
+
+    try:
+        outcome = rebuild_report(args.out)
+    except MmnstPathError as exc:
+        print(f"mmnst-path: error: report: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2 if not Path(args.out).is_dir() else 1
+    for reason in outcome.errors:
+        print(f"mmnst-path: error: {reason}", file=sys.stderr)
+    print(f"{args.out}: rebuilt summary.csv, summary.json and report.html: {len(outcome.rows)} input(s), "
+          f"{outcome.n_reviewed} reviewed" + (f", {len(outcome.errors)} review(s) refused" if outcome.errors else ""))
+    return 1 if outcome.errors else 0
