@@ -17,15 +17,16 @@ WINDOW_MARGIN_BLOCKS = 8
 
 
 def class_window(shape: tuple[int, int], core: tuple[slice, slice], *, mpp: float, model: Any,
-                  origin: tuple[int, int] | None, smooth_um: float
+                  origin: tuple[int, int] | None, smooth_um: float, necrosis: Any = None
                   ) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]:
     """(window, need) on the block grid of :func:`~mmnst_path.classify.tissue.classify_tissue` of an image of
     ``shape`` with ``origin``: ``need`` the blocks under the ``core`` pixels and one more on each side (a Ki67
     centroid rounds to a pixel beside the core), ``window`` those grown by the class map's reach
-    (:func:`~mmnst_path.quantify._necrosis_window.reach_blocks`) and :data:`WINDOW_MARGIN_BLOCKS`; (None,
-    None) when that is the whole grid or the core is empty."""
+    (:func:`~mmnst_path.quantify._necrosis_window.reach_blocks`), the intact-nucleus veto's where it runs
+    (``necrosis``: the :class:`~mmnst_path.quantify.necrosis.NecrosisParams` of the class map, or None) and
+    :data:`WINDOW_MARGIN_BLOCKS`; (None, None) when that is the whole grid or the core is empty."""
     from ..classify.tissue import tissue_factors
-    from ..quantify._necrosis_window import reach_blocks
+    from ..quantify._necrosis_window import reach_blocks, veto_reach_blocks
 
     f, kj = tissue_factors(model, mpp)
     big = f * kj
@@ -38,6 +39,8 @@ def class_window(shape: tuple[int, int], core: tuple[slice, slice], *, mpp: floa
     for sl, o, g in ((rows, off[0], grid[0]), (cols, off[1], grid[1])):
         need += [max((sl.start + o) // big - 1, 0), min((sl.stop - 1 + o) // big + 2, g)]
     grow = reach_blocks(smooth_um, big * mpp) + WINDOW_MARGIN_BLOCKS
+    if necrosis is not None and necrosis.intact_veto_density > 0 and mpp <= necrosis.intact_max_mpp_um:
+        grow += veto_reach_blocks(necrosis, big * mpp)
     window = (max(need[0] - grow, 0), min(need[1] + grow, grid[0]), max(need[2] - grow, 0), min(need[3] + grow, grid[1]))
     if window == (0, grid[0], 0, grid[1]):
         return None, None

@@ -92,7 +92,7 @@ class TileOutput:
 
 
 #: Classify a tile's tissue only on the blocks around its core that its results read
-#: (:func:`~mmnst_path.pipeline._class_window.class_window`; the same results, bit for bit: tests/pipeline/test_tissue_window.py).
+#: (:func:`~mmnst_path.pipeline._class_window.class_window`; the same results, bit for bit: tests/pipeline/test_tile_tissue_window.py).
 #: False = every block of the tile image (before).
 TISSUE_WINDOW = True
 
@@ -128,18 +128,21 @@ def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
     window = need = None
     if core is not None and TISSUE_WINDOW:
         window, need = class_window(rgb.shape[:2], core, mpp=mpp, model=model, origin=origin,
-                                     smooth_um=necrosis.smooth_um if necrosis is not None else smooth_um)
+                                    smooth_um=necrosis.smooth_um if necrosis is not None else smooth_um,
+                                    necrosis=necrosis)
+    od: dict[str, Any] = {}  # (the OD of the tile, computed once for the features and the necrosis map)
     tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference,
-                           window=window)
+                           window=window, _od=od if necrosis is not None else None)
     if necrosis is not None:
         from ..quantify._necrosis_model import necrosis_labels
         from ..quantify._necrosis_window import NotExact
 
         try:
-            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin, need=need)
+            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin, need=need, od=od)
         except NotExact:  # (a small necrotic region the window cuts, say: the whole image)
             tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference)
-            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin)
+            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin, od=od)
+        od.clear()
         labels = found[0]
         if keep is not None:
             keep["necrosis_labels"] = found

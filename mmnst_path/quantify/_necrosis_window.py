@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["NotExact", "check_exact", "reach_blocks", "shrink"]
+__all__ = ["NotExact", "check_exact", "reach_blocks", "shrink", "veto_reach_blocks"]
 
 
 class NotExact(Exception):
@@ -32,6 +32,17 @@ def reach_blocks(smooth_um: float, block_mpp: float) -> int:
 
     radius = int(4.0 * (smooth_um / (2.0 * block_mpp)) + 0.5) if smooth_um > 0 else 0
     return radius + FAT_RIM_BLOCKS
+
+
+def veto_reach_blocks(params: Any, block_mpp: float) -> int:
+    """Blocks over which the intact-nucleus veto of a necrosis block reads the tissue and labels around it:
+    the density window's radius (``truncate = 4``) and the regrowth's
+    (:data:`~mmnst_path.quantify._necrosis_model.INTACT_REGROW_SIGMAS`)."""
+    from ._necrosis_model import INTACT_REGROW_SIGMAS
+
+    sigma = params.intact_sigma_um / block_mpp
+    regrow = INTACT_REGROW_SIGMAS * sigma
+    return int(4.0 * sigma + 0.5) + (int(regrow) if regrow >= 1 else 0)
 
 
 def shrink(box: tuple[int, int, int, int], r: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -62,9 +73,7 @@ def check_exact(tmap: Any, params: Any, need: tuple[int, int, int, int], *, mode
     shape = tmap.labels.shape
     zone = shrink(tmap.window, reach_blocks(params.smooth_um, tmap.mpp), shape)
     if vetoed:  # a necrosis block's veto reads the tissue and labels within its density window and regrowth
-        sigma = params.intact_sigma_um / tmap.mpp
-        regrow = 1.5 * sigma  # (_necrosis_model.INTACT_REGROW_SIGMAS)
-        reach = int(4.0 * sigma + 0.5) + (int(regrow) if regrow >= 1 else 0)
+        reach = veto_reach_blocks(params, tmap.mpp)
         box = _box_of(zone)
         deep = shrink(box, reach, shape) if box is not None else zone
         zone = zone & ~(model_necrosis & ~deep)

@@ -46,7 +46,7 @@ def _windows(shape: tuple[int, int], rng: np.random.Generator, n: int) -> list[t
 ])
 def test_window_features_are_the_whole_grids_bit_for_bit(mpp: float, settings: TissueFeatureSettings) -> None:
     rng = np.random.default_rng(3)
-    f, k, j = grid_factors(mpp, settings)
+    f, k, _ = grid_factors(mpp, settings)
     rgb = _image(int(mpp * 100), (f * k * 23, f * k * 19))
     base, fine_mpp = base_maps(rgb, mpp=mpp, stains="H&E", settings=settings)
     whole = features_from_base(base, fine_mpp, k, settings)
@@ -112,4 +112,5 @@ def test_class_sums_are_the_block_sums_of_the_class_masks(factor: int) -> None:
             m = region_mask(labels, classes, (name,), shape=shape, factor=factor, origin=origin) & owned
             assert areas[i] == m.sum()
             want = _block_sums(m[core], sub, map_px)[1]
-            assert sums[i].dtype == want.dtype and np.array_equal(sums[i], want)
+            assert sums[i].dtype == want.dtype
+            assert np.array_equal(sums[i], want)

@@ -34,9 +34,14 @@ def _same(ref, got, assert_same_results) -> None:
             np.testing.assert_array_equal(np.asarray(got.tiles.columns[key]), np.asarray(col), err_msg=key)
 
 
-@pytest.mark.parametrize("mpp", [0.5, 1.0, 0.8])  # the intact-nucleus veto runs at 0.5 µm/px only
-def test_window_gives_the_whole_tiles_results(monkeypatch, mpp: float, assert_same_results) -> None:
+#: (the intact-nucleus veto runs at 0.5 µm/px only; its reach makes the window the whole tile image there
+#: unless the margin is 0)
+@pytest.mark.parametrize(("mpp", "margin"), [(0.5, 0), (1.0, None), (0.8, None)])
+def test_window_gives_the_whole_tiles_results(monkeypatch, mpp: float, margin: int | None,
+                                              assert_same_results) -> None:
     rgb = _field(40, mpp)
+    if margin is not None:
+        monkeypatch.setattr(class_window, "WINDOW_MARGIN_BLOCKS", margin)
     calls = {"window": 0, "not_exact": 0}
     check = necrosis_window.check_exact
 
