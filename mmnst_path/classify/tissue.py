@@ -111,7 +111,7 @@ def tissue_halo_um(model: ClassifierModel) -> float:
 
 def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
                     origin: tuple[int, int] | None = None, reference: ImageReference | None = None,
-                    window: tuple[int, int, int, int] | None = None, _od: dict[str, Any] | None = None) -> TissueMap:
+                    window: tuple[int, int, int, int] | None = None) -> TissueMap:
     """Tissue classes of an RGB tile.
 
     Parameters
@@ -139,8 +139,6 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
         probabilities there as without it, the other blocks read as ``background`` (probability 1; 0 for
         every class of a model without it) and ``TissueMap.window`` names the box. A model with a context
         stage (its pooled probabilities) classifies every block. None: every block.
-    _od : dict or None
-        Receives the OD of the padded tile (:func:`~mmnst_path.classify.tissue_features.base_maps`).
 
     Returns
     -------
@@ -169,13 +167,13 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
         window = grow_box(tuple(int(v) for v in window), 0, grid)  # type: ignore[arg-type]
     if window is None or model.context is not None or window == (0, grid[0], 0, grid[1]):
         window = None
-        base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings, reference=reference, _od=_od)
+        base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings, reference=reference)
         feats = block_mean(features_from_base(base, fine_mpp, k, settings, reference), j)
     else:
         cwin = tuple(v * j for v in window)
         boxes = window_boxes(cwin, (mp // f, np_ // f), f * mpp, k, settings)  # type: ignore[arg-type]
         base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings, reference=reference,
-                                   tensor_box=boxes["tensor_fine"], _od=_od)
+                                   tensor_box=boxes["tensor_fine"])
         feats = block_mean(features_from_base(base, fine_mpp, k, settings, reference, window=boxes["out"]), j)
     shape = feats.shape[:2]
     proba = model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*shape, -1)

@@ -301,8 +301,7 @@ MORPHOLOGY_CHANNELS = ("ls", "lr", "lb", "ll")
 
 def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatureSettings,
               reference: ImageReference | None = None,
-              tensor_box: tuple[int, int, int, int] | None = None,
-              _od: dict[str, Any] | None = None) -> tuple[np.ndarray, float]:
+              tensor_box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, float]:
     """Fine-block means of the :data:`BASE_CHANNELS` (and :data:`NUCLEAR_CHANNELS` with
     ``settings.nuclear_detail``): ((m, n, 14 or 17) float32, fine µm/px).
 
@@ -322,8 +321,7 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     required then) instead of the stain matrix's background.
 
     ``tensor_box`` (r0, r1, c0, c1) on the fine grid: the structure-tensor channels only there (the
-    same values as without it), 0 elsewhere; None: everywhere (:func:`window_boxes`). ``_od`` (a dict):
-    receives the OD of ``rgb`` (``"od"``) and its white point (``"background"``), for a caller that reads them.
+    same values as without it), 0 elsewhere; None: everywhere (:func:`window_boxes`).
     """
     from ..stain import load_stains, od_from_rgb
 
@@ -336,8 +334,6 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     if settings.image_reference:
         background = _required(reference, "base_maps").white
     od = od_from_rgb(rgb, background=background)
-    if _od is not None:
-        _od.update(od=od, background=background)
     white = ((od[..., 0] + od[..., 1] + od[..., 2]) < settings.white_od).astype(np.float32)
     od_m = block_mean(od, fm)
     white_m = block_mean(white, fm)

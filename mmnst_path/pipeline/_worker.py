@@ -130,19 +130,17 @@ def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
         window, need = class_window(rgb.shape[:2], core, mpp=mpp, model=model, origin=origin,
                                     smooth_um=necrosis.smooth_um if necrosis is not None else smooth_um,
                                     necrosis=necrosis)
-    od: dict[str, Any] = {}  # (the OD of the tile, computed once for the features and the necrosis map)
     tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference,
-                           window=window, _od=od if necrosis is not None else None)
+                           window=window)
     if necrosis is not None:
         from ..quantify._necrosis_model import necrosis_labels
         from ..quantify._necrosis_window import NotExact
 
         try:
-            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin, need=need, od=od)
+            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin, need=need)
         except NotExact:  # (a small necrotic region the window cuts, say: the whole image)
             tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference)
-            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin, od=od)
-        od.clear()
+            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin)
         labels = found[0]
         if keep is not None:
             keep["necrosis_labels"] = found

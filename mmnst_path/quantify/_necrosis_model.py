@@ -51,8 +51,7 @@ def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParam
 
 def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: Any, stains: Any, *,
                     origin: tuple[int, int] | None = None,
-                    need: tuple[int, int, int, int] | None = None,
-                    od: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    need: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The class map whose ``necrosis`` is the measured necrosis: ``(labels, necrosis, tissue)``, each (m, n)
     on ``tmap``'s block grid (``labels`` int8 indices into ``tmap.classes``).
 
@@ -70,8 +69,6 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
     A ``tmap`` classified on part of its grid (``tmap.window``) needs ``need`` (r0, r1, c0, c1): the blocks
     whose result the caller reads; they are then the whole grid's (the others are not), or
     :class:`~mmnst_path.quantify._necrosis_window.NotExact` is raised (:func:`._necrosis_window.check_exact`).
-    ``od``: what ``classify_tissue(..., _od=)`` kept of this tile (its OD, read again when it is that of this
-    padded image against the same white point).
     """
     from ..classify.tissue import smoothed_labels
     from ..classify.tissue_features import block_mean
@@ -84,13 +81,9 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
             rgb = np.pad(rgb, ((off_r, 0), (off_c, 0), (0, 0)), mode="edge")
     matrix = load_stains(stains)
     shape = tmap.labels.shape
-    kept = od.get("od") if od is not None else None
-    if kept is not None and kept.shape[:2] == rgb.shape[:2] and _same_white(od.get("background"), matrix):  # type: ignore[union-attr]
-        planes = kept
-    else:
-        planes = od_from_rgb(rgb, background=matrix.background)
+    od = od_from_rgb(rgb, background=matrix.background)
     # strided float32 sums: the same values as necrosis._block_mean's reshaped float32 mean, ~4x faster
-    od_low = block_mean(planes, big)[: shape[0], : shape[1]]
+    od_low = block_mean(od, big)[: shape[0], : shape[1]]
     tis = _tissue(od_low, lmpp, params)
     labels = smoothed_labels(tmap, smooth_um=params.smooth_um)
     classes = tmap.classes
@@ -108,7 +101,7 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
     model_necrosis = labels == nec
     vetoed = params.intact_veto_density > 0 and mpp <= params.intact_max_mpp_um
     if vetoed:
-        veto = _intact_veto(rgb, planes, mpp, stains, tis, tmap, params, model_necrosis)
+        veto = _intact_veto(rgb, od, mpp, stains, tis, tmap, params, model_necrosis)
         labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto)
     mask = (labels == nec) & tis
     if getattr(tmap, "window", None) is not None:
@@ -128,13 +121,6 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
         labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto | dropped)
     labels = np.where(mask, np.int8(nec), labels).astype(np.int8)
     return labels, mask, tis
-
-
-def _same_white(background: Any, matrix: Any) -> bool:
-    """Whether ``background`` is the white point ``od_from_rgb`` takes from ``matrix``."""
-    if background is None or matrix.background is None:
-        return background is None and matrix.background is None
-    return bool(np.array_equal(np.asarray(background, np.float64), np.asarray(matrix.background, np.float64)))
 
 
 def _needed(need: tuple[int, int, int, int] | None) -> tuple[int, int, int, int]:
