@@ -96,6 +96,7 @@ class TileOutput:
 #: False = every block of the tile image (before).
 TISSUE_WINDOW = True
 
+
 def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
                   origin: tuple[int, int] | None = None, smooth_um: float = REGION_SMOOTH_UM,
                   necrosis: Any = None, keep: dict[str, Any] | None = None, reference: Any = None,
