@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ._image_reference import ImageReference, image_reference
+from ._tissue_boxes import grow_box
 from .model import ClassifierModel
 from .tissue_context import ContextSettings, combine_stages, context_feature_specs, context_features
 from .tissue_features import (
@@ -31,6 +32,7 @@ from .tissue_features import (
     features_from_base,
     grid_factors,
     tissue_feature_specs,
+    window_boxes,
 )
 
 __all__ = ["FAT_RIM_BLOCKS", "ImageReference", "TissueMap", "classify_tissue", "image_reference", "region_mask", "smoothed_labels", "tissue_factors", "tissue_feature_settings",
@@ -53,6 +55,10 @@ class TissueMap:
         Image pixels per output-grid pixel side.
     classes : tuple of str
     model_id : str
+    window : (int, int, int, int) or None
+        The blocks classified, rows ``window[0]:window[1]`` and columns ``window[2]:window[3]``, when
+        :func:`classify_tissue` was asked for part of the grid (the others read as ``background``); None:
+        every block.
     """
 
     labels: np.ndarray
@@ -61,6 +67,7 @@ class TissueMap:
     factor: int
     classes: tuple[str, ...]
     model_id: str
+    window: tuple[int, int, int, int] | None = None
 
     def fraction(self, name: str) -> np.ndarray:
         """(m, n) bool: blocks labelled ``name`` (all False when the model has no such class)."""
@@ -103,7 +110,8 @@ def tissue_halo_um(model: ClassifierModel) -> float:
 
 
 def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stains: Any = None,
-                    origin: tuple[int, int] | None = None, reference: ImageReference | None = None) -> TissueMap:
+                    origin: tuple[int, int] | None = None, reference: ImageReference | None = None,
+                    window: tuple[int, int, int, int] | None = None) -> TissueMap:
     """Tissue classes of an RGB tile.
 
     Parameters
@@ -125,6 +133,12 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
         (``TissueFeatureSettings.image_reference``): the slide's reference, the same for every tile
         (:func:`~mmnst_path.classify.image_reference` of its thumbnail). None: ``rgb`` is a whole
         image and is its own reference. Other models ignore it.
+    window : (int, int, int, int) or None
+        Classify only these output blocks (rows ``window[0]:window[1]``, columns ``window[2]:window[3]``
+        of the grid, clipped to it), each feature plane computed only where they need it: the same
+        probabilities there as without it, the other blocks read as ``background`` (probability 1; 0 for
+        every class of a model without it) and ``TissueMap.window`` names the box. A model with a context
+        stage (its pooled probabilities) classifies every block. None: every block.
 
     Returns
     -------
@@ -148,8 +162,19 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
     if (mp, np_) != (m, n):
         rgb = np.pad(rgb, ((0, mp - m), (0, np_ - n), (0, 0)), mode="edge")
     stain_spec = stains if stains is not None else model.settings.get("stains", "H&E")
-    base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings, reference=reference)
-    feats = block_mean(features_from_base(base, fine_mpp, k, settings, reference), j)
+    grid = (mp // big, np_ // big)
+    if window is not None and model.context is None:
+        window = grow_box(tuple(int(v) for v in window), 0, grid)  # type: ignore[arg-type]
+    if window is None or model.context is not None or window == (0, grid[0], 0, grid[1]):
+        window = None
+        base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings, reference=reference)
+        feats = block_mean(features_from_base(base, fine_mpp, k, settings, reference), j)
+    else:
+        cwin = tuple(v * j for v in window)
+        boxes = window_boxes(cwin, (mp // f, np_ // f), f * mpp, k, settings)  # type: ignore[arg-type]
+        base, fine_mpp = base_maps(rgb, mpp=mpp, stains=stain_spec, settings=settings, reference=reference,
+                                   tensor_box=boxes["tensor_fine"])
+        feats = block_mean(features_from_base(base, fine_mpp, k, settings, reference, window=boxes["out"]), j)
     shape = feats.shape[:2]
     proba = model.predict_proba(feats.reshape(-1, feats.shape[-1])).astype(np.float32).reshape(*shape, -1)
     if model.context is not None:
@@ -164,8 +189,14 @@ def classify_tissue(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, stai
             second = combine_stages(proba, second, necrosis=model.class_names.index("necrosis"), settings=cs,
                                     grid_mpp=fine_mpp * k * j)
         proba = second
+    if window is not None:  # the other blocks: background
+        whole = np.zeros((*grid, proba.shape[-1]), np.float32)
+        if "background" in model.class_names:
+            whole[..., model.class_names.index("background")] = 1.0
+        whole[window[0] : window[1], window[2] : window[3]] = proba
+        proba = whole
     labels = np.argmax(proba, axis=-1).astype(np.int8)
-    return TissueMap(labels, proba, fine_mpp * k * j, big, model.class_names, model.model_id)
+    return TissueMap(labels, proba, fine_mpp * k * j, big, model.class_names, model.model_id, window)
 
 
 def _context_settings(model: ClassifierModel) -> ContextSettings:

@@ -111,10 +111,12 @@ from scipy import ndimage as ndi
 
 from ..errors import ConfigError
 from ._image_reference import DEFAULT_LEVEL, ImageReference, image_reference
+from ._tissue_boxes import Box4, cut_box, grow_box, scale_box
 from ._tissue_feature_specs import tissue_feature_specs
 
 __all__ = ["BASE_CHANNELS", "MORPHOLOGY_CHANNELS", "NUCLEAR_CHANNELS", "TRUNCATE", "TissueFeatureSettings", "base_maps", "block_factor", "block_mean", "features_from_base",
-           "grid_factors", "kernel_radius", "reference_level", "tissue_feature_specs", "tissue_features"]
+           "grid_factors", "kernel_radius", "reference_level", "tissue_feature_specs", "tissue_features",
+           "window_boxes"]
 
 #: Gaussian filters are cut at this many sigma (the halo derives from it).
 TRUNCATE = 3.0
@@ -298,7 +300,8 @@ MORPHOLOGY_CHANNELS = ("ls", "lr", "lb", "ll")
 
 
 def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatureSettings,
-              reference: ImageReference | None = None) -> tuple[np.ndarray, float]:
+              reference: ImageReference | None = None,
+              tensor_box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, float]:
     """Fine-block means of the :data:`BASE_CHANNELS` (and :data:`NUCLEAR_CHANNELS` with
     ``settings.nuclear_detail``): ((m, n, 14 or 17) float32, fine µm/px).
 
@@ -316,6 +319,9 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
 
     With ``settings.image_reference`` the OD is taken against ``reference.white`` (the slide's glass;
     required then) instead of the stain matrix's background.
+
+    ``tensor_box`` (r0, r1, c0, c1) on the fine grid: the structure-tensor channels only there (the
+    same values as without it), 0 elsewhere; None: everywhere (:func:`window_boxes`).
     """
     from ..stain import load_stains, od_from_rgb
 
@@ -347,34 +353,27 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     b = f // fm
     chans = [block_mean(od_m, b), block_mean(conc, b), block_mean(white_m, b)[..., None],
              block_mean(h * h, b)[..., None], block_mean(e * e, b)[..., None]]
+    fine_shape = chans[0].shape[:2]
+    tb = grow_box(tensor_box, 0, fine_shape) if tensor_box is not None else (0, fine_shape[0], 0, fine_shape[1])
+    mb = scale_box(tb, b, h.shape)  # (on the micro grid)
+    src = grow_box(mb, kernel_radius(max(d, 0.3)), h.shape)
     for x in (e, h):  # structure-tensor products, block-averaged one plane at a time (no (M, N, 14) stack)
-        xr = _g(x, d, order=(1, 0)) / micro_mpp
-        xc = _g(x, d, order=(0, 1)) / micro_mpp
-        chans.append(np.stack([block_mean(xr * xr, b), block_mean(xc * xc, b), block_mean(xr * xc, b)], axis=-1))
+        xs = cut_box(x, (0, x.shape[0], 0, x.shape[1]), src)
+        xr = cut_box(_g(xs, d, order=(1, 0)) / micro_mpp, src, mb)
+        xc = cut_box(_g(xs, d, order=(0, 1)) / micro_mpp, src, mb)
+        tensor = np.stack([block_mean(xr * xr, b), block_mean(xc * xc, b), block_mean(xr * xc, b)], axis=-1)
+        if tensor.shape[:2] != fine_shape:  # (a box: the rest stays 0)
+            tensor = np.pad(tensor, ((tb[0], fine_shape[0] - tb[1]), (tb[2], fine_shape[1] - tb[3]), (0, 0)))
+        chans.append(tensor)
     if settings.nuclear_detail:
         w = np.maximum(h - _g(h, settings.ring_um / micro_mpp), 0.0)
         chans.append(np.stack([block_mean(w, b), block_mean(w * np.maximum(h, 0.0), b),
                                block_mean(w * np.maximum(e, 0.0), b)], axis=-1))
     if settings.nuclear_morphology:
+        from ._tissue_morphology import _hessian_responses
+
         chans.append(np.stack([block_mean(x, b) for x in _hessian_responses(h, micro_mpp, settings)], axis=-1))
     return np.concatenate(chans, axis=-1), f * mpp
-
-
-def _hessian_responses(h: np.ndarray, micro_mpp: float, st: TissueFeatureSettings) -> list[np.ndarray]:
-    """The :data:`MORPHOLOGY_CHANNELS` on the micro grid: Hessian responses of H (nuclei are maxima of H),
-    scale-normalised (x sigma²) and divided by the local mean H over ``ring_um`` (+ ``eps_od``)."""
-    local = _g(h, st.ring_um / micro_mpp) + np.float32(st.eps_od)
-    s = st.small_nucleus_um / micro_mpp
-    hrr, hcc, hrc = (_g(h, s, order=o) for o in ((2, 0), (0, 2), (1, 1)))
-    half_tr = 0.5 * (hrr + hcc)
-    disc = np.sqrt(0.25 * (hrr - hcc) ** 2 + hrc * hrc)
-    norm = np.float32(s * s) / local
-    ridge = np.maximum(disc - half_tr, 0.0) * norm  # minus the most negative eigenvalue
-    round_ = np.maximum(-half_tr - disc, 0.0) * norm  # minus the other one: > 0 only where both are negative
-    small = np.maximum(-2.0 * half_tr, 0.0) * norm
-    big = st.large_nucleus_um / micro_mpp
-    large = np.maximum(-ndi.gaussian_laplace(h, big, mode="reflect", radius=kernel_radius(big)), 0.0)
-    return [small, ridge, round_, large * np.float32(big * big) / local]
 
 
 def _coherence_of(j: np.ndarray) -> np.ndarray:
@@ -383,12 +382,54 @@ def _coherence_of(j: np.ndarray) -> np.ndarray:
     return np.sqrt((jrr - jcc) ** 2 + 4.0 * jrc * jrc) / (jrr + jcc + 1e-8)
 
 
-def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: TissueFeatureSettings,
-                       reference: ImageReference | None = None) -> np.ndarray:
-    """Feature stack on the output grid, ``(ceil(m / k), ceil(n / k), F)`` float32, from :func:`base_maps`;
-    with ``settings.image_reference`` the log OD columns minus ``reference.level`` (required then)."""
+def window_boxes(window: Box4, fshape: tuple[int, ...], grid_mpp: float, k: int,
+                 settings: TissueFeatureSettings) -> dict[str, Box4]:
+    """Boxes on the output grid of :func:`features_from_base` (blocks of ``k`` x ``k`` cells of the fine
+    grid, ``fshape``, ``grid_mpp`` µm a cell) that its ``window`` needs: ``out`` (the window), ``blob`` (where the blob response is pooled
+    from) and ``tensor`` (where the structure-tensor planes are); ``tensor_fine`` is the fine-grid box
+    :func:`base_maps` computes them on (``tensor_box``)."""
     st = settings
+    cpx = 1.0 / (grid_mpp * k)
+    reach = max(kernel_radius(max(s * cpx, 0.3)) for s in (*st.sigmas_um, st.context_um))
+    cshape = (-(-fshape[0] // k), -(-fshape[1] // k))
+    tc = grow_box(window, kernel_radius(max(st.sigmas_um[0] * cpx, 0.3)), cshape)
+    wide = max(kernel_radius(max(v / grid_mpp, 0.3)) for v in (st.fibre_um, st.nucleus_um))
+    return {"out": window, "blob": grow_box(window, reach, cshape), "tensor": tc,
+            "tensor_fine": grow_box(scale_box(tc, k, fshape), wide, fshape)}
+
+
+def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: TissueFeatureSettings,
+                       reference: ImageReference | None = None, *,
+                       window: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Feature stack on the output grid, ``(ceil(m / k), ceil(n / k), F)`` float32, from :func:`base_maps`;
+    with ``settings.image_reference`` the log OD columns minus ``reference.level`` (required then).
+
+    ``window`` (r0, r1, c0, c1) on that grid: only its rows and columns (the same values), each plane
+    computed only where the next step reads it (:func:`window_boxes`; ``base`` needs its structure-tensor
+    channels in the box that names, the rest anywhere). None: the whole grid.
+    """
+    st = settings
+    cshape = (-(-base.shape[0] // k), -(-base.shape[1] // k))
+    if window is not None and (st.nuclear_detail or st.nuclear_morphology):  # (not windowed: cut at the end)
+        return cut_box(features_from_base(base, grid_mpp, k, st, reference), (0, cshape[0], 0, cshape[1]), window)
     eps = st.eps_od
+    fshape = base.shape[:2]
+    whole, whole_c = (0, fshape[0], 0, fshape[1]), (0, cshape[0], 0, cshape[1])
+    boxes = window_boxes(window or whole_c, fshape, grid_mpp, k, st)
+    oc, bc, tc = boxes["out"], boxes["blob"], boxes["tensor"]
+    of, bf, tf = (scale_box(b, k, fshape) for b in (oc, bc, tc))
+    mc = grow_box(oc, kernel_radius(max(st.texture_um[1] / (grid_mpp * k), 0.3)), cshape)
+
+    def gw(a: np.ndarray, have: Box4, need: Box4, sigma: Any, *, pick: Any = None, fn: Any = None,
+           on_coarse: bool = False) -> np.ndarray:
+        """_g (or ``fn``) of ``a`` (covering ``have`` of the fine grid, or of the coarse one) on ``need``
+        alone, of its channels ``pick``."""
+        shape = cshape if on_coarse else fshape
+        src = grow_box(need, kernel_radius(max(sigma[0] if isinstance(sigma, tuple) else sigma, 0.3)), shape)
+        x = cut_box(a, have, src)
+        x = x if pick is None else x[..., pick]
+        return cut_box(_g(x, sigma) if fn is None else fn(x), src, need)
+
     od = np.maximum(base[..., :3], 0.0)
     h, e = np.maximum(base[..., 3], 0.0), np.maximum(base[..., 4], 0.0)
     total = od.sum(-1)
@@ -396,45 +437,55 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
                        h / (h + e + eps), base[..., 5]], axis=-1)
     px = 1.0 / grid_mpp
     fp = st.fine_um * px
-    sm = _g(colour, (fp, fp, 0))
+    sm = gw(colour, whole, of, (fp, fp, 0))
     fine: list[np.ndarray] = [sm[..., i] for i in range(5)]
     t0 = st.texture_um[0] * px
     log_t = colour[..., 0]
     for x, is_cv in ((h, True), (e, True), (log_t, False)):
-        mu = _g(x, t0)
-        sd = np.sqrt(np.maximum(_g(x * x, t0) - mu * mu, 0.0))
+        src = grow_box(of, kernel_radius(max(t0, 0.3)), fshape)
+        xs = cut_box(x, whole, src)
+        mu = gw(xs, src, of, t0)
+        sd = np.sqrt(np.maximum(gw(xs * xs, src, of, t0) - mu * mu, 0.0))
         fine.append(sd / (mu + eps) if is_cv else sd)
-    mom = _g(base[..., [3, 4, 6, 7]], (fp, fp, 0))  # h, e, h2, e2
+    mom = gw(base, whole, of, (fp, fp, 0), pick=[3, 4, 6, 7])  # h, e, h2, e2
     for j in (0, 1):
         fine.append(np.sqrt(np.maximum(mom[..., j + 2] - mom[..., j] ** 2, 0.0)) / (np.maximum(mom[..., j], 0) + eps))
     bp = max(st.blob_um * px, 0.3)
-    blob = -ndi.gaussian_laplace(h, bp, mode="reflect", radius=kernel_radius(bp)) * bp * bp / (_g(h, 2 * fp) + eps)
+    src = grow_box(bf, max(kernel_radius(bp), kernel_radius(max(2 * fp, 0.3))), fshape)
+    hs = cut_box(h, whole, src)
+    blob = -ndi.gaussian_laplace(hs, bp, mode="reflect", radius=kernel_radius(bp)) * bp * bp / (_g(hs, 2 * fp) + eps)
+    blob = cut_box(blob, src, bf)
     fpx = st.fibre_um * px
-    je = _g(base[..., 8:11], (fpx, fpx, 0))
-    energy = np.sqrt(np.maximum(je[..., 0] + je[..., 1], 0.0)) / (_g(e, fpx) + eps)
+    je = gw(base, whole, tf, (fpx, fpx, 0), pick=slice(8, 11))
+    energy = np.sqrt(np.maximum(je[..., 0] + je[..., 1], 0.0)) / (gw(e, whole, tf, fpx) + eps)
     npx = st.nucleus_um * px
-    nucleus = _coherence_of(_g(base[..., 11:14], (npx, npx, 0)))
-    edge = ndi.gaussian_gradient_magnitude(log_t, max(fp, 0.3), mode="reflect", radius=kernel_radius(max(fp, 0.3))) * px
+    nucleus = _coherence_of(gw(base, whole, tf, (npx, npx, 0), pick=slice(11, 14)))
+    gp = max(fp, 0.3)
+    edge = gw(log_t, whole, of, gp, fn=lambda x: ndi.gaussian_gradient_magnitude(
+        x, gp, mode="reflect", radius=kernel_radius(gp))) * px
     fine += [blob, _coherence_of(je), energy, nucleus, edge]
     # output grid: block means of the fine features, then the wide scales from block-mean maps
-    out = [block_mean(a, k) for a in fine]
-    fibre_c, energy_c, nucleus_c = out[11], out[12], out[13]
+    blocks = [block_mean(a, k) for a in fine]
+    out = [cut_box(a, bx, oc) for a, bx in zip(blocks, [oc] * 10 + [bc, tc, tc, tc, oc], strict=True)]
+    fibre_c, energy_c, nucleus_c = blocks[11], blocks[12], blocks[13]
     cpx = 1.0 / (grid_mpp * k)
     colour_c = block_mean(colour, k)
     for s in st.sigmas_um:
-        sm = _g(colour_c, (s * cpx, s * cpx, 0))
+        sm = gw(colour_c, whole_c, oc, (s * cpx, s * cpx, 0), on_coarse=True)
         out += [sm[..., i] for i in range(5)]
     t1 = st.texture_um[1] * cpx
-    mom = _g(block_mean(np.stack([h, h * h, e, e * e, log_t, log_t * log_t], axis=-1), k), (t1, t1, 0))
+    hh, ee, lt = (cut_box(x, whole, scale_box(mc, k, fshape)) for x in (h, e, log_t))
+    mom = gw(block_mean(np.stack([hh, hh * hh, ee, ee * ee, lt, lt * lt], axis=-1), k), mc, oc, (t1, t1, 0),
+             on_coarse=True)
     for j, is_cv in ((0, True), (2, True), (4, False)):
         sd = np.sqrt(np.maximum(mom[..., j + 1] - mom[..., j] ** 2, 0.0))
         out.append(sd / (mom[..., j] + eps) if is_cv else sd)
     pos = block_mean(np.maximum(blob, 0.0), k)
     for s in (*st.sigmas_um, st.context_um):
-        out.append(_g(pos, s * cpx))
+        out.append(gw(pos, bc, oc, s * cpx, on_coarse=True))
     s1 = st.sigmas_um[0] * cpx
-    out += [_g(fibre_c, s1), _g(energy_c, s1), _g(nucleus_c, s1)]
-    ctx = _g(colour_c[..., [0, 3]], (st.context_um * cpx,) * 2 + (0,))
+    out += [gw(c, tc, oc, s1, on_coarse=True) for c in (fibre_c, energy_c, nucleus_c)]
+    ctx = gw(colour_c, whole_c, oc, (st.context_um * cpx,) * 2 + (0,), pick=[0, 3], on_coarse=True)
     out += [ctx[..., 0], ctx[..., 1]]
     if st.relative_level:  # the log OD columns relative to the context level, which is left out
         level = out.pop(-2)
@@ -447,6 +498,8 @@ def features_from_base(base: np.ndarray, grid_mpp: float, k: int, settings: Tiss
     if st.nuclear_detail:
         out += _nuclear_features(base, h, grid_mpp, k, st)
     if st.nuclear_morphology:
+        from ._tissue_morphology import _morphology_features
+
         first = len(BASE_CHANNELS) + (len(NUCLEAR_CHANNELS) if st.nuclear_detail else 0)
         out += _morphology_features(base[..., first : first + len(MORPHOLOGY_CHANNELS)], base, grid_mpp, k, st)
     return np.stack([a.astype(np.float32, copy=False) for a in out], axis=-1)
@@ -473,39 +526,6 @@ def _nuclear_features(base: np.ndarray, h: np.ndarray, grid_mpp: float, k: int,
         out += [m[..., 1] / (m[..., 1] + m[..., 2] + small), m[..., 0] / (m[..., 3] + st.eps_od)]
     energy_c = block_mean(energy, k)
     out += [energy_c, _g(energy_c, st.sigmas_um[0] * cpx)]
-    return out
-
-
-def _morphology_features(resp: np.ndarray, base: np.ndarray, grid_mpp: float, k: int,
-                         st: TissueFeatureSettings) -> list[np.ndarray]:
-    """The ``nuclear_morphology`` columns on the output grid (module doc), in spec order, from the fine-block
-    means of the Hessian responses ``resp`` (ls, lr, lb, ll), of H / E and of the structure tensors in ``base``."""
-    tiny = np.float32(1e-3)
-    px = 1.0 / grid_mpp
-    cpx = 1.0 / (grid_mpp * k)
-    fp = st.fine_um * px
-    resp = np.maximum(resp, 0.0)
-    fine = _g(resp[..., [0, 3]], (fp, fp, 0))
-    out = [block_mean(fine[..., 0], k), block_mean(fine[..., 1], k)]
-    coarse = block_mean(resp, k)
-    wide = []
-    for s in st.sigmas_um:
-        m = _g(coarse, (s * cpx, s * cpx, 0))
-        out += [m[..., 0], m[..., 3]]
-        wide.append(m)
-    for m in wide:
-        out += [m[..., 3] / (m[..., 0] + m[..., 3] + tiny), m[..., 2] / (m[..., 1] + tiny)]
-    e_tensor = BASE_CHANNELS.index("e_jrr")
-    h_tensor = BASE_CHANNELS.index("h_jrr")
-    tensors = block_mean(base[..., [*range(e_tensor, e_tensor + 3), *range(h_tensor, h_tensor + 3)]], k)
-    a = st.align_um * cpx
-    jt = _g(tensors, (a, a, 0))
-    out += [_coherence_of(jt[..., 3:6]), _coherence_of(jt[..., 0:3])]
-    he = block_mean(np.maximum(base[..., [BASE_CHANNELS.index("h"), BASE_CHANNELS.index("e")]], 0.0), k)
-    s1, ctx = st.sigmas_um[0] * cpx, st.context_um * cpx
-    near, far = _g(he, (s1, s1, 0)), _g(he, (ctx, ctx, 0))
-    eps = np.float32(st.eps_od)
-    out += [(near[..., 0] + eps) / (far[..., 0] + eps), (near[..., 1] + eps) / (far[..., 1] + eps)]
     return out
 
 

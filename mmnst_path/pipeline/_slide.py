@@ -36,6 +36,7 @@ from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
+from ._memory import release_free_memory
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
 from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
@@ -401,6 +402,7 @@ def analyze_slide(
                       progress=progress, order=order, pool=pool)
         )
         timings["tiles"] = time.perf_counter() - t
+        release_free_memory()  # (the tiles' freed heap, else kept under what follows: the maps, writing)
         input_name = str(path) if own_reader else reader.describe()
     finally:
         if pool is not None:

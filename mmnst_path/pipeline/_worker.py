@@ -12,6 +12,7 @@ import numpy as np
 
 from ..aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from ..geometry import Box
+from ._class_window import class_sums, class_window, outside_excluded
 from ._config import AnalysisConfig
 from ._reach import (
     halo_parts,
@@ -91,10 +92,16 @@ class TileOutput:
     seconds: float
 
 
+#: Classify a tile's tissue only on the blocks around its core that its results read
+#: (:func:`~mmnst_path.pipeline._class_window.class_window`; the same results, bit for bit: tests/pipeline/test_tile_tissue_window.py).
+#: False = every block of the tile image (before).
+TISSUE_WINDOW = True
+
+
 def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
                   origin: tuple[int, int] | None = None, smooth_um: float = REGION_SMOOTH_UM,
-                  necrosis: Any = None, keep: dict[str, Any] | None = None, reference: Any = None
-                  ) -> tuple[np.ndarray, Any, np.ndarray]:
+                  necrosis: Any = None, keep: dict[str, Any] | None = None, reference: Any = None,
+                  core: tuple[slice, slice] | None = None) -> tuple[np.ndarray, Any, np.ndarray]:
     """Tumour region of a tile: ((M, N) bool, the :class:`~mmnst_path.classify.TissueMap`, its smoothed labels).
 
     Tissue classes of ``model`` on its output grid aligned to the slide's analysis grid
@@ -113,40 +120,42 @@ def tumour_region(rgb: np.ndarray, *, mpp: float, model: Any, stains: Any,
     :func:`~mmnst_path.quantify.necrosis.measure_necrosis` of the same tile (computed once). ``reference``: the
     slide's :class:`~mmnst_path.classify.tissue.ImageReference` for a model that reads the stain level against the
     slide (:attr:`TileJob.tissue_reference`), None otherwise.
+
+    ``core`` (slices of ``rgb``): the pixels whose results the caller reads (the tile's core). The classes
+    are then computed on the blocks around it only (:data:`TISSUE_WINDOW`, :func:`~mmnst_path.pipeline._class_window.class_window`): the mask,
+    the labels and the necrosis class map are the whole image's there, not elsewhere. None: everywhere.
     """
     from ..classify.tissue import classify_tissue, region_mask, smoothed_labels
 
-    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference)
+    window = need = None
+    if core is not None and TISSUE_WINDOW:
+        window, need = class_window(rgb.shape[:2], core, mpp=mpp, model=model, origin=origin,
+                                    smooth_um=necrosis.smooth_um if necrosis is not None else smooth_um,
+                                    necrosis=necrosis)
+    tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference,
+                           window=window)
     if necrosis is not None:
         from ..quantify._necrosis_model import necrosis_labels
+        from ..quantify._necrosis_window import NotExact
 
-        found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin)
+        try:
+            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin, need=need)
+        except NotExact:  # (a small necrotic region the window cuts, say: the whole image)
+            tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference)
+            found = necrosis_labels(rgb, mpp, necrosis, tmap, stains, origin=origin)
         labels = found[0]
         if keep is not None:
             keep["necrosis_labels"] = found
     else:
+        if tmap.window is not None and need is not None:
+            from ..quantify._necrosis_window import reach_blocks, shrink
+
+            known = shrink(tmap.window, reach_blocks(smooth_um, tmap.mpp), tmap.labels.shape)
+            if not known[need[0] : need[1], need[2] : need[3]].all():  # (not expected: the window holds the reach)
+                tmap = classify_tissue(rgb, mpp=mpp, model=model, stains=stains, origin=origin, reference=reference)
         labels = smoothed_labels(tmap, smooth_um=smooth_um)
     mask = region_mask(labels, tmap.classes, ("tumour",), shape=rgb.shape[:2], factor=tmap.factor, origin=origin)
     return mask, tmap, labels
-
-
-def _outside_excluded(cells: Any, region: np.ndarray) -> Any:
-    """Ki67 cells whose centroid lies outside ``region`` (M, N bool) turned ``excluded`` (no intensity bin)."""
-    from dataclasses import replace
-
-    if not len(cells):
-        return cells
-    r = np.clip(np.rint(cells.row).astype(np.intp), 0, region.shape[0] - 1)
-    c = np.clip(np.rint(cells.col).astype(np.intp), 0, region.shape[1] - 1)
-    cls = np.asarray(cells.cls).copy()
-    outside = ~region[r, c]
-    out = outside & np.isin(cls, ("positive", "negative", "pigment"))
-    if not outside.any():
-        return cells
-    cls[out] = "excluded"
-    bins = np.where(cls == "positive", cells.intensity_bin, 0).astype(np.int8)
-    # (a nucleus outside the region stays out of the index, in a spindle sheet or not)
-    return replace(cells, cls=cls, intensity_bin=bins, in_spindle_sheet=np.asarray(cells.in_spindle_sheet) & ~outside)
 
 
 def _owned_mask(tile: Any, roi: tuple[np.ndarray, ...] | None) -> np.ndarray:
@@ -501,21 +510,19 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
 
     # the tissue class map, computed once: Ki67 tumour region, necrosis, class areas and maps
     tumour = tmap = None
+    per_map = np.zeros((0, 0, 0))
     found: dict[str, Any] = {}  # the necrosis class map of this tile, computed once for the map and the area
     tmodel = tile_tissue_model(cfg, job.matrix, job.measures)
-    if tmodel is not None:  # (the whole tile image: never its lean or own part)
-        from ..classify.tissue import region_mask
-
+    if tmodel is not None:  # (the whole tile image, its blocks around the core: never its lean or own part)
         # with the necrosis model, the class map whose necrosis is the measured one (veto, minimum area)
         nec_params = cfg.necrosis if tmodel is cfg.necrosis.model() else None
         tumour, tmap, labels = tumour_region(rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=origin,
                                              smooth_um=cfg.necrosis.smooth_um, necrosis=nec_params, keep=found,
-                                             reference=job.tissue_reference)
-        for name in tmap.classes:
-            m = region_mask(labels, tmap.classes, (name,), shape=rgb.shape[:2], factor=tmap.factor,
-                            origin=origin) & owned
-            sums[f"class:{name}"] = m
-            row[f"class_{name}_um2"] = float(m.sum()) * px_um2
+                                             reference=job.tissue_reference, core=tile.core_slices)
+        areas, per_map = class_sums(labels, len(tmap.classes), owned, tile.core_slices, origin=origin,
+                                    factor=tmap.factor, map_px=job.map_px)
+        for i, name in enumerate(tmap.classes):
+            row[f"class_{name}_um2"] = float(areas[i]) * px_um2
 
     if "ki67" in job.measures:
         k_rgb, k_exclusion, k_frame = rgb, exclusion_sub, frame
@@ -532,7 +539,7 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         del k_rgb, k_exclusion
         c = region.cells
         if cfg.ki67.count_in == "tumour" and tumour is not None:  # nuclei outside the tumour region: excluded
-            c = _outside_excluded(c, tumour)
+            c = outside_excluded(c, tumour)
             row["tumour_region_um2"] = float((tumour & owned).sum()) * px_um2
         r_l0, c_l0 = tile.level0_from_analysis(c.row, c.col)
         keep = np.asarray(tile.owns(r_l0, c_l0), dtype=bool).reshape(-1)
@@ -589,7 +596,8 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     if rs.stop > rs.start and cs.stop > cs.start:
         sub_origin = (origin[0] + rs.start, origin[1] + cs.start)
         map_origin, map_area = _block_sums(owned[rs, cs], sub_origin, job.map_px)
-        map_sums = {k: _block_sums(v[rs, cs], sub_origin, job.map_px)[1] for k, v in sums.items()}
+        map_sums = {f"class:{name}": per_map[i] for i, name in enumerate(tmap.classes)} if tmap is not None else {}
+        map_sums.update({k: _block_sums(v[rs, cs], sub_origin, job.map_px)[1] for k, v in sums.items()})
     row["seconds"] = time.perf_counter() - t0
     return TileOutput(tile.index, tile.core, counts, cells, row, map_origin, map_area, map_sums, row["seconds"])
 

@@ -50,7 +50,8 @@ def measure_with_tissue_model(rgb: np.ndarray, mpp: float, params: NecrosisParam
 
 
 def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: Any, stains: Any, *,
-                    origin: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    origin: tuple[int, int] | None = None,
+                    need: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The class map whose ``necrosis`` is the measured necrosis: ``(labels, necrosis, tissue)``, each (m, n)
     on ``tmap``'s block grid (``labels`` int8 indices into ``tmap.classes``).
 
@@ -64,6 +65,10 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
 
     ``tmap`` is :func:`~mmnst_path.classify.tissue.classify_tissue` of ``rgb`` with the same ``origin``; the
     image is padded as that function pads it (``origin`` None: ``rgb`` is already aligned to the blocks).
+
+    A ``tmap`` classified on part of its grid (``tmap.window``) needs ``need`` (r0, r1, c0, c1): the blocks
+    whose result the caller reads; they are then the whole grid's (the others are not), or
+    :class:`~mmnst_path.quantify._necrosis_window.NotExact` is raised (:func:`._necrosis_window.check_exact`).
     """
     from ..classify.tissue import smoothed_labels
     from ..classify.tissue_features import block_mean
@@ -85,13 +90,24 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
     if "background" in classes:
         tis &= labels != classes.index("background")
     if "necrosis" not in classes:
+        if getattr(tmap, "window", None) is not None:
+            from ._necrosis_window import check_exact
+
+            none = np.zeros(shape, bool)
+            check_exact(tmap, params, _needed(need), model_necrosis=none, vetoed=False, mask=none)
         return labels, np.zeros(shape, bool), tis
     nec = classes.index("necrosis")
     veto = np.zeros(shape, bool)
-    if params.intact_veto_density > 0 and mpp <= params.intact_max_mpp_um:
-        veto = _intact_veto(rgb, od, mpp, stains, tis, tmap, params, labels == nec)
+    model_necrosis = labels == nec
+    vetoed = params.intact_veto_density > 0 and mpp <= params.intact_max_mpp_um
+    if vetoed:
+        veto = _intact_veto(rgb, od, mpp, stains, tis, tmap, params, model_necrosis)
         labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto)
     mask = (labels == nec) & tis
+    if getattr(tmap, "window", None) is not None:
+        from ._necrosis_window import check_exact
+
+        check_exact(tmap, params, _needed(need), model_necrosis=model_necrosis, vetoed=vetoed, mask=mask)
     if params.fill_holes_um2 > 0:
         mask |= small_holes(mask, params.fill_holes_um2 / (lmpp * lmpp)) & tis
     labelled, n = ndi.label(mask)
@@ -105,6 +121,13 @@ def necrosis_labels(rgb: np.ndarray, mpp: float, params: NecrosisParams, tmap: A
         labels = smoothed_labels(tmap, smooth_um=params.smooth_um, not_necrosis=veto | dropped)
     labels = np.where(mask, np.int8(nec), labels).astype(np.int8)
     return labels, mask, tis
+
+
+def _needed(need: tuple[int, int, int, int] | None) -> tuple[int, int, int, int]:
+    if need is None:
+        msg = "necrosis_labels: a tissue map classified on part of its grid (window) needs 'need', got None"
+        raise ValueError(msg)
+    return need
 
 
 def _intact_veto(rgb: np.ndarray, od: np.ndarray, mpp: float, stains: Any, tis: np.ndarray, tmap: Any,
