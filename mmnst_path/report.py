@@ -395,7 +395,7 @@ def error_text(row: Mapping[str, Any]) -> str:
 def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write summary.csv atomically; extra keys in rows are ignored, missing ones left empty (a row
     where nothing was measured as :func:`shown_row` shows it)."""
-    from .review import summary_columns  # the review columns follow when some row carries a review
+    from ._review_columns import summary_columns  # the review columns follow when some row carries a review
 
     columns = summary_columns(rows := list(rows))
     buf = io.StringIO()
@@ -411,7 +411,7 @@ def write_summary_json(
 ) -> Path:
     """Write summary.json atomically (layout in the module docstring); NaN -> null; a row where nothing was
     measured as :func:`shown_row` shows it."""
-    from .review import summary_columns
+    from ._review_columns import summary_columns
 
     columns = summary_columns(rows)
     rows = [shown_row(r) for r in rows]

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ._review_columns import REVIEW_COLUMNS, summary_columns
 from .errors import ConfigError
 
 __all__ = [
@@ -56,19 +57,8 @@ REVIEW_NAME = "review.json"
 REVIEW_EDITS = "review_edits.geojson"
 #: the files of a review, kept when quantify re-analyses the input
 REVIEW_FILES = (REVIEW_NAME, REVIEW_EDITS)
-#: columns after :data:`~mmnst_path.report.SUMMARY_COLUMNS` when the folder holds a review
-REVIEW_COLUMNS = ("reviewed", "ki67_index_reviewed_pct", "ki67_ci_low_reviewed_pct", "ki67_ci_high_reviewed_pct",
-                  "ki67_positive_reviewed", "ki67_denominator_reviewed", "reviewer", "reviewed_at", "review_note")
 #: what a review made on an earlier result of the same image says in ``review_note``
 EARLIER_RESULT = "review made on an earlier result of this input (re-analysed since): review it again to update"
-
-
-def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """summary.csv / summary.json columns: :data:`REVIEW_COLUMNS` follow when some row carries a review
-    (``reviewed``, set by :func:`apply_reviews`)."""
-    from .report import SUMMARY_COLUMNS
-
-    return SUMMARY_COLUMNS + REVIEW_COLUMNS if any("reviewed" in r for r in rows) else SUMMARY_COLUMNS
 
 
 def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[Any, dict[str, Any]]:

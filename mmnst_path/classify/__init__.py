@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._forest import Forest
-from .model import MODELS_DIR, ClassifierModel, ClassSpec, FeatureSpec, load_model
+from .model import ClassifierModel, ClassSpec, FeatureSpec, load_model
 from .nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
 from .tissue import TissueMap, classify_tissue
 from .tissue_features import TissueFeatureSettings, tissue_feature_specs
@@ -61,11 +61,12 @@ SHIPPED_MODELS = {
 }
 
 
-@lru_cache(maxsize=1)
 def models_dir() -> Path:
-    """The folder of the shipped model files (resolved once a process); every module that reads a shipped
-    model file finds it here."""
-    return MODELS_DIR
+    """The folder of the shipped model files; every module that reads a shipped
+    model file finds it here (:func:`mmnst_path._models_dir.models_dir`, which the stain-guess models read too)."""
+    from .. import _models_dir
+
+    return _models_dir.models_dir()
 
 
 def shipped_model_path(name: str) -> Path | None:

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from .._models_dir import MODELS_DIR
 from ..errors import ConfigError, CorruptFileError
 from ._forest import ARRAY_KEYS, Forest
 
@@ -440,10 +441,6 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
         msg = f"classifier model {str(path)!r} is a {model.kind} model, expected a {kind} model"
         raise ConfigError(msg)
     return model
-
-
-#: The folder of the shipped model files.
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
 def model_file(name: str, shipped: Mapping[str, str], *, param: str) -> Path:

@@ -14,6 +14,7 @@ from ..aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from ..geometry import Box
 from ._class_window import class_sums, class_window, outside_excluded
 from ._config import AnalysisConfig
+from ._lean_box import _grown, _mask_box, _nonwhite_box
 from ._reach import (
     halo_parts,
     ki67_halo_parts,
@@ -258,49 +259,22 @@ def _planes_at(planes: dict[str, Any], key: str, origin: tuple[int, int], frame:
     return tables, np.array(arr[r0 : r0 + shape[0], c0 : c0 + shape[1]], order="C")
 
 
-def _nonwhite_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(r0, r1, c0, c1): the bounding box of the pixels of ``rgb`` that are not (255, 255, 255)."""
-    m = rgb.shape[0]
-    rgb = np.ascontiguousarray(rgb)
-    rows = np.flatnonzero(rgb.reshape(m, -1).min(axis=1) < 255)  # (min over a contiguous axis: fast)
-    if rows.size == 0:
-        return None
-    r0, r1 = int(rows[0]), int(rows[-1]) + 1
-    cols = np.flatnonzero(rgb[r0:r1].reshape(r1 - r0, -1).min(axis=0) < 255)  # channel values, 3 a pixel
-    return r0, r1, int(cols[0]) // 3, int(cols[-1]) // 3 + 1
-
-
-def _grown(box: tuple[int, int, int, int], px: int, shape: tuple[int, int]) -> tuple[slice, slice]:
-    """``box`` grown by ``px`` on every side, clipped to ``shape``; at least
-    :data:`~mmnst_path.detect._morphology.WATERSHED_BAND_ROWS` + 1 rows (as many as the tile has
-    beyond that), so the nucleus watershed floods in the same bands as on the whole tile."""
-    from ..detect._morphology import WATERSHED_BAND_ROWS
-
-    r0, r1 = max(box[0] - px, 0), min(box[1] + px, shape[0])
-    need = min(WATERSHED_BAND_ROWS + 1, shape[0])
-    if r1 - r0 < need:
-        r1 = min(r0 + need, shape[0])
-        r0 = r1 - need
-    return slice(r0, r1), slice(max(box[2] - px, 0), min(box[3] + px, shape[1]))
-
-
 def _lean_reach(job: TileJob, mpp: float, measures: tuple[str, ...] | None = None) -> tuple[int, int] | None:
     """Reaches (analysis px) of the pigment stage and of the Ki67 + melanin stages beyond the
     non-white (and pigment) pixels of a tile, or None when the stages run on the whole tile.
 
-    A stage's result is the same on any part of the tile image that holds its non-white pixels
-    plus the stage's reach, when the rest of the tile is white and white reads as 0 optical
-    density (the white point is 255). The pigment stage's reach is the rules' tile halo
-    (:meth:`~mmnst_path.detect.pigment.PigmentParams.halo_um`) or, where the learned model runs,
-    its own chains (:func:`~mmnst_path.pipeline._reach.learned_pigment_reach_px`: the 2 px added
-    keep the masks' spill off the window's edge); Ki67's is
-    :func:`~mmnst_path.quantify.ki67.unstained_reach_um`; melanin's the 4 sigma of its tissue
-    smoothing. Not with a tissue class map (tumour region, necrosis: their block grid and model
-    read every pixel), with the learned per-tile pigment gate (``[pigment] gate``: its blocks are
-    cut from the input's corner) or with parameters that could find something in white (``foreground_od``,
-    ``seed_min_response`` or ``tissue_min_od`` <= 0). ``measures``: those the stages run for
-    (default ``job.measures``; the melanin stage on its own window passes ``("melanin",)``, the
-    class map then reading the whole tile apart from it: :func:`_own_window`).
+    A stage's result is the same on any part of the tile image that holds its non-white pixels plus the
+    stage's reach, when the rest of the tile is white and white reads as 0 optical density (white point
+    255). The pigment stage's reach is the rules' tile halo (:meth:`~mmnst_path.detect.pigment.PigmentParams.halo_um`)
+    or, where the learned model runs, its own chains (:func:`~mmnst_path.pipeline._reach.learned_pigment_reach_px`;
+    the 2 px added keep the masks' spill off the window's edge); Ki67's is
+    :func:`~mmnst_path.quantify.ki67.unstained_reach_um`; melanin's the 4 sigma of its tissue smoothing. Not
+    with a tissue class map (tumour region, necrosis: their block grid and model read every pixel), the
+    learned per-tile pigment gate (``[pigment] gate``: its blocks are cut from the input's corner) or
+    parameters that could find something in white (``foreground_od``, ``seed_min_response`` or
+    ``tissue_min_od`` <= 0). ``measures``: those the stages run for (default ``job.measures``; the melanin
+    stage on its own window passes ``("melanin",)``, the class map then reading the whole tile apart from
+    it: :func:`_own_window`).
     """
     from ..quantify.ki67 import cell_model_of, unstained_reach_um
     from ..stain.od import od_lut
@@ -318,8 +292,8 @@ def _lean_reach(job: TileJob, mpp: float, measures: tuple[str, ...] | None = Non
     model = job.memo("pigment_model", lambda: pigment_model_of(cfg, job.matrix))
     if model is None:  # the rules' chain
         pig_px = math.ceil(cfg.pigment.halo_um() / mpp)
-    elif cfg.pigment.gate.strip().lower() != "off":  # the learned per-tile gate's 2 µm blocks start at
-        return None  # its input's corner: on a window they would be cut elsewhere than on the tile
+    elif cfg.pigment.gate.strip().lower() != "off":  # the gate's blocks would be cut elsewhere on a window
+        return None
     else:  # the learned stage's own chains (session 38 H8)
         pig_px = learned_pigment_reach_px(cfg, model, job.matrix, mpp)
     measure_um = 4.0 * cfg.melanin.tissue_smooth_um + mpp
@@ -347,16 +321,6 @@ def _lean_windows(rgb: np.ndarray, job: TileJob, mpp: float, measures: tuple[str
     if (win[0].stop - win[0].start) * (win[1].stop - win[1].start) > 0.9 * m * n:
         return None  # nothing worth saving
     return box, win, reach[1]
-
-
-def _mask_box(mask: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """``box`` grown to hold the True pixels of ``mask`` (same frame)."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return box
-    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
-    return (min(box[0], int(rows[0])), max(box[1], int(rows[-1]) + 1),
-            min(box[2], int(cols[0])), max(box[3], int(cols[-1]) + 1))
 
 
 #: Run the pigment and melanin stages of a slide that measures melanin without Ki67 on the tile

@@ -139,9 +139,9 @@ def chromogen_features(first: tuple[np.ndarray, np.ndarray, np.ndarray], chromog
 
 
 def shipped_path() -> Path:
-    from ..classify import models_dir
+    from .. import _models_dir
 
-    return models_dir() / CHROMOGEN_MODEL_FILE
+    return _models_dir.models_dir() / CHROMOGEN_MODEL_FILE
 
 
 def load_chromogen_model(path: str | Path | None = None) -> LinearStainModel:

@@ -206,9 +206,9 @@ AEC_P = 0.9
 
 def dab_model_path() -> Path:
     """Path of the shipped model file."""
-    from ..classify import models_dir
+    from .. import _models_dir
 
-    return models_dir() / DAB_MODEL_FILE
+    return _models_dir.models_dir() / DAB_MODEL_FILE
 
 
 def load_dab_model(path: str | Path | None = None) -> LinearStainModel:

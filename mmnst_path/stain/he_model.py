@@ -291,9 +291,9 @@ def read_model(path: str | Path, *, classes: tuple[str, str] = CLASSES,
 
 
 def shipped_path() -> Path:
-    from ..classify import models_dir
+    from .. import _models_dir
 
-    return models_dir() / HE_MODEL_FILE
+    return _models_dir.models_dir() / HE_MODEL_FILE
 
 
 @functools.lru_cache(maxsize=8)

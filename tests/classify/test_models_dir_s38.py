@@ -44,8 +44,8 @@ def test_every_shipped_model_path_is_in_the_one_models_folder():
 
 
 def test_pointing_the_helper_elsewhere_moves_every_shipped_model_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from mmnst_path import classify
+    from mmnst_path import _models_dir
 
-    monkeypatch.setattr(classify, "models_dir", lambda: tmp_path)
+    monkeypatch.setattr(_models_dir, "models_dir", lambda: tmp_path)
     for what, path in _shipped_paths().items():
         assert path.parent == tmp_path, what

@@ -113,7 +113,7 @@ def test_models_list_names_every_shipped_file_and_show_takes_its_name(capsys, tm
     real = models_dir()
     for name in SHIPPED_MODELS:
         (tmp_path / name).write_bytes(b"MMNST damaged" if name == "pigment_dab.mmnst" else (real / name).read_bytes())
-    monkeypatch.setattr("mmnst_path.classify.models_dir", lambda: tmp_path)
+    monkeypatch.setattr("mmnst_path._models_dir.models_dir", lambda: tmp_path)
     assert main(["models", "list"]) == 1
     out = capsys.readouterr().out
     bad = next(ln for ln in out.splitlines() if ln.startswith("pigment_dab "))

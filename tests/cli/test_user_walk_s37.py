@@ -216,7 +216,7 @@ def test_training_caution_boundaries_are_the_documented_ones():
 def test_models_list_names_a_damaged_stain_model_and_exits_1(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from mmnst_path import classify
+    from mmnst_path import _models_dir
     from mmnst_path.classify import models_dir
     from mmnst_path.cli import _stain_models
 
@@ -225,7 +225,7 @@ def test_models_list_names_a_damaged_stain_model_and_exits_1(tmp_path, monkeypat
     text = (tmp_path / "stains_chromogen.json").read_text(encoding="utf-8")
     (tmp_path / "stains_chromogen.json").write_text(text.replace('"version": "1.0"', '"version": "1.1"', 1),
                                                     encoding="utf-8")
-    monkeypatch.setattr(classify, "models_dir", lambda: tmp_path)
+    monkeypatch.setattr(_models_dir, "models_dir", lambda: tmp_path)
     assert main(["models", "list"]) == 1
     lines = capsys.readouterr().out.splitlines()
     bad = [ln for ln in lines if ln.startswith("stains_chromogen ")]

@@ -1,0 +1,22 @@
+"""The summary columns a review adds (:mod:`mmnst_path.review`), apart from the review code itself so that
+:mod:`mmnst_path.report` (which writes summary.csv / summary.json) reads them without importing the batch
+and pipeline layers that writing and applying reviews need."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["REVIEW_COLUMNS", "summary_columns"]
+
+#: columns after :data:`~mmnst_path.report.SUMMARY_COLUMNS` when the folder holds a review
+REVIEW_COLUMNS = ("reviewed", "ki67_index_reviewed_pct", "ki67_ci_low_reviewed_pct", "ki67_ci_high_reviewed_pct",
+                  "ki67_positive_reviewed", "ki67_denominator_reviewed", "reviewer", "reviewed_at", "review_note")
+
+
+def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """summary.csv / summary.json columns: :data:`REVIEW_COLUMNS` follow when some row carries a review
+    (``reviewed``, set by :func:`mmnst_path.review.apply_reviews`)."""
+    from .report import SUMMARY_COLUMNS
+
+    return SUMMARY_COLUMNS + REVIEW_COLUMNS if any("reviewed" in r for r in rows) else SUMMARY_COLUMNS
