@@ -69,6 +69,7 @@ def test_a_second_ctrl_c_while_the_interrupted_summaries_are_written_leaves_all_
     monkeypatch.setattr(mmnst_path.pipeline, "analyze_slide", ctrl_c_on_the_second)
     pressed = _ctrl_c_in_summary_csv(monkeypatch, interrupted)
     out = tmp_path / "out"
+    handler_before = signal.getsignal(signal.SIGINT)  # (SIG_IGN where the suite runs as a background job)
     rc = main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "ki67", "--quiet"])
     assert pressed == [1]  # the second Ctrl-C did come
     assert rc == 130
@@ -85,7 +86,7 @@ def test_a_second_ctrl_c_while_the_interrupted_summaries_are_written_leaves_all_
     assert page.rstrip().endswith("</html>")
     assert "3 input(s): 1 ok, 0 failed, 2 not analysed." in page
     assert not list(out.rglob("*.tmp"))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Python's again
+    assert signal.getsignal(signal.SIGINT) is handler_before  # Ctrl-C handled again as before the run
 
 
 def test_a_ctrl_c_while_a_complete_run_writes_its_summaries_waits_and_the_run_ends_as_usual(
@@ -109,6 +110,7 @@ def test_a_ctrl_c_while_a_complete_run_writes_its_summaries_waits_and_the_run_en
     monkeypatch.setattr(mmnst_path.report, "write_summary_json", json_then_arm)
     pressed = _ctrl_c_in_summary_csv(monkeypatch, last_done)
     out = tmp_path / "out"
+    handler_before = signal.getsignal(signal.SIGINT)  # (SIG_IGN where the suite runs as a background job)
     rc = main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "ki67", "--quiet"])
     assert pressed == [1]
     assert rc == 0
@@ -117,4 +119,4 @@ def test_a_ctrl_c_while_a_complete_run_writes_its_summaries_waits_and_the_run_en
     assert "interrupted" not in doc
     assert [r["status"] for r in doc["rows"]] == ["ok", "ok"]
     assert "2 input(s): 2 ok, 0 failed." in (out / "report.html").read_text(encoding="utf-8")
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before
