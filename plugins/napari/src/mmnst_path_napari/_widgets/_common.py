@@ -92,8 +92,6 @@ def keep_top_rows(area: Any, form: Any, rows: int) -> None:
     (Train tissue's class legend, the values to paint: with a status and a classes table below, docked above
     Train cells, the layout gave the area its 160 px minimum and the legend showed 3 of its 10 classes);
     followed whenever the form's layout asks for a new size (a class added makes the legend taller)."""
-    from qtpy.QtCore import QEvent, QObject
-
     def follow() -> None:
         layout = form.layout()
         count = min(rows, layout.count())
@@ -102,35 +100,19 @@ def keep_top_rows(area: Any, form: Any, rows: int) -> None:
         if need > area.minimumHeight() or need < area.minimumHeight() - 1:
             area.setMinimumHeight(max(need, SCROLL_MIN_PX))
 
-    class Follow(QObject):
-        def eventFilter(self, obj: Any, event: Any) -> bool:
-            if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange):
-                follow()
-            return False
-
-    form.installEventFilter(Follow(form))  # parented to the form: lives as long as it
-    follow()
+    _on_layout_change(form, form, follow)  # the filter parented to the form: lives as long as it
 
 
 def _track_width(area: Any, form: Any) -> None:
     """Keep the area's minimum width at least the form's minimum plus the scroll bar whenever the form's layout
     asks for a new size (a text grown later, or napari's style sheet applied once shown, widened the form
     past an area sized once: the form's right edge was cut, "necrosis (needs e")."""
-    from qtpy.QtCore import QEvent, QObject
-
     def follow() -> None:  # (grow only: a dock narrowing after each run moved the canvas under the user)
         need = form.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()
         if need > area.minimumWidth():
             area.setMinimumWidth(need)
 
-    class Follow(QObject):
-        def eventFilter(self, obj: Any, event: Any) -> bool:
-            if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange):
-                follow()
-            return False
-
-    form.installEventFilter(Follow(area))  # parented to the area: lives as long as it
-    follow()
+    _on_layout_change(form, area, follow)  # the filter parented to the area: lives as long as it
 
 
 def hold_wrapped_lines(widget: Any) -> None:
@@ -312,3 +294,18 @@ def start_worker(compute: Any, show: Any, status: Any, on_finished: Any = None) 
     status.value = "working..."
     worker.start()
     return worker
+
+
+def _on_layout_change(form: Any, parent: Any, follow: Any) -> None:
+    """Call ``follow`` now and whenever ``form``'s layout asks for a new size or its style changes (an event
+    filter owned by ``parent``)."""
+    from qtpy.QtCore import QEvent, QObject
+
+    class Follow(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.StyleChange):
+                follow()
+            return False
+
+    form.installEventFilter(Follow(parent))
+    follow()
