@@ -24,6 +24,7 @@ measured ``ki67_index_pct`` and the :data:`REVIEW_COLUMNS` (``ki67_index_reviewe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -183,8 +184,6 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         raise ConfigError(msg)
     counts, metrics = ki67_of_edits(cells)
     data = edits.read_bytes()
-    import hashlib
-
     review = {
         "kind": "mmnst_path.review",
         "schema_version": "1.0",
@@ -229,9 +228,7 @@ def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, 
                       f"result.json's {str(measured)[:12]}...); review refused")
     edits = folder / REVIEW_EDITS
     if review.get("edits_sha256") and edits.is_file():
-        import hashlib
-
-        if hashlib.sha256(edits.read_bytes()).hexdigest() != review["edits_sha256"]:
+        if _sha256(edits) != review["edits_sha256"]:
             return None, f"{path}: {edits.name} changed since the review (sha256 differs); review refused"
     review["note"] = EARLIER_RESULT if review.get("result_sha256") != _sha256(folder / "result.json") else ""
     return review, None

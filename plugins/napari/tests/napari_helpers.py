@@ -25,3 +25,19 @@ def assert_keeps_lines(qtbot: Any, box: Any, lines: int) -> None:
     need = lines * native.fontMetrics().lineSpacing()
     assert native.minimumHeight() >= need
     assert native.height() >= need
+
+
+def button(widget: Any, text: str) -> Any:
+    """The one widget of ``widget`` (searched through nested containers) whose text is ``text``."""
+    found = []
+
+    def walk(container: Any) -> None:
+        for w in container:
+            if getattr(w, "text", None) == text:
+                found.append(w)
+            if hasattr(w, "__iter__") and not isinstance(w, str):
+                walk(w)
+
+    walk(widget)
+    assert len(found) == 1, text
+    return found[0]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from napari_helpers import button
 
 from mmnst_path.cli import main
 from mmnst_path.review import REVIEW_NAME
@@ -71,7 +72,7 @@ def test_save_review_in_napari_then_report_shows_the_panel_index(make_napari_vie
     points.selected_data = set(negatives.tolist())
     review.toggle_button.changed.emit(True)  # three negatives made positive (bin 0: counted 1+)
     points.selected_data = set(positives.tolist())
-    _button(review, "→ not tumour").changed.emit(True)
+    button(review, "→ not tumour").changed.emit(True)
     _, panel = review.metrics()
     export.reviewer.value = "Dr B"
     export.review_button.changed.emit(True)
@@ -105,18 +106,3 @@ def test_save_review_on_another_slide_is_refused(make_napari_viewer, tmp_path):
     assert "\n" not in export.status.value
     assert not (folder / REVIEW_NAME).exists()
     assert not list(folder.glob(".*.tmp"))
-
-
-def _button(widget, text: str):  # type: ignore[no-untyped-def]
-    found = []
-
-    def walk(container) -> None:  # type: ignore[no-untyped-def]
-        for w in container:
-            if getattr(w, "text", None) == text:
-                found.append(w)
-            if hasattr(w, "__iter__") and not isinstance(w, str):
-                walk(w)
-
-    walk(widget)
-    assert len(found) == 1, text
-    return found[0]

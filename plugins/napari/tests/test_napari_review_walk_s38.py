@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mmnst_path_napari._layers import CLASS_COLORS, points_layer
+from napari_helpers import button
 
 from mmnst_path.aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from mmnst_path.geojson import Roi, feature_collection_chunks
@@ -85,21 +86,6 @@ def _viewer(make_napari_viewer, tmp_path: Path, cells: CellTable):  # type: igno
     return viewer, points, _open(viewer, "review_widget")
 
 
-def _button(review, text: str):  # type: ignore[no-untyped-def]
-    found = []
-
-    def walk(container) -> None:  # type: ignore[no-untyped-def]
-        for w in container:
-            if getattr(w, "text", None) == text:
-                found.append(w)
-            if hasattr(w, "__iter__") and not isinstance(w, str):
-                walk(w)
-
-    walk(review)
-    assert len(found) == 1, text
-    return found[0]
-
-
 def test_add_as_holds_after_a_selection_and_the_added_nucleus_has_no_borrowed_measurements(make_napari_viewer,
                                                                                           tmp_path):
     viewer, points, review = _viewer(make_napari_viewer, tmp_path,
@@ -131,7 +117,7 @@ def test_not_tumour_keeps_the_nucleus_out_of_the_index_and_in_every_export(make_
                                      _cells(["positive", "negative", "negative", "negative"], ["tumour"] * 4))
     assert "Ki67 index: 25.0 %" in review.results.value
     points.selected_data = {1}
-    _button(review, "→ not tumour").changed.emit(True)
+    button(review, "→ not tumour").changed.emit(True)
     assert points.features["class"].iloc[1] == "excluded"
     assert "Ki67 index: 33.3 % (1 of 3" in review.results.value
     assert "excluded 1" in review.results.value
@@ -193,7 +179,7 @@ def test_the_exported_review_counts_are_the_panels_with_near_black_nuclei(make_n
     doc = json.loads(export.export(tmp_path / "result.json").read_text(encoding="utf-8"))["review"]
     assert doc["ki67_counts"] == json.loads(json.dumps(counts.to_mapping()))
     assert doc["ki67_metrics"]["near_black_positive_pct"] == pytest.approx(metrics["near_black_positive_pct"])
-    set_to = _button(review, "→ positive")
+    set_to = button(review, "→ positive")
     points.selected_data = {0}
     set_to.changed.emit(True)  # the reviewer judged one: it leaves the near-black QC
     doc = json.loads(export.export(tmp_path / "result.json").read_text(encoding="utf-8"))["review"]
