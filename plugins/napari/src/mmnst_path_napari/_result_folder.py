@@ -69,7 +69,7 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
     layers: list[LayerData] = []
     source = Path(str((doc.get("source") or {}).get("path") or ""))
     if image and source.is_file():
-        layers.extend(read_slide(source))
+        layers.extend(read_slide(source))  # its metadata names its file (napari's layer source: the folder)
     nuclei_file = folder / "cells.geojson"
     reviewed_nuclei = review is not None and review.get("ki67_metrics") is not None
     if reviewed_nuclei:

@@ -182,9 +182,12 @@ def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None,
 
 
 def _source(layer: Any) -> str | None:
-    """The file a layer was read from (napari's ``layer.source.path``), None when it was not read from one."""
-    path = getattr(getattr(layer, "source", None), "path", None)
-    return str(path) if path else None
+    """The file a layer was read from (napari's ``layer.source.path``; a slide opened with its result folder
+    records its own file), None when it was not read from a file."""
+    meta = getattr(layer, "metadata", None)
+    named = meta.get("mmnst_path", {}).get("path") if isinstance(meta, dict) else None
+    path = named or getattr(getattr(layer, "source", None), "path", None)
+    return str(path) if path and not Path(path).is_dir() else None
 
 
 def painted_classes(viewer: Any) -> tuple[dict[str, Any] | None, Any]:

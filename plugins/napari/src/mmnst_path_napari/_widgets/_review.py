@@ -74,7 +74,7 @@ def set_classes(layer: Any, indices: Any, cls: str) -> None:
         b = features.columns.get_loc("intensity_bin")
         current = np.asarray(features["intensity_bin"], np.int64)[idx]
         if cls == "positive":
-            dab = (np.asarray(features["dab_od_mean"], np.float64)[idx] if "dab_od_mean" in features.columns
+            dab = (np.asarray(features["dab_od"], np.float64)[idx] if "dab_od" in features.columns
                    else np.full(idx.size, np.nan))
             binned = np.where(current >= 1, current, positive_bin(dab, layer_bin_thresholds(layer)))
             features.iloc[idx, b] = binned.astype(features["intensity_bin"].dtype)
