@@ -110,7 +110,8 @@ def test_ki67_review_round_trip_and_reopen(make_napari_viewer, tmp_path):
     third.open(str(tile), plugin=PLUGIN)
     export3 = _open(third, "export_widget")
     export3.import_(folder / "cells.geojson")
-    assert export3.status.value.startswith("reviewed result: reviewed by Dr B"), export3.status.value
+    assert export3.status.value.startswith("REVIEWED: by Dr B, "), export3.status.value
+    assert Path(export3.result_folder.value) == folder
     assert list(_nuclei(third).features["class"]) == list(feats_before["class"])
 
 
@@ -136,8 +137,10 @@ def test_necrosis_annotation_reopens_and_round_trips(make_napari_viewer, tmp_pat
     assert classes.name.startswith("tissue classes reviewed by Dr N")
     assert np.array_equal(np.asarray(classes.data).astype(int) - 1, corrected)
     export = _open(viewer, "export_widget")
-    export.reviewer.value = "Dr N"
-    export.review_button.changed.emit(True)  # no nuclei: a tissue-only review, from the folder the layer knows
+    export.reviewer.value = "Dr N"  # saved below: no nuclei, a tissue-only review, to the folder the layer knows
+    assert export.status.value.startswith("REVIEWED: by Dr N, "), export.status.value  # said on opening
+    assert "necrosis" in export.status.value
+    export.review_button.changed.emit(True)
     assert export.status.value.startswith("review saved in he: necrosis"), export.status.value
     again = json.loads((folder / REVIEW_NAME).read_text(encoding="utf-8"))
     assert again["ki67_metrics"] is None
@@ -159,3 +162,23 @@ def test_necrosis_annotation_reopens_and_round_trips(make_napari_viewer, tmp_pat
     with (out / "summary.csv").open(encoding="utf-8") as fh:
         (row,) = list(csv.DictReader(fh))
     assert float(row["necrosis_fraction_reviewed_pct"]) == pytest.approx(third["pct_of_tissue"]["necrosis"], 1e-5)
+
+
+def test_folder_of_a_tile_without_pixel_size_opens_at_the_measured_mpp(make_napari_viewer, tmp_path):
+    """A PNG tile quantified with --mpp: the slide layer takes the result's µm / px, so the nuclei lie on it (at
+    scale 1 beside µm nuclei they lay at 1 / mpp times their place, under an "Inconsistent units" warning)."""
+    from PIL import Image
+
+    rgb = tifffile.imread(SAMPLES / "ki67_primary.tif")[:256, :256]
+    tile = tmp_path / "t.png"
+    Image.fromarray(np.ascontiguousarray(rgb)).save(tile)
+    out = tmp_path / "out"
+    assert main(["quantify", str(tile), "--mpp", "0.25", "--out", str(out)]) == 0
+    viewer = make_napari_viewer()
+    viewer.open(str(out / "t"), plugin=PLUGIN)
+    image = viewer.layers["t.png"]
+    nuclei = _nuclei(viewer)
+    assert tuple(image.scale) == pytest.approx((0.25, 0.25))
+    assert tuple(nuclei.scale) == pytest.approx(tuple(image.scale))
+    assert nuclei.name == "nuclei"  # no review: the measured nuclei, not marked
+    assert len(nuclei.data) == json.loads((out / "t" / "result.json").read_text(encoding="utf-8"))["n_cells"]

@@ -69,7 +69,12 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
     layers: list[LayerData] = []
     source = Path(str((doc.get("source") or {}).get("path") or ""))
     if image and source.is_file():
-        layers.extend(read_slide(source))  # its metadata names its file (napari's layer source: the folder)
+        for data in read_slide(source):  # its metadata names its file (napari's layer source: the folder)
+            meta = data[1]["metadata"]["mmnst_path"]
+            if meta.get("mpp") is None and mpp:  # a tile without pixel size in its file: the --mpp it was measured at
+                meta.update(mpp=mpp, mpp_source="result.json")
+                data[1].update(scale=(mpp, mpp), units=("µm", "µm"))
+            layers.append(data)
     nuclei_file = folder / "cells.geojson"
     reviewed_nuclei = review is not None and review.get("ki67_metrics") is not None
     if reviewed_nuclei:

@@ -246,8 +246,30 @@ class ExportWidget(Container):
                      self.status]
         )  # fmt: skip
         self.review_button.changed.connect(lambda *_: self.save_review())
+        self.points.changed.connect(self._follow_folder)
+        self._follow_folder()
         self.save_button.changed.connect(lambda *_: self.export(self.out.value))
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
+
+    def _follow_folder(self, *_: Any) -> None:
+        """A result folder opened in napari: Export's *result folder* names it, the status says whose review the
+        layers show (the nuclei's, else the class map's)."""
+        from .._result_folder import review_words
+
+        _, classes = painted_classes(self.viewer)
+        for lay in (self.points.value, classes):
+            meta = lay.metadata.get("mmnst_path", {}) if lay is not None and isinstance(lay.metadata, dict) else {}
+            if meta.get("result_folder"):
+                self.result_folder.value = Path(meta["result_folder"])
+                review = meta.get("review")
+                self.status.value = (f"REVIEWED: {review_words(review).removeprefix('reviewed ')}" if review else
+                                     f"measured result of {Path(meta['result_folder']).name}")
+                tissue, measured = (review or {}).get("tissue_classes"), meta.get("measured") or {}
+                if tissue and tissue.get("pct_of_tissue", {}).get("necrosis") is not None:
+                    was = measured.get("necrosis_fraction_pct")
+                    self.status.value += (f"; necrosis {tissue['pct_of_tissue']['necrosis']:.1f} %"
+                                          + ("" if was is None else f" (measured {was:.1f} %)"))
+                return
 
     def export(self, path: str | Path) -> Path:
         reference = self.points.value
@@ -287,14 +309,16 @@ class ExportWidget(Container):
         if imported:
             self.points.reset_choices()
             self.points.value = imported[0]
-        if not reopened:
+        if reopened:  # says whose review the layers show
+            self._follow_folder()
+        else:
             self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
         return layers
 
     def _reopen_reviewed(self, folder: Path, imported: list[Any]) -> list[Any]:
         """The import of a reviewed result's cells.geojson: the reviewed nuclei and class map take the
         measured ones' place (:func:`read_result_folder`, as opening the folder gives), status says whose."""
-        from .._result_folder import read_result_folder, review_words
+        from .._result_folder import read_result_folder
 
         data = read_result_folder(folder, image=False)
         meta = data[0][1]["metadata"]["mmnst_path"] if data else {}
@@ -305,7 +329,6 @@ class ExportWidget(Container):
             if lay.name in self.viewer.layers and "detections" in lay.name:
                 self.viewer.layers.remove(lay)
         layers = [add_or_replace(self.viewer, d) for d in data]
-        self.status.value = f"reviewed result: {review_words(meta['review'])} (review.json in {folder.name})"
         return [lay for lay in imported if lay in self.viewer.layers] + layers
 
     def save_review(self) -> dict[str, Any] | None:
