@@ -5,7 +5,8 @@ A quantify result with a tissue model keeps its class map as ``tissue_classes.pn
 ``downsample`` level-0 pixels, value = class index, 255 = not analysed) and the class areas in result.json's
 ``tissue_classes`` legend. A correction changes whole blocks of that grid: painted blocks (napari) or the blocks
 whose centre lies inside a classified annotation polygon (QuPath GeoJSON ``Necrosis``, ``Stroma``, ``Tumor``...;
-later annotations over earlier ones). The reviewed areas are the run's own areas plus exactly what the
+later annotations over earlier ones; blocks the run called background or did not analyse stay so under a tissue
+annotation). The reviewed areas are the run's own areas plus exactly what the
 correction changed, each block by its share inside the image (:func:`reviewed_class_areas`, the one computation
 of napari's *as painted* table and ``mmnst-path review``), so a review that changes nothing gives the measured
 figures. The corrected grid is kept beside the review (:data:`REVIEW_TISSUE_MAP`) so napari reopens it.
@@ -188,17 +189,24 @@ def _inside(ring: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return inside
 
 
-def paint_annotations(labels: Any, polygons: Sequence[tuple[int, np.ndarray]], *, downsample: float) -> np.ndarray:
+def paint_annotations(labels: Any, polygons: Sequence[tuple[int, np.ndarray]], *, downsample: float,
+                      glass: int | None = None) -> np.ndarray:
     """The class grid with every block whose centre lies inside a polygon set to its class (file order: a later
     annotation over an earlier one). ``labels``: (M, N) grid; polygons in level-0 (row, col), pixel centres at
-    integers; block ``[i, j]`` covers level-0 rows ``i * downsample`` to ``(i + 1) * downsample``."""
+    integers; block ``[i, j]`` covers level-0 rows ``i * downsample`` to ``(i + 1) * downsample``. Blocks the
+    run did not analyse (negative) and, with ``glass`` (the background class), blocks the run called background
+    keep their value under a tissue annotation: an outline drawn round necrosis reclassifies the tissue inside
+    it, not the glass of its holes and edges (an annotation of the background class itself does apply)."""
+    base = np.asarray(labels)
     out = np.array(labels, copy=True)
+    fixed = (base < 0) | (base == glass) if glass is not None else base < 0
     d = float(downsample)
     centre_r = (np.arange(out.shape[0]) + 0.5) * d - 0.5
     centre_c = (np.arange(out.shape[1]) + 0.5) * d - 0.5
     rows, cols = np.meshgrid(centre_r, centre_c, indexing="ij")
     for k, ring in polygons:
-        out[_inside(np.asarray(ring, np.float64), rows, cols)] = k
+        inside = _inside(np.asarray(ring, np.float64), rows, cols)
+        out[inside & (~fixed if k != glass else True)] = k
     return out
 
 

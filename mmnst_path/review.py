@@ -288,7 +288,8 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
         now = None if painted_map is None else np.asarray(painted_map)
         tissue = {**dict(painted), "source": "painted (napari)"}
     else:
-        now = paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"])
+        glass = cmap["classes"].index("background") if "background" in cmap["classes"] else None
+        now = paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"], glass=glass)
         tissue = {**reviewed_class_areas(cmap["classes"], cmap["areas"], cmap["labels"], now,
                                          downsample=cmap["downsample"], mpp=cmap["mpp"], shape=cmap["shape"]),
                   "source": "annotations", "annotations": len(polygons), "annotations_skipped": skipped}

@@ -31,8 +31,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Apply edits saved in napari (Review: save edits, a GeoJSON of point detections) or drawn in QuPath "
             "(nuclei as point / cell detections; polygon annotations classified Necrosis, Stroma, Tumor, Immune "
-            "cells, Fat... as area corrections: the blocks of the result's tissue class map whose centre they hold "
-            "take that class; unclassified, Region* and Ignore* annotations are skipped) to one input's result "
+            "cells, Fat... as area corrections: the tissue blocks of the result's class map whose centre they hold "
+            "take that class, glass the run called background stays so; unclassified, Region* and Ignore* "
+            "annotations are skipped) to one input's result "
             "folder of mmnst-path quantify (OUT/<input>): writes review.json (the reviewed Ki67 counts, index and "
             "95% CI, computed as napari's Review panel computes them; the reviewed class areas and necrosis %) and "
             "review_edits.geojson beside result.json, "

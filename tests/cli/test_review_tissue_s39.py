@@ -93,6 +93,13 @@ def test_blocks_by_centre_later_annotation_wins_regions_skipped():
     # a polygon holding no block centre changes nothing: (0, 0)-(15, 15) px misses the centre 15.5
     assert np.array_equal(paint_annotations(grid, area_annotations([_square(0, 0, 15, 15, "Necrosis")], classes,
                                                                    source="t")[0], downsample=32), grid)
+    # glass the run called background (and blocks it did not analyse) stay so under a tissue annotation; an
+    # annotation of the background class itself applies
+    run = np.array([[3, 0], [-1, 1]], np.int16)
+    nec = area_annotations([_square(0, 0, 64, 64, "Necrosis")], classes, source="t")[0]
+    assert paint_annotations(run, nec, downsample=32, glass=3).tolist() == [[3, 2], [-1, 2]]
+    bg = area_annotations([_square(0, 0, 64, 64, "Background")], classes, source="t")[0]
+    assert paint_annotations(run, bg, downsample=32, glass=3).tolist() == [[3, 3], [3, 3]]
     with pytest.raises(ConfigError, match="'Other'"):
         area_annotations([_square(0, 0, 9, 9, "Other")], classes, source="edits x")
 
@@ -129,7 +136,8 @@ def test_necrosis_annotation_reaches_summary_and_report(he_batch, tmp_path):
     assert review["ki67_metrics"] is None
     assert review["tissue_classes"]["source"] == "annotations"
     want_map = cmap["labels"].copy()
-    want_map[:4, :4] = cmap["classes"].index("necrosis")
+    glass = (want_map < 0) | (want_map == cmap["classes"].index("background"))
+    want_map[:4, :4] = np.where(glass[:4, :4], want_map[:4, :4], cmap["classes"].index("necrosis"))
     expected = reviewed_class_areas(cmap["classes"], cmap["areas"], cmap["labels"], want_map,
                                     downsample=cmap["downsample"], mpp=cmap["mpp"], shape=cmap["shape"])
     assert review["tissue_classes"]["area_mm2"] == expected["area_mm2"]
