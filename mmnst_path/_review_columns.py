@@ -7,16 +7,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["REVIEW_COLUMNS", "summary_columns"]
+__all__ = ["REVIEW_COLUMNS", "TISSUE_REVIEW_COLUMNS", "summary_columns"]
 
 #: columns after :data:`~mmnst_path.report.SUMMARY_COLUMNS` when the folder holds a review
 REVIEW_COLUMNS = ("reviewed", "ki67_index_reviewed_pct", "ki67_ci_low_reviewed_pct", "ki67_ci_high_reviewed_pct",
                   "ki67_positive_reviewed", "ki67_denominator_reviewed", "reviewer", "reviewed_at", "review_note")
+#: columns after :data:`REVIEW_COLUMNS` when some review corrected the tissue classes (painted in napari or drawn
+#: as classified annotations): the reviewed necrosis area and % of the classed tissue, and the blocks changed
+TISSUE_REVIEW_COLUMNS = ("necrosis_area_reviewed_mm2", "necrosis_fraction_reviewed_pct",
+                         "necrosis_tissue_reviewed_mm2", "tumour_fraction_reviewed_pct",
+                         "stroma_fraction_reviewed_pct", "tissue_blocks_reviewed")
 
 
 def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """summary.csv / summary.json columns: :data:`REVIEW_COLUMNS` follow when some row carries a review
-    (``reviewed``, set by :func:`mmnst_path.review.apply_reviews`)."""
+    (``reviewed``, set by :func:`mmnst_path.review.apply_reviews`), then :data:`TISSUE_REVIEW_COLUMNS` when some
+    review corrected the tissue classes."""
     from .report import SUMMARY_COLUMNS
 
-    return SUMMARY_COLUMNS + REVIEW_COLUMNS if any("reviewed" in r for r in rows) else SUMMARY_COLUMNS
+    if not any("reviewed" in r for r in rows):
+        return SUMMARY_COLUMNS
+    tissue = TISSUE_REVIEW_COLUMNS if any("tissue_blocks_reviewed" in r for r in rows) else ()
+    return SUMMARY_COLUMNS + REVIEW_COLUMNS + tissue

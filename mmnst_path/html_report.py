@@ -212,6 +212,25 @@ def _necrosis(r: Mapping[str, Any]) -> str:
             f"{_of_tissue(r, 'necrosis_tissue_mm2')}; {area_text(area)}</div>")
 
 
+def _necrosis_review(r: Mapping[str, Any]) -> str:
+    """Under the measured necrosis: the reviewed necrosis % (of the reviewed classed tissue), its area and the
+    blocks of the class map the reviewer changed, of a row whose review corrected the tissue classes."""
+    pct = _num(r.get("necrosis_fraction_reviewed_pct"))
+    if r.get("reviewed") != "yes" or r.get("tissue_blocks_reviewed") in (None, ""):
+        return ""
+    area, base = _num(r.get("necrosis_area_reviewed_mm2")), _num(r.get("necrosis_tissue_reviewed_mm2"))
+    blocks = int(_num(r.get("tissue_blocks_reviewed")) or 0)
+    who = ""
+    if r.get("ki67_denominator_reviewed") is None:  # no Ki67 review to say it under
+        when = str(r.get("reviewed_at") or "")[:10]
+        who = (f'<div class="ci">by {html.escape(str(r.get("reviewer") or "reviewer not named"))}'
+               f'{", " + html.escape(when) if when else ""}</div>')
+    return (f'<div class="rev" data-col="necrosis_fraction_reviewed_pct" data-value="{"" if pct is None else repr(pct)}">'
+            f'reviewed: {"–" if pct is None else f"{pct:.1f} %"}</div>'
+            f'<div class="ci">{"" if base is None else f"of {area_text(base)} tissue; "}'
+            f'{"" if area is None else area_text(area)} ({blocks} block{"s" if blocks != 1 else ""} changed)</div>{who}')
+
+
 def _of_tissue(r: Mapping[str, Any], base_col: str) -> str:
     """"% of tissue", with the tissue area the % is of when the row has it and it is not the row's
     ``tissue_area_mm2`` (each stage measures its own tissue: session 37 H7 found necrosis 26.5 % "of tissue"
@@ -284,8 +303,8 @@ def render_report(
     if any("reviewed" in r for r in rows):  # a folder with reviews (mmnst_path.review); else the page as before
         css += (".rev{color:#0958d9;font-size:11px;font-weight:600} tr.row-reviewed td{background:#f0f7ff} "
                 ".warn.revnote{max-width:240px;margin-left:auto}\n")
-        left_count += (f", {n_rev} reviewed (the reviewed Ki67 index under the measured one; the measured figures "
-                       "are never changed)")
+        left_count += (f", {n_rev} reviewed (the reviewed Ki67 index and necrosis under the measured ones; the "
+                       "measured figures are never changed)")
     body = []
     for row in rows:
         # a row where nothing was measured (no tissue) shows "–" and no notes under its measures, and says so once
@@ -337,7 +356,8 @@ def render_report(
             f"{hot}{_cell(r.get('h_score'), name='h_score')}"
             f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
             f"{_melanin_tumour(r)}</td>"
-            f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}</td>"
+            f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}"
+            f"{_necrosis_review(row)}</td>"
             f"{_classes(r)}"
             f'<td class="err">{"" if ok else _path_text(error_text(r))}</td></tr>'
         )
@@ -363,9 +383,13 @@ def _review_note(r: Mapping[str, Any]) -> str:
     """Under the measured Ki67 index: the reviewed one (index, CI, positive / n, who, when) of a reviewed row,
     or why its review was refused / that it was made on an earlier result (:mod:`mmnst_path.review`)."""
     # the note without the review file's folder (summary.csv names it): a long path widened the Ki67 column
-    note = html.escape(re.sub(r"^\S*[/\\](review\.json: )", r"\1", str(r.get("review_note") or "")))
-    note = f'<div class="warn revnote">⚠ {note}</div>' if note else ""
-    if r.get("reviewed") != "yes":
+    note = re.sub(r"^\S*[/\\](review\.json: )", r"\1", str(r.get("review_note") or ""))
+    # on the page the reason without its figures (the hashes wrapped it over ~6 lines); in full as its title
+    short = re.sub(r"\s*\([^)]*\)", "", note)
+    if short.endswith("; review refused"):
+        short = "review refused: " + short.removeprefix("review.json: ")[: -len("; review refused")]
+    note = (f'<div class="warn revnote" title="{html.escape(note)}">⚠ {html.escape(short)}</div>' if note else "")
+    if r.get("reviewed") != "yes" or r.get("ki67_denominator_reviewed") is None:
         return note
     index, pos, den = (_num(r.get(k)) for k in ("ki67_index_reviewed_pct", "ki67_positive_reviewed",
                                                 "ki67_denominator_reviewed"))

@@ -9,17 +9,22 @@ The measured result is never overwritten: a review is a sidecar in the input's r
     computed from the edits exactly as napari's Review panel computes them: :func:`reviewed_ki67`), the
     SHA-256 of the source image (checked against ``result.json``'s when the review is written) and of the
     result.json the review was made on, the edits file it came from with its SHA-256, the time (UTC), the
-    optional reviewer name and, when the reviewer painted the tissue class map in napari, the class areas as
-    painted;
+    optional reviewer name and, when the reviewer corrected the tissue class map (painted in napari, or drawn
+    as classified annotations in the edits: ``Necrosis``, ``Stroma``, ``Tumor``...), the class areas as
+    corrected (:func:`mmnst_path._review_tissue.reviewed_class_areas`); a review may hold nuclei edits, tissue
+    corrections or both (``ki67_counts`` / ``tissue_classes`` null for what it does not hold);
 ``review_edits.geojson``
-    a copy of the edits (QuPath GeoJSON point detections, as napari's Review saves them).
+    a copy of the edits (QuPath GeoJSON point detections, as napari's Review saves them, and annotations);
+``review_tissue_classes.png``
+    the corrected class map, in tissue_classes.png's form (only with tissue corrections).
 
 Both are written atomically by :func:`write_review` (``mmnst-path review``, napari Export's *save review to
 result folder*). :func:`rebuild_report` (``mmnst-path report``) rewrites summary.csv, summary.json and
 report.html of the output folder from the stored results and the reviews without analysing anything; a
 re-run of ``quantify`` keeps the review files (:func:`carry_review`). Reviewed rows carry both figures: the
 measured ``ki67_index_pct`` and the :data:`REVIEW_COLUMNS` (``ki67_index_reviewed_pct``,
-``reviewed`` yes / no, ``reviewer``...); a folder without any review gives the same files as before.
+``reviewed`` yes / no, ``reviewer``...), and with tissue corrections the :data:`TISSUE_REVIEW_COLUMNS`
+(``necrosis_fraction_reviewed_pct``...); a folder without any review gives the same files as before.
 """
 
 from __future__ import annotations
@@ -36,15 +41,19 @@ from typing import Any
 
 import numpy as np
 
-from ._review_columns import REVIEW_COLUMNS, summary_columns
+from ._review_columns import REVIEW_COLUMNS, TISSUE_REVIEW_COLUMNS, summary_columns
+from ._review_tissue import REVIEW_TISSUE_MAP, tissue_review_row
 from .errors import ConfigError
 
 __all__ = [
     "REVIEW_COLUMNS",
     "REVIEW_EDITS",
     "REVIEW_NAME",
+    "REVIEW_TISSUE_MAP",
+    "TISSUE_REVIEW_COLUMNS",
     "RebuildOutcome",
     "apply_reviews",
+    "bin_thresholds",
     "carry_review",
     "ki67_of_edits",
     "read_review",
@@ -57,12 +66,31 @@ __all__ = [
 REVIEW_NAME = "review.json"
 REVIEW_EDITS = "review_edits.geojson"
 #: the files of a review, kept when quantify re-analyses the input
-REVIEW_FILES = (REVIEW_NAME, REVIEW_EDITS)
+REVIEW_FILES = (REVIEW_NAME, REVIEW_EDITS, REVIEW_TISSUE_MAP)
 #: what a review made on an earlier result of the same image says in ``review_note``
 EARLIER_RESULT = "review made on an earlier result of this input (re-analysed since): review it again to update"
 
 
-def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[Any, dict[str, Any]]:
+def bin_thresholds(config: Mapping[str, Any] | None = None) -> tuple[float, float]:
+    """The DAB OD at which a positive nucleus is moderate (2+) and strong (3+): the run's (``config["ki67"]``
+    of result.json or a SlideResult), else :class:`~mmnst_path.quantify.Ki67Params`' defaults."""
+    from .quantify._ki67_params import Ki67Params
+
+    k = (config or {}).get("ki67") or {}
+    base = Ki67Params()
+    return (float(k.get("moderate_threshold_od", base.moderate_threshold_od)),
+            float(k.get("strong_threshold_od", base.strong_threshold_od)))
+
+
+def positive_bin(dab: Any, thresholds_od: tuple[float, float]) -> Any:
+    """Intensity bin of nuclei made positive by the reviewer, from their DAB OD mean as the run bins a
+    measured positive: 1+, 2+ at ``thresholds_od[0]``, 3+ at ``thresholds_od[1]`` (1+ when DAB is unknown)."""
+    d = np.nan_to_num(np.asarray(dab, np.float64), nan=-np.inf)
+    return (1 + (d >= thresholds_od[0]) + (d >= thresholds_od[1])).astype(np.int64)
+
+
+def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None, dab: Any = None,
+                  thresholds_od: tuple[float, float] | None = None) -> tuple[Any, dict[str, Any]]:
     """Ki67 counts and metrics of reviewed nucleus classes: the one computation of napari's Review panel,
     its Export and ``mmnst-path review``.
 
@@ -71,9 +99,14 @@ def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[A
     classes : array of str
         Class per nucleus (``positive``, ``negative``, ``pigment``, ``excluded``).
     bins : array of int
-        Intensity bin (0-3) per nucleus; a nucleus the reviewer made positive counts at least as 1+.
+        Intensity bin (0-3) per nucleus; a nucleus the reviewer made positive (bin 0) takes the bin of its
+        DAB (:func:`positive_bin`) when ``dab`` is given, else 1+.
     near_black : array of bool, optional
         Near-black nuclei the reviewer has not judged (adds the near-black QC counts).
+    dab : array of float, optional
+        DAB OD mean per nucleus (``dab_od_mean``).
+    thresholds_od : (moderate, strong), optional
+        The run's bin thresholds (:func:`bin_thresholds`); its defaults when omitted.
 
     Returns
     -------
@@ -84,16 +117,20 @@ def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[A
 
     cls = np.asarray(classes).astype(str)
     b = np.asarray(bins, dtype=np.int64).copy()
-    pos = cls == "positive"
-    b[pos & (b < 1)] = 1
+    made = (cls == "positive") & (b < 1)
+    if dab is None:
+        b[made] = 1
+    else:
+        b[made] = positive_bin(np.asarray(dab, np.float64)[made], thresholds_od or bin_thresholds())
     flag = None if near_black is None else np.asarray(near_black, dtype=bool)
     counts = Ki67Counts.from_classes(cls, b, near_black=flag)
     return counts, dict(ki67_metrics(counts))
 
 
-def ki67_of_edits(cells: Any) -> tuple[Any, dict[str, Any]]:
+def ki67_of_edits(cells: Any, thresholds_od: tuple[float, float] | None = None) -> tuple[Any, dict[str, Any]]:
     """:func:`reviewed_ki67` of a nuclei table read from saved edits (a :class:`~mmnst_path.aggregate.CellTable`):
-    classes from its codes, ``intensity_bin``, and the near-black nuclei not ``reviewed``, as napari reads them."""
+    classes from its codes, ``intensity_bin`` (a positive without one from its ``dab_od_mean``), and the
+    near-black nuclei not ``reviewed``, as napari reads them."""
     from .aggregate import CELL_CLASSES
 
     n = len(cells)
@@ -105,7 +142,8 @@ def ki67_of_edits(cells: Any) -> tuple[Any, dict[str, Any]]:
         near_black = np.asarray(cols["near_black"], dtype=bool)
         if "reviewed" in cols:
             near_black = near_black & ~np.asarray(cols["reviewed"], dtype=bool)
-    return reviewed_ki67(classes, bins, near_black=near_black)
+    dab = cols.get("dab_od_mean")
+    return reviewed_ki67(classes, bins, near_black=near_black, dab=dab, thresholds_od=thresholds_od)
 
 
 def _sha256(path: Path) -> str:
@@ -132,7 +170,7 @@ def _result_doc(folder: Path) -> dict[str, Any]:
 
 def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], *, reviewer: str | None = None,
                  image: str | os.PathLike[str] | None = None, tissue_classes: Mapping[str, Any] | None = None,
-                 ) -> dict[str, Any]:
+                 tissue_map: Any = None) -> dict[str, Any]:
     """Write ``review.json`` and ``review_edits.geojson`` into a quantify result folder (atomically).
 
     Parameters
@@ -140,13 +178,18 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
     folder : path
         The input's result folder (``OUT/<input>``, holding result.json).
     edits : path
-        Saved edits: QuPath GeoJSON point detections (napari Review's *save edits*).
+        Saved edits: QuPath GeoJSON point detections (napari Review's *save edits*) and / or polygon
+        annotations classified with a tissue class (``Necrosis``, ``Stroma``, ``Tumor``...: the blocks of the
+        result's class map whose centre they hold take that class; unclassified, ``Region*`` and ``Ignore*``
+        annotations are skipped).
     reviewer : str, optional
         Who reviewed (recorded and shown in the report).
     image : path, optional
         The source image, when it is no longer at the path result.json records.
     tissue_classes : mapping, optional
         Class areas as painted in napari (recorded as they are).
+    tissue_map : (M, N) integer array, optional
+        The class map as painted (class index, -1 = none), kept as ``review_tissue_classes.png``.
 
     Returns
     -------
@@ -156,8 +199,9 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
     Raises
     ------
     ConfigError
-        No result.json, an edits file without nuclei, a source image that cannot be read or whose
-        SHA-256 differs from the one result.json records.
+        No result.json, an edits file without nuclei or tissue annotations, annotations of a class the result's
+        tissue model does not have or on a result without a class map, a source image that cannot be read or
+        whose SHA-256 differs from the one result.json records.
     """
     from . import __version__
     from .batch import _locked
@@ -178,11 +222,14 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
                f"(sha256 {sha[:12]}... != {str(source['sha256'])[:12]}...)")
         raise ConfigError(msg)
     edits = Path(edits)
-    cells = cells_from_features(read_features(edits), source=f"edits file {str(edits)!r}")
-    if not len(cells):
-        msg = f"edits={str(edits)!r} holds no nuclei (point detections); save the edits from napari's Review"
+    features = read_features(edits)
+    cells = cells_from_features(features, source=f"edits file {str(edits)!r}")
+    tissue, png = _tissue_review(folder, doc, features, str(edits), tissue_classes, tissue_map)
+    if not len(cells) and tissue is None:
+        msg = (f"edits={str(edits)!r} holds no nuclei (point detections) and no tissue-class annotations; save the "
+               "edits from napari's Review, or draw annotations classified Necrosis, Stroma, Tumor... in QuPath")
         raise ConfigError(msg)
-    counts, metrics = ki67_of_edits(cells)
+    counts, metrics = ki67_of_edits(cells, bin_thresholds(doc.get("config"))) if len(cells) else (None, None)
     data = edits.read_bytes()
     review = {
         "kind": "mmnst_path.review",
@@ -195,16 +242,62 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         "reviewed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "reviewer": reviewer.strip() if reviewer and reviewer.strip() else None,
         "n_cells": len(cells),
-        "ki67_counts": counts.to_mapping(),
+        "ki67_counts": None if counts is None else counts.to_mapping(),
         "ki67_metrics": metrics,
-        "tissue_classes": dict(tissue_classes) if tissue_classes else None,
+        "tissue_classes": tissue,
+        "tissue_map_sha256": None if png is None else hashlib.sha256(png).hexdigest(),
         "software_version": __version__,
     }
     with _locked(folder.parent):
         if os.path.abspath(edits) != os.path.abspath(folder / REVIEW_EDITS):
             atomic_write_bytes(folder / REVIEW_EDITS, data)
+        if png is not None:
+            atomic_write_bytes(folder / REVIEW_TISSUE_MAP, png)
+        else:
+            (folder / REVIEW_TISSUE_MAP).unlink(missing_ok=True)  # a map of an earlier review is not this one's
         atomic_write_text(folder / REVIEW_NAME, json.dumps(json_ready(review), indent=1, ensure_ascii=False) + "\n")
     return review
+
+
+def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapping[str, Any]], edits: str,
+                   painted: Mapping[str, Any] | None, painted_map: Any) -> tuple[dict[str, Any] | None, bytes | None]:
+    """The tissue part of a review and its corrected map (PNG bytes): the areas painted in napari as given
+    (``painted`` with its map), else the edits' classified annotations applied to the result's class map."""
+    from ._review_tissue import (
+        area_annotations,
+        class_map_png,
+        paint_annotations,
+        read_class_map,
+        reviewed_class_areas,
+    )
+
+    cmap = read_class_map(folder, doc)
+    classes = cmap["classes"] if cmap else ["tumour", "stroma", "necrosis", "inflammatory", "fat", "mucin", "blood"]
+    polygons, skipped = area_annotations(features, classes,
+                                         source=f"edits file {edits!r}")
+    if polygons and painted:
+        msg = f"edits={edits!r} holds tissue-class annotations and the class map was painted: give one of them"
+        raise ConfigError(msg)
+    if not polygons and not painted:
+        return None, None
+    if cmap is None:
+        msg = (f"edits={edits!r}: {folder / 'result.json'} has no tissue class map (no tissue model ran), so its "
+               "tissue-class annotations cannot correct it")
+        raise ConfigError(msg)
+    if painted:
+        now = None if painted_map is None else np.asarray(painted_map)
+        tissue = {**dict(painted), "source": "painted (napari)"}
+    else:
+        glass = cmap["classes"].index("background") if "background" in cmap["classes"] else None
+        now = paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"], glass=glass)
+        tissue = {**reviewed_class_areas(cmap["classes"], cmap["areas"], cmap["labels"], now,
+                                         downsample=cmap["downsample"], mpp=cmap["mpp"], shape=cmap["shape"]),
+                  "source": "annotations", "annotations": len(polygons), "annotations_skipped": skipped}
+    if now is not None and now.shape != cmap["labels"].shape:
+        msg = f"tissue_map: shape {now.shape} differs from the result's class map {cmap['labels'].shape}"
+        raise ConfigError(msg)
+    png = None if now is None else class_map_png(now, cmap["classes"], cmap["colours"])
+    return tissue, png
 
 
 def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, str | None]:
@@ -220,7 +313,10 @@ def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, 
         review = json.loads(path.read_text(encoding="utf-8"))
         doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
         measured = doc["source"]["sha256"]
-        float(review["ki67_metrics"]["index_pct"] or "nan")  # a review without figures is refused
+        if review.get("ki67_metrics") is not None:
+            float(review["ki67_metrics"]["index_pct"] or "nan")
+        if review.get("ki67_metrics") is None and not review.get("tissue_classes"):
+            raise ValueError("no reviewed figures")  # a review without figures is refused
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return None, f"{path}: cannot be read ({type(exc).__name__}: {exc}); review refused"
     if review.get("source_sha256") != measured:
@@ -230,6 +326,9 @@ def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, 
     if review.get("edits_sha256") and edits.is_file():
         if _sha256(edits) != review["edits_sha256"]:
             return None, f"{path}: {edits.name} changed since the review (sha256 differs); review refused"
+    tissue_map = folder / REVIEW_TISSUE_MAP
+    if review.get("tissue_map_sha256") and (not tissue_map.is_file() or _sha256(tissue_map) != review["tissue_map_sha256"]):
+        return None, f"{path}: {tissue_map.name} missing or changed since the review (sha256 differs); review refused"
     review["note"] = EARLIER_RESULT if review.get("result_sha256") != _sha256(folder / "result.json") else ""
     return review, None
 
@@ -251,11 +350,14 @@ def apply_reviews(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[
         if error:
             errors.append(error)
         if review is not None:
-            m = review["ki67_metrics"]
-            row.update(ki67_index_reviewed_pct=m.get("index_pct"), ki67_ci_low_reviewed_pct=m.get("ci_low_pct"),
-                       ki67_ci_high_reviewed_pct=m.get("ci_high_pct"), ki67_positive_reviewed=m.get("positive"),
-                       ki67_denominator_reviewed=m.get("denominator"), reviewed="yes",
-                       reviewer=review.get("reviewer"), reviewed_at=review.get("reviewed_at"),
+            m = review.get("ki67_metrics")
+            if m is not None:
+                row.update(ki67_index_reviewed_pct=m.get("index_pct"), ki67_ci_low_reviewed_pct=m.get("ci_low_pct"),
+                           ki67_ci_high_reviewed_pct=m.get("ci_high_pct"), ki67_positive_reviewed=m.get("positive"),
+                           ki67_denominator_reviewed=m.get("denominator"))
+            if review.get("tissue_classes"):
+                row.update(tissue_review_row(review["tissue_classes"]))
+            row.update(reviewed="yes", reviewer=review.get("reviewer"), reviewed_at=review.get("reviewed_at"),
                        review_note=review.get("note", ""))
         out.append(row)
     return out, errors

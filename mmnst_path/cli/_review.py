@@ -1,9 +1,11 @@
 """``mmnst-path review`` and ``mmnst-path report``: a pathologist's corrections reach the batch's summary.
 
 ``mmnst-path review OUT/<input> EDITS.geojson [--reviewer NAME] [--image PATH]`` applies edits saved in napari
-(Review's *save edits*: QuPath GeoJSON point detections) to a quantify result folder: it writes
-``review.json`` (the reviewed Ki67 counts, index and CI, computed as napari's Review panel does) and a copy
-of the edits beside ``result.json``, which is never changed (:func:`mmnst_path.review.write_review`).
+(Review's *save edits*: QuPath GeoJSON point detections) or drawn in QuPath (polygon annotations classified
+``Necrosis``, ``Stroma``, ``Tumor``...: area corrections of the result's tissue class map) to a quantify result
+folder: it writes ``review.json`` (the reviewed Ki67 counts, index and CI, computed as napari's Review panel
+does; the reviewed class areas and necrosis %) and a copy of the edits beside ``result.json``, which is never
+changed (:func:`mmnst_path.review.write_review`).
 
 ``mmnst-path report OUT`` rewrites OUT's summary.csv, summary.json and report.html from the stored results
 and reviews without analysing anything (:func:`mmnst_path.review.rebuild_report`): reviewed rows carry the
@@ -27,16 +29,21 @@ def register(subparsers: Any) -> None:
         "review",
         help="record a pathologist's corrections (napari's saved edits) beside a quantify result",
         description=(
-            "Apply edits saved in napari (Review: save edits, a GeoJSON of point detections) to one input's result "
+            "Apply edits saved in napari (Review: save edits, a GeoJSON of point detections) or drawn in QuPath "
+            "(nuclei as point / cell detections; polygon annotations classified Necrosis, Stroma, Tumor, Immune "
+            "cells, Fat... as area corrections: the tissue blocks of the result's class map whose centre they hold "
+            "take that class, glass the run called background stays so; unclassified, Region* and Ignore* "
+            "annotations are skipped) to one input's result "
             "folder of mmnst-path quantify (OUT/<input>): writes review.json (the reviewed Ki67 counts, index and "
-            "95% CI, computed as napari's Review panel computes them) and review_edits.geojson beside result.json, "
+            "95% CI, computed as napari's Review panel computes them; the reviewed class areas and necrosis %) and "
+            "review_edits.geojson beside result.json, "
             "which is never changed. The source image must be the one result.json was measured on (SHA-256 "
             "checked). Then `mmnst-path report OUT` rebuilds the summary and report with the reviewed figures. "
             "Exit status: 0 done, 1 refused (the reason is printed), 2 bad usage."
         ),
     )
     p.add_argument("folder", type=Path, help="the input's result folder (OUT/<input>, holding result.json)")
-    p.add_argument("edits", type=Path, help="edits saved by napari's Review (GeoJSON)")
+    p.add_argument("edits", type=Path, help="edits saved by napari's Review or exported from QuPath (GeoJSON)")
     p.add_argument("--reviewer", default=None, metavar="NAME", help="who reviewed (shown in the report)")
     p.add_argument("--image", type=Path, default=None, metavar="PATH",
                    help="the source image, when it is no longer where result.json says")
@@ -76,10 +83,16 @@ def run_review(args: argparse.Namespace) -> int:
         measured = json.loads((Path(args.folder) / "result.json").read_text(encoding="utf-8"))["metrics"]
     except (OSError, ValueError, KeyError):
         measured = {}
-    m = review["ki67_metrics"]
-    print(f"{args.folder}: Ki67 index measured {_pct(measured.get('ki67_index_pct'))} "
-          f"({measured.get('ki67_positive')} / {measured.get('ki67_denominator')}), reviewed {_pct(m['index_pct'])} "
-          f"({m['positive']} / {m['denominator']}); wrote review.json. Rebuild the report: "
+    m, tissue, parts = review["ki67_metrics"], review.get("tissue_classes"), []
+    if m is not None:
+        parts.append(f"Ki67 index measured {_pct(measured.get('ki67_index_pct'))} ({measured.get('ki67_positive')} / "
+                     f"{measured.get('ki67_denominator')}), reviewed {_pct(m['index_pct'])} ({m['positive']} / "
+                     f"{m['denominator']})")
+    if tissue:
+        parts.append(f"necrosis measured {_pct(measured.get('necrosis_fraction_pct'))}, reviewed "
+                     f"{_pct(tissue['pct_of_tissue'].get('necrosis'))} of tissue ({tissue['changed_blocks']} blocks "
+                     f"changed by {tissue.get('annotations', 0)} annotation(s))")
+    print(f"{args.folder}: {'; '.join(parts)}; wrote review.json. Rebuild the report: "
           f"mmnst-path report {Path(args.folder).parent}")
     return 0
 

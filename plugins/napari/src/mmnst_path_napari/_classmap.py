@@ -253,9 +253,9 @@ def tissue_class_layer(result: Any, *, mpp: float | None, name: str = "tissue cl
 
 def _edge_weight(grid: tuple[int, int], d: float, shape: tuple[int, ...]) -> np.ndarray:
     """Share of every grid pixel inside an image of level-0 ``shape`` (edge pixels run past it)."""
-    rows = np.clip(shape[0] - np.arange(grid[0]) * d, 0, d) / d
-    cols = np.clip(shape[1] - np.arange(grid[1]) * d, 0, d) / d
-    return np.outer(rows, cols)
+    from mmnst_path._review_tissue import edge_weight
+
+    return edge_weight(grid, d, shape)
 
 
 def painted_areas(layer: Any, *, shape: tuple[int, ...], mpp: float) -> dict[str, Any]:
@@ -264,17 +264,11 @@ def painted_areas(layer: Any, *, shape: tuple[int, ...], mpp: float) -> dict[str
     strokes changed against the grid the run gave (``labels_at_run``), each grid pixel by its share inside
     the image of level-0 ``shape``; a value that names no class counts as unclassed. :func:`class_areas`
     form, with ``changed_blocks`` (grid pixels whose class the reviewer changed)."""
+    from mmnst_path._review_tissue import reviewed_class_areas
+
     meta = layer.metadata["mmnst_path"]
-    classes = list(meta["classes"])
-    before, now = np.asarray(meta["labels_at_run"]), np.asarray(layer.data)
-    changed = before != now
-    weight = _edge_weight(now.shape, float(meta["downsample"]), shape)
-    block_mm2 = (float(meta["downsample"]) * float(mpp)) ** 2 / 1e6
-    area = dict(meta["areas_at_run"]["area_mm2"])
-    for k, name in enumerate(classes, start=1):
-        delta = weight[changed & (now == k)].sum() - weight[changed & (before == k)].sum()
-        area[name] = max(float(area.get(name, 0.0)) + float(delta) * block_mm2, 0.0)
-    tissue = sum(a for name, a in area.items() if name not in NOT_TISSUE)
-    pct = {name: (100.0 * a / tissue if tissue > 0 and name not in NOT_TISSUE else math.nan)
-           for name, a in area.items()}  # fmt: skip
-    return {"area_mm2": area, "pct_of_tissue": pct, "tissue_mm2": tissue, "changed_blocks": int(changed.sum())}
+    # layer value k + 1 is class k: the library's grids count from 0
+    before = np.asarray(meta["labels_at_run"]).astype(np.int32) - 1
+    now = np.asarray(layer.data).astype(np.int32) - 1
+    return reviewed_class_areas(list(meta["classes"]), meta["areas_at_run"]["area_mm2"], before, now,
+                                downsample=float(meta["downsample"]), mpp=float(mpp), shape=shape)

@@ -238,7 +238,9 @@ def read_slide(path: str | Path) -> list[LayerData]:
 
 
 def napari_get_reader(path: str | Sequence[str]) -> Callable[[Any], list[LayerData]] | None:
-    """npe2 reader hook: a reader function for slide / tile paths, None for anything else.
+    """npe2 reader hook: a reader function for slide / tile paths and for a ``mmnst-path quantify`` result folder
+    (:func:`~mmnst_path_napari._result_folder.read_result_folder`: the slide, its nuclei and class map, as
+    reviewed when the folder holds a review), None for anything else.
 
     The file is opened here (metadata only) so napari can try another plugin when the library
     cannot read it; the returned function reuses that open reader.
@@ -246,6 +248,18 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable[[Any], list[LayerDa
     paths = [path] if isinstance(path, str | Path) else list(path)
     if not paths:
         return None
+    if len(paths) == 1 and Path(paths[0]).is_dir():  # a quantify result folder (OUT/<input>), reviewed or not
+        from ._result_folder import is_result_folder, read_result_folder
+
+        if not is_result_folder(paths[0]):
+            return None
+        folder = Path(paths[0])
+
+        def _read_folder(_path: Any) -> list[LayerData]:
+            follow_current_viewer()
+            return read_result_folder(folder)
+
+        return _read_folder
     readers = []
     for p in paths:
         if not str(p).lower().endswith(SUFFIXES):

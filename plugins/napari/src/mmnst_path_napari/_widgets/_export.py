@@ -15,6 +15,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, Pus
 
 from mmnst_path.errors import MmnstPathError
 from mmnst_path.geojson import Roi
+from mmnst_path.review import REVIEW_NAME
 
 from .._analysis import ki67_from_classes
 from .._geojson import layer_stains, read_geojson_stains, write_geojson
@@ -151,11 +152,13 @@ def result_folder_of(path: str | Path) -> Path | None:
 
 
 def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None, image: Any = None,
-                tissue_classes: Any = None) -> dict[str, Any]:
-    """Save the reviewed nuclei as the review of a quantify result folder (``review.json`` and
-    ``review_edits.geojson`` beside its result.json, which is not changed): the edits as Review's *save edits*
-    writes them, then :func:`mmnst_path.review.write_review`, which computes the reviewed counts from them as
-    ``mmnst-path review`` does and checks the slide (``image``'s file, else result.json's) is the measured one."""
+                tissue_classes: Any = None, classes_layer: Any = None) -> dict[str, Any]:
+    """Save the reviewed nuclei (``points``, None for a tissue-only review) and the painted class map
+    (``tissue_classes`` areas of ``classes_layer``) as the review of a quantify result folder (``review.json``,
+    ``review_edits.geojson`` and ``review_tissue_classes.png`` beside its result.json, which is not changed): the
+    edits as Review's *save edits* writes them, then :func:`mmnst_path.review.write_review`, which computes the
+    reviewed counts from them as ``mmnst-path review`` does and checks the slide (``image``'s file, else
+    result.json's) is the measured one."""
     import os
     import tempfile
 
@@ -169,25 +172,46 @@ def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None,
     os.close(fd)
     try:
         export_geojson(points, tmp)
-        return write_review(folder, tmp, reviewer=reviewer, image=_source(image), tissue_classes=tissue_classes)
+        painted_map = None
+        if tissue_classes is not None and classes_layer is not None:  # layer value k + 1 is class k
+            painted_map = np.asarray(classes_layer.data).astype(np.int16) - 1
+        return write_review(folder, tmp, reviewer=reviewer, image=_source(image), tissue_classes=tissue_classes,
+                            tissue_map=painted_map)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
 def _source(layer: Any) -> str | None:
-    """The file a layer was read from (napari's ``layer.source.path``), None when it was not read from one."""
-    path = getattr(getattr(layer, "source", None), "path", None)
-    return str(path) if path else None
+    """The file a layer was read from (napari's ``layer.source.path``; a slide opened with its result folder
+    records its own file), None when it was not read from a file."""
+    meta = getattr(layer, "metadata", None)
+    named = meta.get("mmnst_path", {}).get("path") if isinstance(meta, dict) else None
+    path = named or getattr(getattr(layer, "source", None), "path", None)
+    return str(path) if path and not Path(path).is_dir() else None
 
 
 def painted_classes(viewer: Any) -> tuple[dict[str, Any] | None, Any]:
     """The class areas of the run's tissue class layer when the reviewer painted it (None otherwise), and
-    that layer (None when there is none)."""
+    that layer (None when there is none). A layer read from a result folder (it records the slide's
+    ``shape``) is counted now (:func:`painted_areas`): painted since, or as its review corrected it."""
+    from .._classmap import painted_areas
+
     for lay in viewer.layers:
         meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
         if meta.get("kind") == "tissue classes" and "areas_at_run" in meta:
-            return (dict(meta["areas"]) if meta["areas"].get("changed_blocks") else None), lay
+            areas = painted_areas(lay, shape=meta["shape"], mpp=meta["mpp"]) if "shape" in meta else meta["areas"]
+            return (dict(areas) if areas.get("changed_blocks") else None), lay
     return None, None
+
+
+def folder_of_layers(*layers: Any) -> Path | None:
+    """The result folder a layer was read from (:mod:`mmnst_path_napari._result_folder`), else None."""
+    for lay in layers:
+        meta = getattr(lay, "metadata", None)
+        folder = meta.get("mmnst_path", {}).get("result_folder") if isinstance(meta, dict) else None
+        if folder:
+            return Path(folder)
+    return None
 
 
 class ExportWidget(Container):
@@ -222,8 +246,30 @@ class ExportWidget(Container):
                      self.status]
         )  # fmt: skip
         self.review_button.changed.connect(lambda *_: self.save_review())
+        self.points.changed.connect(self._follow_folder)
+        self._follow_folder()
         self.save_button.changed.connect(lambda *_: self.export(self.out.value))
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
+
+    def _follow_folder(self, *_: Any) -> None:
+        """A result folder opened in napari: Export's *result folder* names it, the status says whose review the
+        layers show (the nuclei's, else the class map's)."""
+        from .._result_folder import review_words
+
+        _, classes = painted_classes(self.viewer)
+        for lay in (self.points.value, classes):
+            meta = lay.metadata.get("mmnst_path", {}) if lay is not None and isinstance(lay.metadata, dict) else {}
+            if meta.get("result_folder"):
+                self.result_folder.value = Path(meta["result_folder"])
+                review = meta.get("review")
+                self.status.value = (f"REVIEWED: {review_words(review).removeprefix('reviewed ')}" if review else
+                                     f"measured result of {Path(meta['result_folder']).name}")
+                tissue, measured = (review or {}).get("tissue_classes"), meta.get("measured") or {}
+                if tissue and tissue.get("pct_of_tissue", {}).get("necrosis") is not None:
+                    was = measured.get("necrosis_fraction_pct")
+                    self.status.value += (f"; necrosis {tissue['pct_of_tissue']['necrosis']:.1f} %"
+                                          + ("" if was is None else f" (measured {was:.1f} %)"))
+                return
 
     def export(self, path: str | Path) -> Path:
         reference = self.points.value
@@ -253,33 +299,62 @@ class ExportWidget(Container):
         mpp = layer_mpp(images[0]) if images else None
         layers = [add_or_replace(self.viewer, d) for d in import_geojson_layers(path, mpp=mpp)]
         # the nuclei layer box moves to the imported detections (as Review's does), not the layer they may hide
-        folder = result_folder_of(path)
+        folder, reopened = result_folder_of(path), False
         if folder is not None:  # a quantify result: its review can be saved beside it
             self.result_folder.value = folder
+            if Path(path).name == "cells.geojson" and (folder / REVIEW_NAME).is_file():
+                layers, reopened = self._reopen_reviewed(folder, layers), True
         names = {lay.name for lay in layers}
         imported = [lay for lay in nuclei_layers(self.viewer) if lay.name in names]
         if imported:
             self.points.reset_choices()
             self.points.value = imported[0]
-        self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
+        if reopened:  # says whose review the layers show
+            self._follow_folder()
+        else:
+            self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
         return layers
+
+    def _reopen_reviewed(self, folder: Path, imported: list[Any]) -> list[Any]:
+        """The import of a reviewed result's cells.geojson: the reviewed nuclei and class map take the
+        measured ones' place (:func:`read_result_folder`, as opening the folder gives), status says whose."""
+        from .._result_folder import read_result_folder
+
+        data = read_result_folder(folder, image=False)
+        meta = data[0][1]["metadata"]["mmnst_path"] if data else {}
+        if not meta.get("review"):
+            self.status.value = f"review not shown: {meta.get('review_refused') or 'no reviewed layer'}"
+            return imported
+        for lay in imported:
+            if lay.name in self.viewer.layers and "detections" in lay.name:
+                self.viewer.layers.remove(lay)
+        layers = [add_or_replace(self.viewer, d) for d in data]
+        return [lay for lay in imported if lay in self.viewer.layers] + layers
 
     def save_review(self) -> dict[str, Any] | None:
         """Save the nuclei layer as the review of the result folder (:func:`save_review`); the status line says
         the reviewed index, or why the review was refused."""
         folder = self.result_folder.value
-        if self.points.value is None or not str(folder) or str(folder) == ".":
+        painted, classes_layer = painted_classes(self.viewer)
+        if not str(folder) or str(folder) == ".":  # a folder opened in napari: its layers know it
+            folder = folder_of_layers(self.points.value, classes_layer) or folder
+        if (self.points.value is None and painted is None) or not str(folder) or str(folder) == ".":
             self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"
             return None
         images = rgb_image_layers(self.viewer)
-        painted, _ = painted_classes(self.viewer)
         try:
             review = save_review(self.points.value, folder, reviewer=self.reviewer.value or None,
-                                 image=images[0] if images else None, tissue_classes=painted)
+                                 image=images[0] if images else None, tissue_classes=painted,
+                                 classes_layer=classes_layer)
         except (MmnstPathError, ValueError, OSError) as exc:  # the one line: another slide, no result.json...
             self.status.value = f"review not saved: {exc}"
             return None
-        m = review["ki67_metrics"]
-        self.status.value = (f"review saved in {Path(folder).name}: Ki67 {m['index_pct']:.1f} % ({m['positive']} / "
-                             f"{m['denominator']}); mmnst-path report {Path(folder).parent} rebuilds the report")
+        m, tissue, parts = review["ki67_metrics"], review.get("tissue_classes"), []
+        if m is not None:
+            parts.append(f"Ki67 {m['index_pct']:.1f} % ({m['positive']} / {m['denominator']})")
+        if tissue:
+            parts.append(f"necrosis {tissue['pct_of_tissue'].get('necrosis', float('nan')):.1f} % of tissue "
+                         f"({tissue['changed_blocks']} blocks changed)")
+        self.status.value = (f"review saved in {Path(folder).name}: {'; '.join(parts)}; mmnst-path report "
+                             f"{Path(folder).parent} rebuilds the report")
         return review

@@ -31,7 +31,8 @@ from ._common import (
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["ReviewWidget", "review_warnings", "set_classes", "stains_line", "toggle_classes", "unreviewed_near_black"]
+__all__ = ["ReviewWidget", "layer_bin_thresholds", "review_line", "review_warnings", "set_classes", "stains_line",
+           "toggle_classes", "unreviewed_near_black"]
 
 EDIT_CLASSES = ("positive", "negative", "pigment")
 #: the class a reviewer gives a counted nucleus that is not a tumour nucleus (a stromal nucleus, a lymphocyte):
@@ -39,9 +40,25 @@ EDIT_CLASSES = ("positive", "negative", "pigment")
 NOT_TUMOUR = "excluded"
 
 
+def layer_bin_thresholds(layer: Any) -> tuple[float, float]:
+    """The DAB OD of the 2+ and 3+ bins of a nuclei layer's run: its Analyze result's, the result folder's it
+    was read from (``bin_thresholds_od``), else the library's defaults (:func:`mmnst_path.review.bin_thresholds`)."""
+    from mmnst_path.review import bin_thresholds
+
+    meta = layer.metadata.get("mmnst_path", {}) if isinstance(layer.metadata, dict) else {}
+    if meta.get("result") is not None:
+        return bin_thresholds(getattr(meta["result"], "config", None))
+    if meta.get("bin_thresholds_od"):
+        return (float(meta["bin_thresholds_od"][0]), float(meta["bin_thresholds_od"][1]))
+    return bin_thresholds()
+
+
 def set_classes(layer: Any, indices: Any, cls: str) -> None:
     """Give the points ``indices`` of a nuclei layer the class ``cls`` and its colour; they are
-    then ``reviewed`` (the near-black QC no longer counts them: the reviewer has judged them)."""
+    then ``reviewed`` (the near-black QC no longer counts them: the reviewer has judged them). A nucleus made
+    positive without an intensity bin takes the bin of its DAB OD mean at the run's 2+ / 3+ thresholds
+    (:func:`mmnst_path.review.positive_bin`; 1+ when its DAB is unknown), as a measured positive is binned, so
+    the H-score counts it as the run would have; one made negative, pigment or excluded has bin 0."""
     idx = np.asarray(sorted(indices), dtype=np.intp)
     if idx.size == 0:
         return
@@ -51,6 +68,18 @@ def set_classes(layer: Any, indices: Any, cls: str) -> None:
     features = layer.features
     col = features.columns.get_loc("class")
     features.iloc[idx, col] = cls
+    if "intensity_bin" in features.columns:
+        from mmnst_path.review import positive_bin
+
+        b = features.columns.get_loc("intensity_bin")
+        current = np.asarray(features["intensity_bin"], np.int64)[idx]
+        if cls == "positive":
+            dab = (np.asarray(features["dab_od"], np.float64)[idx] if "dab_od" in features.columns
+                   else np.full(idx.size, np.nan))
+            binned = np.where(current >= 1, current, positive_bin(dab, layer_bin_thresholds(layer)))
+            features.iloc[idx, b] = binned.astype(features["intensity_bin"].dtype)
+        else:
+            features.iloc[idx, b] = np.zeros(idx.size, features["intensity_bin"].dtype)
     if "reviewed" in features.columns:
         features.iloc[idx, features.columns.get_loc("reviewed")] = True
     colors = np.asarray(layer.border_color).copy()
@@ -68,6 +97,20 @@ def toggle_classes(layer: Any, indices: Any) -> None:
     to_pos = idx[current != "positive"]
     set_classes(layer, to_pos, "positive")
     set_classes(layer, to_neg, "negative")
+
+
+def review_line(meta: Mapping[str, Any]) -> str:
+    """What a nuclei layer read from a result folder is: "REVIEWED by Dr A, 2026-12-07 (review.json); measured
+    5.45 % (57 / 1045)", or why the folder's review was refused (the measured nuclei are shown)."""
+    from .._result_folder import review_words
+
+    measured = meta.get("measured") or {}
+    index = measured.get("ki67_index_pct")
+    was = ("" if index is None else f"; measured {index:.2f} % ({measured.get('ki67_positive')} / "
+           f"{measured.get('ki67_denominator')})")
+    if meta.get("review"):
+        return f"REVIEWED: {review_words(meta['review'])} (review.json){was}"
+    return f"measured nuclei (the folder's review was refused: {meta['review_refused']})"
 
 
 def unreviewed_near_black(features: Any) -> np.ndarray | None:
@@ -269,6 +312,8 @@ class ReviewWidget(Container):
         warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
         self.notice.value = "\n".join(warnings)
         lines = [text]
+        if meta.get("review") or meta.get("review_refused"):  # read from a reviewed result folder
+            lines.insert(0, review_line(meta))
         if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
             lines.append(stains_line(meta["ki67_stains"], stains))
         self.results.value = "\n".join(lines)
