@@ -29,10 +29,10 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     import eval_necrosis as en
     import tissue_rule_s36 as s36
+    from mmnst_path.quantify._necrosis_border import resolve_border_model
 
     from mmnst_path import synthetic
     from mmnst_path.classify.tissue import classify_tissue
-    from mmnst_path.quantify._necrosis_border import resolve_border_model
     from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis, necrosis_metrics
     from mmnst_path.synthetic_tissue import he_mimic_tile, he_tissue_tile
 
