@@ -7,7 +7,9 @@ per seed. Each tile goes through :func:`mmnst_path.pipeline.analyze_region` with
 (what ``mmnst-path quantify --stains AzureB-DAB`` does). Per family: Ki67 error (measured -
 truth over all tumour cells, pp), melanin fraction error (pp), melanin Dice of the pipeline's
 pigment mask (:func:`mmnst_path.detect.pigment.pigment_mask`) and, on the ``none`` family, the
-false pigment (% of tissue pixels); mean |error| and the worst signed error.
+false pigment (% of tissue pixels); mean |error| and the worst signed error. The melanin truth (fraction,
+Dice, false pigment) is the pigment as drawn, before the optical blur (``--truth drawn``, the default since
+session 39, as :mod:`eval_pigment_families`; ``--truth seen``: the blurred one read before); the CSV has both.
 
     .venv/bin/python benchmarks/eval_azure_b.py --seeds 8                 # seeds 0-7, both Ki67 levels
     .venv/bin/python benchmarks/eval_azure_b.py --seeds 3 --first-seed 100 --families dusty coarse
@@ -25,7 +27,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from eval_pigment_families import fmt_errors  # benchmarks/ is on sys.path when run as a script
+from eval_pigment_families import TRUTHS, check_truth, fmt_errors, truth_columns  # benchmarks/ is on sys.path
 
 from mmnst_path.detect.pigment import pigment_mask
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
@@ -37,14 +39,11 @@ PRESET = "AzureB-DAB"
 LEVELS = (0.06, 0.40)
 
 
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    s = int(a.sum()) + int(b.sum())
-    return 2.0 * int((a & b).sum()) / s if s else math.nan
-
-
 def run_one(seed: int, family: str, level: float, *, size: int, save: Path | None = None,
-            pigment: dict | None = None, ki67: dict | None = None, estimate: bool = False) -> dict:
-    tile = azure_b_tile(seed, family, size=size, positive_fraction=level)
+            pigment: dict | None = None, ki67: dict | None = None, estimate: bool = False,
+            truth: str = "drawn") -> dict:
+    check_truth(truth)
+    tile = azure_b_tile(seed, family, size=size, positive_fraction=level, drawn_melanin=True)
     stains = PRESET
     if estimate:  # the tile's own vectors (Macenko), named after the preset, as `stains estimate` does
         with warnings.catch_warnings():
@@ -58,8 +57,8 @@ def run_one(seed: int, family: str, level: float, *, size: int, save: Path | Non
         res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
     seconds = time.perf_counter() - t0
     mel = pigment_mask(tile.rgb, mpp=tile.mpp, stains=cfg.stain_matrix(), params=cfg.pigment)
-    tissue = tile.masks["tissue"]
-    truth = tile.masks["melanin"]
+    true_mask = tile.masks[TRUTHS[truth][0]]
+    cols = truth_columns(tile, mel, truth)
     out = {"family": family, "level": level, "seed": seed, "seconds": seconds,
            "binding": float(tile.truth["binding"]),
            "ki67_true": float(tile.truth["ki67_index_pct"]),
@@ -67,16 +66,17 @@ def run_one(seed: int, family: str, level: float, *, size: int, save: Path | Non
            "ki67_meas": float(res.metrics.get("ki67_index_pct", math.nan)),
            "pigment_nuclei": int(res.metrics.get("ki67_pigment", 0) or 0),
            "hidden_true": int(tile.truth["hidden_nuclei"]),
-           "mel_true": float(tile.truth["melanin_fraction_pct"]),
+           "mel_true": cols["mel_true"],
            "mel_meas": float(res.metrics.get("melanin_fraction_pct", math.nan)),
-           "false_pct": 100.0 * float((mel & tissue & ~truth).sum()) / float(tissue.sum()),
-           "dice": dice(mel & tissue, truth) if truth.any() else math.nan}
+           "false_pct": cols["false_pct"],
+           "dice": cols["dice"],
+           **{f"{k}_{t}": cols[f"{k}_{t}"] for t in TRUTHS for k in ("mel_true", "dice", "false")}}
     if save is not None:
         from PIL import Image
 
         over = tile.rgb.copy()
-        over[mel & ~truth] = (255, 0, 255)  # false pigment
-        over[truth & ~mel] = (0, 255, 0)  # missed pigment
+        over[mel & ~true_mask] = (255, 0, 255)  # false pigment
+        over[true_mask & ~mel] = (0, 255, 0)  # missed pigment
         Image.fromarray(np.concatenate([tile.rgb, over], axis=1)).save(
             save / f"azure_{family}_{seed}_{round(100 * level)}.png")
     return out
@@ -108,6 +108,8 @@ def main() -> None:
     ap.add_argument("--estimate", action="store_true",
                     help="estimate each tile's stain vectors (Macenko, named after the preset) instead of the preset's")
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
+    ap.add_argument("--truth", default="drawn", choices=tuple(TRUTHS),
+                    help="melanin truth: as drawn, before the optical blur (default), or the blurred ('seen') one")
     ap.add_argument("--save", type=Path, default=None, help="write tile | overlay PNGs here (magenta false, green missed)")
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=JSON",
                     help="override a parameter, e.g. pigment.azure_min_od=0.3 ki67.pigment_margin_um=0")
@@ -123,7 +125,8 @@ def main() -> None:
     for fam in args.families:
         for level in args.levels:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                r = run_one(seed, fam, level, size=args.size, save=args.save, estimate=args.estimate, **over)
+                r = run_one(seed, fam, level, size=args.size, save=args.save, estimate=args.estimate,
+                            truth=args.truth, **over)
                 rows.append(r)
                 print(f"  {fam} {level:.2f} seed {seed}: ki67 {r['ki67_meas']:.1f} (true {r['ki67_true']:.1f}) "
                       f"melanin {r['mel_meas']:.2f} (true {r['mel_true']:.2f}) dice {r['dice']:.2f} "

@@ -5,7 +5,10 @@ Fast check of a pigment detector without the rest of the pipeline: per family of
 the melanin fraction error (mask over tissue minus truth, pp) and the share of true DAB-positive
 nucleus pixels (without melanin over them) called melanin; then the false-pigment share of the
 pixels of every real Ki67 tile (BCData, SHIDC, DeepLIIF: research-only, validation only) and real
-H&E tile of ``../shared/data``.
+H&E tile of ``../shared/data``. The melanin truth (Dice, error) is the pigment as drawn, before the
+optical blur (``--truth drawn``, the default since session 39, as :mod:`eval_pigment_families`; ``--truth
+seen``: the blurred one read before); ``--csv`` writes both. The DAB-nucleus pixels are those without
+blurred melanin over them under either truth.
 
     .venv/bin/python benchmarks/eval_pigment_dab.py --seeds 8 --first-seed 0          # shipped model
     .venv/bin/python benchmarks/eval_pigment_dab.py --detector rules                   # the rules
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from eval_pigment_families import TRUTHS, truth_columns, write_csv  # benchmarks/ is on sys.path as a script
 
 from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
 from mmnst_path.detect.pigment import PigmentParams, pigment_masks
@@ -55,18 +59,17 @@ def families(args, model, params) -> list[dict]:
     rows = []
     for fam in args.families:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            tile = pigment_family_tile(seed, fam, chromogen="dab", size=args.size, appearance=args.appearance)
+            tile = pigment_family_tile(seed, fam, chromogen="dab", size=args.size, appearance=args.appearance,
+                                       drawn_melanin=True)
             t0 = time.perf_counter()
             mel = detect(tile.rgb, tile.mpp, "H-DAB", args.detector, model, params, args.white_point)
             sec = time.perf_counter() - t0
-            tissue, truth = tile.masks["tissue"], tile.masks["melanin"]
-            m = mel & tissue
-            s = int(m.sum()) + int(truth.sum())
-            pos = tile.masks["positive_nuclei"] & ~truth
-            rows.append({"family": fam, "seed": seed, "sec": sec,
-                         "dice": 2.0 * int((m & truth).sum()) / s if truth.any() else math.nan,
-                         "err": 100.0 * (m.sum() - truth.sum()) / tissue.sum(),
-                         "pos_hit": 100.0 * (m & pos).sum() / max(1, pos.sum())})
+            m = mel & tile.masks["tissue"]
+            pos = tile.masks["positive_nuclei"] & ~tile.masks["melanin"]
+            cols = truth_columns(tile, mel, args.truth)
+            rows.append({"family": fam, "seed": seed, "sec": sec, "dice": cols["dice"], "err": cols["mask_err"],
+                         "pos_hit": 100.0 * (m & pos).sum() / max(1, pos.sum()),
+                         **{f"{k}_{t}": cols[f"{k}_{t}"] for t in TRUTHS for k in ("mel_true", "dice", "mask_err")}})
     return rows
 
 
@@ -134,6 +137,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--families", nargs="*", default=[f for f in PIGMENT_FAMILIES if f != "none"] + ["none"])
     ap.add_argument("--no-families", action="store_true")
+    ap.add_argument("--truth", default="drawn", choices=tuple(TRUTHS),
+                    help="melanin truth: as drawn, before the optical blur (default), or the blurred ('seen') one")
+    ap.add_argument("--csv", type=Path, default=None, help="write the family rows (both truths) to this CSV")
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--analysis-mpp", type=float, default=None,
                     help="resample the real tiles to this µm/px first (the pipeline reads them at 0.5)")
@@ -153,7 +159,10 @@ def main() -> None:
     model = None if args.detector == "rules" else resolve_pigment_model(args.model)
     print(f"detector {args.detector}, model {args.model}, body model {params.body_model}, {args.appearance}, white point {'glass' if args.white_point else 255}, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
     if not args.no_families:
-        print(table(families(args, model, params)), flush=True)
+        rows = families(args, model, params)
+        print(table(rows), flush=True)
+        if args.csv:
+            write_csv(args.csv, rows)
     if not args.no_real:
         print(real(args, model, params))
 

@@ -39,9 +39,47 @@ from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_fa
 PRESET = {"dab": "H-DAB", "aec": "H-AEC", "fast_red": "H-FastRed", "eosin": "H&E"}
 
 
+#: melanin truth -> (mask key, truth key) of a generated tile made with ``drawn_melanin=True``: ``drawn`` the
+#: pigment as drawn, before the optical blur (the sample tiles' truth; session 38), ``seen`` the blurred one
+TRUTHS = {"drawn": ("melanin_drawn", "melanin_drawn_pct"), "seen": ("melanin", "melanin_fraction_pct")}
+
+
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     s = int(a.sum()) + int(b.sum())
     return 2.0 * int((a & b).sum()) / s if s else math.nan
+
+
+def check_truth(truth: str) -> str:
+    """``truth`` if it names a melanin truth of :data:`TRUTHS`, else a ValueError naming it."""
+    if truth not in TRUTHS:
+        msg = f"truth must be one of {tuple(TRUTHS)}, got {truth!r}"
+        raise ValueError(msg)
+    return truth
+
+
+def truth_columns(tile, mel: np.ndarray, truth: str = "drawn") -> dict:
+    """Melanin figures of ``mel`` (a pixel mask) against both truths of a ``drawn_melanin=True`` tile.
+
+    Per truth ``T`` of :data:`TRUTHS`: ``mel_true_T`` (the tile's true share of tissue, %), ``mask_err_T``
+    (mask share of tissue minus the true mask's, pp), ``dice_T`` (NaN without true melanin) and ``false_T``
+    (mask pixels outside the true mask, % of tissue); ``mel_true``, ``mask_err``, ``dice`` and ``false_pct``
+    repeat those of ``truth``.
+    """
+    check_truth(truth)
+    tissue = tile.masks["tissue"]
+    m = mel & tissue
+    n_tissue = float(tissue.sum())
+    out: dict = {}
+    for name, (mask_key, pct_key) in TRUTHS.items():
+        true_mask = tile.masks[mask_key]
+        out[f"mel_true_{name}"] = float(tile.truth[pct_key])
+        out[f"mask_err_{name}"] = 100.0 * (int(m.sum()) - int(true_mask.sum())) / n_tissue
+        out[f"dice_{name}"] = dice(m, true_mask) if true_mask.any() else math.nan
+        out[f"false_{name}"] = 100.0 * float((m & ~true_mask).sum()) / n_tissue
+    for key in ("mel_true", "mask_err", "dice"):
+        out[key] = out[f"{key}_{truth}"]
+    out["false_pct"] = out[f"false_{truth}"]
+    return out
 
 
 def hidden_counted_positive(tile, cells) -> tuple[int, int]:
@@ -65,9 +103,7 @@ def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, m
             model_stains: list[str] | None = None, appearance: str | None = None, near_black: bool = False,
             settings: dict | None = None, clumps: bool = False, dab_strength: str | None = None,
             truth: str = "drawn") -> dict:
-    if truth not in ("drawn", "seen"):
-        msg = f"truth must be 'drawn' or 'seen', got {truth!r}"
-        raise ValueError(msg)
+    check_truth(truth)
     tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance,
                                near_black=near_black, melanin_clumps=clumps and family != "none",
                                dab_strength=dab_strength if chromogen == "dab" else None, drawn_melanin=True)
@@ -93,12 +129,8 @@ def run_one(seed: int, family: str, chromogen: str, *, size: int, stains: str, m
     out = {"family": family, "chromogen": chromogen, "seed": seed, "stains": chosen, "seconds": seconds,
            "mel_meas": float(res.metrics.get("melanin_fraction_pct", math.nan)),
            "mel_mask_pct": 100.0 * float((mel & tissue).sum()) / float(tissue.sum())}
-    for name, mask_key, pct_key in (("seen", "melanin", "melanin_fraction_pct"),
-                                    ("drawn", "melanin_drawn", "melanin_drawn_pct")):
-        true_mask = tile.masks[mask_key]
-        out[f"mel_true_{name}"] = float(tile.truth[pct_key])
-        out[f"dice_{name}"] = dice(mel & tissue, true_mask) if true_mask.any() else math.nan
-    out["mel_true"], out["dice"] = out[f"mel_true_{truth}"], out[f"dice_{truth}"]
+    cols = truth_columns(tile, mel, truth)
+    out.update({k: cols[k] for k in ("mel_true_seen", "dice_seen", "mel_true_drawn", "dice_drawn", "mel_true", "dice")})
     if chromogen != "eosin":
         out.update(ki67_true=float(tile.truth["ki67_index_pct"]),
                    ki67_assessable=float(tile.truth["ki67_assessable_index_pct"]),

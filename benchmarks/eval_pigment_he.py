@@ -9,7 +9,9 @@ melanin-free H&E tile: the 15 osteosarcoma tiles of ``../shared/data/necrosis`` 
 ones ``scripts/train_pigment_model.py --chromogens eosin`` trains on are marked), the BRCA-M2C
 *test* patches (0.5 µm/px; the model trains on the train split only) and 1024² crops of the two H&E
 slides of ``../shared/data/wsi`` (CMU-1 at 0.5 µm/px; the TCGA slide has no pixel size: read as
-0.5 µm/px).
+0.5 µm/px). The melanin truth (Dice, error) is the pigment as drawn, before the optical blur (``--truth
+drawn``, the default since session 39, as :mod:`eval_pigment_families`; ``--truth seen``: the blurred one read
+before); ``--csv`` writes both.
 
     .venv/bin/python benchmarks/eval_pigment_he.py --seeds 6                         # pipeline default
     .venv/bin/python benchmarks/eval_pigment_he.py --seeds 6 --detector rules        # the rules
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from eval_pigment_families import TRUTHS, truth_columns, write_csv  # benchmarks/ is on sys.path as a script
 
 from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
 from mmnst_path.detect.pigment import PigmentParams, pigment_masks
@@ -62,16 +65,14 @@ def families(args, model, params) -> list[dict]:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             size = round(args.size * 0.5 / args.mpp)
             tile = pigment_family_tile(seed, fam, chromogen="eosin", size=size, mpp=args.mpp,
-                                       appearance=args.appearance, hard_negatives=args.hard_negatives)
+                                       appearance=args.appearance, hard_negatives=args.hard_negatives,
+                                       drawn_melanin=True)
             t0 = time.perf_counter()
             mel = detect(tile.rgb, tile.mpp, args.detector, model, params)
             sec = time.perf_counter() - t0
-            tissue, truth = tile.masks["tissue"], tile.masks["melanin"]
-            m = mel & tissue
-            s = int(m.sum()) + int(truth.sum())
-            rows.append({"family": fam, "seed": seed, "sec": sec,
-                         "dice": 2.0 * int((m & truth).sum()) / s if truth.any() else math.nan,
-                         "err": 100.0 * (int(m.sum()) - int(truth.sum())) / tissue.sum()})
+            cols = truth_columns(tile, mel, args.truth)
+            rows.append({"family": fam, "seed": seed, "sec": sec, "dice": cols["dice"], "err": cols["mask_err"],
+                         **{f"{k}_{t}": cols[f"{k}_{t}"] for t in TRUTHS for k in ("mel_true", "dice", "mask_err")}})
     return rows
 
 
@@ -155,6 +156,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=384, help="tile side at 0.5 µm/px (scaled with --mpp)")
     ap.add_argument("--families", nargs="*", default=[f for f in PIGMENT_FAMILIES if f != "none"] + ["none"])
     ap.add_argument("--no-families", action="store_true")
+    ap.add_argument("--truth", default="drawn", choices=tuple(TRUTHS),
+                    help="melanin truth: as drawn, before the optical blur (default), or the blurred ('seen') one")
+    ap.add_argument("--csv", type=Path, default=None, help="write the family rows (both truths) to this CSV")
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--training-tiles", action="store_true",
                     help="also the Kather tiles (trained on) and BRCA-M2C val (leave-one-source-out checks)")
@@ -170,7 +174,10 @@ def main() -> None:
           f"{' + hard negatives' if args.hard_negatives else ''}, {args.mpp} µm/px, seeds "
           f"{args.first_seed}..{args.first_seed + args.seeds - 1}", flush=True)
     if not args.no_families:
-        print(table(families(args, model, params)), flush=True)
+        rows = families(args, model, params)
+        print(table(rows), flush=True)
+        if args.csv:
+            write_csv(args.csv, rows)
     if not args.no_real:
         text, _ = real(args, model, params, real_tiles(training=args.training_tiles))
         print(text)

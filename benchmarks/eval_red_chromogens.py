@@ -10,7 +10,10 @@ Two parts:
    is split into where the positives went: not detected, excluded by the cell model
    (lymphocyte, stromal...), ``pigment``, read negative; and negatives read positive. "red
    positives as melanin" is the share of chromogen-positive nucleus pixels (no melanin over
-   them) that the pigment mask marks.
+   them) that the pigment mask marks. The melanin truth (fraction, Dice) is the pigment as drawn,
+   before the optical blur (``--truth drawn``, the default since session 39; ``--truth seen``: the
+   blurred one read before), as in :mod:`eval_pigment_families`; the CSV has both (``*_drawn``,
+   ``*_seen``). The red positives are those without blurred melanin over them under either truth.
 2. **Stain detection** (``--guess``): :func:`mmnst_path.stain.guess.guess_stains_detail` (what
    ``stains="auto"`` uses) on the tissue
    thumbnail the pipeline computes (:func:`mmnst_path.tiling.detect_tissue` at 8 µm/px) of
@@ -49,7 +52,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from eval_pigment_families import PRESET, dice, fmt_errors, write_csv  # noqa: E402
+from eval_pigment_families import PRESET, TRUTHS, check_truth, fmt_errors, truth_columns, write_csv  # noqa: E402
 
 from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model  # noqa: E402
 from mmnst_path.detect.pigment import pigment_masks  # noqa: E402
@@ -97,12 +100,14 @@ def nucleus_outcomes(tile, res) -> dict[str, int]:
 
 def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: int, stains: str,
             model: str, cell_model: str = "default", positive_od: float | None = None,
-            positive_fraction: float | None = None, positives: str = "standard") -> dict:
+            positive_fraction: float | None = None, positives: str = "standard", truth: str = "drawn") -> dict:
     """Ki67 / melanin figures of one generated tile (keys as in :mod:`eval_pigment_families`);
     ``positive_fraction`` / ``positives`` as :func:`~mmnst_path.synthetic.pigment_family_tile`'s
-    (0: an all-negative tile, whose index is its false-positive rate)."""
+    (0: an all-negative tile, whose index is its false-positive rate); ``truth``: the melanin truth
+    ``mel_true`` / ``dice`` read (:data:`eval_pigment_families.TRUTHS`)."""
+    check_truth(truth)
     tile = pigment_family_tile(seed, family, chromogen=chromogen, size=size, appearance=appearance,
-                               positive_fraction=positive_fraction, positives=positives)
+                               positive_fraction=positive_fraction, positives=positives, drawn_melanin=True)
     preset = PRESET[chromogen] if stains == "preset" else stains
     cfg = AnalysisConfig.from_mapping({"stains": preset,
                                        "measures": ["ki67", "melanin"] if stains == "preset" else [],
@@ -126,11 +131,14 @@ def run_one(seed: int, family: str, chromogen: str, appearance: str, *, size: in
             mel, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pmodel, stains=matrix)
     tissue = tile.masks["tissue"]
     red = tile.masks["positive_nuclei"] & ~tile.masks["melanin"]
+    cols = truth_columns(tile, mel, truth)
     out = {"family": family, "chromogen": chromogen, "appearance": appearance, "seed": seed, "stains": chosen,
            "seconds": seconds,
-           "mel_true": float(tile.truth["melanin_fraction_pct"]),
+           **{f"{k}_{t}": cols[f"{k}_{t}"] for t in TRUTHS for k in ("mel_true", "dice")},
+           "mel_true": cols["mel_true"],
            "mel_meas": float(res.metrics.get("melanin_fraction_pct", math.nan)),
-           "dice": dice(mel & tissue, tile.masks["melanin"]) if tile.masks["melanin"].any() else math.nan,
+           "dice": cols["dice"],
+           "mel_mask_pct": 100.0 * float((mel & tissue).sum()) / float(tissue.sum()),
            "red_as_melanin_pct": 100.0 * float((mel & red).sum()) / max(1, int(red.sum())),
            "ki67_true": float(tile.truth["ki67_index_pct"]),
            "ki67_meas": float(res.metrics.get("ki67_index_pct", math.nan)),
@@ -338,6 +346,8 @@ def main() -> None:
                     help="pigment_family_tile positives= ('wide': faint 1+ to saturated 3+)")
     ap.add_argument("--guess", action="store_true", help="stain detection confusion table instead")
     ap.add_argument("--csv", type=Path, default=None, help="write every run to this CSV")
+    ap.add_argument("--truth", default="drawn", choices=tuple(TRUTHS),
+                    help="melanin truth: as drawn, before the optical blur (default), or the blurred ('seen') one")
     ap.add_argument("--cells", action="store_true",
                     help="denominator check instead: ki67_cells_tile tiles (tumour nest, stroma, lymphocytes, "
                          "macrophages) with their DAB swapped for each chromogen ('dab': as rendered)")
@@ -357,7 +367,7 @@ def main() -> None:
         return
     rows = [run_one(seed, fam, ch, app, size=args.size, stains=args.stains, model=args.pigment_model,
                     cell_model=args.cell_model, positive_od=args.positive_od,
-                    positive_fraction=args.positive_fraction, positives=args.positives)
+                    positive_fraction=args.positive_fraction, positives=args.positives, truth=args.truth)
             for ch in args.chromogens for app in args.appearance for fam in args.families for seed in seeds]
     print(summarise(rows))
     if args.stains != "preset":

@@ -88,7 +88,8 @@ def _melanophages(rng: np.random.Generator, tissue: np.ndarray, counter: np.ndar
 
 def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp: float = 0.5,
                  positive_fraction: float | None = None, binding: tuple[float, float] = (0.8, 2.0),
-                 bound_shift_deg: float = 8.0, counterstain_od: tuple[float, float] = (0.3, 0.6)) -> SyntheticTile:
+                 bound_shift_deg: float = 8.0, counterstain_od: tuple[float, float] = (0.3, 0.6),
+                 drawn_melanin: bool = False) -> SyntheticTile:
     """Ki67 (DAB) tile with an azure B counterstain and one pigment morphology.
 
     Parameters
@@ -109,6 +110,11 @@ def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp:
     counterstain_od : (float, float)
         Range of the azure B concentration (log10 OD) of negative nuclei; Ki67-positive nuclei
         carry 0.15, cytoplasm 0.05.
+    drawn_melanin : bool
+        Also the melanin as drawn, before the optical blur (the melanin truth of the bundled sample tiles, as
+        ``pigment_family_tile(drawn_melanin=True)``; session 39): mask ``melanin_drawn`` (concentration > 0.15
+        log10 OD before the blur, in tissue) and truth ``melanin_drawn_pct`` (its share of tissue). Nothing else
+        changes (no random draw; ``melanin``, the hidden nuclei and the Ki67 truth stay the blurred ones).
 
     Returns
     -------
@@ -188,5 +194,8 @@ def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp:
         "ki67_assessable_index_pct": 100.0 * apos / max(1, apos + aneg),
     }
     positive_nuclei = np.isin(labels, np.flatnonzero(pos) + 1)
-    return SyntheticTile(rgb, mpp, truth, {"melanin": melanin, "tissue": tissue, "nuclei": labels,
-                                           "positive_nuclei": positive_nuclei})
+    masks = {"melanin": melanin, "tissue": tissue, "nuclei": labels, "positive_nuclei": positive_nuclei}
+    if drawn_melanin:  # the pigment as drawn, before the optical blur (the sample tiles' truth)
+        masks["melanin_drawn"] = (mel > 0.15) & tissue
+        truth["melanin_drawn_pct"] = 100.0 * masks["melanin_drawn"].sum() / max(1, tissue.sum())
+    return SyntheticTile(rgb, mpp, truth, masks)

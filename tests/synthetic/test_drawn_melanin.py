@@ -38,3 +38,24 @@ def test_no_melanin_drawn_on_the_control() -> None:
     tile = pigment_family_tile(2, "none", size=96, drawn_melanin=True)
     assert not tile.masks["melanin_drawn"].any()
     assert tile.truth["melanin_drawn_pct"] == 0.0
+
+
+@pytest.mark.parametrize("family", ["dusty", "none"])
+def test_azure_b_drawn_melanin_adds_only_its_mask_and_share(family: str) -> None:
+    # session 39: the azure B tiles carry the same opt-in truth, nothing else of the tile moves
+    from mmnst_path.synthetic_azure import azure_b_tile
+
+    plain = azure_b_tile(4, family, size=128)
+    drawn = azure_b_tile(4, family, size=128, drawn_melanin=True)
+    assert np.array_equal(plain.rgb, drawn.rgb)
+    assert set(drawn.masks) == set(plain.masks) | {"melanin_drawn"}
+    for key, mask in plain.masks.items():
+        assert np.array_equal(mask, drawn.masks[key]), key
+    assert {k: v for k, v in drawn.truth.items() if k != "melanin_drawn_pct"} == plain.truth
+    mask, tissue = drawn.masks["melanin_drawn"], drawn.masks["tissue"]
+    assert not (mask & ~tissue).any()
+    assert drawn.truth["melanin_drawn_pct"] == pytest.approx(100.0 * mask.sum() / tissue.sum())
+    if family == "none":
+        assert not mask.any()
+    else:
+        assert 0 < mask.sum() < plain.masks["melanin"].sum()
