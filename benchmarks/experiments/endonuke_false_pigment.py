@@ -29,6 +29,14 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1] / "scripts")]
 
 
+def _value(text: str) -> float | str:
+    """A ``--set`` value: a number when it reads as one, else the text (a model name or file)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("body_models", nargs="+", help="'default' or body model files")
@@ -38,9 +46,10 @@ def main() -> None:
                     help="also a row per part of the fixed EndoNuke split (only the tiles of these parts are read)")
     ap.add_argument("--csv", type=Path, default=None, help="per-tile CSV: model, tile, part, false pigment %%")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="PigmentParams values for every body model (numbers; session 37: model_grow_um=1)")
+                    help="PigmentParams values for every body model (numbers; session 37: model_grow_um=1; "
+                         "session 39: text too, release_model=FILE)")
     args = ap.parse_args()
-    extra = {k: float(v) for k, v in (s.split("=", 1) for s in args.set)}
+    extra = {k: _value(v) for k, v in (s.split("=", 1) for s in args.set)}
 
     import dab_darkness
     from _pigment_endonuke import endonuke_split
