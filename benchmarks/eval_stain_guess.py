@@ -149,7 +149,7 @@ def he_hue_tile(seed: int, index: int, deg: float, *, size: int = 384) -> tuple[
     ``chromogen="eosin"``, drawn as :func:`protocol_tile` draws H&E: pigment family, appearance, hard
     negatives) with the eosin reference vector at ``deg`` (:func:`eosin_vector`; the generator turns it a
     further 0-5°) and, on a third of the tiles, every OD x0.45-0.8 (pale staining)."""
-    rng = np.random.default_rng([seed, index, int(round(-deg * 10)), 3039])
+    rng = np.random.default_rng([seed, index, round(-deg * 10), 3039])
     fams = synthetic.PIGMENT_FAMILIES
     fam = fams[(seed + index) % len(fams)]
     app = ("plain", "varied", "wide")[int(rng.integers(3))]

@@ -43,11 +43,9 @@ def rows(seeds: range, angles: tuple[float, ...], per_seed: int):
 def table(out: list[dict]) -> str:
     lines = ["| eosin angle | generator | n | H&E, not flagged | H&E, flagged | other, H&E to pass | wrong, not flagged |",
              "|---:|---|---:|---:|---:|---:|---:|"]
-    keys = sorted({(r["deg"], r["generator"]) for r in out}, key=lambda k: (-k[0], k[1])) + [(None, "all")]
+    keys = [*sorted({(r["deg"], r["generator"]) for r in out}, key=lambda k: (-k[0], k[1])), (None, "all")]
     for deg, gen in keys:
         sel = [r for r in out if (deg is None or r["deg"] == deg) and (gen == "all" or r["generator"] == gen)]
-        if deg is not None and gen != "all":
-            pass
         ok = sum(r["name"] == "H&E" and not r["ambiguous"] for r in sel)
         amb = sum(r["name"] == "H&E" and r["ambiguous"] for r in sel)
         alt = sum(r["name"] != "H&E" and r["ambiguous"] and r["alternative"] == "H&E" for r in sel)
