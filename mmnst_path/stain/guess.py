@@ -13,10 +13,8 @@ azure-B-bound melanin at +30 to +62° and azure B itself at +126°). Hematoxylin
 that angle: whatever the hematoxylin share, a pixel's residual is its second stain's.
 
 - **H&E vs IHC** is decided by a learned model (:mod:`mmnst_path.stain.he_model`, a logistic model
-  on 22 scale-free colour statistics of the residuals, trained on generated tiles of every
-  protocol, H&E with its eosin rendered from orange to magenta among them, and on CC BY / BSD-3 real
-  H&E and DAB tiles; four of the statistics say where a red or brown tint sits, light tissue or dense
-  nuclei, whatever its angle): H&E at an H&E probability of 0.5 and
+  on 18 scale-free colour statistics of the residuals, trained on generated tiles of every
+  protocol and on CC BY / BSD-3 real H&E and DAB tiles): H&E at an H&E probability of 0.5 and
   above, ambiguous within ``HE_MODEL_MARGIN`` of it. In H&E eosin tints most of the tissue
   (cytoplasm, stroma), often faintly, at -30 to -90°; in a red-chromogen IHC only the positive
   nuclei are red and the rest is blue hematoxylin. Before 2026-12-04 a rule on the *pink share*

@@ -37,7 +37,6 @@ import numpy as np
 from ..errors import CorruptFileError
 from .guess import CHROMOGEN_MIN_OD as _CHROM_OD
 from .guess import CHROMOGEN_MIN_SHARE as _CHROM_SHARE
-from .guess import DAB_REDDER_DEG as _DAB_DEG
 from .guess import PINK_MIN_OD as _RESID_OD
 from .guess import RED_DEG as _RED_DEG
 
@@ -64,9 +63,6 @@ _EOSIN_DEG = -52.0
 MIN_PIXELS = 80
 #: A pixel tinted by a second stain relative to its own density: this share of its OD off hematoxylin.
 _REL_SHARE = 0.15
-#: Redder than DAB itself (eosin of any hue, AEC, Fast Red) below this angle; real DAB scans (+5 to +13°),
-#: DAB background and brown-black melanin (+6 to +25°) lie beyond it.
-_WARM_DEG = _DAB_DEG
 
 
 def _median_or(values: np.ndarray, empty: float) -> float:
@@ -95,13 +91,6 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     ("brown_rel", "fraction", "tissue pixels brown by at least 0.15 of their OD (-20° to +30°)"),
     ("tint_deg", "degree", "median residual angle of the tissue pixels with a residual >= 0.02 OD"),
     ("tint_light_deg", "degree", "tint_deg in the lighter half of the tissue"),
-    ("tint_light", "fraction", "lighter half of the tissue with a residual redder than DAB (>= 0.04 OD, below 0°): "
-                               "eosin from orange to magenta, or a red chromogen"),
-    ("tint_dense", "fraction", "densest quarter of the tissue dominated by a residual redder than DAB (>= 0.15 OD "
-                               "and >= 0.3 of the pixel's OD, below 0°)"),
-    ("log_tint_dense_ratio", "log", "log of tint_dense over tint_light (+0.01 each): the red in the dense nuclei (a "
-                                    "chromogen) rather than over the light tissue (eosin), whatever its hue"),
-    ("tint_rel_light", "fraction", "lighter half of the tissue redder than DAB by at least 0.15 of its OD"),
 )
 
 
@@ -130,10 +119,6 @@ def he_features(m: np.ndarray, theta: np.ndarray, norm: np.ndarray) -> np.ndarra
     pink_light = float(np.mean(red[light]))
     chrom = red & (m >= _CHROM_OD) & (share >= _CHROM_SHARE)
     red_dense = float(np.mean(chrom[dense]))
-    # where a red second stain sits, whatever its hue (eosin rendered towards orange lies among the chromogens)
-    warm = theta < _WARM_DEG
-    tint_light = float(np.mean((coloured & warm)[light]))
-    tint_dense = float(np.mean((coloured & warm & (m >= _CHROM_OD) & (share >= _CHROM_SHARE))[dense]))
     row = (
         float(np.mean(red)),
         pink_light,
@@ -153,10 +138,6 @@ def he_features(m: np.ndarray, theta: np.ndarray, norm: np.ndarray) -> np.ndarra
         float(np.mean(rel & (theta >= _RED_DEG) & (theta < 30.0))),
         _median_or(theta[tinted], 0.0),
         _median_or(theta[tinted & light], 0.0),
-        tint_light,
-        tint_dense,
-        math.log((tint_dense + 0.01) / (tint_light + 0.01)),
-        float(np.mean((rel & warm)[light])),
     )
     return np.asarray(row, np.float64)
 
