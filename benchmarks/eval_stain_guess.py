@@ -121,6 +121,68 @@ def protocol_tile(protocol: str, seed: int, index: int, *, size: int = 384) -> t
     return f"{marker} {seed * 100 + index}", t.rgb, t.mpp
 
 
+#: Ruifrok's hematoxylin and DAB (unit), as :mod:`mmnst_path.stain.guess` measures angles from them.
+_RH = np.array([0.650, 0.704, 0.286]) / np.linalg.norm([0.650, 0.704, 0.286])
+_RE1 = _DAB - (_DAB @ _RH) * _RH
+_RE1 /= np.linalg.norm(_RE1)
+_RE2 = np.cross(_RH, _RE1)
+#: The eosin reference of both H&E generators (``synthetic._E``, ``sample_tiles/generate.EOSIN_REF``).
+EOSIN_REF = (0.2159, 0.8012, 0.5581)
+
+
+def eosin_vector(deg: float, base: tuple[float, float, float] = EOSIN_REF) -> np.ndarray:
+    """Unit OD vector whose hematoxylin-free residual lies at ``deg`` from DAB (as the stain guess measures
+    it), with ``base``'s hematoxylin component and residual length: an eosin rendered towards orange
+    (-10 to -20°, near AEC's -11°) or towards magenta (-50 to -60°). Kept non-negative."""
+    if not -90.0 <= deg <= 0.0:
+        raise ValueError(f"deg must lie in [-90, 0] (red side of DAB), got {deg}")
+    b = np.asarray(base, float) / np.linalg.norm(base)
+    a = float(b @ _RH)
+    r = float(np.linalg.norm(b - a * _RH))
+    v = a * _RH + r * (math.cos(math.radians(deg)) * _RE1 + math.sin(math.radians(deg)) * _RE2)
+    v = np.clip(v, 0.02, None)
+    return v / np.linalg.norm(v)
+
+
+def he_hue_tile(seed: int, index: int, deg: float, *, size: int = 384) -> tuple[str, np.ndarray, float]:
+    """``(label, rgb, mpp)``: a generated H&E tile (:func:`mmnst_path.synthetic.pigment_family_tile`,
+    ``chromogen="eosin"``, drawn as :func:`protocol_tile` draws H&E: pigment family, appearance, hard
+    negatives) with the eosin reference vector at ``deg`` (:func:`eosin_vector`; the generator turns it a
+    further 0-5°) and, on a third of the tiles, every OD x0.45-0.8 (pale staining)."""
+    rng = np.random.default_rng([seed, index, round(-deg * 10), 3039])
+    fams = synthetic.PIGMENT_FAMILIES
+    fam = fams[(seed + index) % len(fams)]
+    app = ("plain", "varied", "wide")[int(rng.integers(3))]
+    hard = bool(rng.integers(2))
+    old = synthetic._CHROMOGEN_VECTORS["eosin"]
+    synthetic._CHROMOGEN_VECTORS["eosin"] = tuple(float(x) for x in eosin_vector(deg))
+    try:
+        t = synthetic.pigment_family_tile(seed, fam, chromogen="eosin", size=size, appearance=app, hard_negatives=hard)
+    finally:
+        synthetic._CHROMOGEN_VECTORS["eosin"] = old
+    rgb, weak = t.rgb, rng.random() < 1 / 3
+    if weak:
+        rgb = _weaken(rgb, float(rng.uniform(0.45, 0.8)))
+    return f"{fam} {app}{' hard' if hard else ''}{' weak' if weak else ''} {deg:+.0f}deg {seed}", rgb, t.mpp
+
+
+def necrosis_hue_tile(seed: int, deg: float) -> tuple[str, np.ndarray, float]:
+    """``(label, rgb, mpp)``: the README necrosis sample's recipe (``eval_necrosis.sample_recipe_tile``, its
+    parameters drawn from ``seed`` as ``necrosis_split_s38.dev_kwargs`` draws them: necrotic eosin
+    0.1-0.6, 0.5 / 1 µm/px, stain rotation 2-7°, JPEG, necrotic share) with the eosin reference at ``deg``."""
+    sys.path.insert(0, str(HERE / "experiments"))
+    from eval_necrosis import _sample_generator, sample_recipe_tile
+    from necrosis_split_s38 import dev_kwargs
+
+    gen = _sample_generator()
+    kw = dev_kwargs(seed)
+    gen.EOSIN_REF = tuple(float(x) for x in eosin_vector(deg))
+    rgb, mpp, _, _ = sample_recipe_tile(gen, kw["seed"], eosin=kw["eosin"], angle_deg=kw["angle_deg"], mpp=kw["mpp"],
+                                        jpeg_quality=kw["jpeg_quality"], fraction=kw["fraction"])
+    return (f"necrosis e{kw['eosin']} {kw['mpp']}um rot{kw['angle_deg']} q{kw['jpeg_quality']} {deg:+.0f}deg {seed}",
+            rgb, mpp)
+
+
 def thumbnail(rgb: np.ndarray, mpp: float) -> tuple[np.ndarray, np.ndarray, float | None]:
     """The tissue thumbnail, its mask and its µm per pixel, as the pipeline guesses the stains on them."""
     from mmnst_path.io import ArrayReader
