@@ -100,7 +100,9 @@ from _pigment_training_bodies import (  # noqa: E402, F401  (re-exported: benchm
 )
 
 from mmnst_path._synthetic_pigment import granular_cytoplasm_of, meshwork_cytoplasm_of  # noqa: E402
+from mmnst_path.classify._pigment_bodies import BODY_FEATURES  # noqa: E402
 from mmnst_path.classify._pigment_granules import GRANULE_FEATURES  # noqa: E402
+from mmnst_path.classify._pigment_reach_bodies import BOUNDED_FEATURES  # noqa: E402
 from mmnst_path.classify.pigment import (  # noqa: E402
     CLASSES,
     PigmentFeatureSettings,
@@ -335,7 +337,7 @@ def he_card(args: argparse.Namespace, apps: tuple[str | None, ...], used: list[s
                  + ", ".join(HE_OSTEO_TRAIN))
     return {
         "name": "mmnst_path H&E melanin pixel classifier",
-        "version": "1",
+        "version": args.version,
         "licence": "same as mmnst_path",
         "intended_use": ("melanin pigment pixels in H&E tiles at 0.25-1 µm/px, on the pixels of the H&E colour gate "
                          "(melanin lower bound over eosin hues >= colour_rim_od); features from RGB optical density "
@@ -356,6 +358,10 @@ def he_card(args: argparse.Namespace, apps: tuple[str | None, ...], used: list[s
                         + ("; TCIA Osteosarcoma-Tumor-Assessment (CC BY 3.0)" if args.osteo is not None else "")),
         "not_trained_on": "the research-only Ki67 sets of ../shared/data/ki67",
         "script": "scripts/train_pigment_model.py --chromogens eosin",
+        "features": ("pigment_feature_specs: hue, darkness, granularity and context columns, and "
+                     + ("the bounded brown-body columns (body_*: the brown pixels within a Gaussian of body_um and "
+                        "holes seen within hole_um; a finite reach, so tiled and one-tile results are the same)"
+                        if args.bounded_bodies else "the whole brown-body columns (blob_*)")),
         "optical_density": "against 255",
     }
 
@@ -377,7 +383,7 @@ def main() -> None:
     ap.add_argument("--appearances", nargs="+", default=None, choices=APPEARANCES,
                     help="pigment_family_tile renderings of the DAB tiles (default: pixels the DAB default, "
                          "'varied'; --bodies 'varied' and 'plain')")
-    ap.add_argument("--version", default="1", help="the model card's version (pixel and body models; not H&E)")
+    ap.add_argument("--version", default="1", help="the model card's version")
     ap.add_argument("--clumps", action="store_true",
                     help="every pigmented DAB family also with packed melanin masses (melanin_clumps=True) "
                          "and saturated DAB positives (pixel and --bodies models; session 25)")
@@ -433,6 +439,9 @@ def main() -> None:
                          "default: every tile, as shipped)")
     ap.add_argument("--no-granules", action="store_true",
                     help="pixel model: the columns without the granule ones (those of the shipped pigment_dab.mmnst)")
+    ap.add_argument("--bounded-bodies", action="store_true",
+                    help="pixel model: the bounded brown-body columns (body_*: a finite reach, tile-invariant) "
+                         "instead of the whole-body ones (blob_*; session 38)")
     ap.add_argument("--mine-endonuke", type=int, default=0, metavar="N",
                     help="pixel model: up to N background rows a trained-on EndoNuke tile from the pixels --mine-model "
                          "calls melanin (hard negatives; session 28)")
@@ -446,9 +455,14 @@ def main() -> None:
         ap.error(f"--saturated-share must lie in (0, 1], got {args.saturated_share}")
     WHITE_POINT["on"] = args.white_point
     ENDONUKE["parts"] = tuple(args.endonuke_parts) if args.endonuke_parts else None
+    # the columns trained on: every one of pigment_feature_specs but the bounded body columns (as before they
+    # existed), less the granule ones (--no-granules), the whole-body ones swapped for them (--bounded-bodies)
+    names = [f.name for f in pigment_feature_specs(PigmentFeatureSettings()) if f.name not in BOUNDED_FEATURES]
     if args.no_granules:
-        ENDONUKE["names"] = [f.name for f in pigment_feature_specs(PigmentFeatureSettings())
-                             if f.name not in GRANULE_FEATURES]
+        names = [name for name in names if name not in GRANULE_FEATURES]
+    if args.bounded_bodies:
+        names = [name for name in names if name not in BODY_FEATURES] + list(BOUNDED_FEATURES)
+    ENDONUKE["names"] = names
     FAINT["low"] = args.faint_negatives
     if args.add_evaluation is not None:
         import json

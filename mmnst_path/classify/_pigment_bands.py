@@ -17,6 +17,7 @@ from ..detect._pigment_core import _disk_of, nonzero_rc
 from ._pigment_at import disk_extreme_at
 from ._pigment_gauss import gaussian_at
 from ._pigment_granules import GRANULE_FEATURES, granule_reach_px
+from ._pigment_reach_bodies import BOUNDED_FEATURES, bounded_reach_px
 
 if TYPE_CHECKING:
     from ._pigment_features import PigmentFeatureSettings
@@ -68,7 +69,13 @@ def feature_chain_px(settings: PigmentFeatureSettings, mpp: float, names: list[s
     ``rel_u_b``                                       max(f, g(``context_um``))
     ``wide_u_b``                                      g(``wide_um``) of the raw OD
     ``gran_*``                                        f + :func:`~._pigment_granules.granule_reach_px`
+    ``body_*``                                        f + g(``body_um``) + ``hole_um``
     ===============================================  ====================================
+
+    The ``body_*`` chain (:func:`~._pigment_reach_bodies.bounded_reach_px`): the brown mask is a
+    threshold of f; a hole pixel is decided by the brown pixels ``hole_um`` along each axis, and
+    the columns are Gaussians of ``body_um`` (reflect border) of the brown and hole masks and of
+    the OD on the brown mask, so a value reads f + g(``body_um``) + ``hole_um`` of the raw OD.
     """
     s = settings
     f = _gauss_reach(s.fine_um / mpp)
@@ -87,6 +94,8 @@ def feature_chain_px(settings: PigmentFeatureSettings, mpp: float, names: list[s
         "rel_u_b": max(f, ctx),
         "wide_u_b": _gauss_reach(s.wide_um / mpp),
     }
+    for name in BOUNDED_FEATURES:
+        chains[name] = f + bounded_reach_px(s.body_um, s.hole_um, mpp)
     gran = f + granule_reach_px(s, mpp)
     return max((gran if name in GRANULE_FEATURES else chains.get(name, f) for name in names), default=0)
 

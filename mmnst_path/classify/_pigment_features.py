@@ -17,9 +17,10 @@ import numpy as np
 from ..detect._morphology import _gaussian
 from ..errors import ConfigError
 from ._pigment_bands import _window_columns, feature_reach_px
-from ._pigment_bodies import _brown_bodies
+from ._pigment_bodies import _brown_bodies, _brown_mask
 from ._pigment_fine import fine_od
 from ._pigment_granules import GRANULE_FEATURES, granule_columns, granule_feature_specs
+from ._pigment_reach_bodies import BOUNDED_FEATURES, bounded_body_columns
 from ._pigment_windows import _windows
 from .model import FeatureSpec
 
@@ -37,10 +38,20 @@ class PigmentFeatureSettings:
     context_um: float = 2.5
     wide_um: float = 6.0
     candidate_od: float = 0.2
+    #: Gaussian sigma of the bounded brown-body columns (``body_*``) and the reach of their hole test
+    body_um: float = 3.0
+    hole_um: float = 6.0
 
     def halo_um(self) -> float:
-        """Context (µm) a pixel's features depend on."""
-        return 4.0 * self.fine_um + 2.0 * max(self.cluster_um, self.peak_um) + 4.0 * max(self.context_um, self.wide_um)
+        """Context (µm) a pixel's features depend on (the ``blob_*`` columns aside: whole bodies,
+        no finite reach; the ``body_*`` columns within :meth:`body_reach_um`)."""
+        local = 2.0 * max(self.cluster_um, self.peak_um) + 4.0 * max(self.context_um, self.wide_um)
+        return 4.0 * self.fine_um + max(local, self.body_reach_um())
+
+    def body_reach_um(self) -> float:
+        """Reach (µm) of the ``body_*`` columns beyond the fine-scale OD: 4 sigma of ``body_um``
+        plus ``hole_um``."""
+        return 4.0 * self.body_um + self.hole_um
 
     @classmethod
     def from_mapping(cls, mapping: Any) -> PigmentFeatureSettings:
@@ -82,6 +93,12 @@ def pigment_feature_specs(settings: PigmentFeatureSettings) -> list[FeatureSpec]
         FeatureSpec("blob_cv", "", "coefficient of variation of the total OD over the brown body"),
         FeatureSpec("blob_holes", "", "share of the filled brown body that is hole (a ring around a nucleus)"),
         *granule_feature_specs(s),
+        FeatureSpec("body_log_area", "log10(µm²)",
+                    f"brown area around the pixel, Gaussian of {s.body_um} µm (0 off the brown mask)"),
+        FeatureSpec("body_fill", "", f"share of brown pixels within a Gaussian of {s.body_um / 2:g} µm"),
+        FeatureSpec("body_cv", "", f"coefficient of variation of the total OD over the brown pixels within {s.body_um} µm"),
+        FeatureSpec("body_holes", "", f"share of hole pixels (brown within {s.hole_um} µm on all four sides) "
+                    f"among brown and hole pixels within {s.body_um} µm"),
     ]
 
 
@@ -114,7 +131,8 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
     od, fine, total, cand = _candidates(rgb, mpp=mpp, settings=s, background=background, where=where)
     if not cand.any():
         return np.zeros((0, len(wanted)), np.float32), cand
-    local = [name for name in wanted if not name.startswith("blob_") and name not in GRANULE_FEATURES]
+    local = [name for name in wanted
+             if not name.startswith("blob_") and name not in GRANULE_FEATURES and name not in BOUNDED_FEATURES]
     granular = [name for name in wanted if name in GRANULE_FEATURES]
     k = int(np.count_nonzero(cand))
     # the rows are filled in place, column by column (float32 at once: the same values as a late
@@ -145,6 +163,9 @@ def pigment_features(rgb: np.ndarray, *, mpp: float, settings: PigmentFeatureSet
                 put(granule_columns(fine[win], total[win], sel, s, mpp, granular), index[win][sel])
     if any(name.startswith("blob_") for name in wanted):  # whole bodies: not local, the whole tile
         put(_brown_bodies(total, fine, mpp, cand).items(), slice(None))
+    if bounded := [name for name in wanted if name in BOUNDED_FEATURES]:  # bounded bodies: a finite reach
+        put(bounded_body_columns(total, _brown_mask(total, fine), cand, mpp, body_um=s.body_um, hole_um=s.hole_um,
+                                 names=bounded), slice(None))
     if missing := sorted(set(wanted) - filled):  # pragma: no cover - every known name has a producer
         msg = f"pigment features {missing} were not computed"
         raise ConfigError(msg)

@@ -31,13 +31,18 @@ features); the stain matrix picks the shipped model (H-DAB: its own) and the vet
                             pixel lies in: log area, area / moment-ellipse area, OD coefficient of
                             variation, share of holes (a DAB nucleus is a filled 20-100 µm²
                             ellipse; melanin forms rings, irregular clusters and sheets)
+``body_*``                  the same measures of bounded reach (:mod:`._pigment_reach_bodies`): the
+                            brown pixels within a Gaussian of ``body_um``, holes seen within
+                            ``hole_um``; the H&E model reads these (tile-invariant, session 38)
 ==========================  ========================================================================
 
 A model file stores the names of the features it was trained on and
 :func:`classify_pigment` computes exactly those, so model files trained before a feature was
-added keep working. The body features depend on the whole connected brown body: a body cut by
-the tile border is seen in part (the pipeline's halo covers granule clusters and nuclei, not
-confluent sheets larger than the halo).
+added keep working. The ``blob_*`` features depend on the whole connected brown body: a body cut
+by the tile border is seen in part (the pipeline's halo covers granule clusters and nuclei, not
+confluent sheets larger than the halo); the ``body_*`` ones read 4 ``body_um`` + ``hole_um`` at
+most, within :meth:`PigmentFeatureSettings.halo_um`, so a model of those gives the same mask
+however the slide is tiled.
 
 All ODs are log10 (QuPath convention, :func:`mmnst_path.stain.od_from_rgb`). Scales are in µm
 and converted with the tile's pixel size; every feature is a chain of Gaussian filters (cut at 4
@@ -116,6 +121,7 @@ from ._pigment_models import (  # the model names stay importable from here
     model_for_stains,
     resolve_pigment_model,
 )
+from ._pigment_reach_bodies import BOUNDED_FEATURES, bounded_body_columns
 from ._pigment_windows import _blocks, _windows
 from .model import ClassifierModel, FeatureSpec  # noqa: F401
 
@@ -255,7 +261,8 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
         if od_box is not None and od is not None:
             od_box.append(od)
         return prob, cand
-    local = list(dict.fromkeys(name for name in names if not name.startswith("blob_") and name not in GRANULE_FEATURES))
+    local = list(dict.fromkeys(name for name in names if not name.startswith(("blob_", "body_"))
+                               and name not in GRANULE_FEATURES))
     granular = list(dict.fromkeys(name for name in names if name in GRANULE_FEATURES))
     # windows around the candidates (:func:`_windows`); any window with more than block_rows
     # candidates or 4 x block_rows pixels: the whole tile goes band by band instead. The
@@ -285,6 +292,18 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
             del brown
         if _keep is not None:
             _keep["bodies"] = bodies
+    reach_cols: dict[str, np.ndarray] = {}  # the bounded body columns of every candidate (row-major)
+    if bounded := [n for n in names if n in BOUNDED_FEATURES]:
+        held = _keep.get("brown") if _keep is not None else None
+        brown_now: np.ndarray = held if held is not None else _brown_mask(
+            total, fine if fine is not None else _candidates(rgb, mpp=mpp, settings=s, background=background,
+                                                             where=None)[1])
+        if _keep is not None:
+            _keep["brown"] = brown_now
+        reach_cols = dict(bounded_body_columns(total, brown_now, cand, mpp, body_um=s.body_um, hole_um=s.hole_um,
+                                               names=bounded))
+        del brown_now
+        flat_all = np.flatnonzero(cand)
     if split:
         fine = None
         if od is None:  # (dropped, and no OD given: the same values from the RGB)
@@ -333,6 +352,11 @@ def pigment_probability(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, 
             for i, name in enumerate(names):
                 if name in BODY_FEATURES:
                     x[:, i] = bodies[1][lab, BODY_FEATURES.index(name)]
+        if reach_cols:
+            at_b = np.searchsorted(flat_all, flat_t)
+            for i, name in enumerate(names):
+                if name in reach_cols:
+                    x[:, i] = reach_cols[name][at_b]
         if _below is None or not hasattr(model, "forest"):
             np.put(prob.reshape(-1), flat_t, model.predict_proba(x)[:, j])
         else:

@@ -95,7 +95,8 @@ def learned_pigment_reach_px(config: AnalysisConfig, model: Any, matrix: Any, mp
 
     - the pixel model's features: :func:`~mmnst_path.classify._pigment_bands.feature_chain_px`
       of the model's feature names (the ``wide_um`` blur of the OD, 48 px at 0.5 µm/px, with the
-      shipped models);
+      shipped models; the H&E model's bounded body columns, ``body_*``, read the brown mask, the
+      hole test over ``hole_um`` and Gaussians of ``body_um`` of those: 3 + 24 + 12 px);
     - the colour gate: g(``smooth_sigma_um``) of the pigment channel (per-pixel unmixing); the hue
       angle is per pixel;
     - brown mode (the body model, the share rule, ``model_body_veto``): the brown bodies,

@@ -325,10 +325,11 @@ def _lean_windows(rgb: np.ndarray, job: TileJob, mpp: float, measures: tuple[str
 
 #: Run the pigment and melanin stages of a slide that measures melanin without Ki67 on the tile
 #: image a melanin-only run reads (the core grown by the melanin halo, :func:`_own_window`), however
-#: wide the halo the other measures (necrosis, tissue classes) set: the pigment stage is not
+#: wide the halo the other measures (necrosis, tissue classes) set: the pigment stage was not
 #: tile-invariant at its declared halo (the H&E pixel model's ``blob_*`` features read whole
-#: connected bodies), so its mask followed the tile's extent (session 37 H9 / H10). False = the
-#: whole tile image (before).
+#: connected bodies), so its mask followed the tile's extent (session 37 H9 / H10; the H&E model
+#: reads bounded ``body_*`` features since ``pigment_he.mmnst`` 2, the H-DAB models still read
+#: ``blob_*``). False = the whole tile image (before).
 OWN_HALO = True
 
 

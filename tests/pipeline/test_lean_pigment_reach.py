@@ -158,3 +158,47 @@ def test_pipeline_on_a_cut_tile_uses_the_smaller_window(monkeypatch, assert_same
     assert seen[-1] is not None
     assert out[0].metrics["melanin_area_mm2"] > 0
     assert_same_results(*out)
+
+
+def _stage_with(rgb: np.ndarray, matrix, model, reach: int | None) -> np.ndarray:
+    """:func:`_stage`'s probability map with ``model`` instead of the configured one."""
+    cfg = AnalysisConfig()
+    win = (slice(None), slice(None)) if reach is None else worker._grown(worker._nonwhite_box(rgb), reach, rgb.shape[:2])
+    clean, sub = without_marker(np.ascontiguousarray(rgb[win]), matrix)
+    _, prob = classify_pigment(clean, mpp=MPP, model=model, stains=sub, params=cfg.pigment)
+    out = np.zeros(rgb.shape[:2], np.float32)
+    out[win] = prob
+    return out
+
+
+def test_the_bounded_body_chain_enters_the_reach():
+    """The H&E model reads the ``body_*`` columns (brown mask -> hole test over ``hole_um`` ->
+    Gaussians of ``body_um``): with ``body_um`` widened to 15 µm their chain (3 + 120 + 12 px) is
+    the longest, the lean reach takes it and the window gives the whole image's probabilities; the
+    ``wide_um`` chain alone (48 px) does not (the mirrored border reads brown the image does not have)."""
+    import dataclasses
+
+    cfg = AnalysisConfig()
+    matrix = load_stains("H&E")
+    model = pigment_model_of(cfg, matrix)
+    names = [f.name for f in model.features]
+    assert {"body_log_area", "body_fill", "body_holes"} <= set(names)
+    s = PigmentFeatureSettings.from_mapping(model.settings)
+    assert learned_pigment_reach_px(cfg, model, matrix, MPP) == 48 > feature_chain_px(s, MPP, ["body_holes"]) == 3 + 24 + 12
+    wide = dataclasses.replace(model, settings={**model.settings, "body_um": 15.0})
+    reach = learned_pigment_reach_px(cfg, wide, matrix, MPP)
+    assert reach == 3 + 120 + 12
+    t = pigment_family_tile(3804, "confluent", chromogen="eosin", size=224)
+    rgb = _cut(t.rgb, t.masks["melanin"])
+    ref = _stage_with(rgb, matrix, wide, None)
+    assert np.count_nonzero(ref) > 100
+    np.testing.assert_array_equal(_stage_with(rgb, matrix, wide, reach + 2), ref)
+    assert not np.array_equal(_stage_with(rgb, matrix, wide, 48 + 2), ref)
+
+
+def test_body_chains():
+    s = PigmentFeatureSettings()
+    for name in ("body_log_area", "body_fill", "body_cv", "body_holes"):
+        assert feature_chain_px(s, MPP, [name]) == 3 + 24 + 12  # f + g(3 µm) + 6 µm
+    assert feature_chain_px(s, 1.0, ["body_holes"]) == 1 + 12 + 6
+    assert feature_chain_px(PigmentFeatureSettings(body_um=4.0, hole_um=8.0), MPP, ["body_cv"]) == 3 + 32 + 16
