@@ -351,29 +351,43 @@ def base_maps(rgb: np.ndarray, *, mpp: float, stains: Any, settings: TissueFeatu
     micro_mpp = fm * mpp
     d = settings.micro_um / micro_mpp
     b = f // fm
-    chans = [block_mean(od_m, b), block_mean(conc, b), block_mean(white_m, b)[..., None],
-             block_mean(h * h, b)[..., None], block_mean(e * e, b)[..., None]]
-    fine_shape = chans[0].shape[:2]
+    n_ch = (len(BASE_CHANNELS) + (len(NUCLEAR_CHANNELS) if settings.nuclear_detail else 0)
+            + (len(MORPHOLOGY_CHANNELS) if settings.nuclear_morphology else 0))
+    first = block_mean(od_m, b)
+    fine_shape = first.shape[:2]
+    out = np.empty((*fine_shape, n_ch), np.float32)  # (filled channel by channel: no list of planes to concatenate)
+    out[..., 0:3] = first
+    del first
+    out[..., 3:5] = block_mean(conc, b)
+    out[..., 5] = block_mean(white_m, b)
+    out[..., 6] = block_mean(h * h, b)
+    out[..., 7] = block_mean(e * e, b)
     tb = grow_box(tensor_box, 0, fine_shape) if tensor_box is not None else (0, fine_shape[0], 0, fine_shape[1])
+    if tb != (0, fine_shape[0], 0, fine_shape[1]):  # (a box: the rest stays 0)
+        out[..., 8:14] = 0.0
     mb = scale_box(tb, b, h.shape)  # (on the micro grid)
     src = grow_box(mb, kernel_radius(max(d, 0.3)), h.shape)
-    for x in (e, h):  # structure-tensor products, block-averaged one plane at a time (no (M, N, 14) stack)
+    for c0, x in ((8, e), (11, h)):  # structure-tensor products, block-averaged one plane at a time
         xs = cut_box(x, (0, x.shape[0], 0, x.shape[1]), src)
         xr = cut_box(_g(xs, d, order=(1, 0)) / micro_mpp, src, mb)
         xc = cut_box(_g(xs, d, order=(0, 1)) / micro_mpp, src, mb)
-        tensor = np.stack([block_mean(xr * xr, b), block_mean(xc * xc, b), block_mean(xr * xc, b)], axis=-1)
-        if tensor.shape[:2] != fine_shape:  # (a box: the rest stays 0)
-            tensor = np.pad(tensor, ((tb[0], fine_shape[0] - tb[1]), (tb[2], fine_shape[1] - tb[3]), (0, 0)))
-        chans.append(tensor)
+        box = out[tb[0] : tb[1], tb[2] : tb[3]]
+        box[..., c0] = block_mean(xr * xr, b)
+        box[..., c0 + 1] = block_mean(xc * xc, b)
+        box[..., c0 + 2] = block_mean(xr * xc, b)
+    c0 = len(BASE_CHANNELS)
     if settings.nuclear_detail:
         w = np.maximum(h - _g(h, settings.ring_um / micro_mpp), 0.0)
-        chans.append(np.stack([block_mean(w, b), block_mean(w * np.maximum(h, 0.0), b),
-                               block_mean(w * np.maximum(e, 0.0), b)], axis=-1))
+        out[..., c0] = block_mean(w, b)
+        out[..., c0 + 1] = block_mean(w * np.maximum(h, 0.0), b)
+        out[..., c0 + 2] = block_mean(w * np.maximum(e, 0.0), b)
+        c0 += len(NUCLEAR_CHANNELS)
     if settings.nuclear_morphology:
         from ._tissue_morphology import _hessian_responses
 
-        chans.append(np.stack([block_mean(x, b) for x in _hessian_responses(h, micro_mpp, settings)], axis=-1))
-    return np.concatenate(chans, axis=-1), f * mpp
+        for i, x in enumerate(_hessian_responses(h, micro_mpp, settings)):
+            out[..., c0 + i] = block_mean(x, b)
+    return out, f * mpp
 
 
 def _coherence_of(j: np.ndarray) -> np.ndarray:

@@ -43,6 +43,8 @@ def _windows(shape: tuple[int, int], rng: np.random.Generator, n: int) -> list[t
     (0.37, TissueFeatureSettings()),  # non-integer factors: f = 5, micro factor 1
     (1.0, TissueFeatureSettings(relative_level=True)),
     (0.73, TissueFeatureSettings(nuclear_detail=True)),  # (computed whole, then cut)
+    (1.0, TissueFeatureSettings(micro_um=2.0)),  # the shipped H&E model's grids since 1.2.0 (micro grid = fine grid)
+    (0.5, TissueFeatureSettings(micro_um=2.0)),
 ])
 def test_window_features_are_the_whole_grids_bit_for_bit(mpp: float, settings: TissueFeatureSettings) -> None:
     rng = np.random.default_rng(3)
