@@ -385,7 +385,9 @@ def _review_note(r: Mapping[str, Any]) -> str:
     # the note without the review file's folder (summary.csv names it): a long path widened the Ki67 column
     note = re.sub(r"^\S*[/\\](review\.json: )", r"\1", str(r.get("review_note") or ""))
     # on the page the reason without its figures (the hashes wrapped it over ~6 lines); in full as its title
-    short = re.sub(r"\s*\([^)]*\)", "", note)
+    short, prev = note, None
+    while short != prev:  # innermost parentheses first: a nested one keeps no stray ")"
+        short, prev = re.sub(r"\s*\([^()]*\)", "", short), short
     if short.endswith("; review refused"):
         short = "review refused: " + short.removeprefix("review.json: ")[: -len("; review refused")]
     note = (f'<div class="warn revnote" title="{html.escape(note)}">⚠ {html.escape(short)}</div>' if note else "")
