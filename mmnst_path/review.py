@@ -411,6 +411,9 @@ def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, 
         if _sha256(edits) != review["edits_sha256"]:
             return None, f"{path}: {edits.name} changed since the review (sha256 differs); review refused"
     tissue_map = folder / REVIEW_TISSUE_MAP
+    if review.get("tissue_classes") and review["tissue_classes"].get("source") == "annotations" \
+            and not review.get("tissue_map_sha256"):
+        return None, f"{path}: records no tissue_map_sha256 for its corrected class map; review refused"
     if review.get("tissue_map_sha256") and (not tissue_map.is_file() or _sha256(tissue_map) != review["tissue_map_sha256"]):
         return None, f"{path}: {tissue_map.name} missing or changed since the review (sha256 differs); review refused"
     review["note"] = EARLIER_RESULT if review.get("result_sha256") != _sha256(folder / "result.json") else ""

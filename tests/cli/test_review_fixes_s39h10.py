@@ -260,3 +260,14 @@ def test_refused_note_keeps_no_stray_parenthesis():
     html = _review_note({"review_note": "out/a/review.json: cannot be read (JSONDecodeError: Expecting value "
                                         "(char 0)); review refused"})
     assert "⚠ review refused: cannot be read</div>" in html
+
+
+def test_annotation_review_without_its_map_hash_is_refused(tmp_path):
+    folder = _result(tmp_path / "he")
+    write_review(folder, _write(tmp_path / "n.geojson", [_poly([_box(0, 0, 64, 64)], "Necrosis")]))
+    doc = json.loads((folder / REVIEW_NAME).read_text(encoding="utf-8"))
+    del doc["tissue_map_sha256"]
+    (folder / REVIEW_NAME).write_text(json.dumps(doc), encoding="utf-8")
+    review, reason = read_review(folder)
+    assert review is None
+    assert "records no tissue_map_sha256" in reason
