@@ -271,3 +271,15 @@ def test_annotation_review_without_its_map_hash_is_refused(tmp_path):
     review, reason = read_review(folder)
     assert review is None
     assert "records no tissue_map_sha256" in reason
+
+
+def test_report_of_a_tissue_review_without_necrosis_shows_the_tumour_and_stroma_shares():
+    from mmnst_path.html_report import _necrosis_review
+
+    row = {"reviewed": "yes", "tissue_blocks_reviewed": 15, "necrosis_fraction_reviewed_pct": None,
+           "necrosis_tissue_reviewed_mm2": 0.0256, "tumour_fraction_reviewed_pct": 32.6,
+           "stroma_fraction_reviewed_pct": 67.4, "ki67_denominator_reviewed": 77}
+    html = _necrosis_review(row)
+    assert "reviewed: tumour 32.6 %, stroma 67.4 %</div>" in html
+    assert "tissue (15 blocks changed)" in html
+    assert ";  (" not in html
