@@ -132,7 +132,7 @@ def test_necrosis_annotation_reopens_and_round_trips(make_napari_viewer, tmp_pat
     corrected = read_class_map(folder, doc, name=REVIEW_TISSUE_MAP)["labels"]
 
     viewer = make_napari_viewer()
-    viewer.open(str(folder / "result.json"))  # the reader is registered for the file result.json
+    viewer.open(str(folder / "result.json"), plugin=PLUGIN)  # the reader is registered for the file result.json
     (classes,) = [lay for lay in viewer.layers if lay.metadata.get("mmnst_path", {}).get("kind") == "tissue classes"]
     assert classes.name.startswith("tissue classes reviewed by Dr N")
     assert np.array_equal(np.asarray(classes.data).astype(int) - 1, corrected)
