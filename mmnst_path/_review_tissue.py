@@ -5,10 +5,11 @@ A quantify result with a tissue model keeps its class map as ``tissue_classes.pn
 ``downsample`` level-0 pixels, value = class index, 255 = not analysed) and the class areas in result.json's
 ``tissue_classes`` legend. A correction changes whole blocks of that grid: painted blocks (napari) or the blocks
 whose centre lies inside a classified annotation polygon (QuPath GeoJSON ``Necrosis``, ``Stroma``, ``Tumor``...;
-later annotations over earlier ones; blocks the run called background or did not analyse stay so under a tissue
-annotation). The reviewed areas are the run's own areas plus exactly what the
-correction changed, each block by its share inside the image (:func:`reviewed_class_areas`, the one computation
-of napari's *as painted* table and ``mmnst-path review``), so a review that changes nothing gives the measured
+later annotations over earlier ones; the holes of a polygon are outside it; blocks the run called background or
+did not analyse stay so under a tissue annotation). The reviewed areas are the run's own areas with the area the run
+measured in each changed block moved to its new class (a class's area spread over its blocks, each by its share
+inside the image: :func:`reviewed_class_areas`, the one computation of napari's *as painted* table and
+``mmnst-path review``), so the classed tissue is conserved and a review that changes nothing gives the measured
 figures. The corrected grid is kept beside the review (:data:`REVIEW_TISSUE_MAP`) so napari reopens it.
 """
 
@@ -60,7 +61,13 @@ def edge_weight(grid: tuple[int, int], downsample: float, shape: Sequence[int]) 
 
 def reviewed_class_areas(classes: Sequence[str], areas_at_run: Mapping[str, float], before: Any, now: Any, *,
                          downsample: float, mpp: float, shape: Sequence[int]) -> dict[str, Any]:
-    """Class areas of a corrected class map: the run's areas plus what the correction changed.
+    """Class areas of a corrected class map: the run's areas with the area of every changed block moved.
+
+    The run's class areas are finer than its argmax grid (per-pixel fractions), so a changed block moves the area
+    the run measured for its class in that block: the class's run area over the (edge-weighted) blocks the grid
+    gives it, times the block's weight. Area is conserved (all of a class's blocks changed moves all of its
+    area; no clipping); a block the run did not analyse that is given a class adds its area inside the image,
+    one whose class is erased removes its share. A class with area but no block keeps its area.
 
     Parameters
     ----------
@@ -94,13 +101,30 @@ def reviewed_class_areas(classes: Sequence[str], areas_at_run: Mapping[str, floa
     weight = edge_weight(now.shape, float(downsample), shape)
     block_mm2 = (float(downsample) * float(mpp)) ** 2 / 1e6
     area = {str(k): float(v) for k, v in areas_at_run.items()}
+    moved = np.zeros(len(classes))  # mm² leaving each class: its run area spread over its blocks
     for k, name in enumerate(classes):
-        delta = weight[changed & (now == k)].sum() - weight[changed & (before == k)].sum()
-        area[name] = max(float(area.get(name, 0.0)) + float(delta) * block_mm2, 0.0)
+        held = float(weight[before == k].sum())
+        leaving = float(weight[changed & (before == k)].sum())
+        run_area = float(area.get(name, 0.0))
+        moved[k] = run_area if held > 0 and leaving >= held else (run_area * leaving / held if held > 0 else 0.0)
+        area[name] = run_area - float(moved[k])
+    for k, name in enumerate(classes):
+        for j in range(len(classes)):  # the area the run measured in the blocks moving j -> k
+            to_k = float(weight[changed & (before == j) & (now == k)].sum())
+            held = float(weight[before == j].sum())
+            if to_k > 0 and held > 0:
+                area[name] = area.get(name, 0.0) + float(area_at(areas_at_run, classes[j])) * to_k / held
+        unclassed = float(weight[changed & (now == k) & ((before < 0) | (before >= len(classes)))].sum())
+        area[name] = area.get(name, 0.0) + unclassed * block_mm2  # a block the run did not analyse: its full area
     tissue = sum(a for name, a in area.items() if name not in NOT_TISSUE)
     pct = {name: (100.0 * a / tissue if tissue > 0 and name not in NOT_TISSUE else math.nan)
            for name, a in area.items()}  # fmt: skip
     return {"area_mm2": area, "pct_of_tissue": pct, "tissue_mm2": tissue, "changed_blocks": int(changed.sum())}
+
+
+def area_at(areas: Mapping[str, float], name: str) -> float:
+    """The run's area (mm²) of class ``name`` (0 when it is not in ``areas``)."""
+    return float(areas.get(name, 0.0) or 0.0)
 
 
 def read_class_map(folder: Path, doc: Mapping[str, Any], *, name: str | None = None) -> dict[str, Any] | None:
@@ -123,7 +147,7 @@ def read_class_map(folder: Path, doc: Mapping[str, Any], *, name: str | None = N
         raise ConfigError(msg) from exc
     classes = [str(c["name"]) for c in sorted(legend["classes"], key=lambda c: int(c["index"]))]
     colours = [[int(v) for v in c["colour"]] for c in sorted(legend["classes"], key=lambda c: int(c["index"]))]
-    labels = np.where(raw < len(classes), raw, -1).astype(np.int16)
+    labels = np.where(raw < len(classes), raw.astype(np.int16), -1).astype(np.int16)  # 255: not analysed
     if list(labels.shape) != [int(v) for v in m.get("shape", labels.shape)]:
         msg = f"{path}: shape {labels.shape} differs from result.json's map shape {m.get('shape')}"
         raise ConfigError(msg)
@@ -146,13 +170,15 @@ def _tissue_class(name: str, classes: Sequence[str], where: str) -> int | None:
 
 
 def area_annotations(features: Sequence[Mapping[str, Any]], classes: Sequence[str], *,
-                     source: str) -> tuple[list[tuple[int, np.ndarray]], int]:
-    """Classified polygon annotations of ``features`` as area corrections: ``([(class index, (K, 2) level-0
-    (row, col) ring)], regions skipped)``. Detections are nuclei (not read here); unclassified, ``Region*`` and
-    ``Ignore*`` annotations are skipped and counted. A class outside ``classes`` raises ConfigError naming it."""
-    from ._geojson_read import _polygons, _props, feature_kind
+                     source: str) -> tuple[list[tuple[int, list[np.ndarray]]], int]:
+    """Classified polygon annotations of ``features`` as area corrections: ``([(class index, [(K, 2) level-0
+    (row, col) rings])], regions skipped)``, one entry per annotation holding every ring of its polygons (outer
+    rings and holes: a block is inside when its centre is inside an odd number of them). Detections are nuclei
+    (not read here); unclassified, ``Region*`` and ``Ignore*`` annotations are skipped and counted. A class
+    outside ``classes`` raises ConfigError naming it."""
+    from ._geojson_read import _props, feature_kind
 
-    out: list[tuple[int, np.ndarray]] = []
+    out: list[tuple[int, list[np.ndarray]]] = []
     skipped = 0
     for i, f in enumerate(features):
         geometry = f.get("geometry")
@@ -171,8 +197,28 @@ def area_annotations(features: Sequence[Mapping[str, Any]], classes: Sequence[st
         if k is None:
             skipped += 1
             continue
-        out.extend((k, ring) for ring in _polygons(geometry, source))
+        rings = _rings(geometry)
+        if rings:
+            out.append((k, rings))
     return out, skipped
+
+
+def _rings(geometry: Mapping[str, Any]) -> list[np.ndarray]:
+    """Every ring (outer and holes) of a Polygon / MultiPolygon / GeometryCollection as (K, 2) level-0 (row, col)
+    arrays, pixel centres at integers (GeoJSON x, y at pixel corners)."""
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "GeometryCollection":
+        return [r for g in geometry.get("geometries") or [] if isinstance(g, Mapping) for r in _rings(g)]
+    polys = [coords] if kind == "Polygon" else (coords or []) if kind == "MultiPolygon" else []
+    out = []
+    for poly in polys:
+        for ring_xy in poly or []:
+            ring = np.asarray([p[:2] for p in ring_xy], dtype=np.float64).reshape(-1, 2)
+            if len(ring) > 1 and np.allclose(ring[0], ring[-1]):
+                ring = ring[:-1]
+            if len(ring) >= 3:
+                out.append(np.column_stack([ring[:, 1] - 0.5, ring[:, 0] - 0.5]))
+    return out
 
 
 def _inside(ring: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -189,10 +235,11 @@ def _inside(ring: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return inside
 
 
-def paint_annotations(labels: Any, polygons: Sequence[tuple[int, np.ndarray]], *, downsample: float,
+def paint_annotations(labels: Any, polygons: Sequence[tuple[int, Sequence[np.ndarray]]], *, downsample: float,
                       glass: int | None = None) -> np.ndarray:
     """The class grid with every block whose centre lies inside a polygon set to its class (file order: a later
-    annotation over an earlier one). ``labels``: (M, N) grid; polygons in level-0 (row, col), pixel centres at
+    annotation over an earlier one). ``labels``: (M, N) grid; ``polygons``: ``(class index, rings)`` with the
+    rings of one annotation (outer and holes, even-odd; one (K, 2) array is one ring) in level-0 (row, col), pixel centres at
     integers; block ``[i, j]`` covers level-0 rows ``i * downsample`` to ``(i + 1) * downsample``. Blocks the
     run did not analyse (negative) and, with ``glass`` (the background class), blocks the run called background
     keep their value under a tissue annotation: an outline drawn round necrosis reclassifies the tissue inside
@@ -204,9 +251,11 @@ def paint_annotations(labels: Any, polygons: Sequence[tuple[int, np.ndarray]], *
     centre_r = (np.arange(out.shape[0]) + 0.5) * d - 0.5
     centre_c = (np.arange(out.shape[1]) + 0.5) * d - 0.5
     rows, cols = np.meshgrid(centre_r, centre_c, indexing="ij")
-    for k, ring in polygons:
-        inside = _inside(np.asarray(ring, np.float64), rows, cols)
-        out[inside & (~fixed if k != glass else True)] = k
+    for k, rings in polygons:
+        inside = np.zeros(rows.shape, bool)
+        for ring in [rings] if isinstance(rings, np.ndarray) else rings:  # a hole is inside its outer ring
+            inside ^= _inside(np.asarray(ring, np.float64), rows, cols)
+        out[inside & (~fixed if k != glass else base >= 0)] = k  # not-analysed blocks stay so under any class
     return out
 
 

@@ -225,10 +225,15 @@ def _necrosis_review(r: Mapping[str, Any]) -> str:
         when = str(r.get("reviewed_at") or "")[:10]
         who = (f'<div class="ci">by {html.escape(str(r.get("reviewer") or "reviewer not named"))}'
                f'{", " + html.escape(when) if when else ""}</div>')
+    shown = "–" if pct is None else f"{pct:.1f} %"
+    if pct is None:  # no necrosis class (an IHC tissue model): the reviewed tumour / stroma shares
+        shares = [(name, _num(r.get(f"{name}_fraction_reviewed_pct"))) for name in ("tumour", "stroma")]
+        shown = ", ".join(f"{name} {v:.1f} %" for name, v in shares if v is not None) or shown
+    where = "; ".join(t for t in ("" if base is None else f"of {area_text(base)} tissue",
+                                  "" if area is None else area_text(area)) if t)
     return (f'<div class="rev" data-col="necrosis_fraction_reviewed_pct" data-value="{"" if pct is None else repr(pct)}">'
-            f'reviewed: {"–" if pct is None else f"{pct:.1f} %"}</div>'
-            f'<div class="ci">{"" if base is None else f"of {area_text(base)} tissue; "}'
-            f'{"" if area is None else area_text(area)} ({blocks} block{"s" if blocks != 1 else ""} changed)</div>{who}')
+            f'reviewed: {html.escape(shown)}</div>'
+            f'<div class="ci">{where + " " if where else ""}({blocks} block{"s" if blocks != 1 else ""} changed)</div>{who}')
 
 
 def _of_tissue(r: Mapping[str, Any], base_col: str) -> str:
@@ -385,7 +390,9 @@ def _review_note(r: Mapping[str, Any]) -> str:
     # the note without the review file's folder (summary.csv names it): a long path widened the Ki67 column
     note = re.sub(r"^\S*[/\\](review\.json: )", r"\1", str(r.get("review_note") or ""))
     # on the page the reason without its figures (the hashes wrapped it over ~6 lines); in full as its title
-    short = re.sub(r"\s*\([^)]*\)", "", note)
+    short, prev = note, None
+    while short != prev:  # innermost parentheses first: a nested one keeps no stray ")"
+        short, prev = re.sub(r"\s*\([^()]*\)", "", short), short
     if short.endswith("; review refused"):
         short = "review refused: " + short.removeprefix("review.json: ")[: -len("; review refused")]
     note = (f'<div class="warn revnote" title="{html.escape(note)}">⚠ {html.escape(short)}</div>' if note else "")

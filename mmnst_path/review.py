@@ -5,7 +5,8 @@ The measured result is never overwritten: a review is a sidecar in the input's r
 ``review.json``
     ``{"kind": "mmnst_path.review", "schema_version", "input", "source_sha256", "result_sha256",
     "edits_file", "edits_sha256", "reviewed_at", "reviewer", "n_cells", "ki67_counts", "ki67_metrics",
-    "tissue_classes", "software_version"}``: the reviewed Ki67 counts and metrics (index, 95 % Wilson CI,
+    "tissue_classes", "annotations_ignored", "software_version"}`` (and ``merged`` / ``dropped`` when an earlier
+    review was there: its other part kept, or why not): the reviewed Ki67 counts and metrics (index, 95 % Wilson CI,
     computed from the edits exactly as napari's Review panel computes them: :func:`reviewed_ki67`), the
     SHA-256 of the source image (checked against ``result.json``'s when the review is written) and of the
     result.json the review was made on, the edits file it came from with its SHA-256, the time (UTC), the
@@ -170,7 +171,7 @@ def _result_doc(folder: Path) -> dict[str, Any]:
 
 def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], *, reviewer: str | None = None,
                  image: str | os.PathLike[str] | None = None, tissue_classes: Mapping[str, Any] | None = None,
-                 tissue_map: Any = None) -> dict[str, Any]:
+                 tissue_map: Any = None, tissue_annotations: bool = False) -> dict[str, Any]:
     """Write ``review.json`` and ``review_edits.geojson`` into a quantify result folder (atomically).
 
     Parameters
@@ -190,11 +191,18 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         Class areas as painted in napari (recorded as they are).
     tissue_map : (M, N) integer array, optional
         The class map as painted (class index, -1 = none), kept as ``review_tissue_classes.png``.
+    tissue_annotations : bool, default False
+        Read the classified annotations of an edits file that also holds nuclei as tissue corrections. By
+        default they are regions (QuPath's ``Tumor`` outline round its cell detections), skipped and counted
+        (``annotations_ignored``); an edits file without nuclei always has its annotations read.
 
     Returns
     -------
     dict
-        The review document written.
+        The review document written. When the folder held an accepted review of the same result and this one
+        holds only nuclei or only tissue corrections, the other part of the earlier review is kept
+        (``merged``: what was kept, whose, when, from which edits; ``reviewer`` names both); ``dropped`` says
+        what of an earlier review was not kept (refused, or made on an earlier result).
 
     Raises
     ------
@@ -224,7 +232,8 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
     edits = Path(edits)
     features = read_features(edits)
     cells = cells_from_features(features, source=f"edits file {str(edits)!r}")
-    tissue, png = _tissue_review(folder, doc, features, str(edits), tissue_classes, tissue_map)
+    tissue, png, ignored = _tissue_review(folder, doc, features, str(edits), tissue_classes, tissue_map,
+                                          read_annotations=tissue_annotations or not len(cells))
     if not len(cells) and tissue is None:
         msg = (f"edits={str(edits)!r} holds no nuclei (point detections) and no tissue-class annotations; save the "
                "edits from napari's Review, or draw annotations classified Necrosis, Stroma, Tumor... in QuPath")
@@ -246,23 +255,70 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         "ki67_metrics": metrics,
         "tissue_classes": tissue,
         "tissue_map_sha256": None if png is None else hashlib.sha256(png).hexdigest(),
+        "annotations_ignored": ignored,
         "software_version": __version__,
     }
     with _locked(folder.parent):
-        if os.path.abspath(edits) != os.path.abspath(folder / REVIEW_EDITS):
+        keep_edits, keep_map = _merge_earlier(folder, review)
+        if not keep_edits and os.path.abspath(edits) != os.path.abspath(folder / REVIEW_EDITS):
             atomic_write_bytes(folder / REVIEW_EDITS, data)
         if png is not None:
             atomic_write_bytes(folder / REVIEW_TISSUE_MAP, png)
-        else:
+        elif not keep_map:
             (folder / REVIEW_TISSUE_MAP).unlink(missing_ok=True)  # a map of an earlier review is not this one's
         atomic_write_text(folder / REVIEW_NAME, json.dumps(json_ready(review), indent=1, ensure_ascii=False) + "\n")
     return review
 
 
+_KI67_PART = ("edits_file", "edits_sha256", "n_cells", "ki67_counts", "ki67_metrics")
+
+
+def _merge_earlier(folder: Path, review: dict[str, Any]) -> tuple[bool, bool]:
+    """Keep the other part of the folder's earlier review in ``review`` (in place): its nuclei when ``review``
+    holds only tissue corrections, its tissue corrections when ``review`` holds only nuclei. Only an accepted
+    review of the same result.json is merged; what is not kept is said in ``review["dropped"]``. Returns
+    (keep review_edits.geojson, keep review_tissue_classes.png)."""
+    if not (folder / REVIEW_NAME).is_file():
+        return False, False
+    old, refused = read_review(folder)
+    has_nuclei, has_tissue = review["ki67_metrics"] is not None, bool(review["tissue_classes"])
+    old_nuclei = old is not None and old.get("ki67_metrics") is not None
+    old_tissue = old is not None and bool(old.get("tissue_classes"))
+    lost = [p for p, o, n in (("nuclei", old_nuclei, has_nuclei), ("tissue", old_tissue, has_tissue)) if o and not n]
+    if refused or old is None or not lost:
+        review["dropped"] = f"the earlier review is replaced ({refused})" if refused else ""
+        return False, False
+    if old.get("note"):
+        review["dropped"] = f"the earlier review's {lost[0]} part was made on an earlier result; not kept"
+        return False, False
+    review["dropped"] = ""
+    when = {"reviewer": old.get("reviewer"), "reviewed_at": old.get("reviewed_at")}
+    names = [n for n in (old.get("reviewer"), review["reviewer"]) if n]
+    review["reviewer"] = ", ".join(dict.fromkeys(names)) or None
+    if lost == ["nuclei"]:  # this review corrects tissue only: the earlier nuclei (and their edits file) stay
+        review["tissue_classes"] = {**review["tissue_classes"], "edits_file": review["edits_file"],
+                                    "edits_sha256": review["edits_sha256"], "reviewer": names[-1] if names else None,
+                                    "reviewed_at": review["reviewed_at"]}
+        review.update({k: old.get(k) for k in _KI67_PART})
+        review["merged"] = {"kept": "nuclei", **when, "edits_file": old.get("edits_file")}
+        return True, False
+    tissue = dict(old["tissue_classes"])  # this review holds nuclei only: the earlier tissue corrections stay
+    tissue.setdefault("edits_file", old.get("edits_file"))
+    tissue.setdefault("edits_sha256", old.get("edits_sha256"))
+    tissue.setdefault("reviewer", old.get("reviewer"))
+    tissue.setdefault("reviewed_at", old.get("reviewed_at"))
+    review.update(tissue_classes=tissue, tissue_map_sha256=old.get("tissue_map_sha256"))
+    review["merged"] = {"kept": "tissue", **when, "edits_file": tissue.get("edits_file")}
+    return False, True
+
+
 def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapping[str, Any]], edits: str,
-                   painted: Mapping[str, Any] | None, painted_map: Any) -> tuple[dict[str, Any] | None, bytes | None]:
-    """The tissue part of a review and its corrected map (PNG bytes): the areas painted in napari as given
-    (``painted`` with its map), else the edits' classified annotations applied to the result's class map."""
+                   painted: Mapping[str, Any] | None, painted_map: Any, *,
+                   read_annotations: bool) -> tuple[dict[str, Any] | None, bytes | None, int]:
+    """The tissue part of a review, its corrected map (PNG bytes) and the annotations not read (regions of a file
+    with nuclei, unless ``read_annotations``): the areas painted in napari as given (``painted`` with its map),
+    else the edits' classified annotations applied to the result's class map."""
+    from ._geojson_read import feature_kind
     from ._review_tissue import (
         area_annotations,
         class_map_png,
@@ -271,6 +327,13 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
         reviewed_class_areas,
     )
 
+    if not read_annotations:
+        ignored = sum(1 for f in features if feature_kind(f) not in ("detection", "tile")
+                      and isinstance(f.get("geometry"), Mapping)
+                      and f["geometry"].get("type") in ("Polygon", "MultiPolygon", "GeometryCollection"))
+        features = []
+    else:
+        ignored = 0
     cmap = read_class_map(folder, doc)
     classes = cmap["classes"] if cmap else ["tumour", "stroma", "necrosis", "inflammatory", "fat", "mucin", "blood"]
     polygons, skipped = area_annotations(features, classes,
@@ -279,7 +342,7 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
         msg = f"edits={edits!r} holds tissue-class annotations and the class map was painted: give one of them"
         raise ConfigError(msg)
     if not polygons and not painted:
-        return None, None
+        return None, None, ignored
     if cmap is None:
         msg = (f"edits={edits!r}: {folder / 'result.json'} has no tissue class map (no tissue model ran), so its "
                "tissue-class annotations cannot correct it")
@@ -288,16 +351,33 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
         now = None if painted_map is None else np.asarray(painted_map)
         tissue = {**dict(painted), "source": "painted (napari)"}
     else:
+        _inside_image(polygons, cmap["shape"], cmap["classes"], edits)
         glass = cmap["classes"].index("background") if "background" in cmap["classes"] else None
         now = paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"], glass=glass)
+        kept = 0 if glass is None else int(
+            ((paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"]) != now)).sum())
         tissue = {**reviewed_class_areas(cmap["classes"], cmap["areas"], cmap["labels"], now,
                                          downsample=cmap["downsample"], mpp=cmap["mpp"], shape=cmap["shape"]),
-                  "source": "annotations", "annotations": len(polygons), "annotations_skipped": skipped}
+                  "source": "annotations", "annotations": len(polygons), "annotations_skipped": skipped,
+                  "background_blocks_kept": kept}
     if now is not None and now.shape != cmap["labels"].shape:
         msg = f"tissue_map: shape {now.shape} differs from the result's class map {cmap['labels'].shape}"
         raise ConfigError(msg)
     png = None if now is None else class_map_png(now, cmap["classes"], cmap["colours"])
-    return tissue, png
+    return tissue, png, ignored
+
+
+def _inside_image(polygons: Sequence[tuple[int, Sequence[np.ndarray]]], shape: Sequence[int],
+                  classes: Sequence[str], edits: str) -> None:
+    """Refuse an annotation lying wholly outside the level-0 image ``shape`` (drawn on another image?)."""
+    for n, (k, rings) in enumerate(polygons, 1):
+        pts = np.concatenate([np.asarray(r) for r in rings])
+        lo, hi = pts.min(axis=0) + 0.5, pts.max(axis=0) + 0.5  # GeoJSON (pixel corner) coordinates
+        if hi[0] <= 0 or hi[1] <= 0 or lo[0] >= shape[0] or lo[1] >= shape[1]:
+            msg = (f"edits={edits!r}: tissue annotation {n} ({classes[k]}, x {lo[1]:.0f}-{hi[1]:.0f}, y "
+                   f"{lo[0]:.0f}-{hi[0]:.0f} px) lies outside the image ({shape[1]} x {shape[0]} px): was it drawn "
+                   "on another image?")
+            raise ConfigError(msg)
 
 
 def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, str | None]:
@@ -317,20 +397,46 @@ def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, 
             float(review["ki67_metrics"]["index_pct"] or "nan")
         if review.get("ki67_metrics") is None and not review.get("tissue_classes"):
             raise ValueError("no reviewed figures")  # a review without figures is refused
+        if review.get("tissue_classes"):
+            _check_tissue_part(review["tissue_classes"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return None, f"{path}: cannot be read ({type(exc).__name__}: {exc}); review refused"
     if review.get("source_sha256") != measured:
         return None, (f"{path}: made on another source image (sha256 {str(review.get('source_sha256'))[:12]}... != "
                       f"result.json's {str(measured)[:12]}...); review refused")
     edits = folder / REVIEW_EDITS
+    if review.get("ki67_metrics") is not None and review.get("edits_sha256") and not edits.is_file():
+        return None, f"{path}: {edits.name} (the reviewed nuclei) is missing; review refused"
     if review.get("edits_sha256") and edits.is_file():
         if _sha256(edits) != review["edits_sha256"]:
             return None, f"{path}: {edits.name} changed since the review (sha256 differs); review refused"
     tissue_map = folder / REVIEW_TISSUE_MAP
+    if review.get("tissue_classes") and review["tissue_classes"].get("source") == "annotations" \
+            and not review.get("tissue_map_sha256"):
+        return None, f"{path}: records no tissue_map_sha256 for its corrected class map; review refused"
     if review.get("tissue_map_sha256") and (not tissue_map.is_file() or _sha256(tissue_map) != review["tissue_map_sha256"]):
         return None, f"{path}: {tissue_map.name} missing or changed since the review (sha256 differs); review refused"
     review["note"] = EARLIER_RESULT if review.get("result_sha256") != _sha256(folder / "result.json") else ""
     return review, None
+
+
+def _check_tissue_part(tissue: Any) -> None:
+    """Raise ValueError / TypeError unless ``tissue`` is a review's ``tissue_classes``: mappings of numbers
+    (None / NaN allowed) ``area_mm2`` and ``pct_of_tissue``, a number ``tissue_mm2``, an int ``changed_blocks``."""
+    if not isinstance(tissue, Mapping):
+        raise TypeError(f"tissue_classes is {type(tissue).__name__}, not a mapping")
+    for key in ("area_mm2", "pct_of_tissue"):
+        part = tissue.get(key)
+        if not isinstance(part, Mapping):
+            raise TypeError(f"tissue_classes.{key} is {type(part).__name__}, not a mapping")
+        for name, v in part.items():
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise ValueError(f"tissue_classes.{key}.{name} = {v!r} is not a number")
+    t, n = tissue.get("tissue_mm2"), tissue.get("changed_blocks")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
+        raise ValueError(f"tissue_classes.tissue_mm2 = {t!r} is not a number")
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ValueError(f"tissue_classes.changed_blocks = {n!r} is not an integer")
 
 
 def apply_reviews(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[str],

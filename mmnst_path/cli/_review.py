@@ -47,6 +47,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reviewer", default=None, metavar="NAME", help="who reviewed (shown in the report)")
     p.add_argument("--image", type=Path, default=None, metavar="PATH",
                    help="the source image, when it is no longer where result.json says")
+    p.add_argument("--tissue-annotations", action="store_true",
+                   help="read the classified annotations of an edits file that also holds nuclei as tissue "
+                        "corrections (by default they are regions round the nuclei, such as QuPath's Tumor "
+                        "outline, and are skipped)")
     p.set_defaults(func=run_review)
     r = subparsers.add_parser(
         "report",
@@ -67,6 +71,19 @@ def _pct(value: Any) -> str:
     return "–" if value is None or value != value else f"{value:.2f} %"
 
 
+def _tissue_words(tissue: dict[str, Any], measured: dict[str, Any]) -> str:
+    """The tissue part of the review's stdout line: necrosis, else the classes whose share changed."""
+    pct = tissue["pct_of_tissue"]
+    changed = f"{tissue['changed_blocks']} blocks changed by {tissue.get('annotations', 0)} annotation(s)"
+    if tissue.get("background_blocks_kept"):
+        changed += f"; {tissue['background_blocks_kept']} background block(s) inside kept as background"
+    if "necrosis" in pct and measured.get("necrosis_fraction_pct") is not None:
+        return (f"necrosis measured {_pct(measured.get('necrosis_fraction_pct'))}, reviewed "
+                f"{_pct(pct.get('necrosis'))} of tissue ({changed})")
+    shown = ", ".join(f"{name} {_pct(v)}" for name, v in pct.items() if v is not None and v == v and v > 0)
+    return f"tissue classes reviewed: {shown or '–'} of tissue ({changed})"
+
+
 def run_review(args: argparse.Namespace) -> int:
     """Write the review; one line with the measured and reviewed index; return the exit code."""
     import json
@@ -75,7 +92,8 @@ def run_review(args: argparse.Namespace) -> int:
     from ..review import write_review
 
     try:
-        review = write_review(args.folder, args.edits, reviewer=args.reviewer, image=args.image)
+        review = write_review(args.folder, args.edits, reviewer=args.reviewer, image=args.image,
+                              tissue_annotations=args.tissue_annotations)
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path: error: review: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
@@ -89,9 +107,16 @@ def run_review(args: argparse.Namespace) -> int:
                      f"{measured.get('ki67_denominator')}), reviewed {_pct(m['index_pct'])} ({m['positive']} / "
                      f"{m['denominator']})")
     if tissue:
-        parts.append(f"necrosis measured {_pct(measured.get('necrosis_fraction_pct'))}, reviewed "
-                     f"{_pct(tissue['pct_of_tissue'].get('necrosis'))} of tissue ({tissue['changed_blocks']} blocks "
-                     f"changed by {tissue.get('annotations', 0)} annotation(s))")
+        parts.append(_tissue_words(tissue, measured))
+    if review.get("annotations_ignored"):
+        parts.append(f"{review['annotations_ignored']} annotation(s) skipped as regions (the file holds nuclei; "
+                     "--tissue-annotations reads them as tissue corrections)")
+    merged = review.get("merged")
+    if merged:
+        parts.append(f"kept the earlier review's {merged['kept']} ({merged.get('reviewer') or 'reviewer not named'}, "
+                     f"{str(merged.get('reviewed_at') or '')[:10]})")
+    if review.get("dropped"):
+        parts.append(str(review["dropped"]))
     print(f"{args.folder}: {'; '.join(parts)}; wrote review.json. Rebuild the report: "
           f"mmnst-path report {Path(args.folder).parent}")
     return 0

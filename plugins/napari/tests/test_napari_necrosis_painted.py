@@ -46,7 +46,6 @@ def test_painted_necrosis_reaches_the_panel_and_the_exported_json(make_napari_vi
     necrosis = classes.index("necrosis") + 1  # the label value of necrosis
     data = np.asarray(layer.data)
     d = float(meta["downsample"])
-    block_mm2 = (d * float(result.mpp)) ** 2 / 1e6
     # draw: a 4 x 4 block square of another tissue class (inside the image: whole blocks) painted necrosis
     other = [k + 1 for k, name in enumerate(classes) if name not in ("necrosis", "background")]
     rows, cols = np.nonzero(np.isin(data[:-1, :-1], other))
@@ -54,6 +53,13 @@ def test_painted_necrosis_reaches_the_panel_and_the_exported_json(make_napari_vi
     square = data[r0 : r0 + 4, c0 : c0 + 4].copy()
     was = {classes[v - 1]: int(np.count_nonzero(square == v)) for v in np.unique(square) if v > 0}
     flipped = int(np.count_nonzero(square != necrosis))
+    # a changed block moves the run's area of its class in that block: the class's area over its (edge-weighted)
+    # blocks (session 39 H10: the classed tissue is conserved)
+    from mmnst_path._review_tissue import edge_weight
+
+    weight = edge_weight(data.shape, d, tuple(result.shape))
+    per_block = {name: run_areas[name] / weight[data == k + 1].sum() for k, name in enumerate(classes)
+                 if weight[data == k + 1].sum() > 0}
     layer.brush_size = 1
 
     def stroke(value: int) -> None:  # one mouse drag of the brush over the square (one undo step, one paint event)
@@ -66,10 +72,13 @@ def test_painted_necrosis_reaches_the_panel_and_the_exported_json(make_napari_vi
     text = analyze.results.value
     assert f"tissue classes as painted ({flipped} blocks changed" in text
     painted = meta["areas"]["area_mm2"]
-    assert painted["necrosis"] == pytest.approx(run_areas["necrosis"] + flipped * block_mm2)
+    moved = sum(n * per_block[name] for name, n in was.items() if name != "necrosis")
+    assert painted["necrosis"] == pytest.approx(run_areas["necrosis"] + moved, rel=1e-12)
     for name, n in was.items():
         if name != "necrosis":
-            assert painted[name] == pytest.approx(run_areas[name] - n * block_mm2)
+            assert painted[name] == pytest.approx(run_areas[name] - n * per_block[name], rel=1e-12, abs=1e-15)
+    assert meta["areas"]["tissue_mm2"] == pytest.approx(
+        sum(a for c, a in run_areas.items() if c != "background"), rel=1e-12)
     assert result.metrics == analyze.result.metrics  # the run's own figures are not rewritten
     # Export's result.json carries the areas as painted
     export = _open(viewer, "export_widget")
@@ -81,5 +90,6 @@ def test_painted_necrosis_reaches_the_panel_and_the_exported_json(make_napari_vi
     # erase: the square back to unclassed (label 0): necrosis loses what it had there
     stroke(0)
     erased = meta["areas"]["area_mm2"]
-    assert erased["necrosis"] == pytest.approx(run_areas["necrosis"] - was.get("necrosis", 0) * block_mm2)
+    assert erased["necrosis"] == pytest.approx(
+        run_areas["necrosis"] - was.get("necrosis", 0) * per_block.get("necrosis", 0.0), rel=1e-12, abs=1e-15)
     assert image.name in [lay.name for lay in viewer.layers]

@@ -89,7 +89,7 @@ def test_ki67_review_round_trip_and_reopen(make_napari_viewer, tmp_path):
 
     # reopened: the folder through the plugin's reader, in a fresh viewer
     again = make_napari_viewer()
-    again.open(str(folder), plugin=PLUGIN)
+    again.open(str(folder / "result.json"), plugin=PLUGIN)
     layer = _nuclei(again)
     assert layer.name.startswith("nuclei reviewed by Dr B, ")
     assert any(lay.name == "tile.tif" for lay in again.layers)  # the measured slide, from result.json
@@ -132,7 +132,7 @@ def test_necrosis_annotation_reopens_and_round_trips(make_napari_viewer, tmp_pat
     corrected = read_class_map(folder, doc, name=REVIEW_TISSUE_MAP)["labels"]
 
     viewer = make_napari_viewer()
-    viewer.open(str(folder), plugin=PLUGIN)
+    viewer.open(str(folder / "result.json"), plugin=PLUGIN)  # the reader is registered for the file result.json
     (classes,) = [lay for lay in viewer.layers if lay.metadata.get("mmnst_path", {}).get("kind") == "tissue classes"]
     assert classes.name.startswith("tissue classes reviewed by Dr N")
     assert np.array_equal(np.asarray(classes.data).astype(int) - 1, corrected)
@@ -175,7 +175,7 @@ def test_folder_of_a_tile_without_pixel_size_opens_at_the_measured_mpp(make_napa
     out = tmp_path / "out"
     assert main(["quantify", str(tile), "--mpp", "0.25", "--out", str(out)]) == 0
     viewer = make_napari_viewer()
-    viewer.open(str(out / "t"), plugin=PLUGIN)
+    viewer.open(str(out / "t" / "result.json"), plugin=PLUGIN)
     image = viewer.layers["t.png"]
     nuclei = _nuclei(viewer)
     assert tuple(image.scale) == pytest.approx((0.25, 0.25))

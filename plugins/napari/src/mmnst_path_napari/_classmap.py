@@ -260,9 +260,10 @@ def _edge_weight(grid: tuple[int, int], d: float, shape: tuple[int, ...]) -> np.
 
 def painted_areas(layer: Any, *, shape: tuple[int, ...], mpp: float) -> dict[str, Any]:
     """Class areas of a run's tissue class layer as the reviewer painted it (a necrosis region drawn or
-    erased): the run's own areas (``areas_at_run`` in its metadata, the library's numbers) plus what the
-    strokes changed against the grid the run gave (``labels_at_run``), each grid pixel by its share inside
-    the image of level-0 ``shape``; a value that names no class counts as unclassed. :func:`class_areas`
+    erased): the run's own areas (``areas_at_run`` in its metadata, the library's numbers) with the area the
+    run measured in each block the strokes changed against the grid the run gave (``labels_at_run``) moved to
+    its new class (:func:`mmnst_path._review_tissue.reviewed_class_areas`: the classed tissue is conserved),
+    each grid pixel by its share inside the image of level-0 ``shape``; a value that names no class counts as unclassed. :func:`class_areas`
     form, with ``changed_blocks`` (grid pixels whose class the reviewer changed)."""
     from mmnst_path._review_tissue import reviewed_class_areas
 

@@ -248,12 +248,13 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable[[Any], list[LayerDa
     paths = [path] if isinstance(path, str | Path) else list(path)
     if not paths:
         return None
-    if len(paths) == 1 and Path(paths[0]).is_dir():  # a quantify result folder (OUT/<input>), reviewed or not
+    one = Path(paths[0])
+    if len(paths) == 1 and (one.is_dir() or one.name == "result.json"):  # a quantify result (OUT/<input>)
         from ._result_folder import is_result_folder, read_result_folder
 
-        if not is_result_folder(paths[0]):
+        folder = one if one.is_dir() else one.parent
+        if not is_result_folder(folder):
             return None
-        folder = Path(paths[0])
 
         def _read_folder(_path: Any) -> list[LayerData]:
             follow_current_viewer()

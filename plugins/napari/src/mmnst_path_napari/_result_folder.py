@@ -1,6 +1,7 @@
 """A ``mmnst-path quantify`` result folder (``OUT/<input>``) as napari layers, reviewed when it holds a review.
 
-Opening the folder (File > Open Folder, or ``viewer.open(folder, plugin="mmnst-path-napari")``) gives the
+Opening its ``result.json`` (File > Open, drag and drop, or ``viewer.open("OUT/<input>/result.json")``; the reader is
+registered for that file name, not for every folder, so napari asks no reader question for other folders) gives the
 measured slide (the file result.json names, when it is still there), the nuclei and the tissue class map. When the
 folder holds a review that :func:`mmnst_path.review.read_review` accepts (``mmnst-path review`` or napari Export's
 *save review to result folder*), the nuclei are the reviewed ones (``review_edits.geojson``) and the class map the
@@ -25,8 +26,14 @@ __all__ = ["is_result_folder", "read_result_folder", "review_words"]
 
 
 def is_result_folder(path: str | Path) -> bool:
-    """True for a folder holding a quantify ``result.json``."""
-    return Path(path).is_dir() and (Path(path) / "result.json").is_file()
+    """True for a folder holding a quantify ``result.json`` (a JSON object with ``schema_version`` and the
+    measured image's ``source.sha256``)."""
+    try:
+        doc = json.loads((Path(path) / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(doc, dict) and "schema_version" in doc and isinstance(doc.get("source"), dict)
+            and bool(doc["source"].get("sha256")))
 
 
 def review_words(review: dict[str, Any] | None) -> str:
@@ -96,14 +103,18 @@ def _class_layer(folder: Path, doc: dict[str, Any], cmap: dict[str, Any], review
                  words: str, mpp: float | None, shared: dict[str, Any]) -> LayerData:
     """The tissue class layer: the corrected map of a review, else the run's; the run's kept for painting."""
     from mmnst_path._review_tissue import NOT_TISSUE, REVIEW_TISSUE_MAP, read_class_map
+    from mmnst_path.errors import ConfigError
 
     from ._classmap import class_map_layer
 
     labels, areas, name = cmap["labels"], None, "tissue classes"
     tissue = (review or {}).get("tissue_classes")
     if tissue and (folder / REVIEW_TISSUE_MAP).is_file():
-        labels = read_class_map(folder, doc, name=REVIEW_TISSUE_MAP)["labels"]  # type: ignore[index]
-        areas, name = dict(tissue), f"tissue classes {words}"
+        try:
+            labels = read_class_map(folder, doc, name=REVIEW_TISSUE_MAP)["labels"]  # type: ignore[index]
+            areas, name = dict(tissue), f"tissue classes {words}"
+        except ConfigError as exc:  # made on an earlier result of another grid: the measured map, and why
+            shared = {**shared, "review_refused": f"the reviewed class map is not shown: {exc}"}
     tissue_mm2 = sum(a for c, a in cmap["areas"].items() if c not in NOT_TISSUE)
     at_run = {"area_mm2": dict(cmap["areas"]), "tissue_mm2": tissue_mm2,
               "pct_of_tissue": {c: (100.0 * a / tissue_mm2 if tissue_mm2 > 0 and c not in NOT_TISSUE else float("nan"))

@@ -7,6 +7,8 @@ module only converts layers to and from the library's types (CellTable, Roi)."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,18 +192,48 @@ def _source(layer: Any) -> str | None:
     return str(path) if path and not Path(path).is_dir() else None
 
 
-def painted_classes(viewer: Any) -> tuple[dict[str, Any] | None, Any]:
+def painted_classes(viewer: Any, folder: str | Path | None = None) -> tuple[dict[str, Any] | None, Any]:
     """The class areas of the run's tissue class layer when the reviewer painted it (None otherwise), and
-    that layer (None when there is none). A layer read from a result folder (it records the slide's
-    ``shape``) is counted now (:func:`painted_areas`): painted since, or as its review corrected it."""
+    that layer (None when there is none). With ``folder``, the layer read from that result folder (or, when no
+    layer was read from it, the one layer of an Analyze run); a layer read from another folder is never taken,
+    and two candidates raise ValueError. A layer read from a result folder (it records the slide's ``shape``)
+    is counted now (:func:`painted_areas`): painted since, or as its review corrected it."""
     from .._classmap import painted_areas
 
-    for lay in viewer.layers:
-        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
-        if meta.get("kind") == "tissue classes" and "areas_at_run" in meta:
-            areas = painted_areas(lay, shape=meta["shape"], mpp=meta["mpp"]) if "shape" in meta else meta["areas"]
-            return (dict(areas) if areas.get("changed_blocks") else None), lay
+    layers = [lay for lay in viewer.layers if isinstance(lay.metadata, dict)
+              and lay.metadata.get("mmnst_path", {}).get("kind") == "tissue classes"
+              and "areas_at_run" in lay.metadata["mmnst_path"]]
+    if folder is not None:
+        own = [lay for lay in layers if _same_folder(lay.metadata["mmnst_path"].get("result_folder"), folder)]
+        layers = own or [lay for lay in layers if not lay.metadata["mmnst_path"].get("result_folder")]
+        if len(layers) > 1:
+            msg = (f"{len(layers)} tissue class layers could be {Path(folder).name}'s ({', '.join(lay.name for lay in layers)}): "
+                   "remove the others before saving its review")
+            raise ValueError(msg)
+    for lay in layers:
+        meta = lay.metadata["mmnst_path"]
+        areas = painted_areas(lay, shape=meta["shape"], mpp=meta["mpp"]) if "shape" in meta else meta["areas"]
+        return (dict(areas) if areas.get("changed_blocks") else None), lay
     return None, None
+
+
+def _same_folder(a: Any, b: str | Path) -> bool:
+    return bool(a) and os.path.realpath(str(a)) == os.path.realpath(str(b))
+
+
+def slide_of_folder(images: Sequence[Any], folder: str | Path) -> Any:
+    """The image layer of the slide a result folder was measured on (result.json's ``source.path``); the only
+    image layer when none is that file; None when several are open and none is (the review then reads
+    result.json's file)."""
+    try:
+        doc = json.loads((Path(folder) / "result.json").read_text(encoding="utf-8"))
+        path = str((doc.get("source") or {}).get("path") or "")
+    except (OSError, ValueError, AttributeError):
+        path = ""
+    named = [lay for lay in images if path and _source(lay) and _same_folder(_source(lay), path)]
+    if named:
+        return named[0]
+    return images[0] if len(images) == 1 else None
 
 
 def folder_of_layers(*layers: Any) -> Path | None:
@@ -331,21 +363,31 @@ class ExportWidget(Container):
         layers = [add_or_replace(self.viewer, d) for d in data]
         return [lay for lay in imported if lay in self.viewer.layers] + layers
 
+    def _class_layers(self) -> list[Any]:
+        return [lay for lay in self.viewer.layers if isinstance(lay.metadata, dict)
+                and lay.metadata.get("mmnst_path", {}).get("kind") == "tissue classes"]
+
     def save_review(self) -> dict[str, Any] | None:
         """Save the nuclei layer as the review of the result folder (:func:`save_review`); the status line says
         the reviewed index, or why the review was refused."""
         folder = self.result_folder.value
-        painted, classes_layer = painted_classes(self.viewer)
         if not str(folder) or str(folder) == ".":  # a folder opened in napari: its layers know it
-            folder = folder_of_layers(self.points.value, classes_layer) or folder
-        if (self.points.value is None and painted is None) or not str(folder) or str(folder) == ".":
+            folders = {str(folder_of_layers(lay)) for lay in self._class_layers() if folder_of_layers(lay)}
+            only = Path(folders.pop()) if len(folders) == 1 else None  # two folders' maps: not guessed
+            folder = folder_of_layers(self.points.value) or only or folder
+        known = bool(str(folder)) and str(folder) != "."
+        try:
+            painted, classes_layer = painted_classes(self.viewer, folder if known else None)
+        except ValueError as exc:
+            self.status.value = f"review not saved: {exc}"
+            return None
+        if (self.points.value is None and painted is None) or not known:
             self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"
             return None
-        images = rgb_image_layers(self.viewer)
         try:
             review = save_review(self.points.value, folder, reviewer=self.reviewer.value or None,
-                                 image=images[0] if images else None, tissue_classes=painted,
-                                 classes_layer=classes_layer)
+                                 image=slide_of_folder(rgb_image_layers(self.viewer), folder),
+                                 tissue_classes=painted, classes_layer=classes_layer)
         except (MmnstPathError, ValueError, OSError) as exc:  # the one line: another slide, no result.json...
             self.status.value = f"review not saved: {exc}"
             return None
