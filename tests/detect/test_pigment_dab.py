@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mmnst_path.classify._pigment_granules import GRANULE_FEATURES
+from mmnst_path.classify._pigment_reach_bodies import BOUNDED_FEATURES
 from mmnst_path.classify.pigment import (
     PigmentFeatureSettings,
     classify_pigment,
@@ -119,8 +120,10 @@ def test_shipped_dab_model_has_its_card():
     assert "H&E" not in model.card["intended_use"]
     assert "ki67" in model.card["not_trained_on"]
     names = {f.name for f in pigment_feature_specs(PigmentFeatureSettings())}
-    # every pixel feature but the granule columns (an option for models trained with them, issue #14)
-    assert {f.name for f in model.features} == names - set(GRANULE_FEATURES)
+    # every pixel feature but the granule columns (an option for models trained with them, issue #14) and the bounded
+    # body columns (body_*, the H&E model's since session 39; the DAB model reads the whole-body blob_* columns)
+    assert {f.name for f in model.features} == names - set(GRANULE_FEATURES) - set(BOUNDED_FEATURES)
+    assert {"blob_log_area", "blob_fill", "blob_cv", "blob_holes"} <= names
 
 
 @pytest.mark.parametrize(("family", "min_dice"), [("coarse", 0.6), ("confluent", 0.75)])
