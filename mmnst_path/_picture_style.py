@@ -7,7 +7,8 @@ as the pictures wrote before session 34 (:func:`picture_font`, :func:`units`).
 
 Class colours: a tissue model's card gives each class a colour; a few of the default model's collide with
 what the same pictures mean by a colour (necrosis brown is melanin's and DAB's brown). The drawing code
-shows :func:`class_display_colour` instead; the model file and ``result.json`` keep the card's colours.
+shows :func:`class_display_colour` instead; the model file keeps the card's colours, ``result.json`` both
+(``colour`` and ``display_colour``).
 
 Areas: :func:`area_text` writes an area in mm² to three significant digits, never in Python's exponent form
 ("5e-05 mm²"): an area under 0.001 mm² (a speck of melanin on a tile) reads in µm² ("50 µm²").

@@ -18,10 +18,11 @@ in JSON and an empty field in CSV, never 0.
      "metrics": {...flat, as in summary.csv...}, "counts": {"ki67": {...}, ...},
      "hotspot": {"box": {row, col, height, width}, ...} | null, "tiles": [...],
      "n_cells", "config": {...}, "stains": {...}, "versions": {...}, "timings": {...},
-     "tissue_classes": {"model", "classes": [{"index", "name", "colour", "area_mm2", "pct_of_tissue"}],
+     "tissue_classes": {"model", "classes": [{"index", "name", "colour", "display_colour", "area_mm2",
+                                              "pct_of_tissue"}],
                         "map": {"file": "tissue_classes.png", "shape", "downsample", "not_analysed": 255}}
-                       (only when a tissue model ran; ``colour``: the model card's, the pictures may draw
-                       another, see :mod:`mmnst_path._picture_style`; ``pct_of_tissue``: % of the classed
+                       (only when a tissue model ran; ``colour``: the model card's; ``display_colour``: the one
+                       tissue_classes.png's palette and the pictures draw, see :mod:`mmnst_path._picture_style`; ``pct_of_tissue``: % of the classed
                        area, i.e. all the class map did not call ``background``, pale areas included. The
                        necrosis class's area is ``metrics.necrosis_area_mm2``, but ``necrosis_fraction_pct``
                        divides it by the stained tissue only (``counts.necrosis.tissue_um2``), so the
@@ -237,9 +238,13 @@ def result_to_dict(result: SlideResult) -> dict[str, Any]:
         "timings": result.timings,
     }
     if result.tissue_classes:  # legend and areas of the class map (the map itself: tissue_classes.png)
-        doc["tissue_classes"] = {**result.tissue_classes,
-                                 "classes": [dict(c) for c in result.tissue_classes["classes"]]}
+        doc["tissue_classes"] = {**result.tissue_classes, "classes": _classes_out(result.tissue_classes["classes"])}
     return json_ready(doc)
+
+
+def _classes_out(classes: Any) -> list[dict[str, Any]]:
+    """The tissue classes as written: the card's ``colour`` and the ``display_colour`` the pictures draw."""
+    return [{**dict(c), "display_colour": list(class_display_colour(c["name"], c["colour"]))} for c in classes]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -371,7 +376,7 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
         row["hotspot_min_nuclei"] = result.config.get("hotspot_min_nuclei")
         row["hotspot_area_mm2"] = float(h.area_mm2)
     if result.tissue_classes:
-        row["tissue_classes"] = [dict(c) for c in result.tissue_classes["classes"]]
+        row["tissue_classes"] = _classes_out(result.tissue_classes["classes"])
     return row
 
 

@@ -67,6 +67,10 @@ def test_result_json_references_an_indexed_png_in_the_model_colours(he_result, t
     np.testing.assert_array_equal(index, he_result.maps["tissue_classes"].image)
     for c in tc["classes"]:
         assert tuple(palette[c["index"]].tolist()) == class_display_colour(c["name"], c["colour"])
+        # a user colouring the PNG from result.json reads the colour it is drawn in (necrosis magenta, not the card's
+        # brown; session 39 H11's walk)
+        assert c["display_colour"] == palette[c["index"]].tolist()
+    assert {c["name"]: c["display_colour"] for c in tc["classes"]}.get("necrosis", [230, 0, 200]) == [230, 0, 200]
     # the overlay gains a fifth panel: the class map
     with Image.open(paths["overlay"]) as ov:
         width = ov.size[0]
