@@ -63,6 +63,7 @@ from ._batch_inputs import (
     _stored,
     check_input,
     compare_rows,
+    left_out_of_summary,
     output_folders,
     request_hash,
     source_fingerprint,
@@ -341,13 +342,20 @@ def run_batch(
                    "--resume to skip the inputs already done or --overwrite to redo them")
             raise ConfigError(msg)
         _clean_temporaries(out_dir)
+        left_out = left_out_of_summary(out_dir, files) if options.resume else []
         client = _connect(options.scheduler) if isinstance(options.scheduler, str) else None
         try:
-            return _run(files, names, options, missing, progress, out_dir, compare_idx, rois, roi_digest,
-                        client if client is not None else options.scheduler)
+            outcome = _run(files, names, options, missing, progress, out_dir, compare_idx, rois, roi_digest,
+                           client if client is not None else options.scheduler)
         finally:
             if client is not None:
                 client.close()
+    if left_out:
+        shown = ", ".join(Path(s).name for s in left_out[:3]) + (f" and {len(left_out) - 3} more" if len(left_out) > 3 else "")
+        warnings.warn(f"{out_dir / 'summary.json'}: {len(left_out)} earlier result(s) in this folder ({shown}) are not "
+                      "among this run's inputs and no longer listed in summary.csv / report.html (their folders are "
+                      "kept): run again with all the inputs and --resume to list them", stacklevel=2)
+    return outcome
 
 
 def _connect(address: str) -> Any:

@@ -242,3 +242,24 @@ def test_dask_scheduler_gives_the_local_numbers(tmp_path: Path) -> None:
     a, b = _strip(_rows(local)), _strip(_rows(remote))
     assert a == b
     assert int(a["t0.tif"]["n_tiles"]) > 1
+
+
+def test_resume_on_part_of_a_batch_says_which_earlier_results_left_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # session 39 H11's walk: a --resume run on some of the inputs rewrote summary.csv with those only, silently
+    src = _inputs(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    args = ["--out", str(out), "--workers", "1", "--measures", "ki67"]
+    assert main(["quantify", str(src), *args]) == 0
+    capsys.readouterr()
+    assert main(["quantify", str(src / "t0.tif"), *args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "1 earlier result(s) in this folder (t1.tif)" in err
+    assert "--resume to list them" in err
+    assert set(_rows(out)) == {"t0.tif"}  # the summary is this run's; the other folder stays
+    assert (out / "t1" / "result.json").exists()
+    capsys.readouterr()
+    assert main(["quantify", str(src), *args, "--resume"]) == 0  # all the inputs again: listed, nothing said
+    assert "earlier result" not in capsys.readouterr().err
+    assert set(_rows(out)) == {"t0.tif", "t1.tif"}
