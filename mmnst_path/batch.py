@@ -275,6 +275,20 @@ def _input_mpp(path: Path, options: BatchOptions) -> tuple[float | None, str]:
     return None, "file"
 
 
+def _input_request(path: Path, options: BatchOptions, req: str, roi_digest: str | None) -> str:
+    """The request hash of one input: the batch's, but without ``--mpp`` for a file that gives its own pixel size
+    (``--mpp`` is then not used, :func:`_input_mpp`), so ``--resume`` with or without it skips that input alike."""
+    if options.mpp is None or options.mpp_override:
+        return req
+    try:
+        file_mpp = _file_mpp(path)
+    except Exception:  # unreadable: the analysis will say why; the batch's hash stands
+        return req
+    if file_mpp is None:
+        return req
+    return request_hash(options.config, mpp=None, roi_digest=roi_digest, mpp_override=False)
+
+
 def _under(path: Path, folder_real: str) -> bool:
     real = os.path.realpath(path)
     return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
@@ -476,10 +490,13 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                 reason = f"{path}: is inside the output folder {str(out_dir)!r}; results are never taken as inputs"
             row: dict[str, Any] | None = None
             was_skipped = False
+            req_i = req
             if reason is not None:
                 row = error_row(str(path), reason)
-            elif options.resume:
-                stored = _stored(folder / "result.json", path, req, [folder / f for f in expected])
+            else:
+                req_i = _input_request(path, options, req, roi_digest)
+                stored = (_stored(folder / "result.json", path, req_i, [folder / f for f in expected])
+                          if options.resume else None)
                 if stored is not None:
                     row = _with_hotspot_flag(stored[0], folder / "result.json")
                     row["input"] = str(path)
@@ -487,7 +504,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                     skipped += 1
             if row is None:
                 try:
-                    row = _analyse_one(path, folder, options, req, rois, scheduler, progress, t0)
+                    row = _analyse_one(path, folder, options, req_i, rois, scheduler, progress, t0)
                 except Exception as exc:  # a bug on one input must not kill the batch; keep the type
                     row = error_row(str(path), _one_line_reason(exc))
             if row.get("status") != "ok":

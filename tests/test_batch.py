@@ -263,3 +263,18 @@ def test_resume_on_part_of_a_batch_says_which_earlier_results_left_the_summary(
     assert main(["quantify", str(src), *args, "--resume"]) == 0  # all the inputs again: listed, nothing said
     assert "earlier result" not in capsys.readouterr().err
     assert set(_rows(out)) == {"t0.tif", "t1.tif"}
+
+
+def test_resume_with_mpp_skips_a_file_that_gives_its_own_mpp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # session 39 H11's walk: --mpp (needed by another input) made --resume redo every file that gives its own µm/px,
+    # although --mpp is not used on those
+    src = _inputs(tmp_path / "in", 2)  # both files give 0.5 µm/px
+    out = tmp_path / "out"
+    args = ["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "ki67"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--resume", "--mpp", "1.0"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("up to date, skipped") == 2
+    assert main([*args, "--resume", "--mpp", "1.0", "--mpp-override"]) == 0  # --mpp used: redone
+    assert "skipped" not in capsys.readouterr().err
