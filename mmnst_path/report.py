@@ -115,10 +115,8 @@ SCHEMA_VERSION = "1.0"
 
 #: Columns of summary.csv, in order (the Ki67 and melanin/necrosis issues fix the names).
 SUMMARY_COLUMNS = (
-    "input",
-    "status",
-    "error",
-    "mpp",
+    "input", "status", "error", "warnings",
+    "mpp", "mpp_source", "stains", "stains_source",  # (where the pixel size and the stains came from)
     "tissue_area_mm2",
     "ki67_positive",
     "ki67_negative",
@@ -161,13 +159,7 @@ SUMMARY_COLUMNS = (
     "necrosis_tissue_mm2",
     "tumour_fraction_pct",
     "stroma_fraction_pct",
-    "cell_model",
-    "hidden_model",
-    "pigment_cell_model",
-    "tissue_model",
-    "intact_model",
-    "pigment_model",
-    "pigment_gate",
+    "cell_model", "hidden_model", "pigment_cell_model", "tissue_model", "intact_model", "pigment_model", "pigment_gate",
     "n_tiles",
     "seconds",
 )
@@ -261,6 +253,8 @@ def _fmt(value: Any) -> str:
         if not math.isfinite(f):
             return ""
         return str(int(f)) if f.is_integer() and abs(f) < 1e15 else f"{f:.6g}"
+    if isinstance(value, list | tuple):  # the run's warnings
+        return " | ".join(map(str, value))
     return str(value)
 
 
