@@ -19,13 +19,14 @@ class AmbiguousStainsWarning(UserWarning):
 _DOUBLE_OF_RED = {"H-FastRed": "H-DAB-FastRed", "H-AEC": "H-DAB-AEC"}
 
 
-def warn_if_ambiguous(guess: StainGuess) -> None:
+def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
     """Issue the :class:`AmbiguousStainsWarning` of an ambiguous guess (nothing for a clear one).
 
     A close call between H&E and a red chromogen also names the red chromogen's double stain: a
     Ki67 / MART-1 double stain's red cytoplasm tints the tissue as eosin does, so such slides reach
     this call too, and following the single red preset there would count the red marker as Ki67
-    (session 32's acceptance pass: a generated H-DAB-FastRed tile read H&E at p 0.64)."""
+    (session 32's acceptance pass: a generated H-DAB-FastRed tile read H&E at p 0.64). ``source``: the file the
+    guess is of, named at the start of the warning (as every other warning of a batch names its file)."""
     if guess.ambiguous:
         alt = (f"if the slide is {guess.alternative}, pass stains='{guess.alternative}' (CLI: --stains "
                f"{guess.alternative})" if guess.alternative else "pass the stains explicitly if this is wrong")
@@ -33,5 +34,6 @@ def warn_if_ambiguous(guess: StainGuess) -> None:
         if double:
             alt += (f"; if it is a Ki67 / MART-1 or SOX10 double stain (brown nuclei beside the red), pass "
                     f"--stains {double} instead: {guess.alternative} alone would count the red marker as Ki67")
-        warnings.warn(f"stains detected as {guess.name}, but ambiguous: {guess.reason}; {alt}",
+        where = f"{source}: " if source else ""
+        warnings.warn(f"{where}stains detected as {guess.name}, but ambiguous: {guess.reason}; {alt}",
                       AmbiguousStainsWarning, stacklevel=3)
