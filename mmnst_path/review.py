@@ -350,19 +350,17 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
     """The tissue part of a review, its corrected map (PNG bytes) and the annotations not read (regions of a file
     with nuclei, unless ``read_annotations``): the areas painted in napari as given (``painted`` with its map),
     else the edits' classified annotations applied to the result's class map."""
-    from ._geojson_read import feature_kind
     from ._review_tissue import (
         area_annotations,
         class_map_png,
+        classified_annotations,
         paint_annotations,
         read_class_map,
         reviewed_class_areas,
     )
 
     if not read_annotations:
-        ignored = sum(1 for f in features if feature_kind(f) not in ("detection", "tile")
-                      and isinstance(f.get("geometry"), Mapping)
-                      and f["geometry"].get("type") in ("Polygon", "MultiPolygon", "GeometryCollection"))
+        ignored = classified_annotations(features)  # an unclassified one (QuPath's "Image") is no correction anyway
         features = []
     else:
         ignored = 0

@@ -59,3 +59,18 @@ def test_replace_drops_the_earlier_reviews_other_part_and_says_so(tmp_path, caps
     assert "merged" not in review
     assert review["reviewer"] == "Dr A"
     assert not (folder / REVIEW_TISSUE_MAP).is_file()
+
+
+def test_only_classified_annotations_are_counted_as_skipped_regions(tmp_path, capsys):
+    # QuPath's unclassified "Image" annotation (the library's cells.geojson holds one) and an Ignore* region are
+    # no corrections with or without --tissue-annotations: not counted; the Tumor outline is
+    folder = _result(tmp_path / "ihc")
+    edits = _write(tmp_path / "n.geojson", [*NUCLEI, _poly([_box(0, 0, 128, 128)], None),
+                                             _poly([_box(0, 0, 32, 32)], "Ignore*"),
+                                             _poly([_box(0, 0, 64, 64)], "Tumor")])
+    assert main(["review", str(folder), str(edits)]) == 0
+    assert "1 annotation(s) skipped as regions" in capsys.readouterr().out
+    assert read_review(folder)[0]["annotations_ignored"] == 1
+    plain = _write(tmp_path / "plain.geojson", [*NUCLEI, _poly([_box(0, 0, 128, 128)], None)])
+    assert main(["review", str(folder), str(plain)]) == 0
+    assert "skipped as regions" not in capsys.readouterr().out
