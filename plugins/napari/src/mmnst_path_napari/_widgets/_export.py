@@ -219,6 +219,7 @@ def painted_classes(viewer: Any, folder: str | Path | None = None, *,
         if since_open and "labels_at_open" in meta:
             return (dict(areas) if edited_since_open(lay) else None), lay
         return (dict(areas) if areas.get("changed_blocks") else None), lay
+    return None, None
 
 
 def edited_since_open(layer: Any) -> bool:
@@ -228,7 +229,6 @@ def edited_since_open(layer: Any) -> bool:
     if "labels_at_open" not in meta:
         return False
     return not np.array_equal(np.asarray(layer.data), np.asarray(meta["labels_at_open"]))
-    return None, None
 
 
 def _same_folder(a: Any, b: str | Path) -> bool:
@@ -431,6 +431,11 @@ class ExportWidget(Container):
             painted, classes_layer = painted_classes(self.viewer, folder if known else None, since_open=True)
         except ValueError as exc:
             self.status.value = f"review not saved: {exc}"
+            return None
+        if self.points.value is None and painted is None and classes_layer is not None and known \
+                and "labels_at_open" in classes_layer.metadata.get("mmnst_path", {}):
+            self.status.value = (f"review not saved: the class map of {Path(folder).name} is unchanged since it was "
+                                 "opened (its review stays as it is): paint it, or choose a nuclei layer")
             return None
         if (self.points.value is None and painted is None) or not known:
             self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"
