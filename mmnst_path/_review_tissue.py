@@ -32,6 +32,7 @@ __all__ = [
     "TISSUE_REVIEW_COLUMNS",
     "area_annotations",
     "class_map_png",
+    "classified_annotations",
     "edge_weight",
     "paint_annotations",
     "read_class_map",
@@ -176,31 +177,46 @@ def area_annotations(features: Sequence[Mapping[str, Any]], classes: Sequence[st
     rings and holes: a block is inside when its centre is inside an odd number of them). Detections are nuclei
     (not read here); unclassified, ``Region*`` and ``Ignore*`` annotations are skipped and counted. A class
     outside ``classes`` raises ConfigError naming it."""
-    from ._geojson_read import _props, feature_kind
-
     out: list[tuple[int, list[np.ndarray]]] = []
     skipped = 0
     for i, f in enumerate(features):
-        geometry = f.get("geometry")
-        if feature_kind(f) in ("detection", "tile") or not isinstance(geometry, Mapping):
+        name = _annotation_class(f)
+        if name is None:
             continue
-        if geometry.get("type") not in ("Polygon", "MultiPolygon", "GeometryCollection"):
-            continue
-        props = _props(f)
-        c = props.get("classification")
-        if isinstance(c, Mapping):  # QuPath 0.4+ may give the parts of a derived class as "names"
-            names = c.get("names")
-            name = str(names[0]) if isinstance(names, list) and names else str(c.get("name") or "")
-        else:
-            name = str(c or "")
-        k = _tissue_class(name.split(":", 1)[0], classes, f"{source}: annotation {i}")
+        k = _tissue_class(name, classes, f"{source}: annotation {i}")
         if k is None:
             skipped += 1
             continue
-        rings = _rings(geometry)
+        rings = _rings(f["geometry"])
         if rings:
             out.append((k, rings))
     return out, skipped
+
+
+def _annotation_class(feature: Mapping[str, Any]) -> str | None:
+    """The class name of a polygon annotation (the first part of a derived class, "" when unclassified); None for
+    a feature that is no polygon annotation (a detection, a tile, a point or line)."""
+    from ._geojson_read import _props, feature_kind
+
+    geometry = feature.get("geometry")
+    if feature_kind(feature) in ("detection", "tile") or not isinstance(geometry, Mapping):
+        return None
+    if geometry.get("type") not in ("Polygon", "MultiPolygon", "GeometryCollection"):
+        return None
+    c = _props(feature).get("classification")
+    if isinstance(c, Mapping):  # QuPath 0.4+ may give the parts of a derived class as "names"
+        names = c.get("names")
+        name = str(names[0]) if isinstance(names, list) and names else str(c.get("name") or "")
+    else:
+        name = str(c or "")
+    return name.split(":", 1)[0]
+
+
+def classified_annotations(features: Sequence[Mapping[str, Any]]) -> int:
+    """How many polygon annotations of ``features`` :func:`area_annotations` would read as corrections (classified,
+    not ``Region*`` / ``Ignore*``), whatever their class."""
+    return sum(1 for f in features
+               if (name := _annotation_class(f)) is not None and name.strip().lower() not in NOT_A_CORRECTION)
 
 
 def _rings(geometry: Mapping[str, Any]) -> list[np.ndarray]:

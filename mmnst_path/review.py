@@ -171,7 +171,7 @@ def _result_doc(folder: Path) -> dict[str, Any]:
 
 def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], *, reviewer: str | None = None,
                  image: str | os.PathLike[str] | None = None, tissue_classes: Mapping[str, Any] | None = None,
-                 tissue_map: Any = None, tissue_annotations: bool = False) -> dict[str, Any]:
+                 tissue_map: Any = None, tissue_annotations: bool = False, replace: bool = False) -> dict[str, Any]:
     """Write ``review.json`` and ``review_edits.geojson`` into a quantify result folder (atomically).
 
     Parameters
@@ -195,14 +195,18 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         Read the classified annotations of an edits file that also holds nuclei as tissue corrections. By
         default they are regions (QuPath's ``Tumor`` outline round its cell detections), skipped and counted
         (``annotations_ignored``); an edits file without nuclei always has its annotations read.
+    replace : bool, default False
+        The new review replaces the earlier one whole (its other part is not kept; ``dropped`` says what went).
 
     Returns
     -------
     dict
         The review document written. When the folder held an accepted review of the same result and this one
-        holds only nuclei or only tissue corrections, the other part of the earlier review is kept
-        (``merged``: what was kept, whose, when, from which edits; ``reviewer`` names both); ``dropped`` says
-        what of an earlier review was not kept (refused, or made on an earlier result).
+        holds only nuclei or only tissue corrections, the other part of the earlier review is kept unless
+        ``replace`` (``merged``: what was kept, by whom, when, from which edits). Each part records its own reviewer
+        and time (``nuclei_reviewer`` / ``nuclei_reviewed_at``, ``tissue_classes.reviewer`` / ``reviewed_at``);
+        ``reviewer`` names the reviewers of the parts present; ``dropped`` says what of an earlier review was not
+        kept (replaced, refused, or made on an earlier result).
 
     Raises
     ------
@@ -240,6 +244,10 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         raise ConfigError(msg)
     counts, metrics = ki67_of_edits(cells, bin_thresholds(doc.get("config"))) if len(cells) else (None, None)
     data = edits.read_bytes()
+    who = reviewer.strip() if reviewer and reviewer.strip() else None
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if tissue is not None:  # each part keeps its own reviewer and time (a later review may replace one part)
+        tissue.update(reviewer=who, reviewed_at=now)
     review = {
         "kind": "mmnst_path.review",
         "schema_version": "1.0",
@@ -248,8 +256,10 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         "result_sha256": _sha256(folder / "result.json"),
         "edits_file": os.path.abspath(edits),
         "edits_sha256": hashlib.sha256(data).hexdigest(),
-        "reviewed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "reviewer": reviewer.strip() if reviewer and reviewer.strip() else None,
+        "reviewed_at": now,
+        "reviewer": who,
+        "nuclei_reviewer": who if len(cells) else None,
+        "nuclei_reviewed_at": now if len(cells) else None,
         "n_cells": len(cells),
         "ki67_counts": None if counts is None else counts.to_mapping(),
         "ki67_metrics": metrics,
@@ -259,7 +269,7 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         "software_version": __version__,
     }
     with _locked(folder.parent):
-        keep_edits, keep_map = _merge_earlier(folder, review)
+        keep_edits, keep_map = _merge_earlier(folder, review, replace=replace)
         if not keep_edits and os.path.abspath(edits) != os.path.abspath(folder / REVIEW_EDITS):
             atomic_write_bytes(folder / REVIEW_EDITS, data)
         if png is not None:
@@ -270,14 +280,30 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
     return review
 
 
-_KI67_PART = ("edits_file", "edits_sha256", "n_cells", "ki67_counts", "ki67_metrics")
+_KI67_PART = ("edits_file", "edits_sha256", "n_cells", "ki67_counts", "ki67_metrics", "nuclei_reviewer",
+              "nuclei_reviewed_at")
 
 
-def _merge_earlier(folder: Path, review: dict[str, Any]) -> tuple[bool, bool]:
+def _part_by(old: Mapping[str, Any], part: str) -> tuple[Any, Any]:
+    """(reviewer, time) of one part of an earlier review: its own record, else (reviews before parts recorded
+    theirs) the part ``merged`` says was kept, else the review's."""
+    rec = old.get("tissue_classes") or {} if part == "tissue" else {
+        "reviewer": old.get("nuclei_reviewer"), "reviewed_at": old.get("nuclei_reviewed_at")}
+    if rec.get("reviewed_at"):
+        return rec.get("reviewer"), rec.get("reviewed_at")
+    merged = old.get("merged") or {}
+    if merged.get("kept") == part:
+        return merged.get("reviewer"), merged.get("reviewed_at")
+    return old.get("reviewer"), old.get("reviewed_at")
+
+
+def _merge_earlier(folder: Path, review: dict[str, Any], *, replace: bool = False) -> tuple[bool, bool]:
     """Keep the other part of the folder's earlier review in ``review`` (in place): its nuclei when ``review``
     holds only tissue corrections, its tissue corrections when ``review`` holds only nuclei. Only an accepted
-    review of the same result.json is merged; what is not kept is said in ``review["dropped"]``. Returns
+    review of the same result.json is merged, and none with ``replace``; what is not kept is said in
+    ``review["dropped"]``. ``review["reviewer"]`` becomes the reviewers of the parts it holds. Returns
     (keep review_edits.geojson, keep review_tissue_classes.png)."""
+    review["dropped"] = ""
     if not (folder / REVIEW_NAME).is_file():
         return False, False
     old, refused = read_review(folder)
@@ -285,31 +311,37 @@ def _merge_earlier(folder: Path, review: dict[str, Any]) -> tuple[bool, bool]:
     old_nuclei = old is not None and old.get("ki67_metrics") is not None
     old_tissue = old is not None and bool(old.get("tissue_classes"))
     lost = [p for p, o, n in (("nuclei", old_nuclei, has_nuclei), ("tissue", old_tissue, has_tissue)) if o and not n]
-    if refused or old is None or not lost:
-        review["dropped"] = f"the earlier review is replaced ({refused})" if refused else ""
+    if refused:
+        review["dropped"] = f"the earlier review is replaced ({refused})"
+        return False, False
+    if old is None or not lost:
+        return False, False
+    by = {p: _part_by(old, p) for p in lost}
+    words = ", ".join(f"{p} ({by[p][0] or 'reviewer not named'}, {str(by[p][1] or '')[:10]})" for p in lost)
+    if replace:
+        review["dropped"] = f"replaced the earlier review whole: its {words} not kept (--replace)"
         return False, False
     if old.get("note"):
         review["dropped"] = f"the earlier review's {lost[0]} part was made on an earlier result; not kept"
         return False, False
-    review["dropped"] = ""
-    when = {"reviewer": old.get("reviewer"), "reviewed_at": old.get("reviewed_at")}
-    names = [n for n in (old.get("reviewer"), review["reviewer"]) if n]
-    review["reviewer"] = ", ".join(dict.fromkeys(names)) or None
-    if lost == ["nuclei"]:  # this review corrects tissue only: the earlier nuclei (and their edits file) stay
+    (part,) = lost  # a review holds at least one part, so one part of the earlier one is kept
+    name, when = by[part]
+    if part == "nuclei":  # this review corrects tissue only: the earlier nuclei (and their edits file) stay
         review["tissue_classes"] = {**review["tissue_classes"], "edits_file": review["edits_file"],
-                                    "edits_sha256": review["edits_sha256"], "reviewer": names[-1] if names else None,
-                                    "reviewed_at": review["reviewed_at"]}
+                                    "edits_sha256": review["edits_sha256"]}
         review.update({k: old.get(k) for k in _KI67_PART})
-        review["merged"] = {"kept": "nuclei", **when, "edits_file": old.get("edits_file")}
-        return True, False
-    tissue = dict(old["tissue_classes"])  # this review holds nuclei only: the earlier tissue corrections stay
-    tissue.setdefault("edits_file", old.get("edits_file"))
-    tissue.setdefault("edits_sha256", old.get("edits_sha256"))
-    tissue.setdefault("reviewer", old.get("reviewer"))
-    tissue.setdefault("reviewed_at", old.get("reviewed_at"))
-    review.update(tissue_classes=tissue, tissue_map_sha256=old.get("tissue_map_sha256"))
-    review["merged"] = {"kept": "tissue", **when, "edits_file": tissue.get("edits_file")}
-    return False, True
+        review.update(nuclei_reviewer=name, nuclei_reviewed_at=when)
+        review["merged"] = {"kept": "nuclei", "reviewer": name, "reviewed_at": when, "edits_file": old.get("edits_file")}
+    else:  # this review holds nuclei only: the earlier tissue corrections stay
+        tissue = dict(old["tissue_classes"])
+        tissue.setdefault("edits_file", old.get("edits_file"))
+        tissue.setdefault("edits_sha256", old.get("edits_sha256"))
+        tissue.update(reviewer=name, reviewed_at=when)
+        review.update(tissue_classes=tissue, tissue_map_sha256=old.get("tissue_map_sha256"))
+        review["merged"] = {"kept": "tissue", "reviewer": name, "reviewed_at": when, "edits_file": tissue.get("edits_file")}
+    names = [review.get("nuclei_reviewer"), review["tissue_classes"].get("reviewer")]
+    review["reviewer"] = ", ".join(dict.fromkeys(n for n in names if n)) or None
+    return part == "nuclei", part == "tissue"
 
 
 def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapping[str, Any]], edits: str,
@@ -318,19 +350,17 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
     """The tissue part of a review, its corrected map (PNG bytes) and the annotations not read (regions of a file
     with nuclei, unless ``read_annotations``): the areas painted in napari as given (``painted`` with its map),
     else the edits' classified annotations applied to the result's class map."""
-    from ._geojson_read import feature_kind
     from ._review_tissue import (
         area_annotations,
         class_map_png,
+        classified_annotations,
         paint_annotations,
         read_class_map,
         reviewed_class_areas,
     )
 
     if not read_annotations:
-        ignored = sum(1 for f in features if feature_kind(f) not in ("detection", "tile")
-                      and isinstance(f.get("geometry"), Mapping)
-                      and f["geometry"].get("type") in ("Polygon", "MultiPolygon", "GeometryCollection"))
+        ignored = classified_annotations(features)  # an unclassified one (QuPath's "Image") is no correction anyway
         features = []
     else:
         ignored = 0

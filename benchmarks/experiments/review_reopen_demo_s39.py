@@ -89,7 +89,7 @@ def shots(out: Path, where: Path) -> None:
     for folder, name in ((he, "h5_reopen_he_necrosis.png"), (ki1, "h5_reopen_ki67.png")):
         viewer = napari.Viewer(show=True)
         viewer.window.resize(1600, 1000)
-        viewer.open(str(folder), plugin="mmnst-path-napari")
+        viewer.open(str(folder / "result.json"), plugin="mmnst-path-napari")  # the reader opens result.json, not the folder
         get_app_model().commands.execute_command("mmnst-path-napari.review_widget").result()
         get_app_model().commands.execute_command("mmnst-path-napari.export_widget").result()
         for _ in range(20):

@@ -51,6 +51,9 @@ def register(subparsers: Any) -> None:
                    help="read the classified annotations of an edits file that also holds nuclei as tissue "
                         "corrections (by default they are regions round the nuclei, such as QuPath's Tumor "
                         "outline, and are skipped)")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the folder's earlier review whole (by default a review of nuclei only or of tissue "
+                        "only keeps the other part of the earlier review; stdout says which part was kept, by whom)")
     p.set_defaults(func=run_review)
     r = subparsers.add_parser(
         "report",
@@ -93,7 +96,7 @@ def run_review(args: argparse.Namespace) -> int:
 
     try:
         review = write_review(args.folder, args.edits, reviewer=args.reviewer, image=args.image,
-                              tissue_annotations=args.tissue_annotations)
+                              tissue_annotations=args.tissue_annotations, replace=args.replace)
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path: error: review: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
@@ -114,7 +117,7 @@ def run_review(args: argparse.Namespace) -> int:
     merged = review.get("merged")
     if merged:
         parts.append(f"kept the earlier review's {merged['kept']} ({merged.get('reviewer') or 'reviewer not named'}, "
-                     f"{str(merged.get('reviewed_at') or '')[:10]})")
+                     f"{str(merged.get('reviewed_at') or '')[:10]}; --replace drops it)")
     if review.get("dropped"):
         parts.append(str(review["dropped"]))
     print(f"{args.folder}: {'; '.join(parts)}; wrote review.json. Rebuild the report: "

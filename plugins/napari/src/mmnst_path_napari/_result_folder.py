@@ -123,6 +123,8 @@ def _class_layer(folder: Path, doc: dict[str, Any], cmap: dict[str, Any], review
               "name": name}
     data = class_map_layer(labels, **kwargs)
     run = np.asarray(class_map_layer(cmap["labels"], **kwargs)[0])
+    # labels_at_open: what Export compares with to know whether the reviewer changed the map since opening it
     data[1]["metadata"]["mmnst_path"].update(areas=areas or at_run, areas_at_run=at_run, labels_at_run=run,
+                                             labels_at_open=np.array(data[0], copy=True),
                                              shape=tuple(cmap["shape"]), mpp=cmap["mpp"], **shared)
     return data

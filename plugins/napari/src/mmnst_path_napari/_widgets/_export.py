@@ -192,12 +192,15 @@ def _source(layer: Any) -> str | None:
     return str(path) if path and not Path(path).is_dir() else None
 
 
-def painted_classes(viewer: Any, folder: str | Path | None = None) -> tuple[dict[str, Any] | None, Any]:
+def painted_classes(viewer: Any, folder: str | Path | None = None, *,
+                    since_open: bool = False) -> tuple[dict[str, Any] | None, Any]:
     """The class areas of the run's tissue class layer when the reviewer painted it (None otherwise), and
     that layer (None when there is none). With ``folder``, the layer read from that result folder (or, when no
     layer was read from it, the one layer of an Analyze run); a layer read from another folder is never taken,
     and two candidates raise ValueError. A layer read from a result folder (it records the slide's ``shape``)
-    is counted now (:func:`painted_areas`): painted since, or as its review corrected it."""
+    is counted now (:func:`painted_areas`): painted since, or as its review corrected it. With ``since_open``
+    (a review to save) such a layer counts only when painted since it was opened (:func:`edited_since_open`):
+    then even a map painted back to the run's (``changed_blocks`` 0: the earlier correction undone)."""
     from .._classmap import painted_areas
 
     layers = [lay for lay in viewer.layers if isinstance(lay.metadata, dict)
@@ -213,8 +216,19 @@ def painted_classes(viewer: Any, folder: str | Path | None = None) -> tuple[dict
     for lay in layers:
         meta = lay.metadata["mmnst_path"]
         areas = painted_areas(lay, shape=meta["shape"], mpp=meta["mpp"]) if "shape" in meta else meta["areas"]
+        if since_open and "labels_at_open" in meta:
+            return (dict(areas) if edited_since_open(lay) else None), lay
         return (dict(areas) if areas.get("changed_blocks") else None), lay
     return None, None
+
+
+def edited_since_open(layer: Any) -> bool:
+    """Whether a tissue class layer read from a result folder was painted since it was opened (its data differs
+    from ``labels_at_open``); False for a layer that does not record it."""
+    meta = layer.metadata.get("mmnst_path", {}) if isinstance(getattr(layer, "metadata", None), dict) else {}
+    if "labels_at_open" not in meta:
+        return False
+    return not np.array_equal(np.asarray(layer.data), np.asarray(meta["labels_at_open"]))
 
 
 def _same_folder(a: Any, b: str | Path) -> bool:
@@ -288,8 +302,13 @@ class ExportWidget(Container):
         layers show (the nuclei's, else the class map's)."""
         from .._result_folder import review_words
 
-        _, classes = painted_classes(self.viewer)
-        for lay in (self.points.value, classes):
+        classes = self._class_layers()
+        folders = {os.path.realpath(str(f)) for f in map(folder_of_layers, classes) if f}
+        if len(folders) > 1:  # several result folders open: only the nuclei layer names the one being reviewed
+            classes = []
+            self.status.value = (f"{len(folders)} result folders open: the review is saved to the folder of the "
+                                 "layers you changed (the nuclei layer's, the painted class map's)")
+        for lay in (self.points.value, *classes[:1]):
             meta = lay.metadata.get("mmnst_path", {}) if lay is not None and isinstance(lay.metadata, dict) else {}
             if meta.get("result_folder"):
                 self.result_folder.value = Path(meta["result_folder"])
@@ -367,19 +386,56 @@ class ExportWidget(Container):
         return [lay for lay in self.viewer.layers if isinstance(lay.metadata, dict)
                 and lay.metadata.get("mmnst_path", {}).get("kind") == "tissue classes"]
 
+    def _target_folder(self) -> Path:
+        """The result folder the review goes to: the folder the layers being saved were read from (the nuclei
+        layer's, a class layer's painted since it was opened); *result folder* when no layer names one. Raises
+        ValueError when those layers come from two folders or *result folder* names another one."""
+        chosen = self.result_folder.value
+        chosen = Path(chosen) if str(chosen) and str(chosen) != "." else None
+        own: dict[str, tuple[Path, str]] = {}
+        nuclei = folder_of_layers(self.points.value)
+        if nuclei is not None:
+            own[os.path.realpath(nuclei)] = (nuclei, f"the nuclei layer {self.points.value.name!r}")
+        for lay in self._class_layers():
+            f = folder_of_layers(lay)
+            if f is not None and edited_since_open(lay):
+                own.setdefault(os.path.realpath(f), (f, f"the tissue class layer {lay.name!r} painted"))
+        if len(own) > 1:
+            said = "; ".join(f"{what} is {f.name}'s" for f, what in own.values())
+            msg = (f"the layers being saved come from {len(own)} result folders ({said}): save one folder's review "
+                   "at a time (choose that folder's nuclei layer)")
+            raise ValueError(msg)
+        if own:
+            ((folder, what),) = own.values()
+            if chosen is not None and os.path.realpath(chosen) != os.path.realpath(folder):
+                msg = (f"result folder is {str(chosen)!r}, but {what} was read from {str(folder)!r}: choose "
+                       f"{folder.name} (or that folder's layers)")
+                raise ValueError(msg)
+            return folder
+        if chosen is not None:
+            return chosen
+        folders = {str(folder_of_layers(lay)) for lay in self._class_layers() if folder_of_layers(lay)}
+        return Path(folders.pop()) if len(folders) == 1 else Path()  # two folders' maps: not guessed
+
     def save_review(self) -> dict[str, Any] | None:
-        """Save the nuclei layer as the review of the result folder (:func:`save_review`); the status line says
-        the reviewed index, or why the review was refused."""
-        folder = self.result_folder.value
-        if not str(folder) or str(folder) == ".":  # a folder opened in napari: its layers know it
-            folders = {str(folder_of_layers(lay)) for lay in self._class_layers() if folder_of_layers(lay)}
-            only = Path(folders.pop()) if len(folders) == 1 else None  # two folders' maps: not guessed
-            folder = folder_of_layers(self.points.value) or only or folder
-        known = bool(str(folder)) and str(folder) != "."
+        """Save the nuclei layer (and the class map painted since it was opened) as the review of the result folder
+        they were read from (:func:`save_review`); the status line says the reviewed index, what of an earlier
+        review was kept or replaced, or why the review was refused."""
         try:
-            painted, classes_layer = painted_classes(self.viewer, folder if known else None)
+            folder = self._target_folder()
         except ValueError as exc:
             self.status.value = f"review not saved: {exc}"
+            return None
+        known = bool(str(folder)) and str(folder) != "."
+        try:
+            painted, classes_layer = painted_classes(self.viewer, folder if known else None, since_open=True)
+        except ValueError as exc:
+            self.status.value = f"review not saved: {exc}"
+            return None
+        if self.points.value is None and painted is None and classes_layer is not None and known \
+                and "labels_at_open" in classes_layer.metadata.get("mmnst_path", {}):
+            self.status.value = (f"review not saved: the class map of {Path(folder).name} is unchanged since it was "
+                                 "opened (its review stays as it is): paint it, or choose a nuclei layer")
             return None
         if (self.points.value is None and painted is None) or not known:
             self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"
@@ -395,8 +451,17 @@ class ExportWidget(Container):
         if m is not None:
             parts.append(f"Ki67 {m['index_pct']:.1f} % ({m['positive']} / {m['denominator']})")
         if tissue:
-            parts.append(f"necrosis {tissue['pct_of_tissue'].get('necrosis', float('nan')):.1f} % of tissue "
-                         f"({tissue['changed_blocks']} blocks changed)")
+            pct = tissue["pct_of_tissue"]
+            shown = (f"necrosis {pct['necrosis']:.1f} %" if pct.get("necrosis") is not None else
+                     ", ".join(f"{c} {v:.1f} %" for c, v in pct.items() if v is not None and v == v and v > 0))
+            parts.append(f"{shown} of tissue ({tissue['changed_blocks']} blocks changed"
+                         + ("; the run's class map: an earlier correction undone" if not tissue["changed_blocks"]
+                            else "") + ")")
+        merged = review.get("merged")
+        if merged:
+            parts.append(f"kept the earlier review's {merged['kept']} ({merged.get('reviewer') or 'reviewer not named'})")
+        if review.get("dropped"):
+            parts.append(str(review["dropped"]))
         self.status.value = (f"review saved in {Path(folder).name}: {'; '.join(parts)}; mmnst-path report "
                              f"{Path(folder).parent} rebuilds the report")
         return review
