@@ -128,6 +128,8 @@ def class_map_layer(
         "name": name,
         "opacity": opacity,
         "colormap": class_colormap(colours, classes=classes),
+        # the class name beside the label value in the status bar on hover ("2; class: stroma"), not the number alone
+        "features": {"index": list(range(len(classes) + 1)), "class": ["not analysed", *map(str, classes)]},
         "metadata": {
             "mmnst_path": {
                 "kind": "tissue classes",
