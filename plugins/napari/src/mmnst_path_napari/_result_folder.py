@@ -15,6 +15,7 @@ areas :func:`mmnst_path._review_tissue.reviewed_class_areas` gives from the run,
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,11 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
     layers: list[LayerData] = []
     source = Path(str((doc.get("source") or {}).get("path") or ""))
     if image and source.is_file():
-        for data in read_slide(source):  # its metadata names its file (napari's layer source: the folder)
+        with warnings.catch_warnings():
+            if mpp:  # the file's unknown pixel size is the result's (the --mpp it was measured at): not a warning
+                warnings.filterwarnings("ignore", message=".*microns per pixel unknown")
+            slide_layers = read_slide(source)
+        for data in slide_layers:  # its metadata names its file (napari's layer source: the folder)
             meta = data[1]["metadata"]["mmnst_path"]
             if meta.get("mpp") is None and mpp:  # a tile without pixel size in its file: the --mpp it was measured at
                 meta.update(mpp=mpp, mpp_source="result.json")
