@@ -41,3 +41,14 @@ def button(widget: Any, text: str) -> Any:
     walk(widget)
     assert len(found) == 1, text
     return found[0]
+
+
+def open_plugin_widget(viewer: Any, name: str, plugin: str = "mmnst-path-napari") -> Any:
+    """A widget opened as from Plugins > mmnst_path > ``name`` (its command in napari's app model); the dock widget
+    it added."""
+    from napari._app_model import get_app_model
+
+    before = set(viewer.window.dock_widgets)
+    get_app_model().commands.execute_command(f"{plugin}.{name}").result()
+    (new,) = set(viewer.window.dock_widgets) - before
+    return viewer.window.dock_widgets[new]

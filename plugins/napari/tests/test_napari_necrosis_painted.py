@@ -12,19 +12,11 @@ import json
 
 import numpy as np
 import pytest
+from napari_helpers import open_plugin_widget as _open
 
 pytestmark = pytest.mark.napari
 
 PLUGIN = "mmnst-path-napari"
-
-
-def _open(viewer, name: str):  # type: ignore[no-untyped-def]
-    from napari._app_model import get_app_model
-
-    before = set(viewer.window.dock_widgets)
-    get_app_model().commands.execute_command(f"{PLUGIN}.{name}").result()
-    (new,) = set(viewer.window.dock_widgets) - before
-    return viewer.window.dock_widgets[new]
 
 
 def test_painted_necrosis_reaches_the_panel_and_the_exported_json(make_napari_viewer, qtbot, sample_tiles,

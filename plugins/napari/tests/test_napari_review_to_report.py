@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from napari_helpers import button
+from napari_helpers import open_plugin_widget as _open
 
 from mmnst_path.cli import main
 from mmnst_path.review import REVIEW_NAME
@@ -27,16 +28,6 @@ pytestmark = pytest.mark.napari
 
 PLUGIN = "mmnst-path-napari"
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_tiles"
-
-
-def _open(viewer, name: str):  # type: ignore[no-untyped-def]
-    """A widget opened as from Plugins > mmnst_path > ``name`` (its command)."""
-    from napari._app_model import get_app_model
-
-    before = set(viewer.window.dock_widgets)
-    get_app_model().commands.execute_command(f"{PLUGIN}.{name}").result()
-    (new,) = set(viewer.window.dock_widgets) - before
-    return viewer.window.dock_widgets[new]
 
 
 def _quantified(tmp_path: Path) -> tuple[Path, Path, Path]:

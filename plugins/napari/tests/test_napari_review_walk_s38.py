@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from mmnst_path_napari._layers import CLASS_COLORS, points_layer
 from napari_helpers import button
+from napari_helpers import open_plugin_widget as _open
 
 from mmnst_path.aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from mmnst_path.geojson import Roi, feature_collection_chunks
@@ -65,16 +66,6 @@ def _notices() -> list[str]:
     seen: list[str] = []
     notification_manager.notification_ready.connect(lambda n: seen.append(str(n.message)))
     return seen
-
-
-def _open(viewer, name: str):  # type: ignore[no-untyped-def]
-    """A widget opened as from Plugins > mmnst_path > ``name`` (its command)."""
-    from napari._app_model import get_app_model
-
-    before = set(viewer.window.dock_widgets)
-    get_app_model().commands.execute_command(f"{PLUGIN}.{name}").result()
-    (new,) = set(viewer.window.dock_widgets) - before
-    return viewer.window.dock_widgets[new]
 
 
 def _viewer(make_napari_viewer, tmp_path: Path, cells: CellTable):  # type: ignore[no-untyped-def]
