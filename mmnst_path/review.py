@@ -319,7 +319,7 @@ def _merge_earlier(folder: Path, review: dict[str, Any], *, replace: bool = Fals
     by = {p: _part_by(old, p) for p in lost}
     words = ", ".join(f"{p} ({by[p][0] or 'reviewer not named'}, {str(by[p][1] or '')[:10]})" for p in lost)
     if replace:
-        review["dropped"] = f"replaced the earlier review whole: its {words} not kept (--replace)"
+        review["dropped"] = f"replaced the earlier review whole: its {words} not kept (replace asked)"
         return False, False
     if old.get("note"):
         review["dropped"] = f"the earlier review's {lost[0]} part was made on an earlier result; not kept"

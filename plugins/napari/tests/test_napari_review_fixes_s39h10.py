@@ -128,11 +128,23 @@ def test_reader_is_registered_for_result_json_not_for_every_folder(tmp_path):
     layers = viewer.open(str(folder / "result.json"), plugin=None)
     assert [lay.name for lay in layers][-1] == "tissue classes"
     assert any(lay.name == "a.tif" for lay in layers)
-    # a result.json that is not a quantify result is not claimed
+    # a result.json that is not a quantify result is refused with its reason (session 40: before, napari said only
+    # that no reader could open it); a folder that is not a result is not claimed
+    from mmnst_path.errors import ConfigError
+
     other = tmp_path / "notquant"
     other.mkdir()
     (other / "result.json").write_text("[1, 2, 3]", encoding="utf-8")
-    assert napari_get_reader(str(other / "result.json")) is None
+    with pytest.raises(ConfigError, match=r"notquant.*result\.json' is not a JSON object"):
+        napari_get_reader(str(other / "result.json"))(str(other / "result.json"))
+    (other / "result.json").write_text('{"metrics": {}}', encoding="utf-8")
+    from napari.errors import ReaderPluginError
+
+    with pytest.raises(ReaderPluginError, match="no 'schema_version': it was not written by mmnst-path quantify"):
+        viewer.open(str(other / "result.json"), plugin=None)
+    (other / "result.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not JSON"):
+        napari_get_reader(str(other / "result.json"))(str(other / "result.json"))
     assert napari_get_reader(str(other)) is None
 
 

@@ -250,11 +250,20 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable[[Any], list[LayerDa
         return None
     one = Path(paths[0])
     if len(paths) == 1 and (one.is_dir() or one.name == "result.json"):  # a quantify result (OUT/<input>)
-        from ._result_folder import is_result_folder, read_result_folder
+        from ._result_folder import read_result_folder, result_folder_problem
 
         folder = one if one.is_dir() else one.parent
-        if not is_result_folder(folder):
-            return None
+        problem = result_folder_problem(folder)
+        if problem is not None and one.is_dir():
+            return None  # another folder: napari's other readers may open it
+        if problem is not None:  # a result.json that is not a quantify result: say why, not "no reader"
+
+            def _refuse(_path: Any) -> list[LayerData]:
+                from mmnst_path.errors import ConfigError
+
+                raise ConfigError(f"mmnst_path cannot open it as a quantify result: {problem}")
+
+            return _refuse
 
         def _read_folder(_path: Any) -> list[LayerData]:
             follow_current_viewer()

@@ -23,18 +23,51 @@ import numpy as np
 
 from ._layers import LayerData
 
-__all__ = ["is_result_folder", "read_result_folder", "review_words"]
+__all__ = ["is_result_folder", "nuclei_fingerprint", "read_result_folder", "result_folder_problem", "review_words"]
 
 
 def is_result_folder(path: str | Path) -> bool:
     """True for a folder holding a quantify ``result.json`` (a JSON object with ``schema_version`` and the
     measured image's ``source.sha256``)."""
+    return result_folder_problem(path) is None
+
+
+def result_folder_problem(path: str | Path) -> str | None:
+    """Why ``path`` (a folder) is not a quantify result folder, in a few words naming its result.json (no such
+    file, not JSON, not an object, no ``schema_version``, no measured image ``source.sha256``); None when it is."""
+    file = Path(path) / "result.json"
     try:
-        doc = json.loads((Path(path) / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (isinstance(doc, dict) and "schema_version" in doc and isinstance(doc.get("source"), dict)
-            and bool(doc["source"].get("sha256")))
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{str(Path(path))!r} holds no result.json"
+    except OSError as exc:
+        return f"{str(file)!r} cannot be read ({exc.strerror or exc})"
+    except ValueError as exc:
+        return f"{str(file)!r} is not JSON ({exc})"
+    if not isinstance(doc, dict):
+        return f"{str(file)!r} is not a JSON object"
+    if "schema_version" not in doc:
+        return (f"{str(file)!r} has no 'schema_version': it was not written by mmnst-path quantify (a quantify "
+                "result folder is OUT/<input> of mmnst-path quantify)")
+    if not (isinstance(doc.get("source"), dict) and doc["source"].get("sha256")):
+        return f"{str(file)!r} names no measured image (source.sha256): it is not a quantify result"
+    return None
+
+
+def nuclei_fingerprint(data: Any, features: Any) -> str:
+    """A digest of a nuclei layer's points and per-point features (every column, compared as text, so napari's
+    categorical columns equal the strings they were read as): equal digests mean no nucleus was added, deleted,
+    moved or reclassified."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256(np.ascontiguousarray(np.asarray(data, np.float64)).tobytes())
+    table = pd.DataFrame(features)
+    for name in sorted(map(str, table.columns)):
+        digest.update(name.encode())
+        digest.update("\x1f".join(str(v) for v in table[name].tolist()).encode())
+    return digest.hexdigest()
 
 
 def review_words(review: dict[str, Any] | None) -> str:
@@ -97,6 +130,8 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
             data = points_layer(cells, mpp=mpp, name=f"nuclei {words}" if reviewed_nuclei else "nuclei")
             data[1]["metadata"]["mmnst_path"].update(ki67_stains=stains, file=str(nuclei_file),
                                                      bin_thresholds_od=bin_thresholds(doc.get("config")), **shared)
+            if reviewed_nuclei:  # saved unchanged, these stay the earlier reviewer's (Export keeps them)
+                data[1]["metadata"]["mmnst_path"]["nuclei_at_open"] = nuclei_fingerprint(data[0], data[1]["features"])
             layers.append(data)
     cmap = read_class_map(folder, doc)
     if cmap is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, PushButton
 
 from mmnst_path.errors import MmnstPathError
 from mmnst_path.geojson import Roi
@@ -37,6 +37,7 @@ __all__ = [
     "result_folder_of",
     "save_review",
     "shapes_rois",
+    "unchanged_reviewed_nuclei",
 ]
 
 
@@ -154,13 +155,14 @@ def result_folder_of(path: str | Path) -> Path | None:
 
 
 def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None, image: Any = None,
-                tissue_classes: Any = None, classes_layer: Any = None) -> dict[str, Any]:
+                tissue_classes: Any = None, classes_layer: Any = None, replace: bool = False) -> dict[str, Any]:
     """Save the reviewed nuclei (``points``, None for a tissue-only review) and the painted class map
     (``tissue_classes`` areas of ``classes_layer``) as the review of a quantify result folder (``review.json``,
     ``review_edits.geojson`` and ``review_tissue_classes.png`` beside its result.json, which is not changed): the
     edits as Review's *save edits* writes them, then :func:`mmnst_path.review.write_review`, which computes the
     reviewed counts from them as ``mmnst-path review`` does and checks the slide (``image``'s file, else
-    result.json's) is the measured one."""
+    result.json's) is the measured one. With ``replace`` the review replaces an earlier one whole (as
+    ``mmnst-path review --replace``); else the earlier review's other part is kept."""
     import os
     import tempfile
 
@@ -178,7 +180,7 @@ def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None,
         if tissue_classes is not None and classes_layer is not None:  # layer value k + 1 is class k
             painted_map = np.asarray(classes_layer.data).astype(np.int16) - 1
         return write_review(folder, tmp, reviewer=reviewer, image=_source(image), tissue_classes=tissue_classes,
-                            tissue_map=painted_map)
+                            tissue_map=painted_map, replace=replace)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -229,6 +231,19 @@ def edited_since_open(layer: Any) -> bool:
     if "labels_at_open" not in meta:
         return False
     return not np.array_equal(np.asarray(layer.data), np.asarray(meta["labels_at_open"]))
+
+
+def unchanged_reviewed_nuclei(layer: Any) -> str | None:
+    """"reviewed by Dr A, 2026-12-07" when ``layer`` is a reviewed result's nuclei layer (opened from its folder)
+    with no nucleus added, deleted, moved or reclassified since it was opened; None otherwise (edited, not a
+    reviewed layer, no layer)."""
+    from .._result_folder import nuclei_fingerprint, review_words
+
+    meta = layer.metadata.get("mmnst_path", {}) if isinstance(getattr(layer, "metadata", None), dict) else {}
+    at_open = meta.get("nuclei_at_open")
+    if not at_open or nuclei_fingerprint(layer.data, layer.features) != at_open:
+        return None
+    return review_words(meta.get("review")) or "reviewed"
 
 
 def _same_folder(a: Any, b: str | Path) -> bool:
@@ -285,11 +300,13 @@ class ExportWidget(Container):
         self.result_folder = FileEdit(label="result folder", mode="d")
         self.reviewer = LineEdit(label="reviewer", value="")
         self.review_button = PushButton(text="save review to result folder")
+        # as `mmnst-path review --replace`: the new review replaces the earlier one whole (nothing of it kept)
+        self.replace = CheckBox(text="replace the earlier review", value=False)
         super().__init__(
             widgets=[self.points, self.rois, self.kind, self.out, self.save_button, self.inp, self.import_button,
                      self.result_folder,
                      Container(widgets=[self.reviewer, self.review_button], layout="horizontal", labels=False),
-                     self.status]
+                     self.replace, self.status]
         )  # fmt: skip
         self.review_button.changed.connect(lambda *_: self.save_review())
         self.points.changed.connect(self._follow_folder)
@@ -432,18 +449,27 @@ class ExportWidget(Container):
         except ValueError as exc:
             self.status.value = f"review not saved: {exc}"
             return None
-        if self.points.value is None and painted is None and classes_layer is not None and known \
+        points, kept = self.points.value, unchanged_reviewed_nuclei(self.points.value)
+        if kept is not None and not self.replace.value:  # a reopened review's nuclei, not edited: they stay
+            # that reviewer's, not re-signed (replacing the earlier review whole, the saver takes them over)
+            points = None
+            if painted is None and known:
+                self.status.value = (f"review not saved: nothing changed since {Path(folder).name} was opened: its "
+                                     f"nuclei ({kept}) and class map stay as they are; edit a nucleus or paint the "
+                                     "class map to save a new review")
+                return None
+        if points is None and painted is None and classes_layer is not None and known \
                 and "labels_at_open" in classes_layer.metadata.get("mmnst_path", {}):
             self.status.value = (f"review not saved: the class map of {Path(folder).name} is unchanged since it was "
                                  "opened (its review stays as it is): paint it, or choose a nuclei layer")
             return None
-        if (self.points.value is None and painted is None) or not known:
+        if (points is None and painted is None) or not known:
             self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"
             return None
         try:
-            review = save_review(self.points.value, folder, reviewer=self.reviewer.value or None,
+            review = save_review(points, folder, reviewer=self.reviewer.value or None,
                                  image=slide_of_folder(rgb_image_layers(self.viewer), folder),
-                                 tissue_classes=painted, classes_layer=classes_layer)
+                                 tissue_classes=painted, classes_layer=classes_layer, replace=self.replace.value)
         except (MmnstPathError, ValueError, OSError) as exc:  # the one line: another slide, no result.json...
             self.status.value = f"review not saved: {exc}"
             return None
