@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .quantify._ki67_counts import STROMA_MIN_NUCLEI, STROMA_SHARE_PCT
+from .quantify._ki67_stains import CHROMOGENS
 
 __all__ = [
     "MARKER_LABELS",
@@ -23,6 +24,7 @@ __all__ = [
     "STROMA_WARN_PCT",
     "melanocytic_text",
     "near_black_warning",
+    "not_measured_reasons",
     "nothing_measured",
     "pigment_warning",
     "qc_warnings",
@@ -204,6 +206,23 @@ def nothing_measured(row: Mapping[str, Any]) -> bool:
     """Whether an ok summary row found no tissue (``tissue_area_mm2`` 0): none of its measures ran on anything."""
     area = row.get("tissue_area_mm2")
     return row.get("status") == "ok" and isinstance(area, numbers.Real) and not isinstance(area, bool) and area == 0
+
+
+def not_measured_reasons(row: Mapping[str, Any]) -> dict[str, str]:
+    """Why the Ki67 index or the necrosis % of an ok row with tissue is "–": its stains lack what the measure reads
+    (``{"ki67": "no chromogen in H&E (Ki67 is read on IHC)"}``, ``{"necrosis": "no eosin in H-DAB (necrosis is
+    read on H&E)"}``); empty when the row's stains are not known, both were measured, or nothing was
+    (:func:`nothing_measured` says that)."""
+    names = [str(n).lower() for n in row.get("stain_names") or []]
+    if row.get("status") != "ok" or nothing_measured(row) or not names:
+        return {}
+    stains = str(row.get("stains") or "+".join(names))
+    out = {}
+    if row.get("ki67_denominator") is None and not set(names) & set(CHROMOGENS):
+        out["ki67"] = f"no chromogen in {stains} (Ki67 is read on IHC)"
+    if row.get("necrosis_fraction_pct") is None and "eosin" not in names:
+        out["necrosis"] = f"no eosin in {stains} (necrosis is read on H&E)"
+    return out
 
 
 def shown_row(row: Mapping[str, Any]) -> dict[str, Any]:

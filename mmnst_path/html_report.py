@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ._picture_style import area_text, class_display_colour
+from ._qc_text import not_measured_reasons
 from .report import (
     NO_TISSUE_TEXT,
     error_text,
@@ -207,7 +208,8 @@ def _necrosis(r: Mapping[str, Any]) -> str:
     metrics, so also without a tissue model), when necrosis was measured."""
     area = _num(r.get("necrosis_area_mm2"))
     if area is None:
-        return ""
+        why = not_measured_reasons(r).get("necrosis")
+        return f'<div class="ci rule">not measured: {html.escape(why)}</div>' if why else ""
     return (f'<div class="ci" data-col="necrosis_area_mm2" data-value="{area!r}">'
             f"{_of_tissue(r, 'necrosis_tissue_mm2')}; {area_text(area)}</div>")
 
@@ -249,7 +251,8 @@ def _of_tissue(r: Mapping[str, Any], base_col: str) -> str:
 #: The page key's words on the two necrosis figures: the same necrotic area over two bases.
 CLASSES_KEY = ("tissue classes: area and % of the classed area (all the class map did not call background, "
                "pale areas included); its necrosis is the area under necrosis %, over this wider base, "
-               "so its % can be lower")
+               "so its % can be lower; its tumour is viable cellular tissue as the classifier reads it "
+               "(epidermis, epithelium and glands included: not a diagnosis)")
 
 
 def _classes(r: Mapping[str, Any]) -> str:

@@ -247,6 +247,21 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     Console(soft_wrap=False, width=max(120, os.get_terminal_size(sys.stdout.fileno()).columns if terminal else 160)).print(table)
     if caption and not terminal:
         print(caption)
+    for line in _not_measured_lines(rows):
+        print(line)
+
+
+def _not_measured_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per measure a "–" in the table stands for because the input's stains lack what it reads
+    ("–  necrosis not measured on ki67_a.tif, ki67_b.tif: no eosin in H-DAB (necrosis is read on H&E)")."""
+    from .._qc_text import not_measured_reasons
+
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        for measure, why in not_measured_reasons(r).items():
+            grouped.setdefault((measure, why), []).append(Path(str(r["input"])).name)
+    label = {"ki67": "Ki67", "necrosis": "necrosis"}
+    return [f"–  {label.get(m, m)} not measured on {', '.join(names)}: {why}" for (m, why), names in grouped.items()]
 
 
 def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
