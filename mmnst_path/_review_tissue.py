@@ -68,7 +68,10 @@ def reviewed_class_areas(classes: Sequence[str], areas_at_run: Mapping[str, floa
     the run measured for its class in that block: the class's run area over the (edge-weighted) blocks the grid
     gives it, times the block's weight. Area is conserved (all of a class's blocks changed moves all of its
     area; no clipping); a block the run did not analyse that is given a class adds its area inside the image,
-    one whose class is erased removes its share. A class with area but no block keeps its area.
+    one whose class is erased removes its share. A class with area but no block of its own (a small class the
+    per-pixel fractions give area inside other classes' blocks) has that area spread over the run's tissue blocks
+    (over every analysed block for a class outside the tissue) by their weight: a changed block moves its share
+    too, so annotating all the tissue as one class gives 100 % of it.
 
     Parameters
     ----------
@@ -117,10 +120,35 @@ def reviewed_class_areas(classes: Sequence[str], areas_at_run: Mapping[str, floa
                 area[name] = area.get(name, 0.0) + float(area_at(areas_at_run, classes[j])) * to_k / held
         unclassed = float(weight[changed & (now == k) & ((before < 0) | (before >= len(classes)))].sum())
         area[name] = area.get(name, 0.0) + unclassed * block_mm2  # a block the run did not analyse: its full area
+    _move_blockless(area, classes, areas_at_run, before, now, weight)
     tissue = sum(a for name, a in area.items() if name not in NOT_TISSUE)
     pct = {name: (100.0 * a / tissue if tissue > 0 and name not in NOT_TISSUE else math.nan)
            for name, a in area.items()}  # fmt: skip
     return {"area_mm2": area, "pct_of_tissue": pct, "tissue_mm2": tissue, "changed_blocks": int(changed.sum())}
+
+
+def _move_blockless(area: dict[str, float], classes: Sequence[str], areas_at_run: Mapping[str, float], before: Any,
+                    now: Any, weight: Any) -> None:
+    """Move, in ``area``, the run area of every class without a block of its own: spread over the run's tissue
+    blocks (every analysed block for a non-tissue class) by weight, each changed block's share goes to its new
+    class (or leaves, for a block whose class was erased)."""
+    n = len(classes)
+    analysed = (before >= 0) & (before < n)
+    tissue_blocks = analysed & ~np.isin(before, [k for k, c in enumerate(classes) if c in NOT_TISSUE])
+    changed = before != now
+    for k, name in enumerate(classes):
+        run_area = area_at(areas_at_run, name)
+        if run_area <= 0 or bool((before == k).any()):
+            continue
+        over = tissue_blocks if name not in NOT_TISSUE else analysed
+        total = float(weight[over].sum())
+        if total <= 0:
+            continue
+        area[name] = area.get(name, 0.0) - run_area * float(weight[over & changed].sum()) / total
+        for j, other in enumerate(classes):
+            to_j = float(weight[over & changed & (now == j)].sum())
+            if to_j > 0:
+                area[other] = area.get(other, 0.0) + run_area * to_j / total
 
 
 def area_at(areas: Mapping[str, float], name: str) -> float:
@@ -252,20 +280,24 @@ def _inside(ring: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def paint_annotations(labels: Any, polygons: Sequence[tuple[int, Sequence[np.ndarray]]], *, downsample: float,
-                      glass: int | None = None) -> np.ndarray:
+                      glass: int | None = None, shape: Sequence[int] | None = None) -> np.ndarray:
     """The class grid with every block whose centre lies inside a polygon set to its class (file order: a later
     annotation over an earlier one). ``labels``: (M, N) grid; ``polygons``: ``(class index, rings)`` with the
     rings of one annotation (outer and holes, even-odd; one (K, 2) array is one ring) in level-0 (row, col), pixel centres at
     integers; block ``[i, j]`` covers level-0 rows ``i * downsample`` to ``(i + 1) * downsample``. Blocks the
     run did not analyse (negative) and, with ``glass`` (the background class), blocks the run called background
     keep their value under a tissue annotation: an outline drawn round necrosis reclassifies the tissue inside
-    it, not the glass of its holes and edges (an annotation of the background class itself does apply)."""
+    it, not the glass of its holes and edges (an annotation of the background class itself does apply). With
+    the level-0 image ``shape``, a block the image edge cuts is tested at the centre of its part inside the image
+    (its full centre can lie past the edge, where no annotation clipped to the image reaches)."""
     base = np.asarray(labels)
     out = np.array(labels, copy=True)
     fixed = (base < 0) | (base == glass) if glass is not None else base < 0
     d = float(downsample)
-    centre_r = (np.arange(out.shape[0]) + 0.5) * d - 0.5
-    centre_c = (np.arange(out.shape[1]) + 0.5) * d - 0.5
+    centre_r, centre_c = ((np.arange(n) + 0.5) * d - 0.5 for n in out.shape[:2])
+    if shape is not None:  # the inside part's centre: (start + min(end, image edge)) / 2
+        centre_r, centre_c = ((np.arange(n) * d + np.minimum((np.arange(n) + 1) * d, float(edge))) / 2 - 0.5
+                              for n, edge in zip(out.shape[:2], shape[:2], strict=True))
     rows, cols = np.meshgrid(centre_r, centre_c, indexing="ij")
     for k, rings in polygons:
         inside = np.zeros(rows.shape, bool)

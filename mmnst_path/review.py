@@ -383,9 +383,11 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
     else:
         _inside_image(polygons, cmap["shape"], cmap["classes"], edits)
         glass = cmap["classes"].index("background") if "background" in cmap["classes"] else None
-        now = paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"], glass=glass)
+        now = paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"], glass=glass,
+                                shape=cmap["shape"])
         kept = 0 if glass is None else int(
-            ((paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"]) != now)).sum())
+            ((paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"], shape=cmap["shape"])
+              != now)).sum())
         tissue = {**reviewed_class_areas(cmap["classes"], cmap["areas"], cmap["labels"], now,
                                          downsample=cmap["downsample"], mpp=cmap["mpp"], shape=cmap["shape"]),
                   "source": "annotations", "annotations": len(polygons), "annotations_skipped": skipped,
