@@ -361,7 +361,7 @@ def render_report(
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}'
             f"{_excluded_note(r) if den is not None else ''}</td>"
-            f"{hot}{_cell(r.get('h_score'), name='h_score')}"
+            f"{hot}{_cell(r.get('h_score'), name='h_score')[:-5]}{_h_score_review(row)}</td>"
             f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
             f"{_melanin_tumour(r)}</td>"
             f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}"
@@ -411,6 +411,15 @@ def _review_note(r: Mapping[str, Any]) -> str:
             f'reviewed: {text}{counts}</div>'
             f'{_ci(r.get("ki67_ci_low_reviewed_pct"), r.get("ki67_ci_high_reviewed_pct"))}'
             f'<div class="ci">by {who}{", " + when if when else ""}</div>{note}')
+
+
+def _h_score_review(r: Mapping[str, Any]) -> str:
+    """Under the measured H-score: the reviewed one (of the reviewed tumour nuclei and their bins), of a row whose
+    review judged the nuclei."""
+    h = _num(r.get("h_score_reviewed"))
+    if r.get("reviewed") != "yes" or h is None:
+        return ""
+    return f'<div class="rev" data-col="h_score_reviewed" data-value="{h!r}">reviewed: {h:.1f}</div>'
 
 
 def _excluded_note(r: Mapping[str, Any]) -> str:

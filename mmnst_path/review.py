@@ -492,7 +492,7 @@ def apply_reviews(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[
             if m is not None:
                 row.update(ki67_index_reviewed_pct=m.get("index_pct"), ki67_ci_low_reviewed_pct=m.get("ci_low_pct"),
                            ki67_ci_high_reviewed_pct=m.get("ci_high_pct"), ki67_positive_reviewed=m.get("positive"),
-                           ki67_denominator_reviewed=m.get("denominator"))
+                           ki67_denominator_reviewed=m.get("denominator"), h_score_reviewed=m.get("h_score"))
             if review.get("tissue_classes"):
                 row.update(tissue_review_row(review["tissue_classes"]))
             row.update(reviewed="yes", reviewer=review.get("reviewer"), reviewed_at=review.get("reviewed_at"),

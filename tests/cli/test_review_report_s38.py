@@ -104,6 +104,13 @@ def test_review_then_report_carries_both_indices(batch: Path, tmp_path: Path,
     assert f"reviewed: {100 * pos / den:.1f} % ({pos} / {den})" in html
     assert "by Dr A" in html
     assert "1 reviewed" in html
+    # the reviewed H-score (session 40): the review's own, in summary.csv and under the measured one in the report
+    h = review["ki67_metrics"]["h_score"]
+    assert 0 < h <= 300
+    assert float(rows["t0"]["h_score_reviewed"]) == pytest.approx(h, abs=1e-4)  # summary.csv's 4 decimals
+    assert rows["t1"]["h_score_reviewed"] == ""
+    assert f'">reviewed: {h:.1f}</div>' in html
+    assert 'data-col="h_score_reviewed"' in html
 
 
 def test_a_review_of_another_image_is_refused_and_the_rest_written(batch: Path, tmp_path: Path,
