@@ -77,6 +77,9 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
     p.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
     p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel of images whose file does not give it")
     p.add_argument("--stains", default=stains, metavar="PRESET", help=f"stains of the images ({stains_help})")
+    p.add_argument("--intended-use", default="", metavar="TEXT", help="the card's intended use (what the model is for)")
+    p.add_argument("--limitations", default="", metavar="TEXT",
+                   help="the card's limitations (stains, tissues, scanners it was not trained on)")
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
@@ -101,7 +104,8 @@ def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
 
     try:
         model = fn(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
-                   progress=lambda line: print(line, file=sys.stderr), **kw)
+                   progress=lambda line: print(line, file=sys.stderr), intended_use=args.intended_use,
+                   limitations=args.limitations, **kw)
         model.save(Path(args.out))
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path train {what}: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -113,9 +117,21 @@ def _report(model: Any, out: str, what: str) -> None:
     from ..classify.train import training_caution
 
     counts = ", ".join(f"{k} {v}" for k, v in model.card["training_counts"].items())
-    val = model.card.get("validation", {}).get("held_out", {}).get("accuracy")
-    held = f"; held-out accuracy {val:.2f}" if val is not None else ""
-    print(f"wrote {out} ({model.model_id}): {counts}{held}")
+    val = model.card.get("validation", {})
+    held = val.get("held_out") or {}
+    text = ""
+    if held.get("accuracy") is not None:
+        recall = ", ".join(f"{k} {_figure(c.get('recall'))}" for k, c in (held.get("per_class") or {}).items())
+        text = f"; held-out accuracy {held['accuracy']:.2f} (recall {recall}; {val.get('split', '')})"
+    elif (val.get("training_image_blocks") or {}).get("accuracy") is not None:
+        text = f"; training-image blocks accuracy {val['training_image_blocks']['accuracy']:.2f}"
+    print(f"wrote {out} ({model.model_id}): {counts}{text}")
+    new = model.card.get("new_classes") or []
+    if new:
+        print(f"new classes (not classes mmnst_path knows; kept as yours): {', '.join(new)}")
+    if what == "cells" and "tumour" not in model.class_names:
+        print("no 'tumour' class: the Ki67 index counts the nuclei a cell model calls tumour, so quantify refuses this "
+              "model for Ki67 (name the tumour cells Tumor / Tumour in the annotations)")
     caution = training_caution(model.card)
     if caution:
         print(f"mmnst-path train {what}: {caution}", file=sys.stderr)
@@ -186,9 +202,12 @@ def _run_show(args: argparse.Namespace) -> int:
     print(f"classes: {', '.join(model.class_names)}")
     print(f"features ({len(model.features)}): {', '.join(model.feature_names)}")
     print(f"settings: {json.dumps(model.settings, ensure_ascii=False)}")
-    for key in ("licence", "intended_use", "decision", "limitations", "training_recipe"):
+    for key in ("licence", "intended_use", "decision", "limitations", "training_recipe", "pixel_size_um",
+                "mmnst_path_version", "date", "new_classes"):
         if key in card:
             print(f"{key}: {card[key]}")
+    if card.get("class_names"):
+        print(f"class names read: {', '.join(f'{raw!r} -> {cls}' for raw, cls in card['class_names'].items())}")
     data = card.get("training_data", []) or []
     if isinstance(data, dict):  # a card written as one mapping: print each entry (the attribution must show)
         data = [{key: value} for key, value in data.items()]
@@ -202,7 +221,10 @@ def _run_show(args: argparse.Namespace) -> int:
     for name, rep in (val.get("ki67_research_sets") or {}).items():
         print(f"validation Ki67 {name}: {_pairs(rep)}")
     if "held_out" in val:
-        print(f"validation held out: {_split_summary(val['held_out'])}")
+        split = f" ({val['split']})" if val.get("split") else ""
+        print(f"validation held out{split}: {_split_summary(val['held_out'])}")
+    if "training_image_blocks" in val:  # a random split of the training images' rows: optimistic, named so
+        print(f"validation training-image blocks (not held out): {_split_summary(val['training_image_blocks'])}")
     for where, caution in _cautions(val):
         print(f"caution ({where}): {caution}")
     from ..classify.train import training_caution
