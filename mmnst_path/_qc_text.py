@@ -228,7 +228,8 @@ def not_measured_reasons(row: Mapping[str, Any]) -> dict[str, str]:
     if row.get("necrosis_fraction_pct") is None and "eosin" not in names:
         out["necrosis"] = f"no eosin in {stains} (necrosis is read on H&E)"
     said = [str(w) for w in row.get("warnings") or [] if str(w).startswith(NECROSIS_NOT_MEASURED)]
-    if row.get("necrosis_fraction_pct") is None and said:  # a tissue model without a necrosis class
+    nec = row.get("necrosis_fraction_pct")
+    if said and (nec is None or (isinstance(nec, float) and math.isnan(nec))):  # a tissue model without necrosis
         out["necrosis"] = said[0][len(NECROSIS_NOT_MEASURED):]
     return out
 

@@ -127,6 +127,9 @@ def training_caution(card: Mapping[str, Any]) -> str | None:
            and c["recall"] < CAUTION_MIN_RECALL]
     if low:
         parts.append(f"low held-out recall ({', '.join(low)}; {CAUTION_MIN_RECALL:g} or more advised)")
+    not_held = (card.get("validation") or {}).get("not_held_out")
+    if not_held:
+        parts.append(f"no held-out figure ({not_held})")
     images = card.get("images_per_class") or {}
     n_images = int(card.get("training_images", 0) or 0)
     if n_images == 1:
@@ -321,6 +324,9 @@ def _fit_with_holdout(x: np.ndarray, y: np.ndarray, *, validation_fraction: floa
         if truth:
             validation = {"split": text, "held_out": class_report(np.concatenate(truth), np.concatenate(pred),
                                                                   classes)}
+        else:  # e.g. two images of one class each: no fold trains on two classes
+            validation = {"split": text, "not_held_out": "no fold's training rows hold two classes: annotate "
+                                                          "every class on more than one image"}
     else:
         held = np.random.default_rng(random_state).random(len(y)) < validation_fraction
         if held.any() and len(np.unique(y[~held])) >= 2:

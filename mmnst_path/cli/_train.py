@@ -123,6 +123,8 @@ def _report(model: Any, out: str, what: str) -> None:
     if held.get("accuracy") is not None:
         recall = ", ".join(f"{k} {_figure(c.get('recall'))}" for k, c in (held.get("per_class") or {}).items())
         text = f"; held-out accuracy {held['accuracy']:.2f} (recall {recall}; {val.get('split', '')})"
+    elif val.get("not_held_out"):
+        text = f"; no held-out figure ({val['not_held_out']})"
     elif (val.get("training_image_blocks") or {}).get("accuracy") is not None:
         text = f"; training-image blocks accuracy {val['training_image_blocks']['accuracy']:.2f}"
     print(f"wrote {out} ({model.model_id}): {counts}{text}")
@@ -223,6 +225,8 @@ def _run_show(args: argparse.Namespace) -> int:
     if "held_out" in val:
         split = f" ({val['split']})" if val.get("split") else ""
         print(f"validation held out{split}: {_split_summary(val['held_out'])}")
+    if val.get("not_held_out"):
+        print(f"validation: no held-out figure ({val['not_held_out']})")
     if "training_image_blocks" in val:  # a random split of the training images' rows: optimistic, named so
         print(f"validation training-image blocks (not held out): {_split_summary(val['training_image_blocks'])}")
     for where, caution in _cautions(val):

@@ -372,28 +372,28 @@ def train_tissue(
         got, fresh = check_class_names([n for _, n in polys], "tissue", where=f"annotation file {str(ann_path)!r}")
         mapping.update(got)
         new += [c for c in fresh if c not in new]
-    classes = sorted({c for c in mapping.values() if c})
+    kept_all = []
+    for img_path, ann_path, polys in zip(images, annotations, polys_all, strict=True):
+        with open_slide(img_path, mpp=mpp) as reader:
+            shape = reader.shape
+        kept_all.append(_inside_polygons(polys, shape, say, where=f"annotation file {str(ann_path)!r}",
+                                         image=Path(img_path).name))
+    classes = sorted({c for kept in kept_all for _, name in kept if (c := mapping.get(name, ""))})
     if len(classes) < 2:
-        msg = f"annotations hold only the tissue class(es) {classes}: draw at least two classes"
+        lost = " (polygons outside their image are left out: see above)" if any(
+            len(k) < len(p) for k, p in zip(kept_all, polys_all, strict=True)) else ""
+        msg = f"annotations hold only the tissue class(es) {classes}{lost}: draw at least two classes"
         raise ConfigError(msg)
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     parts: list[tuple[int, np.ndarray]] = []
     sources, mpps = [], []
     annotated: dict[str, int] = {}
-    for i, (img_path, ann_path, polys) in enumerate(zip(images, annotations, polys_all, strict=True)):
+    for i, (img_path, ann_path, polys, kept) in enumerate(zip(images, annotations, polys_all, kept_all, strict=True)):
+        for _, name in kept:
+            if mapping.get(name):
+                annotated[mapping[name]] = annotated.get(mapping[name], 0) + 1
         with open_slide(img_path, mpp=mpp) as reader:
             m = _reader_mpp(reader, repr(str(img_path)), "tissue")
-            kept = []
-            for j, (poly, name) in enumerate(polys):
-                if _outside(poly, reader.shape).all() and not _covers(poly, reader.shape):
-                    say(f"annotation file {str(ann_path)!r}: polygon {j} ({name or 'unclassified'}) lies outside the "
-                        f"image {Path(img_path).name}: x {poly[:, 1].min():.0f}-{poly[:, 1].max():.0f}, y "
-                        f"{poly[:, 0].min():.0f}-{poly[:, 0].max():.0f} against {_size(reader.shape)}: level-0 pixel "
-                        "coordinates of this image?")
-                    continue
-                kept.append((poly, name))
-                if mapping.get(name):
-                    annotated[mapping[name]] = annotated.get(mapping[name], 0) + 1
             margin = math.ceil(settings.halo_um() / m)
             n_blocks, per_class = 0, dict[str, int]()
             centres = np.array([p.mean(axis=0) for p, _ in kept]).reshape(-1, 2)
@@ -429,6 +429,20 @@ def train_tissue(
     card = _training_card({"training_data": sources, "new_classes": new}, mpps=mpps, mapping=mapping,
                           intended_use=intended_use, limitations=limitations)
     return train_tissue_model(rows, settings=settings, stains=stains, card=card, places=Places.stack(parts))
+
+
+def _inside_polygons(polys: list[tuple[np.ndarray, str]], shape: Sequence[int], say: Callable[[str], None], *,
+                     where: str, image: str) -> list[tuple[np.ndarray, str]]:
+    """The polygons that overlap an image of level-0 ``shape``; each one outside it is said in one line."""
+    kept = []
+    for j, (poly, name) in enumerate(polys):
+        if _outside(poly, shape).all() and not _covers(poly, shape):
+            say(f"{where}: polygon {j} ({name or 'unclassified'}) lies outside the image {image}: x "
+                f"{poly[:, 1].min():.0f}-{poly[:, 1].max():.0f}, y {poly[:, 0].min():.0f}-{poly[:, 0].max():.0f} "
+                f"against {_size(shape)}: level-0 pixel coordinates of this image?")
+            continue
+        kept.append((poly, name))
+    return kept
 
 
 def _covers(poly: np.ndarray, shape: Sequence[int]) -> bool:
