@@ -54,6 +54,19 @@ def _read_around(reader: Any, points_rc: np.ndarray, margin: int) -> tuple[np.nd
     return reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3], r0, c0
 
 
+def _per_image_mpp(mpp: float | Sequence[float | None] | None, n: int) -> list[float | None]:
+    """One µm/px (or None) per image from ``mpp``: one value for all, or a sequence of ``n``."""
+    if mpp is None or isinstance(mpp, int | float):
+        return [mpp] * n
+    values = list(mpp)
+    if len(values) == 1:
+        return values * n
+    if len(values) != n:
+        msg = f"mpp: give one µm/px for all images or one per image, got {len(values)} values for {n} images"
+        raise ConfigError(msg)
+    return values
+
+
 def _check_pairs(images: Sequence[Any], annotations: Sequence[Any]) -> None:
     if len(images) != len(annotations) or not images:
         msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
@@ -206,7 +219,7 @@ def train_cells(
     images: Sequence[str | Path],
     annotations: Sequence[str | Path],
     *,
-    mpp: float | None = None,
+    mpp: float | Sequence[float | None] | None = None,
     stains: str = "H-DAB",
     tumour_min_probability: float | None = None,
     window_um: float = 1000.0,
@@ -219,8 +232,9 @@ def train_cells(
     Parameters
     ----------
     images, annotations : sequences of paths, the same length
-    mpp : float or None
-        µm/px for images without it in their metadata.
+    mpp : float, sequence of float / None, or None
+        µm/px for images without it in their metadata: one value for all, or one per image (tiles of two
+        scanners in one model).
     stains : str
         Stain preset of the images (the model records it).
     tumour_min_probability : float or None
@@ -260,8 +274,9 @@ def train_cells(
     parts: list[tuple[int, np.ndarray]] = []
     sources, mpps = [], []
     annotated: dict[str, int] = {}
+    mpp_of = _per_image_mpp(mpp, len(images))
     for i, (img_path, ann_path, (pts, names)) in enumerate(zip(images, annotations, read, strict=True)):
-        with open_slide(img_path, mpp=mpp) as reader:
+        with open_slide(img_path, mpp=mpp_of[i]) as reader:
             m = _reader_mpp(reader, str(img_path), "nucleus")
             out = _outside(pts, reader.shape)
             if out.any():
@@ -330,7 +345,7 @@ def train_tissue(
     images: Sequence[str | Path],
     annotations: Sequence[str | Path],
     *,
-    mpp: float | None = None,
+    mpp: float | Sequence[float | None] | None = None,
     stains: str = "H&E",
     window_um: float = 2000.0,
     progress: Callable[[str], None] | None = None,
@@ -373,8 +388,9 @@ def train_tissue(
         mapping.update(got)
         new += [c for c in fresh if c not in new]
     kept_all = []
-    for img_path, ann_path, polys in zip(images, annotations, polys_all, strict=True):
-        with open_slide(img_path, mpp=mpp) as reader:
+    mpp_of = _per_image_mpp(mpp, len(images))
+    for i, (img_path, ann_path, polys) in enumerate(zip(images, annotations, polys_all, strict=True)):
+        with open_slide(img_path, mpp=mpp_of[i]) as reader:
             shape = reader.shape
         kept_all.append(_inside_polygons(polys, shape, say, where=f"annotation file {str(ann_path)!r}",
                                          image=Path(img_path).name))
@@ -392,7 +408,7 @@ def train_tissue(
         for _, name in kept:
             if mapping.get(name):
                 annotated[mapping[name]] = annotated.get(mapping[name], 0) + 1
-        with open_slide(img_path, mpp=mpp) as reader:
+        with open_slide(img_path, mpp=mpp_of[i]) as reader:
             m = _reader_mpp(reader, repr(str(img_path)), "tissue")
             margin = math.ceil(settings.halo_um() / m)
             n_blocks, per_class = 0, dict[str, int]()
@@ -426,7 +442,8 @@ def train_tissue(
     for line in _lost_classes(annotated, [y for _, y in rows], "polygons",
                               "no polygon of it covers 60 % of a whole 8 µm block inside its image"):
         say(line)
-    card = _training_card({"training_data": sources, "new_classes": new}, mpps=mpps, mapping=mapping,
+    card = _training_card({"training_data": sources, "new_classes": new, "polygons_per_class": dict(sorted(
+        annotated.items()))}, mpps=mpps, mapping=mapping,
                           intended_use=intended_use, limitations=limitations)
     return train_tissue_model(rows, settings=settings, stains=stains, card=card, places=Places.stack(parts))
 

@@ -190,3 +190,32 @@ def test_points_outside_and_a_class_that_loses_its_examples_are_named(tmp_path):
     assert any(ln.startswith("class 'macrophage': 1 points annotated but no example left") for ln in lines)
     assert "macrophage" not in model.class_names
     assert model.card["validation"]["split"].startswith("whole images held out")
+
+
+# D11 --------------------------------------------------------------------------------------------------------
+
+
+def test_mpp_per_image_trains_tiles_of_two_scanners_together(tmp_path, capsys):
+    from mmnst_path.cli import main
+
+    t1 = synthetic.he_necrosis_tile(3, size=256, mpp=1.0, necrosis_fraction=0.45)
+    t2 = synthetic.he_necrosis_tile(4, size=512, mpp=0.5, necrosis_fraction=0.45)
+    paths = []
+    for k, t in enumerate((t1, t2)):  # PNG: no pixel size in the file
+        paths.append(tmp_path / f"t{k}.png")
+        from PIL import Image
+
+        Image.fromarray(t.rgb).save(paths[-1])
+    a0 = _geojson(tmp_path / "a0.geojson", [_square(8, 8, 112, "Tumor"), _square(136, 136, 112, "Necrosis")])
+    a1 = _geojson(tmp_path / "a1.geojson", [_square(16, 16, 224, "Tumor"), _square(272, 272, 224, "Necrosis")])
+    out = tmp_path / "m.mmnst"
+    args = ["train", "tissue", "--images", str(paths[0]), str(paths[1]), "--annotations", str(a0), str(a1),
+            "--out", str(out)]
+    assert main([*args, "--mpp", "1.0,0.5,0.25"]) == 2
+    assert "one per image, got 3 values for 2 images" in capsys.readouterr().err
+    assert main([*args, "--mpp", "1.0,0.5"]) == 0, capsys.readouterr().err
+    card = load_model(out).card
+    assert card["pixel_size_um"] == [1.0, 0.5]
+    assert [d["mpp_um"] for d in card["training_data"]] == [1.0, 0.5]
+    blocks = [d["labelled_blocks"] for d in card["training_data"]]
+    assert abs(blocks[0] - blocks[1]) <= 0.1 * blocks[0]  # the same µm area labelled: about the same blocks
