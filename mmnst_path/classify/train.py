@@ -270,7 +270,8 @@ def holdout_folds(places: Places, *, square_um: float = HOLDOUT_SQUARE_UM, gap_u
     """Folds of the held-out figures: ``(fold (K,) int, scored (K,) bool, description)``.
 
     Two images or more: whole images are held out (image ``i`` in fold ``i % k``, ``k = min(images,
-    max_folds)``), every row scored. One image: a checkerboard of ``square_um`` squares (two folds); a row
+    max_folds)``), every row scored. One image: a checkerboard of ``square_um`` squares (two folds; squares
+    of a quarter of the annotated extent, and a gap of a quarter of a square, when that is smaller); a row
     within ``gap_um`` of its square's border is trained on but not scored, so no scored row has a training
     row of the other fold next to it.
     """
@@ -280,12 +281,16 @@ def holdout_folds(places: Places, *, square_um: float = HOLDOUT_SQUARE_UM, gap_u
         rank = np.searchsorted(images, places.image)
         return rank % k, np.ones(len(rank), bool), f"whole images held out ({len(images)} images in {k} folds)"
     rc = np.asarray(places.rc_um, float).reshape(-1, 2)
+    if len(rc):  # a small annotated area: squares of a quarter of its extent (at least 4 x 4 of them)
+        rc = rc - rc.min(axis=0)
+        square_um = max(1e-6, min(square_um, float(np.ptp(rc, axis=0).max()) / 4))
+        gap_um = min(gap_um, square_um / 4)
     sq = np.floor(rc / square_um)
     fold = ((sq[:, 0] + sq[:, 1]) % 2).astype(np.intp)
     inside = rc - sq * square_um
     scored = np.all((inside >= gap_um) & (inside <= square_um - gap_um), axis=1)
-    text = (f"one image: a checkerboard of {square_um:g} µm squares held out in turn (examples within "
-            f"{gap_um:g} µm of a square's border not scored); hold out whole images by training on two or more")
+    text = (f"one image: a checkerboard of {square_um:.0f} µm squares held out in turn (examples within "
+            f"{gap_um:.0f} µm of a square's border not scored); hold out whole images by training on two or more")
     return fold, scored, text
 
 

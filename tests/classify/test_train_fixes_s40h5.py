@@ -74,11 +74,17 @@ def test_held_out_figure_holds_out_whole_images_not_random_blocks():
 
 
 def test_one_image_is_held_out_by_spatial_squares_with_a_gap():
-    rc = np.array([[10.0, 10.0], [100.0, 100.0], [100.0, 356.0], [300.0, 100.0], [250.0, 250.0], [600.0, 600.0]])
-    fold, scored, text = holdout_folds(Places(np.zeros(6, np.intp), rc))
+    rc = np.array([[0.0, 0.0], [10.0, 10.0], [100.0, 100.0], [100.0, 356.0], [300.0, 100.0], [250.0, 250.0],
+                   [600.0, 600.0], [1100.0, 1100.0]])
+    fold, scored, text = holdout_folds(Places(np.zeros(8, np.intp), rc))
     assert text.startswith("one image: a checkerboard of 256 µm squares")
-    assert fold.tolist() == [0, 0, 1, 1, 0, 0]
-    assert scored.tolist() == [False, True, True, True, False, True]  # within 32 µm of a border: not scored
+    assert fold.tolist() == [0, 0, 0, 1, 1, 0, 0, 0]
+    assert scored.tolist() == [False, False, True, True, True, False, True, True]  # within 32 µm of a border: not
+    small, small_scored, small_text = holdout_folds(Places(np.zeros(3, np.intp), np.array([[0.0, 0], [50, 10],
+                                                                                           [200, 200]])))
+    assert small_text.startswith("one image: a checkerboard of 50 µm squares")  # a quarter of a 200 µm extent
+    assert small.tolist() == [0, 1, 0]
+    assert small_scored.tolist() == [False, False, False]  # 12.5 µm gap: the border points are not scored
     fold2, scored2, text2 = holdout_folds(Places(np.array([0, 0, 1, 1, 2, 2]), rc))
     assert text2.startswith("whole images held out (3 images in 3 folds)")
     assert fold2.tolist() == [0, 0, 1, 1, 2, 2]
