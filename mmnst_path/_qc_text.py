@@ -18,6 +18,7 @@ __all__ = [
     "MARKER_LABELS",
     "NEAR_BLACK_WARN_MIN",
     "NEAR_BLACK_WARN_PCT",
+    "NECROSIS_NOT_MEASURED",
     "NO_TISSUE_TEXT",
     "PIGMENT_WARN_PCT",
     "STROMA_WARN_MIN",
@@ -208,6 +209,10 @@ def nothing_measured(row: Mapping[str, Any]) -> bool:
     return row.get("status") == "ok" and isinstance(area, numbers.Real) and not isinstance(area, bool) and area == 0
 
 
+#: how a run's warning begins when its tissue model has no necrosis class (necrosis "–", not 0 %)
+NECROSIS_NOT_MEASURED = "necrosis not measured: "
+
+
 def not_measured_reasons(row: Mapping[str, Any]) -> dict[str, str]:
     """Why the Ki67 index or the necrosis % of an ok row with tissue is "–": its stains lack what the measure reads
     (``{"ki67": "no chromogen in H&E (Ki67 is read on IHC)"}``, ``{"necrosis": "no eosin in H-DAB (necrosis is
@@ -222,6 +227,10 @@ def not_measured_reasons(row: Mapping[str, Any]) -> dict[str, str]:
         out["ki67"] = f"no chromogen in {stains} (Ki67 is read on IHC)"
     if row.get("necrosis_fraction_pct") is None and "eosin" not in names:
         out["necrosis"] = f"no eosin in {stains} (necrosis is read on H&E)"
+    said = [str(w) for w in row.get("warnings") or [] if str(w).startswith(NECROSIS_NOT_MEASURED)]
+    nec = row.get("necrosis_fraction_pct")
+    if said and (nec is None or (isinstance(nec, float) and math.isnan(nec))):  # a tissue model without necrosis
+        out["necrosis"] = said[0][len(NECROSIS_NOT_MEASURED):]
     return out
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._class_vocab import CLASS_SYNONYMS, NOT_A_CORRECTION
 from ._review_columns import TISSUE_REVIEW_COLUMNS
 from .errors import ConfigError
 
@@ -44,12 +45,7 @@ __all__ = [
 REVIEW_TISSUE_MAP = "review_tissue_classes.png"
 #: classes that are not tissue: left out of the "% of tissue" denominator
 NOT_TISSUE = frozenset({"background"})
-#: QuPath's and common class names of an area annotation -> the tissue model's class name
-CLASS_SYNONYMS = {"tumor": "tumour", "necrotic": "necrosis", "immune cells": "inflammatory",
-                  "immune": "inflammatory", "inflammation": "inflammatory", "adipose": "fat",
-                  "haemorrhage": "blood", "hemorrhage": "blood", "not tissue": "background", "glass": "background"}
-#: annotation classes that are regions, not corrections (QuPath's "Region*", "Ignore*"); unclassified too
-NOT_A_CORRECTION = frozenset({"", "region", "region*", "ignore", "ignore*"})
+# CLASS_SYNONYMS, NOT_A_CORRECTION: one list for review and training (:mod:`mmnst_path._class_vocab`)
 
 
 def edge_weight(grid: tuple[int, int], downsample: float, shape: Sequence[int]) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import platform
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..errors import ConfigError
 from ._forest import Forest
 from .model import ClassifierModel, ClassSpec, FeatureSpec
 
-__all__ = ["DEFAULT_COLOURS", "class_report", "match_points", "stack_rows", "train_model", "training_caution"]
+__all__ = ["DEFAULT_COLOURS", "Places", "class_report", "holdout_folds", "match_points", "stack_rows", "train_model", "training_caution"]
 
 #: Display colours of the usual class names (RGB); other names get a colour from a fixed cycle.
 DEFAULT_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -91,14 +92,21 @@ def class_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str])
 
 
 #: Below these a trained model is written with a caution (advice to the annotator, not a limit): examples
-#: of a class (nuclei, or 8 µm blocks of a tissue model) and held-out accuracy.
+#: of a class (nuclei, or 8 µm blocks of a tissue model), held-out accuracy, and the held-out recall of any
+#: class (a minority class can have a poor recall under a good accuracy).
 CAUTION_MIN_EXAMPLES = 30
 CAUTION_MIN_ACCURACY = 0.8
+CAUTION_MIN_RECALL = 0.5
+
+
+def _shown(value: float, limit: float) -> str:
+    return f"{value:.2f}" if round(value, 2) < limit else f"{value:.4f}"  # never "0.80" under 0.8
 
 
 def training_caution(card: Mapping[str, Any]) -> str | None:
-    """One sentence when a trained model's card shows too few examples of a class or a poor held-out
-    accuracy (``CAUTION_MIN_EXAMPLES``, ``CAUTION_MIN_ACCURACY``); None when neither.
+    """One sentence when a trained model's card shows too few examples of a class, a poor held-out accuracy
+    or class recall, or classes annotated on one image only (``CAUTION_MIN_EXAMPLES``,
+    ``CAUTION_MIN_ACCURACY``, ``CAUTION_MIN_RECALL``); None when none of these.
 
     ``mmnst-path train`` and napari's Train widgets say it after training, so a model fitted on a
     handful of clicks is not taken for a usable one.
@@ -112,11 +120,28 @@ def training_caution(card: Mapping[str, Any]) -> str | None:
     acc = held.get("accuracy") if isinstance(held, Mapping) else None
     if isinstance(acc, int | float) and math.isfinite(acc) and acc < CAUTION_MIN_ACCURACY:
         support = sum(int(c.get("support", 0)) for c in (held.get("per_class") or {}).values() if isinstance(c, Mapping))
-        shown = f"{acc:.2f}" if round(acc, 2) < CAUTION_MIN_ACCURACY else f"{acc:.4f}"  # never "0.80" under 0.8
-        parts.append(f"held-out accuracy {shown} on {support} examples")
+        parts.append(f"held-out accuracy {_shown(acc, CAUTION_MIN_ACCURACY)} on {support} examples")
+    per_class = held.get("per_class") if isinstance(held, Mapping) else None
+    low = [f"{name} {_shown(float(c['recall']), CAUTION_MIN_RECALL)}" for name, c in (per_class or {}).items()
+           if isinstance(c, Mapping) and isinstance(c.get("recall"), int | float) and math.isfinite(c["recall"])
+           and c["recall"] < CAUTION_MIN_RECALL]
+    if low:
+        parts.append(f"low held-out recall ({', '.join(low)}; {CAUTION_MIN_RECALL:g} or more advised)")
+    not_held = (card.get("validation") or {}).get("not_held_out")
+    if not_held:
+        parts.append(f"no held-out figure ({not_held})")
+    images = card.get("images_per_class") or {}
+    n_images = int(card.get("training_images", 0) or 0)
+    if n_images == 1:
+        parts.append("every example comes from one image (its held-out figures come from squares of that image)")
+    elif n_images > 1:
+        one = [name for name, n in images.items() if n == 1]
+        if one:
+            parts.append(f"annotated on one image only: {', '.join(one)}")
     if not parts:
         return None
-    return "caution: " + "; ".join(parts) + ": annotate more examples of every class and retrain before relying on it"
+    return ("caution: " + "; ".join(parts) + ": annotate more examples of every class, on more images, and retrain "
+            "before relying on it")
 
 
 def train_model(
@@ -215,22 +240,107 @@ def stack_rows(rows: Sequence[tuple[np.ndarray, np.ndarray]], *, nothing: str) -
     return np.concatenate(xs), np.concatenate(ys)
 
 
+#: The spatial hold-out of one training image: squares of this side (µm) in a checkerboard, and how far (µm) from
+#: a square's border an example must lie to be scored (its features reach its neighbours across the border).
+HOLDOUT_SQUARE_UM = 256.0
+HOLDOUT_GAP_UM = 32.0
+#: At most this many folds of whole images (group k-fold: every image is held out once).
+HOLDOUT_MAX_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where each training row comes from: ``image`` (K,) int index of its image, ``rc_um`` (K, 2) its
+    position (row, col) in µm in that image. The held-out figures of :func:`_fit_with_holdout` use them."""
+
+    image: np.ndarray
+    rc_um: np.ndarray
+
+    @staticmethod
+    def stack(parts: Sequence[tuple[int, np.ndarray]]) -> Places:
+        """Places of rows stacked in order from ``(image index, (k, 2) rc_um)`` parts."""
+        imgs = [np.full(len(rc), int(i), np.intp) for i, rc in parts]
+        rcs = [np.asarray(rc, float).reshape(-1, 2) for _, rc in parts]
+        return Places(np.concatenate(imgs) if imgs else np.zeros(0, np.intp),
+                      np.concatenate(rcs) if rcs else np.zeros((0, 2)))
+
+
+def holdout_folds(places: Places, *, square_um: float = HOLDOUT_SQUARE_UM, gap_um: float = HOLDOUT_GAP_UM,
+                  max_folds: int = HOLDOUT_MAX_FOLDS) -> tuple[np.ndarray, np.ndarray, str]:
+    """Folds of the held-out figures: ``(fold (K,) int, scored (K,) bool, description)``.
+
+    Two images or more: whole images are held out (image ``i`` in fold ``i % k``, ``k = min(images,
+    max_folds)``), every row scored. One image: a checkerboard of ``square_um`` squares (two folds; squares
+    of a quarter of the annotated extent, and a gap of a quarter of a square, when that is smaller); a row
+    within ``gap_um`` of its square's border is trained on but not scored, so no scored row has a training
+    row of the other fold next to it.
+    """
+    images = np.unique(places.image)
+    if len(images) >= 2:
+        k = min(len(images), max_folds)
+        rank = np.searchsorted(images, places.image)
+        return rank % k, np.ones(len(rank), bool), f"whole images held out ({len(images)} images in {k} folds)"
+    rc = np.asarray(places.rc_um, float).reshape(-1, 2)
+    if len(rc):  # a small annotated area: squares of a quarter of its extent (at least 4 x 4 of them)
+        rc = rc - rc.min(axis=0)
+        square_um = max(1e-6, min(square_um, float(np.ptp(rc, axis=0).max()) / 4))
+        gap_um = min(gap_um, square_um / 4)
+    sq = np.floor(rc / square_um)
+    fold = ((sq[:, 0] + sq[:, 1]) % 2).astype(np.intp)
+    inside = rc - sq * square_um
+    scored = np.all((inside >= gap_um) & (inside <= square_um - gap_um), axis=1)
+    text = (f"one image: a checkerboard of {square_um:.0f} µm squares held out in turn (examples within "
+            f"{gap_um:.0f} µm of a square's border not scored); hold out whole images by training on two or more")
+    return fold, scored, text
+
+
 def _fit_with_holdout(x: np.ndarray, y: np.ndarray, *, validation_fraction: float, random_state: int = 0,
-                       **settings: Any) -> ClassifierModel:
+                      places: Places | None = None, **settings: Any) -> ClassifierModel:
     """:func:`train_model` on all rows, with held-out figures in its card.
 
-    A random ``validation_fraction`` of the rows is held out from a first fit whose class report
-    goes into ``card["validation"]``; the returned model is then fitted on every row. ``settings``
-    are :func:`train_model` keywords (kind, classes, features, settings, card, forest options).
+    With ``places`` (where each row comes from), the card's ``validation.held_out`` is the class report of
+    out-of-fold predictions over :func:`holdout_folds`: whole images held out, or spatial squares of a
+    single image; ``validation.split`` says which. Without them a random ``validation_fraction`` of the rows
+    is held out, but those rows have neighbours of the same regions in training (optimistic): that figure
+    is kept as ``validation.training_image_blocks``, not as a held-out one. The returned model is fitted on
+    every row. ``settings`` are :func:`train_model` keywords (kind, classes, features, settings, card,
+    forest options).
     """
-    held = np.random.default_rng(random_state).random(len(y)) < validation_fraction
-    validation = None
-    if held.any() and len(np.unique(y[~held])) >= 2:
-        probe_kw = {k: v for k, v in settings.items() if k != "card"}
-        probe = train_model(x[~held], y[~held], validation=(x[held], y[held]), random_state=random_state,
-                            **probe_kw)
-        validation = probe.card.get("validation", {}).get("held_out")
+    probe_kw = {k: v for k, v in settings.items() if k != "card"}
+    classes = settings["classes"]
+    validation: dict[str, Any] | None = None
+    if places is not None:
+        if len(places.image) != len(y):
+            msg = f"places: {len(places.image)} rows for {len(y)} training rows"
+            raise ConfigError(msg)
+        fold, scored, text = holdout_folds(places)
+        truth, pred = [], []
+        for f in np.unique(fold):
+            test, train = (fold == f) & scored, fold != f
+            if not test.any() or len(np.unique(y[train])) < 2:
+                continue
+            probe = train_model(x[train], y[train], random_state=random_state, **probe_kw)
+            truth.append(y[test])
+            pred.append(np.argmax(probe.forest.predict_proba(np.asarray(x[test], np.float32)), axis=1))
+        model_card = dict(settings.get("card") or {})
+        settings["card"] = model_card
+        model_card["training_images"] = len(np.unique(places.image))
+        model_card["images_per_class"] = {c: len(np.unique(places.image[y == i])) for i, c in enumerate(classes)}
+        if truth:
+            validation = {"split": text, "held_out": class_report(np.concatenate(truth), np.concatenate(pred),
+                                                                  classes)}
+        else:  # e.g. two images of one class each: no fold trains on two classes
+            validation = {"split": text, "not_held_out": "no fold's training rows hold two classes: annotate "
+                                                          "every class on more than one image"}
+    else:
+        held = np.random.default_rng(random_state).random(len(y)) < validation_fraction
+        if held.any() and len(np.unique(y[~held])) >= 2:
+            probe = train_model(x[~held], y[~held], validation=(x[held], y[held]), random_state=random_state,
+                                **probe_kw)
+            validation = {"split": f"random {validation_fraction:g} of the rows (blocks of the training images: "
+                                   "their neighbours were trained on, so the figure is optimistic)",
+                          "training_image_blocks": probe.card.get("validation", {}).get("held_out")}
     model = train_model(x, y, random_state=random_state, **settings)
     if validation is not None:
-        model.card["validation"] = {"held_out_fraction": validation_fraction, "held_out": validation}
+        model.card["validation"] = validation
     return model

@@ -9,45 +9,44 @@ annotation files is :mod:`mmnst_path.pipeline` 's job.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
+from ._class_names import canonical_name
 from .model import ClassifierModel
 from .nucleus_features import NucleusFeatureSettings, nucleus_feature_specs, nucleus_features
-from .train import _fit_with_holdout, match_points, stack_rows
+from .train import Places, _fit_with_holdout, match_points, stack_rows
 
-__all__ = ["canonical_class", "cell_training_rows", "train_cell_model"]
+__all__ = ["canonical_class", "cell_training_examples", "cell_training_rows", "train_cell_model"]
 
 _DEFAULT_SETTINGS = NucleusFeatureSettings()
-_SYNONYMS = {
-    "tumor": "tumour", "tumour": "tumour", "tumour cell": "tumour", "tumor cell": "tumour", "epithelium": "tumour",
-    "epithelial": "tumour", "positive": "tumour", "negative": "tumour", "melanocyte": "tumour",
-    "lymphocyte": "lymphocyte", "lymphocytes": "lymphocyte", "immune cells": "lymphocyte", "immune": "lymphocyte",
-    "stroma": "stromal", "stromal": "stromal", "fibroblast": "stromal", "endothelium": "stromal",
-    "endothelial": "stromal", "macrophage": "macrophage", "macrophages": "macrophage", "melanophage": "macrophage",
-    "histiocyte": "macrophage", "other": "other", "ignore*": "",
-}
 
 
 def canonical_class(name: Any) -> str:
     """Cell class of an annotation's class name (QuPath's ``Tumor: Positive`` -> ``tumour``).
 
-    Known synonyms map to ``tumour``, ``lymphocyte``, ``stromal``, ``macrophage`` and ``other``;
-    other names are kept (lower case, spaces to ``_``); ``""`` (unlabelled, QuPath ``Ignore*``) is
-    not used for training.
+    Known synonyms and plurals map to ``tumour``, ``lymphocyte``, ``stromal``, ``macrophage`` and ``other``
+    (``Tumour cells`` -> ``tumour``); other names are kept (lower case, spaces to ``_``); ``""`` (unlabelled,
+    QuPath ``Region*`` / ``Ignore*``) is not used for training
+    (:func:`mmnst_path.classify._class_names.canonical_name`).
     """
-    text = str(name or "").strip()
-    base = text.split(":", 1)[0].strip().lower()
-    if base in _SYNONYMS:
-        return _SYNONYMS[base]
-    return re.sub(r"\s+", "_", base)
+    return canonical_name(name, "nucleus")
 
 
-def cell_training_rows(
+def cell_training_rows(rgb: np.ndarray, points_rc: np.ndarray, names: Sequence[str], *, mpp: float,
+                       stains: Any = "H-DAB", settings: NucleusFeatureSettings = _DEFAULT_SETTINGS,
+                       match_um: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """Features and class names of the detected nuclei that annotated points fall on
+    (:func:`cell_training_examples` without the points' indices)."""
+    x, y, _ = cell_training_examples(rgb, points_rc, names, mpp=mpp, stains=stains, settings=settings,
+                                     match_um=match_um)
+    return x, y
+
+
+def cell_training_examples(
     rgb: np.ndarray,
     points_rc: np.ndarray,
     names: Sequence[str],
@@ -56,8 +55,8 @@ def cell_training_rows(
     stains: Any = "H-DAB",
     settings: NucleusFeatureSettings = _DEFAULT_SETTINGS,
     match_um: float = 4.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Features and class names of the detected nuclei that annotated points fall on.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, class names and point indices of the detected nuclei that annotated points fall on.
 
     Parameters
     ----------
@@ -79,6 +78,8 @@ def cell_training_rows(
     x : (j, F) float32 ndarray
     y : (j,) str ndarray
         Canonical class names; points with no nucleus within ``match_um`` are dropped.
+    point : (j,) int ndarray
+        Index (into ``points_rc``) of the point each row comes from.
     """
     from ..detect.nuclei import nuclei_from_stains
     from ..stain import load_stains, separate_stains
@@ -107,12 +108,12 @@ def cell_training_rows(
                              params=_detect_params(), return_labels=True)
     nf = len(nucleus_feature_specs(settings))
     if len(nuc) == 0 or len(pts) == 0:
-        return np.zeros((0, nf), np.float32), np.zeros(0, dtype="<U24")
+        return np.zeros((0, nf), np.float32), np.zeros(0, dtype="<U24"), np.zeros(0, np.intp)
     assert nuc.labels is not None
     x = nucleus_features(nuc.labels, hem, chrom, mpp=settings.mpp_um, settings=settings)
     d, a = match_points(np.c_[nuc.row, nuc.col], pts, match_um / settings.mpp_um)
     keep = labels[a] != ""
-    return x[d[keep]], labels[a][keep].astype("<U24")
+    return x[d[keep]], labels[a][keep].astype("<U24"), np.asarray(a[keep], np.intp)
 
 
 def _detect_params() -> Any:
@@ -131,12 +132,16 @@ def train_cell_model(
     validation_fraction: float = 0.2,
     n_estimators: int = 60,
     random_state: int = 0,
+    places: Places | None = None,
 ) -> ClassifierModel:
     """Fit a nucleus model on rows from :func:`cell_training_rows` (one entry per image).
 
     Classes are the canonical names found, ``tumour`` first when present (the Ki67 index counts
-    the nuclei called ``tumour``). A random ``validation_fraction`` of the rows is held out for the
-    card's validation figures, then the model is refitted on all rows.
+    the nuclei called ``tumour``). With ``places`` (image and position of every row, stacked as
+    ``rows``) the card's held-out figures hold out whole images (or squares of a single image,
+    :func:`~mmnst_path.classify.train.holdout_folds`); without them a random
+    ``validation_fraction`` of the rows gives an optimistic ``training_image_blocks`` figure. The
+    model is then fitted on all rows.
     """
     x, y_names = stack_rows(rows, nothing="no annotated point fell on a detected nucleus: nothing to train on")
     found = sorted(set(y_names.tolist()))
@@ -154,5 +159,5 @@ def train_cell_model(
                  **dict(card or {})}
     model = _fit_with_holdout(x, y, validation_fraction=validation_fraction, random_state=random_state,
                                kind="nucleus", classes=classes, features=specs, settings=model_settings,
-                               card=full_card, n_estimators=n_estimators)
+                               card=full_card, n_estimators=n_estimators, places=places)
     return model

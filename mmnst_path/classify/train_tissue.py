@@ -8,7 +8,6 @@ their output grid; an output block takes the class covering at least ``min_cover
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,30 +15,40 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ._class_names import canonical_name
 from .model import ClassifierModel, ContextStage
 from .tissue_context import ContextSettings, context_feature_specs, context_features
 from .tissue_features import TissueFeatureSettings, tissue_feature_specs, tissue_features
-from .train import _fit_with_holdout, class_report, stack_rows, train_model
+from .train import Places, _fit_with_holdout, class_report, stack_rows, train_model
 
-__all__ = ["ContextImage", "canonical_tissue_class", "out_of_fold_proba", "tissue_training_rows",
-           "train_context_stage", "train_tissue_model"]
-
-_SYNONYMS = {"tumor": "tumour", "tumour": "tumour", "necrotic": "necrosis", "necrosis": "necrosis",
-             "debris": "necrosis", "stroma": "stroma", "stromal": "stroma", "fibrous": "stroma",
-             "immune cells": "inflammatory", "lymphocytes": "inflammatory", "inflammation": "inflammatory",
-             "adipose": "fat", "fat": "fat", "background": "background", "glass": "background",
-             "mucus": "mucin", "mucin": "mucin", "blood": "blood", "haemorrhage": "blood", "hemorrhage": "blood",
-             "melanin": "melanin", "pigment": "melanin", "keratin": "keratin", "ignore*": ""}
-
+__all__ = [
+    "ContextImage",
+    "canonical_tissue_class",
+    "out_of_fold_proba",
+    "tissue_training_blocks",
+    "tissue_training_rows",
+    "train_context_stage",
+    "train_tissue_model",
+]
 
 def canonical_tissue_class(name: Any) -> str:
     """Tissue class of an annotation's class name (QuPath ``Tumor`` -> ``tumour``, ``Necrosis`` ->
-    ``necrosis``; others kept in lower case with spaces as ``_``; ``""`` / ``Ignore*`` unused)."""
-    base = str(name or "").split(":", 1)[0].strip().lower()
-    return _SYNONYMS.get(base, re.sub(r"\s+", "_", base))
+    ``necrosis``; others kept in lower case with spaces as ``_``; ``""`` for ``Region*`` / ``Ignore*`` /
+    unclassified, which are not used: :func:`mmnst_path.classify._class_names.canonical_name`)."""
+    return canonical_name(name, "tissue")
 
 
-def tissue_training_rows(
+def tissue_training_rows(rgb: np.ndarray, labels: np.ndarray, *, mpp: float, classes: Sequence[str],
+                         stains: Any = "H&E", settings: TissueFeatureSettings | None = None,
+                         min_cover: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """Features and class names of the output blocks the labels cover (:func:`tissue_training_blocks`
+    without the blocks' positions)."""
+    x, y, _ = tissue_training_blocks(rgb, labels, mpp=mpp, classes=classes, stains=stains, settings=settings,
+                                     min_cover=min_cover)
+    return x, y
+
+
+def tissue_training_blocks(
     rgb: np.ndarray,
     labels: np.ndarray,
     *,
@@ -48,8 +57,8 @@ def tissue_training_rows(
     stains: Any = "H&E",
     settings: TissueFeatureSettings | None = None,
     min_cover: float = 0.6,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Features and class names of the output blocks the labels cover.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, class names and centres (µm) of the output blocks the labels cover.
 
     Parameters
     ----------
@@ -66,6 +75,8 @@ def tissue_training_rows(
     -------
     x : (j, F) float32 ndarray
     y : (j,) str ndarray
+    rc_um : (j, 2) float ndarray
+        Centre (row, col) of each block in µm from the top-left of ``rgb``.
     """
     labels = np.asarray(labels)
     if labels.shape != rgb.shape[:2] or labels.dtype.kind not in "iub":
@@ -86,7 +97,9 @@ def tissue_training_rows(
         best[better], best_cover[better] = k, cover[better]
     sel = (best > 0) & (best_cover >= min_cover)
     names = np.asarray(list(classes), dtype="<U24")
-    return feats[sel], names[best[sel] - 1]
+    rr, cc = np.nonzero(sel)
+    rc_um = (np.c_[rr, cc] + 0.5) * big * mpp
+    return feats[sel], names[best[sel] - 1], rc_um
 
 
 def train_tissue_model(
@@ -98,12 +111,15 @@ def train_tissue_model(
     validation_fraction: float = 0.2,
     n_estimators: int = 24,
     random_state: int = 0,
+    places: Places | None = None,
 ) -> ClassifierModel:
     """Fit a tissue model on rows from :func:`tissue_training_rows` (one entry per image region).
 
-    Classes are the names found (sorted, ``necrosis`` included when painted); a random
-    ``validation_fraction`` of the blocks is held out for the card's figures, then the model is
-    refitted on all of them.
+    Classes are the names found (sorted, ``necrosis`` included when painted). With ``places`` (image and
+    position of every block, stacked as ``rows``) the card's held-out figures hold out whole images (or
+    squares of a single image, :func:`~mmnst_path.classify.train.holdout_folds`); without them a random
+    ``validation_fraction`` of the blocks gives an optimistic ``training_image_blocks`` figure. The model
+    is then fitted on all blocks.
     """
     settings = settings or TissueFeatureSettings()
     x, names = stack_rows(rows, nothing="no labelled block: paint larger areas (each class must cover whole "
@@ -119,7 +135,8 @@ def train_tissue_model(
                  **dict(card or {})}
     model = _fit_with_holdout(x, y, validation_fraction=validation_fraction, random_state=random_state,
                                kind="tissue", classes=classes, features=specs, settings=model_settings,
-                               card=full_card, n_estimators=n_estimators, max_depth=12, min_samples_leaf=5)
+                               card=full_card, n_estimators=n_estimators, max_depth=12, min_samples_leaf=5,
+                               places=places)
     return model
 
 

@@ -97,6 +97,24 @@ def _model_flag(flag: str, spec: str, kind: str) -> str:
     return str(Path(text).expanduser().resolve())
 
 
+def _check_models(config: Any) -> None:
+    """Refuse a model file of other stains, or without the class a measure reads, before any input runs
+    (:func:`mmnst_path.pipeline._model_stains.check_run_models`; with ``stains = "auto"`` each slide checks it
+    once its stains are found)."""
+    from ..errors import ConfigError
+    from ..pipeline._config import applicable_measures
+    from ..pipeline._model_stains import check_run_models
+
+    if str(config.stains).strip().lower() == "auto":
+        return
+    try:
+        matrix = config.stain_matrix()
+        measures = applicable_measures(config, matrix)
+    except ConfigError:  # the measures do not fit the stains: said by the run as before
+        return
+    check_run_models(config, matrix, measures)
+
+
 def _about_flag(key: str, exc: BaseException) -> str:
     """The library's message about config key ``key``, worded for the flag that set it."""
     text = " ".join(str(exc).split())
@@ -424,6 +442,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         config = _config(args)
+        _check_models(config)
     except (MmnstPathError, ValueError, OSError) as exc:
         err(str(exc))
         return 2

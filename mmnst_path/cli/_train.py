@@ -75,8 +75,24 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
     p.add_argument("--annotations", nargs="+", required=True, metavar=annotations,
                    help=f"one {what} per image, in the same order (level-0 pixel coordinates)")
     p.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
-    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel of images whose file does not give it")
+    p.add_argument("--mpp", type=_mpp_list, metavar="X[,X...]",
+                   help="µm per pixel of images whose file does not give it: one value, or one per image in the "
+                        "order of --images (e.g. 1.0,0.5 for tiles of two scanners)")
     p.add_argument("--stains", default=stains, metavar="PRESET", help=f"stains of the images ({stains_help})")
+    p.add_argument("--intended-use", default="", metavar="TEXT", help="the card's intended use (what the model is for)")
+    p.add_argument("--limitations", default="", metavar="TEXT",
+                   help="the card's limitations (stains, tissues, scanners it was not trained on)")
+
+
+def _mpp_list(text: str) -> list[float]:
+    """``--mpp 0.5`` or ``--mpp 1.0,0.5``: the µm/px values, in image order."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or numbers separated by commas, got {text!r}") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected a number or numbers separated by commas, got {text!r}")
+    return values
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
@@ -88,8 +104,13 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
             return f"{flag}: no such file {missing[0]!r}"
-    if args.mpp is not None and not 0.01 <= args.mpp <= 100:
-        return f"--mpp must be 0.01-100 µm/px, got {args.mpp}"
+    if args.mpp is not None:
+        bad = [v for v in args.mpp if not 0.01 <= v <= 100]
+        if bad:
+            return f"--mpp must be 0.01-100 µm/px, got {bad[0]:g}"
+        if len(args.mpp) not in (1, len(args.images)):
+            return (f"--mpp: give one µm/px for all images or one per image, got {len(args.mpp)} values for "
+                    f"{len(args.images)} images")
     if not Path(args.out).parent.is_dir():
         return f"--out {args.out}: folder {str(Path(args.out).parent)!r} does not exist"
     return None
@@ -101,7 +122,8 @@ def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
 
     try:
         model = fn(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
-                   progress=lambda line: print(line, file=sys.stderr), **kw)
+                   progress=lambda line: print(line, file=sys.stderr), intended_use=args.intended_use,
+                   limitations=args.limitations, **kw)
         model.save(Path(args.out))
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path train {what}: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -113,9 +135,24 @@ def _report(model: Any, out: str, what: str) -> None:
     from ..classify.train import training_caution
 
     counts = ", ".join(f"{k} {v}" for k, v in model.card["training_counts"].items())
-    val = model.card.get("validation", {}).get("held_out", {}).get("accuracy")
-    held = f"; held-out accuracy {val:.2f}" if val is not None else ""
-    print(f"wrote {out} ({model.model_id}): {counts}{held}")
+    val = model.card.get("validation", {})
+    held = val.get("held_out") or {}
+    text = ""
+    if held.get("accuracy") is not None:
+        recall = ", ".join(f"{k} {_figure(c.get('recall'))}" for k, c in (held.get("per_class") or {}).items())
+        split = f"; {val['split']}" if val.get("split") else ""
+        text = f"; held-out accuracy {held['accuracy']:.2f} (recall {recall}{split})"
+    elif val.get("not_held_out"):
+        text = f"; no held-out figure ({val['not_held_out']})"
+    elif (val.get("training_image_blocks") or {}).get("accuracy") is not None:
+        text = f"; training-image blocks accuracy {val['training_image_blocks']['accuracy']:.2f}"
+    print(f"wrote {out} ({model.model_id}): {counts}{text}")
+    new = model.card.get("new_classes") or []
+    if new:
+        print(f"new classes (not classes mmnst_path knows; kept as yours): {', '.join(new)}")
+    if what == "cells" and "tumour" not in model.card["training_counts"]:
+        print("no 'tumour' class: the Ki67 index counts the nuclei a cell model calls tumour, so quantify refuses this "
+              "model for Ki67 (name the tumour cells Tumor / Tumour in the annotations)")
     caution = training_caution(model.card)
     if caution:
         print(f"mmnst-path train {what}: {caution}", file=sys.stderr)
@@ -186,9 +223,12 @@ def _run_show(args: argparse.Namespace) -> int:
     print(f"classes: {', '.join(model.class_names)}")
     print(f"features ({len(model.features)}): {', '.join(model.feature_names)}")
     print(f"settings: {json.dumps(model.settings, ensure_ascii=False)}")
-    for key in ("licence", "intended_use", "decision", "limitations", "training_recipe"):
+    for key in ("licence", "intended_use", "decision", "limitations", "training_recipe", "pixel_size_um",
+                "mmnst_path_version", "date", "new_classes"):
         if key in card:
             print(f"{key}: {card[key]}")
+    if card.get("class_names"):
+        print(f"class names read: {', '.join(f'{raw!r} -> {cls}' for raw, cls in card['class_names'].items())}")
     data = card.get("training_data", []) or []
     if isinstance(data, dict):  # a card written as one mapping: print each entry (the attribution must show)
         data = [{key: value} for key, value in data.items()]
@@ -202,7 +242,12 @@ def _run_show(args: argparse.Namespace) -> int:
     for name, rep in (val.get("ki67_research_sets") or {}).items():
         print(f"validation Ki67 {name}: {_pairs(rep)}")
     if "held_out" in val:
-        print(f"validation held out: {_split_summary(val['held_out'])}")
+        split = f" ({val['split']})" if val.get("split") else ""
+        print(f"validation held out{split}: {_split_summary(val['held_out'])}")
+    if val.get("not_held_out"):
+        print(f"validation: no held-out figure ({val['not_held_out']})")
+    if "training_image_blocks" in val:  # a random split of the training images' rows: optimistic, named so
+        print(f"validation training-image blocks (not held out): {_split_summary(val['training_image_blocks'])}")
     for where, caution in _cautions(val):
         print(f"caution ({where}): {caution}")
     from ..classify.train import training_caution

@@ -37,6 +37,7 @@ from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
 from ._memory import release_free_memory
+from ._model_stains import check_run_models, necrosis_not_measured
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
 from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
@@ -294,6 +295,7 @@ def analyze_slide(
     if not auto_stains:
         matrix = config.stain_matrix()
         measures = applicable_measures(config, matrix)
+        check_run_models(config, matrix, measures)  # a model file of other stains: refused before the slide opens
 
     own_reader = not isinstance(path, SlideReader)
     reader: SlideReader = open_slide(path, mpp=mpp) if not isinstance(path, SlideReader) else path
@@ -369,6 +371,8 @@ def analyze_slide(
             if ki67 is not config.ki67:
                 config = config.replace(ki67=ki67.to_mapping())
 
+        if auto_stains:  # the stains found: a model file of other stains is refused before any tile
+            check_run_models(config, matrix, measures)
         t = time.perf_counter()
         # the counted region (the tissue mask grown by its margin): tiles touching it, counting only in it,
         # so that the counts do not depend on the tile size
@@ -438,6 +442,14 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
+    unmeasured = necrosis_not_measured(config, measures)
+    if unmeasured:  # a tissue model without a necrosis class: undefined, not 0 %
+        for key in ("necrosis_area_mm2", "necrosis_fraction_pct", "necrosis_region_pct"):
+            if key in metrics:
+                metrics[key] = math.nan
+        import warnings
+
+        warnings.warn(unmeasured, UserWarning, stacklevel=2)
     models = _models(config, measures, matrix)
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:

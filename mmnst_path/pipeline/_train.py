@@ -54,6 +54,19 @@ def _read_around(reader: Any, points_rc: np.ndarray, margin: int) -> tuple[np.nd
     return reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3], r0, c0
 
 
+def _per_image_mpp(mpp: float | Sequence[float | None] | None, n: int) -> list[float | None]:
+    """One µm/px (or None) per image from ``mpp``: one value for all, or a sequence of ``n``."""
+    if mpp is None or isinstance(mpp, int | float):
+        return [mpp] * n
+    values = list(mpp)
+    if len(values) == 1:
+        return values * n
+    if len(values) != n:
+        msg = f"mpp: give one µm/px for all images or one per image, got {len(values)} values for {n} images"
+        raise ConfigError(msg)
+    return values
+
+
 def _check_pairs(images: Sequence[Any], annotations: Sequence[Any]) -> None:
     if len(images) != len(annotations) or not images:
         msg = f"need one annotation file per image, got {len(images)} images and {len(annotations)} annotation files"
@@ -140,8 +153,15 @@ def cell_rows_from_reader(reader: Any, points_rc: np.ndarray, names: Sequence[An
     The points (level-0 (row, col)) are grouped in windows of ``window_um``; each window is read
     once at level 0 with a margin for the features' context and analysed at the model resolution.
     """
+    return [(x, y) for x, y, _ in _cell_examples(reader, points_rc, names, stains=stains, window_um=window_um,
+                                                  where=where)]
+
+
+def _cell_examples(reader: Any, points_rc: np.ndarray, names: Sequence[Any] | np.ndarray, *, stains: Any,
+                   window_um: float, where: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`cell_rows_from_reader` with the level-0 (row, col) of the point each row comes from."""
     from ..classify.nucleus_features import NucleusFeatureSettings
-    from ..classify.train_cells import cell_training_rows
+    from ..classify.train_cells import cell_training_examples
 
     m = _reader_mpp(reader, where, "nucleus")
     settings = NucleusFeatureSettings()
@@ -154,8 +174,44 @@ def cell_rows_from_reader(reader: Any, points_rc: np.ndarray, names: Sequence[An
         if window is None:
             continue
         rgb, r0, c0 = window
-        out.append(cell_training_rows(rgb, pts[idx] - [r0, c0], names_arr[idx], mpp=m, stains=stains,
-                                      settings=settings))
+        x, y, point = cell_training_examples(rgb, pts[idx] - [r0, c0], names_arr[idx], mpp=m, stains=stains,
+                                             settings=settings)
+        out.append((x, y, pts[idx][point]))
+    return out
+
+
+def _outside(rc: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """(k,) bool: level-0 (row, col) positions outside an image of ``shape``."""
+    rc = np.asarray(rc, float).reshape(-1, 2)
+    return (rc[:, 0] < 0) | (rc[:, 1] < 0) | (rc[:, 0] >= shape[0]) | (rc[:, 1] >= shape[1])
+
+
+def _size(shape: Sequence[int]) -> str:
+    return f"{int(shape[1])} x {int(shape[0])} px"
+
+
+def _lost_classes(annotated: dict[str, int], rows_y: Sequence[np.ndarray], unit: str, why: str) -> list[str]:
+    """Lines naming the classes annotated (with ``annotated[c]`` ``unit``) that have no training example."""
+    kept = {str(c) for y in rows_y for c in np.unique(y)}
+    return [f"class {c!r}: {n} {unit} annotated but no example left ({why})"
+            for c, n in sorted(annotated.items()) if c not in kept]
+
+
+def _training_card(kind_card: dict[str, Any], *, mpps: list[float], mapping: dict[str, str],
+                   intended_use: str, limitations: str) -> dict[str, Any]:
+    """The card fields ``mmnst-path train`` adds: pixel size, version, date, intended use, class mapping."""
+    import datetime
+
+    from .. import __version__
+
+    out = dict(kind_card)
+    same = len({round(v, 6) for v in mpps}) == 1
+    out["pixel_size_um"] = float(mpps[0]) if mpps and same else [float(v) for v in mpps]
+    out["mmnst_path_version"] = __version__
+    out["date"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    out["intended_use"] = str(intended_use or "")
+    out["limitations"] = str(limitations or "")
+    out["class_names"] = {raw: (cls or "(not used)") for raw, cls in sorted(mapping.items())}
     return out
 
 
@@ -163,19 +219,22 @@ def train_cells(
     images: Sequence[str | Path],
     annotations: Sequence[str | Path],
     *,
-    mpp: float | None = None,
+    mpp: float | Sequence[float | None] | None = None,
     stains: str = "H-DAB",
     tumour_min_probability: float | None = None,
     window_um: float = 1000.0,
     progress: Callable[[str], None] | None = None,
+    intended_use: str = "",
+    limitations: str = "",
 ) -> Any:
     """Train a nucleus model from slides/tiles and their annotation files (paired in order).
 
     Parameters
     ----------
     images, annotations : sequences of paths, the same length
-    mpp : float or None
-        µm/px for images without it in their metadata.
+    mpp : float, sequence of float / None, or None
+        µm/px for images without it in their metadata: one value for all, or one per image (tiles of two
+        scanners in one model).
     stains : str
         Stain preset of the images (the model records it).
     tumour_min_probability : float or None
@@ -183,34 +242,75 @@ def train_cells(
     window_um : float
         Points are grouped in windows of this side; each window is read once (plus the context).
     progress : callable or None
-        Called with a line per image.
+        Called with a line per image, and a line per problem (points outside the image, a class left
+        without an example).
+    intended_use, limitations : str
+        The card's fields of these names (empty allowed).
 
     Returns
     -------
     ClassifierModel
+        Its card holds the training pixel size, the class-name mapping, the held-out figures of whole
+        images (:func:`mmnst_path.classify.train.holdout_folds`) and ``new_classes`` (names mmnst_path
+        does not know, kept as the lab's own).
     """
+    from ..classify._class_names import check_class_names
     from ..classify.nucleus_features import NucleusFeatureSettings
+    from ..classify.train import Places
     from ..classify.train_cells import train_cell_model
     from ..io import open_slide
 
     _check_pairs(images, annotations)
+    say = progress if progress is not None else (lambda line: None)
     settings = NucleusFeatureSettings()
+    read = [read_cell_annotations(a) for a in annotations]
+    mapping: dict[str, str] = {}
+    new: list[str] = []
+    for ann_path, (_, names) in zip(annotations, read, strict=True):
+        got, fresh = check_class_names(names, "nucleus", where=f"annotation file {str(ann_path)!r}")
+        mapping.update(got)
+        new += [c for c in fresh if c not in new]
     rows: list[tuple[np.ndarray, np.ndarray]] = []
-    sources = []
-    for img_path, ann_path in zip(images, annotations, strict=True):
-        pts, names = read_cell_annotations(ann_path)
-        with open_slide(img_path, mpp=mpp) as reader:
-            found = cell_rows_from_reader(reader, pts, names, stains=stains, window_um=window_um,
-                                          where=str(img_path))
-        rows += found
-        n_used = sum(len(y) for _, y in found)
+    parts: list[tuple[int, np.ndarray]] = []
+    sources, mpps = [], []
+    annotated: dict[str, int] = {}
+    mpp_of = _per_image_mpp(mpp, len(images))
+    for i, (img_path, ann_path, (pts, names)) in enumerate(zip(images, annotations, read, strict=True)):
+        with open_slide(img_path, mpp=mpp_of[i]) as reader:
+            m = _reader_mpp(reader, str(img_path), "nucleus")
+            out = _outside(pts, reader.shape)
+            if out.any():
+                say(f"annotation file {str(ann_path)!r}: {int(out.sum())} of {len(pts)} points lie outside the image "
+                    f"{Path(img_path).name} ({_size(reader.shape)}; points at x {pts[out, 1].min():.0f}-"
+                    f"{pts[out, 1].max():.0f}, y {pts[out, 0].min():.0f}-{pts[out, 0].max():.0f}): level-0 pixel "
+                    "coordinates of this image?")
+            inside = ~out
+            for c in (mapping.get(str(n), "") for n in names[inside]):
+                if c:
+                    annotated[c] = annotated.get(c, 0) + 1
+            found = _cell_examples(reader, pts[inside], names[inside], stains=stains, window_um=window_um,
+                                   where=str(img_path)) if inside.any() else []
+        rows += [(x, y) for x, y, _ in found]
+        parts += [(i, rc * m) for _, _, rc in found]
+        mpps.append(m)
+        ys = [y for _, y, _ in found]
+        n_used = sum(len(y) for y in ys)
+        per_class = {str(c): int(sum((y == c).sum() for y in ys)) for c in sorted({c for y in ys for c in y})}
         sources.append({"image": Path(img_path).name, "annotations": Path(ann_path).name, "points": len(pts),
-                        "matched_nuclei": n_used})
-        if progress is not None:
-            progress(f"{img_path}: {len(pts)} points, {n_used} on detected nuclei")
-    card = {"training_data": sources, "stains": stains}
+                        "matched_nuclei": n_used, "mpp_um": m, "classes": per_class})
+        say(f"{img_path}: {len(pts)} points, {n_used} on detected nuclei")
+        if n_used == 0:
+            why = ("every point lies outside the image" if inside.size and not inside.any() else
+                   "every point is unclassified, Region* or Ignore*" if not any(mapping.get(str(n)) for n in names)
+                   else "no point lies within 4 µm of a nucleus the detector found (check --mpp and --stains)")
+            say(f"{img_path}: 0 training examples: {why}")
+    for line in _lost_classes(annotated, [y for _, y in rows], "points",
+                              "its points missed every detected nucleus, within 4 µm"):
+        say(line)
+    card = _training_card({"training_data": sources, "stains": stains, "new_classes": new}, mpps=mpps,
+                          mapping=mapping, intended_use=intended_use, limitations=limitations)
     return train_cell_model(rows, settings=settings, stains=stains, card=card,
-                            tumour_min_probability=tumour_min_probability)
+                            tumour_min_probability=tumour_min_probability, places=Places.stack(parts))
 
 
 #: Files a napari Shapes layer (CSV) or Labels layer (image) is saved as; ``train tissue`` reads GeoJSON only.
@@ -245,62 +345,124 @@ def train_tissue(
     images: Sequence[str | Path],
     annotations: Sequence[str | Path],
     *,
-    mpp: float | None = None,
+    mpp: float | Sequence[float | None] | None = None,
     stains: str = "H&E",
     window_um: float = 2000.0,
     progress: Callable[[str], None] | None = None,
+    intended_use: str = "",
+    limitations: str = "",
 ) -> Any:
     """Train a tissue model from slides/tiles and GeoJSON polygons (paired in order).
 
     Each image is read around its polygons (windows of ``window_um`` plus the features' halo),
     the polygons are rasterised into a label image (later polygons over earlier ones) and
-    :func:`mmnst_path.classify.train_tissue.tissue_training_rows` gives the labelled blocks.
+    :func:`mmnst_path.classify.train_tissue.tissue_training_blocks` gives the labelled blocks.
     The feature recipe is that of the shipped default model for ``stains`` (for IHC stains the
     chromogen is read as hematoxylin, so the model cannot learn "positive = tumour"), as in
-    napari's Train tissue widget.
+    napari's Train tissue widget. Class names are read by
+    :func:`mmnst_path.classify._class_names.check_class_names` (``Region*`` / ``Ignore*`` skipped, near
+    misses refused); a polygon outside its image and a class left without a block are said through
+    ``progress``. The card's held-out figures hold out whole images (or squares of a single image).
     """
     from skimage.draw import polygon as draw_polygon
 
     from ..classify import resolve_model
+    from ..classify._class_names import check_class_names
     from ..classify.tissue import tissue_feature_settings
-    from ..classify.train_tissue import canonical_tissue_class, tissue_training_rows, train_tissue_model
+    from ..classify.train import Places
+    from ..classify.train_tissue import tissue_training_blocks, train_tissue_model
     from ..io import open_slide
 
     _check_pairs(images, annotations)
+    say = progress if progress is not None else (lambda line: None)
     default = resolve_model("default", "tissue", stains=stains)
     if default is None:  # pragma: no cover - "default" always names a shipped file
         msg = f"no shipped default tissue model for stains {stains!r}"
         raise ConfigError(msg)
     settings = tissue_feature_settings(default)
     polys_all = [read_tissue_annotations(a) for a in annotations]
-    classes = sorted({c for polys in polys_all for _, name in polys if (c := canonical_tissue_class(name))})
+    mapping: dict[str, str] = {}
+    new: list[str] = []
+    for ann_path, polys in zip(annotations, polys_all, strict=True):
+        got, fresh = check_class_names([n for _, n in polys], "tissue", where=f"annotation file {str(ann_path)!r}")
+        mapping.update(got)
+        new += [c for c in fresh if c not in new]
+    kept_all = []
+    mpp_of = _per_image_mpp(mpp, len(images))
+    for i, (img_path, ann_path, polys) in enumerate(zip(images, annotations, polys_all, strict=True)):
+        with open_slide(img_path, mpp=mpp_of[i]) as reader:
+            shape = reader.shape
+        kept_all.append(_inside_polygons(polys, shape, say, where=f"annotation file {str(ann_path)!r}",
+                                         image=Path(img_path).name))
+    classes = sorted({c for kept in kept_all for _, name in kept if (c := mapping.get(name, ""))})
     if len(classes) < 2:
-        msg = f"annotations hold only the tissue class(es) {classes}: draw at least two classes"
+        lost = " (polygons outside their image are left out: see above)" if any(
+            len(k) < len(p) for k, p in zip(kept_all, polys_all, strict=True)) else ""
+        msg = f"annotations hold only the tissue class(es) {classes}{lost}: draw at least two classes"
         raise ConfigError(msg)
     rows: list[tuple[np.ndarray, np.ndarray]] = []
-    sources = []
-    for img_path, ann_path, polys in zip(images, annotations, polys_all, strict=True):
-        with open_slide(img_path, mpp=mpp) as reader:
+    parts: list[tuple[int, np.ndarray]] = []
+    sources, mpps = [], []
+    annotated: dict[str, int] = {}
+    for i, (img_path, ann_path, polys, kept) in enumerate(zip(images, annotations, polys_all, kept_all, strict=True)):
+        for _, name in kept:
+            if mapping.get(name):
+                annotated[mapping[name]] = annotated.get(mapping[name], 0) + 1
+        with open_slide(img_path, mpp=mpp_of[i]) as reader:
             m = _reader_mpp(reader, repr(str(img_path)), "tissue")
             margin = math.ceil(settings.halo_um() / m)
-            centres = np.array([p.mean(axis=0) for p, _ in polys])
-            n_blocks = 0
+            n_blocks, per_class = 0, dict[str, int]()
+            centres = np.array([p.mean(axis=0) for p, _ in kept]).reshape(-1, 2)
             for idx in _windows(centres, window_um / m):
-                group = [polys[i] for i in idx]
+                group = [kept[k] for k in idx]
                 window = _read_around(reader, np.concatenate([p for p, _ in group]), margin)
                 if window is None:
                     continue
                 rgb, r0, c0 = window
                 lab = np.zeros(rgb.shape[:2], np.uint8)
                 for poly, name in group:
-                    cls = canonical_tissue_class(name)
+                    cls = mapping.get(name, "")
                     rr, cc = draw_polygon(poly[:, 0] - r0, poly[:, 1] - c0, shape=lab.shape)
                     lab[rr, cc] = classes.index(cls) + 1 if cls else 0
-                x, y = tissue_training_rows(rgb, lab, mpp=m, classes=classes, stains=stains, settings=settings)
+                x, y, rc = tissue_training_blocks(rgb, lab, mpp=m, classes=classes, stains=stains, settings=settings)
                 rows.append((x, y))
+                parts.append((i, rc + np.array([r0, c0]) * m))
                 n_blocks += len(y)
+                for c in np.unique(y):
+                    per_class[str(c)] = per_class.get(str(c), 0) + int((y == c).sum())
+        mpps.append(m)
         sources.append({"image": Path(img_path).name, "annotations": Path(ann_path).name, "polygons": len(polys),
-                        "labelled_blocks": n_blocks})
-        if progress is not None:
-            progress(f"{img_path}: {len(polys)} polygons, {n_blocks} labelled blocks")
-    return train_tissue_model(rows, settings=settings, stains=stains, card={"training_data": sources})
+                        "labelled_blocks": n_blocks, "mpp_um": m, "classes": dict(sorted(per_class.items()))})
+        say(f"{img_path}: {len(polys)} polygons, {n_blocks} labelled blocks")
+        if n_blocks == 0:
+            why = ("every polygon lies outside the image" if not kept else
+                   "every polygon is unclassified, Region* or Ignore*" if not any(mapping.get(n) for _, n in kept)
+                   else "no polygon covers 60 % of a whole 8 µm block (draw larger areas; check --mpp)")
+            say(f"{img_path}: 0 training examples: {why}")
+    for line in _lost_classes(annotated, [y for _, y in rows], "polygons",
+                              "no polygon of it covers 60 % of a whole 8 µm block inside its image"):
+        say(line)
+    card = _training_card({"training_data": sources, "new_classes": new, "polygons_per_class": dict(sorted(
+        annotated.items()))}, mpps=mpps, mapping=mapping,
+                          intended_use=intended_use, limitations=limitations)
+    return train_tissue_model(rows, settings=settings, stains=stains, card=card, places=Places.stack(parts))
+
+
+def _inside_polygons(polys: list[tuple[np.ndarray, str]], shape: Sequence[int], say: Callable[[str], None], *,
+                     where: str, image: str) -> list[tuple[np.ndarray, str]]:
+    """The polygons that overlap an image of level-0 ``shape``; each one outside it is said in one line."""
+    kept = []
+    for j, (poly, name) in enumerate(polys):
+        if _outside(poly, shape).all() and not _covers(poly, shape):
+            say(f"{where}: polygon {j} ({name or 'unclassified'}) lies outside the image {image}: x "
+                f"{poly[:, 1].min():.0f}-{poly[:, 1].max():.0f}, y {poly[:, 0].min():.0f}-{poly[:, 0].max():.0f} "
+                f"against {_size(shape)}: level-0 pixel coordinates of this image?")
+            continue
+        kept.append((poly, name))
+    return kept
+
+
+def _covers(poly: np.ndarray, shape: Sequence[int]) -> bool:
+    """Whether a polygon whose vertices all lie outside the image still overlaps it (its bounding box does)."""
+    return bool(poly[:, 0].max() >= 0 and poly[:, 1].max() >= 0 and poly[:, 0].min() < shape[0]
+                and poly[:, 1].min() < shape[1])

@@ -1,0 +1,136 @@
+"""A lab's own model checked against the run before any tile: its stains and the class a measure reads.
+
+A cell (nucleus) or tissue model learns features of its training stains: an H&E cell model on a Ki67 H-DAB
+slide reads eosin-free features it never saw (silently wrong: 54.8 % for a 23.2 % tile), an H&E tissue model on
+an IHC slide asks for the eosin channel on every tile (an internal error per tile). The run refuses such a model
+in one line naming the file, its stains and the run's. Compatible: a tissue model of any hematoxylin +
+chromogen stain on any other (the shipped IHC tissue model reads the chromogen as hematoxylin, for DAB, AEC and
+Fast Red), H&E on H&E; a nucleus model whose counterstain and Ki67 chromogen are those of the run (one of the
+stains its card declares). The shipped defaults (``"default"``) are the stains' own and are not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .._qc_text import NECROSIS_NOT_MEASURED
+from ..errors import ConfigError
+from ._config import AnalysisConfig
+
+__all__ = ["check_run_models", "model_stain_problem", "necrosis_not_measured"]
+
+
+def _declared(model: Any) -> list[str]:
+    value = model.settings.get("stains")
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def _family(matrix: Any) -> tuple[str, ...]:
+    from ..classify import is_ihc_stains
+
+    names = tuple(matrix.names)
+    if "eosin" in names:
+        return ("H&E",)
+    if is_ihc_stains(matrix):
+        return ("IHC",)
+    return tuple(sorted(n for n in names if n != "residual"))
+
+
+def _pair(matrix: Any) -> tuple[str, str] | None:
+    from ..quantify._ki67_stains import stain_pair
+
+    try:
+        return stain_pair(matrix)
+    except ConfigError:
+        return None
+
+
+def model_stain_problem(model: Any, matrix: Any) -> str | None:
+    """Why ``model`` (nucleus or tissue) does not fit a run of stain matrix ``matrix``; None when it fits or its
+    card declares no stains (a model without ``settings.stains`` is not checked)."""
+    from ..stain import load_stains
+
+    declared = _declared(model)
+    if not declared:
+        return None
+    key = _pair if model.kind == "nucleus" else _family
+    want = key(matrix)
+    for spec in declared:
+        try:
+            own = load_stains(spec)
+        except (ConfigError, ValueError, KeyError):
+            return None  # a card stain this library does not know: nothing to compare
+        if want is not None and key(own) == want:
+            return None
+    return f"a model of {' / '.join(declared)} (its card's stains), this run's stains are {matrix.name}"
+
+
+def _spec_path(spec: Any) -> str | None:
+    text = str(spec or "").strip()
+    return None if text.lower() in ("", "default", "none", "auto") else text
+
+
+def check_run_models(config: AnalysisConfig, matrix: Any, measures: Sequence[str]) -> None:
+    """Refuse, before any tile, a model file the run names that cannot serve it (one line, naming the file).
+
+    - ``[ki67] cell_model`` (``--cell-model``) of other stains (:func:`model_stain_problem`), or without a
+      ``tumour`` class (the Ki67 index counts the nuclei it calls tumour);
+    - the tissue model the tiles run (``--tissue-model``, ``[necrosis]`` / ``[ki67] tissue_model``) of other
+      stains, or without ``tumour`` when ``[ki67] count_in = "tumour"``.
+
+    A tissue model without ``necrosis`` is not refused (it may serve the tissue fractions): its necrosis is
+    reported as not measured (:func:`necrosis_not_measured`).
+    """
+    from ..classify import resolve_model
+    from ._reach import ki67_tissue_model
+
+    if "ki67" in measures and (path := _spec_path(config.ki67.cell_model)) is not None:
+        model = resolve_model(path, "nucleus")
+        if model is not None:
+            name = Path(path).name
+            problem = model_stain_problem(model, matrix)
+            if problem:
+                raise ConfigError(f"cell model {name}: {problem}: train one on these slides (mmnst-path train cells "
+                                  f"--stains {matrix.name}), or pass --stains if the slides are of the model's stains")
+            if "tumour" not in model.class_names:
+                raise ConfigError(f"cell model {name}: no 'tumour' class (classes {', '.join(model.class_names)}): "
+                                  "the Ki67 index counts the nuclei a cell model calls tumour; retrain it with the "
+                                  "tumour cells named Tumor / Tumour")
+    tumour_region = "ki67" in measures and config.ki67.count_in == "tumour"
+    spec = None
+    if tumour_region:
+        ki = getattr(config.ki67, "tissue_model", "auto")
+        spec = config.necrosis.tissue_model if ki is None or str(ki).strip().lower() == "auto" else ki
+    elif "necrosis" in measures:
+        spec = config.necrosis.tissue_model
+    if (path := _spec_path(spec)) is None:
+        return
+    model = ki67_tissue_model(config, matrix) if tumour_region else resolve_model(path, "tissue")
+    if model is None:
+        return
+    name = Path(path).name
+    problem = model_stain_problem(model, matrix)
+    if problem:
+        raise ConfigError(f"tissue model {name}: {problem}: train one on these slides (mmnst-path train tissue "
+                          f"--stains {matrix.name}), or pass --stains if the slides are of the model's stains")
+    if tumour_region and "tumour" not in model.class_names:
+        raise ConfigError(f"tissue model {name}: no 'tumour' class (classes {', '.join(model.class_names)}): "
+                          "[ki67] count_in = 'tumour' (--count-in tumour) counts in the tissue it calls tumour; use "
+                          "--count-in all or a model with a tumour class")
+
+
+def necrosis_not_measured(config: AnalysisConfig, measures: Sequence[str]) -> str | None:
+    """The reason necrosis is not measured when the necrosis tissue model has no ``necrosis`` class; else None."""
+    from ..classify import resolve_model
+
+    if "necrosis" not in measures or (path := _spec_path(config.necrosis.tissue_model)) is None:
+        return None
+    model = resolve_model(path, "tissue")
+    if model is None or "necrosis" in model.class_names:
+        return None
+    return (f"{NECROSIS_NOT_MEASURED}the tissue model {Path(path).name} has no necrosis class "
+            f"(classes {', '.join(model.class_names)})")
