@@ -17,7 +17,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from mmnst_path._synthetic_fibrous import he_fibrous_tile
 
 
