@@ -118,6 +118,12 @@ def test_train_tissue_buttons_on_a_png_without_pixel_size_say_it_on_the_status_l
     widget.new_class.value = ""
     _click(widget.add_class_button)  # the same
     assert widget.status.value.startswith("error: class name '': expected a tissue class name")
+    # a µm scale given to the layer later (napari's console) is the image's pixel size: the box shows it, greyed
+    image.scale, image.units = (0.5, 0.5), ("µm", "µm")
+    assert widget.mpp.value == 0.5
+    assert not widget.mpp.enabled
+    _click(widget.new_labels)
+    assert TRAIN_LABELS in viewer.layers
 
 
 def test_train_tissue_on_a_png_takes_the_entered_pixel_size_and_says_what_is_missing(make_napari_viewer, tmp_path):

@@ -134,7 +134,8 @@ def link_mpp_box(
         uid = layer.unique_id
         if uid not in watched:
             watched.add(uid)
-            layer.events.metadata.connect(sync)
+            for event in (layer.events.metadata, layer.events.scale, layer.events.units):  # (a µm scale set later)
+                event.connect(sync)
 
     for layer in viewer.layers:
         watch(layer)
