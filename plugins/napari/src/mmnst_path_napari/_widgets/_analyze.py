@@ -48,6 +48,7 @@ from ._common import (
     view_box,
     wrap_text,
 )
+from ._mpp import link_mpp_box, set_entered_mpp
 from ._thread import run_in_thread
 
 if TYPE_CHECKING:
@@ -193,7 +194,8 @@ class AnalyzeWidget(Container):
         self.controls.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._show_mpp)
         self.mpp.changed.connect(self._show_mpp)
-        self._show_mpp()
+        # the value entered is kept on the image layer: Train tissue / Train cells read it, and it comes back here
+        link_mpp_box(viewer, self.image, self.mpp, per_image=False, on_change=self._show_mpp)
         self.positive_od.changed.connect(self._od_entered)
         self.stains.changed.connect(self._follow_stains)
         self.do_necrosis.changed.connect(self._necrosis_clicked)
@@ -433,6 +435,8 @@ class AnalyzeWidget(Container):
         od_auto = self._od_auto if mapping["stains"] == "auto" else None
         self._display_mpp = layer_mpp(layer)
         self._mpp = (mpp, source)
+        if not self._display_mpp:
+            set_entered_mpp(layer, mpp)  # the µm/px this image was measured at, for the Train widgets too
 
         def job(progress: Callable[[int, int], None]) -> Any:
             if reader.mpp is None:

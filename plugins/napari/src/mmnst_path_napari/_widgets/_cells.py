@@ -32,6 +32,7 @@ from ._common import (
     view_box,
     wrap_text,
 )
+from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 
 if TYPE_CHECKING:
     import napari
@@ -65,7 +66,13 @@ def _colour(name: str) -> tuple[float, float, float, float]:
 
 
 class TrainCellsWidget(Container):
-    """Nucleus-model training from clicked example cells, with a live preview of the view."""
+    """Nucleus-model training from clicked example cells, with a live preview of the view.
+
+    With "retrain and preview after each click" ticked, a click made while a retrain runs is not lost: one
+    more retrain follows the running one (the clicks in between coalesced), so the last preview is trained on
+    every click. An image without a pixel size takes the µm/px entered in ``image µm/px`` (here, in Analyze
+    or in Train tissue: one value per image layer).
+    """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         # napari's plugin machinery passes the viewer to a parameter named ``napari_viewer``
@@ -74,6 +81,7 @@ class TrainCellsWidget(Container):
         follow_image_units(viewer)  # a layer the user adds takes the image's µm scale and units
         self.model: Any = None
         self.image = layer_choice(viewer, "image", rgb_image_layers)
+        self.mpp = mpp_box()
         from mmnst_path.stain import PRESETS
 
         # the same choices as Analyze, ``auto`` resolved as Analyze resolves it (once per image layer)
@@ -93,7 +101,7 @@ class TrainCellsWidget(Container):
         # window's bottom, session 35)
         self.form = Container(
             widgets=[
-                self.image, self.stains, self.cls, self.new_points, self.train_button, self.live,
+                self.image, self.mpp, self.stains, self.cls, self.new_points, self.train_button, self.live,
                 self.preview_button, self.file,
                 Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
             ]
@@ -108,6 +116,8 @@ class TrainCellsWidget(Container):
         self.save_button.changed.connect(lambda *_: self._guard(self.save, self.file.value))
         self.load_button.changed.connect(lambda *_: self._guard(self.load, self.file.value))
         self._busy = False
+        self._again = False  # a click came while a run was busy: one more live retrain follows it
+        link_mpp_box(viewer, self.image, self.mpp, on_change=self._on_mpp)
 
     # ------------------------------------------------------------------------------------------
     def _guard(self, fn: Any, *args: Any) -> Any:
@@ -123,18 +133,50 @@ class TrainCellsWidget(Container):
         if self._busy:
             return None
         self._busy = True
-        return start_worker(compute, show, self.status, on_finished=lambda: setattr(self, "_busy", False))
+        return start_worker(compute, show, self.status, on_finished=self._finished)
+
+    def _finished(self) -> None:
+        """A run ended: the live retrain that clicks made while it ran starts now (one for all of them)."""
+        self._busy = False
+        if self._again:
+            self._again = False
+            self._live_retrain()
+
+    def _live_retrain(self) -> Any:
+        """Retrain and preview after a click (``live`` ticked, two classes clicked); while a run is busy, the
+        retrain is kept for its end (a click was dropped before: 27 of 40 clicks trained, session 40 H3)."""
+        try:
+            live = bool(self.live.value)
+        except RuntimeError:  # the dock widget was closed
+            return None
+        pts = self.viewer.layers[TRAIN_POINTS] if TRAIN_POINTS in self.viewer.layers else None
+        if not live or pts is None or not len(pts.data):
+            return None
+        if len(set(np.asarray(pts.features["class"]).astype(str).tolist())) < 2:
+            return None
+        if self._busy:
+            self._again = True
+            return None
+        return self._in_thread(self._compute_train_and_preview, self._show_train_and_preview)
+
+    def _on_mpp(self) -> None:
+        """The chosen image or its µm/px changed: an unknown pixel size is said on the status line."""
+        layer = self.image.value
+        if layer is not None and image_mpp(layer)[0] is None:
+            self.status.value = unknown_mpp_words(layer, "the cell features are in µm")
 
     def _layer_and_reader(self) -> tuple[Any, Any]:
         layer = self.image.value
         if layer is None:
             msg = "no RGB image layer"
             raise ValueError(msg)
-        mpp = layer_mpp(layer)
+        mpp = image_mpp(layer)[0]
         if not mpp:
-            msg = "the image's µm per pixel is unknown: the cell features are in µm (open it with the plugin's reader)"
-            raise ValueError(msg)
-        return layer, layer_reader(layer, mpp=mpp)
+            raise ValueError(unknown_mpp_words(layer, "the cell features are in µm"))
+        reader = layer_reader(layer, mpp=mpp)
+        if reader.mpp != mpp:  # a pyramid whose file gives no pixel size: the entered one (as Analyze does)
+            reader.mpp = mpp
+        return layer, reader
 
     def resolved_stains(self, layer: Any, reader: Any) -> str:
         """The chosen preset, or under ``auto`` the stains Analyze's detection finds on the image."""
@@ -182,8 +224,7 @@ class TrainCellsWidget(Container):
         classes = np.asarray(pts.features["class"]).astype(str) if len(pts.data) else np.zeros(0, str)
         if len(classes):
             pts.face_color = np.array([_colour(c) for c in classes])
-        if self.live.value and len(set(classes.tolist())) >= 2:
-            self._in_thread(self._compute_train_and_preview, self._show_train_and_preview)
+        self._live_retrain()
 
     def training_rows(self, layer: Any = None, reader: Any = None) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
         """Features and classes of the nuclei under the clicked points; (rows, number of points).

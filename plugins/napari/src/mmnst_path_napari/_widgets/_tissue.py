@@ -30,38 +30,36 @@ from ._common import (
     view_box,
     wrap_text,
 )
+from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
+from ._tissue_live import DEBOUNCE_S, LIVE_TREES, PREVIEW_UM, TRAIN_LABELS, TRAIN_UM, LivePreview
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["CLASS_MAP", "PREVIEW", "TRAIN_LABELS", "TrainTissueWidget"]
+__all__ = ["CLASS_MAP", "DEBOUNCE_S", "LIVE_TREES", "PREVIEW", "TRAIN_LABELS", "TrainTissueWidget"]
 
-TRAIN_LABELS = "tissue training"
 PREVIEW = "tissue preview"
 CLASS_MAP = "tissue classes (trained)"
 #: classes offered beyond the default model's (issue #13's list)
 EXTRA_CLASSES = ("keratin", "melanin")
-#: seconds after the last stroke before the live preview retrains
-DEBOUNCE_S = 0.7
-#: forest size of the live (quick) retraining; the "train" button fits the full forest
-LIVE_TREES = 8
-#: working resolution (µm/px) of training and apply (the pipeline's analysis_mpp), of the preview
-TRAIN_UM, PREVIEW_UM = 0.5, 1.0
 #: longest side (working pixels) of the previewed region; a larger view is previewed at its centre
 MAX_PREVIEW_SIDE = 1024
 #: colours of added classes the library has none for (RGB)
 _PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (188, 189, 34), (140, 86, 75))
 
 
-class TrainTissueWidget(Container):
+class TrainTissueWidget(LivePreview, Container):
     """Tissue-classifier training on painted labels; value ``k`` = ``classes[k - 1]``.
 
     ``self.classes`` / ``self.colours`` start from the shipped default tissue model's classes and
     colours (plus keratin and melanin); the legend shows the value to paint for each. Train fits
     a new model with :func:`mmnst_path.classify.train_tissue.train_tissue_model` (the trainer of
     ``mmnst-path train tissue``); with ``live`` ticked, every stroke (debounced) retrains a quick
-    forest and predicts the visible region in a worker thread (``tissue preview``); stale work
-    is dropped.
+    forest and predicts the visible region in a worker thread (``tissue preview``). A preview
+    (live or from the button) that comes back after a newer stroke, or after its image or training
+    labels were removed or replaced, or the image's µm/px changed, is dropped, never drawn.
+    An image without a pixel size takes the µm/px entered in ``image µm/px`` (here, in Analyze or
+    in Train cells: one value per image layer).
     """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
@@ -84,7 +82,9 @@ class TrainTissueWidget(Container):
         self.live_runs = 0  # live jobs started (debounced strokes / view changes)
         self._rows_cache: dict[Any, Any] = {}  # training rows per window (live retraining)
         self._timer: Any = None
+        self._live_key: tuple[Any, Any, Any] | None = None  # (image, training labels, µm/px) of the live work
         self.image = layer_choice(viewer, "image", rgb_image_layers)
+        self.mpp = mpp_box()
         self.stains = ComboBox(label="stains", choices=list(PRESETS), value="H&E")
         self.new_labels = PushButton(text="new training labels")
         self.legend = Label(value=class_legend_html(self.classes, self.colours))
@@ -113,19 +113,22 @@ class TrainTissueWidget(Container):
         # the settings scroll, the status and the classes table stay in view below them: the form is 664 px tall,
         # and with Train cells docked too napari's window grew to 960 px, past a 1280 x 800 or 1366 x 768 screen
         # (session 38); on a taller screen the scroll area gets the form's whole height (the legend shows whole)
-        self.form = Container(widgets=[self.image, self.stains, self.new_labels, self.legend, row, self.annotations,
+        self.form = Container(widgets=[self.image, self.mpp, self.stains, self.new_labels, self.legend, row,
+                                       self.annotations,
                                        self.import_button, self.shapes_button, self.live, run, self.file, io])
         super().__init__(widgets=[self.status, self.results])
         area = scroll_area(self.form.native)
-        keep_top_rows(area, self.form.native, 4)  # image, stains, new training labels and the legend stay whole
+        keep_top_rows(area, self.form.native, 5)  # image, µm/px, stains, new labels and the legend stay whole
         self.native.layout().insertWidget(0, area)
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         hold_wrapped_lines(self.native)  # (its wrapped lines were taken from the legend's rows)
         self.stains.changed.connect(self._on_stains)
-        self.new_labels.changed.connect(lambda *_: self.add_training_labels())
-        self.add_class_button.changed.connect(lambda *_: self.add_class(self.new_class.value))
+        # refused (no pixel size, an empty class name): said on the status line (they raised through the signal)
+        self.new_labels.changed.connect(lambda *_: self._guard(self.add_training_labels))
+        self.add_class_button.changed.connect(lambda *_: self._guard(self.add_class, self.new_class.value))
         self.train_button.changed.connect(lambda *_: self._run(self._compute_train, self._show_train))
-        self.preview_button.changed.connect(lambda *_: self._run(self._compute_preview, self._show_preview))
+        self.preview_button.changed.connect(lambda *_: self._run(self._compute_preview, self._show_preview,
+                                                                 drop_stale=True))
         self.apply_button.changed.connect(lambda *_: self._start_apply())
         self.import_button.changed.connect(
             lambda *_: self._guard(self.import_annotations, self.annotations.value)
@@ -137,6 +140,9 @@ class TrainTissueWidget(Container):
         camera = scene.camera if scene is not None else viewer.camera
         for ev in (camera.events.center, camera.events.zoom):
             ev.connect(lambda *_: self._schedule(retrain=False))
+        viewer.layers.events.removed.connect(self._stop_stale_live)  # the image or the training labels gone
+        self._mpp_key: Any = None
+        link_mpp_box(viewer, self.image, self.mpp, on_change=self._on_mpp)
 
     # -- classes and labels --------------------------------------------------------------------
     def add_class(self, name: str, colour: tuple[int, int, int] | None = None) -> int:
@@ -201,11 +207,13 @@ class TrainTissueWidget(Container):
         if layer is None:
             msg = "no RGB image layer: open an image first"
             raise ValueError(msg)
-        mpp = layer_mpp(layer)
+        mpp = image_mpp(layer)[0]
         if not mpp:
-            msg = f"image {layer.name!r} has no pixel size (µm/px): the tissue classifier works in µm"
-            raise ValueError(msg)
-        return layer, layer_reader(layer, mpp=mpp), float(mpp), labels_downsample(image_bounds(layer))
+            raise ValueError(unknown_mpp_words(layer, "the tissue classifier works in µm"))
+        reader = layer_reader(layer, mpp=mpp)
+        if reader.mpp != mpp:  # a pyramid whose file gives no pixel size: the entered one (as Analyze does)
+            reader.mpp = mpp
+        return layer, reader, float(mpp), labels_downsample(image_bounds(layer))
 
     def add_training_labels(self) -> Any:
         """Add the empty training Labels layer over the image (paint mode, brush about two blocks)."""
@@ -214,8 +222,11 @@ class TrainTissueWidget(Container):
         layer, _, mpp, d = self._context()
         rows, cols = image_bounds(layer)
         shape = (math.ceil(rows / d), math.ceil(cols / d))
+        shown = layer_mpp(layer)  # None: an entered µm/px; the labels lie in the image's pixels, as it does
         kw: dict[str, Any] = {"name": TRAIN_LABELS, "opacity": 0.6, "colormap": class_colormap(self.colours, classes=self.classes),
-                              "units": ("µm", "µm"), **raster_transform(downsample=d, mpp=mpp)}  # fmt: skip
+                              **raster_transform(downsample=d, mpp=shown)}  # fmt: skip
+        if shown:
+            kw["units"] = ("µm", "µm")
         lab = add_or_replace(self.viewer, (np.zeros(shape, np.uint8), kw, "labels"))
         lab.metadata["mmnst_path"] = {"downsample": d}
         self._rows_cache = {}
@@ -224,6 +235,7 @@ class TrainTissueWidget(Container):
         lab.brush_size = max(10, math.ceil(16.0 / (mpp * d)))  # 16 µm: two output blocks of 8 µm
         lab.events.paint.connect(lambda *_: self._schedule(retrain=True))
         lab.events.data.connect(lambda *_: self._schedule(retrain=True))
+        self._live_key = self._key()
         self.status.value = "paint each class with its value (legend above); the preview follows the strokes"
         return lab
 
@@ -310,91 +322,16 @@ class TrainTissueWidget(Container):
             self.status.value = f"error: {exc}"
             return None
 
-    def _run(self, compute: Any, show: Any) -> Any:
+    def _run(self, compute: Any, show: Any, *, drop_stale: bool = False) -> Any:
+        """``compute()`` in a worker, ``show(result)`` after; with ``drop_stale`` a result whose image was removed,
+        replaced or given another µm/px meanwhile is dropped (said on the status line), not drawn."""
         from ._common import start_worker
 
+        if drop_stale:
+            key, draw = self._key(), show
+            show = lambda value: draw(value) if self._key()[::2] == key[::2] else self._dropped()  # noqa: E731
         self.worker = start_worker(compute, show, self.status)
         return self.worker
-
-    def _schedule(self, *, retrain: bool) -> None:
-        """(Re)start the debounce timer of the live preview."""
-        try:
-            live = bool(self.live.value)
-        except RuntimeError:  # the dock widget was closed: its Qt side is gone, nothing to preview
-            return
-        if not live or TRAIN_LABELS not in self.viewer.layers:
-            return
-        if not retrain and self.live_model is None:
-            return
-        self._generation += 1
-        self._want_retrain = self._want_retrain or retrain
-        if self._timer is None:
-            from qtpy.QtCore import QTimer
-
-            self._timer = QTimer()
-            self._timer.setSingleShot(True)
-            self._timer.timeout.connect(self._start_live)
-        self._timer.start(int(DEBOUNCE_S * 1000))
-
-    def _start_live(self) -> Any:
-        """Start the live job, or ask the running one to stop and start again when it has."""
-        if self.live_worker is not None and self.live_worker.is_running:
-            self._pending = True
-            self.live_worker.quit()  # stops at its next step; the finished handler restarts
-            return None
-        retrain, self._want_retrain = self._want_retrain, False
-        try:
-            job = self._live_job(self._generation, retrain=retrain)
-        except (ValueError, OSError) as exc:
-            self.status.value = f"live preview: {exc}"
-            return None
-        except (KeyError, RuntimeError):  # the training layer was deleted, or the widget closed
-            return None
-        from ._common import start_worker
-
-        self._pending = None
-        self.live_runs += 1
-        worker = start_worker(job, self._show_live, self.status, on_finished=self._live_finished)
-        self.live_worker = worker
-        return worker
-
-    def _live_finished(self) -> None:
-        if self._pending:
-            self._pending = None
-            self._want_retrain = True
-            self._start_live()
-
-    def _live_job(self, generation: int, *, retrain: bool) -> Any:
-        """A generator function for the worker: (re)train quickly, then classify the view."""
-        layer, reader, mpp, d = self._context()
-        labels = np.array(self.viewer.layers[TRAIN_LABELS].data) if retrain else None
-        box = self._preview_box(layer, mpp)
-        stains, classes = self.stains.value, list(self.classes)
-
-        def job() -> Any:
-            model = self.live_model
-            if labels is not None:
-                model = self._fit(reader, labels, layer, mpp, d, stains, classes, trees=LIVE_TREES,
-                                  validation=0.0, cache=self._rows_cache)[0]  # fmt: skip
-            yield  # a quit() of a stale job stops here
-            if model is None:
-                return None
-            w = work_downsample(mpp, PREVIEW_UM)
-            cbox = classify_box(reader, box, bounds=image_bounds(layer), mpp=mpp, w=w, model=model)
-            return generation, model, cbox
-
-        return job
-
-    def _show_live(self, value: Any) -> Any:
-        if value is None:
-            return None
-        generation, model, cbox = value
-        self.live_model = model
-        if generation != self._generation:  # painted / moved since: a newer run follows
-            return None
-        counts = ", ".join(f"{k} {v}" for k, v in model.card.get("training_counts", {}).items())
-        self.status.value = f"live preview ({LIVE_TREES} trees; labelled blocks: {counts})"
-        return self._show_preview(cbox)
 
     # -- training ----------------------------------------------------------------------------------
     def _fit(
@@ -487,7 +424,7 @@ class TrainTissueWidget(Container):
     def _show_preview(self, cbox: Any) -> Any:
         """The preview layer, and the class areas of the previewed region in the panel."""
         layer = self.image.value
-        mpp = layer_mpp(layer) if layer is not None else None
+        mpp = image_mpp(layer)[0] if layer is not None else None
         if mpp:
             areas = class_areas(
                 cbox.labels, cbox.classes, block_um2=(cbox.downsample * mpp) ** 2, weight=cbox.weight
@@ -516,7 +453,8 @@ class TrainTissueWidget(Container):
         worker = create_worker(run_in_thread, self._compute_apply, threading.Event(), _start_thread=False,
                                _ignore_errors=True)  # fmt: skip
         worker.yielded.connect(lambda v: setattr(self.status, "value", f"applying: chunk {v[0]} of {v[1]}"))
-        worker.returned.connect(self._show_apply)
+        key = self._key()
+        worker.returned.connect(lambda v: self._show_apply(v) if self._key()[::2] == key[::2] else self._dropped())
         worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
         self.status.value = "applying..."
         self.worker = worker
