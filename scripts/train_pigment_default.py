@@ -1,9 +1,12 @@
-r"""Train the default melanin pixel model, the one the red chromogens read (issue #14, session 39).
+r"""Train the default melanin pixel model, the one the red chromogens read (issue #14, sessions 39-40).
 
 Usage::
 
+    .venv/bin/python scripts/train_pigment_default.py --label drawn --rim-negatives --hard-positives 4 \
+        --hard-rows 2400 --extra-columns erode_2.5 dog rel_u_b hue_sd dark_share body_log_area body_fill body_cv \
+        body_holes --max-depth 18 --class-weight none --out mmnst_path/models/pigment_default.mmnst  # version 2
     .venv/bin/python scripts/train_pigment_default.py --label seen --out /tmp/v1.mmnst   # version 1's recipe
-    .venv/bin/python scripts/train_pigment_default.py --label drawn --rim-negatives --out /tmp/v2.mmnst
+    .venv/bin/python scripts/train_pigment_default.py --label drawn --rim-negatives --out /tmp/s39.mmnst
     .venv/bin/python scripts/train_pigment_default.py --label drawn --out /tmp/drawn.mmnst --out-seen /tmp/seen.mmnst
 
 ``pigment_default.mmnst`` serves H-AEC and H-FastRed (with DAB the shipped default stands for
@@ -20,7 +23,7 @@ for the label:
   Naumov et al., Data 2022, CC BY 4.0) and Kather NCT-CRC-HE (CC BY 4.0; 0.5 µm/px): 600 rows per tile, half at
   random, half the darkest brown candidates;
 - validation: seeds 2000, 600 rows per class and tile; forest of 30 trees, depth 14, 8 rows per leaf; the 15
-  feature columns version 1 stores (``--columns-of``), optical density against 255.
+  feature columns version 1 stores (:data:`V1_COLUMNS`, or those of ``--columns-of``), optical density against 255.
 
 ``--label drawn`` (the session-39 candidate version 2, with ``--rim-negatives``; **not shipped**: it failed its
 rule's first gate on AEC, drawn-truth Dice +0.033 of +0.05 asked, benchmarks/README "#14: the red chromogens' pixel
@@ -32,6 +35,17 @@ rows the rim is a small share of the background rows and the model keeps most of
 3120-3127, drawn-truth Dice AEC 0.7427 (version 1) -> 0.7596 without -> 0.7722 with, Fast Red 0.7719 -> 0.7993 ->
 0.8265); ``--label seen`` the blurred concentration >= 0.15 (version 1's label). ``--out-seen`` also fits
 the blurred label on the same rows' tiles (the control that this recipe reproduces version 1).
+
+**Version 2 (session 40 H4, shipped)**: the drawn label and the rim negatives as above, plus
+``--hard-positives 4``: red-chromogen tiles (:func:`hard_positive_tiles`, seeds 1010-1013, every family x AEC /
+Fast Red, ``positives="wide"``: faint 1+ to saturated 3+, half the nuclei positive, plain and varied rendering)
+whose positive nuclei and rim at least 0.5 OD are the hard half of their background rows, 2400 rows per class and
+tile (dark AEC positives turn brown and version 1 and the session-39 candidate read them as melanin discs); 9 more
+columns (:data:`V2_EXTRA_COLUMNS`: texture at cluster scale, granules on nuclei, the bounded brown-body shape; no
+``blob_*`` column, whose reach is the whole body); trees of depth 18 and the rows unweighted (background outnumbers
+melanin ~1.8:1: a tighter mask, the rim called less). Session 40 dev (families seeds 4400-4403, 36 pigmented tiles
+a chromogen, drawn truth): Dice AEC 0.7727 -> 0.8211, Fast Red 0.7760 -> 0.8503; the gated figures are in
+benchmarks/README "#14: the red pixel model tells dark AEC positives from melanin".
 
 The research-only Ki67 sets of ``/work/shared/data/ki67`` are never trained on.
 """
@@ -58,6 +72,9 @@ from mmnst_path.classify.pigment import (  # noqa: E402
 from mmnst_path.classify.train import train_model  # noqa: E402
 from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile  # noqa: E402
 
+#: version 1's feature columns, in its order (the default of ``--columns-of``)
+V1_COLUMNS = ("u_r", "u_g", "u_b", "grey", "log_od", "tophat_1", "tophat_2.5", "peak", "cv", "ctx_log_od", "ctx_u_r",
+              "ctx_u_b", "wide_u_b", "erode", "ctx_grey")
 #: label -> the tile mask it reads (``pigment_family_tile(drawn_melanin=True)``)
 LABELS = {"drawn": "melanin_drawn", "seen": "melanin"}
 LABEL_TEXT = {
@@ -261,8 +278,8 @@ def main() -> None:
     ap.add_argument("--class-weight", choices=("balanced_subsample", "none"), default="balanced_subsample",
                     help="'none': the rows unweighted (version 2: background rows outnumber melanin ~1.8:1, "
                          "a tighter mask)")
-    ap.add_argument("--columns-of", type=Path, default=HERE.parent / "mmnst_path" / "models" / "pigment_default.mmnst",
-                    help="model file whose feature columns are trained on (default: the shipped version's)")
+    ap.add_argument("--columns-of", type=Path, default=None,
+                    help="model file whose feature columns are trained on (default: version 1's, V1_COLUMNS)")
     args = ap.parse_args()
     if args.seeds < 1:
         ap.error(f"--seeds must be >= 1, got {args.seeds}")
@@ -272,7 +289,7 @@ def main() -> None:
         ap.error(f"--hard-positives needs --label drawn and N >= 0, got {args.hard_positives} with --label {args.label}")
     if args.hard_rows < 1:
         ap.error(f"--hard-rows must be >= 1, got {args.hard_rows}")
-    names = [f.name for f in load_model(args.columns_of).features]
+    names = list(V1_COLUMNS) if args.columns_of is None else [f.name for f in load_model(args.columns_of).features]
     known = [f.name for f in pigment_feature_specs(PigmentFeatureSettings())]
     for name in args.extra_columns:
         if name not in known:
