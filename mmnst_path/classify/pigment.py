@@ -52,7 +52,8 @@ The shipped models are trained by ``scripts/train_pigment_model.py`` on tiles of
 :func:`mmnst_path.synthetic.pigment_family_tile` (generated here) plus melanin-free negatives from
 the permissively licensed real tiles of ``/work/shared/train`` (EndoNuke IHC, Kather H&E, CC BY
 4.0; BRCA-M2C H&E, BSD-3-Clause, for the H-DAB model): ``pigment_default.mmnst`` (every
-morphology x DAB / AEC / Fast Red / H&E, the first 15 features; used for the red chromogens) and
+morphology x DAB / AEC / Fast Red / H&E; version 2 by ``scripts/train_pigment_default.py``: the drawn
+melanin, dark red-chromogen positives as negatives, 24 features; used for the red chromogens) and
 ``pigment_dab.mmnst`` (``--chromogens dab``: DAB tiles with dark, clumped, saturating positives,
 tinted white balance and a camera black level; all features; used for H-DAB). Their file
 ``kind`` is ``"tissue"`` (a pixel classifier; the model format knows nucleus and tissue kinds)
