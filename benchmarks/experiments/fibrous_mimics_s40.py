@@ -6,7 +6,8 @@
 
 ``diag`` reads each tile with :func:`mmnst_path.quantify.necrosis.measure_necrosis` (the default or the given
 tissue model) and prints, per painted region, the share read as necrosis with the parameters drawn, then the mean
-share per kind; dev seeds only (5500-5599), never the held-out renderer.
+share per kind (blood regions and, session 40 H7, the necrosis haemorrhage's erythrocytes); dev seeds only (H1
+5500-5599, H7 5700-5799), never the held-out renderer.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {s} mpp {mpp} truth {truth:6.2f} read {pct:6.2f} kinds {'+'.join(t.truth['kinds'])}")
         for p in t.truth["params"]:
             kind = t.truth["kinds"][int(p["region"])]
-            sel = t.masks["keratin"] if kind == "keratin" else (t.masks["mucin"] if kind == "mucin" else None)
+            sel = t.masks[kind] if kind in ("keratin", "mucin", "blood") else None
             if sel is None:
                 sel = t.masks["stroma"] & ~t.masks["keratin"]
             if sel.sum() < 200:
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             per_kind.setdefault(kind, []).append(share)
             print(f"   {kind:8s} read necrosis {share:5.1f} %  " +
                   " ".join(f"{k}={v:.3g}" for k, v in p.items() if k != "region"))
+        haem = t.masks["blood"] if "blood" not in t.truth["kinds"] else np.zeros_like(t.masks["blood"])
+        if haem.sum() >= 50:  # erythrocytes of the necrosis haemorrhage (no blood region of their own)
+            per_kind.setdefault("haemorrhage cells", []).append(100.0 * float(big[haem].mean()))
         if t.masks["necrosis"].any():
             per_kind.setdefault("necrosis found", []).append(100.0 * float(big[t.masks["necrosis"]].mean()))
     print("false necrosis mean (no-necrosis tiles):", np.mean(false) if false else math.nan,
