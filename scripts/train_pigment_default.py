@@ -56,6 +56,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,15 +104,24 @@ def generated_tiles(seeds: range, size: int, names: list[str], settings: Pigment
         for fam in PIGMENT_FAMILIES:
             for seed in seeds:
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=size, drawn_melanin=True)
-                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, names=names)
-                if not x.shape[0]:
-                    continue
-                labels = {k: tile.masks[m][cand].astype(np.int64) for k, m in LABELS.items()}
-                hard = tile.masks["positive_nuclei"]
-                if rim:
-                    hard = hard | (tile.masks["melanin"] & ~tile.masks["melanin_drawn"])
-                out.append((x, labels, hard[cand]))
+                rows = _tile_rows(tile, names, settings, rim)
+                if rows is not None:
+                    out.append(rows)
     return out
+
+
+def _tile_rows(tile: Any, names: list[str], settings: PigmentFeatureSettings,
+               rim: bool) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray] | None:
+    """(features, labels, hard-negative flags) of a generated tile's candidate pixels (None when it has none): the
+    hard ones are its positive-nucleus pixels (and, with ``rim``, the blur rim of its melanin)."""
+    x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, names=names)
+    if not x.shape[0]:
+        return None
+    labels = {k: tile.masks[m][cand].astype(np.int64) for k, m in LABELS.items()}
+    hard = tile.masks["positive_nuclei"]
+    if rim:
+        hard = hard | (tile.masks["melanin"] & ~tile.masks["melanin_drawn"])
+    return x, labels, hard[cand]
 
 
 #: the red chromogens (the ones this model serves) whose positives are the hard-negative tiles' subject
@@ -144,14 +154,10 @@ def hard_positive_tiles(seeds: range, size: int, names: list[str], settings: Pig
             for seed in seeds:
                 tile = pigment_family_tile(seed, fam, chromogen=ch, size=size, drawn_melanin=True, positives="wide",
                                            positive_fraction=0.5, appearance="varied" if seed % 2 else "plain")
-                x, cand = pigment_features(tile.rgb, mpp=tile.mpp, settings=settings, names=names)
-                if not x.shape[0]:
-                    continue
-                labels = {k: tile.masks[m][cand].astype(np.int64) for k, m in LABELS.items()}
-                hard = tile.masks["positive_nuclei"]
-                if rim:
-                    hard = hard | (tile.masks["melanin"] & ~tile.masks["melanin_drawn"])
-                out.append((x, labels, hard[cand] & (x[:, i_od] >= HARD_MIN_LOG_OD)))
+                rows = _tile_rows(tile, names, settings, rim)
+                if rows is not None:
+                    x, labels, hard = rows
+                    out.append((x, labels, hard & (x[:, i_od] >= HARD_MIN_LOG_OD)))
     return out
 
 
