@@ -146,3 +146,22 @@ def test_tumour_filled_tile_reads_tumour_to_its_edge(monkeypatch, mpp: float) ->
     margin_edge, margin_inside = _edge_and_inside(tumour, kw["core"], mpp)
     assert margin_inside >= 0.8
     assert margin_edge <= 0.1
+
+
+def test_a_block_cut_by_the_image_end_counts_its_owned_pixels() -> None:
+    """The necrosis counts weigh each 8-µm block by the share of its area owned: a block the image's last row or
+    column cuts (the slide's edge, now that the tissue stage reads the tile cut there) counts what it has."""
+    from mmnst_path.quantify.necrosis import _owned_share
+
+    share = _owned_share(np.ones((17, 17), dtype=bool), 16)
+    np.testing.assert_allclose(share, [[1.0, 1 / 16], [1 / 16, 1 / 256]])
+
+
+@pytest.mark.parametrize("mpp", [1.0, 0.5])
+def test_necrosis_area_is_the_class_maps_at_a_cut_block(mpp: float) -> None:
+    """An image whose side is not a whole number of class blocks (300 µm: 37.5 blocks of 8 µm): the necrosis
+    area equals the class map's necrosis area, the last half block counted by its pixels inside the image."""
+    res = _run(_he(956, mpp), mpp, 16000.0)
+    legend = {c["name"]: c["area_mm2"] for c in res.tissue_classes["classes"]}
+    assert res.metrics["necrosis_area_mm2"] > 0
+    assert legend["necrosis"] == pytest.approx(res.metrics["necrosis_area_mm2"], rel=1e-9, abs=1e-12)
