@@ -12,7 +12,7 @@ import numpy as np
 
 from ..aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from ..geometry import Box
-from ._class_window import class_sums, class_window, outside_excluded
+from ._class_window import class_sums, class_window, outside_excluded, tissue_part
 from ._config import AnalysisConfig
 from ._lean_box import _grown, _mask_box, _nonwhite_box
 from ._reach import (
@@ -172,6 +172,13 @@ def _owned_mask(tile: Any, roi: tuple[np.ndarray, ...] | None) -> np.ndarray:
             inside |= polygon2mask(tile.shape, np.column_stack([r, c]))
         owned &= inside
     return owned
+
+
+def _put(mask: np.ndarray, part: tuple[slice, slice], shape: tuple[int, int]) -> np.ndarray:
+    """(M, N) bool of ``shape``: ``mask`` at ``part``, False elsewhere."""
+    whole = np.zeros(shape, dtype=bool)
+    whole[part] = mask
+    return whole
 
 
 def _block_sums(image: np.ndarray, origin: tuple[int, int], block: int) -> tuple[tuple[int, int], np.ndarray]:
@@ -478,13 +485,18 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
     per_map = np.zeros((0, 0, 0))
     found: dict[str, Any] = {}  # the necrosis class map of this tile, computed once for the map and the area
     tmodel = tile_tissue_model(cfg, job.matrix, job.measures)
+    # the tissue stage reads the tile cut at the slide's edge (``part``), unless Ki67 reads its tumour region
+    part, t_rgb, t_owned, t_origin, t_core = tissue_part(
+        rgb, owned, tile, clip=not ("ki67" in job.measures and cfg.ki67.count_in == "tumour"))
     if tmodel is not None:  # (the whole tile image, its blocks around the core: never its lean or own part)
         # with the necrosis model, the class map whose necrosis is the measured one (veto, minimum area)
         nec_params = cfg.necrosis if tmodel is cfg.necrosis.model() else None
-        tumour, tmap, labels = tumour_region(rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=origin,
+        tumour, tmap, labels = tumour_region(t_rgb, mpp=mpp, model=tmodel, stains=job.matrix, origin=t_origin,
                                              smooth_um=cfg.necrosis.smooth_um, necrosis=nec_params, keep=found,
-                                             reference=job.tissue_reference, core=tile.core_slices)
-        areas, per_map = class_sums(labels, len(tmap.classes), owned, tile.core_slices, origin=origin,
+                                             reference=job.tissue_reference, core=t_core)
+        if part is not None:  # (outside the slide: no tumour)
+            tumour = _put(tumour, part, rgb.shape[:2])
+        areas, per_map = class_sums(labels, len(tmap.classes), t_owned, t_core, origin=t_origin,
                                     factor=tmap.factor, map_px=job.map_px)
         for i, name in enumerate(tmap.classes):
             row[f"class_{name}_um2"] = float(areas[i]) * px_um2
@@ -546,13 +558,15 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
         # (origin), so the necrosis area does not depend on the tile size
         same = tmap is not None and tmodel is cfg.necrosis.model()
         nec_counts, nec_mask, nec_mpp = measure_necrosis(
-            rgb, mpp=mpp, params=cfg.necrosis, tissue=owned, stains=job.matrix, origin=origin,
+            t_rgb, mpp=mpp, params=cfg.necrosis, tissue=t_owned, stains=job.matrix, origin=t_origin,
             tissue_map=tmap if same else None, necrosis_labels=found.get("necrosis_labels") if same else None,
             reference=job.tissue_reference,
         )
         counts["necrosis"] = nec_counts
         row["necrosis_um2"] = float(nec_counts.necrosis_um2)
-        nm = mask_to_tile(nec_mask, tile.shape, mpp=mpp, mask_mpp=nec_mpp, origin=origin)
+        nm = mask_to_tile(nec_mask, t_rgb.shape[:2], mpp=mpp, mask_mpp=nec_mpp, origin=t_origin)
+        if part is not None:
+            nm = _put(nm, part, tile.shape)
         sums["necrosis"] = np.asarray(nm, dtype=bool) & owned
 
     # low-resolution maps: owned-pixel sums per map block, over the core's bounding slices only

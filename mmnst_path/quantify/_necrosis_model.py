@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .necrosis import NecrosisCounts, NecrosisParams, _block_mean, _counts, _tissue
+from .necrosis import NecrosisCounts, NecrosisParams, _counts, _owned_share, _tissue
 
 __all__ = ["INTACT_REGROW_SIGMAS", "measure_with_tissue_model", "necrosis_labels", "small_holes"]
 
@@ -191,4 +191,4 @@ def _region_weight(region: np.ndarray | None, shape: tuple[int, int], lmpp: floa
     if region is None:
         return np.ones(grid_shape, np.float32)
     f = max(1, round(lmpp / mpp))
-    return _block_mean(np.asarray(region, dtype=np.float32), f)[: grid_shape[0], : grid_shape[1]]
+    return _owned_share(np.asarray(region, dtype=bool), f)[: grid_shape[0], : grid_shape[1]]

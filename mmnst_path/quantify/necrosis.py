@@ -71,6 +71,16 @@ __all__ = ["NecrosisCounts", "NecrosisParams", "mask_to_tile", "measure_necrosis
            "necrosis_metrics"]
 
 
+def _owned_share(region: np.ndarray, f: int) -> np.ndarray:
+    """Share of each ``f``-pixel block's area inside ``region`` (bool, (M, N)): a block cut by the image's
+    last row or column counts the pixels it has, not the mean of them (the image ends there: the slide's
+    edge for a pipeline tile read inside the slide)."""
+    m, n = region.shape
+    whole = np.zeros((-(-m // f) * f, -(-n // f) * f), np.float32)
+    whole[:m, :n] = region
+    return _block_mean(whole, f)
+
+
 def _block_mean(a: np.ndarray, f: int) -> np.ndarray:
     m, n = a.shape[:2]
     mp, np_ = -(-m // f) * f, -(-n // f) * f
@@ -442,7 +452,7 @@ def _counts(mask: np.ndarray, tis: np.ndarray, region: np.ndarray | None, shape:
             msg = f"tissue (owned region) mask must have the tile's shape {shape}, got {region.shape}"
             raise ConfigError(msg)
         f = max(1, round(lmpp / mpp))
-        weight = _block_mean(region.astype(np.float32), f)[: mask.shape[0], : mask.shape[1]]
+        weight = _owned_share(region, f)[: mask.shape[0], : mask.shape[1]]
         weight_full_area = float(region.sum())
     px = lmpp * lmpp
     return NecrosisCounts(

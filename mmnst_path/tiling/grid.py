@@ -93,6 +93,10 @@ class Tile:
         of the image is pixel ``(origin[0] + i, origin[1] + j)`` of the slide's analysis grid.
     halo : int
         Halo width in analysis pixels (on the sides away from the slide's edge).
+    grid_shape : (int, int) or None
+        (rows, cols) of the slide's analysis grid: tile-image pixel ``(i, j)`` lies inside the slide
+        when ``0 <= origin[0] + i < grid_shape[0]`` and ``0 <= origin[1] + j < grid_shape[1]``
+        (:meth:`inside_slices`). None (a tile made by hand): unknown.
     """
 
     index: int
@@ -105,6 +109,7 @@ class Tile:
     shape: tuple[int, int]
     origin: tuple[int, int]
     halo: int
+    grid_shape: tuple[int, int] | None = None
 
     def owns(self, row_l0: float | np.ndarray, col_l0: float | np.ndarray) -> bool | np.ndarray:
         """Whether level-0 point(s) ``(row_l0, col_l0)`` lie in the core (half-open)."""
@@ -125,6 +130,19 @@ class Tile:
         r = (self.origin[0] + np.asarray(row, dtype=np.float64) + 0.5) * self.scale - 0.5
         c = (self.origin[1] + np.asarray(col, dtype=np.float64) + 0.5) * self.scale - 0.5
         return r, c
+
+    def inside_slices(self) -> tuple[slice, slice] | None:
+        """Slices of the tile image inside the slide (its analysis grid), or None when the whole image is
+        (or when :attr:`grid_shape` is unknown): the part past the slide's edge, which reads as white,
+        is what they leave out."""
+        if self.grid_shape is None:
+            return None
+        (m, n), (o_r, o_c) = self.shape, self.origin
+        r0, r1 = max(0, -o_r), min(m, self.grid_shape[0] - o_r)
+        c0, c1 = max(0, -o_c), min(n, self.grid_shape[1] - o_c)
+        if (r0, r1, c0, c1) == (0, m, 0, n):
+            return None
+        return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
 
     def analysis_from_level0(
         self, row_l0: float | np.ndarray, col_l0: float | np.ndarray
@@ -385,6 +403,7 @@ def plan_grid(
                     shape=(r_hi - r_lo, c_hi - c_lo),
                     origin=(r_lo, c_lo),
                     halo=halo,
+                    grid_shape=(n_rows, n_cols),
                 )
             )
     return tuple(tiles)
