@@ -134,8 +134,9 @@ KNOWN_MISSES: dict[tuple[str, str], float] = {
     # viable breast carcinoma 13 %) reads this generated tile 26.5 % (truth 37.1; model 1.0.0 read
     # 28.0, the rules 34.2): its mask stops 10-15 µm short of the drawn border; with the intact-nucleus
     # veto on by default (2026-12-04; viable breast carcinoma 13.3 -> 9.2 %) 25.5 %: the veto takes
-    # the necrosis between viable sheets that the regrowth does not return
-    ("he_necrosis.tif", "necrosis_fraction_pct"): 12.0,
+    # the necrosis between viable sheets that the regrowth does not return; since session 40 H8 the tissue stage
+    # reads the image cut at its edge, not a white margin past it: 28.7 % (|err| 8.4; 26.5 before, |err| 10.5)
+    ("he_necrosis.tif", "necrosis_fraction_pct"): 9.0,
 }
 
 
