@@ -77,6 +77,12 @@ def test_paint_train_apply_save_load_on_a_generated_tile(make_napari_viewer, tmp
     model = widget.train()
     assert set(model.class_names) == {"necrosis", "tumour", "background"}
     assert "trained on" in widget.status.value
+    # its held-out figure holds out squares of the image (session 40; H5's fix of the CLI card), named as such
+    validation = model.card["validation"]
+    assert "held_out" in validation
+    assert "training_image_blocks" not in validation
+    assert "square" in validation["split"]
+    assert "held-out accuracy" in widget.status.value
 
     applied = widget.apply()
     assert applied.name == CLASS_MAP
@@ -235,8 +241,8 @@ def test_live_training_recomputes_only_the_windows_whose_paint_changed(monkeypat
     labels[200:240, 100:300] = 2
     labels[100:140, CHUNK + 100 : CHUNK + 300] = 1
     calls = []
-    real = tt.tissue_training_rows
-    monkeypatch.setattr(tt, "tissue_training_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = tt.tissue_training_blocks
+    monkeypatch.setattr(tt, "tissue_training_blocks", lambda *a, **k: calls.append(1) or real(*a, **k))
     cache: dict = {}
     kw = {
         "d": 1,
@@ -263,6 +269,16 @@ def test_live_training_recomputes_only_the_windows_whose_paint_changed(monkeypat
         np.concatenate([x for x, _ in fresh]), np.concatenate([x for x, _ in cached])
     )
     assert len(cache) == 2
+    # the blocks' places (session 40: a napari-trained card's held-out figure holds out squares of the image):
+    # level-0 µm of every row, inside the paint of its window, cached or not
+    for cache_arg in (cache, None):
+        where: list = []
+        rows5, _ = training_rows(reader, labels, cache=cache_arg, places=where, **kw)
+        assert [len(rc) for rc in where] == [len(y) for _, y in rows5]
+        rc = np.round(np.concatenate(where) / 0.5).astype(int)  # level-0 px
+        near = ndi.binary_dilation(labels > 0, iterations=8)  # a block centre lies within half a block of paint
+        assert near[rc[:, 0], rc[:, 1]].all()
+        assert rc[:, 1].max() > CHUNK  # the second window's blocks sit at its own place, not at its window's origin
 
 
 def test_an_ihc_model_is_trained_with_the_ihc_default_features(make_napari_viewer):

@@ -186,6 +186,7 @@ def training_rows(
     stains: Any,
     settings: Any = None,
     cache: dict[Any, Any] | None = None,
+    places: list[np.ndarray] | None = None,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, int]]:
     """Training rows (:func:`mmnst_path.classify.train_tissue.tissue_training_rows`) of painted labels.
 
@@ -196,7 +197,9 @@ def training_rows(
 
     ``cache`` (a dict kept by the caller between calls) holds the rows of every window by its
     position and labels: a new stroke recomputes only the windows whose paint changed. It is
-    pruned to the windows of this call.
+    pruned to the windows of this call. ``places`` (a list the caller gives) receives, per entry of ``rows``, the
+    (k, 2) level-0 (row, col) µm of its blocks' centres: the held-out figures of a training card hold out
+    spatial squares of the image with them (:func:`mmnst_path.classify.train.holdout_folds`).
 
     Returns
     -------
@@ -205,7 +208,7 @@ def training_rows(
         Labelled blocks per class name.
     """
     from mmnst_path.classify.tissue_features import TissueFeatureSettings
-    from mmnst_path.classify.train_tissue import tissue_training_rows
+    from mmnst_path.classify.train_tissue import tissue_training_blocks
 
     settings = settings or TissueFeatureSettings()
     lab = np.asarray(labels)
@@ -231,14 +234,16 @@ def training_rows(
             key = (r0, c0, r1, c1, d, w, str(stains), tuple(classes), repr(settings),
                    hashlib.sha1(np.ascontiguousarray(win).tobytes()).hexdigest())  # fmt: skip
             if cache is not None and key in cache:
-                x, y = cache[key]
+                x, y, rc_um = cache[key]
             else:
                 rgb = read_on_grid(reader, r0, c0, r1 - r0, c1 - c0, w)
-                x, y = tissue_training_rows(rgb, win, mpp=mpp * w, classes=list(classes), stains=stains,
-                                            settings=settings, min_cover=MIN_COVER)  # fmt: skip
-            used[key] = (x, y)
+                x, y, rc_um = tissue_training_blocks(rgb, win, mpp=mpp * w, classes=list(classes), stains=stains,
+                                                     settings=settings, min_cover=MIN_COVER)  # fmt: skip
+            used[key] = (x, y, rc_um)
             if len(y):
                 rows.append((x, y))
+                if places is not None:  # the window's origin: working-grid (r0, c0) -> level-0 µm
+                    places.append(np.asarray(rc_um, float).reshape(-1, 2) + np.array([r0, c0], float) * w * mpp)
                 for name, n in zip(*np.unique(y, return_counts=True), strict=True):
                     counts[str(name)] = counts.get(str(name), 0) + int(n)
     if cache is not None:

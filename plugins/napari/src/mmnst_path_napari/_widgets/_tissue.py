@@ -347,8 +347,10 @@ class TrainTissueWidget(LivePreview, Container):
         trees: int,
         validation: float,
         cache: dict[Any, Any] | None = None,
+        held_out: bool = False,
     ) -> tuple[Any, dict[str, int]]:
         from mmnst_path.classify.tissue import tissue_feature_settings
+        from mmnst_path.classify.train import Places
         from mmnst_path.classify.train_tissue import train_tissue_model
 
         if not labels.any():
@@ -356,15 +358,18 @@ class TrainTissueWidget(LivePreview, Container):
             raise ValueError(msg)
         w = work_downsample(mpp, TRAIN_UM)
         settings = tissue_feature_settings(self.base_model(stains))
+        where: list[np.ndarray] | None = [] if held_out else None  # block centres: a held-out figure on the card
         rows, counts = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w,
-                                     classes=classes, stains=stains, settings=settings, cache=cache)  # fmt: skip
+                                     classes=classes, stains=stains, settings=settings, cache=cache,
+                                     places=where)  # fmt: skip
         source = getattr(getattr(layer, "source", None), "path", None)
         image = Path(source).name if source else layer.name
         card = {"name": f"tissue classifier trained in napari on {image}",
                 "training_data": [{"image": image, "annotations": "napari painted labels",
                                    "labelled_blocks": counts, "pixel_size_um": mpp * w}]}  # fmt: skip
+        places = Places.stack([(0, rc) for rc in where]) if where is not None else None
         model = train_tissue_model(rows, settings=settings, stains=stains, card=card, n_estimators=trees,
-                                   validation_fraction=validation)  # fmt: skip
+                                   validation_fraction=validation, places=places)  # fmt: skip
         return model, counts
 
     def train(self) -> Any:
@@ -378,7 +383,7 @@ class TrainTissueWidget(LivePreview, Container):
         layer, reader, mpp, d = self._context()
         labels = np.array(self.viewer.layers[TRAIN_LABELS].data)
         return self._fit(reader, labels, layer, mpp, d, self.stains.value, list(self.classes), trees=24,
-                         validation=0.2)  # fmt: skip
+                         validation=0.2, held_out=True)  # fmt: skip
 
     def _show_train(self, trained: tuple[Any, dict[str, int]]) -> Any:
         from mmnst_path.classify.train import training_caution
