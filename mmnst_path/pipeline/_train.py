@@ -147,14 +147,21 @@ def _windows(points: np.ndarray, step_px: float) -> list[np.ndarray]:
 
 
 def cell_rows_from_reader(reader: Any, points_rc: np.ndarray, names: Sequence[Any] | np.ndarray, *, stains: Any = "H-DAB",
-                          window_um: float = 1000.0, where: str = "image") -> list[tuple[np.ndarray, np.ndarray]]:
+                          window_um: float = 1000.0, where: str = "image",
+                          places: list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Training rows (features, class names) of annotated points on an open slide / image.
 
     The points (level-0 (row, col)) are grouped in windows of ``window_um``; each window is read
     once at level 0 with a margin for the features' context and analysed at the model resolution.
+    ``places`` (a list the caller gives) receives, per returned entry, the (k, 2) level-0 (row, col) µm of
+    the points its rows come from (for :class:`~mmnst_path.classify.train.Places`: held-out figures of
+    spatial squares).
     """
-    return [(x, y) for x, y, _ in _cell_examples(reader, points_rc, names, stains=stains, window_um=window_um,
-                                                  where=where)]
+    examples = _cell_examples(reader, points_rc, names, stains=stains, window_um=window_um, where=where)
+    if places is not None:
+        m = _reader_mpp(reader, where, "nucleus")
+        places.extend(np.asarray(rc, float).reshape(-1, 2) * m for _, _, rc in examples)
+    return [(x, y) for x, y, _ in examples]
 
 
 def _cell_examples(reader: Any, points_rc: np.ndarray, names: Sequence[Any] | np.ndarray, *, stains: Any,

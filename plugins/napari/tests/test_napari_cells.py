@@ -39,6 +39,13 @@ def test_click_train_preview_save_load(make_napari_viewer, tmp_path):
     model = widget.train()
     assert model.class_names == ("tumour", "lymphocyte")
     assert "trained on" in widget.status.value
+    # its held-out figure holds out spatial squares of the image by the clicks' places (session 40), not a random
+    # share of the clicks (an optimistic figure the card no longer calls held out)
+    validation = model.card["validation"]
+    assert "square" in validation["split"]
+    assert "training_image_blocks" not in validation
+    assert validation["held_out"]["accuracy"] > 0.8
+    assert "held-out accuracy" in widget.status.value
     layer = widget.preview()
     assert layer.name == PREVIEW
     assert len(layer.data) > 50

@@ -226,11 +226,13 @@ class TrainCellsWidget(Container):
             pts.face_color = np.array([_colour(c) for c in classes])
         self._live_retrain()
 
-    def training_rows(self, layer: Any = None, reader: Any = None) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    def training_rows(self, layer: Any = None, reader: Any = None,
+                      places: list[np.ndarray] | None = None) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
         """Features and classes of the nuclei under the clicked points; (rows, number of points).
 
         ``layer`` and ``reader`` (from :meth:`_layer_and_reader`) are opened here when not given; a caller that
-        needs them again passes its own, so a small image without a pixel size is not read whole twice."""
+        needs them again passes its own, so a small image without a pixel size is not read whole twice.
+        ``places`` receives the rows' level-0 µm positions (:func:`mmnst_path.pipeline.cell_rows_from_reader`)."""
         from mmnst_path.pipeline import cell_rows_from_reader
 
         if layer is None or reader is None:
@@ -239,19 +241,24 @@ class TrainCellsWidget(Container):
         data = np.asarray(pts.data, dtype=np.float64)[:, -2:]
         names = np.asarray(pts.features["class"]).astype(str)
         stains = self.resolved_stains(layer, reader)
-        return cell_rows_from_reader(reader, data, names, stains=stains, where="image layer"), len(data)
+        return cell_rows_from_reader(reader, data, names, stains=stains, where="image layer", places=places), len(data)
 
     def train(self) -> Any:
         """Train synchronously (what the button does in a thread)."""
         return self._show_train(self._compute_train())
 
-    def _compute_train(self) -> tuple[Any, int, int]:
+    def _compute_train(self, held_out: bool = True) -> tuple[Any, int, int]:
+        """Train on the clicks; with ``held_out`` the card's held-out figure (folds of spatial squares: a few more
+        fits, left out of the live retraining after each click)."""
+        from mmnst_path.classify.train import Places
         from mmnst_path.classify.train_cells import train_cell_model
 
         layer, reader = self._layer_and_reader()
-        rows, n_points = self.training_rows(layer, reader)
+        where: list[np.ndarray] | None = [] if held_out else None  # the clicks' places, for the held-out figure
+        rows, n_points = self.training_rows(layer, reader, places=where)
         n_used = sum(len(y) for _, y in rows)
         model = train_cell_model(rows, stains=self.resolved_stains(layer, reader), n_estimators=40,
+                                 places=Places.stack([(0, rc) for rc in where]) if where is not None else None,
                                  card={"name": "napari-trained nucleus classifier",
                                        "training_data": [{"image": str(getattr(self.image.value, "name", "")),
                                                           "points": n_points, "matched_nuclei": n_used}]})
@@ -327,7 +334,7 @@ class TrainCellsWidget(Container):
         return layer
 
     def _compute_train_and_preview(self) -> tuple[tuple[Any, int, int], Any]:
-        trained = self._compute_train()
+        trained = self._compute_train(held_out=False)
         self.model = trained[0]
         return trained, self._compute_preview()
 
