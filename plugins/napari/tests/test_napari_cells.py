@@ -106,3 +106,30 @@ def test_train_opens_the_image_once(make_napari_viewer, monkeypatch):
     monkeypatch.setattr(cells_widget, "layer_reader", lambda *a, **k: calls.append(1) or real(*a, **k))
     widget.train()
     assert len(calls) == 1
+
+
+def test_a_cell_model_of_other_stains_is_refused_for_the_preview(make_napari_viewer, tmp_path):
+    """Session 40 (H6's leftover): Train cells previewed an H-DAB tile with a loaded model of H&E silently (the
+    library's run refuses it since H5); now the preview is refused in words naming both stains, and loading says
+    what the model was trained on. Mutation caught: no check before the preview (it runs and classifies)."""
+    from mmnst_path.classify.train_cells import train_cell_model
+    from mmnst_path.io import ArrayReader
+    from mmnst_path.pipeline import cell_rows_from_reader
+
+    tile = ki67_pigment_tile(31, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+    nuc = detect_nuclei(tile.rgb, mpp=tile.mpp)
+    big = nuc.area_um2 >= BIG_UM2
+    names = np.where(big, "tumour", "lymphocyte")
+    rows = cell_rows_from_reader(ArrayReader(tile.rgb, mpp=tile.mpp), np.c_[nuc.row, nuc.col], names, stains="H-DAB")
+    path = train_cell_model(rows, stains="H&E", n_estimators=5).save(tmp_path / "he_cells.mmnst")
+    viewer = make_napari_viewer()
+    viewer.add_image(tile.rgb, rgb=True, scale=(tile.mpp, tile.mpp), units=("µm", "µm"), name="ki67")
+    widget = TrainCellsWidget(viewer)
+    widget.stains.value = "H-DAB"
+    widget.load(path)
+    assert "trained on H&E" in widget.status.value
+    with pytest.raises(ValueError, match=r"a model of H&E .*this run's stains are H-DAB"):
+        widget.preview()
+    widget.model = train_cell_model(rows, stains="H-DAB", n_estimators=5)  # a model of the image's stains: previewed
+    assert widget.preview() is not None
+    assert "your model" in widget.status.value

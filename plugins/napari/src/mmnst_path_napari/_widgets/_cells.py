@@ -302,6 +302,7 @@ class TrainCellsWidget(Container):
         small = resize_area(rgb, shape) if shape != (h, w) else rgb
         params = Ki67Params() if self.model is not None else Ki67Params(cell_model="default")
         stains = self.resolved_stains(layer, reader)
+        self._check_model_stains(stains)
         region = measure_ki67(small, mpp=0.5, stains=stains, params=params, cell_model=self.model)
         cells = region.cells
         sr, sc = h / shape[0], w / shape[1]
@@ -362,9 +363,31 @@ class TrainCellsWidget(Container):
         return out
 
     def load(self, path: str | Path) -> Any:
-        """Load a nucleus model file (validated; a damaged or foreign file is refused)."""
+        """Load a nucleus model file (validated; a damaged or foreign file is refused); the status names the stains
+        its card was trained on."""
         from mmnst_path.classify import load_model
 
         self.model = load_model(model_file(path), kind="nucleus")
-        self.status.value = f"loaded {self.model.name} ({self.model.model_id}): {', '.join(self.model.class_names)}"
+        trained = self.model.settings.get("stains")
+        self.status.value = (f"loaded {self.model.name} ({self.model.model_id}): {', '.join(self.model.class_names)}"
+                             + (f"; trained on {trained}" if trained else ""))
         return self.model
+
+    def _check_model_stains(self, stains: str) -> None:
+        """Refuse to preview with a loaded or trained model of other stains than the image's (as ``quantify
+        --cell-model`` refuses it: :func:`mmnst_path.pipeline._model_stains.model_stain_problem`)."""
+        from mmnst_path.pipeline._model_stains import model_stain_problem
+        from mmnst_path.stain import load_stains
+
+        if self.model is None:
+            return
+        matrix = load_stains(stains)
+        declared = self.model.settings.get("stains")
+        declared = declared if isinstance(declared, list | tuple) else [declared]
+        if str(stains) in map(str, declared) or matrix.name in map(str, declared):
+            return  # its own stains (an H&E cell model on H&E: the library's check is of a Ki67 run's chromogen)
+        problem = model_stain_problem(self.model, matrix)
+        if problem:
+            msg = (f"cell model {self.model.name!r}: {problem}: train or load one for these stains, or choose the "
+                   "model's stains")
+            raise ValueError(msg)
