@@ -122,11 +122,14 @@ def _props(feature: Mapping[str, Any]) -> Mapping[str, Any]:
     return props if isinstance(props, Mapping) else {}
 
 
-def _polygons(geometry: Mapping[str, Any], where: str) -> list[np.ndarray]:
+def _polygon_rings(geometry: Mapping[str, Any]) -> list[list[np.ndarray]]:
+    """Rings of each polygon of a geometry, level-0 (row, col): ``[[outer, hole, ...], ...]`` (one entry per
+    ``Polygon`` / ``MultiPolygon`` part, also inside a ``GeometryCollection``); a ring of under 3 distinct
+    vertices is dropped (a polygon whose outer ring is, with its holes)."""
     kind = geometry.get("type")
     coords = geometry.get("coordinates")
     if kind == "GeometryCollection":
-        return [p for g in geometry.get("geometries") or [] if isinstance(g, Mapping) for p in _polygons(g, where)]
+        return [p for g in geometry.get("geometries") or [] if isinstance(g, Mapping) for p in _polygon_rings(g)]
     if kind == "Polygon":
         polys = [coords]
     elif kind == "MultiPolygon":
@@ -135,15 +138,28 @@ def _polygons(geometry: Mapping[str, Any], where: str) -> list[np.ndarray]:
         return []
     out = []
     for poly in polys:
-        if not poly:
-            continue
-        if len(poly) > 1:
+        rings = []
+        for k, raw in enumerate(poly or []):
+            ring = np.asarray([p[:2] for p in raw], dtype=np.float64).reshape(-1, 2)
+            if len(ring) > 1 and np.allclose(ring[0], ring[-1]):
+                ring = ring[:-1]
+            if len(ring) < 3:
+                if k == 0:
+                    break
+                continue
+            rings.append(np.column_stack([ring[:, 1] - 0.5, ring[:, 0] - 0.5]))
+        if rings:
+            out.append(rings)
+    return out
+
+
+def _polygons(geometry: Mapping[str, Any], where: str) -> list[np.ndarray]:
+    """Outer rings of :func:`_polygon_rings` (holes dropped with a ``UserWarning`` naming ``where``)."""
+    out = []
+    for rings in _polygon_rings(geometry):
+        if len(rings) > 1:
             warnings.warn(f"{where}: polygon holes are ignored (the outer ring is used)", UserWarning, stacklevel=4)
-        ring = np.asarray([p[:2] for p in poly[0]], dtype=np.float64).reshape(-1, 2)
-        if len(ring) > 1 and np.allclose(ring[0], ring[-1]):
-            ring = ring[:-1]
-        if len(ring) >= 3:
-            out.append(np.column_stack([ring[:, 1] - 0.5, ring[:, 0] - 0.5]))
+        out.append(rings[0])
     return out
 
 

@@ -198,7 +198,8 @@ def melanocytic_text(metrics: Mapping[str, Any]) -> str:
 NO_TISSUE_TEXT = "no tissue found (0 mm²): nothing was measured; check the image and the tissue detection"
 
 #: summary row keys that hold a measurement (left empty where nothing was measured, see :func:`shown_row`)
-_MEASURE_PREFIXES = ("ki67_", "hotspot_", "h_score", "melanin_", "necrosis_", "tumour_fraction", "stroma_fraction")
+_MEASURE_PREFIXES = ("ki67_", "hotspot_", "h_score", "melanin_", "necrosis_", "tumour_fraction", "stroma_fraction",
+                     "class_")
 #: ``ki67_`` keys that describe the stains read, not a measurement: kept on a row where nothing was measured
 _STAIN_KEYS = frozenset({"ki67_chromogen", "ki67_counterstain", "ki67_melanocyte_marker"})
 

@@ -23,10 +23,12 @@ TISSUE_REVIEW_COLUMNS = ("necrosis_area_reviewed_mm2", "necrosis_fraction_review
 def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """summary.csv / summary.json columns: :data:`REVIEW_COLUMNS` follow when some row carries a review
     (``reviewed``, set by :func:`mmnst_path.review.apply_reviews`), then :data:`TISSUE_REVIEW_COLUMNS` when some
-    review corrected the tissue classes."""
+    review corrected the tissue classes; last, the tissue-class columns of every row's tissue model
+    (:func:`mmnst_path._class_columns.class_columns`: area mm² and % of each class, empty where not measured)."""
+    from ._class_columns import class_columns
     from .report import SUMMARY_COLUMNS
 
     if not any("reviewed" in r for r in rows):
-        return SUMMARY_COLUMNS
+        return SUMMARY_COLUMNS + class_columns(rows)
     tissue = TISSUE_REVIEW_COLUMNS if any("tissue_blocks_reviewed" in r for r in rows) else ()
-    return SUMMARY_COLUMNS + REVIEW_COLUMNS + tissue
+    return SUMMARY_COLUMNS + REVIEW_COLUMNS + tissue + class_columns(rows)

@@ -14,7 +14,9 @@
     (:func:`~mmnst_path._picture_style.class_display_colour`: necrosis magenta as in panel 4, never
     melanin's brown), with a legend giving each class's area and its share of the classed area (all the
     class map did not call background, pale areas included: a wider base than necrosis %'s stained
-    tissue, so the same necrotic area reads a few points lower there).
+    tissue, so the same necrotic area reads a few points lower there). The legend sits where it hides the
+    least tissue (:func:`legend_place`), or under the panel, in a white strip below the picture, when tissue
+    fills every place it could go.
 
 Everything above is drawn from the low-resolution maps the result carries (never full resolution).
 
@@ -44,6 +46,7 @@ __all__ = [
     "NucleusField",
     "field_boxes",
     "legend_corner",
+    "legend_place",
     "nucleus_field_image",
     "nucleus_fields",
     "overlay_image",
@@ -206,7 +209,7 @@ def tissue_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nda
 
 def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.ndarray:
     """(m, 4 n + 12, 3) uint8: the four panels described in the module docstring ((m, 5 n + 16, 3)
-    with the tissue-class panel)."""
+    with the tissue-class panel; (m + k, 5 n + 16, 3) when its legend goes in a strip k px high under it)."""
     from PIL import Image, ImageDraw
 
     base, ds = _thumbnail(result)
@@ -244,18 +247,25 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
                         lambda v: np.broadcast_to([90, 45, 0.0], (*v.shape, 3)), lambda v: np.sqrt(v) * 0.9))
     panels.append(panel("necrosis", "necrosis fraction", "magenta: stronger = more",
                         lambda v: np.broadcast_to([230, 0, 200.0], (*v.shape, 3)), lambda v: v * 0.7))
+    strip = None
     if result.maps.get("tissue_classes") is not None and result.tissue_classes:
-        panels.append(_classes_panel(result, base, ds))
+        classes, strip = _classes_panel(result, base, ds)
+        panels.append(classes)
     gap = 4
-    out = np.full((shape[0], len(panels) * shape[1] + gap * (len(panels) - 1), 3), 255, np.uint8)
+    below = 0 if strip is None else strip.size[1]  # the class legend under its panel: every place hid tissue
+    out = np.full((shape[0] + below, len(panels) * shape[1] + gap * (len(panels) - 1), 3), 255, np.uint8)
     for i, p in enumerate(panels):
-        out[:, i * (shape[1] + gap) : i * (shape[1] + gap) + shape[1]] = np.asarray(p)
+        out[: shape[0], i * (shape[1] + gap) : i * (shape[1] + gap) + shape[1]] = np.asarray(p)
+    if strip is not None:
+        x0 = (len(panels) - 1) * (shape[1] + gap)
+        out[shape[0] :, x0 : x0 + shape[1]] = np.asarray(strip)[:, : shape[1]]
     return out
 
 
-def _classes_panel(result: SlideResult, base: np.ndarray, ds: float) -> Any:
+def _classes_panel(result: SlideResult, base: np.ndarray, ds: float) -> tuple[Any, Any]:
     """The tissue class map in the display colours over the thumbnail, with a legend (class, area,
-    % of the classed area)."""
+    % of the classed area) where it hides the least tissue (:func:`legend_place`); and the legend as a strip to
+    go under the panel (None when it fits in the panel)."""
     from PIL import Image, ImageDraw
 
     legend = result.tissue_classes["classes"]
@@ -266,22 +276,27 @@ def _classes_panel(result: SlideResult, base: np.ndarray, ds: float) -> Any:
     defined = index >= 0
     alpha = np.where(defined, 0.6, 0.0)
     pil = Image.fromarray(_blend(base.astype(np.float64), palette[np.where(defined, index, 0)], alpha))
-    draw = ImageDraw.Draw(pil)
     font = picture_font()
     shown = [c for c in legend if c["area_mm2"] > 0]
+    strip = None
     if shown:
-        width = max(draw.textbbox((0, 0), units(_legend_text(c), font), font=font)[2] for c in shown)
+        width = max(ImageDraw.Draw(pil).textbbox((0, 0), units(_legend_text(c), font), font=font)[2] for c in shown)
         tissue = defined & ~np.isin(index, [c["index"] for c in legend if c["name"] == "background"])
-        x, y = legend_corner(tissue, (math.ceil(20 + width), 4 + 12 * len(shown)))
+        place = legend_place(tissue, (math.ceil(20 + width), 4 + 12 * len(shown)))
+        if place is None:
+            strip = Image.new("RGB", (max(pil.size[0], math.ceil(24 + width)), 10 + 12 * len(shown)), (255, 255, 255))
+        target = pil if strip is None else strip
+        x, y = place if place is not None else (0, 0)
+        draw = ImageDraw.Draw(target)
         draw.rectangle((x + 2, y + 2, x + 20 + width, y + 6 + 12 * len(shown)), fill=(255, 255, 255))
         y += 4
-    for c in shown:
-        draw.rectangle((x + 5, y + 2, x + 13, y + 10), fill=class_display_colour(c["name"], c["colour"]),
-                       outline=(0, 0, 0))
-        draw.text((x + 17, y), units(_legend_text(c), font), fill=(0, 0, 0), font=font)
-        y += 12
+        for c in shown:
+            draw.rectangle((x + 5, y + 2, x + 13, y + 10), fill=class_display_colour(c["name"], c["colour"]),
+                           outline=(0, 0, 0))
+            draw.text((x + 17, y), units(_legend_text(c), font), fill=(0, 0, 0), font=font)
+            y += 12
     _label(pil, CLASSES_LABEL)
-    return pil
+    return pil, strip
 
 
 #: Rows at the top of a panel kept for its label: a legend in a top corner starts below them.
@@ -299,6 +314,33 @@ def legend_corner(tissue: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
     corners = [(0, rows - h), (cols - w, rows - h), (cols - w, top), (0, top)]
     hidden = [int(np.count_nonzero(tissue[y : y + h, x : x + w])) for x, y in corners]
     return corners[int(np.argmin(hidden))]
+
+
+#: Share of a legend's box that may be tissue for the legend to stay in its panel (else it goes under the panel).
+LEGEND_MAX_TISSUE = 0.05
+
+
+def legend_place(tissue: np.ndarray, size: tuple[int, int], *, step: int = 8,
+                 max_tissue: float = LEGEND_MAX_TISSUE) -> tuple[int, int] | None:
+    """(x, y) of the top-left of a legend of ``size`` (width, height) px where it hides the fewest ``tissue``
+    pixels (bool, the panel's shape), below the panel's label: the corners of :func:`legend_corner` first (the
+    first of equals, so a corner free of tissue keeps the legend there), then every place on a ``step`` px grid;
+    None (draw it outside the panel) when the best place still hides tissue on more than ``max_tissue`` of the
+    legend's box, as on a tile that tissue fills edge to edge."""
+    rows, cols = tissue.shape
+    w, h = min(size[0] + 4, cols), min(size[1] + 4, rows)
+    top = min(LABEL_ROWS, max(rows - h, 0))
+    summed = np.zeros((rows + 1, cols + 1), np.int64)
+    summed[1:, 1:] = np.cumsum(np.cumsum(tissue, axis=0), axis=1)
+    corners = [(0, rows - h), (cols - w, rows - h), (cols - w, top), (0, top)]
+    grid = [(x, y) for y in range(top, rows - h + 1, max(1, step)) for x in range(0, cols - w + 1, max(1, step))]
+    xy = np.asarray(corners + grid, np.intp)
+    x, y = xy[:, 0], xy[:, 1]
+    hidden = summed[y + h, x + w] - summed[y, x + w] - summed[y + h, x] + summed[y, x]
+    best = int(np.argmin(hidden))
+    if hidden[best] > max_tissue * w * h:
+        return None
+    return int(x[best]), int(y[best])
 
 
 #: The class panel's label: its percentages are of the classed area, not of necrosis %'s tissue.

@@ -5,7 +5,9 @@ Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz
 without ROIs one "Image" annotation with the slide's area measures, see :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
 Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`). Their ``error`` column holds
 why a failed input failed; on an ok input where no tissue was found the measurement columns are empty
-(:func:`shown_row`).
+(:func:`shown_row`). After the fixed columns (:data:`SUMMARY_COLUMNS`, then the review columns of a reviewed
+folder) come ``class_<name>_area_mm2`` and ``class_<name>_pct`` for every class of the tissue models that ran
+(the union over the rows, empty where a row's model has no such class; :mod:`mmnst_path._class_columns`).
 
 Every write is atomic (a temporary file in the target folder, then :func:`os.replace`, see
 :mod:`mmnst_path._atomic`), so an interrupted run never leaves a half-written file behind. The QC
@@ -54,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_open_text, atomic_write_bytes, atomic_write_text, current_umask
+from ._class_columns import class_values
 from ._picture_style import class_display_colour
 from ._qc_text import (
     MARKER_LABELS,
@@ -341,7 +344,8 @@ def hotspot_meets_min_nuclei(row: Mapping[str, Any]) -> bool | None:
 
 
 def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[str, Any]:
-    """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`) for a successful input.
+    """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`, and when a tissue model ran the
+    ``class_<name>_area_mm2`` / ``class_<name>_pct`` of each of its classes) for a successful input.
 
     A few more keys, not written to summary.csv but shown by report.html, say how to read the
     numbers: ``stains`` (matrix name) and ``stain_names``; ``hotspot_whole_image``,
@@ -371,6 +375,7 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
         row["hotspot_area_mm2"] = float(h.area_mm2)
     if result.tissue_classes:
         row["tissue_classes"] = _classes_out(result.tissue_classes["classes"])
+        row.update(class_values(row))  # class_<name>_area_mm2 / _pct of each class of the model that ran
     return row
 
 
@@ -391,6 +396,12 @@ def error_text(row: Mapping[str, Any]) -> str:
     return text.replace(f"{name}: ", "", 1) if name else text
 
 
+def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`shown_row` of a row with its tissue-class columns (read from its legend when a row written before
+    them lacks them)."""
+    return shown_row({**row, **class_values(row)})
+
+
 def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write summary.csv atomically; extra keys in rows are ignored, missing ones left empty (a row
     where nothing was measured as :func:`shown_row` shows it)."""
@@ -400,7 +411,7 @@ def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
-    for r in map(shown_row, rows):
+    for r in map(_shown, rows):
         writer.writerow([_fmt(r.get(name)) for name in columns])
     return atomic_write_text(path, buf.getvalue())
 
@@ -413,7 +424,7 @@ def write_summary_json(
     from ._review_columns import summary_columns
 
     columns = summary_columns(rows)
-    rows = [shown_row(r) for r in rows]
+    rows = [_shown(r) for r in rows]
     failures = [{"input": r.get("input"), "error": r.get("error")} for r in rows if r.get("status") != "ok"]
     doc = {
         "schema_version": SCHEMA_VERSION,

@@ -15,16 +15,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._class_vocab import CLASS_SYNONYMS, NOT_A_CORRECTION
+from .._class_vocab import CLASS_SYNONYMS, NOT_A_CORRECTION, TISSUE_CLASSES
 from ..errors import ConfigError
 
 __all__ = ["CELL_CLASSES", "CELL_SYNONYMS", "TISSUE_CLASSES", "canonical_name", "check_class_names"]
 
 #: Cell classes mmnst_path knows (``tumour`` is what the Ki67 index counts).
 CELL_CLASSES = ("tumour", "lymphocyte", "stromal", "macrophage", "other")
-#: Tissue classes mmnst_path knows (the shipped models' and the usual ones).
-TISSUE_CLASSES = ("tumour", "necrosis", "stroma", "inflammatory", "fat", "mucin", "blood", "background",
-                  "melanin", "keratin", "muscle")
 #: A lab's cell class names -> the cell classes (tissue names: :data:`~mmnst_path._review_tissue.CLASS_SYNONYMS`).
 CELL_SYNONYMS = {
     "tumor": "tumour", "tumour cell": "tumour", "tumor cell": "tumour", "epithelium": "tumour",

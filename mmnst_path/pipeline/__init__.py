@@ -21,6 +21,7 @@ from ._train import (
     cell_rows_from_reader,
     read_cell_annotations,
     read_tissue_annotations,
+    read_tissue_polygons,
     train_cells,
     train_tissue,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "kernel_stats",
     "read_cell_annotations",
     "read_tissue_annotations",
+    "read_tissue_polygons",
     "train_cells",
     "train_tissue",
 ]

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["cell_rows_from_reader", "read_cell_annotations", "read_tissue_annotations", "train_cells", "train_tissue"]
+__all__ = ["cell_rows_from_reader", "read_cell_annotations", "read_tissue_annotations", "read_tissue_polygons",
+           "train_cells", "train_tissue"]
 
 
 def _class_name(feature: Any) -> str:
@@ -324,9 +325,14 @@ def train_cells(
 NAPARI_LAYER_SUFFIXES = (".csv", ".tif", ".tiff", ".png", ".npy", ".zarr")
 
 
-def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
-    """Classified polygons of a QuPath GeoJSON: [(level-0 (k, 2) (row, col) ring, class name)]."""
-    from .._geojson_read import _polygons, feature_kind, read_features
+def read_tissue_polygons(path: str | Path) -> list[tuple[list[np.ndarray], str]]:
+    """Classified polygons of a QuPath GeoJSON with their holes: [([outer, hole, ...], class name)].
+
+    Rings in level-0 (row, col); one entry per ``Polygon`` / ``MultiPolygon`` part, in file order. A point
+    inside an odd number of a polygon's rings is inside it (even-odd: a hole is not, an island drawn as a
+    ring inside a hole is).
+    """
+    from .._geojson_read import _polygon_rings, feature_kind, read_features
 
     if not Path(path).is_file():  # said before the suffix: a missing x.csv is missing, not a napari layer
         raise ConfigError(f"annotation file {str(Path(path))!r} does not exist or is not a file")
@@ -341,11 +347,57 @@ def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
             continue
         geom = feat.get("geometry")
         if isinstance(geom, dict):
-            out += [(poly, _class_name(feat)) for poly in _polygons(geom, str(path))]
+            out += [(rings, _class_name(feat)) for rings in _polygon_rings(geom)]
     if not out:
         msg = f"annotation file {str(Path(path))!r}: no classified polygons found (expected QuPath annotations)"
         raise ConfigError(msg)
     return out
+
+
+def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
+    """Classified polygons of a QuPath GeoJSON: [(level-0 (k, 2) (row, col) outer ring, class name)].
+
+    Holes are dropped with a ``UserWarning``; :func:`read_tissue_polygons` keeps them (``train tissue`` reads
+    them so).
+    """
+    import warnings
+
+    polys = read_tissue_polygons(path)
+    if any(len(rings) > 1 for rings, _ in polys):
+        warnings.warn(f"{path}: polygon holes are ignored (the outer ring is used)", UserWarning, stacklevel=2)
+    return [(rings[0], name) for rings, name in polys]
+
+
+def _paint_window(polys: Sequence[tuple[list[np.ndarray], str]], group: np.ndarray, value: Sequence[int],
+                  box: tuple[int, int, int, int]) -> np.ndarray:
+    """The (h, w) uint8 label image of a window ``box`` = (r0, c0, h, w): each pixel takes the value of the last
+    polygon in file order that holds it (holes even-odd, so a hole's pixels keep the class of a polygon drawn in
+    it, else stay 0); pixels whose last polygon is not one of the window's own (``group``) are 0, since the
+    window of that polygon counts them."""
+    from skimage.draw import polygon as draw_polygon
+
+    r0, c0, h, w = box
+    owner = np.full((h, w), -1, np.int32)
+    for k, (rings, _) in enumerate(polys):
+        outer = rings[0]
+        if (outer[:, 0].max() < r0 or outer[:, 1].max() < c0 or outer[:, 0].min() >= r0 + h
+                or outer[:, 1].min() >= c0 + w):
+            continue
+        rr, cc = draw_polygon(outer[:, 0] - r0, outer[:, 1] - c0, shape=(h, w))
+        if len(rings) > 1 and len(rr):
+            top, left = int(rr.min()), int(cc.min())
+            inside = np.zeros((int(rr.max()) - top + 1, int(cc.max()) - left + 1), bool)
+            inside[rr - top, cc - left] = True
+            for hole in rings[1:]:
+                hr, hc = draw_polygon(hole[:, 0] - r0 - top, hole[:, 1] - c0 - left, shape=inside.shape)
+                inside[hr, hc] ^= True
+            rr, cc = np.nonzero(inside)
+            rr, cc = rr + top, cc + left
+        owner[rr, cc] = k
+    lab = np.zeros((h, w), np.uint8)
+    mine = np.isin(owner, group)
+    lab[mine] = np.asarray(value, np.uint8)[owner[mine]]
+    return lab
 
 
 def train_tissue(
@@ -362,7 +414,8 @@ def train_tissue(
     """Train a tissue model from slides/tiles and GeoJSON polygons (paired in order).
 
     Each image is read around its polygons (windows of ``window_um`` plus the features' halo),
-    the polygons are rasterised into a label image (later polygons over earlier ones) and
+    the polygons are rasterised into a label image (later polygons over earlier ones; a polygon's holes are not
+    its class: they keep the class of a polygon drawn in them, else stay unlabelled) and
     :func:`mmnst_path.classify.train_tissue.tissue_training_blocks` gives the labelled blocks.
     The feature recipe is that of the shipped default model for ``stains`` (for IHC stains the
     chromogen is read as hematoxylin, so the model cannot learn "positive = tumour"), as in
@@ -371,8 +424,6 @@ def train_tissue(
     misses refused); a polygon outside its image and a class left without a block are said through
     ``progress``. The card's held-out figures hold out whole images (or squares of a single image).
     """
-    from skimage.draw import polygon as draw_polygon
-
     from ..classify import resolve_model
     from ..classify._class_names import check_class_names
     from ..classify.tissue import tissue_feature_settings
@@ -387,7 +438,7 @@ def train_tissue(
         msg = f"no shipped default tissue model for stains {stains!r}"
         raise ConfigError(msg)
     settings = tissue_feature_settings(default)
-    polys_all = [read_tissue_annotations(a) for a in annotations]
+    polys_all = [read_tissue_polygons(a) for a in annotations]
     mapping: dict[str, str] = {}
     new: list[str] = []
     for ann_path, polys in zip(annotations, polys_all, strict=True):
@@ -419,18 +470,14 @@ def train_tissue(
             m = _reader_mpp(reader, repr(str(img_path)), "tissue")
             margin = math.ceil(settings.halo_um() / m)
             n_blocks, per_class = 0, dict[str, int]()
-            centres = np.array([p.mean(axis=0) for p, _ in kept]).reshape(-1, 2)
+            centres = np.array([rings[0].mean(axis=0) for rings, _ in kept]).reshape(-1, 2)
+            value = [classes.index(mapping[name]) + 1 if mapping.get(name) else 0 for _, name in kept]
             for idx in _windows(centres, window_um / m):
-                group = [kept[k] for k in idx]
-                window = _read_around(reader, np.concatenate([p for p, _ in group]), margin)
+                window = _read_around(reader, np.concatenate([kept[k][0][0] for k in idx]), margin)
                 if window is None:
                     continue
                 rgb, r0, c0 = window
-                lab = np.zeros(rgb.shape[:2], np.uint8)
-                for poly, name in group:
-                    cls = mapping.get(name, "")
-                    rr, cc = draw_polygon(poly[:, 0] - r0, poly[:, 1] - c0, shape=lab.shape)
-                    lab[rr, cc] = classes.index(cls) + 1 if cls else 0
+                lab = _paint_window(kept, idx, value, (r0, c0, *rgb.shape[:2]))
                 x, y, rc = tissue_training_blocks(rgb, lab, mpp=m, classes=classes, stains=stains, settings=settings)
                 rows.append((x, y))
                 parts.append((i, rc + np.array([r0, c0]) * m))
@@ -455,17 +502,19 @@ def train_tissue(
     return train_tissue_model(rows, settings=settings, stains=stains, card=card, places=Places.stack(parts))
 
 
-def _inside_polygons(polys: list[tuple[np.ndarray, str]], shape: Sequence[int], say: Callable[[str], None], *,
-                     where: str, image: str) -> list[tuple[np.ndarray, str]]:
-    """The polygons that overlap an image of level-0 ``shape``; each one outside it is said in one line."""
+def _inside_polygons(polys: list[tuple[list[np.ndarray], str]], shape: Sequence[int], say: Callable[[str], None],
+                     *, where: str, image: str) -> list[tuple[list[np.ndarray], str]]:
+    """The polygons (rings: outer first) that overlap an image of level-0 ``shape``; each one outside it is said
+    in one line."""
     kept = []
-    for j, (poly, name) in enumerate(polys):
+    for j, (rings, name) in enumerate(polys):
+        poly = rings[0]
         if _outside(poly, shape).all() and not _covers(poly, shape):
             say(f"{where}: polygon {j} ({name or 'unclassified'}) lies outside the image {image}: x "
                 f"{poly[:, 1].min():.0f}-{poly[:, 1].max():.0f}, y {poly[:, 0].min():.0f}-{poly[:, 0].max():.0f} "
                 f"against {_size(shape)}: level-0 pixel coordinates of this image?")
             continue
-        kept.append((poly, name))
+        kept.append((rings, name))
     return kept
 
 

@@ -1,0 +1,60 @@
+"""The tissue-class columns of summary.csv / summary.json: ``class_<name>_area_mm2`` and ``class_<name>_pct`` for
+every class of the tissue model that ran on a row (the shipped default's, or a lab's own such as ``other`` or
+``bone``). A leaf module apart from :mod:`mmnst_path.report`, as :mod:`mmnst_path._review_columns` is.
+
+The columns of a batch are the union over its rows (rows that used different models: empty where a class was
+not measured), after every fixed column (:data:`~mmnst_path.report.SUMMARY_COLUMNS` and the review columns), so
+no earlier column moves: the known classes first in the order of
+:data:`~mmnst_path._class_vocab.TISSUE_CLASSES`, then a lab's own classes by name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._class_vocab import CLASS_SYNONYMS, TISSUE_CLASSES
+
+__all__ = ["class_column_stem", "class_columns", "class_values"]
+
+_COLUMN = re.compile(r"^class_(.+)_(area_mm2|pct)$")
+
+
+def class_column_stem(name: Any) -> str:
+    """The ``<name>`` of a class's columns: the class name in lower case read through the vocabulary
+    (:data:`~mmnst_path._class_vocab.CLASS_SYNONYMS`: ``Tumor`` -> ``tumour``), runs of other characters than
+    ``a-z``, ``0-9`` as one ``_`` (``Bone marrow`` -> ``bone_marrow``); ``class`` when nothing is left."""
+    base = " ".join(str(name).strip().lower().split())
+    base = CLASS_SYNONYMS.get(base, base)
+    return re.sub(r"[^0-9a-z]+", "_", base).strip("_") or "class"
+
+
+def class_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The class columns of one summary row: its ``class_*`` keys, else read from its ``tissue_classes`` legend
+    (``area_mm2``, ``pct_of_tissue``; rows written before the columns existed carry the legend only); empty
+    when no tissue model ran."""
+    out: dict[str, Any] = {}
+    for c in row.get("tissue_classes") or []:
+        if not isinstance(c, Mapping) or "name" not in c:
+            continue
+        stem = class_column_stem(c["name"])
+        out.setdefault(f"class_{stem}_area_mm2", c.get("area_mm2"))
+        out.setdefault(f"class_{stem}_pct", c.get("pct_of_tissue"))
+    out.update({k: v for k, v in row.items() if _COLUMN.match(str(k))})
+    return out
+
+
+def class_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The class columns of a batch: each class of every row's model, area then %, known classes first in
+    :data:`~mmnst_path._class_vocab.TISSUE_CLASSES` order, then the others by name; ``()`` when no tissue model
+    ran."""
+    stems: set[str] = set()
+    for r in rows:
+        for key in class_values(r):
+            hit = _COLUMN.match(key)
+            if hit:
+                stems.add(hit.group(1))
+    known = [c for c in TISSUE_CLASSES if c in stems]
+    ordered = known + sorted(stems - set(known))
+    return tuple(f"class_{s}_{unit}" for s in ordered for unit in ("area_mm2", "pct"))
