@@ -44,16 +44,20 @@ def test_union_of_the_class_columns_after_the_fixed_ones(tmp_path: Path) -> None
         f"class_{c}_{u}" for c in ("tumour", "necrosis", "stroma", "background", "bone_marrow", "other")
         for u in ("area_mm2", "pct")]
     assert np.isnan(df.loc[0, "class_other_area_mm2"])  # the default model has no "other"
-    assert df.loc[1, "class_other_area_mm2"] == 0.05 and df.loc[1, "class_other_pct"] == 50.0
+    assert df.loc[1, "class_other_area_mm2"] == 0.05
+    assert df.loc[1, "class_other_pct"] == 50.0
     assert df.loc[1, "class_bone_marrow_pct"] == 30.0
-    assert df.loc[0, "class_stroma_area_mm2"] == 0.06 and np.isnan(df.loc[1, "class_stroma_area_mm2"])
-    assert np.isnan(df.loc[0, "class_background_pct"]) and df.loc[0, "class_background_area_mm2"] == 0.02
+    assert df.loc[0, "class_stroma_area_mm2"] == 0.06
+    assert np.isnan(df.loc[1, "class_stroma_area_mm2"])
+    assert np.isnan(df.loc[0, "class_background_pct"])
+    assert df.loc[0, "class_background_area_mm2"] == 0.02
     assert df.iloc[2:, len(SUMMARY_COLUMNS):].isna().all().all()  # the IHC row and the failed one: empty
     assert df["class_tumour_area_mm2"].dtype == np.float64
     write_summary_json(rows, tmp_path / "summary.json")
     doc = json.loads((tmp_path / "summary.json").read_text())
     assert doc["columns"] == list(df.columns)
-    assert doc["rows"][1]["class_other_area_mm2"] == 0.05 and doc["rows"][2]["class_other_area_mm2"] is None
+    assert doc["rows"][1]["class_other_area_mm2"] == 0.05
+    assert doc["rows"][2]["class_other_area_mm2"] is None
 
 
 def test_without_a_tissue_model_the_columns_are_as_before(tmp_path: Path) -> None:

@@ -83,17 +83,25 @@ def test_paint_window_holes_islands_multipolygons_and_file_order():
     polys = [necrosis_in_hole, tumour_holed, island, stroma_later]
     value = [2, 1, 1, 3]
     lab = _paint_window(polys, np.arange(4), value, (0, 0, 60, 60))
-    assert lab[5, 5] == 1 and lab[20, 20] == 2 and lab[11, 11] == 0  # hole rim outside the necrosis: unlabelled
-    assert lab[37, 37] == 0 and lab[45, 45] == 1 and lab[55, 5] == 3
+    assert lab[5, 5] == 1
+    assert lab[20, 20] == 2
+    assert lab[11, 11] == 0  # the hole's rim outside the necrosis: unlabelled
+    assert lab[37, 37] == 0
+    assert lab[45, 45] == 1
+    assert lab[55, 5] == 3
     three_rings = ([rc(0, 0, 59, 59), rc(10, 10, 49, 49), rc(20, 20, 39, 39)], "Tumor")  # island as a third ring
     lab = _paint_window([three_rings], np.arange(1), [1], (0, 0, 60, 60))
-    assert lab[5, 5] == 1 and lab[15, 15] == 0 and lab[30, 30] == 1
+    assert lab[5, 5] == 1
+    assert lab[15, 15] == 0
+    assert lab[30, 30] == 1
     # the necrosis drawn in the hole belongs to another window: 0 here, not tumour
     lab = _paint_window(polys, np.array([1, 2, 3]), value, (0, 0, 60, 60))
-    assert lab[20, 20] == 0 and lab[5, 5] == 1
+    assert lab[20, 20] == 0
+    assert lab[5, 5] == 1
     # an offset window: coordinates are level-0
     lab = _paint_window(polys, np.arange(4), value, (10, 10, 20, 20))
-    assert lab[10, 10] == 2 and lab[0, 0] == 0
+    assert lab[10, 10] == 2
+    assert lab[0, 0] == 0
 
 
 def test_multipolygon_with_holes_is_read_with_its_rings(tmp_path):
@@ -108,5 +116,6 @@ def test_multipolygon_with_holes_is_read_with_its_rings(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         outer = read_tissue_annotations(multi)
-    assert len(outer) == 2 and outer[0][0].shape == (4, 2)
+    assert len(outer) == 2
+    assert outer[0][0].shape == (4, 2)
     assert any("holes are ignored" in str(w.message) for w in caught)
