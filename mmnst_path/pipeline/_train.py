@@ -370,10 +370,13 @@ def read_tissue_annotations(path: str | Path) -> list[tuple[np.ndarray, str]]:
 
 def _paint_window(polys: Sequence[tuple[list[np.ndarray], str]], group: np.ndarray, value: Sequence[int],
                   box: tuple[int, int, int, int]) -> np.ndarray:
-    """The (h, w) uint8 label image of a window ``box`` = (r0, c0, h, w): each pixel takes the value of the last
-    polygon in file order that holds it (holes even-odd, so a hole's pixels keep the class of a polygon drawn in
-    it, else stay 0); pixels whose last polygon is not one of the window's own (``group``) are 0, since the
-    window of that polygon counts them."""
+    """The (h, w) uint8 label image of a window ``box`` = (r0, c0, h, w).
+
+    Each pixel takes the value of the last polygon in file order that holds it: inside its outer ring and inside
+    an even number of its other rings, so a hole's pixels keep the class of a polygon drawn in it, else stay 0,
+    and a ring inside a hole is an island. Pixels whose last polygon is not one of the window's own (``group``)
+    are 0, since the window of that polygon counts them.
+    """
     from skimage.draw import polygon as draw_polygon
 
     r0, c0, h, w = box
@@ -388,10 +391,11 @@ def _paint_window(polys: Sequence[tuple[list[np.ndarray], str]], group: np.ndarr
             top, left = int(rr.min()), int(cc.min())
             inside = np.zeros((int(rr.max()) - top + 1, int(cc.max()) - left + 1), bool)
             inside[rr - top, cc - left] = True
+            outer_px = inside.copy()
             for hole in rings[1:]:
                 hr, hc = draw_polygon(hole[:, 0] - r0 - top, hole[:, 1] - c0 - left, shape=inside.shape)
                 inside[hr, hc] ^= True
-            rr, cc = np.nonzero(inside)
+            rr, cc = np.nonzero(inside & outer_px)  # a hole drawn across the outer ring adds nothing outside it
             rr, cc = rr + top, cc + left
         owner[rr, cc] = k
     lab = np.zeros((h, w), np.uint8)

@@ -119,3 +119,13 @@ def test_multipolygon_with_holes_is_read_with_its_rings(tmp_path):
     assert len(outer) == 2
     assert outer[0][0].shape == (4, 2)
     assert any("holes are ignored" in str(w.message) for w in caught)
+
+
+def test_a_hole_drawn_across_the_outer_ring_adds_nothing_outside_it():
+    def rc(r0, c0, r1, c1):
+        return np.array([[r0, c0], [r0, c1], [r1, c1], [r1, c0]], float)
+
+    lab = _paint_window([([rc(10, 10, 49, 49), rc(0, 20, 29, 39)], "Tumor")], np.arange(1), [1], (0, 0, 60, 60))
+    assert lab[5, 30] == 0  # in the hole's ring, outside the outer one
+    assert lab[20, 30] == 0
+    assert lab[40, 30] == 1
