@@ -147,7 +147,12 @@ def test_readme_main_job_on_the_sample_tiles_matches_their_truth(tmp_path: Path)
     assert main(["quantify", str(SAMPLES), "--out", str(out)]) == 0
     rows = {Path(r["input"]).name: r for r in _summary(out)}
     assert set(rows) == set(truth)
-    assert tuple(_summary(out)[0]) == SUMMARY_COLUMNS
+    header = tuple(_summary(out)[0])
+    assert header[: len(SUMMARY_COLUMNS)] == SUMMARY_COLUMNS  # the fixed columns, in order; then the default H&E
+    # tissue model's classes (area mm², % each; empty on the IHC tiles), appended (session 41 H3)
+    assert header[len(SUMMARY_COLUMNS):] == tuple(
+        f"class_{c}_{u}" for c in ("tumour", "necrosis", "stroma", "inflammatory", "fat", "mucin", "blood", "background")
+        for u in ("area_mm2", "pct"))
     errors = {}
     for name, t in truth.items():
         r = rows[name]
