@@ -5,9 +5,7 @@ Per input (:func:`write_result`): ``result.json``, ``cells.csv``, ``cells.csv.gz
 without ROIs one "Image" annotation with the slide's area measures, see :mod:`mmnst_path.geojson`), ``overlay.png`` and ``tissue.png`` (see :mod:`mmnst_path.overlay`).
 Per batch: ``summary.csv`` and ``summary.json`` (:func:`write_summary_json`). Their ``error`` column holds
 why a failed input failed; on an ok input where no tissue was found the measurement columns are empty
-(:func:`shown_row`). After the fixed columns (:data:`SUMMARY_COLUMNS`, then the review columns of a reviewed
-folder) come ``class_<name>_area_mm2`` and ``class_<name>_pct`` for every class of the tissue models that ran
-(the union over the rows, empty where a row's model has no such class; :mod:`mmnst_path._class_columns`).
+(:func:`shown_row`). The last columns are each tissue class's area and % (:mod:`mmnst_path._class_columns`).
 
 Every write is atomic (a temporary file in the target folder, then :func:`os.replace`, see
 :mod:`mmnst_path._atomic`), so an interrupted run never leaves a half-written file behind. The QC
@@ -396,12 +394,6 @@ def error_text(row: Mapping[str, Any]) -> str:
     return text.replace(f"{name}: ", "", 1) if name else text
 
 
-def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`shown_row` of a row with its tissue-class columns (read from its legend when a row written before
-    them lacks them)."""
-    return shown_row({**row, **class_values(row)})
-
-
 def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write summary.csv atomically; extra keys in rows are ignored, missing ones left empty (a row
     where nothing was measured as :func:`shown_row` shows it)."""
@@ -411,7 +403,7 @@ def write_summary_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
-    for r in map(_shown, rows):
+    for r in (shown_row({**r, **class_values(r)}) for r in rows):  # a row of before: columns from its legend
         writer.writerow([_fmt(r.get(name)) for name in columns])
     return atomic_write_text(path, buf.getvalue())
 
@@ -424,7 +416,7 @@ def write_summary_json(
     from ._review_columns import summary_columns
 
     columns = summary_columns(rows)
-    rows = [_shown(r) for r in rows]
+    rows = [shown_row({**r, **class_values(r)}) for r in rows]
     failures = [{"input": r.get("input"), "error": r.get("error")} for r in rows if r.get("status") != "ok"]
     doc = {
         "schema_version": SCHEMA_VERSION,
