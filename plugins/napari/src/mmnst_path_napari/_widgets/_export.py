@@ -80,10 +80,12 @@ def export_csv(points: Any, path: str | Path) -> Path:
 
 
 def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_classes: Any = None,
-                run: Any = None, image: Any = None) -> Path:
+                run: Any = None, image: Any = None, melanin: Any = None) -> Path:
     """result.json: the library's result document (when the layer came from Analyze) plus the
     reviewed Ki67 counts and metrics, the ROIs and, when the reviewer painted the run's tissue class
-    map, its class areas as painted (``review.tissue_classes``: area mm², % of the classed area).
+    map, its class areas as painted (``review.tissue_classes``: area mm², % of the classed area) and, when the
+    reviewer painted melanin corrections, the reviewed melanin figures (``review.melanin``,
+    :func:`mmnst_path._review_melanin.reviewed_melanin`).
     ``points`` may be None (an H&E run has no nuclei): ``run`` is then the layer holding the run. Nuclei read
     from a file carry no run: ``input`` then names the file of ``image`` (the slide layer), and ``nuclei_from``
     the file the nuclei came from, so a colleague knows what the reviewed counts are of."""
@@ -110,6 +112,8 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_c
         doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
     if tissue_classes is not None:
         doc["review"]["tissue_classes"] = tissue_classes
+    if melanin is not None:
+        doc["review"]["melanin"] = melanin
     doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist()} for r in rois]
     return atomic_write_text(path, json.dumps(json_ready(doc), indent=2))
 
@@ -223,6 +227,17 @@ def painted_classes(viewer: Any, folder: str | Path | None = None, *,
         if since_open and "labels_at_open" in meta:
             return (dict(areas) if edited_since_open(lay) else None), lay
         return (dict(areas) if areas.get("changed_blocks") else None), lay
+    return None, None
+
+
+def painted_melanin(viewer: Any) -> tuple[dict[str, Any] | None, Any]:
+    """The reviewed melanin figures of the melanin corrections layer when a block was changed (None otherwise),
+    and that layer (None when there is none)."""
+    for lay in viewer.layers:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        if meta.get("kind") == "melanin corrections":
+            review = meta.get("melanin_review") or {}
+            return (dict(review) if review.get("changed_blocks") else None), lay
     return None, None
 
 
@@ -405,10 +420,11 @@ class ExportWidget(Container):
         rois = shapes_rois(self.rois.value, reference)
         kind = self.kind.value
         painted, run = painted_classes(self.viewer)
+        melanin, mel_layer = painted_melanin(self.viewer)
         if kind.startswith("GeoJSON"):
             out = export_geojson(self.points.value, path, rois=rois)
-        elif kind.startswith("JSON") and self.points.value is None and painted is not None:  # an H&E run
-            out = export_json(None, path, rois=rois, tissue_classes=painted, run=run)
+        elif kind.startswith("JSON") and self.points.value is None and (painted or melanin) is not None:  # H&E run
+            out = export_json(None, path, rois=rois, tissue_classes=painted, run=run or mel_layer, melanin=melanin)
         elif self.points.value is None:
             self.status.value = "no nuclei layer to export"
             return Path(path)
@@ -416,7 +432,7 @@ class ExportWidget(Container):
             out = export_csv(self.points.value, path)
         else:
             out = export_json(self.points.value, path, rois=rois, tissue_classes=painted,
-                              image=images[0] if images else None)
+                              image=images[0] if images else None, melanin=melanin)
         self.status.value = f"wrote {out}"
         return out
 
@@ -538,7 +554,10 @@ class ExportWidget(Container):
             pct = tissue["pct_of_tissue"]
             shown = (f"necrosis {pct['necrosis']:.1f} %" if pct.get("necrosis") is not None else
                      ", ".join(f"{c} {v:.1f} %" for c, v in pct.items() if v is not None and v == v and v > 0))
-            parts.append(f"{shown} of tissue ({tissue['changed_blocks']} blocks changed"
+            cm = classes_layer.metadata.get("mmnst_path", {}) if classes_layer is not None else {}
+            mpp = cm.get("mpp") or getattr(cm.get("result"), "mpp", None)
+            size = f" whole {float(cm['downsample']) * float(mpp):g} µm" if cm.get("downsample") and mpp else ""
+            parts.append(f"{shown} of tissue ({tissue['changed_blocks']}{size} blocks changed"
                          + ("; the run's class map: an earlier correction undone" if not tissue["changed_blocks"]
                             else "") + ")")
             if tissue.get("annotations_clipped"):  # kept from an earlier review made of annotations
