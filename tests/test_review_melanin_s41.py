@@ -19,7 +19,7 @@ def test_block_tissue_sums_the_tissue_map_into_blocks():
     assert bt[0, 0] == pytest.approx(3.5e-6)
     assert bt[1, 2] == pytest.approx(3e-6)
     assert bt[0, 1] == pytest.approx(4e-6)
-    with pytest.raises(ValueError, match="downsample=5.0 is not a whole number"):
+    with pytest.raises(ValueError, match=r"downsample=5\.0 is not a whole number"):
         block_tissue_mm2(tissue, tissue_downsample=2.0, downsample=5.0, grid=(2, 3), mpp=0.5)
 
 

@@ -337,7 +337,7 @@ class ExportWidget(Container):
         self.save_button.changed.connect(lambda *_: self.export(self.out.value))
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
         self.open_found.changed.connect(lambda *_: self.found.value and self.open_result(Path(self.found.value)))
-        self.result_folder.changed.connect(lambda *_: remember_place(self.result_folder.value))
+        self.result_folder.changed.connect(lambda *_: remember_place(str(self.result_folder.value)))
         viewer.layers.events.inserted.connect(lambda *_: self.find_results())
         self.find_results()
 

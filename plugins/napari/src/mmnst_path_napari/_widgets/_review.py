@@ -364,7 +364,13 @@ class ReviewWidget(Container):
         """Add (or select) the melanin corrections layer over the Analyze run's melanin map, in paint mode with
         label 1 (melanin; 2 no melanin, 0 gives a block back to the run); each stroke recomputes the melanin
         figures (:func:`mmnst_path_napari._melanin_review.melanin_review`) into the line below the panel."""
-        from .._melanin_review import LAYER, corrections_layer, melanin_review, melanin_review_line, melanin_run
+        from .._melanin_review import (
+            LAYER,
+            corrections_layer,
+            melanin_review,
+            melanin_review_line,
+            melanin_run,
+        )
 
         result = melanin_run(self.viewer)
         if result is None:
