@@ -182,7 +182,8 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         Saved edits: QuPath GeoJSON point detections (napari Review's *save edits*) and / or polygon
         annotations classified with a tissue class (``Necrosis``, ``Stroma``, ``Tumor``...: the blocks of the
         result's class map whose centre they hold take that class; unclassified, ``Region*`` and ``Ignore*``
-        annotations are skipped).
+        annotations are skipped; one partly off the image is applied by its part inside and recorded in
+        ``tissue_classes.annotations_clipped``, :func:`mmnst_path._review_clip.annotations_off_image`).
     reviewer : str, optional
         Who reviewed (recorded and shown in the report).
     image : path, optional

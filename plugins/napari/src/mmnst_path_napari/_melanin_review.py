@@ -66,9 +66,9 @@ def melanin_review(result: Any, corrections: Any) -> dict[str, Any]:
 
 
 def melanin_review_line(review: dict[str, Any]) -> str:
-    """The Review panel's line: "melanin reviewed 8.12 % of tissue (measured 5.94 %; +0.0015 mm² in 4 blocks
-    painted melanin, -0.0002 mm² in 1 painted no melanin; 16 µm blocks)"."""
+    """The Review panel's line: "melanin reviewed 8.12 % of tissue (measured 5.94 %): +0.0015 mm² in 4 blocks made
+    melanin, -0.0002 mm² in 1 made none; whole 16 µm blocks"."""
     return (f"melanin reviewed {review['melanin_fraction_pct']:.2f} % of tissue (measured "
-            f"{review['measured_fraction_pct']:.2f} %; +{review['added_mm2']:.4f} mm² in {review['blocks_added']} "
-            f"blocks painted melanin, -{review['removed_mm2']:.4f} mm² in {review['blocks_removed']} painted no "
-            f"melanin; corrections act on {review['block_um']:.0f} µm blocks)")
+            f"{review['measured_fraction_pct']:.2f} %): +{review['added_mm2']:.4f} mm² in {review['blocks_added']} "
+            f"blocks made melanin, -{review['removed_mm2']:.4f} mm² in {review['blocks_removed']} made none; whole "
+            f"{review['block_um']:g} µm blocks")

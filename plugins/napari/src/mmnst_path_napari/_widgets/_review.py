@@ -206,6 +206,7 @@ class ReviewWidget(Container):
         self.melanin_button = PushButton(text="paint melanin corrections")
         self.melanin_button.changed.connect(lambda *_: self.paint_melanin())
         self.melanin_line = wrap_text(Label(value=""))
+        self.melanin_line.visible = False  # shown once melanin is corrected: no room taken in a Ki67 review
         super().__init__(
             widgets=[
                 self.points, self.add_class,
@@ -373,6 +374,9 @@ class ReviewWidget(Container):
         )
 
         result = melanin_run(self.viewer)
+        self.melanin_line.visible = True
+        # room for its 3 wrapped lines: squeezed under a docked Analyze, the line was cut top and bottom
+        self.melanin_line.native.setMinimumHeight(3 * self.melanin_line.native.fontMetrics().lineSpacing() + 6)
         if result is None:
             self.melanin_line.value = ("no melanin map to correct: run Analyze with melanin on the image first "
                                        "(a result folder keeps no melanin map)")
