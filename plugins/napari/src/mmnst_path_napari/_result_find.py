@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_PLACES", "FoundResults", "found_words", "places", "remember_place", "results_of_image"]
+__all__ = ["MAX_PLACES", "FoundResults", "found_words", "layers_of_folder", "places", "remember_place", "results_of_image"]
 
 #: folders remembered (the most recent first)
 MAX_PLACES = 20
