@@ -182,7 +182,8 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         Saved edits: QuPath GeoJSON point detections (napari Review's *save edits*) and / or polygon
         annotations classified with a tissue class (``Necrosis``, ``Stroma``, ``Tumor``...: the blocks of the
         result's class map whose centre they hold take that class; unclassified, ``Region*`` and ``Ignore*``
-        annotations are skipped).
+        annotations are skipped; one partly off the image is applied by its part inside and recorded in
+        ``tissue_classes.annotations_clipped``, :func:`mmnst_path._review_clip.annotations_off_image`).
     reviewer : str, optional
         Who reviewed (recorded and shown in the report).
     image : path, optional
@@ -350,6 +351,7 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
     """The tissue part of a review, its corrected map (PNG bytes) and the annotations not read (regions of a file
     with nuclei, unless ``read_annotations``): the areas painted in napari as given (``painted`` with its map),
     else the edits' classified annotations applied to the result's class map."""
+    from ._review_clip import annotations_off_image
     from ._review_tissue import (
         area_annotations,
         class_map_png,
@@ -381,7 +383,7 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
         now = None if painted_map is None else np.asarray(painted_map)
         tissue = {**dict(painted), "source": "painted (napari)"}
     else:
-        _inside_image(polygons, cmap["shape"], cmap["classes"], edits)
+        clipped = annotations_off_image(polygons, cmap["shape"], cmap["classes"], mpp=cmap["mpp"], source=edits)
         glass = cmap["classes"].index("background") if "background" in cmap["classes"] else None
         now = paint_annotations(cmap["labels"], polygons, downsample=cmap["downsample"], glass=glass,
                                 shape=cmap["shape"])
@@ -391,25 +393,12 @@ def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapp
         tissue = {**reviewed_class_areas(cmap["classes"], cmap["areas"], cmap["labels"], now,
                                          downsample=cmap["downsample"], mpp=cmap["mpp"], shape=cmap["shape"]),
                   "source": "annotations", "annotations": len(polygons), "annotations_skipped": skipped,
-                  "background_blocks_kept": kept}
+                  "background_blocks_kept": kept, "annotations_clipped": clipped}
     if now is not None and now.shape != cmap["labels"].shape:
         msg = f"tissue_map: shape {now.shape} differs from the result's class map {cmap['labels'].shape}"
         raise ConfigError(msg)
     png = None if now is None else class_map_png(now, cmap["classes"], cmap["colours"])
     return tissue, png, ignored
-
-
-def _inside_image(polygons: Sequence[tuple[int, Sequence[np.ndarray]]], shape: Sequence[int],
-                  classes: Sequence[str], edits: str) -> None:
-    """Refuse an annotation lying wholly outside the level-0 image ``shape`` (drawn on another image?)."""
-    for n, (k, rings) in enumerate(polygons, 1):
-        pts = np.concatenate([np.asarray(r) for r in rings])
-        lo, hi = pts.min(axis=0) + 0.5, pts.max(axis=0) + 0.5  # GeoJSON (pixel corner) coordinates
-        if hi[0] <= 0 or hi[1] <= 0 or lo[0] >= shape[0] or lo[1] >= shape[1]:
-            msg = (f"edits={edits!r}: tissue annotation {n} ({classes[k]}, x {lo[1]:.0f}-{hi[1]:.0f}, y "
-                   f"{lo[0]:.0f}-{hi[0]:.0f} px) lies outside the image ({shape[1]} x {shape[0]} px): was it drawn "
-                   "on another image?")
-            raise ConfigError(msg)
 
 
 def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, str | None]:

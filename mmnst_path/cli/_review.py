@@ -80,6 +80,10 @@ def _tissue_words(tissue: dict[str, Any], measured: dict[str, Any]) -> str:
     changed = f"{tissue['changed_blocks']} blocks changed by {tissue.get('annotations', 0)} annotation(s)"
     if tissue.get("background_blocks_kept"):
         changed += f"; {tissue['background_blocks_kept']} background block(s) inside kept as background"
+    if tissue.get("annotations_clipped"):  # an outline run off the image: only its part inside corrects the map
+        from .._review_clip import clipped_words
+
+        changed += f"; {clipped_words(tissue['annotations_clipped'])}"
     if "necrosis" in pct and measured.get("necrosis_fraction_pct") is not None:
         return (f"necrosis measured {_pct(measured.get('necrosis_fraction_pct'))}, reviewed "
                 f"{_pct(pct.get('necrosis'))} of tissue ({changed})")

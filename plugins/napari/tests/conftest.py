@@ -26,3 +26,10 @@ def sample_tiles() -> Path:
     if not (SAMPLE_TILES / "truth.json").is_file():
         pytest.fail(f"sample tiles not found in {SAMPLE_TILES}: run sample_tiles/generate.py")
     return SAMPLE_TILES
+
+
+@pytest.fixture(autouse=True)
+def _own_places(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test remembers its result places (the folders a result was opened from, where an image opened alone
+    looks for its results) in a folder of its own, never the user's ~/.config."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))

@@ -388,6 +388,8 @@ def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerD
                 opacity=0.6,
             )
         )  # fmt: skip
+        if key == "melanin":  # Review's melanin corrections are painted over this run's map
+            layers[-1][1]["metadata"]["mmnst_path"]["result"] = result
         if key == "necrosis" and "tissue_classes" in result.maps:
             # the class map shows necrosis in its own colour; the fraction map over it (green then) hid that colour and
             # read as the class map's (green) stroma (session 35's walk through he_necrosis.tif)

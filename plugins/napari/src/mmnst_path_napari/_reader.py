@@ -266,8 +266,12 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable[[Any], list[LayerDa
             return _refuse
 
         def _read_folder(_path: Any) -> list[LayerData]:
+            from ._result_find import remember_place
+
             follow_current_viewer()
-            return read_result_folder(folder)
+            layers = read_result_folder(folder)
+            remember_place(folder)  # a slide of this --out opened alone later finds its result here
+            return layers
 
         return _read_folder
     readers = []

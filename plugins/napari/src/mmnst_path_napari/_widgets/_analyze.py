@@ -553,8 +553,10 @@ class AnalyzeWidget(Container):
         def painted(*_: Any) -> None:
             areas = painted_areas(layer, shape=tuple(self.result.shape), mpp=float(self.result.mpp))
             meta["areas"] = areas
+            block = float(meta["downsample"]) * float(self.result.mpp)  # a stroke changes whole blocks, not pixels
             self.results.value = (f"{self._panel}\ntissue classes as painted ({areas['changed_blocks']} blocks "
-                                  f"changed; % of the classed area):\n{class_table_text(areas)}")
+                                  f"changed, whole {block:g} µm blocks; % of the classed area):\n"
+                                  f"{class_table_text(areas)}")
 
         layer.events.paint.connect(painted)
         layer.events.data.connect(painted)

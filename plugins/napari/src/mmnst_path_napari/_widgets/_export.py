@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, PushButton
 
+from mmnst_path._review_clip import clipped_words
 from mmnst_path.errors import MmnstPathError
 from mmnst_path.geojson import Roi
 from mmnst_path.review import REVIEW_NAME
@@ -22,8 +23,9 @@ from mmnst_path.review import REVIEW_NAME
 from .._analysis import ki67_from_classes
 from .._geojson import layer_stains, read_geojson_stains, write_geojson
 from .._layers import cells_from_points, points_layer
+from .._result_find import remember_place
 from .._units import follow_image_units
-from ._common import add_or_replace, layer_choice, layer_mpp, nuclei_layers, rgb_image_layers
+from ._common import add_or_replace, layer_choice, layer_mpp, nuclei_layers, rgb_image_layers, wrap_text
 
 if TYPE_CHECKING:
     import napari
@@ -78,10 +80,12 @@ def export_csv(points: Any, path: str | Path) -> Path:
 
 
 def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_classes: Any = None,
-                run: Any = None, image: Any = None) -> Path:
+                run: Any = None, image: Any = None, melanin: Any = None) -> Path:
     """result.json: the library's result document (when the layer came from Analyze) plus the
     reviewed Ki67 counts and metrics, the ROIs and, when the reviewer painted the run's tissue class
-    map, its class areas as painted (``review.tissue_classes``: area mm², % of the classed area).
+    map, its class areas as painted (``review.tissue_classes``: area mm², % of the classed area) and, when the
+    reviewer painted melanin corrections, the reviewed melanin figures (``review.melanin``,
+    :func:`mmnst_path._review_melanin.reviewed_melanin`).
     ``points`` may be None (an H&E run has no nuclei): ``run`` is then the layer holding the run. Nuclei read
     from a file carry no run: ``input`` then names the file of ``image`` (the slide layer), and ``nuclei_from``
     the file the nuclei came from, so a colleague knows what the reviewed counts are of."""
@@ -108,6 +112,8 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_c
         doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
     if tissue_classes is not None:
         doc["review"]["tissue_classes"] = tissue_classes
+    if melanin is not None:
+        doc["review"]["melanin"] = melanin
     doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist()} for r in rois]
     return atomic_write_text(path, json.dumps(json_ready(doc), indent=2))
 
@@ -224,6 +230,17 @@ def painted_classes(viewer: Any, folder: str | Path | None = None, *,
     return None, None
 
 
+def painted_melanin(viewer: Any) -> tuple[dict[str, Any] | None, Any]:
+    """The reviewed melanin figures of the melanin corrections layer when a block was changed (None otherwise),
+    and that layer (None when there is none)."""
+    for lay in viewer.layers:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        if meta.get("kind") == "melanin corrections":
+            review = meta.get("melanin_review") or {}
+            return (dict(review) if review.get("changed_blocks") else None), lay
+    return None, None
+
+
 def edited_since_open(layer: Any) -> bool:
     """Whether a tissue class layer read from a result folder was painted since it was opened (its data differs
     from ``labels_at_open``); False for a layer that does not record it."""
@@ -295,15 +312,21 @@ class ExportWidget(Container):
         self.save_button = PushButton(text="export")
         self.inp = FileEdit(label="QuPath GeoJSON", mode="r", filter="*.geojson *.json")
         self.import_button = PushButton(text="import")
-        self.status = Label(value="")
+        self.status = wrap_text(Label(value=""))  # a long line wraps, not widens the dock
         # the review of a quantify result: beside its result.json, read by `mmnst-path report`
         self.result_folder = FileEdit(label="result folder", mode="d")
         self.reviewer = LineEdit(label="reviewer", value="")
         self.review_button = PushButton(text="save review to result folder")
         # as `mmnst-path review --replace`: the new review replaces the earlier one whole (nothing of it kept)
         self.replace = CheckBox(text="replace the earlier review", value=False)
+        # the results of an image opened alone (its folder's results*/, places used before): the newest opened
+        self._found: list[tuple[str, str]] = []  # a callable: napari resets docked widgets' choices on a layer change
+        self.found = ComboBox(label="results of the image", choices=lambda *_: list(self._found))
+        self.open_found = PushButton(text="open result")
+        self._looked: set[str] = set()
         super().__init__(
             widgets=[self.points, self.rois, self.kind, self.out, self.save_button, self.inp, self.import_button,
+                     Container(widgets=[self.found, self.open_found], layout="horizontal", labels=True),
                      self.result_folder,
                      Container(widgets=[self.reviewer, self.review_button], layout="horizontal", labels=False),
                      self.replace, self.status]
@@ -313,6 +336,54 @@ class ExportWidget(Container):
         self._follow_folder()
         self.save_button.changed.connect(lambda *_: self.export(self.out.value))
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
+        self.open_found.changed.connect(lambda *_: self.found.value and self.open_result(Path(self.found.value)))
+        self.result_folder.changed.connect(lambda *_: remember_place(str(self.result_folder.value)))
+        viewer.layers.events.inserted.connect(lambda *_: self.find_results())
+        self.find_results()
+
+    def find_results(self) -> str | None:
+        """An image opened alone (no layer read from a result folder): its quantify results found in the usual
+        places (:func:`~mmnst_path_napari._result_find.results_of_image`), the newest opened (its nuclei and class
+        map, reviewed when reviewed), all offered in *results of the image*; the status says which was opened
+        and why, or where none was found. Each image is looked for once; returns the words said (None: nothing
+        looked for)."""
+        from .._result_find import found_words, results_of_image
+
+        if any(folder_of_layers(lay) for lay in self.viewer.layers):
+            return None  # a result is open already (its result.json, an import): nothing to find
+        files = [f for f in map(_source, rgb_image_layers(self.viewer)) if f and f not in self._looked]
+        if not files:
+            return None
+        self._looked.add(files[0])
+        found = results_of_image(files[0])
+        self._found = [(str(f), str(f)) for f in found.folders]
+        self.found.reset_choices()
+        opened = found.folders[0] if found.folders else None
+        if opened is not None:
+            self.found.value = str(opened)
+            self.open_result(opened, said=found_words(found, opened))
+        else:
+            self.status.value = found_words(found, opened)
+        return self.status.value
+
+    def open_result(self, folder: Path, *, said: str | None = None) -> list[Any]:
+        """Open the nuclei and class map of a result folder over the image already shown (as its result.json
+        opens them, reviewed when reviewed), in place of those of another result of it opened before."""
+        from .._result_find import layers_of_folder
+        from .._result_folder import read_result_folder
+
+        data = read_result_folder(folder, image=False)
+        for lay in [lay for lay in self.viewer.layers if folder_of_layers(lay)]:
+            self.viewer.layers.remove(lay)  # another result of the image: its layers give way
+        layers = [add_or_replace(self.viewer, d) for d in data]
+        self.result_folder.value = folder
+        self.points.reset_choices()
+        nuclei = [lay for lay in layers_of_folder(self.viewer, folder) if lay in nuclei_layers(self.viewer)]
+        if nuclei:
+            self.points.value = nuclei[0]
+        self._follow_folder()
+        self.status.value = (said or f"opened {folder}") + (f"; {self.status.value}" if self.status.value else "")
+        return layers
 
     def _follow_folder(self, *_: Any) -> None:
         """A result folder opened in napari: Export's *result folder* names it, the status says whose review the
@@ -337,6 +408,8 @@ class ExportWidget(Container):
                     was = measured.get("necrosis_fraction_pct")
                     self.status.value += (f"; necrosis {tissue['pct_of_tissue']['necrosis']:.1f} %"
                                           + ("" if was is None else f" (measured {was:.1f} %)"))
+                if tissue and tissue.get("annotations_clipped"):  # an outline ran off the image when it was made
+                    self.status.value += f"; {clipped_words(tissue['annotations_clipped'])}"
                 return
 
     def export(self, path: str | Path) -> Path:
@@ -347,10 +420,11 @@ class ExportWidget(Container):
         rois = shapes_rois(self.rois.value, reference)
         kind = self.kind.value
         painted, run = painted_classes(self.viewer)
+        melanin, mel_layer = painted_melanin(self.viewer)
         if kind.startswith("GeoJSON"):
             out = export_geojson(self.points.value, path, rois=rois)
-        elif kind.startswith("JSON") and self.points.value is None and painted is not None:  # an H&E run
-            out = export_json(None, path, rois=rois, tissue_classes=painted, run=run)
+        elif kind.startswith("JSON") and self.points.value is None and (painted or melanin) is not None:  # H&E run
+            out = export_json(None, path, rois=rois, tissue_classes=painted, run=run or mel_layer, melanin=melanin)
         elif self.points.value is None:
             self.status.value = "no nuclei layer to export"
             return Path(path)
@@ -358,7 +432,7 @@ class ExportWidget(Container):
             out = export_csv(self.points.value, path)
         else:
             out = export_json(self.points.value, path, rois=rois, tissue_classes=painted,
-                              image=images[0] if images else None)
+                              image=images[0] if images else None, melanin=melanin)
         self.status.value = f"wrote {out}"
         return out
 
@@ -480,9 +554,14 @@ class ExportWidget(Container):
             pct = tissue["pct_of_tissue"]
             shown = (f"necrosis {pct['necrosis']:.1f} %" if pct.get("necrosis") is not None else
                      ", ".join(f"{c} {v:.1f} %" for c, v in pct.items() if v is not None and v == v and v > 0))
-            parts.append(f"{shown} of tissue ({tissue['changed_blocks']} blocks changed"
+            cm = classes_layer.metadata.get("mmnst_path", {}) if classes_layer is not None else {}
+            mpp = cm.get("mpp") or getattr(cm.get("result"), "mpp", None)
+            size = f" whole {float(cm['downsample']) * float(mpp):g} µm" if cm.get("downsample") and mpp else ""
+            parts.append(f"{shown} of tissue ({tissue['changed_blocks']}{size} blocks changed"
                          + ("; the run's class map: an earlier correction undone" if not tissue["changed_blocks"]
                             else "") + ")")
+            if tissue.get("annotations_clipped"):  # kept from an earlier review made of annotations
+                parts.append(clipped_words(tissue["annotations_clipped"]))
         merged = review.get("merged")
         if merged:
             parts.append(f"kept the earlier review's {merged['kept']} ({merged.get('reviewer') or 'reviewer not named'})")

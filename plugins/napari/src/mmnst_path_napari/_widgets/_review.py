@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, TextEdit
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, TextEdit
 
 from .._analysis import COUNTED_CLASSES, ki67_from_classes, panel_text, reviewed_hotspot_caption
 from .._classmap import qc_warnings
@@ -26,6 +26,7 @@ from ._common import (
     notice_label,
     nuclei_layers,
     rgb_image_layers,
+    wrap_text,
 )
 
 if TYPE_CHECKING:
@@ -201,11 +202,16 @@ class ReviewWidget(Container):
         self.load_button = PushButton(text="load edits (GeoJSON)")
         self.save_button.changed.connect(lambda *_: self.save(self.file.value))
         self.load_button.changed.connect(lambda *_: self.load(self.file.value))
+        # melanin: blocks of the run's melanin map painted melanin (1) / no melanin (2); the figures follow
+        self.melanin_button = PushButton(text="paint melanin corrections")
+        self.melanin_button.changed.connect(lambda *_: self.paint_melanin())
+        self.melanin_line = wrap_text(Label(value=""))
+        self.melanin_line.visible = False  # shown once melanin is corrected: no room taken in a Ki67 review
         super().__init__(
             widgets=[
                 self.points, self.add_class,
                 Container(widgets=[*buttons[:3], self.toggle_button], layout="horizontal", labels=False),
-                buttons[3],
+                buttons[3], self.melanin_button, self.melanin_line,  # in view under a docked Analyze too
                 self.notice, self.results, self.file,
                 Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
             ]
@@ -354,3 +360,43 @@ class ReviewWidget(Container):
         self.points.value = new
         self._connect()
         return new
+
+    def paint_melanin(self) -> Any:
+        """Add (or select) the melanin corrections layer over the Analyze run's melanin map, in paint mode with
+        label 1 (melanin; 2 no melanin, 0 gives a block back to the run); each stroke recomputes the melanin
+        figures (:func:`mmnst_path_napari._melanin_review.melanin_review`) into the line below the panel."""
+        from .._melanin_review import (
+            LAYER,
+            corrections_layer,
+            melanin_review,
+            melanin_review_line,
+            melanin_run,
+        )
+
+        result = melanin_run(self.viewer)
+        self.melanin_line.visible = True
+        # room for its 3 wrapped lines: squeezed under a docked Analyze, the line was cut top and bottom
+        self.melanin_line.native.setMinimumHeight(3 * self.melanin_line.native.fontMetrics().lineSpacing() + 6)
+        if result is None:
+            self.melanin_line.value = ("no melanin map to correct: run Analyze with melanin on the image first "
+                                       "(a result folder keeps no melanin map)")
+            return None
+        if LAYER in self.viewer.layers and self.viewer.layers[LAYER].metadata["mmnst_path"].get("result") is result:
+            layer = self.viewer.layers[LAYER]
+        else:
+            images = rgb_image_layers(self.viewer)
+            layer = add_or_replace(self.viewer, corrections_layer(result, mpp=layer_mpp(images[0]) if images else None))
+            meta = layer.metadata["mmnst_path"]
+            meta["result"] = result
+
+            def follow(*_: Any) -> None:
+                meta["melanin_review"] = melanin_review(result, layer.data)
+                self.melanin_line.value = melanin_review_line(meta["melanin_review"])
+
+            layer.events.paint.connect(follow)
+            layer.events.data.connect(follow)
+            follow()
+        layer.selected_label = 1
+        layer.mode = "paint"
+        self.viewer.layers.selection.active = layer
+        return layer
