@@ -12,7 +12,7 @@ __all__ = ["REVIEW_COLUMNS", "TISSUE_REVIEW_COLUMNS", "summary_columns"]
 #: columns after :data:`~mmnst_path.report.SUMMARY_COLUMNS` when the folder holds a review
 REVIEW_COLUMNS = ("reviewed", "ki67_index_reviewed_pct", "ki67_ci_low_reviewed_pct", "ki67_ci_high_reviewed_pct",
                   "ki67_positive_reviewed", "ki67_denominator_reviewed", "h_score_reviewed", "reviewer", "reviewed_at",
-                  "review_note")
+                  "review_note", "ki67_melanocytic_index_reviewed_pct")
 #: columns after :data:`REVIEW_COLUMNS` when some review corrected the tissue classes (painted in napari or drawn
 #: as classified annotations): the reviewed necrosis area and % of the classed tissue, and the blocks changed
 TISSUE_REVIEW_COLUMNS = ("necrosis_area_reviewed_mm2", "necrosis_fraction_reviewed_pct",

@@ -91,7 +91,8 @@ def positive_bin(dab: Any, thresholds_od: tuple[float, float]) -> Any:
 
 
 def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None, dab: Any = None,
-                  thresholds_od: tuple[float, float] | None = None) -> tuple[Any, dict[str, Any]]:
+                  thresholds_od: tuple[float, float] | None = None,
+                  melanocytic: Any = None) -> tuple[Any, dict[str, Any]]:
     """Ki67 counts and metrics of reviewed nucleus classes: the one computation of napari's Review panel,
     its Export and ``mmnst-path review``.
 
@@ -108,6 +109,9 @@ def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None, dab: Any =
         DAB OD mean per nucleus (``dab_od_mean``).
     thresholds_od : (moderate, strong), optional
         The run's bin thresholds (:func:`bin_thresholds`); its defaults when omitted.
+    melanocytic : array of bool, optional
+        A Ki67 / MART-1 or SOX10 double stain's melanocytic (marker-positive) nuclei: adds the
+        melanocyte-restricted index of the reviewed classes (``melanocytic_index_pct`` ...).
 
     Returns
     -------
@@ -124,14 +128,15 @@ def reviewed_ki67(classes: Any, bins: Any, *, near_black: Any = None, dab: Any =
     else:
         b[made] = positive_bin(np.asarray(dab, np.float64)[made], thresholds_od or bin_thresholds())
     flag = None if near_black is None else np.asarray(near_black, dtype=bool)
-    counts = Ki67Counts.from_classes(cls, b, near_black=flag)
+    mel = None if melanocytic is None else np.asarray(melanocytic, dtype=bool)
+    counts = Ki67Counts.from_classes(cls, b, melanocytic=mel, near_black=flag)
     return counts, dict(ki67_metrics(counts))
 
 
 def ki67_of_edits(cells: Any, thresholds_od: tuple[float, float] | None = None) -> tuple[Any, dict[str, Any]]:
     """:func:`reviewed_ki67` of a nuclei table read from saved edits (a :class:`~mmnst_path.aggregate.CellTable`):
-    classes from its codes, ``intensity_bin`` (a positive without one from its ``dab_od_mean``), and the
-    near-black nuclei not ``reviewed``, as napari reads them."""
+    classes from its codes, ``intensity_bin`` (a positive without one from its ``dab_od_mean``), the
+    near-black nuclei not ``reviewed``, as napari reads them, and a double stain's ``melanocytic`` nuclei."""
     from .aggregate import CELL_CLASSES
 
     n = len(cells)
@@ -144,7 +149,9 @@ def ki67_of_edits(cells: Any, thresholds_od: tuple[float, float] | None = None) 
         if "reviewed" in cols:
             near_black = near_black & ~np.asarray(cols["reviewed"], dtype=bool)
     dab = cols.get("dab_od_mean")
-    return reviewed_ki67(classes, bins, near_black=near_black, dab=dab, thresholds_od=thresholds_od)
+    melanocytic = np.asarray(cols["melanocytic"], dtype=bool) if "melanocytic" in cols else None
+    return reviewed_ki67(classes, bins, near_black=near_black, dab=dab, thresholds_od=thresholds_od,
+                         melanocytic=melanocytic)
 
 
 def _sha256(path: Path) -> str:
@@ -482,6 +489,8 @@ def apply_reviews(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[
                 row.update(ki67_index_reviewed_pct=m.get("index_pct"), ki67_ci_low_reviewed_pct=m.get("ci_low_pct"),
                            ki67_ci_high_reviewed_pct=m.get("ci_high_pct"), ki67_positive_reviewed=m.get("positive"),
                            ki67_denominator_reviewed=m.get("denominator"), h_score_reviewed=m.get("h_score"))
+                if m.get("melanocytic_denominator"):  # a double stain's reviewed melanocyte-restricted index
+                    row.update(ki67_melanocytic_index_reviewed_pct=m.get("melanocytic_index_pct"))
             if review.get("tissue_classes"):
                 row.update(tissue_review_row(review["tissue_classes"]))
             row.update(reviewed="yes", reviewer=review.get("reviewer"), reviewed_at=review.get("reviewed_at"),

@@ -309,13 +309,15 @@ def _detect_stains(reader: Any, tissue: Any) -> Any:
     return guess
 
 
-def ki67_from_classes(classes: Any, bins: Any, *, near_black: Any = None) -> tuple[Any, dict[str, Any]]:
+def ki67_from_classes(classes: Any, bins: Any, *, near_black: Any = None,
+                      melanocytic: Any = None) -> tuple[Any, dict[str, Any]]:
     """Library Ki67 counts and metrics of reviewed nucleus classes (positive bin forced to >= 1);
-    ``near_black`` (bool per nucleus) adds the near-black QC counts. The library's
+    ``near_black`` (bool per nucleus) adds the near-black QC counts, ``melanocytic`` (a double stain's
+    marker-positive nuclei) the melanocyte-restricted index. The library's
     :func:`mmnst_path.review.reviewed_ki67`, which ``mmnst-path review`` computes saved edits with."""
     from mmnst_path.review import reviewed_ki67
 
-    return reviewed_ki67(classes, bins, near_black=near_black)
+    return reviewed_ki67(classes, bins, near_black=near_black, melanocytic=melanocytic)
 
 
 def hotspot_label(result: SlideResult) -> str:

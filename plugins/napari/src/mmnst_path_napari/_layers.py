@@ -94,7 +94,7 @@ def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
     called the nucleus stromal and it lies in a spindle sheet, ``[ki67] spindle_sheet``) and
     reviewed (the reviewer set the nucleus's class: added or re-classed in the Review widget); and
     those of :data:`OPTIONAL_MEASUREMENTS` the table has (dab_od_max: the chromogen's OD max,
-    circularity, eccentricity; float32, NaN where a nucleus lacks it)."""
+    circularity, eccentricity; float32, NaN where a nucleus lacks it), and a double stain's melanocytic flag."""
     n = len(cells)
     cols = cells.columns
     optional = {key: np.asarray(cols[key], dtype=np.float32) for key in OPTIONAL_MEASUREMENTS
@@ -115,6 +115,8 @@ def features_from_cells(cells: CellTable) -> dict[str, np.ndarray]:
         "in_spindle_sheet": _flag(cols, "in_spindle_sheet", n),
         "reviewed": _flag(cols, "reviewed", n),
         **optional,
+        # a Ki67 / MART-1 or SOX10 double stain's marker-positive nuclei (only a double stain's table has it)
+        **({"melanocytic": _flag(cols, "melanocytic", n)} if "melanocytic" in cols else {}),
     }
 
 
@@ -154,7 +156,7 @@ def cells_from_points(data: np.ndarray, features: Any) -> CellTable:
         counter = col("counterstain_od", np.float64, np.nan)
         if np.isfinite(counter).any():
             columns["hematoxylin_od_mean"] = counter
-    for key in ("near_black", "in_spindle_sheet", "reviewed"):
+    for key in ("near_black", "in_spindle_sheet", "reviewed", "melanocytic"):
         if n and key in present:
             columns[key] = np.asarray(features[key], dtype=bool)
     for key in OPTIONAL_MEASUREMENTS:
@@ -246,6 +248,7 @@ def added_nucleus_features(columns: Any, cls: str = "positive") -> dict[str, Any
         "in_spindle_sheet": False,
         "reviewed": True,  # and judged by the reviewer
         **{key: np.nan for key in OPTIONAL_MEASUREMENTS if key in columns},
+        **({"melanocytic": False} if "melanocytic" in columns else {}),  # its marker not read: not in the melanocyte index
     }
 
 

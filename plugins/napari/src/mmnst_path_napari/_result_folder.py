@@ -106,7 +106,10 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
     mpp = float(doc["mpp"]) if doc.get("mpp") else None
     shared = {"result_folder": str(folder), "review": review, "review_refused": refused,
               "measured": {k: (doc.get("metrics") or {}).get(k) for k in
-                           ("ki67_index_pct", "ki67_positive", "ki67_denominator", "necrosis_fraction_pct")}}
+                           ("ki67_index_pct", "ki67_positive", "ki67_denominator", "necrosis_fraction_pct")},
+              # a double stain's marker and the preset the run read (the Review panel names them)
+              "melanocyte_marker": (doc.get("metrics") or {}).get("ki67_melanocyte_marker"),
+              "stains_preset": (doc.get("stains") or {}).get("name")}
     layers: list[LayerData] = []
     source = Path(str((doc.get("source") or {}).get("path") or ""))
     if image and source.is_file():

@@ -200,6 +200,9 @@ class AnalyzeWidget(Container):
         self.stains.changed.connect(self._follow_stains)
         self.do_necrosis.changed.connect(self._necrosis_clicked)
         self.image.changed.connect(self._follow_necrosis)
+        self.image.changed.connect(self._follow_image)
+        self._running_on: Any = None
+        self._result_of: Any = None  # the image layer the results box's figures are of
         self._follow_stains()
         for choice, file in ((self.cell_model, self.cell_model_file), (self.tissue_model, self.tissue_model_file)):
             choice.changed.connect(lambda *_, c=choice, f=file: setattr(f, "enabled", c.value == "file"))
@@ -435,6 +438,7 @@ class AnalyzeWidget(Container):
         od_auto = self._od_auto if mapping["stains"] == "auto" else None
         self._display_mpp = layer_mpp(layer)
         self._mpp = (mpp, source)
+        self._running_on = layer  # the image this run's figures will be of (:meth:`_follow_image`)
         if not self._display_mpp:
             set_entered_mpp(layer, mpp)  # the µm/px this image was measured at, for the Train widgets too
 
@@ -541,8 +545,19 @@ class AnalyzeWidget(Container):
             self.legend.value += "<br>" + class_legend_html(meta["classes"], meta["colours"], values=False)
             self._follow_painting(self._layers[0])
         self.results.value = text
+        self._result_of = self._running_on
         if "nuclei" in self.viewer.layers:
             self.viewer.layers["nuclei"].metadata["mmnst_path"]["result"] = result
+
+    def _follow_image(self, *_: Any) -> None:
+        """Another image chosen (or the analysed one removed): the box no longer shows the figures of an image
+        other than the one named above it; choosing the analysed image again shows them back."""
+        if self._result_of is not None and self.image.value is self._result_of in self.viewer.layers:
+            self.results.value = self._panel
+        elif self._result_of is not None:
+            gone = ", since removed" if self._result_of not in self.viewer.layers else ""
+            self.notice.value = ""
+            self.results.value = f"no analysis of this image yet: press Analyze (the last was of {self._result_of.name!r}{gone})"
 
     def _follow_painting(self, layer: Any) -> None:
         """A necrosis (or any class) region the reviewer paints or erases on the run's ``tissue classes``

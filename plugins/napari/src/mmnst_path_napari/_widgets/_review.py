@@ -32,7 +32,8 @@ from ._common import (
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["ReviewWidget", "layer_bin_thresholds", "review_line", "review_warnings", "set_classes", "stains_line",
+__all__ = ["ReviewWidget", "layer_bin_thresholds", "review_line", "review_warnings", "reviewed_melanocytic_line",
+           "set_classes", "stains_line",
            "toggle_classes", "unreviewed_near_black"]
 
 EDIT_CLASSES = ("positive", "negative", "pigment")
@@ -157,17 +158,35 @@ def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = Non
     return [f"⚠ {w}" for w in qc_warnings(m)]
 
 
-def stains_line(named: Mapping[str, str], stains: Mapping[str, str]) -> str:
+def stains_line(named: Mapping[str, str], stains: Mapping[str, str], *, preset: str | None = None) -> str:
     """The panel's line saying which stains a nuclei layer read from a file was taken as: ``named``
     are those the file's measurement names gave (``ki67_stains``), ``stains`` those the layer uses
-    (:func:`layer_stains`); "stains: DAB + Azure B (from the file's measurement names)"."""
+    (:func:`layer_stains`); "stains: DAB + Azure B (from the file's measurement names)". ``preset``, the stain
+    preset a result folder's result.json names (a double stain's "H-DAB-FastRed"), leads when given."""
     from mmnst_path._geojson_names import STAIN_DISPLAY
 
     text = (f"stains: {STAIN_DISPLAY['chromogen'].get(stains['chromogen'], stains['chromogen'])} + "
             f"{STAIN_DISPLAY['counterstain'].get(stains['counterstain'], stains['counterstain'])}")
+    if preset:
+        return f"stains: {preset} (from result.json; Ki67 read as {text.removeprefix('stains: ')})"
     if named:
         return f"{text} (from the file's measurement names)"
     return f"{text} (the file names no stain: assumed)"
+
+
+def reviewed_melanocytic_line(meta: Mapping[str, Any], reviewed: Mapping[str, Any]) -> str:
+    """"Ki67 in melanocytes (MART-1+): X % ..." of the reviewed classes of a double stain's nuclei layer
+    (``""`` for a layer of a single stain): the marker from the analysis result, else from the result folder."""
+    from mmnst_path._qc_text import melanocytic_text
+
+    result = meta.get("result")
+    marker = (getattr(result, "metrics", None) or {}).get("ki67_melanocyte_marker") or meta.get("melanocyte_marker")
+    if not marker or "melanocytic_index_pct" not in reviewed:
+        return ""
+    return melanocytic_text({"ki67_melanocyte_marker": marker,
+                             **{f"ki67_{k}": reviewed.get(k) for k in ("melanocytic_index_pct", "melanocytic_ci_low_pct",
+                                                                        "melanocytic_ci_high_pct",
+                                                                        "melanocytic_denominator")}})
 
 
 class ReviewWidget(Container):
@@ -297,6 +316,7 @@ class ReviewWidget(Container):
             np.asarray(feats["class"], dtype=object),
             np.asarray(feats["intensity_bin"]),
             near_black=unreviewed_near_black(feats),
+            melanocytic=np.asarray(feats["melanocytic"], dtype=bool) if "melanocytic" in feats else None,
         )
 
     def update(self, *_: Any) -> None:
@@ -318,10 +338,12 @@ class ReviewWidget(Container):
         warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
         self.notice.value = "\n".join(warnings)
         lines = [text]
+        if melano := reviewed_melanocytic_line(meta, k):
+            lines.insert(1, melano)
         if meta.get("review") or meta.get("review_refused"):  # read from a reviewed result folder
             lines.insert(0, review_line(meta))
         if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
-            lines.append(stains_line(meta["ki67_stains"], stains))
+            lines.append(stains_line(meta["ki67_stains"], stains, preset=meta.get("stains_preset")))
         self.results.value = "\n".join(lines)
 
     def _follow_caption(self, result: Any, layer: Any) -> None:
