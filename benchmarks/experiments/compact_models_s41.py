@@ -5,6 +5,7 @@
     PYTHONPATH=. python benchmarks/experiments/compact_models_s41.py capture --out ROWS.npz --work DIR
     PYTHONPATH=. python benchmarks/experiments/compact_models_s41.py predict --models DIR --rows ROWS.npz --out P.npz
     PYTHONPATH=. python benchmarks/experiments/compact_models_s41.py compare A.npz B.npz
+    PYTHONPATH=. python benchmarks/experiments/compact_models_s41.py outputs DIR_A DIR_B --trees TREE_A TREE_B
     python benchmarks/experiments/compact_models_s41.py loadtime TREE [TREE ...] --runs 5
 
 ``rewrite``: every ``*.mmnst`` of ``--models`` (default the shipped folder) loaded and saved compact in place;
@@ -14,7 +15,8 @@ is asked about in real runs (the README job on ``sample_tiles``, one BCData and 
 two real tiles and the README's pigmented Ki67 tile again read as H-AEC, for the red-chromogen models),
 in this process (one worker), at most ``--per-model`` rows a model, by the model file's name. ``predict``:
 each model of ``--models`` on its captured rows and its own test rows (probabilities), its model id and the
-SHA-256 of its expanded arrays; run with each tree's own code. ``compare``: bitwise. ``loadtime``: in a fresh
+SHA-256 of its expanded arrays; run with each tree's own code. ``compare``: bitwise. ``outputs``: two ``quantify``
+output folders file by file (read by type; times and the trees' paths listed, not counted). ``loadtime``: in a fresh
 process per run, the CPU seconds of ``load_model`` (read, check, self-test) of every shipped model of each tree
 (its own code and files), trees interleaved run by run.
 """
@@ -262,6 +264,78 @@ def cmd_compare(a: Path, b: Path) -> int:
     return int(bad > 0)
 
 
+_VOLATILE = ("time", "date", "elapsed", "duration", "seconds", "started", "finished", "cpu", "wall", "host", "pid")
+
+
+def _json_diffs(a: object, b: object, where: str, out: list[str]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            _json_diffs(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{where}.{key}", out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _json_diffs(x, y, f"{where}[{i}]", out)
+    elif a != b and not (isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b)):
+        out.append(f"{where}: {str(a)[:80]!r} != {str(b)[:80]!r}")
+
+
+def _file_diffs(fa: Path, fb: Path) -> list[str]:
+    """What differs between two output files, read by type (empty: identical)."""
+    import gzip
+
+    if fa.read_bytes() == fb.read_bytes():
+        return []
+    name = fa.name
+    out: list[str] = []
+    if name.endswith((".json", ".geojson")):
+        _json_diffs(json.loads(fa.read_text()), json.loads(fb.read_text()), "", out)
+    elif name.endswith((".png", ".tif", ".tiff", ".jpg")):
+        from PIL import Image
+
+        a, b = np.asarray(Image.open(fa)), np.asarray(Image.open(fb))
+        if a.shape != b.shape or not np.array_equal(a, b):
+            out.append(f"pixels differ ({a.shape} vs {b.shape})")
+    elif name.endswith(".parquet"):
+        import pandas as pd
+
+        if not pd.read_parquet(fa).equals(pd.read_parquet(fb)):
+            out.append("parquet table differs")
+    elif name.endswith(".npz"):
+        with np.load(fa) as na, np.load(fb) as nb:
+            for k in sorted(set(na.files) | set(nb.files)):
+                if k not in na.files or k not in nb.files or not np.array_equal(na[k], nb[k]):
+                    out.append(f"array {k} differs")
+    else:
+        ta = gzip.decompress(fa.read_bytes()).decode() if name.endswith(".gz") else fa.read_text(errors="replace")
+        tb = gzip.decompress(fb.read_bytes()).decode() if name.endswith(".gz") else fb.read_text(errors="replace")
+        la, lb = ta.splitlines(), tb.splitlines()
+        out += [f"line {i}: {x[:100]!r} != {y[:100]!r}" for i, (x, y) in enumerate(zip(la, lb, strict=False)) if x != y]
+        if len(la) != len(lb):
+            out.append(f"{len(la)} vs {len(lb)} lines")
+    return out or ["bytes differ, contents equal as read"]
+
+
+def cmd_outputs(a: Path, b: Path, trees: list[str]) -> int:
+    """Gate 2: every file of two ``quantify`` output folders; counted differences exclude times and tree paths."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    counted = 0
+    if files_a != files_b:
+        print("file lists differ:", sorted(set(files_a) ^ set(files_b)))
+        counted += 1
+    same = 0
+    for rel in sorted(set(files_a) & set(files_b)):
+        diffs = _file_diffs(a / rel, b / rel)
+        if not diffs:
+            same += 1
+            continue
+        for d in diffs:
+            volatile = any(v in d.split(":")[0].lower() for v in _VOLATILE) or any(t in d for t in trees)
+            counted += not volatile
+            print(f"{rel}: {'(time/path, not counted) ' if volatile else 'COUNTED '}{d}")
+    print(f"{same} of {len(files_a)} files byte-identical; counted differences: {counted}")
+    return int(counted > 0)
+
+
 _TIMER = """
 import glob, time
 from mmnst_path.classify.model import load_model
@@ -310,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("compare")
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
+    p = sub.add_parser("outputs")
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    p.add_argument("--trees", nargs="*", default=[], help="tree paths whose appearance is not a difference")
     p = sub.add_parser("loadtime")
     p.add_argument("trees", type=Path, nargs="+")
     p.add_argument("--runs", type=int, default=5)
@@ -324,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_predict(args.models, args.rows, args.out)
     if args.cmd == "compare":
         return cmd_compare(args.a, args.b)
+    if args.cmd == "outputs":
+        return cmd_outputs(args.a, args.b, args.trees)
     return cmd_loadtime(args.trees, args.runs)
 
 
