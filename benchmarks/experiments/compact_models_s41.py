@@ -180,7 +180,7 @@ def _install(cap: _Capture) -> None:
                 setattr(mod, attr, swaps[id(val)])
 
 
-def cmd_capture(out: Path, work: Path, per_model: int) -> int:
+def cmd_capture(out: Path, work: Path, per_model: int, config: Path | None = None) -> int:
     from PIL import Image
 
     cap = _Capture(per_model)
@@ -203,6 +203,9 @@ def cmd_capture(out: Path, work: Path, per_model: int) -> int:
             [str(work / "bcdata_0.png"), "--mpp", "0.25", "--stains", "H-AEC"],
             [str(work / "shidc_p1_0299_1.png"), "--mpp", "0.21", "--stains", "H-AEC"],
             ["sample_tiles/ki67_pigmented.tif", "--stains", "H-AEC"]]
+    if config is not None:  # information after the rule's runs: the opt-in models, the same inputs with a config
+        runs = [[*run[:3], "--config", str(config)] if run[0] != "sample_tiles" else ["sample_tiles", "--config", str(config)]
+                for run in runs[:4]]
     for i, run in enumerate(runs):
         rc = main(["quantify", *run, "--out", str(work / f"run{i}"), "--workers", "1", "--quiet", "--overwrite"])
         print("run", run, "exit", rc, flush=True)
@@ -377,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--per-model", type=int, default=300_000)
+    p.add_argument("--config", type=Path, default=None,
+                   help="instead: the four default runs with this analysis config (opt-in models; information)")
     p = sub.add_parser("predict")
     p.add_argument("--models", type=Path, required=True)
     p.add_argument("--rows", type=Path, required=True)
@@ -397,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "steps":
         return cmd_steps(args.models)
     if args.cmd == "capture":
-        return cmd_capture(args.out, args.work, args.per_model)
+        return cmd_capture(args.out, args.work, args.per_model, args.config)
     if args.cmd == "predict":
         return cmd_predict(args.models, args.rows, args.out)
     if args.cmd == "compare":
