@@ -134,21 +134,23 @@ class Forest:
             return f"value has shape {self.value.shape}, expected ({n}, n_classes)"
         if self.roots.ndim != 1 or self.roots.size < 1:
             return f"roots has shape {self.roots.shape}, expected (n_trees,) with n_trees >= 1"
-        idx = np.arange(n)
-        left, right = self.left.astype(np.int64), self.right.astype(np.int64)
-        leaf = left < 0
-        inner = ~leaf
+        left, right = self.left, self.right
         roots = self.roots.astype(np.int64)
         if not (roots[0] == 0 and np.all(np.diff(roots) > 0) and roots[-1] < n):
             return "roots are not increasing node indices starting at 0"
+        at = np.flatnonzero(left >= 0)  # inner nodes; the rest are leaves (one pass a check, no int64 copies)
+        lc, rc = left[at], right[at]
+        # every leaf -1 on both sides: no left below -1, and the -1s of right not at inner nodes number the leaves
+        leaves_ok = int(left.min()) >= -1 and \
+            int(np.count_nonzero(right == -1)) - int(np.count_nonzero(rc == -1)) == n - at.size
         checks = (
-            (np.all(left[leaf] == -1) and np.all(right[leaf] == -1), "leaves must have -1 on both sides"),
-            (np.all((left[inner] > idx[inner]) & (left[inner] < n)), "left child index out of order or range"),
-            (np.all((right[inner] > idx[inner]) & (right[inner] < n)), "right child index out of order or range"),
-            (np.all((self.feature[inner] >= 0) & (self.feature[inner] < n_features)),
+            (leaves_ok, "leaves must have -1 on both sides"),
+            (np.all((lc > at) & (lc < n)), "left child index out of order or range"),
+            (np.all((rc > at) & (rc < n)), "right child index out of order or range"),
+            (np.all((self.feature[at] >= 0) & (self.feature[at] < n_features)),
              f"feature index outside [0, {n_features})"),
-            (bool(np.all(np.isfinite(self.threshold[inner]))), "non-finite threshold"),
-            (bool(np.all(np.isfinite(self.value)) and np.all(self.value >= 0)), "negative or non-finite leaf value"),
+            (bool(np.all(np.isfinite(self.threshold[at]))), "non-finite threshold"),
+            (bool(np.all(self.value >= 0) and np.all(self.value < np.inf)), "negative or non-finite leaf value"),
         )
         for ok, what in checks:
             if not ok:
@@ -272,9 +274,7 @@ class _Walk:
             inner = frontier[forest.left[frontier] >= 0]
             frontier = np.concatenate([forest.left[inner], forest.right[inner]]).astype(np.intp)
             d += 1
-        tree_of = np.searchsorted(forest.roots, np.arange(n), side="right") - 1
-        depth = np.zeros(forest.n_trees, np.int32)
-        np.maximum.at(depth, tree_of, level)
+        depth = np.maximum.reduceat(level, forest.roots.astype(np.intp))  # a tree's nodes are contiguous
         nodes = np.empty((n, 4), np.int32)
         nodes[:, 0] = np.where(leaf, own, forest.left)
         nodes[:, 1] = np.where(leaf, own, forest.right)

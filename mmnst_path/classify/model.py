@@ -10,7 +10,9 @@ features -> forest -> class probabilities. A model file (``.mmnst``, a zip writt
   the features must be computed with (pixel size in µm/px, radii in µm, the stain matrix), and
   the ``card`` (licence, authors, training data with its licence and attribution, intended
   stains and tissues, per-class validation figures, software versions);
-- the forest arrays (:class:`~mmnst_path.classify._forest.Forest`);
+- the forest arrays (:class:`~mmnst_path.classify._forest.Forest`), expanded (format versions 1
+  and 2) or compact (version 3, :mod:`~mmnst_path.classify._forest_pack`: the same arrays, bit for
+  bit, in about half the bytes);
 - ``test_x`` / ``test_proba``: a few feature rows and the probabilities the model gave them when
   it was saved. Loading re-predicts them and refuses the file when they differ (a file damaged in
   a way the checks below miss, or a predictor that changed), so a model is never silently wrong;
@@ -23,14 +25,19 @@ features -> forest -> class probabilities. A model file (``.mmnst``, a zip writt
 Loading reads only numeric arrays (``allow_pickle=False``): a model file from someone else
 cannot run code. Every array and header field is checked; a damaged, foreign or newer file gets a
 :class:`~mmnst_path.errors.CorruptFileError` naming the file and the problem. The model id is
-the SHA-256 of the header (without the id) and the arrays, so two files with the same id predict
-the same; it is written into every result that used the model.
+the SHA-256 of the canonical header (without the id) and the expanded arrays, so two files with the
+same id predict the same; it is written into every result that used the model.
 
-Format versions: ``FORMAT_VERSION`` is 2, the highest this module reads. A model without a
-context stage is written as version 1 (as before 2026-12-03, so its model id is unchanged and
-older mmnst_path versions still read it); one with a context stage as version 2, which older
-versions refuse ("written by a newer mmnst_path") instead of applying its first stage alone. A
-file with a higher version is refused; files are migrated on load, never rewritten in place.
+Format versions: ``FORMAT_VERSION`` is 3, the highest this module reads. The canonical form, over
+which the model id is computed whatever form the file has: a model without a context stage is
+version 1 (as before 2026-12-03), one with a context stage version 2. Since 2026-12-07
+:meth:`ClassifierModel.save` writes version 3: the forests' arrays compact and lossless
+(:func:`~mmnst_path.classify._forest_pack.pack_forest`), the header saying ``format_version`` 3.
+Loading expands them into the canonical arrays bit for bit, so a model keeps its id (and its
+predictions) when rewritten compact; mmnst_path before version 3 refuses such a file ("written by a
+newer mmnst_path") instead of misreading it. ``save(..., compact=False)`` writes the version 1 / 2
+form those versions read (also written for a forest whose layout the compact form does not hold).
+A file with a higher version is refused; files are migrated on load, never rewritten in place.
 """
 
 from __future__ import annotations
@@ -42,7 +49,9 @@ import json
 import numbers
 import os
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -53,14 +62,19 @@ import numpy as np
 from .._models_dir import MODELS_DIR
 from ..errors import ConfigError, CorruptFileError
 from ._forest import ARRAY_KEYS, Forest
+from ._forest_pack import PACKED_KEYS, pack_forest, unpack_forest
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ClassSpec", "ClassifierModel", "ContextStage", "FeatureSpec",
            "check_feature_settings", "load_model", "model_file"]
 
 FORMAT = "mmnst_path.classifier"
-FORMAT_VERSION = 2
-#: the format version of a model without a context stage
+FORMAT_VERSION = 3
+#: the (canonical) format version of a model without a context stage
 _PLAIN_VERSION = 1
+#: the (canonical) format version of a model with a context stage
+_CONTEXT_VERSION = 2
+#: a file with the forests' arrays compact (:mod:`mmnst_path.classify._forest_pack`)
+_COMPACT_VERSION = 3
 _CONTEXT_PREFIX = "context_"
 KINDS = ("nucleus", "tissue")
 _MAX_HEADER = 4 * 1024 * 1024
@@ -226,10 +240,11 @@ class ClassifierModel:
 
     # -- identity -----------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:
-        """The JSON header (without the id)."""
+        """The canonical JSON header (without the id; format version 1 or 2 whatever the file's form:
+        what the model id is computed over)."""
         header: dict[str, Any] = {
             "format": FORMAT,
-            "format_version": _PLAIN_VERSION if self.context is None else FORMAT_VERSION,
+            "format_version": _PLAIN_VERSION if self.context is None else _CONTEXT_VERSION,
             "kind": self.kind,
             "classes": [{"index": c.index, "name": c.name, "colour": list(c.colour)} for c in self.classes],
             "features": [{"name": f.name, "unit": f.unit, "description": f.description} for f in self.features],
@@ -243,6 +258,7 @@ class ClassifierModel:
         return header
 
     def _arrays(self) -> dict[str, np.ndarray]:
+        """The canonical (expanded) arrays by name."""
         arrays = dict(self.forest.arrays())
         arrays["test_x"] = self.test_x
         arrays["test_proba"] = self.test_proba
@@ -264,18 +280,45 @@ class ClassifierModel:
         return {"id": self.model_id, "name": self.name, "version": self.card.get("version"),
                 "kind": self.kind, "classes": list(self.class_names)}
 
+    def _compact_arrays(self) -> dict[str, np.ndarray] | None:
+        """The arrays of a version-3 file (forests packed), or None when a forest's layout does not pack."""
+        stages = [("", self.forest)] + ([(_CONTEXT_PREFIX, self.context.forest)] if self.context is not None else [])
+        arrays: dict[str, np.ndarray] = {}
+        for prefix, forest in stages:
+            packed = pack_forest(forest)
+            if packed is None:
+                return None
+            arrays.update({prefix + k: v for k, v in packed.items()})
+        expanded = self._arrays()
+        arrays.update({k: v for k, v in expanded.items() if k.endswith(("test_x", "test_proba"))})
+        return arrays
+
     # -- files --------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the model atomically (temporary file in the same folder, then rename)."""
+    def save(self, path: str | Path, *, compact: bool = True) -> Path:
+        """Write the model atomically (temporary file in the same folder, then rename).
+
+        Parameters
+        ----------
+        path : str or Path
+        compact : bool
+            Write format version 3 (the forests' arrays compact, about half the bytes; the same model
+            id and predictions). False: the expanded version 1 / 2 file that mmnst_path before
+            2026-12-07 reads (to share a model with such an install).
+        """
         path = Path(path)
         header = self.header()
         # the content hash of what is written now: the card may have been edited since the id was cached
         model_id = _content_id(header, self._arrays())
         self.__dict__["model_id"] = model_id
         header["model_id"] = model_id
+        arrays = self._compact_arrays() if compact else None
+        if arrays is None:
+            arrays = self._arrays()
+        else:
+            header["format_version"] = _COMPACT_VERSION
         raw = json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8")
         buf = io.BytesIO()
-        np.savez_compressed(buf, header=np.frombuffer(raw, dtype=np.uint8), **self._arrays())  # type: ignore[arg-type]
+        np.savez_compressed(buf, header=np.frombuffer(raw, dtype=np.uint8), **arrays)  # type: ignore[arg-type]
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -332,17 +375,40 @@ def _load_context(header: Mapping[str, Any], data: dict[str, np.ndarray], versio
     it is incomplete, ValueError when a version-1 file claims one."""
     if "context" not in header:
         return None
-    if version < FORMAT_VERSION:
-        msg = f"a context stage needs format_version {FORMAT_VERSION}, the file says {version}"
+    if version < _CONTEXT_VERSION:
+        msg = f"a context stage needs format_version {_CONTEXT_VERSION}, the file says {version}"
         raise ValueError(msg)
     spec = header["context"]
     if not isinstance(spec, dict) or not isinstance(spec["settings"], dict):
         raise TypeError("context must be a JSON object with features and settings")
     features = tuple(FeatureSpec(str(f["name"]), str(f.get("unit", "")), str(f.get("description", "")))
                      for f in spec["features"])
-    forest = Forest(**{key: data.pop(_CONTEXT_PREFIX + key) for key in ARRAY_KEYS})
+    forest = _load_forest(data, _CONTEXT_PREFIX, version)
     return ContextStage(features, spec["settings"], forest, data.pop(_CONTEXT_PREFIX + "test_x"),
                         data.pop(_CONTEXT_PREFIX + "test_proba"))
+
+
+def _load_forest(data: dict[str, np.ndarray], prefix: str, version: int) -> Forest:
+    """The forest of a loaded file (popping its arrays from ``data``): expanded (versions 1, 2) or
+    unpacked (version 3; ValueError naming what does not fit together in a damaged file)."""
+    if version < _COMPACT_VERSION:
+        return Forest(**{key: data.pop(prefix + key) for key in ARRAY_KEYS})
+    packed = {key: data.pop(prefix + key) for key in PACKED_KEYS}
+    try:
+        return unpack_forest(packed)
+    except ValueError as exc:
+        raise ValueError(f"compact forest arrays{' of the context stage' if prefix else ''} damaged: {exc}") from exc
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a model file (``numpy.load``'s names), each member read whole so that zipfile checks
+    its CRC-32: a bit flipped in the compressed data is refused even where the arrays' checks would pass."""
+    data: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            raw = zf.read(name)  # BadZipFile when the CRC-32 of what was read differs from the stored one
+            data[name.removesuffix(".npy")] = np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False)
+    return data
 
 
 def _corrupt(path: Path, what: str) -> CorruptFileError:
@@ -381,9 +447,11 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
                                  "copy?): copy the model file again")
         raise _corrupt(path, "not an mmnst_path model file (expected a .mmnst zip archive of arrays)")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        data = _read_arrays(path)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error, NotImplementedError,
+            SyntaxError, tokenize.TokenError, MemoryError) as exc:
+        # a damaged deflate stream (zlib.error), compression method byte (NotImplementedError), .npy
+        # header (SyntaxError, TokenError) or shape (MemoryError: an absurd size) is a damaged file too
         raise _corrupt(path, f"not a readable pickle-free model file ({type(exc).__name__}: {exc})") from exc
     raw = data.pop("header", None)
     if raw is None or raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_HEADER:
@@ -410,7 +478,7 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
         kind_found = str(header["kind"])
         if not isinstance(settings, dict) or not isinstance(card, dict):
             raise TypeError("settings and card must be JSON objects")
-        forest = Forest(**{key: data.pop(key) for key in ARRAY_KEYS})
+        forest = _load_forest(data, "", version)
         test_x, test_proba = data.pop("test_x"), data.pop("test_proba")
         context = _load_context(header, data, version)
     except (KeyError, TypeError, ValueError) as exc:

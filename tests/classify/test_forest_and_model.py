@@ -153,7 +153,7 @@ def _rewrite(src: Path, dst: Path, change) -> Path:
     ],
 )
 def test_damaged_or_foreign_files_raise_clear_errors(model, tmp_path, change, match):
-    good = model.save(tmp_path / "good.mmnst")
+    good = model.save(tmp_path / "good.mmnst", compact=False)  # the expanded arrays (format version 1)
     bad = _rewrite(good, tmp_path / "bad.npz", change)
     with pytest.raises(CorruptFileError, match=match) as info:
         load_model(bad)

@@ -130,7 +130,11 @@ def test_two_stage_model_round_trip_and_classify(two_stage, tmp_path) -> None:
     path = two_stage.save(tmp_path / "two.mmnst")
     loaded = load_model(path, kind="tissue")
     assert loaded.model_id == two_stage.model_id
-    assert loaded.header()["format_version"] == FORMAT_VERSION == 2
+    assert loaded.header()["format_version"] == 2  # canonical (the id's) version; the file is compact
+    assert FORMAT_VERSION == 3
+    expanded = load_model(two_stage.save(tmp_path / "two_expanded.mmnst", compact=False), kind="tissue")
+    assert expanded.model_id == loaded.model_id
+    assert path.stat().st_size < (tmp_path / "two_expanded.mmnst").stat().st_size
     assert loaded.context is not None
     assert loaded.context.feature_names == tuple(
         s.name for s in context_feature_specs(loaded.features, CLASSES, ContextSettings((16.0, 40.0))))
@@ -186,7 +190,7 @@ def _rewrite(src: Path, dst: Path, change) -> Path:
     ],
 )
 def test_damaged_two_stage_files_raise_clear_errors(two_stage, tmp_path, change, match) -> None:
-    good = two_stage.save(tmp_path / "good.mmnst")
+    good = two_stage.save(tmp_path / "good.mmnst", compact=False)  # the expanded arrays (format version 2)
     bad = _rewrite(good, tmp_path / "bad.npz", change)
     with pytest.raises(CorruptFileError, match=match) as info:
         load_model(bad)
@@ -233,3 +237,22 @@ def test_tissue_features_do_not_jump_at_the_nominal_pixel_size() -> None:
         assert tf.kernel_radius(sigma) == int(tf.TRUNCATE * sigma + 0.5)
         x = np.random.default_rng(0).random((40, 40))
         np.testing.assert_array_equal(tf._g(x, sigma), ndi.gaussian_filter(x, sigma, mode="reflect", truncate=tf.TRUNCATE))
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda h, a: a.__setitem__("context_split_threshold32", a["context_split_threshold32"] ^ np.uint8(1)),
+         "content hash"),
+        (lambda h, a: a.pop("context_leaf_bits"), "missing"),
+        (lambda h, a: a.__setitem__("context_leaf_value", a["context_leaf_value"][:-1]),
+         "compact forest arrays of the context stage damaged"),
+        (lambda h, a: h.__setitem__("format_version", 2), "missing"),
+    ],
+)
+def test_damaged_compact_two_stage_files_raise_clear_errors(two_stage, tmp_path, change, match) -> None:
+    good = two_stage.save(tmp_path / "good.mmnst")
+    bad = _rewrite(good, tmp_path / "bad.npz", change)
+    with pytest.raises(CorruptFileError, match=match) as info:
+        load_model(bad)
+    assert "bad.npz" in str(info.value)
