@@ -322,19 +322,10 @@ class Ki67Params:
         0.05: 9-family Ki67 mean |err| AEC 2.35 -> 1.84, Fast Red 1.74 -> 1.02 pp; but on seeds 0-3
         AEC went 1.84 -> 1.92 (worst tile -2.99 -> -5.74; Fast Red 1.44 -> 1.01): not a default.
     red_touched_min_chromogen_od : float
-        With a red chromogen and that colour test, a nucleus the mask touches but leaves readable
-        whose colour chromogen is below this is ``negative`` (chromogen OD NaN; log10 OD, 0 = off):
-        melanin over part of a negative reads as chromogen on its visible pixels (session 32 dev:
-        such negatives read a median 0.02, visible positives >= 0.11). Default 0.05 since session
-        41 (0 before; the covered-nucleus reading ``red_covered_max_negative_od`` stays off). With
-        the red pixel model version 2 (session 40) these reads were AEC's largest Ki67 error: on
-        generated families, dev seeds 4420-4427 (plain, 80 tiles), hidden negatives read positive on
-        their visible part (60; colour median -0.04) and granule clusters read as positive nuclei
-        (65; median 0.00), true positives read there at >= 0.12 (0.5th percentile); the veto at
-        0.05 takes 95 of them and 4 positives: AEC mean |err| 1.84 -> 1.42 pp simulated (0.10:
-        1.39; confluent 4.92 -> 1.84, over_nucleus 3.40 -> 3.05), varied seeds 4428-4431 1.80 ->
-        1.78 (0.15: 1.92, varied positives read down to 0.12-0.14), Fast Red 1.34 unchanged
-        (``benchmarks/experiments/red_touched_dev_s41.py``).
+        Opt-in (log10 OD; 0 = off): with a red chromogen and that colour test, a nucleus the mask
+        touches but leaves readable whose colour chromogen is below this is ``negative`` (chromogen
+        OD NaN): melanin over part of a negative reads as chromogen on its visible pixels (dev: such
+        negatives read a median 0.02, visible positives >= 0.11).
     melanocyte_min_od : float
         Red concentration (log10 OD, median over the ring or nucleus, pigment pixels left out)
         at or above which a nucleus is melanocytic. Default 0.12, chosen on generated Fast Red
@@ -458,7 +449,7 @@ class Ki67Params:
     fast_red_positive_threshold_od: float = 0.25
     red_covered_min_chromogen_od: float = 0.15
     red_covered_max_negative_od: float = 0.0
-    red_touched_min_chromogen_od: float = 0.05
+    red_touched_min_chromogen_od: float = 0.0
     nuclear_contrast_rule: bool = True
     nuclear_contrast_od: float = 0.12
     nuclear_contrast_min_od: float = 0.12
