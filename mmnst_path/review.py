@@ -145,13 +145,19 @@ def ki67_of_edits(cells: Any, thresholds_od: tuple[float, float] | None = None) 
     bins = np.asarray(cols.get("intensity_bin", np.zeros(n)), dtype=np.int64)
     near_black = None
     if "near_black" in cols:
-        near_black = np.asarray(cols["near_black"], dtype=bool)
+        near_black = _flag(cols["near_black"])
         if "reviewed" in cols:
-            near_black = near_black & ~np.asarray(cols["reviewed"], dtype=bool)
+            near_black = near_black & ~_flag(cols["reviewed"])
     dab = cols.get("dab_od_mean")
-    melanocytic = np.asarray(cols["melanocytic"], dtype=bool) if "melanocytic" in cols else None
+    melanocytic = _flag(cols["melanocytic"]) if "melanocytic" in cols else None
     return reviewed_ki67(classes, bins, near_black=near_black, dab=dab, thresholds_od=thresholds_od,
                          melanocytic=melanocytic)
+
+
+def _flag(values: Any) -> np.ndarray:
+    """A 1 / 0 flag column of saved edits as bool: a nucleus without the measurement (NaN: one added in QuPath)
+    is not flagged."""
+    return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0) >= 0.5
 
 
 def _sha256(path: Path) -> str:

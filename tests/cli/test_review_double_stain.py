@@ -39,3 +39,20 @@ def test_review_of_a_double_stain_keeps_the_melanocyte_index(tmp_path: Path) -> 
         (row,) = list(csv.DictReader(fh))
     assert math.isclose(float(row["ki67_melanocytic_index_reviewed_pct"]), measured["ki67_melanocytic_index_pct"],
                         abs_tol=1e-4)  # summary.csv keeps 6 significant digits
+
+
+def test_nuclei_without_the_melanocytic_measurement_are_not_melanocytic() -> None:
+    """Edits with nuclei added in QuPath (no ``Melanocytic`` measurement: NaN when read) count them as not
+    melanocytic, as napari reads the same file (session 41 H10's finding 2: NaN read as True)."""
+    import numpy as np
+
+    from mmnst_path.aggregate import CellTable
+    from mmnst_path.review import ki67_of_edits
+
+    nan = float("nan")
+    cells = CellTable(np.arange(6.0), np.arange(6.0), np.array([0, 1, 1, 0, 0, 0], np.int8),  # positive, negative
+                      {"intensity_bin": np.array([2, 0, 0, 1, 1, 1]),
+                       "melanocytic": np.array([1.0, 1.0, 0.0, nan, nan, nan])})
+    _, m = ki67_of_edits(cells)
+    assert m["melanocytic_denominator"] == 2
+    assert m["melanocytic_index_pct"] == 50.0

@@ -71,6 +71,12 @@ def test_reopened_double_stain_result_names_its_stains_and_melanocyte_index(make
     assert not math.isclose(want, measured)
     assert f": {want:.1f} %" in _melanocytic_line(review.results.value)
     assert f"n={k_den}" in _melanocytic_line(review.results.value)
+    # Export's result.json carries the same reviewed melanocyte index (session 41 H10's finding 3)
+    export = open_plugin_widget(viewer, "export_widget")
+    export.kind.value = "JSON (result)"
+    doc = json.loads(export.export(tmp_path / "reviewed.json").read_text(encoding="utf-8"))
+    assert doc["review"]["ki67_metrics"]["melanocytic_index_pct"] == pytest.approx(want)
+    assert doc["review"]["ki67_metrics"]["melanocytic_denominator"] == k_den
 
 
 def test_reviewed_counts_carry_the_melanocytic_index():
@@ -102,6 +108,17 @@ def test_analyze_figures_follow_their_image(make_napari_viewer, qtbot):
     assert analyze.results.value.startswith("no analysis of this image yet: press Analyze (the last was of 'first')")
     analyze.image.value = first
     assert analyze.results.value == shown
+    notice = analyze.notice.value
+    analyze.image.value = second
+    analyze.image.value = first
+    assert analyze.notice.value == notice  # the run's warning line comes back with its figures (H10's finding 5)
+    # another image chosen while the run goes on: its figures are not shown under that image's name (finding 4)
+    assert analyze.run() is not None, analyze.controls.status.value
+    analyze.image.value = second
+    wait_idle(qtbot, analyze)
+    assert analyze.results.value.startswith("no analysis of this image yet"), analyze.results.value
+    analyze.image.value = first
+    assert "Ki67 index" in analyze.results.value
     viewer.layers.remove(first)
     assert analyze.image.value is second
     assert "since removed" in analyze.results.value

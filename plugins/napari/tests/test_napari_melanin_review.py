@@ -73,3 +73,12 @@ def test_painted_melanin_blocks_give_the_reviewed_fraction(make_napari_viewer, q
     classes = viewer.layers["tissue classes"]
     classes.paint((2, 2), 1)
     assert "blocks changed, whole 16 µm blocks; % of the classed area" in analyze.results.value, analyze.results.value
+    # a later Analyze run: the corrections (of the earlier run's map) go with the earlier run's layers and are not
+    # exported beside the new run's figures (session 41 H10's finding 1: they stayed and were exported)
+    assert analyze.run() is not None, analyze.controls.status.value
+    qtbot.waitUntil(lambda: analyze.result is not result or analyze.controls.status.value.startswith("error"),
+                    timeout=240_000)
+    assert analyze.result is not result, analyze.controls.status.value
+    assert "melanin corrections" not in viewer.layers
+    out = export.export(tmp_path / "result2.json")
+    assert not out.exists() or "melanin" not in json.loads(out.read_text(encoding="utf-8"))["review"]

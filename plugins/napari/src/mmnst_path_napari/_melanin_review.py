@@ -45,7 +45,9 @@ def corrections_layer(result: Any, *, mpp: float | None) -> LayerData:
         # colour of the tissue class map below (blue is inflammatory, light blue mucin)
         "colormap": DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: (0.35, 0.16, 0.02, 1.0),
                                                     2: (1.0, 1.0, 1.0, 1.0)}),
-        "metadata": {"mmnst_path": {"kind": "melanin corrections", "block_um": d * float(result.mpp)}},
+        # "analyze": a later Analyze run removes it with the run's other layers (its map is of this run only)
+        "metadata": {"mmnst_path": {"kind": "melanin corrections", "block_um": d * float(result.mpp),
+                                    "source": "analyze"}},
     }
     if mpp:
         kwargs["units"] = ("µm", "µm")

@@ -201,8 +201,9 @@ class AnalyzeWidget(Container):
         self.do_necrosis.changed.connect(self._necrosis_clicked)
         self.image.changed.connect(self._follow_necrosis)
         self.image.changed.connect(self._follow_image)
-        self._running_on: Any = None
-        self._result_of: Any = None  # the image layer the results box's figures are of
+        self._running_on: Any = None  # the image being analysed; below, the one the box's figures are of
+        self._result_of: Any = None
+        self._shown: tuple[str, str] = ("", "")  # the box and the warning line of that image's run
         self._follow_stains()
         for choice, file in ((self.cell_model, self.cell_model_file), (self.tissue_model, self.tissue_model_file)):
             choice.changed.connect(lambda *_, c=choice, f=file: setattr(f, "enabled", c.value == "file"))
@@ -545,15 +546,16 @@ class AnalyzeWidget(Container):
             self.legend.value += "<br>" + class_legend_html(meta["classes"], meta["colours"], values=False)
             self._follow_painting(self._layers[0])
         self.results.value = text
-        self._result_of = self._running_on
+        self._result_of, self._shown = self._running_on, (self.results.value, self.notice.value)
+        if self.image.value is not self._result_of:  # another image chosen while it ran: not under its name
+            self._follow_image()
         if "nuclei" in self.viewer.layers:
             self.viewer.layers["nuclei"].metadata["mmnst_path"]["result"] = result
 
     def _follow_image(self, *_: Any) -> None:
-        """Another image chosen (or the analysed one removed): the box no longer shows the figures of an image
-        other than the one named above it; choosing the analysed image again shows them back."""
+        """Another image chosen (or the analysed one removed): its figures leave the box; shown back on return."""
         if self._result_of is not None and self.image.value is self._result_of in self.viewer.layers:
-            self.results.value = self._panel
+            self.results.value, self.notice.value = self._shown
         elif self._result_of is not None:
             gone = ", since removed" if self._result_of not in self.viewer.layers else ""
             self.notice.value = ""
@@ -572,6 +574,7 @@ class AnalyzeWidget(Container):
             self.results.value = (f"{self._panel}\ntissue classes as painted ({areas['changed_blocks']} blocks "
                                   f"changed, whole {block:g} µm blocks; % of the classed area):\n"
                                   f"{class_table_text(areas)}")
+            self._shown = (self.results.value, self.notice.value)
 
         layer.events.paint.connect(painted)
         layer.events.data.connect(painted)
@@ -591,8 +594,6 @@ class AnalyzeWidget(Container):
         else:
             # one line in the status, the whole message (tile, file, worker traceback) in the panel
             text = str(exc)
-            self.controls.status.value = (
-                f"error: {type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-            )
+            self.controls.status.value = f"error: {type(exc).__name__}: {text.splitlines()[0] if text else ''}"
             self.results.value = f"the analysis failed ({type(exc).__name__}):\n{text}"
             self.notice.value = "analysis failed: the layers show the previous result, if any"

@@ -20,7 +20,6 @@ from mmnst_path.errors import MmnstPathError
 from mmnst_path.geojson import Roi
 from mmnst_path.review import REVIEW_NAME
 
-from .._analysis import ki67_from_classes
 from .._geojson import layer_stains, read_geojson_stains, write_geojson
 from .._layers import cells_from_points, points_layer
 from .._result_find import remember_place
@@ -91,7 +90,7 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_c
     the file the nuclei came from, so a colleague knows what the reviewed counts are of."""
     from mmnst_path.report import atomic_write_text, json_ready, result_to_dict
 
-    from ._review import unreviewed_near_black
+    from ._review import layer_ki67
 
     holder = points if points is not None else run
     meta = holder.metadata.get("mmnst_path", {}) if holder is not None else {}
@@ -104,11 +103,7 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_c
             doc[key] = meta[key]
     doc["review"] = {}
     if points is not None:
-        feats = points.features
-        counts, metrics = ki67_from_classes(  # as the Review panel computes them (its near-black QC included)
-            np.asarray(feats["class"], dtype=object), np.asarray(feats["intensity_bin"]),
-            near_black=unreviewed_near_black(feats),
-        )
+        counts, metrics = layer_ki67(points.features)  # as the Review panel computes them
         doc["review"] = {"ki67_counts": counts.to_mapping(), "ki67_metrics": metrics, "n_cells": len(points.data)}
     if tissue_classes is not None:
         doc["review"]["tissue_classes"] = tissue_classes
@@ -421,6 +416,10 @@ class ExportWidget(Container):
         kind = self.kind.value
         painted, run = painted_classes(self.viewer)
         melanin, mel_layer = painted_melanin(self.viewer)
+        holder = self.points.value if self.points.value is not None else run
+        of = (holder.metadata.get("mmnst_path", {}) if holder is not None else {}).get("result")
+        if melanin is not None and of is not None and mel_layer.metadata["mmnst_path"].get("result") is not of:
+            melanin = None  # corrections of another run's melanin map: never written beside this run's figures
         if kind.startswith("GeoJSON"):
             out = export_geojson(self.points.value, path, rois=rois)
         elif kind.startswith("JSON") and self.points.value is None and (painted or melanin) is not None:  # H&E run

@@ -32,7 +32,7 @@ from ._common import (
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["ReviewWidget", "layer_bin_thresholds", "review_line", "review_warnings", "reviewed_melanocytic_line",
+__all__ = ["ReviewWidget", "layer_bin_thresholds", "layer_ki67", "review_line", "review_warnings", "reviewed_melanocytic_line",
            "set_classes", "stains_line",
            "toggle_classes", "unreviewed_near_black"]
 
@@ -174,6 +174,18 @@ def stains_line(named: Mapping[str, str], stains: Mapping[str, str], *, preset: 
     return f"{text} (the file names no stain: assumed)"
 
 
+def layer_ki67(features: Any) -> tuple[Any, dict[str, Any]]:
+    """Library Ki67 counts and metrics of a nuclei layer's features as edited: the one computation of the Review
+    panel and Export's result.json (the near-black QC of the unreviewed near-black nuclei, a double stain's
+    melanocyte-restricted index)."""
+    return ki67_from_classes(
+        np.asarray(features["class"], dtype=object),
+        np.asarray(features["intensity_bin"]),
+        near_black=unreviewed_near_black(features),
+        melanocytic=np.asarray(features["melanocytic"], dtype=bool) if "melanocytic" in features else None,
+    )
+
+
 def reviewed_melanocytic_line(meta: Mapping[str, Any], reviewed: Mapping[str, Any]) -> str:
     """"Ki67 in melanocytes (MART-1+): X % ..." of the reviewed classes of a double stain's nuclei layer
     (``""`` for a layer of a single stain): the marker from the analysis result, else from the result folder."""
@@ -310,14 +322,7 @@ class ReviewWidget(Container):
 
     def metrics(self) -> tuple[Any, dict[str, Any]]:
         """Library Ki67 counts and metrics of the nuclei layer as edited."""
-        layer = self.points.value
-        feats = layer.features
-        return ki67_from_classes(
-            np.asarray(feats["class"], dtype=object),
-            np.asarray(feats["intensity_bin"]),
-            near_black=unreviewed_near_black(feats),
-            melanocytic=np.asarray(feats["melanocytic"], dtype=bool) if "melanocytic" in feats else None,
-        )
+        return layer_ki67(self.points.value.features)
 
     def update(self, *_: Any) -> None:
         """Recompute the index, CI and counts from the layer's current classes (the box), and the QC
