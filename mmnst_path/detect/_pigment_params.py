@@ -401,13 +401,16 @@ class PigmentParams:
     def uses_model(self, stains: Any) -> bool:
         """Whether the pipeline runs the pixel model (not the rules) for this stain matrix.
 
-        Never with an azure B counterstain: no shipped model has seen green-blue melanin.
+        With an azure B counterstain always (unless ``model = "none"``): the shipped azure B model
+        (``pigment_azure.mmnst``, session 41) decides the pixels of the rules' Ki67 exclusion mask
+        (:func:`mmnst_path.classify._pigment_azure.azure_pigment_masks`); ``model_stains`` names the
+        chromogens of the other stain systems.
         """
         if self.model.strip().lower() == "none":
             return False
         names = _matrix(stains).names
         if any(n in names for n in _MELANIN_COUNTERSTAINS):
-            return False
+            return True
         system = next((n for n in ("dab", "aec", "fast_red") if n in names), "eosin" if "eosin" in names else "")
         return system in self.model_stains
 
