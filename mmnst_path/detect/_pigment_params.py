@@ -141,8 +141,9 @@ class PigmentParams:
         ``pigment_default.mmnst`` for the red chromogens; it stands for ``pigment_dab.mmnst`` with
         DAB and ``pigment_he.mmnst`` with H&E), ``"dab"`` (the shipped
         ``pigment_dab.mmnst``, trained on H-DAB only: use it with ``model_stains=("dab",)``),
-        ``"he"`` (the shipped ``pigment_he.mmnst``, trained on H&E only),
-        ``"none"`` (these rules) or a model file path. The rules above stay what
+        ``"he"`` (the shipped ``pigment_he.mmnst``, trained on H&E only), ``"azure"`` (the shipped
+        ``pigment_azure.mmnst``, the default's stand-in with an azure B counterstain, where it decides
+        the pixels of these rules' Ki67 exclusion mask, session 41), ``"none"`` (these rules) or a model file path. The rules above stay what
         :func:`pigment_mask` computes.
     min_probability : float
         Melanin probability (0-1) from which the pixel model calls a pixel melanin.
