@@ -6,7 +6,9 @@ cells), stain vectors / amounts / bound-dye ratio / blur / noise / white balance
 per seed. Each tile goes through :func:`mmnst_path.pipeline.analyze_region` with the preset
 (what ``mmnst-path quantify --stains AzureB-DAB`` does). Per family: Ki67 error (measured -
 truth over all tumour cells, pp), melanin fraction error (pp), melanin Dice of the pipeline's
-pigment mask (:func:`mmnst_path.detect.pigment.pigment_mask`) and, on the ``none`` family, the
+pigment mask (since session 41 the shipped azure model inside the rules' exclusion mask,
+:func:`mmnst_path.classify.pigment.classify_pigment`; with ``--set pigment.model='"none"'`` the rules,
+:func:`mmnst_path.detect.pigment.pigment_mask`) and, on the ``none`` family, the
 false pigment (% of tissue pixels); mean |error| and the worst signed error. The melanin truth (fraction,
 Dice, false pigment) is the pigment as drawn, before the optical blur (``--truth drawn``, the default since
 session 39, as :mod:`eval_pigment_families`; ``--truth seen``: the blurred one read before); the CSV has both.
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from eval_pigment_families import TRUTHS, check_truth, fmt_errors, truth_columns  # benchmarks/ is on sys.path
 
+from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
 from mmnst_path.detect.pigment import pigment_mask
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 from mmnst_path.stain import estimate_stains
@@ -56,7 +59,12 @@ def run_one(seed: int, family: str, level: float, *, size: int, save: Path | Non
         warnings.simplefilter("ignore")
         res = analyze_region(tile.rgb, cfg, mpp=tile.mpp)
     seconds = time.perf_counter() - t0
-    mel = pigment_mask(tile.rgb, mpp=tile.mpp, stains=cfg.stain_matrix(), params=cfg.pigment)
+    matrix = cfg.stain_matrix()
+    pmodel = resolve_pigment_model(cfg.pigment.model) if cfg.pigment.uses_model(matrix) else None
+    if pmodel is None:  # the rules (what the pipeline runs with ``model = "none"``, and before session 41)
+        mel = pigment_mask(tile.rgb, mpp=tile.mpp, stains=matrix, params=cfg.pigment)
+    else:  # the shipped azure model inside the rules' exclusion mask, as the pipeline
+        mel, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=pmodel, stains=matrix, params=cfg.pigment)
     true_mask = tile.masks[TRUTHS[truth][0]]
     cols = truth_columns(tile, mel, truth)
     out = {"family": family, "level": level, "seed": seed, "seconds": seconds,

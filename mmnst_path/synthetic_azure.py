@@ -89,7 +89,7 @@ def _melanophages(rng: np.random.Generator, tissue: np.ndarray, counter: np.ndar
 def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp: float = 0.5,
                  positive_fraction: float | None = None, binding: tuple[float, float] = (0.8, 2.0),
                  bound_shift_deg: float = 8.0, counterstain_od: tuple[float, float] = (0.3, 0.6),
-                 drawn_melanin: bool = False) -> SyntheticTile:
+                 drawn_melanin: bool = False, positive_od: tuple[float, float] | None = None) -> SyntheticTile:
     """Ki67 (DAB) tile with an azure B counterstain and one pigment morphology.
 
     Parameters
@@ -115,6 +115,11 @@ def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp:
         ``pigment_family_tile(drawn_melanin=True)``; session 39): mask ``melanin_drawn`` (concentration > 0.15
         log10 OD before the blur, in tissue) and truth ``melanin_drawn_pct`` (its share of tissue). Nothing else
         changes (no random draw; ``melanin``, the hidden nuclei and the Ki67 truth stay the blurred ones).
+    positive_od : (float, float) or None
+        DAB concentration (log10 OD, before the tile's stain scale) painted into a Ki67-positive nucleus, drawn
+        uniformly in this range (e.g. ``(0.08, 2.5)``: faint 1+ to saturated 3+, the hard negatives of
+        ``scripts/train_pigment_azure.py``). None (default): weak 0.45-0.6 or strong 0.6-1.2 as above (the
+        tiles of every seed unchanged).
 
     Returns
     -------
@@ -127,6 +132,9 @@ def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp:
     """
     if family not in _FAMILY_RECIPES:
         msg = f"azure_b_tile family must be one of {PIGMENT_FAMILIES}, got {family!r}"
+        raise ConfigError(msg)
+    if positive_od is not None and not (0 < positive_od[0] <= positive_od[1]):
+        msg = f"azure_b_tile positive_od must be a range (lo, hi) with 0 < lo <= hi, got {positive_od!r}"
         raise ConfigError(msg)
     if not (0 < binding[0] <= binding[1]):
         msg = f"azure_b_tile binding must be a range (lo, hi) with 0 < lo <= hi, got {binding!r}"
@@ -157,7 +165,10 @@ def azure_b_tile(seed: int, family: str = "whole_cell", *, size: int = 384, mpp:
     for i, (r, c, rad) in enumerate(cells):
         ang, a, b = _cell_axes(rad, spindle, rng)
         if pos[i]:
-            dens = rng.uniform(0.6, 1.2) if rng.random() >= 0.35 else rng.uniform(0.45, 0.6)
+            if positive_od is None:
+                dens = rng.uniform(0.6, 1.2) if rng.random() >= 0.35 else rng.uniform(0.45, 0.6)
+            else:
+                dens = rng.uniform(*positive_od)
             _ellipse(dab, r, c, a, b, ang, scale * dens, rng)
             _ellipse(counter, r, c, a, b, ang, 0.15, rng, labels, i + 1)
         else:

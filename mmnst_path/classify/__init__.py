@@ -54,6 +54,7 @@ SHIPPED_MODELS = {
     "pigment_dab_bodies.mmnst": "melanin or DAB-positive nucleus, per nucleus-sized brown body, hematoxylin + DAB",
     "pigment_default.mmnst": "melanin pixels, red chromogens (AEC, Fast Red)",
     "pigment_he.mmnst": "melanin pixels, H&E",
+    "pigment_azure.mmnst": "melanin pixels inside the azure rules' Ki67 exclusion mask, DAB + azure B counterstain",
     "pigment_gate.mmnst": "could a tile hold melanin (per-tile gate before the pigment pixel model); opt-in: pigment.gate = 'default'",
     "hidden_nuclei_dab.mmnst": "nucleus hidden under melanin (unassessable), hematoxylin + DAB; opt-in: ki67.hidden_model = 'default'",
     "pigment_cells_dab.mmnst": "nucleus beside or under melanin: negative / positive / hidden, hematoxylin + DAB (ki67.pigment_cell_model)",

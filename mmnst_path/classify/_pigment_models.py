@@ -39,15 +39,24 @@ def he_pigment_model_path() -> Path:
     return models_dir() / "pigment_he.mmnst"
 
 
+def azure_pigment_model_path() -> Path:
+    """Path of the shipped azure B pigment model (``PigmentParams(model="azure")``; session 41)."""
+    from . import models_dir
+
+    return models_dir() / "pigment_azure.mmnst"
+
+
 def resolve_pigment_model(spec: str) -> ClassifierModel | None:
     """``"default"`` (shipped), ``"dab"`` (the shipped H-DAB model), ``"he"`` (the shipped H&E
-    model), ``"none"`` (None: the rule-based detector) or a model file path."""
+    model), ``"azure"`` (the shipped azure B model), ``"none"`` (None: the rule-based detector) or a
+    model file path."""
     from . import resolve_model
 
     text = str(spec).strip()
     if text.lower() == "none":
         return None
-    shipped = {"default": default_pigment_model_path, "dab": dab_pigment_model_path, "he": he_pigment_model_path}
+    shipped = {"default": default_pigment_model_path, "dab": dab_pigment_model_path, "he": he_pigment_model_path,
+               "azure": azure_pigment_model_path}
     path = shipped[text.lower()]() if text.lower() in shipped else Path(text).expanduser()
     model = resolve_model(str(path), "tissue")
     if model is None or model.settings.get("target") != "pigment":
@@ -69,7 +78,7 @@ def _is_shipped_default(model: ClassifierModel) -> bool:
 def model_for_stains(model: ClassifierModel, stains: Any, params: Any = None) -> ClassifierModel:
     """The pigment model that actually runs on ``stains``: the shipped default stands for the
     shipped model of the stain system (the H-DAB model with a brown chromogen, the H&E model with
-    eosin); any other model runs as given. :func:`classify_pigment` and the pipeline's provenance
+    eosin, the azure B model with an azure B counterstain); any other model runs as given. :func:`classify_pigment` and the pipeline's provenance
     both use this."""
     from ..detect._pigment_core import _has_eosin
     from ..detect.pigment import pigment_mode
@@ -79,6 +88,8 @@ def model_for_stains(model: ClassifierModel, stains: Any, params: Any = None) ->
     mode = pigment_mode(stains, params)
     if mode == "brown":
         return resolve_pigment_model("dab") or model
+    if mode == "azure" and azure_pigment_model_path().exists():
+        return resolve_pigment_model("azure") or model
     if mode == "colour" and _has_eosin(stains) and he_pigment_model_path().exists():
         return resolve_pigment_model("he") or model
     return model

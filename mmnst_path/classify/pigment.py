@@ -116,6 +116,7 @@ from ._pigment_granules import GRANULE_FEATURES, granule_columns, granule_featur
 from ._pigment_models import (  # the model names stay importable from here
     _is_shipped_default,  # noqa: F401
     _shipped_default_id,  # noqa: F401
+    azure_pigment_model_path,
     dab_pigment_model_path,
     default_pigment_model_path,
     he_pigment_model_path,
@@ -131,6 +132,7 @@ __all__ = [
     "BODY_CLASSES",
     "OBJECT_FEATURES",
     "PigmentFeatureSettings",
+    "azure_pigment_model_path",
     "body_feature_specs",
     "body_melanin_probability",
     "body_object_features",
@@ -483,8 +485,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
         dab_body_veto,
         pigment_channels,
         pigment_gate,
+        pigment_mode,
     )
     from ..geometry import require_mpp
+    from ._pigment_azure import azure_pigment_masks
     from ._pigment_gate import resolve_gate_model, tile_may_hold_pigment
 
     mpp = require_mpp(mpp, what="image")
@@ -494,6 +498,10 @@ def classify_pigment(rgb: np.ndarray, *, mpp: float, model: ClassifierModel, sta
     if background is None and stains is not None and not isinstance(stains, str):
         background = stains.background
     model = model_for_stains(model, stains, params)
+    if stains is not None and pigment_mode(stains, params) == "azure":  # inside the rules' exclusion mask
+        melanin, _, prob = azure_pigment_masks(rgb, mpp=mpp, model=model, stains=stains, params=params,
+                                               background=background)
+        return melanin, prob
     gate_model = resolve_gate_model(params.gate)
     if gate_model is not None and not tile_may_hold_pigment(rgb, mpp=mpp, model=gate_model, background=background):
         prob = np.zeros(rgb.shape[:2], np.float32)  # no block could hold melanin: most unpigmented tiles

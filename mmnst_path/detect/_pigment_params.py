@@ -141,8 +141,9 @@ class PigmentParams:
         ``pigment_default.mmnst`` for the red chromogens; it stands for ``pigment_dab.mmnst`` with
         DAB and ``pigment_he.mmnst`` with H&E), ``"dab"`` (the shipped
         ``pigment_dab.mmnst``, trained on H-DAB only: use it with ``model_stains=("dab",)``),
-        ``"he"`` (the shipped ``pigment_he.mmnst``, trained on H&E only),
-        ``"none"`` (these rules) or a model file path. The rules above stay what
+        ``"he"`` (the shipped ``pigment_he.mmnst``, trained on H&E only), ``"azure"`` (the shipped
+        ``pigment_azure.mmnst``, the default's stand-in with an azure B counterstain, where it decides
+        the pixels of these rules' Ki67 exclusion mask, session 41), ``"none"`` (these rules) or a model file path. The rules above stay what
         :func:`pigment_mask` computes.
     min_probability : float
         Melanin probability (0-1) from which the pixel model calls a pixel melanin.
@@ -401,13 +402,16 @@ class PigmentParams:
     def uses_model(self, stains: Any) -> bool:
         """Whether the pipeline runs the pixel model (not the rules) for this stain matrix.
 
-        Never with an azure B counterstain: no shipped model has seen green-blue melanin.
+        With an azure B counterstain always (unless ``model = "none"``): the shipped azure B model
+        (``pigment_azure.mmnst``, session 41) decides the pixels of the rules' Ki67 exclusion mask
+        (:func:`mmnst_path.classify._pigment_azure.azure_pigment_masks`); ``model_stains`` names the
+        chromogens of the other stain systems.
         """
         if self.model.strip().lower() == "none":
             return False
         names = _matrix(stains).names
         if any(n in names for n in _MELANIN_COUNTERSTAINS):
-            return False
+            return True
         system = next((n for n in ("dab", "aec", "fast_red") if n in names), "eosin" if "eosin" in names else "")
         return system in self.model_stains
 

@@ -5,6 +5,7 @@ loads them in a worker process. Used by :mod:`mmnst_path.pipeline._worker` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,7 +55,8 @@ def _pigment_reach_um(config: AnalysisConfig, used_only: bool | None) -> float:
     its features'. ``used_only``: only the one that runs for ``config``'s stains (the model's when
     it replaces the rules; both when the stains are guessed per slide)."""
     rules = config.pigment.halo_um()
-    if config.pigment.model.strip().lower() == "none" or not config.pigment.model_stains:
+    if config.pigment.model.strip().lower() == "none" or (not config.pigment.model_stains
+                                                          and not _azure_stains(config)):
         return rules
     from ..classify.pigment import PigmentFeatureSettings, resolve_pigment_model
 
@@ -63,8 +65,22 @@ def _pigment_reach_um(config: AnalysisConfig, used_only: bool | None) -> float:
         return rules
     learned = PigmentFeatureSettings.from_mapping(pmodel.settings).halo_um()
     if used_only and config.stains.strip().lower() != "auto":
-        return learned if pigment_model_of(config, config.stain_matrix()) is not None else rules
+        matrix = config.stain_matrix()
+        if pigment_model_of(config, matrix) is None:
+            return rules
+        from ..detect._pigment_core import pigment_mode
+
+        # azure B: the model decides the pixels of the rules' exclusion mask (both chains run)
+        return max(rules, learned) if pigment_mode(matrix, config.pigment) == "azure" else learned
     return max(rules, learned)
+
+
+def _azure_stains(config: AnalysisConfig) -> bool:
+    """Whether ``config``'s stains (not guessed per slide) have an azure B counterstain (pigment mode
+    ``"azure"``: the shipped azure model runs whatever ``model_stains`` names)."""
+    from ..detect._pigment_core import pigment_mode
+
+    return config.stains.strip().lower() != "auto" and pigment_mode(config.stain_matrix(), config.pigment) == "azure"
 
 
 def learned_pigment_reach_px(config: AnalysisConfig, model: Any, matrix: Any, mpp: float) -> int:
@@ -116,6 +132,8 @@ def learned_pigment_reach_px(config: AnalysisConfig, model: Any, matrix: Any, mp
     if pigment_mode(matrix, params) == "brown":
         reach = max(reach, _gauss_reach(params.body_smooth_um / mpp), _disk_reach(0.6 / mpp), _disk_reach(1.0 / mpp),
                     (max(1, round(1.0 / mpp)) | 1) // 2)
+    elif pigment_mode(matrix, params) == "azure":  # the model reads the rules' exclusion mask (its own chain)
+        reach = max(reach, math.ceil(params.halo_um() / mpp))
     return reach
 
 

@@ -224,13 +224,15 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False
 def _pigment(rgb: np.ndarray, mpp: float, job: TileJob,
              planes: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Melanin mask and Ki67 exclusion mask: the learned pixel model where
-    ``config.pigment.uses_model`` (red chromogens by default), else the rules of
+    ``config.pigment.uses_model`` (by default every stain system; with an azure B counterstain inside the
+    rules' Ki67 exclusion mask, which it returns unchanged), else the rules of
     :func:`mmnst_path.detect.pigment.pigment_masks`. A Ki67 / MART-1 or SOX10 double stain is
     read as its hematoxylin-DAB part (:func:`mmnst_path.quantify.ki67.without_marker`).
     ``planes`` (a dict): receives the OD and unmixing of ``rgb`` the learned path computed
     (``classify_pigment(..., _planes=)``), for the Ki67 and melanin stages (:func:`_planes_at`)."""
+    from ..classify._pigment_azure import azure_pigment_masks
     from ..classify.pigment import classify_pigment
-    from ..detect.pigment import pigment_masks
+    from ..detect.pigment import pigment_masks, pigment_mode
     from ..quantify.ki67 import without_marker
 
     params = job.config.pigment
@@ -238,6 +240,9 @@ def _pigment(rgb: np.ndarray, mpp: float, job: TileJob,
     model = job.memo("pigment_model", lambda: pigment_model_of(job.config, matrix))
     if model is None:
         return pigment_masks(clean, mpp=mpp, stains=matrix, params=params)
+    if pigment_mode(matrix, params) == "azure":  # the model inside the rules' exclusion mask, which stays
+        melanin, exclusion, _ = azure_pigment_masks(clean, mpp=mpp, model=model, stains=matrix, params=params)
+        return melanin, exclusion
     # (the planes of a re-rendered double stain are not those of the tile: not kept)
     # the forest's exact early exit (the same mask): the job's choice (session 28 H6)
     mask, _ = classify_pigment(clean, mpp=mpp, model=model, stains=matrix, params=params,

@@ -34,7 +34,8 @@ def test_counterstain_and_chromogen_follow_the_matrix():
     assert chromogen_of(m) == "dab"
     assert stain_pair(get_preset("H-DAB")) == ("hematoxylin", "dab")
     assert pigment_mode(m) == "azure"
-    assert not PigmentParams().uses_model(m)  # no shipped model has seen green-blue melanin
+    assert PigmentParams().uses_model(m)  # the shipped azure B model (session 41) inside the rules' mask
+    assert not PigmentParams(model="none").uses_model(m)
     with pytest.raises(ConfigError, match="counterstain"):
         counterstain_of(StainMatrix(("eosin", "dab"), np.array([[0.07, 0.99, 0.11], [0.27, 0.57, 0.78]])))
 
@@ -69,7 +70,7 @@ def test_no_false_pigment_on_an_unpigmented_azure_b_tile():
 def test_cli_quantify_with_the_azure_b_preset(tmp_path: Path):
     import tifffile
 
-    tile = azure_b_tile(3, "coarse", size=256, positive_fraction=0.4)
+    tile = azure_b_tile(3, "coarse", size=256, positive_fraction=0.4, drawn_melanin=True)
     src = tmp_path / "azure.tif"
     tifffile.imwrite(src, tile.rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
     out = tmp_path / "out"
@@ -84,7 +85,9 @@ def test_cli_quantify_with_the_azure_b_preset(tmp_path: Path):
     melanin = float(metrics["melanin_fraction_pct"])
     assert math.isfinite(index)
     assert abs(index - tile.truth["ki67_index_pct"]) <= 12.0
-    assert abs(melanin - tile.truth["melanin_fraction_pct"]) <= 4.0
+    # the melanin as drawn (the truth since session 39; the azure model since session 41 reads it, 11.2 vs 10.5 %,
+    # where the rules read the blurred edge too)
+    assert abs(melanin - tile.truth["melanin_drawn_pct"]) <= 4.0
 
 
 def test_default_cell_model_is_for_hematoxylin_only():

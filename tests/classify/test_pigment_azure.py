@@ -1,0 +1,107 @@
+"""The azure B melanin pixel model (``pigment_azure.mmnst``, #14, session 41 H7): wiring, masks, card."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import train_pigment_azure as tpa  # noqa: E402
+
+from mmnst_path.classify._pigment_azure import azure_pigment_masks  # noqa: E402
+from mmnst_path.classify.pigment import (  # noqa: E402
+    PigmentFeatureSettings,
+    classify_pigment,
+    model_for_stains,
+    resolve_pigment_model,
+)
+from mmnst_path.detect.pigment import PigmentParams, pigment_masks  # noqa: E402
+from mmnst_path.errors import ConfigError  # noqa: E402
+from mmnst_path.stain import get_preset  # noqa: E402
+from mmnst_path.synthetic_azure import azure_b_tile  # noqa: E402
+
+AZURE = get_preset("AzureB-DAB")
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / max(1, int(a.sum() + b.sum()))
+
+
+def test_the_shipped_default_stands_for_the_azure_model_with_azure_b_only():
+    default = resolve_pigment_model("default")
+    azure = resolve_pigment_model("azure")
+    assert model_for_stains(default, AZURE, PigmentParams()).model_id == azure.model_id
+    assert model_for_stains(default, "H-AEC", PigmentParams()).model_id == default.model_id
+    assert model_for_stains(default, "H-DAB", PigmentParams()).model_id != azure.model_id
+    assert PigmentParams().uses_model(AZURE)
+    assert not PigmentParams(model="none").uses_model(AZURE)
+
+
+def test_the_model_keeps_the_rules_exclusion_and_trims_the_blur_rim():
+    tile = azure_b_tile(7, "perinuclear", size=192, positive_fraction=0.4, drawn_melanin=True)
+    params = PigmentParams()
+    rules, rules_excl = pigment_masks(tile.rgb, mpp=tile.mpp, stains=AZURE, params=params)
+    model = resolve_pigment_model("azure")
+    mel, excl, prob = azure_pigment_masks(tile.rgb, mpp=tile.mpp, model=model, stains=AZURE, params=params)
+    np.testing.assert_array_equal(excl, rules_excl)  # the Ki67 exclusion mask is the rules'
+    assert not (mel & ~excl).any()
+    assert not (prob[~excl] > 0).any()
+    np.testing.assert_array_equal(mel, (prob >= params.min_probability) & excl)
+    truth = tile.masks["melanin_drawn"]
+    # the rules mark the blurred edge; the model, trained on the drawn label, much less of it
+    rim = tile.masks["melanin"] & ~truth
+    assert (mel & rim).sum() < 0.6 * (rules & rim).sum()
+    assert _dice(mel, truth) > _dice(rules, truth) + 0.03
+    # classify_pigment routes an azure B matrix here (the pipeline's and the benchmark's mask)
+    via, _ = classify_pigment(tile.rgb, mpp=tile.mpp, model=resolve_pigment_model("default"), stains=AZURE,
+                              params=params)
+    np.testing.assert_array_equal(via, mel)
+
+
+def test_an_unpigmented_tile_without_exclusion_skips_the_model():
+    tile = azure_b_tile(11, "none", size=96, positive_fraction=0.2)
+    rgb = np.full_like(tile.rgb, 240)
+    mel, excl, prob = azure_pigment_masks(rgb, mpp=0.5, model=resolve_pigment_model("azure"), stains=AZURE)
+    assert not mel.any()
+    assert not excl.any()
+    assert not prob.any()
+    with pytest.raises(ValueError, match="mode 'azure'"):
+        azure_pigment_masks(rgb, mpp=0.5, model=resolve_pigment_model("azure"), stains="H-DAB")
+
+
+def test_positive_od_paints_faint_to_saturated_positives_and_leaves_the_default_tiles():
+    a = azure_b_tile(5, "sparse", size=96, positive_fraction=0.5)
+    b = azure_b_tile(5, "sparse", size=96, positive_fraction=0.5, positive_od=None)
+    np.testing.assert_array_equal(a.rgb, b.rgb)
+    faint = azure_b_tile(5, "none", size=128, positive_fraction=1.0, positive_od=(0.08, 0.1))
+    dark = azure_b_tile(5, "none", size=128, positive_fraction=1.0, positive_od=(2.0, 2.5))
+    pos = faint.masks["positive_nuclei"]
+    assert pos.any()
+    assert dark.rgb[pos].mean() < faint.rgb[pos].mean() - 40  # saturated positives are much darker
+    with pytest.raises(ConfigError, match="positive_od"):
+        azure_b_tile(5, "none", size=64, positive_od=(0.5, 0.1))
+
+
+def test_training_rows_come_from_the_exclusion_mask_and_the_nuclei():
+    tile = azure_b_tile(6110, "coarse", size=128, drawn_melanin=True, **tpa.HARD_TILE)
+    names = ["u_r", "u_b", "log_od"]
+    rng = np.random.default_rng(0)
+    _x, y = tpa.tile_rows(tile, names, PigmentFeatureSettings(), 200, 0, rng)
+    assert 0 < y.sum() < len(y) <= 400
+    _x2, y2 = tpa.tile_rows(tile, names, PigmentFeatureSettings(), 200, 50, np.random.default_rng(0))
+    assert len(y2) > len(y)
+    assert y2[len(y):].sum() == 0
+
+
+def test_shipped_azure_model_card_names_its_seeds_and_licence():
+    card = resolve_pigment_model("azure").card
+    assert "as drawn" in card["label"]
+    assert "6100-6105" in card["training_data"]["generated"]
+    assert "6110-6113" in card["training_data"]["hard_negatives"]
+    assert "generated by this project" in card["licence"]
+    assert "ki67" in card["not_trained_on"]
