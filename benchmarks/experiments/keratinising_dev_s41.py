@@ -18,6 +18,7 @@ from scipy import ndimage as ndi
 
 def main() -> None:
     from mmnst_path._synthetic_keratinising import he_keratinising_tile
+
     from mmnst_path.classify import load_model
     from mmnst_path.classify.tissue import classify_tissue
 
