@@ -24,23 +24,29 @@ _COLUMN = re.compile(r"^class_(.+)_(area_mm2|pct)$")
 def class_column_stem(name: Any) -> str:
     """The ``<name>`` of a class's columns: the class name in lower case read through the vocabulary
     (:data:`~mmnst_path._class_vocab.CLASS_SYNONYMS`: ``Tumor`` -> ``tumour``), runs of other characters than
-    ``a-z``, ``0-9`` as one ``_`` (``Bone marrow`` -> ``bone_marrow``); ``class`` when nothing is left."""
+    letters (of any script) and digits as one ``_`` (``Bone marrow`` -> ``bone_marrow``, ``Некроз`` -> ``некроз``);
+    ``class`` when nothing is left."""
     base = " ".join(str(name).strip().lower().split())
     base = CLASS_SYNONYMS.get(base, base)
-    return re.sub(r"[^0-9a-z]+", "_", base).strip("_") or "class"
+    return re.sub(r"[\W_]+", "_", base).strip("_") or "class"
 
 
 def class_values(row: Mapping[str, Any]) -> dict[str, Any]:
     """The class columns of one summary row: its ``class_*`` keys, else read from its ``tissue_classes`` legend
     (``area_mm2``, ``pct_of_tissue``; rows written before the columns existed carry the legend only); empty
-    when no tissue model ran."""
+    when no tissue model ran. Two classes whose names give one stem (``Tumor bed`` and ``tumor-bed``) keep
+    both: the later one's stem gets ``_2`` (``_3``...), in the model's class order."""
     out: dict[str, Any] = {}
     for c in row.get("tissue_classes") or []:
         if not isinstance(c, Mapping) or "name" not in c:
             continue
-        stem = class_column_stem(c["name"])
-        out.setdefault(f"class_{stem}_area_mm2", c.get("area_mm2"))
-        out.setdefault(f"class_{stem}_pct", c.get("pct_of_tissue"))
+        stem = base = class_column_stem(c["name"])
+        k = 1
+        while f"class_{stem}_area_mm2" in out:
+            k += 1
+            stem = f"{base}_{k}"
+        out[f"class_{stem}_area_mm2"] = c.get("area_mm2")
+        out[f"class_{stem}_pct"] = c.get("pct_of_tissue")
     out.update({k: v for k, v in row.items() if _COLUMN.match(str(k))})
     return out
 

@@ -253,12 +253,16 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
         panels.append(classes)
     gap = 4
     below = 0 if strip is None else strip.size[1]  # the class legend under its panel: every place hid tissue
-    out = np.full((shape[0] + below, len(panels) * shape[1] + gap * (len(panels) - 1), 3), 255, np.uint8)
+    width = len(panels) * shape[1] + gap * (len(panels) - 1)
+    # the strip ends under the class panel's right edge and reaches left under the other panels (white there);
+    # wider than the whole picture (a narrow slide strip), the picture widens: no name or figure is cut
+    wide = 0 if strip is None else strip.size[0]
+    out = np.full((shape[0] + below, max(width, wide), 3), 255, np.uint8)
     for i, p in enumerate(panels):
         out[: shape[0], i * (shape[1] + gap) : i * (shape[1] + gap) + shape[1]] = np.asarray(p)
     if strip is not None:
-        x0 = (len(panels) - 1) * (shape[1] + gap)
-        out[shape[0] :, x0 : x0 + shape[1]] = np.asarray(strip)[:, : shape[1]]
+        x1 = max(width, wide)
+        out[shape[0] :, x1 - wide : x1] = np.asarray(strip)
     return out
 
 

@@ -84,3 +84,31 @@ def test_a_panel_with_glass_keeps_its_legend_inside_and_the_picture_its_size(he_
     plain = overlay_image(dataclasses.replace(he_result, maps={k: v for k, v in he_result.maps.items()
                                                                if k != "tissue_classes"}))
     assert img.shape[0] == plain.shape[0]
+
+
+def test_the_strip_of_a_narrow_panel_is_not_cut() -> None:
+    """A tall, narrow image (a core-biopsy strip): its class panel is narrower than the legend; the strip reaches
+    left under the other panels (or widens the picture), so no class name or figure is cut at the panel's edge
+    (session 41 H10's finding 8: the strip was cropped to the panel, "tum", "stro")."""
+    import tifffile
+
+    rgb = np.ascontiguousarray(tifffile.imread(SAMPLES / "he_necrosis.tif")[:384, :40])
+    with pytest.warns(UserWarning, match="coarser than the analysis resolution"):
+        result = analyze_region(rgb, AnalysisConfig(stains="H&E", measures=("necrosis",)), mpp=1.0)
+
+    def fill(image, idx):  # type: ignore[no-untyped-def]
+        image[:] = idx["tumour"]
+        image[image.shape[0] // 2 :] = idx["necrosis"]
+        return image
+
+    result = _with_map(result, fill)
+    plain = overlay_image(dataclasses.replace(result, maps={k: v for k, v in result.maps.items()
+                                                            if k != "tissue_classes"}))
+    img = overlay_image(result)
+    m = plain.shape[0]
+    strip = img[m:]
+    assert strip.shape[0] > 0, "no strip under a panel full of tissue"
+    ink = (strip != 255).any(axis=2)
+    assert ink.sum() > 50, "no legend text in the strip"
+    assert not ink[:, -2:].any(), "the legend runs off the picture's right edge"
+    assert not ink[:, :2].any(), "the legend runs off the picture's left edge"

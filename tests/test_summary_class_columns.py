@@ -103,3 +103,19 @@ def test_quantify_with_a_lab_model_writes_its_own_class(tmp_path: Path) -> None:
     before = (res / "summary.csv").read_text()
     assert main(["report", str(res)]) == 0
     assert (res / "summary.csv").read_text() == before
+
+
+def test_classes_of_one_stem_both_kept_and_other_scripts_named() -> None:
+    """``Tumor bed`` and ``tumor-bed`` (distinct classes of a lab's model) both get columns; names in other scripts
+    keep their letters (session 41 H10's finding 7: the second class was dropped, ``α`` and ``β`` both ``class``)."""
+    from mmnst_path._class_columns import class_columns, class_values
+
+    row = {"tissue_classes": [{"name": "Tumor bed", "area_mm2": 1.0, "pct_of_tissue": 60.0},
+                              {"name": "tumor-bed", "area_mm2": 0.5, "pct_of_tissue": 30.0},
+                              {"name": "α", "area_mm2": 0.1, "pct_of_tissue": 5.0},
+                              {"name": "β", "area_mm2": 0.1, "pct_of_tissue": 5.0}]}
+    values = class_values(row)
+    assert values["class_tumor_bed_pct"] == 60.0
+    assert values["class_tumor_bed_2_pct"] == 30.0
+    assert (values["class_α_pct"], values["class_β_pct"]) == (5.0, 5.0)
+    assert len(class_columns([row])) == 8

@@ -54,9 +54,15 @@ def _narrow(a: np.ndarray, *, signed: bool) -> np.ndarray:
     raise ValueError(msg)
 
 
+def _le(a: np.ndarray) -> np.ndarray:
+    """``a`` in little-endian byte order (a copy only on a big-endian host): the file's and the model id's order
+    whatever the host's, as ``numpy.save`` keeps it for the arrays of format versions 1 and 2."""
+    return a.astype(a.dtype.newbyteorder("<"), copy=False)
+
+
 def _planes(a: np.ndarray) -> np.ndarray:
-    """(itemsize, size) uint8: byte ``b`` of every element in row ``b``."""
-    flat = np.ascontiguousarray(a).reshape(-1)
+    """(itemsize, size) uint8: byte ``b`` (little-endian) of every element in row ``b``."""
+    flat = _le(np.ascontiguousarray(a).reshape(-1))
     return np.ascontiguousarray(flat.view(np.uint8).reshape(flat.size, flat.dtype.itemsize).T)
 
 
@@ -66,7 +72,7 @@ def _from_planes(planes: np.ndarray, dtype: type, name: str) -> np.ndarray:
         msg = f"{name} has dtype {planes.dtype} and shape {planes.shape}, expected uint8 (itemsize, n)"
         raise ValueError(msg)
     size = planes.shape[0]
-    dt = np.dtype(dtype) if dtype is np.float32 else np.dtype(f"i{size}") if size in (1, 2, 4, 8) else None
+    dt = np.dtype("<f4") if dtype is np.float32 else np.dtype(f"<i{size}") if size in (1, 2, 4, 8) else None
     if dt is None or dt.itemsize != size:
         msg = f"{name} has {size} byte planes, expected {4 if dtype is np.float32 else '1, 2, 4 or 8'}"
         raise ValueError(msg)
@@ -138,8 +144,9 @@ def unpack_forest(packed: Mapping[str, np.ndarray]) -> Forest:
         if a.dtype.kind != kind or a.ndim != ndim:
             msg = f"{name} has dtype {a.dtype} and shape {a.shape}, expected {ndim}-d of kind {kind!r}"
             raise ValueError(msg)
-    if value.dtype != np.float32:
+    if value.dtype.itemsize != 4:
         raise ValueError(f"leaf_value has dtype {value.dtype}, expected float32")
+    value, value_rest = _le(value), _le(value_rest)  # a file read on (or written by) a big-endian host
     t32 = _from_planes(packed["split_threshold32"], np.float32, "split_threshold32")
     rest = _from_planes(packed["split_threshold_rest"], np.int64, "split_threshold_rest")
     n_inner, n_leaves = feature.shape[0], value.shape[0]
@@ -191,4 +198,6 @@ def unpack_forest(packed: Mapping[str, np.ndarray]) -> Forest:
     values = np.zeros((n, value.shape[1] + 1), np.float32)
     values[at_leaf, :-1] = value
     values[at_leaf, -1] = last.astype(np.int32).view(np.float32)
-    return Forest(left=left, right=right, feature=feat, threshold=threshold, value=values, roots=roots)
+    # little-endian as versions 1 and 2 load on any host, so the model id (over dtype and bytes) is the host's
+    return Forest(left=_le(left), right=_le(right), feature=_le(feat), threshold=_le(threshold), value=_le(values),
+                  roots=_le(roots))

@@ -254,3 +254,21 @@ def test_shipped_models_are_compact_and_expand_to_valid_forests():
         model = load_model(path)
         assert model.header()["format_version"] in (1, 2)
         assert model.model_id == _header(path)["model_id"]
+
+
+def test_arrays_stored_big_endian_unpack_to_the_same_forest():
+    """The compact form does not depend on the host's byte order: a file whose arrays a big-endian host stored
+    (``numpy.save`` keeps their ``>`` order) expands to the same little-endian arrays, so the same model id
+    (session 41 H10's finding 9: such a file was refused, and its planes read on another host gave thresholds off
+    by up to 3e38)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = _data()
+    forest = Forest.from_sklearn(RandomForestClassifier(n_estimators=3, max_depth=7, random_state=0).fit(x, y), 3)
+    packed = pack_forest(forest)
+    assert packed is not None
+    swapped = {k: a.astype(a.dtype.newbyteorder(">")) for k, a in packed.items()}
+    assert swapped["leaf_value"].dtype.str == ">f4"
+    back = unpack_forest(swapped)
+    assert _same(back, forest)
+    assert {getattr(back, k).dtype.str for k in ARRAY_KEYS} <= {"<i4", "<f8", "<f4"}
