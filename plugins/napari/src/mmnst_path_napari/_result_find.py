@@ -105,6 +105,10 @@ def results_of_image(image: str | Path, *, extra: list[Path] | None = None) -> F
     earlier: list[Path] = []
     sha: str | None = None
     real = os.path.realpath(image)
+    try:
+        size = image.stat().st_size
+    except OSError:  # the file went away: nothing of it to find
+        return FoundResults(image, (), (), tuple(searched))
     for folder in _candidates(searched):
         try:
             source = json.loads((folder / "result.json").read_text(encoding="utf-8")).get("source") or {}
@@ -114,9 +118,16 @@ def results_of_image(image: str | Path, *, extra: list[Path] | None = None) -> F
         recorded = str(source.get("sha256") or "")
         if not recorded:
             continue
-        if sha is None:  # hashed once, and only when a result is there to compare with
-            sha = _sha256_file(image)
-        if recorded == sha:
+        if source.get("size") not in (None, size):  # another file's result: no need to read the image
+            same = False
+        else:
+            if sha is None:  # hashed once, and only when a result of a file of its size is there to compare with
+                try:
+                    sha = _sha256_file(image)
+                except OSError:
+                    return FoundResults(image, (), (), tuple(searched))
+            same = recorded == sha
+        if same:
             found.append((mtime, folder))
         elif source.get("path") and os.path.realpath(str(source["path"])) == real:
             earlier.append(folder)
