@@ -450,7 +450,10 @@ def field_boxes(result: SlideResult, *, side_px: int, n_random: int = 3, seed: s
                 zip(rr, cc, strict=True),
                 key=lambda p: int(np.sum((np.abs(rr - p[0]) < side_px / 2) & (np.abs(cc - p[1]) < side_px / 2))),
             ) if inside.sum() <= 2000 else (float(np.median(rr)), float(np.median(cc)))  # fmt: skip
-            title = "hot spot" if h.meets_min_nuclei else "densest window (too few nuclei for a hot spot)"
+            # a field inside the hot-spot window, not the window: its own "% here" differs from the table's hot spot
+            window = f"{h.area_mm2:.2f} mm², Ki67 {h.index_pct:.1f} %"
+            title = (f"densest field of the hot spot ({window})" if h.meets_min_nuclei
+                     else f"densest field of the densest window ({window}; too few nuclei for a hot spot)")
             out.append(("nuclei_hotspot", title, _field_box(best, side_px, shape)))
     candidates = np.flatnonzero(tumour)
     rng = np.random.default_rng(zlib.crc32(seed.encode("utf-8")))

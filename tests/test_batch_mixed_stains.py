@@ -106,12 +106,14 @@ def test_resume_on_other_inputs_keeps_the_earlier_results_listed(
     capsys.readouterr()
     assert main(["quantify", str(b), "--out", str(out), *FAST, "--stains", "H-DAB", "--resume"]) == 0
     err = capsys.readouterr().err
-    assert "1 earlier result(s) in this folder (a.tif)" in err and "kept as they are" in err
+    assert "1 earlier result(s) in this folder (a.tif)" in err
+    assert "kept as they are" in err
     rows = _rows(out)
     assert list(rows) == ["b.tif", "a.tif"]
     assert (rows["a.tif"]["stains"], rows["b.tif"]["stains"]) == ("H-AEC", "H-DAB")
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert 'href="a/overlay.png"' in html and 'href="b/overlay.png"' in html
+    assert 'href="a/overlay.png"' in html
+    assert 'href="b/overlay.png"' in html
 
 
 def test_report_lists_every_result_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,11 +139,55 @@ def test_a_ki67_batch_input_read_without_a_chromogen_is_a_warning_row(
     assert main(["quantify", str(he), "--out", str(out), "--workers", "1"]) == 0  # the default measures: Ki67 among them
     printed = capsys.readouterr().out
     row = _rows(out)["he.tif"]
-    assert row["stains"] == "H&E" and row["status"] == "ok"
+    assert row["stains"] == "H&E"
+    assert row["status"] == "ok"
     assert "Ki67 not measured: the stains were detected as H&E" in row["warnings"]
-    assert "ok ⚠" in printed and "H&E auto" in printed
+    assert "ok ⚠" in printed
+    assert "H&E auto" in printed
     assert "⚠ 1 warning" in (out / "report.html").read_text(encoding="utf-8")
     # H&E named, or a batch that does not measure Ki67: nothing to warn about
     for extra in (["--stains", "H&E"], ["--measures", "melanin"]):
         assert main(["quantify", str(he), "--out", str(out), "--workers", "1", *extra, "--overwrite", "--quiet"]) == 0
         assert "Ki67 not measured" not in _rows(out)["he.tif"]["warnings"]
+
+
+def test_a_double_stain_exports_its_marker_od_stain_metadata_and_melanocytic_index(tmp_path: Path) -> None:
+    # H5's walk D4 / D6: the marker's OD was exported nowhere, parquet did not say which stain dab_od_* holds, and
+    # the GeoJSON "Image" annotation had no melanocyte-restricted figures
+    import pyarrow.parquet as pq
+    import tifffile
+
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    tile = double_stain_tile(3, marker="cytoplasmic")
+    src = tmp_path / "double.tif"
+    tifffile.imwrite(src, tile.rgb, photometric="rgb", resolution=(1e4 / tile.mpp,) * 2, resolutionunit="CENTIMETER")
+    out = tmp_path / "out"
+    assert main(["quantify", str(src), "--out", str(out), *FAST, "--stains", "H-DAB-FastRed", "--quiet"]) == 0
+    row = _rows(out)["double.tif"]
+    with open(out / "double" / "cells.csv", newline="", encoding="utf-8") as fh:
+        cells = list(csv.DictReader(fh))
+    assert "marker_od_mean" in cells[0]
+    marker = np.array([float(c["marker_od_mean"]) for c in cells if c["marker_od_mean"]])
+    assert marker.size
+    assert np.isfinite(marker).all()
+    meta = json.loads(pq.read_schema(out / "double" / "cells.parquet").metadata[b"mmnst_path.stains"])
+    assert meta["stains"] == "H-DAB-FastRed"
+    assert meta["columns"]["dab_od_mean"] == "DAB"
+    assert meta["columns"]["hematoxylin_od_mean"] == "Hematoxylin"
+    assert "marker_od_mean" in meta["columns"]
+    geo = json.loads((out / "double" / "cells.geojson").read_text(encoding="utf-8"))
+    image = next(f for f in geo["features"] if f["properties"].get("name") == "Image")["properties"]["measurements"]
+    mp, mn = image["Num Melanocytic Positive"], image["Num Melanocytic Negative"]
+    assert mp + mn == int(float(row["ki67_melanocytic_denominator"]))
+    assert image["Melanocytic Positive %"] == pytest.approx(float(row["ki67_melanocytic_index_pct"]))
+
+
+def test_parquet_metadata_names_a_red_chromogen_in_the_generic_columns() -> None:
+    from mmnst_path._geojson_names import column_stains
+
+    meta = column_stains({"stains": "H-FastRed", "chromogen": "fast_red", "counterstain": "hematoxylin"},
+                         ["x", "dab_od_mean", "dab_od_max", "hematoxylin_od_mean"])
+    assert meta["columns"] == {"dab_od_mean": "Fast Red", "dab_od_max": "Fast Red", "hematoxylin_od_mean": "Hematoxylin"}
+    azure = column_stains({"stains": "AzureB-DAB", "chromogen": "dab", "counterstain": "azure_b"}, ["hematoxylin_od_mean"])
+    assert azure["columns"] == {"hematoxylin_od_mean": "Azure B"}

@@ -105,3 +105,12 @@ def test_no_pictures_without_ki67_or_without_a_readable_input(tmp_path, tile_res
     no_ki67 = dataclasses.replace(result, measures=("melanin",))
     paths = write_result(no_ki67, tmp_path / "b", outputs=("nuclei",))
     assert not list((tmp_path / "b").glob("nuclei*"))
+
+
+def test_the_hot_spot_picture_says_it_is_a_field_of_the_hot_spot_window(tile_result):
+    # session 41 H5's walk (D8): titled "hot spot" with "Ki67 15.8 % here" beside a table's hot spot of 14.3 %
+    _, result = tile_result
+    title = field_boxes(result, side_px=200, n_random=0, seed="x")[0][1]
+    h = result.hotspot
+    assert title.startswith("densest field of the")
+    assert f"{h.area_mm2:.2f} mm², Ki67 {h.index_pct:.1f} %" in title
