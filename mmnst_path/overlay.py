@@ -241,7 +241,8 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
             _ki67_colour_bar(pil)
         return pil
 
-    panels.append(panel("ki67", "Ki67 index per tile", "no tint: no nucleus counted", _ki67_colours,
+    stains = str((result.stains or {}).get("name") or "")  # which stain the index was read on (a mixed batch)
+    panels.append(panel("ki67", f"Ki67 index per tile{', ' + stains if stains else ''}", "no tint: no nucleus counted", _ki67_colours,
                         lambda v: np.full(v.shape, 0.55)))
     panels.append(panel("melanin", "melanin fraction", "brown: darker = more",
                         lambda v: np.broadcast_to([90, 45, 0.0], (*v.shape, 3)), lambda v: np.sqrt(v) * 0.9))
