@@ -132,7 +132,7 @@ def input_options(options: Any, path: Path) -> Any:
 def named_stored(result_json: Path, path: Path, options: Any, roi_digest: str | None,
                  stored: Any) -> tuple[dict[str, Any], str] | None:
     """An ``auto`` run's ``--resume`` keeps a stored result whose stains were *named* (chosen by the user) when all
-    else of the request is the same: (its summary row, the warning that says so), else None. ``stored`` is the
+    else of the request is the same: (its summary row, the stains named), else None. ``stored`` is the
     up-to-date check (:func:`mmnst_path._batch_inputs._stored` with the result's own request hash)."""
     from ._batch_inputs import request_hash
 
@@ -154,9 +154,7 @@ def named_stored(result_json: Path, path: Path, options: Any, roi_digest: str | 
         req = request_hash(config, mpp=mpp, roi_digest=roi_digest, mpp_override=options.mpp_override)
         hit = stored(req)
         if hit is not None:
-            text = (f"kept the earlier result analysed with the stains named {named!r} (--resume with stains 'auto' "
-                    "never replaces named stains; --overwrite, or naming other stains, redoes it)")
-            return dict(hit[0]), text
+            return dict(hit[0]), named
     return None
 
 

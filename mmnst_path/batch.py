@@ -452,6 +452,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     rows: list[dict[str, Any]] = [error_row(name, reason) for name, reason in missing]
     done_rows: dict[int, dict[str, Any]] = {}
     skipped = 0
+    kept_named: list[str] = []
     summary_error: OSError | None = None
     if progress is not None:
         progress.batch_started(len(files))
@@ -487,9 +488,9 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
 
                 stored = up_to_date(req_i) if options.resume else None
                 named = named_stored(folder / "result.json", path, opts, roi_digest, up_to_date) if stored is None else None
-                if named is not None:  # an auto run never replaces a result whose stains were named
+                if named is not None:  # an auto run never replaces a result whose stains were named (said once, below)
                     stored = (named[0], {})
-                    stored[0]["warnings"] = [*(stored[0].get("warnings") or []), named[1]]
+                    kept_named.append(f"{path.name} ({named[1]})")
                 if stored is not None:
                     row = _with_hotspot_flag(stored[0], folder / "result.json")
                     row["input"] = str(path)
@@ -530,6 +531,11 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     if summary_error is not None:
         msg = f"cannot write the batch summary to {out_dir}: {summary_error.strerror or summary_error}"
         raise OutputError(msg) from summary_error
+    if kept_named:
+        shown = ", ".join(kept_named[:3]) + (f" and {len(kept_named) - 3} more" if len(kept_named) > 3 else "")
+        warnings.warn(f"kept {len(kept_named)} earlier result(s) whose stains were named: {shown}; --resume with "
+                      "stains 'auto' never replaces named stains (--overwrite, or naming other stains, redoes them)",
+                      stacklevel=3)
     failures = tuple(r for r in all_rows if r.get("status") != "ok")
     return BatchOutcome(tuple(all_rows), failures, comparison, paths, skipped)
 

@@ -86,7 +86,8 @@ def test_resume_with_auto_keeps_a_result_whose_stains_were_named(
     assert main(["quantify", str(a), "--out", str(out), *FAST, "--resume"]) == 0
     captured = capsys.readouterr()
     assert "(up to date, skipped)" in captured.err
-    assert "kept the earlier result analysed with the stains named 'H-AEC'" in captured.err
+    assert "kept 1 earlier result(s) whose stains were named: a.tif (H-AEC)" in captured.err
+    assert _rows(out)["a.tif"]["warnings"] == ""  # said once for the run: the result itself needs no warning
     assert (out / "a" / "result.json").read_text(encoding="utf-8") == before
     row = _rows(out)["a.tif"]
     assert (row["stains"], row["stains_source"]) == ("H-AEC", "chosen")
