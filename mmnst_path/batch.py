@@ -28,7 +28,12 @@ Reliability rules
       uninterrupted one (a row written before ``ki67_hotspot_meets_min_nuclei`` existed gets it
       from its own hot-spot numbers and the stored config, without a re-run). Failed inputs are
       always retried. The content hash is computed once per analysed input and re-read on resume
-      only when the file's identity (inode, ctime) changed.
+      only when the file's identity (inode, ctime) changed. A run with ``stains="auto"`` also keeps a
+      stored result whose stains were named and whose request is otherwise the same (said once, as a
+      warning): ``auto`` never replaces a stain the user chose. ``resume`` keeps the folder's other ok
+      results listed after the run's own inputs (:func:`mmnst_path._batch_stains.earlier_results`).
+    * Each input may carry its own stains and µm/px (``input_stains`` / ``input_mpp``, e.g. from a
+      ``--manifest``); its request hash holds them.
     * One run at a time per output folder: a second concurrent run is refused
       (:class:`~mmnst_path.errors.OutputLockedError`) through a lock file ``DIR/.mmnst-path.lock``.
     * Without ``resume`` or ``overwrite`` an output folder that already holds a batch summary is
