@@ -164,20 +164,6 @@ def _stored(result_json: Path, path: Path, req: str, files: Sequence[Path]) -> t
     return (dict(row), fingerprint) if isinstance(row, dict) else None
 
 
-def left_out_of_summary(out_dir: Path, inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """The inputs the earlier ``summary.json`` in ``out_dir`` lists as analysed (status ok) that ``inputs`` does not
-    hold. A ``--resume`` run on part of a batch writes the summary of its own inputs, so those results (their folders
-    stay) are no longer listed there; the caller says so. Empty without a readable earlier summary."""
-    try:
-        rows = json.loads((Path(out_dir) / "summary.json").read_text(encoding="utf-8"))["rows"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    now = {str(p) for p in inputs} | {os.path.realpath(p) for p in inputs}
-    return [r["input"] for r in (rows if isinstance(rows, list) else [])
-            if isinstance(r, dict) and r.get("status") == "ok" and isinstance(r.get("input"), str)
-            and r["input"] not in now and os.path.realpath(r["input"]) not in now]
-
-
 def _match(token: str, files: Sequence[Path], stems: Sequence[str]) -> int:
     hits = [i for i, (f, s) in enumerate(zip(files, stems, strict=True))
             if token in (str(f), f.name, s) or os.path.abspath(token) == os.path.abspath(f)]

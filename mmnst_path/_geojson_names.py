@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +64,9 @@ MEASUREMENT_NAMES = {
     "near_black": "Near-black",
     # double stain (Ki67 / MART-1 or SOX10): 1 / 0, the nucleus is melanocytic (its marker read around or in it)
     "melanocytic": "Melanocytic",
+    # double stain: mean OD of the melanocyte marker (MART-1 / SOX10 chromogen) where it is read, around or in
+    # the nucleus (Ki67Cells.marker_od_mean)
+    "marker_od_mean": "Marker OD mean",
     # 1 / 0: the cell model called the nucleus stromal, but it lies in a spindle-cell sheet and was counted
     # as tumour ([ki67] spindle_sheet)
     "in_spindle_sheet": "In spindle sheet",
@@ -107,6 +112,20 @@ def measurement_names(chromogen: str = "dab", counterstain: str = "hematoxylin")
     for key, (which, form) in _STAINED_MEASUREMENTS.items():
         names[key] = form.format(stains[which])
     return names
+
+
+def column_stains(stained: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """What cells.parquet's schema metadata ``mmnst_path.stains`` says: the stains (``stained``: ``stains``,
+    ``chromogen``, ``counterstain`` as the result's metrics name them) and the stain each generic OD column of
+    ``columns`` holds (``dab_od_mean`` -> ``"AEC"`` on an AEC Ki67, ``hematoxylin_od_mean`` -> ``"Azure B"``)."""
+    names = {"chromogen": STAIN_DISPLAY["chromogen"].get(str(stained.get("chromogen") or "dab"), "DAB"),
+             "counterstain": STAIN_DISPLAY["counterstain"].get(str(stained.get("counterstain") or "hematoxylin"),
+                                                               "Hematoxylin")}
+    held = {key: names[which] for key, (which, _) in _STAINED_MEASUREMENTS.items() if key in columns}
+    if "marker_od_mean" in columns:
+        held["marker_od_mean"] = "melanocyte marker (the double stain's second chromogen)"
+    return {"stains": stained.get("stains"), "chromogen": stained.get("chromogen"),
+            "counterstain": stained.get("counterstain"), "columns": held}
 
 
 #: Every name a stained column has been written under (all stains, and the DAB names of files written

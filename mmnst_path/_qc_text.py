@@ -80,11 +80,16 @@ def _pigment_remedy(metrics: Mapping[str, Any]) -> str:
     hematoxylin). With DAB and hematoxylin melanin looks like the chromogen, so a red chromogen or
     an azure B counterstain separates the two by colour; a red chromogen or azure B already does, and
     what still hides a nucleus is the pigment lying over it, which only bleaching the melanin
-    before staining removes."""
+    before staining removes. When the stains were detected in a close call (``stains_source``), the slide
+    may already be AEC or Fast Red read as DAB: the sentence says to name its stains first."""
     chromogen = str(metrics.get("ki67_chromogen") or "dab")
     counterstain = str(metrics.get("ki67_counterstain") or "hematoxylin")
     if chromogen in _RED_CHROMOGENS or counterstain == "azure_b":
         return "the stain already tells melanin by colour; bleaching the melanin before staining would resolve it"
+    if "close call" in str(metrics.get("stains_source") or ""):
+        return ("the stains were a close call: if this slide is already AEC or Fast Red, name its stains (the red "
+                "chromogen then tells melanin by colour); if it is DAB, a red chromogen or an Azure B counterstain "
+                "would resolve it")
     return "a red chromogen (AEC, Fast Red) or an Azure B counterstain would resolve it"
 
 

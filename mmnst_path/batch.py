@@ -28,7 +28,12 @@ Reliability rules
       uninterrupted one (a row written before ``ki67_hotspot_meets_min_nuclei`` existed gets it
       from its own hot-spot numbers and the stored config, without a re-run). Failed inputs are
       always retried. The content hash is computed once per analysed input and re-read on resume
-      only when the file's identity (inode, ctime) changed.
+      only when the file's identity (inode, ctime) changed. A run with ``stains="auto"`` also keeps a
+      stored result whose stains were named and whose request is otherwise the same (said once, as a
+      warning): ``auto`` never replaces a stain the user chose. ``resume`` keeps the folder's other ok
+      results listed after the run's own inputs (:func:`mmnst_path._batch_stains.earlier_results`).
+    * Each input may carry its own stains and µm/px (``input_stains`` / ``input_mpp``, e.g. from a
+      ``--manifest``); its request hash holds them.
     * One run at a time per output folder: a second concurrent run is refused
       (:class:`~mmnst_path.errors.OutputLockedError`) through a lock file ``DIR/.mmnst-path.lock``.
     * Without ``resume`` or ``overwrite`` an output folder that already holds a batch summary is
@@ -50,7 +55,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,11 +68,12 @@ from ._batch_inputs import (
     _stored,
     check_input,
     compare_rows,
-    left_out_of_summary,
     output_folders,
     request_hash,
     source_fingerprint,
 )
+from ._batch_rows import _with_hotspot_flag, _write_html
+from ._batch_stains import earlier_results, input_options, ki67_stain_warning, named_stored
 from .errors import ConfigError, OutputError, OutputLockedError
 from .review import REVIEW_NAME, apply_reviews, carry_review
 
@@ -133,6 +139,9 @@ class BatchOptions:
         Two inputs (path, file name or output folder name) whose Ki67 indices are compared.
     outputs : tuple of str
         Per-input files besides result.json.
+    input_stains, input_mpp : mapping of str to str / float
+        Stains and level-0 µm/px of single inputs (keyed by the input's path as given in ``files``), e.g. from a
+        ``--manifest``: they replace ``config.stains`` and ``mpp`` for that input (its request hash follows).
     """
 
     out_dir: Path
@@ -146,6 +155,8 @@ class BatchOptions:
     compare: tuple[str, str] | None = None
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
     mpp_override: bool = False
+    input_stains: Mapping[str, str] = field(default_factory=dict)
+    input_mpp: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -356,19 +367,19 @@ def run_batch(
                    "--resume to skip the inputs already done or --overwrite to redo them")
             raise ConfigError(msg)
         _clean_temporaries(out_dir)
-        left_out = left_out_of_summary(out_dir, files) if options.resume else []
+        kept = earlier_results(out_dir, files, names) if options.resume else []
         client = _connect(options.scheduler) if isinstance(options.scheduler, str) else None
         try:
             outcome = _run(files, names, options, missing, progress, out_dir, compare_idx, rois, roi_digest,
-                           client if client is not None else options.scheduler)
+                           client if client is not None else options.scheduler, kept)
         finally:
             if client is not None:
                 client.close()
-    if left_out:
-        shown = ", ".join(Path(s).name for s in left_out[:3]) + (f" and {len(left_out) - 3} more" if len(left_out) > 3 else "")
-        warnings.warn(f"{out_dir / 'summary.json'}: {len(left_out)} earlier result(s) in this folder ({shown}) are not "
-                      "among this run's inputs and no longer listed in summary.csv / report.html (their folders are "
-                      "kept): run again with all the inputs and --resume to list them", stacklevel=2)
+    if kept:
+        shown = ", ".join(Path(str(r["input"])).name for _, r in kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+        warnings.warn(f"{out_dir / 'summary.json'}: {len(kept)} earlier result(s) in this folder ({shown}) are not "
+                      "among this run's inputs: kept as they are and listed after this run's inputs in summary.csv / "
+                      "report.html (remove a result's folder and run `mmnst-path report` to drop it)", stacklevel=2)
     return outcome
 
 
@@ -381,35 +392,6 @@ def _connect(address: str) -> Any:
     except (OSError, TimeoutError) as exc:
         msg = f"--scheduler: cannot connect to the Dask scheduler at {address!r}: {exc}"
         raise ConfigError(msg) from exc
-
-
-def _with_hotspot_flag(row: dict[str, Any], result_json: Path) -> dict[str, Any]:
-    """A stored summary row with ``ki67_hotspot_meets_min_nuclei`` (rows written before session 32
-    lack it): the row's own flag, else its ``ki67_hotspot_nuclei`` >= the minimum (the row's
-    ``hotspot_min_nuclei``, else that of the config stored in ``result_json``). Left empty without a
-    hot spot (H&E) or without both numbers; nothing is re-run."""
-    key = "ki67_hotspot_meets_min_nuclei"
-    if row.get(key) is not None or row.get("ki67_hotspot_nuclei") is None:
-        return row
-    from .report import hotspot_meets_min_nuclei
-
-    meets = hotspot_meets_min_nuclei(row)  # the row's own flag under its older name
-    if meets is not None:
-        row[key] = meets
-        return row
-    need = row.get("hotspot_min_nuclei")
-    if need is None:
-        import json
-
-        try:
-            need = json.loads(result_json.read_text(encoding="utf-8"))["config"]["hotspot_min_nuclei"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return row
-    try:
-        row[key] = float(row["ki67_hotspot_nuclei"]) >= float(need)
-    except (TypeError, ValueError):
-        pass
-    return row
 
 
 def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois: tuple[Any, ...],
@@ -433,6 +415,9 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     auto = str(options.config.stains).strip().lower() == "auto"
     close_call = bool((result.stains.get("detection") or {}).get("ambiguous"))  # said by report.html
     row["stains_source"] = ("detected, a close call: check" if close_call else "detected") if auto else "chosen"
+    no_ki67 = ki67_stain_warning(row, options.config)  # a Ki67 batch input read without a chromogen: not a plain ok
+    if no_ki67 is not None:
+        row["warnings"] = messages = [no_ki67, *messages]
     staging = folder.with_name(f".{folder.name}.partial")
     _rmtree(staging)
     try:
@@ -453,7 +438,8 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
 
 def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Sequence[tuple[str, str]],
          progress: BatchProgress | None, out_dir: Path, compare_idx: tuple[int, int] | None,
-         rois: tuple[Any, ...], roi_digest: str | None, scheduler: Any) -> BatchOutcome:
+         rois: tuple[Any, ...], roi_digest: str | None, scheduler: Any,
+         kept: Sequence[tuple[str, dict[str, Any]]] = ()) -> BatchOutcome:
     from ._atomic import interrupt_held
     from .report import RESULT_FILES, error_row, write_summary_csv, write_summary_json
 
@@ -465,16 +451,19 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
               "roi_file": str(options.roi_file) if options.roi_file else None}
     out_real = os.path.realpath(out_dir)
     stems = dict(zip(map(str, files), names, strict=True))
+    stems.update((str(row["input"]), name) for name, row in kept)  # earlier results a --resume run keeps listed
+    kept_rows = [row for _, row in kept]
 
     rows: list[dict[str, Any]] = [error_row(name, reason) for name, reason in missing]
     done_rows: dict[int, dict[str, Any]] = {}
     skipped = 0
+    kept_named: list[str] = []
     summary_error: OSError | None = None
     if progress is not None:
         progress.batch_started(len(files))
 
     def write_summaries() -> list[dict[str, Any]]:
-        current, _ = apply_reviews(rows + [done_rows[i] for i in sorted(done_rows)], out_dir, stems)
+        current, _ = apply_reviews(rows + [done_rows[i] for i in sorted(done_rows)] + kept_rows, out_dir, stems)
         write_summary_csv(current, out_dir / "summary.csv")
         write_summary_json(current, out_dir / "summary.json", extra=header)
         return current
@@ -491,12 +480,22 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
             row: dict[str, Any] | None = None
             was_skipped = False
             req_i = req
+            opts = input_options(options, path)  # its stains / µm/px from a manifest, else the batch's
             if reason is not None:
                 row = error_row(str(path), reason)
             else:
-                req_i = _input_request(path, options, req, roi_digest)
-                stored = (_stored(folder / "result.json", path, req_i, [folder / f for f in expected])
-                          if options.resume else None)
+                req_o = req if opts is options else request_hash(opts.config, mpp=opts.mpp, roi_digest=roi_digest,
+                                                                 mpp_override=opts.mpp_override)
+                req_i = _input_request(path, opts, req_o, roi_digest)
+
+                def up_to_date(r: str, f: Path = folder, p: Path = path) -> Any:
+                    return _stored(f / "result.json", p, r, [f / n for n in expected])
+
+                stored = up_to_date(req_i) if options.resume else None
+                named = named_stored(folder / "result.json", path, opts, roi_digest, up_to_date) if stored is None else None
+                if named is not None:  # an auto run never replaces a result whose stains were named (said once, below)
+                    stored = (named[0], {})
+                    kept_named.append(f"{path.name} ({named[1]})")
                 if stored is not None:
                     row = _with_hotspot_flag(stored[0], folder / "result.json")
                     row["input"] = str(path)
@@ -504,7 +503,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                     skipped += 1
             if row is None:
                 try:
-                    row = _analyse_one(path, folder, options, req_i, rois, scheduler, progress, t0)
+                    row = _analyse_one(path, folder, opts, req_i, rois, scheduler, progress, t0)
                 except Exception as exc:  # a bug on one input must not kill the batch; keep the type
                     row = error_row(str(path), _one_line_reason(exc))
             if row.get("status") != "ok":
@@ -518,7 +517,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                 progress.input_finished(i, path, row, skipped=was_skipped, seconds=time.perf_counter() - t0)
     except KeyboardInterrupt:  # Ctrl-C: the folder says what is there and what is not, then the run stops
         if done_rows:
-            _write_interrupted(out_dir, rows, done_rows, files, names, header)
+            _write_interrupted(out_dir, rows, done_rows, files, names, header, kept)
         raise
 
     all_rows = rows + [done_rows[i] for i in sorted(done_rows)]
@@ -537,12 +536,18 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     if summary_error is not None:
         msg = f"cannot write the batch summary to {out_dir}: {summary_error.strerror or summary_error}"
         raise OutputError(msg) from summary_error
+    if kept_named:
+        shown = ", ".join(kept_named[:3]) + (f" and {len(kept_named) - 3} more" if len(kept_named) > 3 else "")
+        warnings.warn(f"kept {len(kept_named)} earlier result(s) whose stains were named: {shown}; --resume with "
+                      "stains 'auto' never replaces named stains (--overwrite, or naming other stains, redoes them)",
+                      stacklevel=3)
     failures = tuple(r for r in all_rows if r.get("status") != "ok")
     return BatchOutcome(tuple(all_rows), failures, comparison, paths, skipped)
 
 
 def _write_interrupted(out_dir: Path, rows: list[dict[str, Any]], done_rows: dict[int, dict[str, Any]],
-                       files: Sequence[Path], names: Sequence[str], header: dict[str, Any]) -> None:
+                       files: Sequence[Path], names: Sequence[str], header: dict[str, Any],
+                       kept: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
     """After Ctrl-C: summary.csv, summary.json and report.html (each written atomically) hold the finished
     inputs and, in input order, a row ``status="not analysed"`` for each input not reached, so the folder
     reads as what it is; ``--resume`` then analyses those (they have no result folder) and rewrites all three."""
@@ -552,12 +557,13 @@ def _write_interrupted(out_dir: Path, rows: list[dict[str, Any]], done_rows: dic
     current = list(rows)
     for i, path in enumerate(files):
         current.append(done_rows[i] if i in done_rows else interrupted_row(str(path)))
-    current, _ = apply_reviews(current, out_dir, dict(zip(map(str, files), names, strict=True)))
+    stems = {**dict(zip(map(str, files), names, strict=True)), **{str(r["input"]): n for n, r in kept}}
+    current, _ = apply_reviews(current + [r for _, r in kept], out_dir, stems)
     # a second Ctrl-C waits until all three are written (it would leave summary.csv new and report.html old)
     with interrupt_held(), contextlib.suppress(OSError):  # a full disk must not hide the interruption itself
         write_summary_csv(current, out_dir / "summary.csv")
         write_summary_json(current, out_dir / "summary.json", extra={**header, "interrupted": True})
-        _write_html(out_dir, current, dict(zip(map(str, files), names, strict=True)), None)
+        _write_html(out_dir, current, stems, None)
 
 
 def interrupted_row(input_name: str) -> dict[str, Any]:
@@ -567,29 +573,3 @@ def interrupted_row(input_name: str) -> dict[str, Any]:
     row = error_row(input_name, NOT_ANALYSED_REASON)
     row["status"] = NOT_ANALYSED
     return row
-
-
-def _write_html(out_dir: Path, rows: Sequence[dict[str, Any]], stems: dict[str, str],
-                comparison: dict[str, Any] | None) -> Path:
-    from urllib.parse import quote
-
-    from .html_report import NUCLEI_PAGE, render_report
-    from .overlay import thumbnail_png
-    from .report import atomic_write_text
-
-    thumbs: dict[str, bytes] = {}
-    links: dict[str, str] = {}
-    pages: dict[str, str] = {}
-    for r in rows:
-        stem = stems.get(str(r.get("input")))
-        if stem is None or r.get("status") != "ok":
-            continue
-        png = out_dir / stem / "tissue.png"
-        if png.is_file():
-            thumbs[str(r["input"])] = thumbnail_png(png.read_bytes())
-        links[str(r["input"])] = stem
-        if (out_dir / stem / NUCLEI_PAGE).is_file():
-            pages[str(r["input"])] = f"{quote(stem)}/{NUCLEI_PAGE}"
-    html = render_report(rows, thumbnails=thumbs, folders=links, comparison=comparison,
-                         title=f"mmnst-path quantify: {out_dir.name}", nuclei_pages=pages)
-    return atomic_write_text(out_dir / "report.html", html)

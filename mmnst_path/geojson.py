@@ -242,6 +242,13 @@ def roi_counts(cells: CellTable, polygon: np.ndarray) -> dict[str, float]:
                              "Num Excluded": n["excluded"]}
     if total:
         out["Positive %"] = 100.0 * n["positive"] / total
+    if "melanocytic" in cells.columns:  # a double stain: the melanocyte-restricted index and its denominator
+        mel = inside & np.asarray(cells.columns["melanocytic"], dtype=bool)
+        mp = int(np.count_nonzero(mel & (cells.cls == CELL_CLASSES.index("positive"))))
+        mn = int(np.count_nonzero(mel & (cells.cls == CELL_CLASSES.index("negative"))))
+        out |= {"Num Melanocytic Positive": mp, "Num Melanocytic Negative": mn}
+        if mp + mn:
+            out["Melanocytic Positive %"] = 100.0 * mp / (mp + mn)
     return out  # "Positive %" left out when undefined (QuPath shows NaN), never 0
 
 

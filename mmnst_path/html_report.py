@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ._picture_style import area_text, class_display_colour
 from ._qc_text import not_measured_reasons
@@ -324,7 +325,7 @@ def render_report(
                  f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">') if png else ""
         folder = folders.get(name)
         if folder and thumb:
-            thumb = f'<a href="{html.escape(folder)}/overlay.png">{thumb}</a>'
+            thumb = f'<a href="{html.escape(quote(folder))}/overlay.png">{thumb}</a>'  # a space or é percent-encoded
         status = ('<span class="ok">ok</span>' if ok else '<span class="bad">not analysed</span>'
                   if r.get("status") == "not analysed" else '<span class="bad">error</span>')
         den = _num(r.get("ki67_denominator"))

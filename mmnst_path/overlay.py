@@ -241,7 +241,8 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
             _ki67_colour_bar(pil)
         return pil
 
-    panels.append(panel("ki67", "Ki67 index per tile", "no tint: no nucleus counted", _ki67_colours,
+    stains = str((result.stains or {}).get("name") or "")  # which stain the index was read on (a mixed batch)
+    panels.append(panel("ki67", f"Ki67 index per tile{', ' + stains if stains else ''}", "no tint: no nucleus counted", _ki67_colours,
                         lambda v: np.full(v.shape, 0.55)))
     panels.append(panel("melanin", "melanin fraction", "brown: darker = more",
                         lambda v: np.broadcast_to([90, 45, 0.0], (*v.shape, 3)), lambda v: np.sqrt(v) * 0.9))
@@ -454,7 +455,10 @@ def field_boxes(result: SlideResult, *, side_px: int, n_random: int = 3, seed: s
                 zip(rr, cc, strict=True),
                 key=lambda p: int(np.sum((np.abs(rr - p[0]) < side_px / 2) & (np.abs(cc - p[1]) < side_px / 2))),
             ) if inside.sum() <= 2000 else (float(np.median(rr)), float(np.median(cc)))  # fmt: skip
-            title = "hot spot" if h.meets_min_nuclei else "densest window (too few nuclei for a hot spot)"
+            # a field inside the hot-spot window, not the window: its own "% here" differs from the table's hot spot
+            window = f"{h.area_mm2:.2f} mm², Ki67 {h.index_pct:.1f} %"
+            title = (f"densest field of the hot spot ({window})" if h.meets_min_nuclei
+                     else f"densest field of the densest window ({window}; too few nuclei for a hot spot)")
             out.append(("nuclei_hotspot", title, _field_box(best, side_px, shape)))
     candidates = np.flatnonzero(tumour)
     rng = np.random.default_rng(zlib.crc32(seed.encode("utf-8")))

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_open_text, atomic_write_bytes, atomic_write_text, current_umask
+from ._cells_parquet import cells_parquet_bytes
 from ._class_columns import class_values
 from ._picture_style import class_display_colour
 from ._qc_text import (
@@ -283,32 +284,6 @@ def _cells_csv_chunks(cells: CellTable, chunk: int = 50_000) -> Iterator[str]:
         yield "\n".join(lines.tolist()) + "\n"
 
 
-def cells_parquet_bytes(cells: CellTable) -> bytes:
-    """cells.parquet: the cells.csv columns with their own types (``class`` and ``cell_type`` as
-    dictionary-encoded strings), zstd-compressed; opens with ``pandas.read_parquet``, pyarrow,
-    polars, DuckDB or R's arrow. A slide's 10^5-10^6 cells take a fraction of the CSV's size."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    data: dict[str, Any] = {
-        "x": pa.array(np.round(np.asarray(cells.col, np.float64), 3)),
-        "y": pa.array(np.round(np.asarray(cells.row, np.float64), 3)),
-        "class": pa.DictionaryArray.from_arrays(pa.array(np.asarray(cells.cls, np.int8)),
-                                                pa.array(list(CELL_CLASSES))),
-    }
-    for name, arr in cells.columns.items():
-        a = np.asarray(arr)
-        if a.ndim != 1:  # per-nucleus outline radii: in cells.geojson
-            continue
-        if name == "cell_type":
-            data[name] = pa.DictionaryArray.from_arrays(pa.array(a.astype(np.int8)), pa.array(list(CELL_TYPES)))
-        else:
-            data[name] = pa.array(a)
-    sink = pa.BufferOutputStream()
-    pq.write_table(pa.table(data), sink, compression="zstd")
-    return bytes(sink.getvalue().to_pybytes())
-
-
 def cells_csv_text(cells: CellTable) -> str:
     """cells.csv content: ``x, y`` (level-0 px, x = column), ``class``, then the feature columns."""
     return "".join(_cells_csv_chunks(cells))
@@ -511,7 +486,9 @@ def write_result(
                 for fh in handles:
                     fh.write(part)
     if "parquet" in outputs:
-        paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells))
+        stained = {"stains": result.stains.get("name"), "chromogen": result.metrics.get("ki67_chromogen"),
+                   "counterstain": result.metrics.get("ki67_counterstain")}
+        paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells, stained=stained))
     if "geojson" in outputs:
         regions, image = list(rois), None
         if not regions:  # the whole image: its annotation carries the slide's area measures

@@ -105,3 +105,24 @@ def test_no_pictures_without_ki67_or_without_a_readable_input(tmp_path, tile_res
     no_ki67 = dataclasses.replace(result, measures=("melanin",))
     paths = write_result(no_ki67, tmp_path / "b", outputs=("nuclei",))
     assert not list((tmp_path / "b").glob("nuclei*"))
+
+
+def test_the_hot_spot_picture_says_it_is_a_field_of_the_hot_spot_window(tile_result):
+    # session 41 H5's walk (D8): titled "hot spot" with "Ki67 15.8 % here" beside a table's hot spot of 14.3 %
+    _, result = tile_result
+    title = field_boxes(result, side_px=200, n_random=0, seed="x")[0][1]
+    h = result.hotspot
+    assert title.startswith("densest field of the")
+    assert f"{h.area_mm2:.2f} mm², Ki67 {h.index_pct:.1f} %" in title
+
+
+def test_the_ki67_panel_of_the_overlay_names_the_stains(tile_result, monkeypatch):
+    # session 41 H5's walk (D8): in a mixed batch no panel said which stain the index was read on
+    import mmnst_path.overlay as overlay
+
+    _, result = tile_result
+    said: list[str] = []
+    label = overlay._label
+    monkeypatch.setattr(overlay, "_label", lambda pil, text, *a, **k: (said.append(text), label(pil, text, *a, **k))[1])
+    overlay.overlay_image(result)
+    assert any(t.startswith("Ki67 index per tile, H-DAB (") for t in said)

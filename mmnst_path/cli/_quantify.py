@@ -49,7 +49,11 @@ def register(subparsers: Any) -> None:
             "time per DIR. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="slide/tile files, folders or globs")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="slide/tile files, folders or globs")
+    p.add_argument("--manifest", metavar="FILE.csv",
+                   help="CSV with a header 'input,stains[,mpp]' and one line per input: a folder of mixed stains in one "
+                        "run, each input with its own stains (preset, JSON file or auto) and µm/px; relative paths are "
+                        "read against the manifest's folder")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it")
     p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
@@ -70,7 +74,7 @@ def register(subparsers: Any) -> None:
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
     p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px), for every input")
-    p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config")
+    p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config (with auto stains, also a result whose stains were named); earlier results of other inputs stay listed")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare the Ki67 index of two inputs (e.g. primary and recurrence) in report.html")
     p.add_argument("--quiet", action="store_true", help="print only the final table and errors")
@@ -223,6 +227,7 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
     not a terminal) it is printed as one whole line under the table, as the other notes are: a caption
     wraps to the table's width, mid-sentence."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ..report import hotspot_meets_min_nuclei, shown_row
@@ -240,7 +245,7 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
         caption = (f"(hot spot %): not a hot spot, no window holds {fewer} tumour nuclei one needs; "
                    "the number is the densest window's")
     short_ids = {id(r) for r in short}
-    for name, justify in (("input", "left"), ("status", "left"), ("Ki67 %", "right"), ("95% CI", "right"),
+    for name, justify in (("input", "left"), ("status", "left"), ("stains", "left"), ("Ki67 %", "right"), ("95% CI", "right"),
                           ("n", "right"), ("excluded", "right"), ("hot spot %", "right"), ("melanin %", "right"),
                           ("necrosis %", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -248,8 +253,9 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
         ok = r["status"] == "ok"
         ci = f"{_fmt(r.get('ki67_ci_low_pct'))}–{_fmt(r.get('ki67_ci_high_pct'))}" if ok and r.get("ki67_denominator") else "–"
         table.add_row(
-            Path(str(r["input"])).name,
-            "[green]ok[/]" if ok else "[red]error[/]",
+            escape(Path(str(r["input"])).name),
+            ("[yellow]ok ⚠[/]" if r.get("warnings") else "[green]ok[/]") if ok else "[red]error[/]",  # ⚠: read its warnings
+            _stains_cell(r) if ok else "–",
             _fmt(r.get("ki67_index_pct")),
             ci,
             _fmt(r.get("ki67_denominator"), "d") if r.get("ki67_denominator") is not None else "–",
@@ -267,6 +273,18 @@ def _print_table(rows: list[dict[str, Any]], out_dir: Path) -> None:
         print(caption)
     for line in _not_measured_lines(rows):
         print(line)
+
+
+def _stains_cell(row: Mapping[str, Any]) -> str:
+    """The stains an input was read with, narrow: ``H-AEC`` when named, ``H&E auto`` when detected, ``H-DAB auto?``
+    when detected in a close call (its warning says which other stains it may be)."""
+    from rich.markup import escape
+
+    name = str(row.get("stains") or "–")
+    name = Path(name).stem if name.lower().endswith(".json") else name
+    source = str(row.get("stains_source") or "")
+    suffix = " auto?" if "close call" in source else " auto" if source.startswith("detected") else ""
+    return escape(name) + (f"[dim]{suffix}[/]" if suffix else "")
 
 
 def _not_measured_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -447,7 +465,32 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return 2
     skipped: list[Path] = []
-    files, missing = expand_inputs(args.inputs, exclude=args.out, skipped=skipped)
+    if not args.inputs and not args.manifest:
+        err("give INPUT files, folders or globs, or --manifest FILE.csv")
+        return 2
+    files, missing = expand_inputs(args.inputs, exclude=args.out, skipped=skipped) if args.inputs else ([], [])
+    input_stains: dict[str, str] = {}
+    input_mpp: dict[str, float] = {}
+    if args.manifest:
+        from .._batch_stains import read_manifest
+
+        try:
+            listed = read_manifest(args.manifest, measures=config.measures)
+        except MmnstPathError as exc:
+            err(str(exc))
+            return 2
+        given = {os.path.realpath(f): f for f in files}  # an input also named on the command line: its manifest line
+        for entry in listed:
+            path = given.get(os.path.realpath(entry.input))
+            if path is None:
+                files.append(path := entry.input)
+            input_stains[str(path)] = entry.stains
+            if entry.mpp is not None:
+                input_mpp[str(path)] = entry.mpp
+        if not args.quiet:
+            print(f"--manifest {args.manifest}: {len(listed)} input(s), stains "
+                  f"{', '.join(sorted({e.stains if '/' not in e.stains else Path(e.stains).name for e in listed}))}",
+                  file=sys.stderr)
     if not args.quiet:
         for note in skipped_notes(skipped):
             print(note, file=sys.stderr)
@@ -461,7 +504,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=Path(args.out), config=config, mpp=args.mpp, workers=args.workers, scheduler=args.scheduler,
         roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
         compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
-        mpp_override=args.mpp_override,
+        mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp,
     )
     progress: Any = None
     if not args.quiet:

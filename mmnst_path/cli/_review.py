@@ -131,10 +131,12 @@ def run_review(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Rebuild the summary files; one line per refused review, one line of what was written."""
+    from .._batch_stains import adopt_result_folders
     from ..errors import MmnstPathError
     from ..review import rebuild_report
 
     try:
+        added = adopt_result_folders(args.out)  # result folders of runs with other inputs: listed too
         outcome = rebuild_report(args.out)
     except MmnstPathError as exc:
         print(f"mmnst-path: error: report: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -142,5 +144,6 @@ def run_report(args: argparse.Namespace) -> int:
     for reason in outcome.errors:
         print(f"mmnst-path: error: {reason}", file=sys.stderr)
     print(f"{args.out}: rebuilt summary.csv, summary.json and report.html: {len(outcome.rows)} input(s), "
-          f"{outcome.n_reviewed} reviewed" + (f", {len(outcome.errors)} review(s) refused" if outcome.errors else ""))
+          f"{outcome.n_reviewed} reviewed" + (f", {len(outcome.errors)} review(s) refused" if outcome.errors else "")
+          + (f" ({added} result folder(s) the summary did not list added)" if added else ""))
     return 1 if outcome.errors else 0

@@ -211,6 +211,7 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False
     columns["cell_type"] = ctype
     if marker:
         columns["melanocytic"] = np.asarray(cells.melanocytic, dtype=bool)[keep]
+        columns["marker_od_mean"] = np.asarray(cells.marker_od_mean, dtype=np.float32)[keep]  # the marker's OD
     columns["near_black"] = np.asarray(cells.near_black, dtype=bool)[keep]  # QC: DAB or melanin
     if sheet:  # what the slide's spindle-sheet step reads (aggregate.apply_spindle_sheet)
         columns["in_spindle_sheet"] = np.asarray(cells.in_spindle_sheet, dtype=bool)[keep]
