@@ -415,7 +415,8 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     auto = str(options.config.stains).strip().lower() == "auto"
     close_call = bool((result.stains.get("detection") or {}).get("ambiguous"))  # said by report.html
     row["stains_source"] = ("detected, a close call: check" if close_call else "detected") if auto else "chosen"
-    no_ki67 = ki67_stain_warning(row, options.config)  # a Ki67 batch input read without a chromogen: not a plain ok
+    # a Ki67 batch input read without a chromogen on an unsure call: not a plain ok
+    no_ki67 = ki67_stain_warning(row, options.config, detection=result.stains.get("detection"))
     if no_ki67 is not None:
         row["warnings"] = messages = [no_ki67, *messages]
     staging = folder.with_name(f".{folder.name}.partial")
