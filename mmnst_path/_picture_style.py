@@ -21,7 +21,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["CLASS_DISPLAY_RGB", "area_text", "class_display_colour", "draws_glyphs", "picture_font", "units"]
+__all__ = ["CLASS_DISPLAY_RGB", "area_text", "class_display_colour", "draws_glyphs", "melanocytic_flags", "picture_font",
+           "units"]
 
 #: Font files tried in order (Pillow searches the system font folders for a bare file name).
 _FONT_FILES = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -89,3 +90,18 @@ def units(text: str, font: Any) -> str:
     """``text`` as ``font`` can draw it: µ and ² kept for a font from :func:`picture_font`, "u" and "2"
     for None (Pillow's default font has neither)."""
     return text if font is not None else text.replace("µ", "u").replace("²", "2")
+
+
+def melanocytic_flags(metrics: Any, columns: Any, idx: Any) -> tuple[Any, str] | None:
+    """A double stain's melanocytic flags (bool) of the nuclei ``idx`` of a result's cell ``columns`` and its marker's
+    label ("MART-1+", from ``metrics``' ``ki67_melanocyte_marker``); None for a result without a melanocyte marker.
+    The nucleus pictures draw these nuclei as squares."""
+    import numpy as np
+
+    from ._qc_text import MARKER_LABELS
+
+    label = MARKER_LABELS.get(str(metrics.get("ki67_melanocyte_marker") or ""))
+    flags = columns.get("melanocytic")
+    if label is None or flags is None:
+        return None
+    return np.nan_to_num(np.asarray(flags, np.float64)[idx], nan=0.0) >= 0.5, label

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ._picture_style import area_text, class_display_colour, picture_font, units
+from ._picture_style import area_text, class_display_colour, melanocytic_flags, picture_font, units
 from .aggregate import CELL_CLASSES, LowResMap, SlideResult
 from .geometry import Box
 
@@ -502,18 +502,22 @@ def nucleus_field_image(result: SlideResult, rgb: np.ndarray, box: Box, title: s
     font = _font(13)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     head, legend = _caption_layout(measure, font, box, mpp, title, counts)
+    melano = melanocytic_flags(result.metrics, result.cells.columns, idx)
+    if melano is not None:  # a double stain: its marker-positive nuclei drawn as squares, said in the caption
+        head = [*head, f"squares: melanocytic ({melano[1]}), {int(melano[0].sum())} of {len(idx)} nuclei"]
     caption = 44 + 20 * (len(head) + len(legend) - 2)
     pil = Image.new("RGB", (box.width, box.height + caption), (255, 255, 255))
     pil.paste(Image.fromarray(np.asarray(rgb, np.uint8)), (0, caption))
     draw = ImageDraw.Draw(pil)
     width = max(2, round(0.6 / mpp))
-    for j, name in zip(idx, names, strict=True):
+    for k, (j, name) in enumerate(zip(idx, names, strict=True)):
         r = default_r
         if area is not None and math.isfinite(float(area[j])) and area[j] > 0:
             r = math.sqrt(float(area[j]) / math.pi) / mpp
         r += width + 1
         y, x = float(cells.row[j]) - box.row + caption, float(cells.col[j]) - box.col
-        draw.ellipse((x - r, y - r, x + r, y + r), outline=CLASS_RGB.get(str(name), (255, 255, 255)), width=width)
+        shape = draw.rectangle if melano is not None and melano[0][k] else draw.ellipse
+        shape((x - r, y - r, x + r, y + r), outline=CLASS_RGB.get(str(name), (255, 255, 255)), width=width)
     for i, text in enumerate(head):
         draw.text((6, 4 + 20 * i), text, fill=(0, 0, 0), font=font)
     for i, line in enumerate(legend):

@@ -126,3 +126,33 @@ def test_the_ki67_panel_of_the_overlay_names_the_stains(tile_result, monkeypatch
     monkeypatch.setattr(overlay, "_label", lambda pil, text, *a, **k: (said.append(text), label(pil, text, *a, **k))[1])
     overlay.overlay_image(result)
     assert any(t.startswith("Ki67 index per tile, H-DAB (") for t in said)
+
+
+def test_a_double_stains_melanocytic_nuclei_are_squares(tmp_path):
+    """A Ki67 / MART-1 result: its melanocytic nuclei are drawn as squares, the others as rings, and a caption line
+    says so (session 41 H5's D8: nothing marked the nuclei the MART-1+ index counts)."""
+    import dataclasses
+
+    import tifffile
+
+    from mmnst_path._picture_style import melanocytic_flags
+    from mmnst_path.overlay import nucleus_field_image
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    tile = double_stain_tile(3, marker="cytoplasmic", chromogen="fast_red", size=256)
+    path = tmp_path / "double.tif"
+    tifffile.imwrite(path, tile.rgb, photometric="rgb")
+    result = analyze_slide(path, AnalysisConfig(stains="H-DAB-FastRed", measures=("ki67",)), mpp=tile.mpp)
+    idx = np.arange(len(result.cells))
+    flags = melanocytic_flags(result.metrics, result.cells.columns, idx)
+    assert flags is not None
+    assert flags[1] == "MART-1+"
+    assert 0 < int(flags[0].sum()) < len(idx)
+    from mmnst_path.geometry import Box
+
+    box = Box(0, 0, tile.rgb.shape[0], tile.rgb.shape[1])
+    with_marker, _ = nucleus_field_image(result, tile.rgb, box, "field")
+    plain = dataclasses.replace(result, metrics={**result.metrics, "ki67_melanocyte_marker": "none"})
+    without, _ = nucleus_field_image(plain, tile.rgb, box, "field")
+    assert with_marker.shape[0] == without.shape[0] + 20  # one caption line more
+    assert not np.array_equal(with_marker[-box.height:], without[-box.height:])  # squares where rings were

@@ -53,6 +53,11 @@ def test_reopened_double_stain_result_names_its_stains_and_melanocyte_index(make
     nuclei = review.points.value
     assert nuclei is not None
     assert "melanocytic" in nuclei.features
+    # melanocytic nuclei drawn as squares, the others as rings (session 41 H5's D8: nothing marked them)
+    mel = np.asarray(nuclei.features["melanocytic"], dtype=bool)
+    symbols = np.asarray([str(getattr(x, "value", x)) for x in np.atleast_1d(nuclei.symbol)])
+    assert set(symbols[mel]) == {"square"}
+    assert set(symbols[~mel]) == {"disc"}
     review.update()
     text = review.results.value
     assert "stains: H-DAB-FastRed (from result.json; Ki67 read as DAB + Hematoxylin)" in text, text

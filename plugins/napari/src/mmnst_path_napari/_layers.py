@@ -196,7 +196,8 @@ def _units(mpp: float | None) -> dict[str, Any]:
 def points_layer(
     cells: CellTable, *, mpp: float | None, name: str = "nuclei", diameter_um: float = 8.0
 ) -> LayerData:
-    """Points layer of the nuclei: rings coloured by class, per-point features.
+    """Points layer of the nuclei: rings coloured by class (squares for a double stain's melanocytic nuclei),
+    per-point features.
 
     Parameters
     ----------
@@ -231,6 +232,8 @@ def points_layer(
         "metadata": {"mmnst_path": {"kind": "nuclei", "mpp": mpp}},
         **_units(mpp),
     }
+    if "melanocytic" in features and len(data):  # a double stain: its marker-positive nuclei as squares, as the pictures
+        kwargs["symbol"] = np.where(features["melanocytic"], "square", "disc")
     return (data, kwargs, "points")
 
 
