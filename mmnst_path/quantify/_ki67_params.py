@@ -303,9 +303,8 @@ class Ki67Params:
         ``pigment_max_dab_fill`` rule would read as stained is read only when its chromogen by
         colour is at least this (log10 OD; 0 = off, the fill rule alone): its mean OD unmixed into
         counterstain + chromogen + the tile's melanin direction (the mean OD of the pigment mask
-        outside nuclei; :func:`mmnst_path.quantify._ki67_pigment._covered_chromogen`; in a tile
-        where that direction is within 8° of the chromogen the colour is unknown and every covered
-        nucleus stays ``pigment``, session 41 H9, before which such a tile had no test); below it the nucleus stays
+        outside nuclei; :func:`mmnst_path.quantify._ki67_pigment._covered_chromogen`; no test in a
+        tile where that direction is within 8° of the chromogen); below it the nucleus stays
         ``pigment`` (hidden, unassessable: its "chromogen" is melanin). Melanin is 13° from AEC, so
         per pixel it unmixes into AEC and a covered negative fills like a positive; over the whole
         nucleus the three directions separate. Default 0.15, chosen on generated families, dev seeds

@@ -183,11 +183,10 @@ def _near_black_fraction(labels: np.ndarray, rgb: np.ndarray, n: int, *, od: flo
 #: Ki67 chromogens whose covered nuclei ``Ki67Params.red_covered_min_chromogen_od`` reads by colour.
 RED_FILL_CHROMOGENS = ("aec", "fast_red")
 _MIN_MELANIN_PIXELS = 20  # fewer pigment pixels outside nuclei: the physical melanin direction
-#: A tile whose melanin direction lies within this many degrees of the chromogen has no colour reading:
+#: A tile whose melanin direction lies within this many degrees of the chromogen gets no colour test:
 #: its "melanin" is mostly the chromogen (a pigment mask on red positives, as on unpigmented varied
-#: AEC tiles at 3-6°) or a reddish melanin, and the unmixing cannot tell the two apart. Generated
-#: families, dev seeds 40-47, AEC plain + varied: melanin read 7-17° from AEC on pigmented tiles; 8
-#: chosen there. Its covered nuclei read NaN (session 41 H9): the fill rule rescues none of them.
+#: AEC tiles at 3-6°), and the unmixing cannot tell the two apart. Generated families, dev seeds
+#: 40-47, AEC plain + varied: melanin read 7-17° from AEC on pigmented tiles; 8 chosen there.
 _MIN_MELANIN_CHROMOGEN_DEG = 8.0
 
 
@@ -204,15 +203,7 @@ def _covered_chromogen(params: Ki67Params, labels: np.ndarray | None, rgb: np.nd
     channels; the mean over a nucleus keeps the per-pixel noise of a chromogen 13° from melanin (AEC)
     out. The direction read from the tile holds whatever the cytoplasm under the melanin adds, so the
     value is a contrast (negatives under melanin read near or below 0), not a calibrated chromogen OD.
-    Every nucleus reads NaN (colour unknown) when that direction lies within 8° of the chromogen
-    (``_MIN_MELANIN_CHROMOGEN_DEG``): there the fill rule cannot tell a chromogen fill from a reddish
-    melanin over a negative, so a covered nucleus stays ``pigment`` (NaN passes no ``>=`` test and no
-    ``<`` test: the opt-in touched veto and negative reading leave such a tile alone). Until session 41
-    (H9) such a tile returned None (no test), and the fill rule alone counted its hidden negatives
-    positive: generated families, dev seeds 4460-4467 (AEC plain), the colour-off tiles' Ki67 mean
-    |err| 3.26 -> 1.34 pp (13 tiles; all 80: 1.63 -> 1.32), varied 4468-4471 2.93 -> 1.74 (6 of 40);
-    the physical melanin vector in their place changed nothing (their melanin is reddish), the tile's
-    own direction at any angle 1.69 (``benchmarks/experiments/aec_colour_off_dev_s41.py``).
+    None too when that direction lies within 8° of the chromogen (``_MIN_MELANIN_CHROMOGEN_DEG``).
     """
     from ..stain import angle_deg, melanin_vector
     from ..stain.od import od_from_rgb
@@ -228,7 +219,7 @@ def _covered_chromogen(params: Ki67Params, labels: np.ndarray | None, rgb: np.nd
     norm = float(np.linalg.norm(mel))
     mel = mel / norm if norm > 0 else melanin_vector()
     if angle_deg(mel, matrix.vector(pair[1])) < _MIN_MELANIN_CHROMOGEN_DEG:
-        return np.full(n, np.nan)
+        return None
     area = np.maximum(np.bincount(flat, minlength=n + 1), 1).astype(np.float64)
     mean = np.stack([np.bincount(flat, od[:, k], minlength=n + 1) / area for k in range(3)], axis=1)[1:]
     basis = np.stack([matrix.vector(pair[0]), matrix.vector(pair[1]), mel]).astype(np.float64)

@@ -204,8 +204,7 @@ def classify_nuclei(
         ``params.red_covered_min_chromogen_od`` (red chromogens), else stays ``pigment``; with
         ``params.red_covered_max_negative_od`` every covered nucleus not near-black is read by it both ways,
         and with ``params.red_touched_min_chromogen_od`` a readable touched one below it is negative
-        (``dab_od_mean`` NaN for the nuclei read negative by colour). None = no such test; NaN = colour
-        unknown (a tile whose melanin reads as the chromogen): no covered nucleus is read, none vetoed.
+        (``dab_od_mean`` NaN for the nuclei read negative by colour). None = no such test.
 
     Returns
     -------
