@@ -502,7 +502,7 @@ def nucleus_field_image(result: SlideResult, rgb: np.ndarray, box: Box, title: s
     font = _font(13)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     head, legend = _caption_layout(measure, font, box, mpp, title, counts)
-    melano = melanocytic_flags(result.metrics, result.cells.columns, idx)
+    melano = melanocytic_flags(getattr(result, "metrics", None) or {}, cells.columns, idx)
     if melano is not None:  # a double stain: its marker-positive nuclei drawn as squares, said in the caption
         head = [*head, f"squares: melanocytic ({melano[1]}), {int(melano[0].sum())} of {len(idx)} nuclei"]
     caption = 44 + 20 * (len(head) + len(legend) - 2)

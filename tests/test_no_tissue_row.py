@@ -110,8 +110,9 @@ def test_command_line_row_shows_dashes_and_one_note(capsys: pytest.CaptureFixtur
     lines = _table_lines(capsys, [_empty_row(), _tile_row()])
     (row,) = [ln for ln in lines if "small.svs" in ln and "│" in ln]
     cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[1] == "ok"
-    assert cells[2:] == ["–"] * 7, cells
+    assert cells[1] == "ok ⚠"  # its row carries a warning (the ambiguous stains), as report.html marks it
+    assert cells[2] == "H-DAB"  # the stains column (session 41 H8)
+    assert cells[3:] == ["–"] * 7, cells
     assert [ln for ln in lines if "nothing was measured" in ln] == [f"small.svs: {NO_TISSUE_TEXT}"]
 
 
