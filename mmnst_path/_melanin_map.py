@@ -37,6 +37,7 @@ __all__ = [
     "melanin_review_part",
     "read_corrections",
     "read_melanin_map",
+    "result_block_tissue",
     "write_melanin_map",
 ]
 
@@ -56,10 +57,8 @@ def melanin_map_npz(result: Any) -> bytes | None:
     maps = getattr(result, "maps", {})
     if "melanin" not in maps or "tissue" not in maps:
         return None
-    m, t = maps["melanin"], maps["tissue"]
-    melanin = np.asarray(m.image)
-    tissue = block_tissue_mm2(t.image, tissue_downsample=t.downsample, downsample=m.downsample,
-                              grid=melanin.shape, mpp=float(result.mpp))
+    melanin = np.asarray(maps["melanin"].image)
+    tissue = result_block_tissue(result)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
         for name, arr in (("melanin", melanin), ("block_tissue_mm2", tissue)):
@@ -67,6 +66,28 @@ def melanin_map_npz(result: Any) -> bytes | None:
             np.lib.format.write_array(part, np.ascontiguousarray(arr), allow_pickle=False)
             z.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_TIME), part.getvalue())
     return buf.getvalue()
+
+
+def result_block_tissue(result: Any) -> np.ndarray:
+    """(M, N) tissue area (mm²) of every block of a SlideResult's melanin map, from its tissue map:
+    :func:`~mmnst_path._review_melanin.block_tissue_mm2` when a block is a whole number of tissue map pixels, else
+    each tissue pixel shared among the blocks it overlaps by the overlap's area (the tissue map of a Ki67 run is at
+    the analysis resolution, 1.25 level-0 px per pixel at 0.4 µm/px)."""
+    m, t = result.maps["melanin"], result.maps["tissue"]
+    grid = np.asarray(m.image).shape
+    d, td, mpp = float(m.downsample), float(t.downsample), float(result.mpp)
+    k = round(d / td)
+    if k >= 1 and abs(d / td - k) <= 1e-6:
+        return block_tissue_mm2(t.image, tissue_downsample=td, downsample=d, grid=grid, mpp=mpp)
+    share = np.nan_to_num(np.asarray(t.image, np.float64), nan=0.0)
+
+    def overlap(n_blocks: int, n_px: int) -> np.ndarray:  # (blocks, pixels) overlap length, level-0 px
+        b0 = np.arange(n_blocks)[:, None] * d
+        p0 = np.arange(n_px)[None, :] * td
+        return np.clip(np.minimum(b0 + d, p0 + td) - np.maximum(b0, p0), 0.0, None)
+
+    rows, cols = overlap(grid[0], share.shape[0]), overlap(grid[1], share.shape[1])
+    return rows @ share @ cols.T * (mpp / 1000.0) ** 2
 
 
 def write_melanin_map(result: Any, out: Path, doc: dict[str, Any]) -> dict[str, Path]:

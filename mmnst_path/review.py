@@ -46,8 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from ._review_columns import REVIEW_COLUMNS, TISSUE_REVIEW_COLUMNS, melanin_review_row, summary_columns
 from ._melanin_map import REVIEW_MELANIN_MAP
+from ._review_columns import REVIEW_COLUMNS, TISSUE_REVIEW_COLUMNS, melanin_review_row, summary_columns
 from ._review_tissue import REVIEW_TISSUE_MAP, tissue_review_row
 from .errors import ConfigError
 
@@ -241,11 +241,11 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         whose SHA-256 differs from the one result.json records.
     """
     from . import __version__
+    from ._melanin_map import melanin_annotations, melanin_review_part
+    from ._review_merge import merge_earlier
     from .batch import _locked
     from .geojson import cells_from_features, read_features
     from .report import atomic_write_bytes, atomic_write_text, json_ready
-    from ._melanin_map import melanin_annotations, melanin_review_part
-    from ._review_merge import merge_earlier
 
     folder = Path(folder)
     doc = _result_doc(folder)

@@ -82,7 +82,9 @@ def test_quantify_result_keeps_the_melanin_map_lossless_and_readable(tmp_path):
     folder = _folder(tmp_path)
     doc = json.loads((folder / "result.json").read_text())
     rec = doc["melanin_map"]
-    assert rec["file"] == MELANIN_MAP and rec["shape"] == [4, 4] and rec["downsample"] == 32.0
+    assert rec["file"] == MELANIN_MAP
+    assert rec["shape"] == [4, 4]
+    assert rec["downsample"] == 32.0
     assert rec["block_um"] == 16.0
     data = (folder / MELANIN_MAP).read_bytes()
     assert rec["sha256"] == hashlib.sha256(data).hexdigest()
@@ -111,16 +113,21 @@ def test_review_cli_reads_melanin_annotations_into_review_summary_and_report(tmp
     edits = _edits(tmp_path / "edits.geojson", _box("Melanin", 34, 34, 62, 62), _box("No melanin", 2, 2, 30, 30))
     assert main(["review", str(folder), str(edits), "--reviewer", "Dr M"]) == 0
     out = capsys.readouterr().out
-    assert "melanin measured" in out and "1 block(s) made melanin, 1 made none" in out
+    assert "melanin measured" in out
+    assert "1 block(s) made melanin, 1 made none" in out
     review = json.loads((folder / "review.json").read_text())
     mel = review["melanin"]
     area0 = (0.5 + 0.25 + 0.1) * BLOCK_MM2
     want = area0 - 0.5 * BLOCK_MM2 + 1.0 * BLOCK_MM2
     assert math.isclose(mel["melanin_area_mm2"], want, rel_tol=1e-6)
     assert math.isclose(mel["melanin_fraction_pct"], 100 * want / (12 * BLOCK_MM2), rel_tol=1e-6)
-    assert mel["source"] == "annotations" and mel["reviewer"] == "Dr M" and mel["changed_blocks"] == 2
+    assert mel["source"] == "annotations"
+    assert mel["reviewer"] == "Dr M"
+    assert mel["changed_blocks"] == 2
     corrections = np.asarray(Image.open(folder / "review_melanin.png"))
-    assert corrections[1, 1] == 1 and corrections[0, 0] == 2 and int((corrections > 0).sum()) == 2
+    assert corrections[1, 1] == 1
+    assert corrections[0, 0] == 2
+    assert int((corrections > 0).sum()) == 2
     assert review["melanin_map_sha256"] == hashlib.sha256((folder / "review_melanin.png").read_bytes()).hexdigest()
     assert main(["report", str(folder.parent)]) == 0
     with (folder.parent / "summary.csv").open() as fh:
@@ -137,7 +144,8 @@ def test_review_cli_reads_melanin_annotations_into_review_summary_and_report(tmp
     (folder / "review_melanin.png").write_bytes(b"x")
     from mmnst_path.review import read_review
 
-    assert read_review(folder)[0] is None and "review_melanin.png" in read_review(folder)[1]
+    assert read_review(folder)[0] is None
+    assert "review_melanin.png" in read_review(folder)[1]
 
 
 def test_melanin_and_tissue_reviews_keep_each_other(tmp_path):
@@ -149,16 +157,22 @@ def test_melanin_and_tissue_reviews_keep_each_other(tmp_path):
     melanin = _edits(tmp_path / "m.geojson", _box("Melanin", 34, 34, 62, 62))
     write_review(folder, tissue, reviewer="A", image=image)
     second = write_review(folder, melanin, reviewer="B", image=image)
-    assert second["merged"]["kept"] == "tissue" and second["tissue_classes"]["reviewer"] == "A"
-    assert second["melanin"]["reviewer"] == "B" and second["reviewer"] == "A, B"
-    assert (folder / "review_tissue_classes.png").is_file() and (folder / "review_melanin.png").is_file()
+    assert second["merged"]["kept"] == "tissue"
+    assert second["tissue_classes"]["reviewer"] == "A"
+    assert second["melanin"]["reviewer"] == "B"
+    assert second["reviewer"] == "A, B"
+    assert (folder / "review_tissue_classes.png").is_file()
+    assert (folder / "review_melanin.png").is_file()
     third = write_review(folder, tissue, reviewer="C", image=image)
-    assert third["merged"]["kept"] == "melanin" and third["melanin"]["reviewer"] == "B"
+    assert third["merged"]["kept"] == "melanin"
+    assert third["melanin"]["reviewer"] == "B"
     assert math.isclose(third["melanin"]["melanin_area_mm2"], second["melanin"]["melanin_area_mm2"])
     review, refused = read_review(folder)
-    assert refused is None and review["melanin"]["changed_blocks"] == 1
+    assert refused is None
+    assert review["melanin"]["changed_blocks"] == 1
     replaced = write_review(folder, tissue, reviewer="C", image=image, replace=True)
-    assert replaced["melanin"] is None and not (folder / "review_melanin.png").exists()
+    assert replaced["melanin"] is None
+    assert not (folder / "review_melanin.png").exists()
 
 
 def test_painted_melanin_map_is_recomputed_by_the_library(tmp_path):
@@ -175,3 +189,22 @@ def test_painted_melanin_map_is_recomputed_by_the_library(tmp_path):
     with pytest.raises(ConfigError, match="shape"):
         write_review(folder, _edits(tmp_path / "e.geojson"), image=tmp_path / "mel.png",
                      melanin_map=np.zeros((3, 3), np.uint8))
+
+
+def test_block_tissue_of_a_tissue_map_finer_than_a_whole_number_of_pixels():
+    """A Ki67 run's tissue map is at 1.25 level-0 px per pixel (0.4 µm/px analysed at 0.5): each tissue pixel
+    counts in every block it overlaps by the overlap's area (it raised ValueError in write_result before)."""
+    from types import SimpleNamespace
+
+    from mmnst_path._melanin_map import result_block_tissue
+
+    rng = np.random.default_rng(7)
+    share = rng.random((52, 50))  # 65 x 62.5 level-0 px
+    result = SimpleNamespace(mpp=0.4, maps={"melanin": LowResMap(np.zeros((3, 2), np.float32), 32.0),
+                                            "tissue": LowResMap(share, 1.25)})
+    got = result_block_tissue(result)
+    fine = np.kron(share, np.ones((5, 5)))  # 0.25 level-0 px cells: 5 per tissue pixel, 128 per block
+    padded = np.zeros((3 * 128, 2 * 128))
+    padded[:fine.shape[0], :fine.shape[1]] = fine[:3 * 128, :2 * 128]
+    want = padded.reshape(3, 128, 2, 128).sum(axis=(1, 3)) * (0.25 * 0.4 / 1000) ** 2
+    np.testing.assert_allclose(got, want, rtol=1e-12)
