@@ -3,7 +3,7 @@
 A run that measured melanin keeps, beside ``tissue_classes.png``, the block map a reviewer corrects
 (:mod:`mmnst_path._review_melanin`): ``melanin`` (float, the run's ``SlideResult.maps["melanin"]`` as it is: the
 melanin share of each block's tissue, NaN without tissue) and ``block_tissue_mm2`` (float64, the tissue area of each
-block, :func:`~mmnst_path._review_melanin.block_tissue_mm2` of the run's tissue map), lossless, in an uncompressed
+block, :func:`~mmnst_path._review_melanin.block_tissue_mm2` of the run's tissue map), lossless, in a deflated
 zip of ``.npy`` arrays with fixed times (the same run writes the same bytes). result.json records it as
 ``melanin_map: {"file", "shape", "downsample", "block_um", "sha256"}``; :func:`read_melanin_map` reads it back.
 
@@ -60,7 +60,7 @@ def melanin_map_npz(result: Any) -> bytes | None:
     melanin = np.asarray(maps["melanin"].image)
     tissue = result_block_tissue(result)
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, arr in (("melanin", melanin), ("block_tissue_mm2", tissue)):
             part = io.BytesIO()
             np.lib.format.write_array(part, np.ascontiguousarray(arr), allow_pickle=False)

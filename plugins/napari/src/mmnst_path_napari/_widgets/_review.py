@@ -393,7 +393,13 @@ class ReviewWidget(Container):
         folder's, starting from its review's corrections), in paint mode with
         label 1 (melanin; 2 no melanin, 0 gives a block back to the run); each stroke recomputes the melanin
         figures (:func:`mmnst_path_napari._melanin_review.melanin_review`) into the line below the panel."""
-        from .._melanin_review import LAYER, corrections_layer, melanin_review, melanin_review_line, melanin_source
+        from .._melanin_review import (
+            LAYER,
+            corrections_layer,
+            melanin_review,
+            melanin_review_line,
+            melanin_source,
+        )
 
         src = melanin_source(self.viewer)
         self.melanin_line.visible = True
