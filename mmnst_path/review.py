@@ -310,10 +310,10 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         kept = merge_earlier(folder, review, read_review=read_review, name=REVIEW_NAME, replace=replace)
         if "nuclei" not in kept and os.path.abspath(edits) != os.path.abspath(folder / REVIEW_EDITS):
             atomic_write_bytes(folder / REVIEW_EDITS, data)
-        for file, made, part in ((REVIEW_TISSUE_MAP, png, "tissue"), (REVIEW_MELANIN_MAP, melanin_png, "melanin")):
+        for file, made, which in ((REVIEW_TISSUE_MAP, png, "tissue"), (REVIEW_MELANIN_MAP, melanin_png, "melanin")):
             if made is not None:
                 atomic_write_bytes(folder / file, made)
-            elif part not in kept:
+            elif which not in kept:
                 (folder / file).unlink(missing_ok=True)  # a map of an earlier review is not this one's
         atomic_write_text(folder / REVIEW_NAME, json.dumps(json_ready(review), indent=1, ensure_ascii=False) + "\n")
     return review
