@@ -125,7 +125,6 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
                 meta.update(mpp=mpp, mpp_source="result.json")
                 data[1].update(scale=(mpp, mpp), units=("µm", "µm"))
             layers.append(data)
-    n_slide = len(layers)
     nuclei_file = folder / "cells.geojson"
     reviewed_nuclei = review is not None and review.get("ki67_metrics") is not None
     if reviewed_nuclei:
@@ -144,7 +143,7 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
         layers.append(_class_layer(folder, doc, cmap, review, words, mpp, shared))
     melanin = folder_map_layer(folder, doc, review, mpp=mpp, shared=shared)  # Review corrects it (melanin_map.npz)
     if melanin is not None:
-        layers.insert(n_slide, melanin)  # over the slide, under the nuclei and the class map
+        layers.append(melanin)  # over the class map (transparent without melanin), as an Analyze run shows it
     return layers
 
 

@@ -540,7 +540,8 @@ class ExportWidget(Container):
         if points is None and painted is None and melanin is None and classes_layer is not None and known \
                 and "labels_at_open" in classes_layer.metadata.get("mmnst_path", {}):
             self.status.value = (f"review not saved: the class map of {Path(folder).name} is unchanged since it was "
-                                 "opened (its review stays as it is): paint it, or choose a nuclei layer")
+                                 "opened, and no melanin block was painted since (its review stays as it is): paint "
+                                 "it, or choose a nuclei layer")
             return None
         if (points is None and painted is None and melanin is None) or not known:
             self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"

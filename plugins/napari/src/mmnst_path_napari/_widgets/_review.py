@@ -425,6 +425,7 @@ class ReviewWidget(Container):
 
             layer.events.paint.connect(follow)
             layer.events.data.connect(follow)
+            layer.brush_size = 1  # one block a dab (napari's 10 would be 160 µm across)
             follow()
         layer.selected_label = 1
         layer.mode = "paint"
