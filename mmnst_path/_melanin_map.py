@@ -64,7 +64,8 @@ def melanin_map_npz(result: Any) -> bytes | None:
         for name, arr in (("melanin", melanin), ("block_tissue_mm2", tissue)):
             part = io.BytesIO()
             np.lib.format.write_array(part, np.ascontiguousarray(arr), allow_pickle=False)
-            z.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_TIME), part.getvalue())
+            z.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_TIME), part.getvalue(),
+                       compress_type=zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
