@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["DOUBLE_REVIEW_COLUMNS", "REVIEW_COLUMNS", "TISSUE_REVIEW_COLUMNS", "summary_columns"]
+__all__ = ["DOUBLE_REVIEW_COLUMNS", "MELANIN_REVIEW_COLUMNS", "REVIEW_COLUMNS", "TISSUE_REVIEW_COLUMNS",
+           "melanin_review_row", "summary_columns"]
 
 #: columns after :data:`~mmnst_path.report.SUMMARY_COLUMNS` when the folder holds a review
 REVIEW_COLUMNS = ("reviewed", "ki67_index_reviewed_pct", "ki67_ci_low_reviewed_pct", "ki67_ci_high_reviewed_pct",
@@ -21,14 +22,31 @@ TISSUE_REVIEW_COLUMNS = ("necrosis_area_reviewed_mm2", "necrosis_fraction_review
 #: after those (appended there so no earlier column moves): a Ki67 / MART-1 or SOX10 double stain's reviewed
 #: melanocyte-restricted index, when some review holds one
 DOUBLE_REVIEW_COLUMNS = ("ki67_melanocytic_index_reviewed_pct",)
+#: last of all (after the tissue-class columns, so no earlier column moves), when some review corrected the melanin
+#: map (:mod:`mmnst_path._melanin_map`): the reviewed melanin % of tissue, its area and the blocks changed
+MELANIN_REVIEW_COLUMNS = ("melanin_fraction_reviewed_pct", "melanin_area_reviewed_mm2", "melanin_blocks_reviewed")
+
+
+def melanin_review_row(melanin: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`MELANIN_REVIEW_COLUMNS` of a review's ``melanin`` part
+    (:func:`mmnst_path._review_melanin.reviewed_melanin` form); NaN / None become None."""
+    import math
+
+    def num(v: Any) -> float | None:
+        return None if v is None or not math.isfinite(float(v)) else float(v)
+
+    return {"melanin_fraction_reviewed_pct": num(melanin.get("melanin_fraction_pct")),
+            "melanin_area_reviewed_mm2": num(melanin.get("melanin_area_mm2")),
+            "melanin_blocks_reviewed": melanin.get("changed_blocks")}
 
 
 def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """summary.csv / summary.json columns: :data:`REVIEW_COLUMNS` follow when some row carries a review
     (``reviewed``, set by :func:`mmnst_path.review.apply_reviews`), then :data:`TISSUE_REVIEW_COLUMNS` when some
     review corrected the tissue classes, then :data:`DOUBLE_REVIEW_COLUMNS` when some review holds a double stain's
-    melanocyte index; last, the tissue-class columns of every row's tissue model
-    (:func:`mmnst_path._class_columns.class_columns`: area mm² and % of each class, empty where not measured)."""
+    melanocyte index; then the tissue-class columns of every row's tissue model
+    (:func:`mmnst_path._class_columns.class_columns`: area mm² and % of each class, empty where not measured);
+    last, :data:`MELANIN_REVIEW_COLUMNS` when some review corrected the melanin map."""
     from ._class_columns import class_columns
     from .report import SUMMARY_COLUMNS
 
@@ -36,4 +54,5 @@ def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
         return SUMMARY_COLUMNS + class_columns(rows)
     tissue = TISSUE_REVIEW_COLUMNS if any("tissue_blocks_reviewed" in r for r in rows) else ()
     double = DOUBLE_REVIEW_COLUMNS if any("ki67_melanocytic_index_reviewed_pct" in r for r in rows) else ()
-    return SUMMARY_COLUMNS + REVIEW_COLUMNS + tissue + double + class_columns(rows)
+    melanin = MELANIN_REVIEW_COLUMNS if any("melanin_blocks_reviewed" in r for r in rows) else ()
+    return SUMMARY_COLUMNS + REVIEW_COLUMNS + tissue + double + class_columns(rows) + melanin

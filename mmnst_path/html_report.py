@@ -204,6 +204,24 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
 
 
 
+def _melanin_review(r: Mapping[str, Any]) -> str:
+    """Under the measured melanin: the reviewed melanin % of tissue, its area and the melanin map blocks the reviewer
+    changed, of a row whose review corrected the melanin map (:mod:`mmnst_path._melanin_map`)."""
+    if r.get("reviewed") != "yes" or r.get("melanin_blocks_reviewed") in (None, ""):
+        return ""
+    pct, area = _num(r.get("melanin_fraction_reviewed_pct")), _num(r.get("melanin_area_reviewed_mm2"))
+    blocks = int(_num(r.get("melanin_blocks_reviewed")) or 0)
+    who = ""
+    if r.get("ki67_denominator_reviewed") is None and r.get("tissue_blocks_reviewed") in (None, ""):
+        when = str(r.get("reviewed_at") or "")[:10]  # no Ki67 or tissue review to say it under
+        who = (f'<div class="ci">by {html.escape(str(r.get("reviewer") or "reviewer not named"))}'
+               f'{", " + html.escape(when) if when else ""}</div>')
+    return (f'<div class="rev" data-col="melanin_fraction_reviewed_pct" data-value="{"" if pct is None else repr(pct)}">'
+            f'reviewed: {"–" if pct is None else f"{pct:.2f} %"}</div>'
+            f'<div class="ci">{area_text(area) + " " if area is not None else ""}({blocks} block'
+            f'{"s" if blocks != 1 else ""} changed)</div>{who}')
+
+
 def _necrosis(r: Mapping[str, Any]) -> str:
     """Under necrosis %: that it is % of tissue, of how much tissue, and the necrotic area in mm² (from the
     metrics, so also without a tissue model), when necrosis was measured."""
@@ -312,7 +330,7 @@ def render_report(
     if any("reviewed" in r for r in rows):  # a folder with reviews (mmnst_path.review); else the page as before
         css += (".rev{color:#0958d9;font-size:11px;font-weight:600} tr.row-reviewed td{background:#f0f7ff} "
                 ".warn.revnote{max-width:240px;margin-left:auto}\n")
-        left_count += (f", {n_rev} reviewed (the reviewed Ki67 index and necrosis under the measured ones; the "
+        left_count += (f", {n_rev} reviewed (the reviewed Ki67 index, melanin and necrosis under the measured ones; the "
                        "measured figures are never changed)")
     body = []
     for row in rows:
@@ -364,7 +382,7 @@ def render_report(
             f"{_excluded_note(r) if den is not None else ''}</td>"
             f"{hot}{_cell(r.get('h_score'), name='h_score')[:-5]}{_h_score_review(row)}</td>"
             f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
-            f"{_melanin_tumour(r)}</td>"
+            f"{_melanin_tumour(r)}{_melanin_review(row)}</td>"
             f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}"
             f"{_necrosis_review(row)}</td>"
             f"{_classes(r)}"

@@ -27,6 +27,8 @@ in JSON and an empty field in CSV, never 0.
                        necrosis class's area is ``metrics.necrosis_area_mm2``, but ``necrosis_fraction_pct``
                        divides it by the stained tissue only (``counts.necrosis.tissue_um2``), so the
                        class's % is a few points lower on tissue with pale areas),
+     "melanin_map": {"file": "melanin_map.npz", "shape", "downsample", "block_um", "sha256"} (when melanin
+                    was measured: the block map a review corrects, :mod:`mmnst_path._melanin_map`),
      ...keys passed as ``extra`` (the batch runner stores "source", "request_hash", "summary_row")}
 
 ``result.json`` is written last: its presence means every other file of the input is complete.
@@ -417,6 +419,7 @@ RESULT_FILES = {
     "tissue": "tissue.png",
     "nuclei": "nuclei.html",  # with nuclei_hotspot.png, nuclei_field_N.png (Ki67 results only)
     "classes": "tissue_classes.png",  # written with "overlay" too, when a tissue model ran
+    "melanin_map": "melanin_map.npz",  # with "classes" / "overlay", when melanin was measured (_melanin_map)
     "result": "result.json",
 }
 
@@ -522,6 +525,10 @@ def write_result(
             cmap = result.maps["tissue_classes"]
             doc["tissue_classes"]["map"] = {"file": RESULT_FILES["classes"], "shape": list(cmap.image.shape),
                                             "downsample": float(cmap.downsample), "not_analysed": 255}
+    if "classes" in outputs or "overlay" in outputs or "melanin_map" in outputs:  # the map a review corrects
+        from ._melanin_map import write_melanin_map
+
+        paths.update(write_melanin_map(result, out, doc))
     doc.update(json_ready(dict(extra or {})))
     paths["result"] = atomic_write_text(out / "result.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
     return paths

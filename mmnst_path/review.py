@@ -17,7 +17,11 @@ The measured result is never overwritten: a review is a sidecar in the input's r
 ``review_edits.geojson``
     a copy of the edits (QuPath GeoJSON point detections, as napari's Review saves them, and annotations);
 ``review_tissue_classes.png``
-    the corrected class map, in tissue_classes.png's form (only with tissue corrections).
+    the corrected class map, in tissue_classes.png's form (only with tissue corrections);
+``review_melanin.png``
+    the melanin corrections of the run's ``melanin_map.npz`` blocks (0 the run's, 1 melanin, 2 none; painted in
+    napari or drawn as annotations classified ``Melanin`` / ``No melanin``, :mod:`mmnst_path._melanin_map`), with
+    review.json's ``melanin`` part (the reviewed melanin area and % of tissue) and ``melanin_map_sha256``.
 
 Both are written atomically by :func:`write_review` (``mmnst-path review``, napari Export's *save review to
 result folder*). :func:`rebuild_report` (``mmnst-path report``) rewrites summary.csv, summary.json and
@@ -42,13 +46,15 @@ from typing import Any
 
 import numpy as np
 
-from ._review_columns import REVIEW_COLUMNS, TISSUE_REVIEW_COLUMNS, summary_columns
+from ._melanin_map import REVIEW_MELANIN_MAP
+from ._review_columns import REVIEW_COLUMNS, TISSUE_REVIEW_COLUMNS, melanin_review_row, summary_columns
 from ._review_tissue import REVIEW_TISSUE_MAP, tissue_review_row
 from .errors import ConfigError
 
 __all__ = [
     "REVIEW_COLUMNS",
     "REVIEW_EDITS",
+    "REVIEW_MELANIN_MAP",
     "REVIEW_NAME",
     "REVIEW_TISSUE_MAP",
     "TISSUE_REVIEW_COLUMNS",
@@ -67,7 +73,7 @@ __all__ = [
 REVIEW_NAME = "review.json"
 REVIEW_EDITS = "review_edits.geojson"
 #: the files of a review, kept when quantify re-analyses the input
-REVIEW_FILES = (REVIEW_NAME, REVIEW_EDITS, REVIEW_TISSUE_MAP)
+REVIEW_FILES = (REVIEW_NAME, REVIEW_EDITS, REVIEW_TISSUE_MAP, REVIEW_MELANIN_MAP)
 #: what a review made on an earlier result of the same image says in ``review_note``
 EARLIER_RESULT = "review made on an earlier result of this input (re-analysed since): review it again to update"
 
@@ -184,7 +190,8 @@ def _result_doc(folder: Path) -> dict[str, Any]:
 
 def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], *, reviewer: str | None = None,
                  image: str | os.PathLike[str] | None = None, tissue_classes: Mapping[str, Any] | None = None,
-                 tissue_map: Any = None, tissue_annotations: bool = False, replace: bool = False) -> dict[str, Any]:
+                 tissue_map: Any = None, tissue_annotations: bool = False, replace: bool = False,
+                 melanin_map: Any = None) -> dict[str, Any]:
     """Write ``review.json`` and ``review_edits.geojson`` into a quantify result folder (atomically).
 
     Parameters
@@ -211,6 +218,10 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         (``annotations_ignored``); an edits file without nuclei always has its annotations read.
     replace : bool, default False
         The new review replaces the earlier one whole (its other part is not kept; ``dropped`` says what went).
+    melanin_map : (M, N) integer array, optional
+        Melanin corrections painted in napari on the result's ``melanin_map.npz`` grid (0 the run's block, 1
+        melanin, 2 no melanin); recomputed into the ``melanin`` part (:func:`mmnst_path._review_melanin.reviewed_melanin`)
+        and kept as ``review_melanin.png``. Annotations classified ``Melanin`` / ``No melanin`` give the same.
 
     Returns
     -------
@@ -230,6 +241,8 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         whose SHA-256 differs from the one result.json records.
     """
     from . import __version__
+    from ._melanin_map import melanin_annotations, melanin_review_part
+    from ._review_merge import merge_earlier
     from .batch import _locked
     from .geojson import cells_from_features, read_features
     from .report import atomic_write_bytes, atomic_write_text, json_ready
@@ -250,18 +263,27 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
     edits = Path(edits)
     features = read_features(edits)
     cells = cells_from_features(features, source=f"edits file {str(edits)!r}")
+    read_annotations = tissue_annotations or not len(cells)
+    melanin_polygons, where = melanin_annotations(features) if _melanin_names_apply(doc) else ([], [])
+    if where:  # melanin corrections are not tissue classes
+        features = [f for i, f in enumerate(features) if i not in set(where)]
+    melanin, melanin_png = melanin_review_part(folder, doc, melanin_polygons if read_annotations else [],
+                                               melanin_map, edits=str(edits))
     tissue, png, ignored = _tissue_review(folder, doc, features, str(edits), tissue_classes, tissue_map,
-                                          read_annotations=tissue_annotations or not len(cells))
-    if not len(cells) and tissue is None:
-        msg = (f"edits={str(edits)!r} holds no nuclei (point detections) and no tissue-class annotations; save the "
-               "edits from napari's Review, or draw annotations classified Necrosis, Stroma, Tumor... in QuPath")
+                                          read_annotations=read_annotations)
+    ignored += 0 if read_annotations else len(where)
+    if not len(cells) and tissue is None and melanin is None:
+        msg = (f"edits={str(edits)!r} holds no nuclei (point detections), no tissue-class and no melanin annotations; "
+               "save the edits from napari's Review, or draw annotations classified Necrosis, Stroma, Tumor... or "
+               "Melanin / No melanin in QuPath")
         raise ConfigError(msg)
     counts, metrics = ki67_of_edits(cells, bin_thresholds(doc.get("config"))) if len(cells) else (None, None)
     data = edits.read_bytes()
     who = reviewer.strip() if reviewer and reviewer.strip() else None
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    if tissue is not None:  # each part keeps its own reviewer and time (a later review may replace one part)
-        tissue.update(reviewer=who, reviewed_at=now)
+    for part in (tissue, melanin):  # each part keeps its own reviewer and time (a later review may replace one)
+        if part is not None:
+            part.update(reviewer=who, reviewed_at=now)
     review = {
         "kind": "mmnst_path.review",
         "schema_version": "1.0",
@@ -279,83 +301,29 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
         "ki67_metrics": metrics,
         "tissue_classes": tissue,
         "tissue_map_sha256": None if png is None else hashlib.sha256(png).hexdigest(),
+        "melanin": melanin,
+        "melanin_map_sha256": None if melanin_png is None else hashlib.sha256(melanin_png).hexdigest(),
         "annotations_ignored": ignored,
         "software_version": __version__,
     }
     with _locked(folder.parent):
-        keep_edits, keep_map = _merge_earlier(folder, review, replace=replace)
-        if not keep_edits and os.path.abspath(edits) != os.path.abspath(folder / REVIEW_EDITS):
+        kept = merge_earlier(folder, review, read_review=read_review, name=REVIEW_NAME, replace=replace)
+        if "nuclei" not in kept and os.path.abspath(edits) != os.path.abspath(folder / REVIEW_EDITS):
             atomic_write_bytes(folder / REVIEW_EDITS, data)
-        if png is not None:
-            atomic_write_bytes(folder / REVIEW_TISSUE_MAP, png)
-        elif not keep_map:
-            (folder / REVIEW_TISSUE_MAP).unlink(missing_ok=True)  # a map of an earlier review is not this one's
+        for file, made, which in ((REVIEW_TISSUE_MAP, png, "tissue"), (REVIEW_MELANIN_MAP, melanin_png, "melanin")):
+            if made is not None:
+                atomic_write_bytes(folder / file, made)
+            elif which not in kept:
+                (folder / file).unlink(missing_ok=True)  # a map of an earlier review is not this one's
         atomic_write_text(folder / REVIEW_NAME, json.dumps(json_ready(review), indent=1, ensure_ascii=False) + "\n")
     return review
 
 
-_KI67_PART = ("edits_file", "edits_sha256", "n_cells", "ki67_counts", "ki67_metrics", "nuclei_reviewer",
-              "nuclei_reviewed_at")
-
-
-def _part_by(old: Mapping[str, Any], part: str) -> tuple[Any, Any]:
-    """(reviewer, time) of one part of an earlier review: its own record, else (reviews before parts recorded
-    theirs) the part ``merged`` says was kept, else the review's."""
-    rec = old.get("tissue_classes") or {} if part == "tissue" else {
-        "reviewer": old.get("nuclei_reviewer"), "reviewed_at": old.get("nuclei_reviewed_at")}
-    if rec.get("reviewed_at"):
-        return rec.get("reviewer"), rec.get("reviewed_at")
-    merged = old.get("merged") or {}
-    if merged.get("kept") == part:
-        return merged.get("reviewer"), merged.get("reviewed_at")
-    return old.get("reviewer"), old.get("reviewed_at")
-
-
-def _merge_earlier(folder: Path, review: dict[str, Any], *, replace: bool = False) -> tuple[bool, bool]:
-    """Keep the other part of the folder's earlier review in ``review`` (in place): its nuclei when ``review``
-    holds only tissue corrections, its tissue corrections when ``review`` holds only nuclei. Only an accepted
-    review of the same result.json is merged, and none with ``replace``; what is not kept is said in
-    ``review["dropped"]``. ``review["reviewer"]`` becomes the reviewers of the parts it holds. Returns
-    (keep review_edits.geojson, keep review_tissue_classes.png)."""
-    review["dropped"] = ""
-    if not (folder / REVIEW_NAME).is_file():
-        return False, False
-    old, refused = read_review(folder)
-    has_nuclei, has_tissue = review["ki67_metrics"] is not None, bool(review["tissue_classes"])
-    old_nuclei = old is not None and old.get("ki67_metrics") is not None
-    old_tissue = old is not None and bool(old.get("tissue_classes"))
-    lost = [p for p, o, n in (("nuclei", old_nuclei, has_nuclei), ("tissue", old_tissue, has_tissue)) if o and not n]
-    if refused:
-        review["dropped"] = f"the earlier review is replaced ({refused})"
-        return False, False
-    if old is None or not lost:
-        return False, False
-    by = {p: _part_by(old, p) for p in lost}
-    words = ", ".join(f"{p} ({by[p][0] or 'reviewer not named'}, {str(by[p][1] or '')[:10]})" for p in lost)
-    if replace:
-        review["dropped"] = f"replaced the earlier review whole: its {words} not kept (replace asked)"
-        return False, False
-    if old.get("note"):
-        review["dropped"] = f"the earlier review's {lost[0]} part was made on an earlier result; not kept"
-        return False, False
-    (part,) = lost  # a review holds at least one part, so one part of the earlier one is kept
-    name, when = by[part]
-    if part == "nuclei":  # this review corrects tissue only: the earlier nuclei (and their edits file) stay
-        review["tissue_classes"] = {**review["tissue_classes"], "edits_file": review["edits_file"],
-                                    "edits_sha256": review["edits_sha256"]}
-        review.update({k: old.get(k) for k in _KI67_PART})
-        review.update(nuclei_reviewer=name, nuclei_reviewed_at=when)
-        review["merged"] = {"kept": "nuclei", "reviewer": name, "reviewed_at": when, "edits_file": old.get("edits_file")}
-    else:  # this review holds nuclei only: the earlier tissue corrections stay
-        tissue = dict(old["tissue_classes"])
-        tissue.setdefault("edits_file", old.get("edits_file"))
-        tissue.setdefault("edits_sha256", old.get("edits_sha256"))
-        tissue.update(reviewer=name, reviewed_at=when)
-        review.update(tissue_classes=tissue, tissue_map_sha256=old.get("tissue_map_sha256"))
-        review["merged"] = {"kept": "tissue", "reviewer": name, "reviewed_at": when, "edits_file": tissue.get("edits_file")}
-    names = [review.get("nuclei_reviewer"), review["tissue_classes"].get("reviewer")]
-    review["reviewer"] = ", ".join(dict.fromkeys(n for n in names if n)) or None
-    return part == "nuclei", part == "tissue"
+def _melanin_names_apply(doc: Mapping[str, Any]) -> bool:
+    """Annotations named Melanin / No melanin are melanin corrections, except on a result without a melanin map
+    whose tissue model has a melanin class (there they stay tissue-class corrections, as before melanin maps)."""
+    classes = [str(c.get("name")) for c in (doc.get("tissue_classes") or {}).get("classes") or []]
+    return bool(doc.get("melanin_map")) or "melanin" not in classes
 
 
 def _tissue_review(folder: Path, doc: Mapping[str, Any], features: Sequence[Mapping[str, Any]], edits: str,
@@ -429,7 +397,7 @@ def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, 
         measured = doc["source"]["sha256"]
         if review.get("ki67_metrics") is not None:
             float(review["ki67_metrics"]["index_pct"] or "nan")
-        if review.get("ki67_metrics") is None and not review.get("tissue_classes"):
+        if review.get("ki67_metrics") is None and not review.get("tissue_classes") and not review.get("melanin"):
             raise ValueError("no reviewed figures")  # a review without figures is refused
         if review.get("tissue_classes"):
             _check_tissue_part(review["tissue_classes"])
@@ -450,6 +418,10 @@ def read_review(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, 
         return None, f"{path}: records no tissue_map_sha256 for its corrected class map; review refused"
     if review.get("tissue_map_sha256") and (not tissue_map.is_file() or _sha256(tissue_map) != review["tissue_map_sha256"]):
         return None, f"{path}: {tissue_map.name} missing or changed since the review (sha256 differs); review refused"
+    melanin_map = folder / REVIEW_MELANIN_MAP
+    if review.get("melanin") and (not review.get("melanin_map_sha256") or not melanin_map.is_file()
+                                  or _sha256(melanin_map) != review["melanin_map_sha256"]):
+        return None, f"{path}: {melanin_map.name} missing or changed since the review (sha256 differs); review refused"
     review["note"] = EARLIER_RESULT if review.get("result_sha256") != _sha256(folder / "result.json") else ""
     return review, None
 
@@ -499,6 +471,8 @@ def apply_reviews(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[
                     row.update(ki67_melanocytic_index_reviewed_pct=m.get("melanocytic_index_pct"))
             if review.get("tissue_classes"):
                 row.update(tissue_review_row(review["tissue_classes"]))
+            if review.get("melanin"):
+                row.update(melanin_review_row(review["melanin"]))
             row.update(reviewed="yes", reviewer=review.get("reviewer"), reviewed_at=review.get("reviewed_at"),
                        review_note=review.get("note", ""))
         out.append(row)

@@ -107,7 +107,7 @@ def test_every_bad_input_gives_a_clear_error_and_the_batch_finishes(tmp_path: Pa
     # the unicode-named input got its own output folder with every file
     names = sorted(p.name for p in (out / "tumeur_été_細胞").iterdir())
     assert [n for n in names if not n.startswith("nuclei")] == [
-        "cells.csv", "cells.csv.gz", "cells.geojson", "cells.parquet", "overlay.png", "result.json", "tissue.png"]
+        "cells.csv", "cells.csv.gz", "cells.geojson", "cells.parquet", "melanin_map.npz", "overlay.png", "result.json", "tissue.png"]
     assert "nuclei.html" in names  # the nucleus check pictures, linked from report.html
     doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert doc["schema_version"] == "1.0"

@@ -32,8 +32,9 @@ def register(subparsers: Any) -> None:
             "Apply edits saved in napari (Review: save edits, a GeoJSON of point detections) or drawn in QuPath "
             "(nuclei as point / cell detections; polygon annotations classified Necrosis, Stroma, Tumor, Immune "
             "cells, Fat... as area corrections: the tissue blocks of the result's class map whose centre they hold "
-            "take that class, glass the run called background stays so; unclassified, Region* and Ignore* "
-            "annotations are skipped) to one input's result "
+            "take that class, glass the run called background stays so; Melanin / No melanin: the blocks of the "
+            "result's melanin map (melanin_map.npz) whose centre they hold become all melanin / none; "
+            "unclassified, Region* and Ignore* annotations are skipped) to one input's result "
             "folder of mmnst-path quantify (OUT/<input>): writes review.json (the reviewed Ki67 counts, index and "
             "95% CI, computed as napari's Review panel computes them; the reviewed class areas and necrosis %) and "
             "review_edits.geojson beside result.json, "
@@ -115,6 +116,11 @@ def run_review(args: argparse.Namespace) -> int:
                      f"{m['denominator']})")
     if tissue:
         parts.append(_tissue_words(tissue, measured))
+    if review.get("melanin"):
+        mel = review["melanin"]
+        parts.append(f"melanin measured {_pct(mel['measured_fraction_pct'])}, reviewed {_pct(mel['melanin_fraction_pct'])} "
+                     f"of tissue ({mel['blocks_added']} block(s) made melanin, {mel['blocks_removed']} made none: "
+                     f"{mel['changed_blocks']} changed; whole {mel['block_um']:g} µm blocks)")
     if review.get("annotations_ignored"):
         parts.append(f"{review['annotations_ignored']} annotation(s) skipped as regions (the file holds nuclei; "
                      "--tissue-annotations reads them as tissue corrections)")

@@ -1,6 +1,8 @@
 """Melanin corrections in napari: a Labels layer over the run's melanin fraction map, one label per map block.
 
-Review's *paint melanin corrections* adds :data:`LAYER` over an Analyze run that measured melanin: value 1 (dark
+Review's *paint melanin corrections* adds :data:`LAYER` over an Analyze run that measured melanin, or over the
+melanin map of a quantify result folder opened in napari (``melanin_map.npz``, :mod:`mmnst_path._melanin_map`;
+the folder's accepted review's corrections, ``review_melanin.png``, are where it starts): value 1 (dark
 brown) marks a block "melanin" (all its tissue), 2 (white) "no melanin" (a pigment-like artefact, a dark nucleus cluster), 0 (erase)
 gives the block back to the run. Each stroke recomputes the melanin area and fraction of tissue with
 :func:`mmnst_path._review_melanin.reviewed_melanin` (the library's arithmetic) into the layer's metadata
@@ -16,7 +18,8 @@ import numpy as np
 
 from ._layers import LayerData
 
-__all__ = ["LAYER", "corrections_layer", "melanin_review", "melanin_review_line", "melanin_run"]
+__all__ = ["LAYER", "corrections_layer", "folder_corrections", "folder_map_layer", "melanin_review",
+           "melanin_review_line", "melanin_run", "melanin_source"]
 
 LAYER = "melanin corrections"
 
@@ -31,13 +34,75 @@ def melanin_run(viewer: Any) -> Any:
     return None
 
 
+def run_source(result: Any) -> dict[str, Any]:
+    """The melanin map of an Analyze run in the form :func:`mmnst_path._melanin_map.read_melanin_map` reads a
+    result folder's (``source`` "analyze", ``result`` the run)."""
+    from mmnst_path._melanin_map import result_block_tissue
+
+    m = result.maps["melanin"]
+    return {"melanin": np.asarray(m.image), "block_tissue_mm2": result_block_tissue(result),
+            "downsample": float(m.downsample), "mpp": float(result.mpp),
+            "block_um": float(m.downsample) * float(result.mpp), "area_mm2": result.metrics["melanin_area_mm2"],
+            "tissue_mm2": result.metrics["melanin_tissue_mm2"], "source": "analyze", "result": result}
+
+
+def melanin_source(viewer: Any) -> dict[str, Any] | None:
+    """The melanin map the corrections go on: the Analyze run's shown in the viewer (:func:`run_source`), else the
+    one of a result folder opened in it (its *melanin fraction* layer, :func:`folder_map_layer`); None without."""
+    result = melanin_run(viewer)
+    if result is not None:
+        return run_source(result)
+    for lay in viewer.layers:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        if meta.get("melanin_map") is not None and meta.get("result_folder"):
+            return dict(meta["melanin_map"])
+    return None
+
+
+def folder_map_layer(folder: Any, doc: dict[str, Any], review: dict[str, Any] | None, *, mpp: float | None,
+                     shared: dict[str, Any]) -> LayerData | None:
+    """The *melanin fraction* layer of a result folder that keeps a melanin map (None otherwise), carrying the map
+    (``melanin_map``, with the accepted ``review``'s corrections when it corrected melanin) for
+    :func:`melanin_source`."""
+    from mmnst_path._melanin_map import read_corrections, read_melanin_map
+
+    from ._layers import MAP_COLORS, fraction_colormap, heatmap_layer
+
+    mmap = read_melanin_map(folder, doc)
+    if mmap is None:
+        return None
+    mmap.update(source="result folder", result_folder=str(folder))
+    if review and review.get("melanin"):
+        mmap["corrections"] = read_corrections(folder)
+    data = heatmap_layer(np.asarray(mmap["melanin"], np.float32), downsample=mmap["downsample"], mpp=mpp,
+                         name="melanin fraction", contrast_limits=(0.0, 1.0), shape=tuple(doc["shape"])[:2],
+                         colormap=fraction_colormap("melanin fraction", MAP_COLORS["melanin"]), opacity=0.6)
+    data[1]["metadata"]["mmnst_path"].update(shared, melanin_map=mmap)
+    return data
+
+
+def folder_corrections(viewer: Any, folder: Any) -> Any:
+    """The corrections painted on the melanin map of result ``folder`` since it was opened (the layer's data), None
+    when there is no such layer or it is as it was opened."""
+    import os
+
+    for lay in viewer.layers:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        if meta.get("kind") == "melanin corrections" and meta.get("result_folder") \
+                and os.path.realpath(str(meta["result_folder"])) == os.path.realpath(str(folder)):
+            data = np.asarray(lay.data)
+            return None if np.array_equal(data, meta.get("corrections_at_open")) else data.astype(np.uint8)
+    return None
+
+
 def corrections_layer(result: Any, *, mpp: float | None) -> LayerData:
-    """An empty corrections Labels layer on the result's melanin map grid (``mpp``: the image layer's display
+    """A corrections Labels layer on the melanin map grid of ``result`` (an Analyze run, or a
+    :func:`melanin_source` map; empty, or a result folder review's corrections) (``mpp``: the image layer's display
     scale, None for pixels), block ``[i, j]`` over level-0 ``[i d, (i+1) d)``."""
     from napari.utils.colormaps import DirectLabelColormap
 
-    m = result.maps["melanin"]
-    d = float(m.downsample)
+    src = result if isinstance(result, dict) else run_source(result)
+    d = float(src["downsample"])
     s = float(mpp) if mpp else 1.0
     kwargs: dict[str, Any] = {
         "name": LAYER, "scale": (d * s, d * s), "translate": ((d - 1) / 2 * s, (d - 1) / 2 * s), "opacity": 0.55,
@@ -46,24 +111,28 @@ def corrections_layer(result: Any, *, mpp: float | None) -> LayerData:
         "colormap": DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: (0.35, 0.16, 0.02, 1.0),
                                                     2: (1.0, 1.0, 1.0, 1.0)}),
         # "analyze": a later Analyze run removes it with the run's other layers (its map is of this run only)
-        "metadata": {"mmnst_path": {"kind": "melanin corrections", "block_um": d * float(result.mpp),
-                                    "source": "analyze"}},
+        "metadata": {"mmnst_path": {"kind": "melanin corrections", "block_um": src["block_um"],
+                                    "source": src.get("source", "analyze")}},
     }
+    data = np.zeros(np.asarray(src["melanin"]).shape, np.uint8)
+    if src.get("result_folder"):  # a result folder's map: its layers go with the folder, not with an Analyze run
+        if src.get("corrections") is not None:
+            data = np.asarray(src["corrections"], np.uint8).copy()
+        kwargs["metadata"]["mmnst_path"].update(result_folder=src["result_folder"], corrections_at_open=data.copy())
     if mpp:
         kwargs["units"] = ("µm", "µm")
-    return (np.zeros(np.asarray(m.image).shape, np.uint8), kwargs, "labels")
+    return (data, kwargs, "labels")
 
 
 def melanin_review(result: Any, corrections: Any) -> dict[str, Any]:
-    """The reviewed melanin figures of ``result`` with the block ``corrections`` (the layer's data)."""
-    from mmnst_path._review_melanin import block_tissue_mm2, reviewed_melanin
+    """The reviewed melanin figures of ``result`` (an Analyze run or a :func:`melanin_source` map) with the block
+    ``corrections`` (the layer's data)."""
+    from mmnst_path._review_melanin import reviewed_melanin
 
-    m, t = result.maps["melanin"], result.maps["tissue"]
-    tissue = block_tissue_mm2(t.image, tissue_downsample=t.downsample, downsample=m.downsample,
-                              grid=np.asarray(m.image).shape, mpp=float(result.mpp))
-    out = reviewed_melanin(m.image, np.asarray(corrections), tissue, area_mm2=result.metrics["melanin_area_mm2"],
-                           tissue_mm2=result.metrics["melanin_tissue_mm2"])
-    out["block_um"] = float(m.downsample) * float(result.mpp)
+    src = result if isinstance(result, dict) else run_source(result)
+    out = reviewed_melanin(src["melanin"], np.asarray(corrections), src["block_tissue_mm2"],
+                           area_mm2=src["area_mm2"], tissue_mm2=src["tissue_mm2"])
+    out["block_um"] = src["block_um"]
     return out
 
 

@@ -2,7 +2,8 @@
 
 Opening its ``result.json`` (File > Open, drag and drop, or ``viewer.open("OUT/<input>/result.json")``; the reader is
 registered for that file name, not for every folder, so napari asks no reader question for other folders) gives the
-measured slide (the file result.json names, when it is still there), the nuclei and the tissue class map. When the
+measured slide (the file result.json names, when it is still there), the nuclei, the melanin fraction map (when
+the folder keeps ``melanin_map.npz``: Review's *paint melanin corrections* paints over it) and the tissue class map. When the
 folder holds a review that :func:`mmnst_path.review.read_review` accepts (``mmnst-path review`` or napari Export's
 *save review to result folder*), the nuclei are the reviewed ones (``review_edits.geojson``) and the class map the
 corrected one (``review_tissue_classes.png``); the layers are named "... reviewed by NAME, DATE" and carry the
@@ -93,6 +94,7 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
 
     from ._geojson import read_detections_stains
     from ._layers import points_layer
+    from ._melanin_review import folder_map_layer
     from ._reader import read_slide
 
     folder = Path(folder)
@@ -139,6 +141,9 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
     cmap = read_class_map(folder, doc)
     if cmap is not None:
         layers.append(_class_layer(folder, doc, cmap, review, words, mpp, shared))
+    melanin = folder_map_layer(folder, doc, review, mpp=mpp, shared=shared)  # Review corrects it (melanin_map.npz)
+    if melanin is not None:
+        layers.append(melanin)  # over the class map (transparent without melanin), as an Analyze run shows it
     return layers
 
 

@@ -156,14 +156,16 @@ def result_folder_of(path: str | Path) -> Path | None:
 
 
 def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None, image: Any = None,
-                tissue_classes: Any = None, classes_layer: Any = None, replace: bool = False) -> dict[str, Any]:
+                tissue_classes: Any = None, classes_layer: Any = None, replace: bool = False,
+                melanin_map: Any = None) -> dict[str, Any]:
     """Save the reviewed nuclei (``points``, None for a tissue-only review) and the painted class map
     (``tissue_classes`` areas of ``classes_layer``) as the review of a quantify result folder (``review.json``,
     ``review_edits.geojson`` and ``review_tissue_classes.png`` beside its result.json, which is not changed): the
     edits as Review's *save edits* writes them, then :func:`mmnst_path.review.write_review`, which computes the
     reviewed counts from them as ``mmnst-path review`` does and checks the slide (``image``'s file, else
     result.json's) is the measured one. With ``replace`` the review replaces an earlier one whole (as
-    ``mmnst-path review --replace``); else the earlier review's other part is kept."""
+    ``mmnst-path review --replace``); else the earlier review's other part is kept. ``melanin_map``: the melanin
+    corrections painted on the folder's melanin map (``review_melanin.png``, recomputed by the library)."""
     import os
     import tempfile
 
@@ -181,7 +183,7 @@ def save_review(points: Any, folder: str | Path, *, reviewer: str | None = None,
         if tissue_classes is not None and classes_layer is not None:  # layer value k + 1 is class k
             painted_map = np.asarray(classes_layer.data).astype(np.int16) - 1
         return write_review(folder, tmp, reviewer=reviewer, image=_source(image), tissue_classes=tissue_classes,
-                            tissue_map=painted_map, replace=replace)
+                            tissue_map=painted_map, replace=replace, melanin_map=melanin_map)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -504,7 +506,8 @@ class ExportWidget(Container):
             return folder
         if chosen is not None:
             return chosen
-        folders = {str(folder_of_layers(lay)) for lay in self._class_layers() if folder_of_layers(lay)}
+        painted_melanin = [lay for lay in self.viewer.layers if lay.name == "melanin corrections"]  # an H&E folder
+        folders = {str(folder_of_layers(lay)) for lay in [*self._class_layers(), *painted_melanin] if folder_of_layers(lay)}
         return Path(folders.pop()) if len(folders) == 1 else Path()  # two folders' maps: not guessed
 
     def save_review(self) -> dict[str, Any] | None:
@@ -522,27 +525,32 @@ class ExportWidget(Container):
         except ValueError as exc:
             self.status.value = f"review not saved: {exc}"
             return None
+        from .._melanin_review import folder_corrections
+
+        melanin = folder_corrections(self.viewer, folder) if known else None  # painted since the folder was opened
         points, kept = self.points.value, unchanged_reviewed_nuclei(self.points.value)
         if kept is not None and not self.replace.value:  # a reopened review's nuclei, not edited: they stay
             # that reviewer's, not re-signed (replacing the earlier review whole, the saver takes them over)
             points = None
-            if painted is None and known:
+            if painted is None and melanin is None and known:
                 self.status.value = (f"review not saved: nothing changed since {Path(folder).name} was opened: its "
                                      f"nuclei ({kept}) and class map stay as they are; edit a nucleus or paint the "
                                      "class map to save a new review")
                 return None
-        if points is None and painted is None and classes_layer is not None and known \
+        if points is None and painted is None and melanin is None and classes_layer is not None and known \
                 and "labels_at_open" in classes_layer.metadata.get("mmnst_path", {}):
             self.status.value = (f"review not saved: the class map of {Path(folder).name} is unchanged since it was "
-                                 "opened (its review stays as it is): paint it, or choose a nuclei layer")
+                                 "opened, and no melanin block was painted since (its review stays as it is): paint "
+                                 "it, or choose a nuclei layer")
             return None
-        if (points is None and painted is None) or not known:
+        if (points is None and painted is None and melanin is None) or not known:
             self.status.value = "review not saved: choose the nuclei layer and the result folder (OUT/<input>)"
             return None
         try:
             review = save_review(points, folder, reviewer=self.reviewer.value or None,
                                  image=slide_of_folder(rgb_image_layers(self.viewer), folder),
-                                 tissue_classes=painted, classes_layer=classes_layer, replace=self.replace.value)
+                                 tissue_classes=painted, classes_layer=classes_layer, replace=self.replace.value,
+                                 melanin_map=melanin)
         except (MmnstPathError, ValueError, OSError) as exc:  # the one line: another slide, no result.json...
             self.status.value = f"review not saved: {exc}"
             return None
@@ -561,6 +569,10 @@ class ExportWidget(Container):
                             else "") + ")")
             if tissue.get("annotations_clipped"):  # kept from an earlier review made of annotations
                 parts.append(clipped_words(tissue["annotations_clipped"]))
+        if review.get("melanin"):
+            mel = review["melanin"]
+            parts.append(f"melanin {mel['melanin_fraction_pct']:.2f} % of tissue (measured {mel['measured_fraction_pct']:.2f} "
+                         f"%; {mel['changed_blocks']} whole {mel['block_um']:g} µm blocks changed)")
         merged = review.get("merged")
         if merged:
             parts.append(f"kept the earlier review's {merged['kept']} ({merged.get('reviewer') or 'reviewer not named'})")

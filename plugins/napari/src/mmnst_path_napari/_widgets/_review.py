@@ -389,7 +389,8 @@ class ReviewWidget(Container):
         return new
 
     def paint_melanin(self) -> Any:
-        """Add (or select) the melanin corrections layer over the Analyze run's melanin map, in paint mode with
+        """Add (or select) the melanin corrections layer over the Analyze run's melanin map (else over a result
+        folder's, starting from its review's corrections), in paint mode with
         label 1 (melanin; 2 no melanin, 0 gives a block back to the run); each stroke recomputes the melanin
         figures (:func:`mmnst_path_napari._melanin_review.melanin_review`) into the line below the panel."""
         from .._melanin_review import (
@@ -397,31 +398,34 @@ class ReviewWidget(Container):
             corrections_layer,
             melanin_review,
             melanin_review_line,
-            melanin_run,
+            melanin_source,
         )
 
-        result = melanin_run(self.viewer)
+        src = melanin_source(self.viewer)
         self.melanin_line.visible = True
         # room for its 3 wrapped lines: squeezed under a docked Analyze, the line was cut top and bottom
         self.melanin_line.native.setMinimumHeight(3 * self.melanin_line.native.fontMetrics().lineSpacing() + 6)
-        if result is None:
-            self.melanin_line.value = ("no melanin map to correct: run Analyze with melanin on the image first "
-                                       "(a result folder keeps no melanin map)")
+        if src is None:
+            self.melanin_line.value = ("no melanin map to correct: run Analyze with melanin on the image first, or "
+                                       "open a result folder of a run that measured melanin (its melanin_map.npz)")
             return None
-        if LAYER in self.viewer.layers and self.viewer.layers[LAYER].metadata["mmnst_path"].get("result") is result:
+        here = self.viewer.layers[LAYER].metadata["mmnst_path"] if LAYER in self.viewer.layers else {}
+        if here and (here.get("result") is src.get("result") if src.get("result") is not None
+                     else here.get("result_folder") == src.get("result_folder")):
             layer = self.viewer.layers[LAYER]
         else:
             images = rgb_image_layers(self.viewer)
-            layer = add_or_replace(self.viewer, corrections_layer(result, mpp=layer_mpp(images[0]) if images else None))
+            layer = add_or_replace(self.viewer, corrections_layer(src, mpp=layer_mpp(images[0]) if images else None))
             meta = layer.metadata["mmnst_path"]
-            meta["result"] = result
+            meta["result"] = src.get("result")
 
             def follow(*_: Any) -> None:
-                meta["melanin_review"] = melanin_review(result, layer.data)
+                meta["melanin_review"] = melanin_review(src, layer.data)
                 self.melanin_line.value = melanin_review_line(meta["melanin_review"])
 
             layer.events.paint.connect(follow)
             layer.events.data.connect(follow)
+            layer.brush_size = 1  # one block a dab (napari's 10 would be 160 µm across)
             follow()
         layer.selected_label = 1
         layer.mode = "paint"
