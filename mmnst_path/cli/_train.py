@@ -67,6 +67,14 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=_run_show)
     lst = msub.add_parser("list", help="list the shipped models and what each is used for")
     lst.set_defaults(func=_run_list)
+    conv = msub.add_parser("convert", help="write a model file in another format version (to share it with an "
+                                           "older mmnst_path, which reads only the expanded form)")
+    conv.add_argument("model", metavar="NAME|FILE.mmnst", help="a shipped model's name or a model file")
+    conv.add_argument("--out", required=True, metavar="OUT.mmnst", help="the file to write")
+    conv.add_argument("--model-format", type=int, choices=(2, 3), default=2, metavar="2|3",
+                      help="2: expanded (read by every mmnst_path); 3: compact (half the bytes, since 2026-12-07; "
+                           "default 2)")
+    conv.set_defaults(func=_run_convert)
 
 
 def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str, stains_help: str) -> None:
@@ -80,6 +88,9 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
                         "order of --images (e.g. 1.0,0.5 for tiles of two scanners)")
     p.add_argument("--stains", default=stains, metavar="PRESET", help=f"stains of the images ({stains_help})")
     p.add_argument("--intended-use", default="", metavar="TEXT", help="the card's intended use (what the model is for)")
+    p.add_argument("--model-format", type=int, choices=(2, 3), default=3, metavar="2|3",
+                   help="3 (default): compact, half the bytes; 2: the expanded form an mmnst_path from before "
+                        "2026-12-07 reads (the same model id and predictions either way)")
     p.add_argument("--limitations", default="", metavar="TEXT",
                    help="the card's limitations (stains, tissues, scanners it was not trained on)")
 
@@ -124,7 +135,7 @@ def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
         model = fn(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
                    progress=lambda line: print(line, file=sys.stderr), intended_use=args.intended_use,
                    limitations=args.limitations, **kw)
-        model.save(Path(args.out))
+        model.save(Path(args.out), compact=args.model_format == 3)
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path train {what}: {' '.join(str(exc).split())}", file=sys.stderr)
         return None
@@ -196,6 +207,20 @@ def _load(spec: str, kind: str) -> Any:
     path = Path(spec)
     shipped = None if path.is_file() else shipped_model_path(spec)
     return load_model(shipped if shipped is not None else path)
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    """``models convert``: the same model (id, predictions) written in format version 2 (expanded) or 3 (compact)."""
+    from ..errors import MmnstPathError
+
+    try:
+        model = _load(args.model, "nucleus")
+        out = model.save(Path(args.out), compact=args.model_format == 3)
+    except (MmnstPathError, OSError, ValueError) as exc:
+        print(f"mmnst-path models convert: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} (format {args.model_format}, {out.stat().st_size} bytes; model id {model.model_id})")
+    return 0
 
 
 def _run_show(args: argparse.Namespace) -> int:
