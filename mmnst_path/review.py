@@ -505,7 +505,8 @@ _SUMMARY_KEYS = ("schema_version", "kind", "columns", "n_inputs", "n_ok", "n_fai
 def rebuild_report(out_dir: str | os.PathLike[str]) -> RebuildOutcome:
     """Rewrite summary.csv, summary.json and report.html of a quantify output folder from its stored results
     (each input's ``result.json`` summary row) and reviews; nothing is analysed. Inputs keep the summary's
-    order; failed and not-analysed rows are kept as they are.
+    order; failed and not-analysed rows are kept as they are; an ok row whose result folder is gone becomes an error
+    row saying so (its figures are not listed without their result).
 
     Raises
     ------
@@ -549,6 +550,10 @@ def rebuild_report(out_dir: str | os.PathLike[str]) -> RebuildOutcome:
                 row = _with_hotspot_flag(dict(hit[1]), out_dir / hit[0] / "result.json")
                 row["input"] = r["input"]
                 rows.append(row)
+            elif r.get("status") == "ok":  # its result folder was removed: its figures are not listed as results
+                rows.append({"input": r.get("input"), "status": "error",
+                             "error": (f"ResultMissing: {name}: its result folder is no longer in {out_dir} (removed "
+                                       "since the run?); run mmnst-path quantify on it again")})
             else:
                 rows.append(dict(r))
         rows, errors = apply_reviews(rows, out_dir, folders)

@@ -202,3 +202,20 @@ def test_parquet_metadata_names_a_red_chromogen_in_the_generic_columns() -> None
     assert meta["columns"] == {"dab_od_mean": "Fast Red", "dab_od_max": "Fast Red", "hematoxylin_od_mean": "Hematoxylin"}
     azure = column_stains({"stains": "AzureB-DAB", "chromogen": "dab", "counterstain": "azure_b"}, ["hematoxylin_od_mean"])
     assert azure["columns"] == {"hematoxylin_od_mean": "Azure B"}
+
+
+def test_report_says_a_removed_result_folder_instead_of_listing_its_figures(tmp_path: Path) -> None:
+    # session 41 H8's leftover: `report` kept listing the figures of a result folder removed since the run
+    import shutil
+
+    a = _tif(tmp_path / "in" / "a.tif", "ki67_primary.tif")
+    b = _tif(tmp_path / "in" / "b.tif", "ki67_recurrence.tif")
+    out = tmp_path / "out"
+    assert main(["quantify", str(a), str(b), "--out", str(out), *FAST, "--quiet"]) == 0
+    shutil.rmtree(out / "a")
+    assert main(["report", str(out)]) == 0
+    rows = _rows(out)
+    assert rows["a.tif"]["status"] == "error"
+    assert rows["a.tif"]["error"].startswith("ResultMissing: ")
+    assert rows["a.tif"]["ki67_index_pct"] == ""
+    assert rows["b.tif"]["status"] == "ok"
