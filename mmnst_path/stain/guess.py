@@ -76,9 +76,7 @@ that angle: whatever the hematoxylin share, a pixel's residual is its second sta
   chromogen or H&E colour guess with ``DOUBLE_RING_SHARE`` of its red in rings around cells and
   ``DOUBLE_BROWN_BODIES_MM2`` brown nuclear bodies is a Ki67 / MART-1 double stain,
   ``H-DAB-AEC`` when the colour said AEC at ``DOUBLE_AEC_DEG`` or above, else ``H-DAB-FastRed``
-  (its close calls flagged, with the colour's name to pass). An H&E colour guess that is neither
-  double stain yet has ``HE_DAB_BODIES_MM2`` DAB-holding nuclear bodies is read H-DAB-FastRed, MART-1,
-  flagged with H&E to pass (session 41: the Fast Red cytoplasm of a MART-1 slide reads as eosin).
+  (its close calls flagged, with the colour's name to pass).
   (3) A red-chromogen or H&E colour guess that is no MART-1 double stain is a Ki67 / SOX10 double
   stain (red nuclear marker; :attr:`StainGuess.marker` ``"nuclear"``) when its nuclear bodies hold
   DAB: at least ``SOX10_DAB_BODIES_MM2`` bodies per mm² with at least
@@ -244,14 +242,6 @@ SOX10_AEC = False
 #: A double stain whose colour guess is H-AEC with its red at or above this angle is H-DAB-AEC,
 #: otherwise H-DAB-FastRed (a Fast Red marker mixed with hematoxylin or DAB reads -8 to -38°).
 DOUBLE_AEC_DEG = -15.0
-#: An H&E colour guess that no rule above made a double stain is a Ki67 / MART-1 Fast Red double stain (flagged,
-#: H&E to pass) when at least this many of its nuclear bodies per mm² hold DAB (two per 0.04 mm² tile): MART-1
-#: Fast Red cytoplasm reads as eosin, its Ki67 nuclei are DAB; hematoxylin nuclei, eosin and melanin over nuclei
-#: rarely pass the DAB-holding share. Session 41 dev seeds 4480-4499: 200 generated H&E tiles (every pigment
-#: family) at most 28, the 12 of 100 MART-1 Fast Red tiles read H&E 0-338 (6 from 81, one at -20°), H5 slide 104.
-#: As in the SOX10 rule, the DAB-holding bodies lie at ``SOX10_DAB_MIN_DEG`` or browner (redder: dense red bodies,
-#: e.g. eosin-bright red cells), and ``sox10=False`` (no DAB-holding-body test) turns it off.
-HE_DAB_BODIES_MM2 = 50.0
 
 
 def _peaks(theta: np.ndarray, weight: np.ndarray) -> list[tuple[float, float]]:
@@ -504,14 +494,9 @@ def _by_places(guess: StainGuess, places: ChromogenPlaces, sox10: bool) -> Stain
     if guess.name not in ("H-AEC", "H-FastRed", "H&E"):
         return replace(guess, places=places)
     if not (ring >= DOUBLE_RING_SHARE and brown >= DOUBLE_BROWN_BODIES_MM2):
-        out = _nuclear_double(guess, places, counts) if sox10 else replace(guess, places=places)
-        if (sox10 and out.name == "H&E" and places.dab_bodies_mm2 >= HE_DAB_BODIES_MM2
-                and places.dab_body_deg >= SOX10_DAB_MIN_DEG):  # DAB nuclei: the "eosin" may be a MART-1 marker
-            return replace(out, name="H-DAB-FastRed", ambiguous=True, alternative="H&E", marker="cytoplasmic",
-                           reason=f"Ki67 / MART-1 double stain? {places.dab_bodies_mm2:.0f} nuclear bodies per mm² "
-                                  f"hold DAB (H&E rarely has {HE_DAB_BODIES_MM2:.0f}; {counts}); by colour alone "
-                                  f"H&E: {guess.reason}")
-        return out
+        if sox10:
+            return _nuclear_double(guess, places, counts)
+        return replace(guess, places=places)
     # a red marker around the nuclei and brown Ki67 nuclei: Ki67 / MART-1 (Melan-A)
     aec = guess.name == "H-AEC" and guess.chromogen_deg >= DOUBLE_AEC_DEG
     name = "H-DAB-AEC" if aec else "H-DAB-FastRed"
