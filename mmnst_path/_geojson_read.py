@@ -16,7 +16,7 @@ from ._geojson_names import _TYPE_OF_CLASS, MEASUREMENT_NAMES, STAIN_OF_NAME, ST
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError, CorruptFileError
 
-__all__ = ["cells_from_features", "feature_kind", "read_cells", "read_features", "read_rois", "rois_from_features",
+__all__ = ["cells_from_features", "feature_kind", "flag_values", "read_cells", "read_features", "read_rois", "rois_from_features",
            "stains_of_features"]
 
 
@@ -311,6 +311,13 @@ def _number(v: Any) -> float:
         return float(v)
     except (TypeError, ValueError):
         return math.nan
+
+
+
+def flag_values(values: Any) -> np.ndarray:
+    """A 1 / 0 flag column (``melanocytic``, ``near_black``, ``reviewed``...) as bool: a nucleus without the
+    measurement (NaN as read from GeoJSON, e.g. one added in QuPath) is not flagged."""
+    return np.asarray(values, dtype=np.float64) >= 0.5
 
 
 def cells_from_features(features: Sequence[Mapping[str, Any]], *, source: str = "GeoJSON") -> CellTable:

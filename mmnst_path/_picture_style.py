@@ -96,12 +96,11 @@ def melanocytic_flags(metrics: Any, columns: Any, idx: Any) -> tuple[Any, str] |
     """A double stain's melanocytic flags (bool) of the nuclei ``idx`` of a result's cell ``columns`` and its marker's
     label ("MART-1+", from ``metrics``' ``ki67_melanocyte_marker``); None for a result without a melanocyte marker.
     The nucleus pictures draw these nuclei as squares."""
-    import numpy as np
-
+    from ._geojson_read import flag_values
     from ._qc_text import MARKER_LABELS
 
     label = MARKER_LABELS.get(str(metrics.get("ki67_melanocyte_marker") or ""))
     flags = columns.get("melanocytic")
     if label is None or flags is None:
         return None
-    return np.nan_to_num(np.asarray(flags, np.float64)[idx], nan=0.0) >= 0.5, label
+    return flag_values(flags)[idx], label

@@ -143,6 +143,7 @@ def ki67_of_edits(cells: Any, thresholds_od: tuple[float, float] | None = None) 
     """:func:`reviewed_ki67` of a nuclei table read from saved edits (a :class:`~mmnst_path.aggregate.CellTable`):
     classes from its codes, ``intensity_bin`` (a positive without one from its ``dab_od_mean``), the
     near-black nuclei not ``reviewed``, as napari reads them, and a double stain's ``melanocytic`` nuclei."""
+    from ._geojson_read import flag_values
     from .aggregate import CELL_CLASSES
 
     n = len(cells)
@@ -151,19 +152,13 @@ def ki67_of_edits(cells: Any, thresholds_od: tuple[float, float] | None = None) 
     bins = np.asarray(cols.get("intensity_bin", np.zeros(n)), dtype=np.int64)
     near_black = None
     if "near_black" in cols:
-        near_black = _flag(cols["near_black"])
+        near_black = flag_values(cols["near_black"])
         if "reviewed" in cols:
-            near_black = near_black & ~_flag(cols["reviewed"])
+            near_black = near_black & ~flag_values(cols["reviewed"])
     dab = cols.get("dab_od_mean")
-    melanocytic = _flag(cols["melanocytic"]) if "melanocytic" in cols else None
+    melanocytic = flag_values(cols["melanocytic"]) if "melanocytic" in cols else None
     return reviewed_ki67(classes, bins, near_black=near_black, dab=dab, thresholds_od=thresholds_od,
                          melanocytic=melanocytic)
-
-
-def _flag(values: Any) -> np.ndarray:
-    """A 1 / 0 flag column of saved edits as bool: a nucleus without the measurement (NaN: one added in QuPath)
-    is not flagged."""
-    return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0) >= 0.5
 
 
 def _sha256(path: Path) -> str:

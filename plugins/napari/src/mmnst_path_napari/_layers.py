@@ -75,10 +75,12 @@ MAP_COLORS: Mapping[str, tuple[float, float, float]] = {
 
 def _flag(cols: Mapping[str, Any], key: str, n: int) -> np.ndarray:
     """(n,) bool of a flag column (bool, or the 1.0 / 0.0 a GeoJSON file reads back), False without it."""
+    from mmnst_path._geojson_read import flag_values
+
     v = cols.get(key)
     if v is None or np.shape(v) != (n,):
         return np.zeros(n, bool)
-    return np.asarray(v, dtype=np.float64) >= 0.5  # NaN (not measured) -> False
+    return flag_values(v)  # NaN (not measured) -> False
 
 
 #: Measurements a Points layer carries only when the table has them (the CLI's cells.geojson, an
