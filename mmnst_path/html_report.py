@@ -199,8 +199,12 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
     v = _num(r.get("melanin_tumour_fraction_pct"))
     if v is None:
         return out
-    return out + (f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">'
-                  f"{v:.2f} % of tumour</div>")
+    out += f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">{v:.2f} % of tumour</div>'
+    rv = _num(r.get("melanin_tumour_fraction_reviewed_pct"))
+    if r.get("reviewed") == "yes" and rv is not None:  # melanin or tumour corrected: the reviewed melanin of tumour
+        out += (f'<div class="rev" data-col="melanin_tumour_fraction_reviewed_pct" data-value="{rv!r}">'
+                f"reviewed: {rv:.2f} % of tumour</div>")
+    return out
 
 
 
