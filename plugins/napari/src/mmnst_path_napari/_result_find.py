@@ -142,6 +142,8 @@ def sha256_pieces(path: str | Path, *, stop: threading.Event | None = None,
                 return None
             h.update(piece)
             done += len(piece)
+            if stop is not None and stop.is_set():  # stopped during the piece: nothing more is said
+                return None
             yield done, total
     return None if stop is not None and stop.is_set() else h.hexdigest()
 
