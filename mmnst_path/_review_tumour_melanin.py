@@ -96,6 +96,8 @@ def reviewed_tumour_melanin(*, melanin: Any, block_tissue: Any, corrections: Any
     measured = float(measured_pct) * run_t / 100.0 if math.isfinite(float(measured_pct)) and run_t > 0 else 0.0
     area = max(measured + diff, 0.0)
     pct = 100.0 * area / now_t if now_t > 0 and math.isfinite(now_t) else math.nan
+    if diff == 0.0 and now_t == run_t:  # nothing that bears on it changed: the measured figure, not a round trip
+        pct = float(measured_pct)
     return {"melanin_tumour_fraction_pct": pct, "melanin_tumour_area_mm2": area, "measured_pct": float(measured_pct),
             "measured_area_mm2": measured, "tumour_mm2": now_t, "measured_tumour_mm2": run_t}
 

@@ -209,11 +209,13 @@ def test_image_read_off_the_gui_thread_and_its_result_still_found(make_napari_vi
     qtbot.waitUntil(lambda: bool(ticks), timeout=2_000)  # the GUI thread's event loop runs during the read
     kb = image.stat().st_size / 1e3
     assert export.status.value.startswith(f"reading mel.tif ({kb:.1f} kB) to find its results"), export.status.value
-    assert not export.find_progress.native.isHidden() and not export.find_stop.native.isHidden()
+    assert not export.find_progress.native.isHidden()
+    assert not export.find_stop.native.isHidden()
     assert _folder_layers(viewer) == {}
     gate.open.set()
     qtbot.waitUntil(lambda: export.find_worker is None, timeout=30_000)
-    assert gate.threads and threading.main_thread().name not in gate.threads, gate.threads
+    assert gate.threads, "the image was not read"
+    assert threading.main_thread().name not in gate.threads, gate.threads
     assert _folder_layers(viewer) == {"tissue classes": str(folder), "melanin fraction": str(folder)}
     assert export.status.value.startswith("opened results/mel (the only result of mel.tif"), export.status.value
     assert export.find_progress.native.isHidden()

@@ -436,6 +436,8 @@ class ReviewWidget(Container):
                 # melanin of tumour: with the class map of the same result as painted now (None without one)
                 meta["melanin_review"]["tumour"] = tumour_review(self.viewer, src, layer.data)
                 self.melanin_line.value = melanin_review_line(meta["melanin_review"])
+                lines = 5 if meta["melanin_review"]["tumour"] else 3  # room for the wrapped line, not cut
+                self.melanin_line.native.setMinimumHeight(lines * self.melanin_line.native.fontMetrics().lineSpacing() + 6)
 
             layer.events.paint.connect(follow)
             layer.events.data.connect(follow)
