@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["DOUBLE_REVIEW_COLUMNS", "MELANIN_REVIEW_COLUMNS", "REVIEW_COLUMNS", "TISSUE_REVIEW_COLUMNS",
-           "melanin_review_row", "summary_columns"]
+           "TUMOUR_MELANIN_REVIEW_COLUMNS", "melanin_review_row", "summary_columns"]
 
 #: columns after :data:`~mmnst_path.report.SUMMARY_COLUMNS` when the folder holds a review
 REVIEW_COLUMNS = ("reviewed", "ki67_index_reviewed_pct", "ki67_ci_low_reviewed_pct", "ki67_ci_high_reviewed_pct",
@@ -25,16 +25,23 @@ DOUBLE_REVIEW_COLUMNS = ("ki67_melanocytic_index_reviewed_pct",)
 #: last of all (after the tissue-class columns, so no earlier column moves), when some review corrected the melanin
 #: map (:mod:`mmnst_path._melanin_map`): the reviewed melanin % of tissue, its area and the blocks changed
 MELANIN_REVIEW_COLUMNS = ("melanin_fraction_reviewed_pct", "melanin_area_reviewed_mm2", "melanin_blocks_reviewed")
+#: after those, when some review bears on the melanin of tumour (melanin or tumour corrected on a result that measured
+#: it, :mod:`mmnst_path._review_tumour_melanin`): the reviewed ``melanin_tumour_fraction_pct``
+TUMOUR_MELANIN_REVIEW_COLUMNS = ("melanin_tumour_fraction_reviewed_pct",)
 
 
 def melanin_review_row(melanin: Mapping[str, Any]) -> dict[str, Any]:
     """The :data:`MELANIN_REVIEW_COLUMNS` of a review's ``melanin`` part
-    (:func:`mmnst_path._review_melanin.reviewed_melanin` form); NaN / None become None."""
+    (:func:`mmnst_path._review_melanin.reviewed_melanin` form), and :data:`TUMOUR_MELANIN_REVIEW_COLUMNS` of a
+    reviewed melanin of tumour (:func:`mmnst_path._review_tumour_melanin.reviewed_tumour_melanin` form); NaN / None
+    become None."""
     import math
 
     def num(v: Any) -> float | None:
         return None if v is None or not math.isfinite(float(v)) else float(v)
 
+    if "melanin_tumour_fraction_pct" in melanin:
+        return {"melanin_tumour_fraction_reviewed_pct": num(melanin["melanin_tumour_fraction_pct"])}
     return {"melanin_fraction_reviewed_pct": num(melanin.get("melanin_fraction_pct")),
             "melanin_area_reviewed_mm2": num(melanin.get("melanin_area_mm2")),
             "melanin_blocks_reviewed": melanin.get("changed_blocks")}
@@ -46,7 +53,8 @@ def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     review corrected the tissue classes, then :data:`DOUBLE_REVIEW_COLUMNS` when some review holds a double stain's
     melanocyte index; then the tissue-class columns of every row's tissue model
     (:func:`mmnst_path._class_columns.class_columns`: area mm² and % of each class, empty where not measured);
-    last, :data:`MELANIN_REVIEW_COLUMNS` when some review corrected the melanin map."""
+    last, :data:`MELANIN_REVIEW_COLUMNS` when some review corrected the melanin map and
+    :data:`TUMOUR_MELANIN_REVIEW_COLUMNS` when some review bears on the melanin of tumour."""
     from ._class_columns import class_columns
     from .report import SUMMARY_COLUMNS
 
@@ -55,4 +63,5 @@ def summary_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     tissue = TISSUE_REVIEW_COLUMNS if any("tissue_blocks_reviewed" in r for r in rows) else ()
     double = DOUBLE_REVIEW_COLUMNS if any("ki67_melanocytic_index_reviewed_pct" in r for r in rows) else ()
     melanin = MELANIN_REVIEW_COLUMNS if any("melanin_blocks_reviewed" in r for r in rows) else ()
-    return SUMMARY_COLUMNS + REVIEW_COLUMNS + tissue + double + class_columns(rows) + melanin
+    tumour = TUMOUR_MELANIN_REVIEW_COLUMNS if any("melanin_tumour_fraction_reviewed_pct" in r for r in rows) else ()
+    return SUMMARY_COLUMNS + REVIEW_COLUMNS + tissue + double + class_columns(rows) + melanin + tumour

@@ -199,8 +199,17 @@ def _melanin_tumour(r: Mapping[str, Any]) -> str:
     v = _num(r.get("melanin_tumour_fraction_pct"))
     if v is None:
         return out
-    return out + (f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">'
-                  f"{v:.2f} % of tumour</div>")
+    return out + f'<div class="ci" data-col="melanin_tumour_fraction_pct" data-value="{v!r}">{v:.2f} % of tumour</div>'
+
+
+def _melanin_tumour_review(r: Mapping[str, Any]) -> str:
+    """Last in the melanin cell: the reviewed melanin % of tumour of a row whose review corrected melanin or the
+    tumour (:mod:`mmnst_path._review_tumour_melanin`)."""
+    rv = _num(r.get("melanin_tumour_fraction_reviewed_pct"))
+    if r.get("reviewed") != "yes" or rv is None:
+        return ""
+    return (f'<div class="rev" data-col="melanin_tumour_fraction_reviewed_pct" data-value="{rv!r}">'
+            f"reviewed: {rv:.2f} % of tumour</div>")
 
 
 
@@ -382,7 +391,7 @@ def render_report(
             f"{_excluded_note(r) if den is not None else ''}</td>"
             f"{hot}{_cell(r.get('h_score'), name='h_score')[:-5]}{_h_score_review(row)}</td>"
             f"{_cell(r.get('melanin_fraction_pct'), '.2f', name='melanin_fraction_pct')[:-5]}"
-            f"{_melanin_tumour(r)}{_melanin_review(row)}</td>"
+            f"{_melanin_tumour(r)}{_melanin_review(row)}{_melanin_tumour_review(row)}</td>"
             f"{_cell(r.get('necrosis_fraction_pct'), name='necrosis_fraction_pct')[:-5]}{_necrosis(r)}"
             f"{_necrosis_review(row)}</td>"
             f"{_classes(r)}"

@@ -310,8 +310,20 @@ def write_review(folder: str | os.PathLike[str], edits: str | os.PathLike[str], 
                 atomic_write_bytes(folder / file, made)
             elif which not in kept:
                 (folder / file).unlink(missing_ok=True)  # a map of an earlier review is not this one's
+        review["melanin_tumour"] = _tumour_melanin(folder, review, doc)  # of the parts kept, on the maps just written
         atomic_write_text(folder / REVIEW_NAME, json.dumps(json_ready(review), indent=1, ensure_ascii=False) + "\n")
     return review
+
+
+def _tumour_melanin(folder: Path, review: Mapping[str, Any], doc: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The reviewed melanin of tumour (:func:`mmnst_path._review_tumour_melanin.folder_tumour_melanin`), None when the
+    review does not bear on it or the folder's maps cannot be read."""
+    from ._review_tumour_melanin import folder_tumour_melanin
+
+    try:
+        return folder_tumour_melanin(folder, review, doc)
+    except (ConfigError, OSError, ValueError):
+        return None
 
 
 def _melanin_names_apply(doc: Mapping[str, Any]) -> bool:
@@ -468,6 +480,9 @@ def apply_reviews(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[
                 row.update(tissue_review_row(review["tissue_classes"]))
             if review.get("melanin"):
                 row.update(melanin_review_row(review["melanin"]))
+            tumour = _tumour_melanin(out_dir / str(name), review)
+            if tumour is not None:
+                row["melanin_tumour_fraction_reviewed_pct"] = melanin_review_row(tumour)["melanin_tumour_fraction_reviewed_pct"]
             row.update(reviewed="yes", reviewer=review.get("reviewer"), reviewed_at=review.get("reviewed_at"),
                        review_note=review.get("note", ""))
         out.append(row)

@@ -121,6 +121,10 @@ def run_review(args: argparse.Namespace) -> int:
         parts.append(f"melanin measured {_pct(mel['measured_fraction_pct'])}, reviewed {_pct(mel['melanin_fraction_pct'])} "
                      f"of tissue ({mel['blocks_added']} block(s) made melanin, {mel['blocks_removed']} made none: "
                      f"{mel['changed_blocks']} changed; whole {mel['block_um']:g} µm blocks)")
+    tumour = review.get("melanin_tumour")
+    if tumour:  # melanin or tumour corrected on a result that measured melanin of tumour
+        parts.append(f"melanin of tumour measured {_pct(tumour['measured_pct'])}, reviewed "
+                     f"{_pct(tumour['melanin_tumour_fraction_pct'])} (from the {tumour['from']}; whole blocks)")
     if review.get("annotations_ignored"):
         parts.append(f"{review['annotations_ignored']} annotation(s) skipped as regions (the file holds nuclei; "
                      "--tissue-annotations reads them as tissue corrections)")

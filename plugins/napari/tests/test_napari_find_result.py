@@ -41,7 +41,13 @@ def _nuclei(viewer):  # type: ignore[no-untyped-def]
     return [lay for lay in viewer.layers if lay.metadata.get("mmnst_path", {}).get("kind") == "nuclei"]
 
 
-def test_image_opened_alone_opens_its_newest_result(make_napari_viewer, tmp_path):
+def _found(qtbot, export):  # type: ignore[no-untyped-def]
+    """Export's search ended: the image is read (SHA-256) in a worker thread since session 42."""
+    qtbot.waitUntil(lambda: export.find_worker is None, timeout=30_000)
+    return export
+
+
+def test_image_opened_alone_opens_its_newest_result(make_napari_viewer, qtbot, tmp_path):
     tile = _tile(tmp_path / "slides" / "tile.tif")
     assert main(["quantify", str(tile), "--out", str(tile.parent / "results_a")]) == 0
     assert main(["quantify", str(tile), "--out", str(tile.parent / "results_b")]) == 0
@@ -49,7 +55,7 @@ def test_image_opened_alone_opens_its_newest_result(make_napari_viewer, tmp_path
     os.utime(old, (time.time() - 3600, time.time() - 3600))  # results_a written an hour before results_b
     viewer = make_napari_viewer()
     viewer.open(str(tile), plugin=PLUGIN)
-    export = _open(viewer, "export_widget")
+    export = _found(qtbot, _open(viewer, "export_widget"))
     newest = tile.parent / "results_b" / "tile"
     (nuclei,) = _nuclei(viewer)
     assert nuclei.metadata["mmnst_path"]["result_folder"] == str(newest)
@@ -69,7 +75,7 @@ def test_image_opened_alone_opens_its_newest_result(make_napari_viewer, tmp_path
     assert Path(export.result_folder.value) == tile.parent / "results_a" / "tile"
 
 
-def test_earlier_version_not_offered_and_remembered_place_found(make_napari_viewer, tmp_path):
+def test_earlier_version_not_offered_and_remembered_place_found(make_napari_viewer, qtbot, tmp_path):
     tile = _tile(tmp_path / "slides" / "tile.tif")
     assert main(["quantify", str(tile), "--out", str(tile.parent / "results")]) == 0
     elsewhere = _tile(tmp_path / "elsewhere" / "tile.tif")
@@ -79,7 +85,7 @@ def test_earlier_version_not_offered_and_remembered_place_found(make_napari_view
     tifffile.imwrite(tile, rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
     viewer = make_napari_viewer()
     viewer.open(str(tile), plugin=PLUGIN)
-    export = _open(viewer, "export_widget")
+    export = _found(qtbot, _open(viewer, "export_widget"))
     assert _nuclei(viewer) == []
     assert export.status.value.startswith("no quantify result of tile.tif found (looked in results)"), \
         export.status.value
@@ -93,7 +99,7 @@ def test_earlier_version_not_offered_and_remembered_place_found(make_napari_view
     moved.parent.mkdir()
     moved.write_bytes(elsewhere.read_bytes())
     third.open(str(moved), plugin=PLUGIN)
-    export3 = _open(third, "export_widget")
+    export3 = _found(qtbot, _open(third, "export_widget"))
     (nuclei,) = _nuclei(third)
     assert nuclei.metadata["mmnst_path"]["result_folder"] == str(tmp_path / "batch" / "tile")
     assert export3.status.value.startswith(f"opened {tmp_path / 'batch' / 'tile'} (the only result of copy.tif")

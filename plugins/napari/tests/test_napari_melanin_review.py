@@ -62,7 +62,11 @@ def test_painted_melanin_blocks_give_the_reviewed_fraction(make_napari_viewer, q
     assert got["melanin_fraction_pct"] == pytest.approx(100 * want / result.metrics["melanin_tissue_mm2"], rel=1e-9)
     assert (got["blocks_added"], got["blocks_removed"]) == (2, 1)
     assert review.melanin_line.value.startswith(f"melanin reviewed {got['melanin_fraction_pct']:.2f} % of tissue")
-    assert review.melanin_line.value.endswith("whole 16 µm blocks")
+    assert "; whole 16 µm blocks" in review.melanin_line.value
+    # session 42: the Analyze run measured melanin of tumour, its class layer is shown: the line gives it reviewed
+    tumour = got["tumour"]
+    assert review.melanin_line.value.endswith(f"; melanin of tumour reviewed {tumour['melanin_tumour_fraction_pct']:.2f} "
+                                              f"% (measured {result.metrics['melanin_tumour_fraction_pct']:.2f} %)")
     # Export's result.json: the reviewed melanin beside the run's figures, which are unchanged
     export = _open(viewer, "export_widget")
     export.kind.value = "JSON (result)"

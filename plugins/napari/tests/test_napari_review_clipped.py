@@ -26,7 +26,7 @@ SAMPLES = Path(__file__).resolve().parents[3] / "sample_tiles"
 SAID = "annotation 1 (necrosis): 62.5 % of its"
 
 
-def test_clipped_annotation_said_in_export_status(make_napari_viewer, tmp_path):
+def test_clipped_annotation_said_in_export_status(make_napari_viewer, qtbot, tmp_path):
     rgb = tifffile.imread(SAMPLES / "he_necrosis.tif")[:256, :256]
     tile = tmp_path / "slides" / "he.tif"
     tile.parent.mkdir()
@@ -52,6 +52,7 @@ def test_clipped_annotation_said_in_export_status(make_napari_viewer, tmp_path):
     alone = make_napari_viewer()
     alone.open(str(tile), plugin=PLUGIN)
     export2 = _open(alone, "export_widget")
+    qtbot.waitUntil(lambda: export2.find_worker is None, timeout=30_000)  # the image read in a worker (session 42)
     status = export2.status.value
     assert status.startswith("opened results/he (the only result of he.tif"), status
     assert "REVIEWED: by Dr N, " in status, status

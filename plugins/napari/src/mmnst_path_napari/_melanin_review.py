@@ -18,8 +18,9 @@ import numpy as np
 
 from ._layers import LayerData
 
-__all__ = ["LAYER", "corrections_layer", "folder_corrections", "folder_map_layer", "melanin_review",
-           "melanin_review_line", "melanin_run", "melanin_source"]
+__all__ = ["LAYER", "close_other_corrections", "corrections_layer", "folder_corrections", "folder_map_layer",
+           "melanin_review", "melanin_review_line", "melanin_run", "melanin_source", "tumour_class_layer",
+           "tumour_review", "tumour_review_words"]
 
 LAYER = "melanin corrections"
 
@@ -71,7 +72,8 @@ def folder_map_layer(folder: Any, doc: dict[str, Any], review: dict[str, Any] | 
     mmap = read_melanin_map(folder, doc)
     if mmap is None:
         return None
-    mmap.update(source="result folder", result_folder=str(folder))
+    mmap.update(source="result folder", result_folder=str(folder),
+                measured_tumour_pct=(doc.get("metrics") or {}).get("melanin_tumour_fraction_pct"))
     if review and review.get("melanin"):
         mmap["corrections"] = read_corrections(folder)
     data = heatmap_layer(np.asarray(mmap["melanin"], np.float32), downsample=mmap["downsample"], mpp=mpp,
@@ -93,6 +95,33 @@ def folder_corrections(viewer: Any, folder: Any) -> Any:
             data = np.asarray(lay.data)
             return None if np.array_equal(data, meta.get("corrections_at_open")) else data.astype(np.uint8)
     return None
+
+
+def close_other_corrections(viewer: Any, folder: Any) -> str:
+    """Remove every melanin corrections layer that is not of result ``folder`` (another folder's, an Analyze run's),
+    as Export opens ``folder``'s layers over the image: their melanin map gives way to ``folder``'s, so they would
+    sit over another map and never be saved with this folder's review. Returns the words for the status ("" when
+    none was removed): which folder's corrections were closed, and whether blocks painted in them were not saved
+    (they differ from that folder's ``review_melanin.png``, or from none for an Analyze run)."""
+    import os
+    from pathlib import Path
+
+    from mmnst_path._melanin_map import read_corrections
+
+    said = []
+    for lay in [lay for lay in viewer.layers if isinstance(lay.metadata, dict)
+                and lay.metadata.get("mmnst_path", {}).get("kind") == "melanin corrections"]:
+        own = lay.metadata["mmnst_path"].get("result_folder")
+        if own and os.path.realpath(str(own)) == os.path.realpath(str(folder)):
+            continue
+        data = np.asarray(lay.data)
+        saved = read_corrections(own) if own and Path(own, "result.json").is_file() else None
+        unsaved = int(np.count_nonzero(data != (saved if saved is not None and saved.shape == data.shape else 0)))
+        viewer.layers.remove(lay)
+        whose = f"{Path(own).parent.name}/{Path(own).name}'s" if own else "the Analyze run's"
+        said.append(f"{whose} melanin corrections closed" + (f" ({unsaved} painted block(s) not saved)" if unsaved
+                                                            else ""))
+    return "; ".join(said)
 
 
 def corrections_layer(result: Any, *, mpp: float | None) -> LayerData:
@@ -136,10 +165,69 @@ def melanin_review(result: Any, corrections: Any) -> dict[str, Any]:
     return out
 
 
+def tumour_class_layer(viewer: Any, src: dict[str, Any]) -> Any:
+    """The tissue class layer of the result whose melanin map ``src`` is (:func:`melanin_source`: the same result
+    folder, or the same Analyze run), None without one."""
+    import os
+
+    for lay in viewer.layers:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        if meta.get("kind") != "tissue classes" or "labels_at_run" not in meta:
+            continue
+        if src.get("result_folder") and meta.get("result_folder") \
+                and os.path.realpath(str(meta["result_folder"])) == os.path.realpath(str(src["result_folder"])):
+            return lay
+        if src.get("result") is not None and meta.get("result") is src["result"]:
+            return lay
+    return None
+
+
+def tumour_review(viewer: Any, src: dict[str, Any], corrections: Any) -> dict[str, Any] | None:
+    """The reviewed melanin of tumour of the map ``src`` with the melanin ``corrections`` and the tissue class layer
+    of the same result as it is painted now (:func:`mmnst_path._review_tumour_melanin.tumour_melanin_of_maps`, the
+    library's arithmetic); None when the run measured no melanin of tumour or no class layer of it is shown."""
+    from mmnst_path._review_tissue import NOT_TISSUE
+    from mmnst_path._review_tumour_melanin import tumour_melanin_of_maps
+
+    from ._classmap import painted_areas
+
+    result = src.get("result")
+    measured = (result.metrics.get("melanin_tumour_fraction_pct") if result is not None
+                else src.get("measured_tumour_pct"))
+    layer = tumour_class_layer(viewer, src)
+    if measured is None or layer is None or "tumour" not in layer.metadata["mmnst_path"].get("classes", ()):
+        return None
+    meta = layer.metadata["mmnst_path"]
+    classes = list(meta["classes"])
+    shape = tuple(meta.get("shape") or getattr(result, "shape", ()))[:2]
+    run = np.asarray(meta["labels_at_run"]).astype(np.int16) - 1  # layer value k + 1 is class k
+    now = np.asarray(layer.data).astype(np.int16) - 1
+    cmap = {"labels": run, "classes": classes, "downsample": float(meta["downsample"]), "shape": shape,
+            "areas": dict(meta["areas_at_run"]["area_mm2"])}
+    painted = not np.array_equal(run, now)
+    tumour_now = painted_areas(layer, shape=shape, mpp=float(meta.get("mpp") or src["mpp"]))["area_mm2"].get("tumour") \
+        if painted else None
+    changed = corrections is not None and np.any(np.asarray(corrections) > 0)
+    return tumour_melanin_of_maps(src, cmap, now, np.asarray(corrections) if changed else None,
+                                  measured_pct=float(measured), tumour_mm2_now=tumour_now,
+                                  tissue_classes=[k for k, n in enumerate(classes) if n not in NOT_TISSUE],
+                                  parts=("melanin" if changed else None, "tissue" if painted else None))
+
+
+def tumour_review_words(tumour: dict[str, Any] | None) -> str:
+    """"; of tumour reviewed 14.02 % (measured 12.51 %)" for the Review line and Export's status ("" without)."""
+    if not tumour:
+        return ""
+    def pct(v: float) -> str:
+        return "–" if v != v else f"{v:.2f} %"
+
+    return f"; melanin of tumour reviewed {pct(tumour['melanin_tumour_fraction_pct'])} (measured {pct(tumour['measured_pct'])})"
+
+
 def melanin_review_line(review: dict[str, Any]) -> str:
     """The Review panel's line: "melanin reviewed 8.12 % of tissue (measured 5.94 %): +0.0015 mm² in 4 blocks made
     melanin, -0.0002 mm² in 1 made none; whole 16 µm blocks"."""
     return (f"melanin reviewed {review['melanin_fraction_pct']:.2f} % of tissue (measured "
             f"{review['measured_fraction_pct']:.2f} %): +{review['added_mm2']:.4f} mm² in {review['blocks_added']} "
-            f"blocks made melanin, -{review['removed_mm2']:.4f} mm² in {review['blocks_removed']} made none; whole "
-            f"{review['block_um']:g} µm blocks")
+            f"blocks made melanin, -{abs(review['removed_mm2']):.4f} mm² in {review['blocks_removed']} made none; whole "
+            f"{review['block_um']:g} µm blocks{tumour_review_words(review.get('tumour'))}")

@@ -12,13 +12,17 @@ result.json written last) is opened first; the words of :func:`found_words` say 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import threading
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_PLACES", "FoundResults", "found_words", "layers_of_folder", "places", "remember_place", "results_of_image"]
+__all__ = ["MAX_PLACES", "Candidates", "FoundResults", "candidates_of_image", "found_words", "layers_of_folder",
+           "match_results", "places", "remember_place", "results_of_image", "sha256_of", "sha256_pieces"]
 
 #: folders remembered (the most recent first)
 MAX_PLACES = 20
@@ -83,8 +87,103 @@ def _candidates(searched: list[Path]) -> list[Path]:
     return list(out.values())
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The result folders that may be of an image, read without reading the image: ``entries`` (folder, result.json's
+    ``source``, result.json's mtime) of the results recording a fingerprint; ``size`` the image's bytes (None when
+    the file went away)."""
+
+    image: Path
+    entries: tuple[tuple[Path, dict[str, Any], float], ...]
+    searched: tuple[Path, ...]
+    size: int | None
+
+    @property
+    def needs_sha256(self) -> bool:
+        """Whether a result records a file of the image's size (or no size): only then is the image read."""
+        return self.size is not None and any(src.get("size") in (None, self.size) for _, src, _ in self.entries)
+
+
+def candidates_of_image(image: str | Path, *, extra: list[Path] | None = None) -> Candidates:
+    """The result folders in the usual places (see the module's words) whose result.json records a fingerprint;
+    cheap (the image is not read: :func:`match_results` with its SHA-256 says which are its)."""
+    image = Path(image)
+    searched = sorted(p for p in image.parent.glob("results*") if p.is_dir())
+    for place in (places() if extra is None else extra):
+        if all(os.path.realpath(place) != os.path.realpath(s) for s in searched):
+            searched.append(Path(place))
+    try:
+        size: int | None = image.stat().st_size
+    except OSError:  # the file went away: nothing of it to find
+        return Candidates(image, (), tuple(searched), None)
+    entries = []
+    for folder in _candidates(searched):
+        try:
+            source = json.loads((folder / "result.json").read_text(encoding="utf-8")).get("source") or {}
+            mtime = (folder / "result.json").stat().st_mtime
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(source, dict) and source.get("sha256"):
+            entries.append((folder, source, mtime))
+    return Candidates(image, tuple(entries), tuple(searched), size)
+
+
+def sha256_pieces(path: str | Path, *, stop: threading.Event | None = None,
+                  block: int = 1 << 22) -> Generator[tuple[int, int], None, str | None]:
+    """Generator reading a file in ``block``-byte pieces, yielding ``(bytes read, size)`` after each and returning
+    the SHA-256 of its bytes; it returns None when ``stop`` is set (checked between pieces: a stopped read ends
+    within one piece). The body of napari Export's read in a worker thread."""
+    h = hashlib.sha256()
+    total = os.path.getsize(path)
+    done = 0
+    with open(path, "rb") as fh:
+        for piece in iter(lambda: fh.read(block), b""):
+            if stop is not None and stop.is_set():
+                return None
+            h.update(piece)
+            done += len(piece)
+            if stop is not None and stop.is_set():  # stopped during the piece: nothing more is said
+                return None
+            yield done, total
+    return None if stop is not None and stop.is_set() else h.hexdigest()
+
+
+def sha256_of(path: str | Path, *, stop: threading.Event | None = None) -> str | None:
+    """SHA-256 of a file's bytes (:func:`sha256_pieces` run to its end in the calling thread)."""
+    pieces = sha256_pieces(path, stop=stop)
+    while True:
+        try:
+            next(pieces)
+        except StopIteration as end:
+            return end.value  # type: ignore[no-any-return]
+
+
+def match_results(cands: Candidates, sha: str | None) -> FoundResults:
+    """The results of :func:`candidates_of_image` that record the image's SHA-256 ``sha`` (newest first), and those
+    recording its path with another one (an earlier version of the file). ``sha`` may be None only when
+    ``cands.needs_sha256`` is False."""
+    if cands.size is None:
+        return FoundResults(cands.image, (), (), cands.searched)
+    if sha is None and cands.needs_sha256:
+        msg = f"sha=None: {cands.image} must be read (a result records a file of its size)"
+        raise ValueError(msg)
+    real = os.path.realpath(cands.image)
+    found: list[tuple[float, Path]] = []
+    earlier: list[Path] = []
+    for folder, source, mtime in cands.entries:
+        same = source.get("size") in (None, cands.size) and str(source["sha256"]) == sha
+        if same:
+            found.append((mtime, folder))
+        elif source.get("path") and os.path.realpath(str(source["path"])) == real:
+            earlier.append(folder)
+    found.sort(key=lambda t: (-t[0], str(t[1])))
+    return FoundResults(cands.image, tuple(f for _, f in found), tuple(earlier), cands.searched)
+
+
 def results_of_image(image: str | Path, *, extra: list[Path] | None = None) -> FoundResults:
-    """The quantify result folders of ``image`` in the usual places (see the module's words), newest first.
+    """The quantify result folders of ``image`` in the usual places (see the module's words), newest first, read in
+    the calling thread (napari's Export reads the image in a worker: :func:`candidates_of_image`,
+    :func:`sha256_of`, :func:`match_results`).
 
     Parameters
     ----------
@@ -94,45 +193,14 @@ def results_of_image(image: str | Path, *, extra: list[Path] | None = None) -> F
         Folders to look in besides the image's ``results*/`` folders; by default the remembered places
         (:func:`places`).
     """
-    from mmnst_path._batch_inputs import _sha256_file
-
-    image = Path(image)
-    searched = sorted(p for p in image.parent.glob("results*") if p.is_dir())
-    for place in (places() if extra is None else extra):
-        if all(os.path.realpath(place) != os.path.realpath(s) for s in searched):
-            searched.append(Path(place))
-    found: list[tuple[float, Path]] = []
-    earlier: list[Path] = []
-    sha: str | None = None
-    real = os.path.realpath(image)
-    try:
-        size = image.stat().st_size
-    except OSError:  # the file went away: nothing of it to find
-        return FoundResults(image, (), (), tuple(searched))
-    for folder in _candidates(searched):
+    cands = candidates_of_image(image, extra=extra)
+    sha = None
+    if cands.needs_sha256:  # hashed once, and only when a result of a file of its size is there to compare with
         try:
-            source = json.loads((folder / "result.json").read_text(encoding="utf-8")).get("source") or {}
-            mtime = (folder / "result.json").stat().st_mtime
-        except (OSError, ValueError, AttributeError):
-            continue
-        recorded = str(source.get("sha256") or "")
-        if not recorded:
-            continue
-        if source.get("size") not in (None, size):  # another file's result: no need to read the image
-            same = False
-        else:
-            if sha is None:  # hashed once, and only when a result of a file of its size is there to compare with
-                try:
-                    sha = _sha256_file(image)
-                except OSError:
-                    return FoundResults(image, (), (), tuple(searched))
-            same = recorded == sha
-        if same:
-            found.append((mtime, folder))
-        elif source.get("path") and os.path.realpath(str(source["path"])) == real:
-            earlier.append(folder)
-    found.sort(key=lambda t: (-t[0], str(t[1])))
-    return FoundResults(image, tuple(f for _, f in found), tuple(earlier), tuple(searched))
+            sha = sha256_of(cands.image)
+        except OSError:
+            return FoundResults(cands.image, (), (), cands.searched)
+    return match_results(cands, sha)
 
 
 def found_words(found: FoundResults, opened: Path | None) -> str:

@@ -25,6 +25,7 @@ from .._layers import cells_from_points, points_layer
 from .._result_find import remember_place
 from .._units import follow_image_units
 from ._common import add_or_replace, layer_choice, layer_mpp, nuclei_layers, rgb_image_layers, wrap_text
+from ._export_find import FindsResults
 
 if TYPE_CHECKING:
     import napari
@@ -289,7 +290,7 @@ def folder_of_layers(*layers: Any) -> Path | None:
     return None
 
 
-class ExportWidget(Container):
+class ExportWidget(FindsResults, Container):
     """Write the nuclei layer (and a Shapes layer of ROIs) as CSV, JSON or GeoJSON; import GeoJSON."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
@@ -317,13 +318,11 @@ class ExportWidget(Container):
         # as `mmnst-path review --replace`: the new review replaces the earlier one whole (nothing of it kept)
         self.replace = CheckBox(text="replace the earlier review", value=False)
         # the results of an image opened alone (its folder's results*/, places used before): the newest opened
-        self._found: list[tuple[str, str]] = []  # a callable: napari resets docked widgets' choices on a layer change
-        self.found = ComboBox(label="results of the image", choices=lambda *_: list(self._found))
-        self.open_found = PushButton(text="open result")
-        self._looked: set[str] = set()
+        reading = self._find_widgets()  # the image's read (SHA-256) in a worker: its progress and stop
         super().__init__(
             widgets=[self.points, self.rois, self.kind, self.out, self.save_button, self.inp, self.import_button,
                      Container(widgets=[self.found, self.open_found], layout="horizontal", labels=True),
+                     Container(widgets=reading, layout="horizontal", labels=False),
                      self.result_folder,
                      Container(widgets=[self.reviewer, self.review_button], layout="horizontal", labels=False),
                      self.replace, self.status]
@@ -333,54 +332,9 @@ class ExportWidget(Container):
         self._follow_folder()
         self.save_button.changed.connect(lambda *_: self.export(self.out.value))
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
-        self.open_found.changed.connect(lambda *_: self.found.value and self.open_result(Path(self.found.value)))
         self.result_folder.changed.connect(lambda *_: remember_place(str(self.result_folder.value)))
-        viewer.layers.events.inserted.connect(lambda *_: self.find_results())
+        self._follow_find()
         self.find_results()
-
-    def find_results(self) -> str | None:
-        """An image opened alone (no layer read from a result folder): its quantify results found in the usual
-        places (:func:`~mmnst_path_napari._result_find.results_of_image`), the newest opened (its nuclei and class
-        map, reviewed when reviewed), all offered in *results of the image*; the status says which was opened
-        and why, or where none was found. Each image is looked for once; returns the words said (None: nothing
-        looked for)."""
-        from .._result_find import found_words, results_of_image
-
-        if any(folder_of_layers(lay) for lay in self.viewer.layers):
-            return None  # a result is open already (its result.json, an import): nothing to find
-        files = [f for f in map(_source, rgb_image_layers(self.viewer)) if f and f not in self._looked]
-        if not files:
-            return None
-        self._looked.add(files[0])
-        found = results_of_image(files[0])
-        self._found = [(str(f), str(f)) for f in found.folders]
-        self.found.reset_choices()
-        opened = found.folders[0] if found.folders else None
-        if opened is not None:
-            self.found.value = str(opened)
-            self.open_result(opened, said=found_words(found, opened))
-        else:
-            self.status.value = found_words(found, opened)
-        return self.status.value
-
-    def open_result(self, folder: Path, *, said: str | None = None) -> list[Any]:
-        """Open the nuclei and class map of a result folder over the image already shown (as its result.json
-        opens them, reviewed when reviewed), in place of those of another result of it opened before."""
-        from .._result_find import layers_of_folder
-        from .._result_folder import read_result_folder
-
-        data = read_result_folder(folder, image=False)
-        for lay in [lay for lay in self.viewer.layers if folder_of_layers(lay)]:
-            self.viewer.layers.remove(lay)  # another result of the image: its layers give way
-        layers = [add_or_replace(self.viewer, d) for d in data]
-        self.result_folder.value = folder
-        self.points.reset_choices()
-        nuclei = [lay for lay in layers_of_folder(self.viewer, folder) if lay in nuclei_layers(self.viewer)]
-        if nuclei:
-            self.points.value = nuclei[0]
-        self._follow_folder()
-        self.status.value = (said or f"opened {folder}") + (f"; {self.status.value}" if self.status.value else "")
-        return layers
 
     def _follow_folder(self, *_: Any) -> None:
         """A result folder opened in napari: Export's *result folder* names it, the status says whose review the
@@ -454,6 +408,9 @@ class ExportWidget(Container):
             self.points.value = imported[0]
         if reopened:  # says whose review the layers show
             self._follow_folder()
+            if getattr(self, "_closed", ""):
+                self.status.value += f"; {self._closed}"
+                self._closed = ""
         else:
             self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
         return layers
@@ -471,6 +428,9 @@ class ExportWidget(Container):
         for lay in imported:
             if lay.name in self.viewer.layers and "detections" in lay.name:
                 self.viewer.layers.remove(lay)
+        from .._melanin_review import close_other_corrections
+
+        self._closed = close_other_corrections(self.viewer, folder)  # its melanin map takes the other one's place
         layers = [add_or_replace(self.viewer, d) for d in data]
         return [lay for lay in imported if lay in self.viewer.layers] + layers
 
@@ -573,6 +533,10 @@ class ExportWidget(Container):
             mel = review["melanin"]
             parts.append(f"melanin {mel['melanin_fraction_pct']:.2f} % of tissue (measured {mel['measured_fraction_pct']:.2f} "
                          f"%; {mel['changed_blocks']} whole {mel['block_um']:g} µm blocks changed)")
+        if review.get("melanin_tumour"):  # melanin or tumour corrected: the melanin of tumour, reviewed
+            from .._melanin_review import tumour_review_words
+
+            parts.append(tumour_review_words(review["melanin_tumour"]).removeprefix("; "))
         merged = review.get("merged")
         if merged:
             parts.append(f"kept the earlier review's {merged['kept']} ({merged.get('reviewer') or 'reviewer not named'})")

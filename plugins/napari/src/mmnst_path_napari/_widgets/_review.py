@@ -251,7 +251,9 @@ class ReviewWidget(Container):
         self.points.changed.connect(self._connect)
         # a deleted nuclei layer must not leave its index in the panel
         viewer.layers.events.removed.connect(self._connect)
+        viewer.layers.events.removed.connect(self._melanin_closed)
         viewer.layers.events.inserted.connect(self._follow_new_layer)
+        self._melanin_layer: Any = None  # the corrections layer the melanin line follows
         self.add_class.changed.connect(self._set_add_class)
         self._connect()
 
@@ -388,6 +390,14 @@ class ReviewWidget(Container):
         self._connect()
         return new
 
+    def _melanin_closed(self, event: Any = None) -> None:
+        """The corrections layer the melanin line follows was removed (Export opened another result, the reviewer
+        deleted it): the line no longer shows its figures."""
+        if event is not None and getattr(event, "value", None) is self._melanin_layer and self._melanin_layer is not None:
+            self._melanin_layer = None
+            self.melanin_line.value = ("melanin corrections closed (their layer was removed): press paint melanin "
+                                       "corrections to correct the melanin of the result shown")
+
     def paint_melanin(self) -> Any:
         """Add (or select) the melanin corrections layer over the Analyze run's melanin map (else over a result
         folder's, starting from its review's corrections), in paint mode with
@@ -399,6 +409,8 @@ class ReviewWidget(Container):
             melanin_review,
             melanin_review_line,
             melanin_source,
+            tumour_class_layer,
+            tumour_review,
         )
 
         src = melanin_source(self.viewer)
@@ -421,12 +433,20 @@ class ReviewWidget(Container):
 
             def follow(*_: Any) -> None:
                 meta["melanin_review"] = melanin_review(src, layer.data)
+                # melanin of tumour: with the class map of the same result as painted now (None without one)
+                meta["melanin_review"]["tumour"] = tumour_review(self.viewer, src, layer.data)
                 self.melanin_line.value = melanin_review_line(meta["melanin_review"])
+                lines = 5 if meta["melanin_review"]["tumour"] else 3  # room for the wrapped line, not cut
+                self.melanin_line.native.setMinimumHeight(lines * self.melanin_line.native.fontMetrics().lineSpacing() + 6)
 
             layer.events.paint.connect(follow)
             layer.events.data.connect(follow)
+            classes = tumour_class_layer(self.viewer, src)
+            if classes is not None:  # painting tumour in or out moves the melanin of tumour too
+                classes.events.paint.connect(lambda *_: layer in self.viewer.layers and follow())
             layer.brush_size = 1  # one block a dab (napari's 10 would be 160 µm across)
             follow()
+        self._melanin_layer = layer
         layer.selected_label = 1
         layer.mode = "paint"
         self.viewer.layers.selection.active = layer
