@@ -24,7 +24,16 @@ from .._geojson import layer_stains, read_geojson_stains, write_geojson
 from .._layers import cells_from_points, points_layer
 from .._result_find import remember_place
 from .._units import follow_image_units
-from ._common import add_or_replace, layer_choice, layer_mpp, nuclei_layers, rgb_image_layers, wrap_text
+from ._common import (
+    add_or_replace,
+    hold_wrapped_lines,
+    layer_choice,
+    layer_mpp,
+    nuclei_layers,
+    rgb_image_layers,
+    scroll_area,
+    wrap_text,
+)
 from ._export_find import FindsResults
 
 if TYPE_CHECKING:
@@ -319,14 +328,30 @@ class ExportWidget(FindsResults, Container):
         self.replace = CheckBox(text="replace the earlier review", value=False)
         # the results of an image opened alone (its folder's results*/, places used before): the newest opened
         reading = self._find_widgets()  # the image's read (SHA-256) in a worker: its progress and stop
-        super().__init__(
+        self.reviewer.native.setPlaceholderText("your name or initials")
+        # the form scrolls and the status (the one sign a save or an import worked) stays in view below it:
+        # docked under Review in a 1600 x 1000 window the status was cut by the window's bottom edge (session 42
+        # H5); the form stays a child of this container (found by the widget tree), its Qt widget moves into the
+        # scroll area
+        self.form = Container(
             widgets=[self.points, self.rois, self.kind, self.out, self.save_button, self.inp, self.import_button,
                      Container(widgets=[self.found, self.open_found], layout="horizontal", labels=True),
                      Container(widgets=reading, layout="horizontal", labels=False),
-                     self.result_folder,
-                     Container(widgets=[self.reviewer, self.review_button], layout="horizontal", labels=False),
-                     self.replace, self.status]
+                     self.result_folder, self.reviewer, self.review_button, self.replace]
         )  # fmt: skip
+        super().__init__(widgets=[self.form, self.status], labels=False)
+        self._area = scroll_area(self.form.native)
+        self.native.layout().insertWidget(0, self._area)
+        hold_wrapped_lines(self.native)  # the status's wrapped lines whole (its first line was cut above the rest)
+        from qtpy.QtCore import QEvent, QObject
+
+        class Hold(QObject):  # a new status text asks the dock for a new layout: its height followed there
+            def eventFilter(inner, obj: Any, event: Any) -> bool:
+                if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
+                    self._hold_status()
+                return False
+
+        self.native.installEventFilter(Hold(self.native))  # parented to the dock's widget: lives as long as it
         self.review_button.changed.connect(lambda *_: self.save_review())
         self.points.changed.connect(self._follow_folder)
         self._follow_folder()
@@ -335,6 +360,17 @@ class ExportWidget(FindsResults, Container):
         self.result_folder.changed.connect(lambda *_: remember_place(str(self.result_folder.value)))
         self._follow_find()
         self.find_results()
+
+    def _hold_status(self) -> None:
+        """The dock's minimum height at the scrolled form's minimum plus the status's wrapped height at its width
+        (the layout counted the status as one line and the scrolled form overlapped the first of four)."""
+        label, layout = self.status.native, self.native.layout()
+        text_h = label.heightForWidth(max(label.width(), 1))
+        label.setMinimumHeight(max(text_h, 0))
+        margins = layout.contentsMargins()
+        need = self._area.minimumHeight() + max(text_h, 0) + layout.spacing() + margins.top() + margins.bottom()
+        if need > self.native.minimumHeight():
+            self.native.setMinimumHeight(need)
 
     def _follow_folder(self, *_: Any) -> None:
         """A result folder opened in napari: Export's *result folder* names it, the status says whose review the
