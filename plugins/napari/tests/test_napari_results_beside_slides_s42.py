@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from mmnst_path_napari._result_find import places
 from napari_helpers import open_plugin_widget
 
 from mmnst_path.cli import main
-from mmnst_path_napari._result_find import places
 
 pytestmark = pytest.mark.napari
 
