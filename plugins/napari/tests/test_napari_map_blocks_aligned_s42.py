@@ -8,8 +8,8 @@ drawn up to 5 µm apart at the far edge. Here a quantify result of an H&E image 
 are ``d mpp`` µm wide (the last one partial: past the image edge by less than a block), and the value drawn at a
 block's centre is the map's value of that block.
 
-Fails before: the melanin fraction layer's blocks were 29.7 x 31.8 px, not 32 (the image spread over 11 x 13
-blocks), its last row of blocks 11.9 µm from the class map's.
+Fails before: the melanin fraction layer's blocks were 31.14 x 31.77 px, not 32 (stretched to end at the image
+edge), its last row of blocks 4.5 µm from the class map's.
 """
 
 from __future__ import annotations
