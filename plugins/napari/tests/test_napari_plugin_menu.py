@@ -85,6 +85,15 @@ def _extent(layer) -> np.ndarray:
     return np.asarray(layer.extent.world)[:, -2:] + np.array([[-0.5], [0.5]]) * np.asarray(layer.scale)[-2:]
 
 
+def _assert_covers(layer, image) -> None:  # type: ignore[no-untyped-def]
+    """A map drawn from the image's corner over the whole image, its blocks at their true size (session 42, H5's
+    walk #10): past the image's far edges by less than one of its raster pixels (the last block partial)."""
+    got, want = _extent(layer), _extent(image)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-6)
+    assert np.all(got[1] >= want[1] - 1e-6), (layer.name, got, want)
+    assert np.all(got[1] < want[1] + np.asarray(layer.scale)[-2:]), (layer.name, got, want)
+
+
 def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     make_napari_viewer, qtbot, wsi_dir, tmp_path
 ):
@@ -124,7 +133,7 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     assert {"melanin fraction", "necrosis fraction"} <= {lay.name for lay in viewer.layers}
     assert "melanin fraction" in analyze.legend.value
     for name in ("melanin fraction", "necrosis fraction"):
-        np.testing.assert_allclose(_extent(viewer.layers[name]), _extent(image), atol=1e-6)
+        _assert_covers(viewer.layers[name], image)
         assert viewer.layers[name].opacity < 1
         assert viewer.layers[name].colormap.colors[0][3] == 0  # no tissue / zero: transparent
     viewer.scene.camera.center = (r0 + 200, c0 + 200)
@@ -151,7 +160,7 @@ def test_analyze_review_export_on_a_real_slide_from_the_plugin_menu(
     assert names.index("melanin fraction") < names.index("Ki67 heatmap")
     assert names.index(image.name) < names.index("melanin fraction")
     for name in ("melanin fraction", "Ki67 heatmap"):
-        np.testing.assert_allclose(_extent(viewer.layers[name]), _extent(image), atol=1e-6)
+        _assert_covers(viewer.layers[name], image)
     nuclei = viewer.layers["nuclei"]
     assert len(nuclei.data) == len(result.cells) > 20
     assert "stains: H-DAB (chosen)" in analyze.results.value

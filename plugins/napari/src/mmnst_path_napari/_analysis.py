@@ -372,8 +372,8 @@ def reviewed_hotspot_caption(result: SlideResult, classes: Any, data: Any) -> st
 
 def layers_from_result(result: SlideResult, *, mpp: float | None) -> list[LayerData]:
     """Layer data tuples, bottom to top: melanin / necrosis fraction maps, Ki67 heatmap (all
-    semi-transparent, exactly the image's extent; the Ki67 heatmap hidden until its eye is ticked),
-    hot-spot frame, nuclei Points on top.
+    semi-transparent, each block where it is, :func:`~._layers.exact_raster`; the Ki67 heatmap hidden until its
+    eye is ticked), hot-spot frame, nuclei Points on top.
 
     ``mpp`` is the display scale of the image layer (None when it is shown in pixels).
     """

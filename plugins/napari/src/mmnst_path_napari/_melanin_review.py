@@ -130,11 +130,12 @@ def corrections_layer(result: Any, *, mpp: float | None) -> LayerData:
     scale, None for pixels), block ``[i, j]`` over level-0 ``[i d, (i+1) d)``."""
     from napari.utils.colormaps import DirectLabelColormap
 
+    from ._layers import raster_transform
+
     src = result if isinstance(result, dict) else run_source(result)
-    d = float(src["downsample"])
-    s = float(mpp) if mpp else 1.0
     kwargs: dict[str, Any] = {
-        "name": LAYER, "scale": (d * s, d * s), "translate": ((d - 1) / 2 * s, (d - 1) / 2 * s), "opacity": 0.55,
+        # placed as every map layer (the melanin fraction map it corrects, the class map): block [i, j] where it is
+        "name": LAYER, **raster_transform(downsample=float(src["downsample"]), mpp=mpp), "opacity": 0.55,
         # melanin dark brown (the fraction map's hue), no melanin white (a block washed out): neither is a class
         # colour of the tissue class map below (blue is inflammatory, light blue mucin)
         "colormap": DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: (0.35, 0.16, 0.02, 1.0),

@@ -1,7 +1,9 @@
 """The quantify results of an image opened alone: found in the usual places, the newest opened, the others offered.
 
 A pathologist often drags only the slide (or tile) into napari. Its ``mmnst-path quantify`` results are looked for
-in the image's folder's ``results*/`` folders (``results/<input>/result.json``, ``results_2026/...``) and in the
+in the ``results*/`` folders (``results/<input>/result.json``, ``results_2026/...``) of the image's folder, of the
+folder above it (the README's layout: ``mmnst-path quantify slides/ --out results`` writes ``results/`` beside
+``slides/``) and of the current folder (where napari was started: where quantify ran), and in the
 folders where a result was opened or saved before (:func:`remember_place`: the ``--out`` folders, kept in
 ``$XDG_CONFIG_HOME/mmnst_path/napari_places.json``, at most :data:`MAX_PLACES`). A result is of the image when its
 ``result.json`` records the image's content fingerprint (``source.sha256``, the SHA-256 of the file's bytes): the
@@ -21,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_PLACES", "Candidates", "FoundResults", "candidates_of_image", "found_words", "layers_of_folder",
-           "match_results", "places", "remember_place", "results_of_image", "sha256_of", "sha256_pieces"]
+__all__ = ["MAX_PLACES", "Candidates", "FoundResults", "beside_places", "candidates_of_image", "found_words",
+           "layers_of_folder", "match_results", "places", "remember_place", "results_of_image", "sha256_of",
+           "sha256_pieces"]
 
 #: folders remembered (the most recent first)
 MAX_PLACES = 20
@@ -87,6 +90,19 @@ def _candidates(searched: list[Path]) -> list[Path]:
     return list(out.values())
 
 
+def beside_places(image: str | Path) -> list[Path]:
+    """The ``results*/`` folders of ``image``'s folder, of the folder above it (``slides/x.tif`` finds
+    ``results/`` beside ``slides/``) and of the current folder, in that order (each sorted by name)."""
+    image = Path(image)
+    out: list[Path] = []
+    for base in (image.parent, image.parent.parent, Path.cwd()):
+        try:
+            out += sorted(p for p in base.glob("results*") if p.is_dir())
+        except OSError:  # a folder that cannot be listed holds nothing to find
+            continue
+    return out
+
+
 @dataclass(frozen=True)
 class Candidates:
     """The result folders that may be of an image, read without reading the image: ``entries`` (folder, result.json's
@@ -108,8 +124,8 @@ def candidates_of_image(image: str | Path, *, extra: list[Path] | None = None) -
     """The result folders in the usual places (see the module's words) whose result.json records a fingerprint;
     cheap (the image is not read: :func:`match_results` with its SHA-256 says which are its)."""
     image = Path(image)
-    searched = sorted(p for p in image.parent.glob("results*") if p.is_dir())
-    for place in (places() if extra is None else extra):
+    searched: list[Path] = []
+    for place in [*beside_places(image), *(places() if extra is None else extra)]:
         if all(os.path.realpath(place) != os.path.realpath(s) for s in searched):
             searched.append(Path(place))
     try:
@@ -190,8 +206,8 @@ def results_of_image(image: str | Path, *, extra: list[Path] | None = None) -> F
     image : path
         The image file opened (a slide or a tile).
     extra : list of path, optional
-        Folders to look in besides the image's ``results*/`` folders; by default the remembered places
-        (:func:`places`).
+        Folders to look in besides the ``results*/`` folders of :func:`beside_places`; by default the remembered
+        places (:func:`places`).
     """
     cands = candidates_of_image(image, extra=extra)
     sha = None
@@ -215,7 +231,8 @@ def found_words(found: FoundResults, opened: Path | None) -> str:
             return str(folder)
 
     if not found.folders:
-        where = ", ".join(short(p) for p in found.searched) or f"no results*/ folder beside {name}"
+        where = ", ".join(short(p) for p in found.searched) or (
+            f"no results*/ folder beside {name}, beside its folder or in the current folder")
         text = f"no quantify result of {name} found (looked in {where})"
         if found.earlier:
             text += (f"; {len(found.earlier)} result(s) of an earlier version of the file (another SHA-256) not "
