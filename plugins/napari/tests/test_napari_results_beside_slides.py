@@ -40,7 +40,13 @@ def _nuclei(viewer):  # type: ignore[no-untyped-def]
     return [lay for lay in viewer.layers if lay.metadata.get("mmnst_path", {}).get("kind") == "nuclei"]
 
 
-def test_result_beside_the_slides_folder_found_by_a_new_user(make_napari_viewer, tmp_path, monkeypatch):
+def _found(qtbot, export):  # type: ignore[no-untyped-def]
+    """Export's search ended (the image is read in a worker thread)."""
+    qtbot.waitUntil(lambda: export.find_worker is None, timeout=30_000)
+    return export
+
+
+def test_result_beside_the_slides_folder_found_by_a_new_user(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     project = tmp_path / "project"
     tile = _tile(project / "slides" / "tile.tif")
     monkeypatch.chdir(project)
@@ -49,7 +55,7 @@ def test_result_beside_the_slides_folder_found_by_a_new_user(make_napari_viewer,
     assert places() == []  # a new user: nothing remembered
     viewer = make_napari_viewer()
     viewer.open(str(tile), plugin=PLUGIN)
-    export = open_plugin_widget(viewer, "export_widget")
+    export = _found(qtbot, open_plugin_widget(viewer, "export_widget"))
     folder = project / "results" / "tile"
     (nuclei,) = _nuclei(viewer)
     assert Path(nuclei.metadata["mmnst_path"]["result_folder"]) == folder, export.status.value
@@ -57,7 +63,7 @@ def test_result_beside_the_slides_folder_found_by_a_new_user(make_napari_viewer,
     assert export.status.value.startswith(f"opened {folder} (the only result of tile.tif"), export.status.value
 
 
-def test_result_in_the_current_folder_found(make_napari_viewer, tmp_path, monkeypatch):
+def test_result_in_the_current_folder_found(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     tile = _tile(tmp_path / "archive" / "2026" / "case7" / "tile.tif")
     work = tmp_path / "work"
     work.mkdir()
@@ -65,13 +71,13 @@ def test_result_in_the_current_folder_found(make_napari_viewer, tmp_path, monkey
     assert main(["quantify", str(tile), "--out", "results_case7"]) == 0
     viewer = make_napari_viewer()  # napari started where quantify ran
     viewer.open(str(tile), plugin=PLUGIN)
-    export = open_plugin_widget(viewer, "export_widget")
+    export = _found(qtbot, open_plugin_widget(viewer, "export_widget"))
     (nuclei,) = _nuclei(viewer)
     assert Path(nuclei.metadata["mmnst_path"]["result_folder"]).resolve() == work / "results_case7" / "tile"
     assert export.status.value.startswith("opened "), export.status.value
 
 
-def test_result_of_another_image_beside_the_folder_never_opened(make_napari_viewer, tmp_path, monkeypatch):
+def test_result_of_another_image_beside_the_folder_never_opened(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     project = tmp_path / "project"
     _tile(project / "slides" / "tile.tif")
     monkeypatch.chdir(project)
@@ -81,7 +87,7 @@ def test_result_of_another_image_beside_the_folder_never_opened(make_napari_view
     monkeypatch.chdir(tmp_path)
     viewer = make_napari_viewer()
     viewer.open(str(other), plugin=PLUGIN)
-    export = open_plugin_widget(viewer, "export_widget")
+    export = _found(qtbot, open_plugin_widget(viewer, "export_widget"))
     assert _nuclei(viewer) == []
     status = export.status.value
     assert status.startswith(f"no quantify result of tile.tif found (looked in {project / 'results'})"), status
