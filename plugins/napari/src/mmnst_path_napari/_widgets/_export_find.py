@@ -48,9 +48,16 @@ class FindsResults:
     def _follow_find(self) -> None:
         """Connect the search to the viewer: a new layer may be an image opened alone; its removal stops its read;
         the dock closed stops it too."""
-        self.viewer.layers.events.inserted.connect(lambda *_: self.find_results())
-        self.viewer.layers.events.removed.connect(self._image_removed)
+        from qtpy.QtCore import QTimer
+
         self._alive = alive = [True]  # not self in the slot: the widget is gone when its Qt object is destroyed
+        # looked for once the event loop runs again: a reader inserts a result folder's slide before its nuclei and
+        # maps, and the slide alone looked like an image opened alone (its folder was read a second time, or the
+        # status said "not opened: another result was opened meanwhile")
+        self.viewer.layers.events.inserted.connect(
+            lambda *_: QTimer.singleShot(0, lambda: alive[0] and self.find_results())
+        )
+        self.viewer.layers.events.removed.connect(self._image_removed)
 
         def gone(*_: Any) -> None:
             alive[0] = False
