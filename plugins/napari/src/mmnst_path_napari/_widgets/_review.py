@@ -238,15 +238,19 @@ class ReviewWidget(Container):
         self.melanin_button.changed.connect(lambda *_: self.paint_melanin())
         self.melanin_line = wrap_text(Label(value=""))
         self.melanin_line.visible = False  # shown once melanin is corrected: no room taken in a Ki67 review
+        row = Container(widgets=[*buttons[:3], self.toggle_button], layout="horizontal", labels=False)
+        files = Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False)
         super().__init__(
             widgets=[
-                self.points, self.add_class,
-                Container(widgets=[*buttons[:3], self.toggle_button], layout="horizontal", labels=False),
+                self.points, self.add_class, row,
                 buttons[3], self.melanin_button, self.melanin_line,  # in view under a docked Analyze too
-                self.notice, self.results, self.file,
-                Container(widgets=[self.save_button, self.load_button], layout="horizontal", labels=False),
+                self.notice, self.results, self.file, files,
             ]
         )  # fmt: skip
+        # the nuclei controls: hidden while only a class map is open (an H&E result folder has no nuclei: its Ki67
+        # buttons and an empty nuclei choice said nothing, session 42 H5's walk)
+        self._ki67_widgets = (self.points, self.add_class, row, buttons[3], self.file, files)
+        self._tissue_followed: Any = None  # the class map layer the box follows while no nuclei layer is open
         self._connected: Any = None
         self.points.changed.connect(self._connect)
         # a deleted nuclei layer must not leave its index in the panel
@@ -265,18 +269,25 @@ class ReviewWidget(Container):
         self.points.reset_choices()
         if layer is not None and any(lay is layer for lay in nuclei_layers(self.viewer)):
             self.points.value = layer
-        self._connect()
+        self._connect()  # (with no nuclei layer: the class map opened is followed there)
 
     def _connect(self, *_: Any) -> None:
         layer = self.points.value
         if layer is self._connected:
+            if layer is None:  # still no nuclei: a class map may have come or gone
+                for w in self._ki67_widgets:
+                    w.visible = self._tissue_layer() is None
+                self._follow_tissue()
             return
         if self._connected is not None:
             self._connected.events.data.disconnect(self._data_changed)
             self._connected.events.border_color.disconnect(self.update)
         self._connected = layer
+        for w in self._ki67_widgets:  # shown with a nuclei layer, or when no class map is there to review either
+            w.visible = layer is not None or self._tissue_layer() is None
         if layer is None:
             self.results.value = self.notice.value = ""
+            self._follow_tissue()
             return
         layer.events.data.connect(self._data_changed)
         layer.events.border_color.connect(self.update)
@@ -285,6 +296,53 @@ class ReviewWidget(Container):
             layer.bind_key(key, lambda lay, c=cls: set_classes(lay, lay.selected_data, c), overwrite=True)
         self._set_add_class()
         self.update()
+
+    def _tissue_layer(self) -> Any:
+        """The class map of a result folder (or of an Analyze run) shown, the newest: what the box reviews while no
+        nuclei layer is open."""
+        maps = [lay for lay in self.viewer.layers if isinstance(lay.metadata, dict)
+                and lay.metadata.get("mmnst_path", {}).get("kind") == "tissue classes"
+                and "areas_at_run" in lay.metadata["mmnst_path"] and "shape" in lay.metadata["mmnst_path"]]
+        return maps[-1] if maps else None
+
+    def _follow_tissue(self) -> None:
+        """No nuclei layer: the box gives the class areas of the open class map as painted (measured beside), and
+        follows each stroke (:func:`~mmnst_path_napari._classmap.painted_areas`, as Export saves them)."""
+        layer = self._tissue_layer()
+        if layer is not self._tissue_followed:
+            if self._tissue_followed is not None:
+                self._tissue_followed.events.paint.disconnect(self._tissue_update)
+                self._tissue_followed.events.data.disconnect(self._tissue_update)
+            self._tissue_followed = layer
+            if layer is not None:
+                layer.events.paint.connect(self._tissue_update)
+                layer.events.data.connect(self._tissue_update)
+        self._tissue_update()
+
+    def _tissue_update(self, *_: Any) -> None:
+        from .._classmap import class_table_text, painted_areas
+
+        layer = self._tissue_followed
+        if self.points.value is not None:
+            return
+        if layer is None or layer not in self.viewer.layers:
+            self.results.value = ""
+            return
+        meta = layer.metadata["mmnst_path"]
+        areas = painted_areas(layer, shape=tuple(meta["shape"]), mpp=float(meta["mpp"]))
+        block = float(meta["downsample"]) * float(meta["mpp"])
+        folder = Path(str(meta["result_folder"])).name if meta.get("result_folder") else "the run"
+        lines = [review_line(meta)] if meta.get("review") or meta.get("review_refused") else []
+        was = (meta.get("measured") or {}).get("necrosis_fraction_pct")
+        now = areas["pct_of_tissue"].get("necrosis")
+        if now is not None and now == now:
+            lines.append(f"necrosis {now:.1f} % of the classed area as painted"
+                         + ("" if was is None else f" (measured {was:.1f} % of tissue)"))
+        lines.append(f"tissue classes of {folder} as painted ({areas['changed_blocks']} blocks changed, whole "
+                     f"{block:g} µm blocks; % of the classed area):\n{class_table_text(areas)}")
+        lines.append("paint a class's value on the 'tissue classes' layer (0 erases); Export's 'save review to "
+                     "result folder' keeps it")
+        self.results.value = "\n".join(lines)
 
     def _data_changed(self, event: Any = None) -> None:
         """Points added (napari's add mode): the "add as" class and an added nucleus's features, whatever
