@@ -18,7 +18,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from mmnst_path._synthetic_collagen_mucin import COLLAGEN_STYLES, MUCIN_STYLES, he_collagen_mucin_tile
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from mmnst_path._synthetic_collagen_mucin import COLLAGEN_STYLES, MUCIN_STYLES, paint_collagen, paint_mucin
 from scipy import ndimage as ndi
 
-from mmnst_path._synthetic_collagen_mucin import COLLAGEN_STYLES, MUCIN_STYLES, paint_collagen, paint_mucin
 from mmnst_path._synthetic_mimics import stain_vectors
 from mmnst_path.quantify.necrosis import NecrosisParams, measure_necrosis, necrosis_metrics
 from mmnst_path.synthetic_tissue import _H, _rotated
