@@ -153,27 +153,18 @@ def _polygon_rings(geometry: Mapping[str, Any]) -> list[list[np.ndarray]]:
     return out
 
 
-def _polygons(geometry: Mapping[str, Any], where: str) -> list[np.ndarray]:
-    """Outer rings of :func:`_polygon_rings` (holes dropped with a ``UserWarning`` naming ``where``)."""
-    out = []
-    for rings in _polygon_rings(geometry):
-        if len(rings) > 1:
-            warnings.warn(f"{where}: polygon holes are ignored (the outer ring is used)", UserWarning, stacklevel=4)
-        out.append(rings[0])
-    return out
-
-
 def rois_from_features(features: Sequence[Mapping[str, Any]], *, source: str = "GeoJSON") -> list[Roi]:
     """Regions of interest among ``features`` (as returned by :func:`read_features`).
 
     Annotations when the features mark any, else every polygon that is not a detection or tile.
-    Polygon holes are dropped with a ``UserWarning``; 2-D or 3-D positions, closed or open rings.
+    2-D or 3-D positions, closed or open rings.
 
     Returns
     -------
     list of Roi
-        One per polygon (a MultiPolygon gives several, sharing the name), level-0 (row, col);
-        empty when there is none.
+        One per polygon (a MultiPolygon gives several, sharing the name and classification), level-0
+        (row, col), with the polygon's holes (:attr:`Roi.holes`: not inside it) and the feature's
+        ``classification`` mapping; empty when there is none.
 
     Raises
     ------
@@ -192,11 +183,13 @@ def rois_from_features(features: Sequence[Mapping[str, Any]], *, source: str = "
             name = props["classification"].get("name") or ""
         geometry = f.get("geometry")
         try:
-            polys = _polygons(geometry, source) if isinstance(geometry, Mapping) else []
+            polys = _polygon_rings(geometry) if isinstance(geometry, Mapping) else []
         except (TypeError, ValueError, IndexError) as exc:
             msg = f"{source}: feature {i} has malformed polygon coordinates, expected [[x, y], ...] rings ({exc})"
             raise CorruptFileError(msg) from exc
-        rois.extend(Roi(poly, str(name)) for poly in polys)
+        cls = props.get("classification")
+        cls = dict(cls) if isinstance(cls, Mapping) else None
+        rois.extend(Roi(rings[0], str(name), tuple(rings[1:]), cls) for rings in polys)
     return rois
 
 
@@ -206,7 +199,8 @@ def read_rois(path: str | Path) -> list[Roi]:
     Returns
     -------
     list of Roi
-        One per polygon (a MultiPolygon gives several, sharing the name), level-0 (row, col).
+        One per polygon (a MultiPolygon gives several, sharing the name), level-0 (row, col), with its
+        holes (not inside the region: :attr:`Roi.region` is what the analysis measures).
 
     Raises
     ------

@@ -348,7 +348,7 @@ def run_batch(
 
         rois = tuple(read_rois(options.roi_file))
         try:
-            as_polygons([r.polygon for r in rois])
+            as_polygons([r.region for r in rois])
         except ConfigError as exc:
             msg = f"--roi {options.roi_file}: {exc}"
             raise ConfigError(msg) from exc
@@ -400,7 +400,7 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     from .pipeline import analyze_slide
     from .report import summary_row, write_result
 
-    polygons = [r.polygon for r in rois] or None
+    polygons = [r.region for r in rois] or None  # holes kept: even-odd rings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fingerprint = source_fingerprint(path)

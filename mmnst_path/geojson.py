@@ -57,6 +57,7 @@ from ._geojson_names import (
     QUPATH_CLASS_NAMES,
     TYPE_CLASS_NAMES,
     Roi,
+    keyhole_ring,
     measurement_names,
 )
 from ._geojson_read import (
@@ -81,6 +82,7 @@ __all__ = [
     "feature_collection_chunks",
     "feature_kind",
     "image_measurements",
+    "keyhole_ring",
     "read_cells",
     "read_features",
     "read_rois",
@@ -273,12 +275,14 @@ def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: s
         props: dict[str, Any] = {"objectType": "annotation", "isLocked": False}
         if roi.name:
             props["name"] = roi.name
+        if roi.classification is not None:
+            props["classification"] = dict(roi.classification)
         if cells is not None or extra:
-            props["measurements"] = {**(roi_counts(cells, roi.polygon) if cells is not None else {}), **(extra or {})}
+            props["measurements"] = {**(roi_counts(cells, roi.region) if cells is not None else {}), **(extra or {})}
         out.append({
             "type": "Feature",
             "id": _uuid(f"{seed}:roi", i),
-            "geometry": {"type": "Polygon", "coordinates": [_ring_xy(roi.polygon)]},
+            "geometry": {"type": "Polygon", "coordinates": [_ring_xy(ring) for ring in roi.rings]},
             "properties": props,
         })  # fmt: skip
     return out

@@ -507,7 +507,7 @@ def write_result(
                                                                    or "hematoxylin"),
                                                   region_measurements=image):
                 fh.write(part)
-    polygons = [r.polygon for r in rois]
+    polygons = [ring for r in rois for ring in r.rings]  # outlines: outer rings and holes
     if "overlay" in outputs or "tissue" in outputs:
         from .overlay import overlay_png, tissue_png
 

@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--count-in", choices=("all", "tumour"),
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
-    p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px), for every input")
+    p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px; a polygon's holes are left out), for every input")
     p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config (with auto stains, also a result whose stains were named); earlier results of other inputs stay listed")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare the Ki67 index of two inputs (e.g. primary and recurrence) in report.html")
