@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run tiles on a Dask distributed cluster")
     p.add_argument("--tile-um", type=float, metavar="UM", help="tile core side in µm")
-    p.add_argument("--analysis-mpp", type=float, metavar="X", help="analysis resolution, µm per pixel")
+    p.add_argument("--analysis-mpp", type=float, metavar="X", help="analysis resolution, µm per pixel (default 0.5: the shipped models were trained at 0.5, 0.425-0.59 µm/px from their model cards; outside that range each input gets a warning)")
     p.add_argument("--cell-model", metavar="default|none|FILE.mmnst",
                    help="nucleus model deciding which nuclei the Ki67 index counts (default: the shipped model; "
                         "'none' counts every detected nucleus; a file from 'mmnst-path train cells')")

@@ -41,6 +41,7 @@ from ._model_stains import check_run_models, necrosis_not_measured
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
 from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
+from ._scale_check import check_analysis_mpp
 from ._stain_check import check_named_stains
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, analyze_tile
@@ -310,6 +311,7 @@ def analyze_slide(
             raise MissingMetadataError(msg)
         mpp0 = require_mpp(mpp if mpp is not None else reader.mpp, what=f"image {reader.describe()}")
         check_scales(config, mpp0)
+        check_analysis_mpp(config.analysis_mpp, source=reader.describe())
         if reader.mpp != mpp0:  # an explicit mpp for a reader given by the caller
             reader.mpp = mpp0
         shape0 = (int(reader.shape[0]), int(reader.shape[1]))
