@@ -72,6 +72,7 @@ from ._batch_inputs import (
     request_hash,
     source_fingerprint,
 )
+from ._batch_mpp import input_mpp, input_request, mpp_needed, mpp_use_line
 from ._batch_rows import _with_hotspot_flag, _write_html
 from ._batch_stains import earlier_results, input_options, ki67_stain_warning, named_stored
 from .errors import ConfigError, OutputError, OutputLockedError
@@ -257,49 +258,6 @@ def _one_line_reason(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {text}".split())
 
 
-def _file_mpp(path: Path) -> float | None:
-    """The level-0 mpp the file itself gives (None when unknown); warnings of the open dropped."""
-    from .io import open_slide
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with open_slide(path) as reader:
-            return reader.mpp
-
-
-def _input_mpp(path: Path, options: BatchOptions) -> tuple[float | None, str]:
-    """(mpp to pass to analyze_slide, where the mpp comes from: "file", "--mpp", "--mpp-override")."""
-    if options.mpp is None:
-        return None, "file"
-    file_mpp = _file_mpp(path)
-    if file_mpp is None:
-        return options.mpp, "--mpp"
-    differs = abs(file_mpp / options.mpp - 1) > 1e-3
-    if options.mpp_override:
-        if differs:
-            warnings.warn(f"{path}: --mpp {options.mpp:g} overrides the file's {file_mpp:.4g} µm/px "
-                          "(--mpp-override)", stacklevel=2)
-        return options.mpp, "--mpp-override"
-    if differs:
-        warnings.warn(f"{path}: --mpp {options.mpp:g} not used: the file gives {file_mpp:.4g} µm/px "
-                      "(pass --mpp-override to use --mpp anyway)", stacklevel=2)
-    return None, "file"
-
-
-def _input_request(path: Path, options: BatchOptions, req: str, roi_digest: str | None) -> str:
-    """The request hash of one input: the batch's, but without ``--mpp`` for a file that gives its own pixel size
-    (``--mpp`` is then not used, :func:`_input_mpp`), so ``--resume`` with or without it skips that input alike."""
-    if options.mpp is None or options.mpp_override:
-        return req
-    try:
-        file_mpp = _file_mpp(path)
-    except Exception:  # unreadable: the analysis will say why; the batch's hash stands
-        return req
-    if file_mpp is None:
-        return req
-    return request_hash(options.config, mpp=None, roi_digest=roi_digest, mpp_override=False)
-
-
 def _under(path: Path, folder_real: str) -> bool:
     real = os.path.realpath(path)
     return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
@@ -395,7 +353,7 @@ def _connect(address: str) -> Any:
 
 
 def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois: tuple[Any, ...],
-                 scheduler: Any, progress: BatchProgress | None, t0: float) -> dict[str, Any]:
+                 scheduler: Any, progress: BatchProgress | None, t0: float, *, mpp_needed: bool = True) -> dict[str, Any]:
     """Analyse one input and install its result folder; return its summary row (errors raise)."""
     from .pipeline import analyze_slide
     from .report import summary_row, write_result
@@ -404,7 +362,7 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fingerprint = source_fingerprint(path)
-        mpp, mpp_source = _input_mpp(path, options)
+        mpp, mpp_source = input_mpp(path, options, needed=mpp_needed)
         result = analyze_slide(path, options.config, mpp=mpp, workers=options.workers, scheduler=scheduler,
                                roi=polygons, progress=progress.tiles if progress is not None else None)
     messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
@@ -460,6 +418,8 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     skipped = 0
     kept_named: list[str] = []
     summary_error: OSError | None = None
+    found = mpp_needed(files, options)  # the files' own pixel sizes, when --mpp concerns them
+    needed = any(v is None for v in found.values())
     if progress is not None:
         progress.batch_started(len(files))
 
@@ -487,7 +447,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
             else:
                 req_o = req if opts is options else request_hash(opts.config, mpp=opts.mpp, roi_digest=roi_digest,
                                                                  mpp_override=opts.mpp_override)
-                req_i = _input_request(path, opts, req_o, roi_digest)
+                req_i = input_request(path, opts, req_o, roi_digest)
 
                 def up_to_date(r: str, f: Path = folder, p: Path = path) -> Any:
                     return _stored(f / "result.json", p, r, [f / n for n in expected])
@@ -504,7 +464,8 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                     skipped += 1
             if row is None:
                 try:
-                    row = _analyse_one(path, folder, opts, req_i, rois, scheduler, progress, t0)
+                    row = _analyse_one(path, folder, opts, req_i, rois, scheduler, progress, t0,
+                                      mpp_needed=needed)
                 except Exception as exc:  # a bug on one input must not kill the batch; keep the type
                     row = error_row(str(path), _one_line_reason(exc))
             if row.get("status") != "ok":
@@ -537,6 +498,9 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     if summary_error is not None:
         msg = f"cannot write the batch summary to {out_dir}: {summary_error.strerror or summary_error}"
         raise OutputError(msg) from summary_error
+    line = mpp_use_line(options, found)
+    if line is not None:
+        warnings.warn(line, stacklevel=3)
     if kept_named:
         shown = ", ".join(kept_named[:3]) + (f" and {len(kept_named) - 3} more" if len(kept_named) > 3 else "")
         warnings.warn(f"kept {len(kept_named)} earlier result(s) whose stains were named: {shown}; --resume with "
