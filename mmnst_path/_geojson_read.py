@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._geojson_names import _TYPE_OF_CLASS, MEASUREMENT_NAMES, STAIN_OF_NAME, STAINED_NAME_ALIASES, Roi
+from ._geojson_regions import is_run_region
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError, CorruptFileError
 
@@ -156,8 +157,9 @@ def _polygon_rings(geometry: Mapping[str, Any]) -> list[list[np.ndarray]]:
 def rois_from_features(features: Sequence[Mapping[str, Any]], *, source: str = "GeoJSON") -> list[Roi]:
     """Regions of interest among ``features`` (as returned by :func:`read_features`).
 
-    Annotations when the features mark any, else every polygon that is not a detection or tile.
-    2-D or 3-D positions, closed or open rings.
+    Annotations when the features mark any, else every polygon that is not a detection or tile; the regions a
+    run wrote of what it measured (tissue classes, melanin, hot spot: :mod:`mmnst_path._geojson_regions`) are
+    not regions of interest and are skipped. 2-D or 3-D positions, closed or open rings.
 
     Returns
     -------
@@ -178,6 +180,8 @@ def rois_from_features(features: Sequence[Mapping[str, Any]], *, source: str = "
         if kind in ("detection", "tile") or (wanted and kind != wanted):
             continue
         props = _props(f)
+        if is_run_region(props):  # a run's tissue-class / melanin / hot-spot region: measured, not of interest
+            continue
         name = props.get("name") or ""
         if not name and isinstance(props.get("classification"), Mapping):
             name = props["classification"].get("name") or ""

@@ -140,6 +140,8 @@ class BatchOptions:
         Two inputs (path, file name or output folder name) whose Ki67 indices are compared.
     outputs : tuple of str
         Per-input files besides result.json.
+    geojson_regions : bool
+        Tissue-class, melanin and hot-spot annotations in cells.geojson (:mod:`mmnst_path._geojson_regions`).
     input_stains, input_mpp : mapping of str to str / float
         Stains and level-0 µm/px of single inputs (keyed by the input's path as given in ``files``), e.g. from a
         ``--manifest``: they replace ``config.stains`` and ``mpp`` for that input (its request hash follows).
@@ -158,6 +160,7 @@ class BatchOptions:
     mpp_override: bool = False
     input_stains: Mapping[str, str] = field(default_factory=dict)
     input_mpp: Mapping[str, float] = field(default_factory=dict)
+    geojson_regions: bool = True
 
 
 @dataclass(frozen=True)
@@ -380,7 +383,7 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     staging = folder.with_name(f".{folder.name}.partial")
     _rmtree(staging)
     try:
-        write_result(result, staging, rois=rois, outputs=options.outputs,
+        write_result(result, staging, rois=rois, outputs=options.outputs, geojson_regions=options.geojson_regions,
                      extra={"source": fingerprint, "request_hash": req, "mpp_source": mpp_source,
                             "warnings": messages, "summary_row": row})
         if carry_review(folder, staging):  # a review is never deleted by a re-run; it refers to the earlier result

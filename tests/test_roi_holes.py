@@ -12,6 +12,7 @@ import numpy as np
 from skimage.draw import polygon2mask
 from skimage.measure import points_in_poly
 
+from mmnst_path._geojson_regions import is_run_region
 from mmnst_path.geojson import keyhole_ring, read_rois
 from mmnst_path.geometry import Box
 from mmnst_path.tiling.grid import _polygon_intersects_box
@@ -84,7 +85,8 @@ def test_quantify_measures_outside_the_hole_only(tmp_path: Path) -> None:
     assert in_hole == []
     assert float(row["tissue_area_mm2"]) <= (160 * 160 - 80 * 80) * 0.25e-6 * 1.01
     doc = json.loads((out / "ihc" / "cells.geojson").read_text(encoding="utf-8"))
-    (ann,) = [f for f in doc["features"] if f["properties"]["objectType"] == "annotation"]
+    (ann,) = [f for f in doc["features"] if f["properties"]["objectType"] == "annotation"
+              and not is_run_region(f["properties"])]
     assert len(ann["geometry"]["coordinates"]) == 2  # the outer ring and the hole
     assert ann["properties"]["classification"] == TUMOR
     assert ann["properties"]["measurements"]["Num Negative"] == int(row["ki67_negative"])

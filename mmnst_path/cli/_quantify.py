@@ -75,6 +75,7 @@ def register(subparsers: Any) -> None:
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
     p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px; a polygon's holes are left out), for every input")
+    p.add_argument("--no-geojson-regions", dest="geojson_regions", action="store_false", help="leave the tissue-class, melanin and hot-spot region annotations out of cells.geojson (a large, speckled class map)")
     p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config (with auto stains, also a result whose stains were named); earlier results of other inputs stay listed")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare the Ki67 index of two inputs (e.g. primary and recurrence) in report.html")
@@ -506,6 +507,7 @@ def run(args: argparse.Namespace) -> int:
         roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
         compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
         mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp,
+        geojson_regions=args.geojson_regions,
     )
     progress: Any = None
     if not args.quiet:
