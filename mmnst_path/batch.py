@@ -189,28 +189,40 @@ def _clean_temporaries(out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def _locked(out_dir: Path) -> Iterator[None]:
-    """Hold ``out_dir/.mmnst-path.lock`` (an advisory ``flock``) for the whole run."""
+    """Hold ``out_dir/.mmnst-path.lock`` (an advisory ``flock``) for the whole run; the file is removed at the end
+    (no dead pid left in the folder). A run that locked a file another run removed meanwhile (the path no longer
+    names the file it holds) opens the path again, so two runs never hold two files."""
     lock = out_dir / LOCK_NAME
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        msg = f"output folder {str(out_dir)!r} is not writable ({exc.strerror or exc})"
-        raise ConfigError(msg) from exc
-    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        fcntl = None  # type: ignore[assignment]
+    while True:
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory lock
-            fcntl = None  # type: ignore[assignment]
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown process"
-                msg = (f"output folder {str(out_dir)!r} is in use by another mmnst-path run ({holder}); "
-                       "wait for it to finish or choose another --out")
-                raise OutputLockedError(msg) from exc
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            msg = f"output folder {str(out_dir)!r} is not writable ({exc.strerror or exc})"
+            raise ConfigError(msg) from exc
+        if fcntl is None:
+            break
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown process"
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            msg = (f"output folder {str(out_dir)!r} is in use by another mmnst-path run ({holder}); "
+                   "wait for it to finish or choose another --out")
+            raise OutputLockedError(msg) from exc
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the run before removed it as this one locked it: lock the new one
+    try:
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
@@ -219,7 +231,9 @@ def _locked(out_dir: Path) -> Iterator[None]:
             raise ConfigError(msg) from exc
         yield
     finally:
-        os.close(fd)  # releases the lock; the file stays (removing it would race another run)
+        with contextlib.suppress(OSError):
+            lock.unlink()  # while still held: a run waiting on this file finds it gone and opens a new one
+        os.close(fd)
 
 
 def _rmtree(path: Path) -> None:
