@@ -75,6 +75,9 @@ def register(subparsers: Any) -> None:
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
     p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px; a polygon's holes are left out), for every input")
+    p.add_argument("--cell-files", metavar="LIST", type=_cell_files, default=CELL_FILES,
+                   help="comma list of the per-nucleus files to write, of csv,csv.gz,parquet,geojson, or 'none' (default: all four; "
+                        "napari reads a result folder's nuclei from cells.geojson)")
     p.add_argument("--no-geojson-regions", dest="geojson_regions", action="store_false", help="leave the tissue-class, melanin and hot-spot region annotations out of cells.geojson (a large, speckled class map)")
     p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config (with auto stains, also a result whose stains were named); earlier results of other inputs stay listed")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
@@ -84,6 +87,31 @@ def register(subparsers: Any) -> None:
 
 
 #: config keys set by flags -> the flag (an error about the value names the flag)
+#: ``--cell-files`` names -> keys of :data:`mmnst_path.report.RESULT_FILES` (the same table four ways)
+CELL_FILES = {"csv": "cells", "csv.gz": "cells_gz", "parquet": "parquet", "geojson": "geojson"}
+
+
+def _cell_files(text: str) -> dict[str, str]:
+    """``--cell-files``: the per-nucleus files chosen (argparse type; its error names the option and the value)."""
+    import argparse
+
+    names = [t.strip().lower() for t in text.split(",") if t.strip()]
+    if names == ["none"]:
+        return {}
+    bad = [n for n in names if n not in CELL_FILES]
+    if bad or not names:
+        msg = f"--cell-files: expected a comma list of {','.join(CELL_FILES)} or 'none', got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return {n: CELL_FILES[n] for n in names}
+
+
+def _outputs(chosen: dict[str, str]) -> tuple[str, ...]:
+    """The per-input outputs of a run: every default one, less the per-nucleus files not chosen."""
+    from ..batch import DEFAULT_OUTPUTS
+
+    return tuple(k for k in DEFAULT_OUTPUTS if k not in CELL_FILES.values() or k in chosen.values())
+
+
 _FLAGS = {"stains": "--stains", "measures": "--measures", "tile_um": "--tile-um", "analysis_mpp": "--analysis-mpp",
           "cell_model": "--cell-model", "tissue_model": "--tissue-model"}
 
@@ -507,7 +535,7 @@ def run(args: argparse.Namespace) -> int:
         roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
         compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
         mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp,
-        geojson_regions=args.geojson_regions,
+        geojson_regions=args.geojson_regions, outputs=_outputs(args.cell_files),
     )
     progress: Any = None
     if not args.quiet:
