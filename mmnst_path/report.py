@@ -499,14 +499,15 @@ def write_result(
     if "geojson" in outputs:
         from ._geojson_regions import region_features, rois_union_feature
 
-        regions, image = list(rois), image_measurements(result.metrics)
+        regions = list(rois)
+        image: dict[str, float] | None = image_measurements(result.metrics)
         more = region_features(result, seed=result.input) if geojson_regions else []
         if not regions:  # the whole image: its annotation carries the slide's area measures
             r1, c1 = result.shape[0] - 0.5, result.shape[1] - 0.5
             whole = np.array([[-0.5, -0.5], [-0.5, c1], [r1, c1], [r1, -0.5]])
             regions = [_Roi(whole, "Image")]
         elif len(regions) > 1:  # the area measures are of all the ROIs together: on an annotation of their own
-            more, image = [rois_union_feature(regions, image, seed=result.input), *more], None
+            more, image = [rois_union_feature(regions, image or {}, seed=result.input), *more], None
         paths["geojson"] = out / RESULT_FILES["geojson"]
         with atomic_open_text(paths["geojson"]) as fh:
             for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
