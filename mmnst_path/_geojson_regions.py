@@ -71,11 +71,11 @@ def _cycles(mask: np.ndarray) -> list[np.ndarray]:
 
 def block_rings(mask: np.ndarray) -> list[list[np.ndarray]]:
     """Polygons of a 2-D bool block ``mask``: ``[[outer, hole, ...], ...]`` of (y, x) block-corner rings, one
-    polygon per 4-connected part (an island inside a hole is a polygon of its own)."""
+    polygon per 4-connected part (an island inside a hole is a polygon of its own). Each part and each hole is
+    traced in its own bounding box, so a part with many holes costs what its holes' boxes hold."""
     from scipy import ndimage as ndi
 
-    mask = np.asarray(mask, dtype=bool)
-    labels, _ = ndi.label(mask)
+    labels, _ = ndi.label(np.asarray(mask, dtype=bool))
     out = []
     for k, sl in enumerate(ndi.find_objects(labels), start=1):
         if sl is None:
@@ -84,21 +84,20 @@ def block_rings(mask: np.ndarray) -> list[list[np.ndarray]]:
         filled = ndi.binary_fill_holes(part)
         offset = np.array([sl[0].start, sl[1].start], dtype=np.float64)
         outers = _cycles(filled)
-        gaps = filled & ~part
-        holes = [h for hole_part in _hole_parts(gaps) for h in _cycles(hole_part)] if gaps.any() else []
+        holes: list[np.ndarray] = []
+        gaps = filled & ~part  # the holes (with any island of another part inside them)
+        if gaps.any():
+            hole_labels, _ = ndi.label(gaps)
+            for j, hs in enumerate(ndi.find_objects(hole_labels), start=1):
+                if hs is None:
+                    continue
+                at = np.array([hs[0].start, hs[1].start], dtype=np.float64)
+                holes += [r + at for r in _cycles(ndi.binary_fill_holes(hole_labels[hs] == j))]
         if len(outers) == 1:
             out.append([outers[0] + offset, *(h + offset for h in holes)])
         else:  # (not expected for a filled 4-connected part) every ring a polygon: even-odd still holds
             out.extend([[r + offset] for r in outers + holes])
     return out
-
-
-def _hole_parts(holes: np.ndarray) -> list[np.ndarray]:
-    """Each hole of a part, filled (an island of another part inside it is inside the hole's ring)."""
-    from scipy import ndimage as ndi
-
-    labels, n = ndi.label(holes)
-    return [ndi.binary_fill_holes(labels == k) for k in range(1, n + 1)]
 
 
 def _xy(ring: np.ndarray, downsample: float, shape: Sequence[int]) -> list[list[float]]:
