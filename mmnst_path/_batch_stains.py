@@ -29,8 +29,10 @@ _SUMMARY_KEYS = ("schema_version", "kind", "columns", "n_inputs", "n_ok", "n_fai
 
 @dataclass(frozen=True)
 class ManifestRow:
-    """One manifest row: the input file (made absolute against the manifest's folder), its stains (a preset, a JSON
-    file or ``auto``) and its level-0 µm/px (None: the file's, else ``--mpp``); ``line`` is its line number."""
+    """One manifest row: the input file (read against the manifest's folder; named relative to the current folder
+    when its line is relative and the file lies under the current folder, as a folder run names its inputs, else
+    absolute), its stains (a preset, a JSON file or ``auto``) and its level-0 µm/px (None: the file's, else
+    ``--mpp``); ``line`` is its line number."""
 
     input: Path
     stains: str
@@ -81,7 +83,14 @@ def read_manifest(path: str | os.PathLike[str], *, measures: Sequence[str] = ())
         if not name:
             raise ConfigError(f"{where}: no input")
         file = Path(name).expanduser()
-        file = file if file.is_absolute() else base / file
+        if not file.is_absolute():
+            file = base / file
+            try:
+                here = os.path.relpath(file)
+            except ValueError:  # another drive (Windows)
+                here = str(file)
+            if not here.startswith(".."):  # summary.csv's input as a folder run from here names it
+                file = Path(here)
         if not file.is_file():
             raise ConfigError(f"{where}: input {str(file)!r} does not exist or is not a file")
         key = os.path.realpath(file)

@@ -11,7 +11,12 @@ import numpy as np
 
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 
-__all__ = ["cells_parquet_bytes"]
+__all__ = ["POSITION_UNITS", "cells_parquet_bytes"]
+
+#: The unit of the position columns, in the schema metadata under ``mmnst_path.units`` (session 42 H9, H5's walk
+#: #12: said before only in README's Architecture section); the other columns name theirs (``_um``, ``_um2``, ``_od``).
+POSITION_UNITS = {"x": "level-0 pixels, column (pixel centres at integers)",
+                  "y": "level-0 pixels, row (pixel centres at integers)"}
 
 
 def cells_parquet_bytes(cells: CellTable, *, stained: Mapping[str, Any] | None = None) -> bytes:
@@ -21,7 +26,8 @@ def cells_parquet_bytes(cells: CellTable, *, stained: Mapping[str, Any] | None =
 
     ``stained`` (``{"stains": preset name, "chromogen": "aec", "counterstain": "hematoxylin"}``) goes into the
     schema metadata under ``mmnst_path.stains``, with the stain each generic OD column holds
-    (``{"dab_od_mean": "AEC", "hematoxylin_od_mean": "Hematoxylin", ...}``), so a table read alone says it."""
+    (``{"dab_od_mean": "AEC", "hematoxylin_od_mean": "Hematoxylin", ...}``), so a table read alone says it; the
+    unit of ``x`` and ``y`` (level-0 pixels) goes under ``mmnst_path.units`` (:data:`POSITION_UNITS`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -40,6 +46,8 @@ def cells_parquet_bytes(cells: CellTable, *, stained: Mapping[str, Any] | None =
         else:
             data[name] = pa.array(a)
     table = pa.table(data)
+    units = json.dumps(POSITION_UNITS).encode("utf-8")  # x, y carry no unit in their names (kept for cells.csv)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"mmnst_path.units": units})
     if stained is not None:
         from ._geojson_names import column_stains
 

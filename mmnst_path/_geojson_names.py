@@ -14,7 +14,7 @@ import numpy as np
 from .aggregate import CELL_TYPES
 
 __all__ = ["CLASS_COLORS", "IMAGE_MEASUREMENT_NAMES", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi",
-           "measurement_names"]
+           "keyhole_ring", "measurement_names"]
 
 #: QuPath classification name of each cell class.
 QUPATH_CLASS_NAMES = {"positive": "Positive", "negative": "Negative", "pigment": "Pigment", "excluded": "Excluded"}
@@ -151,7 +151,56 @@ class Roi:
         Outer-ring vertices in level-0 (row, col) pixels (pixel centres at integers), not closed.
     name : str
         The annotation's name ("" when it has none).
+    holes : tuple of (K, 2) float64 ndarray
+        The polygon's holes, as ``polygon`` (not inside the region).
+    classification : mapping, optional
+        The annotation's QuPath ``classification`` as read (``{"name": ..., "color": [r, g, b]}``),
+        written back unchanged; None when it had none.
     """
 
     polygon: np.ndarray
     name: str = ""
+    holes: tuple[np.ndarray, ...] = ()
+    classification: Mapping[str, Any] | None = None
+
+    @property
+    def region(self) -> np.ndarray:
+        """One (K, 2) ring whose even-odd inside is the polygon less its holes (:func:`keyhole_ring`):
+        what the analysis measures, through every even-odd test of a single ring."""
+        return keyhole_ring(self.polygon, self.holes)
+
+    @property
+    def rings(self) -> list[np.ndarray]:
+        """The outer ring, then the holes (what a picture outlines)."""
+        return [np.asarray(self.polygon, np.float64), *(np.asarray(h, np.float64) for h in self.holes)]
+
+
+def keyhole_ring(outer: np.ndarray, holes: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """A polygon with holes as one ring: the outer ring, then for each hole a cut from the outer
+    ring's first vertex to the hole, around the hole and back.
+
+    Each cut is walked once each way, so a ray crosses it an even number of times: under the even-odd
+    rule (skimage ``polygon2mask`` / ``points_in_poly``, the tile planner's test) the ring's inside is
+    the outer ring's less the holes' (a hole of a hole, or overlapping holes, follow even-odd too),
+    wherever the cuts run.
+
+    Parameters
+    ----------
+    outer : (K, 2) array
+        Outer-ring vertices, not closed.
+    holes : sequence of (M, 2) arrays
+        Hole rings, not closed.
+
+    Returns
+    -------
+    (N, 2) float64 ndarray
+        ``outer`` itself when there is no hole.
+    """
+    ring = np.asarray(outer, dtype=np.float64)
+    if not len(holes):
+        return ring
+    parts = [ring]
+    for hole in holes:
+        h = np.asarray(hole, dtype=np.float64)
+        parts.append(np.concatenate([ring[:1], h, h[:1]]))
+    return np.concatenate(parts)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._geojson_names import _TYPE_OF_CLASS, MEASUREMENT_NAMES, STAIN_OF_NAME, STAINED_NAME_ALIASES, Roi
+from ._geojson_regions import is_run_region
 from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
 from .errors import ConfigError, CorruptFileError
 
@@ -153,27 +154,19 @@ def _polygon_rings(geometry: Mapping[str, Any]) -> list[list[np.ndarray]]:
     return out
 
 
-def _polygons(geometry: Mapping[str, Any], where: str) -> list[np.ndarray]:
-    """Outer rings of :func:`_polygon_rings` (holes dropped with a ``UserWarning`` naming ``where``)."""
-    out = []
-    for rings in _polygon_rings(geometry):
-        if len(rings) > 1:
-            warnings.warn(f"{where}: polygon holes are ignored (the outer ring is used)", UserWarning, stacklevel=4)
-        out.append(rings[0])
-    return out
-
-
 def rois_from_features(features: Sequence[Mapping[str, Any]], *, source: str = "GeoJSON") -> list[Roi]:
     """Regions of interest among ``features`` (as returned by :func:`read_features`).
 
-    Annotations when the features mark any, else every polygon that is not a detection or tile.
-    Polygon holes are dropped with a ``UserWarning``; 2-D or 3-D positions, closed or open rings.
+    Annotations when the features mark any, else every polygon that is not a detection or tile; the regions a
+    run wrote of what it measured (tissue classes, melanin, hot spot: :mod:`mmnst_path._geojson_regions`) are
+    not regions of interest and are skipped. 2-D or 3-D positions, closed or open rings.
 
     Returns
     -------
     list of Roi
-        One per polygon (a MultiPolygon gives several, sharing the name), level-0 (row, col);
-        empty when there is none.
+        One per polygon (a MultiPolygon gives several, sharing the name and classification), level-0
+        (row, col), with the polygon's holes (:attr:`Roi.holes`: not inside it) and the feature's
+        ``classification`` mapping; empty when there is none.
 
     Raises
     ------
@@ -187,16 +180,20 @@ def rois_from_features(features: Sequence[Mapping[str, Any]], *, source: str = "
         if kind in ("detection", "tile") or (wanted and kind != wanted):
             continue
         props = _props(f)
+        if is_run_region(props):  # a run's tissue-class / melanin / hot-spot region: measured, not of interest
+            continue
         name = props.get("name") or ""
         if not name and isinstance(props.get("classification"), Mapping):
             name = props["classification"].get("name") or ""
         geometry = f.get("geometry")
         try:
-            polys = _polygons(geometry, source) if isinstance(geometry, Mapping) else []
+            polys = _polygon_rings(geometry) if isinstance(geometry, Mapping) else []
         except (TypeError, ValueError, IndexError) as exc:
             msg = f"{source}: feature {i} has malformed polygon coordinates, expected [[x, y], ...] rings ({exc})"
             raise CorruptFileError(msg) from exc
-        rois.extend(Roi(poly, str(name)) for poly in polys)
+        cls = props.get("classification")
+        cls = dict(cls) if isinstance(cls, Mapping) else None
+        rois.extend(Roi(rings[0], str(name), tuple(rings[1:]), cls) for rings in polys)
     return rois
 
 
@@ -206,7 +203,8 @@ def read_rois(path: str | Path) -> list[Roi]:
     Returns
     -------
     list of Roi
-        One per polygon (a MultiPolygon gives several, sharing the name), level-0 (row, col).
+        One per polygon (a MultiPolygon gives several, sharing the name), level-0 (row, col), with its
+        holes (not inside the region: :attr:`Roi.region` is what the analysis measures).
 
     Raises
     ------

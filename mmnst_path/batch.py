@@ -72,6 +72,7 @@ from ._batch_inputs import (
     request_hash,
     source_fingerprint,
 )
+from ._batch_mpp import input_mpp, input_request, mpp_needed, mpp_use_line
 from ._batch_rows import _with_hotspot_flag, _write_html
 from ._batch_stains import earlier_results, input_options, ki67_stain_warning, named_stored
 from .errors import ConfigError, OutputError, OutputLockedError
@@ -139,6 +140,8 @@ class BatchOptions:
         Two inputs (path, file name or output folder name) whose Ki67 indices are compared.
     outputs : tuple of str
         Per-input files besides result.json.
+    geojson_regions : bool
+        Tissue-class, melanin and hot-spot annotations in cells.geojson (:mod:`mmnst_path._geojson_regions`).
     input_stains, input_mpp : mapping of str to str / float
         Stains and level-0 µm/px of single inputs (keyed by the input's path as given in ``files``), e.g. from a
         ``--manifest``: they replace ``config.stains`` and ``mpp`` for that input (its request hash follows).
@@ -157,6 +160,7 @@ class BatchOptions:
     mpp_override: bool = False
     input_stains: Mapping[str, str] = field(default_factory=dict)
     input_mpp: Mapping[str, float] = field(default_factory=dict)
+    geojson_regions: bool = True
 
 
 @dataclass(frozen=True)
@@ -185,28 +189,40 @@ def _clean_temporaries(out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def _locked(out_dir: Path) -> Iterator[None]:
-    """Hold ``out_dir/.mmnst-path.lock`` (an advisory ``flock``) for the whole run."""
+    """Hold ``out_dir/.mmnst-path.lock`` (an advisory ``flock``) for the whole run; the file is removed at the end
+    (no dead pid left in the folder). A run that locked a file another run removed meanwhile (the path no longer
+    names the file it holds) opens the path again, so two runs never hold two files."""
     lock = out_dir / LOCK_NAME
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        msg = f"output folder {str(out_dir)!r} is not writable ({exc.strerror or exc})"
-        raise ConfigError(msg) from exc
-    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        fcntl = None  # type: ignore[assignment]
+    while True:
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory lock
-            fcntl = None  # type: ignore[assignment]
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown process"
-                msg = (f"output folder {str(out_dir)!r} is in use by another mmnst-path run ({holder}); "
-                       "wait for it to finish or choose another --out")
-                raise OutputLockedError(msg) from exc
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            msg = f"output folder {str(out_dir)!r} is not writable ({exc.strerror or exc})"
+            raise ConfigError(msg) from exc
+        if fcntl is None:
+            break
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown process"
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            msg = (f"output folder {str(out_dir)!r} is in use by another mmnst-path run ({holder}); "
+                   "wait for it to finish or choose another --out")
+            raise OutputLockedError(msg) from exc
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the run before removed it as this one locked it: lock the new one
+    try:
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
@@ -215,7 +231,9 @@ def _locked(out_dir: Path) -> Iterator[None]:
             raise ConfigError(msg) from exc
         yield
     finally:
-        os.close(fd)  # releases the lock; the file stays (removing it would race another run)
+        with contextlib.suppress(OSError):
+            lock.unlink()  # while still held: a run waiting on this file finds it gone and opens a new one
+        os.close(fd)
 
 
 def _rmtree(path: Path) -> None:
@@ -255,49 +273,6 @@ def _one_line_reason(exc: BaseException) -> str:
     """``Type: message`` of an input's failure on one line (worker tracebacks cut off)."""
     text = str(exc).split("\n--- worker traceback ---", 1)[0]
     return " ".join(f"{type(exc).__name__}: {text}".split())
-
-
-def _file_mpp(path: Path) -> float | None:
-    """The level-0 mpp the file itself gives (None when unknown); warnings of the open dropped."""
-    from .io import open_slide
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with open_slide(path) as reader:
-            return reader.mpp
-
-
-def _input_mpp(path: Path, options: BatchOptions) -> tuple[float | None, str]:
-    """(mpp to pass to analyze_slide, where the mpp comes from: "file", "--mpp", "--mpp-override")."""
-    if options.mpp is None:
-        return None, "file"
-    file_mpp = _file_mpp(path)
-    if file_mpp is None:
-        return options.mpp, "--mpp"
-    differs = abs(file_mpp / options.mpp - 1) > 1e-3
-    if options.mpp_override:
-        if differs:
-            warnings.warn(f"{path}: --mpp {options.mpp:g} overrides the file's {file_mpp:.4g} µm/px "
-                          "(--mpp-override)", stacklevel=2)
-        return options.mpp, "--mpp-override"
-    if differs:
-        warnings.warn(f"{path}: --mpp {options.mpp:g} not used: the file gives {file_mpp:.4g} µm/px "
-                      "(pass --mpp-override to use --mpp anyway)", stacklevel=2)
-    return None, "file"
-
-
-def _input_request(path: Path, options: BatchOptions, req: str, roi_digest: str | None) -> str:
-    """The request hash of one input: the batch's, but without ``--mpp`` for a file that gives its own pixel size
-    (``--mpp`` is then not used, :func:`_input_mpp`), so ``--resume`` with or without it skips that input alike."""
-    if options.mpp is None or options.mpp_override:
-        return req
-    try:
-        file_mpp = _file_mpp(path)
-    except Exception:  # unreadable: the analysis will say why; the batch's hash stands
-        return req
-    if file_mpp is None:
-        return req
-    return request_hash(options.config, mpp=None, roi_digest=roi_digest, mpp_override=False)
 
 
 def _under(path: Path, folder_real: str) -> bool:
@@ -348,7 +323,7 @@ def run_batch(
 
         rois = tuple(read_rois(options.roi_file))
         try:
-            as_polygons([r.polygon for r in rois])
+            as_polygons([r.region for r in rois])
         except ConfigError as exc:
             msg = f"--roi {options.roi_file}: {exc}"
             raise ConfigError(msg) from exc
@@ -395,16 +370,16 @@ def _connect(address: str) -> Any:
 
 
 def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois: tuple[Any, ...],
-                 scheduler: Any, progress: BatchProgress | None, t0: float) -> dict[str, Any]:
+                 scheduler: Any, progress: BatchProgress | None, t0: float, *, mpp_needed: bool = True) -> dict[str, Any]:
     """Analyse one input and install its result folder; return its summary row (errors raise)."""
     from .pipeline import analyze_slide
     from .report import summary_row, write_result
 
-    polygons = [r.polygon for r in rois] or None
+    polygons = [r.region for r in rois] or None  # holes kept: even-odd rings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fingerprint = source_fingerprint(path)
-        mpp, mpp_source = _input_mpp(path, options)
+        mpp, mpp_source = input_mpp(path, options, needed=mpp_needed)
         result = analyze_slide(path, options.config, mpp=mpp, workers=options.workers, scheduler=scheduler,
                                roi=polygons, progress=progress.tiles if progress is not None else None)
     messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
@@ -422,7 +397,7 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     staging = folder.with_name(f".{folder.name}.partial")
     _rmtree(staging)
     try:
-        write_result(result, staging, rois=rois, outputs=options.outputs,
+        write_result(result, staging, rois=rois, outputs=options.outputs, geojson_regions=options.geojson_regions,
                      extra={"source": fingerprint, "request_hash": req, "mpp_source": mpp_source,
                             "warnings": messages, "summary_row": row})
         if carry_review(folder, staging):  # a review is never deleted by a re-run; it refers to the earlier result
@@ -460,6 +435,8 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     skipped = 0
     kept_named: list[str] = []
     summary_error: OSError | None = None
+    found = mpp_needed(files, options)  # the files' own pixel sizes, when --mpp concerns them
+    needed = any(v is None for v in found.values())
     if progress is not None:
         progress.batch_started(len(files))
 
@@ -487,7 +464,7 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
             else:
                 req_o = req if opts is options else request_hash(opts.config, mpp=opts.mpp, roi_digest=roi_digest,
                                                                  mpp_override=opts.mpp_override)
-                req_i = _input_request(path, opts, req_o, roi_digest)
+                req_i = input_request(path, opts, req_o, roi_digest)
 
                 def up_to_date(r: str, f: Path = folder, p: Path = path) -> Any:
                     return _stored(f / "result.json", p, r, [f / n for n in expected])
@@ -504,7 +481,8 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                     skipped += 1
             if row is None:
                 try:
-                    row = _analyse_one(path, folder, opts, req_i, rois, scheduler, progress, t0)
+                    row = _analyse_one(path, folder, opts, req_i, rois, scheduler, progress, t0,
+                                      mpp_needed=needed)
                 except Exception as exc:  # a bug on one input must not kill the batch; keep the type
                     row = error_row(str(path), _one_line_reason(exc))
             if row.get("status") != "ok":
@@ -537,6 +515,9 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
     if summary_error is not None:
         msg = f"cannot write the batch summary to {out_dir}: {summary_error.strerror or summary_error}"
         raise OutputError(msg) from summary_error
+    line = mpp_use_line(options, found)
+    if line is not None:
+        warnings.warn(line, stacklevel=3)
     if kept_named:
         shown = ", ".join(kept_named[:3]) + (f" and {len(kept_named) - 3} more" if len(kept_named) > 3 else "")
         warnings.warn(f"kept {len(kept_named)} earlier result(s) whose stains were named: {shown}; --resume with "

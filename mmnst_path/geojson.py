@@ -57,6 +57,7 @@ from ._geojson_names import (
     QUPATH_CLASS_NAMES,
     TYPE_CLASS_NAMES,
     Roi,
+    keyhole_ring,
     measurement_names,
 )
 from ._geojson_read import (
@@ -81,6 +82,7 @@ __all__ = [
     "feature_collection_chunks",
     "feature_kind",
     "image_measurements",
+    "keyhole_ring",
     "read_cells",
     "read_features",
     "read_rois",
@@ -273,12 +275,14 @@ def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: s
         props: dict[str, Any] = {"objectType": "annotation", "isLocked": False}
         if roi.name:
             props["name"] = roi.name
+        if roi.classification is not None:
+            props["classification"] = dict(roi.classification)
         if cells is not None or extra:
-            props["measurements"] = {**(roi_counts(cells, roi.polygon) if cells is not None else {}), **(extra or {})}
+            props["measurements"] = {**(roi_counts(cells, roi.region) if cells is not None else {}), **(extra or {})}
         out.append({
             "type": "Feature",
             "id": _uuid(f"{seed}:roi", i),
-            "geometry": {"type": "Polygon", "coordinates": [_ring_xy(roi.polygon)]},
+            "geometry": {"type": "Polygon", "coordinates": [_ring_xy(ring) for ring in roi.rings]},
             "properties": props,
         })  # fmt: skip
     return out
@@ -288,6 +292,7 @@ def feature_collection_chunks(
     cells: CellTable, rois: Sequence[Roi], *, mpp: float | None, shape: str = "polygon", seed: str = "",
     chunk: int = 20_000, ki67: bool = True, chromogen: str = "dab", counterstain: str = "hematoxylin",
     region_measurements: Mapping[str, float] | None = None, image_shape: tuple[int, int] | None = None,
+    regions: Sequence[Mapping[str, Any]] = (),
 ) -> Iterator[str]:
     """Text of a FeatureCollection (annotations first, then detections), yielded in chunks.
 
@@ -296,7 +301,8 @@ def feature_collection_chunks(
     ``chromogen`` and ``counterstain`` name the nuclei's OD measurements (:func:`cell_features`).
     ``region_measurements`` are added to every annotation's (:func:`roi_features`' ``extra``).
     ``image_shape`` (level-0 rows, cols) clips the nuclei's polygons to the image (:func:`cell_features`);
-    the annotations are written as given.
+    the annotations are written as given. ``regions``: more annotation features, written after the ROIs
+    (:func:`mmnst_path._geojson_regions.region_features`: tissue classes, melanin, the hot spot).
     """
     yield '{"type": "FeatureCollection", "features": ['
     first = True
@@ -304,6 +310,7 @@ def feature_collection_chunks(
     encode = _ENCODER.encode
     for feature in roi_features(rois, cells if ki67 else None, seed=seed, extra=region_measurements):
         buf.append(encode(feature))
+    buf.extend(encode(feature) for feature in regions)
     for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed, chromogen=chromogen,
                                  counterstain=counterstain, image_shape=image_shape):
         buf.append(encode(feature))

@@ -55,7 +55,8 @@ img.thumb{display:block;max-width:160px;max-height:120px;border:1px solid #ccc}
 .ci.rule{white-space:normal;max-width:240px;margin-left:auto} .path{color:#666;font-size:11px;max-width:280px;overflow-wrap:anywhere}
 .warn{color:#ad4e00;font-size:11px;font-weight:600;max-width:360px;white-space:normal} td.dim{color:#999}
 tr.row-warn td,tr.warnrow td{background:#fffbe6} tr.row-warn td{border-bottom:none}
-tr.warnrow .warn{max-width:none;margin:2px 0} td.classes{font-size:11px;white-space:nowrap}
+tr.warnrow .warn{max-width:none;margin:2px 0} td.classes{font-size:11px;min-width:130px}
+td.num .ci{white-space:normal} .cls{padding-left:14px;text-indent:-14px}
 .sw{display:inline-block;width:9px;height:9px;border:1px solid #555;margin-right:4px;vertical-align:middle} section.cmp{margin:20px 0;padding:12px 16px;border:1px solid #91caff;background:#f0f7ff;max-width:760px}
 """
 

@@ -5,12 +5,13 @@
     (yellow) and a scale bar (bottom right; "500 µm", "2 mm"; "500 um" where no font with µ is installed,
     see :mod:`mmnst_path._picture_style`).
 ``overlay.png``
-    Four panels side by side, each the thumbnail with a map blended over it: (1) tissue.png with
+    Panels side by side, each the thumbnail with a map blended over it: (1) tissue.png with
     the Ki67 hot spot (cyan box), labelled with only what it draws (:func:`tissue_legend`);
     (2) per-tile Ki67 index heatmap (blue 0 % -> yellow 50 % -> red 100 %, with that colour key
     under the label; no tint where no nucleus was counted); (3) melanin fraction (brown, darker =
-    more); (4) necrosis fraction (magenta). A panel whose measure was not run says so. When a tissue model ran, a
-    fifth panel shows its class map (``maps["tissue_classes"]``) in the class colours
+    more); (4) necrosis fraction (magenta). A measure that was not run (Ki67 on H&E, necrosis on IHC, one
+    not asked) has no panel (session 42 H9: before, a pale copy of the slide labelled "not measured";
+    summary.csv and report.html say why it was not measured). When a tissue model ran, a last panel shows its class map (``maps["tissue_classes"]``) in the class colours
     (:func:`~mmnst_path._picture_style.class_display_colour`: necrosis magenta as in panel 4, never
     melanin's brown), with a legend giving each class's area and its share of the classed area (all the
     class map did not call background, pale areas included: a wider base than necrosis %'s stained
@@ -208,8 +209,9 @@ def tissue_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nda
 
 
 def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.ndarray:
-    """(m, 4 n + 12, 3) uint8: the four panels described in the module docstring ((m, 5 n + 16, 3)
-    with the tissue-class panel; (m + k, 5 n + 16, 3) when its legend goes in a strip k px high under it)."""
+    """(m, k n + 4 (k - 1), 3) uint8: the k panels described in the module docstring (the tissue panel, one per
+    measured map, the tissue-class panel when a tissue model ran); (m + s, ..., 3) when the class legend goes in
+    a strip s px high under it."""
     from PIL import Image, ImageDraw
 
     base, ds = _thumbnail(result)
@@ -228,10 +230,8 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
 
     def panel(key: str, title: str, key_text: str, colours: Any, alpha: Any) -> Any:
         m = result.maps.get(key)
-        if m is None:
-            pil = Image.fromarray((base * 0.4 + 150).astype(np.uint8))
-            _label(pil, f"{title}: not measured")
-            return pil
+        if m is None:  # not measured (Ki67 on H&E, necrosis on IHC, a measure not asked): no panel
+            return None
         values = _resample(m, shape, ds)
         defined = np.isfinite(values)
         v = np.where(defined, values, 0.0)
@@ -248,6 +248,7 @@ def overlay_image(result: SlideResult, rois: Sequence[np.ndarray] = ()) -> np.nd
                         lambda v: np.broadcast_to([90, 45, 0.0], (*v.shape, 3)), lambda v: np.sqrt(v) * 0.9))
     panels.append(panel("necrosis", "necrosis fraction", "magenta: stronger = more",
                         lambda v: np.broadcast_to([230, 0, 200.0], (*v.shape, 3)), lambda v: v * 0.7))
+    panels = [p for p in panels if p is not None]
     strip = None
     if result.maps.get("tissue_classes") is not None and result.tissue_classes:
         classes, strip = _classes_panel(result, base, ds)

@@ -452,6 +452,7 @@ def write_result(
     outputs: Sequence[str] = ("cells", "cells_gz", "parquet", "geojson", "overlay", "tissue", "nuclei"),
     geojson_shape: str = "polygon",
     extra: Mapping[str, Any] | None = None,
+    geojson_regions: bool = True,
 ) -> dict[str, Path]:
     """Write the files of one input into ``out_dir`` (created); return their paths by key.
 
@@ -468,6 +469,9 @@ def write_result(
         Nuclei as small polygons or points in cells.geojson.
     extra : mapping, optional
         More top-level keys of result.json.
+    geojson_regions : bool
+        Write the tissue-class, melanin and hot-spot annotations into cells.geojson
+        (:func:`mmnst_path._geojson_regions.region_features`); False leaves them out (a large class map).
     """
     from .geojson import Roi as _Roi
 
@@ -493,11 +497,17 @@ def write_result(
                    "counterstain": result.metrics.get("ki67_counterstain")}
         paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells, stained=stained))
     if "geojson" in outputs:
-        regions, image = list(rois), None
+        from ._geojson_regions import region_features, rois_union_feature
+
+        regions = list(rois)
+        image: dict[str, float] | None = image_measurements(result.metrics)
+        more = region_features(result, seed=result.input) if geojson_regions else []
         if not regions:  # the whole image: its annotation carries the slide's area measures
             r1, c1 = result.shape[0] - 0.5, result.shape[1] - 0.5
             whole = np.array([[-0.5, -0.5], [-0.5, c1], [r1, c1], [r1, -0.5]])
-            regions, image = [_Roi(whole, "Image")], image_measurements(result.metrics)
+            regions = [_Roi(whole, "Image")]
+        elif len(regions) > 1:  # the area measures are of all the ROIs together: on an annotation of their own
+            more, image = [rois_union_feature(regions, image or {}, seed=result.input), *more], None
         paths["geojson"] = out / RESULT_FILES["geojson"]
         with atomic_open_text(paths["geojson"]) as fh:
             for part in feature_collection_chunks(result.cells, regions, mpp=result.mpp, shape=geojson_shape,
@@ -505,9 +515,9 @@ def write_result(
                                                   chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
                                                                    or "hematoxylin"),
-                                                  region_measurements=image):
+                                                  region_measurements=image, regions=more):
                 fh.write(part)
-    polygons = [r.polygon for r in rois]
+    polygons = [ring for r in rois for ring in r.rings]  # outlines: outer rings and holes
     if "overlay" in outputs or "tissue" in outputs:
         from .overlay import overlay_png, tissue_png
 

@@ -476,9 +476,12 @@ def test_mpp_applies_only_to_inputs_without_one_unless_overridden(tmp_path: Path
     out = tmp_path / "out"
     assert main(["quantify", str(src), "--out", str(out), "--mpp", "0.5", *FAST]) == 0
     captured = capsys.readouterr()
-    line = _one_line_error(captured.err, "own.tif", "--mpp 0.5 not used")
-    assert "0.25" in line
+    # one line for the batch (session 42 H9: a "--mpp 0.5 not used" warning on own.tif's row before)
+    line = _one_line_error(captured.err, "--mpp 0.5 used for 1 input whose file gives no pixel size (bare.tif)")
+    assert "1 input (own.tif) uses the file's own 0.25 µm/px" in line
     assert "--mpp-override" in line
+    assert "not used" not in captured.err
+    assert _by_name(out)["own.tif"]["warnings"] == ""
     assert "UserWarning" not in captured.err + captured.out
     assert ".py:" not in captured.err
     res = {n: json.loads((out / n / "result.json").read_text()) for n in ("own", "bare")}

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmnst_path._geojson_regions import is_run_region
 from mmnst_path.geojson import image_measurements, read_features, read_rois, rois_from_features
 from mmnst_path.pipeline import AnalysisConfig, analyze_region
 from mmnst_path.report import write_result
@@ -39,7 +40,8 @@ def test_he_whole_image_annotation_carries_the_area_measures(he_result, tmp_path
     # mutation: write_result without region_measurements (or roi_features ignoring extra) -> no measurements
     path = write_result(he_result, tmp_path, outputs=("geojson",))["geojson"]
     doc = json.loads(path.read_text())
-    (image,) = [f for f in doc["features"] if f["properties"]["objectType"] == "annotation"]
+    (image,) = [f for f in doc["features"] if f["properties"]["objectType"] == "annotation"
+                and not is_run_region(f["properties"])]  # (tissue classes / melanin: session 42 H9)
     assert image["properties"]["name"] == "Image"
     meas = image["properties"]["measurements"]
     m = he_result.metrics
@@ -67,12 +69,15 @@ def test_he_whole_image_annotation_carries_the_area_measures(he_result, tmp_path
     assert len(cells) == len(he_result.cells)
 
 
-def test_rois_given_carry_only_their_own_counts(he_result, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # the slide's measures are of all the ROIs together, not of each one: never on a ROI
+def test_one_roi_carries_the_area_measures(he_result, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the slide's measures are of all the ROIs together: on the ROI when it is the only one (session 42 H9, H5's
+    # walk #6: before, an H&E run with --roi had its figures nowhere in cells.geojson); several ROIs:
+    # tests/test_geojson_regions.py ("All ROIs")
     from mmnst_path.geojson import Roi
 
     roi = Roi(np.array([[0.0, 0.0], [0.0, 100.0], [100.0, 100.0], [100.0, 0.0]]), "a")
     path = write_result(he_result, tmp_path, outputs=("geojson",), rois=[roi])["geojson"]
-    (ann,) = [f for f in json.loads(path.read_text())["features"] if f["properties"]["objectType"] == "annotation"]
-    assert "measurements" not in ann["properties"]
+    (ann,) = [f for f in json.loads(path.read_text())["features"] if f["properties"]["objectType"] == "annotation"
+              and not is_run_region(f["properties"])]
+    assert ann["properties"]["measurements"] == image_measurements(he_result.metrics)
 

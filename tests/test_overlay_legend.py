@@ -50,9 +50,9 @@ def _longest_run(mask: np.ndarray) -> int:
 def test_ki67_panel_has_its_colour_key(dab_result) -> None:  # type: ignore[no-untyped-def]
     # mutation: no _ki67_colour_bar -> the pixels under the label are the tinted thumbnail
     img = overlay_image(dab_result)
-    width = img.shape[1]
-    panel = (width - 3 * 4) // 4
+    panel = tissue_image(dab_result).shape[1]
     assert panel == PANEL_PX
+    assert img.shape[1] == 2 * panel + 4  # tissue and Ki67: no panel for melanin / necrosis, not measured
     x0 = panel + 4 + 8  # second panel, 8 px in
     row = img[26, x0 + 2 : x0 + 118].astype(int)
     assert np.abs(row[0] - (40, 80, 255)).max() <= 12  # blue 0 %

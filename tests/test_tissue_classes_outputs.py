@@ -71,12 +71,13 @@ def test_result_json_references_an_indexed_png_in_the_model_colours(he_result, t
         # brown; session 39 H11's walk)
         assert c["display_colour"] == palette[c["index"]].tolist()
     assert {c["name"]: c["display_colour"] for c in tc["classes"]}.get("necrosis", [230, 0, 200]) == [230, 0, 200]
-    # the overlay gains a fifth panel: the class map
+    # the overlay gains a panel: the class map (H&E: tissue, melanin, necrosis, classes; no Ki67 panel, not
+    # measured: session 42 H9)
     with Image.open(paths["overlay"]) as ov:
         width = ov.size[0]
     from mmnst_path.overlay import PANEL_PX
 
-    assert width == 5 * PANEL_PX + 4 * 4
+    assert width == 4 * PANEL_PX + 3 * 4
 
 
 def test_report_html_lists_the_classes_and_melanin_of_tumour() -> None:

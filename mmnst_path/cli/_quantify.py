@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
                         "run, each input with its own stains (preset, JSON file or auto) and µm/px; relative paths are "
                         "read against the manifest's folder")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it")
+    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it (the others keep their file's; one line after the table says which used it)")
     p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
     p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB guessed per input; a double stain is guessed only when its marker is found: name it to be sure)")
     p.add_argument("--measures", metavar="LIST", help="comma list of ki67,melanin,necrosis (default: all that apply)")
@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run tiles on a Dask distributed cluster")
     p.add_argument("--tile-um", type=float, metavar="UM", help="tile core side in µm")
-    p.add_argument("--analysis-mpp", type=float, metavar="X", help="analysis resolution, µm per pixel")
+    p.add_argument("--analysis-mpp", type=float, metavar="X", help="analysis resolution, µm per pixel (default 0.5: the shipped models were trained at 0.5, 0.425-0.59 µm/px from their model cards; outside that range each input gets a warning)")
     p.add_argument("--cell-model", metavar="default|none|FILE.mmnst",
                    help="nucleus model deciding which nuclei the Ki67 index counts (default: the shipped model; "
                         "'none' counts every detected nucleus; a file from 'mmnst-path train cells')")
@@ -74,7 +74,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--count-in", choices=("all", "tumour"),
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
-    p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px), for every input")
+    p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px; a polygon's holes are left out), for every input")
+    p.add_argument("--cell-files", metavar="LIST", type=_cell_files, default=CELL_FILES,
+                   help="comma list of the per-nucleus files to write, of csv,csv.gz,parquet,geojson, or 'none' (default: all four; "
+                        "napari reads a result folder's nuclei from cells.geojson)")
+    p.add_argument("--no-geojson-regions", dest="geojson_regions", action="store_false", help="leave the tissue-class, melanin and hot-spot region annotations out of cells.geojson (a large, speckled class map)")
     p.add_argument("--resume", action="store_true", help="skip inputs whose stored result matches the file (path, size, mtime, content hash) and the config (with auto stains, also a result whose stains were named); earlier results of other inputs stay listed")
     p.add_argument("--overwrite", action="store_true", help="redo every input even if DIR holds an earlier run")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare the Ki67 index of two inputs (e.g. primary and recurrence) in report.html")
@@ -83,6 +87,31 @@ def register(subparsers: Any) -> None:
 
 
 #: config keys set by flags -> the flag (an error about the value names the flag)
+#: ``--cell-files`` names -> keys of :data:`mmnst_path.report.RESULT_FILES` (the same table four ways)
+CELL_FILES = {"csv": "cells", "csv.gz": "cells_gz", "parquet": "parquet", "geojson": "geojson"}
+
+
+def _cell_files(text: str) -> dict[str, str]:
+    """``--cell-files``: the per-nucleus files chosen (argparse type; its error names the option and the value)."""
+    import argparse
+
+    names = [t.strip().lower() for t in text.split(",") if t.strip()]
+    if names == ["none"]:
+        return {}
+    bad = [n for n in names if n not in CELL_FILES]
+    if bad or not names:
+        msg = f"--cell-files: expected a comma list of {','.join(CELL_FILES)} or 'none', got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return {n: CELL_FILES[n] for n in names}
+
+
+def _outputs(chosen: dict[str, str]) -> tuple[str, ...]:
+    """The per-input outputs of a run: every default one, less the per-nucleus files not chosen."""
+    from ..batch import DEFAULT_OUTPUTS
+
+    return tuple(k for k in DEFAULT_OUTPUTS if k not in CELL_FILES.values() or k in chosen.values())
+
+
 _FLAGS = {"stains": "--stains", "measures": "--measures", "tile_um": "--tile-um", "analysis_mpp": "--analysis-mpp",
           "cell_model": "--cell-model", "tissue_model": "--tissue-model"}
 
@@ -506,6 +535,7 @@ def run(args: argparse.Namespace) -> int:
         roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
         compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
         mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp,
+        geojson_regions=args.geojson_regions, outputs=_outputs(args.cell_files),
     )
     progress: Any = None
     if not args.quiet:

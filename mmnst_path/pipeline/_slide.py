@@ -41,6 +41,8 @@ from ._model_stains import check_run_models, necrosis_not_measured
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
 from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
+from ._scale_check import check_analysis_mpp
+from ._stain_check import check_named_stains
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, analyze_tile
 
@@ -309,6 +311,7 @@ def analyze_slide(
             raise MissingMetadataError(msg)
         mpp0 = require_mpp(mpp if mpp is not None else reader.mpp, what=f"image {reader.describe()}")
         check_scales(config, mpp0)
+        check_analysis_mpp(config.analysis_mpp, source=reader.describe())
         if reader.mpp != mpp0:  # an explicit mpp for a reader given by the caller
             reader.mpp = mpp0
         shape0 = (int(reader.shape[0]), int(reader.shape[1]))
@@ -334,6 +337,7 @@ def analyze_slide(
         tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
         timings["tissue"] = time.perf_counter() - t
         detection: dict[str, Any] | None = None
+        named_check: dict[str, Any] | None = None
         if auto_stains:
             patches = None
             if tissue.mask_mpp is not None and tissue.mask_mpp > PLACES_MAX_MPP:  # nuclei unresolved: read a few
@@ -362,6 +366,8 @@ def analyze_slide(
             if config.tissue.remove_pen and "azure_b" in matrix.names:  # as above: keep blue-green tissue
                 config = config.replace(tissue={**config.to_mapping()["tissue"], "remove_pen": False})
                 tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
+        else:  # named stains: the same guess, to warn when the image contradicts them (the run goes on)
+            named_check = check_named_stains(reader, tissue, mpp0, matrix, source=reader.describe())
         # red chromogens: OD against the slide's glass, not 255 (a tinted scan turns red into brown)
         matrix = with_slide_white_point(matrix, tissue.thumbnail, tissue.mask)
         if "ki67" in measures:  # the chromogen's own positive threshold (Fast Red), recorded in the config
@@ -519,6 +525,7 @@ def analyze_slide(
             "vectors": np.asarray(matrix.vectors, dtype=float).tolist(),
             "reference": getattr(matrix, "reference", ""),
             **({"detection": detection} if detection is not None else {}),
+            **({"named_check": named_check} if named_check is not None else {}),
             # the glass and stain level a tissue model with ``image_reference`` read every tile against
             **({"tissue_reference": job.tissue_reference.to_mapping()} if job.tissue_reference is not None else {}),
         },

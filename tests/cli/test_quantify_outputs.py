@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mmnst_path._geojson_regions import is_run_region
 from mmnst_path.cli import main
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_tiles"
@@ -35,19 +36,21 @@ def test_outputs_and_roi(tmp_path: Path, capsys) -> None:  # type: ignore[no-unt
     assert gzip.decompress((folder / "cells.csv.gz").read_bytes()) == plain
     row = next(csv.DictReader((out / "summary.csv").open()))
     doc = json.loads((folder / "cells.geojson").read_text(encoding="utf-8"))
-    ann = [f for f in doc["features"] if f["properties"]["objectType"] == "annotation"]
+    ann = [f for f in doc["features"] if f["properties"]["objectType"] == "annotation"
+           and not is_run_region(f["properties"])]  # (hot spot, melanin, tissue classes: session 42 H9)
     det = [f for f in doc["features"] if f["properties"]["objectType"] == "detection"]
     assert len(det) == len(plain.decode().splitlines()) - 1
     (whole,) = ann
     assert whole["properties"]["measurements"]["Num Positive"] == int(row["ki67_positive"])
     assert whole["properties"]["measurements"]["Num Negative"] == int(row["ki67_negative"])
     assert abs(whole["properties"]["measurements"]["Positive %"] - float(row["ki67_index_pct"])) < 1e-3
-    # PNGs: tissue.png is the thumbnail, overlay.png four panels of it
+    # PNGs: tissue.png is the thumbnail, overlay.png three panels of it (tissue, Ki67, melanin; none for necrosis,
+    # not measured on H-DAB: session 42 H9)
     tissue = np.asarray(Image.open(folder / "tissue.png"))
     overlay = np.asarray(Image.open(folder / "overlay.png"))
     assert tissue.shape[2] == 3
     assert overlay.shape[0] == tissue.shape[0]
-    assert overlay.shape[1] == 4 * tissue.shape[1] + 12
+    assert overlay.shape[1] == 3 * tissue.shape[1] + 8
     melanin_panel = overlay[:, 2 * (tissue.shape[1] + 4) : 3 * tissue.shape[1] + 8].astype(int)
     assert np.abs(melanin_panel - tissue).mean() > 1  # the melanin map is drawn over the thumbnail
 
@@ -65,7 +68,8 @@ def test_outputs_and_roi(tmp_path: Path, capsys) -> None:  # type: ignore[no-unt
     assert 0 < int(row2["ki67_negative"]) < int(row["ki67_negative"])
     assert all(float(c["x"]) < 200 for c in cells)
     doc2 = json.loads((out2 / "tile" / "cells.geojson").read_text(encoding="utf-8"))
-    (left,) = [f for f in doc2["features"] if f["properties"]["objectType"] == "annotation"]
+    (left,) = [f for f in doc2["features"] if f["properties"]["objectType"] == "annotation"
+               and not is_run_region(f["properties"])]
     assert left["properties"]["name"] == "left"
     assert left["properties"]["measurements"]["Num Negative"] == int(row2["ki67_negative"])
     assert float(row2["tissue_area_mm2"]) < float(row["tissue_area_mm2"])
