@@ -32,6 +32,17 @@ from ._common import (
 )
 from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 from ._tissue_live import DEBOUNCE_S, LIVE_TREES, PREVIEW_UM, TRAIN_LABELS, TRAIN_UM, LivePreview
+from ._training_layers import (
+    ask,
+    image_of,
+    kept_layer_words,
+    painted,
+    select_for_image,
+    training_layer,
+    training_layers,
+    training_meta,
+    training_name,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -50,6 +61,9 @@ _PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (18
 
 class TrainTissueWidget(LivePreview, Container):
     """Tissue-classifier training on painted labels; value ``k`` = ``classes[k - 1]``.
+
+    Each image has its own training labels (``tissue training: <image>``); train (and the live preview) learn
+    from the labels of every open image, and "new training labels" over painted ones asks before discarding them.
 
     ``self.classes`` / ``self.colours`` start from the shipped default tissue model's classes and
     colours (plus keratin and melanin); the legend shows the value to paint for each. Train fits
@@ -80,7 +94,8 @@ class TrainTissueWidget(LivePreview, Container):
         self._pending: bool | None = None  # a newer live run waits for the running one to stop
         self._want_retrain = False
         self.live_runs = 0  # live jobs started (debounced strokes / view changes)
-        self._rows_cache: dict[Any, Any] = {}  # training rows per window (live retraining)
+        self._rows_cache: dict[Any, Any] = {}  # per image layer id: training rows per window (live retraining)
+        self.unused: list[str] = []  # training labels of closed images (said by train)
         self._timer: Any = None
         self._live_key: tuple[Any, Any, Any] | None = None  # (image, training labels, µm/px) of the live work
         self.image = layer_choice(viewer, "image", rgb_image_layers)
@@ -123,6 +138,7 @@ class TrainTissueWidget(LivePreview, Container):
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         hold_wrapped_lines(self.native)  # (its wrapped lines were taken from the legend's rows)
         self.stains.changed.connect(self._on_stains)
+        self.image.changed.connect(lambda *_: select_for_image(viewer, TRAIN_LABELS, self.image.value))
         # refused (no pixel size, an empty class name): said on the status line (they raised through the signal)
         self.new_labels.changed.connect(lambda *_: self._guard(self.add_training_labels))
         self.add_class_button.changed.connect(lambda *_: self._guard(self.add_class, self.new_class.value))
@@ -185,8 +201,7 @@ class TrainTissueWidget(LivePreview, Container):
 
     def _on_stains(self, *_: Any) -> None:
         """New stains: the classes restart from that default model unless something is painted."""
-        painted = TRAIN_LABELS in self.viewer.layers and bool(np.any(self.viewer.layers[TRAIN_LABELS].data))
-        if not painted:
+        if not any(painted(lay) for lay in training_layers(self.viewer, TRAIN_LABELS)):
             self._start_classes(str(self.stains.value))
             self._refresh_colours()
 
@@ -198,12 +213,13 @@ class TrainTissueWidget(LivePreview, Container):
         from .._classmap import class_colormap
 
         self.legend.value = class_legend_html(self.classes, self.colours)
-        for name in (TRAIN_LABELS, PREVIEW, CLASS_MAP):
-            if name in self.viewer.layers:
-                self.viewer.layers[name].colormap = class_colormap(self.colours, classes=self.classes)
+        shown = [self.viewer.layers[name] for name in (PREVIEW, CLASS_MAP) if name in self.viewer.layers]
+        for lay in [*training_layers(self.viewer, TRAIN_LABELS), *shown]:
+            lay.colormap = class_colormap(self.colours, classes=self.classes)
 
-    def _context(self) -> tuple[Any, Any, float, int]:
-        layer = self.image.value
+    def _context(self, layer: Any = None) -> tuple[Any, Any, float, int]:
+        """(image layer, reader, µm/px, label-grid downsample) of ``layer`` (default the chosen image)."""
+        layer = self.image.value if layer is None else layer
         if layer is None:
             msg = "no RGB image layer: open an image first"
             raise ValueError(msg)
@@ -216,20 +232,34 @@ class TrainTissueWidget(LivePreview, Container):
         return layer, reader, float(mpp), labels_downsample(image_bounds(layer))
 
     def add_training_labels(self) -> Any:
-        """Add the empty training Labels layer over the image (paint mode, brush about two blocks)."""
+        """Add the chosen image's empty training Labels layer over it (paint mode, brush about two blocks).
+
+        The other images' labels stay (training uses them all); when this image's labels hold paint, a question
+        asks before discarding it (No keeps them)."""
         from .._classmap import class_colormap
 
         layer, _, mpp, d = self._context()
+        old = training_layer(self.viewer, TRAIN_LABELS, layer)
+        n = painted(old) if old is not None else 0
+        if old is not None and n and not ask(f"Discard the {n} painted label pixels of {old.name!r} and start "
+                                             f"new training labels on {layer.name!r}?"):  # fmt: skip
+            select_for_image(self.viewer, TRAIN_LABELS, layer)
+            self.status.value = kept_layer_words(old, "painted label pixels", n)
+            return old
+        if old is not None:
+            self.viewer.layers.remove(old)
         rows, cols = image_bounds(layer)
         shape = (math.ceil(rows / d), math.ceil(cols / d))
         shown = layer_mpp(layer)  # None: an entered µm/px; the labels lie in the image's pixels, as it does
-        kw: dict[str, Any] = {"name": TRAIN_LABELS, "opacity": 0.6, "colormap": class_colormap(self.colours, classes=self.classes),
+        kw: dict[str, Any] = {"name": training_name(TRAIN_LABELS, layer), "opacity": 0.6,
+                              "colormap": class_colormap(self.colours, classes=self.classes),
+                              "metadata": {"mmnst_path": training_meta(TRAIN_LABELS, layer, downsample=d)},
                               **raster_transform(downsample=d, mpp=shown)}  # fmt: skip
         if shown:
             kw["units"] = ("µm", "µm")
         lab = add_or_replace(self.viewer, (np.zeros(shape, np.uint8), kw, "labels"))
-        lab.metadata["mmnst_path"] = {"downsample": d}
-        self._rows_cache = {}
+        self._rows_cache.pop(layer.unique_id, None)
+        select_for_image(self.viewer, TRAIN_LABELS, layer)
         lab.selected_label = 1
         lab.mode = "paint"
         lab.brush_size = max(10, math.ceil(16.0 / (mpp * d)))  # 16 µm: two output blocks of 8 µm
@@ -252,9 +282,7 @@ class TrainTissueWidget(LivePreview, Container):
 
         from mmnst_path.classify.train_tissue import canonical_tissue_class
 
-        if TRAIN_LABELS not in self.viewer.layers:
-            self.add_training_labels()
-        lab = self.viewer.layers[TRAIN_LABELS]
+        lab = training_layer(self.viewer, TRAIN_LABELS, self.image.value) or self.add_training_labels()
         d = int(lab.metadata.get("mmnst_path", {}).get("downsample", 1))
         shape = np.asarray(lab.data).shape
         new = np.zeros(shape, np.uint8)
@@ -334,40 +362,69 @@ class TrainTissueWidget(LivePreview, Container):
         return self.worker
 
     # -- training ----------------------------------------------------------------------------------
+    def _training_parts(self) -> list[tuple[Any, np.ndarray, Any, float, int]]:
+        """(image layer, labels, reader, µm/px, downsample) of every open image's painted training labels, the
+        chosen image first; the names of labels whose image was closed go to ``self.unused``."""
+        chosen = self.image.value
+        layers = training_layers(self.viewer, TRAIN_LABELS)
+        layers.sort(key=lambda lay: chosen is None or lay.metadata["mmnst_path"].get("image_id") != chosen.unique_id)
+        parts, self.unused = [], []
+        for lab in layers:
+            image = image_of(self.viewer, lab)
+            if image is None:
+                if painted(lab):
+                    self.unused.append(lab.name)
+                continue
+            labels = np.array(lab.data)
+            if labels.any():
+                _, reader, mpp, d = self._context(image)
+                parts.append((image, labels, reader, mpp, int(lab.metadata["mmnst_path"].get("downsample", d))))
+        return parts
+
     def _fit(
         self,
-        reader: Any,
-        labels: np.ndarray,
-        layer: Any,
-        mpp: float,
-        d: int,
+        parts: list[tuple[Any, np.ndarray, Any, float, int]],
         stains: str,
         classes: list[str],
         *,
         trees: int,
         validation: float,
-        cache: dict[Any, Any] | None = None,
+        caches: dict[Any, Any] | None = None,
         held_out: bool = False,
     ) -> tuple[Any, dict[str, int]]:
+        """A model of the painted labels of every image in ``parts`` (:meth:`_training_parts`); ``caches`` keeps
+        each image's window rows between live retrainings."""
         from mmnst_path.classify.tissue import tissue_feature_settings
         from mmnst_path.classify.train import Places
         from mmnst_path.classify.train_tissue import train_tissue_model
 
-        if not labels.any():
-            msg = f"nothing painted on {TRAIN_LABELS!r}: paint at least two classes"
+        if not parts:
+            msg = "nothing painted on the training labels: paint at least two classes"
             raise ValueError(msg)
-        w = work_downsample(mpp, TRAIN_UM)
         settings = tissue_feature_settings(self.base_model(stains))
-        where: list[np.ndarray] | None = [] if held_out else None  # block centres: a held-out figure on the card
-        rows, counts = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w,
-                                     classes=classes, stains=stains, settings=settings, cache=cache,
-                                     places=where)  # fmt: skip
-        source = getattr(getattr(layer, "source", None), "path", None)
-        image = Path(source).name if source else layer.name
-        card = {"name": f"tissue classifier trained in napari on {image}",
-                "training_data": [{"image": image, "annotations": "napari painted labels",
-                                   "labelled_blocks": counts, "pixel_size_um": mpp * w}]}  # fmt: skip
-        places = Places.stack([(0, rc) for rc in where]) if where is not None else None
+        rows: list[tuple[np.ndarray, np.ndarray]] = []
+        counts: dict[str, int] = {}
+        where: list[tuple[int, np.ndarray]] = []  # block centres: a held-out figure on the card
+        sources = []
+        for i, (layer, labels, reader, mpp, d) in enumerate(parts):
+            w = work_downsample(mpp, TRAIN_UM)
+            mine: list[np.ndarray] | None = [] if held_out else None
+            cache = None if caches is None else caches.setdefault(layer.unique_id, {})
+            got, n = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w, classes=classes,
+                                   stains=stains, settings=settings, cache=cache, places=mine)  # fmt: skip
+            rows += got
+            where += [(i, rc) for rc in mine or []]
+            for k, v in n.items():
+                counts[k] = counts.get(k, 0) + v
+            source = getattr(getattr(layer, "source", None), "path", None)
+            sources.append({"image": Path(source).name if source else layer.name,
+                            "annotations": "napari painted labels", "labelled_blocks": n, "pixel_size_um": mpp * w})
+        if caches is not None:  # images whose labels are gone
+            for key in set(caches) - {layer.unique_id for layer, *_ in parts}:
+                del caches[key]
+        card = {"name": f"tissue classifier trained in napari on {', '.join(s['image'] for s in sources)}",
+                "training_data": sources}
+        places = Places.stack(where) if held_out else None
         model = train_tissue_model(rows, settings=settings, stains=stains, card=card, n_estimators=trees,
                                    validation_fraction=validation, places=places)  # fmt: skip
         return model, counts
@@ -377,13 +434,11 @@ class TrainTissueWidget(LivePreview, Container):
         return self._show_train(self._compute_train())
 
     def _compute_train(self) -> tuple[Any, dict[str, int]]:
-        if TRAIN_LABELS not in self.viewer.layers:
-            msg = f"no {TRAIN_LABELS!r} layer: press 'new training labels' and paint first"
+        if not training_layers(self.viewer, TRAIN_LABELS):
+            msg = "no training labels: press 'new training labels' and paint first"
             raise ValueError(msg)
-        layer, reader, mpp, d = self._context()
-        labels = np.array(self.viewer.layers[TRAIN_LABELS].data)
-        return self._fit(reader, labels, layer, mpp, d, self.stains.value, list(self.classes), trees=24,
-                         validation=0.2, held_out=True)  # fmt: skip
+        return self._fit(self._training_parts(), self.stains.value, list(self.classes), trees=24, validation=0.2,
+                         held_out=True)
 
     def _show_train(self, trained: tuple[Any, dict[str, int]]) -> Any:
         from mmnst_path.classify.train import training_caution
@@ -392,7 +447,10 @@ class TrainTissueWidget(LivePreview, Container):
         acc = self.model.card.get("validation", {}).get("held_out", {}).get("accuracy")
         held = f"; held-out accuracy {acc:.2f}" if acc is not None else ""
         caution = training_caution(self.model.card)
-        self.status.value = (f"trained on {', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}"
+        images = [s["image"] for s in self.model.card.get("training_data", [])]
+        unused = f"; not used: {', '.join(self.unused)} (its image is closed)" if self.unused else ""
+        self.status.value = (f"trained on {len(images)} image{'s' if len(images) > 1 else ''} ({', '.join(images)}): "
+                             f"{', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}{unused}"
                              + (f"; {caution}" if caution else ""))
         return self.model
 
@@ -500,8 +558,8 @@ class TrainTissueWidget(LivePreview, Container):
                                origin=cbox.origin, mpp=layer_mpp(layer), name=name, model_id=cbox.model_id,
                                opacity=opacity)  # fmt: skip
         out = add_or_replace(self.viewer, data)
-        if TRAIN_LABELS in self.viewer.layers:  # keep the paint on top
-            lab = self.viewer.layers[TRAIN_LABELS]
+        lab = training_layer(self.viewer, TRAIN_LABELS, layer)
+        if lab is not None:  # keep the paint on top
             self.viewer.layers.move(self.viewer.layers.index(lab), len(self.viewer.layers))
             self.viewer.layers.selection.active = lab
         return out

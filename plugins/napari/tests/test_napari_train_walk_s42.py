@@ -1,0 +1,161 @@
+"""Train tissue / Train cells as session 42 H6's walk used them, opened from Plugins > mmnst_path.
+
+- #3: Train tissue trained on one image only; "new training labels" on a second image replaced the first image's
+  painted labels without a word (and Train cells' "new training points" the same).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from mmnst_path_napari._widgets._cells import TRAIN_POINTS
+from mmnst_path_napari._widgets._tissue import TRAIN_LABELS
+from napari_helpers import open_plugin_widget
+
+from mmnst_path.detect.nuclei import detect_nuclei
+from mmnst_path.synthetic import he_necrosis_tile, ki67_pigment_tile
+
+pytestmark = pytest.mark.napari
+
+PLUGIN = "mmnst-path-napari"
+
+
+def _click(widget) -> None:
+    widget.changed.emit(True)  # what a click emits; an exception in the callback propagates here
+
+
+def _answer(monkeypatch, yes: bool) -> list[str]:
+    """Answer the widgets' Yes / No questions with ``yes``; the questions asked are appended to the list returned."""
+    from qtpy.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+
+    def question(_parent, _title, text, *_a, **_k):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    return asked
+
+
+def _open_tif(viewer, path, rgb: np.ndarray, mpp: float):
+    """Write a TIFF with its pixel size and open it with the plugin's reader (as File > Open does)."""
+    res = 1e4 / mpp  # pixels per cm
+    tifffile.imwrite(path, rgb, photometric="rgb", resolution=(res, res), resolutionunit="CENTIMETER")
+    (layer,) = viewer.open(str(path), plugin=PLUGIN)
+    return layer
+
+
+def _strokes(tile, widget, classes: dict[str, np.ndarray]) -> np.ndarray:
+    """Label image with 6-px strokes every 24 rows over each class's mask."""
+    band = (np.arange(tile.rgb.shape[0]) % 24 < 6)[:, None]
+    paint = np.zeros(tile.rgb.shape[:2], np.uint8)
+    for name, mask in classes.items():
+        paint[band & mask] = widget.label_of(name)
+    return paint
+
+
+def _wait_status(qtbot, widget, start: str) -> str:
+    qtbot.waitUntil(lambda: widget.status.value.startswith((start, "error")), timeout=240_000)
+    return widget.status.value
+
+
+def test_train_tissue_learns_from_the_labels_of_two_images_and_asks_before_discarding(
+    make_napari_viewer, qtbot, tmp_path, monkeypatch
+):
+    from scipy import ndimage as ndi
+
+    a, b = he_necrosis_tile(11, size=256, mpp=1.0), he_necrosis_tile(12, size=256, mpp=1.0)
+    viewer = make_napari_viewer()
+    image_a = _open_tif(viewer, tmp_path / "slide_a.tif", a.rgb, 1.0)
+    image_b = _open_tif(viewer, tmp_path / "slide_b.tif", b.rgb, 1.0)
+    widget = open_plugin_widget(viewer, "train_tissue_widget")
+    widget.live.value = False
+    # image A: necrosis and tumour painted on its own labels
+    widget.image.value = image_a
+    _click(widget.new_labels)
+    lab_a = viewer.layers.selection.active  # the new labels, selected to paint on
+    nec_a = ndi.binary_erosion(a.masks["necrosis"], iterations=4)
+    viable_a = ndi.binary_erosion(a.masks["tissue"] & ~a.masks["necrosis"], iterations=4)
+    paint_a = _strokes(a, widget, {"necrosis": nec_a, "tumour": viable_a})
+    lab_a.data_setitem(np.nonzero(paint_a), paint_a[paint_a > 0])
+    n_a = int(np.count_nonzero(lab_a.data))
+    assert n_a > 500
+    # image B: "new training labels" adds B's own layer; A's paint is kept, untouched (it was replaced before)
+    widget.image.value = image_b
+    _click(widget.new_labels)
+    kept = [lay for lay in viewer.layers if lay.name.startswith(TRAIN_LABELS) and np.any(lay.data)]
+    assert [int(np.count_nonzero(lay.data)) for lay in kept] == [n_a]  # (0 painted px left before)
+    assert kept[0].name == f"{TRAIN_LABELS}: {image_a.name}"  # one layer per image, named by it
+    lab_b = viewer.layers[f"{TRAIN_LABELS}: {image_b.name}"]
+    assert int(np.count_nonzero(viewer.layers[f"{TRAIN_LABELS}: {image_a.name}"].data)) == n_a
+    glass_b = ndi.binary_erosion(~b.masks["tissue"], iterations=4)
+    viable_b = ndi.binary_erosion(b.masks["tissue"] & ~b.masks["necrosis"], iterations=4)
+    paint_b = _strokes(b, widget, {"background": glass_b, "tumour": viable_b})
+    lab_b.data_setitem(np.nonzero(paint_b), paint_b[paint_b > 0])
+    n_b = int(np.count_nonzero(lab_b.data))
+    # "new training labels" again on B: asked first; No keeps B's paint
+    asked = _answer(monkeypatch, yes=False)
+    _click(widget.new_labels)
+    assert len(asked) == 1
+    assert f"Discard the {n_b} painted label pixels of '{TRAIN_LABELS}: {image_b.name}'" in asked[0]
+    assert int(np.count_nonzero(viewer.layers[f"{TRAIN_LABELS}: {image_b.name}"].data)) == n_b
+    assert widget.status.value.startswith(f"kept the {n_b} painted label pixels")
+    # train: the labels of both images, one card entry per image, the held-out figure of whole images
+    _click(widget.train_button)
+    status = _wait_status(qtbot, widget, "trained")
+    assert status.startswith(f"trained on 2 images ({image_b.name}, {image_a.name}): "), status
+    model = widget.model
+    assert set(model.class_names) == {"necrosis", "tumour", "background"}  # necrosis from A, background from B
+    assert [s["image"] for s in model.card["training_data"]] == [image_b.name, image_a.name]
+    assert all(sum(s["labelled_blocks"].values()) > 0 for s in model.card["training_data"])
+    assert "whole images held out (2 images" in str(model.card["validation"])
+    # Yes: B's labels start empty, A's stay
+    asked = _answer(monkeypatch, yes=True)
+    _click(widget.new_labels)
+    assert len(asked) == 1
+    assert not np.asarray(viewer.layers[f"{TRAIN_LABELS}: {image_b.name}"].data).any()
+    assert int(np.count_nonzero(viewer.layers[f"{TRAIN_LABELS}: {image_a.name}"].data)) == n_a
+    # choosing an image shows its labels, hides the other's (the images lie over each other)
+    widget.image.value = image_a
+    assert viewer.layers[f"{TRAIN_LABELS}: {image_a.name}"].visible
+    assert not viewer.layers[f"{TRAIN_LABELS}: {image_b.name}"].visible
+
+
+def test_train_cells_learns_from_the_points_of_two_images_and_asks_before_discarding(
+    make_napari_viewer, qtbot, tmp_path, monkeypatch
+):
+    viewer = make_napari_viewer()
+    layers, tiles = [], []
+    for k, seed in enumerate((21, 22)):
+        tile = ki67_pigment_tile(seed, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+        tiles.append(tile)
+        layers.append(_open_tif(viewer, tmp_path / f"ki67_{k}.tif", tile.rgb, tile.mpp))
+    widget = open_plugin_widget(viewer, "train_cells_widget")
+    widget.stains.value = "H-DAB"
+    counts = []
+    for image, tile, classes in zip(layers, tiles, (("tumour", "stromal"), ("tumour", "lymphocyte")), strict=True):
+        widget.image.value = image
+        _click(widget.new_points)
+        pts = viewer.layers.selection.active  # the new points layer, selected to click on
+        nuc = detect_nuclei(tile.rgb, mpp=tile.mpp)
+        for i, (r, c) in enumerate(zip(nuc.row[:10], nuc.col[:10], strict=True)):
+            widget.cls.value = classes[i % 2]
+            pts.add([r, c])
+        counts.append(len(pts.data))
+    # the first image's points are still there after the second image's "new training points" (gone before)
+    kept = [len(lay.data) for lay in viewer.layers if lay.name.startswith(TRAIN_POINTS)]
+    assert kept == counts == [10, 10]
+    assert [len(viewer.layers[f"{TRAIN_POINTS}: {im.name}"].data) for im in layers] == [10, 10]
+    asked = _answer(monkeypatch, yes=False)
+    _click(widget.new_points)  # on the second image, which has 10 points: asked, No keeps them
+    assert len(asked) == 1
+    assert "Discard the 10 clicked points" in asked[0]
+    assert len(viewer.layers[f"{TRAIN_POINTS}: {layers[1].name}"].data) == 10
+    _click(widget.train_button)
+    status = _wait_status(qtbot, widget, "trained")
+    assert f" of 20 clicks on 2 images ({layers[1].name}, {layers[0].name})" in status, status
+    model = widget.model
+    assert {"tumour", "stromal", "lymphocyte"} <= set(model.class_names)  # stromal from one, lymphocyte from the other
+    assert [s["image"] for s in model.card["training_data"]] == [layers[1].name, layers[0].name]
