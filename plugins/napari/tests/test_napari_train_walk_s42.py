@@ -159,3 +159,51 @@ def test_train_cells_learns_from_the_points_of_two_images_and_asks_before_discar
     model = widget.model
     assert {"tumour", "stromal", "lymphocyte"} <= set(model.class_names)  # stromal from one, lymphocyte from the other
     assert [s["image"] for s in model.card["training_data"]] == [layers[1].name, layers[0].name]
+
+
+def _square(r0: float, r1: float, c0: float, c1: float) -> list[list[float]]:
+    """A closed GeoJSON ring (x, y) of the square rows r0-r1, cols c0-c1."""
+    return [[c0, r0], [c1, r0], [c1, r1], [c0, r1], [c0, r0]]
+
+
+def _geojson(path, features: list[tuple[str, list]]) -> None:
+    """A QuPath 0.5 annotation export: (class, Polygon coordinates) per feature."""
+    import json
+
+    feats = [{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": coords},
+              "properties": {"objectType": "annotation", "classification": {"name": cls, "color": [200, 0, 0]}}}
+             for cls, coords in features]  # fmt: skip
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+
+
+def test_geojson_polygon_holes_are_left_out_of_the_class_as_the_cli_paints_them(make_napari_viewer, tmp_path):
+    """#4: the hole of a Tumor polygon was painted tumour (only a console warning); the CLI leaves it out."""
+    from mmnst_path.pipeline._train import _paint_window, read_tissue_polygons
+
+    tile = he_necrosis_tile(13, size=256, mpp=1.0)
+    viewer = make_napari_viewer()
+    image = _open_tif(viewer, tmp_path / "slide.tif", tile.rgb, 1.0)
+    widget = open_plugin_widget(viewer, "train_tissue_widget")
+    widget.live.value = False
+    path = tmp_path / "slide.geojson"
+    # a Tumor square 10-120 with a hole 40-90 holding an island 60-70; a Stroma square drawn inside the hole
+    _geojson(path, [("Tumor", [_square(10, 120, 10, 120), _square(40, 90, 40, 90), _square(60, 70, 60, 70)]),
+                    ("Stroma", [_square(45, 55, 45, 85)]),
+                    ("Necrosis", [_square(150, 240, 150, 240)])])  # fmt: skip
+    widget.annotations.value = str(path)
+    _click(widget.import_button)
+    (lab,) = [lay for lay in viewer.layers if lay.name.startswith(TRAIN_LABELS)]
+    labels = np.asarray(lab.data)
+    tumour, stroma = widget.label_of("tumour"), widget.label_of("stroma")
+    assert labels[20, 20] == tumour
+    assert labels[80, 50] == 0  # in the hole: not tumour (it was)
+    assert labels[50, 60] == stroma  # the Stroma polygon drawn in the hole keeps its class
+    assert labels[65, 65] == tumour  # the island inside the hole is the polygon's again
+    # the labels the CLI's train tissue paints from the same file (values as the widget's legend)
+    polys = read_tissue_polygons(path)
+    cli = _paint_window(polys, np.arange(len(polys)), [tumour, stroma, widget.label_of("necrosis")], (0, 0, 256, 256))
+    np.testing.assert_array_equal(labels, cli)
+    assert lab.name == f"{TRAIN_LABELS}: {image.name}"
+    status = widget.status.value
+    assert status.startswith("painted slide.geojson: tumour "), status
+    assert "2 polygon holes left out of the class, as mmnst-path train tissue paints them" in status, status

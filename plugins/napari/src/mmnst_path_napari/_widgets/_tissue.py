@@ -32,6 +32,7 @@ from ._common import (
 )
 from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 from ._tissue_live import DEBOUNCE_S, LIVE_TREES, PREVIEW_UM, TRAIN_LABELS, TRAIN_UM, LivePreview
+from ._tissue_paint import PaintPolygons
 from ._training_layers import (
     ask,
     image_of,
@@ -59,7 +60,7 @@ MAX_PREVIEW_SIDE = 1024
 _PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (188, 189, 34), (140, 86, 75))
 
 
-class TrainTissueWidget(LivePreview, Container):
+class TrainTissueWidget(PaintPolygons, LivePreview, Container):
     """Tissue-classifier training on painted labels; value ``k`` = ``classes[k - 1]``.
 
     Each image has its own training labels (``tissue training: <image>``); train (and the live preview) learn
@@ -268,79 +269,6 @@ class TrainTissueWidget(LivePreview, Container):
         self._live_key = self._key()
         self.status.value = "paint each class with its value (legend above); the preview follows the strokes"
         return lab
-
-    # -- annotations -----------------------------------------------------------------------------
-    def paint_polygons(self, polygons: list[tuple[np.ndarray, str]]) -> dict[str, int]:
-        """Paint classified level-0 (row, col) polygons onto the training labels (later over earlier).
-
-        Class names are read as ``mmnst-path train tissue`` reads them (QuPath ``Tumor`` ->
-        ``tumour``; ``Ignore*`` / unnamed polygons are skipped); a class not in the legend is
-        added. The layer's paint event follows, so the live preview updates. Returns the labelled
-        label-grid pixels per class.
-        """
-        from skimage.draw import polygon as draw_polygon
-
-        from mmnst_path.classify.train_tissue import canonical_tissue_class
-
-        lab = training_layer(self.viewer, TRAIN_LABELS, self.image.value) or self.add_training_labels()
-        d = int(lab.metadata.get("mmnst_path", {}).get("downsample", 1))
-        shape = np.asarray(lab.data).shape
-        new = np.zeros(shape, np.uint8)
-        for ring, name in polygons:
-            cls = canonical_tissue_class(name)
-            if not cls:
-                continue
-            value = self.add_class(cls)
-            r = (np.asarray(ring, np.float64)[:, 0] + 0.5) / d - 0.5
-            c = (np.asarray(ring, np.float64)[:, 1] + 0.5) / d - 0.5
-            rr, cc = draw_polygon(r, c, shape=shape)
-            new[rr, cc] = value
-        if not new.any():
-            msg = "no classified polygon inside the image (expected annotations with a tissue class name)"
-            raise ValueError(msg)
-        lab.data_setitem(np.nonzero(new), new[new > 0])
-        return {self.classes[v - 1]: int((new == v).sum()) for v in np.unique(new[new > 0])}
-
-    def import_annotations(self, path: Any) -> dict[str, int]:
-        """Paint the classified polygons of a QuPath GeoJSON export (level-0 pixel coordinates)."""
-        from mmnst_path.pipeline._train import read_tissue_annotations
-
-        text = "" if path is None or str(path) in ("", ".") else str(path)
-        if not text or not Path(text).is_file():
-            msg = f"annotations: choose an existing GeoJSON file (got {text!r})"
-            raise ValueError(msg)
-        painted = self.paint_polygons(read_tissue_annotations(text))
-        self.status.value = f"painted {Path(text).name}: " + ", ".join(
-            f"{k} {v} px" for k, v in painted.items()
-        )
-        return painted
-
-    def paint_shapes(self, layer: Any = None) -> dict[str, int]:
-        """Paint the polygons / rectangles of a Shapes layer (the selected one by default), the class
-        of each from its ``class`` feature, else its ``name`` feature."""
-        from napari.layers import Shapes
-
-        if layer is None:
-            layer = self.viewer.layers.selection.active
-        if layer is None or not isinstance(layer, Shapes):
-            msg = "select a Shapes layer whose shapes carry a 'class' (or 'name') feature"
-            raise ValueError(msg)
-        cols = list(getattr(layer.features, "columns", ()))
-        key = "class" if "class" in cols else "name" if "name" in cols else None
-        if key is None:
-            msg = f"Shapes layer {layer.name!r} has no 'class' or 'name' feature (features: {cols})"
-            raise ValueError(msg)
-        image = self.image.value
-        if image is None:
-            msg = "no RGB image layer: open an image first"
-            raise ValueError(msg)
-        polys = []
-        for verts, name in zip(layer.data, layer.features[key], strict=True):
-            world = np.asarray([layer.data_to_world(v) for v in verts])
-            polys.append((np.asarray([image.world_to_data(w) for w in world])[:, -2:], str(name)))
-        painted = self.paint_polygons(polys)
-        self.status.value = f"painted {layer.name}: " + ", ".join(f"{k} {v} px" for k, v in painted.items())
-        return painted
 
     # -- threads ---------------------------------------------------------------------------------
     def _guard(self, fn: Any, *args: Any) -> Any:
