@@ -207,3 +207,39 @@ def test_geojson_polygon_holes_are_left_out_of_the_class_as_the_cli_paints_them(
     status = widget.status.value
     assert status.startswith("painted slide.geojson: tumour "), status
     assert "2 polygon holes left out of the class, as mmnst-path train tissue paints them" in status, status
+
+
+def test_a_class_mmnst_path_does_not_know_is_said_and_a_misspelt_one_refused(make_napari_viewer, tmp_path):
+    """#16: a Shapes layer's 'Cartilage' became class 12 without a word (the CLI says "new classes"); a misspelt
+    'Necorsis' became a class of its own (the CLI refuses it)."""
+    tile = he_necrosis_tile(14, size=256, mpp=1.0)
+    viewer = make_napari_viewer()
+    image = _open_tif(viewer, tmp_path / "slide.tif", tile.rgb, 1.0)
+    widget = open_plugin_widget(viewer, "train_tissue_widget")
+    widget.live.value = False
+    n_classes = len(widget.classes)
+    shapes = viewer.add_shapes([np.array([[10, 10], [10, 70], [70, 70], [70, 10]]),
+                                np.array([[100, 100], [100, 160], [160, 160], [160, 100]])],
+                               shape_type="polygon", features={"class": ["Stroma", "Cartilage"]}, name="my shapes")
+    viewer.layers.selection.active = shapes
+    _click(widget.shapes_button)
+    status = widget.status.value
+    assert status.startswith("painted my shapes: stroma "), status
+    assert len(widget.classes) == n_classes + 1
+    assert ("new classes (not classes mmnst_path knows; kept as yours): cartilage "
+            f"(value {n_classes + 1}): check the spelling") in status, status
+    # painting it again: no longer new to the legend, not said again
+    viewer.layers.selection.active = shapes
+    _click(widget.shapes_button)
+    assert "new classes" not in widget.status.value
+    # a near miss of a known class is refused, as mmnst-path train tissue refuses it; nothing painted
+    lab = viewer.layers[f"{TRAIN_LABELS}: {image.name}"]
+    before = np.asarray(lab.data).copy()
+    path = tmp_path / "typo.geojson"
+    _geojson(path, [("Necorsis", [_square(180, 240, 180, 240)])])
+    widget.annotations.value = str(path)
+    _click(widget.import_button)
+    assert widget.status.value.startswith("error: annotation file 'typo.geojson': class 'Necorsis' looks like a "
+                                          "misspelt 'necrosis'"), widget.status.value
+    assert "necorsis" not in widget.classes
+    np.testing.assert_array_equal(np.asarray(lab.data), before)

@@ -4,8 +4,10 @@ image's training labels (split out of ``_tissue.py``, session 42).
 Polygons are painted as ``mmnst-path train tissue`` paints them (:func:`mmnst_path.pipeline._train._paint_window`):
 later over earlier, a polygon's holes not its class (even-odd: a hole keeps what was painted under it, an island
 in a hole is the polygon's again). The GeoJSON is read with its holes (``read_tissue_polygons``); napari dropped
-them before, with only a console warning, so the same file trained other models in napari and in the CLI
-(session 42 H6, #4).
+them before, with only a console warning, so the same file trained other models in napari and in the CLI (session
+42 H6, #4). Class names are read as the CLI reads them (``check_class_names``): a near miss of a known class is
+refused, and a class mmnst_path does not know is said on the status line ("new class ... kept as yours") as the
+CLI says it, not only added to the legend (#16).
 """
 
 from __future__ import annotations
@@ -38,18 +40,22 @@ class PaintPolygons:
         Each entry is ``(rings, class name)``: ``rings`` one (k, 2) outer ring, or a list of rings (the outer, then
         its holes). Later polygons paint over earlier ones; a hole's pixels keep what was under them. Class names
         are read as ``mmnst-path train tissue`` reads them (QuPath ``Tumor`` -> ``tumour``; ``Ignore*`` /
-        unnamed polygons are skipped); a class not in the legend is added. The layer's paint event follows, so the live preview updates. Returns the labelled label-grid pixels per class.
+        unnamed polygons are skipped; a near miss of a known class is refused, naming ``where``); a class not in
+        the legend is added, and one mmnst_path does not know is listed in :attr:`new_classes`. The layer's paint
+        event follows, so the live preview updates. Returns the labelled label-grid pixels per class.
         """
-        from mmnst_path.classify.train_tissue import canonical_tissue_class
+        from mmnst_path.classify._class_names import check_class_names
         from mmnst_path.pipeline._train import _paint_window
 
+        mapping, unknown = check_class_names([name for _, name in polygons], "tissue", where=where)
         lab = training_layer(self.viewer, TRAIN_LABELS, self.image.value) or self.add_training_labels()
         d = int(lab.metadata.get("mmnst_path", {}).get("downsample", 1))
         shape = np.asarray(lab.data).shape
+        in_legend = set(self.classes)
         polys, values = [], []
         self.holes = 0
         for rings, name in polygons:
-            cls = canonical_tissue_class(name)
+            cls = mapping.get(str(name or ""), "")
             if not cls:
                 continue
             ring_list = [rings] if isinstance(rings, np.ndarray) and rings.ndim == 2 else list(rings)
@@ -60,15 +66,19 @@ class PaintPolygons:
         if not new.any():
             msg = "no classified polygon inside the image (expected annotations with a tissue class name)"
             raise ValueError(msg)
+        self.new_classes = [c for c in unknown if c not in in_legend and c in self.classes]
         lab.data_setitem(np.nonzero(new), new[new > 0])
         return {self.classes[v - 1]: int((new == v).sum()) for v in np.unique(new[new > 0])}
 
     def _painted_words(self, source: str, painted: dict[str, int]) -> str:
-        """The status after painting: the pixels per class, the holes honoured."""
+        """The status after painting: the pixels per class, the holes honoured, the lab's own new classes."""
         text = f"painted {source}: " + ", ".join(f"{k} {v} px" for k, v in painted.items())
         if self.holes:
             text += f"; {self.holes} polygon hole{'s' if self.holes > 1 else ''} left out of the class, as mmnst-path "
             text += "train tissue paints them"
+        if self.new_classes:
+            values = ", ".join(f"{c} (value {self.classes.index(c) + 1})" for c in self.new_classes)
+            text += f"; new classes (not classes mmnst_path knows; kept as yours): {values}: check the spelling"
         return text
 
     def import_annotations(self, path: Any) -> dict[str, int]:
