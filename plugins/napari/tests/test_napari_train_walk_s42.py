@@ -243,3 +243,71 @@ def test_a_class_mmnst_path_does_not_know_is_said_and_a_misspelt_one_refused(mak
                                           "misspelt 'necrosis'"), widget.status.value
     assert "necorsis" not in widget.classes
     np.testing.assert_array_equal(np.asarray(lab.data), before)
+
+
+def test_train_tissue_stains_follow_the_image_and_a_chosen_preset_of_other_stains_is_warned(
+    make_napari_viewer, qtbot, tmp_path
+):
+    """#7: Train tissue's stains stayed H&E on an H-DAB tile and saved an H&E model (quantify refused it later)."""
+    from mmnst_path_napari._widgets._analyze import AUTO
+
+    ihc = ki67_pigment_tile(23, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+    he = he_necrosis_tile(15, size=256, mpp=0.5)
+    viewer = make_napari_viewer()
+    image_he = _open_tif(viewer, tmp_path / "he.tif", he.rgb, 0.5)
+    image_ihc = _open_tif(viewer, tmp_path / "ki67.tif", ihc.rgb, ihc.mpp)
+    widget = open_plugin_widget(viewer, "train_tissue_widget")
+    widget.live.value = False
+    assert widget.stains.value == AUTO  # as Train cells and Analyze
+    widget.image.value = image_ihc
+    assert widget.classes[:3] == list(widget.base_model("H-DAB").class_names)  # the legend of the IHC default
+    _click(widget.new_labels)
+    lab = viewer.layers[f"{TRAIN_LABELS}: {image_ihc.name}"]
+    paint = np.zeros(ihc.rgb.shape[:2], np.uint8)
+    paint[10:30, 10:240] = widget.label_of("tumour")
+    paint[200:220, 10:240] = widget.label_of("stroma")
+    lab.data_setitem(np.nonzero(paint), paint[paint > 0])
+    _click(widget.train_button)
+    status = _wait_status(qtbot, widget, "trained")
+    assert widget.model.settings["stains"] == "H-DAB", status
+    assert "stains H-DAB (detected from the image)" in status
+    assert "warning" not in status
+    # a preset of other stains chosen by hand: trained as chosen, with a warning naming the image's guess
+    widget.stains.value = "H&E"
+    widget.status.value = ""
+    _click(widget.train_button)
+    status = _wait_status(qtbot, widget, "trained")
+    assert widget.model.settings["stains"] == "H&E"
+    assert (f"warning: stains H&E chosen, but {image_ihc.name} looks H-DAB (the guess of 'auto (detect)'): "
+            "quantify refuses a model of H&E on slides of other stains") in status, status
+    # auto over labels of an H&E and an H-DAB image: refused, naming both (one model is of one stains)
+    widget.stains.value = AUTO
+    widget.image.value = image_he
+    _click(widget.new_labels)
+    lab_he = viewer.layers[f"{TRAIN_LABELS}: {image_he.name}"]
+    lab_he.data_setitem(np.nonzero(paint), paint[paint > 0])
+    widget.status.value = ""
+    _click(widget.train_button)
+    status = _wait_status(qtbot, widget, "trained")
+    assert status.startswith("error: the training images are of different stains ("), status
+    assert f"{image_he.name} H&E" in status
+    assert f"{image_ihc.name} H-DAB" in status
+
+
+def test_train_cells_warns_when_the_chosen_stains_are_not_the_images(make_napari_viewer, qtbot, tmp_path):
+    """#7 (Train cells): a chosen H&E on an H-DAB tile trained without a word."""
+    tile = ki67_pigment_tile(24, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+    viewer = make_napari_viewer()
+    image = _open_tif(viewer, tmp_path / "ki67.tif", tile.rgb, tile.mpp)
+    widget = open_plugin_widget(viewer, "train_cells_widget")
+    widget.stains.value = "H&E"
+    _click(widget.new_points)
+    pts = viewer.layers.selection.active
+    nuc = detect_nuclei(tile.rgb, mpp=tile.mpp)
+    for i, (r, c) in enumerate(zip(nuc.row[:12], nuc.col[:12], strict=True)):
+        widget.cls.value = ("tumour", "stromal")[i % 2]
+        pts.add([r, c])
+    _click(widget.train_button)
+    status = _wait_status(qtbot, widget, "trained")
+    assert f"warning: stains H&E chosen, but {image.name} looks H-DAB" in status, status
+

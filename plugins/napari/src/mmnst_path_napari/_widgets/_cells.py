@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton
 
-from .._analysis import detect_image_stains
 from .._layers import raster_transform
 from .._units import follow_image_units
 from ._analyze import AUTO
@@ -34,6 +33,7 @@ from ._common import (
 )
 from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 from ._training_layers import (
+    StainChoice,
     ask,
     image_of,
     kept_layer_words,
@@ -76,7 +76,7 @@ def _colour(name: str) -> tuple[float, float, float, float]:
     return (*_COLOURS.get(str(name), (0.9, 0.9, 0.2)), 1.0)
 
 
-class TrainCellsWidget(Container):
+class TrainCellsWidget(StainChoice, Container):
     """Nucleus-model training from clicked example cells, with a live preview of the view.
 
     With "retrain and preview after each click" ticked, a click made while a retrain runs is not lost: one
@@ -99,12 +99,13 @@ class TrainCellsWidget(Container):
 
         # the same choices as Analyze, ``auto`` resolved as Analyze resolves it (once per image layer)
         self.stains = ComboBox(label="stains", choices=[AUTO, *PRESETS], value=AUTO)
-        self._detected: dict[tuple[int, int], str] = {}
+        self._detected: dict[tuple[Any, int], str] = {}
         self.cls = ComboBox(label="class to click", choices=list(CELL_CLASSES), value="tumour")
         self.new_points = PushButton(text="new training points")
         self.train_button = PushButton(text="train")
         self.live = CheckBox(text="retrain and preview after each click", value=False)
         self.unused: list[str] = []  # training points of closed images (said by train)
+        self.stain_warning = ""  # a chosen preset that is not the training images' stains (said by train)
         self.preview_button = PushButton(text="preview on view")
         self.file = FileEdit(label="model file", mode="w", filter="*.mmnst")
         self.save_button = PushButton(text="save model")
@@ -192,19 +193,6 @@ class TrainCellsWidget(Container):
             reader.mpp = mpp
         return layer, reader
 
-    def resolved_stains(self, layer: Any, reader: Any) -> str:
-        """The chosen preset, or under ``auto`` the stains Analyze's detection finds on the image."""
-        if self.stains.value != AUTO:
-            return str(self.stains.value)
-        key = (id(layer), id(layer.data))
-        if key not in self._detected:
-            self._detected[key] = str(detect_image_stains(reader).name)
-        return self._detected[key]
-
-    def stains_words(self, stains: str) -> str:
-        """The stains in the status: the preset and where it came from."""
-        return f"stains {stains} ({'detected from the image' if self.stains.value == AUTO else 'chosen'})"
-
     def _points(self) -> list[Any]:
         """Every open image's training points layer with points, the chosen image's first; the names of layers
         whose image was closed go to ``self.unused``."""
@@ -266,24 +254,19 @@ class TrainCellsWidget(Container):
 
         ``places`` receives ``(image index, level-0 µm positions)`` of the rows
         (:func:`mmnst_path.pipeline.cell_rows_from_reader`): the held-out figures hold out whole images when there
-        are several. The images must resolve to one stains (a model is of one stains)."""
+        are several. Under ``auto`` the images must be of one stains (a model is of one stains); a chosen preset
+        that is not the stains of an image leaves a warning in ``stain_warning``."""
         from mmnst_path.pipeline import cell_rows_from_reader
 
+        pairs = [(pts, *self._layer_and_reader(image_of(self.viewer, pts))) for pts in self._points()]
+        stains, self.stain_warning = self.training_stains([(layer, reader) for _, layer, reader in pairs])
         rows: list[tuple[np.ndarray, np.ndarray]] = []
         sources: list[dict[str, Any]] = []
-        stains_of: dict[str, str] = {}
-        for i, pts in enumerate(self._points()):
-            layer, reader = self._layer_and_reader(image_of(self.viewer, pts))
-            stains_of[layer.name] = self.resolved_stains(layer, reader)
-            if len(set(stains_of.values())) > 1:
-                msg = ("the training images are of different stains (" + ", ".join(f"{k} {v}" for k, v in
-                       stains_of.items()) + "): train one model per stains, or choose the stains")  # fmt: skip
-                raise ValueError(msg)
+        for i, (pts, layer, reader) in enumerate(pairs):
             data = np.asarray(pts.data, dtype=np.float64)[:, -2:]
             names = np.asarray(pts.features["class"]).astype(str)
             where: list[np.ndarray] = []
-            got = cell_rows_from_reader(reader, data, names, stains=stains_of[layer.name], where="image layer",
-                                        places=where)  # fmt: skip
+            got = cell_rows_from_reader(reader, data, names, stains=stains, where="image layer", places=where)
             rows += got
             if places is not None:
                 places += [(i, rc) for rc in where]
@@ -292,7 +275,7 @@ class TrainCellsWidget(Container):
             self._layer_and_reader()  # the chosen image's missing pixel size is said first
             msg = "no clicked points: choose a class and click example nuclei on the image"
             raise ValueError(msg)
-        return rows, sources, next(iter(stains_of.values()))
+        return rows, sources, stains
 
     def train(self) -> Any:
         """Train synchronously (what the button does in a thread)."""
@@ -324,7 +307,8 @@ class TrainCellsWidget(Container):
         images = [s["image"] for s in self.model.card.get("training_data", [])]
         on = f" on {len(images)} images ({', '.join(images)})" if len(images) > 1 else ""
         unused = f"; not used: {', '.join(self.unused)} (its image is closed)" if self.unused else ""
-        self.status.value = (f"trained on {n_used} of {n_points} clicks{on} ({counts}){extra}; {stains}{unused}"
+        warn = f"; {self.stain_warning}" if self.stain_warning else ""
+        self.status.value = (f"trained on {n_used} of {n_points} clicks{on} ({counts}){extra}; {stains}{warn}{unused}"
                              + (f"; {caution}" if caution else ""))
         return self.model
 

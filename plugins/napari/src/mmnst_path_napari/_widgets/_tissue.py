@@ -16,6 +16,7 @@ from .._classmap import class_areas, class_legend_html, class_map_layer, class_t
 from .._layers import raster_transform
 from .._tissue import classify_box, labels_downsample, training_rows, work_downsample
 from .._units import follow_image_units
+from ._analyze import AUTO
 from ._common import (
     add_or_replace,
     hold_wrapped_lines,
@@ -34,6 +35,7 @@ from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 from ._tissue_live import DEBOUNCE_S, LIVE_TREES, PREVIEW_UM, TRAIN_LABELS, TRAIN_UM, LivePreview
 from ._tissue_paint import PaintPolygons
 from ._training_layers import (
+    StainChoice,
     ask,
     image_of,
     kept_layer_words,
@@ -60,7 +62,7 @@ MAX_PREVIEW_SIDE = 1024
 _PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (188, 189, 34), (140, 86, 75))
 
 
-class TrainTissueWidget(PaintPolygons, LivePreview, Container):
+class TrainTissueWidget(PaintPolygons, LivePreview, StainChoice, Container):
     """Tissue-classifier training on painted labels; value ``k`` = ``classes[k - 1]``.
 
     Each image has its own training labels (``tissue training: <image>``); train (and the live preview) learn
@@ -101,7 +103,10 @@ class TrainTissueWidget(PaintPolygons, LivePreview, Container):
         self._live_key: tuple[Any, Any, Any] | None = None  # (image, training labels, µm/px) of the live work
         self.image = layer_choice(viewer, "image", rgb_image_layers)
         self.mpp = mpp_box()
-        self.stains = ComboBox(label="stains", choices=list(PRESETS), value="H&E")
+        # the same choices as Analyze and Train cells, ``auto`` resolved per image as Analyze resolves it (session 42)
+        self.stains = ComboBox(label="stains", choices=[AUTO, *PRESETS], value=AUTO)
+        self._detected: dict[tuple[Any, int], str] = {}
+        self.stain_warning = ""  # a chosen preset that is not the training images' stains (said by train)
         self.new_labels = PushButton(text="new training labels")
         self.legend = Label(value=class_legend_html(self.classes, self.colours))
         self.new_class = LineEdit(label="new class", value="")
@@ -139,7 +144,7 @@ class TrainTissueWidget(PaintPolygons, LivePreview, Container):
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         hold_wrapped_lines(self.native)  # (its wrapped lines were taken from the legend's rows)
         self.stains.changed.connect(self._on_stains)
-        self.image.changed.connect(lambda *_: select_for_image(viewer, TRAIN_LABELS, self.image.value))
+        self.image.changed.connect(lambda *_: self._on_image())
         # refused (no pixel size, an empty class name): said on the status line (they raised through the signal)
         self.new_labels.changed.connect(lambda *_: self._guard(self.add_training_labels))
         self.add_class_button.changed.connect(lambda *_: self._guard(self.add_class, self.new_class.value))
@@ -160,6 +165,8 @@ class TrainTissueWidget(PaintPolygons, LivePreview, Container):
         viewer.layers.events.removed.connect(self._stop_stale_live)  # the image or the training labels gone
         self._mpp_key: Any = None
         link_mpp_box(viewer, self.image, self.mpp, on_change=self._on_mpp)
+        if self.image.value is not None:
+            self._on_stains()  # the legend of the image's stains
 
     # -- classes and labels --------------------------------------------------------------------
     def add_class(self, name: str, colour: tuple[int, int, int] | None = None) -> int:
@@ -201,10 +208,27 @@ class TrainTissueWidget(PaintPolygons, LivePreview, Container):
         return resolve_model("default", "tissue", stains)
 
     def _on_stains(self, *_: Any) -> None:
-        """New stains: the classes restart from that default model unless something is painted."""
+        """New stains (or under ``auto`` a new image): the classes restart from that default model unless
+        something is painted."""
         if not any(painted(lay) for lay in training_layers(self.viewer, TRAIN_LABELS)):
-            self._start_classes(str(self.stains.value))
+            self._start_classes(self._legend_stains())
             self._refresh_colours()
+
+    def _on_image(self) -> None:
+        """Another image chosen: its training labels shown and selected; under ``auto`` the legend of its stains."""
+        select_for_image(self.viewer, TRAIN_LABELS, self.image.value)
+        if self.stains.value == AUTO:
+            self._on_stains()
+
+    def _legend_stains(self) -> str:
+        """The stains whose default model's classes start the legend: the chosen preset, or under ``auto`` the
+        chosen image's guess (H&E without an image)."""
+        layer = self.image.value
+        if self.stains.value != AUTO:
+            return str(self.stains.value)
+        if layer is None:
+            return "H&E"
+        return self.guessed_stains(layer, layer_reader(layer, mpp=image_mpp(layer)[0]))
 
     def label_of(self, name: str) -> int:
         """The label value to paint for class ``name``."""
@@ -365,8 +389,9 @@ class TrainTissueWidget(PaintPolygons, LivePreview, Container):
         if not training_layers(self.viewer, TRAIN_LABELS):
             msg = "no training labels: press 'new training labels' and paint first"
             raise ValueError(msg)
-        return self._fit(self._training_parts(), self.stains.value, list(self.classes), trees=24, validation=0.2,
-                         held_out=True)
+        parts = self._training_parts()
+        stains, self.stain_warning = self.training_stains([(layer, reader) for layer, _, reader, _, _ in parts])
+        return self._fit(parts, stains, list(self.classes), trees=24, validation=0.2, held_out=True)
 
     def _show_train(self, trained: tuple[Any, dict[str, int]]) -> Any:
         from mmnst_path.classify.train import training_caution
@@ -377,8 +402,10 @@ class TrainTissueWidget(PaintPolygons, LivePreview, Container):
         caution = training_caution(self.model.card)
         images = [s["image"] for s in self.model.card.get("training_data", [])]
         unused = f"; not used: {', '.join(self.unused)} (its image is closed)" if self.unused else ""
+        stains = self.stains_words(str(self.model.settings.get("stains", "")))
+        warn = f"; {self.stain_warning}" if self.stain_warning else ""
         self.status.value = (f"trained on {len(images)} image{'s' if len(images) > 1 else ''} ({', '.join(images)}): "
-                             f"{', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}{unused}"
+                             f"{', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}; {stains}{warn}{unused}"
                              + (f"; {caution}" if caution else ""))
         return self.model
 

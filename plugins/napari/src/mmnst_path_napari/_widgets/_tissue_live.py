@@ -39,6 +39,7 @@ class LivePreview:
     status: Any
     results: Any
     stains: Any
+    training_stains: Any
     classes: list[str]
     live_model: Any
     live_worker: Any
@@ -155,11 +156,12 @@ class LivePreview:
         parts = self._training_parts() if retrain else None  # every open image's labels
         box = self._preview_box(layer, mpp)
         key = self._key()
-        stains, classes = self.stains.value, list(self.classes)
+        classes = list(self.classes)
 
         def job() -> Any:
             model = self.live_model
             if parts is not None:
+                stains = self.training_stains([(part[0], part[2]) for part in parts])[0] if parts else "H&E"
                 model = self._fit(parts, stains, classes, trees=LIVE_TREES, validation=0.0,
                                   caches=self._rows_cache)[0]
             yield  # a quit() of a stale job stops here

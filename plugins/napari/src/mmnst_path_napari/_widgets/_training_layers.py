@@ -9,24 +9,25 @@ discarding it: a second image used to replace the first image's labels without a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._analysis import detect_image_stains
+from ._analyze import AUTO
 from ._common import rgb_image_layers
 
 if TYPE_CHECKING:
     import napari
 
 __all__ = [
+    "StainChoice",
     "ask",
     "image_of",
     "kept_layer_words",
     "painted",
     "select_for_image",
     "stain_family",
-    "stain_mismatch",
     "training_layer",
     "training_layers",
     "training_meta",
@@ -107,19 +108,56 @@ def stain_family(stains: str) -> str:
     return str(resolve_model("default", "tissue", stains).settings.get("stains", stains))
 
 
-def stain_mismatch(chosen: str, images: list[tuple[Any, Any]], detect: Callable[[Any, Any], str]) -> str:
-    """A warning when the chosen stains are not of the family the stain guess finds on an image ("" when all agree).
+class StainChoice:
+    """The stains of a training widget (a mixin: the widget gives ``stains``, a combo box of ``auto (detect)`` and
+    the presets): ``auto`` resolved per image layer as Analyze resolves it, and a warning when a chosen preset is
+    not of the stains the guess finds on a training image (Train tissue kept H&E on an H-DAB tile and saved an
+    H&E model that quantify refused later: session 42 H6, #7)."""
 
-    ``images``: (image layer, reader) pairs; ``detect(layer, reader)`` the guess (Analyze's ``auto``)."""
-    off = []
-    for layer, reader in images:
-        guess = detect(layer, reader)
-        if stain_family(guess) != stain_family(chosen):
-            off.append(f"{layer.name} looks {guess}")
-    if not off:
-        return ""
-    return (f"warning: stains {chosen} chosen, but {'; '.join(off)} (the guess of 'auto (detect)'): a model of "
-            f"{chosen} is refused on slides of other stains; choose 'auto (detect)' or the image's stains")
+    stains: Any
+    _detected: dict[tuple[Any, int], str]
+
+    def resolved_stains(self, layer: Any, reader: Any) -> str:
+        """The chosen preset, or under ``auto`` the stains Analyze's detection finds on the image."""
+        if self.stains.value != AUTO:
+            return str(self.stains.value)
+        return self.guessed_stains(layer, reader)
+
+    def guessed_stains(self, layer: Any, reader: Any) -> str:
+        """The stains Analyze's ``auto`` finds on the image layer (once per layer and data)."""
+        if not hasattr(self, "_detected"):
+            self._detected = {}
+        key = (layer.unique_id, id(layer.data))  # (a layer seen through napari's plugin proxy has a new id() each time)
+        if key not in self._detected:
+            self._detected[key] = str(detect_image_stains(reader).name)
+        return self._detected[key]
+
+    def stains_words(self, stains: str) -> str:
+        """The stains in the status: the preset and where it came from."""
+        return f"stains {stains} ({'detected from the image' if self.stains.value == AUTO else 'chosen'})"
+
+    def training_stains(self, images: list[tuple[Any, Any]]) -> tuple[str, str]:
+        """(the stains a model of these (image layer, reader) pairs is trained with, a warning or "").
+
+        Under ``auto`` the first image's guess; images whose guesses are of other stains families are refused
+        (one model is of one stains). A chosen preset is used as chosen, with a warning naming each image whose
+        guess is of another family."""
+        guesses = {layer.name: self.guessed_stains(layer, reader) for layer, reader in images}
+        if not guesses:
+            return str(self.stains.value), ""
+        if self.stains.value == AUTO:
+            if len({stain_family(g) for g in guesses.values()}) > 1:
+                msg = ("the training images are of different stains (" + ", ".join(f"{k} {v}" for k, v in
+                       guesses.items()) + "): train one model per stains")  # fmt: skip
+                raise ValueError(msg)
+            return next(iter(guesses.values())), ""
+        chosen = str(self.stains.value)
+        off = [f"{name} looks {g}" for name, g in guesses.items() if stain_family(g) != stain_family(chosen)]
+        if not off:
+            return chosen, ""
+        return chosen, (f"warning: stains {chosen} chosen, but {'; '.join(off)} (the guess of 'auto (detect)'): "
+                        f"quantify refuses a model of {chosen} on slides of other stains; choose 'auto (detect)' or "
+                        "the image's stains")
 
 
 def painted(layer: Any) -> int:
