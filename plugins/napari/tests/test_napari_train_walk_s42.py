@@ -311,3 +311,64 @@ def test_train_cells_warns_when_the_chosen_stains_are_not_the_images(make_napari
     status = _wait_status(qtbot, widget, "trained")
     assert f"warning: stains H&E chosen, but {image.name} looks H-DAB" in status, status
 
+
+def test_save_model_asks_before_replacing_another_model_file(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    """#9: *save model* over an existing model file replaced it without a word (Train tissue and Train cells)."""
+    from mmnst_path.classify import load_model
+
+    tile = he_necrosis_tile(16, size=256, mpp=1.0)
+    viewer = make_napari_viewer()
+    image = _open_tif(viewer, tmp_path / "slide.tif", tile.rgb, 1.0)
+    widget = open_plugin_widget(viewer, "train_tissue_widget")
+    widget.live.value = False
+    _click(widget.new_labels)
+    lab = viewer.layers.selection.active  # the new labels, selected to paint on
+    paint = np.zeros(tile.rgb.shape[:2], np.uint8)
+    paint[10:40, 10:240] = widget.label_of("tumour")
+    paint[200:230, 10:240] = widget.label_of("stroma")
+    lab.data_setitem(np.nonzero(paint), paint[paint > 0])
+    path = tmp_path / "lab_tissue.mmnst"
+    widget.file.value = str(path)
+    _click(widget.train_button)
+    _wait_status(qtbot, widget, "trained")
+    first = widget.model.model_id
+    _click(widget.save_button)  # a new file: no question
+    assert widget.status.value.startswith(f"saved {path}")
+    _click(widget.save_button)  # the same model again: nothing to lose, no question
+    assert widget.status.value.startswith(f"saved {path}")
+    saved = path.read_bytes()
+    rr, cc = np.mgrid[100:140, 60:200]  # more paint: another model
+    lab.data_setitem((rr.ravel(), cc.ravel()), np.full(rr.size, widget.label_of("necrosis"), np.uint8))
+    widget.status.value = ""
+    _click(widget.train_button)
+    _wait_status(qtbot, widget, "trained")
+    assert widget.model.model_id != first
+    asked = _answer(monkeypatch, yes=False)
+    _click(widget.save_button)
+    assert len(asked) == 1
+    assert f"holds the model 'tissue classifier trained in napari on {image.name}' ({first})" in asked[0]
+    assert path.read_bytes() == saved  # kept (it was replaced before)
+    assert widget.status.value.startswith(f"not saved: {str(path)!r} exists and was kept"), widget.status.value
+    _answer(monkeypatch, yes=True)
+    _click(widget.save_button)
+    assert load_model(path).model_id == widget.model.model_id
+
+    # Train cells, the same
+    cells = open_plugin_widget(viewer, "train_cells_widget")
+    ki67 = ki67_pigment_tile(25, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+    ki67_image = _open_tif(viewer, tmp_path / "ki67.tif", ki67.rgb, ki67.mpp)
+    cells.image.value = ki67_image
+    _click(cells.new_points)
+    pts = viewer.layers.selection.active
+    nuc = detect_nuclei(ki67.rgb, mpp=ki67.mpp)
+    for i, (r, c) in enumerate(zip(nuc.row[:12], nuc.col[:12], strict=True)):
+        cells.cls.value = ("tumour", "stromal")[i % 2]
+        pts.add([r, c])
+    _click(cells.train_button)
+    _wait_status(qtbot, cells, "trained")
+    cells.file.value = str(path)  # the tissue model's file
+    asked = _answer(monkeypatch, yes=False)
+    _click(cells.save_button)
+    assert len(asked) == 1
+    assert load_model(path).model_id == widget.model.model_id  # the tissue model kept
+    assert cells.status.value.startswith("not saved:")

@@ -37,6 +37,8 @@ from ._training_layers import (
     ask,
     image_of,
     kept_layer_words,
+    may_replace,
+    not_saved_words,
     painted,
     select_for_image,
     training_layer,
@@ -383,8 +385,9 @@ class TrainCellsWidget(StainChoice, Container):
         self.status.value = f"{status} | {self.status.value}"
 
     # ------------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the trained model (portable ``.mmnst`` file with its card)."""
+    def save(self, path: str | Path) -> Path | None:
+        """Write the trained model (portable ``.mmnst`` file with its card); an existing file of another model is
+        replaced only when the question asked is answered Yes (None: not saved)."""
         if self.model is None:
             msg = "no cell model: train one or load a model file first"
             raise ValueError(msg)
@@ -394,6 +397,9 @@ class TrainCellsWidget(StainChoice, Container):
         if not p.parent.is_dir():
             msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
             raise ValueError(msg)
+        if not may_replace(p, self.model):
+            self.status.value = not_saved_words(p)
+            return None
         out = self.model.save(p)
         self.status.value = f"saved {out} ({self.model.model_id}); use it with --cell-model {out}"
         return out

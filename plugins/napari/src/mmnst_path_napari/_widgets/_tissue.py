@@ -39,6 +39,8 @@ from ._training_layers import (
     ask,
     image_of,
     kept_layer_words,
+    may_replace,
+    not_saved_words,
     painted,
     select_for_image,
     training_layer,
@@ -520,8 +522,9 @@ class TrainTissueWidget(PaintPolygons, LivePreview, StainChoice, Container):
         return out
 
     # -- files -----------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the model (``.mmnst``: pickle-free, with its card)."""
+    def save(self, path: str | Path) -> Path | None:
+        """Write the model (``.mmnst``: pickle-free, with its card); an existing file of another model is replaced
+        only when the question asked is answered Yes (None: not saved)."""
         model = self._need_model()
         p = model_file(path)
         if p.suffix != ".mmnst":
@@ -529,6 +532,9 @@ class TrainTissueWidget(PaintPolygons, LivePreview, StainChoice, Container):
         if not p.parent.is_dir():
             msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
             raise ValueError(msg)
+        if not may_replace(p, model):
+            self.status.value = not_saved_words(p)
+            return None
         out = Path(model.save(p))
         self.status.value = f"saved {out} ({model.model_id})"
         return out

@@ -9,6 +9,7 @@ discarding it: a second image used to replace the first image's labels without a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +26,8 @@ __all__ = [
     "ask",
     "image_of",
     "kept_layer_words",
+    "may_replace",
+    "not_saved_words",
     "painted",
     "select_for_image",
     "stain_family",
@@ -81,6 +84,31 @@ def ask(question: str, *, title: str = "mmnst_path") -> bool:
     buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
     answer = QMessageBox.question(None, title, question, buttons, QMessageBox.StandardButton.No)
     return bool(answer == QMessageBox.StandardButton.Yes)
+
+
+def may_replace(path: Path, model: Any) -> bool:
+    """Whether *save model* may write ``model`` to ``path``: True when no file is there or it holds this very model,
+    else the answer to a question naming what the file holds (a model a lab's results depend on was overwritten
+    without a word: session 42 H6, #9)."""
+    from mmnst_path.classify import load_model
+    from mmnst_path.errors import MmnstPathError
+
+    if not path.exists():
+        return True
+    try:
+        old = load_model(path)
+    except (OSError, ValueError, MmnstPathError):
+        held = "a file that is not a readable model"
+    else:
+        if old.model_id == model.model_id:
+            return True  # the same model again: nothing is lost
+        held = f"the model {old.name!r} ({old.model_id})"
+    return ask(f"{str(path)!r} exists and holds {held}. Replace it with {model.name!r} ({model.model_id})?")
+
+
+def not_saved_words(path: Path) -> str:
+    """The status when the user keeps an existing model file."""
+    return f"not saved: {str(path)!r} exists and was kept; choose another file name to save the new model"
 
 
 def kept_layer_words(layer: Any, what: str, n: int) -> str:
