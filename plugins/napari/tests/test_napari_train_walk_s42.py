@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
+from mmnst_path_napari._widgets._cells import PREVIEW as CELL_PREVIEW
 from mmnst_path_napari._widgets._cells import TRAIN_POINTS
 from mmnst_path_napari._widgets._tissue import TRAIN_LABELS
-from napari_helpers import open_plugin_widget
+from napari_helpers import open_plugin_widget, wait_idle
 
 from mmnst_path.detect.nuclei import detect_nuclei
 from mmnst_path.synthetic import he_necrosis_tile, ki67_pigment_tile
@@ -372,3 +373,48 @@ def test_save_model_asks_before_replacing_another_model_file(make_napari_viewer,
     assert len(asked) == 1
     assert load_model(path).model_id == widget.model.model_id  # the tissue model kept
     assert cells.status.value.startswith("not saved:")
+
+
+def test_train_cells_status_shows_whole_under_train_tissue_and_its_preview_hides_under_analyze(
+    make_napari_viewer, qtbot, tmp_path
+):
+    """#15: docked under Train tissue, Train cells' wrapped status showed only its last words; its preview rings
+    (tumour red, lymphocyte blue) stayed under Analyze's nuclei (positive red, negative blue)."""
+    tile = ki67_pigment_tile(26, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1800, 1150)  # H6's window on a 1920 x 1200 screen
+    image = _open_tif(viewer, tmp_path / "ki67.tif", tile.rgb, tile.mpp)
+    open_plugin_widget(viewer, "train_tissue_widget")
+    cells = open_plugin_widget(viewer, "train_cells_widget")  # docked under Train tissue
+    cells.stains.value = "H-DAB"
+    _click(cells.new_points)
+    pts = viewer.layers.selection.active
+    nuc = detect_nuclei(tile.rgb, mpp=tile.mpp)
+    for i, (r, c) in enumerate(zip(nuc.row[:12], nuc.col[:12], strict=True)):
+        cells.cls.value = ("tumour", "lymphocyte")[i % 2]
+        pts.add([r, c])
+    _click(cells.train_button)
+    status = _wait_status(qtbot, cells, "trained")
+    assert "caution" in status  # a long status: five lines or more at the dock's width
+    qtbot.wait(500)
+    label = cells.status.native
+    need = label.heightForWidth(label.width())
+    assert need > 3 * label.fontMetrics().lineSpacing()
+    assert label.height() >= need, (label.height(), need)  # every wrapped line shows
+    assert label.visibleRegion().boundingRect().height() >= need
+    # the preview's rings, then Analyze's nuclei: the preview is hidden, the status says so
+    _click(cells.preview_button)
+    _wait_status(qtbot, cells, "view classified")
+    assert viewer.layers[CELL_PREVIEW].visible
+    analyze = open_plugin_widget(viewer, "analyze_widget")
+    analyze.image.value = image
+    analyze.region.value = "whole image"
+    analyze.stains.value = "H-DAB"
+    analyze.do_melanin.value = False
+    analyze.do_necrosis.value = False
+    assert analyze.run() is not None, analyze.controls.status.value
+    wait_idle(qtbot, analyze)
+    assert "nuclei" in viewer.layers
+    assert viewer.layers["nuclei"].visible
+    assert not viewer.layers[CELL_PREVIEW].visible
+    assert cells.status.value.startswith(f"the {CELL_PREVIEW!r} layer is hidden under Analyze's nuclei")

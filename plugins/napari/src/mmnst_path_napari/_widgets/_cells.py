@@ -20,6 +20,7 @@ from .._units import follow_image_units
 from ._analyze import AUTO
 from ._common import (
     add_or_replace,
+    hold_wrapped_lines,
     image_bounds,
     layer_choice,
     layer_mpp,
@@ -125,6 +126,9 @@ class TrainCellsWidget(StainChoice, Container):
         )  # fmt: skip
         super().__init__(widgets=[self.status])
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
+        # a status wrapped to several lines keeps their height (docked under Train tissue it showed only its last
+        # words, "class advised): annotate more ...": session 42 H6, #15)
+        hold_wrapped_lines(self.native)
         self.new_points.changed.connect(lambda *_: self.add_training_points())
         self.cls.changed.connect(lambda *_: self._set_default_class())
         self.image.changed.connect(lambda *_: select_for_image(viewer, TRAIN_POINTS, self.image.value))
@@ -136,8 +140,27 @@ class TrainCellsWidget(StainChoice, Container):
         self._busy = False
         self._again = False  # a click came while a run was busy: one more live retrain follows it
         link_mpp_box(viewer, self.image, self.mpp, on_change=self._on_mpp)
+        viewer.layers.events.inserted.connect(self._on_inserted)
 
     # ------------------------------------------------------------------------------------------
+    def _on_inserted(self, event: Any) -> None:
+        """Analyze drew its nuclei (positive red, negative blue): the preview's rings (tumour red, lymphocyte blue)
+        are hidden, so the two colourings of opposite meanings are not seen one over the other (session 42 H6,
+        #15); the status says how to compare."""
+        layer = getattr(event, "value", None)
+        meta = getattr(layer, "metadata", None)
+        kind = meta.get("mmnst_path", {}).get("kind") if isinstance(meta, dict) else None
+        if kind != "nuclei" or PREVIEW not in self.viewer.layers:
+            return
+        preview = self.viewer.layers[PREVIEW]
+        if preview.visible:
+            preview.visible = False
+            try:
+                self.status.value = (f"the {PREVIEW!r} layer is hidden under Analyze's nuclei (other colours: "
+                                     "Ki67 positive red, negative blue): tick its eye to compare")
+            except RuntimeError:  # the dock widget was closed
+                return
+
     def _guard(self, fn: Any, *args: Any) -> Any:
         """``fn(*args)``; a refusal (no model yet, a damaged or missing file) goes to the status line."""
         try:
