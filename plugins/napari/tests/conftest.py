@@ -33,3 +33,15 @@ def _own_places(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     """Every test remembers its result places (the folders a result was opened from, where an image opened alone
     looks for its results) in a folder of its own, never the user's ~/.config."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True)
+def _no_unanswered_question(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A widget's Yes / No message box would wait for a click forever under pytest: a test that makes a widget ask
+    answers it (monkeypatching ``QMessageBox.question`` again); an unanswered one fails the test."""
+    from qtpy.QtWidgets import QMessageBox
+
+    def unanswered(*args: object, **_kw: object) -> None:
+        pytest.fail(f"a widget asked a question the test did not answer: {args[2] if len(args) > 2 else args}")
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(unanswered))

@@ -24,7 +24,7 @@ def test_click_train_preview_save_load(make_napari_viewer, tmp_path):
     with pytest.raises(ValueError, match="new training points"):
         widget.train()
     pts = widget.add_training_points()
-    assert pts.name == TRAIN_POINTS
+    assert pts.name == f"{TRAIN_POINTS}: ki67"  # one training layer per image, named by it
     assert pts.mode == "add"
     # the user clicks big nuclei as tumour and small ones as lymphocytes (class chosen in the widget)
     nuc = detect_nuclei(tile.rgb, mpp=tile.mpp)

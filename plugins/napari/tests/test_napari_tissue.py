@@ -62,7 +62,7 @@ def test_paint_train_apply_save_load_on_a_generated_tile(make_napari_viewer, tmp
     assert widget.classes[:3] == ["tumour", "stroma", "necrosis"]
 
     labels = widget.add_training_labels()
-    assert labels.name == TRAIN_LABELS
+    assert labels.name == f"{TRAIN_LABELS}: he"  # one training layer per image, named by it
     assert labels.data.shape == (512, 512)
     # strokes 6 px wide every 32 rows, inside necrosis / viable tissue / glass
     strokes = np.zeros(nec.shape, bool)
@@ -167,7 +167,7 @@ def test_live_preview_follows_the_strokes_on_the_sample_tile(
     preview = viewer.layers[PREVIEW]
     assert widget.live_model is not None
     assert set(widget.live_model.class_names) == {"necrosis", "tumour", "stroma", "background"}
-    assert viewer.layers[-1].name == TRAIN_LABELS  # the paint stays on top of the preview
+    assert viewer.layers[-1].name == f"{TRAIN_LABELS}: {image.name}"  # the paint stays on top of the preview
     assert widget.results.value.startswith("previewed region:")
     assert "necrosis" in widget.results.value
     ds = round(preview.metadata["mmnst_path"]["downsample"])
@@ -311,7 +311,7 @@ def test_deleting_the_training_layer_before_the_preview_starts_is_quiet(make_nap
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train tissue")
     labels = widget.add_training_labels()
     _stroke(labels, 100, 20, 200, widget.label_of("tumour"))
-    viewer.layers.remove(TRAIN_LABELS)
+    viewer.layers.remove(f"{TRAIN_LABELS}: he")
     qtbot.wait(int(1000 * 1.5))  # past the debounce: the timer fires and finds no layer
     assert widget.live_runs == 0
     assert PREVIEW not in viewer.layers
@@ -348,7 +348,7 @@ def test_qupath_annotations_and_shapes_are_painted_as_training_labels(make_napar
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     painted = widget.import_annotations(path)
     assert set(painted) == {"necrosis", "tumour"}
-    labels = np.asarray(viewer.layers[TRAIN_LABELS].data)
+    labels = np.asarray(viewer.layers[f"{TRAIN_LABELS}: he"].data)
     nec_painted = labels == widget.label_of("necrosis")
     assert nec_painted.sum() == painted["necrosis"] > 1000
     assert (nec[nec_painted]).mean() > 0.99  # the polygon lies on the true necrosis

@@ -80,18 +80,22 @@ def test_live_preview_of_a_deleted_image_is_not_drawn_over_the_next(make_napari_
     assert widget.live_model is None  # the quick model of A's labels is not used to preview B
 
 
-def test_live_preview_of_replaced_training_labels_is_dropped(make_napari_viewer, qtbot):
+def test_live_preview_of_replaced_training_labels_is_dropped(make_napari_viewer, qtbot, monkeypatch):
     viewer = make_napari_viewer()
     _, widget, labels = _tissue_with_preview(viewer, qtbot)
     first = viewer.layers[PREVIEW].metadata["mmnst_path"]["model_id"]
     _start_second_job(widget, labels, qtbot)
+    from qtpy.QtWidgets import QMessageBox
+
+    yes = QMessageBox.StandardButton.Yes  # "discard the painted labels?" (session 42): Yes
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *_a, **_k: yes))
     _click(widget.new_labels)  # fresh labels while the job of the old ones runs
-    assert not np.asarray(viewer.layers[TRAIN_LABELS].data).any()
+    assert not np.asarray(viewer.layers[f"{TRAIN_LABELS}: he A"].data).any()
     _idle(qtbot, widget)
     assert viewer.layers[PREVIEW].metadata["mmnst_path"]["model_id"] == first  # the old job's map not drawn
     assert widget.live_model is None
     # painting the new labels previews again (the live preview is not stuck)
-    new = viewer.layers[TRAIN_LABELS]
+    new = viewer.layers[f"{TRAIN_LABELS}: he A"]
     _paint(new, widget.label_of("necrosis"), 600, 640, 600, 1000)
     _paint(new, widget.label_of("tumour"), 100, 140, 100, 400)
     qtbot.waitUntil(lambda: viewer.layers[PREVIEW].metadata["mmnst_path"]["model_id"] != first, timeout=120_000)
@@ -114,7 +118,7 @@ def test_train_tissue_buttons_on_a_png_without_pixel_size_say_it_on_the_status_l
     widget = open_plugin_widget(viewer, "train_tissue_widget")
     _click(widget.new_labels)  # raised ValueError through the button's signal (a traceback in napari)
     assert widget.status.value.startswith(f"error: image {image.name!r} has no pixel size: enter its µm/px")
-    assert TRAIN_LABELS not in viewer.layers
+    assert not [lay for lay in viewer.layers if lay.name.startswith(TRAIN_LABELS)]
     widget.new_class.value = ""
     _click(widget.add_class_button)  # the same
     assert widget.status.value.startswith("error: class name '': expected a tissue class name")
@@ -123,7 +127,7 @@ def test_train_tissue_buttons_on_a_png_without_pixel_size_say_it_on_the_status_l
     assert widget.mpp.value == 0.5
     assert not widget.mpp.enabled
     _click(widget.new_labels)
-    assert TRAIN_LABELS in viewer.layers
+    assert f"{TRAIN_LABELS}: {image.name}" in viewer.layers
 
 
 def test_train_tissue_on_a_png_takes_the_entered_pixel_size_and_says_what_is_missing(make_napari_viewer, tmp_path):
@@ -143,7 +147,7 @@ def test_train_tissue_on_a_png_takes_the_entered_pixel_size_and_says_what_is_mis
     cells = open_plugin_widget(viewer, "train_cells_widget")
     assert cells.mpp.value == 1.0
     _click(widget.new_labels)
-    labels = viewer.layers[TRAIN_LABELS]
+    labels = viewer.layers[f"{TRAIN_LABELS}: {image.name}"]
     # in the image's pixels, as the image (no µm scale of its own: it would not lie over the image)
     np.testing.assert_allclose(labels.scale, image.scale)
     assert [str(u) for u in labels.units] == [str(u) for u in image.units]
@@ -178,7 +182,7 @@ def test_train_cells_live_retraining_keeps_every_click(make_napari_viewer, qtbot
     viewer.add_image(tile.rgb, rgb=True, scale=(tile.mpp, tile.mpp), units=("µm", "µm"), name="ki67")
     widget = open_plugin_widget(viewer, "train_cells_widget")
     _click(widget.new_points)
-    pts = viewer.layers["cell training"]
+    pts = viewer.layers["cell training: ki67"]
     widget.live.value = True
     nuc = detect_nuclei(tile.rgb, mpp=tile.mpp)
     n = 30

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton
 
-from .._analysis import detect_image_stains
 from .._layers import raster_transform
 from .._units import follow_image_units
 from ._analyze import AUTO
 from ._common import (
     add_or_replace,
+    hold_wrapped_lines,
     image_bounds,
     layer_choice,
     layer_mpp,
@@ -33,6 +33,20 @@ from ._common import (
     wrap_text,
 )
 from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
+from ._training_layers import (
+    StainChoice,
+    ask,
+    image_of,
+    kept_layer_words,
+    may_replace,
+    not_saved_words,
+    painted,
+    select_for_image,
+    training_layer,
+    training_layers,
+    training_meta,
+    training_name,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -65,13 +79,15 @@ def _colour(name: str) -> tuple[float, float, float, float]:
     return (*_COLOURS.get(str(name), (0.9, 0.9, 0.2)), 1.0)
 
 
-class TrainCellsWidget(Container):
+class TrainCellsWidget(StainChoice, Container):
     """Nucleus-model training from clicked example cells, with a live preview of the view.
 
     With "retrain and preview after each click" ticked, a click made while a retrain runs is not lost: one
     more retrain follows the running one (the clicks in between coalesced), so the last preview is trained on
     every click. An image without a pixel size takes the µm/px entered in ``image µm/px`` (here, in Analyze
-    or in Train tissue: one value per image layer).
+    or in Train tissue: one value per image layer). Each image has its own training points (``cell training:
+    <image>``); train learns from the points of every open image, and "new training points" over clicked ones
+    asks before discarding them.
     """
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
@@ -86,11 +102,13 @@ class TrainCellsWidget(Container):
 
         # the same choices as Analyze, ``auto`` resolved as Analyze resolves it (once per image layer)
         self.stains = ComboBox(label="stains", choices=[AUTO, *PRESETS], value=AUTO)
-        self._detected: dict[tuple[int, int], str] = {}
+        self._detected: dict[tuple[Any, int], str] = {}
         self.cls = ComboBox(label="class to click", choices=list(CELL_CLASSES), value="tumour")
         self.new_points = PushButton(text="new training points")
         self.train_button = PushButton(text="train")
         self.live = CheckBox(text="retrain and preview after each click", value=False)
+        self.unused: list[str] = []  # training points of closed images (said by train)
+        self.stain_warning = ""  # a chosen preset that is not the training images' stains (said by train)
         self.preview_button = PushButton(text="preview on view")
         self.file = FileEdit(label="model file", mode="w", filter="*.mmnst")
         self.save_button = PushButton(text="save model")
@@ -108,8 +126,12 @@ class TrainCellsWidget(Container):
         )  # fmt: skip
         super().__init__(widgets=[self.status])
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
+        # a status wrapped to several lines keeps their height (docked under Train tissue it showed only its last
+        # words, "class advised): annotate more ...": session 42 H6, #15)
+        hold_wrapped_lines(self.native)
         self.new_points.changed.connect(lambda *_: self.add_training_points())
         self.cls.changed.connect(lambda *_: self._set_default_class())
+        self.image.changed.connect(lambda *_: select_for_image(viewer, TRAIN_POINTS, self.image.value))
         self.train_button.changed.connect(lambda *_: self._in_thread(self._compute_train, self._show_train))
         self.preview_button.changed.connect(lambda *_: self._in_thread(self._compute_preview, self._show_preview))
         # a refused save / load is said on the status line (it raised through the button's signal before)
@@ -118,8 +140,27 @@ class TrainCellsWidget(Container):
         self._busy = False
         self._again = False  # a click came while a run was busy: one more live retrain follows it
         link_mpp_box(viewer, self.image, self.mpp, on_change=self._on_mpp)
+        viewer.layers.events.inserted.connect(self._on_inserted)
 
     # ------------------------------------------------------------------------------------------
+    def _on_inserted(self, event: Any) -> None:
+        """Analyze drew its nuclei (positive red, negative blue): the preview's rings (tumour red, lymphocyte blue)
+        are hidden, so the two colourings of opposite meanings are not seen one over the other (session 42 H6,
+        #15); the status says how to compare."""
+        layer = getattr(event, "value", None)
+        meta = getattr(layer, "metadata", None)
+        kind = meta.get("mmnst_path", {}).get("kind") if isinstance(meta, dict) else None
+        if kind != "nuclei" or PREVIEW not in self.viewer.layers:
+            return
+        preview = self.viewer.layers[PREVIEW]
+        if preview.visible:
+            preview.visible = False
+            try:
+                self.status.value = (f"the {PREVIEW!r} layer is hidden under Analyze's nuclei (other colours: "
+                                     "Ki67 positive red, negative blue): tick its eye to compare")
+            except RuntimeError:  # the dock widget was closed
+                return
+
     def _guard(self, fn: Any, *args: Any) -> Any:
         """``fn(*args)``; a refusal (no model yet, a damaged or missing file) goes to the status line."""
         try:
@@ -149,10 +190,9 @@ class TrainCellsWidget(Container):
             live = bool(self.live.value)
         except RuntimeError:  # the dock widget was closed
             return None
-        pts = self.viewer.layers[TRAIN_POINTS] if TRAIN_POINTS in self.viewer.layers else None
-        if not live or pts is None or not len(pts.data):
-            return None
-        if len(set(np.asarray(pts.features["class"]).astype(str).tolist())) < 2:
+        names = [np.asarray(p.features["class"]).astype(str) for p in training_layers(self.viewer, TRAIN_POINTS)
+                 if len(p.data) and image_of(self.viewer, p) is not None]  # fmt: skip
+        if not live or len(set(np.concatenate(names).tolist()) if names else ()) < 2:
             return None
         if self._busy:
             self._again = True
@@ -165,8 +205,8 @@ class TrainCellsWidget(Container):
         if layer is not None and image_mpp(layer)[0] is None:
             self.status.value = unknown_mpp_words(layer, "the cell features are in µm")
 
-    def _layer_and_reader(self) -> tuple[Any, Any]:
-        layer = self.image.value
+    def _layer_and_reader(self, layer: Any = None) -> tuple[Any, Any]:
+        layer = self.image.value if layer is None else layer
         if layer is None:
             msg = "no RGB image layer"
             raise ValueError(msg)
@@ -178,70 +218,89 @@ class TrainCellsWidget(Container):
             reader.mpp = mpp
         return layer, reader
 
-    def resolved_stains(self, layer: Any, reader: Any) -> str:
-        """The chosen preset, or under ``auto`` the stains Analyze's detection finds on the image."""
-        if self.stains.value != AUTO:
-            return str(self.stains.value)
-        key = (id(layer), id(layer.data))
-        if key not in self._detected:
-            self._detected[key] = str(detect_image_stains(reader).name)
-        return self._detected[key]
-
-    def stains_words(self, stains: str) -> str:
-        """The stains in the status: the preset and where it came from."""
-        return f"stains {stains} ({'detected from the image' if self.stains.value == AUTO else 'chosen'})"
-
-    def _points(self) -> Any:
-        if TRAIN_POINTS not in self.viewer.layers:
+    def _points(self) -> list[Any]:
+        """Every open image's training points layer with points, the chosen image's first; the names of layers
+        whose image was closed go to ``self.unused``."""
+        layers = training_layers(self.viewer, TRAIN_POINTS)
+        if not layers:
             msg = f"no {TRAIN_POINTS!r} layer: press 'new training points' and click example nuclei"
             raise ValueError(msg)
-        return self.viewer.layers[TRAIN_POINTS]
+        chosen = self.image.value
+        layers.sort(key=lambda lay: chosen is None or lay.metadata["mmnst_path"].get("image_id") != chosen.unique_id)
+        self.unused = [lay.name for lay in layers if len(lay.data) and image_of(self.viewer, lay) is None]
+        return [lay for lay in layers if len(lay.data) and image_of(self.viewer, lay) is not None]
 
     # ------------------------------------------------------------------------------------------
     def add_training_points(self) -> Any:
-        """Add the empty training Points layer over the image (level-0 pixel coordinates), in add mode."""
+        """Add the chosen image's empty training Points layer over it (level-0 pixel coordinates), in add mode.
+
+        The other images' points stay (training uses them all); when this image's layer holds points, a question
+        asks before discarding them (No keeps them)."""
         layer = self.image.value
         if layer is None:
             self.status.value = "open an RGB image first"
             return None
-        kw: dict[str, Any] = {"name": TRAIN_POINTS, "size": 12, "features": {"class": np.array([], dtype=object)},
-                              "border_color": "white", **_placement(layer)}
+        old = training_layer(self.viewer, TRAIN_POINTS, layer)
+        n = painted(old) if old is not None else 0
+        if old is not None and n and not ask(f"Discard the {n} clicked points of {old.name!r} and start new "
+                                             f"training points on {layer.name!r}?"):  # fmt: skip
+            select_for_image(self.viewer, TRAIN_POINTS, layer)
+            self.status.value = kept_layer_words(old, "clicked points", n)
+            return old
+        if old is not None:
+            self.viewer.layers.remove(old)
+        kw: dict[str, Any] = {"name": training_name(TRAIN_POINTS, layer), "size": 12,
+                              "features": {"class": np.array([], dtype=object)}, "border_color": "white",
+                              "metadata": {"mmnst_path": training_meta(TRAIN_POINTS, layer)}, **_placement(layer)}
         pts = add_or_replace(self.viewer, (np.zeros((0, 2)), kw, "points"))
         pts.feature_defaults = {"class": self.cls.value}
-        pts.events.data.connect(lambda *_: self._on_points_changed())
+        pts.events.data.connect(lambda *_: self._on_points_changed(pts))
+        select_for_image(self.viewer, TRAIN_POINTS, layer)
         pts.mode = "add"
         self.status.value = "choose a class, click nuclei of it; at least two classes, then train"
         return pts
 
     def _set_default_class(self) -> None:
-        if TRAIN_POINTS in self.viewer.layers:
-            self.viewer.layers[TRAIN_POINTS].feature_defaults = {"class": self.cls.value}
+        for pts in training_layers(self.viewer, TRAIN_POINTS):
+            pts.feature_defaults = {"class": self.cls.value}
 
-    def _on_points_changed(self) -> None:
-        pts = self.viewer.layers[TRAIN_POINTS] if TRAIN_POINTS in self.viewer.layers else None
-        if pts is None:
+    def _on_points_changed(self, pts: Any) -> None:
+        if all(lay.unique_id != pts.unique_id for lay in self.viewer.layers):  # (removed)
             return
         classes = np.asarray(pts.features["class"]).astype(str) if len(pts.data) else np.zeros(0, str)
         if len(classes):
             pts.face_color = np.array([_colour(c) for c in classes])
         self._live_retrain()
 
-    def training_rows(self, layer: Any = None, reader: Any = None,
-                      places: list[np.ndarray] | None = None) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
-        """Features and classes of the nuclei under the clicked points; (rows, number of points).
+    def training_rows(self, places: list[tuple[int, np.ndarray]] | None = None
+                      ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dict[str, Any]], str]:
+        """Features and classes of the nuclei under the clicked points of every open image; (rows, one card entry
+        per image, the stains).
 
-        ``layer`` and ``reader`` (from :meth:`_layer_and_reader`) are opened here when not given; a caller that
-        needs them again passes its own, so a small image without a pixel size is not read whole twice.
-        ``places`` receives the rows' level-0 µm positions (:func:`mmnst_path.pipeline.cell_rows_from_reader`)."""
+        ``places`` receives ``(image index, level-0 µm positions)`` of the rows
+        (:func:`mmnst_path.pipeline.cell_rows_from_reader`): the held-out figures hold out whole images when there
+        are several. Under ``auto`` the images must be of one stains (a model is of one stains); a chosen preset
+        that is not the stains of an image leaves a warning in ``stain_warning``."""
         from mmnst_path.pipeline import cell_rows_from_reader
 
-        if layer is None or reader is None:
-            layer, reader = self._layer_and_reader()
-        pts = self._points()
-        data = np.asarray(pts.data, dtype=np.float64)[:, -2:]
-        names = np.asarray(pts.features["class"]).astype(str)
-        stains = self.resolved_stains(layer, reader)
-        return cell_rows_from_reader(reader, data, names, stains=stains, where="image layer", places=places), len(data)
+        pairs = [(pts, *self._layer_and_reader(image_of(self.viewer, pts))) for pts in self._points()]
+        stains, self.stain_warning = self.training_stains([(layer, reader) for _, layer, reader in pairs])
+        rows: list[tuple[np.ndarray, np.ndarray]] = []
+        sources: list[dict[str, Any]] = []
+        for i, (pts, layer, reader) in enumerate(pairs):
+            data = np.asarray(pts.data, dtype=np.float64)[:, -2:]
+            names = np.asarray(pts.features["class"]).astype(str)
+            where: list[np.ndarray] = []
+            got = cell_rows_from_reader(reader, data, names, stains=stains, where="image layer", places=where)
+            rows += got
+            if places is not None:
+                places += [(i, rc) for rc in where]
+            sources.append({"image": layer.name, "points": len(data), "matched_nuclei": sum(len(y) for _, y in got)})
+        if not sources:
+            self._layer_and_reader()  # the chosen image's missing pixel size is said first
+            msg = "no clicked points: choose a class and click example nuclei on the image"
+            raise ValueError(msg)
+        return rows, sources, stains
 
     def train(self) -> Any:
         """Train synchronously (what the button does in a thread)."""
@@ -253,16 +312,13 @@ class TrainCellsWidget(Container):
         from mmnst_path.classify.train import Places
         from mmnst_path.classify.train_cells import train_cell_model
 
-        layer, reader = self._layer_and_reader()
-        where: list[np.ndarray] | None = [] if held_out else None  # the clicks' places, for the held-out figure
-        rows, n_points = self.training_rows(layer, reader, places=where)
+        where: list[tuple[int, np.ndarray]] | None = [] if held_out else None  # the clicks' places (held-out figure)
+        rows, sources, stains = self.training_rows(places=where)
         n_used = sum(len(y) for _, y in rows)
-        model = train_cell_model(rows, stains=self.resolved_stains(layer, reader), n_estimators=40,
-                                 places=Places.stack([(0, rc) for rc in where]) if where is not None else None,
-                                 card={"name": "napari-trained nucleus classifier",
-                                       "training_data": [{"image": str(getattr(self.image.value, "name", "")),
-                                                          "points": n_points, "matched_nuclei": n_used}]})
-        return model, n_points, n_used
+        model = train_cell_model(rows, stains=stains, n_estimators=40,
+                                 places=Places.stack(where) if where is not None else None,
+                                 card={"name": "napari-trained nucleus classifier", "training_data": sources})
+        return model, sum(s["points"] for s in sources), n_used
 
     def _show_train(self, trained: tuple[Any, int, int]) -> Any:
         from mmnst_path.classify.train import training_caution
@@ -273,7 +329,11 @@ class TrainCellsWidget(Container):
         extra = f"; held-out accuracy {val:.2f}" if val is not None else ""
         stains = self.stains_words(str(self.model.settings.get("stains", self.stains.value)))
         caution = training_caution(self.model.card)
-        self.status.value = (f"trained on {n_used} of {n_points} clicks ({counts}){extra}; {stains}"
+        images = [s["image"] for s in self.model.card.get("training_data", [])]
+        on = f" on {len(images)} images ({', '.join(images)})" if len(images) > 1 else ""
+        unused = f"; not used: {', '.join(self.unused)} (its image is closed)" if self.unused else ""
+        warn = f"; {self.stain_warning}" if self.stain_warning else ""
+        self.status.value = (f"trained on {n_used} of {n_points} clicks{on} ({counts}){extra}; {stains}{warn}{unused}"
                              + (f"; {caution}" if caution else ""))
         return self.model
 
@@ -330,8 +390,9 @@ class TrainCellsWidget(Container):
         if nuclei is not None and nuclei.visible:  # its red / blue rings (Ki67) read as tumour / lymphocyte here
             nuclei.visible = False
             self.status.value += "; the Ki67 nuclei layer is hidden under the preview: tick its eye to compare"
-        if TRAIN_POINTS in self.viewer.layers:  # keep the clicks on top and selected
-            self.viewer.layers.selection.active = self.viewer.layers[TRAIN_POINTS]
+        mine = training_layer(self.viewer, TRAIN_POINTS, self.image.value)
+        if mine is not None:  # keep the clicks selected
+            self.viewer.layers.selection.active = mine
         return layer
 
     def _compute_train_and_preview(self) -> tuple[tuple[Any, int, int], Any]:
@@ -347,8 +408,9 @@ class TrainCellsWidget(Container):
         self.status.value = f"{status} | {self.status.value}"
 
     # ------------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the trained model (portable ``.mmnst`` file with its card)."""
+    def save(self, path: str | Path) -> Path | None:
+        """Write the trained model (portable ``.mmnst`` file with its card); an existing file of another model is
+        replaced only when the question asked is answered Yes (None: not saved)."""
         if self.model is None:
             msg = "no cell model: train one or load a model file first"
             raise ValueError(msg)
@@ -358,6 +420,9 @@ class TrainCellsWidget(Container):
         if not p.parent.is_dir():
             msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
             raise ValueError(msg)
+        if not may_replace(p, self.model):
+            self.status.value = not_saved_words(p)
+            return None
         out = self.model.save(p)
         self.status.value = f"saved {out} ({self.model.model_id}); use it with --cell-model {out}"
         return out

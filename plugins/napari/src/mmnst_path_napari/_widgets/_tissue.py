@@ -16,6 +16,7 @@ from .._classmap import class_areas, class_legend_html, class_map_layer, class_t
 from .._layers import raster_transform
 from .._tissue import classify_box, labels_downsample, training_rows, work_downsample
 from .._units import follow_image_units
+from ._analyze import AUTO
 from ._common import (
     add_or_replace,
     hold_wrapped_lines,
@@ -32,6 +33,21 @@ from ._common import (
 )
 from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 from ._tissue_live import DEBOUNCE_S, LIVE_TREES, PREVIEW_UM, TRAIN_LABELS, TRAIN_UM, LivePreview
+from ._tissue_paint import PaintPolygons
+from ._training_layers import (
+    StainChoice,
+    ask,
+    image_of,
+    kept_layer_words,
+    may_replace,
+    not_saved_words,
+    painted,
+    select_for_image,
+    training_layer,
+    training_layers,
+    training_meta,
+    training_name,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -48,8 +64,11 @@ MAX_PREVIEW_SIDE = 1024
 _PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (188, 189, 34), (140, 86, 75))
 
 
-class TrainTissueWidget(LivePreview, Container):
+class TrainTissueWidget(PaintPolygons, LivePreview, StainChoice, Container):
     """Tissue-classifier training on painted labels; value ``k`` = ``classes[k - 1]``.
+
+    Each image has its own training labels (``tissue training: <image>``); train (and the live preview) learn
+    from the labels of every open image, and "new training labels" over painted ones asks before discarding them.
 
     ``self.classes`` / ``self.colours`` start from the shipped default tissue model's classes and
     colours (plus keratin and melanin); the legend shows the value to paint for each. Train fits
@@ -80,12 +99,16 @@ class TrainTissueWidget(LivePreview, Container):
         self._pending: bool | None = None  # a newer live run waits for the running one to stop
         self._want_retrain = False
         self.live_runs = 0  # live jobs started (debounced strokes / view changes)
-        self._rows_cache: dict[Any, Any] = {}  # training rows per window (live retraining)
+        self._rows_cache: dict[Any, Any] = {}  # per image layer id: training rows per window (live retraining)
+        self.unused: list[str] = []  # training labels of closed images (said by train)
         self._timer: Any = None
         self._live_key: tuple[Any, Any, Any] | None = None  # (image, training labels, µm/px) of the live work
         self.image = layer_choice(viewer, "image", rgb_image_layers)
         self.mpp = mpp_box()
-        self.stains = ComboBox(label="stains", choices=list(PRESETS), value="H&E")
+        # the same choices as Analyze and Train cells, ``auto`` resolved per image as Analyze resolves it (session 42)
+        self.stains = ComboBox(label="stains", choices=[AUTO, *PRESETS], value=AUTO)
+        self._detected: dict[tuple[Any, int], str] = {}
+        self.stain_warning = ""  # a chosen preset that is not the training images' stains (said by train)
         self.new_labels = PushButton(text="new training labels")
         self.legend = Label(value=class_legend_html(self.classes, self.colours))
         self.new_class = LineEdit(label="new class", value="")
@@ -123,6 +146,7 @@ class TrainTissueWidget(LivePreview, Container):
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
         hold_wrapped_lines(self.native)  # (its wrapped lines were taken from the legend's rows)
         self.stains.changed.connect(self._on_stains)
+        self.image.changed.connect(lambda *_: self._on_image())
         # refused (no pixel size, an empty class name): said on the status line (they raised through the signal)
         self.new_labels.changed.connect(lambda *_: self._guard(self.add_training_labels))
         self.add_class_button.changed.connect(lambda *_: self._guard(self.add_class, self.new_class.value))
@@ -143,6 +167,8 @@ class TrainTissueWidget(LivePreview, Container):
         viewer.layers.events.removed.connect(self._stop_stale_live)  # the image or the training labels gone
         self._mpp_key: Any = None
         link_mpp_box(viewer, self.image, self.mpp, on_change=self._on_mpp)
+        if self.image.value is not None:
+            self._on_stains()  # the legend of the image's stains
 
     # -- classes and labels --------------------------------------------------------------------
     def add_class(self, name: str, colour: tuple[int, int, int] | None = None) -> int:
@@ -184,11 +210,27 @@ class TrainTissueWidget(LivePreview, Container):
         return resolve_model("default", "tissue", stains)
 
     def _on_stains(self, *_: Any) -> None:
-        """New stains: the classes restart from that default model unless something is painted."""
-        painted = TRAIN_LABELS in self.viewer.layers and bool(np.any(self.viewer.layers[TRAIN_LABELS].data))
-        if not painted:
-            self._start_classes(str(self.stains.value))
+        """New stains (or under ``auto`` a new image): the classes restart from that default model unless
+        something is painted."""
+        if not any(painted(lay) for lay in training_layers(self.viewer, TRAIN_LABELS)):
+            self._start_classes(self._legend_stains())
             self._refresh_colours()
+
+    def _on_image(self) -> None:
+        """Another image chosen: its training labels shown and selected; under ``auto`` the legend of its stains."""
+        select_for_image(self.viewer, TRAIN_LABELS, self.image.value)
+        if self.stains.value == AUTO:
+            self._on_stains()
+
+    def _legend_stains(self) -> str:
+        """The stains whose default model's classes start the legend: the chosen preset, or under ``auto`` the
+        chosen image's guess (H&E without an image)."""
+        layer = self.image.value
+        if self.stains.value != AUTO:
+            return str(self.stains.value)
+        if layer is None:
+            return "H&E"
+        return self.guessed_stains(layer, layer_reader(layer, mpp=image_mpp(layer)[0]))
 
     def label_of(self, name: str) -> int:
         """The label value to paint for class ``name``."""
@@ -198,12 +240,13 @@ class TrainTissueWidget(LivePreview, Container):
         from .._classmap import class_colormap
 
         self.legend.value = class_legend_html(self.classes, self.colours)
-        for name in (TRAIN_LABELS, PREVIEW, CLASS_MAP):
-            if name in self.viewer.layers:
-                self.viewer.layers[name].colormap = class_colormap(self.colours, classes=self.classes)
+        shown = [self.viewer.layers[name] for name in (PREVIEW, CLASS_MAP) if name in self.viewer.layers]
+        for lay in [*training_layers(self.viewer, TRAIN_LABELS), *shown]:
+            lay.colormap = class_colormap(self.colours, classes=self.classes)
 
-    def _context(self) -> tuple[Any, Any, float, int]:
-        layer = self.image.value
+    def _context(self, layer: Any = None) -> tuple[Any, Any, float, int]:
+        """(image layer, reader, µm/px, label-grid downsample) of ``layer`` (default the chosen image)."""
+        layer = self.image.value if layer is None else layer
         if layer is None:
             msg = "no RGB image layer: open an image first"
             raise ValueError(msg)
@@ -216,20 +259,34 @@ class TrainTissueWidget(LivePreview, Container):
         return layer, reader, float(mpp), labels_downsample(image_bounds(layer))
 
     def add_training_labels(self) -> Any:
-        """Add the empty training Labels layer over the image (paint mode, brush about two blocks)."""
+        """Add the chosen image's empty training Labels layer over it (paint mode, brush about two blocks).
+
+        The other images' labels stay (training uses them all); when this image's labels hold paint, a question
+        asks before discarding it (No keeps them)."""
         from .._classmap import class_colormap
 
         layer, _, mpp, d = self._context()
+        old = training_layer(self.viewer, TRAIN_LABELS, layer)
+        n = painted(old) if old is not None else 0
+        if old is not None and n and not ask(f"Discard the {n} painted label pixels of {old.name!r} and start "
+                                             f"new training labels on {layer.name!r}?"):  # fmt: skip
+            select_for_image(self.viewer, TRAIN_LABELS, layer)
+            self.status.value = kept_layer_words(old, "painted label pixels", n)
+            return old
+        if old is not None:
+            self.viewer.layers.remove(old)
         rows, cols = image_bounds(layer)
         shape = (math.ceil(rows / d), math.ceil(cols / d))
         shown = layer_mpp(layer)  # None: an entered µm/px; the labels lie in the image's pixels, as it does
-        kw: dict[str, Any] = {"name": TRAIN_LABELS, "opacity": 0.6, "colormap": class_colormap(self.colours, classes=self.classes),
+        kw: dict[str, Any] = {"name": training_name(TRAIN_LABELS, layer), "opacity": 0.6,
+                              "colormap": class_colormap(self.colours, classes=self.classes),
+                              "metadata": {"mmnst_path": training_meta(TRAIN_LABELS, layer, downsample=d)},
                               **raster_transform(downsample=d, mpp=shown)}  # fmt: skip
         if shown:
             kw["units"] = ("µm", "µm")
         lab = add_or_replace(self.viewer, (np.zeros(shape, np.uint8), kw, "labels"))
-        lab.metadata["mmnst_path"] = {"downsample": d}
-        self._rows_cache = {}
+        self._rows_cache.pop(layer.unique_id, None)
+        select_for_image(self.viewer, TRAIN_LABELS, layer)
         lab.selected_label = 1
         lab.mode = "paint"
         lab.brush_size = max(10, math.ceil(16.0 / (mpp * d)))  # 16 µm: two output blocks of 8 µm
@@ -238,81 +295,6 @@ class TrainTissueWidget(LivePreview, Container):
         self._live_key = self._key()
         self.status.value = "paint each class with its value (legend above); the preview follows the strokes"
         return lab
-
-    # -- annotations -----------------------------------------------------------------------------
-    def paint_polygons(self, polygons: list[tuple[np.ndarray, str]]) -> dict[str, int]:
-        """Paint classified level-0 (row, col) polygons onto the training labels (later over earlier).
-
-        Class names are read as ``mmnst-path train tissue`` reads them (QuPath ``Tumor`` ->
-        ``tumour``; ``Ignore*`` / unnamed polygons are skipped); a class not in the legend is
-        added. The layer's paint event follows, so the live preview updates. Returns the labelled
-        label-grid pixels per class.
-        """
-        from skimage.draw import polygon as draw_polygon
-
-        from mmnst_path.classify.train_tissue import canonical_tissue_class
-
-        if TRAIN_LABELS not in self.viewer.layers:
-            self.add_training_labels()
-        lab = self.viewer.layers[TRAIN_LABELS]
-        d = int(lab.metadata.get("mmnst_path", {}).get("downsample", 1))
-        shape = np.asarray(lab.data).shape
-        new = np.zeros(shape, np.uint8)
-        for ring, name in polygons:
-            cls = canonical_tissue_class(name)
-            if not cls:
-                continue
-            value = self.add_class(cls)
-            r = (np.asarray(ring, np.float64)[:, 0] + 0.5) / d - 0.5
-            c = (np.asarray(ring, np.float64)[:, 1] + 0.5) / d - 0.5
-            rr, cc = draw_polygon(r, c, shape=shape)
-            new[rr, cc] = value
-        if not new.any():
-            msg = "no classified polygon inside the image (expected annotations with a tissue class name)"
-            raise ValueError(msg)
-        lab.data_setitem(np.nonzero(new), new[new > 0])
-        return {self.classes[v - 1]: int((new == v).sum()) for v in np.unique(new[new > 0])}
-
-    def import_annotations(self, path: Any) -> dict[str, int]:
-        """Paint the classified polygons of a QuPath GeoJSON export (level-0 pixel coordinates)."""
-        from mmnst_path.pipeline._train import read_tissue_annotations
-
-        text = "" if path is None or str(path) in ("", ".") else str(path)
-        if not text or not Path(text).is_file():
-            msg = f"annotations: choose an existing GeoJSON file (got {text!r})"
-            raise ValueError(msg)
-        painted = self.paint_polygons(read_tissue_annotations(text))
-        self.status.value = f"painted {Path(text).name}: " + ", ".join(
-            f"{k} {v} px" for k, v in painted.items()
-        )
-        return painted
-
-    def paint_shapes(self, layer: Any = None) -> dict[str, int]:
-        """Paint the polygons / rectangles of a Shapes layer (the selected one by default), the class
-        of each from its ``class`` feature, else its ``name`` feature."""
-        from napari.layers import Shapes
-
-        if layer is None:
-            layer = self.viewer.layers.selection.active
-        if layer is None or not isinstance(layer, Shapes):
-            msg = "select a Shapes layer whose shapes carry a 'class' (or 'name') feature"
-            raise ValueError(msg)
-        cols = list(getattr(layer.features, "columns", ()))
-        key = "class" if "class" in cols else "name" if "name" in cols else None
-        if key is None:
-            msg = f"Shapes layer {layer.name!r} has no 'class' or 'name' feature (features: {cols})"
-            raise ValueError(msg)
-        image = self.image.value
-        if image is None:
-            msg = "no RGB image layer: open an image first"
-            raise ValueError(msg)
-        polys = []
-        for verts, name in zip(layer.data, layer.features[key], strict=True):
-            world = np.asarray([layer.data_to_world(v) for v in verts])
-            polys.append((np.asarray([image.world_to_data(w) for w in world])[:, -2:], str(name)))
-        painted = self.paint_polygons(polys)
-        self.status.value = f"painted {layer.name}: " + ", ".join(f"{k} {v} px" for k, v in painted.items())
-        return painted
 
     # -- threads ---------------------------------------------------------------------------------
     def _guard(self, fn: Any, *args: Any) -> Any:
@@ -334,40 +316,69 @@ class TrainTissueWidget(LivePreview, Container):
         return self.worker
 
     # -- training ----------------------------------------------------------------------------------
+    def _training_parts(self) -> list[tuple[Any, np.ndarray, Any, float, int]]:
+        """(image layer, labels, reader, µm/px, downsample) of every open image's painted training labels, the
+        chosen image first; the names of labels whose image was closed go to ``self.unused``."""
+        chosen = self.image.value
+        layers = training_layers(self.viewer, TRAIN_LABELS)
+        layers.sort(key=lambda lay: chosen is None or lay.metadata["mmnst_path"].get("image_id") != chosen.unique_id)
+        parts, self.unused = [], []
+        for lab in layers:
+            image = image_of(self.viewer, lab)
+            if image is None:
+                if painted(lab):
+                    self.unused.append(lab.name)
+                continue
+            labels = np.array(lab.data)
+            if labels.any():
+                _, reader, mpp, d = self._context(image)
+                parts.append((image, labels, reader, mpp, int(lab.metadata["mmnst_path"].get("downsample", d))))
+        return parts
+
     def _fit(
         self,
-        reader: Any,
-        labels: np.ndarray,
-        layer: Any,
-        mpp: float,
-        d: int,
+        parts: list[tuple[Any, np.ndarray, Any, float, int]],
         stains: str,
         classes: list[str],
         *,
         trees: int,
         validation: float,
-        cache: dict[Any, Any] | None = None,
+        caches: dict[Any, Any] | None = None,
         held_out: bool = False,
     ) -> tuple[Any, dict[str, int]]:
+        """A model of the painted labels of every image in ``parts`` (:meth:`_training_parts`); ``caches`` keeps
+        each image's window rows between live retrainings."""
         from mmnst_path.classify.tissue import tissue_feature_settings
         from mmnst_path.classify.train import Places
         from mmnst_path.classify.train_tissue import train_tissue_model
 
-        if not labels.any():
-            msg = f"nothing painted on {TRAIN_LABELS!r}: paint at least two classes"
+        if not parts:
+            msg = "nothing painted on the training labels: paint at least two classes"
             raise ValueError(msg)
-        w = work_downsample(mpp, TRAIN_UM)
         settings = tissue_feature_settings(self.base_model(stains))
-        where: list[np.ndarray] | None = [] if held_out else None  # block centres: a held-out figure on the card
-        rows, counts = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w,
-                                     classes=classes, stains=stains, settings=settings, cache=cache,
-                                     places=where)  # fmt: skip
-        source = getattr(getattr(layer, "source", None), "path", None)
-        image = Path(source).name if source else layer.name
-        card = {"name": f"tissue classifier trained in napari on {image}",
-                "training_data": [{"image": image, "annotations": "napari painted labels",
-                                   "labelled_blocks": counts, "pixel_size_um": mpp * w}]}  # fmt: skip
-        places = Places.stack([(0, rc) for rc in where]) if where is not None else None
+        rows: list[tuple[np.ndarray, np.ndarray]] = []
+        counts: dict[str, int] = {}
+        where: list[tuple[int, np.ndarray]] = []  # block centres: a held-out figure on the card
+        sources = []
+        for i, (layer, labels, reader, mpp, d) in enumerate(parts):
+            w = work_downsample(mpp, TRAIN_UM)
+            mine: list[np.ndarray] | None = [] if held_out else None
+            cache = None if caches is None else caches.setdefault(layer.unique_id, {})
+            got, n = training_rows(reader, labels, d=d, bounds=image_bounds(layer), mpp=mpp, w=w, classes=classes,
+                                   stains=stains, settings=settings, cache=cache, places=mine)  # fmt: skip
+            rows += got
+            where += [(i, rc) for rc in mine or []]
+            for k, v in n.items():
+                counts[k] = counts.get(k, 0) + v
+            source = getattr(getattr(layer, "source", None), "path", None)
+            sources.append({"image": Path(source).name if source else layer.name,
+                            "annotations": "napari painted labels", "labelled_blocks": n, "pixel_size_um": mpp * w})
+        if caches is not None:  # images whose labels are gone
+            for key in set(caches) - {layer.unique_id for layer, *_ in parts}:
+                del caches[key]
+        card = {"name": f"tissue classifier trained in napari on {', '.join(s['image'] for s in sources)}",
+                "training_data": sources}
+        places = Places.stack(where) if held_out else None
         model = train_tissue_model(rows, settings=settings, stains=stains, card=card, n_estimators=trees,
                                    validation_fraction=validation, places=places)  # fmt: skip
         return model, counts
@@ -377,13 +388,12 @@ class TrainTissueWidget(LivePreview, Container):
         return self._show_train(self._compute_train())
 
     def _compute_train(self) -> tuple[Any, dict[str, int]]:
-        if TRAIN_LABELS not in self.viewer.layers:
-            msg = f"no {TRAIN_LABELS!r} layer: press 'new training labels' and paint first"
+        if not training_layers(self.viewer, TRAIN_LABELS):
+            msg = "no training labels: press 'new training labels' and paint first"
             raise ValueError(msg)
-        layer, reader, mpp, d = self._context()
-        labels = np.array(self.viewer.layers[TRAIN_LABELS].data)
-        return self._fit(reader, labels, layer, mpp, d, self.stains.value, list(self.classes), trees=24,
-                         validation=0.2, held_out=True)  # fmt: skip
+        parts = self._training_parts()
+        stains, self.stain_warning = self.training_stains([(layer, reader) for layer, _, reader, _, _ in parts])
+        return self._fit(parts, stains, list(self.classes), trees=24, validation=0.2, held_out=True)
 
     def _show_train(self, trained: tuple[Any, dict[str, int]]) -> Any:
         from mmnst_path.classify.train import training_caution
@@ -392,7 +402,12 @@ class TrainTissueWidget(LivePreview, Container):
         acc = self.model.card.get("validation", {}).get("held_out", {}).get("accuracy")
         held = f"; held-out accuracy {acc:.2f}" if acc is not None else ""
         caution = training_caution(self.model.card)
-        self.status.value = (f"trained on {', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}"
+        images = [s["image"] for s in self.model.card.get("training_data", [])]
+        unused = f"; not used: {', '.join(self.unused)} (its image is closed)" if self.unused else ""
+        stains = self.stains_words(str(self.model.settings.get("stains", "")))
+        warn = f"; {self.stain_warning}" if self.stain_warning else ""
+        self.status.value = (f"trained on {len(images)} image{'s' if len(images) > 1 else ''} ({', '.join(images)}): "
+                             f"{', '.join(f'{k} {v}' for k, v in counts.items())} blocks{held}; {stains}{warn}{unused}"
                              + (f"; {caution}" if caution else ""))
         return self.model
 
@@ -500,15 +515,16 @@ class TrainTissueWidget(LivePreview, Container):
                                origin=cbox.origin, mpp=layer_mpp(layer), name=name, model_id=cbox.model_id,
                                opacity=opacity)  # fmt: skip
         out = add_or_replace(self.viewer, data)
-        if TRAIN_LABELS in self.viewer.layers:  # keep the paint on top
-            lab = self.viewer.layers[TRAIN_LABELS]
+        lab = training_layer(self.viewer, TRAIN_LABELS, layer)
+        if lab is not None:  # keep the paint on top
             self.viewer.layers.move(self.viewer.layers.index(lab), len(self.viewer.layers))
             self.viewer.layers.selection.active = lab
         return out
 
     # -- files -----------------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the model (``.mmnst``: pickle-free, with its card)."""
+    def save(self, path: str | Path) -> Path | None:
+        """Write the model (``.mmnst``: pickle-free, with its card); an existing file of another model is replaced
+        only when the question asked is answered Yes (None: not saved)."""
         model = self._need_model()
         p = model_file(path)
         if p.suffix != ".mmnst":
@@ -516,6 +532,9 @@ class TrainTissueWidget(LivePreview, Container):
         if not p.parent.is_dir():
             msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
             raise ValueError(msg)
+        if not may_replace(p, model):
+            self.status.value = not_saved_words(p)
+            return None
         out = Path(model.save(p))
         self.status.value = f"saved {out} ({model.model_id})"
         return out

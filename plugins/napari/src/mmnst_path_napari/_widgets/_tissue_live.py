@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .._tissue import classify_box, work_downsample
 from ._common import image_bounds
 from ._mpp import image_mpp, unknown_mpp_words
+from ._training_layers import training_layer, training_layers
 
 __all__ = ["DEBOUNCE_S", "LIVE_TREES", "PREVIEW_UM", "TRAIN_LABELS", "TRAIN_UM", "LivePreview"]
 
@@ -31,8 +30,8 @@ TRAIN_UM, PREVIEW_UM = 0.5, 1.0
 
 class LivePreview:
     """The live-preview half of :class:`~mmnst_path_napari._widgets.TrainTissueWidget` (a mixin: the widget
-    gives ``viewer``, ``image``, ``live``, ``status``, ``_context``, ``_preview_box``, ``_fit`` and
-    ``_show_preview``)."""
+    gives ``viewer``, ``image``, ``live``, ``status``, ``_context``, ``_training_parts``, ``_preview_box``,
+    ``_fit`` and ``_show_preview``)."""
 
     viewer: Any
     image: Any
@@ -40,6 +39,7 @@ class LivePreview:
     status: Any
     results: Any
     stains: Any
+    training_stains: Any
     classes: list[str]
     live_model: Any
     live_worker: Any
@@ -59,7 +59,7 @@ class LivePreview:
             layer = self.image.value
         except RuntimeError:  # the dock widget was closed
             return None, None, None
-        lab = self.viewer.layers[TRAIN_LABELS] if TRAIN_LABELS in self.viewer.layers else None
+        lab = training_layer(self.viewer, TRAIN_LABELS, layer)
         if layer is None:
             return None, None if lab is None else lab.unique_id, None
         return layer.unique_id, None if lab is None else lab.unique_id, image_mpp(layer)[0]
@@ -107,7 +107,7 @@ class LivePreview:
             live = bool(self.live.value)
         except RuntimeError:  # the dock widget was closed: its Qt side is gone, nothing to preview
             return
-        if not live or TRAIN_LABELS not in self.viewer.layers:
+        if not live or not training_layers(self.viewer, TRAIN_LABELS):
             return
         if not retrain and self.live_model is None:
             return
@@ -152,17 +152,18 @@ class LivePreview:
 
     def _live_job(self, generation: int, *, retrain: bool) -> Any:
         """A generator function for the worker: (re)train quickly, then classify the view."""
-        layer, reader, mpp, d = self._context()
-        labels = np.array(self.viewer.layers[TRAIN_LABELS].data) if retrain else None
+        layer, reader, mpp, _ = self._context()
+        parts = self._training_parts() if retrain else None  # every open image's labels
         box = self._preview_box(layer, mpp)
         key = self._key()
-        stains, classes = self.stains.value, list(self.classes)
+        classes = list(self.classes)
 
         def job() -> Any:
             model = self.live_model
-            if labels is not None:
-                model = self._fit(reader, labels, layer, mpp, d, stains, classes, trees=LIVE_TREES,
-                                  validation=0.0, cache=self._rows_cache)[0]  # fmt: skip
+            if parts is not None:
+                stains = self.training_stains([(part[0], part[2]) for part in parts])[0] if parts else "H&E"
+                model = self._fit(parts, stains, classes, trees=LIVE_TREES, validation=0.0,
+                                  caches=self._rows_cache)[0]
             yield  # a quit() of a stale job stops here
             if model is None:
                 return None
