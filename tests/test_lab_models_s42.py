@@ -1,0 +1,76 @@
+"""A lab's own classifiers through quantify (session 42 H6's walk, fixed by H7): resume keyed on model content,
+the training caution as a result warning, a lab's cell classes kept by name, models named in the report and the
+GeoJSON, stain checks in training, no silent overwrite of a model file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mmnst_path.batch import request_hash
+from mmnst_path.classify import load_model, models_dir
+from mmnst_path.cli import main
+from mmnst_path.pipeline import AnalysisConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tile(path: Path) -> Path:
+    import tifffile
+
+    tifffile.imwrite(path, tifffile.imread(ROOT / "sample_tiles" / "ki67_primary.tif")[:192, :192],
+                     resolution=(10000, 10000), resolutionunit="CENTIMETER")
+    return path
+
+
+def _retrained(dest: Path, *, version: str) -> Path:
+    """The shipped nucleus model with another card version (another model id), written over ``dest`` as
+    ``mmnst-path train --out`` writes it (a temporary file renamed into place)."""
+    model = load_model(models_dir() / "nucleus_default.mmnst")
+    dataclasses.replace(model, card={**model.card, "version": version}).save(dest)
+    return dest
+
+
+# -- 1. --resume keys on the content of the model files, not on their paths -------------------------------------------
+def test_request_hash_follows_the_model_content_not_its_path(tmp_path: Path) -> None:
+    lab = tmp_path / "lab_cells.mmnst"
+    shutil.copyfile(models_dir() / "nucleus_default.mmnst", lab)
+
+    def req(spec: Path) -> str:
+        config = AnalysisConfig.from_mapping({"ki67": {"cell_model": str(spec)}})
+        return request_hash(config, mpp=None, roi_digest=None)
+
+    first = req(lab)
+    v2 = tmp_path / "copy" / "lab_cells_v2.mmnst"
+    v2.parent.mkdir()
+    load_model(lab).save(v2, compact=False)  # the same model (same id), another path and file format
+    assert v2.read_bytes() != lab.read_bytes()
+    assert req(v2) == first
+    _retrained(lab, version="2")  # retrained at the same path
+    assert req(lab) != first
+    other = _retrained(tmp_path / "other.mmnst", version="2")
+    assert req(lab) == req(other)
+
+
+def test_resume_redoes_an_input_whose_model_was_retrained_at_the_same_path(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    _tile(src / "t0.tif")
+    lab = tmp_path / "lab_cells.mmnst"
+    shutil.copyfile(models_dir() / "nucleus_default.mmnst", lab)
+    args = ["quantify", str(src), "--out", str(tmp_path / "out"), "--workers", "1", "--measures", "ki67",
+            "--stains", "H-DAB", "--cell-model", str(lab)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 0
+    assert "up to date, skipped" in capsys.readouterr().err
+    _retrained(lab, version="2")
+    assert main([*args, "--resume"]) == 0
+    assert "skipped" not in capsys.readouterr().err
+    doc = json.loads((tmp_path / "out" / "t0" / "result.json").read_text())
+    assert doc["versions"]["cell_model"].startswith(load_model(lab).model_id)
