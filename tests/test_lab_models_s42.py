@@ -74,3 +74,34 @@ def test_resume_redoes_an_input_whose_model_was_retrained_at_the_same_path(tmp_p
     assert "skipped" not in capsys.readouterr().err
     doc = json.loads((tmp_path / "out" / "t0" / "result.json").read_text())
     assert doc["versions"]["cell_model"].startswith(load_model(lab).model_id)
+
+
+# -- 2. a lab model's training caution goes with the numbers it decides ------------------------------------------------
+def _cautious(dest: Path) -> Path:
+    """The shipped nucleus model with the card of a model trained on a few clicks of one image."""
+    model = load_model(models_dir() / "nucleus_default.mmnst")
+    card = {**model.card, "name": "lab nucleus classifier", "version": "3", "training_images": 1,
+            "training_counts": {"tumour": 40, "lymphocyte": 12, "stromal": 35}}
+    dataclasses.replace(model, card=card).save(dest)
+    return dest
+
+
+def test_a_lab_models_training_caution_is_a_result_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    _tile(src / "t0.tif")
+    lab = _cautious(tmp_path / "lab_cells.mmnst")
+    out = tmp_path / "out"
+    assert main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "ki67", "--stains", "H-DAB",
+                 "--cell-model", str(lab)]) == 0
+    err = capsys.readouterr().err
+    said = f"cell model lab_cells.mmnst ({load_model(lab).model_id} lab nucleus classifier 3) was trained with a caution"
+    assert f"warning: {said}: few examples (lymphocyte 12;" in err
+    assert "every example comes from one image" in err
+    doc = json.loads((out / "t0" / "result.json").read_text())
+    assert any(w.startswith(said) for w in doc["warnings"])
+    assert said in (out / "report.html").read_text()
+    # the shipped model (named by its path or as default) is not a lab model: no caution
+    assert main(["quantify", str(src), "--out", str(tmp_path / "shipped"), "--workers", "1", "--measures", "ki67",
+                 "--stains", "H-DAB", "--cell-model", str(models_dir() / "nucleus_default.mmnst")]) == 0
+    assert "trained with a caution" not in capsys.readouterr().err

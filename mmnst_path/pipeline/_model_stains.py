@@ -19,7 +19,7 @@ from .._qc_text import NECROSIS_NOT_MEASURED
 from ..errors import ConfigError
 from ._config import AnalysisConfig
 
-__all__ = ["check_run_models", "model_stain_problem", "necrosis_not_measured"]
+__all__ = ["check_run_models", "model_cautions", "model_stain_problem", "necrosis_not_measured"]
 
 
 def _declared(model: Any) -> list[str]:
@@ -134,3 +134,42 @@ def necrosis_not_measured(config: AnalysisConfig, measures: Sequence[str]) -> st
         return None
     return (f"{NECROSIS_NOT_MEASURED}the tissue model {Path(path).name} has no necrosis class "
             f"(classes {', '.join(model.class_names)})")
+
+
+def _is_lab_model(path: str) -> bool:
+    """Whether ``path`` names a model file outside the package's shipped models folder."""
+    from ..classify import models_dir
+
+    return Path(path).expanduser().resolve().parent != models_dir().resolve()
+
+
+def model_cautions(config: AnalysisConfig, matrix: Any, measures: Sequence[str]) -> list[str]:
+    """The training caution of each lab model file the run uses (the cell model of Ki67, the tissue model the
+    tiles run), as a result warning naming the file and its id; ``[]`` when none has one.
+
+    The caution is what ``mmnst-path train`` said when it wrote the model (too few examples, a poor held-out
+    accuracy or class recall, one image: :func:`~mmnst_path.classify.train.training_caution`); it goes with the
+    numbers the model decides, into the result's warnings, the command line and report.html.
+    """
+    from ..classify import resolve_model
+    from ..classify.train import training_caution
+    from ._reach import tile_tissue_model
+
+    used: list[tuple[str, str, Any]] = []
+    if "ki67" in measures and (path := _spec_path(config.ki67.cell_model)) is not None:
+        used.append(("cell", path, resolve_model(path, "nucleus")))
+    spec = None
+    if "ki67" in measures and config.ki67.count_in == "tumour":
+        ki = getattr(config.ki67, "tissue_model", "auto")
+        spec = config.necrosis.tissue_model if ki is None or str(ki).strip().lower() == "auto" else ki
+    elif "necrosis" in measures:
+        spec = config.necrosis.tissue_model
+    if (path := _spec_path(spec)) is not None:
+        used.append(("tissue", path, tile_tissue_model(config, matrix, measures)))
+    out = []
+    for kind, path, model in used:
+        caution = training_caution(model.card) if model is not None and _is_lab_model(path) else None
+        if caution:
+            what = " ".join(str(v) for v in (model.name, model.card.get("version")) if v not in (None, ""))
+            out.append(f"{kind} model {Path(path).name} ({model.model_id} {what}) was trained with a {caution}")
+    return out
