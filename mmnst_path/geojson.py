@@ -222,10 +222,12 @@ def cell_features(
             geometry = {"type": "Point", "coordinates": [round(c + 0.5, 3), round(r + 0.5, 3)]}
         name, colour = QUPATH_CLASS_NAMES.get(cls, cls), CLASS_COLORS.get(cls, (128, 128, 128))
         props: dict[str, Any] = {"objectType": "detection", "classification": {}, "measurements": meas}
-        if types is not None and 0 <= types[i] < len(CELL_TYPES):
+        if types is not None and 0 <= types[i] < len(cells.cell_types):  # a lab's own cell class by its name
+            ctype = cells.cell_types[types[i]]
             if cls == "excluded":
-                name, colour = TYPE_CLASS_NAMES.get(CELL_TYPES[types[i]], (name, colour))
-            props["metadata"] = {"cell_type": CELL_TYPES[types[i]]}
+                own = ctype.replace("_", " ").capitalize() if ctype not in CELL_TYPES else name
+                name, colour = TYPE_CLASS_NAMES.get(ctype, (own, colour))
+            props["metadata"] = {"cell_type": ctype}
         props["classification"] = {"name": name, "color": list(colour)}
         yield {"type": "Feature", "id": _uuid(seed, i), "geometry": geometry, "properties": props}
 

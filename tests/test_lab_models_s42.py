@@ -105,3 +105,47 @@ def test_a_lab_models_training_caution_is_a_result_warning(tmp_path: Path, capsy
     assert main(["quantify", str(src), "--out", str(tmp_path / "shipped"), "--workers", "1", "--measures", "ki67",
                  "--stains", "H-DAB", "--cell-model", str(models_dir() / "nucleus_default.mmnst")]) == 0
     assert "trained with a caution" not in capsys.readouterr().err
+
+
+# -- 3. a lab's own cell class keeps its name ---------------------------------------------------------------------------
+def _plasma(dest: Path) -> Path:
+    """The shipped nucleus model with its stromal class renamed plasma_cell (a class mmnst_path does not know)."""
+    model = load_model(models_dir() / "nucleus_default.mmnst")
+    classes = tuple(dataclasses.replace(c, name="plasma_cell") if c.name == "stromal" else c for c in model.classes)
+    card = {**model.card, "name": "lab nucleus classifier", "version": "1"}
+    dataclasses.replace(model, classes=classes, card=card).save(dest)
+    return dest
+
+
+def test_a_lab_cell_class_keeps_its_name_in_every_output(tmp_path: Path) -> None:
+    import csv
+
+    src = tmp_path / "in"
+    src.mkdir()
+    _tile(src / "t0.tif")
+    lab = _plasma(tmp_path / "lab_cells.mmnst")
+    out = tmp_path / "out"
+    assert main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "ki67", "--stains", "H-DAB",
+                 "--cell-model", str(lab), "--quiet"]) == 0
+    with open(out / "t0" / "cells.csv", newline="", encoding="utf-8") as fh:
+        cells = list(csv.DictReader(fh))
+    types = {r["cell_type"] for r in cells}
+    assert "plasma_cell" in types
+    assert "other" not in types
+    plasma_excluded = sum(r["cell_type"] == "plasma_cell" and r["class"] == "excluded" for r in cells)
+    metrics = json.loads((out / "t0" / "result.json").read_text())["metrics"]
+    assert metrics["ki67_cell_plasma_cell"] == plasma_excluded > 0
+    parts = ("ki67_lymphocyte", "ki67_stromal", "ki67_macrophage", "ki67_other_cell", "ki67_cell_plasma_cell")
+    assert metrics["ki67_excluded"] == sum(metrics[k] for k in parts)
+    with open(out / "summary.csv", newline="", encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert int(row["ki67_cell_plasma_cell"]) == plasma_excluded
+    assert int(row["ki67_excluded"]) == sum(int(row.get(k) or 0) for k in parts)
+    import pyarrow.parquet as pq
+
+    assert "plasma_cell" in set(pq.read_table(out / "t0" / "cells.parquet").column("cell_type").to_pylist())
+    doc = json.loads((out / "t0" / "cells.geojson").read_text())
+    named = [f for f in doc["features"] if (f["properties"].get("metadata") or {}).get("cell_type") == "plasma_cell"]
+    assert named
+    assert {f["properties"]["classification"]["name"] for f in named if f["properties"]["classification"]["name"]
+            != "Tumor"} <= {"Plasma cell"}

@@ -41,7 +41,7 @@ from ._memory import release_free_memory
 from ._model_stains import check_run_models, model_cautions, necrosis_not_measured
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
-from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
+from ._results import _assemble_maps, _lab_cell_types, _metrics, _spindle_sheet_nuclei, _tissue_classes
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, analyze_tile
 
@@ -441,6 +441,12 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
+    if "ki67" in measures:  # a lab cell model's own classes, by name
+        from ..classify import resolve_model
+        from ..quantify.ki67 import cell_model_of
+
+        model = resolve_model(config.ki67.cell_model, "nucleus") if matrix is None else cell_model_of(config.ki67, matrix)
+        cells = _lab_cell_types(cells, model, metrics)
     unmeasured = necrosis_not_measured(config, measures)
     if unmeasured:  # a tissue model without a necrosis class: undefined, not 0 %
         for key in ("necrosis_area_mm2", "necrosis_fraction_pct", "necrosis_region_pct"):
