@@ -76,7 +76,7 @@ from ._qc_text import (
     stroma_warning,
 )
 from .aggregate import CELL_CLASSES, CellTable, SlideResult
-from .geojson import Roi, feature_collection_chunks, image_measurements
+from .geojson import Roi, feature_collection_chunks, image_measurements, image_metadata
 
 __all__ = [
     "CELL_COLUMNS",
@@ -506,7 +506,8 @@ def write_result(
                                                   chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
                                                                    or "hematoxylin"),
-                                                  region_measurements=image):
+                                                  region_measurements=image,
+                                                  region_metadata=image_metadata(result.metrics)):
                 fh.write(part)
     polygons = [r.polygon for r in rois]
     if "overlay" in outputs or "tissue" in outputs:

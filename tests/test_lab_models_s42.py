@@ -19,11 +19,11 @@ from mmnst_path.pipeline import AnalysisConfig
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tile(path: Path) -> Path:
+def _tile(path: Path, name: str = "ki67_primary.tif", size: int = 192) -> Path:
     import tifffile
 
-    tifffile.imwrite(path, tifffile.imread(ROOT / "sample_tiles" / "ki67_primary.tif")[:192, :192],
-                     resolution=(10000, 10000), resolutionunit="CENTIMETER")
+    tifffile.imwrite(path, tifffile.imread(ROOT / "sample_tiles" / name)[:size, :size],
+                     resolution=(20000, 20000), resolutionunit="CENTIMETER")  # 0.5 µm/px, as the sample tiles
     return path
 
 
@@ -149,3 +149,34 @@ def test_a_lab_cell_class_keeps_its_name_in_every_output(tmp_path: Path) -> None
     assert named
     assert {f["properties"]["classification"]["name"] for f in named if f["properties"]["classification"]["name"]
             != "Tumor"} <= {"Plasma cell"}
+
+
+# -- 4. report.html and the GeoJSON name the models and carry a lab's tissue classes -----------------------------------
+def _bone(dest: Path) -> Path:
+    """The shipped H&E tissue model with its inflammatory class renamed bone, as a lab's own model."""
+    model = load_model(models_dir() / "tissue_default.mmnst")
+    classes = tuple(dataclasses.replace(c, name="bone") if c.name == "inflammatory" else c for c in model.classes)
+    card = {**model.card, "name": "lab tissue classifier", "version": "2"}
+    dataclasses.replace(model, classes=classes, card=card).save(dest)
+    return dest
+
+
+def test_report_and_geojson_name_the_models_and_the_lab_classes(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    _tile(src / "h0.tif", "he_necrosis.tif", 256)
+    lab = _bone(tmp_path / "lab_tissue.mmnst")
+    model_id = load_model(lab).model_id
+    out = tmp_path / "out"
+    assert main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "necrosis", "--stains",
+                 "H&E", "--tissue-model", str(lab), "--quiet"]) == 0
+    page = (out / "report.html").read_text()
+    assert f"tissue model <span data-col=\"tissue_model\">lab tissue classifier 2 ({model_id})</span>" in page
+    doc = json.loads((out / "h0" / "cells.geojson").read_text())
+    image = next(f for f in doc["features"] if f["properties"].get("name") == "Image")
+    assert image["properties"]["metadata"]["tissue_model"] == f"{model_id} lab tissue classifier 2"
+    metrics = json.loads((out / "h0" / "result.json").read_text())["metrics"]
+    measurements = image["properties"]["measurements"]
+    assert measurements["Bone class %"] == pytest.approx(metrics["class_bone_pct"])
+    assert measurements["Bone class area mm^2"] == pytest.approx(metrics["class_bone_area_mm2"])
+    assert "Background class %" not in measurements
