@@ -180,3 +180,47 @@ def test_report_and_geojson_name_the_models_and_the_lab_classes(tmp_path: Path) 
     assert measurements["Bone class %"] == pytest.approx(metrics["class_bone_pct"])
     assert measurements["Bone class area mm^2"] == pytest.approx(metrics["class_bone_area_mm2"])
     assert "Background class %" not in measurements
+
+
+# -- 7. a model file is not overwritten silently ------------------------------------------------------------------------
+def _cell_training(tmp_path: Path, seed: int = 41) -> list[str]:
+    """A generated Ki67 tile and a GeoJSON of its detected nuclei (large: Tumor, small: Stroma): the train args."""
+    import tifffile
+
+    from mmnst_path import synthetic
+    from mmnst_path.detect.nuclei import detect_nuclei
+
+    t = synthetic.ki67_pigment_tile(seed, size=256, pigmented_cells=0.0, positive_fraction=0.3)
+    img = tmp_path / f"tile{seed}.tif"
+    tifffile.imwrite(img, t.rgb, photometric="rgb", resolution=(1e4 / t.mpp, 1e4 / t.mpp), resolutionunit="CENTIMETER")
+    nuc = detect_nuclei(t.rgb, mpp=t.mpp)
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(c), float(r)]},
+              "properties": {"objectType": "annotation", "classification": {"name": "Tumor" if a >= 38 else "Stroma"}}}
+             for r, c, a in zip(nuc.row, nuc.col, nuc.area_um2, strict=True)]
+    ann = tmp_path / f"tile{seed}.geojson"
+    ann.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return ["--images", str(img), "--annotations", str(ann)]
+
+
+def test_train_and_convert_refuse_an_existing_model_file_without_overwrite(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["train", "cells", *_cell_training(tmp_path)]
+    model = tmp_path / "lab_cells.mmnst"
+    assert main([*args, "--out", str(model)]) == 0
+    first = model.read_bytes()
+    model_id = load_model(model).model_id
+    capsys.readouterr()
+    assert main([*args, "--out", str(model), "--intended-use", "again"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {model}: already exists (the model {model_id}); pass --overwrite" in err
+    assert model.read_bytes() == first
+    assert main([*args, "--out", str(model), "--intended-use", "again", "--overwrite"]) == 0
+    assert load_model(model).model_id != model_id
+    capsys.readouterr()
+    older = tmp_path / "older.mmnst"
+    older.write_bytes(first)
+    assert main(["models", "convert", str(older), "--out", str(model)]) == 2
+    assert "pass --overwrite to replace it" in capsys.readouterr().err
+    assert load_model(model).model_id != model_id
+    assert main(["models", "convert", str(older), "--out", str(model), "--overwrite"]) == 0
+    assert load_model(model).model_id == model_id

@@ -70,7 +70,9 @@ def register(subparsers: Any) -> None:
     conv = msub.add_parser("convert", help="write a model file in another format version (to share it with an "
                                            "older mmnst_path, which reads only the expanded form)")
     conv.add_argument("model", metavar="NAME|FILE.mmnst", help="a shipped model's name or a model file")
-    conv.add_argument("--out", required=True, metavar="OUT.mmnst", help="the file to write")
+    conv.add_argument("--out", required=True, metavar="OUT.mmnst",
+                      help="the file to write (an existing file is refused without --overwrite)")
+    conv.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     conv.add_argument("--model-format", type=int, choices=(2, 3), default=2, metavar="2|3",
                       help="2: expanded (read by every mmnst_path); 3: compact (half the bytes, since 2026-12-07; "
                            "default 2)")
@@ -82,7 +84,10 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
     p.add_argument("--images", nargs="+", required=True, metavar="IMAGE", help="slides or tiles")
     p.add_argument("--annotations", nargs="+", required=True, metavar=annotations,
                    help=f"one {what} per image, in the same order (level-0 pixel coordinates)")
-    p.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
+    p.add_argument("--out", required=True, metavar="MODEL.mmnst",
+                   help="model file to write (an existing file is refused without --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out model file (results made with it keep naming its id)")
     p.add_argument("--mpp", type=_mpp_list, metavar="X[,X...]",
                    help="µm per pixel of images whose file does not give it: one value, or one per image in the "
                         "order of --images (e.g. 1.0,0.5 for tiles of two scanners)")
@@ -124,7 +129,25 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
                     f"{len(args.images)} images")
     if not Path(args.out).parent.is_dir():
         return f"--out {args.out}: folder {str(Path(args.out).parent)!r} does not exist"
-    return None
+    return _exists_problem(args.out, args.overwrite)
+
+
+def _exists_problem(out: str, overwrite: bool) -> str | None:
+    """Why ``--out`` may not be written: an existing file without ``--overwrite`` (named with its model id when it
+    is a model, since results made with it name that id); None otherwise."""
+    path = Path(out)
+    if overwrite or not (path.exists() or path.is_symlink()):
+        return None
+    if path.is_dir():
+        return f"--out {out}: is a folder; give a model file name (MODEL.mmnst)"
+    from ..classify import load_model
+
+    try:
+        what = f"the model {load_model(path).model_id}"
+    except Exception:  # any unreadable file: still not replaced silently
+        what = "a file that is not a readable model"
+    return (f"--out {out}: already exists ({what}); pass --overwrite to replace it, or write to another file "
+            "(a model's results name its id: keep the old file while they are in use)")
 
 
 def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
@@ -213,6 +236,10 @@ def _run_convert(args: argparse.Namespace) -> int:
     """``models convert``: the same model (id, predictions) written in format version 2 (expanded) or 3 (compact)."""
     from ..errors import MmnstPathError
 
+    problem = _exists_problem(args.out, args.overwrite)
+    if problem:
+        print(f"mmnst-path models convert: {problem}", file=sys.stderr)
+        return 2
     try:
         model = _load(args.model, "nucleus")
         out = model.save(Path(args.out), compact=args.model_format == 3)
