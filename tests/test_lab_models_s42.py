@@ -224,3 +224,33 @@ def test_train_and_convert_refuse_an_existing_model_file_without_overwrite(tmp_p
     assert load_model(model).model_id != model_id
     assert main(["models", "convert", str(older), "--out", str(model), "--overwrite"]) == 0
     assert load_model(model).model_id == model_id
+
+
+# -- 5. training checks the stains of its images ------------------------------------------------------------------------
+def test_training_stains_are_guessed_and_a_named_stain_that_disagrees_is_said(tmp_path: Path) -> None:
+    from mmnst_path.errors import ConfigError
+    from mmnst_path.pipeline._train_stains import training_stains
+
+    ihc = _tile(tmp_path / "ki67.tif", "ki67_primary.tif", 256)
+    he = _tile(tmp_path / "he.tif", "he_necrosis.tif", 256)
+    assert training_stains("auto", [ihc], [None], kind="tissue")[0] == "H-DAB"
+    assert training_stains("auto", [he], [None], kind="nucleus")[0] == "H&E"
+    with pytest.raises(ConfigError, match=r"look of different stains \(ki67.tif H-DAB, he.tif H&E\)"):
+        training_stains("auto", [ihc, he], [None, None], kind="tissue")
+    stains, notes = training_stains("H&E", [ihc], [None], kind="tissue")
+    assert stains == "H&E"
+    assert any(f"{ihc} looks H-DAB" in n and "not H&E" in n for n in notes)
+    assert not training_stains("H-DAB", [ihc], [None], kind="nucleus")[1]
+
+
+def test_train_cells_reads_the_stains_of_its_images_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "lab_cells.mmnst"
+    he = _tile(tmp_path / "he.tif", "he_necrosis.tif", 256)
+    args = _cell_training(tmp_path)
+    assert main(["train", "cells", *args, "--out", str(model)]) == 0
+    assert "stains: H-DAB (guessed from the images" in capsys.readouterr().err
+    assert load_model(model).settings["stains"] == "H-DAB"
+    both = ["--images", args[1], str(he), "--annotations", args[3], args[3]]
+    assert main(["train", "cells", *both, "--out", str(tmp_path / "t.mmnst")]) == 1
+    assert "look of different stains" in capsys.readouterr().err
+    assert not (tmp_path / "t.mmnst").exists()

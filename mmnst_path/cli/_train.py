@@ -40,8 +40,9 @@ def register(subparsers: Any) -> None:
                      "Immune cells, Lymphocyte, Macrophage, Other...; QuPath's 'Tumor: Positive' counts as "
                      "tumour); a random forest is trained on their features and written as a portable "
                      ".mmnst model with its card. At least two classes are needed."))
-    _add_training_arguments(cells, annotations="FILE", what="GeoJSON / CSV", stains="H-DAB",
-                            stains_help="default H-DAB; H-AEC, H-FastRed, H&E...")
+    _add_training_arguments(cells, annotations="FILE", what="GeoJSON / CSV", stains="auto",
+                            stains_help="default auto: guessed from the images as quantify --stains auto does; "
+                                        "or H-DAB, H-AEC, H-FastRed, H&E...")
     cells.add_argument("--tumour-min-probability", type=float, metavar="P",
                        help="call a nucleus tumour unless P(tumour) < P (default: the most probable class)")
     cells.set_defaults(func=_run_cells)
@@ -50,8 +51,9 @@ def register(subparsers: Any) -> None:
         description=("Polygons classed Necrosis, Tumor, Stroma, Immune cells, Fat, Background... are rasterised; "
                      "the tissue features of the blocks they cover train a random forest, written as a portable "
                      ".mmnst model with its card. Use it with 'quantify --tissue-model'."))
-    _add_training_arguments(tissue, annotations="FILE.geojson", what="GeoJSON", stains="H&E",
-                            stains_help="default H&E")
+    _add_training_arguments(tissue, annotations="FILE.geojson", what="GeoJSON", stains="auto",
+                            stains_help="default auto: guessed from the images as quantify --stains auto does; "
+                                        "or H&E, H-DAB...")
     tissue.set_defaults(func=_run_tissue)
 
     m = subparsers.add_parser("models", help="list the shipped classifier models; show a model's card (default, name or file)",
@@ -91,7 +93,9 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
     p.add_argument("--mpp", type=_mpp_list, metavar="X[,X...]",
                    help="µm per pixel of images whose file does not give it: one value, or one per image in the "
                         "order of --images (e.g. 1.0,0.5 for tiles of two scanners)")
-    p.add_argument("--stains", default=stains, metavar="PRESET", help=f"stains of the images ({stains_help})")
+    p.add_argument("--stains", default=stains, metavar="PRESET",
+                   help=f"stains of the images ({stains_help}); images that look of other stains than named are "
+                        "said, images of different stains under auto refused")
     p.add_argument("--intended-use", default="", metavar="TEXT", help="the card's intended use (what the model is for)")
     p.add_argument("--model-format", type=int, choices=(2, 3), default=3, metavar="2|3",
                    help="3 (default): compact, half the bytes; 2: the expanded form an mmnst_path from before "

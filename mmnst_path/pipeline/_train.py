@@ -55,6 +55,17 @@ def _read_around(reader: Any, points_rc: np.ndarray, margin: int) -> tuple[np.nd
     return reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3], r0, c0
 
 
+def _stains_of(stains: str, images: Sequence[str | Path], mpps: Sequence[float | None], kind: str,
+               say: Callable[[str], None]) -> str:
+    """The stains to train with: ``"auto"`` read from the images, named ones checked against them (notes said)."""
+    from ._train_stains import training_stains
+
+    chosen, notes = training_stains(stains, images, mpps, kind=kind)
+    for note in notes:
+        say(note)
+    return chosen
+
+
 def _per_image_mpp(mpp: float | Sequence[float | None] | None, n: int) -> list[float | None]:
     """One µm/px (or None) per image from ``mpp``: one value for all, or a sequence of ``n``."""
     if mpp is None or isinstance(mpp, int | float):
@@ -244,7 +255,9 @@ def train_cells(
         µm/px for images without it in their metadata: one value for all, or one per image (tiles of two
         scanners in one model).
     stains : str
-        Stain preset of the images (the model records it).
+        Stain preset of the images (the model records it); ``"auto"``: guessed from the images as
+        ``quantify --stains auto`` does (:func:`~mmnst_path.pipeline._train_stains.training_stains`: images of
+        different stains refused; named stains that disagree with an image's guess said through ``progress``).
     tumour_min_probability : float or None
         Decision rule stored in the model (None = most probable class).
     window_um : float
@@ -283,6 +296,7 @@ def train_cells(
     sources, mpps = [], []
     annotated: dict[str, int] = {}
     mpp_of = _per_image_mpp(mpp, len(images))
+    stains = _stains_of(stains, images, mpp_of, "nucleus", say)
     for i, (img_path, ann_path, (pts, names)) in enumerate(zip(images, annotations, read, strict=True)):
         with open_slide(img_path, mpp=mpp_of[i]) as reader:
             m = _reader_mpp(reader, str(img_path), "nucleus")
@@ -437,11 +451,6 @@ def train_tissue(
 
     _check_pairs(images, annotations)
     say = progress if progress is not None else (lambda line: None)
-    default = resolve_model("default", "tissue", stains=stains)
-    if default is None:  # pragma: no cover - "default" always names a shipped file
-        msg = f"no shipped default tissue model for stains {stains!r}"
-        raise ConfigError(msg)
-    settings = tissue_feature_settings(default)
     polys_all = [read_tissue_polygons(a) for a in annotations]
     mapping: dict[str, str] = {}
     new: list[str] = []
@@ -451,6 +460,12 @@ def train_tissue(
         new += [c for c in fresh if c not in new]
     kept_all = []
     mpp_of = _per_image_mpp(mpp, len(images))
+    stains = _stains_of(stains, images, mpp_of, "tissue", say)
+    default = resolve_model("default", "tissue", stains=stains)
+    if default is None:  # pragma: no cover - "default" always names a shipped file
+        msg = f"no shipped default tissue model for stains {stains!r}"
+        raise ConfigError(msg)
+    settings = tissue_feature_settings(default)
     for i, (img_path, ann_path, polys) in enumerate(zip(images, annotations, polys_all, strict=True)):
         with open_slide(img_path, mpp=mpp_of[i]) as reader:
             shape = reader.shape
