@@ -254,3 +254,35 @@ def test_train_cells_reads_the_stains_of_its_images_by_default(tmp_path: Path, c
     assert main(["train", "cells", *both, "--out", str(tmp_path / "t.mmnst")]) == 1
     assert "look of different stains" in capsys.readouterr().err
     assert not (tmp_path / "t.mmnst").exists()
+
+
+# -- 6. a batch of H&E and IHC slides: one tissue model per stain ------------------------------------------------------
+def _lab_copy(dest: Path, shipped: str, name: str) -> Path:
+    model = load_model(models_dir() / shipped)
+    dataclasses.replace(model, card={**model.card, "name": name, "version": "1"}).save(dest)
+    return dest
+
+
+def test_tissue_model_twice_gives_each_slide_of_a_mixed_batch_the_model_of_its_stains(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+
+    _tile(tmp_path / "ki67.tif", "ki67_primary.tif", 256)
+    _tile(tmp_path / "he.tif", "he_necrosis.tif", 256)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("input,stains\nki67.tif,H-DAB\nhe.tif,H&E\n")
+    he_model = _lab_copy(tmp_path / "lab_he.mmnst", "tissue_default.mmnst", "lab H&E tissue")
+    ihc_model = _lab_copy(tmp_path / "lab_ihc.mmnst", "tissue_ihc_default.mmnst", "lab IHC tissue")
+    base = ["quantify", "--manifest", str(manifest), "--workers", "1", "--count-in", "tumour", "--quiet"]
+    assert main([*base, "--out", str(tmp_path / "one"), "--tissue-model", str(ihc_model)]) == 1
+    err = capsys.readouterr().err
+    assert "a batch of H&E and IHC slides takes one tissue model per stain: --tissue-model H&E_MODEL" in err
+    out = tmp_path / "two"
+    assert main([*base, "--out", str(out), "--tissue-model", str(ihc_model), "--tissue-model", str(he_model)]) == 0
+    with open(out / "summary.csv", newline="", encoding="utf-8") as fh:
+        rows = {Path(r["input"]).name: r for r in csv.DictReader(fh)}
+    assert rows["ki67.tif"]["tissue_model"] == f"{load_model(ihc_model).model_id} lab IHC tissue 1"
+    assert rows["he.tif"]["tissue_model"] == f"{load_model(he_model).model_id} lab H&E tissue 1"
+    assert main([*base, "--out", str(tmp_path / "three"), "--tissue-model", str(he_model), "--tissue-model",
+                 str(he_model)]) == 2
+    assert "both are H&E models" in capsys.readouterr().err

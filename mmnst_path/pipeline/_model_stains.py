@@ -19,7 +19,11 @@ from .._qc_text import NECROSIS_NOT_MEASURED
 from ..errors import ConfigError
 from ._config import AnalysisConfig
 
-__all__ = ["check_run_models", "model_cautions", "model_stain_problem", "necrosis_not_measured"]
+__all__ = ["MIXED_STAINS_HINT", "check_run_models", "model_cautions", "model_stain_problem", "necrosis_not_measured"]
+
+#: what the refusal of a tissue model of other stains says about a batch of H&E and IHC slides
+MIXED_STAINS_HINT = ("a batch of H&E and IHC slides takes one tissue model per stain: --tissue-model H&E_MODEL "
+                     "--tissue-model IHC_MODEL (or [necrosis] / [ki67] tissue_model in --config)")
 
 
 def _declared(model: Any) -> list[str]:
@@ -116,7 +120,8 @@ def check_run_models(config: AnalysisConfig, matrix: Any, measures: Sequence[str
     problem = model_stain_problem(model, matrix)
     if problem:
         raise ConfigError(f"tissue model {name}: {problem}: train one on these slides (mmnst-path train tissue "
-                          f"--stains {matrix.name}), or pass --stains if the slides are of the model's stains")
+                          f"--stains {matrix.name}), or pass --stains if the slides are of the model's stains; "
+                          f"{MIXED_STAINS_HINT}")
     if tumour_region and "tumour" not in model.class_names:
         raise ConfigError(f"tissue model {name}: no 'tumour' class (classes {', '.join(model.class_names)}): "
                           "[ki67] count_in = 'tumour' (--count-in tumour) counts in the tissue it calls tumour; use "
