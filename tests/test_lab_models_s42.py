@@ -286,3 +286,18 @@ def test_tissue_model_twice_gives_each_slide_of_a_mixed_batch_the_model_of_its_s
     assert main([*base, "--out", str(tmp_path / "three"), "--tissue-model", str(he_model), "--tissue-model",
                  str(he_model)]) == 2
     assert "both are H&E models" in capsys.readouterr().err
+
+
+# -- 11. a trained model's name and version -----------------------------------------------------------------------------
+def test_a_trained_model_is_named_and_a_retrained_one_gets_the_next_version(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["train", "cells", *_cell_training(tmp_path)]
+    model = tmp_path / "breast_ki67.mmnst"
+    assert main([*args, "--out", str(model)]) == 0
+    first = load_model(model)
+    assert (first.name, first.card["version"]) == ("breast_ki67", "1")
+    assert "model: breast_ki67 version 1" in capsys.readouterr().out
+    assert main([*args, "--out", str(model), "--overwrite", "--intended-use", "retrained"]) == 0
+    assert (load_model(model).name, load_model(model).card["version"]) == ("breast_ki67", "2")
+    assert main([*args, "--out", str(model), "--overwrite", "--name", "Lab Ki67 cells", "--version", "2026.1"]) == 0
+    assert (load_model(model).name, load_model(model).card["version"]) == ("Lab Ki67 cells", "2026.1")

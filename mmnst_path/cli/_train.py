@@ -96,6 +96,11 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
     p.add_argument("--stains", default=stains, metavar="PRESET",
                    help=f"stains of the images ({stains_help}); images that look of other stains than named are "
                         "said, images of different stains under auto refused")
+    p.add_argument("--name", default="", metavar="TEXT",
+                   help="the model's name on its card, in every result made with it (default: the --out file's stem)")
+    p.add_argument("--version", default="", metavar="TEXT",
+                   help="the model's version on its card (default: 1, or the replaced file's version + 1 when "
+                        "--overwrite replaces a model of the same name)")
     p.add_argument("--intended-use", default="", metavar="TEXT", help="the card's intended use (what the model is for)")
     p.add_argument("--model-format", type=int, choices=(2, 3), default=3, metavar="2|3",
                    help="3 (default): compact, half the bytes; 2: the expanded form an mmnst_path from before "
@@ -158,15 +163,30 @@ def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
     """Run a training function; print a one-line error and return None when it fails."""
     from ..errors import MmnstPathError
 
+    name = args.name.strip() or Path(args.out).stem
     try:
         model = fn(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
                    progress=lambda line: print(line, file=sys.stderr), intended_use=args.intended_use,
-                   limitations=args.limitations, **kw)
+                   limitations=args.limitations, name=name, version=args.version.strip() or _next_version(args.out, name),
+                   **kw)
         model.save(Path(args.out), compact=args.model_format == 3)
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path train {what}: {' '.join(str(exc).split())}", file=sys.stderr)
         return None
     return model
+
+
+def _next_version(out: str, name: str) -> str:
+    """The version of a model written to ``out``: the replaced file's version + 1 when it is a model of the same
+    name with a whole-number version (a retrained model), else "1"."""
+    from ..classify import load_model
+
+    try:
+        old = load_model(out)
+    except Exception:  # no file, or not a readable model: a first version
+        return "1"
+    version = str(old.card.get("version", ""))
+    return str(int(version) + 1) if old.name == name and version.isdigit() else "1"
 
 
 def _report(model: Any, out: str, what: str) -> None:
@@ -185,6 +205,8 @@ def _report(model: Any, out: str, what: str) -> None:
     elif (val.get("training_image_blocks") or {}).get("accuracy") is not None:
         text = f"; training-image blocks accuracy {val['training_image_blocks']['accuracy']:.2f}"
     print(f"wrote {out} ({model.model_id}): {counts}{text}")
+    if model.card.get("name"):  # what every result made with it names (--name, --version)
+        print(f"model: {model.card['name']} version {model.card.get('version', '?')}")
     new = model.card.get("new_classes") or []
     if new:
         print(f"new classes (not classes mmnst_path knows; kept as yours): {', '.join(new)}")

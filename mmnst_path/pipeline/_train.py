@@ -217,8 +217,9 @@ def _lost_classes(annotated: dict[str, int], rows_y: Sequence[np.ndarray], unit:
 
 
 def _training_card(kind_card: dict[str, Any], *, mpps: list[float], mapping: dict[str, str],
-                   intended_use: str, limitations: str) -> dict[str, Any]:
-    """The card fields ``mmnst-path train`` adds: pixel size, version, date, intended use, class mapping."""
+                   intended_use: str, limitations: str, name: str = "", version: str = "") -> dict[str, Any]:
+    """The card fields ``mmnst-path train`` adds: pixel size, version, date, intended use, class mapping, and the
+    model's ``name`` / ``version`` when given (else the trainer's "user ... classifier" "1")."""
     import datetime
 
     from .. import __version__
@@ -231,6 +232,10 @@ def _training_card(kind_card: dict[str, Any], *, mpps: list[float], mapping: dic
     out["intended_use"] = str(intended_use or "")
     out["limitations"] = str(limitations or "")
     out["class_names"] = {raw: (cls or "(not used)") for raw, cls in sorted(mapping.items())}
+    if str(name).strip():
+        out["name"] = " ".join(str(name).split())
+    if str(version).strip():
+        out["version"] = str(version).strip()
     return out
 
 
@@ -245,6 +250,8 @@ def train_cells(
     progress: Callable[[str], None] | None = None,
     intended_use: str = "",
     limitations: str = "",
+    name: str = "",
+    version: str = "",
 ) -> Any:
     """Train a nucleus model from slides/tiles and their annotation files (paired in order).
 
@@ -267,6 +274,8 @@ def train_cells(
         without an example).
     intended_use, limitations : str
         The card's fields of these names (empty allowed).
+    name, version : str
+        The model's name and version on its card (empty: "user nucleus classifier", "1").
 
     Returns
     -------
@@ -330,7 +339,8 @@ def train_cells(
                               "its points missed every detected nucleus, within 4 µm"):
         say(line)
     card = _training_card({"training_data": sources, "stains": stains, "new_classes": new}, mpps=mpps,
-                          mapping=mapping, intended_use=intended_use, limitations=limitations)
+                          mapping=mapping, intended_use=intended_use, limitations=limitations, name=name,
+                          version=version)
     return train_cell_model(rows, settings=settings, stains=stains, card=card,
                             tumour_min_probability=tumour_min_probability, places=Places.stack(parts))
 
@@ -428,6 +438,8 @@ def train_tissue(
     progress: Callable[[str], None] | None = None,
     intended_use: str = "",
     limitations: str = "",
+    name: str = "",
+    version: str = "",
 ) -> Any:
     """Train a tissue model from slides/tiles and GeoJSON polygons (paired in order).
 
@@ -517,7 +529,7 @@ def train_tissue(
         say(line)
     card = _training_card({"training_data": sources, "new_classes": new, "polygons_per_class": dict(sorted(
         annotated.items()))}, mpps=mpps, mapping=mapping,
-                          intended_use=intended_use, limitations=limitations)
+                          intended_use=intended_use, limitations=limitations, name=name, version=version)
     return train_tissue_model(rows, settings=settings, stains=stains, card=card, places=Places.stack(parts))
 
 
