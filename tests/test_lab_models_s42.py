@@ -301,3 +301,21 @@ def test_a_trained_model_is_named_and_a_retrained_one_gets_the_next_version(tmp_
     assert (load_model(model).name, load_model(model).card["version"]) == ("breast_ki67", "2")
     assert main([*args, "--out", str(model), "--overwrite", "--name", "Lab Ki67 cells", "--version", "2026.1"]) == 0
     assert (load_model(model).name, load_model(model).card["version"]) == ("Lab Ki67 cells", "2026.1")
+
+
+# -- 13. training refuses an image without pixel size before reading any; --out's folder is made ----------------------
+def test_training_checks_every_pixel_size_first_and_makes_the_out_folder(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import tifffile
+
+    args = _cell_training(tmp_path)
+    bare = tmp_path / "bare.tif"
+    tifffile.imwrite(bare, tifffile.imread(args[1]))  # no resolution tags
+    out = tmp_path / "models" / "new" / "lab.mmnst"
+    assert main(["train", "cells", "--images", args[1], str(bare), "--annotations", args[3], args[3],
+                 "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"'{bare}': pixel size unknown; pass --mpp" in err
+    assert "points" not in err  # no image was read for training before the refusal
+    assert main(["train", "cells", *args, "--out", str(out)]) == 0
+    assert out.is_file()

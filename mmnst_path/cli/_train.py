@@ -87,7 +87,7 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
     p.add_argument("--annotations", nargs="+", required=True, metavar=annotations,
                    help=f"one {what} per image, in the same order (level-0 pixel coordinates)")
     p.add_argument("--out", required=True, metavar="MODEL.mmnst",
-                   help="model file to write (an existing file is refused without --overwrite)")
+                   help="model file to write (its folder is made; an existing file is refused without --overwrite)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out model file (results made with it keep naming its id)")
     p.add_argument("--mpp", type=_mpp_list, metavar="X[,X...]",
@@ -136,8 +136,9 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         if len(args.mpp) not in (1, len(args.images)):
             return (f"--mpp: give one µm/px for all images or one per image, got {len(args.mpp)} values for "
                     f"{len(args.images)} images")
-    if not Path(args.out).parent.is_dir():
-        return f"--out {args.out}: folder {str(Path(args.out).parent)!r} does not exist"
+    folder = Path(args.out).parent
+    if folder.exists() and not folder.is_dir():
+        return f"--out {args.out}: {str(folder)!r} is a file, not a folder"
     return _exists_problem(args.out, args.overwrite)
 
 
@@ -169,6 +170,7 @@ def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
                    progress=lambda line: print(line, file=sys.stderr), intended_use=args.intended_use,
                    limitations=args.limitations, name=name, version=args.version.strip() or _next_version(args.out, name),
                    **kw)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as quantify --out makes its folder
         model.save(Path(args.out), compact=args.model_format == 3)
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path train {what}: {' '.join(str(exc).split())}", file=sys.stderr)

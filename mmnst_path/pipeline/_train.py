@@ -57,9 +57,14 @@ def _read_around(reader: Any, points_rc: np.ndarray, margin: int) -> tuple[np.nd
 
 def _stains_of(stains: str, images: Sequence[str | Path], mpps: Sequence[float | None], kind: str,
                say: Callable[[str], None]) -> str:
-    """The stains to train with: ``"auto"`` read from the images, named ones checked against them (notes said)."""
+    """The stains to train with: ``"auto"`` read from the images, named ones checked against them (notes said);
+    before that, every image's pixel size (a missing one refused before any image is read for training)."""
+    from ..io import open_slide
     from ._train_stains import training_stains
 
+    for img_path, m in zip(images, mpps, strict=True):
+        with open_slide(img_path, mpp=m) as reader:
+            _reader_mpp(reader, repr(str(img_path)), "nucleus" if kind == "nucleus" else "tissue")
     chosen, notes = training_stains(stains, images, mpps, kind=kind)
     for note in notes:
         say(note)
