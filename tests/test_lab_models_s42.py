@@ -319,3 +319,48 @@ def test_training_checks_every_pixel_size_first_and_makes_the_out_folder(tmp_pat
     assert "points" not in err  # no image was read for training before the refusal
     assert main(["train", "cells", *args, "--out", str(out)]) == 0
     assert out.is_file()
+
+
+# -- 14. a model file not readable, a folder not writable, a damaged copy: plain words -------------------------------
+def test_model_file_errors_name_the_file_and_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import builtins
+    import zipfile
+
+    import mmnst_path.classify.model as model_module
+    from mmnst_path.errors import CorruptFileError
+
+    lab = tmp_path / "colleague.mmnst"
+    shutil.copyfile(models_dir() / "intact_nuclei_he.mmnst", lab)
+    with zipfile.ZipFile(lab) as zf:
+        info = max(zf.infolist(), key=lambda i: i.compress_size)
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data = bytearray(lab.read_bytes())
+    data[start + info.compress_size // 2] ^= 0x10
+    damaged = tmp_path / "damaged.mmnst"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match="copy the model file again"):
+        load_model(damaged)
+
+    real_open = builtins.open
+
+    def no_read(file: object, *args: object, **kw: object) -> object:
+        if str(file) == str(lab):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(builtins, "open", no_read)
+    assert main(["quantify", str(tmp_path), "--out", str(tmp_path / "res"), "--cell-model", str(lab)]) == 2
+    err = capsys.readouterr().err
+    assert f"--cell-model {lab}: classifier model '{lab}': permission denied (the file is not readable" in err
+    assert "Errno" not in err
+    monkeypatch.setattr(builtins, "open", real_open)
+
+    def no_write(*args: object, **kw: object) -> object:
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".x.mmnst.abc.tmp"))
+
+    monkeypatch.setattr(model_module.tempfile, "mkstemp", no_write)
+    assert main(["models", "convert", str(lab), "--out", str(tmp_path / "x.mmnst")]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write '{tmp_path / 'x.mmnst'}': permission denied in the folder '{tmp_path}'" in err
+    assert ".tmp" not in err
