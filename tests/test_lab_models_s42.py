@@ -364,3 +364,26 @@ def test_model_file_errors_name_the_file_and_what_to_do(tmp_path: Path, monkeypa
     err = capsys.readouterr().err
     assert f"cannot write '{tmp_path / 'x.mmnst'}': permission denied in the folder '{tmp_path}'" in err
     assert ".tmp" not in err
+
+
+# -- 17. a point on the image's edge is on the image ---------------------------------------------------------------------
+def test_a_point_on_the_edge_is_inside_and_positions_never_read_minus_zero(tmp_path: Path) -> None:
+    from mmnst_path.pipeline import train_cells
+
+    args = _cell_training(tmp_path)
+    ann = Path(args[3])
+    doc = json.loads(ann.read_text())
+    edge = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-1e-15, 40.0 + 20 * i]},
+             "properties": {"objectType": "annotation", "classification": {"name": "Stroma"}}} for i in range(3)]
+    ann.write_text(json.dumps({**doc, "features": doc["features"] + edge}))
+    lines: list[str] = []
+    train_cells([args[1]], [ann], progress=lines.append)
+    assert not any("outside the image" in ln for ln in lines)
+    off = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, 50.0]},
+            "properties": {"objectType": "annotation", "classification": {"name": "Stroma"}}} for x in (-0.3, -2.0)]
+    ann.write_text(json.dumps({**doc, "features": doc["features"] + off}))
+    lines.clear()
+    train_cells([args[1]], [ann], progress=lines.append)
+    said = next(ln for ln in lines if "outside the image" in ln)
+    assert "2 of" in said
+    assert "points at x -2 to -0.3, y 50 to 50)" in said

@@ -204,10 +204,25 @@ def _cell_examples(reader: Any, points_rc: np.ndarray, names: Sequence[Any] | np
     return out
 
 
+#: how far (level-0 px) a position may lie before the image's first row / column and still be on it: a centroid
+#: QuPath computes on the edge can come out as -1e-15
+EDGE_PX = 1e-6
+
+
 def _outside(rc: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """(k,) bool: level-0 (row, col) positions outside an image of ``shape``."""
+    """(k,) bool: level-0 (row, col) positions outside an image of ``shape`` (a position on the first row or
+    column that rounding put a hair before it, :data:`EDGE_PX`, is inside)."""
     rc = np.asarray(rc, float).reshape(-1, 2)
-    return (rc[:, 0] < 0) | (rc[:, 1] < 0) | (rc[:, 0] >= shape[0]) | (rc[:, 1] >= shape[1])
+    return (rc[:, 0] < -EDGE_PX) | (rc[:, 1] < -EDGE_PX) | (rc[:, 0] >= shape[0]) | (rc[:, 1] >= shape[1])
+
+
+def _span(values: np.ndarray) -> str:
+    """"lo to hi" of positions, whole pixels unless a fraction matters (never "-0")."""
+    def one(v: float) -> str:
+        text = f"{v:.0f}" if abs(v - round(v)) < 0.05 or abs(v) >= 10 else f"{v:.1f}"
+        return "0" if text in ("-0", "-0.0") else text
+
+    return f"{one(float(np.min(values)))} to {one(float(np.max(values)))}"
 
 
 def _size(shape: Sequence[int]) -> str:
@@ -317,10 +332,10 @@ def train_cells(
             out = _outside(pts, reader.shape)
             if out.any():
                 say(f"annotation file {str(ann_path)!r}: {int(out.sum())} of {len(pts)} points lie outside the image "
-                    f"{Path(img_path).name} ({_size(reader.shape)}; points at x {pts[out, 1].min():.0f}-"
-                    f"{pts[out, 1].max():.0f}, y {pts[out, 0].min():.0f}-{pts[out, 0].max():.0f}): level-0 pixel "
-                    "coordinates of this image?")
+                    f"{Path(img_path).name} ({_size(reader.shape)}; points at x {_span(pts[out, 1])}, "
+                    f"y {_span(pts[out, 0])}): level-0 pixel coordinates of this image?")
             inside = ~out
+            pts = np.maximum(pts, 0.0)  # a position a hair before the first row / column is on it
             for c in (mapping.get(str(n), "") for n in names[inside]):
                 if c:
                     annotated[c] = annotated.get(c, 0) + 1
