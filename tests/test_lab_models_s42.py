@@ -387,3 +387,23 @@ def test_a_point_on_the_edge_is_inside_and_positions_never_read_minus_zero(tmp_p
     said = next(ln for ln in lines if "outside the image" in ln)
     assert "2 of" in said
     assert "points at x -2 to -0.3, y 50 to 50)" in said
+
+
+# -- 10. a lab tissue model with a melanin class: which figure is the melanin figure ------------------------------------
+def test_a_tissue_model_with_a_melanin_class_says_which_figure_is_the_melanin_figure(tmp_path: Path) -> None:
+    model = load_model(models_dir() / "tissue_default.mmnst")
+    classes = tuple(dataclasses.replace(c, name="melanin") if c.name == "mucin" else c for c in model.classes)
+    lab = tmp_path / "lab_pigment_tissue.mmnst"
+    dataclasses.replace(model, classes=classes, card={**model.card, "name": "lab tissue", "version": "1"}).save(lab)
+    src = tmp_path / "in"
+    src.mkdir()
+    _tile(src / "m.tif", "he_melanin.tif", 256)
+    out = tmp_path / "out"
+    assert main(["quantify", str(src), "--out", str(out), "--workers", "1", "--stains", "H&E", "--measures",
+                 "melanin,necrosis", "--tissue-model", str(lab), "--quiet"]) == 0
+    doc = json.loads((out / "m" / "result.json").read_text())
+    said = [w for w in doc["warnings"] if "has a melanin class" in w]
+    assert said
+    assert "the melanin figure is melanin_fraction_pct" in said[0]
+    assert "class_melanin_pct" in doc["metrics"]
+    assert "melanin_fraction_pct" in doc["metrics"]

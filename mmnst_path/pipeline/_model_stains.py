@@ -150,7 +150,8 @@ def _is_lab_model(path: str) -> bool:
 
 def model_cautions(config: AnalysisConfig, matrix: Any, measures: Sequence[str]) -> list[str]:
     """The training caution of each lab model file the run uses (the cell model of Ki67, the tissue model the
-    tiles run), as a result warning naming the file and its id; ``[]`` when none has one.
+    tiles run), as a result warning naming the file and its id, and which figure is the melanin figure when the
+    tissue model has a ``melanin`` class; ``[]`` when none applies.
 
     The caution is what ``mmnst-path train`` said when it wrote the model (too few examples, a poor held-out
     accuracy or class recall, one image: :func:`~mmnst_path.classify.train.training_caution`); it goes with the
@@ -173,6 +174,11 @@ def model_cautions(config: AnalysisConfig, matrix: Any, measures: Sequence[str])
         used.append(("tissue", path, tile_tissue_model(config, matrix, measures)))
     out = []
     for kind, path, model in used:
+        if kind == "tissue" and model is not None and "melanin" in model.class_names and (
+                "melanin" in measures or "ki67" in measures):
+            out.append(f"tissue model {Path(path).name} has a melanin class: class_melanin_pct is the share of the "
+                       "classed tissue its 8 µm blocks call melanin; the melanin figure is melanin_fraction_pct, the "
+                       "pigment classifier's per-pixel mask")
         caution = training_caution(model.card) if model is not None and _is_lab_model(path) else None
         if caution:
             what = " ".join(str(v) for v in (model.name, model.card.get("version")) if v not in (None, ""))
