@@ -527,6 +527,11 @@ def write_result(
             cmap = result.maps["tissue_classes"]
             doc["tissue_classes"]["map"] = {"file": RESULT_FILES["classes"], "shape": list(cmap.image.shape),
                                             "downsample": float(cmap.downsample), "not_analysed": 255}
+            from ._class_regions import CLASS_REGIONS_FILE, class_regions_geojson
+
+            class_text = class_regions_geojson(result)  # the class map as QuPath annotations
+            if class_text is not None:
+                paths["class_regions"] = atomic_write_text(out / CLASS_REGIONS_FILE, class_text)
     if "classes" in outputs or "overlay" in outputs or "melanin_map" in outputs:  # the map a review corrects
         from ._melanin_map import write_melanin_map
 

@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mmnst_path.batch import request_hash
@@ -407,3 +408,50 @@ def test_a_tissue_model_with_a_melanin_class_says_which_figure_is_the_melanin_fi
     assert "the melanin figure is melanin_fraction_pct" in said[0]
     assert "class_melanin_pct" in doc["metrics"]
     assert "melanin_fraction_pct" in doc["metrics"]
+
+
+# -- 12. the tissue class map as QuPath annotations ---------------------------------------------------------------------
+def _ring_area(ring: list[list[float]]) -> float:
+    xy = np.asarray(ring)
+    return 0.5 * abs(float(np.dot(xy[:-1, 0], xy[1:, 1]) - np.dot(xy[1:, 0], xy[:-1, 1])))
+
+
+def test_class_regions_are_multipolygons_with_holes_in_level0_pixels() -> None:
+    from mmnst_path._class_regions import class_region_features
+    from mmnst_path.aggregate import LowResMap
+
+    image = np.full((20, 30), 2, np.int8)  # background
+    image[2:12, 3:13] = 0  # a tumour square with a hole of stroma
+    image[5:9, 6:10] = 1
+    image[15:18, 20:28] = 0  # a second tumour region
+    classes = [{"index": 0, "name": "tumour", "colour": [200, 0, 0], "area_mm2": 0.5, "pct_of_tissue": 80.0},
+               {"index": 1, "name": "plasma_rich_stroma", "colour": [0, 200, 0], "area_mm2": 0.1, "pct_of_tissue": 20.0},
+               {"index": 2, "name": "background", "colour": [255, 255, 255], "area_mm2": 1.0, "pct_of_tissue": None}]
+    feats = {f["properties"]["name"]: f for f in class_region_features(LowResMap(image, 16.0), classes)}
+    assert set(feats) == {"Tumour", "Plasma rich stroma"}
+    tumour = feats["Tumour"]
+    assert tumour["geometry"]["type"] == "MultiPolygon"
+    polys = sorted(tumour["geometry"]["coordinates"], key=len)
+    assert [len(p) for p in polys] == [1, 2]  # the second region, and the square with its hole
+    square = polys[1]
+    assert _ring_area(square[0]) - _ring_area(square[1]) == pytest.approx((100 - 16) * 16.0**2)
+    xs = [x for x, _ in square[0]]
+    ys = [y for _, y in square[0]]
+    assert (min(xs), max(xs), min(ys), max(ys)) == (3 * 16.0, 13 * 16.0, 2 * 16.0, 12 * 16.0)
+    assert tumour["properties"]["classification"] == {"name": "Tumour", "color": [200, 0, 0]}
+    assert tumour["properties"]["measurements"] == {"Area mm^2": 0.5, "% of classed tissue": 80.0}
+
+
+def test_quantify_writes_the_class_map_as_qupath_annotations(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    _tile(src / "h0.tif", "he_necrosis.tif", 256)
+    out = tmp_path / "out"
+    assert main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "necrosis", "--stains",
+                 "H&E", "--tissue-model", str(_bone(tmp_path / "lab_tissue.mmnst")), "--quiet"]) == 0
+    doc = json.loads((out / "h0" / "tissue_classes.geojson").read_text())
+    legend = json.loads((out / "h0" / "result.json").read_text())["tissue_classes"]["classes"]
+    names = {f["properties"]["classification"]["name"] for f in doc["features"]}
+    assert names
+    assert names <= {c["name"].capitalize() for c in legend if c["name"] != "background"}
+    assert all(f["properties"]["objectType"] == "annotation" for f in doc["features"])
