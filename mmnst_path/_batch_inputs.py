@@ -84,16 +84,44 @@ def model_content_key(spec: Any) -> Any:
     return _model_content(os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+def _unused_model_keys(config: Any) -> set[tuple[str, str]]:
+    """The model keys of :data:`MODEL_KEYS` a run of named stains never reads (the Ki67 models on H&E, the necrosis
+    models on IHC without the tumour region), so a model an input does not use does not decide its result; none
+    with ``stains = "auto"`` (the measures are known once the stains are)."""
+    from .pipeline import applicable_measures
+
+    if str(config.stains).strip().lower() == "auto":
+        return set()
+    try:
+        measures = applicable_measures(config, config.stain_matrix())
+    except Exception:  # stains or measures the run itself refuses: every key counts
+        return set()
+    region = "ki67" in measures and config.ki67.count_in == "tumour"
+    unused: set[tuple[str, str]] = set()
+    if "ki67" not in measures:
+        unused |= {("ki67", "cell_model"), ("ki67", "hidden_model"), ("ki67", "pigment_cell_model")}
+    if not region:
+        unused.add(("ki67", "tissue_model"))
+    if "necrosis" not in measures and not region:
+        unused.add(("necrosis", "tissue_model"))
+    if "necrosis" not in measures:
+        unused.add(("necrosis", "intact_model"))
+    return unused
+
+
 def request_hash(config: Any, *, mpp: float | None, roi_digest: str | None, mpp_override: bool = False) -> str:
     """SHA-256 of everything that decides an input's result besides the file itself; the model files the config
-    names count by their content (:func:`model_content_key`), not by their path."""
+    names count by their content (:func:`model_content_key`), not by their path, and only those the input's run
+    reads (:func:`_unused_model_keys`)."""
     from . import __version__
     from .report import SCHEMA_VERSION
 
     mapping = config.to_mapping()
+    unused = _unused_model_keys(config)
     for section, key in MODEL_KEYS:
         if isinstance(mapping.get(section), dict) and key in mapping[section]:
-            mapping[section] = {**mapping[section], key: model_content_key(mapping[section][key])}
+            value = "(not used)" if (section, key) in unused else model_content_key(mapping[section][key])
+            mapping[section] = {**mapping[section], key: value}
     doc = {"config": mapping, "mpp": mpp, "roi": roi_digest, "schema": SCHEMA_VERSION,
            "version": __version__}
     if mpp_override:

@@ -55,6 +55,12 @@ def test_request_hash_follows_the_model_content_not_its_path(tmp_path: Path) -> 
     assert req(lab) != first
     other = _retrained(tmp_path / "other.mmnst", version="2")
     assert req(lab) == req(other)
+    # a model an input does not use does not decide its result: the cell model of an H&E input
+    def he(spec: Path) -> str:
+        config = AnalysisConfig.from_mapping({"stains": "H&E", "ki67": {"cell_model": str(spec)}})
+        return request_hash(config, mpp=None, roi_digest=None)
+
+    assert he(lab) == he(v2)
 
 
 def test_resume_redoes_an_input_whose_model_was_retrained_at_the_same_path(tmp_path: Path,
