@@ -2,7 +2,8 @@
 annotation per class of the tissue model that ran (a lab's own classes too), its regions as a MultiPolygon in
 level-0 pixels with their holes, classified by the class name and colour, with the class's area and % of the
 classed tissue as measurements. QuPath's *File > Import objects* reads it for review, as its pixel classifier's
-*Create objects* would make them. The outlines follow the map's blocks (``result.json``'s ``tissue_classes.map``
+*Create objects* would make them. The outlines follow the map's blocks (through the middles of their edges, so a
+corner is cut by half a block's diagonal) (``result.json``'s ``tissue_classes.map``
 downsample, level-0 px per map pixel); background is left out."""
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ def _rings(mask: np.ndarray, downsample: float) -> list[list[list[list[float]]]]
 
 def class_region_features(class_map: Any, classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One QuPath annotation per class of ``classes`` (``result.tissue_classes["classes"]``) present on
-    ``class_map`` (the :class:`~mmnst_path.aggregate.LowResMap` ``maps["tissue_classes"]``), background left out."""
+    ``class_map`` (the :class:`~mmnst_path.aggregate.LowResMap` ``maps["tissue_classes"]``), background left out,
+    in the colour the pictures draw the class (:func:`~mmnst_path._picture_style.class_display_colour`)."""
+    from ._picture_style import class_display_colour
+
     image = np.asarray(class_map.image)
     out = []
     for c in classes:
@@ -62,9 +66,10 @@ def class_region_features(class_map: Any, classes: list[dict[str, Any]]) -> list
             if isinstance(value, int | float) and math.isfinite(value):
                 measurements[label] = float(value)
         name = str(c["name"]).replace("_", " ").capitalize()
+        colour = [int(v) for v in class_display_colour(str(c["name"]), c.get("colour", (0, 0, 0)))]  # as the pictures
         out.append({"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": polygons},
                     "properties": {"objectType": "annotation", "name": name, "isLocked": False,
-                                   "classification": {"name": name, "color": [int(v) for v in c.get("colour", (0, 0, 0))]},
+                                   "classification": {"name": name, "color": colour},
                                    "measurements": measurements}})
     return out
 
