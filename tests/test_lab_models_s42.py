@@ -461,3 +461,17 @@ def test_quantify_writes_the_class_map_as_qupath_annotations(tmp_path: Path) -> 
     assert names
     assert names <= {c["name"].capitalize() for c in legend if c["name"] != "background"}
     assert all(f["properties"]["objectType"] == "annotation" for f in doc["features"])
+
+
+def test_a_named_stain_is_not_contradicted_by_a_close_call(tmp_path: Path) -> None:
+    import tifffile
+
+    from mmnst_path.pipeline._train_stains import training_stains
+
+    blank = tmp_path / "blank.tif"  # no tissue: the guess is a close call
+    tifffile.imwrite(blank, np.full((256, 256, 3), 245, np.uint8), resolution=(20000, 20000),
+                     resolutionunit="CENTIMETER")
+    stains, notes = training_stains("H&E", [blank], [None], kind="tissue")
+    assert stains == "H&E"
+    assert not any("looks" in n for n in notes)
+    assert all("a close call" in n for n in notes)

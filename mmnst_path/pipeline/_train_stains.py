@@ -68,8 +68,10 @@ def training_stains(stains: str, images: Sequence[str | os.PathLike[str]], mpps:
         chosen = guesses[0][1]
         return chosen, [*notes, f"stains: {chosen} (guessed from the images, as quantify --stains auto does)"]
     want, notes = stain_family(stains, kind), []
-    for p, g, _ in guesses:
-        if stain_family(g, kind) != want:
+    for p, g, unsure in guesses:
+        if stain_family(g, kind) != want and unsure:  # a close call (a pale or empty image): not a finding
+            notes.append(f"{p}: its stains guess {g} (a close call) differs from the named {stains}: check the image")
+        elif stain_family(g, kind) != want:
             notes.append(f"warning: {p} looks {g} (the guess of quantify --stains auto), not {stains}: a model of "
                          f"{stains} is refused on {g} slides; check the image, or train with --stains {g} (or auto)")
     return stains, notes
