@@ -6,6 +6,7 @@ public names; the rules are in its module docstring."""
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -19,8 +20,8 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["LOCK_NAME", "MAX_NAME_BYTES", "RESERVED_NAMES", "check_input", "compare_rows", "output_folders",
-           "request_hash", "source_fingerprint"]
+__all__ = ["LOCK_NAME", "MAX_NAME_BYTES", "MODEL_KEYS", "RESERVED_NAMES", "check_input", "compare_rows",
+           "model_content_key", "output_folders", "request_hash", "source_fingerprint"]
 
 #: Lock file held by a running batch in its output folder.
 LOCK_NAME = ".mmnst-path.lock"
@@ -47,12 +48,81 @@ def _sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+#: Config keys (section, key) that may name a model file: a request names such a file by its content.
+MODEL_KEYS = (("ki67", "cell_model"), ("ki67", "tissue_model"), ("ki67", "hidden_model"),
+              ("ki67", "pigment_cell_model"), ("necrosis", "tissue_model"), ("necrosis", "intact_model"),
+              ("pigment", "model"), ("pigment", "body_model"), ("pigment", "gate"))
+
+
+@functools.lru_cache(maxsize=64)
+def _model_content(path: str, dev: int, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    """The content key of one model file: its model id (``sha256:...`` of the canonical header and arrays, the
+    same for a format-2 and a format-3 copy) or, for a file that does not load as a model, the SHA-256 of its bytes
+    (the run then reports the file's problem)."""
+    from .classify.model import load_model
+
+    try:
+        return f"model {load_model(path).model_id}"
+    except Exception:  # any unreadable model: its bytes decide; the run itself says why
+        return f"file sha256:{_sha256_file(path)}"
+
+
+def model_content_key(spec: Any) -> Any:
+    """``spec`` (a config value naming a model) as what decides a result: an existing model file becomes its
+    content key (:func:`_model_content`), so a model retrained at the same path changes the request and the same
+    model under another path (a copy, ``models convert``) does not; keywords (``default``, ``none``, ``auto``,
+    ``off``: the shipped models go with the package version) stay as they are."""
+    if not isinstance(spec, str) or not spec.strip():
+        return spec
+    path = Path(spec.strip()).expanduser()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return spec
+    if not stat.S_ISREG(st.st_mode):
+        return spec
+    return _model_content(os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _unused_model_keys(config: Any) -> set[tuple[str, str]]:
+    """The model keys of :data:`MODEL_KEYS` a run of named stains never reads (the Ki67 models on H&E, the necrosis
+    models on IHC without the tumour region), so a model an input does not use does not decide its result; none
+    with ``stains = "auto"`` (the measures are known once the stains are)."""
+    from .pipeline import applicable_measures
+
+    if str(config.stains).strip().lower() == "auto":
+        return set()
+    try:
+        measures = applicable_measures(config, config.stain_matrix())
+    except Exception:  # stains or measures the run itself refuses: every key counts
+        return set()
+    region = "ki67" in measures and config.ki67.count_in == "tumour"
+    unused: set[tuple[str, str]] = set()
+    if "ki67" not in measures:
+        unused |= {("ki67", "cell_model"), ("ki67", "hidden_model"), ("ki67", "pigment_cell_model")}
+    if not region:
+        unused.add(("ki67", "tissue_model"))
+    if "necrosis" not in measures and not region:
+        unused.add(("necrosis", "tissue_model"))
+    if "necrosis" not in measures:
+        unused.add(("necrosis", "intact_model"))
+    return unused
+
+
 def request_hash(config: Any, *, mpp: float | None, roi_digest: str | None, mpp_override: bool = False) -> str:
-    """SHA-256 of everything that decides an input's result besides the file itself."""
+    """SHA-256 of everything that decides an input's result besides the file itself; the model files the config
+    names count by their content (:func:`model_content_key`), not by their path, and only those the input's run
+    reads (:func:`_unused_model_keys`)."""
     from . import __version__
     from .report import SCHEMA_VERSION
 
-    doc = {"config": config.to_mapping(), "mpp": mpp, "roi": roi_digest, "schema": SCHEMA_VERSION,
+    mapping = config.to_mapping()
+    unused = _unused_model_keys(config)
+    for section, key in MODEL_KEYS:
+        if isinstance(mapping.get(section), dict) and key in mapping[section]:
+            value = "(not used)" if (section, key) in unused else model_content_key(mapping[section][key])
+            mapping[section] = {**mapping[section], key: value}
+    doc = {"config": mapping, "mpp": mpp, "roi": roi_digest, "schema": SCHEMA_VERSION,
            "version": __version__}
     if mpp_override:
         doc["mpp_override"] = True

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable
+from .aggregate import CELL_CLASSES, CellTable
 
 __all__ = ["POSITION_UNITS", "cells_parquet_bytes"]
 
@@ -42,7 +42,7 @@ def cells_parquet_bytes(cells: CellTable, *, stained: Mapping[str, Any] | None =
         if a.ndim != 1:  # per-nucleus outline radii: in cells.geojson
             continue
         if name == "cell_type":
-            data[name] = pa.DictionaryArray.from_arrays(pa.array(a.astype(np.int8)), pa.array(list(CELL_TYPES)))
+            data[name] = pa.DictionaryArray.from_arrays(pa.array(a.astype(np.int8)), pa.array(list(cells.cell_types)))
         else:
             data[name] = pa.array(a)
     table = pa.table(data)

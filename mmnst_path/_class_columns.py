@@ -1,6 +1,7 @@
 """The tissue-class columns of summary.csv / summary.json: ``class_<name>_area_mm2`` and ``class_<name>_pct`` for
 every class of the tissue model that ran on a row (the shipped default's, or a lab's own such as ``other`` or
-``bone``). A leaf module apart from :mod:`mmnst_path.report`, as :mod:`mmnst_path._review_columns` is.
+``bone``), after the cell-type columns of the excluded nuclei that the fixed columns leave out (``ki67_macrophage``,
+``ki67_other_cell``, a lab cell model's own ``ki67_cell_<name>``). A leaf module apart from :mod:`mmnst_path.report`, as :mod:`mmnst_path._review_columns` is.
 
 The columns of a batch are the union over its rows (rows that used different models: empty where a class was
 not measured), after every fixed column (:data:`~mmnst_path.report.SUMMARY_COLUMNS` and the review columns), so
@@ -16,9 +17,13 @@ from typing import Any
 
 from ._class_vocab import CLASS_SYNONYMS, TISSUE_CLASSES
 
-__all__ = ["class_column_stem", "class_columns", "class_values"]
+__all__ = ["cell_type_values", "class_column_stem", "class_columns", "class_values"]
 
 _COLUMN = re.compile(r"^class_(.+)_(area_mm2|pct)$")
+#: a lab cell model's own class: its excluded nuclei (``ki67_cell_plasma_cell``)
+_CELL_COLUMN = re.compile(r"^ki67_cell_.+$")
+#: excluded nuclei of the known types that summary.csv's fixed columns leave out (a column where some row has any)
+CELL_TYPE_EXTRA = ("ki67_macrophage", "ki67_other_cell")
 
 
 def class_column_stem(name: Any) -> str:
@@ -51,10 +56,33 @@ def class_values(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cell_type_values(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """The excluded nuclei per cell type of a result that summary.csv's fixed columns (``ki67_lymphocyte``,
+    ``ki67_stromal``) leave out: ``ki67_macrophage``, ``ki67_other_cell`` and each class of a lab's own cell model
+    (``ki67_cell_<name>``); empty without Ki67."""
+    return {k: v for k, v in metrics.items() if k in CELL_TYPE_EXTRA or _CELL_COLUMN.match(str(k))}
+
+
+def _cell_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    extra = tuple(k for k in CELL_TYPE_EXTRA if any(_positive(r.get(k)) for r in rows))
+    own = sorted({str(k) for r in rows for k in r if _CELL_COLUMN.match(str(k))})
+    return extra + tuple(own)
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
 def class_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The class columns of a batch: each class of every row's model, area then %, known classes first in
-    :data:`~mmnst_path._class_vocab.TISSUE_CLASSES` order, then the others by name; ``()`` when no tissue model
-    ran."""
+    """The class columns of a batch: first the excluded nuclei of the cell types the fixed columns leave out
+    (``ki67_macrophage`` / ``ki67_other_cell`` where some row has any, then each class of a lab's own cell model,
+    ``ki67_cell_<name>``, by name: with ``ki67_lymphocyte`` and ``ki67_stromal`` they add up to
+    ``ki67_excluded`` of a run counted in all tissue); then each tissue class of every row's model, area then %,
+    known classes first in :data:`~mmnst_path._class_vocab.TISSUE_CLASSES` order, then the others by name; ``()``
+    when neither."""
     stems: set[str] = set()
     for r in rows:
         for key in class_values(r):
@@ -63,4 +91,4 @@ def class_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
                 stems.add(hit.group(1))
     known = [c for c in TISSUE_CLASSES if c in stems]
     ordered = known + sorted(stems - set(known))
-    return tuple(f"class_{s}_{unit}" for s in ordered for unit in ("area_mm2", "pct"))
+    return _cell_columns(rows) + tuple(f"class_{s}_{unit}" for s in ordered for unit in ("area_mm2", "pct"))

@@ -91,6 +91,10 @@ IMAGE_MEASUREMENT_NAMES = {
     "stroma_fraction_pct": "Stroma %",
     "tissue_area_mm2": "Tissue area mm^2",
 }
+#: The models a result names (``metrics`` keys, ``id name version``), written as the annotations' ``metadata``
+#: so a GeoJSON opened in QuPath says which models (a lab's own, by id) decided its numbers.
+MODEL_KEYS = ("cell_model", "hidden_model", "pigment_cell_model", "tissue_model", "intact_model", "pigment_model",
+              "pigment_gate")
 #: Every column of :data:`MEASUREMENT_NAMES` is also read back under its own key (``stain_bin``,
 #: ``tumour_probability``, ``reviewed``: how files before session 33 wrote the last three).
 #: Display name of each Ki67 chromogen and counterstain (``ki67_chromogen`` / ``ki67_counterstain`` of the metrics).

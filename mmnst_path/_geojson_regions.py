@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MELANIN_BLOCK_SHARE", "REGION_METADATA", "block_rings", "is_run_region", "region_features", "rois_union_feature"]
+__all__ = [
+    "MELANIN_BLOCK_SHARE",
+    "REGION_METADATA",
+    "block_rings",
+    "class_features",
+    "is_run_region",
+    "region_features",
+    "rois_union_feature",
+]
 
 #: ``properties.metadata`` of every annotation written here: what the run measured, not a region of interest
 #: (:func:`mmnst_path.geojson.rois_from_features` and so napari's import skip them).
@@ -138,29 +146,42 @@ def _finite(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
 
 
-def region_features(result: Any, *, seed: str = "") -> list[dict[str, Any]]:
-    """The region annotations of ``result`` (a :class:`~mmnst_path.aggregate.SlideResult`): tissue classes
-    (necrosis first, then the model's order; background left out), ``Melanin``, the Ki67 hot spot; each only when
-    the run made its map (or found a hot spot). ``seed`` makes the features' UUIDs (as the nuclei's)."""
+def class_features(result: Any, *, seed: str = "") -> list[dict[str, Any]]:
+    """The tissue-class annotations of ``result`` (necrosis first, then the model's order; background left out):
+    one ``MultiPolygon`` per class on the exact block edges of its class map, none when no tissue model ran. The
+    class part of :func:`region_features`, and the whole of ``tissue_classes.geojson``
+    (:func:`mmnst_path._class_regions.class_regions_geojson`)."""
     from ._picture_style import class_display_colour
     from .geojson import _uuid
 
     out: list[dict[str, Any]] = []
     shape = tuple(int(v) for v in result.shape)
-    cmap = result.maps.get("tissue_classes")
-    if cmap is not None and result.tissue_classes:
-        index = np.asarray(cmap.image)
-        classes = sorted((c for c in result.tissue_classes["classes"] if c["name"] != "background"),
-                         key=lambda c: (c["name"] != "necrosis", c["index"]))
-        for c in classes:
-            polys = block_rings(index == c["index"])
-            if not polys:
-                continue
-            colour = [int(v) for v in class_display_colour(c["name"], c["colour"])]
-            meas = {"Tissue area µm^2": _finite(c.get("area_mm2")) * 1e6, "% of tissue": _finite(c.get("pct_of_tissue"))}
-            out.append(_area_feature(_uuid(f"{seed}:class", int(c["index"])), c["name"].capitalize(),
-                                     {"name": c["name"].capitalize(), "color": colour}, polys,
-                                     float(cmap.downsample), shape, meas))
+    cmap = result.maps.get("tissue_classes") if result.maps else None
+    if cmap is None or not result.tissue_classes:
+        return out
+    index = np.asarray(cmap.image)
+    classes = sorted((c for c in result.tissue_classes["classes"] if c["name"] != "background"),
+                     key=lambda c: (c["name"] != "necrosis", c["index"]))
+    for c in classes:
+        polys = block_rings(index == c["index"])
+        if not polys:
+            continue
+        colour = [int(v) for v in class_display_colour(c["name"], c["colour"])]
+        name = str(c["name"]).capitalize()  # as the review reads it back (a lab's "plasma_rich_stroma" too)
+        meas = {"Tissue area µm^2": _finite(c.get("area_mm2")) * 1e6, "% of tissue": _finite(c.get("pct_of_tissue"))}
+        out.append(_area_feature(_uuid(f"{seed}:class", int(c["index"])), name, {"name": name, "color": colour},
+                                 polys, float(cmap.downsample), shape, meas))
+    return out
+
+
+def region_features(result: Any, *, seed: str = "") -> list[dict[str, Any]]:
+    """The region annotations of ``result`` (a :class:`~mmnst_path.aggregate.SlideResult`): tissue classes
+    (necrosis first, then the model's order; background left out), ``Melanin``, the Ki67 hot spot; each only when
+    the run made its map (or found a hot spot). ``seed`` makes the features' UUIDs (as the nuclei's)."""
+    from .geojson import _uuid
+
+    out = class_features(result, seed=seed)
+    shape = tuple(int(v) for v in result.shape)
     mel = result.maps.get("melanin")
     if mel is not None:
         share = np.nan_to_num(np.asarray(mel.image, dtype=np.float64), nan=0.0)

@@ -30,6 +30,7 @@ __all__ = [
     "TileTable",
     "apply_slide_threshold",
     "apply_spindle_sheet",
+    "cell_type_names",
     "find_hotspot",
     "hotspot_in_box",
     "ki67_tile_map",
@@ -43,6 +44,13 @@ CELL_CLASSES = ("positive", "negative", "pigment", "excluded")
 CELL_TYPES = ("unclassified", "tumour", "lymphocyte", "stromal", "macrophage", "other")
 
 T = TypeVar("T")
+
+
+def cell_type_names(class_names: Sequence[str] | None) -> tuple[str, ...]:
+    """The ``cell_type`` codes of a run whose cell model has ``class_names``: :data:`CELL_TYPES`, then each class
+    of a lab's own model that is none of them (``plasma_cell``), in the model's order (int8 codes)."""
+    extra = [str(n) for n in (class_names or ()) if str(n) not in CELL_TYPES]
+    return CELL_TYPES + tuple(dict.fromkeys(extra))[: 127 - len(CELL_TYPES)]
 
 
 def sum_counts(counts: Iterable[T]) -> T | None:
@@ -68,12 +76,16 @@ class CellTable:
     columns : mapping of str to (n,) ndarray
         Per-nucleus features (``area_um2``, ``dab_od_mean``, ``hematoxylin_od_mean``,
         ``dab_od_max``, ``circularity``, ``intensity_bin``...), in a stable order.
+    cell_types : tuple of str
+        The names of the ``cell_type`` column's codes: :data:`CELL_TYPES`, then the classes of a lab's own
+        cell model that are none of them, by name (:func:`cell_type_names`).
     """
 
     row: np.ndarray
     col: np.ndarray
     cls: np.ndarray
     columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+    cell_types: tuple[str, ...] = CELL_TYPES
 
     def __post_init__(self) -> None:
         n = len(self.row)
@@ -101,16 +113,19 @@ class CellTable:
         if not full:
             return tables[0] if tables else cls.empty()
         names = list(full[0].columns)
+        types = max((t.cell_types for t in tables), key=len)  # one run's tiles share their cell model's names
         return cls(
             np.concatenate([t.row for t in full]),
             np.concatenate([t.col for t in full]),
             np.concatenate([t.cls for t in full]),
             {name: np.concatenate([t.columns[name] for t in full]) for name in names},
+            types,
         )
 
     def select(self, keep: np.ndarray) -> CellTable:
         """Subset by a boolean mask or index array."""
-        return CellTable(self.row[keep], self.col[keep], self.cls[keep], {k: v[keep] for k, v in self.columns.items()})
+        return CellTable(self.row[keep], self.col[keep], self.cls[keep], {k: v[keep] for k, v in self.columns.items()},
+                         self.cell_types)
 
     def class_names(self) -> np.ndarray:
         """(n,) array of class names."""
@@ -216,7 +231,7 @@ def apply_slide_threshold(
         bins = np.asarray(columns["intensity_bin"]).copy()
         bins[flip] = 1
         columns["intensity_bin"] = bins
-    new_cells = CellTable(cells.row, cells.col, cls, columns)
+    new_cells = CellTable(cells.row, cells.col, cls, columns, cells.cell_types)
     cell_tile = np.asarray(cell_tile, dtype=np.intp)
     n_tiles = len(tiles)
     tile_cols = dict(tiles.columns)
@@ -335,7 +350,7 @@ def apply_spindle_sheet(
     ):
         if name in tile_cols:
             tile_cols[name] = np.asarray(tile_cols[name], dtype=np.float64) + delta
-    return CellTable(cells.row, cells.col, cls, columns), TileTable(tiles.core, tile_cols), new_counts, int(take.sum())
+    return CellTable(cells.row, cells.col, cls, columns, cells.cell_types), TileTable(tiles.core, tile_cols), new_counts, int(take.sum())
 
 
 def ki67_tile_map(tiles: TileTable, shape: tuple[int, int]) -> LowResMap:

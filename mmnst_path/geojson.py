@@ -45,8 +45,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -54,6 +55,7 @@ from ._geojson_names import (
     _NAMESPACE,
     CLASS_COLORS,
     IMAGE_MEASUREMENT_NAMES,
+    MODEL_KEYS,
     QUPATH_CLASS_NAMES,
     TYPE_CLASS_NAMES,
     Roi,
@@ -82,6 +84,7 @@ __all__ = [
     "feature_collection_chunks",
     "feature_kind",
     "image_measurements",
+    "image_metadata",
     "keyhole_ring",
     "read_cells",
     "read_features",
@@ -93,6 +96,7 @@ __all__ = [
 ]
 
 _NAMESPACE_BYTES = _NAMESPACE.bytes
+_CLASS_PCT = re.compile(r"^class_(.+)_pct$")  # a tissue class's % of the classed tissue (metrics)
 
 
 def _uuid(seed: str, i: int) -> str:
@@ -224,10 +228,12 @@ def cell_features(
             geometry = {"type": "Point", "coordinates": [round(c + 0.5, 3), round(r + 0.5, 3)]}
         name, colour = QUPATH_CLASS_NAMES.get(cls, cls), CLASS_COLORS.get(cls, (128, 128, 128))
         props: dict[str, Any] = {"objectType": "detection", "classification": {}, "measurements": meas}
-        if types is not None and 0 <= types[i] < len(CELL_TYPES):
+        if types is not None and 0 <= types[i] < len(cells.cell_types):  # a lab's own cell class by its name
+            ctype = cells.cell_types[types[i]]
             if cls == "excluded":
-                name, colour = TYPE_CLASS_NAMES.get(CELL_TYPES[types[i]], (name, colour))
-            props["metadata"] = {"cell_type": CELL_TYPES[types[i]]}
+                own = ctype.replace("_", " ").capitalize() if ctype not in CELL_TYPES else name
+                name, colour = TYPE_CLASS_NAMES.get(ctype, (own, colour))
+            props["metadata"] = {"cell_type": ctype}
         props["classification"] = {"name": name, "color": list(colour)}
         yield {"type": "Feature", "id": _uuid(seed, i), "geometry": geometry, "properties": props}
 
@@ -258,18 +264,37 @@ def image_measurements(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The whole-image annotation's area measures from a result's ``metrics``, under
     :data:`~mmnst_path._geojson_names.IMAGE_MEASUREMENT_NAMES` (% of tissue, areas mm²); a measure not
     run or undefined (missing, None, NaN) is left out, never 0."""
+    def defined(value: Any) -> TypeGuard[float]:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
     out: dict[str, float] = {}
     for key, name in IMAGE_MEASUREMENT_NAMES.items():
         value = metrics.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        if defined(value):
             out[name] = float(value)
+    for key, value in metrics.items():  # each class of the tissue model (a lab's own too): "Bone class %"
+        hit = _CLASS_PCT.match(str(key))
+        if hit and hit.group(1) != "background" and defined(value):
+            label = hit.group(1).replace("_", " ").capitalize()
+            out[f"{label} class %"] = float(value)
+            area = metrics.get(f"class_{hit.group(1)}_area_mm2")
+            if defined(area):
+                out[f"{label} class area mm^2"] = float(area)
     return out
 
 
+def image_metadata(metrics: Mapping[str, Any]) -> dict[str, str]:
+    """The models that made a result's numbers, as the annotations' ``metadata`` (QuPath keeps it with the object):
+    ``cell_model``, ``tissue_model`` ... as ``id name version`` (:data:`MODEL_KEYS`), those the run used."""
+    return {key: str(metrics[key]) for key in MODEL_KEYS if isinstance(metrics.get(key), str) and metrics[key]}
+
+
 def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: str = "",
-                 extra: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+                 extra: Mapping[str, float] | None = None,
+                 metadata: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """QuPath annotation features, with the Ki67 counts of ``cells`` inside each one and the
-    measurements ``extra`` (e.g. :func:`image_measurements`, for a whole-image region) after them."""
+    measurements ``extra`` (e.g. :func:`image_measurements`, for a whole-image region) after them;
+    ``metadata`` (e.g. :func:`image_metadata`: the models) goes into each one's ``metadata``."""
     out = []
     for i, roi in enumerate(rois):
         props: dict[str, Any] = {"objectType": "annotation", "isLocked": False}
@@ -279,6 +304,8 @@ def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: s
             props["classification"] = dict(roi.classification)
         if cells is not None or extra:
             props["measurements"] = {**(roi_counts(cells, roi.region) if cells is not None else {}), **(extra or {})}
+        if metadata:
+            props["metadata"] = dict(metadata)
         out.append({
             "type": "Feature",
             "id": _uuid(f"{seed}:roi", i),
@@ -293,13 +320,15 @@ def feature_collection_chunks(
     chunk: int = 20_000, ki67: bool = True, chromogen: str = "dab", counterstain: str = "hematoxylin",
     region_measurements: Mapping[str, float] | None = None, image_shape: tuple[int, int] | None = None,
     regions: Sequence[Mapping[str, Any]] = (),
+    region_metadata: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Text of a FeatureCollection (annotations first, then detections), yielded in chunks.
 
     Streamed so a slide with millions of nuclei is never held as one string. ``ki67=False`` (Ki67
     was not measured, e.g. an H&E input) leaves the annotations' Ki67 counts out: undefined, not 0.
     ``chromogen`` and ``counterstain`` name the nuclei's OD measurements (:func:`cell_features`).
-    ``region_measurements`` are added to every annotation's (:func:`roi_features`' ``extra``).
+    ``region_measurements`` are added to every annotation's (:func:`roi_features`' ``extra``), and
+    ``region_metadata`` (the models, :func:`image_metadata`) is every annotation's ``metadata``.
     ``image_shape`` (level-0 rows, cols) clips the nuclei's polygons to the image (:func:`cell_features`);
     the annotations are written as given. ``regions``: more annotation features, written after the ROIs
     (:func:`mmnst_path._geojson_regions.region_features`: tissue classes, melanin, the hot spot).
@@ -308,7 +337,8 @@ def feature_collection_chunks(
     first = True
     buf: list[str] = []
     encode = _ENCODER.encode
-    for feature in roi_features(rois, cells if ki67 else None, seed=seed, extra=region_measurements):
+    for feature in roi_features(rois, cells if ki67 else None, seed=seed, extra=region_measurements,
+                                metadata=region_metadata):
         buf.append(encode(feature))
     buf.extend(encode(feature) for feature in regions)
     for feature in cell_features(cells, mpp=mpp, shape=shape, seed=seed, chromogen=chromogen,

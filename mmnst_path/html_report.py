@@ -134,6 +134,20 @@ def _input_meta(r: Mapping[str, Any]) -> str:
     return f'<div class="meta">{" · ".join(parts)}</div>' if parts else ""
 
 
+def _models_meta(r: Mapping[str, Any]) -> str:
+    """The cell and tissue models that decided an input's numbers (a lab's own ones too), name then id, one line;
+    ``""`` when neither ran. A row names a model as ``id name version`` (summary.csv's ``cell_model``)."""
+    parts = []
+    for key, label in (("cell_model", "cell model"), ("tissue_model", "tissue model")):
+        text = str(r.get(key) or "").strip()
+        if not text or text == "none":
+            continue
+        model_id, _, name = text.partition(" ")
+        shown = f"{name} ({model_id})" if model_id.startswith("sha256:") and name else text
+        parts.append(f'{label} <span data-col="{key}">{html.escape(shown)}</span>')
+    return f'<div class="meta models">{" · ".join(parts)}</div>' if parts else ""
+
+
 def _nuclei_link(page: str | None) -> str:
     """Link to the input's nucleus check pictures (``nuclei.html`` in its folder)."""
     if not page:
@@ -386,7 +400,7 @@ def render_report(
         body.append(
             f'<tr class="{row_class}" data-input="{html.escape(name)}">'
             f"<td>{thumb}</td><td>{html.escape(Path(name).name)}<div class=\"path\">{_path_text(name)}</div>"
-            f"{_input_meta(r) if ok else ''}{_nuclei_link(nuclei_pages.get(name)) if ok else ''}</td>"
+            f"{_input_meta(r) + _models_meta(r) if ok else ''}{_nuclei_link(nuclei_pages.get(name)) if ok else ''}</td>"
             f"<td>{status}</td>{ki67}"
             f'<td class="num" data-col="ki67_denominator" data-value="{"" if den is None else int(den)}">{"–" if den is None else int(den)}'
             f"{_excluded_note(r) if den is not None else ''}</td>"

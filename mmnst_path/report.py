@@ -57,7 +57,7 @@ import numpy as np
 
 from ._atomic import atomic_open_text, atomic_write_bytes, atomic_write_text, current_umask
 from ._cells_parquet import cells_parquet_bytes
-from ._class_columns import class_values
+from ._class_columns import cell_type_values, class_values
 from ._picture_style import class_display_colour
 from ._qc_text import (
     MARKER_LABELS,
@@ -75,8 +75,8 @@ from ._qc_text import (
     shown_row,
     stroma_warning,
 )
-from .aggregate import CELL_CLASSES, CELL_TYPES, CellTable, SlideResult
-from .geojson import Roi, feature_collection_chunks, image_measurements
+from .aggregate import CELL_CLASSES, CellTable, SlideResult
+from .geojson import Roi, feature_collection_chunks, image_measurements, image_metadata
 
 __all__ = [
     "CELL_COLUMNS",
@@ -266,7 +266,7 @@ def _cells_csv_chunks(cells: CellTable, chunk: int = 50_000) -> Iterator[str]:
     names = [k for k, v in cells.columns.items() if np.ndim(v) == 1]  # outlines go to the GeoJSON
     yield ",".join([*CELL_COLUMNS, *names]) + "\n"
     classes_all = np.asarray(CELL_CLASSES)
-    types_all = np.asarray(CELL_TYPES)
+    types_all = np.asarray(cells.cell_types)  # a lab cell model's own classes by name
     for start in range(0, len(cells), chunk):
         sl = slice(start, start + chunk)
         cols = [np.char.mod("%.2f", cells.col[sl]), np.char.mod("%.2f", cells.row[sl]),
@@ -348,6 +348,7 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
         row["hotspot_whole_image"] = bool(getattr(h, "whole_image", False))
         row["hotspot_min_nuclei"] = result.config.get("hotspot_min_nuclei")
         row["hotspot_area_mm2"] = float(h.area_mm2)
+    row.update(cell_type_values(m))  # ki67_macrophage / ki67_other_cell / ki67_cell_<name> of a lab's own classes
     if result.tissue_classes:
         row["tissue_classes"] = _classes_out(result.tissue_classes["classes"])
         row.update(class_values(row))  # class_<name>_area_mm2 / _pct of each class of the model that ran
@@ -515,7 +516,8 @@ def write_result(
                                                   chromogen=str(result.metrics.get("ki67_chromogen") or "dab"),
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
                                                                    or "hematoxylin"),
-                                                  region_measurements=image, regions=more):
+                                                  region_measurements=image, regions=more,
+                                                  region_metadata=image_metadata(result.metrics)):
                 fh.write(part)
     polygons = [ring for r in rois for ring in r.rings]  # outlines: outer rings and holes
     if "overlay" in outputs or "tissue" in outputs:
@@ -535,6 +537,11 @@ def write_result(
             cmap = result.maps["tissue_classes"]
             doc["tissue_classes"]["map"] = {"file": RESULT_FILES["classes"], "shape": list(cmap.image.shape),
                                             "downsample": float(cmap.downsample), "not_analysed": 255}
+            from ._class_regions import CLASS_REGIONS_FILE, class_regions_geojson
+
+            class_text = class_regions_geojson(result, seed=result.input)  # as cells.geojson's class regions
+            if class_text is not None:
+                paths["class_regions"] = atomic_write_text(out / CLASS_REGIONS_FILE, class_text)
     if "classes" in outputs or "overlay" in outputs or "melanin_map" in outputs:  # the map a review corrects
         from ._melanin_map import write_melanin_map
 

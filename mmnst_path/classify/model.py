@@ -319,7 +319,11 @@ class ClassifierModel:
         raw = json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8")
         buf = io.BytesIO()
         np.savez_compressed(buf, header=np.frombuffer(raw, dtype=np.uint8), **arrays)  # type: ignore[arg-type]
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        except PermissionError as exc:  # said of the file asked for, not of the temporary file beside it
+            msg = f"cannot write {str(path)!r}: permission denied in the folder {str(path.parent or '.')!r}"
+            raise PermissionError(msg) from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(buf.getvalue())
@@ -437,6 +441,13 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
     if not path.is_file():
         msg = f"classifier model {str(path)!r} does not exist or is not a file"
         raise FileNotFoundError(msg)
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError as exc:
+        msg = (f"classifier model {str(path)!r}: permission denied (the file is not readable by this user: ask its "
+               "owner, or copy it where you can read it)")
+        raise PermissionError(msg) from exc
     if not zipfile.is_zipfile(path):  # np.load would take other bytes for a pickle and say so
         with open(path, "rb") as fh:
             head = fh.read(4)
@@ -452,7 +463,8 @@ def load_model(path: str | Path, *, kind: str | None = None) -> ClassifierModel:
             SyntaxError, tokenize.TokenError, MemoryError) as exc:
         # a damaged deflate stream (zlib.error), compression method byte (NotImplementedError), .npy
         # header (SyntaxError, TokenError) or shape (MemoryError: an absurd size) is a damaged file too
-        raise _corrupt(path, f"not a readable pickle-free model file ({type(exc).__name__}: {exc})") from exc
+        raise _corrupt(path, f"not a readable pickle-free model file ({type(exc).__name__}: {exc}): damaged (an "
+                             "interrupted or corrupted copy?): copy the model file again") from exc
     raw = data.pop("header", None)
     if raw is None or raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_HEADER:
         raise _corrupt(path, "no JSON header (is this an mmnst_path model file?)")

@@ -68,9 +68,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cell-model", metavar="default|none|FILE.mmnst",
                    help="nucleus model deciding which nuclei the Ki67 index counts (default: the shipped model; "
                         "'none' counts every detected nucleus; a file from 'mmnst-path train cells')")
-    p.add_argument("--tissue-model", metavar="default|none|FILE.mmnst",
+    p.add_argument("--tissue-model", metavar="default|none|FILE.mmnst", action="append",
                    help="tissue model for necrosis, tissue classes and the Ki67 tumour region (default: the shipped "
-                        "model of the stains, H&E or IHC; 'none' = necrosis rules, no tissue classes)")
+                        "model of the stains, H&E or IHC; 'none' = necrosis rules, no tissue classes); twice for a "
+                        "batch of H&E and IHC slides: an H&E model file and an IHC one, each slide runs the one of "
+                        "its stains ([necrosis] / [ki67] tissue_model)")
     p.add_argument("--count-in", choices=("all", "tumour"),
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
@@ -214,8 +216,11 @@ def _config(args: argparse.Namespace) -> Any:
         value = _model_flag("--cell-model", args.cell_model, "nucleus")
         config = config.replace(ki67={**config.ki67.to_mapping(), "cell_model": value})
     if getattr(args, "tissue_model", None):
-        value = _model_flag("--tissue-model", args.tissue_model, "tissue")
-        config = config.replace(necrosis={**config.necrosis.to_mapping(), "tissue_model": value})
+        from ._tissue_flag import tissue_model_changes
+
+        values = [args.tissue_model] if isinstance(args.tissue_model, str) else args.tissue_model
+        for section, change in tissue_model_changes(values, _model_flag).items():
+            config = config.replace(**{section: {**getattr(config, section).to_mapping(), **change}})
     if getattr(args, "count_in", None):
         try:
             config = config.replace(ki67={**config.ki67.to_mapping(), "count_in": args.count_in})

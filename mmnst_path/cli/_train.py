@@ -40,8 +40,9 @@ def register(subparsers: Any) -> None:
                      "Immune cells, Lymphocyte, Macrophage, Other...; QuPath's 'Tumor: Positive' counts as "
                      "tumour); a random forest is trained on their features and written as a portable "
                      ".mmnst model with its card. At least two classes are needed."))
-    _add_training_arguments(cells, annotations="FILE", what="GeoJSON / CSV", stains="H-DAB",
-                            stains_help="default H-DAB; H-AEC, H-FastRed, H&E...")
+    _add_training_arguments(cells, annotations="FILE", what="GeoJSON / CSV", stains="auto",
+                            stains_help="default auto: guessed from the images as quantify --stains auto does; "
+                                        "or H-DAB, H-AEC, H-FastRed, H&E...")
     cells.add_argument("--tumour-min-probability", type=float, metavar="P",
                        help="call a nucleus tumour unless P(tumour) < P (default: the most probable class)")
     cells.set_defaults(func=_run_cells)
@@ -50,8 +51,9 @@ def register(subparsers: Any) -> None:
         description=("Polygons classed Necrosis, Tumor, Stroma, Immune cells, Fat, Background... are rasterised; "
                      "the tissue features of the blocks they cover train a random forest, written as a portable "
                      ".mmnst model with its card. Use it with 'quantify --tissue-model'."))
-    _add_training_arguments(tissue, annotations="FILE.geojson", what="GeoJSON", stains="H&E",
-                            stains_help="default H&E")
+    _add_training_arguments(tissue, annotations="FILE.geojson", what="GeoJSON", stains="auto",
+                            stains_help="default auto: guessed from the images as quantify --stains auto does; "
+                                        "or H&E, H-DAB...")
     tissue.set_defaults(func=_run_tissue)
 
     m = subparsers.add_parser("models", help="list the shipped classifier models; show a model's card (default, name or file)",
@@ -70,7 +72,9 @@ def register(subparsers: Any) -> None:
     conv = msub.add_parser("convert", help="write a model file in another format version (to share it with an "
                                            "older mmnst_path, which reads only the expanded form)")
     conv.add_argument("model", metavar="NAME|FILE.mmnst", help="a shipped model's name or a model file")
-    conv.add_argument("--out", required=True, metavar="OUT.mmnst", help="the file to write")
+    conv.add_argument("--out", required=True, metavar="OUT.mmnst",
+                      help="the file to write (an existing file is refused without --overwrite)")
+    conv.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     conv.add_argument("--model-format", type=int, choices=(2, 3), default=2, metavar="2|3",
                       help="2: expanded (read by every mmnst_path); 3: compact (half the bytes, since 2026-12-07; "
                            "default 2)")
@@ -82,11 +86,21 @@ def _add_training_arguments(p: Any, *, annotations: str, what: str, stains: str,
     p.add_argument("--images", nargs="+", required=True, metavar="IMAGE", help="slides or tiles")
     p.add_argument("--annotations", nargs="+", required=True, metavar=annotations,
                    help=f"one {what} per image, in the same order (level-0 pixel coordinates)")
-    p.add_argument("--out", required=True, metavar="MODEL.mmnst", help="model file to write")
+    p.add_argument("--out", required=True, metavar="MODEL.mmnst",
+                   help="model file to write (its folder is made; an existing file is refused without --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out model file (results made with it keep naming its id)")
     p.add_argument("--mpp", type=_mpp_list, metavar="X[,X...]",
                    help="µm per pixel of images whose file does not give it: one value, or one per image in the "
                         "order of --images (e.g. 1.0,0.5 for tiles of two scanners)")
-    p.add_argument("--stains", default=stains, metavar="PRESET", help=f"stains of the images ({stains_help})")
+    p.add_argument("--stains", default=stains, metavar="PRESET",
+                   help=f"stains of the images ({stains_help}); images that look of other stains than named are "
+                        "said, images of different stains under auto refused")
+    p.add_argument("--name", default="", metavar="TEXT",
+                   help="the model's name on its card, in every result made with it (default: the --out file's stem)")
+    p.add_argument("--version", default="", metavar="TEXT",
+                   help="the model's version on its card (default: 1, or the replaced file's version + 1 when "
+                        "--overwrite replaces a model of the same name)")
     p.add_argument("--intended-use", default="", metavar="TEXT", help="the card's intended use (what the model is for)")
     p.add_argument("--model-format", type=int, choices=(2, 3), default=3, metavar="2|3",
                    help="3 (default): compact, half the bytes; 2: the expanded form an mmnst_path from before "
@@ -122,24 +136,59 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         if len(args.mpp) not in (1, len(args.images)):
             return (f"--mpp: give one µm/px for all images or one per image, got {len(args.mpp)} values for "
                     f"{len(args.images)} images")
-    if not Path(args.out).parent.is_dir():
-        return f"--out {args.out}: folder {str(Path(args.out).parent)!r} does not exist"
-    return None
+    folder = Path(args.out).parent
+    if folder.exists() and not folder.is_dir():
+        return f"--out {args.out}: {str(folder)!r} is a file, not a folder"
+    return _exists_problem(args.out, args.overwrite)
+
+
+def _exists_problem(out: str, overwrite: bool) -> str | None:
+    """Why ``--out`` may not be written: an existing file without ``--overwrite`` (named with its model id when it
+    is a model, since results made with it name that id); None otherwise."""
+    path = Path(out)
+    if overwrite or not (path.exists() or path.is_symlink()):
+        return None
+    if path.is_dir():
+        return f"--out {out}: is a folder; give a model file name (MODEL.mmnst)"
+    from ..classify import load_model
+
+    try:
+        what = f"the model {load_model(path).model_id}"
+    except Exception:  # any unreadable file: still not replaced silently
+        what = "a file that is not a readable model"
+    return (f"--out {out}: already exists ({what}); pass --overwrite to replace it, or write to another file "
+            "(a model's results name its id: keep the old file while they are in use)")
 
 
 def _train(args: argparse.Namespace, what: str, fn: Any, **kw: Any) -> Any:
     """Run a training function; print a one-line error and return None when it fails."""
     from ..errors import MmnstPathError
 
+    name = args.name.strip() or Path(args.out).stem
     try:
         model = fn(args.images, args.annotations, mpp=args.mpp, stains=args.stains,
                    progress=lambda line: print(line, file=sys.stderr), intended_use=args.intended_use,
-                   limitations=args.limitations, **kw)
+                   limitations=args.limitations, name=name, version=args.version.strip() or _next_version(args.out, name),
+                   **kw)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as quantify --out makes its folder
         model.save(Path(args.out), compact=args.model_format == 3)
     except (MmnstPathError, OSError, ValueError) as exc:
         print(f"mmnst-path train {what}: {' '.join(str(exc).split())}", file=sys.stderr)
         return None
     return model
+
+
+def _next_version(out: str, name: str) -> str:
+    """The version of a model written to ``out``: the replaced file's version + 1 when it is a model of the same
+    name with a whole-number version (a retrained model), else "1"."""
+    from ..classify import load_model
+
+    try:
+        old = load_model(out)
+    except Exception:  # no file, or not a readable model: a first version
+        return "1"
+    version = str(old.card.get("version", ""))
+    return str(int(version) + 1) if old.name == name and version.isdigit() else "1"
 
 
 def _report(model: Any, out: str, what: str) -> None:
@@ -158,6 +207,8 @@ def _report(model: Any, out: str, what: str) -> None:
     elif (val.get("training_image_blocks") or {}).get("accuracy") is not None:
         text = f"; training-image blocks accuracy {val['training_image_blocks']['accuracy']:.2f}"
     print(f"wrote {out} ({model.model_id}): {counts}{text}")
+    if model.card.get("name"):  # what every result made with it names (--name, --version)
+        print(f"model: {model.card['name']} version {model.card.get('version', '?')}")
     new = model.card.get("new_classes") or []
     if new:
         print(f"new classes (not classes mmnst_path knows; kept as yours): {', '.join(new)}")
@@ -213,6 +264,10 @@ def _run_convert(args: argparse.Namespace) -> int:
     """``models convert``: the same model (id, predictions) written in format version 2 (expanded) or 3 (compact)."""
     from ..errors import MmnstPathError
 
+    problem = _exists_problem(args.out, args.overwrite)
+    if problem:
+        print(f"mmnst-path models convert: {problem}", file=sys.stderr)
+        return 2
     try:
         model = _load(args.model, "nucleus")
         out = model.save(Path(args.out), compact=args.model_format == 3)

@@ -19,7 +19,11 @@ from .._qc_text import NECROSIS_NOT_MEASURED
 from ..errors import ConfigError
 from ._config import AnalysisConfig
 
-__all__ = ["check_run_models", "model_stain_problem", "necrosis_not_measured"]
+__all__ = ["MIXED_STAINS_HINT", "check_run_models", "model_cautions", "model_stain_problem", "necrosis_not_measured"]
+
+#: what the refusal of a tissue model of other stains says about a batch of H&E and IHC slides
+MIXED_STAINS_HINT = ("a batch of H&E and IHC slides takes one tissue model per stain: --tissue-model H&E_MODEL "
+                     "--tissue-model IHC_MODEL (or [necrosis] / [ki67] tissue_model in --config)")
 
 
 def _declared(model: Any) -> list[str]:
@@ -116,7 +120,8 @@ def check_run_models(config: AnalysisConfig, matrix: Any, measures: Sequence[str
     problem = model_stain_problem(model, matrix)
     if problem:
         raise ConfigError(f"tissue model {name}: {problem}: train one on these slides (mmnst-path train tissue "
-                          f"--stains {matrix.name}), or pass --stains if the slides are of the model's stains")
+                          f"--stains {matrix.name}), or pass --stains if the slides are of the model's stains; "
+                          f"{MIXED_STAINS_HINT}")
     if tumour_region and "tumour" not in model.class_names:
         raise ConfigError(f"tissue model {name}: no 'tumour' class (classes {', '.join(model.class_names)}): "
                           "[ki67] count_in = 'tumour' (--count-in tumour) counts in the tissue it calls tumour; use "
@@ -134,3 +139,48 @@ def necrosis_not_measured(config: AnalysisConfig, measures: Sequence[str]) -> st
         return None
     return (f"{NECROSIS_NOT_MEASURED}the tissue model {Path(path).name} has no necrosis class "
             f"(classes {', '.join(model.class_names)})")
+
+
+def _is_lab_model(path: str) -> bool:
+    """Whether ``path`` names a model file outside the package's shipped models folder."""
+    from ..classify import models_dir
+
+    return Path(path).expanduser().resolve().parent != models_dir().resolve()
+
+
+def model_cautions(config: AnalysisConfig, matrix: Any, measures: Sequence[str]) -> list[str]:
+    """The training caution of each lab model file the run uses (the cell model of Ki67, the tissue model the
+    tiles run), as a result warning naming the file and its id, and which figure is the melanin figure when the
+    tissue model has a ``melanin`` class; ``[]`` when none applies.
+
+    The caution is what ``mmnst-path train`` said when it wrote the model (too few examples, a poor held-out
+    accuracy or class recall, one image: :func:`~mmnst_path.classify.train.training_caution`); it goes with the
+    numbers the model decides, into the result's warnings, the command line and report.html.
+    """
+    from ..classify import resolve_model
+    from ..classify.train import training_caution
+    from ._reach import tile_tissue_model
+
+    used: list[tuple[str, str, Any]] = []
+    if "ki67" in measures and (path := _spec_path(config.ki67.cell_model)) is not None:
+        used.append(("cell", path, resolve_model(path, "nucleus")))
+    spec = None
+    if "ki67" in measures and config.ki67.count_in == "tumour":
+        ki = getattr(config.ki67, "tissue_model", "auto")
+        spec = config.necrosis.tissue_model if ki is None or str(ki).strip().lower() == "auto" else ki
+    elif "necrosis" in measures:
+        spec = config.necrosis.tissue_model
+    if (path := _spec_path(spec)) is not None:
+        used.append(("tissue", path, tile_tissue_model(config, matrix, measures)))
+    out = []
+    for kind, path, model in used:
+        if kind == "tissue" and model is not None and "melanin" in model.class_names and (
+                "melanin" in measures or "ki67" in measures):
+            out.append(f"tissue model {Path(path).name} has a melanin class: class_melanin_pct is the share of the "
+                       "classed tissue its 8 µm blocks call melanin; the melanin figure is melanin_fraction_pct, the "
+                       "pigment classifier's per-pixel mask")
+        caution = training_caution(model.card) if model is not None and _is_lab_model(path) else None
+        if caution:
+            what = " ".join(str(v) for v in (model.name, model.card.get("version")) if v not in (None, ""))
+            out.append(f"{kind} model {Path(path).name} ({model.model_id} {what}) was trained with a {caution}")
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,25 @@ def _metrics(counts: Mapping[str, Any], tissue_area_mm2: float | None) -> dict[s
         m.update(necrosis_metrics(counts["necrosis"]))
     return m
 
+
+
+def _lab_cell_types(cells: CellTable, cell_model: Any, metrics: dict[str, Any]) -> CellTable:
+    """The excluded nuclei of each class of a lab's own cell model that mmnst_path does not know (``plasma_cell``),
+    by name, into ``metrics`` (``ki67_cell_<name>``, 0 when none was called so): with ``ki67_lymphocyte``,
+    ``ki67_stromal``, ``ki67_macrophage`` and ``ki67_other_cell`` they make up the excluded nuclei the model left
+    out. ``cells`` is returned naming those classes (:attr:`CellTable.cell_types`) even when it holds no nucleus."""
+    from .._class_columns import class_column_stem
+    from ..aggregate import cell_type_names
+
+    names = cell_type_names(None if cell_model is None else cell_model.class_names)
+    if len(names) > len(cells.cell_types):
+        cells = replace(cells, cell_types=names)
+    excluded = cells.cls == CELL_CLASSES.index("excluded")
+    codes = np.asarray(cells.columns["cell_type"], dtype=np.intp) if "cell_type" in cells.columns else None
+    for i, name in enumerate(names[len(CELL_TYPES):], start=len(CELL_TYPES)):
+        n = 0 if codes is None else int(np.count_nonzero(excluded & (codes == i)))
+        metrics[f"ki67_cell_{class_column_stem(name)}"] = n
+    return cells
 
 
 def _spindle_sheet_nuclei(cells: CellTable) -> int:

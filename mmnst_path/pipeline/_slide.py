@@ -7,6 +7,7 @@ import math
 import os
 import platform
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib import metadata
@@ -37,10 +38,10 @@ from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._config import AnalysisConfig, applicable_measures
 from ._memory import release_free_memory
-from ._model_stains import check_run_models, necrosis_not_measured
+from ._model_stains import check_run_models, model_cautions, necrosis_not_measured
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
-from ._results import _assemble_maps, _metrics, _spindle_sheet_nuclei, _tissue_classes
+from ._results import _assemble_maps, _lab_cell_types, _metrics, _spindle_sheet_nuclei, _tissue_classes
 from ._scale_check import check_analysis_mpp
 from ._stain_check import check_named_stains
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
@@ -150,8 +151,6 @@ def _check_roi(roi: Sequence[np.ndarray] | None) -> tuple[np.ndarray, ...] | Non
 
 def _check_roi_inside(polys: tuple[np.ndarray, ...], shape0: tuple[int, int], where: str) -> None:
     """Refuse an ROI that lies entirely outside the image; warn for polygons that do."""
-    import warnings
-
     from ..errors import RegionError
     from ..geometry import Box
     from ..tiling.grid import _polygon_intersects_box
@@ -448,14 +447,20 @@ def analyze_slide(
         tissue_map = _roi_fraction(tissue.mask, tissue.scale, polys)
         tissue_area = float(tissue_map.sum()) * tissue.scale[0] * tissue.scale[1] * mpp0 * mpp0 / 1e6
     metrics = _metrics(counts, tissue_area)
+    if "ki67" in measures:  # a lab cell model's own classes, by name
+        from ..classify import resolve_model
+        from ..quantify.ki67 import cell_model_of
+
+        model = resolve_model(config.ki67.cell_model, "nucleus") if matrix is None else cell_model_of(config.ki67, matrix)
+        cells = _lab_cell_types(cells, model, metrics)
     unmeasured = necrosis_not_measured(config, measures)
     if unmeasured:  # a tissue model without a necrosis class: undefined, not 0 %
         for key in ("necrosis_area_mm2", "necrosis_fraction_pct", "necrosis_region_pct"):
             if key in metrics:
                 metrics[key] = math.nan
-        import warnings
-
         warnings.warn(unmeasured, UserWarning, stacklevel=2)
+    for caution in model_cautions(config, matrix, measures):  # a lab model's training caution, with its numbers
+        warnings.warn(caution, UserWarning, stacklevel=2)
     models = _models(config, measures, matrix)
     metrics.update(models)  # the model ids, in summary.csv too
     if threshold is not None:

@@ -55,6 +55,22 @@ def _read_around(reader: Any, points_rc: np.ndarray, margin: int) -> tuple[np.nd
     return reader.read_region(Box(r0, c0, r1 - r0, c1 - c0))[..., :3], r0, c0
 
 
+def _stains_of(stains: str, images: Sequence[str | Path], mpps: Sequence[float | None], kind: str,
+               say: Callable[[str], None]) -> str:
+    """The stains to train with: ``"auto"`` read from the images, named ones checked against them (notes said);
+    before that, every image's pixel size (a missing one refused before any image is read for training)."""
+    from ..io import open_slide
+    from ._train_stains import training_stains
+
+    for img_path, m in zip(images, mpps, strict=True):
+        with open_slide(img_path, mpp=m) as reader:
+            _reader_mpp(reader, repr(str(img_path)), "nucleus" if kind == "nucleus" else "tissue")
+    chosen, notes = training_stains(stains, images, mpps, kind=kind)
+    for note in notes:
+        say(note)
+    return chosen
+
+
 def _per_image_mpp(mpp: float | Sequence[float | None] | None, n: int) -> list[float | None]:
     """One µm/px (or None) per image from ``mpp``: one value for all, or a sequence of ``n``."""
     if mpp is None or isinstance(mpp, int | float):
@@ -188,10 +204,25 @@ def _cell_examples(reader: Any, points_rc: np.ndarray, names: Sequence[Any] | np
     return out
 
 
+#: how far (level-0 px) a position may lie before the image's first row / column and still be on it: a centroid
+#: QuPath computes on the edge can come out as -1e-15
+EDGE_PX = 1e-6
+
+
 def _outside(rc: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """(k,) bool: level-0 (row, col) positions outside an image of ``shape``."""
+    """(k,) bool: level-0 (row, col) positions outside an image of ``shape`` (a position on the first row or
+    column that rounding put a hair before it, :data:`EDGE_PX`, is inside)."""
     rc = np.asarray(rc, float).reshape(-1, 2)
-    return (rc[:, 0] < 0) | (rc[:, 1] < 0) | (rc[:, 0] >= shape[0]) | (rc[:, 1] >= shape[1])
+    return (rc[:, 0] < -EDGE_PX) | (rc[:, 1] < -EDGE_PX) | (rc[:, 0] >= shape[0]) | (rc[:, 1] >= shape[1])
+
+
+def _span(values: np.ndarray) -> str:
+    """"lo to hi" of positions, whole pixels unless a fraction matters (never "-0")."""
+    def one(v: float) -> str:
+        text = f"{v:.0f}" if abs(v - round(v)) < 0.05 or abs(v) >= 10 else f"{v:.1f}"
+        return "0" if text in ("-0", "-0.0") else text
+
+    return f"{one(float(np.min(values)))} to {one(float(np.max(values)))}"
 
 
 def _size(shape: Sequence[int]) -> str:
@@ -206,8 +237,9 @@ def _lost_classes(annotated: dict[str, int], rows_y: Sequence[np.ndarray], unit:
 
 
 def _training_card(kind_card: dict[str, Any], *, mpps: list[float], mapping: dict[str, str],
-                   intended_use: str, limitations: str) -> dict[str, Any]:
-    """The card fields ``mmnst-path train`` adds: pixel size, version, date, intended use, class mapping."""
+                   intended_use: str, limitations: str, name: str = "", version: str = "") -> dict[str, Any]:
+    """The card fields ``mmnst-path train`` adds: pixel size, version, date, intended use, class mapping, and the
+    model's ``name`` / ``version`` when given (else the trainer's "user ... classifier" "1")."""
     import datetime
 
     from .. import __version__
@@ -220,6 +252,10 @@ def _training_card(kind_card: dict[str, Any], *, mpps: list[float], mapping: dic
     out["intended_use"] = str(intended_use or "")
     out["limitations"] = str(limitations or "")
     out["class_names"] = {raw: (cls or "(not used)") for raw, cls in sorted(mapping.items())}
+    if str(name).strip():
+        out["name"] = " ".join(str(name).split())
+    if str(version).strip():
+        out["version"] = str(version).strip()
     return out
 
 
@@ -234,6 +270,8 @@ def train_cells(
     progress: Callable[[str], None] | None = None,
     intended_use: str = "",
     limitations: str = "",
+    name: str = "",
+    version: str = "",
 ) -> Any:
     """Train a nucleus model from slides/tiles and their annotation files (paired in order).
 
@@ -244,7 +282,9 @@ def train_cells(
         µm/px for images without it in their metadata: one value for all, or one per image (tiles of two
         scanners in one model).
     stains : str
-        Stain preset of the images (the model records it).
+        Stain preset of the images (the model records it); ``"auto"``: guessed from the images as
+        ``quantify --stains auto`` does (:func:`~mmnst_path.pipeline._train_stains.training_stains`: images of
+        different stains refused; named stains that disagree with an image's guess said through ``progress``).
     tumour_min_probability : float or None
         Decision rule stored in the model (None = most probable class).
     window_um : float
@@ -254,6 +294,8 @@ def train_cells(
         without an example).
     intended_use, limitations : str
         The card's fields of these names (empty allowed).
+    name, version : str
+        The model's name and version on its card (empty: "user nucleus classifier", "1").
 
     Returns
     -------
@@ -283,16 +325,17 @@ def train_cells(
     sources, mpps = [], []
     annotated: dict[str, int] = {}
     mpp_of = _per_image_mpp(mpp, len(images))
+    stains = _stains_of(stains, images, mpp_of, "nucleus", say)
     for i, (img_path, ann_path, (pts, names)) in enumerate(zip(images, annotations, read, strict=True)):
         with open_slide(img_path, mpp=mpp_of[i]) as reader:
             m = _reader_mpp(reader, str(img_path), "nucleus")
             out = _outside(pts, reader.shape)
             if out.any():
                 say(f"annotation file {str(ann_path)!r}: {int(out.sum())} of {len(pts)} points lie outside the image "
-                    f"{Path(img_path).name} ({_size(reader.shape)}; points at x {pts[out, 1].min():.0f}-"
-                    f"{pts[out, 1].max():.0f}, y {pts[out, 0].min():.0f}-{pts[out, 0].max():.0f}): level-0 pixel "
-                    "coordinates of this image?")
+                    f"{Path(img_path).name} ({_size(reader.shape)}; points at x {_span(pts[out, 1])}, "
+                    f"y {_span(pts[out, 0])}): level-0 pixel coordinates of this image?")
             inside = ~out
+            pts = np.maximum(pts, 0.0)  # a position a hair before the first row / column is on it
             for c in (mapping.get(str(n), "") for n in names[inside]):
                 if c:
                     annotated[c] = annotated.get(c, 0) + 1
@@ -316,7 +359,8 @@ def train_cells(
                               "its points missed every detected nucleus, within 4 µm"):
         say(line)
     card = _training_card({"training_data": sources, "stains": stains, "new_classes": new}, mpps=mpps,
-                          mapping=mapping, intended_use=intended_use, limitations=limitations)
+                          mapping=mapping, intended_use=intended_use, limitations=limitations, name=name,
+                          version=version)
     return train_cell_model(rows, settings=settings, stains=stains, card=card,
                             tumour_min_probability=tumour_min_probability, places=Places.stack(parts))
 
@@ -414,6 +458,8 @@ def train_tissue(
     progress: Callable[[str], None] | None = None,
     intended_use: str = "",
     limitations: str = "",
+    name: str = "",
+    version: str = "",
 ) -> Any:
     """Train a tissue model from slides/tiles and GeoJSON polygons (paired in order).
 
@@ -437,11 +483,6 @@ def train_tissue(
 
     _check_pairs(images, annotations)
     say = progress if progress is not None else (lambda line: None)
-    default = resolve_model("default", "tissue", stains=stains)
-    if default is None:  # pragma: no cover - "default" always names a shipped file
-        msg = f"no shipped default tissue model for stains {stains!r}"
-        raise ConfigError(msg)
-    settings = tissue_feature_settings(default)
     polys_all = [read_tissue_polygons(a) for a in annotations]
     mapping: dict[str, str] = {}
     new: list[str] = []
@@ -451,6 +492,12 @@ def train_tissue(
         new += [c for c in fresh if c not in new]
     kept_all = []
     mpp_of = _per_image_mpp(mpp, len(images))
+    stains = _stains_of(stains, images, mpp_of, "tissue", say)
+    default = resolve_model("default", "tissue", stains=stains)
+    if default is None:  # pragma: no cover - "default" always names a shipped file
+        msg = f"no shipped default tissue model for stains {stains!r}"
+        raise ConfigError(msg)
+    settings = tissue_feature_settings(default)
     for i, (img_path, ann_path, polys) in enumerate(zip(images, annotations, polys_all, strict=True)):
         with open_slide(img_path, mpp=mpp_of[i]) as reader:
             shape = reader.shape
@@ -502,7 +549,7 @@ def train_tissue(
         say(line)
     card = _training_card({"training_data": sources, "new_classes": new, "polygons_per_class": dict(sorted(
         annotated.items()))}, mpps=mpps, mapping=mapping,
-                          intended_use=intended_use, limitations=limitations)
+                          intended_use=intended_use, limitations=limitations, name=name, version=version)
     return train_tissue_model(rows, settings=settings, stains=stains, card=card, places=Places.stack(parts))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregate import CELL_CLASSES, CELL_TYPES, CellTable
+from ..aggregate import CELL_CLASSES, CELL_TYPES, CellTable, cell_type_names
 from ..geometry import Box
 from ._class_window import class_sums, class_window, outside_excluded, tissue_part
 from ._config import AnalysisConfig
@@ -191,10 +191,13 @@ def _block_sums(image: np.ndarray, origin: tuple[int, int], block: int) -> tuple
     return (int(br[0]), int(bc[0])), sums
 
 
-def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False, sheet: bool = False) -> CellTable:
+def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False, sheet: bool = False,
+                cell_types: tuple[str, ...] = CELL_TYPES) -> CellTable:
     """Level-0 :class:`CellTable` of the kept Ki67 cells of one tile (with the ``melanocytic``
     column when a double stain's melanocyte marker was read, the ``in_spindle_sheet`` and
-    ``stain_bin`` columns when the spindle-sheet rule ran: ``Ki67Params.spindle_sheet`` not False)."""
+    ``stain_bin`` columns when the spindle-sheet rule ran: ``Ki67Params.spindle_sheet`` not False); ``cell_type``
+    codes index ``cell_types`` (a lab model's own classes by name, :func:`~mmnst_path.aggregate.cell_type_names`),
+    a type none of them names is ``other``."""
     row, col = tile.level0_from_analysis(cells.row[keep], cells.col[keep])
     code = {name: i for i, name in enumerate(CELL_CLASSES)}
     cls = np.array([code[str(c)] for c in cells.cls[keep]], dtype=np.int8)
@@ -203,7 +206,7 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False
         for name in ("area_um2", "dab_od_mean", "dab_od_max", "hematoxylin_od_mean", "circularity",
                      "eccentricity", "intensity_bin", "tumour_probability")
     }
-    tcode = {name: i for i, name in enumerate(CELL_TYPES)}
+    tcode = {name: i for i, name in enumerate(cell_types)}
     types = np.asarray(cells.cell_type)[keep].astype(str)
     ctype = np.full(types.shape, tcode["other"], dtype=np.int8)
     for name, i in tcode.items():
@@ -219,7 +222,7 @@ def _ki67_cells(cells: Any, tile: Any, keep: np.ndarray, *, marker: bool = False
     radii = np.asarray(cells.outline_radii)
     if radii.ndim == 2 and radii.shape[1]:  # outlines in level-0 px (float16: 0.03 px steps, half the memory)
         columns["outline_radii"] = (radii[keep] * float(tile.scale)).astype(np.float16)
-    return CellTable(np.asarray(row, np.float64), np.asarray(col, np.float64), cls, columns)
+    return CellTable(np.asarray(row, np.float64), np.asarray(col, np.float64), cls, columns, cell_types)
 
 
 def _pigment(rgb: np.ndarray, mpp: float, job: TileJob,
@@ -534,10 +537,12 @@ def analyze_tile(rgb: np.ndarray, tile: Any, job: TileJob) -> TileOutput:
             pts = np.column_stack([r_l0, c_l0])
             keep &= np.any([points_in_poly(pts, poly) for poly in job.roi], axis=0)
         counts["ki67"] = c.select(keep).counts()
-        from ..quantify.ki67 import marker_of
+        from ..quantify.ki67 import cell_model_of, marker_of
 
+        model = cell_model_of(cfg.ki67, job.matrix)
         cells = _ki67_cells(c, tile, keep, marker=marker_of(job.matrix, cfg.ki67) is not None,
-                            sheet=cfg.ki67.spindle_sheet is not False)
+                            sheet=cfg.ki67.spindle_sheet is not False,
+                            cell_types=cell_type_names(None if model is None else model.class_names))
         row.update(ki67_positive=counts["ki67"].positive, ki67_negative=counts["ki67"].negative,
                    ki67_pigment=counts["ki67"].pigment, ki67_excluded=counts["ki67"].excluded,
                    ki67_near_black_positive=counts["ki67"].near_black_positive,
