@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
 from mmnst_path.classify._pigment_dab_melanin import _disk
+
 from mmnst_path.classify.pigment import classify_pigment, pigment_probability, resolve_pigment_model
 from mmnst_path.detect.pigment import PigmentParams
 from mmnst_path.stain import get_preset
