@@ -8,9 +8,11 @@ counts after a review).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,9 +42,11 @@ __all__ = [
     "hotspot_label",
     "ki67_from_classes",
     "layers_from_result",
+    "notice_text",
     "panel_text",
     "plan_analysis",
     "positive_threshold_field",
+    "recorded_warnings",
     "reviewed_hotspot_caption",
     "run_analysis",
     "weak_stain_text",
@@ -163,6 +167,29 @@ def run_analysis(
         processes=False, n_workers=1, threads_per_worker=n, dashboard_address=None, set_as_default=False
     ) as client:
         return analyze_slide(reader, config, mpp=mpp, roi=roi, progress=progress, scheduler=client)
+
+
+@contextlib.contextmanager
+def recorded_warnings() -> Iterator[list[str]]:
+    """The warnings raised inside the block (a stain close call, a tissue model's training caution, an analysis
+    µm/px outside the models' range, a named stain the image contradicts...), each once and on one line, as
+    ``mmnst-path quantify`` records them in its row: Analyze's warning line shows them (napari showed them only as
+    passing notifications, or not at all from its worker thread). The list fills when the block ends."""
+    said: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield said
+    said.extend(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+
+
+def notice_text(plan: Any, result: SlideResult, said: Sequence[str] = ()) -> str:
+    """Analyze's warning line: the measures the stains refused, the QC sentences of the result, then the run's
+    other warnings (:func:`recorded_warnings`), each sentence once."""
+    from ._classmap import qc_warnings
+
+    qc = qc_warnings(result.metrics)
+    shown = {" ".join(str(w).split()) for w in [*plan.refused, *qc]}
+    return "\n".join([*plan.refused, *(f"⚠ {w}" for w in qc), *(f"⚠ {w}" for w in said if w not in shown)])
 
 
 @dataclass(frozen=True)

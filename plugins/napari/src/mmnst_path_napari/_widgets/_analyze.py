@@ -19,19 +19,15 @@ from .._analysis import (
     done_words,
     hidden_maps,
     layers_from_result,
+    notice_text,
     panel_text,
     plan_analysis,
     positive_threshold_field,
+    recorded_warnings,
     run_analysis,
     weak_stain_text,
 )
-from .._classmap import (
-    class_legend_html,
-    class_table_text,
-    painted_areas,
-    qc_warnings,
-    tissue_class_layer,
-)
+from .._classmap import class_legend_html, class_table_text, painted_areas, tissue_class_layer
 from .._layers import keep_caption_on_canvas, legend_html
 from .._units import follow_image_units
 from ._common import (
@@ -446,11 +442,12 @@ class AnalyzeWidget(Container):
         def job(progress: Callable[[int, int], None]) -> Any:
             if reader.mpp is None:
                 reader.mpp = mpp
-            plan = plan_analysis(reader, mapping, ticked=ticked, estimate_box=estimate_box, positive_od=od_auto,
-                                 optional=optional)
-            progress(0, 0)
-            result = run_analysis(reader, plan.config, mpp=mpp, roi=roi, progress=progress)
-            return plan, result
+            with recorded_warnings() as said:  # shown in the warning line, as the CLI's row says them
+                plan = plan_analysis(reader, mapping, ticked=ticked, estimate_box=estimate_box, positive_od=od_auto,
+                                     optional=optional)
+                progress(0, 0)
+                result = run_analysis(reader, plan.config, mpp=mpp, roi=roi, progress=progress)
+            return plan, result, tuple(said)
 
         worker = create_worker(run_in_thread, job, self._cancel, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_progress)
@@ -503,7 +500,7 @@ class AnalyzeWidget(Container):
     def _on_result(self, value: tuple[Any, Any]) -> None:
         from napari.layers import Layer
 
-        plan, result = value
+        plan, result, said = (*value, ())[:3]
         self.plan = plan
         self.result = result
         mpp, source = self._mpp
@@ -536,7 +533,7 @@ class AnalyzeWidget(Container):
         self.controls.progress.value = 100
         self.controls.status.value = done_words(result)
         # each sentence once: what the user must act on in the warning line, the figures in the box
-        self.notice.value = "\n".join([*plan.refused, *(f"⚠ {w}" for w in qc_warnings(result.metrics))])
+        self.notice.value = notice_text(plan, result, said)
         text = panel_text(result, header=header)
         self._panel = text
         self.legend.value = legend_html(result.measures, hidden=hidden_maps(layer_data))
