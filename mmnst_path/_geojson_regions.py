@@ -29,9 +29,11 @@ import numpy as np
 __all__ = [
     "MELANIN_BLOCK_SHARE",
     "REGION_METADATA",
+    "ROI_METADATA",
     "block_rings",
     "class_features",
     "is_run_region",
+    "is_run_roi",
     "region_features",
     "rois_union_feature",
 ]
@@ -39,6 +41,12 @@ __all__ = [
 #: ``properties.metadata`` of every annotation written here: what the run measured, not a region of interest
 #: (:func:`mmnst_path.geojson.rois_from_features` and so napari's import skip them).
 REGION_METADATA = {"mmnst_path": "measured region"}
+
+#: ``properties.metadata`` of the regions of interest a run measured, written back into its cells.geojson (the
+#: ``--roi`` polygons, or the whole image): where it measured, not a class claim, so a review never reads one as a
+#: tissue or melanin correction (a ROI classified ``Tumor`` repainted its whole area tumour), while ``--roi`` reads
+#: them back as regions of interest.
+ROI_METADATA = {"mmnst_path": "region of interest"}
 
 #: Blocks of the melanin map drawn as the ``Melanin`` region: melanin at least this share of the block's tissue.
 MELANIN_BLOCK_SHARE = 0.5
@@ -129,6 +137,12 @@ def is_run_region(props: Mapping[str, Any]) -> bool:
     """Whether a feature's ``properties`` mark it as one of the run's measured regions (:data:`REGION_METADATA`)."""
     meta = props.get("metadata")
     return isinstance(meta, Mapping) and meta.get("mmnst_path") == REGION_METADATA["mmnst_path"]
+
+
+def is_run_roi(props: Mapping[str, Any]) -> bool:
+    """Whether a feature's ``properties`` mark it as a region of interest a run measured (:data:`ROI_METADATA`)."""
+    meta = props.get("metadata")
+    return isinstance(meta, Mapping) and meta.get("mmnst_path") == ROI_METADATA["mmnst_path"]
 
 
 def rois_union_feature(rois: Sequence[Any], measurements: Mapping[str, float], *, seed: str = "") -> dict[str, Any]:

@@ -142,7 +142,10 @@ def read_melanin_map(folder: str | Path, doc: Mapping[str, Any]) -> dict[str, An
 
 def melanin_annotations(features: Sequence[Mapping[str, Any]]) -> tuple[list[tuple[int, list[np.ndarray]]], list[int]]:
     """The polygon annotations of ``features`` classified as :data:`MELANIN_NAMES`: ``([(value, rings)], their
-    indices in features)`` (value :data:`~mmnst_path._review_melanin.MELANIN_ADD` or ``MELANIN_REMOVE``)."""
+    indices in features)`` (value :data:`~mmnst_path._review_melanin.MELANIN_ADD` or ``MELANIN_REMOVE``); the run's
+    own regions (a lab tissue model's ``melanin`` class region, a region of interest) are not corrections."""
+    from ._geojson_read import _props
+    from ._geojson_regions import is_run_region, is_run_roi
     from ._review_tissue import _annotation_class, _rings
 
     out, where = [], []
@@ -151,6 +154,8 @@ def melanin_annotations(features: Sequence[Mapping[str, Any]]) -> tuple[list[tup
         value = MELANIN_NAMES.get((name or "").strip().lower())
         if value is None:
             continue
+        if is_run_region(_props(f)) or is_run_roi(_props(f)):  # the run's own region (a lab model's `melanin` class
+            continue  # region, a ROI): a tissue-class region or where it measured, never a melanin correction
         rings = _rings(f["geometry"])
         if rings:
             out.append((value, rings))

@@ -199,13 +199,17 @@ def area_annotations(features: Sequence[Mapping[str, Any]], classes: Sequence[st
     """Classified polygon annotations of ``features`` as area corrections: ``([(class index, [(K, 2) level-0
     (row, col) rings])], regions skipped)``, one entry per annotation holding every ring of its polygons (outer
     rings and holes: a block is inside when its centre is inside an odd number of them). Detections are nuclei
-    (not read here); unclassified, ``Region*`` and ``Ignore*`` annotations are skipped and counted. A class
+    (not read here); unclassified, ``Region*`` and ``Ignore*`` annotations and the run's own regions of interest
+    (written back into its cells.geojson) are skipped and counted. A class
     outside ``classes`` raises ConfigError naming it."""
     out: list[tuple[int, list[np.ndarray]]] = []
     skipped = 0
     for i, f in enumerate(features):
         name = _annotation_class(f)
         if name is None:
+            continue
+        if _run_roi(f):  # the region the run measured, written back: where, not what (its class is no correction)
+            skipped += 1
             continue
         k = _tissue_class(name, classes, f"{source}: annotation {i}")
         if k is None:
@@ -240,7 +244,17 @@ def classified_annotations(features: Sequence[Mapping[str, Any]]) -> int:
     """How many polygon annotations of ``features`` :func:`area_annotations` would read as corrections (classified,
     not ``Region*`` / ``Ignore*``), whatever their class."""
     return sum(1 for f in features
-               if (name := _annotation_class(f)) is not None and name.strip().lower() not in NOT_A_CORRECTION)
+               if (name := _annotation_class(f)) is not None and name.strip().lower() not in NOT_A_CORRECTION
+               and not _run_roi(f))
+
+
+def _run_roi(feature: Mapping[str, Any]) -> bool:
+    """Whether ``feature`` is a region of interest a run measured, as its cells.geojson writes it back
+    (:data:`mmnst_path._geojson_regions.ROI_METADATA`)."""
+    from ._geojson_read import _props
+    from ._geojson_regions import is_run_roi
+
+    return is_run_roi(_props(feature))
 
 
 def _rings(geometry: Mapping[str, Any]) -> list[np.ndarray]:

@@ -498,7 +498,7 @@ def write_result(
                    "counterstain": result.metrics.get("ki67_counterstain")}
         paths["parquet"] = atomic_write_bytes(out / RESULT_FILES["parquet"], cells_parquet_bytes(result.cells, stained=stained))
     if "geojson" in outputs:
-        from ._geojson_regions import region_features, rois_union_feature
+        from ._geojson_regions import ROI_METADATA, region_features, rois_union_feature
 
         regions = list(rois)
         image: dict[str, float] | None = image_measurements(result.metrics)
@@ -517,7 +517,7 @@ def write_result(
                                                   counterstain=str(result.metrics.get("ki67_counterstain")
                                                                    or "hematoxylin"),
                                                   region_measurements=image, regions=more,
-                                                  region_metadata=image_metadata(result.metrics)):
+                                                  region_metadata={**image_metadata(result.metrics), **ROI_METADATA}):
                 fh.write(part)
     polygons = [ring for r in rois for ring in r.rings]  # outlines: outer rings and holes
     if "overlay" in outputs or "tissue" in outputs:
