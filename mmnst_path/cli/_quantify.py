@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
                         "run, each input with its own stains (preset, JSON file or auto) and µm/px; relative paths are "
                         "read against the manifest's folder")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it (the others keep their file's; one line after the table says which used it)")
+    p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it (the others keep their file's; one warning line, printed before the table, says which used it)")
     p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
     p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB guessed per input; a double stain is guessed only when its marker is found: name it to be sure)")
     p.add_argument("--measures", metavar="LIST", help="comma list of ki67,melanin,necrosis (default: all that apply)")
