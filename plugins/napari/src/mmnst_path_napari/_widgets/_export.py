@@ -148,6 +148,8 @@ def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[
             "face_color": "transparent",
             "scale": s,
             "features": {"name": [r.name for r in rois]},
+            # napari Shapes hold no holes: how many the file's ROIs had (said on import; an export leaves them out)
+            "metadata": {"mmnst_path": {"roi_holes": sum(len(r.holes) for r in rois)}},
         }
         if mpp:  # in µm as the slide and the nuclei (without, napari warned "Inconsistent units across layers")
             kw["units"] = ("µm", "µm")
@@ -449,6 +451,11 @@ class ExportWidget(FindsResults, Container):
                 self._closed = ""
         else:
             self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
+        holes = sum(lay.metadata.get("mmnst_path", {}).get("roi_holes", 0) for lay in layers
+                    if isinstance(lay.metadata, dict))
+        if holes:  # napari Shapes have no holes: the outer ring is shown, and an export writes only that
+            self.status.value += (f"; {holes} ROI hole(s) not shown (napari shapes have none; an export of these "
+                                  f"ROIs leaves them out: give {Path(path).name} itself as --roi to keep them)")
         return layers
 
     def _reopen_reviewed(self, folder: Path, imported: list[Any]) -> list[Any]:
