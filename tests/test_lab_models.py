@@ -480,3 +480,26 @@ def test_a_named_stain_is_not_contradicted_by_a_close_call(tmp_path: Path) -> No
     assert stains == "H&E"
     assert not any("looks" in n for n in notes)
     assert all("a close call" in n for n in notes)
+
+
+def test_a_trained_tissue_model_is_named_as_asked(tmp_path: Path) -> None:
+    """``train tissue --name`` (and its default, the --out stem) names the model, not the class of the last polygon
+    (a loop variable shadowed the name: "Stroma", session 42 H12's finding 1)."""
+    import json
+
+    tile = _tile(tmp_path / "he.tif", "he_necrosis.tif", 384)
+    squares = {"Tumor": (0, 0), "Stroma": (200, 200)}
+    features = [{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
+        [x, y], [x + 150, y], [x + 150, y + 150], [x, y + 150], [x, y]]]},
+        "properties": {"objectType": "annotation", "classification": {"name": name}}}
+        for name, (x, y) in squares.items()]
+    ann = tmp_path / "he.geojson"
+    ann.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    model = tmp_path / "lab_he.mmnst"
+    args = ["train", "tissue", "--images", str(tile), "--annotations", str(ann), "--stains", "H&E", "--out", str(model)]
+    assert main(args) == 0
+    assert load_model(model).name == "lab_he"
+    assert main([*args, "--overwrite"]) == 0
+    assert (load_model(model).name, load_model(model).card["version"]) == ("lab_he", "2")
+    assert main([*args, "--overwrite", "--name", "Lab H&E tissue"]) == 0
+    assert load_model(model).name == "Lab H&E tissue"

@@ -514,15 +514,15 @@ def train_tissue(
     sources, mpps = [], []
     annotated: dict[str, int] = {}
     for i, (img_path, ann_path, polys, kept) in enumerate(zip(images, annotations, polys_all, kept_all, strict=True)):
-        for _, name in kept:
-            if mapping.get(name):
-                annotated[mapping[name]] = annotated.get(mapping[name], 0) + 1
+        for _, label in kept:  # (not `name`: that is the model's name, given by the caller)
+            if mapping.get(label):
+                annotated[mapping[label]] = annotated.get(mapping[label], 0) + 1
         with open_slide(img_path, mpp=mpp_of[i]) as reader:
             m = _reader_mpp(reader, repr(str(img_path)), "tissue")
             margin = math.ceil(settings.halo_um() / m)
             n_blocks, per_class = 0, dict[str, int]()
             centres = np.array([rings[0].mean(axis=0) for rings, _ in kept]).reshape(-1, 2)
-            value = [classes.index(mapping[name]) + 1 if mapping.get(name) else 0 for _, name in kept]
+            value = [classes.index(mapping[label]) + 1 if mapping.get(label) else 0 for _, label in kept]
             for idx in _windows(centres, window_um / m):
                 window = _read_around(reader, np.concatenate([kept[k][0][0] for k in idx]), margin)
                 if window is None:
