@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
             "fraction and the necrosis area of every INPUT (slide or tile file, folder searched "
             "recursively, or glob). Writes DIR/summary.csv, DIR/summary.json, DIR/report.html and, per "
             "input, DIR/<stem>/ with result.json, cells.csv, cells.csv.gz, cells.parquet, cells.geojson (QuPath), "
-            "overlay.png, tissue.png, tissue_classes.png (when a tissue model ran), melanin_map.npz (the melanin "
+            "overlay.png, tissue.png, tissue_classes.png and tissue_classes.geojson (when a tissue model ran), melanin_map.npz (the melanin "
             "block map a review corrects) and nuclei.html "
             "(nuclei_hotspot.png, nuclei_field_N.png: full-resolution fields, nuclei ringed by class). One run at a "
             "time per DIR. Exit status: 0 all ok, 1 some inputs failed, 2 bad usage."
