@@ -119,8 +119,8 @@ def run_review(args: argparse.Namespace) -> int:
     if review.get("melanin"):
         mel = review["melanin"]
         parts.append(f"melanin measured {_pct(mel['measured_fraction_pct'])}, reviewed {_pct(mel['melanin_fraction_pct'])} "
-                     f"of tissue ({mel['blocks_added']} block(s) made melanin, {mel['blocks_removed']} made none: "
-                     f"{mel['changed_blocks']} changed; whole {mel['block_um']:g} µm blocks)")
+                     f"of tissue ({mel['blocks_added']} block(s) made melanin, {mel['blocks_removed']} made none, "
+                     f"{mel['changed_blocks']} of them changed from the run's; whole {mel['block_um']:g} µm blocks)")
     tumour = review.get("melanin_tumour")
     if tumour:  # melanin or tumour corrected on a result that measured melanin of tumour
         parts.append(f"melanin of tumour measured {_pct(tumour['measured_pct'])}, reviewed "
