@@ -3,7 +3,7 @@
 With ``stains`` named (``--stains H-DAB``, a manifest line), the run reads the image with the stains given: an
 H&E slide named H-DAB gives a plausible-looking Ki67 index of its hematoxylin nuclei (CMU-1: 81.7 %, n 2723).
 The stain guess that ``auto`` runs (:func:`mmnst_path.stain.guess.guess_stains_detail`, on the tissue
-thumbnail the run has already read) is run here too, and a run whose named stains the image contradicts
+thumbnail the run has already read, without the patches ``auto`` reads) is run here too, and a run whose named stains the image contradicts
 with confidence gets one warning naming the file, the stains named, what the image reads as and the stain
 model's H&E probability. The run goes on with the stains named (the user may be right). Only the H&E-vs-IHC
 axis is checked: the stain model's H&E probability at or above :data:`CONTRADICTION_PROBABILITY` against
@@ -30,7 +30,7 @@ def check_named_stains(reader: Any, tissue: Any, mpp0: float, matrix: Any, *, so
     Parameters
     ----------
     reader : SlideReader
-        The image (a few patches are read when the tissue thumbnail is too coarse to see nuclei, as ``auto`` does).
+        The image (not read: the tissue thumbnail of the run is enough for the H&E-vs-IHC axis).
     tissue : TissueResult
         The run's tissue detection (its thumbnail and mask).
     mpp0 : float
@@ -47,15 +47,13 @@ def check_named_stains(reader: Any, tissue: Any, mpp0: float, matrix: Any, *, so
         ``stains.named_check``); None when the stain model did not decide (too little tissue).
     """
     from ..stain.guess import guess_stains_detail
-    from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 
     if not tissue.mask.any():
         return None
-    patches = None
-    if tissue.mask_mpp is not None and tissue.mask_mpp > PLACES_MAX_MPP:
-        patches = tissue_patches(reader, tissue.mask, tissue.scale, mpp0)
-    guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp, patches=patches,
-                                patches_mpp=max(PATCH_MPP, mpp0))
+    # on the run's thumbnail alone: no slide tile is read (the patches ``auto`` reads on a coarse thumbnail tell
+    # where a chromogen sits, not H&E from IHC: CMU-1 p 0.95 and TCGA 0.945 either way, 1.15 s and 0.22 s of CPU
+    # with them, 0.01 and 0.04 s without; and a slide's tiles are decoded once per run)
+    guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp)
     p = float(guess.he_probability)
     if math.isnan(p):
         return None
