@@ -45,7 +45,9 @@ def tissue_model_changes(values: Sequence[str], model_flag: Callable[[str, str, 
         return {"necrosis": {"tissue_model": checked[0]}}
     if len(checked) > 2 or any(v in ("default", "none") for v in checked):
         msg = (f"--tissue-model given {len(checked)} times ({', '.join(values)}): give one value, or two model files, "
-               "one of H&E and one of IHC stains (each slide of a mixed batch runs the one of its stains)")
+               "one of H&E and one of IHC stains (each slide of a mixed batch runs the one of its stains); for the "
+               "shipped model of one stain family beside your own of the other, set [necrosis] / [ki67] tissue_model "
+               "in --config (e.g. [ki67] tissue_model = \"lab_ihc.mmnst\", [necrosis] left default)")
         raise ConfigError(msg)
     by_family = {_family(v): v for v in checked}
     if len(by_family) != 2:
