@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from mmnst_path.classify._pigment_dab_melanin import DAB_MELANIN_PROBABILITY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +67,6 @@ def _settings() -> list[tuple[str, str, float, float, float, float, float]]:
 
 
 def _masks(rgb, mpp, seen, model):
-    from scipy import ndimage as ndi
-
     from mmnst_path.classify._pigment_dab_melanin import (
         DAB_MELANIN_REACH_UM,
         _disk,
@@ -77,6 +74,7 @@ def _masks(rgb, mpp, seen, model):
         dab_nuclei,
         stage_seeds,
     )
+    from scipy import ndimage as ndi
 
     stage = seen["mask"]
     out = {"stage": stage}
@@ -118,9 +116,9 @@ def main() -> None:
     if not set(seeds) <= set(DEV):
         ap.error(f"dev seeds are 7000-7039, got {seeds.start}-{seeds.stop - 1}")
     from _pigment_endonuke import endonuke_files
+    from mmnst_path.classify._pigment_dab_melanin import resolve_dab_melanin_model
     from PIL import Image
 
-    from mmnst_path.classify._pigment_dab_melanin import resolve_dab_melanin_model
     from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
     from mmnst_path.detect.pigment import PigmentParams
     from mmnst_path.stain import get_preset

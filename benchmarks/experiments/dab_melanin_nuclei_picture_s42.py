@@ -13,9 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from mmnst_path.classify._pigment_dab_melanin import dab_melanin_mask, resolve_dab_melanin_model
 from PIL import Image
 
-from mmnst_path.classify._pigment_dab_melanin import dab_melanin_mask, resolve_dab_melanin_model
 from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
 from mmnst_path.detect.pigment import PigmentParams
 from mmnst_path.stain import get_preset
