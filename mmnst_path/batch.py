@@ -328,6 +328,8 @@ def run_batch(
             msg = f"--roi {options.roi_file}: {exc}"
             raise ConfigError(msg) from exc
         roi_digest = _sha256_file(Path(options.roi_file))
+    if not options.geojson_regions:  # a result written with the regions in cells.geojson is not this request's
+        roi_digest = f"{roi_digest or ''}:no-geojson-regions"  # (the default's hash stays as it was)
     if out_dir.exists() and not out_dir.is_dir():
         msg = f"output folder {str(out_dir)!r} is a file, not a folder"
         raise ConfigError(msg)
