@@ -52,3 +52,32 @@ def open_plugin_widget(viewer: Any, name: str, plugin: str = "mmnst-path-napari"
     get_app_model().commands.execute_command(f"{plugin}.{name}").result()
     (new,) = set(viewer.window.dock_widgets) - before
     return viewer.window.dock_widgets[new]
+
+
+def ki67_tile(path: Any, *, mark: bool = False) -> Any:
+    """A 192² crop of the sample Ki67 tile written at ``path`` (0.5 µm/px in its tags), its folders made; ``mark``
+    whitens an 8² corner: other bytes, same size (another image)."""
+    from pathlib import Path
+
+    import numpy as np
+    import tifffile
+
+    samples = Path(__file__).resolve().parents[3] / "sample_tiles"
+    rgb = np.ascontiguousarray(tifffile.imread(samples / "ki67_primary.tif")[:192, :192])
+    if mark:
+        rgb[:8, :8] = 255
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(path, rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
+    return path
+
+
+def nuclei_of(viewer: Any) -> list[Any]:
+    """The viewer's nuclei layers (read from a result or made by a run)."""
+    return [lay for lay in viewer.layers if lay.metadata.get("mmnst_path", {}).get("kind") == "nuclei"]
+
+
+def search_done(qtbot: Any, export: Any) -> Any:
+    """``export`` once its search for an image's results has ended (the image is read in a worker thread)."""
+    qtbot.waitUntil(lambda: export.find_worker is None, timeout=30_000)
+    return export

@@ -16,9 +16,9 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import tifffile
+from napari_helpers import ki67_tile, nuclei_of, search_done
 from napari_helpers import open_plugin_widget as _open
 
 from mmnst_path.cli import main
@@ -26,38 +26,19 @@ from mmnst_path.cli import main
 pytestmark = pytest.mark.napari
 
 PLUGIN = "mmnst-path-napari"
-SAMPLES = Path(__file__).resolve().parents[3] / "sample_tiles"
-
-
-def _tile(path: Path) -> Path:
-    rgb = tifffile.imread(SAMPLES / "ki67_primary.tif")[:192, :192]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tifffile.imwrite(path, np.ascontiguousarray(rgb), photometric="rgb", resolution=(2e4, 2e4),
-                     resolutionunit="CENTIMETER")
-    return path
-
-
-def _nuclei(viewer):  # type: ignore[no-untyped-def]
-    return [lay for lay in viewer.layers if lay.metadata.get("mmnst_path", {}).get("kind") == "nuclei"]
-
-
-def _found(qtbot, export):  # type: ignore[no-untyped-def]
-    """Export's search ended: the image is read (SHA-256) in a worker thread since session 42."""
-    qtbot.waitUntil(lambda: export.find_worker is None, timeout=30_000)
-    return export
 
 
 def test_image_opened_alone_opens_its_newest_result(make_napari_viewer, qtbot, tmp_path):
-    tile = _tile(tmp_path / "slides" / "tile.tif")
+    tile = ki67_tile(tmp_path / "slides" / "tile.tif")
     assert main(["quantify", str(tile), "--out", str(tile.parent / "results_a")]) == 0
     assert main(["quantify", str(tile), "--out", str(tile.parent / "results_b")]) == 0
     old = tile.parent / "results_a" / "tile" / "result.json"
     os.utime(old, (time.time() - 3600, time.time() - 3600))  # results_a written an hour before results_b
     viewer = make_napari_viewer()
     viewer.open(str(tile), plugin=PLUGIN)
-    export = _found(qtbot, _open(viewer, "export_widget"))
+    export = search_done(qtbot, _open(viewer, "export_widget"))
     newest = tile.parent / "results_b" / "tile"
-    (nuclei,) = _nuclei(viewer)
+    (nuclei,) = nuclei_of(viewer)
     assert nuclei.metadata["mmnst_path"]["result_folder"] == str(newest)
     assert Path(export.result_folder.value) == newest
     assert export.points.value is nuclei
@@ -70,23 +51,23 @@ def test_image_opened_alone_opens_its_newest_result(make_napari_viewer, qtbot, t
     # the other one, offered: opened in place of the first (one nuclei layer, of results_a)
     export.found.value = str(tile.parent / "results_a" / "tile")
     export.open_found.changed.emit(True)
-    (nuclei,) = _nuclei(viewer)
+    (nuclei,) = nuclei_of(viewer)
     assert nuclei.metadata["mmnst_path"]["result_folder"] == str(tile.parent / "results_a" / "tile")
     assert Path(export.result_folder.value) == tile.parent / "results_a" / "tile"
 
 
 def test_earlier_version_not_offered_and_remembered_place_found(make_napari_viewer, qtbot, tmp_path):
-    tile = _tile(tmp_path / "slides" / "tile.tif")
+    tile = ki67_tile(tmp_path / "slides" / "tile.tif")
     assert main(["quantify", str(tile), "--out", str(tile.parent / "results")]) == 0
-    elsewhere = _tile(tmp_path / "elsewhere" / "tile.tif")
+    elsewhere = ki67_tile(tmp_path / "elsewhere" / "tile.tif")
     assert main(["quantify", str(elsewhere), "--out", str(tmp_path / "batch")]) == 0
     rgb = tifffile.imread(tile)
     rgb[:8, :8] = 255  # the file changed since it was measured: the results beside it are of an earlier version
     tifffile.imwrite(tile, rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
     viewer = make_napari_viewer()
     viewer.open(str(tile), plugin=PLUGIN)
-    export = _found(qtbot, _open(viewer, "export_widget"))
-    assert _nuclei(viewer) == []
+    export = search_done(qtbot, _open(viewer, "export_widget"))
+    assert nuclei_of(viewer) == []
     assert export.status.value.startswith("no quantify result of tile.tif found (looked in results)"), \
         export.status.value
     assert "1 result(s) of an earlier version of the file (another SHA-256) not offered" in export.status.value
@@ -99,7 +80,7 @@ def test_earlier_version_not_offered_and_remembered_place_found(make_napari_view
     moved.parent.mkdir()
     moved.write_bytes(elsewhere.read_bytes())
     third.open(str(moved), plugin=PLUGIN)
-    export3 = _found(qtbot, _open(third, "export_widget"))
-    (nuclei,) = _nuclei(third)
+    export3 = search_done(qtbot, _open(third, "export_widget"))
+    (nuclei,) = nuclei_of(third)
     assert nuclei.metadata["mmnst_path"]["result_folder"] == str(tmp_path / "batch" / "tile")
     assert export3.status.value.startswith(f"opened {tmp_path / 'batch' / 'tile'} (the only result of copy.tif")

@@ -13,82 +13,60 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import tifffile
 from mmnst_path_napari._result_find import places
-from napari_helpers import open_plugin_widget
+from napari_helpers import ki67_tile, nuclei_of, open_plugin_widget, search_done
 
 from mmnst_path.cli import main
 
 pytestmark = pytest.mark.napari
 
 PLUGIN = "mmnst-path-napari"
-SAMPLES = Path(__file__).resolve().parents[3] / "sample_tiles"
-
-
-def _tile(path: Path, *, mark: bool = False) -> Path:
-    rgb = np.ascontiguousarray(tifffile.imread(SAMPLES / "ki67_primary.tif")[:192, :192])
-    if mark:  # other bytes, same size (uncompressed): another image
-        rgb[:8, :8] = 255
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tifffile.imwrite(path, rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
-    return path
-
-
-def _nuclei(viewer):  # type: ignore[no-untyped-def]
-    return [lay for lay in viewer.layers if lay.metadata.get("mmnst_path", {}).get("kind") == "nuclei"]
-
-
-def _found(qtbot, export):  # type: ignore[no-untyped-def]
-    """Export's search ended (the image is read in a worker thread)."""
-    qtbot.waitUntil(lambda: export.find_worker is None, timeout=30_000)
-    return export
 
 
 def test_result_beside_the_slides_folder_found_by_a_new_user(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     project = tmp_path / "project"
-    tile = _tile(project / "slides" / "tile.tif")
+    tile = ki67_tile(project / "slides" / "tile.tif")
     monkeypatch.chdir(project)
     assert main(["quantify", "slides", "--out", "results"]) == 0  # the README's command, from the project folder
     monkeypatch.chdir(tmp_path)  # napari started elsewhere (a desktop launcher): not the current folder's results
     assert places() == []  # a new user: nothing remembered
     viewer = make_napari_viewer()
     viewer.open(str(tile), plugin=PLUGIN)
-    export = _found(qtbot, open_plugin_widget(viewer, "export_widget"))
+    export = search_done(qtbot, open_plugin_widget(viewer, "export_widget"))
     folder = project / "results" / "tile"
-    (nuclei,) = _nuclei(viewer)
+    (nuclei,) = nuclei_of(viewer)
     assert Path(nuclei.metadata["mmnst_path"]["result_folder"]) == folder, export.status.value
     assert Path(export.result_folder.value) == folder
     assert export.status.value.startswith(f"opened {folder} (the only result of tile.tif"), export.status.value
 
 
 def test_result_in_the_current_folder_found(make_napari_viewer, qtbot, tmp_path, monkeypatch):
-    tile = _tile(tmp_path / "archive" / "2026" / "case7" / "tile.tif")
+    tile = ki67_tile(tmp_path / "archive" / "2026" / "case7" / "tile.tif")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     assert main(["quantify", str(tile), "--out", "results_case7"]) == 0
     viewer = make_napari_viewer()  # napari started where quantify ran
     viewer.open(str(tile), plugin=PLUGIN)
-    export = _found(qtbot, open_plugin_widget(viewer, "export_widget"))
-    (nuclei,) = _nuclei(viewer)
+    export = search_done(qtbot, open_plugin_widget(viewer, "export_widget"))
+    (nuclei,) = nuclei_of(viewer)
     assert Path(nuclei.metadata["mmnst_path"]["result_folder"]).resolve() == work / "results_case7" / "tile"
     assert export.status.value.startswith("opened "), export.status.value
 
 
 def test_result_of_another_image_beside_the_folder_never_opened(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     project = tmp_path / "project"
-    _tile(project / "slides" / "tile.tif")
+    ki67_tile(project / "slides" / "tile.tif")
     monkeypatch.chdir(project)
     assert main(["quantify", "slides", "--out", "results"]) == 0
-    other = _tile(project / "slides_2027" / "tile.tif", mark=True)  # same name and size, other bytes
+    other = ki67_tile(project / "slides_2027" / "tile.tif", mark=True)  # same name and size, other bytes
     assert other.stat().st_size == (project / "slides" / "tile.tif").stat().st_size
     monkeypatch.chdir(tmp_path)
     viewer = make_napari_viewer()
     viewer.open(str(other), plugin=PLUGIN)
-    export = _found(qtbot, open_plugin_widget(viewer, "export_widget"))
-    assert _nuclei(viewer) == []
+    export = search_done(qtbot, open_plugin_widget(viewer, "export_widget"))
+    assert nuclei_of(viewer) == []
     status = export.status.value
     assert status.startswith(f"no quantify result of tile.tif found (looked in {project / 'results'})"), status
     assert "earlier version" not in status  # another file's result, not an earlier version of this one
