@@ -48,7 +48,7 @@ def main(data: Path) -> None:
             for named in ("H-DAB", "H&E"):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    check = check_named_stains(reader, tissue, mpp, get_preset(named), source=f.name)
+                    check = check_named_stains(tissue, get_preset(named), source=f.name)
                 said = any("stains named" in str(w.message) for w in caught)
                 out[named] = (said, None if check is None else check["he_probability"], None if check is None else check["guess"])
             rows.append((name, truth, f.name, out))

@@ -24,17 +24,13 @@ __all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains"]
 CONTRADICTION_PROBABILITY = 0.9
 
 
-def check_named_stains(reader: Any, tissue: Any, mpp0: float, matrix: Any, *, source: str) -> dict[str, Any] | None:
+def check_named_stains(tissue: Any, matrix: Any, *, source: str) -> dict[str, Any] | None:
     """Guess the stains of an image whose stains were named; warn when the guess contradicts them.
 
     Parameters
     ----------
-    reader : SlideReader
-        The image (not read: the tissue thumbnail of the run is enough for the H&E-vs-IHC axis).
     tissue : TissueResult
-        The run's tissue detection (its thumbnail and mask).
-    mpp0 : float
-        Level-0 µm per pixel.
+        The run's tissue detection (its thumbnail and mask: enough for the H&E-vs-IHC axis; no slide tile is read).
     matrix : StainMatrix
         The stains named.
     source : str
