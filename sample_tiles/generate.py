@@ -419,12 +419,56 @@ def write_tile(path: Path, rgb: np.ndarray) -> None:
     )
 
 
+def _ki67_truth(t: dict, stains: str) -> dict:
+    out = {"stains": stains, "ki67_positive": int(t["ki67_positive"]), "ki67_negative": int(t["ki67_negative"]),
+           "ki67_index_pct": round(float(t["ki67_index_pct"]), 2)}
+    if "melanin_drawn_pct" in t:  # the melanin as drawn, before the optical blur (as ki67_pigmented.tif)
+        out["melanin_fraction_pct"] = round(float(t["melanin_drawn_pct"]), 2)
+        out["hidden_nuclei"] = int(t["hidden_nuclei"])
+    return out
+
+
+def aec_pigmented_tile(seed: int) -> tuple[np.ndarray, dict]:
+    """Ki67 in AEC (red) with hematoxylin, melanin in a ring around tumour nuclei (the project's pigment generator)."""
+    from mmnst_path.synthetic import pigment_family_tile
+
+    t = pigment_family_tile(seed, "perinuclear", chromogen="aec", size=SIZE, mpp=MPP, positive_fraction=0.15,
+                            drawn_melanin=True)
+    return t.rgb, _ki67_truth(t.truth, "H-AEC")
+
+
+def azure_b_pigmented_tile(seed: int) -> tuple[np.ndarray, dict]:
+    """Ki67 in DAB with an azure B counterstain: melanin filling whole cells turns green-blue."""
+    from mmnst_path.synthetic_azure import azure_b_tile
+
+    t = azure_b_tile(seed, "whole_cell", size=SIZE, mpp=MPP, positive_fraction=0.15, drawn_melanin=True)
+    return t.rgb, _ki67_truth(t.truth, "AzureB-DAB")
+
+
+def mart1_double_tile(seed: int) -> tuple[np.ndarray, dict]:
+    """Ki67 (DAB, nuclear) / MART-1 (Fast Red, cytoplasmic) double stain: the melanocyte-restricted index."""
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    t = double_stain_tile(seed, marker="cytoplasmic", chromogen="fast_red", size=SIZE, mpp=MPP)
+    truth = t.truth
+    return t.rgb, {"stains": "H-DAB-FastRed", "ki67_positive": int(truth["positive"]),
+                   "ki67_negative": int(truth["cells"] - truth["positive"]),
+                   "ki67_index_pct": round(float(truth["ki67_index_pct"]), 2),
+                   "melanocytes": int(truth["melanocytes"]),
+                   "ki67_melanocytic_positive": int(truth["melanocytic_positive"]),
+                   "ki67_melanocytic_index_pct": round(float(truth["melanocytic_index_pct"]), 2)}
+
+
 TILES = {
     "ki67_primary.tif": lambda: ki67_tile(101, 0.06),
     "ki67_recurrence.tif": lambda: ki67_tile(202, 0.40),
     "ki67_pigmented.tif": lambda: ki67_tile(303, 0.15, pigment=True),
     "he_melanin.tif": lambda: he_melanin_tile(404),
     "he_necrosis.tif": lambda: he_necrosis_tile(505),
+    # the other protocols of pigmented tumours (issue #14), drawn by the package's own generators (seed 1 each)
+    "ki67_aec_pigmented.tif": lambda: aec_pigmented_tile(1),
+    "ki67_azure_b.tif": lambda: azure_b_pigmented_tile(1),
+    "ki67_mart1_fastred.tif": lambda: mart1_double_tile(1),
 }
 
 

@@ -137,6 +137,9 @@ KNOWN_MISSES: dict[tuple[str, str], float] = {
     # the necrosis between viable sheets that the regrowth does not return; since session 40 H8 the tissue stage
     # reads the image cut at its edge, not a white margin past it: 28.7 % (|err| 8.4; 26.5 before, |err| 10.5)
     ("he_necrosis.tif", "necrosis_fraction_pct"): 9.0,
+    # the Ki67 / MART-1 (Fast Red) sample of session 43: the melanocyte-restricted index reads 8.5 % for 11.46
+    # (-3.0 pp; the whole-tile index 7.8 for 9.05; issue #14, benchmarks/README.md session 43)
+    ("ki67_mart1_fastred.tif", "ki67_melanocytic_index_pct"): 4.0,
 }
 
 
@@ -153,10 +156,13 @@ def test_readme_main_job_on_the_sample_tiles_matches_their_truth(tmp_path: Path)
     assert header[len(SUMMARY_COLUMNS):] == tuple(
         f"class_{c}_{u}" for c in ("tumour", "necrosis", "stroma", "inflammatory", "fat", "mucin", "blood", "background")
         for u in ("area_mm2", "pct"))
+    # every protocol's stains found from the image (--stains auto, the default), as truth.json names them
+    assert {name: rows[name]["stains"] for name in truth} == {name: t["stains"] for name, t in truth.items()}
     errors = {}
     for name, t in truth.items():
         r = rows[name]
-        for key, goal in (("ki67_index_pct", 2.0), ("melanin_fraction_pct", 2.0), ("necrosis_fraction_pct", 3.0)):
+        for key, goal in (("ki67_index_pct", 2.0), ("melanin_fraction_pct", 2.0), ("necrosis_fraction_pct", 3.0),
+                          ("ki67_melanocytic_index_pct", 2.0)):
             # known misses against the goal, bounded at what is measured today (+~1 pp) so that
             # any regression fails; tighten them when the detectors improve
             tol = KNOWN_MISSES.get((name, key), goal)

@@ -27,6 +27,21 @@ def test_every_sample_tile_loads_with_its_pixel_size(sample_tiles):
         assert kwargs["scale"] == pytest.approx((truth[fname]["mpp"],) * 2)
 
 
+def test_every_sample_opens_from_napari_file_open_sample(make_napari_viewer, sample_tiles):
+    """File > Open Sample > mmnst_path: every key of the manifest opens its tile through npe2 (not the functions)."""
+    from npe2 import PluginManager
+
+    viewer = make_napari_viewer()  # (napari's plugin manager is filled with the installed plugins here)
+    manifest = PluginManager.instance().get_manifest("mmnst-path-napari")
+    keys = [s.key for s in manifest.contributions.sample_data]
+    assert sorted(keys) == sorted(_sample_data.SAMPLES)  # the three protocol samples of session 43 included
+    truth = json.loads((sample_tiles / "truth.json").read_text())
+    for key in keys:
+        (layer,) = viewer.open_sample("mmnst-path-napari", key)
+        assert layer.data.shape[:2] == tuple(truth[_sample_data.SAMPLES[key]]["shape"])
+    assert len(viewer.layers) == len(keys)
+
+
 def _cells(n=5):
     rng = np.random.default_rng(3)
     names = ["positive", "negative", "pigment", "excluded", "negative"][:n]

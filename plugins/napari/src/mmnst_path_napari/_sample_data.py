@@ -16,6 +16,9 @@ __all__ = [
     "SAMPLES",
     "sample_he_melanin",
     "sample_he_necrosis",
+    "sample_ki67_aec_pigmented",
+    "sample_ki67_azure_b",
+    "sample_ki67_mart1_fastred",
     "sample_ki67_pigmented",
     "sample_ki67_primary",
     "sample_ki67_recurrence",
@@ -29,6 +32,9 @@ SAMPLES: dict[str, str] = {
     "ki67_pigmented": "ki67_pigmented.tif",
     "he_melanin": "he_melanin.tif",
     "he_necrosis": "he_necrosis.tif",
+    "ki67_aec_pigmented": "ki67_aec_pigmented.tif",
+    "ki67_azure_b": "ki67_azure_b.tif",
+    "ki67_mart1_fastred": "ki67_mart1_fastred.tif",
 }
 
 
@@ -83,3 +89,18 @@ def sample_he_melanin() -> list[tuple[Any, dict[str, Any], str]]:
 def sample_he_necrosis() -> list[tuple[Any, dict[str, Any], str]]:
     """H&E tile with a necrotic area."""
     return _load("he_necrosis")
+
+
+def sample_ki67_aec_pigmented() -> list[tuple[Any, dict[str, Any], str]]:
+    """Ki67 IHC in AEC (red chromogen) with melanin around tumour nuclei."""
+    return _load("ki67_aec_pigmented")
+
+
+def sample_ki67_azure_b() -> list[tuple[Any, dict[str, Any], str]]:
+    """Ki67 IHC (DAB) with an azure B counterstain: melanin green-blue."""
+    return _load("ki67_azure_b")
+
+
+def sample_ki67_mart1_fastred() -> list[tuple[Any, dict[str, Any], str]]:
+    """Ki67 (DAB) / MART-1 (Fast Red) double stain: the melanocyte-restricted index."""
+    return _load("ki67_mart1_fastred")
