@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +242,21 @@ def test_cli_end_to_end_names_the_model_and_models_show_reads_it(trained: tuple[
     out3 = tmp_path / "out_config"
     assert main(["quantify", str(src), "--out", str(out3), "--workers", "1", "--config", str(cfg)]) == 0
     assert model.model_id in (out3 / "summary.csv").read_text()
+
+
+def test_a_pigment_models_training_caution_is_a_result_warning(trained: tuple[Path, list], tmp_path: Path) -> None:
+    from mmnst_path.synthetic import pigment_family_tile
+
+    path, _ = trained
+    model = load_model(path)
+    cautious = tmp_path / "one_image.mmnst"
+    dataclasses.replace(model, card={**model.card, "training_images": 1}).save(cautious)
+    tile = pigment_family_tile(806, "coarse", chromogen="aec", size=SIZE)
+    cfg = AnalysisConfig.from_mapping({"stains": "H-AEC", "measures": ["melanin"], "pigment": {"model": str(cautious)}})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analyze_region(tile.rgb, cfg, mpp=tile.mpp)
+    said = [str(w.message) for w in caught if "pigment model one_image.mmnst" in str(w.message)]
+    assert len(said) == 1
+    assert "one image" in said[0]
+    assert load_model(cautious).model_id in said[0]
