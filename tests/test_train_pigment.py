@@ -206,6 +206,8 @@ def test_cli_end_to_end_names_the_model_and_models_show_reads_it(trained: tuple[
     model = load_model(path)
     assert main(["models", "show", str(path)]) == 0
     shown = capsys.readouterr().out
+    assert "(pigment pixel model)" in shown
+    assert "stains: H-AEC" in shown
     assert "classes: background, melanin" in shown
     assert "H-AEC" in shown
     assert "lab_pigment" in shown

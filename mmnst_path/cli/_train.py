@@ -333,12 +333,13 @@ def _run_show(args: argparse.Namespace) -> int:
         print(json.dumps({**model.header(), "model_id": model.model_id}, indent=1, ensure_ascii=False))
         return 0
     card = model.card
-    print(f"{model.name}  version {card.get('version', '?')}  id {model.model_id}  ({model.kind} model)")
+    kind = "pigment pixel" if model.settings.get("target") == "pigment" else model.kind  # (file kind "tissue")
+    print(f"{model.name}  version {card.get('version', '?')}  id {model.model_id}  ({kind} model)")
     print(f"classes: {', '.join(model.class_names)}")
     print(f"features ({len(model.features)}): {', '.join(model.feature_names)}")
     print(f"settings: {json.dumps(model.settings, ensure_ascii=False)}")
     for key in ("licence", "intended_use", "decision", "limitations", "training_recipe", "pixel_size_um",
-                "mmnst_path_version", "date", "new_classes"):
+                "mmnst_path_version", "date", "new_classes", "stains", "feature_recipe", "polygons_per_class"):
         if key in card:
             print(f"{key}: {card[key]}")
     if card.get("class_names"):
