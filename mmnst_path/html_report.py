@@ -134,13 +134,21 @@ def _input_meta(r: Mapping[str, Any]) -> str:
     return f'<div class="meta">{" · ".join(parts)}</div>' if parts else ""
 
 
+def _is_shipped_pigment(text: str) -> bool:
+    """Whether a row's ``pigment_model`` (``id name version``) is one of the shipped pigment pixel models."""
+    from .classify._pigment_models import shipped_pigment_ids
+
+    return text.partition(" ")[0] in shipped_pigment_ids()
+
+
 def _models_meta(r: Mapping[str, Any]) -> str:
-    """The cell and tissue models that decided an input's numbers (a lab's own ones too), name then id, one line;
-    ``""`` when neither ran. A row names a model as ``id name version`` (summary.csv's ``cell_model``)."""
+    """The cell and tissue models that decided an input's numbers (a lab's own ones too), and a lab's own pigment
+    model (``train pigment``; the shipped ones are not named here), name then id, one line; ``""`` when none ran. A
+    row names a model as ``id name version`` (summary.csv's ``cell_model``)."""
     parts = []
-    for key, label in (("cell_model", "cell model"), ("tissue_model", "tissue model")):
+    for key, label in (("cell_model", "cell model"), ("tissue_model", "tissue model"), ("pigment_model", "pigment model")):
         text = str(r.get(key) or "").strip()
-        if not text or text == "none":
+        if not text or text in ("none", "rules") or (key == "pigment_model" and _is_shipped_pigment(text)):
             continue
         model_id, _, name = text.partition(" ")
         shown = f"{name} ({model_id})" if model_id.startswith("sha256:") and name else text

@@ -71,6 +71,19 @@ def _shipped_default_id() -> str:
     return model.model_id if model is not None else ""
 
 
+@lru_cache(maxsize=1)
+def shipped_pigment_ids() -> frozenset[str]:
+    """Model ids of the shipped pigment pixel models (default, H-DAB, H&E, azure B), the files present."""
+    out = set()
+    for path in (default_pigment_model_path(), dab_pigment_model_path(), he_pigment_model_path(),
+                 azure_pigment_model_path()):
+        if path.exists():
+            model = resolve_pigment_model(str(path))
+            if model is not None:
+                out.add(model.model_id)
+    return frozenset(out)
+
+
 def _is_shipped_default(model: ClassifierModel) -> bool:
     return model.model_id == _shipped_default_id()
 

@@ -29,6 +29,7 @@ from ._inputs import (
     expand_inputs,
     skipped_notes,
 )
+from ._pigment_flag import PIGMENT_MODEL_HELP, with_pigment_model
 
 __all__ = ["NAMED_ONLY_EXTENSIONS", "SLIDE_EXTENSIONS", "UNREAD_IMAGE_EXTENSIONS", "expand_inputs", "register", "run",
            "skipped_notes"]
@@ -73,6 +74,7 @@ def register(subparsers: Any) -> None:
                         "model of the stains, H&E or IHC; 'none' = necrosis rules, no tissue classes); twice for a "
                         "batch of H&E and IHC slides: an H&E model file and an IHC one, each slide runs the one of "
                         "its stains ([necrosis] / [ki67] tissue_model)")
+    p.add_argument("--pigment-model", metavar="default|none|FILE.mmnst", help=PIGMENT_MODEL_HELP)
     p.add_argument("--count-in", choices=("all", "tumour"),
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
@@ -221,6 +223,8 @@ def _config(args: argparse.Namespace) -> Any:
         values = [args.tissue_model] if isinstance(args.tissue_model, str) else args.tissue_model
         for section, change in tissue_model_changes(values, _model_flag).items():
             config = config.replace(**{section: {**getattr(config, section).to_mapping(), **change}})
+    if getattr(args, "pigment_model", None):
+        config = with_pigment_model(config, args.pigment_model)
     if getattr(args, "count_in", None):
         try:
             config = config.replace(ki67={**config.ki67.to_mapping(), "count_in": args.count_in})

@@ -10,6 +10,10 @@ in a ``--config`` file.
 tissue (pixel) model from classified polygons (QuPath annotations: Necrosis, Tumor, Stroma...);
 use it with ``--tissue-model``.
 
+``mmnst-path train pigment --images A.tif --annotations A.geojson --out my_pigment.mmnst`` trains a melanin
+pixel model from polygons classed Melanin / Pigment (any other class: not melanin); use it with
+``--pigment-model`` (or ``[pigment] model`` in a ``--config`` file).
+
 ``mmnst-path models show [default|FILE] [--kind nucleus|tissue] [--json]`` prints a model's card
 (classes, features, training data and licences, validation figures, id); ``models list`` the
 shipped defaults, the stain-guess models of ``stains = "auto"`` (``stains_*.json``) included.
@@ -31,7 +35,7 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` and ``models`` subcommands."""
-    p = subparsers.add_parser("train", help="train a cell (nucleus) or tissue classifier from annotations",
+    p = subparsers.add_parser("train", help="train a cell (nucleus), tissue or pigment classifier from annotations",
                               description="Train a classifier from a pathologist's annotations.")
     sub = p.add_subparsers(dest="train_command", metavar="KIND")
     cells = sub.add_parser(
@@ -55,6 +59,21 @@ def register(subparsers: Any) -> None:
                             stains_help="default auto: guessed from the images as quantify --stains auto does; "
                                         "or H&E, H-DAB...")
     tissue.set_defaults(func=_run_tissue)
+    pigment = sub.add_parser(
+        "pigment", help="melanin (pigment) pixel model from classified polygons (QuPath GeoJSON annotations)",
+        description=("Polygons classed Melanin or Pigment are melanin; every other class (Tumor, Stroma, Other...) is "
+                     "tissue that is not melanin; Region* / Ignore* / unclassified are not used; holes are honoured. "
+                     "The pixels the pigment stage shows its model for these stains train a random forest on the "
+                     "features of the shipped pigment model of the stains, written as a portable .mmnst model with "
+                     "its card. Use it with 'quantify --pigment-model'."))
+    _add_training_arguments(pigment, annotations="FILE.geojson", what="GeoJSON", stains="auto",
+                            stains_help="default auto: guessed from the images as quantify --stains auto does; "
+                                        "or H-DAB, H-AEC, H-FastRed, H&E, AzureB-DAB...; a run of other stains "
+                                        "refuses the model")
+    pigment.add_argument("--unlabelled", choices=("ignore", "negative"), default="ignore",
+                         help="unpainted pixels near the polygons: not used (default), or not melanin (when every "
+                              "pigment cluster of the annotated areas is outlined)")
+    pigment.set_defaults(func=_run_pigment)
 
     m = subparsers.add_parser("models", help="list the shipped classifier models; show a model's card (default, name or file)",
                               description="Model cards: classes, features, training data, licences, validation.")
@@ -234,6 +253,21 @@ def _run_tissue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_pigment(args: argparse.Namespace) -> int:
+    from ..pipeline import train_pigment
+
+    problem = _usage_problem(args)
+    if problem:
+        print(f"mmnst-path train pigment: {problem}", file=sys.stderr)
+        return 2
+    model = _train(args, "pigment", train_pigment, unlabelled=args.unlabelled)
+    if model is None:
+        return 1
+    _report(model, args.out, "pigment")
+    print(f"use it with: mmnst-path quantify ... --pigment-model {args.out} (slides of {model.settings.get('stains')})")
+    return 0
+
+
 def _run_cells(args: argparse.Namespace) -> int:
     from ..pipeline import train_cells
 
@@ -299,12 +333,13 @@ def _run_show(args: argparse.Namespace) -> int:
         print(json.dumps({**model.header(), "model_id": model.model_id}, indent=1, ensure_ascii=False))
         return 0
     card = model.card
-    print(f"{model.name}  version {card.get('version', '?')}  id {model.model_id}  ({model.kind} model)")
+    kind = "pigment pixel" if model.settings.get("target") == "pigment" else model.kind  # (file kind "tissue")
+    print(f"{model.name}  version {card.get('version', '?')}  id {model.model_id}  ({kind} model)")
     print(f"classes: {', '.join(model.class_names)}")
     print(f"features ({len(model.features)}): {', '.join(model.feature_names)}")
     print(f"settings: {json.dumps(model.settings, ensure_ascii=False)}")
     for key in ("licence", "intended_use", "decision", "limitations", "training_recipe", "pixel_size_um",
-                "mmnst_path_version", "date", "new_classes"):
+                "mmnst_path_version", "date", "new_classes", "stains", "feature_recipe", "polygons_per_class"):
         if key in card:
             print(f"{key}: {card[key]}")
     if card.get("class_names"):

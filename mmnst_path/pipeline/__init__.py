@@ -25,6 +25,7 @@ from ._train import (
     train_cells,
     train_tissue,
 )
+from ._train_pigment import train_pigment
 from ._warmup import compile_kernels, kernel_stats
 from ._worker import TileJob, TileOutput, analyze_tile
 
@@ -45,5 +46,6 @@ __all__ = [
     "read_tissue_annotations",
     "read_tissue_polygons",
     "train_cells",
+    "train_pigment",
     "train_tissue",
 ]

@@ -19,7 +19,8 @@ from .._qc_text import NECROSIS_NOT_MEASURED
 from ..errors import ConfigError
 from ._config import AnalysisConfig
 
-__all__ = ["MIXED_STAINS_HINT", "check_run_models", "model_cautions", "model_stain_problem", "necrosis_not_measured"]
+__all__ = ["MIXED_STAINS_HINT", "check_run_models", "model_cautions", "model_stain_problem", "necrosis_not_measured",
+           "pigment_stain_problem"]
 
 #: what the refusal of a tissue model of other stains says about a batch of H&E and IHC slides
 MIXED_STAINS_HINT = ("a batch of H&E and IHC slides takes one tissue model per stain: --tissue-model H&E_MODEL "
@@ -73,6 +74,53 @@ def model_stain_problem(model: Any, matrix: Any) -> str | None:
     return f"a model of {' / '.join(declared)} (its card's stains), this run's stains are {matrix.name}"
 
 
+def _pigment_system(matrix: Any) -> str:
+    """What a pigment pixel model learns of a stain matrix: the stain melanin is told from (azure B, DAB, eosin, AEC,
+    Fast Red; the stage's shipped model differs by it, :func:`~mmnst_path.classify.pigment.model_for_stains`)."""
+    names = tuple(matrix.names)
+    return next((n for n in ("azure_b", "dab", "eosin", "aec", "fast_red") if n in names), "")
+
+
+def pigment_stain_problem(model: Any, matrix: Any) -> str | None:
+    """Why a pigment pixel model does not fit a run of stain matrix ``matrix`` (a melanocyte marker of a double
+    stain left out, as the pigment stage leaves it); None when it fits or its settings declare no stains (the
+    shipped models, and files trained before session 43, are not checked)."""
+    import numpy as np
+
+    from ..quantify.ki67 import without_marker
+    from ..stain import load_stains
+
+    declared = _declared(model)
+    if not declared:
+        return None
+    _, run = without_marker(np.zeros((1, 1, 3), np.uint8), matrix)
+    want = _pigment_system(run)
+    for spec in declared:
+        try:
+            own = load_stains(spec)
+        except (ConfigError, ValueError, KeyError):
+            return None  # a card stain this library does not know: nothing to compare
+        if _pigment_system(own) == want:
+            return None
+    return f"a model of {' / '.join(declared)} (its card's stains), this run's stains are {matrix.name}"
+
+
+def _check_pigment_model(config: AnalysisConfig, matrix: Any, measures: Sequence[str]) -> None:
+    """Refuse a ``[pigment] model`` file (``--pigment-model``) of other stains, when the run's pigment stage uses it."""
+    from ..classify.pigment import resolve_pigment_model
+
+    path = _spec_path(config.pigment.model)
+    if path is None or path.lower() in ("dab", "he", "azure") or not ({"melanin", "ki67"} & set(measures)):
+        return
+    if not config.pigment.uses_model(matrix):
+        return
+    model = resolve_pigment_model(path)
+    problem = None if model is None else pigment_stain_problem(model, matrix)
+    if problem:
+        raise ConfigError(f"pigment model {Path(path).name}: {problem}: train one on these slides (mmnst-path train "
+                          f"pigment --stains {matrix.name}), or pass --stains if the slides are of the model's stains")
+
+
 def _spec_path(spec: Any) -> str | None:
     text = str(spec or "").strip()
     return None if text.lower() in ("", "default", "none", "auto") else text
@@ -92,6 +140,7 @@ def check_run_models(config: AnalysisConfig, matrix: Any, measures: Sequence[str
     from ..classify import resolve_model
     from ._reach import ki67_tissue_model
 
+    _check_pigment_model(config, matrix, measures)
     if "ki67" in measures and (path := _spec_path(config.ki67.cell_model)) is not None:
         model = resolve_model(path, "nucleus")
         if model is not None:
@@ -150,7 +199,7 @@ def _is_lab_model(path: str) -> bool:
 
 def model_cautions(config: AnalysisConfig, matrix: Any, measures: Sequence[str]) -> list[str]:
     """The training caution of each lab model file the run uses (the cell model of Ki67, the tissue model the
-    tiles run), as a result warning naming the file and its id, and which figure is the melanin figure when the
+    tiles run, the pigment model of the pigment stage), as a result warning naming the file and its id, and which figure is the melanin figure when the
     tissue model has a ``melanin`` class; ``[]`` when none applies.
 
     The caution is what ``mmnst-path train`` said when it wrote the model (too few examples, a poor held-out
@@ -172,6 +221,11 @@ def model_cautions(config: AnalysisConfig, matrix: Any, measures: Sequence[str])
         spec = config.necrosis.tissue_model
     if (path := _spec_path(spec)) is not None:
         used.append(("tissue", path, tile_tissue_model(config, matrix, measures)))
+    if ({"melanin", "ki67"} & set(measures) and (path := _spec_path(config.pigment.model)) is not None
+            and path.lower() not in ("dab", "he", "azure") and config.pigment.uses_model(matrix)):
+        from ..classify.pigment import resolve_pigment_model
+
+        used.append(("pigment", path, resolve_pigment_model(path)))
     out = []
     for kind, path, model in used:
         if kind == "tissue" and model is not None and "melanin" in model.class_names and (
