@@ -366,7 +366,7 @@ def analyze_slide(
                 config = config.replace(tissue={**config.to_mapping()["tissue"], "remove_pen": False})
                 tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
         else:  # named stains: the same guess, to warn when the image contradicts them (the run goes on)
-            named_check = check_named_stains(tissue, matrix, source=reader.describe())
+            named_check = check_named_stains(tissue, matrix, source=reader.describe(), reader=reader, mpp0=mpp0)
         # red chromogens: OD against the slide's glass, not 255 (a tinted scan turns red into brown)
         matrix = with_slide_white_point(matrix, tissue.thumbnail, tissue.mask)
         if "ki67" in measures:  # the chromogen's own positive threshold (Fast Red), recorded in the config
