@@ -6,7 +6,8 @@ double stain than the stains named, on a guess that is no close call). Every ima
 its own protocol (IHC: H-DAB, H-DAB-melanin; H&E: H&E, H&E-QuPath, H&E-melanin: a warning there is a false warning)
 and by each preset of another protocol (a warning there is the check doing its job), with the run's own code path:
 tissue detection at the config's ``tissue_mpp``, then the check (with the image as its reader, as a run passes it).
-Validation only: the rule was fixed before this ran (``/work/notes/s43/h8_report.md``).
+Validation only: the rule was fixed before this ran (``/work/notes/s43/h8_report.md``): pass when no image
+named by a preset of its own protocol warns (0 of 110); the warnings on the wrong names are reported, no threshold.
 
     PYTHONPATH=. .venv/bin/python benchmarks/experiments/named_stains_check_s43.py [DATA_DIR]
 """
