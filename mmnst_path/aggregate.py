@@ -426,6 +426,9 @@ class SlideResult:
         version", "classes": [{"index", "name", "colour": [r, g, b], "area_mm2", "pct_of_tissue"}]}``
         (``pct_of_tissue``: share of the classified non-background area; NaN for background).
         Empty without a tissue model.
+    warnings : tuple of str
+        The warnings the run raised (each also issued as a Python warning): named stains the image contradicts,
+        a close call of ``stains="auto"``, the pigment bound of the Ki67 index (:func:`mmnst_path.qc_notes`)...
     """
 
     input: str
@@ -444,3 +447,4 @@ class SlideResult:
     versions: Mapping[str, str]
     timings: Mapping[str, float]
     tissue_classes: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()

@@ -36,6 +36,7 @@ from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_whi
 from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
+from ._caught import run_keeping_warnings
 from ._config import AnalysisConfig, applicable_measures
 from ._memory import release_free_memory
 from ._model_stains import check_run_models, model_cautions, necrosis_not_measured
@@ -282,8 +283,18 @@ def analyze_slide(
         Counts, metrics (ratios from totals; undefined = NaN), hot spot, per-tile table, cells,
         low-resolution maps (``"tissue"`` fraction, ``"thumbnail"`` (m, n, 3) uint8 RGB of the
         tissue-detection thumbnail, ``"ki67"``, ``"melanin"``, ``"necrosis"``), the config, stain
-        vectors, versions and timings.
+        vectors, versions, timings and the run's warnings (each also issued as a Python warning: e.g. named
+        stains the image contradicts, ``stains.named_check``).
     """
+    result, said = run_keeping_warnings(_analyze_slide, path, config, mpp=mpp, workers=workers, scheduler=scheduler,
+                                        progress=progress, roi=roi)
+    return replace(result, warnings=said)
+
+
+def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | None, workers: int | None,
+                   scheduler: str | None, progress: Callable[[int, int], None] | None,
+                   roi: Sequence[np.ndarray] | None) -> SlideResult:
+    """:func:`analyze_slide` without keeping its warnings."""
     from ..io import ArrayReader, SlideReader, open_slide
     from ..tiling import costliest_first, detect_tissue, map_tiles, plan_grid, start_pool
 

@@ -36,6 +36,9 @@ CONTRADICTION_PROBABILITY = 0.9
 #: Stains that do not tell one protocol from another: melanin (a preset's pigment vector) and the derived residual.
 _NOT_PROTOCOL = frozenset({"melanin", "residual"})
 _RED = frozenset({"aec", "fast_red"})
+#: where stains are named (the warning's last words): the command line and the Python API
+_WHERE = ("--stains, or its --manifest line; --stains auto guesses them; in Python AnalysisConfig(stains=...), "
+          "stains='auto' guesses them")
 
 
 def stain_family(names: Iterable[str]) -> frozenset[str]:
@@ -49,11 +52,12 @@ def stain_family(names: Iterable[str]) -> frozenset[str]:
 
 def _why(named: frozenset[str], read: frozenset[str]) -> str:
     """What reading the image with the named stains would do if it holds the stains read (one clause)."""
-    if "dab" in named and "dab" in read and named & _RED != read & _RED:
-        if read & _RED and not named & _RED:
-            return "the red melanocyte marker would be read as DAB, so counted as Ki67"
-        if named & _RED and not read & _RED:
-            return "a melanocyte-restricted index would be reported for a marker the slide does not hold"
+    named_double, read_double = "dab" in named and bool(named & _RED), "dab" in read and bool(read & _RED)
+    if read_double and not named_double:
+        return "its red melanocyte marker would be read as the Ki67 chromogen (counted as Ki67), with no melanocyte-restricted index"
+    if named_double and not read_double:
+        return ("Ki67 would be read as DAB and the red Ki67 stain as a melanocyte marker (a melanocyte-restricted index "
+                "of a marker the slide does not hold)")
     if named - {"hematoxylin", "azure_b"} != read - {"hematoxylin", "azure_b"}:
         return "its Ki67 chromogen would be unmixed with another chromogen's vector (the index and melanin off)"
     return "its counterstain would be unmixed with another vector (azure B turns melanin green-blue: melanin off)"
@@ -119,14 +123,13 @@ def check_named_stains(tissue: Any, matrix: Any, *, source: str, reader: Any = N
                "its H&E measures would read the chromogen as eosin")
         text = (f"{source}: stains named {named}, but the image reads as {reads} (the stain model's H&E "
                 f"probability {p:.2f}); analysed as {named}: if the slide is {reads}, {why}; check its stains "
-                "(--stains, or its --manifest line; --stains auto guesses them)")
+                f"({_WHERE})")
     elif axis == "IHC":
         from ..stain import get_preset
 
         why = _why(family, stain_family(get_preset(guess.name).names))
         text = (f"{source}: stains named {named}, but the image reads as {guess.name} ({guess.reason}); analysed as "
-                f"{named}: if the slide is {guess.name}, {why}; check its stains (--stains, or its --manifest line; "
-                "--stains auto guesses them)")
+                f"{named}: if the slide is {guess.name}, {why}; check its stains ({_WHERE})")
     else:
         return out
     warnings.warn(text, UserWarning, stacklevel=2)
