@@ -90,6 +90,17 @@ IMAGE_MEASUREMENT_NAMES = {
     "tumour_fraction_pct": "Tumour %",
     "stroma_fraction_pct": "Stroma %",
     "tissue_area_mm2": "Tissue area mm^2",
+    # the Ki67 index's 95 % interval and pigment bound (the counts and Positive % come from the nuclei inside)
+    "ki67_ci_low_pct": "Ki67 95% CI low %",
+    "ki67_ci_high_pct": "Ki67 95% CI high %",
+    "ki67_pigment_obscured_pct": "Ki67 nuclei hidden by pigment %",
+    "ki67_index_if_obscured_negative_pct": "Ki67 % if hidden negative",
+    "ki67_index_if_obscured_positive_pct": "Ki67 % if hidden positive",
+    "ki67_melanocytic_ci_low_pct": "Melanocytic Ki67 95% CI low %",
+    "ki67_melanocytic_ci_high_pct": "Melanocytic Ki67 95% CI high %",
+    "ki67_melanocytic_pigment": "Melanocytic nuclei hidden by pigment",
+    "ki67_melanocytic_index_if_obscured_negative_pct": "Melanocytic Ki67 % if hidden negative",
+    "ki67_melanocytic_index_if_obscured_positive_pct": "Melanocytic Ki67 % if hidden positive",
 }
 #: The models a result names (``metrics`` keys, ``id name version``), written as the annotations' ``metadata``
 #: so a GeoJSON opened in QuPath says which models (a lab's own, by id) decided its numbers.

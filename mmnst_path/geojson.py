@@ -285,8 +285,15 @@ def image_measurements(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 def image_metadata(metrics: Mapping[str, Any]) -> dict[str, str]:
     """The models that made a result's numbers, as the annotations' ``metadata`` (QuPath keeps it with the object):
-    ``cell_model``, ``tissue_model`` ... as ``id name version`` (:data:`MODEL_KEYS`), those the run used."""
-    return {key: str(metrics[key]) for key in MODEL_KEYS if isinstance(metrics.get(key), str) and metrics[key]}
+    ``cell_model``, ``tissue_model`` ... as ``id name version`` (:data:`MODEL_KEYS`), those the run used; and ``qc``,
+    the QC sentences of the numbers (:func:`mmnst_path.report.qc_notes`: the pigment bound first), when any applies."""
+    from ._qc_text import qc_notes
+
+    out = {key: str(metrics[key]) for key in MODEL_KEYS if isinstance(metrics.get(key), str) and metrics[key]}
+    notes = qc_notes(metrics)
+    if notes:
+        out["qc"] = " | ".join(notes)
+    return out
 
 
 def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: str = "",

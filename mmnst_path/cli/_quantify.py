@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._batch_stains import marker_setting
 from ._inputs import (
     NAMED_ONLY_EXTENSIONS,
     SLIDE_EXTENSIONS,
@@ -59,6 +60,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it (the others keep their file's; one warning line, printed before the table, says which used it)")
     p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
     p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB guessed per input; a double stain is guessed only when its marker is found: name it to be sure)")
+    p.add_argument("--melanocyte-marker", metavar="MARKER", help="a double stain's melanocyte marker: auto (as detected; cytoplasmic assumed, and said, for named double-stain presets), cytoplasmic (MART-1, Melan-A), nuclear (SOX10) or none; a manifest's marker column sets it per input")
     p.add_argument("--measures", metavar="LIST", help="comma list of ki67,melanin,necrosis (default: all that apply)")
     p.add_argument("--config", metavar="FILE.toml", help="analysis parameters (flags override it)")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
@@ -221,6 +223,9 @@ def _config(args: argparse.Namespace) -> Any:
         values = [args.tissue_model] if isinstance(args.tissue_model, str) else args.tissue_model
         for section, change in tissue_model_changes(values, _model_flag).items():
             config = config.replace(**{section: {**getattr(config, section).to_mapping(), **change}})
+    if getattr(args, "melanocyte_marker", None):  # a double stain's marker, for every input
+        marker = marker_setting(args.melanocyte_marker, "--melanocyte-marker")
+        config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": marker})
     if getattr(args, "count_in", None):
         try:
             config = config.replace(ki67={**config.ki67.to_mapping(), "count_in": args.count_in})
@@ -342,6 +347,7 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     pigment hides enough nuclei to move the index, the near-black QC sentence when many positives are near-black (DAB or melanin) and the
     spindle-cell one when the cell model left many nuclei out as stromal (the HTML report and napari
     say the same words)."""
+    from .._qc_text import melanocytic_pigment_warning
     from ..report import NO_TISSUE_TEXT, melanocytic_text, nothing_measured, qc_warnings
 
     out = []
@@ -352,7 +358,7 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         if nothing_measured(r):  # said once; no QC sentence about counts that were never made
             out.append(f"{name}: {NO_TISSUE_TEXT}")
             continue
-        out += [f"{name}: {text}" for text in (melanocytic_text(r), *qc_warnings(r)) if text]
+        out += [f"{name}: {t}" for t in (melanocytic_text(r), melanocytic_pigment_warning(r), *qc_warnings(r)) if t]
     return out
 
 
@@ -506,6 +512,7 @@ def run(args: argparse.Namespace) -> int:
     files, missing = expand_inputs(args.inputs, exclude=args.out, skipped=skipped) if args.inputs else ([], [])
     input_stains: dict[str, str] = {}
     input_mpp: dict[str, float] = {}
+    input_marker: dict[str, str] = {}
     if args.manifest:
         from .._batch_stains import read_manifest
 
@@ -522,6 +529,8 @@ def run(args: argparse.Namespace) -> int:
             input_stains[str(path)] = entry.stains
             if entry.mpp is not None:
                 input_mpp[str(path)] = entry.mpp
+            if entry.marker is not None:
+                input_marker[str(path)] = entry.marker
         if not args.quiet:
             print(f"--manifest {args.manifest}: {len(listed)} input(s), stains "
                   f"{', '.join(sorted({e.stains if '/' not in e.stains else Path(e.stains).name for e in listed}))}",
@@ -539,7 +548,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=Path(args.out), config=config, mpp=args.mpp, workers=args.workers, scheduler=args.scheduler,
         roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
         compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
-        mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp,
+        mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp, input_marker=input_marker,
         geojson_regions=args.geojson_regions, outputs=_outputs(args.cell_files),
     )
     progress: Any = None

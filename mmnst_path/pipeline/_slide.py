@@ -30,6 +30,7 @@ from ..aggregate import (
     sum_counts,
 )
 from ..geometry import require_mpp
+from ..quantify._ki67_stains import marker_channel
 from ..quantify.ki67 import nuclear_contrast_applies
 from ..stain.chromogen_model import CHROMOGEN_MODEL_FILE, load_chromogen_model
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
@@ -42,7 +43,14 @@ from ._memory import release_free_memory
 from ._model_stains import check_run_models, model_cautions, necrosis_not_measured
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
-from ._results import _assemble_maps, _lab_cell_types, _metrics, _spindle_sheet_nuclei, _tissue_classes
+from ._results import (
+    _assemble_maps,
+    _lab_cell_types,
+    _metrics,
+    _spindle_sheet_nuclei,
+    _tissue_classes,
+    melanocyte_metrics,
+)
 from ._scale_check import check_analysis_mpp
 from ._stain_check import check_named_stains
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
@@ -372,6 +380,8 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
                 config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})
                 detection["marker"] = guess.marker
             matrix = config.stain_matrix()
+            if config.ki67.melanocyte_marker in ("cytoplasmic", "nuclear") and marker_channel(matrix) is None:
+                config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": "auto"})  # no double
             measures = applicable_measures(config, matrix)
             if config.tissue.remove_pen and "azure_b" in matrix.names:  # as above: keep blue-green tissue
                 config = config.replace(tissue={**config.to_mapping()["tissue"], "remove_pen": False})
@@ -485,6 +495,8 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
 
         marker = marker_of(matrix, config.ki67)
         metrics["ki67_melanocyte_marker"] = "" if marker is None else marker[1]
+        if marker is not None:  # how the marker was set, and the melanocyte-restricted index's pigment bound
+            metrics.update(melanocyte_metrics(cells, counts["ki67"], config.ki67.melanocyte_marker, detection))
         # which chromogen the index counted and which counterstain found the nuclei: the pigment QC
         # sentence advises by them (a red chromogen or azure B already separates melanin by colour)
         metrics["ki67_chromogen"] = chromogen_of(matrix)
