@@ -99,7 +99,7 @@ def melanocytic_flags(metrics: Any, columns: Any, idx: Any) -> tuple[Any, str] |
     from ._geojson_read import flag_values
     from ._qc_text import marker_label
 
-    label = marker_label(metrics)  # "marker (cytoplasmic, assumed)" when the run never checked which marker
+    label = marker_label(metrics)  # "cytoplasmic marker, assumed" when the run never checked which
     flags = columns.get("melanocytic")
     if not label or flags is None:
         return None

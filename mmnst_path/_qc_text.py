@@ -34,6 +34,7 @@ __all__ = [
     "qc_notes",
     "qc_warnings",
     "shown_row",
+    "stains_note",
     "stroma_warning",
 ]
 
@@ -203,15 +204,25 @@ def melanocytic_text(metrics: Mapping[str, Any]) -> str:
 
 
 def marker_label(metrics: Mapping[str, Any]) -> str:
-    """How a double stain's marker is named: "MART-1+" / "SOX10+" when it was detected or chosen, "marker
-    (cytoplasmic, assumed)" when named double-stain stains left it at ``auto`` (``ki67_melanocyte_marker_source``
+    """How a double stain's marker is named: "MART-1+" / "SOX10+" when it was detected or chosen, "cytoplasmic
+    marker, assumed" when named double-stain stains left it at ``auto`` (``ki67_melanocyte_marker_source``
     ``"assumed"``: the run read it as cytoplasmic without checking which marker the slide holds); "" without one."""
     marker = str(metrics.get("ki67_melanocyte_marker") or "")
     if marker not in MARKER_LABELS:
         return ""
     if str(metrics.get("ki67_melanocyte_marker_source") or "") == "assumed":
-        return f"marker ({marker}, assumed)"
+        return f"{marker} marker, assumed"
     return MARKER_LABELS[marker]
+
+
+def stains_note(row: Mapping[str, Any]) -> str:
+    """Why ``auto`` chose the stains of a confident call ("stains H-DAB-FastRed detected: Ki67 / MART-1 double
+    stain: brown nuclear bodies beside ..."), from the row's ``stains_reason``; "" for named stains and close calls
+    (their warning says the reason)."""
+    reason = str(row.get("stains_reason") or "")
+    if not reason or str(row.get("stains_source") or "") != "detected":
+        return ""
+    return f"stains {row.get('stains')} detected: {reason}"
 
 
 def pigment_note(metrics: Mapping[str, Any]) -> str:

@@ -124,7 +124,8 @@ def _input_meta(r: Mapping[str, Any]) -> str:
     stains = r.get("stains")
     if stains:
         how = r.get("stains_source")
-        parts.append(f"stains {html.escape(str(stains))}" + (f" ({html.escape(str(how))})" if how else ""))
+        why = f": {r['stains_reason']}" if how == "detected" and r.get("stains_reason") else ""  # a confident call's
+        parts.append(f"stains {html.escape(str(stains))}" + (f" ({html.escape(str(how) + why)})" if how else ""))
     mpp = _num(r.get("mpp"))
     if mpp is not None:
         src = r.get("mpp_source")

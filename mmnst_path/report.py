@@ -294,6 +294,8 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
         row["ki67_spindle_sheet_rule"] = m["ki67_spindle_sheet_rule"]
     stains = result.stains if isinstance(result.stains, Mapping) else {}
     row["stains"] = stains.get("name") or result.config.get("stains")
+    if isinstance(stains.get("detection"), Mapping) and stains["detection"].get("reason"):  # why auto chose them
+        row["stains_reason"] = str(stains["detection"]["reason"])
     row["stain_names"] = list(stains.get("names") or [])
     h = result.hotspot
     if h is not None:

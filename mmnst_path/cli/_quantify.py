@@ -341,13 +341,12 @@ def _not_measured_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """What the table has no column for, one line per ok input that has it: the melanocyte-restricted
-    index of a Ki67 / MART-1 or SOX10 double stain, and the pigment QC bound ("pigment hides N % of
-    the tumour nuclei: the index would be X % if they were all negative, Y % if all positive") when
-    pigment hides enough nuclei to move the index, the near-black QC sentence when many positives are near-black (DAB or melanin) and the
-    spindle-cell one when the cell model left many nuclei out as stromal (the HTML report and napari
-    say the same words)."""
-    from .._qc_text import melanocytic_pigment_warning
+    """What the table has no column for, one line per ok input that has it: why ``auto`` chose its stains (a confident
+    call), the melanocyte-restricted index of a double stain and its pigment bound, the pigment QC bound ("pigment
+    hides N % of the tumour nuclei: the index would be X % if they were all negative, Y % if all positive") when
+    pigment hides enough nuclei to move the index, the near-black and spindle-cell QC sentences (report.html and
+    napari say the same words)."""
+    from .._qc_text import melanocytic_pigment_warning, stains_note
     from ..report import NO_TISSUE_TEXT, melanocytic_text, nothing_measured, qc_warnings
 
     out = []
@@ -358,7 +357,8 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         if nothing_measured(r):  # said once; no QC sentence about counts that were never made
             out.append(f"{name}: {NO_TISSUE_TEXT}")
             continue
-        out += [f"{name}: {t}" for t in (melanocytic_text(r), melanocytic_pigment_warning(r), *qc_warnings(r)) if t]
+        out += [f"{name}: {t}" for t in (stains_note(r), melanocytic_text(r), melanocytic_pigment_warning(r),
+                                         *qc_warnings(r)) if t]
     return out
 
 
