@@ -114,7 +114,8 @@ def _run_presets(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", StainConditioningWarning)
             m = get_preset(name)
         vecs = "  ".join(f"{n}=[{', '.join(f'{x:.3f}' for x in m.vector(n))}]" for n in m.stain_names)
-        flag = "  (two stains overlap by colour: read less surely where both lie)" if m.condition_number > 10 else ""
+        flag = "  POORLY CONDITIONED: two stains overlap by colour, read less surely where both lie" if (
+            m.condition_number > 10) else ""
         print(f"{name:18s} cond={m.condition_number:5.1f} min_angle={m.min_angle_deg:4.1f}°  {vecs}{flag}")
         print(f"{'':18s} reference: {m.reference}")  # where the vectors come from (README: "Stain presets")
     return 0

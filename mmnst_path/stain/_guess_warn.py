@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .guess import StainGuess
 
-__all__ = ["AmbiguousStainsWarning", "double_advice", "warn_if_ambiguous"]
+__all__ = ["AmbiguousStainsWarning", "warn_if_ambiguous"]
 
 class AmbiguousStainsWarning(UserWarning):
     """:func:`guess_stains` chose a preset on evidence close to a boundary: check it, or name the stains."""
@@ -42,7 +42,7 @@ def _candidate(guess: StainGuess) -> str:
     return ""
 
 
-def double_advice(guess: StainGuess) -> str:
+def _double_advice(guess: StainGuess) -> str:
     """What a close call says about a double stain: for a double-stain guess, how to keep it (its preset and
     marker) and what its single-stain alternative would do; for a single red (or H-DAB / AEC) guess of an image that
     holds a double-stain candidate (:func:`_candidate`), the double-stain preset and marker to pass. "" otherwise."""
@@ -68,7 +68,7 @@ def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
     this call too, and following the single red preset there would count the red marker as Ki67
     (session 32's acceptance pass: a generated H-DAB-FastRed tile read H&E at p 0.64). A close call of a
     double stain, or of a single stain on an image that holds a double-stain candidate, names the double-stain
-    preset and the marker setting (:func:`double_advice`; session 43, H7's walk #6: the advice pointed to the single
+    preset and the marker setting (:func:`_double_advice`; session 43, H7's walk #6: the advice pointed to the single
     red preset only, whose index on a SOX10 double stain is 3-6x). ``source``: the file the
     guess is of, named at the start of the warning (as every other warning of a batch names its file)."""
     if guess.ambiguous:
@@ -79,9 +79,9 @@ def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
             alt += (f"; if it is a Ki67 / MART-1 or SOX10 double stain (brown nuclei beside the red), pass "
                     f"--stains {double} instead: {guess.alternative} alone would count the red marker as Ki67")
         elif guess.name in _DOUBLE_OF_RED.values():  # the double stain first: the single preset is the risky one
-            alt = f"{double_advice(guess)}; if it is a single stain, {alt}"
+            alt = f"{_double_advice(guess)}; if it is a single stain, {alt}"
         else:
-            more = double_advice(guess)
+            more = _double_advice(guess)
             alt += f"; {more}" if more else ""
         where = f"{source}: " if source else ""
         warnings.warn(f"{where}stains detected as {guess.name}, but ambiguous: {guess.reason}; {alt}",

@@ -275,8 +275,9 @@ class StainMatrix:
             )
         elif "melanin" in self.names:  # a red chromogen beside melanin (H-AEC-melanin): already the red chromogen
             text += (
-                " Melanin and the chromogen still overlap by colour: the two-stain matrix (without melanin) and the "
-                "pigment detector (mmnst_path.detect.pigment), which excludes melanin, are the usual reading."
+                " The chromogen is already a red chromogen, yet melanin and it still overlap by colour: the two-stain "
+                "matrix (without melanin) and the pigment detector (mmnst_path.detect.pigment), which excludes "
+                "melanin, are the usual reading."
             )
         elif shipped:  # a documented preset: its vectors are the published ones; say what the overlap costs
             text += (
