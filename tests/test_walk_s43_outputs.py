@@ -203,7 +203,8 @@ def test_stains_presets_print_each_reference(capsys: pytest.CaptureFixture[str])
     assert main(["stains", "presets"]) == 0
     out = capsys.readouterr().out
     assert out.count("reference: ") == len(PRESETS)
-    assert "Landini" in out and "Kamino" in out
+    assert "Landini" in out
+    assert "Kamino" in out
     assert "use a preset" not in out  # the flag says what the overlap costs, not to use the preset it is
 
 
