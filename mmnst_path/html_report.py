@@ -186,7 +186,10 @@ def _od_text(value: float) -> str:
 def _melanocytic_note(r: Mapping[str, Any]) -> str:
     """"Ki67 in melanocytes (MART-1+): X % [CI], n=..." under the index of a double stain."""
     text = melanocytic_text(r)
-    hidden = melanocytic_pigment_warning(r)  # its own pigment bound: melanin sits in melanocytes
+    lo, hi = _num(r.get("ki67_melanocytic_index_if_obscured_negative_pct")), _num(
+        r.get("ki67_melanocytic_index_if_obscured_positive_pct"))  # its own pigment bound: melanin sits in melanocytes
+    hidden = (f"{int(_num(r.get('ki67_melanocytic_pigment')) or 0)} of them hidden by pigment: {lo:.1f}–{hi:.1f} %"
+              if melanocytic_pigment_warning(r) and lo is not None and hi is not None else "")
     return (f'<div class="ci rule" data-col="ki67_melanocytic_index_pct">{html.escape(text)}</div>'
             + (f'<div class="ci rule">{html.escape(hidden)}</div>' if hidden else "")) if text else ""
 

@@ -161,7 +161,7 @@ def test_report_html_says_a_small_bound_beside_the_ci() -> None:
 
     assert "3 hidden by pigment (3 %): index 9.7–12.6 %" in _pigment_note(SMALL_BOUND)
     assert _pigment_note({**SMALL_BOUND, "ki67_pigment": 0}) == ""
-    assert "pigment hides 10 of the melanocytic nuclei" in _melanocytic_note(DOUBLE)
+    assert "10 of them hidden by pigment: 16.0–36.0 %" in _melanocytic_note(DOUBLE)
 
 
 # ---- #6: close calls name the double stain ------------------------------------------------------------------------
