@@ -123,3 +123,26 @@ def test_a_coarse_thumbnail_looks_at_patches_before_it_warns(fast_red: object,
     assert check["contradicts"] is False
     assert not [w for w in caught if "stains named" in str(w.message)]
     assert _stain_check.CONTRADICTION_PROBABILITY == 0.9  # the H&E axis unchanged
+
+
+def test_run_keeping_warnings_reissues_and_keeps_them() -> None:
+    from mmnst_path.pipeline._caught import run_keeping_warnings
+
+    def noisy(fail: bool) -> int:
+        for _ in range(3):  # one place: issued again once
+            warnings.warn("a  user\\nwarning", UserWarning, stacklevel=1)
+        warnings.warn("old", DeprecationWarning, stacklevel=1)  # issued again, not kept
+        if fail:
+            raise ValueError("boom")
+        return 7
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value, said = run_keeping_warnings(noisy, False)
+    assert value == 7
+    assert said == ("a user\\nwarning",)
+    assert [w.category for w in caught] == [UserWarning, DeprecationWarning]
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ValueError, match="boom"):
+        warnings.simplefilter("always")
+        run_keeping_warnings(noisy, True)
+    assert len(caught) == 2  # a run that fails still says its warnings

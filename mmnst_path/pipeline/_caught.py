@@ -21,8 +21,9 @@ T = TypeVar("T")
 def run_keeping_warnings(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, tuple[str, ...]]:
     """``fn(*args, **kwargs)`` and the texts of the :class:`UserWarning` s it raised (whitespace folded, each once).
 
-    Every warning raised inside (of any category) is issued again to the caller once the call returns or raises,
-    so the caller's filters (``-W error``, ``pytest.warns``, ``catch_warnings``) still see it.
+    Every warning raised inside (of any category) is issued again to the caller once the call returns or raises (each
+    text once per place, as Python's default filter shows it), so the caller's filters (``-W error``,
+    ``pytest.warns``, ``catch_warnings``) still see it.
     """
     caught: list[warnings.WarningMessage] = []
     try:
@@ -30,7 +31,11 @@ def run_keeping_warnings(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tup
             warnings.simplefilter("always")
             result = fn(*args, **kwargs)
     finally:
+        seen: set[tuple[type, str, str, int]] = set()  # as the default filter: each text once per place
         for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+            key = (w.category, str(w.message), w.filename, w.lineno)
+            if key not in seen:
+                seen.add(key)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     texts = (" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning))
     return result, tuple(dict.fromkeys(texts))
