@@ -142,7 +142,8 @@ def test_run_keeping_warnings_reissues_and_keeps_them() -> None:
     assert value == 7
     assert said == ("a user\\nwarning",)
     assert [w.category for w in caught] == [UserWarning, DeprecationWarning]
-    with warnings.catch_warnings(record=True) as caught, pytest.raises(ValueError, match="boom"):
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run_keeping_warnings(noisy, True)
+        with pytest.raises(ValueError, match="boom"):
+            run_keeping_warnings(noisy, True)
     assert len(caught) == 2  # a run that fails still says its warnings
