@@ -259,10 +259,22 @@ def qc_notes(metrics: Mapping[str, Any]) -> list[str]:
     (:attr:`mmnst_path.aggregate.SlideResult.qc`) and cells.geojson: the pigment bound whenever pigment hides any
     index nucleus (not only from :data:`PIGMENT_WARN_PCT` %), the near-black and stromal sentences, and the
     pigment bound of a double stain's melanocyte-restricted index."""
-    hidden = _finite(metrics, "ki67_pigment")
-    out = [pigment_warning(metrics, min_pct=0.0) if hidden else "", near_black_warning(metrics),
-           stroma_warning(metrics), melanocytic_pigment_warning(metrics)]
+    out = [pigment_warning(metrics) or _small_bound(metrics), near_black_warning(metrics), stroma_warning(metrics),
+           melanocytic_pigment_warning(metrics)]
     return [text for text in out if text]
+
+
+def _small_bound(metrics: Mapping[str, Any]) -> str:
+    """The pigment bound under :data:`PIGMENT_WARN_PCT` %, without advice: "pigment hides 1 of the tumour nuclei
+    (0.2 %): the index would be ..." ("" when none is hidden or a figure is undefined)."""
+    hidden = _finite(metrics, "ki67_pigment")
+    share = _finite(metrics, "ki67_pigment_obscured_pct")
+    lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
+    hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
+    if not hidden or share is None or lo is None or hi is None:
+        return ""
+    return (f"pigment hides {int(hidden)} of the tumour nuclei ({share:.1f} %): the index would be {lo:.1f} % if they "
+            f"were all negative, {hi:.1f} % if all positive")
 
 
 #: Said once for an ok input where no tissue was found: in summary.csv's ``error`` column (empty on other ok

@@ -119,7 +119,10 @@ def test_melanocyte_metrics_source_and_pigment_bound() -> None:
 # ---- #8: the pigment QC bound in every output ---------------------------------------------------------------------
 def test_qc_notes_say_a_small_bound_and_the_melanocytic_one() -> None:
     notes = qc_notes({**SMALL_BOUND, **DOUBLE})
-    assert notes[0].startswith("pigment hides 3 % of the tumour nuclei: the index would be 9.7 %")
+    assert notes[0] == ("pigment hides 3 of the tumour nuclei (3.0 %): the index would be 9.7 % if they were all "
+                        "negative, 12.6 % if all positive")  # under 5 %: said, without advice
+    big = {**SMALL_BOUND, "ki67_pigment": 30, "ki67_pigment_obscured_pct": 23.0}
+    assert qc_notes(big)[0].startswith("pigment hides 23 % of the tumour nuclei")  # the warning's own sentence
     assert notes[-1] == melanocytic_pigment_warning(DOUBLE)
     assert "pigment hides 10 of the melanocytic nuclei (MART-1+, 20 %)" in notes[-1]
     assert qc_notes({**SMALL_BOUND, "ki67_pigment": 0}) == []
@@ -140,13 +143,13 @@ def test_summary_api_and_geojson_carry_the_bound(tmp_path: Path) -> None:
     result = _result({**SMALL_BOUND, **DOUBLE})
     row = summary_row(result)
     assert row["qc"] == qc_notes(row) == result.qc
-    assert row["qc"][0].startswith("pigment hides 3 %")
+    assert row["qc"][0].startswith("pigment hides 3 of the tumour nuclei")
     measures = image_measurements(result.metrics)
     assert measures["Ki67 95% CI low %"] == 5.5
     assert measures["Ki67 nuclei hidden by pigment %"] == 3.0
     assert measures["Ki67 % if hidden positive"] == 12.6
     assert measures["Melanocytic Ki67 % if hidden negative"] == 16.0
-    assert image_metadata(result.metrics)["qc"].startswith("pigment hides 3 %")
+    assert image_metadata(result.metrics)["qc"].startswith("pigment hides 3 of")
     from mmnst_path.report import write_result
 
     paths = write_result(result, tmp_path / "out", outputs=("geojson",))
