@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,11 +90,14 @@ def _unused_model_keys(config: Any) -> set[tuple[str, str]]:
     models on IHC without the tumour region), so a model an input does not use does not decide its result; none
     with ``stains = "auto"`` (the measures are known once the stains are)."""
     from .pipeline import applicable_measures
+    from .stain.vectors import StainConditioningWarning
 
     if str(config.stains).strip().lower() == "auto":
         return set()
     try:
-        measures = applicable_measures(config, config.stain_matrix())
+        with warnings.catch_warnings():  # a poorly conditioned preset is said under its row, when it runs: not here too
+            warnings.simplefilter("ignore", StainConditioningWarning)
+            measures = applicable_measures(config, config.stain_matrix())
     except Exception:  # stains or measures the run itself refuses: every key counts
         return set()
     region = "ki67" in measures and config.ki67.count_in == "tumour"

@@ -10,18 +10,24 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .stain.vectors import StainConditioningWarning
 
-__all__ = ["ManifestRow", "adopt_result_folders", "earlier_results", "input_options", "ki67_stain_warning",
-           "named_stored", "read_manifest"]
+__all__ = ["MARKER_WORDS", "ManifestRow", "adopt_result_folders", "earlier_results", "input_options",
+           "ki67_stain_warning", "marker_setting", "named_stored", "read_manifest"]
 
-#: Columns of a manifest: ``input`` and ``stains`` are required, ``mpp`` is optional (empty: the file's or --mpp).
-MANIFEST_COLUMNS = ("input", "stains", "mpp")
+#: Columns of a manifest: ``input`` and ``stains`` are required, ``mpp`` is optional (empty: the file's or --mpp),
+#: ``marker`` too (a double stain's melanocyte marker; empty: the run's, ``--melanocyte-marker``).
+MANIFEST_COLUMNS = ("input", "stains", "mpp", "marker")
+#: What the ``marker`` column (and ``--melanocyte-marker``) accepts, lower case, and the marker setting each means.
+MARKER_WORDS = {"auto": "auto", "cytoplasmic": "cytoplasmic", "nuclear": "nuclear", "mart-1": "cytoplasmic",
+                "mart1": "cytoplasmic", "melan-a": "cytoplasmic", "sox10": "nuclear", "none": "none"}
 
 # keys of summary.json that write_summary_json makes from the rows (the rest is the run's header)
 _SUMMARY_KEYS = ("schema_version", "kind", "columns", "n_inputs", "n_ok", "n_failed", "rows", "failures")
@@ -31,13 +37,15 @@ _SUMMARY_KEYS = ("schema_version", "kind", "columns", "n_inputs", "n_ok", "n_fai
 class ManifestRow:
     """One manifest row: the input file (read against the manifest's folder; named relative to the current folder
     when its line is relative and the file lies under the current folder, as a folder run names its inputs, else
-    absolute), its stains (a preset, a JSON file or ``auto``) and its level-0 µm/px (None: the file's, else
-    ``--mpp``); ``line`` is its line number."""
+    absolute), its stains (a preset, a JSON file or ``auto``), its level-0 µm/px (None: the file's, else
+    ``--mpp``), ``line`` its line number and ``marker`` its melanocyte marker (``[ki67] melanocyte_marker``: ``auto``,
+    ``cytoplasmic``, ``nuclear`` or ``none``; None: the run's)."""
 
     input: Path
     stains: str
     mpp: float | None
     line: int
+    marker: str | None = None
 
 
 def _where(path: Path, line: int, name: str) -> str:
@@ -64,11 +72,12 @@ def read_manifest(path: str | os.PathLike[str], *, measures: Sequence[str] = ())
         raise ConfigError(f"--manifest {path}: cannot be read ({exc})") from exc
     lines = [(i, s) for i, s in enumerate(text.splitlines(), 1) if s.strip() and not s.lstrip().startswith("#")]
     if not lines:
-        raise ConfigError(f"--manifest {path}: empty; expected a header line 'input,stains[,mpp]' and one line per input")
+        raise ConfigError(f"--manifest {path}: empty; expected a header line 'input,stains[,mpp][,marker]' and one line "
+                          "per input")
     header = [c.strip().lower() for c in next(csv.reader([lines[0][1]]))]
     if "input" not in header or "stains" not in header or set(header) - set(MANIFEST_COLUMNS):
         msg = (f"--manifest {path} line {lines[0][0]}: header {','.join(header)!r} must name the columns input, stains "
-               "and optionally mpp")
+               "and optionally mpp and marker")
         raise ConfigError(msg)
     config = AnalysisConfig(measures=tuple(measures))
     rows: list[ManifestRow] = []
@@ -101,9 +110,11 @@ def read_manifest(path: str | os.PathLike[str], *, measures: Sequence[str] = ())
         if stains.lower() != "auto":
             if stains.lower().endswith(".json") and not Path(stains).is_absolute():
                 stains = str(base / stains)
-            try:
+            try:  # (a poorly conditioned preset is said under its row, when it runs: not here too)
                 named = config.replace(stains=stains)
-                applicable_measures(named, named.stain_matrix())
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", StainConditioningWarning)
+                    applicable_measures(named, named.stain_matrix())
             except (ConfigError, ValueError) as exc:
                 text_ = " ".join(str(exc).split()).replace("config key 'stains': ", "")
                 raise ConfigError(f"{where}: stains {value['stains']!r}: {text_}") from exc
@@ -117,22 +128,58 @@ def read_manifest(path: str | os.PathLike[str], *, measures: Sequence[str] = ())
                 msg = (f"{where}: mpp must be a plausible pixel size, {MPP_RANGE_UM[0]:g} to {MPP_RANGE_UM[1]:g} µm "
                        f"per pixel, got {value['mpp']!r}")
                 raise ConfigError(msg)
-        rows.append(ManifestRow(file, stains, mpp, line))
+        rows.append(ManifestRow(file, stains, mpp, line, _marker(value.get("marker", ""), stains, where, config)))
     if not rows:
         raise ConfigError(f"--manifest {path}: a header but no input line")
     return rows
 
 
+def marker_setting(word: str, what: str) -> str:
+    """The ``melanocyte_marker`` setting a word names (:data:`MARKER_WORDS`); ``what`` (the flag or the manifest line)
+    names the error of an unknown word."""
+    marker = MARKER_WORDS.get(word.strip().lower())
+    if marker is None:
+        msg = f"{what} must be auto, cytoplasmic (MART-1, Melan-A), nuclear (SOX10) or none, got {word!r}"
+        raise ConfigError(msg)
+    return marker
+
+
+def _marker(word: str, stains: str, where: str, config: Any) -> str | None:
+    """A manifest line's ``marker`` as a ``melanocyte_marker`` setting (None: empty); refused when unknown, or named
+    (cytoplasmic / nuclear) for named stains without a red marker beside DAB."""
+    if not word:
+        return None
+    marker = marker_setting(word, f"{where}: marker")
+    if marker in ("cytoplasmic", "nuclear") and stains.lower() != "auto":
+        from .quantify._ki67_stains import marker_channel
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StainConditioningWarning)
+            matrix = config.replace(stains=stains).stain_matrix()
+        if marker_channel(matrix) is None:
+            msg = (f"{where}: marker {word!r} needs a double stain (DAB with a red marker: H-DAB-FastRed, H-DAB-AEC), "
+                   f"got stains {stains!r}")
+            raise ConfigError(msg)
+    return marker
+
+
 def input_options(options: Any, path: Path) -> Any:
     """The :class:`~mmnst_path.batch.BatchOptions` of one input: the batch's, with the stains and µm/px its manifest
-    row gives (``options.input_stains`` / ``options.input_mpp``, keyed by the input's path)."""
+    row gives (``options.input_stains`` / ``options.input_mpp`` / ``options.input_marker``, keyed by the input's
+    path)."""
     stains = options.input_stains.get(str(path))
     mpp = options.input_mpp.get(str(path))
-    if stains is None and mpp is None:
+    marker = getattr(options, "input_marker", {}).get(str(path))
+    if stains is None and mpp is None and marker is None:
         return options
     changes: dict[str, Any] = {}
-    if stains is not None and stains != options.config.stains:
-        changes["config"] = options.config.replace(stains=stains)
+    config = options.config
+    if stains is not None and stains != config.stains:
+        config = config.replace(stains=stains)
+    if marker is not None and marker != config.ki67.melanocyte_marker:
+        config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": marker})
+    if config is not options.config:
+        changes["config"] = config
     if mpp is not None:
         changes["mpp"] = mpp
     return dataclasses.replace(options, **changes) if changes else options

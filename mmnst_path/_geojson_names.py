@@ -13,7 +13,7 @@ import numpy as np
 
 from .aggregate import CELL_TYPES
 
-__all__ = ["CLASS_COLORS", "IMAGE_MEASUREMENT_NAMES", "MEASUREMENT_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi",
+__all__ = ["CLASS_COLORS", "IMAGE_MEASUREMENT_NAMES", "MEASUREMENT_NAMES", "MELANOCYTE_CLASS_NAMES", "QUPATH_CLASS_NAMES", "QUPATH_DEFAULT_COLORS", "TYPE_CLASS_NAMES", "Roi",
            "keyhole_ring", "measurement_names"]
 
 #: QuPath classification name of each cell class.
@@ -48,6 +48,13 @@ CLASS_COLORS = {
 #: by type: Lymphocyte magenta (230, 70, 230), Stroma pale green (150, 200, 150, QuPath's), Macrophage
 #: olive (150, 150, 0), Other yellow (255, 200, 0, QuPath's). None is near the Positive red or the
 #: Negative blue (test_geojson_class_colours.py).
+#: A double stain's melanocytic nuclei (marker-positive): QuPath derived classes "Melanocyte: Positive" (and Negative,
+#: Pigment), which QuPath counts and colours apart from the plain classes (and reads back as their last part); the
+#: colours are QuPath's own for a derived Positive / Negative ("Tumor: Positive" (200, 50, 50), "Tumor: Negative"
+#: (90, 90, 180)), a darker brown for Pigment.
+MELANOCYTE_CLASS_NAMES = {"positive": ("Melanocyte: Positive", (200, 50, 50)),
+                          "negative": ("Melanocyte: Negative", (90, 90, 180)),
+                          "pigment": ("Melanocyte: Pigment", (90, 54, 18))}
 TYPE_CLASS_NAMES = {"lymphocyte": ("Lymphocyte", (230, 70, 230)), "stromal": ("Stroma", (150, 200, 150)),
                     "macrophage": ("Macrophage", (150, 150, 0)), "other": ("Other", (255, 200, 0))}
 #: Measurement names written for each CellTable column (QuPath-style names).
@@ -90,6 +97,17 @@ IMAGE_MEASUREMENT_NAMES = {
     "tumour_fraction_pct": "Tumour %",
     "stroma_fraction_pct": "Stroma %",
     "tissue_area_mm2": "Tissue area mm^2",
+    # the Ki67 index's 95 % interval and pigment bound (the counts and Positive % come from the nuclei inside)
+    "ki67_ci_low_pct": "Ki67 95% CI low %",
+    "ki67_ci_high_pct": "Ki67 95% CI high %",
+    "ki67_pigment_obscured_pct": "Ki67 nuclei hidden by pigment %",
+    "ki67_index_if_obscured_negative_pct": "Ki67 % if hidden negative",
+    "ki67_index_if_obscured_positive_pct": "Ki67 % if hidden positive",
+    "ki67_melanocytic_ci_low_pct": "Melanocytic Ki67 95% CI low %",
+    "ki67_melanocytic_ci_high_pct": "Melanocytic Ki67 95% CI high %",
+    "ki67_melanocytic_pigment": "Melanocytic nuclei hidden by pigment",
+    "ki67_melanocytic_index_if_obscured_negative_pct": "Melanocytic Ki67 % if hidden negative",
+    "ki67_melanocytic_index_if_obscured_positive_pct": "Melanocytic Ki67 % if hidden positive",
 }
 #: The models a result names (``metrics`` keys, ``id name version``), written as the annotations' ``metadata``
 #: so a GeoJSON opened in QuPath says which models (a lab's own, by id) decided its numbers.

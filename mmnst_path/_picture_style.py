@@ -97,10 +97,10 @@ def melanocytic_flags(metrics: Any, columns: Any, idx: Any) -> tuple[Any, str] |
     label ("MART-1+", from ``metrics``' ``ki67_melanocyte_marker``); None for a result without a melanocyte marker.
     The nucleus pictures draw these nuclei as squares."""
     from ._geojson_read import flag_values
-    from ._qc_text import MARKER_LABELS
+    from ._qc_text import marker_label
 
-    label = MARKER_LABELS.get(str(metrics.get("ki67_melanocyte_marker") or ""))
+    label = marker_label(metrics)  # "cytoplasmic marker, assumed" when the run never checked which
     flags = columns.get("melanocytic")
-    if label is None or flags is None:
+    if not label or flags is None:
         return None
     return flag_values(flags)[idx], label

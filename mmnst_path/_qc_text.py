@@ -23,13 +23,18 @@ __all__ = [
     "PIGMENT_WARN_PCT",
     "STROMA_WARN_MIN",
     "STROMA_WARN_PCT",
+    "marker_label",
+    "melanocytic_pigment_warning",
     "melanocytic_text",
     "near_black_warning",
     "not_measured_reasons",
     "nothing_measured",
+    "pigment_note",
     "pigment_warning",
+    "qc_notes",
     "qc_warnings",
     "shown_row",
+    "stains_note",
     "stroma_warning",
 ]
 
@@ -195,7 +200,81 @@ def melanocytic_text(metrics: Mapping[str, Any]) -> str:
     lo, hi = _finite(metrics, "ki67_melanocytic_ci_low_pct"), _finite(metrics, "ki67_melanocytic_ci_high_pct")
     value = "–" if idx is None else f"{idx:.1f} %"
     ci = "" if lo is None or hi is None else f" [95% CI {lo:.1f}–{hi:.1f}]"
-    return f"Ki67 in melanocytes ({MARKER_LABELS[marker]}): {value}{ci}, n={0 if n is None else int(n)}"
+    return f"Ki67 in melanocytes ({marker_label(metrics)}): {value}{ci}, n={0 if n is None else int(n)}"
+
+
+def marker_label(metrics: Mapping[str, Any]) -> str:
+    """How a double stain's marker is named: "MART-1+" / "SOX10+" when it was detected or chosen, "cytoplasmic
+    marker, assumed" when named double-stain stains left it at ``auto`` (``ki67_melanocyte_marker_source``
+    ``"assumed"``: the run read it as cytoplasmic without checking which marker the slide holds); "" without one."""
+    marker = str(metrics.get("ki67_melanocyte_marker") or "")
+    if marker not in MARKER_LABELS:
+        return ""
+    if str(metrics.get("ki67_melanocyte_marker_source") or "") == "assumed":
+        return f"{marker} marker, assumed"
+    return MARKER_LABELS[marker]
+
+
+def stains_note(row: Mapping[str, Any]) -> str:
+    """Why ``auto`` chose the stains of a confident call ("stains H-DAB-FastRed detected: Ki67 / MART-1 double
+    stain: brown nuclear bodies beside ..."), from the row's ``stains_reason``; "" for named stains and close calls
+    (their warning says the reason)."""
+    reason = str(row.get("stains_reason") or "")
+    if not reason or str(row.get("stains_source") or "") != "detected":
+        return ""
+    return f"stains {row.get('stains')} detected: {reason}"
+
+
+def pigment_note(metrics: Mapping[str, Any]) -> str:
+    """The pigment bound in few words, beside the index's CI whenever pigment hides any index nucleus (the full
+    sentence, :func:`pigment_warning`, from :data:`PIGMENT_WARN_PCT` %): "7 hidden by pigment (3 %): index 10.1–13.0
+    %"; "" when none is hidden or a figure is undefined."""
+    hidden = _finite(metrics, "ki67_pigment")
+    share = _finite(metrics, "ki67_pigment_obscured_pct")
+    lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
+    hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
+    if not hidden or share is None or lo is None or hi is None:
+        return ""
+    return f"{int(hidden)} hidden by pigment ({share:.0f} %): index {lo:.1f}–{hi:.1f} %"
+
+
+def melanocytic_pigment_warning(metrics: Mapping[str, Any]) -> str:
+    """The pigment bound of a double stain's melanocyte-restricted index (melanin sits in melanocytes): how many
+    marker-positive nuclei pigment hides and that index if they were all negative / all positive; "" when none is
+    hidden, without a marker or a figure undefined."""
+    hidden = _finite(metrics, "ki67_melanocytic_pigment")
+    lo = _finite(metrics, "ki67_melanocytic_index_if_obscured_negative_pct")
+    hi = _finite(metrics, "ki67_melanocytic_index_if_obscured_positive_pct")
+    label = marker_label(metrics)
+    if not label or not hidden or lo is None or hi is None:
+        return ""
+    n = _finite(metrics, "ki67_melanocytic_denominator") or 0.0
+    share = 100.0 * hidden / (hidden + n)
+    return (f"pigment hides {int(hidden)} of the melanocytic nuclei ({label}, {share:.0f} %): the index in "
+            f"melanocytes would be {lo:.1f} % if they were all negative, {hi:.1f} % if all positive")
+
+
+def qc_notes(metrics: Mapping[str, Any]) -> list[str]:
+    """The QC sentences of a result for its ``qc`` column (summary.csv / summary.json), the API
+    (:attr:`mmnst_path.aggregate.SlideResult.qc`) and cells.geojson: the pigment bound whenever pigment hides any
+    index nucleus (not only from :data:`PIGMENT_WARN_PCT` %), the near-black and stromal sentences, and the
+    pigment bound of a double stain's melanocyte-restricted index."""
+    out = [pigment_warning(metrics) or _small_bound(metrics), near_black_warning(metrics), stroma_warning(metrics),
+           melanocytic_pigment_warning(metrics)]
+    return [text for text in out if text]
+
+
+def _small_bound(metrics: Mapping[str, Any]) -> str:
+    """The pigment bound under :data:`PIGMENT_WARN_PCT` %, without advice: "pigment hides 1 of the tumour nuclei
+    (0.2 %): the index would be ..." ("" when none is hidden or a figure is undefined)."""
+    hidden = _finite(metrics, "ki67_pigment")
+    share = _finite(metrics, "ki67_pigment_obscured_pct")
+    lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
+    hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
+    if not hidden or share is None or lo is None or hi is None:
+        return ""
+    return (f"pigment hides {int(hidden)} of the tumour nuclei ({share:.1f} %): the index would be {lo:.1f} % if they "
+            f"were all negative, {hi:.1f} % if all positive")
 
 
 #: Said once for an ok input where no tissue was found: in summary.csv's ``error`` column (empty on other ok
@@ -206,7 +285,8 @@ NO_TISSUE_TEXT = "no tissue found (0 mm²): nothing was measured; check the imag
 _MEASURE_PREFIXES = ("ki67_", "hotspot_", "h_score", "melanin_", "necrosis_", "tumour_fraction", "stroma_fraction",
                      "class_")
 #: ``ki67_`` keys that describe the stains read, not a measurement: kept on a row where nothing was measured
-_STAIN_KEYS = frozenset({"ki67_chromogen", "ki67_counterstain", "ki67_melanocyte_marker"})
+_STAIN_KEYS = frozenset({"ki67_chromogen", "ki67_counterstain", "ki67_melanocyte_marker",
+                         "ki67_melanocyte_marker_source"})
 
 
 def nothing_measured(row: Mapping[str, Any]) -> bool:

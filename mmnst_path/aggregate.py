@@ -426,6 +426,9 @@ class SlideResult:
         version", "classes": [{"index", "name", "colour": [r, g, b], "area_mm2", "pct_of_tissue"}]}``
         (``pct_of_tissue``: share of the classified non-background area; NaN for background).
         Empty without a tissue model.
+    warnings : tuple of str
+        The warnings the run raised (each also issued as a Python warning): named stains the image contradicts,
+        a close call of ``stains="auto"``... (the QC sentences of the numbers: :attr:`qc`).
     """
 
     input: str
@@ -444,3 +447,13 @@ class SlideResult:
     versions: Mapping[str, str]
     timings: Mapping[str, float]
     tissue_classes: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def qc(self) -> list[str]:
+        """The QC sentences of the numbers, as summary.csv's ``qc`` column says them: the pigment bound of the Ki67
+        index whenever pigment hides any index nucleus, near-black positives, nuclei left out as stromal, and the
+        pigment bound of a double stain's melanocyte-restricted index (:func:`mmnst_path.report.qc_notes`)."""
+        from ._qc_text import qc_notes
+
+        return qc_notes(self.metrics)

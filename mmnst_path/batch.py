@@ -145,6 +145,9 @@ class BatchOptions:
     input_stains, input_mpp : mapping of str to str / float
         Stains and level-0 µm/px of single inputs (keyed by the input's path as given in ``files``), e.g. from a
         ``--manifest``: they replace ``config.stains`` and ``mpp`` for that input (its request hash follows).
+    input_marker : mapping of str to str
+        The melanocyte marker of single inputs (``auto``, ``cytoplasmic`` for MART-1 / Melan-A, ``nuclear`` for
+        SOX10; a manifest's ``marker`` column): it replaces ``[ki67] melanocyte_marker`` for that input.
     """
 
     out_dir: Path
@@ -161,6 +164,7 @@ class BatchOptions:
     input_stains: Mapping[str, str] = field(default_factory=dict)
     input_mpp: Mapping[str, float] = field(default_factory=dict)
     geojson_regions: bool = True
+    input_marker: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

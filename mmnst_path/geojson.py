@@ -55,6 +55,7 @@ from ._geojson_names import (
     _NAMESPACE,
     CLASS_COLORS,
     IMAGE_MEASUREMENT_NAMES,
+    MELANOCYTE_CLASS_NAMES,
     MODEL_KEYS,
     QUPATH_CLASS_NAMES,
     TYPE_CLASS_NAMES,
@@ -65,6 +66,7 @@ from ._geojson_names import (
 from ._geojson_read import (
     cells_from_features,
     feature_kind,
+    flag_values,
     read_cells,
     read_features,
     read_rois,
@@ -183,6 +185,8 @@ def cell_features(
                if np.ndim(v) == 1 and k != "cell_type"]
     area = np.asarray(cells.columns.get("area_um2", np.full(n, np.nan)), np.float64)
     types = np.asarray(cells.columns["cell_type"], np.intp) if "cell_type" in cells.columns else None
+    # a double stain: marker-positive nuclei as "Melanocyte: Positive" / "Negative" / "Pigment" (QuPath derived classes)
+    melanocytic = flag_values(cells.columns["melanocytic"]).tolist() if "melanocytic" in cells.columns else None
     radii = cells.columns.get("outline_radii")
     outlines = (star_polygons(cells.row, cells.col, radii) if shape == "polygon" and radii is not None
                 and np.ndim(radii) == 2 and n else None)
@@ -227,6 +231,8 @@ def cell_features(
         else:  # a point asked for, or no polygon area inside the image
             geometry = {"type": "Point", "coordinates": [round(c + 0.5, 3), round(r + 0.5, 3)]}
         name, colour = QUPATH_CLASS_NAMES.get(cls, cls), CLASS_COLORS.get(cls, (128, 128, 128))
+        if melanocytic is not None and melanocytic[i] and cls in MELANOCYTE_CLASS_NAMES:
+            name, colour = MELANOCYTE_CLASS_NAMES[cls]
         props: dict[str, Any] = {"objectType": "detection", "classification": {}, "measurements": meas}
         if types is not None and 0 <= types[i] < len(cells.cell_types):  # a lab's own cell class by its name
             ctype = cells.cell_types[types[i]]
@@ -285,8 +291,15 @@ def image_measurements(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 def image_metadata(metrics: Mapping[str, Any]) -> dict[str, str]:
     """The models that made a result's numbers, as the annotations' ``metadata`` (QuPath keeps it with the object):
-    ``cell_model``, ``tissue_model`` ... as ``id name version`` (:data:`MODEL_KEYS`), those the run used."""
-    return {key: str(metrics[key]) for key in MODEL_KEYS if isinstance(metrics.get(key), str) and metrics[key]}
+    ``cell_model``, ``tissue_model`` ... as ``id name version`` (:data:`MODEL_KEYS`), those the run used; and ``qc``,
+    the QC sentences of the numbers (:func:`mmnst_path.report.qc_notes`: the pigment bound first), when any applies."""
+    from ._qc_text import qc_notes
+
+    out = {key: str(metrics[key]) for key in MODEL_KEYS if isinstance(metrics.get(key), str) and metrics[key]}
+    notes = qc_notes(metrics)
+    if notes:
+        out["qc"] = " | ".join(notes)
+    return out
 
 
 def roi_features(rois: Sequence[Roi], cells: CellTable | None = None, *, seed: str = "",

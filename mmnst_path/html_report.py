@@ -27,11 +27,12 @@ from typing import Any
 from urllib.parse import quote
 
 from ._picture_style import area_text, class_display_colour
-from ._qc_text import not_measured_reasons
+from ._qc_text import not_measured_reasons, pigment_note
 from .report import (
     NO_TISSUE_TEXT,
     error_text,
     hotspot_meets_min_nuclei,
+    melanocytic_pigment_warning,
     melanocytic_text,
     nothing_measured,
     qc_warnings,
@@ -123,7 +124,8 @@ def _input_meta(r: Mapping[str, Any]) -> str:
     stains = r.get("stains")
     if stains:
         how = r.get("stains_source")
-        parts.append(f"stains {html.escape(str(stains))}" + (f" ({html.escape(str(how))})" if how else ""))
+        why = f": {r['stains_reason']}" if how == "detected" and r.get("stains_reason") else ""  # a confident call's
+        parts.append(f"stains {html.escape(str(stains))}" + (f" ({html.escape(str(how) + why)})" if how else ""))
     mpp = _num(r.get("mpp"))
     if mpp is not None:
         src = r.get("mpp_source")
@@ -192,7 +194,19 @@ def _od_text(value: float) -> str:
 def _melanocytic_note(r: Mapping[str, Any]) -> str:
     """"Ki67 in melanocytes (MART-1+): X % [CI], n=..." under the index of a double stain."""
     text = melanocytic_text(r)
-    return f'<div class="ci rule" data-col="ki67_melanocytic_index_pct">{html.escape(text)}</div>' if text else ""
+    lo, hi = _num(r.get("ki67_melanocytic_index_if_obscured_negative_pct")), _num(
+        r.get("ki67_melanocytic_index_if_obscured_positive_pct"))  # its own pigment bound: melanin sits in melanocytes
+    hidden = (f"{int(_num(r.get('ki67_melanocytic_pigment')) or 0)} of them hidden by pigment: {lo:.1f}–{hi:.1f} %"
+              if melanocytic_pigment_warning(r) and lo is not None and hi is not None else "")
+    return (f'<div class="ci rule" data-col="ki67_melanocytic_index_pct">{html.escape(text)}</div>'
+            + (f'<div class="ci rule">{html.escape(hidden)}</div>' if hidden else "")) if text else ""
+
+
+def _pigment_note(r: Mapping[str, Any]) -> str:
+    """"7 hidden by pigment (3 %): index 10.1–13.0 %" beside the CI whenever pigment hides a nucleus (the sentence
+    with its advice is a warning from 5 %)."""
+    text = pigment_note(r)
+    return f'<div class="ci rule" data-col="ki67_pigment_obscured_pct">{html.escape(text)}</div>' if text else ""
 
 
 def _hotspot_note(r: Mapping[str, Any]) -> tuple[bool, str]:
@@ -391,7 +405,8 @@ def render_report(
         if ok and not nothing and r.get("ki67_denominator") is None and names and not set(names) & set(_CHROMOGEN_LABELS):
             thr_note += f'<div class="ci rule">not measured: no chromogen in {html.escape(str(r.get("stains", "")))}</div>'
         ki67 = (_cell(r.get("ki67_index_pct"), name="ki67_index_pct")[:-5]
-                + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + thr_note + _melanocytic_note(r)
+                + _ci(r.get("ki67_ci_low_pct"), r.get("ki67_ci_high_pct")) + _pigment_note(r) + thr_note
+                + _melanocytic_note(r)
                 + _review_note(row) + "</td>")
         real_hot, hot_note = _hotspot_note(r)
         hot = _cell(r.get("ki67_hotspot_index_pct"), name="ki67_hotspot_index_pct")[:-5] + _ci(

@@ -67,14 +67,17 @@ from ._qc_text import (
     PIGMENT_WARN_PCT,
     STROMA_WARN_MIN,
     STROMA_WARN_PCT,
+    melanocytic_pigment_warning,
     melanocytic_text,
     near_black_warning,
     nothing_measured,
     pigment_warning,
+    qc_notes,
     qc_warnings,
     shown_row,
     stroma_warning,
 )
+from ._summary_columns import CELL_COLUMNS, SUMMARY_COLUMNS
 from .aggregate import CELL_CLASSES, CellTable, SlideResult
 from .geojson import Roi, feature_collection_chunks, image_measurements, image_metadata
 
@@ -100,11 +103,13 @@ __all__ = [
     "error_text",
     "hotspot_meets_min_nuclei",
     "json_ready",
+    "melanocytic_pigment_warning",
     "melanocytic_text",
     "near_black_warning",
     "nothing_measured",
     "output_stems",
     "pigment_warning",
+    "qc_notes",
     "qc_warnings",
     "result_to_dict",
     "shown_row",
@@ -117,59 +122,6 @@ __all__ = [
 
 SCHEMA_VERSION = "1.0"
 
-#: Columns of summary.csv, in order (the Ki67 and melanin/necrosis issues fix the names).
-SUMMARY_COLUMNS = (
-    "input", "status", "error", "warnings",
-    "mpp", "mpp_source", "stains", "stains_source",  # (where the pixel size and the stains came from)
-    "tissue_area_mm2",
-    "ki67_positive",
-    "ki67_negative",
-    "ki67_pigment",
-    "ki67_excluded",
-    "ki67_lymphocyte",
-    "ki67_stromal",
-    "ki67_spindle_sheet_nuclei",
-    "ki67_denominator",
-    "ki67_index_pct",
-    "ki67_ci_low_pct",
-    "ki67_ci_high_pct",
-    "ki67_hotspot_index_pct",
-    "ki67_hotspot_ci_low_pct",
-    "ki67_hotspot_ci_high_pct",
-    "ki67_hotspot_nuclei",
-    "ki67_hotspot_meets_min_nuclei",
-    "h_score",
-    "ki67_positive_threshold_od",
-    "ki67_nuclear_contrast_od",
-    "ki67_pigment_obscured_pct",
-    "ki67_index_if_obscured_negative_pct",
-    "ki67_index_if_obscured_positive_pct",
-    "ki67_near_black_positive",
-    "ki67_near_black_positive_pct",
-    "ki67_index_if_near_black_pigment_pct",
-    "ki67_melanocytic_index_pct",
-    "ki67_melanocytic_ci_low_pct",
-    "ki67_melanocytic_ci_high_pct",
-    "ki67_melanocytic_denominator",
-    "ki67_melanocyte_marker",
-    "ki67_chromogen",
-    "ki67_counterstain",
-    "melanin_area_mm2",
-    "melanin_fraction_pct",
-    "melanin_tissue_mm2",
-    "melanin_tumour_fraction_pct",
-    "necrosis_area_mm2",
-    "necrosis_fraction_pct",
-    "necrosis_tissue_mm2",
-    "tumour_fraction_pct",
-    "stroma_fraction_pct",
-    "cell_model", "hidden_model", "pigment_cell_model", "tissue_model", "intact_model", "pigment_model", "pigment_gate",
-    "n_tiles",
-    "seconds",
-)
-
-#: Leading columns of cells.csv; feature columns follow in the table's order.
-CELL_COLUMNS = ("x", "y", "class")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -342,6 +294,8 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
         row["ki67_spindle_sheet_rule"] = m["ki67_spindle_sheet_rule"]
     stains = result.stains if isinstance(result.stains, Mapping) else {}
     row["stains"] = stains.get("name") or result.config.get("stains")
+    if isinstance(stains.get("detection"), Mapping) and stains["detection"].get("reason"):  # why auto chose them
+        row["stains_reason"] = str(stains["detection"]["reason"])
     row["stain_names"] = list(stains.get("names") or [])
     h = result.hotspot
     if h is not None:
@@ -352,6 +306,7 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     if result.tissue_classes:
         row["tissue_classes"] = _classes_out(result.tissue_classes["classes"])
         row.update(class_values(row))  # class_<name>_area_mm2 / _pct of each class of the model that ran
+    row["qc"] = qc_notes(row)  # the QC sentences (pigment bound whenever a nucleus is hidden) beside the numbers
     return row
 
 

@@ -146,7 +146,12 @@ def test_a_double_stains_melanocytic_nuclei_are_squares(tmp_path):
     idx = np.arange(len(result.cells))
     flags = melanocytic_flags(result.metrics, result.cells.columns, idx)
     assert flags is not None
-    assert flags[1] == "MART-1+"
+    assert flags[1] == "cytoplasmic marker, assumed"  # named stains, marker auto: read cytoplasmic, not checked
+    result = analyze_slide(path, AnalysisConfig(stains="H-DAB-FastRed", measures=("ki67",)).replace(
+        ki67={"melanocyte_marker": "cytoplasmic"}), mpp=tile.mpp)
+    flags = melanocytic_flags(result.metrics, result.cells.columns, idx)
+    assert flags is not None
+    assert flags[1] == "MART-1+"  # the marker chosen
     assert 0 < int(flags[0].sum()) < len(idx)
     from mmnst_path.geometry import Box
 

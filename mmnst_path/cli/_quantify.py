@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._batch_stains import marker_setting
+from ._cell_files import CELL_FILES, cell_files_arg, run_outputs
 from ._inputs import (
     NAMED_ONLY_EXTENSIONS,
     SLIDE_EXTENSIONS,
@@ -60,6 +62,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it (the others keep their file's; one warning line, printed before the table, says which used it)")
     p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
     p.add_argument("--stains", metavar="PRESET|FILE", help="stain preset (H-DAB, H&E, ...), JSON file, or 'auto' (default: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB guessed per input; a double stain is guessed only when its marker is found: name it to be sure)")
+    p.add_argument("--melanocyte-marker", metavar="MARKER", help="a double stain's melanocyte marker: auto (as detected; cytoplasmic assumed, and said, for named double-stain presets), cytoplasmic (MART-1, Melan-A), nuclear (SOX10) or none; a manifest's marker column sets it per input")
     p.add_argument("--measures", metavar="LIST", help="comma list of ki67,melanin,necrosis (default: all that apply)")
     p.add_argument("--config", metavar="FILE.toml", help="analysis parameters (flags override it)")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
@@ -79,7 +82,7 @@ def register(subparsers: Any) -> None:
                    help="count Ki67 nuclei in all tissue or only in the tumour region of the tissue model "
                         "(default: [ki67] count_in of --config, else all)")
     p.add_argument("--roi", metavar="FILE.geojson", help="analyse only inside these regions (QuPath GeoJSON annotations, level-0 px; a polygon's holes are left out), for every input")
-    p.add_argument("--cell-files", metavar="LIST", type=_cell_files, default=CELL_FILES,
+    p.add_argument("--cell-files", metavar="LIST", type=cell_files_arg, default=CELL_FILES,
                    help="comma list of the per-nucleus files to write, of csv,csv.gz,parquet,geojson, or 'none' (default: all four; "
                         "napari reads a result folder's nuclei from cells.geojson)")
     p.add_argument("--no-geojson-regions", dest="geojson_regions", action="store_false", help="leave the tissue-class, melanin and hot-spot region annotations out of cells.geojson (a large, speckled class map)")
@@ -91,31 +94,6 @@ def register(subparsers: Any) -> None:
 
 
 #: config keys set by flags -> the flag (an error about the value names the flag)
-#: ``--cell-files`` names -> keys of :data:`mmnst_path.report.RESULT_FILES` (the same table four ways)
-CELL_FILES = {"csv": "cells", "csv.gz": "cells_gz", "parquet": "parquet", "geojson": "geojson"}
-
-
-def _cell_files(text: str) -> dict[str, str]:
-    """``--cell-files``: the per-nucleus files chosen (argparse type; its error names the option and the value)."""
-    import argparse
-
-    names = [t.strip().lower() for t in text.split(",") if t.strip()]
-    if names == ["none"]:
-        return {}
-    bad = [n for n in names if n not in CELL_FILES]
-    if bad or not names:
-        msg = f"--cell-files: expected a comma list of {','.join(CELL_FILES)} or 'none', got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return {n: CELL_FILES[n] for n in names}
-
-
-def _outputs(chosen: dict[str, str]) -> tuple[str, ...]:
-    """The per-input outputs of a run: every default one, less the per-nucleus files not chosen."""
-    from ..batch import DEFAULT_OUTPUTS
-
-    return tuple(k for k in DEFAULT_OUTPUTS if k not in CELL_FILES.values() or k in chosen.values())
-
-
 _FLAGS = {"stains": "--stains", "measures": "--measures", "tile_um": "--tile-um", "analysis_mpp": "--analysis-mpp",
           "cell_model": "--cell-model", "tissue_model": "--tissue-model"}
 
@@ -225,6 +203,9 @@ def _config(args: argparse.Namespace) -> Any:
             config = config.replace(**{section: {**getattr(config, section).to_mapping(), **change}})
     if getattr(args, "pigment_model", None):
         config = with_pigment_model(config, args.pigment_model)
+    if getattr(args, "melanocyte_marker", None):  # a double stain's marker, for every input
+        marker = marker_setting(args.melanocyte_marker, "--melanocyte-marker")
+        config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": marker})
     if getattr(args, "count_in", None):
         try:
             config = config.replace(ki67={**config.ki67.to_mapping(), "count_in": args.count_in})
@@ -340,12 +321,12 @@ def _not_measured_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """What the table has no column for, one line per ok input that has it: the melanocyte-restricted
-    index of a Ki67 / MART-1 or SOX10 double stain, and the pigment QC bound ("pigment hides N % of
-    the tumour nuclei: the index would be X % if they were all negative, Y % if all positive") when
-    pigment hides enough nuclei to move the index, the near-black QC sentence when many positives are near-black (DAB or melanin) and the
-    spindle-cell one when the cell model left many nuclei out as stromal (the HTML report and napari
-    say the same words)."""
+    """What the table has no column for, one line per ok input that has it: why ``auto`` chose its stains (a confident
+    call), the melanocyte-restricted index of a double stain and its pigment bound, the pigment QC bound ("pigment
+    hides N % of the tumour nuclei: the index would be X % if they were all negative, Y % if all positive") when
+    pigment hides enough nuclei to move the index, the near-black and spindle-cell QC sentences (report.html and
+    napari say the same words)."""
+    from .._qc_text import melanocytic_pigment_warning, stains_note
     from ..report import NO_TISSUE_TEXT, melanocytic_text, nothing_measured, qc_warnings
 
     out = []
@@ -356,7 +337,8 @@ def _result_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         if nothing_measured(r):  # said once; no QC sentence about counts that were never made
             out.append(f"{name}: {NO_TISSUE_TEXT}")
             continue
-        out += [f"{name}: {text}" for text in (melanocytic_text(r), *qc_warnings(r)) if text]
+        out += [f"{name}: {t}" for t in (stains_note(r), melanocytic_text(r), melanocytic_pigment_warning(r),
+                                         *qc_warnings(r)) if t]
     return out
 
 
@@ -510,6 +492,7 @@ def run(args: argparse.Namespace) -> int:
     files, missing = expand_inputs(args.inputs, exclude=args.out, skipped=skipped) if args.inputs else ([], [])
     input_stains: dict[str, str] = {}
     input_mpp: dict[str, float] = {}
+    input_marker: dict[str, str] = {}
     if args.manifest:
         from .._batch_stains import read_manifest
 
@@ -526,6 +509,8 @@ def run(args: argparse.Namespace) -> int:
             input_stains[str(path)] = entry.stains
             if entry.mpp is not None:
                 input_mpp[str(path)] = entry.mpp
+            if entry.marker is not None:
+                input_marker[str(path)] = entry.marker
         if not args.quiet:
             print(f"--manifest {args.manifest}: {len(listed)} input(s), stains "
                   f"{', '.join(sorted({e.stains if '/' not in e.stains else Path(e.stains).name for e in listed}))}",
@@ -543,8 +528,8 @@ def run(args: argparse.Namespace) -> int:
         out_dir=Path(args.out), config=config, mpp=args.mpp, workers=args.workers, scheduler=args.scheduler,
         roi_file=Path(args.roi) if args.roi else None, resume=args.resume, overwrite=args.overwrite,
         compare=tuple(args.compare) if args.compare else None,  # type: ignore[arg-type]
-        mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp,
-        geojson_regions=args.geojson_regions, outputs=_outputs(args.cell_files),
+        mpp_override=args.mpp_override, input_stains=input_stains, input_mpp=input_mpp, input_marker=input_marker,
+        geojson_regions=args.geojson_regions, outputs=run_outputs(args.cell_files),
     )
     progress: Any = None
     if not args.quiet:

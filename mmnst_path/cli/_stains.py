@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
     est.add_argument("--qupath", action="store_true", help="print QuPath's setColorDeconvolutionStains line")
     est.add_argument("--seed", type=int, default=0, help="random seed of the tile sampling (default 0)")
     est.set_defaults(func=_run_estimate)
-    pre = sub.add_parser("presets", help="list the stain presets with their conditioning")
+    pre = sub.add_parser("presets", help="list the stain presets with their conditioning and references")
     pre.set_defaults(func=_run_presets)
     p.set_defaults(func=lambda args: _usage(p))
 
@@ -114,6 +114,8 @@ def _run_presets(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", StainConditioningWarning)
             m = get_preset(name)
         vecs = "  ".join(f"{n}=[{', '.join(f'{x:.3f}' for x in m.vector(n))}]" for n in m.stain_names)
-        flag = "  POORLY CONDITIONED" if m.condition_number > 10 else ""
+        flag = "  POORLY CONDITIONED: two stains overlap by colour, read less surely where both lie" if (
+            m.condition_number > 10) else ""
         print(f"{name:18s} cond={m.condition_number:5.1f} min_angle={m.min_angle_deg:4.1f}°  {vecs}{flag}")
+        print(f"{'':18s} reference: {m.reference}")  # where the vectors come from (README: "Stain presets")
     return 0

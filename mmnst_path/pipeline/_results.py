@@ -139,3 +139,28 @@ def _spindle_sheet_nuclei(cells: CellTable) -> int:
     in_index = (cells.cls == CELL_CLASSES.index("positive")) | (cells.cls == CELL_CLASSES.index("negative"))
     tumour = np.asarray(cells.columns["cell_type"], dtype=np.intp) == CELL_TYPES.index("tumour")
     return int(np.count_nonzero(np.asarray(cells.columns["in_spindle_sheet"], dtype=bool) & tumour & in_index))
+
+
+def melanocyte_metrics(cells: CellTable, counts: Any, setting: str, detection: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A double stain's marker: how it was set and the pigment bound of its melanocyte-restricted index.
+
+    ``ki67_melanocyte_marker_source``: ``"detected"`` (``stains="auto"`` found where the marker sits),
+    ``"assumed"`` (the marker left at ``"auto"`` with named double-stain stains: read as cytoplasmic, MART-1,
+    which the run never checked) or ``"chosen"`` (``[ki67] melanocyte_marker``, ``--melanocyte-marker``, a
+    manifest's ``marker``). The bound is the Ki67 index's (:func:`mmnst_path.quantify.ki67_metrics`) among the
+    melanocytic nuclei: ``ki67_melanocytic_pigment`` (marker-positive nuclei pigment hides: melanin sits in
+    melanocytes) and the melanocyte-restricted index if they were all negative / all positive
+    (``ki67_melanocytic_index_if_obscured_negative_pct`` / ``_positive_pct``; NaN without a melanocytic nucleus).
+    """
+    source = ("detected" if detection is not None and detection.get("marker") else
+              "assumed" if setting == "auto" else "chosen")
+    out: dict[str, Any] = {"ki67_melanocyte_marker_source": source}
+    flag = cells.columns.get("melanocytic")
+    hidden = 0 if flag is None else int((np.asarray(flag, dtype=bool)
+                                         & (np.asarray(cells.cls) == CELL_CLASSES.index("pigment"))).sum())
+    k, n = int(counts.melanocytic_positive), int(counts.melanocytic_positive + counts.melanocytic_negative)
+    seen = n + hidden
+    out["ki67_melanocytic_pigment"] = hidden
+    out["ki67_melanocytic_index_if_obscured_negative_pct"] = 100.0 * k / seen if seen else math.nan
+    out["ki67_melanocytic_index_if_obscured_positive_pct"] = 100.0 * (k + hidden) / seen if seen else math.nan
+    return out

@@ -30,18 +30,27 @@ from ..aggregate import (
     sum_counts,
 )
 from ..geometry import require_mpp
+from ..quantify._ki67_stains import marker_channel
 from ..quantify.ki67 import nuclear_contrast_applies
 from ..stain.chromogen_model import CHROMOGEN_MODEL_FILE, load_chromogen_model
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
 from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
+from ._caught import run_keeping_warnings
 from ._config import AnalysisConfig, applicable_measures
 from ._memory import release_free_memory
 from ._model_stains import check_run_models, model_cautions, necrosis_not_measured
 from ._reach import _halo_um, pigment_model_of, tile_tissue_model, warm_up
 from ._region import CountRegion
-from ._results import _assemble_maps, _lab_cell_types, _metrics, _spindle_sheet_nuclei, _tissue_classes
+from ._results import (
+    _assemble_maps,
+    _lab_cell_types,
+    _metrics,
+    _spindle_sheet_nuclei,
+    _tissue_classes,
+    melanocyte_metrics,
+)
 from ._scale_check import check_analysis_mpp
 from ._stain_check import check_named_stains
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
@@ -282,8 +291,18 @@ def analyze_slide(
         Counts, metrics (ratios from totals; undefined = NaN), hot spot, per-tile table, cells,
         low-resolution maps (``"tissue"`` fraction, ``"thumbnail"`` (m, n, 3) uint8 RGB of the
         tissue-detection thumbnail, ``"ki67"``, ``"melanin"``, ``"necrosis"``), the config, stain
-        vectors, versions and timings.
+        vectors, versions, timings and the run's warnings (each also issued as a Python warning: e.g. named
+        stains the image contradicts, ``stains.named_check``).
     """
+    result, said = run_keeping_warnings(_analyze_slide, path, config, mpp=mpp, workers=workers, scheduler=scheduler,
+                                        progress=progress, roi=roi)
+    return replace(result, warnings=said)
+
+
+def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | None, workers: int | None,
+                   scheduler: str | None, progress: Callable[[int, int], None] | None,
+                   roi: Sequence[np.ndarray] | None) -> SlideResult:
+    """:func:`analyze_slide` without keeping its warnings."""
     from ..io import ArrayReader, SlideReader, open_slide
     from ..tiling import costliest_first, detect_tissue, map_tiles, plan_grid, start_pool
 
@@ -361,12 +380,14 @@ def analyze_slide(
                 config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})
                 detection["marker"] = guess.marker
             matrix = config.stain_matrix()
+            if config.ki67.melanocyte_marker in ("cytoplasmic", "nuclear") and marker_channel(matrix) is None:
+                config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": "auto"})  # no double
             measures = applicable_measures(config, matrix)
             if config.tissue.remove_pen and "azure_b" in matrix.names:  # as above: keep blue-green tissue
                 config = config.replace(tissue={**config.to_mapping()["tissue"], "remove_pen": False})
                 tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
         else:  # named stains: the same guess, to warn when the image contradicts them (the run goes on)
-            named_check = check_named_stains(tissue, matrix, source=reader.describe())
+            named_check = check_named_stains(tissue, matrix, source=reader.describe(), reader=reader, mpp0=mpp0)
         # red chromogens: OD against the slide's glass, not 255 (a tinted scan turns red into brown)
         matrix = with_slide_white_point(matrix, tissue.thumbnail, tissue.mask)
         if "ki67" in measures:  # the chromogen's own positive threshold (Fast Red), recorded in the config
@@ -474,6 +495,8 @@ def analyze_slide(
 
         marker = marker_of(matrix, config.ki67)
         metrics["ki67_melanocyte_marker"] = "" if marker is None else marker[1]
+        if marker is not None:  # how the marker was set, and the melanocyte-restricted index's pigment bound
+            metrics.update(melanocyte_metrics(cells, counts["ki67"], config.ki67.melanocyte_marker, detection))
         # which chromogen the index counted and which counterstain found the nuclei: the pigment QC
         # sentence advises by them (a red chromogen or azure B already separates melanin by colour)
         metrics["ki67_chromogen"] = chromogen_of(matrix)

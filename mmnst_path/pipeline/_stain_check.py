@@ -1,68 +1,146 @@
-"""Named stains checked against the image (session 42 H9, H5's walk #2).
+"""Named stains checked against the image (session 42 H9, H5's walk #2; the IHC axis: session 43 H8, H7's walk #1).
 
-With ``stains`` named (``--stains H-DAB``, a manifest line), the run reads the image with the stains given: an
-H&E slide named H-DAB gives a plausible-looking Ki67 index of its hematoxylin nuclei (CMU-1: 81.7 %, n 2723).
-The stain guess that ``auto`` runs (:func:`mmnst_path.stain.guess.guess_stains_detail`, on the tissue
-thumbnail the run has already read, without the patches ``auto`` reads) is run here too, and a run whose named stains the image contradicts
-with confidence gets one warning naming the file, the stains named, what the image reads as and the stain
-model's H&E probability. The run goes on with the stains named (the user may be right). Only the H&E-vs-IHC
-axis is checked: the stain model's H&E probability at or above :data:`CONTRADICTION_PROBABILITY` against
-named stains without eosin, at or below ``1 -`` it against named H&E; an ambiguous guess says nothing.
+With ``stains`` named (``--stains H-DAB``, a manifest line, or the API's default), the run reads the image with the
+stains given: an H&E slide named H-DAB gives a plausible-looking Ki67 index of its hematoxylin nuclei (CMU-1: 81.7 %,
+n 2723), a Fast Red slide named H-DAB one 1.6x its truth, an azure B slide named H-DAB a melanin fraction of 0.55 %
+for 10 % drawn. The stain guess that ``auto`` runs (:func:`mmnst_path.stain.guess.guess_stains_detail`, on the tissue
+thumbnail the run has already read) is run here too, and a run whose named stains the image contradicts with
+confidence gets one warning naming the file, the stains named, what the image reads as and why. The run goes on with
+the stains named (the user may be right). Two axes are checked:
+
+* H&E vs IHC: the stain model's H&E probability at or above :data:`CONTRADICTION_PROBABILITY` against named stains
+  without eosin, at or below ``1 -`` it against named H&E;
+* within IHC: a guess that is no close call (:attr:`~mmnst_path.stain.guess.StainGuess.ambiguous` false) and reads
+  another chromogen, counterstain or double stain than the stains named (:func:`stain_family`: the stains less
+  melanin, so H-DAB and H-DAB-melanin are one family). On a thumbnail too coarse to see where the chromogen sits
+  (a slide's), such a guess is made again on a few fine tissue patches (as ``auto`` does) before it is said: a
+  thumbnail tells a red chromogen from DAB, not a single red stain from a double stain.
+
+A close call says nothing: ``auto`` would have warned there, a named stain is the user's call.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains"]
+__all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains", "stain_family"]
 
 #: The stain model's H&E probability (or one minus it) from which named stains are said to contradict the image:
 #: above the unsure-call line of ``auto`` (:data:`mmnst_path._batch_stains.UNSURE_HE_PROBABILITY`, 0.8), so a
 #: close call is never contradicted.
 CONTRADICTION_PROBABILITY = 0.9
 
+#: Stains that do not tell one protocol from another: melanin (a preset's pigment vector) and the derived residual.
+_NOT_PROTOCOL = frozenset({"melanin", "residual"})
+_RED = frozenset({"aec", "fast_red"})
+#: where stains are named (the warning's last words): the command line and the Python API
+_WHERE = ("--stains, or its --manifest line; --stains auto guesses them; in Python AnalysisConfig(stains=...), "
+          "stains='auto' guesses them")
 
-def check_named_stains(tissue: Any, matrix: Any, *, source: str) -> dict[str, Any] | None:
+
+def stain_family(names: Iterable[str]) -> frozenset[str]:
+    """The stains of a matrix that name its protocol: its stain names less melanin and the residual.
+
+    ``("hematoxylin", "dab", "melanin")`` and ``("hematoxylin", "dab")`` are one family; H-DAB-FastRed
+    (``hematoxylin, dab, fast_red``) is another than H-FastRed.
+    """
+    return frozenset(str(n).lower() for n in names) - _NOT_PROTOCOL
+
+
+def _why(named: frozenset[str], read: frozenset[str]) -> str:
+    """What reading the image with the named stains would do if it holds the stains read (one clause)."""
+    named_double, read_double = "dab" in named and bool(named & _RED), "dab" in read and bool(read & _RED)
+    if read_double and not named_double:
+        return "its red melanocyte marker would be read as the Ki67 chromogen (counted as Ki67), with no melanocyte-restricted index"
+    if named_double and not read_double:
+        return ("Ki67 would be read as DAB and the red Ki67 stain as a melanocyte marker (a melanocyte-restricted index "
+                "of a marker the slide does not hold)")
+    if named - {"hematoxylin", "azure_b"} != read - {"hematoxylin", "azure_b"}:
+        return "its Ki67 chromogen would be unmixed with another chromogen's vector (the index and melanin off)"
+    return "its counterstain would be unmixed with another vector (azure B turns melanin green-blue: melanin off)"
+
+
+def check_named_stains(tissue: Any, matrix: Any, *, source: str, reader: Any = None,
+                       mpp0: float | None = None) -> dict[str, Any] | None:
     """Guess the stains of an image whose stains were named; warn when the guess contradicts them.
 
     Parameters
     ----------
     tissue : TissueResult
-        The run's tissue detection (its thumbnail and mask: enough for the H&E-vs-IHC axis; no slide tile is read).
+        The run's tissue detection (its thumbnail and mask).
     matrix : StainMatrix
         The stains named.
     source : str
         The file, named at the start of the warning.
+    reader : SlideReader, optional
+        The slide, read for a few fine tissue patches only when the thumbnail is too coarse to see where the
+        chromogen sits and its guess contradicts the named stains within IHC (None: the thumbnail's guess stands).
+    mpp0 : float, optional
+        Level-0 µm/px of ``reader`` (needed with it).
 
     Returns
     -------
     dict or None
         ``{"guess": name, "he_probability": p, "ambiguous": bool, "contradicts": bool}`` (recorded in the result's
-        ``stains.named_check``); None when the stain model did not decide (too little tissue).
+        ``stains.named_check``), with ``"axis"`` (``"H&E"`` or ``"IHC"``) and ``"warning"`` (its text) when it
+        contradicts; None when the stain model did not decide (too little tissue).
     """
     from ..stain.guess import guess_stains_detail
+    from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 
     if not tissue.mask.any():
         return None
-    # on the run's thumbnail alone: no slide tile is read (the patches ``auto`` reads on a coarse thumbnail tell
-    # where a chromogen sits, not H&E from IHC: CMU-1 p 0.95 and TCGA 0.945 either way, 1.15 s and 0.22 s of CPU
-    # with them, 0.01 and 0.04 s without; and a slide's tiles are decoded once per run)
+    # on the run's thumbnail: no slide tile is read unless a within-IHC contradiction needs a finer look (the
+    # patches ``auto`` reads tell where a chromogen sits, not H&E from IHC: CMU-1 p 0.95 and TCGA 0.945 either
+    # way, 1.15 s and 0.22 s of CPU with them, 0.01 and 0.04 s without)
     guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp)
     p = float(guess.he_probability)
     if math.isnan(p):
         return None
     named = str(getattr(matrix, "name", "") or "the stains named")
-    named_he = "eosin" in [str(n).lower() for n in matrix.names]
-    contradicts = not guess.ambiguous and (
-        (not named_he and p >= CONTRADICTION_PROBABILITY) or (named_he and p <= 1 - CONTRADICTION_PROBABILITY))
-    if contradicts:
+    family = stain_family(matrix.names)
+    named_he = "eosin" in family
+    axis = ""
+    if not guess.ambiguous and ((not named_he and p >= CONTRADICTION_PROBABILITY)
+                                or (named_he and p <= 1 - CONTRADICTION_PROBABILITY)):
+        axis = "H&E"
+    elif not named_he and not guess.ambiguous and p < 0.5 and _differs(guess.name, family):
+        coarse = tissue.mask_mpp is None or float(tissue.mask_mpp) > PLACES_MAX_MPP
+        if coarse and reader is not None and mpp0 is not None:  # where the chromogen sits, as ``auto`` reads it
+            patches = tissue_patches(reader, tissue.mask, tissue.scale, float(mpp0))
+            guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp, patches=patches,
+                                        patches_mpp=max(PATCH_MPP, float(mpp0)))
+        if not guess.ambiguous and float(guess.he_probability) < 0.5 and _differs(guess.name, family):
+            axis = "IHC"
+    out: dict[str, Any] = {"guess": guess.name, "he_probability": round(p, 4), "ambiguous": bool(guess.ambiguous),
+                           "contradicts": bool(axis)}
+    if axis == "H&E":
         reads = "H&E" if p >= 0.5 else f"IHC ({guess.name})"
         why = ("its Ki67 index would count hematoxylin nuclei as the chromogen's" if not named_he else
                "its H&E measures would read the chromogen as eosin")
-        warnings.warn(f"{source}: stains named {named}, but the image reads as {reads} (the stain model's H&E "
-                      f"probability {p:.2f}); analysed as {named}: if the slide is {reads}, {why}; check its stains "
-                      "(--stains, or its --manifest line; --stains auto guesses them)", UserWarning, stacklevel=2)
-    return {"guess": guess.name, "he_probability": round(p, 4), "ambiguous": bool(guess.ambiguous),
-            "contradicts": bool(contradicts)}
+        text = (f"{source}: stains named {named}, but the image reads as {reads} (the stain model's H&E "
+                f"probability {p:.2f}); analysed as {named}: if the slide is {reads}, {why}; check its stains "
+                f"({_WHERE})")
+    elif axis == "IHC":
+        from ..stain import get_preset
+
+        why = _why(family, stain_family(get_preset(guess.name).names))
+        text = (f"{source}: stains named {named}, but the image reads as {guess.name} ({guess.reason}); analysed as "
+                f"{named}: if the slide is {guess.name}, {why}; check its stains ({_WHERE})")
+    else:
+        return out
+    warnings.warn(text, UserWarning, stacklevel=2)
+    return {**out, "axis": axis, "warning": text}
+
+
+def _differs(guess_name: str, family: frozenset[str]) -> bool:
+    """Whether a guessed preset names another protocol than ``family`` (a guess of no known preset: no)."""
+    from ..stain import PRESETS, get_preset
+
+    if guess_name not in PRESETS:
+        return False
+    read = stain_family(get_preset(guess_name).names)
+    return "eosin" not in read and read != family

@@ -17,6 +17,47 @@ class AmbiguousStainsWarning(UserWarning):
 
 #: the Ki67 / MART-1 or SOX10 double stain of each red chromogen (what a close H&E call's warning also names)
 _DOUBLE_OF_RED = {"H-FastRed": "H-DAB-FastRed", "H-AEC": "H-DAB-AEC"}
+_MARKERS = {"cytoplasmic": "MART-1 / Melan-A", "nuclear": "SOX10"}
+
+
+def _candidate(guess: StainGuess) -> str:
+    """The marker (``"nuclear"``, ``"cytoplasmic"``) of a double stain the image may hold though the guess is a single
+    stain: where the chromogen sits passes the double-stain rules' body counts of :mod:`mmnst_path.stain.guess` (DAB
+    held by nuclear bodies beside red nuclei: SOX10; brown nuclear bodies beside red rings: MART-1), "" otherwise or
+    when it was not measured."""
+    from .guess import (
+        DOUBLE_BROWN_BODIES_MM2,
+        DOUBLE_RING_SHARE,
+        SOX10_DAB_BODIES_MM2,
+        SOX10_RED_BODIES_MM2,
+    )
+
+    p = getattr(guess, "places", None)
+    if p is None:
+        return ""
+    if p.red_ring_share >= DOUBLE_RING_SHARE and p.brown_bodies_mm2 >= DOUBLE_BROWN_BODIES_MM2:
+        return "cytoplasmic"
+    if p.dab_bodies_mm2 >= SOX10_DAB_BODIES_MM2 and p.red_bodies_mm2 >= SOX10_RED_BODIES_MM2:
+        return "nuclear"
+    return ""
+
+
+def _double_advice(guess: StainGuess) -> str:
+    """What a close call says about a double stain: for a double-stain guess, how to keep it (its preset and
+    marker) and what its single-stain alternative would do; for a single red (or H-DAB / AEC) guess of an image that
+    holds a double-stain candidate (:func:`_candidate`), the double-stain preset and marker to pass. "" otherwise."""
+    if guess.name in _DOUBLE_OF_RED.values():
+        marker = getattr(guess, "marker", "") or "cytoplasmic"
+        return (f"if it is the Ki67 / {_MARKERS[marker]} double stain detected, keep auto or pass --stains {guess.name} "
+                f"--melanocyte-marker {marker} (Python: stains='{guess.name}', [ki67] melanocyte_marker = '{marker}'); "
+                f"a single-stain preset on a double stain would count the red marker as Ki67")
+    marker = _candidate(guess)
+    double = _DOUBLE_OF_RED.get(guess.name) or _DOUBLE_OF_RED.get(guess.alternative or "")
+    if not marker or not double:
+        return ""
+    return (f"if it is a Ki67 / {_MARKERS[marker]} double stain (DAB Ki67 nuclei beside a red marker), pass --stains "
+            f"{double} --melanocyte-marker {marker} (Python: stains='{double}', [ki67] melanocyte_marker = '{marker}'): "
+            "a single-stain preset would count the red marker as Ki67")
 
 
 def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
@@ -25,7 +66,10 @@ def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
     A close call between H&E and a red chromogen also names the red chromogen's double stain: a
     Ki67 / MART-1 double stain's red cytoplasm tints the tissue as eosin does, so such slides reach
     this call too, and following the single red preset there would count the red marker as Ki67
-    (session 32's acceptance pass: a generated H-DAB-FastRed tile read H&E at p 0.64). ``source``: the file the
+    (session 32's acceptance pass: a generated H-DAB-FastRed tile read H&E at p 0.64). A close call of a
+    double stain, or of a single stain on an image that holds a double-stain candidate, names the double-stain
+    preset and the marker setting (:func:`_double_advice`; session 43, H7's walk #6: the advice pointed to the single
+    red preset only, whose index on a SOX10 double stain is 3-6x). ``source``: the file the
     guess is of, named at the start of the warning (as every other warning of a batch names its file)."""
     if guess.ambiguous:
         alt = (f"if the slide is {guess.alternative}, pass stains='{guess.alternative}' (CLI: --stains "
@@ -34,6 +78,11 @@ def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
         if double:
             alt += (f"; if it is a Ki67 / MART-1 or SOX10 double stain (brown nuclei beside the red), pass "
                     f"--stains {double} instead: {guess.alternative} alone would count the red marker as Ki67")
+        elif guess.name in _DOUBLE_OF_RED.values():  # the double stain first: the single preset is the risky one
+            alt = f"{_double_advice(guess)}; if it is a single stain, {alt}"
+        else:
+            more = _double_advice(guess)
+            alt += f"; {more}" if more else ""
         where = f"{source}: " if source else ""
         warnings.warn(f"{where}stains detected as {guess.name}, but ambiguous: {guess.reason}; {alt}",
                       AmbiguousStainsWarning, stacklevel=3)

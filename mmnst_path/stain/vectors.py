@@ -246,6 +246,14 @@ class StainMatrix:
             raise StainError(msg)
         return self.names.index(key)
 
+    def _is_shipped(self) -> bool:
+        """Whether this is a shipped preset as published (its name and its vectors; melanin presets excluded)."""
+        spec = _PRESET_TABLE.get(self.name)
+        if spec is None or any(v is None for v in spec[1]) or tuple(spec[0]) != self.stain_names:
+            return False
+        given = np.array([np.asarray(v, dtype=np.float64) / np.linalg.norm(v) for v in spec[1]])  # type: ignore[arg-type]
+        return bool(np.allclose(given, self.vectors[: len(given)], atol=1e-9))
+
     def conditioning_advice(self) -> str:
         """Human-readable diagnosis of the conditioning, with what to do about it."""
         pair = min(
@@ -258,11 +266,25 @@ class StainMatrix:
             f"{pair[0]:.1f} degrees apart): their separated concentrations trade off against each "
             "other and amplify colour noise."
         )
-        if "melanin" in self.names:
+        shipped = self._is_shipped()
+        if "melanin" in self.names and "dab" in self.names:
             text += (
                 " Colour alone cannot separate melanin from a brown chromogen: use a red chromogen "
                 "(presets 'H-AEC', 'H-FastRed') or keep the two-stain matrix and rely on the pigment "
                 "detector (mmnst_path.detect.pigment) to exclude melanin."
+            )
+        elif "melanin" in self.names:  # a red chromogen beside melanin (H-AEC-melanin): already the red chromogen
+            text += (
+                " The chromogen is already a red chromogen, yet melanin and it still overlap by colour: the two-stain "
+                "matrix (without melanin) and the pigment detector (mmnst_path.detect.pigment), which excludes "
+                "melanin, are the usual reading."
+            )
+        elif shipped:  # a documented preset: its vectors are the published ones; say what the overlap costs
+            text += (
+                f" These are the shipped preset's published vectors: {pair[1]} and {pair[2]} overlap by colour, so "
+                "where both lie in one nucleus their amounts are read less surely"
+                + (" (prefer a Fast Red marker, preset 'H-DAB-FastRed', where the lab can choose)."
+                   if {pair[1], pair[2]} == {"dab", "aec"} else ".")
             )
         else:
             text += " Check the vectors (estimate them on a region with both stains) or use a preset."

@@ -196,9 +196,10 @@ def test_double_stain_run_prints_the_melanocytic_index_under_the_table(
     src = _write_tif(tmp_path / "double.tif", tile.rgb, mpp=tile.mpp)
     out = tmp_path / "out"
     code = main(["quantify", str(src), "--out", str(out), "--workers", "1", "--measures", "ki67",
-                 "--stains", "H-DAB-FastRed"])
+                 "--stains", "H-DAB-FastRed", "--melanocyte-marker", "MART-1"])  # (left auto: "assumed")
     assert code == 0
     row = _summary(out)[0]
+    assert row["ki67_melanocyte_marker_source"] == "chosen"
     # (the tile's melanin also prints the pigment bound line since session 34: the pigment-cell model is the default)
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("double.tif: Ki67 in ")]
     n = int(float(row["ki67_melanocytic_denominator"]))

@@ -219,7 +219,9 @@ def test_double_stain_reaches_summary_csv_cells_csv_and_report_html(tmp_path) ->
     assert "melanocytic" in header
     page = render_report([row])
     idx = row["ki67_melanocytic_index_pct"]
-    assert f"Ki67 in melanocytes (MART-1+): {idx:.1f} %" in page
+    # named H-DAB-FastRed with the marker left auto: read cytoplasmic and said as assumed (session 43, H7's walk #4)
+    assert row["ki67_melanocyte_marker_source"] == "assumed"
+    assert f"Ki67 in melanocytes (cytoplasmic marker, assumed): {idx:.1f} %" in page
     assert f"n={row['ki67_melanocytic_denominator']}" in page
     plain = dict(row, ki67_melanocyte_marker="")
     assert "Ki67 in melanocytes" not in render_report([plain])
