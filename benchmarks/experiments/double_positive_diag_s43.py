@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from mmnst_path.quantify._ki67_marker_plane import marker_plane_matrix
 from scipy import ndimage as ndi
 
 import mmnst_path.synthetic_double as sd
-from mmnst_path.quantify._ki67_marker_plane import marker_plane_matrix
 from mmnst_path.stain import StainMatrix, load_stains, separate_stains
 
 PRESET = {"fast_red": "H-DAB-FastRed", "aec": "H-DAB-AEC"}
