@@ -160,6 +160,7 @@ def train_model(
     class_weight: str | None = "balanced_subsample",
     max_samples: float | None = None,
     random_state: int = 0,
+    class_scale: Mapping[str, float] | None = None,
 ) -> ClassifierModel:
     """Fit a random forest on feature rows and wrap it as a model with its card.
 
@@ -182,6 +183,11 @@ def train_model(
         Held-out rows; their class report goes into ``card["validation"]``.
     n_estimators, max_depth, min_samples_leaf, class_weight, max_samples, random_state
         scikit-learn ``RandomForestClassifier`` settings (one thread: deterministic).
+    class_scale : mapping or None
+        Class name -> factor (> 0) on the weight of that class's rows, on top of ``class_weight`` (each row's
+        weight is multiplied by its class's factor: with ``"balanced_subsample"`` the class's total weight in
+        every tree is its balanced share times the factor). None or an empty mapping: every factor 1, the fit
+        unchanged. Recorded in ``card["forest"]``.
     """
     import sklearn
     from sklearn.ensemble import RandomForestClassifier
@@ -203,10 +209,11 @@ def train_model(
         msg = (f"training needs examples of at least two classes, got {[classes[i] for i in present]} "
                f"({y.size} rows)")
         raise ConfigError(msg)
+    sample_weight = _class_scale_weights(y, classes, class_scale)
     rf = RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth, min_samples_leaf=min_samples_leaf,
                                 class_weight=class_weight, max_samples=max_samples, random_state=random_state,
                                 n_jobs=1)
-    rf.fit(x, y)
+    rf.fit(x, y, sample_weight=sample_weight)
     forest = Forest.from_sklearn(rf, len(classes))
     full_card = dict(card or {})
     full_card.setdefault("name", f"{kind} classifier")
@@ -215,7 +222,8 @@ def train_model(
                              "python": platform.python_version()}
     full_card["forest"] = {"n_estimators": n_estimators, "max_depth": max_depth,
                            "min_samples_leaf": min_samples_leaf, "class_weight": class_weight,
-                           "n_nodes": forest.n_nodes}
+                           "n_nodes": forest.n_nodes,
+                           **({"class_scale": dict(class_scale)} if class_scale else {})}
     importances = rf.feature_importances_
     order = np.argsort(importances)[::-1][:10]
     full_card["top_features"] = {features[i].name: round(float(importances[i]), 4) for i in order}
@@ -229,6 +237,23 @@ def train_model(
         kind=kind, classes=[ClassSpec(i, name, _colour(name, i)) for i, name in enumerate(classes)],
         features=features, settings=settings, card=full_card, forest=forest, test_x=x[pick],
     )
+
+
+def _class_scale_weights(y: np.ndarray, classes: Sequence[str],
+                         class_scale: Mapping[str, float] | None) -> np.ndarray | None:
+    """Per-row weights of :func:`train_model`'s ``class_scale`` (None when it asks for no change)."""
+    if not class_scale:
+        return None
+    factor = np.ones(len(classes), np.float64)
+    for name, value in class_scale.items():
+        if name not in classes:
+            msg = f"class_scale: {name!r} is not one of the classes {list(classes)}"
+            raise ConfigError(msg)
+        if not (math.isfinite(value) and value > 0):
+            msg = f"class_scale: the factor of {name!r} must be a finite number > 0, got {value!r}"
+            raise ConfigError(msg)
+        factor[classes.index(name)] = float(value)
+    return factor[y]
 
 
 def stack_rows(rows: Sequence[tuple[np.ndarray, np.ndarray]], *, nothing: str) -> tuple[np.ndarray, np.ndarray]:
