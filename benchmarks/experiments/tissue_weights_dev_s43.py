@@ -10,7 +10,9 @@
 
 Not a validation. Fits ``--trees`` (8) trees on a seeded quarter of the 1.1.0 recipe's cached rows (the BRCA-M2C
 val patches left out) with the SPEC edits of :mod:`tissue_recipe_proxy` (``nec`` / ``rep`` / ``thin``), ``cw=CLASS:W`` (a class's
-balanced weight times W, as the trainer's ``--class-scale``) ``hp=depth:D,leaf:L`` (forest settings) and ``nf=FEATURE:1[,...]`` (features held constant in
+balanced weight times W, as the trainer's ``--class-scale``; before session 43's fix of that option, a per-row
+``sample_weight``, which scikit-learn 1.9 uses only for the bootstrap draw and ``balanced_subsample`` re-balances:
+the first ``cw`` figures of the report moved nothing but the draw) ``hp=depth:D,leaf:L`` (forest settings) and ``nf=FEATURE:1[,...]`` (features held constant in
 training, so that no split uses them),
 and reads, without the pipeline's smoothing, on dev tiles only (seeds 7300-7389 are this project's dev seeds; no
 gate renderer, no research Ki67 set, no BRCA-M2C test patch, no osteosarcoma validation tile):
@@ -114,17 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         for f in edits.get("nf", {}):  # a feature held constant in training: no split can use it
             x = x.copy() if f == next(iter(edits["nf"])) else x
             x[:, names.index(f)] = 0.0
-        sample_weight = None
-        if "cw" in edits:  # balanced_subsample x a per-class factor (as the trainer's --class-scale)
-            scale = np.ones(len(proxy.recipe.CLASSES))
-            for c, v in edits["cw"].items():
-                scale[proxy.recipe.CLASSES.index(c)] = v
-            sample_weight = scale[y]
+        weight: str | dict[int, float] | None = "balanced_subsample"
+        if "cw" in edits:  # the trainer's --class-scale: balanced weights x a per-class factor
+            from mmnst_path.classify.train import _scaled_class_weight
+
+            weight = _scaled_class_weight(y, proxy.recipe.CLASSES, "balanced_subsample", edits["cw"])
         hp = edits.get("hp", {})  # forest settings: depth, leaf (the recipe's 14, 15 unless given)
         forest = RandomForestClassifier(n_estimators=args.trees, max_depth=int(hp.get("depth", 14)),
                                         min_samples_leaf=int(hp.get("leaf", 15)),
-                                        class_weight="balanced_subsample", random_state=args.seed,
-                                        n_jobs=1).fit(x, y, sample_weight=sample_weight)
+                                        class_weight=weight, random_state=args.seed, n_jobs=1).fit(x, y)
         _report(f"{name} seed {args.seed} [{spec}]", {k: forest.predict(v) for k, v in feats.items()}, w, nec, bg)
     return 0
 

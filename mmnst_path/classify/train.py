@@ -184,10 +184,12 @@ def train_model(
     n_estimators, max_depth, min_samples_leaf, class_weight, max_samples, random_state
         scikit-learn ``RandomForestClassifier`` settings (one thread: deterministic).
     class_scale : mapping or None
-        Class name -> factor (> 0) on the weight of that class's rows, on top of ``class_weight`` (each row's
-        weight is multiplied by its class's factor: with ``"balanced_subsample"`` the class's total weight in
-        every tree is its balanced share times the factor). None or an empty mapping: every factor 1, the fit
-        unchanged. Recorded in ``card["forest"]``.
+        Class name -> factor (> 0) on that class's weight: the forest is fitted with the per-class weights
+        ``n / (n_classes * n_c) * factor`` of the whole training set (``"balanced"`` or ``"balanced_subsample"``;
+        ``factor`` alone with ``class_weight=None``), which scikit-learn turns into each tree's bootstrap draw, so a
+        class's share of every tree's sample is its balanced share times its factor. (A per-row ``sample_weight``
+        would not do: scikit-learn >= 1.6 uses it only for the draw, and ``"balanced_subsample"`` re-balances the
+        drawn sample.) None, an empty mapping or factors all 1: the fit unchanged. Recorded in ``card["forest"]``.
     """
     import sklearn
     from sklearn.ensemble import RandomForestClassifier
@@ -209,11 +211,11 @@ def train_model(
         msg = (f"training needs examples of at least two classes, got {[classes[i] for i in present]} "
                f"({y.size} rows)")
         raise ConfigError(msg)
-    sample_weight = _class_scale_weights(y, classes, class_scale)
+    fit_weight = _scaled_class_weight(y, classes, class_weight, class_scale)
     rf = RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth, min_samples_leaf=min_samples_leaf,
-                                class_weight=class_weight, max_samples=max_samples, random_state=random_state,
+                                class_weight=fit_weight, max_samples=max_samples, random_state=random_state,
                                 n_jobs=1)
-    rf.fit(x, y, sample_weight=sample_weight)
+    rf.fit(x, y)
     forest = Forest.from_sklearn(rf, len(classes))
     full_card = dict(card or {})
     full_card.setdefault("name", f"{kind} classifier")
@@ -239,11 +241,12 @@ def train_model(
     )
 
 
-def _class_scale_weights(y: np.ndarray, classes: Sequence[str],
-                         class_scale: Mapping[str, float] | None) -> np.ndarray | None:
-    """Per-row weights of :func:`train_model`'s ``class_scale`` (None when it asks for no change)."""
+def _scaled_class_weight(y: np.ndarray, classes: Sequence[str], class_weight: str | None,
+                         class_scale: Mapping[str, float] | None) -> str | dict[int, float] | None:
+    """The ``class_weight`` :func:`train_model` fits with: ``class_weight`` itself when ``class_scale`` asks for no
+    change, else per class index its balanced weight on all of ``y`` (1 with ``class_weight=None``) times its factor."""
     if not class_scale:
-        return None
+        return class_weight
     factor = np.ones(len(classes), np.float64)
     for name, value in class_scale.items():
         if name not in classes:
@@ -253,7 +256,14 @@ def _class_scale_weights(y: np.ndarray, classes: Sequence[str],
             msg = f"class_scale: the factor of {name!r} must be a finite number > 0, got {value!r}"
             raise ConfigError(msg)
         factor[classes.index(name)] = float(value)
-    return factor[y]
+    if np.all(factor == 1.0):
+        return class_weight
+    if class_weight not in (None, "balanced", "balanced_subsample"):
+        msg = f"class_scale: needs class_weight None, 'balanced' or 'balanced_subsample', got {class_weight!r}"
+        raise ConfigError(msg)
+    present, counts = np.unique(y, return_counts=True)
+    return {int(c): float(factor[c]) * (1.0 if class_weight is None else len(y) / (len(present) * int(n)))
+            for c, n in zip(present, counts, strict=True)}
 
 
 def stack_rows(rows: Sequence[tuple[np.ndarray, np.ndarray]], *, nothing: str) -> tuple[np.ndarray, np.ndarray]:

@@ -42,8 +42,9 @@ def test_scale_moves_the_overlap_and_is_recorded() -> None:
     grid = np.random.default_rng(2).normal(0.5, 1.0, (2000, 2)).astype(np.float32)
     base = _fit(x, y, None)
     down = _fit(x, y, {"b": 0.4})
-    share = [float((np.argmax(m.forest.predict_proba(grid), axis=1) == 1).mean()) for m in (base, down)]
-    assert share[1] < share[0] - 0.1, share
+    up = _fit(x, y, {"b": 2.5})
+    share = [float((np.argmax(m.forest.predict_proba(grid), axis=1) == 1).mean()) for m in (base, down, up)]
+    assert share[1] < share[0] - 0.15 < share[0] + 0.15 < share[2], share
     assert down.card["forest"]["class_scale"] == {"b": 0.4}
     assert "class_scale" not in base.card["forest"]
 
@@ -67,9 +68,9 @@ def test_option_parses_and_refuses(tr) -> None:
     for bad in ("necrosis=0", "necrosis=x", "keratin=0.5", "necrosis"):
         with pytest.raises(SystemExit):
             tr.parser().parse_args(["--class-scale", bad])
-    with pytest.raises(argparse.ArgumentTypeError, match="--class-scale"):
-        from _tissue_cli import _scales
+    from _tissue_cli import _scales
 
+    with pytest.raises(argparse.ArgumentTypeError, match="--class-scale"):
         _scales("nonsense=1")
 
 
