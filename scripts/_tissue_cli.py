@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from _context_maps import CONTEXT_FOLDS, sigmas_arg
-from _tissue_blocks import PURE_SHARE
+from _tissue_blocks import CLASSES, PURE_SHARE
 from _tissue_recipe import ROWS_FACTOR
 
 from mmnst_path.classify.tissue_features import TissueFeatureSettings
@@ -25,6 +25,24 @@ def _repeats(text: str) -> dict[str, int]:
             msg = f"--repeat-necrosis: expected SOURCE=K[,...] with an integer 1 <= K <= 20, got {part!r}"
             raise argparse.ArgumentTypeError(msg)
         out[name] = int(value)
+    return out
+
+
+def _scales(text: str) -> dict[str, float]:
+    """``--class-scale``: CLASS=W[,...] -> {class: factor}, each factor 0.05 <= W <= 20 and the class one of
+    :data:`_tissue_blocks.CLASSES`."""
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            factor = float(value)
+        except ValueError:
+            factor = math.nan
+        if name not in CLASSES or not 0.05 <= factor <= 20.0:
+            msg = (f"--class-scale: expected CLASS=W[,...] with CLASS one of {list(CLASSES)} and 0.05 <= W <= 20, "
+                   f"got {part!r}")
+            raise argparse.ArgumentTypeError(msg)
+        out[name] = factor
     return out
 
 
@@ -316,6 +334,14 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         help="take a source's training rows other than necrosis K times (e.g. nct=3,kather2016=3)",
     )
     ap.add_argument(
+        "--class-scale",
+        type=_scales,
+        default=None,
+        metavar="CLASS=W[,...]",
+        help="multiply the weight of a class's training rows by W on top of the forest's balanced class weights "
+        "(e.g. necrosis=0.8: the class's total weight in every tree x0.8; #13 session 43)",
+    )
+    ap.add_argument(
         "--save-rows",
         type=Path,
         default=None,
@@ -358,10 +384,11 @@ def settings_of(args: argparse.Namespace) -> TissueFeatureSettings:
 
 def check_options(args: argparse.Namespace) -> None:
     """Refuse (SystemExit, one line) the option combinations ``main`` cannot train with."""
-    if args.auto_context and (args.thin or args.repeat_necrosis or args.repeat_rows or args.rows_npz):
+    if args.auto_context and (args.thin or args.repeat_necrosis or args.repeat_rows or args.rows_npz
+                              or getattr(args, "class_scale", None)):
         raise SystemExit(
             "--auto-context trains from whole feature maps: not with --thin, --repeat-necrosis, "
-            "--repeat-rows, --rows-npz"
+            "--repeat-rows, --rows-npz, --class-scale"
         )
     context_opts = (
         args.context_sigmas,

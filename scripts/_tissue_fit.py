@@ -144,6 +144,7 @@ def model_card(args: argparse.Namespace, settings: TissueFeatureSettings, lowest
             ("nuclear-morphology", args.nuclear_morphology), ("relative-level", args.relative_level),
             ("intensity-aug", args.intensity_aug), ("thin", bool(args.thin)),
             ("repeat-necrosis", bool(args.repeat_necrosis)), ("repeat-rows", bool(args.repeat_rows)),
+            ("class-scale", bool(getattr(args, "class_scale", None))),
             ("min-share", args.min_share != PURE_SHARE or lowest_share < PURE_SHARE), ("wavy-tiles", args.wavy_tiles),
             ("rim-tiles", args.rim_tiles), ("oedema-tiles", args.oedema_tiles), ("matrix-tiles", args.matrix_tiles),
             ("clefted-tiles", args.clefted_tiles), ("dense-tiles", getattr(args, "dense_tiles", False)),
@@ -183,7 +184,8 @@ def model_card(args: argparse.Namespace, settings: TissueFeatureSettings, lowest
                "each image and copy its own, except the single-class tiles of " + ", ".join(SOURCE_REFERENCE)
                + ": their source's median level, moved by the augmentation's change of the copy's own level"))
     edits = {k: v for k, v in (("thin", args.thin), ("repeat_necrosis", args.repeat_necrosis),
-                               ("repeat_rows", args.repeat_rows)) if v}
+                               ("repeat_rows", args.repeat_rows),
+                               ("class_scale", getattr(args, "class_scale", None))) if v}
     if edits:  # the row edits as given, so that the card reproduces the model
         card["training_row_edits"] = edits
     if lowest_share < PURE_SHARE:  # border rows (--min-share, or cached rows that hold them: --rows-npz)
@@ -212,7 +214,7 @@ def fit_first_stage(args: argparse.Namespace, classes: tuple[str, ...], settings
         model = train_model(x_tr, y_tr, kind="tissue", classes=classes, features=tissue_feature_specs(settings),
                             settings={"features": settings.to_mapping(), "stains": "H&E"},
                             card=card, validation=(x_va, y_va), n_estimators=args.trees, max_depth=args.depth,
-                            min_samples_leaf=args.leaf)
+                            min_samples_leaf=args.leaf, class_scale=getattr(args, "class_scale", None))
     return model
 
 

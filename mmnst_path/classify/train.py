@@ -160,6 +160,7 @@ def train_model(
     class_weight: str | None = "balanced_subsample",
     max_samples: float | None = None,
     random_state: int = 0,
+    class_scale: Mapping[str, float] | None = None,
 ) -> ClassifierModel:
     """Fit a random forest on feature rows and wrap it as a model with its card.
 
@@ -182,6 +183,13 @@ def train_model(
         Held-out rows; their class report goes into ``card["validation"]``.
     n_estimators, max_depth, min_samples_leaf, class_weight, max_samples, random_state
         scikit-learn ``RandomForestClassifier`` settings (one thread: deterministic).
+    class_scale : mapping or None
+        Class name -> factor (> 0) on that class's weight: the forest is fitted with the per-class weights
+        ``n / (n_classes * n_c) * factor`` of the whole training set (``"balanced"`` or ``"balanced_subsample"``;
+        ``factor`` alone with ``class_weight=None``), which scikit-learn turns into each tree's bootstrap draw, so a
+        class's share of every tree's sample is its balanced share times its factor. (A per-row ``sample_weight``
+        would not do: scikit-learn >= 1.6 uses it only for the draw, and ``"balanced_subsample"`` re-balances the
+        drawn sample.) None, an empty mapping or factors all 1: the fit unchanged. Recorded in ``card["forest"]``.
     """
     import sklearn
     from sklearn.ensemble import RandomForestClassifier
@@ -203,8 +211,9 @@ def train_model(
         msg = (f"training needs examples of at least two classes, got {[classes[i] for i in present]} "
                f"({y.size} rows)")
         raise ConfigError(msg)
+    fit_weight = _scaled_class_weight(y, classes, class_weight, class_scale)
     rf = RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth, min_samples_leaf=min_samples_leaf,
-                                class_weight=class_weight, max_samples=max_samples, random_state=random_state,
+                                class_weight=fit_weight, max_samples=max_samples, random_state=random_state,
                                 n_jobs=1)
     rf.fit(x, y)
     forest = Forest.from_sklearn(rf, len(classes))
@@ -215,7 +224,8 @@ def train_model(
                              "python": platform.python_version()}
     full_card["forest"] = {"n_estimators": n_estimators, "max_depth": max_depth,
                            "min_samples_leaf": min_samples_leaf, "class_weight": class_weight,
-                           "n_nodes": forest.n_nodes}
+                           "n_nodes": forest.n_nodes,
+                           **({"class_scale": dict(class_scale)} if class_scale else {})}
     importances = rf.feature_importances_
     order = np.argsort(importances)[::-1][:10]
     full_card["top_features"] = {features[i].name: round(float(importances[i]), 4) for i in order}
@@ -229,6 +239,31 @@ def train_model(
         kind=kind, classes=[ClassSpec(i, name, _colour(name, i)) for i, name in enumerate(classes)],
         features=features, settings=settings, card=full_card, forest=forest, test_x=x[pick],
     )
+
+
+def _scaled_class_weight(y: np.ndarray, classes: Sequence[str], class_weight: str | None,
+                         class_scale: Mapping[str, float] | None) -> str | dict[int, float] | None:
+    """The ``class_weight`` :func:`train_model` fits with: ``class_weight`` itself when ``class_scale`` asks for no
+    change, else per class index its balanced weight on all of ``y`` (1 with ``class_weight=None``) times its factor."""
+    if not class_scale:
+        return class_weight
+    factor = np.ones(len(classes), np.float64)
+    for name, value in class_scale.items():
+        if name not in classes:
+            msg = f"class_scale: {name!r} is not one of the classes {list(classes)}"
+            raise ConfigError(msg)
+        if not (math.isfinite(value) and value > 0):
+            msg = f"class_scale: the factor of {name!r} must be a finite number > 0, got {value!r}"
+            raise ConfigError(msg)
+        factor[classes.index(name)] = float(value)
+    if np.all(factor == 1.0):
+        return class_weight
+    if class_weight not in (None, "balanced", "balanced_subsample"):
+        msg = f"class_scale: needs class_weight None, 'balanced' or 'balanced_subsample', got {class_weight!r}"
+        raise ConfigError(msg)
+    present, counts = np.unique(y, return_counts=True)
+    return {int(c): float(factor[c]) * (1.0 if class_weight is None else len(y) / (len(present) * int(n)))
+            for c, n in zip(present, counts, strict=True)}
 
 
 def stack_rows(rows: Sequence[tuple[np.ndarray, np.ndarray]], *, nothing: str) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ DEFAULTS = {
     "context_folds": None, "context_fold_count": None, "context_trees": None, "context_keep_necrosis": None,
     "context_extra_maps": None, "context_extra_repeat": 1, "context_drop": None, "context_thin": None, "first_stage": None, "oof_npz": None, "jobs": 1,
     "nuclear_detail": False, "nuclear_morphology": False, "relative_level": False, "image_reference": None,
-    "reference_weight": 1.0, "repeat_rows": None, "save_rows": None, "wavy_tiles": False, "rim_tiles": False,
+    "reference_weight": 1.0, "repeat_rows": None, "class_scale": None, "save_rows": None, "wavy_tiles": False, "rim_tiles": False,
     "oedema_tiles": False, "matrix_tiles": False, "clefted_tiles": False, "dense_tiles": False, "recipe_border": 0, "extra_only": False,
 }
 EVERY = ["--keratin", "--mimic-tiles", "--held-out-recipe", "--brca", "--tissue-tiles", "--intensity-aug",
@@ -26,7 +26,7 @@ EVERY = ["--keratin", "--mimic-tiles", "--held-out-recipe", "--brca", "--tissue-
          "--repeat-necrosis", "nct=2", "--min-share", "0.6", "--context-sigmas", "8,16", "--context-min-share", "0.5",
          "--context-folds", "alternate", "--context-fold-count", "3", "--context-trees", "5",
          "--context-keep-necrosis", "0.8", "--recipe-border", "2", "--image-reference", "own",
-         "--reference-weight", "0.5", "--repeat-rows", "nct=3", "--grid-um", "4", "--predict-um", "8",
+         "--reference-weight", "0.5", "--repeat-rows", "nct=3", "--class-scale", "necrosis=0.5", "--grid-um", "4", "--predict-um", "8",
          "--micro-um", "2", "--osteo-rows", "3", "--jobs", "2", "--version", "9"]
 EVERY_PARSED = {
     "aug": 5, "rows": 600, "trees": 24, "depth": 12, "leaf": 15, "keratin": True, "mimic_tiles": True,
@@ -35,7 +35,7 @@ EVERY_PARSED = {
     "version": "9", "auto_context": True, "context_sigmas": (8.0, 16.0), "context_min_share": 0.5,
     "context_folds": "alternate", "context_fold_count": 3, "context_trees": 5, "context_keep_necrosis": 0.8,
     "context_extra_repeat": 1, "jobs": 2, "nuclear_detail": True, "nuclear_morphology": True, "relative_level": True,
-    "image_reference": "own", "reference_weight": 0.5, "repeat_rows": {"nct": 3}, "wavy_tiles": True,
+    "image_reference": "own", "reference_weight": 0.5, "repeat_rows": {"nct": 3}, "class_scale": {"necrosis": 0.5}, "wavy_tiles": True,
     "rim_tiles": True, "oedema_tiles": True, "matrix_tiles": True, "clefted_tiles": True, "dense_tiles": True, "recipe_border": 2,
     "extra_only": True,
 }
