@@ -75,9 +75,9 @@ def main() -> None:
         ap.error(f"dev seeds are 7000-7039 and 7140-7147, got {args.seeds}")
     args.out.mkdir(parents=True, exist_ok=True)
     from _pigment_endonuke import endonuke_files
+    from mmnst_path.classify._pigment_dab_melanin import resolve_dab_melanin_model
     from PIL import Image
 
-    from mmnst_path.classify._pigment_dab_melanin import resolve_dab_melanin_model
     from mmnst_path.classify.pigment import classify_pigment, resolve_pigment_model
     from mmnst_path.detect.pigment import PigmentParams
     from mmnst_path.stain import get_preset

@@ -15,9 +15,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
-
 from mmnst_path.classify._pigment_dab_melanin import DAB_MELANIN_REACH_UM, _disk, dab_nuclei, stage_seeds
+from scipy import ndimage as ndi
 
 
 def guarded(d, *, t: float, share: float = 0.25, seed: float = 20.0, body_q: float = 0.0,
