@@ -8,7 +8,6 @@ none).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import tifffile
 from mmnst_path_napari._widgets._cells import TRAIN_POINTS
@@ -47,7 +46,8 @@ def test_the_chosen_image_is_raised_with_its_training_layer(make_napari_viewer, 
     assert viewer.layers.selection.active is a  # no training layer yet: the image itself
     getattr(widget, new).changed.emit(True)
     mine = training_layer(viewer, prefix, a)
-    assert mine is not None and viewer.layers.selection.active is mine
+    assert mine is not None
+    assert viewer.layers.selection.active is mine
     widget.image.value = b
     assert _seen_on_top(viewer, b, [a])
     b.visible = False  # hidden by the user meanwhile

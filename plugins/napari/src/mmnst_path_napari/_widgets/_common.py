@@ -174,13 +174,14 @@ def nuclei_layers(viewer: napari.Viewer) -> list[Any]:
     return [lay for lay in viewer.layers if isinstance(lay, Points) and "class" in lay.features]
 
 
-def layer_choice(viewer: napari.Viewer, label: str, finder: Any) -> ComboBox:
-    """A combo box of layers (by name) refreshed whenever the viewer's layer list changes."""
+def layer_choice(viewer: napari.Viewer, label: str, finder: Any, *, nullable: bool = False) -> ComboBox:
+    """A combo box of layers (by name) refreshed whenever the viewer's layer list changes (``nullable``: None is
+    a choice too)."""
 
     def choices(_widget: Any) -> list[tuple[str, Any]]:
         return [(lay.name, lay) for lay in finder(viewer)]
 
-    box = ComboBox(label=label, choices=choices, nullable=False)
+    box = ComboBox(label=label, choices=choices, nullable=nullable)
     for ev in (viewer.layers.events.inserted, viewer.layers.events.removed, viewer.layers.events.reordered):
         ev.connect(lambda *_: box.reset_choices())
     return box
