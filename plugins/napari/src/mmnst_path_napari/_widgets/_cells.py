@@ -19,7 +19,9 @@ from .._layers import raster_transform
 from .._units import follow_image_units
 from ._analyze import AUTO
 from ._common import (
+    CELL_PREVIEW_KIND,
     add_or_replace,
+    dock_scroll,
     hold_wrapped_lines,
     image_bounds,
     layer_choice,
@@ -128,7 +130,7 @@ class TrainCellsWidget(StainChoice, Container):
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
         # a status wrapped to several lines keeps their height (docked under Train tissue it showed only its last
         # words, "class advised): annotate more ...": session 42 H6, #15)
-        hold_wrapped_lines(self.native)
+        hold_wrapped_lines(dock_scroll(self))  # the whole dock scrolls when short of room (three docks stacked)
         self.new_points.changed.connect(lambda *_: self.add_training_points())
         self.cls.changed.connect(lambda *_: self._set_default_class())
         self.image.changed.connect(lambda *_: select_for_image(viewer, TRAIN_POINTS, self.image.value))
@@ -373,7 +375,7 @@ class TrainCellsWidget(StainChoice, Container):
                                                                  "ki67": np.asarray(cells.cls, dtype=object)},
                               **_placement(layer)}
         inside = (rc[:, 0] < rows) & (rc[:, 1] < cols)
-        kw["metadata"] = {"stains": stains}
+        kw["metadata"] = {"stains": stains, "mmnst_path": {"kind": CELL_PREVIEW_KIND}}  # not nuclei to review
         return rc[inside], np.asarray(cells.cell_type)[inside], kw
 
     def _show_preview(self, result: tuple[np.ndarray, np.ndarray, dict[str, Any]]) -> Any:

@@ -13,10 +13,12 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = [
+    "CELL_PREVIEW_KIND",
     "PANEL_LINES",
     "Cancelled",
     "RunControls",
     "add_or_replace",
+    "dock_scroll",
     "image_bounds",
     "keep_lines",
     "keep_top_rows",
@@ -85,6 +87,119 @@ def scroll_area(form: Any, min_px: int = SCROLL_MIN_PX) -> Any:
     area.setMinimumHeight(min_px)
     _track_width(area, form)
     return area
+
+
+#: ``metadata["mmnst_path"]["kind"]`` of Train cells' preview of cell classes (not nuclei to review or export)
+CELL_PREVIEW_KIND = "cell classes preview"
+
+#: px a dock keeps at least (:func:`dock_scroll`): five docks stacked fit a 1200-line screen
+DOCK_MIN_PX = 200
+#: napari's own minimum height of a dock (``QtViewerDockWidget``), its title bar and a little
+DOCK_TITLE_MIN_PX = 50
+
+
+def dock_scroll(container: Any, min_px: int = DOCK_MIN_PX) -> Any:
+    """Put everything of a docked ``container`` (its scrolled settings, status, results, legend) into one vertical
+    scroll area, so every control stays reachable by scrolling when the docks stacked beside it leave it short.
+
+    Each dock's minimum was the sum of its parts (the settings' scroll area, a status held whole at its wrapped
+    height, a results box, Analyze's colour key): Analyze, Train tissue and Train cells stacked after a run needed a
+    1285 px window, Analyze, Review and Export 1308 px, on a 1200-line screen (session 43 H6; 1414 px in session 42
+    H8). The area's minimum is now the height the dock needs whole, at most its share of the screen's height among
+    the docks shown in its dock area (:func:`_dock_share`, at least ``min_px``), followed whenever the dock's rows
+    or the window's docks change: a dock that fits shows whole as before, one past its share scrolls. Returns the
+    inner widget now holding the container's rows: a minimum held on the rows (:func:`hold_wrapped_lines`) is held
+    there, not on ``container.native``.
+    """
+    from qtpy.QtCore import QEvent, QObject, QSize, Qt
+    from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+
+    native = container.native
+    layout = native.layout()
+    body = QWidget()
+    moved = QVBoxLayout()  # as the container's (vertical), its margins and spacing
+    moved.setContentsMargins(layout.contentsMargins())
+    moved.setSpacing(layout.spacing())
+    while layout.count():
+        moved.addItem(layout.takeAt(0))
+    body.setLayout(moved)
+
+    def need() -> int:  # the dock whole: its rows' minimum (and a minimum held on them)
+        return max(body.minimumSizeHint().height(), body.minimumHeight())
+
+    class Area(QScrollArea):
+        def sizeHint(self) -> QSize:  # the dock whole, or its share (a dock's contents do not shrink below it)
+            return QSize(body.sizeHint().width() + self.verticalScrollBar().sizeHint().width(), self.minimumHeight())
+
+    area = Area()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(body)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(area)
+    _track_width(area, body)
+
+    def follow() -> None:
+        height = min(need(), max(_dock_share(area), min_px))
+        if height != area.minimumHeight():
+            shrank = height < area.minimumHeight()
+            area.setMinimumHeight(height)
+            dock = _dock_of(area)
+            if shrank and dock is not None:  # a dock's layout keeps the minimum it once set on the dock (Qt's
+                dock.setMinimumHeight(DOCK_TITLE_MIN_PX)  # QDockWidgetLayout grows it only): given back, relaid
+
+    watched: set[int] = set()  # ids of the windows watched (no reference kept: a closed viewer is freed)
+
+    class Follow(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            kind = event.type()
+            if kind in (QEvent.Type.LayoutRequest, QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.ChildAdded,
+                        QEvent.Type.ChildRemoved, QEvent.Type.ParentChange):
+                try:
+                    window = area.window()
+                    if window is not area and id(window) not in watched:  # docked: the window's docks come and go
+                        watched.add(id(window))
+                        window.installEventFilter(self)
+                    follow()
+                except RuntimeError:  # the dock is being deleted (its Qt objects first)
+                    pass
+            return False
+
+    spy = Follow(area)  # parented to the area: lives as long as it
+    body.installEventFilter(spy)
+    area.installEventFilter(spy)
+    follow()
+    return body
+
+
+def _dock_of(widget: Any) -> Any:
+    """The ``QDockWidget`` holding ``widget``, else None."""
+    from qtpy.QtWidgets import QDockWidget
+
+    dock = widget.parentWidget()
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    return dock
+
+
+def _dock_share(area: Any) -> int:
+    """The px of the screen's height a dock's contents may take when every dock shown in its dock area takes the
+    same (its window's menu and status bars and the docks' title bars left out); a large number when not docked."""
+    from qtpy.QtWidgets import QDockWidget, QMainWindow
+
+    dock = _dock_of(area)
+    window = dock.parentWidget() if dock is not None else None
+    screen = area.screen() if hasattr(area, "screen") else None
+    if dock is None or dock.isFloating() or not isinstance(window, QMainWindow) or screen is None:
+        return 1 << 20
+    side = window.dockWidgetArea(dock)
+    stacked = [d for d in window.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()
+               and window.dockWidgetArea(d) == side and not d.visibleRegion().isEmpty()] or [dock]
+    bars = sum(b.sizeHint().height() for b in (window.menuBar(), window.statusBar()) if b is not None and b.isVisible())
+    titles = sum(max(d.height() - (d.widget().height() if d.widget() else 0), 0) for d in stacked)
+    spare = 8 * len(stacked)  # the separators between the docks and the dock's own margins
+    return int((screen.availableGeometry().height() - bars - titles - spare) / len(stacked))
 
 
 def keep_top_rows(area: Any, form: Any, rows: int) -> None:
@@ -168,10 +283,16 @@ def rgb_image_layers(viewer: napari.Viewer) -> list[Any]:
 
 
 def nuclei_layers(viewer: napari.Viewer) -> list[Any]:
-    """Points layers holding nuclei (a ``class`` feature)."""
+    """Points layers holding nuclei (a ``class`` feature), less Train cells' training points and preview (their
+    ``class`` is a cell type: made while Review was docked, the training points became the nuclei it reviewed and
+    its panel failed on their missing measurements, session 43 H6)."""
     from napari.layers import Points
 
-    return [lay for lay in viewer.layers if isinstance(lay, Points) and "class" in lay.features]
+    def trained(lay: Any) -> bool:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        return isinstance(meta, dict) and (bool(meta.get("training")) or meta.get("kind") == CELL_PREVIEW_KIND)
+
+    return [lay for lay in viewer.layers if isinstance(lay, Points) and "class" in lay.features and not trained(lay)]
 
 
 def layer_choice(viewer: napari.Viewer, label: str, finder: Any, *, nullable: bool = False) -> ComboBox:
