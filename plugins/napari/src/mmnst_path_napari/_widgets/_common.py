@@ -129,7 +129,13 @@ def dock_scroll(container: Any, min_px: int = DOCK_MIN_PX) -> Any:
 
     class Area(QScrollArea):
         def sizeHint(self) -> QSize:  # the dock whole, or its share (a dock's contents do not shrink below it)
-            return QSize(body.sizeHint().width() + self.verticalScrollBar().sizeHint().width(), self.minimumHeight())
+            return QSize(body.sizeHint().width(), self.minimumHeight())
+
+        def minimumSizeHint(self) -> QSize:  # as wide as the rows (the scroll bar only shows past the share)
+            return QSize(body.minimumSizeHint().width(), self.minimumHeight())
+
+        def need(self) -> int:
+            return need()
 
     area = Area()
     area.setWidgetResizable(True)
@@ -138,7 +144,6 @@ def dock_scroll(container: Any, min_px: int = DOCK_MIN_PX) -> Any:
     area.setWidget(body)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(area)
-    _track_width(area, body)
 
     def follow() -> None:
         height = min(need(), max(_dock_share(area), min_px))
@@ -184,8 +189,10 @@ def _dock_of(widget: Any) -> Any:
 
 
 def _dock_share(area: Any) -> int:
-    """The px of the screen's height a dock's contents may take when every dock shown in its dock area takes the
-    same (its window's menu and status bars and the docks' title bars left out); a large number when not docked."""
+    """The most px a dock's contents may take so that the docks shown in its dock area fit the screen's height (its
+    window's menu and status bars and the docks' title bars left out): no bound (a large number) when they fit
+    whole, else the level that fits them, the docks needing less keeping their whole height (the others' docks at
+    their minimum); a large number when not docked."""
     from qtpy.QtWidgets import QDockWidget, QMainWindow
 
     dock = _dock_of(area)
@@ -198,8 +205,25 @@ def _dock_share(area: Any) -> int:
                and window.dockWidgetArea(d) == side and not d.visibleRegion().isEmpty()] or [dock]
     bars = sum(b.sizeHint().height() for b in (window.menuBar(), window.statusBar()) if b is not None and b.isVisible())
     titles = sum(max(d.height() - (d.widget().height() if d.widget() else 0), 0) for d in stacked)
-    spare = 8 * len(stacked)  # the separators between the docks and the dock's own margins
-    return int((screen.availableGeometry().height() - bars - titles - spare) / len(stacked))
+    room = screen.availableGeometry().height() - bars - titles - 8 * len(stacked)  # 8: separators, margins
+    ours, others = [], 0
+    for d in stacked:
+        inner = [a for a in d.findChildren(type(area)) if hasattr(a, "need")]
+        if inner:
+            ours.append(inner[0].need())
+        else:
+            others += d.widget().minimumSizeHint().height() if d.widget() is not None else 0
+    room -= others
+    if sum(ours) <= room:
+        return 1 << 20
+    level, left = 0, sorted(ours)
+    while left:  # water filling: the smallest needs whole while they are under the even share of what is left
+        share = room // len(left)
+        if left[0] > share:
+            return max(share, level)
+        level = left.pop(0)
+        room -= level
+    return level
 
 
 def keep_top_rows(area: Any, form: Any, rows: int) -> None:
