@@ -33,7 +33,6 @@ from .._units import follow_image_units
 from ._common import (
     Cancelled,
     RunControls,
-    dock_scroll,
     image_bounds,
     keep_lines,
     layer_choice,
@@ -185,7 +184,6 @@ class AnalyzeWidget(Container):
         )  # fmt: skip
         super().__init__(widgets=[self.controls, self.notice, self.results, self.legend])
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
-        dock_scroll(self)  # the whole dock scrolls when short of room (three docks on a 1200-line screen)
         for label in (self.mpp_info, self.od_info, self.legend):
             wrap_text(label)
         self.controls.run_button.changed.connect(self.run)

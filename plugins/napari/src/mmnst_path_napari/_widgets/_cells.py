@@ -21,7 +21,6 @@ from ._analyze import AUTO
 from ._common import (
     CELL_PREVIEW_KIND,
     add_or_replace,
-    dock_scroll,
     hold_wrapped_lines,
     image_bounds,
     layer_choice,
@@ -130,7 +129,7 @@ class TrainCellsWidget(StainChoice, Container):
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
         # a status wrapped to several lines keeps their height (docked under Train tissue it showed only its last
         # words, "class advised): annotate more ...": session 42 H6, #15)
-        hold_wrapped_lines(dock_scroll(self))  # the whole dock scrolls when short of room (three docks stacked)
+        hold_wrapped_lines(self.native)
         self.new_points.changed.connect(lambda *_: self.add_training_points())
         self.cls.changed.connect(lambda *_: self._set_default_class())
         self.image.changed.connect(lambda *_: select_for_image(viewer, TRAIN_POINTS, self.image.value))

@@ -26,7 +26,6 @@ from .._result_find import remember_place
 from .._units import follow_image_units
 from ._common import (
     add_or_replace,
-    dock_scroll,
     hold_wrapped_lines,
     layer_choice,
     layer_mpp,
@@ -305,8 +304,7 @@ class ExportWidget(FindsResults, Container):
         super().__init__(widgets=[self.form, self.status], labels=False)
         self._area = scroll_area(self.form.native)
         self.native.layout().insertWidget(0, self._area)
-        self._body = dock_scroll(self)  # the whole dock scrolls when short of room (three docks stacked)
-        hold_wrapped_lines(self._body)  # the status's wrapped lines whole (its first line was cut above the rest)
+        hold_wrapped_lines(self.native)  # the status's wrapped lines whole (its first line was cut above the rest)
         from qtpy.QtCore import QEvent, QObject
 
         class Hold(QObject):  # a new status text asks the dock for a new layout: its height followed there
@@ -315,7 +313,7 @@ class ExportWidget(FindsResults, Container):
                     self._hold_status()
                 return False
 
-        self._body.installEventFilter(Hold(self._body))  # parented to the dock's rows: lives as long as they do
+        self.native.installEventFilter(Hold(self.native))  # parented to the dock's widget: lives as long as it
         self.review_button.changed.connect(lambda *_: self.save_review())
         self.points.changed.connect(self._follow_folder)
         self.rois.changed.connect(lambda *_: setattr(self.holes, "value", holes_layer_of(viewer, self.rois.value)))
@@ -329,13 +327,13 @@ class ExportWidget(FindsResults, Container):
     def _hold_status(self) -> None:
         """The dock's minimum height at the scrolled form's minimum plus the status's wrapped height at its width
         (the layout counted the status as one line and the scrolled form overlapped the first of four)."""
-        label, layout = self.status.native, self._body.layout()
+        label, layout = self.status.native, self.native.layout()
         text_h = label.heightForWidth(max(label.width(), 1))
         label.setMinimumHeight(max(text_h, 0))
         margins = layout.contentsMargins()
         need = self._area.minimumHeight() + max(text_h, 0) + layout.spacing() + margins.top() + margins.bottom()
-        if need > self._body.minimumHeight():
-            self._body.setMinimumHeight(need)
+        if need > self.native.minimumHeight():
+            self.native.setMinimumHeight(need)
 
     def _follow_folder(self, *_: Any) -> None:
         """A result folder opened in napari: Export's *result folder* names it, the status says whose review the

@@ -20,7 +20,6 @@ from .._units import follow_image_units
 from ._common import (
     PANEL_LINES,
     add_or_replace,
-    dock_scroll,
     keep_lines,
     layer_choice,
     layer_mpp,
@@ -250,7 +249,6 @@ class ReviewWidget(Container):
         )  # fmt: skip
         # the nuclei controls: hidden while only a class map is open (an H&E result folder has no nuclei: its Ki67
         # buttons and an empty nuclei choice said nothing, session 42 H5's walk)
-        dock_scroll(self)  # the whole dock scrolls when short of room (three docks on a 1200-line screen)
         self._ki67_widgets = (self.points, self.add_class, row, buttons[3], self.file, files)
         self._tissue_followed: Any = None  # the class map layer the box follows while no nuclei layer is open
         self._connected: Any = None

@@ -19,7 +19,6 @@ from .._units import follow_image_units
 from ._analyze import AUTO
 from ._common import (
     add_or_replace,
-    dock_scroll,
     hold_wrapped_lines,
     image_bounds,
     keep_top_rows,
@@ -145,8 +144,7 @@ class TrainTissueWidget(PaintPolygons, LivePreview, StainChoice, Container):
         keep_top_rows(area, self.form.native, 5)  # image, µm/px, stains, new labels and the legend stay whole
         self.native.layout().insertWidget(0, area)
         wrap_text(self.status)  # (a long status was cut at the dock's right edge)
-        # (its wrapped lines were taken from the legend's rows); the whole dock scrolls when short of room
-        hold_wrapped_lines(dock_scroll(self))
+        hold_wrapped_lines(self.native)  # (its wrapped lines were taken from the legend's rows)
         self.stains.changed.connect(self._on_stains)
         self.image.changed.connect(lambda *_: self._on_image())
         # refused (no pixel size, an empty class name): said on the status line (they raised through the signal)
