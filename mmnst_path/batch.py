@@ -31,7 +31,10 @@ Reliability rules
       only when the file's identity (inode, ctime) changed. A run with ``stains="auto"`` also keeps a
       stored result whose stains were named and whose request is otherwise the same (said once, as a
       warning): ``auto`` never replaces a stain the user chose. ``resume`` keeps the folder's other ok
-      results listed after the run's own inputs (:func:`mmnst_path._batch_stains.earlier_results`).
+      results listed after the run's own inputs (:func:`mmnst_path._batch_stains.earlier_results`). A skipped
+      input's folder loses the per-nucleus tables its request leaves out (``outputs``, ``--cell-files``: an
+      earlier run asked for more), so it holds what a fresh run writes; a table it asks for that is missing
+      makes the input run again. Its other files (and the other inputs' kept folders) stay as they are.
     * Each input may carry its own stains and µm/px (``input_stains`` / ``input_mpp``, e.g. from a
       ``--manifest``); its request hash holds them.
     * One run at a time per output folder: a second concurrent run is refused
@@ -97,6 +100,8 @@ __all__ = [
 #: Per-input files written by default (keys of mmnst_path.report.RESULT_FILES); "nuclei" is the
 #: page of full-resolution pictures with every nucleus ringed in its class colour (Ki67 only).
 DEFAULT_OUTPUTS = ("cells", "cells_gz", "parquet", "geojson", "overlay", "tissue", "nuclei")
+#: The per-nucleus tables (``--cell-files``): an up-to-date result kept by ``resume`` loses those its request leaves out.
+CELL_TABLES = ("cells", "cells_gz", "parquet", "geojson")
 
 #: ``status`` of the summary rows an interrupted run writes for the inputs it did not reach, and their reason.
 NOT_ANALYSED = "not analysed"
@@ -480,6 +485,8 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                 if named is not None:  # an auto run never replaces a result whose stains were named (said once, below)
                     stored = (named[0], {})
                     kept_named.append(f"{path.name} ({named[1]})")
+                if stored is not None and not _drop_unasked(folder, options.outputs):
+                    stored = None  # a table the request left out could not be removed: analysed anew
                 if stored is not None:
                     row = _with_hotspot_flag(stored[0], folder / "result.json")
                     row["input"] = str(path)
@@ -531,6 +538,21 @@ def _run(files: list[Path], names: list[str], options: BatchOptions, missing: Se
                       stacklevel=3)
     failures = tuple(r for r in all_rows if r.get("status") != "ok")
     return BatchOutcome(tuple(all_rows), failures, comparison, paths, skipped)
+
+
+def _drop_unasked(folder: Path, outputs: Sequence[str]) -> bool:
+    """Remove from a kept result ``folder`` the per-nucleus tables (:data:`CELL_TABLES`) that ``outputs`` does not
+    ask for, so a resumed folder holds what a fresh run of the request writes (an earlier run with a wider
+    ``--cell-files`` left them); False when one could not be removed."""
+    from .report import RESULT_FILES
+
+    for key in CELL_TABLES:
+        if key not in outputs:
+            try:
+                (folder / RESULT_FILES[key]).unlink(missing_ok=True)
+            except OSError:
+                return False
+    return True
 
 
 def _write_interrupted(out_dir: Path, rows: list[dict[str, Any]], done_rows: dict[int, dict[str, Any]],

@@ -19,6 +19,7 @@ from .._layers import raster_transform
 from .._units import follow_image_units
 from ._analyze import AUTO
 from ._common import (
+    CELL_PREVIEW_KIND,
     add_or_replace,
     hold_wrapped_lines,
     image_bounds,
@@ -373,7 +374,7 @@ class TrainCellsWidget(StainChoice, Container):
                                                                  "ki67": np.asarray(cells.cls, dtype=object)},
                               **_placement(layer)}
         inside = (rc[:, 0] < rows) & (rc[:, 1] < cols)
-        kw["metadata"] = {"stains": stains}
+        kw["metadata"] = {"stains": stains, "mmnst_path": {"kind": CELL_PREVIEW_KIND}}  # not nuclei to review
         return rc[inside], np.asarray(cells.cell_type)[inside], kw
 
     def _show_preview(self, result: tuple[np.ndarray, np.ndarray, dict[str, Any]]) -> Any:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = [
+    "CELL_PREVIEW_KIND",
     "PANEL_LINES",
     "Cancelled",
     "RunControls",
@@ -85,6 +86,10 @@ def scroll_area(form: Any, min_px: int = SCROLL_MIN_PX) -> Any:
     area.setMinimumHeight(min_px)
     _track_width(area, form)
     return area
+
+
+#: ``metadata["mmnst_path"]["kind"]`` of Train cells' preview of cell classes (not nuclei to review or export)
+CELL_PREVIEW_KIND = "cell classes preview"
 
 
 def keep_top_rows(area: Any, form: Any, rows: int) -> None:
@@ -168,19 +173,26 @@ def rgb_image_layers(viewer: napari.Viewer) -> list[Any]:
 
 
 def nuclei_layers(viewer: napari.Viewer) -> list[Any]:
-    """Points layers holding nuclei (a ``class`` feature)."""
+    """Points layers holding nuclei (a ``class`` feature), less Train cells' training points and preview (their
+    ``class`` is a cell type: made while Review was docked, the training points became the nuclei it reviewed and
+    its panel failed on their missing measurements, session 43 H6)."""
     from napari.layers import Points
 
-    return [lay for lay in viewer.layers if isinstance(lay, Points) and "class" in lay.features]
+    def trained(lay: Any) -> bool:
+        meta = lay.metadata.get("mmnst_path", {}) if isinstance(lay.metadata, dict) else {}
+        return isinstance(meta, dict) and (bool(meta.get("training")) or meta.get("kind") == CELL_PREVIEW_KIND)
+
+    return [lay for lay in viewer.layers if isinstance(lay, Points) and "class" in lay.features and not trained(lay)]
 
 
-def layer_choice(viewer: napari.Viewer, label: str, finder: Any) -> ComboBox:
-    """A combo box of layers (by name) refreshed whenever the viewer's layer list changes."""
+def layer_choice(viewer: napari.Viewer, label: str, finder: Any, *, nullable: bool = False) -> ComboBox:
+    """A combo box of layers (by name) refreshed whenever the viewer's layer list changes (``nullable``: None is
+    a choice too)."""
 
     def choices(_widget: Any) -> list[tuple[str, Any]]:
         return [(lay.name, lay) for lay in finder(viewer)]
 
-    box = ComboBox(label=label, choices=choices, nullable=False)
+    box = ComboBox(label=label, choices=choices, nullable=nullable)
     for ev in (viewer.layers.events.inserted, viewer.layers.events.removed, viewer.layers.events.reordered):
         ev.connect(lambda *_: box.reset_choices())
     return box

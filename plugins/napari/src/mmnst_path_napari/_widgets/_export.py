@@ -20,8 +20,8 @@ from mmnst_path.errors import MmnstPathError
 from mmnst_path.geojson import Roi
 from mmnst_path.review import REVIEW_NAME
 
-from .._geojson import layer_stains, read_geojson_stains, write_geojson
-from .._layers import cells_from_points, points_layer
+from .._geojson import layer_stains, write_geojson
+from .._layers import cells_from_points
 from .._result_find import remember_place
 from .._units import follow_image_units
 from ._common import (
@@ -35,6 +35,14 @@ from ._common import (
     wrap_text,
 )
 from ._export_find import FindsResults
+from ._roi_layers import (
+    HOLES_KIND,
+    holes_layer_of,
+    import_geojson_layers,
+    shape_rings,
+    shapes_rois,
+    with_holes,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -50,35 +58,6 @@ __all__ = [
     "shapes_rois",
     "unchanged_reviewed_nuclei",
 ]
-
-
-def shapes_rois(layer: Any, reference: Any = None) -> list[Roi]:
-    """Library ROIs of a Shapes layer: (K, 2) level-0 (row, col) polygons, named from its features.
-
-    Parameters
-    ----------
-    layer : napari.layers.Shapes or None
-        The regions (a ``name`` feature, when present, names each one).
-    reference : napari layer, optional
-        Layer whose data frame is level-0 pixels (the nuclei Points or the slide image); the
-        vertices are mapped through world coordinates into it. Without it the Shapes layer's
-        own data frame is taken as level-0.
-    """
-    if layer is None:
-        return []
-    names = [""] * len(layer.data)
-    if "name" in getattr(layer.features, "columns", ()):
-        names = [
-            "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-            for v in layer.features["name"]
-        ]
-    out = []
-    for verts, name in zip(layer.data, names, strict=True):
-        v = np.asarray(verts, dtype=np.float64)
-        if reference is not None:
-            v = np.asarray([reference.world_to_data(layer.data_to_world(p)) for p in v], dtype=np.float64)
-        out.append(Roi(v[:, -2:], name))
-    return out
 
 
 def export_csv(points: Any, path: str | Path) -> Path:
@@ -119,7 +98,8 @@ def export_json(points: Any, path: str | Path, *, rois: list[Roi] = (), tissue_c
         doc["review"]["tissue_classes"] = tissue_classes
     if melanin is not None:
         doc["review"]["melanin"] = melanin
-    doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist()} for r in rois]
+    doc["rois"] = [{"name": r.name, "polygon_row_col": np.asarray(r.polygon).tolist(),
+                    **({"holes_row_col": [np.asarray(h).tolist() for h in r.holes]} if r.holes else {})} for r in rois]
     return atomic_write_text(path, json.dumps(json_ready(doc), indent=2))
 
 
@@ -131,34 +111,6 @@ def export_geojson(points: Any, path: str | Path, *, rois: list[Roi] = ()) -> Pa
     stains = layer_stains(points)
     return write_geojson(path, cells=cells, rois=list(rois), chromogen=stains["chromogen"],
                          counterstain=stains["counterstain"])
-
-
-def import_geojson_layers(path: str | Path, *, mpp: float | None) -> list[tuple[Any, dict[str, Any], str]]:
-    """Layer data of a QuPath GeoJSON file: annotations -> Shapes, detections -> Points (which keep
-    the stains their measurement names say, ``metadata["mmnst_path"]["ki67_stains"]``, for export)."""
-    cells, rois, stains = read_geojson_stains(path)
-    stem = Path(path).stem
-    out = []
-    if rois:
-        s = (float(mpp), float(mpp)) if mpp else (1.0, 1.0)
-        kw: dict[str, Any] = {
-            "name": f"{stem} annotations",
-            "shape_type": "polygon",
-            "edge_color": "cyan",
-            "face_color": "transparent",
-            "scale": s,
-            "features": {"name": [r.name for r in rois]},
-            # napari Shapes hold no holes: how many the file's ROIs had (said on import; an export leaves them out)
-            "metadata": {"mmnst_path": {"roi_holes": sum(len(r.holes) for r in rois)}},
-        }
-        if mpp:  # in µm as the slide and the nuclei (without, napari warned "Inconsistent units across layers")
-            kw["units"] = ("µm", "µm")
-        out.append(([r.polygon for r in rois], kw, "shapes"))
-    if len(cells):
-        data = points_layer(cells, mpp=mpp, name=f"{stem} detections")
-        data[1]["metadata"]["mmnst_path"].update(ki67_stains=stains, file=str(path))
-        out.append(data)
-    return out
 
 
 def result_folder_of(path: str | Path) -> Path | None:
@@ -316,6 +268,14 @@ class ExportWidget(FindsResults, Container):
             viewer, "ROI shapes", lambda v: [lay for lay in v.layers if isinstance(lay, Shapes)]
         )
         self.rois.nullable = True
+        # napari Shapes hold no holes: a ROI's holes are the polygons of another Shapes layer (the one imported with
+        # the ROIs by default; any Shapes layer drawn as holes), written as the interiors of the ROIs around them
+        self.holes = layer_choice(
+            viewer, "ROI holes", lambda v: [lay for lay in v.layers if isinstance(lay, Shapes)], nullable=True
+        )
+        self.holes.value = holes_layer_of(viewer, self.rois.value)
+        self.holes.tooltip = ("polygons left out of the ROIs around them (a fold, a bleed): written as their holes; "
+                              "draw one on this layer, or choose a Shapes layer you drew them on")
         self.kind = ComboBox(label="format", choices=["GeoJSON (QuPath)", "CSV (cells)", "JSON (result)"])
         self.out = FileEdit(label="save to", mode="w")
         self.save_button = PushButton(text="export")
@@ -336,7 +296,7 @@ class ExportWidget(FindsResults, Container):
         # H5); the form stays a child of this container (found by the widget tree), its Qt widget moves into the
         # scroll area
         self.form = Container(
-            widgets=[self.points, self.rois, self.kind, self.out, self.save_button, self.inp, self.import_button,
+            widgets=[self.points, self.rois, self.holes, self.kind, self.out, self.save_button, self.inp, self.import_button,
                      Container(widgets=[self.found, self.open_found], layout="horizontal", labels=True),
                      Container(widgets=reading, layout="horizontal", labels=False),
                      self.result_folder, self.reviewer, self.review_button, self.replace]
@@ -356,6 +316,7 @@ class ExportWidget(FindsResults, Container):
         self.native.installEventFilter(Hold(self.native))  # parented to the dock's widget: lives as long as it
         self.review_button.changed.connect(lambda *_: self.save_review())
         self.points.changed.connect(self._follow_folder)
+        self.rois.changed.connect(lambda *_: setattr(self.holes, "value", holes_layer_of(viewer, self.rois.value)))
         self._follow_folder()
         self.save_button.changed.connect(lambda *_: self.export(self.out.value))
         self.import_button.changed.connect(lambda *_: self.import_(self.inp.value))
@@ -406,7 +367,9 @@ class ExportWidget(FindsResults, Container):
         images = rgb_image_layers(self.viewer)
         if reference is None:
             reference = images[0] if images else None
-        rois = shapes_rois(self.rois.value, reference)
+        rois, outside = shapes_rois(self.rois.value, reference), 0
+        if self.holes.value is not None and self.holes.value is not self.rois.value:
+            rois, outside = with_holes(rois, shape_rings(self.holes.value, reference))
         kind = self.kind.value
         painted, run = painted_classes(self.viewer)
         melanin, mel_layer = painted_melanin(self.viewer)
@@ -427,6 +390,11 @@ class ExportWidget(FindsResults, Container):
             out = export_json(self.points.value, path, rois=rois, tissue_classes=painted,
                               image=images[0] if images else None, melanin=melanin)
         self.status.value = f"wrote {out}"
+        n_holes = sum(len(r.holes) for r in rois)
+        if n_holes and kind.startswith(("GeoJSON", "JSON")):
+            self.status.value += f" with {n_holes} ROI hole(s)"
+        if outside:
+            self.status.value += f"; {outside} hole(s) of {self.holes.value.name!r} inside no ROI: left out"
         return out
 
     def import_(self, path: str | Path) -> list[Any]:
@@ -451,11 +419,17 @@ class ExportWidget(FindsResults, Container):
                 self._closed = ""
         else:
             self.status.value = f"imported {len(layers)} layer(s) from {Path(path).name}"
-        holes = sum(lay.metadata.get("mmnst_path", {}).get("roi_holes", 0) for lay in layers
-                    if isinstance(lay.metadata, dict))
-        if holes:  # napari Shapes have no holes: the outer ring is shown, and an export writes only that
-            self.status.value += (f"; {holes} ROI hole(s) not shown (napari shapes have none; an export of these "
-                                  f"ROIs leaves them out: give {Path(path).name} itself as --roi to keep them)")
+        holes = [lay for lay in layers if isinstance(lay.metadata, dict)
+                 and lay.metadata.get("mmnst_path", {}).get("kind") == HOLES_KIND]
+        annotations = [lay for lay in layers if lay.name == f"{Path(path).stem} annotations"]
+        if annotations:  # the imported ROIs (and their holes) are what an export writes
+            self.rois.reset_choices()
+            self.holes.reset_choices()
+            self.rois.value = annotations[0]
+            self.holes.value = holes[0] if holes else None
+        if holes:  # napari Shapes have no holes: they are drawn on a layer of their own, written back as holes
+            self.status.value += (f"; {len(holes[0].data)} ROI hole(s) on {holes[0].name!r} (orange): an export "
+                                  "writes them back as holes of the ROIs around them")
         return layers
 
     def _reopen_reviewed(self, folder: Path, imported: list[Any]) -> list[Any]:

@@ -29,6 +29,7 @@ __all__ = [
     "may_replace",
     "not_saved_words",
     "painted",
+    "raise_image",
     "select_for_image",
     "stain_family",
     "training_layer",
@@ -119,13 +120,34 @@ def kept_layer_words(layer: Any, what: str, n: int) -> str:
 
 def select_for_image(viewer: napari.Viewer, prefix: str, image: Any) -> Any:
     """Show and select ``image``'s training layer; hide the other images' (the images lie over each other, so their
-    paint would show over this one). Returns the layer, or None."""
+    paint would show over this one); raise ``image`` (:func:`raise_image`). Returns the layer, or None (the image
+    is then the selected layer)."""
     mine = training_layer(viewer, prefix, image)
     for lay in training_layers(viewer, prefix):
         lay.visible = mine is not None and lay.unique_id == mine.unique_id
+    raise_image(viewer, image, mine)
     if mine is not None:
         viewer.layers.selection.active = mine
+    elif image is not None and image in viewer.layers:
+        viewer.layers.selection.active = image
     return mine
+
+
+def raise_image(viewer: napari.Viewer, image: Any, training: Any = None) -> None:
+    """Make the chosen ``image`` the one seen: shown, and moved in the layer list just above the topmost other RGB
+    image layer when one lies over it (images opened at the same place hid it: the pathologist painted over
+    another image, session 42 H8); its ``training`` layer, when below it, just above it. Other layers keep their
+    order."""
+    layers = viewer.layers
+    if image is None or image not in layers:
+        return
+    image.visible = True
+    top = max((layers.index(lay) for lay in rgb_image_layers(viewer) if lay is not image), default=-1)
+    here = layers.index(image)
+    if top > here:
+        layers.move(here, top + 1)  # lands at ``top``: the other image is one place down once it is taken out
+    if training is not None and training in layers and layers.index(training) < layers.index(image):
+        layers.move(layers.index(training), layers.index(image) + 1)
 
 
 def stain_family(stains: str) -> str:
