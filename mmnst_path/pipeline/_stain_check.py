@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains", "stain_family"]
+__all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains", "marker_found", "stain_family"]
 
 #: The stain model's H&E probability (or one minus it) from which named stains are said to contradict the image:
 #: above the unsure-call line of ``auto`` (:data:`mmnst_path._batch_stains.UNSURE_HE_PROBABILITY`, 0.8), so a
@@ -185,3 +185,19 @@ def _outside(guess: Any, family: frozenset[str]) -> bool:
 def _ihc_candidate(guess: Any) -> str:
     """The IHC protocol a contradicting guess reads (the guess itself, or on a close call its IHC candidate)."""
     return next(n for n in _candidates(guess) if not _is_he(n))
+
+
+def marker_found(config: Any, matrix: Any, found: str, *, source: str) -> Any:
+    """The run's config once ``stains="auto"`` found ``found`` (``matrix``): a melanocyte marker chosen (cytoplasmic /
+    nuclear: ``--melanocyte-marker``, a manifest's marker, ``[ki67] melanocyte_marker``) for stains without a red
+    marker beside DAB is set back to auto, with one warning naming the file, the marker and the stains found (never
+    dropped silently); otherwise ``config`` itself.
+    """
+    from ..quantify._ki67_stains import marker_channel
+
+    marker = config.ki67.melanocyte_marker
+    if marker not in ("cytoplasmic", "nuclear") or marker_channel(matrix) is not None:
+        return config
+    warnings.warn(f"{source}: melanocyte marker {marker} not applied: stains auto found {found}, which has no red "
+                  "marker beside DAB (a double stain: H-DAB-FastRed, H-DAB-AEC)", UserWarning, stacklevel=3)
+    return config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": "auto"})
