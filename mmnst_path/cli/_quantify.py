@@ -488,7 +488,7 @@ def run(args: argparse.Namespace) -> int:
         config = _config(args)
         _check_models(config)
     except (MmnstPathError, ValueError, OSError) as exc:
-        err(str(exc))
+        err(f"--config {args.config}: {exc}" if args.config and str(exc).startswith("[pigment] model") else str(exc))
         return 2
     skipped: list[Path] = []
     if not args.inputs and not args.manifest:

@@ -114,7 +114,10 @@ def _check_pigment_model(config: AnalysisConfig, matrix: Any, measures: Sequence
         return
     if not config.pigment.uses_model(matrix):
         return
-    model = resolve_pigment_model(path)
+    try:
+        model = resolve_pigment_model(path)
+    except (OSError, ValueError) as exc:  # the key that named it (the CLI adds the config file)
+        raise ConfigError(f"[pigment] model {path!r}: {' '.join(str(exc).split())}") from exc
     problem = None if model is None else pigment_stain_problem(model, matrix)
     if problem:
         raise ConfigError(f"pigment model {Path(path).name}: {problem}: train one on these slides (mmnst-path train "
