@@ -361,7 +361,8 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
                 patches = tissue_patches(reader, tissue.mask, tissue.scale, mpp0)
             guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp, patches=patches,
                                         patches_mpp=max(PATCH_MPP, mpp0))
-            warn_if_ambiguous(guess, source=str(path) if isinstance(path, str | Path) else None)
+            warn_if_ambiguous(guess, source=str(path) if isinstance(path, str | Path) else None,
+                              marker=config.ki67.melanocyte_marker)  # a marker chosen: the one the advice names
             detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
             if not math.isnan(guess.he_probability):  # the H&E-vs-IHC model decided
                 detection["he_probability"] = round(float(guess.he_probability), 4)
