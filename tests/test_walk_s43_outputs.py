@@ -211,7 +211,8 @@ def test_a_chosen_marker_is_the_one_the_close_call_names_without_keep_auto() -> 
         warn_if_ambiguous(guess, source="t.tif", marker="nuclear")
     text = str(caught[0].message)
     assert "keep auto" not in text
-    assert "SOX10 double stain detected, pass --stains H-DAB-FastRed --melanocyte-marker nuclear" in text
+    assert ("if it is a Ki67 / SOX10 double stain (the marker chosen), pass --stains H-DAB-FastRed "
+            "--melanocyte-marker nuclear") in text
     assert "cytoplasmic" not in text
     assert "otherwise if the slide is H&E, pass --stains H&E (Python: stains='H&E')" in text
 

@@ -51,8 +51,9 @@ def _double_advice(guess: StainGuess, chosen: str = "auto") -> str:
     picked = chosen if chosen in _MARKERS else ""
     if guess.name in _DOUBLE_OF_RED.values():
         marker = picked or getattr(guess, "marker", "") or "cytoplasmic"
-        keep = "pass" if picked else "keep auto or pass"
-        return (f"if it is the Ki67 / {_MARKERS[marker]} double stain detected, {keep} --stains {guess.name} "
+        which = (f"a Ki67 / {_MARKERS[marker]} double stain (the marker chosen), pass" if picked else
+                 f"the Ki67 / {_MARKERS[marker]} double stain detected, keep auto or pass")
+        return (f"if it is {which} --stains {guess.name} "
                 f"--melanocyte-marker {marker} (Python: stains='{guess.name}', [ki67] melanocyte_marker = "
                 f"'{marker}'); a single-stain preset on a double stain would count the red marker as Ki67")
     marker = picked or _candidate(guess)
