@@ -53,7 +53,7 @@ def _where(path: Path, line: int, name: str) -> str:
 
 
 def read_manifest(path: str | os.PathLike[str], *, measures: Sequence[str] = ()) -> list[ManifestRow]:
-    """Read a CSV manifest (header ``input,stains[,mpp]``; ``#`` lines and empty lines skipped).
+    """Read a CSV manifest (header ``input,stains[,mpp][,marker]``; ``#`` lines and empty lines skipped).
 
     Relative input paths and stain JSON files are read against the manifest's folder. Every problem raises one
     :class:`~mmnst_path.errors.ConfigError` naming the manifest and the line: a missing column, a missing input file,
@@ -150,17 +150,28 @@ def _marker(word: str, stains: str, where: str, config: Any) -> str | None:
     if not word:
         return None
     marker = marker_setting(word, f"{where}: marker")
-    if marker in ("cytoplasmic", "nuclear") and stains.lower() != "auto":
-        from .quantify._ki67_stains import marker_channel
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", StainConditioningWarning)
-            matrix = config.replace(stains=stains).stain_matrix()
-        if marker_channel(matrix) is None:
-            msg = (f"{where}: marker {word!r} needs a double stain (DAB with a red marker: H-DAB-FastRed, H-DAB-AEC), "
-                   f"got stains {stains!r}")
-            raise ConfigError(msg)
+    check_marker_stains(marker, stains, config, what=f"{where}: marker {word!r}", stains_what="stains")
     return marker
+
+
+def check_marker_stains(marker: str, stains: str, config: Any, *, what: str, stains_what: str) -> None:
+    """Refuse a named melanocyte ``marker`` (cytoplasmic / nuclear) for named ``stains`` without a red marker beside
+    DAB (a single stain); ``auto`` stains and the markers auto / none pass (``auto`` finds the stains per input).
+
+    ``what`` names the marker in the error (``--melanocyte-marker 'nuclear'``, a manifest line's marker) and
+    ``stains_what`` where the stains were named (``--stains``, ``stains``).
+    """
+    if marker not in ("cytoplasmic", "nuclear") or stains.strip().lower() == "auto":
+        return
+    from .quantify._ki67_stains import marker_channel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StainConditioningWarning)
+        matrix = config.replace(stains=stains).stain_matrix()
+    if marker_channel(matrix) is None:
+        msg = (f"{what} needs a double stain (DAB with a red marker: H-DAB-FastRed, H-DAB-AEC), got {stains_what} "
+               f"{stains!r}")
+        raise ConfigError(msg)
 
 
 def input_options(options: Any, path: Path) -> Any:

@@ -33,6 +33,7 @@ __all__ = [
     "pigment_warning",
     "qc_notes",
     "qc_warnings",
+    "share_text",
     "shown_row",
     "stains_note",
     "stroma_warning",
@@ -225,17 +226,39 @@ def stains_note(row: Mapping[str, Any]) -> str:
     return f"stains {row.get('stains')} detected: {reason}"
 
 
-def pigment_note(metrics: Mapping[str, Any]) -> str:
-    """The pigment bound in few words, beside the index's CI whenever pigment hides any index nucleus (the full
-    sentence, :func:`pigment_warning`, from :data:`PIGMENT_WARN_PCT` %): "7 hidden by pigment (3 %): index 10.1–13.0
-    %"; "" when none is hidden or a figure is undefined."""
+def share_text(share: float, *, line: float = PIGMENT_WARN_PCT) -> str:
+    """A hidden-nuclei share in % with the precision its reading needs: one decimal, more where one decimal would
+    print 0 for a non-zero share or round it across ``line`` (the 5 % from which the pigment warning is said): 0.04
+    -> "0.04", 4.96 -> "4.96", 4.65 -> "4.7"; "< 0.001" for less."""
+    for digits in (1, 2, 3):
+        text = f"{share:.{digits}f}"
+        shown = float(text)
+        if (shown > 0 or share <= 0) and (shown >= line) == (share >= line):
+            return text
+    return "< 0.001" if share < 0.001 else f"{share:.6g}"
+
+
+def _bound(metrics: Mapping[str, Any]) -> tuple[int, float, float, float] | None:
+    """(hidden, share %, index if all negative, if all positive) of the tumour nuclei pigment hides; None when none
+    is hidden or a figure is undefined (:func:`pigment_note`, :func:`_small_bound`)."""
     hidden = _finite(metrics, "ki67_pigment")
     share = _finite(metrics, "ki67_pigment_obscured_pct")
     lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
     hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
     if not hidden or share is None or lo is None or hi is None:
+        return None
+    return int(hidden), share, lo, hi
+
+
+def pigment_note(metrics: Mapping[str, Any]) -> str:
+    """The pigment bound in few words, beside the index's CI whenever pigment hides any index nucleus (the full
+    sentence, :func:`pigment_warning`, from :data:`PIGMENT_WARN_PCT` %): "7 hidden by pigment (3.2 %): index
+    10.1–13.0 %" (the share: :func:`share_text`); "" when none is hidden or a figure is undefined."""
+    bound = _bound(metrics)
+    if bound is None:
         return ""
-    return f"{int(hidden)} hidden by pigment ({share:.0f} %): index {lo:.1f}–{hi:.1f} %"
+    hidden, share, lo, hi = bound
+    return f"{hidden} hidden by pigment ({share_text(share)} %): index {lo:.1f}–{hi:.1f} %"
 
 
 def melanocytic_pigment_warning(metrics: Mapping[str, Any]) -> str:
@@ -250,7 +273,7 @@ def melanocytic_pigment_warning(metrics: Mapping[str, Any]) -> str:
         return ""
     n = _finite(metrics, "ki67_melanocytic_denominator") or 0.0
     share = 100.0 * hidden / (hidden + n)
-    return (f"pigment hides {int(hidden)} of the melanocytic nuclei ({label}, {share:.0f} %): the index in "
+    return (f"pigment hides {int(hidden)} of the melanocytic nuclei ({label}, {share_text(share)} %): the index in "
             f"melanocytes would be {lo:.1f} % if they were all negative, {hi:.1f} % if all positive")
 
 
@@ -267,14 +290,12 @@ def qc_notes(metrics: Mapping[str, Any]) -> list[str]:
 def _small_bound(metrics: Mapping[str, Any]) -> str:
     """The pigment bound under :data:`PIGMENT_WARN_PCT` %, without advice: "pigment hides 1 of the tumour nuclei
     (0.2 %): the index would be ..." ("" when none is hidden or a figure is undefined)."""
-    hidden = _finite(metrics, "ki67_pigment")
-    share = _finite(metrics, "ki67_pigment_obscured_pct")
-    lo = _finite(metrics, "ki67_index_if_obscured_negative_pct")
-    hi = _finite(metrics, "ki67_index_if_obscured_positive_pct")
-    if not hidden or share is None or lo is None or hi is None:
+    bound = _bound(metrics)
+    if bound is None:
         return ""
-    return (f"pigment hides {int(hidden)} of the tumour nuclei ({share:.1f} %): the index would be {lo:.1f} % if they "
-            f"were all negative, {hi:.1f} % if all positive")
+    hidden, share, lo, hi = bound
+    return (f"pigment hides {hidden} of the tumour nuclei ({share_text(share)} %): the index would be {lo:.1f} % if "
+            f"they were all negative, {hi:.1f} % if all positive")
 
 
 #: Said once for an ok input where no tissue was found: in summary.csv's ``error`` column (empty on other ok

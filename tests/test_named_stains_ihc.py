@@ -1,6 +1,7 @@
 """The named-stains check within IHC (session 43 H8, H7's walk #1 / #2): another chromogen, counterstain or double
 stain than the stains named warns (the API's default H-DAB included: the warning reaches ``SlideResult.warnings``);
-a close call, or a preset that differs only by its melanin vector, does not."""
+a close call with the stains named among its candidates, or a preset that differs only by its melanin vector, does
+not."""
 
 from __future__ import annotations
 
@@ -80,13 +81,15 @@ def test_azure_b_named_h_dab_warns_in_the_row(tmp_path: Path) -> None:
     assert "counterstain" in row["warnings"]
 
 
-def test_a_close_call_does_not_warn(fast_red: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_close_call_with_the_stains_named_does_not_warn(fast_red: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a close call one of whose candidates is the protocol named (here the default H-DAB) is the user's call; one
+    # both of whose candidates lie outside it warns (test_review_h12_stains.py)
     from mmnst_path.stain import guess as guess_module
 
     real = guess_module.guess_stains_detail
 
     def close(*args: object, **kwargs: object) -> object:
-        return replace(real(*args, **kwargs), ambiguous=True)  # type: ignore[arg-type]
+        return replace(real(*args, **kwargs), ambiguous=True, alternative="H-DAB")  # type: ignore[arg-type]
 
     monkeypatch.setattr(guess_module, "guess_stains_detail", close)
     r, said = _run(fast_red)

@@ -262,3 +262,86 @@ def test_a_pigment_models_training_caution_is_a_result_warning(trained: tuple[Pa
     assert len(said) == 1
     assert "one image" in said[0]
     assert load_model(cautious).model_id in said[0]
+
+
+def test_any_other_class_name_is_not_melanin_only_near_misses_of_melanin_are_refused(tmp_path: Path) -> None:
+    # H12's finding 3: train pigment refused 'Dermis' as a misspelt 'debris' (train tissue's vocabulary)
+    from mmnst_path.pipeline._train_pigment import pigment_class_names
+
+    got = pigment_class_names(["Dermis", "Necorsis", "Epidermis", "Melanin: Positive", "Pigment", "Region*", ""],
+                              where="a.geojson")
+    assert got == {"Dermis": "other", "Necorsis": "other", "Epidermis": "other", "Melanin: Positive": "melanin",
+                   "Pigment": "melanin", "Region*": "", "": ""}
+    for name in ("Melanine", "Pigmnet"):
+        with pytest.raises(ConfigError, match=rf"a.geojson: class '{name}' looks like a misspelt 'melanin' or"):
+            pigment_class_names([name], where="a.geojson")
+    img, ann = _pair(tmp_path, 806, "coarse")
+    doc = json.loads(ann.read_text())
+    doc["features"][0]["properties"]["classification"]["name"] = "Dermis"
+    ann.write_text(json.dumps(doc))
+    model = train_pigment([img], [ann], stains="H-AEC")
+    assert model.card["class_names"]["Dermis"] == "other"
+    assert model.card["polygons_per_class"]["other"] == 1
+    # H12's finding 9: the row cap says what it caps (each window's rows of each class), not "per image"
+    assert "rows_per_image_class" not in model.card
+    assert model.card["rows_per_window_class"] == 20000
+    assert "from each window" in model.card["row_cap"]
+
+
+def test_a_double_stain_is_trained_on_the_marker_free_pixels_the_run_reads(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # H12's finding 5: the run's pigment stage removes a double stain's marker before it asks the model
+    import tifffile
+
+    from mmnst_path.classify import train_pigment as rows_module
+    from mmnst_path.quantify._ki67_stains import marker_channel
+    from mmnst_path.quantify.ki67 import without_marker
+    from mmnst_path.stain import get_preset
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    tile = double_stain_tile(3, marker="cytoplasmic", size=SIZE)
+    img = tmp_path / "double.tif"
+    tifffile.imwrite(img, tile.rgb, photometric="rgb", resolution=(2e4, 2e4), resolutionunit="CENTIMETER")
+    ann = tmp_path / "double.geojson"
+    ann.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        _feature([_ring(0, 0, SIZE, SIZE)], "Tumor"), _feature([_ring(10, 10, 40, 40)], "Melanin")]}))
+    seen: list[tuple[np.ndarray, object]] = []
+
+    class Seen(Exception):
+        pass
+
+    def spy(rgb: np.ndarray, labels: np.ndarray, **kwargs: object) -> object:
+        seen.append((rgb, kwargs["stains"]))
+        raise Seen
+
+    monkeypatch.setattr(rows_module, "pigment_training_rows", spy)
+    with pytest.raises(Seen):
+        train_pigment([img], [ann], stains="H-DAB-FastRed")
+    rgb, stains = seen[0]
+    assert marker_channel(stains) is None
+    assert stains.names[:2] == ("hematoxylin", "dab")  # type: ignore[attr-defined]
+    clean, _ = without_marker(tile.rgb, get_preset("H-DAB-FastRed"))
+    assert not np.array_equal(rgb, tile.rgb)
+    assert np.abs(rgb.astype(int) - clean.astype(int)).mean() < 8  # the tile re-rendered without its marker
+
+
+def test_a_missing_pigment_model_is_named_as_one_with_its_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # H12's finding 8: it was called a "tissue model", and a [pigment] model named neither the key nor the file
+    from mmnst_path.classify.pigment import resolve_pigment_model
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"^pigment model 'nothere.mmnst' does not exist .*working folder"):
+        resolve_pigment_model("nothere.mmnst")
+    img, _ = _pair(tmp_path, 807, "coarse")
+    config = tmp_path / "c.toml"
+    config.write_text('[pigment]\nmodel = "nothere.mmnst"\n', encoding="utf-8")
+    code = main(["quantify", str(img), "--config", str(config), "--stains", "H-AEC", "--measures", "melanin",
+                 "--out", str(tmp_path / "o"), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--config {config}: [pigment] model 'nothere.mmnst': pigment model 'nothere.mmnst'" in err
+    assert "tissue model" not in err
+    assert main(["quantify", str(img), "--pigment-model", "nothere.mmnst", "--stains", "H-AEC", "--out",
+                 str(tmp_path / "o"), "--quiet"]) == 2
+    assert "--pigment-model nothere.mmnst: pigment model 'nothere.mmnst'" in capsys.readouterr().err

@@ -124,9 +124,9 @@ def test_qc_notes_say_a_small_bound_and_the_melanocytic_one() -> None:
     big = {**SMALL_BOUND, "ki67_pigment": 30, "ki67_pigment_obscured_pct": 23.0}
     assert qc_notes(big)[0].startswith("pigment hides 23 % of the tumour nuclei")  # the warning's own sentence
     assert notes[-1] == melanocytic_pigment_warning(DOUBLE)
-    assert "pigment hides 10 of the melanocytic nuclei (MART-1+, 20 %)" in notes[-1]
+    assert "pigment hides 10 of the melanocytic nuclei (MART-1+, 20.0 %)" in notes[-1]
     assert qc_notes({**SMALL_BOUND, "ki67_pigment": 0}) == []
-    assert pigment_note(SMALL_BOUND) == "3 hidden by pigment (3 %): index 9.7–12.6 %"
+    assert pigment_note(SMALL_BOUND) == "3 hidden by pigment (3.0 %): index 9.7–12.6 %"
     assert pigment_note({**SMALL_BOUND, "ki67_pigment": 0}) == ""
 
 
@@ -162,7 +162,7 @@ def test_summary_api_and_geojson_carry_the_bound(tmp_path: Path) -> None:
 def test_report_html_says_a_small_bound_beside_the_ci() -> None:
     from mmnst_path.html_report import _melanocytic_note, _pigment_note
 
-    assert "3 hidden by pigment (3 %): index 9.7–12.6 %" in _pigment_note(SMALL_BOUND)
+    assert "3 hidden by pigment (3.0 %): index 9.7–12.6 %" in _pigment_note(SMALL_BOUND)
     assert _pigment_note({**SMALL_BOUND, "ki67_pigment": 0}) == ""
     assert "10 of them hidden by pigment: 16.0–36.0 %" in _melanocytic_note(DOUBLE)
 
@@ -186,7 +186,7 @@ def test_a_single_red_close_call_with_a_sox10_candidate_names_the_double_stain()
     guess = StainGuess("H-AEC", True, "r", -12.0, 0.05, (255.0, 255.0, 255.0), alternative="H-DAB",
                        places=_places(red_bodies_mm2=300.0, dab_bodies_mm2=200.0))
     text = _said(guess)
-    assert "pass stains='H-DAB'" in text
+    assert "pass --stains H-DAB (Python: stains='H-DAB')" in text  # command-line words, the Python form in brackets
     assert "--stains H-DAB-AEC --melanocyte-marker nuclear" in text
     plain = _said(StainGuess("H-AEC", True, "r", -12.0, 0.05, (255.0, 255.0, 255.0), alternative="H-DAB",
                              places=_places()))
@@ -198,7 +198,23 @@ def test_a_double_stain_close_call_says_how_to_keep_it_first() -> None:
                        marker="nuclear", places=_places())
     text = _said(guess)
     keep = text.index("keep auto or pass --stains H-DAB-FastRed --melanocyte-marker nuclear")
-    assert keep < text.index("if it is a single stain, if the slide is H-AEC")
+    assert keep < text.index("; otherwise if the slide is H-AEC, pass --stains H-AEC")
+    assert "if it is a single stain, if" not in text  # H12's finding 6: garbled
+
+
+def test_a_chosen_marker_is_the_one_the_close_call_names_without_keep_auto() -> None:
+    # H12's finding 6: --melanocyte-marker nuclear was answered "keep auto or pass ... --melanocyte-marker cytoplasmic"
+    guess = StainGuess("H-DAB-FastRed", True, "r", -30.0, 0.3, (255.0, 255.0, 255.0), alternative="H&E",
+                       marker="cytoplasmic", places=_places())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_if_ambiguous(guess, source="t.tif", marker="nuclear")
+    text = str(caught[0].message)
+    assert "keep auto" not in text
+    assert ("if it is a Ki67 / SOX10 double stain (the marker chosen), pass --stains H-DAB-FastRed "
+            "--melanocyte-marker nuclear") in text
+    assert "cytoplasmic" not in text
+    assert "otherwise if the slide is H&E, pass --stains H&E (Python: stains='H&E')" in text
 
 
 # ---- #9 / #10: presets with references; the shipped preset's conditioning ------------------------------------------
@@ -237,3 +253,20 @@ def test_melanocytic_nuclei_get_a_derived_qupath_class_read_back_as_theirs() -> 
     assert names == ["Melanocyte: Positive", "Positive", "Melanocyte: Negative", "Melanocyte: Pigment"]
     back = cells_from_features(feats)
     assert [CELL_CLASSES[c] for c in back.cls] == ["positive", "positive", "negative", "pigment"]
+
+
+def test_hidden_shares_never_print_zero_nor_round_across_the_warning_line() -> None:
+    # H12's finding 4: "1 hidden by pigment (0 %)" and "(SOX10+, 5 %)" for 4.65 % under the 5 % line
+    from mmnst_path._qc_text import share_text
+
+    assert share_text(0.2) == "0.2"
+    assert share_text(0.04) == "0.04"
+    assert share_text(0.0004) == "< 0.001"
+    assert share_text(4.65) == "4.7"
+    assert share_text(4.96) == "4.96"
+    assert share_text(4.9996) == "4.9996"
+    assert share_text(5.0) == "5.0"
+    one = {**SMALL_BOUND, "ki67_pigment": 1, "ki67_pigment_obscured_pct": 0.2}
+    assert pigment_note(one).startswith("1 hidden by pigment (0.2 %)")
+    double = {**DOUBLE, "ki67_melanocytic_pigment": 47, "ki67_melanocytic_denominator": 964}
+    assert "(MART-1+, 4.6 %)" in melanocytic_pigment_warning(double)  # 47 of 1011 = 4.649 %

@@ -7,6 +7,7 @@ stays importable from there.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,14 @@ def resolve_pigment_model(spec: str) -> ClassifierModel | None:
     shipped = {"default": default_pigment_model_path, "dab": dab_pigment_model_path, "he": he_pigment_model_path,
                "azure": azure_pigment_model_path}
     path = shipped[text.lower()]() if text.lower() in shipped else Path(text).expanduser()
-    model = resolve_model(str(path), "tissue")
+    try:
+        model = resolve_model(str(path), "tissue")  # a pigment model is a pixel model of the tissue kind
+    except FileNotFoundError as exc:  # said as a pigment model, with where a relative path was looked for
+        where = "" if path.is_absolute() else f", looked for in the working folder {os.getcwd()}"
+        cause = exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(exc)
+        msg = f"pigment model {str(path)!r} does not exist or cannot be read ({reason}{where})"
+        raise FileNotFoundError(msg) from exc
     if model is None or model.settings.get("target") != "pigment":
         msg = f"pigment model {str(path)!r} is not a pigment pixel model (settings.target != 'pigment')"
         raise ConfigError(msg)

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._batch_stains import marker_setting
+from .._batch_stains import check_marker_stains, marker_setting
 from ._cell_files import CELL_FILES, cell_files_arg, run_outputs
 from ._inputs import (
     NAMED_ONLY_EXTENSIONS,
@@ -55,9 +55,10 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="slide/tile files, folders or globs")
     p.add_argument("--manifest", metavar="FILE.csv",
-                   help="CSV with a header 'input,stains[,mpp]' and one line per input: a folder of mixed stains in one "
-                        "run, each input with its own stains (preset, JSON file or auto) and µm/px; relative paths are "
-                        "read against the manifest's folder")
+                   help="CSV with a header 'input,stains[,mpp][,marker]' and one line per input: a folder of mixed "
+                        "stains in one run, each input with its own stains (preset, JSON file or auto), µm/px and "
+                        "melanocyte marker (as --melanocyte-marker); relative paths are read against the manifest's "
+                        "folder")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--mpp", type=float, metavar="X", help="µm per pixel at level 0 of inputs whose file does not give it (the others keep their file's; one warning line, printed before the table, says which used it)")
     p.add_argument("--mpp-override", action="store_true", help="use --mpp also for inputs whose file gives another value")
@@ -233,6 +234,10 @@ def _config(args: argparse.Namespace) -> Any:
             source = " with ".join(f"{f} {getattr(args, f[2:].replace('-', '_'))!r}" for f in flags) or where
             text = " ".join(str(exc).split()).replace("config key 'stains': ", "")
             raise ConfigError(f"{source}: {text}" if source else text) from exc
+        if getattr(args, "melanocyte_marker", None):  # a marker for a single stain: a usage error, before any input
+            check_marker_stains(config.ki67.melanocyte_marker, config.stains, config,
+                                what=f"--melanocyte-marker {args.melanocyte_marker!r}",
+                                stains_what="--stains" if "stains" in changes else f"stains in {where}")
     return config
 
 
@@ -483,7 +488,7 @@ def run(args: argparse.Namespace) -> int:
         config = _config(args)
         _check_models(config)
     except (MmnstPathError, ValueError, OSError) as exc:
-        err(str(exc))
+        err(f"--config {args.config}: {exc}" if args.config and str(exc).startswith("[pigment] model") else str(exc))
         return 2
     skipped: list[Path] = []
     if not args.inputs and not args.manifest:
@@ -507,6 +512,14 @@ def run(args: argparse.Namespace) -> int:
             if path is None:
                 files.append(path := entry.input)
             input_stains[str(path)] = entry.stains
+            if entry.marker is None and getattr(args, "melanocyte_marker", None):  # the flag's marker for this line
+                try:
+                    check_marker_stains(config.ki67.melanocyte_marker, entry.stains, config, stains_what="stains",
+                                        what=f"--melanocyte-marker {args.melanocyte_marker!r} on --manifest "
+                                             f"{args.manifest} line {entry.line}")
+                except MmnstPathError as exc:
+                    err(str(exc))
+                    return 2
             if entry.mpp is not None:
                 input_mpp[str(path)] = entry.mpp
             if entry.marker is not None:

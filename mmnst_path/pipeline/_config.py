@@ -227,7 +227,13 @@ class AnalysisConfig:
         return config
 
     def replace(self, **changes: Any) -> AnalysisConfig:
-        """Copy with some top-level keys changed (validated like :meth:`from_mapping`)."""
+        """Copy with some top-level keys changed (validated like :meth:`from_mapping`).
+
+        A section (``ki67=``, ``pigment=``, ``tissue=``...) is replaced whole: its keys not given go back to their
+        defaults, so ``c.replace(ki67={"count_in": "tumour"}).replace(ki67={"melanocyte_marker": "nuclear"})`` resets
+        ``count_in``. To change some keys of a section, merge its own:
+        ``c.replace(ki67={**c.ki67.to_mapping(), "melanocyte_marker": "nuclear"})``.
+        """
         data = self.to_mapping()
         for key, value in changes.items():
             data[key] = value

@@ -57,13 +57,18 @@ def _pair(matrix: Any) -> tuple[str, str] | None:
 def model_stain_problem(model: Any, matrix: Any) -> str | None:
     """Why ``model`` (nucleus or tissue) does not fit a run of stain matrix ``matrix``; None when it fits or its
     card declares no stains (a model without ``settings.stains`` is not checked)."""
+    key = _pair if model.kind == "nucleus" else _family
+    return _declared_problem(model, matrix, key, key(matrix))
+
+
+def _declared_problem(model: Any, matrix: Any, key: Any, want: Any) -> str | None:
+    """The problem line of a model whose declared stains all read another ``key`` than the run's ``want`` (None:
+    one fits, none is declared, or one is a stain this library does not know)."""
     from ..stain import load_stains
 
     declared = _declared(model)
     if not declared:
         return None
-    key = _pair if model.kind == "nucleus" else _family
-    want = key(matrix)
     for spec in declared:
         try:
             own = load_stains(spec)
@@ -88,21 +93,9 @@ def pigment_stain_problem(model: Any, matrix: Any) -> str | None:
     import numpy as np
 
     from ..quantify.ki67 import without_marker
-    from ..stain import load_stains
 
-    declared = _declared(model)
-    if not declared:
-        return None
     _, run = without_marker(np.zeros((1, 1, 3), np.uint8), matrix)
-    want = _pigment_system(run)
-    for spec in declared:
-        try:
-            own = load_stains(spec)
-        except (ConfigError, ValueError, KeyError):
-            return None  # a card stain this library does not know: nothing to compare
-        if _pigment_system(own) == want:
-            return None
-    return f"a model of {' / '.join(declared)} (its card's stains), this run's stains are {matrix.name}"
+    return _declared_problem(model, matrix, _pigment_system, _pigment_system(run))
 
 
 def _check_pigment_model(config: AnalysisConfig, matrix: Any, measures: Sequence[str]) -> None:
@@ -114,7 +107,10 @@ def _check_pigment_model(config: AnalysisConfig, matrix: Any, measures: Sequence
         return
     if not config.pigment.uses_model(matrix):
         return
-    model = resolve_pigment_model(path)
+    try:
+        model = resolve_pigment_model(path)
+    except (OSError, ValueError) as exc:  # the key that named it (the CLI adds the config file)
+        raise ConfigError(f"[pigment] model {path!r}: {' '.join(str(exc).split())}") from exc
     problem = None if model is None else pigment_stain_problem(model, matrix)
     if problem:
         raise ConfigError(f"pigment model {Path(path).name}: {problem}: train one on these slides (mmnst-path train "

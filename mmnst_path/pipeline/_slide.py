@@ -30,7 +30,6 @@ from ..aggregate import (
     sum_counts,
 )
 from ..geometry import require_mpp
-from ..quantify._ki67_stains import marker_channel
 from ..quantify.ki67 import nuclear_contrast_applies
 from ..stain.chromogen_model import CHROMOGEN_MODEL_FILE, load_chromogen_model
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
@@ -52,7 +51,7 @@ from ._results import (
     melanocyte_metrics,
 )
 from ._scale_check import check_analysis_mpp
-from ._stain_check import check_named_stains
+from ._stain_check import check_named_stains, marker_found
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, analyze_tile
 
@@ -362,7 +361,8 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
                 patches = tissue_patches(reader, tissue.mask, tissue.scale, mpp0)
             guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp, patches=patches,
                                         patches_mpp=max(PATCH_MPP, mpp0))
-            warn_if_ambiguous(guess, source=str(path) if isinstance(path, str | Path) else None)
+            warn_if_ambiguous(guess, source=str(path) if isinstance(path, str | Path) else None,
+                              marker=config.ki67.melanocyte_marker)  # a marker chosen: the one the advice names
             detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
             if not math.isnan(guess.he_probability):  # the H&E-vs-IHC model decided
                 detection["he_probability"] = round(float(guess.he_probability), 4)
@@ -380,8 +380,7 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
                 config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})
                 detection["marker"] = guess.marker
             matrix = config.stain_matrix()
-            if config.ki67.melanocyte_marker in ("cytoplasmic", "nuclear") and marker_channel(matrix) is None:
-                config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": "auto"})  # no double
+            config = marker_found(config, matrix, guess.name, source=reader.describe())  # a marker chosen, no double
             measures = applicable_measures(config, matrix)
             if config.tissue.remove_pen and "azure_b" in matrix.names:  # as above: keep blue-green tissue
                 config = config.replace(tissue={**config.to_mapping()["tissue"], "remove_pen": False})

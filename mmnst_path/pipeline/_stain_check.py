@@ -16,7 +16,12 @@ the stains named (the user may be right). Two axes are checked:
   (a slide's), such a guess is made again on a few fine tissue patches (as ``auto`` does) before it is said: a
   thumbnail tells a red chromogen from DAB, not a single red stain from a double stain.
 
-A close call says nothing: ``auto`` would have warned there, a named stain is the user's call.
+A close call whose candidates (the guess and its alternative) include the protocol named says nothing: ``auto`` would
+have warned there, a named stain is the user's call. A close call *both* of whose candidates lie outside the named
+protocol (H&E counting as outside any IHC protocol) warns on the IHC axis, after the same finer look (session 43 H13,
+H12's finding 1): the Ki67 / MART-1 sample tile named H-DAB reads H&E at p 0.54 on its thumbnail, and H-DAB-FastRed
+(a close call with H&E) on its patches; named H-DAB it gave a Ki67 index of 63.9 % for 9.05 % drawn, silently. The
+patches are read only for named IHC stains whose thumbnail is a close call or reads another IHC protocol.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains", "stain_family"]
+__all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains", "marker_found", "stain_family"]
 
 #: The stain model's H&E probability (or one minus it) from which named stains are said to contradict the image:
 #: above the unsure-call line of ``auto`` (:data:`mmnst_path._batch_stains.UNSURE_HE_PROBABILITY`, 0.8), so a
@@ -107,13 +112,13 @@ def check_named_stains(tissue: Any, matrix: Any, *, source: str, reader: Any = N
     if not guess.ambiguous and ((not named_he and p >= CONTRADICTION_PROBABILITY)
                                 or (named_he and p <= 1 - CONTRADICTION_PROBABILITY)):
         axis = "H&E"
-    elif not named_he and not guess.ambiguous and p < 0.5 and _differs(guess.name, family):
+    elif not named_he and (guess.ambiguous or (p < 0.5 and _differs(guess.name, family))):
         coarse = tissue.mask_mpp is None or float(tissue.mask_mpp) > PLACES_MAX_MPP
         if coarse and reader is not None and mpp0 is not None:  # where the chromogen sits, as ``auto`` reads it
             patches = tissue_patches(reader, tissue.mask, tissue.scale, float(mpp0))
             guess = guess_stains_detail(tissue.thumbnail, tissue.mask, mpp=tissue.mask_mpp, patches=patches,
                                         patches_mpp=max(PATCH_MPP, float(mpp0)))
-        if not guess.ambiguous and float(guess.he_probability) < 0.5 and _differs(guess.name, family):
+        if _outside(guess, family):
             axis = "IHC"
     out: dict[str, Any] = {"guess": guess.name, "he_probability": round(p, 4), "ambiguous": bool(guess.ambiguous),
                            "contradicts": bool(axis)}
@@ -127,9 +132,11 @@ def check_named_stains(tissue: Any, matrix: Any, *, source: str, reader: Any = N
     elif axis == "IHC":
         from ..stain import get_preset
 
-        why = _why(family, stain_family(get_preset(guess.name).names))
-        text = (f"{source}: stains named {named}, but the image reads as {guess.name} ({guess.reason}); analysed as "
-                f"{named}: if the slide is {guess.name}, {why}; check its stains ({_WHERE})")
+        read = _ihc_candidate(guess)
+        why = _why(family, stain_family(get_preset(read).names))
+        how = f"a close call with {guess.alternative}: {guess.reason}" if guess.ambiguous else guess.reason
+        text = (f"{source}: stains named {named}, but the image reads as {guess.name} ({how}); analysed as "
+                f"{named}: if the slide is {read}, {why}; check its stains ({_WHERE})")
     else:
         return out
     warnings.warn(text, UserWarning, stacklevel=2)
@@ -144,3 +151,53 @@ def _differs(guess_name: str, family: frozenset[str]) -> bool:
         return False
     read = stain_family(get_preset(guess_name).names)
     return "eosin" not in read and read != family
+
+
+def _candidates(guess: Any) -> list[str]:
+    """The presets a guess names: its own, and on a close call its alternative too (known presets only)."""
+    from ..stain import PRESETS
+
+    names = [guess.name] + ([guess.alternative] if guess.ambiguous and guess.alternative else [])
+    return [n for n in names if n in PRESETS]
+
+
+def _is_he(name: str) -> bool:
+    from ..stain import get_preset
+
+    return "eosin" in stain_family(get_preset(name).names)
+
+
+def _outside(guess: Any, family: frozenset[str]) -> bool:
+    """Whether a guess contradicts the named IHC ``family`` within IHC.
+
+    No close call: it reads another IHC protocol (:func:`_differs`) at an H&E probability under 0.5. A close call:
+    both its candidates (:func:`_candidates`) lie outside the named family (an H&E preset, with its eosin, lies
+    outside any IHC family) and one is an IHC protocol, e.g. H-DAB-FastRed or H&E on a tile named H-DAB; a close call
+    one of whose candidates is the named protocol says nothing (the user's call).
+    """
+    if not guess.ambiguous:
+        return float(guess.he_probability) < 0.5 and _differs(guess.name, family)
+    names = _candidates(guess)
+    return (len(names) == 2 and any(_differs(n, family) for n in names)
+            and all(_is_he(n) or _differs(n, family) for n in names))
+
+
+def _ihc_candidate(guess: Any) -> str:
+    """The IHC protocol a contradicting guess reads (the guess itself, or on a close call its IHC candidate)."""
+    return next(n for n in _candidates(guess) if not _is_he(n))
+
+
+def marker_found(config: Any, matrix: Any, found: str, *, source: str) -> Any:
+    """The run's config once ``stains="auto"`` found ``found`` (``matrix``): a melanocyte marker chosen (cytoplasmic /
+    nuclear: ``--melanocyte-marker``, a manifest's marker, ``[ki67] melanocyte_marker``) for stains without a red
+    marker beside DAB is set back to auto, with one warning naming the file, the marker and the stains found (never
+    dropped silently); otherwise ``config`` itself.
+    """
+    from ..quantify._ki67_stains import marker_channel
+
+    marker = config.ki67.melanocyte_marker
+    if marker not in ("cytoplasmic", "nuclear") or marker_channel(matrix) is not None:
+        return config
+    warnings.warn(f"{source}: melanocyte marker {marker} not applied: stains auto found {found}, which has no red "
+                  "marker beside DAB (a double stain: H-DAB-FastRed, H-DAB-AEC)", UserWarning, stacklevel=3)
+    return config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": "auto"})

@@ -5,7 +5,10 @@ Polygons classed ``Melanin`` or ``Pigment`` are melanin; every other class (``Tu
 is tissue that is not melanin; ``Region*`` / ``Ignore*`` / unclassified polygons are not used. They are read and
 rasterised as ``train tissue`` reads them (:func:`~mmnst_path.pipeline._train.read_tissue_polygons`, holes
 honoured, later polygons over earlier ones); the pixel rows and the model are those of
-:mod:`mmnst_path.classify.train_pigment`.
+:mod:`mmnst_path.classify.train_pigment`. On a double stain (H-DAB-FastRed, H-DAB-AEC) each window is read as the
+run's pigment stage reads it, its melanocyte marker removed
+(:func:`~mmnst_path.quantify.ki67.without_marker`): the model learns from the pixels and features it is asked about
+(session 43 H13, H12's finding 5).
 """
 
 from __future__ import annotations
@@ -38,6 +41,41 @@ __all__ = ["UNLABELLED", "train_pigment"]
 #: around the polygons are not melanin: for annotations that outline every granule cluster of an area)
 UNLABELLED = ("ignore", "negative")
 
+
+
+#: The most pixel rows of each class one window gives (``pigment_training_rows``' cap; the card's
+#: ``rows_per_window_class``).
+ROWS_PER_WINDOW_CLASS = 20000
+#: The class names of melanin (a near miss of one is refused: it would be trained as "not melanin").
+_MELANIN_NAMES = ("melanin", "pigment")
+
+
+def pigment_class_names(names: Sequence[Any], *, where: str) -> dict[str, str]:
+    """Each annotation class name -> ``"melanin"``, ``"other"`` (not melanin) or ``""`` (not used).
+
+    ``Melanin`` / ``Pigment`` (QuPath's ``Melanin: Positive`` too) are melanin; ``Region*`` / ``Ignore*`` /
+    unclassified are not used; any other name (``Tumor``, ``Dermis``, ``Epidermis``, ``Stroma``...) is tissue that
+    is not melanin, whatever it is called. A near miss of a melanin name (``Melanine``, ``Pigmnet``) is refused naming
+    ``where`` (the file): it would teach the model that melanin is not melanin.
+    """
+    import difflib
+
+    from ..classify._class_names import canonical_name
+
+    out: dict[str, str] = {}
+    for raw in sorted({str(n or "") for n in names}):
+        cls = canonical_name(raw, "tissue")
+        if not cls or cls == "melanin":
+            out[raw] = cls
+            continue
+        base = raw.split(":", 1)[0].strip().lower()
+        if difflib.get_close_matches(base, _MELANIN_NAMES, n=1, cutoff=0.8):
+            msg = (f"{where}: class {raw!r} looks like a misspelt 'melanin' or 'pigment'; correct it in the "
+                   "annotations (the melanin class is Melanin or Pigment; every other class is tissue that is not "
+                   "melanin)")
+            raise ConfigError(msg)
+        out[raw] = "other"
+    return out
 
 def _sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
@@ -124,7 +162,6 @@ def train_pigment(
         training images with their SHA-256, the pixels painted and seen per class, and the held-out figures of
         whole images (or squares of a single image).
     """
-    from ..classify._class_names import check_class_names
     from ..classify.train import Places
     from ..classify.train_pigment import (
         LABEL_MELANIN,
@@ -135,6 +172,7 @@ def train_pigment(
     )
     from ..detect.pigment import PigmentParams
     from ..io import open_slide
+    from ..quantify.ki67 import without_marker
 
     if unlabelled not in UNLABELLED:
         msg = f"unlabelled must be one of {UNLABELLED}, got {unlabelled!r}"
@@ -147,8 +185,7 @@ def train_pigment(
     polys_all = [read_tissue_polygons(a) for a in annotations]
     mapping: dict[str, str] = {}
     for ann_path, polys in zip(annotations, polys_all, strict=True):
-        got, _ = check_class_names([n for _, n in polys], "tissue", where=f"annotation file {str(ann_path)!r}")
-        mapping.update(got)
+        mapping.update(pigment_class_names([n for _, n in polys], where=f"annotation file {str(ann_path)!r}"))
     mpp_of = _per_image_mpp(mpp, len(images))
     stains = _stains_of(stains, images, mpp_of, "nucleus", say)
     params = PigmentParams()
@@ -178,8 +215,11 @@ def train_pigment(
                     continue
                 rgb, r0, c0 = window
                 lab = _labels(kept, idx, value, (r0, c0, *rgb.shape[:2]), unlabelled)
-                x, y, rc, counts = pigment_training_rows(rgb, lab, mpp=m, stains=matrix, settings=settings,
-                                                         names=names, params=params, random_state=i)
+                # a double stain's marker removed as the run's pigment stage removes it: the same pixels and features
+                clean, plain = without_marker(rgb, matrix)
+                x, y, rc, counts = pigment_training_rows(clean, lab, mpp=m, stains=plain, settings=settings,
+                                                         names=names, params=params, random_state=i,
+                                                         max_rows_per_class=ROWS_PER_WINDOW_CLASS)
                 for key, n in counts.items():
                     total[key] += n
                 if len(y):
@@ -198,7 +238,9 @@ def train_pigment(
                            "feature_recipe": f"the features of the shipped {shipped.name} "
                                              f"{shipped.card.get('version', '')} ({shipped.model_id}), the "
                                              f"model the pigment stage runs for {stains}",
-                           "rows_per_image_class": 20000},
+                           "rows_per_window_class": ROWS_PER_WINDOW_CLASS,
+                           "row_cap": f"at most {ROWS_PER_WINDOW_CLASS} pixel rows of each class from each window of "
+                                      f"{window_um:g} µm read (an image gives that many per window)"},
                           mpps=mpps, mapping=mapping, intended_use=intended_use, limitations=limitations, name=name,
                           version=version)
     card.setdefault("name", "user pigment classifier")

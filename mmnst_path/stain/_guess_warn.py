@@ -42,25 +42,30 @@ def _candidate(guess: StainGuess) -> str:
     return ""
 
 
-def _double_advice(guess: StainGuess) -> str:
+def _double_advice(guess: StainGuess, chosen: str = "auto") -> str:
     """What a close call says about a double stain: for a double-stain guess, how to keep it (its preset and
     marker) and what its single-stain alternative would do; for a single red (or H-DAB / AEC) guess of an image that
-    holds a double-stain candidate (:func:`_candidate`), the double-stain preset and marker to pass. "" otherwise."""
+    holds a double-stain candidate (:func:`_candidate`), the double-stain preset and marker to pass. "" otherwise.
+    ``chosen``: the run's ``melanocyte_marker`` (a marker the user chose is the one named, and "keep auto" is not
+    said)."""
+    picked = chosen if chosen in _MARKERS else ""
     if guess.name in _DOUBLE_OF_RED.values():
-        marker = getattr(guess, "marker", "") or "cytoplasmic"
-        return (f"if it is the Ki67 / {_MARKERS[marker]} double stain detected, keep auto or pass --stains {guess.name} "
-                f"--melanocyte-marker {marker} (Python: stains='{guess.name}', [ki67] melanocyte_marker = '{marker}'); "
-                f"a single-stain preset on a double stain would count the red marker as Ki67")
-    marker = _candidate(guess)
+        marker = picked or getattr(guess, "marker", "") or "cytoplasmic"
+        which = (f"a Ki67 / {_MARKERS[marker]} double stain (the marker chosen), pass" if picked else
+                 f"the Ki67 / {_MARKERS[marker]} double stain detected, keep auto or pass")
+        return (f"if it is {which} --stains {guess.name} "
+                f"--melanocyte-marker {marker} (Python: stains='{guess.name}', [ki67] melanocyte_marker = "
+                f"'{marker}'); a single-stain preset on a double stain would count the red marker as Ki67")
+    marker = picked or _candidate(guess)
     double = _DOUBLE_OF_RED.get(guess.name) or _DOUBLE_OF_RED.get(guess.alternative or "")
-    if not marker or not double:
+    if not _candidate(guess) or not double:
         return ""
     return (f"if it is a Ki67 / {_MARKERS[marker]} double stain (DAB Ki67 nuclei beside a red marker), pass --stains "
             f"{double} --melanocyte-marker {marker} (Python: stains='{double}', [ki67] melanocyte_marker = '{marker}'): "
             "a single-stain preset would count the red marker as Ki67")
 
 
-def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
+def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None, marker: str = "auto") -> None:
     """Issue the :class:`AmbiguousStainsWarning` of an ambiguous guess (nothing for a clear one).
 
     A close call between H&E and a red chromogen also names the red chromogen's double stain: a
@@ -69,19 +74,22 @@ def warn_if_ambiguous(guess: StainGuess, *, source: str | None = None) -> None:
     (session 32's acceptance pass: a generated H-DAB-FastRed tile read H&E at p 0.64). A close call of a
     double stain, or of a single stain on an image that holds a double-stain candidate, names the double-stain
     preset and the marker setting (:func:`_double_advice`; session 43, H7's walk #6: the advice pointed to the single
-    red preset only, whose index on a SOX10 double stain is 3-6x). ``source``: the file the
-    guess is of, named at the start of the warning (as every other warning of a batch names its file)."""
+    red preset only, whose index on a SOX10 double stain is 3-6x). The advice is in command-line words, each with its
+    Python form in brackets ("(Python: ...)"). ``source``: the file the guess is of, named at the start of the warning
+    (as every other warning of a batch names its file); ``marker``: the run's ``melanocyte_marker`` (a marker chosen
+    is the one the advice names)."""
     if guess.ambiguous:
-        alt = (f"if the slide is {guess.alternative}, pass stains='{guess.alternative}' (CLI: --stains "
-               f"{guess.alternative})" if guess.alternative else "pass the stains explicitly if this is wrong")
-        double = _DOUBLE_OF_RED.get(guess.alternative or "") if guess.name == "H&E" else None
+        other = guess.alternative
+        alt = (f"if the slide is {other}, pass --stains {other} (Python: stains='{other}')" if other else
+               "pass the stains explicitly if this is wrong")
+        double = _DOUBLE_OF_RED.get(other or "") if guess.name == "H&E" else None
         if double:
             alt += (f"; if it is a Ki67 / MART-1 or SOX10 double stain (brown nuclei beside the red), pass "
-                    f"--stains {double} instead: {guess.alternative} alone would count the red marker as Ki67")
+                    f"--stains {double} instead: {other} alone would count the red marker as Ki67")
         elif guess.name in _DOUBLE_OF_RED.values():  # the double stain first: the single preset is the risky one
-            alt = f"{_double_advice(guess)}; if it is a single stain, {alt}"
+            alt = f"{_double_advice(guess, marker)}; otherwise {alt}"
         else:
-            more = _double_advice(guess)
+            more = _double_advice(guess, marker)
             alt += f"; {more}" if more else ""
         where = f"{source}: " if source else ""
         warnings.warn(f"{where}stains detected as {guess.name}, but ambiguous: {guess.reason}; {alt}",
