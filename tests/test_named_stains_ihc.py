@@ -83,7 +83,7 @@ def test_azure_b_named_h_dab_warns_in_the_row(tmp_path: Path) -> None:
 
 def test_a_close_call_with_the_stains_named_does_not_warn(fast_red: object, monkeypatch: pytest.MonkeyPatch) -> None:
     # a close call one of whose candidates is the protocol named (here the default H-DAB) is the user's call; one
-    # both of whose candidates lie outside it warns (test_review_h12_stains.py)
+    # both of whose candidates lie outside it warns (test_named_double_stain_close_call.py)
     from mmnst_path.stain import guess as guess_module
 
     real = guess_module.guess_stains_detail
