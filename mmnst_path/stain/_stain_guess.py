@@ -10,7 +10,7 @@ import numpy as np
 
 from .places import ChromogenPlaces
 
-__all__ = ["StainGuess"]
+__all__ = ["StainGuess", "azure_reason"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,52 @@ class StainGuess:
     chromogen_probability: float = math.nan
     dab_features: np.ndarray | None = field(default=None, repr=False, compare=False)
     aec_probability: float = math.nan
+
+
+
+#: An image's own white whose channels spread this many grey levels or more is tinted (:func:`azure_reason`).
+TINT_SPREAD = 10.0
+
+
+def azure_reason(counter: float, teal: float, *, glass: bool, own_white: tuple[float, float, float] | None,
+                 counter_deg: tuple[float, float], teal_deg: tuple[float, float],
+                 limits: tuple[float, float]) -> str:
+    """The reason of an ``AzureB-DAB`` guess: what was measured, in which angle bands, against which white.
+
+    The two shares are of tissue pixels by the angle of their hematoxylin-free residual: the blue band of
+    azure B itself and the green-blue band of azure-B-bound melanin. With no glass seen the angles are taken
+    against pure white, and a tinted image (a yellowish white balance) turns the residual of azure B nuclei
+    green-blue too. Session 43 H7's walk (defect 11): a tile whose every nucleus is azure B, own white
+    (239, 242, 212), read "azure B counterstain on 0.0 % and green-blue melanin on 32.8 %"; its azure B
+    nuclei lie at +81° against pure white (+116° against its own white), and of the green-blue pixels of the
+    full tile (0.5 µm/px) 55 % are such nuclei, 43 % melanin.
+
+    Parameters
+    ----------
+    counter, teal : float
+        Shares of the tissue pixels in the blue and the green-blue band.
+    glass : bool
+        The angles were taken against the glass's white.
+    own_white : tuple of 3 float or None
+        With no glass seen, the image's own white (8-bit R, G, B; the angles were taken against pure white
+        all the same); None: glass seen.
+    counter_deg, teal_deg : tuple of 2 float
+        The bands (degrees from DAB).
+    limits : tuple of 2 float
+        The shares from which the image is ``AzureB-DAB``.
+
+    Returns
+    -------
+    str
+    """
+    tinted = own_white is not None and max(own_white) - min(own_white) >= TINT_SPREAD
+    if glass:
+        under = "against the glass's white"
+    elif tinted and own_white is not None:
+        under = f"against pure white (no glass seen; the image's own white {tuple(round(c) for c in own_white)} is tinted)"
+    else:
+        under = "against pure white (no glass seen)"
+    return (f"blue of azure B (residual at {counter_deg[0]:+.0f} to {counter_deg[1]:+.0f}° from DAB) on "
+            f"{100 * counter:.1f} % and green-blue ({teal_deg[0]:+.0f} to {teal_deg[1]:+.0f}°: azure-B-bound "
+            f"melanin{', or azure B nuclei under the tint' if tinted else ''}) on {100 * teal:.1f} % of the tissue, "
+            f"{under} (azure B from {100 * limits[0]:.0f} % / {100 * limits[1]:.0f} %)")

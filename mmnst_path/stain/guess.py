@@ -115,7 +115,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._guess_warn import AmbiguousStainsWarning, warn_if_ambiguous
-from ._stain_guess import StainGuess
+from ._stain_guess import StainGuess, azure_reason
 from ._white_point import RED_CHROMOGENS, estimate_white_point, with_slide_white_point
 from .places import ChromogenPlaces
 
@@ -392,7 +392,7 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
         he_by_pink = pink >= HE_PINK_SHARE_BROWN and not chromogen_red
     else:
         he_by_pink = False
-    first = (m, theta, norm)
+    first, seen_white = (m, theta, norm), wp
     if glass is None and wp != (255.0, 255.0, 255.0):  # the chromogen angle only with a white point from glass
         wp = (255.0, 255.0, 255.0)
         m, theta, norm = _residuals(rgb, tissue, wp)
@@ -402,11 +402,11 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
     peaks = [p for p in _peaks(theta[chrom], np.ones(int(chrom.sum()))) if p[0] < 30.0]
     if azure >= 1.0:
         deg = peaks[0][0] if peaks else math.nan
-        return StainGuess("AzureB-DAB", azure < AZURE_MARGIN,
-                          f"azure B counterstain on {100 * counter:.1f} % and green-blue melanin on {100 * teal:.1f} % "
-                          f"of the tissue (azure B from {100 * AZURE_COUNTER_SHARE:.0f} % / "
-                          f"{100 * TEAL_SHARE:.0f} %)", deg, pink, wp, alternative="H-DAB", azure_share=azure,
-                          he_probability=p_he)
+        why = azure_reason(counter, teal, glass=glass is not None, own_white=None if glass else seen_white,
+                           counter_deg=AZURE_COUNTER_DEG, teal_deg=TEAL_DEG,
+                           limits=(AZURE_COUNTER_SHARE, TEAL_SHARE))
+        return StainGuess("AzureB-DAB", azure < AZURE_MARGIN, why, deg, pink, wp, alternative="H-DAB",
+                          azure_share=azure, he_probability=p_he)
     if int(chrom.sum()) < MIN_PIXELS or not peaks:
         if he_by_pink:
             return StainGuess("H&E", pink < HE_PINK_SHARE_BROWN + 0.05, f"eosin tints {100 * pink:.0f} % of the "
