@@ -10,7 +10,7 @@ import numpy as np
 
 from .places import ChromogenPlaces
 
-__all__ = ["StainGuess", "azure_reason"]
+__all__ = ["StainGuess"]
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,11 @@ class StainGuess:
 
 
 
-#: An image's own white whose channels spread this many grey levels or more is tinted (:func:`azure_reason`).
+#: An image's own white whose channels spread this many grey levels or more is tinted (:func:`_azure_reason`).
 TINT_SPREAD = 10.0
 
 
-def azure_reason(counter: float, teal: float, *, glass: bool, own_white: tuple[float, float, float] | None,
+def _azure_reason(counter: float, teal: float, *, glass: bool, own_white: tuple[float, float, float] | None,
                  counter_deg: tuple[float, float], teal_deg: tuple[float, float],
                  limits: tuple[float, float]) -> str:
     """The reason of an ``AzureB-DAB`` guess: what was measured, in which angle bands, against which white.

@@ -115,7 +115,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._guess_warn import AmbiguousStainsWarning, warn_if_ambiguous
-from ._stain_guess import StainGuess, azure_reason
+from ._stain_guess import StainGuess, _azure_reason
 from ._white_point import RED_CHROMOGENS, estimate_white_point, with_slide_white_point
 from .places import ChromogenPlaces
 
@@ -402,7 +402,7 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
     peaks = [p for p in _peaks(theta[chrom], np.ones(int(chrom.sum()))) if p[0] < 30.0]
     if azure >= 1.0:
         deg = peaks[0][0] if peaks else math.nan
-        why = azure_reason(counter, teal, glass=glass is not None, own_white=None if glass else seen_white,
+        why = _azure_reason(counter, teal, glass=glass is not None, own_white=None if glass else seen_white,
                            counter_deg=AZURE_COUNTER_DEG, teal_deg=TEAL_DEG,
                            limits=(AZURE_COUNTER_SHARE, TEAL_SHARE))
         return StainGuess("AzureB-DAB", azure < AZURE_MARGIN, why, deg, pink, wp, alternative="H-DAB",

@@ -6,14 +6,14 @@ band melanin alone, nor the empty blue band "azure B counterstain on 0.0 %"."""
 from __future__ import annotations
 
 from mmnst_path.stain import guess as guess_module
-from mmnst_path.stain._stain_guess import TINT_SPREAD, azure_reason
+from mmnst_path.stain._stain_guess import TINT_SPREAD, _azure_reason
 
 _BANDS = {"counter_deg": guess_module.AZURE_COUNTER_DEG, "teal_deg": guess_module.TEAL_DEG,
           "limits": (guess_module.AZURE_COUNTER_SHARE, guess_module.TEAL_SHARE)}
 
 
 def test_the_reason_names_the_bands_the_shares_and_the_glass():
-    text = azure_reason(0.042, 0.013, glass=True, own_white=None, **_BANDS)
+    text = _azure_reason(0.042, 0.013, glass=True, own_white=None, **_BANDS)
     assert text.startswith("blue of azure B (residual at +100 to +160° from DAB) on 4.2 %")
     assert "green-blue (+35 to +100°: azure-B-bound melanin) on 1.3 % of the tissue" in text
     assert "against the glass's white" in text
@@ -22,14 +22,14 @@ def test_the_reason_names_the_bands_the_shares_and_the_glass():
 
 
 def test_a_tinted_image_without_glass_names_azure_b_nuclei_in_the_green_blue_band():
-    tinted = azure_reason(0.0, 0.328, glass=False, own_white=(239.0, 242.0, 212.0), **_BANDS)
+    tinted = _azure_reason(0.0, 0.328, glass=False, own_white=(239.0, 242.0, 212.0), **_BANDS)
     assert "azure-B-bound melanin, or azure B nuclei under the tint) on 32.8 %" in tinted
     assert "against pure white (no glass seen; the image's own white (239, 242, 212) is tinted)" in tinted
     grey = 250.0 - TINT_SPREAD + 1.0
-    neutral = azure_reason(0.0, 0.328, glass=False, own_white=(250.0, 250.0, grey), **_BANDS)
+    neutral = _azure_reason(0.0, 0.328, glass=False, own_white=(250.0, 250.0, grey), **_BANDS)
     assert "under the tint" not in neutral
     assert "against pure white (no glass seen)" in neutral
-    assert "under the tint" not in azure_reason(0.1, 0.0, glass=False, own_white=(255.0, 255.0, 255.0), **_BANDS)
+    assert "under the tint" not in _azure_reason(0.1, 0.0, glass=False, own_white=(255.0, 255.0, 255.0), **_BANDS)
 
 
 def test_the_walk_tile_whose_nuclei_are_all_azure_b_is_told_truly(guess_on_thumbnail):
