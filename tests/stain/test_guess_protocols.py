@@ -77,7 +77,7 @@ def test_a_close_he_call_also_names_the_red_chromogens_double_stain(name, altern
     with pytest.warns(AmbiguousStainsWarning) as caught:
         warn_if_ambiguous(close)
     text = str(caught[0].message)
-    assert f"--stains {alternative})" in text
+    assert f"pass --stains {alternative} (Python: stains='{alternative}')" in text  # CLI first (session 43 H13)
     assert ("double stain" in text) == (double is not None)
     if double:
         assert text.endswith(f"pass --stains {double} instead: {alternative} alone would count the red marker as Ki67")
