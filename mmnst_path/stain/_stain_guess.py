@@ -95,8 +95,8 @@ def _azure_reason(counter: float, teal: float, *, glass: bool, own_white: tuple[
 
     The two shares are of tissue pixels by the angle of their hematoxylin-free residual: the blue band of
     azure B itself and the green-blue band of azure-B-bound melanin. With no glass seen the angles are taken
-    against pure white, and a tinted image (a yellowish white balance) turns the residual of azure B nuclei
-    green-blue too. Session 43 H7's walk (defect 11): a tile whose every nucleus is azure B, own white
+    against pure white, and a yellowish white balance turns the residual of azure B nuclei green-blue too (a
+    bluish or pinkish one is said as a tint, without that remark). Session 43 H7's walk (defect 11): a tile whose every nucleus is azure B, own white
     (239, 242, 212), read "azure B counterstain on 0.0 % and green-blue melanin on 32.8 %"; its azure B
     nuclei lie at +81° against pure white (+116° against its own white), and of the green-blue pixels of the
     full tile (0.5 µm/px) 55 % are such nuclei, 43 % melanin.
@@ -120,6 +120,9 @@ def _azure_reason(counter: float, teal: float, *, glass: bool, own_white: tuple[
     str
     """
     tinted = own_white is not None and max(own_white) - min(own_white) >= TINT_SPREAD
+    # only a yellowish white (blue the lowest channel) turns the residual of azure B nuclei green-blue against pure
+    # white; a bluish or pinkish tint is said as a tint, without that remark
+    yellowish = tinted and own_white is not None and own_white[2] == min(own_white)
     if glass:
         under = "against the glass's white"
     elif tinted and own_white is not None:
@@ -128,5 +131,5 @@ def _azure_reason(counter: float, teal: float, *, glass: bool, own_white: tuple[
         under = "against pure white (no glass seen)"
     return (f"blue of azure B (residual at {counter_deg[0]:+.0f} to {counter_deg[1]:+.0f}° from DAB) on "
             f"{100 * counter:.1f} % and green-blue ({teal_deg[0]:+.0f} to {teal_deg[1]:+.0f}°: azure-B-bound "
-            f"melanin{', or azure B nuclei under the tint' if tinted else ''}) on {100 * teal:.1f} % of the tissue, "
+            f"melanin{', or azure B nuclei under the yellowish tint' if yellowish else ''}) on {100 * teal:.1f} % of the tissue, "
             f"{under} (azure B from {100 * limits[0]:.0f} % / {100 * limits[1]:.0f} %)")

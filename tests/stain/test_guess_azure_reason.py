@@ -23,13 +23,17 @@ def test_the_reason_names_the_bands_the_shares_and_the_glass():
 
 def test_a_tinted_image_without_glass_names_azure_b_nuclei_in_the_green_blue_band():
     tinted = _azure_reason(0.0, 0.328, glass=False, own_white=(239.0, 242.0, 212.0), **_BANDS)
-    assert "azure-B-bound melanin, or azure B nuclei under the tint) on 32.8 %" in tinted
+    assert "azure-B-bound melanin, or azure B nuclei under the yellowish tint) on 32.8 %" in tinted
     assert "against pure white (no glass seen; the image's own white (239, 242, 212) is tinted)" in tinted
     grey = 250.0 - TINT_SPREAD + 1.0
     neutral = _azure_reason(0.0, 0.328, glass=False, own_white=(250.0, 250.0, grey), **_BANDS)
-    assert "under the tint" not in neutral
+    assert "under the" not in neutral
     assert "against pure white (no glass seen)" in neutral
-    assert "under the tint" not in _azure_reason(0.1, 0.0, glass=False, own_white=(255.0, 255.0, 255.0), **_BANDS)
+    assert "under the" not in _azure_reason(0.1, 0.0, glass=False, own_white=(255.0, 255.0, 255.0), **_BANDS)
+    for other in ((212.0, 236.0, 250.0), (250.0, 214.0, 236.0)):  # bluish, pinkish: a tint, not the nuclei's
+        text = _azure_reason(0.0, 0.328, glass=False, own_white=other, **_BANDS)
+        assert "is tinted)" in text
+        assert "azure B nuclei" not in text
 
 
 def test_the_walk_tile_whose_nuclei_are_all_azure_b_is_told_truly(guess_on_thumbnail):
@@ -41,6 +45,6 @@ def test_the_walk_tile_whose_nuclei_are_all_azure_b_is_told_truly(guess_on_thumb
     t = azure_b_tile(42005, "whole_cell", size=512)
     g = guess_on_thumbnail(t.rgb, t.mpp)
     assert g.name == "AzureB-DAB"
-    assert "azure B nuclei under the tint" in g.reason
+    assert "azure B nuclei under the yellowish tint" in g.reason
     assert "no glass seen" in g.reason
     assert "green-blue melanin on" not in g.reason
