@@ -157,8 +157,9 @@ class AnalyzeWidget(Container):
         self.cell_model = ComboBox(label="cell model", choices=list(MODEL_CHOICES), value="default")
         self.cell_model_file = FileEdit(label="cell model file", mode=FileDialogMode.EXISTING_FILE, filter="*.mmnst")
         self.tissue_model = ComboBox(label="tissue model", choices=list(MODEL_CHOICES), value="default")
-        self.tissue_model_file = FileEdit(label="tissue model file", mode=FileDialogMode.EXISTING_FILE,
-                                          filter="*.mmnst")  # fmt: skip
+        self.tissue_model_file = FileEdit(label="tissue model file", mode=FileDialogMode.EXISTING_FILE, filter="*.mmnst")
+        self.pigment_model = ComboBox(label="pigment model", choices=list(MODEL_CHOICES), value="default")
+        self.pigment_model_file = FileEdit(label="pigment model file", mode=FileDialogMode.EXISTING_FILE, filter="*.mmnst")
         self.count_in = ComboBox(label="count Ki67 in", choices=list(COUNT_IN), value=d.ki67.count_in)
         self.region = ComboBox(label="region", choices=list(REGIONS), value="current view")
         self.controls = RunControls("Analyze")
@@ -176,7 +177,7 @@ class AnalyzeWidget(Container):
             widgets=[
                 self.image, self.stains, self.marker, self.estimate, measures, self.positive_od, self.od_info,
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
-                self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
+                self.tissue_model, self.tissue_model_file, self.pigment_model, self.pigment_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
                 self.region,
             ]
         )  # fmt: skip
@@ -224,6 +225,7 @@ class AnalyzeWidget(Container):
         m["nuclei"]["max_area_um2"] = float(self.max_area.value)
         m["ki67"]["cell_model"] = self.model_spec("cell")
         m["necrosis"]["tissue_model"] = self.model_spec("tissue")
+        m["pigment"]["model"] = self.model_spec("pigment")  # a lab's own (Train pigment; the CLI's --pigment-model)
         m["ki67"]["count_in"] = str(self.count_in.value)
         m["ki67"]["melanocyte_marker"] = marker_setting(self.marker, m["stains"])
         return m
@@ -313,11 +315,10 @@ class AnalyzeWidget(Container):
         self._show_weak_stain()  # a threshold typed below the floor leaves the step nothing to do
 
     def model_spec(self, kind: str) -> str:
-        """``"default"``, ``"none"`` or the chosen file of the cell / tissue model (as the config
-        and ``--cell-model`` / ``--tissue-model`` take it)."""
-        choice, file = (
-            (self.cell_model, self.cell_model_file) if kind == "cell" else (self.tissue_model, self.tissue_model_file)
-        )
+        """``"default"``, ``"none"`` or the chosen file of the cell / tissue / pigment model (as the config
+        and ``--cell-model`` / ``--tissue-model`` / ``--pigment-model`` take it)."""
+        choice, file = {"cell": (self.cell_model, self.cell_model_file), "pigment": (self.pigment_model,
+                        self.pigment_model_file)}.get(kind, (self.tissue_model, self.tissue_model_file))
         if choice.value != "file":
             return str(choice.value)
         text = "" if file.value is None or str(file.value) in ("", ".") else str(file.value)
