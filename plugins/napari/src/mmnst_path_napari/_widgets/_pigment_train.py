@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from magicgui.types import FileDialogMode
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 
 from ._common import layer_choice, layer_mpp, model_file, rgb_image_layers, start_worker, wrap_text
@@ -63,7 +64,7 @@ class TrainPigmentWidget(Container):
             button.changed.connect(lambda *_, c=cls: self.polygons_layer(c))
         self.train_button = PushButton(text="train")
         self.train_button.changed.connect(lambda *_: self.train())
-        self.file = FileEdit(label="model file", mode="w", filter="*.mmnst")
+        self.file = FileEdit(label="model file", mode=FileDialogMode.OPTIONAL_FILE, filter="*.mmnst")
         self.save_button = PushButton(text="save model")
         self.save_button.changed.connect(lambda *_: self._guard(self.save, self.file.value))
         self.status = wrap_text(Label(value="draw melanin and other (not melanin) polygons, then train"))
@@ -102,7 +103,9 @@ class TrainPigmentWidget(Container):
         written to ``folder`` when it was not read from one) and its polygons as QuPath GeoJSON in ``folder``."""
         import tifffile
 
-        images, annotations, mpps = [], [], []
+        images: list[str] = []
+        annotations: list[str] = []
+        mpps: list[float | None] = []
         for image in rgb_image_layers(self.viewer):
             rings: dict[str, list[np.ndarray]] = {}
             for layer in self.viewer.layers:
