@@ -30,7 +30,8 @@ PLUGIN = "mmnst-path-napari"
 
 
 def _melanocytic_line(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if ln.startswith("Ki67 in melanocytes (MART-1+)")]
+    # the run named H-DAB-FastRed and left the marker auto: said assumed (session 43 H14; "MART-1+" before)
+    lines = [ln for ln in text.splitlines() if ln.startswith("Ki67 in melanocytes (cytoplasmic marker, assumed)")]
     assert len(lines) == 1, text
     return lines[0]
 
@@ -60,7 +61,8 @@ def test_reopened_double_stain_result_names_its_stains_and_melanocyte_index(make
     assert set(symbols[~mel]) == {"disc"}
     review.update()
     text = review.results.value
-    assert "stains: H-DAB-FastRed (from result.json; Ki67 read as DAB + Hematoxylin)" in text, text
+    assert ("stains: H-DAB-FastRed (from result.json; Ki67 read as DAB + Hematoxylin; marker Fast Red (cytoplasmic "
+            "marker, assumed))") in text, text
     assert f": {measured:.1f} %" in _melanocytic_line(text)
     # one melanocytic negative made positive: the melanocyte index follows the edit
     feats = nuclei.features

@@ -253,6 +253,7 @@ def plan_analysis(
         When none of the ticked measures applies to the stains (the message says why).
     """
     from mmnst_path.pipeline import AnalysisConfig, applicable_measures
+    from mmnst_path.quantify._ki67_stains import marker_channel
 
     m = dict(mapping)
     m["measures"] = []
@@ -275,6 +276,8 @@ def plan_analysis(
         source = f"estimated from the view (reference {stains}, {source})"
         stains = estimate_stains(rgb, reference=stains).to_json(indent=None)
     m["stains"] = stains
+    if marker_channel(AnalysisConfig(stains=stains).stain_matrix()) is None:  # a single stain: no marker to read
+        m["ki67"] = {**dict(m.get("ki67") or {}), "melanocyte_marker": "auto"}  # (one chosen while auto: the CLI's)
     config = AnalysisConfig.from_mapping(m)
     matrix = config.stain_matrix()
     if positive_od is not None:

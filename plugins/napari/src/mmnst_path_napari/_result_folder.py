@@ -111,7 +111,10 @@ def read_result_folder(folder: str | Path, *, image: bool = True) -> list[LayerD
                            ("ki67_index_pct", "ki67_positive", "ki67_denominator", "necrosis_fraction_pct")},
               # a double stain's marker and the preset the run read (the Review panel names them)
               "melanocyte_marker": (doc.get("metrics") or {}).get("ki67_melanocyte_marker"),
-              "stains_preset": (doc.get("stains") or {}).get("name")}
+              # how the run set it ("assumed": named double stains left at auto, the marker never checked)
+              "melanocyte_marker_source": (doc.get("metrics") or {}).get("ki67_melanocyte_marker_source"),
+              "stains_preset": (doc.get("stains") or {}).get("name"),
+              "stains_names": list((doc.get("stains") or {}).get("names") or ())}
     layers: list[LayerData] = []
     source = Path(str((doc.get("source") or {}).get("path") or ""))
     if image and source.is_file():

@@ -44,6 +44,7 @@ from ._common import (
     view_box,
     wrap_text,
 )
+from ._marker import follow_marker, marker_box, marker_setting
 from ._mpp import link_mpp_box, set_entered_mpp
 from ._thread import run_in_thread
 
@@ -125,6 +126,7 @@ class AnalyzeWidget(Container):
         d = AnalysisConfig()
         self.image = layer_choice(viewer, "image", rgb_image_layers)
         self.stains = ComboBox(label="stains", choices=[AUTO, *PRESETS], value=AUTO)
+        self.marker = marker_box()  # a double stain's melanocyte marker (the CLI's --melanocyte-marker)
         self.estimate = CheckBox(text="estimate stain vectors from the view", value=False)
         self.do_ki67 = CheckBox(text="Ki67", value=True)
         self.do_melanin = CheckBox(text="melanin", value=True)
@@ -148,19 +150,16 @@ class AnalyzeWidget(Container):
         self.min_area = FloatSpinBox(
             label="min nucleus µm²", value=d.nuclei.min_area_um2, min=0.0, max=1e4, step=1
         )
-        self.max_area = FloatSpinBox(
-            label="max nucleus µm²", value=d.nuclei.max_area_um2, min=1.0, max=1e5, step=5
-        )
-        self.analysis_mpp = FloatSpinBox(
-            label="analysis µm/px", value=d.analysis_mpp, min=0.1, max=16.0, step=0.05
-        )
+        self.max_area = FloatSpinBox(label="max nucleus µm²", value=d.nuclei.max_area_um2, min=1.0, max=1e5, step=5)
+        self.analysis_mpp = FloatSpinBox(label="analysis µm/px", value=d.analysis_mpp, min=0.1, max=16.0, step=0.05)
         self.mpp = FloatSpinBox(label="image µm/px", value=0.0, min=0.0, max=100.0, step=0.01)
         self.mpp_info = Label(value="")
         self.cell_model = ComboBox(label="cell model", choices=list(MODEL_CHOICES), value="default")
         self.cell_model_file = FileEdit(label="cell model file", mode=FileDialogMode.EXISTING_FILE, filter="*.mmnst")
         self.tissue_model = ComboBox(label="tissue model", choices=list(MODEL_CHOICES), value="default")
-        self.tissue_model_file = FileEdit(label="tissue model file", mode=FileDialogMode.EXISTING_FILE,
-                                          filter="*.mmnst")  # fmt: skip
+        self.tissue_model_file = FileEdit(label="tissue model file", mode=FileDialogMode.EXISTING_FILE, filter="*.mmnst")
+        self.pigment_model = ComboBox(label="pigment model", choices=list(MODEL_CHOICES), value="default")
+        self.pigment_model_file = FileEdit(label="pigment model file", mode=FileDialogMode.EXISTING_FILE, filter="*.mmnst")
         self.count_in = ComboBox(label="count Ki67 in", choices=list(COUNT_IN), value=d.ki67.count_in)
         self.region = ComboBox(label="region", choices=list(REGIONS), value="current view")
         self.controls = RunControls("Analyze")
@@ -176,9 +175,9 @@ class AnalyzeWidget(Container):
         # the run's buttons, warning line, results and legend stay in view below them
         self.form = Container(
             widgets=[
-                self.image, self.stains, self.estimate, measures, self.positive_od, self.od_info,
+                self.image, self.stains, self.marker, self.estimate, measures, self.positive_od, self.od_info,
                 self.weak_stain, self.min_area, self.max_area, self.cell_model, self.cell_model_file,
-                self.tissue_model, self.tissue_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
+                self.tissue_model, self.tissue_model_file, self.pigment_model, self.pigment_model_file, self.count_in, self.analysis_mpp, self.mpp, self.mpp_info,
                 self.region,
             ]
         )  # fmt: skip
@@ -226,7 +225,9 @@ class AnalyzeWidget(Container):
         m["nuclei"]["max_area_um2"] = float(self.max_area.value)
         m["ki67"]["cell_model"] = self.model_spec("cell")
         m["necrosis"]["tissue_model"] = self.model_spec("tissue")
+        m["pigment"]["model"] = self.model_spec("pigment")  # a lab's own (Train pigment; the CLI's --pigment-model)
         m["ki67"]["count_in"] = str(self.count_in.value)
+        m["ki67"]["melanocyte_marker"] = marker_setting(self.marker, m["stains"])
         return m
 
     def _show_od(self, field: str, text: str) -> None:
@@ -246,6 +247,7 @@ class AnalyzeWidget(Container):
         """The box follows the chosen stains: the threshold their Ki67 tiles count at."""
         self._od_auto = None
         self._follow_necrosis()
+        follow_marker(self.marker, "auto" if self.stains.value == AUTO else str(self.stains.value))
         if self.stains.value == AUTO:
             self._show_od("positive_threshold_od", AUTO_OD_TEXT)
             self._show_weak_stain(None)
@@ -313,11 +315,10 @@ class AnalyzeWidget(Container):
         self._show_weak_stain()  # a threshold typed below the floor leaves the step nothing to do
 
     def model_spec(self, kind: str) -> str:
-        """``"default"``, ``"none"`` or the chosen file of the cell / tissue model (as the config
-        and ``--cell-model`` / ``--tissue-model`` take it)."""
-        choice, file = (
-            (self.cell_model, self.cell_model_file) if kind == "cell" else (self.tissue_model, self.tissue_model_file)
-        )
+        """``"default"``, ``"none"`` or the chosen file of the cell / tissue / pigment model (as the config
+        and ``--cell-model`` / ``--tissue-model`` / ``--pigment-model`` take it)."""
+        choice, file = {"cell": (self.cell_model, self.cell_model_file), "pigment": (self.pigment_model,
+                        self.pigment_model_file)}.get(kind, (self.tissue_model, self.tissue_model_file))
         if choice.value != "file":
             return str(choice.value)
         text = "" if file.value is None or str(file.value) in ("", ".") else str(file.value)

@@ -32,8 +32,8 @@ from ._common import (
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["ReviewWidget", "layer_bin_thresholds", "layer_ki67", "review_line", "review_warnings", "reviewed_melanocytic_line",
-           "set_classes", "stains_line",
+__all__ = ["ReviewWidget", "figures_with", "layer_bin_thresholds", "layer_ki67", "layer_marker", "marker_words",
+           "review_line", "review_warnings", "reviewed_melanocytic_line", "set_classes", "stains_line",
            "toggle_classes", "unreviewed_near_black"]
 
 EDIT_CLASSES = ("positive", "negative", "pigment")
@@ -158,20 +158,58 @@ def review_warnings(counts: Any, metrics: Mapping[str, Any], features: Any = Non
     return [f"⚠ {w}" for w in qc_warnings(m)]
 
 
-def stains_line(named: Mapping[str, str], stains: Mapping[str, str], *, preset: str | None = None) -> str:
+def stains_line(named: Mapping[str, str], stains: Mapping[str, str], *, preset: str | None = None,
+                marker: str = "") -> str:
     """The panel's line saying which stains a nuclei layer read from a file was taken as: ``named``
     are those the file's measurement names gave (``ki67_stains``), ``stains`` those the layer uses
     (:func:`layer_stains`); "stains: DAB + Azure B (from the file's measurement names)". ``preset``, the stain
-    preset a result folder's result.json names (a double stain's "H-DAB-FastRed"), leads when given."""
+    preset a result folder's result.json names (a double stain's "H-DAB-FastRed"), leads when given; ``marker``, a
+    double stain's marker in words (:func:`marker_words`), follows the Ki67 stains: "stains: H-DAB-FastRed (from
+    result.json; Ki67 read as DAB + Hematoxylin; marker Fast Red (MART-1, cytoplasmic))"."""
     from mmnst_path._geojson_names import STAIN_DISPLAY
 
     text = (f"stains: {STAIN_DISPLAY['chromogen'].get(stains['chromogen'], stains['chromogen'])} + "
             f"{STAIN_DISPLAY['counterstain'].get(stains['counterstain'], stains['counterstain'])}")
+    more = f"; {marker}" if marker else ""
     if preset:
-        return f"stains: {preset} (from result.json; Ki67 read as {text.removeprefix('stains: ')})"
+        return f"stains: {preset} (from result.json; Ki67 read as {text.removeprefix('stains: ')}{more})"
     if named:
-        return f"{text} (from the file's measurement names)"
-    return f"{text} (the file names no stain: assumed)"
+        return f"{text} (from the file's measurement names{more})"
+    return f"{text} (the file names no stain: assumed{more})"
+
+
+#: a double stain's marker in words, by where the run read it (the library's ``ki67_melanocyte_marker``)
+MARKER_WORDS = {"cytoplasmic": "MART-1, cytoplasmic", "nuclear": "SOX10, nuclear"}
+
+
+def layer_marker(meta: Mapping[str, Any]) -> dict[str, str]:
+    """A double stain's marker as its run recorded it: ``ki67_melanocyte_marker`` (``"cytoplasmic"`` /
+    ``"nuclear"``) and ``ki67_melanocyte_marker_source`` (``"detected"`` / ``"chosen"`` / ``"assumed"``), from a
+    nuclei layer's Analyze result, else from the result folder it was read from; ``{}`` for a single stain."""
+    metrics = getattr(meta.get("result"), "metrics", None) or {}
+    marker = metrics.get("ki67_melanocyte_marker") or meta.get("melanocyte_marker")
+    if not marker:
+        return {}
+    source = (metrics.get("ki67_melanocyte_marker_source") if metrics.get("ki67_melanocyte_marker")
+              else meta.get("melanocyte_marker_source"))
+    return {"ki67_melanocyte_marker": str(marker), "ki67_melanocyte_marker_source": str(source or "")}
+
+
+def marker_words(meta: Mapping[str, Any], stains: Mapping[str, str]) -> str:
+    """"marker Fast Red (MART-1, cytoplasmic)" of a double stain's nuclei layer: the marker's chromogen (the stain
+    of the run's preset that is neither the Ki67 chromogen nor the counterstain) and the marker as the run recorded
+    it ("cytoplasmic marker, assumed" when named stains left it at auto); ``""`` for a single stain."""
+    from mmnst_path._geojson_names import STAIN_DISPLAY
+    from mmnst_path._qc_text import marker_label
+
+    marker = layer_marker(meta)
+    if not marker or marker["ki67_melanocyte_marker"] not in MARKER_WORDS:
+        return ""
+    used = {stains.get("chromogen"), stains.get("counterstain")}
+    red = [n for n in meta.get("stains_names") or () if n in STAIN_DISPLAY["chromogen"] and n not in used]
+    which = (marker_label(marker) if marker["ki67_melanocyte_marker_source"] == "assumed"
+             else MARKER_WORDS[marker["ki67_melanocyte_marker"]])
+    return f"marker {STAIN_DISPLAY['chromogen'][red[0]] if red else 'chromogen'} ({which})"
 
 
 def layer_ki67(features: Any) -> tuple[Any, dict[str, Any]]:
@@ -188,17 +226,26 @@ def layer_ki67(features: Any) -> tuple[Any, dict[str, Any]]:
 
 def reviewed_melanocytic_line(meta: Mapping[str, Any], reviewed: Mapping[str, Any]) -> str:
     """"Ki67 in melanocytes (MART-1+): X % ..." of the reviewed classes of a double stain's nuclei layer
-    (``""`` for a layer of a single stain): the marker from the analysis result, else from the result folder."""
+    (``""`` for a layer of a single stain): the marker as the run recorded it (:func:`layer_marker`; "cytoplasmic
+    marker, assumed" when named stains left it at auto), from the analysis result, else from the result folder."""
     from mmnst_path._qc_text import melanocytic_text
 
-    result = meta.get("result")
-    marker = (getattr(result, "metrics", None) or {}).get("ki67_melanocyte_marker") or meta.get("melanocyte_marker")
+    marker = layer_marker(meta)
     if not marker or "melanocytic_index_pct" not in reviewed:
         return ""
-    return melanocytic_text({"ki67_melanocyte_marker": marker,
+    return melanocytic_text({**marker,
                              **{f"ki67_{k}": reviewed.get(k) for k in ("melanocytic_index_pct", "melanocytic_ci_low_pct",
                                                                         "melanocytic_ci_high_pct",
                                                                         "melanocytic_denominator")}})
+
+
+def figures_with(text: str, line: str) -> str:
+    """The panel's figures ``text`` with ``line`` (a double stain's melanocyte-restricted index) just below the index
+    and its CI, among the first lines a docked box shows without scrolling (session 43 H7's defect 13: below the
+    counts and the H-score it was out of view with Analyze docked above Review)."""
+    lines = text.split("\n")
+    at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("95% CI")), 1)
+    return "\n".join([*lines[:at], line, *lines[at:]])
 
 
 class ReviewWidget(Container):
@@ -228,6 +275,7 @@ class ReviewWidget(Container):
         self.results = TextEdit(value="", label="review")
         self.results.read_only = True
         keep_lines(self.results, PANEL_LINES)
+        self._box_min = self.results.native.minimumHeight()  # grown while a melanocytic line needs it (_show_line)
         self.file = FileEdit(label="edits file", mode="w", filter="*.geojson")
         self.save_button = PushButton(text="save edits (GeoJSON)")
         self.load_button = PushButton(text="load edits (GeoJSON)")
@@ -402,14 +450,39 @@ class ReviewWidget(Container):
         stains = layer_stains(layer)
         warnings = review_warnings(counts, k, layer.features, rule, stains=stains)
         self.notice.value = "\n".join(warnings)
-        lines = [text]
         if melano := reviewed_melanocytic_line(meta, k):
-            lines.insert(1, melano)
+            text = figures_with(text, melano)
+        lines = [text]
         if meta.get("review") or meta.get("review_refused"):  # read from a reviewed result folder
             lines.insert(0, review_line(meta))
         if "ki67_stains" in meta:  # read from a file: say which stain its measurement names gave
-            lines.append(stains_line(meta["ki67_stains"], stains, preset=meta.get("stains_preset")))
+            lines.append(stains_line(meta["ki67_stains"], stains, preset=meta.get("stains_preset"),
+                                     marker=marker_words(meta, stains)))
         self.results.value = "\n".join(lines)
+        self._show_line(melano)
+
+    def _show_line(self, line: str) -> None:
+        """Grow the box (its dock takes the room from the docks beside it) until its text down to ``line`` shows
+        without scrolling, at most :data:`PANEL_LINES` + 5 lines; back to its usual height without such a line.
+        Session 43 H7's defect 13: with Analyze docked above, napari gave Review's box three lines, the index
+        wrapped on two, and a double stain's melanocytic line was out of view."""
+        # the warning line above: napari's dock sizes by minimum heights, which a word-wrapped label's height at the
+        # dock's width is not; its lines squeezed the box below its minimum (and were cut themselves) until it is
+        notice = self.notice.native
+        notice.setMinimumHeight(max(0, notice.heightForWidth(notice.width())) if self.notice.value else 0)
+        native = self.results.native
+        need = self._box_min
+        if line:
+            doc = native.document()
+            block = doc.begin()
+            while block.isValid() and not block.text().startswith(line[:40]):
+                block = block.next()
+            if block.isValid():
+                bottom = doc.documentLayout().blockBoundingRect(block).bottom()
+                cap = (PANEL_LINES + 5) * native.fontMetrics().lineSpacing()
+                need = max(need, min(int(bottom + 0.999) + 2 * native.frameWidth() + 2, cap))
+        if native.minimumHeight() != need:
+            native.setMinimumHeight(need)
 
     def _follow_caption(self, result: Any, layer: Any) -> None:
         """The run's hot-spot frame (Analyze's layer) captions the reviewed nuclei inside it."""
