@@ -36,6 +36,7 @@ from ._common import (
 from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 from ._training_layers import (
     StainChoice,
+    StatusGuard,
     ask,
     image_of,
     kept_layer_words,
@@ -80,7 +81,7 @@ def _colour(name: str) -> tuple[float, float, float, float]:
     return (*_COLOURS.get(str(name), (0.9, 0.9, 0.2)), 1.0)
 
 
-class TrainCellsWidget(StainChoice, Container):
+class TrainCellsWidget(StatusGuard, StainChoice, Container):
     """Nucleus-model training from clicked example cells, with a live preview of the view.
 
     With "retrain and preview after each click" ticked, a click made while a retrain runs is not lost: one
@@ -162,13 +163,6 @@ class TrainCellsWidget(StainChoice, Container):
             except RuntimeError:  # the dock widget was closed
                 return
 
-    def _guard(self, fn: Any, *args: Any) -> Any:
-        """``fn(*args)``; a refusal (no model yet, a damaged or missing file) goes to the status line."""
-        try:
-            return fn(*args)
-        except (ValueError, OSError) as exc:
-            self.status.value = f"error: {' '.join(str(exc).split())}"
-            return None
 
     def _in_thread(self, compute: Any, show: Any) -> Any:
         """Run ``compute()`` in a worker thread, then ``show(result)`` in the GUI thread (one at a time)."""

@@ -16,7 +16,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from ._common import layer_choice, layer_mpp, model_file, rgb_image_layers, start_worker, wrap_text
 from ._export import _source
 from ._roi_layers import shape_rings
-from ._training_layers import may_replace, not_saved_words
+from ._training_layers import StatusGuard, may_replace, not_saved_words
 
 if TYPE_CHECKING:
     import napari
@@ -41,7 +41,7 @@ def polygons_geojson(rings: dict[str, list[np.ndarray]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-class TrainPigmentWidget(Container):
+class TrainPigmentWidget(StatusGuard, Container):
     """Draw ``Melanin`` and ``Other`` (not melanin) polygons on images, train a lab pigment model, save it.
 
     "draw melanin" / "draw other" add (or select) the chosen image's polygon layer of that class in polygon mode.
@@ -72,12 +72,6 @@ class TrainPigmentWidget(Container):
         super().__init__(widgets=[self.image, self.stains, draw, self.train_button, self.file, self.save_button,
                                   self.status])
 
-    def _guard(self, fn: Any, *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except (ValueError, OSError) as exc:
-            self.status.value = f"error: {exc}"
-            return None
 
     def polygons_layer(self, cls: str, image: Any = None) -> Any:
         """The ``cls`` polygon layer of ``image`` (default: the chosen one), added over it in polygon mode."""

@@ -36,6 +36,7 @@ from ._tissue_live import DEBOUNCE_S, LIVE_TREES, PREVIEW_UM, TRAIN_LABELS, TRAI
 from ._tissue_paint import PaintPolygons
 from ._training_layers import (
     StainChoice,
+    StatusGuard,
     ask,
     image_of,
     kept_layer_words,
@@ -64,7 +65,7 @@ MAX_PREVIEW_SIDE = 1024
 _PALETTE = ((31, 119, 180), (255, 127, 14), (148, 103, 189), (23, 190, 207), (188, 189, 34), (140, 86, 75))
 
 
-class TrainTissueWidget(PaintPolygons, LivePreview, StainChoice, Container):
+class TrainTissueWidget(PaintPolygons, LivePreview, StatusGuard, StainChoice, Container):
     """Tissue-classifier training on painted labels; value ``k`` = ``classes[k - 1]``.
 
     Each image has its own training labels (``tissue training: <image>``); train (and the live preview) learn
@@ -297,12 +298,6 @@ class TrainTissueWidget(PaintPolygons, LivePreview, StainChoice, Container):
         return lab
 
     # -- threads ---------------------------------------------------------------------------------
-    def _guard(self, fn: Any, *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except (ValueError, OSError) as exc:
-            self.status.value = f"error: {exc}"
-            return None
 
     def _run(self, compute: Any, show: Any, *, drop_stale: bool = False) -> Any:
         """``compute()`` in a worker, ``show(result)`` after; with ``drop_stale`` a result whose image was removed,

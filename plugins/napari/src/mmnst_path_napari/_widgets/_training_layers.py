@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StainChoice",
+    "StatusGuard",
     "ask",
     "image_of",
     "kept_layer_words",
@@ -156,6 +157,20 @@ def stain_family(stains: str) -> str:
     from mmnst_path.classify import resolve_model
 
     return str(resolve_model("default", "tissue", stains).settings.get("stains", stains))
+
+
+class StatusGuard:
+    """A training widget's refusals said on its status line (a mixin: the widget gives ``status``, a Label)."""
+
+    status: Any
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``; a refusal (no model yet, a damaged or missing file, a bad polygon) goes to the status line."""
+        try:
+            return fn(*args)
+        except (ValueError, OSError) as exc:
+            self.status.value = f"error: {' '.join(str(exc).split())}"
+            return None
 
 
 class StainChoice:
