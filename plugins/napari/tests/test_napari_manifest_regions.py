@@ -18,6 +18,7 @@ def test_manifest_is_valid_and_every_command_imports():
         "Review",
         "Train tissue",
         "Train cells",
+        "Train pigment",
         "Export",
     }
     assert "*.svs" in pm.contributions.readers[0].filename_patterns
