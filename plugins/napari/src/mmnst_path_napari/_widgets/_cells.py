@@ -40,14 +40,13 @@ from ._training_layers import (
     ask,
     image_of,
     kept_layer_words,
-    may_replace,
-    not_saved_words,
     painted,
     select_for_image,
     training_layer,
     training_layers,
     training_meta,
     training_name,
+    write_model,
 )
 
 if TYPE_CHECKING:
@@ -409,16 +408,9 @@ class TrainCellsWidget(StatusGuard, StainChoice, Container):
         if self.model is None:
             msg = "no cell model: train one or load a model file first"
             raise ValueError(msg)
-        p = model_file(path)
-        if p.suffix != ".mmnst":
-            p = p.with_suffix(".mmnst")
-        if not p.parent.is_dir():
-            msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
-            raise ValueError(msg)
-        if not may_replace(p, self.model):
-            self.status.value = not_saved_words(p)
+        out = write_model(self.model, path, self.status)
+        if out is None:
             return None
-        out = self.model.save(p)
         self.status.value = f"saved {out} ({self.model.model_id}); use it with --cell-model {out}"
         return out
 

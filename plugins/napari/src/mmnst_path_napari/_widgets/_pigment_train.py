@@ -13,10 +13,10 @@ import numpy as np
 from magicgui.types import FileDialogMode
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 
-from ._common import layer_choice, layer_mpp, model_file, rgb_image_layers, start_worker, wrap_text
+from ._common import layer_choice, layer_mpp, rgb_image_layers, start_worker, wrap_text
 from ._export import _source
 from ._roi_layers import shape_rings
-from ._training_layers import StatusGuard, may_replace, not_saved_words
+from ._training_layers import StatusGuard, write_model
 
 if TYPE_CHECKING:
     import napari
@@ -159,14 +159,8 @@ class TrainPigmentWidget(StatusGuard, Container):
         if self.model is None:
             msg = "no model: train one first"
             raise ValueError(msg)
-        p = model_file(path)
-        p = p if p.suffix == ".mmnst" else p.with_suffix(".mmnst")
-        if not p.parent.is_dir():
-            msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
-            raise ValueError(msg)
-        if not may_replace(p, self.model):
-            self.status.value = not_saved_words(p)
+        out = write_model(self.model, path, self.status)
+        if out is None:
             return None
-        out = Path(self.model.save(p))
         self.status.value = f"saved {out} ({self.model.model_id}): choose it as Analyze's pigment model file"
         return out

@@ -40,14 +40,13 @@ from ._training_layers import (
     ask,
     image_of,
     kept_layer_words,
-    may_replace,
-    not_saved_words,
     painted,
     select_for_image,
     training_layer,
     training_layers,
     training_meta,
     training_name,
+    write_model,
 )
 
 if TYPE_CHECKING:
@@ -521,16 +520,9 @@ class TrainTissueWidget(PaintPolygons, LivePreview, StatusGuard, StainChoice, Co
         """Write the model (``.mmnst``: pickle-free, with its card); an existing file of another model is replaced
         only when the question asked is answered Yes (None: not saved)."""
         model = self._need_model()
-        p = model_file(path)
-        if p.suffix != ".mmnst":
-            p = p.with_suffix(".mmnst")
-        if not p.parent.is_dir():
-            msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
-            raise ValueError(msg)
-        if not may_replace(p, model):
-            self.status.value = not_saved_words(p)
+        out = write_model(model, path, self.status)
+        if out is None:
             return None
-        out = Path(model.save(p))
         self.status.value = f"saved {out} ({model.model_id})"
         return out
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._analysis import detect_image_stains
 from ._analyze import AUTO
-from ._common import rgb_image_layers
+from ._common import model_file, rgb_image_layers
 
 if TYPE_CHECKING:
     import napari
@@ -37,6 +37,7 @@ __all__ = [
     "training_layers",
     "training_meta",
     "training_name",
+    "write_model",
 ]
 
 
@@ -86,6 +87,22 @@ def ask(question: str, *, title: str = "mmnst_path") -> bool:
     buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
     answer = QMessageBox.question(None, title, question, buttons, QMessageBox.StandardButton.No)
     return bool(answer == QMessageBox.StandardButton.Yes)
+
+
+def write_model(model: Any, path: Any, status: Any) -> Path | None:
+    """Write a trained ``model`` to ``path`` (``.mmnst`` added when missing: pickle-free, with its card) for a Train
+    widget's *save model*; a file holding another model is replaced only when the question asked is answered Yes
+    (None, and :func:`not_saved_words` on ``status``, when not). A missing folder is a ValueError naming it."""
+    p = model_file(path)
+    if p.suffix != ".mmnst":
+        p = p.with_suffix(".mmnst")
+    if not p.parent.is_dir():
+        msg = f"model file {str(p)!r}: folder {str(p.parent)!r} does not exist"
+        raise ValueError(msg)
+    if not may_replace(p, model):
+        status.value = not_saved_words(p)
+        return None
+    return Path(model.save(p))
 
 
 def may_replace(path: Path, model: Any) -> bool:
