@@ -46,6 +46,7 @@ from ._common import (
 )
 from ._marker import follow_marker, marker_box, marker_setting
 from ._mpp import link_mpp_box, set_entered_mpp
+from ._roi_layers import selected_regions
 from ._thread import run_in_thread
 
 if TYPE_CHECKING:
@@ -385,16 +386,8 @@ class AnalyzeWidget(Container):
                 msg = "the current view shows none of the image: pan/zoom to it or choose another region"
                 raise ValueError(msg)
             return [box_polygon(box)]
-        polys = []
-        for lay in self.viewer.layers:
-            if (
-                isinstance(lay, Shapes)
-                and lay.selected_data
-                and lay.metadata.get("mmnst_path", {}).get("source") != "analyze"
-            ):
-                for i in sorted(lay.selected_data):
-                    world = np.asarray([lay.data_to_world(v) for v in lay.data[i]])
-                    polys.append(np.asarray([layer.world_to_data(w) for w in world])[:, -2:])
+        polys = selected_regions(self.viewer, layer, lambda lay: isinstance(lay, Shapes) and lay.metadata.get(
+            "mmnst_path", {}).get("source") != "analyze")  # a ROI's holes (its ROI holes layer) left out
         if not polys:
             msg = "region 'selected shapes': select one or more shapes (Shapes layer, select mode) first"
             raise ValueError(msg)

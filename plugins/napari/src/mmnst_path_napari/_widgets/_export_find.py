@@ -41,6 +41,7 @@ class FindsResults:
         self.find_worker: Any = None
         self._find_stop = threading.Event()
         self._find_file: str | None = None
+        self._reading_words: str | None = None  # the status a read under way put up (:meth:`_said_meanwhile`)
         self.open_found.changed.connect(lambda *_: self.found.value and self.open_result(Path(self.found.value)))
         self.find_stop.changed.connect(lambda *_: self.stop_finding("stopped"))
         return [self.find_progress, self.find_stop]
@@ -97,8 +98,9 @@ class FindsResults:
 
         stop = self._find_stop = threading.Event()
         self._find_file = str(cands.image)
-        self.status.value = (f"reading {cands.image.name} ({_size_words(cands.size or 0)}) to find its results "
-                             "(the SHA-256 of its bytes); napari stays usable, 'stop reading' stops it")
+        self.status.value = self._reading_words = (
+            f"reading {cands.image.name} ({_size_words(cands.size or 0)}) to find its results (the SHA-256 of its "
+            "bytes); napari stays usable, 'stop reading' stops it")
         self.find_progress.value = 0
         self.find_progress.visible = self.find_stop.visible = True
         worker = create_worker(sha256_pieces, cands.image, stop=stop, _start_thread=False, _ignore_errors=True)
@@ -118,7 +120,7 @@ class FindsResults:
         """The read ended (returned, stopped or failed): the progress goes, the next image opened alone is looked
         for."""
         if self.find_worker is worker:
-            self.find_worker, self._find_file = None, None
+            self.find_worker, self._find_file, self._reading_words = None, None, None
             self.find_progress.visible = self.find_stop.visible = False
             self.find_results()
 
@@ -131,14 +133,32 @@ class FindsResults:
         if sha is None:
             return
         if any(_folder_of(lay) for lay in self.viewer.layers):
-            self.status.value = f"results of {cands.image.name} not opened: another result was opened meanwhile"
+            self._say_after_read(f"results of {cands.image.name} not opened: another result was opened meanwhile")
             return
         if not any(f and Path(f) == cands.image for f in map(_source, rgb_image_layers(self.viewer))):
             return
         self._show_found(match_results(cands, sha))
 
     def _read_failed(self, cands: Any, exc: BaseException) -> None:
-        self.status.value = f"results of {cands.image.name} not found: the image cannot be read ({exc})"
+        self._say_after_read(f"results of {cands.image.name} not found: the image cannot be read ({exc})")
+
+    def _said_meanwhile(self) -> str:
+        """What the status said during the read that the read did not (an import's or an export's words), else "";
+        the read's own line is gone from the status then."""
+        now, reading = str(self.status.value), self._reading_words
+        if reading is None:
+            return ""
+        self._reading_words = None
+        if now == reading:
+            self.status.value = ""
+            return ""
+        return now
+
+    def _say_after_read(self, words: str) -> None:
+        """The search's ``words`` on the status once the read has ended, before what was said during the read (an
+        import made while the image was read lost its status line to the search's: session 43 H6)."""
+        meanwhile = self._said_meanwhile()
+        self.status.value = words + (f"; {meanwhile}" if meanwhile else "")
 
     def stop_finding(self, why: str = "stopped") -> None:
         """Stop a read under way (*stop reading*, the image removed): nothing is opened; the status says so. The
@@ -147,7 +167,7 @@ class FindsResults:
             return
         self._find_stop.set()
         self.find_progress.visible = self.find_stop.visible = False
-        self.status.value = (f"search for the results of {Path(self._find_file or '').name} {why}: open its "
+        self._say_after_read(f"search for the results of {Path(self._find_file or '').name} {why}: open its "
                              "result.json, or choose its result folder")
 
     def _image_removed(self, event: Any = None) -> None:
@@ -163,7 +183,12 @@ class FindsResults:
         opened = found.folders[0] if found.folders else None
         if opened is not None:
             self.found.value = str(opened)
+            meanwhile = self._said_meanwhile()  # the read's line goes; what was said during it stays, last
             self.open_result(opened, said=found_words(found, opened))
+            if meanwhile:
+                self.status.value += f"; {meanwhile}"
+        elif self._reading_words is not None:
+            self._say_after_read(found_words(found, opened))
         else:
             self.status.value = found_words(found, opened)
 

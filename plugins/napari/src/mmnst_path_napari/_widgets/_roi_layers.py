@@ -11,7 +11,7 @@ chosen as Export's *ROI holes*.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,18 @@ from mmnst_path.geojson import Roi
 from .._geojson import read_geojson_stains
 from .._layers import points_layer
 
-__all__ = ["HOLES_KIND", "holes_layer_of", "import_geojson_layers", "shape_rings", "shapes_rois", "with_holes"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "HOLES_KIND",
+    "holes_layer_of",
+    "import_geojson_layers",
+    "selected_regions",
+    "shape_rings",
+    "shapes_rois",
+    "with_holes",
+]
 
 #: ``metadata["mmnst_path"]["kind"]`` of a Shapes layer of ROI holes.
 HOLES_KIND = "roi_holes"
@@ -64,6 +75,29 @@ def shapes_rois(layer: Any, reference: Any = None, holes: Any = None) -> list[Ro
         ]
     rois = [Roi(v, name) for v, name in zip(shape_rings(layer, reference), names, strict=True)]
     return with_holes(rois, shape_rings(holes, reference))[0] if holes is not None and holes is not layer else rois
+
+
+def selected_regions(viewer: Any, reference: Any, regions: Callable[[Any], bool]) -> list[np.ndarray]:
+    """The selected shapes of the layers ``regions`` accepts (ROI holes layers never: a hole is no region), as level-0
+    (row, col) rings in the data frame of ``reference``; a ROI whose holes layer (:func:`holes_layer_of`) has holes
+    inside it is the one even-odd ring of :attr:`Roi.region`, so its holes are left out of every measure exactly as
+    ``mmnst-path quantify --roi`` leaves a QuPath ROI's holes out (Analyze's "selected shapes" measured them)."""
+    polys: list[np.ndarray] = []
+    for lay in viewer.layers:
+        if not regions(lay) or not lay.selected_data or _kind(lay) == HOLES_KIND:
+            continue
+        rings = shape_rings(lay, reference)
+        rois = [Roi(rings[i]) for i in sorted(lay.selected_data)]
+        holes = holes_layer_of(viewer, lay)
+        if holes is not None:
+            rois = with_holes(rois, shape_rings(holes, reference))[0]
+        polys += [r.region if r.holes else r.polygon for r in rois]
+    return polys
+
+
+def _kind(layer: Any) -> Any:
+    meta = layer.metadata.get("mmnst_path", {}) if isinstance(layer.metadata, dict) else {}
+    return meta.get("kind") if isinstance(meta, dict) else None
 
 
 def with_holes(rois: list[Roi], holes: list[np.ndarray]) -> tuple[list[Roi], int]:
