@@ -221,6 +221,10 @@ def apply_slide_threshold(
     if "cell_type" in cells.columns:  # nuclei the cell model took out of the index stay out
         ctype = np.asarray(cells.columns["cell_type"], dtype=np.intp)
         flip &= np.isin(ctype, (CELL_TYPES.index("unclassified"), CELL_TYPES.index("tumour")))
+    if getattr(params, "melanocyte_marker", None) == "nuclear":  # Ki67 / SOX10: the learned call read the
+        # negatives (quantify._ki67_double_model: all but near-black ones), its DAB reading is not the DAB plane's
+        near = np.asarray(cells.columns.get("near_black", np.zeros(len(cells), bool)), dtype=bool)
+        flip &= ~((cells.cls == neg) & ~near)
     if not flip.any():
         return cells, tiles, counts, threshold
     from_neg, from_exc = flip & (cells.cls == neg), flip & (cells.cls == exc)

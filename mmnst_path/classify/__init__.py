@@ -59,6 +59,8 @@ SHIPPED_MODELS = {
     "hidden_nuclei_dab.mmnst": "nucleus hidden under melanin (unassessable), hematoxylin + DAB; opt-in: ki67.hidden_model = 'default'",
     "pigment_cells_dab.mmnst": "nucleus beside or under melanin: negative / positive / hidden, hematoxylin + DAB (ki67.pigment_cell_model)",
     "intact_nuclei_he.mmnst": "nucleus candidate intact or a ghost, for the necrosis veto, H&E (necrosis.intact_model)",
+    "double_nuclear_marker.mmnst": ("nucleus stromal or melanocytic, Ki67 negative or positive, Ki67 / SOX10 double "
+                                    "stains (Fast Red, AEC; used with a nuclear marker)"),
 }
 
 

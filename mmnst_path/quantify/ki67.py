@@ -531,6 +531,11 @@ def measure_ki67(
         called = melanocytic_call(red_od, cells.cls == "positive", where=marker[1], min_od=params.melanocyte_min_od,
                                   separation_deg=angle_deg(matrix.vector(marker[0]), matrix.vector("dab")))
         cells = replace(cells, melanocytic=called, marker_od_mean=red_od)
+        if marker[1] == "nuclear":  # SOX10: double positives by the learned call (_ki67_double_model)
+            from ._ki67_double_model import learned_double_call
+
+            cells = learned_double_call(cells, nuclei.labels, rgb, matrix, (pair[0], pair[1], marker[0]),
+                                        background=background, params=params)
     if model is not None and len(cells):
         assert nuclei.labels is not None
         found = cell_classes(model, nuclei.labels, hem_plane, dab_plane, mpp=mpp, origin=origin, extent=extent,

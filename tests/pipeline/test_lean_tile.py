@@ -132,3 +132,23 @@ def test_lean_path_is_bit_identical_with_other_stains(monkeypatch, stains, asser
     assert used[-1] is not None  # the lean part was used
     assert ref.measures == lean.measures
     assert_same_results(ref, lean)
+
+
+@pytest.mark.parametrize("chromogen", ["aec", "fast_red"])
+def test_lean_path_is_bit_identical_with_a_sox10_double_stain(monkeypatch, chromogen, assert_same_results):
+    """A Ki67 / SOX10 double stain: the learned double-stain call (session 44) reads the tile's own nuclei as
+    references, which the lean part holds as the whole image does."""
+    from mmnst_path.synthetic_double import double_stain_tile
+
+    rgb = np.full((480, 400, 3), 255, np.uint8)
+    rgb[:320, 40:360] = double_stain_tile(4, marker="nuclear", chromogen=chromogen, size=320).rgb
+    used = []
+    windows = worker._lean_windows
+    monkeypatch.setattr(worker, "_lean_windows", lambda *a: used.append(windows(*a)) or used[-1])
+    config = AnalysisConfig.from_mapping({"stains": "H-DAB-AEC" if chromogen == "aec" else "H-DAB-FastRed",
+                                          "measures": ["ki67"], "ki67": {"melanocyte_marker": "nuclear"}})
+    ref, lean = _both(monkeypatch, rgb, 0.5, config)
+    assert used[0] is None
+    assert used[-1] is not None
+    assert ref.cells.columns["melanocytic"].any()
+    assert_same_results(ref, lean)
