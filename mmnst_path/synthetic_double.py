@@ -71,6 +71,7 @@ def double_stain_tile(
     pigmented_melanocytes: tuple[float, float] = (0.1, 0.35),
     angle_deg: tuple[float, float] = (1.0, 4.0),
     jpeg_quality: tuple[int, int] | None = (70, 95),
+    marker_od: tuple[float, float] = (0.25, 0.7),
 ) -> DoubleStainTile:
     """Ki67 (DAB) + red melanocyte marker tile; every range is drawn uniformly per tile.
 
@@ -92,6 +93,9 @@ def double_stain_tile(
         Range of the random rotation (degrees) of every stain vector.
     jpeg_quality : (int, int) or None
         Range of the JPEG quality (None = no compression).
+    marker_od : (float, float)
+        Range of the marker strength of the tile (the peak OD multiplier of the red marker; each melanocyte
+        varies around it x0.7-1.3): a pale marker (session 43's walk, defect 3: 0.27) at the low end.
     """
     if marker not in DOUBLE_MARKERS:
         msg = f"double_stain_tile marker must be one of {DOUBLE_MARKERS}, got {marker!r}"
@@ -114,7 +118,7 @@ def double_stain_tile(
     melano = rng.random(n) < rng.uniform(*melanocyte_fraction)
     p_mel, p_str = rng.uniform(*melanocyte_ki67), rng.uniform(*stroma_ki67)
     pos = np.where(melano, rng.random(n) < p_mel, rng.random(n) < p_str)
-    red_level = rng.uniform(0.25, 0.7)  # marker strength of this run; cells vary around it
+    red_level = rng.uniform(*marker_od)  # marker strength of this run; cells vary around it
     for (r, c, rad), m, p in zip(cells, melano, pos, strict=True):
         if not m:  # stromal cells: smaller and often elongated-looking, darker hematoxylin
             rad *= 0.8

@@ -37,7 +37,10 @@ def _candidate(guess: StainGuess) -> str:
         return ""
     if p.red_ring_share >= DOUBLE_RING_SHARE and p.brown_bodies_mm2 >= DOUBLE_BROWN_BODIES_MM2:
         return "cytoplasmic"
-    if p.dab_bodies_mm2 >= SOX10_DAB_BODIES_MM2 and p.red_bodies_mm2 >= SOX10_RED_BODIES_MM2:
+    from ._sox10_populations import SOX10_POPULATIONS, two_populations
+
+    if ((p.dab_bodies_mm2 >= SOX10_DAB_BODIES_MM2 and p.red_bodies_mm2 >= SOX10_RED_BODIES_MM2)
+            or (SOX10_POPULATIONS and two_populations(p))):  # red nuclei beside DAB nuclei (session 44)
         return "nuclear"
     return ""
 

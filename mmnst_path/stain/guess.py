@@ -490,7 +490,10 @@ def _by_places(guess: StainGuess, places: ChromogenPlaces, sox10: bool) -> Stain
         aec_red = places.red_body_deg >= RED_DEG  # redder: Fast Red beside melanin, no brownish AEC
         if sox10 and SOX10_AEC and aec_red:
             return _nuclear_double(guess, places, counts)
-        return replace(guess, places=places)
+        from ._sox10_populations import pale_marker_double
+
+        # session 44: red nuclei beside DAB nuclei, a pale marker
+        return (sox10 and pale_marker_double(guess, places)) or replace(guess, places=places)
     if guess.name not in ("H-AEC", "H-FastRed", "H&E"):
         return replace(guess, places=places)
     if not (ring >= DOUBLE_RING_SHARE and brown >= DOUBLE_BROWN_BODIES_MM2):
@@ -511,14 +514,18 @@ def _nuclear_double(guess: StainGuess, places: ChromogenPlaces, counts: str) -> 
     nuclear bodies hold DAB and red marker alike (module docstring), else unchanged."""
     from dataclasses import replace
 
+    from ._sox10_populations import SOX10_POPULATIONS, two_populations_flag
+
     dab, red = places.dab_bodies_mm2, places.red_bodies_mm2
-    apart = places.dab_body_deg - places.other_body_deg  # NaN (no marker-only nucleus) fails
+    other = places.other_body_deg  # no marker-only body (a pale marker, session 44): the red bodies' angle
+    apart = places.dab_body_deg - (places.red_body_deg if SOX10_POPULATIONS and math.isnan(other) else other)
+    single = replace(guess, places=places)
     if not (dab >= SOX10_DAB_BODIES_MM2 and red >= SOX10_RED_BODIES_MM2 and apart >= SOX10_APART_DEG
             and places.dab_body_deg >= SOX10_DAB_MIN_DEG and places.brown_bodies_mm2 <= SOX10_BROWN_PER_DAB * dab):
-        return replace(guess, places=places)
+        return two_populations_flag(single, places)
     fast_red = guess.name in ("H-FastRed", "H&E") or guess.pink_share >= SOX10_FAST_RED_PINK
     if not (fast_red or SOX10_AEC):
-        return replace(guess, places=places)
+        return two_populations_flag(single, places)
     name = "H-DAB-FastRed" if fast_red else "H-DAB-AEC"
     return replace(guess, name=name, ambiguous=True, alternative=guess.name, places=places, marker="nuclear",
                    reason=f"Ki67 / SOX10 double stain: {dab:.0f} nuclear bodies per mm² hold DAB, "

@@ -51,6 +51,15 @@ class ChromogenPlaces:
         Median angle from DAB of those bodies and of the other nuclear bodies of any chromogen
         (NaN: none). In a double stain the DAB-holding nuclei are browner than the marker-only
         ones; in a single stain both are the same chromogen.
+    pink_bodies_mm2 : float
+        Nuclear bodies per mm² of tinted red pixels, however faint (residual at least
+        ``PINK_MIN_OD`` below ``RED_DEG``, not necessarily chromogen-dominated): red nuclei, a pale
+        nuclear marker (SOX10) mixed with hematoxylin included (session 44: a pale SOX10 marker's
+        nuclei are no red bodies on a 1 µm/px thumbnail).
+    dab_brown_bodies_mm2 : float
+        Brown nuclear bodies that are DAB by their colour: median angle within ``DAB_BROWN_DEG`` of
+        DAB (melanin lies browner, +6 to +25°) and at least ``DAB_BODY_SHARE`` of their OD off the
+        hematoxylin axis.
     """
 
     brown_bodies_mm2: float
@@ -61,6 +70,8 @@ class ChromogenPlaces:
     dab_bodies_mm2: float = 0.0
     dab_body_deg: float = math.nan
     other_body_deg: float = math.nan
+    pink_bodies_mm2: float = 0.0
+    dab_brown_bodies_mm2: float = 0.0
 
 
 #: Nucleus-sized body (µm² of chromogen pixels): a 4-14 µm nucleus.
@@ -85,6 +96,9 @@ RED_BODY_PCT = 20.0
 #: positive nuclei of single red stains 0.36-0.49.
 DAB_BODY_SHARE = 0.46
 DAB_BODY_MIN_DEG = -25.0
+#: A brown nuclear body is DAB by its colour (:attr:`ChromogenPlaces.dab_brown_bodies_mm2`) when its median
+#: angle lies in this range (degrees from DAB; brown-black melanin at +6 to +25°).
+DAB_BROWN_DEG = (-12.0, 6.0)
 #: Chromogen objects are looked at only on images of at most this many µm per pixel (a slide
 #: thumbnail at 8 µm/px turns a nucleus into one pixel).
 PLACES_MAX_MPP = 1.5
@@ -125,7 +139,7 @@ def pooled_places(images: Sequence[tuple[np.ndarray, np.ndarray | None]], mpp: f
     if not (math.isfinite(mpp) and 0 < mpp <= PLACES_MAX_MPP):
         return None
     area = ring = red_total = 0.0
-    bodies = {"brown": 0, "red": 0, "dab": 0}
+    bodies = {"brown": 0, "red": 0, "dab": 0, "pink": 0, "dab_brown": 0}
     degs: dict[str, list[float]] = {"brown": [], "red": [], "dab": [], "other": []}
     for rgb, tissue in images:
         a, rg, rt = _count(np.asarray(rgb), tissue, mpp, white, bodies, degs)
@@ -138,7 +152,8 @@ def pooled_places(images: Sequence[tuple[np.ndarray, np.ndarray | None]], mpp: f
                            float(np.median(degs["red"])) if degs["red"] else math.nan,
                            bodies["dab"] / area,
                            float(np.median(degs["dab"])) if degs["dab"] else math.nan,
-                           float(np.median(degs["other"])) if degs["other"] else math.nan)
+                           float(np.median(degs["other"])) if degs["other"] else math.nan,
+                           bodies["pink"] / area, bodies["dab_brown"] / area)
 
 
 def _count(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float, white: tuple[float, float, float],
@@ -149,7 +164,15 @@ def _count(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float, white: tuple[
     from skimage.measure import regionprops
 
     from . import od_from_rgb
-    from .guess import AEC_DEG, CHROMOGEN_MIN_OD, CHROMOGEN_MIN_SHARE, MIN_OD, od_residual
+    from .guess import (
+        AEC_DEG,
+        CHROMOGEN_MIN_OD,
+        CHROMOGEN_MIN_SHARE,
+        MIN_OD,
+        PINK_MIN_OD,
+        RED_DEG,
+        od_residual,
+    )
 
     keep = np.ones(rgb.shape[:2], bool) if tissue is None else np.asarray(tissue, bool)
     area_mm2 = float(keep.sum()) * mpp * mpp / 1e6
@@ -164,8 +187,10 @@ def _count(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float, white: tuple[
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     disc = yy * yy + xx * xx <= r * r
     ring = red_total = 0.0
-    for cls, sel in (("brown", (theta >= AEC_DEG) & (theta < 30.0)), ("red", theta < AEC_DEG), ("any", theta < 30.0)):
-        objs = chrom & sel
+    pink = keep & (norm > MIN_OD) & (m >= PINK_MIN_OD) & (theta < RED_DEG)
+    for cls, sel in (("brown", (theta >= AEC_DEG) & (theta < 30.0)), ("red", theta < AEC_DEG), ("any", theta < 30.0),
+                     ("pink", None)):
+        objs = pink if sel is None else chrom & sel
         opened = ndi.binary_opening(objs, structure=disc)
         lab, _ = ndi.label(objs)
         for rp in regionprops(lab):
@@ -185,6 +210,13 @@ def _count(rgb: np.ndarray, tissue: np.ndarray | None, mpp: float, white: tuple[
                     bodies["dab"] += int(dab)
                     degs["dab" if dab else "other"].append(deg)
                     continue
+                if cls == "pink":
+                    bodies["pink"] += 1
+                    continue
+                if cls == "brown":
+                    deg = float(np.median(theta[ys, xs]))
+                    share = float(m[ys, xs].mean()) / float(norm[ys, xs].mean())
+                    bodies["dab_brown"] += int(DAB_BROWN_DEG[0] <= deg <= DAB_BROWN_DEG[1] and share >= DAB_BODY_SHARE)
                 bodies[cls] += 1
                 degs[cls].append(float(np.percentile(theta[ys, xs], 50 if cls == "brown" else RED_BODY_PCT)))
     return area_mm2, ring, red_total
