@@ -155,7 +155,8 @@ def measure_direct(rgb: np.ndarray, mpp: float) -> Measured:
 
 
 def measure_pipeline(rgb: np.ndarray, mpp: float) -> Measured:
-    """The public API: ``mmnst_path.pipeline.analyze_region`` with the default config."""
+    """The public API: ``mmnst_path.pipeline.analyze_region`` with the default config, stains H-DAB (the Ki67 sets'
+    stains; named since the API's default became ``auto`` in session 44, so the figures keep their meaning)."""
     from mmnst_path.aggregate import CELL_CLASSES
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
@@ -164,10 +165,10 @@ def measure_pipeline(rgb: np.ndarray, mpp: float) -> Measured:
         ki67["cell_model"] = CELL_MODEL
     if COUNT_IN:
         ki67["count_in"] = COUNT_IN
-    mapping: dict[str, object] = {"ki67": ki67} if ki67 else {}
+    mapping: dict[str, object] = {"stains": "H-DAB", **({"ki67": ki67} if ki67 else {})}
     if TISSUE_MODEL:
         mapping["necrosis"] = {"tissue_model": TISSUE_MODEL}
-    config = AnalysisConfig.from_mapping(mapping) if mapping else None
+    config = AnalysisConfig.from_mapping(mapping)
     result = analyze_region(rgb, config, mpp=mpp)
     cells = result.cells
     names = np.asarray(CELL_CLASSES)[np.asarray(cells.cls, dtype=np.intp)]

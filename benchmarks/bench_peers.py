@@ -180,9 +180,9 @@ def htk_problem(python: str) -> str | None:
 # ------------------------------------------------------------------------------------------------
 # in this process
 def mmnst_count(rgb: np.ndarray, mpp: float) -> tuple[int, int]:
-    from mmnst_path.pipeline import analyze_region
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
-    res = analyze_region(rgb, mpp=mpp)
+    res = analyze_region(rgb, AnalysisConfig(stains="H-DAB"), mpp=mpp)  # (the API's default until session 44)
     return int(res.metrics["ki67_positive"]), int(res.metrics["ki67_negative"])
 
 

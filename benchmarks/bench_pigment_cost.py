@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/bench_pigment_cost.py [--repeat 3] [--before TREE] [--json OUT.json]
 
 What is timed: ``mmnst_path.pipeline.analyze_region`` (default configuration: tissue, pigment,
-Ki67 with the default cell model, melanin; stains as the CLI sets them) of four 1024² H-DAB tiles at 0.5 µm/px: the bundled
+Ki67 with the default cell model, melanin; stains H-DAB, the API's default until session 44) of four 1024² H-DAB tiles at 0.5 µm/px: the bundled
 ``sample_tiles/ki67_primary.tif`` (unpigmented) and ``ki67_pigmented.tif``, and the generated
 ``pigment_family_tile(3, "none" / "coarse", size=1024)``; once as shipped and once with the
 pipeline's pigment step returning empty masks (``bench_profile.no_pigment``: the baseline pigment
@@ -55,8 +55,9 @@ def load_tiles() -> dict[str, np.ndarray]:
 def run(repeat: int) -> dict[str, dict[str, float]]:
     """Median seconds of ``analyze_region`` per tile, ``{"pigment": ..., "no pigment": ...}``."""
     import mmnst_path.pipeline._worker as worker
-    from mmnst_path.pipeline import analyze_region
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
+    HDAB = AnalysisConfig(stains="H-DAB")  # (the tiles' stains; a --before tree reads them the same)
     sys.path.insert(0, str(HERE))
     from bench_profile import no_pigment
 
@@ -68,14 +69,14 @@ def run(repeat: int) -> dict[str, dict[str, float]]:
     for rgb in tiles.values():  # warm-up: numba compilation, models
         for fn in variants.values():
             worker._pigment = fn  # type: ignore[assignment]
-            analyze_region(rgb, mpp=0.5)
+            analyze_region(rgb, HDAB, mpp=0.5)
     times: dict[str, dict[str, list[float]]] = {n: {v: [] for v in variants} for n in tiles}
     for _ in range(repeat):
         for name, rgb in tiles.items():
             for variant, fn in variants.items():
                 worker._pigment = fn  # type: ignore[assignment]
                 t0 = time.perf_counter()
-                analyze_region(rgb, mpp=0.5)
+                analyze_region(rgb, HDAB, mpp=0.5)
                 times[name][variant].append(time.perf_counter() - t0)
     worker._pigment = shipped  # type: ignore[assignment]
     return {n: {v: statistics.median(ts) for v, ts in d.items()} for n, d in times.items()}

@@ -157,7 +157,8 @@ def run(datasets: dict[str, tuple[float, list[Path]]], repeat: int, gate: str | 
         ) -> tuple[dict[str, dict[tuple[str, ...], float]], list[str]]:
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
-    config = None if gate is None else AnalysisConfig.from_mapping({"pigment": {"gate": gate}})
+    # stains H-DAB (the API's default until session 44: the figures keep their meaning)
+    config = AnalysisConfig.from_mapping({"stains": "H-DAB", **({} if gate is None else {"pigment": {"gate": gate}})})
 
     timers = Timers()
     missing = install(timers)

@@ -63,7 +63,7 @@ def _analyze(rgb: np.ndarray, mpp: float, cell_model: str,
     from mmnst_path.aggregate import CELL_CLASSES
     from mmnst_path.pipeline import AnalysisConfig, analyze_region
 
-    config = AnalysisConfig.from_mapping({"ki67": {**(ki67 or {}), "cell_model": cell_model}})
+    config = AnalysisConfig.from_mapping({"stains": "H-DAB", "ki67": {**(ki67 or {}), "cell_model": cell_model}})
     result = analyze_region(rgb, config, mpp=mpp)
     cells = result.cells
     names = np.asarray(CELL_CLASSES)[np.asarray(cells.cls, dtype=np.intp)].astype(str)

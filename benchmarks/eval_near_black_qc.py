@@ -43,7 +43,8 @@ def measure(rgb: np.ndarray, mpp: float, mapping: dict[str, Any] | None) -> dict
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = analyze_region(rgb, AnalysisConfig.from_mapping(mapping) if mapping else None, mpp=mpp)
+        # the real Ki67 sets: H-DAB (the API's default until session 44)
+        res = analyze_region(rgb, AnalysisConfig.from_mapping(mapping or {"stains": "H-DAB"}), mpp=mpp)
     out = {k: res.metrics.get(k) for k in KEYS}
     out["fires"] = bool(near_black_warning(res.metrics))
     return out

@@ -1,5 +1,5 @@
 """The named-stains check within IHC (session 43 H8, H7's walk #1 / #2): another chromogen, counterstain or double
-stain than the stains named warns (the API's default H-DAB included: the warning reaches ``SlideResult.warnings``);
+stain than the stains named warns (in the API too: the warning reaches ``SlideResult.warnings``);
 a close call with the stains named among its candidates, or a preset that differs only by its melanin vector, does
 not."""
 
@@ -39,8 +39,8 @@ def test_stain_family_drops_melanin() -> None:
     assert stain_family(get_preset("H-DAB-FastRed").names) != stain_family(get_preset("H-FastRed").names)
 
 
-def test_api_default_h_dab_on_fast_red_warns_and_keeps_it(fast_red: object) -> None:
-    r, said = _run(fast_red)  # stains left at the default (H-DAB)
+def test_api_named_h_dab_on_fast_red_warns_and_keeps_it(fast_red: object) -> None:
+    r, said = _run(fast_red, stains="H-DAB")  # the API's default until session 44 (now auto)
     check = r.stains["named_check"]
     assert check["contradicts"] is True
     assert check["axis"] == "IHC"
@@ -82,7 +82,7 @@ def test_azure_b_named_h_dab_warns_in_the_row(tmp_path: Path) -> None:
 
 
 def test_a_close_call_with_the_stains_named_does_not_warn(fast_red: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    # a close call one of whose candidates is the protocol named (here the default H-DAB) is the user's call; one
+    # a close call one of whose candidates is the protocol named (here H-DAB) is the user's call; one
     # both of whose candidates lie outside it warns (test_named_double_stain_close_call.py)
     from mmnst_path.stain import guess as guess_module
 
@@ -92,7 +92,7 @@ def test_a_close_call_with_the_stains_named_does_not_warn(fast_red: object, monk
         return replace(real(*args, **kwargs), ambiguous=True, alternative="H-DAB")  # type: ignore[arg-type]
 
     monkeypatch.setattr(guess_module, "guess_stains_detail", close)
-    r, said = _run(fast_red)
+    r, said = _run(fast_red, stains="H-DAB")
     assert r.stains["named_check"] == {**r.stains["named_check"], "guess": "H-FastRed", "ambiguous": True,
                                        "contradicts": False}
     assert said == []

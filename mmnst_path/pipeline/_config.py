@@ -82,10 +82,15 @@ class AnalysisConfig:
     analysis_mpp : float
         Resolution the tiles are analysed at, µm per pixel.
     stains : str
-        Stain preset name (``"H-DAB"``, ``"H&E"``, ...), a JSON stain file or JSON text, or
-        ``"auto"``: H&E, H-DAB, H-AEC, H-FastRed or AzureB-DAB chosen per image from the colour of
-        its tissue (the double stains are not detected: name them; see
-        :func:`guess_stains`); the result records the preset chosen.
+        ``"auto"`` (the default, as ``mmnst-path quantify``): the stains are chosen per image from the
+        colour of its tissue by :func:`~mmnst_path.pipeline.analyze_slide` /
+        :func:`~mmnst_path.pipeline.analyze_region`, exactly as the command line chooses them (H&E,
+        H-DAB, H-AEC, H-FastRed, AzureB-DAB and the Ki67 / melanocyte double stains; see
+        :func:`guess_stains`); the result records the preset chosen (``result.stains["name"]``) and
+        why (``result.stains["detection"]["reason"]``). Or a stain preset name (``"H-DAB"``,
+        ``"H&E"``, ...), a JSON stain file or JSON text: every image is read with those stains, and
+        an image they contradict gets a warning (``result.stains["named_check"]``). A config file
+        without a ``stains`` key means ``"auto"``, as on the command line.
     measures : tuple of str
         Subset of :data:`MEASURES`; empty means all that apply to the stains (Ki67 needs a
         chromogen such as DAB, necrosis needs eosin, melanin always applies).
@@ -108,7 +113,7 @@ class AnalysisConfig:
     """
 
     analysis_mpp: float = 0.5
-    stains: str = "H-DAB"
+    stains: str = "auto"
     measures: tuple[str, ...] = ()
     tile_um: float = 512.0
     tissue_mpp: float = 8.0
@@ -240,9 +245,18 @@ class AnalysisConfig:
         return AnalysisConfig.from_mapping(data)
 
     def stain_matrix(self) -> Any:
-        """The resolved :class:`~mmnst_path.stain.StainMatrix` (not for ``stains="auto"``)."""
+        """The resolved :class:`~mmnst_path.stain.StainMatrix` of named stains.
+
+        Raises
+        ------
+        ConfigError
+            With ``stains="auto"`` (the default): there is no matrix without an image; a run records the one it
+            chose in ``result.stains``.
+        """
         if self.stains.strip().lower() == "auto":
-            msg = "config key 'stains' is 'auto': the stains are chosen per image by analyze_slide"
+            msg = ("config key 'stains' is 'auto' (the default): the stains are chosen per image by analyze_slide / "
+                   "analyze_region (the result's stains record them); name a preset (e.g. stains='H-DAB') for a "
+                   "stain matrix without an image")
             raise ConfigError(msg)
         from ..stain import load_stains
 

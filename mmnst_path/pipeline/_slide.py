@@ -271,7 +271,8 @@ def analyze_slide(
     path : path or SlideReader
         Slide or image file; an :class:`~mmnst_path.io.ArrayReader` runs in memory.
     config : AnalysisConfig, optional
-        Analysis parameters (defaults when omitted).
+        Analysis parameters (defaults when omitted: ``stains="auto"``, the stains chosen from the image as
+        ``mmnst-path quantify`` chooses them; ``result.stains`` records the preset chosen and why).
     mpp : float, optional
         Level-0 µm per pixel, overriding the file's metadata (required when it has none).
     workers : int, optional
@@ -577,7 +578,8 @@ def analyze_region(
     rgb : (M, N, 3) uint8 ndarray
         Image (greyscale and RGBA are converted as by :class:`~mmnst_path.io.ArrayReader`).
     config : AnalysisConfig, optional
-        Analysis parameters.
+        Analysis parameters (defaults when omitted: ``stains="auto"``, chosen from the image as by
+        :func:`analyze_slide`).
     mpp : float
         Microns per pixel of ``rgb`` (required: an array carries no metadata).
     roi : sequence of (K, 2) arrays, optional

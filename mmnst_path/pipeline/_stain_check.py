@@ -1,6 +1,7 @@
 """Named stains checked against the image (session 42 H9, H5's walk #2; the IHC axis: session 43 H8, H7's walk #1).
 
-With ``stains`` named (``--stains H-DAB``, a manifest line, or the API's default), the run reads the image with the
+With ``stains`` named (``--stains H-DAB``, a manifest line, or ``AnalysisConfig(stains="H-DAB")`` in Python; the
+API's default was H-DAB until session 44, it is ``auto`` as the command line's), the run reads the image with the
 stains given: an H&E slide named H-DAB gives a plausible-looking Ki67 index of its hematoxylin nuclei (CMU-1: 81.7 %,
 n 2723), a Fast Red slide named H-DAB one 1.6x its truth, an azure B slide named H-DAB a melanin fraction of 0.55 %
 for 10 % drawn. The stain guess that ``auto`` runs (:func:`mmnst_path.stain.guess.guess_stains_detail`, on the tissue

@@ -264,7 +264,7 @@ def train_cells(
     annotations: Sequence[str | Path],
     *,
     mpp: float | Sequence[float | None] | None = None,
-    stains: str = "H-DAB",
+    stains: str = "auto",
     tumour_min_probability: float | None = None,
     window_um: float = 1000.0,
     progress: Callable[[str], None] | None = None,
@@ -282,8 +282,8 @@ def train_cells(
         µm/px for images without it in their metadata: one value for all, or one per image (tiles of two
         scanners in one model).
     stains : str
-        Stain preset of the images (the model records it); ``"auto"``: guessed from the images as
-        ``quantify --stains auto`` does (:func:`~mmnst_path.pipeline._train_stains.training_stains`: images of
+        Stain preset of the images (the model records it); ``"auto"`` (the default, as ``mmnst-path train
+        cells``): guessed from the images as ``quantify --stains auto`` does (:func:`~mmnst_path.pipeline._train_stains.training_stains`: images of
         different stains refused; named stains that disagree with an image's guess said through ``progress``).
     tumour_min_probability : float or None
         Decision rule stored in the model (None = most probable class).
@@ -453,7 +453,7 @@ def train_tissue(
     annotations: Sequence[str | Path],
     *,
     mpp: float | Sequence[float | None] | None = None,
-    stains: str = "H&E",
+    stains: str = "auto",
     window_um: float = 2000.0,
     progress: Callable[[str], None] | None = None,
     intended_use: str = "",
@@ -473,6 +473,8 @@ def train_tissue(
     :func:`mmnst_path.classify._class_names.check_class_names` (``Region*`` / ``Ignore*`` skipped, near
     misses refused); a polygon outside its image and a class left without a block are said through
     ``progress``. The card's held-out figures hold out whole images (or squares of a single image).
+    ``stains``: ``"auto"`` (the default, as ``mmnst-path train tissue``) guesses them from the images as ``quantify
+    --stains auto`` does (images of different stains refused), or a preset name (images that look otherwise said).
     """
     from ..classify import resolve_model
     from ..classify._class_names import check_class_names

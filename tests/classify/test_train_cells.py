@@ -48,7 +48,7 @@ def test_train_from_qupath_geojson_and_csv_end_to_end(tmp_path):
     ann1.write_text("index,axis-0,axis-1,class\n" + "".join(
         f"{i},{r},{c},{n}\n" for i, ((r, c), n) in enumerate(zip(pts1, names1, strict=True))))
     lines: list[str] = []
-    model = train_cells([img0, img1], [ann0, ann1], progress=lines.append)
+    model = train_cells([img0, img1], [ann0, ann1], stains="H-DAB", progress=lines.append)
     assert model.class_names == ("tumour", "lymphocyte")
     assert len(lines) == 2
     assert "points" in lines[0]

@@ -119,7 +119,7 @@ def _all_names() -> list[str]:
 
 
 def test_lean_reach_takes_the_learned_chain_or_the_rules():
-    cfg = AnalysisConfig()
+    cfg = AnalysisConfig(stains="H-DAB")
     matrix = cfg.stain_matrix()
     job = worker.TileJob(config=cfg, matrix=matrix, measures=("ki67",), roi=None, map_px=64)
     model = pigment_model_of(cfg, matrix)
@@ -131,7 +131,7 @@ def test_lean_reach_takes_the_learned_chain_or_the_rules():
 
 def test_no_lean_window_with_the_learned_tile_gate():
     # the gate's 2 µm blocks are cut from its input's corner: a window would move them
-    gated = AnalysisConfig.from_mapping({"pigment": {"gate": "default"}})
+    gated = AnalysisConfig.from_mapping({"stains": "H-DAB", "pigment": {"gate": "default"}})
     matrix = gated.stain_matrix()
     job = worker.TileJob(config=gated, matrix=matrix, measures=("ki67",), roi=None, map_px=64)
     assert worker._lean_reach(job, MPP) is None

@@ -62,7 +62,7 @@ def test_lean_path_at_a_finer_scan_resolution(monkeypatch, assert_same_results):
 
 def test_lean_window_is_used_and_smaller_than_the_tile():
     rgb = _tissue_at("left", seed=5)
-    cfg = AnalysisConfig()
+    cfg = AnalysisConfig(stains="H-DAB")
     matrix = cfg.stain_matrix()
     from mmnst_path.pipeline._config import applicable_measures
 

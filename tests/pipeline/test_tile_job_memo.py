@@ -9,7 +9,7 @@ from mmnst_path.pipeline._worker import TileJob, ki67_halo_parts, pigment_model_
 
 
 def test_memo_computes_once_and_is_not_pickled():
-    config = AnalysisConfig()
+    config = AnalysisConfig(stains="H-DAB")
     matrix = config.stain_matrix()
     job = TileJob(config=config, matrix=matrix, measures=("ki67", "melanin"), roi=None, map_px=64)
     calls = []
