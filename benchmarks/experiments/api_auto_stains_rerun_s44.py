@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import api_auto_stains_s44 as gate  # noqa: E402
+import api_auto_stains_s44 as gate
 
 D = gate.DATA
 gate.INPUTS = [
