@@ -12,8 +12,12 @@ tile's crosstalk and its marker-only, DAB-only and plain colours) can.
 (``mmnst_path/models/double_nuclear_marker.mmnst``, ``scripts/train_double_marker_model.py``, trained on generated
 double stains only) gives each nucleus four probabilities (:data:`CLASSES`); :func:`learned_double_call` replaces
 the Ki67 call and the marker call of the index nuclei (``positive`` / ``negative``) with the model's. Used by
-:func:`~mmnst_path.quantify.ki67.measure_ki67` only with a nuclear marker (SOX10); pigment, excluded and
-near-black nuclei keep their class.
+:func:`~mmnst_path.quantify.ki67.measure_ki67` only with a nuclear marker (SOX10); excluded and near-black nuclei
+keep their class. A ``pigment`` nucleus (not near-black) the model reads as a melanocyte at
+:data:`FREE_MELANOCYTE_P` is counted with its Ki67 call (positive at :data:`FREE_POSITIVE_P`): the pigment mask of
+the marker-free rendering covers many marker-stained nuclei (AEC above all; session 44 H10: dev 14622 AEC, 82 of
+101 melanocytes found marked ``pigment``, true melanin on 0-20 % of their disk); on dev seeds 14700-14739, 3-4 of
+~446 freed nuclei per 40 tiles were Ki67-negative in truth and read positive (#14: pigment is never Ki67).
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ CLASSES = ("negative", "positive", "melanocyte_negative", "melanocyte_positive",
 #: Probability of ``positive`` + ``melanocyte_positive`` (among the four nucleus classes) from which a nucleus is
 #: called Ki67-positive (0.5, 0.6, 0.7 on dev seeds 14600-14627, 0.7 kept: fewest false positives, see the model card).
 POSITIVE_P = 0.7
+#: A ``pigment`` nucleus (not near-black) of a nuclear-marker double stain is read (freed into the index) where the
+#: model's melanocyte probability among the four nucleus classes is at least this (and it is no ``other``): the
+#: pigment mask of the marker-free rendering covers marker-stained nuclei (AEC above all), not melanin.
+FREE_MELANOCYTE_P = 0.8
+#: Freed nuclei are Ki67-positive at this probability of ``positive`` + ``melanocyte_positive`` (a melanin-covered
+#: negative must not turn positive, #14).
+FREE_POSITIVE_P = 0.7
 #: What the features are computed with (checked against the model's settings).
 SETTINGS = {"dab_free_od": 0.1, "red_free_od": 0.04, "marker_ref_od": 0.15, "dab_ref_od": 0.35, "min_ref": 5}
 
@@ -168,17 +179,30 @@ def resolve_double_model(name: str = "default") -> ClassifierModel:
 
 
 def apply_double_model(cells: Any, rows: np.ndarray, model: ClassifierModel, *, moderate_od: float,
-                       strong_od: float) -> Any:
-    """``cells`` with the model's Ki67 and marker calls on its index nuclei (``positive`` / ``negative``)."""
-    idx = np.flatnonzero(np.isin(cells.cls, ("positive", "negative")) & ~np.asarray(cells.near_black, bool))
-    if not len(idx):
+                       strong_od: float, free_pigment: bool = True) -> Any:
+    """``cells`` with the model's Ki67 and marker calls on its index nuclei (``positive`` / ``negative``) and, with
+    ``free_pigment``, on the ``pigment`` nuclei it reads as melanocytes (:data:`FREE_MELANOCYTE_P`)."""
+    near_black = np.asarray(cells.near_black, bool)
+    idx = np.flatnonzero(np.isin(cells.cls, ("positive", "negative")) & ~near_black)
+    pig = np.flatnonzero((cells.cls == "pigment") & ~near_black) if free_pigment else np.zeros(0, np.intp)
+    if len(pig):
+        q = model.predict_proba(rows[pig])
+        q_rest = np.maximum(1.0 - q[:, 4], 1e-9)
+        keep = (q[:, 4] < 0.5) & ((q[:, 2] + q[:, 3]) / q_rest >= FREE_MELANOCYTE_P)
+        free_pos = (q[:, 1] + q[:, 3]) / q_rest >= FREE_POSITIVE_P
+        pig, free_pos = pig[keep], free_pos[keep]
+    if not len(idx) and not len(pig):
         return cells
-    p = model.predict_proba(rows[idx])
+    p = model.predict_proba(rows[idx]) if len(idx) else np.zeros((0, len(CLASSES)))
     other = p[:, 4] >= 0.5  # no single nucleus: keeps the stain's Ki67 call, never melanocytic
     rest = np.maximum(1.0 - p[:, 4], 1e-9)
     mel = ~other & ((p[:, 2] + p[:, 3]) / rest >= 0.5)
     pos = np.where(other, cells.cls[idx] == "positive", (p[:, 1] + p[:, 3]) / rest >= POSITIVE_P)
-    cls, bins = cells.cls.copy(), cells.intensity_bin.copy()
+    if len(pig):  # freed pigment nuclei: melanocytes, Ki67 by the model
+        idx, mel, pos = np.concatenate([idx, pig]), np.concatenate([mel, np.ones(len(pig), bool)]), \
+            np.concatenate([pos, free_pos])
+    # (wide enough for "positive" / "negative": an all-pigment table's labels are 7 characters)
+    cls, bins = cells.cls.astype(np.result_type(cells.cls.dtype, "<U8")), cells.intensity_bin.copy()
     melanocytic = np.asarray(cells.melanocytic, bool).copy()
     cls[idx] = np.where(pos, "positive", "negative")
     dab = np.asarray(cells.dab_od_mean, np.float64)[idx]
