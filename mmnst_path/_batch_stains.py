@@ -275,27 +275,15 @@ def adopt_result_folders(out_dir: str | os.PathLike[str]) -> int:
     return len(new)
 
 
-#: below this H&E probability of the stain model an H&E call is unsure enough to say so on the row: ~1 real H&E tile
-#: in 10 (session 41 H8's table: 7-20 % per set below 0.8), a Ki67 / MART-1 double stain read as H&E (p 0.72)
-UNSURE_HE_PROBABILITY = 0.8
-
-
 def ki67_stain_warning(row: dict[str, Any], config: Any, *, detection: Mapping[str, Any] | None = None) -> str | None:
-    """The warning of an input whose stains were detected without a Ki67 chromogen (read as H&E) by an unsure call
-    (the stain model's H&E probability in ``detection`` below :data:`UNSURE_HE_PROBABILITY`) in a batch that
-    measures Ki67 by default (no ``measures`` named; a named ``ki67`` on such stains is an error of the input): its
-    Ki67 index is missing, which a plain "ok" hides. A sure H&E call keeps the plain note "Ki67 not measured ...: no
-    chromogen" (no warning on every H&E slide of an H&E lab)."""
-    from .quantify._ki67_stains import CHROMOGENS
+    """The warning of a batch input whose stains were detected without a Ki67 chromogen (read as H&E) by an unsure
+    call in a batch that measures Ki67 by default (:func:`mmnst_path.pipeline._stain_sources.unsure_he_warning`, which
+    the run itself issues since session 44: the batch finds it among the run's warnings and lists it first), read
+    from the input's summary ``row``, the batch's ``config`` and the run's ``detection`` record. A sure H&E call keeps
+    the plain note "Ki67 not measured ...: no chromogen" (no warning on every H&E slide of an H&E lab)."""
+    from .pipeline._stain_sources import unsure_he_warning
 
-    if str(config.stains).strip().lower() != "auto" or config.measures:
+    if str(config.stains).strip().lower() != "auto" or row.get("status") != "ok":
         return None
-    names = {str(n).lower() for n in row.get("stain_names") or ()}
-    if row.get("status") != "ok" or not names or names & set(CHROMOGENS):
-        return None
-    p = (detection or {}).get("he_probability")
-    if not isinstance(p, (int, float)) or not p < UNSURE_HE_PROBABILITY:
-        return None
-    return (f"Ki67 not measured: the stains were detected as {row.get('stains')} by an unsure call (p = {p:.2f}), "
-            "which has no Ki67 chromogen; if this is a Ki67 (IHC) slide, name its stains (--stains, or its line in a "
-            "--manifest)")
+    return unsure_he_warning(str(row.get("stains")), row.get("stain_names") or (), detection,
+                             measures_named=bool(config.measures))

@@ -433,6 +433,13 @@ class SlideResult:
     warnings : tuple of str
         The warnings the run raised (each also issued as a Python warning): named stains the image contradicts,
         a close call of ``stains="auto"``... (the QC sentences of the numbers: :attr:`qc`).
+    mpp_source : str or None
+        Where :attr:`mpp` came from, as summary.csv's ``mpp_source`` says it: ``"file"`` (the file's metadata) or
+        ``"given"`` (the ``mpp`` argument, or an in-memory image's); the batch names its option instead (``"--mpp"``,
+        ``"manifest"``, ``"--mpp-override"``). None: not recorded (a result made otherwise).
+    stains_source : str or None
+        Where the stains came from, as summary.csv's ``stains_source`` says it: ``"detected"`` (``stains="auto"``),
+        ``"detected, a close call: check"`` or ``"chosen"`` (named). None: not recorded.
     """
 
     input: str
@@ -452,6 +459,8 @@ class SlideResult:
     timings: Mapping[str, float]
     tissue_classes: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    mpp_source: str | None = None
+    stains_source: str | None = None
 
     @property
     def qc(self) -> list[str]:

@@ -397,14 +397,12 @@ def _analyse_one(path: Path, folder: Path, options: BatchOptions, req: str, rois
     row = summary_row(result, seconds=time.perf_counter() - t0)
     row["input"] = str(path)
     row["warnings"] = messages
-    row["mpp_source"] = mpp_source  # shown by report.html beside the pixel size
-    auto = str(options.config.stains).strip().lower() == "auto"
-    close_call = bool((result.stains.get("detection") or {}).get("ambiguous"))  # said by report.html
-    row["stains_source"] = ("detected, a close call: check" if close_call else "detected") if auto else "chosen"
-    # a Ki67 batch input read without a chromogen on an unsure call: not a plain ok
+    row["mpp_source"] = mpp_source  # shown by report.html beside the pixel size (the option that gave it)
+    # (stains_source: the run's, from summary_row; a close call is said by report.html)
+    # a Ki67 batch input read without a chromogen on an unsure call: not a plain ok, its warning (the run's) first
     no_ki67 = ki67_stain_warning(row, options.config, detection=result.stains.get("detection"))
     if no_ki67 is not None:
-        row["warnings"] = messages = [no_ki67, *messages]
+        row["warnings"] = messages = [no_ki67, *(m for m in messages if m != no_ki67)]
     staging = folder.with_name(f".{folder.name}.partial")
     _rmtree(staging)
     try:

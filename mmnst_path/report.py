@@ -273,6 +273,8 @@ def hotspot_meets_min_nuclei(row: Mapping[str, Any]) -> bool | None:
 def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[str, Any]:
     """One summary.csv row (a dict keyed by :data:`SUMMARY_COLUMNS`, and when a tissue model ran the
     ``class_<name>_area_mm2`` / ``class_<name>_pct`` of each of its classes) for a successful input.
+    ``mpp_source`` and ``stains_source`` are the ones the run recorded (:attr:`SlideResult.mpp_source`,
+    :attr:`SlideResult.stains_source`; a batch then names which of its options gave the µm/px).
 
     A few more keys, not written to summary.csv but shown by report.html, say how to read the
     numbers: ``stains`` (matrix name) and ``stain_names``; ``hotspot_whole_image``,
@@ -285,6 +287,7 @@ def summary_row(result: SlideResult, *, seconds: float | None = None) -> dict[st
     m = _metrics(result)
     row: dict[str, Any] = {name: m.get(name) for name in SUMMARY_COLUMNS}
     row.update(input=result.input, status="ok", error="", mpp=result.mpp, n_tiles=len(result.tiles))
+    row.update(mpp_source=result.mpp_source, stains_source=result.stains_source)  # as the run recorded them
     row["seconds"] = seconds if seconds is not None else result.timings.get("total")
     if row.get("necrosis_tissue_mm2") is None and row.get("necrosis_area_mm2") is not None:  # a result of before
         necrosis = result.counts.get("necrosis") if isinstance(result.counts, Mapping) else None  # the column

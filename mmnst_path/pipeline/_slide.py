@@ -31,9 +31,7 @@ from ..aggregate import (
 )
 from ..geometry import require_mpp
 from ..quantify.ki67 import nuclear_contrast_applies
-from ..stain.chromogen_model import CHROMOGEN_MODEL_FILE, load_chromogen_model
 from ..stain.guess import guess_stains_detail, warn_if_ambiguous, with_slide_white_point
-from ..stain.he_model import HE_MODEL_FILE, load_he_model
 from ..stain.places import PATCH_MPP, PLACES_MAX_MPP, tissue_patches
 from ..tiling import as_polygons
 from ._caught import run_keeping_warnings
@@ -52,6 +50,7 @@ from ._results import (
 )
 from ._scale_check import check_analysis_mpp
 from ._stain_check import check_named_stains, marker_found
+from ._stain_sources import detection_record, mpp_source, stains_source, unsure_he_warning
 from ._warmup import compile_in_child, compile_kernels, kernels_cached
 from ._worker import TileJob, TileOutput, analyze_tile
 
@@ -364,18 +363,7 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
                                         patches_mpp=max(PATCH_MPP, mpp0))
             warn_if_ambiguous(guess, source=str(path) if isinstance(path, str | Path) else None,
                               marker=config.ki67.melanocyte_marker)  # a marker chosen: the one the advice names
-            detection = {"ambiguous": bool(guess.ambiguous), "reason": guess.reason}
-            if not math.isnan(guess.he_probability):  # the H&E-vs-IHC model decided
-                detection["he_probability"] = round(float(guess.he_probability), 4)
-                detection["he_model"] = f"{HE_MODEL_FILE} {load_he_model().model_id}"
-            if not math.isnan(guess.chromogen_probability):  # the chromogen model read a single red chromogen
-                detection["fast_red_probability"] = round(float(guess.chromogen_probability), 4)
-                detection["chromogen_model"] = f"{CHROMOGEN_MODEL_FILE} {load_chromogen_model().model_id}"
-            if not math.isnan(guess.aec_probability):  # the DAB-vs-AEC body model read a reddish H-DAB
-                from ..stain.dab_bodies import DAB_MODEL_FILE, load_dab_model
-
-                detection["aec_probability"] = round(float(guess.aec_probability), 4)
-                detection["dab_model"] = f"{DAB_MODEL_FILE} {load_dab_model().model_id}"
+            detection = detection_record(guess)
             config = config.replace(stains=guess.name)
             if guess.marker and config.ki67.melanocyte_marker == "auto":  # a double stain's marker: where it sits
                 config = config.replace(ki67={**config.ki67.to_mapping(), "melanocyte_marker": guess.marker})
@@ -383,6 +371,10 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
             matrix = config.stain_matrix()
             config = marker_found(config, matrix, guess.name, source=reader.describe())  # a marker chosen, no double
             measures = applicable_measures(config, matrix)
+            no_ki67 = unsure_he_warning(getattr(matrix, "name", guess.name), matrix.names, detection,
+                                        measures_named=bool(config.measures))
+            if no_ki67 is not None:  # Ki67 asked for (by default) on an image read as H&E by an unsure call
+                warnings.warn(no_ki67, UserWarning, stacklevel=2)
             if config.tissue.remove_pen and "azure_b" in matrix.names:  # as above: keep blue-green tissue
                 config = config.replace(tissue={**config.to_mapping()["tissue"], "remove_pen": False})
                 tissue = detect_tissue(reader, mask_mpp=config.tissue_mpp, params=config.tissue)
@@ -560,6 +552,8 @@ def _analyze_slide(path: Any, config: AnalysisConfig | None, *, mpp: float | Non
         versions={**_versions(), **models},
         timings=timings,
         tissue_classes=tissue_classes,
+        mpp_source=mpp_source(mpp, in_memory=isinstance(path, ArrayReader)),  # as summary.csv says them
+        stains_source=stains_source(detection),
     )
 
 

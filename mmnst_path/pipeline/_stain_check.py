@@ -35,7 +35,7 @@ from typing import Any
 __all__ = ["CONTRADICTION_PROBABILITY", "check_named_stains", "marker_found", "stain_family"]
 
 #: The stain model's H&E probability (or one minus it) from which named stains are said to contradict the image:
-#: above the unsure-call line of ``auto`` (:data:`mmnst_path._batch_stains.UNSURE_HE_PROBABILITY`, 0.8), so a
+#: above the unsure-call line of ``auto`` (:data:`mmnst_path.pipeline._stain_sources.UNSURE_HE_PROBABILITY`, 0.8), so a
 #: close call is never contradicted.
 CONTRADICTION_PROBABILITY = 0.9
 

@@ -518,7 +518,8 @@ def _nuclear_double(guess: StainGuess, places: ChromogenPlaces, counts: str) -> 
 
     dab, red = places.dab_bodies_mm2, places.red_bodies_mm2
     other = places.other_body_deg  # no marker-only body (a pale marker, session 44): the red bodies' angle
-    apart = places.dab_body_deg - (places.red_body_deg if SOX10_POPULATIONS and math.isnan(other) else other)
+    stand_in = SOX10_POPULATIONS and math.isnan(other)
+    apart = places.dab_body_deg - (places.red_body_deg if stand_in else other)
     single = replace(guess, places=places)
     if not (dab >= SOX10_DAB_BODIES_MM2 and red >= SOX10_RED_BODIES_MM2 and apart >= SOX10_APART_DEG
             and places.dab_body_deg >= SOX10_DAB_MIN_DEG and places.brown_bodies_mm2 <= SOX10_BROWN_PER_DAB * dab):
@@ -527,9 +528,10 @@ def _nuclear_double(guess: StainGuess, places: ChromogenPlaces, counts: str) -> 
     if not (fast_red or SOX10_AEC):
         return two_populations_flag(single, places)
     name = "H-DAB-FastRed" if fast_red else "H-DAB-AEC"
+    than = "the red nuclei beside them" if stand_in else "the other nuclei, beside red nuclei"  # what was compared
     return replace(guess, name=name, ambiguous=True, alternative=guess.name, places=places, marker="nuclear",
                    reason=f"Ki67 / SOX10 double stain: {dab:.0f} nuclear bodies per mm² hold DAB, "
-                          f"{apart:+.0f}° browner than the other nuclei, beside red nuclei ({counts}; "
+                          f"{apart:+.0f}° browner than {than} ({counts}; "
                           f"pink share {100 * guess.pink_share:.0f} %, a Fast Red marker from "
                           f"{100 * SOX10_FAST_RED_PINK:.0f} %); by colour alone {guess.name}")
 

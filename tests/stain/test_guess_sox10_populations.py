@@ -94,3 +94,18 @@ def test_a_pale_marker_generated_tile_is_named_double(guess_on_thumbnail):
     assert (g.name, g.marker) == ("H-DAB-FastRed", "nuclear"), g.reason
     a, b = double_stain_tile(7, size=128), double_stain_tile(7, size=128, marker_od=(0.25, 0.7))
     assert (a.rgb == b.rgb).all()
+
+
+def test_the_sox10_reason_names_the_nuclei_the_dab_bodies_were_compared_with():
+    """Session 44 H9 (H1's wording follow-up): where the red bodies' angle stands in for the marker-only nuclei (none
+    measured), the reason says the DAB bodies are browner than the red nuclei, not than "the other nuclei"."""
+    from dataclasses import replace
+
+    p = ChromogenPlaces(brown_bodies_mm2=138.0, red_bodies_mm2=292.0, red_ring_share=0.0, brown_body_deg=-2.6,
+                        red_body_deg=-12.1, dab_bodies_mm2=492.0, dab_body_deg=-7.1, other_body_deg=float("nan"))
+    stand_in = _by_places(_colour("H-AEC", pink=0.265, deg=-9.5), p, True)
+    assert "+5° browner than the red nuclei beside them (" in stand_in.reason
+    assert "other nuclei" not in stand_in.reason
+    measured = _by_places(_colour("H-AEC", pink=0.265, deg=-9.5), replace(p, other_body_deg=-12.1), True)
+    assert measured.name == "H-DAB-FastRed"
+    assert "+5° browner than the other nuclei, beside red nuclei (" in measured.reason  # unchanged
