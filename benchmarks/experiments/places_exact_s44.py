@@ -35,7 +35,7 @@ def _inputs(seeds: list[int]):
     from PIL import Image
 
     import mmnst_path.pipeline._slide as slide_mod
-    from mmnst_path.pipeline import analyze_region
+    from mmnst_path.pipeline import AnalysisConfig, analyze_region
     from mmnst_path.synthetic import FAMILY_CHROMOGENS, PIGMENT_FAMILIES, pigment_family_tile
     from mmnst_path.synthetic_azure import azure_b_tile
     from mmnst_path.synthetic_double import double_stain_tile
@@ -57,7 +57,7 @@ def _inputs(seeds: list[int]):
             check = slide_mod.check_named_stains
             slide_mod.check_named_stains = lambda tissue, *a, _seen=seen, **k: _seen.append(tissue)  # the check's input
             try:
-                analyze_region(rgb, mpp=mpp)
+                analyze_region(rgb, AnalysisConfig(stains="H-DAB"), mpp=mpp)  # named (the API's default is auto since 04f0fd0)
             finally:
                 slide_mod.check_named_stains = check
             t = seen[0]
@@ -103,7 +103,7 @@ def dump(out: str, seeds: list[int]) -> None:
         white = _colour_guess(rgb, tissue).white_point
         entry = {}
         for wp in (white, (255.0, 255.0, 255.0)):
-            bodies = {"brown": 0, "red": 0, "dab": 0}
+            bodies = {"brown": 0, "red": 0, "dab": 0, "pink": 0, "dab_brown": 0}
             degs: dict = {"brown": [], "red": [], "dab": [], "other": []}
             ret = _count(rgb, tissue, mpp, wp, bodies, degs)
             entry[repr(_f(wp))] = _f({"ret": ret, "bodies": bodies, "degs": degs})

@@ -115,6 +115,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._guess_warn import AmbiguousStainsWarning, warn_if_ambiguous
+from ._planes import ODPlanes
 from ._stain_guess import StainGuess, _azure_reason
 from ._white_point import RED_CHROMOGENS, estimate_white_point, with_slide_white_point
 from .places import ChromogenPlaces
@@ -264,12 +265,18 @@ def _peaks(theta: np.ndarray, weight: np.ndarray) -> list[tuple[float, float]]:
     return out
 
 
-def _residuals(rgb: np.ndarray, tissue: np.ndarray | None,
-               white: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _residuals(rgb: np.ndarray, tissue: np.ndarray | None, white: tuple[float, float, float],
+               planes: ODPlanes | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hematoxylin-free residual norm, its angle from DAB (degrees) and the OD norm of the
-    pixels of ``tissue`` with an OD norm above :data:`MIN_OD`."""
+    pixels of ``tissue`` with an OD norm above :data:`MIN_OD` (from ``planes``, the image's, when given)."""
     from . import od_from_rgb
 
+    if planes is not None:  # the same values, each pixel's from the whole image's planes, in raster order
+        norm, m, theta = planes(white)
+        sel = norm > MIN_OD
+        if tissue is not None:
+            sel &= np.asarray(tissue, bool)
+        return m[sel], theta[sel], norm[sel]
     od = od_from_rgb(rgb, background=white).astype(np.float64)
     od = od[np.asarray(tissue, bool)] if tissue is not None else od.reshape(-1, 3)
     norm = np.linalg.norm(od, axis=1)
@@ -324,16 +331,18 @@ def guess_stains_detail(rgb: np.ndarray, tissue: np.ndarray | None = None, *,
     -------
     StainGuess
     """
+    from .places import PLACES_MAX_MPP, chromogen_places, pooled_places
+
     rgb = np.asarray(rgb)
     if tissue is not None and not np.any(tissue):
         tissue = None
-    guess = _colour_guess(rgb, tissue)
+    # an image fine enough for the places: its OD planes computed once for the colour guess and the places
+    planes = ODPlanes(rgb) if mpp is not None and 0 < mpp <= PLACES_MAX_MPP and rgb.ndim == 3 else None
+    guess = _colour_guess(rgb, tissue, planes)
     if mpp is None or guess.name == "AzureB-DAB":
         return _by_model(guess, chromogen_model)
-    from .places import PLACES_MAX_MPP, chromogen_places, pooled_places
-
     if mpp <= PLACES_MAX_MPP or not patches or patches_mpp is None:
-        places = chromogen_places(rgb, tissue, float(mpp), guess.white_point)
+        places = chromogen_places(rgb, tissue, float(mpp), guess.white_point, planes=planes)
     else:
         places = pooled_places(patches, float(patches_mpp), guess.white_point)
     sox10 = SOX10_DETECTION if sox10 is None else bool(sox10)
@@ -354,20 +363,21 @@ def _by_model(guess: StainGuess, on: bool) -> StainGuess:
     return by_chromogen_model(guess) if on else guess
 
 
-def colour_residuals(rgb: np.ndarray, tissue: np.ndarray | None) -> tuple[
+def colour_residuals(rgb: np.ndarray, tissue: np.ndarray | None, planes: ODPlanes | None = None) -> tuple[
         tuple[float, float, float] | None, tuple[float, float, float], np.ndarray, np.ndarray, np.ndarray]:
     """The glass colour (None when no glass is seen), the white point used, and the tissue pixels'
-    residual norm, angle and OD norm relative to it (:func:`_residuals`)."""
+    residual norm, angle and OD norm relative to it (:func:`_residuals`; ``planes``: the image's OD planes)."""
     glass = estimate_white_point(rgb, tissue, plateau=None)
-    white = glass if glass is not None else estimate_white_point(rgb, tissue)
+    # no glass outside the tissue: the bright plateau alone (``tissue`` again would find the same too few pixels)
+    white = glass if glass is not None else estimate_white_point(rgb, None)
     wp = white if white is not None else (255.0, 255.0, 255.0)
-    m, theta, norm = _residuals(rgb, tissue, wp)
+    m, theta, norm = _residuals(rgb, tissue, wp, planes)
     return glass, wp, m, theta, norm
 
 
-def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
-    """:func:`guess_stains_detail` from the colour of the tissue alone."""
-    glass, wp, m, theta, norm = colour_residuals(rgb, tissue)
+def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None, planes: ODPlanes | None = None) -> StainGuess:
+    """:func:`guess_stains_detail` from the colour of the tissue alone (``planes``: the image's OD planes)."""
+    glass, wp, m, theta, norm = colour_residuals(rgb, tissue, planes)
     if not m.shape[0]:
         return StainGuess("H-DAB", True, "no stained pixels: H-DAB assumed", math.nan, 0.0, wp)
     red = (m >= PINK_MIN_OD) & (theta < RED_DEG)
@@ -395,7 +405,7 @@ def _colour_guess(rgb: np.ndarray, tissue: np.ndarray | None) -> StainGuess:
     first, seen_white = (m, theta, norm), wp
     if glass is None and wp != (255.0, 255.0, 255.0):  # the chromogen angle only with a white point from glass
         wp = (255.0, 255.0, 255.0)
-        m, theta, norm = _residuals(rgb, tissue, wp)
+        m, theta, norm = _residuals(rgb, tissue, wp, planes)
     counter, teal = _azure_shares(m, theta)
     azure = max(counter / AZURE_COUNTER_SHARE, teal / TEAL_SHARE)
     chrom = (m >= CHROMOGEN_MIN_OD) & (m >= CHROMOGEN_MIN_SHARE * norm)
