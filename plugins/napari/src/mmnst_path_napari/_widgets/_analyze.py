@@ -33,6 +33,7 @@ from .._units import follow_image_units
 from ._common import (
     Cancelled,
     RunControls,
+    hold_wrapped_lines,
     image_bounds,
     keep_lines,
     layer_choice,
@@ -186,6 +187,7 @@ class AnalyzeWidget(Container):
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
         for label in (self.mpp_info, self.od_info, self.legend):
             wrap_text(label)
+        hold_wrapped_lines(self.native)  # the colour key's and warning's wrapped lines whole (the key lost its last)
         self.controls.run_button.changed.connect(self.run)
         self.controls.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._show_mpp)

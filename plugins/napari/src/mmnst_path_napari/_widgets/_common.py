@@ -28,6 +28,7 @@ __all__ = [
     "nuclei_layers",
     "rgb_image_layers",
     "scroll_area",
+    "shown_when_set",
     "view_box",
 ]
 
@@ -59,12 +60,40 @@ def wrap_text(label: Label) -> Label:
     return label
 
 
+class _ShownWhenSet(Label):
+    """A label shown only while it says something (a magicgui ``Label`` emits no ``changed``: its value setter
+    shows or hides it)."""
+
+    @property
+    def value(self) -> Any:
+        return Label.value.fget(self)  # type: ignore[attr-defined]
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        Label.value.fset(self, value)  # type: ignore[attr-defined]
+        self.visible = bool(str(value or "").strip())
+
+
 def notice_label() -> Label:
     """An orange, word-wrapped warning line: the measures refused and the QC sentences, said once
-    (the results box beside it keeps the figures, not these sentences again)."""
-    label = wrap_text(Label(value=""))
+    (the results box beside it keeps the figures, not these sentences again); shown only while it says
+    something (empty, it took its dock's height for nothing: :func:`shown_when_set`)."""
+    label = wrap_text(_ShownWhenSet(value=""))
     label.native.setStyleSheet(NOTICE_STYLE)
+    label.visible = False
     return label
+
+
+def shown_when_set(widget: Any) -> Any:
+    """Show a magicgui text box only while it holds text, followed on every change: empty, it took its dock's height
+    for nothing (Analyze's warning line, Train tissue's classes table before a preview: Analyze + Train tissue +
+    Train pigment docked needed a 1285 px window on a 1200-line screen, session 44 H11)."""
+    def follow(*_: Any) -> None:
+        widget.visible = bool(widget.native.toPlainText().strip())
+
+    widget.native.textChanged.connect(follow)  # (a value set by the code emits no magicgui ``changed``)
+    follow()
+    return widget
 
 
 #: px a scrolled settings form keeps in view at least (about 5 rows)
@@ -195,6 +224,13 @@ def layer_choice(viewer: napari.Viewer, label: str, finder: Any, *, nullable: bo
     box = ComboBox(label=label, choices=choices, nullable=nullable)
     for ev in (viewer.layers.events.inserted, viewer.layers.events.removed, viewer.layers.events.reordered):
         ev.connect(lambda *_: box.reset_choices())
+
+    def follow_name(layer: Any) -> None:  # magicgui keeps a choice by its name: a renamed layer's entry went stale and
+        layer.events.name.connect(lambda *_: box.reset_choices())  # choosing it snapped back (session 44 H11)
+
+    for layer in viewer.layers:
+        follow_name(layer)
+    viewer.layers.events.inserted.connect(lambda event: follow_name(event.value))
     return box
 
 
@@ -282,11 +318,10 @@ class RunControls(Container):
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(value=0, min=0, max=100, label="progress")
         self.status = Label(value="")
-        super().__init__(
-            widgets=[Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False),
-                     self.progress, self.status],
-            labels=False,
-        )  # fmt: skip
+        buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
+        super().__init__(widgets=[buttons, self.progress, self.status], labels=False)
+        for box in (self, buttons):  # nested: the dock's own margins frame them (36 px of a dock's height given back)
+            box.margins = (0, 0, 0, 0)
 
     def busy(self, flag: bool) -> None:
         self.run_button.enabled = not flag

@@ -25,18 +25,27 @@ from ._common import hold_wrapped_lines, layer_choice, rgb_image_layers, scroll_
 from ._export import _source
 from ._mpp import image_mpp, link_mpp_box, mpp_box, unknown_mpp_words
 from ._roi_layers import shape_rings, with_holes
-from ._training_layers import StatusGuard, write_model
+from ._training_layers import (
+    StatusGuard,
+    select_for_image,
+    training_layer,
+    training_layers_of,
+    training_meta,
+    write_model,
+)
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["PIGMENT_CLASSES", "TrainPigmentWidget", "polygons_geojson"]
+__all__ = ["PIGMENT_CLASSES", "PIGMENT_POLYGONS", "TrainPigmentWidget", "polygons_geojson"]
 
 #: the classes a polygon is drawn as: its GeoJSON class name (the trainer's vocabulary) and edge colour
 PIGMENT_CLASSES = {"Melanin": "#8b4513", "Other": "#00c8ff"}
 #: the polygons left out of the polygon around them (their class in the layer's metadata) and their edge colour
 HOLE, HOLE_COLOUR = "hole", "orange"
 _KIND = "pigment_polygons"
+#: the training kind of the polygon layers (:mod:`._training_layers`: each linked to its image by napari id)
+PIGMENT_POLYGONS = "pigment polygons"
 
 
 def polygons_geojson(rings: dict[str, list[np.ndarray | Roi]]) -> dict[str, Any]:
@@ -102,10 +111,12 @@ class TrainPigmentWidget(StatusGuard, Container):
         self.native.layout().insertWidget(0, scroll_area(self.form.native))
         hold_wrapped_lines(self.native)
         link_mpp_box(napari_viewer, self.image, self.mpp)
-
+        # the chosen image shown over the others with its polygons (as Train tissue / Train cells)
+        self.image.changed.connect(lambda *_: select_for_image(napari_viewer, PIGMENT_POLYGONS, self.image.value))
 
     def polygons_layer(self, cls: str, image: Any = None) -> Any:
-        """The ``cls`` polygon layer of ``image`` (default: the chosen one), added over it in polygon mode."""
+        """The ``cls`` polygon layer of ``image`` (default: the chosen one), added over it in polygon mode; the image
+        and its polygons raised over the other images (:func:`._training_layers.select_for_image`)."""
         image = image if image is not None else self.image.value
         if image is None:
             msg = "image: open an image to draw its pigment polygons on"
@@ -116,18 +127,15 @@ class TrainPigmentWidget(StatusGuard, Container):
                 name=f"{cls.lower()}{'s' if cls == HOLE else ' polygons'} ({image.name})", scale=image.scale,
                 translate=image.translate, units=getattr(image, "units", None),
                 edge_color=PIGMENT_CLASSES.get(cls, HOLE_COLOUR), face_color="transparent", edge_width=2,
-                metadata={"mmnst_path": {"kind": _KIND, "class": cls, "image": image.name}})
+                metadata={"mmnst_path": training_meta(PIGMENT_POLYGONS, image, kind=_KIND, **{"class": cls})})
         self.viewer.layers.selection.active = layer
+        select_for_image(self.viewer, PIGMENT_POLYGONS, image)
         layer.mode = "add_polygon"
         return layer
 
     def _layer_of(self, cls: str, image: Any) -> Any:
-        """The ``cls`` polygon layer of ``image`` (None when it has none)."""
-        for layer in self.viewer.layers:
-            meta = layer.metadata.get("mmnst_path", {}) if isinstance(layer.metadata, dict) else {}
-            if meta.get("kind") == _KIND and meta.get("class") == cls and meta.get("image") == image.name:
-                return layer
-        return None
+        """The ``cls`` polygon layer of ``image`` (by the image's napari id; None when it has none)."""
+        return training_layer(self.viewer, PIGMENT_POLYGONS, image, **{"class": cls})
 
     def load_annotations(self, path: Any) -> dict[str, int]:
         """Put the classified polygons of a QuPath GeoJSON (level-0 pixels) on the chosen image's polygon layers:
@@ -176,10 +184,10 @@ class TrainPigmentWidget(StatusGuard, Container):
         self.holes_outside = 0
         for image in rgb_image_layers(self.viewer):
             rings: dict[str, list[np.ndarray]] = {}
-            for layer in self.viewer.layers:
-                meta = layer.metadata.get("mmnst_path", {}) if isinstance(layer.metadata, dict) else {}
-                if meta.get("kind") == _KIND and meta.get("image") == image.name and len(layer.data):
-                    rings.setdefault(meta["class"], []).extend(shape_rings(layer, reference=image))
+            for layer in training_layers_of(self.viewer, PIGMENT_POLYGONS, image):
+                if len(layer.data):
+                    cls = layer.metadata["mmnst_path"]["class"]
+                    rings.setdefault(cls, []).extend(shape_rings(layer, reference=image))
             holes = rings.pop(HOLE, [])
             if not rings:
                 continue

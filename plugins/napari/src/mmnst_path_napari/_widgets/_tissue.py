@@ -28,6 +28,7 @@ from ._common import (
     model_file,
     rgb_image_layers,
     scroll_area,
+    shown_when_set,
     view_box,
     wrap_text,
 )
@@ -126,7 +127,7 @@ class TrainTissueWidget(PaintPolygons, LivePreview, StatusGuard, StainChoice, Co
         self.save_button = PushButton(text="save model")
         self.load_button = PushButton(text="load model")
         self.status = Label(value="")
-        self.results = TextEdit(value="", label="classes")
+        self.results = shown_when_set(TextEdit(value="", label="classes"))  # no room taken before a table
         self.results.read_only = True
         pair: list[Any] = [self.new_class, self.add_class_button]
         row = Container(widgets=pair, layout="horizontal", labels=False)

@@ -1,7 +1,9 @@
-"""One training layer per image for Train tissue and Train cells, and what the two share around it.
+"""The training layers of each image for Train tissue, Train cells and Train pigment, and what they share around them.
 
-A training layer (Train tissue's painted labels, Train cells' clicked points) belongs to one image layer: its
-name says which (``tissue training: slide_1.tif``) and its metadata holds the image layer's napari id.
+A training layer (Train tissue's painted labels, Train cells' clicked points, Train pigment's melanin / other / hole
+polygons) belongs to one image layer: its name says which (``tissue training: slide_1.tif``) and its metadata holds
+the image layer's napari id, so the link survives a renamed image and a later image given the same name gets none of
+its layers (Train pigment matched by name until session 44 H11).
 Training uses the layers of every open image, so one model learns from several images (the widgets' caution
 asks for examples "on more images"). "new training labels" on an image whose layer holds paint asks before
 discarding it: a second image used to replace the first image's labels without a word (session 42 H6, #3).
@@ -35,6 +37,7 @@ __all__ = [
     "stain_family",
     "training_layer",
     "training_layers",
+    "training_layers_of",
     "training_meta",
     "training_name",
     "write_model",
@@ -70,12 +73,18 @@ def image_of(viewer: napari.Viewer, layer: Any) -> Any:
     return None
 
 
-def training_layer(viewer: napari.Viewer, prefix: str, image: Any) -> Any:
-    """The training layer of kind ``prefix`` of ``image`` (None when it has none)."""
+def training_layers_of(viewer: napari.Viewer, prefix: str, image: Any) -> list[Any]:
+    """The training layers of kind ``prefix`` of ``image`` (by its napari id, not its name), in layer order."""
     if image is None:
-        return None
-    for lay in training_layers(viewer, prefix):
-        if _meta(lay).get("image_id") == image.unique_id:
+        return []
+    return [lay for lay in training_layers(viewer, prefix) if _meta(lay).get("image_id") == image.unique_id]
+
+
+def training_layer(viewer: napari.Viewer, prefix: str, image: Any, **match: Any) -> Any:
+    """The training layer of kind ``prefix`` of ``image`` (None when it has none); ``match``: metadata items it also
+    holds (Train pigment's ``class``: one layer per class)."""
+    for lay in training_layers_of(viewer, prefix, image):
+        if all(_meta(lay).get(k) == v for k, v in match.items()):
             return lay
     return None
 
@@ -137,25 +146,29 @@ def kept_layer_words(layer: Any, what: str, n: int) -> str:
 
 
 def select_for_image(viewer: napari.Viewer, prefix: str, image: Any) -> Any:
-    """Show and select ``image``'s training layer; hide the other images' (the images lie over each other, so their
-    paint would show over this one); raise ``image`` (:func:`raise_image`). Returns the layer, or None (the image
-    is then the selected layer)."""
-    mine = training_layer(viewer, prefix, image)
+    """Show ``image``'s training layers of kind ``prefix`` and select one (the one already selected when it is one
+    of them, else the topmost); hide the other images' (the images lie over each other, so their paint would show
+    over this one); raise ``image`` and its layers (:func:`raise_image`). Returns the selected layer, or None (the
+    image is then the selected layer)."""
+    mine = training_layers_of(viewer, prefix, image)
+    ids = {lay.unique_id for lay in mine}
     for lay in training_layers(viewer, prefix):
-        lay.visible = mine is not None and lay.unique_id == mine.unique_id
-    raise_image(viewer, image, mine)
-    if mine is not None:
-        viewer.layers.selection.active = mine
+        lay.visible = lay.unique_id in ids
+    raise_image(viewer, image, *mine)
+    active = viewer.layers.selection.active
+    chosen = active if active is not None and active.unique_id in ids else (mine[-1] if mine else None)
+    if chosen is not None:
+        viewer.layers.selection.active = chosen
     elif image is not None and image in viewer.layers:
         viewer.layers.selection.active = image
-    return mine
+    return chosen
 
 
-def raise_image(viewer: napari.Viewer, image: Any, training: Any = None) -> None:
+def raise_image(viewer: napari.Viewer, image: Any, *training: Any) -> None:
     """Make the chosen ``image`` the one seen: shown, and moved in the layer list just above the topmost other RGB
     image layer when one lies over it (images opened at the same place hid it: the pathologist painted over
-    another image, session 42 H8); its ``training`` layer, when below it, just above it. Other layers keep their
-    order."""
+    another image, session 42 H8); each of its ``training`` layers below it just above it (their order kept).
+    Other layers keep their order."""
     layers = viewer.layers
     if image is None or image not in layers:
         return
@@ -164,8 +177,9 @@ def raise_image(viewer: napari.Viewer, image: Any, training: Any = None) -> None
     here = layers.index(image)
     if top > here:
         layers.move(here, top + 1)  # lands at ``top``: the other image is one place down once it is taken out
-    if training is not None and training in layers and layers.index(training) < layers.index(image):
-        layers.move(layers.index(training), layers.index(image) + 1)
+    for lay in reversed([t for t in training if t is not None and t in layers]):  # the topmost first: order kept
+        if layers.index(lay) < layers.index(image):
+            layers.move(layers.index(lay), layers.index(image) + 1)
 
 
 def stain_family(stains: str) -> str:
